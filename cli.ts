@@ -1,0 +1,79 @@
+/**
+ * seisdec command line: `deno run -A cli.ts <command> [flags]`.
+ *
+ * A thin layer: each command parses its flags and calls into `lib/`. Run
+ * `deno run -A cli.ts --help` for the list, `cli.ts <command> --help` for one.
+ *
+ * @module
+ */
+import { type Command, helpText, parseCommandArgs } from "./lib/cli/_command.ts";
+import { UserError } from "./lib/util/errors.ts";
+import { NoAdapterError } from "./lib/gpu/device.ts";
+
+/** Commands, loaded on demand so that `info` does not import the whole library. */
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  info: {
+    summary: "Print the WebGPU adapter, its limits and features.",
+    load: async () => (await import("./lib/cli/info.ts")).info,
+  },
+};
+
+function usage(): string {
+  const w = Math.max(...Object.keys(commands).map((k) => k.length)) + 2;
+  return [
+    "seisdec: unsupervised clustering of seismic signals by Deep Embedded Clustering on WebGPU",
+    "",
+    "Usage: deno run -A cli.ts <command> [flags]",
+    "",
+    "Commands:",
+    ...Object.entries(commands).map(([k, c]) => `  ${k.padEnd(w)}${c.summary}`),
+    "",
+    "Run 'deno run -A cli.ts <command> --help' for a command's flags.",
+  ].join("\n");
+}
+
+/**
+ * Runs the CLI.
+ *
+ * @param args Command-line arguments.
+ * @returns the exit status.
+ */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return 0;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    console.error(
+      `Cannot run '${name}': no such command: expected one of ${Object.keys(commands).join(", ")}`,
+    );
+    return 2;
+  }
+  const cmd = await entry.load();
+  try {
+    const { values, positionals } = parseCommandArgs(cmd, rest);
+    if (values.help) {
+      console.log(helpText(cmd));
+      return 0;
+    }
+    if (values.cpu) {
+      const { setDefaultBackend } = await import("./lib/backend.ts");
+      setDefaultBackend("cpu");
+    }
+    await cmd.run(values, positionals);
+    return 0;
+  } catch (e) {
+    if (
+      e instanceof UserError || e instanceof NoAdapterError ||
+      e instanceof Deno.errors.AlreadyExists
+    ) {
+      console.error(`error: ${(e as Error).message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

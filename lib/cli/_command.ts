@@ -1,0 +1,162 @@
+/**
+ * The command-line framework: every `cli.ts` subcommand is a {@linkcode Command}
+ * whose flags are declared once, parsed by `node:util`'s `parseArgs` (standing in
+ * for jsr:@std/cli, which this build environment cannot fetch) and documented in
+ * its generated `--help`.
+ *
+ * Flag style, for every command: long kebab-case flags (`--batch-size 64`),
+ * `--flag=value` also accepted, booleans take no value, and every command
+ * accepts `--help`, `--seed N`, `--cpu` and `--quiet`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { UserError } from "../util/errors.ts";
+
+/** One flag of a command. */
+export interface Flag {
+  type: "string" | "boolean";
+  short?: string;
+  multiple?: boolean;
+  /** Default shown in `--help`; defaults themselves live in the command's config schema. */
+  default?: string | boolean;
+  /** Placeholder for the value in `--help`, e.g. "DIR". */
+  arg?: string;
+  description: string;
+}
+
+/** Parsed flags: strings, booleans or string arrays, by long name. */
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** A subcommand of `cli.ts`. */
+export interface Command {
+  name: string;
+  /** One line for the command list. */
+  summary: string;
+  /** Positional arguments, e.g. "<dataset-dir>". */
+  usage?: string;
+  /** Longer text shown under `--help`. */
+  details?: string;
+  flags: Record<string, Flag>;
+  run(values: Values, positionals: string[]): Promise<void>;
+}
+
+/** Flags every command accepts. */
+export const commonFlags: Record<string, Flag> = {
+  help: { type: "boolean", short: "h", description: "Show this help and exit." },
+  seed: { type: "string", arg: "N", description: "Seed for every random choice (default 0)." },
+  cpu: { type: "boolean", description: "Force the CPU backend instead of WebGPU." },
+  quiet: { type: "boolean", short: "q", description: "Print only errors and the final summary." },
+};
+
+/**
+ * Parses a command's arguments.
+ *
+ * @param cmd The command.
+ * @param args Arguments after the command name.
+ * @returns flag values and positionals.
+ * @throws {UserError} on an unknown flag or a missing value.
+ */
+export function parseCommandArgs(cmd: Command, args: string[]): {
+  values: Values;
+  positionals: string[];
+} {
+  const all = { ...commonFlags, ...cmd.flags };
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
+  > = {};
+  for (const [k, f] of Object.entries(all)) {
+    options[k] = {
+      type: f.type,
+      ...(f.short ? { short: f.short } : {}),
+      ...(f.multiple ? { multiple: true } : {}),
+    };
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as Values, positionals };
+  } catch (e) {
+    throw new UserError(`Cannot parse arguments of '${cmd.name}': ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Renders a command's `--help` text.
+ *
+ * @param cmd The command.
+ * @returns the help text.
+ */
+export function helpText(cmd: Command): string {
+  const all = { ...cmd.flags, ...commonFlags };
+  const rows = Object.entries(all).map(([k, f]) => {
+    const left = `${f.short ? `-${f.short}, ` : "    "}--${k}${
+      f.type === "string" ? ` ${f.arg ?? "VALUE"}` : ""
+    }`;
+    const def = f.default !== undefined ? ` (default ${f.default})` : "";
+    return [left, f.description + def] as const;
+  });
+  const w = Math.max(...rows.map((r) => r[0].length)) + 2;
+  return [
+    `Usage: deno run -A cli.ts ${cmd.name} [flags]${cmd.usage ? " " + cmd.usage : ""}`,
+    "",
+    cmd.summary,
+    ...(cmd.details ? ["", cmd.details] : []),
+    "",
+    "Flags:",
+    ...rows.map(([l, r]) => `  ${l.padEnd(w)}${r}`),
+  ].join("\n");
+}
+
+/**
+ * Reads an integer flag.
+ *
+ * @param values Parsed flags.
+ * @param name Flag name.
+ * @returns the integer, or undefined when the flag is absent.
+ * @throws {UserError} when the value is not an integer.
+ */
+export function intFlag(values: Values, name: string): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== "string" || !Number.isInteger(n)) {
+    throw new UserError(`Cannot read --${name}: expected an integer: found '${v}'`);
+  }
+  return n;
+}
+
+/**
+ * Reads a number flag.
+ *
+ * @param values Parsed flags.
+ * @param name Flag name.
+ * @returns the number, or undefined when the flag is absent.
+ * @throws {UserError} when the value is not a finite number.
+ */
+export function numFlag(values: Values, name: string): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== "string" || v.trim() === "" || !Number.isFinite(n)) {
+    throw new UserError(`Cannot read --${name}: expected a number: found '${v}'`);
+  }
+  return n;
+}
+
+/**
+ * Reads a string flag.
+ *
+ * @param values Parsed flags.
+ * @param name Flag name.
+ * @returns the string, or undefined when absent.
+ */
+export function strFlag(values: Values, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === "string" ? v : undefined;
+}

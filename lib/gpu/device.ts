@@ -1,0 +1,133 @@
+/**
+ * WebGPU adapter and device acquisition.
+ *
+ * One device serves the whole process. {@linkcode getDevice} asks for the
+ * adapter's own limits (not the WebGPU defaults), because the default 128 MiB
+ * storage-buffer binding is too small for batch-256 activations.
+ *
+ * @module
+ */
+
+/** What an adapter says about itself, for logs, benchmarks and `cli.ts info`. */
+export interface AdapterSummary {
+  /** Human-readable adapter name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
+  description: string;
+  vendor: string;
+  architecture: string;
+  device: string;
+  /** Graphics API under wgpu, guessed from the adapter: "vulkan", "gl" or "unknown". */
+  backend: string;
+  /** True for software adapters such as llvmpipe. */
+  isFallbackAdapter: boolean;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+let devicePromise: Promise<GPUDevice> | null = null;
+let adapterRef: GPUAdapter | null = null;
+
+/** Thrown when WebGPU or an adapter is missing. */
+export class NoAdapterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NoAdapterError";
+  }
+}
+
+/** @returns true when `navigator.gpu` exists in this runtime. */
+export function hasWebGpu(): boolean {
+  return typeof navigator !== "undefined" && "gpu" in navigator && !!navigator.gpu;
+}
+
+/**
+ * Returns the process-wide WebGPU device, requesting it on first use.
+ *
+ * @returns the device, with the adapter's maximum buffer and workgroup limits.
+ * @throws {NoAdapterError} when WebGPU is unavailable or no adapter is found.
+ */
+export function getDevice(): Promise<GPUDevice> {
+  if (!devicePromise) {
+    devicePromise = requestDevice().catch((e) => {
+      devicePromise = null;
+      throw e;
+    });
+  }
+  return devicePromise;
+}
+
+async function requestDevice(): Promise<GPUDevice> {
+  if (!hasWebGpu()) {
+    throw new NoAdapterError(
+      "Cannot start WebGPU: navigator.gpu is missing in this runtime: use Deno 2 or pass --cpu",
+    );
+  }
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (!adapter) {
+    throw new NoAdapterError(
+      "Cannot start WebGPU: no adapter found: install a Vulkan driver (e.g. mesa-vulkan-drivers) or pass --cpu",
+    );
+  }
+  adapterRef = adapter;
+  const want = [
+    "maxStorageBufferBindingSize",
+    "maxBufferSize",
+    "maxComputeWorkgroupStorageSize",
+    "maxComputeInvocationsPerWorkgroup",
+    "maxComputeWorkgroupSizeX",
+    "maxComputeWorkgroupSizeY",
+    "maxComputeWorkgroupSizeZ",
+    "maxStorageBuffersPerShaderStage",
+  ] as const;
+  const requiredLimits: Record<string, number> = {};
+  for (const k of want) requiredLimits[k] = adapter.limits[k];
+  const features: GPUFeatureName[] = [];
+  if (adapter.features.has("timestamp-query")) features.push("timestamp-query");
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
+  device.lost.then((info) => {
+    if (info.reason !== "destroyed") console.error(`WebGPU device lost: ${info.message}`);
+    devicePromise = null;
+  });
+  return device;
+}
+
+/**
+ * Describes the adapter behind {@linkcode getDevice}.
+ *
+ * @returns adapter name, vendor, backend, fallback flag, features and limits.
+ */
+export async function adapterSummary(): Promise<AdapterSummary> {
+  const device = await getDevice();
+  const info = adapterRef!.info;
+  const limits: Record<string, number> = {};
+  // GPUSupportedLimits exposes its fields as prototype getters.
+  for (const key in device.limits) {
+    const v = (device.limits as unknown as Record<string, unknown>)[key];
+    if (typeof v === "number") limits[key] = v;
+  }
+  const description = info.description || info.device || "unknown adapter";
+  // wgpu's GL backend reports llvmpipe with subgroup size 128; Vulkan/lavapipe reports the SIMD width.
+  const backend = /llvmpipe/i.test(description)
+    ? (info.subgroupMaxSize === 128 ? "gl" : "vulkan")
+    : "vulkan";
+  return {
+    description,
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    backend,
+    isFallbackAdapter: (info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+      false,
+    features: [...device.features].sort(),
+    limits,
+  };
+}
+
+/**
+ * A one-line adapter name for test and benchmark output.
+ *
+ * @returns e.g. "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan, fallback]".
+ */
+export async function adapterName(): Promise<string> {
+  const s = await adapterSummary();
+  return `${s.description} [${s.backend}${s.isFallbackAdapter ? ", fallback" : ""}]`;
+}
