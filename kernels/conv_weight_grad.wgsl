@@ -1,0 +1,99 @@
+// conv_weight_grad: weight gradient of Conv2d, and (with roles swapped) of ConvTranspose2d.
+//
+//   gw[co,ci,kh,kw] = Σ_{n,oh,ow} gy[n,co,oh,ow] · x[n,ci, oh·sh − ph + kh, ow·sw − pw + kw]
+//
+// Layouts: x [N,Ci,H,W], gy [N,Co,Ho,Wo], partial [S,Co,Ci,KH,KW], gw [Co,Ci,KH,KW].
+// ConvTranspose2d with x_t [N,A,H,W], gy_t [N,B,Ho,Wo], weight [A,B,KH,KW]: its weight
+// gradient is this kernel with x = gy_t (Ci = B, H = Ho_t), gy = x_t (Co = A, Ho = H_t).
+//
+// The reduction runs over N·Ho·Wo (up to ~10⁵ at batch 64) while gw may hold only 72 values,
+// so the rows r = n·Ho + oh are split into S chunks (split-K); this kernel writes one partial
+// per chunk and `split_sum` in reduce.wgsl sums the S partials (skipped when S = 1). S is
+// chosen on the host so that invocations ≈ the adapter's parallel width.
+//
+// One invocation computes a 4 (co) × 4 (ci) tile at one tap (kh, kw) over one chunk;
+// the valid ow range for the tap is computed once per row, so the inner loop has no tests.
+// Bindings: 0 params, 1 x, 2 gy, 3 partial (gw itself when S = 1).
+// Dispatch: ceil(ceil(Co/4) · ceil(Ci/4) · KH·KW · S / 64) workgroups.
+
+struct Params {
+  n: u32, ci: u32, h: u32, w: u32,
+  co: u32, ho: u32, wo: u32, kh: u32,
+  kw: u32, sh: u32, sw: u32, ph: u32,
+  pw: u32, splits: u32, rows_per_split: u32, _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> GY: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Part: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  var idx = (wid.x + wid.y * nwg.x) * 64u + lid;
+  let co_tiles = (P.co + 3u) / 4u;
+  let ci_tiles = (P.ci + 3u) / 4u;
+  let kk = P.kh * P.kw;
+  if (idx >= co_tiles * ci_tiles * kk * P.splits) { return; }
+  let co0 = (idx % co_tiles) * 4u; idx /= co_tiles;
+  let ci0 = (idx % ci_tiles) * 4u; idx /= ci_tiles;
+  let tap = idx % kk;
+  let s = idx / kk;
+  let kh = tap / P.kw;
+  let kw = tap % P.kw;
+
+  let hw_in = P.h * P.w;
+  let hw_out = P.ho * P.wo;
+  let cov = min(vec4u(co0) + vec4u(0u, 1u, 2u, 3u), vec4u(P.co - 1u));
+  let civ = min(vec4u(ci0) + vec4u(0u, 1u, 2u, 3u), vec4u(P.ci - 1u));
+  let gyoff = cov * hw_out;
+  let xoff = civ * hw_in;
+
+  // ow range whose input column is inside [0, W): iw = ow·sw − pw + kw.
+  let lo_num = i32(P.pw) - i32(kw);
+  var ow_lo = 0i;
+  if (lo_num > 0) { ow_lo = (lo_num + i32(P.sw) - 1) / i32(P.sw); }
+  let hi_num = i32(P.w) - 1 + i32(P.pw) - i32(kw);
+  var ow_hi = -1i;
+  if (hi_num >= 0) { ow_hi = min(i32(P.wo) - 1, hi_num / i32(P.sw)); }
+
+  var a0 = vec4f(0.0);
+  var a1 = vec4f(0.0);
+  var a2 = vec4f(0.0);
+  var a3 = vec4f(0.0);
+  let r_begin = s * P.rows_per_split;
+  let r_end = min(r_begin + P.rows_per_split, P.n * P.ho);
+  for (var r = r_begin; r < r_end; r++) {
+    let n = r / P.ho;
+    let oh = r % P.ho;
+    let ih = i32(oh * P.sh) - i32(P.ph) + i32(kh);
+    if (ih < 0 || ih >= i32(P.h)) { continue; }
+    let gyb = vec4u(n * P.co * hw_out + oh * P.wo) + gyoff;
+    let xb = vec4u(n * P.ci * hw_in + u32(ih) * P.w) + xoff;
+    for (var ow = ow_lo; ow <= ow_hi; ow++) {
+      let iw = u32(ow * i32(P.sw) - i32(P.pw) + i32(kw));
+      let go = gyb + vec4u(u32(ow));
+      let xo = xb + vec4u(iw);
+      let g = vec4f(GY[go.x], GY[go.y], GY[go.z], GY[go.w]);
+      let xv = vec4f(X[xo.x], X[xo.y], X[xo.z], X[xo.w]);
+      a0 += g.x * xv;
+      a1 += g.y * xv;
+      a2 += g.z * xv;
+      a3 += g.w * xv;
+    }
+  }
+
+  let total = P.co * P.ci * kk;
+  var acc = array<vec4f, 4>(a0, a1, a2, a3);
+  for (var i = 0u; i < 4u; i++) {
+    let co = co0 + i;
+    if (co >= P.co) { break; }
+    let v = acc[i];
+    let base = s * total + (co * P.ci + ci0) * kk + tap;
+    if (ci0 < P.ci) { Part[base] = v.x; }
+    if (ci0 + 1u < P.ci) { Part[base + kk] = v.y; }
+    if (ci0 + 2u < P.ci) { Part[base + 2u * kk] = v.z; }
+    if (ci0 + 3u < P.ci) { Part[base + 3u * kk] = v.w; }
+  }
+}

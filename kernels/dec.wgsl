@@ -1,0 +1,128 @@
+// dec: Deep Embedded Clustering. z [N,D] embeddings, mu [K,D] centroids, q/p [N,K].
+// Bindings: 0 params, 1 Z, 2 MU, 3 PM, 4 QM, 5 GL (read), 6 OUT (read_write); each entry binds
+// the subset it names. Workgroups are 64 wide; linear grid (wid.x + wid.y · nwg.x).
+//
+//   soft_assign  q[i,j] = (1 + |z_i − mu_j|²/α)^(−(α+1)/2) / Σ_j'(...)     binds 1, 2, 6
+//                Student's t kernel, normalised in log space (row max subtracted), so far
+//                points do not underflow to 0/0. One invocation per row; ceil(N/64).
+//   col_sum      f[j] = Σ_i q[i,j]; one invocation per j; ceil(K/64).       binds 4, 6
+//   target_dist  p[i,j] = (q[i,j]²/f_j) / Σ_j' (q[i,j']²/f_j'); per row.   binds 4 (q), 3 (f), 6
+//   kl_rows      r[i] = Σ_j p[i,j]·(log p[i,j] − log q[i,j]) (0 where p = 0); per row.
+//                The loss KL(p‖q) = (1/N)·Σ_i r[i] (PyTorch kl_div, reduction "batchmean")
+//                is finished by reduce.wgsl.                                binds 3, 4, 6
+//   grad_z       gz[i,d] = gl·c·Σ_j w_ij (p_ij − q_ij)(z_id − mu_jd)            binds 1..6
+//   grad_mu      gmu[j,d] = −gl·c·Σ_i w_ij (p_ij − q_ij)(z_id − mu_jd)          binds 1..6
+//                with w_ij = 1/(1 + |z_i − mu_j|²/α), c = (α+1)/(α·N), gl = GL[0] the upstream
+//                gradient of the loss; p is held constant (the DEC target). One invocation
+//                per output element; ceil(N·D/64) and ceil(K·D/64).
+
+struct Params { n: u32, k: u32, d: u32, _p0: u32, alpha: f32, _p1: u32, _p2: u32, _p3: u32 }
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> Z: array<f32>;
+@group(0) @binding(2) var<storage, read> MU: array<f32>;
+@group(0) @binding(3) var<storage, read> PM: array<f32>;
+@group(0) @binding(4) var<storage, read> QM: array<f32>;
+@group(0) @binding(5) var<storage, read> GL: array<f32>;
+@group(0) @binding(6) var<storage, read_write> OUT: array<f32>;
+
+fn gid(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * 64u + lid;
+}
+
+fn dist2(i: u32, j: u32) -> f32 {
+  var s = 0.0;
+  for (var t = 0u; t < P.d; t++) {
+    let e = Z[i * P.d + t] - MU[j * P.d + t];
+    s += e * e;
+  }
+  return s;
+}
+
+@compute @workgroup_size(64)
+fn soft_assign(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_index) lid: u32) {
+  let i = gid(wid, nwg, lid);
+  if (i >= P.n) { return; }
+  let e = -(P.alpha + 1.0) / 2.0;
+  var mx = -3.4e38;
+  for (var j = 0u; j < P.k; j++) {
+    mx = max(mx, e * log(1.0 + dist2(i, j) / P.alpha));
+  }
+  var s = 0.0;
+  for (var j = 0u; j < P.k; j++) {
+    let v = exp(e * log(1.0 + dist2(i, j) / P.alpha) - mx);
+    OUT[i * P.k + j] = v;
+    s += v;
+  }
+  for (var j = 0u; j < P.k; j++) { OUT[i * P.k + j] /= s; }
+}
+
+@compute @workgroup_size(64)
+fn col_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_index) lid: u32) {
+  let j = gid(wid, nwg, lid);
+  if (j >= P.k) { return; }
+  var s = 0.0;
+  for (var i = 0u; i < P.n; i++) { s += QM[i * P.k + j]; }
+  OUT[j] = s;
+}
+
+@compute @workgroup_size(64)
+fn target_dist(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+          @builtin(local_invocation_index) lid: u32) {
+  let i = gid(wid, nwg, lid);
+  if (i >= P.n) { return; }
+  var s = 0.0;
+  for (var j = 0u; j < P.k; j++) {
+    let q = QM[i * P.k + j];
+    s += q * q / PM[j];
+  }
+  for (var j = 0u; j < P.k; j++) {
+    let q = QM[i * P.k + j];
+    OUT[i * P.k + j] = q * q / PM[j] / s;
+  }
+}
+
+@compute @workgroup_size(64)
+fn kl_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_index) lid: u32) {
+  let i = gid(wid, nwg, lid);
+  if (i >= P.n) { return; }
+  var s = 0.0;
+  for (var j = 0u; j < P.k; j++) {
+    let p = PM[i * P.k + j];
+    if (p > 0.0) { s += p * (log(p) - log(QM[i * P.k + j])); }
+  }
+  OUT[i] = s;
+}
+
+@compute @workgroup_size(64)
+fn grad_z(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+          @builtin(local_invocation_index) lid: u32) {
+  let e = gid(wid, nwg, lid);
+  if (e >= P.n * P.d) { return; }
+  let i = e / P.d;
+  let t = e % P.d;
+  var s = 0.0;
+  for (var j = 0u; j < P.k; j++) {
+    let w = 1.0 / (1.0 + dist2(i, j) / P.alpha);
+    s += w * (PM[i * P.k + j] - QM[i * P.k + j]) * (Z[e] - MU[j * P.d + t]);
+  }
+  OUT[e] = GL[0] * (P.alpha + 1.0) / (P.alpha * f32(P.n)) * s;
+}
+
+@compute @workgroup_size(64)
+fn grad_mu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_index) lid: u32) {
+  let e = gid(wid, nwg, lid);
+  if (e >= P.k * P.d) { return; }
+  let j = e / P.d;
+  let t = e % P.d;
+  var s = 0.0;
+  for (var i = 0u; i < P.n; i++) {
+    let w = 1.0 / (1.0 + dist2(i, j) / P.alpha);
+    s += w * (PM[i * P.k + j] - QM[i * P.k + j]) * (Z[i * P.d + t] - MU[e]);
+  }
+  OUT[e] = -GL[0] * (P.alpha + 1.0) / (P.alpha * f32(P.n)) * s;
+}

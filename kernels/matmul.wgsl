@@ -1,0 +1,136 @@
+// matmul: C = act(op(A) · op(B) + bias), the Linear layer and its gradients.
+//
+//   op(A) is A [M,K], or Aᵀ when ta = 1 (A stored [K,M]);
+//   op(B) is B [K,N], or Bᵀ when tb = 1 (B stored [N,K]);
+//   bias [N] is added when has_bias = 1; act(v) = v > 0 ? v : slope·v (slope 1 = none).
+//
+// Linear y = x·Wᵀ + b (W [out,in]): A = x, B = W, tb = 1.  dL/dx = gy·W: A = gy, B = W.
+// dL/dW = gyᵀ·x: A = gy with ta = 1, B = x.
+// Bindings: 0 params, 1 A, 2 B, 3 bias, 4 C.
+//
+// Two entry points, chosen per adapter by measurement (lib/gpu/tuning.ts):
+// - `tiled`: a workgroup of 8×8 invocations computes a 32×32 tile of C, staging 32×16 tiles
+//   of op(A) and op(B) through workgroup memory; each invocation keeps a 4×4 block of C in
+//   registers. Dispatch: ceil(M/32)·ceil(N/32) workgroups, linear grid.
+// - `blocked`: no workgroup memory; each invocation computes a 4×4 block straight from
+//   storage. Software adapters (llvmpipe), where workgroup memory is ordinary memory and
+//   barriers are costly, run this faster. Dispatch: ceil(ceil(M/4)·ceil(N/4)/64) workgroups.
+
+struct Params {
+  m: u32, n: u32, k: u32, ta: u32,
+  tb: u32, has_bias: u32, slope: f32, _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+
+fn a_at(i: u32, k: u32) -> f32 {
+  if (i >= P.m || k >= P.k) { return 0.0; }
+  if (P.ta == 1u) { return A[k * P.m + i]; }
+  return A[i * P.k + k];
+}
+
+fn b_at(k: u32, j: u32) -> f32 {
+  if (k >= P.k || j >= P.n) { return 0.0; }
+  if (P.tb == 1u) { return B[j * P.k + k]; }
+  return B[k * P.n + j];
+}
+
+fn store(i: u32, j: u32, v: f32) {
+  if (i >= P.m || j >= P.n) { return; }
+  var r = v;
+  if (P.has_bias == 1u) { r += Bias[j]; }
+  C[i * P.n + j] = select(P.slope * r, r, r > 0.0);
+}
+
+var<workgroup> As: array<f32, 512>; // [16 k][32 m]
+var<workgroup> Bs: array<f32, 512>; // [16 k][32 n]
+
+@compute @workgroup_size(64)
+fn tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+         @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+  let tiles_n = (P.n + 31u) / 32u;
+  let tile_m = wg / tiles_n;
+  let tile_n = wg % tiles_n;
+  // A workgroup past the end still joins the barriers; it just stores nothing.
+  let i0 = tile_m * 32u;
+  let j0 = tile_n * 32u;
+  let ty = lid / 8u;
+  let tx = lid % 8u;
+  var acc: array<vec4f, 4>;
+  for (var k0 = 0u; k0 < P.k; k0 += 16u) {
+    for (var e = lid; e < 512u; e += 64u) {
+      let kk = e / 32u;
+      let mm = e % 32u;
+      As[e] = a_at(i0 + mm, k0 + kk);
+      Bs[e] = b_at(k0 + kk, j0 + mm);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let av = vec4f(As[kk * 32u + ty * 4u], As[kk * 32u + ty * 4u + 1u],
+                     As[kk * 32u + ty * 4u + 2u], As[kk * 32u + ty * 4u + 3u]);
+      let bv = vec4f(Bs[kk * 32u + tx * 4u], Bs[kk * 32u + tx * 4u + 1u],
+                     Bs[kk * 32u + tx * 4u + 2u], Bs[kk * 32u + tx * 4u + 3u]);
+      acc[0] += av.x * bv;
+      acc[1] += av.y * bv;
+      acc[2] += av.z * bv;
+      acc[3] += av.w * bv;
+    }
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < 4u; r++) {
+    let i = i0 + ty * 4u + r;
+    let v = acc[r];
+    store(i, j0 + tx * 4u, v.x);
+    store(i, j0 + tx * 4u + 1u, v.y);
+    store(i, j0 + tx * 4u + 2u, v.z);
+    store(i, j0 + tx * 4u + 3u, v.w);
+  }
+}
+
+@compute @workgroup_size(64)
+fn blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_index) lid: u32) {
+  let idx = (wid.x + wid.y * nwg.x) * 64u + lid;
+  let tn = (P.n + 3u) / 4u;
+  let tm = (P.m + 3u) / 4u;
+  if (idx >= tm * tn) { return; }
+  // Consecutive invocations walk along n, sharing the rows of op(A).
+  let i0 = (idx / tn) * 4u;
+  let j0 = (idx % tn) * 4u;
+  let iv = min(vec4u(i0) + vec4u(0u, 1u, 2u, 3u), vec4u(P.m - 1u));
+  let jv = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(P.n - 1u));
+  // Element (i, k) of op(A) is at a_row[i] + k·a_step; (k, j) of op(B) at b_col[j] + k·b_step.
+  var a_off: vec4u;
+  var a_step: u32;
+  if (P.ta == 1u) { a_off = iv; a_step = P.m; } else { a_off = iv * P.k; a_step = 1u; }
+  var b_off: vec4u;
+  var b_step: u32;
+  if (P.tb == 1u) { b_off = jv * P.k; b_step = 1u; } else { b_off = jv; b_step = P.n; }
+  var c0 = vec4f(0.0);
+  var c1 = vec4f(0.0);
+  var c2 = vec4f(0.0);
+  var c3 = vec4f(0.0);
+  for (var k = 0u; k < P.k; k++) {
+    let av = vec4f(A[a_off.x], A[a_off.y], A[a_off.z], A[a_off.w]);
+    let bv = vec4f(B[b_off.x], B[b_off.y], B[b_off.z], B[b_off.w]);
+    c0 += av.x * bv;
+    c1 += av.y * bv;
+    c2 += av.z * bv;
+    c3 += av.w * bv;
+    a_off += vec4u(a_step);
+    b_off += vec4u(b_step);
+  }
+  var acc = array<vec4f, 4>(c0, c1, c2, c3);
+  for (var r = 0u; r < 4u; r++) {
+    let v = acc[r];
+    store(i0 + r, j0, v.x);
+    store(i0 + r, j0 + 1u, v.y);
+    store(i0 + r, j0 + 2u, v.z);
+    store(i0 + r, j0 + 3u, v.w);
+  }
+}

@@ -1,0 +1,767 @@
+/**
+ * Typed dispatchers for the WGSL kernels in `kernels/`: one function per
+ * kernel entry, taking buffer slices and shapes, validating them and computing
+ * the grid. They record into the runtime's current command buffer; nothing is
+ * submitted here.
+ *
+ * @module
+ */
+import type { BufRef, GpuRuntime, KernelDef } from "./runtime.ts";
+
+const WG = 64;
+const groups = (invocations: number) => Math.ceil(invocations / WG);
+
+/** Every kernel entry, by name. */
+export const KERNELS = {
+  conv2d: {
+    name: "conv2d",
+    file: "conv2d.wgsl",
+    storage: ["read", "read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  convTranspose2d: {
+    name: "conv_transpose2d",
+    file: "conv_transpose2d.wgsl",
+    storage: ["read", "read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  convWeightGrad: {
+    name: "conv_weight_grad",
+    file: "conv_weight_grad.wgsl",
+    storage: ["read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  matmulTiled: {
+    name: "matmul_tiled",
+    file: "matmul.wgsl",
+    entry: "tiled",
+    storage: ["read", "read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  matmulBlocked: {
+    name: "matmul_blocked",
+    file: "matmul.wgsl",
+    entry: "blocked",
+    storage: ["read", "read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  leaky: {
+    name: "leaky",
+    file: "elementwise.wgsl",
+    entry: "leaky",
+    storage: ["read", "rw"],
+    workgroupSize: WG,
+  },
+  scale: {
+    name: "scale",
+    file: "elementwise.wgsl",
+    entry: "scale",
+    storage: ["read", "rw"],
+    workgroupSize: WG,
+  },
+  crop: {
+    name: "crop",
+    file: "elementwise.wgsl",
+    entry: "crop",
+    storage: ["read", "rw"],
+    workgroupSize: WG,
+  },
+  cropGrad: {
+    name: "crop_grad",
+    file: "elementwise.wgsl",
+    entry: "crop_grad",
+    storage: ["read", "rw"],
+    workgroupSize: WG,
+  },
+  leakyGrad: {
+    name: "leaky_grad",
+    file: "elementwise3.wgsl",
+    entry: "leaky_grad",
+    storage: ["read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  axpby: {
+    name: "axpby",
+    file: "elementwise3.wgsl",
+    entry: "axpby",
+    storage: ["read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  fill: {
+    name: "fill",
+    file: "elementwise3.wgsl",
+    entry: "fill",
+    storage: [null, null, "rw"],
+    workgroupSize: WG,
+  },
+  mseGrad: {
+    name: "mse_grad",
+    file: "mse.wgsl",
+    storage: ["read", "read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  splitSum: {
+    name: "split_sum",
+    file: "reduce.wgsl",
+    entry: "split_sum",
+    storage: ["read", null, "rw"],
+    workgroupSize: WG,
+  },
+  channelSum: {
+    name: "channel_sum",
+    file: "reduce.wgsl",
+    entry: "channel_sum",
+    storage: ["read", null, "rw"],
+    workgroupSize: WG,
+  },
+  sumPartial: {
+    name: "sum_partial",
+    file: "reduce.wgsl",
+    entry: "sum_partial",
+    storage: ["read", null, "rw"],
+    workgroupSize: WG,
+  },
+  sqdiffPartial: {
+    name: "sqdiff_partial",
+    file: "reduce.wgsl",
+    entry: "sqdiff_partial",
+    storage: ["read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  finish: {
+    name: "finish",
+    file: "reduce.wgsl",
+    entry: "finish",
+    storage: ["read", null, "rw"],
+    workgroupSize: WG,
+  },
+  softAssign: {
+    name: "soft_assign",
+    file: "dec.wgsl",
+    entry: "soft_assign",
+    storage: ["read", "read", null, null, null, "rw"],
+    workgroupSize: WG,
+  },
+  colSum: {
+    name: "col_sum",
+    file: "dec.wgsl",
+    entry: "col_sum",
+    storage: [null, null, null, "read", null, "rw"],
+    workgroupSize: WG,
+  },
+  target: {
+    name: "target",
+    file: "dec.wgsl",
+    entry: "target_dist",
+    storage: [null, null, "read", "read", null, "rw"],
+    workgroupSize: WG,
+  },
+  klRows: {
+    name: "kl_rows",
+    file: "dec.wgsl",
+    entry: "kl_rows",
+    storage: [null, null, "read", "read", null, "rw"],
+    workgroupSize: WG,
+  },
+  klGradZ: {
+    name: "kl_grad_z",
+    file: "dec.wgsl",
+    entry: "grad_z",
+    storage: ["read", "read", "read", "read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  klGradMu: {
+    name: "kl_grad_mu",
+    file: "dec.wgsl",
+    entry: "grad_mu",
+    storage: ["read", "read", "read", "read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  adam: {
+    name: "adam",
+    file: "optim.wgsl",
+    entry: "adam",
+    storage: ["read", "rw", "rw", "rw"],
+    workgroupSize: WG,
+  },
+  sgd: {
+    name: "sgd",
+    file: "optim.wgsl",
+    entry: "sgd",
+    storage: ["read", "rw", "rw", null],
+    workgroupSize: WG,
+  },
+} satisfies Record<string, KernelDef>;
+
+/**
+ * Compiles every kernel (each once; the runtime caches pipelines).
+ *
+ * @param rt The runtime.
+ */
+export async function compileAll(rt: GpuRuntime): Promise<void> {
+  await Promise.all(Object.values(KERNELS).map((k) => rt.compile(k as KernelDef)));
+}
+
+/** Adapter-dependent choices, measured rather than assumed (see bench/). */
+export interface Tuning {
+  /** Matmul entry: "tiled" (workgroup memory) or "blocked" (registers only). */
+  matmul: "tiled" | "blocked";
+  /** Invocations a split-K reduction aims for: enough to fill the adapter. */
+  splitTarget: number;
+}
+
+/**
+ * Picks the tuning for an adapter. Software adapters (llvmpipe) run one
+ * workgroup per CPU thread with SIMD across invocations: workgroup memory is
+ * plain memory there, so the register-blocked matmul wins, and a few thousand
+ * invocations already fill the machine.
+ *
+ * @param isFallback Whether the adapter is a software fallback.
+ * @returns the tuning.
+ */
+export function defaultTuning(isFallback: boolean): Tuning {
+  return isFallback
+    ? { matmul: "blocked", splitTarget: 2048 }
+    : { matmul: "tiled", splitTarget: 65536 };
+}
+
+/** Geometry of a 2-D convolution, per axis [h, w]. */
+export interface ConvGeom {
+  n: number;
+  /** Input channels of the conv (x channels). */
+  ci: number;
+  h: number;
+  w: number;
+  /** Output channels of the conv (y channels). */
+  co: number;
+  ho: number;
+  wo: number;
+  kh: number;
+  kw: number;
+  stride: [number, number];
+  padding: [number, number];
+}
+
+function convParams(g: ConvGeom): number[] {
+  return [
+    g.n,
+    g.ci,
+    g.h,
+    g.w,
+    g.co,
+    g.ho,
+    g.wo,
+    g.kh,
+    g.kw,
+    g.stride[0],
+    g.stride[1],
+    g.padding[0],
+    g.padding[1],
+  ];
+}
+
+function need(ref: BufRef, floats: number, what: string, kernel: string): void {
+  if (ref.size < floats * 4) {
+    throw new TypeError(
+      `Cannot run ${kernel}: ${what} must hold ${floats} values: found ${ref.size / 4}`,
+    );
+  }
+}
+
+/**
+ * conv2d forward: y = act(conv(x, w) + b), x [N,Ci,H,W], w [Co,Ci,KH,KW], y [N,Co,Ho,Wo].
+ *
+ * @param rt Runtime.
+ * @param g Geometry.
+ * @param x Input.
+ * @param w Weight.
+ * @param b Bias [Co] or null.
+ * @param y Output.
+ * @param slope Leaky ReLU slope, 1 for none.
+ */
+export function conv2d(
+  rt: GpuRuntime,
+  g: ConvGeom,
+  x: BufRef,
+  w: BufRef,
+  b: BufRef | null,
+  y: BufRef,
+  slope = 1,
+): void {
+  need(x, g.n * g.ci * g.h * g.w, "x", "conv2d");
+  need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d");
+  need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d");
+  const tiles = Math.ceil(g.n * g.ho * g.wo / 4) * Math.ceil(g.co / 4);
+  rt.dispatch(
+    KERNELS.conv2d,
+    [...convParams(g), b ? 1 : 0, { f32: slope }, 0],
+    [x, w, b ?? w, y],
+    groups(tiles),
+  );
+}
+
+/**
+ * Transposed conv: y [N,B,Ho,Wo] from x [N,A,H,W] and w [A,B,KH,KW].
+ *
+ * @param rt Runtime.
+ * @param g Geometry with ci = A (x channels), co = B (y channels).
+ * @param x Input.
+ * @param w Weight [A,B,KH,KW].
+ * @param b Bias [B] or null.
+ * @param y Output.
+ * @param slope Leaky ReLU slope, 1 for none.
+ */
+export function convTranspose2d(
+  rt: GpuRuntime,
+  g: ConvGeom,
+  x: BufRef,
+  w: BufRef,
+  b: BufRef | null,
+  y: BufRef,
+  slope = 1,
+): void {
+  need(x, g.n * g.ci * g.h * g.w, "x", "conv_transpose2d");
+  need(w, g.co * g.ci * g.kh * g.kw, "w", "conv_transpose2d");
+  need(y, g.n * g.co * g.ho * g.wo, "y", "conv_transpose2d");
+  const [sh, sw] = g.stride;
+  const inv = Math.ceil(Math.ceil(g.wo / sw) / 4) * Math.ceil(g.ho / sh) * g.n * sh * sw *
+    Math.ceil(g.co / 4);
+  rt.dispatch(
+    KERNELS.convTranspose2d,
+    [...convParams(g), b ? 1 : 0, { f32: slope }, 0],
+    [x, w, b ?? w, y],
+    groups(inv),
+  );
+}
+
+/**
+ * Weight gradient of conv2d: gw [Co,Ci,KH,KW] from x [N,Ci,H,W] and gy [N,Co,Ho,Wo],
+ * split over rows when the weight alone cannot fill the adapter.
+ *
+ * @param rt Runtime.
+ * @param g Geometry.
+ * @param x Input.
+ * @param gy Output gradient.
+ * @param gw Weight gradient (written).
+ * @param splitTarget Invocations to aim for.
+ * @param scratch Allocates a temporary slice of the given float count; it is released by the caller.
+ */
+export function convWeightGrad(
+  rt: GpuRuntime,
+  g: ConvGeom,
+  x: BufRef,
+  gy: BufRef,
+  gw: BufRef,
+  splitTarget: number,
+  scratch: (floats: number) => BufRef,
+): void {
+  const count = g.co * g.ci * g.kh * g.kw;
+  need(gw, count, "gw", "conv_weight_grad");
+  const tiles = Math.ceil(g.co / 4) * Math.ceil(g.ci / 4) * g.kh * g.kw;
+  const rows = g.n * g.ho;
+  const splits = Math.max(1, Math.min(rows, Math.round(splitTarget / tiles)));
+  const perSplit = Math.ceil(rows / splits);
+  const s = Math.ceil(rows / perSplit);
+  const part = s === 1 ? gw : scratch(s * count);
+  rt.dispatch(
+    KERNELS.convWeightGrad,
+    [...convParams(g), s, perSplit, 0],
+    [x, gy, part],
+    groups(tiles * s),
+  );
+  if (s > 1) {
+    rt.dispatch(
+      KERNELS.splitSum,
+      [count, s, 0, 0, 0, 0, { f32: 1 }, 0],
+      [part, null, gw],
+      groups(count),
+    );
+  }
+}
+
+/**
+ * Per-channel sum of g [outer, C, inner] (the bias gradient).
+ *
+ * @param rt Runtime.
+ * @param g Input.
+ * @param outer Leading size (batch).
+ * @param c Channels.
+ * @param inner Trailing size (pixels).
+ * @param out Output [C].
+ */
+export function channelSum(
+  rt: GpuRuntime,
+  g: BufRef,
+  outer: number,
+  c: number,
+  inner: number,
+  out: BufRef,
+): void {
+  rt.dispatch(KERNELS.channelSum, [c, 0, outer, inner, 0, 0, { f32: 1 }, 0], [g, null, out], c);
+}
+
+/** Options of {@linkcode matmul}. */
+export interface MatmulOptions {
+  ta?: boolean;
+  tb?: boolean;
+  bias?: BufRef | null;
+  slope?: number;
+  variant?: "tiled" | "blocked";
+}
+
+/**
+ * C [M,N] = act(op(A)·op(B) + bias).
+ *
+ * @param rt Runtime.
+ * @param a A [M,K] or [K,M] when ta.
+ * @param b B [K,N] or [N,K] when tb.
+ * @param c Output.
+ * @param m Rows of C.
+ * @param n Columns of C.
+ * @param k Reduction length.
+ * @param o Options.
+ */
+export function matmul(
+  rt: GpuRuntime,
+  a: BufRef,
+  b: BufRef,
+  c: BufRef,
+  m: number,
+  n: number,
+  k: number,
+  o: MatmulOptions = {},
+): void {
+  need(a, m * k, "A", "matmul");
+  need(b, k * n, "B", "matmul");
+  need(c, m * n, "C", "matmul");
+  const params = [m, n, k, o.ta ? 1 : 0, o.tb ? 1 : 0, o.bias ? 1 : 0, { f32: o.slope ?? 1 }, 0];
+  const bufs = [a, b, o.bias ?? a, c];
+  if ((o.variant ?? "blocked") === "tiled") {
+    rt.dispatch(KERNELS.matmulTiled, params, bufs, Math.ceil(m / 32) * Math.ceil(n / 32));
+  } else {
+    rt.dispatch(KERNELS.matmulBlocked, params, bufs, groups(Math.ceil(m / 4) * Math.ceil(n / 4)));
+  }
+}
+
+/** Parameters of the one-input elementwise kernels (elementwise.wgsl). */
+function ew1(
+  count: number,
+  o: {
+    h?: number;
+    w?: number;
+    ho?: number;
+    wo?: number;
+    top?: number;
+    left?: number;
+    alpha?: number;
+    slope?: number;
+  } = {},
+) {
+  return [
+    count,
+    o.h ?? 0,
+    o.w ?? 0,
+    o.ho ?? 0,
+    o.wo ?? 0,
+    o.top ?? 0,
+    o.left ?? 0,
+    0,
+    { f32: o.alpha ?? 0 },
+    { f32: o.slope ?? 0 },
+    0,
+    0,
+  ];
+}
+
+/** y = leaky(x). */
+export function leaky(rt: GpuRuntime, x: BufRef, y: BufRef, count: number, slope: number): void {
+  rt.dispatch(KERNELS.leaky, ew1(count, { slope }), [x, y], groups(count));
+}
+
+/** y = alpha·x. */
+export function scale(rt: GpuRuntime, x: BufRef, y: BufRef, count: number, alpha: number): void {
+  rt.dispatch(KERNELS.scale, ew1(count, { alpha }), [x, y], groups(count));
+}
+
+/**
+ * Crop planes: x [P,H,W] → y [P,Ho,Wo] starting at (top, left).
+ */
+export function crop(
+  rt: GpuRuntime,
+  x: BufRef,
+  y: BufRef,
+  planes: number,
+  h: number,
+  w: number,
+  ho: number,
+  wo: number,
+  top: number,
+  left: number,
+): void {
+  const count = planes * ho * wo;
+  rt.dispatch(KERNELS.crop, ew1(count, { h, w, ho, wo, top, left }), [x, y], groups(count));
+}
+
+/** Adjoint of {@linkcode crop}: gy [P,Ho,Wo] → gx [P,H,W], zero outside the window. */
+export function cropGrad(
+  rt: GpuRuntime,
+  gy: BufRef,
+  gx: BufRef,
+  planes: number,
+  h: number,
+  w: number,
+  ho: number,
+  wo: number,
+  top: number,
+  left: number,
+): void {
+  const count = planes * h * w;
+  rt.dispatch(KERNELS.cropGrad, ew1(count, { h, w, ho, wo, top, left }), [gy, gx], groups(count));
+}
+
+function ew3(count: number, alpha = 0, beta = 0, slope = 0) {
+  return [count, 0, 0, 0, { f32: alpha }, { f32: beta }, { f32: slope }, 0];
+}
+
+/** gx = gy · (y > 0 ? 1 : slope). */
+export function leakyGrad(
+  rt: GpuRuntime,
+  y: BufRef,
+  gy: BufRef,
+  gx: BufRef,
+  count: number,
+  slope: number,
+): void {
+  rt.dispatch(KERNELS.leakyGrad, ew3(count, 0, 0, slope), [y, gy, gx], groups(count));
+}
+
+/** z = alpha·x + beta·y (z must not alias x or y). */
+export function axpby(
+  rt: GpuRuntime,
+  x: BufRef,
+  y: BufRef,
+  z: BufRef,
+  count: number,
+  alpha: number,
+  beta: number,
+): void {
+  rt.dispatch(KERNELS.axpby, ew3(count, alpha, beta), [x, y, z], groups(count));
+}
+
+/** y = alpha everywhere. */
+export function fill(rt: GpuRuntime, y: BufRef, count: number, alpha: number): void {
+  rt.dispatch(KERNELS.fill, ew3(count, alpha), [null, null, y], groups(count));
+}
+
+/** g = (2/count)·(a − b)·gl[0]. */
+export function mseGrad(
+  rt: GpuRuntime,
+  a: BufRef,
+  b: BufRef,
+  gl: BufRef,
+  g: BufRef,
+  count: number,
+): void {
+  rt.dispatch(KERNELS.mseGrad, [count, 0, { f32: 2 / count }, 0], [a, b, gl, g], groups(count));
+}
+
+const CHUNK = 4096;
+
+/**
+ * out[0] = scale · Σ x (or Σ (x − y)² when y is given), in two passes.
+ *
+ * @param rt Runtime.
+ * @param x Values.
+ * @param y Second operand for a squared difference, or null.
+ * @param out Output [1].
+ * @param count Elements.
+ * @param scale Factor (1/count for a mean).
+ * @param scratch Temporary allocator.
+ */
+export function sum(
+  rt: GpuRuntime,
+  x: BufRef,
+  y: BufRef | null,
+  out: BufRef,
+  count: number,
+  scale: number,
+  scratch: (floats: number) => BufRef,
+): void {
+  const parts = Math.max(1, Math.ceil(count / CHUNK));
+  const part = scratch(parts);
+  const p = [count, 0, 0, 0, CHUNK, 0, { f32: 1 }, 0];
+  if (y) rt.dispatch(KERNELS.sqdiffPartial, p, [x, y, part], parts);
+  else rt.dispatch(KERNELS.sumPartial, p, [x, null, part], parts);
+  rt.dispatch(KERNELS.finish, [parts, 0, 0, 0, 0, 0, { f32: scale }, 0], [part, null, out], 1);
+}
+
+function decParams(n: number, k: number, d: number, alpha: number) {
+  return [n, k, d, 0, { f32: alpha }, 0, 0, 0];
+}
+
+/** q [N,K] = Student's t soft assignment of z [N,D] to mu [K,D]. */
+export function softAssign(
+  rt: GpuRuntime,
+  z: BufRef,
+  mu: BufRef,
+  q: BufRef,
+  n: number,
+  k: number,
+  d: number,
+  alpha: number,
+): void {
+  need(z, n * d, "z", "soft_assign");
+  need(mu, k * d, "mu", "soft_assign");
+  rt.dispatch(
+    KERNELS.softAssign,
+    decParams(n, k, d, alpha),
+    [z, mu, null, null, null, q],
+    groups(n),
+  );
+}
+
+/** p [N,K] = target distribution of q, using column sums f [K] (computed here into `f`). */
+export function targetDistribution(
+  rt: GpuRuntime,
+  q: BufRef,
+  f: BufRef,
+  p: BufRef,
+  n: number,
+  k: number,
+): void {
+  rt.dispatch(KERNELS.colSum, decParams(n, k, 0, 1), [null, null, null, q, null, f], groups(k));
+  rt.dispatch(KERNELS.target, decParams(n, k, 0, 1), [null, null, f, q, null, p], groups(n));
+}
+
+/** out[0] = KL(p‖q) = (1/N) Σ p log(p/q). */
+export function klLoss(
+  rt: GpuRuntime,
+  p: BufRef,
+  q: BufRef,
+  out: BufRef,
+  n: number,
+  k: number,
+  scratch: (floats: number) => BufRef,
+): void {
+  const rows = scratch(n);
+  rt.dispatch(KERNELS.klRows, decParams(n, k, 0, 1), [null, null, p, q, null, rows], groups(n));
+  sum(rt, rows, null, out, n, 1 / n, scratch);
+}
+
+/** gz [N,D] and gmu [K,D] of KL(p‖q) with p held constant, scaled by gl[0]. */
+export function klGrad(
+  rt: GpuRuntime,
+  z: BufRef,
+  mu: BufRef,
+  p: BufRef,
+  q: BufRef,
+  gl: BufRef,
+  gz: BufRef | null,
+  gmu: BufRef | null,
+  n: number,
+  k: number,
+  d: number,
+  alpha: number,
+): void {
+  if (gz) {
+    rt.dispatch(KERNELS.klGradZ, decParams(n, k, d, alpha), [z, mu, p, q, gl, gz], groups(n * d));
+  }
+  if (gmu) {
+    rt.dispatch(KERNELS.klGradMu, decParams(n, k, d, alpha), [z, mu, p, q, gl, gmu], groups(k * d));
+  }
+}
+
+/** Hyper-parameters of one Adam step (PyTorch semantics). */
+export interface AdamStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step number after increment. */
+  t: number;
+}
+
+/** One Adam update of `count` parameters in place. */
+export function adam(
+  rt: GpuRuntime,
+  grad: BufRef,
+  param: BufRef,
+  m: BufRef,
+  v: BufRef,
+  count: number,
+  s: AdamStep,
+): void {
+  const bc1 = 1 - s.beta1 ** s.t, bc2 = 1 - s.beta2 ** s.t;
+  rt.dispatch(
+    KERNELS.adam,
+    [
+      count,
+      0,
+      0,
+      0,
+      { f32: s.lr },
+      { f32: s.beta1 },
+      { f32: s.beta2 },
+      { f32: s.eps },
+      { f32: s.weightDecay },
+      {
+        f32: bc1,
+      },
+      { f32: Math.sqrt(bc2) },
+      { f32: 0 },
+      { f32: 0 },
+      0,
+      0,
+      0,
+    ],
+    [grad, param, m, v],
+    groups(count),
+  );
+}
+
+/** Hyper-parameters of one SGD step (PyTorch semantics). */
+export interface SgdStep {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  first: boolean;
+}
+
+/** One SGD update of `count` parameters in place. */
+export function sgd(
+  rt: GpuRuntime,
+  grad: BufRef,
+  param: BufRef,
+  buf: BufRef,
+  count: number,
+  s: SgdStep,
+): void {
+  rt.dispatch(
+    KERNELS.sgd,
+    [
+      count,
+      s.first ? 1 : 0,
+      s.nesterov ? 1 : 0,
+      0,
+      { f32: s.lr },
+      { f32: 0 },
+      { f32: 0 },
+      { f32: 0 },
+      {
+        f32: s.weightDecay,
+      },
+      { f32: 1 },
+      { f32: 1 },
+      { f32: s.momentum },
+      { f32: s.dampening },
+      0,
+      0,
+      0,
+    ],
+    [grad, param, buf, null],
+    groups(count),
+  );
+}

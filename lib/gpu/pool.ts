@@ -1,0 +1,129 @@
+/**
+ * A pool of GPU storage buffers, bucketed by size, with live-buffer and
+ * live-byte counters.
+ *
+ * Buffers released while commands are still being recorded are held back
+ * until the next submit: a later `queue.writeBuffer` into a reused buffer would
+ * otherwise land before the recorded dispatches that still read its old
+ * contents (writes are queue operations, recorded dispatches are not yet).
+ *
+ * @module
+ */
+
+/** Counters for leak checks and memory benchmarks. */
+export interface PoolStats {
+  /** Buffers handed out and not yet released. */
+  liveBuffers: number;
+  /** Bytes of the buffers handed out and not yet released. */
+  liveBytes: number;
+  /** Buffers kept for reuse. */
+  freeBuffers: number;
+  /** Bytes kept for reuse. */
+  freeBytes: number;
+  /** Buffers ever created by the pool. */
+  created: number;
+}
+
+const USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8 /* COPY_DST */;
+
+/**
+ * Rounds a byte size up to its bucket: multiples of 256 below 4 KiB, otherwise
+ * the next of 2^k, 1.25·2^k, 1.5·2^k, 1.75·2^k (at most 25 % waste).
+ *
+ * @param bytes Requested size in bytes.
+ * @returns the bucket size.
+ */
+export function bucketSize(bytes: number): number {
+  const b = Math.max(256, Math.ceil(bytes));
+  if (b <= 4096) return Math.ceil(b / 256) * 256;
+  const p = 2 ** Math.floor(Math.log2(b));
+  for (const f of [1, 1.25, 1.5, 1.75, 2]) if (p * f >= b) return p * f;
+  return 2 * p;
+}
+
+/** Storage buffers for tensors, reused by size bucket. */
+export class BufferPool {
+  #device: GPUDevice;
+  #free = new Map<number, GPUBuffer[]>();
+  #held: GPUBuffer[] = [];
+  #live = 0;
+  #liveBytes = 0;
+  #freeCount = 0;
+  #freeBytes = 0;
+  #created = 0;
+
+  /** @param device The device that owns the buffers. */
+  constructor(device: GPUDevice) {
+    this.#device = device;
+  }
+
+  /**
+   * Hands out a buffer of at least `bytes` bytes (contents undefined).
+   *
+   * @param bytes Minimum size in bytes.
+   * @returns a storage buffer usable as copy source and destination.
+   */
+  acquire(bytes: number): GPUBuffer {
+    const size = bucketSize(bytes);
+    const list = this.#free.get(size);
+    let buf = list?.pop();
+    if (buf) {
+      this.#freeCount--;
+      this.#freeBytes -= size;
+    } else {
+      const max = this.#device.limits.maxBufferSize;
+      if (size > max) {
+        throw new RangeError(
+          `Cannot allocate GPU buffer: size must be <= maxBufferSize ${max}: requested ${size} bytes`,
+        );
+      }
+      buf = this.#device.createBuffer({ size, usage: USAGE });
+      this.#created++;
+    }
+    this.#live++;
+    this.#liveBytes += size;
+    return buf;
+  }
+
+  /**
+   * Returns a buffer; it becomes reusable after the next submit.
+   *
+   * @param buf A buffer from {@linkcode BufferPool.acquire}.
+   */
+  release(buf: GPUBuffer): void {
+    this.#live--;
+    this.#liveBytes -= buf.size;
+    this.#held.push(buf);
+  }
+
+  /** Makes buffers released before a submit reusable; called by the recorder after it submits. */
+  afterSubmit(): void {
+    for (const buf of this.#held) {
+      let list = this.#free.get(buf.size);
+      if (!list) this.#free.set(buf.size, list = []);
+      list.push(buf);
+      this.#freeCount++;
+      this.#freeBytes += buf.size;
+    }
+    this.#held.length = 0;
+  }
+
+  /** Destroys every free buffer (live ones are untouched). */
+  trim(): void {
+    for (const list of this.#free.values()) for (const b of list) b.destroy();
+    this.#free.clear();
+    this.#freeCount = 0;
+    this.#freeBytes = 0;
+  }
+
+  /** @returns the pool's counters. */
+  stats(): PoolStats {
+    return {
+      liveBuffers: this.#live,
+      liveBytes: this.#liveBytes,
+      freeBuffers: this.#freeCount + this.#held.length,
+      freeBytes: this.#freeBytes + this.#held.reduce((s, b) => s + b.size, 0),
+      created: this.#created,
+    };
+  }
+}

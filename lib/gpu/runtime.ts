@@ -1,0 +1,396 @@
+/**
+ * The GPU runtime: kernel pipelines compiled once and cached, a recorder that
+ * encodes every dispatch of a step into one command buffer and submits once,
+ * a uniform arena for kernel parameters, uploads and read-backs.
+ *
+ * Kernel binding convention, shared by every file in `kernels/`: binding 0 is a
+ * uniform `Params` struct of 4-byte scalars; bindings 1.. are storage buffers in
+ * the order the {@linkcode KernelDef} lists them. Grids are linear: the kernel
+ * computes its workgroup index as `wid.x + wid.y * nwg.x`, so a grid larger than
+ * `maxComputeWorkgroupsPerDimension` is split over y.
+ *
+ * @module
+ */
+import { getDevice } from "./device.ts";
+import { BufferPool } from "./pool.ts";
+
+/** A slice of a GPU buffer (offsets and sizes in bytes). */
+export interface BufRef {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+/** A compute kernel: one entry point of one WGSL file. */
+export interface KernelDef {
+  /** Name for errors and profiles, e.g. "conv2d". */
+  name: string;
+  /** File in `kernels/`, e.g. "conv2d.wgsl". */
+  file: string;
+  /** Entry point, default "main". */
+  entry?: string;
+  /** Access of storage bindings 1.., in order; null where this entry binds nothing. */
+  storage: ("read" | "rw" | null)[];
+  /** Workgroup size the WGSL declares (x only), for grid arithmetic. */
+  workgroupSize: number;
+  /** Textual substitutions applied to the source before compiling, e.g. {TM: 4}. */
+  defines?: Record<string, string | number>;
+}
+
+/** A parameter value: `u32`, `i32` or `f32`, each 4 bytes. */
+export type Param = number | { f32: number } | { i32: number };
+
+interface Compiled {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+const sources = new Map<string, Promise<string>>();
+
+function loadSource(file: string): Promise<string> {
+  let p = sources.get(file);
+  if (!p) {
+    const url = new URL(`../../kernels/${file}`, import.meta.url);
+    p = url.protocol === "file:" ? Deno.readTextFile(url) : fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`Cannot load kernel source ${url}: HTTP ${r.status}`);
+      return r.text();
+    });
+    sources.set(file, p);
+  }
+  return p;
+}
+
+const ARENA_BYTES = 1 << 20;
+const SLOT = 256;
+
+/** Counters of GPU work, for benchmarks and tests. */
+export interface RuntimeStats {
+  submits: number;
+  dispatches: number;
+  readbacks: number;
+  pipelines: number;
+}
+
+/** The process-wide GPU runtime. Obtain it with {@linkcode gpu}. */
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  #pipelines = new Map<string, Compiled>();
+  #pending = new Map<string, Promise<Compiled>>();
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #arenaCpu = new ArrayBuffer(ARENA_BYTES);
+  #arenaU32 = new Uint32Array(this.#arenaCpu);
+  #arenaF32 = new Float32Array(this.#arenaCpu);
+  #arenaI32 = new Int32Array(this.#arenaCpu);
+  #arenaUsed = 0;
+  #arenaGpu: GPUBuffer;
+  #staging: GPUBuffer[] = [];
+  #errors: string[] = [];
+  #stats: RuntimeStats = { submits: 0, dispatches: 0, readbacks: 0, pipelines: 0 };
+  #maxGroups: number;
+
+  /** @param device The WebGPU device. */
+  constructor(device: GPUDevice) {
+    this.device = device;
+    this.pool = new BufferPool(device);
+    this.#arenaGpu = device.createBuffer({
+      size: ARENA_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.#maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
+    device.addEventListener("uncapturederror", (e) => {
+      this.#errors.push((e as GPUUncapturedErrorEvent).error.message);
+    });
+  }
+
+  /**
+   * Compiles a kernel (once; later calls return the cached pipeline). Shader
+   * and pipeline creation run inside validation error scopes, so a WGSL error
+   * surfaces with its message and the kernel's name.
+   *
+   * @param def The kernel.
+   * @returns the compiled pipeline and its bind group layout.
+   */
+  compile(def: KernelDef): Promise<Compiled> {
+    const key = kernelKey(def);
+    const done = this.#pipelines.get(key);
+    if (done) return Promise.resolve(done);
+    let p = this.#pending.get(key);
+    if (!p) {
+      p = this.#compile(def, key);
+      this.#pending.set(key, p);
+    }
+    return p;
+  }
+
+  async #compile(def: KernelDef, key: string): Promise<Compiled> {
+    let code = await loadSource(def.file);
+    for (const [k, v] of Object.entries(def.defines ?? {})) {
+      code = code.replaceAll(`{{${k}}}`, String(v));
+    }
+    const leftover = code.match(/\{\{(\w+)\}\}/);
+    if (leftover) {
+      throw new Error(`Cannot compile kernel ${def.name}: define ${leftover[1]} has no value`);
+    }
+    const d = this.device;
+    d.pushErrorScope("validation");
+    const module = d.createShaderModule({ label: def.name, code });
+    const entries: GPUBindGroupLayoutEntry[] = [
+      { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } },
+    ];
+    def.storage.forEach((a, i) => {
+      if (a === null) return;
+      entries.push({
+        binding: i + 1,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: a === "read" ? "read-only-storage" : "storage" },
+      });
+    });
+    const layout = d.createBindGroupLayout({ label: def.name, entries });
+    const pipeline = d.createComputePipeline({
+      label: def.name,
+      layout: d.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: def.entry ?? "main" },
+    });
+    const err = await d.popErrorScope();
+    if (err) {
+      this.#pending.delete(key);
+      throw new Error(`Cannot compile kernel ${def.name} (${def.file}): ${err.message}`);
+    }
+    const c = { pipeline, layout };
+    this.#pipelines.set(key, c);
+    this.#stats.pipelines++;
+    return c;
+  }
+
+  /**
+   * Records one dispatch into the current command buffer. The kernel must
+   * have been compiled (see {@linkcode GpuRuntime.compile}); the tensor layer
+   * compiles all kernels at start-up.
+   *
+   * @param def The kernel.
+   * @param params Scalars for the `Params` uniform, in struct order.
+   * @param buffers Storage bindings 1.., in order; null where the kernel binds nothing.
+   * @param workgroups Number of workgroups along the linear grid.
+   */
+  dispatch(def: KernelDef, params: Param[], buffers: (BufRef | null)[], workgroups: number): void {
+    if (workgroups <= 0) return;
+    const c = this.#pipelines.get(kernelKey(def));
+    if (!c) throw new Error(`Cannot dispatch kernel ${def.name}: it was not compiled first`);
+    if (buffers.length !== def.storage.length) {
+      throw new TypeError(
+        `Cannot dispatch kernel ${def.name}: expected ${def.storage.length} buffers: found ${buffers.length}`,
+      );
+    }
+    const bytes = Math.max(16, params.length * 4);
+    if (this.#arenaUsed + bytes > ARENA_BYTES) this.submit();
+    const off = this.#arenaUsed;
+    const w = off / 4;
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i];
+      if (typeof p === "number") this.#arenaU32[w + i] = p;
+      else if ("f32" in p) this.#arenaF32[w + i] = p.f32;
+      else this.#arenaI32[w + i] = p.i32;
+    }
+    this.#arenaUsed = off + Math.ceil(bytes / SLOT) * SLOT;
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.#arenaGpu, offset: off, size: bytes } },
+    ];
+    for (let i = 0; i < buffers.length; i++) {
+      const b = buffers[i];
+      if (def.storage[i] === null) continue;
+      if (!b) {
+        throw new TypeError(`Cannot dispatch kernel ${def.name}: binding ${i + 1} needs a buffer`);
+      }
+      entries.push({
+        binding: i + 1,
+        resource: { buffer: b.buffer, offset: b.offset, size: Math.max(4, b.size) },
+      });
+    }
+    const bg = this.device.createBindGroup({ layout: c.layout, entries });
+    const pass = this.#computePass();
+    pass.setPipeline(c.pipeline);
+    pass.setBindGroup(0, bg);
+    const x = Math.min(workgroups, this.#maxGroups);
+    const y = Math.ceil(workgroups / x);
+    if (y > this.#maxGroups) {
+      throw new RangeError(
+        `Cannot dispatch kernel ${def.name}: ${workgroups} workgroups exceed ${this.#maxGroups}² per dispatch`,
+      );
+    }
+    pass.dispatchWorkgroups(x, y, 1);
+    this.#stats.dispatches++;
+  }
+
+  #computePass(): GPUComputePassEncoder {
+    if (!this.#pass) this.#pass = this.#commandEncoder().beginComputePass();
+    return this.#pass;
+  }
+
+  #commandEncoder(): GPUCommandEncoder {
+    if (!this.#encoder) this.#encoder = this.device.createCommandEncoder();
+    return this.#encoder;
+  }
+
+  #endPass(): void {
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+  }
+
+  /**
+   * Records a buffer-to-buffer copy.
+   *
+   * @param src Source slice.
+   * @param dst Destination slice (at least as large).
+   * @param bytes Bytes to copy (a multiple of 4), default src.size.
+   */
+  copy(src: BufRef, dst: BufRef, bytes = src.size): void {
+    if (bytes === 0) return;
+    this.#endPass();
+    this.#commandEncoder().copyBufferToBuffer(
+      src.buffer,
+      src.offset,
+      dst.buffer,
+      dst.offset,
+      bytes,
+    );
+  }
+
+  /**
+   * Records zero-filling of a slice.
+   *
+   * @param dst The slice; offset and size must be multiples of 4.
+   */
+  clear(dst: BufRef): void {
+    if (dst.size === 0) return;
+    this.#endPass();
+    this.#commandEncoder().clearBuffer(dst.buffer, dst.offset, dst.size);
+  }
+
+  /** True when commands are recorded but not yet submitted. */
+  get hasPending(): boolean {
+    return this.#encoder !== null;
+  }
+
+  /** Submits the recorded commands (if any) as one command buffer. */
+  submit(): void {
+    this.#endPass();
+    if (this.#arenaUsed > 0) {
+      this.device.queue.writeBuffer(this.#arenaGpu, 0, this.#arenaCpu, 0, this.#arenaUsed);
+      this.#arenaUsed = 0;
+    }
+    if (this.#encoder) {
+      this.device.queue.submit([this.#encoder.finish()]);
+      this.#encoder = null;
+      this.#stats.submits++;
+    }
+    this.pool.afterSubmit();
+    if (this.#errors.length) {
+      const msg = this.#errors.splice(0).join("; ");
+      throw new Error(`WebGPU reported an error: ${msg}`);
+    }
+  }
+
+  /** Submits and waits until the GPU has finished all submitted work. */
+  async sync(): Promise<void> {
+    this.submit();
+    await this.device.queue.onSubmittedWorkDone();
+    if (this.#errors.length) {
+      throw new Error(`WebGPU reported an error: ${this.#errors.splice(0).join("; ")}`);
+    }
+  }
+
+  /**
+   * Uploads data into a slice (a queue write, ordered before later submits).
+   *
+   * @param dst Destination slice.
+   * @param data Values to write.
+   */
+  write(dst: BufRef, data: Float32Array | Uint32Array | Int32Array): void {
+    this.device.queue.writeBuffer(dst.buffer, dst.offset, data as Float32Array<ArrayBuffer>);
+  }
+
+  /**
+   * Reads slices back: one copy each into staging buffers, one submit, one wait.
+   *
+   * @param refs Slices to read (sizes multiples of 4).
+   * @returns their contents as Float32Arrays (reinterpret for integer data).
+   */
+  async read(refs: BufRef[]): Promise<Float32Array[]> {
+    const stages = refs.map((r) => this.#stage(r.size));
+    for (let i = 0; i < refs.length; i++) {
+      if (refs[i].size) this.copy(refs[i], { buffer: stages[i], offset: 0, size: refs[i].size });
+    }
+    this.submit();
+    this.#stats.readbacks++;
+    const out = await Promise.all(stages.map(async (s, i) => {
+      const n = refs[i].size;
+      if (!n) return new Float32Array(0);
+      await s.mapAsync(GPUMapMode.READ, 0, n);
+      const copy = new Float32Array(s.getMappedRange(0, n).slice(0));
+      s.unmap();
+      return copy;
+    }));
+    for (const s of stages) this.#staging.push(s);
+    if (this.#errors.length) {
+      throw new Error(`WebGPU reported an error: ${this.#errors.splice(0).join("; ")}`);
+    }
+    return out;
+  }
+
+  #stage(bytes: number): GPUBuffer {
+    const need = Math.max(256, bytes);
+    let best = -1;
+    for (let i = 0; i < this.#staging.length; i++) {
+      const s = this.#staging[i].size;
+      if (s >= need && s <= 4 * need && (best < 0 || s < this.#staging[best].size)) best = i;
+    }
+    if (best >= 0) return this.#staging.splice(best, 1)[0];
+    if (this.#staging.length > 16) this.#staging.shift()!.destroy();
+    return this.device.createBuffer({
+      size: Math.ceil(need / 256) * 256,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  /** @returns submit, dispatch, read-back and pipeline counters. */
+  stats(): RuntimeStats {
+    return { ...this.#stats };
+  }
+}
+
+function kernelKey(def: KernelDef): string {
+  return def.defines ? `${def.name}|${JSON.stringify(def.defines)}` : def.name;
+}
+
+let runtime: Promise<GpuRuntime> | null = null;
+let runtimeSync: GpuRuntime | null = null;
+
+/**
+ * Returns the process-wide GPU runtime, creating the device on first use.
+ *
+ * @returns the runtime.
+ */
+export function gpu(): Promise<GpuRuntime> {
+  if (!runtime) {
+    runtime = getDevice().then((d) => (runtimeSync = new GpuRuntime(d)), (e) => {
+      runtime = null;
+      throw e;
+    });
+  }
+  return runtime;
+}
+
+/**
+ * The runtime, synchronously, once {@linkcode gpu} has resolved.
+ *
+ * @returns the runtime.
+ * @throws {Error} when the GPU has not been initialised.
+ */
+export function gpuSync(): GpuRuntime {
+  if (!runtimeSync) throw new Error("Cannot use WebGPU tensors: call `await initBackend()` first");
+  return runtimeSync;
+}

@@ -1,0 +1,106 @@
+/**
+ * The compute interface every backend implements: one method per primitive,
+ * tensors in and new tensors out. The WebGPU backend maps the six convolution
+ * primitives onto three WGSL kernels; the CPU backend calls the Float64
+ * reference in lib/cpu for each one directly.
+ *
+ * @module
+ */
+import type { Tensor } from "./tensor.ts";
+
+/** Per-axis [h, w] stride and padding. */
+export interface ConvOpts {
+  stride: [number, number];
+  padding: [number, number];
+}
+
+/** Hyper-parameters of an Adam step (PyTorch semantics); t is the 1-based step. */
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  t: number;
+}
+
+/** Hyper-parameters of an SGD step (PyTorch semantics). */
+export interface SgdHyper {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  first: boolean;
+}
+
+/** Primitive kernels of one backend. */
+export interface Backend {
+  readonly name: "webgpu" | "cpu";
+  fromArray(data: Float32Array, shape: readonly number[]): Tensor;
+  fill(shape: readonly number[], value: number): Tensor;
+  read(ts: Tensor[]): Promise<Float32Array[]>;
+  /** dst = src (same size; dst is overwritten in place). */
+  copyInto(src: Tensor, dst: Tensor): void;
+  /** Zeroes a tensor in place. */
+  zeroInto(dst: Tensor): void;
+
+  /** y = act(conv2d(x, w) + b), act = leaky ReLU with `slope` (1 = identity). */
+  conv2d(x: Tensor, w: Tensor, b: Tensor | null, o: ConvOpts, slope: number): Tensor;
+  conv2dInputGrad(gy: Tensor, w: Tensor, xShape: readonly number[], o: ConvOpts): Tensor;
+  conv2dWeightGrad(x: Tensor, gy: Tensor, wShape: readonly number[], o: ConvOpts): Tensor;
+  /** Transposed conv with output size [Ho, Wo] given (it carries output_padding). */
+  convTranspose2d(
+    x: Tensor,
+    w: Tensor,
+    b: Tensor | null,
+    o: ConvOpts,
+    outHW: [number, number],
+    slope: number,
+  ): Tensor;
+  convTranspose2dInputGrad(gy: Tensor, w: Tensor, xShape: readonly number[], o: ConvOpts): Tensor;
+  convTranspose2dWeightGrad(x: Tensor, gy: Tensor, wShape: readonly number[], o: ConvOpts): Tensor;
+  /** Sum of g [N, C, ...] over every axis but 1. */
+  biasGrad(g: Tensor): Tensor;
+  /** C [m,n] = act(op(A)·op(B) + bias[n]). */
+  matmul(
+    a: Tensor,
+    b: Tensor,
+    m: number,
+    n: number,
+    k: number,
+    ta: boolean,
+    tb: boolean,
+    bias: Tensor | null,
+    slope: number,
+  ): Tensor;
+  leaky(x: Tensor, slope: number): Tensor;
+  /** gx = gy·(y > 0 ? 1 : slope), y the activation's output. */
+  leakyGrad(y: Tensor, gy: Tensor, slope: number): Tensor;
+  axpby(x: Tensor, y: Tensor, alpha: number, beta: number): Tensor;
+  /** x [N,C,H,W] → x[:, :, top:H−bottom, left:W−right]. */
+  crop(x: Tensor, c: [number, number, number, number]): Tensor;
+  cropGrad(gy: Tensor, xShape: readonly number[], c: [number, number, number, number]): Tensor;
+  /** [1]: scale·Σx. */
+  sum(x: Tensor, scale: number): Tensor;
+  /** [1]: mean((a − b)²). */
+  mse(a: Tensor, b: Tensor): Tensor;
+  /** 2(a − b)/numel · gl[0]. */
+  mseGrad(a: Tensor, b: Tensor, gl: Tensor): Tensor;
+  softAssign(z: Tensor, mu: Tensor, alpha: number): Tensor;
+  targetDistribution(q: Tensor): Tensor;
+  /** [1]: KL(p‖q), batch mean. */
+  klDivergence(p: Tensor, q: Tensor): Tensor;
+  klGrad(
+    z: Tensor,
+    mu: Tensor,
+    p: Tensor,
+    q: Tensor,
+    gl: Tensor,
+    alpha: number,
+    needZ: boolean,
+    needMu: boolean,
+  ): [Tensor | null, Tensor | null];
+  adam(grad: Tensor, param: Tensor, m: Tensor, v: Tensor, h: AdamHyper): void;
+  sgd(grad: Tensor, param: Tensor, buf: Tensor, h: SgdHyper): void;
+}

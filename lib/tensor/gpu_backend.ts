@@ -1,0 +1,278 @@
+/**
+ * The WebGPU backend: each primitive records WGSL dispatches into the
+ * runtime's current command buffer; nothing is submitted until a read-back or
+ * an explicit sync.
+ *
+ * The six convolution primitives share three kernels: conv2d's input gradient
+ * is conv_transpose2d of the output gradient, conv_transpose2d's input gradient
+ * is conv2d, and both weight gradients are conv_weight_grad with roles swapped.
+ *
+ * @module
+ */
+import type { BufRef, GpuRuntime } from "../gpu/runtime.ts";
+import * as K from "../gpu/kernels.ts";
+import { Storage, Tensor } from "./tensor.ts";
+import type { AdamHyper, Backend, ConvOpts, SgdHyper } from "./backend.ts";
+
+function conv4(what: string, s: readonly number[]): [number, number, number, number] {
+  if (s.length !== 4) throw new TypeError(`Cannot run ${what}: expected a 4-D tensor: found shape [${s}]`);
+  return s as [number, number, number, number];
+}
+
+/** Creates the WebGPU backend over a runtime. */
+export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
+  const pool = rt.pool;
+  const alloc = (shape: readonly number[]): Tensor => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const buffer = pool.acquire(Math.max(4, n * 4));
+    const st = new Storage({ buffer, offset: 0, size: buffer.size }, null, () => pool.release(buffer));
+    return new Tensor(st, shape, "webgpu");
+  };
+  // Scratch slices are released right after recording: the pool holds them until the submit.
+  const scratch: BufRef[] = [];
+  const tmp = (floats: number): BufRef => {
+    const buffer = pool.acquire(Math.max(4, floats * 4));
+    const r = { buffer, offset: 0, size: floats * 4 };
+    scratch.push(r);
+    return r;
+  };
+  const freeScratch = () => {
+    for (const r of scratch.splice(0)) pool.release(r.buffer);
+  };
+
+  const geom = (xs: readonly number[], ws: readonly number[], ys: readonly number[], o: ConvOpts) => ({
+    n: xs[0],
+    ci: xs[1],
+    h: xs[2],
+    w: xs[3],
+    co: ys[1],
+    ho: ys[2],
+    wo: ys[3],
+    kh: ws[2],
+    kw: ws[3],
+    stride: o.stride,
+    padding: o.padding,
+  });
+  const convOut = (xs: readonly number[], ws: readonly number[], o: ConvOpts): number[] => [
+    xs[0],
+    ws[0],
+    Math.floor((xs[2] + 2 * o.padding[0] - ws[2]) / o.stride[0]) + 1,
+    Math.floor((xs[3] + 2 * o.padding[1] - ws[3]) / o.stride[1]) + 1,
+  ];
+
+  return {
+    name: "webgpu",
+    fromArray(data, shape) {
+      const t = alloc(shape);
+      if (data.length) rt.write(t.ref, data);
+      return t;
+    },
+    fill(shape, value) {
+      const t = alloc(shape);
+      if (value === 0) rt.clear({ ...t.ref, size: Math.ceil(t.size * 4 / 4) * 4 });
+      else K.fill(rt, t.ref, t.size, value);
+      return t;
+    },
+    async read(ts) {
+      return await rt.read(ts.map((t) => t.ref));
+    },
+    copyInto(src, dst) {
+      rt.copy(src.ref, dst.ref, src.size * 4);
+    },
+    zeroInto(dst) {
+      rt.clear(dst.ref);
+    },
+    conv2d(x, w, b, o, slope) {
+      const xs = conv4("conv2d", x.shape), ws = conv4("conv2d", w.shape);
+      const ys = convOut(xs, ws, o);
+      const y = alloc(ys);
+      K.conv2d(rt, geom(xs, ws, ys, o), x.ref, w.ref, b?.ref ?? null, y.ref, slope);
+      return y;
+    },
+    conv2dInputGrad(gy, w, xShape, o) {
+      // dL/dx[n,ci] = Σ gy[n,co] ⋆ᵀ w[co,ci]: a transposed conv with A = Co, B = Ci.
+      const gx = alloc(xShape);
+      const gs = gy.shape;
+      K.convTranspose2d(
+        rt,
+        {
+          n: gs[0],
+          ci: gs[1],
+          h: gs[2],
+          w: gs[3],
+          co: xShape[1],
+          ho: xShape[2],
+          wo: xShape[3],
+          kh: w.shape[2],
+          kw: w.shape[3],
+          stride: o.stride,
+          padding: o.padding,
+        },
+        gy.ref,
+        w.ref,
+        null,
+        gx.ref,
+        1,
+      );
+      return gx;
+    },
+    conv2dWeightGrad(x, gy, wShape, o) {
+      const gw = alloc(wShape);
+      K.convWeightGrad(rt, geom(x.shape, wShape, gy.shape, o), x.ref, gy.ref, gw.ref, tuning.splitTarget, tmp);
+      freeScratch();
+      return gw;
+    },
+    convTranspose2d(x, w, b, o, outHW, slope) {
+      const xs = conv4("conv_transpose2d", x.shape), ws = conv4("conv_transpose2d", w.shape);
+      const ys = [xs[0], ws[1], outHW[0], outHW[1]];
+      const y = alloc(ys);
+      K.convTranspose2d(rt, geom(xs, ws, ys, o), x.ref, w.ref, b?.ref ?? null, y.ref, slope);
+      return y;
+    },
+    convTranspose2dInputGrad(gy, w, xShape, o) {
+      // dL/dx[n,a] = Σ_b gy[n,b] ⋆ w[a,b]: a conv2d of gy with weight [A,B,KH,KW] read as [Co=A, Ci=B].
+      const gx = alloc(xShape);
+      const gs = gy.shape;
+      K.conv2d(
+        rt,
+        {
+          n: gs[0],
+          ci: gs[1],
+          h: gs[2],
+          w: gs[3],
+          co: xShape[1],
+          ho: xShape[2],
+          wo: xShape[3],
+          kh: w.shape[2],
+          kw: w.shape[3],
+          stride: o.stride,
+          padding: o.padding,
+        },
+        gy.ref,
+        w.ref,
+        null,
+        gx.ref,
+        1,
+      );
+      return gx;
+    },
+    convTranspose2dWeightGrad(x, gy, wShape, o) {
+      // gw[a,b] = Σ x[n,a] · gy[n,b] shifted: conv_weight_grad with x := gy (Ci = B), gy := x (Co = A).
+      const gw = alloc(wShape);
+      const xs = x.shape, gs = gy.shape;
+      K.convWeightGrad(
+        rt,
+        {
+          n: xs[0],
+          ci: gs[1],
+          h: gs[2],
+          w: gs[3],
+          co: xs[1],
+          ho: xs[2],
+          wo: xs[3],
+          kh: wShape[2],
+          kw: wShape[3],
+          stride: o.stride,
+          padding: o.padding,
+        },
+        gy.ref,
+        x.ref,
+        gw.ref,
+        tuning.splitTarget,
+        tmp,
+      );
+      freeScratch();
+      return gw;
+    },
+    biasGrad(g) {
+      const c = g.shape[1];
+      const inner = g.shape.slice(2).reduce((a, b) => a * b, 1);
+      const out = alloc([c]);
+      K.channelSum(rt, g.ref, g.shape[0], c, inner, out.ref);
+      return out;
+    },
+    matmul(a, b, m, n, k, ta, tb, bias, slope) {
+      const c = alloc([m, n]);
+      K.matmul(rt, a.ref, b.ref, c.ref, m, n, k, { ta, tb, bias: bias?.ref ?? null, slope, variant: tuning.matmul });
+      return c;
+    },
+    leaky(x, slope) {
+      const y = alloc(x.shape);
+      K.leaky(rt, x.ref, y.ref, x.size, slope);
+      return y;
+    },
+    leakyGrad(y, gy, slope) {
+      const gx = alloc(y.shape);
+      K.leakyGrad(rt, y.ref, gy.ref, gx.ref, y.size, slope);
+      return gx;
+    },
+    axpby(x, y, alpha, beta) {
+      const z = alloc(x.shape);
+      K.axpby(rt, x.ref, y.ref, z.ref, x.size, alpha, beta);
+      return z;
+    },
+    crop(x, [top, bottom, left, right]) {
+      const [n, c, h, w] = conv4("crop2d", x.shape);
+      const ho = h - top - bottom, wo = w - left - right;
+      const y = alloc([n, c, ho, wo]);
+      K.crop(rt, x.ref, y.ref, n * c, h, w, ho, wo, top, left);
+      return y;
+    },
+    cropGrad(gy, xShape, [top, _bottom, left, _right]) {
+      const [n, c, ho, wo] = conv4("crop2d", gy.shape);
+      const gx = alloc(xShape);
+      K.cropGrad(rt, gy.ref, gx.ref, n * c, xShape[2], xShape[3], ho, wo, top, left);
+      return gx;
+    },
+    sum(x, scale) {
+      const out = alloc([1]);
+      K.sum(rt, x.ref, null, out.ref, x.size, scale, tmp);
+      freeScratch();
+      return out;
+    },
+    mse(a, b) {
+      const out = alloc([1]);
+      K.sum(rt, a.ref, b.ref, out.ref, a.size, 1 / a.size, tmp);
+      freeScratch();
+      return out;
+    },
+    mseGrad(a, b, gl) {
+      const g = alloc(a.shape);
+      K.mseGrad(rt, a.ref, b.ref, gl.ref, g.ref, a.size);
+      return g;
+    },
+    softAssign(z, mu, alpha) {
+      const [n, d] = z.shape, k = mu.shape[0];
+      const q = alloc([n, k]);
+      K.softAssign(rt, z.ref, mu.ref, q.ref, n, k, d, alpha);
+      return q;
+    },
+    targetDistribution(q) {
+      const [n, k] = q.shape;
+      const p = alloc([n, k]);
+      K.targetDistribution(rt, q.ref, tmp(k), p.ref, n, k);
+      freeScratch();
+      return p;
+    },
+    klDivergence(p, q) {
+      const [n, k] = q.shape;
+      const out = alloc([1]);
+      K.klLoss(rt, p.ref, q.ref, out.ref, n, k, tmp);
+      freeScratch();
+      return out;
+    },
+    klGrad(z, mu, p, q, gl, alpha, needZ, needMu) {
+      const [n, d] = z.shape, k = mu.shape[0];
+      const gz = needZ ? alloc(z.shape) : null;
+      const gmu = needMu ? alloc(mu.shape) : null;
+      K.klGrad(rt, z.ref, mu.ref, p.ref, q.ref, gl.ref, gz?.ref ?? null, gmu?.ref ?? null, n, k, d, alpha);
+      return [gz, gmu];
+    },
+    adam(grad, param, m, v, h: AdamHyper) {
+      K.adam(rt, grad.ref, param.ref, m.ref, v.ref, param.size, h);
+    },
+    sgd(grad, param, buf, h: SgdHyper) {
+      K.sgd(rt, grad.ref, param.ref, buf.ref, param.size, h);
+    },
+  };
+}

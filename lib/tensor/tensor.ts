@@ -1,0 +1,372 @@
+/**
+ * f32 tensors on WebGPU or the CPU, with reverse-mode autograd.
+ *
+ * An op computes its output and attaches a {@linkcode Node} whose `backward`
+ * closure sits beside it (see ops.ts). {@linkcode Tensor.backward} sorts the
+ * graph topologically and walks it in reverse, accumulating gradients.
+ *
+ * Memory: a tensor owns a reference to its storage (a pooled GPU buffer or a
+ * Float32Array); views (reshape) share it with a reference count. Tensors
+ * created inside {@linkcode tidy} are disposed when it returns, except those it
+ * returns or marks with {@linkcode Tensor.keep}.
+ *
+ * @module
+ */
+import type { BufRef } from "../gpu/runtime.ts";
+import type { GpuRuntime } from "../gpu/runtime.ts";
+
+/** Where a tensor lives. */
+export type Device = "webgpu" | "cpu";
+
+/** Shared storage of a tensor and its views. */
+export class Storage {
+  refs = 1;
+  /**
+   * @param gpu GPU slice, or null on the CPU.
+   * @param cpu CPU data, or null on the GPU.
+   * @param release Called when the last reference goes (returns a pooled buffer).
+   */
+  constructor(
+    readonly gpu: BufRef | null,
+    readonly cpu: Float32Array | null,
+    readonly release: (() => void) | null,
+  ) {}
+}
+
+/** A recorded op: its inputs and the closure that maps the output gradient to theirs. */
+export interface Node {
+  name: string;
+  inputs: Tensor[];
+  /** Returns one gradient per input (null where not needed); each must be a fresh tensor. */
+  backward(gy: Tensor): (Tensor | null)[];
+}
+
+let gradEnabled = true;
+const scopes: Set<Tensor>[] = [];
+
+/** @returns whether ops currently record the graph. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Runs `fn` without recording the autograd graph (inference, eval mode).
+ *
+ * @param fn Function to run.
+ * @returns its result.
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/**
+ * Runs `fn` in a disposal scope: every tensor created inside is disposed on
+ * return, except the tensors in its result (a tensor, an array or an object of
+ * tensors) and those marked with {@linkcode Tensor.keep}, which move to the
+ * enclosing scope.
+ *
+ * @param fn Synchronous function.
+ * @returns its result.
+ * @example
+ * ```ts
+ * import { tidy, Tensor } from "./tensor.ts";
+ * const y = tidy(() => {
+ *   const a = Tensor.fromArray(new Float32Array([1, 2]), [2], "cpu");
+ *   return a.reshape([2, 1]);
+ * });
+ * console.log(y.shape); // [2, 1]
+ * ```
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const keep = new Set<Tensor>();
+  collect(result!, keep);
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (keep.has(t) || t.kept) {
+      parent?.add(t);
+    } else {
+      t.dispose();
+    }
+  }
+  return result!;
+}
+
+function collect(v: unknown, out: Set<Tensor>): void {
+  if (v instanceof Tensor) out.add(v);
+  else if (Array.isArray(v)) for (const x of v) collect(x, out);
+  else if (v && typeof v === "object" && !(ArrayBuffer.isView(v))) {
+    for (const x of Object.values(v)) collect(x, out);
+  }
+}
+
+/** Backend hooks the tensor class needs (set by backends.ts, avoiding an import cycle). */
+export interface TensorHooks {
+  read(t: Tensor): Promise<Float32Array>;
+  readMany(ts: Tensor[]): Promise<Float32Array[]>;
+  fromArray(data: Float32Array, shape: readonly number[], device: Device): Tensor;
+  fill(shape: readonly number[], value: number, device: Device): Tensor;
+  /** into = g when overwrite, else into += g (into is persistent storage). */
+  accumulate(into: Tensor, g: Tensor, overwrite: boolean): void;
+  add(a: Tensor, b: Tensor): Tensor;
+  runtime(): GpuRuntime | null;
+}
+
+let hooks: TensorHooks | null = null;
+
+/** Installs the backend hooks; called once by backends.ts. */
+export function setTensorHooks(h: TensorHooks): void {
+  hooks = h;
+}
+
+function H(): TensorHooks {
+  if (!hooks) throw new Error("Cannot use tensors: import lib/tensor/mod.ts, which installs the backends");
+  return hooks;
+}
+
+/** A dense f32 tensor, row-major. */
+export class Tensor {
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly device: Device;
+  readonly storage: Storage;
+  /** Whether gradients flow to this tensor. */
+  requiresGrad = false;
+  /** The accumulated gradient (leaves only), or null. */
+  grad: Tensor | null = null;
+  /** The op that made this tensor, or null for a leaf. */
+  node: Node | null = null;
+  /** Name, for parameters (PyTorch state_dict style). */
+  name = "";
+  /**
+   * For parameters: the gradient lives in persistent storage (`grad`), and this says
+   * whether it holds a value since the last zeroGrad (else the first gradient is copied in).
+   */
+  gradSlot: { defined: boolean } | null = null;
+  #disposed = false;
+  #kept = false;
+
+  /**
+   * Wraps storage; prefer the factories ({@linkcode Tensor.fromArray}, ops).
+   *
+   * @param storage Storage (its reference is taken over).
+   * @param shape Shape.
+   * @param device Device.
+   */
+  constructor(storage: Storage, shape: readonly number[], device: Device) {
+    this.storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.size = shape.reduce((a, b) => a * b, 1);
+    this.device = device;
+    scopes[scopes.length - 1]?.add(this);
+  }
+
+  /**
+   * A tensor holding a copy of `data`.
+   *
+   * @param data Values, row-major.
+   * @param shape Shape; its product must equal data.length.
+   * @param device "webgpu" or "cpu".
+   * @returns the tensor.
+   */
+  static fromArray(data: Float32Array | number[], shape: readonly number[], device: Device): Tensor {
+    const arr = data instanceof Float32Array ? data : Float32Array.from(data);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n !== arr.length) {
+      throw new TypeError(`Cannot create tensor: shape [${shape}] holds ${n} values: found ${arr.length}`);
+    }
+    return H().fromArray(arr, shape, device);
+  }
+
+  /**
+   * A tensor filled with one value.
+   *
+   * @param shape Shape.
+   * @param value Fill value.
+   * @param device Device.
+   * @returns the tensor.
+   */
+  static full(shape: readonly number[], value: number, device: Device): Tensor {
+    return H().fill(shape, value, device);
+  }
+
+  /** The GPU slice (throws on the CPU). */
+  get ref(): BufRef {
+    this.#alive();
+    const g = this.storage.gpu;
+    if (!g) throw new Error("Cannot get GPU buffer: tensor is on the CPU");
+    return { buffer: g.buffer, offset: g.offset, size: this.size * 4 };
+  }
+
+  /** The CPU values (throws on the GPU). */
+  get array(): Float32Array {
+    this.#alive();
+    const c = this.storage.cpu;
+    if (!c) throw new Error("Cannot get CPU array: tensor is on the GPU: use await data()");
+    return c.length === this.size ? c : c.subarray(0, this.size);
+  }
+
+  /** Whether {@linkcode Tensor.dispose} has run. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** Whether the tensor survives its {@linkcode tidy} scope. */
+  get kept(): boolean {
+    return this.#kept;
+  }
+
+  /**
+   * Keeps the tensor alive past the enclosing {@linkcode tidy}.
+   *
+   * @returns this tensor.
+   */
+  keep(): this {
+    this.#kept = true;
+    return this;
+  }
+
+  #alive(): void {
+    if (this.#disposed) throw new Error(`Cannot use tensor ${this.name || `[${this.shape}]`}: it was disposed`);
+  }
+
+  /** Releases this tensor's reference to its storage (idempotent). */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    if (--this.storage.refs === 0) this.storage.release?.();
+    for (const s of scopes) s.delete(this);
+  }
+
+  /**
+   * A view with another shape of the same size; gradients flow through it.
+   *
+   * @param shape New shape; one entry may be -1.
+   * @returns the view.
+   */
+  reshape(shape: readonly number[]): Tensor {
+    this.#alive();
+    const s = [...shape];
+    const neg = s.indexOf(-1);
+    if (neg >= 0) s[neg] = this.size / s.reduce((a, b) => (b === -1 ? a : a * b), 1);
+    const n = s.reduce((a, b) => a * b, 1);
+    if (n !== this.size || !s.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new TypeError(`Cannot reshape [${this.shape}]: expected ${this.size} values: shape [${shape}] holds ${n}`);
+    }
+    this.storage.refs++;
+    const v = new Tensor(this.storage, s, this.device);
+    if (gradEnabled && this.requiresGrad) {
+      const from = this.shape;
+      v.requiresGrad = true;
+      v.node = { name: "reshape", inputs: [this], backward: (gy) => [gy.reshape(from)] };
+    }
+    return v;
+  }
+
+  /** Values as a Float32Array (one read-back on the GPU). */
+  data(): Promise<Float32Array> {
+    this.#alive();
+    return H().read(this);
+  }
+
+  /** The single value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new TypeError(`Cannot take item: tensor has ${this.size} values: expected 1`);
+    return (await this.data())[0];
+  }
+
+  /**
+   * Back-propagates from this scalar: gradients accumulate into the `grad` of
+   * every leaf that requires it.
+   *
+   * @param seed Gradient of the output, default 1.
+   */
+  backward(seed?: Tensor): void {
+    this.#alive();
+    if (!this.requiresGrad) throw new Error("Cannot run backward: tensor does not require grad");
+    if (!seed && this.size !== 1) {
+      throw new TypeError(`Cannot run backward: output has ${this.size} values: pass a seed gradient`);
+    }
+    const order: Tensor[] = [];
+    const seen = new Set<Tensor>();
+    const visit = (t: Tensor) => {
+      // Iterative DFS keeps deep graphs off the call stack.
+      const stack: [Tensor, number][] = [[t, 0]];
+      seen.add(t);
+      while (stack.length) {
+        const top = stack[stack.length - 1];
+        const ins = top[0].node?.inputs ?? [];
+        if (top[1] < ins.length) {
+          const c = ins[top[1]++];
+          if (c.requiresGrad && !seen.has(c)) {
+            seen.add(c);
+            stack.push([c, 0]);
+          }
+        } else {
+          order.push(top[0]);
+          stack.pop();
+        }
+      }
+    };
+    visit(this);
+    const h = H();
+    const grads = new Map<Tensor, Tensor>();
+    grads.set(this, seed ? seed.reshape(this.shape) : h.fill(this.shape, 1, this.device));
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      if (!t.node) {
+        accumulateLeaf(t, g, h);
+        continue;
+      }
+      const gins = t.node.backward(g);
+      g.dispose();
+      t.node.inputs.forEach((inp, k) => {
+        const gi = gins[k];
+        if (!gi) return;
+        if (!inp.requiresGrad) {
+          gi.dispose();
+          return;
+        }
+        const prev = grads.get(inp);
+        if (prev) {
+          grads.set(inp, h.add(prev, gi));
+          prev.dispose();
+          gi.dispose();
+        } else {
+          grads.set(inp, gi);
+        }
+      });
+    }
+  }
+}
+
+function accumulateLeaf(t: Tensor, g: Tensor, h: TensorHooks): void {
+  if (t.gradSlot && t.grad) {
+    h.accumulate(t.grad, g, !t.gradSlot.defined);
+    t.gradSlot.defined = true;
+    g.dispose();
+  } else if (t.grad) {
+    const s = h.add(t.grad, g);
+    t.grad.dispose();
+    g.dispose();
+    t.grad = s;
+  } else {
+    t.grad = g;
+  }
+}
