@@ -10,9 +10,10 @@
 //   kl_rows      r[i] = Σ_j p[i,j]·(log p[i,j] − log q[i,j]) (0 where p = 0); per row.
 //                The loss KL(p‖q) = (1/N)·Σ_i r[i] (PyTorch kl_div, reduction "batchmean")
 //                is finished by reduce.wgsl.                                binds 3, 4, 6
-//   grad_z       gz[i,d] = gl·c·Σ_j w_ij (p_ij − q_ij)(z_id − mu_jd)            binds 1..6
-//   grad_mu      gmu[j,d] = −gl·c·Σ_i w_ij (p_ij − q_ij)(z_id − mu_jd)          binds 1..6
-//                with w_ij = 1/(1 + |z_i − mu_j|²/α), c = (α+1)/(α·N), gl = GL[0] the upstream
+//   grad_z       gz[i,d] = gl·c·Σ_j w_ij (p_ij − s_i·q_ij)(z_id − mu_jd)        binds 1..6
+//   grad_mu      gmu[j,d] = −gl·c·Σ_i w_ij (p_ij − s_i·q_ij)(z_id − mu_jd)      binds 1..6
+//                with w_ij = 1/(1 + |z_i − mu_j|²/α), s_i = Σ_j p_ij (1 for a target
+//                distribution), c = (α+1)/(α·N), gl = GL[0] the upstream
 //                gradient of the loss; p is held constant (the DEC target). One invocation
 //                per output element; ceil(N·D/64) and ceil(K·D/64).
 
@@ -36,6 +37,12 @@ fn dist2(i: u32, j: u32) -> f32 {
     let e = Z[i * P.d + t] - MU[j * P.d + t];
     s += e * e;
   }
+  return s;
+}
+
+fn row_sum_p(i: u32) -> f32 {
+  var s = 0.0;
+  for (var j = 0u; j < P.k; j++) { s += PM[i * P.k + j]; }
   return s;
 }
 
@@ -104,10 +111,11 @@ fn grad_z(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   if (e >= P.n * P.d) { return; }
   let i = e / P.d;
   let t = e % P.d;
+  let si = row_sum_p(i);
   var s = 0.0;
   for (var j = 0u; j < P.k; j++) {
     let w = 1.0 / (1.0 + dist2(i, j) / P.alpha);
-    s += w * (PM[i * P.k + j] - QM[i * P.k + j]) * (Z[e] - MU[j * P.d + t]);
+    s += w * (PM[i * P.k + j] - si * QM[i * P.k + j]) * (Z[e] - MU[j * P.d + t]);
   }
   OUT[e] = GL[0] * (P.alpha + 1.0) / (P.alpha * f32(P.n)) * s;
 }
@@ -122,7 +130,7 @@ fn grad_mu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   var s = 0.0;
   for (var i = 0u; i < P.n; i++) {
     let w = 1.0 / (1.0 + dist2(i, j) / P.alpha);
-    s += w * (PM[i * P.k + j] - QM[i * P.k + j]) * (Z[i * P.d + t] - MU[e]);
+    s += w * (PM[i * P.k + j] - row_sum_p(i) * QM[i * P.k + j]) * (Z[i * P.d + t] - MU[e]);
   }
   OUT[e] = -GL[0] * (P.alpha + 1.0) / (P.alpha * f32(P.n)) * s;
 }

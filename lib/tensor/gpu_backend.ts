@@ -15,7 +15,9 @@ import { Storage, Tensor } from "./tensor.ts";
 import type { AdamHyper, Backend, ConvOpts, SgdHyper } from "./backend.ts";
 
 function conv4(what: string, s: readonly number[]): [number, number, number, number] {
-  if (s.length !== 4) throw new TypeError(`Cannot run ${what}: expected a 4-D tensor: found shape [${s}]`);
+  if (s.length !== 4) {
+    throw new TypeError(`Cannot run ${what}: expected a 4-D tensor: found shape [${s}]`);
+  }
   return s as [number, number, number, number];
 }
 
@@ -25,7 +27,11 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
   const alloc = (shape: readonly number[]): Tensor => {
     const n = shape.reduce((a, b) => a * b, 1);
     const buffer = pool.acquire(Math.max(4, n * 4));
-    const st = new Storage({ buffer, offset: 0, size: buffer.size }, null, () => pool.release(buffer));
+    const st = new Storage(
+      { buffer, offset: 0, size: buffer.size },
+      null,
+      () => pool.release(buffer),
+    );
     return new Tensor(st, shape, "webgpu");
   };
   // Scratch slices are released right after recording: the pool holds them until the submit.
@@ -40,7 +46,12 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
     for (const r of scratch.splice(0)) pool.release(r.buffer);
   };
 
-  const geom = (xs: readonly number[], ws: readonly number[], ys: readonly number[], o: ConvOpts) => ({
+  const geom = (
+    xs: readonly number[],
+    ws: readonly number[],
+    ys: readonly number[],
+    o: ConvOpts,
+  ) => ({
     n: xs[0],
     ci: xs[1],
     h: xs[2],
@@ -118,7 +129,15 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
     },
     conv2dWeightGrad(x, gy, wShape, o) {
       const gw = alloc(wShape);
-      K.convWeightGrad(rt, geom(x.shape, wShape, gy.shape, o), x.ref, gy.ref, gw.ref, tuning.splitTarget, tmp);
+      K.convWeightGrad(
+        rt,
+        geom(x.shape, wShape, gy.shape, o),
+        x.ref,
+        gy.ref,
+        gw.ref,
+        tuning.splitTarget,
+        tmp,
+      );
       freeScratch();
       return gw;
     },
@@ -193,7 +212,13 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
     },
     matmul(a, b, m, n, k, ta, tb, bias, slope) {
       const c = alloc([m, n]);
-      K.matmul(rt, a.ref, b.ref, c.ref, m, n, k, { ta, tb, bias: bias?.ref ?? null, slope, variant: tuning.matmul });
+      K.matmul(rt, a.ref, b.ref, c.ref, m, n, k, {
+        ta,
+        tb,
+        bias: bias?.ref ?? null,
+        slope,
+        variant: tuning.matmul,
+      });
       return c;
     },
     leaky(x, slope) {
@@ -265,7 +290,20 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       const [n, d] = z.shape, k = mu.shape[0];
       const gz = needZ ? alloc(z.shape) : null;
       const gmu = needMu ? alloc(mu.shape) : null;
-      K.klGrad(rt, z.ref, mu.ref, p.ref, q.ref, gl.ref, gz?.ref ?? null, gmu?.ref ?? null, n, k, d, alpha);
+      K.klGrad(
+        rt,
+        z.ref,
+        mu.ref,
+        p.ref,
+        q.ref,
+        gl.ref,
+        gz?.ref ?? null,
+        gmu?.ref ?? null,
+        n,
+        k,
+        d,
+        alpha,
+      );
       return [gz, gmu];
     },
     adam(grad, param, m, v, h: AdamHyper) {

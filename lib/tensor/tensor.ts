@@ -107,7 +107,7 @@ export function tidy<T>(fn: () => T): T {
 
 function collect(v: unknown, out: Set<Tensor>): void {
   if (v instanceof Tensor) out.add(v);
-  else if (Array.isArray(v)) for (const x of v) collect(x, out);
+  else if (Array.isArray(v)) { for (const x of v) collect(x, out); }
   else if (v && typeof v === "object" && !(ArrayBuffer.isView(v))) {
     for (const x of Object.values(v)) collect(x, out);
   }
@@ -133,7 +133,9 @@ export function setTensorHooks(h: TensorHooks): void {
 }
 
 function H(): TensorHooks {
-  if (!hooks) throw new Error("Cannot use tensors: import lib/tensor/mod.ts, which installs the backends");
+  if (!hooks) {
+    throw new Error("Cannot use tensors: import lib/tensor/mod.ts, which installs the backends");
+  }
   return hooks;
 }
 
@@ -182,11 +184,17 @@ export class Tensor {
    * @param device "webgpu" or "cpu".
    * @returns the tensor.
    */
-  static fromArray(data: Float32Array | number[], shape: readonly number[], device: Device): Tensor {
+  static fromArray(
+    data: Float32Array | number[],
+    shape: readonly number[],
+    device: Device,
+  ): Tensor {
     const arr = data instanceof Float32Array ? data : Float32Array.from(data);
     const n = shape.reduce((a, b) => a * b, 1);
     if (n !== arr.length) {
-      throw new TypeError(`Cannot create tensor: shape [${shape}] holds ${n} values: found ${arr.length}`);
+      throw new TypeError(
+        `Cannot create tensor: shape [${shape}] holds ${n} values: found ${arr.length}`,
+      );
     }
     return H().fromArray(arr, shape, device);
   }
@@ -240,7 +248,9 @@ export class Tensor {
   }
 
   #alive(): void {
-    if (this.#disposed) throw new Error(`Cannot use tensor ${this.name || `[${this.shape}]`}: it was disposed`);
+    if (this.#disposed) {
+      throw new Error(`Cannot use tensor ${this.name || `[${this.shape}]`}: it was disposed`);
+    }
   }
 
   /** Releases this tensor's reference to its storage (idempotent). */
@@ -264,7 +274,9 @@ export class Tensor {
     if (neg >= 0) s[neg] = this.size / s.reduce((a, b) => (b === -1 ? a : a * b), 1);
     const n = s.reduce((a, b) => a * b, 1);
     if (n !== this.size || !s.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new TypeError(`Cannot reshape [${this.shape}]: expected ${this.size} values: shape [${shape}] holds ${n}`);
+      throw new TypeError(
+        `Cannot reshape [${this.shape}]: expected ${this.size} values: shape [${shape}] holds ${n}`,
+      );
     }
     this.storage.refs++;
     const v = new Tensor(this.storage, s, this.device);
@@ -284,7 +296,9 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   async item(): Promise<number> {
-    if (this.size !== 1) throw new TypeError(`Cannot take item: tensor has ${this.size} values: expected 1`);
+    if (this.size !== 1) {
+      throw new TypeError(`Cannot take item: tensor has ${this.size} values: expected 1`);
+    }
     return (await this.data())[0];
   }
 
@@ -298,7 +312,9 @@ export class Tensor {
     this.#alive();
     if (!this.requiresGrad) throw new Error("Cannot run backward: tensor does not require grad");
     if (!seed && this.size !== 1) {
-      throw new TypeError(`Cannot run backward: output has ${this.size} values: pass a seed gradient`);
+      throw new TypeError(
+        `Cannot run backward: output has ${this.size} values: pass a seed gradient`,
+      );
     }
     const order: Tensor[] = [];
     const seen = new Set<Tensor>();

@@ -1,0 +1,294 @@
+/**
+ * The seed's fully convolutional autoencoder, for any input size and channel
+ * count.
+ *
+ * Encoder: five Conv2d (k3, s2, p1) with channels 8, 16, 32, 64, 128, then
+ * Flatten and Linear to the latent size. Decoder: Linear back, reshape, five
+ * ConvTranspose2d (k3, s2) and a final crop. Leaky ReLU (slope 0.02) follows
+ * every layer, the latent Linear and the last transposed conv included.
+ *
+ * The decoder's paddings are derived so that the output has the input's exact
+ * shape ({@linkcode decoderPlan}); for an 87×67 input this reproduces the
+ * seed's table: paddings (1,1), (0,1), (0,1), (1,0), (1,1) and crop [1:-1, 1:-1].
+ *
+ * @module
+ */
+import { Rng } from "../util/rng.ts";
+import type { Device, Tensor } from "../tensor/tensor.ts";
+import {
+  Conv2d,
+  ConvTranspose2d,
+  Crop2d,
+  Flatten,
+  LeakyReLU,
+  Linear,
+  Module,
+  Reshape,
+  Sequential,
+} from "./layers.ts";
+import { ParameterSet, type ParamSpec } from "./params.ts";
+
+/** Architecture of the autoencoder. */
+export interface AutoencoderConfig {
+  /** Input [channels, freq, time] of one sample. */
+  inputShape: [number, number, number];
+  /** Latent size (default 9). */
+  latentDim?: number;
+  /** Encoder channels per conv (default [8, 16, 32, 64, 128]). */
+  channels?: number[];
+  /** Leaky ReLU slope (default 0.02). */
+  slope?: number;
+}
+
+/** Derived decoder geometry. */
+export interface DecoderPlan {
+  /** Spatial size after each encoder conv, per axis: [[h0,w0], ...]. */
+  encoderSizes: [number, number][];
+  /** Per transposed conv: padding [h, w]. */
+  paddings: [number, number][];
+  /** Per transposed conv: output padding [h, w] (zero for the seed's shapes). */
+  outputPaddings: [number, number][];
+  /** Decoder spatial size after each transposed conv. */
+  decoderSizes: [number, number][];
+  /** Final crop [top, bottom, left, right]. */
+  crop: [number, number, number, number];
+}
+
+/**
+ * Derives the decoder paddings and final crop for an input size (k3, s2 throughout).
+ *
+ * Rule, per axis: the first transposed conv uses padding 1 (mirroring the
+ * encoder); each later one takes padding 1 if that already reaches the encoder's
+ * size at its level, else padding 0 (and output padding 1 if even that falls
+ * short); the last one aims at the input size, and the surplus is cropped, the
+ * odd row or column from the end.
+ *
+ * @param h Input height (frequency bins).
+ * @param w Input width (time frames).
+ * @param depth Number of conv layers (default 5).
+ * @returns the plan.
+ */
+export function decoderPlan(h: number, w: number, depth = 5): DecoderPlan {
+  if (!(h >= 1 && w >= 1)) {
+    throw new RangeError(`Cannot plan decoder: input size must be >= 1: found ${h}×${w}`);
+  }
+  const enc: [number, number][] = [];
+  let s: [number, number] = [h, w];
+  for (let i = 0; i < depth; i++) {
+    s = [Math.floor((s[0] + 2 - 3) / 2) + 1, Math.floor((s[1] + 2 - 3) / 2) + 1];
+    enc.push(s);
+  }
+  const paddings: [number, number][] = [],
+    ops: [number, number][] = [],
+    dec: [number, number][] = [];
+  let cur = enc[depth - 1];
+  for (let i = 0; i < depth; i++) {
+    const target: [number, number] = i === depth - 1 ? [h, w] : enc[depth - 2 - i];
+    const p: [number, number] = [1, 1],
+      op: [number, number] = [0, 0],
+      out: [number, number] = [0, 0];
+    for (const a of [0, 1] as const) {
+      const with1 = 2 * cur[a] - 1;
+      if (i === 0 || with1 >= target[a]) p[a] = 1;
+      else {
+        p[a] = 0;
+        if (with1 + 2 < target[a]) op[a] = 1;
+      }
+      out[a] = 2 * cur[a] + 1 - 2 * p[a] + op[a];
+    }
+    paddings.push(p);
+    ops.push(op);
+    dec.push(out);
+    cur = out;
+  }
+  const exH = cur[0] - h, exW = cur[1] - w;
+  if (exH < 0 || exW < 0) {
+    throw new RangeError(
+      `Cannot plan decoder: output ${cur[0]}×${cur[1]} is smaller than input ${h}×${w}`,
+    );
+  }
+  return {
+    encoderSizes: enc,
+    paddings,
+    outputPaddings: ops,
+    decoderSizes: dec,
+    crop: [
+      Math.floor(exH / 2),
+      exH - Math.floor(exH / 2),
+      Math.floor(exW / 2),
+      exW - Math.floor(exW / 2),
+    ],
+  };
+}
+
+class Named extends Module {
+  constructor(name: string, readonly seq: Sequential) {
+    super();
+    this.children.push([name, seq]);
+  }
+  forward(x: Tensor): Tensor {
+    return this.seq.forward(x);
+  }
+  outputShape(s: readonly number[]): number[] {
+    return this.seq.outputShape(s);
+  }
+}
+
+/**
+ * The convolutional autoencoder. Parameter names follow a PyTorch module with
+ * `encoder.encoder` and `decoder.decoder` Sequentials, e.g. `encoder.encoder.0.weight`.
+ */
+export class ConvAutoencoder {
+  readonly config: Required<AutoencoderConfig>;
+  readonly plan: DecoderPlan;
+  readonly encoder: Module;
+  readonly decoder: Module;
+  #params: ParameterSet | null = null;
+
+  /**
+   * Builds the layers and draws PyTorch-default initial weights.
+   *
+   * @param config Architecture.
+   * @param seed Seed of the initialisation.
+   */
+  constructor(config: AutoencoderConfig, seed = 0) {
+    const c: Required<AutoencoderConfig> = {
+      latentDim: 9,
+      channels: [8, 16, 32, 64, 128],
+      slope: 0.02,
+      ...config,
+    };
+    const [cin, h, w] = c.inputShape;
+    if (![cin, h, w].every((v) => Number.isInteger(v) && v >= 1)) {
+      throw new RangeError(
+        `Cannot build autoencoder: input shape must be positive integers: found [${c.inputShape}]`,
+      );
+    }
+    this.config = c;
+    const plan = this.plan = decoderPlan(h, w, c.channels.length);
+    const rng = new Rng(seed);
+    const enc: Module[] = [];
+    let ch = cin;
+    for (const co of c.channels) {
+      enc.push(
+        new Conv2d(ch, co, { kernelSize: 3, stride: 2, padding: 1 }, rng),
+        new LeakyReLU(c.slope),
+      );
+      ch = co;
+    }
+    const [hl, wl] = plan.encoderSizes[plan.encoderSizes.length - 1];
+    const flat = ch * hl * wl;
+    enc.push(new Flatten(), new Linear(flat, c.latentDim, rng), new LeakyReLU(c.slope));
+    this.encoder = new Named("encoder", new Sequential(enc));
+
+    const dec: Module[] = [
+      new Linear(c.latentDim, flat, rng),
+      new LeakyReLU(c.slope),
+      new Reshape([ch, hl, wl]),
+    ];
+    const outs = [...c.channels].reverse().slice(1).concat([cin]);
+    outs.forEach((co, i) => {
+      dec.push(
+        new ConvTranspose2d(ch, co, {
+          kernelSize: 3,
+          stride: 2,
+          padding: plan.paddings[i],
+          outputPadding: plan.outputPaddings[i],
+        }, rng),
+        new LeakyReLU(c.slope),
+      );
+      ch = co;
+    });
+    dec.push(new Crop2d(plan.crop));
+    this.decoder = new Named("decoder", new Sequential(dec));
+  }
+
+  /** Parameter specs of encoder and decoder, PyTorch-named. */
+  specs(): ParamSpec[] {
+    return [...this.encoder.specs("encoder."), ...this.decoder.specs("decoder.")];
+  }
+
+  /**
+   * Places the parameters on a device (plus any extra parameters, e.g. DEC
+   * centroids, in the same arena) and binds them to the layers.
+   *
+   * @param device Where to train.
+   * @param extra Additional parameters.
+   * @returns the parameter set.
+   */
+  build(device: Device, extra: ParamSpec[] = []): ParameterSet {
+    this.#params?.dispose();
+    const set = new ParameterSet([...this.specs(), ...extra], device);
+    this.encoder.bind(set, "encoder.");
+    this.decoder.bind(set, "decoder.");
+    this.#params = set;
+    return set;
+  }
+
+  /** The parameter set (after {@linkcode ConvAutoencoder.build}). */
+  get params(): ParameterSet {
+    if (!this.#params) throw new Error("Cannot use the autoencoder: call build(device) first");
+    return this.#params;
+  }
+
+  /** @returns the number of trainable values (218,250 for the seed). */
+  parameterCount(): number {
+    return this.specs().reduce((a, s) => a + s.init.length, 0);
+  }
+
+  /**
+   * @param x Batch [N, C, H, W].
+   * @returns latent codes [N, latentDim].
+   */
+  encode(x: Tensor): Tensor {
+    this.#checkInput(x);
+    return this.encoder.forward(x);
+  }
+
+  /**
+   * @param z Latent codes [N, latentDim].
+   * @returns reconstructions [N, C, H, W].
+   */
+  decode(z: Tensor): Tensor {
+    return this.decoder.forward(z);
+  }
+
+  /**
+   * @param x Batch [N, C, H, W].
+   * @returns latent codes and reconstructions.
+   */
+  forward(x: Tensor): { z: Tensor; recon: Tensor } {
+    const z = this.encode(x);
+    return { z, recon: this.decode(z) };
+  }
+
+  /**
+   * Layer-by-layer output shapes for a batch size, for docs and tests.
+   *
+   * @param batch Batch size.
+   * @returns rows of [name, shape].
+   */
+  shapeTable(batch: number): [string, number[]][] {
+    const rows: [string, number[]][] = [];
+    let s = [batch, ...this.config.inputShape];
+    rows.push(["input", s]);
+    const walk = (seq: Module, tag: string) => {
+      for (const [, m] of seq.children[0][1].children) {
+        s = m.outputShape(s);
+        if (!(m instanceof LeakyReLU)) rows.push([`${tag} ${m.constructor.name}`, s]);
+      }
+    };
+    walk(this.encoder, "encoder");
+    walk(this.decoder, "decoder");
+    return rows;
+  }
+
+  #checkInput(x: Tensor): void {
+    const [c, h, w] = this.config.inputShape;
+    if (x.shape.length !== 4 || x.shape[1] !== c || x.shape[2] !== h || x.shape[3] !== w) {
+      throw new TypeError(
+        `Cannot encode: expected input [N, ${c}, ${h}, ${w}]: found [${x.shape}]`,
+      );
+    }
+  }
+}

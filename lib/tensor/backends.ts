@@ -1,0 +1,98 @@
+/**
+ * Backend registry: `initBackend()` brings up WebGPU (compiling every kernel
+ * once) or the CPU backend, and installs the hooks the Tensor class needs.
+ *
+ * @module
+ */
+import { type BackendName, defaultBackend } from "../backend.ts";
+import { adapterSummary } from "../gpu/device.ts";
+import { gpu, type GpuRuntime } from "../gpu/runtime.ts";
+import { compileAll, defaultTuning, type Tuning } from "../gpu/kernels.ts";
+import type { Backend } from "./backend.ts";
+import { cpuBackend } from "./cpu_backend.ts";
+import { createGpuBackend } from "./gpu_backend.ts";
+import { setTensorHooks, type Tensor } from "./tensor.ts";
+
+let gpuBackend: Backend | null = null;
+let runtime: GpuRuntime | null = null;
+let tuning: Tuning | null = null;
+
+/**
+ * Prepares a backend. For WebGPU this requests the device and compiles all
+ * kernels (once per process).
+ *
+ * @param name "webgpu" or "cpu"; default from `--cpu` / SEISDEC_BACKEND.
+ * @returns the backend.
+ */
+export async function initBackend(name: BackendName = defaultBackend()): Promise<Backend> {
+  if (name === "cpu") return cpuBackend;
+  if (!gpuBackend) {
+    const rt = await gpu();
+    await compileAll(rt);
+    const info = await adapterSummary();
+    tuning = defaultTuning(
+      info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(info.description),
+    );
+    runtime = rt;
+    gpuBackend = createGpuBackend(rt, tuning);
+  }
+  return gpuBackend;
+}
+
+/**
+ * The backend of a tensor.
+ *
+ * @param t A tensor.
+ * @returns its backend.
+ */
+export function backendOf(t: Tensor): Backend {
+  if (t.device === "cpu") return cpuBackend;
+  if (!gpuBackend) throw new Error("Cannot run a WebGPU op: call `await initBackend()` first");
+  return gpuBackend;
+}
+
+/**
+ * A backend by name (must have been initialised for WebGPU).
+ *
+ * @param name Backend name.
+ * @returns the backend.
+ */
+export function backendNamed(name: BackendName): Backend {
+  if (name === "cpu") return cpuBackend;
+  if (!gpuBackend) throw new Error("Cannot use WebGPU: call `await initBackend()` first");
+  return gpuBackend;
+}
+
+/** @returns the GPU runtime once WebGPU is initialised, else null. */
+export function gpuRuntime(): GpuRuntime | null {
+  return runtime;
+}
+
+/** @returns the active GPU tuning, or null before WebGPU is initialised. */
+export function gpuTuning(): Tuning | null {
+  return tuning;
+}
+
+setTensorHooks({
+  read: async (t) => (await backendOf(t).read([t]))[0],
+  readMany: async (ts) => {
+    if (!ts.length) return [];
+    const gpuTs = ts.filter((t) => t.device === "webgpu");
+    const gpuData = gpuTs.length ? await backendNamed("webgpu").read(gpuTs) : [];
+    let gi = 0;
+    return ts.map((t) => (t.device === "webgpu" ? gpuData[gi++] : t.array.slice()));
+  },
+  fromArray: (data, shape, device) => backendNamed(device).fromArray(data, shape),
+  fill: (shape, value, device) => backendNamed(device).fill(shape, value),
+  accumulate: (into, g, overwrite) => {
+    const b = backendOf(into);
+    if (overwrite) b.copyInto(g, into);
+    else {
+      const s = b.axpby(into, g, 1, 1);
+      b.copyInto(s, into);
+      s.dispose();
+    }
+  },
+  add: (a, b) => backendOf(a).axpby(a, b, 1, 1),
+  runtime: () => runtime,
+});

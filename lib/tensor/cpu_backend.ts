@@ -1,0 +1,166 @@
+/**
+ * The CPU backend (`--cpu`): every primitive calls the Float64 reference in
+ * lib/cpu, written from the math, and stores the result as f32. It is the test
+ * oracle for the WebGPU backend and a fallback where no adapter exists.
+ *
+ * @module
+ */
+import * as C from "../cpu/mod.ts";
+import { Storage, Tensor } from "./tensor.ts";
+import type { AdamHyper, Backend, ConvOpts, SgdHyper } from "./backend.ts";
+
+function make(data: Float32Array, shape: readonly number[]): Tensor {
+  return new Tensor(new Storage(null, data, null), shape, "cpu");
+}
+
+const f32 = (a: Float64Array, shape: readonly number[]) => make(Float32Array.from(a), shape);
+
+function leakyInPlace(y: Float64Array, slope: number): Float64Array {
+  if (slope !== 1) { for (let i = 0; i < y.length; i++) if (!(y[i] > 0)) y[i] *= slope; }
+  return y;
+}
+
+/** The CPU backend. */
+export const cpuBackend: Backend = {
+  name: "cpu",
+  fromArray(data, shape) {
+    return make(data.slice(), shape);
+  },
+  fill(shape, value) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return make(new Float32Array(n).fill(value), shape);
+  },
+  read(ts) {
+    return Promise.resolve(ts.map((t) => t.array.slice()));
+  },
+  copyInto(src, dst) {
+    dst.array.set(src.array);
+  },
+  zeroInto(dst) {
+    dst.array.fill(0);
+  },
+  conv2d(x, w, b, o: ConvOpts, slope) {
+    const ys = C.conv2dOutputShape(x.shape, w.shape, o);
+    return f32(
+      leakyInPlace(C.conv2d(x.array, x.shape, w.array, w.shape, b?.array ?? null, o), slope),
+      ys,
+    );
+  },
+  conv2dInputGrad(gy, w, xShape, o) {
+    return f32(C.conv2dInputGrad(gy.array, gy.shape, w.array, w.shape, xShape, o), xShape);
+  },
+  conv2dWeightGrad(x, gy, wShape, o) {
+    return f32(C.conv2dWeightGrad(x.array, x.shape, gy.array, gy.shape, wShape, o), wShape);
+  },
+  convTranspose2d(x, w, b, o, outHW, slope) {
+    const full = C.convTranspose2dOutputShape(x.shape, w.shape, o);
+    const op: [number, number] = [outHW[0] - full[2], outHW[1] - full[3]];
+    const p = { ...o, outputPadding: op };
+    const ys = [x.shape[0], w.shape[1], outHW[0], outHW[1]];
+    return f32(
+      leakyInPlace(
+        C.convTranspose2d(x.array, x.shape, w.array, w.shape, b?.array ?? null, p),
+        slope,
+      ),
+      ys,
+    );
+  },
+  convTranspose2dInputGrad(gy, w, xShape, o) {
+    const full = C.convTranspose2dOutputShape(xShape, w.shape, o);
+    const p = {
+      ...o,
+      outputPadding: [gy.shape[2] - full[2], gy.shape[3] - full[3]] as [number, number],
+    };
+    return f32(C.convTranspose2dInputGrad(gy.array, gy.shape, w.array, w.shape, xShape, p), xShape);
+  },
+  convTranspose2dWeightGrad(x, gy, wShape, o) {
+    const full = C.convTranspose2dOutputShape(x.shape, wShape, o);
+    const p = {
+      ...o,
+      outputPadding: [gy.shape[2] - full[2], gy.shape[3] - full[3]] as [number, number],
+    };
+    return f32(
+      C.convTranspose2dWeightGrad(x.array, x.shape, gy.array, gy.shape, wShape, p),
+      wShape,
+    );
+  },
+  biasGrad(g) {
+    const s = g.shape;
+    const inner = s.slice(2).reduce((a, b) => a * b, 1);
+    return f32(C.biasGrad(g.array, [s[0], s[1], inner, 1]), [s[1]]);
+  },
+  matmul(a, b, m, n, k, ta, tb, bias, slope) {
+    const y = C.matmul(a.array, b.array, m, k, n, { transA: ta, transB: tb });
+    if (bias) {
+      const bb = bias.array;
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) y[i * n + j] += bb[j];
+    }
+    return f32(leakyInPlace(y, slope), [m, n]);
+  },
+  leaky(x, slope) {
+    return f32(C.leakyRelu(x.array, slope), x.shape);
+  },
+  leakyGrad(y, gy, slope) {
+    // y > 0 ⇔ x > 0 for slope > 0, so the output decides the branch as in PyTorch.
+    return f32(C.leakyReluGrad(y.array, gy.array, slope), y.shape);
+  },
+  axpby(x, y, alpha, beta) {
+    const a = x.array, b = y.array, z = new Float32Array(a.length);
+    for (let i = 0; i < a.length; i++) z[i] = alpha * a[i] + beta * b[i];
+    return make(z, x.shape);
+  },
+  crop(x, c) {
+    const s = x.shape;
+    return f32(C.crop2d(x.array, s, c), [s[0], s[1], s[2] - c[0] - c[1], s[3] - c[2] - c[3]]);
+  },
+  cropGrad(gy, xShape, c) {
+    return f32(C.crop2dGrad(gy.array, xShape, c), xShape);
+  },
+  sum(x, scale) {
+    return make(Float32Array.of(C.sum(x.array) * scale), [1]);
+  },
+  mse(a, b) {
+    return make(Float32Array.of(C.mseLoss(a.array, b.array)), [1]);
+  },
+  mseGrad(a, b, gl) {
+    return f32(C.mseLossGrad(a.array, b.array, gl.array[0]), a.shape);
+  },
+  softAssign(z, mu, alpha) {
+    const [n, d] = z.shape, k = mu.shape[0];
+    return f32(C.softAssign(z.array, mu.array, n, k, d, alpha), [n, k]);
+  },
+  targetDistribution(q) {
+    const [n, k] = q.shape;
+    return f32(C.targetDistribution(q.array, n, k), [n, k]);
+  },
+  klDivergence(p, q) {
+    const [n, k] = q.shape;
+    return make(Float32Array.of(C.klDivergence(p.array, q.array, n, k)), [1]);
+  },
+  klGrad(z, mu, p, q, gl, alpha, needZ, needMu) {
+    const [n, d] = z.shape, k = mu.shape[0];
+    const { gz, gmu } = C.klGrad(z.array, mu.array, p.array, q.array, n, k, d, alpha);
+    const s = gl.array[0];
+    const sc = (a: Float64Array) => a.map((v) => v * s);
+    return [needZ ? f32(sc(gz), z.shape) : null, needMu ? f32(sc(gmu), mu.shape) : null];
+  },
+  adam(grad, param, m, v, h: AdamHyper) {
+    C.adamStep(param.array, grad.array, m.array, v.array, h.t, {
+      lr: h.lr,
+      beta1: h.beta1,
+      beta2: h.beta2,
+      eps: h.eps,
+      weightDecay: h.weightDecay,
+    });
+  },
+  sgd(grad, param, buf, h: SgdHyper) {
+    C.sgdStep(param.array, grad.array, buf.array, {
+      lr: h.lr,
+      momentum: h.momentum,
+      dampening: h.dampening,
+      weightDecay: h.weightDecay,
+      nesterov: h.nesterov,
+      first: h.first,
+    });
+  },
+};
