@@ -5,6 +5,8 @@
 // gl holds the upstream gradient of the scalar loss (1 for `loss.backward()`), so the
 // scale stays on the GPU and no read-back is needed. Bindings: 0 params, 1 a, 2 b, 3 gl, 4 g.
 // One invocation per element; dispatch ceil(count / 64) workgroups.
+//
+// Entry `broadcast` is the gradient of a scaled sum: g[i] = coef · gl[0] (binds 3, 4).
 
 struct Params { count: u32, _p0: u32, coef: f32, _p1: u32 }
 
@@ -20,4 +22,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (i >= P.count) { return; }
   G[i] = P.coef * (A[i] - B[i]) * GL[0];
+}
+
+@compute @workgroup_size(64)
+fn broadcast(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+             @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (i >= P.count) { return; }
+  G[i] = P.coef * GL[0];
 }

@@ -565,6 +565,17 @@ export function mseGrad(
   rt.dispatch(KERNELS.mseGrad, [count, 0, { f32: 2 / count }, 0], [a, b, gl, g], groups(count));
 }
 
+/** g = coef·gl[0] everywhere (the gradient of coef·Σx). */
+export function broadcast(
+  rt: GpuRuntime,
+  gl: BufRef,
+  g: BufRef,
+  count: number,
+  coef: number,
+): void {
+  rt.dispatch(KERNELS.broadcast, [count, 0, { f32: coef }, 0], [null, null, gl, g], groups(count));
+}
+
 const CHUNK = 4096;
 
 /**

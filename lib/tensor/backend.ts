@@ -85,6 +85,8 @@ export interface Backend {
   sum(x: Tensor, scale: number): Tensor;
   /** [1]: mean((a − b)²). */
   mse(a: Tensor, b: Tensor): Tensor;
+  /** A tensor of `shape` filled with scale·gl[0] (the gradient of scale·Σx). */
+  broadcast(gl: Tensor, shape: readonly number[], scale: number): Tensor;
   /** 2(a − b)/numel · gl[0]. */
   mseGrad(a: Tensor, b: Tensor, gl: Tensor): Tensor;
   softAssign(z: Tensor, mu: Tensor, alpha: number): Tensor;

@@ -122,6 +122,10 @@ export const cpuBackend: Backend = {
   mse(a, b) {
     return make(Float32Array.of(C.mseLoss(a.array, b.array)), [1]);
   },
+  broadcast(gl, shape, scale) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return make(new Float32Array(n).fill(scale * gl.array[0]), shape);
+  },
   mseGrad(a, b, gl) {
     return f32(C.mseLossGrad(a.array, b.array, gl.array[0]), a.shape);
   },

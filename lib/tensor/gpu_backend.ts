@@ -261,6 +261,11 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       freeScratch();
       return out;
     },
+    broadcast(gl, shape, scale) {
+      const g = alloc(shape);
+      K.broadcast(rt, gl.ref, g.ref, g.size, scale);
+      return g;
+    },
     mseGrad(a, b, gl) {
       const g = alloc(a.shape);
       K.mseGrad(rt, a.ref, b.ref, gl.ref, g.ref, a.size);

@@ -294,18 +294,7 @@ export function axpby(a: Tensor, b: Tensor, alpha = 1, beta = 1): Tensor {
 export function sum(x: Tensor, scale = 1): Tensor {
   const k = backendOf(x);
   const y = k.sum(x, scale);
-  return record(y, "sum", [x], (gy) => {
-    // d(scale·Σx)/dx = scale·gy, broadcast: scale a ones tensor by gy through mse_grad's gl path.
-    const ones = k.fill(x.shape, scale);
-    const zeros = k.fill(x.shape, 0);
-    // mseGrad(a, b, gl) = 2(a − b)/numel · gl: with a = ones·numel/2, b = 0 it yields scale·gl.
-    const half = k.axpby(ones, zeros, x.size / 2, 0);
-    const g = k.mseGrad(half, zeros, gy);
-    ones.dispose();
-    zeros.dispose();
-    half.dispose();
-    return [g];
-  });
+  return record(y, "sum", [x], (gy) => [k.broadcast(gy, x.shape, scale)]);
 }
 
 /**
