@@ -556,6 +556,10 @@ export function convTranspose2dOutputShape(
  * `y[n,o,ih·sh−ph+i, iw·sw−pw+j] += x[n,c,ih,iw] · w[c,o,i,j]` (targets outside y dropped),
  * then `y[n,o,·,·] += b[o]`.
  *
+ * Two loop orders of the same scatter are used: plane by plane, or, when there are at least 8
+ * output channels and no fewer than input columns, each input value into all output channels
+ * of a channels-last scratch plane (longer inner loops; the tests cover both).
+ *
  * Mathematically `convTranspose2d(x, w)` equals {@linkcode conv2dInputGrad} with x as gy and
  * the same w (whose `[Co, Ci, ...]` conv layout is this op's `[Ci, Co, ...]`); the two are
  * coded independently so that each tests the other.
