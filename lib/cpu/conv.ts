@@ -481,6 +481,9 @@ export function biasGrad(
   return gb;
 }
 
+// Output channels from which convTranspose2d scatters channels-last (see there).
+const CHANNELS_LAST_MIN_CO = 8;
+
 function transGeom(op: string, p: ConvTranspose2dParams): [Geom, number, number] {
   const g = geom(op, p);
   let oph = 0, opw = 0;
@@ -553,6 +556,10 @@ export function convTranspose2dOutputShape(
  * `y[n,o,ih·sh−ph+i, iw·sw−pw+j] += x[n,c,ih,iw] · w[c,o,i,j]` (targets outside y dropped),
  * then `y[n,o,·,·] += b[o]`.
  *
+ * Two loop orders of the same scatter are used: plane by plane, or, when there are at least 8
+ * output channels and no fewer than input columns, each input value into all output channels
+ * of a channels-last scratch plane (longer inner loops; the tests cover both).
+ *
  * Mathematically `convTranspose2d(x, w)` equals {@linkcode conv2dInputGrad} with x as gy and
  * the same w (whose `[Co, Ci, ...]` conv layout is this op's `[Ci, Co, ...]`); the two are
  * coded independently so that each tests the other.
@@ -610,20 +617,58 @@ export function convTranspose2d(
     iwLo[j] = lowBound(sw, pw, j);
     iwHi[j] = highBound(wd, wo, sw, pw, j);
   }
-  for (let bn = 0; bn < n; bn++) {
+  if (co >= CHANNELS_LAST_MIN_CO && co >= wd) {
+    // Many output channels and short input rows: scatter each input value into all output
+    // channels at once, in a channels-last scratch plane, so the innermost loop is long and
+    // contiguous; then transpose that plane back into y.
+    const wT = new Float64Array(ci * kk * co); // w permuted to [ci, kh, kw, co]
     for (let c = 0; c < ci; c++) {
-      const xPlane = (bn * ci + c) * inPlane;
       for (let o = 0; o < co; o++) {
-        const yPlane = (bn * co + o) * outPlane, wBase = (c * co + o) * kk;
-        for (let i = 0; i < kh; i++) {
-          const hLo = ihLo[i], hHi = ihHi[i];
-          for (let j = 0; j < kw; j++) {
-            const wv = W[wBase + i * kw + j];
-            const lo = iwLo[j], hi = iwHi[j];
-            for (let ih = hLo; ih < hHi; ih++) {
-              const yRow = yPlane + (ih * sh - ph + i) * wo - pw + j;
-              const xRow = xPlane + ih * wd;
-              for (let iw = lo; iw < hi; iw++) y[yRow + iw * sw] += wv * X[xRow + iw];
+        for (let q = 0; q < kk; q++) wT[(c * kk + q) * co + o] = W[(c * co + o) * kk + q];
+      }
+    }
+    const yT = new Float64Array(outPlane * co); // [ho, wo, co]
+    for (let bn = 0; bn < n; bn++) {
+      yT.fill(0);
+      for (let c = 0; c < ci; c++) {
+        const xPlane = (bn * ci + c) * inPlane;
+        for (let ih = 0; ih < h; ih++) {
+          for (let iw = 0; iw < wd; iw++) {
+            const xv = X[xPlane + ih * wd + iw];
+            for (let i = 0; i < kh; i++) {
+              const oh = ih * sh - ph + i;
+              if (oh < 0 || oh >= ho) continue;
+              for (let j = 0; j < kw; j++) {
+                const ow = iw * sw - pw + j;
+                if (ow < 0 || ow >= wo) continue;
+                const yb = (oh * wo + ow) * co, wb = (c * kk + i * kw + j) * co;
+                for (let o = 0; o < co; o++) yT[yb + o] += xv * wT[wb + o];
+              }
+            }
+          }
+        }
+      }
+      for (let o = 0; o < co; o++) {
+        const yPlane = (bn * co + o) * outPlane;
+        for (let q = 0; q < outPlane; q++) y[yPlane + q] = yT[q * co + o];
+      }
+    }
+  } else {
+    for (let bn = 0; bn < n; bn++) {
+      for (let c = 0; c < ci; c++) {
+        const xPlane = (bn * ci + c) * inPlane;
+        for (let o = 0; o < co; o++) {
+          const yPlane = (bn * co + o) * outPlane, wBase = (c * co + o) * kk;
+          for (let i = 0; i < kh; i++) {
+            const hLo = ihLo[i], hHi = ihHi[i];
+            for (let j = 0; j < kw; j++) {
+              const wv = W[wBase + i * kw + j];
+              const lo = iwLo[j], hi = iwHi[j];
+              for (let ih = hLo; ih < hHi; ih++) {
+                const yRow = yPlane + (ih * sh - ph + i) * wo - pw + j;
+                const xRow = xPlane + ih * wd;
+                for (let iw = lo; iw < hi; iw++) y[yRow + iw * sw] += wv * X[xRow + iw];
+              }
             }
           }
         }

@@ -198,6 +198,19 @@ interface ConvTCase {
 }
 
 const convTCases: ConvTCase[] = [
+  // Co >= 8 and Co >= W select the channels-last scatter inside convTranspose2d.
+  {
+    name: "9 output channels (channels-last scatter), batch 2, output padding [0,1]",
+    xs: [2, 3, 3, 2],
+    ws: [3, 9, 3, 2],
+    p: { stride: [2, 2], padding: [1, 0], outputPadding: [0, 1] },
+  },
+  {
+    name: "16 output channels (channels-last scatter), stride [1,2], padding [0,1]",
+    xs: [1, 2, 4, 5],
+    ws: [2, 16, 2, 3],
+    p: { stride: [1, 2], padding: [0, 1] },
+  },
   {
     name: "stride 2, padding [0,1]",
     xs: [1, 2, 3, 4],
