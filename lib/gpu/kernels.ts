@@ -97,7 +97,15 @@ export const KERNELS = {
   mseGrad: {
     name: "mse_grad",
     file: "mse.wgsl",
+    entry: "main",
     storage: ["read", "read", "read", "rw"],
+    workgroupSize: WG,
+  },
+  broadcast: {
+    name: "broadcast",
+    file: "mse.wgsl",
+    entry: "broadcast",
+    storage: [null, null, "read", "rw"],
     workgroupSize: WG,
   },
   splitSum: {
