@@ -118,21 +118,31 @@ class Workspace {
   centers: Float64Array;
   newCenters: Float64Array;
   counts: Float64Array;
+  sums: Float64Array;
   labels: Int32Array;
   dist: Float64Array;
   closest: Float64Array;
   candDist: Float64Array;
   cumsum: Float64Array;
+  upper: Float64Array;
+  lower: Float64Array;
+  shift: Float64Array;
+  half: Float64Array;
   constructor(n: number, d: number, k: number) {
     const trials = 2 + Math.floor(Math.log(k));
     this.centers = new Float64Array(k * d);
     this.newCenters = new Float64Array(k * d);
     this.counts = new Float64Array(k);
+    this.sums = new Float64Array(k * d);
     this.labels = new Int32Array(n);
     this.dist = new Float64Array(n);
     this.closest = new Float64Array(n);
     this.candDist = new Float64Array(trials * n);
     this.cumsum = new Float64Array(n);
+    this.upper = new Float64Array(n);
+    this.lower = new Float64Array(n);
+    this.shift = new Float64Array(k);
+    this.half = new Float64Array(k);
   }
 }
 
@@ -230,41 +240,11 @@ function searchSorted(cumsum: Float64Array, v: number): number {
   return lo < cumsum.length ? lo : cumsum.length - 1;
 }
 
-/** Assigns each point to its nearest centre; returns the inertia and whether a label changed. */
-function assign(
-  x: Float64Array,
-  n: number,
-  d: number,
-  k: number,
-  work: Workspace,
-): { inertia: number; changed: boolean } {
-  const { centers, labels, dist } = work;
-  let inertia = 0, changed = false;
-  for (let i = 0; i < n; i++) {
-    let best = 0, bestD = Infinity;
-    const a = i * d;
-    for (let c = 0; c < k; c++) {
-      let s = 0;
-      const b = c * d;
-      for (let t = 0; t < d; t++) {
-        const e = x[a + t] - centers[b + t];
-        s += e * e;
-      }
-      if (s < bestD) {
-        bestD = s;
-        best = c;
-      }
-    }
-    if (labels[i] !== best) {
-      labels[i] = best;
-      changed = true;
-    }
-    dist[i] = bestD;
-    inertia += bestD;
-  }
-  return { inertia, changed };
-}
-
+/**
+ * Lloyd iterations accelerated by Hamerly's bounds (Hamerly 2010): an upper bound on each
+ * point's distance to its centre and a lower bound on the distance to any other centre skip
+ * most distance computations, with the same assignments as plain Lloyd.
+ */
 function lloyd(
   x: Float64Array,
   n: number,
@@ -274,37 +254,123 @@ function lloyd(
   tolAbs: number,
   work: Workspace,
 ): { inertia: number; nIter: number } {
-  const { centers, newCenters, counts, labels } = work;
-  labels.fill(-1);
-  let { inertia } = assign(x, n, d, k, work);
+  const { centers, newCenters, counts, sums, labels, dist, upper, lower, shift, half } = work;
+  for (let i = 0; i < n; i++) fullScan(x, i, d, k, work);
+  sumClusters(x, n, d, work);
   let it = 0;
   while (it < maxIter) {
     it++;
-    newCenters.fill(0);
-    counts.fill(0);
-    for (let i = 0; i < n; i++) {
-      const c = labels[i];
-      counts[c]++;
-      const a = i * d, b = c * d;
-      for (let t = 0; t < d; t++) newCenters[b + t] += x[a + t];
-    }
+    let empty = false;
     for (let c = 0; c < k; c++) {
       if (counts[c] > 0) {
-        for (let t = 0; t < d; t++) newCenters[c * d + t] /= counts[c];
+        for (let t = 0; t < d; t++) newCenters[c * d + t] = sums[c * d + t] / counts[c];
+      } else {
+        empty = true;
       }
     }
-    relocateEmpty(x, n, d, k, work);
-    let shift = 0;
-    for (let j = 0; j < k * d; j++) {
-      const e = newCenters[j] - centers[j];
-      shift += e * e;
+    // Every 32 iterations, recompute the sums from scratch so that the
+    // incremental updates below cannot accumulate rounding drift.
+    if (empty || it % 32 === 0) {
+      if (empty) {
+        for (let i = 0; i < n; i++) dist[i] = sqDist(x, i, centers, labels[i], d);
+        relocateEmpty(x, n, d, k, work);
+      }
+      sumClusters(x, n, d, work);
+      for (let c = 0; c < k; c++) {
+        for (let t = 0; t < d; t++) newCenters[c * d + t] = sums[c * d + t] / counts[c];
+      }
+    }
+    let shiftSq = 0, max1 = 0, max2 = 0, arg1 = -1;
+    for (let c = 0; c < k; c++) {
+      let q = 0;
+      for (let t = 0; t < d; t++) {
+        const e = newCenters[c * d + t] - centers[c * d + t];
+        q += e * e;
+      }
+      shiftSq += q;
+      shift[c] = Math.sqrt(q);
+      if (shift[c] > max1) {
+        max2 = max1;
+        max1 = shift[c];
+        arg1 = c;
+      } else if (shift[c] > max2) {
+        max2 = shift[c];
+      }
     }
     centers.set(newCenters);
-    const r = assign(x, n, d, k, work);
-    inertia = r.inertia;
-    if (!r.changed || shift <= tolAbs) break;
+    // half[c]: half the distance from centre c to its nearest other centre.
+    for (let c = 0; c < k; c++) half[c] = Infinity;
+    for (let c = 0; c < k; c++) {
+      for (let e = c + 1; e < k; e++) {
+        const h = 0.5 * Math.sqrt(sqDist(centers, c, centers, e, d));
+        if (h < half[c]) half[c] = h;
+        if (h < half[e]) half[e] = h;
+      }
+    }
+    let changed = false;
+    for (let i = 0; i < n; i++) {
+      const a = labels[i];
+      upper[i] += shift[a];
+      lower[i] -= a === arg1 ? max2 : max1;
+      const m = half[a] > lower[i] ? half[a] : lower[i];
+      if (upper[i] <= m) continue;
+      upper[i] = Math.sqrt(sqDist(x, i, centers, a, d));
+      if (upper[i] <= m) continue;
+      const b = fullScan(x, i, d, k, work);
+      if (b !== a) {
+        changed = true;
+        counts[a]--;
+        counts[b]++;
+        for (let t = 0; t < d; t++) {
+          sums[a * d + t] -= x[i * d + t];
+          sums[b * d + t] += x[i * d + t];
+        }
+      }
+    }
+    if (!changed || shiftSq <= tolAbs) break;
   }
+  let inertia = 0;
+  for (let i = 0; i < n; i++) inertia += sqDist(x, i, centers, labels[i], d);
   return { inertia, nIter: it };
+}
+
+/** Recomputes the per-cluster sums and counts from the labels. */
+function sumClusters(x: Float64Array, n: number, d: number, work: Workspace): void {
+  const { sums, counts, labels } = work;
+  sums.fill(0);
+  counts.fill(0);
+  for (let i = 0; i < n; i++) {
+    const c = labels[i];
+    counts[c]++;
+    const a = i * d, b = c * d;
+    for (let t = 0; t < d; t++) sums[b + t] += x[a + t];
+  }
+}
+
+/** Assigns point i to its nearest centre (ties: lowest index) and resets its bounds. */
+function fullScan(x: Float64Array, i: number, d: number, k: number, work: Workspace): number {
+  const { centers, labels, upper, lower } = work;
+  let best = 0, bestD = Infinity, second = Infinity;
+  const a = i * d;
+  for (let c = 0; c < k; c++) {
+    let s = 0;
+    const b = c * d;
+    for (let t = 0; t < d; t++) {
+      const e = x[a + t] - centers[b + t];
+      s += e * e;
+    }
+    if (s < bestD) {
+      second = bestD;
+      bestD = s;
+      best = c;
+    } else if (s < second) {
+      second = s;
+    }
+  }
+  labels[i] = best;
+  upper[i] = Math.sqrt(bestD);
+  lower[i] = Math.sqrt(second);
+  return best;
 }
 
 /** Moves the centre of each empty cluster onto a point far from its own centre. */
@@ -338,5 +404,8 @@ function relocateEmpty(x: Float64Array, n: number, d: number, k: number, work: W
     counts[c] = 1;
     labels[far] = c;
     dist[far] = 0;
+    // Loose bounds force an exact rescan of this point at the next assignment.
+    work.upper[far] = Infinity;
+    work.lower[far] = 0;
   }
 }
