@@ -266,6 +266,7 @@ function lloyd(
         for (let t = 0; t < d; t++) newCenters[c * d + t] = sums[c * d + t] / counts[c];
       } else {
         empty = true;
+        for (let t = 0; t < d; t++) newCenters[c * d + t] = centers[c * d + t];
       }
     }
     // Every 32 iterations, recompute the sums from scratch so that the
@@ -277,6 +278,7 @@ function lloyd(
       }
       sumClusters(x, n, d, work);
       for (let c = 0; c < k; c++) {
+        if (counts[c] === 0) continue; // cannot happen with k <= n; keep the old centre
         for (let t = 0; t < d; t++) newCenters[c * d + t] = sums[c * d + t] / counts[c];
       }
     }
