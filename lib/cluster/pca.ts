@@ -1,0 +1,131 @@
+/**
+ * Principal component analysis onto two axes, for scatter plots of latent
+ * codes. The `d × d` covariance is diagonalised by cyclic Jacobi rotations.
+ *
+ * @module
+ */
+
+/**
+ * Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations.
+ *
+ * @param a Symmetric matrix, row-major `[d, d]` (not modified).
+ * @param d Order of the matrix.
+ * @returns eigenvalues in descending order and the matching unit eigenvectors as
+ *   the rows of `vectors` (`[d, d]`), each signed so that its largest-magnitude
+ *   entry is positive.
+ * @example
+ * ```ts
+ * import { symmetricEigen } from "./pca.ts";
+ * const { values } = symmetricEigen(new Float64Array([2, 1, 1, 2]), 2);
+ * if (Math.abs(values[0] - 3) > 1e-12 || Math.abs(values[1] - 1) > 1e-12) throw new Error();
+ * ```
+ */
+export function symmetricEigen(
+  a: Float64Array,
+  d: number,
+): { values: Float64Array; vectors: Float64Array } {
+  if (a.length !== d * d) {
+    throw new TypeError(`Cannot diagonalise matrix: expected ${d * d} values: found ${a.length}`);
+  }
+  const m = a.slice();
+  const v = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) v[i * d + i] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0, diag = 0;
+    for (let p = 0; p < d; p++) {
+      diag += m[p * d + p] * m[p * d + p];
+      for (let q = p + 1; q < d; q++) off += m[p * d + q] * m[p * d + q];
+    }
+    if (off <= 1e-30 * diag || off === 0) break;
+    for (let p = 0; p < d - 1; p++) {
+      for (let q = p + 1; q < d; q++) {
+        const apq = m[p * d + q];
+        if (apq === 0) continue;
+        const theta = (m[q * d + q] - m[p * d + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
+        for (let r = 0; r < d; r++) {
+          const mrp = m[r * d + p], mrq = m[r * d + q];
+          m[r * d + p] = c * mrp - s * mrq;
+          m[r * d + q] = s * mrp + c * mrq;
+        }
+        for (let r = 0; r < d; r++) {
+          const mpr = m[p * d + r], mqr = m[q * d + r];
+          m[p * d + r] = c * mpr - s * mqr;
+          m[q * d + r] = s * mpr + c * mqr;
+        }
+        for (let r = 0; r < d; r++) {
+          const vrp = v[r * d + p], vrq = v[r * d + q];
+          v[r * d + p] = c * vrp - s * vrq;
+          v[r * d + q] = s * vrp + c * vrq;
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: d }, (_, i) => i).sort((i, j) => m[j * d + j] - m[i * d + i]);
+  const values = new Float64Array(d), vectors = new Float64Array(d * d);
+  order.forEach((col, row) => {
+    values[row] = m[col * d + col];
+    let big = 0;
+    for (let r = 0; r < d; r++) if (Math.abs(v[r * d + col]) > Math.abs(big)) big = v[r * d + col];
+    const sign = big < 0 ? -1 : 1;
+    for (let r = 0; r < d; r++) vectors[row * d + r] = sign * v[r * d + col];
+  });
+  return { values, vectors };
+}
+
+/**
+ * Projects `n` points of dimension `d` onto their first two principal axes.
+ *
+ * @param x Points, row-major `[n, d]`.
+ * @param n Number of points.
+ * @param d Dimension (with d = 1 the second coordinate is 0).
+ * @returns the coordinates along the first (`x`) and second (`y`) principal axes,
+ *   of the mean-centred points.
+ * @example
+ * ```ts
+ * import { pca2 } from "./pca.ts";
+ * const { x, y } = pca2(new Float32Array([0, 0, 0, 2, 0, 0, 4, 0, 1]), 3, 3);
+ * if (Math.abs(Math.abs(x[0]) - 2) > 0.2 || y.length !== 3) throw new Error();
+ * ```
+ */
+export function pca2(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+): { x: Float64Array; y: Float64Array } {
+  if (x.length !== n * d) {
+    throw new TypeError(`Cannot run PCA: x must hold n * d = ${n * d} values: found ${x.length}`);
+  }
+  if (n < 1 || d < 1) {
+    throw new RangeError(`Cannot run PCA: n and d must be >= 1: current values are ${n}, ${d}`);
+  }
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) mean[t] += x[i * d + t];
+  for (let t = 0; t < d; t++) mean[t] /= n;
+  const cov = new Float64Array(d * d);
+  const e = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    for (let t = 0; t < d; t++) e[t] = x[i * d + t] - mean[t];
+    for (let a = 0; a < d; a++) for (let b = 0; b <= a; b++) cov[a * d + b] += e[a] * e[b];
+  }
+  for (let a = 0; a < d; a++) {
+    for (let b = 0; b <= a; b++) {
+      cov[a * d + b] /= Math.max(n - 1, 1);
+      cov[b * d + a] = cov[a * d + b];
+    }
+  }
+  const { vectors } = symmetricEigen(cov, d);
+  const px = new Float64Array(n), py = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s0 = 0, s1 = 0;
+    for (let t = 0; t < d; t++) {
+      const v = x[i * d + t] - mean[t];
+      s0 += v * vectors[t];
+      if (d > 1) s1 += v * vectors[d + t];
+    }
+    px[i] = s0;
+    py[i] = s1;
+  }
+  return { x: px, y: py };
+}

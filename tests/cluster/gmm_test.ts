@@ -1,0 +1,141 @@
+import { assert, assertAlmostEquals, assertClose, assertEquals, assertThrows } from "../_assert.ts";
+import { gmm } from "../../lib/cluster/gmm.ts";
+import { Rng } from "../../lib/util/rng.ts";
+
+/** 180 points from N(-3, 1) then 420 from N(4, 0.5²): weights 0.3 / 0.7 exactly. */
+function mixture1d() {
+  const r = new Rng(21);
+  const x = new Float64Array(600);
+  for (let i = 0; i < 600; i++) x[i] = i < 180 ? -3 + r.normal() : 4 + 0.5 * r.normal();
+  return x;
+}
+
+function stats(x: Float64Array, lo: number, hi: number): { mean: number; variance: number } {
+  let s = 0;
+  for (let i = lo; i < hi; i++) s += x[i];
+  const mean = s / (hi - lo);
+  let v = 0;
+  for (let i = lo; i < hi; i++) v += (x[i] - mean) ** 2;
+  return { mean, variance: v / (hi - lo) };
+}
+
+Deno.test("gmm recovers means, variances and weights of a two-component 1-D mixture", () => {
+  const x = mixture1d();
+  for (const covariance of ["diag", "full"] as const) {
+    const r = gmm(x, 600, 1, { k: 2, covariance, seed: 1 });
+    const lo = r.means[0] < r.means[1] ? 0 : 1, hi = 1 - lo;
+    // The components are 7 / 0.5 = 14 sd apart, so the posteriors are 0 or 1 to ~1e-9 and EM
+    // converges to the per-group sample statistics.
+    const a = stats(x, 0, 180), b = stats(x, 180, 600);
+    assertAlmostEquals(r.weights[lo], 0.3, 1e-6, covariance);
+    assertAlmostEquals(r.weights[hi], 0.7, 1e-6, covariance);
+    assertAlmostEquals(r.means[lo], a.mean, 1e-6);
+    assertAlmostEquals(r.means[hi], b.mean, 1e-6);
+    assertAlmostEquals(r.covariances[lo], a.variance + 1e-6, 1e-6);
+    assertAlmostEquals(r.covariances[hi], b.variance + 1e-6, 1e-6);
+    // And near the generating values: 4 standard errors, 1/sqrt(180) = 0.075, 0.5/sqrt(420) = 0.024.
+    assertAlmostEquals(r.means[lo], -3, 0.3);
+    assertAlmostEquals(r.means[hi], 4, 0.1);
+    assert(r.converged);
+  }
+});
+
+Deno.test("gmm with k = 1 gives the sample mean, the biased covariance and its log-likelihood", () => {
+  const x = new Float64Array([1, 2, 3, 5, 2, 1, 0, 4]); // 4 points in 2-D
+  const r = gmm(x, 4, 2, { k: 1, covariance: "full", regCovar: 0 });
+  assertClose(r.means, [1.5, 3], 1e-12, 0);
+  // Deviations (-0.5,-1) (1.5,2) (0.5,-2) (-1.5,1): sums of products / 4.
+  const cxx = (0.25 + 2.25 + 0.25 + 2.25) / 4, cyy = (1 + 4 + 4 + 1) / 4;
+  const cxy = (0.5 + 3 - 1 - 1.5) / 4;
+  assertClose(r.covariances, [cxx, cxy, cxy, cyy], 1e-12, 0);
+  // Mean log N(x; mu, S) = -log(2 pi) - log|S| / 2 - tr(S^-1 S) / 2 = -log(2 pi) - log|S| / 2 - 1.
+  const det = cxx * cyy - cxy * cxy;
+  assertAlmostEquals(r.logLikelihood, -Math.log(2 * Math.PI) - Math.log(det) / 2 - 1, 1e-12);
+  assertEquals(r.weights[0], 1);
+});
+
+Deno.test("gmm full covariance recovers a correlated component's sample covariance", () => {
+  const r = new Rng(5);
+  const n = 400, x = new Float64Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const u = r.normal(), v = r.normal();
+    // Sigma = L L^T with L = [[1.4, 0], [0.8, 0.6]] for the first half, shifted by (12, 0) after.
+    x[i * 2] = 1.4 * u + (i < n / 2 ? 0 : 12);
+    x[i * 2 + 1] = 0.8 * u + 0.6 * v;
+  }
+  const res = gmm(x, n, 2, { k: 2, covariance: "full", seed: 3 });
+  const c = res.means[0] < res.means[2] ? 0 : 1;
+  let mx = 0, my = 0;
+  for (let i = 0; i < n / 2; i++) {
+    mx += x[i * 2] / (n / 2);
+    my += x[i * 2 + 1] / (n / 2);
+  }
+  let sxx = 0, sxy = 0, syy = 0;
+  for (let i = 0; i < n / 2; i++) {
+    const a = x[i * 2] - mx, b = x[i * 2 + 1] - my;
+    sxx += a * a / (n / 2);
+    sxy += a * b / (n / 2);
+    syy += b * b / (n / 2);
+  }
+  // Components 12 / 1.4 = 8.6 sd apart: posterior leak below 1e-6 of a point.
+  assertClose(res.covariances.subarray(c * 4, c * 4 + 4), [sxx, sxy, sxy, syy], 1e-4, 0);
+  // Sample correlation near the generating 0.8 * 1.4 / (1.4 * 1) = 0.8.
+  assertAlmostEquals(sxy / Math.sqrt(sxx * syy), 0.8, 0.05);
+});
+
+Deno.test("gmm diag and full agree on axis-aligned data", () => {
+  const r = new Rng(8);
+  const n = 500, x = new Float64Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const second = i % 5 < 2; // 40 % in the second component
+    x[i * 2] = (second ? 6 : 0) + (second ? 0.5 : 1.5) * r.normal();
+    x[i * 2 + 1] = (second ? 5 : 0) + (second ? 1.2 : 0.4) * r.normal();
+  }
+  const dg = gmm(x, n, 2, { k: 2, covariance: "diag", seed: 2 });
+  const fl = gmm(x, n, 2, { k: 2, covariance: "full", seed: 2 });
+  const p = dg.means[0] < dg.means[2] ? [0, 1] : [1, 0];
+  const q = fl.means[0] < fl.means[2] ? [0, 1] : [1, 0];
+  for (let j = 0; j < 2; j++) {
+    // The fitted off-diagonal is only sampling noise (~1/sqrt(n_j)); it shifts the fit slightly.
+    assertAlmostEquals(dg.weights[p[j]], fl.weights[q[j]], 0.01);
+    assertClose(
+      dg.means.subarray(p[j] * 2, p[j] * 2 + 2),
+      fl.means.subarray(q[j] * 2, q[j] * 2 + 2),
+      0.05,
+      0,
+    );
+    const fv = fl.covariances.subarray(q[j] * 4, q[j] * 4 + 4);
+    assertClose(dg.covariances.subarray(p[j] * 2, p[j] * 2 + 2), [fv[0], fv[3]], 0.05, 0.05);
+    assert(Math.abs(fv[1]) < 0.15, `off-diagonal ${fv[1]}`);
+  }
+  let same = 0;
+  for (let i = 0; i < n; i++) if (p[dg.labels[i]] === q[fl.labels[i]]) same++;
+  assert(same >= n - 2, `labels agree on ${same} of ${n}`);
+  assert(fl.logLikelihood >= dg.logLikelihood - 1e-9, "full has more freedom");
+});
+
+Deno.test("gmm responsibilities are rows summing to 1 and labels are their argmax", () => {
+  const r = new Rng(1);
+  const n = 90, d = 3, x = new Float64Array(n * d).map((_, i) => r.normal() + (i % 2) * 2);
+  const res = gmm(x, n, d, { k: 3, covariance: "full", seed: 4 });
+  for (let i = 0; i < n; i++) {
+    let s = 0, arg = 0;
+    for (let j = 0; j < 3; j++) {
+      s += res.resp[i * 3 + j];
+      if (res.resp[i * 3 + j] > res.resp[i * 3 + arg]) arg = j;
+    }
+    assertAlmostEquals(s, 1, 1e-12);
+    assertEquals(res.labels[i], arg);
+  }
+  assertAlmostEquals(res.weights.reduce((a, b) => a + b, 0), 1, 1e-12);
+});
+
+Deno.test("gmm rejects bad k and covariance type", () => {
+  assertThrows(() => gmm(new Float64Array(4), 2, 2, { k: 3 }), RangeError, "k must be");
+  assertThrows(
+    // deno-lint-ignore no-explicit-any
+    () => gmm(new Float64Array(4), 2, 2, { k: 1, covariance: "tied" as any }),
+    RangeError,
+    "covariance",
+  );
+});

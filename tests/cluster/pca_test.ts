@@ -1,0 +1,55 @@
+import { assert, assertAlmostEquals, assertClose, assertThrows } from "../_assert.ts";
+import { pca2, symmetricEigen } from "../../lib/cluster/pca.ts";
+import { Rng } from "../../lib/util/rng.ts";
+
+Deno.test("symmetricEigen satisfies A v = lambda v with orthonormal vectors, values descending", () => {
+  const r = new Rng(4);
+  const d = 6, b = new Float64Array(d * d).map(() => r.normal());
+  const a = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < d; j++) {
+      for (let t = 0; t < d; t++) a[i * d + j] += b[i * d + t] * b[j * d + t];
+    }
+  }
+  const { values, vectors } = symmetricEigen(a, d);
+  for (let e = 0; e < d; e++) {
+    if (e > 0) assert(values[e] <= values[e - 1]);
+    const av = new Float64Array(d);
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < d; j++) av[i] += a[i * d + j] * vectors[e * d + j];
+    }
+    // Float64 Jacobi converges to ~1e-15 relative; 1e-9 absolute leaves room for |A| ~ 10.
+    assertClose(av, vectors.subarray(e * d, e * d + d).map((v) => v * values[e]), 1e-9, 0);
+    for (let f = 0; f < d; f++) {
+      let dot = 0;
+      for (let j = 0; j < d; j++) dot += vectors[e * d + j] * vectors[f * d + j];
+      assertAlmostEquals(dot, e === f ? 1 : 0, 1e-12);
+    }
+  }
+});
+
+Deno.test("pca2 finds the direction of largest spread of points on a tilted line", () => {
+  const r = new Rng(2);
+  const n = 200, x = new Float32Array(n * 3);
+  const ts = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = 10 * r.normal(), s = 0.1 * r.normal();
+    ts[i] = t;
+    // Along (0.6, 0.8, 0) with spread 10, across along (0, 0, 1) with spread 0.1.
+    x[i * 3] = 0.6 * t + 5;
+    x[i * 3 + 1] = 0.8 * t - 2;
+    x[i * 3 + 2] = s;
+  }
+  const mean = ts.reduce((a, b) => a + b, 0) / n;
+  const p = pca2(x, n, 3);
+  // The first axis is (0.6, 0.8, 0) up to sign (Float32 input: ~1e-5 relative error).
+  const sign = Math.sign(p.x[0] * (ts[0] - mean));
+  assertClose(p.x.map((v) => v * sign), ts.map((t) => t - mean), 1e-3, 0);
+  for (let i = 0; i < n; i++) {
+    assertAlmostEquals(Math.abs(p.y[i]), Math.abs(x[i * 3 + 2] - 0), 0.05);
+  }
+});
+
+Deno.test("pca2 rejects a wrong array length", () => {
+  assertThrows(() => pca2(new Float32Array(5), 2, 3), TypeError, "n * d");
+});

@@ -1,0 +1,169 @@
+import { assertEquals, assertThrows } from "../_assert.ts";
+import { decodeSafetensors, encodeSafetensors } from "../../lib/io/safetensors.ts";
+
+const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
+
+Deno.test("encodeSafetensors writes the golden bytes derived from the spec", () => {
+  const bytes = encodeSafetensors({
+    a: { dtype: "F32", shape: [2], data: new Float32Array([1, -2]) },
+  });
+  // Header JSON, 54 bytes by count: {"a": 4+1, {"dtype": 1+8, "F32", 6, "shape": 8, [2], 4,
+  // "data_offsets": 15, [0,8] 5, }} 2 -> padded with 2 spaces to 56 = 0x38, a multiple of 8.
+  const json = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
+  assertEquals(json.length, 54);
+  const expected = [
+    0x38,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0, // header size, u64 little-endian
+    ...ascii(json),
+    0x20,
+    0x20, // padding
+    0x00,
+    0x00,
+    0x80,
+    0x3f, // 1.0f, IEEE 754 binary32 0x3f800000, little-endian
+    0x00,
+    0x00,
+    0x00,
+    0xc0, // -2.0f, 0xc0000000
+  ];
+  assertEquals(Array.from(bytes), expected);
+});
+
+Deno.test("encodeSafetensors puts __metadata__ first and orders by dtype then name", () => {
+  const bytes = encodeSafetensors({
+    z: { dtype: "U8", shape: [3], data: new Uint8Array([7, 8, 9]) },
+    b: { dtype: "F64", shape: [], data: new Float64Array([0.5]) },
+    a: { dtype: "F64", shape: [1, 0], data: new Float64Array(0) },
+  }, { format: "np" });
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  assertEquals(n % 8, 0);
+  const header = new TextDecoder().decode(bytes.subarray(8, 8 + n));
+  assertEquals(
+    header.trimEnd(),
+    '{"__metadata__":{"format":"np"},' +
+      '"a":{"dtype":"F64","shape":[1,0],"data_offsets":[0,0]},' +
+      '"b":{"dtype":"F64","shape":[],"data_offsets":[0,8]},' +
+      '"z":{"dtype":"U8","shape":[3],"data_offsets":[8,11]}}',
+  );
+  // 0.5 = 0x3fe0000000000000, then the three bytes.
+  assertEquals(Array.from(bytes.subarray(8 + n)), [0, 0, 0, 0, 0, 0, 0xe0, 0x3f, 7, 8, 9]);
+});
+
+Deno.test("safetensors round trip keeps every dtype, shape, value and the metadata", () => {
+  const tensors = {
+    "enc.conv1.weight": {
+      dtype: "F32" as const,
+      shape: [2, 1, 3],
+      data: new Float32Array([1.5, -0, 3, NaN, Infinity, 1e-30]),
+    },
+    "dec.bias": { dtype: "F64" as const, shape: [2], data: new Float64Array([Math.PI, -1e300]) },
+    labels: {
+      dtype: "I32" as const,
+      shape: [4],
+      data: new Int32Array([-1, 0, 2 ** 31 - 1, -(2 ** 31)]),
+    },
+    step: { dtype: "I64" as const, shape: [], data: new BigInt64Array([-(2n ** 62n)]) },
+    mask: { dtype: "U8" as const, shape: [5], data: new Uint8Array([0, 1, 255, 3, 4]) },
+  };
+  const meta = { seed: "42", note: "ünïcode ✓" };
+  const { tensors: back, metadata } = decodeSafetensors(encodeSafetensors(tensors, meta));
+  assertEquals(metadata, meta);
+  assertEquals(Object.keys(back).sort(), Object.keys(tensors).sort());
+  for (const [name, t] of Object.entries(tensors)) {
+    assertEquals(back[name].dtype, t.dtype, name);
+    assertEquals(back[name].shape, t.shape, name);
+    assertEquals(back[name].data, t.data, name);
+  }
+});
+
+Deno.test("decodeSafetensors reads a subarray view at a nonzero offset", () => {
+  const bytes = encodeSafetensors({
+    x: { dtype: "I32", shape: [2], data: new Int32Array([5, 6]) },
+  });
+  const padded = new Uint8Array(bytes.length + 3);
+  padded.set(bytes, 3);
+  assertEquals(decodeSafetensors(padded.subarray(3)).tensors.x.data, new Int32Array([5, 6]));
+});
+
+Deno.test("decodeSafetensors rejects truncated files and bad headers with clear errors", () => {
+  const good = encodeSafetensors({
+    a: { dtype: "F32", shape: [2], data: new Float32Array([1, 2]) },
+  });
+  assertThrows(() => decodeSafetensors(good.subarray(0, 5)), RangeError, "truncated");
+  assertThrows(() => decodeSafetensors(good.subarray(0, 30)), RangeError, "truncated");
+  assertThrows(
+    () => decodeSafetensors(good.subarray(0, good.length - 1)),
+    RangeError,
+    "data_offsets",
+  );
+  // Extra trailing bytes are not covered by any tensor.
+  const long = new Uint8Array(good.length + 4);
+  long.set(good);
+  assertThrows(() => decodeSafetensors(long), RangeError, "cover");
+  const make = (header: string, data: number[] = []) => {
+    const h = new TextEncoder().encode(header);
+    const out = new Uint8Array(8 + h.length + data.length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+    out.set(h, 8);
+    out.set(data, 8 + h.length);
+    return out;
+  };
+  assertThrows(() => decodeSafetensors(make("[1]")), RangeError, "JSON object");
+  assertThrows(() => decodeSafetensors(make("{bad")), RangeError, "JSON");
+  assertThrows(
+    () =>
+      decodeSafetensors(make('{"a":{"dtype":"BF17","shape":[1],"data_offsets":[0,2]}}', [0, 0])),
+    RangeError,
+    "dtype",
+  );
+  assertThrows(
+    () =>
+      decodeSafetensors(
+        make('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', [0, 0, 0, 0]),
+      ),
+    RangeError,
+    "needs 8 bytes",
+  );
+  // Two tensors overlapping on the same 4 bytes, and a hole before a tensor.
+  assertThrows(
+    () =>
+      decodeSafetensors(make(
+        '{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}',
+        [1, 2, 3, 4],
+      )),
+    RangeError,
+    "overlap",
+  );
+  assertThrows(
+    () =>
+      decodeSafetensors(
+        make('{"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}', [1, 2, 3, 4]),
+      ),
+    RangeError,
+    "hole",
+  );
+  assertThrows(
+    () => decodeSafetensors(make('{"__metadata__":{"epoch":3}}')),
+    RangeError,
+    "strings",
+  );
+});
+
+Deno.test("encodeSafetensors rejects mismatched shape, dtype and array type", () => {
+  assertThrows(
+    () => encodeSafetensors({ a: { dtype: "F32", shape: [3], data: new Float32Array(2) } }),
+    TypeError,
+    "3 elements",
+  );
+  assertThrows(
+    () => encodeSafetensors({ a: { dtype: "F64", shape: [2], data: new Float32Array(2) } }),
+    TypeError,
+    "Float64Array",
+  );
+});

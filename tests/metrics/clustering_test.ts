@@ -1,0 +1,87 @@
+import { assertAlmostEquals, assertEquals, assertThrows } from "../_assert.ts";
+import {
+  ari,
+  clusteringAccuracy,
+  clusterSizes,
+  confusionMatrix,
+  encodeLabels,
+  nmi,
+} from "../../lib/metrics/clustering.ts";
+import { Rng } from "../../lib/util/rng.ts";
+
+Deno.test("clusteringAccuracy is 1 on a permuted labelling and maps clusters to classes", () => {
+  const truth = [0, 0, 1, 1, 2, 2, 2];
+  const pred = [7, 7, 3, 3, 5, 5, 5];
+  const { acc, mapping } = clusteringAccuracy(truth, pred);
+  assertEquals(acc, 1);
+  assertEquals([...mapping.entries()].sort(), [[3, 1], [5, 2], [7, 0]]);
+});
+
+Deno.test("clusteringAccuracy on a hand-worked case: one error in six is 5/6", () => {
+  assertEquals(clusteringAccuracy([0, 0, 0, 1, 1, 1], [1, 1, 0, 0, 0, 0]).acc, 5 / 6);
+  // Three clusters for two classes: the smallest cluster (one point) is unmatched and wrong.
+  assertEquals(clusteringAccuracy([0, 0, 0, 1, 1, 1], [0, 0, 2, 1, 1, 1]).acc, 5 / 6);
+  // The greedy choice (cluster 0 -> class 0, 3 hits) is not optimal.
+  const truth = [0, 0, 0, 1, 1, 0, 0];
+  const pred = [0, 0, 0, 0, 0, 1, 1];
+  // Cluster 0 holds class 0 x3, class 1 x2; cluster 1 holds class 0 x2.
+  // Options: 0->0, 1->1: 3; 0->1, 1->0: 2 + 2 = 4. Best 4/7.
+  assertEquals(clusteringAccuracy(truth, pred).acc, 4 / 7);
+});
+
+Deno.test("nmi and ari on a hand-worked 2x2 contingency table", () => {
+  // truth [0,0,1,1], pred [0,0,0,1]: table [[2,0],[1,1]], rows sums a = (2,2), columns b = (3,1).
+  const truth = [0, 0, 1, 1], pred = [0, 0, 0, 1];
+  const mi = 0.5 * Math.log(4 / 3) + 0.25 * Math.log(2 / 3) + 0.25 * Math.log(2);
+  const hU = Math.log(2), hV = -(0.75 * Math.log(0.75) + 0.25 * Math.log(0.25));
+  assertAlmostEquals(nmi(truth, pred), mi / ((hU + hV) / 2), 1e-14);
+  assertAlmostEquals(nmi(truth, pred), 0.3437110184854508, 1e-12); // the same, from Python
+  // ARI: sum C(nij,2) = 1; sum C(a,2) = 2; sum C(b,2) = 3; expected = 2 * 3 / C(4,2) = 1;
+  // max = (2 + 3) / 2 = 2.5; ARI = (1 - 1) / (2.5 - 1) = 0.
+  assertEquals(ari(truth, pred), 0);
+});
+
+Deno.test("nmi and ari are 1 for identical partitions up to renaming", () => {
+  const t = [0, 0, 1, 1, 2, 2, 2, 3];
+  const p = [9, 9, 4, 4, 1, 1, 1, 0];
+  assertAlmostEquals(nmi(t, p), 1, 1e-12);
+  assertAlmostEquals(ari(t, p), 1, 1e-12);
+  assertEquals(nmi([1, 1, 1], [2, 2, 2]), 1);
+  assertEquals(ari([1, 1, 1], [2, 2, 2]), 1);
+});
+
+Deno.test("nmi is 0 and ari is negative for an exactly independent 2x2 labelling", () => {
+  // Table [[1,1],[1,1]]: mutual information 0. ARI: index 0, expected 2 * 2 / 6, max 2:
+  // (0 - 2/3) / (2 - 2/3) = -1/2.
+  assertEquals(nmi([0, 0, 1, 1], [0, 1, 0, 1]), 0);
+  assertAlmostEquals(ari([0, 0, 1, 1], [0, 1, 0, 1]), -0.5, 1e-15);
+});
+
+Deno.test("ari and nmi are near 0 for large independent random labellings", () => {
+  const r = new Rng(3);
+  const n = 20000;
+  const t = Array.from({ length: n }, () => r.int(4)),
+    p = Array.from({ length: n }, () => r.int(5));
+  // ARI has sd ~ 1/n here; NMI's bias is ~ (4-1)(5-1) / (2 n H) ~ 2e-4.
+  assertAlmostEquals(ari(t, p), 0, 2e-3);
+  assertAlmostEquals(nmi(t, p), 0, 2e-3);
+});
+
+Deno.test("confusionMatrix counts classes by rows and clusters by columns", () => {
+  const { matrix, truthClasses, predClasses } = confusionMatrix([2, 2, 0, 0, 0], [1, 3, 3, 3, 1]);
+  assertEquals(truthClasses, [0, 2]);
+  assertEquals(predClasses, [1, 3]);
+  assertEquals(matrix, [[1, 2], [1, 1]]);
+  assertThrows(() => confusionMatrix([1], [1, 2]), TypeError, "same length");
+});
+
+Deno.test("clusterSizes counts empty clusters and rejects out-of-range labels", () => {
+  assertEquals(clusterSizes(new Int32Array([0, 0, 3]), 5), [2, 0, 0, 1, 0]);
+  assertThrows(() => clusterSizes([0, 5], 5), RangeError, "[0, 5)");
+});
+
+Deno.test("encodeLabels gives sorted classes and -1 for unknown", () => {
+  const { codes, classes } = encodeLabels(["lf", null, "eq", "lf", "tremor", null]);
+  assertEquals(classes, ["eq", "lf", "tremor"]);
+  assertEquals(codes, new Int32Array([1, -1, 0, 1, 2, -1]));
+});

@@ -1,0 +1,53 @@
+import { assert, assertAlmostEquals, assertEquals } from "../_assert.ts";
+import { evaluateClustering, formatReport } from "../../lib/metrics/report.ts";
+
+Deno.test("evaluateClustering scores only labelled samples and reports sizes and silhouette", () => {
+  const pred = new Int32Array([0, 0, 1, 1, 2, 2]);
+  const truth = ["eq", "eq", "noise", null, "noise", null];
+  const latent = new Float32Array([0, 0, 0, 1, 3, 0, 3, 1, 9, 0, 9, 1]);
+  const r = evaluateClustering({ pred, k: 3, truth, latent, dim: 2 });
+  assertEquals(r.n, 6);
+  assertEquals(r.sizes, [2, 2, 2]);
+  assertEquals(r.labelled, 4);
+  assertEquals(r.classes, ["eq", "noise"]);
+  assertEquals(r.confusion, [[2, 0, 0], [0, 1, 1]]);
+  // Labelled: truth eq eq noise noise, pred 0 0 1 2: best matching hits 3 of 4.
+  assertEquals(r.acc, 0.75);
+  assertEquals(r.clusterToClass!.filter((c) => c !== null).length, 2);
+  assertEquals(r.clusterToClass![0], "eq");
+  assert(r.nmi! > 0 && r.nmi! < 1);
+  assert(r.ari! > 0 && r.ari! < 1);
+  assert(r.silhouette !== null && r.silhouette > 0.5);
+});
+
+Deno.test("evaluateClustering without truth or latent reports sizes only", () => {
+  const r = evaluateClustering({ pred: new Int32Array([1, 1, 1]), k: 2 });
+  assertEquals(r.sizes, [0, 3]);
+  assertEquals([r.acc, r.nmi, r.ari, r.confusion, r.silhouette], [null, null, null, null, null]);
+  // One used cluster: no silhouette even with latent codes.
+  const s = evaluateClustering({
+    pred: new Int32Array([1, 1, 1]),
+    k: 2,
+    latent: new Float32Array(3),
+    dim: 1,
+  });
+  assertEquals(s.silhouette, null);
+});
+
+Deno.test("formatReport prints scores and a confusion table with class rows and cluster columns", () => {
+  const r = evaluateClustering({
+    pred: new Int32Array([0, 0, 1, 1, 1]),
+    k: 2,
+    truth: ["earthquake", "earthquake", "noise", "noise", "earthquake"],
+  });
+  const text = formatReport(r);
+  assertAlmostEquals(r.acc!, 0.8, 1e-15);
+  assert(text.includes("ACC 0.8000"), text);
+  const lines = text.split("\n");
+  const head = lines.find((l) => /\bc0\s+c1\b/.test(l));
+  assert(head !== undefined, text);
+  const eq = lines.find((l) => l.startsWith("earthquake"))!;
+  assertEquals(eq.trim().split(/\s+/), ["earthquake", "2", "1", "3"]);
+  const noise = lines.find((l) => l.startsWith("noise"))!;
+  assertEquals(noise.trim().split(/\s+/), ["noise", "0", "2", "2"]);
+});

@@ -1,0 +1,36 @@
+import { assertAlmostEquals, assertEquals, assertNotEquals, assertThrows } from "../_assert.ts";
+import { silhouette } from "../../lib/metrics/silhouette.ts";
+import { Rng } from "../../lib/util/rng.ts";
+
+Deno.test("silhouette on a hand-computed 4-point example", () => {
+  // Clusters {(0,0), (0,1)} and {(3,0), (3,1)}. For (0,0): a = 1, b = (3 + sqrt(10)) / 2;
+  // the four points are symmetric, so the mean is 1 - a / b for any of them.
+  const x = new Float64Array([0, 0, 0, 1, 3, 0, 3, 1]);
+  const s = silhouette(x, 4, 2, [0, 0, 1, 1]);
+  assertAlmostEquals(s, 1 - 2 / (3 + Math.sqrt(10)), 1e-15);
+});
+
+Deno.test("silhouette scores a singleton 0 and uses the nearest other cluster", () => {
+  // Points 0, 1 | 5 | 20 (1-D). Point 0: a = 1, b = min(5, 20) = 5 -> 0.8.
+  // Point 1: a = 1, b = min(4, 19) = 4 -> 0.75. Singletons 5 and 20 score 0.
+  const s = silhouette(new Float32Array([0, 1, 5, 20]), 4, 1, [4, 4, 7, 9]);
+  assertAlmostEquals(s, (0.8 + 0.75) / 4, 1e-15);
+});
+
+Deno.test("silhouette samples reproducibly above sampleSize and is exact at or below it", () => {
+  const r = new Rng(1);
+  const n = 300, x = new Float64Array(n * 2).map(() => r.normal());
+  const labels = Array.from({ length: n }, (_, i) => (x[i * 2] > 0 ? 1 : 0));
+  const exact = silhouette(x, n, 2, labels);
+  assertEquals(silhouette(x, n, 2, labels, { sampleSize: 300 }), exact);
+  const a = silhouette(x, n, 2, labels, { sampleSize: 100, seed: 5 });
+  assertEquals(silhouette(x, n, 2, labels, { sampleSize: 100, seed: 5 }), a);
+  assertNotEquals(a, exact);
+  // A 1/3 sample estimates the mean of per-point scores in [-1, 1] within a few 0.05.
+  assertAlmostEquals(a, exact, 0.1);
+});
+
+Deno.test("silhouette rejects a single cluster and one cluster per point", () => {
+  assertThrows(() => silhouette(new Float64Array(3), 3, 1, [0, 0, 0]), RangeError, "clusters");
+  assertThrows(() => silhouette(new Float64Array(3), 3, 1, [0, 1, 2]), RangeError, "clusters");
+});
