@@ -16,6 +16,30 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "Print the WebGPU adapter, its limits and features.",
     load: async () => (await import("./lib/cli/info.ts")).info,
   },
+  pretrain: {
+    summary: "Pretrain the convolutional autoencoder on a spectrogram dataset.",
+    load: async () => (await import("./lib/cli/train.ts")).pretrainCommand,
+  },
+  init: {
+    summary: "Initialise cluster centres by k-means or GMM on the latent codes.",
+    load: async () => (await import("./lib/cli/train.ts")).initCommand,
+  },
+  finetune: {
+    summary: "Fine-tune encoder and centres by DEC or IDEC.",
+    load: async () => (await import("./lib/cli/train.ts")).finetuneCommand,
+  },
+  encode: {
+    summary: "Write latent codes for a dataset.",
+    load: async () => (await import("./lib/cli/cluster.ts")).encodeCommand,
+  },
+  cluster: {
+    summary: "Assign clusters: latent codes, soft assignments, labels and plots.",
+    load: async () => (await import("./lib/cli/cluster.ts")).clusterCommand,
+  },
+  evaluate: {
+    summary: "Score a clustering (ACC, NMI, ARI, confusion, silhouette, sizes).",
+    load: async () => (await import("./lib/cli/cluster.ts")).evaluateCommand,
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,65 @@
+/**
+ * Pieces shared by the training commands: opening a dataset with a clear
+ * error, the backend chosen by `--cpu`, and the `--seed` flag.
+ *
+ * @module
+ */
+import { defaultBackend } from "../backend.ts";
+import { openDataset, type Dataset } from "../io/dataset.ts";
+import type { Device } from "../tensor/tensor.ts";
+import { UserError } from "../util/errors.ts";
+import { intFlag, type Values } from "./_command.ts";
+
+/**
+ * Opens the dataset named by the first positional argument.
+ *
+ * @param positionals Positional arguments.
+ * @param cmd Command name, for the error.
+ * @returns the dataset.
+ */
+export async function datasetArg(positionals: string[], cmd: string): Promise<Dataset> {
+  const dir = positionals[0];
+  if (!dir) throw new UserError(`Cannot run ${cmd}: expected a dataset directory as the first argument`);
+  if (positionals.length > 1) throw new UserError(`Cannot run ${cmd}: unexpected arguments: ${positionals.slice(1).join(" ")}`);
+  try {
+    return await openDataset(dir);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`Cannot open dataset ${dir}: ${(e as Error).message}`);
+  }
+}
+
+/** @returns the backend for new tensors ("cpu" under --cpu). */
+export function device(): Device {
+  return defaultBackend();
+}
+
+/** @returns the --seed value, or undefined. */
+export function seedFlag(values: Values): number | undefined {
+  return intFlag(values, "seed");
+}
+
+/**
+ * Reads a required string flag.
+ *
+ * @throws {UserError} when absent.
+ */
+export function required(values: Values, name: string, cmd: string): string {
+  const v = values[name];
+  if (typeof v !== "string" || !v) throw new UserError(`Cannot run ${cmd}: --${name} is required`);
+  return v;
+}
+
+/**
+ * Reads an enum flag.
+ *
+ * @throws {UserError} when the value is not allowed.
+ */
+export function enumFlag<T extends string>(values: Values, name: string, allowed: readonly T[]): T | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || !allowed.includes(v as T)) {
+    throw new UserError(`Cannot read --${name}: expected one of ${allowed.join(", ")}: found '${v}'`);
+  }
+  return v as T;
+}

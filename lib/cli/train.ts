@@ -1,0 +1,190 @@
+/**
+ * `cli.ts pretrain`, `cli.ts init` and `cli.ts finetune`: the three training
+ * stages of DEC, each reading a dataset and a model directory.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Command } from "./_command.ts";
+import { intFlag, numFlag, strFlag } from "./_command.ts";
+import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
+import { readConfigFile, resolveFinetune, resolveInit, resolvePretrain } from "../cluster/config.ts";
+import { pretrain } from "../cluster/pretrain.ts";
+import { finetune, initCentroids } from "../cluster/dec.ts";
+import { exists } from "../io/checkpoint.ts";
+import { evaluateClustering, formatReport } from "../metrics/mod.ts";
+import { Progress } from "../util/progress.ts";
+import { UserError } from "../util/errors.ts";
+
+const modelFlag = { type: "string" as const, arg: "DIR", description: "Model directory (created by pretrain)." };
+const configFlag = {
+  type: "string" as const,
+  arg: "FILE",
+  description: "JSON config with pretrain/init/finetune sections; flags override it.",
+};
+
+/** `cli.ts pretrain`. */
+export const pretrainCommand: Command = {
+  name: "pretrain",
+  summary: "Pretrain the convolutional autoencoder (MSE, Adam) on a spectrogram dataset.",
+  usage: "<dataset-dir>",
+  details: "Writes model.json, autoencoder.safetensors (PyTorch parameter names), learning_curve.csv/.png\n" +
+    "and checkpoint/ (weights, Adam state, epoch, RNG state) after every epoch.",
+  flags: {
+    model: modelFlag,
+    config: configFlag,
+    epochs: { type: "string", arg: "N", description: "Epochs.", default: "30" },
+    "batch-size": { type: "string", arg: "N", description: "Batch size.", default: "64" },
+    lr: { type: "string", arg: "X", description: "Adam learning rate.", default: "1e-3" },
+    beta1: { type: "string", arg: "X", description: "Adam beta1.", default: "0.9" },
+    beta2: { type: "string", arg: "X", description: "Adam beta2.", default: "0.999" },
+    "weight-decay": { type: "string", arg: "X", description: "L2 weight decay.", default: "0" },
+    "val-split": { type: "string", arg: "F", description: "Fraction held out for validation.", default: "0" },
+    "latent-dim": { type: "string", arg: "N", description: "Latent size.", default: "9" },
+    normalize: { type: "string", arg: "MODE", description: "Per-sample normalisation: maxabs, l2, none.", default: "maxabs" },
+    resume: { type: "boolean", description: "Continue from the model directory's last checkpoint." },
+    force: { type: "boolean", description: "Start over even if the model directory holds a model." },
+  },
+  async run(values, positionals) {
+    const ds = await datasetArg(positionals, "pretrain");
+    const dir = required(values, "model", "pretrain");
+    const file = await readConfigFile(strFlag(values, "config"));
+    const b1 = numFlag(values, "beta1"), b2 = numFlag(values, "beta2");
+    const base = resolvePretrain(file.pretrain, {});
+    const cfg = resolvePretrain(file.pretrain, {
+      epochs: intFlag(values, "epochs"),
+      batchSize: intFlag(values, "batch-size"),
+      lr: numFlag(values, "lr"),
+      betas: b1 !== undefined || b2 !== undefined ? [b1 ?? base.betas[0], b2 ?? base.betas[1]] : undefined,
+      weightDecay: numFlag(values, "weight-decay"),
+      valSplit: numFlag(values, "val-split"),
+      latentDim: intFlag(values, "latent-dim"),
+      normalize: enumFlag(values, "normalize", ["maxabs", "l2", "none"] as const),
+      seed: seedFlag(values),
+    });
+    const hasCk = await exists(join(dir, "checkpoint", "state.json"));
+    if (hasCk && !values.resume && !values.force) {
+      throw new UserError(`Cannot pretrain into ${dir}: it holds a checkpoint: pass --resume to continue or --force to start over`);
+    }
+    if (values.force && !values.resume) await Deno.remove(join(dir, "checkpoint"), { recursive: true }).catch(() => {});
+    const quiet = !!values.quiet;
+    let bar: Progress | null = null;
+    const hist = await pretrain(ds, dir, cfg, {
+      resume: !!values.resume,
+      device: device(),
+      datasetPath: positionals[0],
+      hooks: {
+        onStep(step, steps, loss) {
+          if (step === 1) bar = new Progress("pretrain", steps, { quiet });
+          bar!.tick(1, `loss ${loss.toExponential(3)}`);
+        },
+        onEpoch(r) {
+          bar?.done(`epoch ${r.epoch}/${cfg.epochs} train ${r.trainLoss.toExponential(3)}` +
+            (r.valLoss !== null ? ` val ${r.valLoss.toExponential(3)}` : "") + ` ${r.samplesPerSec.toFixed(1)} samples/s`);
+        },
+      },
+    });
+    const last = hist.at(-1);
+    console.log(
+      `pretrain: ${hist.length} epochs, final train MSE ${last?.trainLoss.toExponential(4)}` +
+        (last?.valLoss != null ? `, val MSE ${last.valLoss.toExponential(4)}` : "") + `; model in ${dir}`,
+    );
+  },
+};
+
+/** `cli.ts init`. */
+export const initCommand: Command = {
+  name: "init",
+  summary: "Initialise cluster centres by k-means (or GMM) on the pretrained latent codes.",
+  usage: "<dataset-dir>",
+  flags: {
+    model: modelFlag,
+    config: configFlag,
+    k: { type: "string", arg: "N", description: "Number of clusters.", default: "5" },
+    method: { type: "string", arg: "M", description: "kmeans or gmm.", default: "kmeans" },
+    "n-init": { type: "string", arg: "N", description: "k-means restarts (k-means++ seeding).", default: "100" },
+    "max-iter": { type: "string", arg: "N", description: "Iterations per run.", default: "1000" },
+    tol: { type: "string", arg: "X", description: "Convergence tolerance.", default: "1e-4" },
+    covariance: { type: "string", arg: "C", description: "GMM covariance: diag or full.", default: "diag" },
+  },
+  async run(values, positionals) {
+    const ds = await datasetArg(positionals, "init");
+    const dir = required(values, "model", "init");
+    const file = await readConfigFile(strFlag(values, "config"));
+    const cfg = resolveInit(file.init, {
+      k: intFlag(values, "k"),
+      method: enumFlag(values, "method", ["kmeans", "gmm"] as const),
+      nInit: intFlag(values, "n-init"),
+      maxIter: intFlag(values, "max-iter"),
+      tol: numFlag(values, "tol"),
+      covariance: enumFlag(values, "covariance", ["diag", "full"] as const),
+      seed: seedFlag(values),
+    });
+    const r = await initCentroids(dir, ds, cfg, device());
+    const rep = evaluateClustering({ pred: r.labels, k: cfg.k, truth: ds.labels(), latent: r.latent, dim: ds.count ? r.latent.length / ds.count : 1 });
+    console.log(`init: ${cfg.method} with k = ${cfg.k}, score ${r.score.toPrecision(6)}; centroids in ${join(dir, "centroids.safetensors")}`);
+    if (!values.quiet) console.log(formatReport(rep));
+  },
+};
+
+/** `cli.ts finetune`. */
+export const finetuneCommand: Command = {
+  name: "finetune",
+  summary: "Fine-tune encoder and centres by DEC (KL(p‖q)), or IDEC with a reconstruction term.",
+  usage: "<dataset-dir>",
+  flags: {
+    model: modelFlag,
+    config: configFlag,
+    mode: { type: "string", arg: "M", description: "dec or idec.", default: "dec" },
+    alpha: { type: "string", arg: "X", description: "Student's t degrees of freedom.", default: "1" },
+    target: {
+      type: "string",
+      arg: "T",
+      description: "Target p: 'dataset' (every update interval, DEC paper) or 'batch' (per batch, seed).",
+      default: "dataset",
+    },
+    "update-interval": { type: "string", arg: "N", description: "Batches between label checks.", default: "140" },
+    tol: { type: "string", arg: "PCT", description: "Stop when fewer than this % of labels change.", default: "0.1" },
+    "max-iter": { type: "string", arg: "N", description: "Maximum batches.", default: "20000" },
+    "batch-size": { type: "string", arg: "N", description: "Batch size.", default: "64" },
+    optimizer: { type: "string", arg: "O", description: "adam or sgd.", default: "adam" },
+    lr: { type: "string", arg: "X", description: "Learning rate.", default: "1e-4" },
+    momentum: { type: "string", arg: "X", description: "SGD momentum.", default: "0.9" },
+    gamma: { type: "string", arg: "X", description: "IDEC reconstruction weight γ.", default: "0.1" },
+  },
+  async run(values, positionals) {
+    const ds = await datasetArg(positionals, "finetune");
+    const dir = required(values, "model", "finetune");
+    const file = await readConfigFile(strFlag(values, "config"));
+    const cfg = resolveFinetune(file.finetune, {
+      mode: enumFlag(values, "mode", ["dec", "idec"] as const),
+      alpha: numFlag(values, "alpha"),
+      target: enumFlag(values, "target", ["dataset", "batch"] as const),
+      updateInterval: intFlag(values, "update-interval"),
+      tol: numFlag(values, "tol"),
+      maxIter: intFlag(values, "max-iter"),
+      batchSize: intFlag(values, "batch-size"),
+      optimizer: enumFlag(values, "optimizer", ["adam", "sgd"] as const),
+      lr: numFlag(values, "lr"),
+      momentum: numFlag(values, "momentum"),
+      gamma: numFlag(values, "gamma"),
+      seed: seedFlag(values),
+    });
+    const quiet = !!values.quiet;
+    const bar = new Progress("finetune", cfg.maxIter, { quiet });
+    const r = await finetune(dir, ds, cfg, device(), {
+      onStep: (_it, _max, loss) => bar.tick(1, `KL ${loss.toExponential(3)}`),
+      onCheck: (c) => {
+        if (!quiet && c.iteration > 0) {
+          console.error(`\ncheck @${c.iteration}: loss ${c.loss.toExponential(3)}, labels changed ${c.changedPct.toFixed(2)} %, sizes [${c.sizes}]`);
+        }
+      },
+      onWarn: (m) => console.error(`warning: ${m}`),
+    });
+    bar.done();
+    console.log(
+      `finetune: ${r.converged ? "converged" : "stopped at max-iter"} after ${r.log.at(-1)?.iteration} batches; ` +
+        `weights in ${join(dir, "dec.safetensors")}`,
+    );
+  },
+};

@@ -1,0 +1,91 @@
+/**
+ * Applying a trained model to a dataset (seen or new): latent codes, soft
+ * assignments q and hard labels per sample, plus a baseline k-means on the raw
+ * spectrograms.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { exists, loadWeights } from "../io/checkpoint.ts";
+import { backendNamed } from "../tensor/backends.ts";
+import type { Device } from "../tensor/tensor.ts";
+import type { DatasetLike } from "./data.ts";
+import { assignAll } from "./dec.ts";
+import { kmeans } from "./kmeans.ts";
+import { encodeAll, loadAutoencoder } from "./pretrain.ts";
+import { UserError } from "../util/errors.ts";
+
+/** Per-sample results. */
+export interface Assignment {
+  latent: Float32Array;
+  dim: number;
+  q: Float32Array | null;
+  k: number;
+  labels: Int32Array | null;
+  /** Which weights were used: "dec", "init" (pretrained encoder + initial centres) or "pretrain". */
+  stage: "dec" | "init" | "pretrain" | "raw";
+}
+
+/**
+ * Encodes a dataset and, when centres exist, assigns clusters.
+ *
+ * @param dir Model directory.
+ * @param ds Dataset (its sample shape must match the model's input).
+ * @param device Backend.
+ * @param stage "auto" uses dec.safetensors when present, else the initial centres, else codes only.
+ * @returns codes, q and labels.
+ */
+export async function applyModel(
+  dir: string,
+  ds: DatasetLike,
+  device: Device,
+  stage: "auto" | "dec" | "init" | "pretrain" = "auto",
+): Promise<Assignment> {
+  const hasDec = await exists(join(dir, "dec.safetensors"));
+  const hasInit = await exists(join(dir, "centroids.safetensors"));
+  const use = stage === "auto" ? (hasDec ? "dec" : hasInit ? "init" : "pretrain") : stage;
+  if (use === "dec" && !hasDec) throw new UserError(`Cannot use DEC weights: ${dir}/dec.safetensors is missing: run finetune`);
+  if (use === "init" && !hasInit) throw new UserError(`Cannot use centroids: ${dir}/centroids.safetensors is missing: run init`);
+  const { ae, info } = await loadAutoencoder(dir, device, use === "dec" ? "dec.safetensors" : "autoencoder.safetensors");
+  const [c, h, w] = ae.config.inputShape;
+  const [dc, dh, dw] = ds.sampleShape;
+  if (c !== dc || h !== dh || w !== dw) {
+    throw new UserError(`Cannot apply model ${dir}: it expects samples [${c}, ${h}, ${w}]: the dataset has [${dc}, ${dh}, ${dw}]`);
+  }
+  const dim = ae.config.latentDim;
+  try {
+    if (use === "pretrain") {
+      return { latent: await encodeAll(ae, ds, info.normalize, device), dim, q: null, k: 0, labels: null, stage: use };
+    }
+    const file = use === "dec" ? "dec.safetensors" : "centroids.safetensors";
+    const cen = (await loadWeights(join(dir, file))).weights.get("centroids");
+    if (!cen) throw new UserError(`Cannot assign clusters: ${join(dir, file)} has no 'centroids'`);
+    const alpha = Number((info.finetune as { alpha?: number } | undefined)?.alpha ?? 1);
+    const mu = backendNamed(device).fromArray(cen.data, cen.shape).keep();
+    const r = await assignAll(ae, mu, ds, info.normalize, alpha, device);
+    mu.dispose();
+    return { latent: r.latent, dim, q: r.q, k: cen.shape[0], labels: r.labels, stage: use };
+  } finally {
+    ae.params.dispose();
+  }
+}
+
+/**
+ * Baseline: k-means directly on the normalised, flattened spectrograms.
+ *
+ * @param ds Dataset.
+ * @param k Clusters.
+ * @param opts Restarts, seed and normalisation.
+ * @returns features (the flattened spectrograms) and labels.
+ */
+export function rawKmeans(
+  ds: DatasetLike,
+  k: number,
+  opts: { nInit?: number; seed?: number; normalize?: "maxabs" | "l2" | "none" } = {},
+): Assignment {
+  const idx = Array.from({ length: ds.count }, (_, i) => i);
+  const x = ds.readBatch(idx, opts.normalize ?? "maxabs");
+  const d = x.length / ds.count;
+  const r = kmeans(x, ds.count, d, { k, nInit: opts.nInit ?? 10, seed: opts.seed ?? 0 });
+  return { latent: x, dim: d, q: null, k, labels: r.labels, stage: "raw" };
+}

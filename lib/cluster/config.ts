@@ -1,0 +1,117 @@
+/**
+ * Configuration of the training commands, validated by zod. A JSON config file
+ * may hold `pretrain`, `init` and `finetune` sections; command-line flags
+ * override its fields; errors name the field and what was expected.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { UserError } from "../util/errors.ts";
+import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
+import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";
+
+const int = (min: number) => z.number().int().min(min);
+const pos = z.number().positive();
+
+/** Schema of the `pretrain` section. */
+export const pretrainSchema = z.object({
+  epochs: int(1),
+  batchSize: int(1),
+  lr: pos,
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]),
+  weightDecay: z.number().min(0),
+  valSplit: z.number().min(0).max(0.9),
+  latentDim: int(1),
+  normalize: z.enum(["maxabs", "l2", "none"]),
+  seed: z.number().int(),
+}).strict();
+
+/** Schema of the `init` section. */
+export const initSchema = z.object({
+  k: int(1),
+  method: z.enum(["kmeans", "gmm"]),
+  nInit: int(1),
+  maxIter: int(1),
+  tol: z.number().min(0),
+  covariance: z.enum(["diag", "full"]),
+  seed: z.number().int(),
+}).strict();
+
+/** Schema of the `finetune` section. */
+export const finetuneSchema = z.object({
+  mode: z.enum(["dec", "idec"]),
+  alpha: pos,
+  target: z.enum(["dataset", "batch"]),
+  updateInterval: int(1),
+  tol: z.number().min(0).max(100),
+  maxIter: int(1),
+  batchSize: int(1),
+  optimizer: z.enum(["adam", "sgd"]),
+  lr: pos,
+  momentum: z.number().min(0).lt(1),
+  gamma: z.number().min(0),
+  seed: z.number().int(),
+  collapseFraction: z.number().gt(0).max(1),
+}).strict();
+
+/** Schema of a whole config file. */
+export const configFileSchema = z.object({
+  pretrain: pretrainSchema.partial().optional(),
+  init: initSchema.partial().optional(),
+  finetune: finetuneSchema.partial().optional(),
+}).passthrough();
+
+function fmtIssues(where: string, e: z.ZodError): string {
+  return e.issues.map((i) => `${where}${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`).join("; ");
+}
+
+/**
+ * Reads and validates a config file.
+ *
+ * @param path JSON file, or undefined for none.
+ * @returns its sections (possibly empty).
+ * @throws {UserError} naming the file and the field.
+ */
+export async function readConfigFile(path: string | undefined): Promise<z.infer<typeof configFileSchema>> {
+  if (!path) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new UserError(`Cannot read config ${path}: ${(e as Error).message}`);
+  }
+  const r = configFileSchema.safeParse(raw);
+  if (!r.success) throw new UserError(`Cannot use config ${path}: ${fmtIssues("", r.error).replace(/^\./, "")}`);
+  return r.data;
+}
+
+function resolve<T>(
+  name: string,
+  schema: z.ZodType<T>,
+  defaults: T,
+  file: Partial<T> | undefined,
+  flags: Partial<T>,
+): T {
+  const merged = { ...defaults, ...file, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
+  const r = schema.safeParse(merged);
+  if (!r.success) throw new UserError(`Cannot use ${name} settings: ${fmtIssues(name, r.error)}`);
+  return r.data;
+}
+
+/** Pretraining settings from defaults, file and flags (in that order). */
+export function resolvePretrain(file: Partial<PretrainConfig> | undefined, flags: Partial<PretrainConfig>): PretrainConfig {
+  return resolve("pretrain", pretrainSchema as z.ZodType<PretrainConfig>, PRETRAIN_DEFAULTS, file, flags);
+}
+
+/** Initialisation settings from defaults, file and flags. */
+export function resolveInit(file: Partial<InitConfig> | undefined, flags: Partial<InitConfig>): InitConfig {
+  return resolve("init", initSchema as z.ZodType<InitConfig>, INIT_DEFAULTS, file, flags);
+}
+
+/** Fine-tuning settings from defaults, file and flags. */
+export function resolveFinetune(
+  file: Partial<FinetuneConfig> | undefined,
+  flags: Partial<FinetuneConfig>,
+): FinetuneConfig {
+  return resolve("finetune", finetuneSchema as z.ZodType<FinetuneConfig>, FINETUNE_DEFAULTS, file, flags);
+}

@@ -1,0 +1,354 @@
+/**
+ * Autoencoder pretraining (MSE, Adam) with seeded shuffling, an optional
+ * validation split, a learning curve, a checkpoint every epoch and exact
+ * resume: weights, Adam moments, the step count, the epoch and the RNG state
+ * are all saved, and the GPU kernels sum in a fixed order, so an interrupted
+ * and resumed run ends with the same weights as an uninterrupted one.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
+import { Adam } from "../optim/optimizers.ts";
+import { initBackend } from "../tensor/backends.ts";
+import { mseLoss } from "../tensor/ops.ts";
+import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
+import { Rng } from "../util/rng.ts";
+import {
+  exists,
+  loadWeights,
+  readJson,
+  saveWeights,
+  type Weights,
+  writeJson,
+} from "../io/checkpoint.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { lineChart } from "../plot/mod.ts";
+import type { DatasetLike, Normalize } from "./data.ts";
+
+/** Pretraining settings. */
+export interface PretrainConfig {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  betas: [number, number];
+  weightDecay: number;
+  /** Fraction of samples held out for validation, in [0, 0.9]. */
+  valSplit: number;
+  latentDim: number;
+  normalize: Normalize;
+  seed: number;
+}
+
+/** Defaults (Adam lr 1e-3, batch 64, as the seed). */
+export const PRETRAIN_DEFAULTS: PretrainConfig = {
+  epochs: 30,
+  batchSize: 64,
+  lr: 1e-3,
+  betas: [0.9, 0.999],
+  weightDecay: 0,
+  valSplit: 0,
+  latentDim: 9,
+  normalize: "maxabs",
+  seed: 0,
+};
+
+/** One row of the learning curve. */
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number | null;
+  seconds: number;
+  samplesPerSec: number;
+}
+
+/** `model.json` of a model directory. */
+export interface ModelInfo {
+  format: "seisdec-model";
+  version: 1;
+  autoencoder: Required<AutoencoderConfig>;
+  normalize: Normalize;
+  dataset?: string;
+  pretrain?: PretrainConfig & { epochsDone: number };
+  init?: Record<string, unknown>;
+  finetune?: Record<string, unknown>;
+}
+
+interface TrainState {
+  epoch: number;
+  rng: number[];
+  adamStep: number;
+  trainIdx: number[];
+  valIdx: number[];
+  history: EpochRecord[];
+  config: PretrainConfig;
+}
+
+/** Hooks for progress reporting. */
+export interface PretrainHooks {
+  onStep?(step: number, stepsPerEpoch: number, loss: number): void;
+  onEpoch?(r: EpochRecord): void;
+  /** Stop after this many epochs of this call (for tests of resume). */
+  stopAfterEpochs?: number;
+}
+
+/**
+ * Pretrains the autoencoder on a dataset, writing into a model directory.
+ *
+ * @param ds Dataset.
+ * @param dir Model directory (created).
+ * @param cfg Settings.
+ * @param opts `resume` continues from `dir/checkpoint`; `device` picks the backend.
+ * @returns the learning curve.
+ */
+export async function pretrain(
+  ds: DatasetLike,
+  dir: string,
+  cfg: PretrainConfig,
+  opts: { resume?: boolean; device?: Device; hooks?: PretrainHooks; datasetPath?: string } = {},
+): Promise<EpochRecord[]> {
+  const device = opts.device ?? "webgpu";
+  await initBackend(device);
+  await Deno.mkdir(join(dir, "checkpoint"), { recursive: true });
+  const ae = new ConvAutoencoder(
+    { inputShape: [...ds.sampleShape], latentDim: cfg.latentDim },
+    cfg.seed,
+  );
+  const set = ae.build(device);
+  const adam = new Adam(set, { lr: cfg.lr, betas: cfg.betas, weightDecay: cfg.weightDecay });
+  const rng = new Rng(cfg.seed);
+  let state: TrainState;
+  const ckDir = join(dir, "checkpoint");
+  if (opts.resume && await exists(join(ckDir, "state.json"))) {
+    state = await readJson<TrainState>(ckDir, "state.json");
+    set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
+    const mom = (await loadWeights(join(ckDir, "adam.safetensors"))).weights;
+    adam.load({
+      kind: "adam",
+      step: state.adamStep,
+      buffers: [mom.get("m")!.data, mom.get("v")!.data],
+    });
+    rng.setState(state.rng);
+  } else {
+    const perm = [...rng.permutation(ds.count)];
+    const nVal = Math.round(ds.count * cfg.valSplit);
+    state = {
+      epoch: 0,
+      rng: rng.getState(),
+      adamStep: 0,
+      trainIdx: perm.slice(nVal),
+      valIdx: perm.slice(0, nVal),
+      history: [],
+      config: cfg,
+    };
+    if (state.trainIdx.length === 0) {
+      throw new RangeError("Cannot pretrain: no training samples left after the validation split");
+    }
+  }
+  const info: ModelInfo = {
+    format: "seisdec-model",
+    version: 1,
+    autoencoder: ae.config,
+    normalize: cfg.normalize,
+    dataset: opts.datasetPath,
+  };
+  const shape = ds.sampleShape;
+  const bs = cfg.batchSize;
+  let epochsThisCall = 0;
+  while (state.epoch < cfg.epochs) {
+    const t0 = performance.now();
+    const order = [...state.trainIdx];
+    rng.shuffle(order);
+    const steps = Math.ceil(order.length / bs);
+    let lossSum = 0;
+    for (let s = 0; s < steps; s++) {
+      const idx = order.slice(s * bs, (s + 1) * bs);
+      const batch = ds.readBatch(idx, cfg.normalize);
+      const loss = tidy(() => {
+        const x = Tensor.fromArray(batch, [idx.length, ...shape], device);
+        set.zeroGrad();
+        const l = mseLoss(ae.forward(x).recon, x);
+        l.backward();
+        adam.update();
+        return l;
+      });
+      const v = await loss.item();
+      loss.dispose();
+      if (!Number.isFinite(v)) {
+        throw new Error(
+          `Cannot pretrain: loss became ${v} at epoch ${state.epoch + 1}, step ${
+            s + 1
+          }: lower --lr`,
+        );
+      }
+      lossSum += v * idx.length;
+      opts.hooks?.onStep?.(s + 1, steps, v);
+    }
+    const valLoss = state.valIdx.length ? await evalLoss(ae, ds, state.valIdx, cfg, device) : null;
+    const seconds = (performance.now() - t0) / 1000;
+    state.epoch++;
+    const rec: EpochRecord = {
+      epoch: state.epoch,
+      trainLoss: lossSum / order.length,
+      valLoss,
+      seconds,
+      samplesPerSec: order.length / seconds,
+    };
+    state.history.push(rec);
+    state.rng = rng.getState();
+    state.adamStep = adam.step;
+    await saveCheckpoint(ckDir, set.stateDict(), adam, state);
+    await writeCurve(dir, state.history);
+    opts.hooks?.onEpoch?.(rec);
+    epochsThisCall++;
+    if (opts.hooks?.stopAfterEpochs && epochsThisCall >= opts.hooks.stopAfterEpochs) break;
+  }
+  if (state.epoch >= cfg.epochs) {
+    await saveWeights(join(dir, "autoencoder.safetensors"), await set.stateDict(), {
+      epochs: String(state.epoch),
+    });
+    await writeJson(join(dir, "model.json"), {
+      ...info,
+      pretrain: { ...cfg, epochsDone: state.epoch },
+    });
+  }
+  adam.dispose();
+  set.dispose();
+  return state.history;
+}
+
+async function evalLoss(
+  ae: ConvAutoencoder,
+  ds: DatasetLike,
+  idx: number[],
+  cfg: PretrainConfig,
+  device: Device,
+): Promise<number> {
+  let sum = 0;
+  for (let s = 0; s < idx.length; s += cfg.batchSize) {
+    const b = idx.slice(s, s + cfg.batchSize);
+    const batch = ds.readBatch(b, cfg.normalize);
+    const l = noGrad(() =>
+      tidy(() => {
+        const x = Tensor.fromArray(batch, [b.length, ...ds.sampleShape], device);
+        return mseLoss(ae.forward(x).recon, x);
+      })
+    );
+    sum += (await l.item()) * b.length;
+    l.dispose();
+  }
+  return sum / idx.length;
+}
+
+async function saveCheckpoint(
+  ckDir: string,
+  weights: Promise<Weights>,
+  adam: Adam,
+  state: TrainState,
+): Promise<void> {
+  const st = await adam.state();
+  const mom: Weights = new Map([
+    ["m", { shape: [st.buffers[0].length], data: st.buffers[0] }],
+    ["v", { shape: [st.buffers[1].length], data: st.buffers[1] }],
+  ]);
+  // Weights and moments first, state last: state.json names a complete epoch.
+  await saveWeights(join(ckDir, "weights.safetensors"), await weights);
+  await saveWeights(join(ckDir, "adam.safetensors"), mom);
+  await writeJson(join(ckDir, "state.json"), state);
+}
+
+async function writeCurve(dir: string, h: EpochRecord[]): Promise<void> {
+  const csv = "epoch,train_loss,val_loss,seconds,samples_per_sec\n" +
+    h.map((r) =>
+      `${r.epoch},${r.trainLoss},${r.valLoss ?? ""},${r.seconds.toFixed(3)},${
+        r.samplesPerSec.toFixed(2)
+      }`
+    )
+      .join("\n") +
+    "\n";
+  await writeFileAtomic(join(dir, "learning_curve.csv"), csv);
+  const series = [{ name: "train", x: h.map((r) => r.epoch), y: h.map((r) => r.trainLoss) }];
+  if (h.some((r) => r.valLoss !== null)) {
+    series.push({
+      name: "validation",
+      x: h.map((r) => r.epoch),
+      y: h.map((r) => r.valLoss ?? NaN),
+    });
+  }
+  if (h.length >= 1) {
+    const png = lineChart(series, {
+      title: "Autoencoder pretraining",
+      xLabel: "epoch",
+      yLabel: "MSE",
+      logY: true,
+    });
+    await writeFileAtomic(join(dir, "learning_curve.png"), png);
+  }
+}
+
+/**
+ * Loads a pretrained (or fine-tuned) autoencoder from a model directory.
+ *
+ * @param dir Model directory.
+ * @param device Backend.
+ * @param file Weights file (default autoencoder.safetensors).
+ * @returns the model (built on `device`) and its info.
+ */
+export async function loadAutoencoder(
+  dir: string,
+  device: Device,
+  file = "autoencoder.safetensors",
+): Promise<{ ae: ConvAutoencoder; info: ModelInfo }> {
+  await initBackend(device);
+  const info = await readJson<ModelInfo>(dir, "model.json");
+  if (info.format !== "seisdec-model") {
+    throw new TypeError(`Cannot load ${dir}: model.json is not a seisdec model`);
+  }
+  const ae = new ConvAutoencoder(info.autoencoder);
+  const set = ae.build(device);
+  const { weights } = await loadWeights(join(dir, file));
+  const own = new Map(
+    [...weights].filter(([k]) => k.startsWith("encoder.") || k.startsWith("decoder.")),
+  );
+  // A DEC file may hold the encoder only; fill the decoder from the pretrained weights.
+  if (![...own.keys()].some((k) => k.startsWith("decoder."))) {
+    const pre = (await loadWeights(join(dir, "autoencoder.safetensors"))).weights;
+    for (const [k, v] of pre) if (k.startsWith("decoder.")) own.set(k, v);
+  }
+  set.load(own, join(dir, file));
+  return { ae, info };
+}
+
+/**
+ * Encodes every sample (no gradients), in batches.
+ *
+ * @param ae The autoencoder.
+ * @param ds Dataset.
+ * @param normalize Normalisation used in training.
+ * @param device Backend.
+ * @param batchSize Batch size.
+ * @param onBatch Progress callback.
+ * @returns latent codes [N, D].
+ */
+export async function encodeAll(
+  ae: ConvAutoencoder,
+  ds: DatasetLike,
+  normalize: Normalize,
+  device: Device,
+  batchSize = 256,
+  onBatch?: (done: number) => void,
+): Promise<Float32Array> {
+  const d = ae.config.latentDim;
+  const out = new Float32Array(ds.count * d);
+  for (let s = 0; s < ds.count; s += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, ds.count - s) }, (_, i) => s + i);
+    const batch = ds.readBatch(idx, normalize);
+    const z = noGrad(() =>
+      tidy(() => ae.encode(Tensor.fromArray(batch, [idx.length, ...ds.sampleShape], device)))
+    );
+    out.set(await z.data(), s * d);
+    z.dispose();
+    onBatch?.(idx.length);
+  }
+  return out;
+}

@@ -1,0 +1,101 @@
+/**
+ * Model directories: weights in safetensors with PyTorch-style names, the
+ * architecture and training state in JSON, all written atomically.
+ *
+ * Layout of a model directory:
+ * - `model.json`: architecture, dataset, normalisation, and what each stage did;
+ * - `autoencoder.safetensors`: pretrained weights (`encoder.encoder.0.weight`, ...);
+ * - `checkpoint/`: the last pretraining epoch (weights, Adam moments, RNG state);
+ * - `centroids.safetensors`: initial cluster centres from `init` (`centroids`, [K, D]);
+ * - `dec.safetensors`: fine-tuned encoder (+ decoder in IDEC) and `centroids`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { UserError } from "../util/errors.ts";
+
+/** Named f32 arrays with shapes. */
+export type Weights = Map<string, { shape: number[]; data: Float32Array }>;
+
+/**
+ * Writes weights as safetensors (F32), atomically.
+ *
+ * @param path Destination file.
+ * @param w Weights by name.
+ * @param metadata String metadata stored in the header.
+ */
+export async function saveWeights(path: string, w: Weights, metadata: Record<string, string> = {}): Promise<void> {
+  const t: Record<string, SafetensorsTensor> = {};
+  for (const [name, { shape, data }] of w) t[name] = { dtype: "F32", shape, data };
+  await writeFileAtomic(path, encodeSafetensors(t, { format: "pt", ...metadata }));
+}
+
+/**
+ * Reads F32 weights from a safetensors file.
+ *
+ * @param path Source file.
+ * @returns weights by name and the header metadata.
+ * @throws {UserError} when the file is missing or not F32 safetensors.
+ */
+export async function loadWeights(path: string): Promise<{ weights: Weights; metadata: Record<string, string> }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new UserError(`Cannot read weights ${path}: ${(e as Error).message}`);
+  }
+  let dec;
+  try {
+    dec = decodeSafetensors(bytes);
+  } catch (e) {
+    throw new UserError(`Cannot read weights ${path}: ${(e as Error).message}`);
+  }
+  const weights: Weights = new Map();
+  for (const [name, t] of Object.entries(dec.tensors)) {
+    if (!(t.data instanceof Float32Array)) {
+      throw new UserError(`Cannot read weights ${path}: tensor ${name} must be F32: found ${t.dtype}`);
+    }
+    weights.set(name, { shape: t.shape, data: t.data });
+  }
+  return { weights, metadata: dec.metadata };
+}
+
+/**
+ * Reads a JSON file of a model directory.
+ *
+ * @param dir Model directory.
+ * @param name File name.
+ * @returns the parsed value.
+ * @throws {UserError} when it is missing or not JSON.
+ */
+export async function readJson<T>(dir: string, name: string): Promise<T> {
+  const path = join(dir, name);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    throw new UserError(`Cannot read ${path}: no such file: run the stage that writes it first`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new UserError(`Cannot parse ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Writes a JSON file atomically.
+ *
+ * @param path Destination.
+ * @param value Value to serialise.
+ */
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/** @returns whether a path exists. */
+export async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
