@@ -1,0 +1,44 @@
+/**
+ * Web Worker body of `extract`: receives the config once, then one task per
+ * message, and answers with the spectrogram (transferred) or the failure.
+ *
+ * @module
+ */
+import { InventoryCache, runOne } from "./extract.ts";
+import {
+  type ExtractConfig,
+  type SpectrogramGeometry,
+  spectrogramGeometry,
+} from "./extract_config.ts";
+import type { SampleTask } from "./manifest.ts";
+
+let config: ExtractConfig | null = null;
+let geometry: SpectrogramGeometry | null = null;
+const inventories = new InventoryCache();
+// Tasks run one after the other so replies keep a steady order per worker.
+let chain: Promise<void> = Promise.resolve();
+
+type Msg = { type: "init"; config: ExtractConfig } | {
+  type: "task";
+  index: number;
+  task: SampleTask;
+};
+
+const ctx = self as unknown as {
+  onmessage: ((ev: MessageEvent<Msg>) => void) | null;
+  postMessage(msg: unknown, transfer?: Transferable[]): void;
+};
+
+ctx.onmessage = (ev: MessageEvent<Msg>) => {
+  const m = ev.data;
+  if (m.type === "init") {
+    config = m.config;
+    geometry = spectrogramGeometry(config);
+    return;
+  }
+  chain = chain.then(async () => {
+    const r = await runOne(m.index, m.task, config!, inventories, geometry!);
+    if (r.ok) ctx.postMessage(r, [r.data.buffer as ArrayBuffer]);
+    else ctx.postMessage(r);
+  });
+};

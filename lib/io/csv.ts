@@ -1,0 +1,90 @@
+/**
+ * Minimal RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF line ends.
+ *
+ * @module
+ */
+
+/**
+ * Parses CSV text into rows of fields.
+ *
+ * @param text CSV text.
+ * @param delimiter Field separator (default ",").
+ * @returns rows; blank lines are dropped.
+ * @example
+ * ```ts
+ * import { parseCsv } from "./csv.ts";
+ * const rows = parseCsv('a,b\n1,"x, ""y"""\n');
+ * if (rows[1][1] !== 'x, "y"') throw new Error();
+ * ```
+ */
+export function parseCsv(text: string, delimiter = ","): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = "";
+  let quoted = false;
+  let i = 0;
+  if (text.charCodeAt(0) === 0xfeff) i = 1;
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else field += c;
+    } else if (c === '"' && field === "") quoted = true;
+    else if (c === delimiter) {
+      row.push(field);
+      field = "";
+    } else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(field);
+      field = "";
+      if (row.length > 1 || row[0] !== "") rows.push(row);
+      row = [];
+    } else field += c;
+  }
+  if (field !== "" || row.length > 0) {
+    row.push(field);
+    if (row.length > 1 || row[0] !== "") rows.push(row);
+  }
+  return rows;
+}
+
+/**
+ * Parses CSV text with a header row into records.
+ *
+ * @param text CSV text whose first row names the columns.
+ * @param delimiter Field separator (default ",").
+ * @returns one record per data row, keyed by column name ("" for missing fields).
+ */
+export function parseCsvRecords(text: string, delimiter = ","): Record<string, string>[] {
+  const rows = parseCsv(text, delimiter);
+  if (rows.length === 0) return [];
+  const head = rows[0].map((h) => h.trim());
+  return rows.slice(1).map((r) => Object.fromEntries(head.map((h, i) => [h, r[i] ?? ""])));
+}
+
+/**
+ * Formats one CSV field, quoting it when needed.
+ *
+ * @param v The value.
+ * @returns the field text.
+ */
+export function csvField(v: string | number | null | undefined): string {
+  const s = v === null || v === undefined ? "" : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/**
+ * Formats rows as CSV text.
+ *
+ * @param rows Rows of fields; the first is usually the header.
+ * @returns CSV text with LF line ends and a final newline.
+ */
+export function formatCsv(
+  rows: readonly (readonly (string | number | null | undefined)[])[],
+): string {
+  return rows.map((r) => r.map(csvField).join(",")).join("\n") + "\n";
+}

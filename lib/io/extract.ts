@@ -1,0 +1,467 @@
+/**
+ * Spectrogram extraction: one sample = one station's components around a
+ * reference time. {@linkcode processSample} reads, preprocesses and crops one
+ * sample; {@linkcode runExtract} runs all samples in Deno Web Workers, streams
+ * the spectrograms into a dataset and reports every failure with its reason.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { mergeSegments, readMiniseedFile, type Trace } from "./mseed.ts";
+import { type ChannelEpoch, findResponse, readStationXmlFile } from "./stationxml.ts";
+import { readNpz } from "./npy.ts";
+import { SampleError } from "./sample_error.ts";
+import { esecTasks, npzTasks, readManifest, type SampleTask } from "./manifest.ts";
+import {
+  type ExtractConfig,
+  type SpectrogramGeometry,
+  spectrogramGeometry,
+} from "./extract_config.ts";
+import { DatasetWriter, type SampleInfo } from "./dataset.ts";
+import { preprocessTrace } from "../signal/preprocess.ts";
+import { kaiser, spectrogram } from "../signal/stft.ts";
+import { formatCsv } from "./csv.ts";
+import { Progress } from "../util/progress.ts";
+import { UserError } from "../util/errors.ts";
+
+/** Caches StationXML inventories by path within one worker. */
+export class InventoryCache {
+  #map = new Map<string, Promise<ChannelEpoch[]>>();
+  /**
+   * @param path StationXML file.
+   * @returns its channel epochs (parsed once).
+   */
+  get(path: string): Promise<ChannelEpoch[]> {
+    let p = this.#map.get(path);
+    if (!p) {
+      p = readStationXmlFile(path);
+      this.#map.set(path, p);
+    }
+    return p;
+  }
+}
+
+/**
+ * @param task A task.
+ * @param components Config components.
+ * @returns the channel codes the sample stacks.
+ */
+export function channelCodes(task: SampleTask, components: ExtractConfig["components"]): string[] {
+  if (components === "channel") return [task.channel];
+  const base = task.channel.length >= 2 ? task.channel.slice(0, 2) : task.channel;
+  return components.map((c) => base + c);
+}
+
+/**
+ * The identity written to samples.csv for a task.
+ *
+ * @param task A task.
+ * @param components Config components.
+ * @returns the sample info.
+ */
+export function sampleInfo(task: SampleTask, components: ExtractConfig["components"]): SampleInfo {
+  const codes = channelCodes(task, components);
+  return {
+    id: task.id,
+    network: task.network,
+    station: task.station,
+    location: task.location,
+    channel: codes.length === 1 ? codes[0] : codes[0].slice(0, 2) + "?",
+    referenceTime: task.referenceTime === null ? "" : new Date(task.referenceTime).toISOString(),
+    label: task.label,
+  };
+}
+
+async function loadTraces(
+  task: SampleTask,
+  codes: string[],
+  gapTolerance: number,
+): Promise<Trace[]> {
+  if (task.npz) {
+    let arrays;
+    try {
+      arrays = await readNpz(await Deno.readFile(task.npz.path));
+    } catch (e) {
+      throw new SampleError("unreadable", `Cannot read ${task.npz.path}: ${(e as Error).message}`);
+    }
+    const d = arrays.data;
+    if (
+      !d || !(d.data instanceof Float64Array || d.data instanceof Float32Array) ||
+      d.shape.length !== 2
+    ) {
+      throw new SampleError(
+        "unreadable",
+        `Cannot read ${task.npz.path}: expected a 2-D float 'data' array`,
+      );
+    }
+    const [n, c] = d.shape;
+    const names = arrays.channels && Array.isArray(arrays.channels.data)
+      ? String(arrays.channels.data[0]).split("_")
+      : ["E", "N", "Z"].map((x) => task.channel.slice(0, 2) + x);
+    return codes.map((code) => {
+      const j = names.findIndex((nm) => nm.at(-1) === code.at(-1));
+      if (j < 0 || j >= c) {
+        throw new SampleError(
+          "missing channel",
+          `Cannot find ${code} in ${task.npz!.path}: it holds ${names.join(", ")}`,
+        );
+      }
+      const x = new Float64Array(n);
+      for (let i = 0; i < n; i++) x[i] = d.data[i * c + j] as number;
+      return {
+        network: task.network,
+        station: task.station,
+        location: task.location,
+        channel: code,
+        startTime: task.npz!.startTime,
+        samplingRate: task.npz!.samplingRate,
+        data: x,
+      };
+    });
+  }
+  if (task.waveforms.length === 0) {
+    throw new SampleError("unreadable", `Cannot read sample ${task.id}: no waveform file given`);
+  }
+  const all: Trace[] = [];
+  for (const f of task.waveforms) all.push(...await readMiniseedFile(f, { gapTolerance }));
+  return codes.map((code) => {
+    const parts = all.filter((t) =>
+      t.channel === code && t.station === task.station &&
+      (task.network === "" || t.network === task.network) && t.location === task.location
+    ).sort((a, b) => a.startTime - b.startTime);
+    if (parts.length === 0) {
+      throw new SampleError(
+        "missing channel",
+        `Cannot find ${task.network}.${task.station}.${task.location}.${code} in ${
+          task.waveforms.join(", ")
+        }: ` +
+          `found ${
+            [...new Set(all.map((t) => `${t.network}.${t.station}.${t.location}.${t.channel}`))]
+              .join(", ") || "no traces"
+          }`,
+      );
+    }
+    return parts.length === 1
+      ? parts[0]
+      : mergeSegments(parts, gapTolerance, task.waveforms.join(", "));
+  });
+}
+
+function checkFinite(x: Float64Array, what: string): void {
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      throw new SampleError("nan", `Cannot use ${what}: sample ${i} is ${x[i]}`);
+    }
+  }
+}
+
+/**
+ * Reads, preprocesses and crops one sample.
+ *
+ * @param task The sample.
+ * @param config The extract config.
+ * @param inventories StationXML cache.
+ * @param geometry Precomputed {@linkcode spectrogramGeometry} (optional).
+ * @returns `[C, F, T]` spectrogram values.
+ * @throws {SampleError} with the reason the sample cannot be used.
+ */
+export async function processSample(
+  task: SampleTask,
+  config: ExtractConfig,
+  inventories: InventoryCache = new InventoryCache(),
+  geometry: SpectrogramGeometry = spectrogramGeometry(config),
+): Promise<Float32Array> {
+  const g = geometry;
+  const pp = config.preprocess;
+  const sc = config.spectrogram;
+  if (task.referenceTime === null) {
+    throw new SampleError(
+      "no reference time",
+      `Cannot place sample ${task.id}: it has no reference time (pick or origin)`,
+    );
+  }
+  const tref = task.referenceTime;
+  const codes = channelCodes(task, config.components);
+  const traces = await loadTraces(task, codes, config.gapTolerance);
+  const window = kaiser(g.nperseg, sc.beta);
+  const C = codes.length, F = g.nFreqs, T = g.nTimes;
+  const out = new Float32Array(C * F * T);
+  for (let c = 0; c < C; c++) {
+    const tr = traces[c];
+    const what = `${tr.network}.${tr.station}.${tr.location}.${tr.channel} of sample ${task.id}`;
+    const src = task.npz?.path ?? task.waveforms.join(", ");
+    const end = tr.startTime + (tr.data.length - 1) * 1000 / tr.samplingRate;
+    if (tref < tr.startTime || tref > end) {
+      throw new SampleError(
+        "pick outside trace",
+        `Cannot place ${what} (${src}): reference time ${
+          new Date(tref).toISOString()
+        } is outside the trace ` +
+          `${new Date(tr.startTime).toISOString()} .. ${new Date(end).toISOString()}`,
+      );
+    }
+    checkFinite(tr.data, `${what} (${src})`);
+    let response = null;
+    if (pp.response.remove) {
+      if (!task.response) {
+        throw new SampleError(
+          "no response",
+          `Cannot remove the response of ${what}: no StationXML given`,
+        );
+      }
+      response = findResponse(await inventories.get(task.response), tr, tref, task.response);
+    }
+    let y: Float64Array;
+    try {
+      y = preprocessTrace(tr.data, tr.samplingRate, {
+        samplingRate: pp.samplingRate,
+        detrend: pp.detrend,
+        taper: pp.taper,
+        response,
+        preFilt: pp.response.preFilt,
+        waterLevel: pp.response.waterLevel,
+        output: pp.response.output,
+        bandpass: pp.bandpass,
+        postTaper: pp.postTaper,
+      });
+    } catch (e) {
+      if (e instanceof RangeError) {
+        throw new SampleError("bad response", `Cannot preprocess ${what}: ${e.message}`);
+      }
+      throw e;
+    }
+    checkFinite(y, `${what} after preprocessing`);
+    // First segment starts so that frame j is centred at tref - before + j·hop/fs.
+    const fs = pp.samplingRate;
+    const half = Math.floor(g.nperseg / 2);
+    const s0 = Math.round(((tref - tr.startTime) / 1000 - sc.before) * fs) - half;
+    const need = (T - 1) * g.hop + g.nperseg;
+    if (s0 < 0 || s0 + need > y.length) {
+      throw new SampleError(
+        "too short",
+        `Cannot crop ${what} (${src}): the window needs ${
+          (sc.before + g.nperseg / 2 / fs).toFixed(2)
+        } s before and ` +
+          `${
+            (sc.after + g.nperseg / 2 / fs).toFixed(2)
+          } s after the reference time: the trace has ` +
+          `${((tref - tr.startTime) / 1000).toFixed(2)} s before and ${
+            ((end - tref) / 1000).toFixed(2)
+          } s after`,
+      );
+    }
+    const s = spectrogram(y.subarray(s0, s0 + need), fs, {
+      nperseg: g.nperseg,
+      noverlap: g.noverlap,
+      nfft: g.nfft,
+      window,
+    });
+    const nt = s.times.length;
+    for (let f = 0; f < F; f++) {
+      const row = (g.k0 + f) * nt;
+      for (let t = 0; t < T; t++) {
+        let v = s.psd[row + t];
+        if (sc.scaling === "log10") v = Math.log10(Math.max(v, 1e-30));
+        else if (sc.scaling === "db") v = 10 * Math.log10(Math.max(v, 1e-30));
+        out[(c * F + f) * T + t] = v;
+      }
+    }
+  }
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i])) {
+      throw new SampleError(
+        "nan",
+        `Cannot use sample ${task.id}: its spectrogram holds ${out[i]} (float32 overflow?)`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Builds the task list of a config's input.
+ *
+ * @param config The config.
+ * @returns the tasks (the first `limit` when set).
+ */
+export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
+  const inp = config.input;
+  let tasks: SampleTask[];
+  if (inp.format === "manifest") tasks = await readManifest(inp.path, inp.picks);
+  else if (inp.format === "esec") tasks = await esecTasks(inp.dir);
+  else tasks = await npzTasks(inp.dir, inp.samplingRate);
+  return config.limit ? tasks.slice(0, config.limit) : tasks;
+}
+
+/** A failed sample. */
+export interface Failure {
+  id: string;
+  reason: string;
+  message: string;
+}
+
+/** Result of {@linkcode runExtract}. */
+export interface ExtractSummary {
+  out: string;
+  total: number;
+  ok: number;
+  failures: Failure[];
+  byReason: Record<string, number>;
+  seconds: number;
+  shape: [number, number, number, number];
+}
+
+type WorkerReply =
+  | { index: number; ok: true; data: Float32Array }
+  | { index: number; ok: false; reason: string; message: string };
+
+/**
+ * Runs a whole extraction into a dataset directory (atomically).
+ *
+ * @param config The config.
+ * @param out Output directory.
+ * @param options `force` replaces an existing directory; `quiet` hides the progress bar.
+ * @returns counts, failures by reason, time and the output shape.
+ * @throws {Deno.errors.AlreadyExists} when `out` exists without `force`.
+ */
+export async function runExtract(
+  config: ExtractConfig,
+  out: string,
+  options: { force?: boolean; quiet?: boolean } = {},
+): Promise<ExtractSummary> {
+  const g = spectrogramGeometry(config);
+  const tasks = await buildTasks(config);
+  if (tasks.length === 0) throw new UserError(`Cannot extract: the input lists no samples`);
+  const C = config.components === "channel" ? 1 : config.components.length;
+  const componentNames = config.components === "channel" ? ["channel"] : config.components;
+  const writer = await DatasetWriter.create(out, [C, g.nFreqs, g.nTimes], options);
+  const t0 = performance.now();
+  const failures: Failure[] = [];
+  const progress = new Progress("extract", tasks.length, { quiet: options.quiet });
+  try {
+    const pending = new Map<number, WorkerReply>();
+    let next = 0;
+    const flush = () => {
+      while (pending.has(next)) {
+        const r = pending.get(next)!;
+        pending.delete(next);
+        if (r.ok) writer.append(sampleInfo(tasks[r.index], config.components), r.data);
+        else failures.push({ id: tasks[r.index].id, reason: r.reason, message: r.message });
+        next++;
+      }
+    };
+    const onReply = (r: WorkerReply) => {
+      pending.set(r.index, r);
+      flush();
+      progress.tick(1, failures.length ? `${failures.length} failed` : "");
+    };
+    const nWorkers = Math.min(config.workers, tasks.length);
+    if (nWorkers === 0) {
+      const inv = new InventoryCache();
+      for (let i = 0; i < tasks.length; i++) onReply(await runOne(i, tasks[i], config, inv, g));
+    } else {
+      await runInWorkers(tasks, config, nWorkers, onReply);
+    }
+    progress.done(`${writer.count} ok, ${failures.length} failed`);
+    await Deno.writeTextFile(
+      join(writer.tmpDir, "failures.csv"),
+      formatCsv([["id", "reason", "message"], ...failures.map((f) => [f.id, f.reason, f.message])]),
+    );
+    await writer.commit(
+      {
+        components: componentNames,
+        scaling: config.spectrogram.scaling,
+        config: { ...config, output: out },
+      },
+      g.freqs,
+      g.times,
+    );
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+  const byReason: Record<string, number> = {};
+  for (const f of failures) byReason[f.reason] = (byReason[f.reason] ?? 0) + 1;
+  return {
+    out,
+    total: tasks.length,
+    ok: tasks.length - failures.length,
+    failures,
+    byReason,
+    seconds: (performance.now() - t0) / 1000,
+    shape: [tasks.length - failures.length, C, g.nFreqs, g.nTimes],
+  };
+}
+
+/**
+ * Runs one task, turning its error into a failure reply.
+ *
+ * @param index Task index.
+ * @param task The task.
+ * @param config The config.
+ * @param inv StationXML cache.
+ * @param g Geometry.
+ * @returns the reply.
+ */
+export async function runOne(
+  index: number,
+  task: SampleTask,
+  config: ExtractConfig,
+  inv: InventoryCache,
+  g: SpectrogramGeometry,
+): Promise<WorkerReply> {
+  try {
+    return { index, ok: true, data: await processSample(task, config, inv, g) };
+  } catch (e) {
+    if (e instanceof SampleError) return { index, ok: false, reason: e.reason, message: e.message };
+    return {
+      index,
+      ok: false,
+      reason: "error",
+      message: `Cannot process sample ${task.id}: ${(e as Error)?.message ?? String(e)}`,
+    };
+  }
+}
+
+function runInWorkers(
+  tasks: SampleTask[],
+  config: ExtractConfig,
+  n: number,
+  onReply: (r: WorkerReply) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let next = 0, done = 0;
+    const workers: Worker[] = [];
+    const finish = (err?: unknown) => {
+      for (const w of workers) w.terminate();
+      if (err) reject(err);
+      else resolve();
+    };
+    const feed = (w: Worker) => {
+      if (next < tasks.length) {
+        const i = next++;
+        w.postMessage({ type: "task", index: i, task: tasks[i] });
+      }
+    };
+    for (let k = 0; k < n; k++) {
+      const w = new Worker(new URL("./_extract_worker.ts", import.meta.url).href, {
+        type: "module",
+      });
+      workers.push(w);
+      w.onmessage = (ev: MessageEvent<WorkerReply>) => {
+        onReply(ev.data);
+        done++;
+        if (done === tasks.length) finish();
+        else feed(w);
+      };
+      w.onerror = (ev) => {
+        ev.preventDefault();
+        finish(new Error(`Extract worker failed: ${ev.message}`));
+      };
+      w.postMessage({ type: "init", config });
+      // Two tasks in flight per worker hide the message latency.
+      feed(w);
+      feed(w);
+    }
+  });
+}

@@ -1,0 +1,245 @@
+/**
+ * The `extract` configuration: a JSON file validated by npm:zod, with every
+ * field defaulted so that `{ "input": ... }` alone is a complete config. The
+ * defaults reproduce the zClust seed's 87 × 67 image on 100 Hz data.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { UserError } from "../util/errors.ts";
+
+/** Kaiser β of the seed (zClust): 1.8π. */
+export const DEFAULT_BETA = 1.8 * Math.PI;
+
+const manifestInput = z.object({
+  format: z.literal("manifest"),
+  /** CSV manifest, one row per sample (see lib/io/manifest.ts). */
+  path: z.string().min(1),
+  /** Optional QuakeML file: the first P pick of NET.STA is the reference time of rows that leave it empty. */
+  picks: z.string().min(1).nullable().default(null),
+}).strict();
+
+const esecInput = z.object({
+  format: z.literal("esec"),
+  /** The esec_massmovements directory (waveforms/, stations/, catalog files). */
+  dir: z.string().min(1),
+}).strict();
+
+const npzInput = z.object({
+  format: z.literal("npz"),
+  /** The phasenet_ncedc directory (waveform.csv, waveform_train/). */
+  dir: z.string().min(1),
+  /** Sampling rate of the arrays, Hz. */
+  samplingRate: z.number().positive().default(100),
+}).strict();
+
+/** The zod schema of the config file. */
+export const extractConfigSchema = z.object({
+  /** Where the samples come from. */
+  input: z.discriminatedUnion("format", [manifestInput, esecInput, npzInput]),
+  /** Output dataset directory (overridden by --out). */
+  output: z.string().min(1).nullable().default(null),
+  /** Component letters stacked as channels (e.g. ["Z"] or ["Z","N","E"]), or "channel": each row's own channel, C = 1. */
+  components: z.union([z.array(z.string().length(1)).min(1), z.literal("channel")]).default(["Z"]),
+  /** Largest gap (or overlap) merged when reading miniSEED, s. */
+  gapTolerance: z.number().min(0).default(1),
+  preprocess: z.object({
+    /** Target sampling rate, Hz. */
+    samplingRate: z.number().positive().default(100),
+    /** Demean and remove a linear trend first. */
+    detrend: z.boolean().default(true),
+    /** Cosine taper fraction at each end before response removal. */
+    taper: z.number().min(0).max(0.5).default(0.05),
+    response: z.object({
+      /** Remove the instrument response (needs StationXML). */
+      remove: z.boolean().default(true),
+      /** ObsPy-style pre_filt [f1, f2, f3, f4], Hz, or null. */
+      preFilt: z.array(z.number().min(0)).length(4).nullable().default([0.2, 0.5, 18.5, 19.8]),
+      /** Water level, dB below the response maximum, or null. */
+      waterLevel: z.number().nullable().default(null),
+      /** Ground motion out: DISP, VEL or ACC. */
+      output: z.enum(["DISP", "VEL", "ACC"]).default("VEL"),
+    }).strict().prefault({}),
+    /** Butterworth band-pass after resampling, or null for none. */
+    bandpass: z.object({
+      freqmin: z.number().positive().default(1),
+      freqmax: z.number().positive().default(18),
+      order: z.number().int().min(1).max(12).default(4),
+      /** Forward-backward (zero phase). */
+      zerophase: z.boolean().default(true),
+    }).strict().nullable().prefault({}),
+    /** Cosine taper fraction at each end after the band-pass. */
+    postTaper: z.number().min(0).max(0.5).default(0.05),
+  }).strict().prefault({}),
+  spectrogram: z.object({
+    /** Window length, s: nperseg = round(windowLength · samplingRate) + 1. */
+    windowLength: z.number().positive().default(2.56),
+    /** Overlap as a fraction of nperseg: noverlap = floor(overlap · nperseg). */
+    overlap: z.number().min(0).lt(1).default(0.5),
+    /** FFT length, or null for nextpow2(1.2 · nperseg). */
+    nfft: z.number().int().positive().nullable().default(null),
+    /** Kaiser β. */
+    beta: z.number().min(0).default(DEFAULT_BETA),
+    /** Frequency band kept, Hz. */
+    fmin: z.number().min(0).default(1),
+    fmax: z.number().positive().default(18),
+    /** Time window kept around the reference time, s. */
+    before: z.number().min(0).default(20),
+    after: z.number().min(0).default(66),
+    /** psd (linear), log10 or db (10·log10). */
+    scaling: z.enum(["psd", "log10", "db"]).default("psd"),
+  }).strict().prefault({}),
+  /** Parallel workers (Deno Web Workers); 0 runs in the main thread. */
+  workers: z.number().int().min(0).max(64).default(2),
+  /** Process only the first N samples (null: all). */
+  limit: z.number().int().positive().nullable().default(null),
+}).strict();
+
+/** A validated config. */
+export type ExtractConfig = z.infer<typeof extractConfigSchema>;
+
+/**
+ * Validates a config object.
+ *
+ * @param raw Parsed JSON.
+ * @param source Where it came from, for messages.
+ * @returns the config with defaults filled in.
+ * @throws {UserError} naming the first bad field, e.g. `spectrogram.overlap`.
+ */
+export function parseExtractConfig(raw: unknown, source = "config"): ExtractConfig {
+  const r = extractConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const msgs = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new UserError(`Cannot use ${source}: invalid field ${msgs.join("; ")}`);
+  }
+  checkConsistency(r.data, source);
+  return r.data;
+}
+
+/**
+ * Checks relations between fields: band-pass and crop band below the target
+ * Nyquist frequency, increasing pre-filter corners.
+ *
+ * @param c The config.
+ * @param source Where it came from.
+ * @throws {UserError} with the field name.
+ */
+export function checkConsistency(c: ExtractConfig, source = "config"): void {
+  const fs = c.preprocess.samplingRate, nyq = fs / 2;
+  const bp = c.preprocess.bandpass;
+  if (bp) {
+    if (!(bp.freqmin < bp.freqmax)) {
+      throw new UserError(
+        `Cannot use ${source}: preprocess.bandpass: freqmin (${bp.freqmin} Hz) must be below freqmax (${bp.freqmax} Hz)`,
+      );
+    }
+    if (!(bp.freqmax < nyq)) {
+      throw new UserError(
+        `Cannot use ${source}: preprocess.bandpass.freqmax must be below the Nyquist frequency ` +
+          `${nyq} Hz of preprocess.samplingRate ${fs} Hz: current value is ${bp.freqmax} Hz`,
+      );
+    }
+  }
+  const s = c.spectrogram;
+  if (!(s.fmin < s.fmax && s.fmax <= nyq)) {
+    throw new UserError(
+      `Cannot use ${source}: spectrogram.fmin/fmax must satisfy fmin < fmax <= ${nyq} Hz ` +
+        `(Nyquist of ${fs} Hz): found ${s.fmin} and ${s.fmax} Hz`,
+    );
+  }
+  const pf = c.preprocess.response.preFilt;
+  if (pf && !(pf[0] < pf[1] && pf[1] < pf[2] && pf[2] < pf[3])) {
+    throw new UserError(
+      `Cannot use ${source}: preprocess.response.preFilt must be 4 increasing frequencies: found [${pf}]`,
+    );
+  }
+  const g = spectrogramGeometry(c);
+  if (s.nfft !== null && (s.nfft < g.nperseg || (s.nfft & (s.nfft - 1)) !== 0)) {
+    throw new UserError(
+      `Cannot use ${source}: spectrogram.nfft must be a power of two >= nperseg (${g.nperseg}): current value is ${s.nfft}`,
+    );
+  }
+  if (g.nFreqs < 1 || g.nTimes < 1) {
+    throw new UserError(
+      `Cannot use ${source}: the crop keeps ${g.nFreqs} frequencies and ${g.nTimes} times: widen fmin..fmax or before/after`,
+    );
+  }
+}
+
+/** Sizes that follow from a config. */
+export interface SpectrogramGeometry {
+  samplingRate: number;
+  nperseg: number;
+  noverlap: number;
+  hop: number;
+  nfft: number;
+  /** First and last kept frequency bins (inclusive). */
+  k0: number;
+  k1: number;
+  nFreqs: number;
+  nTimes: number;
+  /** `[F]`, Hz. */
+  freqs: Float64Array;
+  /** `[T]`, s relative to the reference time (segment centres). */
+  times: Float64Array;
+}
+
+/**
+ * Derives the spectrogram sizes from a config.
+ *
+ * nperseg = round(windowLength · fs) + 1, noverlap = floor(overlap · nperseg),
+ * nfft = nextpow2(1.2 · nperseg) unless given; bins k with fmin <= k·fs/nfft <= fmax;
+ * frames centred at −before + j·hop/fs for j = 0 .. floor((before + after)·fs / hop).
+ *
+ * @param c The config.
+ * @returns the geometry.
+ * @example
+ * ```ts
+ * import { parseExtractConfig, spectrogramGeometry } from "./extract_config.ts";
+ * const g = spectrogramGeometry(parseExtractConfig({ input: { format: "manifest", path: "m.csv" } }));
+ * if (g.nFreqs !== 87 || g.nTimes !== 67) throw new Error(`${g.nFreqs} x ${g.nTimes}`);
+ * ```
+ */
+export function spectrogramGeometry(c: ExtractConfig): SpectrogramGeometry {
+  const fs = c.preprocess.samplingRate;
+  const s = c.spectrogram;
+  const nperseg = Math.round(s.windowLength * fs) + 1;
+  const noverlap = Math.min(nperseg - 1, Math.floor(s.overlap * nperseg));
+  const hop = nperseg - noverlap;
+  let nfft = s.nfft ?? 2;
+  if (s.nfft === null) { while (nfft < 1.2 * nperseg) nfft *= 2; }
+  const df = fs / nfft;
+  const k0 = Math.ceil(s.fmin / df - 1e-9);
+  const k1 = Math.min(nfft / 2, Math.floor(s.fmax / df + 1e-9));
+  const nFreqs = k1 - k0 + 1;
+  const nTimes = Math.floor((s.before + s.after) * fs / hop + 1e-9) + 1;
+  const freqs = new Float64Array(Math.max(0, nFreqs)).map((_, i) => (k0 + i) * df);
+  const times = new Float64Array(Math.max(0, nTimes)).map((_, j) => -s.before + j * hop / fs);
+  return { samplingRate: fs, nperseg, noverlap, hop, nfft, k0, k1, nFreqs, nTimes, freqs, times };
+}
+
+/**
+ * Reads and validates a config file; relative input paths resolve against the
+ * file's directory (the output path stays relative to the working directory).
+ *
+ * @param path JSON file.
+ * @returns the config.
+ * @throws {UserError} when the file cannot be read or parsed, or a field is invalid.
+ */
+export async function readExtractConfig(path: string): Promise<ExtractConfig> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new UserError(`Cannot read config ${path}: ${(e as Error).message}`);
+  }
+  const c = parseExtractConfig(raw, path);
+  const base = dirname(resolve(path));
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  if (c.input.format === "manifest") {
+    c.input.path = abs(c.input.path);
+    if (c.input.picks) c.input.picks = abs(c.input.picks);
+  } else c.input.dir = abs(c.input.dir);
+  return c;
+}

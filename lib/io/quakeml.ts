@@ -1,0 +1,191 @@
+/**
+ * QuakeML 1.2 events and picks, read by npm:seisplotjs (`quakeml.parseQuakeML`),
+ * and a small QuakeML writer (text) for the synthetic data set, since seisplotjs
+ * has no QuakeML writer.
+ *
+ * @module
+ */
+import { parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
+import { SampleError } from "./sample_error.ts";
+
+/** A phase pick. */
+export interface PhasePick {
+  /** Public id of the event the pick belongs to. */
+  eventId: string;
+  /** QuakeML event type (e.g. `earthquake`, `quarry blast`), "" when absent. */
+  eventType: string;
+  network: string;
+  station: string;
+  location: string;
+  channel: string;
+  /** Phase hint, e.g. `P`. */
+  phase: string;
+  /** Pick time, ms since 1970 UTC. */
+  time: number;
+}
+
+/** An event's preferred (or first) origin. */
+export interface EventOrigin {
+  eventId: string;
+  eventType: string;
+  /** Origin time, ms since 1970 UTC. */
+  time: number;
+  latitude: number;
+  longitude: number;
+  /** Depth, m. */
+  depth: number;
+}
+
+/**
+ * Parses QuakeML text.
+ *
+ * @param text XML text.
+ * @param source File name for messages.
+ * @returns every pick and every event's origin.
+ * @throws {SampleError} ("unreadable") for XML that is not QuakeML.
+ */
+export async function readQuakeMl(
+  text: string,
+  source: string,
+): Promise<{ picks: PhasePick[]; origins: EventOrigin[] }> {
+  let doc: XmlDoc;
+  try {
+    doc = parseXml(text, source);
+  } catch (e) {
+    throw new SampleError("unreadable", (e as Error).message);
+  }
+  if (doc.documentElement?.localName !== "quakeml") {
+    throw new SampleError(
+      "unreadable",
+      `Cannot read ${source}: expected a QuakeML document: found root element <${doc.documentElement?.localName}>`,
+    );
+  }
+  const sp = await seisplotjs();
+  // deno-lint-ignore no-explicit-any
+  let ep: any;
+  try {
+    ep = sp.quakeml.parseQuakeML(doc as never);
+  } catch (e) {
+    throw new SampleError(
+      "unreadable",
+      `Cannot read ${source}: invalid QuakeML: ${(e as Error).message}`,
+    );
+  }
+  const picks: PhasePick[] = [];
+  const origins: EventOrigin[] = [];
+  for (const q of ep.eventList) {
+    const eventId = q.publicId ?? "";
+    const eventType = q.type ?? "";
+    for (const p of q.pickList ?? []) {
+      picks.push({
+        eventId,
+        eventType,
+        network: p.networkCode ?? p.waveformID?.networkCode ?? "",
+        station: p.stationCode ?? p.waveformID?.stationCode ?? "",
+        location: p.locationCode ?? p.waveformID?.locationCode ?? "",
+        channel: p.channelCode ?? p.waveformID?.channelCode ?? "",
+        phase: p.phaseHint ?? "",
+        time: p.time.toMillis(),
+      });
+    }
+    const o = q.preferredOrigin ?? q.originList?.[0];
+    if (o) {
+      origins.push({
+        eventId,
+        eventType,
+        time: o.time.toMillis(),
+        latitude: o.latitude,
+        longitude: o.longitude,
+        depth: o.depth,
+      });
+    }
+  }
+  return { picks, origins };
+}
+
+/**
+ * Reads a QuakeML file.
+ *
+ * @param path The file.
+ * @returns every pick and origin.
+ */
+export async function readQuakeMlFile(
+  path: string,
+): Promise<{ picks: PhasePick[]; origins: EventOrigin[] }> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
+  }
+  return await readQuakeMl(text, path);
+}
+
+/** An event to write with {@linkcode formatQuakeMl}. */
+export interface QuakeMlEvent {
+  /** Short id; public ids are built as `smi:seisdec/<kind>/<id>`. */
+  id: string;
+  type: string;
+  origin: { time: number; latitude: number; longitude: number; depth: number };
+  magnitude?: number;
+  picks: {
+    network: string;
+    station: string;
+    location: string;
+    channel: string;
+    phase: string;
+    time: number;
+  }[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Formats QuakeML 1.2 text with one origin, an optional magnitude and picks per event.
+ *
+ * @param events The events.
+ * @returns the XML text.
+ */
+export function formatQuakeMl(events: readonly QuakeMlEvent[]): string {
+  const l: string[] = [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">`,
+    `  <eventParameters publicID="smi:seisdec/eventParameters">`,
+  ];
+  for (const e of events) {
+    const oid = `smi:seisdec/origin/${e.id}`;
+    l.push(
+      `    <event publicID="smi:seisdec/event/${e.id}">`,
+      `      <preferredOriginID>${oid}</preferredOriginID>`,
+      `      <type>${e.type}</type>`,
+      `      <origin publicID="${oid}">`,
+      `        <time><value>${iso(e.origin.time)}</value></time>`,
+      `        <latitude><value>${e.origin.latitude}</value></latitude>`,
+      `        <longitude><value>${e.origin.longitude}</value></longitude>`,
+      `        <depth><value>${e.origin.depth}</value></depth>`,
+      `      </origin>`,
+    );
+    if (e.magnitude !== undefined) {
+      l.push(
+        `      <magnitude publicID="smi:seisdec/magnitude/${e.id}">`,
+        `        <mag><value>${e.magnitude.toFixed(2)}</value></mag>`,
+        `        <type>ML</type>`,
+        `        <originID>${oid}</originID>`,
+        `      </magnitude>`,
+      );
+    }
+    e.picks.forEach((p, i) => {
+      l.push(
+        `      <pick publicID="smi:seisdec/pick/${e.id}/${i}">`,
+        `        <time><value>${iso(p.time)}</value></time>`,
+        `        <waveformID networkCode="${p.network}" stationCode="${p.station}" locationCode="${p.location}" channelCode="${p.channel}"/>`,
+        `        <phaseHint>${p.phase}</phaseHint>`,
+        `        <evaluationMode>manual</evaluationMode>`,
+        `      </pick>`,
+      );
+    });
+    l.push(`    </event>`);
+  }
+  l.push(`  </eventParameters>`, `</q:quakeml>`, ``);
+  return l.join("\n");
+}

@@ -1,0 +1,183 @@
+/**
+ * Writes the synthetic data set as real files: miniSEED 3 waveforms (by
+ * seisplotjs's mseed3 writer), one StationXML inventory, QuakeML events with P
+ * and S picks, a picks CSV, a manifest CSV and a ready-to-use `extract.json`.
+ *
+ * Layout of the output directory:
+ *
+ * | file | content |
+ * |---|---|
+ * | `waveforms/<id>.mseed` | one file per sample, all its components, counts (int32) |
+ * | `stations.xml` | StationXML 1.1: a 1 Hz geophone (poles −4.443 ± 4.443i) + 6.3e8 counts/(m/s) |
+ * | `events.xml` | QuakeML 1.2: one event per non-noise sample with origin, magnitude, P (and S) picks |
+ * | `picks.csv` | `id,network,station,phase,time` |
+ * | `manifest.csv` | the extract manifest, with reference_time and label |
+ * | `extract.json` | the extract config that reads this directory |
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { Rng } from "../util/rng.ts";
+import { writeDirAtomic } from "../util/atomic.ts";
+import { drawEvent, SYNTH_CLASSES, type SynthClass, synthTrace } from "../signal/synth.ts";
+import { applyResponse, type InstrumentResponse } from "../signal/response.ts";
+import { encodeMiniseed3 } from "./mseed.ts";
+import { formatStationXml, type StationXmlChannel } from "./stationxml.ts";
+import { formatQuakeMl, type QuakeMlEvent } from "./quakeml.ts";
+import { formatCsv } from "./csv.ts";
+import { MANIFEST_HEADER } from "./manifest.ts";
+
+/** Options of {@linkcode writeSynth}. */
+export interface SynthOptions {
+  /** Samples per class (default 40). */
+  perClass?: number;
+  /** Components written (default ["Z"]). */
+  components?: string[];
+  /** SNR range [lo, hi], drawn log-uniformly (default [5, 30]). */
+  snr?: [number, number];
+  /** Sampling rates drawn per station (default [100]). */
+  samplingRates?: number[];
+  /** Seconds of data before the onset (default 30). */
+  before?: number;
+  /** Seconds of data after the onset (default 80). */
+  after?: number;
+  /** Classes to write (default all five). */
+  classes?: readonly SynthClass[];
+  seed?: number;
+  force?: boolean;
+}
+
+/** The synthetic sensor: a 1 Hz, 0.707-damped geophone on a high-gain digitizer. */
+export const SYNTH_RESPONSE: InstrumentResponse = {
+  sensitivity: 6.3e8,
+  sensitivityFrequency: 5,
+  inputUnits: "M/S",
+  stages: [{
+    type: "radians",
+    zeros: [[0, 0], [0, 0]],
+    poles: [[-4.443, 4.443], [-4.443, -4.443]],
+    normalizationFactor: 1,
+  }],
+};
+
+const EPOCH = Date.UTC(2024, 0, 1);
+
+/**
+ * Writes a synthetic data set atomically.
+ *
+ * @param out Output directory.
+ * @param options Size, components, SNR, rates, seed.
+ * @returns the number of samples written.
+ */
+export async function writeSynth(out: string, options: SynthOptions = {}): Promise<number> {
+  const perClass = options.perClass ?? 40;
+  const comps = options.components ?? ["Z"];
+  const [snrLo, snrHi] = options.snr ?? [5, 30];
+  const rates = options.samplingRates ?? [100];
+  const before = options.before ?? 30, after = options.after ?? 80;
+  const classes = options.classes ?? SYNTH_CLASSES;
+  const rng = new Rng(options.seed ?? 0);
+  // Interleave classes, then shuffle, so any prefix is balanced-ish and order carries no label.
+  const order: SynthClass[] = [];
+  for (let i = 0; i < perClass; i++) order.push(...classes);
+  rng.shuffle(order);
+  await writeDirAtomic(out, async (tmp) => {
+    await Deno.mkdir(join(tmp, "waveforms"));
+    const manifest: (string | number)[][] = [[...MANIFEST_HEADER]];
+    const picksCsv: (string | number)[][] = [["id", "network", "station", "phase", "time"]];
+    const channels: StationXmlChannel[] = [];
+    const events: QuakeMlEvent[] = [];
+    for (let i = 0; i < order.length; i++) {
+      const cls = order[i];
+      const id = `syn${String(i).padStart(5, "0")}`;
+      const station = `S${i.toString(36).toUpperCase().padStart(4, "0")}`;
+      const fs = rates[rng.int(rates.length)];
+      const band = fs >= 80 ? "H" : "B";
+      const ev = drawEvent(cls, rng);
+      const snr = snrLo * (snrHi / snrLo) ** rng.next();
+      const noiseLevel = 1e-8 * 10 ** rng.next();
+      const n = Math.round((before + after) * fs) + 1;
+      // The onset falls between samples, as real onsets do.
+      const startTime = EPOCH + i * 3_600_000 + Math.round(rng.uniform(0, 1000 / fs));
+      const tref = startTime + before * 1000;
+      const traces = comps.map((c) => {
+        const v = synthTrace(ev, c, n, fs, before, snr, noiseLevel, rng);
+        const counts = applyResponse(v, fs, SYNTH_RESPONSE).map(Math.round);
+        return {
+          network: "SY",
+          station,
+          location: "00",
+          channel: `${band}H${c}`,
+          startTime,
+          samplingRate: fs,
+          data: counts,
+        };
+      });
+      const file = `waveforms/${id}.mseed`;
+      await Deno.writeFile(join(tmp, file), await encodeMiniseed3(traces));
+      const lat = 40 + rng.uniform(-2, 2), lon = -120 + rng.uniform(-2, 2);
+      for (const c of comps) {
+        channels.push({
+          network: "SY",
+          station,
+          location: "00",
+          channel: `${band}H${c}`,
+          latitude: lat,
+          longitude: lon,
+          elevation: 100,
+          samplingRate: fs,
+          startDate: "2023-01-01T00:00:00Z",
+          azimuth: c === "E" ? 90 : 0,
+          dip: c === "Z" ? -90 : 0,
+          response: SYNTH_RESPONSE,
+        });
+      }
+      const refIso = new Date(tref).toISOString();
+      manifest.push([id, file, "stations.xml", "SY", station, "00", `${band}H?`, refIso, cls]);
+      if (cls !== "noise") {
+        const ch = `${band}H${comps.includes("Z") ? "Z" : comps[0]}`;
+        const picks = [{
+          network: "SY",
+          station,
+          location: "00",
+          channel: ch,
+          phase: "P",
+          time: tref,
+        }];
+        if (ev.sMinusP > 0 && cls !== "regional_event") {
+          picks.push({ ...picks[0], phase: "S", time: tref + Math.round(ev.sMinusP * 1000) });
+        }
+        for (const p of picks) {
+          picksCsv.push([id, "SY", station, p.phase, new Date(p.time).toISOString()]);
+        }
+        events.push({
+          id,
+          type: cls === "explosion"
+            ? "quarry blast"
+            : cls === "tremor"
+            ? "other event"
+            : "earthquake",
+          origin: {
+            time: tref - Math.round((cls === "regional_event" ? 60 : 2) * 1000),
+            latitude: lat + 0.1,
+            longitude: lon + 0.1,
+            depth: cls === "explosion" ? 0 : 8000,
+          },
+          magnitude: cls === "regional_event" ? 5 + rng.next() : 1 + 2 * rng.next(),
+          picks,
+        });
+      }
+    }
+    await Deno.writeTextFile(join(tmp, "manifest.csv"), formatCsv(manifest));
+    await Deno.writeTextFile(join(tmp, "picks.csv"), formatCsv(picksCsv));
+    await Deno.writeTextFile(join(tmp, "stations.xml"), formatStationXml(channels));
+    await Deno.writeTextFile(join(tmp, "events.xml"), formatQuakeMl(events));
+    const config = {
+      input: { format: "manifest", path: "manifest.csv", picks: null },
+      components: comps,
+      workers: 2,
+    };
+    await Deno.writeTextFile(join(tmp, "extract.json"), JSON.stringify(config, null, 2) + "\n");
+  }, { force: options.force });
+  return order.length;
+}
