@@ -16,6 +16,19 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "Print the WebGPU adapter, its limits and features.",
     load: async () => (await import("./lib/cli/info.ts")).info,
   },
+  synth: {
+    summary:
+      "Write a seeded, labelled synthetic data set (miniSEED 3, StationXML, QuakeML, manifest).",
+    load: async () => (await import("./lib/cli/synth.ts")).synth,
+  },
+  extract: {
+    summary: "Turn waveforms, responses and picks into a spectrogram dataset.",
+    load: async () => (await import("./lib/cli/extract.ts")).extract,
+  },
+  import: {
+    summary: "Turn a .npy array [N,H,W] or [N,C,H,W] (+ labels CSV) into a dataset.",
+    load: async () => (await import("./lib/cli/import.ts")).importCommand,
+  },
   pretrain: {
     summary: "Pretrain the convolutional autoencoder on a spectrogram dataset.",
     load: async () => (await import("./lib/cli/train.ts")).pretrainCommand,
@@ -39,18 +52,6 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   evaluate: {
     summary: "Score a clustering (ACC, NMI, ARI, confusion, silhouette, sizes).",
     load: async () => (await import("./lib/cli/cluster.ts")).evaluateCommand,
-  synth: {
-    summary:
-      "Write a seeded, labelled synthetic data set (miniSEED 3, StationXML, QuakeML, manifest).",
-    load: async () => (await import("./lib/cli/synth.ts")).synth,
-  },
-  extract: {
-    summary: "Turn waveforms, responses and picks into a spectrogram dataset.",
-    load: async () => (await import("./lib/cli/extract.ts")).extract,
-  },
-  import: {
-    summary: "Turn a .npy array [N,H,W] or [N,C,H,W] (+ labels CSV) into a dataset.",
-    load: async () => (await import("./lib/cli/import.ts")).importCommand,
   },
 };
 
