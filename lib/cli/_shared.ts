@@ -5,7 +5,7 @@
  * @module
  */
 import { defaultBackend } from "../backend.ts";
-import { openDataset, type Dataset } from "../io/dataset.ts";
+import { type Dataset, openDataset } from "../io/dataset.ts";
 import type { Device } from "../tensor/tensor.ts";
 import { UserError } from "../util/errors.ts";
 import { intFlag, type Values } from "./_command.ts";
@@ -19,8 +19,14 @@ import { intFlag, type Values } from "./_command.ts";
  */
 export async function datasetArg(positionals: string[], cmd: string): Promise<Dataset> {
   const dir = positionals[0];
-  if (!dir) throw new UserError(`Cannot run ${cmd}: expected a dataset directory as the first argument`);
-  if (positionals.length > 1) throw new UserError(`Cannot run ${cmd}: unexpected arguments: ${positionals.slice(1).join(" ")}`);
+  if (!dir) {
+    throw new UserError(`Cannot run ${cmd}: expected a dataset directory as the first argument`);
+  }
+  if (positionals.length > 1) {
+    throw new UserError(
+      `Cannot run ${cmd}: unexpected arguments: ${positionals.slice(1).join(" ")}`,
+    );
+  }
   try {
     return await openDataset(dir);
   } catch (e) {
@@ -55,11 +61,17 @@ export function required(values: Values, name: string, cmd: string): string {
  *
  * @throws {UserError} when the value is not allowed.
  */
-export function enumFlag<T extends string>(values: Values, name: string, allowed: readonly T[]): T | undefined {
+export function enumFlag<T extends string>(
+  values: Values,
+  name: string,
+  allowed: readonly T[],
+): T | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
   if (typeof v !== "string" || !allowed.includes(v as T)) {
-    throw new UserError(`Cannot read --${name}: expected one of ${allowed.join(", ")}: found '${v}'`);
+    throw new UserError(
+      `Cannot read --${name}: expected one of ${allowed.join(", ")}: found '${v}'`,
+    );
   }
   return v as T;
 }

@@ -20,7 +20,13 @@ function csvCell(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-async function writeResults(out: string, ds: Dataset, a: Assignment, force: boolean, plots: boolean): Promise<void> {
+async function writeResults(
+  out: string,
+  ds: Dataset,
+  a: Assignment,
+  force: boolean,
+  plots: boolean,
+): Promise<void> {
   await writeDirAtomic(out, async (tmp) => {
     await Deno.writeFile(join(tmp, "latent.npy"), encodeNpy(a.latent, [ds.count, a.dim]));
     const rows = ["id,network,station,location,channel,reference_time,cluster,confidence,label"];
@@ -31,16 +37,38 @@ async function writeResults(out: string, ds: Dataset, a: Assignment, force: bool
         for (let j = 0; j < a.k; j++) m = Math.max(m, a.q[i * a.k + j]);
         conf = m.toFixed(6);
       }
-      rows.push([s.id, s.network, s.station, s.location, s.channel, s.referenceTime, a.labels ? String(a.labels[i]) : "", conf, s.label ?? ""].map(csvCell).join(","));
+      rows.push(
+        [
+          s.id,
+          s.network,
+          s.station,
+          s.location,
+          s.channel,
+          s.referenceTime,
+          a.labels ? String(a.labels[i]) : "",
+          conf,
+          s.label ?? "",
+        ].map(csvCell).join(","),
+      );
     });
-    await Deno.writeTextFile(join(tmp, a.labels ? "labels.csv" : "samples.csv"), rows.join("\n") + "\n");
+    await Deno.writeTextFile(
+      join(tmp, a.labels ? "labels.csv" : "samples.csv"),
+      rows.join("\n") + "\n",
+    );
     if (a.q) await Deno.writeFile(join(tmp, "q.npy"), encodeNpy(a.q, [ds.count, a.k]));
-    await Deno.writeTextFile(join(tmp, "result.json"), JSON.stringify({ stage: a.stage, n: ds.count, k: a.k, dim: a.dim }, null, 2) + "\n");
+    await Deno.writeTextFile(
+      join(tmp, "result.json"),
+      JSON.stringify({ stage: a.stage, n: ds.count, k: a.k, dim: a.dim }, null, 2) + "\n",
+    );
     if (plots && a.labels && ds.count >= 2) {
       const { x, y } = pca2(a.latent, ds.count, a.dim);
       await Deno.writeFile(
         join(tmp, "latent_pca.png"),
-        scatterChart({ x, y, groups: a.labels }, { title: `Latent codes (PCA), ${a.k} clusters`, xLabel: "PC 1", yLabel: "PC 2" }),
+        scatterChart({ x, y, groups: a.labels }, {
+          title: `Latent codes (PCA), ${a.k} clusters`,
+          xLabel: "PC 1",
+          yLabel: "PC 2",
+        }),
       );
       await Deno.writeFile(join(tmp, "examples.png"), examplesGrid(ds, a));
     }
@@ -64,24 +92,42 @@ function examplesGrid(ds: Dataset, a: Assignment): Uint8Array {
         continue;
       }
       const s = ds.readBatch([i], "maxabs");
-      images.push({ data: s.subarray(0, f * t), rows: f, cols: t, label: ds.samples[i].label ?? ds.samples[i].id.slice(0, 14) });
+      images.push({
+        data: s.subarray(0, f * t),
+        rows: f,
+        cols: t,
+        label: ds.samples[i].label ?? ds.samples[i].id.slice(0, 14),
+      });
     }
   }
   return imageGrid(images, per, { title: "Most confident members per cluster", rowLabels });
 }
 
-const outFlag = { type: "string" as const, arg: "DIR", description: "Output directory (written atomically)." };
-const forceFlag = { type: "boolean" as const, description: "Replace an existing output directory." };
+const outFlag = {
+  type: "string" as const,
+  arg: "DIR",
+  description: "Output directory (written atomically).",
+};
+const forceFlag = {
+  type: "boolean" as const,
+  description: "Replace an existing output directory.",
+};
 
 /** `cli.ts encode`. */
 export const encodeCommand: Command = {
   name: "encode",
-  summary: "Write the latent codes of every sample (latent.npy + samples.csv) with a trained model.",
+  summary:
+    "Write the latent codes of every sample (latent.npy + samples.csv) with a trained model.",
   usage: "<dataset-dir>",
   flags: {
     model: { type: "string", arg: "DIR", description: "Model directory." },
     out: outFlag,
-    stage: { type: "string", arg: "S", description: "Weights: auto, dec or pretrain.", default: "auto" },
+    stage: {
+      type: "string",
+      arg: "S",
+      description: "Weights: auto, dec or pretrain.",
+      default: "auto",
+    },
     force: forceFlag,
   },
   async run(values, positionals) {
@@ -90,7 +136,9 @@ export const encodeCommand: Command = {
     const stage = enumFlag(values, "stage", ["auto", "dec", "pretrain"] as const) ?? "auto";
     const a = await applyModel(model, ds, device(), stage === "auto" ? "auto" : stage);
     await writeResults(out, ds, { ...a, q: null, labels: null, k: 0 }, !!values.force, false);
-    console.log(`encode: ${ds.count} samples → ${out}/latent.npy [${ds.count}, ${a.dim}] (${a.stage} weights)`);
+    console.log(
+      `encode: ${ds.count} samples → ${out}/latent.npy [${ds.count}, ${a.dim}] (${a.stage} weights)`,
+    );
   },
 };
 
@@ -103,10 +151,20 @@ export const clusterCommand: Command = {
   flags: {
     model: { type: "string", arg: "DIR", description: "Model directory (not needed with --raw)." },
     out: outFlag,
-    stage: { type: "string", arg: "S", description: "Weights: auto, dec or init.", default: "auto" },
+    stage: {
+      type: "string",
+      arg: "S",
+      description: "Weights: auto, dec or init.",
+      default: "auto",
+    },
     raw: { type: "boolean", description: "Baseline: k-means on the raw normalised spectrograms." },
     k: { type: "string", arg: "N", description: "Clusters for --raw.", default: "5" },
-    "n-init": { type: "string", arg: "N", description: "k-means restarts for --raw.", default: "10" },
+    "n-init": {
+      type: "string",
+      arg: "N",
+      description: "k-means restarts for --raw.",
+      default: "10",
+    },
     "no-plots": { type: "boolean", description: "Skip latent_pca.png and examples.png." },
     force: forceFlag,
   },
@@ -115,32 +173,49 @@ export const clusterCommand: Command = {
     const out = required(values, "out", "cluster");
     let a: Assignment;
     if (values.raw) {
-      a = rawKmeans(ds, intFlag(values, "k") ?? 5, { nInit: intFlag(values, "n-init") ?? 10, seed: seedFlag(values) ?? 0 });
+      a = rawKmeans(ds, intFlag(values, "k") ?? 5, {
+        nInit: intFlag(values, "n-init") ?? 10,
+        seed: seedFlag(values) ?? 0,
+      });
     } else {
       const stage = enumFlag(values, "stage", ["auto", "dec", "init"] as const) ?? "auto";
       a = await applyModel(required(values, "model", "cluster"), ds, device(), stage);
-      if (!a.labels) throw new UserError(`Cannot cluster: the model has no centroids: run 'init' (and 'finetune') first`);
+      if (!a.labels) {
+        throw new UserError(
+          `Cannot cluster: the model has no centroids: run 'init' (and 'finetune') first`,
+        );
+      }
     }
     await writeResults(out, ds, a, !!values.force, !values["no-plots"]);
     const sizes = new Array(a.k).fill(0);
     for (const l of a.labels!) sizes[l]++;
-    console.log(`cluster: ${ds.count} samples in ${a.k} clusters (${a.stage}), sizes [${sizes}] → ${out}`);
+    console.log(
+      `cluster: ${ds.count} samples in ${a.k} clusters (${a.stage}), sizes [${sizes}] → ${out}`,
+    );
   },
 };
 
 /** `cli.ts evaluate`. */
 export const evaluateCommand: Command = {
   name: "evaluate",
-  summary: "Score a clustering: ACC (Hungarian), NMI, ARI and confusion with known labels; silhouette; sizes.",
+  summary:
+    "Score a clustering: ACC (Hungarian), NMI, ARI and confusion with known labels; silhouette; sizes.",
   usage: "<cluster-dir>",
-  details: "Reads labels.csv and latent.npy written by 'cluster'; writes evaluation.json beside them.",
+  details:
+    "Reads labels.csv and latent.npy written by 'cluster'; writes evaluation.json beside them.",
   flags: {
-    labels: { type: "string", arg: "FILE", description: "CSV with id,label to use instead of labels.csv's label column." },
+    labels: {
+      type: "string",
+      arg: "FILE",
+      description: "CSV with id,label to use instead of labels.csv's label column.",
+    },
     json: { type: "boolean", description: "Print JSON instead of the text report." },
   },
   async run(values, positionals) {
     const dir = positionals[0];
-    if (!dir) throw new UserError("Cannot run evaluate: expected the output directory of 'cluster'");
+    if (!dir) {
+      throw new UserError("Cannot run evaluate: expected the output directory of 'cluster'");
+    }
     let text: string;
     try {
       text = await Deno.readTextFile(join(dir, "labels.csv"));
@@ -150,16 +225,26 @@ export const evaluateCommand: Command = {
     const lines = text.trim().split("\n");
     const head = lines[0].split(",");
     const ci = head.indexOf("cluster"), li = head.indexOf("label"), ii = head.indexOf("id");
-    if (ci < 0 || ii < 0) throw new UserError(`Cannot evaluate ${dir}/labels.csv: expected columns id and cluster`);
+    if (ci < 0 || ii < 0) {
+      throw new UserError(`Cannot evaluate ${dir}/labels.csv: expected columns id and cluster`);
+    }
     const rows = lines.slice(1).map(parseCsvLine);
     const pred = Int32Array.from(rows.map((r) => Number(r[ci])));
     let truth: (string | null)[] = rows.map((r) => (li >= 0 && r[li] ? r[li] : null));
     const lf = strFlag(values, "labels");
     if (lf) {
-      const map = new Map((await Deno.readTextFile(lf)).trim().split("\n").slice(1).map(parseCsvLine).map((r) => [r[0], r[1]]));
+      const map = new Map(
+        (await Deno.readTextFile(lf)).trim().split("\n").slice(1).map(parseCsvLine).map((
+          r,
+        ) => [r[0], r[1]]),
+      );
       truth = rows.map((r) => map.get(r[ii]) ?? null);
     }
-    const k = Math.max(...pred) + 1;
+    const meta = await Deno.readTextFile(join(dir, "result.json")).then(
+      (t) => JSON.parse(t) as { k?: number },
+      () => ({ k: 0 }),
+    );
+    const k = Math.max(meta.k ?? 0, ...pred) + (meta.k ? 0 : 1);
     const lat = await readNpyFile(join(dir, "latent.npy")).catch(() => null);
     const report = evaluateClustering({
       pred,

@@ -8,7 +8,12 @@ import { join } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, numFlag, strFlag } from "./_command.ts";
 import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
-import { readConfigFile, resolveFinetune, resolveInit, resolvePretrain } from "../cluster/config.ts";
+import {
+  readConfigFile,
+  resolveFinetune,
+  resolveInit,
+  resolvePretrain,
+} from "../cluster/config.ts";
 import { pretrain } from "../cluster/pretrain.ts";
 import { finetune, initCentroids } from "../cluster/dec.ts";
 import { exists } from "../io/checkpoint.ts";
@@ -16,7 +21,11 @@ import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
 
-const modelFlag = { type: "string" as const, arg: "DIR", description: "Model directory (created by pretrain)." };
+const modelFlag = {
+  type: "string" as const,
+  arg: "DIR",
+  description: "Model directory (created by pretrain).",
+};
 const configFlag = {
   type: "string" as const,
   arg: "FILE",
@@ -28,7 +37,8 @@ export const pretrainCommand: Command = {
   name: "pretrain",
   summary: "Pretrain the convolutional autoencoder (MSE, Adam) on a spectrogram dataset.",
   usage: "<dataset-dir>",
-  details: "Writes model.json, autoencoder.safetensors (PyTorch parameter names), learning_curve.csv/.png\n" +
+  details:
+    "Writes model.json, autoencoder.safetensors (PyTorch parameter names), learning_curve.csv/.png\n" +
     "and checkpoint/ (weights, Adam state, epoch, RNG state) after every epoch.",
   flags: {
     model: modelFlag,
@@ -39,11 +49,27 @@ export const pretrainCommand: Command = {
     beta1: { type: "string", arg: "X", description: "Adam beta1.", default: "0.9" },
     beta2: { type: "string", arg: "X", description: "Adam beta2.", default: "0.999" },
     "weight-decay": { type: "string", arg: "X", description: "L2 weight decay.", default: "0" },
-    "val-split": { type: "string", arg: "F", description: "Fraction held out for validation.", default: "0" },
+    "val-split": {
+      type: "string",
+      arg: "F",
+      description: "Fraction held out for validation.",
+      default: "0",
+    },
     "latent-dim": { type: "string", arg: "N", description: "Latent size.", default: "9" },
-    normalize: { type: "string", arg: "MODE", description: "Per-sample normalisation: maxabs, l2, none.", default: "maxabs" },
-    resume: { type: "boolean", description: "Continue from the model directory's last checkpoint." },
-    force: { type: "boolean", description: "Start over even if the model directory holds a model." },
+    normalize: {
+      type: "string",
+      arg: "MODE",
+      description: "Per-sample normalisation: maxabs, l2, minmax, none.",
+      default: "maxabs",
+    },
+    resume: {
+      type: "boolean",
+      description: "Continue from the model directory's last checkpoint.",
+    },
+    force: {
+      type: "boolean",
+      description: "Start over even if the model directory holds a model.",
+    },
   },
   async run(values, positionals) {
     const ds = await datasetArg(positionals, "pretrain");
@@ -55,18 +81,24 @@ export const pretrainCommand: Command = {
       epochs: intFlag(values, "epochs"),
       batchSize: intFlag(values, "batch-size"),
       lr: numFlag(values, "lr"),
-      betas: b1 !== undefined || b2 !== undefined ? [b1 ?? base.betas[0], b2 ?? base.betas[1]] : undefined,
+      betas: b1 !== undefined || b2 !== undefined
+        ? [b1 ?? base.betas[0], b2 ?? base.betas[1]]
+        : undefined,
       weightDecay: numFlag(values, "weight-decay"),
       valSplit: numFlag(values, "val-split"),
       latentDim: intFlag(values, "latent-dim"),
-      normalize: enumFlag(values, "normalize", ["maxabs", "l2", "none"] as const),
+      normalize: enumFlag(values, "normalize", ["maxabs", "l2", "minmax", "none"] as const),
       seed: seedFlag(values),
     });
     const hasCk = await exists(join(dir, "checkpoint", "state.json"));
     if (hasCk && !values.resume && !values.force) {
-      throw new UserError(`Cannot pretrain into ${dir}: it holds a checkpoint: pass --resume to continue or --force to start over`);
+      throw new UserError(
+        `Cannot pretrain into ${dir}: it holds a checkpoint: pass --resume to continue or --force to start over`,
+      );
     }
-    if (values.force && !values.resume) await Deno.remove(join(dir, "checkpoint"), { recursive: true }).catch(() => {});
+    if (values.force && !values.resume) {
+      await Deno.remove(join(dir, "checkpoint"), { recursive: true }).catch(() => {});
+    }
     const quiet = !!values.quiet;
     let bar: Progress | null = null;
     const hist = await pretrain(ds, dir, cfg, {
@@ -79,15 +111,19 @@ export const pretrainCommand: Command = {
           bar!.tick(1, `loss ${loss.toExponential(3)}`);
         },
         onEpoch(r) {
-          bar?.done(`epoch ${r.epoch}/${cfg.epochs} train ${r.trainLoss.toExponential(3)}` +
-            (r.valLoss !== null ? ` val ${r.valLoss.toExponential(3)}` : "") + ` ${r.samplesPerSec.toFixed(1)} samples/s`);
+          bar?.done(
+            `epoch ${r.epoch}/${cfg.epochs} train ${r.trainLoss.toExponential(3)}` +
+              (r.valLoss !== null ? ` val ${r.valLoss.toExponential(3)}` : "") +
+              ` ${r.samplesPerSec.toFixed(1)} samples/s`,
+          );
         },
       },
     });
     const last = hist.at(-1);
     console.log(
       `pretrain: ${hist.length} epochs, final train MSE ${last?.trainLoss.toExponential(4)}` +
-        (last?.valLoss != null ? `, val MSE ${last.valLoss.toExponential(4)}` : "") + `; model in ${dir}`,
+        (last?.valLoss != null ? `, val MSE ${last.valLoss.toExponential(4)}` : "") +
+        `; model in ${dir}`,
     );
   },
 };
@@ -102,10 +138,20 @@ export const initCommand: Command = {
     config: configFlag,
     k: { type: "string", arg: "N", description: "Number of clusters.", default: "5" },
     method: { type: "string", arg: "M", description: "kmeans or gmm.", default: "kmeans" },
-    "n-init": { type: "string", arg: "N", description: "k-means restarts (k-means++ seeding).", default: "100" },
+    "n-init": {
+      type: "string",
+      arg: "N",
+      description: "k-means restarts (k-means++ seeding).",
+      default: "100",
+    },
     "max-iter": { type: "string", arg: "N", description: "Iterations per run.", default: "1000" },
     tol: { type: "string", arg: "X", description: "Convergence tolerance.", default: "1e-4" },
-    covariance: { type: "string", arg: "C", description: "GMM covariance: diag or full.", default: "diag" },
+    covariance: {
+      type: "string",
+      arg: "C",
+      description: "GMM covariance: diag or full.",
+      default: "diag",
+    },
   },
   async run(values, positionals) {
     const ds = await datasetArg(positionals, "init");
@@ -121,8 +167,18 @@ export const initCommand: Command = {
       seed: seedFlag(values),
     });
     const r = await initCentroids(dir, ds, cfg, device());
-    const rep = evaluateClustering({ pred: r.labels, k: cfg.k, truth: ds.labels(), latent: r.latent, dim: ds.count ? r.latent.length / ds.count : 1 });
-    console.log(`init: ${cfg.method} with k = ${cfg.k}, score ${r.score.toPrecision(6)}; centroids in ${join(dir, "centroids.safetensors")}`);
+    const rep = evaluateClustering({
+      pred: r.labels,
+      k: cfg.k,
+      truth: ds.labels(),
+      latent: r.latent,
+      dim: ds.count ? r.latent.length / ds.count : 1,
+    });
+    console.log(
+      `init: ${cfg.method} with k = ${cfg.k}, score ${r.score.toPrecision(6)}; centroids in ${
+        join(dir, "centroids.safetensors")
+      }`,
+    );
     if (!values.quiet) console.log(formatReport(rep));
   },
 };
@@ -136,21 +192,42 @@ export const finetuneCommand: Command = {
     model: modelFlag,
     config: configFlag,
     mode: { type: "string", arg: "M", description: "dec or idec.", default: "dec" },
-    alpha: { type: "string", arg: "X", description: "Student's t degrees of freedom.", default: "1" },
+    alpha: {
+      type: "string",
+      arg: "X",
+      description: "Student's t degrees of freedom.",
+      default: "1",
+    },
     target: {
       type: "string",
       arg: "T",
-      description: "Target p: 'dataset' (every update interval, DEC paper) or 'batch' (per batch, seed).",
+      description:
+        "Target p: 'dataset' (every update interval, DEC paper) or 'batch' (per batch, seed).",
       default: "dataset",
     },
-    "update-interval": { type: "string", arg: "N", description: "Batches between label checks.", default: "140" },
-    tol: { type: "string", arg: "PCT", description: "Stop when fewer than this % of labels change.", default: "0.1" },
+    "update-interval": {
+      type: "string",
+      arg: "N",
+      description: "Batches between label checks.",
+      default: "140",
+    },
+    tol: {
+      type: "string",
+      arg: "PCT",
+      description: "Stop when fewer than this % of labels change.",
+      default: "0.1",
+    },
     "max-iter": { type: "string", arg: "N", description: "Maximum batches.", default: "20000" },
     "batch-size": { type: "string", arg: "N", description: "Batch size.", default: "64" },
     optimizer: { type: "string", arg: "O", description: "adam or sgd.", default: "adam" },
     lr: { type: "string", arg: "X", description: "Learning rate.", default: "1e-4" },
     momentum: { type: "string", arg: "X", description: "SGD momentum.", default: "0.9" },
-    gamma: { type: "string", arg: "X", description: "IDEC reconstruction weight γ.", default: "0.1" },
+    gamma: {
+      type: "string",
+      arg: "X",
+      description: "IDEC reconstruction weight γ.",
+      default: "0.1",
+    },
   },
   async run(values, positionals) {
     const ds = await datasetArg(positionals, "finetune");
@@ -176,14 +253,20 @@ export const finetuneCommand: Command = {
       onStep: (_it, _max, loss) => bar.tick(1, `KL ${loss.toExponential(3)}`),
       onCheck: (c) => {
         if (!quiet && c.iteration > 0) {
-          console.error(`\ncheck @${c.iteration}: loss ${c.loss.toExponential(3)}, labels changed ${c.changedPct.toFixed(2)} %, sizes [${c.sizes}]`);
+          console.error(
+            `\ncheck @${c.iteration}: loss ${c.loss.toExponential(3)}, labels changed ${
+              c.changedPct.toFixed(2)
+            } %, sizes [${c.sizes}]`,
+          );
         }
       },
       onWarn: (m) => console.error(`warning: ${m}`),
     });
     bar.done();
     console.log(
-      `finetune: ${r.converged ? "converged" : "stopped at max-iter"} after ${r.log.at(-1)?.iteration} batches; ` +
+      `finetune: ${r.converged ? "converged" : "stopped at max-iter"} after ${
+        r.log.at(-1)?.iteration
+      } batches; ` +
         `weights in ${join(dir, "dec.safetensors")}`,
     );
   },

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { exists, loadWeights } from "../io/checkpoint.ts";
 import { backendNamed } from "../tensor/backends.ts";
 import type { Device } from "../tensor/tensor.ts";
-import type { DatasetLike } from "./data.ts";
+import type { DatasetLike, Normalize } from "./data.ts";
 import { assignAll } from "./dec.ts";
 import { kmeans } from "./kmeans.ts";
 import { encodeAll, loadAutoencoder } from "./pretrain.ts";
@@ -44,18 +44,35 @@ export async function applyModel(
   const hasDec = await exists(join(dir, "dec.safetensors"));
   const hasInit = await exists(join(dir, "centroids.safetensors"));
   const use = stage === "auto" ? (hasDec ? "dec" : hasInit ? "init" : "pretrain") : stage;
-  if (use === "dec" && !hasDec) throw new UserError(`Cannot use DEC weights: ${dir}/dec.safetensors is missing: run finetune`);
-  if (use === "init" && !hasInit) throw new UserError(`Cannot use centroids: ${dir}/centroids.safetensors is missing: run init`);
-  const { ae, info } = await loadAutoencoder(dir, device, use === "dec" ? "dec.safetensors" : "autoencoder.safetensors");
+  if (use === "dec" && !hasDec) {
+    throw new UserError(`Cannot use DEC weights: ${dir}/dec.safetensors is missing: run finetune`);
+  }
+  if (use === "init" && !hasInit) {
+    throw new UserError(`Cannot use centroids: ${dir}/centroids.safetensors is missing: run init`);
+  }
+  const { ae, info } = await loadAutoencoder(
+    dir,
+    device,
+    use === "dec" ? "dec.safetensors" : "autoencoder.safetensors",
+  );
   const [c, h, w] = ae.config.inputShape;
   const [dc, dh, dw] = ds.sampleShape;
   if (c !== dc || h !== dh || w !== dw) {
-    throw new UserError(`Cannot apply model ${dir}: it expects samples [${c}, ${h}, ${w}]: the dataset has [${dc}, ${dh}, ${dw}]`);
+    throw new UserError(
+      `Cannot apply model ${dir}: it expects samples [${c}, ${h}, ${w}]: the dataset has [${dc}, ${dh}, ${dw}]`,
+    );
   }
   const dim = ae.config.latentDim;
   try {
     if (use === "pretrain") {
-      return { latent: await encodeAll(ae, ds, info.normalize, device), dim, q: null, k: 0, labels: null, stage: use };
+      return {
+        latent: await encodeAll(ae, ds, info.normalize, device),
+        dim,
+        q: null,
+        k: 0,
+        labels: null,
+        stage: use,
+      };
     }
     const file = use === "dec" ? "dec.safetensors" : "centroids.safetensors";
     const cen = (await loadWeights(join(dir, file))).weights.get("centroids");
@@ -81,7 +98,7 @@ export async function applyModel(
 export function rawKmeans(
   ds: DatasetLike,
   k: number,
-  opts: { nInit?: number; seed?: number; normalize?: "maxabs" | "l2" | "none" } = {},
+  opts: { nInit?: number; seed?: number; normalize?: Normalize } = {},
 ): Assignment {
   const idx = Array.from({ length: ds.count }, (_, i) => i);
   const x = ds.readBatch(idx, opts.normalize ?? "maxabs");

@@ -22,7 +22,7 @@ export const pretrainSchema = z.object({
   weightDecay: z.number().min(0),
   valSplit: z.number().min(0).max(0.9),
   latentDim: int(1),
-  normalize: z.enum(["maxabs", "l2", "none"]),
+  normalize: z.enum(["maxabs", "l2", "minmax", "none"]),
   seed: z.number().int(),
 }).strict();
 
@@ -62,7 +62,8 @@ export const configFileSchema = z.object({
 }).passthrough();
 
 function fmtIssues(where: string, e: z.ZodError): string {
-  return e.issues.map((i) => `${where}${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`).join("; ");
+  return e.issues.map((i) => `${where}${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`)
+    .join("; ");
 }
 
 /**
@@ -72,7 +73,9 @@ function fmtIssues(where: string, e: z.ZodError): string {
  * @returns its sections (possibly empty).
  * @throws {UserError} naming the file and the field.
  */
-export async function readConfigFile(path: string | undefined): Promise<z.infer<typeof configFileSchema>> {
+export async function readConfigFile(
+  path: string | undefined,
+): Promise<z.infer<typeof configFileSchema>> {
   if (!path) return {};
   let raw: unknown;
   try {
@@ -81,7 +84,9 @@ export async function readConfigFile(path: string | undefined): Promise<z.infer<
     throw new UserError(`Cannot read config ${path}: ${(e as Error).message}`);
   }
   const r = configFileSchema.safeParse(raw);
-  if (!r.success) throw new UserError(`Cannot use config ${path}: ${fmtIssues("", r.error).replace(/^\./, "")}`);
+  if (!r.success) {
+    throw new UserError(`Cannot use config ${path}: ${fmtIssues("", r.error).replace(/^\./, "")}`);
+  }
   return r.data;
 }
 
@@ -92,19 +97,35 @@ function resolve<T>(
   file: Partial<T> | undefined,
   flags: Partial<T>,
 ): T {
-  const merged = { ...defaults, ...file, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
+  const merged = {
+    ...defaults,
+    ...file,
+    ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
+  };
   const r = schema.safeParse(merged);
   if (!r.success) throw new UserError(`Cannot use ${name} settings: ${fmtIssues(name, r.error)}`);
   return r.data;
 }
 
 /** Pretraining settings from defaults, file and flags (in that order). */
-export function resolvePretrain(file: Partial<PretrainConfig> | undefined, flags: Partial<PretrainConfig>): PretrainConfig {
-  return resolve("pretrain", pretrainSchema as z.ZodType<PretrainConfig>, PRETRAIN_DEFAULTS, file, flags);
+export function resolvePretrain(
+  file: Partial<PretrainConfig> | undefined,
+  flags: Partial<PretrainConfig>,
+): PretrainConfig {
+  return resolve(
+    "pretrain",
+    pretrainSchema as z.ZodType<PretrainConfig>,
+    PRETRAIN_DEFAULTS,
+    file,
+    flags,
+  );
 }
 
 /** Initialisation settings from defaults, file and flags. */
-export function resolveInit(file: Partial<InitConfig> | undefined, flags: Partial<InitConfig>): InitConfig {
+export function resolveInit(
+  file: Partial<InitConfig> | undefined,
+  flags: Partial<InitConfig>,
+): InitConfig {
   return resolve("init", initSchema as z.ZodType<InitConfig>, INIT_DEFAULTS, file, flags);
 }
 
@@ -113,5 +134,11 @@ export function resolveFinetune(
   file: Partial<FinetuneConfig> | undefined,
   flags: Partial<FinetuneConfig>,
 ): FinetuneConfig {
-  return resolve("finetune", finetuneSchema as z.ZodType<FinetuneConfig>, FINETUNE_DEFAULTS, file, flags);
+  return resolve(
+    "finetune",
+    finetuneSchema as z.ZodType<FinetuneConfig>,
+    FINETUNE_DEFAULTS,
+    file,
+    flags,
+  );
 }

@@ -6,8 +6,9 @@
  * @module
  */
 
-/** Per-sample normalisation at load time. */
-export type Normalize = "maxabs" | "l2" | "none";
+import { type Normalize, normalizeSamples } from "../io/dataset.ts";
+
+export type { Normalize };
 
 /** A source of samples [C, F, T]. */
 export interface DatasetLike {
@@ -21,24 +22,6 @@ export interface DatasetLike {
   readBatch(indices: ArrayLike<number>, normalize?: Normalize): Float32Array;
   /** Sample ids and labels, when known. */
   readonly samples?: readonly { id: string; label: string | null }[];
-}
-
-/**
- * Normalises one sample in place: "maxabs" divides by max |x| (as the seed
- * does), "l2" by the Euclidean norm; an all-zero sample stays zero.
- *
- * @param x The sample's values.
- * @param mode Normalisation.
- */
-export function normalizeSample(x: Float32Array, mode: Normalize): void {
-  if (mode === "none") return;
-  let s = 0;
-  if (mode === "maxabs") { for (let i = 0; i < x.length; i++) s = Math.max(s, Math.abs(x[i])); }
-  else {
-    for (let i = 0; i < x.length; i++) s += x[i] * x[i];
-    s = Math.sqrt(s);
-  }
-  if (s > 0) { for (let i = 0; i < x.length; i++) x[i] /= s; }
 }
 
 /** An in-memory dataset over a Float32Array [N, C, F, T]. */
@@ -91,7 +74,7 @@ export class MemoryDataset implements DatasetLike {
       }
       const s = out.subarray(b * this.#per, (b + 1) * this.#per);
       s.set(this.#data.subarray(i * this.#per, (i + 1) * this.#per));
-      normalizeSample(s, normalize);
+      normalizeSamples(s, this.#per, normalize);
     }
     return out;
   }

@@ -26,7 +26,11 @@ export type Weights = Map<string, { shape: number[]; data: Float32Array }>;
  * @param w Weights by name.
  * @param metadata String metadata stored in the header.
  */
-export async function saveWeights(path: string, w: Weights, metadata: Record<string, string> = {}): Promise<void> {
+export async function saveWeights(
+  path: string,
+  w: Weights,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   const t: Record<string, SafetensorsTensor> = {};
   for (const [name, { shape, data }] of w) t[name] = { dtype: "F32", shape, data };
   await writeFileAtomic(path, encodeSafetensors(t, { format: "pt", ...metadata }));
@@ -39,7 +43,9 @@ export async function saveWeights(path: string, w: Weights, metadata: Record<str
  * @returns weights by name and the header metadata.
  * @throws {UserError} when the file is missing or not F32 safetensors.
  */
-export async function loadWeights(path: string): Promise<{ weights: Weights; metadata: Record<string, string> }> {
+export async function loadWeights(
+  path: string,
+): Promise<{ weights: Weights; metadata: Record<string, string> }> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -55,7 +61,9 @@ export async function loadWeights(path: string): Promise<{ weights: Weights; met
   const weights: Weights = new Map();
   for (const [name, t] of Object.entries(dec.tensors)) {
     if (!(t.data instanceof Float32Array)) {
-      throw new UserError(`Cannot read weights ${path}: tensor ${name} must be F32: found ${t.dtype}`);
+      throw new UserError(
+        `Cannot read weights ${path}: tensor ${name} must be F32: found ${t.dtype}`,
+      );
     }
     weights.set(name, { shape: t.shape, data: t.data });
   }

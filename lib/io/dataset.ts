@@ -49,7 +49,7 @@ export interface DatasetMeta {
 }
 
 /** Per-sample normalisation applied at load time. */
-export type Normalize = "maxabs" | "l2" | "none";
+export type Normalize = "maxabs" | "l2" | "minmax" | "none";
 
 /** Header of `samples.csv`. */
 export const SAMPLES_HEADER = [
@@ -83,11 +83,22 @@ function samplesCsv(samples: readonly SampleInfo[]): string {
  * @param data `[B, sampleSize]` contiguous.
  * @param sampleSize Elements per sample (C·F·T).
  * @param mode `maxabs` divides each sample by its largest |value|, `l2` by its L2
- *   norm, `none` leaves it; an all-zero sample stays zero.
+ *   norm, `minmax` maps it onto [0, 1] (for log or dB spectrograms), `none` leaves it;
+ *   an all-zero (or, for minmax, constant) sample becomes zero.
  */
 export function normalizeSamples(data: Float32Array, sampleSize: number, mode: Normalize): void {
   if (mode === "none") return;
   for (let off = 0; off < data.length; off += sampleSize) {
+    if (mode === "minmax") {
+      let lo = Infinity, hi = -Infinity;
+      for (let i = off; i < off + sampleSize; i++) {
+        if (data[i] < lo) lo = data[i];
+        if (data[i] > hi) hi = data[i];
+      }
+      const r = hi - lo;
+      for (let i = off; i < off + sampleSize; i++) data[i] = r > 0 ? (data[i] - lo) / r : 0;
+      continue;
+    }
     let s = 0;
     if (mode === "maxabs") {
       for (let i = off; i < off + sampleSize; i++) {

@@ -69,23 +69,39 @@ export function resample(
   const m = Math.floor((n - 1) * fsOut / fsIn + 1e-9) + 1;
   const y = new Float64Array(m);
   const ratio = fsIn / fsOut;
-  for (let j = 0; j < m; j++) {
-    const t = j * ratio;
-    const c = Math.floor(t);
-    let acc = 0, wsum = 0;
-    const lo = Math.max(0, c - reach + 1), hi = Math.min(n - 1, c + reach);
-    for (let i = lo; i <= hi; i++) {
-      const d = (t - i) * cut;
+  const width = 2 * reach;
+  // Kernel taps depend only on the output sample's fractional position between
+  // input samples; rational rate ratios (40 -> 100 Hz: 5 phases) repeat a few.
+  const cache = new Map<number, Float64Array>();
+  const taps = (frac: number): Float64Array => {
+    const key = Math.round(frac * 1e9);
+    let k = cache.get(key);
+    if (k) return k;
+    k = new Float64Array(width);
+    for (let q = 0; q < width; q++) {
+      const d = (frac + reach - 1 - q) * cut; // distance to input sample c - reach + 1 + q
       const r = d / a;
       if (r <= -1 || r >= 1) continue;
       const win = besselI0(beta * Math.sqrt(1 - r * r)) / i0b;
       const sinc = d === 0 ? 1 : Math.sin(Math.PI * d) / (Math.PI * d);
-      const k = cut * sinc * win;
-      acc += k * src[i];
-      wsum += k;
+      k[q] = cut * sinc * win;
+    }
+    if (cache.size < 4096) cache.set(key, k);
+    return k;
+  };
+  for (let j = 0; j < m; j++) {
+    const t = j * ratio;
+    const c = Math.floor(t + 1e-9);
+    const k = taps(Math.max(0, t - c));
+    const first = c - reach + 1;
+    let acc = 0, wsum = 0;
+    const q0 = Math.max(0, -first), q1 = Math.min(width, n - first);
+    for (let q = q0; q < q1; q++) {
+      acc += k[q] * src[first + q];
+      wsum += k[q];
     }
     // Near the ends the kernel is cut; renormalising keeps DC exact there.
-    y[j] = wsum !== 0 && (lo > c - reach + 1 || hi < c + reach) ? acc / wsum : acc;
+    y[j] = (q0 > 0 || q1 < width) && wsum !== 0 ? acc / wsum : acc;
   }
   return y;
 }

@@ -1,0 +1,104 @@
+import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { DatasetWriter, openDataset, type SampleInfo, writeDataset } from "../../lib/io/dataset.ts";
+import { Rng } from "../../lib/util/rng.ts";
+
+const info = (i: number, label: string | null): SampleInfo => ({
+  id: `s${i}`,
+  network: "XX",
+  station: `ST${i}`,
+  location: "",
+  channel: "HHZ",
+  referenceTime: "2020-01-01T00:00:00.000Z",
+  label,
+});
+
+Deno.test("writeDataset + openDataset: readBatch returns the requested samples in order", async () => {
+  const dir = (await Deno.makeTempDir()) + "/ds";
+  const rng = new Rng(1);
+  const [N, C, F, T] = [7, 2, 3, 4];
+  const data = new Float32Array(N * C * F * T).map(() => rng.uniform(-2, 2));
+  const samples = Array.from({ length: N }, (_, i) => info(i, i % 2 ? "a,b" : null));
+  await writeDataset(
+    dir,
+    { shape: [N, C, F, T], components: ["Z", "N"], scaling: "psd", config: { x: 1 } },
+    samples,
+    data,
+    new Float64Array([1, 2, 3]),
+    new Float64Array([0, 1, 2, 3]),
+  );
+  const ds = await openDataset(dir);
+  assertEquals(ds.count, N);
+  assertEquals(ds.sampleShape, [C, F, T]);
+  assertEquals(ds.labels(), [null, "a,b", null, "a,b", null, "a,b", null]);
+  assertEquals(ds.samples[3], samples[3]);
+  assertEquals(ds.meta.config, { x: 1 });
+  const S = C * F * T;
+  const idx = [5, 0, 1, 2, 6, 6];
+  const b = ds.readBatch(idx);
+  idx.forEach((k, j) =>
+    assertEquals(b.subarray(j * S, (j + 1) * S), data.subarray(k * S, (k + 1) * S), `sample ${k}`)
+  );
+  assertEquals(ds.readAll(), data);
+  assertThrows(() => ds.readBatch([7]), RangeError, "[0, 7)");
+  ds.close();
+  await assertRejects(
+    () =>
+      writeDataset(
+        dir,
+        { shape: [N, C, F, T], components: ["Z", "N"], scaling: "psd", config: {} },
+        samples,
+        data,
+        new Float64Array(3),
+        new Float64Array(4),
+      ),
+    Deno.errors.AlreadyExists,
+    "--force",
+  );
+  await Deno.remove(dir + "/..", { recursive: true });
+});
+
+Deno.test("normalisation: maxabs divides by max |x| over all channels, l2 by the norm, zeros stay zero", async () => {
+  const dir = (await Deno.makeTempDir()) + "/ds";
+  const data = new Float32Array([1, -4, 2, 2, 0, 0, 0, 0, 3, 4, 0, 0]);
+  await writeDataset(
+    dir,
+    { shape: [3, 2, 1, 2], components: ["Z", "N"], scaling: "psd", config: {} },
+    [0, 1, 2].map((i) => info(i, null)),
+    data,
+    new Float64Array([1]),
+    new Float64Array([0, 1]),
+  );
+  const ds = await openDataset(dir);
+  assertClose(ds.readBatch([0], "maxabs"), [0.25, -1, 0.5, 0.5], 1e-7, 0, "maxabs");
+  assertClose(ds.readBatch([2], "l2"), [0.6, 0.8, 0, 0], 1e-7, 0, "l2");
+  assertEquals(Array.from(ds.readBatch([1], "maxabs")), [0, 0, 0, 0]);
+  assertEquals(Array.from(ds.readBatch([1], "l2")), [0, 0, 0, 0]);
+  ds.close();
+  await Deno.remove(dir + "/..", { recursive: true });
+});
+
+Deno.test("DatasetWriter streams samples, commits atomically, and abort leaves nothing", async () => {
+  const root = await Deno.makeTempDir();
+  const w = await DatasetWriter.create(`${root}/ds`, [1, 2, 2]);
+  for (let i = 0; i < 5; i++) w.append(info(i, "x"), new Float32Array(4).fill(i));
+  assert((await Deno.stat(`${root}/ds`).catch(() => null)) === null, "not visible before commit");
+  await w.commit(
+    { components: ["Z"], scaling: "db", config: { a: 1 } },
+    new Float64Array([1, 2]),
+    new Float64Array([0, 1]),
+  );
+  const ds = await openDataset(`${root}/ds`);
+  assertEquals(ds.meta.shape, [5, 1, 2, 2]);
+  assertEquals(ds.meta.scaling, "db");
+  assertEquals(Array.from(ds.readBatch([4])), [4, 4, 4, 4]);
+  ds.close();
+  await assertRejects(
+    () => DatasetWriter.create(`${root}/ds`, [1, 2, 2]),
+    Deno.errors.AlreadyExists,
+  );
+  const w2 = await DatasetWriter.create(`${root}/ds2`, [1, 1, 1]);
+  w2.append(info(0, null), new Float32Array(1));
+  await w2.abort();
+  assertEquals([...Deno.readDirSync(root)].map((e) => e.name), ["ds"]);
+  await Deno.remove(root, { recursive: true });
+});

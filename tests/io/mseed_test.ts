@@ -1,0 +1,113 @@
+import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { encodeMiniseed3, readMiniseed, readMiniseedFile, type Trace } from "../../lib/io/mseed.ts";
+import { SampleError } from "../../lib/io/sample_error.ts";
+
+const DATA = new URL("../../../shared/data/", import.meta.url).pathname;
+const ESEC = `${DATA}esec_massmovements/`;
+
+function listEsec(sub: string, ext: string): string[] {
+  const out: string[] = [];
+  for (const ev of Deno.readDirSync(ESEC + sub)) {
+    for (const f of Deno.readDirSync(`${ESEC}${sub}/${ev.name}`)) {
+      if (f.name.endsWith(ext)) out.push(`${ESEC}${sub}/${ev.name}/${f.name}`);
+    }
+  }
+  return out.sort();
+}
+
+Deno.test("all 305 ESEC miniSEED files decode, one channel each, with the rate and codes of their name", async () => {
+  const files = listEsec("waveforms", ".mseed");
+  assertEquals(files.length, 305);
+  const rates: Record<number, number> = {};
+  for (const f of files) {
+    const tr = await readMiniseedFile(f);
+    assertEquals(tr.length, 1, f);
+    const [net, sta, loc, cha] = f.split("/").at(-1)!.split("__")[0].split(".");
+    assertEquals([tr[0].network, tr[0].station, tr[0].location, tr[0].channel], [
+      net,
+      sta,
+      loc,
+      cha,
+    ], f);
+    assert(tr[0].data.length > 1000 && tr[0].data.every(Number.isFinite), f);
+    rates[tr[0].samplingRate] = (rates[tr[0].samplingRate] ?? 0) + 1;
+  }
+  // The counts the data README gives.
+  assertEquals(rates, { 40: 118, 50: 154, 100: 27, 120: 6 });
+});
+
+function trace(over: Partial<Trace> = {}): Trace {
+  return {
+    network: "XX",
+    station: "ABC",
+    location: "00",
+    channel: "HHZ",
+    startTime: Date.UTC(2020, 4, 1, 12),
+    samplingRate: 100,
+    data: new Float64Array(1000).map((_, i) => Math.round(1000 * Math.sin(i / 10))),
+    ...over,
+  };
+}
+
+Deno.test("miniSEED 3 written by seisplotjs reads back exactly (int32 and float32)", async () => {
+  const a = trace();
+  const b = trace({ channel: "HHN", data: new Float64Array(500).map((_, i) => i + 0.5) });
+  const back = await readMiniseed(await encodeMiniseed3([a, b], 300), "mem.mseed");
+  assertEquals(back.length, 2);
+  const z = back.find((t) => t.channel === "HHZ")!, n = back.find((t) => t.channel === "HHN")!;
+  assertEquals(z.data, a.data);
+  assertEquals(n.data, b.data);
+  assertEquals(z.startTime, a.startTime);
+  assertEquals(z.samplingRate, 100);
+});
+
+Deno.test("gaps are merged up to the tolerance and rejected beyond it", async () => {
+  const a = trace({ data: new Float64Array(1000).fill(5) });
+  // Second segment starts 0.5 s (50 samples) after the end of the first.
+  const b = trace({ startTime: a.startTime + 10500, data: new Float64Array(500).fill(7) });
+  const bytes = await encodeMiniseed3([a, b]);
+  const merged = await readMiniseed(bytes, "gap.mseed", { gapTolerance: 1 });
+  assertEquals(merged.length, 1);
+  assertEquals(merged[0].data.length, 1000 + 50 + 500);
+  // The gap is filled by linear interpolation between 5 and 7.
+  assert(merged[0].data[1025] > 5 && merged[0].data[1025] < 7, "interpolated");
+  const e = await assertRejects(
+    () => readMiniseed(bytes, "gap.mseed", { gapTolerance: 1 / 10 }),
+    SampleError,
+    "gap.mseed",
+  );
+  assertEquals((e as SampleError).reason, "gap");
+  assert(e.message.includes("gap of 0.500 s"), e.message);
+});
+
+Deno.test("bad miniSEED input fails with a SampleError that names the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const good = listEsec("waveforms", ".mseed")[0];
+    const bytes = await Deno.readFile(good);
+    const cases: [string, Uint8Array, string, string][] = [
+      ["truncated.mseed", bytes.subarray(0, 4096 + 1000), "truncated", "truncated"],
+      ["empty.mseed", new Uint8Array(0), "empty file", "empty"],
+      [
+        "text.mseed",
+        new TextEncoder().encode("network,station\nXX,ABC\n".repeat(20)),
+        "not miniseed",
+        "expected a miniSEED",
+      ],
+    ];
+    for (const [name, b, reason, text] of cases) {
+      await Deno.writeFile(`${dir}/${name}`, b);
+      const e = await assertRejects(() => readMiniseedFile(`${dir}/${name}`), SampleError, name);
+      assertEquals((e as SampleError).reason, reason, name);
+      assert(e.message.includes(text), e.message);
+    }
+    const e = await assertRejects(
+      () => readMiniseedFile(`${dir}/missing.mseed`),
+      SampleError,
+      "missing.mseed",
+    );
+    assertEquals((e as SampleError).reason, "unreadable");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

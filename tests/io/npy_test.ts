@@ -1,0 +1,109 @@
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import {
+  encodeNpy,
+  npyToFloat64,
+  NpyWriter,
+  readNpy,
+  readNpyFile,
+  readNpz,
+  writeNpyFile,
+} from "../../lib/io/npy.ts";
+import { parseCsvRecords } from "../../lib/io/csv.ts";
+
+const PN = new URL("../../../shared/data/phasenet_ncedc/", import.meta.url).pathname;
+
+Deno.test("all 115 PhaseNet NPZ files read: data (9001, 3) <f8, itp 3000, its and channels", async () => {
+  const rows = parseCsvRecords(await Deno.readTextFile(`${PN}waveform.csv`));
+  const byName = new Map(rows.map((r) => [r.fname, r]));
+  let n = 0;
+  for (const f of Deno.readDirSync(`${PN}waveform_train`)) {
+    const z = await readNpz(await Deno.readFile(`${PN}waveform_train/${f.name}`));
+    assertEquals(z.data.dtype, "<f8", f.name);
+    assertEquals(z.data.shape, [9001, 3], f.name);
+    assertEquals(z.itp.shape, [], "scalar");
+    assertEquals(Number((z.itp.data as BigInt64Array)[0]), 3000, f.name);
+    assertEquals(Number((z.its.data as BigInt64Array)[0]), Number(byName.get(f.name)!.its), f.name);
+    assertEquals((z.channels.data as string[])[0], byName.get(f.name)!.channels, f.name);
+    const d = z.data.data as Float64Array;
+    for (let c = 0; c < 3; c++) {
+      let any = false;
+      for (let i = c; i < d.length; i += 3) if (d[i] !== 0) any = true;
+      assert(any, `${f.name}: component ${c} is not all zero`);
+    }
+    n++;
+  }
+  assertEquals(n, 115);
+});
+
+Deno.test("encodeNpy/readNpy round-trip f4, f8, i4, u1 with 64-byte aligned headers", () => {
+  for (
+    const a of [
+      new Float32Array([1.5, -2, 3e-8]),
+      new Float64Array([Math.PI, -1e300]),
+      new Int32Array([-7, 2 ** 30]),
+      new Uint8Array([0, 255, 9]),
+    ]
+  ) {
+    const b = encodeNpy(a, [a.length]);
+    const hlen = new DataView(b.buffer).getUint16(8, true);
+    assertEquals((10 + hlen) % 64, 0, "header alignment");
+    const r = readNpy(b);
+    assertEquals(r.shape, [a.length]);
+    assertEquals(r.data, a);
+  }
+  assertThrows(() => encodeNpy(new Float32Array(5), [2, 3]), TypeError, "holds 6 elements");
+  assertThrows(() => readNpy(new Uint8Array([1, 2, 3])), TypeError, "magic");
+});
+
+Deno.test("readNpy handles big-endian, Fortran order, f2 and truncated data", () => {
+  const head = (descr: string, shape: string, fortran = "False") => {
+    const dict =
+      `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`.padEnd(117, " ") +
+      "\n";
+    const b = new Uint8Array(10 + dict.length);
+    b.set([0x93, 78, 85, 77, 80, 89, 1, 0]);
+    new DataView(b.buffer).setUint16(8, dict.length, true);
+    for (let i = 0; i < dict.length; i++) b[10 + i] = dict.charCodeAt(i);
+    return b;
+  };
+  const be = new Uint8Array(8);
+  new DataView(be.buffer).setFloat32(0, 1.25, false);
+  new DataView(be.buffer).setFloat32(4, -3, false);
+  const r = readNpy(new Uint8Array([...head(">f4", "(2,)"), ...be]));
+  assertEquals(Array.from(r.data as Float32Array), [1.25, -3]);
+  // Fortran [2, 3]: column-major bytes 1..6 -> C order [[1,3,5],[2,4,6]].
+  const f = new Float64Array([1, 2, 3, 4, 5, 6]);
+  const fr = readNpy(
+    new Uint8Array([...head("<f8", "(2, 3)", "True"), ...new Uint8Array(f.buffer)]),
+  );
+  assertEquals(Array.from(npyToFloat64(fr)), [1, 3, 5, 2, 4, 6]);
+  const h = new Uint16Array([0x3c00, 0xc000]); // 1.0, -2.0
+  assertEquals(
+    Array.from(
+      readNpy(new Uint8Array([...head("<f2", "(2,)"), ...new Uint8Array(h.buffer)]))
+        .data as Float32Array,
+    ),
+    [1, -2],
+  );
+  assertThrows(
+    () => readNpy(new Uint8Array([...head("<f8", "(4,)"), 1, 2, 3])),
+    TypeError,
+    "needs 32 bytes",
+  );
+});
+
+Deno.test("NpyWriter streams samples and patches the first dimension; numpy-compatible header", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const w = NpyWriter.open(`${dir}/s.npy`, "<f4", [2, 3]);
+    for (let i = 0; i < 1234; i++) w.append(new Float32Array(6).fill(i));
+    w.close();
+    const r = await readNpyFile(`${dir}/s.npy`);
+    assertEquals(r.shape, [1234, 2, 3]);
+    assertEquals((r.data as Float32Array)[6 * 1233 + 5], 1233);
+    await writeNpyFile(`${dir}/f.npy`, new Float64Array([1, 2]), [2]);
+    assertEquals((await readNpyFile(`${dir}/f.npy`)).shape, [2]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

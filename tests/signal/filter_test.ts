@@ -1,0 +1,76 @@
+import { assert, assertClose, assertThrows } from "../_assert.ts";
+import {
+  bandpass,
+  butterBandpass,
+  butterHighpass,
+  butterLowpass,
+  sosfilt,
+  sosResponse,
+} from "../../lib/signal/filter.ts";
+
+const mag = (h: [number, number]) => Math.hypot(h[0], h[1]);
+const db = (h: [number, number]) => 20 * Math.log10(mag(h));
+
+Deno.test("Butterworth band-pass gain is −3 dB at both corners, 0 dB at the centre", () => {
+  for (
+    const [f1, f2, fs, order] of [[1, 18, 100, 4], [0.5, 8, 40, 4], [2, 20, 120, 2], [1, 10, 50, 6]]
+  ) {
+    const sos = butterBandpass(f1, f2, fs, order);
+    assert(sos.length === order, `order ${order} band-pass has ${order} sections`);
+    // Prewarped bilinear design: exact −3.0103 dB at the corners up to float64 rounding.
+    assertClose([db(sosResponse(sos, f1, fs))], [-3.0103], 1e-3, 0, `lower corner ${f1} Hz`);
+    assertClose([db(sosResponse(sos, f2, fs))], [-3.0103], 1e-3, 0, `upper corner ${f2} Hz`);
+    const fc = fs / Math.PI * Math.atan(
+      Math.sqrt(Math.tan(Math.PI * f1 / fs) * Math.tan(Math.PI * f2 / fs)),
+    );
+    assertClose([mag(sosResponse(sos, fc, fs))], [1], 1e-12, 0, "centre gain");
+    // Maximally flat: well inside the band the gain stays within 0.1 dB.
+    assert(Math.abs(db(sosResponse(sos, Math.sqrt(f1 * f2), fs))) < 0.1, "flat passband");
+    // Roll-off: an order-n band-pass falls ~6n dB/octave outside the band.
+    assert(db(sosResponse(sos, f1 / 4, fs)) < -6 * order * 2 + 6, "stop band below");
+  }
+});
+
+Deno.test("Butterworth low- and high-pass gains are −3 dB at the corner", () => {
+  for (const order of [2, 4, 5, 8]) {
+    assertClose(
+      [db(sosResponse(butterLowpass(20, 100, order), 20, 100))],
+      [-3.0103],
+      1e-3,
+      0,
+      `lp ${order}`,
+    );
+    assertClose(
+      [db(sosResponse(butterHighpass(2, 100, order), 2, 100))],
+      [-3.0103],
+      1e-3,
+      0,
+      `hp ${order}`,
+    );
+    assertClose([mag(sosResponse(butterLowpass(20, 100, order), 0, 100))], [1], 1e-12, 0, "lp DC");
+  }
+});
+
+Deno.test("time-domain filtering of a sine matches the designed gain", () => {
+  const fs = 100, f = 18;
+  const sos = butterBandpass(1, 18, fs, 4);
+  const x = new Float64Array(20000).map((_, i) => Math.sin(2 * Math.PI * f * i / fs));
+  sosfilt(sos, x);
+  // Steady state after the transient: amplitude = |H(f)| = 1/√2 at the corner.
+  const tail = x.subarray(10000);
+  const amp = Math.sqrt(2 * tail.reduce((a, v) => a + v * v, 0) / tail.length);
+  assertClose([amp], [Math.SQRT1_2], 2e-3, 0, "amplitude at the corner");
+  // Zero-phase: gain squared, −6 dB at the corner.
+  const y = new Float64Array(20000).map((_, i) => Math.sin(2 * Math.PI * f * i / fs));
+  bandpass(y, fs, 1, 18, { zerophase: true });
+  const mid = y.subarray(5000, 15000);
+  const amp2 = Math.sqrt(2 * mid.reduce((a, v) => a + v * v, 0) / mid.length);
+  assertClose([amp2], [0.5], 2e-3, 0, "zero-phase amplitude at the corner");
+});
+
+Deno.test("band-pass corners at or above Nyquist fail with a clear RangeError", () => {
+  assertThrows(() => butterBandpass(1, 50, 100), RangeError, "Nyquist frequency of 100 Hz");
+  assertThrows(() => butterBandpass(1, 60, 100), RangeError, "current value is 60 Hz");
+  assertThrows(() => butterBandpass(10, 5, 100), RangeError, "freqmin must be below freqmax");
+  assertThrows(() => butterBandpass(0, 5, 100), RangeError, "(0, 50) Hz");
+});

@@ -1,0 +1,131 @@
+import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
+import { besselI0, kaiser, spectrogram } from "../../lib/signal/stft.ts";
+import { Rng } from "../../lib/util/rng.ts";
+
+/** I0 from its integral form, (1/π)∫₀^π exp(x cos θ) dθ, by the trapezoid rule (spectrally exact for periodic integrands). */
+function i0Integral(x: number): number {
+  const m = 2000;
+  let s = 0;
+  for (let k = 0; k < m; k++) s += Math.exp(x * Math.cos(Math.PI * (k + 0.5) / m));
+  return s / m;
+}
+
+Deno.test("besselI0 matches its integral form and known values", () => {
+  for (const x of [0, 0.5, 1, 3.7, 5.654866776461628, 12]) {
+    // Both are accurate to ~1e-15 relative; 1e-12 leaves room for summation order.
+    assertClose([besselI0(x)], [i0Integral(x)], 0, 1e-12, `I0(${x})`);
+  }
+  assertClose([besselI0(1)], [1.2660658777520084], 0, 1e-15, "I0(1) tabulated");
+});
+
+Deno.test("kaiser window matches the closed form I0(β√(1−(2k/(M−1)−1)²))/I0(β)", () => {
+  const beta = 1.8 * Math.PI;
+  for (const n of [1, 2, 7, 257]) {
+    const sym = kaiser(n, beta, { periodic: false });
+    const want = new Float64Array(n).map((_, k) =>
+      n === 1 ? 1 : i0Integral(beta * Math.sqrt(1 - (2 * k / (n - 1) - 1) ** 2)) / i0Integral(beta)
+    );
+    assertClose(sym, want, 1e-13, 1e-12, `symmetric n=${n}`);
+    // Periodic (SciPy get_window default): the first n points of the symmetric n+1 window.
+    const per = kaiser(n, beta);
+    assertClose(
+      per,
+      kaiser(n + 1, beta, { periodic: false }).subarray(0, n),
+      0,
+      0,
+      `periodic n=${n}`,
+    );
+  }
+  assertThrows(() => kaiser(0, 1), RangeError, "length must be >= 1");
+});
+
+function naiveDft(x: ArrayLike<number>, nfft: number, k: number): [number, number] {
+  let re = 0, im = 0;
+  for (let n = 0; n < x.length; n++) {
+    const a = -2 * Math.PI * k * n / nfft;
+    re += x[n] * Math.cos(a);
+    im += x[n] * Math.sin(a);
+  }
+  return [re, im];
+}
+
+Deno.test("spectrogram matches a naive DFT of each detrended, windowed segment", () => {
+  const rng = new Rng(3);
+  const fs = 50, nperseg = 33, noverlap = 20, nfft = 64;
+  const x = new Float64Array(300).map(() => rng.uniform(-2, 2));
+  const w = kaiser(nperseg, 1.8 * Math.PI);
+  const s = spectrogram(x, fs, { nperseg, noverlap, nfft, window: w });
+  const hop = nperseg - noverlap;
+  const nt = Math.floor((x.length - nperseg) / hop) + 1;
+  assertEquals(s.times.length, nt);
+  assertEquals(s.freqs.length, nfft / 2 + 1);
+  let wss = 0;
+  for (const v of w) wss += v * v;
+  const want = new Float64Array((nfft / 2 + 1) * nt);
+  for (let j = 0; j < nt; j++) {
+    const seg = x.slice(j * hop, j * hop + nperseg);
+    const mean = seg.reduce((a, b) => a + b, 0) / nperseg;
+    const xw = seg.map((v, i) => (v - mean) * w[i]);
+    for (let k = 0; k <= nfft / 2; k++) {
+      const [re, im] = naiveDft(xw, nfft, k);
+      const c = k === 0 || k === nfft / 2 ? 1 : 2;
+      want[k * nt + j] = c * (re * re + im * im) / (fs * wss);
+    }
+  }
+  // Float64 FFT vs direct sum over 33 terms: rounding ~1e-15 relative to the largest bin.
+  const peak = Math.max(...want);
+  assertClose(s.psd, want, 1e-12 * peak, 1e-10, "psd");
+  // SciPy's segment times: (nperseg/2 + j·hop)/fs.
+  assertClose(
+    s.times,
+    new Float64Array(nt).map((_, j) => (nperseg / 2 + j * hop) / fs),
+    1e-12,
+    0,
+    "times",
+  );
+});
+
+Deno.test("spectrogram satisfies Parseval: Σ psd·Δf = Σ (x·w)² / Σ w² per segment", () => {
+  const rng = new Rng(9);
+  const fs = 100, nperseg = 257, nfft = 512;
+  const x = new Float64Array(2000).map(() => rng.normal());
+  const w = kaiser(nperseg, 1.8 * Math.PI);
+  const s = spectrogram(x, fs, { nperseg, noverlap: 128, nfft, window: w });
+  const nt = s.times.length, df = fs / nfft;
+  let wss = 0;
+  for (const v of w) wss += v * v;
+  for (let j = 0; j < nt; j++) {
+    let lhs = 0;
+    for (let k = 0; k < s.freqs.length; k++) lhs += s.psd[k * nt + j] * df;
+    const seg = x.slice(j * 129, j * 129 + nperseg);
+    const mean = seg.reduce((a, b) => a + b, 0) / nperseg;
+    let rhs = 0;
+    for (let i = 0; i < nperseg; i++) rhs += ((seg[i] - mean) * w[i]) ** 2;
+    // Exact identity; float64 rounding over 512 terms stays below 1e-12 relative.
+    assertClose([lhs], [rhs / wss], 0, 1e-12, `segment ${j}`);
+  }
+});
+
+Deno.test("a pure sine peaks at bin round(f·nfft/fs)", () => {
+  const fs = 100, nperseg = 257, nfft = 512;
+  for (const f of [1.3, 5, 12.34, 33.3, 47]) {
+    const x = new Float64Array(3000).map((_, i) => 3 * Math.sin(2 * Math.PI * f * i / fs + 0.3));
+    const s = spectrogram(x, fs, { nperseg, noverlap: 128, nfft });
+    const nt = s.times.length;
+    for (const j of [0, Math.floor(nt / 2), nt - 1]) {
+      let best = 0;
+      for (let k = 1; k < s.freqs.length; k++) {
+        if (s.psd[k * nt + j] > s.psd[best * nt + j]) best = k;
+      }
+      assertEquals(best, Math.round(f * nfft / fs), `f=${f} segment ${j}`);
+    }
+  }
+});
+
+Deno.test("spectrogram rejects bad lengths with RangeError", () => {
+  const x = new Float64Array(100);
+  assertThrows(() => spectrogram(x, 10, { nperseg: 200 }), RangeError, "shorter than one segment");
+  assertThrows(() => spectrogram(x, 10, { nperseg: 20, nfft: 24 }), RangeError, "power of two");
+  assertThrows(() => spectrogram(x, 10, { nperseg: 20, noverlap: 20 }), RangeError, "noverlap");
+  assert(spectrogram(x, 10, { nperseg: 20 }).nfft === 32, "default nfft = nextpow2(1.2·nperseg)");
+});
