@@ -49,6 +49,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "Assign clusters: latent codes, soft assignments, labels and plots.",
     load: async () => (await import("./lib/cli/cluster.ts")).clusterCommand,
   },
+  demo: {
+    summary: "Run the whole pipeline on the built-in synthetic set and print ACC/NMI.",
+    load: async () => (await import("./lib/cli/demo.ts")).demoCommand,
+  },
   evaluate: {
     summary: "Score a clustering (ACC, NMI, ARI, confusion, silhouette, sizes).",
     load: async () => (await import("./lib/cli/cluster.ts")).evaluateCommand,

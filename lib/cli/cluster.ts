@@ -20,7 +20,7 @@ function csvCell(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-async function writeResults(
+export async function writeResults(
   out: string,
   ds: Dataset,
   a: Assignment,
