@@ -57,13 +57,14 @@ export async function loadResults(dir: string): Promise<LoadedResult[]> {
 }
 
 /**
- * The column title of an adapter.
+ * The column title of an adapter: its description alone, so that one GPU's WebGPU
+ * results and its PyTorch (CUDA) results share a column.
  *
  * @param a Adapter part of a result file.
- * @returns e.g. "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]".
+ * @returns e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
  */
 export function adapterLabel(a: ResultAdapter): string {
-  return a.backend ? `${a.description} [${a.backend}]` : a.description;
+  return a.description;
 }
 
 /**

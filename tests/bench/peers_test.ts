@@ -284,7 +284,7 @@ tfTest("bench:report puts two adapters' result files in one table", async () => 
     const header = lines.find((l) => l.startsWith("| bench |"))!;
     assertEquals(
       header,
-      "| bench | figure | shape | unit | llvmpipe (LLVM 15.0.6, 256 bits) [vulkan] | NVIDIA H100 |",
+      "| bench | figure | shape | unit | llvmpipe (LLVM 15.0.6, 256 bits) | NVIDIA H100 |",
     );
     const row = (name: string) => lines.find((l) => l.includes(`| ${name} |`));
     assertEquals(
