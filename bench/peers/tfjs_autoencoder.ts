@@ -520,13 +520,13 @@ export async function timeTfjs(
   };
   let model: TfjsAutoencoder | null = null;
   let optimizer: tf.Optimizer | null = null;
-  const before = { tensors: 0 };
+  let tensorsBefore: number | null = null;
   try {
     const { description, adapter, note } = await activateTfjsBackend(backend);
     result.backend = description;
     if (adapter) result.adapter = adapter;
     if (note) result.note = note;
-    before.tensors = tf.memory().numTensors;
+    tensorsBefore = tf.memory().numTensors;
     model = buildTfjsAutoencoder(tf, seed);
     const [h, w] = INPUT_HW;
     if (opts.train ?? true) {
@@ -599,6 +599,10 @@ export async function timeTfjs(
   } finally {
     optimizer?.dispose();
     model?.dispose();
+  }
+  const leaked = tensorsBefore === null ? 0 : tf.memory().numTensors - tensorsBefore;
+  if (leaked > 0) {
+    result.note = [result.note, `${leaked} tensors leaked`].filter(Boolean).join("; ");
   }
   return result;
 }
