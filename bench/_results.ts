@@ -1,0 +1,117 @@
+/**
+ * Benchmark result files: each bench writes its figures to
+ * `bench/results/<bench name>-<adapter slug>.json`, so runs on different GPUs sit side by
+ * side and `deno task bench:report` can put them in one table.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type AdapterSummary, adapterSummary } from "../lib/gpu/device.ts";
+import { writeFileAtomic } from "../lib/util/atomic.ts";
+
+/** One measured figure. */
+export interface BenchFigure {
+  /** What was measured, e.g. "tfjs wasm train". */
+  name: string;
+  /** The shape it was measured at, e.g. "x [64, 1, 87, 67]". */
+  shape: string;
+  /** The value; NaN (stored as null) when the measurement failed. */
+  value: number;
+  /** Unit of `value`, e.g. "samples/s" or "ms". */
+  unit: string;
+  /** Anything else worth keeping (median ms, error text, backend...). */
+  extra?: Record<string, unknown>;
+}
+
+/** The adapter part of a result file: an adapter summary, or `{ description: "cpu" }`. */
+export type ResultAdapter = Partial<AdapterSummary> & { description: string };
+
+/** The content of one result file. */
+export interface BenchResultFile {
+  /** Bench name, e.g. "peers". */
+  bench: string;
+  adapter: ResultAdapter;
+  /** `Deno.version` of the run. */
+  deno: { deno: string; v8: string; typescript: string };
+  /** ISO 8601 time of the run. */
+  date: string;
+  figures: (Omit<BenchFigure, "value"> & { value: number | null })[];
+}
+
+/** The folder holding the result files: bench/results beside this module. */
+export const RESULTS_DIR: string = fileURLToPath(new URL("./results/", import.meta.url));
+
+/**
+ * Turns an adapter description into a file-name part.
+ *
+ * @param description e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
+ * @returns e.g. "llvmpipe-llvm-15-0-6-256-bits".
+ * @example
+ * ```ts
+ * import { adapterSlug } from "./_results.ts";
+ * if (adapterSlug("NVIDIA H100 80GB HBM3") !== "nvidia-h100-80gb-hbm3") throw new Error();
+ * ```
+ */
+export function adapterSlug(description: string): string {
+  const slug = description.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  return slug.slice(0, 60).replace(/-+$/, "") || "unknown";
+}
+
+/**
+ * Describes the WebGPU adapter in use, or `{ description: "cpu" }` when there is none.
+ *
+ * @returns the adapter part of a result file.
+ */
+export async function currentAdapter(): Promise<ResultAdapter> {
+  try {
+    return await adapterSummary();
+  } catch {
+    return { description: "cpu" };
+  }
+}
+
+/**
+ * Writes a bench's figures to `<dir>/<name>-<adapter slug>.json` (atomically, replacing
+ * an earlier run on the same adapter).
+ *
+ * @param name Bench name, e.g. "peers".
+ * @param figures The figures.
+ * @param opts `dir` (default bench/results) and `adapter` (default: the WebGPU adapter
+ *   in use, or "cpu").
+ * @returns the path written.
+ * @example
+ * ```ts
+ * import { writeBenchResults } from "./_results.ts";
+ * const dir = await Deno.makeTempDir();
+ * const path = await writeBenchResults("demo", [
+ *   { name: "step", shape: "[64, 1, 87, 67]", value: 12.5, unit: "ms" },
+ * ], { dir, adapter: { description: "Test GPU" } });
+ * if (!path.endsWith("demo-test-gpu.json")) throw new Error(path);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeBenchResults(
+  name: string,
+  figures: BenchFigure[],
+  opts: { dir?: string; adapter?: ResultAdapter } = {},
+): Promise<string> {
+  if (!/^[a-z0-9_-]+$/i.test(name)) {
+    throw new RangeError(
+      `Cannot write bench results: name must be letters, digits, '-' or '_': found "${name}"`,
+    );
+  }
+  const dir = opts.dir ?? RESULTS_DIR;
+  const adapter = opts.adapter ?? await currentAdapter();
+  const file: BenchResultFile = {
+    bench: name,
+    adapter,
+    deno: { ...Deno.version },
+    date: new Date().toISOString(),
+    figures: figures.map((f) => ({ ...f, value: Number.isFinite(f.value) ? f.value : null })),
+  };
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, `${name}-${adapterSlug(adapter.description)}.json`);
+  await writeFileAtomic(path, JSON.stringify(file, null, 2) + "\n");
+  return path;
+}
