@@ -16,7 +16,7 @@ import { readExtractConfig } from "../io/extract_config.ts";
 import { runExtract } from "../io/extract.ts";
 import { openDataset } from "../io/dataset.ts";
 import { pretrain, PRETRAIN_DEFAULTS } from "../cluster/pretrain.ts";
-import { FINETUNE_DEFAULTS, finetune, INIT_DEFAULTS, initCentroids } from "../cluster/dec.ts";
+import { finetune, FINETUNE_DEFAULTS, INIT_DEFAULTS, initCentroids } from "../cluster/dec.ts";
 import { applyModel, rawKmeans } from "../cluster/assign.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
@@ -29,11 +29,17 @@ const MARKER = ".seisdec-demo";
 export const demoCommand: Command = {
   name: "demo",
   summary: "Run the whole pipeline on the built-in synthetic set and print ACC/NMI.",
-  details: "synth → extract (dB spectrograms) → pretrain → init (k-means) → finetune (DEC) → cluster → evaluate.\n" +
+  details:
+    "synth → extract (dB spectrograms) → pretrain → init (k-means) → finetune (DEC) → cluster → evaluate.\n" +
     "Everything lands in --out (default demo_out/), which the demo replaces only if an earlier demo made it.",
   flags: {
     out: { type: "string", arg: "DIR", description: "Working directory.", default: "demo_out" },
-    "per-class": { type: "string", arg: "N", description: "Synthetic samples per class.", default: "40" },
+    "per-class": {
+      type: "string",
+      arg: "N",
+      description: "Synthetic samples per class.",
+      default: "40",
+    },
     epochs: { type: "string", arg: "N", description: "Pretraining epochs.", default: "30" },
   },
   async run(values) {
@@ -44,7 +50,9 @@ export const demoCommand: Command = {
     const isDemo = await Deno.stat(join(out, MARKER)).then(() => true, () => false);
     const existsOut = await Deno.stat(out).then(() => true, () => false);
     if (existsOut && !isDemo) {
-      throw new UserError(`Cannot run the demo in ${out}: it exists and was not made by the demo: pass --out DIR`);
+      throw new UserError(
+        `Cannot run the demo in ${out}: it exists and was not made by the demo: pass --out DIR`,
+      );
     }
     await Deno.mkdir(out, { recursive: true });
     await Deno.writeTextFile(join(out, MARKER), "made by `cli.ts demo`; safe to delete\n");
@@ -57,7 +65,9 @@ export const demoCommand: Command = {
     const perClass = intFlag(values, "per-class") ?? 40;
     await writeSynth(synthDir, { perClass, seed, force: true });
 
-    say("extract: response removal, resampling, band-pass, Kaiser STFT in dB, crop around the onset");
+    say(
+      "extract: response removal, resampling, band-pass, Kaiser STFT in dB, crop around the onset",
+    );
     const cfg = await readExtractConfig(join(synthDir, "extract.json"));
     cfg.spectrogram.scaling = "db";
     const dsDir = join(out, "dataset");
@@ -70,7 +80,13 @@ export const demoCommand: Command = {
     await Deno.remove(model, { recursive: true }).catch(() => {});
     const epochs = intFlag(values, "epochs") ?? 30;
     let bar: Progress | null = null;
-    await pretrain(ds, model, { ...PRETRAIN_DEFAULTS, epochs, batchSize: 32, normalize: "minmax", seed }, {
+    await pretrain(ds, model, {
+      ...PRETRAIN_DEFAULTS,
+      epochs,
+      batchSize: 32,
+      normalize: "minmax",
+      seed,
+    }, {
       device: dev,
       datasetPath: dsDir,
       hooks: {
@@ -90,10 +106,16 @@ export const demoCommand: Command = {
     say("finetune: DEC, target distribution over the dataset every epoch");
     const steps = Math.ceil(ds.count / 32);
     const fb = new Progress("finetune", 40 * steps, { quiet });
-    await finetune(model, ds, { ...FINETUNE_DEFAULTS, batchSize: 32, updateInterval: steps, maxIter: 40 * steps, seed }, dev, {
-      onStep: (_i, _m, l) => fb.tick(1, `KL ${l.toExponential(3)}`),
-      onWarn: (m) => console.error(`warning: ${m}`),
-    });
+    await finetune(
+      model,
+      ds,
+      { ...FINETUNE_DEFAULTS, batchSize: 32, updateInterval: steps, maxIter: 40 * steps, seed },
+      dev,
+      {
+        onStep: (_i, _m, l) => fb.tick(1, `KL ${l.toExponential(3)}`),
+        onWarn: (m) => console.error(`warning: ${m}`),
+      },
+    );
     fb.done();
 
     say("cluster + evaluate");
@@ -101,7 +123,10 @@ export const demoCommand: Command = {
     const clusters = join(out, "clusters");
     await writeResults(clusters, ds, a, true, true);
     const eDec = evaluateClustering({ pred: a.labels!, k, truth, latent: a.latent, dim: a.dim });
-    await Deno.writeTextFile(join(clusters, "evaluation.json"), JSON.stringify(eDec, null, 2) + "\n");
+    await Deno.writeTextFile(
+      join(clusters, "evaluation.json"),
+      JSON.stringify(eDec, null, 2) + "\n",
+    );
     const raw = rawKmeans(ds, k, { normalize: "minmax", seed });
     const eRaw = evaluateClustering({ pred: raw.labels!, k, truth });
     if (!quiet) console.log(formatReport(eDec));

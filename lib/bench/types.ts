@@ -1,0 +1,53 @@
+/**
+ * Shared types of the peers benchmark: one table row per implementation,
+ * backend and batch size, and the timing options.
+ *
+ * @module
+ */
+
+/** One row of the peers table: one implementation on one backend at one batch size. */
+export interface PeerResult {
+  /** Row name, e.g. "tfjs wasm" or "seisdec webgpu". */
+  name: string;
+  /** Backend in words, e.g. "wasm (SIMD, 1 thread)". */
+  backend: string;
+  /** Adapter name for WebGPU rows. */
+  adapter?: string;
+  /** Training batch size. */
+  batch: number;
+  /** Training throughput in samples per second (batch / median step time), or null. */
+  trainSamplesPerSec: number | null;
+  /** Encoder inference throughput in samples per second at `inferBatch`, or null. */
+  inferSamplesPerSec: number | null;
+  /** Batch size of the encoder inference timing. */
+  inferBatch: number;
+  /** Why this row has no figures (or only some), when it could not run. */
+  error?: string;
+  /** Median wall time of one training step in milliseconds. */
+  medianStepMs?: number;
+  /** Median wall time of one encoder inference call in milliseconds. */
+  medianInferMs?: number;
+  /** Anything a reader should know about how this row was measured. */
+  note?: string;
+}
+
+/** Options of `timeTfjs` (and of seisdec's `timeSeisdec`). */
+export interface TimingOptions {
+  /** Timed training steps; the median is reported. At least 5 (default 5). */
+  steps?: number;
+  /** Untimed warm-up steps before the timed ones (default 1). */
+  warmup?: number;
+  /** Batch size of the encoder inference timing (default 256). */
+  inferBatch?: number;
+  /** Time training (default true). */
+  train?: boolean;
+  /** Time encoder inference (default true). */
+  infer?: boolean;
+  /**
+   * Skip the timed training steps when the warm-up step took longer than this, in
+   * seconds (default: no limit). The row then reports why in `error`.
+   */
+  maxStepSeconds?: number;
+  /** Seed of the weights and of the input batch (default 1). */
+  seed?: number;
+}
