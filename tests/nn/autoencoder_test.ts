@@ -3,7 +3,7 @@
  * PyTorch default initialisation, and the decoder plan for other input sizes.
  */
 import { ConvAutoencoder, decoderPlan } from "../../lib/nn/autoencoder.ts";
-import { type Module, Sequential } from "../../lib/nn/layers.ts";
+import type { Module, Sequential } from "../../lib/nn/layers.ts";
 import { initBackend } from "../../lib/tensor/backends.ts";
 import { noGrad, Tensor } from "../../lib/tensor/tensor.ts";
 import { assert, assertEquals, assertNotEquals } from "../_assert.ts";
