@@ -1,0 +1,406 @@
+/**
+ * The WebGPU convolution kernels (conv2d.wgsl, conv_transpose2d.wgsl,
+ * conv_weight_grad.wgsl, channel_sum in reduce.wgsl) against the Float64
+ * reference in lib/cpu, through the backend primitives on "webgpu" tensors.
+ */
+import * as C from "../../lib/cpu/mod.ts";
+import * as K from "../../lib/gpu/kernels.ts";
+import { backendNamed } from "../../lib/tensor/backends.ts";
+import * as ops from "../../lib/tensor/ops.ts";
+import type { Tensor } from "../../lib/tensor/tensor.ts";
+import { assertEquals } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+import { accTol, close, dirtyPool, gt, numel, rand, readAll, webgpu } from "./_util.ts";
+
+type P2 = [number, number];
+interface ConvCase {
+  name: string;
+  x: [number, number, number, number];
+  /** Conv2d: [Co, Ci, KH, KW]. ConvTranspose2d: [A, B, KH, KW]. */
+  w: [number, number, number, number];
+  stride: P2;
+  padding: P2;
+  outputPadding?: P2;
+  bias: boolean;
+  slope: number;
+}
+
+const SLOPE = 0.02;
+// Inputs, weights, biases and output gradients are all on [-2, 2], so one product is <= 4.
+const T = 4;
+
+const webgpuBackend = () => backendNamed("webgpu");
+
+const CONV_CASES: ConvCase[] = [
+  {
+    name: "batch 1, Ci 3 Co 5, odd width 7 with stride 2, kernel 3x2, padding (1,0)",
+    x: [1, 3, 9, 7],
+    w: [5, 3, 3, 2],
+    stride: [2, 2],
+    padding: [1, 0],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "Ci 1 Co 1, kernel 1x3, stride (1,2), padding (0,1), no bias",
+    x: [2, 1, 5, 11],
+    w: [1, 1, 1, 3],
+    stride: [1, 2],
+    padding: [0, 1],
+    bias: false,
+    slope: 1,
+  },
+  {
+    // N·Ho·Wo = 3·6·7 = 126: pixel tiles of 4 straddle image boundaries.
+    name: "batch 3, Ci 5 Co 7, kernel 5x3, stride (2,1), padding (2,1), tiles across images",
+    x: [3, 5, 11, 7],
+    w: [7, 5, 5, 3],
+    stride: [2, 1],
+    padding: [2, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    // Ho = floor((10 − 2)/3) + 1 = 3 covers rows 0..7: rows 8, 9 get no gradient.
+    name: "stride 3 with kernel 2 drops trailing rows and columns",
+    x: [2, 2, 10, 11],
+    w: [3, 2, 2, 2],
+    stride: [3, 3],
+    padding: [0, 0],
+    bias: true,
+    slope: 1,
+  },
+];
+
+const CONVT_CASES: ConvCase[] = [
+  {
+    name: "k3 s2 padding (0,1) as the seed's d2, A 5 B 3",
+    x: [2, 5, 5, 5],
+    w: [5, 3, 3, 3],
+    stride: [2, 2],
+    padding: [0, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "k3 s2 padding (1,0) with output padding (1,0), batch 1, B 1",
+    x: [1, 3, 6, 4],
+    w: [3, 1, 3, 3],
+    stride: [2, 2],
+    padding: [1, 0],
+    outputPadding: [1, 0],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "stride (2,3), kernel 3x5, padding (0,1), output padding (1,2)",
+    x: [2, 3, 4, 5],
+    w: [3, 5, 3, 5],
+    stride: [2, 3],
+    padding: [0, 1],
+    outputPadding: [1, 2],
+    bias: true,
+    slope: 1,
+  },
+  {
+    // kh0 = 1 for odd output rows: those phases receive no tap at all (bias only).
+    name: "kernel 1x1 with stride 2: phases without taps",
+    x: [2, 3, 3, 5],
+    w: [3, 5, 1, 1],
+    stride: [2, 2],
+    padding: [0, 0],
+    outputPadding: [1, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "stride 1, kernel 2x3, padding (1,1), A 6 B 7",
+    x: [1, 6, 5, 4],
+    w: [6, 7, 2, 3],
+    stride: [1, 1],
+    padding: [1, 1],
+    bias: false,
+    slope: 1,
+  },
+];
+
+/** The seed autoencoder's convolutions at batch 2 (input [2, 1, 87, 67]). */
+const SEED_ENCODER: ConvCase[] = [
+  [1, 8, 87, 67],
+  [8, 16, 44, 34],
+  [16, 32, 22, 17],
+  [32, 64, 11, 9],
+  [64, 128, 6, 5],
+].map(([ci, co, h, w], i) => ({
+  name: `e${i}`,
+  x: [2, ci, h, w],
+  w: [co, ci, 3, 3],
+  stride: [2, 2],
+  padding: [1, 1],
+  bias: true,
+  slope: SLOPE,
+}));
+
+const SEED_DECODER: ConvCase[] = (
+  [
+    [128, 64, 3, 3, [1, 1]],
+    [64, 32, 5, 5, [0, 1]],
+    [32, 16, 11, 9, [0, 1]],
+    [16, 8, 23, 17, [1, 0]],
+    [8, 1, 45, 35, [1, 1]],
+  ] as [number, number, number, number, P2][]
+).map(([a, b, h, w, p], i) => ({
+  name: `d${i + 1}`,
+  x: [2, a, h, w],
+  w: [a, b, 3, 3],
+  stride: [2, 2],
+  padding: p,
+  bias: true,
+  slope: SLOPE,
+}));
+
+/** The seed table's output shapes of the layers above. */
+const SEED_OUT: Record<string, number[]> = {
+  e0: [2, 8, 44, 34],
+  e1: [2, 16, 22, 17],
+  e2: [2, 32, 11, 9],
+  e3: [2, 64, 6, 5],
+  e4: [2, 128, 3, 3],
+  d1: [2, 64, 5, 5],
+  d2: [2, 32, 11, 9],
+  d3: [2, 16, 23, 17],
+  d4: [2, 8, 45, 35],
+  d5: [2, 1, 89, 69],
+};
+
+interface Inputs {
+  x: Float64Array;
+  w: Float64Array;
+  b: Float64Array | null;
+  gy: Float64Array;
+}
+
+function inputs(c: ConvCase, ys: readonly number[], seed: number): Inputs {
+  return {
+    x: rand(numel(c.x), seed),
+    w: rand(numel(c.w), seed + 1),
+    b: c.bias ? rand(ys[1], seed + 2) : null,
+    gy: rand(numel(ys), seed + 3),
+  };
+}
+
+/**
+ * Runs forward, input grad, weight grad and bias grad of a conv2d case on WebGPU (one read)
+ * and compares each with the Float64 reference.
+ */
+async function checkConv2d(c: ConvCase, seed: number, expectShape?: number[]): Promise<void> {
+  const p = { stride: c.stride, padding: c.padding };
+  const ys = C.conv2dOutputShape(c.x, c.w, p);
+  if (expectShape) assertEquals([...ys], expectShape, `${c.name} output shape`);
+  const d = inputs(c, ys, seed);
+  const be = webgpuBackend();
+  dirtyPool(numel(ys), numel(c.x), numel(c.w));
+  const x = gt(d.x, c.x), w = gt(d.w, c.w), b = d.b ? gt(d.b, [c.w[0]]) : null, gy = gt(d.gy, ys);
+  const y = ops.conv2d(x, w, b, { ...p, slope: c.slope });
+  const gx = be.conv2dInputGrad(gy, w, c.x, p);
+  const gw = be.conv2dWeightGrad(x, gy, c.w, p);
+  const gb = be.biasGrad(gy);
+  const out = await readAll([y, gx, gw, gb]);
+  for (const t of [x, w, b, gy, y, gx, gw, gb]) t?.dispose();
+  assertEquals([...y.shape], [...ys], `${c.name}: y shape`);
+
+  const [co, ci, kh, kw] = c.w;
+  const yRef = C.leakyRelu(C.conv2d(d.x, c.x, d.w, c.w, d.b, p), c.slope);
+  // y sums Ci·KH·KW products (+ bias); gx sums at most Co·KH·KW (fewer with stride > 1);
+  // gw sums N·Ho·Wo; gb sums N·Ho·Wo values of size <= 2.
+  const kY = ci * kh * kw + 1, kX = co * kh * kw, kW = ys[0] * ys[2] * ys[3];
+  close(out[0], yRef, accTol(kY, T), `${c.name}: conv2d y`);
+  close(out[1], C.conv2dInputGrad(d.gy, ys, d.w, c.w, c.x, p), accTol(kX, T), `${c.name}: gx`);
+  close(out[2], C.conv2dWeightGrad(d.x, c.x, d.gy, ys, c.w, p), accTol(kW, T), `${c.name}: gw`);
+  close(out[3], C.biasGrad(d.gy, ys), accTol(kW, 2), `${c.name}: gb`);
+}
+
+/** As {@linkcode checkConv2d}, for a transposed convolution. */
+async function checkConvT(c: ConvCase, seed: number, expectShape?: number[]): Promise<void> {
+  const p = { stride: c.stride, padding: c.padding, outputPadding: c.outputPadding ?? [0, 0] };
+  const ys = C.convTranspose2dOutputShape(c.x, c.w, p);
+  if (expectShape) assertEquals([...ys], expectShape, `${c.name} output shape`);
+  const d = inputs(c, ys, seed);
+  const be = webgpuBackend();
+  dirtyPool(numel(ys), numel(c.x), numel(c.w));
+  const [a, bch, kh, kw] = c.w;
+  const x = gt(d.x, c.x), w = gt(d.w, c.w), b = d.b ? gt(d.b, [bch]) : null, gy = gt(d.gy, ys);
+  const y = ops.convTranspose2d(x, w, b, { ...p, slope: c.slope });
+  const conv = { stride: c.stride, padding: c.padding };
+  const gx = be.convTranspose2dInputGrad(gy, w, c.x, conv);
+  const gw = be.convTranspose2dWeightGrad(x, gy, c.w, conv);
+  const gb = be.biasGrad(gy);
+  const out = await readAll([y, gx, gw, gb]);
+  for (const t of [x, w, b, gy, y, gx, gw, gb]) t?.dispose();
+  assertEquals([...y.shape], [...ys], `${c.name}: y shape`);
+
+  const yRef = C.leakyRelu(C.convTranspose2d(d.x, c.x, d.w, c.w, d.b, p), c.slope);
+  // An output of a transposed conv sums at most A·ceil(KH/sh)·ceil(KW/sw) <= A·KH·KW
+  // products; gx sums B·KH·KW; gw sums N·H·W (the input pixels); gb N·Ho·Wo.
+  const kY = a * kh * kw + 1, kX = bch * kh * kw, kW = c.x[0] * c.x[2] * c.x[3];
+  const kB = ys[0] * ys[2] * ys[3];
+  close(out[0], yRef, accTol(kY, T), `${c.name}: conv_transpose2d y`);
+  close(
+    out[1],
+    C.convTranspose2dInputGrad(d.gy, ys, d.w, c.w, c.x, p),
+    accTol(kX, T),
+    `${c.name}: gx`,
+  );
+  close(
+    out[2],
+    C.convTranspose2dWeightGrad(d.x, c.x, d.gy, ys, c.w, p),
+    accTol(kW, T),
+    `${c.name}: gw`,
+  );
+  close(out[3], C.biasGrad(d.gy, ys), accTol(kB, 2), `${c.name}: gb`);
+}
+
+CONV_CASES.forEach((c, i) => {
+  gpuTest(`conv2d forward and gradients match reference: ${c.name}`, async () => {
+    await webgpu();
+    await checkConv2d(c, 100 + 10 * i);
+  });
+});
+
+CONVT_CASES.forEach((c, i) => {
+  gpuTest(`conv_transpose2d forward and gradients match reference: ${c.name}`, async () => {
+    await webgpu();
+    await checkConvT(c, 200 + 10 * i);
+  });
+});
+
+gpuTest(
+  "conv2d matches reference on every encoder layer of the seed (e0..e4, batch 2)",
+  async () => {
+    await webgpu();
+    for (const [i, c] of SEED_ENCODER.entries()) {
+      await checkConv2d(
+        c,
+        300 + 10 * i,
+        SEED_OUT[c.name],
+      );
+    }
+  },
+);
+
+gpuTest(
+  "conv_transpose2d matches reference on every decoder layer of the seed (d1..d5, batch 2)",
+  async () => {
+    await webgpu();
+    for (const [i, c] of SEED_DECODER.entries()) {
+      await checkConvT(
+        c,
+        400 + 10 * i,
+        SEED_OUT[c.name],
+      );
+    }
+  },
+);
+
+/**
+ * Calls the conv_weight_grad dispatcher with an explicit split target and returns the
+ * gradient and the number of dispatches it recorded (2 when split-K sums partials).
+ */
+async function weightGradWithSplit(
+  c: ConvCase,
+  splitTarget: number,
+  seed: number,
+): Promise<{ gw: Float32Array; ref: Float64Array; dispatches: number; k: number }> {
+  const rt = await webgpu();
+  const p = { stride: c.stride, padding: c.padding };
+  const ys = C.conv2dOutputShape(c.x, c.w, p);
+  const xd = rand(numel(c.x), seed), gyd = rand(numel(ys), seed + 1);
+  dirtyPool(numel(c.w));
+  const x = gt(xd, c.x), gy = gt(gyd, ys);
+  const gw = webgpuBackend().fill(c.w, 0);
+  const scratch: Tensor[] = [];
+  const before = rt.stats().dispatches;
+  K.convWeightGrad(
+    rt,
+    {
+      n: c.x[0],
+      ci: c.x[1],
+      h: c.x[2],
+      w: c.x[3],
+      co: c.w[0],
+      ho: ys[2],
+      wo: ys[3],
+      kh: c.w[2],
+      kw: c.w[3],
+      stride: c.stride,
+      padding: c.padding,
+    },
+    x.ref,
+    gy.ref,
+    gw.ref,
+    splitTarget,
+    (floats) => {
+      const t = webgpuBackend().fill([floats], NaN);
+      scratch.push(t);
+      return t.ref;
+    },
+  );
+  // The scratch allocator itself records one fill per scratch slice.
+  const dispatches = rt.stats().dispatches - before - scratch.length;
+  const [out] = await readAll([gw]);
+  for (const t of [x, gy, gw, ...scratch]) t.dispose();
+  return {
+    gw: out,
+    ref: C.conv2dWeightGrad(xd, c.x, gyd, ys, c.w, p),
+    dispatches,
+    k: ys[0] * ys[2] * ys[3],
+  };
+}
+
+// rows = N·Ho = 3·13 = 39, tiles = ceil(5/4)·ceil(3/4)·3·2 = 12.
+const SPLIT_CASE: ConvCase = {
+  name: "split-K",
+  x: [3, 3, 25, 9],
+  w: [5, 3, 3, 2],
+  stride: [2, 2],
+  padding: [1, 1],
+  bias: false,
+  slope: 1,
+};
+
+gpuTest("conv_weight_grad with one split (split target below the tile count)", async () => {
+  const r = await weightGradWithSplit(SPLIT_CASE, 1, 500);
+  assertEquals(r.dispatches, 1, "a single split writes gw directly, with no split_sum");
+  close(r.gw, r.ref, accTol(r.k, T), "gw, one split");
+});
+
+gpuTest("conv_weight_grad with several uneven splits sums its partials", async () => {
+  // round(60 / 12) = 5 splits of ceil(39/5) = 8 rows: the last split holds 7 rows.
+  const r = await weightGradWithSplit(SPLIT_CASE, 60, 510);
+  assertEquals(r.dispatches, 2, "split-K records conv_weight_grad and split_sum");
+  close(r.gw, r.ref, accTol(r.k, T), "gw, 5 splits");
+});
+
+gpuTest("conv_weight_grad with one split per row", async () => {
+  const r = await weightGradWithSplit(SPLIT_CASE, 1e6, 520);
+  assertEquals(r.dispatches, 2, "split-K records conv_weight_grad and split_sum");
+  close(r.gw, r.ref, accTol(r.k, T), "gw, 39 splits");
+});
+
+gpuTest("bias gradient sums over batch and pixels for 2-D and 4-D gradients", async () => {
+  await webgpu();
+  const be = webgpuBackend();
+  const cases: number[][] = [[3, 5, 13, 11], [1, 7, 1, 1], [9, 6], [2, 3, 70, 70]];
+  for (const [i, s] of cases.entries()) {
+    const g = rand(numel(s), 600 + i);
+    dirtyPool(s[1]);
+    const t = gt(g, s);
+    const gb = be.biasGrad(t);
+    const [out] = await readAll([gb]);
+    t.dispose();
+    gb.dispose();
+    const s4 = [s[0], s[1], s.length > 2 ? s[2] * s[3] : 1, 1];
+    const k = numel(s) / s[1];
+    close(out, C.biasGrad(g, s4), accTol(k, 2), `biasGrad [${s}]`);
+  }
+});

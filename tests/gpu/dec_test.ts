@@ -1,0 +1,104 @@
+/**
+ * The DEC kernels (dec.wgsl): soft assignment, target distribution, KL loss and its
+ * gradients with respect to z and mu, against the Float64 reference.
+ */
+import * as C from "../../lib/cpu/mod.ts";
+import { backendNamed } from "../../lib/tensor/backends.ts";
+import * as ops from "../../lib/tensor/ops.ts";
+import { assert } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+import { close, dirtyPool, gt, rand, readAll, webgpu } from "./_util.ts";
+
+// WGSL's f32 exp and log are accurate to a few ULP (exp: 3 + 2|x| ULP, |x| <= ~10 here), so q
+// and p carry a relative error of ~25·2^-23 ≈ 3e-6 at worst; they lie in [0, 1], hence
+// atol 4e-6 for them. The KL loss sums N·K terms p·(log p − log q) of size <= ~5 with the
+// same relative error: rtol 1e-4 with a small atol for losses near zero.
+const Q_ATOL = 4e-6;
+
+/** Cases [N, K, D, alpha, spread of z]: N not a multiple of 64, K and D not multiples of 4. */
+const CASES: [number, number, number, number, number][] = [
+  [70, 5, 9, 1, 2],
+  [1, 3, 2, 1, 2],
+  [131, 7, 3, 2.5, 2],
+  // Far points: log-space normalisation must keep rows finite and normalised.
+  [9, 4, 5, 1, 200],
+];
+
+gpuTest("soft assignment and target distribution match reference; rows sum to 1", async () => {
+  await webgpu();
+  for (const [c, [n, k, d, alpha, spread]] of CASES.entries()) {
+    const z = rand(n * d, 3000 + 10 * c, -spread, spread), mu = rand(k * d, 3001 + 10 * c);
+    dirtyPool(n * k);
+    const Z = gt(z, [n, d]), MU = gt(mu, [k, d]);
+    const q = ops.softAssign(Z, MU, alpha);
+    const p = ops.targetDistribution(q);
+    const [qo, po] = await readAll([q, p]);
+    for (const t of [Z, MU, q, p]) t.dispose();
+    const tag = `N ${n} K ${k} D ${d} alpha ${alpha} spread ${spread}`;
+    const qRef = C.softAssign(z, mu, n, k, d, alpha);
+    close(qo, qRef, Q_ATOL, `${tag}: q`);
+    // p from the GPU's own q, so that only the target kernel is under test here.
+    close(po, C.targetDistribution(qo, n, k), Q_ATOL, `${tag}: p`);
+    for (let i = 0; i < n; i++) {
+      let sq = 0, sp = 0;
+      for (let j = 0; j < k; j++) {
+        sq += qo[i * k + j];
+        sp += po[i * k + j];
+      }
+      assert(Math.abs(sq - 1) < 1e-5 && Math.abs(sp - 1) < 1e-5, `${tag}: row ${i} sums`);
+    }
+  }
+});
+
+gpuTest("target distribution sharpens q: each row's largest share grows", async () => {
+  await webgpu();
+  const [n, k, d] = [40, 4, 3];
+  const q = ops.softAssign(gt(rand(n * d, 3100), [n, d]), gt(rand(k * d, 3101), [k, d]), 1);
+  const p = ops.targetDistribution(q);
+  const [qo, po] = await readAll([q, p]);
+  let sharper = 0;
+  for (let i = 0; i < n; i++) {
+    const row = (a: Float32Array) => Array.from(a.subarray(i * k, i * k + k));
+    if (Math.max(...row(po)) > Math.max(...row(qo))) sharper++;
+  }
+  // p_ij ∝ q_ij²/f_j: squaring sharpens every row unless the column frequencies f
+  // counteract it, which random data does for few rows.
+  assert(sharper >= 0.9 * n, `only ${sharper} of ${n} rows got sharper`);
+});
+
+gpuTest("KL loss and its gradients wrt z and mu match reference", async () => {
+  await webgpu();
+  const be = backendNamed("webgpu");
+  for (const [c, [n, k, d, alpha, spread]] of CASES.slice(0, 3).entries()) {
+    const z = rand(n * d, 3200 + 10 * c, -spread, spread), mu = rand(k * d, 3201 + 10 * c);
+    // p: a target distribution of perturbed assignments, so p ≠ q and the gradient is not 0.
+    const pRef = C.targetDistribution(
+      C.softAssign(z.map((v) => 0.8 * v), mu, n, k, d, alpha),
+      n,
+      k,
+    );
+    const Z = gt(z, [n, d], true), MU = gt(mu, [k, d], true), P = gt(pRef, [n, k]);
+    const { loss, q } = ops.decKlLoss(Z, MU, P, alpha);
+    loss.backward();
+    const GL = gt([-0.5], [1]);
+    const [gz2, gmu2] = be.klGrad(Z, MU, P, q, GL, alpha, true, true);
+    const out = await readAll([loss, q, Z.grad!, MU.grad!, gz2!, gmu2!]);
+    for (const t of [Z, MU, P, loss, q, GL, gz2!, gmu2!, Z.grad!, MU.grad!]) t.dispose();
+    const tag = `N ${n} K ${k} D ${d} alpha ${alpha}`;
+    // Reference: with p rounded to f32 as the GPU sees it, and q from the reference.
+    const p32 = Float64Array.from(Float32Array.from(pRef));
+    const qRef = C.softAssign(z, mu, n, k, d, alpha);
+    const klRef = C.klDivergence(p32, qRef, n, k);
+    close(out[0], [klRef], 1e-6, `${tag}: KL`, 1e-4);
+    close(out[1], qRef, Q_ATOL, `${tag}: q`);
+    const { gz, gmu } = C.klGrad(z, mu, p32, qRef, n, k, d, alpha);
+    // gz sums K terms and gmu N terms of size <= c·|z − mu| ≈ ((α+1)/α)/N·4 with the
+    // relative error of q; atol: 1e-4 of the largest gradient entry (a relative 1e-4 from
+    // the ~6e-6 relative error of q plus the N-term f32 sum of gmu), rtol 1e-4.
+    const scale = (a: Float64Array) => 1e-4 * Math.max(...a.map(Math.abs));
+    close(out[2], gz, scale(gz), `${tag}: dKL/dz (backward)`, 1e-4);
+    close(out[3], gmu, scale(gmu), `${tag}: dKL/dmu (backward)`, 1e-4);
+    close(out[4], gz.map((v) => -0.5 * v), scale(gz), `${tag}: dKL/dz with gl = −0.5`, 1e-4);
+    close(out[5], gmu.map((v) => -0.5 * v), scale(gmu), `${tag}: dKL/dmu with gl = −0.5`, 1e-4);
+  }
+});

@@ -1,0 +1,127 @@
+/**
+ * The elementwise, crop, reduction and MSE kernels (elementwise.wgsl, elementwise3.wgsl,
+ * reduce.wgsl, mse.wgsl) against the Float64 reference, on "webgpu" tensors.
+ */
+import * as C from "../../lib/cpu/mod.ts";
+import * as K from "../../lib/gpu/kernels.ts";
+import { backendNamed } from "../../lib/tensor/backends.ts";
+import * as ops from "../../lib/tensor/ops.ts";
+import { assertEquals } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+import { close, dirtyPool, gt, numel, rand, readAll, sumTol, U32, webgpu } from "./_util.ts";
+
+const SLOPE = 0.02;
+// One f32 multiply-add of values <= 2 in magnitude: error <= 2 roundings of a value <= 8.
+const ELEMENTWISE_ATOL = 2 * U32 * 8;
+
+gpuTest("leaky relu and its gradient match reference (odd size, zeros included)", async () => {
+  await webgpu();
+  const be = backendNamed("webgpu");
+  const n = 1001;
+  const x = rand(n, 2000);
+  x[0] = 0;
+  x[7] = -0;
+  const gy = rand(n, 2001);
+  dirtyPool(n);
+  const X = gt(x, [7, 11, 13]), GY = gt(gy, [7, 11, 13]);
+  const y = ops.leakyRelu(X, SLOPE);
+  const gx = be.leakyGrad(y, GY, SLOPE);
+  const [yo, gxo] = await readAll([y, gx]);
+  for (const t of [X, GY, y, gx]) t.dispose();
+  const yRef = C.leakyRelu(x, SLOPE);
+  close(yo, yRef, ELEMENTWISE_ATOL, "leaky y");
+  // PyTorch's rule: the slope applies at x = 0; the kernel decides from y, so y = 0 also
+  // takes the slope branch.
+  close(gxo, C.leakyReluGrad(x, gy, SLOPE), ELEMENTWISE_ATOL, "leaky gx");
+  assertEquals(gxo[0], Math.fround(SLOPE * gy[0]), "gradient at x = 0 uses the slope");
+});
+
+gpuTest("crop2d and its gradient match reference (asymmetric crop, zero border)", async () => {
+  await webgpu();
+  const be = backendNamed("webgpu");
+  const crops: [number, number, number, number][] = [[1, 1, 1, 1], [0, 2, 3, 0], [2, 0, 0, 1]];
+  const xs = [2, 3, 9, 7];
+  for (const [i, c] of crops.entries()) {
+    const x = rand(numel(xs), 2010 + i);
+    const ys = [2, 3, 9 - c[0] - c[1], 7 - c[2] - c[3]];
+    const gy = rand(numel(ys), 2020 + i);
+    dirtyPool(numel(ys), numel(xs));
+    const X = gt(x, xs), GY = gt(gy, ys);
+    const y = ops.crop2d(X, c);
+    const gx = be.cropGrad(GY, xs, c);
+    const [yo, gxo] = await readAll([y, gx]);
+    for (const t of [X, GY, y, gx]) t.dispose();
+    assertEquals([...y.shape], ys, `crop [${c}] shape`);
+    // Pure copies: exact.
+    close(yo, C.crop2d(x, xs, c), 0, `crop [${c}] y`);
+    close(gxo, C.crop2dGrad(gy, xs, c), 0, `crop [${c}] gx`);
+  }
+});
+
+gpuTest("axpby, fill and scale match reference", async () => {
+  const rt = await webgpu();
+  const be = backendNamed("webgpu");
+  const n = 4099;
+  const a = rand(n, 2030), b = rand(n, 2031);
+  dirtyPool(n);
+  const A = gt(a, [n]), B = gt(b, [n]);
+  const z = ops.axpby(A, B, 0.75, -1.5);
+  const f = be.fill([n], -3.25);
+  const s = be.fill([n], 0);
+  K.scale(rt, A.ref, s.ref, n, -2.5);
+  const [zo, fo, so] = await readAll([z, f, s]);
+  for (const t of [A, B, z, f, s]) t.dispose();
+  close(zo, a.map((v, i) => 0.75 * v - 1.5 * b[i]), ELEMENTWISE_ATOL, "axpby");
+  close(fo, new Float64Array(n).fill(-3.25), 0, "fill");
+  close(so, a.map((v) => -2.5 * v), ELEMENTWISE_ATOL, "scale");
+});
+
+gpuTest("sum and mean match reference across reduction chunks (sizes > 4096)", async () => {
+  await webgpu();
+  // 1 and 63 (under a workgroup), 4096 (exactly one chunk), 4097 (one element into a second
+  // chunk), 3·4096 + 5 and 300,007 (73 chunks: the finish pass loops over > 64 partials).
+  for (const [i, n] of [1, 63, 4096, 4097, 3 * 4096 + 5, 300007].entries()) {
+    const x = rand(n, 2040 + i);
+    const X = gt(x, [n]);
+    const s = ops.sum(X), m = ops.mean(X), s3 = ops.sum(X, -3), again = ops.sum(X);
+    const out = await readAll([s, m, s3, again]);
+    for (const t of [X, s, m, s3, again]) t.dispose();
+    // The summation order is fixed: the same input gives the same bits.
+    assertEquals(out[3][0], out[0][0], `sum of ${n} is deterministic`);
+    const ref = C.sum(x);
+    const tol = sumTol(n, 2);
+    close(out[0], [ref], tol, `sum of ${n}`);
+    close(out[1], [ref / n], tol / n + U32, `mean of ${n}`);
+    close(out[2], [-3 * ref], 3 * tol, `sum·(−3) of ${n}`);
+  }
+});
+
+gpuTest("mse loss and its gradient match reference, with an upstream gradient", async () => {
+  await webgpu();
+  const be = backendNamed("webgpu");
+  for (const [i, n] of [5, 4097, 9 * 87 * 67].entries()) {
+    const a = rand(n, 2050 + i), b = rand(n, 2060 + i);
+    dirtyPool(n);
+    const A = gt(a, [n]), B = gt(b, [n]), GL = gt([0.37], [1]);
+    const loss = ops.mseLoss(A, B);
+    const g = be.mseGrad(A, B, GL);
+    const [lo, go] = await readAll([loss, g]);
+    for (const t of [A, B, GL, loss, g]) t.dispose();
+    // Positive terms: no cancellation, so the relative error is at most the number of
+    // sequential f32 additions (64 per lane, 6 tree levels, <= 64 per finish lane) times u,
+    // ~134·u ≈ 8e-6; rtol 1e-5.
+    close(lo, [C.mseLoss(a, b)], 0, `mse of ${n}`, 1e-5);
+    close(go, C.mseLossGrad(a, b, 0.37), 4 * U32 * 4 * 2 / n, `mse grad of ${n}`);
+  }
+});
+
+gpuTest("broadcast (the gradient of a scaled sum) fills scale·gl", async () => {
+  await webgpu();
+  const be = backendNamed("webgpu");
+  const GL = gt([1.5], [1]);
+  const g = be.broadcast(GL, [3, 5, 7], -0.25);
+  const [go] = await readAll([g]);
+  GL.dispose();
+  g.dispose();
+  close(go, new Float64Array(105).fill(-0.375), 0, "broadcast");
+});

@@ -1,0 +1,122 @@
+/**
+ * matmul.wgsl (both entry points, every transposition) and the Linear op against the
+ * Float64 reference, including the seed's latent layers e5 (1152 → 9) and d0 (9 → 1152).
+ */
+import * as C from "../../lib/cpu/mod.ts";
+import * as K from "../../lib/gpu/kernels.ts";
+import { backendNamed } from "../../lib/tensor/backends.ts";
+import * as ops from "../../lib/tensor/ops.ts";
+import { assertEquals } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+import { accTol, close, dirtyPool, gt, rand, readAll, webgpu } from "./_util.ts";
+
+const SLOPE = 0.02;
+
+/** Reference act(op(A)·op(B) + bias) in Float64. */
+function refMatmul(
+  a: Float64Array,
+  b: Float64Array,
+  m: number,
+  n: number,
+  k: number,
+  ta: boolean,
+  tb: boolean,
+  bias: Float64Array | null,
+  slope: number,
+): Float64Array {
+  const y = C.matmul(a, b, m, k, n, { transA: ta, transB: tb });
+  if (bias) { for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) y[i * n + j] += bias[j]; }
+  return C.leakyRelu(y, slope);
+}
+
+// Sizes: none a multiple of 4 or of the tiled kernel's 32×32 tile or 16-deep k step; m = 1 is
+// the batch-1 case; k = 1 a rank-one product; 70×45 spans several tiles in both directions.
+const SHAPES: [number, number, number][] = [[37, 45, 70], [1, 9, 13], [5, 1, 3], [70, 33, 1]];
+
+for (const variant of ["blocked", "tiled"] as const) {
+  gpuTest(
+    `matmul ${variant} matches reference for all transpositions, bias and leaky`,
+    async () => {
+      const rt = await webgpu();
+      let seed = 1000;
+      for (const [m, n, k] of SHAPES) {
+        for (const ta of [false, true]) {
+          for (const tb of [false, true]) {
+            const withBias = (m + n + (ta ? 1 : 0) + (tb ? 2 : 0)) % 2 === 0;
+            const slope = tb ? SLOPE : 1;
+            const a = rand(m * k, seed++), b = rand(k * n, seed++);
+            const bias = withBias ? rand(n, seed++) : null;
+            dirtyPool(m * n);
+            const A = gt(a, [m * k]), B = gt(b, [k * n]), Bi = bias ? gt(bias, [n]) : null;
+            const Cm = backendNamed("webgpu").fill([m * n], 0);
+            K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
+              ta,
+              tb,
+              bias: Bi?.ref ?? null,
+              slope,
+              variant,
+            });
+            const [out] = await readAll([Cm]);
+            for (const t of [A, B, Bi, Cm]) t?.dispose();
+            // Each output sums k products of size <= 4 (+ a bias <= 2).
+            close(
+              out,
+              refMatmul(a, b, m, n, k, ta, tb, bias, slope),
+              accTol(k + 1, 4),
+              `${variant} m ${m} n ${n} k ${k} ta ${ta} tb ${tb} bias ${withBias}`,
+            );
+          }
+        }
+      }
+    },
+  );
+}
+
+/** Linear forward (fused leaky) and the three gradients the op's backward computes. */
+async function checkLinear(n: number, inF: number, outF: number, seed: number): Promise<void> {
+  await webgpu();
+  const be = backendNamed("webgpu");
+  const xd = rand(n * inF, seed), wd = rand(outF * inF, seed + 1), bd = rand(outF, seed + 2);
+  const gyd = rand(n * outF, seed + 3);
+  const x = gt(xd, [n, inF]), w = gt(wd, [outF, inF]), b = gt(bd, [outF]);
+  const gy = gt(gyd, [n, outF]);
+  const y = ops.linear(x, w, b, SLOPE);
+  // The primitives ops.linear's backward calls: gx = gy·W, gw = gyᵀ·x, gb = Σ_n gy.
+  const gx = be.matmul(gy, w, n, inF, outF, false, false, null, 1);
+  const gw = be.matmul(gy, x, outF, inF, n, true, false, null, 1);
+  const gb = be.biasGrad(gy);
+  const out = await readAll([y, gx, gw, gb]);
+  for (const t of [x, w, b, gy, y, gx, gw, gb]) t.dispose();
+  assertEquals([...y.shape], [n, outF]);
+  const tag = `linear ${inF}→${outF}, batch ${n}`;
+  close(
+    out[0],
+    C.leakyRelu(C.linear(xd, wd, bd, n, inF, outF), SLOPE),
+    accTol(inF + 1, 4),
+    `${tag} y`,
+  );
+  close(out[1], C.linearInputGrad(gyd, wd, n, inF, outF), accTol(outF, 4), `${tag} gx`);
+  close(out[2], C.linearWeightGrad(xd, gyd, n, inF, outF), accTol(n, 4), `${tag} gw`);
+  close(out[3], C.sumRows(gyd, n, outF), accTol(n, 2), `${tag} gb`);
+}
+
+gpuTest("linear matches reference on the seed's e5 (1152 → 9, batch 2)", async () => {
+  await checkLinear(2, 1152, 9, 1100);
+});
+
+gpuTest("linear matches reference on the seed's d0 (9 → 1152, batch 2)", async () => {
+  await checkLinear(2, 9, 1152, 1110);
+});
+
+gpuTest("linear matches reference at batch 1 with sizes not multiples of 4", async () => {
+  await checkLinear(1, 7, 5, 1120);
+  await checkLinear(13, 3, 1, 1130);
+});
+
+gpuTest("matmul op matches reference (A·B without transposition)", async () => {
+  await webgpu();
+  const a = rand(6 * 11, 1140), b = rand(11 * 3, 1141);
+  const y = ops.matmul(gt(a, [6, 11]), gt(b, [11, 3]));
+  const [out] = await readAll([y]);
+  close(out, C.matmul(a, b, 6, 11, 3), accTol(11, 4), "matmul 6×11·11×3");
+});

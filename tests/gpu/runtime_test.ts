@@ -1,0 +1,181 @@
+/**
+ * The GPU runtime (lib/gpu/runtime.ts) and buffer pool (lib/gpu/pool.ts): compile errors,
+ * grids beyond maxComputeWorkgroupsPerDimension, the pipeline cache, pool counters and the
+ * one-submit-per-step contract.
+ */
+import { bucketSize } from "../../lib/gpu/pool.ts";
+import { compileAll, KERNELS } from "../../lib/gpu/kernels.ts";
+import * as K from "../../lib/gpu/kernels.ts";
+import type { KernelDef } from "../../lib/gpu/runtime.ts";
+import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
+import { Adam } from "../../lib/optim/optimizers.ts";
+import { backendNamed } from "../../lib/tensor/backends.ts";
+import * as ops from "../../lib/tensor/ops.ts";
+import { Tensor, tidy } from "../../lib/tensor/tensor.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+import { readAll, webgpu } from "./_util.ts";
+
+/** A fixture kernel; `file` is resolved against kernels/, so it climbs back to tests/. */
+const fixture = (name: string, defines?: Record<string, string>): KernelDef => ({
+  name,
+  file: "../tests/gpu/_fixtures/fill_value.wgsl",
+  storage: ["rw"],
+  workgroupSize: 64,
+  defines,
+});
+
+gpuTest("a WGSL error surfaces with the kernel's name and the compiler's message", async () => {
+  const rt = await webgpu();
+  const e = await assertRejects(
+    () => rt.compile(fixture("test_broken", { VALUE: "1.0 +* 2" })),
+    Error,
+    "Cannot compile kernel test_broken",
+  );
+  // The compiler's diagnostic follows: it names an error and quotes the offending source.
+  assert(/error/i.test(e.message), `compiler message missing: ${e.message}`);
+  assert(e.message.includes("+*"), `offending source not quoted: ${e.message}`);
+  await assertRejects(
+    () => rt.compile(fixture("test_undefined")),
+    Error,
+    "Cannot compile kernel test_undefined: define VALUE has no value",
+  );
+});
+
+gpuTest("defines are substituted; a failed compile fails again when retried", async () => {
+  const rt = await webgpu();
+  await assertRejects(
+    () => rt.compile(fixture("test_broken", { VALUE: "1.0 +* 2" })),
+    Error,
+    "Cannot compile kernel test_broken",
+  );
+  const good = fixture("test_broken", { VALUE: "2.5" });
+  await rt.compile(good);
+  const n = 1000;
+  const y = backendNamed("webgpu").fill([n], 0);
+  rt.dispatch(good, [n, 0, 0, 0], [y.ref], Math.ceil(n / 64));
+  const [out] = await readAll([y]);
+  y.dispose();
+  assert(out.every((v) => v === 2.5), "every element holds the substituted literal");
+});
+
+gpuTest("a grid of more than 65535 workgroups is split over y and stays correct", async () => {
+  const rt = await webgpu();
+  const max = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const n = (max + 1) * 64 + 7; // 65537 workgroups for max = 65535: 4,194,375 floats
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = (i % 1999) - 999;
+  const X = Tensor.fromArray(x, [n], "webgpu");
+  const Y = backendNamed("webgpu").fill([n], NaN);
+  K.scale(rt, X.ref, Y.ref, n, -0.5);
+  const [out] = await readAll([Y]);
+  X.dispose();
+  Y.dispose();
+  let bad = 0, firstBad = -1;
+  for (let i = 0; i < n; i++) {
+    if (out[i] !== -0.5 * x[i]) {
+      if (firstBad < 0) firstBad = i;
+      bad++;
+    }
+  }
+  assertEquals(bad, 0, `wrong elements (first at ${firstBad} of ${n})`);
+});
+
+gpuTest("a grid beyond maxComputeWorkgroupsPerDimension² is refused", async () => {
+  const rt = await webgpu();
+  const max = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const y = backendNamed("webgpu").fill([64], 0);
+  assertThrows(
+    () => rt.dispatch(KERNELS.scale, [0], [y.ref, y.ref], max * max + 1),
+    RangeError,
+    "workgroups exceed",
+  );
+  await rt.sync();
+  y.dispose();
+});
+
+gpuTest("dispatch checks that the kernel was compiled and gets its buffers", async () => {
+  const rt = await webgpu();
+  const y = backendNamed("webgpu").fill([4], 0);
+  assertThrows(
+    () => rt.dispatch(fixture("test_never_compiled", { VALUE: "1.0" }), [4], [y.ref], 1),
+    Error,
+    "it was not compiled first",
+  );
+  assertThrows(() => rt.dispatch(KERNELS.scale, [4], [y.ref], 1), TypeError, "expected 2 buffers");
+  y.dispose();
+});
+
+gpuTest("pipelines are compiled once and cached", async () => {
+  const rt = await webgpu();
+  const before = rt.stats().pipelines;
+  assert(before >= Object.keys(KERNELS).length, `all kernels compiled at start-up: ${before}`);
+  await compileAll(rt);
+  await compileAll(rt);
+  assertEquals(rt.stats().pipelines, before, "a second compileAll compiles nothing");
+  const a = await rt.compile(KERNELS.conv2d), b = await rt.compile({ ...KERNELS.conv2d });
+  assert(a === b, "the same pipeline object is returned for an equal definition");
+});
+
+gpuTest("pool counters: live buffers and bytes, reuse only after a submit", async () => {
+  const rt = await webgpu();
+  const pool = rt.pool;
+  rt.submit();
+  const s0 = pool.stats();
+  // 12,292 bytes: just above 1.5·2^13 = 12,288, so the bucket is 1.75·2^13 = 14,336.
+  const bytes = 3 * 4096 + 4;
+  const size = bucketSize(bytes);
+  assertEquals(size, 14336, "bucket of 12,292 bytes: 2^13·1.75");
+  const a = pool.acquire(bytes);
+  assertEquals(a.size, size);
+  let s = pool.stats();
+  assertEquals(s.liveBuffers, s0.liveBuffers + 1);
+  assertEquals(s.liveBytes, s0.liveBytes + size);
+  pool.release(a);
+  s = pool.stats();
+  assertEquals(s.liveBuffers, s0.liveBuffers);
+  assertEquals(s.liveBytes, s0.liveBytes);
+  // Released but not yet submitted: a new request of the same bucket gets another buffer,
+  // as the recorded commands may still read the old one.
+  const b = pool.acquire(bytes);
+  assert(b !== a, "not reused before the submit");
+  pool.release(b);
+  rt.submit();
+  const c = pool.acquire(bytes);
+  assert(c === a || c === b, "reused after the submit");
+  pool.release(c);
+  rt.submit();
+  assertEquals(bucketSize(1), 256, "minimum bucket");
+  assertEquals(bucketSize(4097), 5120, "2^12·1.25");
+  assertEquals(bucketSize(1 << 20), 1 << 20, "powers of two are their own bucket");
+});
+
+gpuTest("a training step submits once, with the loss read", async () => {
+  const rt = await webgpu();
+  const ae = new ConvAutoencoder({ inputShape: [1, 87, 67] }, 2);
+  const set = ae.build("webgpu");
+  const opt = new Adam(set);
+  const x = Tensor.full([2, 1, 87, 67], 0.5, "webgpu");
+  await rt.sync();
+  for (let s = 0; s < 2; s++) {
+    const before = rt.stats();
+    const loss = tidy(() => {
+      set.zeroGrad();
+      const l = ops.mseLoss(ae.forward(x).recon, x);
+      l.backward();
+      opt.update();
+      return l;
+    });
+    assertEquals(rt.stats().submits, before.submits, "nothing submitted while recording");
+    const v = await loss.item();
+    loss.dispose();
+    const after = rt.stats();
+    assert(Number.isFinite(v), "finite loss");
+    assertEquals(after.submits - before.submits, 1, `step ${s}: submits`);
+    assertEquals(after.readbacks - before.readbacks, 1, `step ${s}: read-backs`);
+    assert(after.dispatches - before.dispatches > 30, "the whole step was recorded");
+  }
+  x.dispose();
+  opt.dispose();
+  set.dispose();
+});

@@ -1,0 +1,163 @@
+/**
+ * The seed autoencoder (lib/nn/autoencoder.ts): its layer table, parameter names and count,
+ * PyTorch default initialisation, and the decoder plan for other input sizes.
+ */
+import { ConvAutoencoder, decoderPlan } from "../../lib/nn/autoencoder.ts";
+import type { Module, Sequential } from "../../lib/nn/layers.ts";
+import { initBackend } from "../../lib/tensor/backends.ts";
+import { noGrad, Tensor } from "../../lib/tensor/tensor.ts";
+import { assert, assertEquals, assertNotEquals } from "../_assert.ts";
+
+await initBackend("cpu");
+
+const SEED_SHAPE: [number, number, number] = [1, 87, 67];
+
+/** The seed's table (PyTorch NCHW) at batch N = 2. */
+const SEED_TABLE: [string, number[]][] = [
+  ["input", [2, 1, 87, 67]],
+  ["encoder Conv2d", [2, 8, 44, 34]], // e0
+  ["encoder Conv2d", [2, 16, 22, 17]], // e1
+  ["encoder Conv2d", [2, 32, 11, 9]], // e2
+  ["encoder Conv2d", [2, 64, 6, 5]], // e3
+  ["encoder Conv2d", [2, 128, 3, 3]], // e4
+  ["encoder Flatten", [2, 1152]], // e5
+  ["encoder Linear", [2, 9]],
+  ["decoder Linear", [2, 1152]], // d0
+  ["decoder Reshape", [2, 128, 3, 3]],
+  ["decoder ConvTranspose2d", [2, 64, 5, 5]], // d1
+  ["decoder ConvTranspose2d", [2, 32, 11, 9]], // d2
+  ["decoder ConvTranspose2d", [2, 16, 23, 17]], // d3
+  ["decoder ConvTranspose2d", [2, 8, 45, 35]], // d4
+  ["decoder ConvTranspose2d", [2, 1, 89, 69]], // d5
+  ["decoder Crop2d", [2, 1, 87, 67]],
+];
+
+/** The layers of the encoder or decoder Sequential. */
+function layers(m: Module): Module[] {
+  return (m.children[0][1] as Sequential).layers;
+}
+
+Deno.test("seed autoencoder: layer table matches the seed exactly", () => {
+  const ae = new ConvAutoencoder({ inputShape: SEED_SHAPE });
+  assertEquals(ae.shapeTable(2), SEED_TABLE);
+  assertEquals(ae.plan.paddings, [[1, 1], [0, 1], [0, 1], [1, 0], [1, 1]]);
+  assertEquals(ae.plan.outputPaddings, [[0, 0], [0, 0], [0, 0], [0, 0], [0, 0]]);
+  assertEquals(ae.plan.crop, [1, 1, 1, 1], "crop [1:-1, 1:-1]");
+});
+
+Deno.test("seed autoencoder: running each layer gives the table's shapes", () => {
+  const ae = new ConvAutoencoder({ inputShape: SEED_SHAPE }, 3);
+  ae.build("cpu");
+  const got: number[][] = [];
+  noGrad(() => {
+    let h = Tensor.full([2, ...SEED_SHAPE], 0.5, "cpu");
+    got.push([...h.shape]);
+    for (const m of [...layers(ae.encoder), ...layers(ae.decoder)]) {
+      h = m.forward(h);
+      if (m.constructor.name !== "LeakyReLU") got.push([...h.shape]);
+    }
+  });
+  assertEquals(got, SEED_TABLE.map(([, s]) => s));
+  const { z, recon } = noGrad(() => ae.forward(Tensor.full([2, ...SEED_SHAPE], 0.5, "cpu")));
+  assertEquals([...z.shape], [2, 9]);
+  assertEquals([...recon.shape], [2, 1, 87, 67]);
+  ae.params.dispose();
+});
+
+Deno.test("seed autoencoder: 218,250 parameters with PyTorch state_dict names", () => {
+  const ae = new ConvAutoencoder({ inputShape: SEED_SHAPE });
+  assertEquals(ae.parameterCount(), 218250);
+  const specs = ae.specs();
+  const names = specs.map((s) => s.name);
+  const expected: [string, number[]][] = [];
+  const enc = [[8, 1], [16, 8], [32, 16], [64, 32], [128, 64]];
+  enc.forEach(([co, ci], i) => {
+    expected.push([`encoder.encoder.${2 * i}.weight`, [co, ci, 3, 3]]);
+    expected.push([`encoder.encoder.${2 * i}.bias`, [co]]);
+  });
+  expected.push(["encoder.encoder.11.weight", [9, 1152]], ["encoder.encoder.11.bias", [9]]);
+  expected.push(["decoder.decoder.0.weight", [1152, 9]], ["decoder.decoder.0.bias", [1152]]);
+  const dec = [[128, 64], [64, 32], [32, 16], [16, 8], [8, 1]];
+  dec.forEach(([a, b], i) => {
+    expected.push([`decoder.decoder.${3 + 2 * i}.weight`, [a, b, 3, 3]]);
+    expected.push([`decoder.decoder.${3 + 2 * i}.bias`, [b]]);
+  });
+  assertEquals(names, expected.map(([n]) => n));
+  assertEquals(specs.map((s) => s.shape), expected.map(([, s]) => s));
+  for (const s of specs) {
+    assertEquals(s.init.length, s.shape.reduce((a, b) => a * b, 1), `${s.name} init length`);
+  }
+  const set = ae.build("cpu");
+  assertEquals(set.count, 218250);
+  assertEquals([...set.byName.keys()], names);
+  set.dispose();
+});
+
+Deno.test("seed autoencoder: PyTorch default init bounds (ConvTranspose2d fan_in from weight.shape[1])", () => {
+  const ae = new ConvAutoencoder({ inputShape: SEED_SHAPE }, 7);
+  const specs = ae.specs();
+  // fan_in as torch.nn.init._calculate_fan_in_and_fan_out: weight.shape[1]·KH·KW for both
+  // Conv2d [Co, Ci, KH, KW] and ConvTranspose2d [A, B, KH, KW] (so B·KH·KW for the latter),
+  // in_features for Linear; the bias shares its weight's bound 1/sqrt(fan_in).
+  let bound = 0;
+  for (const s of specs) {
+    if (s.name.endsWith(".weight")) {
+      const fanIn = s.shape.slice(1).reduce((a, b) => a * b, 1);
+      bound = 1 / Math.sqrt(fanIn);
+    }
+    let max = 0;
+    for (const v of s.init) max = Math.max(max, Math.abs(v));
+    assert(max <= bound, `${s.name}: max |w| ${max} exceeds 1/sqrt(fan_in) = ${bound}`);
+    // Uniform draws fill the interval: with n >= 64 values the largest is within 10 % of
+    // the bound unless the bound itself is wrong (P(all n inside 0.9·bound) = 0.9^n < 0.2 %).
+    if (s.init.length >= 64) {
+      assert(max > 0.9 * bound, `${s.name}: max |w| ${max} is far below the bound ${bound}`);
+    }
+  }
+  // The decoder's d1 weight [128, 64, 3, 3]: fan_in = 64·9, not 128·9.
+  const d1 = specs.find((s) => s.name === "decoder.decoder.3.weight")!;
+  const d1max = d1.init.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+  assert(d1max > 0.9 / Math.sqrt(576), `d1 bound uses fan_in 576: max ${d1max}`);
+});
+
+Deno.test("seed autoencoder: same seed gives the same weights, another seed others", () => {
+  const a = new ConvAutoencoder({ inputShape: SEED_SHAPE }, 42).specs();
+  const b = new ConvAutoencoder({ inputShape: SEED_SHAPE }, 42).specs();
+  const c = new ConvAutoencoder({ inputShape: SEED_SHAPE }, 43).specs();
+  a.forEach((s, i) => {
+    assertEquals(s.init, b[i].init, `${s.name} with the same seed`);
+    assertNotEquals(s.init, c[i].init, `${s.name} with another seed`);
+  });
+});
+
+const OTHER_SHAPES: [number, number, number][] = [
+  [1, 28, 28],
+  [3, 28, 28],
+  [1, 64, 64],
+  [3, 33, 100],
+  [1, 5, 7],
+  [3, 100, 33],
+  [1, 1, 1],
+  [1, 129, 2],
+];
+
+for (const shape of OTHER_SHAPES) {
+  Deno.test(`decoder plan reconstructs the exact input shape [${shape}]`, () => {
+    const [c, h, w] = shape;
+    const plan = decoderPlan(h, w);
+    for (const [i, op] of plan.outputPaddings.entries()) {
+      assert(op.every((v) => v === 0 || v === 1), `output padding ${i} < stride 2: [${op}]`);
+    }
+    assert(plan.crop.every((v) => v >= 0 && v <= 2), `small crop: [${plan.crop}]`);
+    const ae = new ConvAutoencoder({ inputShape: shape }, 1);
+    const table = ae.shapeTable(1);
+    assertEquals(table[table.length - 1][1], [1, c, h, w], "planned output shape");
+    // And a real forward pass (CPU backend) produces it.
+    ae.build("cpu");
+    const x = Tensor.full([1, c, h, w], 0.25, "cpu");
+    const { z, recon } = noGrad(() => ae.forward(x));
+    assertEquals([...z.shape], [1, 9]);
+    assertEquals([...recon.shape], [1, c, h, w], "recon shape");
+    ae.params.dispose();
+  });
+}

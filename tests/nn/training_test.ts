@@ -1,0 +1,129 @@
+/**
+ * Training end to end: the seed autoencoder learns on WebGPU, agrees with the CPU backend
+ * step by step, and a long run neither leaks buffers nor submits more than once per step.
+ */
+import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
+import { ParameterSet } from "../../lib/nn/params.ts";
+import { Adam } from "../../lib/optim/optimizers.ts";
+import { initBackend } from "../../lib/tensor/backends.ts";
+import * as ops from "../../lib/tensor/ops.ts";
+import { type Device, Tensor, tidy } from "../../lib/tensor/tensor.ts";
+import { Rng } from "../../lib/util/rng.ts";
+import { assert, assertEquals } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+import { close, rand, webgpu } from "../gpu/_util.ts";
+
+const SHAPE: [number, number, number] = [1, 87, 67];
+const BATCH = 4;
+const STEPS = 6;
+
+/** Fixed seeded batch on [0, 1), like normalised spectrograms. */
+function batch(): Float32Array {
+  const rng = new Rng(3);
+  return Float32Array.from({ length: BATCH * 87 * 67 }, () => rng.uniform(0, 1));
+}
+
+/** STEPS Adam steps of the seed autoencoder on one batch; returns losses and final weights. */
+async function train(device: Device): Promise<{ losses: number[]; weights: Float32Array }> {
+  if (device === "webgpu") await webgpu();
+  else await initBackend("cpu");
+  const ae = new ConvAutoencoder({ inputShape: SHAPE }, 1);
+  const set = ae.build(device);
+  const opt = new Adam(set, { lr: 1e-3 });
+  const x = Tensor.fromArray(batch(), [BATCH, ...SHAPE], device);
+  const losses: number[] = [];
+  for (let s = 0; s < STEPS; s++) {
+    const loss = tidy(() => {
+      set.zeroGrad();
+      const l = ops.mseLoss(ae.forward(x).recon, x);
+      l.backward();
+      opt.update();
+      return l;
+    });
+    losses.push(await loss.item());
+    loss.dispose();
+  }
+  const weights = await set.values.data();
+  x.dispose();
+  opt.dispose();
+  set.dispose();
+  return { losses, weights };
+}
+
+let gpuRun: { losses: number[]; weights: Float32Array } | null = null;
+
+gpuTest(`seed autoencoder: ${STEPS} Adam steps at batch ${BATCH} lower the loss`, async () => {
+  gpuRun = await train("webgpu");
+  const l = gpuRun.losses;
+  for (let i = 1; i < l.length; i++) {
+    assert(l[i] < l[i - 1], `loss rose at step ${i}: ${l[i - 1]} → ${l[i]}`);
+  }
+  assert(l[l.length - 1] < 0.97 * l[0], `loss fell too little: ${l}`);
+});
+
+gpuTest("seed autoencoder: WebGPU and CPU backends agree on losses and weights", async () => {
+  const g = gpuRun ?? await train("webgpu");
+  const c = await train("cpu");
+  // Every layer's f32 output differs between the backends by the f32 accumulation error
+  // (<= ~1e-6 relative, see tests/gpu/conv_test.ts); through 12 layers and a mean over
+  // 23k values the loss agrees to ~1e-6 relative: rtol 2e-5.
+  close(g.losses, c.losses, 0, "losses", 2e-5);
+  // Adam's update lr·m̂/(√v̂ + eps) is smooth in the gradient and bounded by ~lr: a relative
+  // gradient difference δ moves it by <= ~lr·δ. Allowing δ = 1e-3 (generous for the smallest
+  // gradients, whose relative f32 error is largest) over 6 steps at lr 1e-3: atol 6e-6.
+  close(g.weights, c.weights, STEPS * 1e-3 * 1e-3, "weights after training");
+});
+
+gpuTest(
+  "1,000 optimizer steps: pool counters constant after warm-up, one submit per step",
+  async () => {
+    const rt = await webgpu();
+    const set = new ParameterSet([
+      { name: "0.weight", shape: [8, 16], init: Float32Array.from(rand(128, 6000, -0.25, 0.25)) },
+      { name: "0.bias", shape: [8], init: new Float32Array(8) },
+      { name: "1.weight", shape: [16, 8], init: Float32Array.from(rand(128, 6001, -0.35, 0.35)) },
+      { name: "1.bias", shape: [16], init: new Float32Array(16) },
+    ], "webgpu");
+    const p = (n: string) => set.byName.get(n)!;
+    const opt = new Adam(set, { lr: 1e-2 });
+    const x = Tensor.fromArray(Float32Array.from(rand(4 * 16, 6002)), [4, 16], "webgpu");
+    const step = () =>
+      tidy(() => {
+        set.zeroGrad();
+        const h = ops.linear(x, p("0.weight"), p("0.bias"), 0.02);
+        const l = ops.mseLoss(ops.linear(h, p("1.weight"), p("1.bias")), x);
+        l.backward();
+        opt.update();
+        return l;
+      });
+    const TOTAL = 1000, WARMUP = 10;
+    let first = NaN, last = NaN;
+    let warm = rt.pool.stats(), stats0 = rt.stats();
+    for (let s = 0; s < TOTAL; s++) {
+      if (s === WARMUP) {
+        warm = rt.pool.stats();
+        stats0 = rt.stats();
+      }
+      const loss = step();
+      if (s % 100 === 0 || s === TOTAL - 1) {
+        // A read-back submits the step's work (one submit) and waits.
+        const v = await loss.item();
+        if (s === 0) first = v;
+        last = v;
+      } else {
+        rt.submit();
+      }
+      loss.dispose();
+    }
+    const end = rt.pool.stats(), stats1 = rt.stats();
+    assertEquals(end.liveBuffers, warm.liveBuffers, "live buffers after warm-up vs at the end");
+    assertEquals(end.liveBytes, warm.liveBytes, "live bytes after warm-up vs at the end");
+    assertEquals(end.created, warm.created, "no buffer created after warm-up (all reused)");
+    assertEquals(stats1.submits - stats0.submits, TOTAL - WARMUP, "one submit per step");
+    assertEquals(stats1.pipelines, stats0.pipelines, "no pipeline compiled while training");
+    assert(last < 0.5 * first, `the small autoencoder learns: loss ${first} → ${last}`);
+    x.dispose();
+    opt.dispose();
+    set.dispose();
+  },
+);

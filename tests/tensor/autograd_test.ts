@@ -1,0 +1,200 @@
+/**
+ * The autograd engine and tensor memory management of lib/tensor/tensor.ts: topological
+ * order, gradient accumulation, noGrad, tidy, dispose and views. Graph logic runs on both
+ * backends; the memory checks read the WebGPU buffer pool's counters.
+ */
+import { ParameterSet } from "../../lib/nn/params.ts";
+import * as ops from "../../lib/tensor/ops.ts";
+import { type Device, noGrad, Tensor, tidy } from "../../lib/tensor/tensor.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+import { close, webgpu } from "../gpu/_util.ts";
+
+const SLOPE = 0.1;
+
+/** Registers a test on the CPU backend (plain Deno.test) and on WebGPU (gpuTest). */
+function bothBackends(name: string, fn: (device: Device) => Promise<void>): void {
+  Deno.test(`[cpu] ${name}`, () => fn("cpu"));
+  gpuTest(name, async () => {
+    await webgpu();
+    await fn("webgpu");
+  });
+}
+
+const leafOn = (device: Device, data: number[], shape = [data.length]) => {
+  const t = Tensor.fromArray(Float32Array.from(data), shape, device);
+  t.requiresGrad = true;
+  return t;
+};
+
+/** Wraps every node's backward in the graph below `t` to log its name when it runs. */
+function traceBackward(t: Tensor, log: string[], seen = new Set<Tensor>()): void {
+  if (seen.has(t) || !t.node) return;
+  seen.add(t);
+  const node = t.node;
+  const inner = node.backward;
+  node.backward = (gy) => {
+    log.push(node.name + (t.name ? `:${t.name}` : ""));
+    return inner(gy);
+  };
+  for (const i of node.inputs) traceBackward(i, log, seen);
+}
+
+bothBackends("backward visits a diamond graph in topological order, each node once", async (d) => {
+  // x → h = leaky(x) → {p = leaky(h), q = axpby(h, h, 3, 0)} → s = p + q → L = Σ s.
+  const xv = [-2, -0.5, 0.25, 1.5, 3];
+  const x = leafOn(d, xv);
+  const h = ops.leakyRelu(x, SLOPE);
+  h.name = "h";
+  const p = ops.leakyRelu(h, SLOPE);
+  p.name = "p";
+  const q = ops.axpby(h, h, 3, 0);
+  q.name = "q";
+  const s = ops.axpby(p, q);
+  s.name = "s";
+  const L = ops.sum(s);
+  const log: string[] = [];
+  traceBackward(L, log);
+  L.backward();
+  assertEquals(log.length, 5, `each node runs once: ${log}`);
+  assertEquals(log[0], "sum");
+  assertEquals(log[1], "axpby:s");
+  assertEquals(log.slice(2, 4).sort(), ["axpby:q", "leaky_relu:p"]);
+  assertEquals(log[4], "leaky_relu:h", "h runs after both of its consumers");
+  // dL/dx = leaky'(x)·(leaky'(h) + 3), leaky' = 1 for positive values, else the slope.
+  const dl = (v: number) => (v > 0 ? 1 : SLOPE);
+  const want = xv.map((v) => dl(v) * (dl(v) + 3));
+  close(await x.grad!.data(), want, 1e-6, "dL/dx through the diamond");
+});
+
+bothBackends("gradients accumulate into a leaf used twice and across backward calls", async (d) => {
+  const x = leafOn(d, [1, -2, 3]);
+  ops.sum(ops.axpby(x, x, 2, 3)).backward();
+  close(await x.grad!.data(), [5, 5, 5], 0, "one backward: 2 + 3");
+  ops.sum(ops.axpby(x, x, 2, 3), 0.5).backward();
+  close(await x.grad!.data(), [7.5, 7.5, 7.5], 0, "a second backward adds 2.5");
+});
+
+bothBackends("parameter gradients accumulate until zeroGrad", async (d) => {
+  const set = new ParameterSet([
+    { name: "w", shape: [2, 2], init: Float32Array.of(1, 2, 3, 4) },
+  ], d);
+  const w = set.byName.get("w")!;
+  ops.sum(ops.leakyRelu(w, SLOPE), 2).backward();
+  ops.sum(ops.leakyRelu(w, SLOPE), 3).backward();
+  close(await w.grad!.data(), [5, 5, 5, 5], 0, "2 + 3 accumulated");
+  set.zeroGrad();
+  ops.sum(ops.leakyRelu(w, SLOPE), 1).backward();
+  close(await w.grad!.data(), [1, 1, 1, 1], 0, "after zeroGrad the gradient is overwritten");
+  set.dispose();
+});
+
+bothBackends("noGrad records no graph", async (d) => {
+  const x = leafOn(d, [1, -2, 3, 4]);
+  const y = noGrad(() => ops.leakyRelu(ops.axpby(x, x).reshape([2, 2]), SLOPE));
+  assertEquals(y.node, null);
+  assertEquals(y.requiresGrad, false);
+  const z = ops.leakyRelu(x, SLOPE);
+  assert(z.node !== null && z.requiresGrad, "recording resumes after noGrad");
+  assertThrows(() => y.backward(), Error, "does not require grad");
+  await Promise.resolve();
+});
+
+bothBackends("backward of a non-scalar needs a seed", async (d) => {
+  const x = leafOn(d, [1, 2]);
+  assertThrows(() => ops.leakyRelu(x, SLOPE).backward(), TypeError, "pass a seed gradient");
+  const y = ops.leakyRelu(x, SLOPE);
+  y.backward(Tensor.fromArray([0.5, -1], [2], d));
+  close(await x.grad!.data(), [0.5, -1], 0, "seeded gradient");
+});
+
+gpuTest("tidy disposes intermediates and keeps the returned and kept tensors", async () => {
+  const rt = await webgpu();
+  const x = Tensor.fromArray([1, -2, 3, -4, 5, -6], [2, 3], "webgpu");
+  const before = rt.pool.stats().liveBuffers;
+  let kept: Tensor | null = null;
+  const out = tidy(() => {
+    const a = ops.leakyRelu(x, SLOPE);
+    const b = ops.axpby(a, a, 2, -1);
+    kept = ops.leakyRelu(b, SLOPE).keep();
+    const inner = tidy(() => ops.axpby(b, a).reshape([3, 2]));
+    return { c: ops.axpby(inner, inner.reshape([3, 2]), 1, 1), list: [a] };
+  });
+  // Alive: out.c, out.list[0] (= a) and kept; b, inner, and the views are gone.
+  assertEquals(rt.pool.stats().liveBuffers, before + 3, "only returned/kept tensors stay live");
+  assert(!out.c.disposed && !out.list[0].disposed && !kept!.disposed, "survivors");
+  const [c, k] = await Promise.all([out.c.data(), kept!.data()]);
+  close(c, [2, -0.4, 6, -0.8, 10, -1.2].map((v) => 2 * v), 1e-6, "returned values");
+  close(k, [1, -0.02, 3, -0.04, 5, -0.06], 1e-6, "kept values");
+  for (const t of [out.c, out.list[0], kept!]) t.dispose();
+  assertEquals(rt.pool.stats().liveBuffers, before, "everything released");
+  x.dispose();
+});
+
+gpuTest("tidy releases the whole graph of a forward and backward pass", async () => {
+  const rt = await webgpu();
+  const set = new ParameterSet([
+    { name: "w", shape: [3, 4], init: Float32Array.from({ length: 12 }, (_, i) => i / 10 - 0.5) },
+  ], "webgpu");
+  const x = Tensor.fromArray(Float32Array.from({ length: 8 }, (_, i) => i - 4), [2, 4], "webgpu");
+  const before = rt.pool.stats();
+  const loss = tidy(() => {
+    set.zeroGrad();
+    const y = ops.linear(x, set.byName.get("w")!, null, SLOPE);
+    const l = ops.mean(ops.leakyRelu(y, SLOPE));
+    l.backward();
+    return l;
+  });
+  const after = rt.pool.stats();
+  assertEquals(after.liveBuffers, before.liveBuffers + 1, "only the loss stays live");
+  await loss.item();
+  loss.dispose();
+  assertEquals(rt.pool.stats().liveBytes, before.liveBytes, "live bytes back to start");
+  set.dispose();
+  x.dispose();
+});
+
+gpuTest("dispose is idempotent and releases the buffer once", async () => {
+  const rt = await webgpu();
+  const before = rt.pool.stats();
+  const t = Tensor.fromArray([1, 2, 3], [3], "webgpu");
+  assertEquals(rt.pool.stats().liveBuffers, before.liveBuffers + 1);
+  t.dispose();
+  t.dispose();
+  assertEquals(rt.pool.stats().liveBuffers, before.liveBuffers, "released exactly once");
+  assertEquals(rt.pool.stats().liveBytes, before.liveBytes);
+  assert(t.disposed);
+});
+
+bothBackends("using a disposed tensor throws a clear error", async (d) => {
+  const t = Tensor.fromArray([1, 2, 3, 4], [2, 2], d);
+  t.dispose();
+  const msg = "it was disposed";
+  assertThrows(() => t.data(), Error, msg);
+  assertThrows(() => ops.leakyRelu(t, SLOPE), Error, msg);
+  assertThrows(() => t.reshape([4]), Error, msg);
+  const named = Tensor.fromArray([1], [1], d);
+  named.name = "encoder.encoder.0.weight";
+  named.dispose();
+  assertThrows(() => named.data(), Error, "Cannot use tensor encoder.encoder.0.weight");
+  await Promise.resolve();
+});
+
+gpuTest(
+  "reshape is a view sharing storage; the buffer lives until the last view goes",
+  async () => {
+    const rt = await webgpu();
+    const before = rt.pool.stats().liveBuffers;
+    const x = Tensor.fromArray([1, 2, 3, 4, 5, 6], [2, 3], "webgpu");
+    const v = x.reshape([3, -1]);
+    assertEquals([...v.shape], [3, 2]);
+    assert(v.storage === x.storage, "same storage object");
+    assertEquals(rt.pool.stats().liveBuffers, before + 1, "a view allocates nothing");
+    x.dispose();
+    assertEquals(rt.pool.stats().liveBuffers, before + 1, "the view keeps the buffer");
+    close(await v.data(), [1, 2, 3, 4, 5, 6], 0, "view data after the base is disposed");
+    v.dispose();
+    assertEquals(rt.pool.stats().liveBuffers, before, "released with the last view");
+    assertThrows(() => Tensor.fromArray([1, 2, 3], [3], "webgpu").reshape([2, 2]), TypeError);
+  },
+);
