@@ -5,7 +5,9 @@
 //
 //   adam  torch.optim.Adam (amsgrad off). Bindings: 1 grad (read), 2 param, 3 m, 4 v.
 //         g = grad + wd·param;  m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
-//         param −= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps),  bc = 1 − β^t (host-computed)
+//         param −= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps),  bc = 1 − β^t
+//         1 − β1, 1 − β2 and the bias corrections come from the host in double precision:
+//         1 − f32(0.999) in f32 is 200 ulps off 0.001 (PyTorch computes it in double).
 //   sgd   torch.optim.SGD. Bindings: 1 grad (read), 2 param, 3 buf.
 //         g = grad + wd·param;  buf = first ? g : momentum·buf + (1 − dampening)·g;
 //         d = nesterov ? g + momentum·buf : buf (d = g when momentum = 0);  param −= lr·d
@@ -14,7 +16,7 @@ struct Params {
   count: u32, first: u32, nesterov: u32, _p0: u32,
   lr: f32, beta1: f32, beta2: f32, eps: f32,
   wd: f32, bc1: f32, sqrt_bc2: f32, momentum: f32,
-  dampening: f32, _p1: u32, _p2: u32, _p3: u32,
+  dampening: f32, one_m_beta1: f32, one_m_beta2: f32, _p3: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -29,8 +31,8 @@ fn adam(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (i >= P.count) { return; }
   let g = G[i] + P.wd * W[i];
-  let m = P.beta1 * M[i] + (1.0 - P.beta1) * g;
-  let v = P.beta2 * V[i] + (1.0 - P.beta2) * g * g;
+  let m = P.beta1 * M[i] + P.one_m_beta1 * g;
+  let v = P.beta2 * V[i] + P.one_m_beta2 * g * g;
   M[i] = m;
   V[i] = v;
   W[i] -= (P.lr / P.bc1) * m / (sqrt(v) / P.sqrt_bc2 + P.eps);

@@ -34,11 +34,9 @@ function setGrad(set: ParameterSet, g: Float64Array): void {
 // atol = STEPS·(2u·2 + 8u·lr·3), with lr <= 0.1 this is ~3e-6; the moment buffers get
 // rtol 1e-6 (a few u per step) and an atol of u·|g|² ≤ 16u.
 const PARAM_ATOL = STEPS * (2 * U32 * 2 + 8 * U32 * 0.1 * 3);
-// Known deviation (see the ignored BUG test below): the shader's 1 − β2 is 1.3e-5 too small
-// relative for β2 = 0.999, so v is 1.3e-5 and each update (<= ~lr) 6.5e-6 off relative.
-// Until that is fixed the tolerances carry this allowance (1e-5 of lr per step, 2e-5 of v);
-// a wrong formula (bias correction, weight decay, eps placement) still fails by far.
-const BETA_DEVIATION = 1e-5;
+// No extra allowance: 1 − β comes from the host in double precision (see the regression
+// test below), so the f32 roundings above are the whole error budget.
+const BETA_DEVIATION = 0;
 
 for (const cfg of [{ lr: 0.1 }, { lr: 0.01, betas: [0.8, 0.99], weightDecay: 0.05, eps: 1e-6 }]) {
   gpuTest(`Adam matches torch.optim.Adam over ${STEPS} steps: ${JSON.stringify(cfg)}`, async () => {
@@ -71,19 +69,11 @@ for (const cfg of [{ lr: 0.1 }, { lr: 0.01, betas: [0.8, 0.99], weightDecay: 0.0
   });
 }
 
-// BUG: optim.wgsl computes `(1.0 - P.beta2)` in f32 from the f32-rounded β2. For the
-// default β2 = 0.999, fl32(β2) = 0.99900001287 and 1 − fl32(β2) = 0.00099998713: the
-// second-moment increment is 1.3e-5 too small relative to PyTorch's (1 − β2) = 0.001
-// (computed in double, then rounded: 0.0010000000475), about 200 f32 ulps. After one step
-// with g = 1, v = 0.00099998713 instead of 0.001 (rtol 4u = 2.4e-7 fails by 50×), and
-// Adam's update m̂/√v̂ is off by ~6.5e-6 relative (the host's bias correction 1 − β2^t uses
-// the exact β2, the shader's moment update the f32 one): the first step moves a parameter
-// by 1.0000066·lr instead of lr. Fix: pass 1 − β1 and 1 − β2 (computed in
-// double on the host) as Params instead of forming them in the shader. (Likewise 1 − β1:
-// 3.6e-7 relative, for β1 = 0.9.)
+// Regression: the shader once formed 1 − β2 in f32 from the f32-rounded β2 (0.00099998713
+// for β2 = 0.999, 200 ulps off PyTorch's double-precision 0.001), so v was 1.3e-5 relative
+// too small and every update 6.5e-6 off. The host now passes 1 − β1 and 1 − β2.
 Deno.test({
   name: "[webgpu] Adam second moment uses 1 − β2 to f32 accuracy (PyTorch, default betas)",
-  ignore: true,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
