@@ -10,14 +10,19 @@
 // The same kernel is the input gradient of ConvTranspose2d: for a transposed conv with
 // weight [A,B,KH,KW], dL/dx = conv2d(dL/dy, w) with Co = A and Ci = B, no bias, slope 1.
 //
-// One invocation computes a tile of 4 output channels × 4 consecutive output pixels of the
-// flattened (n, oh, ow) index, so each loaded input value feeds 4 FMAs and each weight 4.
+// One invocation computes a tile of TC output channels × 4 consecutive output pixels of the
+// flattened (n, oh, ow) index (TC is a compile-time define, chosen per adapter by
+// measurement, see lib/gpu/kernels.ts), so each loaded input value feeds TC FMAs and each
+// weight 4. On a software adapter every per-invocation load is a gather, so FMAs per load
+// decide the speed.
 // Consecutive invocations take consecutive pixel tiles of the same channel tile, so the
 // weight loads are uniform across a SIMD group. Taps (kh, kw) are the outer loops: the
 // bounds test runs once per tap, not once per multiply.
 //
-// Dispatch: ceil(ceil(N·Ho·Wo / 4) · ceil(Co / 4) / 64) workgroups of 64, linear grid
+// Dispatch: ceil(ceil(N·Ho·Wo / 4) · ceil(Co / TC) / 64) workgroups of 64, linear grid
 // (workgroup index = wid.x + wid.y · nwg.x).
+
+const TC: u32 = {{TC}}u;
 
 struct Params {
   n: u32, ci: u32, h: u32, w: u32,
@@ -43,10 +48,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let hw_out = P.ho * P.wo;
   let np = P.n * hw_out;
   let pix_tiles = (np + 3u) / 4u;
-  let co_tiles = (P.co + 3u) / 4u;
+  let co_tiles = (P.co + TC - 1u) / TC;
   if (idx >= pix_tiles * co_tiles) { return; }
   let pt = idx % pix_tiles;
-  let co0 = (idx / pix_tiles) * 4u;
+  let co0 = (idx / pix_tiles) * TC;
 
   let hw_in = P.h * P.w;
   let kk = P.kh * P.kw;
@@ -60,13 +65,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let iw0 = vec4i(rem % P.wo) * i32(P.sw) - i32(P.pw);
   let xbase = nimg * (P.ci * hw_in);
 
-  // Weight row of each output channel of the tile (clamped; extra rows are discarded).
-  let wrow = min(vec4u(co0) + vec4u(0u, 1u, 2u, 3u), vec4u(P.co - 1u)) * (P.ci * kk);
+  // Weight row of the first output channel of the tile; channel co0 + j is TC rows further
+  // per j (rows past Co are clamped and their results discarded).
+  let wstride = P.ci * kk;
+  var wrow: array<u32, TC>;
+  for (var j = 0u; j < TC; j++) { wrow[j] = min(co0 + j, P.co - 1u) * wstride; }
 
-  var a0 = vec4f(0.0);
-  var a1 = vec4f(0.0);
-  var a2 = vec4f(0.0);
-  var a3 = vec4f(0.0);
+  var acc: array<vec4f, TC>;
   for (var kh = 0u; kh < P.kh; kh++) {
     let ih = ih0 + vec4i(i32(kh));
     let rowok = (ih >= vec4i(0)) & (ih < vec4i(i32(P.h)));
@@ -77,22 +82,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let off = select(vec4u(0u), xbase + vec4u(ih) * P.w + vec4u(iw), ok);
       let tap = kh * P.kw + kw;
       var xo = off;
-      var wo = wrow + vec4u(tap);
+      var wo = tap;
       for (var c = 0u; c < P.ci; c++) {
         let xv = vec4f(X[xo.x], X[xo.y], X[xo.z], X[xo.w]) * m;
-        a0 += Wt[wo.x] * xv;
-        a1 += Wt[wo.y] * xv;
-        a2 += Wt[wo.z] * xv;
-        a3 += Wt[wo.w] * xv;
+        for (var j = 0u; j < TC; j++) {
+          acc[j] += Wt[wrow[j] + wo] * xv;
+        }
         xo += vec4u(hw_in);
-        wo += vec4u(kk);
+        wo += kk;
       }
     }
   }
 
   let obase = nimg * (P.co * hw_out) + rem;
-  var acc = array<vec4f, 4>(a0, a1, a2, a3);
-  for (var j = 0u; j < 4u; j++) {
+  for (var j = 0u; j < TC; j++) {
     let co = co0 + j;
     if (co >= P.co) { break; }
     var bias = 0.0;

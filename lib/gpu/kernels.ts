@@ -13,12 +13,6 @@ const groups = (invocations: number) => Math.ceil(invocations / WG);
 
 /** Every kernel entry, by name. */
 export const KERNELS = {
-  conv2d: {
-    name: "conv2d",
-    file: "conv2d.wgsl",
-    storage: ["read", "read", "read", "rw"],
-    workgroupSize: WG,
-  },
   convTranspose2d: {
     name: "conv_transpose2d",
     file: "conv_transpose2d.wgsl",
@@ -201,21 +195,52 @@ export const KERNELS = {
   },
 } satisfies Record<string, KernelDef>;
 
-/**
- * Compiles every kernel (each once; the runtime caches pipelines).
- *
- * @param rt The runtime.
- */
-export async function compileAll(rt: GpuRuntime): Promise<void> {
-  await Promise.all(Object.values(KERNELS).map((k) => rt.compile(k as KernelDef)));
-}
-
 /** Adapter-dependent choices, measured rather than assumed (see bench/). */
 export interface Tuning {
   /** Matmul entry: "tiled" (workgroup memory) or "blocked" (registers only). */
   matmul: "tiled" | "blocked";
   /** Invocations a split-K reduction aims for: enough to fill the adapter. */
   splitTarget: number;
+  /** Output channels per invocation in conv2d (the TC define of conv2d.wgsl). */
+  convTile: number;
+}
+
+/**
+ * conv2d with `tc` output channels per invocation (one pipeline per value).
+ *
+ * @param tc Channel tile.
+ * @returns the kernel definition.
+ */
+export function conv2dDef(tc: number): KernelDef {
+  return {
+    name: "conv2d",
+    file: "conv2d.wgsl",
+    storage: ["read", "read", "read", "rw"],
+    workgroupSize: WG,
+    defines: { TC: tc },
+  };
+}
+
+let active: Tuning = { matmul: "blocked", splitTarget: 2048, convTile: 8 };
+
+/** @returns the tuning the dispatchers use by default. */
+export function activeTuning(): Tuning {
+  return active;
+}
+
+/**
+ * Compiles every kernel for a tuning (each once; the runtime caches pipelines)
+ * and makes that tuning the dispatchers' default.
+ *
+ * @param rt The runtime.
+ * @param tuning Adapter choices (default: the active tuning).
+ */
+export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promise<void> {
+  active = tuning;
+  await Promise.all([
+    ...Object.values(KERNELS).map((k) => rt.compile(k as KernelDef)),
+    rt.compile(conv2dDef(tuning.convTile)),
+  ]);
 }
 
 /**
@@ -229,8 +254,8 @@ export interface Tuning {
  */
 export function defaultTuning(isFallback: boolean): Tuning {
   return isFallback
-    ? { matmul: "blocked", splitTarget: 2048 }
-    : { matmul: "tiled", splitTarget: 65536 };
+    ? { matmul: "blocked", splitTarget: 2048, convTile: 8 }
+    : { matmul: "tiled", splitTarget: 65536, convTile: 8 };
 }
 
 /** Geometry of a 2-D convolution, per axis [h, w]. */
@@ -295,13 +320,14 @@ export function conv2d(
   b: BufRef | null,
   y: BufRef,
   slope = 1,
+  tc = active.convTile,
 ): void {
   need(x, g.n * g.ci * g.h * g.w, "x", "conv2d");
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d");
-  const tiles = Math.ceil(g.n * g.ho * g.wo / 4) * Math.ceil(g.co / 4);
+  const tiles = Math.ceil(g.n * g.ho * g.wo / 4) * Math.ceil(g.co / tc);
   rt.dispatch(
-    KERNELS.conv2d,
+    conv2dDef(tc),
     [...convParams(g), b ? 1 : 0, { f32: slope }, 0],
     [x, w, b ?? w, y],
     groups(tiles),

@@ -4,7 +4,7 @@
  * one-submit-per-step contract.
  */
 import { bucketSize } from "../../lib/gpu/pool.ts";
-import { compileAll, KERNELS } from "../../lib/gpu/kernels.ts";
+import { compileAll, conv2dDef, KERNELS } from "../../lib/gpu/kernels.ts";
 import * as K from "../../lib/gpu/kernels.ts";
 import type { KernelDef } from "../../lib/gpu/runtime.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
@@ -113,7 +113,7 @@ gpuTest("pipelines are compiled once and cached", async () => {
   await compileAll(rt);
   await compileAll(rt);
   assertEquals(rt.stats().pipelines, before, "a second compileAll compiles nothing");
-  const a = await rt.compile(KERNELS.conv2d), b = await rt.compile({ ...KERNELS.conv2d });
+  const a = await rt.compile(conv2dDef(8)), b = await rt.compile({ ...conv2dDef(8) });
   assert(a === b, "the same pipeline object is returned for an equal definition");
 });
 
