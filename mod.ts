@@ -3,15 +3,121 @@
  * Clustering (DEC) of STFT spectrograms with a fully convolutional
  * autoencoder, computed by hand-written WGSL kernels on WebGPU.
  *
- * @example
+ * The same steps as the command line, as typed functions:
+ * - waveforms → spectrograms: {@linkcode writeSynth}, {@linkcode runExtract},
+ *   {@linkcode openDataset}, {@linkcode writeDataset} (or {@linkcode MemoryDataset});
+ * - {@linkcode pretrain} the autoencoder (MSE, Adam, checkpoints, resume);
+ * - {@linkcode initCentroids} by k-means or GMM on the latent codes;
+ * - {@linkcode finetune} by DEC (KL(p‖q)) or IDEC;
+ * - {@linkcode applyModel} for codes, soft assignments and labels; {@linkcode evaluateClustering}.
+ *
+ * @example Cluster an in-memory dataset (two kinds of 16×12 images) end to end on the CPU backend
  * ```ts
- * import { Rng } from "./mod.ts";
- * const rng = new Rng(1);
- * console.log(rng.next());
+ * import {
+ *   applyModel, evaluateClustering, finetune, FINETUNE_DEFAULTS, INIT_DEFAULTS,
+ *   initCentroids, MemoryDataset, pretrain, PRETRAIN_DEFAULTS,
+ * } from "./mod.ts";
+ * const n = 24, per = 16 * 12, data = new Float32Array(n * per), labels: string[] = [];
+ * for (let i = 0; i < n; i++) {
+ *   const low = i % 2 === 0;
+ *   labels.push(low ? "low" : "high");
+ *   for (let f = 0; f < 16; f++) for (let t = 0; t < 12; t++) {
+ *     data[i * per + f * 12 + t] = Math.exp(-((f - (low ? 3 : 12)) ** 2) / 4) * (1 + 0.1 * Math.sin(i + t));
+ *   }
+ * }
+ * const ds = new MemoryDataset(data, [1, 16, 12], labels.map((label, i) => ({ id: `s${i}`, label })));
+ * const dir = await Deno.makeTempDir();
+ * await pretrain(ds, dir, { ...PRETRAIN_DEFAULTS, epochs: 3, batchSize: 8, latentDim: 4 }, { device: "cpu" });
+ * await initCentroids(dir, ds, { ...INIT_DEFAULTS, k: 2, nInit: 5 }, "cpu");
+ * await finetune(dir, ds, { ...FINETUNE_DEFAULTS, maxIter: 6, updateInterval: 3, batchSize: 8 }, "cpu");
+ * const a = await applyModel(dir, ds, "cpu");
+ * const report = evaluateClustering({ pred: a.labels!, k: 2, truth: labels });
+ * console.log(report.acc, report.sizes);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
  */
+
+// Pipeline
+export { type DatasetLike, MemoryDataset, type Normalize } from "./lib/cluster/data.ts";
+export {
+  encodeAll,
+  type EpochRecord,
+  loadAutoencoder,
+  type ModelInfo,
+  pretrain,
+  PRETRAIN_DEFAULTS,
+  type PretrainConfig,
+} from "./lib/cluster/pretrain.ts";
+export {
+  argmaxRows,
+  assignAll,
+  finetune,
+  FINETUNE_DEFAULTS,
+  type FinetuneConfig,
+  type FinetuneRecord,
+  INIT_DEFAULTS,
+  initCentroids,
+  type InitConfig,
+} from "./lib/cluster/dec.ts";
+export { applyModel, type Assignment, rawKmeans } from "./lib/cluster/assign.ts";
+export {
+  readConfigFile,
+  resolveFinetune,
+  resolveInit,
+  resolvePretrain,
+} from "./lib/cluster/config.ts";
+
+// Clustering and metrics
+export { kmeans, type KMeansOptions, type KMeansResult } from "./lib/cluster/kmeans.ts";
+export { gmm, type GmmOptions, type GmmResult } from "./lib/cluster/gmm.ts";
+export { pca2 } from "./lib/cluster/pca.ts";
+export * from "./lib/metrics/mod.ts";
+
+// Waveforms → spectrograms
+export {
+  type Dataset,
+  type DatasetMeta,
+  DatasetWriter,
+  openDataset,
+  type SampleInfo,
+  writeDataset,
+} from "./lib/io/dataset.ts";
+export { runExtract } from "./lib/io/extract.ts";
+export {
+  type ExtractConfig,
+  parseExtractConfig,
+  readExtractConfig,
+} from "./lib/io/extract_config.ts";
+export { writeSynth } from "./lib/io/synth.ts";
+export { readMiniseed, readMiniseedFile, type Trace } from "./lib/io/mseed.ts";
+export { findResponse, readStationXml, readStationXmlFile } from "./lib/io/stationxml.ts";
+export { readQuakeMl, readQuakeMlFile } from "./lib/io/quakeml.ts";
+export { encodeNpy, readNpy, readNpyFile, readNpz, writeNpyFile } from "./lib/io/npy.ts";
+export { decodeSafetensors, encodeSafetensors } from "./lib/io/safetensors.ts";
+export { kaiser, spectrogram, type SpectrogramOptions } from "./lib/signal/stft.ts";
+export { bandpass, butterBandpass } from "./lib/signal/filter.ts";
+export { resample } from "./lib/signal/resample.ts";
+export { removeResponse } from "./lib/signal/response.ts";
+export { preprocessTrace } from "./lib/signal/preprocess.ts";
+
+// Compute core
+export { type Device, initBackend, noGrad, ops, Tensor, tidy } from "./lib/tensor/mod.ts";
+export { type AutoencoderConfig, ConvAutoencoder, decoderPlan } from "./lib/nn/autoencoder.ts";
+export {
+  Conv2d,
+  ConvTranspose2d,
+  Crop2d,
+  Flatten,
+  LeakyReLU,
+  Linear,
+  Module,
+  Reshape,
+  Sequential,
+} from "./lib/nn/layers.ts";
+export { ParameterSet } from "./lib/nn/params.ts";
+export { Adam, Sgd } from "./lib/optim/optimizers.ts";
+export { type AdapterSummary, adapterSummary, getDevice } from "./lib/gpu/device.ts";
+export { setDefaultBackend } from "./lib/backend.ts";
 export { Rng } from "./lib/util/rng.ts";
-export { adapterSummary, getDevice } from "./lib/gpu/device.ts";
-export type { AdapterSummary } from "./lib/gpu/device.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
 import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
 import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";

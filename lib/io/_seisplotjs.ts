@@ -6,15 +6,8 @@
  *
  * @module
  */
-import {
-  Document as XmlDocument,
-  DOMParser,
-  Element as XmlElement,
-  Node as XmlNode,
-  XMLSerializer,
-} from "@xmldom/xmldom";
-
-type Seisplotjs = typeof import("seisplotjs");
+import { DOMParser, XmlDocument, XmlElement, XmlNode, XMLSerializer } from "../deps.ts";
+import { importSeisplotjs, type Seisplotjs } from "../deps.ts";
 
 /** A parsed XML document (xmldom's). */
 export type XmlDoc = XmlDocument;
@@ -86,7 +79,7 @@ function addElementTraversal(proto: object): void {
 export function seisplotjs(): Promise<Seisplotjs> {
   if (!loaded) {
     installShim();
-    loaded = import("seisplotjs");
+    loaded = importSeisplotjs();
   }
   return loaded;
 }

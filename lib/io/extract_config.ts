@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../deps.ts";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { UserError } from "../util/errors.ts";
 

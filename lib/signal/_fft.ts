@@ -3,7 +3,7 @@
  *
  * @module
  */
-import FFT from "fft.js";
+import { FFT } from "../deps.ts";
 
 const cache = new Map<number, FFT>();
 

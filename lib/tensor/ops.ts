@@ -7,7 +7,7 @@
  */
 import { backendOf } from "./backends.ts";
 import type { ConvOpts } from "./backend.ts";
-import { isGradEnabled, type Node, Tensor } from "./tensor.ts";
+import { isGradEnabled, type Node, type Tensor } from "./tensor.ts";
 
 function record(
   y: Tensor,

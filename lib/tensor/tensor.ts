@@ -75,7 +75,7 @@ export function noGrad<T>(fn: () => T): T {
  * @returns its result.
  * @example
  * ```ts
- * import { tidy, Tensor } from "./tensor.ts";
+ * import { Tensor, tidy } from "./mod.ts";
  * const y = tidy(() => {
  *   const a = Tensor.fromArray(new Float32Array([1, 2]), [2], "cpu");
  *   return a.reshape([2, 1]);
