@@ -623,6 +623,13 @@ if (adapter) {
   cases.push(...decCases(), adamCase());
   const t0 = performance.now();
   for (const c of cases) await measure(c);
+  // Other processes may load the machine unevenly over the run: time the peak cases again at
+  // the end and keep their faster run, so the peaks are not understated.
+  for (const c of cases.filter(isPeakCase)) {
+    const first = c.ms!, reps = c.reps!;
+    await measure(c);
+    if (first < c.ms!) [c.ms, c.reps] = [first, reps];
+  }
   console.log(
     `kernels: ${cases.length} cases checked and timed in ${
       ((performance.now() - t0) / 1000).toFixed(0)
@@ -632,6 +639,11 @@ if (adapter) {
   registerDenoBench();
 }
 
+function isPeakCase(c: Case): boolean {
+  return (c.family === "matmul" && c.layer === "1024³") || c.family === "scale (copy)" ||
+    c.family === "axpby";
+}
+
 function caseTitle(c: Case): string {
   return `${c.family} ${c.layer}${c.variant ? ` ${c.variant}` : ""}`;
 }
@@ -639,9 +651,9 @@ function caseTitle(c: Case): string {
 async function report(): Promise<void> {
   const gf = (c: Case) => c.flops / (c.ms! * 1e6);
   const gb = (c: Case) => c.bytes / (c.ms! * 1e6);
-  const big = cases.filter((c) => c.family === "matmul" && c.layer === "1024³");
+  const big = cases.filter((c) => isPeakCase(c) && c.family === "matmul");
   const peakF = Math.max(...big.map(gf));
-  const copies = cases.filter((c) => c.family === "scale (copy)" || c.family === "axpby");
+  const copies = cases.filter((c) => isPeakCase(c) && c.family !== "matmul");
   const peakB = Math.max(...copies.map(gb));
   const bestMm = big.reduce((a, b) => (gf(a) >= gf(b) ? a : b));
   const bestCopy = copies.reduce((a, b) => (gb(a) >= gb(b) ? a : b));
