@@ -1,0 +1,188 @@
+/**
+ * Training-step benchmark of the seed autoencoder (input [N, 1, 87, 67]): one full step
+ * (forward, backward, Adam; one submit; the loss read back) in samples/s at batch 64 and 256
+ * on WebGPU, and one encoder-only inference pass at batch 256; the same on the CPU backend at
+ * batch 64 (training) and 256 (inference) with fewer steps. It also records the GPU work of
+ * one step (dispatches, submits, read-backs from the runtime's counters) and the buffer pool
+ * after it (live buffers and bytes).
+ *
+ * It times at module load (a step takes ~1 s on a software adapter, too long for
+ * `Deno.bench`'s repeated sampling): warm-up steps outside the timed region, then the median
+ * of the timed steps, via lib/bench/seisdec_timing.ts. It prints a table and writes
+ * bench/results/train-<adapter>.json. Each measurement is also registered as a `Deno.bench`
+ * case (one step per iteration, few iterations) so that `deno bench` lists it.
+ *
+ * ```sh
+ * deno bench -A bench/train_bench.ts
+ * SEISDEC_BENCH_BATCHES=64 deno bench -A bench/train_bench.ts   # batch 64 only
+ * ```
+ *
+ * @module
+ */
+import { type SeisdecTrainer, seisdecTrainer } from "../lib/bench/seisdec_timing.ts";
+import { adapterName } from "../lib/gpu/device.ts";
+import { gpu } from "../lib/gpu/runtime.ts";
+import { type BenchFigure, writeBenchResults } from "./_results.ts";
+
+const BATCHES = (Deno.env.get("SEISDEC_BENCH_BATCHES") ?? "64,256").split(",").map(Number);
+const INFER_BATCH = 256;
+const shape = (n: number) => `x [${n}, 1, 87, 67]`;
+
+function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function timed(f: () => Promise<unknown>, warmup: number, iters: number): Promise<number> {
+  for (let i = 0; i < warmup; i++) await f();
+  const ts: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    await f();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+interface Row {
+  what: string;
+  backend: "webgpu" | "cpu";
+  batch: number;
+  ms: number;
+  extra: Record<string, unknown>;
+}
+
+const rows: Row[] = [];
+const trainers: { backend: "webgpu" | "cpu"; batch: number; tr: SeisdecTrainer }[] = [];
+
+let adapter: string | null = null;
+try {
+  adapter = await adapterName();
+} catch (e) {
+  if (Deno.env.get("CI") === "true") throw e;
+  console.log(`train: no WebGPU adapter, CPU only: ${(e as Error).message}`);
+}
+console.log(`train: adapter ${adapter ?? "none"}; seed autoencoder, input [N, 1, 87, 67]`);
+
+if (adapter) {
+  const rt = await gpu();
+  for (const [i, batch] of BATCHES.entries()) {
+    const tr = await seisdecTrainer("webgpu", batch, INFER_BATCH);
+    trainers.push({ backend: "webgpu", batch, tr });
+    const heavy = batch > 64;
+    const ms = await timed(() => tr.step(), heavy ? 1 : 2, heavy ? 3 : 5);
+    // Counters of one step, after the warm-up (pool grown, pipelines compiled).
+    const before = rt.stats();
+    await tr.step();
+    const after = rt.stats();
+    const pool = rt.pool.stats();
+    rows.push({
+      what: "train step",
+      backend: "webgpu",
+      batch,
+      ms,
+      extra: {
+        dispatches: after.dispatches - before.dispatches,
+        submits: after.submits - before.submits,
+        readbacks: after.readbacks - before.readbacks,
+        liveBuffers: pool.liveBuffers,
+        liveMiB: pool.liveBytes / 2 ** 20,
+        freeMiB: pool.freeBytes / 2 ** 20,
+        buffersCreated: pool.created,
+      },
+    });
+    if (i === BATCHES.length - 1) {
+      const inferMs = await timed(() => tr.infer(), 1, 5);
+      const b = rt.stats();
+      await tr.infer();
+      const a = rt.stats();
+      rows.push({
+        what: "encoder inference",
+        backend: "webgpu",
+        batch: INFER_BATCH,
+        ms: inferMs,
+        extra: { dispatches: a.dispatches - b.dispatches, submits: a.submits - b.submits },
+      });
+    }
+  }
+}
+
+// The CPU reference backend (Float64 TypeScript): training at batch 64 and inference only.
+{
+  const tr = await seisdecTrainer("cpu", 64, INFER_BATCH);
+  trainers.push({ backend: "cpu", batch: 64, tr });
+  rows.push({
+    what: "train step",
+    backend: "cpu",
+    batch: 64,
+    ms: await timed(() => tr.step(), 1, 3),
+    extra: {},
+  });
+  rows.push({
+    what: "encoder inference",
+    backend: "cpu",
+    batch: INFER_BATCH,
+    ms: await timed(() => tr.infer(), 1, 3),
+    extra: {},
+  });
+}
+
+console.log(
+  "\n| what | backend | batch | ms (median) | samples/s | GPU work per call | pool after |",
+);
+console.log("| --- | --- | ---: | ---: | ---: | --- | --- |");
+for (const r of rows) {
+  const e = r.extra;
+  const work = e.dispatches === undefined
+    ? ""
+    : `${e.dispatches} dispatches, ${e.submits} submits${
+      e.readbacks === undefined ? "" : `, ${e.readbacks} read-backs`
+    }`;
+  const pool = e.liveBuffers === undefined
+    ? ""
+    : `${e.liveBuffers} live buffers, ${(e.liveMiB as number).toFixed(1)} MiB live, ${
+      (e.freeMiB as number).toFixed(1)
+    } MiB free`;
+  console.log(
+    `| ${r.what} | ${r.backend} | ${r.batch} | ${r.ms.toFixed(1)} | ${
+      (r.batch / (r.ms / 1000)).toFixed(1)
+    } | ${work} | ${pool} |`,
+  );
+}
+
+const figures: BenchFigure[] = rows.map((r) => ({
+  name: `seisdec ${r.backend} ${r.what === "train step" ? "train" : "encode"}`,
+  shape: shape(r.batch),
+  value: r.batch / (r.ms / 1000),
+  unit: "samples/s",
+  extra: { medianMs: r.ms, ...r.extra },
+}));
+console.log(`\ntrain: wrote ${await writeBenchResults("train", figures)}`);
+
+for (const { backend, batch, tr } of trainers) {
+  const group = `train step ${shape(batch)}`;
+  Deno.bench({
+    name: `train step ${backend} ${shape(batch)}`,
+    group,
+    baseline: backend === "cpu",
+    n: backend === "cpu" || batch > 64 ? 1 : 3,
+    warmup: 0,
+    async fn() {
+      await tr.step();
+    },
+  });
+}
+const last = trainers.filter((t) => t.backend === "webgpu").at(-1);
+for (const t of [last, trainers.find((t) => t.backend === "cpu")]) {
+  if (!t) continue;
+  Deno.bench({
+    name: `encoder inference ${t.backend} ${shape(INFER_BATCH)}`,
+    group: "encoder inference",
+    baseline: t.backend === "cpu",
+    n: t.backend === "cpu" ? 1 : 3,
+    warmup: 0,
+    async fn() {
+      await t.tr.infer();
+    },
+  });
+}
