@@ -83,7 +83,7 @@ export const demoCommand: Command = {
     await pretrain(ds, model, {
       ...PRETRAIN_DEFAULTS,
       epochs,
-      batchSize: 32,
+      batchSize: 8, // 25 Adam steps per epoch on 200 samples; at 32 the codes stay undertrained
       normalize: "minmax",
       seed,
     }, {
@@ -104,12 +104,12 @@ export const demoCommand: Command = {
     const eInit = evaluateClustering({ pred: init.labels, k, truth });
 
     say("finetune: DEC, target distribution over the dataset every epoch");
-    const steps = Math.ceil(ds.count / 32);
+    const steps = Math.ceil(ds.count / 16);
     const fb = new Progress("finetune", 40 * steps, { quiet });
     await finetune(
       model,
       ds,
-      { ...FINETUNE_DEFAULTS, batchSize: 32, updateInterval: steps, maxIter: 40 * steps, seed },
+      { ...FINETUNE_DEFAULTS, batchSize: 16, updateInterval: steps, maxIter: 40 * steps, seed },
       dev,
       {
         onStep: (_i, _m, l) => fb.tick(1, `KL ${l.toExponential(3)}`),

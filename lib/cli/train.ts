@@ -220,7 +220,7 @@ export const finetuneCommand: Command = {
     "max-iter": { type: "string", arg: "N", description: "Maximum batches.", default: "20000" },
     "batch-size": { type: "string", arg: "N", description: "Batch size.", default: "64" },
     optimizer: { type: "string", arg: "O", description: "adam or sgd.", default: "adam" },
-    lr: { type: "string", arg: "X", description: "Learning rate.", default: "1e-4" },
+    lr: { type: "string", arg: "X", description: "Learning rate.", default: "1e-5" },
     momentum: { type: "string", arg: "X", description: "SGD momentum.", default: "0.9" },
     gamma: {
       type: "string",

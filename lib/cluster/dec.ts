@@ -133,7 +133,12 @@ export interface FinetuneConfig {
   collapseFraction: number;
 }
 
-/** Defaults (DEC: update interval 140 batches, tol 0.1 %). */
+/**
+ * Defaults: update interval 140 batches and tol 0.1 % (DEC paper); Adam at lr 1e-5.
+ * Adam normalises step sizes, so with the small KL gradients every weight still moves
+ * about lr per step: at 1e-4 the encoder drifts away from the pretrained codes (ACC fell
+ * on the synthetic set), at 1e-5 DEC sharpened the clusters without collapsing them.
+ */
 export const FINETUNE_DEFAULTS: FinetuneConfig = {
   mode: "dec",
   alpha: 1,
@@ -143,7 +148,7 @@ export const FINETUNE_DEFAULTS: FinetuneConfig = {
   maxIter: 20000,
   batchSize: 64,
   optimizer: "adam",
-  lr: 1e-4,
+  lr: 1e-5,
   momentum: 0.9,
   gamma: 0.1,
   seed: 0,
