@@ -1,6 +1,9 @@
 /**
  * Principal component analysis onto two axes, for scatter plots of latent
- * codes. The `d × d` covariance is diagonalised by cyclic Jacobi rotations.
+ * codes. For d <= 64 the `d × d` covariance is diagonalised by cyclic Jacobi
+ * rotations (exact); for wider data (raw spectrograms, thousands of values per
+ * point) the two leading axes come from power iteration with deflation, fitted on
+ * at most 2000 points, which costs O(n·d) per iteration instead of O(d³).
  *
  * @module
  */
@@ -103,6 +106,7 @@ export function pca2(
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) mean[t] += x[i * d + t];
   for (let t = 0; t < d; t++) mean[t] /= n;
+  if (d > 64) return project(x, n, d, mean, powerAxes(x, n, d, mean));
   const cov = new Float64Array(d * d);
   const e = new Float64Array(d);
   for (let i = 0; i < n; i++) {
@@ -116,6 +120,16 @@ export function pca2(
     }
   }
   const { vectors } = symmetricEigen(cov, d);
+  return project(x, n, d, mean, vectors);
+}
+
+function project(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  mean: Float64Array,
+  vectors: Float64Array,
+): { x: Float64Array; y: Float64Array } {
   const px = new Float64Array(n), py = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let s0 = 0, s1 = 0;
@@ -128,4 +142,57 @@ export function pca2(
     py[i] = s1;
   }
   return { x: px, y: py };
+}
+
+/** The two leading principal axes (rows of a [2, d] array) by power iteration with deflation. */
+function powerAxes(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  mean: Float64Array,
+): Float64Array {
+  const m = Math.min(n, 2000);
+  const step = n / m;
+  const rows = Array.from({ length: m }, (_, i) => Math.floor(i * step));
+  const e = new Float64Array(m * d);
+  rows.forEach((r, i) => {
+    for (let t = 0; t < d; t++) e[i * d + t] = x[r * d + t] - mean[t];
+  });
+  const axes = new Float64Array(2 * d);
+  const proj = new Float64Array(m);
+  for (let c = 0; c < 2; c++) {
+    const v = axes.subarray(c * d, (c + 1) * d);
+    for (let t = 0; t < d; t++) v[t] = Math.sin(1 + t * (c + 1)); // deterministic start
+    for (let it = 0; it < 100; it++) {
+      // v ← Eᵀ(E v), deflated against the axes already found.
+      for (let i = 0; i < m; i++) {
+        let s = 0;
+        for (let t = 0; t < d; t++) s += e[i * d + t] * v[t];
+        proj[i] = s;
+      }
+      const w = new Float64Array(d);
+      for (let i = 0; i < m; i++) {
+        const p = proj[i];
+        if (p !== 0) { for (let t = 0; t < d; t++) w[t] += p * e[i * d + t]; }
+      }
+      for (let q = 0; q < c; q++) {
+        const u = axes.subarray(q * d, (q + 1) * d);
+        let dot = 0;
+        for (let t = 0; t < d; t++) dot += w[t] * u[t];
+        for (let t = 0; t < d; t++) w[t] -= dot * u[t];
+      }
+      let norm = 0;
+      for (let t = 0; t < d; t++) norm += w[t] * w[t];
+      norm = Math.sqrt(norm);
+      if (norm === 0) break;
+      let delta = 0;
+      for (let t = 0; t < d; t++) {
+        const nv = w[t] / norm;
+        delta = Math.max(delta, Math.abs(nv - v[t]));
+        v[t] = nv;
+      }
+      if (delta < 1e-7) break;
+    }
+  }
+  return axes;
 }

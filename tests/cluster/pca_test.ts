@@ -53,3 +53,32 @@ Deno.test("pca2 finds the direction of largest spread of points on a tilted line
 Deno.test("pca2 rejects a wrong array length", () => {
   assertThrows(() => pca2(new Float32Array(5), 2, 3), TypeError, "n * d");
 });
+
+Deno.test("pca2 on wide data (d > 64, power iteration) finds the dominant axis and ", () => {
+  // Points along one direction u in 200-D (spread 5) plus a second direction w (spread 1) and
+  // small noise: the first coordinate must be the projection on u, up to sign.
+  const rng = new Rng(7), n = 120, d = 200;
+  const u = Float64Array.from({ length: d }, () => rng.normal());
+  const w = Float64Array.from({ length: d }, () => rng.normal());
+  const nu = Math.hypot(...u);
+  u.forEach((v, i) => (u[i] = v / nu));
+  const x = new Float64Array(n * d), s = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    s[i] = 5 * rng.normal();
+    const t = rng.normal();
+    for (let k = 0; k < d; k++) x[i * d + k] = s[i] * u[k] + 0.2 * t * w[k] + 0.01 * rng.normal();
+  }
+  const p = pca2(x, n, d);
+  let dot = 0, nx = 0, ns = 0;
+  const ms = s.reduce((a, b) => a + b, 0) / n;
+  for (let i = 0; i < n; i++) {
+    dot += p.x[i] * (s[i] - ms);
+    nx += p.x[i] ** 2;
+    ns += (s[i] - ms) ** 2;
+  }
+  // |corr| > 0.999: the noise and the second direction perturb the axis by < 1e-3.
+  assert(
+    Math.abs(dot) / Math.sqrt(nx * ns) > 0.999,
+    `first axis correlation ${dot / Math.sqrt(nx * ns)}`,
+  );
+});
