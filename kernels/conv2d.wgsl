@@ -4,36 +4,39 @@
 //   y[n,co,oh,ow] = act(b[co] + Σ_{ci,kh,kw} x[n,ci,oh·sh−ph+kh, ow·sw−pw+kw] · w[co,ci,kh,kw])
 //   act(v) = v if v > 0 else slope·v   (slope = 1 gives no activation)
 //
-// Layouts (row-major): x [N,Ci,H,W], w [Co,Ci,KH,KW], b [Co], y [N,Co,Ho,Wo].
-// Bindings: 0 params, 1 x, 2 w, 3 b (read only when has_bias = 1), 4 y.
+// Layouts (row-major): x [N,Ci,H,W], b [Co], y [N,Co,Ho,Wo], and the weight packed by
+// conv_pack.wgsl channel-last in vec4s of output channels: wp [Ci,KH,KW,CO4P] of vec4f,
+// wp[ci,kh,kw,q] = w[4q..4q+3, ci, kh, kw] (zero past Co; CO4P is a multiple of TQ).
+// Bindings: 0 params, 1 x, 2 wp, 3 b (read only when has_bias = 1), 4 y.
 //
 // The same kernel is the input gradient of ConvTranspose2d: for a transposed conv with
 // weight [A,B,KH,KW], dL/dx = conv2d(dL/dy, w) with Co = A and Ci = B, no bias, slope 1.
 //
-// One invocation computes a tile of TC output channels × 4 consecutive output pixels of the
-// flattened (n, oh, ow) index (TC is a compile-time define, chosen per adapter by
-// measurement, see lib/gpu/kernels.ts), so each loaded input value feeds TC FMAs and each
-// weight 4. On a software adapter every per-invocation load is a gather, so FMAs per load
-// decide the speed.
-// Consecutive invocations take consecutive pixel tiles of the same channel tile, so the
-// weight loads are uniform across a SIMD group. Taps (kh, kw) are the outer loops: the
-// bounds test runs once per tap, not once per multiply.
+// One invocation computes TP consecutive output pixels of the flattened (n, oh, ow) index ×
+// TQ quads of output channels (TP and TQ are compile-time defines chosen per adapter by
+// measurement, see lib/gpu/kernels.ts). Per input channel and tap it loads TP values of x
+// and TQ vec4s of wp for 4·TP·TQ FMAs. On a software adapter (llvmpipe) every
+// per-invocation load is a per-lane loop, and a vec4 load costs far less than four scalar
+// ones, so loads per FMA decide the speed. Consecutive invocations take consecutive pixel
+// tiles of the same channel tile, so the weight loads are uniform across a SIMD group. Taps
+// (kh, kw) are the outer loops: the bounds test runs once per tap, not once per multiply.
 //
-// Dispatch: ceil(ceil(N·Ho·Wo / 4) · ceil(Co / TC) / 64) workgroups of 64, linear grid
+// Dispatch: ceil(ceil(N·Ho·Wo / TP) · (CO4P / TQ) / 64) workgroups of 64, linear grid
 // (workgroup index = wid.x + wid.y · nwg.x).
 
-const TC: u32 = {{TC}}u;
+const TP: u32 = {{TP}}u;
+const TQ: u32 = {{TQ}}u;
 
 struct Params {
   n: u32, ci: u32, h: u32, w: u32,
   co: u32, ho: u32, wo: u32, kh: u32,
   kw: u32, sh: u32, sw: u32, ph: u32,
-  pw: u32, has_bias: u32, slope: f32, _pad: u32,
+  pw: u32, has_bias: u32, slope: f32, co4p: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> Wt: array<f32>;
+@group(0) @binding(2) var<storage, read> Wp: array<vec4f>;
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 
@@ -47,64 +50,70 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let idx = (wid.x + wid.y * nwg.x) * 64u + lid;
   let hw_out = P.ho * P.wo;
   let np = P.n * hw_out;
-  let pix_tiles = (np + 3u) / 4u;
-  let co_tiles = (P.co + TC - 1u) / TC;
-  if (idx >= pix_tiles * co_tiles) { return; }
+  let pix_tiles = (np + TP - 1u) / TP;
+  if (idx >= pix_tiles * (P.co4p / TQ)) { return; }
   let pt = idx % pix_tiles;
-  let co0 = (idx / pix_tiles) * TC;
+  let q0 = (idx / pix_tiles) * TQ;
 
   let hw_in = P.h * P.w;
-  let kk = P.kh * P.kw;
-  // Per pixel of the tile: input plane base, top-left input row/col, validity.
-  let pix = vec4u(pt * 4u) + vec4u(0u, 1u, 2u, 3u);
-  let pvalid = pix < vec4u(np);
-  let pixc = min(pix, vec4u(np - 1u));
-  let nimg = pixc / hw_out;
-  let rem = pixc % hw_out;
-  let ih0 = vec4i(rem / P.wo) * i32(P.sh) - i32(P.ph);
-  let iw0 = vec4i(rem % P.wo) * i32(P.sw) - i32(P.pw);
-  let xbase = nimg * (P.ci * hw_in);
+  // Per pixel of the tile: top-left input row/col and image base (pixels past the end
+  // are clamped to the last one and their results discarded).
+  var ih0: array<i32, TP>;
+  var iw0: array<i32, TP>;
+  var xb: array<u32, TP>;
+  for (var p = 0u; p < TP; p++) {
+    let pix = min(pt * TP + p, np - 1u);
+    let rem = pix % hw_out;
+    ih0[p] = i32(rem / P.wo) * i32(P.sh) - i32(P.ph);
+    iw0[p] = i32(rem % P.wo) * i32(P.sw) - i32(P.pw);
+    xb[p] = (pix / hw_out) * P.ci * hw_in;
+  }
 
-  // Weight row of the first output channel of the tile; channel co0 + j is TC rows further
-  // per j (rows past Co are clamped and their results discarded).
-  let wstride = P.ci * kk;
-  var wrow: array<u32, TC>;
-  for (var j = 0u; j < TC; j++) { wrow[j] = min(co0 + j, P.co - 1u) * wstride; }
-
-  var acc: array<vec4f, TC>;
+  var acc: array<vec4f, TP * TQ>;
+  let wstep = P.kh * P.kw * P.co4p;
   for (var kh = 0u; kh < P.kh; kh++) {
-    let ih = ih0 + vec4i(i32(kh));
-    let rowok = (ih >= vec4i(0)) & (ih < vec4i(i32(P.h)));
     for (var kw = 0u; kw < P.kw; kw++) {
-      let iw = iw0 + vec4i(i32(kw));
-      let ok = rowok & (iw >= vec4i(0)) & (iw < vec4i(i32(P.w)));
-      let m = select(vec4f(0.0), vec4f(1.0), ok);
-      let off = select(vec4u(0u), xbase + vec4u(ih) * P.w + vec4u(iw), ok);
-      let tap = kh * P.kw + kw;
-      var xo = off;
-      var wo = tap;
+      var off: array<u32, TP>;
+      var m: array<f32, TP>;
+      for (var p = 0u; p < TP; p++) {
+        let ih = ih0[p] + i32(kh);
+        let iw = iw0[p] + i32(kw);
+        let ok = ih >= 0 && ih < i32(P.h) && iw >= 0 && iw < i32(P.w);
+        m[p] = select(0.0, 1.0, ok);
+        off[p] = select(0u, xb[p] + u32(ih) * P.w + u32(iw), ok);
+      }
+      var wi = (kh * P.kw + kw) * P.co4p + q0;
       for (var c = 0u; c < P.ci; c++) {
-        let xv = vec4f(X[xo.x], X[xo.y], X[xo.z], X[xo.w]) * m;
-        for (var j = 0u; j < TC; j++) {
-          acc[j] += Wt[wrow[j] + wo] * xv;
+        var xv: array<f32, TP>;
+        for (var p = 0u; p < TP; p++) {
+          xv[p] = X[off[p]] * m[p];
+          off[p] += hw_in;
         }
-        xo += vec4u(hw_in);
-        wo += kk;
+        for (var q = 0u; q < TQ; q++) {
+          let wv = Wp[wi + q];
+          for (var p = 0u; p < TP; p++) {
+            acc[p * TQ + q] = fma(vec4f(xv[p]), wv, acc[p * TQ + q]);
+          }
+        }
+        wi += wstep;
       }
     }
   }
 
-  let obase = nimg * (P.co * hw_out) + rem;
-  for (var j = 0u; j < TC; j++) {
-    let co = co0 + j;
-    if (co >= P.co) { break; }
-    var bias = 0.0;
-    if (P.has_bias == 1u) { bias = B[co]; }
-    let v = acc[j];
-    let o = obase + vec4u(co * hw_out);
-    if (pvalid.x) { Y[o.x] = act(v.x + bias); }
-    if (pvalid.y) { Y[o.y] = act(v.y + bias); }
-    if (pvalid.z) { Y[o.z] = act(v.z + bias); }
-    if (pvalid.w) { Y[o.w] = act(v.w + bias); }
+  for (var p = 0u; p < TP; p++) {
+    let pix = pt * TP + p;
+    if (pix >= np) { break; }
+    let obase = (pix / hw_out) * P.co * hw_out + pix % hw_out;
+    for (var q = 0u; q < TQ; q++) {
+      let v = acc[p * TQ + q];
+      for (var k = 0u; k < 4u; k++) {
+        let co = (q0 + q) * 4u + k;
+        if (co < P.co) {
+          var bias = 0.0;
+          if (P.has_bias == 1u) { bias = B[co]; }
+          Y[obase + co * hw_out] = act(v[k] + bias);
+        }
+      }
+    }
   }
 }

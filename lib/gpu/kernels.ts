@@ -13,10 +13,10 @@ const groups = (invocations: number) => Math.ceil(invocations / WG);
 
 /** Every kernel entry, by name. */
 export const KERNELS = {
-  convTranspose2d: {
-    name: "conv_transpose2d",
-    file: "conv_transpose2d.wgsl",
-    storage: ["read", "read", "read", "rw"],
+  convPack: {
+    name: "conv_pack",
+    file: "conv_pack.wgsl",
+    storage: ["read", "rw"],
     workgroupSize: WG,
   },
   convWeightGrad: {
@@ -201,27 +201,67 @@ export interface Tuning {
   matmul: "tiled" | "blocked";
   /** Invocations a split-K reduction aims for: enough to fill the adapter. */
   splitTarget: number;
-  /** Output channels per invocation in conv2d (the TC define of conv2d.wgsl). */
+  /**
+   * Output channels per invocation in conv2d, a multiple of 4 (4 × the TQ define of
+   * conv2d.wgsl); layers with fewer channels take more pixels instead (see {@linkcode convTiles}).
+   */
   convTile: number;
+  /**
+   * Output channels per invocation in conv_transpose2d, a multiple of 4 (default 4: wider
+   * tiles measured no faster on llvmpipe).
+   */
+  convTransposeTile?: number;
 }
 
 /**
- * conv2d with `tc` output channels per invocation (one pipeline per value).
+ * conv2d with `tc` output channels × `tp` pixels per invocation (one pipeline per pair).
  *
- * @param tc Channel tile.
+ * @param tc Channel tile, a multiple of 4.
+ * @param tp Pixel tile.
  * @returns the kernel definition.
  */
-export function conv2dDef(tc: number): KernelDef {
+export function conv2dDef(tc: number, tp = 4): KernelDef {
   return {
     name: "conv2d",
     file: "conv2d.wgsl",
     storage: ["read", "read", "read", "rw"],
     workgroupSize: WG,
-    defines: { TC: tc },
+    defines: { TP: tp, TQ: Math.max(1, Math.round(tc / 4)) },
   };
 }
 
-let active: Tuning = { matmul: "blocked", splitTarget: 2048, convTile: 8 };
+/**
+ * conv_transpose2d with `tc` output channels × 4 outputs per invocation (one pipeline per value).
+ *
+ * @param tc Channel tile, a multiple of 4.
+ * @returns the kernel definition.
+ */
+export function convTranspose2dDef(tc: number): KernelDef {
+  return {
+    name: "conv_transpose2d",
+    file: "conv_transpose2d.wgsl",
+    storage: ["read", "read", "read", "rw"],
+    workgroupSize: WG,
+    defines: { TQ: Math.max(1, Math.round(tc / 4)) },
+  };
+}
+
+/**
+ * The conv2d tile for a layer: `tc` channels (rounded up to 4) × 4 pixels, narrowed to the
+ * layer's channels, with the pixels widened in proportion (up to 8) so that an invocation
+ * keeps about the same work.
+ *
+ * @param tc Channel tile of the tuning.
+ * @param co Output channels of the layer.
+ * @returns [channels, pixels] per invocation.
+ */
+export function convTiles(tc: number, co: number): [number, number] {
+  const tq = Math.max(1, Math.round(tc / 4));
+  const q = Math.min(tq, Math.ceil(co / 4));
+  return [4 * q, Math.min(8, 4 * Math.ceil(tq / q))];
+}
+
+let active: Tuning = { matmul: "blocked", splitTarget: 2048, convTile: 16 };
 
 /** @returns the tuning the dispatchers use by default. */
 export function activeTuning(): Tuning {
@@ -239,7 +279,12 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
   active = tuning;
   await Promise.all([
     ...Object.values(KERNELS).map((k) => rt.compile(k as KernelDef)),
-    rt.compile(conv2dDef(tuning.convTile)),
+    ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co)).flatMap(([tc, tp]) => [
+      rt.compile(conv2dDef(tc, tp)),
+    ]),
+    ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTransposeTile ?? 4, co)[0]).map((tc) =>
+      rt.compile(convTranspose2dDef(tc))
+    ),
   ]);
 }
 
@@ -254,7 +299,7 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  */
 export function defaultTuning(isFallback: boolean): Tuning {
   return isFallback
-    ? { matmul: "blocked", splitTarget: 2048, convTile: 8 }
+    ? { matmul: "blocked", splitTarget: 2048, convTile: 16 }
     : { matmul: "tiled", splitTarget: 65536, convTile: 8 };
 }
 
@@ -302,7 +347,40 @@ function need(ref: BufRef, floats: number, what: string, kernel: string): void {
 }
 
 /**
+ * Records the repacking of a weight into vec4s of output channels (conv_pack.wgsl) into a
+ * pool buffer that is released at once: the pool holds it until the submit, after the
+ * kernel that reads it.
+ *
+ * @param rt Runtime.
+ * @param w Weight.
+ * @param o Output channels.
+ * @param i Input channels.
+ * @param kk Taps KH·KW.
+ * @param o4p Quads of output channels to pack (>= ceil(o / 4)).
+ * @param transposed Whether w is [I,O,KH,KW] (conv_transpose2d) rather than [O,I,KH,KW].
+ * @returns the packed weight.
+ */
+function packWeight(
+  rt: GpuRuntime,
+  w: BufRef,
+  o: number,
+  i: number,
+  kk: number,
+  o4p: number,
+  transposed: boolean,
+): BufRef {
+  const count = i * kk * o4p;
+  const buffer = rt.pool.acquire(count * 16);
+  const wp = { buffer, offset: 0, size: count * 16 };
+  const [so, si] = transposed ? [kk, o * kk] : [i * kk, kk];
+  rt.dispatch(KERNELS.convPack, [o, i, kk, o4p, so, si, 0, 0], [w, wp], groups(count));
+  rt.pool.release(buffer);
+  return wp;
+}
+
+/**
  * conv2d forward: y = act(conv(x, w) + b), x [N,Ci,H,W], w [Co,Ci,KH,KW], y [N,Co,Ho,Wo].
+ * Records two dispatches: the weight repacking, then the convolution.
  *
  * @param rt Runtime.
  * @param g Geometry.
@@ -311,6 +389,7 @@ function need(ref: BufRef, floats: number, what: string, kernel: string): void {
  * @param b Bias [Co] or null.
  * @param y Output.
  * @param slope Leaky ReLU slope, 1 for none.
+ * @param tc Output channels per invocation (a multiple of 4; see {@linkcode convTiles}).
  */
 export function conv2d(
   rt: GpuRuntime,
@@ -325,17 +404,22 @@ export function conv2d(
   need(x, g.n * g.ci * g.h * g.w, "x", "conv2d");
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d");
-  const tiles = Math.ceil(g.n * g.ho * g.wo / 4) * Math.ceil(g.co / tc);
+  const [tcl, tp] = convTiles(tc, g.co);
+  const tq = tcl / 4;
+  const co4p = Math.ceil(g.co / tcl) * tq;
+  const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, co4p, false);
+  const tiles = Math.ceil(g.n * g.ho * g.wo / tp) * (co4p / tq);
   rt.dispatch(
-    conv2dDef(tc),
-    [...convParams(g), b ? 1 : 0, { f32: slope }, 0],
-    [x, w, b ?? w, y],
+    conv2dDef(tcl, tp),
+    [...convParams(g), b ? 1 : 0, { f32: slope }, co4p],
+    [x, wp, b ?? x, y],
     groups(tiles),
   );
 }
 
 /**
  * Transposed conv: y [N,B,Ho,Wo] from x [N,A,H,W] and w [A,B,KH,KW].
+ * Records two dispatches: the weight repacking, then the convolution.
  *
  * @param rt Runtime.
  * @param g Geometry with ci = A (x channels), co = B (y channels).
@@ -344,6 +428,8 @@ export function conv2d(
  * @param b Bias [B] or null.
  * @param y Output.
  * @param slope Leaky ReLU slope, 1 for none.
+ * @param tc Output channels per invocation (a multiple of 4; narrowed to B by
+ *   {@linkcode convTiles}).
  */
 export function convTranspose2d(
   rt: GpuRuntime,
@@ -353,17 +439,22 @@ export function convTranspose2d(
   b: BufRef | null,
   y: BufRef,
   slope = 1,
+  tc = active.convTransposeTile ?? 4,
 ): void {
   need(x, g.n * g.ci * g.h * g.w, "x", "conv_transpose2d");
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv_transpose2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv_transpose2d");
   const [sh, sw] = g.stride;
+  const tcl = convTiles(tc, g.co)[0];
+  const tq = tcl / 4;
+  const b4p = Math.ceil(g.co / tcl) * tq;
+  const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, b4p, true);
   const inv = Math.ceil(Math.ceil(g.wo / sw) / 4) * Math.ceil(g.ho / sh) * g.n * sh * sw *
-    Math.ceil(g.co / 4);
+    (b4p / tq);
   rt.dispatch(
-    KERNELS.convTranspose2d,
-    [...convParams(g), b ? 1 : 0, { f32: slope }, 0],
-    [x, w, b ?? w, y],
+    convTranspose2dDef(tcl),
+    [...convParams(g), b ? 1 : 0, { f32: slope }, b4p],
+    [x, wp, b ?? x, y],
     groups(inv),
   );
 }

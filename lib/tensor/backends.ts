@@ -28,11 +28,12 @@ export async function initBackend(name: BackendName = defaultBackend()): Promise
   if (name === "cpu") return cpuBackend;
   if (!gpuBackend) {
     const rt = await gpu();
-    await compileAll(rt);
     const info = await adapterSummary();
     tuning = defaultTuning(
       info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(info.description),
     );
+    // Compiles the tuning's pipelines and makes it the dispatchers' default.
+    await compileAll(rt, tuning);
     runtime = rt;
     gpuBackend = createGpuBackend(rt, tuning);
   }
