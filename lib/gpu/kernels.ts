@@ -25,6 +25,12 @@ export const KERNELS = {
     storage: ["read", "read", "rw"],
     workgroupSize: WG,
   },
+  biasGrad: {
+    name: "bias_grad",
+    file: "bias_grad.wgsl",
+    storage: ["read", "read", "rw", "rw"],
+    workgroupSize: WG,
+  },
   matmulTiled: {
     name: "matmul_tiled",
     file: "matmul.wgsl",
@@ -523,6 +529,60 @@ export function channelSum(
   out: BufRef,
 ): void {
   rt.dispatch(KERNELS.channelSum, [c, 0, outer, inner, 0, 0, { f32: 1 }, 0], [g, null, out], c);
+}
+
+/**
+ * Bias gradient gb [C] = Σ_{n,s} g[n,c,s] of g [outer, C, inner], where g = gy when `y` is
+ * null, else g = gy · (y > 0 ? 1 : slope) (the leaky ReLU backward), which is then also
+ * written to `g`. One pass over gy spread over segments of each (n, c) row, then a
+ * `split_sum` of the segment partials (bias_grad.wgsl).
+ *
+ * @param rt Runtime.
+ * @param y Activation output [outer, C, inner], or null for no activation.
+ * @param gy Output gradient [outer, C, inner].
+ * @param g Masked gradient (written when y is given; ignored otherwise).
+ * @param gb Bias gradient [C] (written).
+ * @param outer Leading size (batch).
+ * @param c Channels.
+ * @param inner Trailing size (pixels).
+ * @param slope Leaky ReLU slope.
+ * @param scratch Allocates a temporary slice of the given float count; it is released by the caller.
+ * @param seg Values one invocation sums (default 256).
+ */
+export function biasGrad(
+  rt: GpuRuntime,
+  y: BufRef | null,
+  gy: BufRef,
+  g: BufRef | null,
+  gb: BufRef,
+  outer: number,
+  c: number,
+  inner: number,
+  slope: number,
+  scratch: (floats: number) => BufRef,
+  seg = 256,
+): void {
+  const count = outer * c * inner;
+  need(gy, count, "gy", "bias_grad");
+  need(gb, c, "gb", "bias_grad");
+  if (y) {
+    need(y, count, "y", "bias_grad");
+    if (!g) throw new TypeError("Cannot run bias_grad: g is required when y is given: found null");
+    need(g, count, "g", "bias_grad");
+  }
+  const sl = Math.max(1, Math.min(seg, inner));
+  const segs = Math.ceil(inner / sl);
+  const s = outer * segs;
+  const part = s === 1 ? gb : scratch(s * c);
+  rt.dispatch(
+    KERNELS.biasGrad,
+    [outer, c, inner, sl, segs, y ? 1 : 0, { f32: slope }, 0],
+    [y ?? gy, gy, y ? g! : scratch(1), part],
+    groups(s * c),
+  );
+  if (s > 1) {
+    rt.dispatch(KERNELS.splitSum, [c, s, 0, 0, 0, 0, { f32: 1 }, 0], [part, null, gb], groups(c));
+  }
 }
 
 /** Options of {@linkcode matmul}. */
