@@ -19,16 +19,16 @@ export const KERNELS = {
     storage: ["read", "rw"],
     workgroupSize: WG,
   },
-  convWeightGrad: {
-    name: "conv_weight_grad",
-    file: "conv_weight_grad.wgsl",
-    storage: ["read", "read", "rw"],
-    workgroupSize: WG,
-  },
   biasGrad: {
     name: "bias_grad",
     file: "bias_grad.wgsl",
     storage: ["read", "read", "rw", "rw"],
+    workgroupSize: WG,
+  },
+  convWeightGrad: {
+    name: "conv_weight_grad",
+    file: "conv_weight_grad.wgsl",
+    storage: ["read", "read", "rw"],
     workgroupSize: WG,
   },
   matmulTiled: {
@@ -201,6 +201,23 @@ export const KERNELS = {
   },
 } satisfies Record<string, KernelDef>;
 
+/**
+ * conv_weight_grad_row (one kh × 3 kw taps × 4 co × `cit` ci per invocation), used for
+ * layers with fewer than 4 input channels.
+ *
+ * @param cit Input channels per invocation.
+ * @returns the kernel definition.
+ */
+export function convWeightGradRowDef(cit: number): KernelDef {
+  return {
+    name: "conv_weight_grad_row",
+    file: "conv_weight_grad_row.wgsl",
+    storage: ["read", "read", "rw"],
+    workgroupSize: WG,
+    defines: { CIT: cit },
+  };
+}
+
 /** Adapter-dependent choices, measured rather than assumed (see bench/). */
 export interface Tuning {
   /** Matmul entry: "tiled" (workgroup memory) or "blocked" (registers only). */
@@ -285,6 +302,7 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
   active = tuning;
   await Promise.all([
     ...Object.values(KERNELS).map((k) => rt.compile(k as KernelDef)),
+    rt.compile(convWeightGradRowDef(1)),
     ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co)).flatMap(([tc, tp]) => [
       rt.compile(conv2dDef(tc, tp)),
     ]),
@@ -488,14 +506,18 @@ export function convWeightGrad(
 ): void {
   const count = g.co * g.ci * g.kh * g.kw;
   need(gw, count, "gw", "conv_weight_grad");
-  const tiles = Math.ceil(g.co / 4) * Math.ceil(g.ci / 4) * g.kh * g.kw;
+  // Fewer than 4 input channels: the row kernel (no duplicated ci lanes, 3 taps per x row).
+  const row = g.ci < 4;
+  const tiles = row
+    ? Math.ceil(g.co / 4) * g.ci * g.kh * Math.ceil(g.kw / 3)
+    : Math.ceil(g.co / 4) * Math.ceil(g.ci / 4) * g.kh * g.kw;
   const rows = g.n * g.ho;
   const splits = Math.max(1, Math.min(rows, Math.round(splitTarget / tiles)));
   const perSplit = Math.ceil(rows / splits);
   const s = Math.ceil(rows / perSplit);
   const part = s === 1 ? gw : scratch(s * count);
   rt.dispatch(
-    KERNELS.convWeightGrad,
+    row ? convWeightGradRowDef(1) : KERNELS.convWeightGrad,
     [...convParams(g), s, perSplit, 0],
     [x, gy, part],
     groups(tiles * s),
