@@ -25,11 +25,13 @@ export const KERNELS = {
     storage: ["read", "read", "rw", "rw"],
     workgroupSize: WG,
   },
+  /** conv_weight_grad with 4 output channels per invocation (see {@linkcode convWeightGradDef}). */
   convWeightGrad: {
     name: "conv_weight_grad",
     file: "conv_weight_grad.wgsl",
     storage: ["read", "read", "rw"],
     workgroupSize: WG,
+    defines: { TQ: 1 },
   },
   matmulTiled: {
     name: "matmul_tiled",
@@ -202,6 +204,23 @@ export const KERNELS = {
 } satisfies Record<string, KernelDef>;
 
 /**
+ * conv_weight_grad with `tq` quads of output channels per invocation (1 or 2; one pipeline
+ * per value).
+ *
+ * @param tq Output-channel quads per invocation.
+ * @returns the kernel definition.
+ */
+export function convWeightGradDef(tq: number): KernelDef {
+  return {
+    name: "conv_weight_grad",
+    file: "conv_weight_grad.wgsl",
+    storage: ["read", "read", "rw"],
+    workgroupSize: WG,
+    defines: { TQ: tq },
+  };
+}
+
+/**
  * conv_weight_grad_row (one kh × 3 kw taps × 4 co × `cit` ci per invocation), used for
  * layers with fewer than 4 input channels.
  *
@@ -303,6 +322,7 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
   await Promise.all([
     ...Object.values(KERNELS).map((k) => rt.compile(k as KernelDef)),
     rt.compile(convWeightGradRowDef(1)),
+    rt.compile(convWeightGradDef(2)),
     ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co)).flatMap(([tc, tp]) => [
       rt.compile(conv2dDef(tc, tp)),
     ]),
@@ -508,16 +528,19 @@ export function convWeightGrad(
   need(gw, count, "gw", "conv_weight_grad");
   // Fewer than 4 input channels: the row kernel (no duplicated ci lanes, 3 taps per x row).
   const row = g.ci < 4;
+  // 8 output channels per invocation where there are that many (measured ~20 % faster than
+  // 4 on llvmpipe; 16 measured no faster).
+  const tq = g.co >= 8 ? 2 : 1;
   const tiles = row
     ? Math.ceil(g.co / 4) * g.ci * g.kh * Math.ceil(g.kw / 3)
-    : Math.ceil(g.co / 4) * Math.ceil(g.ci / 4) * g.kh * g.kw;
+    : Math.ceil(g.co / (4 * tq)) * Math.ceil(g.ci / 4) * g.kh * g.kw;
   const rows = g.n * g.ho;
   const splits = Math.max(1, Math.min(rows, Math.round(splitTarget / tiles)));
   const perSplit = Math.ceil(rows / splits);
   const s = Math.ceil(rows / perSplit);
   const part = s === 1 ? gw : scratch(s * count);
   rt.dispatch(
-    row ? convWeightGradRowDef(1) : KERNELS.convWeightGrad,
+    row ? convWeightGradRowDef(1) : convWeightGradDef(tq),
     [...convParams(g), s, perSplit, 0],
     [x, gy, part],
     groups(tiles * s),

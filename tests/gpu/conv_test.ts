@@ -410,6 +410,24 @@ const ROW_CASES: ConvCase[] = [
   },
 ];
 
+// >= 8 output channels take 8 per invocation: Co = 11 leaves a partly clamped second quad.
+const WIDE_CASE: ConvCase = {
+  name: "8-channel tiles, Co 11",
+  x: [2, 5, 9, 7],
+  w: [11, 5, 3, 3],
+  stride: [2, 1],
+  padding: [1, 0],
+  bias: false,
+  slope: 1,
+};
+
+gpuTest("conv_weight_grad with 8-channel tiles and Co = 11 matches reference", async () => {
+  for (const [i, target] of [1, 50, 1e6].entries()) {
+    const r = await weightGradWithSplit(WIDE_CASE, target, 560 + 10 * i);
+    close(r.gw, r.ref, accTol(r.k, T), `gw, split target ${target}`);
+  }
+});
+
 for (const c of ROW_CASES) {
   gpuTest(
     `conv_weight_grad_row matches reference (${c.name}, kw ${c.w[3]}, split or not)`,
