@@ -11,10 +11,14 @@
 // per chunk and `split_sum` in reduce.wgsl sums the S partials (skipped when S = 1). S is
 // chosen on the host so that invocations ≈ the adapter's parallel width.
 //
-// One invocation computes a 4 (co) × 4 (ci) tile at one tap (kh, kw) over one chunk;
+// One invocation computes a 4·TQ (co) × 4 (ci) tile at one tap (kh, kw) over one chunk;
 // the valid ow range for the tap is computed once per row, so the inner loop has no tests.
+// TQ (a define, 1 or 2) is the number of co quads: with 2, one x load feeds 8 FMAs instead
+// of 4 (on llvmpipe each load is a per-lane loop, so loads per FMA decide the speed).
 // Bindings: 0 params, 1 x, 2 gy, 3 partial (gw itself when S = 1).
-// Dispatch: ceil(ceil(Co/4) · ceil(Ci/4) · KH·KW · S / 64) workgroups.
+// Dispatch: ceil(ceil(Co/(4·TQ)) · ceil(Ci/4) · KH·KW · S / 64) workgroups.
+
+const TQ: u32 = {{TQ}}u;
 
 struct Params {
   n: u32, ci: u32, h: u32, w: u32,
@@ -32,11 +36,11 @@ struct Params {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   var idx = (wid.x + wid.y * nwg.x) * 64u + lid;
-  let co_tiles = (P.co + 3u) / 4u;
+  let co_tiles = (P.co + 4u * TQ - 1u) / (4u * TQ);
   let ci_tiles = (P.ci + 3u) / 4u;
   let kk = P.kh * P.kw;
   if (idx >= co_tiles * ci_tiles * kk * P.splits) { return; }
-  let co0 = (idx % co_tiles) * 4u; idx /= co_tiles;
+  let co0 = (idx % co_tiles) * 4u * TQ; idx /= co_tiles;
   let ci0 = (idx % ci_tiles) * 4u; idx /= ci_tiles;
   let tap = idx % kk;
   let s = idx / kk;
@@ -48,6 +52,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let cov = min(vec4u(co0) + vec4u(0u, 1u, 2u, 3u), vec4u(P.co - 1u));
   let civ = min(vec4u(ci0) + vec4u(0u, 1u, 2u, 3u), vec4u(P.ci - 1u));
   let gyoff = cov * hw_out;
+  let gyoff2 = min(vec4u(co0 + 4u) + vec4u(0u, 1u, 2u, 3u), vec4u(P.co - 1u)) * hw_out;
   let xoff = civ * hw_in;
 
   // ow range whose input column is inside [0, W): iw = ow·sw − pw + kw.
@@ -62,6 +67,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var a1 = vec4f(0.0);
   var a2 = vec4f(0.0);
   var a3 = vec4f(0.0);
+  var b0 = vec4f(0.0);
+  var b1 = vec4f(0.0);
+  var b2 = vec4f(0.0);
+  var b3 = vec4f(0.0);
   let r_begin = s * P.rows_per_split;
   let r_end = min(r_begin + P.rows_per_split, P.n * P.ho);
   for (var r = r_begin; r < r_end; r++) {
@@ -69,7 +78,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let oh = r % P.ho;
     let ih = i32(oh * P.sh) - i32(P.ph) + i32(kh);
     if (ih < 0 || ih >= i32(P.h)) { continue; }
-    let gyb = vec4u(n * P.co * hw_out + oh * P.wo) + gyoff;
+    let gyrow = n * P.co * hw_out + oh * P.wo;
+    let gyb = vec4u(gyrow) + gyoff;
+    let gyb2 = vec4u(gyrow) + gyoff2;
     let xb = vec4u(n * P.ci * hw_in + u32(ih) * P.w) + xoff;
     for (var ow = ow_lo; ow <= ow_hi; ow++) {
       let iw = u32(ow * i32(P.sw) - i32(P.pw) + i32(kw));
@@ -81,12 +92,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       a1 += g.y * xv;
       a2 += g.z * xv;
       a3 += g.w * xv;
+      if (TQ == 2u) {
+        let go2 = gyb2 + vec4u(u32(ow));
+        let g2 = vec4f(GY[go2.x], GY[go2.y], GY[go2.z], GY[go2.w]);
+        b0 += g2.x * xv;
+        b1 += g2.y * xv;
+        b2 += g2.z * xv;
+        b3 += g2.w * xv;
+      }
     }
   }
 
   let total = P.co * P.ci * kk;
-  var acc = array<vec4f, 4>(a0, a1, a2, a3);
-  for (var i = 0u; i < 4u; i++) {
+  var acc = array<vec4f, 8>(a0, a1, a2, a3, b0, b1, b2, b3);
+  for (var i = 0u; i < 4u * TQ; i++) {
     let co = co0 + i;
     if (co >= P.co) { break; }
     let v = acc[i];

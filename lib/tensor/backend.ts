@@ -62,6 +62,11 @@ export interface Backend {
   convTranspose2dWeightGrad(x: Tensor, gy: Tensor, wShape: readonly number[], o: ConvOpts): Tensor;
   /** Sum of g [N, C, ...] over every axis but 1. */
   biasGrad(g: Tensor): Tensor;
+  /**
+   * The leaky ReLU backward and the bias gradient together: g = leakyGrad(y, gy, slope) and
+   * biasGrad(g), in one pass on the GPU.
+   */
+  leakyGradBias(y: Tensor, gy: Tensor, slope: number): [Tensor, Tensor];
   /** C [m,n] = act(op(A)·op(B) + bias[n]). */
   matmul(
     a: Tensor,

@@ -89,6 +89,12 @@ export const cpuBackend: Backend = {
     const inner = s.slice(2).reduce((a, b) => a * b, 1);
     return f32(C.biasGrad(g.array, [s[0], s[1], inner, 1]), [s[1]]);
   },
+  leakyGradBias(y, gy, slope) {
+    const g = f32(C.leakyReluGrad(y.array, gy.array, slope), y.shape);
+    const s = y.shape;
+    const inner = s.slice(2).reduce((a, b) => a * b, 1);
+    return [g, f32(C.biasGrad(g.array, [s[0], s[1], inner, 1]), [s[1]])];
+  },
   matmul(a, b, m, n, k, ta, tb, bias, slope) {
     const y = C.matmul(a.array, b.array, m, k, n, { transA: ta, transB: tb });
     if (bias) {

@@ -207,8 +207,18 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       const c = g.shape[1];
       const inner = g.shape.slice(2).reduce((a, b) => a * b, 1);
       const out = alloc([c]);
-      K.channelSum(rt, g.ref, g.shape[0], c, inner, out.ref);
+      K.biasGrad(rt, null, g.ref, null, out.ref, g.shape[0], c, inner, 1, tmp);
+      freeScratch();
       return out;
+    },
+    leakyGradBias(y, gy, slope) {
+      const c = y.shape[1];
+      const inner = y.shape.slice(2).reduce((a, b) => a * b, 1);
+      const g = alloc(y.shape);
+      const gb = alloc([c]);
+      K.biasGrad(rt, y.ref, gy.ref, g.ref, gb.ref, y.shape[0], c, inner, slope, tmp);
+      freeScratch();
+      return [g, gb];
     },
     matmul(a, b, m, n, k, ta, tb, bias, slope) {
       const c = alloc([m, n]);

@@ -6,7 +6,7 @@
  * @module
  */
 import { backendOf } from "./backends.ts";
-import type { ConvOpts } from "./backend.ts";
+import type { Backend, ConvOpts } from "./backend.ts";
 import { isGradEnabled, type Node, type Tensor } from "./tensor.ts";
 
 function record(
@@ -71,6 +71,22 @@ function checkConv(
   }
 }
 
+/**
+ * The start of a layer's backward: the gradient before its leaky ReLU, and the bias
+ * gradient too when the bias needs one and there is an activation (one fused pass then).
+ */
+function leakyBias(
+  k: Backend,
+  y: Tensor,
+  gy: Tensor,
+  slope: number,
+  b: Tensor | null,
+): [Tensor, Tensor | null] {
+  if (slope === 1) return [gy, null];
+  if (b?.requiresGrad) return k.leakyGradBias(y, gy, slope);
+  return [k.leakyGrad(y, gy, slope), null];
+}
+
 /** Options of {@linkcode conv2d}. */
 export interface Conv2dOptions extends ConvOpts {
   /** Slope of a fused leaky ReLU after the bias; 1 (default) for none. */
@@ -100,11 +116,11 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, o: Conv2dOptions)
   const k = backendOf(x);
   const y = k.conv2d(x, w, b, o, slope);
   return record(y, "conv2d", [x, w, b], (gy) => {
-    const g = slope === 1 ? gy : k.leakyGrad(y, gy, slope);
+    const [g, gb] = leakyBias(k, y, gy, slope, b);
     const out = [
       x.requiresGrad ? k.conv2dInputGrad(g, w, x.shape, o) : null,
       w.requiresGrad ? k.conv2dWeightGrad(x, g, w.shape, o) : null,
-      ...(b ? [b.requiresGrad ? k.biasGrad(g) : null] : []),
+      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g) : null)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;
@@ -153,11 +169,11 @@ export function convTranspose2d(
   const k = backendOf(x);
   const y = k.convTranspose2d(x, w, b, conv, [ho, wo], slope);
   return record(y, "conv_transpose2d", [x, w, b], (gy) => {
-    const g = slope === 1 ? gy : k.leakyGrad(y, gy, slope);
+    const [g, gb] = leakyBias(k, y, gy, slope, b);
     const out = [
       x.requiresGrad ? k.convTranspose2dInputGrad(g, w, x.shape, conv) : null,
       w.requiresGrad ? k.convTranspose2dWeightGrad(x, g, w.shape, conv) : null,
-      ...(b ? [b.requiresGrad ? k.biasGrad(g) : null] : []),
+      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g) : null)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;
@@ -187,11 +203,11 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null, slope = 1): Tenso
   const k = backendOf(x);
   const y = k.matmul(x, w, n, outF, inF, false, true, b, slope);
   return record(y, "linear", [x, w, b], (gy) => {
-    const g = slope === 1 ? gy : k.leakyGrad(y, gy, slope);
+    const [g, gb] = leakyBias(k, y, gy, slope, b);
     const out = [
       x.requiresGrad ? k.matmul(g, w, n, inF, outF, false, false, null, 1) : null,
       w.requiresGrad ? k.matmul(g, x, outF, inF, n, true, false, null, 1) : null,
-      ...(b ? [b.requiresGrad ? k.biasGrad(g) : null] : []),
+      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g) : null)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;

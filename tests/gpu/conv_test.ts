@@ -387,6 +387,59 @@ gpuTest("conv_weight_grad with one split per row", async () => {
   close(r.gw, r.ref, accTol(r.k, T), "gw, 39 splits");
 });
 
+// Fewer than 4 input channels take conv_weight_grad_row.wgsl: KW = 5 makes two kw groups,
+// the second holding 2 taps; padding 2 puts taps outside the row at both edges.
+const ROW_CASES: ConvCase[] = [
+  {
+    name: "row ci=1",
+    x: [3, 1, 11, 13],
+    w: [6, 1, 3, 5],
+    stride: [1, 2],
+    padding: [1, 2],
+    bias: false,
+    slope: 1,
+  },
+  {
+    name: "row ci=3",
+    x: [2, 3, 9, 8],
+    w: [5, 3, 2, 4],
+    stride: [2, 1],
+    padding: [0, 2],
+    bias: false,
+    slope: 1,
+  },
+];
+
+// >= 8 output channels take 8 per invocation: Co = 11 leaves a partly clamped second quad.
+const WIDE_CASE: ConvCase = {
+  name: "8-channel tiles, Co 11",
+  x: [2, 5, 9, 7],
+  w: [11, 5, 3, 3],
+  stride: [2, 1],
+  padding: [1, 0],
+  bias: false,
+  slope: 1,
+};
+
+gpuTest("conv_weight_grad with 8-channel tiles and Co = 11 matches reference", async () => {
+  for (const [i, target] of [1, 50, 1e6].entries()) {
+    const r = await weightGradWithSplit(WIDE_CASE, target, 560 + 10 * i);
+    close(r.gw, r.ref, accTol(r.k, T), `gw, split target ${target}`);
+  }
+});
+
+for (const c of ROW_CASES) {
+  gpuTest(
+    `conv_weight_grad_row matches reference (${c.name}, kw ${c.w[3]}, split or not)`,
+    async () => {
+      for (const [i, target] of [1, 50, 1e6].entries()) {
+        const r = await weightGradWithSplit(c, target, 530 + 10 * i);
+        close(r.gw, r.ref, accTol(r.k, T), `${c.name}: gw, split target ${target}`);
+      }
+    },
+  );
+}
+
 gpuTest("bias gradient sums over batch and pixels for 2-D and 4-D gradients", async () => {
   await webgpu();
   const be = webgpuBackend();

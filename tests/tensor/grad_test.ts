@@ -108,6 +108,25 @@ for (
   );
 }
 
+gpuTest(
+  "conv2d with fused leaky, one output channel of 525 pixels: gradients wrt x, w, b",
+  async () => {
+    // One channel with rows longer than a bias_grad segment (256): the fused leaky + bias
+    // backward sums several segment partials per row.
+    const xs = [2, 2, 21, 25], ws = [1, 2, 3, 3];
+    const p = { stride: [1, 1] as P2, padding: [1, 1] as P2 };
+    const ys = C.conv2dOutputShape(xs, ws, p);
+    await checkBackward(
+      "conv2d 1-channel",
+      [leaf("x", xs, 5040), leaf("w", ws, 5041), leaf("b", [1], 5042)],
+      ([x, w, b]) => ops.conv2d(x, w, b, { ...p, slope: SLOPE }),
+      ([x, w, b]) => C.leakyRelu(C.conv2d(x, xs, w, ws, b, p), SLOPE),
+      accTol(ys[0] * ys[2] * ys[3], 4),
+      5043,
+    );
+  },
+);
+
 gpuTest("linear with fused leaky: gradients wrt x, w, b", async () => {
   const [n, inF, outF] = [3, 10, 7];
   await checkBackward(
