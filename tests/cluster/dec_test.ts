@@ -264,3 +264,38 @@ Deno.test("config: a bad field in a config file is a UserError naming the field"
   assertThrows(() => resolvePretrain({}, { valSplit: 0.95 }), UserError, "pretrain.valSplit");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test({
+  name: "[webgpu] DEC fine-tuning on the synthetic seismic set raises ACC over its k-means init",
+  // BUG: at the library's defaults DEC lowers ACC on the demo's 5-class synthetic set
+  // (measured: k-means init ACC 0.825 → DEC 0.655, one cluster emptied; NMI 0.748 → 0.713).
+  // Cause: the pretrained latent is tiny next to the Student's t kernel (nearest centres
+  // 0.33 apart, codes 0.15 from their centre, 5 of 9 latent units always negative behind the
+  // latent LeakyReLU), so q is nearly uniform (mean max q 0.28 for k = 5). The cheapest way to
+  // sharpen q is then to spread the codes out: the encoder moves them away from the centres
+  // (mean distance 0.15 → 0.49) while Adam moves each centre by at most lr per step, and the
+  // clusters merge. Rescaling the latent ×10 (exact: LeakyReLU is positively homogeneous, so
+  // scale the latent Linear by 10 and the decoder's first Linear by 1/10) stops the loss of ACC
+  // (0.825 → 0.845 after 210 batches at Adam 1e-4). Takes ~3 min on llvmpipe: ignored until
+  // the latent scale is fixed; set ignore to false to run it.
+  ignore: true,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { main } = await import("../../cli.ts");
+    const { openDataset } = await import("../../lib/io/dataset.ts");
+    const { evaluateClustering } = await import("../../lib/metrics/mod.ts");
+    const out = await Deno.makeTempDir();
+    await Deno.remove(out);
+    assertEquals(await main(["demo", "--out", out, "--quiet"]), 0);
+    const ds = await openDataset(join(out, "dataset"));
+    const truth = ds.labels();
+    const init = await applyModel(join(out, "model"), ds, "webgpu", "init");
+    const dec = await applyModel(join(out, "model"), ds, "webgpu", "dec");
+    const acc = (pred: Int32Array) => evaluateClustering({ pred, k: 5, truth }).acc!;
+    const a0 = acc(init.labels!), a1 = acc(dec.labels!);
+    assert(a1 >= a0, `DEC ACC ${a1} below its k-means init ${a0}`);
+    ds.close();
+    await Deno.remove(out, { recursive: true });
+  },
+});
