@@ -1,0 +1,242 @@
+/**
+ * The command line end to end, in one process through cli.ts's `main()`:
+ * import → pretrain → init → finetune → cluster → evaluate on a tiny set, `encode`
+ * on data the model never saw, the `--raw` baseline, every command's `--help`,
+ * and user errors (exit status 2, one `error:` line, no stack trace).
+ */
+import { join } from "node:path";
+import { main } from "../../cli.ts";
+import { loadWeights } from "../../lib/io/checkpoint.ts";
+import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
+import { Rng } from "../../lib/util/rng.ts";
+import { assert, assertEquals } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+
+/** Runs `main(args)` capturing console.log and console.error lines. */
+async function run(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [], err: string[] = [];
+  const { log, error, warn } = console;
+  console.log = (...a: unknown[]) => out.push(a.map(String).join(" "));
+  console.error = console.warn = (...a: unknown[]) => err.push(a.map(String).join(" "));
+  try {
+    return { code: await main(args), out, err };
+  } finally {
+    Object.assign(console, { log, error, warn });
+  }
+}
+
+/** `n` samples [1, 12, 10]: class a bright in the top rows, class b in the bottom rows. */
+async function writeNpy(path: string, n: number, seed: number): Promise<string[]> {
+  const rng = new Rng(seed);
+  const x = new Float32Array(n * 120);
+  const labels: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const top = i % 2 === 0;
+    labels.push(top ? "a" : "b");
+    for (let h = 0; h < 12; h++) {
+      for (let w = 0; w < 10; w++) {
+        x[i * 120 + h * 10 + w] = ((h < 6) === top ? 1 : 0.1) + 0.1 * rng.normal();
+      }
+    }
+  }
+  await Deno.writeFile(path, encodeNpy(x, [n, 1, 12, 10]));
+  return labels;
+}
+
+const COMMANDS = [
+  "info",
+  "synth",
+  "extract",
+  "import",
+  "pretrain",
+  "init",
+  "finetune",
+  "encode",
+  "cluster",
+  "demo",
+  "evaluate",
+];
+
+Deno.test("cli: every command's --help prints its usage and exits 0", async () => {
+  const top = await run("--help");
+  assertEquals(top.code, 0);
+  for (const c of COMMANDS) {
+    assert(top.out.join("\n").includes(`  ${c} `), `${c} missing from --help`);
+  }
+  for (const c of COMMANDS) {
+    const r = await run(c, "--help");
+    assertEquals(r.code, 0, `${c} --help`);
+    const text = r.out.join("\n");
+    assert(text.startsWith(`Usage: deno run -A cli.ts ${c} [flags]`), `${c}: ${text.slice(0, 80)}`);
+    assert(text.includes("--help") && text.includes("--seed"), `${c}: common flags missing`);
+    assertEquals(r.err, []);
+  }
+  const bad = await run("nosuchcommand");
+  assertEquals(bad.code, 2);
+  assert(bad.err[0].includes("no such command"), bad.err[0]);
+});
+
+gpuTest(
+  "cli: import → pretrain → init → finetune → cluster → evaluate, encode, --raw",
+  async () => {
+    const root = await Deno.makeTempDir();
+    const p = (s: string) => join(root, s);
+    const labels = await writeNpy(p("x.npy"), 40, 1);
+    await Deno.writeTextFile(
+      p("labels.csv"),
+      "id,label\n" + labels.map((l, i) => `${i},${l}`).join("\n") + "\n",
+    );
+    const ok = async (...args: string[]) => {
+      const r = await run(...args, "--quiet");
+      assertEquals(r.code, 0, `${args[0]} failed: ${r.err.join("\n")}`);
+      return r;
+    };
+    await ok("import", p("x.npy"), "--out", p("ds"), "--labels", p("labels.csv"));
+    const pre = [
+      p("ds"),
+      "--model",
+      p("m"),
+      "--epochs",
+      "2",
+      "--batch-size",
+      "8",
+      "--latent-dim",
+      "3",
+    ];
+    await ok("pretrain", ...pre);
+    const info = JSON.parse(await Deno.readTextFile(p("m/model.json")));
+    assertEquals(info.format, "seisdec-model");
+    assertEquals(info.autoencoder.inputShape, [1, 12, 10]);
+    assertEquals(info.pretrain.epochsDone, 2);
+    const ae = (await loadWeights(p("m/autoencoder.safetensors"))).weights;
+    // PyTorch names of the seed's nn.Sequential modules.
+    assertEquals(ae.get("encoder.encoder.0.weight")?.shape, [8, 1, 3, 3]);
+    assertEquals(ae.get("encoder.encoder.11.weight")?.shape[0], 3);
+    assert(ae.has("decoder.decoder.0.bias"), [...ae.keys()].join(","));
+    assertEquals((await Deno.readTextFile(p("m/learning_curve.csv"))).trim().split("\n").length, 3);
+
+    // A second pretrain into the same directory needs --resume or --force.
+    const again = await run("pretrain", ...pre, "--quiet");
+    assertEquals(again.code, 2);
+    assertEquals(again.err.length, 1);
+    assert(again.err[0].startsWith("error: ") && again.err[0].includes("--resume"), again.err[0]);
+    await ok("pretrain", ...pre, "--force");
+
+    await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--n-init", "5");
+    const cen = (await loadWeights(p("m/centroids.safetensors"))).weights.get("centroids");
+    assertEquals(cen?.shape, [2, 3]);
+    await ok(
+      "finetune",
+      p("ds"),
+      "--model",
+      p("m"),
+      "--max-iter",
+      "10",
+      "--update-interval",
+      "5",
+      "--batch-size",
+      "8",
+    );
+    const dec = (await loadWeights(p("m/dec.safetensors"))).weights;
+    assertEquals(dec.get("centroids")?.shape, [2, 3]);
+    assert(dec.has("encoder.encoder.11.bias"));
+    assert(![...dec.keys()].some((k) => k.startsWith("decoder.")), "DEC mode saved the decoder");
+    const mi = JSON.parse(await Deno.readTextFile(p("m/model.json")));
+    assertEquals([mi.init.k, mi.finetune.mode], [2, "dec"]);
+
+    await ok("cluster", p("ds"), "--model", p("m"), "--out", p("c"));
+    const rows = (await Deno.readTextFile(p("c/labels.csv"))).trim().split("\n");
+    assertEquals(rows.length, 41);
+    const head = rows[0].split(",");
+    const ci = head.indexOf("cluster"), li = head.indexOf("label");
+    rows.slice(1).forEach((r, i) => {
+      const f = r.split(",");
+      assertEquals(f[0], String(i));
+      assert(f[ci] === "0" || f[ci] === "1", r);
+      assertEquals(f[li], labels[i]);
+    });
+    const lat = await readNpyFile(p("c/latent.npy"));
+    assertEquals(lat.shape, [40, 3]);
+    const q = await readNpyFile(p("c/q.npy"));
+    assertEquals(q.shape, [40, 2]);
+    const qd = q.data as Float32Array;
+    // Float32 soft assignments: each row sums to 1 within a few ulp.
+    for (let i = 0; i < 40; i++) {
+      assert(
+        Math.abs(qd[2 * i] + qd[2 * i + 1] - 1) < 1e-5,
+        `q row ${i}`,
+      );
+    }
+    for (const f of ["latent_pca.png", "examples.png", "result.json"]) await Deno.stat(p(`c/${f}`));
+
+    const ev = await ok("evaluate", p("c"));
+    assert(ev.out.join("\n").length > 0);
+    const rep = JSON.parse(await Deno.readTextFile(p("c/evaluation.json")));
+    assertEquals([rep.n, rep.k, rep.labelled], [40, 2, 40]);
+    assert(rep.acc >= 0.5 && rep.acc <= 1 && rep.nmi >= 0 && rep.nmi <= 1, JSON.stringify(rep));
+    assertEquals(rep.sizes.reduce((a: number, b: number) => a + b, 0), 40);
+
+    // encode: 7 new samples the model never saw, without labels.
+    await writeNpy(p("new.npy"), 7, 99);
+    await ok("import", p("new.npy"), "--out", p("ds2"));
+    await ok("encode", p("ds2"), "--model", p("m"), "--out", p("e"));
+    assertEquals((await readNpyFile(p("e/latent.npy"))).shape, [7, 3]);
+    assertEquals((await Deno.readTextFile(p("e/samples.csv"))).trim().split("\n").length, 8);
+    // Clustering new data with the trained model works too.
+    await ok("cluster", p("ds2"), "--model", p("m"), "--out", p("c2"), "--no-plots");
+    assertEquals((await readNpyFile(p("c2/q.npy"))).shape, [7, 2]);
+
+    // --raw baseline: k-means on the spectrograms, no model; the two classes are far apart.
+    await ok("cluster", p("ds"), "--raw", "--k", "2", "--out", p("raw"), "--no-plots");
+    assertEquals(JSON.parse(await Deno.readTextFile(p("raw/result.json"))).stage, "raw");
+    await ok("evaluate", p("raw"));
+    assertEquals(JSON.parse(await Deno.readTextFile(p("raw/evaluation.json"))).acc, 1);
+    // The output directory is not replaced without --force.
+    const exists = await run("cluster", p("ds"), "--raw", "--k", "2", "--out", p("raw"), "--quiet");
+    assertEquals(exists.code, 2);
+
+    await Deno.remove(root, { recursive: true });
+  },
+);
+
+gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", async () => {
+  const root = await Deno.makeTempDir();
+  await writeNpy(join(root, "x.npy"), 8, 2);
+  assertEquals((await run("import", join(root, "x.npy"), "--out", join(root, "ds"), "-q")).code, 0);
+  const ds = join(root, "ds"), m = join(root, "m");
+  const cases: [string[], string][] = [
+    [
+      ["pretrain", ds, "--model", m, "--epochs", "abc"],
+      "--epochs: expected an integer: found 'abc'",
+    ],
+    [["pretrain", ds, "--model", m, "--lr", "fast"], "--lr: expected a number"],
+    [["pretrain", ds, "--model", m, "--bogus"], "Cannot parse arguments of 'pretrain'"],
+    [["pretrain", ds], "--model is required"],
+    [["init", ds], "--model is required"],
+    [
+      ["finetune", ds, "--model", m, "--optimizer", "lbfgs"],
+      "--optimizer: expected one of adam, sgd",
+    ],
+    [["pretrain", join(root, "nope"), "--model", m], "Cannot open dataset"],
+    [["pretrain", "--model", m], "expected a dataset directory"],
+    [["pretrain", ds, "--model", m, "--epochs", "0"], "pretrain.epochs"],
+    [["init", ds, "--model", m], "model.json"],
+    [["cluster", ds, "--out", join(root, "c")], "--model is required"],
+    [["evaluate", join(root, "none")], "labels.csv is missing"],
+  ];
+  for (const [args, msg] of cases) {
+    const r = await run(...args, "--quiet");
+    const line = r.err.join("\n");
+    assertEquals(r.code, 2, `${args.join(" ")}: ${line}`);
+    assertEquals(r.err.length, 1, `${args.join(" ")}: ${line}`);
+    assert(line.startsWith("error: "), line);
+    assert(line.includes(msg), `${args.join(" ")}: expected '${msg}' in '${line}'`);
+    assert(!/\n\s+at /.test(line), `stack trace in ${line}`);
+  }
+  // A bad config file names the field.
+  await Deno.writeTextFile(join(root, "cfg.json"), JSON.stringify({ finetune: { tol: -1 } }));
+  const r = await run("finetune", ds, "--model", m, "--config", join(root, "cfg.json"), "-q");
+  assertEquals(r.code, 2);
+  assert(r.err[0].includes("finetune.tol"), r.err[0]);
+  await Deno.remove(root, { recursive: true });
+});
