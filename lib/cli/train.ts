@@ -152,6 +152,12 @@ export const initCommand: Command = {
       description: "GMM covariance: diag or full.",
       default: "diag",
     },
+    "latent-scale": {
+      type: "string",
+      arg: "S",
+      description: "none, or auto: rescale small latent codes (exactly) to unit spread for DEC.",
+      default: "none",
+    },
   },
   async run(values, positionals) {
     const ds = await datasetArg(positionals, "init");
@@ -164,6 +170,7 @@ export const initCommand: Command = {
       maxIter: intFlag(values, "max-iter"),
       tol: numFlag(values, "tol"),
       covariance: enumFlag(values, "covariance", ["diag", "full"] as const),
+      latentScale: enumFlag(values, "latent-scale", ["none", "auto"] as const),
       seed: seedFlag(values),
     });
     const r = await initCentroids(dir, ds, cfg, device());

@@ -54,6 +54,7 @@ export async function applyModel(
     dir,
     device,
     use === "dec" ? "dec.safetensors" : "autoencoder.safetensors",
+    { scaled: use === "init" },
   );
   const [c, h, w] = ae.config.inputShape;
   const [dc, dh, dw] = ds.sampleShape;

@@ -34,6 +34,7 @@ export const initSchema = z.object({
   maxIter: int(1),
   tol: z.number().min(0),
   covariance: z.enum(["diag", "full"]),
+  latentScale: z.enum(["none", "auto"]),
   seed: z.number().int(),
 }).strict();
 

@@ -298,6 +298,7 @@ export async function loadAutoencoder(
   dir: string,
   device: Device,
   file = "autoencoder.safetensors",
+  opts: { scaled?: boolean } = {},
 ): Promise<{ ae: ConvAutoencoder; info: ModelInfo }> {
   await initBackend(device);
   const info = await readJson<ModelInfo>(dir, "model.json");
@@ -310,13 +311,50 @@ export async function loadAutoencoder(
   const own = new Map(
     [...weights].filter(([k]) => k.startsWith("encoder.") || k.startsWith("decoder.")),
   );
-  // A DEC file may hold the encoder only; fill the decoder from the pretrained weights.
+  const c = latentScale(info);
+  const names = ae.latentParamNames();
+  // Pretrained weights are stored as trained; `init` records the latent scale c it chose, and
+  // fine-tuning works on the rescaled (functionally identical) model.
+  if (opts.scaled && file === "autoencoder.safetensors" && c !== 1) {
+    rescaleLatent(own, names, c, true);
+  }
+  // A DEC file holds the (rescaled) encoder only; fill the decoder from the pretrained weights.
   if (![...own.keys()].some((k) => k.startsWith("decoder."))) {
     const pre = (await loadWeights(join(dir, "autoencoder.safetensors"))).weights;
     for (const [k, v] of pre) if (k.startsWith("decoder.")) own.set(k, v);
+    if (c !== 1) rescaleLatent(own, names, c, false);
   }
   set.load(own, join(dir, file));
   return { ae, info };
+}
+
+/** @returns the latent scale chosen by `init` (1 before init). */
+export function latentScale(info: ModelInfo): number {
+  const c = (info.init as { latentScale?: number } | undefined)?.latentScale;
+  return typeof c === "number" && c > 0 ? c : 1;
+}
+
+/**
+ * Rescales the latent codes by c in place: the latent Linear's weight and bias ×c (when
+ * `encoder`), the first decoder Linear's weight ×1/c (always). Leaky ReLU is positively
+ * homogeneous, so the autoencoder computes the same reconstruction.
+ */
+export function rescaleLatent(
+  w: Weights,
+  names: { encoderWeight: string; encoderBias: string; decoderWeight: string },
+  c: number,
+  encoder: boolean,
+): void {
+  const mul = (name: string, f: number) => {
+    const e = w.get(name);
+    if (!e) return;
+    w.set(name, { shape: e.shape, data: e.data.map((v) => v * f) });
+  };
+  if (encoder) {
+    mul(names.encoderWeight, c);
+    mul(names.encoderBias, c);
+  }
+  mul(names.decoderWeight, 1 / c);
 }
 
 /**

@@ -231,6 +231,22 @@ export class ConvAutoencoder {
     return this.#params;
   }
 
+  /**
+   * Names of the latent Linear (encoder) and the first decoder Linear. Leaky ReLU is
+   * positively homogeneous, so multiplying the first pair by c and the decoder weight by
+   * 1/c rescales the latent codes by c and leaves the reconstruction unchanged.
+   *
+   * @returns the parameter names.
+   */
+  latentParamNames(): { encoderWeight: string; encoderBias: string; decoderWeight: string } {
+    const i = 2 * this.config.channels.length + 1;
+    return {
+      encoderWeight: `encoder.encoder.${i}.weight`,
+      encoderBias: `encoder.encoder.${i}.bias`,
+      decoderWeight: "decoder.decoder.0.weight",
+    };
+  }
+
   /** @returns the number of trainable values (218,250 for the seed). */
   parameterCount(): number {
     return this.specs().reduce((a, s) => a + s.init.length, 0);

@@ -23,8 +23,8 @@ import {
 } from "../../lib/cluster/config.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { Rng } from "../../lib/util/rng.ts";
-import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
-import { gpuTest } from "../_gpu.ts";
+import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { gpuAvailable, gpuTest } from "../_gpu.ts";
 
 const H = 16, W = 16;
 
@@ -266,19 +266,14 @@ Deno.test("config: a bad field in a config file is a UserError naming the field"
 });
 
 Deno.test({
-  name: "[webgpu] DEC fine-tuning on the synthetic seismic set raises ACC over its k-means init",
-  // BUG: at the library's defaults DEC lowers ACC on the demo's 5-class synthetic set
-  // (measured: k-means init ACC 0.825 → DEC 0.655, one cluster emptied; NMI 0.748 → 0.713).
-  // Cause: the pretrained latent is tiny next to the Student's t kernel (nearest centres
-  // 0.33 apart, codes 0.15 from their centre, 5 of 9 latent units always negative behind the
-  // latent LeakyReLU), so q is nearly uniform (mean max q 0.28 for k = 5). The cheapest way to
-  // sharpen q is then to spread the codes out: the encoder moves them away from the centres
-  // (mean distance 0.15 → 0.49) while Adam moves each centre by at most lr per step, and the
-  // clusters merge. Rescaling the latent ×10 (exact: LeakyReLU is positively homogeneous, so
-  // scale the latent Linear by 10 and the decoder's first Linear by 1/10) stops the loss of ACC
-  // (0.825 → 0.845 after 210 batches at Adam 1e-4). Takes ~3 min on llvmpipe: ignored until
-  // the latent scale is fixed; set ignore to false to run it.
-  ignore: true,
+  name: "[webgpu] DEC fine-tuning on the synthetic seismic set raises purity over its k-means init",
+  // The demo end to end (synth → extract → pretrain at batch 8 → k-means → DEC at Adam 1e-5):
+  // measured purity/ACC 0.990 → 0.995 (one local earthquake fixed), NMI 0.971 → 0.985. The run
+  // is seeded and the kernels sum in a fixed order, so on one adapter the result repeats.
+  // History: with pretraining at batch 32 (about 200 Adam steps) the codes were undertrained,
+  // tiny next to the Student's t kernel, and DEC at Adam 1e-4 lowered ACC (0.825 → 0.655);
+  // see `init --latent-scale auto` and the README's "Limitations". About 2 min on llvmpipe.
+  ignore: !gpuAvailable,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -292,10 +287,54 @@ Deno.test({
     const truth = ds.labels();
     const init = await applyModel(join(out, "model"), ds, "webgpu", "init");
     const dec = await applyModel(join(out, "model"), ds, "webgpu", "dec");
+    const codes = Int32Array.from(
+      truth.map((l) =>
+        ["explosion", "local_earthquake", "noise", "regional_event", "tremor"].indexOf(l!)
+      ),
+    );
+    const p0 = purity(codes, init.labels!), p1 = purity(codes, dec.labels!);
+    assert(p0 < 1, `the k-means init is already perfect (${p0}): the test would prove nothing`);
+    assert(p1 > p0, `DEC purity ${p1} is not above its k-means init ${p0}`);
     const acc = (pred: Int32Array) => evaluateClustering({ pred, k: 5, truth }).acc!;
-    const a0 = acc(init.labels!), a1 = acc(dec.labels!);
-    assert(a1 >= a0, `DEC ACC ${a1} below its k-means init ${a0}`);
+    assert(acc(dec.labels!) >= acc(init.labels!), "DEC ACC below its k-means init");
     ds.close();
     await Deno.remove(out, { recursive: true });
   },
 });
+
+gpuTest(
+  "latent rescaling is exact: codes ×c, same reconstruction; init --latent-scale auto records c",
+  async () => {
+    const { ds } = templateSet(8, 2);
+    const dir = await Deno.makeTempDir();
+    await pretrain(ds, dir, { ...PRE, epochs: 1 }, { device: "webgpu" });
+    const { ConvAutoencoder } = await import("../../lib/nn/autoencoder.ts");
+    const { loadWeights } = await import("../../lib/io/checkpoint.ts");
+    const { rescaleLatent } = await import("../../lib/cluster/pretrain.ts");
+    const { Tensor, noGrad } = await import("../../lib/tensor/tensor.ts");
+    const info = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    const w = (await loadWeights(join(dir, "autoencoder.safetensors"))).weights;
+    const run = async (weights: typeof w) => {
+      const ae = new ConvAutoencoder(info.autoencoder);
+      const set = ae.build("webgpu");
+      set.load(weights);
+      const x = Tensor.fromArray(ds.readBatch([0, 1, 2, 3], "maxabs"), [4, 1, 16, 16], "webgpu");
+      const { z, recon } = noGrad(() => ae.forward(x));
+      const out = [await z.data(), await recon.data()];
+      set.dispose();
+      return { out, names: ae.latentParamNames() };
+    };
+    const a = await run(w);
+    const scaled = new Map(w);
+    rescaleLatent(scaled, a.names, 7, true);
+    const b = await run(scaled);
+    // z scales exactly up to f32 rounding of the scaled weights (a few ulp of |z|); the
+    // reconstruction matches to f32 accumulation error of the unchanged layers.
+    assertClose(b.out[0], a.out[0].map((v) => 7 * v), 1e-5, 1e-5, "codes ×7");
+    assertClose(b.out[1], a.out[1], 1e-5, 1e-4, "same reconstruction");
+    await initCentroids(dir, ds, { ...INIT, k: 2, latentScale: "auto" }, "webgpu");
+    const mi = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    assert(mi.init.latentScale >= 1, `latent scale recorded: ${mi.init.latentScale}`);
+    await Deno.remove(dir, { recursive: true });
+  },
+);
