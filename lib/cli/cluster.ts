@@ -255,7 +255,14 @@ export const evaluateCommand: Command = {
       seed: seedFlag(values) ?? 0,
     });
     await writeFileAtomic(join(dir, "evaluation.json"), JSON.stringify(report, null, 2) + "\n");
-    console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    const f = (v: number | null) => (v === null ? "n/a" : v.toFixed(4));
+    if (values.json) console.log(JSON.stringify(report, null, 2));
+    else if (values.quiet) {
+      console.log(
+        `evaluate: ACC ${f(report.acc)} NMI ${f(report.nmi)} ARI ${f(report.ari)} ` +
+          `silhouette ${f(report.silhouette)} sizes [${report.sizes}]`,
+      );
+    } else console.log(formatReport(report));
   },
 };
 
