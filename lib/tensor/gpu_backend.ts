@@ -46,12 +46,16 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
     for (const r of scratch.splice(0)) pool.release(r.buffer);
   };
 
+  /**
+   * Geometry of a kernel call reading xs (its input, channels ci), weights ws and writing ys
+   * (channels co). The gradient primitives pass the tensors in swapped roles.
+   */
   const geom = (
     xs: readonly number[],
     ws: readonly number[],
     ys: readonly number[],
     o: ConvOpts,
-  ) => ({
+  ): K.ConvGeom => ({
     n: xs[0],
     ci: xs[1],
     h: xs[2],
@@ -106,19 +110,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       const gs = gy.shape;
       K.convTranspose2d(
         rt,
-        {
-          n: gs[0],
-          ci: gs[1],
-          h: gs[2],
-          w: gs[3],
-          co: xShape[1],
-          ho: xShape[2],
-          wo: xShape[3],
-          kh: w.shape[2],
-          kw: w.shape[3],
-          stride: o.stride,
-          padding: o.padding,
-        },
+        geom(gs, w.shape, xShape, o),
         gy.ref,
         w.ref,
         null,
@@ -154,19 +146,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       const gs = gy.shape;
       K.conv2d(
         rt,
-        {
-          n: gs[0],
-          ci: gs[1],
-          h: gs[2],
-          w: gs[3],
-          co: xShape[1],
-          ho: xShape[2],
-          wo: xShape[3],
-          kh: w.shape[2],
-          kw: w.shape[3],
-          stride: o.stride,
-          padding: o.padding,
-        },
+        geom(gs, w.shape, xShape, o),
         gy.ref,
         w.ref,
         null,
@@ -181,19 +161,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       const xs = x.shape, gs = gy.shape;
       K.convWeightGrad(
         rt,
-        {
-          n: xs[0],
-          ci: gs[1],
-          h: gs[2],
-          w: gs[3],
-          co: xs[1],
-          ho: xs[2],
-          wo: xs[3],
-          kh: wShape[2],
-          kw: wShape[3],
-          stride: o.stride,
-          padding: o.padding,
-        },
+        geom(gs, wShape, xs, o),
         gy.ref,
         x.ref,
         gw.ref,
