@@ -11,14 +11,11 @@ import { applyModel, type Assignment, rawKmeans } from "../cluster/assign.ts";
 import { pca2 } from "../cluster/pca.ts";
 import type { Dataset } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
+import { csvField, parseCsv } from "../io/csv.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { imageGrid, scatterChart } from "../plot/mod.ts";
 import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
-
-function csvCell(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
 
 export async function writeResults(
   out: string,
@@ -48,7 +45,7 @@ export async function writeResults(
           a.labels ? String(a.labels[i]) : "",
           conf,
           s.label ?? "",
-        ].map(csvCell).join(","),
+        ].map(csvField).join(","),
       );
     });
     await Deno.writeTextFile(
@@ -222,22 +219,16 @@ export const evaluateCommand: Command = {
     } catch {
       throw new UserError(`Cannot evaluate ${dir}: labels.csv is missing: run 'cluster' first`);
     }
-    const lines = text.trim().split("\n");
-    const head = lines[0].split(",");
+    const [head = [], ...rows] = parseCsv(text);
     const ci = head.indexOf("cluster"), li = head.indexOf("label"), ii = head.indexOf("id");
     if (ci < 0 || ii < 0) {
       throw new UserError(`Cannot evaluate ${dir}/labels.csv: expected columns id and cluster`);
     }
-    const rows = lines.slice(1).map(parseCsvLine);
     const pred = Int32Array.from(rows.map((r) => Number(r[ci])));
     let truth: (string | null)[] = rows.map((r) => (li >= 0 && r[li] ? r[li] : null));
     const lf = strFlag(values, "labels");
     if (lf) {
-      const map = new Map(
-        (await Deno.readTextFile(lf)).trim().split("\n").slice(1).map(parseCsvLine).map((
-          r,
-        ) => [r[0], r[1]]),
-      );
+      const map = new Map(parseCsv(await Deno.readTextFile(lf)).slice(1).map((r) => [r[0], r[1]]));
       truth = rows.map((r) => map.get(r[ii]) ?? null);
     }
     const meta = await Deno.readTextFile(join(dir, "result.json")).then(
@@ -265,25 +256,3 @@ export const evaluateCommand: Command = {
     } else console.log(formatReport(report));
   },
 };
-
-/** Splits one CSV line (RFC 4180 quotes). */
-export function parseCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = "", q = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (q) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') q = false;
-      else cur += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ",") {
-      out.push(cur);
-      cur = "";
-    } else cur += ch;
-  }
-  out.push(cur.replace(/\r$/, ""));
-  return out;
-}
