@@ -7,8 +7,8 @@
 // Layouts: y, gy, g [N, C, inner]; part [N·segs, C], summed over its first axis by
 // `split_sum` (reduce.wgsl) into the bias gradient [C]. With slope = 1 the mask is skipped
 // and y is not read (bind gy there).
-// Why one pass: the separate leaky_grad and channel_sum passes each read the whole gradient,
-// and channel_sum runs one workgroup per channel, so a 1-channel layer reduced serially.
+// Why one pass: separate leaky_grad and per-channel sum passes each read the whole gradient,
+// and a one-workgroup-per-channel sum reduces a 1-channel layer on one thread.
 // Here every invocation sums one segment of `seg` values of one (n, c) row, so the work
 // spreads over N·C·segs invocations whatever C is.
 // Bindings: 0 params, 1 y, 2 gy, 3 g, 4 part.

@@ -3,9 +3,6 @@
 //
 //   split_sum       Out[i] = Σ_{s<splits} A[s·count + i]          (split-K partials)
 //                   one invocation per i; dispatch ceil(count/64).            binds 1, 3
-//   channel_sum     Out[c] = Σ_{n<outer, s<inner} A[(n·C + c)·inner + s]   (bias gradient)
-//                   one workgroup per channel c, tree reduction in workgroup memory;
-//                   dispatch C workgroups (count = C).                         binds 1, 3
 //   sum_partial     Out[g] = Σ A[g·chunk .. (g+1)·chunk) ∩ [0, count)
 //                   one workgroup per chunk; dispatch ceil(count/chunk).       binds 1, 3
 //   sqdiff_partial  as sum_partial, of (A[i] − B[i])²                          binds 1, 2, 3
@@ -42,23 +39,6 @@ fn split_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
   var s = 0.0;
   for (var k = 0u; k < P.splits; k++) { s += A[k * P.count + i]; }
   Out[i] = s;
-}
-
-@compute @workgroup_size(64)
-fn channel_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-               @builtin(local_invocation_index) lid: u32) {
-  let c = wid.x + wid.y * nwg.x;
-  var s = 0.0;
-  if (c < P.count) {
-    let total = P.outer * P.inner;
-    for (var e = lid; e < total; e += 64u) {
-      let n = e / P.inner;
-      s += A[(n * P.count + c) * P.inner + e % P.inner];
-    }
-  }
-  sh[lid] = s;
-  let r = tree(lid);
-  if (lid == 0u && c < P.count) { Out[c] = r; }
 }
 
 @compute @workgroup_size(64)

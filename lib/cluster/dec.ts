@@ -15,6 +15,7 @@ import type { DatasetLike, Normalize } from "./data.ts";
 import { encodeAll, loadAutoencoder, type ModelInfo } from "./pretrain.ts";
 import { Adam, Sgd } from "../optim/optimizers.ts";
 import { backendOf } from "../tensor/backends.ts";
+import { targetDistribution as cpuTargetDistribution } from "../cpu/dec.ts";
 import { axpby, decKlLoss, mseLoss, softAssign, targetDistribution } from "../tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
@@ -248,7 +249,8 @@ export async function finetune(
 
   const check = async (iteration: number): Promise<boolean> => {
     const { q, labels } = await assignAll(ae, mu, ds, norm, cfg.alpha, device);
-    if (cfg.target === "dataset") pAll = hostTarget(q, n, k);
+    // p over the whole dataset on the host (N×K is small), with the Float64 reference.
+    if (cfg.target === "dataset") pAll = Float32Array.from(cpuTargetDistribution(q, n, k));
     const sizes = new Array(k).fill(0);
     for (const l of labels) sizes[l]++;
     let changed = 0;
@@ -333,19 +335,6 @@ export async function finetune(
   opt.dispose();
   set.dispose();
   return { log, labels: prev!, converged };
-}
-
-/** p over the whole dataset, on the host (N×K is small). */
-function hostTarget(q: Float32Array, n: number, k: number): Float32Array {
-  const f = new Float64Array(k);
-  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) f[j] += q[i * k + j];
-  const p = new Float32Array(n * k);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < k; j++) s += q[i * k + j] ** 2 / f[j];
-    for (let j = 0; j < k; j++) p[i * k + j] = q[i * k + j] ** 2 / f[j] / s;
-  }
-  return p;
 }
 
 /**

@@ -117,13 +117,6 @@ export const KERNELS = {
     storage: ["read", null, "rw"],
     workgroupSize: WG,
   },
-  channelSum: {
-    name: "channel_sum",
-    file: "reduce.wgsl",
-    entry: "channel_sum",
-    storage: ["read", null, "rw"],
-    workgroupSize: WG,
-  },
   sumPartial: {
     name: "sum_partial",
     file: "reduce.wgsl",
@@ -553,27 +546,6 @@ export function convWeightGrad(
       groups(count),
     );
   }
-}
-
-/**
- * Per-channel sum of g [outer, C, inner] (the bias gradient).
- *
- * @param rt Runtime.
- * @param g Input.
- * @param outer Leading size (batch).
- * @param c Channels.
- * @param inner Trailing size (pixels).
- * @param out Output [C].
- */
-export function channelSum(
-  rt: GpuRuntime,
-  g: BufRef,
-  outer: number,
-  c: number,
-  inner: number,
-  out: BufRef,
-): void {
-  rt.dispatch(KERNELS.channelSum, [c, 0, outer, inner, 0, 0, { f32: 1 }, 0], [g, null, out], c);
 }
 
 /**

@@ -367,7 +367,6 @@ function kernelKey(def: KernelDef): string {
 }
 
 let runtime: Promise<GpuRuntime> | null = null;
-let runtimeSync: GpuRuntime | null = null;
 
 /**
  * Returns the process-wide GPU runtime, creating the device on first use.
@@ -376,21 +375,10 @@ let runtimeSync: GpuRuntime | null = null;
  */
 export function gpu(): Promise<GpuRuntime> {
   if (!runtime) {
-    runtime = getDevice().then((d) => (runtimeSync = new GpuRuntime(d)), (e) => {
+    runtime = getDevice().then((d) => new GpuRuntime(d), (e) => {
       runtime = null;
       throw e;
     });
   }
   return runtime;
-}
-
-/**
- * The runtime, synchronously, once {@linkcode gpu} has resolved.
- *
- * @returns the runtime.
- * @throws {Error} when the GPU has not been initialised.
- */
-export function gpuSync(): GpuRuntime {
-  if (!runtimeSync) throw new Error("Cannot use WebGPU tensors: call `await initBackend()` first");
-  return runtimeSync;
 }

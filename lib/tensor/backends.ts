@@ -76,13 +76,6 @@ export function gpuTuning(): Tuning | null {
 
 setTensorHooks({
   read: async (t) => (await backendOf(t).read([t]))[0],
-  readMany: async (ts) => {
-    if (!ts.length) return [];
-    const gpuTs = ts.filter((t) => t.device === "webgpu");
-    const gpuData = gpuTs.length ? await backendNamed("webgpu").read(gpuTs) : [];
-    let gi = 0;
-    return ts.map((t) => (t.device === "webgpu" ? gpuData[gi++] : t.array.slice()));
-  },
   fromArray: (data, shape, device) => backendNamed(device).fromArray(data, shape),
   fill: (shape, value, device) => backendNamed(device).fill(shape, value),
   accumulate: (into, g, overwrite) => {
@@ -95,5 +88,4 @@ setTensorHooks({
     }
   },
   add: (a, b) => backendOf(a).axpby(a, b, 1, 1),
-  runtime: () => runtime,
 });

@@ -84,7 +84,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
     },
     fill(shape, value) {
       const t = alloc(shape);
-      if (value === 0) rt.clear({ ...t.ref, size: Math.ceil(t.size * 4 / 4) * 4 });
+      if (value === 0) rt.clear(t.ref);
       else K.fill(rt, t.ref, t.size, value);
       return t;
     },

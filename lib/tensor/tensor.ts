@@ -116,13 +116,11 @@ function collect(v: unknown, out: Set<Tensor>): void {
 /** Backend hooks the tensor class needs (set by backends.ts, avoiding an import cycle). */
 export interface TensorHooks {
   read(t: Tensor): Promise<Float32Array>;
-  readMany(ts: Tensor[]): Promise<Float32Array[]>;
   fromArray(data: Float32Array, shape: readonly number[], device: Device): Tensor;
   fill(shape: readonly number[], value: number, device: Device): Tensor;
   /** into = g when overwrite, else into += g (into is persistent storage). */
   accumulate(into: Tensor, g: Tensor, overwrite: boolean): void;
   add(a: Tensor, b: Tensor): Tensor;
-  runtime(): GpuRuntime | null;
 }
 
 let hooks: TensorHooks | null = null;

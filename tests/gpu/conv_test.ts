@@ -1,6 +1,6 @@
 /**
  * The WebGPU convolution kernels (conv2d.wgsl, conv_transpose2d.wgsl,
- * conv_weight_grad.wgsl, channel_sum in reduce.wgsl) against the Float64
+ * conv_weight_grad.wgsl, bias_grad.wgsl) against the Float64
  * reference in lib/cpu, through the backend primitives on "webgpu" tensors.
  */
 import * as C from "../../lib/cpu/mod.ts";
