@@ -21,6 +21,9 @@
 // tiles of the same channel tile, so the weight loads are uniform across a SIMD group. Taps
 // (kh, kw) are the outer loops: the bounds test runs once per tap, not once per multiply.
 //
+// Every loop over the tile (p, q, k) is unrolled by the preprocessor (lib/gpu/wgsl.ts), so
+// the accumulators stay in registers.
+//
 // Dispatch: ceil(ceil(N·Ho·Wo / TP) · (CO4P / TQ) / 64) workgroups of 64, linear grid
 // (workgroup index = wid.x + wid.y · nwg.x).
 
@@ -61,7 +64,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var ih0: array<i32, TP>;
   var iw0: array<i32, TP>;
   var xb: array<u32, TP>;
-  for (var p = 0u; p < TP; p++) {
+  /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
     let pix = min(pt * TP + p, np - 1u);
     let rem = pix % hw_out;
     ih0[p] = i32(rem / P.wo) * i32(P.sh) - i32(P.ph);
@@ -75,7 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     for (var kw = 0u; kw < P.kw; kw++) {
       var off: array<u32, TP>;
       var m: array<f32, TP>;
-      for (var p = 0u; p < TP; p++) {
+      /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
         let ih = ih0[p] + i32(kh);
         let iw = iw0[p] + i32(kw);
         let ok = ih >= 0 && ih < i32(P.h) && iw >= 0 && iw < i32(P.w);
@@ -84,15 +87,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
       var wi = (kh * P.kw + kw) * P.co4p + q0;
       for (var c = 0u; c < P.ci; c++) {
-        var xv: array<f32, TP>;
-        for (var p = 0u; p < TP; p++) {
-          xv[p] = X[off[p]] * m[p];
+        var xv: array<vec4f, TP>;
+        /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+          xv[p] = vec4f(X[off[p]] * m[p]);
           off[p] += hw_in;
         }
-        for (var q = 0u; q < TQ; q++) {
+        /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
           let wv = Wp[wi + q];
-          for (var p = 0u; p < TP; p++) {
-            acc[p * TQ + q] = fma(vec4f(xv[p]), wv, acc[p * TQ + q]);
+          /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+            acc[p * TQ + q] = fma(xv[p], wv, acc[p * TQ + q]);
           }
         }
         wi += wstep;
@@ -100,18 +103,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
   }
 
-  for (var p = 0u; p < TP; p++) {
+  /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
     let pix = pt * TP + p;
-    if (pix >= np) { break; }
-    let obase = (pix / hw_out) * P.co * hw_out + pix % hw_out;
-    for (var q = 0u; q < TQ; q++) {
-      let v = acc[p * TQ + q];
-      for (var k = 0u; k < 4u; k++) {
-        let co = (q0 + q) * 4u + k;
-        if (co < P.co) {
-          var bias = 0.0;
-          if (P.has_bias == 1u) { bias = B[co]; }
-          Y[obase + co * hw_out] = act(v[k] + bias);
+    if (pix < np) {
+      let obase = (pix / hw_out) * P.co * hw_out + pix % hw_out;
+      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+        let v = acc[p * TQ + q];
+        /*unroll*/ for (var k = 0u; k < 4u; k++) {
+          let co = (q0 + q) * 4u + k;
+          if (co < P.co) {
+            var bias = 0.0;
+            if (P.has_bias == 1u) { bias = B[co]; }
+            Y[obase + co * hw_out] = act(v[k] + bias);
+          }
         }
       }
     }

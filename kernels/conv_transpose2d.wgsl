@@ -90,7 +90,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       var wi = (kh * P.kw + kw) * P.b4p + q0;
       for (var c = 0u; c < P.a; c++) {
         let xv = vec4f(X[xo.x], X[xo.y], X[xo.z], X[xo.w]) * m;
-        for (var q = 0u; q < TQ; q++) {
+        /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
           let wv = Wp[wi + q];
           acc[q] = fma(vec4f(xv.x), wv, acc[q]);
           acc[TQ + q] = fma(vec4f(xv.y), wv, acc[TQ + q]);
@@ -105,17 +105,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
   let hw_out = P.ho * P.wo;
   let obase = n * P.b * hw_out + oh * P.wo;
-  for (var p = 0u; p < 4u; p++) {
-    if (!ovalid[p]) { continue; }
-    let o = obase + ow[p];
-    for (var q = 0u; q < TQ; q++) {
-      let v = acc[p * TQ + q];
-      for (var k = 0u; k < 4u; k++) {
-        let b = (q0 + q) * 4u + k;
-        if (b < P.b) {
-          var bias = 0.0;
-          if (P.has_bias == 1u) { bias = Bias[b]; }
-          Y[o + b * hw_out] = act(v[k] + bias);
+  /*unroll*/ for (var p = 0u; p < 4u; p++) {
+    if (ovalid[p]) {
+      let o = obase + ow[p];
+      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+        let v = acc[p * TQ + q];
+        /*unroll*/ for (var k = 0u; k < 4u; k++) {
+          let b = (q0 + q) * 4u + k;
+          if (b < P.b) {
+            var bias = 0.0;
+            if (P.has_bias == 1u) { bias = Bias[b]; }
+            Y[o + b * hw_out] = act(v[k] + bias);
+          }
         }
       }
     }

@@ -11,14 +11,16 @@
 // per chunk and `split_sum` in reduce.wgsl sums the S partials (skipped when S = 1). S is
 // chosen on the host so that invocations ≈ the adapter's parallel width.
 //
-// One invocation computes a 4·TQ (co) × 4 (ci) tile at one tap (kh, kw) over one chunk;
-// the valid ow range for the tap is computed once per row, so the inner loop has no tests.
-// TQ (a define, 1 or 2) is the number of co quads: with 2, one x load feeds 8 FMAs instead
-// of 4 (on llvmpipe each load is a per-lane loop, so loads per FMA decide the speed).
+// One invocation computes a 4·TQ (co) × 4·TC (ci) tile at one tap (kh, kw) over one chunk
+// (TQ and TC are defines): per output pixel it loads 4·TQ values of gy and 4·TC of x for
+// 16·TQ·TC FMAs (on llvmpipe each load is a per-lane loop, so loads per FMA decide the
+// speed). The valid ow range for the tap is computed once per row, so the inner loop has no
+// tests. The tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts).
 // Bindings: 0 params, 1 x, 2 gy, 3 partial (gw itself when S = 1).
-// Dispatch: ceil(ceil(Co/(4·TQ)) · ceil(Ci/4) · KH·KW · S / 64) workgroups.
+// Dispatch: ceil(ceil(Co/(4·TQ)) · ceil(Ci/(4·TC)) · KH·KW · S / 64) workgroups.
 
 const TQ: u32 = {{TQ}}u;
+const TC: u32 = {{TC}}u;
 
 struct Params {
   n: u32, ci: u32, h: u32, w: u32,
@@ -37,11 +39,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   var idx = (wid.x + wid.y * nwg.x) * 64u + lid;
   let co_tiles = (P.co + 4u * TQ - 1u) / (4u * TQ);
-  let ci_tiles = (P.ci + 3u) / 4u;
+  let ci_tiles = (P.ci + 4u * TC - 1u) / (4u * TC);
   let kk = P.kh * P.kw;
   if (idx >= co_tiles * ci_tiles * kk * P.splits) { return; }
   let co0 = (idx % co_tiles) * 4u * TQ; idx /= co_tiles;
-  let ci0 = (idx % ci_tiles) * 4u; idx /= ci_tiles;
+  let ci0 = (idx % ci_tiles) * 4u * TC; idx /= ci_tiles;
   let tap = idx % kk;
   let s = idx / kk;
   let kh = tap / P.kw;
@@ -49,11 +51,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
   let hw_in = P.h * P.w;
   let hw_out = P.ho * P.wo;
-  let cov = min(vec4u(co0) + vec4u(0u, 1u, 2u, 3u), vec4u(P.co - 1u));
-  let civ = min(vec4u(ci0) + vec4u(0u, 1u, 2u, 3u), vec4u(P.ci - 1u));
-  let gyoff = cov * hw_out;
-  let gyoff2 = min(vec4u(co0 + 4u) + vec4u(0u, 1u, 2u, 3u), vec4u(P.co - 1u)) * hw_out;
-  let xoff = civ * hw_in;
+  // Channels past the end are clamped to the last one (their sums are discarded).
+  var gyoff: array<vec4u, TQ>;
+  /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+    gyoff[q] = min(vec4u(co0 + 4u * q) + vec4u(0u, 1u, 2u, 3u), vec4u(P.co - 1u)) * hw_out;
+  }
+  var xoff: array<vec4u, TC>;
+  /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
+    xoff[t] = min(vec4u(ci0 + 4u * t) + vec4u(0u, 1u, 2u, 3u), vec4u(P.ci - 1u)) * hw_in;
+  }
 
   // ow range whose input column is inside [0, W): iw = ow·sw − pw + kw.
   let lo_num = i32(P.pw) - i32(kw);
@@ -63,14 +69,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var ow_hi = -1i;
   if (hi_num >= 0) { ow_hi = min(i32(P.wo) - 1, hi_num / i32(P.sw)); }
 
-  var a0 = vec4f(0.0);
-  var a1 = vec4f(0.0);
-  var a2 = vec4f(0.0);
-  var a3 = vec4f(0.0);
-  var b0 = vec4f(0.0);
-  var b1 = vec4f(0.0);
-  var b2 = vec4f(0.0);
-  var b3 = vec4f(0.0);
+  // acc[(4q + k)·TC + t][j] = partial gw[co0 + 4q + k, ci0 + 4t + j, kh, kw].
+  var acc: array<vec4f, 4 * TQ * TC>;
   let r_begin = s * P.rows_per_split;
   let r_end = min(r_begin + P.rows_per_split, P.n * P.ho);
   for (var r = r_begin; r < r_end; r++) {
@@ -79,40 +79,39 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let ih = i32(oh * P.sh) - i32(P.ph) + i32(kh);
     if (ih < 0 || ih >= i32(P.h)) { continue; }
     let gyrow = n * P.co * hw_out + oh * P.wo;
-    let gyb = vec4u(gyrow) + gyoff;
-    let gyb2 = vec4u(gyrow) + gyoff2;
-    let xb = vec4u(n * P.ci * hw_in + u32(ih) * P.w) + xoff;
+    let xrow = n * P.ci * hw_in + u32(ih) * P.w;
     for (var ow = ow_lo; ow <= ow_hi; ow++) {
       let iw = u32(ow * i32(P.sw) - i32(P.pw) + i32(kw));
-      let go = gyb + vec4u(u32(ow));
-      let xo = xb + vec4u(iw);
-      let g = vec4f(GY[go.x], GY[go.y], GY[go.z], GY[go.w]);
-      let xv = vec4f(X[xo.x], X[xo.y], X[xo.z], X[xo.w]);
-      a0 += g.x * xv;
-      a1 += g.y * xv;
-      a2 += g.z * xv;
-      a3 += g.w * xv;
-      if (TQ == 2u) {
-        let go2 = gyb2 + vec4u(u32(ow));
-        let g2 = vec4f(GY[go2.x], GY[go2.y], GY[go2.z], GY[go2.w]);
-        b0 += g2.x * xv;
-        b1 += g2.y * xv;
-        b2 += g2.z * xv;
-        b3 += g2.w * xv;
+      var xv: array<vec4f, TC>;
+      /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
+        let xo = xoff[t] + vec4u(xrow + iw);
+        xv[t] = vec4f(X[xo.x], X[xo.y], X[xo.z], X[xo.w]);
+      }
+      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+        let go = gyoff[q] + vec4u(gyrow + u32(ow));
+        let g = vec4f(GY[go.x], GY[go.y], GY[go.z], GY[go.w]);
+        /*unroll*/ for (var k = 0u; k < 4u; k++) {
+          /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
+            acc[(4u * q + k) * TC + t] = fma(vec4f(g[k]), xv[t], acc[(4u * q + k) * TC + t]);
+          }
+        }
       }
     }
   }
 
   let total = P.co * P.ci * kk;
-  var acc = array<vec4f, 8>(a0, a1, a2, a3, b0, b1, b2, b3);
-  for (var i = 0u; i < 4u * TQ; i++) {
+  /*unroll*/ for (var i = 0u; i < {{TQ4}}u; i++) {
     let co = co0 + i;
-    if (co >= P.co) { break; }
-    let v = acc[i];
-    let base = s * total + (co * P.ci + ci0) * kk + tap;
-    if (ci0 < P.ci) { Part[base] = v.x; }
-    if (ci0 + 1u < P.ci) { Part[base + kk] = v.y; }
-    if (ci0 + 2u < P.ci) { Part[base + 2u * kk] = v.z; }
-    if (ci0 + 3u < P.ci) { Part[base + 3u * kk] = v.w; }
+    if (co < P.co) {
+      /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
+        let v = acc[i * TC + t];
+        let c0 = ci0 + 4u * t;
+        let base = s * total + (co * P.ci + c0) * kk + tap;
+        if (c0 < P.ci) { Part[base] = v.x; }
+        if (c0 + 1u < P.ci) { Part[base + kk] = v.y; }
+        if (c0 + 2u < P.ci) { Part[base + 2u * kk] = v.z; }
+        if (c0 + 3u < P.ci) { Part[base + 3u * kk] = v.w; }
+      }
+    }
   }
 }

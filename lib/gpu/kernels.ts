@@ -25,13 +25,13 @@ export const KERNELS = {
     storage: ["read", "read", "rw", "rw"],
     workgroupSize: WG,
   },
-  /** conv_weight_grad with 4 output channels per invocation (see {@linkcode convWeightGradDef}). */
+  /** conv_weight_grad with 4 × 4 channels per invocation (see {@linkcode convWeightGradDef}). */
   convWeightGrad: {
     name: "conv_weight_grad",
     file: "conv_weight_grad.wgsl",
     storage: ["read", "read", "rw"],
     workgroupSize: WG,
-    defines: { TQ: 1 },
+    defines: { TQ: 1, TC: 1, TQ4: 4 },
   },
   matmulTiled: {
     name: "matmul_tiled",
@@ -197,19 +197,20 @@ export const KERNELS = {
 } satisfies Record<string, KernelDef>;
 
 /**
- * conv_weight_grad with `tq` quads of output channels per invocation (1 or 2; one pipeline
- * per value).
+ * conv_weight_grad with `tq` quads of output channels × `tc` quads of input channels per
+ * invocation (one pipeline per pair).
  *
  * @param tq Output-channel quads per invocation.
+ * @param tc Input-channel quads per invocation (default 1).
  * @returns the kernel definition.
  */
-export function convWeightGradDef(tq: number): KernelDef {
+export function convWeightGradDef(tq: number, tc = 1): KernelDef {
   return {
     name: "conv_weight_grad",
     file: "conv_weight_grad.wgsl",
     storage: ["read", "read", "rw"],
     workgroupSize: WG,
-    defines: { TQ: tq },
+    defines: { TQ: tq, TC: tc, TQ4: 4 * tq },
   };
 }
 
@@ -241,6 +242,10 @@ export interface Tuning {
    * conv2d.wgsl); layers with fewer channels take more pixels instead (see {@linkcode convTiles}).
    */
   convTile: number;
+  /** Output pixels per invocation in conv2d (default 4). */
+  convPixels?: number;
+  /** Channel quads per invocation, for both co and ci, in conv_weight_grad (default 2). */
+  weightGradTile?: number;
   /**
    * Output channels per invocation in conv_transpose2d, a multiple of 4 (default 4: wider
    * tiles measured no faster on llvmpipe).
@@ -282,18 +287,19 @@ export function convTranspose2dDef(tc: number): KernelDef {
 }
 
 /**
- * The conv2d tile for a layer: `tc` channels (rounded up to 4) × 4 pixels, narrowed to the
- * layer's channels, with the pixels widened in proportion (up to 8) so that an invocation
- * keeps about the same work.
+ * The conv2d tile for a layer: `tc` channels (rounded up to 4) × `tp` pixels, narrowed to
+ * the layer's channels, with the pixels widened in proportion (up to 2·tp) so that an
+ * invocation keeps about the same work.
  *
  * @param tc Channel tile of the tuning.
  * @param co Output channels of the layer.
+ * @param tp Pixel tile of the tuning.
  * @returns [channels, pixels] per invocation.
  */
-export function convTiles(tc: number, co: number): [number, number] {
+export function convTiles(tc: number, co: number, tp = 4): [number, number] {
   const tq = Math.max(1, Math.round(tc / 4));
   const q = Math.min(tq, Math.ceil(co / 4));
-  return [4 * q, Math.min(8, 4 * Math.ceil(tq / q))];
+  return [4 * q, Math.min(2 * tp, tp * Math.ceil(tq / q))];
 }
 
 let active: Tuning = { matmul: "blocked", splitTarget: 2048, convTile: 16 };
@@ -315,8 +321,12 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
   await Promise.all([
     ...Object.values(KERNELS).map((k) => rt.compile(k as KernelDef)),
     rt.compile(convWeightGradRowDef(1)),
-    rt.compile(convWeightGradDef(2)),
-    ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co)).flatMap(([tc, tp]) => [
+    ...[4, 8, 16, 32, 64, 128].flatMap((co) =>
+      [4, 8, 16, 32, 64].map((ci) => convWeightGradDef(...weightGradTiles(co, ci)))
+    ).map((d) => rt.compile(d)),
+    ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co, tuning.convPixels)).flatMap((
+      [tc, tp],
+    ) => [
       rt.compile(conv2dDef(tc, tp)),
     ]),
     ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTransposeTile ?? 4, co)[0]).map((tc) =>
@@ -336,8 +346,15 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  */
 export function defaultTuning(isFallback: boolean): Tuning {
   return isFallback
-    ? { matmul: "blocked", splitTarget: 2048, convTile: 16 }
-    : { matmul: "tiled", splitTarget: 65536, convTile: 8 };
+    ? {
+      matmul: "blocked",
+      splitTarget: 2048,
+      convTile: 32,
+      convPixels: 8,
+      convTransposeTile: 16,
+      weightGradTile: 4,
+    }
+    : { matmul: "tiled", splitTarget: 65536, convTile: 8, convPixels: 4, weightGradTile: 2 };
 }
 
 /** Geometry of a 2-D convolution, per axis [h, w]. */
@@ -441,7 +458,7 @@ export function conv2d(
   need(x, g.n * g.ci * g.h * g.w, "x", "conv2d");
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d");
-  const [tcl, tp] = convTiles(tc, g.co);
+  const [tcl, tp] = convTiles(tc, g.co, tc === active.convTile ? active.convPixels : undefined);
   const tq = tcl / 4;
   const co4p = Math.ceil(g.co / tcl) * tq;
   const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, co4p, false);
@@ -497,6 +514,21 @@ export function convTranspose2d(
 }
 
 /**
+ * The conv_weight_grad tile for a layer: [co quads, ci quads] per invocation, each the
+ * largest power of two ≤ {@linkcode Tuning.weightGradTile} that the layer's channels fill.
+ *
+ * @param co Output channels.
+ * @param ci Input channels.
+ * @returns [tq, tc].
+ */
+export function weightGradTiles(co: number, ci: number): [number, number] {
+  const t = active.weightGradTile ?? 2;
+  const pick = (c: number) =>
+    2 ** Math.floor(Math.log2(Math.max(1, Math.min(t, Math.floor(c / 4)))));
+  return [pick(co), pick(ci)];
+}
+
+/**
  * Weight gradient of conv2d: gw [Co,Ci,KH,KW] from x [N,Ci,H,W] and gy [N,Co,Ho,Wo],
  * split over rows when the weight alone cannot fill the adapter.
  *
@@ -521,19 +553,17 @@ export function convWeightGrad(
   need(gw, count, "gw", "conv_weight_grad");
   // Fewer than 4 input channels: the row kernel (no duplicated ci lanes, 3 taps per x row).
   const row = g.ci < 4;
-  // 8 output channels per invocation where there are that many (measured ~20 % faster than
-  // 4 on llvmpipe; 16 measured no faster).
-  const tq = g.co >= 8 ? 2 : 1;
+  const [tq, tc] = weightGradTiles(g.co, g.ci);
   const tiles = row
     ? Math.ceil(g.co / 4) * g.ci * g.kh * Math.ceil(g.kw / 3)
-    : Math.ceil(g.co / (4 * tq)) * Math.ceil(g.ci / 4) * g.kh * g.kw;
+    : Math.ceil(g.co / (4 * tq)) * Math.ceil(g.ci / (4 * tc)) * g.kh * g.kw;
   const rows = g.n * g.ho;
   const splits = Math.max(1, Math.min(rows, Math.round(splitTarget / tiles)));
   const perSplit = Math.ceil(rows / splits);
   const s = Math.ceil(rows / perSplit);
   const part = s === 1 ? gw : scratch(s * count);
   rt.dispatch(
-    row ? convWeightGradRowDef(1) : convWeightGradDef(tq),
+    row ? convWeightGradRowDef(1) : convWeightGradDef(tq, tc),
     [...convParams(g), s, perSplit, 0],
     [x, gy, part],
     groups(tiles * s),

@@ -13,6 +13,7 @@
  */
 import { getDevice } from "./device.ts";
 import { BufferPool } from "./pool.ts";
+import { preprocess } from "./wgsl.ts";
 
 /** A slice of a GPU buffer (offsets and sizes in bytes). */
 export interface BufRef {
@@ -77,6 +78,7 @@ export class GpuRuntime {
   readonly pool: BufferPool;
   #pipelines = new Map<string, Compiled>();
   #pending = new Map<string, Promise<Compiled>>();
+  #sources = new Map<string, string>();
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #arenaCpu = new ArrayBuffer(ARENA_BYTES);
@@ -125,16 +127,32 @@ export class GpuRuntime {
   }
 
   async #compile(def: KernelDef, key: string): Promise<Compiled> {
-    let code = await loadSource(def.file);
-    for (const [k, v] of Object.entries(def.defines ?? {})) {
-      code = code.replaceAll(`{{${k}}}`, String(v));
-    }
-    const leftover = code.match(/\{\{(\w+)\}\}/);
-    if (leftover) {
-      throw new Error(`Cannot compile kernel ${def.name}: define ${leftover[1]} has no value`);
-    }
+    const raw = await loadSource(def.file);
+    this.#sources.set(def.file, raw);
     const d = this.device;
     d.pushErrorScope("validation");
+    let c: Compiled | null = null;
+    let failure: unknown = null;
+    try {
+      c = this.#build(def, raw);
+    } catch (e) {
+      failure = e;
+    }
+    const err = await d.popErrorScope();
+    if (err || !c) {
+      this.#pending.delete(key);
+      if (err) throw new Error(`Cannot compile kernel ${def.name} (${def.file}): ${err.message}`);
+      throw failure;
+    }
+    this.#pipelines.set(key, c);
+    this.#stats.pipelines++;
+    return c;
+  }
+
+  /** Creates the pipeline of a kernel from its source (no error scope of its own). */
+  #build(def: KernelDef, raw: string): Compiled {
+    const code = preprocess(raw, def.defines ?? {}, def.name);
+    const d = this.device;
     const module = d.createShaderModule({ label: def.name, code });
     const entries: GPUBindGroupLayoutEntry[] = [
       { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } },
@@ -153,15 +171,27 @@ export class GpuRuntime {
       layout: d.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: def.entry ?? "main" },
     });
-    const err = await d.popErrorScope();
-    if (err) {
-      this.#pending.delete(key);
-      throw new Error(`Cannot compile kernel ${def.name} (${def.file}): ${err.message}`);
+    return { pipeline, layout };
+  }
+
+  /**
+   * The compiled kernel, compiling it now (synchronously) when only its defines are new and
+   * its file was already loaded by {@linkcode GpuRuntime.compile}: a layer whose channel
+   * count asks for a tile variant that start-up did not compile. A compile error then
+   * surfaces at the next submit.
+   */
+  #pipelineFor(def: KernelDef): Compiled {
+    const key = kernelKey(def);
+    const c = this.#pipelines.get(key);
+    if (c) return c;
+    const raw = this.#sources.get(def.file);
+    if (raw === undefined) {
+      throw new Error(`Cannot dispatch kernel ${def.name}: it was not compiled first`);
     }
-    const c = { pipeline, layout };
-    this.#pipelines.set(key, c);
+    const built = this.#build(def, raw);
+    this.#pipelines.set(key, built);
     this.#stats.pipelines++;
-    return c;
+    return built;
   }
 
   /**
@@ -176,8 +206,7 @@ export class GpuRuntime {
    */
   dispatch(def: KernelDef, params: Param[], buffers: (BufRef | null)[], workgroups: number): void {
     if (workgroups <= 0) return;
-    const c = this.#pipelines.get(kernelKey(def));
-    if (!c) throw new Error(`Cannot dispatch kernel ${def.name}: it was not compiled first`);
+    const c = this.#pipelineFor(def);
     if (buffers.length !== def.storage.length) {
       throw new TypeError(
         `Cannot dispatch kernel ${def.name}: expected ${def.storage.length} buffers: found ${buffers.length}`,

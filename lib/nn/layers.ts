@@ -22,7 +22,7 @@ export abstract class Module {
   /** Own parameter shapes by attribute name ("weight", "bias"). */
   readonly paramShapes: [string, number[]][] = [];
   /** Own parameter tensors, bound from a ParameterSet. */
-  readonly params = new Map<string, Tensor>();
+  readonly params: Map<string, Tensor> = new Map();
   #init = new Map<string, Float32Array>();
 
   /** Declares an own parameter with its initial values. */

@@ -18,6 +18,48 @@ let runtime: GpuRuntime | null = null;
 let tuning: Tuning | null = null;
 
 /**
+ * Tuning fields from the SEISDEC_TUNING environment variable (JSON, e.g.
+ * `{"convTile": 8}`), for measuring other choices on an adapter.
+ *
+ * @returns the fields to override (none when unset).
+ * @throws Error when the variable is not a JSON object of known fields.
+ */
+export function tuningOverride(): Partial<Tuning> {
+  let raw: string | undefined;
+  try {
+    raw = Deno.env.get("SEISDEC_TUNING");
+  } catch {
+    return {};
+  }
+  if (!raw) return {};
+  const known = [
+    "matmul",
+    "splitTarget",
+    "convTile",
+    "convPixels",
+    "convTransposeTile",
+    "weightGradTile",
+  ];
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (e) {
+    throw new Error(`SEISDEC_TUNING is not JSON (${(e as Error).message}): ${raw}`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new Error(`SEISDEC_TUNING must be a JSON object such as {"convTile": 8}: found ${raw}`);
+  }
+  for (const k of Object.keys(v)) {
+    if (!known.includes(k)) {
+      throw new Error(
+        `SEISDEC_TUNING has an unknown field "${k}": expected one of ${known.join(", ")}`,
+      );
+    }
+  }
+  return v as Partial<Tuning>;
+}
+
+/**
  * Prepares a backend. For WebGPU this requests the device and compiles all
  * kernels (once per process).
  *
@@ -29,9 +71,12 @@ export async function initBackend(name: BackendName = defaultBackend()): Promise
   if (!gpuBackend) {
     const rt = await gpu();
     const info = await adapterSummary();
-    tuning = defaultTuning(
-      info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(info.description),
-    );
+    tuning = {
+      ...defaultTuning(
+        info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(info.description),
+      ),
+      ...tuningOverride(),
+    };
     // Compiles the tuning's pipelines and makes it the dispatchers' default.
     await compileAll(rt, tuning);
     runtime = rt;

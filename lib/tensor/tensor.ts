@@ -13,7 +13,6 @@
  * @module
  */
 import type { BufRef } from "../gpu/runtime.ts";
-import type { GpuRuntime } from "../gpu/runtime.ts";
 
 /** Where a tensor lives. */
 export type Device = "webgpu" | "cpu";

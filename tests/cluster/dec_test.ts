@@ -266,10 +266,16 @@ Deno.test("config: a bad field in a config file is a UserError naming the field"
 });
 
 Deno.test({
-  name: "[webgpu] DEC fine-tuning on the synthetic seismic set raises purity over its k-means init",
-  // The demo end to end (synth → extract → pretrain at batch 8 → k-means → DEC at Adam 1e-5):
-  // measured purity/ACC 0.990 → 0.995 (one local earthquake fixed), NMI 0.971 → 0.985. The run
-  // is seeded and the kernels sum in a fixed order, so on one adapter the result repeats.
+  name:
+    "[webgpu] DEC fine-tuning on the synthetic seismic set sharpens q and keeps or raises purity over its k-means init",
+  // The demo end to end (synth → extract → pretrain at batch 8 → k-means → DEC at Adam 1e-5).
+  // Measured on llvmpipe: with the first kernels, purity/ACC 0.990 → 0.995 (one local
+  // earthquake fixed), NMI 0.971 → 0.985. With the unrolled kernels (different split-K
+  // partitions, so different rounding) the k-means init already reaches 0.995 / NMI 0.985 and
+  // DEC keeps it: one sample in 200 is left to fix, too little room to assert a strict gain on
+  // every adapter. So the test asserts what DEC must do whatever the start: sharpen the soft
+  // assignments (mean max q rises) without losing purity or ACC. The run is seeded and the
+  // kernels sum in a fixed order, so on one adapter the result repeats.
   // History: with pretraining at batch 32 (about 200 Adam steps) the codes were undertrained,
   // tiny next to the Student's t kernel, and DEC at Adam 1e-4 lowered ACC (0.825 → 0.655);
   // see `init --latent-scale auto` and the README's "Limitations". About 2 min on llvmpipe.
@@ -294,7 +300,15 @@ Deno.test({
     );
     const p0 = purity(codes, init.labels!), p1 = purity(codes, dec.labels!);
     assert(p0 < 1, `the k-means init is already perfect (${p0}): the test would prove nothing`);
-    assert(p1 > p0, `DEC purity ${p1} is not above its k-means init ${p0}`);
+    assert(p1 >= p0, `DEC purity ${p1} is below its k-means init ${p0}`);
+    const sharpness = (q: Float32Array) => {
+      let s = 0;
+      for (let i = 0; i < q.length; i += 5) s += Math.max(...q.subarray(i, i + 5));
+      return s / (q.length / 5);
+    };
+    const s0 = sharpness(init.q!), s1 = sharpness(dec.q!);
+    // Measured 0.394 → 0.398: DEC stops after 13 batches, once fewer than tol % of labels change.
+    assert(s1 > s0, `DEC did not sharpen q: mean max q ${s1} vs ${s0} at its init`);
     const acc = (pred: Int32Array) => evaluateClustering({ pred, k: 5, truth }).acc!;
     assert(acc(dec.labels!) >= acc(init.labels!), "DEC ACC below its k-means init");
     ds.close();

@@ -422,9 +422,29 @@ const WIDE_CASE: ConvCase = {
   slope: 1,
 };
 
+// Ci = 18 takes 16 input channels per invocation where the tuning allows 4 quads (llvmpipe):
+// the second ci tile holds 2 real channels and 14 clamped ones.
+const WIDE_CI_CASE: ConvCase = {
+  name: "16-channel ci tiles, Ci 18, Co 11",
+  x: [2, 18, 8, 7],
+  w: [11, 18, 3, 2],
+  stride: [1, 2],
+  padding: [1, 1],
+  bias: false,
+  slope: 1,
+};
+
 gpuTest("conv_weight_grad with 8-channel tiles and Co = 11 matches reference", async () => {
   for (const [i, target] of [1, 50, 1e6].entries()) {
     const r = await weightGradWithSplit(WIDE_CASE, target, 560 + 10 * i);
+    close(r.gw, r.ref, accTol(r.k, T), `gw, split target ${target}`);
+  }
+});
+
+gpuTest("conv_weight_grad with wide ci tiles and Ci = 18, Co = 11 matches reference", async () => {
+  assertEquals(K.weightGradTiles(11, 18), [2, K.activeTuning().weightGradTile === 4 ? 4 : 2]);
+  for (const [i, target] of [1, 50, 1e6].entries()) {
+    const r = await weightGradWithSplit(WIDE_CI_CASE, target, 760 + 10 * i);
     close(r.gw, r.ref, accTol(r.k, T), `gw, split target ${target}`);
   }
 });

@@ -1,0 +1,112 @@
+/**
+ * WGSL source preprocessing: `{{NAME}}` defines and `/*unroll*\/` loops.
+ *
+ * Why unrolling is done here rather than left to the driver: a register tile such as
+ * `var acc: array<vec4f, 16>` indexed by loop counters stays an array unless the shader
+ * compiler unrolls every loop that indexes it. Mesa's NIR unrolls only small innermost loops,
+ * so nested tile loops left the tile in scratch memory, where llvmpipe turns every access
+ * into a per-lane gather. Unrolled in the source, every index is a constant and the tile
+ * lives in registers: the conv kernels ran 2.5–4× faster on llvmpipe (see bench/), and a
+ * hardware compiler sees the same straight-line code it would have produced itself.
+ *
+ * Syntax: a loop written exactly as
+ *
+ *     /*unroll*\/ for (var p = 0u; p < 4u; p++) { BODY }
+ *
+ * (the bound an integer literal, usually a define such as `{{TP}}u`) becomes `{ BODY }`
+ * repeated with `p` replaced by `0u`, `1u`, …. Unrolled loops nest. A body must not use
+ * `break` or `continue` (they would leave the enclosing loop once unrolled).
+ *
+ * @module
+ */
+
+const HEADER =
+  /\/\*unroll\*\/\s*for\s*\(\s*var\s+(\w+)\s*=\s*0u?\s*;\s*(\w+)\s*<\s*(\d+)u?\s*;\s*(\w+)\s*\+\+\s*\)\s*\{/;
+
+/**
+ * Replaces every `{{NAME}}` by its value.
+ *
+ * @param code WGSL source.
+ * @param defines Values by name.
+ * @param where Kernel name for errors.
+ * @returns the substituted source.
+ * @throws Error when a `{{NAME}}` is left without a value.
+ */
+export function applyDefines(
+  code: string,
+  defines: Record<string, string | number>,
+  where: string,
+): string {
+  for (const [k, v] of Object.entries(defines)) code = code.replaceAll(`{{${k}}}`, String(v));
+  const leftover = code.match(/\{\{(\w+)\}\}/);
+  if (leftover) {
+    throw new Error(`Cannot compile kernel ${where}: define ${leftover[1]} has no value`);
+  }
+  return code;
+}
+
+/**
+ * Expands every `/*unroll*\/` loop (outermost first; the copies' inner loops in turn).
+ *
+ * @param code WGSL source with defines already applied.
+ * @param where Kernel name for errors.
+ * @returns the source without `/*unroll*\/` loops.
+ * @throws Error on a malformed header, a non-literal bound, unbalanced braces, or a body
+ *   that uses break/continue.
+ */
+export function unrollLoops(code: string, where: string): string {
+  for (let guard = 0; guard < 100_000; guard++) {
+    const at = code.indexOf("/*unroll*/");
+    if (at < 0) return code;
+    const m = HEADER.exec(code.slice(at));
+    if (!m || m.index !== 0) {
+      const line = code.slice(at, code.indexOf("\n", at)).trim();
+      throw new Error(
+        `Cannot compile kernel ${where}: /*unroll*/ must precede "for (var i = 0u; i < N; i++) {" with a literal N: found "${line}"`,
+      );
+    }
+    const [header, v, v2, bound, v3] = m;
+    if (v2 !== v || v3 !== v) {
+      throw new Error(
+        `Cannot compile kernel ${where}: /*unroll*/ loop "${header}" mixes variables`,
+      );
+    }
+    const open = at + header.length; // just past "{"
+    let depth = 1;
+    let i = open;
+    for (; i < code.length && depth > 0; i++) {
+      if (code[i] === "{") depth++;
+      else if (code[i] === "}") depth--;
+    }
+    if (depth !== 0) {
+      throw new Error(`Cannot compile kernel ${where}: unbalanced braces after "${header}"`);
+    }
+    const body = code.slice(open, i - 1);
+    if (/\b(break|continue)\b/.test(body)) {
+      throw new Error(
+        `Cannot compile kernel ${where}: an /*unroll*/ loop over ${v} uses break or continue`,
+      );
+    }
+    const re = new RegExp(`\\b${v}\\b`, "g");
+    let out = "";
+    for (let k = 0; k < Number(bound); k++) out += `{${body.replace(re, `${k}u`)}}`;
+    code = code.slice(0, at) + out + code.slice(i);
+  }
+  throw new Error(`Cannot compile kernel ${where}: /*unroll*/ expansion did not terminate`);
+}
+
+/**
+ * The source a kernel compiles: defines applied, then loops unrolled.
+ *
+ * @param code WGSL source as stored in `kernels/`.
+ * @param defines Values by name.
+ * @param where Kernel name for errors.
+ * @returns the WGSL handed to the driver.
+ */
+export function preprocess(
+  code: string,
+  defines: Record<string, string | number>,
+  where: string,
+): string {
+  return unrollLoops(applyDefines(code, defines, where), where);
+}

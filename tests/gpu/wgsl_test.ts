@@ -1,0 +1,111 @@
+/**
+ * The WGSL preprocessor (lib/gpu/wgsl.ts): defines and unrolled loops, expanded as text
+ * (no adapter needed), and a kernel tile variant that start-up did not compile.
+ */
+import { applyDefines, preprocess, unrollLoops } from "../../lib/gpu/wgsl.ts";
+import * as K from "../../lib/gpu/kernels.ts";
+import * as C from "../../lib/cpu/mod.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+import { accTol, close, gt, numel, rand, readAll, webgpu } from "./_util.ts";
+
+const squash = (s: string) => s.replace(/\s+/g, "");
+
+Deno.test("unrollLoops repeats the body with the counter as a u32 literal", () => {
+  const out = unrollLoops("/*unroll*/ for (var p = 0u; p < 3u; p++) { a[p] = p + pq; }", "t");
+  // Only the whole word p is replaced: pq stays.
+  assertEquals(squash(out), "{a[0u]=0u+pq;}{a[1u]=1u+pq;}{a[2u]=2u+pq;}");
+});
+
+Deno.test("unrollLoops expands nested loops and leaves other loops alone", () => {
+  const src = `for (var c = 0u; c < P.ci; c++) {
+    /*unroll*/ for (var q = 0u; q < 2; q++) {
+      /*unroll*/ for (var p = 0u; p < 2u; p++) { acc[p * 2u + q] += x[p] * w[q]; }
+    }
+  }`;
+  const out = unrollLoops(src, "t");
+  assert(!out.includes("unroll"), out);
+  assert(out.includes("for (var c = 0u; c < P.ci; c++)"), "the runtime loop is kept");
+  for (const [p, q] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+    assert(
+      squash(out).includes(`acc[${p}u*2u+${q}u]+=x[${p}u]*w[${q}u];`),
+      `copy p=${p} q=${q} missing: ${out}`,
+    );
+  }
+  assertEquals(out.match(/acc\[/g)!.length, 4);
+});
+
+Deno.test("unrollLoops of a zero-trip loop removes it", () => {
+  assertEquals(
+    unrollLoops("a; /*unroll*/ for (var i = 0u; i < 0u; i++) { b(i); } c;", "t"),
+    "a;  c;",
+  );
+});
+
+Deno.test("unrollLoops refuses what it cannot expand, naming the kernel", () => {
+  assertThrows(
+    () => unrollLoops("/*unroll*/ for (var p = 0u; p < P.n; p++) { }", "k1"),
+    Error,
+    "Cannot compile kernel k1: /*unroll*/ must precede",
+  );
+  assertThrows(
+    () => unrollLoops("/*unroll*/ for (var p = 0u; p < 4u; p++) { if (x) { break; } }", "k2"),
+    Error,
+    "k2: an /*unroll*/ loop over p uses break or continue",
+  );
+  assertThrows(
+    () => unrollLoops("/*unroll*/ for (var p = 0u; p < 4u; p++) { { }", "k3"),
+    Error,
+    "k3: unbalanced braces",
+  );
+  assertThrows(
+    () => unrollLoops("/*unroll*/ for (var p = 0u; q < 4u; p++) { }", "k4"),
+    Error,
+    "mixes variables",
+  );
+});
+
+Deno.test("preprocess applies defines before unrolling, so a define can be the bound", () => {
+  const out = preprocess("/*unroll*/ for (var p = 0u; p < {{TP}}u; p++) { s += {{V}}; }", {
+    TP: 2,
+    V: "x[p]",
+  }, "t");
+  assertEquals(squash(out), "{s+=x[0u];}{s+=x[1u];}");
+  assertThrows(() => applyDefines("{{A}} {{B}}", { A: 1 }, "k"), Error, "define B has no value");
+});
+
+gpuTest("a conv tile variant that start-up did not compile is compiled at dispatch", async () => {
+  // Co = 11 narrows the conv2d channel tile to 12 (3 quads), a variant compileAll skips.
+  const rt = await webgpu();
+  const x = [2, 18, 7, 6], w = [11, 18, 3, 3];
+  const p = { stride: [1, 2] as [number, number], padding: [1, 1] as [number, number] };
+  const ys = C.conv2dOutputShape(x, w, p);
+  const xd = rand(numel(x), 901), wd = rand(numel(w), 902);
+  const xt = gt(xd, x), wt = gt(wd, w);
+  const yt = gt(new Float32Array(numel(ys)), ys);
+  const before = rt.stats().pipelines;
+  K.conv2d(
+    rt,
+    {
+      n: x[0],
+      ci: x[1],
+      h: x[2],
+      w: x[3],
+      co: w[0],
+      ho: ys[2],
+      wo: ys[3],
+      kh: 3,
+      kw: 3,
+      stride: p.stride,
+      padding: p.padding,
+    },
+    xt.ref,
+    wt.ref,
+    null,
+    yt.ref,
+  );
+  const [y] = await readAll([yt]);
+  assertEquals(rt.stats().pipelines, before + 1, "one new pipeline");
+  close(y, C.conv2d(xd, x, wd, w, null, p), accTol(18 * 9, 4), "conv2d Co 11");
+  for (const t of [xt, wt, yt]) t.dispose();
+});
