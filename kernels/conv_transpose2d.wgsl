@@ -20,12 +20,16 @@
 // are ordered so that a SIMD group shares one phase, so no lane tests taps it cannot use
 // (a naive gather tests all KH·KW taps and keeps 1/(sh·sw) of them).
 //
-// One invocation computes TQ quads of output channels (4·TQ channels, TQ a compile-time
-// define) × 4 outputs of one row and phase (ow spaced sw): per input channel and tap it
-// loads 4 values of x and TQ vec4s of wp for 16·TQ FMAs.
-// Grid order, fastest first: column tile, jh, n, phase (qh, qw), channel tile.
-// Dispatch: ceil(ceil(ceil(Wo/sw)/4) · ceil(Ho/sh) · N · sh·sw · (B4P/TQ) / 64) workgroups.
+// One invocation computes TP output positions of one phase (the flattened (n, jh, jw) index
+// of that phase, so tiles run across rows and images and no lane idles at a row's end) × TQ
+// quads of output channels (TP, TQ compile-time defines chosen per adapter, see
+// lib/gpu/kernels.ts): per input channel and tap it loads TP values of x and TQ vec4s of wp
+// for 4·TP·TQ FMAs. The tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts), so
+// the accumulators stay in registers.
+// Grid order, fastest first: position tile, phase (qh, qw), channel tile.
+// Dispatch: ceil(ceil(N · ceil(Ho/sh) · ceil(Wo/sw) / TP) · sh·sw · (B4P/TQ) / 64) workgroups.
 
+const TP: u32 = {{TP}}u;
 const TQ: u32 = {{TQ}}u;
 
 struct Params {
@@ -48,66 +52,85 @@ fn act(v: f32) -> f32 {
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  var idx = (wid.x + wid.y * nwg.x) * 64u + lid;
+  let idx = (wid.x + wid.y * nwg.x) * 64u + lid;
   let jh_n = (P.ho + P.sh - 1u) / P.sh;
   let jw_n = (P.wo + P.sw - 1u) / P.sw;
-  let jw_tiles = (jw_n + 3u) / 4u;
+  let per_image = jh_n * jw_n;
+  let np = P.n * per_image;
+  let pix_tiles = (np + TP - 1u) / TP;
   let phases = P.sh * P.sw;
-  let b_tiles = P.b4p / TQ;
-  if (idx >= jw_tiles * jh_n * P.n * phases * b_tiles) { return; }
-  let jwt = idx % jw_tiles; idx /= jw_tiles;
-  let jh = idx % jh_n; idx /= jh_n;
-  let n = idx % P.n; idx /= P.n;
-  let phase = idx % phases;
-  let q0 = (idx / phases) * TQ;
+  if (idx >= pix_tiles * phases * (P.b4p / TQ)) { return; }
+  let pt = idx % pix_tiles;
+  let rest = idx / pix_tiles;
+  let phase = rest % phases;
+  let q0 = (rest / phases) * TQ;
   let qh = phase / P.sw;
   let qw = phase % P.sw;
-  let oh = qh + P.sh * jh;
-  if (oh >= P.ho) { return; }
-
   let kh0 = (qh + P.ph) % P.sh;
   let kw0 = (qw + P.pw) % P.sw;
-  let bh = i32((qh + P.ph - kh0) / P.sh) + i32(jh);
-  let jw = vec4u(jwt * 4u) + vec4u(0u, 1u, 2u, 3u);
-  let ow = vec4u(qw) + jw * P.sw;
-  let ovalid = ow < vec4u(P.wo);
-  let bw = vec4i(vec4u((qw + P.pw - kw0) / P.sw) + jw);
+  let bh0 = i32((qh + P.ph - kh0) / P.sh);
+  let bw0 = i32((qw + P.pw - kw0) / P.sw);
 
   let hw_in = P.h * P.w;
-  let xplane = n * P.a * hw_in;
-  let wstep = P.kh * P.kw * P.b4p;
+  let hw_out = P.ho * P.wo;
+  // Per position: top input row/col of the first tap, image base, output offset and
+  // validity (positions past the end or past Ho/Wo in this phase are computed on a clamped
+  // position and not stored).
+  var bh: array<i32, TP>;
+  var bw: array<i32, TP>;
+  var xb: array<u32, TP>;
+  var ob: array<u32, TP>;
+  var valid: array<bool, TP>;
+  /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+    let pix = min(pt * TP + p, np - 1u);
+    let n = pix / per_image;
+    let r = pix % per_image;
+    let jh = r / jw_n;
+    let jw = r % jw_n;
+    let oh = qh + P.sh * jh;
+    let ow = qw + P.sw * jw;
+    bh[p] = bh0 + i32(jh);
+    bw[p] = bw0 + i32(jw);
+    xb[p] = n * P.a * hw_in;
+    ob[p] = n * P.b * hw_out + oh * P.wo + ow;
+    valid[p] = pt * TP + p < np && oh < P.ho && ow < P.wo;
+  }
 
-  var acc: array<vec4f, 4 * TQ>;
+  var acc: array<vec4f, TP * TQ>;
+  let wstep = P.kh * P.kw * P.b4p;
   for (var kh = kh0; kh < P.kh; kh += P.sh) {
-    let ih = bh - i32((kh - kh0) / P.sh);
-    if (ih < 0 || ih >= i32(P.h)) { continue; }
-    let xrow = xplane + u32(ih) * P.w;
+    let dh = i32((kh - kh0) / P.sh);
     for (var kw = kw0; kw < P.kw; kw += P.sw) {
-      let iw = bw - vec4i(i32((kw - kw0) / P.sw));
-      let ok = (iw >= vec4i(0)) & (iw < vec4i(i32(P.w))) & ovalid;
-      let m = select(vec4f(0.0), vec4f(1.0), ok);
-      var xo = select(vec4u(xrow), vec4u(xrow) + vec4u(iw), ok);
+      let dw = i32((kw - kw0) / P.sw);
+      var off: array<u32, TP>;
+      var m: array<f32, TP>;
+      /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+        let ih = bh[p] - dh;
+        let iw = bw[p] - dw;
+        let ok = ih >= 0 && ih < i32(P.h) && iw >= 0 && iw < i32(P.w);
+        m[p] = select(0.0, 1.0, ok);
+        off[p] = select(0u, xb[p] + u32(ih) * P.w + u32(iw), ok);
+      }
       var wi = (kh * P.kw + kw) * P.b4p + q0;
       for (var c = 0u; c < P.a; c++) {
-        let xv = vec4f(X[xo.x], X[xo.y], X[xo.z], X[xo.w]) * m;
+        var xv: array<vec4f, TP>;
+        /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+          xv[p] = vec4f(X[off[p]] * m[p]);
+          off[p] += hw_in;
+        }
         /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
           let wv = Wp[wi + q];
-          acc[q] = fma(vec4f(xv.x), wv, acc[q]);
-          acc[TQ + q] = fma(vec4f(xv.y), wv, acc[TQ + q]);
-          acc[2u * TQ + q] = fma(vec4f(xv.z), wv, acc[2u * TQ + q]);
-          acc[3u * TQ + q] = fma(vec4f(xv.w), wv, acc[3u * TQ + q]);
+          /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+            acc[p * TQ + q] = fma(xv[p], wv, acc[p * TQ + q]);
+          }
         }
-        xo += vec4u(hw_in);
         wi += wstep;
       }
     }
   }
 
-  let hw_out = P.ho * P.wo;
-  let obase = n * P.b * hw_out + oh * P.wo;
-  /*unroll*/ for (var p = 0u; p < 4u; p++) {
-    if (ovalid[p]) {
-      let o = obase + ow[p];
+  /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+    if (valid[p]) {
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
         let v = acc[p * TQ + q];
         /*unroll*/ for (var k = 0u; k < 4u; k++) {
@@ -115,7 +138,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           if (b < P.b) {
             var bias = 0.0;
             if (P.has_bias == 1u) { bias = Bias[b]; }
-            Y[o + b * hw_out] = act(v[k] + bias);
+            Y[ob[p] + b * hw_out] = act(v[k] + bias);
           }
         }
       }

@@ -271,18 +271,20 @@ export function conv2dDef(tc: number, tp = 4): KernelDef {
 }
 
 /**
- * conv_transpose2d with `tc` output channels × 4 outputs per invocation (one pipeline per value).
+ * conv_transpose2d with `tc` output channels × `tp` output positions per invocation (one
+ * pipeline per pair).
  *
  * @param tc Channel tile, a multiple of 4.
+ * @param tp Position tile.
  * @returns the kernel definition.
  */
-export function convTranspose2dDef(tc: number): KernelDef {
+export function convTranspose2dDef(tc: number, tp = 4): KernelDef {
   return {
     name: "conv_transpose2d",
     file: "conv_transpose2d.wgsl",
     storage: ["read", "read", "read", "rw"],
     workgroupSize: WG,
-    defines: { TQ: Math.max(1, Math.round(tc / 4)) },
+    defines: { TP: tp, TQ: Math.max(1, Math.round(tc / 4)) },
   };
 }
 
@@ -329,9 +331,9 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
     ) => [
       rt.compile(conv2dDef(tc, tp)),
     ]),
-    ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTransposeTile ?? 4, co)[0]).map((tc) =>
-      rt.compile(convTranspose2dDef(tc))
-    ),
+    ...[4, 8, 16, 32, 64].map((co) =>
+      convTiles(tuning.convTransposeTile ?? 4, co, tuning.convPixels)
+    ).map(([tc, tp]) => rt.compile(convTranspose2dDef(tc, tp))),
   ]);
 }
 
@@ -499,14 +501,18 @@ export function convTranspose2d(
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv_transpose2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv_transpose2d");
   const [sh, sw] = g.stride;
-  const tcl = convTiles(tc, g.co)[0];
+  const [tcl, tp] = convTiles(
+    tc,
+    g.co,
+    tc === (active.convTransposeTile ?? 4) ? active.convPixels : undefined,
+  );
   const tq = tcl / 4;
   const b4p = Math.ceil(g.co / tcl) * tq;
   const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, b4p, true);
-  const inv = Math.ceil(Math.ceil(g.wo / sw) / 4) * Math.ceil(g.ho / sh) * g.n * sh * sw *
-    (b4p / tq);
+  const positions = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
+  const inv = Math.ceil(positions / tp) * sh * sw * (b4p / tq);
   rt.dispatch(
-    convTranspose2dDef(tcl),
+    convTranspose2dDef(tcl, tp),
     [...convParams(g), b ? 1 : 0, { f32: slope }, b4p],
     [x, wp, b ?? x, y],
     groups(inv),
