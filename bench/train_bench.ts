@@ -4,7 +4,8 @@
  * on WebGPU, and one encoder-only inference pass at batch 256; the same on the CPU backend at
  * batch 64 (training) and 256 (inference) with fewer steps. It also records the GPU work of
  * one step (dispatches, submits, read-backs from the runtime's counters) and the buffer pool
- * after it (live buffers and bytes).
+ * after it (live buffers and bytes), and the GPU time per kernel of one more step, measured
+ * with timestamp queries (lib/bench/profile.ts) where the adapter has them.
  *
  * It times at module load (a step takes ~1 s on a software adapter, too long for
  * `Deno.bench`'s repeated sampling): warm-up steps outside the timed region, then the median
@@ -20,6 +21,7 @@
  * @module
  */
 import { type SeisdecTrainer, seisdecTrainer } from "../lib/bench/seisdec_timing.ts";
+import { byKernel, type KernelShare, profileRun } from "../lib/bench/profile.ts";
 import { adapterName } from "../lib/gpu/device.ts";
 import { gpu } from "../lib/gpu/runtime.ts";
 import { type BenchFigure, writeBenchResults } from "./_results.ts";
@@ -53,6 +55,7 @@ interface Row {
 }
 
 const rows: Row[] = [];
+const profiles: { batch: number; profile: KernelShare[] }[] = [];
 const trainers: { backend: "webgpu" | "cpu"; batch: number; tr: SeisdecTrainer }[] = [];
 
 let adapter: string | null = null;
@@ -76,12 +79,23 @@ if (adapter) {
     await tr.step();
     const after = rt.stats();
     const pool = rt.pool.stats();
+    // One more step with every dispatch timed on the GPU (one pass per dispatch).
+    let profile: KernelShare[] = [];
+    if (rt.device.features.has("timestamp-query")) {
+      profile = byKernel(await profileRun(rt, () => tr.step()));
+      profiles.push({ batch, profile });
+    }
     rows.push({
       what: "train step",
       backend: "webgpu",
       batch,
       ms,
       extra: {
+        profile: profile.map((k) => ({
+          kernel: k.kernel,
+          dispatches: k.dispatches,
+          ms: +k.ms.toFixed(3),
+        })),
         dispatches: after.dispatches - before.dispatches,
         submits: after.submits - before.submits,
         readbacks: after.readbacks - before.readbacks,
@@ -148,6 +162,22 @@ for (const r of rows) {
       (r.batch / (r.ms / 1000)).toFixed(1)
     } | ${work} | ${pool} |`,
   );
+}
+
+for (const { batch, profile } of profiles) {
+  const total = profile.reduce((s, k) => s + k.ms, 0);
+  console.log(
+    `\nGPU time per kernel in one training step at batch ${batch} (timestamp queries, one pass per dispatch): ${
+      total.toFixed(1)
+    } ms`,
+  );
+  console.log("| kernel | dispatches | ms | share |");
+  console.log("| --- | ---: | ---: | ---: |");
+  for (const k of profile) {
+    console.log(
+      `| ${k.kernel} | ${k.dispatches} | ${k.ms.toFixed(2)} | ${(100 * k.share).toFixed(1)} % |`,
+    );
+  }
 }
 
 const figures: BenchFigure[] = rows.map((r) => ({

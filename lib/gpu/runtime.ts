@@ -62,7 +62,23 @@ function loadSource(file: string): Promise<string> {
 }
 
 const ARENA_BYTES = 1 << 20;
+/** Timestamp queries per profiled submit (two per dispatch). */
+const PROFILE_QUERIES = 2048;
 const SLOT = 256;
+
+/** One dispatch of a profiled run: kernel, its defines, grid and GPU time. */
+export interface ProfiledDispatch {
+  /** Position in the run, from 0. */
+  index: number;
+  /** Kernel name, e.g. "conv2d". */
+  kernel: string;
+  /** Defines of the variant, e.g. {TP: 8, TQ: 8}. */
+  defines: Record<string, string | number>;
+  /** Workgroups dispatched. */
+  workgroups: number;
+  /** GPU time between the start and end timestamps of the dispatch's pass, in ms. */
+  ms: number;
+}
 
 /** Counters of GPU work, for benchmarks and tests. */
 export interface RuntimeStats {
@@ -91,6 +107,14 @@ export class GpuRuntime {
   #errors: string[] = [];
   #stats: RuntimeStats = { submits: 0, dispatches: 0, readbacks: 0, pipelines: 0 };
   #maxGroups: number;
+  #profile: {
+    set: GPUQuerySet;
+    resolve: GPUBuffer;
+    labels: Omit<ProfiledDispatch, "ms">[];
+    used: number;
+    pending: Promise<ProfiledDispatch[]>[];
+    next: number;
+  } | null = null;
 
   /** @param device The WebGPU device. */
   constructor(device: GPUDevice) {
@@ -238,9 +262,6 @@ export class GpuRuntime {
       });
     }
     const bg = this.device.createBindGroup({ layout: c.layout, entries });
-    const pass = this.#computePass();
-    pass.setPipeline(c.pipeline);
-    pass.setBindGroup(0, bg);
     const x = Math.min(workgroups, this.#maxGroups);
     const y = Math.ceil(workgroups / x);
     if (y > this.#maxGroups) {
@@ -248,8 +269,101 @@ export class GpuRuntime {
         `Cannot dispatch kernel ${def.name}: ${workgroups} workgroups exceed ${this.#maxGroups}² per dispatch`,
       );
     }
+    const prof = this.#profile;
+    if (prof && prof.used + 2 > PROFILE_QUERIES) this.submit();
+    let pass: GPUComputePassEncoder;
+    if (prof) {
+      // One pass per dispatch, with timestamps at its start and end.
+      this.#endPass();
+      pass = this.#commandEncoder().beginComputePass({
+        timestampWrites: {
+          querySet: prof.set,
+          beginningOfPassWriteIndex: prof.used,
+          endOfPassWriteIndex: prof.used + 1,
+        },
+      });
+      prof.used += 2;
+      prof.labels.push({
+        index: prof.next++,
+        kernel: def.name,
+        defines: { ...def.defines },
+        workgroups,
+      });
+    } else {
+      pass = this.#computePass();
+    }
+    pass.setPipeline(c.pipeline);
+    pass.setBindGroup(0, bg);
     pass.dispatchWorkgroups(x, y, 1);
+    if (prof) pass.end();
     this.#stats.dispatches++;
+  }
+
+  /**
+   * Starts timing every dispatch on the GPU (timestamp queries, one compute pass per
+   * dispatch, so the per-pass cost is included) until {@linkcode GpuRuntime.stopProfile}.
+   *
+   * @throws Error when the device lacks the "timestamp-query" feature.
+   */
+  startProfile(): void {
+    if (this.#profile) return;
+    if (!this.device.features.has("timestamp-query")) {
+      throw new Error(
+        "Cannot profile kernels: this adapter has no timestamp-query feature (seisdec info lists the features)",
+      );
+    }
+    this.submit();
+    this.#profile = {
+      set: this.device.createQuerySet({ type: "timestamp", count: PROFILE_QUERIES }),
+      resolve: this.device.createBuffer({
+        size: PROFILE_QUERIES * 8,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      }),
+      labels: [],
+      used: 0,
+      pending: [],
+      next: 0,
+    };
+  }
+
+  /**
+   * Ends profiling: submits, waits and returns the dispatches since
+   * {@linkcode GpuRuntime.startProfile}, in order, with their GPU times.
+   *
+   * @returns the profiled dispatches (empty when profiling was not started).
+   */
+  async stopProfile(): Promise<ProfiledDispatch[]> {
+    const prof = this.#profile;
+    if (!prof) return [];
+    this.submit();
+    this.#profile = null;
+    const parts = await Promise.all(prof.pending);
+    prof.set.destroy();
+    prof.resolve.destroy();
+    return parts.flat();
+  }
+
+  /** Records the resolution of the profile's timestamps; their read-back resolves later. */
+  #flushProfile(): void {
+    const prof = this.#profile;
+    if (!prof || prof.used === 0 || !this.#encoder) return;
+    const n = prof.used;
+    const labels = prof.labels;
+    const stage = this.#stage(n * 8);
+    this.#endPass();
+    this.#encoder.resolveQuerySet(prof.set, 0, n, prof.resolve, 0);
+    this.#encoder.copyBufferToBuffer(prof.resolve, 0, stage, 0, n * 8);
+    prof.used = 0;
+    prof.labels = [];
+    prof.pending.push((async () => {
+      // Map only after the submit that follows this call (submit() runs synchronously on).
+      await Promise.resolve();
+      await stage.mapAsync(GPUMapMode.READ, 0, n * 8);
+      const t = new BigUint64Array(stage.getMappedRange(0, n * 8).slice(0));
+      stage.unmap();
+      this.#staging.push(stage);
+      return labels.map((l, i) => ({ ...l, ms: Number(t[2 * i + 1] - t[2 * i]) / 1e6 }));
+    })());
   }
 
   #computePass(): GPUComputePassEncoder {
@@ -306,6 +420,7 @@ export class GpuRuntime {
 
   /** Submits the recorded commands (if any) as one command buffer. */
   submit(): void {
+    this.#flushProfile();
     this.#endPass();
     if (this.#arenaUsed > 0) {
       this.device.queue.writeBuffer(this.#arenaGpu, 0, this.#arenaCpu, 0, this.#arenaUsed);

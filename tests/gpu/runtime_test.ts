@@ -187,3 +187,35 @@ gpuTest("a training step submits once, with the loss read", async () => {
   opt.dispose();
   set.dispose();
 });
+
+gpuTest("profiling times each dispatch in order and then records as before", async () => {
+  const rt = await webgpu();
+  const { byKernel, profileRun } = await import("../../lib/bench/profile.ts");
+  assertEquals(await rt.stopProfile(), [], "stopping without a start returns nothing");
+  if (!rt.device.features.has("timestamp-query")) {
+    assertThrows(() => rt.startProfile(), Error, "no timestamp-query feature");
+    return;
+  }
+  const be = backendNamed("webgpu");
+  const a = be.fill([1000], 1), b = be.fill([1000], 2);
+  const p = await profileRun(rt, async () => {
+    const c = ops.axpby(a, b, 1, 1), d = ops.leakyRelu(c, 0.5);
+    await d.data();
+    c.dispose();
+    d.dispose();
+  });
+  assert(p.length >= 2, `one entry per dispatch: ${JSON.stringify(p)}`);
+  assertEquals(p.map((d) => d.index), p.map((_, i) => i), "in dispatch order");
+  for (const d of p) {
+    assert(d.kernel.length > 0 && d.workgroups >= 1, JSON.stringify(d));
+    assert(Number.isFinite(d.ms) && d.ms >= 0 && d.ms < 10_000, `plausible time: ${d.ms}`);
+  }
+  const k = byKernel(p);
+  assertEquals(k.reduce((s, r) => s + r.dispatches, 0), p.length, "every dispatch counted once");
+  assert(Math.abs(k.reduce((s, r) => s + r.share, 0) - 1) < 1e-9 || k.every((r) => r.ms === 0));
+  // Profiling is off again: a step goes back to one pass and no timestamps.
+  const c = ops.axpby(a, b, 1, 1);
+  assertEquals(Array.from(await c.data()).slice(0, 2), [3, 3]);
+  assertEquals(await rt.stopProfile(), []);
+  for (const t of [a, b, c]) t.dispose();
+});
