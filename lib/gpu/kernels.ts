@@ -19,6 +19,12 @@ export const KERNELS = {
     storage: ["read", "rw"],
     workgroupSize: WG,
   },
+  convPackPhase: {
+    name: "conv_pack_phase",
+    file: "conv_pack_phase.wgsl",
+    storage: ["read", "rw"],
+    workgroupSize: WG,
+  },
   biasGrad: {
     name: "bias_grad",
     file: "bias_grad.wgsl",
@@ -247,6 +253,11 @@ export interface Tuning {
   /** Channel quads per invocation, for both co and ci, in conv_weight_grad (default 2). */
   weightGradTile?: number;
   /**
+   * Transposed convs with fewer than 4 output channels and sh·sw <= 4 run
+   * conv_transpose2d_phase.wgsl, vectorised over output phases (default true).
+   */
+  convTransposePhase?: boolean;
+  /**
    * Output channels per invocation in conv_transpose2d, a multiple of 4 (default 4: wider
    * tiles measured no faster on llvmpipe).
    */
@@ -289,6 +300,41 @@ export function convTranspose2dDef(tc: number, tp = 4): KernelDef {
 }
 
 /**
+ * conv_transpose2d_phase for `b` (< 4) output channels × `tp` block positions per invocation.
+ *
+ * @param b Output channels of the layer.
+ * @param tp Block positions per invocation.
+ * @returns the kernel definition.
+ */
+export function convTranspose2dPhaseDef(b: number, tp: number): KernelDef {
+  return {
+    name: "conv_transpose2d_phase",
+    file: "conv_transpose2d_phase.wgsl",
+    storage: ["read", "read", "read", "rw"],
+    workgroupSize: WG,
+    defines: { TP: tp, TB: b },
+  };
+}
+
+/** Block positions per invocation of conv_transpose2d_phase for `b` output channels. */
+function phaseTile(b: number): number {
+  return b === 1 ? 16 : 8;
+}
+
+/**
+ * The input window of conv_transpose2d_phase along one axis: first offset and length.
+ *
+ * @param k Kernel size.
+ * @param s Stride.
+ * @param p Padding.
+ * @returns [d0, length].
+ */
+export function phaseWindow(k: number, s: number, p: number): [number, number] {
+  const d0 = Math.ceil((p - k + 1) / s) || 0; // no -0
+  return [d0, Math.floor((s - 1 + p) / s) - d0 + 1];
+}
+
+/**
  * The conv2d tile for a layer: `tc` channels (rounded up to 4) × `tp` pixels, narrowed to
  * the layer's channels, with the pixels widened in proportion (up to 2·tp) so that an
  * invocation keeps about the same work.
@@ -323,6 +369,7 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
   await Promise.all([
     ...Object.values(KERNELS).map((k) => rt.compile(k as KernelDef)),
     rt.compile(convWeightGradRowDef(1)),
+    ...[1, 2, 3].map((b) => rt.compile(convTranspose2dPhaseDef(b, phaseTile(b)))),
     ...[4, 8, 16, 32, 64, 128].flatMap((co) =>
       [4, 8, 16, 32, 64].map((ci) => convWeightGradDef(...weightGradTiles(co, ci)))
     ).map((d) => rt.compile(d)),
@@ -501,6 +548,10 @@ export function convTranspose2d(
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv_transpose2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv_transpose2d");
   const [sh, sw] = g.stride;
+  if ((active.convTransposePhase ?? true) && g.co < 4 && sh * sw <= 4) {
+    convTranspose2dPhase(rt, g, x, w, b, y, slope);
+    return;
+  }
   const [tcl, tp] = convTiles(
     tc,
     g.co,
@@ -516,6 +567,60 @@ export function convTranspose2d(
     [...convParams(g), b ? 1 : 0, { f32: slope }, b4p],
     [x, wp, b ?? x, y],
     groups(inv),
+  );
+}
+
+/**
+ * Transposed conv vectorised over output phases (conv_transpose2d_phase.wgsl), for B < 4
+ * and sh·sw <= 4. Records two dispatches: the weight packing, then the convolution.
+ */
+function convTranspose2dPhase(
+  rt: GpuRuntime,
+  g: ConvGeom,
+  x: BufRef,
+  w: BufRef,
+  b: BufRef | null,
+  y: BufRef,
+  slope: number,
+): void {
+  const [sh, sw] = g.stride;
+  const [ph, pw] = g.padding;
+  const [dh0, wh] = phaseWindow(g.kh, sh, ph);
+  const [dw0, ww] = phaseWindow(g.kw, sw, pw);
+  const count = g.ci * wh * ww * g.co;
+  const buffer = rt.pool.acquire(count * 16);
+  const wq = { buffer, offset: 0, size: count * 16 };
+  rt.dispatch(
+    KERNELS.convPackPhase,
+    [g.ci, g.co, g.kh, g.kw, sh, sw, ph, pw, { i32: dh0 }, { i32: dw0 }, wh, ww],
+    [w, wq],
+    groups(count),
+  );
+  rt.pool.release(buffer);
+  const tp = phaseTile(g.co);
+  const blocks = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
+  rt.dispatch(
+    convTranspose2dPhaseDef(g.co, tp),
+    [
+      g.n,
+      g.ci,
+      g.h,
+      g.w,
+      g.co,
+      g.ho,
+      g.wo,
+      sh,
+      sw,
+      b ? 1 : 0,
+      { f32: slope },
+      { i32: dh0 },
+      { i32: dw0 },
+      wh,
+      ww,
+      0,
+    ],
+    [x, wq, b ?? x, y],
+    groups(Math.ceil(blocks / tp)),
   );
 }
 

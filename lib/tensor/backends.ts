@@ -39,6 +39,7 @@ export function tuningOverride(): Partial<Tuning> {
     "convPixels",
     "convTransposeTile",
     "weightGradTile",
+    "convTransposePhase",
   ];
   let v: unknown;
   try {

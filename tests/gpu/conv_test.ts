@@ -114,6 +114,38 @@ const CONVT_CASES: ConvCase[] = [
     slope: SLOPE,
   },
   {
+    // B < 4 with sh·sw <= 4 takes conv_transpose2d_phase.wgsl: a 5-row window offset range,
+    // block positions running across images (batch 3), an odd output padding.
+    name:
+      "phase kernel: B 2, stride (1,2), kernel 5x3, padding (2,1), output padding (0,1), batch 3",
+    x: [3, 4, 5, 6],
+    w: [4, 2, 5, 3],
+    stride: [1, 2],
+    padding: [2, 1],
+    outputPadding: [0, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "phase kernel: B 1, kernel 1x1 with stride 2: phases without taps",
+    x: [2, 3, 3, 5],
+    w: [3, 1, 1, 1],
+    stride: [2, 2],
+    padding: [0, 0],
+    outputPadding: [1, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "phase kernel: B 3, stride 1, kernel 2x2, no padding",
+    x: [2, 5, 4, 7],
+    w: [5, 3, 2, 2],
+    stride: [1, 1],
+    padding: [0, 0],
+    bias: false,
+    slope: 1,
+  },
+  {
     name: "stride 1, kernel 2x3, padding (1,1), A 6 B 7",
     x: [1, 6, 5, 4],
     w: [6, 7, 2, 3],
@@ -272,6 +304,26 @@ CONVT_CASES.forEach((c, i) => {
     await webgpu();
     await checkConvT(c, 200 + 10 * i);
   });
+});
+
+gpuTest("with the phase kernel off, B < 4 takes the channel kernel and matches too", async () => {
+  const rt = await webgpu();
+  const saved = K.activeTuning();
+  await K.compileAll(rt, { ...saved, convTransposePhase: false });
+  try {
+    for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 250 + 10 * i);
+    await checkConvT(SEED_DECODER[SEED_DECODER.length - 1], 490);
+  } finally {
+    await K.compileAll(rt, saved);
+  }
+});
+
+Deno.test("phaseWindow: the input offsets a block of output phases needs", () => {
+  // k3 s2 p1 (the seed decoder): offsets 0..1; k3 s2 p0: -1..0; k5 s1 p2: -2..2.
+  assertEquals(K.phaseWindow(3, 2, 1), [0, 2]);
+  assertEquals(K.phaseWindow(3, 2, 0), [-1, 2]);
+  assertEquals(K.phaseWindow(5, 1, 2), [-2, 5]);
+  assertEquals(K.phaseWindow(1, 2, 0), [0, 1]);
 });
 
 gpuTest(

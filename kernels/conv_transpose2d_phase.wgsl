@@ -1,0 +1,118 @@
+// conv_transpose2d_phase: transposed convolution for layers with few output channels
+// (B < 4, such as the seed decoder's last layer d5), vectorised over the output phases
+// instead of over output channels. Same semantics as conv_transpose2d.wgsl (PyTorch
+// ConvTranspose2d, fused bias and leaky ReLU), for sh·sw <= 4.
+//
+// An output pixel (oh, ow) = (sh·jh + qh, sw·jw + qw) has phase l = qh·sw + qw. It receives
+// input (ih, iw) = (jh + dih, jw + diw) through tap kh = qh + ph − sh·dih, kw = qw + pw − sw·diw
+// when 0 <= kh < KH and 0 <= kw < KW. So one block position (jh, jw) needs only the input
+// window dih in [dh0, dh0 + WH), diw in [dw0, dw0 + WW) for all its sh·sw outputs:
+//   dh0 = ceil((ph − KH + 1)/sh), WH = floor((sh − 1 + ph)/sh) − dh0 + 1 (likewise for w).
+// One invocation computes TP block positions (flattened (n, jh, jw)) × TB output channels ×
+// the sh·sw phases in the lanes of a vec4: per input channel and window offset it loads TP
+// values of x (each feeding all phases) and TB vec4s of phase weights, for TP·TB vec4 FMAs.
+// With B = 1, 3 × 3 taps and stride 2 that is 4 input loads per 9 products instead of 9
+// (the channel-vectorised kernel also leaves 3 of its 4 lanes idle when B = 1).
+//
+// Layouts: x [N,A,H,W], bias [B], y [N,B,Ho,Wo]; the weight packed by conv_pack_phase.wgsl:
+// wq[((a·WH + i)·WW + j)·B + b][l] = w[a, b, kh, kw] for window offset (dh0 + i, dw0 + j) and
+// phase l (zero where the phase has no tap there, or l >= sh·sw).
+// Bindings: 0 params, 1 x, 2 wq, 3 bias (read only when has_bias = 1), 4 y.
+// The tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts); TB equals B.
+// Dispatch: ceil(ceil(N · ceil(Ho/sh) · ceil(Wo/sw) / TP) / 64) workgroups.
+
+const TP: u32 = {{TP}}u;
+const TB: u32 = {{TB}}u;
+
+struct Params {
+  n: u32, a: u32, h: u32, w: u32,
+  b: u32, ho: u32, wo: u32, sh: u32,
+  sw: u32, has_bias: u32, slope: f32, dh0: i32,
+  dw0: i32, wh: u32, ww: u32, _p0: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Wq: array<vec4f>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+
+fn act(v: f32) -> f32 {
+  return select(P.slope * v, v, v > 0.0);
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let pt = (wid.x + wid.y * nwg.x) * 64u + lid;
+  let jh_n = (P.ho + P.sh - 1u) / P.sh;
+  let jw_n = (P.wo + P.sw - 1u) / P.sw;
+  let per_image = jh_n * jw_n;
+  let np = P.n * per_image;
+  if (pt >= (np + TP - 1u) / TP) { return; }
+
+  let hw_in = P.h * P.w;
+  let hw_out = P.ho * P.wo;
+  var jh: array<u32, TP>;
+  var jw: array<u32, TP>;
+  var xb: array<u32, TP>;
+  var ob: array<u32, TP>;
+  var valid: array<bool, TP>;
+  /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+    let pix = min(pt * TP + p, np - 1u);
+    let n = pix / per_image;
+    let r = pix % per_image;
+    jh[p] = r / jw_n;
+    jw[p] = r % jw_n;
+    xb[p] = n * P.a * hw_in;
+    ob[p] = n * P.b * hw_out;
+    valid[p] = pt * TP + p < np;
+  }
+
+  var acc: array<vec4f, TP * TB>;
+  let wstep = P.wh * P.ww * TB;
+  for (var i = 0u; i < P.wh; i++) {
+    for (var j = 0u; j < P.ww; j++) {
+      var off: array<u32, TP>;
+      var m: array<f32, TP>;
+      /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+        let ih = i32(jh[p]) + P.dh0 + i32(i);
+        let iw = i32(jw[p]) + P.dw0 + i32(j);
+        let ok = ih >= 0 && ih < i32(P.h) && iw >= 0 && iw < i32(P.w);
+        m[p] = select(0.0, 1.0, ok);
+        off[p] = select(0u, xb[p] + u32(ih) * P.w + u32(iw), ok);
+      }
+      var wi = (i * P.ww + j) * TB;
+      for (var c = 0u; c < P.a; c++) {
+        var xv: array<vec4f, TP>;
+        /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+          xv[p] = vec4f(X[off[p]] * m[p]);
+          off[p] += hw_in;
+        }
+        /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
+          let wv = Wq[wi + b];
+          /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+            acc[p * TB + b] = fma(xv[p], wv, acc[p * TB + b]);
+          }
+        }
+        wi += wstep;
+      }
+    }
+  }
+
+  let phases = P.sh * P.sw;
+  /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+    /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
+      var bias = 0.0;
+      if (P.has_bias == 1u) { bias = Bias[b]; }
+      let v = acc[p * TB + b];
+      /*unroll*/ for (var l = 0u; l < 4u; l++) {
+        let oh = P.sh * jh[p] + l / P.sw;
+        let ow = P.sw * jw[p] + l % P.sw;
+        if (valid[p] && l < phases && oh < P.ho && ow < P.wo) {
+          Y[ob[p] + b * hw_out + oh * P.wo + ow] = act(v[l] + bias);
+        }
+      }
+    }
+  }
+}
