@@ -250,6 +250,8 @@ export interface Tuning {
   convTile: number;
   /** Output pixels per invocation in conv2d (default 4). */
   convPixels?: number;
+  /** Output positions per invocation in conv_transpose2d (default convPixels). */
+  convTransposePixels?: number;
   /** Channel quads per invocation, for both co and ci, in conv_weight_grad (default 2). */
   weightGradTile?: number;
   /**
@@ -379,7 +381,7 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
       rt.compile(conv2dDef(tc, tp)),
     ]),
     ...[4, 8, 16, 32, 64].map((co) =>
-      convTiles(tuning.convTransposeTile ?? 4, co, tuning.convPixels)
+      convTiles(tuning.convTransposeTile ?? 4, co, tuning.convTransposePixels ?? tuning.convPixels)
     ).map(([tc, tp]) => rt.compile(convTranspose2dDef(tc, tp))),
   ]);
 }
@@ -401,6 +403,7 @@ export function defaultTuning(isFallback: boolean): Tuning {
       convTile: 32,
       convPixels: 8,
       convTransposeTile: 16,
+      convTransposePixels: 12,
       weightGradTile: 4,
     }
     : { matmul: "tiled", splitTarget: 65536, convTile: 8, convPixels: 4, weightGradTile: 2 };
@@ -555,7 +558,9 @@ export function convTranspose2d(
   const [tcl, tp] = convTiles(
     tc,
     g.co,
-    tc === (active.convTransposeTile ?? 4) ? active.convPixels : undefined,
+    tc === (active.convTransposeTile ?? 4)
+      ? (active.convTransposePixels ?? active.convPixels)
+      : undefined,
   );
   const tq = tcl / 4;
   const b4p = Math.ceil(g.co / tcl) * tq;

@@ -40,6 +40,7 @@ export function tuningOverride(): Partial<Tuning> {
     "convTransposeTile",
     "weightGradTile",
     "convTransposePhase",
+    "convTransposePixels",
   ];
   let v: unknown;
   try {
