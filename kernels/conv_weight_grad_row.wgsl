@@ -13,16 +13,19 @@
 // per chunk and `split_sum` in reduce.wgsl sums the S partials (skipped when S = 1). S is
 // chosen on the host so that invocations ≈ the adapter's parallel width.
 //
-// One invocation computes a 4 (co) × CIT (ci) × 3 (kw) tile at one kh over one chunk: per
-// output column it loads 4 gy values and 3·CIT x values for 12·CIT FMAs (on llvmpipe every
-// load is a per-lane loop, so loads per FMA decide the speed; one tap per invocation needed
-// 4 + CIT loads for 4·CIT FMAs). CIT is a define; only CIT = 1 is used: with CIT = 4 this
-// kernel measured ~2× slower than conv_weight_grad.wgsl on llvmpipe. The ow loop runs over
+// One invocation computes a 4·TQ (co) × CIT (ci) × 3 (kw) tile at one kh over one chunk: per
+// output column it loads 4·TQ gy values and 3·CIT x values for 12·TQ·CIT FMAs (on llvmpipe
+// every load is a per-lane loop, so loads per FMA decide the speed; one tap per invocation
+// needed 4 + CIT loads for 4·CIT FMAs). TQ and CIT are defines; CIT = 1 is used (with
+// CIT = 4 this kernel measured ~2× slower than conv_weight_grad.wgsl on llvmpipe), TQ = 2
+// where there are at least 8 output channels. The tile loops are unrolled by the
+// preprocessor (lib/gpu/wgsl.ts). The ow loop runs over
 // the union of the 3 taps' valid ranges; a tap outside [0, W) (or past KW) loads x[0] × 0.
 // Bindings: 0 params, 1 x, 2 gy, 3 partial (gw itself when S = 1).
-// Dispatch: ceil(ceil(Co/4) · ceil(Ci/CIT) · KH · ceil(KW/3) · S / 64) workgroups.
+// Dispatch: ceil(ceil(Co/(4·TQ)) · ceil(Ci/CIT) · KH · ceil(KW/3) · S / 64) workgroups.
 
 const CIT: u32 = {{CIT}}u;
+const TQ: u32 = {{TQ}}u;
 
 struct Params {
   n: u32, ci: u32, h: u32, w: u32,
@@ -52,11 +55,11 @@ fn ow_last(kw: u32) -> i32 {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   var idx = (wid.x + wid.y * nwg.x) * 64u + lid;
-  let co_tiles = (P.co + 3u) / 4u;
+  let co_tiles = (P.co + 4u * TQ - 1u) / (4u * TQ);
   let ci_tiles = (P.ci + CIT - 1u) / CIT;
   let kw_groups = (P.kw + 2u) / 3u;
   if (idx >= co_tiles * ci_tiles * P.kh * kw_groups * P.splits) { return; }
-  let co0 = (idx % co_tiles) * 4u; idx /= co_tiles;
+  let co0 = (idx % co_tiles) * 4u * TQ; idx /= co_tiles;
   let ci0 = (idx % ci_tiles) * CIT; idx /= ci_tiles;
   let kh = idx % P.kh; idx /= P.kh;
   let kw0 = (idx % kw_groups) * 3u;
@@ -65,16 +68,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
   let hw_in = P.h * P.w;
   let hw_out = P.ho * P.wo;
-  let cov = min(vec4u(co0) + vec4u(0u, 1u, 2u, 3u), vec4u(P.co - 1u));
-  let gyoff = cov * hw_out;
+  // Channels past the end are clamped to the last one (their sums are not stored).
+  var gyoff: array<vec4u, TQ>;
+  /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+    gyoff[q] = min(vec4u(co0 + 4u * q) + vec4u(0u, 1u, 2u, 3u), vec4u(P.co - 1u)) * hw_out;
+  }
   var xoff: array<u32, CIT>;
-  for (var c = 0u; c < CIT; c++) { xoff[c] = min(ci0 + c, P.ci - 1u) * hw_in; }
+  /*unroll*/ for (var c = 0u; c < {{CIT}}u; c++) { xoff[c] = min(ci0 + c, P.ci - 1u) * hw_in; }
 
   // Union of the valid ow ranges of the taps kw0 .. kw0 + ntap − 1.
   let ow_lo = ow_first(kw0 + ntap - 1u);
   let ow_hi = ow_last(kw0);
 
-  var acc: array<vec4f, 3 * CIT>;
+  // acc[(j·CIT + c)·TQ + q][k] = partial gw[co0 + 4q + k, ci0 + c, kh, kw0 + j].
+  var acc: array<vec4f, 3 * CIT * TQ>;
   let r_begin = s * P.rows_per_split;
   let r_end = min(r_begin + P.rows_per_split, P.n * P.ho);
   for (var r = r_begin; r < r_end; r++) {
@@ -82,19 +89,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let oh = r % P.ho;
     let ih = i32(oh * P.sh) - i32(P.ph) + i32(kh);
     if (ih < 0 || ih >= i32(P.h)) { continue; }
-    let gyb = vec4u(n * P.co * hw_out + oh * P.wo) + gyoff;
+    let gyrow = n * P.co * hw_out + oh * P.wo;
     let xrow = n * P.ci * hw_in + u32(ih) * P.w;
     for (var ow = ow_lo; ow <= ow_hi; ow++) {
-      let go = gyb + vec4u(u32(ow));
-      let g = vec4f(GY[go.x], GY[go.y], GY[go.z], GY[go.w]);
+      var g: array<vec4f, TQ>;
+      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+        let go = gyoff[q] + vec4u(gyrow + u32(ow));
+        g[q] = vec4f(GY[go.x], GY[go.y], GY[go.z], GY[go.w]);
+      }
       let iw0 = ow * i32(P.sw) - i32(P.pw) + i32(kw0);
-      for (var j = 0u; j < 3u; j++) {
+      /*unroll*/ for (var j = 0u; j < 3u; j++) {
         let iw = iw0 + i32(j);
         let ok = j < ntap && iw >= 0 && iw < i32(P.w);
         let m = select(0.0, 1.0, ok);
         let xi = select(0u, xrow + u32(iw), ok);
-        for (var c = 0u; c < CIT; c++) {
-          acc[j * CIT + c] = fma(g, vec4f(X[xi + xoff[c]] * m), acc[j * CIT + c]);
+        /*unroll*/ for (var c = 0u; c < {{CIT}}u; c++) {
+          let xv = vec4f(X[xi + xoff[c]] * m);
+          /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+            acc[(j * CIT + c) * TQ + q] = fma(g[q], xv, acc[(j * CIT + c) * TQ + q]);
+          }
         }
       }
     }
@@ -102,16 +115,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
   let kk = P.kh * P.kw;
   let total = P.co * P.ci * kk;
-  for (var j = 0u; j < ntap; j++) {
-    let tap = kh * P.kw + kw0 + j;
-    for (var c = 0u; c < CIT; c++) {
-      let ci = ci0 + c;
-      if (ci >= P.ci) { break; }
-      let v = acc[j * CIT + c];
-      for (var k = 0u; k < 4u; k++) {
-        let co = co0 + k;
-        if (co >= P.co) { break; }
-        Part[s * total + (co * P.ci + ci) * kk + tap] = v[k];
+  /*unroll*/ for (var j = 0u; j < 3u; j++) {
+    if (j < ntap) {
+      let tap = kh * P.kw + kw0 + j;
+      /*unroll*/ for (var c = 0u; c < {{CIT}}u; c++) {
+        let ci = ci0 + c;
+        /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+          let v = acc[(j * CIT + c) * TQ + q];
+          /*unroll*/ for (var k = 0u; k < 4u; k++) {
+            let co = co0 + 4u * q + k;
+            if (ci < P.ci && co < P.co) {
+              Part[s * total + (co * P.ci + ci) * kk + tap] = v[k];
+            }
+          }
+        }
       }
     }
   }

@@ -221,19 +221,20 @@ export function convWeightGradDef(tq: number, tc = 1): KernelDef {
 }
 
 /**
- * conv_weight_grad_row (one kh × 3 kw taps × 4 co × `cit` ci per invocation), used for
+ * conv_weight_grad_row (one kh × 3 kw taps × 4·`tq` co × `cit` ci per invocation), used for
  * layers with fewer than 4 input channels.
  *
  * @param cit Input channels per invocation.
+ * @param tq Output-channel quads per invocation (default 1).
  * @returns the kernel definition.
  */
-export function convWeightGradRowDef(cit: number): KernelDef {
+export function convWeightGradRowDef(cit: number, tq = 1): KernelDef {
   return {
     name: "conv_weight_grad_row",
     file: "conv_weight_grad_row.wgsl",
     storage: ["read", "read", "rw"],
     workgroupSize: WG,
-    defines: { CIT: cit },
+    defines: { CIT: cit, TQ: tq },
   };
 }
 
@@ -371,6 +372,7 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
   await Promise.all([
     ...Object.values(KERNELS).map((k) => rt.compile(k as KernelDef)),
     rt.compile(convWeightGradRowDef(1)),
+    rt.compile(convWeightGradRowDef(1, 2)),
     ...[1, 2, 3].map((b) => rt.compile(convTranspose2dPhaseDef(b, phaseTile(b)))),
     ...[4, 8, 16, 32, 64, 128].flatMap((co) =>
       [4, 8, 16, 32, 64].map((ci) => convWeightGradDef(...weightGradTiles(co, ci)))
@@ -670,8 +672,9 @@ export function convWeightGrad(
   // Fewer than 4 input channels: the row kernel (no duplicated ci lanes, 3 taps per x row).
   const row = g.ci < 4;
   const [tq, tc] = weightGradTiles(g.co, g.ci);
+  const rowTq = g.co >= 8 ? 2 : 1;
   const tiles = row
-    ? Math.ceil(g.co / 4) * g.ci * g.kh * Math.ceil(g.kw / 3)
+    ? Math.ceil(g.co / (4 * rowTq)) * g.ci * g.kh * Math.ceil(g.kw / 3)
     : Math.ceil(g.co / (4 * tq)) * Math.ceil(g.ci / (4 * tc)) * g.kh * g.kw;
   const rows = g.n * g.ho;
   const splits = Math.max(1, Math.min(rows, Math.round(splitTarget / tiles)));
@@ -679,7 +682,7 @@ export function convWeightGrad(
   const s = Math.ceil(rows / perSplit);
   const part = s === 1 ? gw : scratch(s * count);
   rt.dispatch(
-    row ? convWeightGradRowDef(1) : convWeightGradDef(tq, tc),
+    row ? convWeightGradRowDef(1, rowTq) : convWeightGradDef(tq, tc),
     [...convParams(g), s, perSplit, 0],
     [x, gy, part],
     groups(tiles * s),

@@ -453,6 +453,16 @@ const ROW_CASES: ConvCase[] = [
     slope: 1,
   },
   {
+    // Co >= 8 takes 8 output channels per invocation: Co = 11 clamps part of the second quad.
+    name: "row ci=2, co 11",
+    x: [2, 2, 7, 9],
+    w: [11, 2, 3, 4],
+    stride: [2, 2],
+    padding: [1, 1],
+    bias: false,
+    slope: 1,
+  },
+  {
     name: "row ci=3",
     x: [2, 3, 9, 8],
     w: [5, 3, 2, 4],
