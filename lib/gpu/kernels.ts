@@ -403,7 +403,7 @@ export function defaultTuning(isFallback: boolean): Tuning {
       matmul: "blocked",
       splitTarget: 2048,
       convTile: 32,
-      convPixels: 8,
+      convPixels: 16,
       convTransposeTile: 16,
       convTransposePixels: 12,
       weightGradTile: 4,
