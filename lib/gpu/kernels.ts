@@ -403,9 +403,8 @@ export function defaultTuning(isFallback: boolean): Tuning {
       matmul: "blocked",
       splitTarget: 2048,
       convTile: 32,
-      convPixels: 16,
+      convPixels: 8,
       convTransposeTile: 16,
-      convTransposePixels: 12,
       weightGradTile: 4,
     }
     : { matmul: "tiled", splitTarget: 65536, convTile: 8, convPixels: 4, weightGradTile: 2 };
