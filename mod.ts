@@ -119,5 +119,7 @@ export {
 export { ParameterSet } from "./lib/nn/params.ts";
 export { Adam, Sgd } from "./lib/optim/optimizers.ts";
 export { type AdapterSummary, adapterSummary, getDevice } from "./lib/gpu/device.ts";
+export { gpu, type GpuRuntime, type ProfiledDispatch } from "./lib/gpu/runtime.ts";
+export { byKernel, type KernelShare, profileRun } from "./lib/bench/profile.ts";
 export { setDefaultBackend } from "./lib/backend.ts";
 export { Rng } from "./lib/util/rng.ts";
