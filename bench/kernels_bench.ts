@@ -187,6 +187,12 @@ function convCases(l: Layer, n: number): Case[] {
   const bytesX = 4 * numel(xs), bytesY = 4 * numel(ys), bytesW = 4 * numel(ws);
   const cpuOk = n <= CPU_CONV_MAX_BATCH;
   const cpuNote = cpuOk ? undefined : `no CPU baseline above batch ${CPU_CONV_MAX_BATCH}`;
+  // One Float64 reference per case: the check compares against it, the CPU baseline times it.
+  const reference = (what: string, got: BufRef, ref: () => ArrayLike<number>) => ({
+    check: () => expectClose(what, got, ref()),
+    cpu: cpuOk ? ref : null,
+    cpuNote,
+  });
   const shapeF = `${fmt(xs)}→${fmt(ys)}`, shapeB = `${fmt(ys)}→${fmt(xs)}`;
   const shapeW = `${fmt(xs)},${fmt(ys)}→${fmt(ws)}`;
   // The geometry of the forward layer, in conv terms (x side, y side).
@@ -224,14 +230,11 @@ function convCases(l: Layer, n: number): Case[] {
         flops,
         bytes: bytesX + bytesW + 4 * l.cout + bytesY,
         record: () => K.conv2d(rt, g, xb, wb, bb, yb, SLOPE),
-        check: () =>
-          expectClose(
-            `conv2d ${l.tag}`,
-            yb,
-            cpu.leakyRelu(cpu.conv2d(x, xs, w, ws, b, p), SLOPE),
-          ),
-        cpu: cpuOk ? () => cpu.leakyRelu(cpu.conv2d(x, xs, w, ws, b, p), SLOPE) : null,
-        cpuNote,
+        ...reference(
+          `conv2d ${l.tag}`,
+          yb,
+          () => cpu.leakyRelu(cpu.conv2d(x, xs, w, ws, b, p), SLOPE),
+        ),
       },
       {
         family: "conv2d input grad (conv_transpose2d)",
@@ -242,10 +245,11 @@ function convCases(l: Layer, n: number): Case[] {
         flops,
         bytes: bytesY + bytesW + bytesX,
         record: () => K.convTranspose2d(rt, gBack, gyb, wb, null, gxb, 1),
-        check: () =>
-          expectClose(`conv2d input grad ${l.tag}`, gxb, cpu.conv2dInputGrad(gy, ys, w, ws, xs, p)),
-        cpu: cpuOk ? () => cpu.conv2dInputGrad(gy, ys, w, ws, xs, p) : null,
-        cpuNote,
+        ...reference(
+          `conv2d input grad ${l.tag}`,
+          gxb,
+          () => cpu.conv2dInputGrad(gy, ys, w, ws, xs, p),
+        ),
       },
       {
         family: "conv2d weight grad (split-K)",
@@ -259,14 +263,11 @@ function convCases(l: Layer, n: number): Case[] {
           K.convWeightGrad(rt, g, xb, gyb, gwb, tuning.splitTarget, scratch);
           freeScratch();
         },
-        check: () =>
-          expectClose(
-            `conv2d weight grad ${l.tag}`,
-            gwb,
-            cpu.conv2dWeightGrad(x, xs, gy, ys, ws, p),
-          ),
-        cpu: cpuOk ? () => cpu.conv2dWeightGrad(x, xs, gy, ys, ws, p) : null,
-        cpuNote,
+        ...reference(
+          `conv2d weight grad ${l.tag}`,
+          gwb,
+          () => cpu.conv2dWeightGrad(x, xs, gy, ys, ws, p),
+        ),
       },
     ];
   }
@@ -280,14 +281,11 @@ function convCases(l: Layer, n: number): Case[] {
       flops,
       bytes: bytesX + bytesW + 4 * l.cout + bytesY,
       record: () => K.convTranspose2d(rt, g, xb, wb, bb, yb, SLOPE),
-      check: () =>
-        expectClose(
-          `conv_transpose2d ${l.tag}`,
-          yb,
-          cpu.leakyRelu(cpu.convTranspose2d(x, xs, w, ws, b, p), SLOPE),
-        ),
-      cpu: cpuOk ? () => cpu.leakyRelu(cpu.convTranspose2d(x, xs, w, ws, b, p), SLOPE) : null,
-      cpuNote,
+      ...reference(
+        `conv_transpose2d ${l.tag}`,
+        yb,
+        () => cpu.leakyRelu(cpu.convTranspose2d(x, xs, w, ws, b, p), SLOPE),
+      ),
     },
     {
       family: "conv_transpose2d input grad (conv2d)",
@@ -298,14 +296,11 @@ function convCases(l: Layer, n: number): Case[] {
       flops,
       bytes: bytesY + bytesW + bytesX,
       record: () => K.conv2d(rt, gBack, gyb, wb, null, gxb, 1),
-      check: () =>
-        expectClose(
-          `conv_transpose2d input grad ${l.tag}`,
-          gxb,
-          cpu.convTranspose2dInputGrad(gy, ys, w, ws, xs, p),
-        ),
-      cpu: cpuOk ? () => cpu.convTranspose2dInputGrad(gy, ys, w, ws, xs, p) : null,
-      cpuNote,
+      ...reference(
+        `conv_transpose2d input grad ${l.tag}`,
+        gxb,
+        () => cpu.convTranspose2dInputGrad(gy, ys, w, ws, xs, p),
+      ),
     },
     {
       family: "conv_transpose2d weight grad (split-K)",
@@ -328,14 +323,11 @@ function convCases(l: Layer, n: number): Case[] {
         );
         freeScratch();
       },
-      check: () =>
-        expectClose(
-          `conv_transpose2d weight grad ${l.tag}`,
-          gwb,
-          cpu.convTranspose2dWeightGrad(x, xs, gy, ys, ws, p),
-        ),
-      cpu: cpuOk ? () => cpu.convTranspose2dWeightGrad(x, xs, gy, ys, ws, p) : null,
-      cpuNote,
+      ...reference(
+        `conv_transpose2d weight grad ${l.tag}`,
+        gwb,
+        () => cpu.convTranspose2dWeightGrad(x, xs, gy, ys, ws, p),
+      ),
     },
   ];
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { BufRef, GpuRuntime, KernelDef } from "./runtime.ts";
+import type { BufRef, GpuRuntime, KernelDef, Param } from "./runtime.ts";
 
 const WG = 64;
 const groups = (invocations: number) => Math.ceil(invocations / WG);
@@ -267,6 +267,22 @@ export interface Tuning {
   convTransposeTile?: number;
 }
 
+/** Every field of {@linkcode Tuning}; the compiler checks the list is complete. */
+export const TUNING_FIELDS = [
+  "matmul",
+  "splitTarget",
+  "convTile",
+  "convPixels",
+  "convTransposeTile",
+  "convTransposePixels",
+  "weightGradTile",
+  "convTransposePhase",
+] as const satisfies readonly (keyof Tuning)[];
+// Fails to compile when a Tuning field is missing from TUNING_FIELDS.
+const _tuningFieldsComplete: Exclude<keyof Tuning, (typeof TUNING_FIELDS)[number]> extends never
+  ? true
+  : never = true;
+
 /**
  * conv2d with `tc` output channels × `tp` pixels per invocation (one pipeline per pair).
  *
@@ -476,13 +492,27 @@ function packWeight(
   o4p: number,
   transposed: boolean,
 ): BufRef {
-  const count = i * kk * o4p;
-  const buffer = rt.pool.acquire(count * 16);
-  const wp = { buffer, offset: 0, size: count * 16 };
   const [so, si] = transposed ? [kk, o * kk] : [i * kk, kk];
-  rt.dispatch(KERNELS.convPack, [o, i, kk, o4p, so, si, 0, 0], [w, wp], groups(count));
+  return packInto(rt, KERNELS.convPack, [o, i, kk, o4p, so, si, 0, 0], w, i * kk * o4p);
+}
+
+/**
+ * Records a packing kernel (bindings: 1 the weight, 2 the packed output, one invocation per
+ * vec4) into a pool buffer released at once: the pool holds it until the submit, after the
+ * kernel that reads it.
+ */
+function packInto(
+  rt: GpuRuntime,
+  def: KernelDef,
+  params: Param[],
+  w: BufRef,
+  vec4s: number,
+): BufRef {
+  const buffer = rt.pool.acquire(vec4s * 16);
+  const out = { buffer, offset: 0, size: vec4s * 16 };
+  rt.dispatch(def, params, [w, out], groups(vec4s));
   rt.pool.release(buffer);
-  return wp;
+  return out;
 }
 
 /**
@@ -593,16 +623,13 @@ function convTranspose2dPhase(
   const [ph, pw] = g.padding;
   const [dh0, wh] = phaseWindow(g.kh, sh, ph);
   const [dw0, ww] = phaseWindow(g.kw, sw, pw);
-  const count = g.ci * wh * ww * g.co;
-  const buffer = rt.pool.acquire(count * 16);
-  const wq = { buffer, offset: 0, size: count * 16 };
-  rt.dispatch(
+  const wq = packInto(
+    rt,
     KERNELS.convPackPhase,
     [g.ci, g.co, g.kh, g.kw, sh, sw, ph, pw, { i32: dh0 }, { i32: dw0 }, wh, ww],
-    [w, wq],
-    groups(count),
+    w,
+    g.ci * wh * ww * g.co,
   );
-  rt.pool.release(buffer);
   const tp = phaseTile(g.co);
   const blocks = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
   rt.dispatch(

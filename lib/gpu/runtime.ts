@@ -168,6 +168,10 @@ export class GpuRuntime {
       if (err) throw new Error(`Cannot compile kernel ${def.name} (${def.file}): ${err.message}`);
       throw failure;
     }
+    return this.#remember(key, c);
+  }
+
+  #remember(key: string, c: Compiled): Compiled {
     this.#pipelines.set(key, c);
     this.#stats.pipelines++;
     return c;
@@ -212,10 +216,7 @@ export class GpuRuntime {
     if (raw === undefined) {
       throw new Error(`Cannot dispatch kernel ${def.name}: it was not compiled first`);
     }
-    const built = this.#build(def, raw);
-    this.#pipelines.set(key, built);
-    this.#stats.pipelines++;
-    return built;
+    return this.#remember(key, this.#build(def, raw));
   }
 
   /**

@@ -7,7 +7,7 @@
 import { type BackendName, defaultBackend } from "../backend.ts";
 import { adapterSummary } from "../gpu/device.ts";
 import { gpu, type GpuRuntime } from "../gpu/runtime.ts";
-import { compileAll, defaultTuning, type Tuning } from "../gpu/kernels.ts";
+import { compileAll, defaultTuning, type Tuning, TUNING_FIELDS } from "../gpu/kernels.ts";
 import type { Backend } from "./backend.ts";
 import { cpuBackend } from "./cpu_backend.ts";
 import { createGpuBackend } from "./gpu_backend.ts";
@@ -32,16 +32,7 @@ export function tuningOverride(): Partial<Tuning> {
     return {};
   }
   if (!raw) return {};
-  const known = [
-    "matmul",
-    "splitTarget",
-    "convTile",
-    "convPixels",
-    "convTransposeTile",
-    "weightGradTile",
-    "convTransposePhase",
-    "convTransposePixels",
-  ];
+  const known: readonly string[] = TUNING_FIELDS;
   let v: unknown;
   try {
     v = JSON.parse(raw);
