@@ -25,7 +25,8 @@
 // quads of output channels (TP, TQ compile-time defines chosen per adapter, see
 // lib/gpu/kernels.ts): per input channel and tap it loads TP values of x and TQ vec4s of wp
 // for 4·TP·TQ FMAs. The tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts), so
-// the accumulators stay in registers.
+// the accumulators stay in registers. As in conv2d.wgsl, the tile's coordinates are stepped
+// without integer divisions and the bias is loaded once per invocation.
 // Grid order, fastest first: position tile, phase (qh, qw), channel tile.
 // Dispatch: ceil(ceil(N · ceil(Ho/sh) · ceil(Wo/sw) / TP) · sh·sw · (B4P/TQ) / 64) workgroups.
 
@@ -81,19 +82,36 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var xb: array<u32, TP>;
   var ob: array<u32, TP>;
   var valid: array<bool, TP>;
+  // (n, jh, jw) of the tile's first position, then stepped without divisions.
+  let pix0 = pt * TP;
+  var n = pix0 / per_image;
+  var jh = (pix0 % per_image) / jw_n;
+  var jw = pix0 % jw_n;
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-    let pix = min(pt * TP + p, np - 1u);
-    let n = pix / per_image;
-    let r = pix % per_image;
-    let jh = r / jw_n;
-    let jw = r % jw_n;
+    let nn = min(n, P.n - 1u);
     let oh = qh + P.sh * jh;
     let ow = qw + P.sw * jw;
     bh[p] = bh0 + i32(jh);
     bw[p] = bw0 + i32(jw);
-    xb[p] = n * P.a * hw_in;
-    ob[p] = n * P.b * hw_out + oh * P.wo + ow;
-    valid[p] = pt * TP + p < np && oh < P.ho && ow < P.wo;
+    xb[p] = nn * P.a * hw_in;
+    ob[p] = nn * P.b * hw_out + oh * P.wo + ow;
+    valid[p] = pix0 + p < np && oh < P.ho && ow < P.wo;
+    jw += 1u;
+    let wrap = jw == jw_n;
+    jw = select(jw, 0u, wrap);
+    jh += select(0u, 1u, wrap);
+    let wrap2 = jh == jh_n;
+    jh = select(jh, 0u, wrap2);
+    n += select(0u, 1u, wrap2);
+  }
+
+  // Bias of the tile's channels, loaded once (zero past B or without bias).
+  var bv: array<vec4f, TQ>;
+  /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+    /*unroll*/ for (var k = 0u; k < 4u; k++) {
+      let b = (q0 + q) * 4u + k;
+      bv[q][k] = select(0.0, Bias[min(b, P.b - 1u)], P.has_bias == 1u && b < P.b);
+    }
   }
 
   var acc: array<vec4f, TP * TQ>;
@@ -132,13 +150,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
     if (valid[p]) {
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-        let v = acc[p * TQ + q];
+        let v = acc[p * TQ + q] + bv[q];
         /*unroll*/ for (var k = 0u; k < 4u; k++) {
           let b = (q0 + q) * 4u + k;
           if (b < P.b) {
-            var bias = 0.0;
-            if (P.has_bias == 1u) { bias = Bias[b]; }
-            Y[ob[p] + b * hw_out] = act(v[k] + bias);
+            Y[ob[p] + b * hw_out] = act(v[k]);
           }
         }
       }

@@ -18,7 +18,9 @@
 // wq[((a·WH + i)·WW + j)·B + b][l] = w[a, b, kh, kw] for window offset (dh0 + i, dw0 + j) and
 // phase l (zero where the phase has no tap there, or l >= sh·sw).
 // Bindings: 0 params, 1 x, 2 wq, 3 bias (read only when has_bias = 1), 4 y.
-// The tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts); TB equals B.
+// The tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts); TB equals B. As in
+// conv2d.wgsl, the block coordinates are stepped without integer divisions and the bias is
+// loaded once per invocation.
 // Dispatch: ceil(ceil(N · ceil(Ho/sh) · ceil(Wo/sw) / TP) / 64) workgroups.
 
 const TP: u32 = {{TP}}u;
@@ -58,15 +60,30 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var xb: array<u32, TP>;
   var ob: array<u32, TP>;
   var valid: array<bool, TP>;
+  // (n, jh, jw) of the tile's first block, then stepped without divisions.
+  let pix0 = pt * TP;
+  var n = pix0 / per_image;
+  var h = (pix0 % per_image) / jw_n;
+  var w = pix0 % jw_n;
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-    let pix = min(pt * TP + p, np - 1u);
-    let n = pix / per_image;
-    let r = pix % per_image;
-    jh[p] = r / jw_n;
-    jw[p] = r % jw_n;
-    xb[p] = n * P.a * hw_in;
-    ob[p] = n * P.b * hw_out;
-    valid[p] = pt * TP + p < np;
+    let nn = min(n, P.n - 1u);
+    jh[p] = h;
+    jw[p] = w;
+    xb[p] = nn * P.a * hw_in;
+    ob[p] = nn * P.b * hw_out;
+    valid[p] = pix0 + p < np;
+    w += 1u;
+    let wrap = w == jw_n;
+    w = select(w, 0u, wrap);
+    h += select(0u, 1u, wrap);
+    let wrap2 = h == jh_n;
+    h = select(h, 0u, wrap2);
+    n += select(0u, 1u, wrap2);
+  }
+
+  var bias: array<f32, TB>;
+  /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
+    bias[b] = select(0.0, Bias[b], P.has_bias == 1u);
   }
 
   var acc: array<vec4f, TP * TB>;
@@ -101,16 +118,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 
   let phases = P.sh * P.sw;
+  var lh: array<u32, 4>;
+  var lw: array<u32, 4>;
+  /*unroll*/ for (var l = 0u; l < 4u; l++) {
+    lh[l] = l / P.sw;
+    lw[l] = l % P.sw;
+  }
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
     /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
-      var bias = 0.0;
-      if (P.has_bias == 1u) { bias = Bias[b]; }
       let v = acc[p * TB + b];
       /*unroll*/ for (var l = 0u; l < 4u; l++) {
-        let oh = P.sh * jh[p] + l / P.sw;
-        let ow = P.sw * jw[p] + l % P.sw;
+        let oh = P.sh * jh[p] + lh[l];
+        let ow = P.sw * jw[p] + lw[l];
         if (valid[p] && l < phases && oh < P.ho && ow < P.wo) {
-          Y[ob[p] + b * hw_out + oh * P.wo + ow] = act(v[l] + bias);
+          Y[ob[p] + b * hw_out + oh * P.wo + ow] = act(v[l] + bias[b]);
         }
       }
     }
