@@ -1,6 +1,7 @@
-// elementwise: the one-input kernels. One invocation per output element, linear grid of
-// 64-wide workgroups (workgroup index = wid.x + wid.y · nwg.x).
-// Dispatch for every entry: ceil(count / 64) workgroups, count = elements written.
+// elementwise: the one-input kernels. Linear grid of 64-wide workgroups (workgroup index =
+// wid.x + wid.y · nwg.x). leaky and scale: one invocation per output element, dispatch
+// ceil(count / 64) workgroups (count = elements written); crop and crop_grad: 8 elements per
+// invocation (see below).
 // Bindings: 0 params, 1 input, 2 output.
 //
 //   leaky      y = x > 0 ? x : slope·x
@@ -41,30 +42,58 @@ fn scale(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   B2[i] = P.alpha * B1[i];
 }
 
+// crop and crop_grad: CE consecutive elements per invocation, whose (plane, row, column) is
+// divided out once and then stepped (a vector integer division is a per-lane loop on a CPU
+// adapter and cost as much as the copy itself). Dispatch: ceil(count / (64·CE)).
+const CE: u32 = 8u; // the bound of the unrolled loops below
+
 @compute @workgroup_size(64)
 fn crop(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= P.count) { return; }
-  let plane = i / (P.ho * P.wo);
-  let r = i % (P.ho * P.wo);
-  let oh = r / P.wo;
-  let ow = r % P.wo;
-  B2[i] = B1[plane * P.h * P.w + (oh + P.top) * P.w + ow + P.left];
+  let i0 = linear_id(wid, nwg, lid) * CE;
+  if (i0 >= P.count) { return; }
+  let hw = P.ho * P.wo;
+  var plane = i0 / hw;
+  var oh = (i0 % hw) / P.wo;
+  var ow = i0 % P.wo;
+  /*unroll*/ for (var e = 0u; e < 8u; e++) {
+    if (i0 + e < P.count) {
+      B2[i0 + e] = B1[plane * P.h * P.w + (oh + P.top) * P.w + ow + P.left];
+    }
+    ow += 1u;
+    let wrap = ow == P.wo;
+    ow = select(ow, 0u, wrap);
+    oh += select(0u, 1u, wrap);
+    let wrap2 = oh == P.ho;
+    oh = select(oh, 0u, wrap2);
+    plane += select(0u, 1u, wrap2);
+  }
 }
 
 @compute @workgroup_size(64)
 fn crop_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
              @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= P.count) { return; }
-  let plane = i / (P.h * P.w);
-  let r = i % (P.h * P.w);
-  let ih = r / P.w;
-  let iw = r % P.w;
-  var v = 0.0;
-  if (ih >= P.top && ih < P.top + P.ho && iw >= P.left && iw < P.left + P.wo) {
-    v = B1[plane * P.ho * P.wo + (ih - P.top) * P.wo + iw - P.left];
+  let i0 = linear_id(wid, nwg, lid) * CE;
+  if (i0 >= P.count) { return; }
+  let hw = P.h * P.w;
+  var plane = i0 / hw;
+  var ih = (i0 % hw) / P.w;
+  var iw = i0 % P.w;
+  /*unroll*/ for (var e = 0u; e < 8u; e++) {
+    if (i0 + e < P.count) {
+      let inside = ih >= P.top && ih < P.top + P.ho && iw >= P.left && iw < P.left + P.wo;
+      var v = 0.0;
+      if (inside) {
+        v = B1[plane * P.ho * P.wo + (ih - P.top) * P.wo + iw - P.left];
+      }
+      B2[i0 + e] = v;
+    }
+    iw += 1u;
+    let wrap = iw == P.w;
+    iw = select(iw, 0u, wrap);
+    ih += select(0u, 1u, wrap);
+    let wrap2 = ih == P.h;
+    ih = select(ih, 0u, wrap2);
+    plane += select(0u, 1u, wrap2);
   }
-  B2[i] = v;
 }

@@ -876,7 +876,7 @@ export function crop(
   left: number,
 ): void {
   const count = planes * ho * wo;
-  rt.dispatch(KERNELS.crop, ew1(count, { h, w, ho, wo, top, left }), [x, y], groups(count));
+  rt.dispatch(KERNELS.crop, ew1(count, { h, w, ho, wo, top, left }), [x, y], groups(count / 8));
 }
 
 /** Adjoint of {@linkcode crop}: gy [P,Ho,Wo] → gx [P,H,W], zero outside the window. */
@@ -893,7 +893,12 @@ export function cropGrad(
   left: number,
 ): void {
   const count = planes * h * w;
-  rt.dispatch(KERNELS.cropGrad, ew1(count, { h, w, ho, wo, top, left }), [gy, gx], groups(count));
+  rt.dispatch(
+    KERNELS.cropGrad,
+    ew1(count, { h, w, ho, wo, top, left }),
+    [gy, gx],
+    groups(count / 8),
+  );
 }
 
 function ew3(count: number, alpha = 0, beta = 0, slope = 0) {
