@@ -47,26 +47,26 @@ fn scale(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 // adapter and cost as much as the copy itself). Dispatch: ceil(count / (64·CE)).
 const CE: u32 = 8u; // the bound of the unrolled loops below
 
+// The (plane, row, column) after pos in a [planes, rows, cols] layout.
+fn next_pos(pos: vec3u, rows: u32, cols: u32) -> vec3u {
+  let wrap = pos.z + 1u == cols;
+  let r = pos.y + select(0u, 1u, wrap);
+  let wrap2 = r == rows;
+  return vec3u(pos.x + select(0u, 1u, wrap2), select(r, 0u, wrap2), select(pos.z + 1u, 0u, wrap));
+}
+
 @compute @workgroup_size(64)
 fn crop(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let i0 = linear_id(wid, nwg, lid) * CE;
   if (i0 >= P.count) { return; }
   let hw = P.ho * P.wo;
-  var plane = i0 / hw;
-  var oh = (i0 % hw) / P.wo;
-  var ow = i0 % P.wo;
+  var pos = vec3u(i0 / hw, (i0 % hw) / P.wo, i0 % P.wo); // (plane, oh, ow)
   /*unroll*/ for (var e = 0u; e < 8u; e++) {
     if (i0 + e < P.count) {
-      B2[i0 + e] = B1[plane * P.h * P.w + (oh + P.top) * P.w + ow + P.left];
+      B2[i0 + e] = B1[pos.x * P.h * P.w + (pos.y + P.top) * P.w + pos.z + P.left];
     }
-    ow += 1u;
-    let wrap = ow == P.wo;
-    ow = select(ow, 0u, wrap);
-    oh += select(0u, 1u, wrap);
-    let wrap2 = oh == P.ho;
-    oh = select(oh, 0u, wrap2);
-    plane += select(0u, 1u, wrap2);
+    pos = next_pos(pos, P.ho, P.wo);
   }
 }
 
@@ -76,24 +76,18 @@ fn crop_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
   let i0 = linear_id(wid, nwg, lid) * CE;
   if (i0 >= P.count) { return; }
   let hw = P.h * P.w;
-  var plane = i0 / hw;
-  var ih = (i0 % hw) / P.w;
-  var iw = i0 % P.w;
+  var pos = vec3u(i0 / hw, (i0 % hw) / P.w, i0 % P.w); // (plane, ih, iw)
   /*unroll*/ for (var e = 0u; e < 8u; e++) {
     if (i0 + e < P.count) {
+      let ih = pos.y;
+      let iw = pos.z;
       let inside = ih >= P.top && ih < P.top + P.ho && iw >= P.left && iw < P.left + P.wo;
       var v = 0.0;
       if (inside) {
-        v = B1[plane * P.ho * P.wo + (ih - P.top) * P.wo + iw - P.left];
+        v = B1[pos.x * P.ho * P.wo + (ih - P.top) * P.wo + iw - P.left];
       }
       B2[i0 + e] = v;
     }
-    iw += 1u;
-    let wrap = iw == P.w;
-    iw = select(iw, 0u, wrap);
-    ih += select(0u, 1u, wrap);
-    let wrap2 = ih == P.h;
-    ih = select(ih, 0u, wrap2);
-    plane += select(0u, 1u, wrap2);
+    pos = next_pos(pos, P.h, P.w);
   }
 }

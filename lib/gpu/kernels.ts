@@ -860,6 +860,24 @@ export function scale(rt: GpuRuntime, x: BufRef, y: BufRef, count: number, alpha
   rt.dispatch(KERNELS.scale, ew1(count, { alpha }), [x, y], groups(count));
 }
 
+/** Records crop or crop_grad over `count` written elements (planes [P,H,W], window [P,Ho,Wo] at (top, left)). */
+function cropPass(
+  rt: GpuRuntime,
+  def: KernelDef,
+  src: BufRef,
+  dst: BufRef,
+  count: number,
+  h: number,
+  w: number,
+  ho: number,
+  wo: number,
+  top: number,
+  left: number,
+): void {
+  // 8 elements per invocation (elementwise.wgsl).
+  rt.dispatch(def, ew1(count, { h, w, ho, wo, top, left }), [src, dst], groups(count / 8));
+}
+
 /**
  * Crop planes: x [P,H,W] → y [P,Ho,Wo] starting at (top, left).
  */
@@ -875,8 +893,7 @@ export function crop(
   top: number,
   left: number,
 ): void {
-  const count = planes * ho * wo;
-  rt.dispatch(KERNELS.crop, ew1(count, { h, w, ho, wo, top, left }), [x, y], groups(count / 8));
+  cropPass(rt, KERNELS.crop, x, y, planes * ho * wo, h, w, ho, wo, top, left);
 }
 
 /** Adjoint of {@linkcode crop}: gy [P,Ho,Wo] → gx [P,H,W], zero outside the window. */
@@ -892,13 +909,7 @@ export function cropGrad(
   top: number,
   left: number,
 ): void {
-  const count = planes * h * w;
-  rt.dispatch(
-    KERNELS.cropGrad,
-    ew1(count, { h, w, ho, wo, top, left }),
-    [gy, gx],
-    groups(count / 8),
-  );
+  cropPass(rt, KERNELS.cropGrad, gy, gx, planes * h * w, h, w, ho, wo, top, left);
 }
 
 function ew3(count: number, alpha = 0, beta = 0, slope = 0) {
