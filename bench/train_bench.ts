@@ -10,8 +10,11 @@
  * It times at module load (a step takes ~1 s on a software adapter, too long for
  * `Deno.bench`'s repeated sampling): warm-up steps outside the timed region, then the median
  * of the timed steps, via lib/bench/seisdec_timing.ts. It prints a table and writes
- * bench/results/train-<adapter>.json. Each measurement is also registered as a `Deno.bench`
- * case (one step per iteration, few iterations) so that `deno bench` lists it.
+ * bench/results/train-<adapter>.json. Steps are timed with one step in flight, as the
+ * training loop runs them (lib/util/pipeline.ts); on WebGPU the median time of a step run
+ * alone (recording to read-back) is recorded too, as `stepAloneMs`. Each measurement is
+ * also registered as a `Deno.bench` case (one step per iteration, few iterations) so that
+ * `deno bench` lists it.
  *
  * ```sh
  * deno bench -A bench/train_bench.ts
@@ -20,7 +23,7 @@
  *
  * @module
  */
-import { type SeisdecTrainer, seisdecTrainer } from "../lib/bench/seisdec_timing.ts";
+import { type SeisdecTrainer, seisdecTrainer, stepIntervals } from "../lib/bench/seisdec_timing.ts";
 import { byKernel, type KernelShare, profileRun } from "../lib/bench/profile.ts";
 import { adapterName } from "../lib/gpu/device.ts";
 import { gpu } from "../lib/gpu/runtime.ts";
@@ -35,15 +38,27 @@ function median(a: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-async function timed(f: () => Promise<unknown>, warmup: number, iters: number): Promise<number> {
+/**
+ * Median step time with one step in flight (the training loop's way, see
+ * lib/util/pipeline.ts), after `warmup` steps run one at a time; with `alone`, also the
+ * median time of a step run alone, from recording to its read-back.
+ */
+async function timed(
+  f: () => Promise<unknown>,
+  warmup: number,
+  iters: number,
+  alone = false,
+): Promise<{ ms: number; aloneMs?: number }> {
   for (let i = 0; i < warmup; i++) await f();
+  const ms = median(await stepIntervals(f, iters));
+  if (!alone) return { ms };
   const ts: number[] = [];
   for (let i = 0; i < iters; i++) {
     const t0 = performance.now();
     await f();
     ts.push(performance.now() - t0);
   }
-  return median(ts);
+  return { ms, aloneMs: median(ts) };
 }
 
 interface Row {
@@ -73,7 +88,7 @@ if (adapter) {
     const tr = await seisdecTrainer("webgpu", batch, INFER_BATCH);
     trainers.push({ backend: "webgpu", batch, tr });
     const heavy = batch > 64;
-    const ms = await timed(() => tr.step(), heavy ? 1 : 2, heavy ? 3 : 5);
+    const { ms, aloneMs } = await timed(() => tr.step(), heavy ? 1 : 2, heavy ? 3 : 5, true);
     // Counters of one step, after the warm-up (pool grown, pipelines compiled).
     const before = rt.stats();
     await tr.step();
@@ -91,6 +106,7 @@ if (adapter) {
       batch,
       ms,
       extra: {
+        stepAloneMs: aloneMs,
         profile: profile.map((k) => ({
           kernel: k.kernel,
           dispatches: k.dispatches,
@@ -106,7 +122,7 @@ if (adapter) {
       },
     });
     if (i === BATCHES.length - 1) {
-      const inferMs = await timed(() => tr.infer(), 1, 5);
+      const { ms: inferMs, aloneMs: inferAloneMs } = await timed(() => tr.infer(), 1, 5, true);
       const b = rt.stats();
       await tr.infer();
       const a = rt.stats();
@@ -115,7 +131,11 @@ if (adapter) {
         backend: "webgpu",
         batch: INFER_BATCH,
         ms: inferMs,
-        extra: { dispatches: a.dispatches - b.dispatches, submits: a.submits - b.submits },
+        extra: {
+          stepAloneMs: inferAloneMs,
+          dispatches: a.dispatches - b.dispatches,
+          submits: a.submits - b.submits,
+        },
       });
     }
   }
@@ -129,22 +149,22 @@ if (adapter) {
     what: "train step",
     backend: "cpu",
     batch: 64,
-    ms: await timed(() => tr.step(), 1, 3),
+    ms: (await timed(() => tr.step(), 1, 3)).ms,
     extra: {},
   });
   rows.push({
     what: "encoder inference",
     backend: "cpu",
     batch: INFER_BATCH,
-    ms: await timed(() => tr.infer(), 1, 3),
+    ms: (await timed(() => tr.infer(), 1, 3)).ms,
     extra: {},
   });
 }
 
 console.log(
-  "\n| what | backend | batch | ms (median) | samples/s | GPU work per call | pool after |",
+  "\n| what | backend | batch | ms (median, one in flight) | samples/s | ms alone | GPU work per call | pool after |",
 );
-console.log("| --- | --- | ---: | ---: | ---: | --- | --- |");
+console.log("| --- | --- | ---: | ---: | ---: | ---: | --- | --- |");
 for (const r of rows) {
   const e = r.extra;
   const work = e.dispatches === undefined
@@ -160,6 +180,8 @@ for (const r of rows) {
   console.log(
     `| ${r.what} | ${r.backend} | ${r.batch} | ${r.ms.toFixed(1)} | ${
       (r.batch / (r.ms / 1000)).toFixed(1)
+    } | ${
+      e.stepAloneMs === undefined ? "" : (e.stepAloneMs as number).toFixed(1)
     } | ${work} | ${pool} |`,
   );
 }

@@ -34,6 +34,7 @@ export type Tf = typeof tf;
 export type TfjsBackendName = "webgpu" | "wasm" | "cpu";
 
 import type { PeerResult, TimingOptions } from "../../lib/bench/types.ts";
+import { stepIntervals } from "../../lib/bench/seisdec_timing.ts";
 
 export type { PeerResult, TimingOptions };
 
@@ -510,13 +511,7 @@ export async function timeTfjs(
           result.error = `training skipped: warm-up step took ${(warmMs / 1000).toFixed(0)} s > ` +
             `${opts.maxStepSeconds} s limit`;
         } else {
-          const times: number[] = [];
-          for (let i = 0; i < steps; i++) {
-            const t0 = performance.now();
-            await step();
-            times.push(performance.now() - t0);
-          }
-          result.medianStepMs = median(times);
+          result.medianStepMs = median(await stepIntervals(step, steps));
           result.trainSamplesPerSec = batch / (result.medianStepMs / 1000);
         }
       } catch (e) {
@@ -535,13 +530,7 @@ export async function timeTfjs(
       };
       try {
         for (let i = 0; i < warmup; i++) await infer();
-        const times: number[] = [];
-        for (let i = 0; i < steps; i++) {
-          const t0 = performance.now();
-          await infer();
-          times.push(performance.now() - t0);
-        }
-        result.medianInferMs = median(times);
+        result.medianInferMs = median(await stepIntervals(infer, steps));
         result.inferSamplesPerSec = inferBatch / (result.medianInferMs / 1000);
       } catch (e) {
         const msg = `Cannot run the encoder on tfjs ${backend}: ${errorText(e)}`;

@@ -2,9 +2,13 @@
  * Timing of seisdec's own autoencoder training step (forward + backward + Adam,
  * one submit) and encoder inference, for the peers benchmark and `deno bench`.
  *
- * Each timed step runs from recording to the loss read-back, so the GPU work is
- * inside the timed region; warm-up steps (pipeline compilation, buffer pool
- * growth) run outside it; the median of the timed steps is reported.
+ * Steps are timed as the training loop runs them, with one step in flight: step
+ * i + 1 is recorded and submitted before step i's loss is read back
+ * ({@linkcode pipelined}). A step's time is the interval between two successive
+ * read-backs, so the GPU work, the host's recording and the read-back are all
+ * inside it, and only the read-back's fixed latency overlaps the next step's
+ * GPU work. Warm-up steps (pipeline compilation, buffer pool growth) run
+ * outside the timed region; the median of the timed steps is reported.
  *
  * @module
  */
@@ -14,6 +18,7 @@ import { Adam } from "../optim/optimizers.ts";
 import { initBackend } from "../tensor/backends.ts";
 import { mseLoss } from "../tensor/ops.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
+import { pipelined } from "../util/pipeline.ts";
 import { Rng } from "../util/rng.ts";
 import type { PeerResult, TimingOptions } from "./types.ts";
 
@@ -24,11 +29,42 @@ function median(a: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/**
+ * Times `steps` steps run with one step in flight, as the training loop runs them: the
+ * intervals between successive results, i.e. the steady-state time per step.
+ *
+ * @param issue Records and submits one step; returns a promise of its result.
+ * @param steps Number of intervals to time (`steps + 1` steps run).
+ * @returns the intervals in milliseconds.
+ * @example
+ * ```ts
+ * import { stepIntervals } from "./seisdec_timing.ts";
+ * // A queue that runs one 2 ms step after another, like a GPU queue.
+ * let queue: Promise<unknown> = Promise.resolve();
+ * const issue = () => (queue = queue.then(() => new Promise((r) => setTimeout(r, 2))));
+ * const ts = await stepIntervals(issue, 5);
+ * if (ts.length !== 5 || ts.some((t) => t < 1.5)) throw new Error();
+ * ```
+ */
+export async function stepIntervals(
+  issue: () => Promise<unknown>,
+  steps: number,
+): Promise<number[]> {
+  const ts: number[] = [];
+  let last = -1;
+  await pipelined(steps + 1, issue, () => {
+    const now = performance.now();
+    if (last >= 0) ts.push(now - last);
+    last = now;
+  });
+  return ts;
+}
+
 /** A training-step timer for the seed autoencoder on one backend. */
 export interface SeisdecTrainer {
-  /** One step; resolves with the loss once it is read back. */
+  /** Records and submits one step; resolves with the loss once it is read back. */
   step(): Promise<number>;
-  /** One encoder pass over `inferBatch` samples, read back. */
+  /** Records and submits one encoder pass over `inferBatch` samples; resolves once read back. */
   infer(): Promise<void>;
   dispose(): void;
 }
@@ -125,31 +161,19 @@ export async function timeSeisdec(
     const tr = await seisdecTrainer(backend, batch, inferBatch, opts.seed ?? 1);
     try {
       if (opts.train ?? true) {
-        let t0 = performance.now();
+        const t0 = performance.now();
         for (let i = 0; i < warmup; i++) await tr.step();
         const warm = (performance.now() - t0) / 1000 / Math.max(1, warmup);
         if (opts.maxStepSeconds && warm > opts.maxStepSeconds) {
           row.error = `a step took ${warm.toFixed(1)} s, over the ${opts.maxStepSeconds} s limit`;
         } else {
-          const ts: number[] = [];
-          for (let i = 0; i < steps; i++) {
-            t0 = performance.now();
-            await tr.step();
-            ts.push(performance.now() - t0);
-          }
-          row.medianStepMs = median(ts);
+          row.medianStepMs = median(await stepIntervals(() => tr.step(), steps));
           row.trainSamplesPerSec = batch / (row.medianStepMs / 1000);
         }
       }
       if (opts.infer ?? true) {
         await tr.infer();
-        const ts: number[] = [];
-        for (let i = 0; i < 5; i++) {
-          const t0 = performance.now();
-          await tr.infer();
-          ts.push(performance.now() - t0);
-        }
-        row.medianInferMs = median(ts);
+        row.medianInferMs = median(await stepIntervals(() => tr.infer(), 5));
         row.inferSamplesPerSec = inferBatch / (row.medianInferMs / 1000);
       }
     } finally {

@@ -19,6 +19,7 @@ import { targetDistribution as cpuTargetDistribution } from "../cpu/dec.ts";
 import { axpby, decKlLoss, mseLoss, softAssign, targetDistribution } from "../tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
+import { pipelined } from "../util/pipeline.ts";
 import { loadWeights, readJson, saveWeights, writeJson } from "../io/checkpoint.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 
@@ -278,8 +279,24 @@ export async function finetune(
     return stop;
   };
 
+  // One step in flight: iteration it + 1 is recorded and submitted before iteration it's
+  // loss is read back (see lib/util/pipeline.ts); a label check first drains it.
+  let pending: { it: number; loss: Promise<number> } | null = null;
+  const settle = async (): Promise<void> => {
+    if (!pending) return;
+    const { it, loss } = pending;
+    pending = null;
+    lastLoss = await loss;
+    hooks.onStep?.(it + 1, cfg.maxIter, lastLoss);
+    if (!Number.isFinite(lastLoss)) {
+      throw new Error(
+        `Cannot fine-tune: loss became ${lastLoss} at iteration ${it + 1}: lower --lr`,
+      );
+    }
+  };
   for (let it = 0; it < cfg.maxIter; it++) {
     if (it % cfg.updateInterval === 0) {
+      await settle();
       if (await check(it)) {
         converged = true;
         break;
@@ -310,15 +327,12 @@ export async function finetune(
       opt.update();
       return l;
     });
-    lastLoss = await loss.item();
-    loss.dispose();
-    hooks.onStep?.(it + 1, cfg.maxIter, lastLoss);
-    if (!Number.isFinite(lastLoss)) {
-      throw new Error(
-        `Cannot fine-tune: loss became ${lastLoss} at iteration ${it + 1}: lower --lr`,
-      );
-    }
+    const read = loss.item().finally(() => loss.dispose());
+    read.catch(() => {}); // awaited in settle(); not unhandled if the previous step throws
+    await settle();
+    pending = { it, loss: read };
   }
+  await settle();
   if (!converged) await check(cfg.maxIter);
   const w = await set.stateDict();
   const keep: typeof w = new Map();
@@ -353,7 +367,8 @@ export async function assignAll(
 ): Promise<{ q: Float32Array; labels: Int32Array; latent: Float32Array }> {
   const n = ds.count, k = mu.shape[0], d = ae.config.latentDim;
   const q = new Float32Array(n * k), latent = new Float32Array(n * d);
-  for (let s = 0; s < n; s += batchSize) {
+  await pipelined(Math.ceil(n / batchSize), (b) => {
+    const s = b * batchSize;
     const idx = Array.from({ length: Math.min(batchSize, n - s) }, (_, i) => s + i);
     const batch = ds.readBatch(idx, normalize);
     const [zt, qt] = noGrad(() =>
@@ -362,12 +377,14 @@ export async function assignAll(
         return [z, softAssign(z, mu, alpha)];
       })
     );
-    const [zd, qd] = await backendOf(zt).read([zt, qt]);
-    latent.set(zd, s * d);
-    q.set(qd, s * k);
-    zt.dispose();
-    qt.dispose();
-  }
+    return backendOf(zt).read([zt, qt]).finally(() => {
+      zt.dispose();
+      qt.dispose();
+    });
+  }, ([zd, qd], b) => {
+    latent.set(zd, b * batchSize * d);
+    q.set(qd, b * batchSize * k);
+  });
   return { q, labels: argmaxRows(q, n, k), latent };
 }
 

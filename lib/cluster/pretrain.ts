@@ -14,6 +14,7 @@ import { initBackend } from "../tensor/backends.ts";
 import { mseLoss } from "../tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
+import { pipelined } from "../util/pipeline.ts";
 import {
   exists,
   loadWeights,
@@ -161,7 +162,9 @@ export async function pretrain(
     rng.shuffle(order);
     const steps = Math.ceil(order.length / bs);
     let lossSum = 0;
-    for (let s = 0; s < steps; s++) {
+    // One step in flight: step s + 1 is read from disk, recorded and submitted before
+    // step s's loss comes back (see lib/util/pipeline.ts).
+    await pipelined(steps, (s) => {
       const idx = order.slice(s * bs, (s + 1) * bs);
       const batch = ds.readBatch(idx, cfg.normalize);
       const loss = tidy(() => {
@@ -172,8 +175,8 @@ export async function pretrain(
         adam.update();
         return l;
       });
-      const v = await loss.item();
-      loss.dispose();
+      return loss.item().finally(() => loss.dispose());
+    }, (v, s) => {
       if (!Number.isFinite(v)) {
         throw new Error(
           `Cannot pretrain: loss became ${v} at epoch ${state.epoch + 1}, step ${
@@ -181,9 +184,9 @@ export async function pretrain(
           }: lower --lr`,
         );
       }
-      lossSum += v * idx.length;
+      lossSum += v * Math.min(bs, order.length - s * bs);
       opts.hooks?.onStep?.(s + 1, steps, v);
-    }
+    });
     const valLoss = state.valIdx.length ? await evalLoss(ae, ds, state.valIdx, cfg, device) : null;
     const seconds = (performance.now() - t0) / 1000;
     state.epoch++;
@@ -225,8 +228,9 @@ async function evalLoss(
   device: Device,
 ): Promise<number> {
   let sum = 0;
-  for (let s = 0; s < idx.length; s += cfg.batchSize) {
-    const b = idx.slice(s, s + cfg.batchSize);
+  const bs = cfg.batchSize;
+  await pipelined(Math.ceil(idx.length / bs), (s) => {
+    const b = idx.slice(s * bs, (s + 1) * bs);
     const batch = ds.readBatch(b, cfg.normalize);
     const l = noGrad(() =>
       tidy(() => {
@@ -234,9 +238,10 @@ async function evalLoss(
         return mseLoss(ae.forward(x).recon, x);
       })
     );
-    sum += (await l.item()) * b.length;
-    l.dispose();
-  }
+    return l.item().then((v) => v * b.length).finally(() => l.dispose());
+  }, (v) => {
+    sum += v;
+  });
   return sum / idx.length;
 }
 
@@ -378,15 +383,17 @@ export async function encodeAll(
 ): Promise<Float32Array> {
   const d = ae.config.latentDim;
   const out = new Float32Array(ds.count * d);
-  for (let s = 0; s < ds.count; s += batchSize) {
+  await pipelined(Math.ceil(ds.count / batchSize), (b) => {
+    const s = b * batchSize;
     const idx = Array.from({ length: Math.min(batchSize, ds.count - s) }, (_, i) => s + i);
     const batch = ds.readBatch(idx, normalize);
     const z = noGrad(() =>
       tidy(() => ae.encode(Tensor.fromArray(batch, [idx.length, ...ds.sampleShape], device)))
     );
-    out.set(await z.data(), s * d);
-    z.dispose();
-    onBatch?.(idx.length);
-  }
+    return z.data().finally(() => z.dispose());
+  }, (v, b) => {
+    out.set(v, b * batchSize * d);
+    onBatch?.(v.length / d);
+  });
   return out;
 }
