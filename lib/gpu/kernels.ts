@@ -764,17 +764,46 @@ export function biasGrad(
   }
   const sl = Math.max(1, Math.min(seg, inner));
   const segs = Math.ceil(inner / sl);
+  if (sl < inner && sl % 4 !== 0) {
+    throw new RangeError(`Cannot run bias_grad: seg must be a multiple of 4: found ${seg}`);
+  }
   const s = outer * segs;
   const part = s === 1 ? gb : scratch(s * c);
+  const gy4 = vec4View(gy, "gy", "bias_grad");
   rt.dispatch(
     KERNELS.biasGrad,
     [outer, c, inner, sl, segs, y ? 1 : 0, { f32: slope }, 0],
-    [y ?? gy, gy, y ? g! : scratch(1), part],
+    [
+      y ? vec4View(y, "y", "bias_grad") : gy4,
+      gy4,
+      vec4View(y ? g! : scratch(1), "g", "bias_grad"),
+      part,
+    ],
     groups(s * c),
   );
   if (s > 1) {
     rt.dispatch(KERNELS.splitSum, [c, s, 0, 0, 0, 0, { f32: 1 }, 0], [part, null, gb], groups(c));
   }
+}
+
+/**
+ * A slice bound as `array<vec4f>`: its size rounded up to whole vec4s, which the pool's
+ * 256-byte buckets always hold. The kernel masks the values past the slice's end.
+ *
+ * @param r The slice (offset a multiple of 16).
+ * @param what Its name, for the error.
+ * @param kernel The kernel, for the error.
+ * @returns the widened slice.
+ */
+export function vec4View(r: BufRef, what: string, kernel: string): BufRef {
+  const size = Math.ceil(r.size / 16) * 16;
+  if (r.offset % 16 !== 0 || r.offset + size > r.buffer.size) {
+    throw new RangeError(
+      `Cannot run ${kernel}: ${what} must start on 16 bytes with room for whole vec4s: ` +
+        `found offset ${r.offset}, ${r.size} bytes in a ${r.buffer.size}-byte buffer`,
+    );
+  }
+  return size === r.size ? r : { ...r, size };
 }
 
 /** Options of {@linkcode matmul}. */
