@@ -1,14 +1,28 @@
-// mse: the gradient of the mean squared error (the loss itself is `sqdiff` in reduce.wgsl).
+// mse: the gradient of the mean squared error (the loss itself is `sqdiff` in reduce.wgsl),
+// and the loss and gradient of the MSE of a cropped prediction, without the crop's copy.
 //
-//   g[i] = coef · (a[i] − b[i]) · gl[0]      coef = 2 / numel
+//   main            g[i] = coef · (a[i] − b[i]) · gl[0]      coef = 2 / numel
+//   broadcast       g[i] = coef · gl[0]           (the gradient of a scaled sum)
+//   crop_sqdiff     part[p·ho + r] = Σ_c (a[p, top + r, left + c] − b[p, r, c])²
+//   crop_mse_grad   g[p, i, j] = coef · (a[p, i, j] − b[p, i − top, j − left]) · gl[0]
+//                   inside the window, 0 outside                  coef = 2 / numel(b)
 //
 // gl holds the upstream gradient of the scalar loss (1 for `loss.backward()`), so the
-// scale stays on the GPU and no read-back is needed. Bindings: 0 params, 1 a, 2 b, 3 gl, 4 g.
-// One invocation per element; dispatch ceil(count / 64) workgroups.
-//
-// Entry `broadcast` is the gradient of a scaled sum: g[i] = coef · gl[0] (binds 3, 4).
+// scale stays on the GPU and no read-back is needed.
+// The crop entries take a [planes, h, w] and b [planes, ho, wo] (the window at (top, left)).
+// A decoder whose output is cropped to the input's size then needs neither the cropped copy
+// nor the copy's gradient: one pass each way instead of three (crop + sqdiff, mse_grad +
+// crop_grad). One invocation per row (of b for crop_sqdiff, of a for crop_mse_grad), so the
+// (plane, row) split costs one division per row, not per value; crop_sqdiff's row sums are
+// added by `finish` (reduce.wgsl).
+// Bindings: 0 params, 1 a, 2 b, 3 gl, 4 g (part for crop_sqdiff). main and the crop entries
+// dispatch ceil(count / 64) workgroups (count: values, or rows), linear grid.
 
-struct Params { count: u32, _p0: u32, coef: f32, _p1: u32 }
+struct Params {
+  count: u32, _p0: u32, coef: f32, _p1: u32,
+  h: u32, w: u32, ho: u32, wo: u32,
+  top: u32, left: u32, _p2: u32, _p3: u32,
+}
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
@@ -30,4 +44,44 @@ fn broadcast(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (i >= P.count) { return; }
   G[i] = P.coef * GL[0];
+}
+
+// count = planes · ho rows of b.
+@compute @workgroup_size(64)
+fn crop_sqdiff(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (i >= P.count) { return; }
+  let p = i / P.ho;
+  let r = i - p * P.ho;
+  let ab = (p * P.h + P.top + r) * P.w + P.left;
+  let bb = i * P.wo;
+  var s = 0.0;
+  for (var c = 0u; c < P.wo; c++) {
+    let d = A[ab + c] - B[bb + c];
+    s = fma(d, d, s);
+  }
+  G[i] = s;
+}
+
+// count = planes · h rows of a (and of g).
+@compute @workgroup_size(64)
+fn crop_mse_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                 @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (i >= P.count) { return; }
+  let p = i / P.h;
+  let row = i - p * P.h;
+  let gb = i * P.w;
+  let inside = row >= P.top && row < P.top + P.ho;
+  let right = select(0u, P.left + P.wo, inside);
+  for (var c = 0u; c < select(P.w, P.left, inside); c++) { G[gb + c] = 0.0; }
+  if (inside) {
+    let bb = (p * P.ho + row - P.top) * P.wo;
+    for (var c = 0u; c < P.wo; c++) {
+      let j = gb + P.left + c;
+      G[j] = P.coef * (A[j] - B[bb + c]) * GL[0];
+    }
+    for (var c = right; c < P.w; c++) { G[gb + c] = 0.0; }
+  }
 }

@@ -16,7 +16,6 @@ import { adapterName } from "../gpu/device.ts";
 import { ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
 import { initBackend } from "../tensor/backends.ts";
-import { mseLoss } from "../tensor/ops.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { pipelined } from "../util/pipeline.ts";
 import { Rng } from "../util/rng.ts";
@@ -106,7 +105,7 @@ export async function seisdecTrainer(
     async step() {
       const l = tidy(() => {
         set.zeroGrad();
-        const loss = mseLoss(ae.forward(x).recon, x);
+        const loss = ae.reconstructionLoss(x);
         loss.backward();
         adam.update();
         return loss;

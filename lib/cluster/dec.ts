@@ -16,7 +16,7 @@ import { encodeAll, loadAutoencoder, type ModelInfo } from "./pretrain.ts";
 import { Adam, Sgd } from "../optim/optimizers.ts";
 import { backendOf } from "../tensor/backends.ts";
 import { targetDistribution as cpuTargetDistribution } from "../cpu/dec.ts";
-import { axpby, decKlLoss, mseLoss, softAssign, targetDistribution } from "../tensor/ops.ts";
+import { axpby, decKlLoss, softAssign, targetDistribution } from "../tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
 import { pipelined } from "../util/pipeline.ts";
@@ -322,7 +322,7 @@ export async function finetune(
         ? Tensor.fromArray(pBatch, [idx.length, k], device)
         : noGrad(() => targetDistribution(softAssign(z, mu, cfg.alpha)));
       let l = decKlLoss(z, mu, p, cfg.alpha).loss;
-      if (cfg.mode === "idec") l = axpby(l, mseLoss(ae.decode(z), x), 1, cfg.gamma);
+      if (cfg.mode === "idec") l = axpby(l, ae.reconstructionLoss(x, z), 1, cfg.gamma);
       l.backward();
       opt.update();
       return l;

@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
 import { initBackend } from "../tensor/backends.ts";
-import { mseLoss } from "../tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
 import { pipelined } from "../util/pipeline.ts";
@@ -170,7 +169,7 @@ export async function pretrain(
       const loss = tidy(() => {
         const x = Tensor.fromArray(batch, [idx.length, ...shape], device);
         set.zeroGrad();
-        const l = mseLoss(ae.forward(x).recon, x);
+        const l = ae.reconstructionLoss(x);
         l.backward();
         adam.update();
         return l;
@@ -235,7 +234,7 @@ async function evalLoss(
     const l = noGrad(() =>
       tidy(() => {
         const x = Tensor.fromArray(batch, [b.length, ...ds.sampleShape], device);
-        return mseLoss(ae.forward(x).recon, x);
+        return ae.reconstructionLoss(x);
       })
     );
     return l.item().then((v) => v * b.length).finally(() => l.dispose());

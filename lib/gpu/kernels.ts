@@ -116,6 +116,20 @@ export const KERNELS = {
     storage: [null, null, "read", "rw"],
     workgroupSize: WG,
   },
+  cropSqdiff: {
+    name: "crop_sqdiff",
+    file: "mse.wgsl",
+    entry: "crop_sqdiff",
+    storage: ["read", "read", null, "rw"],
+    workgroupSize: WG,
+  },
+  cropMseGrad: {
+    name: "crop_mse_grad",
+    file: "mse.wgsl",
+    entry: "crop_mse_grad",
+    storage: ["read", "read", "read", "rw"],
+    workgroupSize: WG,
+  },
   splitSum: {
     name: "split_sum",
     file: "reduce.wgsl",
@@ -992,7 +1006,7 @@ export function mseGrad(
   g: BufRef,
   count: number,
 ): void {
-  rt.dispatch(KERNELS.mseGrad, [count, 0, { f32: 2 / count }, 0], [a, b, gl, g], groups(count));
+  rt.dispatch(KERNELS.mseGrad, mseParams(count, 2 / count), [a, b, gl, g], groups(count));
 }
 
 /** g = coef·gl[0] everywhere (the gradient of coef·Σx). */
@@ -1003,7 +1017,121 @@ export function broadcast(
   count: number,
   coef: number,
 ): void {
-  rt.dispatch(KERNELS.broadcast, [count, 0, { f32: coef }, 0], [null, null, gl, g], groups(count));
+  rt.dispatch(KERNELS.broadcast, mseParams(count, coef), [null, null, gl, g], groups(count));
+}
+
+function mseParams(count: number, coef: number, crop = [0, 0, 0, 0, 0, 0]): Param[] {
+  return [count, 0, { f32: coef }, 0, ...crop, 0, 0];
+}
+
+/**
+ * out[0] = mean((crop(a) − b)²) for a [planes, h, w] and b [planes, ho, wo], the window at
+ * (top, left): one pass of row sums (crop_sqdiff, mse.wgsl), then `finish`.
+ *
+ * @param rt Runtime.
+ * @param a Uncropped prediction.
+ * @param b Target.
+ * @param out Loss [1].
+ * @param planes Leading size (N·C).
+ * @param h Height of a.
+ * @param w Width of a.
+ * @param ho Height of b.
+ * @param wo Width of b.
+ * @param top First row of the window.
+ * @param left First column of the window.
+ * @param scratch Temporary allocator.
+ */
+export function cropMse(
+  rt: GpuRuntime,
+  a: BufRef,
+  b: BufRef,
+  out: BufRef,
+  planes: number,
+  h: number,
+  w: number,
+  ho: number,
+  wo: number,
+  top: number,
+  left: number,
+  scratch: (floats: number) => BufRef,
+): void {
+  checkWindow("crop_mse", h, w, ho, wo, top, left);
+  need(a, planes * h * w, "a", "crop_mse");
+  need(b, planes * ho * wo, "b", "crop_mse");
+  const rows = planes * ho;
+  const part = scratch(rows);
+  rt.dispatch(
+    KERNELS.cropSqdiff,
+    mseParams(rows, 0, [h, w, ho, wo, top, left]),
+    [a, b, null, part],
+    groups(rows),
+  );
+  rt.dispatch(
+    KERNELS.finish,
+    [rows, 0, 0, 0, 0, 0, { f32: 1 / (planes * ho * wo) }, 0],
+    [part, null, out],
+    1,
+  );
+}
+
+/**
+ * The gradient of {@linkcode cropMse} with respect to a: g [planes, h, w] =
+ * 2(a − b)/numel(b) · gl[0] inside the window, 0 outside (crop_mse_grad, mse.wgsl).
+ *
+ * @param rt Runtime.
+ * @param a Uncropped prediction.
+ * @param b Target.
+ * @param gl Upstream gradient of the loss [1].
+ * @param g Gradient, shaped as a (written).
+ * @param planes Leading size (N·C).
+ * @param h Height of a.
+ * @param w Width of a.
+ * @param ho Height of b.
+ * @param wo Width of b.
+ * @param top First row of the window.
+ * @param left First column of the window.
+ */
+export function cropMseGrad(
+  rt: GpuRuntime,
+  a: BufRef,
+  b: BufRef,
+  gl: BufRef,
+  g: BufRef,
+  planes: number,
+  h: number,
+  w: number,
+  ho: number,
+  wo: number,
+  top: number,
+  left: number,
+): void {
+  checkWindow("crop_mse_grad", h, w, ho, wo, top, left);
+  need(a, planes * h * w, "a", "crop_mse_grad");
+  need(b, planes * ho * wo, "b", "crop_mse_grad");
+  need(g, planes * h * w, "g", "crop_mse_grad");
+  const rows = planes * h;
+  rt.dispatch(
+    KERNELS.cropMseGrad,
+    mseParams(rows, 2 / (planes * ho * wo), [h, w, ho, wo, top, left]),
+    [a, b, gl, g],
+    groups(rows),
+  );
+}
+
+function checkWindow(
+  kernel: string,
+  h: number,
+  w: number,
+  ho: number,
+  wo: number,
+  top: number,
+  left: number,
+): void {
+  if (top < 0 || left < 0 || ho < 1 || wo < 1 || top + ho > h || left + wo > w) {
+    throw new RangeError(
+      `Cannot run ${kernel}: a ${ho}×${wo} window at (${top}, ${left}) does not fit ${h}×${w}`,
+    );
+  }
 }
 
 const CHUNK = 4096;

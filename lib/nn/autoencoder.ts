@@ -14,6 +14,7 @@
  * @module
  */
 import { Rng } from "../util/rng.ts";
+import { croppedMseLoss } from "../tensor/ops.ts";
 import type { Device, Tensor } from "../tensor/tensor.ts";
 import {
   Conv2d,
@@ -143,6 +144,8 @@ export class ConvAutoencoder {
   readonly plan: DecoderPlan;
   readonly encoder: Module;
   readonly decoder: Module;
+  /** The decoder's layers without the final crop (same layer objects, same parameters). */
+  #decoderBody: Sequential;
   #params: ParameterSet | null = null;
 
   /**
@@ -199,6 +202,7 @@ export class ConvAutoencoder {
       );
       ch = co;
     });
+    this.#decoderBody = new Sequential([...dec]);
     dec.push(new Crop2d(plan.crop));
     this.decoder = new Named("decoder", new Sequential(dec));
   }
@@ -267,6 +271,20 @@ export class ConvAutoencoder {
    */
   decode(z: Tensor): Tensor {
     return this.decoder.forward(z);
+  }
+
+  /**
+   * The reconstruction loss mean((decode(z) − x)²) of a batch, computed from the decoder's
+   * uncropped output ({@linkcode croppedMseLoss}): equal to
+   * `mseLoss(forward(x).recon, x)` without the crop's copy and its gradient's.
+   *
+   * @param x Batch [N, C, H, W].
+   * @param z Its latent codes when already computed (default: `encode(x)`).
+   * @returns the loss [1].
+   */
+  reconstructionLoss(x: Tensor, z: Tensor = this.encode(x)): Tensor {
+    this.#checkInput(x);
+    return croppedMseLoss(this.#decoderBody.forward(z), x, this.plan.crop);
   }
 
   /**

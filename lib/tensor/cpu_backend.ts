@@ -135,6 +135,13 @@ export const cpuBackend: Backend = {
   mseGrad(a, b, gl) {
     return f32(C.mseLossGrad(a.array, b.array, gl.array[0]), a.shape);
   },
+  cropMse(a, b, c) {
+    return make(Float32Array.of(C.mseLoss(C.crop2d(a.array, a.shape, c), b.array)), [1]);
+  },
+  cropMseGrad(a, b, gl, c) {
+    const g = C.mseLossGrad(C.crop2d(a.array, a.shape, c), b.array, gl.array[0]);
+    return f32(C.crop2dGrad(g, a.shape, c), a.shape);
+  },
   softAssign(z, mu, alpha) {
     const [n, d] = z.shape, k = mu.shape[0];
     return f32(C.softAssign(z.array, mu.array, n, k, d, alpha), [n, k]);

@@ -249,6 +249,45 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       K.mseGrad(rt, a.ref, b.ref, gl.ref, g.ref, a.size);
       return g;
     },
+    cropMse(a, b, [top, bottom, left, right]) {
+      const [n, c, h, w] = conv4("crop_mse", a.shape);
+      const out = alloc([1]);
+      K.cropMse(
+        rt,
+        a.ref,
+        b.ref,
+        out.ref,
+        n * c,
+        h,
+        w,
+        h - top - bottom,
+        w - left - right,
+        top,
+        left,
+        tmp,
+      );
+      freeScratch();
+      return out;
+    },
+    cropMseGrad(a, b, gl, [top, bottom, left, right]) {
+      const [n, c, h, w] = conv4("crop_mse", a.shape);
+      const g = alloc(a.shape);
+      K.cropMseGrad(
+        rt,
+        a.ref,
+        b.ref,
+        gl.ref,
+        g.ref,
+        n * c,
+        h,
+        w,
+        h - top - bottom,
+        w - left - right,
+        top,
+        left,
+      );
+      return g;
+    },
     softAssign(z, mu, alpha) {
       const [n, d] = z.shape, k = mu.shape[0];
       const q = alloc([n, k]);

@@ -344,6 +344,37 @@ export function mseLoss(pred: Tensor, target: Tensor): Tensor {
 }
 
 /**
+ * Mean squared error between a cropped prediction and a target, without materialising the
+ * crop: mseLoss(crop2d(pred, c), target) in one pass each way (the decoder's output is
+ * cropped to the input's size, and training needs only the loss and its gradient).
+ *
+ * @param pred Uncropped prediction [N, C, H, W].
+ * @param target Target [N, C, H − top − bottom, W − left − right].
+ * @param c Crop [top, bottom, left, right].
+ * @returns the loss [1].
+ */
+export function croppedMseLoss(
+  pred: Tensor,
+  target: Tensor,
+  c: [number, number, number, number],
+): Tensor {
+  checkDevice("cropped_mse_loss", pred, target);
+  const s = pred.shape;
+  const want = s.length === 4 ? [s[0], s[1], s[2] - c[0] - c[1], s[3] - c[2] - c[3]] : null;
+  if (
+    !want || c.some((v) => !Number.isInteger(v) || v < 0) || want[2] < 1 || want[3] < 1 ||
+    target.shape.length !== 4 || target.shape.some((d, i) => d !== want[i])
+  ) {
+    throw new TypeError(
+      `Cannot run cropped_mse_loss: prediction [${s}] cropped by [${c}] must match target [${target.shape}]`,
+    );
+  }
+  const k = backendOf(pred);
+  const y = k.cropMse(pred, target, c);
+  return record(y, "cropped_mse_loss", [pred], (gy) => [k.cropMseGrad(pred, target, gy, c)]);
+}
+
+/**
  * Student's t soft assignment (DEC): q[i,j] ∝ (1 + |z_i − mu_j|²/α)^(−(α+1)/2).
  * Not differentiable on its own; {@linkcode decKlLoss} fuses it with the loss.
  *

@@ -6,7 +6,7 @@ import * as C from "../../lib/cpu/mod.ts";
 import * as K from "../../lib/gpu/kernels.ts";
 import { backendNamed } from "../../lib/tensor/backends.ts";
 import * as ops from "../../lib/tensor/ops.ts";
-import { assertEquals } from "../_assert.ts";
+import { assertEquals, assertThrows } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { close, dirtyPool, gt, numel, rand, readAll, sumTol, U32, webgpu } from "./_util.ts";
 
@@ -114,6 +114,48 @@ gpuTest("mse loss and its gradient match reference, with an upstream gradient", 
     close(go, C.mseLossGrad(a, b, 0.37), 4 * U32 * 4 * 2 / n, `mse grad of ${n}`);
   }
 });
+
+gpuTest(
+  "cropped mse loss and gradient match reference and the unfused crop path bit for bit",
+  async () => {
+    await webgpu();
+    const be = backendNamed("webgpu");
+    // Asymmetric crops, a crop of nothing, one of whole rows only, and the seed decoder's.
+    const cases: [number[], [number, number, number, number]][] = [
+      [[2, 3, 7, 9], [1, 2, 0, 3]],
+      [[1, 2, 5, 4], [0, 0, 0, 0]],
+      [[3, 1, 6, 5], [2, 1, 0, 0]],
+      [[4, 1, 89, 69], [1, 1, 1, 1]],
+    ];
+    for (const [i, [s, c]] of cases.entries()) {
+      const ts = [s[0], s[1], s[2] - c[0] - c[1], s[3] - c[2] - c[3]];
+      const a = rand(numel(s), 2070 + i), b = rand(numel(ts), 2080 + i);
+      dirtyPool(numel(s));
+      const A = gt(a, s), B = gt(b, ts), GL = gt([0.37], [1]);
+      const loss = be.cropMse(A, B, c);
+      const g = be.cropMseGrad(A, B, GL, c);
+      const cropped = be.crop(A, c);
+      const unfused = be.cropGrad(be.mseGrad(cropped, B, GL), s, c);
+      const [lo, go, uo] = await readAll([loss, g, unfused]);
+      for (const t of [A, B, GL, loss, g, cropped, unfused]) t.dispose();
+      const ca = C.crop2d(a, s, c);
+      // Positive terms: relative error at most (row length + 64 finish additions)·u; rtol 1e-5.
+      close(lo, [C.mseLoss(ca, b)], 0, `cropped mse of [${s}] by [${c}]`, 1e-5);
+      const gRef = C.crop2dGrad(C.mseLossGrad(ca, b, 0.37), s, c);
+      close(go, gRef, 4 * U32 * 4 * 2 / numel(ts), `cropped mse grad of [${s}] by [${c}]`);
+      // Same formula and operation order as mse_grad then crop_grad: identical f32 values,
+      // and exact zeros outside the window.
+      assertEquals(go, uo, `fused vs unfused gradient of [${s}] by [${c}]`);
+    }
+    const A = gt(rand(2 * 5 * 4, 1), [2, 1, 5, 4]);
+    assertThrows(
+      () => ops.croppedMseLoss(A, A, [1, 1, 0, 0]),
+      TypeError,
+      "cropped by [1,1,0,0] must match target [2,1,5,4]",
+    );
+    A.dispose();
+  },
+);
 
 gpuTest("broadcast (the gradient of a scaled sum) fills scale·gl", async () => {
   await webgpu();

@@ -184,6 +184,26 @@ gpuTest("axpby: gradients wrt both terms", async () => {
   );
 });
 
+gpuTest(
+  "cropped mse loss: gradient wrt the uncropped prediction, zero outside the window",
+  async () => {
+    const s = [2, 2, 6, 7], c: [number, number, number, number] = [1, 2, 2, 1];
+    const ts = [2, 2, 3, 4];
+    const target = rand(numel(ts), 5075);
+    await webgpu();
+    const T = gt(target, ts);
+    await checkBackward(
+      "cropped_mse_loss",
+      [leaf("pred", s, 5076)],
+      ([p]) => ops.croppedMseLoss(p, T, c),
+      ([p]) => [C.mseLoss(C.crop2d(p, s, c), target)],
+      accTol(1, 8) / numel(ts),
+      5077,
+    );
+    T.dispose();
+  },
+);
+
 gpuTest("mse loss: gradient wrt the prediction (the target gets none)", async () => {
   const target = rand(77, 5070);
   await webgpu();
