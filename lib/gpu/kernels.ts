@@ -1284,8 +1284,8 @@ export function adam(
       { f32: 1 - s.beta2 },
       0,
     ],
-    [grad, param, m, v],
-    groups(count),
+    [grad, param, m, v].map((r, i) => vec4View(r, ["grad", "param", "m", "v"][i], "adam")),
+    groups(Math.ceil(count / 4)),
   );
 }
 
@@ -1330,7 +1330,12 @@ export function sgd(
       0,
       0,
     ],
-    [grad, param, buf, null],
-    groups(count),
+    [
+      vec4View(grad, "grad", "sgd"),
+      vec4View(param, "param", "sgd"),
+      vec4View(buf, "buf", "sgd"),
+      null,
+    ],
+    groups(Math.ceil(count / 4)),
   );
 }

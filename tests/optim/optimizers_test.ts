@@ -5,6 +5,7 @@
 import * as C from "../../lib/cpu/mod.ts";
 import { ParameterSet } from "../../lib/nn/params.ts";
 import { Adam, type AdamConfig, Sgd, type SgdConfig } from "../../lib/optim/optimizers.ts";
+import * as K from "../../lib/gpu/kernels.ts";
 import { backendNamed } from "../../lib/tensor/backends.ts";
 import { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertEquals } from "../_assert.ts";
@@ -123,3 +124,55 @@ for (const cfg of SGD_CONFIGS) {
     if (cfg.momentum) close(state.buffers[0], buf, STEPS * 4 * U32 * 10, "SGD momentum buffer");
   });
 }
+
+gpuTest(
+  "Adam and SGD kernels update a count that is not a multiple of 4 and leave the values after it alone",
+  async () => {
+    const rt = await webgpu();
+    const be = backendNamed("webgpu");
+    const n = 37, tail = 3, sentinel = 1234.5;
+    const mk = (data: Float64Array) => {
+      const a = new Float32Array(n + tail).fill(sentinel);
+      a.set(Float32Array.from(data));
+      return be.fromArray(a, [n + tail]);
+    };
+    const part = (t: Tensor) => ({ ...t.ref, size: 4 * n });
+    const p0 = rand(n, 4500), g = rand(n, 4501);
+    const [P, G, M, V, B] = [
+      mk(p0),
+      mk(g),
+      mk(new Float64Array(n)),
+      mk(new Float64Array(n)),
+      mk(p0),
+    ];
+    K.adam(rt, part(G), part(P), part(M), part(V), n, {
+      lr: 0.1,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0.01,
+      t: 1,
+    });
+    K.sgd(rt, part(G), part(B), part(M), n, {
+      lr: 0.1,
+      momentum: 0,
+      dampening: 0,
+      weightDecay: 0,
+      nesterov: false,
+      first: true,
+    });
+    const [po, mo, vo, bo] = await be.read([P, M, V, B]);
+    for (const t of [P, G, M, V, B]) t.dispose();
+    const p = Float64Array.from(p0), m = new Float64Array(n), v = new Float64Array(n);
+    C.adamStep(p, g, m, v, 1, { lr: 0.1, weightDecay: 0.01 });
+    close(po.subarray(0, n), p, 4 * U32 * 2, "Adam parameters");
+    close(mo.subarray(0, n), m, 4 * U32, "Adam first moment");
+    close(vo.subarray(0, n), v, 4 * U32, "Adam second moment");
+    const b = Float64Array.from(p0);
+    C.sgdStep(b, g, null, { lr: 0.1 });
+    close(bo.subarray(0, n), b, 4 * U32 * 2, "SGD parameters");
+    for (const [name, o] of [["param", po], ["m", mo], ["v", vo], ["sgd param", bo]] as const) {
+      assertEquals([...o.subarray(n)], [sentinel, sentinel, sentinel], `${name} past count`);
+    }
+  },
+);
