@@ -8,17 +8,25 @@
 // dL/dW = gyᵀ·x: A = gy with ta = 1, B = x.
 // Bindings: 0 params, 1 A, 2 B, 3 bias, 4 C.
 //
-// Two entry points, chosen per adapter by measurement (lib/gpu/tuning.ts):
+// Split-K: with splits = S > 1 the K axis is cut into chunks of kc, split s covers
+// [s·kc, min(K, (s+1)·kc)), and each split writes its raw partial product (no bias, no
+// activation) to C[s·M·N + i·N + j]; `split_sum_act` (reduce.wgsl) adds the S partials, the
+// bias and the activation. The host splits when M·N alone gives too few invocations to fill
+// the adapter, as for the latent Linear (M = batch, N = 9, K = 1152): unsplit, that is one
+// workgroup on one CPU thread of llvmpipe, or one SM of a GPU.
+//
+// Two entry points, chosen per adapter by measurement (lib/gpu/kernels.ts, defaultTuning):
 // - `tiled`: a workgroup of 8×8 invocations computes a 32×32 tile of C, staging 32×16 tiles
 //   of op(A) and op(B) through workgroup memory; each invocation keeps a 4×4 block of C in
-//   registers. Dispatch: ceil(M/32)·ceil(N/32) workgroups, linear grid.
+//   registers. Dispatch: ceil(M/32)·ceil(N/32)·S workgroups, linear grid.
 // - `blocked`: no workgroup memory; each invocation computes a 4×4 block straight from
 //   storage. Software adapters (llvmpipe), where workgroup memory is ordinary memory and
-//   barriers are costly, run this faster. Dispatch: ceil(ceil(M/4)·ceil(N/4)/64) workgroups.
+//   barriers are costly, run this faster. Dispatch: ceil(ceil(M/4)·ceil(N/4)·S/64) workgroups.
 
 struct Params {
   m: u32, n: u32, k: u32, ta: u32,
-  tb: u32, has_bias: u32, slope: f32, _pad: u32,
+  tb: u32, has_bias: u32, slope: f32, splits: u32,
+  kc: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -27,20 +35,25 @@ struct Params {
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
-fn a_at(i: u32, k: u32) -> f32 {
-  if (i >= P.m || k >= P.k) { return 0.0; }
+fn a_at(i: u32, k: u32, kend: u32) -> f32 {
+  if (i >= P.m || k >= kend) { return 0.0; }
   if (P.ta == 1u) { return A[k * P.m + i]; }
   return A[i * P.k + k];
 }
 
-fn b_at(k: u32, j: u32) -> f32 {
-  if (k >= P.k || j >= P.n) { return 0.0; }
+fn b_at(k: u32, j: u32, kend: u32) -> f32 {
+  if (k >= kend || j >= P.n) { return 0.0; }
   if (P.tb == 1u) { return B[j * P.k + k]; }
   return B[k * P.n + j];
 }
 
-fn store(i: u32, j: u32, v: f32) {
-  if (i >= P.m || j >= P.n) { return; }
+// Stores C[i, j] of split s: act(v + bias) unsplit, the raw partial otherwise.
+fn store(s: u32, i: u32, j: u32, v: f32) {
+  if (i >= P.m || j >= P.n || s >= P.splits) { return; }
+  if (P.splits > 1u) {
+    C[(s * P.m + i) * P.n + j] = v;
+    return;
+  }
   var r = v;
   if (P.has_bias == 1u) { r += Bias[j]; }
   C[i * P.n + j] = select(P.slope * r, r, r > 0.0);
@@ -54,20 +67,24 @@ fn tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
          @builtin(local_invocation_index) lid: u32) {
   let wg = wid.x + wid.y * nwg.x;
   let tiles_n = (P.n + 31u) / 32u;
-  let tile_m = wg / tiles_n;
+  let tiles = ((P.m + 31u) / 32u) * tiles_n;
+  let s = wg / tiles;
+  let tile_m = (wg % tiles) / tiles_n;
   let tile_n = wg % tiles_n;
+  let kbeg = s * P.kc;
+  let kend = min(P.k, kbeg + P.kc);
   // A workgroup past the end still joins the barriers; it just stores nothing.
   let i0 = tile_m * 32u;
   let j0 = tile_n * 32u;
   let ty = lid / 8u;
   let tx = lid % 8u;
   var acc: array<vec4f, 4>;
-  for (var k0 = 0u; k0 < P.k; k0 += 16u) {
+  for (var k0 = kbeg; k0 < kend; k0 += 16u) {
     for (var e = lid; e < 512u; e += 64u) {
       let kk = e / 32u;
       let mm = e % 32u;
-      As[e] = a_at(i0 + mm, k0 + kk);
-      Bs[e] = b_at(k0 + kk, j0 + mm);
+      As[e] = a_at(i0 + mm, k0 + kk, kend);
+      Bs[e] = b_at(k0 + kk, j0 + mm, kend);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
@@ -85,20 +102,24 @@ fn tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   for (var r = 0u; r < 4u; r++) {
     let i = i0 + ty * 4u + r;
     let v = acc[r];
-    store(i, j0 + tx * 4u, v.x);
-    store(i, j0 + tx * 4u + 1u, v.y);
-    store(i, j0 + tx * 4u + 2u, v.z);
-    store(i, j0 + tx * 4u + 3u, v.w);
+    store(s, i, j0 + tx * 4u, v.x);
+    store(s, i, j0 + tx * 4u + 1u, v.y);
+    store(s, i, j0 + tx * 4u + 2u, v.z);
+    store(s, i, j0 + tx * 4u + 3u, v.w);
   }
 }
 
 @compute @workgroup_size(64)
 fn blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
            @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.x + wid.y * nwg.x) * 64u + lid;
+  let gid = (wid.x + wid.y * nwg.x) * 64u + lid;
   let tn = (P.n + 3u) / 4u;
   let tm = (P.m + 3u) / 4u;
-  if (idx >= tm * tn) { return; }
+  if (gid >= tm * tn * P.splits) { return; }
+  let s = gid / (tm * tn);
+  let idx = gid % (tm * tn);
+  let kbeg = s * P.kc;
+  let kend = min(P.k, kbeg + P.kc);
   // Consecutive invocations walk along n, sharing the rows of op(A).
   let i0 = (idx / tn) * 4u;
   let j0 = (idx % tn) * 4u;
@@ -111,11 +132,13 @@ fn blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   var b_off: vec4u;
   var b_step: u32;
   if (P.tb == 1u) { b_off = jv * P.k; b_step = 1u; } else { b_off = jv; b_step = P.n; }
+  a_off += vec4u(kbeg * a_step);
+  b_off += vec4u(kbeg * b_step);
   var c0 = vec4f(0.0);
   var c1 = vec4f(0.0);
   var c2 = vec4f(0.0);
   var c3 = vec4f(0.0);
-  for (var k = 0u; k < P.k; k++) {
+  for (var k = kbeg; k < kend; k++) {
     let av = vec4f(A[a_off.x], A[a_off.y], A[a_off.z], A[a_off.w]);
     let bv = vec4f(B[b_off.x], B[b_off.y], B[b_off.z], B[b_off.w]);
     c0 += av.x * bv;
@@ -128,9 +151,9 @@ fn blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   var acc = array<vec4f, 4>(c0, c1, c2, c3);
   for (var r = 0u; r < 4u; r++) {
     let v = acc[r];
-    store(i0 + r, j0, v.x);
-    store(i0 + r, j0 + 1u, v.y);
-    store(i0 + r, j0 + 2u, v.z);
-    store(i0 + r, j0 + 3u, v.w);
+    store(s, i0 + r, j0, v.x);
+    store(s, i0 + r, j0 + 1u, v.y);
+    store(s, i0 + r, j0 + 2u, v.z);
+    store(s, i0 + r, j0 + 3u, v.w);
   }
 }

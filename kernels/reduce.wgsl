@@ -3,6 +3,10 @@
 //
 //   split_sum       Out[i] = Σ_{s<splits} A[s·count + i]          (split-K partials)
 //                   one invocation per i; dispatch ceil(count/64).            binds 1, 3
+//   split_sum_act   Out[i] = act(Σ_{s<splits} A[s·count + i] + B[i mod inner])
+//                   (bias added when chunk = 1; act(v) = v > 0 ? v : scale·v, scale 1 =
+//                   none): the end of a split-K matmul (matmul.wgsl). As split_sum.
+//                                                                             binds 1, 2, 3
 //   sum_partial     Out[g] = Σ A[g·chunk .. (g+1)·chunk) ∩ [0, count)
 //                   one workgroup per chunk; dispatch ceil(count/chunk).       binds 1, 3
 //   sqdiff_partial  as sum_partial, of (A[i] − B[i])²                          binds 1, 2, 3
@@ -39,6 +43,17 @@ fn split_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
   var s = 0.0;
   for (var k = 0u; k < P.splits; k++) { s += A[k * P.count + i]; }
   Out[i] = s;
+}
+
+@compute @workgroup_size(64)
+fn split_sum_act(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                 @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (i >= P.count) { return; }
+  var s = 0.0;
+  for (var k = 0u; k < P.splits; k++) { s += A[k * P.count + i]; }
+  if (P.chunk == 1u) { s += B[i % P.inner]; }
+  Out[i] = select(P.scale * s, s, s > 0.0);
 }
 
 @compute @workgroup_size(64)

@@ -137,6 +137,13 @@ export const KERNELS = {
     storage: ["read", null, "rw"],
     workgroupSize: WG,
   },
+  splitSumAct: {
+    name: "split_sum_act",
+    file: "reduce.wgsl",
+    entry: "split_sum_act",
+    storage: ["read", "read", "rw"],
+    workgroupSize: WG,
+  },
   sumPartial: {
     name: "sum_partial",
     file: "reduce.wgsl",
@@ -835,7 +842,18 @@ export interface MatmulOptions {
   bias?: BufRef | null;
   slope?: number;
   variant?: "tiled" | "blocked";
+  /**
+   * Invocations to aim for (the tuning's `splitTarget`): when M·N alone gives fewer, the K
+   * axis is split (at least 64 per split) and a `split_sum_act` adds the partials, the bias
+   * and the activation. Needs `scratch`. Default: no split.
+   */
+  splitTarget?: number;
+  /** Allocates the partials of a split-K product (released by the caller). */
+  scratch?: (floats: number) => BufRef;
 }
+
+/** Fewest values of K per split of a split-K matmul. */
+const MATMUL_MIN_KC = 64;
 
 /**
  * C [M,N] = act(op(A)·op(B) + bias).
@@ -862,12 +880,33 @@ export function matmul(
   need(a, m * k, "A", "matmul");
   need(b, k * n, "B", "matmul");
   need(c, m * n, "C", "matmul");
-  const params = [m, n, k, o.ta ? 1 : 0, o.tb ? 1 : 0, o.bias ? 1 : 0, { f32: o.slope ?? 1 }, 0];
-  const bufs = [a, b, o.bias ?? a, c];
-  if ((o.variant ?? "blocked") === "tiled") {
-    rt.dispatch(KERNELS.matmulTiled, params, bufs, Math.ceil(m / 32) * Math.ceil(n / 32));
-  } else {
-    rt.dispatch(KERNELS.matmulBlocked, params, bufs, groups(Math.ceil(m / 4) * Math.ceil(n / 4)));
+  const tiled = (o.variant ?? "blocked") === "tiled";
+  // Invocations without a split: 64 per 32×32 tile, or one per 4×4 block.
+  const tiles = tiled ? Math.ceil(m / 32) * Math.ceil(n / 32) : Math.ceil(m / 4) * Math.ceil(n / 4);
+  const invocations = tiled ? 64 * tiles : tiles;
+  let splits = 1;
+  if (o.splitTarget && o.scratch && invocations < o.splitTarget) {
+    splits = Math.max(
+      1,
+      Math.min(Math.floor(k / MATMUL_MIN_KC), Math.round(o.splitTarget / invocations)),
+    );
+  }
+  const kc = Math.ceil(k / splits);
+  splits = Math.ceil(k / kc);
+  const slope = o.slope ?? 1;
+  const params = [m, n, k, o.ta ? 1 : 0, o.tb ? 1 : 0, o.bias ? 1 : 0, { f32: slope }, splits];
+  params.push(kc, 0, 0, 0);
+  const out = splits > 1 ? o.scratch!(splits * m * n) : c;
+  const bufs = [a, b, o.bias ?? a, out];
+  if (tiled) rt.dispatch(KERNELS.matmulTiled, params, bufs, tiles * splits);
+  else rt.dispatch(KERNELS.matmulBlocked, params, bufs, groups(tiles * splits));
+  if (splits > 1) {
+    rt.dispatch(
+      KERNELS.splitSumAct,
+      [m * n, splits, 0, n, o.bias ? 1 : 0, 0, { f32: slope }, 0],
+      [out, o.bias ?? out, c],
+      groups(m * n),
+    );
   }
 }
 

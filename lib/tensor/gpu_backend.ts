@@ -196,7 +196,10 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
         bias: bias?.ref ?? null,
         slope,
         variant: tuning.matmul,
+        splitTarget: tuning.splitTarget,
+        scratch: tmp,
       });
+      freeScratch();
       return c;
     },
     leaky(x, slope) {

@@ -6,6 +6,7 @@ import * as C from "../../lib/cpu/mod.ts";
 import * as K from "../../lib/gpu/kernels.ts";
 import { backendNamed } from "../../lib/tensor/backends.ts";
 import * as ops from "../../lib/tensor/ops.ts";
+import type { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { accTol, close, dirtyPool, gt, rand, readAll, webgpu } from "./_util.ts";
@@ -64,6 +65,63 @@ for (const variant of ["blocked", "tiled"] as const) {
               refMatmul(a, b, m, n, k, ta, tb, bias, slope),
               accTol(k + 1, 4),
               `${variant} m ${m} n ${n} k ${k} ta ${ta} tb ${tb} bias ${withBias}`,
+            );
+          }
+        }
+      }
+    },
+  );
+}
+
+// Split-K: K long against few outputs (the latent Linear at batch 1..37), K not a multiple of
+// the 64-value minimum chunk or of the tiled kernel's 16-deep step.
+const SPLIT_SHAPES: [number, number, number][] = [[5, 7, 1000], [37, 9, 1152], [1, 3, 130]];
+
+for (const variant of ["blocked", "tiled"] as const) {
+  gpuTest(
+    `matmul ${variant} split over K matches reference for all transpositions, bias and leaky`,
+    async () => {
+      const rt = await webgpu();
+      const be = backendNamed("webgpu");
+      let seed = 1100;
+      for (const [m, n, k] of SPLIT_SHAPES) {
+        for (const ta of [false, true]) {
+          for (const tb of [false, true]) {
+            const withBias = !ta || tb;
+            const slope = ta ? 1 : SLOPE;
+            const a = rand(m * k, seed++), b = rand(k * n, seed++);
+            const bias = withBias ? rand(n, seed++) : null;
+            dirtyPool(m * n);
+            const A = gt(a, [m * k]), B = gt(b, [k * n]), Bi = bias ? gt(bias, [n]) : null;
+            const Cm = be.fill([m * n], 0);
+            const scratch: Tensor[] = [];
+            const before = rt.stats().dispatches;
+            K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
+              ta,
+              tb,
+              bias: Bi?.ref ?? null,
+              slope,
+              variant,
+              splitTarget: 1 << 20,
+              scratch: (floats) => {
+                const t = be.fill([floats], NaN);
+                scratch.push(t);
+                return t.ref;
+              },
+            });
+            // Each scratch slice records one fill; then the product and the split sum.
+            assertEquals(
+              rt.stats().dispatches - before,
+              scratch.length + 2,
+              "split into two passes",
+            );
+            const [out] = await readAll([Cm]);
+            for (const t of [A, B, Bi, Cm, ...scratch]) t?.dispose();
+            close(
+              out,
+              refMatmul(a, b, m, n, k, ta, tb, bias, slope),
+              accTol(k + 1, 4),
+              `${variant} split m ${m} n ${n} k ${k} ta ${ta} tb ${tb} bias ${withBias}`,
             );
           }
         }
