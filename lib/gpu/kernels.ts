@@ -286,6 +286,11 @@ export interface Tuning {
    * tiles measured no faster on llvmpipe).
    */
   convTransposeTile?: number;
+  /**
+   * conv2d writes vec4s of 4 pixels where the output plane's size is a multiple of 4
+   * (default true).
+   */
+  convVectorStores?: boolean;
 }
 
 /** Every field of {@linkcode Tuning}; the compiler checks the list is complete. */
@@ -298,6 +303,7 @@ export const TUNING_FIELDS = [
   "convTransposePixels",
   "weightGradTile",
   "convTransposePhase",
+  "convVectorStores",
 ] as const satisfies readonly (keyof Tuning)[];
 // Fails to compile when a Tuning field is missing from TUNING_FIELDS.
 const _tuningFieldsComplete: Exclude<keyof Tuning, (typeof TUNING_FIELDS)[number]> extends never
@@ -309,15 +315,26 @@ const _tuningFieldsComplete: Exclude<keyof Tuning, (typeof TUNING_FIELDS)[number
  *
  * @param tc Channel tile, a multiple of 4.
  * @param tp Pixel tile.
+ * @param vectorStores Write y as vec4s of 4 pixels (needs tp and Ho·Wo multiples of 4).
  * @returns the kernel definition.
  */
-export function conv2dDef(tc: number, tp = 4): KernelDef {
+export function conv2dDef(tc: number, tp = 4, vectorStores = false): KernelDef {
+  if (vectorStores && tp % 4 !== 0) {
+    throw new RangeError(
+      `Cannot build conv2d: vector stores need a pixel tile that is a multiple of 4: found ${tp}`,
+    );
+  }
   return {
     name: "conv2d",
     file: "conv2d.wgsl",
     storage: ["read", "read", "read", "rw"],
     workgroupSize: WG,
-    defines: { TP: tp, TQ: Math.max(1, Math.round(tc / 4)) },
+    defines: {
+      TP: tp,
+      TQ: Math.max(1, Math.round(tc / 4)),
+      VS: vectorStores ? 1 : 0,
+      TP4: vectorStores ? tp / 4 : 0,
+    },
   };
 }
 
@@ -575,8 +592,11 @@ export function conv2d(
   const co4p = Math.ceil(g.co / tcl) * tq;
   const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, co4p, false);
   const tiles = Math.ceil(g.n * g.ho * g.wo / tp) * (co4p / tq);
+  // vec4 stores when 4 consecutive pixels of a tile always share an image (conv2d.wgsl).
+  const vs = (active.convVectorStores ?? true) && tp % 4 === 0 && (g.ho * g.wo) % 4 === 0 &&
+    y.offset % 16 === 0;
   rt.dispatch(
-    conv2dDef(tcl, tp),
+    conv2dDef(tcl, tp, vs),
     [...convParams(g), b ? 1 : 0, { f32: slope }, co4p],
     [x, wp, b ?? x, y],
     groups(tiles),

@@ -1,5 +1,5 @@
 /**
- * WGSL source preprocessing: `{{NAME}}` defines and `/*unroll*\/` loops.
+ * WGSL source preprocessing: `{{NAME}}` defines, `/*if NAME*\/` blocks and `/*unroll*\/` loops.
  *
  * Why unrolling is done here rather than left to the driver: a register tile such as
  * `var acc: array<vec4f, 16>` indexed by loop counters stays an array unless the shader
@@ -16,6 +16,11 @@
  * (the bound an integer literal, usually a define such as `{{TP}}u`) becomes `{ BODY }`
  * repeated with `p` replaced by `0u`, `1u`, …. Unrolled loops nest. A body must not use
  * `break` or `continue` (they would leave the enclosing loop once unrolled).
+ *
+ * A block `/*if NAME*\/ A /*else*\/ B /*endif*\/` (the else part optional, blocks not nested)
+ * keeps A when the define NAME is non-zero and B otherwise. It is for code that would not
+ * type-check in the other variant, such as a binding declared `array<vec4f>` in one and
+ * `array<f32>` in the other; a plain `if` on a define is enough everywhere else.
  *
  * @module
  */
@@ -43,6 +48,36 @@ export function applyDefines(
     throw new Error(`Cannot compile kernel ${where}: define ${leftover[1]} has no value`);
   }
   return code;
+}
+
+const IF_BLOCK = /\/\*if (\w+)\*\/([\s\S]*?)(?:\/\*else\*\/([\s\S]*?))?\/\*endif\*\//g;
+
+/**
+ * Resolves every `/*if NAME*\/ … /*else*\/ … /*endif*\/` block by the define NAME.
+ *
+ * @param code WGSL source.
+ * @param defines Values by name.
+ * @param where Kernel name for errors.
+ * @returns the source with the kept branches only.
+ * @throws Error when NAME has no value, or a marker is left unmatched.
+ */
+export function applyIfBlocks(
+  code: string,
+  defines: Record<string, string | number>,
+  where: string,
+): string {
+  const out = code.replace(IF_BLOCK, (_m, name: string, yes: string, no: string | undefined) => {
+    if (!(name in defines)) {
+      throw new Error(`Cannot compile kernel ${where}: /*if ${name}*/ has no define ${name}`);
+    }
+    if (/\/\*if \w+\*\//.test(yes) || /\/\*if \w+\*\//.test(no ?? "")) {
+      throw new Error(`Cannot compile kernel ${where}: /*if ${name}*/ blocks must not nest`);
+    }
+    return Number(defines[name]) !== 0 ? yes : (no ?? "");
+  });
+  const left = out.match(/\/\*(if \w+|else|endif)\*\//);
+  if (left) throw new Error(`Cannot compile kernel ${where}: unmatched ${left[0]}`);
+  return out;
 }
 
 /**
@@ -96,7 +131,8 @@ export function unrollLoops(code: string, where: string): string {
 }
 
 /**
- * The source a kernel compiles: defines applied, then loops unrolled.
+ * The source a kernel compiles: `/*if*\/` blocks resolved, defines applied, then loops
+ * unrolled.
  *
  * @param code WGSL source as stored in `kernels/`.
  * @param defines Values by name.
@@ -108,5 +144,5 @@ export function preprocess(
   defines: Record<string, string | number>,
   where: string,
 ): string {
-  return unrollLoops(applyDefines(code, defines, where), where);
+  return unrollLoops(applyDefines(applyIfBlocks(code, defines, where), defines, where), where);
 }

@@ -318,6 +318,47 @@ gpuTest("with the phase kernel off, B < 4 takes the channel kernel and matches t
   }
 });
 
+gpuTest(
+  "conv2d writes vec4s where Ho·Wo is a multiple of 4, scalars elsewhere, and both match",
+  async () => {
+    const rt = await webgpu();
+    // Ho·Wo = 4·6 = 24 with Co = 5 (a partial channel quad) and 3 images: vec4 stores; then the
+    // seed's e0 (44·34 = 1496) and e1 (22·17 = 374, scalar stores), and the same with the
+    // vector stores turned off.
+    const quad: ConvCase = {
+      name: "batch 3, Ci 2 Co 5, Ho·Wo 24",
+      x: [3, 2, 8, 11],
+      w: [5, 2, 3, 3],
+      stride: [2, 2],
+      padding: [1, 1],
+      bias: true,
+      slope: SLOPE,
+    };
+    const cases = [quad, SEED_ENCODER[0], SEED_ENCODER[1]];
+    const storesOf = async (): Promise<number[]> => {
+      if (!rt.device.features.has("timestamp-query")) return [];
+      rt.startProfile();
+      for (const [i, c] of cases.entries()) await checkConv2d(c, 280 + 10 * i);
+      const p = await rt.stopProfile();
+      return p.filter((d) => d.kernel === "conv2d" && d.defines.TQ !== undefined)
+        .map((d) => Number(d.defines.VS));
+    };
+    const on = await storesOf();
+    const saved = K.activeTuning();
+    await K.compileAll(rt, { ...saved, convVectorStores: false });
+    try {
+      const off = await storesOf();
+      if (rt.device.features.has("timestamp-query")) {
+        // Per case: the forward (conv2d) and the input gradient (conv_transpose2d, not listed).
+        assertEquals(on, [1, 1, 0], "vec4 stores where the plane allows them");
+        assertEquals(off, [0, 0, 0], "no vec4 stores when turned off");
+      }
+    } finally {
+      await K.compileAll(rt, saved);
+    }
+  },
+);
+
 Deno.test("phaseWindow: the input offsets a block of output phases needs", () => {
   // k3 s2 p1 (the seed decoder): offsets 0..1; k3 s2 p0: -1..0; k5 s1 p2: -2..2.
   assertEquals(K.phaseWindow(3, 2, 1), [0, 2]);

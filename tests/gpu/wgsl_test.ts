@@ -2,7 +2,7 @@
  * The WGSL preprocessor (lib/gpu/wgsl.ts): defines and unrolled loops, expanded as text
  * (no adapter needed), and a kernel tile variant that start-up did not compile.
  */
-import { applyDefines, preprocess, unrollLoops } from "../../lib/gpu/wgsl.ts";
+import { applyDefines, applyIfBlocks, preprocess, unrollLoops } from "../../lib/gpu/wgsl.ts";
 import * as K from "../../lib/gpu/kernels.ts";
 import * as C from "../../lib/cpu/mod.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
@@ -72,6 +72,35 @@ Deno.test("preprocess applies defines before unrolling, so a define can be the b
   }, "t");
   assertEquals(squash(out), "{s+=x[0u];}{s+=x[1u];}");
   assertThrows(() => applyDefines("{{A}} {{B}}", { A: 1 }, "k"), Error, "define B has no value");
+});
+
+Deno.test("if blocks keep the branch their define selects, with or without an else", () => {
+  const src =
+    "a /*if V*/ b: array<vec4f> /*else*/ b: array<f32> /*endif*/ c /*if W*/ d /*endif*/ e";
+  assertEquals(squash(applyIfBlocks(src, { V: 1, W: 0 }, "t")), "ab:array<vec4f>ce");
+  assertEquals(squash(applyIfBlocks(src, { V: 0, W: 1 }, "t")), "ab:array<f32>cde");
+  // Resolved before defines and unrolling, so a kept branch may use both.
+  const out = preprocess(
+    "/*if V*/ /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) { s += p; } /*endif*/",
+    { V: 1, TP: 2 },
+    "t",
+  );
+  assertEquals(squash(out), "{s+=0u;}{s+=1u;}");
+});
+
+Deno.test("if blocks refuse a missing define, nesting and unmatched markers, naming the kernel", () => {
+  assertThrows(
+    () => applyIfBlocks("/*if V*/ x /*endif*/", {}, "k1"),
+    Error,
+    "k1: /*if V*/ has no define V",
+  );
+  assertThrows(
+    () => applyIfBlocks("/*if V*/ /*if W*/ x /*endif*/ /*endif*/", { V: 1, W: 1 }, "k2"),
+    Error,
+    "must not nest",
+  );
+  assertThrows(() => applyIfBlocks("x /*else*/ y", {}, "k3"), Error, "k3: unmatched /*else*/");
+  assertThrows(() => applyIfBlocks("/*if V*/ x", { V: 1 }, "k4"), Error, "unmatched /*if V*/");
 });
 
 gpuTest("a conv tile variant that start-up did not compile is compiled at dispatch", async () => {
