@@ -13,16 +13,17 @@
 // per chunk and `split_sum` in reduce.wgsl sums the S partials (skipped when S = 1). S is
 // chosen on the host so that invocations ≈ the adapter's parallel width.
 //
-// One invocation computes a 4·TQ (co) × CIT (ci) × 3 (kw) tile at one kh over one chunk: per
-// output column it loads 4·TQ gy values and 3·CIT x values for 12·TQ·CIT FMAs (on llvmpipe
-// every load is a per-lane loop, so loads per FMA decide the speed; one tap per invocation
-// needed 4 + CIT loads for 4·CIT FMAs). TQ and CIT are defines; CIT = 1 is used (with
-// CIT = 4 this kernel measured ~2× slower than conv_weight_grad.wgsl on llvmpipe), TQ = 2
-// where there are at least 8 output channels. The tile loops are unrolled by the
-// preprocessor (lib/gpu/wgsl.ts). The ow loop runs over
-// the union of the 3 taps' valid ranges; a tap outside [0, W) (or past KW) loads x[0] × 0.
+// One invocation computes a 4·TQ (co) × CIT (ci) × 3 (kh) × 3 (kw) tile over one chunk: per
+// output pixel it loads 4·TQ gy values and 9·CIT x values for 36·TQ·CIT FMAs (on llvmpipe
+// every load is a per-lane loop, so loads per FMA decide the speed: one tap per invocation
+// needed 4 + CIT loads for 4·CIT FMAs, one row of 3 taps 4·TQ + 3·CIT for 12·TQ·CIT).
+// TQ and CIT are defines; CIT = 1 is used (with CIT = 4 this kernel measured ~2× slower than
+// conv_weight_grad.wgsl on llvmpipe), TQ = 2 where there are at least 8 output channels. The
+// tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts). The ow loop runs over the
+// union of the 3 column taps' valid ranges; a tap outside the input (or past KH, KW) loads
+// x[0] × 0.
 // Bindings: 0 params, 1 x, 2 gy, 3 partial (gw itself when S = 1).
-// Dispatch: ceil(ceil(Co/(4·TQ)) · ceil(Ci/CIT) · KH · ceil(KW/3) · S / 64) workgroups.
+// Dispatch: ceil(ceil(Co/(4·TQ)) · ceil(Ci/CIT) · ceil(KH/3) · ceil(KW/3) · S / 64) workgroups.
 
 const CIT: u32 = {{CIT}}u;
 const TQ: u32 = {{TQ}}u;
@@ -57,13 +58,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var idx = (wid.x + wid.y * nwg.x) * 64u + lid;
   let co_tiles = (P.co + 4u * TQ - 1u) / (4u * TQ);
   let ci_tiles = (P.ci + CIT - 1u) / CIT;
+  let kh_groups = (P.kh + 2u) / 3u;
   let kw_groups = (P.kw + 2u) / 3u;
-  if (idx >= co_tiles * ci_tiles * P.kh * kw_groups * P.splits) { return; }
+  if (idx >= co_tiles * ci_tiles * kh_groups * kw_groups * P.splits) { return; }
   let co0 = (idx % co_tiles) * 4u * TQ; idx /= co_tiles;
   let ci0 = (idx % ci_tiles) * CIT; idx /= ci_tiles;
-  let kh = idx % P.kh; idx /= P.kh;
+  let kh0 = (idx % kh_groups) * 3u; idx /= kh_groups;
   let kw0 = (idx % kw_groups) * 3u;
   let s = idx / kw_groups;
+  let nrow = min(3u, P.kh - kh0);
   let ntap = min(3u, P.kw - kw0);
 
   let hw_in = P.h * P.w;
@@ -80,17 +83,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let ow_lo = ow_first(kw0 + ntap - 1u);
   let ow_hi = ow_last(kw0);
 
-  // acc[(j·CIT + c)·TQ + q][k] = partial gw[co0 + 4q + k, ci0 + c, kh, kw0 + j].
-  var acc: array<vec4f, 3 * CIT * TQ>;
+  // acc[((i·3 + j)·CIT + c)·TQ + q][k] = partial gw[co0 + 4q + k, ci0 + c, kh0 + i, kw0 + j].
+  var acc: array<vec4f, 9 * CIT * TQ>;
   let r_begin = s * P.rows_per_split;
   let r_end = min(r_begin + P.rows_per_split, P.n * P.ho);
   for (var r = r_begin; r < r_end; r++) {
     let n = r / P.ho;
     let oh = r % P.ho;
-    let ih = i32(oh * P.sh) - i32(P.ph) + i32(kh);
-    if (ih < 0 || ih >= i32(P.h)) { continue; }
     let gyrow = n * P.co * hw_out + oh * P.wo;
-    let xrow = n * P.ci * hw_in + u32(ih) * P.w;
+    // The 3 input rows of the row taps: offset and mask (0 outside the input or past KH).
+    var xrow: array<u32, 3>;
+    var mrow: array<bool, 3>;
+    /*unroll*/ for (var i = 0u; i < 3u; i++) {
+      let ih = i32(oh * P.sh) - i32(P.ph) + i32(kh0 + i);
+      mrow[i] = i < nrow && ih >= 0 && ih < i32(P.h);
+      xrow[i] = select(0u, n * P.ci * hw_in + u32(ih) * P.w, mrow[i]);
+    }
+    if (!(mrow[0] || mrow[1] || mrow[2])) { continue; }
     for (var ow = ow_lo; ow <= ow_hi; ow++) {
       var g: array<vec4f, TQ>;
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
@@ -100,13 +109,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let iw0 = ow * i32(P.sw) - i32(P.pw) + i32(kw0);
       /*unroll*/ for (var j = 0u; j < 3u; j++) {
         let iw = iw0 + i32(j);
-        let ok = j < ntap && iw >= 0 && iw < i32(P.w);
-        let m = select(0.0, 1.0, ok);
-        let xi = select(0u, xrow + u32(iw), ok);
-        /*unroll*/ for (var c = 0u; c < {{CIT}}u; c++) {
-          let xv = vec4f(X[xi + xoff[c]] * m);
-          /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-            acc[(j * CIT + c) * TQ + q] = fma(g[q], xv, acc[(j * CIT + c) * TQ + q]);
+        let okw = j < ntap && iw >= 0 && iw < i32(P.w);
+        /*unroll*/ for (var i = 0u; i < 3u; i++) {
+          let ok = okw && mrow[i];
+          let m = select(0.0, 1.0, ok);
+          let xi = select(0u, xrow[i] + u32(iw), ok);
+          /*unroll*/ for (var c = 0u; c < {{CIT}}u; c++) {
+            let xv = vec4f(X[xi + xoff[c]] * m);
+            /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+              let a = ((i * 3u + j) * CIT + c) * TQ + q;
+              acc[a] = fma(g[q], xv, acc[a]);
+            }
           }
         }
       }
@@ -115,17 +128,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
   let kk = P.kh * P.kw;
   let total = P.co * P.ci * kk;
-  /*unroll*/ for (var j = 0u; j < 3u; j++) {
-    if (j < ntap) {
-      let tap = kh * P.kw + kw0 + j;
-      /*unroll*/ for (var c = 0u; c < {{CIT}}u; c++) {
-        let ci = ci0 + c;
-        /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-          let v = acc[(j * CIT + c) * TQ + q];
-          /*unroll*/ for (var k = 0u; k < 4u; k++) {
-            let co = co0 + 4u * q + k;
-            if (ci < P.ci && co < P.co) {
-              Part[s * total + (co * P.ci + ci) * kk + tap] = v[k];
+  /*unroll*/ for (var i = 0u; i < 3u; i++) {
+    /*unroll*/ for (var j = 0u; j < 3u; j++) {
+      if (i < nrow && j < ntap) {
+        let tap = (kh0 + i) * P.kw + kw0 + j;
+        /*unroll*/ for (var c = 0u; c < {{CIT}}u; c++) {
+          let ci = ci0 + c;
+          /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+            let v = acc[((i * 3u + j) * CIT + c) * TQ + q];
+            /*unroll*/ for (var k = 0u; k < 4u; k++) {
+              let co = co0 + 4u * q + k;
+              if (ci < P.ci && co < P.co) {
+                Part[s * total + (co * P.ci + ci) * kk + tap] = v[k];
+              }
             }
           }
         }

@@ -749,7 +749,7 @@ export function convWeightGrad(
   const [tq, tc] = weightGradTiles(g.co, g.ci);
   const rowTq = g.co >= 8 ? 2 : 1;
   const tiles = row
-    ? Math.ceil(g.co / (4 * rowTq)) * g.ci * g.kh * Math.ceil(g.kw / 3)
+    ? Math.ceil(g.co / (4 * rowTq)) * g.ci * Math.ceil(g.kh / 3) * Math.ceil(g.kw / 3)
     : Math.ceil(g.co / (4 * tq)) * Math.ceil(g.ci / (4 * tc)) * g.kh * g.kw;
   const rows = g.n * g.ho;
   const splits = Math.max(1, Math.min(rows, Math.round(splitTarget / tiles)));

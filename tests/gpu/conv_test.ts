@@ -512,6 +512,16 @@ const ROW_CASES: ConvCase[] = [
     bias: false,
     slope: 1,
   },
+  {
+    // KH = 5: two groups of kernel rows, the second with 2 rows.
+    name: "row ci=1, kh 5",
+    x: [2, 1, 12, 10],
+    w: [4, 1, 5, 3],
+    stride: [2, 1],
+    padding: [2, 1],
+    bias: false,
+    slope: 1,
+  },
 ];
 
 // >= 8 output channels take 8 per invocation: Co = 11 leaves a partly clamped second quad.
