@@ -11,16 +11,20 @@
 // per chunk and `split_sum` in reduce.wgsl sums the S partials (skipped when S = 1). S is
 // chosen on the host so that invocations ≈ the adapter's parallel width.
 //
-// One invocation computes a 4·TQ (co) × 4·TC (ci) tile at one tap (kh, kw) over one chunk
-// (TQ and TC are defines): per output pixel it loads 4·TQ values of gy and 4·TC of x for
-// 16·TQ·TC FMAs (on llvmpipe each load is a per-lane loop, so loads per FMA decide the
-// speed). The valid ow range for the tap is computed once per row, so the inner loop has no
-// tests. The tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts).
+// One invocation computes a 4·TQ (co) × 4·TC (ci) tile at JT column taps (kh, kw0 .. kw0 +
+// JT − 1) over one chunk (TQ, TC and JT are defines): per output pixel it loads 4·TQ values
+// of gy and 4·TC·JT of x for 16·TQ·TC·JT FMAs (on llvmpipe each load is a per-lane loop, so
+// loads per FMA decide the speed). JT = 3 shares each gy load among a row's 3 taps; the host
+// uses it where the ci tile is narrow (TC <= 2), since with wider tiles the accumulators no
+// longer fit. The ow loop runs over the union of the taps' valid ranges, computed once per
+// invocation; a tap outside [0, W) (or past KW) loads x at column 0 × 0. The tile loops are
+// unrolled by the preprocessor (lib/gpu/wgsl.ts).
 // Bindings: 0 params, 1 x, 2 gy, 3 partial (gw itself when S = 1).
-// Dispatch: ceil(ceil(Co/(4·TQ)) · ceil(Ci/(4·TC)) · KH·KW · S / 64) workgroups.
+// Dispatch: ceil(ceil(Co/(4·TQ)) · ceil(Ci/(4·TC)) · KH · ceil(KW/JT) · S / 64) workgroups.
 
 const TQ: u32 = {{TQ}}u;
 const TC: u32 = {{TC}}u;
+const JT: u32 = {{JT}}u;
 
 struct Params {
   n: u32, ci: u32, h: u32, w: u32,
@@ -41,13 +45,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let co_tiles = (P.co + 4u * TQ - 1u) / (4u * TQ);
   let ci_tiles = (P.ci + 4u * TC - 1u) / (4u * TC);
   let kk = P.kh * P.kw;
-  if (idx >= co_tiles * ci_tiles * kk * P.splits) { return; }
+  let kwg = (P.kw + JT - 1u) / JT;
+  let groups = P.kh * kwg;
+  if (idx >= co_tiles * ci_tiles * groups * P.splits) { return; }
   let co0 = (idx % co_tiles) * 4u * TQ; idx /= co_tiles;
   let ci0 = (idx % ci_tiles) * 4u * TC; idx /= ci_tiles;
-  let tap = idx % kk;
-  let s = idx / kk;
-  let kh = tap / P.kw;
-  let kw = tap % P.kw;
+  let tg = idx % groups;
+  let s = idx / groups;
+  let kh = tg / kwg;
+  let kw0 = (tg % kwg) * JT;
+  let ntap = min(JT, P.kw - kw0);
 
   let hw_in = P.h * P.w;
   let hw_out = P.ho * P.wo;
@@ -61,16 +68,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     xoff[t] = min(vec4u(ci0 + 4u * t) + vec4u(0u, 1u, 2u, 3u), vec4u(P.ci - 1u)) * hw_in;
   }
 
-  // ow range whose input column is inside [0, W): iw = ow·sw − pw + kw.
-  let lo_num = i32(P.pw) - i32(kw);
+  // Union of the taps' valid ow ranges: iw = ow·sw − pw + kw inside [0, W).
+  let lo_num = i32(P.pw) - i32(kw0 + ntap - 1u);
   var ow_lo = 0i;
   if (lo_num > 0) { ow_lo = (lo_num + i32(P.sw) - 1) / i32(P.sw); }
-  let hi_num = i32(P.w) - 1 + i32(P.pw) - i32(kw);
+  let hi_num = i32(P.w) - 1 + i32(P.pw) - i32(kw0);
   var ow_hi = -1i;
   if (hi_num >= 0) { ow_hi = min(i32(P.wo) - 1, hi_num / i32(P.sw)); }
 
-  // acc[(4q + k)·TC + t][j] = partial gw[co0 + 4q + k, ci0 + 4t + j, kh, kw].
-  var acc: array<vec4f, 4 * TQ * TC>;
+  // acc[(j·4·TQ + 4q + k)·TC + t][l] = partial gw[co0 + 4q + k, ci0 + 4t + l, kh, kw0 + j].
+  var acc: array<vec4f, 4 * JT * TQ * TC>;
   let r_begin = s * P.rows_per_split;
   let r_end = min(r_begin + P.rows_per_split, P.n * P.ho);
   for (var r = r_begin; r < r_end; r++) {
@@ -81,18 +88,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let gyrow = n * P.co * hw_out + oh * P.wo;
     let xrow = n * P.ci * hw_in + u32(ih) * P.w;
     for (var ow = ow_lo; ow <= ow_hi; ow++) {
-      let iw = u32(ow * i32(P.sw) - i32(P.pw) + i32(kw));
-      var xv: array<vec4f, TC>;
-      /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
-        let xo = xoff[t] + vec4u(xrow + iw);
-        xv[t] = vec4f(X[xo.x], X[xo.y], X[xo.z], X[xo.w]);
+      var xv: array<vec4f, JT * TC>;
+      /*unroll*/ for (var j = 0u; j < {{JT}}u; j++) {
+        let iwi = ow * i32(P.sw) - i32(P.pw) + i32(kw0 + j);
+        let ok = j < ntap && iwi >= 0 && iwi < i32(P.w);
+        let m = select(0.0, 1.0, ok);
+        let iw = select(0u, u32(iwi), ok);
+        /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
+          let xo = xoff[t] + vec4u(xrow + iw);
+          xv[j * TC + t] = vec4f(X[xo.x], X[xo.y], X[xo.z], X[xo.w]) * m;
+        }
       }
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
         let go = gyoff[q] + vec4u(gyrow + u32(ow));
         let g = vec4f(GY[go.x], GY[go.y], GY[go.z], GY[go.w]);
         /*unroll*/ for (var k = 0u; k < 4u; k++) {
-          /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
-            acc[(4u * q + k) * TC + t] = fma(vec4f(g[k]), xv[t], acc[(4u * q + k) * TC + t]);
+          /*unroll*/ for (var j = 0u; j < {{JT}}u; j++) {
+            /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
+              let a = (j * 4u * TQ + 4u * q + k) * TC + t;
+              acc[a] = fma(vec4f(g[k]), xv[j * TC + t], acc[a]);
+            }
           }
         }
       }
@@ -100,17 +115,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 
   let total = P.co * P.ci * kk;
-  /*unroll*/ for (var i = 0u; i < {{TQ4}}u; i++) {
-    let co = co0 + i;
-    if (co < P.co) {
-      /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
-        let v = acc[i * TC + t];
-        let c0 = ci0 + 4u * t;
-        let base = s * total + (co * P.ci + c0) * kk + tap;
-        if (c0 < P.ci) { Part[base] = v.x; }
-        if (c0 + 1u < P.ci) { Part[base + kk] = v.y; }
-        if (c0 + 2u < P.ci) { Part[base + 2u * kk] = v.z; }
-        if (c0 + 3u < P.ci) { Part[base + 3u * kk] = v.w; }
+  /*unroll*/ for (var j = 0u; j < {{JT}}u; j++) {
+    /*unroll*/ for (var i = 0u; i < {{TQ4}}u; i++) {
+      let co = co0 + i;
+      if (co < P.co && j < ntap) {
+        let tap = kh * P.kw + kw0 + j;
+        /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
+          let v = acc[(j * 4u * TQ + i) * TC + t];
+          let c0 = ci0 + 4u * t;
+          let base = s * total + (co * P.ci + c0) * kk + tap;
+          if (c0 < P.ci) { Part[base] = v.x; }
+          if (c0 + 1u < P.ci) { Part[base + kk] = v.y; }
+          if (c0 + 2u < P.ci) { Part[base + 2u * kk] = v.z; }
+          if (c0 + 3u < P.ci) { Part[base + 3u * kk] = v.w; }
+        }
       }
     }
   }

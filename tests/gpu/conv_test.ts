@@ -481,6 +481,54 @@ gpuTest("conv_weight_grad with one split per row", async () => {
   close(r.gw, r.ref, accTol(r.k, T), "gw, 39 splits");
 });
 
+// Input-channel tiles of at most 8 take 3 column taps per invocation (weightGradTaps): KW = 5
+// makes groups of 3 and 2 taps, KW = 2 falls back to one tap; Ci = 4 and 8 give TC = 1 and 2.
+const TAP_CASES: ConvCase[] = [
+  {
+    name: "Ci 8 Co 6, KW 5 (3 + 2 taps), stride (1,2), padding (1,2)",
+    x: [2, 8, 9, 13],
+    w: [6, 8, 3, 5],
+    stride: [1, 2],
+    padding: [1, 2],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "Ci 4 Co 9, KW 3, stride 2, padding (0,1)",
+    x: [3, 4, 11, 10],
+    w: [9, 4, 2, 3],
+    stride: [2, 2],
+    padding: [0, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "Ci 8 Co 5, KW 2 (one tap per invocation)",
+    x: [2, 8, 7, 8],
+    w: [5, 8, 3, 2],
+    stride: [2, 2],
+    padding: [1, 0],
+    bias: false,
+    slope: 1,
+  },
+];
+
+TAP_CASES.forEach((c, i) => {
+  gpuTest(
+    `conv_weight_grad with column taps per invocation matches reference: ${c.name}`,
+    async () => {
+      await webgpu();
+      const [, tc] = K.weightGradTiles(c.w[0], c.w[1]);
+      assertEquals(K.weightGradTaps(tc, c.w[3]), c.w[3] >= 3 ? 3 : 1, "taps per invocation");
+      await checkConv2d(c, 560 + 10 * i);
+      for (const target of [1, 1e6]) {
+        const r = await weightGradWithSplit(c, target, 600 + 10 * i);
+        close(r.gw, r.ref, accTol(r.k, T), `${c.name}: gw, split target ${target}`);
+      }
+    },
+  );
+});
+
 // Fewer than 4 input channels take conv_weight_grad_row.wgsl: KW = 5 makes two kw groups,
 // the second holding 2 taps; padding 2 puts taps outside the row at both edges.
 const ROW_CASES: ConvCase[] = [
