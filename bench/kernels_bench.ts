@@ -383,6 +383,9 @@ function matmulCases(s: MatmulShape, batch: number | null): Case[] {
       bias: s.bias ? biasb : null,
       slope: s.bias ? SLOPE : 1,
       variant,
+      // The latent layers as the training step runs them: split over K when M·N alone gives
+      // too few invocations (the square matmuls never split).
+      ...(batch === null ? {} : { splitTarget: tuning.splitTarget, scratch }),
     };
     out.push({
       family: "matmul",
@@ -392,7 +395,10 @@ function matmulCases(s: MatmulShape, batch: number | null): Case[] {
       variant,
       flops: 2 * m * n * k,
       bytes: 4 * (m * k + k * n + m * n + (s.bias ? n : 0)),
-      record: () => K.matmul(rt, ab, bb, cb, m, n, k, o),
+      record: () => {
+        K.matmul(rt, ab, bb, cb, m, n, k, o);
+        freeScratch();
+      },
       check: async () => {
         if (!s.sample) return await expectClose(`matmul ${variant} ${shape}`, cb, ref());
         // Square matmuls: check sampled entries of C against Float64 dot products.
