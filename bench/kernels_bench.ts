@@ -29,6 +29,7 @@ import { adapterSummary } from "../lib/gpu/device.ts";
 import * as K from "../lib/gpu/kernels.ts";
 import { type BufRef, gpu, type GpuRuntime } from "../lib/gpu/runtime.ts";
 import { Rng } from "../lib/util/rng.ts";
+import { median } from "../lib/bench/seisdec_timing.ts";
 import { type BenchFigure, writeBenchResults } from "./_results.ts";
 
 /** One benchmarked kernel at one shape. */
@@ -67,11 +68,6 @@ const CPU_BASELINE_MAX_MS = 400;
 
 const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 let rt: GpuRuntime;
 let tuning: K.Tuning;

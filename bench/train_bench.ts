@@ -23,7 +23,12 @@
  *
  * @module
  */
-import { type SeisdecTrainer, seisdecTrainer, stepIntervals } from "../lib/bench/seisdec_timing.ts";
+import {
+  median,
+  type SeisdecTrainer,
+  seisdecTrainer,
+  stepIntervals,
+} from "../lib/bench/seisdec_timing.ts";
 import { byKernel, type KernelShare, profileRun } from "../lib/bench/profile.ts";
 import { adapterName } from "../lib/gpu/device.ts";
 import { gpu } from "../lib/gpu/runtime.ts";
@@ -32,11 +37,6 @@ import { type BenchFigure, writeBenchResults } from "./_results.ts";
 const BATCHES = (Deno.env.get("SEISDEC_BENCH_BATCHES") ?? "64,256").split(",").map(Number);
 const INFER_BATCH = 256;
 const shape = (n: number) => `x [${n}, 1, 87, 67]`;
-
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /**
  * Median step time with one step in flight (the training loop's way, see

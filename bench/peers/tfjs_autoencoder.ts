@@ -34,7 +34,9 @@ export type Tf = typeof tf;
 export type TfjsBackendName = "webgpu" | "wasm" | "cpu";
 
 import type { PeerResult, TimingOptions } from "../../lib/bench/types.ts";
-import { stepIntervals } from "../../lib/bench/seisdec_timing.ts";
+import { median, stepIntervals } from "../../lib/bench/seisdec_timing.ts";
+
+export { median };
 
 export type { PeerResult, TimingOptions };
 
@@ -431,13 +433,6 @@ export async function activateTfjsBackend(
     return { description: "webgpu", adapter };
   }
   return { description: "cpu (plain JS)" };
-}
-
-/** @returns the median of a non-empty list. */
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function errorText(e: unknown): string {

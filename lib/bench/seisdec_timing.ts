@@ -23,7 +23,11 @@ import type { PeerResult, TimingOptions } from "./types.ts";
 
 export type { PeerResult, TimingOptions };
 
-function median(a: number[]): number {
+/**
+ * @param a A non-empty list.
+ * @returns its median (the mean of the middle two for an even length).
+ */
+export function median(a: readonly number[]): number {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }

@@ -19,7 +19,7 @@ import { targetDistribution as cpuTargetDistribution } from "../cpu/dec.ts";
 import { axpby, decKlLoss, softAssign, targetDistribution } from "../tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
-import { pipelined } from "../util/pipeline.ts";
+import { InFlight, pipelined } from "../util/pipeline.ts";
 import { loadWeights, readJson, saveWeights, writeJson } from "../io/checkpoint.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 
@@ -281,22 +281,10 @@ export async function finetune(
 
   // One step in flight: iteration it + 1 is recorded and submitted before iteration it's
   // loss is read back (see lib/util/pipeline.ts); a label check first drains it.
-  let pending: { it: number; loss: Promise<number> } | null = null;
-  const settle = async (): Promise<void> => {
-    if (!pending) return;
-    const { it, loss } = pending;
-    pending = null;
-    lastLoss = await loss;
-    hooks.onStep?.(it + 1, cfg.maxIter, lastLoss);
-    if (!Number.isFinite(lastLoss)) {
-      throw new Error(
-        `Cannot fine-tune: loss became ${lastLoss} at iteration ${it + 1}: lower --lr`,
-      );
-    }
-  };
+  const inFlight = new InFlight<number>();
   for (let it = 0; it < cfg.maxIter; it++) {
     if (it % cfg.updateInterval === 0) {
-      await settle();
+      await inFlight.settle();
       if (await check(it)) {
         converged = true;
         break;
@@ -327,12 +315,15 @@ export async function finetune(
       opt.update();
       return l;
     });
-    const read = loss.item().finally(() => loss.dispose());
-    read.catch(() => {}); // awaited in settle(); not unhandled if the previous step throws
-    await settle();
-    pending = { it, loss: read };
+    await inFlight.push(loss.item().finally(() => loss.dispose()), (v) => {
+      lastLoss = v;
+      hooks.onStep?.(it + 1, cfg.maxIter, v);
+      if (!Number.isFinite(v)) {
+        throw new Error(`Cannot fine-tune: loss became ${v} at iteration ${it + 1}: lower --lr`);
+      }
+    });
   }
-  await settle();
+  await inFlight.settle();
   if (!converged) await check(cfg.maxIter);
   const w = await set.stateDict();
   const keep: typeof w = new Map();

@@ -989,56 +989,64 @@ export function scale(rt: GpuRuntime, x: BufRef, y: BufRef, count: number, alpha
   rt.dispatch(KERNELS.scale, ew1(count, { alpha }), [x, y], groups(count));
 }
 
-/** Records crop or crop_grad over `count` written elements (planes [P,H,W], window [P,Ho,Wo] at (top, left)). */
+/** A crop window: planes [P,H,W] and the window [P,Ho,Wo] in them, at (top, left). */
+export interface CropWindow {
+  planes: number;
+  h: number;
+  w: number;
+  ho: number;
+  wo: number;
+  top: number;
+  left: number;
+}
+
+/**
+ * The window that crop [top, bottom, left, right] cuts from x [N,C,H,W].
+ *
+ * @param shape Shape of the uncropped tensor.
+ * @param c Crop [top, bottom, left, right].
+ * @param kernel The kernel, for the error.
+ * @returns the window.
+ * @throws RangeError when x is not 4-D or the window is empty or does not fit.
+ */
+export function cropWindow(
+  shape: readonly number[],
+  [top, bottom, left, right]: readonly [number, number, number, number],
+  kernel: string,
+): CropWindow {
+  if (shape.length !== 4) {
+    throw new RangeError(`Cannot run ${kernel}: expected [N,C,H,W]: found [${shape}]`);
+  }
+  const [n, c, h, w] = shape;
+  const win = { planes: n * c, h, w, ho: h - top - bottom, wo: w - left - right, top, left };
+  if (top < 0 || left < 0 || win.ho < 1 || win.wo < 1) {
+    throw new RangeError(
+      `Cannot run ${kernel}: a ${win.ho}×${win.wo} window at (${top}, ${left}) does not fit ${h}×${w}`,
+    );
+  }
+  return win;
+}
+
+/** Records crop or crop_grad over `count` written elements (8 per invocation, elementwise.wgsl). */
 function cropPass(
   rt: GpuRuntime,
   def: KernelDef,
   src: BufRef,
   dst: BufRef,
   count: number,
-  h: number,
-  w: number,
-  ho: number,
-  wo: number,
-  top: number,
-  left: number,
+  { h, w, ho, wo, top, left }: CropWindow,
 ): void {
-  // 8 elements per invocation (elementwise.wgsl).
   rt.dispatch(def, ew1(count, { h, w, ho, wo, top, left }), [src, dst], groups(count / 8));
 }
 
-/**
- * Crop planes: x [P,H,W] → y [P,Ho,Wo] starting at (top, left).
- */
-export function crop(
-  rt: GpuRuntime,
-  x: BufRef,
-  y: BufRef,
-  planes: number,
-  h: number,
-  w: number,
-  ho: number,
-  wo: number,
-  top: number,
-  left: number,
-): void {
-  cropPass(rt, KERNELS.crop, x, y, planes * ho * wo, h, w, ho, wo, top, left);
+/** Crop planes: x [P,H,W] → y [P,Ho,Wo], the window `win`. */
+export function crop(rt: GpuRuntime, x: BufRef, y: BufRef, win: CropWindow): void {
+  cropPass(rt, KERNELS.crop, x, y, win.planes * win.ho * win.wo, win);
 }
 
 /** Adjoint of {@linkcode crop}: gy [P,Ho,Wo] → gx [P,H,W], zero outside the window. */
-export function cropGrad(
-  rt: GpuRuntime,
-  gy: BufRef,
-  gx: BufRef,
-  planes: number,
-  h: number,
-  w: number,
-  ho: number,
-  wo: number,
-  top: number,
-  left: number,
-): void {
-  cropPass(rt, KERNELS.cropGrad, gy, gx, planes * h * w, h, w, ho, wo, top, left);
+export function cropGrad(rt: GpuRuntime, gy: BufRef, gx: BufRef, win: CropWindow): void {
+  cropPass(rt, KERNELS.cropGrad, gy, gx, win.planes * win.h * win.w, win);
 }
 
 function ew3(count: number, alpha = 0, beta = 0, slope = 0) {
@@ -1098,25 +1106,20 @@ export function broadcast(
   rt.dispatch(KERNELS.broadcast, mseParams(count, coef), [null, null, gl, g], groups(count));
 }
 
-function mseParams(count: number, coef: number, crop = [0, 0, 0, 0, 0, 0]): Param[] {
-  return [count, 0, { f32: coef }, 0, ...crop, 0, 0];
+function mseParams(count: number, coef: number, win?: CropWindow): Param[] {
+  const c = win ? [win.h, win.w, win.ho, win.wo, win.top, win.left] : [0, 0, 0, 0, 0, 0];
+  return [count, 0, { f32: coef }, 0, ...c, 0, 0];
 }
 
 /**
- * out[0] = mean((crop(a) − b)²) for a [planes, h, w] and b [planes, ho, wo], the window at
- * (top, left): one pass of row sums (crop_sqdiff, mse.wgsl), then `finish`.
+ * out[0] = mean((crop(a) − b)²) for a [planes, h, w] and b [planes, ho, wo], the window `win`:
+ * one pass of row sums (crop_sqdiff, mse.wgsl), then `finish`.
  *
  * @param rt Runtime.
  * @param a Uncropped prediction.
  * @param b Target.
  * @param out Loss [1].
- * @param planes Leading size (N·C).
- * @param h Height of a.
- * @param w Width of a.
- * @param ho Height of b.
- * @param wo Width of b.
- * @param top First row of the window.
- * @param left First column of the window.
+ * @param win The crop window ({@linkcode cropWindow}).
  * @param scratch Temporary allocator.
  */
 export function cropMse(
@@ -1124,29 +1127,17 @@ export function cropMse(
   a: BufRef,
   b: BufRef,
   out: BufRef,
-  planes: number,
-  h: number,
-  w: number,
-  ho: number,
-  wo: number,
-  top: number,
-  left: number,
+  win: CropWindow,
   scratch: (floats: number) => BufRef,
 ): void {
-  checkWindow("crop_mse", h, w, ho, wo, top, left);
-  need(a, planes * h * w, "a", "crop_mse");
-  need(b, planes * ho * wo, "b", "crop_mse");
-  const rows = planes * ho;
+  need(a, win.planes * win.h * win.w, "a", "crop_mse");
+  need(b, win.planes * win.ho * win.wo, "b", "crop_mse");
+  const rows = win.planes * win.ho;
   const part = scratch(rows);
-  rt.dispatch(
-    KERNELS.cropSqdiff,
-    mseParams(rows, 0, [h, w, ho, wo, top, left]),
-    [a, b, null, part],
-    groups(rows),
-  );
+  rt.dispatch(KERNELS.cropSqdiff, mseParams(rows, 0, win), [a, b, null, part], groups(rows));
   rt.dispatch(
     KERNELS.finish,
-    [rows, 0, 0, 0, 0, 0, { f32: 1 / (planes * ho * wo) }, 0],
+    [rows, 0, 0, 0, 0, 0, { f32: 1 / (rows * win.wo) }, 0],
     [part, null, out],
     1,
   );
@@ -1161,13 +1152,7 @@ export function cropMse(
  * @param b Target.
  * @param gl Upstream gradient of the loss [1].
  * @param g Gradient, shaped as a (written).
- * @param planes Leading size (N·C).
- * @param h Height of a.
- * @param w Width of a.
- * @param ho Height of b.
- * @param wo Width of b.
- * @param top First row of the window.
- * @param left First column of the window.
+ * @param win The crop window ({@linkcode cropWindow}).
  */
 export function cropMseGrad(
   rt: GpuRuntime,
@@ -1175,41 +1160,18 @@ export function cropMseGrad(
   b: BufRef,
   gl: BufRef,
   g: BufRef,
-  planes: number,
-  h: number,
-  w: number,
-  ho: number,
-  wo: number,
-  top: number,
-  left: number,
+  win: CropWindow,
 ): void {
-  checkWindow("crop_mse_grad", h, w, ho, wo, top, left);
-  need(a, planes * h * w, "a", "crop_mse_grad");
-  need(b, planes * ho * wo, "b", "crop_mse_grad");
-  need(g, planes * h * w, "g", "crop_mse_grad");
-  const rows = planes * h;
+  need(a, win.planes * win.h * win.w, "a", "crop_mse_grad");
+  need(b, win.planes * win.ho * win.wo, "b", "crop_mse_grad");
+  need(g, win.planes * win.h * win.w, "g", "crop_mse_grad");
+  const rows = win.planes * win.h;
   rt.dispatch(
     KERNELS.cropMseGrad,
-    mseParams(rows, 2 / (planes * ho * wo), [h, w, ho, wo, top, left]),
+    mseParams(rows, 2 / (win.planes * win.ho * win.wo), win),
     [a, b, gl, g],
     groups(rows),
   );
-}
-
-function checkWindow(
-  kernel: string,
-  h: number,
-  w: number,
-  ho: number,
-  wo: number,
-  top: number,
-  left: number,
-): void {
-  if (top < 0 || left < 0 || ho < 1 || wo < 1 || top + ho > h || left + wo > w) {
-    throw new RangeError(
-      `Cannot run ${kernel}: a ${ho}×${wo} window at (${top}, ${left}) does not fit ${h}×${w}`,
-    );
-  }
 }
 
 const CHUNK = 4096;

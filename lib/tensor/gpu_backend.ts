@@ -217,17 +217,15 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       K.axpby(rt, x.ref, y.ref, z.ref, x.size, alpha, beta);
       return z;
     },
-    crop(x, [top, bottom, left, right]) {
-      const [n, c, h, w] = conv4("crop2d", x.shape);
-      const ho = h - top - bottom, wo = w - left - right;
-      const y = alloc([n, c, ho, wo]);
-      K.crop(rt, x.ref, y.ref, n * c, h, w, ho, wo, top, left);
+    crop(x, c) {
+      const win = K.cropWindow(x.shape, c, "crop2d");
+      const y = alloc([x.shape[0], x.shape[1], win.ho, win.wo]);
+      K.crop(rt, x.ref, y.ref, win);
       return y;
     },
-    cropGrad(gy, xShape, [top, _bottom, left, _right]) {
-      const [n, c, ho, wo] = conv4("crop2d", gy.shape);
+    cropGrad(gy, xShape, c) {
       const gx = alloc(xShape);
-      K.cropGrad(rt, gy.ref, gx.ref, n * c, xShape[2], xShape[3], ho, wo, top, left);
+      K.cropGrad(rt, gy.ref, gx.ref, K.cropWindow(xShape, c, "crop2d"));
       return gx;
     },
     sum(x, scale) {
@@ -252,43 +250,15 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       K.mseGrad(rt, a.ref, b.ref, gl.ref, g.ref, a.size);
       return g;
     },
-    cropMse(a, b, [top, bottom, left, right]) {
-      const [n, c, h, w] = conv4("crop_mse", a.shape);
+    cropMse(a, b, c) {
       const out = alloc([1]);
-      K.cropMse(
-        rt,
-        a.ref,
-        b.ref,
-        out.ref,
-        n * c,
-        h,
-        w,
-        h - top - bottom,
-        w - left - right,
-        top,
-        left,
-        tmp,
-      );
+      K.cropMse(rt, a.ref, b.ref, out.ref, K.cropWindow(a.shape, c, "crop_mse"), tmp);
       freeScratch();
       return out;
     },
-    cropMseGrad(a, b, gl, [top, bottom, left, right]) {
-      const [n, c, h, w] = conv4("crop_mse", a.shape);
+    cropMseGrad(a, b, gl, c) {
       const g = alloc(a.shape);
-      K.cropMseGrad(
-        rt,
-        a.ref,
-        b.ref,
-        gl.ref,
-        g.ref,
-        n * c,
-        h,
-        w,
-        h - top - bottom,
-        w - left - right,
-        top,
-        left,
-      );
+      K.cropMseGrad(rt, a.ref, b.ref, gl.ref, g.ref, K.cropWindow(a.shape, c, "crop_mse_grad"));
       return g;
     },
     softAssign(z, mu, alpha) {

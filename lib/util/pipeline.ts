@@ -16,6 +16,51 @@
  */
 
 /**
+ * At most one step in flight, for loops that {@linkcode pipelined} does not fit (DEC fine-tuning
+ * drains it before each label check): {@linkcode InFlight.push} puts a submitted step in flight
+ * after handing the previous one's result to its consumer; {@linkcode InFlight.settle} drains.
+ *
+ * @example
+ * ```ts
+ * import { InFlight } from "./pipeline.ts";
+ * const taken: number[] = [];
+ * const q = new InFlight<number>();
+ * await q.push(Promise.resolve(1), (v) => { taken.push(v); });
+ * await q.push(Promise.resolve(2), (v) => { taken.push(v); });
+ * if (taken.join() !== "1") throw new Error();
+ * await q.settle();
+ * if (taken.join() !== "1,2") throw new Error();
+ * ```
+ */
+export class InFlight<T> {
+  #pending: { value: Promise<T>; take: (value: T) => void | Promise<void> } | null = null;
+
+  /**
+   * Puts a step in flight: first waits for the step already in flight and hands its result to
+   * its `take` (which may throw to stop the run; the new step then finishes on the GPU and its
+   * result is dropped).
+   *
+   * @param value The submitted step's result.
+   * @param take Consumes it, when the next step is pushed or on {@linkcode InFlight.settle}.
+   */
+  async push(value: Promise<T>, take: (value: T) => void | Promise<void>): Promise<void> {
+    // Its rejection is handled where it is awaited; this keeps it from counting as
+    // unhandled when the previous step's `take` throws first.
+    value.catch(() => {});
+    await this.settle();
+    this.#pending = { value, take };
+  }
+
+  /** Waits for the step in flight, if any, and hands its result to its `take`. */
+  async settle(): Promise<void> {
+    const p = this.#pending;
+    if (!p) return;
+    this.#pending = null;
+    await p.take(await p.value);
+  }
+}
+
+/**
  * Runs `count` steps with the next step issued before the previous result is taken.
  *
  * @param count Number of steps.
@@ -40,14 +85,7 @@ export async function pipelined<T>(
   issue: (i: number) => Promise<T>,
   take: (value: T, i: number) => void | Promise<void>,
 ): Promise<void> {
-  let prev: Promise<T> | null = null;
-  for (let i = 0; i < count; i++) {
-    const cur = issue(i);
-    // Its rejection is handled where it is awaited; this keeps it from counting as
-    // unhandled when an earlier step's `take` throws first.
-    cur.catch(() => {});
-    if (prev) await take(await prev, i - 1);
-    prev = cur;
-  }
-  if (prev) await take(await prev, count - 1);
+  const q = new InFlight<T>();
+  for (let i = 0; i < count; i++) await q.push(issue(i), (v) => take(v, i));
+  await q.settle();
 }
