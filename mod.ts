@@ -123,4 +123,4 @@ export { gpu, type GpuRuntime, type ProfiledDispatch } from "./lib/gpu/runtime.t
 export { byKernel, type KernelShare, profileRun } from "./lib/bench/profile.ts";
 export { setDefaultBackend } from "./lib/backend.ts";
 export { Rng } from "./lib/util/rng.ts";
-export { pipelined } from "./lib/util/pipeline.ts";
+export { InFlight, pipelined } from "./lib/util/pipeline.ts";
