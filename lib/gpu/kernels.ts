@@ -297,8 +297,8 @@ export interface Tuning {
    */
   convTransposePhase?: boolean;
   /**
-   * Output channels per invocation in conv_transpose2d, a multiple of 4 (default 4: wider
-   * tiles measured no faster on llvmpipe).
+   * Output channels per invocation in conv_transpose2d, a multiple of 4 (default 4; see
+   * {@linkcode defaultTuning} for what llvmpipe measured).
    */
   convTransposeTile?: number;
   /**
@@ -470,6 +470,15 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  * 2048 made the ten weight gradients of the seed autoencoder (with their sums) 0.85×
  * as long at batch 64 and 0.97× at batch 256 (interleaved A/B in one command buffer).
  *
+ * The conv tiles hold about 96 vec4 accumulators per invocation: 8 channel quads × 12
+ * pixels (or 4 × 24, 2 × 24 where the layer has fewer channels). On llvmpipe they live
+ * on the stack either way; what the tile size changes is how many weight loads (per-lane
+ * loops there) each x load is shared with. Against the previous 4 quads × 8 positions,
+ * conv_transpose2d took 0.73–0.95× as long on every layer of the seed autoencoder (0.84×
+ * summed at batch 64, 0.86× at 256); conv2d with 12 pixels instead of 8 took 0.95× at
+ * batch 64 and 0.90× at 256. Larger tiles were slower: 4 × 28 or 4 × 32 took 1.1–1.25×
+ * as long as 4 × 24 (interleaved A/B dispatches; the whole step: 0.94× at both batches).
+ *
  * @param isFallback Whether the adapter is a software fallback.
  * @param threads CPU threads of a software adapter (default: `navigator.hardwareConcurrency`).
  * @returns the tuning.
@@ -483,8 +492,9 @@ export function defaultTuning(
       matmul: "blocked",
       splitTarget: 256 * Math.max(1, Math.floor(threads)),
       convTile: 32,
-      convPixels: 8,
-      convTransposeTile: 16,
+      convPixels: 12,
+      convTransposeTile: 32,
+      convTransposePixels: 12,
       weightGradTile: 4,
     }
     : { matmul: "tiled", splitTarget: 65536, convTile: 8, convPixels: 4, weightGradTile: 2 };
