@@ -291,6 +291,8 @@ export interface Tuning {
   convTransposePixels?: number;
   /** Channel quads per invocation, for both co and ci, in conv_weight_grad (default 2). */
   weightGradTile?: number;
+  /** Output-channel (co) quads per invocation in conv_weight_grad (default weightGradTile). */
+  weightGradCoTile?: number;
   /**
    * Transposed convs with fewer than 4 output channels and sh·sw <= 4 run
    * conv_transpose2d_phase.wgsl, vectorised over output phases (default true).
@@ -317,6 +319,7 @@ export const TUNING_FIELDS = [
   "convTransposeTile",
   "convTransposePixels",
   "weightGradTile",
+  "weightGradCoTile",
   "convTransposePhase",
   "convVectorStores",
 ] as const satisfies readonly (keyof Tuning)[];
@@ -478,6 +481,8 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  * summed at batch 64, 0.86× at 256); conv2d with 12 pixels instead of 8 took 0.95× at
  * batch 64 and 0.90× at 256. Larger tiles were slower: 4 × 28 or 4 × 32 took 1.1–1.25×
  * as long as 4 × 24 (interleaved A/B dispatches; the whole step: 0.94× at both batches).
+ * conv_weight_grad takes 8 co quads × 4 ci quads (was 4 × 4): 0.86–0.94× per layer at
+ * batch 64, 0.82–0.89× at 256; 8 × 8 and 16 × 4 were 1.06–1.32× as long as 8 × 4.
  *
  * @param isFallback Whether the adapter is a software fallback.
  * @param threads CPU threads of a software adapter (default: `navigator.hardwareConcurrency`).
@@ -496,6 +501,7 @@ export function defaultTuning(
       convTransposeTile: 32,
       convTransposePixels: 12,
       weightGradTile: 4,
+      weightGradCoTile: 8,
     }
     : { matmul: "tiled", splitTarget: 65536, convTile: 8, convPixels: 4, weightGradTile: 2 };
 }
@@ -736,7 +742,8 @@ function convTranspose2dPhase(
 
 /**
  * The conv_weight_grad tile for a layer: [co quads, ci quads] per invocation, each the
- * largest power of two ≤ {@linkcode Tuning.weightGradTile} that the layer's channels fill.
+ * largest power of two ≤ {@linkcode Tuning.weightGradCoTile} (co) or
+ * {@linkcode Tuning.weightGradTile} (ci) that the layer's channels fill.
  *
  * @param co Output channels.
  * @param ci Input channels.
@@ -744,9 +751,9 @@ function convTranspose2dPhase(
  */
 export function weightGradTiles(co: number, ci: number): [number, number] {
   const t = active.weightGradTile ?? 2;
-  const pick = (c: number) =>
-    2 ** Math.floor(Math.log2(Math.max(1, Math.min(t, Math.floor(c / 4)))));
-  return [pick(co), pick(ci)];
+  const pick = (c: number, tile: number) =>
+    2 ** Math.floor(Math.log2(Math.max(1, Math.min(tile, Math.floor(c / 4)))));
+  return [pick(co, active.weightGradCoTile ?? t), pick(ci, t)];
 }
 
 /**

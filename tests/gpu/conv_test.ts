@@ -610,6 +610,27 @@ gpuTest("conv_weight_grad with wide ci tiles and Ci = 18, Co = 11 matches refere
   }
 });
 
+// Co = 37 takes 32 output channels per invocation where the tuning allows 8 co quads
+// (llvmpipe): the second co tile holds 5 real channels and 27 clamped ones.
+const WIDE_CO_CASE: ConvCase = {
+  name: "32-channel co tiles, Ci 6, Co 37",
+  x: [3, 6, 7, 9],
+  w: [37, 6, 3, 3],
+  stride: [2, 1],
+  padding: [1, 1],
+  bias: false,
+  slope: 1,
+};
+
+gpuTest("conv_weight_grad with wide co tiles and Co = 37 matches reference", async () => {
+  const coTile = K.activeTuning().weightGradCoTile ?? K.activeTuning().weightGradTile ?? 2;
+  assertEquals(K.weightGradTiles(37, 6)[0], Math.min(coTile, 8));
+  for (const [i, target] of [1, 50, 1e6].entries()) {
+    const r = await weightGradWithSplit(WIDE_CO_CASE, target, 860 + 10 * i);
+    close(r.gw, r.ref, accTol(r.k, T), `gw, split target ${target}`);
+  }
+});
+
 for (const c of ROW_CASES) {
   gpuTest(
     `conv_weight_grad_row matches reference (${c.name}, kw ${c.w[3]}, split or not)`,
