@@ -1,7 +1,8 @@
 // conv_transpose2d_phase: transposed convolution for layers with few output channels
-// (B < 4, such as the seed decoder's last layer d5), vectorised over the output phases
-// instead of over output channels. Same semantics as conv_transpose2d.wgsl (PyTorch
-// ConvTranspose2d, fused bias and leaky ReLU), for sh·sw <= 4.
+// (B <= 3 by default, such as the seed decoder's last layer d5; B <= 8 on software adapters,
+// see defaultTuning in lib/gpu/kernels.ts), vectorised over the output phases instead of
+// over output channels. Same semantics as conv_transpose2d.wgsl (PyTorch ConvTranspose2d,
+// fused bias and leaky ReLU), for sh·sw <= 4.
 //
 // An output pixel (oh, ow) = (sh·jh + qh, sw·jw + qw) has phase l = qh·sw + qw. It receives
 // input (ih, iw) = (jh + dih, jw + diw) through tap kh = qh + ph − sh·dih, kw = qw + pw − sw·diw
@@ -12,7 +13,10 @@
 // the sh·sw phases in the lanes of a vec4: per input channel and window offset it loads TP
 // values of x (each feeding all phases) and TB vec4s of phase weights, for TP·TB vec4 FMAs.
 // With B = 1, 3 × 3 taps and stride 2 that is 4 input loads per 9 products instead of 9
-// (the channel-vectorised kernel also leaves 3 of its 4 lanes idle when B = 1).
+// (the channel-vectorised kernel also leaves 3 of its 4 lanes idle when B = 1). With B = 8
+// it still loads 4 inputs per 9 products where the channel kernel loads 9, at the price of
+// 16 phase-lane FMAs per 9 products; on llvmpipe, where loads cost far more than FMAs, that
+// made the seed's 8-channel layers 0.64–0.80× as long.
 //
 // Layouts: x [N,A,H,W], bias [B], y [N,B,Ho,Wo]; the weight packed by conv_pack_phase.wgsl:
 // wq[((a·WH + i)·WW + j)·B + b][l] = w[a, b, kh, kw] for window offset (dh0 + i, dw0 + j) and

@@ -294,10 +294,12 @@ export interface Tuning {
   /** Output-channel (co) quads per invocation in conv_weight_grad (default weightGradTile). */
   weightGradCoTile?: number;
   /**
-   * Transposed convs with fewer than 4 output channels and sh·sw <= 4 run
-   * conv_transpose2d_phase.wgsl, vectorised over output phases (default true).
+   * Transposed convs with few output channels (see convTransposePhaseChannels) and
+   * sh·sw <= 4 run conv_transpose2d_phase.wgsl, vectorised over output phases (default true).
    */
   convTransposePhase?: boolean;
+  /** The most output channels a transposed conv may have to run the phase kernel (default 3). */
+  convTransposePhaseChannels?: number;
   /**
    * Output channels per invocation in conv_transpose2d, a multiple of 4 (default 4; see
    * {@linkcode defaultTuning} for what llvmpipe measured).
@@ -321,6 +323,7 @@ export const TUNING_FIELDS = [
   "weightGradTile",
   "weightGradCoTile",
   "convTransposePhase",
+  "convTransposePhaseChannels",
   "convVectorStores",
 ] as const satisfies readonly (keyof Tuning)[];
 // Fails to compile when a Tuning field is missing from TUNING_FIELDS.
@@ -393,7 +396,7 @@ export function convTranspose2dPhaseDef(b: number, tp: number): KernelDef {
 
 /** Block positions per invocation of conv_transpose2d_phase for `b` output channels. */
 function phaseTile(b: number): number {
-  return b === 1 ? 16 : 8;
+  return b === 2 || b === 3 ? 8 : 16;
 }
 
 /**
@@ -445,6 +448,8 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
     ...Object.values(KERNELS).map((k) => rt.compile(k as KernelDef)),
     rt.compile(convWeightGradRowDef(1)),
     rt.compile(convWeightGradRowDef(1, 2)),
+    // Wider phase tiles (B 4–8 on software adapters) compile when first dispatched: each
+    // takes 0.4–1.3 s to compile on llvmpipe, and most models use one of them at most.
     ...[1, 2, 3].map((b) => rt.compile(convTranspose2dPhaseDef(b, phaseTile(b)))),
     ...[4, 8, 16, 32, 64, 128].flatMap((co) =>
       [4, 8, 16, 32, 64].map((ci) => {
@@ -483,6 +488,9 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  * as long as 4 × 24 (interleaved A/B dispatches; the whole step: 0.94× at both batches).
  * conv_weight_grad takes 8 co quads × 4 ci quads (was 4 × 4): 0.86–0.94× per layer at
  * batch 64, 0.82–0.89× at 256; 8 × 8 and 16 × 4 were 1.06–1.32× as long as 8 × 4.
+ * Transposed convs with up to 8 output channels (d4 and e1's input gradient) run the phase
+ * kernel, 16 block positions per invocation: 0.64–0.80× as long as the channel kernel at
+ * batch 64, 0.72–0.75× at 256 (with 16 channels it took 1.35–1.5×, so 8 is the limit).
  *
  * @param isFallback Whether the adapter is a software fallback.
  * @param threads CPU threads of a software adapter (default: `navigator.hardwareConcurrency`).
@@ -502,6 +510,7 @@ export function defaultTuning(
       convTransposePixels: 12,
       weightGradTile: 4,
       weightGradCoTile: 8,
+      convTransposePhaseChannels: 8,
     }
     : { matmul: "tiled", splitTarget: 65536, convTile: 8, convPixels: 4, weightGradTile: 2 };
 }
@@ -665,7 +674,10 @@ export function convTranspose2d(
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv_transpose2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv_transpose2d");
   const [sh, sw] = g.stride;
-  if ((active.convTransposePhase ?? true) && g.co < 4 && sh * sw <= 4) {
+  if (
+    (active.convTransposePhase ?? true) && g.co <= (active.convTransposePhaseChannels ?? 3) &&
+    sh * sw <= 4
+  ) {
     convTranspose2dPhase(rt, g, x, w, b, y, slope);
     return;
   }
@@ -690,8 +702,8 @@ export function convTranspose2d(
 }
 
 /**
- * Transposed conv vectorised over output phases (conv_transpose2d_phase.wgsl), for B < 4
- * and sh·sw <= 4. Records two dispatches: the weight packing, then the convolution.
+ * Transposed conv vectorised over output phases (conv_transpose2d_phase.wgsl), for few
+ * output channels (B <= convTransposePhaseChannels) and sh·sw <= 4. Records two dispatches: the weight packing, then the convolution.
  */
 function convTranspose2dPhase(
   rt: GpuRuntime,

@@ -114,7 +114,8 @@ const CONVT_CASES: ConvCase[] = [
     slope: SLOPE,
   },
   {
-    // B < 4 with sh·sw <= 4 takes conv_transpose2d_phase.wgsl: a 5-row window offset range,
+    // Few output channels with sh·sw <= 4 take conv_transpose2d_phase.wgsl (B <= 3, or
+    // <= 8 on software adapters; the cases below with B 5 and 7 too): a 5-row window offset range,
     // block positions running across images (batch 3), an odd output padding.
     name:
       "phase kernel: B 2, stride (1,2), kernel 5x3, padding (2,1), output padding (0,1), batch 3",
@@ -144,6 +145,16 @@ const CONVT_CASES: ConvCase[] = [
     padding: [0, 0],
     bias: false,
     slope: 1,
+  },
+  {
+    name: "B 6, A 9, stride 2, kernel 3x3, padding (1,0), output padding (0,1), batch 3",
+    x: [3, 9, 4, 5],
+    w: [9, 6, 3, 3],
+    stride: [2, 2],
+    padding: [1, 0],
+    outputPadding: [0, 1],
+    bias: true,
+    slope: SLOPE,
   },
   {
     name: "stride 1, kernel 2x3, padding (1,1), A 6 B 7",
@@ -316,6 +327,29 @@ gpuTest("with the phase kernel off, B < 4 takes the channel kernel and matches t
   } finally {
     await K.compileAll(rt, saved);
   }
+});
+
+gpuTest("the phase kernel serves transposed convs up to the tuning's channel limit", async () => {
+  const rt = await webgpu();
+  if (!rt.device.features.has("timestamp-query")) return;
+  const limit = K.activeTuning().convTransposePhaseChannels ?? 3;
+  const kernelFor = async (b: number): Promise<string> => {
+    const c: ConvCase = {
+      name: `B ${b}`,
+      x: [2, 3, 4, 5],
+      w: [3, b, 3, 3],
+      stride: [2, 2],
+      padding: [1, 1],
+      bias: true,
+      slope: SLOPE,
+    };
+    rt.startProfile();
+    await checkConvT(c, 470 + b);
+    const p = await rt.stopProfile();
+    return p.find((d) => d.kernel.startsWith("conv_transpose2d"))!.kernel;
+  };
+  assertEquals(await kernelFor(limit), "conv_transpose2d_phase");
+  assertEquals(await kernelFor(limit + 1), "conv_transpose2d");
 });
 
 gpuTest(
