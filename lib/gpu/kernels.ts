@@ -301,6 +301,12 @@ export interface Tuning {
   /** The most output channels a transposed conv may have to run the phase kernel (default 3). */
   convTransposePhaseChannels?: number;
   /**
+   * CPU threads a software adapter spreads workgroups over. When set, a conv dispatch with
+   * few workgroups per thread may take a smaller pixel tile that evens out the threads' work
+   * (see {@linkcode balancedPixels}); unset (GPUs): the tile is used as it is.
+   */
+  balanceThreads?: number;
+  /**
    * Output channels per invocation in conv_transpose2d, a multiple of 4 (default 4; see
    * {@linkcode defaultTuning} for what llvmpipe measured).
    */
@@ -324,6 +330,7 @@ export const TUNING_FIELDS = [
   "weightGradCoTile",
   "convTransposePhase",
   "convTransposePhaseChannels",
+  "balanceThreads",
   "convVectorStores",
 ] as const satisfies readonly (keyof Tuning)[];
 // Fails to compile when a Tuning field is missing from TUNING_FIELDS.
@@ -428,6 +435,54 @@ export function convTiles(tc: number, co: number, tp = 4): [number, number] {
   return [4 * q, Math.min(2 * tp, tp * Math.ceil(tq / q))];
 }
 
+/**
+ * The pixel (or position) tile for a conv dispatch on a software adapter, where each CPU
+ * thread runs whole workgroups one after another and a workgroup of 64 invocations costs
+ * about its number of busy 8-lane SIMD groups × the tile's cost. With only a few workgroups
+ * per thread, the last ones can leave a thread idle: the seed's e4 at batch 64 (12 pixels per
+ * invocation) makes 3 workgroups for 2 threads. This tries `tp`, ¾·`tp` and ½·`tp` and keeps
+ * the one with the shortest estimated run: the busiest thread's SIMD groups × (tile + `tq`),
+ * the per-invocation loads of a tile of that many pixels × `tq` channel quads (each load,
+ * a per-lane loop on llvmpipe, costs far more than an FMA). On e4 that picks 9 pixels
+ * (4 workgroups), 0.84× as long as 12; 6 pixels (6 workgroups) measured 1.02×, as the model
+ * predicts. A dispatch with fewer workgroups than threads, or 8 or more per thread, keeps `tp`.
+ *
+ * @param positions Pixels (or block positions) to cover.
+ * @param tp The tuning's tile.
+ * @param tq Channel quads (or channels) per invocation.
+ * @param perTile Invocations per pixel tile (channel tiles × phases).
+ * @param threads The adapter's CPU threads.
+ * @returns the tile to use.
+ */
+export function balancedPixels(
+  positions: number,
+  tp: number,
+  tq: number,
+  perTile: number,
+  threads: number,
+): number {
+  const workgroups = (t: number) => Math.ceil(Math.ceil(positions / t) * perTile / WG);
+  const w0 = workgroups(tp);
+  if (threads < 2 || w0 < threads || w0 >= 8 * threads) return tp;
+  const cost = (t: number): number => {
+    const inv = Math.ceil(positions / t) * perTile;
+    const load = new Array<number>(threads).fill(0);
+    for (let i = 0; i * WG < inv; i++) {
+      let k = 0;
+      for (let j = 1; j < threads; j++) if (load[j] < load[k]) k = j;
+      load[k] += Math.ceil(Math.min(WG, inv - i * WG) / 8);
+    }
+    return Math.max(...load) * (t + tq);
+  };
+  let best = tp;
+  let bestCost = cost(tp);
+  for (const t of [Math.round(tp * 3 / 4), Math.round(tp / 2)]) {
+    const c = t >= 2 ? cost(t) : Infinity;
+    if (c < bestCost) [best, bestCost] = [t, c];
+  }
+  return best;
+}
+
 let active: Tuning = { matmul: "blocked", splitTarget: 2048, convTile: 16 };
 
 /** @returns the tuning the dispatchers use by default. */
@@ -511,6 +566,7 @@ export function defaultTuning(
       weightGradTile: 4,
       weightGradCoTile: 8,
       convTransposePhaseChannels: 8,
+      balanceThreads: Math.max(1, Math.floor(threads)),
     }
     : { matmul: "tiled", splitTarget: 65536, convTile: 8, convPixels: 4, weightGradTile: 2 };
 }
@@ -630,9 +686,12 @@ export function conv2d(
   need(x, g.n * g.ci * g.h * g.w, "x", "conv2d");
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d");
-  const [tcl, tp] = convTiles(tc, g.co, tc === active.convTile ? active.convPixels : undefined);
+  const [tcl, tp0] = convTiles(tc, g.co, tc === active.convTile ? active.convPixels : undefined);
   const tq = tcl / 4;
   const co4p = Math.ceil(g.co / tcl) * tq;
+  const tp = active.balanceThreads
+    ? balancedPixels(g.n * g.ho * g.wo, tp0, tq, co4p / tq, active.balanceThreads)
+    : tp0;
   const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, co4p, false);
   const tiles = Math.ceil(g.n * g.ho * g.wo / tp) * (co4p / tq);
   // vec4 stores when 4 consecutive pixels of a tile always share an image (conv2d.wgsl).
@@ -681,7 +740,7 @@ export function convTranspose2d(
     convTranspose2dPhase(rt, g, x, w, b, y, slope);
     return;
   }
-  const [tcl, tp] = convTiles(
+  const [tcl, tp0] = convTiles(
     tc,
     g.co,
     tc === (active.convTransposeTile ?? 4)
@@ -692,6 +751,9 @@ export function convTranspose2d(
   const b4p = Math.ceil(g.co / tcl) * tq;
   const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, b4p, true);
   const positions = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
+  const tp = active.balanceThreads
+    ? balancedPixels(positions, tp0, tq, sh * sw * (b4p / tq), active.balanceThreads)
+    : tp0;
   const inv = Math.ceil(positions / tp) * sh * sw * (b4p / tq);
   rt.dispatch(
     convTranspose2dDef(tcl, tp),
@@ -725,8 +787,10 @@ function convTranspose2dPhase(
     w,
     g.ci * wh * ww * g.co,
   );
-  const tp = phaseTile(g.co);
   const blocks = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
+  const tp = active.balanceThreads
+    ? balancedPixels(blocks, phaseTile(g.co), g.co, 1, active.balanceThreads)
+    : phaseTile(g.co);
   rt.dispatch(
     convTranspose2dPhaseDef(g.co, tp),
     [

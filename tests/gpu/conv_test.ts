@@ -329,6 +329,68 @@ gpuTest("with the phase kernel off, B < 4 takes the channel kernel and matches t
   }
 });
 
+gpuTest(
+  "conv tiles shrunk to even out CPU threads (balanceThreads) match the reference",
+  async () => {
+    const rt = await webgpu();
+    const saved = K.activeTuning();
+    const tuning = {
+      ...saved,
+      convTile: 32,
+      convPixels: 12,
+      convTransposeTile: 32,
+      convTransposePixels: 12,
+      balanceThreads: 2,
+    };
+    // conv2d: 4·18·16 = 1152 pixels × 2 channel tiles (Co 40) make 3 workgroups at 12 pixels;
+    // 9 pixels make 4. conv_transpose2d: 2·12·12 = 288 block positions × 4 phases × 2 channel
+    // tiles, likewise.
+    const conv: ConvCase = {
+      name: "Ci 3 Co 40, 3 workgroups at 12 pixels",
+      x: [4, 3, 36, 32],
+      w: [40, 3, 3, 3],
+      stride: [2, 2],
+      padding: [1, 1],
+      bias: true,
+      slope: SLOPE,
+    };
+    const convT: ConvCase = {
+      name: "A 5 B 40, 3 workgroups at 12 positions",
+      x: [2, 5, 12, 12],
+      w: [5, 40, 3, 3],
+      stride: [2, 2],
+      padding: [1, 1],
+      outputPadding: [1, 1],
+      bias: true,
+      slope: SLOPE,
+    };
+    assertEquals(K.balancedPixels(1152, 12, 8, 2, 2), 9);
+    assertEquals(K.balancedPixels(288, 12, 8, 8, 2), 9);
+  // One thread, 8+ workgroups per thread, or 5 workgroups where 9 pixels would make 7 (the
+  // seed's e3 at batch 64: the model keeps 12): the tile stays.
+  assertEquals(K.balancedPixels(1152, 12, 8, 2, 1), 12);
+  assertEquals(K.balancedPixels(100_000, 12, 8, 2, 2), 12);
+  assertEquals(K.balancedPixels(64 * 6 * 5, 12, 8, 2, 2), 12);
+    await K.compileAll(rt, tuning);
+    try {
+      const pixels = async (check: () => Promise<void>, kernel: string): Promise<number[]> => {
+        if (!rt.device.features.has("timestamp-query")) {
+          await check();
+          return [9];
+        }
+        rt.startProfile();
+        await check();
+        const p = await rt.stopProfile();
+        return p.filter((d) => d.kernel === kernel).map((d) => Number(d.defines.TP));
+      };
+      assertEquals((await pixels(() => checkConv2d(conv, 450), "conv2d"))[0], 9);
+      assertEquals((await pixels(() => checkConvT(convT, 460), "conv_transpose2d"))[0], 9);
+    } finally {
+      await K.compileAll(rt, saved);
+    }
+  },
+);
+
 gpuTest("the phase kernel serves transposed convs up to the tuning's channel limit", async () => {
   const rt = await webgpu();
   if (!rt.device.features.has("timestamp-query")) return;
