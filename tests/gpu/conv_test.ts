@@ -366,11 +366,11 @@ gpuTest(
     };
     assertEquals(K.balancedPixels(1152, 12, 8, 2, 2), 9);
     assertEquals(K.balancedPixels(288, 12, 8, 8, 2), 9);
-  // One thread, 8+ workgroups per thread, or 5 workgroups where 9 pixels would make 7 (the
-  // seed's e3 at batch 64: the model keeps 12): the tile stays.
-  assertEquals(K.balancedPixels(1152, 12, 8, 2, 1), 12);
-  assertEquals(K.balancedPixels(100_000, 12, 8, 2, 2), 12);
-  assertEquals(K.balancedPixels(64 * 6 * 5, 12, 8, 2, 2), 12);
+    // One thread, 8+ workgroups per thread, or 5 workgroups where 9 pixels would make 7 (the
+    // seed's e3 at batch 64: the model keeps 12): the tile stays.
+    assertEquals(K.balancedPixels(1152, 12, 8, 2, 1), 12);
+    assertEquals(K.balancedPixels(100_000, 12, 8, 2, 2), 12);
+    assertEquals(K.balancedPixels(64 * 6 * 5, 12, 8, 2, 2), 12);
     await K.compileAll(rt, tuning);
     try {
       const pixels = async (check: () => Promise<void>, kernel: string): Promise<number[]> => {
