@@ -42,7 +42,11 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
+/*if UW*/
+@group(0) @binding(2) var<uniform> Wp: array<vec4f, 4096>;
+/*else*/
 @group(0) @binding(2) var<storage, read> Wp: array<vec4f>;
+/*endif*/
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 

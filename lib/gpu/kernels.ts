@@ -316,6 +316,11 @@ export interface Tuning {
    * (default true).
    */
   convVectorStores?: boolean;
+  /**
+   * The conv kernels read packed weights of at most 64 KiB from a uniform buffer instead of
+   * a storage buffer (default false; see {@linkcode UNIFORM_WEIGHT_VEC4S}).
+   */
+  uniformWeights?: boolean;
 }
 
 /** Every field of {@linkcode Tuning}; the compiler checks the list is complete. */
@@ -331,6 +336,7 @@ export const TUNING_FIELDS = [
   "convTransposePhase",
   "convTransposePhaseChannels",
   "balanceThreads",
+  "uniformWeights",
   "convVectorStores",
 ] as const satisfies readonly (keyof Tuning)[];
 // Fails to compile when a Tuning field is missing from TUNING_FIELDS.
@@ -344,9 +350,15 @@ const _tuningFieldsComplete: Exclude<keyof Tuning, (typeof TUNING_FIELDS)[number
  * @param tc Channel tile, a multiple of 4.
  * @param tp Pixel tile.
  * @param vectorStores Write y as vec4s of 4 pixels (needs tp and Ho·Wo multiples of 4).
+ * @param uniformWeights Read the packed weight from a 64 KiB uniform buffer (it must fit).
  * @returns the kernel definition.
  */
-export function conv2dDef(tc: number, tp = 4, vectorStores = false): KernelDef {
+export function conv2dDef(
+  tc: number,
+  tp = 4,
+  vectorStores = false,
+  uniformWeights = false,
+): KernelDef {
   if (vectorStores && tp % 4 !== 0) {
     throw new RangeError(
       `Cannot build conv2d: vector stores need a pixel tile that is a multiple of 4: found ${tp}`,
@@ -355,13 +367,14 @@ export function conv2dDef(tc: number, tp = 4, vectorStores = false): KernelDef {
   return {
     name: "conv2d",
     file: "conv2d.wgsl",
-    storage: ["read", "read", "read", "rw"],
+    storage: ["read", uniformWeights ? "uniform" : "read", "read", "rw"],
     workgroupSize: WG,
     defines: {
       TP: tp,
       TQ: Math.max(1, Math.round(tc / 4)),
       VS: vectorStores ? 1 : 0,
       TP4: vectorStores ? tp / 4 : 0,
+      UW: uniformWeights ? 1 : 0,
     },
   };
 }
@@ -372,15 +385,16 @@ export function conv2dDef(tc: number, tp = 4, vectorStores = false): KernelDef {
  *
  * @param tc Channel tile, a multiple of 4.
  * @param tp Position tile.
+ * @param uniformWeights Read the packed weight from a 64 KiB uniform buffer (it must fit).
  * @returns the kernel definition.
  */
-export function convTranspose2dDef(tc: number, tp = 4): KernelDef {
+export function convTranspose2dDef(tc: number, tp = 4, uniformWeights = false): KernelDef {
   return {
     name: "conv_transpose2d",
     file: "conv_transpose2d.wgsl",
-    storage: ["read", "read", "read", "rw"],
+    storage: ["read", uniformWeights ? "uniform" : "read", "read", "rw"],
     workgroupSize: WG,
-    defines: { TP: tp, TQ: Math.max(1, Math.round(tc / 4)) },
+    defines: { TP: tp, TQ: Math.max(1, Math.round(tc / 4)), UW: uniformWeights ? 1 : 0 },
   };
 }
 
@@ -389,15 +403,16 @@ export function convTranspose2dDef(tc: number, tp = 4): KernelDef {
  *
  * @param b Output channels of the layer.
  * @param tp Block positions per invocation.
+ * @param uniformWeights Read the packed weight from a 64 KiB uniform buffer (it must fit).
  * @returns the kernel definition.
  */
-export function convTranspose2dPhaseDef(b: number, tp: number): KernelDef {
+export function convTranspose2dPhaseDef(b: number, tp: number, uniformWeights = false): KernelDef {
   return {
     name: "conv_transpose2d_phase",
     file: "conv_transpose2d_phase.wgsl",
-    storage: ["read", "read", "read", "rw"],
+    storage: ["read", uniformWeights ? "uniform" : "read", "read", "rw"],
     workgroupSize: WG,
-    defines: { TP: tp, TB: b },
+    defines: { TP: tp, TB: b, UW: uniformWeights ? 1 : 0 },
   };
 }
 
@@ -505,7 +520,9 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
     rt.compile(convWeightGradRowDef(1, 2)),
     // Wider phase tiles (B 4–8 on software adapters) compile when first dispatched: each
     // takes 0.4–1.3 s to compile on llvmpipe, and most models use one of them at most.
-    ...[1, 2, 3].map((b) => rt.compile(convTranspose2dPhaseDef(b, phaseTile(b)))),
+    ...[1, 2, 3].map((b) =>
+      rt.compile(convTranspose2dPhaseDef(b, phaseTile(b), tuning.uniformWeights ?? false))
+    ),
     ...[4, 8, 16, 32, 64, 128].flatMap((co) =>
       [4, 8, 16, 32, 64].map((ci) => {
         const [tq, tc] = weightGradTiles(co, ci);
@@ -567,6 +584,7 @@ export function defaultTuning(
       weightGradCoTile: 8,
       convTransposePhaseChannels: 8,
       balanceThreads: Math.max(1, Math.floor(threads)),
+      uniformWeights: true,
     }
     : { matmul: "tiled", splitTarget: 65536, convTile: 8, convPixels: 4, weightGradTile: 2 };
 }
@@ -636,15 +654,17 @@ function packWeight(
   kk: number,
   o4p: number,
   transposed: boolean,
+  uniform: boolean,
 ): BufRef {
   const [so, si] = transposed ? [kk, o * kk] : [i * kk, kk];
-  return packInto(rt, KERNELS.convPack, [o, i, kk, o4p, so, si, 0, 0], w, i * kk * o4p);
+  return packInto(rt, KERNELS.convPack, [o, i, kk, o4p, so, si, 0, 0], w, i * kk * o4p, uniform);
 }
 
 /**
  * Records a packing kernel (bindings: 1 the weight, 2 the packed output, one invocation per
  * vec4) into a pool buffer released at once: the pool holds it until the submit, after the
- * kernel that reads it.
+ * kernel that reads it. With `uniform`, the slice is the whole 64 KiB that a kernel declaring
+ * `array<vec4f, 4096>` in the uniform address space binds (vec4s must fit).
  */
 function packInto(
   rt: GpuRuntime,
@@ -652,12 +672,29 @@ function packInto(
   params: Param[],
   w: BufRef,
   vec4s: number,
+  uniform = false,
 ): BufRef {
-  const buffer = rt.pool.acquire(vec4s * 16);
-  const out = { buffer, offset: 0, size: vec4s * 16 };
+  const bytes = uniform ? UNIFORM_WEIGHT_VEC4S * 16 : vec4s * 16;
+  const buffer = rt.pool.acquire(bytes);
+  const out = { buffer, offset: 0, size: bytes };
   rt.dispatch(def, params, [w, out], groups(vec4s));
   rt.pool.release(buffer);
   return out;
+}
+
+/**
+ * Packed conv weights (vec4s) that fit the 64 KiB uniform buffer the conv kernels read with
+ * the UW define. On llvmpipe a storage load is a per-lane loop with a bounds test, a uniform
+ * load with a varying index one gather: with the weights there, the seed's layers whose
+ * packed weights fit took 0.82–0.94× as long (e1, e2, d3, d4's and e2's input gradients), the
+ * 8-channel phase kernels (d4, e1's input gradient) 0.85–0.88×; the 1-channel layers, where
+ * weight loads are few, 0.97–1.02× (interleaved A/B dispatches at batch 64).
+ */
+export const UNIFORM_WEIGHT_VEC4S = 4096;
+
+/** Whether a conv with `vec4s` packed weight vec4s reads them from a uniform buffer. */
+function uniformWeights(vec4s: number): boolean {
+  return (active.uniformWeights ?? false) && vec4s <= UNIFORM_WEIGHT_VEC4S;
 }
 
 /**
@@ -692,13 +729,14 @@ export function conv2d(
   const tp = active.balanceThreads
     ? balancedPixels(g.n * g.ho * g.wo, tp0, tq, co4p / tq, active.balanceThreads)
     : tp0;
-  const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, co4p, false);
+  const uw = uniformWeights(g.ci * g.kh * g.kw * co4p);
+  const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, co4p, false, uw);
   const tiles = Math.ceil(g.n * g.ho * g.wo / tp) * (co4p / tq);
   // vec4 stores when 4 consecutive pixels of a tile always share an image (conv2d.wgsl).
   const vs = (active.convVectorStores ?? true) && tp % 4 === 0 && (g.ho * g.wo) % 4 === 0 &&
     y.offset % 16 === 0;
   rt.dispatch(
-    conv2dDef(tcl, tp, vs),
+    conv2dDef(tcl, tp, vs, uw),
     [...convParams(g), b ? 1 : 0, { f32: slope }, co4p],
     [x, wp, b ?? x, y],
     groups(tiles),
@@ -749,14 +787,15 @@ export function convTranspose2d(
   );
   const tq = tcl / 4;
   const b4p = Math.ceil(g.co / tcl) * tq;
-  const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, b4p, true);
+  const uw = uniformWeights(g.ci * g.kh * g.kw * b4p);
+  const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, b4p, true, uw);
   const positions = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
   const tp = active.balanceThreads
     ? balancedPixels(positions, tp0, tq, sh * sw * (b4p / tq), active.balanceThreads)
     : tp0;
   const inv = Math.ceil(positions / tp) * sh * sw * (b4p / tq);
   rt.dispatch(
-    convTranspose2dDef(tcl, tp),
+    convTranspose2dDef(tcl, tp, uw),
     [...convParams(g), b ? 1 : 0, { f32: slope }, b4p],
     [x, wp, b ?? x, y],
     groups(inv),
@@ -780,19 +819,21 @@ function convTranspose2dPhase(
   const [ph, pw] = g.padding;
   const [dh0, wh] = phaseWindow(g.kh, sh, ph);
   const [dw0, ww] = phaseWindow(g.kw, sw, pw);
+  const uw = uniformWeights(g.ci * wh * ww * g.co);
   const wq = packInto(
     rt,
     KERNELS.convPackPhase,
     [g.ci, g.co, g.kh, g.kw, sh, sw, ph, pw, { i32: dh0 }, { i32: dw0 }, wh, ww],
     w,
     g.ci * wh * ww * g.co,
+    uw,
   );
   const blocks = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
   const tp = active.balanceThreads
     ? balancedPixels(blocks, phaseTile(g.co), g.co, 1, active.balanceThreads)
     : phaseTile(g.co);
   rt.dispatch(
-    convTranspose2dPhaseDef(g.co, tp),
+    convTranspose2dPhaseDef(g.co, tp, uw),
     [
       g.n,
       g.ci,

@@ -24,7 +24,7 @@ export interface PoolStats {
   created: number;
 }
 
-const USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8 /* COPY_DST */;
+const USAGE = 0x80 /* STORAGE */ | 0x40 /* UNIFORM */ | 0x4 /* COPY_SRC */ | 0x8 /* COPY_DST */;
 
 /**
  * Rounds a byte size up to its bucket: multiples of 256 below 4 KiB, otherwise

@@ -30,8 +30,11 @@ export interface KernelDef {
   file: string;
   /** Entry point, default "main". */
   entry?: string;
-  /** Access of storage bindings 1.., in order; null where this entry binds nothing. */
-  storage: ("read" | "rw" | null)[];
+  /**
+   * Bindings 1.., in order: "read" or "rw" storage, "uniform" (a uniform buffer, such as
+   * packed weights of at most 64 KiB), or null where this entry binds nothing.
+   */
+  storage: ("read" | "rw" | "uniform" | null)[];
   /** Workgroup size the WGSL declares (x only), for grid arithmetic. */
   workgroupSize: number;
   /** Textual substitutions applied to the source before compiling, e.g. {TM: 4}. */
@@ -190,7 +193,9 @@ export class GpuRuntime {
       entries.push({
         binding: i + 1,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: a === "read" ? "read-only-storage" : "storage" },
+        buffer: {
+          type: a === "read" ? "read-only-storage" : a === "uniform" ? "uniform" : "storage",
+        },
       });
     });
     const layout = d.createBindGroupLayout({ label: def.name, entries });

@@ -391,6 +391,45 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "packed weights up to 64 KiB come from a uniform buffer, larger ones from storage",
+  async () => {
+    const rt = await webgpu();
+    const saved = K.activeTuning();
+    const uwOf = async (): Promise<number[]> => {
+      if (!rt.device.features.has("timestamp-query")) return [];
+      rt.startProfile();
+      // e2 packs 16·9·8 = 1,152 vec4s (fits), e3 32·9·16 = 4,608 (does not); d5 and e1's input
+      // gradient run the phase kernel.
+      await checkConv2d(SEED_ENCODER[2], 520);
+      await checkConv2d(SEED_ENCODER[3], 530);
+      await checkConvT(SEED_DECODER[4], 540);
+      const p = await rt.stopProfile();
+      return p.filter((d) => d.defines.UW !== undefined).map((d) => Number(d.defines.UW));
+    };
+    try {
+      await K.compileAll(rt, { ...saved, convTile: 32, uniformWeights: true });
+      const on = await uwOf();
+      if (on.length) {
+        // e2: forward (conv2d), input gradient (conv_transpose2d); e3 likewise; d5: forward.
+        assertEquals(on, [1, 1, 0, 0, 1, 1]);
+      }
+      await K.compileAll(rt, { ...saved, convTile: 32, uniformWeights: false });
+      const off = await uwOf();
+      if (off.length) assertEquals(off, [0, 0, 0, 0, 0, 0]);
+      for (const [i, c] of [...CONV_CASES.slice(0, 3)].entries()) {
+        await checkConv2d(
+          c,
+          550 + 10 * i,
+        );
+      }
+      for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 590 + 10 * i);
+    } finally {
+      await K.compileAll(rt, saved);
+    }
+  },
+);
+
 gpuTest("the phase kernel serves transposed convs up to the tuning's channel limit", async () => {
   const rt = await webgpu();
   if (!rt.device.features.has("timestamp-query")) return;
