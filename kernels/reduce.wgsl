@@ -35,14 +35,19 @@ fn tree(lid: u32) -> f32 {
   return sh[0];
 }
 
+// Σ over the P.splits partials of output i (partial k at A[k · count + i]).
+fn split_total(i: u32) -> f32 {
+  var s = 0.0;
+  for (var k = 0u; k < P.splits; k++) { s += A[k * P.count + i]; }
+  return s;
+}
+
 @compute @workgroup_size(64)
 fn split_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
              @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (i >= P.count) { return; }
-  var s = 0.0;
-  for (var k = 0u; k < P.splits; k++) { s += A[k * P.count + i]; }
-  Out[i] = s;
+  Out[i] = split_total(i);
 }
 
 @compute @workgroup_size(64)
@@ -50,8 +55,7 @@ fn split_sum_act(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
                  @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (i >= P.count) { return; }
-  var s = 0.0;
-  for (var k = 0u; k < P.splits; k++) { s += A[k * P.count + i]; }
+  var s = split_total(i);
   if (P.chunk == 1u) { s += B[i % P.inner]; }
   Out[i] = select(P.scale * s, s, s > 0.0);
 }

@@ -466,7 +466,7 @@ export function convTiles(tc: number, co: number, tp = 4): [number, number] {
  * @param tp The tuning's tile.
  * @param tq Channel quads (or channels) per invocation.
  * @param perTile Invocations per pixel tile (channel tiles × phases).
- * @param threads The adapter's CPU threads.
+ * @param threads The adapter's CPU threads (1 where the tuning sets none, as on GPUs: `tp` stays).
  * @returns the tile to use.
  */
 export function balancedPixels(
@@ -726,9 +726,7 @@ export function conv2d(
   const [tcl, tp0] = convTiles(tc, g.co, tc === active.convTile ? active.convPixels : undefined);
   const tq = tcl / 4;
   const co4p = Math.ceil(g.co / tcl) * tq;
-  const tp = active.balanceThreads
-    ? balancedPixels(g.n * g.ho * g.wo, tp0, tq, co4p / tq, active.balanceThreads)
-    : tp0;
+  const tp = balancedPixels(g.n * g.ho * g.wo, tp0, tq, co4p / tq, active.balanceThreads ?? 1);
   const uw = uniformWeights(g.ci * g.kh * g.kw * co4p);
   const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, co4p, false, uw);
   const tiles = Math.ceil(g.n * g.ho * g.wo / tp) * (co4p / tq);
@@ -790,9 +788,7 @@ export function convTranspose2d(
   const uw = uniformWeights(g.ci * g.kh * g.kw * b4p);
   const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, b4p, true, uw);
   const positions = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
-  const tp = active.balanceThreads
-    ? balancedPixels(positions, tp0, tq, sh * sw * (b4p / tq), active.balanceThreads)
-    : tp0;
+  const tp = balancedPixels(positions, tp0, tq, sh * sw * (b4p / tq), active.balanceThreads ?? 1);
   const inv = Math.ceil(positions / tp) * sh * sw * (b4p / tq);
   rt.dispatch(
     convTranspose2dDef(tcl, tp, uw),
@@ -829,9 +825,7 @@ function convTranspose2dPhase(
     uw,
   );
   const blocks = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
-  const tp = active.balanceThreads
-    ? balancedPixels(blocks, phaseTile(g.co), g.co, 1, active.balanceThreads)
-    : phaseTile(g.co);
+  const tp = balancedPixels(blocks, phaseTile(g.co), g.co, 1, active.balanceThreads ?? 1);
   rt.dispatch(
     convTranspose2dPhaseDef(g.co, tp, uw),
     [

@@ -11,6 +11,8 @@ import type { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { accTol, close, dirtyPool, gt, numel, rand, readAll, webgpu } from "./_util.ts";
+import { profileRun } from "../../lib/bench/profile.ts";
+import type { GpuRuntime, ProfiledDispatch } from "../../lib/gpu/runtime.ts";
 
 type P2 = [number, number];
 interface ConvCase {
@@ -71,6 +73,21 @@ const CONV_CASES: ConvCase[] = [
     slope: 1,
   },
 ];
+
+/**
+ * Runs `work` with every dispatch timed and returns the dispatches (kernel and defines), or
+ * null, after running it untimed, where the adapter has no timestamp-query feature.
+ */
+async function dispatchesOf(
+  rt: GpuRuntime,
+  work: () => Promise<void>,
+): Promise<ProfiledDispatch[] | null> {
+  if (!rt.device.features.has("timestamp-query")) {
+    await work();
+    return null;
+  }
+  return await profileRun(rt, work);
+}
 
 const CONVT_CASES: ConvCase[] = [
   {
@@ -374,14 +391,8 @@ gpuTest(
     await K.compileAll(rt, tuning);
     try {
       const pixels = async (check: () => Promise<void>, kernel: string): Promise<number[]> => {
-        if (!rt.device.features.has("timestamp-query")) {
-          await check();
-          return [9];
-        }
-        rt.startProfile();
-        await check();
-        const p = await rt.stopProfile();
-        return p.filter((d) => d.kernel === kernel).map((d) => Number(d.defines.TP));
+        const p = await dispatchesOf(rt, check);
+        return p ? p.filter((d) => d.kernel === kernel).map((d) => Number(d.defines.TP)) : [9];
       };
       assertEquals((await pixels(() => checkConv2d(conv, 450), "conv2d"))[0], 9);
       assertEquals((await pixels(() => checkConvT(convT, 460), "conv_transpose2d"))[0], 9);
@@ -397,15 +408,14 @@ gpuTest(
     const rt = await webgpu();
     const saved = K.activeTuning();
     const uwOf = async (): Promise<number[]> => {
-      if (!rt.device.features.has("timestamp-query")) return [];
-      rt.startProfile();
       // e2 packs 16·9·8 = 1,152 vec4s (fits), e3 32·9·16 = 4,608 (does not); d5 and e1's input
       // gradient run the phase kernel.
-      await checkConv2d(SEED_ENCODER[2], 520);
-      await checkConv2d(SEED_ENCODER[3], 530);
-      await checkConvT(SEED_DECODER[4], 540);
-      const p = await rt.stopProfile();
-      return p.filter((d) => d.defines.UW !== undefined).map((d) => Number(d.defines.UW));
+      const p = await dispatchesOf(rt, async () => {
+        await checkConv2d(SEED_ENCODER[2], 520);
+        await checkConv2d(SEED_ENCODER[3], 530);
+        await checkConvT(SEED_DECODER[4], 540);
+      });
+      return (p ?? []).filter((d) => d.defines.UW !== undefined).map((d) => Number(d.defines.UW));
     };
     try {
       await K.compileAll(rt, { ...saved, convTile: 32, uniformWeights: true });
@@ -417,12 +427,7 @@ gpuTest(
       await K.compileAll(rt, { ...saved, convTile: 32, uniformWeights: false });
       const off = await uwOf();
       if (off.length) assertEquals(off, [0, 0, 0, 0, 0, 0]);
-      for (const [i, c] of [...CONV_CASES.slice(0, 3)].entries()) {
-        await checkConv2d(
-          c,
-          550 + 10 * i,
-        );
-      }
+      for (const [i, c] of CONV_CASES.slice(0, 3).entries()) await checkConv2d(c, 550 + 10 * i);
       for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 590 + 10 * i);
     } finally {
       await K.compileAll(rt, saved);
@@ -444,10 +449,8 @@ gpuTest("the phase kernel serves transposed convs up to the tuning's channel lim
       bias: true,
       slope: SLOPE,
     };
-    rt.startProfile();
-    await checkConvT(c, 470 + b);
-    const p = await rt.stopProfile();
-    return p.find((d) => d.kernel.startsWith("conv_transpose2d"))!.kernel;
+    const p = await dispatchesOf(rt, () => checkConvT(c, 470 + b));
+    return p!.find((d) => d.kernel.startsWith("conv_transpose2d"))!.kernel;
   };
   assertEquals(await kernelFor(limit), "conv_transpose2d_phase");
   assertEquals(await kernelFor(limit + 1), "conv_transpose2d");
@@ -471,11 +474,10 @@ gpuTest(
     };
     const cases = [quad, SEED_ENCODER[0], SEED_ENCODER[1]];
     const storesOf = async (): Promise<number[]> => {
-      if (!rt.device.features.has("timestamp-query")) return [];
-      rt.startProfile();
-      for (const [i, c] of cases.entries()) await checkConv2d(c, 280 + 10 * i);
-      const p = await rt.stopProfile();
-      return p.filter((d) => d.kernel === "conv2d" && d.defines.TQ !== undefined)
+      const p = await dispatchesOf(rt, async () => {
+        for (const [i, c] of cases.entries()) await checkConv2d(c, 280 + 10 * i);
+      });
+      return (p ?? []).filter((d) => d.kernel === "conv2d" && d.defines.TQ !== undefined)
         .map((d) => Number(d.defines.VS));
     };
     const on = await storesOf();
