@@ -5,6 +5,24 @@
  */
 import type { Command } from "./_command.ts";
 import { adapterSummary } from "../gpu/device.ts";
+import { compileAll } from "../gpu/kernels.ts";
+import { gpuRuntime, gpuTuning, initBackend } from "../tensor/backends.ts";
+
+/**
+ * Compiles every kernel for the adapter's tuning, as a check that this adapter takes all of
+ * seisdec's WGSL (normally each kernel compiles at its first dispatch).
+ *
+ * @returns the number of pipelines, the time taken and the tuning.
+ */
+async function compileKernels(): Promise<{ pipelines: number; ms: number; tuning: unknown }> {
+  await initBackend("webgpu");
+  const rt = gpuRuntime()!;
+  const tuning = gpuTuning()!;
+  const t0 = performance.now();
+  await compileAll(rt, tuning);
+  await rt.sync();
+  return { pipelines: rt.stats().pipelines, ms: Math.round(performance.now() - t0), tuning };
+}
 
 /** The `info` command. */
 export const info: Command = {
@@ -13,6 +31,11 @@ export const info: Command = {
     "Print the WebGPU adapter (name, vendor, backend, fallback flag), its limits and features.",
   flags: {
     json: { type: "boolean", description: "Print JSON instead of text." },
+    kernels: {
+      type: "boolean",
+      description:
+        "Also compile every kernel for this adapter's tuning and print how many and how long.",
+    },
   },
   async run(values) {
     const deno = `Deno ${Deno.version.deno} (V8 ${Deno.version.v8})`;
@@ -21,8 +44,9 @@ export const info: Command = {
       return;
     }
     const s = await adapterSummary();
+    const kernels = values.kernels ? await compileKernels() : undefined;
     if (values.json) {
-      console.log(JSON.stringify({ deno: Deno.version.deno, ...s }, null, 2));
+      console.log(JSON.stringify({ deno: Deno.version.deno, ...s, kernels }, null, 2));
       return;
     }
     const lines = [
@@ -37,6 +61,12 @@ export const info: Command = {
       "limits:",
       ...Object.entries(s.limits).map(([k, v]) => `  ${k.padEnd(44)} ${v}`),
     ];
+    if (kernels) {
+      lines.push(
+        `kernels:  ${kernels.pipelines} pipelines compiled in ${kernels.ms} ms`,
+        `tuning:   ${JSON.stringify(kernels.tuning)}`,
+      );
+    }
     console.log(lines.join("\n"));
   },
 };

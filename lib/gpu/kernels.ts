@@ -506,38 +506,64 @@ export function activeTuning(): Tuning {
 }
 
 /**
- * Compiles every kernel for a tuning (each once; the runtime caches pipelines)
- * and makes that tuning the dispatchers' default.
+ * Every kernel definition start-up may compile for a tuning: the fixed kernels and the tile
+ * variants the seed autoencoder's channel counts (4–128) ask for. The wider phase tiles (4–8
+ * channels on software adapters, 0.4–1.3 s each to compile on llvmpipe) are left out; like
+ * any other variant they compile when first dispatched.
  *
- * @param rt The runtime.
- * @param tuning Adapter choices (default: the active tuning).
+ * @param tuning Adapter choices.
+ * @returns the definitions (some share a pipeline key; the runtime compiles each key once).
  */
-export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promise<void> {
-  active = tuning;
-  await Promise.all([
-    ...Object.values(KERNELS).map((k) => rt.compile(k as KernelDef)),
-    rt.compile(convWeightGradRowDef(1)),
-    rt.compile(convWeightGradRowDef(1, 2)),
-    // Wider phase tiles (B 4–8 on software adapters) compile when first dispatched: each
-    // takes 0.4–1.3 s to compile on llvmpipe, and most models use one of them at most.
+export function kernelDefs(tuning: Tuning): KernelDef[] {
+  return [
+    ...Object.values(KERNELS).map((k) => k as KernelDef),
+    convWeightGradRowDef(1),
+    convWeightGradRowDef(1, 2),
     ...[1, 2, 3].map((b) =>
-      rt.compile(convTranspose2dPhaseDef(b, phaseTile(b), tuning.uniformWeights ?? false))
+      convTranspose2dPhaseDef(b, phaseTile(b), tuning.uniformWeights ?? false)
     ),
     ...[4, 8, 16, 32, 64, 128].flatMap((co) =>
       [4, 8, 16, 32, 64].map((ci) => {
         const [tq, tc] = weightGradTiles(co, ci);
         return convWeightGradDef(tq, tc, weightGradTaps(tc, 3));
       })
-    ).map((d) => rt.compile(d)),
-    ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co, tuning.convPixels)).flatMap((
+    ),
+    ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co, tuning.convPixels)).map((
       [tc, tp],
-    ) => [
-      rt.compile(conv2dDef(tc, tp)),
-    ]),
+    ) => conv2dDef(tc, tp)),
     ...[4, 8, 16, 32, 64].map((co) =>
       convTiles(tuning.convTransposeTile ?? 4, co, tuning.convTransposePixels ?? tuning.convPixels)
-    ).map(([tc, tp]) => rt.compile(convTranspose2dDef(tc, tp))),
-  ]);
+    ).map(([tc, tp]) => convTranspose2dDef(tc, tp)),
+  ];
+}
+
+/**
+ * Loads every kernel file's source and makes a tuning the dispatchers' default, compiling
+ * nothing: each kernel (any tile variant included) then compiles, synchronously, at its first
+ * dispatch. This is what {@linkcode initBackend} does, so a process pays only for the kernels
+ * it runs: on llvmpipe compiling everything takes about 3 s, most of it tile variants a given
+ * model never uses. A WGSL error in a kernel compiled this way surfaces at the next submit.
+ *
+ * @param rt The runtime.
+ * @param tuning Adapter choices (default: the active tuning).
+ */
+export async function loadKernels(rt: GpuRuntime, tuning: Tuning = active): Promise<void> {
+  active = tuning;
+  const byFile = new Map(kernelDefs(tuning).map((d) => [d.file, d]));
+  await Promise.all([...byFile.values()].map((d) => rt.load(d)));
+}
+
+/**
+ * Compiles every kernel for a tuning (each once; the runtime caches pipelines) and makes
+ * that tuning the dispatchers' default. Compiling up front, inside error scopes, reports a
+ * WGSL error with the kernel's name before any work starts (`cli.ts info --kernels`).
+ *
+ * @param rt The runtime.
+ * @param tuning Adapter choices (default: the active tuning).
+ */
+export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promise<void> {
+  active = tuning;
+  await Promise.all(kernelDefs(tuning).map((d) => rt.compile(d)));
 }
 
 /**

@@ -153,6 +153,16 @@ export class GpuRuntime {
     return p;
   }
 
+  /**
+   * Loads a kernel file's source without compiling anything, so that the kernel, with any
+   * define set, compiles synchronously when first dispatched.
+   *
+   * @param def A kernel of the file.
+   */
+  async load(def: KernelDef): Promise<void> {
+    if (!this.#sources.has(def.file)) this.#sources.set(def.file, await loadSource(def.file));
+  }
+
   async #compile(def: KernelDef, key: string): Promise<Compiled> {
     const raw = await loadSource(def.file);
     this.#sources.set(def.file, raw);
@@ -208,10 +218,10 @@ export class GpuRuntime {
   }
 
   /**
-   * The compiled kernel, compiling it now (synchronously) when only its defines are new and
-   * its file was already loaded by {@linkcode GpuRuntime.compile}: a layer whose channel
-   * count asks for a tile variant that start-up did not compile. A compile error then
-   * surfaces at the next submit.
+   * The compiled kernel, compiling it now (synchronously) when its file was already loaded
+   * by {@linkcode GpuRuntime.load} or {@linkcode GpuRuntime.compile}: the tensor layer loads
+   * every file at start-up and compiles each kernel at its first dispatch. A compile error
+   * then surfaces at the next submit.
    */
   #pipelineFor(def: KernelDef): Compiled {
     const key = kernelKey(def);
@@ -219,15 +229,16 @@ export class GpuRuntime {
     if (c) return c;
     const raw = this.#sources.get(def.file);
     if (raw === undefined) {
-      throw new Error(`Cannot dispatch kernel ${def.name}: it was not compiled first`);
+      throw new Error(
+        `Cannot dispatch kernel ${def.name}: its source was not loaded first (GpuRuntime.load or compile)`,
+      );
     }
     return this.#remember(key, this.#build(def, raw));
   }
 
   /**
-   * Records one dispatch into the current command buffer. The kernel must
-   * have been compiled (see {@linkcode GpuRuntime.compile}); the tensor layer
-   * compiles all kernels at start-up.
+   * Records one dispatch into the current command buffer. The kernel's file must have been
+   * loaded (see {@linkcode GpuRuntime.load}); it compiles here if it was not compiled yet.
    *
    * @param def The kernel.
    * @param params Scalars for the `Params` uniform, in struct order.

@@ -1,13 +1,14 @@
 /**
- * Backend registry: `initBackend()` brings up WebGPU (compiling every kernel
- * once) or the CPU backend, and installs the hooks the Tensor class needs.
+ * Backend registry: `initBackend()` brings up WebGPU (loading the kernel sources;
+ * each kernel compiles at its first dispatch) or the CPU backend, and installs the
+ * hooks the Tensor class needs.
  *
  * @module
  */
 import { type BackendName, defaultBackend } from "../backend.ts";
 import { adapterSummary } from "../gpu/device.ts";
 import { gpu, type GpuRuntime } from "../gpu/runtime.ts";
-import { compileAll, defaultTuning, type Tuning, TUNING_FIELDS } from "../gpu/kernels.ts";
+import { defaultTuning, loadKernels, type Tuning, TUNING_FIELDS } from "../gpu/kernels.ts";
 import type { Backend } from "./backend.ts";
 import { cpuBackend } from "./cpu_backend.ts";
 import { createGpuBackend } from "./gpu_backend.ts";
@@ -53,8 +54,9 @@ export function tuningOverride(): Partial<Tuning> {
 }
 
 /**
- * Prepares a backend. For WebGPU this requests the device and compiles all
- * kernels (once per process).
+ * Prepares a backend. For WebGPU this requests the device, picks the adapter's tuning
+ * and loads the kernel sources, once per process; each kernel compiles at its first
+ * dispatch (`compileAll` in `lib/gpu/kernels.ts` compiles them all up front).
  *
  * @param name "webgpu" or "cpu"; default from `--cpu` / SEISDEC_BACKEND.
  * @returns the backend.
@@ -70,8 +72,8 @@ export async function initBackend(name: BackendName = defaultBackend()): Promise
       ),
       ...tuningOverride(),
     };
-    // Compiles the tuning's pipelines and makes it the dispatchers' default.
-    await compileAll(rt, tuning);
+    // Loads the kernel sources and makes the tuning the dispatchers' default.
+    await loadKernels(rt, tuning);
     runtime = rt;
     gpuBackend = createGpuBackend(rt, tuning);
   }

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { main } from "../../cli.ts";
+import { KERNELS } from "../../lib/gpu/kernels.ts";
 import { loadWeights } from "../../lib/io/checkpoint.ts";
 import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
 import { Rng } from "../../lib/util/rng.ts";
@@ -239,4 +240,16 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
   assertEquals(r.code, 2);
   assert(r.err[0].includes("finetune.tol"), r.err[0]);
   await Deno.remove(root, { recursive: true });
+});
+
+gpuTest("cli: info --kernels compiles every kernel for the adapter's tuning", async () => {
+  const r = await run("info", "--kernels", "--json");
+  assertEquals(r.code, 0, r.err.join("\n"));
+  const info = JSON.parse(r.out.join("\n"));
+  assert(typeof info.description === "string" && info.description.length > 0, "adapter named");
+  assert(
+    info.kernels.pipelines >= Object.keys(KERNELS).length,
+    `every kernel compiled: ${info.kernels.pipelines} pipelines`,
+  );
+  assert(info.kernels.ms > 0 && typeof info.kernels.tuning.convTile === "number");
 });

@@ -59,6 +59,59 @@ gpuTest("defines are substituted; a failed compile fails again when retried", as
   assert(out.every((v) => v === 2.5), "every element holds the substituted literal");
 });
 
+gpuTest("start-up compiles nothing; a kernel compiles at its first dispatch", async () => {
+  // A fresh process: this file's runtime has already compiled kernels for earlier tests.
+  const code = `
+    import { gpuRuntime, initBackend } from ${
+    JSON.stringify(
+      new URL("../../lib/tensor/backends.ts", import.meta.url).href,
+    )
+  };
+    import { leakyRelu } from ${
+    JSON.stringify(new URL("../../lib/tensor/ops.ts", import.meta.url).href)
+  };
+    import { Tensor } from ${
+    JSON.stringify(new URL("../../lib/tensor/tensor.ts", import.meta.url).href)
+  };
+    await initBackend("webgpu");
+    const rt = gpuRuntime();
+    const start = rt.stats().pipelines;
+    const y = leakyRelu(Tensor.fromArray(new Float32Array([1, -2, 3]), [3], "webgpu"), 0.5);
+    const out = await y.data();
+    console.log(JSON.stringify({ start, after: rt.stats().pipelines, out: [...out] }));
+    Deno.exit(0);`;
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(r.stderr);
+  assert(r.success, `subprocess failed: ${err}`);
+  const lines = new TextDecoder().decode(r.stdout).trim().split("\n");
+  const got = JSON.parse(lines[lines.length - 1]);
+  assertEquals(got.start, 0, "no pipeline compiled by initBackend");
+  assert(got.after >= 1, `the leaky ReLU compiled its kernel at dispatch: ${got.after}`);
+  assertEquals(got.out, [1, -1, 3]);
+});
+
+gpuTest("a WGSL error in a kernel compiled at dispatch surfaces at the next submit", async () => {
+  const rt = await webgpu();
+  await rt.load(fixture("test_lazy"));
+  const y = backendNamed("webgpu").fill([64], 0);
+  const broken = fixture("test_lazy_broken", { VALUE: "1.0 +* 2" });
+  const e = await assertRejects(async () => {
+    rt.dispatch(broken, [64, 0, 0, 0], [y.ref], 1);
+    await rt.sync();
+  }, Error);
+  assert(e.message.includes("test_lazy_broken"), `kernel not named: ${e.message}`);
+  // The runtime stays usable: a good define set of the same file compiles and runs.
+  const good = fixture("test_lazy_good", { VALUE: "4.0" });
+  rt.dispatch(good, [64, 0, 0, 0], [y.ref], 1);
+  const [out] = await readAll([y]);
+  y.dispose();
+  assert(out.every((v) => v === 4), "the good variant ran");
+});
+
 gpuTest("a grid of more than 65535 workgroups is split over y and stays correct", async () => {
   const rt = await webgpu();
   const max = rt.device.limits.maxComputeWorkgroupsPerDimension;
@@ -108,7 +161,7 @@ gpuTest("dispatch checks that the kernel was compiled and gets its buffers", asy
         1,
       ),
     Error,
-    "it was not compiled first",
+    "its source was not loaded first",
   );
   assertThrows(() => rt.dispatch(KERNELS.scale, [4], [y.ref], 1), TypeError, "expected 2 buffers");
   y.dispose();
@@ -116,9 +169,9 @@ gpuTest("dispatch checks that the kernel was compiled and gets its buffers", asy
 
 gpuTest("pipelines are compiled once and cached", async () => {
   const rt = await webgpu();
-  const before = rt.stats().pipelines;
-  assert(before >= Object.keys(KERNELS).length, `all kernels compiled at start-up: ${before}`);
   await compileAll(rt);
+  const before = rt.stats().pipelines;
+  assert(before >= Object.keys(KERNELS).length, `compileAll compiled every kernel: ${before}`);
   await compileAll(rt);
   assertEquals(rt.stats().pipelines, before, "a second compileAll compiles nothing");
   const a = await rt.compile(conv2dDef(8)), b = await rt.compile({ ...conv2dDef(8) });
