@@ -224,7 +224,20 @@ export const evaluateCommand: Command = {
     if (ci < 0 || ii < 0) {
       throw new UserError(`Cannot evaluate ${dir}/labels.csv: expected columns id and cluster`);
     }
-    const pred = Int32Array.from(rows.map((r) => Number(r[ci])));
+    const pred = new Int32Array(rows.length);
+    let top = -1;
+    rows.forEach((r, i) => {
+      const v = Number(r[ci]);
+      if (r[ci] === "" || !Number.isInteger(v) || v < 0) {
+        throw new UserError(
+          `Cannot evaluate ${dir}/labels.csv: row ${i + 2} (id ${
+            r[ii]
+          }): cluster must be an integer >= 0: found '${r[ci]}'`,
+        );
+      }
+      pred[i] = v;
+      if (v > top) top = v;
+    });
     let truth: (string | null)[] = rows.map((r) => (li >= 0 && r[li] ? r[li] : null));
     const lf = strFlag(values, "labels");
     if (lf) {
@@ -235,7 +248,8 @@ export const evaluateCommand: Command = {
       (t) => JSON.parse(t) as { k?: number },
       () => ({ k: 0 }),
     );
-    const k = Math.max(meta.k ?? 0, ...pred) + (meta.k ? 0 : 1);
+    // No spread into Math.max: catalogues exceed V8's argument limit (about 120,000).
+    const k = Math.max(meta.k ?? 0, top + 1);
     const lat = await readNpyFile(join(dir, "latent.npy")).catch(() => null);
     const report = evaluateClustering({
       pred,
