@@ -80,14 +80,17 @@ fn target_dist(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
           @builtin(local_invocation_index) lid: u32) {
   let i = gid(wid, nwg, lid);
   if (i >= P.n) { return; }
+  // A column whose q all underflowed (f_j = 0) gets p = 0, as in the CPU reference.
   var s = 0.0;
   for (var j = 0u; j < P.k; j++) {
     let q = QM[i * P.k + j];
-    s += q * q / PM[j];
+    if (PM[j] > 0.0) { s += q * q / PM[j]; }
   }
   for (var j = 0u; j < P.k; j++) {
     let q = QM[i * P.k + j];
-    OUT[i * P.k + j] = q * q / PM[j] / s;
+    var v = 0.0;
+    if (PM[j] > 0.0 && s > 0.0) { v = q * q / PM[j] / s; }
+    OUT[i * P.k + j] = v;
   }
 }
 

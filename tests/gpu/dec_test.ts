@@ -102,3 +102,18 @@ gpuTest("KL loss and its gradients wrt z and mu match reference", async () => {
     close(out[5], gmu.map((v) => -0.5 * v), scale(gmu), `${tag}: dKL/dmu with gl = −0.5`, 1e-4);
   }
 });
+
+gpuTest("target distribution of a q with an all-zero column: p is 0 there, not NaN", async () => {
+  await webgpu();
+  // Column 1 underflowed for every sample (a far centre with a large alpha).
+  const n = 67, k = 3;
+  const q = new Float64Array(n * k);
+  const r = rand(n, 3200, 0.05, 0.95);
+  for (let i = 0; i < n; i++) [q[i * k], q[i * k + 2]] = [r[i], Math.fround(1 - r[i])];
+  const Q = gt(q, [n, k]);
+  const p = ops.targetDistribution(Q);
+  const [po] = await readAll([p]);
+  for (const t of [Q, p]) t.dispose();
+  close(po, C.targetDistribution(q, n, k), Q_ATOL, "p with f_1 = 0");
+  for (let i = 0; i < n; i++) assert(po[i * k + 1] === 0, `p[${i}, 1] = ${po[i * k + 1]}`);
+});
