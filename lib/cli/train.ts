@@ -16,7 +16,7 @@ import {
 } from "../cluster/config.ts";
 import { pretrain } from "../cluster/pretrain.ts";
 import { finetune, initCentroids } from "../cluster/dec.ts";
-import { exists } from "../io/checkpoint.ts";
+import { downstreamOf, exists } from "../io/checkpoint.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
@@ -68,7 +68,8 @@ export const pretrainCommand: Command = {
     },
     force: {
       type: "boolean",
-      description: "Start over even if the model directory holds a model.",
+      description:
+        "Start over even if the model directory holds a model; delete centres and fine-tuned weights made from the old encoder.",
     },
   },
   async run(values, positionals) {
@@ -94,6 +95,14 @@ export const pretrainCommand: Command = {
     if (hasCk && !values.resume && !values.force) {
       throw new UserError(
         `Cannot pretrain into ${dir}: it holds a checkpoint: pass --resume to continue or --force to start over`,
+      );
+    }
+    const stale = await downstreamOf(dir, "pretrain");
+    if (stale.length && !values.force) {
+      throw new UserError(
+        `Cannot pretrain into ${dir}: it holds ${
+          stale.join(", ")
+        }, made from the current encoder, which new pretraining would make stale: pass --force to delete them`,
       );
     }
     if (values.force && !values.resume) {
@@ -158,10 +167,22 @@ export const initCommand: Command = {
       description: "none, or auto: rescale small latent codes (exactly) to unit spread for DEC.",
       default: "none",
     },
+    force: {
+      type: "boolean",
+      description: "Delete a fine-tuned model (and its checkpoint) made from the old centres.",
+    },
   },
   async run(values, positionals) {
     const ds = await datasetArg(positionals, "init");
     const dir = required(values, "model", "init");
+    const stale = await downstreamOf(dir, "init");
+    if (stale.length && !values.force) {
+      throw new UserError(
+        `Cannot initialise centres in ${dir}: it holds ${
+          stale.join(", ")
+        }, fine-tuned from the current centres, which new centres would make stale: pass --force to delete them`,
+      );
+    }
     const file = await readConfigFile(strFlag(values, "config"));
     const cfg = resolveInit(file.init, {
       k: intFlag(values, "k"),
@@ -232,8 +253,16 @@ export const finetuneCommand: Command = {
     gamma: {
       type: "string",
       arg: "X",
-      description: "IDEC reconstruction weight γ.",
+      description: "IDEC weight γ of the clustering loss: MSE + γ·KL.",
       default: "0.1",
+    },
+    resume: {
+      type: "boolean",
+      description: "Continue from finetune_checkpoint/ (saved before every label check).",
+    },
+    force: {
+      type: "boolean",
+      description: "Start over, replacing a fine-tuned model and its checkpoint.",
     },
   },
   async run(values, positionals) {
@@ -254,21 +283,40 @@ export const finetuneCommand: Command = {
       gamma: numFlag(values, "gamma"),
       seed: seedFlag(values),
     });
+    const hasCk = await exists(join(dir, "finetune_checkpoint", "state.json"));
+    const hasDec = await exists(join(dir, "dec.safetensors"));
+    if ((hasCk || hasDec) && !values.resume && !values.force) {
+      throw new UserError(
+        `Cannot fine-tune in ${dir}: it holds ${
+          hasCk ? "a fine-tuning checkpoint" : "a fine-tuned model (dec.safetensors)"
+        }: pass --resume to continue or --force to start over`,
+      );
+    }
+    if (values.resume && !hasCk) {
+      throw new UserError(
+        `Cannot resume fine-tuning in ${dir}: no finetune_checkpoint/ there: run finetune without --resume`,
+      );
+    }
     const quiet = !!values.quiet;
-    const bar = new Progress("finetune", cfg.maxIter, { quiet });
+    const loss = cfg.mode === "idec" ? "MSE+γKL" : "KL";
+    let bar = new Progress("finetune", cfg.maxIter, { quiet });
     const r = await finetune(dir, ds, cfg, device(), {
-      onStep: (_it, _max, loss) => bar.tick(1, `KL ${loss.toExponential(3)}`),
+      onStart: (it, max) => {
+        if (it > 0 && !quiet) console.error(`finetune: resuming at iteration ${it}`);
+        bar = new Progress("finetune", max - it, { quiet });
+      },
+      onStep: (_it, _max, v) => bar.tick(1, `${loss} ${v.toExponential(3)}`),
       onCheck: (c) => {
         if (!quiet && c.iteration > 0) {
           console.error(
             `\ncheck @${c.iteration}: loss ${c.loss.toExponential(3)}, labels changed ${
-              c.changedPct.toFixed(2)
+              c.changedPct === null ? "-" : c.changedPct.toFixed(2)
             } %, sizes [${c.sizes}]`,
           );
         }
       },
       onWarn: (m) => console.error(`warning: ${m}`),
-    });
+    }, { resume: !!values.resume });
     bar.done();
     console.log(
       `finetune: ${r.converged ? "converged" : "stopped at max-iter"} after ${

@@ -2,8 +2,8 @@
  * Deep Embedded Clustering: centre initialisation on the latent codes
  * (k-means or GMM), then fine-tuning of the encoder and the centres by
  * minimising KL(p‖q), with q the Student's t soft assignment and p the
- * sharpened target distribution. An IDEC mode keeps the decoder and adds
- * γ·MSE reconstruction. Training stops when fewer than `tol` % of the hard
+ * sharpened target distribution. An IDEC mode keeps the decoder and
+ * minimises MSE + γ·KL (Guo et al. 2017). Training stops when fewer than `tol` % of the hard
  * labels change between two checks.
  *
  * @module
@@ -20,7 +20,18 @@ import { axpby, decKlLoss, softAssign, targetDistribution } from "../tensor/ops.
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
 import { InFlight, pipelined } from "../util/pipeline.ts";
-import { loadWeights, readJson, saveWeights, writeJson } from "../io/checkpoint.ts";
+import {
+  downstreamOf,
+  exists,
+  loadWeights,
+  readJson,
+  removeOutputs,
+  saveCheckpointDir,
+  saveWeights,
+  type Weights,
+  writeJson,
+} from "../io/checkpoint.ts";
+import { UserError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 
 /** Centre initialisation settings. */
@@ -126,6 +137,8 @@ export async function initCentroids(
   const latentScale = cfg.latentScale === "auto" && rms > 0 && rms < 1 ? 1 / rms : 1;
   for (let i = 0; i < centroids.length; i++) centroids[i] *= latentScale;
   for (let i = 0; i < latent.length; i++) latent[i] *= latentScale;
+  // A fine-tuned model (and its checkpoint) from the old centres is stale now.
+  await removeOutputs(dir, await downstreamOf(dir, "init"));
   await saveWeights(
     join(dir, "centroids.safetensors"),
     new Map([["centroids", { shape: [cfg.k, d], data: centroids }]]),
@@ -140,7 +153,7 @@ export async function initCentroids(
 
 /** Fine-tuning settings. */
 export interface FinetuneConfig {
-  /** "dec": encoder + centres; "idec": also the decoder, loss KL + γ·MSE. */
+  /** "dec": encoder + centres; "idec": also the decoder, loss MSE + γ·KL (Guo et al. 2017). */
   mode: "dec" | "idec";
   /** Student's t degrees of freedom. */
   alpha: number;
@@ -185,28 +198,71 @@ export const FINETUNE_DEFAULTS: FinetuneConfig = {
 /** One check of the fine-tuning log. */
 export interface FinetuneRecord {
   iteration: number;
+  /** Loss of the last batch before the check (NaN at iteration 0). */
   loss: number;
-  /** Fraction of labels changed since the previous check, in %. */
-  changedPct: number;
+  /** Fraction of labels changed since the previous check, in %; null at the first check. */
+  changedPct: number | null;
   sizes: number[];
 }
 
 /** Progress and warning hooks. */
 export interface FinetuneHooks {
+  /** Called once, with the first iteration to run (above 0 when resuming). */
+  onStart?(iteration: number, maxIter: number): void;
   onCheck?(r: FinetuneRecord): void;
   onWarn?(msg: string): void;
   onStep?(iteration: number, maxIter: number, loss: number): void;
 }
 
+/** Fine-tuning options besides the settings. */
+export interface FinetuneOptions {
+  /**
+   * Continue from `finetune_checkpoint/` (written before every label check) instead of
+   * starting from the pretrained weights and the initial centres.
+   */
+  resume?: boolean;
+  /** Stop after this many iterations of this call, as an interruption would (for tests). */
+  stopAfter?: number;
+}
+
+/** What `finetune_checkpoint/state.json` holds. */
+interface FinetuneState {
+  format: "seisdec-finetune-checkpoint";
+  /** The next iteration to run. */
+  iteration: number;
+  /** RNG state before the current permutation was drawn, and the position in it. */
+  rngAtPermutation: number[];
+  position: number;
+  lastLoss: number | null;
+  optimizerStep: number;
+  /** Labels of the last check (in labels.safetensors). */
+  hasLabels: boolean;
+  /** The target distribution p of the last check (in target.safetensors). */
+  hasTarget: boolean;
+  log: { iteration: number; loss: number | null; changedPct: number | null; sizes: number[] }[];
+  samples: number;
+  config: FinetuneConfig;
+}
+
+/** Settings a resumed fine-tuning may change: they do not alter the trajectory. */
+const RESUMABLE_CHANGES: (keyof FinetuneConfig)[] = ["maxIter", "tol", "collapseFraction"];
+
+const CHECKPOINT_DIR = "finetune_checkpoint";
+
 /**
- * Runs DEC (or IDEC) fine-tuning from a model directory with centroids.
+ * Runs DEC (or IDEC) fine-tuning from a model directory with centroids. Before every label
+ * check (every `updateInterval` batches) and at the end, `finetune_checkpoint/` receives
+ * the weights and centres, the optimizer state, the last check's labels, the iteration and
+ * the RNG state, in one atomic step; with `resume` the run continues from there and ends
+ * with exactly the weights and log of an uninterrupted run.
  *
  * @param dir Model directory (autoencoder.safetensors, centroids.safetensors).
  * @param ds Dataset.
  * @param cfg Settings.
  * @param device Backend.
  * @param hooks Progress hooks.
- * @returns the check log and the final labels.
+ * @param opts Resume options.
+ * @returns the check log, the final labels and whether the labels settled below `tol`.
  */
 export async function finetune(
   dir: string,
@@ -214,6 +270,7 @@ export async function finetune(
   cfg: FinetuneConfig,
   device: Device,
   hooks: FinetuneHooks = {},
+  opts: FinetuneOptions = {},
 ): Promise<{ log: FinetuneRecord[]; labels: Int32Array; converged: boolean }> {
   const { ae, info } = await loadAutoencoder(dir, device, "autoencoder.safetensors", {
     scaled: true,
@@ -240,13 +297,89 @@ export async function finetune(
     : new Sgd(set, { lr: cfg.lr, momentum: cfg.momentum });
   const rng = new Rng(cfg.seed);
   const n = ds.count, shape = ds.sampleShape, norm: Normalize = info.normalize;
-  const log: FinetuneRecord[] = [];
+  const ckDir = join(dir, CHECKPOINT_DIR);
+  let log: FinetuneRecord[] = [];
   let prev: Int32Array | null = null;
   let pAll: Float32Array | null = null;
+  let rngAtPermutation = rng.getState();
   let order = rng.permutation(n), pos = 0;
   let converged = false;
   let lastLoss = NaN;
-  const lossCsv = ["iteration,loss,changed_pct,sizes"];
+  let start = 0;
+  if (opts.resume && await exists(join(ckDir, "state.json"))) {
+    const st = await readJson<FinetuneState>(ckDir, "state.json");
+    checkResumable(ckDir, st, cfg, n);
+    set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
+    const ob = (await loadWeights(join(ckDir, "optimizer.safetensors"))).weights;
+    opt.load({
+      kind: cfg.optimizer,
+      step: st.optimizerStep,
+      buffers: [...ob.keys()].sort().map((name) => ob.get(name)!.data),
+    });
+    if (st.hasLabels) {
+      const l = (await loadWeights(join(ckDir, "labels.safetensors"))).weights.get("labels")!;
+      prev = Int32Array.from(l.data);
+    }
+    if (st.hasTarget) {
+      pAll = (await loadWeights(join(ckDir, "target.safetensors"))).weights.get("p")!.data;
+    }
+    rng.setState(st.rngAtPermutation);
+    rngAtPermutation = st.rngAtPermutation;
+    order = rng.permutation(n);
+    pos = st.position;
+    lastLoss = st.lastLoss ?? NaN;
+    log = st.log.map((r) => ({ ...r, loss: r.loss ?? NaN }));
+    start = st.iteration;
+  } else {
+    // A fresh run: an older run's checkpoint would resume a different trajectory.
+    await removeOutputs(dir, [CHECKPOINT_DIR]);
+  }
+  hooks.onStart?.(start, cfg.maxIter);
+
+  const csv = (): string =>
+    [
+      "iteration,loss,changed_pct,sizes",
+      ...log.map((r) =>
+        `${r.iteration},${Number.isFinite(r.loss) ? r.loss : ""},${r.changedPct ?? ""},${
+          r.sizes.join(" ")
+        }`
+      ),
+    ].join("\n") + "\n";
+
+  const save = async (iteration: number): Promise<void> => {
+    const os = await opt.state();
+    const ob: Weights = new Map(
+      os.buffers.map((b, i) => [`b${i}`, { shape: [b.length], data: b }]),
+    );
+    const files: Record<string, Weights> = {
+      "weights.safetensors": await set.stateDict(),
+      "optimizer.safetensors": ob,
+    };
+    if (prev) {
+      files["labels.safetensors"] = new Map([["labels", {
+        shape: [n],
+        data: Float32Array.from(prev),
+      }]]);
+    }
+    // The stored target p: a run resumed between two checks (after an earlier --max-iter)
+    // goes on with the p of the last check, as the uninterrupted run does.
+    if (pAll) files["target.safetensors"] = new Map([["p", { shape: [n, k], data: pAll }]]);
+    const st: FinetuneState = {
+      format: "seisdec-finetune-checkpoint",
+      iteration,
+      rngAtPermutation,
+      position: pos,
+      lastLoss: Number.isFinite(lastLoss) ? lastLoss : null,
+      optimizerStep: os.step,
+      hasLabels: prev !== null,
+      hasTarget: pAll !== null,
+      log: log.map((r) => ({ ...r, loss: Number.isFinite(r.loss) ? r.loss : null })),
+      samples: n,
+      config: cfg,
+    };
+    await saveCheckpointDir(ckDir, files, st);
+    await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
+  };
 
   const check = async (iteration: number): Promise<boolean> => {
     const { q, labels } = await assignAll(ae, mu, ds, norm, cfg.alpha, device);
@@ -256,13 +389,13 @@ export async function finetune(
     for (const l of labels) sizes[l]++;
     let changed = 0;
     if (prev) { for (let i = 0; i < n; i++) if (prev[i] !== labels[i]) changed++; }
-    const rec = { iteration, loss: lastLoss, changedPct: prev ? 100 * changed / n : 100, sizes };
+    const rec: FinetuneRecord = {
+      iteration,
+      loss: lastLoss,
+      changedPct: prev ? 100 * changed / n : null,
+      sizes,
+    };
     log.push(rec);
-    lossCsv.push(
-      `${iteration},${Number.isFinite(lastLoss) ? lastLoss : ""},${rec.changedPct},${
-        sizes.join(" ")
-      }`,
-    );
     hooks.onCheck?.(rec);
     sizes.forEach((s, j) => {
       if (s === 0) hooks.onWarn?.(`cluster ${j} is empty at iteration ${iteration}`);
@@ -274,7 +407,7 @@ export async function finetune(
         );
       }
     });
-    const stop = prev !== null && rec.changedPct < cfg.tol;
+    const stop = rec.changedPct !== null && rec.changedPct < cfg.tol;
     prev = labels;
     return stop;
   };
@@ -282,18 +415,23 @@ export async function finetune(
   // One step in flight: iteration it + 1 is recorded and submitted before iteration it's
   // loss is read back (see lib/util/pipeline.ts); a label check first drains it.
   const inFlight = new InFlight<number>();
-  for (let it = 0; it < cfg.maxIter; it++) {
+  let it = start;
+  for (; it < cfg.maxIter; it++) {
+    if (opts.stopAfter !== undefined && it - start >= opts.stopAfter) break;
     if (it % cfg.updateInterval === 0) {
       await inFlight.settle();
+      if (it !== start) await save(it);
       if (await check(it)) {
         converged = true;
         break;
       }
     }
-    if (pos + cfg.batchSize > n && pos > 0) {
+    if (pos >= n) {
+      rngAtPermutation = rng.getState();
       order = rng.permutation(n);
       pos = 0;
     }
+    // The last batch of a pass is shorter when n is not a multiple of the batch size.
     const idx = [...order.subarray(pos, Math.min(n, pos + cfg.batchSize))];
     pos += idx.length;
     const batch = ds.readBatch(idx, norm);
@@ -302,6 +440,7 @@ export async function finetune(
       pBatch = new Float32Array(idx.length * k);
       idx.forEach((i, b) => pBatch!.set(pAll!.subarray(i * k, (i + 1) * k), b * k));
     }
+    const iteration = it;
     const loss = tidy(() => {
       const x = Tensor.fromArray(batch, [idx.length, ...shape], device);
       set.zeroGrad();
@@ -310,28 +449,40 @@ export async function finetune(
         ? Tensor.fromArray(pBatch, [idx.length, k], device)
         : noGrad(() => targetDistribution(softAssign(z, mu, cfg.alpha)));
       let l = decKlLoss(z, mu, p, cfg.alpha).loss;
-      if (cfg.mode === "idec") l = axpby(l, ae.reconstructionLoss(x, z), 1, cfg.gamma);
+      // IDEC (Guo et al. 2017): reconstruction MSE + γ · KL(p‖q).
+      if (cfg.mode === "idec") l = axpby(ae.reconstructionLoss(x, z), l, 1, cfg.gamma);
       l.backward();
       opt.update();
       return l;
     });
     await inFlight.push(loss.item().finally(() => loss.dispose()), (v) => {
       lastLoss = v;
-      hooks.onStep?.(it + 1, cfg.maxIter, v);
+      hooks.onStep?.(iteration + 1, cfg.maxIter, v);
       if (!Number.isFinite(v)) {
-        throw new Error(`Cannot fine-tune: loss became ${v} at iteration ${it + 1}: lower --lr`);
+        throw new Error(
+          `Cannot fine-tune: loss became ${v} at iteration ${iteration + 1}: lower --lr`,
+        );
       }
     });
   }
   await inFlight.settle();
-  if (!converged) await check(cfg.maxIter);
+  if (opts.stopAfter !== undefined && it < cfg.maxIter && !converged) {
+    // Interrupted on purpose: leave the checkpoint as an interruption would.
+    opt.dispose();
+    set.dispose();
+    return { log, labels: prev ?? new Int32Array(n), converged: false };
+  }
+  if (!converged) {
+    if (cfg.maxIter !== start) await save(cfg.maxIter);
+    converged = await check(cfg.maxIter);
+  }
   const w = await set.stateDict();
   const keep: typeof w = new Map();
   for (const [name, v] of w) {
     if (cfg.mode === "idec" || !name.startsWith("decoder.")) keep.set(name, v);
   }
   await saveWeights(join(dir, "dec.safetensors"), keep, { mode: cfg.mode });
-  await writeFileAtomic(join(dir, "finetune_log.csv"), lossCsv.join("\n") + "\n");
+  await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
   const mi = await readJson<ModelInfo>(dir, "model.json");
   await writeJson(join(dir, "model.json"), {
     ...mi,
@@ -340,6 +491,35 @@ export async function finetune(
   opt.dispose();
   set.dispose();
   return { log, labels: prev!, converged };
+}
+
+/**
+ * Checks that a fine-tuning checkpoint belongs to this dataset and these settings.
+ *
+ * @throws {UserError} naming what differs.
+ */
+function checkResumable(ckDir: string, st: FinetuneState, cfg: FinetuneConfig, n: number): void {
+  if (st.format !== "seisdec-finetune-checkpoint") {
+    throw new UserError(`Cannot resume from ${ckDir}: state.json is not a fine-tuning checkpoint`);
+  }
+  if (st.samples !== n) {
+    throw new UserError(
+      `Cannot resume from ${ckDir}: it was fine-tuned on ${st.samples} samples: this dataset has ${n}`,
+    );
+  }
+  const changed: string[] = [];
+  for (const key of Object.keys(cfg) as (keyof FinetuneConfig)[]) {
+    if (RESUMABLE_CHANGES.includes(key)) continue;
+    const a = JSON.stringify(st.config[key]), b = JSON.stringify(cfg[key]);
+    if (a !== b) changed.push(`${key}: ${a} → ${b}`);
+  }
+  if (changed.length) {
+    throw new UserError(
+      `Cannot resume from ${ckDir}: the checkpoint was fine-tuned with other settings (${
+        changed.join("; ")
+      }): resume with the same settings (only --max-iter and --tol may change), or pass --force to start over`,
+    );
+  }
 }
 
 /**

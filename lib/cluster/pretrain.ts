@@ -15,13 +15,17 @@ import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
 import { pipelined } from "../util/pipeline.ts";
 import {
+  downstreamOf,
   exists,
   loadWeights,
   readJson,
+  removeOutputs,
+  saveCheckpointDir,
   saveWeights,
   type Weights,
   writeJson,
 } from "../io/checkpoint.ts";
+import { UserError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { lineChart } from "../plot/mod.ts";
 import type { DatasetLike, Normalize } from "./data.ts";
@@ -129,6 +133,14 @@ export async function pretrain(
       buffers: [mom.get("m")!.data, mom.get("v")!.data],
     });
     rng.setState(state.rng);
+    const changed = changedSettings(state.config, cfg);
+    if (changed.length) {
+      throw new UserError(
+        `Cannot resume pretraining in ${dir}: the checkpoint was trained with other settings (${
+          changed.join("; ")
+        }): resume with the same settings (only --epochs may change), or pass --force to start over`,
+      );
+    }
   } else {
     const perm = [...rng.permutation(ds.count)];
     const nVal = Math.round(ds.count * cfg.valSplit);
@@ -155,6 +167,8 @@ export async function pretrain(
   const shape = ds.sampleShape;
   const bs = cfg.batchSize;
   let epochsThisCall = 0;
+  // New encoder weights make any centres and fine-tuned model in the directory stale.
+  if (state.epoch < cfg.epochs) await removeOutputs(dir, await downstreamOf(dir, "pretrain"));
   while (state.epoch < cfg.epochs) {
     const t0 = performance.now();
     const order = [...state.trainIdx];
@@ -219,6 +233,22 @@ export async function pretrain(
   return state.history;
 }
 
+/**
+ * The settings of a resumed pretraining that differ from its checkpoint's, other than the
+ * number of epochs (which a resume may raise).
+ *
+ * @returns "field: checkpoint → now" for each difference.
+ */
+function changedSettings(saved: PretrainConfig, now: PretrainConfig): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(now) as (keyof PretrainConfig)[]) {
+    if (key === "epochs") continue;
+    const a = JSON.stringify(saved[key]), b = JSON.stringify(now[key]);
+    if (a !== b) out.push(`${key}: ${a} → ${b}`);
+  }
+  return out;
+}
+
 async function evalLoss(
   ae: ConvAutoencoder,
   ds: DatasetLike,
@@ -255,10 +285,12 @@ async function saveCheckpoint(
     ["m", { shape: [st.buffers[0].length], data: st.buffers[0] }],
     ["v", { shape: [st.buffers[1].length], data: st.buffers[1] }],
   ]);
-  // Weights and moments first, state last: state.json names a complete epoch.
-  await saveWeights(join(ckDir, "weights.safetensors"), await weights);
-  await saveWeights(join(ckDir, "adam.safetensors"), mom);
-  await writeJson(join(ckDir, "state.json"), state);
+  // One directory replaced in one step: state.json always names the weights beside it.
+  await saveCheckpointDir(
+    ckDir,
+    { "weights.safetensors": await weights, "adam.safetensors": mom },
+    state,
+  );
 }
 
 async function writeCurve(dir: string, h: EpochRecord[]): Promise<void> {

@@ -7,13 +7,20 @@
  * - `autoencoder.safetensors`: pretrained weights (`encoder.encoder.0.weight`, ...);
  * - `checkpoint/`: the last pretraining epoch (weights, Adam moments, RNG state);
  * - `centroids.safetensors`: initial cluster centres from `init` (`centroids`, [K, D]);
- * - `dec.safetensors`: fine-tuned encoder (+ decoder in IDEC) and `centroids`.
+ * - `finetune_checkpoint/`: the last label check of fine-tuning (weights and centres,
+ *   optimizer state, labels, iteration, RNG state);
+ * - `dec.safetensors`: fine-tuned encoder (+ decoder in IDEC) and `centroids`;
+ * - `finetune_log.csv`: one row per label check.
+ *
+ * Each stage's outputs depend on the stage before: new pretrained weights make the
+ * centres and the fine-tuned model stale, new centres make the fine-tuned model stale.
+ * {@linkcode downstreamOf} names them and {@linkcode removeOutputs} deletes them.
  *
  * @module
  */
 import { join } from "node:path";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 
 /** Named f32 arrays with shapes. */
@@ -106,4 +113,72 @@ export async function writeJson(path: string, value: unknown): Promise<void> {
 /** @returns whether a path exists. */
 export async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
+}
+
+/** The training stages that write into a model directory. */
+export type Stage = "pretrain" | "init" | "finetune";
+
+const OUTPUTS: Record<Stage, string[]> = {
+  pretrain: ["autoencoder.safetensors", "checkpoint", "learning_curve.csv", "learning_curve.png"],
+  init: ["centroids.safetensors"],
+  finetune: ["dec.safetensors", "finetune_checkpoint", "finetune_log.csv"],
+};
+
+/**
+ * The outputs of the stages after `stage` that exist in a model directory: the files a new
+ * run of `stage` makes stale.
+ *
+ * @param dir Model directory.
+ * @param stage The stage about to write new outputs.
+ * @returns the existing stale outputs' names, in stage order.
+ */
+export async function downstreamOf(dir: string, stage: Stage): Promise<string[]> {
+  const later: Stage[] = stage === "pretrain"
+    ? ["init", "finetune"]
+    : stage === "init"
+    ? ["finetune"]
+    : [];
+  const names = later.flatMap((s) => OUTPUTS[s]);
+  const found: string[] = [];
+  for (const n of names) if (await exists(join(dir, n))) found.push(n);
+  return found;
+}
+
+/**
+ * Deletes outputs of a model directory (files or directories), and the sections of
+ * `model.json` that the removed stages wrote.
+ *
+ * @param dir Model directory.
+ * @param names Output names, as returned by {@linkcode downstreamOf}.
+ */
+export async function removeOutputs(dir: string, names: string[]): Promise<void> {
+  for (const n of names) await Deno.remove(join(dir, n), { recursive: true }).catch(() => {});
+  const drop = (["init", "finetune"] as const).filter((s) =>
+    OUTPUTS[s].some((o) => names.includes(o))
+  );
+  if (drop.length && await exists(join(dir, "model.json"))) {
+    const mi = await readJson<Record<string, unknown>>(dir, "model.json");
+    for (const s of drop) delete mi[s];
+    await writeJson(join(dir, "model.json"), mi);
+  }
+}
+
+/**
+ * Writes a training checkpoint directory in one step: every file goes into a temporary
+ * directory that then replaces `dir`, so the checkpoint is always one consistent state
+ * (never new weights beside an old `state.json`).
+ *
+ * @param dir Checkpoint directory.
+ * @param weights Safetensors files to write, by file name.
+ * @param state The JSON state, written as `state.json`.
+ */
+export async function saveCheckpointDir(
+  dir: string,
+  weights: Record<string, Weights>,
+  state: unknown,
+): Promise<void> {
+  await writeDirAtomic(dir, async (tmp) => {
+    for (const [name, w] of Object.entries(weights)) await saveWeights(join(tmp, name), w);
+    await writeJson(join(tmp, "state.json"), state);
+  }, { force: true });
 }

@@ -137,6 +137,8 @@ gpuTest(
       "5",
       "--batch-size",
       "8",
+      "--tol",
+      "0",
     );
     const dec = (await loadWeights(p("m/dec.safetensors"))).weights;
     assertEquals(dec.get("centroids")?.shape, [2, 3]);
@@ -144,6 +146,39 @@ gpuTest(
     assert(![...dec.keys()].some((k) => k.startsWith("decoder.")), "DEC mode saved the decoder");
     const mi = JSON.parse(await Deno.readTextFile(p("m/model.json")));
     assertEquals([mi.init.k, mi.finetune.mode], [2, "dec"]);
+    // What a stage made is not replaced by running it, or an earlier stage, again by mistake.
+    for (
+      const [args, want] of [
+        [["finetune", p("ds"), "--model", p("m")], "--resume to continue or --force"],
+        [["init", p("ds"), "--model", p("m")], "dec.safetensors"],
+        [["pretrain", ...pre], "--resume"],
+      ] as [string[], string][]
+    ) {
+      const r = await run(...args, "--quiet");
+      assertEquals(r.code, 2, args.join(" "));
+      assert(r.err.length === 1 && r.err[0].includes(want), r.err.join("\n"));
+    }
+    const stale = await run("pretrain", ...pre, "--resume", "--quiet");
+    assertEquals(stale.code, 2);
+    assert(stale.err[0].includes("centroids.safetensors, dec.safetensors"), stale.err[0]);
+    // Fine-tuning continues past its --max-iter from finetune_checkpoint/.
+    await ok(
+      "finetune",
+      p("ds"),
+      "--model",
+      p("m"),
+      "--max-iter",
+      "15",
+      "--update-interval",
+      "5",
+      "--batch-size",
+      "8",
+      "--tol",
+      "0",
+      "--resume",
+    );
+    const log = (await Deno.readTextFile(p("m/finetune_log.csv"))).trim().split("\n");
+    assertEquals(log.map((l) => l.split(",")[0]).slice(1), ["0", "5", "10", "15"]);
 
     await ok("cluster", p("ds"), "--model", p("m"), "--out", p("c"));
     const rows = (await Deno.readTextFile(p("c/labels.csv"))).trim().split("\n");
@@ -252,4 +287,30 @@ gpuTest("cli: info --kernels compiles every kernel for the adapter's tuning", as
     `every kernel compiled: ${info.kernels.pipelines} pipelines`,
   );
   assert(info.kernels.ms > 0 && typeof info.kernels.tuning.convTile === "number");
+});
+
+Deno.test("cli: evaluate scores 150,000 rows and names a bad cluster value's row", async () => {
+  const dir = await Deno.makeTempDir();
+  const n = 150_000;
+  const rows = ["id,cluster,label"];
+  for (let i = 0; i < n; i++) {
+    rows.push(`${i},${i % 3},${["a", "b", "c"][(i + (i % 7 === 0 ? 1 : 0)) % 3]}`);
+  }
+  await Deno.writeTextFile(join(dir, "labels.csv"), rows.join("\n") + "\n");
+  await Deno.writeTextFile(join(dir, "result.json"), JSON.stringify({ k: 4 }));
+  const r = await run("evaluate", dir, "--quiet");
+  assertEquals(r.code, 0, r.err.join("\n"));
+  const rep = JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json")));
+  assertEquals([rep.n, rep.k, rep.labelled], [n, 4, n]);
+  // Every 7th sample carries the next class's label: ACC = 1 − ⌈n/7⌉/n.
+  assertEquals(rep.acc, 1 - Math.ceil(n / 7) / n);
+  rows[3] = "2,x,c";
+  await Deno.writeTextFile(join(dir, "labels.csv"), rows.join("\n") + "\n");
+  const bad = await run("evaluate", dir, "--quiet");
+  assertEquals(bad.code, 2);
+  assert(
+    bad.err[0].includes("row 4 (id 2): cluster must be an integer >= 0: found 'x'"),
+    bad.err[0],
+  );
+  await Deno.remove(dir, { recursive: true });
 });

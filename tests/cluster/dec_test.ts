@@ -358,3 +358,138 @@ gpuTest(
     await Deno.remove(dir, { recursive: true });
   },
 );
+
+/** The files of a model directory that a fine-tuning run writes, as bytes or text. */
+async function finetuneOutputs(dir: string) {
+  return {
+    dec: await Deno.readFile(join(dir, "dec.safetensors")),
+    log: await Deno.readTextFile(join(dir, "finetune_log.csv")),
+  };
+}
+
+gpuTest(
+  "finetune resume after an interruption, or past an earlier --max-iter, matches an uninterrupted run",
+  async () => {
+    // 50 samples at batch 8: each pass ends with a batch of 2, so the permutation state matters.
+    const { ds } = templateSet(17, 3);
+    const n = 50;
+    const sub = new MemoryDataset(ds.readBatch([...Array(n).keys()]), [1, H, W]);
+    const base = await Deno.makeTempDir();
+    await pretrain(sub, base, { ...PRE, seed: 5 }, { device: "webgpu" });
+    await initCentroids(base, sub, { ...INIT, seed: 5 }, "webgpu");
+    const copy = async () => {
+      const d = await Deno.makeTempDir();
+      for (const f of ["model.json", "autoencoder.safetensors", "centroids.safetensors"]) {
+        await Deno.copyFile(join(base, f), join(d, f));
+      }
+      return d;
+    };
+    const cfg = { ...FT, updateInterval: 5, maxIter: 17, seed: 5 };
+    const full = await copy(), cut = await copy(), short = await copy();
+    const rFull = await finetune(full, sub, cfg, "webgpu");
+    // Interrupted after 13 iterations: the checkpoint holds iteration 10 (saved before its check).
+    await finetune(cut, sub, cfg, "webgpu", {}, { stopAfter: 13 });
+    await assertRejects(() => Deno.stat(join(cut, "dec.safetensors")), Deno.errors.NotFound);
+    const st = JSON.parse(
+      await Deno.readTextFile(join(cut, "finetune_checkpoint", "state.json")),
+    );
+    assertEquals(st.iteration, 10);
+    assertEquals(st.log.map((r: { iteration: number }) => r.iteration), [0, 5]);
+    let started = -1;
+    const rCut = await finetune(cut, sub, cfg, "webgpu", { onStart: (it) => (started = it) }, {
+      resume: true,
+    });
+    assertEquals(started, 10);
+    // A first run to --max-iter 7 (between two checks), resumed to 17.
+    await finetune(short, sub, { ...cfg, maxIter: 7 }, "webgpu");
+    const rShort = await finetune(short, sub, cfg, "webgpu", {}, { resume: true });
+    const want = await finetuneOutputs(full);
+    for (
+      const [name, d, r] of [["interrupted", cut, rCut], ["--max-iter 7", short, rShort]] as const
+    ) {
+      assertEquals(r.labels, rFull.labels, `${name}: labels`);
+      assertEquals(r.log, rFull.log, `${name}: log`);
+      const got = await finetuneOutputs(d);
+      assertEquals(got.log, want.log, `${name}: finetune_log.csv`);
+      assertEquals(got.dec, want.dec, `${name}: dec.safetensors`);
+    }
+    // Not trivially equal: the weights moved away from the pretrained encoder.
+    const { loadWeights } = await import("../../lib/io/checkpoint.ts");
+    const a = (await loadWeights(join(full, "dec.safetensors"))).weights.get("centroids")!.data;
+    const b = (await loadWeights(join(base, "centroids.safetensors"))).weights.get("centroids")!
+      .data;
+    assert(a.some((v, i) => v !== b[i]), "fine-tuning left the centres unchanged");
+    // Other settings than --max-iter / --tol are refused, naming the field.
+    await assertRejects(
+      () => finetune(cut, sub, { ...cfg, lr: 1e-3 }, "webgpu", {}, { resume: true }),
+      UserError,
+      "lr: 0.00001 → 0.001",
+    );
+    for (const d of [base, full, cut, short]) await Deno.remove(d, { recursive: true });
+  },
+);
+
+gpuTest("IDEC minimises MSE + γ·KL (Guo et al. 2017), not KL + γ·MSE", async () => {
+  const { ds } = templateSet(8, 3);
+  const dir = await Deno.makeTempDir();
+  await pretrain(ds, dir, { ...PRE, epochs: 1 }, { device: "webgpu" });
+  await initCentroids(dir, ds, INIT, "webgpu");
+  // The first step's loss of three runs from the same state on the same first batch.
+  const first = async (cfg: Partial<typeof FT>) => {
+    let loss = NaN;
+    await finetune(dir, ds, { ...FT, maxIter: 1, ...cfg }, "webgpu", {
+      onStep: (it, _m, v) => {
+        if (it === 1) loss = v;
+      },
+    });
+    return loss;
+  };
+  const kl = await first({ mode: "dec" });
+  const mse = await first({ mode: "idec", gamma: 0 });
+  const both = await first({ mode: "idec", gamma: 2.5 });
+  assert(kl > 0 && mse > 0 && Math.abs(kl - mse) > 0.1 * mse, `distinct terms: ${kl}, ${mse}`);
+  // f32 sums of a few hundred terms: relative error far below 1e-5.
+  assertClose([both], [mse + 2.5 * kl], 1e-5, 1e-9, "MSE + 2.5·KL");
+  await Deno.remove(dir, { recursive: true });
+});
+
+gpuTest(
+  "a new stage deletes the stale outputs of later stages; pretrain resume refuses changed settings",
+  async () => {
+    const { ds } = templateSet(8, 3);
+    const dir = await Deno.makeTempDir();
+    const has = async (f: string) => await Deno.stat(join(dir, f)).then(() => true, () => false);
+    await pretrain(ds, dir, { ...PRE, epochs: 1 }, { device: "webgpu" });
+    await initCentroids(dir, ds, INIT, "webgpu");
+    await finetune(dir, ds, { ...FT, maxIter: 7, updateInterval: 5 }, "webgpu");
+    for (const f of ["dec.safetensors", "finetune_checkpoint", "finetune_log.csv"]) {
+      assert(await has(f), `${f} written`);
+    }
+    // New centres: the fine-tuned model and its checkpoint came from the old ones.
+    await initCentroids(dir, ds, { ...INIT, k: 2 }, "webgpu");
+    for (const f of ["dec.safetensors", "finetune_checkpoint", "finetune_log.csv"]) {
+      assert(!(await has(f)), `${f} left after a new init`);
+    }
+    let mi = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    assertEquals([mi.init.k, mi.finetune], [2, undefined]);
+    const a = await applyModel(dir, ds, "webgpu", "auto");
+    assertEquals([a.stage, a.k], ["init", 2]);
+    // A resume with other settings is refused, naming the field.
+    await assertRejects(
+      () =>
+        pretrain(ds, dir, { ...PRE, epochs: 2, normalize: "l2" }, {
+          device: "webgpu",
+          resume: true,
+        }),
+      UserError,
+      'normalize: "maxabs" → "l2"',
+    );
+    assert(await has("centroids.safetensors"), "a refused resume deletes nothing");
+    // New encoder weights: the centres are stale.
+    await pretrain(ds, dir, { ...PRE, epochs: 2 }, { device: "webgpu", resume: true });
+    assert(!(await has("centroids.safetensors")), "centroids left after more pretraining");
+    mi = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    assertEquals([mi.pretrain.epochsDone, mi.init], [2, undefined]);
+    await Deno.remove(dir, { recursive: true });
+  },
+);
