@@ -114,10 +114,14 @@ async function decodeSegments(bytes: Uint8Array, source: string): Promise<Segmen
         records.push(rec);
         offset += size;
       }
-      for (const seg of sp.miniseed.seismogramSegmentPerChannel(records)) out.push(toSegment(seg));
+      for (const seg of sp.miniseed.seismogramSegmentPerChannel(records)) {
+        out.push(toSegment(seg, source));
+      }
     } else {
       const records = sp.mseed3.parseMSeed3Records(buf);
-      for (const seg of sp.mseed3.seismogramSegmentPerChannel(records)) out.push(toSegment(seg));
+      for (const seg of sp.mseed3.seismogramSegmentPerChannel(records)) {
+        out.push(toSegment(seg, source));
+      }
     }
   } catch (e) {
     if (e instanceof SampleError) throw e;
@@ -131,14 +135,25 @@ async function decodeSegments(bytes: Uint8Array, source: string): Promise<Segmen
 }
 
 // deno-lint-ignore no-explicit-any
-function toSegment(seg: any): Segment {
+function toSegment(seg: any, source: string): Segment {
   const y = seg.y as ArrayLike<number>;
+  const startTime = seg.startTime?.toMillis?.() ?? NaN;
+  if (!Number.isFinite(startTime)) {
+    throw new SampleError(
+      "bad time",
+      `Cannot read ${source}: a record of ${seg.networkCode}.${seg.stationCode}.${
+        seg.locationCode ?? ""
+      }.${seg.channelCode} has an invalid start time in its header (${
+        seg.startTime?.invalidExplanation ?? "not a date"
+      }; records that start in a leap second are not supported either)`,
+    );
+  }
   return {
     network: seg.networkCode ?? "",
     station: seg.stationCode ?? "",
     location: seg.locationCode ?? "",
     channel: seg.channelCode ?? "",
-    startTime: seg.startTime.toMillis(),
+    startTime,
     samplingRate: seg.sampleRate,
     data: Float64Array.from(y),
   };

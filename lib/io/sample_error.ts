@@ -11,6 +11,7 @@ export type FailureReason =
   | "empty file"
   | "not miniseed"
   | "truncated"
+  | "bad time"
   | "gap"
   | "missing channel"
   | "no response"

@@ -95,6 +95,10 @@ Deno.test("bad miniSEED input fails with a SampleError that names the file", asy
         "expected a miniSEED",
       ],
     ];
+    // Hour 60 in the first record's start time (BTime byte 24).
+    const badTime = bytes.slice();
+    badTime[24] = 60;
+    cases.push(["bad_time.mseed", badTime, "bad time", "invalid start time in its header"]);
     for (const [name, b, reason, text] of cases) {
       await Deno.writeFile(`${dir}/${name}`, b);
       const e = await assertRejects(() => readMiniseedFile(`${dir}/${name}`), SampleError, name);
