@@ -76,6 +76,7 @@ async function loadTraces(
   task: SampleTask,
   codes: string[],
   gapTolerance: number,
+  window: readonly [number, number],
 ): Promise<Trace[]> {
   if (task.npz) {
     let arrays;
@@ -123,7 +124,9 @@ async function loadTraces(
     throw new SampleError("unreadable", `Cannot read sample ${task.id}: no waveform file given`);
   }
   const all: Trace[] = [];
-  for (const f of task.waveforms) all.push(...await readMiniseedFile(f, { gapTolerance }));
+  for (const f of task.waveforms) {
+    all.push(...await readMiniseedFile(f, { gapTolerance, window }));
+  }
   return codes.map((code) => {
     const parts = all.filter((t) =>
       t.channel === code && t.station === task.station &&
@@ -143,7 +146,7 @@ async function loadTraces(
     }
     return parts.length === 1
       ? parts[0]
-      : mergeSegments(parts, gapTolerance, task.waveforms.join(", "));
+      : mergeSegments(parts, gapTolerance, task.waveforms.join(", "), window);
   });
 }
 
@@ -182,7 +185,12 @@ export async function processSample(
   }
   const tref = task.referenceTime;
   const codes = channelCodes(task, config.components);
-  const traces = await loadTraces(task, codes, config.gapTolerance);
+  // A gap or overlap outside the crop (with its half windows) does not cost the sample.
+  const pad = g.nperseg / 2 / g.samplingRate;
+  const traces = await loadTraces(task, codes, config.gapTolerance, [
+    tref - (sc.before + pad) * 1000,
+    tref + (sc.after + pad) * 1000,
+  ]);
   const window = kaiser(g.nperseg, sc.beta);
   const C = codes.length, F = g.nFreqs, T = g.nTimes;
   const out = new Float32Array(C * F * T);

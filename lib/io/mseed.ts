@@ -42,6 +42,12 @@ export interface ReadMiniseedOptions {
    * interpolation; overlaps keep the earlier samples.
    */
   gapTolerance?: number;
+  /**
+   * Times the caller needs, [start, end] in ms since 1970: a gap or overlap beyond the
+   * tolerance outside them keeps the contiguous part that covers them instead of failing
+   * (see {@linkcode mergeSegments}).
+   */
+  window?: readonly [number, number];
 }
 
 function nslc(s: { network: string; station: string; location: string; channel: string }): string {
@@ -162,39 +168,110 @@ function toSegment(seg: any, source: string): Segment {
 /**
  * Merges one channel's time-sorted segments into a trace.
  *
+ * Segments join into a contiguous run while the gap or overlap between them is within the
+ * tolerance (gaps are filled by linear interpolation, overlaps keep the earlier samples), or
+ * while an overlap repeats the samples already there (a duplicated record). A larger gap or
+ * overlap, or a change of sampling rate, starts a new run. Without a window every break fails;
+ * with a window, the run that covers it is kept, so a gap hours away from the event does not
+ * cost the sample, while a break inside the window still fails it.
+ *
  * @param segs Segments of one channel, sorted by start time.
  * @param tolerance Largest gap or overlap merged, s.
  * @param source File name for messages.
+ * @param window Times the caller needs, [start, end] in ms since 1970 (optional).
  * @returns the merged trace.
- * @throws {SampleError} ("gap") for a larger gap or a change of sampling rate.
+ * @throws {SampleError} ("gap") for a break without a window, or one inside the window.
  */
-export function mergeSegments(segs: readonly Segment[], tolerance: number, source: string): Trace {
-  const first = segs[0];
-  const fs = first.samplingRate;
+export function mergeSegments(
+  segs: readonly Segment[],
+  tolerance: number,
+  source: string,
+  window?: readonly [number, number],
+): Trace {
+  const runs: { segs: Segment[]; end: number }[] = [];
+  const breaks: string[] = [];
+  for (const s of segs) {
+    const run = runs.at(-1);
+    if (!run) {
+      runs.push({ segs: [s], end: segEnd(s) });
+      continue;
+    }
+    const why = breakBetween(run.segs, run.end, s, tolerance, source);
+    if (why) {
+      breaks.push(why);
+      runs.push({ segs: [s], end: segEnd(s) });
+    } else {
+      run.segs.push(s);
+      run.end = Math.max(run.end, segEnd(s));
+    }
+  }
+  if (runs.length === 1) return mergeRun(runs[0].segs);
+  if (!window) throw new SampleError("gap", breaks[0]);
+  const [w0, w1] = window;
+  const hit = runs.map((r, i) => ({ r, i })).filter(({ r }) =>
+    r.segs[0].startTime <= w1 && r.end >= w0
+  );
+  if (hit.length > 1) throw new SampleError("gap", breaks[hit[0].i]);
+  if (hit.length === 1) return mergeRun(hit[0].r.segs);
+  // The window falls in a gap or beyond the data: the nearest run, which the caller will find
+  // too short or not holding its reference time.
+  const dist = (r: { segs: Segment[]; end: number }) =>
+    Math.max(r.segs[0].startTime - w1, w0 - r.end);
+  return mergeRun(runs.reduce((a, b) => (dist(b) < dist(a) ? b : a)).segs);
+}
+
+/** Time just after a segment's last sample, ms. */
+function segEnd(s: Segment): number {
+  return s.startTime + s.data.length * 1000 / s.samplingRate;
+}
+
+/**
+ * Why segment `s` cannot join a run ending at `end` (ms, after its last sample), or null.
+ */
+function breakBetween(
+  run: readonly Segment[],
+  end: number,
+  s: Segment,
+  tolerance: number,
+  source: string,
+): string | null {
+  const fs = run[0].samplingRate;
+  if (Math.abs(s.samplingRate - fs) > 1e-6 * fs) {
+    return `Cannot merge ${
+      nslc(s)
+    } in ${source}: sampling rate changes from ${fs} to ${s.samplingRate} Hz`;
+  }
   const dt = 1000 / fs;
+  const gapMs = s.startTime - end;
+  if (Math.abs(gapMs) <= tolerance * 1000 + dt / 2) return null;
+  if (gapMs < 0 && repeats(run, s, dt)) return null;
+  return `Cannot merge ${nslc(s)} in ${source}: ${gapMs > 0 ? "gap" : "overlap"} of ${
+    (Math.abs(gapMs) / 1000).toFixed(3)
+  } s at ${new Date(end).toISOString()} exceeds the tolerance of ${tolerance} s`;
+}
+
+/** Whether every sample of `s` that overlaps the run equals the run's sample at that time. */
+function repeats(run: readonly Segment[], s: Segment, dt: number): boolean {
+  let checked = 0;
+  for (let k = 0; k < s.data.length; k++) {
+    const t = s.startTime + k * dt;
+    const p = run.findLast((r) => r.startTime - dt / 2 <= t && t < segEnd(r) - dt / 2);
+    if (!p) break;
+    if (p.data[Math.round((t - p.startTime) / dt)] !== s.data[k]) return false;
+    checked++;
+  }
+  return checked > 0;
+}
+
+/** Joins a run's segments: gaps filled by linear interpolation, overlaps keep earlier samples. */
+function mergeRun(segs: readonly Segment[]): Trace {
+  const first = segs[0];
+  const dt = 1000 / first.samplingRate;
   const parts: Float64Array[] = [first.data];
   let n = first.data.length;
   for (let i = 1; i < segs.length; i++) {
     const s = segs[i];
-    if (Math.abs(s.samplingRate - fs) > 1e-6 * fs) {
-      throw new SampleError(
-        "gap",
-        `Cannot merge ${
-          nslc(s)
-        } in ${source}: sampling rate changes from ${fs} to ${s.samplingRate} Hz`,
-      );
-    }
-    const expected = first.startTime + n * dt;
-    const gapMs = s.startTime - expected;
-    const gapSamples = Math.round(gapMs / dt);
-    if (Math.abs(gapMs) > tolerance * 1000 + dt / 2) {
-      throw new SampleError(
-        "gap",
-        `Cannot merge ${nslc(s)} in ${source}: ${gapMs > 0 ? "gap" : "overlap"} of ${
-          (Math.abs(gapMs) / 1000).toFixed(3)
-        } s at ${new Date(expected).toISOString()} exceeds the tolerance of ${tolerance} s`,
-      );
-    }
+    const gapSamples = Math.round((s.startTime - (first.startTime + n * dt)) / dt);
     if (gapSamples > 0) {
       // Linear interpolation across the gap.
       const a = parts[parts.length - 1].at(-1) ?? 0, b = s.data[0] ?? a;
@@ -239,7 +316,7 @@ export async function readMiniseed(
     if (!byChan.has(k)) byChan.set(k, []);
     byChan.get(k)!.push(s);
   }
-  return [...byChan.values()].map((list) => mergeSegments(list, tol, source));
+  return [...byChan.values()].map((list) => mergeSegments(list, tol, source, options.window));
 }
 
 /**

@@ -80,6 +80,46 @@ Deno.test("gaps are merged up to the tolerance and rejected beyond it", async ()
   assert(e.message.includes("gap of 0.500 s"), e.message);
 });
 
+Deno.test("with a window, a break outside it keeps the run that covers it; one inside fails", async () => {
+  // Segments of 10 s at 100 Hz: a [0, 10 s), b [10, 20 s) contiguous, c [80, 90 s) after a 60 s gap.
+  const t0 = Date.UTC(2020, 4, 1, 12);
+  const seg = (start: number, v: number) =>
+    trace({ startTime: t0 + start * 1000, data: new Float64Array(1000).map((_, i) => v + i) });
+  const bytes = await encodeMiniseed3([seg(0, 0), seg(10, 1000), seg(80, 5000)]);
+  const opts = { gapTolerance: 1 };
+  // No window: the 60 s gap fails the whole file, as before.
+  const e0 = await assertRejects(() => readMiniseed(bytes, "g.mseed", opts), SampleError);
+  assert(e0.message.includes("gap of 60.000 s"), e0.message);
+  // A window inside the first run: that run, 20 s, whatever lies after the gap.
+  const [a] = await readMiniseed(bytes, "g.mseed", { ...opts, window: [t0 + 2000, t0 + 15000] });
+  assertEquals([a.startTime, a.data.length, a.data[1999]], [t0, 2000, 1999]);
+  // A window in the last run.
+  const [c] = await readMiniseed(bytes, "g.mseed", { ...opts, window: [t0 + 81000, t0 + 85000] });
+  assertEquals([c.startTime, c.data.length, c.data[0]], [t0 + 80000, 1000, 5000]);
+  // A window across the gap fails, naming it.
+  const e1 = await assertRejects(
+    () => readMiniseed(bytes, "g.mseed", { ...opts, window: [t0 + 15000, t0 + 85000] }),
+    SampleError,
+    "gap of 60.000 s",
+  );
+  assertEquals((e1 as SampleError).reason, "gap");
+});
+
+Deno.test("an overlap that repeats the samples already there merges; a different one fails", async () => {
+  const a = trace({ data: new Float64Array(1000).map((_, i) => i) });
+  // A duplicated 3 s stretch (samples 500..799) after the whole segment: overlap 5 s > 1 s.
+  const dup = trace({ startTime: a.startTime + 5000, data: a.data.slice(500, 800) });
+  const [m] = await readMiniseed(await encodeMiniseed3([a, dup]), "d.mseed", { gapTolerance: 1 });
+  assertEquals(m.data, a.data);
+  const other = trace({ startTime: a.startTime + 5000, data: a.data.slice(500, 800).fill(3) });
+  const bad = await encodeMiniseed3([a, other]);
+  await assertRejects(
+    () => readMiniseed(bad, "d.mseed", { gapTolerance: 1 }),
+    SampleError,
+    "overlap of 5.000 s",
+  );
+});
+
 Deno.test("bad miniSEED input fails with a SampleError that names the file", async () => {
   const dir = await Deno.makeTempDir();
   try {
