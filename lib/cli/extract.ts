@@ -28,7 +28,11 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     c.input = { format: "manifest", path: resolve(manifest), picks: strFlag(v, "picks") ?? null };
   }
   if (esec) c.input = { format: "esec", dir: resolve(esec) };
-  if (npz) c.input = { format: "npz", dir: resolve(npz), samplingRate: 100 };
+  if (npz) {
+    // The NPZ files hold no rate: keep the config file's, else PhaseNet's 100 Hz.
+    const rate = c.input.format === "npz" ? c.input.samplingRate : 100;
+    c.input = { format: "npz", dir: resolve(npz), samplingRate: rate };
+  }
   const comp = strFlag(v, "components");
   if (comp) c.components = comp === "channel" ? "channel" : comp.split(/[,\s]*/).filter((s) => s);
   const set = <T>(val: T | undefined, f: (x: T) => void) => {
