@@ -245,3 +245,18 @@ Deno.test("extract on ESEC: first 6 traces of the catalog config, labels = subty
   }
   await assertRejects(() => readExtractConfig("/nonexistent.json"), UserError, "nonexistent.json");
 });
+
+Deno.test("extract --npz keeps the config file's NPZ sampling rate; 100 Hz without one", async () => {
+  const { applyOverrides } = await import("../../lib/cli/extract.ts");
+  const from = (input: unknown) =>
+    applyOverrides(parseExtractConfig({ input }), { npz: "/data/phasenet" }).input;
+  assertEquals(from({ format: "npz", dir: "/x", samplingRate: 50 }), {
+    format: "npz",
+    dir: "/data/phasenet",
+    samplingRate: 50,
+  });
+  assertEquals(
+    (from({ format: "esec", dir: "/x" }) as { samplingRate: number }).samplingRate,
+    100,
+  );
+});
