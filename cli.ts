@@ -8,6 +8,7 @@
  */
 import { type Command, helpText, parseCommandArgs } from "./lib/cli/_command.ts";
 import { UserError } from "./lib/util/errors.ts";
+import { SampleError } from "./lib/io/sample_error.ts";
 import { NoAdapterError } from "./lib/gpu/device.ts";
 
 /** Commands, loaded on demand so that `info` does not import the whole library. */
@@ -106,15 +107,29 @@ export async function main(args: string[]): Promise<number> {
     await cmd.run(values, positionals);
     return 0;
   } catch (e) {
-    if (
-      e instanceof UserError || e instanceof NoAdapterError ||
-      e instanceof Deno.errors.AlreadyExists
-    ) {
+    if (isUserFacing(e) && !Deno.env.get("SEISDEC_DEBUG")) {
       console.error(`error: ${(e as Error).message}`);
       return 2;
     }
     throw e;
   }
+}
+
+/**
+ * Whether an error reports something about the user's input rather than a bug: our own
+ * UserError and SampleError, a missing adapter, a file-system error (a path that is missing,
+ * not a directory, already there or not permitted), and the library's argument checks
+ * (TypeError / RangeError whose message starts "Cannot ", which names what was expected).
+ * These print one line and exit 2; `SEISDEC_DEBUG=1` shows the stack instead.
+ */
+function isUserFacing(e: unknown): boolean {
+  if (
+    e instanceof UserError || e instanceof NoAdapterError || e instanceof SampleError ||
+    e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotFound ||
+    e instanceof Deno.errors.NotADirectory || e instanceof Deno.errors.IsADirectory ||
+    e instanceof Deno.errors.PermissionDenied
+  ) return true;
+  return (e instanceof TypeError || e instanceof RangeError) && e.message.startsWith("Cannot ");
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -170,5 +170,10 @@ export const extract: Command = {
         ...reasons,
       ].join("\n"),
     );
+    if (s.ok === 0) {
+      throw new UserError(
+        `Cannot extract: all ${s.total} samples failed (reasons above, one per sample in ${s.out}/failures.csv)`,
+      );
+    }
   },
 };

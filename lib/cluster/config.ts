@@ -60,7 +60,7 @@ export const configFileSchema = z.object({
   pretrain: pretrainSchema.partial().optional(),
   init: initSchema.partial().optional(),
   finetune: finetuneSchema.partial().optional(),
-}).passthrough();
+}).strict();
 
 function fmtIssues(where: string, e: z.ZodError): string {
   return e.issues.map((i) => `${where}${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`)

@@ -112,8 +112,9 @@ export async function pretrain(
   opts: { resume?: boolean; device?: Device; hooks?: PretrainHooks; datasetPath?: string } = {},
 ): Promise<EpochRecord[]> {
   const device = opts.device ?? "webgpu";
+  if (ds.count === 0) throw new UserError("Cannot pretrain: the dataset has no samples");
   await initBackend(device);
-  await Deno.mkdir(join(dir, "checkpoint"), { recursive: true });
+  await Deno.mkdir(dir, { recursive: true });
   const ae = new ConvAutoencoder(
     { inputShape: [...ds.sampleShape], latentDim: cfg.latentDim },
     cfg.seed,

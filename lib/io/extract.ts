@@ -150,6 +150,15 @@ async function loadTraces(
   });
 }
 
+/** A dead channel (every sample the same value) would become an all-zero spectrogram. */
+function checkNotFlat(x: Float64Array, what: string): void {
+  for (let i = 1; i < x.length; i++) if (x[i] !== x[0]) return;
+  throw new SampleError(
+    "flat",
+    `Cannot use ${what}: all ${x.length} samples equal ${x[0]} (a dead channel)`,
+  );
+}
+
 function checkFinite(x: Float64Array, what: string): void {
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(x[i])) {
@@ -209,6 +218,7 @@ export async function processSample(
       );
     }
     checkFinite(tr.data, `${what} (${src})`);
+    checkNotFlat(tr.data, `${what} (${src})`);
     let response = null;
     if (pp.response.remove) {
       if (!task.response) {

@@ -17,6 +17,7 @@ export type FailureReason =
   | "no response"
   | "bad response"
   | "nan"
+  | "flat"
   | "pick outside trace"
   | "too short"
   | "no reference time"

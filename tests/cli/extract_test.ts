@@ -82,6 +82,9 @@ async function fixture(): Promise<{ root: string; syn: string }> {
   const nan = tr.data.map((v, i) => (i === 3000 ? NaN : v + 0.5));
   await Deno.writeFile(`${syn}/bad_nan.mseed`, await encodeMiniseed3([{ ...tr, data: nan }]));
   add("nan", "bad_nan.mseed");
+  const flat = tr.data.map(() => 8980476);
+  await Deno.writeFile(`${syn}/bad_flat.mseed`, await encodeMiniseed3([{ ...tr, data: flat }]));
+  add("flat", "bad_flat.mseed");
   add("outside", good.waveform, "stations.xml", "2030-01-01T00:00:00Z");
   add("short", good.waveform, "stations.xml", new Date(tr.startTime + 5000).toISOString());
   add("missing", "no_such_file.mseed");
@@ -99,7 +102,7 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
   try {
     const config = await readExtractConfig(`${syn}/extract.json`);
     const s = await runExtract(config, `${root}/ds`, { quiet: true });
-    assertEquals(s.total, 16);
+    assertEquals(s.total, 17);
     assertEquals(s.ok, 5);
     assertEquals(s.shape, [5, 1, 87, 67]);
     assertEquals(s.byReason, {
@@ -110,6 +113,7 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
       "no response": 1,
       "gap": 1,
       "nan": 1,
+      "flat": 1,
       "pick outside trace": 1,
       "too short": 1,
       "unreadable": 1,
@@ -125,6 +129,7 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
         ["noresp", "noresp.xml"],
         ["gap", "bad_gap.mseed"],
         ["nan", "bad_nan.mseed"],
+        ["flat", "bad_flat.mseed"],
         ["missing", "no_such_file.mseed"],
         ["outside", ".mseed"],
         ["short", ".mseed"],
@@ -141,7 +146,7 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
     assert(x.every(Number.isFinite) && Math.max(...x) === 1, "finite, max-abs normalised");
     ds.close();
     const failures = parseCsvRecords(await Deno.readTextFile(`${root}/ds/failures.csv`));
-    assertEquals(failures.length, 11);
+    assertEquals(failures.length, 12);
     // Refuses to overwrite without --force; the CLI reports it and exits 2.
     assertEquals(
       await main(["extract", "--config", `${syn}/extract.json`, "--out", `${root}/ds`, "--quiet"]),
@@ -164,6 +169,16 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
       0,
     );
     assertEquals((await openDataset(`${root}/ds`)).count, 3);
+    // When every sample fails, extract exits 2 (and still writes failures.csv).
+    const lines = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
+    await Deno.writeTextFile(
+      `${syn}/bad_only.csv`,
+      [lines[0], ...lines.filter((l) => /^(missing|empty|flat),/.test(l))].join("\n") + "\n",
+    );
+    const args = ["--manifest", `${syn}/bad_only.csv`, "--out", `${root}/bad`, "--quiet"];
+    assertEquals(await main(["extract", "--config", `${syn}/extract.json`, ...args]), 2);
+    const bad = parseCsvRecords(await Deno.readTextFile(`${root}/bad/failures.csv`));
+    assertEquals(bad.map((f) => f.reason).sort(), ["empty file", "flat", "unreadable"]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -259,6 +259,8 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     [["init", ds, "--model", m], "model.json"],
     [["cluster", ds, "--out", join(root, "c")], "--model is required"],
     [["evaluate", join(root, "none")], "labels.csv is missing"],
+    // A file where a model directory belongs: a file-system error, not a stack trace.
+    [["pretrain", ds, "--model", join(root, "x.npy")], "x.npy"],
   ];
   for (const [args, msg] of cases) {
     const r = await run(...args, "--quiet");
@@ -269,6 +271,15 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     assert(line.includes(msg), `${args.join(" ")}: expected '${msg}' in '${line}'`);
     assert(!/\n\s+at /.test(line), `stack trace in ${line}`);
   }
+  // An empty dataset is refused before anything is written.
+  await Deno.writeFile(join(root, "empty.npy"), encodeNpy(new Float32Array(0), [0, 1, 12, 10]));
+  assertEquals(
+    (await run("import", join(root, "empty.npy"), "--out", join(root, "e"), "-q")).code,
+    0,
+  );
+  const empty = await run("pretrain", join(root, "e"), "--model", join(root, "me"), "-q");
+  assertEquals(empty.code, 2, empty.err.join("\n"));
+  assert(empty.err[0].includes("the dataset has no samples"), empty.err[0]);
   // A bad config file names the field.
   await Deno.writeTextFile(join(root, "cfg.json"), JSON.stringify({ finetune: { tol: -1 } }));
   const r = await run("finetune", ds, "--model", m, "--config", join(root, "cfg.json"), "-q");

@@ -249,6 +249,12 @@ Deno.test("config: a bad field in a config file is a UserError naming the field"
     UserError,
     "tolerance",
   );
+  // So is an unknown section: a typo in "pretrain" would otherwise run the defaults.
+  await assertRejects(
+    async () => readConfigFile(await write({ pretrian: { epochs: 3 } })),
+    UserError,
+    "pretrian",
+  );
   await Deno.writeTextFile(join(dir, "bad.json"), "{ not json");
   await assertRejects(() => readConfigFile(join(dir, "bad.json")), UserError, "bad.json");
   // A good file merges over the defaults and flags override the file.
