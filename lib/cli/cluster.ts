@@ -69,7 +69,7 @@ export async function writeResults(
       );
       await Deno.writeFile(join(tmp, "examples.png"), examplesGrid(ds, a));
     }
-  }, { force });
+  }, { force, marker: "result.json" });
 }
 
 /** Up to 6 most confident members of each cluster, first channel, low frequencies at the bottom. */

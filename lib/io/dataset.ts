@@ -336,7 +336,7 @@ export async function writeDataset(
   await writeDirAtomic(dir, async (tmp) => {
     await Deno.writeFile(join(tmp, "spectrograms.npy"), encodeNpy(data, [N, C, F, T]));
     await writeMetaFiles(tmp, meta, samples, freqs, times);
-  }, options);
+  }, { ...options, marker: "meta.json" });
 }
 
 async function writeMetaFiles(
@@ -420,7 +420,7 @@ export class DatasetWriter {
       ready(w);
       await gate;
       await w.#finishFiles();
-    }, options);
+    }, { ...options, marker: "meta.json" });
     done.catch(fail);
     const w = await writerP;
     w.#done = done;

@@ -178,6 +178,6 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
       workers: 2,
     };
     await Deno.writeTextFile(join(tmp, "extract.json"), JSON.stringify(config, null, 2) + "\n");
-  }, { force: options.force });
+  }, { force: options.force, marker: "manifest.csv" });
   return order.length;
 }

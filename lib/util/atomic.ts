@@ -42,19 +42,37 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
  * is renamed to `path` only when it succeeds. An existing `path` is replaced only
  * when `force` is set.
  *
+ * `force` never replaces a file, and with `marker` only a directory holding that file (one
+ * this kind of output wrote), so that a mistyped `--out` cannot delete a dataset or a model.
+ *
  * @param path Destination directory.
  * @param fill Writes the directory's contents into the temporary directory it is given.
- * @param options `force` replaces an existing directory.
+ * @param options `force` replaces an existing directory; `marker` names a file such a
+ *   directory must hold to be replaced (e.g. `meta.json` for a dataset).
  */
 export async function writeDirAtomic(
   path: string,
   fill: (tmpDir: string) => Promise<void>,
-  options: { force?: boolean } = {},
+  options: { force?: boolean; marker?: string } = {},
 ): Promise<void> {
-  const exists = await Deno.stat(path).then(() => true, () => false);
+  const info = await Deno.stat(path).catch(() => null);
+  const exists = info !== null;
   if (exists && !options.force) {
     throw new Deno.errors.AlreadyExists(
       `Cannot write ${path}: it already exists: pass --force to replace it`,
+    );
+  }
+  if (info && !info.isDirectory) {
+    throw new Deno.errors.AlreadyExists(
+      `Cannot write ${path}: it is a file, not an output directory: choose another path`,
+    );
+  }
+  if (
+    exists && options.marker && !(await Deno.stat(join(path, options.marker)).catch(() => null))
+  ) {
+    throw new Deno.errors.AlreadyExists(
+      `Cannot replace ${path}: it holds no ${options.marker}, so this command did not write it ` +
+        `(a dataset, a model or other data?): choose another output directory or remove it yourself`,
     );
   }
   await Deno.mkdir(dirname(path), { recursive: true });

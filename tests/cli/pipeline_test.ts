@@ -261,6 +261,10 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     [["evaluate", join(root, "none")], "labels.csv is missing"],
     // A file where a model directory belongs: a file-system error, not a stack trace.
     [["pretrain", ds, "--model", join(root, "x.npy")], "x.npy"],
+    // --force replaces only an output of the same kind, never a dataset or a file.
+    [["cluster", ds, "--raw", "--k", "2", "--out", ds, "--force"], "holds no result.json"],
+    [["cluster", ds, "--raw", "--k", "2", "--out", join(root, "x.npy"), "--force"], "is a file"],
+    [["import", join(root, "x.npy"), "--out", root, "--force"], "holds no meta.json"],
   ];
   for (const [args, msg] of cases) {
     const r = await run(...args, "--quiet");
@@ -271,6 +275,11 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     assert(line.includes(msg), `${args.join(" ")}: expected '${msg}' in '${line}'`);
     assert(!/\n\s+at /.test(line), `stack trace in ${line}`);
   }
+  assert(
+    (await Deno.stat(join(ds, "spectrograms.npy"))).isFile &&
+      (await Deno.stat(join(root, "x.npy"))).isFile,
+    "a refused --force deleted nothing",
+  );
   // An empty dataset is refused before anything is written.
   await Deno.writeFile(join(root, "empty.npy"), encodeNpy(new Float32Array(0), [0, 1, 12, 10]));
   assertEquals(
