@@ -1,13 +1,16 @@
 /**
  * FDSN StationXML reading by npm:seisplotjs (`stationxml.parseStationXml`),
- * reduced to what response removal needs, and a small StationXML writer (text)
+ * reduced to what response removal needs (the analog poles-and-zeros stages, the
+ * digital FIR / Coefficients / Z-transform stages with their input sample rates,
+ * the overall sensitivity and input units), and a small StationXML writer (text)
  * for the synthetic data set, since seisplotjs has no StationXML writer.
  *
  * @module
  */
 import { parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
 import { SampleError } from "./sample_error.ts";
-import type { InstrumentResponse, PolesZerosStage } from "../signal/response.ts";
+import type { Seisplotjs } from "../deps.ts";
+import type { DigitalStage, InstrumentResponse, PolesZerosStage } from "../signal/response.ts";
 
 /** One channel epoch of an inventory. */
 export interface ChannelEpoch {
@@ -20,8 +23,14 @@ export interface ChannelEpoch {
   /** Epoch end, ms since 1970 UTC; Infinity when open. */
   endDate: number;
   samplingRate: number;
-  /** The response, or null when the channel has none (or no sensitivity). */
+  /** The response, or null when the channel has none (or no sensitivity), or it is unusable. */
   response: InstrumentResponse | null;
+  /**
+   * Why the channel's Response cannot be used (`response` is then null), e.g. a
+   * digital stage without a Decimation input sample rate; {@linkcode findResponse}
+   * fails with it.
+   */
+  responseError?: string;
 }
 
 /**
@@ -62,6 +71,8 @@ export async function readStationXml(text: string, source: string): Promise<Chan
   }
   const out: ChannelEpoch[] = [];
   for (const ch of sp.stationxml.allChannels(networks)) {
+    const code = `${ch.networkCode}.${ch.stationCode}.${ch.locationCode ?? ""}.${ch.channelCode}`;
+    const r = toResponse(sp, ch.response, `${code} in ${source}`);
     out.push({
       network: ch.networkCode,
       station: ch.stationCode,
@@ -70,36 +81,134 @@ export async function readStationXml(text: string, source: string): Promise<Chan
       startDate: ch.startDate.toMillis(),
       endDate: ch.endDate ? ch.endDate.toMillis() : Infinity,
       samplingRate: ch.sampleRate,
-      response: toResponse(ch.response),
+      response: r !== null && "error" in r ? null : r,
+      ...(r !== null && "error" in r ? { responseError: r.error } : {}),
     });
   }
   return out;
 }
 
-// deno-lint-ignore no-explicit-any
-function toResponse(r: any): InstrumentResponse | null {
+/** A trivial filter (one coefficient over at most one): a constant gain, no shape. */
+const isGain = (num: readonly number[], den: readonly number[]) =>
+  num.length <= 1 && den.length <= 1;
+
+/**
+ * Expands a StationXML FIR's stored coefficients by its symmetry: `EVEN` stores the
+ * first n of 2n taps, `ODD` the first n of 2n − 1 (the last one stored is the centre).
+ */
+function expandFir(c: readonly number[], symmetry: string): number[] | string {
+  const sym = symmetry.toUpperCase();
+  if (sym === "NONE") return [...c];
+  if (sym === "EVEN") return [...c, ...c.toReversed()];
+  if (sym === "ODD") return [...c, ...c.slice(0, -1).toReversed()];
+  return `FIR Symmetry '${symmetry}' is not NONE, EVEN or ODD`;
+}
+
+/**
+ * Converts a seisplotjs Response: the analog poles-and-zeros stages as they are,
+ * the digital stages (FIR with its symmetry expanded, Coefficients, DIGITAL
+ * (Z-TRANSFORM) poles and zeros) with their Decimation input sample rate. Gain-only
+ * stages, and one-coefficient filters, only scale, which the sensitivity covers.
+ *
+ * @returns the response, null when there is no usable InstrumentSensitivity, or
+ *   why the stages cannot be evaluated.
+ */
+function toResponse(
+  sp: Seisplotjs,
+  // deno-lint-ignore no-explicit-any
+  r: any,
+  source: string,
+): InstrumentResponse | null | { error: string } {
+  const { CoefficientsFilter, FIR, PolesZeros } = sp.stationxml;
   const sens = r?.instrumentSensitivity;
   if (!sens || !Number.isFinite(sens.sensitivity) || sens.sensitivity === 0) return null;
   const stages: PolesZerosStage[] = [];
-  for (const st of r.stages ?? []) {
+  const digital: DigitalStage[] = [];
+  const list = r.stages ?? [];
+  for (let i = 0; i < list.length; i++) {
+    const st = list[i];
     const f = st.filter;
-    if (!f || !Array.isArray(f.poles)) continue;
-    const type = String(f.pzTransferFunctionType).toUpperCase();
-    if (type.includes("DIGITAL")) continue;
-    stages.push({
-      type: type.includes("HERTZ") ? "hertz" : "radians",
-      // deno-lint-ignore no-explicit-any
-      zeros: f.zeros.map((z: any) => [z.real(), z.imag()]),
-      // deno-lint-ignore no-explicit-any
-      poles: f.poles.map((p: any) => [p.real(), p.imag()]),
-      normalizationFactor: f.normalizationFactor,
-    });
+    if (!f) continue; // gain only
+    const name = `stage ${i + 1} (${
+      f instanceof FIR ? "FIR" : f instanceof CoefficientsFilter ? "Coefficients" : "PolesZeros"
+    })`;
+    // deno-lint-ignore no-explicit-any
+    const cx = (v: any): [number, number] => [v.real(), v.imag()];
+    const rate = st.decimation?.inputSampleRate;
+    const needRate = () =>
+      Number.isFinite(rate) && rate > 0 ? null : {
+        error: `${name} is a digital filter without a Decimation InputSampleRate` +
+          ` (needed to evaluate it): found ${rate ?? "none"}`,
+      };
+    if (f instanceof PolesZeros) {
+      const type = String(f.pzTransferFunctionType).toUpperCase();
+      if (type.includes("DIGITAL")) {
+        if (f.zeros.length === 0 && f.poles.length === 0) continue;
+        const bad = needRate();
+        if (bad) return bad;
+        digital.push({
+          kind: "polesZeros",
+          inputSampleRate: rate,
+          zeros: f.zeros.map(cx),
+          poles: f.poles.map(cx),
+        });
+        continue;
+      }
+      if (!type.includes("LAPLACE")) {
+        return {
+          error: `${name} has PzTransferFunctionType '${f.pzTransferFunctionType}':` +
+            ` expected LAPLACE (RADIANS/SECOND), LAPLACE (HERTZ) or DIGITAL (Z-TRANSFORM)`,
+        };
+      }
+      stages.push({
+        type: type.includes("HERTZ") ? "hertz" : "radians",
+        zeros: f.zeros.map(cx),
+        poles: f.poles.map(cx),
+        normalizationFactor: f.normalizationFactor,
+      });
+    } else if (f instanceof CoefficientsFilter) {
+      const num = f.numerator, den = f.denominator;
+      if (isGain(num, den)) continue;
+      if (String(f.cfTransferFunction).toUpperCase().includes("ANALOG")) {
+        return {
+          error: `${name} is an analog Coefficients filter (${f.cfTransferFunction}) with` +
+            ` ${num.length} numerator and ${den.length} denominator coefficients: not supported`,
+        };
+      }
+      const bad = needRate();
+      if (bad) return bad;
+      digital.push({
+        kind: "coefficients",
+        inputSampleRate: rate,
+        numerator: num,
+        denominator: den,
+      });
+    } else if (f instanceof FIR) {
+      const taps = expandFir(f.numerator, String(f.symmetry));
+      if (typeof taps === "string") return { error: `${name}: ${taps}` };
+      if (isGain(taps, [])) continue;
+      const bad = needRate();
+      if (bad) return bad;
+      digital.push({
+        kind: "coefficients",
+        inputSampleRate: rate,
+        numerator: taps,
+        denominator: [],
+      });
+    } else {
+      return {
+        error: `stage ${i + 1} is a filter type that response removal does not know:` +
+          ` ${f.constructor?.name}`,
+      };
+    }
   }
   return {
     sensitivity: sens.sensitivity,
     sensitivityFrequency: sens.frequency,
     inputUnits: sens.inputUnits,
     stages,
+    digital,
+    source,
   };
 }
 
@@ -129,7 +238,9 @@ export async function readStationXmlFile(path: string): Promise<ChannelEpoch[]> 
  * @param time The time, ms since 1970 UTC.
  * @param source File name for messages.
  * @returns the response.
- * @throws {SampleError} ("no response") when no epoch with a response covers the time.
+ * @throws {SampleError} ("no response") when no epoch with a response covers the time;
+ *   ("bad response") when the covering epoch's response cannot be evaluated
+ *   ({@linkcode ChannelEpoch.responseError}).
  */
 export function findResponse(
   epochs: readonly ChannelEpoch[],
@@ -158,6 +269,13 @@ export function findResponse(
     );
   }
   const r = at.find((e) => e.response !== null)?.response;
+  const bad = at.find((e) => e.responseError !== undefined)?.responseError;
+  if (!r && bad !== undefined) {
+    throw new SampleError(
+      "bad response",
+      `Cannot use the response of ${code} in ${source}: ${bad}`,
+    );
+  }
   if (!r) {
     throw new SampleError(
       "no response",

@@ -2,11 +2,20 @@
  * Instrument response evaluation and removal, as ObsPy's
  * `Trace.remove_response(pre_filt=..., water_level=..., output=...)`.
  *
- * The response is the product of the analog poles-and-zeros stages, scaled so
- * that its magnitude at the sensitivity frequency equals the overall
- * `InstrumentSensitivity`. Digital FIR stages are left out: their passband is
- * flat to within a fraction of a dB below ~80 % of the Nyquist frequency, which
- * the band-pass and the pre-filter keep us within.
+ * The response is the product of every filter stage: the analog
+ * poles-and-zeros stages (complex, s = 2πif or if) and the digital stages (FIR,
+ * Coefficients, DIGITAL (Z-TRANSFORM) poles and zeros), each digital stage
+ * evaluated at its own input sample rate (z = exp(2πif/fs_in)), as evalresp
+ * does. Digital stages enter by their magnitude only (zero phase): data time
+ * stamps are already corrected for the digital filters' delay, as ObsPy
+ * assumes. The product is scaled so that its magnitude at the sensitivity
+ * frequency equals the overall `InstrumentSensitivity` (the digital stages'
+ * magnitude there is ~1). The product of the stage gains is not used, as in SAC
+ * poles-and-zeros files: where a file's sensitivity and stage gains disagree
+ * (by up to 0.2 dB in the ESEC files), the level differs from evalresp's by that.
+ *
+ * Input units in NM, CM or MM (per S, per S**2) are converted to SI, as
+ * evalresp's unit scale factors do; the output is in m, m/s or m/s².
  *
  * @module
  */
@@ -25,31 +34,95 @@ export interface PolesZerosStage {
   normalizationFactor: number;
 }
 
+/**
+ * One digital filter stage, evaluated by its magnitude at z = exp(2πif/inputSampleRate).
+ *
+ * - `coefficients` (StationXML `FIR`, with any `EVEN`/`ODD` symmetry already expanded
+ *   to all taps, or `Coefficients` with `DIGITAL` transfer function):
+ *   |Σ b_k z^-k / Σ a_k z^-k|; an empty list stands for 1.
+ * - `polesZeros` (`PolesZeros` with `DIGITAL (Z-TRANSFORM)`): |Π (z − z_k) / Π (z − p_k)|.
+ */
+export type DigitalStage =
+  | {
+    kind: "coefficients";
+    /** The stage's input sample rate, Hz (StationXML `Decimation/InputSampleRate`). */
+    inputSampleRate: number;
+    /** b_0 … b_n, the coefficients of z^0 … z^-n. */
+    numerator: number[];
+    /** a_0 … a_m, the coefficients of z^0 … z^-m (empty: 1, an FIR filter). */
+    denominator: number[];
+  }
+  | {
+    kind: "polesZeros";
+    /** The stage's input sample rate, Hz (StationXML `Decimation/InputSampleRate`). */
+    inputSampleRate: number;
+    /** Zeros in the z plane as `[re, im]`. */
+    zeros: [number, number][];
+    /** Poles in the z plane as `[re, im]`. */
+    poles: [number, number][];
+  };
+
 /** A channel's response in the terms response removal needs. */
 export interface InstrumentResponse {
   /** Overall sensitivity, output units (counts) per input unit. */
   sensitivity: number;
   /** Frequency at which the sensitivity holds, Hz. */
   sensitivityFrequency: number;
-  /** Physical input units, e.g. `M/S`. */
+  /**
+   * Physical input units: ground motion in M, NM, CM or MM, optionally per S or
+   * per S**2 (`M/S`, `nm/s`, `CM/S**2`, `M/S/S`, ...); see {@linkcode groundUnits}.
+   */
   inputUnits: string;
   /** Analog poles-and-zeros stages (may be empty: a flat response). */
   stages: PolesZerosStage[];
+  /** Digital filter stages, magnitude only (absent or empty: none). */
+  digital?: DigitalStage[];
+  /** What the response belongs to, for error messages, e.g. `TA.S06C..BHZ in TA.S06C.xml`. */
+  source?: string;
 }
 
 /** Ground-motion output of {@linkcode removeResponse}. */
 export type GroundOutput = "DISP" | "VEL" | "ACC";
 
+/** Ground-motion units: their derivative order and their size in SI units. */
+export interface GroundUnits {
+  /** 0 displacement, 1 velocity, 2 acceleration. */
+  order: number;
+  /** One input unit in SI units (m, m/s, m/s²): 1 for M, 1e-2 CM, 1e-3 MM, 1e-9 NM. */
+  scale: number;
+}
+
+const UNIT_SCALE: Record<string, number> = { M: 1, CM: 1e-2, MM: 1e-3, NM: 1e-9 };
+
+/**
+ * Parses ground-motion units and their SI scale, as evalresp does: length M, CM, MM or NM, then
+ * nothing (displacement), `/S` (velocity) or `/S**2`, `/S^2`, `/S2`, `/S/S`
+ * (acceleration); `SEC` for `S`; any case, spaces ignored.
+ *
+ * @param units StationXML unit name.
+ * @returns the order and SI scale, or null when not understood.
+ * @example
+ * ```ts
+ * import { groundUnits } from "./response.ts";
+ * const u = groundUnits("NM/S");
+ * if (u?.order !== 1 || u.scale !== 1e-9) throw new Error();
+ * ```
+ */
+export function groundUnits(units: string): GroundUnits | null {
+  const u = String(units).toUpperCase().replaceAll(" ", "");
+  const m = /^(M|NM|CM|MM)(?:\/(?:S|SEC)((?:\*\*2|\^2|2|\/S|\/SEC))?)?$/.exec(u);
+  if (!m) return null;
+  const order = !u.includes("/") ? 0 : m[2] === undefined ? 1 : 2;
+  return { order, scale: UNIT_SCALE[m[1]] };
+}
+
 /**
  * @param units StationXML unit name.
- * @returns 0 displacement, 1 velocity, 2 acceleration, or null when not ground motion.
+ * @returns 0 displacement, 1 velocity, 2 acceleration, or null when not ground
+ *   motion (see {@linkcode groundUnits}).
  */
 export function unitsOrder(units: string): number | null {
-  const u = units.toUpperCase().replaceAll(" ", "");
-  if (u === "M" || u === "NM" || u === "CM" || u === "MM") return 0;
-  if (/^(M|NM|CM|MM)\/(S|SEC)$/.test(u)) return 1;
-  if (/^(M|NM|CM|MM)\/(S|SEC)(\*\*2|\^2|2|\/S|\/SEC)$/.test(u)) return 2;
-  return null;
+  return groundUnits(units)?.order ?? null;
 }
 
 function stageAt(stage: PolesZerosStage, f: number): [number, number] {
@@ -69,12 +142,66 @@ function stageAt(stage: PolesZerosStage, f: number): [number, number] {
   return [re, im];
 }
 
+/** |Σ c_k w^k| with w = (wr, wi), by Horner's rule; an empty list is 1. */
+function polyAbs(c: readonly number[], wr: number, wi: number): number {
+  if (c.length === 0) return 1;
+  let re = c[c.length - 1], im = 0;
+  for (let k = c.length - 2; k >= 0; k--) {
+    const r = re * wr - im * wi + c[k];
+    im = re * wi + im * wr;
+    re = r;
+  }
+  return Math.hypot(re, im);
+}
+
+/** |H| of a digital stage at frequency f, Hz. */
+function digitalAbs(stage: DigitalStage, f: number): number {
+  const th = 2 * Math.PI * f / stage.inputSampleRate;
+  const c = Math.cos(th), s = Math.sin(th);
+  if (stage.kind === "coefficients") {
+    // z^-1 = exp(-iθ).
+    return polyAbs(stage.numerator, c, -s) / polyAbs(stage.denominator, c, -s);
+  }
+  let g = 1;
+  for (const z of stage.zeros) g *= Math.hypot(c - z[0], s - z[1]);
+  for (const p of stage.poles) g /= Math.hypot(c - p[0], s - p[1]);
+  return g;
+}
+
+/** H(f) without the scaling to the sensitivity. */
+function rawResponse(resp: InstrumentResponse, f: number): [number, number] {
+  let re = 1, im = 0;
+  for (const st of resp.stages) {
+    const [a, b] = stageAt(st, f);
+    const r = re * a - im * b;
+    im = re * b + im * a;
+    re = r;
+  }
+  let g = 1;
+  for (const st of resp.digital ?? []) g *= digitalAbs(st, f);
+  return [re * g, im * g];
+}
+
 /**
- * Evaluates the response at a frequency.
+ * @returns f ↦ H(f), with the scaling to the sensitivity computed once.
+ */
+function responseAt(resp: InstrumentResponse): (f: number) => [number, number] {
+  const [nre, nim] = rawResponse(resp, resp.sensitivityFrequency);
+  const g = resp.sensitivity / Math.hypot(nre, nim);
+  return (f) => {
+    const [re, im] = rawResponse(resp, f);
+    return [re * g, im * g];
+  };
+}
+
+/**
+ * Evaluates the response at a frequency: the analog stages' complex product
+ * times the digital stages' magnitudes, scaled so that |H| at the sensitivity
+ * frequency is the sensitivity.
  *
  * @param resp The response.
  * @param f Frequency, Hz.
- * @returns `[re, im]` of H(f), counts per input unit.
+ * @returns `[re, im]` of H(f), counts per input unit (the sensor's own units, not SI).
  * @example
  * ```ts
  * import { evaluateResponse } from "./response.ts";
@@ -88,42 +215,54 @@ function stageAt(stage: PolesZerosStage, f: number): [number, number] {
  * ```
  */
 export function evaluateResponse(resp: InstrumentResponse, f: number): [number, number] {
-  let re = 1, im = 0, nre = 1, nim = 0;
-  for (const st of resp.stages) {
-    const [a, b] = stageAt(st, f);
-    const r = re * a - im * b;
-    im = re * b + im * a;
-    re = r;
-    const [c, d] = stageAt(st, resp.sensitivityFrequency);
-    const q = nre * c - nim * d;
-    nim = nre * d + nim * c;
-    nre = q;
-  }
-  const g = resp.sensitivity / Math.hypot(nre, nim);
-  return [re * g, im * g];
+  return responseAt(resp)(f);
 }
 
 /** Options of {@linkcode removeResponse}. */
 export interface RemoveResponseOptions {
   /** `[f1, f2, f3, f4]` Hz cosine pre-filter taper, or null for none. */
   preFilt?: readonly number[] | null;
-  /** Water level in dB below the response maximum, or null for none (default null). */
+  /**
+   * Water level in dB below the maximum of the response expressed in the output
+   * units (H·(iω)^k, as ObsPy's `remove_response` passes to `invert_spectrum`),
+   * or null for none (default null).
+   */
   waterLevel?: number | null;
-  /** Ground-motion output (default: the sensor's own input units). */
+  /** Ground-motion output (default: the sensor's own kind of ground motion). */
   output?: GroundOutput;
 }
 
 /**
+ * @returns the response's units; throws a RangeError naming the channel and the units.
+ */
+function inputGroundUnits(resp: InstrumentResponse, verb: string): GroundUnits {
+  const u = groundUnits(resp.inputUnits);
+  if (u === null) {
+    throw new RangeError(
+      `Cannot ${verb} the response of ${resp.source ?? "the channel"}: input units '${
+        String(resp.inputUnits)
+      }' are not understood: expected ground motion in M, CM, MM or NM, optionally per S or per S**2 ` +
+        `(e.g. M/S, NM/S, CM/S**2)`,
+    );
+  }
+  return u;
+}
+
+/**
  * Removes an instrument response: spectral division with a cosine pre-filter and
- * an optional water level, then conversion to the requested ground motion.
+ * an optional water level, then conversion to the requested ground motion in SI
+ * units. As ObsPy's `remove_response`, the response is first expressed in the
+ * output units, H_out = H / scale · (iω)^(in − out) (scale: one input unit in SI
+ * units), and the water level clips |H_out| from below at
+ * max|H_out| · 10^(−waterLevel/20) before the division.
  *
  * @param x Samples in counts (demeaned, detrended and tapered beforehand).
  * @param fs Sampling rate, Hz.
  * @param resp The channel's response.
  * @param options Pre-filter, water level and output.
  * @returns ground motion in SI units (m, m/s or m/s²).
- * @throws {RangeError} for bad pre-filter corners, a zero sensitivity, or an output
- *   conversion from non-ground-motion units.
+ * @throws {RangeError} for bad pre-filter corners, a zero sensitivity, or input
+ *   units that are not ground motion in M, CM, MM or NM (per S, per S**2).
  */
 export function removeResponse(
   x: Float64Array,
@@ -131,39 +270,43 @@ export function removeResponse(
   resp: InstrumentResponse,
   options: RemoveResponseOptions = {},
 ): Float64Array {
+  const what = resp.source ?? "the channel";
   const pre = options.preFilt ?? null;
   if (pre !== null) {
     if (
       pre.length !== 4 || !(pre[0] >= 0 && pre[0] < pre[1] && pre[1] < pre[2] && pre[2] < pre[3])
     ) {
       throw new RangeError(
-        `Cannot remove response: pre_filt must be 4 increasing frequencies: found [${pre}]`,
+        `Cannot remove the response of ${what}: pre_filt must be 4 increasing frequencies: found [${pre}]`,
       );
     }
   }
   if (!(Number.isFinite(resp.sensitivity) && resp.sensitivity !== 0)) {
     throw new RangeError(
-      `Cannot remove response: sensitivity must be non-zero: found ${resp.sensitivity}`,
+      `Cannot remove the response of ${what}: sensitivity must be non-zero: found ${resp.sensitivity}`,
     );
   }
-  let diff = 0;
-  if (options.output) {
-    const inOrder = unitsOrder(resp.inputUnits);
-    if (inOrder === null) {
-      throw new RangeError(
-        `Cannot remove response: cannot convert input units '${resp.inputUnits}' to ${options.output}`,
-      );
-    }
-    diff = { DISP: 0, VEL: 1, ACC: 2 }[options.output] - inOrder;
-  }
+  const units = inputGroundUnits(resp, "remove");
+  const diff = options.output ? { DISP: 0, VEL: 1, ACC: 2 }[options.output] - units.order : 0;
   const n = x.length;
   const nfft = nextPow2(2 * n);
   const spec = rfftFull(x, nfft);
   const half = nfft / 2;
+  // H_out(f) = H(f) / scale · (iω)^(-diff): counts per SI unit of the output.
   const h = new Float64Array(2 * (half + 1));
+  const at = responseAt(resp);
   let hmax = 0;
   for (let k = 0; k <= half; k++) {
-    const [re, im] = evaluateResponse(resp, k * fs / nfft);
+    const f = k * fs / nfft;
+    let [re, im] = at(f);
+    re /= units.scale;
+    im /= units.scale;
+    const w = 2 * Math.PI * f;
+    for (let p = 0; p < Math.abs(diff); p++) {
+      if (w === 0) [re, im] = [0, 0];
+      else if (diff < 0) [re, im] = [-im * w, re * w]; // × iω
+      else [re, im] = [im / w, -re / w]; // ÷ iω
+    }
     h[2 * k] = re;
     h[2 * k + 1] = im;
     hmax = Math.max(hmax, Math.hypot(re, im));
@@ -179,14 +322,8 @@ export function removeResponse(
     }
     const d = re * re + im * im;
     const taper = pre ? cosineSpectralTaper(f, pre) : 1;
-    // 1/H = conj(H)/|H|^2, times (iω)^diff.
-    let ir = d > 0 ? taper * re / d : 0, ii = d > 0 ? -taper * im / d : 0;
-    const w = 2 * Math.PI * f;
-    for (let p = 0; p < Math.abs(diff); p++) {
-      if (diff > 0) [ir, ii] = [-ii * w, ir * w];
-      else if (w === 0) [ir, ii] = [0, 0];
-      else [ir, ii] = [ii / w, -ir / w];
-    }
+    // 1/H_out = conj(H_out)/|H_out|^2 (0 where H_out is 0).
+    const ir = d > 0 ? taper * re / d : 0, ii = d > 0 ? -taper * im / d : 0;
     const sr = spec[2 * k], si = spec[2 * k + 1];
     const yr = sr * ir - si * ii, yi = sr * ii + si * ir;
     spec[2 * k] = yr;
@@ -202,20 +339,26 @@ export function removeResponse(
 
 /**
  * Passes ground motion through an instrument response (the forward model, used
- * by the synthetic generator): multiplies the spectrum by H(f).
+ * by the synthetic generator): multiplies the spectrum by H(f) (digital stages by
+ * their magnitude), after converting SI ground motion to the response's input
+ * units, so that {@linkcode removeResponse} undoes it.
  *
- * @param x Ground motion in the response's input units.
+ * @param x Ground motion in SI units of the response's kind (m, m/s or m/s²).
  * @param fs Sampling rate, Hz.
  * @param resp The response.
  * @returns the recorded trace in counts (not rounded).
+ * @throws {RangeError} for input units that {@linkcode groundUnits} does not understand.
  */
 export function applyResponse(x: Float64Array, fs: number, resp: InstrumentResponse): Float64Array {
+  const units = inputGroundUnits(resp, "apply");
   const n = x.length;
   const nfft = nextPow2(2 * n);
   const spec = rfftFull(x, nfft);
   const half = nfft / 2;
+  const at = responseAt(resp);
   for (let k = 0; k <= half; k++) {
-    const [hr, hi] = evaluateResponse(resp, k * fs / nfft);
+    const [re, im] = at(k * fs / nfft);
+    const hr = re / units.scale, hi = im / units.scale;
     const sr = spec[2 * k], si = spec[2 * k + 1];
     const yr = sr * hr - si * hi, yi = sr * hi + si * hr;
     spec[2 * k] = yr;

@@ -6,7 +6,7 @@ import {
   readStationXmlFile,
 } from "../../lib/io/stationxml.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
-import { evaluateResponse } from "../../lib/signal/response.ts";
+import { evaluateResponse, removeResponse } from "../../lib/signal/response.ts";
 
 const ESEC = new URL("../../../shared/data/esec_massmovements/", import.meta.url).pathname;
 
@@ -18,7 +18,7 @@ Deno.test("all 107 ESEC StationXML files parse, every channel with a response", 
       files++;
       channels += epochs.length;
       for (const e of epochs) {
-        assert(e.response !== null, `${f.name} ${e.channel} has a response`);
+        assert(e.response !== null, `${f.name} ${e.channel} has a response: ${e.responseError}`);
         const r = e.response!;
         // |H| at the sensitivity frequency is the sensitivity, by construction.
         const [re, im] = evaluateResponse(r, r.sensitivityFrequency);
@@ -88,4 +88,182 @@ Deno.test("XML that is not StationXML, bad XML and a channel with no response fa
     SampleError,
     "no channel epoch covers",
   );
+});
+
+Deno.test("40 Hz ESEC channels: |H| at 16-18 Hz includes the FIR stages (full stage product within 0.02 dB)", async () => {
+  // Reference: the product of every stage (A0 · poles and zeros · stage gains · |FIR| and
+  // |Coefficients| at each stage's Decimation InputSampleRate, symmetric FIRs expanded), by an
+  // independent numpy/ElementTree evaluation (/tmp/review_sig/resp_compare.py's stage_resp).
+  // Measured: within 0.0054 dB at every frequency. With the analog stages only, |H| was 1.8, 7.6
+  // and 19.2 dB too high at 16, 17 and 18 Hz (TA.S06C, UW.STOR), 0.01, 1.5 and 8.7 dB (CH.FUSIO).
+  const fr = [1, 10, 16, 17, 18];
+  const cases = [
+    ["102/TA.S06C.xml", "TA", "S06C", "BHZ", Date.UTC(2006, 6, 28, 1, 45), [
+      6.3504056776e+08,
+      6.3903769652e+08,
+      4.9879310056e+08,
+      2.5601118774e+08,
+      6.6546617718e+07,
+    ]],
+    ["239/CH.FUSIO.xml", "CH", "FUSIO", "BHZ", Date.UTC(2006, 0, 1), [
+      6.2800398590e+08,
+      6.6314250319e+08,
+      6.9071369288e+08,
+      5.8665281085e+08,
+      2.5739506205e+08,
+    ]],
+    ["62/UW.STOR.xml", "UW", "STOR", "BHZ", Date.UTC(2008, 11, 4), [
+      6.3244198668e+08,
+      6.3642114448e+08,
+      4.9665472168e+08,
+      2.5491317662e+08,
+      6.6265811375e+07,
+    ]],
+  ] as const;
+  const db = 10 ** (0.02 / 20) - 1;
+  for (const [file, network, station, channel, t, want] of cases) {
+    const epochs = await readStationXmlFile(`${ESEC}stations/${file}`);
+    const r = findResponse(epochs, { network, station, location: "", channel }, t, file);
+    const got = fr.map((f) => Math.hypot(...evaluateResponse(r, f)));
+    assertClose(got, want, 0, db, `${file} ${channel} |H| at ${fr} Hz`);
+    assert((r.digital ?? []).length > 0, `${file}: digital stages read`);
+  }
+});
+
+/** StationXML text of one 40 Hz channel with the given Stage elements (numbered from 1). */
+function channelXml(stages: string[], units = "M/S", sensitivity = 1e9): string {
+  const u = (tag: string, name: string) => `<${tag}><Name>${name}</Name></${tag}>`;
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<FDSNStationXML xmlns="http://www.fdsn.org/xml/station/1" schemaVersion="1.1">
+<Source>test</Source><Created>2020-01-01T00:00:00Z</Created>
+<Network code="XX" startDate="2000-01-01T00:00:00Z"><Station code="DIG" startDate="2000-01-01T00:00:00Z">
+<Latitude>0</Latitude><Longitude>0</Longitude><Elevation>0</Elevation><Site><Name>t</Name></Site>
+<Channel code="BHZ" locationCode="" startDate="2000-01-01T00:00:00Z">
+<Latitude>0</Latitude><Longitude>0</Longitude><Elevation>0</Elevation><Depth>0</Depth>
+<Azimuth>0</Azimuth><Dip>-90</Dip><SampleRate>40</SampleRate>
+<Response><InstrumentSensitivity><Value>${sensitivity}</Value><Frequency>1</Frequency>
+${u("InputUnits", units)}${u("OutputUnits", "COUNTS")}</InstrumentSensitivity>
+${stages.map((s, i) => `<Stage number="${i + 1}">${s}</Stage>`).join("\n")}
+</Response></Channel></Station></Network></FDSNStationXML>`;
+}
+const io = (i: string, o: string) =>
+  `<InputUnits><Name>${i}</Name></InputUnits><OutputUnits><Name>${o}</Name></OutputUnits>`;
+const gain = (v: number) => `<StageGain><Value>${v}</Value><Frequency>1</Frequency></StageGain>`;
+const dec = (fs: number, factor: number) =>
+  `<Decimation><InputSampleRate>${fs}</InputSampleRate><Factor>${factor}</Factor>` +
+  `<Offset>0</Offset><Delay>0</Delay><Correction>0</Correction></Decimation>`;
+const fir = (sym: string, c: number[]) =>
+  `<FIR>${io("COUNTS", "COUNTS")}<Symmetry>${sym}</Symmetry>${
+    c.map((x) => `<NumeratorCoefficient>${x}</NumeratorCoefficient>`).join("")
+  }</FIR>`;
+const coef = (num: number[], den: number[], type = "DIGITAL") =>
+  `<Coefficients>${io("V", "COUNTS")}<CfTransferFunctionType>${type}</CfTransferFunctionType>${
+    num.map((x) => `<Numerator>${x}</Numerator>`).join("")
+  }${den.map((x) => `<Denominator>${x}</Denominator>`).join("")}</Coefficients>`;
+const pz = `<PolesZeros>${io("M/S", "V")}<PzTransferFunctionType>LAPLACE (RADIANS/SECOND)` +
+  `</PzTransferFunctionType><NormalizationFactor>1</NormalizationFactor>` +
+  `<NormalizationFrequency>1</NormalizationFrequency>` +
+  `<Pole number="0"><Real>-200</Real><Imaginary>0</Imaginary></Pole></PolesZeros>`;
+const DIG = { network: "XX", station: "DIG", location: "", channel: "BHZ" };
+
+Deno.test("FIR stages with EVEN/ODD symmetry are expanded and every digital stage uses its Decimation rate", async () => {
+  // Stage 2: Coefficients [½, ½] at 160 Hz: |cos(θ/2)|. Stage 3: FIR ODD, stored [¼, ½] = taps
+  // [¼, ½, ¼] at 80 Hz: cos²(θ/2). Stage 4: FIR EVEN, stored [⅛, ⅛] = 4 taps of ⅛ at 40 Hz (a
+  // 2-tap reading of them would be |cos(θ/2)|/4): |sin(2θ)/(4 sin(θ/2))|/2. θ = 2πf/fs_in.
+  // A stage of gain only and a Coefficients stage with no coefficients (digitizer) only scale.
+  const xml = channelXml([
+    pz + gain(1000),
+    coef([], []) + dec(640, 4) + gain(1e6),
+    coef([0.5, 0.5], []) + dec(160, 2) + gain(1),
+    gain(2),
+    fir("ODD", [0.25, 0.5]) + dec(80, 2) + gain(1),
+    fir("EVEN", [0.125, 0.125]) + dec(40, 1) + gain(1),
+  ]);
+  const r = findResponse(
+    await readStationXml(xml, "dig.xml"),
+    DIG,
+    Date.UTC(2021, 0, 1),
+    "dig.xml",
+  );
+  assertEquals(
+    r.digital,
+    [
+      { kind: "coefficients", inputSampleRate: 160, numerator: [0.5, 0.5], denominator: [] },
+      { kind: "coefficients", inputSampleRate: 80, numerator: [0.25, 0.5, 0.25], denominator: [] },
+      {
+        kind: "coefficients",
+        inputSampleRate: 40,
+        numerator: [0.125, 0.125, 0.125, 0.125],
+        denominator: [],
+      },
+    ],
+  );
+  const D = (f: number) => {
+    const th = (fs: number) => 2 * Math.PI * f / fs;
+    return Math.abs(Math.cos(th(160) / 2)) * Math.cos(th(80) / 2) ** 2 *
+      Math.abs(Math.sin(2 * th(40)) / (4 * Math.sin(th(40) / 2))) / 2;
+  };
+  // The analog stage: one pole at −200 rad/s, |P(f)| = 1/|2πif + 200|.
+  const P = (f: number) => 1 / Math.hypot(2 * Math.PI * f, 200);
+  const fr = [0.5, 2, 5, 8, 12, 16, 18, 19.5];
+  assertClose(
+    fr.map((f) => Math.hypot(...evaluateResponse(r, f))),
+    fr.map((f) => 1e9 * P(f) * D(f) / (P(1) * D(1))),
+    0,
+    1e-12,
+    "|H|",
+  );
+});
+
+Deno.test("a digital stage without a Decimation rate or with an unknown symmetry fails that channel only, naming it", async () => {
+  const cases = [
+    [
+      [pz, fir("NONE", [0.3, 0.4, 0.3]) + gain(1)],
+      "stage 2 (FIR) is a digital filter without a Decimation InputSampleRate",
+    ],
+    [
+      [pz, fir("HALF", [0.3, 0.4]) + dec(40, 1)],
+      "stage 2 (FIR): FIR Symmetry 'HALF' is not NONE, EVEN or ODD",
+    ],
+    [
+      [pz, coef([0.5, 0.5], [], "ANALOG (RADIANS/SECOND)")],
+      "stage 2 (Coefficients) is an analog Coefficients filter",
+    ],
+  ] as const;
+  for (const [stages, msg] of cases) {
+    const epochs = await readStationXml(channelXml([...stages]), "bad.xml");
+    assertEquals(epochs.length, 1); // the file still reads
+    const e = assertThrows(
+      () => findResponse(epochs, DIG, Date.UTC(2021, 0, 1), "bad.xml"),
+      SampleError,
+      `Cannot use the response of XX.DIG..BHZ in bad.xml: ${msg}`,
+    );
+    assertEquals((e as SampleError).reason, "bad response");
+  }
+});
+
+Deno.test("StationXML input units: NM/S is read as given and removed to m/s; unknown units fail naming channel and unit", async () => {
+  const fs = 40, n = 2000;
+  const x = new Float64Array(n).map((_, i) => 1e4 * Math.sin(2 * Math.PI * 3 * i / fs));
+  const read = async (units: string, sens: number) =>
+    findResponse(
+      await readStationXml(channelXml([pz + gain(1)], units, sens), "u.xml"),
+      DIG,
+      Date.UTC(2021, 0, 1),
+      "u.xml",
+    );
+  const m = await read("M/S", 1e9), nm = await read("NM/S", 1);
+  assertEquals(nm.inputUnits, "NM/S");
+  const ym = removeResponse(x, fs, m, { output: "VEL" });
+  const peak = ym.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+  // Same sensor per nm/s: the same m/s (unscaled, it was 1e9 times larger).
+  assertClose(removeResponse(x, fs, nm, { output: "VEL" }), ym, 1e-12 * peak, 0, "NM/S → m/s");
+  const pa = await read("PA", 1e9);
+  for (const o of [{ output: "VEL" as const }, {}]) {
+    assertThrows(
+      () => removeResponse(x, fs, pa, o),
+      RangeError,
+      "Cannot remove the response of XX.DIG..BHZ in u.xml: input units 'PA' are not understood",
+    );
+  }
 });
