@@ -126,20 +126,10 @@ gpuTest(
     await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--n-init", "5");
     const cen = (await loadWeights(p("m/centroids.safetensors"))).weights.get("centroids");
     assertEquals(cen?.shape, [2, 3]);
-    await ok(
-      "finetune",
-      p("ds"),
-      "--model",
-      p("m"),
-      "--max-iter",
-      "10",
-      "--update-interval",
-      "5",
-      "--batch-size",
-      "8",
-      "--tol",
-      "0",
-    );
+    const ft = (maxIter: string) =>
+      ["finetune", p("ds"), "--model", p("m"), "--max-iter", maxIter, "--update-interval", "5"]
+        .concat(["--batch-size", "8", "--tol", "0"]);
+    await ok(...ft("10"));
     const dec = (await loadWeights(p("m/dec.safetensors"))).weights;
     assertEquals(dec.get("centroids")?.shape, [2, 3]);
     assert(dec.has("encoder.encoder.11.bias"));
@@ -162,21 +152,7 @@ gpuTest(
     assertEquals(stale.code, 2);
     assert(stale.err[0].includes("centroids.safetensors, dec.safetensors"), stale.err[0]);
     // Fine-tuning continues past its --max-iter from finetune_checkpoint/.
-    await ok(
-      "finetune",
-      p("ds"),
-      "--model",
-      p("m"),
-      "--max-iter",
-      "15",
-      "--update-interval",
-      "5",
-      "--batch-size",
-      "8",
-      "--tol",
-      "0",
-      "--resume",
-    );
+    await ok(...ft("15"), "--resume");
     const log = (await Deno.readTextFile(p("m/finetune_log.csv"))).trim().split("\n");
     assertEquals(log.map((l) => l.split(",")[0]).slice(1), ["0", "5", "10", "15"]);
 
