@@ -2,21 +2,27 @@
 // binds the subset it names. Workgroups are 64 wide; workgroup index = wid.x + wid.y · nwg.x.
 //
 //   split_sum       Out[i] = Σ_{s<splits} A[s·count + i]          (split-K partials)
-//                   one invocation per i; dispatch ceil(count/64).            binds 1, 3
+//                   `lanes` (a power of two ≤ 64; 0 = 1) invocations per i, each summing every
+//                   lanes-th partial, then a tree over the lanes in workgroup memory; a
+//                   workgroup holds 64/lanes consecutive i. Dispatch ceil(count·lanes/64). binds 1, 3
 //   split_sum_act   Out[i] = act(Σ_{s<splits} A[s·count + i] + B[i mod inner])
 //                   (bias added when chunk = 1; act(v) = v > 0 ? v : scale·v, scale 1 =
-//                   none): the end of a split-K matmul (matmul.wgsl). As split_sum.
+//                   none): the end of a split-K matmul (matmul.wgsl). As split_sum, lanes too.
 //                                                                             binds 1, 2, 3
 //   sum_partial     Out[g] = Σ A[g·chunk .. (g+1)·chunk) ∩ [0, count)
 //                   one workgroup per chunk; dispatch ceil(count/chunk).       binds 1, 3
 //   sqdiff_partial  as sum_partial, of (A[i] − B[i])²                          binds 1, 2, 3
 //   finish          Out[0] = scale · Σ_{i<count} A[i], one workgroup; dispatch 1.  binds 1, 3
 //
-// Summation order is fixed, so results are deterministic run to run.
+// Summation order is fixed, so results are deterministic run to run. Why lanes: a GPU with
+// thousands of lanes runs a split_sum of a few outputs (a bias of 8 channels over 1,536
+// partials) on a few threads, one dependent load after another: on an H100 the split sums
+// took 72 % of a training step's GPU time at batch 256 with one lane per output. llvmpipe,
+// where a workgroup runs on one CPU thread, keeps one lane (the serial sum, no barriers).
 
 struct Params {
   count: u32, splits: u32, outer: u32, inner: u32,
-  chunk: u32, _p0: u32, scale: f32, _p1: u32,
+  chunk: u32, lanes: u32, scale: f32, _p1: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -35,27 +41,46 @@ fn tree(lid: u32) -> f32 {
   return sh[0];
 }
 
-// Σ over the P.splits partials of output i (partial k at A[k · count + i]).
-fn split_total(i: u32) -> f32 {
+struct Split { i: u32, s: f32 }
+
+// Σ over the P.splits partials of output i (partial k at A[k · count + i]), summed by
+// P.lanes invocations of one workgroup. Returns i and Σ on the lane that holds the total
+// (lane 0 of i); i ≥ P.count on the other lanes and past the end.
+fn split_total(wid: vec3u, nwg: vec3u, lid: u32) -> Split {
+  let lanes = max(P.lanes, 1u);
+  let per = 64u / lanes;
+  let lane = lid / per;
+  let i = (wid.x + wid.y * nwg.x) * per + lid % per;
   var s = 0.0;
-  for (var k = 0u; k < P.splits; k++) { s += A[k * P.count + i]; }
-  return s;
+  if (i < P.count) {
+    for (var k = lane; k < P.splits; k += lanes) { s += A[k * P.count + i]; }
+  }
+  if (lanes > 1u) {
+    sh[lid] = s;
+    workgroupBarrier();
+    for (var h = lanes >> 1u; h > 0u; h >>= 1u) {
+      if (lane < h) { sh[lid] += sh[lid + h * per]; }
+      workgroupBarrier();
+    }
+    s = sh[lid];
+  }
+  return Split(select(P.count, i, lane == 0u), s);
 }
 
 @compute @workgroup_size(64)
 fn split_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
              @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (i >= P.count) { return; }
-  Out[i] = split_total(i);
+  let r = split_total(wid, nwg, lid);
+  if (r.i < P.count) { Out[r.i] = r.s; }
 }
 
 @compute @workgroup_size(64)
 fn split_sum_act(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                  @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
+  let r = split_total(wid, nwg, lid);
+  let i = r.i;
   if (i >= P.count) { return; }
-  var s = split_total(i);
+  var s = r.s;
   if (P.chunk == 1u) { s += B[i % P.inner]; }
   Out[i] = select(P.scale * s, s, s > 0.0);
 }

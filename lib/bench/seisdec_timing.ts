@@ -2,20 +2,20 @@
  * Timing of seisdec's own autoencoder training step (forward + backward + Adam,
  * one submit) and encoder inference, for the peers benchmark and `deno bench`.
  *
- * Steps are timed as the training loop runs them, with one step in flight: step
- * i + 1 is recorded and submitted before step i's loss is read back
- * ({@linkcode pipelined}). A step's time is the interval between two successive
- * read-backs, so the GPU work, the host's recording and the read-back are all
- * inside it, and only the read-back's fixed latency overlaps the next step's
- * GPU work. Warm-up steps (pipeline compilation, buffer pool growth) run
- * outside the timed region; the median of the timed steps is reported.
+ * Steps are timed as the training loop runs them, with the backend's steps in flight
+ * (`stepsInFlight`: 1 on llvmpipe and the CPU, 4 on GPUs): step i + 1 is recorded and
+ * submitted before step i's loss is read back ({@linkcode pipelined}). A step's time is
+ * the interval between two successive read-backs, so the GPU work, the host's recording
+ * and the read-back are all inside it, and only the read-back's fixed latency overlaps
+ * later steps' GPU work. Warm-up steps (pipeline compilation, buffer pool growth) run
+ * outside the timed region; the mean time per timed step is reported ({@linkcode steadyStepMs}).
  *
  * @module
  */
 import { adapterName } from "../gpu/device.ts";
 import { ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
-import { initBackend } from "../tensor/backends.ts";
+import { initBackend, stepsInFlight } from "../tensor/backends.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { pipelined } from "../util/pipeline.ts";
 import { Rng } from "../util/rng.ts";
@@ -33,11 +33,12 @@ export function median(a: readonly number[]): number {
 }
 
 /**
- * Times `steps` steps run with one step in flight, as the training loop runs them: the
+ * Times `steps` steps run with `depth` steps in flight, as the training loop runs them: the
  * intervals between successive results, i.e. the steady-state time per step.
  *
  * @param issue Records and submits one step; returns a promise of its result.
  * @param steps Number of intervals to time (`steps + 1` steps run).
+ * @param depth Steps in flight (default 1).
  * @returns the intervals in milliseconds.
  * @example
  * ```ts
@@ -52,6 +53,7 @@ export function median(a: readonly number[]): number {
 export async function stepIntervals(
   issue: () => Promise<unknown>,
   steps: number,
+  depth = 1,
 ): Promise<number[]> {
   const ts: number[] = [];
   let last = -1;
@@ -59,8 +61,43 @@ export async function stepIntervals(
     const now = performance.now();
     if (last >= 0) ts.push(now - last);
     last = now;
-  });
+  }, depth);
   return ts;
+}
+
+/**
+ * The wall time per step of a run of `steps` steps with `depth` steps in flight, as the
+ * training loop runs them: from the first step's issue to the last step's result, divided by
+ * `steps`. It includes filling and draining the pipeline once, so it errs on the slow side
+ * (by about one read-back latency over the run; use `steps` of several times `depth`).
+ * Intervals between results are no measure here: with steps in flight, results arrive in
+ * bunches (one wait of Deno's WebGPU covers every submitted step), and the mean or median of
+ * the intervals after the first result leaves the first bunch's work out.
+ *
+ * @param issue Records and submits one step; returns a promise of its result.
+ * @param steps Number of steps to time.
+ * @param depth Steps in flight (default 1).
+ * @returns milliseconds per step.
+ * @example
+ * ```ts
+ * import { steadyStepMs } from "./seisdec_timing.ts";
+ * // A queue that runs one 2 ms step after another, like a GPU queue.
+ * let queue: Promise<unknown> = Promise.resolve();
+ * const issue = () => (queue = queue.then(() => new Promise((r) => setTimeout(r, 2))));
+ * if (await steadyStepMs(issue, 5, 2) < 1.5) throw new Error();
+ * ```
+ */
+export async function steadyStepMs(
+  issue: () => Promise<unknown>,
+  steps: number,
+  depth = 1,
+): Promise<number> {
+  const t0 = performance.now();
+  let last = t0;
+  await pipelined(steps, issue, () => {
+    last = performance.now();
+  }, depth);
+  return (last - t0) / steps;
 }
 
 /** A training-step timer for the seed autoencoder on one backend. */
@@ -133,8 +170,9 @@ export async function seisdecTrainer(
 }
 
 /**
- * Times seisdec's autoencoder: warm-up steps, then the median of at least 5
- * timed training steps at `batch`, and encoder inference at `opts.inferBatch`.
+ * Times seisdec's autoencoder: warm-up steps, then the steady-state time per step over at
+ * least 5 timed training steps at `batch` ({@linkcode steadyStepMs}), and encoder inference
+ * at `opts.inferBatch`.
  *
  * @param backend "webgpu" or "cpu".
  * @param batch Training batch size.
@@ -170,14 +208,16 @@ export async function timeSeisdec(
         if (opts.maxStepSeconds && warm > opts.maxStepSeconds) {
           row.error = `a step took ${warm.toFixed(1)} s, over the ${opts.maxStepSeconds} s limit`;
         } else {
-          row.medianStepMs = median(await stepIntervals(() => tr.step(), steps));
-          row.trainSamplesPerSec = batch / (row.medianStepMs / 1000);
+          const depth = stepsInFlight(backend);
+          row.stepMs = await steadyStepMs(() => tr.step(), Math.max(steps, 4 * depth), depth);
+          row.trainSamplesPerSec = batch / (row.stepMs / 1000);
         }
       }
       if (opts.infer ?? true) {
         await tr.infer();
-        row.medianInferMs = median(await stepIntervals(() => tr.infer(), 5));
-        row.inferSamplesPerSec = inferBatch / (row.medianInferMs / 1000);
+        const depth = stepsInFlight(backend);
+        row.inferMs = await steadyStepMs(() => tr.infer(), Math.max(5, 4 * depth), depth);
+        row.inferSamplesPerSec = inferBatch / (row.inferMs / 1000);
       }
     } finally {
       tr.dispose();

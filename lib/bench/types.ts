@@ -23,10 +23,10 @@ export interface PeerResult {
   inferBatch: number;
   /** Why this row has no figures (or only some), when it could not run. */
   error?: string;
-  /** Median wall time of one training step in milliseconds. */
-  medianStepMs?: number;
-  /** Median wall time of one encoder inference call in milliseconds. */
-  medianInferMs?: number;
+  /** Steady-state wall time of one training step in milliseconds (mean over the timed steps). */
+  stepMs?: number;
+  /** Steady-state wall time of one encoder inference call in milliseconds (mean). */
+  inferMs?: number;
   /** Anything a reader should know about how this row was measured. */
   note?: string;
 }

@@ -14,7 +14,7 @@ import { kmeans } from "./kmeans.ts";
 import type { DatasetLike, Normalize } from "./data.ts";
 import { encodeAll, loadAutoencoder, type ModelInfo } from "./pretrain.ts";
 import { Adam, Sgd } from "../optim/optimizers.ts";
-import { backendOf } from "../tensor/backends.ts";
+import { backendOf, stepsInFlight } from "../tensor/backends.ts";
 import { targetDistribution as cpuTargetDistribution } from "../cpu/dec.ts";
 import { axpby, decKlLoss, softAssign, targetDistribution } from "../tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
@@ -412,9 +412,10 @@ export async function finetune(
     return stop;
   };
 
-  // One step in flight: iteration it + 1 is recorded and submitted before iteration it's
-  // loss is read back (see lib/util/pipeline.ts); a label check first drains it.
-  const inFlight = new InFlight<number>();
+  // Steps in flight: iteration it + 1 (up to it + depth) is recorded and submitted before
+  // iteration it's loss is read back (see lib/util/pipeline.ts); a label check first drains
+  // them.
+  const inFlight = new InFlight<number>(stepsInFlight(device));
   let it = start;
   for (; it < cfg.maxIter; it++) {
     if (opts.stopAfter !== undefined && it - start >= opts.stopAfter) break;
@@ -555,7 +556,7 @@ export async function assignAll(
   }, ([zd, qd], b) => {
     latent.set(zd, b * batchSize * d);
     q.set(qd, b * batchSize * k);
-  });
+  }, stepsInFlight(device));
   return { q, labels: argmaxRows(q, n, k), latent };
 }
 

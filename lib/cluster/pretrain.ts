@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
-import { initBackend } from "../tensor/backends.ts";
+import { initBackend, stepsInFlight } from "../tensor/backends.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
 import { pipelined } from "../util/pipeline.ts";
@@ -176,8 +176,8 @@ export async function pretrain(
     rng.shuffle(order);
     const steps = Math.ceil(order.length / bs);
     let lossSum = 0;
-    // One step in flight: step s + 1 is read from disk, recorded and submitted before
-    // step s's loss comes back (see lib/util/pipeline.ts).
+    // Steps in flight: step s + 1 (up to s + depth) is read from disk, recorded and
+    // submitted before step s's loss comes back (see lib/util/pipeline.ts).
     await pipelined(steps, (s) => {
       const idx = order.slice(s * bs, (s + 1) * bs);
       const batch = ds.readBatch(idx, cfg.normalize);
@@ -200,7 +200,7 @@ export async function pretrain(
       }
       lossSum += v * Math.min(bs, order.length - s * bs);
       opts.hooks?.onStep?.(s + 1, steps, v);
-    });
+    }, stepsInFlight(device));
     const valLoss = state.valIdx.length ? await evalLoss(ae, ds, state.valIdx, cfg, device) : null;
     const seconds = (performance.now() - t0) / 1000;
     state.epoch++;
@@ -271,7 +271,7 @@ async function evalLoss(
     return l.item().then((v) => v * b.length).finally(() => l.dispose());
   }, (v) => {
     sum += v;
-  });
+  }, stepsInFlight(device));
   return sum / idx.length;
 }
 
@@ -426,6 +426,6 @@ export async function encodeAll(
   }, (v, b) => {
     out.set(v, b * batchSize * d);
     onBatch?.(v.length / d);
-  });
+  }, stepsInFlight(device));
   return out;
 }

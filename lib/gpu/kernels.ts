@@ -11,6 +11,17 @@ import type { BufRef, GpuRuntime, KernelDef, Param } from "./runtime.ts";
 const WG = 64;
 const groups = (invocations: number) => Math.ceil(invocations / WG);
 
+/**
+ * Lanes per output of a split-K sum of `splits` partials: the largest power of two up to the
+ * active tuning's `splitLanes` that leaves each lane at least 4 partials.
+ */
+function splitLanes(splits: number): number {
+  const most = Math.min(64, active.splitLanes ?? 1);
+  let lanes = 1;
+  while (lanes * 2 <= most && lanes * 8 <= splits) lanes *= 2;
+  return lanes;
+}
+
 /** Every kernel entry, by name. */
 export const KERNELS = {
   convPack: {
@@ -321,6 +332,26 @@ export interface Tuning {
    * a storage buffer (default false; see {@linkcode UNIFORM_WEIGHT_VEC4S}).
    */
   uniformWeights?: boolean;
+  /**
+   * The most invocations (a power of two ≤ 64) that add up one output of a split-K sum
+   * (`split_sum` in reduce.wgsl), each taking every lanes-th partial; the dispatcher uses
+   * fewer where there are fewer than 4 partials per lane (default 1: one serial sum per
+   * output, as on llvmpipe).
+   */
+  splitLanes?: number;
+  /**
+   * Training and encoding steps kept in flight (submitted before the oldest result is read
+   * back; see lib/util/pipeline.ts): enough to hide Deno's ~11 ms read-back latency behind
+   * the GPU's work (default 1).
+   */
+  inFlight?: number;
+  /**
+   * Read-backs call mapAsync from a later task (a zero timeout), after the caller has recorded
+   * and submitted its next steps: Deno's mapAsync (and onSubmittedWorkDone) blocks the calling
+   * thread until the GPU has finished the submitted work, so called at once it keeps the host
+   * from recording while the GPU runs (default false).
+   */
+  deferMap?: boolean;
 }
 
 /** Every field of {@linkcode Tuning}; the compiler checks the list is complete. */
@@ -338,6 +369,9 @@ export const TUNING_FIELDS = [
   "balanceThreads",
   "uniformWeights",
   "convVectorStores",
+  "splitLanes",
+  "inFlight",
+  "deferMap",
 ] as const satisfies readonly (keyof Tuning)[];
 // Fails to compile when a Tuning field is missing from TUNING_FIELDS.
 const _tuningFieldsComplete: Exclude<keyof Tuning, (typeof TUNING_FIELDS)[number]> extends never
@@ -590,6 +624,19 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  * kernel, 16 block positions per invocation: 0.64–0.80× as long as the channel kernel at
  * batch 64, 0.72–0.75× at 256 (with 16 channels it took 1.35–1.5×, so 8 is the limit).
  *
+ * GPUs (measured on an NVIDIA H100 through Vulkan, bench/gpu/sweep.sh; seed autoencoder,
+ * median step time with steps in flight): the split-K sums take 64 lanes per output (with
+ * one, they were 72 % of a step's GPU time at batch 256: 17.0 → 10.0 ms per step); 4 steps
+ * in flight hide Deno's ~11 ms read-back latency (1 in flight: 10.6 ms at batch 256, 4: 7.9
+ * ms, 8: no better); after bind groups were cached, weight gradients with one channel quad
+ * per invocation (weightGradTile 1) and convs with one pixel per invocation (convPixels 1)
+ * give the GPU's thousands of lanes enough invocations on these small layers: 5.3 → 3.9 ms
+ * at batch 256 and 5.6 → 3.3 ms at batch 64 (median intervals). Deno's mapAsync blocks the
+ * host until all submitted work is done, and its promise resolves only at the next poll,
+ * ~10 ms later, with host and GPU idle: so read-backs wait from a later task (deferMap), the
+ * host records `inFlight` steps while the GPU runs them, and one wait covers them all. The
+ * figures for these two fields are in the README's GPU section (wall time of 64-step runs).
+ *
  * @param isFallback Whether the adapter is a software fallback.
  * @param threads CPU threads of a software adapter (default: `navigator.hardwareConcurrency`).
  * @returns the tuning.
@@ -612,7 +659,16 @@ export function defaultTuning(
       balanceThreads: Math.max(1, Math.floor(threads)),
       uniformWeights: true,
     }
-    : { matmul: "tiled", splitTarget: 65536, convTile: 8, convPixels: 4, weightGradTile: 2 };
+    : {
+      matmul: "tiled",
+      splitTarget: 65536,
+      convTile: 8,
+      convPixels: 1,
+      weightGradTile: 1,
+      splitLanes: 64,
+      inFlight: 16,
+      deferMap: true,
+    };
 }
 
 /** Geometry of a 2-D convolution, per axis [h, w]. */
@@ -936,11 +992,12 @@ export function convWeightGrad(
     groups(tiles * s),
   );
   if (s > 1) {
+    const lanes = splitLanes(s);
     rt.dispatch(
       KERNELS.splitSum,
-      [count, s, 0, 0, 0, 0, { f32: 1 }, 0],
+      [count, s, 0, 0, 0, lanes, { f32: 1 }, 0],
       [part, null, gw],
-      groups(count),
+      groups(count * lanes),
     );
   }
 }
@@ -1004,7 +1061,13 @@ export function biasGrad(
     groups(s * c),
   );
   if (s > 1) {
-    rt.dispatch(KERNELS.splitSum, [c, s, 0, 0, 0, 0, { f32: 1 }, 0], [part, null, gb], groups(c));
+    const lanes = splitLanes(s);
+    rt.dispatch(
+      KERNELS.splitSum,
+      [c, s, 0, 0, 0, lanes, { f32: 1 }, 0],
+      [part, null, gb],
+      groups(c * lanes),
+    );
   }
 }
 
@@ -1094,11 +1157,12 @@ export function matmul(
   if (tiled) rt.dispatch(KERNELS.matmulTiled, params, bufs, tiles * splits);
   else rt.dispatch(KERNELS.matmulBlocked, params, bufs, groups(tiles * splits));
   if (splits > 1) {
+    const lanes = splitLanes(splits);
     rt.dispatch(
       KERNELS.splitSumAct,
-      [m * n, splits, 0, n, o.bias ? 1 : 0, 0, { f32: slope }, 0],
+      [m * n, splits, 0, n, o.bias ? 1 : 0, lanes, { f32: slope }, 0],
       [out, o.bias ?? out, c],
-      groups(m * n),
+      groups(m * n * lanes),
     );
   }
 }

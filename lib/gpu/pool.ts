@@ -51,10 +51,17 @@ export class BufferPool {
   #freeCount = 0;
   #freeBytes = 0;
   #created = 0;
+  #ids = new WeakMap<GPUBuffer, number>();
+  #onDestroy: () => void;
 
-  /** @param device The device that owns the buffers. */
-  constructor(device: GPUDevice) {
+  /**
+   * @param device The device that owns the buffers.
+   * @param onDestroy Called after the pool destroys buffers (the runtime drops the bind
+   *   groups that may hold them).
+   */
+  constructor(device: GPUDevice, onDestroy: () => void = () => {}) {
     this.#device = device;
+    this.#onDestroy = onDestroy;
   }
 
   /**
@@ -78,7 +85,7 @@ export class BufferPool {
         );
       }
       buf = this.#device.createBuffer({ size, usage: USAGE });
-      this.#created++;
+      this.#ids.set(buf, this.#created++);
     }
     this.#live++;
     this.#liveBytes += size;
@@ -96,16 +103,26 @@ export class BufferPool {
     this.#held.push(buf);
   }
 
-  /** Makes buffers released before a submit reusable; called by the recorder after it submits. */
+  /**
+   * Makes buffers released before a submit reusable; called by the recorder after it submits.
+   * Each size's free list is kept in creation order, oldest handed out first, so a loop that
+   * acquires and releases the same sizes in the same order every step gets the same buffers
+   * for the same tensors every step (the runtime's bind groups then hit its cache).
+   */
   afterSubmit(): void {
+    if (!this.#held.length) return;
+    const touched = new Set<GPUBuffer[]>();
     for (const buf of this.#held) {
       let list = this.#free.get(buf.size);
       if (!list) this.#free.set(buf.size, list = []);
       list.push(buf);
+      touched.add(list);
       this.#freeCount++;
       this.#freeBytes += buf.size;
     }
     this.#held.length = 0;
+    // Newest first, so pop() hands out the oldest.
+    for (const list of touched) list.sort((a, b) => this.#ids.get(b)! - this.#ids.get(a)!);
   }
 
   /** Destroys every free buffer (live ones are untouched). */
@@ -114,6 +131,7 @@ export class BufferPool {
     this.#free.clear();
     this.#freeCount = 0;
     this.#freeBytes = 0;
+    this.#onDestroy();
   }
 
   /** @returns the pool's counters. */

@@ -47,7 +47,12 @@ export type Param = number | { f32: number } | { i32: number };
 interface Compiled {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
+  /** Bind groups made for this pipeline, by parameter size and storage slices (see dispatch). */
+  groups: Map<string, GPUBindGroup>;
 }
+
+/** Bind groups kept per runtime before the cache is emptied (a bound on memory, not a limit). */
+const BIND_GROUP_CACHE = 8192;
 
 const sources = new Map<string, Promise<string>>();
 
@@ -89,6 +94,8 @@ export interface RuntimeStats {
   dispatches: number;
   readbacks: number;
   pipelines: number;
+  /** Bind groups created (dispatches on buffers already bound reuse theirs). */
+  bindGroups: number;
 }
 
 /** The process-wide GPU runtime. Obtain it with {@linkcode gpu}. */
@@ -108,7 +115,10 @@ export class GpuRuntime {
   #arenaGpu: GPUBuffer;
   #staging: GPUBuffer[] = [];
   #errors: string[] = [];
-  #stats: RuntimeStats = { submits: 0, dispatches: 0, readbacks: 0, pipelines: 0 };
+  #stats: RuntimeStats = { submits: 0, dispatches: 0, readbacks: 0, pipelines: 0, bindGroups: 0 };
+  #bufferIds = new WeakMap<GPUBuffer, number>();
+  #nextBufferId = 0;
+  #groupCount = 0;
   #maxGroups: number;
   #profile: {
     set: GPUQuerySet;
@@ -119,10 +129,16 @@ export class GpuRuntime {
     next: number;
   } | null = null;
 
+  /**
+   * Read-backs wait for the GPU from a later task (a zero timeout) instead of at once: see
+   * `Tuning.deferMap` in lib/gpu/kernels.ts. Set by the tensor layer from the tuning.
+   */
+  deferMap = false;
+
   /** @param device The WebGPU device. */
   constructor(device: GPUDevice) {
     this.device = device;
-    this.pool = new BufferPool(device);
+    this.pool = new BufferPool(device, () => this.forgetBindGroups());
     this.#arenaGpu = device.createBuffer({
       size: ARENA_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -195,8 +211,14 @@ export class GpuRuntime {
     const code = preprocess(raw, def.defines ?? {}, def.name);
     const d = this.device;
     const module = d.createShaderModule({ label: def.name, code });
+    // The parameters' slice of the uniform arena is a dynamic offset, so one bind group
+    // serves every dispatch of the kernel on the same buffers (see dispatch).
     const entries: GPUBindGroupLayoutEntry[] = [
-      { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } },
+      {
+        binding: 0,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: "uniform", hasDynamicOffset: true },
+      },
     ];
     def.storage.forEach((a, i) => {
       if (a === null) return;
@@ -214,7 +236,7 @@ export class GpuRuntime {
       layout: d.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: def.entry ?? "main" },
     });
-    return { pipeline, layout };
+    return { pipeline, layout, groups: new Map() };
   }
 
   /**
@@ -264,21 +286,7 @@ export class GpuRuntime {
       else this.#arenaI32[w + i] = p.i32;
     }
     this.#arenaUsed = off + Math.ceil(bytes / SLOT) * SLOT;
-    const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.#arenaGpu, offset: off, size: bytes } },
-    ];
-    for (let i = 0; i < buffers.length; i++) {
-      const b = buffers[i];
-      if (def.storage[i] === null) continue;
-      if (!b) {
-        throw new TypeError(`Cannot dispatch kernel ${def.name}: binding ${i + 1} needs a buffer`);
-      }
-      entries.push({
-        binding: i + 1,
-        resource: { buffer: b.buffer, offset: b.offset, size: Math.max(4, b.size) },
-      });
-    }
-    const bg = this.device.createBindGroup({ layout: c.layout, entries });
+    const bg = this.#bindGroup(def, c, bytes, buffers);
     const x = Math.min(workgroups, this.#maxGroups);
     const y = Math.ceil(workgroups / x);
     if (y > this.#maxGroups) {
@@ -310,10 +318,63 @@ export class GpuRuntime {
       pass = this.#computePass();
     }
     pass.setPipeline(c.pipeline);
-    pass.setBindGroup(0, bg);
+    pass.setBindGroup(0, bg, [off]);
     pass.dispatchWorkgroups(x, y, 1);
     if (prof) pass.end();
     this.#stats.dispatches++;
+  }
+
+  /**
+   * The bind group of a dispatch: the uniform arena (its slice given as a dynamic offset at
+   * dispatch) and the storage slices. Bind groups are cached per pipeline, keyed by the
+   * parameter size and each slice's buffer, offset and size: a training loop dispatches the
+   * same kernels on the same pooled buffers every step, and creating a bind group per
+   * dispatch (and freeing it after the GPU is done) was the largest host cost of a step on an
+   * H100 (about 3 of 8 ms at batch 256, plus its release inside the read-back).
+   */
+  #bindGroup(def: KernelDef, c: Compiled, bytes: number, buffers: (BufRef | null)[]): GPUBindGroup {
+    let key = String(bytes);
+    for (let i = 0; i < buffers.length; i++) {
+      if (def.storage[i] === null) continue;
+      const b = buffers[i];
+      if (!b) {
+        throw new TypeError(`Cannot dispatch kernel ${def.name}: binding ${i + 1} needs a buffer`);
+      }
+      key += `|${this.#bufferId(b.buffer)},${b.offset},${b.size}`;
+    }
+    const hit = c.groups.get(key);
+    if (hit) return hit;
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.#arenaGpu, offset: 0, size: bytes } },
+    ];
+    for (let i = 0; i < buffers.length; i++) {
+      const b = buffers[i];
+      if (def.storage[i] === null || !b) continue;
+      entries.push({
+        binding: i + 1,
+        resource: { buffer: b.buffer, offset: b.offset, size: Math.max(4, b.size) },
+      });
+    }
+    const bg = this.device.createBindGroup({ layout: c.layout, entries });
+    if (++this.#groupCount > BIND_GROUP_CACHE) this.forgetBindGroups();
+    c.groups.set(key, bg);
+    this.#stats.bindGroups++;
+    return bg;
+  }
+
+  #bufferId(b: GPUBuffer): number {
+    let id = this.#bufferIds.get(b);
+    if (id === undefined) this.#bufferIds.set(b, id = this.#nextBufferId++);
+    return id;
+  }
+
+  /**
+   * Drops every cached bind group (they hold their buffers); called when the pool destroys
+   * buffers and when the cache grows past its bound.
+   */
+  forgetBindGroups(): void {
+    for (const c of this.#pipelines.values()) c.groups.clear();
+    this.#groupCount = 0;
   }
 
   /**
@@ -487,6 +548,9 @@ export class GpuRuntime {
     }
     this.submit();
     this.#stats.readbacks++;
+    // Deno's mapAsync blocks the calling thread until the GPU is done; called from a later
+    // task, it lets the caller record and submit the next steps first.
+    if (this.deferMap) await new Promise((r) => setTimeout(r, 0));
     const out = await Promise.all(stages.map(async (s, i) => {
       const n = refs[i].size;
       if (!n) return new Float32Array(0);

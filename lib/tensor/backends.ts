@@ -74,6 +74,7 @@ export async function initBackend(name: BackendName = defaultBackend()): Promise
     };
     // Loads the kernel sources and makes the tuning the dispatchers' default.
     await loadKernels(rt, tuning);
+    rt.deferMap = tuning.deferMap ?? false;
     runtime = rt;
     gpuBackend = createGpuBackend(rt, tuning);
   }
@@ -107,6 +108,18 @@ export function backendNamed(name: BackendName): Backend {
 /** @returns the GPU runtime once WebGPU is initialised, else null. */
 export function gpuRuntime(): GpuRuntime | null {
   return runtime;
+}
+
+/**
+ * Steps a training or encoding loop keeps in flight on a backend (see lib/util/pipeline.ts):
+ * the WebGPU tuning's `inFlight` (1 before WebGPU is initialised), 1 on the CPU backend.
+ *
+ * @param name Backend name.
+ * @returns the pipeline depth, ≥ 1.
+ */
+export function stepsInFlight(name: BackendName): number {
+  if (name === "cpu") return 1;
+  return Math.max(1, Math.floor(tuning?.inFlight ?? 1));
 }
 
 /** @returns the active GPU tuning, or null before WebGPU is initialised. */

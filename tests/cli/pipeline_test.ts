@@ -273,6 +273,61 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
   await Deno.remove(root, { recursive: true });
 });
 
+gpuTest(
+  "cli: pretrain → init → finetune with the GPU pipelining (16 in flight, deferred read-backs) is bit-identical",
+  async () => {
+    const root = await Deno.makeTempDir();
+    const p = (s: string) => join(root, s);
+    await writeNpy(p("x.npy"), 36, 5);
+    assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
+    const steps = (m: string) => [
+      [
+        "pretrain",
+        p("ds"),
+        "--model",
+        m,
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--latent-dim",
+        "3",
+      ],
+      ["init", p("ds"), "--model", m, "--k", "2", "--n-init", "3"],
+      ["finetune", p("ds"), "--model", m, "--max-iter", "24", "--update-interval", "10"]
+        .concat(["--batch-size", "4", "--tol", "0"]),
+    ];
+    // This process: the adapter's own tuning (one step in flight on llvmpipe).
+    for (const args of steps(p("a"))) {
+      const r = await run(...args, "--quiet");
+      assertEquals(r.code, 0, `${args[0]}: ${r.err.join("\n")}`);
+    }
+    // A child process with the GPU default's pipelining: 9 pretraining steps per epoch and
+    // 10 fine-tuning steps between label checks, all in flight at once.
+    for (const args of steps(p("b"))) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../../cli.ts", import.meta.url).pathname, ...args, "--quiet"],
+        env: { SEISDEC_TUNING: JSON.stringify({ inFlight: 16, deferMap: true }) },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(r.code, 0, `${args[0]}: ${new TextDecoder().decode(r.stderr)}`);
+    }
+    for (const f of ["autoencoder.safetensors", "centroids.safetensors", "dec.safetensors"]) {
+      assertEquals(
+        await Deno.readFile(p(`b/${f}`)),
+        await Deno.readFile(p(`a/${f}`)),
+        `${f} is the same`,
+      );
+    }
+    const cols = async (m: string) =>
+      (await Deno.readTextFile(p(`${m}/finetune_log.csv`))).trim().split("\n")
+        .map((l) => l.split(",").slice(0, 3).join(","));
+    assertEquals(await cols("b"), await cols("a"), "fine-tuning log");
+    await Deno.remove(root, { recursive: true });
+  },
+);
+
 gpuTest("cli: info --kernels compiles every kernel for the adapter's tuning", async () => {
   const r = await run("info", "--kernels", "--json");
   assertEquals(r.code, 0, r.err.join("\n"));

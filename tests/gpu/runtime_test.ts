@@ -1,7 +1,7 @@
 /**
  * The GPU runtime (lib/gpu/runtime.ts) and buffer pool (lib/gpu/pool.ts): compile errors,
- * grids beyond maxComputeWorkgroupsPerDimension, the pipeline cache, pool counters and the
- * one-submit-per-step contract.
+ * grids beyond maxComputeWorkgroupsPerDimension, the pipeline and bind group caches, pool
+ * counters and the one-submit-per-step contract.
  */
 import { bucketSize } from "../../lib/gpu/pool.ts";
 import { compileAll, conv2dDef, KERNELS } from "../../lib/gpu/kernels.ts";
@@ -240,6 +240,53 @@ gpuTest("a training step submits once, with the loss read", async () => {
   opt.dispose();
   set.dispose();
 });
+
+gpuTest(
+  "bind groups are reused across training steps on the same buffers; trim drops them",
+  async () => {
+    const rt = await webgpu();
+    const ae = new ConvAutoencoder({ inputShape: [1, 87, 67] }, 3);
+    const set = ae.build("webgpu");
+    const opt = new Adam(set);
+    const x = Tensor.full([2, 1, 87, 67], 0.25, "webgpu");
+    const losses: number[] = [];
+    const step = async () => {
+      const loss = tidy(() => {
+        set.zeroGrad();
+        const l = ops.mseLoss(ae.forward(x).recon, x);
+        l.backward();
+        opt.update();
+        return l;
+      });
+      losses.push(await loss.item());
+      loss.dispose();
+    };
+    const first = rt.stats();
+    await step();
+    assert(rt.stats().bindGroups - first.bindGroups > 30, "the first step makes its bind groups");
+    await step();
+    await step();
+    // From here on the pool hands out the same buffers for the same tensors every step (its
+    // free lists are in creation order), so the bind groups are found in the cache.
+    const before = rt.stats();
+    await step();
+    await step();
+    const mid = rt.stats();
+    assertEquals(mid.bindGroups - before.bindGroups, 0, "no bind group created in repeat steps");
+    assert(mid.dispatches - before.dispatches > 60, "the steps dispatched");
+    // The parameters travel as dynamic offsets: with the groups reused, each step still reads
+    // its own parameters (Adam's step count changes every step), so the loss keeps falling.
+    for (let i = 1; i < losses.length; i++) assert(losses[i] < losses[i - 1], `losses: ${losses}`);
+    // A trimmed pool destroys its free buffers: every cached group is dropped and remade.
+    rt.pool.trim();
+    await step();
+    assert(rt.stats().bindGroups - mid.bindGroups > 30, "bind groups made again after a trim");
+    assert(losses[5] < losses[4], `training goes on after the trim: ${losses}`);
+    x.dispose();
+    opt.dispose();
+    set.dispose();
+  },
+);
 
 gpuTest("profiling times each dispatch in order and then records as before", async () => {
   const rt = await webgpu();

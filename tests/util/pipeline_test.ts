@@ -1,7 +1,8 @@
-import { assertEquals, assertRejects } from "../_assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
-import { pipelined } from "../../lib/util/pipeline.ts";
+import { InFlight, pipelined } from "../../lib/util/pipeline.ts";
 import { seisdecTrainer } from "../../lib/bench/seisdec_timing.ts";
+import { gpuRuntime } from "../../lib/tensor/backends.ts";
 
 /** A queue that runs one step after another, like a GPU queue. */
 function serialQueue() {
@@ -84,29 +85,79 @@ Deno.test("pipelined passes a failed step's error on", async () => {
 });
 
 gpuTest(
-  "training with one step in flight gives bit-identical losses to one step at a time",
+  "training with 1, 4 or 16 steps in flight gives bit-identical losses to one step at a time",
   async () => {
-    const run = async (inFlight: boolean): Promise<number[]> => {
+    const run = async (depth: number): Promise<number[]> => {
       const tr = await seisdecTrainer("webgpu", 3, 2, 5);
       try {
         const losses: number[] = [];
-        if (inFlight) {
-          await pipelined(5, () => tr.step(), (v) => {
+        if (depth > 0) {
+          await pipelined(20, () => tr.step(), (v) => {
             losses.push(v);
-          });
+          }, depth);
         } else {
-          for (let i = 0; i < 5; i++) losses.push(await tr.step());
+          for (let i = 0; i < 20; i++) losses.push(await tr.step());
         }
         return losses;
       } finally {
         tr.dispose();
       }
     };
-    const seq = await run(false);
-    const pipe = await run(true);
-    assertEquals(pipe, seq);
+    const seq = await run(0);
+    assertEquals(await run(1), seq, "one step in flight");
+    assertEquals(await run(4), seq, "four steps in flight");
+    // The GPU tuning's way: read-backs wait from a later task, 16 steps in flight.
+    const rt = gpuRuntime()!;
+    rt.deferMap = true;
+    try {
+      assertEquals(await run(16), seq, "sixteen steps in flight, deferred read-backs");
+    } finally {
+      rt.deferMap = false;
+    }
     // Adam moves the weights: each step's loss is a new value, so a step that read stale
     // weights or a reused buffer would show.
     assertEquals(new Set(seq).size, seq.length);
   },
 );
+
+Deno.test("pipelined with depth 3 keeps three steps in flight and takes every result in order", async () => {
+  const q = serialQueue();
+  const events: string[] = [];
+  await pipelined(5, (i) => {
+    events.push(`issue ${i}`);
+    return q.run(String(i), 10 * i);
+  }, (v, i) => {
+    events.push(`take ${i}=${v}`);
+  }, 3);
+  assertEquals(events, [
+    "issue 0",
+    "issue 1",
+    "issue 2",
+    "issue 3",
+    "take 0=0",
+    "issue 4",
+    "take 1=10",
+    "take 2=20",
+    "take 3=30",
+    "take 4=40",
+  ]);
+});
+
+Deno.test("InFlight with depth 2: a throwing take drops the later steps and settle then has nothing", async () => {
+  const q = serialQueue();
+  const f = new InFlight<number>(2);
+  const taken: number[] = [];
+  const take = (v: number) => {
+    if (v === 1) throw new Error("stop at 1");
+    taken.push(v);
+  };
+  await f.push(q.run("0", 0), take);
+  await f.push(q.run("1", 1), take);
+  await f.push(q.run("2", 2, true), take); // takes 0
+  await assertRejects(() => f.push(q.run("3", 3), take), Error, "stop at 1");
+  await f.settle();
+  assertEquals(taken, [0]);
+  // Step 2 fails on the queue after the run stopped: no unhandled rejection.
+  await new Promise((r) => setTimeout(r, 20));
+  assertThrows(() => new InFlight(0), RangeError, "depth must be an integer >= 1");
+});
