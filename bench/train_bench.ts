@@ -8,11 +8,13 @@
  * with timestamp queries (lib/bench/profile.ts) where the adapter has them.
  *
  * It times at module load (a step takes ~1 s on a software adapter, too long for
- * `Deno.bench`'s repeated sampling): warm-up steps outside the timed region, then the median
- * of the timed steps, via lib/bench/seisdec_timing.ts. It prints a table and writes
- * bench/results/train-<adapter>.json. Steps are timed with one step in flight, as the
- * training loop runs them (lib/util/pipeline.ts); on WebGPU the median time of a step run
- * alone (recording to read-back) is recorded too, as `stepAloneMs`. Each measurement is
+ * `Deno.bench`'s repeated sampling): warm-up steps outside the timed region, then the
+ * steady-state time per step (the mean over the timed steps, `steadyStepMs` in
+ * lib/bench/seisdec_timing.ts). It prints a table and writes
+ * bench/results/train-<adapter>.json. Steps are timed with the backend's steps in flight
+ * (the tuning's `inFlight`), as the training loop runs them (lib/util/pipeline.ts); on
+ * WebGPU the median time of a step run alone (recording to read-back) is recorded too, as
+ * `stepAloneMs`. Each measurement is
  * also registered as a `Deno.bench` case (one step per iteration, few iterations) so that
  * `deno bench` lists it.
  *
@@ -27,11 +29,12 @@ import {
   median,
   type SeisdecTrainer,
   seisdecTrainer,
-  stepIntervals,
+  steadyStepMs,
 } from "../lib/bench/seisdec_timing.ts";
 import { byKernel, type KernelShare, profileRun } from "../lib/bench/profile.ts";
 import { adapterName } from "../lib/gpu/device.ts";
 import { gpu } from "../lib/gpu/runtime.ts";
+import { stepsInFlight } from "../lib/tensor/backends.ts";
 import { type BenchFigure, writeBenchResults } from "./_results.ts";
 
 const BATCHES = (Deno.env.get("SEISDEC_BENCH_BATCHES") ?? "64,256").split(",").map(Number);
@@ -39,7 +42,7 @@ const INFER_BATCH = 256;
 const shape = (n: number) => `x [${n}, 1, 87, 67]`;
 
 /**
- * Median step time with one step in flight (the training loop's way, see
+ * Steady-state step time (mean, see steadyStepMs) with the backend's steps in flight (the training loop's way, see
  * lib/util/pipeline.ts), after `warmup` steps run one at a time; with `alone`, also the
  * median time of a step run alone, from recording to its read-back.
  */
@@ -48,9 +51,10 @@ async function timed(
   warmup: number,
   iters: number,
   alone = false,
+  depth = 1,
 ): Promise<{ ms: number; aloneMs?: number }> {
   for (let i = 0; i < warmup; i++) await f();
-  const ms = median(await stepIntervals(f, iters));
+  const ms = await steadyStepMs(f, iters, depth);
   if (!alone) return { ms };
   const ts: number[] = [];
   for (let i = 0; i < iters; i++) {
@@ -88,7 +92,14 @@ if (adapter) {
     const tr = await seisdecTrainer("webgpu", batch, INFER_BATCH);
     trainers.push({ backend: "webgpu", batch, tr });
     const heavy = batch > 64;
-    const { ms, aloneMs } = await timed(() => tr.step(), heavy ? 1 : 2, heavy ? 3 : 5, true);
+    const depth = stepsInFlight("webgpu");
+    const { ms, aloneMs } = await timed(
+      () => tr.step(),
+      heavy ? 1 : 2,
+      Math.max(heavy ? 3 : 5, 4 * depth),
+      true,
+      depth,
+    );
     // Counters of one step, after the warm-up (pool grown, pipelines compiled).
     const before = rt.stats();
     await tr.step();
@@ -107,6 +118,7 @@ if (adapter) {
       ms,
       extra: {
         stepAloneMs: aloneMs,
+        inFlight: depth,
         profile: profile.map((k) => ({
           kernel: k.kernel,
           dispatches: k.dispatches,
@@ -122,7 +134,14 @@ if (adapter) {
       },
     });
     if (i === BATCHES.length - 1) {
-      const { ms: inferMs, aloneMs: inferAloneMs } = await timed(() => tr.infer(), 1, 5, true);
+      const depth = stepsInFlight("webgpu");
+      const { ms: inferMs, aloneMs: inferAloneMs } = await timed(
+        () => tr.infer(),
+        1,
+        Math.max(5, 4 * depth),
+        true,
+        depth,
+      );
       const b = rt.stats();
       await tr.infer();
       const a = rt.stats();
@@ -133,6 +152,7 @@ if (adapter) {
         ms: inferMs,
         extra: {
           stepAloneMs: inferAloneMs,
+          inFlight: depth,
           dispatches: a.dispatches - b.dispatches,
           submits: a.submits - b.submits,
         },
@@ -162,7 +182,7 @@ if (adapter) {
 }
 
 console.log(
-  "\n| what | backend | batch | ms (median, one in flight) | samples/s | ms alone | GPU work per call | pool after |",
+  "\n| what | backend | batch | ms (steady state, steps in flight) | samples/s | ms alone | GPU work per call | pool after |",
 );
 console.log("| --- | --- | ---: | ---: | ---: | ---: | --- | --- |");
 for (const r of rows) {
@@ -207,7 +227,7 @@ const figures: BenchFigure[] = rows.map((r) => ({
   shape: shape(r.batch),
   value: r.batch / (r.ms / 1000),
   unit: "samples/s",
-  extra: { medianMs: r.ms, ...r.extra },
+  extra: { stepMs: r.ms, ...r.extra },
 }));
 console.log(`\ntrain: wrote ${await writeBenchResults("train", figures)}`);
 

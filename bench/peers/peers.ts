@@ -188,13 +188,13 @@ export async function runPeers(
         maxStepSeconds: config.maxStepSeconds,
       };
       let row: PeerResult;
-      const predicted = last?.medianStepMs ? last.medianStepMs * batch / last.batch : 0;
+      const predicted = last?.stepMs ? last.stepMs * batch / last.batch : 0;
       if (predicted > config.maxStepSeconds * 1000) {
         row = {
           ...(last as PeerResult),
           batch,
           trainSamplesPerSec: null,
-          medianStepMs: undefined,
+          stepMs: undefined,
           error: `training skipped: ~${(predicted / 1000).toFixed(0)} s per step expected ` +
             `from batch ${last!.batch} (limit ${config.maxStepSeconds} s, --max-step-s)`,
         };
@@ -215,10 +215,10 @@ export async function runPeers(
         first = row;
       } else {
         row.inferSamplesPerSec = first.inferSamplesPerSec;
-        row.medianInferMs = first.medianInferMs;
+        row.inferMs = first.inferMs;
       }
       rows.push(row);
-      if (row.medianStepMs) last = row;
+      if (row.stepMs) last = row;
     }
   }
   return rows;
@@ -305,7 +305,7 @@ export function formatPeerTable(
           r.backend,
           String(r.batch),
           formatValue(r.trainSamplesPerSec),
-          r.medianStepMs ? r.medianStepMs.toFixed(0) : "n/a",
+          r.stepMs ? r.stepMs.toFixed(0) : "n/a",
           ratio(base?.trainSamplesPerSec, r.trainSamplesPerSec),
           formatValue(r.inferSamplesPerSec),
           ratio(base?.inferSamplesPerSec, r.inferSamplesPerSec),
@@ -340,7 +340,7 @@ export function peerFigures(rows: PeerResult[]): BenchFigure[] {
       shape: `x [${r.batch}, 1, ${h}, ${w}]`,
       value: r.trainSamplesPerSec ?? NaN,
       unit: "samples/s",
-      extra: { ...extra, medianStepMs: r.medianStepMs ?? null },
+      extra: { ...extra, stepMs: r.stepMs ?? null },
     });
     if (!encoded.has(r.name)) {
       encoded.add(r.name);
@@ -349,7 +349,7 @@ export function peerFigures(rows: PeerResult[]): BenchFigure[] {
         shape: `x [${r.inferBatch}, 1, ${h}, ${w}]`,
         value: r.inferSamplesPerSec ?? NaN,
         unit: "samples/s",
-        extra: { ...extra, medianInferMs: r.medianInferMs ?? null },
+        extra: { ...extra, inferMs: r.inferMs ?? null },
       });
     }
   }

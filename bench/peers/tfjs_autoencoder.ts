@@ -34,7 +34,7 @@ export type Tf = typeof tf;
 export type TfjsBackendName = "webgpu" | "wasm" | "cpu";
 
 import type { PeerResult, TimingOptions } from "../../lib/bench/types.ts";
-import { median, stepIntervals } from "../../lib/bench/seisdec_timing.ts";
+import { median, steadyStepMs } from "../../lib/bench/seisdec_timing.ts";
 
 export { median };
 
@@ -442,7 +442,7 @@ function errorText(e: unknown): string {
 
 /**
  * Times the tfjs autoencoder on one backend: `warmup` untimed training steps, then the
- * median of `steps` timed steps (forward + backward + Adam, ending with a read of the
+ * mean of `steps` timed steps (forward + backward + Adam, ending with a read of the
  * loss so queued GPU work is inside the timed region), and the same for encoder
  * inference at `inferBatch`. Never throws: a failure lands in `error`.
  *
@@ -506,8 +506,8 @@ export async function timeTfjs(
           result.error = `training skipped: warm-up step took ${(warmMs / 1000).toFixed(0)} s > ` +
             `${opts.maxStepSeconds} s limit`;
         } else {
-          result.medianStepMs = median(await stepIntervals(step, steps));
-          result.trainSamplesPerSec = batch / (result.medianStepMs / 1000);
+          result.stepMs = await steadyStepMs(step, steps);
+          result.trainSamplesPerSec = batch / (result.stepMs / 1000);
         }
       } catch (e) {
         result.error = `Cannot train on tfjs ${backend}: ${errorText(e)}`;
@@ -525,8 +525,8 @@ export async function timeTfjs(
       };
       try {
         for (let i = 0; i < warmup; i++) await infer();
-        result.medianInferMs = median(await stepIntervals(infer, steps));
-        result.inferSamplesPerSec = inferBatch / (result.medianInferMs / 1000);
+        result.inferMs = await steadyStepMs(infer, steps);
+        result.inferSamplesPerSec = inferBatch / (result.inferMs / 1000);
       } catch (e) {
         const msg = `Cannot run the encoder on tfjs ${backend}: ${errorText(e)}`;
         result.error = result.error ? `${result.error}; ${msg}` : msg;
