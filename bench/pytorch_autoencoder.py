@@ -3,9 +3,12 @@
 
 Trains the same autoencoder as bench/peers/tfjs_autoencoder.ts and seisdec (LeakyReLU 0.02
 after every layer, MSE, Adam lr 1e-3) at batch 64 and 256, and times encoder inference at
-batch 256. One step = forward + backward + Adam. Warm-up steps run outside the timed region,
-then the median of >= 5 timed steps is reported; on CUDA each step ends with
-torch.cuda.synchronize() so the GPU work is inside the timed region.
+batch 256. One step = forward + backward + Adam. Warm-up steps run outside the timed region.
+Two timings per batch: the median of >= 5 steps run one at a time (on CUDA each ends with
+torch.cuda.synchronize(), so its GPU work is inside it), and the steady state of bursts of 50
+steps queued back to back with one synchronize at the end (CUDA's asynchronous launches overlap
+Python with the GPU, as a training loop does; seisdec likewise keeps steps in flight). The
+reported figure is the faster of the two.
 
     python3 bench/pytorch_autoencoder.py --out bench/results/pytorch-<gpu>.json
     python3 bench/pytorch_autoencoder.py --device cpu --batches 64 --steps 5
@@ -87,8 +90,9 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def time_train(model, device, batch, steps, warmup):
-    """Median seconds of one forward + backward + Adam step."""
+def time_train(model, device, batch, steps, warmup, burst=50):
+    """Seconds of one forward + backward + Adam step: the median of steps run one at a time
+    (synchronised after each), and the steady-state time per step of bursts."""
     gen = torch.Generator(device="cpu").manual_seed(7)
     x = torch.rand(batch, 1, *INPUT_HW, generator=gen).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -113,7 +117,18 @@ def time_train(model, device, batch, steps, warmup):
         step()
         sync(device)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    # Steady state, as a training loop runs: `burst` steps queued back to back (CUDA launches
+    # are asynchronous, so the host's Python overhead overlaps the GPU's work), one sync at
+    # the end. Repeated 3 times; the median time per step.
+    bursts = []
+    for _ in range(3):
+        sync(device)
+        t0 = time.perf_counter()
+        for _ in range(burst):
+            step()
+        sync(device)
+        bursts.append((time.perf_counter() - t0) / burst)
+    return statistics.median(times), statistics.median(bursts)
 
 
 @torch.no_grad()
@@ -140,7 +155,7 @@ def main(argv=None):
     ap.add_argument("--device", default=None, help="cuda, cuda:1 or cpu (default: cuda if available)")
     ap.add_argument("--batches", default="64,256", help="training batch sizes (default 64,256)")
     ap.add_argument("--infer-batch", type=int, default=256, help="encoder batch (default 256)")
-    ap.add_argument("--steps", type=int, default=5, help="timed steps, >= 5 (default 5)")
+    ap.add_argument("--steps", type=int, default=20, help="timed steps, >= 5 (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed warm-up steps (default 3)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
@@ -175,12 +190,15 @@ def main(argv=None):
         # A fresh model per batch so every row starts from the same weights.
         torch.manual_seed(args.seed)
         m = SeedAutoencoder().to(device)
-        sec = time_train(m, device, batch, args.steps, args.warmup)
-        print(f"{label} train batch {batch}: {batch / sec:,.1f} samples/s ({sec * 1000:.2f} ms/step)")
+        alone, steady = time_train(m, device, batch, args.steps, args.warmup)
+        # The figure is the faster of the two ways (steady state, normally): the peer at its best.
+        sec = min(alone, steady)
+        print(f"{label} train batch {batch}: {batch / sec:,.1f} samples/s ({sec * 1000:.2f} ms/step; "
+              f"one at a time {alone * 1000:.2f} ms, steady state {steady * 1000:.2f} ms)")
         figures.append({
             "name": f"{label} train", "shape": f"x [{batch}, 1, {h}, {w}]",
             "value": batch / sec, "unit": "samples/s",
-            "extra": {**extra_common, "medianStepMs": sec * 1000},
+            "extra": {**extra_common, "medianStepMs": alone * 1000, "steadyStepMs": steady * 1000},
         })
     sec = time_infer(model, device, args.infer_batch, args.steps, args.warmup)
     print(f"{label} encode batch {args.infer_batch}: {args.infer_batch / sec:,.1f} samples/s "

