@@ -104,19 +104,28 @@ const cell = (s: string) => s.replaceAll("|", "\\|");
  */
 export function formatReport(results: LoadedResult[]): string {
   const columns: string[] = [];
-  const adapterInfo = new Map<string, { deno: string; date: string; files: string[] }>();
+  const adapterInfo = new Map<
+    string,
+    { deno: string; denoDate: string; others: Set<string>; date: string; files: string[] }
+  >();
   const rows = new Map<string, { key: string[]; cells: Map<string, number | null> }>();
   for (const { path, file } of results) {
     const col = adapterLabel(file.adapter);
     if (!adapterInfo.has(col)) {
       columns.push(col);
-      adapterInfo.set(col, { deno: "", date: "", files: [] });
+      adapterInfo.set(col, { deno: "", denoDate: "", others: new Set(), date: "", files: [] });
     }
     const info = adapterInfo.get(col)!;
     info.files.push(path.split("/").pop()!);
-    if (file.date > info.date) {
-      info.date = file.date;
-      info.deno = file.deno?.deno ?? "?";
+    if (file.date > info.date) info.date = file.date;
+    // The PyTorch script writes its Python and torch versions where Deno's would be.
+    const version = file.deno?.deno ?? "?";
+    const torch = (file.deno as { torch?: string } | undefined)?.torch;
+    const runtime = torch ? `${version}, torch ${torch}` : version;
+    if (version.startsWith("python")) info.others.add(runtime);
+    else if (file.date >= info.denoDate) {
+      info.deno = runtime;
+      info.denoDate = file.date;
     }
     for (const f of file.figures) {
       const key = [file.bench, f.name, f.shape, f.unit];
@@ -133,7 +142,8 @@ export function formatReport(results: LoadedResult[]): string {
   lines.push("| adapter | Deno | latest run | files |", "| --- | --- | --- | --- |");
   for (const col of columns) {
     const i = adapterInfo.get(col)!;
-    lines.push(`| ${cell(col)} | ${i.deno} | ${i.date} | ${i.files.join(", ")} |`);
+    const runtimes = [i.deno || "none", ...[...i.others].map((o) => `(${o})`)].join(" ");
+    lines.push(`| ${cell(col)} | ${runtimes} | ${i.date} | ${i.files.join(", ")} |`);
   }
   lines.push("");
   lines.push(`| bench | figure | shape | unit | ${columns.map(cell).join(" | ")} |`);

@@ -360,7 +360,7 @@ tfTest("runPeers times inference once per peer and skips a batch predicted too s
     calls.push(`${id}@${batch}${opts.infer ? "+infer" : ""}`);
     return Promise.resolve({
       ...row(id.replace("-", " "), batch, batch / (id === "tfjs-cpu" ? 50 : 0.5), 1000),
-      medianStepMs: id === "tfjs-cpu" ? 50_000 : 500,
+      stepMs: id === "tfjs-cpu" ? 50_000 : 500,
       inferSamplesPerSec: opts.infer ? 1000 : null,
     });
   };
@@ -396,4 +396,38 @@ tfTest("parsePeersConfig reads flags and env, and --quick drops tfjs-cpu with a 
   assert(!q.peers.includes("tfjs-cpu") && q.skipped.has("tfjs-cpu"));
   assertThrows(() => parsePeersConfig(["--steps=3"], () => undefined), RangeError, "steps");
   assertThrows(() => parsePeersConfig(["--peers=tfjs-gl"], () => undefined), RangeError, "tfjs-gl");
+});
+
+Deno.test("bench:report names Deno's version beside a later PyTorch run's, not in its place", () => {
+  const fig = { name: "train", shape: "[64]", value: 1, unit: "samples/s" };
+  const gpu = { description: "NVIDIA H100" };
+  const md = formatReport([
+    {
+      path: "r/train-nvidia-h100.json",
+      file: {
+        bench: "train",
+        adapter: gpu,
+        deno,
+        date: "2025-06-01T00:00:00.000Z",
+        figures: [fig],
+      },
+    },
+    {
+      path: "r/pytorch-nvidia-h100.json",
+      file: {
+        bench: "pytorch",
+        adapter: gpu,
+        deno: { deno: "python 3.12.3", v8: "", typescript: "", torch: "2.11.0" } as typeof deno,
+        date: "2025-06-02T00:00:00.000Z",
+        figures: [{ ...fig, name: "pytorch cuda train" }],
+      },
+    },
+  ]);
+  assert(
+    md.includes(
+      "| NVIDIA H100 | 2.9.6 (python 3.12.3, torch 2.11.0) | 2025-06-02T00:00:00.000Z | " +
+        "train-nvidia-h100.json, pytorch-nvidia-h100.json |",
+    ),
+    md,
+  );
 });
