@@ -10,6 +10,7 @@ import { type Command, helpText, parseCommandArgs } from "./lib/cli/_command.ts"
 import { UserError } from "./lib/util/errors.ts";
 import { SampleError } from "./lib/io/sample_error.ts";
 import { NoAdapterError } from "./lib/gpu/device.ts";
+import { removeLiveTemporaries } from "./lib/util/atomic.ts";
 
 /** Commands, loaded on demand so that `info` does not import the whole library. */
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -132,4 +133,31 @@ function isUserFacing(e: unknown): boolean {
   return (e instanceof TypeError || e instanceof RangeError) && e.message.startsWith("Cannot ");
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+/**
+ * Ctrl-C and SIGTERM remove the outputs this run had not finished (a dataset, a model or a
+ * checkpoint being written) before exiting, so nothing half-written stays behind; what was
+ * already written, such as the last checkpoint, stays.
+ */
+function exitCleanlyOnSignals(): void {
+  const signals: [Deno.Signal, number][] = [["SIGINT", 130], ["SIGTERM", 143]];
+  for (const [signal, status] of signals) {
+    try {
+      Deno.addSignalListener(signal, () => {
+        const gone = removeLiveTemporaries();
+        console.error(
+          `\ninterrupted (${signal})${
+            gone.length ? `: removed the unfinished ${gone.join(", ")}` : ""
+          }`,
+        );
+        Deno.exit(status);
+      });
+    } catch {
+      // A signal this system does not deliver (SIGTERM on Windows).
+    }
+  }
+}
+
+if (import.meta.main) {
+  exitCleanlyOnSignals();
+  Deno.exit(await main(Deno.args));
+}

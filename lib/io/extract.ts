@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { mergeSegments, readMiniseedFile, type Trace } from "./mseed.ts";
+import { mergeSegments, readMiniseedSegments, type Segment, type Trace } from "./mseed.ts";
 import { type ChannelEpoch, findResponse, readStationXmlFile } from "./stationxml.ts";
 import { readNpz } from "./npy.ts";
 import { SampleError } from "./sample_error.ts";
@@ -72,82 +72,146 @@ export function sampleInfo(task: SampleTask, components: ExtractConfig["componen
   };
 }
 
-async function loadTraces(
-  task: SampleTask,
-  codes: string[],
-  gapTolerance: number,
-  window: readonly [number, number],
-): Promise<Trace[]> {
-  if (task.npz) {
-    let arrays;
-    try {
-      arrays = await readNpz(await Deno.readFile(task.npz.path));
-    } catch (e) {
-      throw new SampleError("unreadable", `Cannot read ${task.npz.path}: ${(e as Error).message}`);
-    }
-    const d = arrays.data;
-    if (
-      !d || !(d.data instanceof Float64Array || d.data instanceof Float32Array) ||
-      d.shape.length !== 2
-    ) {
+async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]> {
+  const npz = task.npz!;
+  let arrays;
+  try {
+    arrays = await readNpz(await Deno.readFile(npz.path));
+  } catch (e) {
+    throw new SampleError("unreadable", `Cannot read ${npz.path}: ${(e as Error).message}`);
+  }
+  const d = arrays.data;
+  if (
+    !d || !(d.data instanceof Float64Array || d.data instanceof Float32Array) ||
+    d.shape.length !== 2
+  ) {
+    throw new SampleError(
+      "unreadable",
+      `Cannot read ${npz.path}: expected a 2-D float 'data' array`,
+    );
+  }
+  const [n, c] = d.shape;
+  const names = arrays.channels && Array.isArray(arrays.channels.data)
+    ? String(arrays.channels.data[0]).split("_")
+    : ["E", "N", "Z"].map((x) => task.channel.slice(0, 2) + x);
+  return codes.map((code) => {
+    const j = names.findIndex((nm) => nm.at(-1) === code.at(-1));
+    if (j < 0 || j >= c) {
       throw new SampleError(
-        "unreadable",
-        `Cannot read ${task.npz.path}: expected a 2-D float 'data' array`,
+        "missing channel",
+        `Cannot find ${code} in ${npz.path}: it holds ${names.join(", ")}`,
       );
     }
-    const [n, c] = d.shape;
-    const names = arrays.channels && Array.isArray(arrays.channels.data)
-      ? String(arrays.channels.data[0]).split("_")
-      : ["E", "N", "Z"].map((x) => task.channel.slice(0, 2) + x);
-    return codes.map((code) => {
-      const j = names.findIndex((nm) => nm.at(-1) === code.at(-1));
-      if (j < 0 || j >= c) {
-        throw new SampleError(
-          "missing channel",
-          `Cannot find ${code} in ${task.npz!.path}: it holds ${names.join(", ")}`,
-        );
-      }
-      const x = new Float64Array(n);
-      for (let i = 0; i < n; i++) x[i] = d.data[i * c + j] as number;
-      return {
-        network: task.network,
-        station: task.station,
-        location: task.location,
-        channel: code,
-        startTime: task.npz!.startTime,
-        samplingRate: task.npz!.samplingRate,
-        data: x,
-      };
-    });
-  }
+    const x = new Float64Array(n);
+    for (let i = 0; i < n; i++) x[i] = d.data[i * c + j] as number;
+    return {
+      network: task.network,
+      station: task.station,
+      location: task.location,
+      channel: code,
+      startTime: npz.startTime,
+      samplingRate: npz.samplingRate,
+      data: x,
+    };
+  });
+}
+
+/** Every segment of a task's miniSEED files, unmerged. */
+async function readTaskSegments(task: SampleTask): Promise<Segment[]> {
   if (task.waveforms.length === 0) {
     throw new SampleError("unreadable", `Cannot read sample ${task.id}: no waveform file given`);
   }
-  const all: Trace[] = [];
-  for (const f of task.waveforms) {
-    all.push(...await readMiniseedFile(f, { gapTolerance, window }));
-  }
+  const all: Segment[] = [];
+  for (const f of task.waveforms) all.push(...await readMiniseedSegments(f));
+  return all;
+}
+
+/** The segments of one of a task's channels, by start time. */
+function channelSegments(task: SampleTask, code: string, segs: readonly Segment[]): Segment[] {
+  return segs.filter((t) =>
+    t.channel === code && t.station === task.station &&
+    (task.network === "" || t.network === task.network) && t.location === task.location
+  ).sort((a, b) => a.startTime - b.startTime);
+}
+
+/** One merged trace per channel code, keeping the run that covers `window` (ms). */
+function channelTraces(
+  task: SampleTask,
+  codes: string[],
+  segs: readonly Segment[],
+  gapTolerance: number,
+  window: readonly [number, number],
+): Trace[] {
+  const source = task.waveforms.join(", ");
   return codes.map((code) => {
-    const parts = all.filter((t) =>
-      t.channel === code && t.station === task.station &&
-      (task.network === "" || t.network === task.network) && t.location === task.location
-    ).sort((a, b) => a.startTime - b.startTime);
+    const parts = channelSegments(task, code, segs);
     if (parts.length === 0) {
       throw new SampleError(
         "missing channel",
-        `Cannot find ${task.network}.${task.station}.${task.location}.${code} in ${
-          task.waveforms.join(", ")
-        }: ` +
+        `Cannot find ${task.network}.${task.station}.${task.location}.${code} in ${source}: ` +
           `found ${
-            [...new Set(all.map((t) => `${t.network}.${t.station}.${t.location}.${t.channel}`))]
+            [...new Set(segs.map((t) => `${t.network}.${t.station}.${t.location}.${t.channel}`))]
               .join(", ") || "no traces"
           }`,
       );
     }
-    return parts.length === 1
-      ? parts[0]
-      : mergeSegments(parts, gapTolerance, task.waveforms.join(", "), window);
+    return mergeSegments(parts, gapTolerance, source, window);
   });
+}
+
+const isoTime = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Chooses, among P picks of several events at a task's station, the one whose crop window
+ * (`before` ms before it to `after` ms after it) the waveform covers on every channel.
+ *
+ * @param task The task; its `pickTimes` are the candidates, ascending.
+ * @param codes The sample's channel codes.
+ * @param segs The task's miniSEED segments.
+ * @param before ms the window needs before the pick.
+ * @param after ms the window needs after the pick.
+ * @returns the pick's time: the only one whose window is covered, else the first that lies
+ *   inside the waveform at all (its crop then fails as too short, saying by how much).
+ * @throws {SampleError} "ambiguous pick" when the waveform covers the windows of several
+ *   events' picks, "pick outside trace" when it holds none of the picks.
+ */
+export function choosePick(
+  task: SampleTask,
+  codes: string[],
+  segs: readonly Segment[],
+  before: number,
+  after: number,
+): number {
+  const picks = task.pickTimes ?? [];
+  const spans = codes.map((code) => channelSegments(task, code, segs))
+    .filter((p) => p.length > 0)
+    .map((p) => [
+      p[0].startTime,
+      Math.max(...p.map((x) => x.startTime + x.data.length * 1000 / x.samplingRate)),
+    ]);
+  if (spans.length === 0) return picks[0].time; // no channel at all: the merge names what is there
+  const covers = (lo: number, hi: number) => spans.every(([s, e]) => s <= lo && e >= hi);
+  const listed = (ps: typeof picks) =>
+    ps.map((p) => `${p.eventId || "(no event id)"} at ${isoTime(p.time)}`).join(", ");
+  const k = `${task.network}.${task.station}`;
+  const full = picks.filter((p) => covers(p.time - before, p.time + after));
+  if (full.length === 1) return full[0].time;
+  if (full.length > 1) {
+    throw new SampleError(
+      "ambiguous pick",
+      `Cannot place sample ${task.id}: its waveform covers the windows of P picks of ${full.length} ` +
+        `events at ${k} (${listed(full)}): name the event in an event_id column, or give ` +
+        `reference_time`,
+    );
+  }
+  const inside = picks.find((p) => covers(p.time, p.time));
+  if (inside) return inside.time;
+  const lo = Math.min(...spans.map((x) => x[0])), hi = Math.max(...spans.map((x) => x[1]));
+  throw new SampleError(
+    "pick outside trace",
+    `Cannot place sample ${task.id}: none of the P picks of ${picks.length} events at ${k} ` +
+      `(${listed(picks)}) lies inside its waveform ${isoTime(lo)} .. ${isoTime(hi)}`,
+  );
 }
 
 /** A dead channel (every sample the same value) would become an all-zero spectrogram. */
@@ -167,6 +231,14 @@ function checkFinite(x: Float64Array, what: string): void {
   }
 }
 
+/** One sample as {@linkcode processSample} makes it. */
+export interface ExtractedSample {
+  /** `[C, F, T]` spectrogram values. */
+  data: Float32Array;
+  /** The reference time used, ms since 1970 UTC (the chosen pick where there were several). */
+  referenceTime: number;
+}
+
 /**
  * Reads, preprocesses and crops one sample.
  *
@@ -174,7 +246,7 @@ function checkFinite(x: Float64Array, what: string): void {
  * @param config The extract config.
  * @param inventories StationXML cache.
  * @param geometry Precomputed {@linkcode spectrogramGeometry} (optional).
- * @returns `[C, F, T]` spectrogram values.
+ * @returns the `[C, F, T]` spectrogram and the reference time it is cropped around.
  * @throws {SampleError} with the reason the sample cannot be used.
  */
 export async function processSample(
@@ -182,24 +254,30 @@ export async function processSample(
   config: ExtractConfig,
   inventories: InventoryCache = new InventoryCache(),
   geometry: SpectrogramGeometry = spectrogramGeometry(config),
-): Promise<Float32Array> {
+): Promise<ExtractedSample> {
   const g = geometry;
   const pp = config.preprocess;
   const sc = config.spectrogram;
-  if (task.referenceTime === null) {
+  if (task.error) throw new SampleError(task.error.reason, task.error.message);
+  if (task.referenceTime === null && !task.pickTimes?.length) {
     throw new SampleError(
       "no reference time",
       `Cannot place sample ${task.id}: it has no reference time (pick or origin)`,
     );
   }
-  const tref = task.referenceTime;
   const codes = channelCodes(task, config.components);
   // A gap or overlap outside the crop (with its half windows) does not cost the sample.
   const pad = g.nperseg / 2 / g.samplingRate;
-  const traces = await loadTraces(task, codes, config.gapTolerance, [
-    tref - (sc.before + pad) * 1000,
-    tref + (sc.after + pad) * 1000,
-  ]);
+  const [before, after] = [(sc.before + pad) * 1000, (sc.after + pad) * 1000];
+  let traces: Trace[], tref: number;
+  if (task.npz) {
+    tref = task.referenceTime!;
+    traces = await loadNpzTraces(task, codes);
+  } else {
+    const segs = await readTaskSegments(task);
+    tref = task.referenceTime ?? choosePick(task, codes, segs, before, after);
+    traces = channelTraces(task, codes, segs, config.gapTolerance, [tref - before, tref + after]);
+  }
   const window = kaiser(g.nperseg, sc.beta);
   const C = codes.length, F = g.nFreqs, T = g.nTimes;
   const out = new Float32Array(C * F * T);
@@ -293,7 +371,7 @@ export async function processSample(
       );
     }
   }
-  return out;
+  return { data: out, referenceTime: tref };
 }
 
 /**
@@ -306,8 +384,9 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
   const inp = config.input;
   let tasks: SampleTask[];
   if (inp.format === "manifest") tasks = await readManifest(inp.path, inp.picks);
-  else if (inp.format === "esec") tasks = await esecTasks(inp.dir);
-  else tasks = await npzTasks(inp.dir, inp.samplingRate);
+  else if (inp.format === "esec") {
+    tasks = await esecTasks(inp.dir, config.components !== "channel");
+  } else tasks = await npzTasks(inp.dir, inp.samplingRate);
   return config.limit ? tasks.slice(0, config.limit) : tasks;
 }
 
@@ -330,7 +409,7 @@ export interface ExtractSummary {
 }
 
 type WorkerReply =
-  | { index: number; ok: true; data: Float32Array }
+  | { index: number; ok: true; data: Float32Array; referenceTime: number }
   | { index: number; ok: false; reason: string; message: string };
 
 /**
@@ -363,8 +442,10 @@ export async function runExtract(
       while (pending.has(next)) {
         const r = pending.get(next)!;
         pending.delete(next);
-        if (r.ok) writer.append(sampleInfo(tasks[r.index], config.components), r.data);
-        else failures.push({ id: tasks[r.index].id, reason: r.reason, message: r.message });
+        if (r.ok) {
+          const task = { ...tasks[r.index], referenceTime: r.referenceTime };
+          writer.append(sampleInfo(task, config.components), r.data);
+        } else failures.push({ id: tasks[r.index].id, reason: r.reason, message: r.message });
         next++;
       }
     };
@@ -429,7 +510,7 @@ export async function runOne(
   g: SpectrogramGeometry,
 ): Promise<WorkerReply> {
   try {
-    return { index, ok: true, data: await processSample(task, config, inv, g) };
+    return { index, ok: true, ...await processSample(task, config, inv, g) };
   } catch (e) {
     if (e instanceof SampleError) return { index, ok: false, reason: e.reason, message: e.message };
     return {

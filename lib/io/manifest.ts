@@ -11,7 +11,11 @@
  * | `response` | StationXML path, relative to the manifest (empty: none) |
  * | `network`, `station`, `location`, `channel` | SEED codes; `channel` may end in `?` (e.g. `HH?`) when components are stacked |
  * | `reference_time` | ISO 8601 UTC P pick or origin time; empty: look up the P pick in the config's QuakeML |
+ * | `event_id` | optional: the QuakeML event (public id, or its last part) whose P pick to use |
  * | `label` | optional class label |
+ *
+ * A row with a field too few or too many, or an unreadable `reference_time`, fails its sample
+ * alone (the task carries the error); a missing column or a duplicate id fails the manifest.
  *
  * @module
  */
@@ -19,6 +23,7 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { parseCsv, parseCsvRecords } from "./csv.ts";
 import { readQuakeMlFile } from "./quakeml.ts";
 import { UserError } from "../util/errors.ts";
+import type { FailureReason } from "./sample_error.ts";
 
 /** One sample to extract. */
 export interface SampleTask {
@@ -32,8 +37,16 @@ export interface SampleTask {
   waveforms: string[];
   /** StationXML file (absolute), or null. */
   response: string | null;
-  /** Reference time, ms since 1970 UTC, or null when unknown. */
+  /** Reference time, ms since 1970 UTC, or null when unknown (see `pickTimes`). */
   referenceTime: number | null;
+  /**
+   * When `referenceTime` is null: the P picks at this station of several events, one per
+   * event (its earliest), ascending; the extractor takes the one whose window the waveform
+   * covers (`choosePick` in extract.ts).
+   */
+  pickTimes?: { time: number; eventId: string }[];
+  /** Why this sample cannot be used, found while reading its row; the extractor reports it. */
+  error?: { reason: FailureReason; message: string };
   label: string | null;
   /** NPZ input: the file, its sampling rate and P index. */
   npz?: { path: string; samplingRate: number; itp: number; startTime: number };
@@ -52,27 +65,122 @@ export const MANIFEST_HEADER = [
   "label",
 ] as const;
 
+const ISO_TIME =
+  /^(\d{4})-(?:(\d{2})-(\d{2})|(\d{3}))(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?([zZ]|[+-]\d{2}(?::?\d{2})?)?$/;
+
 /**
- * Parses an ISO 8601 time as UTC (a missing zone means UTC).
+ * Parses an ISO 8601 time as UTC: `YYYY-MM-DD` or `YYYY-DDD` (day of year, as ObsPy's
+ * UTCDateTime reads it), optionally `THH:MM[:SS[.fraction]]` (a space may replace the `T`)
+ * and a zone `Z` or `±HH[:MM]`; a missing zone means UTC. Fractions finer than a millisecond
+ * are kept as fractional milliseconds. Every field is range-checked (no 30 February, no hour
+ * 24, no leap second).
  *
  * @param s The time text.
- * @returns ms since 1970, or null when empty or invalid.
+ * @returns ms since 1970 UTC, or null when `s` is empty.
+ * @throws {RangeError} naming the text when it is not such a time.
+ * @example
+ * ```ts
+ * import { parseUtc } from "./manifest.ts";
+ * if (parseUtc("2020-032T12:00:00.5") !== Date.UTC(2020, 1, 1, 12, 0, 0, 500)) throw new Error();
+ * ```
  */
 export function parseUtc(s: string): number | null {
   const t = s.trim();
   if (t === "") return null;
-  const withZone = /([zZ]|[+-]\d\d:?\d\d)$/.test(t) ? t : t + "Z";
-  const ms = Date.parse(withZone);
-  return Number.isFinite(ms) ? ms : null;
+  const bad = (why: string) =>
+    new RangeError(
+      `Cannot read the time '${t}': expected ISO 8601 UTC such as 2020-01-31T12:00:00.5Z: ${why}`,
+    );
+  const m = ISO_TIME.exec(t);
+  if (!m) throw bad("not of that form");
+  const [, y, mo, d, doy, hh = "0", mi = "0", ss = "0", frac = "", zone = "Z"] = m;
+  const year = Number(y);
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  let month: number, day: number;
+  if (doy !== undefined) {
+    const n = Number(doy);
+    if (n < 1 || n > (leap ? 366 : 365)) throw bad(`day of year ${n} does not exist in ${year}`);
+    const d0 = new Date(Date.UTC(year, 0, n));
+    month = d0.getUTCMonth() + 1;
+    day = d0.getUTCDate();
+  } else {
+    month = Number(mo);
+    day = Number(d);
+    const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+    if (!days) throw bad(`month ${month} does not exist`);
+    if (day < 1 || day > days) throw bad(`day ${day} does not exist in ${y}-${mo}`);
+  }
+  const [h, min, sec] = [Number(hh), Number(mi), Number(ss)];
+  if (h > 23 || min > 59 || sec > 59) throw bad("hour, minute or second out of range");
+  let offsetMin = 0;
+  if (zone !== "Z" && zone !== "z") {
+    const zm = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+    const [zh, zmin] = [Number(zm[2]), Number(zm[3] ?? "0")];
+    if (zh > 23 || zmin > 59) throw bad(`zone ${zone} out of range`);
+    offsetMin = (zm[1] === "-" ? -1 : 1) * (zh * 60 + zmin);
+  }
+  // Microseconds, so that 0.123 s gives exactly 123 ms.
+  const ms = frac ? Math.round(Number(`0.${frac}`) * 1e6) / 1e3 : 0;
+  return Date.UTC(year, month - 1, day, h, min, sec) + ms - offsetMin * 60_000;
+}
+
+/** P picks of one QuakeML file, by `NET.STA`, for {@linkcode readManifest}. */
+interface PickIndex {
+  source: string;
+  /** Earliest P pick per event, by NET.STA, ascending. */
+  byStation: Map<string, { time: number; eventId: string }[]>;
+  /** P picks without a valid time, by NET.STA, to name in messages. */
+  bad: Map<string, { eventId: string; text: string }[]>;
+}
+
+async function readPickIndex(path: string): Promise<PickIndex> {
+  const q = await readQuakeMlFile(path).catch((e) => {
+    throw new UserError((e as Error).message);
+  });
+  const isP = (phase: string) => phase.toUpperCase().startsWith("P");
+  const first = new Map<string, Map<string, number>>();
+  for (const p of q.picks) {
+    if (!isP(p.phase)) continue;
+    const k = `${p.network}.${p.station}`;
+    if (!first.has(k)) first.set(k, new Map());
+    const ev = first.get(k)!;
+    if (!ev.has(p.eventId) || p.time < ev.get(p.eventId)!) ev.set(p.eventId, p.time);
+  }
+  const byStation = new Map<string, { time: number; eventId: string }[]>();
+  for (const [k, ev] of first) {
+    byStation.set(
+      k,
+      [...ev].map(([eventId, time]) => ({ time, eventId })).sort((a, b) => a.time - b.time),
+    );
+  }
+  const bad = new Map<string, { eventId: string; text: string }[]>();
+  for (const p of q.badPicks) {
+    if (!isP(p.phase)) continue;
+    const k = `${p.network}.${p.station}`;
+    if (!bad.has(k)) bad.set(k, []);
+    bad.get(k)!.push({ eventId: p.eventId, text: `pick ${p.pickId || "(no id)"} (${p.why})` });
+  }
+  return { source: path, byStation, bad };
+}
+
+/** Whether a QuakeML public id names the event a manifest's `event_id` gives. */
+function sameEvent(publicId: string, eventId: string): boolean {
+  return publicId === eventId || publicId.endsWith(`/${eventId}`) ||
+    publicId.endsWith(`=${eventId}`);
 }
 
 /**
  * Reads a manifest.
  *
+ * Rows without `reference_time` take a P pick from `picksPath` at their NET.STA: the earliest
+ * P pick of the event named in `event_id`, or, without one, of the only event picked there.
+ * Where several events were picked at the station the task lists them all (`pickTimes`) and
+ * the extractor uses the one whose window its waveform covers.
+ *
  * @param path The CSV file.
- * @param picksPath Optional QuakeML; its first P pick per NET.STA fills empty reference times.
- * @returns one task per row.
- * @throws {UserError} when the file cannot be read or lacks required columns.
+ * @param picksPath Optional QuakeML whose P picks fill empty reference times.
+ * @returns one task per row; a row that cannot be used carries its `error`.
+ * @throws {UserError} when the file cannot be read, lacks required columns or repeats an id.
  */
 export async function readManifest(
   path: string,
@@ -84,7 +192,8 @@ export async function readManifest(
   } catch (e) {
     throw new UserError(`Cannot read manifest ${path}: ${(e as Error).message}`);
   }
-  const head = parseCsv(text)[0]?.map((h) => h.trim()) ?? [];
+  const table = parseCsv(text);
+  const head = table[0]?.map((h) => h.trim()) ?? [];
   for (const col of ["id", "waveform", "network", "station", "channel"]) {
     if (!head.includes(col)) {
       throw new UserError(
@@ -94,30 +203,21 @@ export async function readManifest(
       );
     }
   }
-  let picks: Map<string, number> | null = null;
-  if (picksPath) {
-    const q = await readQuakeMlFile(picksPath).catch((e) => {
-      throw new UserError((e as Error).message);
-    });
-    picks = new Map();
-    for (const p of q.picks) {
-      if (!p.phase.toUpperCase().startsWith("P")) continue;
-      const k = `${p.network}.${p.station}`;
-      if (!picks.has(k) || p.time < picks.get(k)!) picks.set(k, p.time);
-    }
-  }
+  const picks = picksPath ? await readPickIndex(picksPath) : null;
   const base = dirname(resolve(path));
   const abs = (p: string) => (isAbsolute(p) ? p : join(base, p));
   const ids = new Set<string>();
-  return parseCsvRecords(text).map((r, i) => {
+  return table.slice(1).map((fields, i) => {
+    const row = i + 2;
+    const r: Record<string, string> = Object.fromEntries(
+      head.map((h, j) => [h, fields[j] ?? ""]),
+    );
     const id = r.id || `row${i + 1}`;
     if (ids.has(id)) {
-      throw new UserError(`Cannot read manifest ${path}: duplicate id '${id}' on row ${i + 2}`);
+      throw new UserError(`Cannot read manifest ${path}: duplicate id '${id}' on row ${row}`);
     }
     ids.add(id);
-    let ref = parseUtc(r.reference_time ?? "");
-    if (ref === null && picks) ref = picks.get(`${r.network}.${r.station}`) ?? null;
-    return {
+    const task: SampleTask = {
       id,
       network: r.network,
       station: r.station,
@@ -125,10 +225,51 @@ export async function readManifest(
       channel: r.channel,
       waveforms: r.waveform.split(";").map((s) => s.trim()).filter((s) => s).map(abs),
       response: r.response ? abs(r.response) : null,
-      referenceTime: ref,
+      referenceTime: null,
       label: r.label ? r.label : null,
     };
+    if (fields.length !== head.length) {
+      task.error = {
+        reason: "bad row",
+        message: `Cannot read row ${row} of ${path}: expected ${head.length} fields (${
+          head.join(",")
+        }): found ${fields.length} (an unquoted comma, or a field left out?)`,
+      };
+      return task;
+    }
+    try {
+      task.referenceTime = parseUtc(r.reference_time ?? "");
+    } catch (e) {
+      task.error = {
+        reason: "bad time",
+        message: `Cannot read reference_time on row ${row} of ${path}: ${(e as Error).message}`,
+      };
+      return task;
+    }
+    if (task.referenceTime === null && picks) placeByPicks(task, (r.event_id ?? "").trim(), picks);
+    return task;
   });
+}
+
+/** Fills a task's reference time (or its candidate picks, or its error) from QuakeML picks. */
+function placeByPicks(task: SampleTask, eventId: string, picks: PickIndex): void {
+  const k = `${task.network}.${task.station}`;
+  let found = picks.byStation.get(k) ?? [];
+  if (eventId) found = found.filter((p) => sameEvent(p.eventId, eventId));
+  const bad = (picks.bad.get(k) ?? []).filter((p) => !eventId || sameEvent(p.eventId, eventId))
+    .map((p) => p.text);
+  if (found.length === 1) task.referenceTime = found[0].time;
+  else if (found.length > 1) task.pickTimes = found;
+  else {
+    task.error = {
+      reason: bad.length ? "bad time" : "no reference time",
+      message:
+        `Cannot place sample ${task.id}: ${picks.source} has no ${
+          bad.length ? "valid " : ""
+        }P pick at ${k}${eventId ? ` for event ${eventId}` : ""}` +
+        (bad.length ? `: the time of ${bad.join(", ")} is not a valid date` : ""),
+    };
+  }
 }
 
 /**
@@ -148,11 +289,17 @@ export function parseEsecTime(s: string): number | null {
  * catalog `starttime`, label = `subtype`. Event rows come from
  * `esec_subset_events.csv`, else from `IRISExoticEventCatalog.txt`.
  *
+ * With `stacked`, one task per event and station instead (`NET.STA.LOC` and band code, such
+ * as `BH`), holding all of that station's files for the event, with channel `BH?`: for
+ * configs that stack components (`components: ["Z", "N", "E"]`). A station that lacks one
+ * of the components then fails its sample as "missing channel".
+ *
  * @param dir The esec_massmovements directory.
- * @returns one task per miniSEED file, sorted by event id then file name.
+ * @param stacked One task per event and station instead of one per file.
+ * @returns the tasks, sorted by event id then file name.
  * @throws {UserError} when the directory or its catalog cannot be read.
  */
-export async function esecTasks(dir: string): Promise<SampleTask[]> {
+export async function esecTasks(dir: string, stacked = false): Promise<SampleTask[]> {
   const events = new Map<string, { start: number | null; subtype: string }>();
   const subset = join(dir, "esec_subset_events.csv");
   const full = join(dir, "IRISExoticEventCatalog.txt");
@@ -184,20 +331,30 @@ export async function esecTasks(dir: string): Promise<SampleTask[]> {
     const files = [...Deno.readDirSync(join(wdir, ev))].map((e) => e.name)
       .filter((n) => n.endsWith(".mseed")).sort();
     const info = events.get(ev);
+    const byId = new Map<string, SampleTask>();
     for (const f of files) {
       const codes = basename(f).split("__")[0].split(".");
-      const [network, station, location, channel] = codes;
-      tasks.push({
-        id: `${ev}.${codes.join(".")}`,
+      const [network, station, location = "", channel = ""] = codes;
+      const chan = stacked ? channel.slice(0, 2) + "?" : channel;
+      const id = `${ev}.${network}.${station}.${location}.${chan}`;
+      const task = byId.get(id);
+      if (task) {
+        task.waveforms.push(join(wdir, ev, f));
+        continue;
+      }
+      const t: SampleTask = {
+        id,
         network,
         station,
-        location: location ?? "",
-        channel: channel ?? "",
+        location,
+        channel: chan,
         waveforms: [join(wdir, ev, f)],
         response: join(dir, "stations", ev, `${network}.${station}.xml`),
         referenceTime: info?.start ?? null,
         label: info?.subtype || null,
-      });
+      };
+      byId.set(id, t);
+      tasks.push(t);
     }
   }
   return tasks;

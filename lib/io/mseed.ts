@@ -23,8 +23,8 @@ export interface Trace {
   data: Float64Array;
 }
 
-/** A continuous piece of a channel as decoded. */
-interface Segment {
+/** A continuous piece of a channel as decoded (one record or a run of records). */
+export interface Segment {
   network: string;
   station: string;
   location: string;
@@ -308,7 +308,23 @@ export async function readMiniseed(
   source: string,
   options: ReadMiniseedOptions = {},
 ): Promise<Trace[]> {
-  const segs = await decodeSegments(bytes, source);
+  return mergeChannels(await decodeSegments(bytes, source), source, options);
+}
+
+/**
+ * Groups decoded segments by channel and merges each channel (see {@linkcode mergeSegments}).
+ *
+ * @param segs Segments, as {@linkcode readMiniseedSegments} gives them.
+ * @param source File name(s) for messages.
+ * @param options Gap tolerance and the window the caller needs.
+ * @returns traces, one per channel, in the order the channels first appear.
+ * @throws {SampleError} ("gap") as {@linkcode mergeSegments}.
+ */
+export function mergeChannels(
+  segs: readonly Segment[],
+  source: string,
+  options: ReadMiniseedOptions = {},
+): Trace[] {
   const tol = options.gapTolerance ?? 0;
   const byChan = new Map<string, Segment[]>();
   for (const s of segs) {
@@ -316,7 +332,28 @@ export async function readMiniseed(
     if (!byChan.has(k)) byChan.set(k, []);
     byChan.get(k)!.push(s);
   }
-  return [...byChan.values()].map((list) => mergeSegments(list, tol, source, options.window));
+  return [...byChan.values()].map((list) =>
+    mergeSegments(list.sort((a, b) => a.startTime - b.startTime), tol, source, options.window)
+  );
+}
+
+/**
+ * Reads a miniSEED file's segments without merging them, e.g. to see which times it covers
+ * before choosing the window to merge (see {@linkcode mergeChannels}).
+ *
+ * @param path The file.
+ * @returns the decoded segments in file order.
+ * @throws {SampleError} for a file that cannot be read, is empty, is not miniSEED or is
+ *   truncated.
+ */
+export async function readMiniseedSegments(path: string): Promise<Segment[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
+  }
+  return await decodeSegments(bytes, path);
 }
 
 /**

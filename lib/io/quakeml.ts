@@ -10,6 +10,8 @@ import { SampleError } from "./sample_error.ts";
 
 /** A phase pick. */
 export interface PhasePick {
+  /** Public id of the pick. */
+  pickId: string;
   /** Public id of the event the pick belongs to. */
   eventId: string;
   /** QuakeML event type (e.g. `earthquake`, `quarry blast`), "" when absent. */
@@ -22,6 +24,17 @@ export interface PhasePick {
   phase: string;
   /** Pick time, ms since 1970 UTC. */
   time: number;
+}
+
+/** A pick whose time could not be read, kept so that messages can name it. */
+export interface BadPick {
+  pickId: string;
+  eventId: string;
+  network: string;
+  station: string;
+  phase: string;
+  /** Why the time is unusable (luxon's explanation). */
+  why: string;
 }
 
 /** An event's preferred (or first) origin. */
@@ -41,13 +54,14 @@ export interface EventOrigin {
  *
  * @param text XML text.
  * @param source File name for messages.
- * @returns every pick and every event's origin.
+ * @returns every pick with a valid time, every event's origin, and the picks whose time is
+ *   not a valid date (`badPicks`, left out of `picks`). A location code `--` reads as "".
  * @throws {SampleError} ("unreadable") for XML that is not QuakeML.
  */
 export async function readQuakeMl(
   text: string,
   source: string,
-): Promise<{ picks: PhasePick[]; origins: EventOrigin[] }> {
+): Promise<QuakeMlContents> {
   let doc: XmlDoc;
   try {
     doc = parseXml(text, source);
@@ -72,21 +86,35 @@ export async function readQuakeMl(
     );
   }
   const picks: PhasePick[] = [];
+  const badPicks: BadPick[] = [];
   const origins: EventOrigin[] = [];
   for (const q of ep.eventList) {
     const eventId = q.publicId ?? "";
     const eventType = q.type ?? "";
     for (const p of q.pickList ?? []) {
-      picks.push({
+      const location = p.locationCode ?? p.waveformID?.locationCode ?? "";
+      const pick: PhasePick = {
+        pickId: p.publicId ?? "",
         eventId,
         eventType,
         network: p.networkCode ?? p.waveformID?.networkCode ?? "",
         station: p.stationCode ?? p.waveformID?.stationCode ?? "",
-        location: p.locationCode ?? p.waveformID?.locationCode ?? "",
+        location: location === "--" ? "" : location,
         channel: p.channelCode ?? p.waveformID?.channelCode ?? "",
         phase: p.phaseHint ?? "",
-        time: p.time.toMillis(),
-      });
+        time: p.time?.toMillis?.() ?? NaN,
+      };
+      if (Number.isFinite(pick.time)) picks.push(pick);
+      else {
+        badPicks.push({
+          pickId: pick.pickId,
+          eventId,
+          network: pick.network,
+          station: pick.station,
+          phase: pick.phase,
+          why: p.time?.invalidExplanation ?? "no time",
+        });
+      }
     }
     const o = q.preferredOrigin ?? q.originList?.[0];
     if (o) {
@@ -100,7 +128,14 @@ export async function readQuakeMl(
       });
     }
   }
-  return { picks, origins };
+  return { picks, badPicks, origins };
+}
+
+/** What {@linkcode readQuakeMl} reads. */
+export interface QuakeMlContents {
+  picks: PhasePick[];
+  badPicks: BadPick[];
+  origins: EventOrigin[];
 }
 
 /**
@@ -109,9 +144,7 @@ export async function readQuakeMl(
  * @param path The file.
  * @returns every pick and origin.
  */
-export async function readQuakeMlFile(
-  path: string,
-): Promise<{ picks: PhasePick[]; origins: EventOrigin[] }> {
+export async function readQuakeMlFile(path: string): Promise<QuakeMlContents> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);

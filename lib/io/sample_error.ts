@@ -19,6 +19,8 @@ export type FailureReason =
   | "nan"
   | "flat"
   | "pick outside trace"
+  | "ambiguous pick"
+  | "bad row"
   | "too short"
   | "no reference time"
   | "bad config"

@@ -2,13 +2,91 @@
  * Atomic output: write to a temporary sibling, then rename over the target, so
  * that an interrupted run never leaves a half-written file or dataset.
  *
+ * The temporaries are named `.NAME.PID.TAG.tmp` beside the target. The CLI removes this
+ * process's own on Ctrl-C or SIGTERM ({@linkcode removeLiveTemporaries}); those of a process
+ * killed outright are removed by the next write of the same target
+ * ({@linkcode removeStaleTemporaries}).
+ *
  * @module
  */
 import { basename, dirname, join } from "node:path";
 
-function tmpName(path: string): string {
+/** Temporaries this process is writing now. */
+const live = new Set<string>();
+
+function siblingName(path: string, suffix: string): string {
   const tag = `${Deno.pid}.${Date.now().toString(36)}.${Math.random().toString(36).slice(2, 8)}`;
-  return join(dirname(path), `.${basename(path)}.${tag}.tmp`);
+  return join(dirname(path), `.${basename(path)}.${tag}.${suffix}`);
+}
+
+/** A new temporary beside `path`, registered as live until its write ends. */
+function tmpName(path: string): string {
+  const tmp = siblingName(path, "tmp");
+  live.add(tmp);
+  return tmp;
+}
+
+/**
+ * Removes every temporary file or directory this process is writing now, synchronously, for
+ * a signal handler that is about to exit.
+ *
+ * @returns the paths removed.
+ */
+export function removeLiveTemporaries(): string[] {
+  const gone: string[] = [];
+  for (const tmp of live) {
+    try {
+      Deno.removeSync(tmp, { recursive: true });
+      gone.push(tmp);
+    } catch {
+      // Already renamed into place or never created.
+    }
+  }
+  live.clear();
+  return gone;
+}
+
+/** Whether process `pid` runs on this machine; null where that cannot be told (no /proc). */
+function processAlive(pid: number): boolean | null {
+  try {
+    Deno.statSync("/proc/self");
+  } catch {
+    return null;
+  }
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the temporaries of `path` that a process no longer running left behind (killed
+ * while writing it). Only where the system shows its processes (Linux's /proc); elsewhere
+ * nothing is removed.
+ *
+ * @param path The target file or directory.
+ * @returns the paths removed.
+ */
+export async function removeStaleTemporaries(path: string): Promise<string[]> {
+  const prefix = `.${basename(path)}.`;
+  const gone: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dirname(path)));
+  } catch {
+    return gone;
+  }
+  for (const e of entries) {
+    if (!e.name.startsWith(prefix) || !e.name.endsWith(".tmp")) continue;
+    const m = /^(\d+)\.[0-9a-z]+\.[0-9a-z]+\.tmp$/.exec(e.name.slice(prefix.length));
+    if (!m || Number(m[1]) === Deno.pid || processAlive(Number(m[1])) !== false) continue;
+    const p = join(dirname(path), e.name);
+    await Deno.remove(p, { recursive: true }).catch(() => {});
+    gone.push(p);
+  }
+  return gone;
 }
 
 /**
@@ -34,6 +112,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
+  } finally {
+    live.delete(tmp);
   }
 }
 
@@ -76,12 +156,17 @@ export async function writeDirAtomic(
     );
   }
   await Deno.mkdir(dirname(path), { recursive: true });
+  for (const p of await removeStaleTemporaries(path)) {
+    console.error(`note: removed ${p}, left by an interrupted run`);
+  }
   const tmp = tmpName(path);
-  await Deno.mkdir(tmp);
   try {
+    await Deno.mkdir(tmp);
     await fill(tmp);
     if (exists) {
-      const old = tmpName(path);
+      // The replaced output is moved aside under a name that no clean-up removes, so that an
+      // interruption between the two renames leaves it recoverable.
+      const old = siblingName(path, "old");
       await Deno.rename(path, old);
       await Deno.rename(tmp, path);
       await Deno.remove(old, { recursive: true });
@@ -91,5 +176,7 @@ export async function writeDirAtomic(
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     throw e;
+  } finally {
+    live.delete(tmp);
   }
 }

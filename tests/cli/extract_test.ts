@@ -2,6 +2,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts
 import { writeSynth } from "../../lib/io/synth.ts";
 import { encodeMiniseed3, readMiniseedFile } from "../../lib/io/mseed.ts";
 import { formatStationXml } from "../../lib/io/stationxml.ts";
+import { formatQuakeMl, type QuakeMlEvent } from "../../lib/io/quakeml.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
 import {
   parseExtractConfig,
@@ -206,6 +207,124 @@ Deno.test("extract: reference times come from QuakeML picks when the manifest le
   }
 });
 
+Deno.test("extract: of several events' P picks at a station, the one whose window the waveform covers is used; event_id chooses; ambiguity fails", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`;
+    await writeSynth(syn, { perClass: 2, seed: 5, classes: ["local_earthquake", "explosion"] });
+    const rows = parseCsvRecords(await Deno.readTextFile(`${syn}/manifest.csv`));
+    const truth = rows.map((r) => Date.parse(r.reference_time));
+    const pickAt = (row: number, time: number) => ({
+      network: "SY",
+      station: rows[row].station,
+      location: "00",
+      channel: rows[row].channel.replace("?", "Z"),
+      phase: "P",
+      time,
+    });
+    const origin = { time: 0, latitude: 0, longitude: 0, depth: 0 };
+    const events: QuakeMlEvent[] = rows.map((_, i) => ({
+      id: `real${i}`,
+      type: "earthquake",
+      origin,
+      // An S pick and a later P pick (a depth phase, say) of the same event never compete.
+      picks: [
+        pickAt(i, truth[i]),
+        { ...pickAt(i, truth[i] + 4000), phase: "S" },
+        { ...pickAt(i, truth[i] + 9000), phase: "pP" },
+      ],
+    }));
+    // Row 0: an event two hours earlier (outside the trace) and one 20 s later (inside it,
+    // but its 66 s after the pick run past the trace's end). The old rule, the earliest P
+    // pick at the station, took the first.
+    events.push({ id: "early", type: "earthquake", origin, picks: [pickAt(0, truth[0] - 7.2e6)] });
+    events.push({ id: "late", type: "earthquake", origin, picks: [pickAt(0, truth[0] + 20_000)] });
+    // Rows 1 and 2: a second event 5 s later whose window the trace covers too.
+    events.push({ id: "twin1", type: "earthquake", origin, picks: [pickAt(1, truth[1] + 5000)] });
+    events.push({ id: "twin2", type: "earthquake", origin, picks: [pickAt(2, truth[2] + 5000)] });
+    // Row 3: its only P pick has a time that is not a date.
+    const xml = formatQuakeMl(events.filter((e) => e.id !== "real3")).replace(
+      "</eventParameters>",
+      `<event publicID="smi:seisdec/event/real3"><pick publicID="smi:seisdec/pick/broken">` +
+        `<time><value>2023-02-30T25:00:00Z</value></time>` +
+        `<waveformID networkCode="SY" stationCode="${rows[3].station}" locationCode="00" ` +
+        `channelCode="HHZ"/><phaseHint>P</phaseHint></pick></event></eventParameters>`,
+    );
+    await Deno.writeTextFile(`${syn}/events2.xml`, xml);
+    const eventIds = ["", "smi:seisdec/event/twin1", "", ""];
+    const header = [...Object.keys(rows[0]), "event_id"];
+    const body = rows.map((
+      r,
+      i,
+    ) => [...Object.values(r).map((v, j) => (j === 7 ? "" : v)), eventIds[i]]);
+    await Deno.writeTextFile(
+      `${syn}/m.csv`,
+      [header, ...body].map((r) => r.join(",")).join("\n") + "\n",
+    );
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: `${syn}/m.csv`, picks: `${syn}/events2.xml` },
+      workers: 0,
+    });
+    const s = await runExtract(config, `${root}/ds`, { quiet: true });
+    assertEquals([s.ok, s.total], [2, 4]);
+    const ds = await openDataset(`${root}/ds`);
+    assertEquals(
+      ds.samples.map((x) => [x.id, x.referenceTime]),
+      [
+        [rows[0].id, new Date(truth[0]).toISOString()],
+        [rows[1].id, new Date(truth[1] + 5000).toISOString()],
+      ],
+    );
+    ds.close();
+    const bad = parseCsvRecords(await Deno.readTextFile(`${root}/ds/failures.csv`));
+    assertEquals(bad.map((f) => [f.id, f.reason]), [
+      [rows[2].id, "ambiguous pick"],
+      [rows[3].id, "bad time"],
+    ]);
+    assert(bad[0].message.includes("smi:seisdec/event/twin2"), bad[0].message);
+    assert(bad[0].message.includes("event_id"), bad[0].message);
+    assert(bad[1].message.includes("smi:seisdec/pick/broken"), bad[1].message);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("extract: a manifest row with a field too few or an unreadable reference_time fails alone, naming the row", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`;
+    await writeSynth(syn, { perClass: 1, seed: 5, classes: ["local_earthquake", "explosion"] });
+    const lines = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
+    const [head, a, b] = lines;
+    const cells = b.split(",");
+    const shortRow = ["short", ...a.split(",").slice(1, -1)].join(","); // label left out
+    const badTime = ["badtime", ...cells.slice(1, 7), "2023-02-30T00:00:00Z", cells[8]].join(",");
+    await Deno.writeTextFile(
+      `${syn}/m.csv`,
+      [head, a, shortRow, badTime].join("\n") + "\n",
+    );
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: `${syn}/m.csv` },
+      workers: 0,
+    });
+    const s = await runExtract(config, `${root}/ds`, { quiet: true });
+    assertEquals([s.ok, s.total], [1, 3]);
+    const bad = parseCsvRecords(await Deno.readTextFile(`${root}/ds/failures.csv`));
+    assertEquals(bad.map((f) => [f.id, f.reason]), [["short", "bad row"], ["badtime", "bad time"]]);
+    assert(
+      bad[0].message.includes("row 3 of") && bad[0].message.includes("found 8"),
+      bad[0].message,
+    );
+    assert(
+      bad[1].message.includes("row 4 of") && bad[1].message.includes("'2023-02-30T00:00:00Z'") &&
+        bad[1].message.includes("day 30 does not exist"),
+      bad[1].message,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist is checked", () => {
   const base = { input: { format: "manifest", path: "m.csv" } };
   const g = spectrogramGeometry(parseExtractConfig(base));
@@ -261,6 +380,45 @@ Deno.test("extract on ESEC: first 6 traces of the catalog config, labels = subty
   await assertRejects(() => readExtractConfig("/nonexistent.json"), UserError, "nonexistent.json");
 });
 
+Deno.test("extract on ESEC with components Z, N, E stacks each station's three files; a station with one fails", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const config = await readExtractConfig(
+      new URL("../../lib/io/configs/esec.json", import.meta.url).pathname,
+    );
+    config.components = ["Z", "N", "E"];
+    config.limit = 4; // events 2 (AV.SPCR: BHE only), 3 (TA.M02C, TA.M04C) and 4 (DK.NUUG)
+    config.workers = 0;
+    const s = await runExtract(config, `${root}/ds`, { quiet: true });
+    assertEquals(s.shape, [3, 3, 87, 67]);
+    assertEquals(s.failures.map((f) => [f.id, f.reason]), [["2.AV.SPCR..BH?", "missing channel"]]);
+    assert(s.failures[0].message.includes("AV.SPCR..BHZ"), s.failures[0].message);
+    const ds = await openDataset(`${root}/ds`);
+    assertEquals(ds.samples.map((x) => [x.id, x.channel]), [
+      ["3.TA.M02C..BH?", "BH?"],
+      ["3.TA.M04C..BH?", "BH?"],
+      ["4.DK.NUUG..BH?", "BH?"],
+    ]);
+    // The stacked sample's E component equals the one-file-per-trace extraction of BHE.
+    const one = await readExtractConfig(
+      new URL("../../lib/io/configs/esec.json", import.meta.url).pathname,
+    );
+    one.limit = 2;
+    one.workers = 0;
+    await runExtract(one, `${root}/one`, { quiet: true });
+    const single = await openDataset(`${root}/one`);
+    assertEquals(single.samples[1].id, "3.TA.M02C..BHE");
+    const e = single.readBatch([1]);
+    const stacked = ds.readBatch([0]);
+    const F = 87 * 67;
+    assertEquals(Array.from(stacked.subarray(2 * F, 3 * F)), Array.from(e.subarray(0, F)));
+    single.close();
+    ds.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract --npz keeps the config file's NPZ sampling rate; 100 Hz without one", async () => {
   const { applyOverrides } = await import("../../lib/cli/extract.ts");
   const from = (input: unknown) =>
@@ -274,4 +432,33 @@ Deno.test("extract --npz keeps the config file's NPZ sampling rate; 100 Hz witho
     (from({ format: "esec", dir: "/x" }) as { samplingRate: number }).samplingRate,
     100,
   );
+});
+
+Deno.test({
+  name: "extract interrupted by Ctrl-C exits 130 and leaves no unfinished dataset behind",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const cli = new URL("../../cli.ts", import.meta.url).pathname;
+      const config = new URL("../../lib/io/configs/esec.json", import.meta.url).pathname;
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "extract", "--config", config, "--out", `${root}/ds`],
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      // Wait until the dataset is being written (its temporary directory exists).
+      const writing = () => [...Deno.readDirSync(root)].some((e) => e.name.startsWith(".ds."));
+      for (let i = 0; i < 600 && !writing(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert(writing(), "extract never started writing");
+      child.kill("SIGINT");
+      const { code, stderr } = await child.output();
+      const err = new TextDecoder().decode(stderr);
+      assertEquals(code, 130, err);
+      assert(err.includes("interrupted (SIGINT): removed the unfinished"), err);
+      assertEquals([...Deno.readDirSync(root)].map((e) => e.name), []);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
 });

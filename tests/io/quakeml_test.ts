@@ -47,3 +47,24 @@ Deno.test("QuakeML events and picks round-trip through seisplotjs's parser", asy
     "st.xml",
   );
 });
+
+Deno.test("QuakeML: an empty location reads as '', a pick without a valid time is set apart with its id", async () => {
+  const t = Date.UTC(2021, 2, 3, 4, 5, 6);
+  const pick = { network: "SY", station: "S1", location: "", channel: "HHZ", phase: "P", time: t };
+  const xml = formatQuakeMl([{
+    id: "a",
+    type: "earthquake",
+    origin: { time: t, latitude: 0, longitude: 0, depth: 0 },
+    picks: [pick, { ...pick, station: "S2" }],
+  }]).replace(
+    /(<pick publicID="smi:seisdec\/pick\/a\/1">\s*<time><value>)[^<]*/,
+    "$1not a time",
+  );
+  const q = await readQuakeMl(xml, "events.xml");
+  assertEquals(q.picks.map((p) => [p.pickId, p.station, p.location]), [
+    ["smi:seisdec/pick/a/0", "S1", ""],
+  ]);
+  assertEquals(q.badPicks.map((p) => [p.pickId, p.eventId, p.station, p.phase]), [
+    ["smi:seisdec/pick/a/1", "smi:seisdec/event/a", "S2", "P"],
+  ]);
+});
