@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, strFlag } from "./_command.ts";
 import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
@@ -17,6 +17,36 @@ import { imageGrid, scatterChart } from "../plot/mod.ts";
 import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 
+/** `result.json` of `cluster` and `encode`: what the directory holds and how it was made. */
+export interface ClusterResult {
+  /** Weights used: `dec`, `init`, `pretrain` (encode only) or `raw` (k-means on spectrograms). */
+  stage: Assignment["stage"];
+  /** Samples. */
+  n: number;
+  /** Clusters (0 for encode). */
+  k: number;
+  /** Columns of latent.npy: the latent size, or F·T·C for `raw`. */
+  dim: number;
+  /** Per-sample normalisation of the spectrograms. */
+  normalize: Assignment["normalize"];
+  /** Absolute path of the dataset. */
+  dataset: string;
+  /** Absolute path of the model directory, null for `raw`. */
+  model: string | null;
+  /** When it was written, ISO 8601 UTC. */
+  created: string;
+}
+
+/**
+ * Writes the output directory of `cluster` or `encode` atomically: latent.npy, labels.csv
+ * (samples.csv for encode), q.npy, result.json and, with `plots`, the two PNGs.
+ *
+ * @param out Output directory.
+ * @param ds The dataset the assignment belongs to.
+ * @param a The assignment.
+ * @param force Replace an earlier output of cluster/encode.
+ * @param plots Write latent_pca.png and examples.png.
+ */
 export async function writeResults(
   out: string,
   ds: Dataset,
@@ -53,10 +83,17 @@ export async function writeResults(
       rows.join("\n") + "\n",
     );
     if (a.q) await Deno.writeFile(join(tmp, "q.npy"), encodeNpy(a.q, [ds.count, a.k]));
-    await Deno.writeTextFile(
-      join(tmp, "result.json"),
-      JSON.stringify({ stage: a.stage, n: ds.count, k: a.k, dim: a.dim }, null, 2) + "\n",
-    );
+    const result: ClusterResult = {
+      stage: a.stage,
+      n: ds.count,
+      k: a.k,
+      dim: a.dim,
+      normalize: a.normalize,
+      dataset: resolve(ds.dir),
+      model: a.model === null ? null : resolve(a.model),
+      created: new Date().toISOString(),
+    };
+    await Deno.writeTextFile(join(tmp, "result.json"), JSON.stringify(result, null, 2) + "\n");
     if (plots && a.labels && ds.count >= 2) {
       const { x, y } = pca2(a.latent, ds.count, a.dim);
       await Deno.writeFile(
@@ -155,6 +192,12 @@ export const clusterCommand: Command = {
       default: "auto",
     },
     raw: { type: "boolean", description: "Baseline: k-means on the raw normalised spectrograms." },
+    normalize: {
+      type: "string",
+      arg: "MODE",
+      description: "Per-sample normalisation for --raw: maxabs, l2, minmax, none.",
+      default: "maxabs",
+    },
     k: { type: "string", arg: "N", description: "Clusters for --raw.", default: "5" },
     "n-init": {
       type: "string",
@@ -173,8 +216,15 @@ export const clusterCommand: Command = {
       a = rawKmeans(ds, intFlag(values, "k") ?? 5, {
         nInit: intFlag(values, "n-init") ?? 10,
         seed: seedFlag(values) ?? 0,
+        normalize: enumFlag(values, "normalize", ["maxabs", "l2", "minmax", "none"] as const),
       });
     } else {
+      if (values.normalize !== undefined) {
+        throw new UserError(
+          `Cannot use --normalize without --raw: a model reads samples with the normalisation ` +
+            `it was trained with (model.json)`,
+        );
+      }
       const stage = enumFlag(values, "stage", ["auto", "dec", "init"] as const) ?? "auto";
       a = await applyModel(required(values, "model", "cluster"), ds, device(), stage);
       if (!a.labels) {

@@ -24,6 +24,10 @@ export interface Assignment {
   labels: Int32Array | null;
   /** Which weights were used: "dec", "init" (pretrained encoder + initial centres) or "pretrain". */
   stage: "dec" | "init" | "pretrain" | "raw";
+  /** The per-sample normalisation the spectrograms were read with. */
+  normalize: Normalize;
+  /** The model directory, or null for the raw baseline. */
+  model: string | null;
 }
 
 /**
@@ -73,6 +77,8 @@ export async function applyModel(
         k: 0,
         labels: null,
         stage: use,
+        normalize: info.normalize,
+        model: dir,
       };
     }
     const file = use === "dec" ? "dec.safetensors" : "centroids.safetensors";
@@ -82,7 +88,16 @@ export async function applyModel(
     const mu = backendNamed(device).fromArray(cen.data, cen.shape).keep();
     const r = await assignAll(ae, mu, ds, info.normalize, alpha, device);
     mu.dispose();
-    return { latent: r.latent, dim, q: r.q, k: cen.shape[0], labels: r.labels, stage: use };
+    return {
+      latent: r.latent,
+      dim,
+      q: r.q,
+      k: cen.shape[0],
+      labels: r.labels,
+      stage: use,
+      normalize: info.normalize,
+      model: dir,
+    };
   } finally {
     ae.params.dispose();
   }
@@ -102,8 +117,9 @@ export function rawKmeans(
   opts: { nInit?: number; seed?: number; normalize?: Normalize } = {},
 ): Assignment {
   const idx = Array.from({ length: ds.count }, (_, i) => i);
-  const x = ds.readBatch(idx, opts.normalize ?? "maxabs");
+  const normalize = opts.normalize ?? "maxabs";
+  const x = ds.readBatch(idx, normalize);
   const d = x.length / ds.count;
   const r = kmeans(x, ds.count, d, { k, nInit: opts.nInit ?? 10, seed: opts.seed ?? 0 });
-  return { latent: x, dim: d, q: null, k, labels: r.labels, stage: "raw" };
+  return { latent: x, dim: d, q: null, k, labels: r.labels, stage: "raw", normalize, model: null };
 }

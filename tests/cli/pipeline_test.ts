@@ -203,6 +203,45 @@ gpuTest(
     assertEquals(JSON.parse(await Deno.readTextFile(p("raw/result.json"))).stage, "raw");
     await ok("evaluate", p("raw"));
     assertEquals(JSON.parse(await Deno.readTextFile(p("raw/evaluation.json"))).acc, 1);
+    // result.json says what made the directory; --normalize reaches the raw features.
+    await ok(
+      "cluster",
+      p("ds"),
+      "--raw",
+      "--k",
+      "2",
+      "--normalize",
+      "l2",
+      "--out",
+      p("raw2"),
+      "--no-plots",
+    );
+    const r2 = JSON.parse(await Deno.readTextFile(p("raw2/result.json")));
+    assertEquals(
+      [r2.stage, r2.n, r2.k, r2.normalize, r2.model, r2.dataset],
+      ["raw", 40, 2, "l2", null, p("ds")],
+    );
+    const f2 = await readNpyFile(p("raw2/latent.npy"));
+    const [n2, d2] = f2.shape;
+    for (let i = 0; i < n2; i++) {
+      let ss = 0;
+      for (let j = 0; j < d2; j++) ss += (f2.data[i * d2 + j] as number) ** 2;
+      assert(Math.abs(Math.sqrt(ss) - 1) < 1e-5, `row ${i} has L2 norm ${Math.sqrt(ss)}`);
+    }
+    const c2 = JSON.parse(await Deno.readTextFile(p("c2/result.json")));
+    assertEquals([c2.stage, c2.normalize, c2.model], ["dec", "maxabs", p("m")]);
+    const noRaw = await run(
+      "cluster",
+      p("ds"),
+      "--model",
+      p("m"),
+      "--normalize",
+      "l2",
+      "--out",
+      p("x"),
+    );
+    assertEquals(noRaw.code, 2);
+    assert(noRaw.err.join("\n").includes("Cannot use --normalize without --raw"), noRaw.err.join());
     // The output directory is not replaced without --force.
     const exists = await run("cluster", p("ds"), "--raw", "--k", "2", "--out", p("raw"), "--quiet");
     assertEquals(exists.code, 2);
