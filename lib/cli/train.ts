@@ -14,7 +14,7 @@ import {
   resolveInit,
   resolvePretrain,
 } from "../cluster/config.ts";
-import { pretrain } from "../cluster/pretrain.ts";
+import { pretrain, pretrainStepsWarning } from "../cluster/pretrain.ts";
 import { finetune, initCentroids } from "../cluster/dec.ts";
 import { downstreamOf, exists } from "../io/checkpoint.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
@@ -109,6 +109,8 @@ export const pretrainCommand: Command = {
       await Deno.remove(join(dir, "checkpoint"), { recursive: true }).catch(() => {});
     }
     const quiet = !!values.quiet;
+    const few = pretrainStepsWarning(ds.count, cfg);
+    if (few) console.error(`warning: ${few}`);
     let bar: Progress | null = null;
     const hist = await pretrain(ds, dir, cfg, {
       resume: !!values.resume,

@@ -104,7 +104,14 @@ gpuTest(
       "--latent-dim",
       "3",
     ];
-    await ok("pretrain", ...pre);
+    const first = await ok("pretrain", ...pre);
+    // 2 epochs of 5 batches: far too few Adam steps, and the warning says what to change.
+    assertEquals(
+      first.err.filter((l) => l.startsWith("warning: pretraining takes only 10 Adam steps")).length,
+      1,
+      first.err.join("\n"),
+    );
+    assert(first.err.join("\n").includes("--epochs 100"), first.err.join("\n"));
     const info = JSON.parse(await Deno.readTextFile(p("m/model.json")));
     assertEquals(info.format, "seisdec-model");
     assertEquals(info.autoencoder.inputShape, [1, 12, 10]);
