@@ -120,13 +120,35 @@ async function decodeSegments(bytes: Uint8Array, source: string): Promise<Segmen
         records.push(rec);
         offset += size;
       }
+      const exact = new Map<string, number>();
+      for (const rec of records) {
+        const h = rec.header;
+        const key =
+          `${h.netCode}.${h.staCode}.${h.locCode}.${h.chanCode}@${h.startTime.toMillis()}`;
+        if (!exact.has(key)) exact.set(key, exactStart2(h));
+      }
       for (const seg of sp.miniseed.seismogramSegmentPerChannel(records)) {
-        out.push(toSegment(seg, source));
+        const s = toSegment(seg, source);
+        s.startTime = exact.get(`${nslc(s)}@${s.startTime}`) ?? s.startTime;
+        out.push(s);
       }
     } else {
       const records = sp.mseed3.parseMSeed3Records(buf);
+      const exact = new Map<string, number>();
+      for (const rec of records) {
+        const h = rec.header;
+        const key = `${h.identifier}@${h.start.toMillis()}`;
+        if (!exact.has(key)) {
+          exact.set(
+            key,
+            Date.UTC(h.year, 0, h.dayOfYear, h.hour, h.minute, h.second) + h.nanosecond / 1e6,
+          );
+        }
+      }
       for (const seg of sp.mseed3.seismogramSegmentPerChannel(records)) {
-        out.push(toSegment(seg, source));
+        const s = toSegment(seg, source);
+        s.startTime = exact.get(`${seg.sourceId.toString()}@${s.startTime}`) ?? s.startTime;
+        out.push(s);
       }
     }
   } catch (e) {
@@ -138,6 +160,20 @@ async function decodeSegments(bytes: Uint8Array, source: string): Promise<Segmen
   }
   out.sort((a, b) => nslc(a).localeCompare(nslc(b)) || a.startTime - b.startTime);
   return out;
+}
+
+/**
+ * A miniSEED 2 record's start time to the header's 0.1 ms (and blockette 1001's µs), in ms
+ * since 1970, with the header's time correction added unless activity flag bit 1 says it was
+ * applied already, as libmseed (and so ObsPy) reads it. seisplotjs rounds the start to the
+ * millisecond and leaves the correction out.
+ */
+// deno-lint-ignore no-explicit-any
+function exactStart2(h: any): number {
+  const b = h.startBTime;
+  const applied = (h.activityFlags & 0x02) !== 0;
+  return Date.UTC(b.year, 0, b.jday, b.hour, b.min, b.sec) + b.tenthMilli / 10 +
+    (b.microsecond ?? 0) / 1000 + (applied ? 0 : (h.timeCorrection ?? 0) / 10);
 }
 
 // deno-lint-ignore no-explicit-any

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { assert, assertAlmostEquals, assertEquals, assertRejects } from "../_assert.ts";
 import { encodeMiniseed3, readMiniseed, readMiniseedFile, type Trace } from "../../lib/io/mseed.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
 
@@ -154,4 +154,60 @@ Deno.test("bad miniSEED input fails with a SampleError that names the file", asy
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("miniSEED 2 start times keep the header's 0.1 ms and add its time correction unless flagged applied", async () => {
+  const dir = `${ESEC}/waveforms/3`;
+  const name = [...Deno.readDirSync(dir)].map((e) => e.name).sort()[0];
+  const original = await Deno.readFile(`${dir}/${name}`);
+  const [base] = await readMiniseed(original, name);
+  /** Every record's header patched: 0.5 ms later, a time correction, activity flags. */
+  const patched = (correction: number, flags: number) => {
+    const b = original.slice();
+    const v = new DataView(b.buffer);
+    let records = 0;
+    for (let o = 0; o < b.length; records++) {
+      const blk = v.getUint16(o + 46); // the ESEC files are big-endian
+      assertEquals(v.getUint16(o + blk), 1000, "first blockette is 1000");
+      assert(v.getUint16(o + 28) < 9995, "room for 0.5 ms in the BTime fraction");
+      v.setUint16(o + 28, v.getUint16(o + 28) + 5); // BTime fraction, 0.1 ms units
+      v.setUint8(o + 36, flags);
+      v.setInt32(o + 40, correction); // 0.1 ms units
+      o += 1 << v.getUint8(o + blk + 6);
+    }
+    assert(records > 1, `${records} records`);
+    return b;
+  };
+  const [a] = await readMiniseed(patched(1234, 0), name);
+  assertAlmostEquals(a.startTime - base.startTime, 123.9, 1e-3); // ms since 1970 resolve ~0.2 µs
+  assertEquals(a.data, base.data); // the records still join into one trace
+  const [b] = await readMiniseed(patched(1234, 0x02), name); // correction already applied
+  assertAlmostEquals(b.startTime - base.startTime, 0.5, 1e-3);
+});
+
+Deno.test("miniSEED 3 start times keep nanoseconds below the millisecond", async () => {
+  const t0 = Date.UTC(2020, 0, 1, 0, 0, 0, 7);
+  const bytes = await encodeMiniseed3([
+    {
+      network: "SY",
+      station: "AB",
+      location: "00",
+      channel: "HHZ",
+      startTime: t0,
+      samplingRate: 100,
+      data: new Float64Array(9000).map((_, i) => i % 7),
+    },
+  ]);
+  // The writer stores whole milliseconds; add 0.25 ms to every record's nanoseconds.
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let records = 0;
+  for (let o = 0; o < bytes.length; records++) {
+    v.setUint32(o + 4, v.getUint32(o + 4, true) + 250_000, true);
+    // Fixed header 40 bytes + identifier + extra headers + data.
+    o += 40 + v.getUint8(o + 33) + v.getUint16(o + 34, true) + v.getUint32(o + 36, true);
+  }
+  assert(records > 1, `${records} records`);
+  const [tr] = await readMiniseed(bytes, "x.mseed");
+  assertEquals(tr.startTime, t0 + 0.25);
+  assertEquals(tr.data.length, 9000);
 });
