@@ -122,13 +122,17 @@ for (const b of batches) {
   await rt.sync();
   const one = performance.now() - t0;
   const reps = Math.max(1, Math.min(200, Math.round(20 / Math.max(0.05, one - 11))));
-  for (const mode of ["mapAsync", "onSubmittedWorkDone", "mapAsync", "onSubmittedWorkDone"]) {
-    const t0 = performance.now();
+  /** Submits `reps` matmuls, then a copy of their result into the staging buffer. */
+  const workThenCopy = () => {
     for (let i = 0; i < reps; i++) matmul(rt, a.ref, b.ref, c.ref, n, n, n);
     rt.submit();
     const enc = rt.device.createCommandEncoder();
     enc.copyBufferToBuffer(c.ref.buffer, 0, st, 0, 16);
     rt.device.queue.submit([enc.finish()]);
+  };
+  for (const mode of ["mapAsync", "onSubmittedWorkDone", "mapAsync", "onSubmittedWorkDone"]) {
+    const t0 = performance.now();
+    workThenCopy();
     const t1 = performance.now();
     const p = mode === "mapAsync"
       ? st.mapAsync(GPUMapMode.READ)
@@ -150,11 +154,7 @@ for (const b of batches) {
   // one that waits for everything submitted.
   for (let k = 0; k < 2; k++) {
     const t0 = performance.now();
-    for (let i = 0; i < reps; i++) matmul(rt, a.ref, b.ref, c.ref, n, n, n);
-    rt.submit();
-    const enc = rt.device.createCommandEncoder();
-    enc.copyBufferToBuffer(c.ref.buffer, 0, st, 0, 16);
-    rt.device.queue.submit([enc.finish()]);
+    workThenCopy();
     for (let i = 0; i < reps; i++) matmul(rt, a.ref, b.ref, c.ref, n, n, n);
     rt.submit();
     const t1 = performance.now();

@@ -383,13 +383,15 @@ export function mergeChannels(
  *   truncated.
  */
 export async function readMiniseedSegments(path: string): Promise<Segment[]> {
-  let bytes: Uint8Array;
+  return await decodeSegments(await readBytes(path), path);
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
   try {
-    bytes = await Deno.readFile(path);
+    return await Deno.readFile(path);
   } catch (e) {
     throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
   }
-  return await decodeSegments(bytes, path);
 }
 
 /**
@@ -405,13 +407,7 @@ export async function readMiniseedFile(
   path: string,
   options: ReadMiniseedOptions = {},
 ): Promise<Trace[]> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
-  }
-  return await readMiniseed(bytes, path, options);
+  return await readMiniseed(await readBytes(path), path, options);
 }
 
 /**
