@@ -109,8 +109,8 @@ export const pretrainCommand: Command = {
       await Deno.remove(join(dir, "checkpoint"), { recursive: true }).catch(() => {});
     }
     const quiet = !!values.quiet;
-    const few = pretrainStepsWarning(ds.count, cfg);
-    if (few) console.error(`warning: ${few}`);
+    // Said when training starts, after every check of the model directory has passed.
+    let few = pretrainStepsWarning(ds.count, cfg);
     let bar: Progress | null = null;
     const hist = await pretrain(ds, dir, cfg, {
       resume: !!values.resume,
@@ -118,6 +118,8 @@ export const pretrainCommand: Command = {
       datasetPath: positionals[0],
       hooks: {
         onStep(step, steps, loss) {
+          if (few) console.error(`warning: ${few}`);
+          few = null;
           if (step === 1) bar = new Progress("pretrain", steps, { quiet });
           bar!.tick(1, `loss ${loss.toExponential(3)}`);
         },
