@@ -7,7 +7,13 @@
  * @module
  */
 import { join } from "node:path";
-import { mergeSegments, readMiniseedSegments, type Segment, type Trace } from "./mseed.ts";
+import {
+  mergeSegments,
+  readMiniseedSegments,
+  type Segment,
+  segmentEnd,
+  type Trace,
+} from "./mseed.ts";
 import { type ChannelEpoch, findResponse, readStationXmlFile } from "./stationxml.ts";
 import { readNpz } from "./npy.ts";
 import { SampleError } from "./sample_error.ts";
@@ -185,10 +191,7 @@ export function choosePick(
   const picks = task.pickTimes ?? [];
   const spans = codes.map((code) => channelSegments(task, code, segs))
     .filter((p) => p.length > 0)
-    .map((p) => [
-      p[0].startTime,
-      Math.max(...p.map((x) => x.startTime + x.data.length * 1000 / x.samplingRate)),
-    ]);
+    .map((p) => [p[0].startTime, Math.max(...p.map(segmentEnd))]);
   if (spans.length === 0) return picks[0].time; // no channel at all: the merge names what is there
   const covers = (lo: number, hi: number) => spans.every(([s, e]) => s <= lo && e >= hi);
   const listed = (ps: typeof picks) =>

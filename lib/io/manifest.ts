@@ -96,18 +96,17 @@ export function parseUtc(s: string): number | null {
   const [, y, mo, d, doy, hh = "0", mi = "0", ss = "0", frac = "", zone = "Z"] = m;
   const year = Number(y);
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  let month: number, day: number;
+  // Month index and day of that month; day n of January is day of year n (Date.UTC rolls on).
+  let month0: number, day: number;
   if (doy !== undefined) {
-    const n = Number(doy);
-    if (n < 1 || n > (leap ? 366 : 365)) throw bad(`day of year ${n} does not exist in ${year}`);
-    const d0 = new Date(Date.UTC(year, 0, n));
-    month = d0.getUTCMonth() + 1;
-    day = d0.getUTCDate();
+    [month0, day] = [0, Number(doy)];
+    if (day < 1 || day > (leap ? 366 : 365)) {
+      throw bad(`day of year ${day} does not exist in ${year}`);
+    }
   } else {
-    month = Number(mo);
-    day = Number(d);
-    const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
-    if (!days) throw bad(`month ${month} does not exist`);
+    [month0, day] = [Number(mo) - 1, Number(d)];
+    const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month0];
+    if (!days) throw bad(`month ${month0 + 1} does not exist`);
     if (day < 1 || day > days) throw bad(`day ${day} does not exist in ${y}-${mo}`);
   }
   const [h, min, sec] = [Number(hh), Number(mi), Number(ss)];
@@ -121,7 +120,7 @@ export function parseUtc(s: string): number | null {
   }
   // Microseconds, so that 0.123 s gives exactly 123 ms.
   const ms = frac ? Math.round(Number(`0.${frac}`) * 1e6) / 1e3 : 0;
-  return Date.UTC(year, month - 1, day, h, min, sec) + ms - offsetMin * 60_000;
+  return Date.UTC(year, month0, day, h, min, sec) + ms - offsetMin * 60_000;
 }
 
 /** P picks of one QuakeML file, by `NET.STA`, for {@linkcode readManifest}. */

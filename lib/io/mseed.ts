@@ -120,36 +120,28 @@ async function decodeSegments(bytes: Uint8Array, source: string): Promise<Segmen
         records.push(rec);
         offset += size;
       }
-      const exact = new Map<string, number>();
-      for (const rec of records) {
-        const h = rec.header;
-        const key =
-          `${h.netCode}.${h.staCode}.${h.locCode}.${h.chanCode}@${h.startTime.toMillis()}`;
-        if (!exact.has(key)) exact.set(key, exactStart2(h));
-      }
-      for (const seg of sp.miniseed.seismogramSegmentPerChannel(records)) {
-        const s = toSegment(seg, source);
-        s.startTime = exact.get(`${nslc(s)}@${s.startTime}`) ?? s.startTime;
-        out.push(s);
-      }
+      out.push(...exactSegments(
+        sp.miniseed.seismogramSegmentPerChannel(records),
+        records.map((r) => {
+          const h = r.header;
+          const id = `${h.netCode}.${h.staCode}.${h.locCode}.${h.chanCode}`;
+          return [`${id}@${h.startTime.toMillis()}`, exactStart2(h)];
+        }),
+        (s) => nslc(s),
+        source,
+      ));
     } else {
       const records = sp.mseed3.parseMSeed3Records(buf);
-      const exact = new Map<string, number>();
-      for (const rec of records) {
-        const h = rec.header;
-        const key = `${h.identifier}@${h.start.toMillis()}`;
-        if (!exact.has(key)) {
-          exact.set(
-            key,
-            Date.UTC(h.year, 0, h.dayOfYear, h.hour, h.minute, h.second) + h.nanosecond / 1e6,
-          );
-        }
-      }
-      for (const seg of sp.mseed3.seismogramSegmentPerChannel(records)) {
-        const s = toSegment(seg, source);
-        s.startTime = exact.get(`${seg.sourceId.toString()}@${s.startTime}`) ?? s.startTime;
-        out.push(s);
-      }
+      out.push(...exactSegments(
+        sp.mseed3.seismogramSegmentPerChannel(records),
+        records.map((r) => {
+          const h = r.header;
+          const t = Date.UTC(h.year, 0, h.dayOfYear, h.hour, h.minute, h.second);
+          return [`${h.identifier}@${h.start.toMillis()}`, t + h.nanosecond / 1e6];
+        }),
+        (_, seg) => seg.sourceId.toString(),
+        source,
+      ));
     }
   } catch (e) {
     if (e instanceof SampleError) throw e;
@@ -160,6 +152,28 @@ async function decodeSegments(bytes: Uint8Array, source: string): Promise<Segmen
   }
   out.sort((a, b) => nslc(a).localeCompare(nslc(b)) || a.startTime - b.startTime);
   return out;
+}
+
+/**
+ * seisplotjs's segments with each start time replaced by the exact start of the record it
+ * begins with: `starts` pairs `channel@rounded ms` with the exact time, and `channel` gives a
+ * segment's channel key in the same form.
+ */
+function exactSegments(
+  // deno-lint-ignore no-explicit-any
+  segs: any[],
+  starts: [string, number][],
+  // deno-lint-ignore no-explicit-any
+  channel: (s: Segment, seg: any) => string,
+  source: string,
+): Segment[] {
+  const exact = new Map<string, number>();
+  for (const [key, t] of starts) if (!exact.has(key)) exact.set(key, t);
+  return segs.map((seg) => {
+    const s = toSegment(seg, source);
+    s.startTime = exact.get(`${channel(s, seg)}@${s.startTime}`) ?? s.startTime;
+    return s;
+  });
 }
 
 /**
@@ -229,16 +243,16 @@ export function mergeSegments(
   for (const s of segs) {
     const run = runs.at(-1);
     if (!run) {
-      runs.push({ segs: [s], end: segEnd(s) });
+      runs.push({ segs: [s], end: segmentEnd(s) });
       continue;
     }
     const why = breakBetween(run.segs, run.end, s, tolerance, source);
     if (why) {
       breaks.push(why);
-      runs.push({ segs: [s], end: segEnd(s) });
+      runs.push({ segs: [s], end: segmentEnd(s) });
     } else {
       run.segs.push(s);
-      run.end = Math.max(run.end, segEnd(s));
+      run.end = Math.max(run.end, segmentEnd(s));
     }
   }
   if (runs.length === 1) return mergeRun(runs[0].segs);
@@ -256,8 +270,11 @@ export function mergeSegments(
   return mergeRun(runs.reduce((a, b) => (dist(b) < dist(a) ? b : a)).segs);
 }
 
-/** Time just after a segment's last sample, ms. */
-function segEnd(s: Segment): number {
+/**
+ * @param s A segment.
+ * @returns the time just after its last sample, ms since 1970.
+ */
+export function segmentEnd(s: Segment): number {
   return s.startTime + s.data.length * 1000 / s.samplingRate;
 }
 
@@ -291,7 +308,7 @@ function repeats(run: readonly Segment[], s: Segment, dt: number): boolean {
   let checked = 0;
   for (let k = 0; k < s.data.length; k++) {
     const t = s.startTime + k * dt;
-    const p = run.findLast((r) => r.startTime - dt / 2 <= t && t < segEnd(r) - dt / 2);
+    const p = run.findLast((r) => r.startTime - dt / 2 <= t && t < segmentEnd(r) - dt / 2);
     if (!p) break;
     if (p.data[Math.round((t - p.startTime) / dt)] !== s.data[k]) return false;
     checked++;
@@ -347,16 +364,8 @@ export async function readMiniseed(
   return mergeChannels(await decodeSegments(bytes, source), source, options);
 }
 
-/**
- * Groups decoded segments by channel and merges each channel (see {@linkcode mergeSegments}).
- *
- * @param segs Segments, as {@linkcode readMiniseedSegments} gives them.
- * @param source File name(s) for messages.
- * @param options Gap tolerance and the window the caller needs.
- * @returns traces, one per channel, in the order the channels first appear.
- * @throws {SampleError} ("gap") as {@linkcode mergeSegments}.
- */
-export function mergeChannels(
+/** Groups decoded segments by channel and merges each channel (see {@linkcode mergeSegments}). */
+function mergeChannels(
   segs: readonly Segment[],
   source: string,
   options: ReadMiniseedOptions = {},
@@ -375,7 +384,7 @@ export function mergeChannels(
 
 /**
  * Reads a miniSEED file's segments without merging them, e.g. to see which times it covers
- * before choosing the window to merge (see {@linkcode mergeChannels}).
+ * before choosing the window to merge (see {@linkcode mergeSegments}).
  *
  * @param path The file.
  * @returns the decoded segments in file order.

@@ -98,6 +98,21 @@ async function fixture(): Promise<{ root: string; syn: string }> {
   return { root, syn };
 }
 
+/** Runs `fn` on a seeded two-class synthetic set (`perClass` per class) in a temporary root. */
+async function withSynth(
+  perClass: number,
+  fn: (root: string, syn: string) => Promise<void>,
+): Promise<void> {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`;
+    await writeSynth(syn, { perClass, seed: 5, classes: ["local_earthquake", "explosion"] });
+    await fn(root, syn);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
 Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped with its reason and file", async () => {
   const { root, syn } = await fixture();
   try {
@@ -185,11 +200,8 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
   }
 });
 
-Deno.test("extract: reference times come from QuakeML picks when the manifest leaves them empty", async () => {
-  const root = await Deno.makeTempDir();
-  try {
-    const syn = `${root}/syn`;
-    await writeSynth(syn, { perClass: 1, seed: 5, classes: ["local_earthquake", "explosion"] });
+Deno.test("extract: reference times come from QuakeML picks when the manifest leaves them empty", () =>
+  withSynth(1, async (root, syn) => {
     const m = await Deno.readTextFile(`${syn}/manifest.csv`);
     await Deno.writeTextFile(`${syn}/blank.csv`, m.replace(/,\d{4}-\d\d-\d\dT[^,]*Z,/g, ",,"));
     const config = parseExtractConfig({
@@ -202,16 +214,10 @@ Deno.test("extract: reference times come from QuakeML picks when the manifest le
     const b = parseCsvRecords(m);
     assertEquals(a.samples.map((x) => x.referenceTime), b.map((r) => r.reference_time));
     a.close();
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("extract: of several events' P picks at a station, the one whose window the waveform covers is used; event_id chooses; ambiguity fails", async () => {
-  const root = await Deno.makeTempDir();
-  try {
-    const syn = `${root}/syn`;
-    await writeSynth(syn, { perClass: 2, seed: 5, classes: ["local_earthquake", "explosion"] });
+Deno.test("extract: of several events' P picks at a station, the one whose window the waveform covers is used; event_id chooses; ambiguity fails", () =>
+  withSynth(2, async (root, syn) => {
     const rows = parseCsvRecords(await Deno.readTextFile(`${syn}/manifest.csv`));
     const truth = rows.map((r) => Date.parse(r.reference_time));
     const pickAt = (row: number, time: number) => ({
@@ -284,16 +290,10 @@ Deno.test("extract: of several events' P picks at a station, the one whose windo
     assert(bad[0].message.includes("smi:seisdec/event/twin2"), bad[0].message);
     assert(bad[0].message.includes("event_id"), bad[0].message);
     assert(bad[1].message.includes("smi:seisdec/pick/broken"), bad[1].message);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("extract: a manifest row with a field too few or an unreadable reference_time fails alone, naming the row", async () => {
-  const root = await Deno.makeTempDir();
-  try {
-    const syn = `${root}/syn`;
-    await writeSynth(syn, { perClass: 1, seed: 5, classes: ["local_earthquake", "explosion"] });
+Deno.test("extract: a manifest row with a field too few or an unreadable reference_time fails alone, naming the row", () =>
+  withSynth(1, async (root, syn) => {
     const lines = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
     const [head, a, b] = lines;
     const cells = b.split(",");
@@ -320,10 +320,7 @@ Deno.test("extract: a manifest row with a field too few or an unreadable referen
         bad[1].message.includes("day 30 does not exist"),
       bad[1].message,
     );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist is checked", () => {
   const base = { input: { format: "manifest", path: "m.csv" } };
