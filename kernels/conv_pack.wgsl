@@ -1,5 +1,10 @@
-// conv_pack: repacks a convolution weight channel-last in vec4s of output channels, so that
-// one vec4 load in conv2d / conv_transpose2d feeds 4 output channels.
+// conv_pack: repacks convolution weights for the conv kernels, several weights per dispatch.
+// Each job of the table in the uniform packs one weight into a run of vec4s of the output
+// buffer; a training step refreshes all of its packed weights in one dispatch after the
+// optimizer has written them (lib/gpu/packs.ts).
+//
+// Kind 0, for conv2d.wgsl and conv_transpose2d.wgsl: channel-last in vec4s of output
+// channels, so that one vec4 load feeds 4 output channels:
 //
 //   wp[(i·KK + tap)·O4P + q] = (w[4q, i, tap], w[4q+1, i, tap], w[4q+2, i, tap], w[4q+3, i, tap])
 //
@@ -7,12 +12,30 @@
 // pads the quads so that kernels reading a tile of quads never go past the end.
 // conv2d weight [Co,Ci,KH,KW]: O = Co, I = Ci, so = Ci·KK, si = KK.
 // conv_transpose2d weight [A,B,KH,KW] (output channel b): O = B, I = A, so = KK, si = B·KK.
-// Bindings: 0 params, 1 w, 2 wp. One invocation per vec4.
-// Dispatch: ceil(I · KK · O4P / 64) workgroups of 64, linear grid.
+//
+// Kind 1, for conv_transpose2d_phase.wgsl: a ConvTranspose2d weight w [A,B,KH,KW] by input
+// window offset, with the output phases in the lanes of a vec4:
+//
+//   wq[((a·WH + i)·WW + j)·B + b][l] = w[a, b, qh + ph − sh·(dh0 + i), qw + pw − sw·(dw0 + j)]
+//
+// with (qh, qw) = (l / sw, l % sw), and zero where that tap falls outside the kernel or
+// l >= sh·sw (see conv_transpose2d_phase.wgsl for dh0, WH, dw0, WW).
+//
+// Job fields (u32; dh0 and dw0 are i32 bit patterns):
+//   h = (kind, first workgroup, vec4s, output offset in vec4s)
+//   kind 0: p = (weight offset in floats, o, i, kk), q = (o4p, so, si, -)
+//   kind 1: p = (weight offset in floats, a, b, kh), q = (kw, sh, sw, ph), r = (pw, dh0, dw0, wh),
+//           s = (ww, -, -, -)
+// Bindings: 0 params, 1 W (the weights' buffer), 2 Wp. One invocation per vec4; the jobs
+// cover consecutive workgroups of a linear grid, in table order.
+
+struct Job {
+  h: vec4u, p: vec4u, q: vec4u, r: vec4u, s: vec4u,
+}
 
 struct Params {
-  o: u32, i: u32, kk: u32, o4p: u32,
-  so: u32, si: u32, _p0: u32, _p1: u32,
+  jobs: u32, _p0: u32, _p1: u32, _p2: u32,
+  job: array<Job, {{MAXJ}}>,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -22,17 +45,52 @@ struct Params {
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let idx = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (idx >= P.i * P.kk * P.o4p) { return; }
-  let q = idx % P.o4p;
-  let rest = idx / P.o4p;
-  let tap = rest % P.kk;
-  let i = rest / P.kk;
-  let src = i * P.si + tap;
-  var v = vec4f(0.0);
-  for (var k = 0u; k < 4u; k++) {
-    let o = q * 4u + k;
-    if (o < P.o) { v[k] = W[o * P.so + src]; }
+  let g = wid.x + wid.y * nwg.x;
+  var j = 0u;
+  for (var k = 1u; k < P.jobs; k++) {
+    if (g >= P.job[k].h.y) { j = k; }
   }
-  Wp[idx] = v;
+  let J = P.job[j];
+  let idx = (g - J.h.y) * 64u + lid;
+  if (idx >= J.h.z) { return; }
+  let base = J.p.x;
+  var v = vec4f(0.0);
+  if (J.h.x == 0u) {
+    let o4p = J.q.x;
+    let q = idx % o4p;
+    let rest = idx / o4p;
+    let tap = rest % J.p.w;
+    let i = rest / J.p.w;
+    let src = base + i * J.q.z + tap;
+    for (var k = 0u; k < 4u; k++) {
+      let o = q * 4u + k;
+      if (o < J.p.y) { v[k] = W[o * J.q.y + src]; }
+    }
+  } else {
+    let nb = J.p.z;
+    let kh_ = J.p.w;
+    let kw_ = J.q.x;
+    let sh = J.q.y;
+    let sw = J.q.z;
+    let ph = J.q.w;
+    let pw = J.r.x;
+    let dh0 = bitcast<i32>(J.r.y);
+    let dw0 = bitcast<i32>(J.r.z);
+    let wh = J.r.w;
+    let ww = J.s.x;
+    let b = idx % nb;
+    var rest = idx / nb;
+    let jj = rest % ww;
+    rest /= ww;
+    let i = rest % wh;
+    let a = rest / wh;
+    for (var l = 0u; l < 4u; l++) {
+      let kh = i32(l / sw + ph) - i32(sh) * (dh0 + i32(i));
+      let kw = i32(l % sw + pw) - i32(sw) * (dw0 + i32(jj));
+      if (l < sh * sw && kh >= 0 && kh < i32(kh_) && kw >= 0 && kw < i32(kw_)) {
+        v[l] = W[base + ((a * nb + b) * kh_ + u32(kh)) * kw_ + u32(kw)];
+      }
+    }
+  }
+  Wp[J.h.w + idx] = v;
 }

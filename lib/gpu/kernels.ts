@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { convPackDef, MAX_PACK_JOBS, packCache, type PackLayout, recordPacks } from "./packs.ts";
 import type { BufRef, GpuRuntime, KernelDef, Param } from "./runtime.ts";
 
 const WG = 64;
@@ -24,18 +25,6 @@ function splitLanes(splits: number): number {
 
 /** Every kernel entry, by name. */
 export const KERNELS = {
-  convPack: {
-    name: "conv_pack",
-    file: "conv_pack.wgsl",
-    storage: ["read", "rw"],
-    workgroupSize: WG,
-  },
-  convPackPhase: {
-    name: "conv_pack_phase",
-    file: "conv_pack_phase.wgsl",
-    storage: ["read", "rw"],
-    workgroupSize: WG,
-  },
   biasGrad: {
     name: "bias_grad",
     file: "bias_grad.wgsl",
@@ -328,6 +317,12 @@ export interface Tuning {
    */
   convVectorStores?: boolean;
   /**
+   * Keep packed conv weights between dispatches and repack them, all in one dispatch, only
+   * after their weights were written (lib/gpu/packs.ts; default true). Off: one packing
+   * dispatch before every convolution.
+   */
+  packCache?: boolean;
+  /**
    * The conv kernels read packed weights of at most 64 KiB from a uniform buffer instead of
    * a storage buffer (default false; see {@linkcode UNIFORM_WEIGHT_VEC4S}).
    */
@@ -369,6 +364,7 @@ export const TUNING_FIELDS = [
   "balanceThreads",
   "uniformWeights",
   "convVectorStores",
+  "packCache",
   "splitLanes",
   "inFlight",
   "deferMap",
@@ -551,6 +547,8 @@ export function activeTuning(): Tuning {
 export function kernelDefs(tuning: Tuning): KernelDef[] {
   return [
     ...Object.values(KERNELS).map((k) => k as KernelDef),
+    convPackDef(1),
+    convPackDef(MAX_PACK_JOBS),
     convWeightGradRowDef(1),
     convWeightGradRowDef(1, 2),
     ...[1, 2, 3].map((b) =>
@@ -715,9 +713,8 @@ function need(ref: BufRef, floats: number, what: string, kernel: string): void {
 }
 
 /**
- * Records the repacking of a weight into vec4s of output channels (conv_pack.wgsl) into a
- * pool buffer that is released at once: the pool holds it until the submit, after the
- * kernel that reads it.
+ * The weight packed in vec4s of output channels (conv_pack.wgsl, kind 0), see
+ * {@linkcode packed}.
  *
  * @param rt Runtime.
  * @param w Weight.
@@ -739,29 +736,33 @@ function packWeight(
   uniform: boolean,
 ): BufRef {
   const [so, si] = transposed ? [kk, o * kk] : [i * kk, kk];
-  return packInto(rt, KERNELS.convPack, [o, i, kk, o4p, so, si, 0, 0], w, i * kk * o4p, uniform);
+  return packed(rt, w, { kind: 0, fields: [o, i, kk, o4p, so, si] }, i * kk * o4p, uniform);
 }
 
 /**
- * Records a packing kernel (bindings: 1 the weight, 2 the packed output, one invocation per
- * vec4) into a pool buffer released at once: the pool holds it until the submit, after the
- * kernel that reads it. With `uniform`, the slice is the whole 64 KiB that a kernel declaring
- * `array<vec4f, 4096>` in the uniform address space binds (vec4s must fit).
+ * A weight packed for a conv kernel: from the runtime's packed-weight cache (lib/gpu/packs.ts),
+ * which repacks only weights written since, or, with the tuning's `packCache` off, packed by a
+ * dispatch into a pool buffer released at once (the pool holds it until the submit, after the
+ * kernel that reads it). With `uniform`, the slice is the whole 64 KiB that a kernel
+ * declaring `array<vec4f, 4096>` in the uniform address space binds (vec4s must fit).
  */
-function packInto(
+function packed(
   rt: GpuRuntime,
-  def: KernelDef,
-  params: Param[],
   w: BufRef,
+  layout: Omit<PackLayout, "vec4s" | "bytes">,
   vec4s: number,
-  uniform = false,
+  uniform: boolean,
 ): BufRef {
-  const bytes = uniform ? UNIFORM_WEIGHT_VEC4S * 16 : vec4s * 16;
-  const buffer = rt.pool.acquire(bytes);
-  const out = { buffer, offset: 0, size: bytes };
-  rt.dispatch(def, params, [w, out], groups(vec4s));
+  const full: PackLayout = {
+    ...layout,
+    vec4s,
+    bytes: uniform ? UNIFORM_WEIGHT_VEC4S * 16 : vec4s * 16,
+  };
+  if (active.packCache ?? true) return packCache(rt).get(w, full);
+  const buffer = rt.pool.acquire(full.bytes);
+  recordPacks(rt, [{ w, layout: full, out: 0 }], buffer);
   rt.pool.release(buffer);
-  return out;
+  return { buffer, offset: 0, size: full.bytes };
 }
 
 /**
@@ -781,7 +782,8 @@ function uniformWeights(vec4s: number): boolean {
 
 /**
  * conv2d forward: y = act(conv(x, w) + b), x [N,Ci,H,W], w [Co,Ci,KH,KW], y [N,Co,Ho,Wo].
- * Records two dispatches: the weight repacking, then the convolution.
+ * Records the convolution, after the weight's packing unless the packed copy is current
+ * (lib/gpu/packs.ts).
  *
  * @param rt Runtime.
  * @param g Geometry.
@@ -825,7 +827,8 @@ export function conv2d(
 
 /**
  * Transposed conv: y [N,B,Ho,Wo] from x [N,A,H,W] and w [A,B,KH,KW].
- * Records two dispatches: the weight repacking, then the convolution.
+ * Records the convolution, after the weight's packing unless the packed copy is current
+ * (lib/gpu/packs.ts).
  *
  * @param rt Runtime.
  * @param g Geometry with ci = A (x channels), co = B (y channels).
@@ -882,7 +885,8 @@ export function convTranspose2d(
 
 /**
  * Transposed conv vectorised over output phases (conv_transpose2d_phase.wgsl), for few
- * output channels (B <= convTransposePhaseChannels) and sh·sw <= 4. Records two dispatches: the weight packing, then the convolution.
+ * output channels (B <= convTransposePhaseChannels) and sh·sw <= 4. Records the convolution,
+ * after the weight's packing unless the packed copy is current (lib/gpu/packs.ts).
  */
 function convTranspose2dPhase(
   rt: GpuRuntime,
@@ -898,11 +902,10 @@ function convTranspose2dPhase(
   const [dh0, wh] = phaseWindow(g.kh, sh, ph);
   const [dw0, ww] = phaseWindow(g.kw, sw, pw);
   const uw = uniformWeights(g.ci * wh * ww * g.co);
-  const wq = packInto(
+  const wq = packed(
     rt,
-    KERNELS.convPackPhase,
-    [g.ci, g.co, g.kh, g.kw, sh, sw, ph, pw, { i32: dh0 }, { i32: dw0 }, wh, ww],
     w,
+    { kind: 1, fields: [g.ci, g.co, g.kh, g.kw, sh, sw, ph, pw, dh0, dw0, wh, ww] },
     g.ci * wh * ww * g.co,
     uw,
   );

@@ -53,6 +53,7 @@ export class BufferPool {
   #created = 0;
   #ids = new WeakMap<GPUBuffer, number>();
   #onDestroy: () => void;
+  #onRelease: ((buf: GPUBuffer) => void)[] = [];
 
   /**
    * @param device The device that owns the buffers.
@@ -98,9 +99,20 @@ export class BufferPool {
    * @param buf A buffer from {@linkcode BufferPool.acquire}.
    */
   release(buf: GPUBuffer): void {
+    for (const f of this.#onRelease) f(buf);
     this.#live--;
     this.#liveBytes -= buf.size;
     this.#held.push(buf);
+  }
+
+  /**
+   * Registers a listener called with each buffer as it is released (before anything can
+   * reuse it): the packed-weight cache drops what it derived from the buffer.
+   *
+   * @param f The listener.
+   */
+  onRelease(f: (buf: GPUBuffer) => void): void {
+    this.#onRelease.push(f);
   }
 
   /**

@@ -118,6 +118,10 @@ export class GpuRuntime {
   #stats: RuntimeStats = { submits: 0, dispatches: 0, readbacks: 0, pipelines: 0, bindGroups: 0 };
   #bufferIds = new WeakMap<GPUBuffer, number>();
   #nextBufferId = 0;
+  #generations = new WeakMap<GPUBuffer, number>();
+  #clock = 0;
+  #beforeSubmit: (() => void)[] = [];
+  #submitting = false;
   #groupCount = 0;
   #maxGroups: number;
   #profile: {
@@ -322,6 +326,9 @@ export class GpuRuntime {
     pass.dispatchWorkgroups(x, y, 1);
     if (prof) pass.end();
     this.#stats.dispatches++;
+    for (let i = 0; i < buffers.length; i++) {
+      if (def.storage[i] === "rw") this.#written(buffers[i]!.buffer);
+    }
   }
 
   /**
@@ -360,6 +367,34 @@ export class GpuRuntime {
     c.groups.set(key, bg);
     this.#stats.bindGroups++;
     return bg;
+  }
+
+  #written(b: GPUBuffer): void {
+    this.#generations.set(b, ++this.#clock);
+  }
+
+  /**
+   * The write generation of a buffer: it changes whenever a recorded dispatch binds the
+   * buffer for writing, or a copy, clear or queue write targets it (in recording order, as the
+   * GPU will run them). Caches of values derived from a buffer (packed conv weights) compare
+   * it to tell whether the buffer may have changed since.
+   *
+   * @param b A buffer.
+   * @returns its generation (0 if never written through this runtime).
+   */
+  generation(b: GPUBuffer): number {
+    return this.#generations.get(b) ?? 0;
+  }
+
+  /**
+   * Registers work to record at every submit, just before the command buffer is finished
+   * (the packed-weight cache refreshes the weights the optimizer wrote there). A hook that
+   * dispatches may overflow the parameter arena; the submit that makes room then runs no hooks.
+   *
+   * @param hook Called with nothing; may record dispatches.
+   */
+  beforeSubmit(hook: () => void): void {
+    this.#beforeSubmit.push(hook);
   }
 
   #bufferId(b: GPUBuffer): number {
@@ -470,6 +505,7 @@ export class GpuRuntime {
    */
   copy(src: BufRef, dst: BufRef, bytes = src.size): void {
     if (bytes === 0) return;
+    this.#written(dst.buffer);
     this.#endPass();
     this.#commandEncoder().copyBufferToBuffer(
       src.buffer,
@@ -487,6 +523,7 @@ export class GpuRuntime {
    */
   clear(dst: BufRef): void {
     if (dst.size === 0) return;
+    this.#written(dst.buffer);
     this.#endPass();
     this.#commandEncoder().clearBuffer(dst.buffer, dst.offset, dst.size);
   }
@@ -498,6 +535,14 @@ export class GpuRuntime {
 
   /** Submits the recorded commands (if any) as one command buffer. */
   submit(): void {
+    if (!this.#submitting && this.#beforeSubmit.length) {
+      this.#submitting = true;
+      try {
+        for (const hook of this.#beforeSubmit) hook();
+      } finally {
+        this.#submitting = false;
+      }
+    }
     this.#flushProfile();
     this.#endPass();
     if (this.#arenaUsed > 0) {
@@ -532,6 +577,7 @@ export class GpuRuntime {
    * @param data Values to write.
    */
   write(dst: BufRef, data: Float32Array | Uint32Array | Int32Array): void {
+    this.#written(dst.buffer);
     this.device.queue.writeBuffer(dst.buffer, dst.offset, data as Float32Array<ArrayBuffer>);
   }
 

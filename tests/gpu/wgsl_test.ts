@@ -4,6 +4,7 @@
  */
 import { applyDefines, applyIfBlocks, preprocess, unrollLoops } from "../../lib/gpu/wgsl.ts";
 import * as K from "../../lib/gpu/kernels.ts";
+import { convPackDef } from "../../lib/gpu/packs.ts";
 import * as C from "../../lib/cpu/mod.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
@@ -114,7 +115,7 @@ gpuTest("a conv tile variant that start-up did not compile is compiled at dispat
   const yt = gt(new Float32Array(numel(ys)), ys);
   // The weight repacking compiles at its first dispatch too; compile it now so that the
   // count below sees only the conv2d variant.
-  await rt.compile(K.KERNELS.convPack);
+  await rt.compile(convPackDef(1));
   const before = rt.stats().pipelines;
   K.conv2d(
     rt,
