@@ -68,6 +68,15 @@ export interface PackJob {
 const JOB_WORDS = 20;
 
 /**
+ * Invocations of a packing: one per input channel and tap (layout 0) or per input channel and
+ * window offset (layout 1), each writing the run of vec4s of its output channels.
+ */
+function packRuns(l: PackLayout): number {
+  const f = l.fields;
+  return l.kind === 0 ? f[1] * f[2] : f[0] * f[10] * f[11];
+}
+
+/**
  * Records the packing of several weights held in one buffer into one destination buffer, in
  * as few dispatches as the job table allows (jobs of {@linkcode MAX_PACK_JOBS} each).
  *
@@ -86,14 +95,17 @@ export function recordPacks(rt: GpuRuntime, jobs: PackJob[], dst: GPUBuffer): vo
     const dstHi = Math.max(...chunk.map((j) => j.out + j.layout.vec4s * 16));
     const params: Param[] = new Array(4 + max * JOB_WORDS).fill(0);
     params[0] = chunk.length;
+    // Unused rows of the table start past every workgroup, so the kernel never picks them.
+    for (let k = chunk.length; k < max; k++) params[4 + k * JOB_WORDS + 1] = 0xffffffff;
     let wg = 0;
     chunk.forEach((j, k) => {
       const f = j.layout.fields.map((v) => v >>> 0);
       const at = 4 + k * JOB_WORDS;
-      const words = [j.layout.kind, wg, j.layout.vec4s, (j.out - dstLo) / 16];
+      const runs = packRuns(j.layout);
+      const words = [j.layout.kind, wg, runs, (j.out - dstLo) / 16];
       words.push((j.w.offset - srcLo) / 4, ...f);
       words.forEach((v, i) => params[at + i] = v);
-      wg += Math.ceil(j.layout.vec4s / 64);
+      wg += Math.ceil(runs / 64);
     });
     rt.dispatch(
       convPackDef(max),
