@@ -10,7 +10,11 @@ import { besselI0 } from "./stft.ts";
 
 /** Options of {@linkcode resample}. */
 export interface ResampleOptions {
-  /** Half-width of the interpolation kernel in input samples at the lower rate (default 16). */
+  /**
+   * Half-width of the interpolation kernel in input samples at the lower rate (default 48:
+   * 40 → 100 Hz keeps a sine at 18 Hz within 0.001 dB and one at 19 Hz, 0.95 of the input
+   * Nyquist, within 0.01 dB; 16 lost 0.28 dB at 18 Hz and 1.8 dB at 19 Hz).
+   */
   halfWidth?: number;
   /** Kaiser β of the kernel's window (default 8). */
   beta?: number;
@@ -60,7 +64,7 @@ export function resample(
     src = Float64Array.from(x);
     sosfiltfilt(butterLowpass((options.antiAliasFraction ?? 0.9) * fsOut / 2, fsIn, 8), src);
   }
-  const a = options.halfWidth ?? 16;
+  const a = options.halfWidth ?? 48;
   const beta = options.beta ?? 8;
   // Kernel cutoff: the lower of the two Nyquist frequencies, in input-sample units.
   const cut = Math.min(1, fsOut / fsIn);
