@@ -6,12 +6,13 @@
 #   bash bench/gpu/run.sh              # on the GPU host, from the repository root
 #   SEISDEC_GPU_STEPS=info,sweep bash bench/gpu/run.sh   # only these steps
 #
-# Steps (SEISDEC_GPU_STEPS, comma-separated; default info,kernels,train,torch,report):
+# Steps (SEISDEC_GPU_STEPS, comma-separated; default info,kernels,train,ab,torch,report):
 #   info     the adapter, its limits and features (cli.ts info), and a first compile of all kernels
 #   anatomy  bench/gpu/anatomy.ts (host recording, read-back and burst time of a training step)
 #   kernels  bench/kernels_bench.ts (roofline)
 #   train    bench/train_bench.ts (training step and inference, per-kernel GPU time)
 #   torch    bench/pytorch_autoencoder.py (PyTorch eager on the same GPU)
+#   ab       bench/gpu/sweep.sh over bench/gpu/ab.txt: packed-weight cache on and off, alternating
 #   sweep    bench/gpu/sweep.sh over bench/gpu/tunings.txt (one JSON line per tuning)
 #   report   bench/report.ts (bench/results/REPORT.md)
 # Environment: VK_DRIVER_FILES (default: NVIDIA's ICD where it exists), SEISDEC_BENCH_BATCHES
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/../.."
 log() { echo "gpu-run: $*"; }
 fail() { status=1; log "step $1 failed"; }
 
-steps=",${SEISDEC_GPU_STEPS:-info,kernels,train,torch,report},"
+steps=",${SEISDEC_GPU_STEPS:-info,kernels,train,ab,torch,report},"
 want() { [[ $steps == *",$1,"* ]]; }
 
 # Vulkan loader (and the GL dispatch libraries NVIDIA's ICD links against) from the packed
@@ -56,6 +57,7 @@ export SEISDEC_BENCH_BATCHES="${SEISDEC_BENCH_BATCHES:-64,256}"
 if want anatomy; then "$DENO" run "${flags[@]}" bench/gpu/anatomy.ts "$SEISDEC_BENCH_BATCHES" || fail anatomy; fi
 if want sweep; then bash bench/gpu/sweep.sh bench/gpu/tunings.txt "$SEISDEC_BENCH_BATCHES" "$DENO" | tee /tmp/seisdec-sweep.jsonl; fi
 if want train; then "$DENO" bench "${flags[@]}" bench/train_bench.ts || fail train; fi
+if want ab; then bash bench/gpu/sweep.sh bench/gpu/ab.txt "$SEISDEC_BENCH_BATCHES" "$DENO" | tee /tmp/seisdec-ab.jsonl; fi
 
 if want torch; then
   if python3 -c 'import torch' 2>/dev/null; then
@@ -71,6 +73,7 @@ if want report; then "$DENO" run "${flags[@]}" bench/report.ts || fail report; f
 
 if [ -n "${OUT:-}" ]; then
   [ -e /tmp/seisdec-sweep.jsonl ] && cp /tmp/seisdec-sweep.jsonl bench/results/sweep.jsonl
+  [ -e /tmp/seisdec-ab.jsonl ] && cp /tmp/seisdec-ab.jsonl bench/results/ab-pack.jsonl
   tar -C bench -czf "$OUT/results.tar.gz" results && log "bench/results packed into \$OUT/results.tar.gz"
 fi
 exit $status
