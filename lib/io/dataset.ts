@@ -232,7 +232,8 @@ export class Dataset {
  * @example
  * ```ts
  * import { openDataset, writeDataset } from "./dataset.ts";
- * const dir = (await Deno.makeTempDir()) + "/ds";
+ * const root = await Deno.makeTempDir();
+ * const dir = `${root}/ds`;
  * const s = { network: "XX", station: "A", location: "", channel: "HHZ", referenceTime: "" };
  * await writeDataset(
  *   dir,
@@ -246,6 +247,7 @@ export class Dataset {
  * const x = ds.readBatch([1], "maxabs");
  * if (x[3] !== -1 || ds.labels()[1] !== null) throw new Error();
  * ds.close();
+ * await Deno.remove(root, { recursive: true });
  * ```
  */
 export async function openDataset(dir: string): Promise<Dataset> {

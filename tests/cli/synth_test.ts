@@ -6,6 +6,7 @@ import { findResponse, readStationXmlFile } from "../../lib/io/stationxml.ts";
 import { readQuakeMlFile } from "../../lib/io/quakeml.ts";
 import { parseExtractConfig } from "../../lib/io/extract_config.ts";
 import { SYNTH_CLASSES } from "../../lib/signal/synth.ts";
+import { dirname } from "node:path";
 
 Deno.test("synth writes real miniSEED/StationXML/QuakeML that read back through the same readers", async () => {
   const dir = (await Deno.makeTempDir()) + "/syn";
@@ -45,7 +46,7 @@ Deno.test("synth writes real miniSEED/StationXML/QuakeML that read back through 
   // The written extract config validates and points at the manifest.
   const cfg = parseExtractConfig(JSON.parse(await Deno.readTextFile(`${dir}/extract.json`)));
   assertEquals(cfg.components, ["Z", "N", "E"]);
-  await Deno.remove(dir + "/..", { recursive: true });
+  await Deno.remove(dirname(dir), { recursive: true });
 });
 
 Deno.test("synth is reproducible for a seed", async () => {

@@ -1,6 +1,7 @@
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { DatasetWriter, openDataset, type SampleInfo, writeDataset } from "../../lib/io/dataset.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { dirname } from "node:path";
 
 const info = (i: number, label: string | null): SampleInfo => ({
   id: `s${i}`,
@@ -54,7 +55,7 @@ Deno.test("writeDataset + openDataset: readBatch returns the requested samples i
     Deno.errors.AlreadyExists,
     "--force",
   );
-  await Deno.remove(dir + "/..", { recursive: true });
+  await Deno.remove(dirname(dir), { recursive: true });
 });
 
 Deno.test("normalisation: maxabs divides by max |x| over all channels, l2 by the norm, zeros stay zero", async () => {
@@ -74,7 +75,7 @@ Deno.test("normalisation: maxabs divides by max |x| over all channels, l2 by the
   assertEquals(Array.from(ds.readBatch([1], "maxabs")), [0, 0, 0, 0]);
   assertEquals(Array.from(ds.readBatch([1], "l2")), [0, 0, 0, 0]);
   ds.close();
-  await Deno.remove(dir + "/..", { recursive: true });
+  await Deno.remove(dirname(dir), { recursive: true });
 });
 
 Deno.test("DatasetWriter streams samples, commits atomically, and abort leaves nothing", async () => {
