@@ -53,6 +53,7 @@ export {
 export {
   argmaxRows,
   assignAll,
+  encodeForInit,
   finetune,
   FINETUNE_DEFAULTS,
   type FinetuneConfig,
@@ -73,6 +74,17 @@ export {
 export { kmeans, type KMeansOptions, type KMeansResult } from "./lib/cluster/kmeans.ts";
 export { gmm, type GmmOptions, type GmmResult } from "./lib/cluster/gmm.ts";
 export { pca2 } from "./lib/cluster/pca.ts";
+export {
+  bestK,
+  gmmParameters,
+  type KCriterion,
+  type KScore,
+  type KSelection,
+  kSelectionCsv,
+  parseKList,
+  selectK,
+  type SelectKOptions,
+} from "./lib/cluster/select_k.ts";
 export * from "./lib/metrics/mod.ts";
 
 // Waveforms → spectrograms

@@ -15,7 +15,17 @@ import {
   resolvePretrain,
 } from "../cluster/config.ts";
 import { pretrain, pretrainStepsWarning } from "../cluster/pretrain.ts";
-import { finetune, initCentroids } from "../cluster/dec.ts";
+import { encodeForInit, finetune, initCentroids } from "../cluster/dec.ts";
+import {
+  K_CRITERIA,
+  type KCriterion,
+  type KSelection,
+  kSelectionCsv,
+  parseKList,
+  selectK,
+} from "../cluster/select_k.ts";
+import { lineChart } from "../plot/mod.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 import { downstreamOf, exists } from "../io/checkpoint.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
@@ -149,7 +159,20 @@ export const initCommand: Command = {
   flags: {
     model: modelFlag,
     config: configFlag,
-    k: { type: "string", arg: "N", description: "Number of clusters.", default: "5" },
+    k: {
+      type: "string",
+      arg: "K",
+      description:
+        "Number of clusters, or candidates to choose from by --k-criterion: a range 2:12 or a list 3,5,8.",
+      default: "5",
+    },
+    "k-criterion": {
+      type: "string",
+      arg: "C",
+      description:
+        "How a range of k is chosen: silhouette, calinski-harabasz, davies-bouldin, or bic (GMM).",
+      default: "silhouette",
+    },
     method: { type: "string", arg: "M", description: "kmeans or gmm.", default: "kmeans" },
     "n-init": {
       type: "string",
@@ -188,8 +211,21 @@ export const initCommand: Command = {
       );
     }
     const file = await readConfigFile(strFlag(values, "config"));
+    const kText = strFlag(values, "k");
+    let ks: number[] | undefined;
+    try {
+      ks = kText === undefined ? undefined : parseKList(kText);
+    } catch (e) {
+      throw new UserError(`Cannot read --k: ${(e as Error).message}`);
+    }
+    const criterion = enumFlag(values, "k-criterion", K_CRITERIA);
+    if (criterion && !(ks && ks.length > 1)) {
+      throw new UserError(
+        "Cannot use --k-criterion without candidates: give --k a range (2:12) or a list (3,5,8)",
+      );
+    }
     const cfg = resolveInit(file.init, {
-      k: intFlag(values, "k"),
+      k: ks?.[0],
       method: enumFlag(values, "method", ["kmeans", "gmm"] as const),
       nInit: intFlag(values, "n-init"),
       maxIter: intFlag(values, "max-iter"),
@@ -198,7 +234,27 @@ export const initCommand: Command = {
       latentScale: enumFlag(values, "latent-scale", ["none", "auto"] as const),
       seed: seedFlag(values),
     });
-    const r = await initCentroids(dir, ds, cfg, device());
+    if (criterion === "bic" && cfg.method !== "gmm") {
+      throw new UserError("Cannot choose k by BIC with k-means: BIC needs --method gmm");
+    }
+    const dev = device();
+    let latent: Float32Array | undefined, kSelection: KSelection | undefined;
+    if (ks && ks.length > 1) {
+      latent = await encodeForInit(dir, ds, dev);
+      kSelection = chooseK(latent, ds.count, ks, cfg, criterion, !values.quiet);
+      cfg.k = kSelection.best;
+      await writeKSelection(dir, kSelection);
+    } else {
+      await removeKSelection(dir);
+    }
+    const r = await initCentroids(dir, ds, cfg, dev, {
+      latent,
+      record: kSelection
+        ? {
+          kSelection: { candidates: ks, criterion: kSelection.criterion, chosen: kSelection.best },
+        }
+        : undefined,
+    });
     const rep = evaluateClustering({
       pred: r.labels,
       k: cfg.k,
@@ -214,6 +270,104 @@ export const initCommand: Command = {
     if (!values.quiet) console.log(formatReport(rep));
   },
 };
+
+/**
+ * Scores every candidate k on the latent codes (restarts capped at 10 per candidate; the chosen
+ * k is then fitted with the full settings) and prints the table.
+ */
+function chooseK(
+  latent: Float32Array,
+  n: number,
+  ks: number[],
+  cfg: {
+    method: "kmeans" | "gmm";
+    covariance: "diag" | "full";
+    nInit: number;
+    maxIter: number;
+    tol: number;
+    seed: number;
+  },
+  criterion: KCriterion | undefined,
+  verbose: boolean,
+): KSelection {
+  const d = n ? latent.length / n : 1;
+  const bar = new Progress("init: choosing k", ks.length, { quiet: !verbose });
+  let sel: KSelection;
+  try {
+    sel = selectK(latent, n, d, ks, {
+      method: cfg.method,
+      covariance: cfg.covariance,
+      nInit: Math.min(cfg.nInit, 10),
+      maxIter: cfg.maxIter,
+      tol: cfg.tol,
+      seed: cfg.seed,
+      criterion,
+      onK: (s) => bar.tick(1, `k = ${s.k}`),
+    });
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  } finally {
+    bar.done();
+  }
+  if (verbose) console.log(formatKSelection(sel));
+  console.log(`init: chose k = ${sel.best} by ${sel.criterion}`);
+  return sel;
+}
+
+/** The scores as an aligned table, the chosen k marked. */
+export function formatKSelection(sel: KSelection): string {
+  const f = (v: number | null, digits = 4) =>
+    v === null || Number.isNaN(v) ? "-" : v.toPrecision(digits);
+  const head = ["k", "inertia", "silhouette", "Calinski-H.", "Davies-B.", "BIC", "empty"];
+  const rows = sel.scores.map((s) => [
+    `${s.k === sel.best ? "*" : " "}${s.k}`,
+    f(s.inertia, 5),
+    f(s.silhouette),
+    f(s.calinskiHarabasz, 5),
+    f(s.daviesBouldin),
+    f(s.bic, 6),
+    String(s.empty),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padStart(w[i])).join("  ");
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
+/** Writes k_selection.csv and k_selection.png (each index scaled to [0, 1], higher better). */
+async function writeKSelection(dir: string, sel: KSelection): Promise<void> {
+  await writeFileAtomic(join(dir, "k_selection.csv"), kSelectionCsv(sel));
+  const ks = sel.scores.map((s) => s.k);
+  const scaled = (name: string, v: (number | null)[], lowerBetter: boolean) => {
+    const xs = v.map((a) => (a === null || Number.isNaN(a) ? NaN : lowerBetter ? -a : a));
+    const ok = xs.filter(Number.isFinite);
+    const lo = Math.min(...ok), hi = Math.max(...ok);
+    return { name, x: ks, y: xs.map((a) => (hi > lo ? (a - lo) / (hi - lo) : 1)) };
+  };
+  const series = [
+    scaled("silhouette", sel.scores.map((s) => s.silhouette), false),
+    scaled("Calinski-Harabasz", sel.scores.map((s) => s.calinskiHarabasz), false),
+    scaled("Davies-Bouldin (lower)", sel.scores.map((s) => s.daviesBouldin), true),
+    scaled("inertia (lower)", sel.scores.map((s) => s.inertia), true),
+  ];
+  if (sel.scores.some((s) => s.bic !== null)) {
+    series.push(scaled("BIC (lower)", sel.scores.map((s) => s.bic), true));
+  }
+  const png = lineChart(series, {
+    title: `k selection: k = ${sel.best} by ${sel.criterion} (each index scaled, 1 = best)`,
+    xLabel: "k",
+    yLabel: "scaled index",
+  });
+  await writeFileAtomic(join(dir, "k_selection.png"), png);
+}
+
+/** Removes the k selection of an earlier init: the centres no longer come from it. */
+async function removeKSelection(dir: string): Promise<void> {
+  for (const f of ["k_selection.csv", "k_selection.png"]) {
+    await Deno.remove(join(dir, f)).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+}
 
 /** `cli.ts finetune`. */
 export const finetuneCommand: Command = {

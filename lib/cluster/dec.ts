@@ -72,12 +72,36 @@ export interface InitResult {
 }
 
 /**
+ * The latent codes of a dataset under a model directory's pretrained encoder, as
+ * {@linkcode initCentroids} clusters them.
+ *
+ * @param dir Model directory (with autoencoder.safetensors).
+ * @param ds Dataset.
+ * @param device Backend.
+ * @returns codes [N, D].
+ */
+export async function encodeForInit(
+  dir: string,
+  ds: DatasetLike,
+  device: Device,
+): Promise<Float32Array> {
+  const { ae, info } = await loadAutoencoder(dir, device);
+  try {
+    return await encodeAll(ae, ds, info.normalize, device);
+  } finally {
+    ae.params.dispose();
+  }
+}
+
+/**
  * Encodes the dataset with the pretrained encoder and clusters the codes.
  *
  * @param dir Model directory (with autoencoder.safetensors).
  * @param ds Dataset.
  * @param cfg Settings.
  * @param device Backend.
+ * @param opts `latent`: the codes, when already computed ({@linkcode encodeForInit}; it is
+ *   scaled in place with `latentScale`); `record`: fields added to `model.json`'s `init`.
  * @returns centres [K, D], labels and the latent codes.
  */
 export async function initCentroids(
@@ -85,11 +109,15 @@ export async function initCentroids(
   ds: DatasetLike,
   cfg: InitConfig,
   device: Device,
+  opts: { latent?: Float32Array; record?: Record<string, unknown> } = {},
 ): Promise<InitResult> {
-  const { ae, info } = await loadAutoencoder(dir, device);
-  const latent = await encodeAll(ae, ds, info.normalize, device);
-  ae.params.dispose();
-  const d = ae.config.latentDim, n = ds.count;
+  const latent = opts.latent ?? await encodeForInit(dir, ds, device);
+  const d = (await readJson<ModelInfo>(dir, "model.json")).autoencoder.latentDim, n = ds.count;
+  if (latent.length !== n * d) {
+    throw new TypeError(
+      `Cannot initialise centres: expected ${n} × ${d} latent values: found ${latent.length}`,
+    );
+  }
   if (cfg.k > n) {
     throw new RangeError(`Cannot initialise ${cfg.k} clusters: the dataset has only ${n} samples`);
   }
@@ -146,8 +174,12 @@ export async function initCentroids(
       method: cfg.method,
     },
   );
+  // Read after removeOutputs, which drops the stale finetune record from model.json.
   const mi = await readJson<ModelInfo>(dir, "model.json");
-  await writeJson(join(dir, "model.json"), { ...mi, init: { ...cfg, score, latentScale } });
+  await writeJson(join(dir, "model.json"), {
+    ...mi,
+    init: { ...cfg, score, latentScale, ...opts.record },
+  });
   return { centroids, labels, latent, score };
 }
 

@@ -1,6 +1,7 @@
 /**
  * Clustering metrics: ACC (Hungarian matching), NMI, ARI, confusion matrix,
- * silhouette, cluster sizes, and a one-call evaluation report.
+ * silhouette, Calinski–Harabasz, Davies–Bouldin, cluster sizes, and a one-call evaluation
+ * report.
  *
  * @example
  * ```ts
@@ -14,4 +15,5 @@
 export * from "./hungarian.ts";
 export * from "./clustering.ts";
 export * from "./silhouette.ts";
+export * from "./internal.ts";
 export * from "./report.ts";

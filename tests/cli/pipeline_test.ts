@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { main } from "../../cli.ts";
 import { KERNELS } from "../../lib/gpu/kernels.ts";
-import { loadWeights } from "../../lib/io/checkpoint.ts";
+import { exists as pathExists, loadWeights } from "../../lib/io/checkpoint.ts";
 import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertEquals } from "../_assert.ts";
@@ -130,7 +130,36 @@ gpuTest(
     assert(again.err[0].startsWith("error: ") && again.err[0].includes("--resume"), again.err[0]);
     await ok("pretrain", ...pre, "--force");
 
+    // k chosen among 2..4 by the silhouette: the table, the CSV and PNG, model.json, centres.
+    const sel = await run("init", p("ds"), "--model", p("m"), "--k", "2:4", "--n-init", "3");
+    assertEquals(sel.code, 0, sel.err.join("\n"));
+    const csv = (await Deno.readTextFile(p("m/k_selection.csv"))).trim().split("\n");
+    assertEquals(csv[0], "k,inertia,silhouette,calinski_harabasz,davies_bouldin,bic,empty,chosen");
+    assertEquals(csv.slice(1).map((r) => r.split(",")[0]), ["2", "3", "4"]);
+    const chosen = csv.slice(1).filter((r) => r.endsWith(",1")).map((r) => Number(r.split(",")[0]));
+    assertEquals(chosen.length, 1, csv.join("\n"));
+    const sil = csv.slice(1).map((r) => Number(r.split(",")[2]));
+    assertEquals(chosen[0], 2 + sil.indexOf(Math.max(...sil)), "the highest silhouette");
+    assert(
+      sel.out.some((l) => l.includes(`chose k = ${chosen[0]} by silhouette`)),
+      sel.out.join("\n"),
+    );
+    assert((await Deno.stat(p("m/k_selection.png"))).size > 1000);
+    const selInfo = JSON.parse(await Deno.readTextFile(p("m/model.json"))).init;
+    assertEquals([selInfo.k, selInfo.kSelection], [chosen[0], {
+      candidates: [2, 3, 4],
+      criterion: "silhouette",
+      chosen: chosen[0],
+    }]);
+    assertEquals(
+      (await loadWeights(p("m/centroids.safetensors"))).weights.get("centroids")?.shape,
+      [chosen[0], 3],
+    );
+    // A later init with one k drops the selection its centres no longer come from.
     await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--n-init", "5");
+    assert(
+      !(await pathExists(p("m/k_selection.csv"))) && !(await pathExists(p("m/k_selection.png"))),
+    );
     const cen = (await loadWeights(p("m/centroids.safetensors"))).weights.get("centroids");
     assertEquals(cen?.shape, [2, 3]);
     const ft = (maxIter: string) =>
@@ -271,6 +300,11 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     [["pretrain", ds, "--model", m, "--bogus"], "Cannot parse arguments of 'pretrain'"],
     [["pretrain", ds], "--model is required"],
     [["init", ds], "--model is required"],
+    [["init", ds, "--model", m, "--k", "2:x"], "Cannot read --k"],
+    [["init", ds, "--model", m, "--k", "5:2"], "A <= B"],
+    [["init", ds, "--model", m, "--k", "3", "--k-criterion", "silhouette"], "give --k a range"],
+    [["init", ds, "--model", m, "--k", "2:4", "--k-criterion", "gap"], "--k-criterion: expected"],
+    [["init", ds, "--model", m, "--k", "2:4", "--k-criterion", "bic"], "BIC needs --method gmm"],
     [
       ["finetune", ds, "--model", m, "--optimizer", "lbfgs"],
       "--optimizer: expected one of adam, sgd",

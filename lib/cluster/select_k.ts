@@ -1,0 +1,250 @@
+/**
+ * Choosing the number of clusters: k-means (or a GMM) on the latent codes for each candidate
+ * k, scored by indices that need no labels (silhouette, Calinski–Harabasz, Davies–Bouldin,
+ * and for a GMM its BIC), and the best k by one of them. `init --k 2:12` runs it before
+ * fitting the centres with the chosen k.
+ *
+ * @module
+ */
+import { calinskiHarabasz, daviesBouldin } from "../metrics/internal.ts";
+import { silhouette } from "../metrics/silhouette.ts";
+import { gmm } from "./gmm.ts";
+import { kmeans } from "./kmeans.ts";
+
+/** Index that picks k: the highest silhouette or Calinski–Harabasz, the lowest Davies–Bouldin or BIC. */
+export type KCriterion = "silhouette" | "calinski-harabasz" | "davies-bouldin" | "bic";
+
+/** The criteria, for flags and messages. */
+export const K_CRITERIA: readonly KCriterion[] = [
+  "silhouette",
+  "calinski-harabasz",
+  "davies-bouldin",
+  "bic",
+];
+
+/** Scores of one candidate k. */
+export interface KScore {
+  k: number;
+  /** Sum of squared distances of the codes to their cluster's mean (the elbow curve). */
+  inertia: number;
+  silhouette: number;
+  calinskiHarabasz: number;
+  daviesBouldin: number;
+  /** GMM only: −2 · total log-likelihood + parameters · ln n; null for k-means. */
+  bic: number | null;
+  /** Clusters left empty by the fit (their k is then really smaller). */
+  empty: number;
+}
+
+/** Result of {@linkcode selectK}. */
+export interface KSelection {
+  scores: KScore[];
+  criterion: KCriterion;
+  /** The chosen k (the smallest among ties). */
+  best: number;
+}
+
+/** Options of {@linkcode selectK}. */
+export interface SelectKOptions {
+  method: "kmeans" | "gmm";
+  covariance?: "diag" | "full";
+  /** Restarts per candidate (k-means++; a GMM takes at most 10). */
+  nInit: number;
+  maxIter: number;
+  tol: number;
+  seed: number;
+  /** Default "silhouette" (a GMM's BIC kept falling up to k = 8 on the 5-class demo set). */
+  criterion?: KCriterion;
+  /** Points the silhouette is computed on at most (a seeded sample; default 4000). */
+  silhouetteSample?: number;
+  /** Called after each candidate. */
+  onK?: (score: KScore) => void;
+}
+
+/**
+ * Parses a list of candidate cluster counts: `5`, `2:12` (inclusive) or `3,5,8`.
+ *
+ * @param text The flag's value.
+ * @returns the counts, ascending and distinct.
+ * @throws RangeError when the text is none of these or a count is below 1.
+ * @example
+ * ```ts
+ * import { parseKList } from "./select_k.ts";
+ * if (parseKList("2:5").join() !== "2,3,4,5" || parseKList("8,3").join() !== "3,8") throw new Error();
+ * ```
+ */
+export function parseKList(text: string): number[] {
+  const t = text.trim();
+  let ks: number[];
+  const range = /^(\d+)\s*:\s*(\d+)$/.exec(t);
+  if (range) {
+    const [a, b] = [Number(range[1]), Number(range[2])];
+    if (b < a) throw new RangeError(`Cannot read k ${text}: a range A:B needs A <= B`);
+    ks = Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  } else if (/^\d+(\s*,\s*\d+)*$/.test(t)) {
+    ks = t.split(",").map((s) => Number(s.trim()));
+  } else {
+    throw new RangeError(
+      `Cannot read k ${text}: expected a count (5), a range (2:12) or a list (3,5,8)`,
+    );
+  }
+  if (ks.some((k) => k < 1)) throw new RangeError(`Cannot read k ${text}: counts must be >= 1`);
+  return [...new Set(ks)].sort((a, b) => a - b);
+}
+
+/**
+ * Free parameters of a GMM (means, covariances, weights), as scikit-learn counts them for BIC.
+ *
+ * @param k Components.
+ * @param d Dimension.
+ * @param covariance "diag" or "full".
+ * @returns the count.
+ */
+export function gmmParameters(k: number, d: number, covariance: "diag" | "full"): number {
+  return k * d + k * (covariance === "full" ? (d * (d + 1)) / 2 : d) + k - 1;
+}
+
+/**
+ * Fits every candidate k and scores it.
+ *
+ * @param x Codes, row-major `[n, d]`.
+ * @param n Number of codes.
+ * @param d Dimension.
+ * @param ks Candidates, each 2 <= k <= n − 1 (a silhouette needs two clusters and a point to
+ *   spare).
+ * @param opts Method, fit settings and criterion.
+ * @returns the scores and the chosen k.
+ * @example
+ * ```ts
+ * import { selectK } from "./select_k.ts";
+ * // Three tight groups on a line.
+ * const x = Float64Array.from([0, 0.1, 0.2, 5, 5.1, 5.2, 10, 10.1, 10.2]);
+ * const r = selectK(x, 9, 1, [2, 3, 4], { method: "kmeans", nInit: 5, maxIter: 100, tol: 1e-4, seed: 0 });
+ * if (r.best !== 3) throw new Error(String(r.best));
+ * ```
+ */
+export function selectK(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  ks: number[],
+  opts: SelectKOptions,
+): KSelection {
+  const criterion = opts.criterion ?? "silhouette";
+  if (criterion === "bic" && opts.method !== "gmm") {
+    throw new RangeError("Cannot choose k by BIC with k-means: BIC needs --method gmm");
+  }
+  const bad = ks.filter((k) => k < 2 || k > n - 1);
+  if (bad.length || ks.length === 0) {
+    throw new RangeError(
+      `Cannot choose k among [${ks}]: each candidate must lie in 2..${n - 1} (n = ${n} samples)`,
+    );
+  }
+  const cov = opts.covariance ?? "diag";
+  const scores: KScore[] = [];
+  for (const k of ks) {
+    let labels: Int32Array, bic: number | null = null;
+    if (opts.method === "kmeans") {
+      labels = kmeans(x, n, d, {
+        k,
+        nInit: opts.nInit,
+        maxIter: opts.maxIter,
+        tol: opts.tol,
+        seed: opts.seed,
+      }).labels;
+    } else {
+      const g = gmm(x, n, d, {
+        k,
+        covariance: cov,
+        maxIter: opts.maxIter,
+        tol: opts.tol,
+        nInit: Math.max(1, Math.min(opts.nInit, 10)),
+        seed: opts.seed,
+      });
+      labels = g.labels;
+      bic = -2 * g.logLikelihood * n + gmmParameters(k, d, cov) * Math.log(n);
+    }
+    const used = new Set(labels).size;
+    const score: KScore = {
+      k,
+      inertia: inertia(x, n, d, labels),
+      silhouette: used >= 2
+        ? silhouette(x, n, d, labels, {
+          sampleSize: opts.silhouetteSample ?? 4000,
+          seed: opts.seed,
+        })
+        : NaN,
+      calinskiHarabasz: used >= 2 ? calinskiHarabasz(x, n, d, labels) : NaN,
+      daviesBouldin: used >= 2 ? daviesBouldin(x, n, d, labels) : NaN,
+      bic,
+      empty: k - used,
+    };
+    scores.push(score);
+    opts.onK?.(score);
+  }
+  return { scores, criterion, best: bestK(scores, criterion) };
+}
+
+/**
+ * The k a criterion picks: the highest silhouette or Calinski–Harabasz, the lowest
+ * Davies–Bouldin or BIC; the smallest k among ties; NaN scores never win.
+ *
+ * @param scores Scores per candidate.
+ * @param criterion The index.
+ * @returns the chosen k.
+ */
+export function bestK(scores: KScore[], criterion: KCriterion): number {
+  const value = (s: KScore): number => {
+    const v = criterion === "silhouette"
+      ? s.silhouette
+      : criterion === "calinski-harabasz"
+      ? s.calinskiHarabasz
+      : criterion === "davies-bouldin"
+      ? -s.daviesBouldin
+      : -(s.bic ?? NaN);
+    return Number.isNaN(v) ? -Infinity : v;
+  };
+  let best = scores[0];
+  for (const s of scores) if (value(s) > value(best)) best = s;
+  return best.k;
+}
+
+/** Sum of squared distances of the points to their cluster's mean. */
+function inertia(x: ArrayLike<number>, n: number, d: number, labels: Int32Array): number {
+  const k = Math.max(...labels) + 1;
+  const sums = new Float64Array(k * d), sizes = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    sizes[labels[i]]++;
+    for (let t = 0; t < d; t++) sums[labels[i] * d + t] += x[i * d + t];
+  }
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const j = labels[i];
+    for (let t = 0; t < d; t++) s += (x[i * d + t] - sums[j * d + t] / sizes[j]) ** 2;
+  }
+  return s;
+}
+
+/**
+ * The scores as CSV (`k,inertia,silhouette,calinski_harabasz,davies_bouldin,bic,empty,chosen`).
+ *
+ * @param sel A selection.
+ * @returns the CSV text.
+ */
+export function kSelectionCsv(sel: KSelection): string {
+  const f = (v: number | null) => (v === null || Number.isNaN(v) ? "" : String(v));
+  const rows = sel.scores.map((s) =>
+    [
+      s.k,
+      f(s.inertia),
+      f(s.silhouette),
+      f(s.calinskiHarabasz),
+      f(s.daviesBouldin),
+      f(s.bic),
+      s.empty,
+      s.k === sel.best ? 1 : 0,
+    ].join(",")
+  );
+  return ["k,inertia,silhouette,calinski_harabasz,davies_bouldin,bic,empty,chosen", ...rows]
+    .join("\n") + "\n";
+}
