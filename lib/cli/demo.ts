@@ -12,11 +12,20 @@ import { intFlag, strFlag } from "./_command.ts";
 import { device, seedFlag } from "./_shared.ts";
 import { writeResults } from "./cluster.ts";
 import { writeSynth } from "../io/synth.ts";
+import { SYNTH_CLASSES } from "../signal/synth.ts";
 import { readExtractConfig } from "../io/extract_config.ts";
 import { runExtract } from "../io/extract.ts";
 import { openDataset } from "../io/dataset.ts";
 import { pretrain, PRETRAIN_DEFAULTS } from "../cluster/pretrain.ts";
-import { finetune, FINETUNE_DEFAULTS, INIT_DEFAULTS, initCentroids } from "../cluster/dec.ts";
+import {
+  encodeForInit,
+  finetune,
+  FINETUNE_DEFAULTS,
+  INIT_DEFAULTS,
+  initCentroids,
+} from "../cluster/dec.ts";
+import { selectK } from "../cluster/select_k.ts";
+import { writeKSelection } from "./train.ts";
 import { applyModel, rawKmeans } from "../cluster/assign.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
@@ -98,9 +107,21 @@ export const demoCommand: Command = {
     });
     (bar as Progress | null)?.done();
 
-    say("init: k-means (k-means++, 100 restarts) on the latent codes");
-    const k = 5;
-    const init = await initCentroids(model, ds, { ...INIT_DEFAULTS, k, seed }, dev);
+    say("init: how many clusters, without the labels? k-means for k = 2..9, silhouette");
+    const latent = await encodeForInit(model, ds, dev);
+    const sel = selectK(latent, ds.count, latent.length / ds.count, [2, 3, 4, 5, 6, 7, 8, 9], {
+      method: "kmeans",
+      nInit: 10,
+      maxIter: 300,
+      tol: 1e-4,
+      seed,
+    });
+    await writeKSelection(model, sel);
+    const silAt = (k: number) => sel.scores.find((s) => s.k === k)!.silhouette.toFixed(3);
+    const k = SYNTH_CLASSES.length;
+
+    say(`init: k-means (k-means++, 100 restarts) on the latent codes, k = ${k} classes`);
+    const init = await initCentroids(model, ds, { ...INIT_DEFAULTS, k, seed }, dev, { latent });
     const eInit = evaluateClustering({ pred: init.labels, k, truth });
 
     say("finetune: DEC, target distribution over the dataset every epoch");
@@ -137,7 +158,10 @@ export const demoCommand: Command = {
       `  k-means on raw spectrograms  ACC ${f(eRaw.acc)}  NMI ${f(eRaw.nmi)}`,
       `  k-means init (latent)        ACC ${f(eInit.acc)}  NMI ${f(eInit.nmi)}`,
       `  DEC                          ACC ${f(eDec.acc)}  NMI ${f(eDec.nmi)}`,
-      `outputs: ${clusters} (labels.csv, latent.npy, q.npy, latent_pca.png, examples.png), ${model}`,
+      `  k chosen without labels      ${sel.best} by silhouette (${
+        silAt(sel.best)
+      }; ${k} classes: ${silAt(k)})`,
+      `outputs: ${clusters} (labels.csv, latent.npy, q.npy, latent_pca.png, examples.png), ${model} (k_selection.png)`,
     ].join("\n"));
   },
 };

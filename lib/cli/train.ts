@@ -334,7 +334,7 @@ export function formatKSelection(sel: KSelection): string {
 }
 
 /** Writes k_selection.csv and k_selection.png (each index scaled to [0, 1], higher better). */
-async function writeKSelection(dir: string, sel: KSelection): Promise<void> {
+export async function writeKSelection(dir: string, sel: KSelection): Promise<void> {
   await writeFileAtomic(join(dir, "k_selection.csv"), kSelectionCsv(sel));
   const ks = sel.scores.map((s) => s.k);
   const scaled = (name: string, v: (number | null)[], lowerBetter: boolean) => {
