@@ -61,6 +61,7 @@ export {
   INIT_DEFAULTS,
   initCentroids,
   type InitConfig,
+  updateIntervalOf,
 } from "./lib/cluster/dec.ts";
 export { applyModel, type Assignment, rawKmeans } from "./lib/cluster/assign.ts";
 export {

@@ -15,7 +15,7 @@ import {
   resolvePretrain,
 } from "../cluster/config.ts";
 import { pretrain, pretrainStepsWarning } from "../cluster/pretrain.ts";
-import { encodeForInit, finetune, initCentroids } from "../cluster/dec.ts";
+import { encodeForInit, finetune, initCentroids, updateIntervalOf } from "../cluster/dec.ts";
 import {
   K_CRITERIA,
   type KCriterion,
@@ -394,8 +394,8 @@ export const finetuneCommand: Command = {
     "update-interval": {
       type: "string",
       arg: "N",
-      description: "Batches between label checks.",
-      default: "140",
+      description: "Batches between label checks, or auto: 140 or one epoch, whichever is shorter.",
+      default: "auto",
     },
     tol: {
       type: "string",
@@ -431,7 +431,9 @@ export const finetuneCommand: Command = {
       mode: enumFlag(values, "mode", ["dec", "idec"] as const),
       alpha: numFlag(values, "alpha"),
       target: enumFlag(values, "target", ["dataset", "batch"] as const),
-      updateInterval: intFlag(values, "update-interval"),
+      updateInterval: values["update-interval"] === "auto"
+        ? "auto"
+        : intFlag(values, "update-interval"),
       tol: numFlag(values, "tol"),
       maxIter: intFlag(values, "max-iter"),
       batchSize: intFlag(values, "batch-size"),
@@ -456,6 +458,18 @@ export const finetuneCommand: Command = {
       );
     }
     const quiet = !!values.quiet;
+    if (!quiet) {
+      const every = updateIntervalOf(cfg, ds.count);
+      console.error(
+        `finetune: labels checked${
+          cfg.target === "dataset" ? " and target p updated" : ""
+        } every ${every} batches${
+          cfg.updateInterval === "auto"
+            ? ` (auto: ${every < 140 ? `one epoch of ${ds.count} samples` : "the DEC paper's 140"})`
+            : ""
+        }`,
+      );
+    }
     const loss = cfg.mode === "idec" ? "MSE+γKL" : "KL";
     let bar = new Progress("finetune", cfg.maxIter, { quiet });
     const r = await finetune(dir, ds, cfg, device(), {

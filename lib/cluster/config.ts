@@ -43,7 +43,7 @@ export const finetuneSchema = z.object({
   mode: z.enum(["dec", "idec"]),
   alpha: pos,
   target: z.enum(["dataset", "batch"]),
-  updateInterval: int(1),
+  updateInterval: z.union([int(1), z.literal("auto")]),
   tol: z.number().min(0).max(100),
   maxIter: int(1),
   batchSize: int(1),

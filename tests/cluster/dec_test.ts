@@ -91,6 +91,18 @@ const PRE = { ...PRETRAIN_DEFAULTS, epochs: 2, batchSize: 8, latentDim: 4 };
 const INIT = { ...INIT_DEFAULTS, k: 3, nInit: 5 };
 const FT = { ...FINETUNE_DEFAULTS, batchSize: 8, updateInterval: 6, maxIter: 12, tol: 0 };
 
+gpuTest("finetune's auto update interval checks labels once an epoch on a small set", async () => {
+  // 48 samples at batch 8: 6 batches an epoch, so "auto" checks every 6 (140 would check only
+  // at the start and the end of these 12 batches).
+  const { ds } = templateSet(16, 3);
+  const dir = await Deno.makeTempDir();
+  await pretrain(ds, dir, PRE, { device: "webgpu" });
+  await initCentroids(dir, ds, INIT, "webgpu");
+  const r = await finetune(dir, ds, { ...FT, updateInterval: "auto" }, "webgpu");
+  assertEquals(r.log.map((l) => l.iteration), [0, 6, 12]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 gpuTest(
   "applyModel after init and after finetune: q rows sum to 1 and labels are argmax q",
   async () => {
@@ -265,6 +277,13 @@ Deno.test("config: a bad field in a config file is a UserError naming the field"
     0.02,
     FINETUNE_DEFAULTS.updateInterval,
   ]);
+  assertEquals(FINETUNE_DEFAULTS.updateInterval, "auto");
+  assertEquals(resolveFinetune({ updateInterval: 7 }, {}).updateInterval, 7);
+  assertThrows(
+    () => resolveFinetune({ updateInterval: "often" as unknown as number }, {}),
+    UserError,
+    "finetune.updateInterval",
+  );
   // Flags are validated the same way.
   assertThrows(() => resolveInit({}, { k: 0 }), UserError, "init.k");
   assertThrows(() => resolvePretrain({}, { valSplit: 0.95 }), UserError, "pretrain.valSplit");
