@@ -34,7 +34,7 @@ import {
 import { byKernel, type KernelShare, profileRun } from "../lib/bench/profile.ts";
 import { adapterName } from "../lib/gpu/device.ts";
 import { gpu } from "../lib/gpu/runtime.ts";
-import { stepsInFlight } from "../lib/tensor/backends.ts";
+import { passesInFlight, stepsInFlight } from "../lib/tensor/backends.ts";
 import { type BenchFigure, writeBenchResults } from "./_results.ts";
 
 const BATCHES = (Deno.env.get("SEISDEC_BENCH_BATCHES") ?? "64,256").split(",").map(Number);
@@ -134,7 +134,7 @@ if (adapter) {
       },
     });
     if (i === BATCHES.length - 1) {
-      const depth = stepsInFlight("webgpu");
+      const depth = passesInFlight("webgpu");
       const { ms: inferMs, aloneMs: inferAloneMs } = await timed(
         () => tr.infer(),
         1,

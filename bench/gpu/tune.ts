@@ -16,7 +16,7 @@
 import { median, seisdecTrainer, steadyStepMs } from "../../lib/bench/seisdec_timing.ts";
 import { adapterName } from "../../lib/gpu/device.ts";
 import { gpu } from "../../lib/gpu/runtime.ts";
-import { stepsInFlight } from "../../lib/tensor/backends.ts";
+import { passesInFlight, stepsInFlight } from "../../lib/tensor/backends.ts";
 
 const batches = (Deno.args[0] ?? "64,256").split(",").map(Number);
 const steps = Number(Deno.env.get("SEISDEC_TUNE_STEPS") ?? 64);
@@ -50,7 +50,7 @@ for (const b of batches) {
   };
   if (b === batches.at(-1)) {
     for (let i = 0; i < 2; i++) await tr.infer();
-    const im = await steadyStepMs(() => tr.infer(), steps, stepsInFlight("webgpu"));
+    const im = await steadyStepMs(() => tr.infer(), steps, passesInFlight("webgpu"));
     out.infer256 = { ms: +im.toFixed(3), samplesPerSec: +(256 / (im / 1000)).toFixed(1) };
   }
   tr.dispose();

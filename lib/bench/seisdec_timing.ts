@@ -15,7 +15,7 @@
 import { adapterName } from "../gpu/device.ts";
 import { ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
-import { initBackend, stepsInFlight } from "../tensor/backends.ts";
+import { initBackend, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { pipelined } from "../util/pipeline.ts";
 import { Rng } from "../util/rng.ts";
@@ -215,7 +215,7 @@ export async function timeSeisdec(
       }
       if (opts.infer ?? true) {
         await tr.infer();
-        const depth = stepsInFlight(backend);
+        const depth = passesInFlight(backend);
         row.inferMs = await steadyStepMs(() => tr.infer(), Math.max(5, 4 * depth), depth);
         row.inferSamplesPerSec = inferBatch / (row.inferMs / 1000);
       }

@@ -14,7 +14,7 @@ import { kmeans } from "./kmeans.ts";
 import type { DatasetLike, Normalize } from "./data.ts";
 import { encodeAll, loadAutoencoder, type ModelInfo } from "./pretrain.ts";
 import { Adam, Sgd } from "../optim/optimizers.ts";
-import { backendOf, stepsInFlight } from "../tensor/backends.ts";
+import { backendOf, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
 import { targetDistribution as cpuTargetDistribution } from "../cpu/dec.ts";
 import { axpby, decKlLoss, softAssign, targetDistribution } from "../tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
@@ -617,7 +617,7 @@ export async function assignAll(
   }, ([zd, qd], b) => {
     latent.set(zd, b * batchSize * d);
     q.set(qd, b * batchSize * k);
-  }, stepsInFlight(device));
+  }, passesInFlight(device));
   return { q, labels: argmaxRows(q, n, k), latent };
 }
 

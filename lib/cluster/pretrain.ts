@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
-import { initBackend, stepsInFlight } from "../tensor/backends.ts";
+import { initBackend, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
 import { pipelined } from "../util/pipeline.ts";
@@ -307,7 +307,7 @@ async function evalLoss(
     return l.item().then((v) => v * b.length).finally(() => l.dispose());
   }, (v) => {
     sum += v;
-  }, stepsInFlight(device));
+  }, passesInFlight(device));
   return sum / idx.length;
 }
 
@@ -462,6 +462,6 @@ export async function encodeAll(
   }, (v, b) => {
     out.set(v, b * batchSize * d);
     onBatch?.(v.length / d);
-  }, stepsInFlight(device));
+  }, passesInFlight(device));
   return out;
 }

@@ -122,6 +122,19 @@ export function stepsInFlight(name: BackendName): number {
   return Math.max(1, Math.floor(tuning?.inFlight ?? 1));
 }
 
+/**
+ * How many inference passes (no gradients, no optimizer: encoding, assignment, validation) a
+ * loop keeps in flight: the WebGPU tuning's `inferInFlight`, else its `inFlight`; 1 on the CPU
+ * backend.
+ *
+ * @param name Backend name.
+ * @returns the pipeline depth, ≥ 1.
+ */
+export function passesInFlight(name: BackendName): number {
+  if (name === "cpu") return 1;
+  return Math.max(1, Math.floor(tuning?.inferInFlight ?? stepsInFlight(name)));
+}
+
 /** @returns the active GPU tuning, or null before WebGPU is initialised. */
 export function gpuTuning(): Tuning | null {
   return tuning;

@@ -384,11 +384,14 @@ gpuTest(
       assertEquals(r.code, 0, `${args[0]}: ${r.err.join("\n")}`);
     }
     // A child process with the GPU default's pipelining: 9 pretraining steps per epoch and
-    // 10 fine-tuning steps between label checks, all in flight at once.
+    // 10 fine-tuning steps between label checks, all in flight at once, and up to 32 inference
+    // passes (validation, init's encoding, DEC's label checks).
     for (const args of steps(p("b"))) {
       const r = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", new URL("../../cli.ts", import.meta.url).pathname, ...args, "--quiet"],
-        env: { SEISDEC_TUNING: JSON.stringify({ inFlight: 16, deferMap: true }) },
+        env: {
+          SEISDEC_TUNING: JSON.stringify({ inFlight: 16, inferInFlight: 32, deferMap: true }),
+        },
         stdout: "piped",
         stderr: "piped",
       }).output();
