@@ -7,6 +7,7 @@
 
 import { ari, clusteringAccuracy, clusterSizes, encodeLabels, nmi } from "./clustering.ts";
 import { silhouette } from "./silhouette.ts";
+import { calinskiHarabasz, daviesBouldin } from "./internal.ts";
 
 /** Options of {@linkcode evaluateClustering}. */
 export interface EvaluateOptions {
@@ -48,6 +49,10 @@ export interface EvaluationReport {
   clusterToClass: (string | null)[] | null;
   /** Mean silhouette of the latent codes; null without latent codes or with < 2 clusters used. */
   silhouette: number | null;
+  /** Calinski–Harabasz index of the latent codes (higher is better); null as the silhouette. */
+  calinskiHarabasz: number | null;
+  /** Davies–Bouldin index of the latent codes (lower is better); null as the silhouette. */
+  daviesBouldin: number | null;
 }
 
 /**
@@ -84,6 +89,8 @@ export function evaluateClustering(opts: EvaluateOptions): EvaluationReport {
     confusion: null,
     clusterToClass: null,
     silhouette: null,
+    calinskiHarabasz: null,
+    daviesBouldin: null,
   };
   if (opts.truth) {
     if (opts.truth.length !== n) {
@@ -132,6 +139,10 @@ export function evaluateClustering(opts: EvaluateOptions): EvaluationReport {
     if (used >= 2 && used <= Math.min(n, 4000) - 1) {
       report.silhouette = silhouette(opts.latent, n, dim, pred, { seed: opts.seed ?? 0 });
     }
+    if (used >= 2 && used <= n - 1) {
+      report.calinskiHarabasz = calinskiHarabasz(opts.latent, n, dim, pred);
+      report.daviesBouldin = daviesBouldin(opts.latent, n, dim, pred);
+    }
   }
   return report;
 }
@@ -163,6 +174,13 @@ export function formatReport(report: EvaluationReport): string {
     lines.push(`ACC ${fmt(report.acc)}   NMI ${fmt(report.nmi)}   ARI ${fmt(report.ari)}`);
   }
   if (report.silhouette !== null) lines.push(`Silhouette (latent) ${fmt(report.silhouette)}`);
+  if (report.calinskiHarabasz !== null && report.daviesBouldin !== null) {
+    lines.push(
+      `Calinski-Harabasz (latent) ${
+        report.calinskiHarabasz.toPrecision(5)
+      }   Davies-Bouldin (latent) ${fmt(report.daviesBouldin)}`,
+    );
+  }
   lines.push("");
   const clusterHead = Array.from({ length: report.k }, (_, j) => `c${j}`);
   const table: string[][] = [["", ...clusterHead, "total"]];

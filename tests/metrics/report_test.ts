@@ -18,6 +18,11 @@ Deno.test("evaluateClustering scores only labelled samples and reports sizes and
   assert(r.nmi! > 0 && r.nmi! < 1);
   assert(r.ari! > 0 && r.ari! < 1);
   assert(r.silhouette !== null && r.silhouette > 0.5);
+  // Centroids (0, .5), (3, .5), (9, .5), mean (4, .5): B = 2·(16 + 1 + 25) = 84, W = 6·0.25;
+  // CH = (84 / 2) / (1.5 / 3) = 84. DB: s = 0.5 each, worst ratios 1/3, 1/3, 1/6: 5/18.
+  assertAlmostEquals(r.calinskiHarabasz!, 84, 1e-12);
+  assertAlmostEquals(r.daviesBouldin!, 5 / 18, 1e-12);
+  assert(formatReport(r).includes("Calinski-Harabasz (latent) 84.000"), formatReport(r));
 });
 
 Deno.test("evaluateClustering without truth or latent reports sizes only", () => {
@@ -31,7 +36,7 @@ Deno.test("evaluateClustering without truth or latent reports sizes only", () =>
     latent: new Float32Array(3),
     dim: 1,
   });
-  assertEquals(s.silhouette, null);
+  assertEquals([s.silhouette, s.calinskiHarabasz, s.daviesBouldin], [null, null, null]);
 });
 
 Deno.test("formatReport prints scores and a confusion table with class rows and cluster columns", () => {
