@@ -30,7 +30,7 @@ if (Deno.env.get("PEERS_SKIP") === "1") {
   const config = parsePeersConfig(Deno.args);
   console.log(
     `peers: ${config.peers.join(", ")} at batch ${config.batches.join(", ")}; ` +
-      `${config.warmup} warm-up + mean of ${config.steps} steps; ` +
+      `${config.warmup} warm-up + mean of >= ${config.steps} steps and >= ${config.minSeconds} s; ` +
       `encoder at batch ${config.inferBatch}`,
   );
   const rows = await runPeers(config, defaultTimer(timeSeisdec));

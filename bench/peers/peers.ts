@@ -32,6 +32,8 @@ export interface PeersConfig {
   batches: number[];
   /** Timed steps per figure (>= 5). */
   steps: number;
+  /** Least timed work per figure in seconds: short steps are timed more often. */
+  minSeconds: number;
   /** Warm-up steps per figure. */
   warmup: number;
   /** Encoder inference batch. */
@@ -49,6 +51,7 @@ export interface PeersConfig {
  * | `--peers=a,b` | `PEERS` | all of {@linkcode PEER_IDS} |
  * | `--batches=64,256` | `PEERS_BATCHES` | `64,256` |
  * | `--steps=5` | `PEERS_STEPS` | 5 |
+ * | `--min-s=2` | `PEERS_MIN_S` | 2 |
  * | `--warmup=1` | `PEERS_WARMUP` | 1 |
  * | `--infer-batch=256` | `PEERS_INFER_BATCH` | 256 |
  * | `--max-step-s=120` | `PEERS_MAX_STEP_S` | 120 |
@@ -75,6 +78,7 @@ export function parsePeersConfig(
       peers: { type: "string" },
       batches: { type: "string" },
       steps: { type: "string" },
+      "min-s": { type: "string" },
       warmup: { type: "string" },
       "infer-batch": { type: "string" },
       "max-step-s": { type: "string" },
@@ -129,6 +133,7 @@ export function parsePeersConfig(
     skipped,
     batches,
     steps: int("steps", "PEERS_STEPS", 5, 5),
+    minSeconds: int("min-s", "PEERS_MIN_S", 2, 0),
     warmup: int("warmup", "PEERS_WARMUP", 1, 0),
     inferBatch: int("infer-batch", "PEERS_INFER_BATCH", 256, 1),
     maxStepSeconds: int("max-step-s", "PEERS_MAX_STEP_S", 120, 1),
@@ -182,6 +187,7 @@ export async function runPeers(
     for (const batch of config.batches) {
       const opts: TimingOptions = {
         steps: config.steps,
+        minSeconds: config.minSeconds,
         warmup: config.warmup,
         inferBatch: config.inferBatch,
         infer: first === null,

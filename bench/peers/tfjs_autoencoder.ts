@@ -34,7 +34,7 @@ export type Tf = typeof tf;
 export type TfjsBackendName = "webgpu" | "wasm" | "cpu";
 
 import type { PeerResult, TimingOptions } from "../../lib/bench/types.ts";
-import { median, steadyStepMs } from "../../lib/bench/seisdec_timing.ts";
+import { median, steadyStepMs, timedSteps } from "../../lib/bench/seisdec_timing.ts";
 
 export { median };
 
@@ -442,7 +442,7 @@ function errorText(e: unknown): string {
 
 /**
  * Times the tfjs autoencoder on one backend: `warmup` untimed training steps, then the
- * mean of `steps` timed steps (forward + backward + Adam, ending with a read of the
+ * mean of `steps` timed steps (more where they would not last `minSeconds`, see timedSteps) (forward + backward + Adam, ending with a read of the
  * loss so queued GPU work is inside the timed region), and the same for encoder
  * inference at `inferBatch`. Never throws: a failure lands in `error`.
  *
@@ -461,6 +461,7 @@ export async function timeTfjs(
     throw new RangeError(`Cannot time tfjs: steps must be >= 5: current value is ${steps}`);
   }
   const warmup = opts.warmup ?? 1;
+  const minSeconds = opts.minSeconds ?? 2;
   const inferBatch = opts.inferBatch ?? 256;
   const seed = opts.seed ?? 1;
   const result: PeerResult = {
@@ -506,7 +507,7 @@ export async function timeTfjs(
           result.error = `training skipped: warm-up step took ${(warmMs / 1000).toFixed(0)} s > ` +
             `${opts.maxStepSeconds} s limit`;
         } else {
-          result.stepMs = await steadyStepMs(step, steps);
+          result.stepMs = await steadyStepMs(step, timedSteps(steps, warmMs, minSeconds));
           result.trainSamplesPerSec = batch / (result.stepMs / 1000);
         }
       } catch (e) {
@@ -524,8 +525,13 @@ export async function timeTfjs(
         z.dispose();
       };
       try {
-        for (let i = 0; i < warmup; i++) await infer();
-        result.inferMs = await steadyStepMs(infer, steps);
+        let warmMs = 0;
+        for (let i = 0; i < warmup; i++) {
+          const t0 = performance.now();
+          await infer();
+          warmMs = performance.now() - t0;
+        }
+        result.inferMs = await steadyStepMs(infer, timedSteps(steps, warmMs, minSeconds));
         result.inferSamplesPerSec = inferBatch / (result.inferMs / 1000);
       } catch (e) {
         const msg = `Cannot run the encoder on tfjs ${backend}: ${errorText(e)}`;

@@ -100,6 +100,28 @@ export async function steadyStepMs(
   return (last - t0) / steps;
 }
 
+/**
+ * How many steps to time: at least `steps`, and enough that they last about `minSeconds` at
+ * the warm step's pace (at most 2,000). Five steps of a 3 s tfjs-webgpu step span 15 s of
+ * this machine's noise, five of seisdec's 0.14 s step 0.7 s: one slow stretch then moved
+ * seisdec's figure by 20 % (137 against 168 ms per step in two runs of one day) while tfjs's
+ * stayed within 1 %.
+ *
+ * @param steps The least number of steps.
+ * @param warmMs Wall time of one warm step, in ms.
+ * @param minSeconds Least timed work, in seconds.
+ * @returns the number of steps to time.
+ * @example
+ * ```ts
+ * import { timedSteps } from "./seisdec_timing.ts";
+ * if (timedSteps(5, 3000, 2) !== 5 || timedSteps(5, 100, 2) !== 20) throw new Error();
+ * ```
+ */
+export function timedSteps(steps: number, warmMs: number, minSeconds: number): number {
+  if (!(warmMs > 0)) return steps;
+  return Math.max(steps, Math.min(2000, Math.ceil((minSeconds * 1000) / warmMs)));
+}
+
 /** A training-step timer for the seed autoencoder on one backend. */
 export interface SeisdecTrainer {
   /** Records and submits one step; resolves with the loss once it is read back. */
@@ -185,6 +207,7 @@ export async function timeSeisdec(
   opts: TimingOptions = {},
 ): Promise<PeerResult> {
   const steps = Math.max(5, opts.steps ?? 5),
+    minSeconds = opts.minSeconds ?? 2,
     warmup = opts.warmup ?? 1,
     inferBatch = opts.inferBatch ?? 256;
   const row: PeerResult = {
@@ -209,14 +232,18 @@ export async function timeSeisdec(
           row.error = `a step took ${warm.toFixed(1)} s, over the ${opts.maxStepSeconds} s limit`;
         } else {
           const depth = stepsInFlight(backend);
-          row.stepMs = await steadyStepMs(() => tr.step(), Math.max(steps, 4 * depth), depth);
+          const n = timedSteps(Math.max(steps, 4 * depth), warm * 1000, minSeconds);
+          row.stepMs = await steadyStepMs(() => tr.step(), n, depth);
           row.trainSamplesPerSec = batch / (row.stepMs / 1000);
         }
       }
       if (opts.infer ?? true) {
+        const t0 = performance.now();
         await tr.infer();
+        const warmMs = performance.now() - t0;
         const depth = passesInFlight(backend);
-        row.inferMs = await steadyStepMs(() => tr.infer(), Math.max(5, 4 * depth), depth);
+        const n = timedSteps(Math.max(5, 4 * depth), warmMs, minSeconds);
+        row.inferMs = await steadyStepMs(() => tr.infer(), n, depth);
         row.inferSamplesPerSec = inferBatch / (row.inferMs / 1000);
       }
     } finally {

@@ -35,6 +35,12 @@ export interface PeerResult {
 export interface TimingOptions {
   /** Timed training steps; the median is reported. At least 5 (default 5). */
   steps?: number;
+  /**
+   * Least timed work per figure, in seconds (default 2): a peer whose warm step is short takes
+   * more than `steps` steps, so that every figure averages over a comparable stretch of the
+   * machine's noise (see {@linkcode timedSteps} in lib/bench/seisdec_timing.ts).
+   */
+  minSeconds?: number;
   /** Untimed warm-up steps before the timed ones (default 1). */
   warmup?: number;
   /** Batch size of the encoder inference timing (default 256). */

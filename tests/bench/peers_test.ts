@@ -11,6 +11,7 @@ import {
 } from "../../bench/peers/tfjs_autoencoder.ts";
 import { type BenchResultFile, writeBenchResults } from "../../bench/_results.ts";
 import { formatReport, loadResults } from "../../bench/report.ts";
+import { timedSteps } from "../../lib/bench/seisdec_timing.ts";
 import {
   formatPeerTable,
   parsePeersConfig,
@@ -386,10 +387,21 @@ tfTest("runPeers times inference once per peer and skips a batch predicted too s
   assert(Number.isNaN(figures[5].value));
 });
 
+Deno.test("timedSteps times short steps more often, up to 2,000, and never fewer than asked", () => {
+  assertEquals(timedSteps(5, 3000, 2), 5); // tfjs-webgpu on llvmpipe: 5 steps are 15 s
+  assertEquals(timedSteps(5, 140, 2), 15); // seisdec on llvmpipe: 15 steps are 2.1 s
+  assertEquals(timedSteps(64, 3, 2), 667); // a GPU step
+  assertEquals(timedSteps(5, 0.01, 2), 2000);
+  assertEquals(timedSteps(5, 140, 0), 5);
+  assertEquals(timedSteps(5, NaN, 2), 5);
+});
+
 tfTest("parsePeersConfig reads flags and env, and --quick drops tfjs-cpu with a reason", () => {
   const d = parsePeersConfig([], () => undefined);
   assertEquals(d.batches, [64, 256]);
   assertEquals(d.steps, 5);
+  assertEquals(d.minSeconds, 2);
+  assertEquals(parsePeersConfig(["--min-s=0"], () => undefined).minSeconds, 0);
   assertEquals(d.peers.length, 5);
   const q = parsePeersConfig([], (n) => n === "PEERS_QUICK" ? "1" : undefined);
   assertEquals(q.batches, [64]);
