@@ -30,6 +30,7 @@ import {
   type SeisdecTrainer,
   seisdecTrainer,
   steadyStepMs,
+  timedSteps,
 } from "../lib/bench/seisdec_timing.ts";
 import { byKernel, type KernelShare, profileRun } from "../lib/bench/profile.ts";
 import { adapterName } from "../lib/gpu/device.ts";
@@ -53,11 +54,18 @@ async function timed(
   alone = false,
   depth = 1,
 ): Promise<{ ms: number; aloneMs?: number }> {
-  for (let i = 0; i < warmup; i++) await f();
-  const ms = await steadyStepMs(f, iters, depth);
+  let warmMs = 0;
+  for (let i = 0; i < warmup; i++) {
+    const t0 = performance.now();
+    await f();
+    warmMs = performance.now() - t0;
+  }
+  // At least `iters` steps and 2 s of them, as the peers bench (timedSteps).
+  const n = timedSteps(iters, warmMs, 2);
+  const ms = await steadyStepMs(f, n, depth);
   if (!alone) return { ms };
   const ts: number[] = [];
-  for (let i = 0; i < iters; i++) {
+  for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     await f();
     ts.push(performance.now() - t0);
