@@ -23,7 +23,7 @@ import type { BufRef, GpuRuntime, KernelDef, Param } from "./runtime.ts";
 export const MAX_PACK_JOBS = 32;
 
 /** Weight buffers whose packed weights are kept at once (oldest dropped first). */
-const MAX_STORES = 256;
+export const MAX_STORES = 256;
 
 /**
  * conv_pack with room for `jobs` jobs in its uniform table.

@@ -7,7 +7,13 @@
  */
 import * as C from "../../lib/cpu/mod.ts";
 import * as K from "../../lib/gpu/kernels.ts";
-import { MAX_PACK_JOBS, packCache, type PackJob, recordPacks } from "../../lib/gpu/packs.ts";
+import {
+  MAX_PACK_JOBS,
+  MAX_STORES,
+  packCache,
+  type PackJob,
+  recordPacks,
+} from "../../lib/gpu/packs.ts";
 import type { GpuRuntime } from "../../lib/gpu/runtime.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { Adam } from "../../lib/optim/optimizers.ts";
@@ -261,6 +267,44 @@ gpuTest("a weight's packed copies go back to the pool with the weight", async ()
   assertEquals(rt.pool.stats().liveBuffers, live0, "and its buffer released");
   x.dispose();
 });
+
+gpuTest(
+  `at most ${MAX_STORES} weight buffers keep packed weights; an evicted one repacks`,
+  async () => {
+    const rt = await webgpu();
+    rt.submit();
+    const cache = packCache(rt);
+    const xs = [1, 1, 5, 4], ws = [4, 1, 3, 3];
+    const p = { stride: [1, 1] as [number, number], padding: [1, 1] as [number, number] };
+    const ys = C.conv2dOutputShape(xs, ws, p);
+    const g: K.ConvGeom = {
+      n: 1,
+      ci: 1,
+      h: 5,
+      w: 4,
+      co: 4,
+      ho: ys[2],
+      wo: ys[3],
+      kh: 3,
+      kw: 3,
+      stride: p.stride,
+      padding: p.padding,
+    };
+    const xd = rand(numel(xs), 51);
+    const x = gt(xd, xs), y = gt(new Float32Array(numel(ys)), ys);
+    const wds = Array.from({ length: MAX_STORES + 4 }, (_, i) => rand(numel(ws), 100 + i));
+    const w = wds.map((d) => gt(d, ws));
+    for (const t of w) K.conv2d(rt, g, x.ref, t.ref, null, y.ref);
+    rt.submit();
+    assert(cache.stores <= MAX_STORES, `${cache.stores} stores`);
+    // The first weight's store was dropped: its next use packs again, and correctly.
+    const before = rt.stats().dispatches;
+    K.conv2d(rt, g, x.ref, w[0].ref, null, y.ref);
+    assertEquals(rt.stats().dispatches - before, 2, "packing and conv2d");
+    close((await readAll([y]))[0], C.conv2d(xd, xs, wds[0], ws, null, p), accTol(9, 4), "w[0]");
+    for (const t of [x, y, ...w]) t.dispose();
+  },
+);
 
 /** Adam steps of the seed autoencoder on [1, 29, 23]; losses, weights, dispatches per step. */
 async function train(packCacheOn: boolean) {
