@@ -83,8 +83,10 @@ export {
   type KSelection,
   kSelectionCsv,
   parseKList,
+  removeKSelection,
   selectK,
   type SelectKOptions,
+  writeKSelection,
 } from "./lib/cluster/select_k.ts";
 export * from "./lib/metrics/mod.ts";
 

@@ -24,8 +24,7 @@ import {
   INIT_DEFAULTS,
   initCentroids,
 } from "../cluster/dec.ts";
-import { selectK } from "../cluster/select_k.ts";
-import { writeKSelection } from "./train.ts";
+import { selectK, writeKSelection } from "../cluster/select_k.ts";
 import { applyModel, rawKmeans } from "../cluster/assign.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";

@@ -20,12 +20,11 @@ import {
   K_CRITERIA,
   type KCriterion,
   type KSelection,
-  kSelectionCsv,
   parseKList,
+  removeKSelection,
   selectK,
+  writeKSelection,
 } from "../cluster/select_k.ts";
-import { lineChart } from "../plot/mod.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
 import { downstreamOf, exists } from "../io/checkpoint.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
@@ -331,42 +330,6 @@ export function formatKSelection(sel: KSelection): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => c.padStart(w[i])).join("  ");
   return [line(head), ...rows.map(line)].join("\n");
-}
-
-/** Writes k_selection.csv and k_selection.png (each index scaled to [0, 1], higher better). */
-export async function writeKSelection(dir: string, sel: KSelection): Promise<void> {
-  await writeFileAtomic(join(dir, "k_selection.csv"), kSelectionCsv(sel));
-  const ks = sel.scores.map((s) => s.k);
-  const scaled = (name: string, v: (number | null)[], lowerBetter: boolean) => {
-    const xs = v.map((a) => (a === null || Number.isNaN(a) ? NaN : lowerBetter ? -a : a));
-    const ok = xs.filter(Number.isFinite);
-    const lo = Math.min(...ok), hi = Math.max(...ok);
-    return { name, x: ks, y: xs.map((a) => (hi > lo ? (a - lo) / (hi - lo) : 1)) };
-  };
-  const series = [
-    scaled("silhouette", sel.scores.map((s) => s.silhouette), false),
-    scaled("Calinski-Harabasz", sel.scores.map((s) => s.calinskiHarabasz), false),
-    scaled("Davies-Bouldin (lower)", sel.scores.map((s) => s.daviesBouldin), true),
-    scaled("inertia (lower)", sel.scores.map((s) => s.inertia), true),
-  ];
-  if (sel.scores.some((s) => s.bic !== null)) {
-    series.push(scaled("BIC (lower)", sel.scores.map((s) => s.bic), true));
-  }
-  const png = lineChart(series, {
-    title: `k selection: k = ${sel.best} by ${sel.criterion} (each index scaled, 1 = best)`,
-    xLabel: "k",
-    yLabel: "scaled index",
-  });
-  await writeFileAtomic(join(dir, "k_selection.png"), png);
-}
-
-/** Removes the k selection of an earlier init: the centres no longer come from it. */
-async function removeKSelection(dir: string): Promise<void> {
-  for (const f of ["k_selection.csv", "k_selection.png"]) {
-    await Deno.remove(join(dir, f)).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    });
-  }
 }
 
 /** `cli.ts finetune`. */

@@ -6,7 +6,10 @@
  *
  * @module
  */
-import { calinskiHarabasz, daviesBouldin } from "../metrics/internal.ts";
+import { join } from "node:path";
+import { lineChart } from "../plot/mod.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { calinskiHarabasz, daviesBouldin, withinClusterSS } from "../metrics/internal.ts";
 import { silhouette } from "../metrics/silhouette.ts";
 import { gmm } from "./gmm.ts";
 import { kmeans } from "./kmeans.ts";
@@ -167,7 +170,7 @@ export function selectK(
     const used = new Set(labels).size;
     const score: KScore = {
       k,
-      inertia: inertia(x, n, d, labels),
+      inertia: withinClusterSS(x, n, d, labels),
       silhouette: used >= 2
         ? silhouette(x, n, d, labels, {
           sampleSize: opts.silhouetteSample ?? 4000,
@@ -209,22 +212,6 @@ export function bestK(scores: KScore[], criterion: KCriterion): number {
   return best.k;
 }
 
-/** Sum of squared distances of the points to their cluster's mean. */
-function inertia(x: ArrayLike<number>, n: number, d: number, labels: Int32Array): number {
-  const k = Math.max(...labels) + 1;
-  const sums = new Float64Array(k * d), sizes = new Float64Array(k);
-  for (let i = 0; i < n; i++) {
-    sizes[labels[i]]++;
-    for (let t = 0; t < d; t++) sums[labels[i] * d + t] += x[i * d + t];
-  }
-  let s = 0;
-  for (let i = 0; i < n; i++) {
-    const j = labels[i];
-    for (let t = 0; t < d; t++) s += (x[i * d + t] - sums[j * d + t] / sizes[j]) ** 2;
-  }
-  return s;
-}
-
 /**
  * The scores as CSV (`k,inertia,silhouette,calinski_harabasz,davies_bouldin,bic,empty,chosen`).
  *
@@ -247,4 +234,51 @@ export function kSelectionCsv(sel: KSelection): string {
   );
   return ["k,inertia,silhouette,calinski_harabasz,davies_bouldin,bic,empty,chosen", ...rows]
     .join("\n") + "\n";
+}
+
+/**
+ * Writes k_selection.csv ({@linkcode kSelectionCsv}) and k_selection.png (each index scaled to
+ * [0, 1], 1 = best) into a model directory, atomically.
+ *
+ * @param dir Model directory.
+ * @param sel The selection.
+ */
+export async function writeKSelection(dir: string, sel: KSelection): Promise<void> {
+  await writeFileAtomic(join(dir, "k_selection.csv"), kSelectionCsv(sel));
+  const ks = sel.scores.map((s) => s.k);
+  const scaled = (name: string, v: (number | null)[], lowerBetter: boolean) => {
+    const xs = v.map((a) => (a === null || Number.isNaN(a) ? NaN : lowerBetter ? -a : a));
+    const ok = xs.filter(Number.isFinite);
+    const lo = Math.min(...ok), hi = Math.max(...ok);
+    return { name, x: ks, y: xs.map((a) => (hi > lo ? (a - lo) / (hi - lo) : 1)) };
+  };
+  const series = [
+    scaled("silhouette", sel.scores.map((s) => s.silhouette), false),
+    scaled("Calinski-Harabasz", sel.scores.map((s) => s.calinskiHarabasz), false),
+    scaled("Davies-Bouldin (lower)", sel.scores.map((s) => s.daviesBouldin), true),
+    scaled("inertia (lower)", sel.scores.map((s) => s.inertia), true),
+  ];
+  if (sel.scores.some((s) => s.bic !== null)) {
+    series.push(scaled("BIC (lower)", sel.scores.map((s) => s.bic), true));
+  }
+  const png = lineChart(series, {
+    title: `k selection: k = ${sel.best} by ${sel.criterion} (each index scaled, 1 = best)`,
+    xLabel: "k",
+    yLabel: "scaled index",
+  });
+  await writeFileAtomic(join(dir, "k_selection.png"), png);
+}
+
+/**
+ * Removes the k selection of an earlier init from a model directory: the centres no longer
+ * come from it.
+ *
+ * @param dir Model directory.
+ */
+export async function removeKSelection(dir: string): Promise<void> {
+  for (const f of ["k_selection.csv", "k_selection.png"]) {
+    await Deno.remove(join(dir, f)).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
 }

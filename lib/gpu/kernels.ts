@@ -694,6 +694,37 @@ export interface ConvGeom {
   padding: [number, number];
 }
 
+/**
+ * The geometry of a kernel call that reads `xs` (its input, channels ci) with weights `ws`
+ * and writes `ys` (channels co); the gradient primitives pass tensors in swapped roles.
+ *
+ * @param xs Input shape [N, Ci, H, W].
+ * @param ws Weight shape [., ., KH, KW].
+ * @param ys Output shape [N, Co, Ho, Wo].
+ * @param o Stride and padding per axis.
+ * @returns the geometry.
+ */
+export function convGeom(
+  xs: readonly number[],
+  ws: readonly number[],
+  ys: readonly number[],
+  o: { stride: [number, number]; padding: [number, number] },
+): ConvGeom {
+  return {
+    n: xs[0],
+    ci: xs[1],
+    h: xs[2],
+    w: xs[3],
+    co: ys[1],
+    ho: ys[2],
+    wo: ys[3],
+    kh: ws[2],
+    kw: ws[3],
+    stride: o.stride,
+    padding: o.padding,
+  };
+}
+
 function convParams(g: ConvGeom): number[] {
   return [
     g.n,

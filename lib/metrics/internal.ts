@@ -49,6 +49,44 @@ function centroids(
 }
 
 /**
+ * Within-cluster sum of squares: Σ_i ‖x_i − c_{l(i)}‖², c_j the mean of cluster j (k-means'
+ * inertia when the labels are its assignment to converged centres).
+ *
+ * @param x Points, row-major `[n, d]`.
+ * @param n Number of points.
+ * @param d Dimension.
+ * @param labels Cluster of each point (any integers).
+ * @returns the sum.
+ * @example
+ * ```ts
+ * import { withinClusterSS } from "./internal.ts";
+ * if (withinClusterSS([0, 2, 10, 12], 4, 1, [0, 0, 1, 1]) !== 4) throw new Error();
+ * ```
+ */
+export function withinClusterSS(
+  x: ArrayLike<number>,
+  n: number,
+  d: number,
+  labels: ArrayLike<number>,
+): number {
+  check("the within-cluster sum of squares", x, n, d, labels);
+  return within(x, n, d, centroids(x, n, d, labels));
+}
+
+function within(
+  x: ArrayLike<number>,
+  n: number,
+  d: number,
+  { code, c }: { code: Int32Array; c: Float64Array[] },
+): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    for (let t = 0; t < d; t++) s += (x[i * d + t] - c[code[i]][t]) ** 2;
+  }
+  return s;
+}
+
+/**
  * Calinski–Harabasz index: the between-cluster dispersion over the within-cluster
  * dispersion, each per degree of freedom, `[B / (k − 1)] / [W / (n − k)]`, with
  * B = Σ_j n_j ‖c_j − c‖² and W = Σ_i ‖x_i − c_{l(i)}‖². Higher is better. 1 when W = 0 (as
@@ -73,7 +111,7 @@ export function calinskiHarabasz(
   labels: ArrayLike<number>,
 ): number {
   check("the Calinski-Harabasz index", x, n, d, labels);
-  const { code, sizes, c } = centroids(x, n, d, labels);
+  const cs = centroids(x, n, d, labels), { sizes, c } = cs;
   const k = sizes.length;
   if (k < 2 || k > n - 1) {
     throw new RangeError(
@@ -84,14 +122,12 @@ export function calinskiHarabasz(
   }
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) mean[t] += x[i * d + t] / n;
-  let between = 0, within = 0;
+  let between = 0;
   for (let j = 0; j < k; j++) {
     for (let t = 0; t < d; t++) between += sizes[j] * (c[j][t] - mean[t]) ** 2;
   }
-  for (let i = 0; i < n; i++) {
-    for (let t = 0; t < d; t++) within += (x[i * d + t] - c[code[i]][t]) ** 2;
-  }
-  return within === 0 ? 1 : (between * (n - k)) / (within * (k - 1));
+  const w = within(x, n, d, cs);
+  return w === 0 ? 1 : (between * (n - k)) / (w * (k - 1));
 }
 
 /**

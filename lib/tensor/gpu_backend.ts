@@ -46,28 +46,6 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
     for (const r of scratch.splice(0)) pool.release(r.buffer);
   };
 
-  /**
-   * Geometry of a kernel call reading xs (its input, channels ci), weights ws and writing ys
-   * (channels co). The gradient primitives pass the tensors in swapped roles.
-   */
-  const geom = (
-    xs: readonly number[],
-    ws: readonly number[],
-    ys: readonly number[],
-    o: ConvOpts,
-  ): K.ConvGeom => ({
-    n: xs[0],
-    ci: xs[1],
-    h: xs[2],
-    w: xs[3],
-    co: ys[1],
-    ho: ys[2],
-    wo: ys[3],
-    kh: ws[2],
-    kw: ws[3],
-    stride: o.stride,
-    padding: o.padding,
-  });
   const convOut = (xs: readonly number[], ws: readonly number[], o: ConvOpts): number[] => [
     xs[0],
     ws[0],
@@ -101,7 +79,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       const xs = conv4("conv2d", x.shape), ws = conv4("conv2d", w.shape);
       const ys = convOut(xs, ws, o);
       const y = alloc(ys);
-      K.conv2d(rt, geom(xs, ws, ys, o), x.ref, w.ref, b?.ref ?? null, y.ref, slope);
+      K.conv2d(rt, K.convGeom(xs, ws, ys, o), x.ref, w.ref, b?.ref ?? null, y.ref, slope);
       return y;
     },
     conv2dInputGrad(gy, w, xShape, o) {
@@ -110,7 +88,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       const gs = gy.shape;
       K.convTranspose2d(
         rt,
-        geom(gs, w.shape, xShape, o),
+        K.convGeom(gs, w.shape, xShape, o),
         gy.ref,
         w.ref,
         null,
@@ -123,7 +101,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       const gw = alloc(wShape);
       K.convWeightGrad(
         rt,
-        geom(x.shape, wShape, gy.shape, o),
+        K.convGeom(x.shape, wShape, gy.shape, o),
         x.ref,
         gy.ref,
         gw.ref,
@@ -137,7 +115,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       const xs = conv4("conv_transpose2d", x.shape), ws = conv4("conv_transpose2d", w.shape);
       const ys = [xs[0], ws[1], outHW[0], outHW[1]];
       const y = alloc(ys);
-      K.convTranspose2d(rt, geom(xs, ws, ys, o), x.ref, w.ref, b?.ref ?? null, y.ref, slope);
+      K.convTranspose2d(rt, K.convGeom(xs, ws, ys, o), x.ref, w.ref, b?.ref ?? null, y.ref, slope);
       return y;
     },
     convTranspose2dInputGrad(gy, w, xShape, o) {
@@ -146,7 +124,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       const gs = gy.shape;
       K.conv2d(
         rt,
-        geom(gs, w.shape, xShape, o),
+        K.convGeom(gs, w.shape, xShape, o),
         gy.ref,
         w.ref,
         null,
@@ -161,7 +139,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       const xs = x.shape, gs = gy.shape;
       K.convWeightGrad(
         rt,
-        geom(gs, wShape, xs, o),
+        K.convGeom(gs, wShape, xs, o),
         gy.ref,
         x.ref,
         gw.ref,

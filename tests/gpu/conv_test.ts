@@ -552,19 +552,7 @@ async function weightGradWithSplit(
   const before = rt.stats().dispatches;
   K.convWeightGrad(
     rt,
-    {
-      n: c.x[0],
-      ci: c.x[1],
-      h: c.x[2],
-      w: c.x[3],
-      co: c.w[0],
-      ho: ys[2],
-      wo: ys[3],
-      kh: c.w[2],
-      kw: c.w[3],
-      stride: c.stride,
-      padding: c.padding,
-    },
+    K.convGeom(c.x, c.w, ys, c),
     x.ref,
     gy.ref,
     gw.ref,

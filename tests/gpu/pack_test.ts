@@ -163,19 +163,7 @@ gpuTest(`conv_pack splits more than ${MAX_PACK_JOBS} jobs over dispatches`, asyn
 const X = [2, 6, 9, 7], W = [10, 6, 3, 3];
 const P = { stride: [2, 1] as [number, number], padding: [1, 1] as [number, number] };
 const YS = C.conv2dOutputShape(X, W, P);
-const GEOM: K.ConvGeom = {
-  n: X[0],
-  ci: X[1],
-  h: X[2],
-  w: X[3],
-  co: W[0],
-  ho: YS[2],
-  wo: YS[3],
-  kh: W[2],
-  kw: W[3],
-  stride: P.stride,
-  padding: P.padding,
-};
+const GEOM = K.convGeom(X, W, YS, P);
 const TOL = accTol(6 * 9, 4);
 
 /** Records a conv2d of x with w into a new tensor; returns it and the dispatches recorded. */
@@ -277,19 +265,7 @@ gpuTest(
     const xs = [1, 1, 5, 4], ws = [4, 1, 3, 3];
     const p = { stride: [1, 1] as [number, number], padding: [1, 1] as [number, number] };
     const ys = C.conv2dOutputShape(xs, ws, p);
-    const g: K.ConvGeom = {
-      n: 1,
-      ci: 1,
-      h: 5,
-      w: 4,
-      co: 4,
-      ho: ys[2],
-      wo: ys[3],
-      kh: 3,
-      kw: 3,
-      stride: p.stride,
-      padding: p.padding,
-    };
+    const g = K.convGeom(xs, ws, ys, p);
     const xd = rand(numel(xs), 51);
     const x = gt(xd, xs), y = gt(new Float32Array(numel(ys)), ys);
     const wds = Array.from({ length: MAX_STORES + 4 }, (_, i) => rand(numel(ws), 100 + i));

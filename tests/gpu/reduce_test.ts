@@ -157,19 +157,7 @@ gpuTest("splitLanes reaches the conv weight gradient and the split-K matmul", as
     const scratch: Tensor[] = [];
     K.convWeightGrad(
       rt,
-      {
-        n: xs[0],
-        ci: xs[1],
-        h: xs[2],
-        w: xs[3],
-        co: ws[0],
-        ho: ys[2],
-        wo: ys[3],
-        kh: 3,
-        kw: 3,
-        stride: p.stride,
-        padding: p.padding,
-      },
+      K.convGeom(xs, ws, ys, p),
       x.ref,
       gy.ref,
       gw.ref,

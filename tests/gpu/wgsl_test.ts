@@ -119,19 +119,7 @@ gpuTest("a conv tile variant that start-up did not compile is compiled at dispat
   const before = rt.stats().pipelines;
   K.conv2d(
     rt,
-    {
-      n: x[0],
-      ci: x[1],
-      h: x[2],
-      w: x[3],
-      co: w[0],
-      ho: ys[2],
-      wo: ys[3],
-      kh: 3,
-      kw: 3,
-      stride: p.stride,
-      padding: p.padding,
-    },
+    K.convGeom(x, w, ys, p),
     xt.ref,
     wt.ref,
     null,
