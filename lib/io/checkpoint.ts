@@ -120,7 +120,7 @@ export type Stage = "pretrain" | "init" | "finetune";
 
 const OUTPUTS: Record<Stage, string[]> = {
   pretrain: ["autoencoder.safetensors", "checkpoint", "learning_curve.csv", "learning_curve.png"],
-  init: ["centroids.safetensors"],
+  init: ["centroids.safetensors", "k_selection.csv", "k_selection.png"],
   finetune: ["dec.safetensors", "finetune_checkpoint", "finetune_log.csv"],
 };
 

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { main } from "../../cli.ts";
 import { KERNELS } from "../../lib/gpu/kernels.ts";
-import { exists as pathExists, loadWeights } from "../../lib/io/checkpoint.ts";
+import { downstreamOf, exists as pathExists, loadWeights } from "../../lib/io/checkpoint.ts";
 import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertEquals } from "../_assert.ts";
@@ -155,6 +155,12 @@ gpuTest(
       (await loadWeights(p("m/centroids.safetensors"))).weights.get("centroids")?.shape,
       [chosen[0], 3],
     );
+    // The selection is init's output: a new pretraining makes it stale with the centres.
+    assertEquals(await downstreamOf(p("m"), "pretrain"), [
+      "centroids.safetensors",
+      "k_selection.csv",
+      "k_selection.png",
+    ]);
     // A later init with one k drops the selection its centres no longer come from.
     await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--n-init", "5");
     assert(
