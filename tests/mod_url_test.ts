@@ -1,0 +1,109 @@
+/**
+ * The design card's "import as a Deno module by URL": serves this checkout over
+ * HTTP the way raw.githubusercontent.com does (every file `text/plain`), and
+ * runs a script in another process, outside the repository and with
+ * `--no-config` (so no import map or lockfile of ours can help), that imports
+ * `mod.ts` by URL and runs synth → extract (its worker module also comes over
+ * HTTP) → pretrain → init → applyModel on WebGPU, whose WGSL is then fetched
+ * over HTTP too.
+ *
+ * @module
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { gpuAvailable, gpuTest } from "./_gpu.ts";
+
+const root = new URL("../", import.meta.url);
+
+/** Serves the checkout on an ephemeral port; records every path requested. */
+function serveRepo(): { server: Deno.HttpServer; base: Promise<string>; requested: string[] } {
+  const requested: string[] = [];
+  let resolve!: (s: string) => void;
+  const base = new Promise<string>((r) => resolve = r);
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: ({ port }) => resolve(`http://127.0.0.1:${port}/`),
+  }, async (req) => {
+    const path = decodeURIComponent(new URL(req.url).pathname);
+    requested.push(path);
+    if (path.split("/").includes("..")) return new Response("bad path", { status: 400 });
+    try {
+      const body = await Deno.readFile(new URL(`.${path}`, root));
+      return new Response(body, { headers: { "content-type": "text/plain; charset=utf-8" } });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  return { server, base, requested };
+}
+
+const SCRIPT = (base: string, device: string) => `
+import * as m from "${base}mod.ts";
+const dir = await Deno.makeTempDir({ prefix: "seisdec-url-" });
+try {
+  await m.writeSynth(dir + "/synth", { perClass: 3, seed: 1 });
+  const cfg = await m.readExtractConfig(dir + "/synth/extract.json");
+  const ex = await m.runExtract(cfg, dir + "/ds", { quiet: true });
+  const ds = await m.openDataset(dir + "/ds");
+  await m.pretrain(ds, dir + "/model", { ...m.PRETRAIN_DEFAULTS, epochs: 1, batchSize: 5 },
+    { device: "${device}", quiet: true });
+  await m.initCentroids(dir + "/model", ds, { ...m.INIT_DEFAULTS, k: 3, nInit: 2 }, "${device}");
+  const a = await m.applyModel(dir + "/model", ds, "${device}");
+  console.log(JSON.stringify({
+    ok: ex.ok, shape: ex.shape, labels: Array.from(a.labels ?? []),
+    latentFinite: Array.from(a.latent).every(Number.isFinite), dim: a.latent.length / ex.ok,
+  }));
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
+`;
+
+async function runByUrl(device: "webgpu" | "cpu"): Promise<string[]> {
+  const { server, base, requested } = serveRepo();
+  const dir = await Deno.makeTempDir({ prefix: "seisdec-url-test-" });
+  try {
+    const url = await base;
+    await Deno.writeTextFile(`${dir}/main.ts`, SCRIPT(url, device));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", "--quiet", `--reload=${url}`, "main.ts"],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, `the script importing mod.ts by URL failed:\n${stderr}\n${stdout}`);
+    const r = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    assertEquals(r.ok, 15, "all 15 synthetic samples extracted");
+    assertEquals(r.shape, [15, 1, 87, 67]);
+    assertEquals(r.labels.length, 15);
+    assert(r.labels.every((l: number) => l >= 0 && l < 3), `labels in 0..2: ${r.labels}`);
+    assertEquals(r.dim, 9);
+    assert(r.latentFinite, "latent codes are finite");
+    return requested;
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+gpuTest(
+  "mod.ts imported by URL runs extract → pretrain → init → assign, WGSL over HTTP",
+  async () => {
+    const requested = await runByUrl("webgpu");
+    assert(requested.includes("/mod.ts"));
+    assert(requested.includes("/lib/io/_extract_worker.ts"), "the extract worker came over HTTP");
+    const wgsl = requested.filter((p) => p.startsWith("/kernels/") && p.endsWith(".wgsl"));
+    assert(wgsl.length >= 3, `WGSL sources fetched over HTTP: ${wgsl.join(", ")}`);
+    assert(!requested.includes("/deno.json"), "nothing reads our deno.json");
+  },
+);
+
+Deno.test({
+  name: "mod.ts imported by URL runs on the CPU backend",
+  ignore: gpuAvailable, // the WebGPU test above covers the same path where an adapter exists
+  fn: async () => {
+    const requested = await runByUrl("cpu");
+    assert(requested.includes("/mod.ts"));
+  },
+});
