@@ -34,12 +34,33 @@ export const GLYPH_WIDTH = 5;
 /** Glyph height in pixels. */
 export const GLYPH_HEIGHT = 7;
 
+/** Typographic characters drawn as their ASCII look-alikes. */
+const LOOKALIKE: Record<string, string> = {
+  "\u2010": "-", // hyphen
+  "\u2011": "-", // non-breaking hyphen
+  "\u2012": "-", // figure dash
+  "\u2013": "-", // en dash
+  "\u2014": "-", // em dash
+  "\u2212": "-", // minus sign
+  "\u00d7": "x", // multiplication sign
+  "\u00b5": "u", // micro sign
+  "\u03bc": "u", // Greek mu
+  "\u2018": "'",
+  "\u2019": "'",
+  "\u201c": '"',
+  "\u201d": '"',
+  "\u00a0": " ", // no-break space
+  "\u2009": " ", // thin space
+  "\u202f": " ", // narrow no-break space
+};
+
 /**
- * @param ch One character; outside printable ASCII it renders as '?'.
+ * @param ch One character; dashes, the minus sign, ×, µ and curly quotes render as their ASCII
+ *   look-alikes, anything else outside printable ASCII as '?'.
  * @returns the 5 column bitmasks of its glyph.
  */
 export function glyph(ch: string): number[] {
-  let code = ch.charCodeAt(0);
+  let code = (LOOKALIKE[ch] ?? ch).charCodeAt(0);
   if (!(code >= 32 && code <= 126)) code = 63;
   const hex = GLYPHS[code - 32];
   return [0, 2, 4, 6, 8].map((i) => parseInt(hex.slice(i, i + 2), 16));

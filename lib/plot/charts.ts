@@ -575,7 +575,9 @@ export function imageGrid(
   const gridRows = Math.ceil(images.length / gridCols);
   const labelW = opts.rowLabels ? Math.max(...opts.rowLabels.map((s) => textWidth(s))) + 12 : 0;
   const top = opts.title ? 36 : 8;
-  const width = labelW + gridCols * (tw + gap) + gap;
+  // Wide enough for the title (scale 2) when the tiles are fewer than its letters.
+  const titleW = opts.title ? textWidth(opts.title, 2) + 16 : 0;
+  const width = Math.max(labelW + gridCols * (tw + gap) + gap, titleW);
   const height = top + gridRows * cellH + gap;
   const canvas = new Canvas(width, height);
   if (opts.title) canvas.text(opts.title, width / 2, 10, BLACK, { scale: 2, align: "center" });

@@ -19,6 +19,11 @@ Deno.test("font covers printable ASCII and text draws the glyph pixels", () => {
   cv.text("I", 1, 1, [0, 0, 0]);
   assertEquals(countColor(cv.rgba, [0, 0, 0]), 11);
   assertEquals(textWidth("abc"), 17);
+  // Typographic dashes, the minus sign and × draw as their ASCII look-alikes, not '?'.
+  for (const [u, a] of [["\u2013", "-"], ["\u2212", "-"], ["\u00d7", "x"], ["\u00b5", "u"]]) {
+    assertEquals(glyph(u), glyph(a), `U+${u.charCodeAt(0).toString(16)}`);
+  }
+  assertEquals(glyph("\u2192"), glyph("?"));
   // Scale 2 quadruples the pixels; rotation keeps them.
   const c2 = new Canvas(30, 30);
   c2.text("I", 2, 20, [0, 0, 0], { scale: 2, rotate: true });
@@ -72,6 +77,10 @@ Deno.test("imageGrid lays out tiles by gridCols with the given tile size", () =>
   // Width: 2 tiles of 30 + 3 gaps of 6; height: top 8 + 2 rows of (20 + 6) + 6.
   assertEquals([d.width, d.height], [78, 66]);
   assert(countColor(d.rgba, viridis(1)) > 0 && countColor(d.rgba, viridis(0)) > 0);
+  // A title longer than the tiles widens the image to hold it (scale 2 letters + 16 margin).
+  const title = "A title wider than one tile";
+  const t = decodePng(imageGrid([im], 1, { tileWidth: 30, tileHeight: 20, title }));
+  assertEquals(t.width, textWidth(title, 2) + 16);
   assertThrows(
     () => imageGrid([{ data: new Float32Array(3), rows: 2, cols: 2 }], 1),
     TypeError,
