@@ -76,6 +76,17 @@ export { kmeans, type KMeansOptions, type KMeansResult } from "./lib/cluster/kme
 export { gmm, type GmmOptions, type GmmResult } from "./lib/cluster/gmm.ts";
 export { pca2 } from "./lib/cluster/pca.ts";
 export {
+  clusterMeansPng,
+  type ClusterProfile,
+  clusterProfiles,
+  clusterSpectraPng,
+  hourOfDayPng,
+  type ProfileDataset,
+  type ProfileOptions,
+  profilesCsv,
+  timelinePng,
+} from "./lib/cluster/summary.ts";
+export {
   bestK,
   gmmParameters,
   type KCriterion,

@@ -5,10 +5,19 @@
  */
 import { join, resolve } from "node:path";
 import type { Command } from "./_command.ts";
-import { intFlag, strFlag } from "./_command.ts";
+import { intFlag, numFlag, strFlag } from "./_command.ts";
 import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
 import { applyModel, type Assignment, rawKmeans } from "../cluster/assign.ts";
 import { pca2 } from "../cluster/pca.ts";
+import {
+  clusterMeansPng,
+  type ClusterProfile,
+  clusterProfiles,
+  clusterSpectraPng,
+  hourOfDayPng,
+  profilesCsv,
+  timelinePng,
+} from "../cluster/summary.ts";
 import type { Dataset } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
 import { csvField, parseCsv } from "../io/csv.ts";
@@ -39,13 +48,17 @@ export interface ClusterResult {
 
 /**
  * Writes the output directory of `cluster` or `encode` atomically: latent.npy, labels.csv
- * (samples.csv for encode), q.npy, result.json and, with `plots`, the two PNGs.
+ * (samples.csv for encode), q.npy, result.json, clusters.csv (the cluster profiles) and, with
+ * `plots`, latent_pca.png, examples.png, cluster_means.png, cluster_spectra.png and, when the
+ * samples have reference times, hour_of_day.png and timeline.png.
  *
  * @param out Output directory.
  * @param ds The dataset the assignment belongs to.
  * @param a The assignment.
  * @param force Replace an earlier output of cluster/encode.
- * @param plots Write latent_pca.png and examples.png.
+ * @param plots Write the PNGs.
+ * @param utcOffset Hours added to UTC for the hour-of-day profile (local time).
+ * @returns the cluster profiles (empty for encode).
  */
 export async function writeResults(
   out: string,
@@ -53,7 +66,11 @@ export async function writeResults(
   a: Assignment,
   force: boolean,
   plots: boolean,
-): Promise<void> {
+  utcOffset = 0,
+): Promise<ClusterProfile[]> {
+  const profiles = a.labels
+    ? clusterProfiles(ds, a.labels, a.k, a.q, a.normalize, { utcOffset })
+    : [];
   await writeDirAtomic(out, async (tmp) => {
     await Deno.writeFile(join(tmp, "latent.npy"), encodeNpy(a.latent, [ds.count, a.dim]));
     const rows = ["id,network,station,location,channel,reference_time,cluster,confidence,label"];
@@ -106,7 +123,55 @@ export async function writeResults(
       );
       await Deno.writeFile(join(tmp, "examples.png"), examplesGrid(ds, a));
     }
+    if (a.labels) await Deno.writeTextFile(join(tmp, "clusters.csv"), profilesCsv(profiles));
+    if (plots && a.labels) {
+      const { freqs, times } = ds;
+      await Deno.writeFile(
+        join(tmp, "cluster_means.png"),
+        clusterMeansPng(profiles, ds.sampleShape, {
+          components: ds.meta.components,
+          freqs,
+          times,
+          normalize: a.normalize,
+        }),
+      );
+      await Deno.writeFile(
+        join(tmp, "cluster_spectra.png"),
+        clusterSpectraPng(profiles, freqs, a.normalize),
+      );
+      const hours = hourOfDayPng(profiles, utcOffset);
+      if (hours) await Deno.writeFile(join(tmp, "hour_of_day.png"), hours);
+      const timeline = timelinePng(ds, a.labels, a.k);
+      if (timeline) await Deno.writeFile(join(tmp, "timeline.png"), timeline);
+    }
   }, { force, marker: "result.json" });
+  return profiles;
+}
+
+/**
+ * The cluster profiles as a text table: size, confidence, the mean spectrogram's peak (frequency
+ * and time), stations, busiest hour.
+ *
+ * @param profiles From {@linkcode clusterProfiles}.
+ * @returns the table, one line per cluster after a header.
+ */
+export function formatProfiles(profiles: ClusterProfile[]): string {
+  const lines = ["cluster   size  confidence  peak Hz  at s  stations  busiest hour"];
+  for (const p of profiles) {
+    const timed = p.hours.reduce((u, v) => u + v, 0);
+    lines.push(
+      [
+        String(p.cluster).padStart(7),
+        String(p.size).padStart(6),
+        (p.meanConfidence === null ? "" : p.meanConfidence.toFixed(3)).padStart(11),
+        (p.peakFrequency === null ? "" : p.peakFrequency.toFixed(2)).padStart(8),
+        (p.peakTime === null ? "" : p.peakTime.toFixed(1)).padStart(5),
+        String(p.stations).padStart(9),
+        (timed > 0 ? String(p.hours.indexOf(Math.max(...p.hours))) : "").padStart(13),
+      ].join(" "),
+    );
+  }
+  return lines.join("\n");
 }
 
 /** Up to 6 most confident members of each cluster, first channel, low frequencies at the bottom. */
@@ -205,7 +270,14 @@ export const clusterCommand: Command = {
       description: "k-means restarts for --raw.",
       default: "10",
     },
-    "no-plots": { type: "boolean", description: "Skip latent_pca.png and examples.png." },
+    "utc-offset": {
+      type: "string",
+      arg: "H",
+      description:
+        "Hours added to UTC for hour_of_day.png and clusters.csv's peak_hour (local time).",
+      default: "0",
+    },
+    "no-plots": { type: "boolean", description: "Skip the PNGs (clusters.csv is still written)." },
     force: forceFlag,
   },
   async run(values, positionals) {
@@ -233,9 +305,14 @@ export const clusterCommand: Command = {
         );
       }
     }
-    await writeResults(out, ds, a, !!values.force, !values["no-plots"]);
+    const utcOffset = numFlag(values, "utc-offset") ?? 0;
+    if (!(utcOffset >= -12 && utcOffset <= 14)) {
+      throw new UserError(`Cannot use --utc-offset ${utcOffset}: expected hours in [-12, 14]`);
+    }
+    const profiles = await writeResults(out, ds, a, !!values.force, !values["no-plots"], utcOffset);
     const sizes = new Array(a.k).fill(0);
     for (const l of a.labels!) sizes[l]++;
+    if (!values.quiet) console.log(formatProfiles(profiles));
     console.log(
       `cluster: ${ds.count} samples in ${a.k} clusters (${a.stage}), sizes [${sizes}] → ${out}`,
     );

@@ -14,6 +14,10 @@
  * | `manifest.csv` | the extract manifest, with reference_time and label |
  * | `extract.json` | the extract config that reads this directory |
  *
+ * Sample i is recorded on day ⌊i / 24⌋ from 2024-01-01 at hour i mod 24 UTC, except
+ * explosions, which fire in working hours (08:00–17:59 UTC) as quarry blasts do: the
+ * `cluster` command's hour-of-day figure should show that cluster's day-time peak.
+ *
  * @module
  */
 import { join } from "node:path";
@@ -98,7 +102,11 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
       const noiseLevel = 1e-8 * 10 ** rng.next();
       const n = Math.round((before + after) * fs) + 1;
       // The onset falls between samples, as real onsets do.
-      const startTime = EPOCH + i * 3_600_000 + Math.round(rng.uniform(0, 1000 / fs));
+      // Sample i falls on day ⌊i / 24⌋: at hour i mod 24, or, for explosions (quarry blasts
+      // keep working hours), at a deterministic hour in 08–17 UTC.
+      const hour = cls === "explosion" ? 8 + (i * 7) % 10 : i % 24;
+      const startTime = EPOCH + Math.floor(i / 24) * 86_400_000 + hour * 3_600_000 +
+        Math.round(rng.uniform(0, 1000 / fs));
       const tref = startTime + before * 1000;
       const traces = comps.map((c) => {
         const v = synthTrace(ev, c, n, fs, before, snr, noiseLevel, rng);

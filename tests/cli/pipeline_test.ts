@@ -222,6 +222,25 @@ gpuTest(
       );
     }
     for (const f of ["latent_pca.png", "examples.png", "result.json"]) await Deno.stat(p(`c/${f}`));
+    // clusters.csv profiles each cluster: its sizes are labels.csv's counts; the imported set
+    // has no reference times, so no hour-of-day or timeline figure and empty time fields.
+    const prof = (await Deno.readTextFile(p("c/clusters.csv"))).trim().split("\n");
+    assertEquals(prof[0].split(",").slice(0, 4), [
+      "cluster",
+      "size",
+      "mean_confidence",
+      "peak_frequency_hz",
+    ]);
+    const count = (c: string) => rows.slice(1).filter((r) => r.split(",")[ci] === c).length;
+    assertEquals(prof.slice(1).map((r) => r.split(",")[1]), [
+      String(count("0")),
+      String(count("1")),
+    ]);
+    assertEquals(prof.slice(1).map((r) => r.split(",")[5]), ["", ""]);
+    for (const f of ["cluster_means.png", "cluster_spectra.png"]) await Deno.stat(p(`c/${f}`));
+    for (const f of ["hour_of_day.png", "timeline.png"]) {
+      assert(!(await pathExists(p(`c/${f}`))), f);
+    }
 
     const ev = await ok("evaluate", p("c"));
     assert(ev.out.join("\n").length > 0);
@@ -239,6 +258,11 @@ gpuTest(
     // Clustering new data with the trained model works too.
     await ok("cluster", p("ds2"), "--model", p("m"), "--out", p("c2"), "--no-plots");
     assertEquals((await readNpyFile(p("c2/q.npy"))).shape, [7, 2]);
+    // --no-plots: the profiles as text, no figure.
+    assert(await pathExists(p("c2/clusters.csv")));
+    assert(
+      !(await pathExists(p("c2/cluster_means.png"))) && !(await pathExists(p("c2/examples.png"))),
+    );
 
     // --raw baseline: k-means on the spectrograms, no model; the two classes are far apart.
     await ok("cluster", p("ds"), "--raw", "--k", "2", "--out", p("raw"), "--no-plots");

@@ -43,6 +43,15 @@ Deno.test("synth writes real miniSEED/StationXML/QuakeML that read back through 
         `P pick of ${t.id} equals the manifest reference time`,
       );}
   }
+  // Sample i is on day ⌊i / 24⌋; explosions fire in working hours, the others at hour i mod 24.
+  tasks.forEach((t, i) => {
+    const d = new Date(t.referenceTime!);
+    assertEquals(Math.floor((d.getTime() - Date.UTC(2024, 0, 1)) / 86_400_000), Math.floor(i / 24));
+    const h = d.getUTCHours();
+    if (t.label === "explosion") {
+      assert(h >= 8 && h <= 17, `explosion ${t.id} at ${d.toISOString()}`);
+    } else assertEquals(h, i % 24, t.id);
+  });
   // The written extract config validates and points at the manifest.
   const cfg = parseExtractConfig(JSON.parse(await Deno.readTextFile(`${dir}/extract.json`)));
   assertEquals(cfg.components, ["Z", "N", "E"]);

@@ -342,6 +342,17 @@ Deno.test({
     const e0 = ev(init.labels!), e1 = ev(dec.labels!);
     assert(e1.acc! >= e0.acc! - one - 1e-12, `DEC ACC ${e1.acc} lost more than one sample`);
     assert(e1.acc! >= 0.98 && e1.nmi! >= 0.95, `DEC ACC ${e1.acc} / NMI ${e1.nmi} too low`);
+    // The demo's cluster directory profiles the clusters; the synthetic events are timed, one
+    // per hour over 200 hours, so the time figures are there and the profiles span 8 days.
+    const clusters = join(out, "clusters");
+    for (const f of ["clusters.csv", "cluster_means.png", "hour_of_day.png", "timeline.png"]) {
+      await Deno.stat(join(clusters, f));
+    }
+    const prof = (await Deno.readTextFile(join(clusters, "clusters.csv"))).trim().split("\n");
+    const sizes = prof.slice(1).map((r) => Number(r.split(",")[1]));
+    assertEquals(sizes, Array.from(e1.sizes), "clusters.csv sizes are the DEC labels' sizes");
+    const span = prof.slice(1).map((r) => r.split(",").slice(5, 7).map(Date.parse));
+    assert(span.every(([a, b]) => b - a > 5 * 86_400_000), `each cluster spans days: ${prof}`);
     ds.close();
     await Deno.remove(out, { recursive: true });
   },

@@ -1,0 +1,380 @@
+/**
+ * What each cluster looks like, in the terms a seismologist checks a
+ * clustering by: its mean spectrogram and mean spectrum (with the peak
+ * frequency), how sure the model is of its members, which stations and which
+ * span of time they come from, and when in the day they occur (quarry blasts
+ * keep working hours, earthquakes do not; cultural noise follows the day).
+ *
+ * {@linkcode clusterProfiles} computes the figures in one streamed pass over
+ * the dataset; {@linkcode profilesCsv} and the `*Png` functions turn them into
+ * `cluster` command outputs.
+ *
+ * @module
+ */
+import type { DatasetLike, Normalize } from "./data.ts";
+import { heatmap, imageGrid, lineChart, scatterChart } from "../plot/mod.ts";
+import { csvField } from "../io/csv.ts";
+
+/** A dataset with the optional metadata {@linkcode clusterProfiles} uses when present. */
+export interface ProfileDataset extends DatasetLike {
+  /** Frequencies of the spectrogram rows, Hz, `[F]`. */
+  readonly freqs?: Float64Array;
+  /** Times of the spectrogram columns relative to the reference time, s, `[T]`. */
+  readonly times?: Float64Array;
+  /** Per-sample metadata; `referenceTime` (ISO 8601) and `network`/`station` when known. */
+  readonly samples?: readonly {
+    id: string;
+    label: string | null;
+    network?: string;
+    station?: string;
+    referenceTime?: string;
+  }[];
+}
+
+/** One cluster's profile. */
+export interface ClusterProfile {
+  /** Cluster index. */
+  cluster: number;
+  /** Members. */
+  size: number;
+  /** Mean over members of the largest soft assignment max_j q_ij; null without q or members. */
+  meanConfidence: number | null;
+  /** Mean of the members' normalised spectrograms, `[C, F, T]`; NaN where the cluster is empty. */
+  meanSpectrogram: Float64Array;
+  /** {@linkcode meanSpectrogram} averaged over components and time, `[F]`. */
+  meanSpectrum: Float64Array;
+  /**
+   * Frequency of the largest value of the mean spectrogram (averaged over components), Hz (a
+   * row index without `freqs`); null when empty. On dB spectrograms, where the event is.
+   */
+  peakFrequency: number | null;
+  /** Time of that value relative to the reference time, s (a column index without `times`). */
+  peakTime: number | null;
+  /** Earliest member reference time (ISO 8601), null when no member has a valid one. */
+  firstTime: string | null;
+  /** Latest member reference time (ISO 8601), null when no member has a valid one. */
+  lastTime: string | null;
+  /** Distinct `NET.STA` among members with a station code. */
+  stations: number;
+  /** Members per hour of the day, 24 bins, in UTC shifted by the `utcOffset` option. */
+  hours: number[];
+}
+
+/** Options of {@linkcode clusterProfiles}. */
+export interface ProfileOptions {
+  /** Hours added to UTC for the hour-of-day bins (local time), in [-12, 14]. Default 0. */
+  utcOffset?: number;
+  /** Samples read per batch. Default 256. */
+  batch?: number;
+}
+
+/**
+ * Profiles every cluster in one streamed pass over the dataset.
+ *
+ * @param ds The dataset the labels belong to.
+ * @param labels Cluster of each sample, in [0, k).
+ * @param k Number of clusters.
+ * @param q Soft assignments `[N, k]`, or null (k-means on raw spectrograms).
+ * @param normalize Per-sample normalisation to average under (the one the model saw).
+ * @param opts Hour-of-day offset and batch size.
+ * @returns one profile per cluster, in cluster order.
+ * @throws {RangeError} for a label outside [0, k), mismatched lengths or a bad offset.
+ * @example
+ * ```ts
+ * import { MemoryDataset } from "./data.ts";
+ * import { clusterProfiles } from "./summary.ts";
+ * // Two 2×1 "spectrograms" per cluster: cluster 0 peaks in row 0, cluster 1 in row 1.
+ * const ds = new MemoryDataset(new Float32Array([1, 0, 3, 1, 0, 1, 1, 2]), [1, 2, 1]);
+ * const p = clusterProfiles(ds, new Int32Array([0, 0, 1, 1]), 2, null, "none");
+ * if (p[0].peakFrequency !== 0 || p[1].peakFrequency !== 1 || p[1].meanSpectrum[1] !== 1.5) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function clusterProfiles(
+  ds: ProfileDataset,
+  labels: Int32Array,
+  k: number,
+  q: Float32Array | null,
+  normalize: Normalize,
+  opts: ProfileOptions = {},
+): ClusterProfile[] {
+  const n = ds.count;
+  const [C, F, T] = ds.sampleShape;
+  const per = C * F * T;
+  const utcOffset = opts.utcOffset ?? 0;
+  const batch = Math.max(1, opts.batch ?? 256);
+  if (labels.length !== n) {
+    throw new RangeError(
+      `Cannot profile clusters: expected ${n} labels, one per sample: found ${labels.length}`,
+    );
+  }
+  if (q && q.length !== n * k) {
+    throw new RangeError(
+      `Cannot profile clusters: expected q of ${n}×${k} values: found ${q.length}`,
+    );
+  }
+  if (!(Number.isFinite(utcOffset) && utcOffset >= -12 && utcOffset <= 14)) {
+    throw new RangeError(
+      `Cannot profile clusters: the UTC offset must be in [-12, 14] hours: found ${utcOffset}`,
+    );
+  }
+  const sums = Array.from({ length: k }, () => new Float64Array(per));
+  const size = new Array<number>(k).fill(0);
+  const conf = new Array<number>(k).fill(0);
+  const first = new Array<number>(k).fill(Infinity);
+  const last = new Array<number>(k).fill(-Infinity);
+  const stations = Array.from({ length: k }, () => new Set<string>());
+  const hours = Array.from({ length: k }, () => new Array<number>(24).fill(0));
+  for (let i = 0; i < n; i++) {
+    const c = labels[i];
+    if (!Number.isInteger(c) || c < 0 || c >= k) {
+      throw new RangeError(
+        `Cannot profile clusters: sample ${i} has label ${c}: expected an integer in [0, ${k})`,
+      );
+    }
+    size[c]++;
+    if (q) {
+      let m = 0;
+      for (let j = 0; j < k; j++) m = Math.max(m, q[i * k + j]);
+      conf[c] += m;
+    }
+    const s = ds.samples?.[i];
+    if (s?.station) stations[c].add(`${s.network ?? ""}.${s.station}`);
+    const t = s?.referenceTime ? Date.parse(s.referenceTime) : NaN;
+    if (Number.isFinite(t)) {
+      first[c] = Math.min(first[c], t);
+      last[c] = Math.max(last[c], t);
+      const h = Math.floor((((t / 3.6e6 + utcOffset) % 24) + 24) % 24);
+      hours[c][h]++;
+    }
+  }
+  const idx: number[] = [];
+  for (let b0 = 0; b0 < n; b0 += batch) {
+    idx.length = 0;
+    for (let i = b0; i < Math.min(n, b0 + batch); i++) idx.push(i);
+    const x = ds.readBatch(idx, normalize);
+    idx.forEach((i, r) => {
+      const acc = sums[labels[i]];
+      const off = r * per;
+      for (let e = 0; e < per; e++) acc[e] += x[off + e];
+    });
+  }
+  return sums.map((acc, c) => {
+    const m = size[c];
+    for (let e = 0; e < per; e++) acc[e] = m > 0 ? acc[e] / m : NaN;
+    const spectrum = new Float64Array(F);
+    for (let f = 0; f < F; f++) {
+      let s = 0;
+      for (let ch = 0; ch < C; ch++) {
+        for (let t = 0; t < T; t++) s += acc[(ch * F + f) * T + t];
+      }
+      spectrum[f] = s / (C * T);
+    }
+    let peakF: number | null = null, peakT: number | null = null;
+    if (m > 0) {
+      let best = -Infinity, bf = 0, bt = 0;
+      for (let f = 0; f < F; f++) {
+        for (let t = 0; t < T; t++) {
+          let v = 0;
+          for (let ch = 0; ch < C; ch++) v += acc[(ch * F + f) * T + t];
+          if (v > best) [best, bf, bt] = [v, f, t];
+        }
+      }
+      peakF = ds.freqs ? ds.freqs[bf] : bf;
+      peakT = ds.times ? ds.times[bt] : bt;
+    }
+    return {
+      cluster: c,
+      size: m,
+      meanConfidence: q && m > 0 ? conf[c] / m : null,
+      meanSpectrogram: acc,
+      meanSpectrum: spectrum,
+      peakFrequency: peakF,
+      peakTime: peakT,
+      firstTime: Number.isFinite(first[c]) ? new Date(first[c]).toISOString() : null,
+      lastTime: Number.isFinite(last[c]) ? new Date(last[c]).toISOString() : null,
+      stations: stations[c].size,
+      hours: hours[c],
+    };
+  });
+}
+
+/**
+ * `clusters.csv`: one row per cluster,
+ * `cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour`
+ * (`peak_hour`: the hour of the day holding most members, empty without times).
+ *
+ * @param profiles From {@linkcode clusterProfiles}.
+ * @returns the CSV text, newline-terminated.
+ */
+export function profilesCsv(profiles: ClusterProfile[]): string {
+  const rows = [
+    "cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour",
+  ];
+  for (const p of profiles) {
+    const timed = p.hours.reduce((a, b) => a + b, 0);
+    const peakHour = timed > 0 ? p.hours.indexOf(Math.max(...p.hours)) : null;
+    rows.push(
+      [
+        p.cluster,
+        p.size,
+        p.meanConfidence === null ? "" : p.meanConfidence.toFixed(6),
+        p.peakFrequency === null ? "" : +p.peakFrequency.toPrecision(6),
+        p.peakTime === null ? "" : +p.peakTime.toPrecision(6),
+        p.firstTime ?? "",
+        p.lastTime ?? "",
+        p.stations,
+        peakHour ?? "",
+      ].map((v) => csvField(String(v))).join(","),
+    );
+  }
+  return rows.join("\n") + "\n";
+}
+
+function axis(v: Float64Array | undefined, unit: string): string | null {
+  if (!v || v.length === 0) return null;
+  const f = (x: number) => +x.toPrecision(3);
+  return `${f(v[0])} to ${f(v[v.length - 1])} ${unit}`;
+}
+
+/**
+ * Mean spectrogram of each cluster on one colour scale, low frequencies at the
+ * bottom: one tile per cluster (one grid row up to 5 clusters, else 4 per row) for one component, else
+ * one grid row per cluster and one column per component.
+ *
+ * @param profiles From {@linkcode clusterProfiles}.
+ * @param shape `[C, F, T]`.
+ * @param opts Component names, the axes (`freqs`, `times`) named in the title, and the normalisation.
+ * @returns PNG bytes.
+ */
+export function clusterMeansPng(
+  profiles: ClusterProfile[],
+  shape: readonly [number, number, number],
+  opts: {
+    components?: string[];
+    freqs?: Float64Array;
+    times?: Float64Array;
+    normalize?: Normalize;
+  } = {},
+): Uint8Array {
+  const [C, F, T] = shape;
+  const images = [];
+  for (const p of profiles) {
+    for (let ch = 0; ch < C; ch++) {
+      images.push({
+        data: Float32Array.from(p.meanSpectrogram.subarray(ch * F * T, (ch + 1) * F * T)),
+        rows: F,
+        cols: T,
+        label: C > 1
+          ? (opts.components?.[ch] ?? `channel ${ch}`)
+          : `cluster ${p.cluster} (${p.size})`,
+      });
+    }
+  }
+  const f = axis(opts.freqs, "Hz"), t = axis(opts.times, "s");
+  const axes = f && t ? `; up: ${f}, across: ${t}` : "";
+  return imageGrid(images, C > 1 ? C : profiles.length <= 5 ? profiles.length : 4, {
+    title: `Mean spectrogram per cluster (${opts.normalize ?? "none"}${axes})`,
+    rowLabels: C > 1 ? profiles.map((p) => `cluster ${p.cluster} (${p.size})`) : undefined,
+    sharedScale: true,
+    tileWidth: 180,
+    tileHeight: 135,
+  });
+}
+
+/**
+ * Mean spectrum of each cluster (mean over components and time) against frequency.
+ *
+ * @param profiles From {@linkcode clusterProfiles}.
+ * @param freqs Frequencies, Hz (row indices when absent).
+ * @param normalize The normalisation named in the axis label.
+ * @returns PNG bytes.
+ */
+export function clusterSpectraPng(
+  profiles: ClusterProfile[],
+  freqs: Float64Array | undefined,
+  normalize: Normalize,
+): Uint8Array {
+  const series = profiles.filter((p) => p.size > 0).map((p) => ({
+    name: `cluster ${p.cluster} (${p.size})`,
+    x: Array.from(p.meanSpectrum, (_, f) => freqs ? freqs[f] : f),
+    y: Array.from(p.meanSpectrum),
+  }));
+  return lineChart(series, {
+    title: "Mean spectrum per cluster",
+    xLabel: freqs ? "frequency (Hz)" : "frequency row",
+    yLabel: `mean value (${normalize})`,
+  });
+}
+
+/**
+ * Share of each cluster's members per hour of the day: rows are clusters, each
+ * row sums to 1; null when no sample has a reference time.
+ *
+ * @param profiles From {@linkcode clusterProfiles}.
+ * @param utcOffset The offset the hours were binned with, named in the title.
+ * @returns PNG bytes, or null.
+ */
+export function hourOfDayPng(profiles: ClusterProfile[], utcOffset = 0): Uint8Array | null {
+  const k = profiles.length;
+  const share = new Float64Array(k * 24);
+  let any = false;
+  profiles.forEach((p, c) => {
+    const total = p.hours.reduce((a, b) => a + b, 0);
+    for (let h = 0; h < 24; h++) share[c * 24 + h] = total > 0 ? p.hours[h] / total : NaN;
+    any ||= total > 0;
+  });
+  if (!any) return null;
+  const zone = utcOffset === 0 ? "UTC" : `UTC${utcOffset > 0 ? "+" : "-"}${Math.abs(utcOffset)}`;
+  return heatmap(share, k, 24, {
+    title: `Share of each cluster's samples per hour of day (${zone})`,
+    xLabel: `hour (${zone})`,
+    rowLabels: profiles.map((p) => `cluster ${p.cluster} (${p.size})`),
+    colLabels: Array.from({ length: 24 }, (_, h) => String(h)),
+    originLower: false,
+    vmin: 0,
+    width: 900,
+    height: Math.max(260, 80 + 34 * k),
+  });
+}
+
+/**
+ * Reference time of every sample against its cluster (a raster: one dot per
+ * sample, jittered within its cluster's row); null with fewer than two timed samples.
+ *
+ * @param ds The dataset (reference times from `samples`).
+ * @param labels Cluster of each sample.
+ * @param k Number of clusters.
+ * @returns PNG bytes, or null.
+ */
+export function timelinePng(
+  ds: ProfileDataset,
+  labels: Int32Array,
+  k: number,
+): Uint8Array | null {
+  const t: number[] = [], groups: number[] = [];
+  for (let i = 0; i < ds.count; i++) {
+    const ms = Date.parse(ds.samples?.[i]?.referenceTime ?? "");
+    if (Number.isFinite(ms)) {
+      t.push(ms);
+      groups.push(labels[i]);
+    }
+  }
+  if (t.length < 2) return null;
+  let t0 = Infinity, t1 = -Infinity;
+  for (const v of t) {
+    t0 = Math.min(t0, v);
+    t1 = Math.max(t1, v);
+  }
+  const span = t1 - t0;
+  const [unit, scale] = span > 3 * 86_400_000 ? ["days", 86_400_000] : ["hours", 3_600_000];
+  const x = Float64Array.from(t, (v) => (v - t0) / scale);
+  // Deterministic jitter (golden-ratio sequence) spreads a cluster's dots over its row.
+  const y = Float64Array.from(groups, (g, i) => g + 0.6 * (((i * 0.6180339887) % 1) - 0.5));
+  return scatterChart({ x, y, groups: Int32Array.from(groups) }, {
+    title: `Samples over time by cluster (${k} clusters)`,
+    xLabel: `${unit} since ${new Date(t0).toISOString().replace(".000Z", "Z")}`,
+    yLabel: "cluster",
+  });
+}

@@ -1,0 +1,164 @@
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { MemoryDataset } from "../../lib/cluster/data.ts";
+import {
+  clusterMeansPng,
+  clusterProfiles,
+  clusterSpectraPng,
+  hourOfDayPng,
+  type ProfileDataset,
+  profilesCsv,
+  timelinePng,
+} from "../../lib/cluster/summary.ts";
+import { categoryColor } from "../../lib/plot/colors.ts";
+import { countColor, decodePng } from "../plot/_decode_png.ts";
+
+// 5 samples of [C=2, F=3, T=2]; sample i holds value (i + 1) * (e + 1) at element e, so every
+// mean is a hand-computable multiple of (e + 1).
+const C = 2, F = 3, T = 2, per = C * F * T;
+function fixture(times: string[]): ProfileDataset {
+  const data = new Float32Array(5 * per);
+  for (let i = 0; i < 5; i++) for (let e = 0; e < per; e++) data[i * per + e] = (i + 1) * (e + 1);
+  const mem = new MemoryDataset(data, [C, F, T]);
+  const stations = ["XX.A", "XX.A", "XX.B", "YY.A", "XX.C"];
+  return {
+    count: 5,
+    sampleShape: [C, F, T],
+    readBatch: (idx, norm) => mem.readBatch(idx, norm),
+    freqs: new Float64Array([1, 2.5, 4]),
+    times: new Float64Array([-1, 1]),
+    samples: stations.map((ns, i) => ({
+      id: `s${i}`,
+      label: null,
+      network: ns.split(".")[0],
+      station: ns.split(".")[1],
+      referenceTime: times[i],
+    })),
+  };
+}
+const TIMES = [
+  "2024-03-01T23:30:00Z", // hour 23 UTC
+  "2024-03-02T05:10:00Z", // hour 5
+  "not a time",
+  "2024-03-05T12:00:00.250Z", // hour 12
+  "2024-03-03T00:59:59Z", // hour 0
+];
+const LABELS = new Int32Array([1, 1, 0, 1, 0]);
+// Soft assignments over 3 clusters (cluster 2 stays empty); the row maxima are
+// 0.8, 0.6, 0.9, 0.7 and 0.55.
+const Q3 = new Float32Array([
+  ...[0.2, 0.8, 0],
+  ...[0.4, 0.6, 0],
+  ...[0.9, 0.1, 0],
+  ...[0.3, 0.7, 0],
+  ...[0.55, 0.45, 0],
+]);
+
+Deno.test("clusterProfiles: means, peak frequency, confidence, stations and hours, streamed in batches", () => {
+  // Batches of 2 split the 5 samples unevenly (2, 2, 1).
+  const p = clusterProfiles(fixture(TIMES), LABELS, 3, Q3, "none", { batch: 2 });
+  assertEquals(p.map((x) => x.size), [2, 3, 0]);
+  // Cluster 0 = samples 2 and 4 (factors 3 and 5): mean factor 4; cluster 1 = 0, 1, 3: (1+2+4)/3.
+  for (let e = 0; e < per; e++) {
+    assertEquals(p[0].meanSpectrogram[e], 4 * (e + 1));
+    assert(Math.abs(p[1].meanSpectrogram[e] - (7 / 3) * (e + 1)) < 1e-12, `cluster 1 [${e}]`);
+  }
+  assert(p[2].meanSpectrogram.every(Number.isNaN), "an empty cluster's mean is NaN");
+  // Spectrum of cluster 0 at row f: mean over c, t of 4 * ((c*F + f)*T + t + 1).
+  for (let f = 0; f < F; f++) {
+    let s = 0;
+    for (let c = 0; c < C; c++) for (let t = 0; t < T; t++) s += 4 * ((c * F + f) * T + t + 1);
+    assertEquals(p[0].meanSpectrum[f], s / (C * T));
+  }
+  // Values grow with row and column, so the peak is the last frequency (Hz) at the last time (s).
+  assertEquals([p[0].peakFrequency, p[1].peakFrequency, p[2].peakFrequency], [4, 4, null]);
+  assertEquals([p[0].peakTime, p[1].peakTime, p[2].peakTime], [1, 1, null]);
+  assert(Math.abs(p[0].meanConfidence! - (0.9 + 0.55) / 2) < 1e-7, String(p[0].meanConfidence));
+  assert(Math.abs(p[1].meanConfidence! - (0.8 + 0.6 + 0.7) / 3) < 1e-7);
+  assertEquals(p[2].meanConfidence, null);
+  // Stations by NET.STA: cluster 1 has XX.A twice and YY.A.
+  assertEquals(p.map((x) => x.stations), [2, 2, 0]);
+  // Sample 2's time is not a date: it counts in the means but not in the times.
+  assertEquals([p[0].firstTime, p[0].lastTime], [
+    "2024-03-03T00:59:59.000Z",
+    "2024-03-03T00:59:59.000Z",
+  ]);
+  assertEquals([p[1].firstTime, p[1].lastTime], [
+    "2024-03-01T23:30:00.000Z",
+    "2024-03-05T12:00:00.250Z",
+  ]);
+  const nonzero = (h: number[]) => h.flatMap((v, i) => (v ? [`${i}:${v}`] : []));
+  assertEquals(nonzero(p[0].hours), ["0:1"]);
+  assertEquals(nonzero(p[1].hours), ["5:1", "12:1", "23:1"]);
+});
+
+Deno.test("clusterProfiles: the UTC offset shifts the hours, wrapping both ways", () => {
+  const east = clusterProfiles(fixture(TIMES), LABELS, 2, null, "none", { utcOffset: 2 });
+  const nz = (h: number[]) => h.flatMap((v, i) => (v ? [i] : []));
+  assertEquals(nz(east[1].hours), [1, 7, 14]); // 23 + 2 wraps to 1
+  const west = clusterProfiles(fixture(TIMES), LABELS, 2, null, "none", { utcOffset: -5.5 });
+  assertEquals(nz(west[0].hours), [19]); // 00:59 UTC − 5.5 h = 19:29
+  assertEquals(nz(west[1].hours), [6, 18, 23]); // 12:00 → 06:30, 23:30 → 18:00, 05:10 → 23:40
+});
+
+Deno.test("clusterProfiles: normalisation applies per sample, as the model saw the data", () => {
+  const p = clusterProfiles(fixture(TIMES), LABELS, 2, null, "maxabs");
+  // maxabs divides sample i by (i + 1) * per: every normalised sample is (e + 1) / per.
+  for (let e = 0; e < per; e++) assert(Math.abs(p[0].meanSpectrogram[e] - (e + 1) / per) < 1e-7);
+});
+
+Deno.test("clusterProfiles: bad labels, q and offsets are refused with what was expected", () => {
+  const ds = fixture(TIMES);
+  assertThrows(
+    () => clusterProfiles(ds, new Int32Array([0, 1, 2, 0, 0]), 2, null, "none"),
+    RangeError,
+    "sample 2 has label 2: expected an integer in [0, 2)",
+  );
+  assertThrows(
+    () => clusterProfiles(ds, new Int32Array(4), 2, null, "none"),
+    RangeError,
+    "expected 5 labels",
+  );
+  assertThrows(
+    () => clusterProfiles(ds, LABELS, 2, new Float32Array(9), "none"),
+    RangeError,
+    "expected q of 5×2 values: found 9",
+  );
+  assertThrows(
+    () => clusterProfiles(ds, LABELS, 2, null, "none", { utcOffset: 15 }),
+    RangeError,
+    "[-12, 14] hours: found 15",
+  );
+});
+
+Deno.test("profilesCsv: one row per cluster, empty fields where a figure is unknown", () => {
+  const p = clusterProfiles(fixture(TIMES), LABELS, 3, Q3, "none");
+  assertEquals(profilesCsv(p).split("\n"), [
+    "cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour",
+    "0,2,0.725000,4,1,2024-03-03T00:59:59.000Z,2024-03-03T00:59:59.000Z,2,0",
+    "1,3,0.700000,4,1,2024-03-01T23:30:00.000Z,2024-03-05T12:00:00.250Z,2,5",
+    "2,0,,,,,,0,",
+    "",
+  ]);
+});
+
+Deno.test("cluster plots: means per cluster and component, spectra, hours, timeline", () => {
+  const ds = fixture(TIMES);
+  const p = clusterProfiles(ds, LABELS, 2, null, "none");
+  const means = decodePng(
+    clusterMeansPng(p, [C, F, T], { components: ["Z", "N"], freqs: ds.freqs, times: ds.times }),
+  );
+  // Two components side by side: 2 tiles of 180 plus gaps and the row labels.
+  assert(means.width > 2 * 180 && means.height > 2 * 135, `${means.width}×${means.height}`);
+  const spectra = decodePng(clusterSpectraPng(p, ds.freqs, "none"));
+  assert(countColor(spectra.rgba, categoryColor(0)) > 50, "cluster 0's spectrum drawn");
+  assert(countColor(spectra.rgba, categoryColor(1)) > 50, "cluster 1's spectrum drawn");
+  assert(hourOfDayPng(p, 0) !== null);
+  const line = timelinePng(ds, LABELS, 2);
+  assert(line !== null && countColor(decodePng(line).rgba, categoryColor(1)) > 0);
+  // Without reference times there is no hour-of-day or timeline figure.
+  const untimed = fixture(TIMES.map(() => ""));
+  const pu = clusterProfiles(untimed, LABELS, 2, null, "none");
+  assertEquals(hourOfDayPng(pu, 0), null);
+  assertEquals(timelinePng(untimed, LABELS, 2), null);
+  assertEquals(pu[0].hours.reduce((a, b) => a + b, 0), 0);
+});
