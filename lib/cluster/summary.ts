@@ -368,7 +368,12 @@ export function timelinePng(
     t1 = Math.max(t1, v);
   }
   const span = t1 - t0;
-  const [unit, scale] = span > 3 * 86_400_000 ? ["days", 86_400_000] : ["hours", 3_600_000];
+  const day = 86_400_000;
+  const [unit, scale] = span > 3 * 365.25 * day
+    ? ["years", 365.25 * day]
+    : span > 3 * day
+    ? ["days", day]
+    : ["hours", day / 24];
   const x = Float64Array.from(t, (v) => (v - t0) / scale);
   // Deterministic jitter (golden-ratio sequence) spreads a cluster's dots over its row.
   const y = Float64Array.from(groups, (g, i) => g + 0.6 * (((i * 0.6180339887) % 1) - 0.5));
