@@ -10,7 +10,7 @@ import { type Command, helpText, parseCommandArgs } from "./lib/cli/_command.ts"
 import { UserError } from "./lib/util/errors.ts";
 import { SampleError } from "./lib/io/sample_error.ts";
 import { NoAdapterError } from "./lib/gpu/device.ts";
-import { removeLiveTemporaries } from "./lib/util/atomic.ts";
+import { interruptNotes, removeLiveTemporaries } from "./lib/util/atomic.ts";
 
 /** Commands, loaded on demand so that `info` does not import the whole library. */
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -149,6 +149,7 @@ function exitCleanlyOnSignals(): void {
             gone.length ? `: removed the unfinished ${gone.join(", ")}` : ""
           }`,
         );
+        for (const note of interruptNotes()) console.error(note);
         Deno.exit(status);
       });
     } catch {

@@ -106,11 +106,13 @@ export {
   type Dataset,
   type DatasetMeta,
   DatasetWriter,
+  type DatasetWriterOptions,
   openDataset,
+  partialPath,
   type SampleInfo,
   writeDataset,
 } from "./lib/io/dataset.ts";
-export { runExtract } from "./lib/io/extract.ts";
+export { type ExtractOptions, type ExtractSummary, runExtract } from "./lib/io/extract.ts";
 export {
   type ExtractConfig,
   parseExtractConfig,

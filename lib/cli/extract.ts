@@ -69,12 +69,27 @@ export const extract: Command = {
     "an input flag is required and defaults apply: 100 Hz, band-pass 1-18 Hz, Kaiser STFT of",
     "2.56 s windows with 50 % overlap, crop 1-18 Hz x [-20 s, +66 s] -> 87 x 67 per component.",
     "Failed samples are skipped; the summary counts them by reason and DIR/failures.csv lists them.",
+    "The unfinished dataset is .DIR.partial beside DIR, checkpointed every 10 s; after an",
+    "interruption, the same command with --resume continues it.",
     "Example configs: lib/io/configs/esec.json, lib/io/configs/phasenet.json; synth writes its own.",
   ].join("\n"),
   flags: {
     config: { type: "string", arg: "FILE", description: "JSON config file." },
     out: { type: "string", short: "o", arg: "DIR", description: "Output dataset directory." },
-    force: { type: "boolean", description: "Replace an existing output directory." },
+    force: {
+      type: "boolean",
+      description: "Replace an existing output directory, or start an interrupted one over.",
+    },
+    resume: {
+      type: "boolean",
+      description: "Continue an interrupted extraction into --out from its last checkpoint.",
+    },
+    "checkpoint-every": {
+      type: "string",
+      arg: "S",
+      description: "Seconds between checkpoints of the unfinished dataset (0: every sample).",
+      default: "10",
+    },
     manifest: { type: "string", arg: "CSV", description: "Input: a manifest CSV." },
     picks: {
       type: "string",
@@ -155,7 +170,17 @@ export const extract: Command = {
           `${config.workers} workers`,
       );
     }
-    const s = await runExtract(config, out, { force: Boolean(values.force), quiet });
+    const every = numFlag(values, "checkpoint-every") ?? 10;
+    if (!(every >= 0)) {
+      throw new UserError(`Cannot read --checkpoint-every: expected seconds >= 0: found ${every}`);
+    }
+    const s = await runExtract(config, out, {
+      force: Boolean(values.force),
+      resume: Boolean(values.resume),
+      checkpointSeconds: every,
+      quiet,
+    });
+    const fresh = s.total - s.resumed;
     const reasons = Object.entries(s.byReason).sort((a, b) => b[1] - a[1])
       .map(([r, n]) => `  ${r}: ${n}`);
     console.log(
@@ -163,7 +188,8 @@ export const extract: Command = {
         `extract: ${s.ok} of ${s.total} samples -> ${s.out} [${s.shape.join(", ")}] in ${
           s.seconds.toFixed(1)
         } s ` +
-        `(${(s.total / s.seconds).toFixed(1)} samples/s)`,
+        `(${(fresh / s.seconds).toFixed(1)} samples/s)` +
+        (s.resumed ? `; ${s.resumed} taken over from the interrupted run` : ""),
         `failures: ${s.failures.length}${
           s.failures.length ? ` (listed in ${s.out}/failures.csv)` : ""
         }`,

@@ -15,8 +15,18 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { writeDirAtomic } from "../util/atomic.ts";
+import { basename, dirname, join } from "node:path";
+import {
+  checkOutputTarget,
+  keepOnInterrupt,
+  liveTemporary,
+  moveIntoPlace,
+  processAlive,
+  releaseTemporary,
+  writeDirAtomic,
+  writeFileAtomic,
+} from "../util/atomic.ts";
+import { UserError } from "../util/errors.ts";
 import { encodeNpy, NpyWriter, readNpyFile, readNpyHeader } from "./npy.ts";
 import { formatCsv, parseCsvRecords } from "./csv.ts";
 
@@ -344,7 +354,7 @@ export async function writeDataset(
 async function writeMetaFiles(
   dir: string,
   meta: Omit<DatasetMeta, "format" | "version" | "created">,
-  samples: readonly SampleInfo[],
+  samples: readonly SampleInfo[] | null,
   freqs: Float64Array,
   times: Float64Array,
 ): Promise<void> {
@@ -357,86 +367,263 @@ async function writeMetaFiles(
     config: meta.config,
     created: new Date().toISOString(),
   };
-  await Deno.writeTextFile(join(dir, "samples.csv"), samplesCsv(samples));
+  if (samples) await Deno.writeTextFile(join(dir, "samples.csv"), samplesCsv(samples));
   await Deno.writeFile(join(dir, "freqs.npy"), encodeNpy(freqs, [freqs.length]));
   await Deno.writeFile(join(dir, "times.npy"), encodeNpy(times, [times.length]));
   await Deno.writeTextFile(join(dir, "meta.json"), JSON.stringify(full, null, 2) + "\n");
 }
 
+/** Options of {@linkcode DatasetWriter.create}. */
+export interface DatasetWriterOptions {
+  /** Replace an existing dataset directory (and start over an unfinished resumable one). */
+  force?: boolean;
+  /**
+   * Write resumably: the unfinished dataset lives in `.NAME.partial` beside the destination,
+   * survives an interruption, and {@linkcode DatasetWriter.checkpoint} records how far it got.
+   * `key` identifies the work (a resumed run must bring the same key); `resume` continues an
+   * unfinished dataset of the same key (without one it starts afresh).
+   */
+  resumable?: { key: Record<string, unknown>; resume: boolean };
+}
+
+/** `progress.json` of an unfinished resumable dataset. */
+interface Progress {
+  format: "seisdec-partial-dataset";
+  version: 1;
+  /** What the dataset is made from (the writer's `key`). */
+  key: Record<string, unknown>;
+  /** Samples in spectrograms.npy at the checkpoint. */
+  count: number;
+  /** Bytes of samples.csv at the checkpoint. */
+  samplesBytes: number;
+  /** The caller's state at the checkpoint. */
+  state: unknown;
+  /** Process writing it. */
+  pid: number;
+  /** ISO 8601 time of the checkpoint. */
+  updated: string;
+}
+
+const PROGRESS = "progress.json";
+
+/**
+ * The dotted paths at which two JSON values differ, e.g. `["spectrogram.fmax"]`.
+ *
+ * @param a One value.
+ * @param b The other.
+ * @param at Path prefix.
+ * @returns the differing paths (the whole value's `at` when they differ at the top).
+ */
+export function differingPaths(a: unknown, b: unknown, at = ""): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => differingPaths(a[k], b[k], at ? `${at}.${k}` : k));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [at || "(value)"];
+}
+
+function samplesRow(s: SampleInfo): string {
+  return formatCsv([[
+    s.id,
+    s.network,
+    s.station,
+    s.location,
+    s.channel,
+    s.referenceTime,
+    s.label ?? "",
+  ]]);
+}
+
 /**
  * Streams a dataset to disk sample by sample (used by `extract`). It writes into
  * a temporary directory, which {@linkcode DatasetWriter.commit} renames into
- * place; {@linkcode DatasetWriter.abort} removes it.
+ * place; {@linkcode DatasetWriter.abort} removes it. A resumable writer (option
+ * `resumable`) writes into `.NAME.partial` instead, which an interruption or an
+ * error keeps once it has a checkpoint, and which a later writer with `resume`
+ * continues from its last {@linkcode DatasetWriter.checkpoint}.
  */
 export class DatasetWriter {
+  #dir: string;
   #tmp: string;
-  #npy: NpyWriter;
-  #samples: SampleInfo[] = [];
+  #replace: boolean;
   #sampleShape: [number, number, number];
-  #resolve: () => void = () => {};
-  #reject: (e: unknown) => void = () => {};
-  #done: Promise<void>;
+  #npy: NpyWriter;
+  #samplesFile: Deno.FsFile;
+  #samplesBytes: number;
+  #count: number;
+  #resumable: Record<string, unknown> | null;
+  #resumed: unknown;
+  #checkpointed = 0;
+  #checkpointedState: unknown = null;
+  #closed = false;
+  #chain: Promise<void> = Promise.resolve();
 
   private constructor(
+    dir: string,
     tmp: string,
-    npy: NpyWriter,
+    replace: boolean,
     sampleShape: [number, number, number],
-    done: Promise<void>,
+    npy: NpyWriter,
+    samplesFile: Deno.FsFile,
+    samplesBytes: number,
+    resumable: Record<string, unknown> | null,
+    resumed: unknown,
   ) {
+    this.#dir = dir;
     this.#tmp = tmp;
-    this.#npy = npy;
+    this.#replace = replace;
     this.#sampleShape = sampleShape;
-    this.#done = done;
+    this.#npy = npy;
+    this.#samplesFile = samplesFile;
+    this.#samplesBytes = samplesBytes;
+    this.#count = npy.count;
+    this.#checkpointed = npy.count;
+    this.#resumable = resumable;
+    this.#resumed = resumed;
   }
 
   /**
-   * Starts a dataset. Fails at once when `dir` exists and `force` is not set.
+   * Starts a dataset, or continues an unfinished resumable one. Fails at once when `dir`
+   * exists and `force` is not set.
    *
    * @param dir Destination directory.
    * @param sampleShape `[C, F, T]`.
-   * @param options `force` replaces an existing directory.
-   * @returns the writer.
+   * @param options `force` replaces an existing directory; `resumable` writes resumably.
+   * @returns the writer; {@linkcode DatasetWriter.resumedState} holds the state of the
+   *   checkpoint it continues from (null when it starts afresh).
+   * @throws {Deno.errors.AlreadyExists} when `dir` exists without `force`.
+   * @throws {UserError} when an unfinished dataset is in the way (without `resume` or `force`),
+   *   was made from another key, or is being written by another live process.
    */
   static async create(
     dir: string,
     sampleShape: [number, number, number],
-    options: { force?: boolean } = {},
+    options: DatasetWriterOptions = {},
   ): Promise<DatasetWriter> {
-    let ready!: (w: DatasetWriter) => void;
-    let fail!: (e: unknown) => void;
-    const writerP = new Promise<DatasetWriter>((res, rej) => {
-      ready = res;
-      fail = rej;
-    });
-    // writeDirAtomic runs `fill` and renames afterwards; `fill` waits for commit().
-    let finish!: () => void, abort!: (e: unknown) => void;
-    const gate = new Promise<void>((res, rej) => {
-      finish = res;
-      abort = rej;
-    });
-    const done = writeDirAtomic(dir, async (tmp) => {
-      const npy = NpyWriter.open(join(tmp, "spectrograms.npy"), "<f4", sampleShape);
-      const w = new DatasetWriter(tmp, npy, sampleShape, Promise.resolve());
-      w.#resolve = finish;
-      w.#reject = abort;
-      ready(w);
-      await gate;
-      await w.#finishFiles();
-    }, { ...options, marker: "meta.json" });
-    done.catch(fail);
-    const w = await writerP;
-    w.#done = done;
+    const replace = await checkOutputTarget(dir, { force: options.force, marker: "meta.json" });
+    const r = options.resumable;
+    if (!r) {
+      const tmp = liveTemporary(dir);
+      try {
+        await Deno.mkdir(tmp);
+        return await DatasetWriter.#fresh(dir, tmp, replace, sampleShape, null);
+      } catch (e) {
+        await Deno.remove(tmp, { recursive: true }).catch(() => {});
+        releaseTemporary(tmp);
+        throw e;
+      }
+    }
+    const tmp = partialPath(dir);
+    const prog = await Deno.readTextFile(join(tmp, PROGRESS)).then(
+      (t) => JSON.parse(t) as Progress,
+      () => null,
+    );
+    if (prog && prog.pid !== Deno.pid && processAlive(prog.pid) === true) {
+      throw new UserError(
+        `Cannot write dataset ${dir}: process ${prog.pid} is writing it (${tmp}); wait for it ` +
+          `or stop it first`,
+      );
+    }
+    let w: DatasetWriter;
+    const hasWork = prog !== null && (prog.count > 0 || prog.state !== null);
+    if (hasWork && !r.resume) {
+      if (!options.force) {
+        throw new UserError(
+          `Cannot write dataset ${dir}: an interrupted run left ${tmp} with ${prog.count} ` +
+            `samples: pass --resume to continue it, or --force to start over`,
+        );
+      }
+    }
+    if (prog && r.resume) {
+      const diff = differingPaths(prog.key, r.key);
+      if (diff.length) {
+        throw new UserError(
+          `Cannot resume dataset ${dir}: ${tmp} was made with other settings (${
+            diff.join(", ")
+          }): resume with the same settings, or pass --force instead of --resume to start over`,
+        );
+      }
+      const npy = NpyWriter.resume(join(tmp, "spectrograms.npy"), "<f4", sampleShape, prog.count);
+      const samplesFile = await Deno.open(join(tmp, "samples.csv"), { read: true, write: true });
+      await samplesFile.truncate(prog.samplesBytes);
+      await samplesFile.seek(prog.samplesBytes, Deno.SeekMode.Start);
+      w = new DatasetWriter(
+        dir,
+        tmp,
+        replace,
+        sampleShape,
+        npy,
+        samplesFile,
+        prog.samplesBytes,
+        r.key,
+        prog.state,
+      );
+    } else {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+      await Deno.mkdir(tmp);
+      w = await DatasetWriter.#fresh(dir, tmp, replace, sampleShape, r.key);
+    }
+    // The first checkpoint marks the directory as this process's at once.
+    await w.checkpoint(w.#resumed);
+    keepOnInterrupt(
+      tmp,
+      () =>
+        w.#checkpointed > 0 || w.#checkpointedState !== null
+          ? `kept ${tmp}: ${w.#checkpointed} samples written at the last checkpoint; run the same ` +
+            `command with --resume to continue`
+          : null,
+    );
     return w;
   }
 
-  /** Temporary directory the files go to until commit (extra files may be added). */
+  static async #fresh(
+    dir: string,
+    tmp: string,
+    replace: boolean,
+    sampleShape: [number, number, number],
+    key: Record<string, unknown> | null,
+  ): Promise<DatasetWriter> {
+    const npy = NpyWriter.open(join(tmp, "spectrograms.npy"), "<f4", sampleShape);
+    const samplesFile = await Deno.open(join(tmp, "samples.csv"), {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+    const head = new TextEncoder().encode(formatCsv([SAMPLES_HEADER]));
+    await writeAllAsync(samplesFile, head);
+    return new DatasetWriter(
+      dir,
+      tmp,
+      replace,
+      sampleShape,
+      npy,
+      samplesFile,
+      head.length,
+      key,
+      null,
+    );
+  }
+
+  /** Directory the files go to until commit (extra files may be added). */
   get tmpDir(): string {
     return this.#tmp;
   }
 
-  /** Number of samples written so far. */
+  /** Number of samples written so far (those resumed included). */
   get count(): number {
-    return this.#samples.length;
+    return this.#count;
+  }
+
+  /** The state of the checkpoint a resumed writer continues from; null when it started afresh. */
+  get resumedState(): unknown {
+    return this.#resumed;
+  }
+
+  /** Samples on the disk at the last finished checkpoint. */
+  get checkpointed(): number {
+    return this.#checkpointed;
   }
 
   /**
@@ -447,23 +634,50 @@ export class DatasetWriter {
    */
   append(info: SampleInfo, data: Float32Array): void {
     this.#npy.append(data);
-    this.#samples.push(info);
+    const row = new TextEncoder().encode(samplesRow(info));
+    let off = 0;
+    while (off < row.length) off += this.#samplesFile.writeSync(row.subarray(off));
+    this.#samplesBytes += row.length;
+    this.#count++;
   }
 
-  #meta: Omit<DatasetMeta, "format" | "version" | "created" | "shape"> | null = null;
-  #freqs: Float64Array = new Float64Array(0);
-  #times: Float64Array = new Float64Array(0);
+  /**
+   * Records, for a resumable writer, that the samples appended so far are on the disk and
+   * what the caller's `state` is at this point (JSON); a resumed writer continues from the
+   * last checkpoint. The counts are taken when it is called; the writes run in call order.
+   * A non-resumable writer ignores it.
+   *
+   * @param state The caller's progress (e.g. the next task and the failures so far).
+   * @returns when the checkpoint is on the disk.
+   */
+  checkpoint(state: unknown): Promise<void> {
+    if (!this.#resumable) return Promise.resolve();
+    // The counts are taken now, with the caller's state; the writes follow in order.
+    const prog: Progress = {
+      format: "seisdec-partial-dataset",
+      version: 1,
+      key: this.#resumable,
+      count: this.#count,
+      samplesBytes: this.#samplesBytes,
+      state,
+      pid: Deno.pid,
+      updated: new Date().toISOString(),
+    };
+    this.#chain = this.#chain.then(async () => {
+      this.#npy.sync();
+      await this.#samplesFile.syncData();
+      await writeFileAtomic(join(this.#tmp, PROGRESS), JSON.stringify(prog) + "\n");
+      this.#checkpointed = prog.count;
+      this.#checkpointedState = prog.state;
+    });
+    return this.#chain;
+  }
 
-  async #finishFiles(): Promise<void> {
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#npy.close();
-    const [C, F, T] = this.#sampleShape;
-    await writeMetaFiles(
-      this.#tmp,
-      { ...this.#meta!, shape: [this.#samples.length, C, F, T] },
-      this.#samples,
-      this.#freqs,
-      this.#times,
-    );
+    this.#samplesFile.close();
   }
 
   /**
@@ -478,19 +692,55 @@ export class DatasetWriter {
     freqs: Float64Array,
     times: Float64Array,
   ): Promise<void> {
-    this.#meta = meta;
-    this.#freqs = freqs;
-    this.#times = times;
-    this.#resolve();
-    await this.#done;
+    await this.#chain;
+    this.#close();
+    const [C, F, T] = this.#sampleShape;
+    await writeMetaFiles(this.#tmp, { ...meta, shape: [this.#count, C, F, T] }, null, freqs, times);
+    await Deno.remove(join(this.#tmp, PROGRESS)).catch(() => {});
+    await moveIntoPlace(this.#tmp, this.#dir, this.#replace);
+    this.#release();
   }
 
-  /** Discards the temporary directory. */
-  async abort(): Promise<void> {
-    try {
-      this.#npy.close();
-    } catch { /* already closed */ }
-    this.#reject(new Error("aborted"));
-    await this.#done.catch(() => {});
+  #release(): void {
+    releaseTemporary(this.#tmp);
+    keepOnInterrupt(this.#tmp, null);
   }
+
+  /**
+   * Stops writing. A resumable writer keeps its directory when a checkpoint holds any work
+   * (a later run can resume it); otherwise the directory is removed.
+   *
+   * @returns whether the unfinished directory was kept.
+   */
+  async abort(): Promise<boolean> {
+    await this.#chain.catch(() => {});
+    try {
+      this.#close();
+    } catch { /* already closed */ }
+    const prog = this.#resumable
+      ? await Deno.readTextFile(join(this.#tmp, PROGRESS)).then(
+        (t) => JSON.parse(t) as Progress,
+        () => null,
+      )
+      : null;
+    const keep = prog !== null && (prog.count > 0 || prog.state !== null);
+    if (!keep) await Deno.remove(this.#tmp, { recursive: true }).catch(() => {});
+    this.#release();
+    return keep;
+  }
+}
+
+/**
+ * Where a resumable dataset lives until it is finished: `.NAME.partial` beside it.
+ *
+ * @param dir The dataset's destination.
+ * @returns the unfinished dataset's directory.
+ */
+export function partialPath(dir: string): string {
+  return join(dirname(dir), `.${basename(dir)}.partial`);
+}
+
+async function writeAllAsync(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await file.write(bytes.subarray(off));
 }

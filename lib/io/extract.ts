@@ -409,38 +409,108 @@ export interface ExtractSummary {
   byReason: Record<string, number>;
   seconds: number;
   shape: [number, number, number, number];
+  /** Input samples (written or failed) taken over from an interrupted run, 0 when it started afresh. */
+  resumed: number;
+}
+
+/** Options of {@linkcode runExtract}. */
+export interface ExtractOptions {
+  /** Replace an existing dataset, or start an interrupted one over. */
+  force?: boolean;
+  /** Hide the progress bar. */
+  quiet?: boolean;
+  /** Continue an interrupted extraction into the same `out` from its last checkpoint. */
+  resume?: boolean;
+  /** Seconds between checkpoints of the unfinished dataset (default 10; 0: after every sample). */
+  checkpointSeconds?: number;
+  /** Stop with an error after this many samples of this call, as an interruption would (tests). */
+  stopAfter?: number;
 }
 
 type WorkerReply =
   | { index: number; ok: true; data: Float32Array; referenceTime: number }
   | { index: number; ok: false; reason: string; message: string };
 
+/** What a checkpoint of an extraction records besides the samples: where to go on. */
+interface ExtractState {
+  /** Tasks done (written or failed), in task order. */
+  next: number;
+  /** The failures among them. */
+  failures: Failure[];
+}
+
+/** 53-bit string hash (cyrb53), to recognise the same task list on a resume. */
+function hash53(text: string): string {
+  let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16);
+}
+
 /**
- * Runs a whole extraction into a dataset directory (atomically).
+ * Runs a whole extraction into a dataset directory. The unfinished dataset lives in
+ * `.NAME.partial` beside `out` and is checkpointed every `checkpointSeconds`; an
+ * interruption (Ctrl-C, a crash, a killed process) keeps it, and `resume` continues from
+ * its last checkpoint to the same dataset an uninterrupted run writes. The finished
+ * directory is renamed into place at the end, so `out` is never half-written.
  *
  * @param config The config.
  * @param out Output directory.
- * @param options `force` replaces an existing directory; `quiet` hides the progress bar.
+ * @param options `force` replaces an existing directory (or an interrupted one); `resume`
+ *   continues an interrupted one; `quiet` hides the progress bar.
  * @returns counts, failures by reason, time and the output shape.
  * @throws {Deno.errors.AlreadyExists} when `out` exists without `force`.
+ * @throws {UserError} when an interrupted extraction is in the way without `resume` or
+ *   `force`, or was made with other settings or another input list.
  */
 export async function runExtract(
   config: ExtractConfig,
   out: string,
-  options: { force?: boolean; quiet?: boolean } = {},
+  options: ExtractOptions = {},
 ): Promise<ExtractSummary> {
   const g = spectrogramGeometry(config);
   const tasks = await buildTasks(config);
   if (tasks.length === 0) throw new UserError(`Cannot extract: the input lists no samples`);
   const C = config.components === "channel" ? 1 : config.components.length;
   const componentNames = config.components === "channel" ? ["channel"] : config.components;
-  const writer = await DatasetWriter.create(out, [C, g.nFreqs, g.nTimes], options);
+  // What the samples depend on: every setting but the workers and the output path, and the
+  // task list (ids and files, in order).
+  const { workers: _w, output: _o, ...settings } = config;
+  const key = {
+    ...settings,
+    inputCount: tasks.length,
+    inputList: hash53(tasks.map((t) => `${t.id}\t${t.waveforms.join("\t")}`).join("\n")),
+  };
+  const writer = await DatasetWriter.create(out, [C, g.nFreqs, g.nTimes], {
+    force: options.force,
+    resumable: { key: JSON.parse(JSON.stringify(key)), resume: !!options.resume },
+  });
+  const resumed = (writer.resumedState as ExtractState | null) ?? { next: 0, failures: [] };
+  const start = resumed.next;
+  const failures: Failure[] = [...resumed.failures];
   const t0 = performance.now();
-  const failures: Failure[] = [];
   const progress = new Progress("extract", tasks.length, { quiet: options.quiet });
+  if (start > 0) progress.tick(start, "resumed");
+  const every = (options.checkpointSeconds ?? 10) * 1000;
+  let lastCheckpoint = performance.now();
+  let next = start;
+  let checkpointing: Promise<void> = Promise.resolve();
+  let savedNext = start;
+  const checkpoint = () => {
+    const at = next;
+    checkpointing = writer.checkpoint({ next, failures: [...failures] } satisfies ExtractState)
+      .then(() => {
+        savedNext = at;
+      });
+    lastCheckpoint = performance.now();
+  };
   try {
     const pending = new Map<number, WorkerReply>();
-    let next = 0;
     const flush = () => {
       while (pending.has(next)) {
         const r = pending.get(next)!;
@@ -450,20 +520,26 @@ export async function runExtract(
           writer.append(sampleInfo(task, config.components), r.data);
         } else failures.push({ id: tasks[r.index].id, reason: r.reason, message: r.message });
         next++;
+        if (options.stopAfter !== undefined && next - start >= options.stopAfter) {
+          checkpoint();
+          throw new Error(`extract stopped after ${options.stopAfter} samples (stopAfter)`);
+        }
       }
+      if (performance.now() - lastCheckpoint >= every) checkpoint();
     };
     const onReply = (r: WorkerReply) => {
       pending.set(r.index, r);
       flush();
       progress.tick(1, failures.length ? `${failures.length} failed` : "");
     };
-    const nWorkers = Math.min(config.workers, tasks.length);
+    const nWorkers = Math.min(config.workers, tasks.length - start);
     if (nWorkers === 0) {
       const inv = new InventoryCache();
-      for (let i = 0; i < tasks.length; i++) onReply(await runOne(i, tasks[i], config, inv, g));
+      for (let i = start; i < tasks.length; i++) onReply(await runOne(i, tasks[i], config, inv, g));
     } else {
-      await runInWorkers(tasks, config, nWorkers, onReply);
+      await runInWorkers(tasks, start, config, nWorkers, onReply);
     }
+    await checkpointing;
     progress.done(`${writer.count} ok, ${failures.length} failed`);
     await Deno.writeTextFile(
       join(writer.tmpDir, "failures.csv"),
@@ -479,7 +555,13 @@ export async function runExtract(
       g.times,
     );
   } catch (e) {
-    await writer.abort();
+    await checkpointing.catch(() => {});
+    if (await writer.abort()) {
+      console.error(
+        `note: kept ${writer.tmpDir} (${savedNext} of ${tasks.length} samples done at the last ` +
+          `checkpoint): run the same extraction with --resume to continue it`,
+      );
+    }
     throw e;
   }
   const byReason: Record<string, number> = {};
@@ -492,6 +574,7 @@ export async function runExtract(
     byReason,
     seconds: (performance.now() - t0) / 1000,
     shape: [tasks.length - failures.length, C, g.nFreqs, g.nTimes],
+    resumed: start,
   };
 }
 
@@ -527,12 +610,13 @@ export async function runOne(
 
 function runInWorkers(
   tasks: SampleTask[],
+  start: number,
   config: ExtractConfig,
   n: number,
   onReply: (r: WorkerReply) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    let next = 0, done = 0;
+    let next = start, done = start;
     const workers: Worker[] = [];
     const finish = (err?: unknown) => {
       for (const w of workers) w.terminate();
@@ -551,7 +635,12 @@ function runInWorkers(
       });
       workers.push(w);
       w.onmessage = (ev: MessageEvent<WorkerReply>) => {
-        onReply(ev.data);
+        try {
+          onReply(ev.data);
+        } catch (e) {
+          finish(e);
+          return;
+        }
         done++;
         if (done === tasks.length) finish();
         else feed(w);

@@ -429,9 +429,61 @@ export class NpyWriter {
     return new NpyWriter(file, dtype, sampleShape, padded.length);
   }
 
+  /**
+   * Reopens a file an earlier writer left unclosed (a resumed extraction): keeps its first
+   * `count` samples, drops anything after them, and appends from there.
+   *
+   * @param path The file.
+   * @param dtype Its dtype.
+   * @param sampleShape Shape of one sample.
+   * @param count Samples to keep.
+   * @returns the writer.
+   * @throws {TypeError} when the file's dtype or sample shape differ.
+   * @throws {RangeError} when it holds fewer than `count` samples.
+   */
+  static resume(
+    path: string,
+    dtype: "<f4" | "<f8",
+    sampleShape: number[],
+    count: number,
+  ): NpyWriter {
+    const file = Deno.openSync(path, { read: true, write: true });
+    try {
+      const head = new Uint8Array(4096);
+      const n = file.readSync(head) ?? 0;
+      const h = readNpyHeader(head.subarray(0, n));
+      if (h.dtype !== dtype || h.fortranOrder || h.shape.slice(1).join() !== sampleShape.join()) {
+        throw new TypeError(
+          `Cannot resume ${path}: expected ${dtype} samples of [${sampleShape}]: found ` +
+            `${h.dtype} [${h.shape.slice(1)}]`,
+        );
+      }
+      const end = h.dataOffset + count * product(sampleShape) * (dtype === "<f4" ? 4 : 8);
+      const size = file.statSync().size;
+      if (size < end) {
+        throw new RangeError(
+          `Cannot resume ${path}: expected at least ${count} samples (${end} bytes): found ${size} bytes`,
+        );
+      }
+      file.truncateSync(end);
+      file.seekSync(end, Deno.SeekMode.Start);
+      const w = new NpyWriter(file, dtype, sampleShape, h.dataOffset - 10);
+      w.#count = count;
+      return w;
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+  }
+
   /** Number of samples appended so far. */
   get count(): number {
     return this.#count;
+  }
+
+  /** Flushes the appended samples to the disk (for a checkpoint). */
+  sync(): void {
+    this.#file.syncDataSync();
   }
 
   /**

@@ -27,13 +27,19 @@ function tmpName(path: string): string {
 }
 
 /**
- * Removes every temporary file or directory this process is writing now, synchronously, for
- * a signal handler that is about to exit.
+ * Removes every temporary file or directory this process is writing now, and the kept
+ * unfinished outputs with nothing worth resuming, synchronously, for a signal handler that is
+ * about to exit.
  *
  * @returns the paths removed.
  */
 export function removeLiveTemporaries(): string[] {
   const gone: string[] = [];
+  for (const [path, note] of kept) {
+    if (note() !== null) continue;
+    kept.delete(path);
+    live.add(path);
+  }
   for (const tmp of live) {
     try {
       Deno.removeSync(tmp, { recursive: true });
@@ -46,8 +52,37 @@ export function removeLiveTemporaries(): string[] {
   return gone;
 }
 
-/** Whether process `pid` runs on this machine; null where that cannot be told (no /proc). */
-function processAlive(pid: number): boolean | null {
+/** Unfinished outputs kept on an interruption (resumable), each with what to tell the user. */
+const kept = new Map<string, () => string | null>();
+
+/**
+ * Registers (or, with null, unregisters) an unfinished output that an interruption keeps, such
+ * as a resumable dataset, with the note the signal handler prints for it. Where the note is
+ * null (nothing worth resuming yet), the interruption removes the output like a temporary.
+ *
+ * @param path The kept path.
+ * @param note Returns the note (e.g. how many samples it holds and how to resume), or null.
+ */
+export function keepOnInterrupt(path: string, note: (() => string | null) | null): void {
+  if (note) kept.set(path, note);
+  else kept.delete(path);
+}
+
+/**
+ * @returns the notes of the kept unfinished outputs, for a signal handler that is about to
+ *   exit (call after {@linkcode removeLiveTemporaries}, which removes those without a note).
+ */
+export function interruptNotes(): string[] {
+  return [...kept.values()].map((f) => f()).filter((n): n is string => n !== null);
+}
+
+/**
+ * Whether process `pid` runs on this machine; null where that cannot be told (no /proc).
+ *
+ * @param pid Process id.
+ * @returns true, false, or null when unknown.
+ */
+export function processAlive(pid: number): boolean | null {
   try {
     Deno.statSync("/proc/self");
   } catch {
@@ -135,6 +170,33 @@ export async function writeDirAtomic(
   fill: (tmpDir: string) => Promise<void>,
   options: { force?: boolean; marker?: string } = {},
 ): Promise<void> {
+  const exists = await checkOutputTarget(path, options);
+  const tmp = tmpName(path);
+  try {
+    await Deno.mkdir(tmp);
+    await fill(tmp);
+    await moveIntoPlace(tmp, path, exists);
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw e;
+  } finally {
+    live.delete(tmp);
+  }
+}
+
+/**
+ * Checks that an output directory may be written: absent, or (with `force`) a directory this
+ * kind of output wrote; creates its parent and removes the temporaries of dead processes.
+ *
+ * @param path Destination directory.
+ * @param options `force` allows replacing; `marker` names a file the directory must hold.
+ * @returns whether `path` exists (and will be replaced).
+ * @throws {Deno.errors.AlreadyExists} when it may not be written.
+ */
+export async function checkOutputTarget(
+  path: string,
+  options: { force?: boolean; marker?: string } = {},
+): Promise<boolean> {
   const info = await Deno.stat(path).catch(() => null);
   const exists = info !== null;
   if (exists && !options.force) {
@@ -159,24 +221,45 @@ export async function writeDirAtomic(
   for (const p of await removeStaleTemporaries(path)) {
     console.error(`note: removed ${p}, left by an interrupted run`);
   }
-  const tmp = tmpName(path);
-  try {
-    await Deno.mkdir(tmp);
-    await fill(tmp);
-    if (exists) {
-      // The replaced output is moved aside under a name that no clean-up removes, so that an
-      // interruption between the two renames leaves it recoverable.
-      const old = siblingName(path, "old");
-      await Deno.rename(path, old);
-      await Deno.rename(tmp, path);
-      await Deno.remove(old, { recursive: true });
-    } else {
-      await Deno.rename(tmp, path);
-    }
-  } catch (e) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw e;
-  } finally {
-    live.delete(tmp);
+  return exists;
+}
+
+/**
+ * Renames a finished directory to its destination, replacing what is there when `replace`.
+ * The replaced output is moved aside under a name that no clean-up removes, so that an
+ * interruption between the two renames leaves it recoverable.
+ *
+ * @param tmp The finished directory.
+ * @param path Destination.
+ * @param replace Whether `path` exists and is to be replaced.
+ */
+export async function moveIntoPlace(tmp: string, path: string, replace: boolean): Promise<void> {
+  if (replace && await Deno.stat(path).catch(() => null)) {
+    const old = siblingName(path, "old");
+    await Deno.rename(path, old);
+    await Deno.rename(tmp, path);
+    await Deno.remove(old, { recursive: true });
+  } else {
+    await Deno.rename(tmp, path);
   }
+}
+
+/**
+ * A new temporary directory name beside `path` (`.NAME.PID.TAG.tmp`), registered as live so
+ * that Ctrl-C removes it; call {@linkcode releaseTemporary} once it is renamed or removed.
+ *
+ * @param path The destination it will become.
+ * @returns the temporary path (not yet created).
+ */
+export function liveTemporary(path: string): string {
+  return tmpName(path);
+}
+
+/**
+ * Stops tracking a temporary from {@linkcode liveTemporary}.
+ *
+ * @param tmp The temporary path.
+ */
+export function releaseTemporary(tmp: string): void {
+  live.delete(tmp);
 }

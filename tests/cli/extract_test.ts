@@ -200,6 +200,59 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
   }
 });
 
+Deno.test("extract --resume: an interrupted extraction continues from its checkpoint to the same dataset", async () => {
+  const { root, syn } = await fixture();
+  try {
+    const config = await readExtractConfig(`${syn}/extract.json`);
+    const same = async (dir: string, want: string) => {
+      for (const f of ["spectrograms.npy", "samples.csv", "failures.csv", "freqs.npy"]) {
+        assertEquals(await Deno.readFile(`${dir}/${f}`), await Deno.readFile(`${want}/${f}`), f);
+      }
+    };
+    const full = await runExtract(config, `${root}/full`, { quiet: true });
+    // 17 inputs: 5 good, then 12 bad. Stop after 8 (5 written, 3 failed), with a checkpoint
+    // after every sample, in the main thread and in workers.
+    for (const workers of [0, 2]) {
+      const out = `${root}/ds${workers}`, partial = `${root}/.ds${workers}.partial`;
+      const cfg = { ...config, workers };
+      await assertRejects(
+        () => runExtract(cfg, out, { quiet: true, checkpointSeconds: 0, stopAfter: 8 }),
+        Error,
+        "stopped after 8",
+      );
+      const prog = JSON.parse(await Deno.readTextFile(`${partial}/progress.json`));
+      assertEquals([prog.count, prog.state.next, prog.state.failures.length], [5, 8, 3]);
+      await assertRejects(() => runExtract(cfg, out, { quiet: true }), UserError, "--resume");
+      const other = { ...cfg, spectrogram: { ...cfg.spectrogram, fmax: 17 } };
+      await assertRejects(
+        () => runExtract(other, out, { quiet: true, resume: true }),
+        UserError,
+        "other settings (spectrogram.fmax)",
+      );
+      // A resume may use other workers; it ends with the uninterrupted run's files.
+      const s = await runExtract({ ...cfg, workers: 2 - workers }, out, {
+        quiet: true,
+        resume: true,
+      });
+      assertEquals([s.resumed, s.ok, s.failures.length], [8, 5, 12]);
+      assertEquals(s.byReason, full.byReason);
+      await same(out, `${root}/full`);
+      assert((await Deno.stat(partial).catch(() => null)) === null, "partial renamed into place");
+    }
+    // Through the CLI: without --resume the interrupted one is in the way (exit 2); --force
+    // starts over.
+    await assertRejects(
+      () => runExtract(config, `${root}/cli`, { quiet: true, checkpointSeconds: 0, stopAfter: 2 }),
+    );
+    const args = ["extract", "--config", `${syn}/extract.json`, "--out", `${root}/cli`, "--quiet"];
+    assertEquals(await main(args), 2);
+    assertEquals(await main([...args, "--resume"]), 0);
+    await same(`${root}/cli`, `${root}/full`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract: reference times come from QuakeML picks when the manifest leaves them empty", () =>
   withSynth(1, async (root, syn) => {
     const m = await Deno.readTextFile(`${syn}/manifest.csv`);
@@ -432,28 +485,48 @@ Deno.test("extract --npz keeps the config file's NPZ sampling rate; 100 Hz witho
 });
 
 Deno.test({
-  name: "extract interrupted by Ctrl-C exits 130 and leaves no unfinished dataset behind",
+  name:
+    "extract interrupted by Ctrl-C exits 130 and keeps its checkpointed work for --resume (and nothing else)",
   ignore: Deno.build.os === "windows",
   fn: async () => {
     const root = await Deno.makeTempDir();
     try {
       const cli = new URL("../../cli.ts", import.meta.url).pathname;
       const config = new URL("../../lib/io/configs/esec.json", import.meta.url).pathname;
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", cli, "extract", "--config", config, "--out", `${root}/ds`],
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      // Wait until the dataset is being written (its temporary directory exists).
-      const writing = () => [...Deno.readDirSync(root)].some((e) => e.name.startsWith(".ds."));
-      for (let i = 0; i < 600 && !writing(); i++) await new Promise((r) => setTimeout(r, 50));
-      assert(writing(), "extract never started writing");
-      child.kill("SIGINT");
-      const { code, stderr } = await child.output();
-      const err = new TextDecoder().decode(stderr);
-      assertEquals(code, 130, err);
-      assert(err.includes("interrupted (SIGINT): removed the unfinished"), err);
+      const args = ["extract", "--config", config, "--out", `${root}/ds`, "--workers", "1"];
+      const partial = `${root}/.ds.partial`;
+      const progress = () => {
+        try {
+          return JSON.parse(Deno.readTextFileSync(`${partial}/progress.json`)).count as number;
+        } catch {
+          return -1;
+        }
+      };
+      const interrupt = async (extra: string[], until: () => boolean) => {
+        const child = new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", cli, ...args, ...extra],
+          stdout: "null",
+          stderr: "piped",
+        }).spawn();
+        for (let i = 0; i < 600 && !until(); i++) await new Promise((r) => setTimeout(r, 50));
+        assert(until(), "extract never got there");
+        child.kill("SIGINT");
+        const { code, stderr } = await child.output();
+        const err = new TextDecoder().decode(stderr);
+        assertEquals(code, 130, err);
+        return err;
+      };
+      // Interrupted before its first checkpoint with work (10 s): nothing worth keeping.
+      const early = await interrupt([], () => progress() === 0);
+      assert(early.includes("interrupted (SIGINT): removed the unfinished"), early);
       assertEquals([...Deno.readDirSync(root)].map((e) => e.name), []);
+      // Checkpointing after every sample: interrupted with work done, it keeps it.
+      const late = await interrupt(["--checkpoint-every", "0"], () => progress() >= 3);
+      assert(late.includes(`kept ${partial}`) && late.includes("--resume"), late);
+      assertEquals([...Deno.readDirSync(root)].map((e) => e.name), [".ds.partial"]);
+      assertEquals(await main([...args, "--resume", "--quiet"]), 0);
+      assertEquals((await openDataset(`${root}/ds`)).count, 303);
+      assertEquals([...Deno.readDirSync(root)].map((e) => e.name), ["ds"]);
     } finally {
       await Deno.remove(root, { recursive: true });
     }

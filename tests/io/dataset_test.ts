@@ -1,6 +1,7 @@
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { DatasetWriter, openDataset, type SampleInfo, writeDataset } from "../../lib/io/dataset.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { UserError } from "../../lib/util/errors.ts";
 import { dirname } from "node:path";
 
 const info = (i: number, label: string | null): SampleInfo => ({
@@ -101,5 +102,76 @@ Deno.test("DatasetWriter streams samples, commits atomically, and abort leaves n
   w2.append(info(0, null), new Float32Array(1));
   await w2.abort();
   assertEquals([...Deno.readDirSync(root)].map((e) => e.name), ["ds"]);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("DatasetWriter resumable: a resume keeps what the last checkpoint recorded, drops the rest", async () => {
+  const root = await Deno.makeTempDir();
+  const dir = `${root}/ds`, partial = `${root}/.ds.partial`;
+  const key = { what: "test", n: 9 };
+  const meta = { components: ["Z"], scaling: "db", config: {} };
+  const axes = [new Float64Array([1, 2]), new Float64Array([0, 1])] as const;
+  const w = await DatasetWriter.create(dir, [1, 2, 2], { resumable: { key, resume: false } });
+  assertEquals([w.tmpDir, w.resumedState], [partial, null]);
+  for (let i = 0; i < 3; i++) w.append(info(i, "a"), new Float32Array(4).fill(i));
+  await w.checkpoint({ next: 3 });
+  assertEquals(w.checkpointed, 3);
+  // Two more samples reach the files but no checkpoint, as in a crash.
+  for (let i = 3; i < 5; i++) w.append(info(i, "b"), new Float32Array(4).fill(i));
+  assertEquals(await w.abort(), true, "kept: it has a checkpoint");
+  assert((await Deno.stat(`${partial}/progress.json`)).isFile);
+  // Without --resume (or --force) it is in the way; with another key it is refused by field.
+  await assertRejects(
+    () => DatasetWriter.create(dir, [1, 2, 2], { resumable: { key, resume: false } }),
+    UserError,
+    `an interrupted run left ${partial} with 3 samples: pass --resume`,
+  );
+  await assertRejects(
+    () =>
+      DatasetWriter.create(dir, [1, 2, 2], { resumable: { key: { ...key, n: 8 }, resume: true } }),
+    UserError,
+    "was made with other settings (n)",
+  );
+  const r = await DatasetWriter.create(dir, [1, 2, 2], { resumable: { key, resume: true } });
+  assertEquals([r.count, r.resumedState], [3, { next: 3 }]);
+  r.append(info(9, "c"), new Float32Array(4).fill(9));
+  await r.commit(meta, ...axes);
+  const ds = await openDataset(dir);
+  assertEquals(ds.meta.shape, [4, 1, 2, 2]);
+  assertEquals(Array.from(ds.readAll()), [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 9, 9, 9, 9]);
+  assertEquals(ds.samples.map((s) => s.id), ["s0", "s1", "s2", "s9"]);
+  ds.close();
+  assert((await Deno.stat(partial).catch(() => null)) === null, "the partial became the dataset");
+  // --force starts an interrupted dataset over.
+  const a = await DatasetWriter.create(`${root}/f`, [1, 1, 1], {
+    resumable: { key, resume: false },
+  });
+  a.append(info(0, null), new Float32Array(1));
+  await a.checkpoint({ next: 1 });
+  await a.abort();
+  const b = await DatasetWriter.create(`${root}/f`, [1, 1, 1], {
+    force: true,
+    resumable: { key, resume: false },
+  });
+  assertEquals([b.count, b.resumedState], [0, null]);
+  // One with no work in it (no checkpoint beyond the first) goes at abort.
+  assertEquals(await b.abort(), false);
+  assert((await Deno.stat(`${root}/.f.partial`).catch(() => null)) === null);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("DatasetWriter resumable: refuses a dataset another live process is writing", async () => {
+  const root = await Deno.makeTempDir();
+  await Deno.mkdir(`${root}/.ds.partial`);
+  // Process 1 (init) is always alive.
+  await Deno.writeTextFile(
+    `${root}/.ds.partial/progress.json`,
+    JSON.stringify({ format: "seisdec-partial-dataset", version: 1, key: {}, count: 0, pid: 1 }),
+  );
+  await assertRejects(
+    () => DatasetWriter.create(`${root}/ds`, [1, 1, 1], { resumable: { key: {}, resume: true } }),
+    UserError,
+    "process 1 is writing it",
+  );
   await Deno.remove(root, { recursive: true });
 });
