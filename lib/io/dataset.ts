@@ -72,19 +72,13 @@ export const SAMPLES_HEADER = [
   "label",
 ] as const;
 
+/** A sample's `samples.csv` fields, in {@linkcode SAMPLES_HEADER} order. */
+function samplesFields(s: SampleInfo): string[] {
+  return [s.id, s.network, s.station, s.location, s.channel, s.referenceTime, s.label ?? ""];
+}
+
 function samplesCsv(samples: readonly SampleInfo[]): string {
-  return formatCsv([
-    SAMPLES_HEADER,
-    ...samples.map((s) => [
-      s.id,
-      s.network,
-      s.station,
-      s.location,
-      s.channel,
-      s.referenceTime,
-      s.label ?? "",
-    ]),
-  ]);
+  return formatCsv([SAMPLES_HEADER, ...samples.map(samplesFields)]);
 }
 
 /**
@@ -424,18 +418,6 @@ export function differingPaths(a: unknown, b: unknown, at = ""): string[] {
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [at || "(value)"];
 }
 
-function samplesRow(s: SampleInfo): string {
-  return formatCsv([[
-    s.id,
-    s.network,
-    s.station,
-    s.location,
-    s.channel,
-    s.referenceTime,
-    s.label ?? "",
-  ]]);
-}
-
 /**
  * Streams a dataset to disk sample by sample (used by `extract`). It writes into
  * a temporary directory, which {@linkcode DatasetWriter.commit} renames into
@@ -634,7 +616,7 @@ export class DatasetWriter {
    */
   append(info: SampleInfo, data: Float32Array): void {
     this.#npy.append(data);
-    const row = new TextEncoder().encode(samplesRow(info));
+    const row = new TextEncoder().encode(formatCsv([samplesFields(info)]));
     let off = 0;
     while (off < row.length) off += this.#samplesFile.writeSync(row.subarray(off));
     this.#samplesBytes += row.length;
