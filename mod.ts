@@ -58,6 +58,7 @@ export {
   FINETUNE_DEFAULTS,
   type FinetuneConfig,
   type FinetuneRecord,
+  GMM_N_INIT,
   INIT_DEFAULTS,
   initCentroids,
   type InitConfig,

@@ -15,7 +15,13 @@ import {
   resolvePretrain,
 } from "../cluster/config.ts";
 import { pretrain, pretrainStepsWarning } from "../cluster/pretrain.ts";
-import { encodeForInit, finetune, initCentroids, updateIntervalOf } from "../cluster/dec.ts";
+import {
+  encodeForInit,
+  finetune,
+  GMM_N_INIT,
+  initCentroids,
+  updateIntervalOf,
+} from "../cluster/dec.ts";
 import {
   K_CRITERIA,
   type KCriterion,
@@ -176,8 +182,8 @@ export const initCommand: Command = {
     "n-init": {
       type: "string",
       arg: "N",
-      description: "k-means restarts (k-means++ seeding).",
-      default: "100",
+      description: "Restarts: k-means++ seedings, or whole GMM EM runs.",
+      default: "100 (kmeans), 10 (gmm)",
     },
     "max-iter": { type: "string", arg: "N", description: "Iterations per run.", default: "1000" },
     tol: { type: "string", arg: "X", description: "Convergence tolerance.", default: "1e-4" },
@@ -233,6 +239,10 @@ export const initCommand: Command = {
       latentScale: enumFlag(values, "latent-scale", ["none", "auto"] as const),
       seed: seedFlag(values),
     });
+    // A GMM restart is a whole EM run: 10 unless --n-init or the config file says otherwise.
+    if (cfg.method === "gmm" && intFlag(values, "n-init") === undefined && !file.init?.nInit) {
+      cfg.nInit = GMM_N_INIT;
+    }
     if (criterion === "bic" && cfg.method !== "gmm") {
       throw new UserError("Cannot choose k by BIC with k-means: BIC needs --method gmm");
     }

@@ -38,6 +38,10 @@ import { writeFileAtomic } from "../util/atomic.ts";
 export interface InitConfig {
   k: number;
   method: "kmeans" | "gmm";
+  /**
+   * Restarts: k-means++ seedings, or for a GMM full EM runs (each from one k-means run), the
+   * best kept. INIT_DEFAULTS' 100 suits k-means; the CLI uses 10 for a GMM unless told.
+   */
   nInit: number;
   maxIter: number;
   tol: number;
@@ -49,6 +53,9 @@ export interface InitConfig {
   latentScale: "none" | "auto";
   seed: number;
 }
+
+/** Restarts of a GMM initialisation when none are asked for (each one a whole EM run). */
+export const GMM_N_INIT = 10;
 
 /** Defaults: k-means, n_init 100, max_iter 1000 (scikit-learn-like tol). */
 export const INIT_DEFAULTS: InitConfig = {
@@ -139,7 +146,7 @@ export async function initCentroids(
       covariance: cfg.covariance,
       maxIter: cfg.maxIter,
       tol: cfg.tol,
-      nInit: Math.max(1, Math.min(cfg.nInit, 10)),
+      nInit: cfg.nInit,
       seed: cfg.seed,
     });
     centroids = Float32Array.from(r.means);

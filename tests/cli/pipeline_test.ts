@@ -168,6 +168,15 @@ gpuTest(
     );
     const cen = (await loadWeights(p("m/centroids.safetensors"))).weights.get("centroids");
     assertEquals(cen?.shape, [2, 3]);
+    // A GMM restart is a whole EM run: 10 by default, and --n-init is honoured as given.
+    const gmmInit = async (...extra: string[]) => {
+      await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--method", "gmm", ...extra);
+      return JSON.parse(await Deno.readTextFile(p("m/model.json"))).init;
+    };
+    assertEquals(((await gmmInit()) as { nInit: number }).nInit, 10);
+    const g = await gmmInit("--n-init", "13", "--covariance", "full");
+    assertEquals([g.method, g.nInit, g.covariance], ["gmm", 13, "full"]);
+    await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--n-init", "5");
     const ft = (maxIter: string) =>
       ["finetune", p("ds"), "--model", p("m"), "--max-iter", maxIter, "--update-interval", "5"]
         .concat(["--batch-size", "8", "--tol", "0"]);
