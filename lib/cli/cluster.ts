@@ -281,6 +281,10 @@ export const clusterCommand: Command = {
     force: forceFlag,
   },
   async run(values, positionals) {
+    const utcOffset = numFlag(values, "utc-offset") ?? 0;
+    if (!(utcOffset >= -12 && utcOffset <= 14)) {
+      throw new UserError(`Cannot use --utc-offset ${utcOffset}: expected hours in [-12, 14]`);
+    }
     const ds = await datasetArg(positionals, "cluster");
     const out = required(values, "out", "cluster");
     let a: Assignment;
@@ -304,10 +308,6 @@ export const clusterCommand: Command = {
           `Cannot cluster: the model has no centroids: run 'init' (and 'finetune') first`,
         );
       }
-    }
-    const utcOffset = numFlag(values, "utc-offset") ?? 0;
-    if (!(utcOffset >= -12 && utcOffset <= 14)) {
-      throw new UserError(`Cannot use --utc-offset ${utcOffset}: expected hours in [-12, 14]`);
     }
     const profiles = await writeResults(out, ds, a, !!values.force, !values["no-plots"], utcOffset);
     const sizes = new Array(a.k).fill(0);

@@ -142,6 +142,10 @@ export const extract: Command = {
     "no-response": { type: "boolean", description: "Do not remove the instrument response." },
   },
   async run(values) {
+    const every = numFlag(values, "checkpoint-every") ?? 10;
+    if (!(every >= 0)) {
+      throw new UserError(`Cannot read --checkpoint-every: expected seconds >= 0: found ${every}`);
+    }
     const cfgPath = strFlag(values, "config");
     let config: ExtractConfig;
     if (cfgPath) config = await readExtractConfig(cfgPath);
@@ -169,10 +173,6 @@ export const extract: Command = {
           } Hz) x ${g.nTimes} times, ` +
           `${config.workers} workers`,
       );
-    }
-    const every = numFlag(values, "checkpoint-every") ?? 10;
-    if (!(every >= 0)) {
-      throw new UserError(`Cannot read --checkpoint-every: expected seconds >= 0: found ${every}`);
     }
     const s = await runExtract(config, out, {
       force: Boolean(values.force),

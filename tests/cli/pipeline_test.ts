@@ -354,6 +354,14 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     [["pretrain", ds, "--model", m, "--epochs", "0"], "pretrain.epochs"],
     [["init", ds, "--model", m], "model.json"],
     [["cluster", ds, "--out", join(root, "c")], "--model is required"],
+    [
+      ["cluster", ds, "--raw", "--out", join(root, "c"), "--utc-offset=15"],
+      "--utc-offset 15: expected hours in [-12, 14]",
+    ],
+    [
+      ["extract", "--manifest", join(root, "m.csv"), "--out", m, "--checkpoint-every=-1"],
+      "--checkpoint-every: expected seconds >= 0",
+    ],
     [["evaluate", join(root, "none")], "labels.csv is missing"],
     // A file where a model directory belongs: a file-system error, not a stack trace.
     [["pretrain", ds, "--model", join(root, "x.npy")], "x.npy"],
