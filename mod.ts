@@ -122,6 +122,14 @@ export {
 export { writeSynth } from "./lib/io/synth.ts";
 export { readMiniseed, readMiniseedFile, type Trace } from "./lib/io/mseed.ts";
 export { findResponse, readStationXml, readStationXmlFile } from "./lib/io/stationxml.ts";
+export {
+  encodeSac,
+  parseSacPoleZero,
+  readSac,
+  readSacFile,
+  type SacFile,
+  type SacMarker,
+} from "./lib/io/sac.ts";
 export { readQuakeMl, readQuakeMlFile } from "./lib/io/quakeml.ts";
 export { encodeNpy, readNpy, readNpyFile, readNpz, writeNpyFile } from "./lib/io/npy.ts";
 export { decodeSafetensors, encodeSafetensors } from "./lib/io/safetensors.ts";

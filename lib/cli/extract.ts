@@ -25,7 +25,27 @@ import { resolve } from "node:path";
 export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   const manifest = strFlag(v, "manifest"), esec = strFlag(v, "esec"), npz = strFlag(v, "npz");
   if (manifest) {
-    c.input = { format: "manifest", path: resolve(manifest), picks: strFlag(v, "picks") ?? null };
+    const sacReference = c.input.format === "manifest" ? c.input.sacReference : "A";
+    c.input = {
+      format: "manifest",
+      path: resolve(manifest),
+      picks: strFlag(v, "picks") ?? null,
+      sacReference,
+    };
+  }
+  const sacRef = strFlag(v, "sac-reference");
+  if (sacRef !== undefined) {
+    if (c.input.format !== "manifest") {
+      throw new UserError("Cannot use --sac-reference: it applies to manifest input only");
+    }
+    const m = sacRef.toUpperCase();
+    if (m === "NONE") c.input.sacReference = null;
+    else if (/^(A|O|T[0-9])$/.test(m)) c.input.sacReference = m as typeof c.input.sacReference;
+    else {
+      throw new UserError(
+        `Cannot read --sac-reference: expected A, O, T0 to T9 or none: found '${sacRef}'`,
+      );
+    }
   }
   if (esec) c.input = { format: "esec", dir: resolve(esec) };
   if (npz) {
@@ -95,6 +115,13 @@ export const extract: Command = {
       type: "string",
       arg: "QUAKEML",
       description: "QuakeML picks for manifest rows without reference time.",
+    },
+    "sac-reference": {
+      type: "string",
+      arg: "M",
+      description:
+        "SAC header marker used as the reference time of rows without one: A, O, T0-T9, none.",
+      default: "A",
     },
     esec: { type: "string", arg: "DIR", description: "Input: the ESEC directory layout." },
     npz: { type: "string", arg: "DIR", description: "Input: the PhaseNet NPZ directory." },

@@ -7,14 +7,10 @@
  * @module
  */
 import { join } from "node:path";
-import {
-  mergeSegments,
-  readMiniseedSegments,
-  type Segment,
-  segmentEnd,
-  type Trace,
-} from "./mseed.ts";
-import { type ChannelEpoch, findResponse, readStationXmlFile } from "./stationxml.ts";
+import { decodeSegments, mergeSegments, type Segment, segmentEnd, type Trace } from "./mseed.ts";
+import { type ChannelEpoch, findResponse, readStationXml } from "./stationxml.ts";
+import { isSac, isSacPoleZero, parseSacPoleZero, readSac, type SacMarker } from "./sac.ts";
+import type { InstrumentResponse } from "../signal/response.ts";
 import { readNpz } from "./npy.ts";
 import { SampleError } from "./sample_error.ts";
 import { esecTasks, npzTasks, readManifest, type SampleTask } from "./manifest.ts";
@@ -30,17 +26,32 @@ import { formatCsv } from "./csv.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
 
-/** Caches StationXML inventories by path within one worker. */
+/** A response file: a StationXML inventory, or a SAC pole-zero file's one response. */
+export type ResponseFile = ChannelEpoch[] | InstrumentResponse;
+
+async function readResponseFile(path: string): Promise<ResponseFile> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
+  }
+  return isSacPoleZero(text)
+    ? await parseSacPoleZero(text, path)
+    : await readStationXml(text, path);
+}
+
+/** Caches response files (StationXML inventories, SAC pole-zero files) by path within one worker. */
 export class InventoryCache {
-  #map = new Map<string, Promise<ChannelEpoch[]>>();
+  #map = new Map<string, Promise<ResponseFile>>();
   /**
-   * @param path StationXML file.
-   * @returns its channel epochs (parsed once).
+   * @param path StationXML or SAC pole-zero file.
+   * @returns its channel epochs, or its response (parsed once).
    */
-  get(path: string): Promise<ChannelEpoch[]> {
+  get(path: string): Promise<ResponseFile> {
     let p = this.#map.get(path);
     if (!p) {
-      p = readStationXmlFile(path);
+      p = readResponseFile(path);
       this.#map.set(path, p);
     }
     return p;
@@ -123,13 +134,34 @@ async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]
 }
 
 /** Every segment of a task's miniSEED files, unmerged. */
-async function readTaskSegments(task: SampleTask): Promise<Segment[]> {
+/**
+ * The segments of a task's waveform files, miniSEED or SAC (told apart by their content), with
+ * the SAC files' time markers (the first file's that sets each marker).
+ */
+async function readTaskSegments(
+  task: SampleTask,
+): Promise<{ segs: Segment[]; markers: Partial<Record<SacMarker, number>>; sac: boolean }> {
   if (task.waveforms.length === 0) {
     throw new SampleError("unreadable", `Cannot read sample ${task.id}: no waveform file given`);
   }
-  const all: Segment[] = [];
-  for (const f of task.waveforms) all.push(...await readMiniseedSegments(f));
-  return all;
+  const segs: Segment[] = [];
+  const markers: Partial<Record<SacMarker, number>> = {};
+  let sac = false;
+  for (const f of task.waveforms) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(f);
+    } catch (e) {
+      throw new SampleError("unreadable", `Cannot read ${f}: ${(e as Error).message}`);
+    }
+    if (isSac(bytes)) {
+      const file = readSac(bytes, f);
+      segs.push(file.trace);
+      for (const [m, t] of Object.entries(file.markers)) markers[m as SacMarker] ??= t;
+      sac = true;
+    } else segs.push(...await decodeSegments(bytes, f));
+  }
+  return { segs, markers, sac };
 }
 
 /** The segments of one of a task's channels, by start time. */
@@ -262,7 +294,8 @@ export async function processSample(
   const pp = config.preprocess;
   const sc = config.spectrogram;
   if (task.error) throw new SampleError(task.error.reason, task.error.message);
-  if (task.referenceTime === null && !task.pickTimes?.length) {
+  const sacRef = config.input.format === "manifest" ? config.input.sacReference : null;
+  if (task.referenceTime === null && !task.pickTimes?.length && (sacRef === null || task.npz)) {
     throw new SampleError(
       "no reference time",
       `Cannot place sample ${task.id}: it has no reference time (pick or origin)`,
@@ -277,8 +310,18 @@ export async function processSample(
     tref = task.referenceTime!;
     traces = await loadNpzTraces(task, codes);
   } else {
-    const segs = await readTaskSegments(task);
-    tref = task.referenceTime ?? choosePick(task, codes, segs, before, after);
+    const { segs, markers, sac } = await readTaskSegments(task);
+    if (task.referenceTime !== null) tref = task.referenceTime;
+    else if (task.pickTimes?.length) tref = choosePick(task, codes, segs, before, after);
+    else if (sacRef !== null && markers[sacRef] !== undefined) tref = markers[sacRef]!;
+    else {
+      throw new SampleError(
+        "no reference time",
+        `Cannot place sample ${task.id}: it has no reference time (pick or origin)${
+          sac && sacRef !== null ? `, and no SAC file of it sets the ${sacRef} marker` : ""
+        }`,
+      );
+    }
     traces = channelTraces(task, codes, segs, config.gapTolerance, [tref - before, tref + after]);
   }
   const window = kaiser(g.nperseg, sc.beta);
@@ -305,10 +348,14 @@ export async function processSample(
       if (!task.response) {
         throw new SampleError(
           "no response",
-          `Cannot remove the response of ${what}: no StationXML given`,
+          `Cannot remove the response of ${what}: no StationXML or SAC pole-zero file given`,
         );
       }
-      response = findResponse(await inventories.get(task.response), tr, tref, task.response);
+      const file = await inventories.get(task.response);
+      response = Array.isArray(file) ? findResponse(file, tr, tref, task.response) : {
+        ...file,
+        source: `${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${task.response}`,
+      };
     }
     let y: Float64Array;
     try {

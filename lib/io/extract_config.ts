@@ -18,6 +18,12 @@ const manifestInput = z.object({
   path: z.string().min(1),
   /** Optional QuakeML file: the first P pick of NET.STA is the reference time of rows that leave it empty. */
   picks: z.string().min(1).nullable().default(null),
+  /**
+   * For SAC waveforms: the header marker taken as the reference time of a row that has none
+   * (and no QuakeML pick): `A` (first arrival), `T0`–`T9` (picks) or `O` (origin); null: never.
+   */
+  sacReference: z.enum(["A", "O", "T0", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9"])
+    .nullable().default("A"),
 }).strict();
 
 const esecInput = z.object({

@@ -78,7 +78,14 @@ export function miniseedVersion(bytes: Uint8Array): 0 | 2 | 3 {
  * @returns the segments, sorted by channel then time.
  * @throws {SampleError} for empty, non-miniSEED or truncated bytes.
  */
-async function decodeSegments(bytes: Uint8Array, source: string): Promise<Segment[]> {
+/**
+ * Decodes the records of miniSEED bytes into segments (as {@linkcode readMiniseedSegments}).
+ *
+ * @param bytes The file's bytes.
+ * @param source The file's name, for messages.
+ * @returns the segments.
+ */
+export async function decodeSegments(bytes: Uint8Array, source: string): Promise<Segment[]> {
   if (bytes.length === 0) {
     throw new SampleError("empty file", `Cannot read ${source}: the file is empty`);
   }
@@ -86,7 +93,7 @@ async function decodeSegments(bytes: Uint8Array, source: string): Promise<Segmen
   if (version === 0) {
     throw new SampleError(
       "not miniseed",
-      `Cannot read ${source}: expected a miniSEED 2 or 3 record header: found ${
+      `Cannot read ${source}: expected a miniSEED 2 or 3 record header (or a SAC file): found ${
         JSON.stringify(new TextDecoder().decode(bytes.subarray(0, 8)))
       }`,
     );

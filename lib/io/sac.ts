@@ -1,0 +1,354 @@
+/**
+ * SAC binary files (Seismic Analysis Code, header version 6), the other format
+ * seismologists keep waveforms in: a 632-byte header (70 floats, 40 integers,
+ * 8- and 16-character strings) and the samples as 32-bit floats, in either byte
+ * order (told apart by the header version, word 76). Hand-written: seisplotjs
+ * reads SAC pole-zero files but not SAC waveforms. Also SAC pole-zero responses
+ * (through seisplotjs's `SacPoleZero.parse`).
+ *
+ * Times follow SAC: the reference time is NZYEAR/NZJDAY/NZHOUR/NZMIN/NZSEC/NZMSEC,
+ * the first sample lies B seconds after it, and the markers O (origin), A (first
+ * arrival) and T0–T9 are seconds after it too.
+ *
+ * @module
+ */
+import { SampleError } from "./sample_error.ts";
+import type { Segment } from "./mseed.ts";
+import type { InstrumentResponse } from "../signal/response.ts";
+import { seisplotjs } from "./_seisplotjs.ts";
+
+/** A SAC time marker: origin, first arrival or a user pick. */
+export type SacMarker =
+  | "O"
+  | "A"
+  | "T0"
+  | "T1"
+  | "T2"
+  | "T3"
+  | "T4"
+  | "T5"
+  | "T6"
+  | "T7"
+  | "T8"
+  | "T9";
+
+/** The markers, in header order (O at word 7, A at 8, T0–T9 at 10–19). */
+export const SAC_MARKERS: readonly SacMarker[] = [
+  "O",
+  "A",
+  "T0",
+  "T1",
+  "T2",
+  "T3",
+  "T4",
+  "T5",
+  "T6",
+  "T7",
+  "T8",
+  "T9",
+];
+const MARKER_WORD: Record<SacMarker, number> = {
+  O: 7,
+  A: 8,
+  T0: 10,
+  T1: 11,
+  T2: 12,
+  T3: 13,
+  T4: 14,
+  T5: 15,
+  T6: 16,
+  T7: 17,
+  T8: 18,
+  T9: 19,
+};
+
+/** A decoded SAC file. */
+export interface SacFile {
+  /** The samples as one continuous segment. */
+  trace: Segment;
+  /** The markers that are set, as absolute times (ms since 1970 UTC). */
+  markers: Partial<Record<SacMarker, number>>;
+  /** Station and event coordinates when set (degrees, m for elevation, km for depth). */
+  coordinates: {
+    stla?: number;
+    stlo?: number;
+    stel?: number;
+    evla?: number;
+    evlo?: number;
+    evdp?: number;
+  };
+}
+
+const HEADER = 632;
+const UNDEF = -12345;
+
+/**
+ * Whether bytes look like a SAC binary file (header version 6 at word 76, either byte order).
+ *
+ * @param bytes The file's bytes (at least its header).
+ * @returns true for SAC.
+ */
+export function isSac(bytes: Uint8Array): boolean {
+  if (bytes.length < HEADER) return false;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return dv.getInt32(76 * 4, true) === 6 || dv.getInt32(76 * 4, false) === 6;
+}
+
+function text(bytes: Uint8Array, off: number, len: number): string {
+  const s = new TextDecoder("latin1").decode(bytes.subarray(off, off + len)).replace(/\0/g, " ")
+    .trim();
+  return s === "-12345" ? "" : s;
+}
+
+/**
+ * Decodes a SAC binary file.
+ *
+ * @param bytes The file's bytes.
+ * @param source The file's name, for messages.
+ * @returns the trace, its markers and coordinates.
+ * @throws {SampleError} ("empty file", "not miniseed" for no SAC header, "truncated", "bad
+ *   time", "unreadable" for data that is not an evenly sampled time series).
+ * @example
+ * ```ts
+ * import { encodeSac, readSac } from "./sac.ts";
+ * const t0 = Date.UTC(2024, 0, 1, 12);
+ * const bytes = encodeSac({
+ *   network: "XX", station: "ABC", location: "00", channel: "HHZ", startTime: t0,
+ *   samplingRate: 100, data: new Float64Array([1, 2, 3]),
+ * }, { A: t0 + 10 });
+ * const f = readSac(bytes, "x.sac");
+ * if (f.trace.station !== "ABC" || f.markers.A !== t0 + 10) throw new Error();
+ * ```
+ */
+export function readSac(bytes: Uint8Array, source: string): SacFile {
+  if (bytes.length === 0) {
+    throw new SampleError("empty file", `Cannot read ${source}: the file is empty`);
+  }
+  if (!isSac(bytes)) {
+    throw new SampleError(
+      "not miniseed",
+      `Cannot read ${source}: expected a SAC header (version 6 at byte 304)`,
+    );
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = dv.getInt32(76 * 4, true) === 6;
+  const f = (w: number) => dv.getFloat32(w * 4, le);
+  const i = (w: number) => dv.getInt32(w * 4, le);
+  const set = (v: number) => v !== UNDEF && Number.isFinite(v);
+  const npts = i(79), iftype = i(85), leven = i(105), delta = f(0), b = f(5);
+  if (iftype !== 1 || leven !== 1) {
+    throw new SampleError(
+      "unreadable",
+      `Cannot read ${source}: SAC IFTYPE ${iftype}, LEVEN ${leven}: expected an evenly sampled ` +
+        `time series (IFTYPE 1 = ITIME, LEVEN 1)`,
+    );
+  }
+  if (!(npts >= 0) || !(delta > 0) || !set(b)) {
+    throw new SampleError(
+      "unreadable",
+      `Cannot read ${source}: SAC NPTS ${npts}, DELTA ${delta}, B ${b}: expected NPTS >= 0, ` +
+        `DELTA > 0 and B set`,
+    );
+  }
+  if (bytes.length < HEADER + 4 * npts) {
+    throw new SampleError(
+      "truncated",
+      `Cannot read ${source}: file is truncated: NPTS ${npts} needs ${
+        HEADER + 4 * npts
+      } bytes: found ${bytes.length}`,
+    );
+  }
+  const [year, jday, hour, min, sec, msec] = [70, 71, 72, 73, 74, 75].map(i);
+  if (
+    ![year, jday, hour, min, sec, msec].every((v) => v !== UNDEF) || jday < 1 || jday > 366 ||
+    hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60 || msec < 0 ||
+    msec > 999
+  ) {
+    throw new SampleError(
+      "bad time",
+      `Cannot read ${source}: SAC reference time NZYEAR ${year} NZJDAY ${jday} NZHOUR ${hour} ` +
+        `NZMIN ${min} NZSEC ${sec} NZMSEC ${msec} is not a valid time`,
+    );
+  }
+  const ref = Date.UTC(year, 0, 1) + (jday - 1) * 86_400_000 + hour * 3_600_000 + min * 60_000 +
+    sec * 1000 + msec;
+  const data = new Float64Array(npts);
+  for (let k = 0; k < npts; k++) data[k] = dv.getFloat32(HEADER + 4 * k, le);
+  // DELTA is a float32: 0.01 is stored as 0.0099999998. Snap the rate to the nearest
+  // thousandth of a hertz when it is within float32 rounding of it.
+  let rate = 1 / delta;
+  const snapped = Math.round(rate * 1000) / 1000;
+  if (Math.abs(snapped - rate) <= 1e-6 * rate) rate = snapped;
+  const markers: Partial<Record<SacMarker, number>> = {};
+  for (const m of SAC_MARKERS) {
+    const v = f(MARKER_WORD[m]);
+    if (set(v)) markers[m] = ref + v * 1000;
+  }
+  const coord = (w: number) => (set(f(w)) ? f(w) : undefined);
+  const coordinates = Object.fromEntries(
+    (
+      [["stla", 31], ["stlo", 32], ["stel", 33], ["evla", 35], ["evlo", 36], ["evdp", 38]] as const
+    ).map(([k, w]) => [k, coord(w)]).filter(([, v]) => v !== undefined),
+  );
+  return {
+    trace: {
+      network: text(bytes, 608, 8),
+      station: text(bytes, 440, 8),
+      location: text(bytes, 464, 8),
+      channel: text(bytes, 600, 8),
+      startTime: ref + b * 1000,
+      samplingRate: rate,
+      data,
+    },
+    markers,
+    coordinates,
+  };
+}
+
+/**
+ * Reads a SAC binary file.
+ *
+ * @param path The file.
+ * @returns as {@linkcode readSac}.
+ * @throws {SampleError} ("unreadable") when the file cannot be read, and as {@linkcode readSac}.
+ */
+export async function readSacFile(path: string): Promise<SacFile> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
+  }
+  return readSac(bytes, path);
+}
+
+/**
+ * Encodes one trace as a little-endian SAC binary file (header version 6, IFTYPE ITIME, the
+ * reference time at the first sample, B = 0), with optional markers.
+ *
+ * @param trace The trace (samples stored as float32).
+ * @param markers Marker times, ms since 1970 UTC.
+ * @returns the file's bytes.
+ */
+export function encodeSac(
+  trace: Segment,
+  markers: Partial<Record<SacMarker, number>> = {},
+): Uint8Array {
+  const n = trace.data.length;
+  const bytes = new Uint8Array(HEADER + 4 * n);
+  const dv = new DataView(bytes.buffer);
+  for (let w = 0; w < 70; w++) dv.setFloat32(w * 4, UNDEF, true);
+  for (let w = 70; w < 110; w++) dv.setInt32(w * 4, UNDEF, true);
+  const undefText = new TextEncoder().encode("-12345  ");
+  for (let off = 440; off < HEADER; off += 8) bytes.set(undefText, off);
+  bytes.set(new TextEncoder().encode("-12345          "), 448); // KEVNM is 16 characters
+  const putText = (off: number, s: string, len = 8) => {
+    bytes.set(new TextEncoder().encode(s.padEnd(len, " ").slice(0, len)), off);
+  };
+  // The reference time: the first sample, to the millisecond; B holds the rest.
+  const ms = Math.floor(trace.startTime);
+  const d = new Date(ms);
+  const jday = Math.floor((ms - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1;
+  const ints: [number, number][] = [
+    [70, d.getUTCFullYear()],
+    [71, jday],
+    [72, d.getUTCHours()],
+    [73, d.getUTCMinutes()],
+    [74, d.getUTCSeconds()],
+    [75, d.getUTCMilliseconds()],
+    [76, 6],
+    [79, n],
+    [85, 1], // ITIME
+    [86, 5], // IUNKN
+    [87, 9], // IB: reference at the begin time
+    [105, 1], // LEVEN
+    [106, 1],
+    [107, 1],
+    [108, 1],
+  ];
+  for (const [w, v] of ints) dv.setInt32(w * 4, v, true);
+  const b = (trace.startTime - ms) / 1000;
+  let lo = Infinity, hi = -Infinity, sum = 0;
+  for (const v of trace.data) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+    sum += v;
+  }
+  const floats: [number, number][] = [
+    [0, 1 / trace.samplingRate],
+    [1, n ? lo : 0],
+    [2, n ? hi : 0],
+    [5, b],
+    [6, b + (n - 1) / trace.samplingRate],
+    [56, n ? sum / n : 0],
+  ];
+  for (const [w, v] of floats) dv.setFloat32(w * 4, v, true);
+  for (const m of SAC_MARKERS) {
+    const t = markers[m];
+    if (t !== undefined) dv.setFloat32(MARKER_WORD[m] * 4, (t - ms) / 1000, true);
+  }
+  putText(440, trace.station);
+  putText(464, trace.location || "-12345");
+  putText(600, trace.channel);
+  putText(608, trace.network);
+  for (let k = 0; k < n; k++) dv.setFloat32(HEADER + 4 * k, trace.data[k], true);
+  return bytes;
+}
+
+/**
+ * Whether a text is a SAC pole-zero response (ZEROS, POLES and CONSTANT lines).
+ *
+ * @param text The file's text.
+ * @returns true for SAC pole-zero.
+ */
+export function isSacPoleZero(text: string): boolean {
+  return /^\s*ZEROS\s+\d+/m.test(text) && /^\s*POLES\s+\d+/m.test(text) &&
+    /^\s*CONSTANT\s+\S+/m.test(text);
+}
+
+/**
+ * Turns a SAC pole-zero file into a response: H(s) = CONSTANT · Π(s − z) / Π(s − p) with s =
+ * 2πif, from displacement in metres to counts (the convention of IRIS's SAC_PZ files and of
+ * `rdseed`), as one analog stage and its sensitivity at 1 Hz. Parsed by seisplotjs's
+ * `SacPoleZero.parse`.
+ *
+ * @param text The file's text.
+ * @param source The file's name, for messages.
+ * @returns the response.
+ * @throws {SampleError} ("bad response") when the file holds no usable poles, zeros and constant.
+ */
+export async function parseSacPoleZero(text: string, source: string): Promise<InstrumentResponse> {
+  if (!isSacPoleZero(text)) {
+    throw new SampleError(
+      "bad response",
+      `Cannot read ${source}: expected a SAC pole-zero file (ZEROS n, POLES n, CONSTANT c lines)`,
+    );
+  }
+  const sp = await seisplotjs();
+  // seisplotjs splits lines on spaces only; IRIS's files separate the numbers by tabs.
+  const pz = sp.sacPoleZero.SacPoleZero.parse(
+    text.replace(/\r/g, "").replace(/[ \t]+/g, " ").split("\n").map((l) => l.trim()).join("\n"),
+  );
+  const zeros = pz.zeros.map((c) => [c.real(), c.imag()] as [number, number]);
+  const poles = pz.poles.map((c) => [c.real(), c.imag()] as [number, number]);
+  const bad = [...zeros, ...poles].some(([re, im]) => !Number.isFinite(re) || !Number.isFinite(im));
+  if (bad || !Number.isFinite(pz.constant) || pz.constant === 0) {
+    throw new SampleError(
+      "bad response",
+      `Cannot read ${source}: its poles, zeros and constant must be finite numbers (and the ` +
+        `constant non-zero): found ${zeros.length} zeros, ${poles.length} poles, constant ${pz.constant}`,
+    );
+  }
+  // |H(1 Hz)| = CONSTANT · |Π(s − z)| / |Π(s − p)|.
+  let g = Math.abs(pz.constant);
+  const w = 2 * Math.PI;
+  for (const [re, im] of zeros) g *= Math.hypot(-re, w - im);
+  for (const [re, im] of poles) g /= Math.hypot(-re, w - im);
+  return {
+    sensitivity: g,
+    sensitivityFrequency: 1,
+    inputUnits: "M",
+    stages: [{ type: "radians", zeros, poles, normalizationFactor: 1 }],
+    source,
+  };
+}

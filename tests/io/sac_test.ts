@@ -1,0 +1,195 @@
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import {
+  encodeSac,
+  isSac,
+  isSacPoleZero,
+  parseSacPoleZero,
+  readSac,
+  readSacFile,
+} from "../../lib/io/sac.ts";
+import { SampleError } from "../../lib/io/sample_error.ts";
+import { evaluateResponse } from "../../lib/signal/response.ts";
+import { encodeMiniseed3 } from "../../lib/io/mseed.ts";
+import { writeSynth } from "../../lib/io/synth.ts";
+import { parseCsvRecords } from "../../lib/io/csv.ts";
+import { readExtractConfig } from "../../lib/io/extract_config.ts";
+import { runExtract } from "../../lib/io/extract.ts";
+import { openDataset } from "../../lib/io/dataset.ts";
+import { readMiniseedFile } from "../../lib/io/mseed.ts";
+
+const T0 = Date.UTC(2024, 5, 1, 3, 4, 5) + 123.25;
+const TRACE = {
+  network: "IU",
+  station: "ANMO",
+  location: "00",
+  channel: "BHZ",
+  startTime: T0,
+  samplingRate: 40,
+  data: new Float64Array([1, -2, 3.5, 1e6, -0.125]),
+};
+
+/** The same file with every header word and sample byte-swapped (a big-endian SAC file). */
+function bigEndian(le: Uint8Array): Uint8Array {
+  const be = le.slice();
+  for (let off = 0; off < 440; off += 4) be.set(le.subarray(off, off + 4).reverse(), off);
+  for (let off = 632; off < le.length; off += 4) be.set(le.subarray(off, off + 4).reverse(), off);
+  return be;
+}
+
+Deno.test("SAC: a written file reads back in both byte orders: codes, times, rate, markers, samples", async () => {
+  const le = encodeSac(TRACE, { A: T0 + 12_345.5, O: T0 - 5000, T3: T0 + 20_000 });
+  for (const bytes of [le, bigEndian(le)]) {
+    assert(isSac(bytes));
+    const f = readSac(bytes, "x.sac");
+    assertEquals(
+      [f.trace.network, f.trace.station, f.trace.location, f.trace.channel],
+      ["IU", "ANMO", "00", "BHZ"],
+    );
+    assertEquals(f.trace.samplingRate, 40);
+    // The reference time holds the whole milliseconds, B the quarter millisecond.
+    assertEquals(f.trace.startTime, T0);
+    assertEquals(Array.from(f.trace.data), Array.from(TRACE.data));
+    assertEquals(Object.keys(f.markers).sort(), ["A", "O", "T3"]);
+    // Markers are float32 seconds after the reference: within float32 rounding of ~12 s.
+    assert(Math.abs(f.markers.A! - (T0 + 12_345.5)) < 1e-3, String(f.markers.A! - T0));
+    assert(Math.abs(f.markers.O! - (T0 - 5000)) < 1e-3);
+    assertEquals(f.coordinates, {});
+  }
+  assert(!isSac(new Uint8Array(100)), "too short for a header");
+  assert(!isSac(await encodeMiniseed3([{ ...TRACE, data: new Float64Array(300) }])), "miniSEED");
+});
+
+Deno.test("SAC: DELTA's float32 rounding is undone (0.01 → 100 Hz) but real odd rates stay", () => {
+  for (const [rate, want] of [[100, 100], [20, 20], [200, 200], [99.99, 99.99], [1 / 3, 1 / 3]]) {
+    const f = readSac(encodeSac({ ...TRACE, samplingRate: rate }), "x.sac");
+    const tol = rate === 1 / 3 ? 1e-7 : 0;
+    assert(Math.abs(f.trace.samplingRate - want) <= tol, `${rate} → ${f.trace.samplingRate}`);
+  }
+});
+
+Deno.test("SAC: empty, truncated, spectral and badly timed files fail with their reason and name", async () => {
+  const good = encodeSac(TRACE);
+  const check = (bytes: Uint8Array, reason: string, text: string) => {
+    const e = assertThrows(() => readSac(bytes, "bad.sac"), SampleError, text) as SampleError;
+    assertEquals(e.reason, reason);
+    assert(e.message.includes("bad.sac"), e.message);
+  };
+  check(new Uint8Array(0), "empty file", "the file is empty");
+  check(good.subarray(0, good.length - 4), "truncated", "NPTS 5 needs 652 bytes: found 648");
+  const spectral = good.slice();
+  new DataView(spectral.buffer).setInt32(85 * 4, 2, true); // IFTYPE IRLIM
+  check(spectral, "unreadable", "IFTYPE 2, LEVEN 1: expected an evenly sampled time series");
+  const badDay = good.slice();
+  new DataView(badDay.buffer).setInt32(71 * 4, 400, true); // NZJDAY
+  check(badDay, "bad time", "NZJDAY 400");
+  check(new Uint8Array(700), "not miniseed", "expected a SAC header");
+  await assertRejects(() => readSacFile("/nonexistent/x.sac"), SampleError, "/nonexistent/x.sac");
+});
+
+// An IRIS-style SAC_PZ file: tab-separated, '*' comments, a zero at the origin left implicit.
+const PZ = [
+  "* **********************************",
+  "* NETWORK   (KNETWK): IU",
+  "* CHANNEL   (KCMPNM): BHZ",
+  "* **********************************",
+  "ZEROS\t3",
+  "\t+0.000000e+00\t+0.000000e+00",
+  "\t+0.000000e+00\t+0.000000e+00",
+  "POLES\t4",
+  "\t-5.943130e+01\t+0.000000e+00",
+  "\t-2.271210e+01\t+2.710650e+01",
+  "\t-2.271210e+01\t-2.710650e+01",
+  "\t-4.800400e-03\t+0.000000e+00",
+  "CONSTANT\t+9.630000e+09",
+  "",
+].join("\r\n");
+
+Deno.test("SAC pole-zero: H(f) = CONSTANT · Π(s − z) / Π(s − p), displacement in, from IRIS-style text", async () => {
+  assert(isSacPoleZero(PZ) && !isSacPoleZero("<FDSNStationXML/>"));
+  const r = await parseSacPoleZero(PZ, "IU.ANMO.pz");
+  assertEquals(r.inputUnits, "M");
+  assertEquals(r.stages[0].zeros, [[0, 0], [0, 0], [0, 0]], "the implicit third zero is at 0");
+  assertEquals(r.stages[0].poles.length, 4);
+  for (const f of [0.01, 0.3, 1, 7.5, 20]) {
+    const s: [number, number] = [0, 2 * Math.PI * f];
+    let re = 9.63e9, im = 0;
+    const mul = (a: number, b: number) => [re, im] = [re * a - im * b, re * b + im * a];
+    for (const [zr, zi] of r.stages[0].zeros) mul(s[0] - zr, s[1] - zi);
+    for (const [pr, pi] of r.stages[0].poles) {
+      const [a, b] = [s[0] - pr, s[1] - pi], d = a * a + b * b;
+      mul(a / d, -b / d);
+    }
+    const [hr, hi] = evaluateResponse(r, f);
+    const rel = Math.hypot(hr - re, hi - im) / Math.hypot(re, im);
+    assert(rel < 1e-12, `H(${f} Hz) off by ${rel}`);
+  }
+  await assertRejects(
+    () => parseSacPoleZero("ZEROS 1\nPOLES 1\nCONSTANT 0\n", "zero.pz"),
+    SampleError,
+    "constant non-zero",
+  );
+});
+
+Deno.test("extract reads SAC waveforms with SAC pole-zero responses, reference time from the A marker, as it reads miniSEED + StationXML", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`;
+    await writeSynth(syn, { perClass: 1, seed: 3 });
+    const rows = parseCsvRecords(await Deno.readTextFile(`${syn}/manifest.csv`));
+    // The synthetic geophone in velocity (zeros 0, 0; poles −4.443 ± 4.443i; 6.3e8 counts per
+    // m/s at 5 Hz) as a SAC PZ file: one more zero at the origin for displacement input, and
+    // CONSTANT = 6.3e8 / |Π(s − z) / Π(s − p)| at 5 Hz.
+    const w = 2 * Math.PI * 5;
+    const a0 = 1 / (w * w / (Math.hypot(4.443, w - 4.443) * Math.hypot(4.443, w + 4.443)));
+    await Deno.writeTextFile(
+      `${syn}/geophone.pz`,
+      `ZEROS 3\nPOLES 2\n-4.443 4.443\n-4.443 -4.443\nCONSTANT ${6.3e8 * a0}\n`,
+    );
+    const sacRows = [];
+    for (const r of rows) {
+      const [tr] = await readMiniseedFile(`${syn}/${r.waveform}`);
+      const file = r.waveform.replace(/\.mseed$/, ".sac");
+      // The manifest's reference time (the P pick) goes into the A marker and out of the row.
+      await Deno.writeFile(
+        `${syn}/${file}`,
+        encodeSac(tr, { A: Date.parse(r.reference_time) }),
+      );
+      sacRows.push([
+        r.id,
+        file,
+        "geophone.pz",
+        r.network,
+        r.station,
+        r.location,
+        r.channel,
+        "",
+        r.label,
+      ]);
+    }
+    const head = Object.keys(rows[0]).join(",");
+    await Deno.writeTextFile(
+      `${syn}/sac.csv`,
+      [head, ...sacRows.map((r) => r.join(","))].join("\n") + "\n",
+    );
+    const config = await readExtractConfig(`${syn}/extract.json`);
+    const a = await runExtract(config, `${root}/mseed`, { quiet: true });
+    const sacConfig = { ...config, input: { ...config.input, path: `${syn}/sac.csv` } };
+    const b = await runExtract(sacConfig as typeof config, `${root}/sac`, { quiet: true });
+    assertEquals([a.ok, b.ok], [5, 5], JSON.stringify(b.failures));
+    const [da, db] = [await openDataset(`${root}/mseed`), await openDataset(`${root}/sac`)];
+    assertEquals(db.samples.map((s) => s.referenceTime), da.samples.map((s) => s.referenceTime));
+    // dB spectrograms: the same (the integer counts are exact in float32, the marker too).
+    const [xa, xb] = [da.readAll(), db.readAll()];
+    let worst = 0;
+    for (let i = 0; i < xa.length; i++) worst = Math.max(worst, Math.abs(xa[i] - xb[i]));
+    assert(worst < 1e-4, `largest difference ${worst} dB`); // measured: 0
+    da.close();
+    db.close();
+    // Without the marker (and with --sac-reference none) the row has no reference time.
+    const none = { ...sacConfig, input: { ...sacConfig.input, sacReference: null } };
+    const c = await runExtract(none as typeof config, `${root}/none`, { quiet: true });
+    assertEquals([c.ok, c.byReason], [0, { "no reference time": 5 }]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
