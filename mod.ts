@@ -76,6 +76,7 @@ export {
 export { kmeans, type KMeansOptions, type KMeansResult } from "./lib/cluster/kmeans.ts";
 export { gmm, type GmmOptions, type GmmResult } from "./lib/cluster/gmm.ts";
 export { pca2 } from "./lib/cluster/pca.ts";
+export { type Embedding2, umap2, type UmapOptions } from "./lib/cluster/embed.ts";
 export {
   clusterMeansPng,
   type ClusterProfile,

@@ -11,6 +11,7 @@
 
 export { z } from "npm:zod@^4";
 export { default as FFT } from "npm:fft.js@4.0.4";
+export { UMAP } from "npm:umap-js@1.4.0";
 export {
   Document as XmlDocument,
   DOMParser,

@@ -9,6 +9,7 @@ import { intFlag, numFlag, strFlag } from "./_command.ts";
 import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
 import { applyModel, type Assignment, rawKmeans } from "../cluster/assign.ts";
 import { pca2 } from "../cluster/pca.ts";
+import { umap2 } from "../cluster/embed.ts";
 import {
   clusterMeansPng,
   type ClusterProfile,
@@ -58,6 +59,8 @@ export interface ClusterResult {
  * @param force Replace an earlier output of cluster/encode.
  * @param plots Write the PNGs.
  * @param utcOffset Hours added to UTC for the hour-of-day profile (local time).
+ * @param umapPoints With `plots`, embed at most this many codes by UMAP (latent_umap.png and
+ *   umap.csv; 0: none; only for codes of at most 64 dimensions, not `--raw` spectrograms).
  * @returns the cluster profiles (empty for encode).
  */
 export async function writeResults(
@@ -67,6 +70,7 @@ export async function writeResults(
   force: boolean,
   plots: boolean,
   utcOffset = 0,
+  umapPoints = 5000,
 ): Promise<ClusterProfile[]> {
   const profiles = a.labels
     ? clusterProfiles(ds, a.labels, a.k, a.q, a.normalize, { utcOffset })
@@ -143,6 +147,27 @@ export async function writeResults(
       if (hours) await Deno.writeFile(join(tmp, "hour_of_day.png"), hours);
       const timeline = timelinePng(ds, a.labels, a.k);
       if (timeline) await Deno.writeFile(join(tmp, "timeline.png"), timeline);
+      if (umapPoints > 0 && a.dim <= 64 && ds.count >= 3) {
+        const e = umap2(a.latent, ds.count, a.dim, { maxPoints: umapPoints, seed: 0 });
+        const groups = Int32Array.from(e.index, (i) => a.labels![i]);
+        const sub = e.index.length < ds.count ? `, ${e.index.length} of ${ds.count} samples` : "";
+        await Deno.writeFile(
+          join(tmp, "latent_umap.png"),
+          scatterChart({ x: e.x, y: e.y, groups }, {
+            title: `Latent codes (UMAP${sub}), ${a.k} clusters`,
+            xLabel: "UMAP 1",
+            yLabel: "UMAP 2",
+          }),
+        );
+        const rows = ["id,umap_x,umap_y,cluster"];
+        e.index.forEach((i, r) => {
+          rows.push(
+            [ds.samples[i].id, e.x[r].toPrecision(6), e.y[r].toPrecision(6), groups[r]]
+              .map(csvField).join(","),
+          );
+        });
+        await Deno.writeTextFile(join(tmp, "umap.csv"), rows.join("\n") + "\n");
+      }
     }
   }, { force, marker: "result.json" });
   return profiles;
@@ -277,6 +302,12 @@ export const clusterCommand: Command = {
         "Hours added to UTC for hour_of_day.png and clusters.csv's peak_hour (local time).",
       default: "0",
     },
+    "umap-points": {
+      type: "string",
+      arg: "N",
+      description: "Embed at most N latent codes by UMAP (latent_umap.png, umap.csv); 0: none.",
+      default: "5000",
+    },
     "no-plots": { type: "boolean", description: "Skip the PNGs (clusters.csv is still written)." },
     force: forceFlag,
   },
@@ -284,6 +315,10 @@ export const clusterCommand: Command = {
     const utcOffset = numFlag(values, "utc-offset") ?? 0;
     if (!(utcOffset >= -12 && utcOffset <= 14)) {
       throw new UserError(`Cannot use --utc-offset ${utcOffset}: expected hours in [-12, 14]`);
+    }
+    const umapPoints = intFlag(values, "umap-points") ?? 5000;
+    if (umapPoints < 0) {
+      throw new UserError(`Cannot use --umap-points ${umapPoints}: expected a count >= 0`);
     }
     const ds = await datasetArg(positionals, "cluster");
     const out = required(values, "out", "cluster");
@@ -309,7 +344,15 @@ export const clusterCommand: Command = {
         );
       }
     }
-    const profiles = await writeResults(out, ds, a, !!values.force, !values["no-plots"], utcOffset);
+    const profiles = await writeResults(
+      out,
+      ds,
+      a,
+      !!values.force,
+      !values["no-plots"],
+      utcOffset,
+      umapPoints,
+    );
     const sizes = new Array(a.k).fill(0);
     for (const l of a.labels!) sizes[l]++;
     if (!values.quiet) console.log(formatProfiles(profiles));

@@ -246,7 +246,16 @@ gpuTest(
       String(count("1")),
     ]);
     assertEquals(prof.slice(1).map((r) => r.split(",")[5]), ["", ""]);
-    for (const f of ["cluster_means.png", "cluster_spectra.png"]) await Deno.stat(p(`c/${f}`));
+    for (const f of ["cluster_means.png", "cluster_spectra.png", "latent_umap.png"]) {
+      await Deno.stat(p(`c/${f}`));
+    }
+    // umap.csv: every sample (40 <= 5000) with its UMAP coordinates and cluster.
+    const um = (await Deno.readTextFile(p("c/umap.csv"))).trim().split("\n");
+    assertEquals(um[0], "id,umap_x,umap_y,cluster");
+    assertEquals(
+      um.slice(1).map((r) => r.split(",")[3]),
+      rows.slice(1).map((r) => r.split(",")[ci]),
+    );
     for (const f of ["hour_of_day.png", "timeline.png"]) {
       assert(!(await pathExists(p(`c/${f}`))), f);
     }
@@ -267,6 +276,8 @@ gpuTest(
     // Clustering new data with the trained model works too.
     await ok("cluster", p("ds2"), "--model", p("m"), "--out", p("c2"), "--no-plots");
     assertEquals((await readNpyFile(p("c2/q.npy"))).shape, [7, 2]);
+    await ok("cluster", p("ds2"), "--model", p("m"), "--out", p("c3"), "--umap-points", "0");
+    assert(!(await pathExists(p("c3/umap.csv"))) && (await pathExists(p("c3/latent_pca.png"))));
     // --no-plots: the profiles as text, no figure.
     assert(await pathExists(p("c2/clusters.csv")));
     assert(

@@ -1,0 +1,43 @@
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { umap2 } from "../../lib/cluster/embed.ts";
+import { Rng } from "../../lib/util/rng.ts";
+
+/** Three Gaussian blobs of `per` points in 9-D, centres 6 apart, unit spread. */
+function blobs(per: number, seed = 3): { x: Float64Array; labels: number[] } {
+  const rng = new Rng(seed), d = 9, x = new Float64Array(3 * per * d), labels: number[] = [];
+  for (let i = 0; i < 3 * per; i++) {
+    const c = i % 3;
+    labels.push(c);
+    for (let j = 0; j < d; j++) x[i * d + j] = (j === c ? 6 : 0) + rng.normal();
+  }
+  return { x, labels };
+}
+
+Deno.test("umap2: well-separated groups stay separated (nearest embedded neighbour in the same group)", () => {
+  const { x, labels } = blobs(40);
+  const e = umap2(x, 120, 9, { seed: 1 });
+  assertEquals(e.index.length, 120);
+  let same = 0;
+  for (let i = 0; i < 120; i++) {
+    let best = -1, bd = Infinity;
+    for (let j = 0; j < 120; j++) {
+      const dd = (e.x[i] - e.x[j]) ** 2 + (e.y[i] - e.y[j]) ** 2;
+      if (j !== i && dd < bd) [best, bd] = [j, dd];
+    }
+    if (labels[best] === labels[i]) same++;
+  }
+  assert(same >= 118, `${same} of 120 nearest neighbours in the same group`);
+});
+
+Deno.test("umap2: reproducible for a seed; a seeded subset of at most maxPoints rows", () => {
+  const { x } = blobs(20);
+  const a = umap2(x, 60, 9, { seed: 5, maxPoints: 25 });
+  const b = umap2(x, 60, 9, { seed: 5, maxPoints: 25 });
+  const c = umap2(x, 60, 9, { seed: 6, maxPoints: 25 });
+  assertEquals([Array.from(a.x), Array.from(a.y)], [Array.from(b.x), Array.from(b.y)]);
+  assertEquals(Array.from(a.index), Array.from(b.index));
+  assert(Array.from(a.index).join() !== Array.from(c.index).join(), "another seed, another subset");
+  assertEquals(a.index.length, 25);
+  assert(a.index.every((v, i) => v < 60 && (i === 0 || v > a.index[i - 1])), "ascending rows");
+  assertThrows(() => umap2(new Float64Array(4), 2, 2), RangeError, "at least 3 points");
+});
