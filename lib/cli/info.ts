@@ -7,6 +7,7 @@ import type { Command } from "./_command.ts";
 import { adapterSummary } from "../gpu/device.ts";
 import { compileAll } from "../gpu/kernels.ts";
 import { gpuRuntime, gpuTuning, initBackend } from "../tensor/backends.ts";
+import { describeDir, formatSummary } from "./describe.ts";
 
 /**
  * Compiles every kernel for the adapter's tuning, as a check that this adapter takes all of
@@ -28,7 +29,10 @@ async function compileKernels(): Promise<{ pipelines: number; ms: number; tuning
 export const info: Command = {
   name: "info",
   summary:
-    "Print the WebGPU adapter (name, vendor, backend, fallback flag), its limits and features.",
+    "Print the WebGPU adapter (name, vendor, backend, fallback flag), its limits and features; or what a dataset, model or cluster directory holds.",
+  usage: "[DIR]",
+  details:
+    "With DIR (a dataset, a model directory or the output of cluster/encode), summarise it instead.",
   flags: {
     json: { type: "boolean", description: "Print JSON instead of text." },
     kernels: {
@@ -37,7 +41,12 @@ export const info: Command = {
         "Also compile every kernel for this adapter's tuning and print how many and how long.",
     },
   },
-  async run(values) {
+  async run(values, positionals) {
+    if (positionals[0] !== undefined) {
+      const s = await describeDir(positionals[0]);
+      console.log(values.json ? JSON.stringify(s, null, 2) : formatSummary(s));
+      return;
+    }
     const deno = `Deno ${Deno.version.deno} (V8 ${Deno.version.v8})`;
     if (values.cpu) {
       console.log(`${deno}\nbackend: cpu (forced by --cpu); WebGPU not used`);

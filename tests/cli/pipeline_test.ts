@@ -260,6 +260,29 @@ gpuTest(
       assert(!(await pathExists(p(`c/${f}`))), f);
     }
 
+    // info DIR says what a dataset, a model and a cluster directory hold.
+    const infoOf = async (dir: string) =>
+      JSON.parse((await ok("info", dir, "--json")).out.join("\n"));
+    const dsInfo = await infoOf(p("ds"));
+    assertEquals([dsInfo.kind, dsInfo.shape, dsInfo.labelled], ["dataset", [40, 1, 12, 10], 40]);
+    assertEquals(Object.values(dsInfo.classes).reduce((u: number, v) => u + (v as number), 0), 40);
+    const mInfo = await infoOf(p("m"));
+    assertEquals([mInfo.kind, mInfo.latentDim, mInfo.init.k, mInfo.finetune.mode], [
+      "model",
+      3,
+      2,
+      "dec",
+    ]);
+    assertEquals(mInfo.files.dec, true);
+    const cInfo = await infoOf(p("c"));
+    assertEquals([cInfo.kind, cInfo.stage, cInfo.n, cInfo.k], ["clusters", "dec", 40, 2]);
+    assertEquals(cInfo.sizes, [count("0"), count("1")]);
+    const text = (await ok("info", p("m"))).out.join("\n");
+    assert(text.includes("latentDim:      3"), text);
+    const none = await run("info", root, "--quiet");
+    assertEquals(none.code, 2);
+    assert(none.err[0].includes("holds no meta.json"), none.err[0]);
+
     const ev = await ok("evaluate", p("c"));
     assert(ev.out.join("\n").length > 0);
     const rep = JSON.parse(await Deno.readTextFile(p("c/evaluation.json")));

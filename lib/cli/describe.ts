@@ -1,0 +1,165 @@
+/**
+ * What a seisdec directory holds, for `cli.ts info DIR`: a dataset (meta.json), a
+ * model (model.json) or the output of `cluster`/`encode` (result.json).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { openDataset } from "../io/dataset.ts";
+import { parseCsvRecords } from "../io/csv.ts";
+import { UserError } from "../util/errors.ts";
+
+/** A directory's summary: its kind and the figures worth knowing about it. */
+export interface DirSummary {
+  kind: "dataset" | "model" | "clusters";
+  path: string;
+  [field: string]: unknown;
+}
+
+async function readText(path: string): Promise<string | null> {
+  return await Deno.readTextFile(path).catch(() => null);
+}
+
+function counts(values: readonly string[]): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (const v of values) c[v] = (c[v] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(c).sort((a, b) => b[1] - a[1]));
+}
+
+/**
+ * Summarises a seisdec directory.
+ *
+ * @param dir A dataset, model or cluster output directory.
+ * @returns its summary.
+ * @throws {UserError} when the directory holds none of meta.json, model.json, result.json.
+ */
+export async function describeDir(dir: string): Promise<DirSummary> {
+  if (await readText(join(dir, "meta.json")) !== null) {
+    const ds = await openDataset(dir);
+    try {
+      const labels = ds.samples.map((s) => s.label).filter((l): l is string => l !== null);
+      const times = ds.samples.map((s) => Date.parse(s.referenceTime)).filter(Number.isFinite);
+      let t0 = Infinity, t1 = -Infinity;
+      for (const t of times) [t0, t1] = [Math.min(t0, t), Math.max(t1, t)];
+      const failures = await readText(join(dir, "failures.csv"));
+      const failed = failures === null ? null : parseCsvRecords(failures).map((r) => r.reason);
+      return {
+        kind: "dataset",
+        path: dir,
+        shape: ds.meta.shape,
+        components: ds.meta.components,
+        scaling: ds.meta.scaling,
+        created: ds.meta.created,
+        freqsHz: ds.freqs.length ? [ds.freqs[0], ds.freqs[ds.freqs.length - 1]] : [],
+        timesS: ds.times.length ? [ds.times[0], ds.times[ds.times.length - 1]] : [],
+        stations: new Set(ds.samples.map((s) => `${s.network}.${s.station}`)).size,
+        referenceTimes: times.length
+          ? [new Date(t0).toISOString(), new Date(t1).toISOString()]
+          : null,
+        labelled: labels.length,
+        classes: counts(labels),
+        failed: failed === null ? null : { total: failed.length, byReason: counts(failed) },
+      };
+    } finally {
+      ds.close();
+    }
+  }
+  const model = await readText(join(dir, "model.json"));
+  if (model !== null) {
+    const m = JSON.parse(model);
+    const curve = await readText(join(dir, "learning_curve.csv"));
+    const last = curve === null ? undefined : parseCsvRecords(curve).at(-1);
+    const has = async (f: string) => (await Deno.stat(join(dir, f)).catch(() => null)) !== null;
+    return {
+      kind: "model",
+      path: dir,
+      inputShape: m.autoencoder?.inputShape,
+      channels: m.autoencoder?.channels,
+      latentDim: m.autoencoder?.latentDim,
+      normalize: m.normalize,
+      dataset: m.dataset,
+      pretrain: m.pretrain
+        ? {
+          epochsDone: m.pretrain.epochsDone,
+          epochs: m.pretrain.epochs,
+          batchSize: m.pretrain.batchSize,
+          lr: m.pretrain.lr,
+          trainLoss: last ? Number(last.train_loss) : null,
+          valLoss: last?.val_loss ? Number(last.val_loss) : null,
+        }
+        : null,
+      init: m.init
+        ? {
+          k: m.init.k,
+          method: m.init.method,
+          nInit: m.init.nInit,
+          chosenFrom: m.init.kSelection?.candidates ?? null,
+          criterion: m.init.kSelection?.criterion ?? null,
+        }
+        : null,
+      finetune: m.finetune
+        ? {
+          mode: m.finetune.mode,
+          iterations: m.finetune.iterations,
+          converged: m.finetune.converged,
+          lr: m.finetune.lr,
+        }
+        : null,
+      files: {
+        autoencoder: await has("autoencoder.safetensors"),
+        centroids: await has("centroids.safetensors"),
+        dec: await has("dec.safetensors"),
+        pretrainCheckpoint: await has("checkpoint"),
+        finetuneCheckpoint: await has("finetune_checkpoint"),
+      },
+    };
+  }
+  const result = await readText(join(dir, "result.json"));
+  if (result !== null) {
+    const r = JSON.parse(result);
+    const profiles = await readText(join(dir, "clusters.csv"));
+    const evaluation = await readText(join(dir, "evaluation.json"));
+    const ev = evaluation === null ? null : JSON.parse(evaluation);
+    return {
+      kind: "clusters",
+      path: dir,
+      stage: r.stage,
+      n: r.n,
+      k: r.k,
+      dim: r.dim,
+      normalize: r.normalize,
+      dataset: r.dataset,
+      model: r.model,
+      created: r.created,
+      sizes: profiles === null ? null : parseCsvRecords(profiles).map((p) => Number(p.size)),
+      evaluation: ev ? { acc: ev.acc, nmi: ev.nmi, ari: ev.ari, silhouette: ev.silhouette } : null,
+    };
+  }
+  throw new UserError(
+    `Cannot describe ${dir}: it holds no meta.json (dataset), model.json (model) or result.json ` +
+      `(cluster or encode output)`,
+  );
+}
+
+/**
+ * A summary as text, one `field: value` line per figure.
+ *
+ * @param s From {@linkcode describeDir}.
+ * @returns the text.
+ */
+export function formatSummary(s: DirSummary): string {
+  const ranges = new Set(["freqsHz", "timesS", "referenceTimes"]);
+  const show = (v: unknown, range = false): string =>
+    v === null || v === undefined
+      ? "-"
+      : Array.isArray(v)
+      ? range ? v.map((x) => show(x)).join(" to ") : `[${v.map((x) => show(x)).join(", ")}]`
+      : typeof v === "object"
+      ? Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} ${show(x)}`).join(
+        ", ",
+      ) ||
+        "-"
+      : String(v);
+  return Object.entries(s).map(([k, v]) => `${(k + ":").padEnd(16)}${show(v, ranges.has(k))}`)
+    .join("\n");
+}
