@@ -364,6 +364,12 @@ export const finetuneCommand: Command = {
         "Target p: 'dataset' (every update interval, DEC paper) or 'batch' (per batch, seed).",
       default: "dataset",
     },
+    "min-iter": {
+      type: "string",
+      arg: "N",
+      description: "Batches before the label-change test may stop training.",
+      default: "140",
+    },
     "update-interval": {
       type: "string",
       arg: "N",
@@ -408,6 +414,7 @@ export const finetuneCommand: Command = {
         ? "auto"
         : intFlag(values, "update-interval"),
       tol: numFlag(values, "tol"),
+      minIter: intFlag(values, "min-iter"),
       maxIter: intFlag(values, "max-iter"),
       batchSize: intFlag(values, "batch-size"),
       optimizer: enumFlag(values, "optimizer", ["adam", "sgd"] as const),

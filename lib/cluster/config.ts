@@ -45,6 +45,7 @@ export const finetuneSchema = z.object({
   target: z.enum(["dataset", "batch"]),
   updateInterval: z.union([int(1), z.literal("auto")]),
   tol: z.number().min(0).max(100),
+  minIter: int(0),
   maxIter: int(1),
   batchSize: int(1),
   optimizer: z.enum(["adam", "sgd"]),

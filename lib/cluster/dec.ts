@@ -205,6 +205,13 @@ export interface FinetuneConfig {
   updateInterval: number | "auto";
   /** Stop when fewer than tol % of labels change between checks. */
   tol: number;
+  /**
+   * Batches before that test may stop training (default 140, the DEC paper's interval): with
+   * the short intervals of "auto" on a small set, the first check after one epoch at lr 1e-5
+   * finds next to no label changed, and DEC would stop before it has moved (on the demo's 200
+   * samples: after 4 batches, ACC 0.980 kept; run to 140 batches: 0.990).
+   */
+  minIter: number;
   maxIter: number;
   batchSize: number;
   optimizer: "adam" | "sgd";
@@ -252,6 +259,7 @@ export const FINETUNE_DEFAULTS: FinetuneConfig = {
   target: "dataset",
   updateInterval: "auto",
   tol: 0.1,
+  minIter: 140,
   maxIter: 20000,
   batchSize: 64,
   optimizer: "adam",
@@ -312,7 +320,12 @@ interface FinetuneState {
 }
 
 /** Settings a resumed fine-tuning may change: they do not alter the trajectory. */
-const RESUMABLE_CHANGES: (keyof FinetuneConfig)[] = ["maxIter", "tol", "collapseFraction"];
+const RESUMABLE_CHANGES: (keyof FinetuneConfig)[] = [
+  "maxIter",
+  "minIter",
+  "tol",
+  "collapseFraction",
+];
 
 const CHECKPOINT_DIR = "finetune_checkpoint";
 
@@ -475,7 +488,7 @@ export async function finetune(
         );
       }
     });
-    const stop = rec.changedPct !== null && rec.changedPct < cfg.tol;
+    const stop = rec.changedPct !== null && rec.changedPct < cfg.tol && iteration >= cfg.minIter;
     prev = labels;
     return stop;
   };
@@ -586,7 +599,7 @@ function checkResumable(ckDir: string, st: FinetuneState, cfg: FinetuneConfig, n
     throw new UserError(
       `Cannot resume from ${ckDir}: the checkpoint was fine-tuned with other settings (${
         changed.join("; ")
-      }): resume with the same settings (only --max-iter and --tol may change), or pass --force to start over`,
+      }): resume with the same settings (only --max-iter, --min-iter and --tol may change), or pass --force to start over`,
     );
   }
 }

@@ -91,17 +91,30 @@ const PRE = { ...PRETRAIN_DEFAULTS, epochs: 2, batchSize: 8, latentDim: 4 };
 const INIT = { ...INIT_DEFAULTS, k: 3, nInit: 5 };
 const FT = { ...FINETUNE_DEFAULTS, batchSize: 8, updateInterval: 6, maxIter: 12, tol: 0 };
 
-gpuTest("finetune's auto update interval checks labels once an epoch on a small set", async () => {
-  // 48 samples at batch 8: 6 batches an epoch, so "auto" checks every 6 (140 would check only
-  // at the start and the end of these 12 batches).
-  const { ds } = templateSet(16, 3);
-  const dir = await Deno.makeTempDir();
-  await pretrain(ds, dir, PRE, { device: "webgpu" });
-  await initCentroids(dir, ds, INIT, "webgpu");
-  const r = await finetune(dir, ds, { ...FT, updateInterval: "auto" }, "webgpu");
-  assertEquals(r.log.map((l) => l.iteration), [0, 6, 12]);
-  await Deno.remove(dir, { recursive: true });
-});
+gpuTest(
+  "finetune's auto update interval checks labels once an epoch on a small set; minIter holds the stop back",
+  async () => {
+    // 48 samples at batch 8: 6 batches an epoch, so "auto" checks every 6 (140 would check only
+    // at the start and the end of these 12 batches).
+    const { ds } = templateSet(16, 3);
+    const dir = await Deno.makeTempDir();
+    await pretrain(ds, dir, PRE, { device: "webgpu" });
+    await initCentroids(dir, ds, INIT, "webgpu");
+    const r = await finetune(dir, ds, { ...FT, updateInterval: "auto" }, "webgpu");
+    assertEquals(r.log.map((l) => l.iteration), [0, 6, 12]);
+    // The label-change test cannot stop training before minIter batches: with tol 100 % every
+    // check after the first would stop it, so it stops at the first check at or past minIter.
+    const always = { ...FT, updateInterval: 2, maxIter: 40, tol: 100 };
+    for (const [minIter, last] of [[0, 2], [5, 6], [140, 40]]) {
+      await Deno.remove(join(dir, "dec.safetensors"));
+      await Deno.remove(join(dir, "finetune_checkpoint"), { recursive: true });
+      const m = await finetune(dir, ds, { ...always, minIter }, "webgpu");
+      assertEquals(m.log.at(-1)!.iteration, last, `minIter ${minIter}`);
+      assertEquals(m.converged, minIter < 40, `minIter ${minIter}`);
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+);
 
 gpuTest(
   "applyModel after init and after finetune: q rows sum to 1 and labels are argmax q",
