@@ -47,14 +47,75 @@ export function rfftFull(x: ArrayLike<number>, n: number): Float64Array {
   return out;
 }
 
+const twiddleCache = new Map<number, Float64Array>();
+
+/** cos and sin of 2πk/n for k < n/2, interleaved, cached by n. */
+function twiddles(n: number): Float64Array {
+  let t = twiddleCache.get(n);
+  if (!t) {
+    t = new Float64Array(n);
+    for (let k = 0; k < n / 2; k++) {
+      t[2 * k] = Math.cos(2 * Math.PI * k / n);
+      t[2 * k + 1] = Math.sin(2 * Math.PI * k / n);
+    }
+    twiddleCache.set(n, t);
+  }
+  return t;
+}
+
 /**
- * Inverse FFT of a Hermitian spectrum, keeping the real part.
+ * Inverse FFT of a Hermitian spectrum (the spectrum of a real signal), by one complex
+ * transform of half the size: with M = n/2, E[k] = (X[k] + conj X[M−k]) / 2 and
+ * O[k] = (X[k] − conj X[M−k]) / 2 · e^{2πik/n} are the spectra of the even and odd samples,
+ * and the inverse of E + iO holds x[2m] in its real and x[2m+1] in its imaginary parts.
+ * Reads only bins 0..n/2 (the imaginary parts of bins 0 and n/2 are taken as 0).
+ *
+ * @param spec Interleaved complex spectrum, at least bins 0..n/2 (length >= n + 2).
+ * @param n FFT size, a power of two >= 4.
+ * @returns the real signal of length n (scaled by 1/n, so it inverts {@linkcode rfftFull}).
+ * @example
+ * ```ts
+ * import { irfftReal, rfftFull } from "./_fft.ts";
+ * const x = [1, -2, 3, 0.5, 0, 0, 7, -1];
+ * const y = irfftReal(rfftFull(x, 8), 8);
+ * if (x.some((v, i) => Math.abs(v - y[i]) > 1e-12)) throw new Error();
+ * ```
+ */
+export function irfftReal(spec: Float64Array, n: number): Float64Array {
+  if (n < 4) return irfftComplex(spec, n);
+  const m = n / 2;
+  const tw = twiddles(n);
+  const z = new Float64Array(2 * m);
+  for (let k = 0; k < m; k++) {
+    const ar = spec[2 * k], ai = k === 0 ? 0 : spec[2 * k + 1];
+    const j = m - k;
+    const br = spec[2 * j], bi = j === m ? 0 : -spec[2 * j + 1]; // conj X[M−k]
+    const er = (ar + br) / 2, ei = (ai + bi) / 2;
+    const dr = (ar - br) / 2, di = (ai - bi) / 2;
+    const c = tw[2 * k], s = tw[2 * k + 1];
+    const or = dr * c - di * s, oi = dr * s + di * c;
+    z[2 * k] = er - oi; // E + iO
+    z[2 * k + 1] = ei + or;
+  }
+  const out = new Float64Array(2 * m);
+  fftOf(m).inverseTransform(out, z);
+  const y = new Float64Array(n);
+  for (let i = 0; i < m; i++) {
+    y[2 * i] = out[2 * i];
+    y[2 * i + 1] = out[2 * i + 1];
+  }
+  return y;
+}
+
+/**
+ * The full-size complex inverse of a spectrum, keeping the real part (the reference of
+ * {@linkcode irfftReal}).
  *
  * @param spec Interleaved complex spectrum of length 2n.
  * @param n FFT size.
- * @returns the real signal of length n (scaled by 1/n, so it inverts {@linkcode rfftFull}).
+ * @returns the real part, scaled by 1/n.
  */
-export function irfftReal(spec: Float64Array, n: number): Float64Array {
+export function irfftComplex(spec: Float64Array, n: number): Float64Array {
   const f = fftOf(n);
   const out = new Float64Array(2 * n);
   f.inverseTransform(out, spec);
