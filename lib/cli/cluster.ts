@@ -376,6 +376,12 @@ export const evaluateCommand: Command = {
       arg: "FILE",
       description: "CSV with id,label to use instead of labels.csv's label column.",
     },
+    against: {
+      type: "string",
+      arg: "DIR",
+      description:
+        "Another cluster directory: score the agreement with its clusters (by sample id) instead of labels; writes nothing.",
+    },
     json: { type: "boolean", description: "Print JSON instead of the text report." },
   },
   async run(values, positionals) {
@@ -414,6 +420,28 @@ export const evaluateCommand: Command = {
       const map = new Map(parseCsv(await Deno.readTextFile(lf)).slice(1).map((r) => [r[0], r[1]]));
       truth = rows.map((r) => map.get(r[ii]) ?? null);
     }
+    const against = strFlag(values, "against");
+    if (against) {
+      if (lf) throw new UserError("Cannot use --labels and --against together");
+      let other: string;
+      try {
+        other = await Deno.readTextFile(join(against, "labels.csv"));
+      } catch {
+        throw new UserError(`Cannot compare with ${against}: labels.csv is missing`);
+      }
+      const [oh = [], ...orows] = parseCsv(other);
+      const oc = oh.indexOf("cluster"), oi = oh.indexOf("id");
+      if (oc < 0 || oi < 0) {
+        throw new UserError(
+          `Cannot compare with ${against}/labels.csv: expected columns id and cluster`,
+        );
+      }
+      const map = new Map(orows.map((r) => [r[oi], `cluster ${r[oc]}`]));
+      truth = rows.map((r) => map.get(r[ii]) ?? null);
+      if (!truth.some((t) => t !== null)) {
+        throw new UserError(`Cannot compare ${dir} with ${against}: they share no sample id`);
+      }
+    }
     const meta = await Deno.readTextFile(join(dir, "result.json")).then(
       (t) => JSON.parse(t) as { k?: number },
       () => ({ k: 0 }),
@@ -429,7 +457,10 @@ export const evaluateCommand: Command = {
       dim: lat ? lat.shape[1] : undefined,
       seed: seedFlag(values) ?? 0,
     });
-    await writeFileAtomic(join(dir, "evaluation.json"), JSON.stringify(report, null, 2) + "\n");
+    // An agreement between two clusterings is not this directory's evaluation.
+    if (!against) {
+      await writeFileAtomic(join(dir, "evaluation.json"), JSON.stringify(report, null, 2) + "\n");
+    }
     const f = (v: number | null) => (v === null ? "n/a" : v.toFixed(4));
     if (values.json) console.log(JSON.stringify(report, null, 2));
     else if (values.quiet) {
@@ -437,6 +468,9 @@ export const evaluateCommand: Command = {
         `evaluate: ACC ${f(report.acc)} NMI ${f(report.nmi)} ARI ${f(report.ari)} ` +
           `silhouette ${f(report.silhouette)} sizes [${report.sizes}]`,
       );
-    } else console.log(formatReport(report));
+    } else {
+      if (against) console.log(`Agreement with ${against} (its clusters as the classes)`);
+      console.log(formatReport(report));
+    }
   },
 };

@@ -286,6 +286,12 @@ gpuTest(
     const ev = await ok("evaluate", p("c"));
     assert(ev.out.join("\n").length > 0);
     const rep = JSON.parse(await Deno.readTextFile(p("c/evaluation.json")));
+    // --against: the agreement of two clusterings by sample id; a clustering agrees with itself
+    // (ACC, NMI, ARI 1) and the directory's own evaluation.json is left as it was.
+    const self = await ok("evaluate", p("c"), "--against", p("c"), "--json");
+    const agree = JSON.parse(self.out.join("\n"));
+    assertEquals([agree.acc, agree.nmi, agree.ari, agree.labelled], [1, 1, 1, 40]);
+    assertEquals(JSON.parse(await Deno.readTextFile(p("c/evaluation.json"))), rep);
     assertEquals([rep.n, rep.k, rep.labelled], [40, 2, 40]);
     assert(rep.acc >= 0.5 && rep.acc <= 1 && rep.nmi >= 0 && rep.nmi <= 1, JSON.stringify(rep));
     assertEquals(rep.sizes.reduce((a: number, b: number) => a + b, 0), 40);
