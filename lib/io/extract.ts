@@ -133,7 +133,6 @@ async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]
   });
 }
 
-/** Every segment of a task's miniSEED files, unmerged. */
 /**
  * The segments of a task's waveform files, miniSEED or SAC (told apart by their content), with
  * the SAC files' time markers (the first file's that sets each marker).
