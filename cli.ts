@@ -15,7 +15,7 @@ import { interruptNotes, removeLiveTemporaries } from "./lib/util/atomic.ts";
 /** Commands, loaded on demand so that `info` does not import the whole library. */
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   info: {
-    summary: "Print the WebGPU adapter, its limits and features.",
+    summary: "Print the WebGPU adapter, its limits and features; or summarise a directory.",
     load: async () => (await import("./lib/cli/info.ts")).info,
   },
   synth: {
@@ -58,6 +58,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   evaluate: {
     summary: "Score a clustering (ACC, NMI, ARI, confusion, silhouette, sizes).",
     load: async () => (await import("./lib/cli/cluster.ts")).evaluateCommand,
+  },
+  similar: {
+    summary: "List the samples nearest to a given one in the latent space.",
+    load: async () => (await import("./lib/cli/cluster.ts")).similarCommand,
   },
 };
 

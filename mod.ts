@@ -77,6 +77,7 @@ export { kmeans, type KMeansOptions, type KMeansResult } from "./lib/cluster/kme
 export { gmm, type GmmOptions, type GmmResult } from "./lib/cluster/gmm.ts";
 export { pca2 } from "./lib/cluster/pca.ts";
 export { type Embedding2, umap2, type UmapOptions } from "./lib/cluster/embed.ts";
+export { nearestNeighbours, type Neighbour } from "./lib/cluster/similar.ts";
 export {
   clusterMeansPng,
   type ClusterProfile,

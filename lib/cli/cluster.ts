@@ -10,6 +10,7 @@ import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
 import { applyModel, type Assignment, rawKmeans } from "../cluster/assign.ts";
 import { pca2 } from "../cluster/pca.ts";
 import { umap2 } from "../cluster/embed.ts";
+import { nearestNeighbours } from "../cluster/similar.ts";
 import {
   clusterMeansPng,
   type ClusterProfile,
@@ -472,5 +473,90 @@ export const evaluateCommand: Command = {
       if (against) console.log(`Agreement with ${against} (its clusters as the classes)`);
       console.log(formatReport(report));
     }
+  },
+};
+
+/** `cli.ts similar`. */
+export const similarCommand: Command = {
+  name: "similar",
+  summary: "List the samples whose latent codes are nearest to a given sample's.",
+  usage: "<cluster-or-encode-dir>",
+  details:
+    "Reads latent.npy and labels.csv (or samples.csv) written by 'cluster' or 'encode'; the distance is Euclidean in the latent space.",
+  flags: {
+    id: { type: "string", arg: "ID", description: "The sample (its id in labels.csv)." },
+    n: { type: "string", arg: "N", description: "How many neighbours.", default: "10" },
+    json: { type: "boolean", description: "Print JSON instead of a table." },
+  },
+  async run(values, positionals) {
+    const dir = positionals[0];
+    if (!dir) {
+      throw new UserError(
+        "Cannot run similar: expected the output directory of 'cluster' or 'encode'",
+      );
+    }
+    const id = required(values, "id", "similar");
+    const count = intFlag(values, "n") ?? 10;
+    if (count < 1) throw new UserError(`Cannot use --n ${count}: expected at least 1`);
+    let text: string | null = null;
+    for (const f of ["labels.csv", "samples.csv"]) {
+      text = await Deno.readTextFile(join(dir, f)).catch(() => null);
+      if (text !== null) break;
+    }
+    if (text === null) {
+      throw new UserError(
+        `Cannot search ${dir}: labels.csv or samples.csv is missing: run 'cluster' or 'encode' first`,
+      );
+    }
+    const [head = [], ...rows] = parseCsv(text);
+    const col = (name: string) => head.indexOf(name);
+    const query = rows.findIndex((r) => r[col("id")] === id);
+    if (query < 0) throw new UserError(`Cannot search ${dir}: no sample has id '${id}'`);
+    const lat = await readNpyFile(join(dir, "latent.npy")).catch(() => {
+      throw new UserError(`Cannot search ${dir}: latent.npy is missing or unreadable`);
+    });
+    const [n, d] = lat.shape;
+    if (n !== rows.length) {
+      throw new UserError(
+        `Cannot search ${dir}: latent.npy holds ${n} rows for ${rows.length} samples`,
+      );
+    }
+    const nn = nearestNeighbours(Float32Array.from(lat.data as Float32Array), n, d, query, count);
+    const field = (r: string[], name: string) => (col(name) >= 0 ? r[col(name)] : "");
+    const describe = (i: number, distance: number) => ({
+      id: field(rows[i], "id"),
+      distance,
+      cluster: field(rows[i], "cluster"),
+      station: `${field(rows[i], "network")}.${field(rows[i], "station")}`,
+      referenceTime: field(rows[i], "reference_time"),
+      label: field(rows[i], "label"),
+    });
+    const out = {
+      query: describe(query, 0),
+      neighbours: nn.map((x) => describe(x.index, x.distance)),
+    };
+    if (values.json) {
+      console.log(JSON.stringify(out, null, 2));
+      return;
+    }
+    const line = (rank: string, x: ReturnType<typeof describe>) =>
+      [
+        rank.padStart(4),
+        x.id.padEnd(20),
+        (x.distance ? x.distance.toFixed(4) : "-").padStart(9),
+        x.cluster.padStart(7),
+        x.station.padEnd(12),
+        x.referenceTime.padEnd(24),
+        x.label,
+      ].join("  ");
+    console.log(
+      [
+        `${"rank".padStart(4)}  ${"id".padEnd(20)}  ${"distance".padStart(9)}  ${
+          "cluster".padStart(7)
+        }  ${"station".padEnd(12)}  ${"reference_time".padEnd(24)}  label`,
+        line("=", out.query),
+        ...out.neighbours.map((x, r) => line(String(r + 1), x)),
+      ].join("\n"),
+    );
   },
 };

@@ -56,6 +56,7 @@ const COMMANDS = [
   "cluster",
   "demo",
   "evaluate",
+  "similar",
 ];
 
 Deno.test("cli: every command's --help prints its usage and exits 0", async () => {
@@ -286,6 +287,22 @@ gpuTest(
     const ev = await ok("evaluate", p("c"));
     assert(ev.out.join("\n").length > 0);
     const rep = JSON.parse(await Deno.readTextFile(p("c/evaluation.json")));
+    // similar: the nearest codes to sample 0, nearest first, as computed from latent.npy.
+    const sim = JSON.parse(
+      (await ok("similar", p("c"), "--id", "0", "--n", "3", "--json")).out.join("\n"),
+    );
+    assertEquals(sim.query.id, "0");
+    const ld = lat.data as Float32Array;
+    const dist = (i: number) =>
+      Math.sqrt([0, 1, 2].reduce((u, j) => u + (ld[i * 3 + j] - ld[j]) ** 2, 0));
+    const want = Array.from({ length: 39 }, (_, i) => i + 1).sort((a, b) =>
+      dist(a) - dist(b) || a - b
+    )
+      .slice(0, 3);
+    assertEquals(sim.neighbours.map((x: { id: string }) => x.id), want.map(String));
+    assert(Math.abs(sim.neighbours[0].distance - dist(want[0])) < 1e-12);
+    const noId = await run("similar", p("c"), "--id", "nope", "--quiet");
+    assert(noId.code === 2 && noId.err[0].includes("no sample has id 'nope'"), noId.err.join());
     // --against: the agreement of two clusterings by sample id; a clustering agrees with itself
     // (ACC, NMI, ARI 1) and the directory's own evaluation.json is left as it was.
     const self = await ok("evaluate", p("c"), "--against", p("c"), "--json");
