@@ -8,9 +8,9 @@
 import { basename } from "node:path";
 import { type Command, strFlag } from "./_command.ts";
 import { UserError } from "../util/errors.ts";
-import { npyToFloat64, readNpy } from "../io/npy.ts";
+import { decodeNumeric, isNumericDtype, npyToFloat64, readNpy, readNpyHeader } from "../io/npy.ts";
 import { parseCsv } from "../io/csv.ts";
-import { type SampleInfo, writeDataset } from "../io/dataset.ts";
+import { DatasetWriter, type SampleInfo, writeDataset } from "../io/dataset.ts";
 
 /**
  * Parses labels: either a CSV with a header naming `id` and `label` columns, or
@@ -70,8 +70,10 @@ export function parseLabels(
 export async function importNpy(
   npyPath: string,
   out: string,
-  options: { labels?: string; force?: boolean } = {},
+  options: { labels?: string; force?: boolean; chunkBytes?: number } = {},
 ): Promise<[number, number, number, number]> {
+  const streamed = await importNpyStreaming(npyPath, out, options);
+  if (streamed) return streamed;
   let arr;
   try {
     arr = readNpy(await Deno.readFile(npyPath));
@@ -102,16 +104,7 @@ export async function importNpy(
   }
   const [N, C, H, W] = shape;
   const ids = Array.from({ length: N }, (_, i) => String(i));
-  let labels: (string | null)[] = new Array(N).fill(null);
-  if (options.labels) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(options.labels);
-    } catch (e) {
-      throw new UserError(`Cannot read labels ${options.labels}: ${(e as Error).message}`);
-    }
-    labels = parseLabels(text, N, ids, options.labels);
-  }
+  const labels = await readLabels(options.labels, N, ids);
   const samples: SampleInfo[] = ids.map((id, i) => ({
     id,
     network: "",
@@ -143,6 +136,142 @@ export async function importNpy(
     { force: options.force },
   );
   return shape;
+}
+
+async function readLabels(
+  path: string | undefined,
+  n: number,
+  ids: string[],
+): Promise<(string | null)[]> {
+  if (!path) return new Array(n).fill(null);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new UserError(`Cannot read labels ${path}: ${(e as Error).message}`);
+  }
+  return parseLabels(text, n, ids, path);
+}
+
+/**
+ * Imports a C-order numeric `.npy` sample by sample, never holding more than `chunkBytes` of it
+ * (8 MiB) in memory: arrays larger than the memory import as well as small ones.
+ *
+ * @returns the dataset shape, or null when the file is not C-order numeric (the caller then
+ *   reads it whole).
+ */
+async function importNpyStreaming(
+  npyPath: string,
+  out: string,
+  options: { labels?: string; force?: boolean; chunkBytes?: number },
+): Promise<[number, number, number, number] | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(npyPath, { read: true });
+  } catch (e) {
+    throw new UserError(`Cannot import ${npyPath}: ${(e as Error).message}`);
+  }
+  try {
+    const head = new Uint8Array(65536);
+    let got = 0;
+    while (got < head.length) {
+      const r = await file.read(head.subarray(got));
+      if (r === null || r === 0) break;
+      got += r;
+    }
+    let h;
+    try {
+      h = readNpyHeader(head.subarray(0, got));
+    } catch (e) {
+      throw new UserError(`Cannot import ${npyPath}: ${(e as Error).message}`);
+    }
+    const s = h.shape;
+    if (h.fortranOrder || !isNumericDtype(h.dtype) || (s.length !== 3 && s.length !== 4)) {
+      return null;
+    }
+    const shape: [number, number, number, number] = s.length === 3
+      ? [s[0], 1, s[1], s[2]]
+      : [s[0], s[1], s[2], s[3]];
+    const [N, C, H, W] = shape;
+    const size = Number(h.dtype.slice(2));
+    const per = C * H * W, perBytes = per * size;
+    const need = h.dataOffset + N * perBytes;
+    const have = (await file.stat()).size;
+    if (have < need) {
+      throw new UserError(
+        `Cannot import ${npyPath}: shape [${s}] of ${h.dtype} needs ${need} bytes: found ${have}`,
+      );
+    }
+    const ids = Array.from({ length: N }, (_, i) => String(i));
+    const labels = await readLabels(options.labels, N, ids);
+    const writer = await DatasetWriter.create(out, [C, H, W], { force: options.force });
+    try {
+      const batch = Math.max(1, Math.floor((options.chunkBytes ?? 8 << 20) / perBytes));
+      const bytes = new Uint8Array(batch * perBytes);
+      const vals = new Float32Array(batch * per);
+      await file.seek(h.dataOffset, Deno.SeekMode.Start);
+      for (let i0 = 0; i0 < N; i0 += batch) {
+        const b = Math.min(batch, N - i0);
+        const want = bytes.subarray(0, b * perBytes);
+        let off = 0;
+        while (off < want.length) {
+          const r = await file.read(want.subarray(off));
+          if (r === null || r === 0) {
+            throw new UserError(`Cannot import ${npyPath}: the file ends inside sample ${i0}`);
+          }
+          off += r;
+        }
+        decodeNumeric(want, h.dtype, vals);
+        for (let j = 0; j < b * per; j++) {
+          if (!Number.isFinite(vals[j])) {
+            const e = i0 * per + j;
+            throw new UserError(
+              `Cannot import ${npyPath}: element ${e} (sample ${Math.floor(e / per)}) is ${
+                vals[j]
+              } (not finite in float32)`,
+            );
+          }
+        }
+        for (let k = 0; k < b; k++) {
+          const i = i0 + k;
+          writer.append(
+            {
+              id: ids[i],
+              network: "",
+              station: "",
+              location: "",
+              channel: "",
+              referenceTime: "",
+              label: labels[i],
+            },
+            vals.subarray(k * per, (k + 1) * per),
+          );
+        }
+      }
+      await writer.commit(
+        {
+          components: Array.from({ length: C }, (_, c) => `c${c}`),
+          scaling: "none",
+          config: {
+            import: {
+              source: basename(npyPath),
+              dtype: h.dtype,
+              shape: s,
+              labels: options.labels ?? null,
+            },
+          },
+        },
+        new Float64Array(H).map((_, i) => i),
+        new Float64Array(W).map((_, i) => i),
+      );
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    }
+    return shape;
+  } finally {
+    file.close();
+  }
 }
 
 /** The `import` command. */

@@ -249,6 +249,64 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   throw new TypeError(`Cannot read npy: unsupported dtype: found '${h.dtype}'`);
 }
 
+/** Bytes per element of the numeric dtypes {@linkcode decodeNumeric} reads, by kind and size. */
+const NUMERIC = new Set(["f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8"]);
+
+/**
+ * Whether a dtype is one {@linkcode decodeNumeric} reads (floats, signed and unsigned integers,
+ * either byte order).
+ *
+ * @param dtype A NumPy dtype string, e.g. `<f4`.
+ * @returns true for a numeric dtype.
+ */
+export function isNumericDtype(dtype: string): boolean {
+  return NUMERIC.has(dtype.slice(1));
+}
+
+/**
+ * Decodes raw elements of a numeric dtype into numbers (for streaming a large `.npy` in pieces).
+ *
+ * @param bytes Whole elements, C order.
+ * @param dtype Their dtype, e.g. `<f4`, `>i2`, `|u1`.
+ * @param out Receives `bytes.length / size` values from index 0.
+ * @returns the number of elements decoded.
+ * @throws {TypeError} for a dtype {@linkcode isNumericDtype} refuses.
+ * @example
+ * ```ts
+ * import { decodeNumeric } from "./npy.ts";
+ * const out = new Float32Array(2);
+ * decodeNumeric(new Uint8Array([1, 0, 255, 255]), "<i2", out);
+ * if (out[0] !== 1 || out[1] !== -1) throw new Error();
+ * ```
+ */
+export function decodeNumeric(
+  bytes: Uint8Array,
+  dtype: string,
+  out: Float32Array | Float64Array,
+): number {
+  if (!isNumericDtype(dtype)) {
+    throw new TypeError(`Cannot decode npy elements: unsupported dtype: found '${dtype}'`);
+  }
+  const size = Number(dtype.slice(2)), little = dtype[0] !== ">";
+  const n = Math.floor(bytes.length / size);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, n * size);
+  const get: (o: number) => number = {
+    f2: (o: number) => halfToFloat(dv.getUint16(o, little)),
+    f4: (o: number) => dv.getFloat32(o, little),
+    f8: (o: number) => dv.getFloat64(o, little),
+    i1: (o: number) => dv.getInt8(o),
+    i2: (o: number) => dv.getInt16(o, little),
+    i4: (o: number) => dv.getInt32(o, little),
+    i8: (o: number) => Number(dv.getBigInt64(o, little)),
+    u1: (o: number) => dv.getUint8(o),
+    u2: (o: number) => dv.getUint16(o, little),
+    u4: (o: number) => dv.getUint32(o, little),
+    u8: (o: number) => Number(dv.getBigUint64(o, little)),
+  }[dtype.slice(1)]!;
+  for (let i = 0; i < n; i++) out[i] = get(i * size);
+  return n;
+}
+
 function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;

@@ -42,3 +42,52 @@ Deno.test("import turns [N,H,W] u8 and [N,C,H,W] f64 arrays plus labels into dat
   );
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("import streams a C-order array in pieces (any piece size, the same dataset); errors name the sample", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    // 7 samples of [2, 3, 5] as big-endian int16, imported one sample per piece (60 bytes).
+    const n = 7, per = 2 * 3 * 5;
+    const vals = Array.from({ length: n * per }, (_, i) => ((i * 37) % 601) - 300);
+    const be = new Uint8Array(vals.length * 2);
+    const dv = new DataView(be.buffer);
+    vals.forEach((v, i) => dv.setInt16(2 * i, v, false));
+    // A version-1 .npy header by hand (encodeNpy writes no int16): magic, version, length, dict.
+    let dict = "{'descr': '>i2', 'fortran_order': False, 'shape': (7, 2, 3, 5), }";
+    dict = dict.padEnd(Math.ceil((10 + dict.length + 1) / 64) * 64 - 10 - 1, " ") + "\n";
+    const file = new Uint8Array(10 + dict.length + be.length);
+    file.set([0x93, ..."NUMPY"].map((c) => (typeof c === "number" ? c : c.charCodeAt(0))), 0);
+    file.set([1, 0, dict.length & 255, dict.length >> 8], 6);
+    file.set([...dict].map((c) => c.charCodeAt(0)), 10);
+    file.set(be, 10 + dict.length);
+    await Deno.writeFile(`${root}/be.npy`, file);
+    for (const chunkBytes of [1, 60 * 3, 1 << 20]) {
+      const out = `${root}/d${chunkBytes}`;
+      assertEquals(await importNpy(`${root}/be.npy`, out, { chunkBytes }), [7, 2, 3, 5]);
+      const ds = await openDataset(out);
+      assertEquals(Array.from(ds.readAll()), vals, `pieces of ${chunkBytes} bytes`);
+      assertEquals(ds.meta.components, ["c0", "c1"]);
+      ds.close();
+    }
+    // A non-finite value fails the import, naming the element and its sample; nothing is left.
+    const f = new Float32Array(3 * 4 * 4).fill(1);
+    f[2 * 16 + 5] = NaN;
+    await Deno.writeFile(`${root}/nan.npy`, encodeNpy(f, [3, 4, 4]));
+    await assertRejects(
+      () => importNpy(`${root}/nan.npy`, `${root}/dn`, { chunkBytes: 64 }),
+      UserError,
+      "element 37 (sample 2) is NaN",
+    );
+    assertEquals(await Deno.stat(`${root}/dn`).catch(() => null), null);
+    // A file shorter than its header says is refused before anything is written.
+    const whole = encodeNpy(new Float32Array(3 * 16), [3, 4, 4]);
+    await Deno.writeFile(`${root}/short.npy`, whole.subarray(0, whole.length - 8));
+    await assertRejects(
+      () => importNpy(`${root}/short.npy`, `${root}/ds`),
+      UserError,
+      "needs 320 bytes: found 312",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
