@@ -78,8 +78,12 @@ async function requestDevice(): Promise<GPUDevice> {
     "maxComputeWorkgroupSizeZ",
     "maxStorageBuffersPerShaderStage",
   ] as const;
+  // SEISDEC_DEFAULT_LIMITS=1 keeps WebGPU's default limits, as the least capable adapter
+  // offers them, to check that seisdec runs there too.
   const requiredLimits: Record<string, number> = {};
-  for (const k of want) requiredLimits[k] = adapter.limits[k];
+  if (Deno.env.get("SEISDEC_DEFAULT_LIMITS") !== "1") {
+    for (const k of want) requiredLimits[k] = adapter.limits[k];
+  }
   const features: GPUFeatureName[] = [];
   if (adapter.features.has("timestamp-query")) features.push("timestamp-query");
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });

@@ -1,0 +1,113 @@
+/**
+ * Portability: seisdec's WGSL must run on the least capable WebGPU adapter, whose limits are
+ * the specification's defaults (256 invocations and 16 KiB of workgroup memory per
+ * workgroup, 8 storage buffers per stage, 128 MiB per binding, ...), not only on the adapter
+ * at hand, which the runtime asks for its maximum limits.
+ *
+ * @module
+ */
+import { assert, assertEquals } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+import { GpuRuntime } from "../../lib/gpu/runtime.ts";
+import { compileAll, defaultTuning, kernelDefs } from "../../lib/gpu/kernels.ts";
+import { main } from "../../cli.ts";
+
+gpuTest(
+  "every kernel compiles under WebGPU's default limits, with the GPU and the software tunings",
+  async () => {
+    const adapter = (await navigator.gpu.requestAdapter())!;
+    const device = await adapter.requestDevice(); // no requiredLimits: the defaults
+    assertEquals(device.limits.maxComputeInvocationsPerWorkgroup, 256);
+    assertEquals(device.limits.maxComputeWorkgroupStorageSize, 16384);
+    assertEquals(device.limits.maxStorageBuffersPerShaderStage, 8);
+    try {
+      const rt = new GpuRuntime(device);
+      for (
+        const tuning of [defaultTuning(false), defaultTuning(true, 2), defaultTuning(true, 16)]
+      ) {
+        await compileAll(rt, tuning);
+        assert(kernelDefs(tuning).length > 50, "the tuning defines the kernels");
+      }
+      // The check bites: this device refuses a workgroup over the default 256 invocations.
+      device.pushErrorScope("validation");
+      device.createComputePipeline({
+        layout: "auto",
+        compute: {
+          module: device.createShaderModule({
+            code: "@compute @workgroup_size(512) fn main() {}",
+          }),
+          entryPoint: "main",
+        },
+      });
+      const err = await device.popErrorScope();
+      assert(err !== null, "a 512-invocation workgroup passed under the default limits");
+    } finally {
+      device.destroy();
+    }
+  },
+);
+
+gpuTest(
+  "the whole pipeline runs on a device with WebGPU's default limits (SEISDEC_DEFAULT_LIMITS=1)",
+  async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const cli = new URL("../../cli.ts", import.meta.url).pathname;
+      const run = async (...args: string[]) => {
+        const r = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", cli, ...args, "--quiet"],
+          env: { SEISDEC_DEFAULT_LIMITS: "1" },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assertEquals(r.code, 0, `${args[0]}: ${new TextDecoder().decode(r.stderr)}`);
+      };
+      const info = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "info", "--json"],
+        env: { SEISDEC_DEFAULT_LIMITS: "1" },
+        stdout: "piped",
+      }).output();
+      const limits = JSON.parse(new TextDecoder().decode(info.stdout)).limits;
+      assertEquals(
+        [limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupStorageSize],
+        [256, 16384],
+        "the child's device has the default limits",
+      );
+      assertEquals(await main(["synth", "--out", `${root}/s`, "--per-class", "4", "--quiet"]), 0);
+      await run("extract", "--config", `${root}/s/extract.json`, "--out", `${root}/ds`);
+      await run(
+        "pretrain",
+        `${root}/ds`,
+        "--model",
+        `${root}/m`,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+      );
+      await run("init", `${root}/ds`, "--model", `${root}/m`, "--k", "5", "--n-init", "3");
+      await run(
+        "finetune",
+        `${root}/ds`,
+        "--model",
+        `${root}/m`,
+        "--max-iter",
+        "6",
+        "--min-iter",
+        "0",
+      );
+      await run(
+        "cluster",
+        `${root}/ds`,
+        "--model",
+        `${root}/m`,
+        "--out",
+        `${root}/c`,
+        "--no-plots",
+      );
+      assert((await Deno.stat(`${root}/c/labels.csv`)).isFile);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
