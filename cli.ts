@@ -59,6 +59,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "Score a clustering (ACC, NMI, ARI, confusion, silhouette, sizes).",
     load: async () => (await import("./lib/cli/cluster.ts")).evaluateCommand,
   },
+  report: {
+    summary: "Write report.html: a cluster directory's tables and figures on one page.",
+    load: async () => (await import("./lib/cli/report.ts")).reportCommand,
+  },
   similar: {
     summary: "List the samples nearest to a given one in the latent space.",
     load: async () => (await import("./lib/cli/cluster.ts")).similarCommand,

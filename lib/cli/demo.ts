@@ -11,6 +11,7 @@ import type { Command } from "./_command.ts";
 import { intFlag, strFlag } from "./_command.ts";
 import { device, seedFlag } from "./_shared.ts";
 import { formatProfiles, writeResults } from "./cluster.ts";
+import { buildReport } from "./report.ts";
 import { writeSynth } from "../io/synth.ts";
 import { SYNTH_CLASSES } from "../signal/synth.ts";
 import { readExtractConfig } from "../io/extract_config.ts";
@@ -147,6 +148,7 @@ export const demoCommand: Command = {
       join(clusters, "evaluation.json"),
       JSON.stringify(eDec, null, 2) + "\n",
     );
+    await Deno.writeTextFile(join(clusters, "report.html"), await buildReport(clusters));
     const raw = rawKmeans(ds, k, { normalize: "minmax", seed });
     const eRaw = evaluateClustering({ pred: raw.labels!, k, truth });
     if (!quiet) console.log(formatReport(eDec) + "\n\n" + formatProfiles(profiles));
@@ -176,7 +178,7 @@ export const demoCommand: Command = {
       `  most day-time cluster         ${day} (mostly ${major}): ${
         Math.round(100 * dayShare[day])
       } % of it 08-17 UTC, others ${Math.min(...others)}-${Math.max(...others)} %`,
-      `outputs: ${clusters} (labels.csv, clusters.csv, latent.npy, q.npy and figures: ` +
+      `outputs: ${clusters} (report.html, labels.csv, clusters.csv, latent.npy, q.npy and figures: ` +
       `latent_pca, latent_umap, examples, cluster_means, cluster_spectra, hour_of_day, timeline), ` +
       `${model} (k_selection.png)`,
     ].join("\n"));

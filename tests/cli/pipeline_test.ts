@@ -56,6 +56,7 @@ const COMMANDS = [
   "cluster",
   "demo",
   "evaluate",
+  "report",
   "similar",
 ];
 
@@ -303,6 +304,15 @@ gpuTest(
     assert(Math.abs(sim.neighbours[0].distance - dist(want[0])) < 1e-12);
     const noId = await run("similar", p("c"), "--id", "nope", "--quiet");
     assert(noId.code === 2 && noId.err[0].includes("no sample has id 'nope'"), noId.err.join());
+    // report: one page with the tables and every figure, linked by relative path.
+    await ok("report", p("c"));
+    const html = await Deno.readTextFile(p("c/report.html"));
+    assert(html.startsWith("<!doctype html>") && html.includes("<h2>Evaluation</h2>"), html);
+    for (const img of ["cluster_means.png", "latent_umap.png", "../m/learning_curve.png"]) {
+      assert(html.includes(`<img src="${img}"`), `report links ${img}`);
+    }
+    const notClusters = await run("report", p("ds"), "--quiet");
+    assert(notClusters.code === 2 && notClusters.err[0].includes("it is a dataset directory"));
     // --against: the agreement of two clusterings by sample id; a clustering agrees with itself
     // (ACC, NMI, ARI 1) and the directory's own evaluation.json is left as it was.
     const self = await ok("evaluate", p("c"), "--against", p("c"), "--json");

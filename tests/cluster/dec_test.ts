@@ -358,7 +358,15 @@ Deno.test({
     // The demo's cluster directory profiles the clusters; the synthetic events are timed, one
     // per hour over 200 hours, so the time figures are there and the profiles span 8 days.
     const clusters = join(out, "clusters");
-    for (const f of ["clusters.csv", "cluster_means.png", "hour_of_day.png", "timeline.png"]) {
+    for (
+      const f of [
+        "clusters.csv",
+        "cluster_means.png",
+        "hour_of_day.png",
+        "timeline.png",
+        "report.html",
+      ]
+    ) {
       await Deno.stat(join(clusters, f));
     }
     const prof = (await Deno.readTextFile(join(clusters, "clusters.csv"))).trim().split("\n");

@@ -1,0 +1,164 @@
+/**
+ * `cli.ts report`: one HTML page that gathers what `cluster`, `evaluate` and the
+ * model directory wrote about a clustering, to open in a browser or send to a
+ * colleague together with the directory.
+ *
+ * @module
+ */
+import { dirname, join, relative, resolve } from "node:path";
+import type { Command } from "./_command.ts";
+import { strFlag } from "./_command.ts";
+import { describeDir } from "./describe.ts";
+import { parseCsv } from "../io/csv.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { UserError } from "../util/errors.ts";
+
+function esc(s: unknown): string {
+  return String(s ?? "").replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
+}
+
+function table(rows: string[][]): string {
+  if (rows.length === 0) return "";
+  const [head, ...body] = rows;
+  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead>` +
+    `<tbody>${
+      body.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")
+    }</tbody></table>`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await Deno.stat(path).catch(() => null)) !== null;
+}
+
+/** Figures of a cluster directory and of its model, in reading order, with captions. */
+const FIGURES: [string, string][] = [
+  ["cluster_means.png", "Mean spectrogram per cluster"],
+  ["cluster_spectra.png", "Mean spectrum per cluster"],
+  ["examples.png", "Most confident members per cluster"],
+  ["latent_pca.png", "Latent codes, PCA"],
+  ["latent_umap.png", "Latent codes, UMAP"],
+  ["hour_of_day.png", "Hour of day per cluster"],
+  ["timeline.png", "Samples over time"],
+];
+const MODEL_FIGURES: [string, string][] = [
+  ["learning_curve.png", "Pretraining learning curve"],
+  ["k_selection.png", "Choice of k"],
+];
+
+/**
+ * Builds the report of a cluster directory. Images are linked by relative path, so the page
+ * works where the directory (and the model directory, for its figures) go along with it.
+ *
+ * @param dir A directory written by `cluster`.
+ * @param at The directory the page will be written to (image links are relative to it).
+ * @returns the HTML text.
+ * @throws {UserError} when `dir` is not a cluster directory.
+ */
+export async function buildReport(dir: string, at: string = dir): Promise<string> {
+  const link = (path: string) => relative(resolve(at), resolve(path)) || ".";
+  const s = await describeDir(dir);
+  if (s.kind !== "clusters") {
+    throw new UserError(
+      `Cannot report on ${dir}: it is a ${s.kind} directory: give the output of 'cluster'`,
+    );
+  }
+  const parts: string[] = [];
+  const title = `seisdec clustering: ${s.n} samples in ${s.k} clusters (${s.stage})`;
+  parts.push(`<h1>${esc(title)}</h1>`);
+  parts.push(
+    table([
+      ["", ""],
+      ["dataset", String(s.dataset)],
+      ["model", String(s.model ?? "none (k-means on the spectrograms)")],
+      ["weights", String(s.stage)],
+      ["normalisation", String(s.normalize)],
+      ["latent dimensions", String(s.dim)],
+      ["written", String(s.created)],
+    ]).replace("<thead><tr><th></th><th></th></tr></thead>", ""),
+  );
+  const profiles = await Deno.readTextFile(join(dir, "clusters.csv")).catch(() => null);
+  if (profiles) {
+    parts.push("<h2>Clusters</h2>", table(parseCsv(profiles).filter((r) => r.length > 1)));
+  }
+  const evaluation = await Deno.readTextFile(join(dir, "evaluation.json")).catch(() => null);
+  if (evaluation) {
+    const e = JSON.parse(evaluation);
+    const f = (
+      v: number | null | undefined,
+    ) => (v === null || v === undefined ? "n/a" : v.toFixed(4));
+    parts.push(
+      "<h2>Evaluation</h2>",
+      table([
+        ["ACC", "NMI", "ARI", "silhouette", "labelled"],
+        [f(e.acc), f(e.nmi), f(e.ari), f(e.silhouette), String(e.labelled ?? 0)],
+      ]),
+    );
+    if (Array.isArray(e.confusion) && Array.isArray(e.classes) && e.classes.length) {
+      parts.push(
+        "<h3>Confusion (rows: classes, columns: clusters)</h3>",
+        table([
+          ["", ...e.confusion[0].map((_: number, j: number) => `c${j}`)],
+          ...e.confusion.map((row: number[], i: number) => [e.classes[i], ...row.map(String)]),
+        ]),
+      );
+    }
+  }
+  const figures: string[] = [];
+  for (const [file, caption] of FIGURES) {
+    if (await exists(join(dir, file))) figures.push(figure(link(join(dir, file)), caption));
+  }
+  if (s.model) {
+    for (const [file, caption] of MODEL_FIGURES) {
+      const path = join(String(s.model), file);
+      if (await exists(path)) figures.push(figure(link(path), caption));
+    }
+  }
+  if (figures.length) parts.push("<h2>Figures</h2>", ...figures);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+td:first-child, th:first-child { text-align: left; }
+figure { margin: 1em 0 2em; } img { max-width: 100%; border: 1px solid #eee; }
+figcaption { color: #555; margin-top: 0.3em; }
+</style></head><body>
+${parts.join("\n")}
+</body></html>
+`;
+}
+
+function figure(src: string, caption: string): string {
+  return `<figure><img src="${esc(src)}" alt="${esc(caption)}"><figcaption>${
+    esc(caption)
+  }</figcaption></figure>`;
+}
+
+/** The `report` command. */
+export const reportCommand: Command = {
+  name: "report",
+  summary: "Write report.html: a cluster directory's tables and figures on one page.",
+  usage: "<cluster-dir>",
+  details:
+    "Gathers result.json, clusters.csv, evaluation.json (run 'evaluate' first for scores) and the PNGs of the directory and of its model; images are linked by relative path.",
+  flags: {
+    out: {
+      type: "string",
+      arg: "FILE",
+      description: "Where to write the page (default: report.html in the directory).",
+    },
+  },
+  async run(values, positionals) {
+    const dir = positionals[0];
+    if (!dir) throw new UserError("Cannot run report: expected the output directory of 'cluster'");
+    const out = strFlag(values, "out") ?? join(dir, "report.html");
+    const html = await buildReport(dir, dirname(out));
+    await Deno.mkdir(dirname(out), { recursive: true });
+    await writeFileAtomic(out, html);
+    console.log(`report: ${out}`);
+  },
+};
