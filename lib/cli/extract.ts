@@ -11,6 +11,7 @@ import {
   parseExtractConfig,
   readExtractConfig,
   spectrogramGeometry,
+  workerCount,
 } from "../io/extract_config.ts";
 import { runExtract } from "../io/extract.ts";
 import { resolve } from "node:path";
@@ -58,7 +59,8 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   const set = <T>(val: T | undefined, f: (x: T) => void) => {
     if (val !== undefined) f(val);
   };
-  set(intFlag(v, "workers"), (x) => c.workers = x);
+  if (v.workers === "auto") c.workers = "auto";
+  else set(intFlag(v, "workers"), (x) => c.workers = x);
   set(intFlag(v, "limit"), (x) => c.limit = x);
   set(numFlag(v, "sampling-rate"), (x) => c.preprocess.samplingRate = x);
   set(numFlag(v, "gap-tolerance"), (x) => c.gapTolerance = x);
@@ -133,8 +135,8 @@ export const extract: Command = {
     workers: {
       type: "string",
       arg: "N",
-      description: "Parallel workers (0: main thread).",
-      default: "2",
+      description: "Parallel workers (0: main thread; auto: one per CPU, at most 16).",
+      default: "auto",
     },
     limit: { type: "string", arg: "N", description: "Only the first N samples." },
     "sampling-rate": {
@@ -198,7 +200,7 @@ export const extract: Command = {
           `${g.nFreqs} freqs (${g.freqs[0].toFixed(3)}-${
             g.freqs.at(-1)!.toFixed(3)
           } Hz) x ${g.nTimes} times, ` +
-          `${config.workers} workers`,
+          `${workerCount(config.workers)} workers`,
       );
     }
     const s = await runExtract(config, out, {

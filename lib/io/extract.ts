@@ -18,6 +18,7 @@ import {
   type ExtractConfig,
   type SpectrogramGeometry,
   spectrogramGeometry,
+  workerCount,
 } from "./extract_config.ts";
 import { DatasetWriter, type SampleInfo } from "./dataset.ts";
 import { preprocessTrace } from "../signal/preprocess.ts";
@@ -578,7 +579,7 @@ export async function runExtract(
       flush();
       progress.tick(1, failures.length ? `${failures.length} failed` : "");
     };
-    const nWorkers = Math.min(config.workers, tasks.length - start);
+    const nWorkers = Math.min(workerCount(config.workers), tasks.length - start);
     if (nWorkers === 0) {
       const inv = new InventoryCache();
       for (let i = start; i < tasks.length; i++) onReply(await runOne(i, tasks[i], config, inv, g));

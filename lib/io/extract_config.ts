@@ -96,8 +96,8 @@ export const extractConfigSchema = z.object({
     /** psd (linear), log10 or db (10·log10). */
     scaling: z.enum(["psd", "log10", "db"]).default("psd"),
   }).strict().prefault({}),
-  /** Parallel workers (Deno Web Workers); 0 runs in the main thread. */
-  workers: z.number().int().min(0).max(64).default(2),
+  /** Parallel workers (Deno Web Workers); 0 runs in the main thread; "auto": one per CPU, at most 16. */
+  workers: z.union([z.number().int().min(0).max(64), z.literal("auto")]).default("auto"),
   /** Process only the first N samples (null: all). */
   limit: z.number().int().positive().nullable().default(null),
 }).strict();
@@ -248,4 +248,15 @@ export async function readExtractConfig(path: string): Promise<ExtractConfig> {
     if (c.input.picks) c.input.picks = abs(c.input.picks);
   } else c.input.dir = abs(c.input.dir);
   return c;
+}
+
+/**
+ * The number of extraction workers a config asks for.
+ *
+ * @param workers The config's `workers`.
+ * @returns a count: "auto" is one per CPU thread (`navigator.hardwareConcurrency`), 1 to 16.
+ */
+export function workerCount(workers: number | "auto"): number {
+  if (workers !== "auto") return workers;
+  return Math.max(1, Math.min(16, navigator.hardwareConcurrency ?? 2));
 }

@@ -183,7 +183,7 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
     const config = {
       input: { format: "manifest", path: "manifest.csv", picks: null },
       components: comps,
-      workers: 2,
+      workers: "auto",
     };
     await Deno.writeTextFile(join(tmp, "extract.json"), JSON.stringify(config, null, 2) + "\n");
   }, { force: options.force, marker: "manifest.csv" });

@@ -8,6 +8,7 @@ import {
   parseExtractConfig,
   readExtractConfig,
   spectrogramGeometry,
+  workerCount,
 } from "../../lib/io/extract_config.ts";
 import { runExtract } from "../../lib/io/extract.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
@@ -385,6 +386,11 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
     "spectrogram.overlap",
   );
   assertThrows(() => parseExtractConfig({ ...base, workers: "two" }), UserError, "workers");
+  // Workers: one per CPU thread by default, at most 16; a number is taken as given.
+  assertEquals(parseExtractConfig(base).workers, "auto");
+  const cpus = navigator.hardwareConcurrency ?? 2;
+  assertEquals(workerCount("auto"), Math.max(1, Math.min(16, cpus)));
+  assertEquals([workerCount(0), workerCount(3)], [0, 3]);
   assertThrows(() => parseExtractConfig({ ...base, bogus: 1 }), UserError, "bogus");
   assertThrows(() => parseExtractConfig({ input: { format: "seed" } }), UserError, "input.format");
   assertThrows(
