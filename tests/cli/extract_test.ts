@@ -10,7 +10,8 @@ import {
   spectrogramGeometry,
   workerCount,
 } from "../../lib/io/extract_config.ts";
-import { runExtract } from "../../lib/io/extract.ts";
+import { runExtract, TRIM_PAD_S, trimAround } from "../../lib/io/extract.ts";
+import { Rng } from "../../lib/util/rng.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { main } from "../../cli.ts";
@@ -249,6 +250,85 @@ Deno.test("extract --resume: an interrupted extraction continues from its checkp
     assertEquals(await main(args), 2);
     assertEquals(await main([...args, "--resume"]), 0);
     await same(`${root}/cli`, `${root}/full`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("extract cuts a long record to the window plus 5 minutes a side before preprocessing it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`;
+    await writeSynth(syn, { perClass: 1, seed: 9, classes: ["local_earthquake"] });
+    const [row] = parseCsvRecords(await Deno.readTextFile(`${syn}/manifest.csv`));
+    const [tr] = await readMiniseedFile(`${syn}/${row.waveform}`);
+    // Two hours of small integer noise with the 110 s event record at its middle.
+    const fs = tr.samplingRate, rng = new Rng(1);
+    const long = new Float64Array(7200 * fs).map(() => Math.round(20 * rng.normal()));
+    const at = 3600 * fs;
+    long.set(tr.data, at);
+    const start = tr.startTime - 3600 * 1000;
+    await Deno.writeFile(
+      `${syn}/long.mseed`,
+      await encodeMiniseed3([{ ...tr, startTime: start, data: long }]),
+    );
+    // The same record cut, by trimAround, to what extract keeps of it.
+    const config = await readExtractConfig(`${syn}/extract.json`);
+    const g = spectrogramGeometry(config), sc = config.spectrogram;
+    const half = g.nperseg / 2 / g.samplingRate;
+    const tref = Date.parse(row.reference_time);
+    const cut = trimAround(
+      { ...tr, startTime: start, data: long },
+      tref - (sc.before + half + TRIM_PAD_S) * 1000,
+      tref + (sc.after + half + TRIM_PAD_S) * 1000,
+    );
+    assert(cut.data.length < long.length / 5, `cut to ${cut.data.length} of ${long.length}`);
+    await Deno.writeFile(
+      `${syn}/cut.mseed`,
+      await encodeMiniseed3([{ ...cut, data: cut.data.slice() }]),
+    );
+    const head = Object.keys(row).join(",");
+    const line = (file: string) => Object.values({ ...row, waveform: file }).join(",");
+    await Deno.writeTextFile(`${syn}/long.csv`, `${head}\n${line("long.mseed")}\n`);
+    await Deno.writeTextFile(`${syn}/cut.csv`, `${head}\n${line("cut.mseed")}\n`);
+    const run = (m: string, out: string) =>
+      runExtract(
+        { ...config, input: { ...config.input, path: `${syn}/${m}` } } as typeof config,
+        out,
+        {
+          quiet: true,
+        },
+      );
+    assertEquals((await run("long.csv", `${root}/a`)).ok, 1);
+    assertEquals((await run("cut.csv", `${root}/b`)).ok, 1);
+    // Bit for bit: the two hours were cut exactly as the file cut beforehand.
+    assertEquals(
+      await Deno.readFile(`${root}/a/spectrograms.npy`),
+      await Deno.readFile(`${root}/b/spectrograms.npy`),
+    );
+    // Decoded files are kept for the next sample of the same record, but a file rewritten
+    // since (another size or time) is read anew: the record scaled ×2 has 4× the PSD.
+    const runMain = (out: string) =>
+      runExtract(
+        {
+          ...config,
+          workers: 0,
+          input: { ...config.input, path: `${syn}/cut.csv` },
+        } as typeof config,
+        out,
+        { quiet: true },
+      );
+    await runMain(`${root}/c1`);
+    await Deno.writeFile(
+      `${syn}/cut.mseed`,
+      await encodeMiniseed3([{ ...cut, data: cut.data.map((v) => 2 * v) }]),
+    );
+    await runMain(`${root}/c2`);
+    const [d1, d2] = [await openDataset(`${root}/c1`), await openDataset(`${root}/c2`)];
+    const [x1, x2] = [d1.readAll(), d2.readAll()];
+    d1.close();
+    d2.close();
+    assert(x1.every((v, i) => Math.abs(x2[i] - 4 * v) <= 1e-5 * x2[i]), "the file was read anew");
   } finally {
     await Deno.remove(root, { recursive: true });
   }
