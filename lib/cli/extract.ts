@@ -34,6 +34,20 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       sacReference,
     };
   }
+  const sds = strFlag(v, "sds");
+  if (sds) {
+    const picks = strFlag(v, "picks") ?? (c.input.format === "sds" ? c.input.picks : undefined);
+    if (!picks) {
+      throw new UserError("Cannot use --sds: give --picks QUAKEML (the picks make the samples)");
+    }
+    c.input = {
+      format: "sds",
+      dir: resolve(sds),
+      picks: resolve(picks),
+      stations: strFlag(v, "stations") ? resolve(strFlag(v, "stations")!) : null,
+      phase: strFlag(v, "phase") ?? "P",
+    };
+  }
   const sacRef = strFlag(v, "sac-reference");
   if (sacRef !== undefined) {
     if (c.input.format !== "manifest") {
@@ -116,7 +130,8 @@ export const extract: Command = {
     picks: {
       type: "string",
       arg: "QUAKEML",
-      description: "QuakeML picks for manifest rows without reference time.",
+      description:
+        "QuakeML picks: for manifest rows without reference time, or the samples of --sds.",
     },
     "sac-reference": {
       type: "string",
@@ -126,6 +141,17 @@ export const extract: Command = {
       default: "A",
     },
     esec: { type: "string", arg: "DIR", description: "Input: the ESEC directory layout." },
+    sds: {
+      type: "string",
+      arg: "DIR",
+      description: "Input: an SDS archive (YEAR/NET/STA/CHAN.D/...), samples from --picks.",
+    },
+    stations: {
+      type: "string",
+      arg: "FILE",
+      description: "StationXML or SAC pole-zero file for --sds.",
+    },
+    phase: { type: "string", arg: "P", description: "Pick phase for --sds.", default: "P" },
     npz: { type: "string", arg: "DIR", description: "Input: the PhaseNet NPZ directory." },
     components: {
       type: "string",
@@ -181,9 +207,9 @@ export const extract: Command = {
     else {
       const placeholder = { format: "manifest", path: "-" };
       config = parseExtractConfig({ input: placeholder }, "defaults");
-      if (!values.manifest && !values.esec && !values.npz) {
+      if (!values.manifest && !values.esec && !values.npz && !values.sds) {
         throw new UserError(
-          "Cannot extract: give --config FILE or one of --manifest, --esec, --npz",
+          "Cannot extract: give --config FILE or one of --manifest, --esec, --npz, --sds",
         );
       }
     }

@@ -13,7 +13,7 @@ import { isSac, isSacPoleZero, parseSacPoleZero, readSac, type SacMarker } from 
 import type { InstrumentResponse } from "../signal/response.ts";
 import { readNpz } from "./npy.ts";
 import { SampleError } from "./sample_error.ts";
-import { esecTasks, npzTasks, readManifest, type SampleTask } from "./manifest.ts";
+import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./manifest.ts";
 import {
   type ExtractConfig,
   type SpectrogramGeometry,
@@ -513,6 +513,19 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
   if (inp.format === "manifest") tasks = await readManifest(inp.path, inp.picks);
   else if (inp.format === "esec") {
     tasks = await esecTasks(inp.dir, config.components !== "channel");
+  } else if (inp.format === "sds") {
+    // The day files that hold the crop window with its half STFT windows and the minutes
+    // processSample keeps around it.
+    const g = spectrogramGeometry(config), sc = config.spectrogram;
+    const pad = g.nperseg / 2 / g.samplingRate + TRIM_PAD_S;
+    tasks = await sdsTasks(
+      inp.dir,
+      inp.picks,
+      inp.stations,
+      inp.phase,
+      (channel) => channelCodes({ channel } as SampleTask, config.components),
+      [(sc.before + pad) * 1000, (sc.after + pad) * 1000],
+    );
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);
   return config.limit ? tasks.slice(0, config.limit) : tasks;
 }

@@ -40,10 +40,22 @@ const npzInput = z.object({
   samplingRate: z.number().positive().default(100),
 }).strict();
 
+const sdsInput = z.object({
+  format: z.literal("sds"),
+  /** SeisComP Data Structure archive root: YEAR/NET/STA/CHAN.D/NET.STA.LOC.CHAN.D.YEAR.DOY. */
+  dir: z.string().min(1),
+  /** QuakeML whose picks make the samples: one per event and station, at its earliest pick. */
+  picks: z.string().min(1),
+  /** StationXML or SAC pole-zero file with the responses, or null. */
+  stations: z.string().min(1).nullable().default(null),
+  /** Picks whose phase hint starts with this make samples (P takes P, Pg, Pn, ...). */
+  phase: z.string().min(1).default("P"),
+}).strict();
+
 /** The zod schema of the config file. */
 export const extractConfigSchema = z.object({
   /** Where the samples come from. */
-  input: z.discriminatedUnion("format", [manifestInput, esecInput, npzInput]),
+  input: z.discriminatedUnion("format", [manifestInput, esecInput, npzInput, sdsInput]),
   /** Output dataset directory (overridden by --out). */
   output: z.string().min(1).nullable().default(null),
   /** Component letters stacked as channels (e.g. ["Z"] or ["Z","N","E"]), or "channel": each row's own channel, C = 1. */
@@ -246,6 +258,10 @@ export async function readExtractConfig(path: string): Promise<ExtractConfig> {
   if (c.input.format === "manifest") {
     c.input.path = abs(c.input.path);
     if (c.input.picks) c.input.picks = abs(c.input.picks);
+  } else if (c.input.format === "sds") {
+    c.input.dir = abs(c.input.dir);
+    c.input.picks = abs(c.input.picks);
+    if (c.input.stations) c.input.stations = abs(c.input.stations);
   } else c.input.dir = abs(c.input.dir);
   return c;
 }

@@ -400,3 +400,170 @@ export async function npzTasks(dir: string, samplingRate: number): Promise<Sampl
   }
   return tasks;
 }
+
+/**
+ * The SDS (SeisComP Data Structure) day files of one channel that cover a time span:
+ * `YEAR/NET/STA/CHAN.D/NET.STA.LOC.CHAN.D.YEAR.DOY`, one per UTC day the span touches.
+ *
+ * @param dir The archive root.
+ * @param codes Network, station, location and channel codes.
+ * @param t0 Start of the span, ms since 1970 UTC.
+ * @param t1 End of the span, ms since 1970 UTC.
+ * @returns the paths, in time order (whether or not they exist).
+ * @example
+ * ```ts
+ * import { sdsPaths } from "./manifest.ts";
+ * const t = Date.UTC(2024, 11, 31, 23, 59); // a span across New Year
+ * const p = sdsPaths("/sds", ["XX", "ABC", "00", "HHZ"], t, t + 120_000);
+ * if (p[0] !== "/sds/2024/XX/ABC/HHZ.D/XX.ABC.00.HHZ.D.2024.366") throw new Error(p[0]);
+ * if (p[1] !== "/sds/2025/XX/ABC/HHZ.D/XX.ABC.00.HHZ.D.2025.001") throw new Error(p[1]);
+ * ```
+ */
+export function sdsPaths(
+  dir: string,
+  codes: readonly [string, string, string, string],
+  t0: number,
+  t1: number,
+): string[] {
+  const [net, sta, loc, cha] = codes;
+  const day = 86_400_000;
+  const out: string[] = [];
+  for (let d = Math.floor(t0 / day); d <= Math.floor(t1 / day); d++) {
+    const date = new Date(d * day);
+    const year = date.getUTCFullYear();
+    const doy = d - Math.floor(Date.UTC(year, 0, 1) / day) + 1;
+    out.push(
+      join(
+        dir,
+        String(year),
+        net,
+        sta,
+        `${cha}.D`,
+        `${net}.${sta}.${loc}.${cha}.D.${year}.${String(doy).padStart(3, "0")}`,
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * Lists the samples of an SDS archive: one per event and station of a QuakeML, at the
+ * station's earliest pick whose phase hint starts with `phase`, labelled with the event's
+ * type (`earthquake`, `quarry blast`, ...). Each sample reads the day files of its
+ * components that cover the crop window (and the 5 minutes extract keeps on each side),
+ * across midnight when it must; the location code is the pick's, or else the one the
+ * archive holds for that station and channel.
+ *
+ * @param dir The archive root.
+ * @param quakeml The QuakeML file with the picks.
+ * @param stations Response file for every sample, or null.
+ * @param phase Phase prefix, e.g. `P`.
+ * @param codesOf The channel codes a sample stacks, from its channel (see extract's `channelCodes`).
+ * @param span Milliseconds of data needed before and after the pick.
+ * @returns the tasks, by pick time.
+ * @throws {UserError} when the QuakeML cannot be read or holds no such pick.
+ */
+export async function sdsTasks(
+  dir: string,
+  quakeml: string,
+  stations: string | null,
+  phase: string,
+  codesOf: (channel: string) => string[],
+  span: readonly [number, number],
+): Promise<SampleTask[]> {
+  let q;
+  try {
+    q = await readQuakeMlFile(quakeml);
+  } catch (e) {
+    throw new UserError(`Cannot read the picks ${quakeml}: ${(e as Error).message}`);
+  }
+  const first = new Map<string, (typeof q.picks)[number]>();
+  for (const p of q.picks) {
+    if (!p.phase.toUpperCase().startsWith(phase.toUpperCase())) continue;
+    const key = `${p.eventId}\0${p.network}.${p.station}`;
+    const had = first.get(key);
+    if (!had || p.time < had.time) first.set(key, p);
+  }
+  if (first.size === 0) {
+    throw new UserError(`Cannot list samples: ${quakeml} holds no pick of phase ${phase}`);
+  }
+  const short = (id: string) => id.split(/[/=]/).filter(Boolean).at(-1) ?? id;
+  const tasks: SampleTask[] = [];
+  for (const p of [...first.values()].sort((a, b) => a.time - b.time)) {
+    const channel = p.channel ? p.channel.slice(0, 2) + "?" : "";
+    const task: SampleTask = {
+      id: `${short(p.eventId)}.${p.network}.${p.station}`,
+      network: p.network,
+      station: p.station,
+      location: p.location,
+      channel: p.channel ? p.channel : "",
+      waveforms: [],
+      response: stations,
+      referenceTime: p.time,
+      label: p.eventType || null,
+    };
+    if (!channel) {
+      task.error = {
+        reason: "missing channel",
+        message: `Cannot find the data of pick ${p.pickId}: it names no channel`,
+      };
+      tasks.push(task);
+      continue;
+    }
+    const t0 = p.time - span[0], t1 = p.time + span[1];
+    for (const code of codesOf(task.channel)) {
+      let loc = p.location;
+      let paths = sdsPaths(dir, [p.network, p.station, loc, code], t0, t1);
+      if (!paths.some(exists)) {
+        // The pick names no location (or another one): take the archive's for this channel.
+        const found = locationsOf(dirnameOf(paths[0]), p.network, p.station, code);
+        if (found.length) {
+          loc = found[0];
+          paths = sdsPaths(dir, [p.network, p.station, loc, code], t0, t1);
+        }
+      }
+      const present = paths.filter(exists);
+      if (present.length === 0) {
+        task.error = {
+          reason: "missing channel",
+          message: `Cannot find ${p.network}.${p.station}.${loc}.${code} in ${dir}: expected ${
+            paths.join(" or ")
+          }`,
+        };
+        break;
+      }
+      task.location = loc;
+      task.waveforms.push(...present);
+    }
+    tasks.push(task);
+  }
+  return tasks;
+}
+
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+function dirnameOf(path: string): string {
+  return dirname(path);
+}
+
+/** Location codes present in an SDS channel directory for a station and channel, sorted. */
+function locationsOf(chanDir: string, net: string, sta: string, cha: string): string[] {
+  const out = new Set<string>();
+  try {
+    for (const e of Deno.readDirSync(chanDir)) {
+      const parts = e.name.split(".");
+      if (parts.length === 7 && parts[0] === net && parts[1] === sta && parts[3] === cha) {
+        out.add(parts[2]);
+      }
+    }
+  } catch {
+    // No such directory: no data.
+  }
+  return [...out].sort();
+}
