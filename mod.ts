@@ -122,6 +122,14 @@ export {
   readExtractConfig,
 } from "./lib/io/extract_config.ts";
 export { writeSynth } from "./lib/io/synth.ts";
+export {
+  esecTasks,
+  npzTasks,
+  readManifest,
+  type SampleTask,
+  sdsPaths,
+  sdsTasks,
+} from "./lib/io/manifest.ts";
 export { readMiniseed, readMiniseedFile, type Trace } from "./lib/io/mseed.ts";
 export { findResponse, readStationXml, readStationXmlFile } from "./lib/io/stationxml.ts";
 export {
