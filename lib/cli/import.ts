@@ -105,15 +105,7 @@ export async function importNpy(
   const [N, C, H, W] = shape;
   const ids = Array.from({ length: N }, (_, i) => String(i));
   const labels = await readLabels(options.labels, N, ids);
-  const samples: SampleInfo[] = ids.map((id, i) => ({
-    id,
-    network: "",
-    station: "",
-    location: "",
-    channel: "",
-    referenceTime: "",
-    label: labels[i],
-  }));
+  const samples: SampleInfo[] = ids.map((id, i) => importedSample(id, labels[i]));
   await writeDataset(
     out,
     {
@@ -136,6 +128,11 @@ export async function importNpy(
     { force: options.force },
   );
   return shape;
+}
+
+/** An imported sample's identity: an id and a label, no station or time. */
+function importedSample(id: string, label: string | null): SampleInfo {
+  return { id, network: "", station: "", location: "", channel: "", referenceTime: "", label };
 }
 
 async function readLabels(
@@ -234,18 +231,7 @@ async function importNpyStreaming(
         }
         for (let k = 0; k < b; k++) {
           const i = i0 + k;
-          writer.append(
-            {
-              id: ids[i],
-              network: "",
-              station: "",
-              location: "",
-              channel: "",
-              referenceTime: "",
-              label: labels[i],
-            },
-            vals.subarray(k * per, (k + 1) * per),
-          );
+          writer.append(importedSample(ids[i], labels[i]), vals.subarray(k * per, (k + 1) * per));
         }
       }
       await writer.commit(
