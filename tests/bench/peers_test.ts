@@ -16,6 +16,7 @@ import {
   formatPeerTable,
   parsePeersConfig,
   peerFigures,
+  peerName,
   type PeerTimer,
   runPeers,
 } from "../../bench/peers/peers.ts";
@@ -385,6 +386,43 @@ tfTest("runPeers times inference once per peer and skips a batch predicted too s
     "tfjs cpu train",
   ]);
   assert(Number.isNaN(figures[5].value));
+});
+
+tfTest("runPeers times seisdec webgpu again after the peers and reports the mean", async () => {
+  const calls: string[] = [];
+  let run = 0;
+  const timer: PeerTimer = (id, batch, opts) => {
+    calls.push(`${id}@${batch}${opts.infer ? "+infer" : ""}`);
+    // seisdec: 100 ms a step the first time, 300 ms the second (the machine slowed down).
+    const stepMs = id === "seisdec-webgpu" ? (run++ === 0 ? 100 : 300) : 1000;
+    return Promise.resolve({
+      ...row(peerName(id), batch, (batch * 1000) / stepMs, opts.infer ? 1000 : 0),
+      stepMs,
+      inferMs: opts.infer ? (id === "seisdec-webgpu" ? 10 * run : 50) : undefined,
+    });
+  };
+  const config = parsePeersConfig(
+    ["--peers=seisdec-webgpu,tfjs-wasm", "--batches=64"],
+    () => undefined,
+  );
+  const rows = await runPeers(config, timer, () => {});
+  assertEquals(calls, ["seisdec-webgpu@64+infer", "tfjs-wasm@64+infer", "seisdec-webgpu@64+infer"]);
+  assertEquals(rows[0].stepMs, 200);
+  assertEquals(rows[0].trainSamplesPerSec, 320);
+  assertEquals(rows[0].inferMs, 15);
+  assert(rows[0].note?.includes("before (640 samples/s) and after (213)"), rows[0].note);
+  // --no-bracket (or PEERS_BRACKET=0) times it once.
+  calls.length = 0;
+  run = 0;
+  await runPeers(
+    parsePeersConfig(
+      ["--peers=seisdec-webgpu,tfjs-wasm", "--batches=64", "--no-bracket"],
+      () => undefined,
+    ),
+    timer,
+    () => {},
+  );
+  assertEquals(calls.length, 2);
 });
 
 Deno.test("timedSteps times short steps more often, up to 2,000, and never fewer than asked", () => {
