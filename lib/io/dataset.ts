@@ -442,28 +442,28 @@ export class DatasetWriter {
   #closed = false;
   #chain: Promise<void> = Promise.resolve();
 
-  private constructor(
-    dir: string,
-    tmp: string,
-    replace: boolean,
-    sampleShape: [number, number, number],
-    npy: NpyWriter,
-    samplesFile: Deno.FsFile,
-    samplesBytes: number,
-    resumable: Record<string, unknown> | null,
-    resumed: unknown,
-  ) {
-    this.#dir = dir;
-    this.#tmp = tmp;
-    this.#replace = replace;
-    this.#sampleShape = sampleShape;
-    this.#npy = npy;
-    this.#samplesFile = samplesFile;
-    this.#samplesBytes = samplesBytes;
-    this.#count = npy.count;
-    this.#checkpointed = npy.count;
-    this.#resumable = resumable;
-    this.#resumed = resumed;
+  private constructor(o: {
+    dir: string;
+    tmp: string;
+    replace: boolean;
+    sampleShape: [number, number, number];
+    npy: NpyWriter;
+    samplesFile: Deno.FsFile;
+    samplesBytes: number;
+    key: Record<string, unknown> | null;
+    resumed: unknown;
+  }) {
+    this.#dir = o.dir;
+    this.#tmp = o.tmp;
+    this.#replace = o.replace;
+    this.#sampleShape = o.sampleShape;
+    this.#npy = o.npy;
+    this.#samplesFile = o.samplesFile;
+    this.#samplesBytes = o.samplesBytes;
+    this.#count = o.npy.count;
+    this.#checkpointed = o.npy.count;
+    this.#resumable = o.key;
+    this.#resumed = o.resumed;
   }
 
   /**
@@ -510,13 +510,11 @@ export class DatasetWriter {
     }
     let w: DatasetWriter;
     const hasWork = prog !== null && (prog.count > 0 || prog.state !== null);
-    if (hasWork && !r.resume) {
-      if (!options.force) {
-        throw new UserError(
-          `Cannot write dataset ${dir}: an interrupted run left ${tmp} with ${prog.count} ` +
-            `samples: pass --resume to continue it, or --force to start over`,
-        );
-      }
+    if (hasWork && !r.resume && !options.force) {
+      throw new UserError(
+        `Cannot write dataset ${dir}: an interrupted run left ${tmp} with ${prog.count} ` +
+          `samples: pass --resume to continue it, or --force to start over`,
+      );
     }
     if (prog && r.resume) {
       const diff = differingPaths(prog.key, r.key);
@@ -531,17 +529,17 @@ export class DatasetWriter {
       const samplesFile = await Deno.open(join(tmp, "samples.csv"), { read: true, write: true });
       await samplesFile.truncate(prog.samplesBytes);
       await samplesFile.seek(prog.samplesBytes, Deno.SeekMode.Start);
-      w = new DatasetWriter(
+      w = new DatasetWriter({
         dir,
         tmp,
         replace,
         sampleShape,
         npy,
         samplesFile,
-        prog.samplesBytes,
-        r.key,
-        prog.state,
-      );
+        samplesBytes: prog.samplesBytes,
+        key: r.key,
+        resumed: prog.state,
+      });
     } else {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
       await Deno.mkdir(tmp);
@@ -573,19 +571,19 @@ export class DatasetWriter {
       create: true,
       truncate: true,
     });
-    const head = new TextEncoder().encode(formatCsv([SAMPLES_HEADER]));
-    await writeAllAsync(samplesFile, head);
-    return new DatasetWriter(
+    const w = new DatasetWriter({
       dir,
       tmp,
       replace,
       sampleShape,
       npy,
       samplesFile,
-      head.length,
+      samplesBytes: 0,
       key,
-      null,
-    );
+      resumed: null,
+    });
+    w.#writeCsv([SAMPLES_HEADER]);
+    return w;
   }
 
   /** Directory the files go to until commit (extra files may be added). */
@@ -608,6 +606,11 @@ export class DatasetWriter {
     return this.#checkpointed;
   }
 
+  /** The caller's state at the last finished checkpoint (null before any). */
+  get checkpointedState(): unknown {
+    return this.#checkpointedState;
+  }
+
   /**
    * Appends one sample.
    *
@@ -616,11 +619,16 @@ export class DatasetWriter {
    */
   append(info: SampleInfo, data: Float32Array): void {
     this.#npy.append(data);
-    const row = new TextEncoder().encode(formatCsv([samplesFields(info)]));
-    let off = 0;
-    while (off < row.length) off += this.#samplesFile.writeSync(row.subarray(off));
-    this.#samplesBytes += row.length;
+    this.#writeCsv([samplesFields(info)]);
     this.#count++;
+  }
+
+  /** Appends rows to samples.csv. */
+  #writeCsv(rows: readonly (readonly string[])[]): void {
+    const bytes = new TextEncoder().encode(formatCsv(rows));
+    let off = 0;
+    while (off < bytes.length) off += this.#samplesFile.writeSync(bytes.subarray(off));
+    this.#samplesBytes += bytes.length;
   }
 
   /**
@@ -720,9 +728,4 @@ export class DatasetWriter {
  */
 export function partialPath(dir: string): string {
   return join(dirname(dir), `.${basename(dir)}.partial`);
-}
-
-async function writeAllAsync(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await file.write(bytes.subarray(off));
 }

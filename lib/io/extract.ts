@@ -26,6 +26,7 @@ import { kaiser, spectrogram } from "../signal/stft.ts";
 import { formatCsv } from "./csv.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
+import { ByteLru } from "../util/lru.ts";
 
 /** A response file: a StationXML inventory, or a SAC pole-zero file's one response. */
 export type ResponseFile = ChannelEpoch[] | InstrumentResponse;
@@ -179,28 +180,21 @@ interface DecodedFile {
   segs: Segment[];
   markers: Partial<Record<SacMarker, number>>;
   sac: boolean;
-  bytes: number;
 }
 
 /**
- * Decoded waveform files of this worker, most recently used last, up to DECODED_BYTES of
- * samples: a continuous record (a day-long file) holds many events, and each of its samples
- * would otherwise decode the whole file again (0.45 s for a day at 100 Hz).
+ * Decoded waveform files of this worker, up to 192 MiB of samples (none over half of it): a
+ * continuous record (a day-long file) holds many events, and each of its samples would
+ * otherwise decode the whole file again (0.45 s for a day at 100 Hz).
  */
-const decoded = new Map<string, DecodedFile>();
-const DECODED_BYTES = 192 << 20;
-let decodedBytes = 0;
+const decoded = new ByteLru<DecodedFile>(192 << 20, 96 << 20);
 
 async function decodedFile(f: string): Promise<DecodedFile> {
   // Keyed by the file's size and modification time too, so that a rewritten file is read anew.
   const info = await Deno.stat(f).catch(() => null);
   const key = info ? `${f}\0${info.size}\0${info.mtime?.getTime() ?? ""}` : null;
   const hit = key === null ? undefined : decoded.get(key);
-  if (hit && key !== null) {
-    decoded.delete(key);
-    decoded.set(key, hit);
-    return hit;
-  }
+  if (hit) return hit;
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(f);
@@ -210,24 +204,10 @@ async function decodedFile(f: string): Promise<DecodedFile> {
   let file: DecodedFile;
   if (isSac(bytes)) {
     const s = readSac(bytes, f);
-    file = { segs: [s.trace], markers: s.markers, sac: true, bytes: s.trace.data.byteLength };
-  } else {
-    const segs = await decodeSegments(bytes, f);
-    file = {
-      segs,
-      markers: {},
-      sac: false,
-      bytes: segs.reduce((u, x) => u + x.data.byteLength, 0),
-    };
-  }
-  if (key !== null && file.bytes <= DECODED_BYTES / 2) {
-    while (decodedBytes + file.bytes > DECODED_BYTES) {
-      const [oldest, v] = decoded.entries().next().value!;
-      decoded.delete(oldest);
-      decodedBytes -= v.bytes;
-    }
-    decoded.set(key, file);
-    decodedBytes += file.bytes;
+    file = { segs: [s.trace], markers: s.markers, sac: true };
+  } else file = { segs: await decodeSegments(bytes, f), markers: {}, sac: false };
+  if (key !== null) {
+    decoded.set(key, file, file.segs.reduce((u, x) => u + x.data.byteLength, 0));
   }
   return file;
 }
@@ -576,17 +556,10 @@ interface ExtractState {
   failures: Failure[];
 }
 
-/** 53-bit string hash (cyrb53), to recognise the same task list on a resume. */
-function hash53(text: string): string {
-  let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16);
+/** SHA-256 of a text, hex: recognises the same task list on a resume. */
+async function sha256(text: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
@@ -621,7 +594,7 @@ export async function runExtract(
   const key = {
     ...settings,
     inputCount: tasks.length,
-    inputList: hash53(tasks.map((t) => `${t.id}\t${t.waveforms.join("\t")}`).join("\n")),
+    inputList: await sha256(tasks.map((t) => `${t.id}\t${t.waveforms.join("\t")}`).join("\n")),
   };
   const writer = await DatasetWriter.create(out, [C, g.nFreqs, g.nTimes], {
     force: options.force,
@@ -637,13 +610,10 @@ export async function runExtract(
   let lastCheckpoint = performance.now();
   let next = start;
   let checkpointing: Promise<void> = Promise.resolve();
-  let savedNext = start;
   const checkpoint = () => {
-    const at = next;
-    checkpointing = writer.checkpoint({ next, failures: [...failures] } satisfies ExtractState)
-      .then(() => {
-        savedNext = at;
-      });
+    checkpointing = writer.checkpoint({ next, failures: [...failures] } satisfies ExtractState);
+    // Awaited later; a failed write must not end the process as an unhandled rejection first.
+    checkpointing.catch(() => {});
     lastCheckpoint = performance.now();
   };
   try {
@@ -695,7 +665,9 @@ export async function runExtract(
     await checkpointing.catch(() => {});
     if (await writer.abort()) {
       console.error(
-        `note: kept ${writer.tmpDir} (${savedNext} of ${tasks.length} samples done at the last ` +
+        `note: kept ${writer.tmpDir} (${
+          (writer.checkpointedState as ExtractState | null)?.next ?? 0
+        } of ${tasks.length} samples done at the last ` +
           `checkpoint): run the same extraction with --resume to continue it`,
       );
     }

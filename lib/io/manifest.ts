@@ -21,7 +21,7 @@
  */
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { parseCsv, parseCsvRecords } from "./csv.ts";
-import { readQuakeMlFile } from "./quakeml.ts";
+import { type PhasePick, readQuakeMlFile } from "./quakeml.ts";
 import { UserError } from "../util/errors.ts";
 import type { FailureReason } from "./sample_error.ts";
 
@@ -136,30 +136,38 @@ async function readPickIndex(path: string): Promise<PickIndex> {
   const q = await readQuakeMlFile(path).catch((e) => {
     throw new UserError((e as Error).message);
   });
-  const isP = (phase: string) => phase.toUpperCase().startsWith("P");
-  const first = new Map<string, Map<string, number>>();
-  for (const p of q.picks) {
-    if (!isP(p.phase)) continue;
-    const k = `${p.network}.${p.station}`;
-    if (!first.has(k)) first.set(k, new Map());
-    const ev = first.get(k)!;
-    if (!ev.has(p.eventId) || p.time < ev.get(p.eventId)!) ev.set(p.eventId, p.time);
-  }
   const byStation = new Map<string, { time: number; eventId: string }[]>();
-  for (const [k, ev] of first) {
-    byStation.set(
-      k,
-      [...ev].map(([eventId, time]) => ({ time, eventId })).sort((a, b) => a.time - b.time),
-    );
+  for (const p of earliestPicks(q.picks, "P")) {
+    const k = `${p.network}.${p.station}`;
+    if (!byStation.has(k)) byStation.set(k, []);
+    byStation.get(k)!.push({ time: p.time, eventId: p.eventId });
   }
+  for (const list of byStation.values()) list.sort((a, b) => a.time - b.time);
   const bad = new Map<string, { eventId: string; text: string }[]>();
   for (const p of q.badPicks) {
-    if (!isP(p.phase)) continue;
+    if (!isPhase(p.phase, "P")) continue;
     const k = `${p.network}.${p.station}`;
     if (!bad.has(k)) bad.set(k, []);
     bad.get(k)!.push({ eventId: p.eventId, text: `pick ${p.pickId || "(no id)"} (${p.why})` });
   }
   return { source: path, byStation, bad };
+}
+
+/** Whether a pick's phase hint is of `phase` (P takes P, Pg, Pn, ...). */
+function isPhase(hint: string, phase: string): boolean {
+  return hint.toUpperCase().startsWith(phase.toUpperCase());
+}
+
+/** The earliest pick of `phase` per event and station (NET.STA), by pick time. */
+function earliestPicks(picks: readonly PhasePick[], phase: string): PhasePick[] {
+  const first = new Map<string, PhasePick>();
+  for (const p of picks) {
+    if (!isPhase(p.phase, phase)) continue;
+    const key = `${p.eventId}\0${p.network}.${p.station}`;
+    const had = first.get(key);
+    if (!had || p.time < had.time) first.set(key, p);
+  }
+  return [...first.values()].sort((a, b) => a.time - b.time);
 }
 
 /** Whether a QuakeML public id names the event a manifest's `event_id` gives. */
@@ -477,32 +485,25 @@ export async function sdsTasks(
   } catch (e) {
     throw new UserError(`Cannot read the picks ${quakeml}: ${(e as Error).message}`);
   }
-  const first = new Map<string, (typeof q.picks)[number]>();
-  for (const p of q.picks) {
-    if (!p.phase.toUpperCase().startsWith(phase.toUpperCase())) continue;
-    const key = `${p.eventId}\0${p.network}.${p.station}`;
-    const had = first.get(key);
-    if (!had || p.time < had.time) first.set(key, p);
-  }
-  if (first.size === 0) {
+  const picks = earliestPicks(q.picks, phase);
+  if (picks.length === 0) {
     throw new UserError(`Cannot list samples: ${quakeml} holds no pick of phase ${phase}`);
   }
   const short = (id: string) => id.split(/[/=]/).filter(Boolean).at(-1) ?? id;
   const tasks: SampleTask[] = [];
-  for (const p of [...first.values()].sort((a, b) => a.time - b.time)) {
-    const channel = p.channel ? p.channel.slice(0, 2) + "?" : "";
+  for (const p of picks) {
     const task: SampleTask = {
       id: `${short(p.eventId)}.${p.network}.${p.station}`,
       network: p.network,
       station: p.station,
       location: p.location,
-      channel: p.channel ? p.channel : "",
+      channel: p.channel,
       waveforms: [],
       response: stations,
       referenceTime: p.time,
       label: p.eventType || null,
     };
-    if (!channel) {
+    if (!p.channel) {
       task.error = {
         reason: "missing channel",
         message: `Cannot find the data of pick ${p.pickId}: it names no channel`,
@@ -516,7 +517,7 @@ export async function sdsTasks(
       let paths = sdsPaths(dir, [p.network, p.station, loc, code], t0, t1);
       if (!paths.some(exists)) {
         // The pick names no location (or another one): take the archive's for this channel.
-        const found = locationsOf(dirnameOf(paths[0]), p.network, p.station, code);
+        const found = locationsOf(dirname(paths[0]), p.network, p.station, code);
         if (found.length) {
           loc = found[0];
           paths = sdsPaths(dir, [p.network, p.station, loc, code], t0, t1);
@@ -546,10 +547,6 @@ function exists(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function dirnameOf(path: string): string {
-  return dirname(path);
 }
 
 /** Location codes present in an SDS channel directory for a station and channel, sorted. */

@@ -181,44 +181,17 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   }
   const dv = new DataView(body.buffer, body.byteOffset, need);
   const base = { dtype: h.dtype, shape: h.shape, fortranOrder: h.fortranOrder };
-  const num = <T extends { [i: number]: number | bigint }>(
-    out: T,
-    get: (o: number) => number | bigint,
-  ): T => {
-    for (let i = 0; i < n; i++) out[i] = get(i * size) as never;
-    return out;
-  };
-  switch (`${kind}${size}`) {
-    case "f4":
-      return { ...base, data: num(new Float32Array(n), (o) => dv.getFloat32(o, little)) };
-    case "f8":
-      return { ...base, data: num(new Float64Array(n), (o) => dv.getFloat64(o, little)) };
-    case "f2": {
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(2 * i, little));
-      return { ...base, dtype: h.dtype, data: out };
-    }
-    case "i1":
-      return { ...base, data: num(new Int8Array(n), (o) => dv.getInt8(o)) };
-    case "i2":
-      return { ...base, data: num(new Int16Array(n), (o) => dv.getInt16(o, little)) };
-    case "i4":
-      return { ...base, data: num(new Int32Array(n), (o) => dv.getInt32(o, little)) };
-    case "i8":
-      return { ...base, data: num(new BigInt64Array(n), (o) => dv.getBigInt64(o, little)) };
-    case "u1":
-      return { ...base, data: num(new Uint8Array(n), (o) => dv.getUint8(o)) };
-    case "u2":
-      return { ...base, data: num(new Uint16Array(n), (o) => dv.getUint16(o, little)) };
-    case "u4":
-      return { ...base, data: num(new Uint32Array(n), (o) => dv.getUint32(o, little)) };
-    case "u8":
-      return { ...base, data: num(new BigUint64Array(n), (o) => dv.getBigUint64(o, little)) };
-    case "b1": {
-      const out: boolean[] = [];
-      for (let i = 0; i < n; i++) out.push(dv.getUint8(i) !== 0);
-      return { ...base, data: out };
-    }
+  const read = elementReader(`${kind}${size}`, dv, little);
+  if (read) {
+    const Out = ARRAYS[`${kind}${size}`];
+    const out = new Out(n);
+    for (let i = 0; i < n; i++) out[i] = read(i * size) as never;
+    return { ...base, data: out as NpyArray["data"] };
+  }
+  if (kind === "b" && size === 1) {
+    const out: boolean[] = [];
+    for (let i = 0; i < n; i++) out.push(dv.getUint8(i) !== 0);
+    return { ...base, data: out };
   }
   if (kind === "U") {
     const out: string[] = [];
@@ -249,8 +222,71 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   throw new TypeError(`Cannot read npy: unsupported dtype: found '${h.dtype}'`);
 }
 
-/** Bytes per element of the numeric dtypes {@linkcode decodeNumeric} reads, by kind and size. */
-const NUMERIC = new Set(["f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8"]);
+/** Typed arrays that hold each numeric dtype as {@linkcode readNpy} returns it. */
+const ARRAYS: Record<
+  string,
+  new (
+    n: number,
+  ) =>
+    | Float32Array
+    | Float64Array
+    | Int8Array
+    | Int16Array
+    | Int32Array
+    | BigInt64Array
+    | Uint8Array
+    | Uint16Array
+    | Uint32Array
+    | BigUint64Array
+> = {
+  f2: Float32Array,
+  f4: Float32Array,
+  f8: Float64Array,
+  i1: Int8Array,
+  i2: Int16Array,
+  i4: Int32Array,
+  i8: BigInt64Array,
+  u1: Uint8Array,
+  u2: Uint16Array,
+  u4: Uint32Array,
+  u8: BigUint64Array,
+};
+
+/**
+ * The reader of one element of a numeric dtype (kind and size, e.g. `f4`) at a byte offset,
+ * or undefined for other dtypes. 64-bit integers read as bigints.
+ */
+function elementReader(
+  type: string,
+  dv: DataView,
+  little: boolean,
+): ((o: number) => number | bigint) | undefined {
+  switch (type) {
+    case "f2":
+      return (o) => halfToFloat(dv.getUint16(o, little));
+    case "f4":
+      return (o) => dv.getFloat32(o, little);
+    case "f8":
+      return (o) => dv.getFloat64(o, little);
+    case "i1":
+      return (o) => dv.getInt8(o);
+    case "i2":
+      return (o) => dv.getInt16(o, little);
+    case "i4":
+      return (o) => dv.getInt32(o, little);
+    case "i8":
+      return (o) => dv.getBigInt64(o, little);
+    case "u1":
+      return (o) => dv.getUint8(o);
+    case "u2":
+      return (o) => dv.getUint16(o, little);
+    case "u4":
+      return (o) => dv.getUint32(o, little);
+    case "u8":
+      return (o) => dv.getBigUint64(o, little);
+  }
+  return undefined;
+}
 
 /**
  * Whether a dtype is one {@linkcode decodeNumeric} reads (floats, signed and unsigned integers,
@@ -260,7 +296,7 @@ const NUMERIC = new Set(["f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "
  * @returns true for a numeric dtype.
  */
 export function isNumericDtype(dtype: string): boolean {
-  return NUMERIC.has(dtype.slice(1));
+  return Object.hasOwn(ARRAYS, dtype.slice(1));
 }
 
 /**
@@ -287,23 +323,11 @@ export function decodeNumeric(
   if (!isNumericDtype(dtype)) {
     throw new TypeError(`Cannot decode npy elements: unsupported dtype: found '${dtype}'`);
   }
-  const size = Number(dtype.slice(2)), little = dtype[0] !== ">";
+  const size = Number(dtype.slice(2));
   const n = Math.floor(bytes.length / size);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, n * size);
-  const get: (o: number) => number = {
-    f2: (o: number) => halfToFloat(dv.getUint16(o, little)),
-    f4: (o: number) => dv.getFloat32(o, little),
-    f8: (o: number) => dv.getFloat64(o, little),
-    i1: (o: number) => dv.getInt8(o),
-    i2: (o: number) => dv.getInt16(o, little),
-    i4: (o: number) => dv.getInt32(o, little),
-    i8: (o: number) => Number(dv.getBigInt64(o, little)),
-    u1: (o: number) => dv.getUint8(o),
-    u2: (o: number) => dv.getUint16(o, little),
-    u4: (o: number) => dv.getUint32(o, little),
-    u8: (o: number) => Number(dv.getBigUint64(o, little)),
-  }[dtype.slice(1)]!;
-  for (let i = 0; i < n; i++) out[i] = get(i * size);
+  const read = elementReader(dtype.slice(1), dv, dtype[0] !== ">")!;
+  for (let i = 0; i < n; i++) out[i] = Number(read(i * size));
   return n;
 }
 

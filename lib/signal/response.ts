@@ -20,6 +20,7 @@
  * @module
  */
 import { irfftReal, nextPow2, rfftFull } from "./_fft.ts";
+import { ByteLru } from "../util/lru.ts";
 import { cosineSpectralTaper } from "./taper.ts";
 
 /** One analog poles-and-zeros stage. */
@@ -248,10 +249,11 @@ function inputGroundUnits(resp: InstrumentResponse, verb: string): GroundUnits {
   return u;
 }
 
-/** Inverse filters by response, rate, FFT size and options; the oldest go past 64 MiB. */
-const inverseCache = new Map<string, Float64Array>();
-const INVERSE_CACHE_BYTES = 64 << 20;
-let inverseCacheBytes = 0;
+/**
+ * Inverse filters by response, rate, FFT size and options: at most 64 MiB (a 110 s trace's is
+ * 256 KiB), none over 16 MiB.
+ */
+const inverseCache = new ByteLru<Float64Array>(64 << 20, 16 << 20);
 
 /**
  * The spectral inverse filter of a response at the bins k·fs/nfft, k = 0..nfft/2, interleaved
@@ -318,16 +320,7 @@ function inverseFilter(
     h[2 * k] = d > 0 ? taper * re / d : 0;
     h[2 * k + 1] = d > 0 ? -taper * im / d : 0;
   }
-  // Keep at most 64 MiB of filters (a 110 s trace's is 256 KiB); one over 16 MiB is not kept.
-  if (h.byteLength <= INVERSE_CACHE_BYTES / 4) {
-    while (inverseCacheBytes + h.byteLength > INVERSE_CACHE_BYTES) {
-      const [oldest, v] = inverseCache.entries().next().value!;
-      inverseCache.delete(oldest);
-      inverseCacheBytes -= v.byteLength;
-    }
-    inverseCache.set(key, h);
-    inverseCacheBytes += h.byteLength;
-  }
+  inverseCache.set(key, h, h.byteLength);
   return h;
 }
 
