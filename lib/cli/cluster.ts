@@ -17,12 +17,13 @@ import {
   clusterProfiles,
   clusterSpectraPng,
   hourOfDayPng,
+  peakHour,
   profilesCsv,
   timelinePng,
 } from "../cluster/summary.ts";
 import type { Dataset } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
-import { csvField, parseCsv } from "../io/csv.ts";
+import { csvField, formatCsv, parseCsv } from "../io/csv.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { imageGrid, scatterChart } from "../plot/mod.ts";
 import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
@@ -160,14 +161,18 @@ export async function writeResults(
             yLabel: "UMAP 2",
           }),
         );
-        const rows = ["id,umap_x,umap_y,cluster"];
-        e.index.forEach((i, r) => {
-          rows.push(
-            [ds.samples[i].id, e.x[r].toPrecision(6), e.y[r].toPrecision(6), groups[r]]
-              .map(csvField).join(","),
-          );
-        });
-        await Deno.writeTextFile(join(tmp, "umap.csv"), rows.join("\n") + "\n");
+        await Deno.writeTextFile(
+          join(tmp, "umap.csv"),
+          formatCsv([
+            ["id", "umap_x", "umap_y", "cluster"],
+            ...Array.from(e.index, (i, r) => [
+              ds.samples[i].id,
+              e.x[r].toPrecision(6),
+              e.y[r].toPrecision(6),
+              groups[r],
+            ]),
+          ]),
+        );
       }
     }
   }, { force, marker: "result.json" });
@@ -184,7 +189,6 @@ export async function writeResults(
 export function formatProfiles(profiles: ClusterProfile[]): string {
   const lines = ["cluster   size  confidence  peak Hz  at s  stations  busiest hour"];
   for (const p of profiles) {
-    const timed = p.hours.reduce((u, v) => u + v, 0);
     lines.push(
       [
         String(p.cluster).padStart(7),
@@ -193,7 +197,7 @@ export function formatProfiles(profiles: ClusterProfile[]): string {
         (p.peakFrequency === null ? "" : p.peakFrequency.toFixed(2)).padStart(8),
         (p.peakTime === null ? "" : p.peakTime.toFixed(1)).padStart(5),
         String(p.stations).padStart(9),
-        (timed > 0 ? String(p.hours.indexOf(Math.max(...p.hours))) : "").padStart(13),
+        String(peakHour(p) ?? "").padStart(13),
       ].join(" "),
     );
   }

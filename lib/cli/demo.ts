@@ -160,11 +160,9 @@ export const demoCommand: Command = {
       return all ? p.hours.slice(8, 18).reduce((u, v) => u + v, 0) / all : 0;
     });
     const day = dayShare.indexOf(Math.max(...dayShare));
-    const members = truth.filter((_, i) => a.labels![i] === day);
-    const major =
-      [...new Set(members)].sort((u, v) =>
-        members.filter((m) => m === v).length - members.filter((m) => m === u).length
-      )[0];
+    // The cluster's most frequent class, from the confusion matrix (rows: classes).
+    const col = eDec.confusion!.map((row) => row[day]);
+    const major = eDec.classes![col.indexOf(Math.max(...col))];
     const others = dayShare.filter((_, j) => j !== day).map((v) => Math.round(100 * v));
     console.log([
       "",

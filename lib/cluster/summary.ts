@@ -201,6 +201,14 @@ export function clusterProfiles(
 }
 
 /**
+ * @param p A profile.
+ * @returns the hour of the day holding most of its members, or null without times.
+ */
+export function peakHour(p: ClusterProfile): number | null {
+  return p.hours.some((v) => v > 0) ? p.hours.indexOf(Math.max(...p.hours)) : null;
+}
+
+/**
  * `clusters.csv`: one row per cluster,
  * `cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour`
  * (`peak_hour`: the hour of the day holding most members, empty without times).
@@ -213,8 +221,6 @@ export function profilesCsv(profiles: ClusterProfile[]): string {
     "cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour",
   ];
   for (const p of profiles) {
-    const timed = p.hours.reduce((a, b) => a + b, 0);
-    const peakHour = timed > 0 ? p.hours.indexOf(Math.max(...p.hours)) : null;
     rows.push(
       [
         p.cluster,
@@ -225,7 +231,7 @@ export function profilesCsv(profiles: ClusterProfile[]): string {
         p.firstTime ?? "",
         p.lastTime ?? "",
         p.stations,
-        peakHour ?? "",
+        peakHour(p) ?? "",
       ].map((v) => csvField(String(v))).join(","),
     );
   }

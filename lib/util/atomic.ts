@@ -19,8 +19,14 @@ function siblingName(path: string, suffix: string): string {
   return join(dirname(path), `.${basename(path)}.${tag}.${suffix}`);
 }
 
-/** A new temporary beside `path`, registered as live until its write ends. */
-function tmpName(path: string): string {
+/**
+ * A new temporary name beside `path` (`.NAME.PID.TAG.tmp`), registered as live so that Ctrl-C
+ * removes it; call {@linkcode releaseTemporary} once it is renamed or removed.
+ *
+ * @param path The destination it will become.
+ * @returns the temporary path (not yet created).
+ */
+export function liveTemporary(path: string): string {
   const tmp = siblingName(path, "tmp");
   live.add(tmp);
   return tmp;
@@ -139,7 +145,7 @@ export async function removeStaleTemporaries(path: string): Promise<string[]> {
  * ```
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = tmpName(path);
+  const tmp = liveTemporary(path);
   try {
     if (typeof data === "string") await Deno.writeTextFile(tmp, data);
     else await Deno.writeFile(tmp, data);
@@ -171,7 +177,7 @@ export async function writeDirAtomic(
   options: { force?: boolean; marker?: string } = {},
 ): Promise<void> {
   const exists = await checkOutputTarget(path, options);
-  const tmp = tmpName(path);
+  const tmp = liveTemporary(path);
   try {
     await Deno.mkdir(tmp);
     await fill(tmp);
@@ -242,17 +248,6 @@ export async function moveIntoPlace(tmp: string, path: string, replace: boolean)
   } else {
     await Deno.rename(tmp, path);
   }
-}
-
-/**
- * A new temporary directory name beside `path` (`.NAME.PID.TAG.tmp`), registered as live so
- * that Ctrl-C removes it; call {@linkcode releaseTemporary} once it is renamed or removed.
- *
- * @param path The destination it will become.
- * @returns the temporary path (not yet created).
- */
-export function liveTemporary(path: string): string {
-  return tmpName(path);
 }
 
 /**

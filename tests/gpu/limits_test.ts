@@ -53,6 +53,7 @@ gpuTest(
     const root = await Deno.makeTempDir();
     try {
       const cli = new URL("../../cli.ts", import.meta.url).pathname;
+      // Runs the CLI in a child whose device has the default limits; returns its stdout.
       const run = async (...args: string[]) => {
         const r = await new Deno.Command(Deno.execPath(), {
           args: ["run", "-A", cli, ...args, "--quiet"],
@@ -61,13 +62,9 @@ gpuTest(
           stderr: "piped",
         }).output();
         assertEquals(r.code, 0, `${args[0]}: ${new TextDecoder().decode(r.stderr)}`);
+        return new TextDecoder().decode(r.stdout);
       };
-      const info = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", cli, "info", "--json"],
-        env: { SEISDEC_DEFAULT_LIMITS: "1" },
-        stdout: "piped",
-      }).output();
-      const limits = JSON.parse(new TextDecoder().decode(info.stdout)).limits;
+      const limits = JSON.parse(await run("info", "--json")).limits;
       assertEquals(
         [limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupStorageSize],
         [256, 16384],
@@ -75,36 +72,11 @@ gpuTest(
       );
       assertEquals(await main(["synth", "--out", `${root}/s`, "--per-class", "4", "--quiet"]), 0);
       await run("extract", "--config", `${root}/s/extract.json`, "--out", `${root}/ds`);
-      await run(
-        "pretrain",
-        `${root}/ds`,
-        "--model",
-        `${root}/m`,
-        "--epochs",
-        "1",
-        "--batch-size",
-        "8",
-      );
-      await run("init", `${root}/ds`, "--model", `${root}/m`, "--k", "5", "--n-init", "3");
-      await run(
-        "finetune",
-        `${root}/ds`,
-        "--model",
-        `${root}/m`,
-        "--max-iter",
-        "6",
-        "--min-iter",
-        "0",
-      );
-      await run(
-        "cluster",
-        `${root}/ds`,
-        "--model",
-        `${root}/m`,
-        "--out",
-        `${root}/c`,
-        "--no-plots",
-      );
+      const model = [`${root}/ds`, "--model", `${root}/m`];
+      await run("pretrain", ...model, "--epochs", "1", "--batch-size", "8");
+      await run("init", ...model, "--k", "5", "--n-init", "3");
+      await run("finetune", ...model, "--max-iter", "6", "--min-iter", "0");
+      await run("cluster", ...model, "--out", `${root}/c`, "--no-plots");
       assert((await Deno.stat(`${root}/c/labels.csv`)).isFile);
     } finally {
       await Deno.remove(root, { recursive: true });
