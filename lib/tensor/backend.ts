@@ -48,7 +48,18 @@ export interface Backend {
   /** y = act(conv2d(x, w) + b), act = leaky ReLU with `slope` (1 = identity). */
   conv2d(x: Tensor, w: Tensor, b: Tensor | null, o: ConvOpts, slope: number): Tensor;
   conv2dInputGrad(gy: Tensor, w: Tensor, xShape: readonly number[], o: ConvOpts): Tensor;
-  conv2dWeightGrad(x: Tensor, gy: Tensor, wShape: readonly number[], o: ConvOpts): Tensor;
+  /**
+   * The weight gradient. The primitives that make a parameter's gradient take an optional
+   * `into` (the parameter's gradient slot, of the result's shape): they then write the
+   * result there and return `into` itself.
+   */
+  conv2dWeightGrad(
+    x: Tensor,
+    gy: Tensor,
+    wShape: readonly number[],
+    o: ConvOpts,
+    into?: Tensor,
+  ): Tensor;
   /** Transposed conv with output size [Ho, Wo] given (it carries output_padding). */
   convTranspose2d(
     x: Tensor,
@@ -59,15 +70,21 @@ export interface Backend {
     slope: number,
   ): Tensor;
   convTranspose2dInputGrad(gy: Tensor, w: Tensor, xShape: readonly number[], o: ConvOpts): Tensor;
-  convTranspose2dWeightGrad(x: Tensor, gy: Tensor, wShape: readonly number[], o: ConvOpts): Tensor;
-  /** Sum of g [N, C, ...] over every axis but 1. */
-  biasGrad(g: Tensor): Tensor;
+  convTranspose2dWeightGrad(
+    x: Tensor,
+    gy: Tensor,
+    wShape: readonly number[],
+    o: ConvOpts,
+    into?: Tensor,
+  ): Tensor;
+  /** Sum of g [N, C, ...] over every axis but 1 (written to `into` when given). */
+  biasGrad(g: Tensor, into?: Tensor): Tensor;
   /**
    * The leaky ReLU backward and the bias gradient together: g = leakyGrad(y, gy, slope) and
-   * biasGrad(g), in one pass on the GPU.
+   * biasGrad(g), in one pass on the GPU (the bias gradient written to `gbInto` when given).
    */
-  leakyGradBias(y: Tensor, gy: Tensor, slope: number): [Tensor, Tensor];
-  /** C [m,n] = act(op(A)·op(B) + bias[n]). */
+  leakyGradBias(y: Tensor, gy: Tensor, slope: number, gbInto?: Tensor): [Tensor, Tensor];
+  /** C [m,n] = act(op(A)·op(B) + bias[n]) (written to `into` when given). */
   matmul(
     a: Tensor,
     b: Tensor,
@@ -78,6 +95,7 @@ export interface Backend {
     tb: boolean,
     bias: Tensor | null,
     slope: number,
+    into?: Tensor,
   ): Tensor;
   leaky(x: Tensor, slope: number): Tensor;
   /** gx = gy·(y > 0 ? 1 : slope), y the activation's output. */

@@ -14,6 +14,12 @@ function make(data: Float32Array, shape: readonly number[]): Tensor {
 }
 
 const f32 = (a: Float64Array, shape: readonly number[]) => make(Float32Array.from(a), shape);
+/** f32, or the values written into `into` (a gradient slot; see Backend) and `into` itself. */
+const f32Into = (a: Float64Array, shape: readonly number[], into: Tensor | undefined) => {
+  if (!into) return f32(a, shape);
+  into.array.set(a);
+  return into;
+};
 
 function leakyInPlace(y: Float64Array, slope: number): Float64Array {
   if (slope !== 1) { for (let i = 0; i < y.length; i++) if (!(y[i] > 0)) y[i] *= slope; }
@@ -49,8 +55,12 @@ export const cpuBackend: Backend = {
   conv2dInputGrad(gy, w, xShape, o) {
     return f32(C.conv2dInputGrad(gy.array, gy.shape, w.array, w.shape, xShape, o), xShape);
   },
-  conv2dWeightGrad(x, gy, wShape, o) {
-    return f32(C.conv2dWeightGrad(x.array, x.shape, gy.array, gy.shape, wShape, o), wShape);
+  conv2dWeightGrad(x, gy, wShape, o, into) {
+    return f32Into(
+      C.conv2dWeightGrad(x.array, x.shape, gy.array, gy.shape, wShape, o),
+      wShape,
+      into,
+    );
   },
   convTranspose2d(x, w, b, o, outHW, slope) {
     const full = C.convTranspose2dOutputShape(x.shape, w.shape, o);
@@ -73,35 +83,36 @@ export const cpuBackend: Backend = {
     };
     return f32(C.convTranspose2dInputGrad(gy.array, gy.shape, w.array, w.shape, xShape, p), xShape);
   },
-  convTranspose2dWeightGrad(x, gy, wShape, o) {
+  convTranspose2dWeightGrad(x, gy, wShape, o, into) {
     const full = C.convTranspose2dOutputShape(x.shape, wShape, o);
     const p = {
       ...o,
       outputPadding: [gy.shape[2] - full[2], gy.shape[3] - full[3]] as [number, number],
     };
-    return f32(
+    return f32Into(
       C.convTranspose2dWeightGrad(x.array, x.shape, gy.array, gy.shape, wShape, p),
       wShape,
+      into,
     );
   },
-  biasGrad(g) {
+  biasGrad(g, into) {
     const s = g.shape;
     const inner = s.slice(2).reduce((a, b) => a * b, 1);
-    return f32(C.biasGrad(g.array, [s[0], s[1], inner, 1]), [s[1]]);
+    return f32Into(C.biasGrad(g.array, [s[0], s[1], inner, 1]), [s[1]], into);
   },
-  leakyGradBias(y, gy, slope) {
+  leakyGradBias(y, gy, slope, gbInto) {
     const g = f32(C.leakyReluGrad(y.array, gy.array, slope), y.shape);
     const s = y.shape;
     const inner = s.slice(2).reduce((a, b) => a * b, 1);
-    return [g, f32(C.biasGrad(g.array, [s[0], s[1], inner, 1]), [s[1]])];
+    return [g, f32Into(C.biasGrad(g.array, [s[0], s[1], inner, 1]), [s[1]], gbInto)];
   },
-  matmul(a, b, m, n, k, ta, tb, bias, slope) {
+  matmul(a, b, m, n, k, ta, tb, bias, slope, into) {
     const y = C.matmul(a.array, b.array, m, k, n, { transA: ta, transB: tb });
     if (bias) {
       const bb = bias.array;
       for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) y[i * n + j] += bb[j];
     }
-    return f32(leakyInPlace(y, slope), [m, n]);
+    return f32Into(leakyInPlace(y, slope), [m, n], into);
   },
   leaky(x, slope) {
     return f32(C.leakyRelu(x.array, slope), x.shape);

@@ -97,8 +97,8 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       );
       return gx;
     },
-    conv2dWeightGrad(x, gy, wShape, o) {
-      const gw = alloc(wShape);
+    conv2dWeightGrad(x, gy, wShape, o, into) {
+      const gw = into ?? alloc(wShape);
       K.convWeightGrad(
         rt,
         K.convGeom(x.shape, wShape, gy.shape, o),
@@ -133,9 +133,9 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       );
       return gx;
     },
-    convTranspose2dWeightGrad(x, gy, wShape, o) {
+    convTranspose2dWeightGrad(x, gy, wShape, o, into) {
       // gw[a,b] = Σ x[n,a] · gy[n,b] shifted: conv_weight_grad with x := gy (Ci = B), gy := x (Co = A).
-      const gw = alloc(wShape);
+      const gw = into ?? alloc(wShape);
       const xs = x.shape, gs = gy.shape;
       K.convWeightGrad(
         rt,
@@ -149,25 +149,25 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       freeScratch();
       return gw;
     },
-    biasGrad(g) {
+    biasGrad(g, into) {
       const c = g.shape[1];
       const inner = g.shape.slice(2).reduce((a, b) => a * b, 1);
-      const out = alloc([c]);
+      const out = into ?? alloc([c]);
       K.biasGrad(rt, null, g.ref, null, out.ref, g.shape[0], c, inner, 1, tmp);
       freeScratch();
       return out;
     },
-    leakyGradBias(y, gy, slope) {
+    leakyGradBias(y, gy, slope, gbInto) {
       const c = y.shape[1];
       const inner = y.shape.slice(2).reduce((a, b) => a * b, 1);
       const g = alloc(y.shape);
-      const gb = alloc([c]);
+      const gb = gbInto ?? alloc([c]);
       K.biasGrad(rt, y.ref, gy.ref, g.ref, gb.ref, y.shape[0], c, inner, slope, tmp);
       freeScratch();
       return [g, gb];
     },
-    matmul(a, b, m, n, k, ta, tb, bias, slope) {
-      const c = alloc([m, n]);
+    matmul(a, b, m, n, k, ta, tb, bias, slope, into) {
+      const c = into ?? alloc([m, n]);
       K.matmul(rt, a.ref, b.ref, c.ref, m, n, k, {
         ta,
         tb,

@@ -81,9 +81,10 @@ function leakyBias(
   gy: Tensor,
   slope: number,
   b: Tensor | null,
+  gbInto: Tensor | null | undefined,
 ): [Tensor, Tensor | null] {
   if (slope === 1) return [gy, null];
-  if (b?.requiresGrad) return k.leakyGradBias(y, gy, slope);
+  if (b?.requiresGrad) return k.leakyGradBias(y, gy, slope, gbInto ?? undefined);
   return [k.leakyGrad(y, gy, slope), null];
 }
 
@@ -115,12 +116,12 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, o: Conv2dOptions)
   }
   const k = backendOf(x);
   const y = k.conv2d(x, w, b, o, slope);
-  return record(y, "conv2d", [x, w, b], (gy) => {
-    const [g, gb] = leakyBias(k, y, gy, slope, b);
+  return record(y, "conv2d", [x, w, b], (gy, into) => {
+    const [g, gb] = leakyBias(k, y, gy, slope, b, into?.[2]);
     const out = [
       x.requiresGrad ? k.conv2dInputGrad(g, w, x.shape, o) : null,
-      w.requiresGrad ? k.conv2dWeightGrad(x, g, w.shape, o) : null,
-      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g) : null)] : []),
+      w.requiresGrad ? k.conv2dWeightGrad(x, g, w.shape, o, into?.[1] ?? undefined) : null,
+      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2] ?? undefined) : null)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;
@@ -168,12 +169,14 @@ export function convTranspose2d(
   const conv = { stride: o.stride, padding: o.padding };
   const k = backendOf(x);
   const y = k.convTranspose2d(x, w, b, conv, [ho, wo], slope);
-  return record(y, "conv_transpose2d", [x, w, b], (gy) => {
-    const [g, gb] = leakyBias(k, y, gy, slope, b);
+  return record(y, "conv_transpose2d", [x, w, b], (gy, into) => {
+    const [g, gb] = leakyBias(k, y, gy, slope, b, into?.[2]);
     const out = [
       x.requiresGrad ? k.convTranspose2dInputGrad(g, w, x.shape, conv) : null,
-      w.requiresGrad ? k.convTranspose2dWeightGrad(x, g, w.shape, conv) : null,
-      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g) : null)] : []),
+      w.requiresGrad
+        ? k.convTranspose2dWeightGrad(x, g, w.shape, conv, into?.[1] ?? undefined)
+        : null,
+      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2] ?? undefined) : null)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;
@@ -202,12 +205,14 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null, slope = 1): Tenso
   }
   const k = backendOf(x);
   const y = k.matmul(x, w, n, outF, inF, false, true, b, slope);
-  return record(y, "linear", [x, w, b], (gy) => {
-    const [g, gb] = leakyBias(k, y, gy, slope, b);
+  return record(y, "linear", [x, w, b], (gy, into) => {
+    const [g, gb] = leakyBias(k, y, gy, slope, b, into?.[2]);
     const out = [
       x.requiresGrad ? k.matmul(g, w, n, inF, outF, false, false, null, 1) : null,
-      w.requiresGrad ? k.matmul(g, x, outF, inF, n, true, false, null, 1) : null,
-      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g) : null)] : []),
+      w.requiresGrad
+        ? k.matmul(g, x, outF, inF, n, true, false, null, 1, into?.[1] ?? undefined)
+        : null,
+      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2] ?? undefined) : null)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;

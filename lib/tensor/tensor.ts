@@ -36,8 +36,13 @@ export class Storage {
 export interface Node {
   name: string;
   inputs: Tensor[];
-  /** Returns one gradient per input (null where not needed); each must be a fresh tensor. */
-  backward(gy: Tensor): (Tensor | null)[];
+  /**
+   * Returns one gradient per input (null where not needed); each must be a fresh tensor,
+   * except that where `into[k]` is given (a parameter's gradient slot, see
+   * {@linkcode Tensor.backward}) the op may write input k's gradient there and return
+   * `into[k]` itself.
+   */
+  backward(gy: Tensor, into?: readonly (Tensor | null)[]): (Tensor | null)[];
 }
 
 let gradEnabled = true;
@@ -315,6 +320,8 @@ export class Tensor {
     }
     const order: Tensor[] = [];
     const seen = new Set<Tensor>();
+    // Uses of each tensor as an op's input within this graph.
+    const uses = new Map<Tensor, number>();
     const visit = (t: Tensor) => {
       // Iterative DFS keeps deep graphs off the call stack.
       const stack: [Tensor, number][] = [[t, 0]];
@@ -324,6 +331,7 @@ export class Tensor {
         const ins = top[0].node?.inputs ?? [];
         if (top[1] < ins.length) {
           const c = ins[top[1]++];
+          if (c.requiresGrad) uses.set(c, (uses.get(c) ?? 0) + 1);
           if (c.requiresGrad && !seen.has(c)) {
             seen.add(c);
             stack.push([c, 0]);
@@ -347,11 +355,22 @@ export class Tensor {
         accumulateLeaf(t, g, h);
         continue;
       }
-      const gins = t.node.backward(g);
+      // A parameter used once whose slot holds nothing yet may take its gradient straight
+      // into the slot (no fresh tensor, no copy): the weight-gradient kernels write there.
+      const into = t.node.inputs.map((inp) =>
+        !inp.node && inp.gradSlot && !inp.gradSlot.defined && inp.grad && uses.get(inp) === 1
+          ? inp.grad
+          : null
+      );
+      const gins = t.node.backward(g, into.some((d) => d) ? into : undefined);
       g.dispose();
       t.node.inputs.forEach((inp, k) => {
         const gi = gins[k];
         if (!gi) return;
+        if (gi === into[k]) {
+          inp.gradSlot!.defined = true;
+          return;
+        }
         if (!inp.requiresGrad) {
           gi.dispose();
           return;

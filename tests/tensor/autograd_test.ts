@@ -33,9 +33,9 @@ function traceBackward(t: Tensor, log: string[], seen = new Set<Tensor>()): void
   seen.add(t);
   const node = t.node;
   const inner = node.backward;
-  node.backward = (gy) => {
+  node.backward = (gy, into) => {
     log.push(node.name + (t.name ? `:${t.name}` : ""));
-    return inner(gy);
+    return inner(gy, into);
   };
   for (const i of node.inputs) traceBackward(i, log, seen);
 }
@@ -88,6 +88,59 @@ bothBackends("parameter gradients accumulate until zeroGrad", async (d) => {
   close(await w.grad!.data(), [1, 1, 1, 1], 0, "after zeroGrad the gradient is overwritten");
   set.dispose();
 });
+
+bothBackends(
+  "a parameter used once takes its gradient straight into its slot; used twice, the sum",
+  async (d) => {
+    const w0 = Float32Array.from({ length: 18 }, (_, i) => Math.sin(i + 1));
+    const b0 = Float32Array.of(0.25, -0.5);
+    const xv = Float32Array.from({ length: 2 * 25 }, (_, i) => Math.cos(0.7 * i));
+    const conv = { stride: [2, 2] as [number, number], padding: [1, 1] as [number, number] };
+    const set = new ParameterSet([
+      { name: "w", shape: [2, 1, 3, 3], init: w0 },
+      { name: "b", shape: [2], init: b0 },
+    ], d);
+    const w = set.byName.get("w")!, b = set.byName.get("b")!;
+    const x = Tensor.fromArray(xv, [2, 1, 5, 5], d);
+    // The same graph on plain leaves (no slots): gradients made fresh and handed over.
+    const wl = leafOn(d, Array.from(w0), [2, 1, 3, 3]), bl = leafOn(d, Array.from(b0));
+    const loss = (wt: Tensor, bt: Tensor) =>
+      ops.sum(ops.conv2d(x, wt, bt, { ...conv, slope: SLOPE }), 0.5);
+
+    const L = loss(w, b);
+    let seen: readonly (Tensor | null)[] | undefined;
+    const inner = L.node!.inputs[0].node!.backward;
+    L.node!.inputs[0].node!.backward = (gy, into) => (seen = into, inner(gy, into));
+    L.backward();
+    loss(wl, bl).backward();
+    assert(seen?.[1] === w.grad && seen?.[2] === b.grad, "the conv was offered both slots");
+    assertEquals(Array.from(await w.grad!.data()), Array.from(await wl.grad!.data()), "gw");
+    assertEquals(Array.from(await b.grad!.data()), Array.from(await bl.grad!.data()), "gb");
+
+    // A second backward without zeroGrad adds to the slot (not offered: it holds a value).
+    const L2 = loss(w, b);
+    let seen2: readonly (Tensor | null)[] | undefined = [];
+    const inner2 = L2.node!.inputs[0].node!.backward;
+    L2.node!.inputs[0].node!.backward = (gy, into) => (seen2 = into, inner2(gy, into));
+    L2.backward();
+    assertEquals(seen2, undefined, "a defined slot is not offered");
+    const once = await wl.grad!.data();
+    assertEquals(Array.from(await w.grad!.data()), Array.from(once, (v) => 2 * v), "2·gw");
+
+    // Used by two ops in one graph: neither may overwrite the slot; the gradients add up.
+    set.zeroGrad();
+    const twice = ops.axpby(loss(w, b), loss(w, b));
+    twice.backward();
+    assertEquals(Array.from(await w.grad!.data()), Array.from(once, (v) => 2 * v), "w twice");
+    assertEquals(
+      Array.from(await b.grad!.data()),
+      Array.from(await bl.grad!.data(), (v) => 2 * v),
+      "b twice",
+    );
+    for (const t of [x, wl, bl]) t.dispose();
+    set.dispose();
+  },
+);
 
 bothBackends("noGrad records no graph", async (d) => {
   const x = leafOn(d, [1, -2, 3, 4]);
