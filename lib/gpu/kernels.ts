@@ -7,6 +7,7 @@
  * @module
  */
 import { convPackDef, MAX_PACK_JOBS, packCache, type PackLayout, recordPacks } from "./packs.ts";
+import { MAX_SPLIT_JOBS, splitSumJobsDef, type SplitSums, splitSums } from "./split_sums.ts";
 import type { BufRef, GpuRuntime, KernelDef, Param } from "./runtime.ts";
 
 const WG = 64;
@@ -323,6 +324,12 @@ export interface Tuning {
    */
   packCache?: boolean;
   /**
+   * Defer the split-K sums of weight and bias gradients and record them together, one
+   * dispatch for a whole backward pass (lib/gpu/split_sums.ts; default true). Off: one
+   * `split_sum` dispatch per gradient.
+   */
+  batchSplitSums?: boolean;
+  /**
    * The conv kernels read packed weights of at most 64 KiB from a uniform buffer instead of
    * a storage buffer (default false; see {@linkcode UNIFORM_WEIGHT_VEC4S}).
    */
@@ -372,6 +379,7 @@ export const TUNING_FIELDS = [
   "uniformWeights",
   "convVectorStores",
   "packCache",
+  "batchSplitSums",
   "splitLanes",
   "inFlight",
   "inferInFlight",
@@ -557,6 +565,8 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
     ...Object.values(KERNELS).map((k) => k as KernelDef),
     convPackDef(1),
     convPackDef(MAX_PACK_JOBS),
+    splitSumJobsDef(1),
+    splitSumJobsDef(MAX_SPLIT_JOBS),
     convWeightGradRowDef(1),
     convWeightGradRowDef(1, 2),
     ...[1, 2, 3].map((b) =>
@@ -1026,19 +1036,36 @@ export function convWeightGrad(
   const splits = Math.max(1, Math.min(rows, Math.round(splitTarget / tiles)));
   const perSplit = Math.ceil(rows / splits);
   const s = Math.ceil(rows / perSplit);
-  const part = s === 1 ? gw : scratch(s * count);
+  const sums = s > 1 && (active.batchSplitSums ?? true) ? splitSums(rt) : null;
+  const part = s === 1 ? gw : sums ? sums.partials(s * count) : scratch(s * count);
   rt.dispatch(
     row ? convWeightGradRowDef(1, rowTq) : convWeightGradDef(tq, tc, jt),
     [...convParams(g), s, perSplit, 0],
     [x, gy, part],
     groups(tiles * s),
   );
-  if (s > 1) {
-    const lanes = splitLanes(s);
+  if (s > 1) sumSplits(rt, part, gw, count, s, sums);
+}
+
+/**
+ * out[i] = Σ_{k<splits} part[k·count + i]: one `split_sum` dispatch, or, with `sums`, deferred
+ * and recorded with the other pending sums (lib/gpu/split_sums.ts).
+ */
+function sumSplits(
+  rt: GpuRuntime,
+  part: BufRef,
+  out: BufRef,
+  count: number,
+  splits: number,
+  sums: SplitSums | null,
+): void {
+  const lanes = splitLanes(splits);
+  if (sums) sums.add({ part, out, count, splits, lanes });
+  else {
     rt.dispatch(
       KERNELS.splitSum,
-      [count, s, 0, 0, 0, lanes, { f32: 1 }, 0],
-      [part, null, gw],
+      [count, splits, 0, 0, 0, lanes, { f32: 1 }, 0],
+      [part, null, out],
       groups(count * lanes),
     );
   }
@@ -1089,7 +1116,8 @@ export function biasGrad(
     throw new RangeError(`Cannot run bias_grad: seg must be a multiple of 4: found ${seg}`);
   }
   const s = outer * segs;
-  const part = s === 1 ? gb : scratch(s * c);
+  const sums = s > 1 && (active.batchSplitSums ?? true) ? splitSums(rt) : null;
+  const part = s === 1 ? gb : sums ? sums.partials(s * c) : scratch(s * c);
   const gy4 = vec4View(gy, "gy", "bias_grad");
   rt.dispatch(
     KERNELS.biasGrad,
@@ -1102,15 +1130,7 @@ export function biasGrad(
     ],
     groups(s * c),
   );
-  if (s > 1) {
-    const lanes = splitLanes(s);
-    rt.dispatch(
-      KERNELS.splitSum,
-      [c, s, 0, 0, 0, lanes, { f32: 1 }, 0],
-      [part, null, gb],
-      groups(c * lanes),
-    );
-  }
+  if (s > 1) sumSplits(rt, part, gb, c, s, sums);
 }
 
 /**

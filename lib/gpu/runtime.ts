@@ -122,6 +122,8 @@ export class GpuRuntime {
   #clock = 0;
   #beforeSubmit: (() => void)[] = [];
   #submitting = false;
+  #deferredRanges: BufRef[] = [];
+  #deferredFlushes = new Set<() => void>();
   #groupCount = 0;
   #maxGroups: number;
   #profile: {
@@ -279,6 +281,7 @@ export class GpuRuntime {
         `Cannot dispatch kernel ${def.name}: expected ${def.storage.length} buffers: found ${buffers.length}`,
       );
     }
+    if (this.#deferredRanges.length) this.#touch(buffers);
     const bytes = Math.max(16, params.length * 4);
     if (this.#arenaUsed + bytes > ARENA_BYTES) this.submit();
     const off = this.#arenaUsed;
@@ -367,6 +370,46 @@ export class GpuRuntime {
     c.groups.set(key, bg);
     this.#stats.bindGroups++;
     return bg;
+  }
+
+  /**
+   * Registers work recorded later than asked for: `flush` records it, and runs before any
+   * dispatch, copy, clear or queue write that touches one of `ranges` (byte ranges that
+   * overlap), and at the latest at the next submit. Deferred work of several callers can then
+   * be recorded as one dispatch (the split-K sums of a backward pass, lib/gpu/split_sums.ts),
+   * while every command that reads or overwrites what it reads or writes still sees it done.
+   *
+   * @param ranges The slices the deferred work reads or writes.
+   * @param flush Records it (called once per flush, however many ranges it registered).
+   */
+  defer(ranges: readonly BufRef[], flush: () => void): void {
+    for (const r of ranges) this.#deferredRanges.push(r);
+    this.#deferredFlushes.add(flush);
+  }
+
+  /** Records all deferred work now (see {@linkcode GpuRuntime.defer}). */
+  flushDeferred(): void {
+    if (!this.#deferredFlushes.size) return;
+    const flushes = [...this.#deferredFlushes];
+    this.#deferredFlushes.clear();
+    this.#deferredRanges = [];
+    for (const f of flushes) f();
+  }
+
+  /** Flushes the deferred work when one of `refs` overlaps a range it registered. */
+  #touch(refs: readonly (BufRef | null)[]): void {
+    for (const r of refs) {
+      if (!r) continue;
+      for (const d of this.#deferredRanges) {
+        if (
+          d.buffer === r.buffer && d.offset < r.offset + Math.max(r.size, 1) &&
+          r.offset < d.offset + Math.max(d.size, 1)
+        ) {
+          this.flushDeferred();
+          return;
+        }
+      }
+    }
   }
 
   #written(b: GPUBuffer): void {
@@ -505,6 +548,7 @@ export class GpuRuntime {
    */
   copy(src: BufRef, dst: BufRef, bytes = src.size): void {
     if (bytes === 0) return;
+    if (this.#deferredRanges.length) this.#touch([src, dst]);
     this.#written(dst.buffer);
     this.#endPass();
     this.#commandEncoder().copyBufferToBuffer(
@@ -523,6 +567,7 @@ export class GpuRuntime {
    */
   clear(dst: BufRef): void {
     if (dst.size === 0) return;
+    if (this.#deferredRanges.length) this.#touch([dst]);
     this.#written(dst.buffer);
     this.#endPass();
     this.#commandEncoder().clearBuffer(dst.buffer, dst.offset, dst.size);
@@ -535,6 +580,7 @@ export class GpuRuntime {
 
   /** Submits the recorded commands (if any) as one command buffer. */
   submit(): void {
+    this.flushDeferred();
     if (!this.#submitting && this.#beforeSubmit.length) {
       this.#submitting = true;
       try {
@@ -577,6 +623,7 @@ export class GpuRuntime {
    * @param data Values to write.
    */
   write(dst: BufRef, data: Float32Array | Uint32Array | Int32Array): void {
+    if (this.#deferredRanges.length) this.#touch([dst]);
     this.#written(dst.buffer);
     this.device.queue.writeBuffer(dst.buffer, dst.offset, data as Float32Array<ArrayBuffer>);
   }

@@ -563,9 +563,10 @@ async function weightGradWithSplit(
       return t.ref;
     },
   );
-  // The scratch allocator itself records one fill per scratch slice.
-  const dispatches = rt.stats().dispatches - before - scratch.length;
   const [out] = await readAll([gw]);
+  // Counted after the read-back, which records the deferred split sum (batchSplitSums); the
+  // scratch allocator itself records one fill per scratch slice (batchSplitSums off).
+  const dispatches = rt.stats().dispatches - before - scratch.length;
   for (const t of [x, gy, gw, ...scratch]) t.dispose();
   return {
     gw: out,

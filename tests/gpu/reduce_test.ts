@@ -90,7 +90,9 @@ gpuTest(
 
 /**
  * Runs `f` with the active tuning's splitLanes set to `lanes`, recording the lanes parameter
- * (params[5]) and workgroup count of every split_sum / split_sum_act dispatch.
+ * (params[5]) and workgroup count of every split_sum / split_sum_act dispatch. The sums are
+ * dispatched one by one (batchSplitSums off); tests/gpu/split_sums_test.ts checks that the
+ * batched ones take the same lanes.
  */
 async function withLanes(
   lanes: number,
@@ -98,7 +100,7 @@ async function withLanes(
 ): Promise<{ kernel: string; count: number; splits: number; lanes: number; groups: number }[]> {
   const rt = await webgpu();
   const saved = K.activeTuning();
-  await K.loadKernels(rt, { ...saved, splitLanes: lanes });
+  await K.loadKernels(rt, { ...saved, splitLanes: lanes, batchSplitSums: false });
   const seen: { kernel: string; count: number; splits: number; lanes: number; groups: number }[] =
     [];
   const dispatch = rt.dispatch;

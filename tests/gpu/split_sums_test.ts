@@ -1,0 +1,302 @@
+/**
+ * The batched split-K sums (kernels/split_sum_jobs.wgsl, lib/gpu/split_sums.ts): one dispatch
+ * of many jobs against a Float64 reference and bit-for-bit against one `split_sum` per job;
+ * the deferral (a sum runs before any command that touches its partials or output, and at
+ * submit, but not before unrelated work); and a training step with the sums batched against
+ * one with a `split_sum` per gradient.
+ */
+import * as K from "../../lib/gpu/kernels.ts";
+import type { BufRef } from "../../lib/gpu/runtime.ts";
+import { recordSplitSums, type SplitJob, SplitSums } from "../../lib/gpu/split_sums.ts";
+import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
+import { Adam } from "../../lib/optim/optimizers.ts";
+import { backendNamed } from "../../lib/tensor/backends.ts";
+import * as ops from "../../lib/tensor/ops.ts";
+import { Tensor, tidy } from "../../lib/tensor/tensor.ts";
+import { Rng } from "../../lib/util/rng.ts";
+import { assert, assertEquals } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+import { close, gt, rand, readAll, sumTol, U32, webgpu } from "./_util.ts";
+
+/** Float64 Σ_k a[off + k·count + i]. */
+function refSum(a: Float64Array, off: number, count: number, splits: number): Float64Array {
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    let s = 0;
+    for (let k = 0; k < splits; k++) s += a[off + k * count + i];
+    out[i] = s;
+  }
+  return out;
+}
+
+/** Jobs of awkward sizes: counts 1 to 130, splits 1 to 1,537, lanes 1 to 64. */
+function jobShapes(n: number): { count: number; splits: number; lanes: number }[] {
+  const counts = [1, 3, 37, 130, 64, 5];
+  const splits = [1, 2, 9, 100, 1537, 33, 4];
+  const lanes = [1, 4, 16, 64, 2];
+  return Array.from({ length: n }, (_, j) => ({
+    count: counts[j % counts.length],
+    splits: splits[(j * 3) % splits.length],
+    lanes: lanes[(j * 7) % lanes.length],
+  }));
+}
+
+/**
+ * Lays out partials for the jobs in one buffer (256-byte aligned slices, uneven gaps) and
+ * outputs in another (gaps filled with a sentinel), and returns both with the jobs.
+ */
+function layout(shapes: { count: number; splits: number; lanes: number }[], seed: number) {
+  const be = backendNamed("webgpu");
+  let p = 0, o = 0;
+  const at = shapes.map((s, j) => {
+    const part = p, out = o + (j % 3);
+    p = Math.ceil((p + s.count * s.splits + 17) / 64) * 64;
+    o = out + s.count + 2;
+    return { part, out };
+  });
+  const a = rand(p, seed);
+  const A = gt(a, [p]);
+  const O = be.fill([o], -7);
+  const jobs: SplitJob[] = shapes.map((s, j) => ({
+    part: {
+      buffer: A.ref.buffer,
+      offset: A.ref.offset + 4 * at[j].part,
+      size: 4 * s.count * s.splits,
+    },
+    out: { buffer: O.ref.buffer, offset: O.ref.offset + 4 * at[j].out, size: 4 * s.count },
+    ...s,
+  }));
+  return { a, A, O, jobs, at, outFloats: o };
+}
+
+gpuTest(
+  "split_sum_jobs: 40 jobs of awkward sizes in two dispatches match Float64 and split_sum bit for bit",
+  async () => {
+    const rt = await webgpu();
+    const be = backendNamed("webgpu");
+    const shapes = jobShapes(40);
+    const { a, A, O, jobs, at, outFloats } = layout(shapes, 4100);
+    const before = rt.stats().dispatches;
+    recordSplitSums(rt, jobs);
+    assertEquals(rt.stats().dispatches - before, 2, "32 jobs per dispatch: 40 jobs take 2");
+    // One split_sum per job, same lanes: the batched kernel must add in the same order.
+    const singles = jobs.map((j) => {
+      const t = be.fill([j.count], NaN);
+      const part: BufRef = j.part;
+      rt.dispatch(
+        K.KERNELS.splitSum,
+        [j.count, j.splits, 0, 0, 0, j.lanes, { f32: 1 }, 0],
+        [part, null, t.ref],
+        Math.ceil((j.count * j.lanes) / 64),
+      );
+      return t;
+    });
+    const [out, ...one] = await readAll([O, ...singles]);
+    const written = new Set<number>();
+    shapes.forEach((s, j) => {
+      const got = out.subarray(at[j].out, at[j].out + s.count);
+      const what = `job ${j}: count ${s.count}, splits ${s.splits}, lanes ${s.lanes}`;
+      close(got, refSum(a, at[j].part, s.count, s.splits), sumTol(s.splits, 2) + 4 * U32, what);
+      assertEquals(Array.from(got), Array.from(one[j]), `${what}: bit-identical with split_sum`);
+      for (let i = 0; i < s.count; i++) written.add(at[j].out + i);
+    });
+    for (let i = 0; i < outFloats; i++) {
+      if (!written.has(i)) assertEquals(out[i], -7, `output float ${i} between jobs is untouched`);
+    }
+    for (const t of [A, O, ...singles]) t.dispose();
+  },
+);
+
+gpuTest(
+  "deferred split sums run before a command that touches them, and not before others",
+  async () => {
+    const rt = await webgpu();
+    const be = backendNamed("webgpu");
+    const sums = new SplitSums(rt);
+    try {
+      const count = 37, splits = 9;
+      const a = rand(count * splits, 4200);
+      const src = gt(a, [count * splits]);
+      const out = be.fill([count + 5], 0);
+      const other = be.fill([64], 0);
+      const part = sums.partials(count * splits);
+      rt.copy(src.ref, part);
+      sums.add({ part, out: { ...out.ref, size: 4 * count }, count, splits, lanes: 4 });
+      assertEquals(sums.pending, 1);
+      // Unrelated work, and a copy into the output buffer past the job's output, do not flush it.
+      K.fill(rt, other.ref, 64, 3);
+      rt.copy({ ...src.ref, size: 20 }, {
+        ...out.ref,
+        offset: out.ref.offset + 4 * count,
+        size: 20,
+      });
+      assertEquals(sums.pending, 1, "disjoint ranges leave the sum pending");
+      // A dispatch that reads the output (y = 2·out) records the sum first.
+      const twice = be.fill([count], 0);
+      K.axpby(rt, { ...out.ref, size: 4 * count }, out.ref, twice.ref, count, 1, 1);
+      assertEquals(sums.pending, 0, "a reader of the output flushes");
+      const [o, t] = await readAll([out, twice]);
+      const ref = refSum(a, 0, count, splits);
+      close(o.subarray(0, count), ref, sumTol(splits, 2), "the sum");
+      assertEquals(
+        Array.from(o.subarray(count)),
+        Array.from(a.subarray(0, 5)),
+        "the tail copied after it",
+      );
+      close(t, Array.from(ref, (v) => 2 * v), 2 * sumTol(splits, 2), "read after the sum");
+
+      // Overwriting the partials (a clear) also flushes; so does a submit.
+      const part2 = sums.partials(count * splits);
+      rt.copy(src.ref, part2);
+      sums.add({ part: part2, out: { ...out.ref, size: 4 * count }, count, splits, lanes: 1 });
+      rt.clear(part2);
+      assertEquals(sums.pending, 0, "a clear of the partials flushes");
+      const part3 = sums.partials(count * splits);
+      rt.copy(src.ref, part3);
+      sums.add({ part: part3, out: { ...other.ref, size: 4 * count }, count, splits, lanes: 1 });
+      rt.submit();
+      assertEquals(sums.pending, 0, "a submit flushes");
+      const [o2] = await readAll([other]);
+      close(o2.subarray(0, count), ref, sumTol(splits, 2), "summed at the submit");
+
+      // A sum whose output changes buffer flushes the pending ones before it is added: its
+      // own partials, already written, must survive the buffer's reuse from the start.
+      const p4 = sums.partials(count * splits);
+      rt.copy(src.ref, p4);
+      sums.add({ part: p4, out: { ...out.ref, size: 4 * count }, count, splits, lanes: 1 });
+      const p5 = sums.partials(count * splits);
+      rt.copy(src.ref, p5);
+      sums.add({ part: p5, out: { ...other.ref, size: 4 * count }, count, splits, lanes: 1 });
+      assertEquals(sums.pending, 1, "the change of output buffer flushed the first");
+      const p6 = sums.partials(3 * count * splits);
+      K.fill(rt, p6, 3 * count * splits, 1e6);
+      const [o3] = await readAll([other]);
+      close(o3.subarray(0, count), ref, sumTol(splits, 2), "partials written before the flush");
+      for (const x of [src, out, other, twice]) x.dispose();
+    } finally {
+      sums.dispose();
+    }
+  },
+);
+
+gpuTest(
+  "deferred split sums: a full table, a change of output buffer and a growing partials buffer",
+  async () => {
+    const rt = await webgpu();
+    const be = backendNamed("webgpu");
+    const sums = new SplitSums(rt);
+    try {
+      const shapes = jobShapes(45);
+      const outA = be.fill([45 * 130], NaN), outB = be.fill([45 * 130], NaN);
+      const a = rand(shapes.reduce((s, j) => s + j.count * j.splits, 0), 4300);
+      const src = gt(a, [a.length]);
+      const before = rt.stats().dispatches;
+      let off = 0, grew = 0, cap = 0;
+      const refs: { out: Tensor; at: number; ref: Float64Array }[] = [];
+      shapes.forEach((s, j) => {
+        const n = s.count * s.splits;
+        const part = sums.partials(n);
+        if (sums.capacity > cap) grew++, cap = sums.capacity;
+        rt.copy({ ...src.ref, offset: src.ref.offset + 4 * off, size: 4 * n }, part);
+        // Jobs 0–34 write outA (a full table of 32 flushes once), 35–44 outB (a change of
+        // buffer flushes the rest).
+        const out = j < 35 ? outA : outB;
+        const at = j * 130;
+        sums.add({
+          part,
+          out: { ...out.ref, offset: out.ref.offset + 4 * at, size: 4 * s.count },
+          ...s,
+        });
+        refs.push({ out, at, ref: refSum(a, off, s.count, s.splits) });
+        off += n;
+      });
+      rt.flushDeferred();
+      assert(grew >= 2, `the partials buffer grew (${grew} sizes, last ${cap} bytes)`);
+      const dispatches = rt.stats().dispatches - before;
+      assert(dispatches >= 3 && dispatches < 12, `few dispatches for 45 sums: ${dispatches}`);
+      const [ga, gb] = await readAll([outA, outB]);
+      refs.forEach((r, j) => {
+        const s = shapes[j];
+        const got = (r.out === outA ? ga : gb).subarray(r.at, r.at + s.count);
+        close(got, r.ref, sumTol(s.splits, 2) + 4 * U32, `job ${j}`);
+      });
+      for (const t of [outA, outB, src]) t.dispose();
+    } finally {
+      sums.dispose();
+    }
+  },
+);
+
+/** Adam steps of the seed autoencoder on [1, 29, 23]; losses, weights, dispatches per step. */
+async function train(batch: boolean) {
+  const rt = await webgpu();
+  const saved = K.activeTuning();
+  await K.loadKernels(rt, { ...saved, batchSplitSums: batch });
+  try {
+    const shape: [number, number, number] = [1, 29, 23];
+    const ae = new ConvAutoencoder({ inputShape: shape }, 5);
+    const set = ae.build("webgpu");
+    const opt = new Adam(set, { lr: 1e-2 });
+    const rng = new Rng(6);
+    const x = Tensor.fromArray(
+      Float32Array.from({ length: 3 * 29 * 23 }, () => rng.uniform(0, 1)),
+      [3, ...shape],
+      "webgpu",
+    );
+    const losses: number[] = [];
+    const perStep: number[] = [];
+    const sums: number[] = [];
+    const dispatch = rt.dispatch;
+    let n = 0;
+    rt.dispatch = function (def, params, buffers, workgroups) {
+      if (def.name === "split_sum" || def.name === "split_sum_jobs") n++;
+      return dispatch.call(this, def, params, buffers, workgroups);
+    };
+    try {
+      for (let s = 0; s < 4; s++) {
+        rt.submit();
+        const before = rt.stats().dispatches;
+        n = 0;
+        const l = tidy(() => {
+          set.zeroGrad();
+          const loss = ops.mseLoss(ae.forward(x).recon, x);
+          loss.backward();
+          opt.update();
+          return loss;
+        });
+        rt.submit();
+        perStep.push(rt.stats().dispatches - before);
+        sums.push(n);
+        losses.push(await l.item());
+        l.dispose();
+      }
+    } finally {
+      rt.dispatch = dispatch;
+    }
+    const weights = await set.values.data();
+    x.dispose();
+    opt.dispose();
+    set.dispose();
+    return { losses, weights, perStep, sums };
+  } finally {
+    await K.loadKernels(rt, saved);
+  }
+}
+
+gpuTest(
+  "training with batched split sums is bit-identical and sums in one dispatch per step",
+  async () => {
+    const on = await train(true), off = await train(false);
+    assertEquals(on.losses, off.losses, "losses");
+    assert(on.losses[3] < on.losses[0], "the run trains");
+    assertEquals(Array.from(on.weights), Array.from(off.weights), "final weights");
+    assert(off.sums[1] >= 10, `a split_sum per split gradient without batching: ${off.sums}`);
+    assertEquals(on.sums[1], 1, `one split_sum_jobs per step: ${on.sums}`);
+    assertEquals(
+      off.perStep[1] - on.perStep[1],
+      off.sums[1] - 1,
+      `dispatches per step ${on.perStep}`,
+    );
+    assertEquals(on.perStep[1], on.perStep[3], "steady");
+  },
+);
