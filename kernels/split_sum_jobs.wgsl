@@ -12,11 +12,16 @@
 // holds 64 / lanes_j consecutive outputs of it; the jobs cover consecutive workgroups of a
 // linear grid, in table order.
 //
+// A job whose count is a multiple of 4 (and whose partials start on a vec4) reads them as
+// vec4s, 4 consecutive outputs per invocation, each still added in the order above: on
+// llvmpipe a vec4 load costs about twice a scalar one, not four times, and the loads are all
+// this kernel does.
+//
 // Job fields (u32, offsets in floats from the start of each binding):
-//   a = (part, out, count, splits), b = (lanes, first workgroup, -, -)
+//   a = (part, out, count, splits), b = (lanes, first workgroup, vec4, -)
 // Unused rows of the table start past every workgroup, so the search never picks them (a
 // fixed trip count: see conv_pack.wgsl for why not P.jobs).
-// Bindings: 0 params, 1 A (the partials), 2 Out.
+// Bindings: 0 params, 1 A (the partials), 2 Out, 3 A4 (the same partials, read as vec4s).
 
 struct Job { a: vec4u, b: vec4u }
 
@@ -28,8 +33,9 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Out: array<f32>;
+@group(0) @binding(3) var<storage, read> A4: array<vec4f>;
 
-var<workgroup> sh: array<f32, 64>;
+var<workgroup> sh: array<vec4f, 64>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -40,15 +46,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     if (g >= P.job[k].b.y) { j = k; }
   }
   let J = P.job[j];
-  let count = J.a.z;
+  let v4 = J.b.z == 1u;
+  let width = select(1u, 4u, v4);
+  let count = J.a.z / width; // outputs, or vec4s of outputs
   let splits = J.a.w;
   let lanes = max(J.b.x, 1u);
   let per = 64u / lanes;
   let lane = lid / per;
   let i = (g - J.b.y) * per + lid % per;
-  var s = 0.0;
+  var s = vec4f(0.0);
   if (i < count) {
-    for (var k = lane; k < splits; k += lanes) { s += A[J.a.x + k * count + i]; }
+    if (v4) {
+      let base = J.a.x / 4u;
+      for (var k = lane; k < splits; k += lanes) { s += A4[base + k * count + i]; }
+    } else {
+      for (var k = lane; k < splits; k += lanes) { s.x += A[J.a.x + k * count + i]; }
+    }
   }
   if (lanes > 1u) {
     sh[lid] = s;
@@ -59,5 +72,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
     s = sh[lid];
   }
-  if (lane == 0u && i < count) { Out[J.a.y + i] = s; }
+  if (lane == 0u && i < count) {
+    let o = J.a.y + i * width;
+    Out[o] = s.x;
+    if (v4) {
+      Out[o + 1u] = s.y;
+      Out[o + 2u] = s.z;
+      Out[o + 3u] = s.w;
+    }
+  }
 }

@@ -30,7 +30,7 @@ export function splitSumJobsDef(jobs: number): KernelDef {
   return {
     name: "split_sum_jobs",
     file: "split_sum_jobs.wgsl",
-    storage: ["read", "rw"],
+    storage: ["read", "rw", "read"],
     workgroupSize: 64,
     defines: { MAXJ: jobs },
   };
@@ -71,31 +71,32 @@ export function recordSplitSums(rt: GpuRuntime, jobs: readonly SplitJob[]): void
     let wg = 0;
     chunk.forEach((j, k) => {
       const at = 4 + k * JOB_WORDS;
-      const words = [
-        (j.part.offset - partLo) / 4,
-        (j.out.offset - outLo) / 4,
-        j.count,
-        j.splits,
-        j.lanes,
-        wg,
-      ];
+      const part = (j.part.offset - partLo) / 4;
+      // vec4 reads where the outputs come in whole vec4s and the partials start on one.
+      const v4 = j.count % 4 === 0 && part % 4 === 0;
+      const words = [part, (j.out.offset - outLo) / 4, j.count, j.splits, j.lanes, wg, v4 ? 1 : 0];
       words.forEach((v, i) => params[at + i] = v);
-      wg += Math.ceil((j.count * j.lanes) / 64);
+      wg += Math.ceil(((v4 ? j.count / 4 : j.count) * j.lanes) / 64);
     });
+    const partHi = hi((j) => j.part, (j) => j.count * j.splits);
+    const parts = { buffer: chunk[0].part.buffer, offset: partLo, size: partHi - partLo };
+    // The vec4 view of the partials: whole vec4s, which a pool buffer (256-byte buckets) holds.
+    // (Only a scalar job can end off a vec4, and it never reads A4: clamping to the buffer is safe.)
+    const parts4 = {
+      ...parts,
+      size: Math.min(Math.ceil(parts.size / 16) * 16, parts.buffer.size - partLo),
+    };
     rt.dispatch(
       splitSumJobsDef(max),
       params,
       [
-        {
-          buffer: chunk[0].part.buffer,
-          offset: partLo,
-          size: hi((j) => j.part, (j) => j.count * j.splits) - partLo,
-        },
+        parts,
         {
           buffer: chunk[0].out.buffer,
           offset: outLo,
           size: hi((j) => j.out, (j) => j.count) - outLo,
         },
+        parts4,
       ],
       wg,
     );

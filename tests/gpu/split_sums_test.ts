@@ -29,9 +29,10 @@ function refSum(a: Float64Array, off: number, count: number, splits: number): Fl
   return out;
 }
 
-/** Jobs of awkward sizes: counts 1 to 130, splits 1 to 1,537, lanes 1 to 64. */
+/** Jobs of awkward sizes: counts 1 to 1,152, splits 1 to 1,537, lanes 1 to 64. */
 function jobShapes(n: number): { count: number; splits: number; lanes: number }[] {
-  const counts = [1, 3, 37, 130, 64, 5];
+  // 64, 8 and 1152 read their partials as vec4s, the others one float at a time.
+  const counts = [1, 3, 37, 130, 64, 5, 8, 1152];
   const splits = [1, 2, 9, 100, 1537, 33, 4];
   const lanes = [1, 4, 16, 64, 2];
   return Array.from({ length: n }, (_, j) => ({
@@ -187,7 +188,7 @@ gpuTest(
     const sums = new SplitSums(rt);
     try {
       const shapes = jobShapes(45);
-      const outA = be.fill([45 * 130], NaN), outB = be.fill([45 * 130], NaN);
+      const outA = be.fill([45 * 1152], NaN), outB = be.fill([45 * 1152], NaN);
       const a = rand(shapes.reduce((s, j) => s + j.count * j.splits, 0), 4300);
       const src = gt(a, [a.length]);
       const before = rt.stats().dispatches;
@@ -201,7 +202,7 @@ gpuTest(
         // Jobs 0–34 write outA (a full table of 32 flushes once), 35–44 outB (a change of
         // buffer flushes the rest).
         const out = j < 35 ? outA : outB;
-        const at = j * 130;
+        const at = j * 1152;
         sums.add({
           part,
           out: { ...out.ref, offset: out.ref.offset + 4 * at, size: 4 * s.count },
