@@ -32,6 +32,13 @@ export const KERNELS = {
     storage: ["read", "read", "rw", "rw"],
     workgroupSize: WG,
   },
+  biasGradRows: {
+    name: "bias_grad_rows",
+    file: "bias_grad.wgsl",
+    entry: "rows",
+    storage: ["read", "read", "rw", "rw"],
+    workgroupSize: WG,
+  },
   /** conv_weight_grad with 4 × 4 channels per invocation (see {@linkcode convWeightGradDef}). */
   convWeightGrad: {
     name: "conv_weight_grad",
@@ -1071,6 +1078,9 @@ function sumSplits(
   }
 }
 
+/** Rows one invocation of bias_grad's `rows` entry adds up (a Linear layer's [N, C]). */
+const BIAS_ROWS_SEG = 64;
+
 /**
  * Bias gradient gb [C] = Σ_{n,s} g[n,c,s] of g [outer, C, inner], where g = gy when `y` is
  * null, else g = gy · (y > 0 ? 1 : slope) (the leaky ReLU backward), which is then also
@@ -1110,17 +1120,19 @@ export function biasGrad(
     if (!g) throw new TypeError("Cannot run bias_grad: g is required when y is given: found null");
     need(g, count, "g", "bias_grad");
   }
-  const sl = Math.max(1, Math.min(seg, inner));
-  const segs = Math.ceil(inner / sl);
-  if (sl < inner && sl % 4 !== 0) {
+  // A Linear layer's [N, C]: quads of channels over segments of rows (the `rows` entry).
+  const rows = inner === 1 && c % 4 === 0;
+  const sl = rows ? Math.max(1, Math.min(BIAS_ROWS_SEG, outer)) : Math.max(1, Math.min(seg, inner));
+  const segs = Math.ceil((rows ? outer : inner) / sl);
+  if (!rows && sl < inner && sl % 4 !== 0) {
     throw new RangeError(`Cannot run bias_grad: seg must be a multiple of 4: found ${seg}`);
   }
-  const s = outer * segs;
+  const s = rows ? segs : outer * segs;
   const sums = s > 1 && (active.batchSplitSums ?? true) ? splitSums(rt) : null;
   const part = s === 1 ? gb : sums ? sums.partials(s * c) : scratch(s * c);
   const gy4 = vec4View(gy, "gy", "bias_grad");
   rt.dispatch(
-    KERNELS.biasGrad,
+    rows ? KERNELS.biasGradRows : KERNELS.biasGrad,
     [outer, c, inner, sl, segs, y ? 1 : 0, { f32: slope }, 0],
     [
       y ? vec4View(y, "y", "bias_grad") : gy4,
@@ -1128,7 +1140,7 @@ export function biasGrad(
       vec4View(y ? g! : scratch(1), "g", "bias_grad"),
       part,
     ],
-    groups(s * c),
+    groups(rows ? (s * c) / 4 : s * c),
   );
   if (s > 1) sumSplits(rt, part, gb, c, s, sums);
 }

@@ -14,9 +14,19 @@ const SLOPE = 0.02;
 const MASK_ATOL = 2 * U32 * 2;
 
 // Shapes: one channel with rows split into 3 segments (inner 600 > 256, not a multiple), the
-// linear case (inner 1), odd channels with a single short segment, and rows of odd length
-// (not starting on a vec4) split into 5 segments.
-const SHAPES = [[3, 1, 20, 30], [5, 37], [2, 7, 5, 3], [4, 3, 257], [2, 3, 29, 37]];
+// linear case (inner 1) with channels not a multiple of 4, odd channels with a single short
+// segment, rows of odd length (not starting on a vec4) split into 5 segments, and the linear
+// case with quads of channels (the `rows` entry): one segment of rows, and 150 rows in 3
+// segments of at most 64.
+const SHAPES = [
+  [3, 1, 20, 30],
+  [5, 37],
+  [2, 7, 5, 3],
+  [4, 3, 257],
+  [2, 3, 29, 37],
+  [3, 8],
+  [150, 36],
+];
 
 for (const s of SHAPES) {
   gpuTest(`leakyGradBias and biasGrad match reference (shape [${s}])`, async () => {
