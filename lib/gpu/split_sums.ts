@@ -158,8 +158,8 @@ export class SplitSums {
   }
 
   /**
-   * Defers one sum (see the module documentation). Outputs in another buffer than the
-   * pending sums' record those first.
+   * Defers one sum (see the module documentation). An output in another buffer than the
+   * pending sums', or overlapping one of theirs, records those first.
    *
    * @param job The sum; `part` from {@linkcode SplitSums.partials}.
    */
@@ -167,7 +167,14 @@ export class SplitSums {
     if (job.part.buffer !== this.#buffer) {
       throw new TypeError("Cannot defer a split sum: its partials must come from partials()");
     }
-    if (this.#jobs.length && this.#jobs[0].out.buffer !== job.out.buffer) this.#rt.flushDeferred();
+    // Pending sums write another buffer, or (an output written twice, the later must win) the
+    // same floats: record them first. One dispatch runs its jobs in no particular order.
+    const end = job.out.offset + 4 * job.count;
+    if (
+      this.#jobs.length &&
+      (this.#jobs[0].out.buffer !== job.out.buffer ||
+        this.#jobs.some((j) => j.out.offset < end && job.out.offset < j.out.offset + 4 * j.count))
+    ) this.#rt.flushDeferred();
     this.#outstanding = null;
     this.#jobs.push(job);
     this.#rt.defer([job.part, { ...job.out, size: 4 * job.count }], this.#flush);

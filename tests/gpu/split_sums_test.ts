@@ -6,16 +6,13 @@
  * one with a `split_sum` per gradient.
  */
 import * as K from "../../lib/gpu/kernels.ts";
-import type { BufRef } from "../../lib/gpu/runtime.ts";
+import type { BufRef, KernelDef } from "../../lib/gpu/runtime.ts";
 import { recordSplitSums, type SplitJob, SplitSums } from "../../lib/gpu/split_sums.ts";
-import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
-import { Adam } from "../../lib/optim/optimizers.ts";
 import { backendNamed } from "../../lib/tensor/backends.ts";
-import * as ops from "../../lib/tensor/ops.ts";
-import { Tensor, tidy } from "../../lib/tensor/tensor.ts";
-import { Rng } from "../../lib/util/rng.ts";
+import type { Tensor } from "../../lib/tensor/tensor.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
+import { adamSteps } from "./_train.ts";
 import { close, gt, rand, readAll, sumTol, U32, webgpu } from "./_util.ts";
 
 /** Float64 Σ_k a[off + k·count + i]. */
@@ -180,6 +177,29 @@ gpuTest(
   },
 );
 
+gpuTest("two deferred sums into the same output: the later one wins", async () => {
+  const rt = await webgpu();
+  const be = backendNamed("webgpu");
+  const sums = new SplitSums(rt);
+  try {
+    const count = 36, splits = 5;
+    const a = rand(count * splits, 4250), b = rand(count * splits, 4251);
+    const A = gt(a, [a.length]), B = gt(b, [b.length]);
+    const out = be.fill([count], NaN);
+    for (const src of [A, B]) {
+      const part = sums.partials(count * splits);
+      rt.copy(src.ref, part);
+      sums.add({ part, out: { ...out.ref, size: 4 * count }, count, splits, lanes: 2 });
+    }
+    assertEquals(sums.pending, 1, "the second sum recorded the first before it");
+    const [o] = await readAll([out]);
+    close(o, refSum(b, 0, count, splits), sumTol(splits, 2), "the second sum");
+    for (const t of [A, B, out]) t.dispose();
+  } finally {
+    sums.dispose();
+  }
+});
+
 gpuTest(
   "deferred split sums: a full table, a change of output buffer and a growing partials buffer",
   async () => {
@@ -228,74 +248,20 @@ gpuTest(
   },
 );
 
-/** Adam steps of the seed autoencoder on [1, 29, 23]; losses, weights, dispatches per step. */
-async function train(batch: boolean) {
-  const rt = await webgpu();
-  const saved = K.activeTuning();
-  await K.loadKernels(rt, { ...saved, batchSplitSums: batch });
-  try {
-    const shape: [number, number, number] = [1, 29, 23];
-    const ae = new ConvAutoencoder({ inputShape: shape }, 5);
-    const set = ae.build("webgpu");
-    const opt = new Adam(set, { lr: 1e-2 });
-    const rng = new Rng(6);
-    const x = Tensor.fromArray(
-      Float32Array.from({ length: 3 * 29 * 23 }, () => rng.uniform(0, 1)),
-      [3, ...shape],
-      "webgpu",
-    );
-    const losses: number[] = [];
-    const perStep: number[] = [];
-    const sums: number[] = [];
-    const dispatch = rt.dispatch;
-    let n = 0;
-    rt.dispatch = function (def, params, buffers, workgroups) {
-      if (def.name === "split_sum" || def.name === "split_sum_jobs") n++;
-      return dispatch.call(this, def, params, buffers, workgroups);
-    };
-    try {
-      for (let s = 0; s < 4; s++) {
-        rt.submit();
-        const before = rt.stats().dispatches;
-        n = 0;
-        const l = tidy(() => {
-          set.zeroGrad();
-          const loss = ops.mseLoss(ae.forward(x).recon, x);
-          loss.backward();
-          opt.update();
-          return loss;
-        });
-        rt.submit();
-        perStep.push(rt.stats().dispatches - before);
-        sums.push(n);
-        losses.push(await l.item());
-        l.dispose();
-      }
-    } finally {
-      rt.dispatch = dispatch;
-    }
-    const weights = await set.values.data();
-    x.dispose();
-    opt.dispose();
-    set.dispose();
-    return { losses, weights, perStep, sums };
-  } finally {
-    await K.loadKernels(rt, saved);
-  }
-}
-
 gpuTest(
   "training with batched split sums is bit-identical and sums in one dispatch per step",
   async () => {
-    const on = await train(true), off = await train(false);
+    const isSum = (d: KernelDef) => d.name === "split_sum" || d.name === "split_sum_jobs";
+    const on = await adamSteps({ batchSplitSums: true }, isSum);
+    const off = await adamSteps({ batchSplitSums: false }, isSum);
     assertEquals(on.losses, off.losses, "losses");
     assert(on.losses[3] < on.losses[0], "the run trains");
     assertEquals(Array.from(on.weights), Array.from(off.weights), "final weights");
-    assert(off.sums[1] >= 10, `a split_sum per split gradient without batching: ${off.sums}`);
-    assertEquals(on.sums[1], 1, `one split_sum_jobs per step: ${on.sums}`);
+    assert(off.counted[1] >= 10, `a split_sum per split gradient without batching: ${off.counted}`);
+    assertEquals(on.counted[1], 1, `one split_sum_jobs per step: ${on.counted}`);
     assertEquals(
       off.perStep[1] - on.perStep[1],
-      off.sums[1] - 1,
+      off.counted[1] - 1,
       `dispatches per step ${on.perStep}`,
     );
     assertEquals(on.perStep[1], on.perStep[3], "steady");
