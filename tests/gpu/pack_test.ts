@@ -15,13 +15,10 @@ import {
   recordPacks,
 } from "../../lib/gpu/packs.ts";
 import type { GpuRuntime } from "../../lib/gpu/runtime.ts";
-import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
-import { Adam } from "../../lib/optim/optimizers.ts";
-import * as ops from "../../lib/tensor/ops.ts";
-import { Tensor, tidy } from "../../lib/tensor/tensor.ts";
-import { Rng } from "../../lib/util/rng.ts";
+import type { Tensor } from "../../lib/tensor/tensor.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
+import { adamSteps } from "./_train.ts";
 import { accTol, close, gt, numel, rand, readAll, webgpu } from "./_util.ts";
 
 /** Layout 0 (channel quads) of conv_pack.wgsl, in plain TypeScript. */
@@ -282,51 +279,8 @@ gpuTest(
   },
 );
 
-/** Adam steps of the seed autoencoder on [1, 29, 23]; losses, weights, dispatches per step. */
-async function train(packCacheOn: boolean) {
-  const rt = await webgpu();
-  const saved = K.activeTuning();
-  await K.loadKernels(rt, { ...saved, packCache: packCacheOn });
-  try {
-    const shape: [number, number, number] = [1, 29, 23];
-    const ae = new ConvAutoencoder({ inputShape: shape }, 5);
-    const set = ae.build("webgpu");
-    const opt = new Adam(set, { lr: 1e-2 });
-    const rng = new Rng(6);
-    const x = Tensor.fromArray(
-      Float32Array.from({ length: 3 * 29 * 23 }, () => rng.uniform(0, 1)),
-      [3, ...shape],
-      "webgpu",
-    );
-    const losses: number[] = [];
-    const perStep: number[] = [];
-    for (let s = 0; s < 4; s++) {
-      rt.submit();
-      const before = rt.stats().dispatches;
-      const l = tidy(() => {
-        set.zeroGrad();
-        const loss = ops.mseLoss(ae.forward(x).recon, x);
-        loss.backward();
-        opt.update();
-        return loss;
-      });
-      rt.submit();
-      perStep.push(rt.stats().dispatches - before);
-      losses.push(await l.item());
-      l.dispose();
-    }
-    const weights = await set.values.data();
-    x.dispose();
-    opt.dispose();
-    set.dispose();
-    return { losses, weights, perStep };
-  } finally {
-    await K.loadKernels(rt, saved);
-  }
-}
-
 gpuTest("training with kept packed weights is bit-identical and packs once per step", async () => {
-  const on = await train(true), off = await train(false);
+  const on = await adamSteps({ packCache: true }), off = await adamSteps({ packCache: false });
   assertEquals(on.losses, off.losses, "losses");
   assert(on.losses[3] < on.losses[0], "the run trains");
   assertEquals(Array.from(on.weights), Array.from(off.weights), "final weights");
