@@ -134,8 +134,9 @@ export class SplitSums {
   /**
    * A slice for the partials of one sum, to be passed to {@linkcode SplitSums.add} once the
    * dispatch that writes them is recorded. When the buffer is full the pending sums are
-   * recorded first and the buffer is reused (later commands run after them); a sum larger
-   * than the buffer grows it.
+   * recorded first, and the next slices come from a new buffer that would have held them all
+   * and this one too (twice the old one at least; the old goes back to the pool), so that a
+   * training loop settles on one dispatch per backward pass after a step or two.
    *
    * @param floats `splits · count`.
    * @returns the slice (offset a multiple of 256 bytes).
