@@ -21,6 +21,9 @@ function conv4(what: string, s: readonly number[]): [number, number, number, num
   return s as [number, number, number, number];
 }
 
+/** Values up to which `fill` writes through the queue instead of dispatching `fill`. */
+const SMALL_FILL = 1024;
+
 /** Creates the WebGPU backend over a runtime. */
 export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
   const pool = rt.pool;
@@ -63,6 +66,9 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
     fill(shape, value) {
       const t = alloc(shape);
       if (value === 0) rt.clear(t.ref);
+      // A few values (the seed gradient of a loss) go in with the queue, not a dispatch; a
+      // fresh pool buffer is never one that recorded commands still use (see BufferPool).
+      else if (t.size <= SMALL_FILL) rt.write(t.ref, new Float32Array(t.size).fill(value));
       else K.fill(rt, t.ref, t.size, value);
       return t;
     },

@@ -8,7 +8,7 @@ import { randomArray } from "../../lib/cpu/gradcheck.ts";
 import { backendNamed, gpuRuntime, initBackend } from "../../lib/tensor/backends.ts";
 import { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertClose } from "../_assert.ts";
-import type { GpuRuntime } from "../../lib/gpu/runtime.ts";
+import type { BufRef, GpuRuntime } from "../../lib/gpu/runtime.ts";
 
 /** Unit roundoff of f32 (2^-24). */
 export const U32 = 2 ** -24;
@@ -103,6 +103,21 @@ export function dirtyPool(...sizes: number[]): void {
   const ts = sizes.map((n) => Tensor.full([n], NaN, "webgpu"));
   for (const t of ts) t.dispose();
   gpuRuntime()!.submit();
+}
+
+/**
+ * A scratch allocator for the kernels' split-K partials: NaN-filled slices (a partial left
+ * unwritten then shows), uploaded through the queue, so they record no dispatch.
+ *
+ * @param kept Receives each slice's tensor, for the caller to dispose.
+ * @returns the allocator.
+ */
+export function nanScratch(kept: Tensor[]): (floats: number) => BufRef {
+  return (floats) => {
+    const t = Tensor.fromArray(new Float32Array(floats).fill(NaN), [floats], "webgpu");
+    kept.push(t);
+    return t.ref;
+  };
 }
 
 /** Product of a shape. */

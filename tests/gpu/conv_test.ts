@@ -10,7 +10,7 @@ import * as ops from "../../lib/tensor/ops.ts";
 import type { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
-import { accTol, close, dirtyPool, gt, numel, rand, readAll, webgpu } from "./_util.ts";
+import { accTol, close, dirtyPool, gt, nanScratch, numel, rand, readAll, webgpu } from "./_util.ts";
 import { profileRun } from "../../lib/bench/profile.ts";
 import type { GpuRuntime, ProfiledDispatch } from "../../lib/gpu/runtime.ts";
 
@@ -557,16 +557,11 @@ async function weightGradWithSplit(
     gy.ref,
     gw.ref,
     splitTarget,
-    (floats) => {
-      const t = webgpuBackend().fill([floats], NaN);
-      scratch.push(t);
-      return t.ref;
-    },
+    nanScratch(scratch),
   );
   const [out] = await readAll([gw]);
-  // Counted after the read-back, which records the deferred split sum (batchSplitSums); the
-  // scratch allocator itself records one fill per scratch slice (batchSplitSums off).
-  const dispatches = rt.stats().dispatches - before - scratch.length;
+  // Counted after the read-back, which records the deferred split sum (batchSplitSums).
+  const dispatches = rt.stats().dispatches - before;
   for (const t of [x, gy, gw, ...scratch]) t.dispose();
   return {
     gw: out,

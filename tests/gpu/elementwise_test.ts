@@ -76,6 +76,22 @@ gpuTest("axpby, fill and scale match reference", async () => {
   close(so, a.map((v) => -2.5 * v), ELEMENTWISE_ATOL, "scale");
 });
 
+gpuTest("a fill of a few values goes through the queue: right values, no dispatch", async () => {
+  const rt = await webgpu();
+  const be = backendNamed("webgpu");
+  dirtyPool(1024, 7);
+  const before = rt.stats().dispatches;
+  const a = be.fill([1024], 1.5), b = be.fill([7], -2);
+  assertEquals(rt.stats().dispatches - before, 0, "no dispatch up to 1,024 values");
+  const c = be.fill([1025], 0.5);
+  assertEquals(rt.stats().dispatches - before, 1, "a dispatch above");
+  const [ao, bo, co] = await readAll([a, b, c]);
+  for (const t of [a, b, c]) t.dispose();
+  close(ao, new Float64Array(1024).fill(1.5), 0, "1,024 values");
+  close(bo, new Float64Array(7).fill(-2), 0, "7 values");
+  close(co, new Float64Array(1025).fill(0.5), 0, "1,025 values");
+});
+
 gpuTest("sum and mean match reference across reduction chunks (sizes > 4096)", async () => {
   await webgpu();
   // 1 and 63 (under a workgroup), 4096 (exactly one chunk), 4097 (one element into a second

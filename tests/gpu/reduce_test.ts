@@ -10,7 +10,7 @@ import { backendNamed } from "../../lib/tensor/backends.ts";
 import type { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
-import { close, gt, rand, readAll, sumTol, U32, webgpu } from "./_util.ts";
+import { close, gt, nanScratch, rand, readAll, sumTol, U32, webgpu } from "./_util.ts";
 
 const SLOPE = 0.02;
 
@@ -164,11 +164,7 @@ gpuTest("splitLanes reaches the conv weight gradient and the split-K matmul", as
       gy.ref,
       gw.ref,
       1e6,
-      (floats) => {
-        const t = be.fill([floats], NaN);
-        scratch.push(t);
-        return t.ref;
-      },
+      nanScratch(scratch),
     );
     const [out] = await readAll([gw]);
     for (const t of [x, gy, gw, ...scratch]) t.dispose();
@@ -182,11 +178,7 @@ gpuTest("splitLanes reaches the conv weight gradient and the split-K matmul", as
       bias: Bi.ref,
       slope: SLOPE,
       splitTarget: 1 << 20,
-      scratch: (floats) => {
-        const t = be.fill([floats], NaN);
-        mm.push(t);
-        return t.ref;
-      },
+      scratch: nanScratch(mm),
     });
     const [c] = await readAll([Cc]);
     for (const t of [A, B, Bi, Cc, ...mm]) t.dispose();
