@@ -374,8 +374,9 @@ export class GpuRuntime {
 
   /**
    * Registers work recorded later than asked for: `flush` records it, and runs before any
-   * dispatch, copy, clear or queue write that touches one of `ranges` (byte ranges that
-   * overlap), and at the latest at the next submit. Deferred work of several callers can then
+   * dispatch, copy or clear that touches one of `ranges` (byte ranges that overlap), before a
+   * queue write there (with a submit, since a queue write lands before unsubmitted commands),
+   * and at the latest at the next submit. Deferred work of several callers can then
    * be recorded as one dispatch (the split-K sums of a backward pass, lib/gpu/split_sums.ts),
    * while every command that reads or overwrites what it reads or writes still sees it done.
    *
@@ -396,8 +397,12 @@ export class GpuRuntime {
     for (const f of flushes) f();
   }
 
-  /** Flushes the deferred work when one of `refs` overlaps a range it registered. */
-  #touch(refs: readonly (BufRef | null)[]): void {
+  /**
+   * Flushes the deferred work when one of `refs` overlaps a range it registered.
+   *
+   * @returns whether it did.
+   */
+  #touch(refs: readonly (BufRef | null)[]): boolean {
     for (const r of refs) {
       if (!r) continue;
       for (const d of this.#deferredRanges) {
@@ -406,10 +411,11 @@ export class GpuRuntime {
           r.offset < d.offset + Math.max(d.size, 1)
         ) {
           this.flushDeferred();
-          return;
+          return true;
         }
       }
     }
+    return false;
   }
 
   #written(b: GPUBuffer): void {
@@ -623,7 +629,9 @@ export class GpuRuntime {
    * @param data Values to write.
    */
   write(dst: BufRef, data: Float32Array | Uint32Array | Int32Array): void {
-    if (this.#deferredRanges.length) this.#touch([dst]);
+    // A queue write lands before any command not yet submitted: deferred work on the slice
+    // is recorded and submitted first.
+    if (this.#deferredRanges.length && this.#touch([dst])) this.submit();
     this.#written(dst.buffer);
     this.device.queue.writeBuffer(dst.buffer, dst.offset, data as Float32Array<ArrayBuffer>);
   }

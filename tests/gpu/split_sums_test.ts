@@ -157,6 +157,17 @@ gpuTest(
       const [o2] = await readAll([other]);
       close(o2.subarray(0, count), ref, sumTol(splits, 2), "summed at the submit");
 
+      // A queue write into a pending sum's output lands after the sum (recorded and submitted
+      // first), as recorded: the written values stay.
+      const pw = sums.partials(count * splits);
+      rt.copy(src.ref, pw);
+      sums.add({ part: pw, out: { ...other.ref, size: 4 * count }, count, splits, lanes: 1 });
+      const submits = rt.stats().submits;
+      rt.write({ ...other.ref, size: 4 * count }, new Float32Array(count).fill(5));
+      assertEquals(rt.stats().submits - submits, 1, "the write submitted the sum first");
+      const [ow] = await readAll([other]);
+      assertEquals(Array.from(ow.subarray(0, count)), new Array(count).fill(5), "the write wins");
+
       // A sum whose output changes buffer flushes the pending ones before it is added: its
       // own partials, already written, must survive the buffer's reuse from the start.
       const p4 = sums.partials(count * splits);
