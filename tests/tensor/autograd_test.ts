@@ -142,6 +142,33 @@ bothBackends(
   },
 );
 
+bothBackends("a Linear layer's parameters take their gradients into their slots too", async (d) => {
+  const w0 = Float32Array.from({ length: 8 * 5 }, (_, i) => Math.sin(0.3 * i + 1));
+  const b0 = Float32Array.from({ length: 8 }, (_, i) => 0.1 * i - 0.4);
+  const set = new ParameterSet([
+    { name: "w", shape: [8, 5], init: w0 },
+    { name: "b", shape: [8], init: b0 },
+  ], d);
+  const w = set.byName.get("w")!, b = set.byName.get("b")!;
+  const x = Tensor.fromArray(
+    Float32Array.from({ length: 6 * 5 }, (_, i) => Math.cos(i)),
+    [6, 5],
+    d,
+  );
+  const wl = leafOn(d, Array.from(w0), [8, 5]), bl = leafOn(d, Array.from(b0));
+  const L = ops.sum(ops.linear(x, w, b, SLOPE), 0.25);
+  let seen: readonly (Tensor | null)[] | undefined;
+  const inner = L.node!.inputs[0].node!.backward;
+  L.node!.inputs[0].node!.backward = (gy, into) => (seen = into, inner(gy, into));
+  L.backward();
+  ops.sum(ops.linear(x, wl, bl, SLOPE), 0.25).backward();
+  assert(seen?.[1] === w.grad && seen?.[2] === b.grad, "the linear was offered both slots");
+  assertEquals(Array.from(await w.grad!.data()), Array.from(await wl.grad!.data()), "gw");
+  assertEquals(Array.from(await b.grad!.data()), Array.from(await bl.grad!.data()), "gb");
+  for (const t of [x, wl, bl]) t.dispose();
+  set.dispose();
+});
+
 bothBackends("noGrad records no graph", async (d) => {
   const x = leafOn(d, [1, -2, 3, 4]);
   const y = noGrad(() => ops.leakyRelu(ops.axpby(x, x).reshape([2, 2]), SLOPE));
