@@ -9,14 +9,20 @@
  * ```
  *
  * Per batch: the steady-state step time with the tuning's steps in flight (as training runs), the median time
- * of a step run alone, and the GPU work of one step; then encoder inference at batch 256.
+ * of a step run alone, and the GPU work of one step; then encoder inference at the tuning's
+ * `inferBatch` (256 unless set).
  *
  * @module
  */
 import { median, seisdecTrainer, steadyStepMs } from "../../lib/bench/seisdec_timing.ts";
 import { adapterName } from "../../lib/gpu/device.ts";
 import { gpu } from "../../lib/gpu/runtime.ts";
-import { passesInFlight, stepsInFlight } from "../../lib/tensor/backends.ts";
+import {
+  initBackend,
+  passBatch,
+  passesInFlight,
+  stepsInFlight,
+} from "../../lib/tensor/backends.ts";
 
 const batches = (Deno.args[0] ?? "64,256").split(",").map(Number);
 const steps = Number(Deno.env.get("SEISDEC_TUNE_STEPS") ?? 64);
@@ -24,9 +30,11 @@ const out: Record<string, unknown> = {
   adapter: await adapterName(),
   tuning: Deno.env.get("SEISDEC_TUNING") ?? "{}",
 };
+await initBackend("webgpu"); // the tuning, SEISDEC_TUNING included
 const rt = await gpu();
 for (const b of batches) {
-  const tr = await seisdecTrainer("webgpu", b, 256);
+  // Encoder inference at the tuning's pass size (inferBatch, default 256).
+  const tr = await seisdecTrainer("webgpu", b, passBatch("webgpu"));
   const t0 = performance.now();
   await tr.step();
   const firstMs = performance.now() - t0;
@@ -51,7 +59,8 @@ for (const b of batches) {
   if (b === batches.at(-1)) {
     for (let i = 0; i < 2; i++) await tr.infer();
     const im = await steadyStepMs(() => tr.infer(), steps, passesInFlight("webgpu"));
-    out.infer256 = { ms: +im.toFixed(3), samplesPerSec: +(256 / (im / 1000)).toFixed(1) };
+    const ib = passBatch("webgpu");
+    out.infer = { batch: ib, ms: +im.toFixed(3), samplesPerSec: +(ib / (im / 1000)).toFixed(1) };
   }
   tr.dispose();
 }

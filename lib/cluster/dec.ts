@@ -14,7 +14,7 @@ import { kmeans } from "./kmeans.ts";
 import type { DatasetLike, Normalize } from "./data.ts";
 import { encodeAll, loadAutoencoder, type ModelInfo } from "./pretrain.ts";
 import { Adam, Sgd } from "../optim/optimizers.ts";
-import { backendOf, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
+import { backendOf, passBatch, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
 import { targetDistribution as cpuTargetDistribution } from "../cpu/dec.ts";
 import { axpby, decKlLoss, softAssign, targetDistribution } from "../tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
@@ -605,7 +605,8 @@ function checkResumable(ckDir: string, st: FinetuneState, cfg: FinetuneConfig, n
 }
 
 /**
- * Soft assignments and hard labels of every sample under the current encoder and centres.
+ * Soft assignments and hard labels of every sample under the current encoder and centres, in
+ * passes of `batchSize` samples (default: the backend's {@linkcode passBatch}).
  *
  * @returns q [N, K] and labels [N].
  */
@@ -616,7 +617,7 @@ export async function assignAll(
   normalize: Normalize,
   alpha: number,
   device: Device,
-  batchSize = 256,
+  batchSize = passBatch(device),
 ): Promise<{ q: Float32Array; labels: Int32Array; latent: Float32Array }> {
   const n = ds.count, k = mu.shape[0], d = ae.config.latentDim;
   const q = new Float32Array(n * k), latent = new Float32Array(n * d);

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
-import { initBackend, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
+import { initBackend, passBatch, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
 import { pipelined } from "../util/pipeline.ts";
@@ -437,7 +437,7 @@ export function rescaleLatent(
  * @param ds Dataset.
  * @param normalize Normalisation used in training.
  * @param device Backend.
- * @param batchSize Batch size.
+ * @param batchSize Samples per pass (default: the backend's {@linkcode passBatch}).
  * @param onBatch Progress callback.
  * @returns latent codes [N, D].
  */
@@ -446,7 +446,7 @@ export async function encodeAll(
   ds: DatasetLike,
   normalize: Normalize,
   device: Device,
-  batchSize = 256,
+  batchSize = passBatch(device),
   onBatch?: (done: number) => void,
 ): Promise<Float32Array> {
   const d = ae.config.latentDim;

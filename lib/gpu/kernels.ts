@@ -362,6 +362,14 @@ export interface Tuning {
    */
   inferInFlight?: number;
   /**
+   * Samples per pass in the loops that only encode or assign (`encode`, `cluster`, `init`,
+   * DEC's label checks; default 256). Each pass costs a submit and a read-back besides its
+   * kernels: on the H100 a pass of 256 ran about 0.3 ms of kernels in 0.75–1.1 ms, so larger
+   * passes may pay off there (the `ab` step of bench/gpu/run.sh times 1024 and 4096); on
+   * llvmpipe the kernels dominate and it changes nothing.
+   */
+  inferBatch?: number;
+  /**
    * Read-backs call mapAsync from a later task (a zero timeout), after the caller has recorded
    * and submitted its next steps: Deno's mapAsync (and onSubmittedWorkDone) blocks the calling
    * thread until the GPU has finished the submitted work, so called at once it keeps the host
@@ -390,6 +398,7 @@ export const TUNING_FIELDS = [
   "splitLanes",
   "inFlight",
   "inferInFlight",
+  "inferBatch",
   "deferMap",
 ] as const satisfies readonly (keyof Tuning)[];
 // Fails to compile when a Tuning field is missing from TUNING_FIELDS.

@@ -135,6 +135,21 @@ export function passesInFlight(name: BackendName): number {
   return Math.max(1, Math.floor(tuning?.inferInFlight ?? stepsInFlight(name)));
 }
 
+/** Samples per inference pass unless the WebGPU tuning says otherwise. */
+export const INFER_BATCH = 256;
+
+/**
+ * Samples per pass of the loops that only encode or assign: the WebGPU tuning's `inferBatch`,
+ * else {@linkcode INFER_BATCH}.
+ *
+ * @param name Backend name.
+ * @returns the batch size, ≥ 1.
+ */
+export function passBatch(name: BackendName): number {
+  if (name === "cpu") return INFER_BATCH;
+  return Math.max(1, Math.floor(tuning?.inferBatch ?? INFER_BATCH));
+}
+
 /** @returns the active GPU tuning, or null before WebGPU is initialised. */
 export function gpuTuning(): Tuning | null {
   return tuning;

@@ -469,7 +469,7 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
 });
 
 gpuTest(
-  "cli: pretrain → init → finetune with the GPU pipelining (16 in flight, deferred read-backs) is bit-identical",
+  "cli: pretrain → init → finetune with the GPU pipelining (16 in flight, deferred read-backs, passes of 7) is bit-identical",
   async () => {
     const root = await Deno.makeTempDir();
     const p = (s: string) => join(root, s);
@@ -499,12 +499,18 @@ gpuTest(
     }
     // A child process with the GPU default's pipelining: 9 pretraining steps per epoch and
     // 10 fine-tuning steps between label checks, all in flight at once, and up to 32 inference
-    // passes (validation, init's encoding, DEC's label checks).
+    // passes (validation, init's encoding, DEC's label checks) of 7 samples (inferBatch; the
+    // last pass of the 36 holds one).
     for (const args of steps(p("b"))) {
       const r = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", new URL("../../cli.ts", import.meta.url).pathname, ...args, "--quiet"],
         env: {
-          SEISDEC_TUNING: JSON.stringify({ inFlight: 16, inferInFlight: 32, deferMap: true }),
+          SEISDEC_TUNING: JSON.stringify({
+            inFlight: 16,
+            inferInFlight: 32,
+            inferBatch: 7,
+            deferMap: true,
+          }),
         },
         stdout: "piped",
         stderr: "piped",
