@@ -278,3 +278,19 @@ gpuTest(
     assertEquals(on.perStep[1], on.perStep[3], "steady");
   },
 );
+
+gpuTest(
+  "with a GPU's split choices (split target 65,536, 64 lanes) the batched sums stay bit-identical",
+  async () => {
+    // The GPU default's split fields (lib/gpu/kernels.ts defaultTuning): many more splits per
+    // gradient, and lanes > 1 inside split_sum_jobs, which llvmpipe's own tuning never uses.
+    const gpuSplits = { splitTarget: 65536, splitLanes: 64 };
+    const isSum = (d: KernelDef) => d.name === "split_sum" || d.name === "split_sum_jobs";
+    const on = await adamSteps({ ...gpuSplits, batchSplitSums: true }, isSum);
+    const off = await adamSteps({ ...gpuSplits, batchSplitSums: false }, isSum);
+    assertEquals(on.losses, off.losses, "losses");
+    assertEquals(Array.from(on.weights), Array.from(off.weights), "final weights");
+    assertEquals(on.counted[1], 1, `one split_sum_jobs per step: ${on.counted}`);
+    assert(off.counted[1] >= 10, `split sums without batching: ${off.counted}`);
+  },
+);
