@@ -1052,8 +1052,7 @@ export function convWeightGrad(
   const splits = Math.max(1, Math.min(rows, Math.round(splitTarget / tiles)));
   const perSplit = Math.ceil(rows / splits);
   const s = Math.ceil(rows / perSplit);
-  const sums = s > 1 && (active.batchSplitSums ?? true) ? splitSums(rt) : null;
-  const part = s === 1 ? gw : sums ? sums.partials(s * count) : scratch(s * count);
+  const { part, sums } = splitPartials(rt, s, count, gw, scratch);
   rt.dispatch(
     row ? convWeightGradRowDef(1, rowTq) : convWeightGradDef(tq, tc, jt),
     [...convParams(g), s, perSplit, 0],
@@ -1061,6 +1060,22 @@ export function convWeightGrad(
     groups(tiles * s),
   );
   if (s > 1) sumSplits(rt, part, gw, count, s, sums);
+}
+
+/**
+ * Where a gradient computed in `splits` pieces writes them: `out` itself for one piece, else
+ * the deferred sums' partials buffer (the tuning's `batchSplitSums`, default on) or scratch.
+ */
+function splitPartials(
+  rt: GpuRuntime,
+  splits: number,
+  count: number,
+  out: BufRef,
+  scratch: (floats: number) => BufRef,
+): { part: BufRef; sums: SplitSums | null } {
+  if (splits === 1) return { part: out, sums: null };
+  const sums = (active.batchSplitSums ?? true) ? splitSums(rt) : null;
+  return { part: sums ? sums.partials(splits * count) : scratch(splits * count), sums };
 }
 
 /**
@@ -1137,8 +1152,7 @@ export function biasGrad(
     throw new RangeError(`Cannot run bias_grad: seg must be a multiple of 4: found ${seg}`);
   }
   const s = rows ? segs : outer * segs;
-  const sums = s > 1 && (active.batchSplitSums ?? true) ? splitSums(rt) : null;
-  const part = s === 1 ? gb : sums ? sums.partials(s * c) : scratch(s * c);
+  const { part, sums } = splitPartials(rt, s, c, gb, scratch);
   const gy4 = vec4View(gy, "gy", "bias_grad");
   rt.dispatch(
     rows ? KERNELS.biasGradRows : KERNELS.biasGrad,

@@ -12,6 +12,19 @@
  */
 import { writeFileAtomic } from "../util/atomic.ts";
 
+/** The typed arrays a numeric dtype decodes to. */
+export type NumericArray =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array;
+
 /** A decoded `.npy` array. */
 export interface NpyArray {
   /** NumPy dtype string as stored, e.g. `<f4`, `<f8`, `<i8`, `|u1`, `<U11`. */
@@ -21,19 +34,7 @@ export interface NpyArray {
   /** True when the data is in Fortran (column-major) order. */
   fortranOrder: boolean;
   /** Elements in file order, converted to native byte order. */
-  data:
-    | Float32Array
-    | Float64Array
-    | Int8Array
-    | Int16Array
-    | Int32Array
-    | BigInt64Array
-    | Uint8Array
-    | Uint16Array
-    | Uint32Array
-    | BigUint64Array
-    | string[]
-    | boolean[];
+  data: NumericArray | string[] | boolean[];
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
@@ -223,22 +224,7 @@ export function readNpy(bytes: Uint8Array): NpyArray {
 }
 
 /** Typed arrays that hold each numeric dtype as {@linkcode readNpy} returns it. */
-const ARRAYS: Record<
-  string,
-  new (
-    n: number,
-  ) =>
-    | Float32Array
-    | Float64Array
-    | Int8Array
-    | Int16Array
-    | Int32Array
-    | BigInt64Array
-    | Uint8Array
-    | Uint16Array
-    | Uint32Array
-    | BigUint64Array
-> = {
+const ARRAYS: Record<string, new (n: number) => NumericArray> = {
   f2: Float32Array,
   f4: Float32Array,
   f8: Float64Array,

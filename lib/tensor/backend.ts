@@ -58,7 +58,7 @@ export interface Backend {
     gy: Tensor,
     wShape: readonly number[],
     o: ConvOpts,
-    into?: Tensor,
+    into?: Tensor | null,
   ): Tensor;
   /** Transposed conv with output size [Ho, Wo] given (it carries output_padding). */
   convTranspose2d(
@@ -75,15 +75,20 @@ export interface Backend {
     gy: Tensor,
     wShape: readonly number[],
     o: ConvOpts,
-    into?: Tensor,
+    into?: Tensor | null,
   ): Tensor;
   /** Sum of g [N, C, ...] over every axis but 1 (written to `into` when given). */
-  biasGrad(g: Tensor, into?: Tensor): Tensor;
+  biasGrad(g: Tensor, into?: Tensor | null): Tensor;
   /**
    * The leaky ReLU backward and the bias gradient together: g = leakyGrad(y, gy, slope) and
    * biasGrad(g), in one pass on the GPU (the bias gradient written to `gbInto` when given).
    */
-  leakyGradBias(y: Tensor, gy: Tensor, slope: number, gbInto?: Tensor): [Tensor, Tensor];
+  leakyGradBias(
+    y: Tensor,
+    gy: Tensor,
+    slope: number,
+    gbInto?: Tensor | null,
+  ): [Tensor, Tensor];
   /** C [m,n] = act(op(A)·op(B) + bias[n]) (written to `into` when given). */
   matmul(
     a: Tensor,
@@ -95,7 +100,7 @@ export interface Backend {
     tb: boolean,
     bias: Tensor | null,
     slope: number,
-    into?: Tensor,
+    into?: Tensor | null,
   ): Tensor;
   leaky(x: Tensor, slope: number): Tensor;
   /** gx = gy·(y > 0 ? 1 : slope), y the activation's output. */

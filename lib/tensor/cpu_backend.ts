@@ -15,7 +15,7 @@ function make(data: Float32Array, shape: readonly number[]): Tensor {
 
 const f32 = (a: Float64Array, shape: readonly number[]) => make(Float32Array.from(a), shape);
 /** f32, or the values written into `into` (a gradient slot; see Backend) and `into` itself. */
-const f32Into = (a: Float64Array, shape: readonly number[], into: Tensor | undefined) => {
+const f32Into = (a: Float64Array, shape: readonly number[], into: Tensor | null | undefined) => {
   if (!into) return f32(a, shape);
   into.array.set(a);
   return into;

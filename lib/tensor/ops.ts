@@ -84,7 +84,7 @@ function leakyBias(
   gbInto: Tensor | null | undefined,
 ): [Tensor, Tensor | null] {
   if (slope === 1) return [gy, null];
-  if (b?.requiresGrad) return k.leakyGradBias(y, gy, slope, gbInto ?? undefined);
+  if (b?.requiresGrad) return k.leakyGradBias(y, gy, slope, gbInto);
   return [k.leakyGrad(y, gy, slope), null];
 }
 
@@ -120,8 +120,8 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, o: Conv2dOptions)
     const [g, gb] = leakyBias(k, y, gy, slope, b, into?.[2]);
     const out = [
       x.requiresGrad ? k.conv2dInputGrad(g, w, x.shape, o) : null,
-      w.requiresGrad ? k.conv2dWeightGrad(x, g, w.shape, o, into?.[1] ?? undefined) : null,
-      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2] ?? undefined) : null)] : []),
+      w.requiresGrad ? k.conv2dWeightGrad(x, g, w.shape, o, into?.[1]) : null,
+      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2]) : null)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;
@@ -173,10 +173,8 @@ export function convTranspose2d(
     const [g, gb] = leakyBias(k, y, gy, slope, b, into?.[2]);
     const out = [
       x.requiresGrad ? k.convTranspose2dInputGrad(g, w, x.shape, conv) : null,
-      w.requiresGrad
-        ? k.convTranspose2dWeightGrad(x, g, w.shape, conv, into?.[1] ?? undefined)
-        : null,
-      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2] ?? undefined) : null)] : []),
+      w.requiresGrad ? k.convTranspose2dWeightGrad(x, g, w.shape, conv, into?.[1]) : null,
+      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2]) : null)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;
@@ -209,10 +207,8 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null, slope = 1): Tenso
     const [g, gb] = leakyBias(k, y, gy, slope, b, into?.[2]);
     const out = [
       x.requiresGrad ? k.matmul(g, w, n, inF, outF, false, false, null, 1) : null,
-      w.requiresGrad
-        ? k.matmul(g, x, outF, inF, n, true, false, null, 1, into?.[1] ?? undefined)
-        : null,
-      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2] ?? undefined) : null)] : []),
+      w.requiresGrad ? k.matmul(g, x, outF, inF, n, true, false, null, 1, into?.[1]) : null,
+      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2]) : null)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;
