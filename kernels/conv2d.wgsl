@@ -7,7 +7,8 @@
 // Layouts (row-major): x [N,Ci,H,W], b [Co], y [N,Co,Ho,Wo], and the weight packed by
 // conv_pack.wgsl channel-last in vec4s of output channels: wp [Ci,KH,KW,CO4P] of vec4f,
 // wp[ci,kh,kw,q] = w[4q..4q+3, ci, kh, kw] (zero past Co; CO4P is a multiple of TQ).
-// Bindings: 0 params, 1 x, 2 wp, 3 b (read only when has_bias = 1), 4 y.
+// Bindings: 0 params, 1 x, 2 wp, 3 b (read only when has_bias = 1; m when GM = 1), 4 y,
+// 5 part (GM = 1 only).
 //
 // The same kernel is the input gradient of ConvTranspose2d: for a transposed conv with
 // weight [A,B,KH,KW], dL/dx = conv2d(dL/dy, w) with Co = A and Ci = B, no bias, slope 1.
@@ -34,6 +35,14 @@
 // about as much as a load, that made e0 (1 input channel, stores a third of its time) 0.80×
 // as long. TP4 = TP / 4.
 //
+// With the define GM = 1 (gradient mask; used as ConvTranspose2d's input gradient, no bias)
+// the epilogue is the backward of the leaky ReLU of the layer that produced the transposed
+// conv's input, and of that layer's bias: binding 3 is then that layer's output m (laid out
+// as y), y = v · (m > 0 ? 1 : slope), and binding 5 receives one partial bias gradient per
+// pixel tile, part[pt·Co + co] = Σ_{p in tile pt} y[p, co], which split_sum adds up over the
+// tiles. That saves the separate bias_grad pass over the gradient (read m and g, write the
+// masked g) and its dispatch. GM variants store scalars (VS = 0).
+//
 // Dispatch: ceil(ceil(N·Ho·Wo / TP) · (CO4P / TQ) / 64) workgroups of 64, linear grid
 // (workgroup index = wid.x + wid.y · nwg.x).
 
@@ -59,6 +68,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> Y: array<vec4f>;
 /*else*/
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+/*endif*/
+/*if GM*/
+@group(0) @binding(5) var<storage, read_write> Part: array<f32>;
 /*endif*/
 
 fn act(v: f32) -> f32 {
@@ -164,7 +176,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
-/*else*/
+/*endif*/
+/*if SE*/
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
     if (pix0 + p < np) {
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
@@ -176,6 +189,31 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           }
         }
       }
+    }
+  }
+/*endif*/
+/*if GM*/
+  var bs: array<vec4f, TQ>;
+  /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+    if (pix0 + p < np) {
+      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+        var v = acc[p * TQ + q];
+        /*unroll*/ for (var k = 0u; k < 4u; k++) {
+          let co = (q0 + q) * 4u + k;
+          if (co < P.co) {
+            let o = ob[p] + co * hw_out;
+            v[k] = select(P.slope * v[k], v[k], B[o] > 0.0);
+            Y[o] = v[k];
+          }
+        }
+        bs[q] += v;
+      }
+    }
+  }
+  /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+    /*unroll*/ for (var k = 0u; k < 4u; k++) {
+      let co = (q0 + q) * 4u + k;
+      if (co < P.co) { Part[pt * P.co + co] = bs[q][k]; }
     }
   }
 /*endif*/

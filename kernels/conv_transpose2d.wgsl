@@ -9,7 +9,8 @@
 // ConvTranspose2d weight) packed by conv_pack.wgsl channel-last in vec4s of output channels:
 // wp [A,KH,KW,B4P] of vec4f, wp[a,kh,kw,q] = w[a, 4q..4q+3, kh, kw] (zero past B; B4P is a
 // multiple of TQ).
-// Bindings: 0 params, 1 x, 2 wp, 3 bias (read only when has_bias = 1), 4 y.
+// Bindings: 0 params, 1 x, 2 wp, 3 bias (read only when has_bias = 1; m when GM = 1), 4 y,
+// 5 part (GM = 1 only).
 //
 // The same kernel is the input gradient of Conv2d: for a conv with weight [Co,Ci,KH,KW],
 // dL/dx = conv_transpose2d(dL/dy, w) with A = Co, B = Ci, Ho/Wo = the conv's input size.
@@ -27,6 +28,11 @@
 // for 4·TP·TQ FMAs. The tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts), so
 // the accumulators stay in registers. As in conv2d.wgsl, the tile's coordinates are stepped
 // without integer divisions and the bias is loaded once per invocation.
+// With the define GM = 1 (used as Conv2d's input gradient, no bias) the epilogue is the
+// backward of the leaky ReLU and bias of the layer that produced the conv's input, as in
+// conv2d.wgsl: binding 3 is that layer's output m, y = v · (m > 0 ? 1 : slope), and binding 5
+// receives part[(phase·tiles + pt)·B + b] = Σ_{p in tile} y[p, b] (tiles position tiles per
+// phase), added up over the tiles by split_sum.
 // Grid order, fastest first: position tile, phase (qh, qw), channel tile.
 // Dispatch: ceil(ceil(N · ceil(Ho/sh) · ceil(Wo/sw) / TP) · sh·sw · (B4P/TQ) / 64) workgroups.
 
@@ -49,6 +55,9 @@ struct Params {
 /*endif*/
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+/*if GM*/
+@group(0) @binding(5) var<storage, read_write> Part: array<f32>;
+/*endif*/
 
 fn act(v: f32) -> f32 {
   return select(P.slope * v, v, v > 0.0);
@@ -151,6 +160,32 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
   }
 
+/*if GM*/
+  var bs: array<vec4f, TQ>;
+  /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+    if (valid[p]) {
+      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+        var v = acc[p * TQ + q];
+        /*unroll*/ for (var k = 0u; k < 4u; k++) {
+          let b = (q0 + q) * 4u + k;
+          if (b < P.b) {
+            let o = ob[p] + b * hw_out;
+            v[k] = select(P.slope * v[k], v[k], Bias[o] > 0.0);
+            Y[o] = v[k];
+          }
+        }
+        bs[q] += v;
+      }
+    }
+  }
+  let row = phase * pix_tiles + pt;
+  /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+    /*unroll*/ for (var k = 0u; k < 4u; k++) {
+      let b = (q0 + q) * 4u + k;
+      if (b < P.b) { Part[row * P.b + b] = bs[q][k]; }
+    }
+  }
+/*else*/
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
     if (valid[p]) {
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
@@ -164,4 +199,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
+/*endif*/
 }

@@ -21,10 +21,15 @@
 // Layouts: x [N,A,H,W], bias [B], y [N,B,Ho,Wo]; the weight packed by conv_pack_phase.wgsl:
 // wq[((a·WH + i)·WW + j)·B + b][l] = w[a, b, kh, kw] for window offset (dh0 + i, dw0 + j) and
 // phase l (zero where the phase has no tap there, or l >= sh·sw).
-// Bindings: 0 params, 1 x, 2 wq, 3 bias (read only when has_bias = 1), 4 y.
+// Bindings: 0 params, 1 x, 2 wq, 3 bias (read only when has_bias = 1; m when GM = 1), 4 y,
+// 5 part (GM = 1 only).
 // The tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts); TB equals B. As in
 // conv2d.wgsl, the block coordinates are stepped without integer divisions and the bias is
 // loaded once per invocation.
+// With the define GM = 1 (used as Conv2d's input gradient, no bias) the epilogue is the
+// backward of the leaky ReLU and bias of the layer that produced the conv's input, as in
+// conv2d.wgsl: binding 3 is that layer's output m, y = v · (m > 0 ? 1 : slope), and binding 5
+// receives part[pt·B + b] = Σ_{outputs of tile pt} y[., b], added up by split_sum.
 // Dispatch: ceil(ceil(N · ceil(Ho/sh) · ceil(Wo/sw) / TP) / 64) workgroups.
 
 const TP: u32 = {{TP}}u;
@@ -46,6 +51,9 @@ struct Params {
 /*endif*/
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+/*if GM*/
+@group(0) @binding(5) var<storage, read_write> Part: array<f32>;
+/*endif*/
 
 fn act(v: f32) -> f32 {
   return select(P.slope * v, v, v > 0.0);
@@ -132,6 +140,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     lh[l] = l / P.sw;
     lw[l] = l % P.sw;
   }
+/*if GM*/
+  var bs: array<f32, TB>;
+/*endif*/
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
     /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
       let v = acc[p * TB + b];
@@ -139,9 +150,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         let oh = P.sh * jh[p] + lh[l];
         let ow = P.sw * jw[p] + lw[l];
         if (valid[p] && l < phases && oh < P.ho && ow < P.wo) {
-          Y[ob[p] + b * hw_out + oh * P.wo + ow] = act(v[l] + bias[b]);
+          let o = ob[p] + b * hw_out + oh * P.wo + ow;
+/*if GM*/
+          let r = select(P.slope * v[l], v[l], Bias[o] > 0.0);
+          Y[o] = r;
+          bs[b] += r;
+/*else*/
+          Y[o] = act(v[l] + bias[b]);
+/*endif*/
         }
       }
     }
   }
+/*if GM*/
+  /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
+    Part[pt * TB + b] = bs[b];
+  }
+/*endif*/
 }

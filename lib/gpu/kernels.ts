@@ -337,6 +337,12 @@ export interface Tuning {
    */
   batchSplitSums?: boolean;
   /**
+   * A conv's input gradient also does the backward of the leaky ReLU and bias of the layer
+   * that produced its input, when that output feeds only the conv ({@linkcode ActGrad},
+   * default true). Off: a bias_grad pass (and dispatch) per layer.
+   */
+  foldActGrad?: boolean;
+  /**
    * The conv kernels read packed weights of at most 64 KiB from a uniform buffer instead of
    * a storage buffer (default false; see {@linkcode UNIFORM_WEIGHT_VEC4S}).
    */
@@ -395,6 +401,7 @@ export const TUNING_FIELDS = [
   "convVectorStores",
   "packCache",
   "batchSplitSums",
+  "foldActGrad",
   "splitLanes",
   "inFlight",
   "inferInFlight",
@@ -413,6 +420,8 @@ const _tuningFieldsComplete: Exclude<keyof Tuning, (typeof TUNING_FIELDS)[number
  * @param tp Pixel tile.
  * @param vectorStores Write y as vec4s of 4 pixels (needs tp and Ho·Wo multiples of 4).
  * @param uniformWeights Read the packed weight from a 64 KiB uniform buffer (it must fit).
+ * @param gradMask The gradient epilogue ({@linkcode ActGrad}): mask by binding 3, bias partials
+ *   to binding 5.
  * @returns the kernel definition.
  */
 export function conv2dDef(
@@ -420,16 +429,19 @@ export function conv2dDef(
   tp = 4,
   vectorStores = false,
   uniformWeights = false,
+  gradMask = false,
 ): KernelDef {
-  if (vectorStores && tp % 4 !== 0) {
+  if (vectorStores && (tp % 4 !== 0 || gradMask)) {
     throw new RangeError(
-      `Cannot build conv2d: vector stores need a pixel tile that is a multiple of 4: found ${tp}`,
+      `Cannot build conv2d: vector stores need a pixel tile that is a multiple of 4 and no gradient mask: found ${tp}${
+        gradMask ? " with a mask" : ""
+      }`,
     );
   }
   return {
     name: "conv2d",
     file: "conv2d.wgsl",
-    storage: ["read", uniformWeights ? "uniform" : "read", "read", "rw"],
+    storage: convStorage(uniformWeights, gradMask),
     workgroupSize: WG,
     defines: {
       TP: tp,
@@ -437,6 +449,8 @@ export function conv2dDef(
       VS: vectorStores ? 1 : 0,
       TP4: vectorStores ? tp / 4 : 0,
       UW: uniformWeights ? 1 : 0,
+      GM: gradMask ? 1 : 0,
+      SE: vectorStores || gradMask ? 0 : 1,
     },
   };
 }
@@ -448,16 +462,39 @@ export function conv2dDef(
  * @param tc Channel tile, a multiple of 4.
  * @param tp Position tile.
  * @param uniformWeights Read the packed weight from a 64 KiB uniform buffer (it must fit).
+ * @param gradMask The gradient epilogue ({@linkcode ActGrad}): mask by binding 3, bias partials
+ *   to binding 5.
  * @returns the kernel definition.
  */
-export function convTranspose2dDef(tc: number, tp = 4, uniformWeights = false): KernelDef {
+export function convTranspose2dDef(
+  tc: number,
+  tp = 4,
+  uniformWeights = false,
+  gradMask = false,
+): KernelDef {
   return {
     name: "conv_transpose2d",
     file: "conv_transpose2d.wgsl",
-    storage: ["read", uniformWeights ? "uniform" : "read", "read", "rw"],
+    storage: convStorage(uniformWeights, gradMask),
     workgroupSize: WG,
-    defines: { TP: tp, TQ: Math.max(1, Math.round(tc / 4)), UW: uniformWeights ? 1 : 0 },
+    defines: {
+      TP: tp,
+      TQ: Math.max(1, Math.round(tc / 4)),
+      UW: uniformWeights ? 1 : 0,
+      GM: gradMask ? 1 : 0,
+    },
   };
+}
+
+/** Bindings 1–5 of a conv kernel: x, the packed weight, bias (or m), y, and part with GM. */
+function convStorage(uniformWeights: boolean, gradMask: boolean): KernelDef["storage"] {
+  return [
+    "read",
+    uniformWeights ? "uniform" : "read",
+    "read",
+    "rw",
+    ...(gradMask ? ["rw" as const] : []),
+  ];
 }
 
 /**
@@ -466,15 +503,22 @@ export function convTranspose2dDef(tc: number, tp = 4, uniformWeights = false): 
  * @param b Output channels of the layer.
  * @param tp Block positions per invocation.
  * @param uniformWeights Read the packed weight from a 64 KiB uniform buffer (it must fit).
+ * @param gradMask The gradient epilogue ({@linkcode ActGrad}): mask by binding 3, bias partials
+ *   to binding 5.
  * @returns the kernel definition.
  */
-export function convTranspose2dPhaseDef(b: number, tp: number, uniformWeights = false): KernelDef {
+export function convTranspose2dPhaseDef(
+  b: number,
+  tp: number,
+  uniformWeights = false,
+  gradMask = false,
+): KernelDef {
   return {
     name: "conv_transpose2d_phase",
     file: "conv_transpose2d_phase.wgsl",
-    storage: ["read", uniformWeights ? "uniform" : "read", "read", "rw"],
+    storage: convStorage(uniformWeights, gradMask),
     workgroupSize: WG,
-    defines: { TP: tp, TB: b, UW: uniformWeights ? 1 : 0 },
+    defines: { TP: tp, TB: b, UW: uniformWeights ? 1 : 0, GM: gradMask ? 1 : 0 },
   };
 }
 
@@ -751,6 +795,44 @@ export function convGeom(
   };
 }
 
+/**
+ * The backward of a leaky ReLU, and of the bias before it, folded into the conv that computes
+ * the gradient of that ReLU's output (the GM variants of conv2d.wgsl, conv_transpose2d.wgsl
+ * and conv_transpose2d_phase.wgsl). A layer y = act(z + b) feeds a conv; the conv's input
+ * gradient kernel, computing g = dL/dy, then writes dL/dz = g · (y > 0 ? 1 : slope) instead,
+ * and one partial sum of it per channel and output tile, added up into dL/db like a split-K
+ * weight gradient. That replaces a bias_grad pass (and dispatch) per layer.
+ */
+export interface ActGrad {
+  /** The layer's output y (the mask's source), laid out as the conv's output. */
+  m: BufRef;
+  /** Leaky ReLU slope. */
+  slope: number;
+  /** The layer's bias gradient [C] (written), or null for none. */
+  gb: BufRef | null;
+  /** Allocates a temporary slice of the given float count; it is released by the caller. */
+  scratch: (floats: number) => BufRef;
+}
+
+/**
+ * Where an {@linkcode ActGrad} conv writes its `rows` partial bias gradients of `count`
+ * channels, and the sum to record once it has: into gb (or, with one row, gb itself), or,
+ * without a bias, scratch that nothing reads.
+ */
+function actPartials(
+  rt: GpuRuntime,
+  grad: ActGrad,
+  rows: number,
+  count: number,
+  kernel: string,
+): { part: BufRef; finish: () => void } {
+  const gb = grad.gb;
+  if (!gb) return { part: grad.scratch(rows * count), finish: () => {} };
+  need(gb, count, "gb", kernel);
+  const { part, sums } = splitPartials(rt, rows, count, gb, grad.scratch);
+  return { part, finish: () => rows > 1 && sumSplits(rt, part, gb, count, rows, sums) };
+}
+
 function convParams(g: ConvGeom): number[] {
   return [
     g.n,
@@ -858,6 +940,8 @@ function uniformWeights(vec4s: number): boolean {
  * @param y Output.
  * @param slope Leaky ReLU slope, 1 for none.
  * @param tc Output channels per invocation (a multiple of 4; see {@linkcode convTiles}).
+ * @param grad As a transposed conv's input gradient: the backward of the leaky ReLU and bias
+ *   of the layer that produced that conv's input (b null, slope 1).
  */
 export function conv2d(
   rt: GpuRuntime,
@@ -868,10 +952,15 @@ export function conv2d(
   y: BufRef,
   slope = 1,
   tc = active.convTile,
+  grad: ActGrad | null = null,
 ): void {
   need(x, g.n * g.ci * g.h * g.w, "x", "conv2d");
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d");
+  if (grad) need(grad.m, g.n * g.co * g.ho * g.wo, "m", "conv2d");
+  if (grad && (b || slope !== 1)) {
+    throw new TypeError("Cannot run conv2d: a gradient epilogue takes no bias and slope 1");
+  }
   const [tcl, tp0] = convTiles(tc, g.co, tc === active.convTile ? active.convPixels : undefined);
   const tq = tcl / 4;
   const co4p = Math.ceil(g.co / tcl) * tq;
@@ -880,14 +969,16 @@ export function conv2d(
   const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, co4p, false, uw);
   const tiles = Math.ceil(g.n * g.ho * g.wo / tp) * (co4p / tq);
   // vec4 stores when 4 consecutive pixels of a tile always share an image (conv2d.wgsl).
-  const vs = (active.convVectorStores ?? true) && tp % 4 === 0 && (g.ho * g.wo) % 4 === 0 &&
-    y.offset % 16 === 0;
+  const vs = !grad && (active.convVectorStores ?? true) && tp % 4 === 0 &&
+    (g.ho * g.wo) % 4 === 0 && y.offset % 16 === 0;
+  const ep = grad && actPartials(rt, grad, Math.ceil(g.n * g.ho * g.wo / tp), g.co, "conv2d");
   rt.dispatch(
-    conv2dDef(tcl, tp, vs, uw),
-    [...convParams(g), b ? 1 : 0, { f32: slope }, co4p],
-    [x, wp, b ?? x, y],
+    conv2dDef(tcl, tp, vs, uw, !!grad),
+    [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, co4p],
+    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : [])],
     groups(tiles),
   );
+  ep?.finish();
 }
 
 /**
@@ -904,6 +995,8 @@ export function conv2d(
  * @param slope Leaky ReLU slope, 1 for none.
  * @param tc Output channels per invocation (a multiple of 4; narrowed to B by
  *   {@linkcode convTiles}).
+ * @param grad As a conv's input gradient: the backward of the leaky ReLU and bias of the layer
+ *   that produced that conv's input (b null, slope 1).
  */
 export function convTranspose2d(
   rt: GpuRuntime,
@@ -914,16 +1007,23 @@ export function convTranspose2d(
   y: BufRef,
   slope = 1,
   tc = active.convTransposeTile ?? 4,
+  grad: ActGrad | null = null,
 ): void {
   need(x, g.n * g.ci * g.h * g.w, "x", "conv_transpose2d");
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv_transpose2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv_transpose2d");
+  if (grad) need(grad.m, g.n * g.co * g.ho * g.wo, "m", "conv_transpose2d");
+  if (grad && (b || slope !== 1)) {
+    throw new TypeError(
+      "Cannot run conv_transpose2d: a gradient epilogue takes no bias and slope 1",
+    );
+  }
   const [sh, sw] = g.stride;
   if (
     (active.convTransposePhase ?? true) && g.co <= (active.convTransposePhaseChannels ?? 3) &&
     sh * sw <= 4
   ) {
-    convTranspose2dPhase(rt, g, x, w, b, y, slope);
+    convTranspose2dPhase(rt, g, x, w, b, y, slope, grad);
     return;
   }
   const [tcl, tp0] = convTiles(
@@ -940,12 +1040,15 @@ export function convTranspose2d(
   const positions = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
   const tp = balancedPixels(positions, tp0, tq, sh * sw * (b4p / tq), active.balanceThreads ?? 1);
   const inv = Math.ceil(positions / tp) * sh * sw * (b4p / tq);
+  const ep = grad &&
+    actPartials(rt, grad, Math.ceil(positions / tp) * sh * sw, g.co, "conv_transpose2d");
   rt.dispatch(
-    convTranspose2dDef(tcl, tp, uw),
-    [...convParams(g), b ? 1 : 0, { f32: slope }, b4p],
-    [x, wp, b ?? x, y],
+    convTranspose2dDef(tcl, tp, uw, !!grad),
+    [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, b4p],
+    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : [])],
     groups(inv),
   );
+  ep?.finish();
 }
 
 /**
@@ -961,6 +1064,7 @@ function convTranspose2dPhase(
   b: BufRef | null,
   y: BufRef,
   slope: number,
+  grad: ActGrad | null,
 ): void {
   const [sh, sw] = g.stride;
   const [ph, pw] = g.padding;
@@ -976,8 +1080,10 @@ function convTranspose2dPhase(
   );
   const blocks = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
   const tp = balancedPixels(blocks, phaseTile(g.co), g.co, 1, active.balanceThreads ?? 1);
+  const ep = grad &&
+    actPartials(rt, grad, Math.ceil(blocks / tp), g.co, "conv_transpose2d_phase");
   rt.dispatch(
-    convTranspose2dPhaseDef(g.co, tp, uw),
+    convTranspose2dPhaseDef(g.co, tp, uw, !!grad),
     [
       g.n,
       g.ci,
@@ -989,16 +1095,17 @@ function convTranspose2dPhase(
       sh,
       sw,
       b ? 1 : 0,
-      { f32: slope },
+      { f32: grad?.slope ?? slope },
       { i32: dh0 },
       { i32: dw0 },
       wh,
       ww,
       0,
     ],
-    [x, wq, b ?? x, y],
+    [x, wq, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : [])],
     groups(Math.ceil(blocks / tp)),
   );
+  ep?.finish();
 }
 
 /**

@@ -34,9 +34,28 @@ export interface SgdHyper {
   first: boolean;
 }
 
+/**
+ * The backward of the leaky ReLU (and bias) of the layer whose output y is a conv's input,
+ * done by that conv's input-gradient primitive: it returns dL/dz = dL/dy · (y > 0 ? 1 : slope)
+ * for z = y's pre-activation, and writes Σ dL/dz over every axis but 1 into `gb` when given.
+ * On WebGPU this is the conv kernels' epilogue ({@linkcode ActGrad} in lib/gpu/kernels.ts).
+ */
+export interface InputAct {
+  /** The producing layer's output (the conv's input x). */
+  y: Tensor;
+  slope: number;
+  /** The producing layer's bias-gradient slot [C], or null. */
+  gb: Tensor | null;
+}
+
 /** Primitive kernels of one backend. */
 export interface Backend {
   readonly name: "webgpu" | "cpu";
+  /**
+   * Whether the conv ops fold the leaky ReLU backward of the layer before into their input
+   * gradients ({@linkcode InputAct}); decided when an op is recorded.
+   */
+  foldsInputAct(): boolean;
   fromArray(data: Float32Array, shape: readonly number[]): Tensor;
   fill(shape: readonly number[], value: number): Tensor;
   read(ts: Tensor[]): Promise<Float32Array[]>;
@@ -47,7 +66,14 @@ export interface Backend {
 
   /** y = act(conv2d(x, w) + b), act = leaky ReLU with `slope` (1 = identity). */
   conv2d(x: Tensor, w: Tensor, b: Tensor | null, o: ConvOpts, slope: number): Tensor;
-  conv2dInputGrad(gy: Tensor, w: Tensor, xShape: readonly number[], o: ConvOpts): Tensor;
+  /** dL/dx, or with `act` the gradient before the leaky ReLU that made x ({@linkcode InputAct}). */
+  conv2dInputGrad(
+    gy: Tensor,
+    w: Tensor,
+    xShape: readonly number[],
+    o: ConvOpts,
+    act?: InputAct | null,
+  ): Tensor;
   /**
    * The weight gradient. The primitives that make a parameter's gradient take an optional
    * `into` (the parameter's gradient slot, of the result's shape): they then write the
@@ -69,7 +95,14 @@ export interface Backend {
     outHW: [number, number],
     slope: number,
   ): Tensor;
-  convTranspose2dInputGrad(gy: Tensor, w: Tensor, xShape: readonly number[], o: ConvOpts): Tensor;
+  /** As {@linkcode Backend.conv2dInputGrad}, for a transposed conv. */
+  convTranspose2dInputGrad(
+    gy: Tensor,
+    w: Tensor,
+    xShape: readonly number[],
+    o: ConvOpts,
+    act?: InputAct | null,
+  ): Tensor;
   convTranspose2dWeightGrad(
     x: Tensor,
     gy: Tensor,

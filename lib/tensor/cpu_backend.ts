@@ -7,7 +7,7 @@
  */
 import * as C from "../cpu/mod.ts";
 import { Storage, Tensor } from "./tensor.ts";
-import type { AdamHyper, Backend, ConvOpts, SgdHyper } from "./backend.ts";
+import type { AdamHyper, Backend, ConvOpts, InputAct, SgdHyper } from "./backend.ts";
 
 function make(data: Float32Array, shape: readonly number[]): Tensor {
   return new Tensor(new Storage(null, data, null), shape, "cpu");
@@ -26,9 +26,26 @@ function leakyInPlace(y: Float64Array, slope: number): Float64Array {
   return y;
 }
 
+/**
+ * An input gradient as f32, then, with `act`, the producing layer's leaky ReLU backward and
+ * bias gradient ({@linkcode InputAct}), rounded as leakyGradBias rounds them.
+ */
+function inputGrad(gx: Float64Array, shape: readonly number[], act?: InputAct | null): Tensor {
+  if (!act) return f32(gx, shape);
+  const g = f32(C.leakyReluGrad(act.y.array, Float32Array.from(gx), act.slope), shape);
+  if (act.gb) {
+    const inner = shape.slice(2).reduce((a, b) => a * b, 1);
+    act.gb.array.set(C.biasGrad(g.array, [shape[0], shape[1], inner, 1]));
+  }
+  return g;
+}
+
 /** The CPU backend. */
 export const cpuBackend: Backend = {
   name: "cpu",
+  foldsInputAct() {
+    return true;
+  },
   fromArray(data, shape) {
     return make(data.slice(), shape);
   },
@@ -52,8 +69,12 @@ export const cpuBackend: Backend = {
       ys,
     );
   },
-  conv2dInputGrad(gy, w, xShape, o) {
-    return f32(C.conv2dInputGrad(gy.array, gy.shape, w.array, w.shape, xShape, o), xShape);
+  conv2dInputGrad(gy, w, xShape, o, act) {
+    return inputGrad(
+      C.conv2dInputGrad(gy.array, gy.shape, w.array, w.shape, xShape, o),
+      xShape,
+      act,
+    );
   },
   conv2dWeightGrad(x, gy, wShape, o, into) {
     return f32Into(
@@ -75,13 +96,17 @@ export const cpuBackend: Backend = {
       ys,
     );
   },
-  convTranspose2dInputGrad(gy, w, xShape, o) {
+  convTranspose2dInputGrad(gy, w, xShape, o, act) {
     const full = C.convTranspose2dOutputShape(xShape, w.shape, o);
     const p = {
       ...o,
       outputPadding: [gy.shape[2] - full[2], gy.shape[3] - full[3]] as [number, number],
     };
-    return f32(C.convTranspose2dInputGrad(gy.array, gy.shape, w.array, w.shape, xShape, p), xShape);
+    return inputGrad(
+      C.convTranspose2dInputGrad(gy.array, gy.shape, w.array, w.shape, xShape, p),
+      xShape,
+      act,
+    );
   },
   convTranspose2dWeightGrad(x, gy, wShape, o, into) {
     const full = C.convTranspose2dOutputShape(x.shape, wShape, o);

@@ -12,7 +12,7 @@
 import type { BufRef, GpuRuntime } from "../gpu/runtime.ts";
 import * as K from "../gpu/kernels.ts";
 import { Storage, Tensor } from "./tensor.ts";
-import type { AdamHyper, Backend, ConvOpts, SgdHyper } from "./backend.ts";
+import type { AdamHyper, Backend, ConvOpts, InputAct, SgdHyper } from "./backend.ts";
 
 function conv4(what: string, s: readonly number[]): [number, number, number, number] {
   if (s.length !== 4) {
@@ -49,6 +49,9 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
     for (const r of scratch.splice(0)) pool.release(r.buffer);
   };
 
+  const actGrad = (act: InputAct | null | undefined): K.ActGrad | null =>
+    act ? { m: act.y.ref, slope: act.slope, gb: act.gb?.ref ?? null, scratch: tmp } : null;
+
   const convOut = (xs: readonly number[], ws: readonly number[], o: ConvOpts): number[] => [
     xs[0],
     ws[0],
@@ -58,6 +61,9 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
 
   return {
     name: "webgpu",
+    foldsInputAct() {
+      return K.activeTuning().foldActGrad ?? true;
+    },
     fromArray(data, shape) {
       const t = alloc(shape);
       if (data.length) rt.write(t.ref, data);
@@ -88,7 +94,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       K.conv2d(rt, K.convGeom(xs, ws, ys, o), x.ref, w.ref, b?.ref ?? null, y.ref, slope);
       return y;
     },
-    conv2dInputGrad(gy, w, xShape, o) {
+    conv2dInputGrad(gy, w, xShape, o, act) {
       // dL/dx[n,ci] = Σ gy[n,co] ⋆ᵀ w[co,ci]: a transposed conv with A = Co, B = Ci.
       const gx = alloc(xShape);
       const gs = gy.shape;
@@ -100,7 +106,10 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
         null,
         gx.ref,
         1,
+        undefined,
+        actGrad(act),
       );
+      freeScratch();
       return gx;
     },
     conv2dWeightGrad(x, gy, wShape, o, into) {
@@ -124,7 +133,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       K.convTranspose2d(rt, K.convGeom(xs, ws, ys, o), x.ref, w.ref, b?.ref ?? null, y.ref, slope);
       return y;
     },
-    convTranspose2dInputGrad(gy, w, xShape, o) {
+    convTranspose2dInputGrad(gy, w, xShape, o, act) {
       // dL/dx[n,a] = Σ_b gy[n,b] ⋆ w[a,b]: a conv2d of gy with weight [A,B,KH,KW] read as [Co=A, Ci=B].
       const gx = alloc(xShape);
       const gs = gy.shape;
@@ -136,7 +145,10 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
         null,
         gx.ref,
         1,
+        undefined,
+        actGrad(act),
       );
+      freeScratch();
       return gx;
     },
     convTranspose2dWeightGrad(x, gy, wShape, o, into) {

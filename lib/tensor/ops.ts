@@ -7,21 +7,34 @@
  */
 import { backendOf } from "./backends.ts";
 import type { Backend, ConvOpts } from "./backend.ts";
-import { isGradEnabled, type Node, type Tensor } from "./tensor.ts";
+import { type BackwardFold, isGradEnabled, type Node, type Tensor } from "./tensor.ts";
 
 function record(
   y: Tensor,
   name: string,
   inputs: (Tensor | null)[],
   backward: Node["backward"],
+  fused?: Pick<Node, "act" | "foldsInputAct">,
 ): Tensor {
   const ins = inputs.filter((t): t is Tensor => t !== null);
   if (isGradEnabled() && ins.some((t) => t.requiresGrad)) {
     y.requiresGrad = true;
     // Inputs that are null (absent bias) are dropped; backward returns grads for the kept ones.
-    y.node = { name, inputs: ins, backward };
+    y.node = { name, inputs: ins, backward, ...fused };
   }
   return y;
+}
+
+/**
+ * What a conv records for {@linkcode BackwardFold}: its own leaky ReLU (if any), and whether
+ * its input gradient can do the backward of its input's.
+ */
+function convFusion(
+  k: Backend,
+  slope: number,
+  b: Tensor | null,
+): Pick<Node, "act" | "foldsInputAct"> {
+  return { act: slope !== 1 ? { slope, bias: b } : undefined, foldsInputAct: k.foldsInputAct() };
 }
 
 function checkDevice(op: string, ...ts: (Tensor | null)[]): void {
@@ -82,7 +95,12 @@ function leakyBias(
   slope: number,
   b: Tensor | null,
   gbInto: Tensor | null | undefined,
+  fold?: BackwardFold,
 ): [Tensor, Tensor | null] {
+  // The op after did the ReLU's backward (and the bias gradient unless it is left).
+  if (fold?.folded) {
+    return [gy, fold.folded.biasLeft && b?.requiresGrad ? k.biasGrad(gy, gbInto) : null];
+  }
   if (slope === 1) return [gy, null];
   if (b?.requiresGrad) return k.leakyGradBias(y, gy, slope, gbInto);
   return [k.leakyGrad(y, gy, slope), null];
@@ -116,16 +134,32 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, o: Conv2dOptions)
   }
   const k = backendOf(x);
   const y = k.conv2d(x, w, b, o, slope);
-  return record(y, "conv2d", [x, w, b], (gy, into) => {
-    const [g, gb] = leakyBias(k, y, gy, slope, b, into?.[2]);
+  return record(y, "conv2d", [x, w, b], (gy, into, fold) => {
+    const [g, gb] = leakyBias(k, y, gy, slope, b, into?.[2], fold);
     const out = [
-      x.requiresGrad ? k.conv2dInputGrad(g, w, x.shape, o) : null,
+      x.requiresGrad ? k.conv2dInputGrad(g, w, x.shape, o, fold?.inputAct) : null,
       w.requiresGrad ? k.conv2dWeightGrad(x, g, w.shape, o, into?.[1]) : null,
-      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2]) : null)] : []),
+      ...(b ? [biasOut(k, g, gb, b, into?.[2], fold)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;
-  });
+  }, convFusion(k, slope, b));
+}
+
+/**
+ * A layer's bias gradient: `gb` from {@linkcode leakyBias}, else (no activation) the sum of g,
+ * else null (no gradient wanted, or the op after wrote it: {@linkcode BackwardFold}).
+ */
+function biasOut(
+  k: Backend,
+  g: Tensor,
+  gb: Tensor | null,
+  b: Tensor,
+  into: Tensor | null | undefined,
+  fold: BackwardFold | undefined,
+): Tensor | null {
+  if (gb || !b.requiresGrad || fold?.folded) return gb;
+  return k.biasGrad(g, into);
 }
 
 /** Options of {@linkcode convTranspose2d}. */
@@ -169,16 +203,16 @@ export function convTranspose2d(
   const conv = { stride: o.stride, padding: o.padding };
   const k = backendOf(x);
   const y = k.convTranspose2d(x, w, b, conv, [ho, wo], slope);
-  return record(y, "conv_transpose2d", [x, w, b], (gy, into) => {
-    const [g, gb] = leakyBias(k, y, gy, slope, b, into?.[2]);
+  return record(y, "conv_transpose2d", [x, w, b], (gy, into, fold) => {
+    const [g, gb] = leakyBias(k, y, gy, slope, b, into?.[2], fold);
     const out = [
-      x.requiresGrad ? k.convTranspose2dInputGrad(g, w, x.shape, conv) : null,
+      x.requiresGrad ? k.convTranspose2dInputGrad(g, w, x.shape, conv, fold?.inputAct) : null,
       w.requiresGrad ? k.convTranspose2dWeightGrad(x, g, w.shape, conv, into?.[1]) : null,
-      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2]) : null)] : []),
+      ...(b ? [biasOut(k, g, gb, b, into?.[2], fold)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;
-  });
+  }, convFusion(k, slope, b));
 }
 
 /**
@@ -208,7 +242,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null, slope = 1): Tenso
     const out = [
       x.requiresGrad ? k.matmul(g, w, n, inF, outF, false, false, null, 1) : null,
       w.requiresGrad ? k.matmul(g, x, outF, inF, n, true, false, null, 1, into?.[1]) : null,
-      ...(b ? [gb ?? (b.requiresGrad ? k.biasGrad(g, into?.[2]) : null)] : []),
+      ...(b ? [biasOut(k, g, gb, b, into?.[2], undefined)] : []),
     ];
     if (g !== gy) g.dispose();
     return out;

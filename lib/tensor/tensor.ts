@@ -13,6 +13,7 @@
  * @module
  */
 import type { BufRef } from "../gpu/runtime.ts";
+import type { InputAct } from "./backend.ts";
 
 /** Where a tensor lives. */
 export type Device = "webgpu" | "cpu";
@@ -37,12 +38,40 @@ export interface Node {
   name: string;
   inputs: Tensor[];
   /**
+   * The leaky ReLU fused at the end of this op (slope ≠ 1) and the bias added before it (null
+   * for none), whose backward an op that consumes the output may do for it (see
+   * {@linkcode Node.foldsInputAct}).
+   */
+  act?: { slope: number; bias: Tensor | null };
+  /** Whether `backward` honours {@linkcode BackwardFold.inputAct} (for input 0). */
+  foldsInputAct?: boolean;
+  /**
    * Returns one gradient per input (null where not needed); each must be a fresh tensor,
    * except that where `into[k]` is given (a parameter's gradient slot, see
    * {@linkcode Tensor.backward}) the op may write input k's gradient there and return
    * `into[k]` itself.
    */
-  backward(gy: Tensor, into?: readonly (Tensor | null)[]): (Tensor | null)[];
+  backward(
+    gy: Tensor,
+    into?: readonly (Tensor | null)[],
+    fold?: BackwardFold,
+  ): (Tensor | null)[];
+}
+
+/**
+ * A leaky ReLU's backward done by the op after it ({@linkcode Tensor.backward}): layer A ends
+ * in act(z + b) and its output feeds only op B, whose input-gradient kernel can apply the
+ * mask (and sum A's bias gradient) as it writes the gradient, so A's own backward starts from
+ * dL/dz and skips that pass.
+ */
+export interface BackwardFold {
+  /** To B: return input 0's gradient before A's activation, as {@linkcode InputAct} says. */
+  inputAct?: InputAct;
+  /**
+   * To A: gy is already dL/dz; A's bias gradient was written too unless `biasLeft` (A must
+   * then sum it from gy).
+   */
+  folded?: { biasLeft: boolean };
 }
 
 let gradEnabled = true;
@@ -345,6 +374,14 @@ export class Tensor {
     visit(this);
     const h = H();
     const grads = new Map<Tensor, Tensor>();
+    // A parameter used once whose slot holds nothing yet may take its gradient straight into
+    // the slot (no fresh tensor, no copy): the weight-gradient kernels write there.
+    const slotOf = (inp: Tensor): Tensor | null =>
+      !inp.node && inp.gradSlot && !inp.gradSlot.defined && inp.grad && uses.get(inp) === 1
+        ? inp.grad
+        : null;
+    // Ops whose leaky ReLU backward (and bias gradient, unless true) the op after did.
+    const folded = new Map<Tensor, boolean>();
     grads.set(this, seed ? seed.reshape(this.shape) : h.fill(this.shape, 1, this.device));
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
@@ -355,14 +392,29 @@ export class Tensor {
         accumulateLeaf(t, g, h);
         continue;
       }
-      // A parameter used once whose slot holds nothing yet may take its gradient straight
-      // into the slot (no fresh tensor, no copy): the weight-gradient kernels write there.
-      const into = t.node.inputs.map((inp) =>
-        !inp.node && inp.gradSlot && !inp.gradSlot.defined && inp.grad && uses.get(inp) === 1
-          ? inp.grad
-          : null
+      const into = t.node.inputs.map(slotOf);
+      const fold: BackwardFold = {};
+      const left = folded.get(t);
+      if (left !== undefined) fold.folded = { biasLeft: left };
+      // This op's input 0 comes from an op with a fused leaky ReLU and feeds nothing else:
+      // this op's input gradient does that ReLU's backward, and its bias gradient into the
+      // bias's slot when it has a free one (BackwardFold).
+      const x0 = t.node.inputs[0];
+      const act = x0.node?.act;
+      let actBias: Tensor | null = null;
+      if (t.node.foldsInputAct && act && x0.requiresGrad && uses.get(x0) === 1) {
+        const b = act.bias?.requiresGrad ? act.bias : null;
+        const gb = b && slotOf(b);
+        fold.inputAct = { y: x0, slope: act.slope, gb };
+        folded.set(x0, !!b && !gb);
+        if (gb) actBias = b;
+      }
+      const gins = t.node.backward(
+        g,
+        into.some((d) => d) ? into : undefined,
+        fold.folded || fold.inputAct ? fold : undefined,
       );
-      const gins = t.node.backward(g, into.some((d) => d) ? into : undefined);
+      if (actBias) actBias.gradSlot!.defined = true;
       g.dispose();
       t.node.inputs.forEach((inp, k) => {
         const gi = gins[k];

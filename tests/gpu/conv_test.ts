@@ -320,6 +320,52 @@ async function checkConvT(c: ConvCase, seed: number, expectShape?: number[]): Pr
   close(out[3], C.biasGrad(d.gy, ys), accTol(kB, 2), `${c.name}: gb`);
 }
 
+/**
+ * The input gradient of a case with the epilogue of the layer that produced its input
+ * (InputAct): masked by a random output y of that layer (both signs, x's shape) and summed into
+ * that layer's bias gradient, against the Float64 reference (mask, then sum). The bias slot
+ * starts as NaN, so a channel the partials miss shows.
+ */
+async function checkInputAct(
+  c: ConvCase,
+  transposed: boolean,
+  seed: number,
+  withBias = true,
+): Promise<void> {
+  const conv = { stride: c.stride, padding: c.padding };
+  const p = { ...conv, outputPadding: c.outputPadding ?? [0, 0] as P2 };
+  const ys = transposed
+    ? C.convTranspose2dOutputShape(c.x, c.w, p)
+    : C.conv2dOutputShape(c.x, c.w, conv);
+  const d = inputs(c, ys, seed);
+  const yPrev = rand(numel(c.x), seed + 7);
+  const be = webgpuBackend();
+  dirtyPool(numel(ys), numel(c.x), numel(c.w));
+  const w = gt(d.w, c.w), gy = gt(d.gy, ys), m = gt(yPrev, c.x);
+  const gb = withBias ? gt(new Float32Array(c.x[1]).fill(NaN), [c.x[1]]) : null;
+  const act = { y: m, slope: SLOPE, gb };
+  const g = transposed
+    ? be.convTranspose2dInputGrad(gy, w, c.x, conv, act)
+    : be.conv2dInputGrad(gy, w, c.x, conv, act);
+  const out = await readAll(gb ? [g, gb] : [g]);
+  for (const t of [w, gy, m, g, gb]) t?.dispose();
+
+  const gx = transposed
+    ? C.convTranspose2dInputGrad(d.gy, ys, d.w, c.w, c.x, p)
+    : C.conv2dInputGrad(d.gy, ys, d.w, c.w, c.x, conv);
+  const gRef = C.leakyReluGrad(yPrev, gx, SLOPE);
+  // gx sums at most (channels of gy)·KH·KW products of size <= T; the bias gradient sums
+  // N·H·W of those.
+  const kX = ys[1] * c.w[2] * c.w[3];
+  const tolX = accTol(kX, T);
+  const what = `${c.name} (${transposed ? "conv_transpose2d" : "conv2d"} input gradient)`;
+  close(out[0], gRef, tolX, `${what}: masked gradient`);
+  if (gb) {
+    const plane = c.x[0] * c.x[2] * c.x[3];
+    close(out[1], C.biasGrad(gRef, c.x), plane * tolX + accTol(plane, kX * T), `${what}: bias`);
+  }
+}
+
 CONV_CASES.forEach((c, i) => {
   gpuTest(`conv2d forward and gradients match reference: ${c.name}`, async () => {
     await webgpu();
@@ -333,6 +379,25 @@ CONVT_CASES.forEach((c, i) => {
     await checkConvT(c, 200 + 10 * i);
   });
 });
+
+gpuTest(
+  "input gradients with the producing layer's leaky ReLU and bias backward folded in match the reference",
+  async () => {
+    await webgpu();
+    // conv2d's input gradient runs conv_transpose2d (or, with few channels, its phase
+    // kernel); conv_transpose2d's runs conv2d. Awkward shapes, then the seed's layers (e1's
+    // input gradient takes the phase kernel with 8 channels).
+    for (const [i, c] of CONV_CASES.entries()) await checkInputAct(c, false, 1100 + 10 * i);
+    for (const [i, c] of CONVT_CASES.entries()) await checkInputAct(c, true, 1200 + 10 * i);
+    for (const [i, c] of SEED_ENCODER.slice(1).entries()) {
+      await checkInputAct(c, false, 1300 + 10 * i);
+    }
+    for (const [i, c] of SEED_DECODER.entries()) await checkInputAct(c, true, 1400 + 10 * i);
+    // Without a bias to sum: the mask alone.
+    await checkInputAct(CONV_CASES[2], false, 1500, false);
+    await checkInputAct(CONVT_CASES[0], true, 1510, false);
+  },
+);
 
 gpuTest("with the phase kernel off, B < 4 takes the channel kernel and matches too", async () => {
   const rt = await webgpu();

@@ -127,6 +127,53 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "stacked leaky convs (conv → transposed → conv): gradients with each ReLU's backward done by the next conv",
+  async () => {
+    // Each layer's output feeds only the next conv, so the next conv's input gradient applies
+    // the mask and the bias gradient is summed from it (BackwardFold; plain leaves have no
+    // gradient slots, so the biases are summed by bias_grad from the masked gradient).
+    const xs = [2, 3, 9, 7], w1s = [4, 3, 3, 3], w2s = [4, 5, 3, 3], w3s = [2, 5, 3, 3];
+    const p1 = { stride: [2, 2] as P2, padding: [1, 1] as P2 };
+    const p2 = { stride: [2, 2] as P2, padding: [1, 1] as P2, outputPadding: [0, 0] as P2 };
+    const p3 = { stride: [1, 1] as P2, padding: [1, 1] as P2 };
+    const h1s = C.conv2dOutputShape(xs, w1s, p1); // [2, 4, 5, 4]
+    const h2s = C.convTranspose2dOutputShape(h1s, w2s, p2); // [2, 5, 9, 7]
+    const small = (name: string, shape: number[], seed: number): Leaf => ({
+      name,
+      shape,
+      data: rand(numel(shape), seed, -0.5, 0.5),
+    });
+    await checkBackward(
+      "conv stack",
+      [
+        small("x", xs, 5060),
+        small("w1", w1s, 5061),
+        small("b1", [4], 5062),
+        small("w2", w2s, 5063),
+        small("b2", [5], 5064),
+        small("w3", w3s, 5065),
+        small("b3", [2], 5066),
+      ],
+      ([x, w1, b1, w2, b2, w3, b3]) => {
+        const h1 = ops.conv2d(x, w1, b1, { ...p1, slope: SLOPE });
+        const h2 = ops.convTranspose2d(h1, w2, b2, { ...p2, slope: SLOPE });
+        return ops.conv2d(h2, w3, b3, { ...p3, slope: SLOPE });
+      },
+      ([x, w1, b1, w2, b2, w3, b3]) => {
+        const h1 = C.leakyRelu(C.conv2d(x, xs, w1, w1s, b1, p1), SLOPE);
+        const h2 = C.leakyRelu(C.convTranspose2d(h1, h1s, w2, w2s, b2, p2), SLOPE);
+        return C.leakyRelu(C.conv2d(h2, h2s, w3, w3s, b3, p3), SLOPE);
+      },
+      // Longest chain: gw1 sums N·5·4 = 40 pixels of h1's gradient, each a sum of up to 45
+      // products (5 channels × 9 taps): 1,800 products. Values <= 0.5, r <= 2, and the
+      // activations stay <= 1.1 (measured), so each product is <= 1.1.
+      accTol(40 * 45, 1.1),
+      5067,
+    );
+  },
+);
+
 gpuTest("linear with fused leaky: gradients wrt x, w, b", async () => {
   const [n, inF, outF] = [3, 10, 7];
   await checkBackward(
