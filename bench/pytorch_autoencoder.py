@@ -8,7 +8,9 @@ Two timings per batch: the median of >= 5 steps run one at a time (on CUDA each 
 torch.cuda.synchronize(), so its GPU work is inside it), and the steady state of bursts of 50
 steps queued back to back with one synchronize at the end (CUDA's asynchronous launches overlap
 Python with the GPU, as a training loop does; seisdec likewise keeps steps in flight). The
-reported figure is the faster of the two.
+reported figure is the faster of the two. On CUDA everything is timed twice: with PyTorch's
+defaults (cuDNN may use TF32 for convolutions) and with TF32 off ("pytorch cuda fp32" rows,
+strict f32 like seisdec).
 
     python3 bench/pytorch_autoencoder.py --out bench/results/pytorch-<gpu>.json
     python3 bench/pytorch_autoencoder.py --device cpu --batches 64 --steps 5
@@ -158,6 +160,8 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=20, help="timed steps, >= 5 (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed warm-up steps (default 3)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-fp32", action="store_true",
+                    help="on CUDA, skip the second pass with TF32 off (strict f32 convolutions)")
     args = ap.parse_args(argv)
     if args.steps < 5:
         ap.error(f"--steps must be >= 5: current value is {args.steps}")
@@ -186,28 +190,44 @@ def main(argv=None):
 
     figures = []
     h, w = INPUT_HW
-    for batch in [int(b) for b in args.batches.split(",")]:
-        # A fresh model per batch so every row starts from the same weights.
-        torch.manual_seed(args.seed)
-        m = SeedAutoencoder().to(device)
-        alone, steady = time_train(m, device, batch, args.steps, args.warmup)
-        # The figure is the faster of the two ways (steady state, normally): the peer at its best.
-        sec = min(alone, steady)
-        print(f"{label} train batch {batch}: {batch / sec:,.1f} samples/s ({sec * 1000:.2f} ms/step; "
-              f"one at a time {alone * 1000:.2f} ms, steady state {steady * 1000:.2f} ms)")
+
+    def time_all(label):
+        extra = {**extra_common}
+        if device.type == "cuda":
+            extra["cudnnTf32"] = torch.backends.cudnn.allow_tf32
+            extra["matmulTf32"] = torch.backends.cuda.matmul.allow_tf32
+        for batch in [int(b) for b in args.batches.split(",")]:
+            # A fresh model per batch so every row starts from the same weights.
+            torch.manual_seed(args.seed)
+            m = SeedAutoencoder().to(device)
+            alone, steady = time_train(m, device, batch, args.steps, args.warmup)
+            # The figure is the faster of the two ways (steady state, normally): the peer at its best.
+            sec = min(alone, steady)
+            print(f"{label} train batch {batch}: {batch / sec:,.1f} samples/s ({sec * 1000:.2f} ms/step; "
+                  f"one at a time {alone * 1000:.2f} ms, steady state {steady * 1000:.2f} ms)")
+            figures.append({
+                "name": f"{label} train", "shape": f"x [{batch}, 1, {h}, {w}]",
+                "value": batch / sec, "unit": "samples/s",
+                "extra": {**extra, "medianStepMs": alone * 1000, "steadyStepMs": steady * 1000},
+            })
+        sec = time_infer(model, device, args.infer_batch, args.steps, args.warmup)
+        print(f"{label} encode batch {args.infer_batch}: {args.infer_batch / sec:,.1f} samples/s "
+              f"({sec * 1000:.2f} ms)")
         figures.append({
-            "name": f"{label} train", "shape": f"x [{batch}, 1, {h}, {w}]",
-            "value": batch / sec, "unit": "samples/s",
-            "extra": {**extra_common, "medianStepMs": alone * 1000, "steadyStepMs": steady * 1000},
+            "name": f"{label} encode", "shape": f"x [{args.infer_batch}, 1, {h}, {w}]",
+            "value": args.infer_batch / sec, "unit": "samples/s",
+            "extra": {**extra, "medianInferMs": sec * 1000},
         })
-    sec = time_infer(model, device, args.infer_batch, args.steps, args.warmup)
-    print(f"{label} encode batch {args.infer_batch}: {args.infer_batch / sec:,.1f} samples/s "
-          f"({sec * 1000:.2f} ms)")
-    figures.append({
-        "name": f"{label} encode", "shape": f"x [{args.infer_batch}, 1, {h}, {w}]",
-        "value": args.infer_batch / sec, "unit": "samples/s",
-        "extra": {**extra_common, "medianInferMs": sec * 1000},
-    })
+
+    # PyTorch's defaults first: on Ampere and later cuDNN may run convolutions in TF32 on the
+    # tensor cores (torch.backends.cudnn.allow_tf32 is True by default), 10 mantissa bits where
+    # seisdec computes in full f32. Then, on CUDA, the like-for-like rows with TF32 off
+    # ("pytorch cuda fp32 ..."); the closing comparison should name which one it uses.
+    time_all(label)
+    if device.type == "cuda" and not args.no_fp32:
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        time_all(f"{label} fp32")
 
     if args.out:
         result = {

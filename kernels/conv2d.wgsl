@@ -38,13 +38,16 @@
 // With the define GM = 1 (gradient mask; used as ConvTranspose2d's input gradient, no bias)
 // the epilogue is the backward of the leaky ReLU of the layer that produced the transposed
 // conv's input, and of that layer's bias: binding 3 is then that layer's output m (laid out
-// as y), y = v · (m > 0 ? 1 : slope), and binding 5 receives one partial bias gradient per
-// pixel tile, part[pt·Co + co] = Σ_{p in tile pt} y[p, co], which split_sum adds up over the
-// tiles. That saves the separate bias_grad pass over the gradient (read m and g, write the
-// masked g) and its dispatch. GM variants store scalars (VS = 0).
+// as y), y = v · (m > 0 ? 1 : slope), and binding 5 receives partial bias gradients, which
+// split_sum adds up. That saves the separate bias_grad pass over the gradient (read m and g,
+// write the masked g) and its dispatch. GM variants store scalars (VS = 0). A workgroup's 64
+// invocations share one channel tile (the pixel tiles are padded to a multiple of 64) and add
+// their sums in workgroup memory (a fixed tree, so a fixed order): part[row·Co + co] =
+// Σ_{pixels of the 64 tiles} y[., co] for row = pt / 64, ceil(tiles / 64) rows. On GPUs,
+// whose tiles are one pixel, a partial per invocation would be as large as the gradient.
 //
-// Dispatch: ceil(ceil(N·Ho·Wo / TP) · (CO4P / TQ) / 64) workgroups of 64, linear grid
-// (workgroup index = wid.x + wid.y · nwg.x).
+// Dispatch: ceil(ceil(N·Ho·Wo / TP) · (CO4P / TQ) / 64) workgroups of 64 (GM: ceil(ceil(N·Ho·Wo
+// / TP) / 64) · CO4P / TQ), linear grid (workgroup index = wid.x + wid.y · nwg.x).
 
 const TP: u32 = {{TP}}u;
 const TQ: u32 = {{TQ}}u;
@@ -71,6 +74,7 @@ struct Params {
 /*endif*/
 /*if GM*/
 @group(0) @binding(5) var<storage, read_write> Part: array<f32>;
+var<workgroup> Red: array<vec4f, 64 * TQ>;
 /*endif*/
 
 fn act(v: f32) -> f32 {
@@ -84,9 +88,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let hw_out = P.ho * P.wo;
   let np = P.n * hw_out;
   let pix_tiles = (np + TP - 1u) / TP;
+/*if GM*/
+  // Pixel tiles padded to whole workgroups, so that one workgroup shares a channel tile and
+  // its bias partials add up in workgroup memory (the return is per workgroup: uniform).
+  // Tiles past the end compute nothing and store nothing.
+  let pix_pad = (pix_tiles + 63u) / 64u * 64u;
+  let wg = wid.x + wid.y * nwg.x;
+  if (wg >= pix_pad / 64u * (P.co4p / TQ)) { return; }
+  let pt = idx % pix_pad;
+  let q0 = (idx / pix_pad) * TQ;
+  let ci_n = select(0u, P.ci, pt < pix_tiles);
+/*else*/
   if (idx >= pix_tiles * (P.co4p / TQ)) { return; }
   let pt = idx % pix_tiles;
   let q0 = (idx / pix_tiles) * TQ;
+  let ci_n = P.ci;
+/*endif*/
 
   let hw_in = P.h * P.w;
   // Per pixel of the tile: top-left input row/col and image base (pixels past the end
@@ -139,7 +156,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         off[p] = select(0u, xb[p] + u32(ih) * P.w + u32(iw), ok);
       }
       var wi = (kh * P.kw + kw) * P.co4p + q0;
-      for (var c = 0u; c < P.ci; c++) {
+      for (var c = 0u; c < ci_n; c++) {
         var xv: array<vec4f, TP>;
         /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
           xv[p] = vec4f(X[off[p]] * m[p]);
@@ -210,10 +227,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
+  // The workgroup's sums, a fixed tree: one partial row per workgroup of pixel tiles.
   /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-    /*unroll*/ for (var k = 0u; k < 4u; k++) {
-      let co = (q0 + q) * 4u + k;
-      if (co < P.co) { Part[pt * P.co + co] = bs[q][k]; }
+    Red[lid * TQ + q] = bs[q];
+  }
+  for (var h = 32u; h > 0u; h >>= 1u) {
+    workgroupBarrier();
+    if (lid < h) {
+      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+        Red[lid * TQ + q] += Red[(lid + h) * TQ + q];
+      }
+    }
+  }
+  if (lid == 0u) {
+    let row = pt / 64u;
+    /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+      /*unroll*/ for (var k = 0u; k < 4u; k++) {
+        let co = (q0 + q) * 4u + k;
+        if (co < P.co) { Part[row * P.co + co] = Red[q][k]; }
+      }
     }
   }
 /*endif*/

@@ -31,8 +31,9 @@
 // With the define GM = 1 (used as Conv2d's input gradient, no bias) the epilogue is the
 // backward of the leaky ReLU and bias of the layer that produced the conv's input, as in
 // conv2d.wgsl: binding 3 is that layer's output m, y = v · (m > 0 ? 1 : slope), and binding 5
-// receives part[(phase·tiles + pt)·B + b] = Σ_{p in tile} y[p, b] (tiles position tiles per
-// phase), added up over the tiles by split_sum.
+// receives part[(phase·R + pt/64)·B + b] = Σ_{positions of the workgroup} y[., b], added in
+// workgroup memory (position tiles padded to R·64 per phase) and then over the R·sh·sw rows by
+// split_sum.
 // Grid order, fastest first: position tile, phase (qh, qw), channel tile.
 // Dispatch: ceil(ceil(N · ceil(Ho/sh) · ceil(Wo/sw) / TP) · sh·sw · (B4P/TQ) / 64) workgroups.
 
@@ -57,6 +58,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 /*if GM*/
 @group(0) @binding(5) var<storage, read_write> Part: array<f32>;
+var<workgroup> Red: array<vec4f, 64 * TQ>;
 /*endif*/
 
 fn act(v: f32) -> f32 {
@@ -73,9 +75,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let np = P.n * per_image;
   let pix_tiles = (np + TP - 1u) / TP;
   let phases = P.sh * P.sw;
+/*if GM*/
+  // Position tiles padded to whole workgroups, so that one workgroup shares a phase and a
+  // channel tile and its bias partials add up in workgroup memory (a uniform return).
+  let pix_pad = (pix_tiles + 63u) / 64u * 64u;
+  let wg = wid.x + wid.y * nwg.x;
+  if (wg >= pix_pad / 64u * phases * (P.b4p / TQ)) { return; }
+  let pt = idx % pix_pad;
+  let rest = idx / pix_pad;
+  let a_n = select(0u, P.a, pt < pix_tiles);
+/*else*/
   if (idx >= pix_tiles * phases * (P.b4p / TQ)) { return; }
   let pt = idx % pix_tiles;
   let rest = idx / pix_tiles;
+  let a_n = P.a;
+/*endif*/
   let phase = rest % phases;
   let q0 = (rest / phases) * TQ;
   let qh = phase / P.sw;
@@ -143,7 +157,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         off[p] = select(0u, xb[p] + u32(ih) * P.w + u32(iw), ok);
       }
       var wi = (kh * P.kw + kw) * P.b4p + q0;
-      for (var c = 0u; c < P.a; c++) {
+      for (var c = 0u; c < a_n; c++) {
         var xv: array<vec4f, TP>;
         /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
           xv[p] = vec4f(X[off[p]] * m[p]);
@@ -178,11 +192,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
-  let row = phase * pix_tiles + pt;
   /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-    /*unroll*/ for (var k = 0u; k < 4u; k++) {
-      let b = (q0 + q) * 4u + k;
-      if (b < P.b) { Part[row * P.b + b] = bs[q][k]; }
+    Red[lid * TQ + q] = bs[q];
+  }
+  for (var h = 32u; h > 0u; h >>= 1u) {
+    workgroupBarrier();
+    if (lid < h) {
+      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+        Red[lid * TQ + q] += Red[(lid + h) * TQ + q];
+      }
+    }
+  }
+  if (lid == 0u) {
+    let row = phase * (pix_pad / 64u) + pt / 64u;
+    /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+      /*unroll*/ for (var k = 0u; k < 4u; k++) {
+        let b = (q0 + q) * 4u + k;
+        if (b < P.b) { Part[row * P.b + b] = Red[q][k]; }
+      }
     }
   }
 /*else*/

@@ -29,7 +29,8 @@
 // With the define GM = 1 (used as Conv2d's input gradient, no bias) the epilogue is the
 // backward of the leaky ReLU and bias of the layer that produced the conv's input, as in
 // conv2d.wgsl: binding 3 is that layer's output m, y = v · (m > 0 ? 1 : slope), and binding 5
-// receives part[pt·B + b] = Σ_{outputs of tile pt} y[., b], added up by split_sum.
+// receives part[w·B + b] = Σ_{outputs of workgroup w} y[., b] (added in workgroup memory by a
+// fixed tree), then over the workgroups by split_sum.
 // Dispatch: ceil(ceil(N · ceil(Ho/sh) · ceil(Wo/sw) / TP) / 64) workgroups.
 
 const TP: u32 = {{TP}}u;
@@ -53,6 +54,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 /*if GM*/
 @group(0) @binding(5) var<storage, read_write> Part: array<f32>;
+var<workgroup> Red: array<f32, 64 * TB>;
 /*endif*/
 
 fn act(v: f32) -> f32 {
@@ -67,7 +69,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let jw_n = (P.wo + P.sw - 1u) / P.sw;
   let per_image = jh_n * jw_n;
   let np = P.n * per_image;
+/*if GM*/
+  // Whole workgroups (a uniform return), for the bias partials' sum in workgroup memory; tiles
+  // past the end compute nothing and store nothing.
+  let tiles = (np + TP - 1u) / TP;
+  if (wid.x + wid.y * nwg.x >= (tiles + 63u) / 64u) { return; }
+  let a_n = select(0u, P.a, pt < tiles);
+/*else*/
   if (pt >= (np + TP - 1u) / TP) { return; }
+  let a_n = P.a;
+/*endif*/
 
   let hw_in = P.h * P.w;
   let hw_out = P.ho * P.wo;
@@ -116,7 +127,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         off[p] = select(0u, xb[p] + u32(ih) * P.w + u32(iw), ok);
       }
       var wi = (i * P.ww + j) * TB;
-      for (var c = 0u; c < P.a; c++) {
+      for (var c = 0u; c < a_n; c++) {
         var xv: array<vec4f, TP>;
         /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
           xv[p] = vec4f(X[off[p]] * m[p]);
@@ -164,7 +175,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 /*if GM*/
   /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
-    Part[pt * TB + b] = bs[b];
+    Red[lid * TB + b] = bs[b];
+  }
+  for (var h = 32u; h > 0u; h >>= 1u) {
+    workgroupBarrier();
+    if (lid < h) {
+      /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
+        Red[lid * TB + b] += Red[(lid + h) * TB + b];
+      }
+    }
+  }
+  if (lid == 0u) {
+    /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
+      Part[(pt / 64u) * TB + b] = Red[b];
+    }
   }
 /*endif*/
 }

@@ -338,8 +338,8 @@ export interface Tuning {
   batchSplitSums?: boolean;
   /**
    * A conv's input gradient also does the backward of the leaky ReLU and bias of the layer
-   * that produced its input, when that output feeds only the conv ({@linkcode ActGrad},
-   * default true). Off: a bias_grad pass (and dispatch) per layer.
+   * that produced its input, when that output feeds only the conv ({@linkcode ActGrad};
+   * default true, false on software adapters). Off: a bias_grad pass (and dispatch) per layer.
    */
   foldActGrad?: boolean;
   /**
@@ -638,12 +638,15 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
         return convWeightGradDef(tq, tc, weightGradTaps(tc, 3));
       })
     ),
-    ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co, tuning.convPixels)).map((
-      [tc, tp],
-    ) => conv2dDef(tc, tp)),
+    ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co, tuning.convPixels))
+      .flatMap(([tc, tp]) => [conv2dDef(tc, tp), conv2dDef(tc, tp, false, false, true)]),
     ...[4, 8, 16, 32, 64].map((co) =>
       convTiles(tuning.convTransposeTile ?? 4, co, tuning.convTransposePixels ?? tuning.convPixels)
-    ).map(([tc, tp]) => convTranspose2dDef(tc, tp)),
+    ).flatMap(([tc, tp]) => [convTranspose2dDef(tc, tp), convTranspose2dDef(tc, tp, false, true)]),
+    // The gradient epilogue's phase variant for 1–3 channels (e0's input gradient).
+    ...[1, 2, 3].map((b) =>
+      convTranspose2dPhaseDef(b, phaseTile(b), tuning.uniformWeights ?? false, true)
+    ),
   ];
 }
 
@@ -700,6 +703,13 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  * kernel, 16 block positions per invocation: 0.64–0.80× as long as the channel kernel at
  * batch 64, 0.72–0.75× at 256 (with 16 channels it took 1.35–1.5×, so 8 is the limit).
  *
+ * Software adapters do not fold the leaky ReLU backward into the convs (`foldActGrad`): the
+ * epilogue's mask is a scalar gather per value there, where bias_grad reads vec4s, and the
+ * padding to whole workgroups adds workgroups to layers of 5–20, so the 8 folded layers of the
+ * seed cost 8.2 ms more at batch 64 than the 8.0 ms of bias_grad passes they save (median of 7
+ * alternating in-step profiles: 122.5 against 119.8 ms). GPUs fold: 8 fewer dispatches of a
+ * step (55 → 47), and the gradient between two layers is read and written twice, not 4 times.
+ *
  * GPUs (measured on an NVIDIA H100 through Vulkan, bench/gpu/sweep.sh; seed autoencoder,
  * median step time with steps in flight): the split-K sums take 64 lanes per output (with
  * one, they were 72 % of a step's GPU time at batch 256: 17.0 → 10.0 ms per step); 4 steps
@@ -734,6 +744,7 @@ export function defaultTuning(
       convTransposePhaseChannels: 8,
       balanceThreads: Math.max(1, Math.floor(threads)),
       uniformWeights: true,
+      foldActGrad: false,
     }
     : {
       matmul: "tiled",
@@ -971,12 +982,14 @@ export function conv2d(
   // vec4 stores when 4 consecutive pixels of a tile always share an image (conv2d.wgsl).
   const vs = !grad && (active.convVectorStores ?? true) && tp % 4 === 0 &&
     (g.ho * g.wo) % 4 === 0 && y.offset % 16 === 0;
-  const ep = grad && actPartials(rt, grad, Math.ceil(g.n * g.ho * g.wo / tp), g.co, "conv2d");
+  // With a gradient epilogue the pixel tiles come in whole workgroups, one partial row each.
+  const rows = Math.ceil(Math.ceil(g.n * g.ho * g.wo / tp) / WG);
+  const ep = grad && actPartials(rt, grad, rows, g.co, "conv2d");
   rt.dispatch(
     conv2dDef(tcl, tp, vs, uw, !!grad),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, co4p],
     [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : [])],
-    groups(tiles),
+    groups(grad ? rows * WG * (co4p / tq) : tiles),
   );
   ep?.finish();
 }
@@ -1039,9 +1052,13 @@ export function convTranspose2d(
   const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, b4p, true, uw);
   const positions = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
   const tp = balancedPixels(positions, tp0, tq, sh * sw * (b4p / tq), active.balanceThreads ?? 1);
-  const inv = Math.ceil(positions / tp) * sh * sw * (b4p / tq);
-  const ep = grad &&
-    actPartials(rt, grad, Math.ceil(positions / tp) * sh * sw, g.co, "conv_transpose2d");
+  // With a gradient epilogue the position tiles of a phase come in whole workgroups, one
+  // partial row each.
+  const rows = Math.ceil(Math.ceil(positions / tp) / WG);
+  const inv = grad
+    ? rows * WG * sh * sw * (b4p / tq)
+    : Math.ceil(positions / tp) * sh * sw * (b4p / tq);
+  const ep = grad && actPartials(rt, grad, rows * sh * sw, g.co, "conv_transpose2d");
   rt.dispatch(
     convTranspose2dDef(tcl, tp, uw, !!grad),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, b4p],
@@ -1081,7 +1098,7 @@ function convTranspose2dPhase(
   const blocks = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
   const tp = balancedPixels(blocks, phaseTile(g.co), g.co, 1, active.balanceThreads ?? 1);
   const ep = grad &&
-    actPartials(rt, grad, Math.ceil(blocks / tp), g.co, "conv_transpose2d_phase");
+    actPartials(rt, grad, Math.ceil(Math.ceil(blocks / tp) / WG), g.co, "conv_transpose2d_phase");
   rt.dispatch(
     convTranspose2dPhaseDef(g.co, tp, uw, !!grad),
     [

@@ -9,6 +9,7 @@ import { backendNamed, gpuRuntime, initBackend } from "../../lib/tensor/backends
 import { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertClose } from "../_assert.ts";
 import type { BufRef, GpuRuntime } from "../../lib/gpu/runtime.ts";
+import * as K from "../../lib/gpu/kernels.ts";
 
 /** Unit roundoff of f32 (2^-24). */
 export const U32 = 2 ** -24;
@@ -163,4 +164,23 @@ export function close(
     console.log(`tol ${msg}: worst error / tolerance = ${worst.toExponential(2)}`);
   }
   assertClose(actual, expected, atol, rtol, msg);
+}
+
+/**
+ * Runs `fn` with `override` merged over the active tuning (kernels compile lazily), and
+ * restores the tuning afterwards.
+ *
+ * @param override Tuning fields.
+ * @param fn The work.
+ * @returns its result.
+ */
+export async function withTuning<T>(override: Partial<K.Tuning>, fn: () => Promise<T>): Promise<T> {
+  const rt = await webgpu();
+  const saved = K.activeTuning();
+  await K.loadKernels(rt, { ...saved, ...override });
+  try {
+    return await fn();
+  } finally {
+    await K.loadKernels(rt, saved);
+  }
 }

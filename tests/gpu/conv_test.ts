@@ -12,6 +12,7 @@ import { assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { accTol, close, dirtyPool, gt, nanScratch, numel, rand, readAll, webgpu } from "./_util.ts";
 import { profileRun } from "../../lib/bench/profile.ts";
+import { adamSteps } from "./_train.ts";
 import type { GpuRuntime, ProfiledDispatch } from "../../lib/gpu/runtime.ts";
 
 type P2 = [number, number];
@@ -396,6 +397,55 @@ gpuTest(
     // Without a bias to sum: the mask alone.
     await checkInputAct(CONV_CASES[2], false, 1500, false);
     await checkInputAct(CONVT_CASES[0], true, 1510, false);
+  },
+);
+
+gpuTest(
+  "folded input gradients under a GPU's tiles (one pixel per invocation: many workgroups of bias partials)",
+  async () => {
+    const rt = await webgpu();
+    const saved = K.activeTuning();
+    // The GPU default's conv fields: tiles of one pixel, so a layer's bias partials come from
+    // every workgroup of 64 pixels (padded at the end), and 64 lanes per sum.
+    const { convTile, convPixels, splitLanes, splitTarget } = K.defaultTuning(false);
+    await K.loadKernels(rt, {
+      ...saved,
+      convTile,
+      convPixels,
+      convTransposeTile: convTile,
+      convTransposePixels: convPixels,
+      splitLanes,
+      splitTarget,
+      convTransposePhaseChannels: 3,
+    });
+    try {
+      await checkInputAct(SEED_ENCODER[1], false, 1600); // 2·44·34 pixels, 8 channels
+      await checkInputAct(SEED_ENCODER[3], false, 1610);
+      await checkInputAct(SEED_DECODER[4], true, 1620); // d5's input gradient: 2·45·35, 8
+      await checkInputAct(CONV_CASES[2], false, 1630);
+      await checkInputAct(CONV_CASES[0], false, 1640); // Ci = 3: the phase kernel
+    } finally {
+      await K.loadKernels(rt, saved);
+    }
+  },
+);
+
+gpuTest(
+  "training with the leaky backward folded: 8 fewer bias_grad dispatches per step, the same losses",
+  async () => {
+    // Four Adam steps of the seed autoencoder (tests/gpu/_train.ts) under a GPU's tiles, so the
+    // folded bias partials come from many workgroups. Folding reorders 8 bias-gradient sums,
+    // so the runs agree to rounding, not bit for bit.
+    const { convTile, convPixels, splitLanes, splitTarget } = K.defaultTuning(false);
+    const gpuTiles = { convTile, convPixels, splitLanes, splitTarget };
+    const isBiasGrad = (d: { name: string }) => d.name.startsWith("bias_grad");
+    const on = await adamSteps({ ...gpuTiles, foldActGrad: true }, isBiasGrad);
+    const off = await adamSteps({ ...gpuTiles, foldActGrad: false }, isBiasGrad);
+    assertEquals(off.counted.map((n, i) => n - on.counted[i]), [8, 8, 8, 8], "bias_grad passes");
+    // In all (from the second step: in the first, the deferred sums' partials buffer grows,
+    // which records the pending sums early).
+    assertEquals(off.perStep.map((n, i) => n - on.perStep[i]).slice(1), [8, 8, 8], "dispatches");
+    close(on.losses, off.losses, 0, "losses", 1e-5);
   },
 );
 

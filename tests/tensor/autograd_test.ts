@@ -9,7 +9,7 @@ import * as ops from "../../lib/tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../../lib/tensor/tensor.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
-import { close, webgpu } from "../gpu/_util.ts";
+import { close, webgpu, withTuning } from "../gpu/_util.ts";
 
 const SLOPE = 0.1;
 
@@ -334,87 +334,111 @@ function foldLoss(
 
 bothBackends(
   "a conv's input gradient does the leaky ReLU and bias backward of the layer before it",
-  async (d) => {
-    const be = backendNamed(d);
-    const xv = Float32Array.from({ length: 2 * 2 * 11 * 9 }, (_, i) => Math.sin(0.37 * i));
-    const x = Tensor.fromArray(xv, [2, 2, 11, 9], d);
-    // Output of the stack: 11×9 → 6×5 → 3×3 → 5×5 → 9×9.
-    const tv = Float32Array.from({ length: 2 * 2 * 9 * 9 }, (_, i) => 0.2 * Math.cos(0.11 * i));
-    const target = Tensor.fromArray(tv, [2, 2, 9, 9], d);
-    const specs = foldParams();
-    const leaves = new Map(specs.map((s) => [s.name, leafOn(d, Array.from(s.init), s.shape)]));
-    const reference = async (tap: boolean) => {
-      for (const t of leaves.values()) t.grad = null;
-      foldLoss(x, target, (n) => leaves.get(n)!, false, tap).backward();
-      return new Map(
-        await Promise.all([...leaves].map(async ([n, t]) => [n, await t.grad!.data()] as const)),
-      );
-    };
-    // Counts the backend calls of one backward and the input gradients given an InputAct.
-    const counted = (fn: () => void) => {
-      const calls = { leakyGradBias: 0, biasGrad: 0, folds: 0 };
-      const saved = { ...be };
-      const b = be as unknown as Record<string, unknown>;
-      b.leakyGradBias = (...a: Parameters<typeof be.leakyGradBias>) => (
-        calls.leakyGradBias++, saved.leakyGradBias(...a)
-      );
-      b.biasGrad = (
-        ...a: Parameters<typeof be.biasGrad>
-      ) => (calls.biasGrad++, saved.biasGrad(...a));
-      b.conv2dInputGrad = (...a: Parameters<typeof be.conv2dInputGrad>) => (
-        calls.folds += a[4] ? 1 : 0, saved.conv2dInputGrad(...a)
-      );
-      b.convTranspose2dInputGrad = (...a: Parameters<typeof be.convTranspose2dInputGrad>) => (
-        calls.folds += a[4] ? 1 : 0, saved.convTranspose2dInputGrad(...a)
-      );
-      try {
-        fn();
-      } finally {
-        Object.assign(b, saved);
-      }
-      return calls;
-    };
-    // On WebGPU the masked gradients, hence the weight gradients, are bit-equal to the
-    // separate ops'; the bias gradients sum N·H·W values in another order. On the CPU a fused
-    // ReLU rounds once where a separate op rounds twice, so the forward differs in the last
-    // bit already: there all gradients agree to 1e-5.
-    const check = async (
-      got: Map<string, Tensor>,
-      ref: Map<string, Float32Array>,
-      what: string,
-    ) => {
-      for (const [n, t] of got) {
-        const g = await t.grad!.data();
-        if (d === "webgpu" && n.endsWith(".w")) {
-          assertEquals(Array.from(g), Array.from(ref.get(n)!), `${what}: ${n} bit-equal`);
-        } else close(g, ref.get(n)!, 1e-7, `${what}: ${n}`, 1e-5);
-      }
-    };
-    const ref = await reference(false);
-
-    // Parameters with slots: e1, d1 and d2 fold the ReLUs of e0, e1 and d1 and write their
-    // bias gradients; only d2's own ReLU (before the loss) takes the separate pass.
-    const set = new ParameterSet(specs, d);
-    const calls = counted(() => foldLoss(x, target, (n) => set.byName.get(n)!, true).backward());
-    assertEquals(calls, { leakyGradBias: 1, biasGrad: 0, folds: 3 }, "calls with slots");
-    await check(set.byName, ref, "with slots");
-
-    // Plain leaves (no slots): the folded layers then sum their bias gradients from gy.
-    const fresh = new Map(specs.map((s) => [s.name, leafOn(d, Array.from(s.init), s.shape)]));
-    const calls2 = counted(() => foldLoss(x, target, (n) => fresh.get(n)!, true).backward());
-    assertEquals(calls2, { leakyGradBias: 1, biasGrad: 3, folds: 3 }, "calls on plain leaves");
-    await check(fresh, ref, "plain leaves");
-
-    // e0's output also feeds the loss: its ReLU's backward is not folded (2 uses).
-    const refTap = await reference(true);
-    set.zeroGrad();
-    const calls3 = counted(() =>
-      foldLoss(x, target, (n) => set.byName.get(n)!, true, true).backward()
-    );
-    assertEquals(calls3, { leakyGradBias: 2, biasGrad: 0, folds: 2 }, "calls with a second use");
-    await check(set.byName, refTap, "e0's output used twice");
-
-    for (const t of [x, target, ...leaves.values(), ...fresh.values()]) t.dispose();
-    set.dispose();
-  },
+  // On WebGPU under foldActGrad (off by default on software adapters such as this one).
+  (d) => d === "webgpu" ? withTuning({ foldActGrad: true }, () => checkFold(d)) : checkFold(d),
 );
+
+/** The body of the test above. */
+async function checkFold(d: Device): Promise<void> {
+  const be = backendNamed(d);
+  const xv = Float32Array.from({ length: 2 * 2 * 11 * 9 }, (_, i) => Math.sin(0.37 * i));
+  const x = Tensor.fromArray(xv, [2, 2, 11, 9], d);
+  // Output of the stack: 11×9 → 6×5 → 3×3 → 5×5 → 9×9.
+  const tv = Float32Array.from({ length: 2 * 2 * 9 * 9 }, (_, i) => 0.2 * Math.cos(0.11 * i));
+  const target = Tensor.fromArray(tv, [2, 2, 9, 9], d);
+  const specs = foldParams();
+  const leaves = new Map(specs.map((s) => [s.name, leafOn(d, Array.from(s.init), s.shape)]));
+  const reference = async (tap: boolean) => {
+    for (const t of leaves.values()) t.grad = null;
+    foldLoss(x, target, (n) => leaves.get(n)!, false, tap).backward();
+    return new Map(
+      await Promise.all([...leaves].map(async ([n, t]) => [n, await t.grad!.data()] as const)),
+    );
+  };
+  // Counts the backend calls of one backward and the input gradients given an InputAct.
+  const counted = (fn: () => void) => {
+    const calls = { leakyGradBias: 0, biasGrad: 0, folds: 0 };
+    const saved = { ...be };
+    const b = be as unknown as Record<string, unknown>;
+    b.leakyGradBias = (...a: Parameters<typeof be.leakyGradBias>) => (
+      calls.leakyGradBias++, saved.leakyGradBias(...a)
+    );
+    b.biasGrad = (
+      ...a: Parameters<typeof be.biasGrad>
+    ) => (calls.biasGrad++, saved.biasGrad(...a));
+    b.conv2dInputGrad = (...a: Parameters<typeof be.conv2dInputGrad>) => (
+      calls.folds += a[4] ? 1 : 0, saved.conv2dInputGrad(...a)
+    );
+    b.convTranspose2dInputGrad = (...a: Parameters<typeof be.convTranspose2dInputGrad>) => (
+      calls.folds += a[4] ? 1 : 0, saved.convTranspose2dInputGrad(...a)
+    );
+    try {
+      fn();
+    } finally {
+      Object.assign(b, saved);
+    }
+    return calls;
+  };
+  // On WebGPU the masked gradients, hence the weight gradients, are bit-equal to the
+  // separate ops'; the bias gradients sum N·H·W values in another order. On the CPU a fused
+  // ReLU rounds once where a separate op rounds twice, so the forward differs in the last
+  // bit already: there all gradients agree to 1e-5.
+  const check = async (
+    got: Map<string, Tensor>,
+    ref: Map<string, Float32Array>,
+    what: string,
+  ) => {
+    for (const [n, t] of got) {
+      const g = await t.grad!.data();
+      if (d === "webgpu" && n.endsWith(".w")) {
+        assertEquals(Array.from(g), Array.from(ref.get(n)!), `${what}: ${n} bit-equal`);
+      } else close(g, ref.get(n)!, 1e-7, `${what}: ${n}`, 1e-5);
+    }
+  };
+  const ref = await reference(false);
+
+  // Parameters with slots: e1, d1 and d2 fold the ReLUs of e0, e1 and d1 and write their
+  // bias gradients; only d2's own ReLU (before the loss) takes the separate pass.
+  const set = new ParameterSet(specs, d);
+  const calls = counted(() => foldLoss(x, target, (n) => set.byName.get(n)!, true).backward());
+  assertEquals(calls, { leakyGradBias: 1, biasGrad: 0, folds: 3 }, "calls with slots");
+  await check(set.byName, ref, "with slots");
+
+  // Plain leaves (no slots): the folded layers then sum their bias gradients from gy.
+  const fresh = new Map(specs.map((s) => [s.name, leafOn(d, Array.from(s.init), s.shape)]));
+  const calls2 = counted(() => foldLoss(x, target, (n) => fresh.get(n)!, true).backward());
+  assertEquals(calls2, { leakyGradBias: 1, biasGrad: 3, folds: 3 }, "calls on plain leaves");
+  await check(fresh, ref, "plain leaves");
+
+  // e0's output also feeds the loss: its ReLU's backward is not folded (2 uses).
+  const refTap = await reference(true);
+  set.zeroGrad();
+  const calls3 = counted(() =>
+    foldLoss(x, target, (n) => set.byName.get(n)!, true, true).backward()
+  );
+  assertEquals(calls3, { leakyGradBias: 2, biasGrad: 0, folds: 2 }, "calls with a second use");
+  await check(set.byName, refTap, "e0's output used twice");
+
+  for (const t of [x, target, ...leaves.values(), ...fresh.values()]) t.dispose();
+  set.dispose();
+}
+
+gpuTest("foldActGrad decides, when a conv is recorded, whether its backward folds", async () => {
+  const x = Tensor.fromArray(new Float32Array(2 * 2 * 11 * 9).fill(0.5), [2, 2, 11, 9], "webgpu");
+  const set = new ParameterSet(foldParams(), "webgpu");
+  const folds = (on: boolean) =>
+    withTuning({ foldActGrad: on }, () => {
+      const y = ops.conv2d(x, set.byName.get("e0.w")!, set.byName.get("e0.b")!, {
+        stride: [2, 2],
+        padding: [1, 1],
+        slope: SLOPE,
+      });
+      const node = y.node!;
+      y.dispose();
+      return Promise.resolve([node.foldsInputAct, node.act?.slope]);
+    });
+  assertEquals(await folds(true), [true, SLOPE]);
+  assertEquals(await folds(false), [false, SLOPE]);
+  x.dispose();
+  set.dispose();
+});
