@@ -621,6 +621,8 @@ export function activeTuning(): Tuning {
  * @returns the definitions (some share a pipeline key; the runtime compiles each key once).
  */
 export function kernelDefs(tuning: Tuning): KernelDef[] {
+  // The gradient-epilogue (GM) variants, where the tuning folds the leaky backward.
+  const gm = (def: () => KernelDef): KernelDef[] => (tuning.foldActGrad ?? true) ? [def()] : [];
   return [
     ...Object.values(KERNELS).map((k) => k as KernelDef),
     convPackDef(1),
@@ -639,13 +641,17 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
       })
     ),
     ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co, tuning.convPixels))
-      .flatMap(([tc, tp]) => [conv2dDef(tc, tp), conv2dDef(tc, tp, false, false, true)]),
+      .flatMap((
+        [tc, tp],
+      ) => [conv2dDef(tc, tp), ...gm(() => conv2dDef(tc, tp, false, false, true))]),
     ...[4, 8, 16, 32, 64].map((co) =>
       convTiles(tuning.convTransposeTile ?? 4, co, tuning.convTransposePixels ?? tuning.convPixels)
-    ).flatMap(([tc, tp]) => [convTranspose2dDef(tc, tp), convTranspose2dDef(tc, tp, false, true)]),
+    ).flatMap((
+      [tc, tp],
+    ) => [convTranspose2dDef(tc, tp), ...gm(() => convTranspose2dDef(tc, tp, false, true))]),
     // The gradient epilogue's phase variant for 1–3 channels (e0's input gradient).
-    ...[1, 2, 3].map((b) =>
-      convTranspose2dPhaseDef(b, phaseTile(b), tuning.uniformWeights ?? false, true)
+    ...[1, 2, 3].flatMap((b) =>
+      gm(() => convTranspose2dPhaseDef(b, phaseTile(b), tuning.uniformWeights ?? false, true))
     ),
   ];
 }
