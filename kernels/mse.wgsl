@@ -6,6 +6,11 @@
 //   crop_sqdiff     part[p·ho + r] = Σ_c (a[p, top + r, left + c] − b[p, r, c])²
 //   crop_mse_grad   g[p, i, j] = coef · (a[p, i, j] − b[p, i − top, j − left]) · gl[0]
 //                   inside the window, 0 outside                  coef = 2 / numel(b)
+//   crop_mse_grad_act  the same times (a > 0 ? 1 : slope): the backward of the leaky ReLU that
+//                   made a (a is its output), done here; and each row's sum of it in
+//                   part[(n·h + i)·C + c] for plane p = n·C + c, which split_sum adds up into
+//                   that layer's bias gradient (the decoder's last layer: one pass and one
+//                   dispatch instead of two)
 //
 // gl holds the upstream gradient of the scalar loss (1 for `loss.backward()`), so the
 // scale stays on the GPU and no read-back is needed.
@@ -15,11 +20,12 @@
 // crop_grad). One invocation per row (of b for crop_sqdiff, of a for crop_mse_grad), so the
 // (plane, row) split costs one division per row, not per value; crop_sqdiff's row sums are
 // added by `finish` (reduce.wgsl).
-// Bindings: 0 params, 1 a, 2 b, 3 gl, 4 g (part for crop_sqdiff). main and the crop entries
-// dispatch ceil(count / 64) workgroups (count: values, or rows), linear grid.
+// Bindings: 0 params, 1 a, 2 b, 3 gl, 4 g (part for crop_sqdiff), 5 part (crop_mse_grad_act).
+// main and the crop entries dispatch ceil(count / 64) workgroups (count: values, or rows),
+// linear grid.
 
 struct Params {
-  count: u32, _p0: u32, coef: f32, _p1: u32,
+  count: u32, ch: u32, coef: f32, slope: f32,
   h: u32, w: u32, ho: u32, wo: u32,
   top: u32, left: u32, _p2: u32, _p3: u32,
 }
@@ -29,6 +35,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read> GL: array<f32>;
 @group(0) @binding(4) var<storage, read_write> G: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Part: array<f32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -84,4 +91,33 @@ fn crop_mse_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
     }
     for (var c = right; c < P.w; c++) { G[gb + c] = 0.0; }
   }
+}
+
+// count = planes · h rows of a (and of g); ch = channels C.
+@compute @workgroup_size(64)
+fn crop_mse_grad_act(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                     @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (i >= P.count) { return; }
+  let p = i / P.h;
+  let row = i - p * P.h;
+  let n = p / P.ch;
+  let gb = i * P.w;
+  let inside = row >= P.top && row < P.top + P.ho;
+  let right = select(0u, P.left + P.wo, inside);
+  for (var c = 0u; c < select(P.w, P.left, inside); c++) { G[gb + c] = 0.0; }
+  var s = 0.0;
+  if (inside) {
+    let bb = (p * P.ho + row - P.top) * P.wo;
+    for (var c = 0u; c < P.wo; c++) {
+      let j = gb + P.left + c;
+      let a = A[j];
+      let v = P.coef * (a - B[bb + c]) * GL[0];
+      let g = select(P.slope * v, v, a > 0.0);
+      G[j] = g;
+      s += g;
+    }
+    for (var c = right; c < P.w; c++) { G[gb + c] = 0.0; }
+  }
+  Part[(n * P.h + row) * P.ch + (p - n * P.ch)] = s;
 }

@@ -138,6 +138,13 @@ export const KERNELS = {
     storage: ["read", "read", "read", "rw"],
     workgroupSize: WG,
   },
+  cropMseGradAct: {
+    name: "crop_mse_grad_act",
+    file: "mse.wgsl",
+    entry: "crop_mse_grad_act",
+    storage: ["read", "read", "read", "rw", "rw"],
+    workgroupSize: WG,
+  },
   splitSum: {
     name: "split_sum",
     file: "reduce.wgsl",
@@ -714,7 +721,7 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  * padding to whole workgroups adds workgroups to layers of 5–20, so the 8 folded layers of the
  * seed cost 8.2 ms more at batch 64 than the 8.0 ms of bias_grad passes they save (median of 7
  * alternating in-step profiles: 122.5 against 119.8 ms). GPUs fold: 8 fewer dispatches of a
- * step (55 → 47), and the gradient between two layers is read and written twice, not 4 times.
+ * step (54 → 46), and the gradient between two layers is read and written twice, not 4 times.
  *
  * GPUs (measured on an NVIDIA H100 through Vulkan, bench/gpu/sweep.sh; seed autoencoder,
  * median step time with steps in flight): the split-K sums take 64 lanes per output (with
@@ -1598,6 +1605,9 @@ export function cropMse(
  * @param gl Upstream gradient of the loss [1].
  * @param g Gradient, shaped as a (written).
  * @param win The crop window ({@linkcode cropWindow}).
+ * @param act The backward of the leaky ReLU whose output a is, and of its bias
+ *   ({@linkcode ActGrad}; `m` is a itself, planes are images of `channels` channels): g is then
+ *   the gradient before that ReLU (crop_mse_grad_act).
  */
 export function cropMseGrad(
   rt: GpuRuntime,
@@ -1606,17 +1616,28 @@ export function cropMseGrad(
   gl: BufRef,
   g: BufRef,
   win: CropWindow,
+  act: (ActGrad & { channels: number }) | null = null,
 ): void {
   need(a, win.planes * win.h * win.w, "a", "crop_mse_grad");
   need(b, win.planes * win.ho * win.wo, "b", "crop_mse_grad");
   need(g, win.planes * win.h * win.w, "g", "crop_mse_grad");
   const rows = win.planes * win.h;
-  rt.dispatch(
-    KERNELS.cropMseGrad,
-    mseParams(rows, 2 / (win.planes * win.ho * win.wo), win),
-    [a, b, gl, g],
-    groups(rows),
-  );
+  const params = mseParams(rows, 2 / (win.planes * win.ho * win.wo), win);
+  if (!act) {
+    rt.dispatch(KERNELS.cropMseGrad, params, [a, b, gl, g], groups(rows));
+    return;
+  }
+  if (win.planes % act.channels !== 0) {
+    throw new RangeError(
+      `Cannot run crop_mse_grad_act: ${win.planes} planes are not whole images of ${act.channels} channels`,
+    );
+  }
+  // One partial per row of each plane: [N·h rows, C].
+  const ep = actPartials(rt, act, rows / act.channels, act.channels, "crop_mse_grad_act");
+  params[1] = act.channels;
+  params[3] = { f32: act.slope };
+  rt.dispatch(KERNELS.cropMseGradAct, params, [a, b, gl, g, ep.part], groups(rows));
+  ep.finish();
 }
 
 const CHUNK = 4096;

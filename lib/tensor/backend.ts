@@ -152,8 +152,17 @@ export interface Backend {
   mseGrad(a: Tensor, b: Tensor, gl: Tensor): Tensor;
   /** [1]: mean((crop(a) − b)²) for a [N,C,H,W] and b the crop's shape, without the crop's copy. */
   cropMse(a: Tensor, b: Tensor, c: [number, number, number, number]): Tensor;
-  /** The gradient of cropMse for a: 2(a − b)/numel(b) · gl[0] inside the window, 0 outside. */
-  cropMseGrad(a: Tensor, b: Tensor, gl: Tensor, c: [number, number, number, number]): Tensor;
+  /**
+   * The gradient of cropMse for a: 2(a − b)/numel(b) · gl[0] inside the window, 0 outside;
+   * with `act` (whose `y` is a) the gradient before the leaky ReLU that made a.
+   */
+  cropMseGrad(
+    a: Tensor,
+    b: Tensor,
+    gl: Tensor,
+    c: [number, number, number, number],
+    act?: InputAct | null,
+  ): Tensor;
   softAssign(z: Tensor, mu: Tensor, alpha: number): Tensor;
   targetDistribution(q: Tensor): Tensor;
   /** [1]: KL(p‖q), batch mean. */

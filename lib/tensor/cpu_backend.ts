@@ -27,8 +27,9 @@ function leakyInPlace(y: Float64Array, slope: number): Float64Array {
 }
 
 /**
- * An input gradient as f32, then, with `act`, the producing layer's leaky ReLU backward and
- * bias gradient ({@linkcode InputAct}), rounded as leakyGradBias rounds them.
+ * An input gradient (of a conv, or of the cropped MSE's prediction) as f32, then, with `act`,
+ * the producing layer's leaky ReLU backward and bias gradient ({@linkcode InputAct}), rounded
+ * as leakyGradBias rounds them.
  */
 function inputGrad(gx: Float64Array, shape: readonly number[], act?: InputAct | null): Tensor {
   if (!act) return f32(gx, shape);
@@ -174,9 +175,9 @@ export const cpuBackend: Backend = {
   cropMse(a, b, c) {
     return make(Float32Array.of(C.mseLoss(C.crop2d(a.array, a.shape, c), b.array)), [1]);
   },
-  cropMseGrad(a, b, gl, c) {
+  cropMseGrad(a, b, gl, c, act) {
     const g = C.mseLossGrad(C.crop2d(a.array, a.shape, c), b.array, gl.array[0]);
-    return f32(C.crop2dGrad(g, a.shape, c), a.shape);
+    return inputGrad(C.crop2dGrad(g, a.shape, c), a.shape, act);
   },
   softAssign(z, mu, alpha) {
     const [n, d] = z.shape, k = mu.shape[0];

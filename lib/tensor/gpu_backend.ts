@@ -252,9 +252,22 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
       freeScratch();
       return out;
     },
-    cropMseGrad(a, b, gl, c) {
+    cropMseGrad(a, b, gl, c, act) {
+      if (act && act.y !== a) {
+        throw new TypeError("Cannot run crop_mse_grad: a folded activation must be a's own");
+      }
       const g = alloc(a.shape);
-      K.cropMseGrad(rt, a.ref, b.ref, gl.ref, g.ref, K.cropWindow(a.shape, c, "crop_mse_grad"));
+      const ag = actGrad(act);
+      K.cropMseGrad(
+        rt,
+        a.ref,
+        b.ref,
+        gl.ref,
+        g.ref,
+        K.cropWindow(a.shape, c, "crop_mse_grad"),
+        ag && { ...ag, channels: a.shape[1] },
+      );
+      freeScratch();
       return g;
     },
     softAssign(z, mu, alpha) {

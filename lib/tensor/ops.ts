@@ -406,7 +406,15 @@ export function croppedMseLoss(
   }
   const k = backendOf(pred);
   const y = k.cropMse(pred, target, c);
-  return record(y, "cropped_mse_loss", [pred], (gy) => [k.cropMseGrad(pred, target, gy, c)]);
+  // The gradient pass reads every prediction anyway, so it also does the backward of the leaky
+  // ReLU that made it, on every adapter (BackwardFold).
+  return record(
+    y,
+    "cropped_mse_loss",
+    [pred],
+    (gy, _into, fold) => [k.cropMseGrad(pred, target, gy, c, fold?.inputAct)],
+    { foldsInputAct: true },
+  );
 }
 
 /**

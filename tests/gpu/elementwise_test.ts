@@ -8,7 +8,18 @@ import { backendNamed } from "../../lib/tensor/backends.ts";
 import * as ops from "../../lib/tensor/ops.ts";
 import { assertEquals, assertThrows } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
-import { close, dirtyPool, gt, numel, rand, readAll, sumTol, U32, webgpu } from "./_util.ts";
+import {
+  accTol,
+  close,
+  dirtyPool,
+  gt,
+  numel,
+  rand,
+  readAll,
+  sumTol,
+  U32,
+  webgpu,
+} from "./_util.ts";
 
 const SLOPE = 0.02;
 // One f32 multiply-add of values <= 2 in magnitude: error <= 2 roundings of a value <= 8.
@@ -170,6 +181,52 @@ gpuTest(
       "cropped by [1,1,0,0] must match target [2,1,5,4]",
     );
     A.dispose();
+  },
+);
+
+gpuTest(
+  "the cropped mse gradient with the leaky ReLU backward of the layer that made the prediction (crop_mse_grad_act)",
+  async () => {
+    await webgpu();
+    const be = backendNamed("webgpu");
+    const slope = 0.02;
+    const cases: [number[], [number, number, number, number]][] = [
+      [[2, 3, 7, 9], [1, 2, 0, 3]],
+      [[3, 1, 6, 5], [2, 1, 0, 0]],
+      [[4, 1, 89, 69], [1, 1, 1, 1]],
+    ];
+    for (const [i, [s, c]] of cases.entries()) {
+      const ts = [s[0], s[1], s[2] - c[0] - c[1], s[3] - c[2] - c[3]];
+      const a = rand(numel(s), 2170 + i), b = rand(numel(ts), 2180 + i);
+      dirtyPool(numel(s));
+      const A = gt(a, s), B = gt(b, ts), GL = gt([0.37], [1]);
+      // The bias slot starts as NaN: a channel the row partials miss shows.
+      const gb = gt(new Float32Array(s[1]).fill(NaN), [s[1]]);
+      const g = be.cropMseGrad(A, B, GL, c, { y: A, slope, gb });
+      const [sep, sepB] = be.leakyGradBias(A, be.cropMseGrad(A, B, GL, c), slope);
+      const [go, gbo, so] = await readAll([g, gb, sep]);
+      await readAll([sepB]);
+      for (const t of [A, B, GL, g, gb, sep, sepB]) t.dispose();
+      const gRef = C.leakyReluGrad(
+        a,
+        C.crop2dGrad(C.mseLossGrad(C.crop2d(a, s, c), b, 0.37), s, c),
+        slope,
+      );
+      // Terms |2(a − b)/n · 0.37| <= 4·2·0.37/n; the bias sums N·H·W of them.
+      const term = 4 * 2 * 0.37 / numel(ts);
+      close(go, gRef, 4 * U32 * term, `masked gradient of [${s}] by [${c}]`);
+      close(gbo, C.biasGrad(gRef, s), accTol(s[0] * s[2] * s[3], term), `bias of [${s}]`);
+      // The same product as crop_mse_grad then bias_grad's mask: identical f32 values.
+      assertEquals(go, so, `fused vs separate masked gradient of [${s}] by [${c}]`);
+    }
+    const A = gt(rand(2 * 5 * 4, 3), [2, 1, 5, 4]), B = gt(rand(2 * 3 * 4, 4), [2, 1, 3, 4]);
+    const GL = gt([1], [1]);
+    assertThrows(
+      () => be.cropMseGrad(A, B, GL, [1, 1, 0, 0], { y: B, slope, gb: null }),
+      TypeError,
+      "a folded activation must be a's own",
+    );
+    for (const t of [A, B, GL]) t.dispose();
   },
 );
 

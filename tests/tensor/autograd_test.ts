@@ -307,7 +307,8 @@ function foldParams(): { name: string; shape: number[]; init: Float32Array }[] {
 /**
  * The loss of {@linkcode FOLD_LAYERS} on x [2, 2, 11, 9]: each layer with its leaky ReLU fused
  * (`fused`), or as a plain conv followed by a separate leakyRelu op (nothing to fold).
- * `tap` adds a second use of e0's output to the loss.
+ * `tap` adds a second use of e0's output to the loss; `cropped` takes the MSE through
+ * croppedMseLoss (an empty crop), whose gradient pass folds the last layer's ReLU.
  */
 function foldLoss(
   x: Tensor,
@@ -315,6 +316,7 @@ function foldLoss(
   p: (name: string) => Tensor,
   fused: boolean,
   tap = false,
+  cropped = false,
 ): Tensor {
   const s2 = { stride: [2, 2] as [number, number], padding: [1, 1] as [number, number] };
   let h = x;
@@ -328,7 +330,7 @@ function foldLoss(
     if (!fused) h = ops.leakyRelu(h, SLOPE);
     h0 ??= h;
   }
-  const loss = ops.mseLoss(h, target);
+  const loss = cropped ? ops.croppedMseLoss(h, target, [0, 0, 0, 0]) : ops.mseLoss(h, target);
   return tap ? ops.axpby(loss, ops.sum(h0!, 0.01)) : loss;
 }
 
@@ -371,6 +373,9 @@ async function checkFold(d: Device): Promise<void> {
     );
     b.convTranspose2dInputGrad = (...a: Parameters<typeof be.convTranspose2dInputGrad>) => (
       calls.folds += a[4] ? 1 : 0, saved.convTranspose2dInputGrad(...a)
+    );
+    b.cropMseGrad = (...a: Parameters<typeof be.cropMseGrad>) => (
+      calls.folds += a[4] ? 1 : 0, saved.cropMseGrad(...a)
     );
     try {
       fn();
@@ -418,6 +423,14 @@ async function checkFold(d: Device): Promise<void> {
   );
   assertEquals(calls3, { leakyGradBias: 2, biasGrad: 0, folds: 2 }, "calls with a second use");
   await check(set.byName, refTap, "e0's output used twice");
+
+  // The cropped MSE's gradient pass folds d2's ReLU too: no separate pass is left.
+  set.zeroGrad();
+  const calls4 = counted(() =>
+    foldLoss(x, target, (n) => set.byName.get(n)!, true, false, true).backward()
+  );
+  assertEquals(calls4, { leakyGradBias: 0, biasGrad: 0, folds: 4 }, "calls with croppedMseLoss");
+  await check(set.byName, ref, "croppedMseLoss");
 
   for (const t of [x, target, ...leaves.values(), ...fresh.values()]) t.dispose();
   set.dispose();
