@@ -12,12 +12,13 @@
 #   kernels  bench/kernels_bench.ts (roofline)
 #   train    bench/train_bench.ts (training step and inference, per-kernel GPU time)
 #   torch    bench/pytorch_autoencoder.py (PyTorch eager on the same GPU)
-#   ab       bench/gpu/sweep.sh over bench/gpu/ab.txt: packed-weight cache on and off, alternating
+#   ab       bench/gpu/sweep.sh over bench/gpu/ab.txt: tuning A/Bs, alternating (results/ab.jsonl)
 #   sweep    bench/gpu/sweep.sh over bench/gpu/tunings.txt (one JSON line per tuning)
 #   report   bench/report.ts (bench/results/REPORT.md)
 # Environment: VK_DRIVER_FILES (default: NVIDIA's ICD where it exists), SEISDEC_BENCH_BATCHES
-# (default 64,256). Under the device tool, bench/results and the log go to $OUT as one tarball
-# (it returns at most 8 files).
+# (default 64,256), SEISDEC_GPU_BUDGET_S (default 540: steps that would start too late are
+# skipped). Under the device tool, bench/results goes to $OUT as one tarball, packed again after
+# every step (it returns at most 8 files, and what is there when a command is killed).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 log() { echo "gpu-run: $*"; }
@@ -48,32 +49,56 @@ flags=(--node-modules-dir=manual -A)
 "$DENO" --version | head -1
 
 status=0
-if want info; then
+# A time budget for the whole run (SEISDEC_GPU_BUDGET_S, default 540 s: the device tool stops a
+# command at 600 s): a step that would start with less than its reserve left is skipped, the
+# sweeps start no new line past the budget, and after every step bench/results is packed into
+# $OUT (what is under $OUT comes back even when the command is killed), with the log so far.
+start=$SECONDS
+budget=${SEISDEC_GPU_BUDGET_S:-540}
+export SEISDEC_SWEEP_DEADLINE=$(( $(date +%s) + budget - 30 ))
+pack() {
+  [ -n "${OUT:-}" ] || return 0
+  [ -e /tmp/seisdec-sweep.jsonl ] && cp /tmp/seisdec-sweep.jsonl bench/results/sweep.jsonl
+  [ -e /tmp/seisdec-ab.jsonl ] && cp /tmp/seisdec-ab.jsonl bench/results/ab.jsonl
+  tar -C bench -czf "$OUT/results.tar.gz.tmp" results && mv "$OUT/results.tar.gz.tmp" "$OUT/results.tar.gz"
+}
+# step NAME RESERVE_S COMMAND...: runs COMMAND when NAME is wanted and RESERVE_S seconds of the
+# budget are left; logs its time and packs the results.
+step() {
+  local name=$1 reserve=$2 t0=$SECONDS
+  shift 2
+  want "$name" || return 0
+  if (( SECONDS - start + reserve > budget )); then
+    log "step $name skipped: $(( budget - SECONDS + start )) s of the budget left, it wants $reserve"
+    status=1
+    return 0
+  fi
+  "$@" || fail "$name"
+  log "step $name took $(( SECONDS - t0 )) s ($(( SECONDS - start )) s in all)"
+  pack
+}
+info() {
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv
-  "$DENO" run "${flags[@]}" cli.ts info || fail info
-  "$DENO" run "${flags[@]}" cli.ts info --kernels || fail "info --kernels"
-fi
-export SEISDEC_BENCH_BATCHES="${SEISDEC_BENCH_BATCHES:-64,256}"
-if want anatomy; then "$DENO" run "${flags[@]}" bench/gpu/anatomy.ts "$SEISDEC_BENCH_BATCHES" || fail anatomy; fi
-if want sweep; then bash bench/gpu/sweep.sh bench/gpu/tunings.txt "$SEISDEC_BENCH_BATCHES" "$DENO" | tee /tmp/seisdec-sweep.jsonl; fi
-if want train; then "$DENO" bench "${flags[@]}" bench/train_bench.ts || fail train; fi
-if want ab; then bash bench/gpu/sweep.sh bench/gpu/ab.txt "$SEISDEC_BENCH_BATCHES" "$DENO" | tee /tmp/seisdec-ab.jsonl; fi
-
-if want torch; then
+  "$DENO" run "${flags[@]}" cli.ts info && "$DENO" run "${flags[@]}" cli.ts info --kernels
+}
+torch_ref() {
   if python3 -c 'import torch' 2>/dev/null; then
+    local name slug
     name=$(python3 -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu")')
     slug=$(echo "$name" | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-|-$//g')
-    python3 bench/pytorch_autoencoder.py --out "bench/results/pytorch-$slug.json" || fail torch
+    PYTHONUNBUFFERED=1 timeout 240 python3 bench/pytorch_autoencoder.py --out "bench/results/pytorch-$slug.json"
   else
     log "no PyTorch here: skipped bench/pytorch_autoencoder.py"
   fi
-fi
-if want kernels; then "$DENO" bench "${flags[@]}" bench/kernels_bench.ts || fail kernels; fi
-if want report; then "$DENO" run "${flags[@]}" bench/report.ts || fail report; fi
-
-if [ -n "${OUT:-}" ]; then
-  [ -e /tmp/seisdec-sweep.jsonl ] && cp /tmp/seisdec-sweep.jsonl bench/results/sweep.jsonl
-  [ -e /tmp/seisdec-ab.jsonl ] && cp /tmp/seisdec-ab.jsonl bench/results/ab-pack.jsonl
-  tar -C bench -czf "$OUT/results.tar.gz" results && log "bench/results packed into \$OUT/results.tar.gz"
-fi
+}
+export SEISDEC_BENCH_BATCHES="${SEISDEC_BENCH_BATCHES:-64,256}"
+step info 30 info
+step anatomy 60 "$DENO" run "${flags[@]}" bench/gpu/anatomy.ts "$SEISDEC_BENCH_BATCHES"
+step sweep 60 bash -c 'bash bench/gpu/sweep.sh bench/gpu/tunings.txt "$1" "$2" | tee /tmp/seisdec-sweep.jsonl' _ "$SEISDEC_BENCH_BATCHES" "$DENO"
+step train 60 "$DENO" bench "${flags[@]}" bench/train_bench.ts
+step ab 60 bash -c 'bash bench/gpu/sweep.sh bench/gpu/ab.txt "$1" "$2" | tee /tmp/seisdec-ab.jsonl' _ "$SEISDEC_BENCH_BATCHES" "$DENO"
+step torch 60 torch_ref
+step kernels 90 "$DENO" bench "${flags[@]}" bench/kernels_bench.ts
+step report 10 "$DENO" run "${flags[@]}" bench/report.ts
+[ -n "${OUT:-}" ] && log "bench/results packed into \$OUT/results.tar.gz"
 exit $status

@@ -11,8 +11,13 @@ batches=${2:-64,256}
 DENO=${3:-deno}
 flags=(-A)
 [ -d node_modules/zod ] && [ "$DENO" != deno ] && flags=(--node-modules-dir=manual -A)
+# SEISDEC_SWEEP_DEADLINE (epoch seconds, set by run.sh): no new line starts after it.
 while IFS= read -r t; do
   case "$t" in '' | '#'*) continue ;; esac
+  if [ -n "${SEISDEC_SWEEP_DEADLINE:-}" ] && (( $(date +%s) > SEISDEC_SWEEP_DEADLINE )); then
+    echo "{\"tuning\": $(printf '%s' "$t" | sed 's/"/\\"/g; s/^/"/; s/$/"/'), \"error\": \"skipped: past the deadline\"}"
+    continue
+  fi
   SEISDEC_TUNING="$t" timeout 120 "$DENO" run "${flags[@]}" bench/gpu/tune.ts "$batches" ||
     echo "{\"tuning\": $(printf '%s' "$t" | sed 's/"/\\"/g; s/^/"/; s/$/"/'), \"error\": \"exit $?\"}"
 done < "$file"
