@@ -6,7 +6,8 @@
 #   bash bench/gpu/run.sh              # on the GPU host, from the repository root
 #   SEISDEC_GPU_STEPS=info,sweep bash bench/gpu/run.sh   # only these steps
 #
-# Steps (SEISDEC_GPU_STEPS, comma-separated; default info,kernels,train,ab,torch,report):
+# Steps (SEISDEC_GPU_STEPS, comma-separated; default info,kernels,train,ab,torch,report), run in
+# the order info, anatomy, sweep, train, torch, kernels, ab, report:
 #   info     the adapter, its limits and features (cli.ts info), and a first compile of all kernels
 #   anatomy  bench/gpu/anatomy.ts (host recording, read-back and burst time of a training step)
 #   kernels  bench/kernels_bench.ts (roofline)
@@ -95,10 +96,11 @@ export SEISDEC_BENCH_BATCHES="${SEISDEC_BENCH_BATCHES:-64,256}"
 step info 30 info
 step anatomy 60 "$DENO" run "${flags[@]}" bench/gpu/anatomy.ts "$SEISDEC_BENCH_BATCHES"
 step sweep 60 bash -c 'bash bench/gpu/sweep.sh bench/gpu/tunings.txt "$1" "$2" | tee /tmp/seisdec-sweep.jsonl' _ "$SEISDEC_BENCH_BATCHES" "$DENO"
+# The figures the issue asks for first (training against PyTorch, the roofline), the A/Bs after.
 step train 60 "$DENO" bench "${flags[@]}" bench/train_bench.ts
-step ab 60 bash -c 'bash bench/gpu/sweep.sh bench/gpu/ab.txt "$1" "$2" | tee /tmp/seisdec-ab.jsonl' _ "$SEISDEC_BENCH_BATCHES" "$DENO"
 step torch 60 torch_ref
 step kernels 90 "$DENO" bench "${flags[@]}" bench/kernels_bench.ts
+step ab 60 bash -c 'bash bench/gpu/sweep.sh bench/gpu/ab.txt "$1" "$2" | tee /tmp/seisdec-ab.jsonl' _ "$SEISDEC_BENCH_BATCHES" "$DENO"
 step report 10 "$DENO" run "${flags[@]}" bench/report.ts
 [ -n "${OUT:-}" ] && log "bench/results packed into \$OUT/results.tar.gz"
 exit $status
