@@ -720,7 +720,8 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  * epilogue's mask is a scalar gather per value there, where bias_grad reads vec4s, and the
  * padding to whole workgroups adds workgroups to layers of 5–20, so the 8 folded layers of the
  * seed cost 8.2 ms more at batch 64 than the 8.0 ms of bias_grad passes they save (median of 7
- * alternating in-step profiles: 122.5 against 119.8 ms). GPUs fold: 8 fewer dispatches of a
+ * alternating in-step profiles: 122.5 against 119.8 ms; at batch 256 425.4 against 428.0, a
+ * wash). GPUs fold: 8 fewer dispatches of a
  * step (54 → 46), and the gradient between two layers is read and written twice, not 4 times.
  *
  * GPUs (measured on an NVIDIA H100 through Vulkan, bench/gpu/sweep.sh; seed autoencoder,
