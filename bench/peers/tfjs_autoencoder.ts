@@ -551,5 +551,8 @@ export async function timeTfjs(
   if (leaked > 0) {
     result.note = [result.note, `${leaked} tensors leaked`].filter(Boolean).join("; ");
   }
+  // Drop the backend's instance and its memory (the factories stay, so setBackend starts a
+  // fresh one): the peers run in seisdec's process, which times itself again after them.
+  tf.engine().reset();
   return result;
 }
