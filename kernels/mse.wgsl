@@ -71,37 +71,12 @@ fn crop_sqdiff(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   G[i] = s;
 }
 
-// count = planes · h rows of a (and of g).
-@compute @workgroup_size(64)
-fn crop_mse_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                 @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (i >= P.count) { return; }
+// One row i of g (of planes · h): the gradient, times the leaky ReLU's backward when `act`;
+// returns the row's sum (0 without `act`). Both crop_mse_grad entries inline it with `act` a
+// constant.
+fn crop_grad_row(i: u32, act: bool) -> f32 {
   let p = i / P.h;
   let row = i - p * P.h;
-  let gb = i * P.w;
-  let inside = row >= P.top && row < P.top + P.ho;
-  let right = select(0u, P.left + P.wo, inside);
-  for (var c = 0u; c < select(P.w, P.left, inside); c++) { G[gb + c] = 0.0; }
-  if (inside) {
-    let bb = (p * P.ho + row - P.top) * P.wo;
-    for (var c = 0u; c < P.wo; c++) {
-      let j = gb + P.left + c;
-      G[j] = P.coef * (A[j] - B[bb + c]) * GL[0];
-    }
-    for (var c = right; c < P.w; c++) { G[gb + c] = 0.0; }
-  }
-}
-
-// count = planes · h rows of a (and of g); ch = channels C.
-@compute @workgroup_size(64)
-fn crop_mse_grad_act(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                     @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (i >= P.count) { return; }
-  let p = i / P.h;
-  let row = i - p * P.h;
-  let n = p / P.ch;
   let gb = i * P.w;
   let inside = row >= P.top && row < P.top + P.ho;
   let right = select(0u, P.left + P.wo, inside);
@@ -112,12 +87,35 @@ fn crop_mse_grad_act(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
     for (var c = 0u; c < P.wo; c++) {
       let j = gb + P.left + c;
       let a = A[j];
-      let v = P.coef * (a - B[bb + c]) * GL[0];
-      let g = select(P.slope * v, v, a > 0.0);
+      var g = P.coef * (a - B[bb + c]) * GL[0];
+      if (act) {
+        g = select(P.slope * g, g, a > 0.0);
+        s += g;
+      }
       G[j] = g;
-      s += g;
     }
     for (var c = right; c < P.w; c++) { G[gb + c] = 0.0; }
   }
-  Part[(n * P.h + row) * P.ch + (p - n * P.ch)] = s;
+  return s;
+}
+
+// count = planes · h rows of a (and of g).
+@compute @workgroup_size(64)
+fn crop_mse_grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                 @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (i >= P.count) { return; }
+  crop_grad_row(i, false);
+}
+
+// count = planes · h rows of a (and of g); ch = channels C.
+@compute @workgroup_size(64)
+fn crop_mse_grad_act(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                     @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (i >= P.count) { return; }
+  let s = crop_grad_row(i, true);
+  let p = i / P.h;
+  let n = p / P.ch;
+  Part[(n * P.h + i - p * P.h) * P.ch + (p - n * P.ch)] = s;
 }
