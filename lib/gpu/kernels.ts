@@ -825,8 +825,10 @@ export function convGeom(
  * the gradient of that ReLU's output (the GM variants of conv2d.wgsl, conv_transpose2d.wgsl
  * and conv_transpose2d_phase.wgsl). A layer y = act(z + b) feeds a conv; the conv's input
  * gradient kernel, computing g = dL/dy, then writes dL/dz = g · (y > 0 ? 1 : slope) instead,
- * and one partial sum of it per channel and output tile, added up into dL/db like a split-K
- * weight gradient. That replaces a bias_grad pass (and dispatch) per layer.
+ * and one partial sum of it per channel and workgroup (added in workgroup memory), which the
+ * deferred split sums add into dL/db like a split-K weight gradient. That replaces a bias_grad
+ * pass (and dispatch) per layer. crop_mse_grad_act does the same for the layer before the
+ * cropped MSE, with one partial per row ({@linkcode cropMseGrad}).
  */
 export interface ActGrad {
   /** The layer's output y (the mask's source), laid out as the conv's output. */
