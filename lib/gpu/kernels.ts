@@ -438,12 +438,13 @@ export function conv2dDef(
   uniformWeights = false,
   gradMask = false,
 ): KernelDef {
-  if (vectorStores && (tp % 4 !== 0 || gradMask)) {
+  if (vectorStores && tp % 4 !== 0) {
     throw new RangeError(
-      `Cannot build conv2d: vector stores need a pixel tile that is a multiple of 4 and no gradient mask: found ${tp}${
-        gradMask ? " with a mask" : ""
-      }`,
+      `Cannot build conv2d: vector stores need a pixel tile that is a multiple of 4: found ${tp}`,
     );
+  }
+  if (vectorStores && gradMask) {
+    throw new RangeError("Cannot build conv2d: the gradient epilogue stores scalars, not vec4s");
   }
   return {
     name: "conv2d",
@@ -721,8 +722,8 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  * padding to whole workgroups adds workgroups to layers of 5–20, so the 8 folded layers of the
  * seed cost 8.2 ms more at batch 64 than the 8.0 ms of bias_grad passes they save (median of 7
  * alternating in-step profiles: 122.5 against 119.8 ms; at batch 256 425.4 against 428.0, a
- * wash). GPUs fold: 8 fewer dispatches of a
- * step (54 → 46), and the gradient between two layers is read and written twice, not 4 times.
+ * wash). GPUs fold: 8 fewer dispatches of a step (54 → 46), and the gradient between two
+ * layers is read and written twice, not 4 times.
  *
  * GPUs (measured on an NVIDIA H100 through Vulkan, bench/gpu/sweep.sh; seed autoencoder,
  * median step time with steps in flight): the split-K sums take 64 lanes per output (with
@@ -841,6 +842,20 @@ export interface ActGrad {
   scratch: (floats: number) => BufRef;
 }
 
+/** A conv given an {@linkcode ActGrad}: m covers the output, and there is no bias or ReLU. */
+function checkActGrad(
+  grad: ActGrad,
+  b: BufRef | null,
+  slope: number,
+  outFloats: number,
+  kernel: string,
+): void {
+  need(grad.m, outFloats, "m", kernel);
+  if (b || slope !== 1) {
+    throw new TypeError(`Cannot run ${kernel}: a gradient epilogue takes no bias and slope 1`);
+  }
+}
+
 /**
  * Where an {@linkcode ActGrad} conv writes its `rows` partial bias gradients of `count`
  * channels, and the sum to record once it has: into gb (or, with one row, gb itself), or,
@@ -857,7 +872,7 @@ function actPartials(
   if (!gb) return { part: grad.scratch(rows * count), finish: () => {} };
   need(gb, count, "gb", kernel);
   const { part, sums } = splitPartials(rt, rows, count, gb, grad.scratch);
-  return { part, finish: () => rows > 1 && sumSplits(rt, part, gb, count, rows, sums) };
+  return { part, finish: () => sumSplits(rt, part, gb, count, rows, sums) };
 }
 
 function convParams(g: ConvGeom): number[] {
@@ -984,10 +999,7 @@ export function conv2d(
   need(x, g.n * g.ci * g.h * g.w, "x", "conv2d");
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d");
-  if (grad) need(grad.m, g.n * g.co * g.ho * g.wo, "m", "conv2d");
-  if (grad && (b || slope !== 1)) {
-    throw new TypeError("Cannot run conv2d: a gradient epilogue takes no bias and slope 1");
-  }
+  if (grad) checkActGrad(grad, b, slope, g.n * g.co * g.ho * g.wo, "conv2d");
   const [tcl, tp0] = convTiles(tc, g.co, tc === active.convTile ? active.convPixels : undefined);
   const tq = tcl / 4;
   const co4p = Math.ceil(g.co / tcl) * tq;
@@ -1041,12 +1053,7 @@ export function convTranspose2d(
   need(x, g.n * g.ci * g.h * g.w, "x", "conv_transpose2d");
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv_transpose2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv_transpose2d");
-  if (grad) need(grad.m, g.n * g.co * g.ho * g.wo, "m", "conv_transpose2d");
-  if (grad && (b || slope !== 1)) {
-    throw new TypeError(
-      "Cannot run conv_transpose2d: a gradient epilogue takes no bias and slope 1",
-    );
-  }
+  if (grad) checkActGrad(grad, b, slope, g.n * g.co * g.ho * g.wo, "conv_transpose2d");
   const [sh, sw] = g.stride;
   if (
     (active.convTransposePhase ?? true) && g.co <= (active.convTransposePhaseChannels ?? 3) &&
@@ -1199,7 +1206,7 @@ export function convWeightGrad(
     [x, gy, part],
     groups(tiles * s),
   );
-  if (s > 1) sumSplits(rt, part, gw, count, s, sums);
+  sumSplits(rt, part, gw, count, s, sums);
 }
 
 /**
@@ -1220,7 +1227,8 @@ function splitPartials(
 
 /**
  * out[i] = Σ_{k<splits} part[k·count + i]: one `split_sum` dispatch, or, with `sums`, deferred
- * and recorded with the other pending sums (lib/gpu/split_sums.ts).
+ * and recorded with the other pending sums (lib/gpu/split_sums.ts); nothing for one split,
+ * whose part is out itself ({@linkcode splitPartials}).
  */
 function sumSplits(
   rt: GpuRuntime,
@@ -1230,6 +1238,7 @@ function sumSplits(
   splits: number,
   sums: SplitSums | null,
 ): void {
+  if (splits === 1) return;
   const lanes = splitLanes(splits);
   if (sums) sums.add({ part, out, count, splits, lanes });
   else {
@@ -1305,7 +1314,7 @@ export function biasGrad(
     ],
     groups(rows ? (s * c) / 4 : s * c),
   );
-  if (s > 1) sumSplits(rt, part, gb, c, s, sums);
+  sumSplits(rt, part, gb, c, s, sums);
 }
 
 /**

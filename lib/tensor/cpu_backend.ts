@@ -26,6 +26,18 @@ function leakyInPlace(y: Float64Array, slope: number): Float64Array {
   return y;
 }
 
+/** g = gy · (y > 0 ? 1 : slope) (y is the activation's output: its sign is the input's). */
+function masked(y: Tensor, gy: ArrayLike<number>, slope: number): Tensor {
+  return f32(C.leakyReluGrad(y.array, gy, slope), y.shape);
+}
+
+/** Σ g over every axis but 1 (into `into` when given). */
+function biasOf(g: Tensor, into: Tensor | null | undefined): Tensor {
+  const s = g.shape;
+  const inner = s.slice(2).reduce((a, b) => a * b, 1);
+  return f32Into(C.biasGrad(g.array, [s[0], s[1], inner, 1]), [s[1]], into);
+}
+
 /**
  * An input gradient (of a conv, or of the cropped MSE's prediction) as f32, then, with `act`,
  * the producing layer's leaky ReLU backward and bias gradient ({@linkcode InputAct}), rounded
@@ -33,11 +45,8 @@ function leakyInPlace(y: Float64Array, slope: number): Float64Array {
  */
 function inputGrad(gx: Float64Array, shape: readonly number[], act?: InputAct | null): Tensor {
   if (!act) return f32(gx, shape);
-  const g = f32(C.leakyReluGrad(act.y.array, Float32Array.from(gx), act.slope), shape);
-  if (act.gb) {
-    const inner = shape.slice(2).reduce((a, b) => a * b, 1);
-    act.gb.array.set(C.biasGrad(g.array, [shape[0], shape[1], inner, 1]));
-  }
+  const g = masked(act.y, Float32Array.from(gx), act.slope);
+  if (act.gb) biasOf(g, act.gb);
   return g;
 }
 
@@ -122,15 +131,11 @@ export const cpuBackend: Backend = {
     );
   },
   biasGrad(g, into) {
-    const s = g.shape;
-    const inner = s.slice(2).reduce((a, b) => a * b, 1);
-    return f32Into(C.biasGrad(g.array, [s[0], s[1], inner, 1]), [s[1]], into);
+    return biasOf(g, into);
   },
   leakyGradBias(y, gy, slope, gbInto) {
-    const g = f32(C.leakyReluGrad(y.array, gy.array, slope), y.shape);
-    const s = y.shape;
-    const inner = s.slice(2).reduce((a, b) => a * b, 1);
-    return [g, f32Into(C.biasGrad(g.array, [s[0], s[1], inner, 1]), [s[1]], gbInto)];
+    const g = masked(y, gy.array, slope);
+    return [g, biasOf(g, gbInto)];
   },
   matmul(a, b, m, n, k, ta, tb, bias, slope, into) {
     const y = C.matmul(a.array, b.array, m, k, n, { transA: ta, transB: tb });
@@ -145,7 +150,7 @@ export const cpuBackend: Backend = {
   },
   leakyGrad(y, gy, slope) {
     // y > 0 ⇔ x > 0 for slope > 0, so the output decides the branch as in PyTorch.
-    return f32(C.leakyReluGrad(y.array, gy.array, slope), y.shape);
+    return masked(y, gy.array, slope);
   },
   axpby(x, y, alpha, beta) {
     const a = x.array, b = y.array, z = new Float32Array(a.length);

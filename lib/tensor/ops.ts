@@ -85,8 +85,9 @@ function checkConv(
 }
 
 /**
- * The start of a layer's backward: the gradient before its leaky ReLU, and the bias
- * gradient too when the bias needs one and there is an activation (one fused pass then).
+ * The start of a layer's backward: the gradient before its leaky ReLU, and the bias gradient
+ * when the bias wants one (null otherwise, or when the op after wrote it: {@linkcode
+ * BackwardFold}). With an activation and a bias both come from one fused pass.
  */
 function leakyBias(
   k: Backend,
@@ -97,12 +98,11 @@ function leakyBias(
   gbInto: Tensor | null | undefined,
   fold?: BackwardFold,
 ): [Tensor, Tensor | null] {
+  const wantBias = b?.requiresGrad ?? false;
   // The op after did the ReLU's backward (and the bias gradient unless it is left).
-  if (fold?.folded) {
-    return [gy, fold.folded.biasLeft && b?.requiresGrad ? k.biasGrad(gy, gbInto) : null];
-  }
-  if (slope === 1) return [gy, null];
-  if (b?.requiresGrad) return k.leakyGradBias(y, gy, slope, gbInto);
+  if (fold?.folded) return [gy, fold.folded.biasLeft && wantBias ? k.biasGrad(gy, gbInto) : null];
+  if (slope === 1) return [gy, wantBias ? k.biasGrad(gy, gbInto) : null];
+  if (wantBias) return k.leakyGradBias(y, gy, slope, gbInto);
   return [k.leakyGrad(y, gy, slope), null];
 }
 
@@ -139,27 +139,11 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, o: Conv2dOptions)
     const out = [
       x.requiresGrad ? k.conv2dInputGrad(g, w, x.shape, o, fold?.inputAct) : null,
       w.requiresGrad ? k.conv2dWeightGrad(x, g, w.shape, o, into?.[1]) : null,
-      ...(b ? [biasOut(k, g, gb, b, into?.[2], fold)] : []),
+      ...(b ? [gb] : []),
     ];
     if (g !== gy) g.dispose();
     return out;
   }, convFusion(k, slope, b));
-}
-
-/**
- * A layer's bias gradient: `gb` from {@linkcode leakyBias}, else (no activation) the sum of g,
- * else null (no gradient wanted, or the op after wrote it: {@linkcode BackwardFold}).
- */
-function biasOut(
-  k: Backend,
-  g: Tensor,
-  gb: Tensor | null,
-  b: Tensor,
-  into: Tensor | null | undefined,
-  fold: BackwardFold | undefined,
-): Tensor | null {
-  if (gb || !b.requiresGrad || fold?.folded) return gb;
-  return k.biasGrad(g, into);
 }
 
 /** Options of {@linkcode convTranspose2d}. */
@@ -208,7 +192,7 @@ export function convTranspose2d(
     const out = [
       x.requiresGrad ? k.convTranspose2dInputGrad(g, w, x.shape, conv, fold?.inputAct) : null,
       w.requiresGrad ? k.convTranspose2dWeightGrad(x, g, w.shape, conv, into?.[1]) : null,
-      ...(b ? [biasOut(k, g, gb, b, into?.[2], fold)] : []),
+      ...(b ? [gb] : []),
     ];
     if (g !== gy) g.dispose();
     return out;
@@ -242,7 +226,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null, slope = 1): Tenso
     const out = [
       x.requiresGrad ? k.matmul(g, w, n, inF, outF, false, false, null, 1) : null,
       w.requiresGrad ? k.matmul(g, x, outF, inF, n, true, false, null, 1, into?.[1]) : null,
-      ...(b ? [biasOut(k, g, gb, b, into?.[2], undefined)] : []),
+      ...(b ? [gb] : []),
     ];
     if (g !== gy) g.dispose();
     return out;

@@ -401,20 +401,18 @@ export class Tensor {
       // bias's slot when it has a free one (BackwardFold).
       const x0 = t.node.inputs[0];
       const act = x0.node?.act;
-      let actBias: Tensor | null = null;
+      const b = act?.bias?.requiresGrad ? act.bias : null;
       if (t.node.foldsInputAct && act && x0.requiresGrad && uses.get(x0) === 1) {
-        const b = act.bias?.requiresGrad ? act.bias : null;
         const gb = b && slotOf(b);
         fold.inputAct = { y: x0, slope: act.slope, gb };
         folded.set(x0, !!b && !gb);
-        if (gb) actBias = b;
       }
       const gins = t.node.backward(
         g,
         into.some((d) => d) ? into : undefined,
         fold.folded || fold.inputAct ? fold : undefined,
       );
-      if (actBias) actBias.gradSlot!.defined = true;
+      if (fold.inputAct?.gb) b!.gradSlot!.defined = true;
       g.dispose();
       t.node.inputs.forEach((inp, k) => {
         const gi = gins[k];
