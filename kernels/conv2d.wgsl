@@ -8,7 +8,16 @@
 // conv_pack.wgsl channel-last in vec4s of output channels: wp [Ci,KH,KW,CO4P] of vec4f,
 // wp[ci,kh,kw,q] = w[4q..4q+3, ci, kh, kw] (zero past Co; CO4P is a multiple of TQ).
 // Bindings: 0 params, 1 x, 2 wp, 3 b (read only when has_bias = 1; m when GM = 1), 4 y,
-// 5 part (GM = 1 only).
+// 5 part (GM = 1 only), 6–9 the further weight chunks (NU > 1).
+//
+// Where the weight is read from (lib/gpu/kernels.ts, weightBinding): a storage buffer (UW = 0),
+// or (UW = 1, software adapters) uniform buffers, where llvmpipe loads far more cheaply. A
+// uniform binding holds 64 KiB (4,096 vec4s); a larger weight is split into NU chunks of CPU
+// whole input channels, each chunk a slice of wp bound at 2, 6, 7, … (the slices start on the
+// uniform offset alignment), and the Ci loop runs chunk by chunk, each with its own binding
+// (Wp#u, unrolled by the preprocessor). On llvmpipe the 8 dispatches of the seed autoencoder
+// whose weights span 2 or 5 chunks took 0.83–0.88× as long as from storage (in-step profile,
+// batch 64).
 //
 // The same kernel is the input gradient of ConvTranspose2d: for a transposed conv with
 // weight [A,B,KH,KW], dL/dx = conv2d(dL/dy, w) with Co = A and Ci = B, no bias, slope 1.
@@ -51,6 +60,7 @@
 
 const TP: u32 = {{TP}}u;
 const TQ: u32 = {{TQ}}u;
+const CPU: u32 = {{CPU}}u;
 
 struct Params {
   n: u32, ci: u32, h: u32, w: u32,
@@ -62,9 +72,22 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 /*if UW*/
-@group(0) @binding(2) var<uniform> Wp: array<vec4f, 4096>;
+@group(0) @binding(2) var<uniform> Wp0: array<vec4f, 4096>;
 /*else*/
-@group(0) @binding(2) var<storage, read> Wp: array<vec4f>;
+@group(0) @binding(2) var<storage, read> Wp0: array<vec4f>;
+/*endif*/
+// Chunks 2.. of a weight of NU > 1 uniform chunks (see the top).
+/*if NU2*/
+@group(0) @binding(6) var<uniform> Wp1: array<vec4f, 4096>;
+/*endif*/
+/*if NU3*/
+@group(0) @binding(7) var<uniform> Wp2: array<vec4f, 4096>;
+/*endif*/
+/*if NU4*/
+@group(0) @binding(8) var<uniform> Wp3: array<vec4f, 4096>;
+/*endif*/
+/*if NU5*/
+@group(0) @binding(9) var<uniform> Wp4: array<vec4f, 4096>;
 /*endif*/
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 /*if VS*/
@@ -155,20 +178,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         m[p] = select(0.0, 1.0, ok);
         off[p] = select(0u, xb[p] + u32(ih) * P.w + u32(iw), ok);
       }
-      var wi = (kh * P.kw + kw) * P.co4p + q0;
-      for (var c = 0u; c < ci_n; c++) {
-        var xv: array<vec4f, TP>;
-        /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-          xv[p] = vec4f(X[off[p]] * m[p]);
-          off[p] += hw_in;
-        }
-        /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-          let wv = Wp[wi + q];
+      // The input channels chunk by chunk, each chunk's weights in binding Wp<u>.
+      var c = 0u;
+      /*unroll*/ for (var u = 0u; u < {{NU}}u; u++) {
+        var wi = (kh * P.kw + kw) * P.co4p + q0;
+        let c_end = min(ci_n, (u + 1u) * CPU);
+        while (c < c_end) {
+          var xv: array<vec4f, TP>;
           /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-            acc[p * TQ + q] = fma(xv[p], wv, acc[p * TQ + q]);
+            xv[p] = vec4f(X[off[p]] * m[p]);
+            off[p] += hw_in;
           }
+          /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+            let wv = Wp#u[wi + q];
+            /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+              acc[p * TQ + q] = fma(xv[p], wv, acc[p * TQ + q]);
+            }
+          }
+          wi += wstep;
+          c++;
         }
-        wi += wstep;
       }
     }
   }

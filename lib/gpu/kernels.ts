@@ -350,8 +350,9 @@ export interface Tuning {
    */
   foldActGrad?: boolean;
   /**
-   * The conv kernels read packed weights of at most 64 KiB from a uniform buffer instead of
-   * a storage buffer (default false; see {@linkcode UNIFORM_WEIGHT_VEC4S}).
+   * The conv kernels read packed weights from uniform buffers instead of a storage buffer:
+   * one of 64 KiB, or up to 5 chunks of whole input channels for a larger weight (default
+   * false; see {@linkcode UNIFORM_WEIGHT_VEC4S} and {@linkcode weightBinding}).
    */
   uniformWeights?: boolean;
   /**
@@ -426,7 +427,8 @@ const _tuningFieldsComplete: Exclude<keyof Tuning, (typeof TUNING_FIELDS)[number
  * @param tc Channel tile, a multiple of 4.
  * @param tp Pixel tile.
  * @param vectorStores Write y as vec4s of 4 pixels (needs tp and Ho·Wo multiples of 4).
- * @param uniformWeights Read the packed weight from a 64 KiB uniform buffer (it must fit).
+ * @param weights Where the packed weight is read from ({@linkcode weightBinding}; default
+ *   storage).
  * @param gradMask The gradient epilogue ({@linkcode ActGrad}): mask by binding 3, bias partials
  *   to binding 5.
  * @returns the kernel definition.
@@ -435,7 +437,7 @@ export function conv2dDef(
   tc: number,
   tp = 4,
   vectorStores = false,
-  uniformWeights = false,
+  weights: WeightBinding = STORAGE_WEIGHTS,
   gradMask = false,
 ): KernelDef {
   if (vectorStores && tp % 4 !== 0) {
@@ -449,14 +451,14 @@ export function conv2dDef(
   return {
     name: "conv2d",
     file: "conv2d.wgsl",
-    storage: convStorage(uniformWeights, gradMask),
+    storage: convStorage(weights.chunks, gradMask),
     workgroupSize: WG,
     defines: {
       TP: tp,
       TQ: Math.max(1, Math.round(tc / 4)),
       VS: vectorStores ? 1 : 0,
       TP4: vectorStores ? tp / 4 : 0,
-      UW: uniformWeights ? 1 : 0,
+      ...weightDefines(weights),
       GM: gradMask ? 1 : 0,
       SE: vectorStores || gradMask ? 0 : 1,
     },
@@ -469,7 +471,8 @@ export function conv2dDef(
  *
  * @param tc Channel tile, a multiple of 4.
  * @param tp Position tile.
- * @param uniformWeights Read the packed weight from a 64 KiB uniform buffer (it must fit).
+ * @param weights Where the packed weight is read from ({@linkcode weightBinding}; default
+ *   storage).
  * @param gradMask The gradient epilogue ({@linkcode ActGrad}): mask by binding 3, bias partials
  *   to binding 5.
  * @returns the kernel definition.
@@ -477,32 +480,62 @@ export function conv2dDef(
 export function convTranspose2dDef(
   tc: number,
   tp = 4,
-  uniformWeights = false,
+  weights: WeightBinding = STORAGE_WEIGHTS,
   gradMask = false,
 ): KernelDef {
   return {
     name: "conv_transpose2d",
     file: "conv_transpose2d.wgsl",
-    storage: convStorage(uniformWeights, gradMask),
+    storage: convStorage(weights.chunks, gradMask),
     workgroupSize: WG,
     defines: {
       TP: tp,
       TQ: Math.max(1, Math.round(tc / 4)),
-      UW: uniformWeights ? 1 : 0,
+      ...weightDefines(weights),
       GM: gradMask ? 1 : 0,
     },
   };
 }
 
-/** Bindings 1–5 of a conv kernel: x, the packed weight, bias (or m), y, and part with GM. */
-function convStorage(uniformWeights: boolean, gradMask: boolean): KernelDef["storage"] {
-  return [
-    "read",
-    uniformWeights ? "uniform" : "read",
-    "read",
-    "rw",
-    ...(gradMask ? ["rw" as const] : []),
-  ];
+/**
+ * Where a conv kernel (conv2d.wgsl, conv_transpose2d.wgsl) reads its packed weight from.
+ * `chunks` 0: a storage buffer. Otherwise uniform buffers of 64 KiB (bindings 2, then 6, 7, …),
+ * which llvmpipe reads far more cheaply: one for a weight that fits, else `chunks` of
+ * `perChunk` input channels each (each chunk a slice of the packed weight; 0 for one chunk).
+ */
+export interface WeightBinding {
+  chunks: number;
+  perChunk: number;
+}
+
+/** Packed weights read from a storage buffer. */
+export const STORAGE_WEIGHTS: WeightBinding = { chunks: 0, perChunk: 0 };
+
+/** The most uniform chunks a conv's packed weight is split into (bindings 2 and 6–9). */
+export const MAX_UNIFORM_CHUNKS = 5;
+
+/** The defines UW, NU, CPU and NU2..NU5 of a weight binding. */
+function weightDefines(wb: WeightBinding): Record<string, number> {
+  const nu = Math.max(1, wb.chunks);
+  const d: Record<string, number> = {
+    UW: wb.chunks > 0 ? 1 : 0,
+    NU: nu,
+    // One chunk takes every channel: one constant, so that layers share the pipeline.
+    CPU: nu > 1 ? wb.perChunk : 0x40000000,
+  };
+  for (let k = 2; k <= MAX_UNIFORM_CHUNKS; k++) d[`NU${k}`] = nu >= k ? 1 : 0;
+  return d;
+}
+
+/**
+ * Bindings 1– of a conv kernel: x, the packed weight (its first chunk), bias (or m), y, part
+ * with GM (nothing at binding 5 otherwise), then the weight's further uniform chunks.
+ */
+function convStorage(chunks: number, gradMask: boolean): KernelDef["storage"] {
+  const s: KernelDef["storage"] = ["read", chunks > 0 ? "uniform" : "read", "read", "rw"];
+  if (gradMask || chunks > 1) s.push(gradMask ? "rw" : null);
+  for (let k = 1; k < chunks; k++) s.push("uniform");
+  return s;
 }
 
 /**
@@ -524,7 +557,7 @@ export function convTranspose2dPhaseDef(
   return {
     name: "conv_transpose2d_phase",
     file: "conv_transpose2d_phase.wgsl",
-    storage: convStorage(uniformWeights, gradMask),
+    storage: convStorage(uniformWeights ? 1 : 0, gradMask),
     workgroupSize: WG,
     defines: { TP: tp, TB: b, UW: uniformWeights ? 1 : 0, GM: gradMask ? 1 : 0 },
   };
@@ -651,12 +684,15 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
     ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co, tuning.convPixels))
       .flatMap((
         [tc, tp],
-      ) => [conv2dDef(tc, tp), ...gm(() => conv2dDef(tc, tp, false, false, true))]),
+      ) => [conv2dDef(tc, tp), ...gm(() => conv2dDef(tc, tp, false, STORAGE_WEIGHTS, true))]),
     ...[4, 8, 16, 32, 64].map((co) =>
       convTiles(tuning.convTransposeTile ?? 4, co, tuning.convTransposePixels ?? tuning.convPixels)
     ).flatMap((
       [tc, tp],
-    ) => [convTranspose2dDef(tc, tp), ...gm(() => convTranspose2dDef(tc, tp, false, true))]),
+    ) => [
+      convTranspose2dDef(tc, tp),
+      ...gm(() => convTranspose2dDef(tc, tp, STORAGE_WEIGHTS, true)),
+    ]),
     // The gradient epilogue's phase variant for 1–3 channels (e0's input gradient).
     ...[1, 2, 3].flatMap((b) =>
       gm(() => convTranspose2dPhaseDef(b, phaseTile(b), tuning.uniformWeights ?? false, true))
@@ -922,31 +958,59 @@ function packWeight(
   kk: number,
   o4p: number,
   transposed: boolean,
-  uniform: boolean,
+  weights: WeightBinding,
 ): BufRef {
   const [so, si] = transposed ? [kk, o * kk] : [i * kk, kk];
-  return packed(rt, w, { kind: 0, fields: [o, i, kk, o4p, so, si] }, i * kk * o4p, uniform);
+  const vec4s = i * kk * o4p;
+  // Uniform chunks: the last one's binding takes a whole 64 KiB.
+  const bytes = weights.chunks > 1
+    ? (weights.chunks - 1) * weights.perChunk * kk * o4p * 16 + UNIFORM_WEIGHT_VEC4S * 16
+    : weights.chunks === 1
+    ? UNIFORM_WEIGHT_VEC4S * 16
+    : vec4s * 16;
+  return packed(rt, w, { kind: 0, fields: [o, i, kk, o4p, so, si] }, vec4s, bytes);
+}
+
+/** The device's uniform offset alignment and uniform buffers per stage, for weightBinding. */
+function uniformLimits(rt: GpuRuntime): [number, number] {
+  const l = rt.device.limits;
+  return [l.minUniformBufferOffsetAlignment, l.maxUniformBuffersPerShaderStage];
+}
+
+/**
+ * The bindings of a packed weight read as `weights` says: the packed slice itself from
+ * storage or one uniform buffer, else one 64 KiB slice per chunk of `perChunk` input channels.
+ *
+ * @param wp The packed weight ({@linkcode packWeight}).
+ * @param weights Its binding.
+ * @param perCi vec4s per input channel (taps · output quads).
+ * @returns [binding 2, bindings 6.. (none for a single binding)].
+ */
+function weightSlices(wp: BufRef, weights: WeightBinding, perCi: number): [BufRef, BufRef[]] {
+  if (weights.chunks <= 1) return [wp, []];
+  const chunk = (u: number): BufRef => ({
+    buffer: wp.buffer,
+    offset: wp.offset + u * weights.perChunk * perCi * 16,
+    size: UNIFORM_WEIGHT_VEC4S * 16,
+  });
+  return [chunk(0), Array.from({ length: weights.chunks - 1 }, (_, u) => chunk(u + 1))];
 }
 
 /**
  * A weight packed for a conv kernel: from the runtime's packed-weight cache (lib/gpu/packs.ts),
  * which repacks only weights written since, or, with the tuning's `packCache` off, packed by a
  * dispatch into a pool buffer released at once (the pool holds it until the submit, after the
- * kernel that reads it). With `uniform`, the slice is the whole 64 KiB that a kernel
- * declaring `array<vec4f, 4096>` in the uniform address space binds (vec4s must fit).
+ * kernel that reads it). `bytes` (>= vec4s · 16) is the slice's size: for a uniform binding, at
+ * least the whole 64 KiB that a kernel declaring `array<vec4f, 4096>` there binds.
  */
 function packed(
   rt: GpuRuntime,
   w: BufRef,
   layout: Omit<PackLayout, "vec4s" | "bytes">,
   vec4s: number,
-  uniform: boolean,
+  bytes: number,
 ): BufRef {
-  const full: PackLayout = {
-    ...layout,
-    vec4s,
-    bytes: uniform ? UNIFORM_WEIGHT_VEC4S * 16 : vec4s * 16,
-  };
+  const full: PackLayout = { ...layout, vec4s, bytes };
   if (active.packCache ?? true) return packCache(rt).get(w, full);
   const buffer = rt.pool.acquire(full.bytes);
   recordPacks(rt, [{ w, layout: full, out: 0 }], buffer);
@@ -960,13 +1024,63 @@ function packed(
  * load with a varying index one gather: with the weights there, the seed's layers whose
  * packed weights fit took 0.82–0.94× as long (e1, e2, d3, d4's and e2's input gradients), the
  * 8-channel phase kernels (d4, e1's input gradient) 0.85–0.88×; the 1-channel layers, where
- * weight loads are few, 0.97–1.02× (interleaved A/B dispatches at batch 64).
+ * weight loads are few, 0.97–1.02× (interleaved A/B dispatches at batch 64). Larger weights go
+ * in chunks of whole input channels ({@linkcode weightBinding}): the seed's 8 dispatches whose
+ * weights take 2 or 5 chunks (e3, e4, d1, d2 and their input gradients) took 0.83–0.88× as
+ * long as from storage, 28.1 → 24.2 ms of a batch-64 step (in-step profile).
+ *
+ * What a load costs on llvmpipe (65,536 invocations each adding 256 floats, 2 cores): from
+ * storage 10–17 ms over an empty loop, the same whether read as 256 scalars or 64 vec4s, at an
+ * address the same for the whole workgroup or different per lane, and from workgroup memory
+ * too; from a uniform buffer 5 ms. So only uniform buffers, or fewer values loaded per lane,
+ * make loads cheaper there; a weight-gradient kernel that read x and gy as vec4s along rows
+ * (the same values per FMA) measured 1.0–2.3× as long as conv_weight_grad.wgsl.
  */
 export const UNIFORM_WEIGHT_VEC4S = 4096;
 
 /** Whether a conv with `vec4s` packed weight vec4s reads them from a uniform buffer. */
 function uniformWeights(vec4s: number): boolean {
   return (active.uniformWeights ?? false) && vec4s <= UNIFORM_WEIGHT_VEC4S;
+}
+
+/**
+ * Where conv2d.wgsl or conv_transpose2d.wgsl reads a packed weight of `ci` input channels ×
+ * `perCi` vec4s from ({@linkcode WeightBinding}): storage unless the tuning's `uniformWeights`
+ * is on; one uniform buffer where it fits in 64 KiB; else chunks of as many whole input
+ * channels as fit, each starting on the device's uniform offset alignment, where at most
+ * {@linkcode MAX_UNIFORM_CHUNKS} (and the device's uniform buffers, one kept for the
+ * parameters) cover it; else storage.
+ *
+ * @param ci Input channels.
+ * @param perCi vec4s per input channel (taps · output quads).
+ * @param align The device's minUniformBufferOffsetAlignment.
+ * @param maxUniforms The device's maxUniformBuffersPerShaderStage.
+ * @returns the binding.
+ * @example
+ * ```ts
+ * import { activeTuning, loadKernels, weightBinding } from "./kernels.ts";
+ * // e4 of the seed at conv tiles of 8 quads: 64 channels of 9 taps × 32 quads, 14 per chunk.
+ * const t = activeTuning();
+ * t.uniformWeights = true;
+ * const wb = weightBinding(64, 288, 256, 12);
+ * t.uniformWeights = undefined;
+ * if (wb.chunks !== 5 || wb.perChunk !== 14) throw new Error(JSON.stringify(wb));
+ * ```
+ */
+export function weightBinding(
+  ci: number,
+  perCi: number,
+  align: number,
+  maxUniforms: number,
+): WeightBinding {
+  if (!(active.uniformWeights ?? false)) return STORAGE_WEIGHTS;
+  if (ci * perCi <= UNIFORM_WEIGHT_VEC4S) return { chunks: 1, perChunk: 0 };
+  let per = Math.floor(UNIFORM_WEIGHT_VEC4S / perCi);
+  while (per > 0 && (per * perCi * 16) % align !== 0) per--;
+  const chunks = per > 0 ? Math.ceil(ci / per) : Infinity;
+  return chunks <= Math.min(MAX_UNIFORM_CHUNKS, maxUniforms - 1)
+    ? { chunks, perChunk: per }
+    : STORAGE_WEIGHTS;
 }
 
 /**
@@ -1004,8 +1118,13 @@ export function conv2d(
   const tq = tcl / 4;
   const co4p = Math.ceil(g.co / tcl) * tq;
   const tp = balancedPixels(g.n * g.ho * g.wo, tp0, tq, co4p / tq, active.balanceThreads ?? 1);
-  const uw = uniformWeights(g.ci * g.kh * g.kw * co4p);
-  const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, co4p, false, uw);
+  const perCi = g.kh * g.kw * co4p;
+  const wb = weightBinding(g.ci, perCi, ...uniformLimits(rt));
+  const [wp, wmore] = weightSlices(
+    packWeight(rt, w, g.co, g.ci, g.kh * g.kw, co4p, false, wb),
+    wb,
+    perCi,
+  );
   const tiles = Math.ceil(g.n * g.ho * g.wo / tp) * (co4p / tq);
   // vec4 stores when 4 consecutive pixels of a tile always share an image (conv2d.wgsl).
   const vs = !grad && (active.convVectorStores ?? true) && tp % 4 === 0 &&
@@ -1014,9 +1133,9 @@ export function conv2d(
   const rows = Math.ceil(Math.ceil(g.n * g.ho * g.wo / tp) / WG);
   const ep = grad && actPartials(rt, grad, rows, g.co, "conv2d");
   rt.dispatch(
-    conv2dDef(tcl, tp, vs, uw, !!grad),
+    conv2dDef(tcl, tp, vs, wb, !!grad),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, co4p],
-    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : [])],
+    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : wmore.length ? [null] : []), ...wmore],
     groups(grad ? rows * WG * (co4p / tq) : tiles),
   );
   ep?.finish();
@@ -1071,8 +1190,13 @@ export function convTranspose2d(
   );
   const tq = tcl / 4;
   const b4p = Math.ceil(g.co / tcl) * tq;
-  const uw = uniformWeights(g.ci * g.kh * g.kw * b4p);
-  const wp = packWeight(rt, w, g.co, g.ci, g.kh * g.kw, b4p, true, uw);
+  const perCi = g.kh * g.kw * b4p;
+  const wb = weightBinding(g.ci, perCi, ...uniformLimits(rt));
+  const [wp, wmore] = weightSlices(
+    packWeight(rt, w, g.co, g.ci, g.kh * g.kw, b4p, true, wb),
+    wb,
+    perCi,
+  );
   const positions = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
   const tp = balancedPixels(positions, tp0, tq, sh * sw * (b4p / tq), active.balanceThreads ?? 1);
   // With a gradient epilogue the position tiles of a phase come in whole workgroups, one
@@ -1083,9 +1207,9 @@ export function convTranspose2d(
     : Math.ceil(positions / tp) * sh * sw * (b4p / tq);
   const ep = grad && actPartials(rt, grad, rows * sh * sw, g.co, "conv_transpose2d");
   rt.dispatch(
-    convTranspose2dDef(tcl, tp, uw, !!grad),
+    convTranspose2dDef(tcl, tp, wb, !!grad),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, b4p],
-    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : [])],
+    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : wmore.length ? [null] : []), ...wmore],
     groups(inv),
   );
   ep?.finish();
@@ -1116,7 +1240,7 @@ function convTranspose2dPhase(
     w,
     { kind: 1, fields: [g.ci, g.co, g.kh, g.kw, sh, sw, ph, pw, dh0, dw0, wh, ww] },
     g.ci * wh * ww * g.co,
-    uw,
+    uw ? UNIFORM_WEIGHT_VEC4S * 16 : g.ci * wh * ww * g.co * 16,
   );
   const blocks = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
   const tp = balancedPixels(blocks, phaseTile(g.co), g.co, 1, active.balanceThreads ?? 1);

@@ -14,8 +14,10 @@
  *     /*unroll*\/ for (var p = 0u; p < 4u; p++) { BODY }
  *
  * (the bound an integer literal, usually a define such as `{{TP}}u`) becomes `{ BODY }`
- * repeated with `p` replaced by `0u`, `1u`, …. Unrolled loops nest. A body must not use
- * `break` or `continue` (they would leave the enclosing loop once unrolled).
+ * repeated with `p` replaced by `0u`, `1u`, …, and `#p` by the bare number `0`, `1`, …, which
+ * may end an identifier: `Wp#p` names `Wp0`, `Wp1`, … (bindings cannot be indexed). Unrolled
+ * loops nest. A body must not use `break` or `continue` (they would leave the enclosing loop
+ * once unrolled).
  *
  * A block `/*if NAME*\/ A /*else*\/ B /*endif*\/` (the else part optional, blocks not nested)
  * keeps A when the define NAME is non-zero and B otherwise. It is for code that would not
@@ -123,8 +125,11 @@ export function unrollLoops(code: string, where: string): string {
       );
     }
     const re = new RegExp(`\\b${v}\\b`, "g");
+    const bare = new RegExp(`#${v}\\b`, "g");
     let out = "";
-    for (let k = 0; k < Number(bound); k++) out += `{${body.replace(re, `${k}u`)}}`;
+    for (let k = 0; k < Number(bound); k++) {
+      out += `{${body.replace(bare, String(k)).replace(re, `${k}u`)}}`;
+    }
     code = code.slice(0, at) + out + code.slice(i);
   }
   throw new Error(`Cannot compile kernel ${where}: /*unroll*/ expansion did not terminate`);

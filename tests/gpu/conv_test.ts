@@ -518,32 +518,88 @@ gpuTest(
 );
 
 gpuTest(
-  "packed weights up to 64 KiB come from a uniform buffer, larger ones from storage",
+  "packed weights come from a uniform buffer, in 64 KiB chunks where they do not fit one",
   async () => {
     const rt = await webgpu();
     const saved = K.activeTuning();
-    const uwOf = async (): Promise<number[]> => {
-      // e2 packs 16·9·8 = 1,152 vec4s (fits), e3 32·9·16 = 4,608 (does not); d5 and e1's input
-      // gradient run the phase kernel.
+    const uwOf = async (): Promise<string[]> => {
+      // e2 packs 16·9·8 = 1,152 vec4s (fits), e3 32·9·16 = 4,608 (2 chunks of 28 channels); d5
+      // runs the phase kernel (one buffer, no NU define).
       const p = await dispatchesOf(rt, async () => {
         await checkConv2d(SEED_ENCODER[2], 520);
         await checkConv2d(SEED_ENCODER[3], 530);
         await checkConvT(SEED_DECODER[4], 540);
       });
-      return (p ?? []).filter((d) => d.defines.UW !== undefined).map((d) => Number(d.defines.UW));
+      return (p ?? []).filter((d) => d.defines.UW !== undefined).map((d) =>
+        `${d.defines.UW}/${d.defines.NU ?? "-"}`
+      );
     };
     try {
       await K.compileAll(rt, { ...saved, convTile: 32, uniformWeights: true });
       const on = await uwOf();
       if (on.length) {
-        // e2: forward (conv2d), input gradient (conv_transpose2d); e3 likewise; d5: forward.
-        assertEquals(on, [1, 1, 0, 0, 1, 1]);
+        // e2: forward (conv2d), input gradient (conv_transpose2d); e3 likewise; d5: forward
+        // (phase kernel), input gradient (conv2d).
+        assertEquals(on, ["1/1", "1/1", "1/2", "1/2", "1/-", "1/1"]);
       }
       await K.compileAll(rt, { ...saved, convTile: 32, uniformWeights: false });
       const off = await uwOf();
-      if (off.length) assertEquals(off, [0, 0, 0, 0, 0, 0]);
+      if (off.length) assertEquals(off, ["0/1", "0/1", "0/1", "0/1", "0/-", "0/1"]);
       for (const [i, c] of CONV_CASES.slice(0, 3).entries()) await checkConv2d(c, 550 + 10 * i);
       for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 590 + 10 * i);
+    } finally {
+      await K.compileAll(rt, saved);
+    }
+  },
+);
+
+gpuTest(
+  "weights in uniform chunks: uneven chunks, aligned starts, and storage past 5 chunks match",
+  async () => {
+    const rt = await webgpu();
+    const saved = K.activeTuning();
+    const [align, maxU] = [
+      rt.device.limits.minUniformBufferOffsetAlignment,
+      rt.device.limits.maxUniformBuffersPerShaderStage,
+    ];
+    // Co = 20 with 20-channel tiles: 5 quads × 9 taps = 45 vec4s per input channel. 91
+    // channels would fill 64 KiB, but a chunk must start on the uniform alignment (256 bytes:
+    // 45 · 16 · c a multiple of 256 needs c a multiple of 16), so chunks hold 80: Ci = 170
+    // makes 80 + 80 + 10. Ci = 420 would need 6 chunks and reads storage.
+    const base = (ci: number, transposed: boolean): ConvCase => ({
+      name: `Ci ${ci}`,
+      x: [2, ci, 5, 4],
+      w: transposed ? [ci, 20, 3, 3] : [20, ci, 3, 3],
+      stride: [2, 1],
+      padding: [1, 1],
+      bias: true,
+      slope: SLOPE,
+    });
+    try {
+      await K.compileAll(rt, {
+        ...saved,
+        convTile: 20,
+        convTransposeTile: 20,
+        uniformWeights: true,
+      });
+      assertEquals(K.weightBinding(170, 45, 256, 12), { chunks: 3, perChunk: 80 });
+      assertEquals(K.weightBinding(420, 45, 256, 12), K.STORAGE_WEIGHTS);
+      assertEquals(K.weightBinding(170, 45, 256, 3), K.STORAGE_WEIGHTS, "too few uniform slots");
+      // The input gradients pack the other way round: 20 input channels of 9 taps × 45 quads
+      // (405 vec4s), no whole number of which fills a 256-byte-aligned chunk: storage.
+      assertEquals(K.weightBinding(20, 405, 256, 12), K.STORAGE_WEIGHTS);
+      for (const [ci, fwd] of [[170, [1, 3]], [420, [0, 1]]] as const) {
+        const p = await dispatchesOf(rt, async () => {
+          await checkConv2d(base(ci, false), 700 + ci);
+          await checkConvT(base(ci, true), 710 + ci);
+        });
+        if (p && align === 256 && maxU >= 4) {
+          // conv2d forward, its input gradient (conv_transpose2d), then the reverse.
+          const convs = p.filter((d) => d.defines.NU !== undefined)
+            .map((d) => [d.defines.UW, d.defines.NU]);
+          assertEquals(convs, [fwd, [0, 1], fwd, [0, 1]], `Ci ${ci}`);
+        }
+      }
     } finally {
       await K.compileAll(rt, saved);
     }

@@ -18,6 +18,11 @@ Deno.test("unrollLoops repeats the body with the counter as a u32 literal", () =
   assertEquals(squash(out), "{a[0u]=0u+pq;}{a[1u]=1u+pq;}{a[2u]=2u+pq;}");
 });
 
+Deno.test("unrollLoops writes #p as the bare counter, which may end an identifier", () => {
+  const out = unrollLoops("/*unroll*/ for (var u = 0u; u < 2u; u++) { s += Wp#u[u] + #u; }", "t");
+  assertEquals(squash(out), "{s+=Wp0[0u]+0;}{s+=Wp1[1u]+1;}");
+});
+
 Deno.test("unrollLoops expands nested loops and leaves other loops alone", () => {
   const src = `for (var c = 0u; c < P.ci; c++) {
     /*unroll*/ for (var q = 0u; q < 2; q++) {
