@@ -32,26 +32,67 @@ export function tuningOverride(): Partial<Tuning> {
   } catch {
     return {};
   }
-  if (!raw) return {};
+  return raw ? parseTuning(raw, "SEISDEC_TUNING") : {};
+}
+
+/**
+ * Reads tuning fields written as JSON (SEISDEC_TUNING, a line of bench/gpu/tunings.txt).
+ *
+ * @param raw JSON text, e.g. `{"convTile": 8}`.
+ * @param where What the text is, for errors.
+ * @returns the fields.
+ * @throws Error when the text is not a JSON object of known fields, each of the type the
+ *   {@linkcode Tuning} field takes.
+ * @example
+ * ```ts
+ * import { parseTuning } from "./backends.ts";
+ * if (parseTuning('{"inFlight": 4}', "test").inFlight !== 4) throw new Error();
+ * ```
+ */
+export function parseTuning(raw: string, where: string): Partial<Tuning> {
   const known: readonly string[] = TUNING_FIELDS;
   let v: unknown;
   try {
     v = JSON.parse(raw);
   } catch (e) {
-    throw new Error(`SEISDEC_TUNING is not JSON (${(e as Error).message}): ${raw}`);
+    throw new Error(`${where} is not JSON (${(e as Error).message}): ${raw}`);
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    throw new Error(`SEISDEC_TUNING must be a JSON object such as {"convTile": 8}: found ${raw}`);
+    throw new Error(`${where} must be a JSON object such as {"convTile": 8}: found ${raw}`);
   }
-  for (const k of Object.keys(v)) {
+  for (const [k, x] of Object.entries(v)) {
     if (!known.includes(k)) {
+      throw new Error(`${where} has an unknown field "${k}": expected one of ${known.join(", ")}`);
+    }
+    const want = k === "matmul" ? "string" : BOOLEAN_FIELDS.has(k) ? "boolean" : "number";
+    if (typeof x !== want || (k === "matmul" && x !== "tiled" && x !== "blocked")) {
       throw new Error(
-        `SEISDEC_TUNING has an unknown field "${k}": expected one of ${known.join(", ")}`,
+        `${where}: field "${k}" must be ${
+          k === "matmul" ? '"tiled" or "blocked"' : `a ${want}`
+        }: found ${JSON.stringify(x)}`,
       );
     }
   }
   return v as Partial<Tuning>;
 }
+
+type BooleanField = { [K in keyof Tuning]-?: Tuning[K] extends boolean | undefined ? K : never }[
+  keyof Tuning
+];
+const BOOLEANS = [
+  "convTransposePhase",
+  "uniformWeights",
+  "convVectorStores",
+  "packCache",
+  "batchSplitSums",
+  "foldActGrad",
+  "deferMap",
+] as const satisfies readonly BooleanField[];
+// Fails to compile when a boolean Tuning field is missing from BOOLEANS.
+const _booleansComplete: Exclude<BooleanField, (typeof BOOLEANS)[number]> extends never ? true
+  : never = true;
+/** The boolean fields of {@linkcode Tuning}; the others are numbers, and `matmul` a string. */
+const BOOLEAN_FIELDS: ReadonlySet<string> = new Set(BOOLEANS);
 
 /**
  * Prepares a backend. For WebGPU this requests the device, picks the adapter's tuning
