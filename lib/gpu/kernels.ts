@@ -948,6 +948,7 @@ function need(ref: BufRef, floats: number, what: string, kernel: string): void {
  * @param kk Taps KH·KW.
  * @param o4p Quads of output channels to pack (>= ceil(o / 4)).
  * @param transposed Whether w is [I,O,KH,KW] (conv_transpose2d) rather than [O,I,KH,KW].
+ * @param weights How it is bound: uniform bindings need whole 64 KiB slices.
  * @returns the packed weight.
  */
 function packWeight(
@@ -971,29 +972,43 @@ function packWeight(
   return packed(rt, w, { kind: 0, fields: [o, i, kk, o4p, so, si] }, vec4s, bytes);
 }
 
-/** The device's uniform offset alignment and uniform buffers per stage, for weightBinding. */
-function uniformLimits(rt: GpuRuntime): [number, number] {
-  const l = rt.device.limits;
-  return [l.minUniformBufferOffsetAlignment, l.maxUniformBuffersPerShaderStage];
-}
-
 /**
- * The bindings of a packed weight read as `weights` says: the packed slice itself from
- * storage or one uniform buffer, else one 64 KiB slice per chunk of `perChunk` input channels.
+ * A conv's weight packed (conv_pack.wgsl, kind 0) and bound as {@linkcode weightBinding} says
+ * for this device: binding 2's slice (the packed weight from storage or one uniform buffer, else
+ * the first 64 KiB chunk) and the further chunks' slices (bindings 6..), each starting
+ * `perChunk` input channels on.
  *
- * @param wp The packed weight ({@linkcode packWeight}).
- * @param weights Its binding.
- * @param perCi vec4s per input channel (taps · output quads).
- * @returns [binding 2, bindings 6.. (none for a single binding)].
+ * @param rt Runtime.
+ * @param g Geometry (`ci` the input channels of the kernel, `co` its output channels).
+ * @param w Weight.
+ * @param o4p Quads of output channels to pack.
+ * @param transposed Whether w is [I,O,KH,KW] (conv_transpose2d) rather than [O,I,KH,KW].
+ * @returns the binding and the slices.
  */
-function weightSlices(wp: BufRef, weights: WeightBinding, perCi: number): [BufRef, BufRef[]] {
-  if (weights.chunks <= 1) return [wp, []];
+function convWeights(
+  rt: GpuRuntime,
+  g: ConvGeom,
+  w: BufRef,
+  o4p: number,
+  transposed: boolean,
+): { wb: WeightBinding; wp: BufRef; more: BufRef[] } {
+  const kk = g.kh * g.kw;
+  const perCi = kk * o4p;
+  const l = rt.device.limits;
+  const wb = weightBinding(
+    g.ci,
+    perCi,
+    l.minUniformBufferOffsetAlignment,
+    l.maxUniformBuffersPerShaderStage,
+  );
+  const wp = packWeight(rt, w, g.co, g.ci, kk, o4p, transposed, wb);
+  if (wb.chunks <= 1) return { wb, wp, more: [] };
   const chunk = (u: number): BufRef => ({
     buffer: wp.buffer,
-    offset: wp.offset + u * weights.perChunk * perCi * 16,
+    offset: wp.offset + u * wb.perChunk * perCi * 16,
     size: UNIFORM_WEIGHT_VEC4S * 16,
   });
-  return [chunk(0), Array.from({ length: weights.chunks - 1 }, (_, u) => chunk(u + 1))];
+  return { wb, wp: chunk(0), more: Array.from({ length: wb.chunks - 1 }, (_, u) => chunk(u + 1)) };
 }
 
 /**
@@ -1118,13 +1133,7 @@ export function conv2d(
   const tq = tcl / 4;
   const co4p = Math.ceil(g.co / tcl) * tq;
   const tp = balancedPixels(g.n * g.ho * g.wo, tp0, tq, co4p / tq, active.balanceThreads ?? 1);
-  const perCi = g.kh * g.kw * co4p;
-  const wb = weightBinding(g.ci, perCi, ...uniformLimits(rt));
-  const [wp, wmore] = weightSlices(
-    packWeight(rt, w, g.co, g.ci, g.kh * g.kw, co4p, false, wb),
-    wb,
-    perCi,
-  );
+  const { wb, wp, more } = convWeights(rt, g, w, co4p, false);
   const tiles = Math.ceil(g.n * g.ho * g.wo / tp) * (co4p / tq);
   // vec4 stores when 4 consecutive pixels of a tile always share an image (conv2d.wgsl).
   const vs = !grad && (active.convVectorStores ?? true) && tp % 4 === 0 &&
@@ -1135,7 +1144,7 @@ export function conv2d(
   rt.dispatch(
     conv2dDef(tcl, tp, vs, wb, !!grad),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, co4p],
-    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : wmore.length ? [null] : []), ...wmore],
+    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
     groups(grad ? rows * WG * (co4p / tq) : tiles),
   );
   ep?.finish();
@@ -1190,13 +1199,7 @@ export function convTranspose2d(
   );
   const tq = tcl / 4;
   const b4p = Math.ceil(g.co / tcl) * tq;
-  const perCi = g.kh * g.kw * b4p;
-  const wb = weightBinding(g.ci, perCi, ...uniformLimits(rt));
-  const [wp, wmore] = weightSlices(
-    packWeight(rt, w, g.co, g.ci, g.kh * g.kw, b4p, true, wb),
-    wb,
-    perCi,
-  );
+  const { wb, wp, more } = convWeights(rt, g, w, b4p, true);
   const positions = g.n * Math.ceil(g.ho / sh) * Math.ceil(g.wo / sw);
   const tp = balancedPixels(positions, tp0, tq, sh * sw * (b4p / tq), active.balanceThreads ?? 1);
   // With a gradient epilogue the position tiles of a phase come in whole workgroups, one
@@ -1209,7 +1212,7 @@ export function convTranspose2d(
   rt.dispatch(
     convTranspose2dDef(tcl, tp, wb, !!grad),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, b4p],
-    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : wmore.length ? [null] : []), ...wmore],
+    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
     groups(inv),
   );
   ep?.finish();
