@@ -1070,15 +1070,14 @@ function uniformWeights(vec4s: number): boolean {
  * @param perCi vec4s per input channel (taps · output quads).
  * @param align The device's minUniformBufferOffsetAlignment.
  * @param maxUniforms The device's maxUniformBuffersPerShaderStage.
+ * @param uniform Whether to use uniform buffers at all (default: the active tuning's
+ *   `uniformWeights`).
  * @returns the binding.
  * @example
  * ```ts
- * import { activeTuning, loadKernels, weightBinding } from "./kernels.ts";
+ * import { weightBinding } from "./kernels.ts";
  * // e4 of the seed at conv tiles of 8 quads: 64 channels of 9 taps × 32 quads, 14 per chunk.
- * const t = activeTuning();
- * t.uniformWeights = true;
- * const wb = weightBinding(64, 288, 256, 12);
- * t.uniformWeights = undefined;
+ * const wb = weightBinding(64, 288, 256, 12, true);
  * if (wb.chunks !== 5 || wb.perChunk !== 14) throw new Error(JSON.stringify(wb));
  * ```
  */
@@ -1087,8 +1086,9 @@ export function weightBinding(
   perCi: number,
   align: number,
   maxUniforms: number,
+  uniform: boolean = active.uniformWeights ?? false,
 ): WeightBinding {
-  if (!(active.uniformWeights ?? false)) return STORAGE_WEIGHTS;
+  if (!uniform) return STORAGE_WEIGHTS;
   if (ci * perCi <= UNIFORM_WEIGHT_VEC4S) return { chunks: 1, perChunk: 0 };
   let per = Math.floor(UNIFORM_WEIGHT_VEC4S / perCi);
   while (per > 0 && (per * perCi * 16) % align !== 0) per--;

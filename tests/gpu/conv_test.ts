@@ -585,6 +585,8 @@ gpuTest(
       assertEquals(K.weightBinding(170, 45, 256, 12), { chunks: 3, perChunk: 80 });
       assertEquals(K.weightBinding(420, 45, 256, 12), K.STORAGE_WEIGHTS);
       assertEquals(K.weightBinding(170, 45, 256, 3), K.STORAGE_WEIGHTS, "too few uniform slots");
+      assertEquals(K.weightBinding(170, 45, 256, 12, false), K.STORAGE_WEIGHTS, "tuning off");
+      assertEquals(K.weightBinding(20, 45, 256, 12), { chunks: 1, perChunk: 0 }, "fits one");
       // The input gradients pack the other way round: 20 input channels of 9 taps × 45 quads
       // (405 vec4s), no whole number of which fills a 256-byte-aligned chunk: storage.
       assertEquals(K.weightBinding(20, 405, 256, 12), K.STORAGE_WEIGHTS);
