@@ -2,7 +2,7 @@
  * SEISDEC_TUNING (lib/tensor/backends.ts): the per-adapter tuning override read from the
  * environment, with clear errors for bad values.
  */
-import { tuningOverride } from "../../lib/tensor/backends.ts";
+import { parseTuning, tuningOverride } from "../../lib/tensor/backends.ts";
 import { assertEquals, assertThrows } from "../_assert.ts";
 
 function withEnv(value: string | undefined, fn: () => void): void {
@@ -35,4 +35,16 @@ Deno.test("SEISDEC_TUNING refuses bad JSON, non-objects and unknown fields, nami
     '{"convTiles": 8}',
     () => assertThrows(() => tuningOverride(), Error, 'unknown field "convTiles"'),
   );
+});
+
+Deno.test("a tuning with a field of the wrong type is refused, naming the field and the type", () => {
+  assertThrows(() => parseTuning('{"convTlie": 8}', "x"), Error, 'unknown field "convTlie"');
+  assertThrows(() => parseTuning('{"uniformWeights": 1}', "x"), Error, "must be a boolean");
+  assertThrows(() => parseTuning('{"inFlight": "4"}', "x"), Error, "must be a number");
+  assertThrows(() => parseTuning('{"matmul": "fast"}', "x"), Error, '"tiled" or "blocked"');
+  assertThrows(() => parseTuning("[1]", "x"), Error, "must be a JSON object");
+  assertEquals(parseTuning('{"matmul": "tiled", "foldActGrad": false}', "x"), {
+    matmul: "tiled",
+    foldActGrad: false,
+  });
 });
