@@ -15,7 +15,8 @@
 // uniform binding holds 64 KiB (4,096 vec4s); a larger weight is split into NU chunks of CPU
 // whole input channels, each chunk a slice of wp bound at 2, 6, 7, … (the slices start on the
 // uniform offset alignment), and the Ci loop runs chunk by chunk, each with its own binding
-// (Wp#u, unrolled by the preprocessor). On llvmpipe the 8 dispatches of the seed autoencoder
+// (Wp#u, unrolled by the preprocessor; the bindings and that loop are the fragments
+// _conv_weights.wgsl and _conv_channels.wgsl, which both kernels include). On llvmpipe the 8 dispatches of the seed autoencoder
 // whose weights span 2 or 5 chunks took 0.83–0.88× as long as from storage (in-step profile,
 // batch 64).
 //
@@ -71,24 +72,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-/*if UW*/
-@group(0) @binding(2) var<uniform> Wp0: array<vec4f, 4096>;
-/*else*/
-@group(0) @binding(2) var<storage, read> Wp0: array<vec4f>;
-/*endif*/
-// Chunks 2.. of a weight of NU > 1 uniform chunks (see the top).
-/*if NU2*/
-@group(0) @binding(6) var<uniform> Wp1: array<vec4f, 4096>;
-/*endif*/
-/*if NU3*/
-@group(0) @binding(7) var<uniform> Wp2: array<vec4f, 4096>;
-/*endif*/
-/*if NU4*/
-@group(0) @binding(8) var<uniform> Wp3: array<vec4f, 4096>;
-/*endif*/
-/*if NU5*/
-@group(0) @binding(9) var<uniform> Wp4: array<vec4f, 4096>;
-/*endif*/
+/*include _conv_weights.wgsl*/
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 /*if VS*/
 @group(0) @binding(4) var<storage, read_write> Y: array<vec4f>;
@@ -120,12 +104,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (wg >= pix_pad / 64u * (P.co4p / TQ)) { return; }
   let pt = idx % pix_pad;
   let q0 = (idx / pix_pad) * TQ;
-  let ci_n = select(0u, P.ci, pt < pix_tiles);
+  let c_n = select(0u, P.ci, pt < pix_tiles);
 /*else*/
   if (idx >= pix_tiles * (P.co4p / TQ)) { return; }
   let pt = idx % pix_tiles;
   let q0 = (idx / pix_tiles) * TQ;
-  let ci_n = P.ci;
+  let c_n = P.ci;
 /*endif*/
 
   let hw_in = P.h * P.w;
@@ -178,27 +162,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         m[p] = select(0.0, 1.0, ok);
         off[p] = select(0u, xb[p] + u32(ih) * P.w + u32(iw), ok);
       }
-      // The input channels chunk by chunk, each chunk's weights in binding Wp<u>.
-      var c = 0u;
-      /*unroll*/ for (var u = 0u; u < {{NU}}u; u++) {
-        var wi = (kh * P.kw + kw) * P.co4p + q0;
-        let c_end = min(ci_n, (u + 1u) * CPU);
-        while (c < c_end) {
-          var xv: array<vec4f, TP>;
-          /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-            xv[p] = vec4f(X[off[p]] * m[p]);
-            off[p] += hw_in;
-          }
-          /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-            let wv = Wp#u[wi + q];
-            /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-              acc[p * TQ + q] = fma(xv[p], wv, acc[p * TQ + q]);
-            }
-          }
-          wi += wstep;
-          c++;
-        }
-      }
+      let w0 = (kh * P.kw + kw) * P.co4p + q0;
+/*include _conv_channels.wgsl*/
     }
   }
 

@@ -103,6 +103,9 @@ Deno.test({
     if (gpuAvailable) {
       const wgsl = requested.filter((p) => p.startsWith("/kernels/") && p.endsWith(".wgsl"));
       assert(wgsl.length >= 3, `WGSL sources fetched over HTTP: ${wgsl.join(", ")}`);
+      for (const fragment of ["/kernels/_conv_weights.wgsl", "/kernels/_conv_channels.wgsl"]) {
+        assert(wgsl.includes(fragment), `the conv kernels' fragment ${fragment} came over HTTP`);
+      }
     }
   },
 });

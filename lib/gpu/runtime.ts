@@ -13,7 +13,7 @@
  */
 import { getDevice } from "./device.ts";
 import { BufferPool } from "./pool.ts";
-import { preprocess } from "./wgsl.ts";
+import { preprocess, resolveIncludes } from "./wgsl.ts";
 
 /** A slice of a GPU buffer (offsets and sizes in bytes). */
 export interface BufRef {
@@ -54,16 +54,28 @@ interface Compiled {
 /** Bind groups kept per runtime before the cache is emptied (a bound on memory, not a limit). */
 const BIND_GROUP_CACHE = 8192;
 
+const raws = new Map<string, Promise<string>>();
 const sources = new Map<string, Promise<string>>();
 
-function loadSource(file: string): Promise<string> {
-  let p = sources.get(file);
+/** A file of `kernels/` as stored (from disk, or fetched when seisdec is imported by URL). */
+function loadRaw(file: string): Promise<string> {
+  let p = raws.get(file);
   if (!p) {
     const url = new URL(`../../kernels/${file}`, import.meta.url);
     p = url.protocol === "file:" ? Deno.readTextFile(url) : fetch(url).then((r) => {
       if (!r.ok) throw new Error(`Cannot load kernel source ${url}: HTTP ${r.status}`);
       return r.text();
     });
+    raws.set(file, p);
+  }
+  return p;
+}
+
+/** A kernel file with its `/*include*\/` fragments expanded (lib/gpu/wgsl.ts). */
+function loadSource(file: string): Promise<string> {
+  let p = sources.get(file);
+  if (!p) {
+    p = loadRaw(file).then((code) => resolveIncludes(code, loadRaw, file));
     sources.set(file, p);
   }
   return p;

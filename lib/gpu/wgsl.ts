@@ -19,6 +19,10 @@
  * loops nest. A body must not use `break` or `continue` (they would leave the enclosing loop
  * once unrolled).
  *
+ * A line `/*include NAME.wgsl*\/` is replaced by that file of `kernels/` (a fragment that several
+ * kernels share, such as the conv kernels' weight bindings), before anything else; fragments may
+ * include others, but not in a cycle.
+ *
  * A block `/*if NAME*\/ A /*else*\/ B /*endif*\/` (the else part optional, blocks not nested)
  * keeps A when the define NAME is non-zero and B otherwise. It is for code that would not
  * type-check in the other variant, such as a binding declared `array<vec4f>` in one and
@@ -150,4 +154,44 @@ export function preprocess(
   where: string,
 ): string {
   return unrollLoops(applyDefines(applyIfBlocks(code, defines, where), defines, where), where);
+}
+
+const INCLUDE = /\/\*include ([\w.-]+\.wgsl)\*\//g;
+
+/**
+ * Replaces every `/*include NAME.wgsl*\/` by the named fragment, recursively.
+ *
+ * @param code WGSL source.
+ * @param load Reads a file of `kernels/` by name.
+ * @param where The file `code` comes from, for errors.
+ * @param seen Files being expanded (cycle detection).
+ * @returns the source with every include expanded.
+ * @throws Error when a fragment includes itself, directly or not.
+ * @example
+ * ```ts
+ * import { resolveIncludes } from "./wgsl.ts";
+ * const files: Record<string, string> = { "a.wgsl": "let a = 1;" };
+ * const out = await resolveIncludes("/*include a.wgsl*\/ let b = 2;", async (f) => files[f], "k");
+ * if (out !== "let a = 1; let b = 2;") throw new Error(out);
+ * ```
+ */
+export async function resolveIncludes(
+  code: string,
+  load: (file: string) => Promise<string>,
+  where: string,
+  seen: readonly string[] = [where],
+): Promise<string> {
+  const names = [...new Set([...code.matchAll(INCLUDE)].map((m) => m[1]))];
+  const texts = new Map<string, string>();
+  for (const name of names) {
+    if (seen.includes(name)) {
+      throw new Error(
+        `Cannot load kernel source ${where}: /*include ${name}*/ makes a cycle (${
+          [...seen, name].join(" → ")
+        })`,
+      );
+    }
+    texts.set(name, await resolveIncludes(await load(name), load, name, [...seen, name]));
+  }
+  return code.replace(INCLUDE, (_m, name: string) => texts.get(name)!);
 }

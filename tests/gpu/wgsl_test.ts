@@ -2,11 +2,17 @@
  * The WGSL preprocessor (lib/gpu/wgsl.ts): defines and unrolled loops, expanded as text
  * (no adapter needed), and a kernel tile variant that start-up did not compile.
  */
-import { applyDefines, applyIfBlocks, preprocess, unrollLoops } from "../../lib/gpu/wgsl.ts";
+import {
+  applyDefines,
+  applyIfBlocks,
+  preprocess,
+  resolveIncludes,
+  unrollLoops,
+} from "../../lib/gpu/wgsl.ts";
 import * as K from "../../lib/gpu/kernels.ts";
 import { convPackDef } from "../../lib/gpu/packs.ts";
 import * as C from "../../lib/cpu/mod.ts";
-import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { accTol, close, gt, numel, rand, readAll, webgpu } from "./_util.ts";
 
@@ -134,4 +140,36 @@ gpuTest("a conv tile variant that start-up did not compile is compiled at dispat
   assertEquals(rt.stats().pipelines, before + 1, "one new pipeline");
   close(y, C.conv2d(xd, x, wd, w, null, p), accTol(18 * 9, 4), "conv2d Co 11");
   for (const t of [xt, wt, yt]) t.dispose();
+});
+
+Deno.test("resolveIncludes expands fragments, nested ones too, and refuses a cycle", async () => {
+  const files: Record<string, string> = {
+    "a.wgsl": "A /*include b.wgsl*/ A",
+    "b.wgsl": "B",
+    "c.wgsl": "/*include d.wgsl*/",
+    "d.wgsl": "/*include c.wgsl*/",
+  };
+  const loaded: string[] = [];
+  const load = (f: string) => {
+    loaded.push(f);
+    return Promise.resolve(files[f]);
+  };
+  assertEquals(
+    await resolveIncludes("/*include a.wgsl*/ x /*include b.wgsl*/", load, "k"),
+    "A B A x B",
+  );
+  await assertRejects(
+    () => resolveIncludes("/*include c.wgsl*/", load, "k"),
+    Error,
+    "k → c.wgsl → d.wgsl → c.wgsl",
+  );
+});
+
+Deno.test("the conv kernels' fragments are expanded when their sources load", async () => {
+  const read = (f: string) => Deno.readTextFile(new URL(`../../kernels/${f}`, import.meta.url));
+  for (const file of ["conv2d.wgsl", "conv_transpose2d.wgsl"]) {
+    const code = await resolveIncludes(await read(file), read, file);
+    assert(!code.includes("/*include"), file);
+    assert(code.includes("var<uniform> Wp4") && code.includes("Wp#u[wi + q]"), file);
+  }
 });
