@@ -45,7 +45,8 @@
 // about as much as a load, that made e0 (1 input channel, stores a third of its time) 0.80×
 // as long. TP4 = TP / 4.
 //
-// With the define GM = 1 (gradient mask; used as ConvTranspose2d's input gradient, no bias)
+// With the define GM = 1 (gradient mask; used as ConvTranspose2d's input gradient, no bias;
+// the fragment _conv_grad_epilogue.wgsl, which conv_transpose2d.wgsl includes too)
 // the epilogue is the backward of the leaky ReLU of the layer that produced the transposed
 // conv's input, and of that layer's bias: binding 3 is then that layer's output m (laid out
 // as y), y = v · (m > 0 ? 1 : slope), and binding 5 receives partial bias gradients, which
@@ -204,43 +205,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 /*endif*/
 /*if GM*/
-  var bs: array<vec4f, TQ>;
+  // The tile's pixels before the end; the workgroup's partial row.
+  var valid: array<bool, TP>;
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-    if (pix0 + p < np) {
-      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-        var v = acc[p * TQ + q];
-        /*unroll*/ for (var k = 0u; k < 4u; k++) {
-          let co = (q0 + q) * 4u + k;
-          if (co < P.co) {
-            let o = ob[p] + co * hw_out;
-            v[k] = select(P.slope * v[k], v[k], B[o] > 0.0);
-            Y[o] = v[k];
-          }
-        }
-        bs[q] += v;
-      }
-    }
+    valid[p] = pix0 + p < np;
   }
-  // The workgroup's sums, a fixed tree: one partial row per workgroup of pixel tiles.
-  /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-    Red[lid * TQ + q] = bs[q];
-  }
-  for (var h = 32u; h > 0u; h >>= 1u) {
-    workgroupBarrier();
-    if (lid < h) {
-      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-        Red[lid * TQ + q] += Red[(lid + h) * TQ + q];
-      }
-    }
-  }
-  if (lid == 0u) {
-    let row = pt / 64u;
-    /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-      /*unroll*/ for (var k = 0u; k < 4u; k++) {
-        let co = (q0 + q) * 4u + k;
-        if (co < P.co) { Part[row * P.co + co] = Red[q][k]; }
-      }
-    }
-  }
+  let nch = P.co;
+  let prow = pt / 64u;
+/*include _conv_grad_epilogue.wgsl*/
 /*endif*/
 }

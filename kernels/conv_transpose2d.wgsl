@@ -38,7 +38,8 @@
 // for 4·TP·TQ FMAs. The tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts), so
 // the accumulators stay in registers. As in conv2d.wgsl, the tile's coordinates are stepped
 // without integer divisions and the bias is loaded once per invocation.
-// With the define GM = 1 (used as Conv2d's input gradient, no bias) the epilogue is the
+// With the define GM = 1 (used as Conv2d's input gradient, no bias; the fragment
+// _conv_grad_epilogue.wgsl, shared with conv2d.wgsl) the epilogue is the
 // backward of the leaky ReLU and bias of the layer that produced the conv's input, as in
 // conv2d.wgsl: binding 3 is that layer's output m, y = v · (m > 0 ? 1 : slope), and binding 5
 // receives part[(phase·R + pt/64)·B + b] = Σ_{positions of the workgroup} y[., b], added in
@@ -61,7 +62,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 /*include _conv_weights.wgsl*/
-@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(3) var<storage, read> B: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 /*if GM*/
 @group(0) @binding(5) var<storage, read_write> Part: array<f32>;
@@ -144,7 +145,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
     /*unroll*/ for (var k = 0u; k < 4u; k++) {
       let b = (q0 + q) * 4u + k;
-      bv[q][k] = select(0.0, Bias[min(b, P.b - 1u)], P.has_bias == 1u && b < P.b);
+      bv[q][k] = select(0.0, B[min(b, P.b - 1u)], P.has_bias == 1u && b < P.b);
     }
   }
 
@@ -169,43 +170,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 
 /*if GM*/
-  var bs: array<vec4f, TQ>;
-  /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-    if (valid[p]) {
-      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-        var v = acc[p * TQ + q];
-        /*unroll*/ for (var k = 0u; k < 4u; k++) {
-          let b = (q0 + q) * 4u + k;
-          if (b < P.b) {
-            let o = ob[p] + b * hw_out;
-            v[k] = select(P.slope * v[k], v[k], Bias[o] > 0.0);
-            Y[o] = v[k];
-          }
-        }
-        bs[q] += v;
-      }
-    }
-  }
-  /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-    Red[lid * TQ + q] = bs[q];
-  }
-  for (var h = 32u; h > 0u; h >>= 1u) {
-    workgroupBarrier();
-    if (lid < h) {
-      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-        Red[lid * TQ + q] += Red[(lid + h) * TQ + q];
-      }
-    }
-  }
-  if (lid == 0u) {
-    let row = phase * (pix_pad / 64u) + pt / 64u;
-    /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-      /*unroll*/ for (var k = 0u; k < 4u; k++) {
-        let b = (q0 + q) * 4u + k;
-        if (b < P.b) { Part[row * P.b + b] = Red[q][k]; }
-      }
-    }
-  }
+  let nch = P.b;
+  let prow = phase * (pix_pad / 64u) + pt / 64u;
+/*include _conv_grad_epilogue.wgsl*/
 /*else*/
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
     if (valid[p]) {

@@ -103,7 +103,8 @@ Deno.test({
     if (gpuAvailable) {
       const wgsl = requested.filter((p) => p.startsWith("/kernels/") && p.endsWith(".wgsl"));
       assert(wgsl.length >= 3, `WGSL sources fetched over HTTP: ${wgsl.join(", ")}`);
-      for (const fragment of ["/kernels/_conv_weights.wgsl", "/kernels/_conv_channels.wgsl"]) {
+      const fragments = ["_conv_weights", "_conv_channels", "_conv_grad_epilogue"];
+      for (const fragment of fragments.map((f) => `/kernels/${f}.wgsl`)) {
         assert(wgsl.includes(fragment), `the conv kernels' fragment ${fragment} came over HTTP`);
       }
     }
