@@ -392,34 +392,43 @@ export interface Tuning {
   deferMap?: boolean;
 }
 
-/** Every field of {@linkcode Tuning}; the compiler checks the list is complete. */
-export const TUNING_FIELDS = [
-  "matmul",
-  "splitTarget",
-  "convTile",
-  "convPixels",
-  "convTransposeTile",
-  "convTransposePixels",
-  "weightGradTile",
-  "weightGradCoTile",
-  "convTransposePhase",
-  "convTransposePhaseChannels",
-  "balanceThreads",
-  "uniformWeights",
-  "convVectorStores",
-  "packCache",
-  "batchSplitSums",
-  "foldActGrad",
-  "splitLanes",
-  "inFlight",
-  "inferInFlight",
-  "inferBatch",
-  "deferMap",
-] as const satisfies readonly (keyof Tuning)[];
-// Fails to compile when a Tuning field is missing from TUNING_FIELDS.
-const _tuningFieldsComplete: Exclude<keyof Tuning, (typeof TUNING_FIELDS)[number]> extends never
-  ? true
-  : never = true;
+/** The kind of value each {@linkcode Tuning} field takes. */
+export type TuningKinds = {
+  [K in keyof Tuning]-?: Tuning[K] extends boolean | undefined ? "boolean"
+    : Tuning[K] extends number | undefined ? "number"
+    : "matmul";
+};
+
+/**
+ * Every field of {@linkcode Tuning} with the kind of value it takes; the compiler checks that
+ * every field is here and of its kind (SEISDEC_TUNING is read against this).
+ */
+export const TUNING_KINDS: TuningKinds = {
+  matmul: "matmul",
+  splitTarget: "number",
+  convTile: "number",
+  convPixels: "number",
+  convTransposeTile: "number",
+  convTransposePixels: "number",
+  weightGradTile: "number",
+  weightGradCoTile: "number",
+  convTransposePhase: "boolean",
+  convTransposePhaseChannels: "number",
+  balanceThreads: "number",
+  uniformWeights: "boolean",
+  convVectorStores: "boolean",
+  packCache: "boolean",
+  batchSplitSums: "boolean",
+  foldActGrad: "boolean",
+  splitLanes: "number",
+  inFlight: "number",
+  inferInFlight: "number",
+  inferBatch: "number",
+  deferMap: "boolean",
+};
+
+/** Every field of {@linkcode Tuning}. */
+export const TUNING_FIELDS = Object.keys(TUNING_KINDS) as (keyof Tuning)[];
 
 /**
  * conv2d with `tc` output channels × `tp` pixels per invocation (one pipeline per pair).

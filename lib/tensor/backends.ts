@@ -8,7 +8,13 @@
 import { type BackendName, defaultBackend } from "../backend.ts";
 import { adapterSummary } from "../gpu/device.ts";
 import { gpu, type GpuRuntime } from "../gpu/runtime.ts";
-import { defaultTuning, loadKernels, type Tuning, TUNING_FIELDS } from "../gpu/kernels.ts";
+import {
+  defaultTuning,
+  loadKernels,
+  type Tuning,
+  TUNING_FIELDS,
+  TUNING_KINDS,
+} from "../gpu/kernels.ts";
 import type { Backend } from "./backend.ts";
 import { cpuBackend } from "./cpu_backend.ts";
 import { createGpuBackend } from "./gpu_backend.ts";
@@ -64,35 +70,17 @@ export function parseTuning(raw: string, where: string): Partial<Tuning> {
     if (!known.includes(k)) {
       throw new Error(`${where} has an unknown field "${k}": expected one of ${known.join(", ")}`);
     }
-    const want = k === "matmul" ? "string" : BOOLEAN_FIELDS.has(k) ? "boolean" : "number";
-    if (typeof x !== want || (k === "matmul" && x !== "tiled" && x !== "blocked")) {
+    const kind = TUNING_KINDS[k as keyof Tuning];
+    if (kind === "matmul" ? x !== "tiled" && x !== "blocked" : typeof x !== kind) {
       throw new Error(
         `${where}: field "${k}" must be ${
-          k === "matmul" ? '"tiled" or "blocked"' : `a ${want}`
+          kind === "matmul" ? '"tiled" or "blocked"' : `a ${kind}`
         }: found ${JSON.stringify(x)}`,
       );
     }
   }
   return v as Partial<Tuning>;
 }
-
-type BooleanField = { [K in keyof Tuning]-?: Tuning[K] extends boolean | undefined ? K : never }[
-  keyof Tuning
-];
-const BOOLEANS = [
-  "convTransposePhase",
-  "uniformWeights",
-  "convVectorStores",
-  "packCache",
-  "batchSplitSums",
-  "foldActGrad",
-  "deferMap",
-] as const satisfies readonly BooleanField[];
-// Fails to compile when a boolean Tuning field is missing from BOOLEANS.
-const _booleansComplete: Exclude<BooleanField, (typeof BOOLEANS)[number]> extends never ? true
-  : never = true;
-/** The boolean fields of {@linkcode Tuning}; the others are numbers, and `matmul` a string. */
-const BOOLEAN_FIELDS: ReadonlySet<string> = new Set(BOOLEANS);
 
 /**
  * Prepares a backend. For WebGPU this requests the device, picks the adapter's tuning
