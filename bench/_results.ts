@@ -7,8 +7,10 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type AdapterSummary, adapterSummary } from "../lib/gpu/device.ts";
+import { adapterSlug, type AdapterSummary, adapterSummary } from "../lib/gpu/device.ts";
 import { writeFileAtomic } from "../lib/util/atomic.ts";
+
+export { adapterSlug };
 
 /** One measured figure. */
 export interface BenchFigure {
@@ -41,22 +43,6 @@ export interface BenchResultFile {
 
 /** The folder holding the result files: bench/results beside this module. */
 export const RESULTS_DIR: string = fileURLToPath(new URL("./results/", import.meta.url));
-
-/**
- * Turns an adapter description into a file-name part.
- *
- * @param description e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
- * @returns e.g. "llvmpipe-llvm-15-0-6-256-bits".
- * @example
- * ```ts
- * import { adapterSlug } from "./_results.ts";
- * if (adapterSlug("NVIDIA H100 80GB HBM3") !== "nvidia-h100-80gb-hbm3") throw new Error();
- * ```
- */
-export function adapterSlug(description: string): string {
-  const slug = description.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
-  return slug.slice(0, 60).replace(/-+$/, "") || "unknown";
-}
 
 /**
  * Describes the WebGPU adapter in use, or `{ description: "cpu" }` when there is none.

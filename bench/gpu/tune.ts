@@ -14,54 +14,27 @@
  *
  * @module
  */
-import { median, seisdecTrainer, steadyStepMs } from "../../lib/bench/seisdec_timing.ts";
-import { adapterName } from "../../lib/gpu/device.ts";
-import { gpu } from "../../lib/gpu/runtime.ts";
-import {
-  initBackend,
-  passBatch,
-  passesInFlight,
-  stepsInFlight,
-} from "../../lib/tensor/backends.ts";
+import { measureTuning } from "../../lib/bench/seisdec_timing.ts";
 
 const batches = (Deno.args[0] ?? "64,256").split(",").map(Number);
 const steps = Number(Deno.env.get("SEISDEC_TUNE_STEPS") ?? 64);
+const p = await measureTuning({ batches, steps, seconds: 0, extras: true });
 const out: Record<string, unknown> = {
-  adapter: await adapterName(),
+  adapter: p.adapter,
   tuning: Deno.env.get("SEISDEC_TUNING") ?? "{}",
 };
-await initBackend("webgpu"); // the tuning, SEISDEC_TUNING included
-const rt = await gpu();
-for (const b of batches) {
-  // Encoder inference at the tuning's pass size (inferBatch, default 256).
-  const tr = await seisdecTrainer("webgpu", b, passBatch("webgpu"));
-  const t0 = performance.now();
-  await tr.step();
-  const firstMs = performance.now() - t0;
-  for (let i = 0; i < 3; i++) await tr.step();
-  const ms = await steadyStepMs(() => tr.step(), steps, stepsInFlight("webgpu"));
-  const alone: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const t = performance.now();
-    await tr.step();
-    alone.push(performance.now() - t);
-  }
-  const s0 = rt.stats();
-  await tr.step();
-  const s1 = rt.stats();
-  out[`b${b}`] = {
-    firstStepMs: +firstMs.toFixed(1),
-    stepMs: +ms.toFixed(3),
-    aloneMs: +median(alone).toFixed(3),
-    samplesPerSec: +(b / (ms / 1000)).toFixed(1),
-    dispatches: s1.dispatches - s0.dispatches,
+for (const t of p.train) {
+  out[`b${t.batch}`] = {
+    firstStepMs: +t.firstStepMs.toFixed(1),
+    stepMs: +t.stepMs.toFixed(3),
+    aloneMs: +t.aloneMs!.toFixed(3),
+    samplesPerSec: +t.samplesPerSec.toFixed(1),
+    dispatches: t.dispatches,
   };
-  if (b === batches.at(-1)) {
-    for (let i = 0; i < 2; i++) await tr.infer();
-    const im = await steadyStepMs(() => tr.infer(), steps, passesInFlight("webgpu"));
-    const ib = passBatch("webgpu");
-    out.infer = { batch: ib, ms: +im.toFixed(3), samplesPerSec: +(ib / (im / 1000)).toFixed(1) };
-  }
-  tr.dispose();
 }
+out.infer = {
+  batch: p.infer.batch,
+  ms: +p.infer.ms.toFixed(3),
+  samplesPerSec: +p.infer.samplesPerSec.toFixed(1),
+};
 console.log(JSON.stringify(out));

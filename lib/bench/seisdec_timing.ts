@@ -13,9 +13,17 @@
  * @module
  */
 import { adapterName } from "../gpu/device.ts";
-import { ConvAutoencoder } from "../nn/autoencoder.ts";
+import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
-import { initBackend, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
+import type { Tuning } from "../gpu/kernels.ts";
+import {
+  gpuRuntime,
+  gpuTuning,
+  initBackend,
+  passBatch,
+  passesInFlight,
+  stepsInFlight,
+} from "../tensor/backends.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { pipelined } from "../util/pipeline.ts";
 import { Rng } from "../util/rng.ts";
@@ -131,13 +139,17 @@ export interface SeisdecTrainer {
   dispose(): void;
 }
 
+/** The seed autoencoder's input: one channel of 87 frequencies × 67 frames. */
+export const SEED_INPUT: [number, number, number] = [1, 87, 67];
+
 /**
- * Builds the seed autoencoder on a backend with seeded random data.
+ * Builds an autoencoder (by default the seed's) on a backend with seeded random data.
  *
  * @param backend "webgpu" or "cpu".
  * @param batch Training batch size.
  * @param inferBatch Inference batch size.
  * @param seed Seed of weights and data.
+ * @param config The autoencoder (default: the seed's, input {@linkcode SEED_INPUT}).
  * @returns the trainer.
  */
 export async function seisdecTrainer(
@@ -145,25 +157,20 @@ export async function seisdecTrainer(
   batch: number,
   inferBatch = 256,
   seed = 1,
+  config: AutoencoderConfig = { inputShape: SEED_INPUT },
 ): Promise<SeisdecTrainer> {
   await initBackend(backend);
-  const ae = new ConvAutoencoder({ inputShape: [1, 87, 67] }, seed);
+  const ae = new ConvAutoencoder(config, seed);
   const set = ae.build(backend);
   const adam = new Adam(set, { lr: 1e-3 });
   const rng = new Rng(seed);
-  const n = 87 * 67;
-  const x = Tensor.fromArray(Float32Array.from({ length: batch * n }, () => rng.next()), [
-    batch,
-    1,
-    87,
-    67,
-  ], backend)
-    .keep();
-  const xi = Tensor.fromArray(
-    Float32Array.from({ length: inferBatch * n }, () => rng.next()),
-    [inferBatch, 1, 87, 67],
-    backend,
-  ).keep();
+  const shape = config.inputShape;
+  const n = shape[0] * shape[1] * shape[2];
+  const random = (b: number) =>
+    Tensor.fromArray(Float32Array.from({ length: b * n }, () => rng.next()), [b, ...shape], backend)
+      .keep();
+  const x = random(batch);
+  const xi = random(inferBatch);
   return {
     async step() {
       const l = tidy(() => {
@@ -253,4 +260,108 @@ export async function timeSeisdec(
     row.error = (e as Error).message;
   }
   return row;
+}
+
+/** Figures of one training batch size in {@linkcode measureTuning}. */
+export interface TrainPoint {
+  batch: number;
+  /** The first step: pipeline compilation and buffer allocation included. */
+  firstStepMs: number;
+  /** Steady-state wall time per step with the tuning's steps in flight. */
+  stepMs: number;
+  samplesPerSec: number;
+  /** Median time of a step run alone (with `extras`). */
+  aloneMs?: number;
+  /** Dispatches in one step (with `extras`). */
+  dispatches?: number;
+}
+
+/** Encoder inference figures in {@linkcode measureTuning}. */
+export interface InferPoint {
+  /** Samples per pass (the tuning's `inferBatch`). */
+  batch: number;
+  /** Steady-state wall time per pass with the tuning's passes in flight. */
+  ms: number;
+  samplesPerSec: number;
+}
+
+/** What {@linkcode measureTuning} measured. */
+export interface TuningPoint {
+  adapter: string;
+  /** The tuning in force (the adapter's default, a stored tuning, SEISDEC_TUNING). */
+  tuning: Tuning;
+  train: TrainPoint[];
+  infer: InferPoint;
+}
+
+/** What {@linkcode measureTuning} times. */
+export interface TuningWorkload {
+  /** Training batch sizes. */
+  batches: number[];
+  /** The autoencoder (default: the seed's). */
+  config?: AutoencoderConfig;
+  /** Least number of timed steps (and passes) per figure (default 8). */
+  steps?: number;
+  /** Least timed work per figure, in seconds (default 1.5; 0: exactly `steps`). */
+  seconds?: number;
+  /** Also time steps run alone and count a step's dispatches. */
+  extras?: boolean;
+}
+
+/**
+ * Times the training step at each batch size and encoder inference under this process's WebGPU
+ * tuning (a tuning is fixed per process: `cli.ts tune` and `bench/gpu/tune.ts` run this once per
+ * tuning, in a child process). Warm-up steps run outside the timed region.
+ *
+ * @param w What to time.
+ * @returns the figures.
+ */
+export async function measureTuning(w: TuningWorkload): Promise<TuningPoint> {
+  await initBackend("webgpu");
+  const rt = gpuRuntime()!;
+  const steps = Math.max(1, w.steps ?? 8), seconds = w.seconds ?? 1.5;
+  const config = w.config ?? { inputShape: SEED_INPUT };
+  const train: TrainPoint[] = [];
+  let infer: InferPoint | null = null;
+  for (const [i, b] of w.batches.entries()) {
+    const tr = await seisdecTrainer("webgpu", b, passBatch("webgpu"), 1, config);
+    try {
+      let t0 = performance.now();
+      await tr.step();
+      const firstStepMs = performance.now() - t0;
+      t0 = performance.now();
+      for (let k = 0; k < 2; k++) await tr.step();
+      const warmMs = (performance.now() - t0) / 2;
+      const depth = stepsInFlight("webgpu");
+      const n = timedSteps(Math.max(steps, 4 * depth), warmMs, seconds);
+      const stepMs = await steadyStepMs(() => tr.step(), n, depth);
+      const p: TrainPoint = { batch: b, firstStepMs, stepMs, samplesPerSec: b / (stepMs / 1000) };
+      if (w.extras) {
+        const alone: number[] = [];
+        for (let k = 0; k < n; k++) {
+          const t = performance.now();
+          await tr.step();
+          alone.push(performance.now() - t);
+        }
+        p.aloneMs = median(alone);
+        const s0 = rt.stats();
+        await tr.step();
+        p.dispatches = rt.stats().dispatches - s0.dispatches;
+      }
+      train.push(p);
+      if (i === w.batches.length - 1) {
+        t0 = performance.now();
+        for (let k = 0; k < 2; k++) await tr.infer();
+        const depth = passesInFlight("webgpu");
+        const m = timedSteps(Math.max(steps, 4 * depth), (performance.now() - t0) / 2, seconds);
+        const ms = await steadyStepMs(() => tr.infer(), m, depth);
+        const ib = passBatch("webgpu");
+        infer = { batch: ib, ms, samplesPerSec: ib / (ms / 1000) };
+      }
+    } finally {
+      tr.dispose();
+    }
+  }
+  if (!infer) throw new RangeError("Cannot measure a tuning: no training batch size given");
+  return { adapter: await adapterName(), tuning: gpuTuning()!, train, infer };
 }

@@ -135,3 +135,19 @@ export async function adapterName(): Promise<string> {
   const s = await adapterSummary();
   return `${s.description} [${s.backend}${s.isFallbackAdapter ? ", fallback" : ""}]`;
 }
+
+/**
+ * Turns an adapter description into a file-name part (bench results, stored tunings).
+ *
+ * @param description e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
+ * @returns e.g. "llvmpipe-llvm-15-0-6-256-bits".
+ * @example
+ * ```ts
+ * import { adapterSlug } from "./device.ts";
+ * if (adapterSlug("NVIDIA H100 80GB HBM3") !== "nvidia-h100-80gb-hbm3") throw new Error();
+ * ```
+ */
+export function adapterSlug(description: string): string {
+  const slug = description.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  return slug.slice(0, 60).replace(/-+$/, "") || "unknown";
+}
