@@ -18,6 +18,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "Print the WebGPU adapter, its limits and features; or summarise a directory.",
     load: async () => (await import("./lib/cli/info.ts")).info,
   },
+  tune: {
+    summary: "Time WebGPU tunings on this adapter and store the fastest for later runs.",
+    load: async () => (await import("./lib/cli/tune.ts")).tuneCommand,
+  },
   synth: {
     summary:
       "Write a seeded, labelled synthetic data set (miniSEED 3, StationXML, QuakeML, manifest).",

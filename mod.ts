@@ -167,6 +167,32 @@ export { ParameterSet } from "./lib/nn/params.ts";
 export { Adam, Sgd } from "./lib/optim/optimizers.ts";
 export { type AdapterSummary, adapterSummary, getDevice } from "./lib/gpu/device.ts";
 export { gpu, type GpuRuntime, type ProfiledDispatch } from "./lib/gpu/runtime.ts";
+export { defaultTuning, type Tuning } from "./lib/gpu/kernels.ts";
+export {
+  candidateValues,
+  costOf,
+  type SearchOptions,
+  type SearchResult,
+  searchTuning,
+  type Timing,
+  type Trial,
+  TUNE_FIELDS,
+  type TuneField,
+} from "./lib/gpu/autotune.ts";
+export {
+  parseTuning,
+  readStoredTuning,
+  removeStoredTuning,
+  type StoredTuning,
+  tuningDir,
+  writeStoredTuning,
+} from "./lib/gpu/tuning_store.ts";
+export { gpuTuning, gpuTuningSource, type TuningSource } from "./lib/tensor/backends.ts";
+export {
+  measureTuning,
+  type TuningPoint,
+  type TuningWorkload,
+} from "./lib/bench/seisdec_timing.ts";
 export { byKernel, type KernelShare, profileRun } from "./lib/bench/profile.ts";
 export { setDefaultBackend } from "./lib/backend.ts";
 export { Rng } from "./lib/util/rng.ts";

@@ -7,7 +7,7 @@
 #   SEISDEC_GPU_STEPS=info,sweep bash bench/gpu/run.sh   # only these steps
 #
 # Steps (SEISDEC_GPU_STEPS, comma-separated; default info,kernels,train,ab,torch,report), run in
-# the order info, anatomy, sweep, train, torch, kernels, ab, report:
+# the order info, anatomy, sweep, train, torch, kernels, ab, tune, report:
 #   info     the adapter, its limits and features (cli.ts info), and a first compile of all kernels
 #   anatomy  bench/gpu/anatomy.ts (host recording, read-back and burst time of a training step)
 #   kernels  bench/kernels_bench.ts (roofline)
@@ -15,6 +15,8 @@
 #   torch    bench/pytorch_autoencoder.py (PyTorch eager on the same GPU)
 #   ab       bench/gpu/sweep.sh over bench/gpu/ab.txt: tuning A/Bs, alternating (results/ab.jsonl)
 #   sweep    bench/gpu/sweep.sh over bench/gpu/tunings.txt (one JSON line per tuning)
+#   tune     cli.ts tune at the bench batches, in what is left of the budget (the search and its
+#            result: bench/results/tunings/<adapter>.json)
 #   report   bench/report.ts (bench/results/REPORT.md)
 # Environment: VK_DRIVER_FILES (default: NVIDIA's ICD where it exists), SEISDEC_BENCH_BATCHES
 # (default 64,256), SEISDEC_GPU_BUDGET_S (default 540: steps that would start too late are
@@ -101,6 +103,8 @@ step train 60 "$DENO" bench "${flags[@]}" bench/train_bench.ts
 step torch 60 torch_ref
 step kernels 90 "$DENO" bench "${flags[@]}" bench/kernels_bench.ts
 step ab 60 bash -c 'bash bench/gpu/sweep.sh bench/gpu/ab.txt "$1" "$2" | tee /tmp/seisdec-ab.jsonl' _ "$SEISDEC_BENCH_BATCHES" "$DENO"
+step tune 120 env SEISDEC_TUNING_DIR=bench/results/tunings "$DENO" run "${flags[@]}" cli.ts tune \
+  --batch-size "$SEISDEC_BENCH_BATCHES" --force --budget $(( budget - (SECONDS - start) - 90 ))
 step report 10 "$DENO" run "${flags[@]}" bench/report.ts
 [ -n "${OUT:-}" ] && log "bench/results packed into \$OUT/results.tar.gz"
 exit $status

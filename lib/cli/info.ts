@@ -6,23 +6,23 @@
 import type { Command } from "./_command.ts";
 import { adapterSummary } from "../gpu/device.ts";
 import { compileAll } from "../gpu/kernels.ts";
-import { gpuRuntime, gpuTuning, initBackend } from "../tensor/backends.ts";
+import { gpuRuntime, gpuTuning, gpuTuningSource, initBackend } from "../tensor/backends.ts";
 import { describeDir, formatSummary } from "./describe.ts";
 
 /**
  * Compiles every kernel for the adapter's tuning, as a check that this adapter takes all of
  * seisdec's WGSL (normally each kernel compiles at its first dispatch).
  *
- * @returns the number of pipelines, the time taken and the tuning.
+ * @returns the number of pipelines and the time taken.
  */
-async function compileKernels(): Promise<{ pipelines: number; ms: number; tuning: unknown }> {
+async function compileKernels(): Promise<{ pipelines: number; ms: number }> {
   await initBackend("webgpu");
   const rt = gpuRuntime()!;
   const tuning = gpuTuning()!;
   const t0 = performance.now();
   await compileAll(rt, tuning);
   await rt.sync();
-  return { pipelines: rt.stats().pipelines, ms: Math.round(performance.now() - t0), tuning };
+  return { pipelines: rt.stats().pipelines, ms: Math.round(performance.now() - t0) };
 }
 
 /** The `info` command. */
@@ -54,8 +54,10 @@ export const info: Command = {
     }
     const s = await adapterSummary();
     const kernels = values.kernels ? await compileKernels() : undefined;
+    await initBackend("webgpu");
+    const tuning = { active: gpuTuning()!, ...gpuTuningSource()! };
     if (values.json) {
-      console.log(JSON.stringify({ deno: Deno.version.deno, ...s, kernels }, null, 2));
+      console.log(JSON.stringify({ deno: Deno.version.deno, ...s, tuning, kernels }, null, 2));
       return;
     }
     const lines = [
@@ -70,11 +72,19 @@ export const info: Command = {
       "limits:",
       ...Object.entries(s.limits).map(([k, v]) => `  ${k.padEnd(44)} ${v}`),
     ];
+    lines.push(
+      `tuning:   ${JSON.stringify(tuning.active)}`,
+      `  from:   the ${tuning.default === "software" ? "software adapters'" : "GPUs'"} default` +
+        (tuning.stored
+          ? `, then ${JSON.stringify(tuning.stored.fields)} stored by \`tune\` on ` +
+            `${tuning.stored.date.slice(0, 10)} (${tuning.stored.path})`
+          : ", no stored tuning (`cli.ts tune` measures one)") +
+        (Object.keys(tuning.env).length
+          ? `, then SEISDEC_TUNING ${JSON.stringify(tuning.env)}`
+          : ""),
+    );
     if (kernels) {
-      lines.push(
-        `kernels:  ${kernels.pipelines} pipelines compiled in ${kernels.ms} ms`,
-        `tuning:   ${JSON.stringify(kernels.tuning)}`,
-      );
+      lines.push(`kernels:  ${kernels.pipelines} pipelines compiled in ${kernels.ms} ms`);
     }
     console.log(lines.join("\n"));
   },

@@ -6,23 +6,44 @@
  * @module
  */
 import { type BackendName, defaultBackend } from "../backend.ts";
-import { adapterSummary } from "../gpu/device.ts";
+import { adapterName, type AdapterSummary, adapterSummary } from "../gpu/device.ts";
 import { gpu, type GpuRuntime } from "../gpu/runtime.ts";
-import {
-  defaultTuning,
-  loadKernels,
-  type Tuning,
-  TUNING_FIELDS,
-  TUNING_KINDS,
-} from "../gpu/kernels.ts";
+import { defaultTuning, loadKernels, type Tuning } from "../gpu/kernels.ts";
+import { parseTuning, readStoredTuning } from "../gpu/tuning_store.ts";
 import type { Backend } from "./backend.ts";
 import { cpuBackend } from "./cpu_backend.ts";
 import { createGpuBackend } from "./gpu_backend.ts";
 import { setTensorHooks, type Tensor } from "./tensor.ts";
 
+export { parseTuning };
+
 let gpuBackend: Backend | null = null;
 let runtime: GpuRuntime | null = null;
 let tuning: Tuning | null = null;
+let source: TuningSource | null = null;
+
+/** Where the active WebGPU tuning's fields came from, for `cli.ts info`. */
+export interface TuningSource {
+  /** The default it starts from: the software adapters' or the GPUs'. */
+  default: "software" | "gpu";
+  /** The stored tuning merged over it (`cli.ts tune`), if any. */
+  stored: { path: string; date: string; fields: Partial<Tuning> } | null;
+  /** The fields SEISDEC_TUNING set last (empty when unset). */
+  env: Partial<Tuning>;
+}
+
+/**
+ * Whether an adapter runs on the CPU (llvmpipe, lavapipe, SwiftShader): it takes the software
+ * default tuning.
+ *
+ * @param info The adapter.
+ * @returns true for a software adapter.
+ */
+export function isSoftwareAdapter(
+  info: Pick<AdapterSummary, "isFallbackAdapter" | "description">,
+): boolean {
+  return info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(info.description);
+}
 
 /**
  * Tuning fields from the SEISDEC_TUNING environment variable (JSON, e.g.
@@ -42,49 +63,9 @@ export function tuningOverride(): Partial<Tuning> {
 }
 
 /**
- * Reads tuning fields written as JSON (SEISDEC_TUNING, a line of bench/gpu/tunings.txt).
- *
- * @param raw JSON text, e.g. `{"convTile": 8}`.
- * @param where What the text is, for errors.
- * @returns the fields.
- * @throws Error when the text is not a JSON object of known fields, each of the type the
- *   {@linkcode Tuning} field takes.
- * @example
- * ```ts
- * import { parseTuning } from "./backends.ts";
- * if (parseTuning('{"inFlight": 4}', "test").inFlight !== 4) throw new Error();
- * ```
- */
-export function parseTuning(raw: string, where: string): Partial<Tuning> {
-  const known: readonly string[] = TUNING_FIELDS;
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch (e) {
-    throw new Error(`${where} is not JSON (${(e as Error).message}): ${raw}`);
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    throw new Error(`${where} must be a JSON object such as {"convTile": 8}: found ${raw}`);
-  }
-  for (const [k, x] of Object.entries(v)) {
-    if (!known.includes(k)) {
-      throw new Error(`${where} has an unknown field "${k}": expected one of ${known.join(", ")}`);
-    }
-    const kind = TUNING_KINDS[k as keyof Tuning];
-    if (kind === "matmul" ? x !== "tiled" && x !== "blocked" : typeof x !== kind) {
-      throw new Error(
-        `${where}: field "${k}" must be ${
-          kind === "matmul" ? '"tiled" or "blocked"' : `a ${kind}`
-        }: found ${JSON.stringify(x)}`,
-      );
-    }
-  }
-  return v as Partial<Tuning>;
-}
-
-/**
- * Prepares a backend. For WebGPU this requests the device, picks the adapter's tuning
- * and loads the kernel sources, once per process; each kernel compiles at its first
+ * Prepares a backend. For WebGPU this requests the device, picks the adapter's tuning (its
+ * default, then the adapter's stored tuning from `cli.ts tune` (lib/gpu/tuning_store.ts), then
+ * SEISDEC_TUNING) and loads the kernel sources, once per process; each kernel compiles at its first
  * dispatch (`compileAll` in `lib/gpu/kernels.ts` compiles them all up front).
  *
  * @param name "webgpu" or "cpu"; default from `--cpu` / SEISDEC_BACKEND.
@@ -95,11 +76,16 @@ export async function initBackend(name: BackendName = defaultBackend()): Promise
   if (!gpuBackend) {
     const rt = await gpu();
     const info = await adapterSummary();
-    tuning = {
-      ...defaultTuning(
-        info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(info.description),
-      ),
-      ...tuningOverride(),
+    const software = isSoftwareAdapter(info);
+    const stored = await readStoredTuning(await adapterName());
+    const override = tuningOverride();
+    tuning = { ...defaultTuning(software), ...stored?.stored.tuning, ...override };
+    source = {
+      default: software ? "software" : "gpu",
+      stored: stored
+        ? { path: stored.path, date: stored.stored.date, fields: stored.stored.tuning }
+        : null,
+      env: override,
     };
     // Loads the kernel sources and makes the tuning the dispatchers' default.
     await loadKernels(rt, tuning);
@@ -177,6 +163,11 @@ export const INFER_BATCH = 256;
 export function passBatch(name: BackendName): number {
   if (name === "cpu") return INFER_BATCH;
   return Math.max(1, Math.floor(tuning?.inferBatch ?? INFER_BATCH));
+}
+
+/** @returns where the active GPU tuning came from, or null before WebGPU is initialised. */
+export function gpuTuningSource(): TuningSource | null {
+  return source;
 }
 
 /** @returns the active GPU tuning, or null before WebGPU is initialised. */

@@ -46,6 +46,7 @@ async function writeNpy(path: string, n: number, seed: number): Promise<string[]
 
 const COMMANDS = [
   "info",
+  "tune",
   "synth",
   "extract",
   "import",
@@ -541,7 +542,8 @@ gpuTest("cli: info --kernels compiles every kernel for the adapter's tuning", as
     info.kernels.pipelines >= Object.keys(KERNELS).length,
     `every kernel compiled: ${info.kernels.pipelines} pipelines`,
   );
-  assert(info.kernels.ms > 0 && typeof info.kernels.tuning.convTile === "number");
+  assert(info.kernels.ms > 0 && typeof info.tuning.active.convTile === "number");
+  assertEquals(info.tuning.stored, null, "the test task runs with SEISDEC_TUNING_DIR=none");
 });
 
 Deno.test("cli: evaluate scores 150,000 rows and names a bad cluster value's row", async () => {

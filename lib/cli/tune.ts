@@ -1,0 +1,444 @@
+/**
+ * `cli.ts tune`: measures which WebGPU tuning (tile sizes, pipelining, kernel variants) trains
+ * and encodes fastest on this adapter, and stores it, so that every later run on this adapter
+ * starts from it (lib/gpu/tuning_store.ts). The search is lib/gpu/autotune.ts; each tuning is
+ * timed in a child process (lib/bench/tune_point.ts), since a tuning is fixed per process.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Command, Values } from "./_command.ts";
+import { intFlag, numFlag, strFlag } from "./_command.ts";
+import { adapterName, adapterSlug, adapterSummary } from "../gpu/device.ts";
+import { defaultTuning, type Tuning } from "../gpu/kernels.ts";
+import {
+  costOf,
+  searchTuning,
+  type Timing,
+  type Trial,
+  TUNE_FIELDS,
+  type TuneField,
+} from "../gpu/autotune.ts";
+import {
+  readStoredTuning,
+  removeStoredTuning,
+  type StoredTrial,
+  type StoredTuning,
+  TUNING_FORMAT,
+  tuningDir,
+  writeStoredTuning,
+} from "../gpu/tuning_store.ts";
+import { isSoftwareAdapter, tuningOverride } from "../tensor/backends.ts";
+import { SEED_INPUT, type TuningPoint, type TuningWorkload } from "../bench/seisdec_timing.ts";
+import { openDataset } from "../io/dataset.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { UserError } from "../util/errors.ts";
+
+/** The child script that times one tuning. */
+const POINT_SCRIPT = new URL("../bench/tune_point.ts", import.meta.url).href;
+
+function intList(values: Values, name: string, fallback: number[]): number[] {
+  const v = strFlag(values, name);
+  if (v === undefined) return fallback;
+  const xs = v.split(",").map((s) => Number(s.trim()));
+  if (!xs.length || xs.some((x) => !Number.isInteger(x) || x < 1)) {
+    throw new UserError(
+      `Cannot read --${name}: expected positive integers separated by commas: found '${v}'`,
+    );
+  }
+  return xs;
+}
+
+function fieldList(values: Values): TuneField[] | undefined {
+  const v = strFlag(values, "fields");
+  if (v === undefined) return undefined;
+  const known: readonly string[] = TUNE_FIELDS;
+  const fs = v.split(",").map((s) => s.trim()).filter((s) => s);
+  for (const f of fs) {
+    if (!known.includes(f)) {
+      throw new UserError(
+        `Cannot read --fields: unknown field '${f}': expected some of ${TUNE_FIELDS.join(", ")}`,
+      );
+    }
+  }
+  if (!fs.length) throw new UserError("Cannot read --fields: expected at least one field");
+  return fs as TuneField[];
+}
+
+/**
+ * What to time: the sample shape (a dataset's, `--input-shape`, or the seed's), the latent size,
+ * the training batch sizes and the least timed work per figure.
+ *
+ * @param values Parsed flags.
+ * @param positionals An optional dataset directory.
+ * @returns the workload.
+ * @throws {UserError} on a bad flag or dataset.
+ */
+async function readWorkload(
+  values: Values,
+  positionals: string[],
+): Promise<TuningWorkload & { config: { inputShape: [number, number, number] } }> {
+  if (positionals.length > 1) {
+    throw new UserError(
+      `Cannot run tune: unexpected arguments: ${positionals.slice(1).join(" ")}`,
+    );
+  }
+  let inputShape: [number, number, number] = SEED_INPUT;
+  if (positionals[0] !== undefined) {
+    if (values["input-shape"] !== undefined) {
+      throw new UserError("Cannot run tune: give a dataset or --input-shape, not both");
+    }
+    const ds = await openDataset(positionals[0]).catch((e) => {
+      throw e instanceof UserError
+        ? e
+        : new UserError(`Cannot open dataset ${positionals[0]}: ${(e as Error).message}`);
+    });
+    inputShape = [...ds.sampleShape] as [number, number, number];
+  } else if (values["input-shape"] !== undefined) {
+    const s = intList(values, "input-shape", []);
+    if (s.length !== 3) {
+      throw new UserError(
+        `Cannot read --input-shape: expected C,F,T (3 numbers): found '${values["input-shape"]}'`,
+      );
+    }
+    inputShape = s as [number, number, number];
+  }
+  const latentDim = intFlag(values, "latent-dim") ?? 9;
+  if (latentDim < 1) {
+    throw new UserError(`Cannot read --latent-dim: expected ≥ 1: found ${latentDim}`);
+  }
+  return {
+    batches: intList(values, "batch-size", [64]),
+    config: { inputShape, latentDim },
+    seconds: numFlag(values, "seconds") ?? 1.5,
+  };
+}
+
+/** A key for a tuning's fields, whatever their order. */
+function keyOf(t: Partial<Tuning>): string {
+  return JSON.stringify(Object.entries(t).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function label(t: Trial): string {
+  if (t.field === null) return Object.keys(t.tuning).length ? "best so far" : "start";
+  return `${t.field}=${t.value}`;
+}
+
+/** A progress file: the trials timed so far, to resume an interrupted search. */
+interface ProgressFile {
+  adapter: string;
+  workload: TuningWorkload;
+  base: Partial<Tuning>;
+  trials: { tuning: Partial<Tuning>; timing?: Timing; error?: string }[];
+}
+
+/**
+ * Reads the progress file an interrupted search left, for `--resume`.
+ *
+ * @param progressPath The file.
+ * @param values Parsed flags (`--resume`, `--force`, `--quiet`).
+ * @param workload What this run times.
+ * @param override This run's SEISDEC_TUNING fields.
+ * @returns the trials to replay, by tuning, in the order they ran (empty: start afresh).
+ * @throws {UserError} when a search was interrupted and neither `--resume` nor `--force` is
+ *   given, or when it timed another workload.
+ */
+async function openProgress(
+  progressPath: string,
+  values: Values,
+  workload: TuningWorkload,
+  override: Partial<Tuning>,
+): Promise<Map<string, ProgressFile["trials"]>> {
+  const replay = new Map<string, ProgressFile["trials"]>();
+  let old: ProgressFile | null = null;
+  try {
+    old = JSON.parse(await Deno.readTextFile(progressPath));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound) && !values.force) {
+      throw new UserError(
+        `Cannot resume from ${progressPath}: ${(e as Error).message}; pass --force to discard it`,
+      );
+    }
+  }
+  if (old && !values.force) {
+    if (!values.resume) {
+      throw new UserError(
+        `Cannot run tune: an interrupted search left ${old.trials.length} trials in ` +
+          `${progressPath}: pass --resume to continue it or --force to start over`,
+      );
+    }
+    if (
+      JSON.stringify([old.workload, old.base]) !== JSON.stringify([workload, override])
+    ) {
+      throw new UserError(
+        `Cannot resume from ${progressPath}: it timed ${JSON.stringify(old.workload)} with ` +
+          `SEISDEC_TUNING ${JSON.stringify(old.base)}; this run asks for ` +
+          `${JSON.stringify(workload)} with ${JSON.stringify(override)}: ` +
+          "pass the same flags, or --force to start over",
+      );
+    }
+    for (const t of old.trials) {
+      const k = keyOf(t.tuning);
+      replay.set(k, [...(replay.get(k) ?? []), t]);
+    }
+    if (!values.quiet) console.log(`resuming: ${old.trials.length} trials from ${progressPath}`);
+  }
+  return replay;
+}
+
+/**
+ * Times one tuning in a child process.
+ *
+ * @param fields The tuning's fields (SEISDEC_TUNING of the child).
+ * @param w What to time.
+ * @param timeoutS Seconds before the child is killed.
+ * @returns the child's figures.
+ * @throws Error with the child's last error line when it fails or times out.
+ */
+async function timeInChild(
+  fields: Partial<Tuning>,
+  w: TuningWorkload,
+  timeoutS: number,
+): Promise<TuningPoint> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutS * 1000);
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", POINT_SCRIPT, JSON.stringify(w)],
+      env: { SEISDEC_TUNING: JSON.stringify(fields), SEISDEC_TUNING_DIR: "none" },
+      stdout: "piped",
+      stderr: "piped",
+      signal: ac.signal,
+    }).output();
+    if (ac.signal.aborted) throw new Error(`killed after ${timeoutS} s (--timeout)`);
+    const lines = (s: Uint8Array) =>
+      new TextDecoder().decode(s).split("\n").map((l) => l.trim()).filter((l) => l);
+    if (!out.success) {
+      const err = lines(out.stderr).filter((l) => !/^\s*at /.test(l));
+      throw new Error(`exit ${out.code}: ${err.at(-1) ?? "no message"}`);
+    }
+    const last = lines(out.stdout).at(-1);
+    if (!last) throw new Error("the child printed nothing");
+    return JSON.parse(last) as TuningPoint;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `cli.ts tune`. */
+export const tuneCommand: Command = {
+  name: "tune",
+  summary: "Find the fastest WebGPU tuning for this adapter by timing candidates; store it.",
+  usage: "[<dataset-dir>]",
+  details:
+    "Times the autoencoder's training step and encoder inference under the adapter's default\n" +
+    "tuning, then one field at a time (pipelining, conv tiles, kernel variants, split-K sums,\n" +
+    "inference passes), keeping a change only when it is faster by --margin on two timings.\n" +
+    "Each tuning runs in a child process. The best is stored per adapter (SEISDEC_TUNING_DIR,\n" +
+    "default ~/.cache/seisdec/tunings) and used by every later run on this adapter;\n" +
+    "SEISDEC_TUNING still overrides it. With a dataset, its sample shape is timed; else the\n" +
+    "seed's 1×87×67 (or --input-shape).",
+  flags: {
+    "batch-size": {
+      type: "string",
+      arg: "N[,N..]",
+      default: "64",
+      description: "Training batch sizes to time (the cost weighs each and inference alike).",
+    },
+    "input-shape": {
+      type: "string",
+      arg: "C,F,T",
+      description: "Sample shape when no dataset is given (default 1,87,67).",
+    },
+    "latent-dim": { type: "string", arg: "N", default: "9", description: "Latent size." },
+    fields: {
+      type: "string",
+      arg: "LIST",
+      description: `Fields to try, comma-separated (default all: ${TUNE_FIELDS.join(", ")}).`,
+    },
+    margin: {
+      type: "string",
+      arg: "PCT",
+      default: "3",
+      description: "Least gain, in %, for a change to be kept.",
+    },
+    seconds: {
+      type: "string",
+      arg: "S",
+      default: "1.5",
+      description: "Least timed work per figure of a trial.",
+    },
+    budget: {
+      type: "string",
+      arg: "S",
+      default: "3600",
+      description: "No trial starts after this many seconds; the best so far is kept.",
+    },
+    timeout: {
+      type: "string",
+      arg: "S",
+      default: "300",
+      description: "Seconds before a trial's process is killed (and the trial counted failed).",
+    },
+    "dry-run": { type: "boolean", description: "Report the best tuning without storing it." },
+    resume: {
+      type: "boolean",
+      description: "Continue an interrupted search: reuse the trials it timed.",
+    },
+    force: { type: "boolean", description: "Discard an interrupted search's trials." },
+    reset: {
+      type: "boolean",
+      description: "Remove this adapter's stored tuning (back to the default) and exit.",
+    },
+  },
+  async run(values, positionals) {
+    if (values.cpu) throw new UserError("Cannot run tune with --cpu: it tunes the WebGPU kernels");
+    const quiet = !!values.quiet;
+    const adapter = await adapterName();
+    if (values.reset) {
+      const gone = await removeStoredTuning(adapter);
+      console.log(gone ? `removed ${gone}` : `no stored tuning for ${adapter}`);
+      return;
+    }
+    const workload = await readWorkload(values, positionals);
+    const fields = fieldList(values);
+    const margin = (numFlag(values, "margin") ?? 3) / 100;
+    const budget = numFlag(values, "budget") ?? 3600;
+    const timeoutS = numFlag(values, "timeout") ?? 300;
+    if (!(margin >= 0 && margin < 1)) {
+      throw new UserError(`Cannot read --margin: expected 0 to 100: found ${margin * 100}`);
+    }
+    if (!(timeoutS > 0)) {
+      throw new UserError(`Cannot read --timeout: expected > 0: found ${timeoutS}`);
+    }
+    const dryRun = !!values["dry-run"];
+    const dir = tuningDir();
+    if (dir === null && !dryRun) {
+      throw new UserError(
+        "Cannot run tune: SEISDEC_TUNING_DIR is none, so the result could not be stored: " +
+          "set it to a directory, or pass --dry-run",
+      );
+    }
+
+    // Start from the adapter's default with any SEISDEC_TUNING fields, not a stored tuning.
+    const info = await adapterSummary();
+    const override = tuningOverride();
+    const base: Tuning = { ...defaultTuning(isSoftwareAdapter(info)), ...override };
+
+    // Resume: replay the trials of an interrupted search with the same workload, in order.
+    const progressPath = dir === null ? null : join(dir, `${adapterSlug(adapter)}.progress.json`);
+    const progress: ProgressFile = { adapter, workload, base: override, trials: [] };
+    const replay = progressPath === null
+      ? new Map<string, ProgressFile["trials"]>()
+      : await openProgress(progressPath, values, workload, override);
+    const measure = async (fields: Partial<Tuning>): Promise<Timing> => {
+      const again = replay.get(keyOf(fields))?.shift();
+      let rec: ProgressFile["trials"][number];
+      if (again) rec = again;
+      else {
+        rec = { tuning: fields };
+        try {
+          const p = await timeInChild({ ...override, ...fields }, workload, timeoutS);
+          if (p.adapter !== adapter) {
+            throw new Error(`the child ran on ${p.adapter}, not ${adapter}`);
+          }
+          const trainMs = p.train.map((t) => t.stepMs);
+          rec.timing = {
+            trainMs,
+            inferMs: p.infer.ms,
+            cost: costOf(trainMs, workload.batches, p.infer.ms, p.infer.batch),
+          };
+        } catch (e) {
+          rec.error = (e as Error).message;
+        }
+      }
+      progress.trials.push(rec);
+      if (progressPath !== null) {
+        await Deno.mkdir(dir!, { recursive: true });
+        await writeFileAtomic(progressPath, JSON.stringify(progress) + "\n");
+      }
+      if (rec.error !== undefined) throw new Error(rec.error);
+      return rec.timing!;
+    };
+
+    const shape = workload.config.inputShape.join("×");
+    if (!quiet) {
+      console.log(
+        `tuning ${adapter}: autoencoder ${shape} (latent ${workload.config.latentDim}), training batch ` +
+          `${workload.batches.join(", ")}, each trial in its own process`,
+      );
+    }
+    const fmtTiming = (t: Timing) =>
+      [
+        ...t.trainMs.map((ms, i) => `b${workload.batches[i]} ${ms.toFixed(1)} ms`),
+        `infer ${t.inferMs.toFixed(1)} ms`,
+      ].join("  ");
+    // A failed start leaves nothing worth resuming.
+    const dropProgress = () =>
+      progressPath === null ? Promise.resolve() : Deno.remove(progressPath).catch(() => {});
+    const result = await searchTuning(base, measure, {
+      fields,
+      margin,
+      deadline: Date.now() + budget * 1000,
+      onTrial: (t, _best, bestCost) => {
+        if (quiet) return;
+        const what = `${t.role === "recheck" ? "  again " : ""}${label(t)}`.padEnd(34);
+        if (!t.timing) {
+          console.log(`  ${what} failed: ${t.error}`);
+          return;
+        }
+        const rel = t.role === "base" ? "" : `  ${(bestCost / t.timing.cost).toFixed(3)}× the best`;
+        const verdict = t.kept === true
+          ? ", kept"
+          : t.kept === undefined && t.field
+          ? ", timing both again"
+          : "";
+        console.log(`  ${what} ${fmtTiming(t.timing)}${rel}${verdict}`);
+      },
+    }).catch(async (e) => {
+      await dropProgress();
+      throw new UserError(
+        `${(e as Error).message} (the adapter's default tuning: \`cli.ts info --kernels\` ` +
+          "checks that every kernel compiles here; a slow adapter may need a larger --timeout)",
+      );
+    });
+    const stored: StoredTuning = {
+      format: TUNING_FORMAT,
+      adapter,
+      deno: Deno.version.deno,
+      date: new Date().toISOString(),
+      tuning: { ...override, ...result.best },
+      workload: {
+        inputShape: [...workload.config.inputShape],
+        latentDim: workload.config.latentDim ?? 9,
+        batches: workload.batches,
+      },
+      speedup: result.speedup,
+      trials: result.trials.map((t): StoredTrial => ({
+        tuning: t.tuning,
+        ...(t.timing
+          ? {
+            trainMs: t.timing.trainMs,
+            inferMs: t.timing.inferMs,
+            speed: result.baseCost / t.timing.cost,
+          }
+          : { error: t.error }),
+      })),
+    };
+    const failed = result.trials.filter((t) => t.error !== undefined).length;
+    console.log(
+      `best: ${JSON.stringify(stored.tuning)} over the default, ${result.speedup.toFixed(3)}× ` +
+        `the start's speed (${result.trials.length} trials${failed ? `, ${failed} failed` : ""}${
+          result.stopped ? "; stopped at --budget" : ""
+        })`,
+    );
+    if (dryRun) {
+      console.log("not stored (--dry-run)");
+    } else {
+      const prior = await readStoredTuning(adapter).catch(() => null);
+      const path = await writeStoredTuning(stored);
+      console.log(`${prior ? "replaced" : "stored"} ${path}`);
+    }
+    await dropProgress();
+  },
+};

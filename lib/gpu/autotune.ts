@@ -1,0 +1,293 @@
+/**
+ * Tuning search for `cli.ts tune`: coordinate descent over the {@linkcode Tuning} fields, one
+ * field at a time in {@linkcode TUNE_FIELDS} order, each value of {@linkcode candidateValues}
+ * timed over the best tuning so far. A candidate that looks faster by more than the margin is
+ * timed again, right after the best so far is timed again, and kept only if its fastest timing
+ * beats the best's fastest by the margin. Noise on a shared machine only slows a run down (this
+ * VM drifts 10–20 % over minutes), so each tuning's fastest timing is its estimate, and the
+ * second look keeps one slow timing of the best from letting a slower candidate win.
+ *
+ * The search only decides; timing a tuning (a child process per tuning, since a tuning is
+ * fixed per process) is the caller's `measure`.
+ *
+ * @module
+ */
+import type { Tuning } from "./kernels.ts";
+
+/** The fields the search tries, in order: pipelining first, then tiles, then switches. */
+export const TUNE_FIELDS = [
+  "inFlight",
+  "deferMap",
+  "matmul",
+  "convTile",
+  "convPixels",
+  "convTransposeTile",
+  "convTransposePixels",
+  "convVectorStores",
+  "convTransposePhase",
+  "convTransposePhaseChannels",
+  "uniformWeights",
+  "weightGradTile",
+  "weightGradCoTile",
+  "splitLanes",
+  "splitTarget",
+  "packCache",
+  "batchSplitSums",
+  "foldActGrad",
+  "inferInFlight",
+  "inferBatch",
+] as const satisfies readonly (keyof Tuning)[];
+
+/** A field the search tries. */
+export type TuneField = (typeof TUNE_FIELDS)[number];
+
+type Value = Tuning[TuneField];
+
+/**
+ * The value a field takes in a tuning, its documented default where the tuning leaves it out
+ * (see {@linkcode Tuning}).
+ *
+ * @param t A tuning.
+ * @param f A field.
+ * @returns the value in force.
+ */
+export function effectiveValue(t: Tuning, f: TuneField): Value {
+  const d: Record<TuneField, Value> = {
+    inFlight: 1,
+    deferMap: false,
+    matmul: t.matmul,
+    convTile: t.convTile,
+    convPixels: 4,
+    convTransposeTile: 4,
+    convTransposePixels: t.convPixels ?? 4,
+    convVectorStores: true,
+    convTransposePhase: true,
+    convTransposePhaseChannels: 3,
+    uniformWeights: false,
+    weightGradTile: 2,
+    weightGradCoTile: t.weightGradTile ?? 2,
+    splitLanes: 1,
+    splitTarget: t.splitTarget,
+    packCache: true,
+    batchSplitSums: true,
+    foldActGrad: true,
+    inferInFlight: t.inFlight ?? 1,
+    inferBatch: 256,
+  };
+  return t[f] ?? d[f];
+}
+
+/**
+ * The values the search tries for a field, the one in force left out.
+ *
+ * @param t The tuning searched from (the best so far).
+ * @param f A field.
+ * @returns the other values to time.
+ * @example
+ * ```ts
+ * import { candidateValues } from "./autotune.ts";
+ * const t = { matmul: "tiled" as const, splitTarget: 512, convTile: 8 };
+ * if (candidateValues(t, "convTile").join() !== "4,16,32") throw new Error();
+ * if (candidateValues(t, "splitTarget").join() !== "128,2048") throw new Error();
+ * if (candidateValues(t, "packCache").join() !== "false") throw new Error();
+ * ```
+ */
+export function candidateValues(t: Tuning, f: TuneField): Value[] {
+  const now = effectiveValue(t, f);
+  let all: Value[];
+  switch (f) {
+    case "matmul":
+      all = ["tiled", "blocked"];
+      break;
+    case "convTile":
+    case "convTransposeTile":
+      all = [4, 8, 16, 32];
+      break;
+    case "convPixels":
+    case "convTransposePixels":
+      all = [1, 2, 4, 8, 12];
+      break;
+    case "weightGradTile":
+      all = [1, 2, 4];
+      break;
+    case "weightGradCoTile":
+      all = [1, 2, 4, 8];
+      break;
+    case "convTransposePhaseChannels":
+      all = [1, 3, 8];
+      break;
+    case "splitLanes":
+      all = [1, 8, 32, 64];
+      break;
+    case "splitTarget":
+      all = [Math.max(64, Math.round(t.splitTarget / 4)), t.splitTarget * 4];
+      break;
+    case "inFlight":
+    case "inferInFlight":
+      all = [1, 4, 16, 32];
+      break;
+    case "inferBatch":
+      all = [256, 1024];
+      break;
+    default:
+      all = [true, false];
+  }
+  return all.filter((v) => v !== now);
+}
+
+/** What one timing of a tuning gave. */
+export interface Timing {
+  /** Ms per training step, one per batch size of the workload. */
+  trainMs: number[];
+  /** Ms per inference pass. */
+  inferMs: number;
+  /** Ms per sample, the geometric mean over the training batch sizes and inference. */
+  cost: number;
+}
+
+/**
+ * The cost of a timing: the geometric mean of the ms per sample of each training batch size
+ * and of inference, so that training and encoding count alike whatever their batch sizes.
+ *
+ * @param trainMs Ms per training step, per batch size.
+ * @param batches The training batch sizes.
+ * @param inferMs Ms per inference pass.
+ * @param inferBatch Samples per inference pass.
+ * @returns ms per sample (lower is faster).
+ * @example
+ * ```ts
+ * import { costOf } from "./autotune.ts";
+ * // 2 ms per sample in training, 0.5 in inference: geometric mean 1.
+ * if (Math.abs(costOf([128], [64], 128, 256) - 1) > 1e-12) throw new Error();
+ * ```
+ */
+export function costOf(
+  trainMs: number[],
+  batches: number[],
+  inferMs: number,
+  inferBatch: number,
+): number {
+  const per = [...trainMs.map((ms, i) => ms / batches[i]), inferMs / inferBatch];
+  return Math.exp(per.reduce((a, x) => a + Math.log(x), 0) / per.length);
+}
+
+/** One timing the search asked for. */
+export interface Trial {
+  /** The fields over the base tuning. */
+  tuning: Partial<Tuning>;
+  /** "base": the starting tuning; "try": a candidate; "recheck": a second timing. */
+  role: "base" | "try" | "recheck";
+  /** The field and value tried (null for the base). */
+  field: TuneField | null;
+  value: Value | null;
+  timing?: Timing;
+  error?: string;
+  /** Whether the candidate became the best so far (on its recheck). */
+  kept?: boolean;
+}
+
+/** How the search runs. */
+export interface SearchOptions {
+  /** The fields to try, in {@linkcode TUNE_FIELDS} order (default all). */
+  fields?: readonly TuneField[];
+  /** Least gain to keep a change, as a fraction (default 0.03). */
+  margin?: number;
+  /** No trial starts after this time (ms since the epoch). */
+  deadline?: number;
+  /**
+   * Called after every trial with the trial, the best fields before it and the best's cost
+   * before it (its fastest timing so far).
+   */
+  onTrial?: (trial: Trial, best: Partial<Tuning>, bestCost: number) => void;
+}
+
+/** What the search found. */
+export interface SearchResult {
+  /** The best fields over the base tuning (empty: the base was best). */
+  best: Partial<Tuning>;
+  /** The best's speed over the base tuning's (> 1: the best is faster), on their fastest timings. */
+  speedup: number;
+  /** The base tuning's cost: its fastest timing. */
+  baseCost: number;
+  trials: Trial[];
+  /** Why it stopped early, or null when every candidate was timed. */
+  stopped: "deadline" | null;
+}
+
+/**
+ * Searches for the fastest tuning, field by field.
+ *
+ * @param base The tuning to start from (the adapter's default and any SEISDEC_TUNING).
+ * @param measure Times a tuning given as fields over `base`; throws when it cannot run.
+ * @param opts Fields, margin, deadline, progress.
+ * @returns the best fields found and every trial.
+ * @throws Error when the base tuning itself cannot run.
+ */
+export async function searchTuning(
+  base: Tuning,
+  measure: (fields: Partial<Tuning>) => Promise<Timing>,
+  opts: SearchOptions = {},
+): Promise<SearchResult> {
+  const margin = opts.margin ?? 0.03;
+  const fields = TUNE_FIELDS.filter((f) => !opts.fields || opts.fields.includes(f));
+  const trials: Trial[] = [];
+  let best: Partial<Tuning> = {};
+  const run = async (trial: Trial): Promise<Timing | null> => {
+    try {
+      trial.timing = await measure(trial.tuning);
+    } catch (e) {
+      trial.error = (e as Error).message;
+    }
+    trials.push(trial);
+    return trial.timing ?? null;
+  };
+  const first = await run({ tuning: {}, role: "base", field: null, value: null });
+  if (!first) throw new Error(`Cannot tune: the starting tuning failed: ${trials[0].error}`);
+  // Every timing of the best so far (and of the base); a tuning's cost is its fastest.
+  let bestCosts = [first.cost];
+  const baseCosts = [first.cost];
+  const least = (a: number[]) => Math.min(...a);
+  const report = (t: Trial) => opts.onTrial?.(t, best, least(bestCosts));
+  report(trials[0]);
+  let stopped: SearchResult["stopped"] = null;
+  outer: for (const f of fields) {
+    for (const value of candidateValues({ ...base, ...best }, f)) {
+      if (opts.deadline !== undefined && Date.now() > opts.deadline) {
+        stopped = "deadline";
+        break outer;
+      }
+      const tuning = { ...best, [f]: value } as Partial<Tuning>;
+      const tryIt: Trial = { tuning, role: "try", field: f, value };
+      const t = await run(tryIt);
+      if (!t || t.cost >= least(bestCosts) * (1 - margin)) {
+        tryIt.kept = false;
+        report(tryIt);
+        continue;
+      }
+      report(tryIt);
+      // Looks faster: time the best so far and the candidate once more, in that order.
+      const again = await run({ tuning: best, role: "recheck", field: null, value: null });
+      report(trials.at(-1)!);
+      if (again) {
+        bestCosts = [...bestCosts, again.cost];
+        if (Object.keys(best).length === 0) baseCosts.push(again.cost);
+      }
+      const recheck: Trial = { tuning, role: "recheck", field: f, value };
+      const t2 = await run(recheck);
+      const keep = least([t.cost, t2?.cost ?? Infinity]) < least(bestCosts) * (1 - margin);
+      recheck.kept = tryIt.kept = keep;
+      report(recheck);
+      if (keep) {
+        best = tuning;
+        bestCosts = t2 ? [t.cost, t2.cost] : [t.cost];
+      }
+    }
+  }
+  return {
+    best,
+    speedup: least(baseCosts) / least(bestCosts),
+    baseCost: least(baseCosts),
+    trials,
+    stopped,
+  };
+}

@@ -1,0 +1,231 @@
+/**
+ * Stored tunings: what `cli.ts tune` measured best on an adapter, kept in a JSON file per
+ * adapter and merged over the adapter's default tuning whenever WebGPU starts on that adapter
+ * (before SEISDEC_TUNING, which still overrides it; see lib/tensor/backends.ts).
+ *
+ * The files live in `SEISDEC_TUNING_DIR`, else `$XDG_CACHE_HOME/seisdec/tunings`, else
+ * `~/.cache/seisdec/tunings` (`%LOCALAPPDATA%\seisdec\tunings` on Windows), one per adapter,
+ * named by its slug (`llvmpipe-llvm-15-0-6-256-bits-vulkan-fallback.json`).
+ * `SEISDEC_TUNING_DIR=none` reads and writes none (the test task runs that way, so tests see
+ * the defaults).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { adapterSlug } from "./device.ts";
+import { type Tuning, TUNING_FIELDS, TUNING_KINDS } from "./kernels.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { UserError } from "../util/errors.ts";
+
+/**
+ * Reads tuning fields written as JSON (SEISDEC_TUNING, a line of bench/gpu/tunings.txt).
+ *
+ * @param raw JSON text, e.g. `{"convTile": 8}`.
+ * @param where What the text is, for errors.
+ * @returns the fields.
+ * @throws Error when the text is not a JSON object of known fields, each of the type the
+ *   {@linkcode Tuning} field takes.
+ * @example
+ * ```ts
+ * import { parseTuning } from "./tuning_store.ts";
+ * if (parseTuning('{"inFlight": 4}', "test").inFlight !== 4) throw new Error();
+ * ```
+ */
+export function parseTuning(raw: string, where: string): Partial<Tuning> {
+  const known: readonly string[] = TUNING_FIELDS;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (e) {
+    throw new Error(`${where} is not JSON (${(e as Error).message}): ${raw}`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new Error(`${where} must be a JSON object such as {"convTile": 8}: found ${raw}`);
+  }
+  for (const [k, x] of Object.entries(v)) {
+    if (!known.includes(k)) {
+      throw new Error(`${where} has an unknown field "${k}": expected one of ${known.join(", ")}`);
+    }
+    const kind = TUNING_KINDS[k as keyof Tuning];
+    const type: string = typeof x;
+    if (kind === "matmul" ? x !== "tiled" && x !== "blocked" : type !== kind) {
+      throw new Error(
+        `${where}: field "${k}" must be ${
+          kind === "matmul" ? '"tiled" or "blocked"' : `a ${kind}`
+        }: found ${JSON.stringify(x)}`,
+      );
+    }
+  }
+  return v as Partial<Tuning>;
+}
+
+/** The `format` field of a stored tuning file. */
+export const TUNING_FORMAT = "seisdec-tuning/1";
+
+/** One trial of a tuning search, as stored (see lib/gpu/autotune.ts). */
+export interface StoredTrial {
+  /** The fields tried over the base tuning. */
+  tuning: Partial<Tuning>;
+  /** Ms per training step at each batch size, then ms per inference pass. */
+  trainMs?: number[];
+  inferMs?: number;
+  /** Speed relative to the starting tuning's fastest timing (> 1: faster; see autotune.ts). */
+  speed?: number;
+  error?: string;
+}
+
+/** A stored tuning file. */
+export interface StoredTuning {
+  format: typeof TUNING_FORMAT;
+  /** The adapter it was measured on, as `adapterName()` gives it. */
+  adapter: string;
+  /** Deno version of the measurement. */
+  deno: string;
+  /** ISO date of the measurement. */
+  date: string;
+  /** Fields merged over the adapter's default tuning. */
+  tuning: Partial<Tuning>;
+  /** What was timed: input shape, latent size, training batch sizes, inference batch. */
+  workload: { inputShape: number[]; latentDim: number; batches: number[] };
+  /** Speed of the stored tuning over the adapter's default (> 1: faster). */
+  speedup: number;
+  /** Every trial of the search, in order. */
+  trials: StoredTrial[];
+}
+
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The directory of stored tunings.
+ *
+ * @returns the directory, or null when `SEISDEC_TUNING_DIR=none` (or no home directory is known).
+ * @example
+ * ```ts
+ * import { tuningDir } from "./tuning_store.ts";
+ * const before = Deno.env.get("SEISDEC_TUNING_DIR");
+ * try {
+ *   Deno.env.set("SEISDEC_TUNING_DIR", "/tmp/t");
+ *   if (tuningDir() !== "/tmp/t") throw new Error();
+ *   Deno.env.set("SEISDEC_TUNING_DIR", "none");
+ *   if (tuningDir() !== null) throw new Error();
+ * } finally {
+ *   if (before === undefined) Deno.env.delete("SEISDEC_TUNING_DIR");
+ *   else Deno.env.set("SEISDEC_TUNING_DIR", before);
+ * }
+ * ```
+ */
+export function tuningDir(): string | null {
+  const set = env("SEISDEC_TUNING_DIR");
+  if (set !== undefined && set !== "") return set === "none" ? null : set;
+  const xdg = env("XDG_CACHE_HOME");
+  if (xdg) return join(xdg, "seisdec", "tunings");
+  const local = Deno.build.os === "windows" ? env("LOCALAPPDATA") : undefined;
+  if (local) return join(local, "seisdec", "tunings");
+  const home = env("HOME") ?? env("USERPROFILE");
+  return home ? join(home, ".cache", "seisdec", "tunings") : null;
+}
+
+/**
+ * Where an adapter's stored tuning lives.
+ *
+ * @param adapter The adapter, as `adapterName()` gives it.
+ * @param dir The directory (default {@linkcode tuningDir}).
+ * @returns the file's path, or null when tunings are off.
+ */
+export function storedTuningPath(adapter: string, dir = tuningDir()): string | null {
+  return dir === null ? null : join(dir, `${adapterSlug(adapter)}.json`);
+}
+
+/**
+ * Reads an adapter's stored tuning.
+ *
+ * @param adapter The adapter, as `adapterName()` gives it.
+ * @param dir The directory (default {@linkcode tuningDir}).
+ * @returns the file and its contents; null when there is none, or when the file with this
+ *   adapter's name was written for another adapter.
+ * @throws {UserError} naming the file when it is not a stored tuning or holds a bad field.
+ */
+export async function readStoredTuning(
+  adapter: string,
+  dir = tuningDir(),
+): Promise<{ path: string; stored: StoredTuning } | null> {
+  const path = storedTuningPath(adapter, dir);
+  if (path === null) return null;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new UserError(`Cannot read the stored tuning ${path}: ${(e as Error).message}`);
+  }
+  const fix = "run `cli.ts tune` again, or `cli.ts tune --reset` to remove it";
+  let v: Partial<StoredTuning>;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(
+      `Cannot use the stored tuning ${path}: not JSON (${(e as Error).message}); ${fix}`,
+    );
+  }
+  if (typeof v !== "object" || v === null || v.format !== TUNING_FORMAT) {
+    throw new UserError(
+      `Cannot use the stored tuning ${path}: expected "format": "${TUNING_FORMAT}"; ${fix}`,
+    );
+  }
+  if (v.adapter !== adapter) return null;
+  try {
+    parseTuning(JSON.stringify(v.tuning ?? null), "its tuning");
+  } catch (e) {
+    throw new UserError(`Cannot use the stored tuning ${path}: ${(e as Error).message}; ${fix}`);
+  }
+  return { path, stored: v as StoredTuning };
+}
+
+/**
+ * Writes an adapter's stored tuning (atomically, replacing the one before).
+ *
+ * @param stored The tuning and its measurement.
+ * @param dir The directory (default {@linkcode tuningDir}).
+ * @returns the file's path.
+ * @throws {UserError} when tunings are off (`SEISDEC_TUNING_DIR=none`).
+ */
+export async function writeStoredTuning(stored: StoredTuning, dir = tuningDir()): Promise<string> {
+  const path = storedTuningPath(stored.adapter, dir);
+  if (path === null || dir === null) {
+    throw new UserError(
+      "Cannot store a tuning: SEISDEC_TUNING_DIR is none (or no home directory is known); " +
+        "set SEISDEC_TUNING_DIR to a directory",
+    );
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  await writeFileAtomic(path, JSON.stringify(stored, null, 2) + "\n");
+  return path;
+}
+
+/**
+ * Removes an adapter's stored tuning.
+ *
+ * @param adapter The adapter, as `adapterName()` gives it.
+ * @param dir The directory (default {@linkcode tuningDir}).
+ * @returns the removed file's path, or null when there was none.
+ */
+export async function removeStoredTuning(
+  adapter: string,
+  dir = tuningDir(),
+): Promise<string | null> {
+  const path = storedTuningPath(adapter, dir);
+  if (path === null) return null;
+  try {
+    await Deno.remove(path);
+    return path;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}

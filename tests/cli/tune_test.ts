@@ -1,0 +1,132 @@
+/**
+ * `cli.ts tune` end to end on the adapter at hand: a small search that stores its result, a
+ * resumed search that replays the trials an interrupted one left, and the refusals.
+ */
+import { join } from "node:path";
+import { main } from "../../cli.ts";
+import { adapterName, adapterSlug } from "../../lib/gpu/device.ts";
+import { storedTuningPath, TUNING_FORMAT } from "../../lib/gpu/tuning_store.ts";
+import { assert, assertEquals } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+
+/** Runs cli.ts in this process with SEISDEC_TUNING_DIR set to `dir`, capturing its output. */
+async function tune(dir: string, ...args: string[]) {
+  const out: string[] = [], err: string[] = [];
+  const { log, error, warn } = console;
+  const before = Deno.env.get("SEISDEC_TUNING_DIR");
+  Deno.env.set("SEISDEC_TUNING_DIR", dir);
+  console.log = (...a: unknown[]) => out.push(a.map(String).join(" "));
+  console.error = console.warn = (...a: unknown[]) => err.push(a.map(String).join(" "));
+  try {
+    const code = await main(["tune", ...args]);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    Object.assign(console, { log, error, warn });
+    if (before === undefined) Deno.env.delete("SEISDEC_TUNING_DIR");
+    else Deno.env.set("SEISDEC_TUNING_DIR", before);
+  }
+}
+
+/** A small workload: each trial compiles and times a 1×24×20 autoencoder at batch 4. */
+const SMALL = ["--input-shape", "1,24,20", "--batch-size", "4", "--seconds", "0.2"];
+
+gpuTest(
+  "cli: tune times the start and each candidate, stores the best, and --reset removes it",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const adapter = await adapterName();
+    const r = await tune(dir, ...SMALL, "--fields", "packCache");
+    assertEquals(r.code, 0, r.err);
+    const path = storedTuningPath(adapter, dir)!;
+    assert(r.out.includes(`stored ${path}`), r.out);
+    assert(
+      /best: \{.*\} over the default, [\d.]+× the start's speed \(\d+ trials\)/.test(r.out),
+      r.out,
+    );
+    const s = JSON.parse(await Deno.readTextFile(path));
+    assertEquals(s.format, TUNING_FORMAT);
+    assertEquals(s.adapter, adapter);
+    assertEquals(s.workload, { inputShape: [1, 24, 20], latentDim: 9, batches: [4] });
+    // The software default keeps packed weights: the one candidate is packCache=false.
+    assertEquals(s.trials[0].tuning, {});
+    assertEquals(s.trials[1].tuning, { packCache: false });
+    assert(s.trials.length === 2 || s.trials.length === 4, `${s.trials.length} trials`);
+    for (const t of s.trials) {
+      assert(t.error === undefined, t.error);
+      assert(t.trainMs.length === 1 && t.trainMs[0] > 0 && t.inferMs > 0, JSON.stringify(t));
+    }
+    // Speeds are relative to the start's fastest timing.
+    const starts = s.trials.filter((t: { tuning: object }) => Object.keys(t.tuning).length === 0);
+    assertEquals(Math.max(...starts.map((t: { speed: number }) => t.speed)), 1);
+    assert([{}, { packCache: false }].some((x) => JSON.stringify(x) === JSON.stringify(s.tuning)));
+    assert(s.speedup >= 1, `the best is no slower than the start: ${s.speedup}`);
+    const files = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assertEquals(files, [`${adapterSlug(adapter)}.json`], "no progress file left");
+    const gone = await tune(dir, "--reset");
+    assertEquals(gone.code, 0, gone.err);
+    assert(gone.out.includes(`removed ${path}`), gone.out);
+    assertEquals([...Deno.readDirSync(dir)].length, 0);
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+gpuTest(
+  "cli: tune --resume replays an interrupted search's trials; without it tune refuses",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const adapter = await adapterName();
+    const progress = join(dir, `${adapterSlug(adapter)}.progress.json`);
+    const slow = { trainMs: [1e6], inferMs: 1e6, cost: 1e6 };
+    await Deno.writeTextFile(
+      progress,
+      JSON.stringify({
+        adapter,
+        workload: {
+          batches: [4],
+          config: { inputShape: [1, 24, 20], latentDim: 9 },
+          seconds: 0.2,
+        },
+        base: {},
+        trials: [{ tuning: {}, timing: slow }],
+      }),
+    );
+    const refused = await tune(dir, ...SMALL, "--fields", "packCache");
+    assertEquals(refused.code, 2);
+    assert(refused.err.includes(progress) && refused.err.includes("--resume"), refused.err);
+    const other = await tune(dir, ...SMALL, "--batch-size", "8", "--resume");
+    assertEquals(other.code, 2);
+    assert(other.err.includes("Cannot resume") && other.err.includes("same flags"), other.err);
+    const r = await tune(dir, ...SMALL, "--fields", "packCache", "--resume", "--dry-run");
+    assertEquals(r.code, 0, r.err);
+    assert(r.out.includes("resuming: 1 trials"), r.out);
+    // The start's timing is the replayed one, not a new one.
+    assert(/^ {2}start\s+b4 1000000\.0 ms {2}infer 1000000\.0 ms$/m.test(r.out), r.out);
+    assert(r.out.includes("not stored (--dry-run)"), r.out);
+    assertEquals([...Deno.readDirSync(dir)].length, 0, "nothing stored, the progress file gone");
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+gpuTest(
+  "cli: tune refuses the CPU backend, unknown fields, and reports a start that fails",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const cpu = await tune(dir, "--cpu");
+    assertEquals(cpu.code, 2);
+    assert(cpu.err.includes("--cpu"), cpu.err);
+    const bad = await tune(dir, "--fields", "convTile,tileSize");
+    assertEquals(bad.code, 2);
+    assert(bad.err.includes("'tileSize'") && bad.err.includes("convPixels"), bad.err);
+    const shape = await tune(dir, "--input-shape", "1,24");
+    assertEquals(shape.code, 2);
+    assert(shape.err.includes("C,F,T"), shape.err);
+    const killed = await tune(dir, ...SMALL, "--timeout", "0.05");
+    assert(killed.code !== 0, killed.out);
+    assert(
+      killed.err.includes("starting tuning failed") && killed.err.includes("--timeout"),
+      killed.err,
+    );
+    assertEquals([...Deno.readDirSync(dir)].length, 0, "no progress file after a failed start");
+    await Deno.remove(dir, { recursive: true });
+  },
+);

@@ -1,0 +1,141 @@
+/**
+ * The tuning search (lib/gpu/autotune.ts) against made-up costs: which fields it keeps,
+ * when it times again, and what it does with failures and its deadline.
+ */
+import {
+  candidateValues,
+  costOf,
+  effectiveValue,
+  searchTuning,
+  type Timing,
+  TUNE_FIELDS,
+} from "../../lib/gpu/autotune.ts";
+import { defaultTuning, type Tuning, TUNING_FIELDS } from "../../lib/gpu/kernels.ts";
+import { assert, assertEquals } from "../_assert.ts";
+
+const GPU: Tuning = defaultTuning(false);
+
+/** A timing whose cost is `cost` (one batch of 1, inference of 1). */
+function timing(cost: number): Timing {
+  return { trainMs: [cost], inferMs: cost, cost: costOf([cost], [1], cost, 1) };
+}
+
+/** Costs that multiply per field value: 1 unless listed. */
+function separable(factors: Record<string, number>) {
+  const calls: Partial<Tuning>[] = [];
+  const measure = (t: Partial<Tuning>) => {
+    calls.push(t);
+    let c = 10;
+    for (const [k, v] of Object.entries(t)) c *= factors[`${k}=${v}`] ?? 1;
+    return Promise.resolve(timing(c));
+  };
+  return { calls, measure };
+}
+
+Deno.test("autotune: every searched field is a Tuning field, and none is tried at its own value", () => {
+  for (const f of TUNE_FIELDS) assert(TUNING_FIELDS.includes(f), f);
+  const soft = defaultTuning(true, 2);
+  for (const t of [GPU, soft]) {
+    for (const f of TUNE_FIELDS) {
+      const vs = candidateValues(t, f);
+      assert(vs.length >= 1, `${f}: no candidates`);
+      assert(!vs.includes(effectiveValue(t, f)), `${f}: tries ${effectiveValue(t, f)} again`);
+      assertEquals(new Set(vs).size, vs.length, `${f}: a value twice`);
+    }
+  }
+  // Unset fields follow the fields they default to.
+  assertEquals(effectiveValue({ ...GPU, convPixels: 8 }, "convTransposePixels"), 8);
+  assertEquals(effectiveValue({ ...GPU, inFlight: 32 }, "inferInFlight"), 32);
+  assertEquals(effectiveValue(soft, "inferInFlight"), 1);
+  // Conv tiles stay multiples of 4; split lanes powers of two.
+  for (const v of candidateValues(GPU, "convTile")) assertEquals((v as number) % 4, 0);
+  for (const v of candidateValues(GPU, "splitLanes")) {
+    assertEquals(Math.log2(v as number) % 1, 0);
+  }
+});
+
+Deno.test("autotune: costOf is the geometric mean of ms per sample", () => {
+  // Training 64 ms for 64 samples (1 ms each) and 4 ms for 256 (1/64 ms each): mean 1/8.
+  assert(Math.abs(costOf([64], [64], 4, 256) - 1 / 8) < 1e-15);
+  // Two batch sizes and inference: (1 · 2 · 4)^(1/3) = 2.
+  assert(Math.abs(costOf([8, 32], [8, 16], 4, 1) - 2) < 1e-12);
+});
+
+Deno.test("autotune: keeps every change that is faster by the margin, field by field", async () => {
+  // The GPU default keeps 16 steps in flight: 1, 4 and 32 are tried.
+  const { calls, measure } = separable({
+    "inFlight=4": 0.6,
+    "inFlight=32": 0.5,
+    "convTile=16": 0.9,
+    "packCache=false": 0.99, // 1 % faster: under the 3 % margin
+  });
+  const r = await searchTuning(GPU, measure, { fields: ["inFlight", "convTile", "packCache"] });
+  assertEquals(r.best, { inFlight: 32, convTile: 16 });
+  assert(Math.abs(r.speedup - 1 / (0.5 * 0.9)) < 1e-9, `speedup ${r.speedup}`);
+  assertEquals(r.stopped, null);
+  // Later fields are tried over the best so far.
+  assert(calls.some((c) => c.inFlight === 32 && c.convTile === 4));
+  assert(calls.some((c) => c.inFlight === 32 && c.convTile === 16 && c.packCache === false));
+  // Each candidate once; each win timed again, after the best before it.
+  const tries = r.trials.filter((t) => t.role === "try");
+  assertEquals(tries.length, 3 + 3 + 1);
+  assertEquals(r.trials.filter((t) => t.role === "recheck").length, 3 * 2);
+  assertEquals(tries.filter((t) => t.kept).map((t) => `${t.field}=${t.value}`), [
+    "inFlight=4",
+    "inFlight=32",
+    "convTile=16",
+  ]);
+  assertEquals(r.trials[0].role, "base");
+});
+
+Deno.test("autotune: one slow timing of the best does not let a slower candidate win", async () => {
+  let starts = 0;
+  const measure = (t: Partial<Tuning>) => {
+    // The start is slow the first time only (13, then 10); every candidate takes 12.
+    if (Object.keys(t).length === 0) return Promise.resolve(timing(starts++ ? 10 : 13));
+    return Promise.resolve(timing(12));
+  };
+  const r = await searchTuning(GPU, measure, { fields: ["convTile"] });
+  assertEquals(r.best, {});
+  assertEquals(r.speedup, 1);
+  // convTile=4 looked 8 % faster than the first start: both were timed again, and it lost.
+  assertEquals(r.trials.map((t) => [t.role, JSON.stringify(t.tuning)]), [
+    ["base", "{}"],
+    ["try", '{"convTile":4}'],
+    ["recheck", "{}"],
+    ["recheck", '{"convTile":4}'],
+    ["try", '{"convTile":16}'],
+    ["try", '{"convTile":32}'],
+  ]);
+  assert(r.trials.every((t) => t.kept !== true));
+});
+
+Deno.test("autotune: failed candidates are recorded and skipped; a failed start is an error", async () => {
+  const measure = (t: Partial<Tuning>) =>
+    t.matmul === "blocked"
+      ? Promise.reject(new Error("pipeline failed"))
+      : Promise.resolve(timing(10));
+  const r = await searchTuning(GPU, measure, { fields: ["matmul"] });
+  assertEquals(r.best, {});
+  const f = r.trials.find((t) => t.field === "matmul")!;
+  assertEquals(f.error, "pipeline failed");
+  assertEquals(f.kept, false);
+  let msg = "";
+  await searchTuning(GPU, () => Promise.reject(new Error("no adapter"))).catch((e) =>
+    msg = e.message
+  );
+  assert(msg.includes("starting tuning failed") && msg.includes("no adapter"), msg);
+});
+
+Deno.test("autotune: no trial starts after the deadline", async () => {
+  const { measure } = separable({ "inFlight=4": 0.5 });
+  const seen: string[] = [];
+  const r = await searchTuning(GPU, measure, {
+    deadline: Date.now() - 1,
+    onTrial: (t) => seen.push(t.role),
+  });
+  assertEquals(r.stopped, "deadline");
+  assertEquals(r.trials.length, 1);
+  assertEquals(seen, ["base"]);
+  assertEquals(r.best, {});
+});

@@ -1,0 +1,134 @@
+/**
+ * Stored tunings (lib/gpu/tuning_store.ts): the file per adapter, what is refused with the
+ * file's name, and that WebGPU starts from the stored tuning (in a child process, since the
+ * tuning is fixed per process).
+ */
+import { join } from "node:path";
+import {
+  readStoredTuning,
+  removeStoredTuning,
+  type StoredTuning,
+  storedTuningPath,
+  TUNING_FORMAT,
+  writeStoredTuning,
+} from "../../lib/gpu/tuning_store.ts";
+import { UserError } from "../../lib/util/errors.ts";
+import { assert, assertEquals } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+
+const ADAPTER = "Some GPU 80GB [vulkan]";
+
+function entry(adapter = ADAPTER): StoredTuning {
+  return {
+    format: TUNING_FORMAT,
+    adapter,
+    deno: Deno.version.deno,
+    date: "2026-12-05T00:00:00.000Z",
+    tuning: { inFlight: 3, matmul: "blocked" },
+    workload: { inputShape: [1, 87, 67], latentDim: 9, batches: [64] },
+    speedup: 1.2,
+    trials: [{ tuning: {}, trainMs: [10], inferMs: 5, speed: 1 }],
+  };
+}
+
+async function refusal(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    assert(e instanceof UserError, `a UserError, not ${e}`);
+    return e.message;
+  }
+  throw new Error("expected a refusal");
+}
+
+Deno.test("tuning store: writes one file per adapter and reads it back", async () => {
+  const dir = await Deno.makeTempDir();
+  const sub = join(dir, "a", "b");
+  assertEquals(await readStoredTuning(ADAPTER, sub), null, "no directory yet: none stored");
+  const path = await writeStoredTuning(entry(), sub);
+  assertEquals(path, join(sub, "some-gpu-80gb-vulkan.json"));
+  assertEquals(storedTuningPath(ADAPTER, sub), path);
+  const got = await readStoredTuning(ADAPTER, sub);
+  assertEquals(got?.path, path);
+  assertEquals(got?.stored, entry());
+  // Another adapter whose name makes the same file name does not take it.
+  assertEquals(await readStoredTuning("Some GPU 80GB (vulkan)", sub), null);
+  assertEquals(await removeStoredTuning(ADAPTER, sub), path);
+  assertEquals(await removeStoredTuning(ADAPTER, sub), null);
+  assertEquals(await readStoredTuning(ADAPTER, sub), null);
+  // Off: nothing read, nothing written.
+  assertEquals(storedTuningPath(ADAPTER, null), null);
+  assertEquals(await readStoredTuning(ADAPTER, null), null);
+  assert((await refusal(writeStoredTuning(entry(), null))).includes("SEISDEC_TUNING_DIR"));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("tuning store: a broken file is refused with its name and what is wrong", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = storedTuningPath(ADAPTER, dir)!;
+  const cases: [string, string][] = [
+    ["{not json", "not JSON"],
+    ['{"format": "something-else"}', `"format": "${TUNING_FORMAT}"`],
+    [
+      JSON.stringify({ ...entry(), tuning: { convTile: "8" } }),
+      'field "convTile" must be a number',
+    ],
+    [JSON.stringify({ ...entry(), tuning: { tileSize: 8 } }), 'unknown field "tileSize"'],
+    [JSON.stringify({ ...entry(), tuning: [1] }), "must be a JSON object"],
+  ];
+  for (const [text, want] of cases) {
+    await Deno.writeTextFile(path, text);
+    const msg = await refusal(readStoredTuning(ADAPTER, dir));
+    assert(msg.includes(path) && msg.includes(want) && msg.includes("tune --reset"), msg);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** Runs `cli.ts info --json` in a child process with this environment. */
+async function infoIn(env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../cli.ts", import.meta.url).pathname, "info", "--json"],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, out: dec.decode(out.stdout), err: dec.decode(out.stderr) };
+}
+
+gpuTest(
+  "tuning store: WebGPU starts from the adapter's stored tuning, under SEISDEC_TUNING",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const first = await infoIn({ SEISDEC_TUNING_DIR: dir });
+    assertEquals(first.code, 0, first.err);
+    const info = JSON.parse(first.out);
+    assertEquals(info.tuning.stored, null);
+    const adapter = `${info.description} [${info.backend}${
+      info.isFallbackAdapter ? ", fallback" : ""
+    }]`;
+    const path = await writeStoredTuning(
+      { ...entry(adapter), tuning: { inFlight: 3, convTile: 4 } },
+      dir,
+    );
+    const r = await infoIn({ SEISDEC_TUNING_DIR: dir, SEISDEC_TUNING: '{"convTile": 16}' });
+    assertEquals(r.code, 0, r.err);
+    const t = JSON.parse(r.out).tuning;
+    assertEquals(t.active.inFlight, 3, "the stored field");
+    assertEquals(t.active.convTile, 16, "SEISDEC_TUNING over the stored field");
+    assertEquals(t.active.matmul, info.tuning.active.matmul, "the default's other fields");
+    assertEquals(t.stored.path, path);
+    assertEquals(t.stored.fields, { inFlight: 3, convTile: 4 });
+    assertEquals(t.env, { convTile: 16 });
+    // SEISDEC_TUNING_DIR=none: the default.
+    const none = JSON.parse((await infoIn({ SEISDEC_TUNING_DIR: "none" })).out).tuning;
+    assertEquals(none.stored, null);
+    assertEquals(none.active, info.tuning.active);
+    // A broken stored file stops the run with its name (exit 2, a user error).
+    await Deno.writeTextFile(path, '{"format": "seisdec-tuning/1", "adapter": "x"');
+    const bad = await infoIn({ SEISDEC_TUNING_DIR: dir });
+    assertEquals(bad.code, 2, bad.err);
+    assert(bad.err.includes(path) && bad.err.includes("not JSON"), bad.err);
+    await Deno.remove(dir, { recursive: true });
+  },
+);
