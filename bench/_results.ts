@@ -8,6 +8,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { adapterSlug, type AdapterSummary, adapterSummary } from "../lib/gpu/device.ts";
+import type { Tuning } from "../lib/gpu/kernels.ts";
+import { gpuTuning, gpuTuningSource, type TuningSource } from "../lib/tensor/backends.ts";
 import { writeFileAtomic } from "../lib/util/atomic.ts";
 
 export { adapterSlug };
@@ -39,6 +41,8 @@ export interface BenchResultFile {
   /** ISO 8601 time of the run. */
   date: string;
   figures: (Omit<BenchFigure, "value"> & { value: number | null })[];
+  /** The WebGPU tuning the figures ran with, and where its fields came from (absent: no WebGPU). */
+  tuning?: { active: Tuning; source?: TuningSource };
 }
 
 /** The folder holding the result files: bench/results beside this module. */
@@ -63,8 +67,8 @@ export async function currentAdapter(): Promise<ResultAdapter> {
  *
  * @param name Bench name, e.g. "peers".
  * @param figures The figures.
- * @param opts `dir` (default bench/results) and `adapter` (default: the WebGPU adapter
- *   in use, or "cpu").
+ * @param opts `dir` (default bench/results), `adapter` (default: the WebGPU adapter
+ *   in use, or "cpu") and `tuning` (default: the WebGPU backend's, when it was started).
  * @returns the path written.
  * @example
  * ```ts
@@ -80,7 +84,7 @@ export async function currentAdapter(): Promise<ResultAdapter> {
 export async function writeBenchResults(
   name: string,
   figures: BenchFigure[],
-  opts: { dir?: string; adapter?: ResultAdapter } = {},
+  opts: { dir?: string; adapter?: ResultAdapter; tuning?: BenchResultFile["tuning"] } = {},
 ): Promise<string> {
   if (!/^[a-z0-9_-]+$/i.test(name)) {
     throw new RangeError(
@@ -96,6 +100,10 @@ export async function writeBenchResults(
     date: new Date().toISOString(),
     figures: figures.map((f) => ({ ...f, value: Number.isFinite(f.value) ? f.value : null })),
   };
+  const active = gpuTuning();
+  const tuning = opts.tuning ??
+    (active ? { active, source: gpuTuningSource() ?? undefined } : undefined);
+  if (tuning) file.tuning = tuning;
   await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, `${name}-${adapterSlug(adapter.description)}.json`);
   await writeFileAtomic(path, JSON.stringify(file, null, 2) + "\n");

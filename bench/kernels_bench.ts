@@ -31,14 +31,14 @@
  * @module
  */
 import * as cpu from "../lib/cpu/mod.ts";
-import { adapterSummary } from "../lib/gpu/device.ts";
+import { adapterLabel, adapterSummary } from "../lib/gpu/device.ts";
 import * as K from "../lib/gpu/kernels.ts";
 import { type BufRef, gpu, type GpuRuntime } from "../lib/gpu/runtime.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { median } from "../lib/bench/seisdec_timing.ts";
 import { type BenchFigure, writeBenchResults } from "./_results.ts";
 import { profileRun } from "../lib/bench/profile.ts";
-import { tuningOverride } from "../lib/tensor/backends.ts";
+import { isSoftwareAdapter, resolveTuning, type TuningSource } from "../lib/tensor/backends.ts";
 
 /** One benchmarked kernel at one shape. */
 interface Case {
@@ -82,18 +82,19 @@ const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 let rt: GpuRuntime;
 let tuning: K.Tuning;
+let tuningSource: TuningSource | undefined;
 let adapter = "";
 /** A software adapter: the roofline keeps wall time there (see {@linkcode roofMs}). */
 let software = false;
 try {
   rt = await gpu();
   const info = await adapterSummary();
-  software = info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(info.description);
-  // The adapter's tuning, as training gets it (SEISDEC_TUNING overrides fields), made the
-  // dispatchers' default: the tiles, split-K lanes and weight layout the step runs with.
-  tuning = { ...K.defaultTuning(software), ...tuningOverride() };
+  software = isSoftwareAdapter(info);
+  // The adapter's tuning, as training gets it (its default, a stored tuning, SEISDEC_TUNING),
+  // made the dispatchers' default: the tiles, split-K lanes and weight layout the step runs with.
+  ({ tuning, source: tuningSource } = await resolveTuning(info));
   await K.compileAll(rt, tuning);
-  adapter = `${info.description} [${info.backend}${info.isFallbackAdapter ? ", fallback" : ""}]`;
+  adapter = adapterLabel(info);
 } catch (e) {
   if (Deno.env.get("CI") === "true") throw e;
   console.log(`kernels: skipped: no WebGPU adapter: ${(e as Error).message}`);
@@ -768,7 +769,10 @@ async function report(): Promise<void> {
       },
     })),
   ];
-  console.log(`kernels: wrote ${await writeBenchResults("kernels", figures)}`);
+  const path = await writeBenchResults("kernels", figures, {
+    tuning: { active: tuning!, source: tuningSource },
+  });
+  console.log(`kernels: wrote ${path}`);
 }
 
 /**

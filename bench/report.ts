@@ -85,6 +85,31 @@ export function formatValue(v: number | null | undefined): string {
 const cell = (s: string) => s.replaceAll("|", "\\|");
 
 /**
+ * Says where a result file's WebGPU tuning came from, for the adapters table.
+ *
+ * @param t The file's `tuning`.
+ * @returns e.g. "default", "stored 2026-12-05" or "default + SEISDEC_TUNING {"inFlight":4}".
+ * @example
+ * ```ts
+ * import { tuningLabel } from "./report.ts";
+ * const active = { matmul: "tiled" as const, splitTarget: 1, convTile: 8 };
+ * const stored = { path: "x.json", date: "2026-12-05T01:00:00Z", fields: { convTile: 16 } };
+ * if (tuningLabel({ active, source: { default: "gpu", stored: null, env: {} } }) !== "default") {
+ *   throw new Error();
+ * }
+ * const s = tuningLabel({ active, source: { default: "gpu", stored, env: { inFlight: 4 } } });
+ * if (s !== 'stored 2026-12-05 + SEISDEC_TUNING {"inFlight":4}') throw new Error(s);
+ * ```
+ */
+export function tuningLabel(t: NonNullable<BenchResultFile["tuning"]>): string {
+  if (!t.source) return "";
+  const env = Object.keys(t.source.env).length
+    ? ` + SEISDEC_TUNING ${JSON.stringify(t.source.env)}`
+    : "";
+  return (t.source.stored ? `stored ${t.source.stored.date.slice(0, 10)}` : "default") + env;
+}
+
+/**
  * Builds the markdown report: a list of the adapters (with Deno version and date of
  * their latest result) and one table with a column per adapter.
  *
@@ -106,14 +131,30 @@ export function formatReport(results: LoadedResult[]): string {
   const columns: string[] = [];
   const adapterInfo = new Map<
     string,
-    { deno: string; denoDate: string; others: Set<string>; date: string; files: string[] }
+    {
+      deno: string;
+      denoDate: string;
+      others: Set<string>;
+      date: string;
+      files: string[];
+      tuning: string;
+      tuningDate: string;
+    }
   >();
   const rows = new Map<string, { key: string[]; cells: Map<string, number | null> }>();
   for (const { path, file } of results) {
     const col = adapterLabel(file.adapter);
     if (!adapterInfo.has(col)) {
       columns.push(col);
-      adapterInfo.set(col, { deno: "", denoDate: "", others: new Set(), date: "", files: [] });
+      adapterInfo.set(col, {
+        deno: "",
+        denoDate: "",
+        others: new Set(),
+        date: "",
+        files: [],
+        tuning: "",
+        tuningDate: "",
+      });
     }
     const info = adapterInfo.get(col)!;
     info.files.push(path.split("/").pop()!);
@@ -127,6 +168,10 @@ export function formatReport(results: LoadedResult[]): string {
       info.deno = runtime;
       info.denoDate = file.date;
     }
+    if (file.tuning && file.date >= info.tuningDate) {
+      info.tuning = tuningLabel(file.tuning);
+      info.tuningDate = file.date;
+    }
     for (const f of file.figures) {
       const key = [file.bench, f.name, f.shape, f.unit];
       const id = JSON.stringify(key);
@@ -139,11 +184,16 @@ export function formatReport(results: LoadedResult[]): string {
     lines.push("No result files found: run `deno task bench` first.", "");
     return lines.join("\n");
   }
-  lines.push("| adapter | Deno | latest run | files |", "| --- | --- | --- | --- |");
+  lines.push(
+    "| adapter | Deno | WebGPU tuning | latest run | files |",
+    "| --- | --- | --- | --- | --- |",
+  );
   for (const col of columns) {
     const i = adapterInfo.get(col)!;
     const runtimes = [i.deno || "none", ...[...i.others].map((o) => `(${o})`)].join(" ");
-    lines.push(`| ${cell(col)} | ${runtimes} | ${i.date} | ${i.files.join(", ")} |`);
+    lines.push(
+      `| ${cell(col)} | ${runtimes} | ${cell(i.tuning)} | ${i.date} | ${i.files.join(", ")} |`,
+    );
   }
   lines.push("");
   lines.push(`| bench | figure | shape | unit | ${columns.map(cell).join(" | ")} |`);

@@ -132,7 +132,24 @@ export async function adapterSummary(): Promise<AdapterSummary> {
  * @returns e.g. "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan, fallback]".
  */
 export async function adapterName(): Promise<string> {
-  const s = await adapterSummary();
+  return adapterLabel(await adapterSummary());
+}
+
+/**
+ * The one-line name of a described adapter ({@linkcode adapterName}).
+ *
+ * @param s The adapter.
+ * @returns e.g. "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan, fallback]".
+ * @example
+ * ```ts
+ * import { adapterLabel } from "./device.ts";
+ * const s = { description: "GPU X", backend: "vulkan", isFallbackAdapter: false };
+ * if (adapterLabel(s) !== "GPU X [vulkan]") throw new Error();
+ * ```
+ */
+export function adapterLabel(
+  s: Pick<AdapterSummary, "description" | "backend" | "isFallbackAdapter">,
+): string {
   return `${s.description} [${s.backend}${s.isFallbackAdapter ? ", fallback" : ""}]`;
 }
 

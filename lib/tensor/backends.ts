@@ -6,7 +6,7 @@
  * @module
  */
 import { type BackendName, defaultBackend } from "../backend.ts";
-import { adapterName, type AdapterSummary, adapterSummary } from "../gpu/device.ts";
+import { adapterLabel, type AdapterSummary, adapterSummary } from "../gpu/device.ts";
 import { gpu, type GpuRuntime } from "../gpu/runtime.ts";
 import { defaultTuning, loadKernels, type Tuning } from "../gpu/kernels.ts";
 import { parseTuning, readStoredTuning } from "../gpu/tuning_store.ts";
@@ -63,6 +63,32 @@ export function tuningOverride(): Partial<Tuning> {
 }
 
 /**
+ * The tuning WebGPU runs with on an adapter: the adapter kind's default, then the adapter's
+ * stored tuning (`cli.ts tune`, lib/gpu/tuning_store.ts), then SEISDEC_TUNING.
+ *
+ * @param info The adapter.
+ * @returns the tuning and where its fields came from.
+ * @throws {UserError} when the stored tuning file or SEISDEC_TUNING is malformed.
+ */
+export async function resolveTuning(
+  info: AdapterSummary,
+): Promise<{ tuning: Tuning; source: TuningSource }> {
+  const software = isSoftwareAdapter(info);
+  const stored = await readStoredTuning(adapterLabel(info));
+  const override = tuningOverride();
+  return {
+    tuning: { ...defaultTuning(software), ...stored?.stored.tuning, ...override },
+    source: {
+      default: software ? "software" : "gpu",
+      stored: stored
+        ? { path: stored.path, date: stored.stored.date, fields: stored.stored.tuning }
+        : null,
+      env: override,
+    },
+  };
+}
+
+/**
  * Prepares a backend. For WebGPU this requests the device, picks the adapter's tuning (its
  * default, then the adapter's stored tuning from `cli.ts tune` (lib/gpu/tuning_store.ts), then
  * SEISDEC_TUNING) and loads the kernel sources, once per process; each kernel compiles at its first
@@ -75,18 +101,7 @@ export async function initBackend(name: BackendName = defaultBackend()): Promise
   if (name === "cpu") return cpuBackend;
   if (!gpuBackend) {
     const rt = await gpu();
-    const info = await adapterSummary();
-    const software = isSoftwareAdapter(info);
-    const stored = await readStoredTuning(await adapterName());
-    const override = tuningOverride();
-    tuning = { ...defaultTuning(software), ...stored?.stored.tuning, ...override };
-    source = {
-      default: software ? "software" : "gpu",
-      stored: stored
-        ? { path: stored.path, date: stored.stored.date, fields: stored.stored.tuning }
-        : null,
-      env: override,
-    };
+    ({ tuning, source } = await resolveTuning(await adapterSummary()));
     // Loads the kernel sources and makes the tuning the dispatchers' default.
     await loadKernels(rt, tuning);
     rt.deferMap = tuning.deferMap ?? false;

@@ -276,6 +276,14 @@ tfTest("bench:report puts two adapters' result files in one table", async () => 
         { name: "tfjs webgpu train", shape: "x [64, 1, 87, 67]", value: 5400, unit: "samples/s" },
         { name: "pytorch cuda train", shape: "x [64, 1, 87, 67]", value: 21000, unit: "samples/s" },
       ],
+      tuning: {
+        active: { matmul: "tiled", splitTarget: 65536, convTile: 16 },
+        source: {
+          default: "gpu",
+          stored: { path: "t.json", date: "2025-05-30T10:00:00.000Z", fields: { convTile: 16 } },
+          env: {},
+        },
+      },
     };
     await Deno.writeTextFile(`${dir}/peers-nvidia-h100.json`, JSON.stringify(b));
     await Deno.writeTextFile(`${dir}/notes.json`, "[1, 2]"); // not a result file: skipped
@@ -302,7 +310,10 @@ tfTest("bench:report puts two adapters' result files in one table", async () => 
       "| peers | pytorch cuda train | x [64, 1, 87, 67] | samples/s |  | 21000 |",
     );
     assert(
-      md.includes("| NVIDIA H100 | 2.9.6 | 2025-06-01T00:00:00.000Z | peers-nvidia-h100.json |"),
+      md.includes(
+        "| NVIDIA H100 | 2.9.6 | stored 2025-05-30 | 2025-06-01T00:00:00.000Z | peers-nvidia-h100.json |",
+      ),
+      md,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -475,7 +486,7 @@ Deno.test("bench:report names Deno's version beside a later PyTorch run's, not i
   ]);
   assert(
     md.includes(
-      "| NVIDIA H100 | 2.9.6 (python 3.12.3, torch 2.11.0) | 2025-06-02T00:00:00.000Z | " +
+      "| NVIDIA H100 | 2.9.6 (python 3.12.3, torch 2.11.0) |  | 2025-06-02T00:00:00.000Z | " +
         "train-nvidia-h100.json, pytorch-nvidia-h100.json |",
     ),
     md,

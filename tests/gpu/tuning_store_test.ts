@@ -12,6 +12,7 @@ import {
   TUNING_FORMAT,
   writeStoredTuning,
 } from "../../lib/gpu/tuning_store.ts";
+import { adapterLabel } from "../../lib/gpu/device.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
@@ -104,9 +105,7 @@ gpuTest(
     assertEquals(first.code, 0, first.err);
     const info = JSON.parse(first.out);
     assertEquals(info.tuning.stored, null);
-    const adapter = `${info.description} [${info.backend}${
-      info.isFallbackAdapter ? ", fallback" : ""
-    }]`;
+    const adapter = adapterLabel(info);
     const path = await writeStoredTuning(
       { ...entry(adapter), tuning: { inFlight: 3, convTile: 4 } },
       dir,
