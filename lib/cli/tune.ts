@@ -177,11 +177,14 @@ async function openProgress(
           "pass the same flags, or --force to start over",
       );
     }
-    for (const t of old.trials) {
+    // Failed trials are timed again: Ctrl-C reaches the trial's process too, and may fail it
+    // before this process stops.
+    const timed = old.trials.filter((t) => t.timing !== undefined);
+    for (const t of timed) {
       const k = keyOf(t.tuning);
       replay.set(k, [...(replay.get(k) ?? []), t]);
     }
-    if (!values.quiet) console.log(`resuming: ${old.trials.length} trials from ${progressPath}`);
+    if (!values.quiet) console.log(`resuming: ${timed.length} trials from ${progressPath}`);
   }
   return replay;
 }

@@ -87,7 +87,8 @@ gpuTest(
           seconds: 0.2,
         },
         base: {},
-        trials: [{ tuning: {}, timing: slow }],
+        // The second trial failed when the search was stopped: it is timed again.
+        trials: [{ tuning: {}, timing: slow }, { tuning: { packCache: false }, error: "exit 130" }],
       }),
     );
     const refused = await tune(dir, ...SMALL, "--fields", "packCache");
@@ -101,6 +102,7 @@ gpuTest(
     assert(r.out.includes("resuming: 1 trials"), r.out);
     // The start's timing is the replayed one, not a new one.
     assert(/^ {2}start\s+b4 1000000\.0 ms {2}infer 1000000\.0 ms$/m.test(r.out), r.out);
+    assert(/^ {2}packCache=false\s+b4 \d+\.\d ms/m.test(r.out) && !r.out.includes("failed"), r.out);
     assert(r.out.includes("not stored (--dry-run)"), r.out);
     assertEquals([...Deno.readDirSync(dir)].length, 0, "nothing stored, the progress file gone");
     await Deno.remove(dir, { recursive: true });
