@@ -6,7 +6,7 @@
 #   bash bench/gpu/run.sh              # on the GPU host, from the repository root
 #   SEISDEC_GPU_STEPS=info,sweep bash bench/gpu/run.sh   # only these steps
 #
-# Steps (SEISDEC_GPU_STEPS, comma-separated; default info,kernels,train,ab,torch,report), run in
+# Steps (SEISDEC_GPU_STEPS, comma-separated; default info,kernels,train,ab,torch,tune,report), run in
 # the order info, anatomy, sweep, train, torch, kernels, ab, tune, report:
 #   info     the adapter, its limits and features (cli.ts info), and a first compile of all kernels
 #   anatomy  bench/gpu/anatomy.ts (host recording, read-back and burst time of a training step)
@@ -27,7 +27,7 @@ cd "$(dirname "$0")/../.."
 log() { echo "gpu-run: $*"; }
 fail() { status=1; log "step $1 failed"; }
 
-steps=",${SEISDEC_GPU_STEPS:-info,kernels,train,ab,torch,report},"
+steps=",${SEISDEC_GPU_STEPS:-info,kernels,train,ab,torch,tune,report},"
 want() { [[ $steps == *",$1,"* ]]; }
 
 # Vulkan loader (and the GL dispatch libraries NVIDIA's ICD links against) from the packed
