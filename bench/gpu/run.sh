@@ -104,7 +104,7 @@ step torch 60 torch_ref
 step kernels 90 "$DENO" bench "${flags[@]}" bench/kernels_bench.ts
 step ab 60 bash -c 'bash bench/gpu/sweep.sh bench/gpu/ab.txt "$1" "$2" | tee /tmp/seisdec-ab.jsonl' _ "$SEISDEC_BENCH_BATCHES" "$DENO"
 step tune 120 env SEISDEC_TUNING_DIR=bench/results/tunings "$DENO" run "${flags[@]}" cli.ts tune \
-  --batch-size "$SEISDEC_BENCH_BATCHES" --force --budget $(( budget - (SECONDS - start) - 90 ))
+  --batch-size "$SEISDEC_BENCH_BATCHES" --seconds 0.5 --force --budget $(( budget - (SECONDS - start) - 90 ))
 step report 10 "$DENO" run "${flags[@]}" bench/report.ts
 [ -n "${OUT:-}" ] && log "bench/results packed into \$OUT/results.tar.gz"
 exit $status
