@@ -349,6 +349,7 @@ export const tuneCommand: Command = {
           rec.timing = {
             trainMs,
             inferMs: p.infer.ms,
+            inferBatch: p.infer.batch,
             cost: costOf(trainMs, workload.batches, p.infer.ms, p.infer.batch),
           };
         } catch (e) {
@@ -435,6 +436,22 @@ export const tuneCommand: Command = {
           result.stopped ? "; stopped at --budget" : ""
         })`,
     );
+    if (!quiet) {
+      // The fastest timing of the start and of the best, in samples per second.
+      const perSec = (n: number, ms: number) => Math.round(n / ms * 1000).toLocaleString("en-US");
+      const fastest = (t: Partial<Tuning>) =>
+        result.trials.filter((x) => x.timing && keyOf(x.tuning) === keyOf(t))
+          .map((x) => x.timing!).sort((a, b) => a.cost - b.cost)[0];
+      const rates = (t: Timing) =>
+        [
+          ...t.trainMs.map((ms, i) =>
+            `training b${workload.batches[i]} ${perSec(workload.batches[i], ms)}/s`
+          ),
+          `inference ${perSec(t.inferBatch, t.inferMs)}/s`,
+        ].join(", ");
+      console.log(`  start: ${rates(fastest({}))}`);
+      if (Object.keys(result.best).length) console.log(`  best:  ${rates(fastest(result.best))}`);
+    }
     if (dryRun) {
       console.log("not stored (--dry-run)");
     } else {

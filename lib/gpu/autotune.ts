@@ -141,6 +141,8 @@ export interface Timing {
   trainMs: number[];
   /** Ms per inference pass. */
   inferMs: number;
+  /** Samples per inference pass. */
+  inferBatch: number;
   /** Ms per sample, the geometric mean over the training batch sizes and inference. */
   cost: number;
 }

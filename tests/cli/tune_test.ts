@@ -76,7 +76,7 @@ gpuTest(
     const dir = await Deno.makeTempDir();
     const adapter = await adapterName();
     const progress = join(dir, `${adapterSlug(adapter)}.progress.json`);
-    const slow = { trainMs: [1e6], inferMs: 1e6, cost: 1e6 };
+    const slow = { trainMs: [1e6], inferMs: 1e6, inferBatch: 256, cost: 1e6 };
     await Deno.writeTextFile(
       progress,
       JSON.stringify({

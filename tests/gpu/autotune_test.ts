@@ -17,7 +17,7 @@ const GPU: Tuning = defaultTuning(false);
 
 /** A timing whose cost is `cost` (one batch of 1, inference of 1). */
 function timing(cost: number): Timing {
-  return { trainMs: [cost], inferMs: cost, cost: costOf([cost], [1], cost, 1) };
+  return { trainMs: [cost], inferMs: cost, inferBatch: 1, cost: costOf([cost], [1], cost, 1) };
 }
 
 /** Costs that multiply per field value: 1 unless listed. */
