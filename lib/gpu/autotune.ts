@@ -127,7 +127,7 @@ export function candidateValues(t: Tuning, f: TuneField): Value[] {
       all = [1, 4, 16, 32];
       break;
     case "inferBatch":
-      all = [256, 1024];
+      all = [256, 1024, 4096];
       break;
     default:
       all = [true, false];
