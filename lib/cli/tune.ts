@@ -265,6 +265,12 @@ export const tuneCommand: Command = {
       default: "3",
       description: "Least gain, in %, for a change to be kept.",
     },
+    confirm: {
+      type: "string",
+      arg: "N",
+      default: "2",
+      description: "Times a candidate that looks faster, and the best, are each timed again.",
+    },
     seconds: {
       type: "string",
       arg: "S",
@@ -307,6 +313,8 @@ export const tuneCommand: Command = {
     const fields = fieldList(values);
     const margin = (numFlag(values, "margin") ?? 3) / 100;
     const budget = numFlag(values, "budget") ?? 3600;
+    const confirm = intFlag(values, "confirm") ?? 2;
+    if (confirm < 1) throw new UserError(`Cannot read --confirm: expected ≥ 1: found ${confirm}`);
     const timeoutS = numFlag(values, "timeout") ?? 300;
     if (!(margin >= 0 && margin < 1)) {
       throw new UserError(`Cannot read --margin: expected 0 to 100: found ${margin * 100}`);
@@ -383,6 +391,7 @@ export const tuneCommand: Command = {
     const result = await searchTuning(base, measure, {
       fields,
       margin,
+      confirm,
       deadline: Date.now() + budget * 1000,
       onTrial: (t, _best, bestCost) => {
         if (quiet) return;

@@ -2,8 +2,8 @@
  * Tuning search for `cli.ts tune`: coordinate descent over the {@linkcode Tuning} fields, one
  * field at a time in {@linkcode TUNE_FIELDS} order, each value of {@linkcode candidateValues}
  * timed over the best tuning so far. A candidate that looks faster by more than the margin is
- * timed again, right after the best so far is timed again, and kept only if its fastest timing
- * beats the best's fastest by the margin. Noise on a shared machine only slows a run down (this
+ * timed again (twice by default), each time right after the best so far is timed again, and kept
+ * only if its fastest timing beats the best's fastest by the margin. Noise on a shared machine only slows a run down (this
  * VM drifts 10–20 % over minutes), so each tuning's fastest timing is its estimate, and the
  * second look keeps one slow timing of the best from letting a slower candidate win.
  *
@@ -194,6 +194,11 @@ export interface SearchOptions {
   fields?: readonly TuneField[];
   /** Least gain to keep a change, as a fraction (default 0.03). */
   margin?: number;
+  /**
+   * How many more times a candidate that looks faster, and the best so far, are each timed,
+   * alternately, before the fastest timings of both decide (default 2, at least 1).
+   */
+  confirm?: number;
   /** No trial starts after this time (ms since the epoch). */
   deadline?: number;
   /**
@@ -231,6 +236,7 @@ export async function searchTuning(
   opts: SearchOptions = {},
 ): Promise<SearchResult> {
   const margin = opts.margin ?? 0.03;
+  const confirm = Math.max(1, Math.floor(opts.confirm ?? 2));
   const fields = TUNE_FIELDS.filter((f) => !opts.fields || opts.fields.includes(f));
   const trials: Trial[] = [];
   let best: Partial<Tuning> = {};
@@ -267,21 +273,29 @@ export async function searchTuning(
         continue;
       }
       report(tryIt);
-      // Looks faster: time the best so far and the candidate once more, in that order.
-      const again = await run({ tuning: best, role: "recheck", field: null, value: null });
-      report(trials.at(-1)!);
-      if (again) {
-        bestCosts = [...bestCosts, again.cost];
-        if (Object.keys(best).length === 0) baseCosts.push(again.cost);
+      // Looks faster: time the best so far and the candidate again, alternately.
+      const candCosts = [t.cost];
+      let failed = false;
+      for (let r = 1; r <= confirm; r++) {
+        const again = await run({ tuning: best, role: "recheck", field: null, value: null });
+        report(trials.at(-1)!);
+        if (again) {
+          bestCosts = [...bestCosts, again.cost];
+          if (Object.keys(best).length === 0) baseCosts.push(again.cost);
+        }
+        const recheck: Trial = { tuning, role: "recheck", field: f, value };
+        const t2 = await run(recheck);
+        if (t2) candCosts.push(t2.cost);
+        else failed = true;
+        if (r === confirm) {
+          recheck.kept = tryIt.kept = !failed &&
+            least(candCosts) < least(bestCosts) * (1 - margin);
+        }
+        report(recheck);
       }
-      const recheck: Trial = { tuning, role: "recheck", field: f, value };
-      const t2 = await run(recheck);
-      const keep = least([t.cost, t2?.cost ?? Infinity]) < least(bestCosts) * (1 - margin);
-      recheck.kept = tryIt.kept = keep;
-      report(recheck);
-      if (keep) {
+      if (tryIt.kept) {
         best = tuning;
-        bestCosts = t2 ? [t.cost, t2.cost] : [t.cost];
+        bestCosts = candCosts;
       }
     }
   }

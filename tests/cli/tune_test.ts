@@ -50,7 +50,8 @@ gpuTest(
     // The software default keeps packed weights: the one candidate is packCache=false.
     assertEquals(s.trials[0].tuning, {});
     assertEquals(s.trials[1].tuning, { packCache: false });
-    assert(s.trials.length === 2 || s.trials.length === 4, `${s.trials.length} trials`);
+    // The start and the candidate; if the candidate looked faster, both twice more.
+    assert(s.trials.length === 2 || s.trials.length === 6, `${s.trials.length} trials`);
     for (const t of s.trials) {
       assert(t.error === undefined, t.error);
       assert(t.trainMs.length === 1 && t.trainMs[0] > 0 && t.inferMs > 0, JSON.stringify(t));

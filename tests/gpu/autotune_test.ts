@@ -79,7 +79,8 @@ Deno.test("autotune: keeps every change that is faster by the margin, field by f
   // Each candidate once; each win timed again, after the best before it.
   const tries = r.trials.filter((t) => t.role === "try");
   assertEquals(tries.length, 3 + 3 + 1);
-  assertEquals(r.trials.filter((t) => t.role === "recheck").length, 3 * 2);
+  // Each win: the best and the candidate timed twice more each (confirm 2, the default).
+  assertEquals(r.trials.filter((t) => t.role === "recheck").length, 3 * 4);
   assertEquals(tries.filter((t) => t.kept).map((t) => `${t.field}=${t.value}`), [
     "inFlight=4",
     "inFlight=32",
@@ -95,7 +96,7 @@ Deno.test("autotune: one slow timing of the best does not let a slower candidate
     if (Object.keys(t).length === 0) return Promise.resolve(timing(starts++ ? 10 : 13));
     return Promise.resolve(timing(12));
   };
-  const r = await searchTuning(GPU, measure, { fields: ["convTile"] });
+  const r = await searchTuning(GPU, measure, { fields: ["convTile"], confirm: 1 });
   assertEquals(r.best, {});
   assertEquals(r.speedup, 1);
   // convTile=4 looked 8 % faster than the first start: both were timed again, and it lost.
@@ -120,6 +121,15 @@ Deno.test("autotune: failed candidates are recorded and skipped; a failed start 
   const f = r.trials.find((t) => t.field === "matmul")!;
   assertEquals(f.error, "pipeline failed");
   assertEquals(f.kept, false);
+  // Fast once, then failing: not kept.
+  let n = 0;
+  const flaky = (t: Partial<Tuning>) =>
+    t.convTile === 16 && n++ > 0
+      ? Promise.reject(new Error("device lost"))
+      : Promise.resolve(timing(t.convTile === 16 ? 5 : 10));
+  const f2 = await searchTuning(GPU, flaky, { fields: ["convTile"] });
+  assertEquals(f2.best, {});
+  assertEquals(f2.trials.filter((t) => t.error === "device lost").length, 2);
   let msg = "";
   await searchTuning(GPU, () => Promise.reject(new Error("no adapter"))).catch((e) =>
     msg = e.message
