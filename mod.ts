@@ -167,7 +167,7 @@ export { ParameterSet } from "./lib/nn/params.ts";
 export { Adam, Sgd } from "./lib/optim/optimizers.ts";
 export { type AdapterSummary, adapterSummary, getDevice } from "./lib/gpu/device.ts";
 export { gpu, type GpuRuntime, type ProfiledDispatch } from "./lib/gpu/runtime.ts";
-export { defaultTuning, type Tuning } from "./lib/gpu/kernels.ts";
+export { defaultTuning, type Tuning, tuningValue } from "./lib/gpu/kernels.ts";
 export {
   candidateValues,
   costOf,

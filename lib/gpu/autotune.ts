@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Tuning } from "./kernels.ts";
+import { type Tuning, tuningValue } from "./kernels.ts";
 
 /** The fields the search tries, in order: pipelining first, then tiles, then switches. */
 export const TUNE_FIELDS = [
@@ -44,40 +44,6 @@ export type TuneField = (typeof TUNE_FIELDS)[number];
 type Value = Tuning[TuneField];
 
 /**
- * The value a field takes in a tuning, its documented default where the tuning leaves it out
- * (see {@linkcode Tuning}).
- *
- * @param t A tuning.
- * @param f A field.
- * @returns the value in force.
- */
-export function effectiveValue(t: Tuning, f: TuneField): Value {
-  const d: Record<TuneField, Value> = {
-    inFlight: 1,
-    deferMap: false,
-    matmul: t.matmul,
-    convTile: t.convTile,
-    convPixels: 4,
-    convTransposeTile: 4,
-    convTransposePixels: t.convPixels ?? 4,
-    convVectorStores: true,
-    convTransposePhase: true,
-    convTransposePhaseChannels: 3,
-    uniformWeights: false,
-    weightGradTile: 2,
-    weightGradCoTile: t.weightGradTile ?? 2,
-    splitLanes: 1,
-    splitTarget: t.splitTarget,
-    packCache: true,
-    batchSplitSums: true,
-    foldActGrad: true,
-    inferInFlight: t.inFlight ?? 1,
-    inferBatch: 256,
-  };
-  return t[f] ?? d[f];
-}
-
-/**
  * The values the search tries for a field, the one in force left out.
  *
  * @param t The tuning searched from (the best so far).
@@ -93,7 +59,7 @@ export function effectiveValue(t: Tuning, f: TuneField): Value {
  * ```
  */
 export function candidateValues(t: Tuning, f: TuneField): Value[] {
-  const now = effectiveValue(t, f);
+  const now = tuningValue(t, f);
   let all: Value[];
   switch (f) {
     case "matmul":

@@ -18,7 +18,7 @@ const groups = (invocations: number) => Math.ceil(invocations / WG);
  * active tuning's `splitLanes` that leaves each lane at least 4 partials.
  */
 function splitLanes(splits: number): number {
-  const most = Math.min(64, active.splitLanes ?? 1);
+  const most = Math.min(64, tuningValue(active, "splitLanes"));
   let lanes = 1;
   while (lanes * 2 <= most && lanes * 8 <= splits) lanes *= 2;
   return lanes;
@@ -427,6 +427,58 @@ export const TUNING_KINDS: TuningKinds = {
   deferMap: "boolean",
 };
 
+/** Samples per inference pass unless the tuning says otherwise (`inferBatch`). */
+export const INFER_BATCH = 256;
+
+/** A {@linkcode Tuning} field that has a value when a tuning leaves it out. */
+export type ValuedField = Exclude<keyof Tuning, "balanceThreads">;
+
+/**
+ * What each field means when a tuning leaves it out: the defaults documented on
+ * {@linkcode Tuning}, in one place for the dispatchers and the tuning search.
+ */
+const FALLBACKS: { [K in ValuedField]-?: (t: Tuning) => NonNullable<Tuning[K]> } = {
+  matmul: (t) => t.matmul,
+  splitTarget: (t) => t.splitTarget,
+  convTile: (t) => t.convTile,
+  convPixels: () => 4,
+  convTransposeTile: () => 4,
+  convTransposePixels: (t) => tuningValue(t, "convPixels"),
+  weightGradTile: () => 2,
+  weightGradCoTile: (t) => tuningValue(t, "weightGradTile"),
+  convTransposePhase: () => true,
+  convTransposePhaseChannels: () => 3,
+  uniformWeights: () => false,
+  convVectorStores: () => true,
+  packCache: () => true,
+  batchSplitSums: () => true,
+  foldActGrad: () => true,
+  splitLanes: () => 1,
+  inFlight: () => 1,
+  inferInFlight: (t) => tuningValue(t, "inFlight"),
+  inferBatch: () => INFER_BATCH,
+  deferMap: () => false,
+};
+
+/**
+ * The value a field takes in a tuning: its own, else what leaving it out means.
+ *
+ * @param t A tuning.
+ * @param f A field.
+ * @returns the value in force.
+ * @example
+ * ```ts
+ * import { tuningValue } from "./kernels.ts";
+ * const t = { matmul: "tiled" as const, splitTarget: 512, convTile: 8, convPixels: 2 };
+ * if (tuningValue(t, "convTransposePixels") !== 2 || tuningValue(t, "packCache") !== true) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function tuningValue<K extends ValuedField>(t: Tuning, f: K): NonNullable<Tuning[K]> {
+  return (t[f] ?? FALLBACKS[f](t)) as NonNullable<Tuning[K]>;
+}
+
 /** Every field of {@linkcode Tuning}. */
 export const TUNING_FIELDS = Object.keys(TUNING_KINDS) as (keyof Tuning)[];
 
@@ -672,7 +724,8 @@ export function activeTuning(): Tuning {
  */
 export function kernelDefs(tuning: Tuning): KernelDef[] {
   // The gradient-epilogue (GM) variants, where the tuning folds the leaky backward.
-  const gm = (def: () => KernelDef): KernelDef[] => (tuning.foldActGrad ?? true) ? [def()] : [];
+  const gm = (def: () => KernelDef): KernelDef[] =>
+    tuningValue(tuning, "foldActGrad") ? [def()] : [];
   return [
     ...Object.values(KERNELS).map((k) => k as KernelDef),
     convPackDef(1),
@@ -682,7 +735,7 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
     convWeightGradRowDef(1),
     convWeightGradRowDef(1, 2),
     ...[1, 2, 3].map((b) =>
-      convTranspose2dPhaseDef(b, phaseTile(b), tuning.uniformWeights ?? false)
+      convTranspose2dPhaseDef(b, phaseTile(b), tuningValue(tuning, "uniformWeights"))
     ),
     ...[4, 8, 16, 32, 64, 128].flatMap((co) =>
       [4, 8, 16, 32, 64].map((ci) => {
@@ -690,12 +743,18 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
         return convWeightGradDef(tq, tc, weightGradTaps(tc, 3));
       })
     ),
-    ...[4, 8, 16, 32, 64].map((co) => convTiles(tuning.convTile, co, tuning.convPixels))
+    ...[4, 8, 16, 32, 64].map((co) =>
+      convTiles(tuning.convTile, co, tuningValue(tuning, "convPixels"))
+    )
       .flatMap((
         [tc, tp],
       ) => [conv2dDef(tc, tp), ...gm(() => conv2dDef(tc, tp, false, STORAGE_WEIGHTS, true))]),
     ...[4, 8, 16, 32, 64].map((co) =>
-      convTiles(tuning.convTransposeTile ?? 4, co, tuning.convTransposePixels ?? tuning.convPixels)
+      convTiles(
+        tuningValue(tuning, "convTransposeTile"),
+        co,
+        tuningValue(tuning, "convTransposePixels"),
+      )
     ).flatMap((
       [tc, tp],
     ) => [
@@ -704,7 +763,9 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
     ]),
     // The gradient epilogue's phase variant for 1–3 channels (e0's input gradient).
     ...[1, 2, 3].flatMap((b) =>
-      gm(() => convTranspose2dPhaseDef(b, phaseTile(b), tuning.uniformWeights ?? false, true))
+      gm(() =>
+        convTranspose2dPhaseDef(b, phaseTile(b), tuningValue(tuning, "uniformWeights"), true)
+      )
     ),
   ];
 }
@@ -1035,7 +1096,7 @@ function packed(
   bytes: number,
 ): BufRef {
   const full: PackLayout = { ...layout, vec4s, bytes };
-  if (active.packCache ?? true) return packCache(rt).get(w, full);
+  if (tuningValue(active, "packCache")) return packCache(rt).get(w, full);
   const buffer = rt.pool.acquire(full.bytes);
   recordPacks(rt, [{ w, layout: full, out: 0 }], buffer);
   rt.pool.release(buffer);
@@ -1064,7 +1125,7 @@ export const UNIFORM_WEIGHT_VEC4S = 4096;
 
 /** Whether a conv with `vec4s` packed weight vec4s reads them from a uniform buffer. */
 function uniformWeights(vec4s: number): boolean {
-  return (active.uniformWeights ?? false) && vec4s <= UNIFORM_WEIGHT_VEC4S;
+  return tuningValue(active, "uniformWeights") && vec4s <= UNIFORM_WEIGHT_VEC4S;
 }
 
 /**
@@ -1095,7 +1156,7 @@ export function weightBinding(
   perCi: number,
   align: number,
   maxUniforms: number,
-  uniform: boolean = active.uniformWeights ?? false,
+  uniform: boolean = tuningValue(active, "uniformWeights"),
 ): WeightBinding {
   if (!uniform) return STORAGE_WEIGHTS;
   if (ci * perCi <= UNIFORM_WEIGHT_VEC4S) return { chunks: 1, perChunk: 0 };
@@ -1138,14 +1199,18 @@ export function conv2d(
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d");
   if (grad) checkActGrad(grad, b, slope, g.n * g.co * g.ho * g.wo, "conv2d");
-  const [tcl, tp0] = convTiles(tc, g.co, tc === active.convTile ? active.convPixels : undefined);
+  const [tcl, tp0] = convTiles(
+    tc,
+    g.co,
+    tc === active.convTile ? tuningValue(active, "convPixels") : undefined,
+  );
   const tq = tcl / 4;
   const co4p = Math.ceil(g.co / tcl) * tq;
   const tp = balancedPixels(g.n * g.ho * g.wo, tp0, tq, co4p / tq, active.balanceThreads ?? 1);
   const { wb, wp, more } = convWeights(rt, g, w, co4p, false);
   const tiles = Math.ceil(g.n * g.ho * g.wo / tp) * (co4p / tq);
   // vec4 stores when 4 consecutive pixels of a tile always share an image (conv2d.wgsl).
-  const vs = !grad && (active.convVectorStores ?? true) && tp % 4 === 0 &&
+  const vs = !grad && tuningValue(active, "convVectorStores") && tp % 4 === 0 &&
     (g.ho * g.wo) % 4 === 0 && y.offset % 16 === 0;
   // With a gradient epilogue the pixel tiles come in whole workgroups, one partial row each.
   const rows = Math.ceil(Math.ceil(g.n * g.ho * g.wo / tp) / WG);
@@ -1184,7 +1249,7 @@ export function convTranspose2d(
   b: BufRef | null,
   y: BufRef,
   slope = 1,
-  tc = active.convTransposeTile ?? 4,
+  tc = tuningValue(active, "convTransposeTile"),
   grad: ActGrad | null = null,
 ): void {
   need(x, g.n * g.ci * g.h * g.w, "x", "conv_transpose2d");
@@ -1193,7 +1258,8 @@ export function convTranspose2d(
   if (grad) checkActGrad(grad, b, slope, g.n * g.co * g.ho * g.wo, "conv_transpose2d");
   const [sh, sw] = g.stride;
   if (
-    (active.convTransposePhase ?? true) && g.co <= (active.convTransposePhaseChannels ?? 3) &&
+    tuningValue(active, "convTransposePhase") &&
+    g.co <= tuningValue(active, "convTransposePhaseChannels") &&
     sh * sw <= 4
   ) {
     convTranspose2dPhase(rt, g, x, w, b, y, slope, grad);
@@ -1202,8 +1268,8 @@ export function convTranspose2d(
   const [tcl, tp0] = convTiles(
     tc,
     g.co,
-    tc === (active.convTransposeTile ?? 4)
-      ? (active.convTransposePixels ?? active.convPixels)
+    tc === tuningValue(active, "convTransposeTile")
+      ? tuningValue(active, "convTransposePixels")
       : undefined,
   );
   const tq = tcl / 4;
@@ -1294,10 +1360,10 @@ function convTranspose2dPhase(
  * @returns [tq, tc].
  */
 export function weightGradTiles(co: number, ci: number): [number, number] {
-  const t = active.weightGradTile ?? 2;
+  const t = tuningValue(active, "weightGradTile");
   const pick = (c: number, tile: number) =>
     2 ** Math.floor(Math.log2(Math.max(1, Math.min(tile, Math.floor(c / 4)))));
-  return [pick(co, active.weightGradCoTile ?? t), pick(ci, t)];
+  return [pick(co, tuningValue(active, "weightGradCoTile")), pick(ci, t)];
 }
 
 /**
@@ -1357,7 +1423,7 @@ function splitPartials(
   scratch: (floats: number) => BufRef,
 ): { part: BufRef; sums: SplitSums | null } {
   if (splits === 1) return { part: out, sums: null };
-  const sums = (active.batchSplitSums ?? true) ? splitSums(rt) : null;
+  const sums = tuningValue(active, "batchSplitSums") ? splitSums(rt) : null;
   return { part: sums ? sums.partials(splits * count) : scratch(splits * count), sums };
 }
 

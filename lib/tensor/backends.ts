@@ -8,7 +8,13 @@
 import { type BackendName, defaultBackend } from "../backend.ts";
 import { adapterLabel, type AdapterSummary, adapterSummary } from "../gpu/device.ts";
 import { gpu, type GpuRuntime } from "../gpu/runtime.ts";
-import { defaultTuning, loadKernels, type Tuning } from "../gpu/kernels.ts";
+import {
+  defaultTuning,
+  INFER_BATCH,
+  loadKernels,
+  type Tuning,
+  tuningValue,
+} from "../gpu/kernels.ts";
 import { parseTuning, readStoredTuning } from "../gpu/tuning_store.ts";
 import type { Backend } from "./backend.ts";
 import { cpuBackend } from "./cpu_backend.ts";
@@ -104,7 +110,7 @@ export async function initBackend(name: BackendName = defaultBackend()): Promise
     ({ tuning, source } = await resolveTuning(await adapterSummary()));
     // Loads the kernel sources and makes the tuning the dispatchers' default.
     await loadKernels(rt, tuning);
-    rt.deferMap = tuning.deferMap ?? false;
+    rt.deferMap = tuningValue(tuning, "deferMap");
     runtime = rt;
     gpuBackend = createGpuBackend(rt, tuning);
   }
@@ -149,7 +155,7 @@ export function gpuRuntime(): GpuRuntime | null {
  */
 export function stepsInFlight(name: BackendName): number {
   if (name === "cpu") return 1;
-  return Math.max(1, Math.floor(tuning?.inFlight ?? 1));
+  return Math.max(1, Math.floor(tuning ? tuningValue(tuning, "inFlight") : 1));
 }
 
 /**
@@ -162,11 +168,10 @@ export function stepsInFlight(name: BackendName): number {
  */
 export function passesInFlight(name: BackendName): number {
   if (name === "cpu") return 1;
-  return Math.max(1, Math.floor(tuning?.inferInFlight ?? stepsInFlight(name)));
+  return Math.max(1, Math.floor(tuning ? tuningValue(tuning, "inferInFlight") : 1));
 }
 
-/** Samples per inference pass unless the WebGPU tuning says otherwise. */
-export const INFER_BATCH = 256;
+export { INFER_BATCH };
 
 /**
  * Samples per pass of the loops that only encode or assign: the WebGPU tuning's `inferBatch`,
@@ -177,7 +182,7 @@ export const INFER_BATCH = 256;
  */
 export function passBatch(name: BackendName): number {
   if (name === "cpu") return INFER_BATCH;
-  return Math.max(1, Math.floor(tuning?.inferBatch ?? INFER_BATCH));
+  return Math.max(1, Math.floor(tuning ? tuningValue(tuning, "inferBatch") : INFER_BATCH));
 }
 
 /** @returns where the active GPU tuning came from, or null before WebGPU is initialised. */

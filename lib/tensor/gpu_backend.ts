@@ -62,7 +62,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
   return {
     name: "webgpu",
     foldsInputAct() {
-      return K.activeTuning().foldActGrad ?? true;
+      return K.tuningValue(K.activeTuning(), "foldActGrad");
     },
     fromArray(data, shape) {
       const t = alloc(shape);

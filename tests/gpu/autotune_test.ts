@@ -5,12 +5,11 @@
 import {
   candidateValues,
   costOf,
-  effectiveValue,
   searchTuning,
   type Timing,
   TUNE_FIELDS,
 } from "../../lib/gpu/autotune.ts";
-import { defaultTuning, type Tuning, TUNING_FIELDS } from "../../lib/gpu/kernels.ts";
+import { defaultTuning, type Tuning, TUNING_FIELDS, tuningValue } from "../../lib/gpu/kernels.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
 const GPU: Tuning = defaultTuning(false);
@@ -39,14 +38,14 @@ Deno.test("autotune: every searched field is a Tuning field, and none is tried a
     for (const f of TUNE_FIELDS) {
       const vs = candidateValues(t, f);
       assert(vs.length >= 1, `${f}: no candidates`);
-      assert(!vs.includes(effectiveValue(t, f)), `${f}: tries ${effectiveValue(t, f)} again`);
+      assert(!vs.includes(tuningValue(t, f)), `${f}: tries ${tuningValue(t, f)} again`);
       assertEquals(new Set(vs).size, vs.length, `${f}: a value twice`);
     }
   }
   // Unset fields follow the fields they default to.
-  assertEquals(effectiveValue({ ...GPU, convPixels: 8 }, "convTransposePixels"), 8);
-  assertEquals(effectiveValue({ ...GPU, inFlight: 32 }, "inferInFlight"), 32);
-  assertEquals(effectiveValue(soft, "inferInFlight"), 1);
+  assertEquals(tuningValue({ ...GPU, convPixels: 8 }, "convTransposePixels"), 8);
+  assertEquals(tuningValue({ ...GPU, inFlight: 32 }, "inferInFlight"), 32);
+  assertEquals(tuningValue(soft, "inferInFlight"), 1);
   // Conv tiles stay multiples of 4; split lanes powers of two.
   for (const v of candidateValues(GPU, "convTile")) assertEquals((v as number) % 4, 0);
   for (const v of candidateValues(GPU, "splitLanes")) {
