@@ -20,10 +20,10 @@ import {
   type TuneField,
 } from "../gpu/autotune.ts";
 import {
-  readStoredTuning,
   removeStoredTuning,
   type StoredTrial,
   type StoredTuning,
+  storedTuningPath,
   TUNING_FORMAT,
   tuningDir,
   writeStoredTuning,
@@ -464,7 +464,7 @@ export const tuneCommand: Command = {
     if (dryRun) {
       console.log("not stored (--dry-run)");
     } else {
-      const prior = await readStoredTuning(adapter).catch(() => null);
+      const prior = await Deno.stat(storedTuningPath(adapter)!).then(() => true, () => false);
       const path = await writeStoredTuning(stored);
       console.log(`${prior ? "replaced" : "stored"} ${path}`);
     }
