@@ -187,7 +187,7 @@ export {
   tuningDir,
   writeStoredTuning,
 } from "./lib/gpu/tuning_store.ts";
-export { gpuTuning, gpuTuningSource, type TuningSource } from "./lib/tensor/backends.ts";
+export { gpuTuning, gpuTuningSource, retuneGpu, type TuningSource } from "./lib/tensor/backends.ts";
 export {
   measureTuning,
   type TuningPoint,

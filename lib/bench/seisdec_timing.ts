@@ -310,8 +310,8 @@ export interface TuningWorkload {
 
 /**
  * Times the training step at each batch size and encoder inference under this process's WebGPU
- * tuning (a tuning is fixed per process: `cli.ts tune` and `bench/gpu/tune.ts` run this once per
- * tuning, in a child process). Warm-up steps run outside the timed region.
+ * tuning (`cli.ts tune`'s trial worker switches it between calls with `retuneGpu`;
+ * `bench/gpu/tune.ts` runs one process per tuning). Warm-up steps run outside the timed region.
  *
  * @param w What to time.
  * @returns the figures.

@@ -1,8 +1,9 @@
 /**
  * `cli.ts tune`: measures which WebGPU tuning (tile sizes, pipelining, kernel variants) trains
  * and encodes fastest on this adapter, and stores it, so that every later run on this adapter
- * starts from it (lib/gpu/tuning_store.ts). The search is lib/gpu/autotune.ts; each tuning is
- * timed in a child process (lib/bench/tune_point.ts), since a tuning is fixed per process.
+ * starts from it (lib/gpu/tuning_store.ts). The search is lib/gpu/autotune.ts; the tunings are
+ * timed in a child process that switches from one to the next, or one child per tuning with
+ * `--isolate` (lib/bench/trial_worker.ts).
  *
  * @module
  */
@@ -29,13 +30,11 @@ import {
   writeStoredTuning,
 } from "../gpu/tuning_store.ts";
 import { isSoftwareAdapter, tuningOverride } from "../tensor/backends.ts";
-import { SEED_INPUT, type TuningPoint, type TuningWorkload } from "../bench/seisdec_timing.ts";
+import { SEED_INPUT, type TuningWorkload } from "../bench/seisdec_timing.ts";
+import { timeInFreshProcess, TrialWorker } from "../bench/trial_worker.ts";
 import { openDataset } from "../io/dataset.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
-
-/** The child script that times one tuning. */
-const POINT_SCRIPT = new URL("../bench/tune_point.ts", import.meta.url).href;
 
 function intList(values: Values, name: string, fallback: number[]): number[] {
   const v = strFlag(values, name);
@@ -189,45 +188,6 @@ async function openProgress(
   return replay;
 }
 
-/**
- * Times one tuning in a child process.
- *
- * @param fields The tuning's fields (SEISDEC_TUNING of the child).
- * @param w What to time.
- * @param timeoutS Seconds before the child is killed.
- * @returns the child's figures.
- * @throws Error with the child's last error line when it fails or times out.
- */
-async function timeInChild(
-  fields: Partial<Tuning>,
-  w: TuningWorkload,
-  timeoutS: number,
-): Promise<TuningPoint> {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), timeoutS * 1000);
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", POINT_SCRIPT, JSON.stringify(w)],
-      env: { SEISDEC_TUNING: JSON.stringify(fields), SEISDEC_TUNING_DIR: "none" },
-      stdout: "piped",
-      stderr: "piped",
-      signal: ac.signal,
-    }).output();
-    if (ac.signal.aborted) throw new Error(`killed after ${timeoutS} s (--timeout)`);
-    const lines = (s: Uint8Array) =>
-      new TextDecoder().decode(s).split("\n").map((l) => l.trim()).filter((l) => l);
-    if (!out.success) {
-      const err = lines(out.stderr).filter((l) => !/^\s*at /.test(l));
-      throw new Error(`exit ${out.code}: ${err.at(-1) ?? "no message"}`);
-    }
-    const last = lines(out.stdout).at(-1);
-    if (!last) throw new Error("the child printed nothing");
-    return JSON.parse(last) as TuningPoint;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** `cli.ts tune`. */
 export const tuneCommand: Command = {
   name: "tune",
@@ -237,7 +197,8 @@ export const tuneCommand: Command = {
     "Times the autoencoder's training step and encoder inference under the adapter's default\n" +
     "tuning, then one field at a time (pipelining, conv tiles, kernel variants, split-K sums,\n" +
     "inference passes), keeping a change only when it is faster by --margin on two timings.\n" +
-    "Each tuning runs in a child process. The best is stored per adapter (SEISDEC_TUNING_DIR,\n" +
+    "The trials run in one child process (a new one after a trial fails; one per trial with\n" +
+    "--isolate). The best is stored per adapter (SEISDEC_TUNING_DIR,\n" +
     "default ~/.cache/seisdec/tunings) and used by every later run on this adapter;\n" +
     "SEISDEC_TUNING still overrides it. With a dataset, its sample shape is timed; else the\n" +
     "seed's 1×87×67 (or --input-shape).",
@@ -289,6 +250,10 @@ export const tuneCommand: Command = {
       default: "300",
       description: "Seconds before a trial's process is killed (and the trial counted failed).",
     },
+    isolate: {
+      type: "boolean",
+      description: "Time each tuning in a new process (slower: each recompiles its kernels).",
+    },
     "dry-run": { type: "boolean", description: "Report the best tuning without storing it." },
     resume: {
       type: "boolean",
@@ -323,6 +288,7 @@ export const tuneCommand: Command = {
       throw new UserError(`Cannot read --timeout: expected > 0: found ${timeoutS}`);
     }
     const dryRun = !!values["dry-run"];
+    const isolate = !!values.isolate;
     const dir = tuningDir();
     if (dir === null && !dryRun) {
       throw new UserError(
@@ -342,6 +308,7 @@ export const tuneCommand: Command = {
     const replay = progressPath === null
       ? new Map<string, ProgressFile["trials"]>()
       : await openProgress(progressPath, values, workload, override);
+    const worker = new TrialWorker();
     const measure = async (fields: Partial<Tuning>): Promise<Timing> => {
       const again = replay.get(keyOf(fields))?.shift();
       let rec: ProgressFile["trials"][number];
@@ -349,7 +316,9 @@ export const tuneCommand: Command = {
       else {
         rec = { tuning: fields };
         try {
-          const p = await timeInChild({ ...override, ...fields }, workload, timeoutS);
+          const p = isolate
+            ? await timeInFreshProcess({ ...override, ...fields }, workload, timeoutS)
+            : await worker.time({ ...override, ...fields }, workload, timeoutS);
           if (p.adapter !== adapter) {
             throw new Error(`the child ran on ${p.adapter}, not ${adapter}`);
           }
@@ -377,7 +346,9 @@ export const tuneCommand: Command = {
     if (!quiet) {
       console.log(
         `tuning ${adapter}: autoencoder ${shape} (latent ${workload.config.latentDim}), training batch ` +
-          `${workload.batches.join(", ")}, each trial in its own process`,
+          `${workload.batches.join(", ")}, ${
+            isolate ? "each trial in its own process" : "the trials in a child process"
+          }`,
       );
     }
     const fmtTiming = (t: Timing) =>
@@ -414,7 +385,7 @@ export const tuneCommand: Command = {
         `${(e as Error).message} (the adapter's default tuning: \`cli.ts info --kernels\` ` +
           "checks that every kernel compiles here; a slow adapter may need a larger --timeout)",
       );
-    });
+    }).finally(() => worker.close());
     const stored: StoredTuning = {
       format: TUNING_FORMAT,
       adapter,

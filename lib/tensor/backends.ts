@@ -118,6 +118,32 @@ export async function initBackend(name: BackendName = defaultBackend()): Promise
 }
 
 /**
+ * Switches the running process to another WebGPU tuning, so that several tunings can be timed
+ * in one process (`cli.ts tune`'s trial worker, lib/bench/tune_point.ts) and each kernel
+ * variant compiles once, however many trials use it. Waits for the work in flight, then makes
+ * `t` the dispatchers' default and the pipelining's, and builds a new backend over the same
+ * runtime (buffers, pool and compiled pipelines are kept). Tensors made before stay valid; a
+ * model's packed weights are repacked for the new layouts as they are used. Call it between
+ * runs, never while a training step or pass is being recorded.
+ *
+ * @param t The complete tuning (e.g. `{ ...defaultTuning(software), ...fields }`).
+ * @param from Where its fields came from, for `cli.ts info` (default: the same default kind,
+ *   every field of `t` counted as set by the caller, like SEISDEC_TUNING's).
+ * @throws Error when WebGPU is not initialised.
+ */
+export async function retuneGpu(t: Tuning, from?: TuningSource): Promise<void> {
+  if (!runtime || !source) {
+    throw new Error('Cannot retune WebGPU: call `await initBackend("webgpu")` first');
+  }
+  await runtime.sync();
+  await loadKernels(runtime, t);
+  runtime.deferMap = tuningValue(t, "deferMap");
+  tuning = t;
+  source = from ?? { default: source.default, stored: null, env: t };
+  gpuBackend = createGpuBackend(runtime, t);
+}
+
+/**
  * The backend of a tensor.
  *
  * @param t A tensor.

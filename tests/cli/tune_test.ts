@@ -37,6 +37,7 @@ gpuTest(
     const adapter = await adapterName();
     const r = await tune(dir, ...SMALL, "--fields", "packCache");
     assertEquals(r.code, 0, r.err);
+    assert(r.out.includes("the trials in a child process"), r.out);
     const path = storedTuningPath(adapter, dir)!;
     assert(r.out.includes(`stored ${path}`), r.out);
     assert(
@@ -123,12 +124,14 @@ gpuTest(
     const shape = await tune(dir, "--input-shape", "1,24");
     assertEquals(shape.code, 2);
     assert(shape.err.includes("C,F,T"), shape.err);
-    const killed = await tune(dir, ...SMALL, "--timeout", "0.05");
-    assert(killed.code !== 0, killed.out);
-    assert(
-      killed.err.includes("starting tuning failed") && killed.err.includes("--timeout"),
-      killed.err,
-    );
+    for (const isolate of [[], ["--isolate"]]) {
+      const killed = await tune(dir, ...SMALL, "--timeout", "0.05", ...isolate);
+      assert(killed.code !== 0, killed.out);
+      assert(
+        killed.err.includes("starting tuning failed") && killed.err.includes("--timeout"),
+        killed.err,
+      );
+    }
     assertEquals([...Deno.readDirSync(dir)].length, 0, "no progress file after a failed start");
     await Deno.remove(dir, { recursive: true });
   },

@@ -1,9 +1,23 @@
 /**
  * SEISDEC_TUNING (lib/tensor/backends.ts): the per-adapter tuning override read from the
- * environment, with clear errors for bad values.
+ * environment, with clear errors for bad values; switching tunings in a running process.
  */
-import { parseTuning, tuningOverride } from "../../lib/tensor/backends.ts";
-import { assertEquals, assertThrows } from "../_assert.ts";
+import { activeTuning } from "../../lib/gpu/kernels.ts";
+import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
+import { Adam } from "../../lib/optim/optimizers.ts";
+import {
+  gpuRuntime,
+  gpuTuning,
+  gpuTuningSource,
+  initBackend,
+  parseTuning,
+  retuneGpu,
+  stepsInFlight,
+  tuningOverride,
+} from "../../lib/tensor/backends.ts";
+import { Tensor, tidy } from "../../lib/tensor/tensor.ts";
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
 
 function withEnv(value: string | undefined, fn: () => void): void {
   const old = Deno.env.get("SEISDEC_TUNING");
@@ -47,4 +61,58 @@ Deno.test("a tuning with a field of the wrong type is refused, naming the field 
     matmul: "tiled",
     foldActGrad: false,
   });
+});
+
+gpuTest("retuneGpu switches the dispatchers, the pipelining and the backend in place", async () => {
+  await initBackend("webgpu");
+  const rt = gpuRuntime()!;
+  const before = gpuTuning()!;
+  const source = gpuTuningSource()!;
+  const ae = new ConvAutoencoder({ inputShape: [1, 24, 20] }, 1);
+  const set = ae.build("webgpu");
+  const adam = new Adam(set, { lr: 1e-3 });
+  const x = Tensor.fromArray(
+    Float32Array.from({ length: 4 * 24 * 20 }, (_, i) => Math.sin(i)),
+    [4, 1, 24, 20],
+    "webgpu",
+  ).keep();
+  // Dispatches and loss of one training step.
+  const step = async () => {
+    const d0 = rt.stats().dispatches;
+    const l = tidy(() => {
+      set.zeroGrad();
+      const l = ae.reconstructionLoss(x);
+      l.backward();
+      adam.update();
+      return l;
+    });
+    const loss = await l.item();
+    l.dispose();
+    return { dispatches: rt.stats().dispatches - d0, loss };
+  };
+  try {
+    await retuneGpu({ ...before, packCache: true, inFlight: 3 });
+    assertEquals(stepsInFlight("webgpu"), 3);
+    assertEquals(gpuTuningSource()!.env.inFlight, 3);
+    await step();
+    const cached = await step();
+    await retuneGpu({ ...before, packCache: false, inFlight: 5 });
+    assertEquals(activeTuning().packCache, false);
+    assertEquals(stepsInFlight("webgpu"), 5);
+    const packing = await step();
+    // Without the cache every convolution packs its weight (one dispatch each, 19 in a step of
+    // this autoencoder), with it one dispatch packs them all after the update.
+    assert(
+      packing.dispatches >= cached.dispatches + 10,
+      `${packing.dispatches} vs ${cached.dispatches}`,
+    );
+    assert(Number.isFinite(packing.loss) && packing.loss < cached.loss, JSON.stringify(packing));
+  } finally {
+    await retuneGpu(before, source);
+    x.dispose();
+    adam.dispose();
+    set.dispose();
+  }
+  assertEquals(gpuTuning(), before);
+  assertEquals(gpuTuningSource(), source);
 });

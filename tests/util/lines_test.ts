@@ -1,0 +1,30 @@
+import { readLines } from "../../lib/util/lines.ts";
+import { assertEquals } from "../_assert.ts";
+
+/** A stream that delivers `chunks` one by one. */
+function chunked(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    pull(c) {
+      const next = chunks.shift();
+      if (next) c.enqueue(next);
+      else c.close();
+    },
+  });
+}
+
+Deno.test("readLines splits on LF and CRLF, keeps empty lines and reads a last unended line", async () => {
+  const bytes = new TextEncoder().encode('{"a":1}\r\n\nzwei\ndrei');
+  const got: string[] = [];
+  for await (const l of readLines(chunked([bytes]))) got.push(l);
+  assertEquals(got, ['{"a":1}', "", "zwei", "drei"]);
+});
+
+Deno.test("readLines joins lines and UTF-8 characters split across chunks", async () => {
+  const bytes = new TextEncoder().encode("µs 1×2\nΔt\n");
+  // Split inside "µ" (2 bytes), inside "×" (2 bytes) and before the first line end.
+  const cuts = [1, 5, 8, bytes.length];
+  const chunks = cuts.map((end, i) => bytes.slice(i ? cuts[i - 1] : 0, end));
+  const got: string[] = [];
+  for await (const l of readLines(chunked(chunks))) got.push(l);
+  assertEquals(got, ["µs 1×2", "Δt"]);
+});
