@@ -17,6 +17,7 @@ import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
 import type { Tuning } from "../gpu/kernels.ts";
 import {
+  bindingLimit,
   gpuRuntime,
   gpuTuning,
   initBackend,
@@ -161,6 +162,16 @@ export async function seisdecTrainer(
 ): Promise<SeisdecTrainer> {
   await initBackend(backend);
   const ae = new ConvAutoencoder(config, seed);
+  const most = ae.maxBatch(bindingLimit(backend));
+  for (const [what, b] of [["training batch", batch], ["inference batch", inferBatch]] as const) {
+    if (b > most) {
+      const a = ae.largestActivation();
+      throw new RangeError(
+        `Cannot time a ${what} of ${b}: the ${a.layer} output (${a.shape.join("×")} per ` +
+          `sample) fits this adapter's maxStorageBufferBindingSize for at most ${most} samples`,
+      );
+    }
+  }
   const set = ae.build(backend);
   const adam = new Adam(set, { lr: 1e-3 });
   const rng = new Rng(seed);
@@ -278,7 +289,7 @@ export interface TrainPoint {
 
 /** Encoder inference figures in {@linkcode measureTuning}. */
 export interface InferPoint {
-  /** Samples per pass (the tuning's `inferBatch`). */
+  /** Samples per pass (the tuning's `inferBatch`, or fewer where they would not fit a binding). */
   batch: number;
   /** Steady-state wall time per pass with the tuning's passes in flight. */
   ms: number;
@@ -321,10 +332,16 @@ export async function measureTuning(w: TuningWorkload): Promise<TuningPoint> {
   const rt = gpuRuntime()!;
   const steps = Math.max(1, w.steps ?? 8), seconds = w.seconds ?? 1.5;
   const config = w.config ?? { inputShape: SEED_INPUT };
+  // What encoding runs with: the tuning's pass, or fewer samples where they would not fit
+  // one buffer binding (inferBatchFor in lib/cluster/pretrain.ts).
+  const inferBatch = Math.min(
+    passBatch("webgpu"),
+    new ConvAutoencoder(config).maxBatch(bindingLimit("webgpu")),
+  );
   const train: TrainPoint[] = [];
   let infer: InferPoint | null = null;
   for (const [i, b] of w.batches.entries()) {
-    const tr = await seisdecTrainer("webgpu", b, passBatch("webgpu"), 1, config);
+    const tr = await seisdecTrainer("webgpu", b, inferBatch, 1, config);
     try {
       let t0 = performance.now();
       await tr.step();
@@ -355,7 +372,7 @@ export async function measureTuning(w: TuningWorkload): Promise<TuningPoint> {
         const depth = passesInFlight("webgpu");
         const m = timedSteps(Math.max(steps, 4 * depth), (performance.now() - t0) / 2, seconds);
         const ms = await steadyStepMs(() => tr.infer(), m, depth);
-        const ib = passBatch("webgpu");
+        const ib = inferBatch;
         infer = { batch: ib, ms, samplesPerSec: ib / (ms / 1000) };
       }
     } finally {

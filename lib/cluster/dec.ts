@@ -12,9 +12,16 @@ import { join } from "node:path";
 import { gmm } from "./gmm.ts";
 import { kmeans } from "./kmeans.ts";
 import type { DatasetLike, Normalize } from "./data.ts";
-import { encodeAll, loadAutoencoder, type ModelInfo } from "./pretrain.ts";
+import {
+  checkTrainingBatch,
+  encodeAll,
+  inferBatchFor,
+  loadAutoencoder,
+  type ModelInfo,
+} from "./pretrain.ts";
+import type { ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam, Sgd } from "../optim/optimizers.ts";
-import { backendOf, passBatch, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
+import { backendOf, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
 import { targetDistribution as cpuTargetDistribution } from "../cpu/dec.ts";
 import { axpby, decKlLoss, softAssign, targetDistribution } from "../tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
@@ -368,6 +375,7 @@ export async function finetune(
       `Cannot fine-tune: centroids have dimension ${d}: the encoder's latent size is ${ae.config.latentDim}`,
     );
   }
+  checkTrainingBatch(ae, Math.min(cfg.batchSize, ds.count), device, "fine-tune");
   // One arena for the encoder, decoder and centres: one optimizer dispatch per step.
   const set = ae.build(device, [{ name: "centroids", shape: [k, d], init: cen.data }]);
   set.load(new Map([...pre, ["centroids", cen]]));
@@ -606,18 +614,18 @@ function checkResumable(ckDir: string, st: FinetuneState, cfg: FinetuneConfig, n
 
 /**
  * Soft assignments and hard labels of every sample under the current encoder and centres, in
- * passes of `batchSize` samples (default: the backend's {@linkcode passBatch}).
+ * passes of `batchSize` samples (default: {@linkcode inferBatchFor}).
  *
  * @returns q [N, K] and labels [N].
  */
 export async function assignAll(
-  ae: { encode(x: Tensor): Tensor; config: { latentDim: number } },
+  ae: ConvAutoencoder,
   mu: Tensor,
   ds: DatasetLike,
   normalize: Normalize,
   alpha: number,
   device: Device,
-  batchSize = passBatch(device),
+  batchSize = inferBatchFor(ae, device),
 ): Promise<{ q: Float32Array; labels: Int32Array; latent: Float32Array }> {
   const n = ds.count, k = mu.shape[0], d = ae.config.latentDim;
   const q = new Float32Array(n * k), latent = new Float32Array(n * d);

@@ -10,7 +10,13 @@
 import { join } from "node:path";
 import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
-import { initBackend, passBatch, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
+import {
+  bindingLimit,
+  initBackend,
+  passBatch,
+  passesInFlight,
+  stepsInFlight,
+} from "../tensor/backends.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
 import { pipelined } from "../util/pipeline.ts";
@@ -133,6 +139,48 @@ export interface PretrainHooks {
 }
 
 /**
+ * Samples per inference pass (encoding, assignment) of a model on a backend: the backend's
+ * {@linkcode passBatch}, lowered to the most whose activations each fit one buffer binding of
+ * the adapter (large spectrograms on a 128 MiB adapter).
+ *
+ * @param ae The autoencoder.
+ * @param device Backend (initialised).
+ * @returns the batch size, ≥ 1.
+ */
+export function inferBatchFor(ae: ConvAutoencoder, device: Device): number {
+  return Math.min(passBatch(device), ae.maxBatch(bindingLimit(device)));
+}
+
+/**
+ * Refuses a training batch whose largest activation would not fit one buffer binding of the
+ * adapter (`maxStorageBufferBindingSize`), before any work, naming the largest batch that fits.
+ *
+ * @param ae The autoencoder.
+ * @param batch Samples per training step.
+ * @param device Backend (initialised).
+ * @param what What is being run, e.g. "pretrain".
+ * @throws {UserError} when the batch is too large.
+ */
+export function checkTrainingBatch(
+  ae: ConvAutoencoder,
+  batch: number,
+  device: Device,
+  what: string,
+): void {
+  const limit = bindingLimit(device);
+  const most = ae.maxBatch(limit);
+  if (batch <= most) return;
+  const a = ae.largestActivation();
+  throw new UserError(
+    `Cannot ${what} with --batch-size ${batch}: the ${a.layer} output (${
+      a.shape.join("×")
+    } per sample, ${(4 * a.floats * batch / 2 ** 20).toFixed(1)} MiB at this batch) would not ` +
+      `fit this adapter's maxStorageBufferBindingSize (${(limit / 2 ** 20).toFixed(0)} MiB): ` +
+      `use --batch-size ${most} or less`,
+  );
+}
+
+/**
  * Pretrains the autoencoder on a dataset, writing into a model directory.
  *
  * @param ds Dataset.
@@ -155,6 +203,7 @@ export async function pretrain(
     { inputShape: [...ds.sampleShape], latentDim: cfg.latentDim },
     cfg.seed,
   );
+  checkTrainingBatch(ae, Math.min(cfg.batchSize, ds.count), device, "pretrain");
   const set = ae.build(device);
   const adam = new Adam(set, { lr: cfg.lr, betas: cfg.betas, weightDecay: cfg.weightDecay });
   const rng = new Rng(cfg.seed);
@@ -437,7 +486,7 @@ export function rescaleLatent(
  * @param ds Dataset.
  * @param normalize Normalisation used in training.
  * @param device Backend.
- * @param batchSize Samples per pass (default: the backend's {@linkcode passBatch}).
+ * @param batchSize Samples per pass (default: {@linkcode inferBatchFor}).
  * @param onBatch Progress callback.
  * @returns latent codes [N, D].
  */
@@ -446,7 +495,7 @@ export async function encodeAll(
   ds: DatasetLike,
   normalize: Normalize,
   device: Device,
-  batchSize = passBatch(device),
+  batchSize = inferBatchFor(ae, device),
   onBatch?: (done: number) => void,
 ): Promise<Float32Array> {
   const d = ae.config.latentDim;

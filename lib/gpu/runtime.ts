@@ -111,6 +111,36 @@ export interface RuntimeStats {
 }
 
 /** The process-wide GPU runtime. Obtain it with {@linkcode gpu}. */
+/**
+ * A dispatch would bind more bytes than the adapter allows in one binding
+ * (`maxStorageBufferBindingSize`, 128 MiB by default; `maxUniformBufferBindingSize`): thrown
+ * when the dispatch is recorded, before WebGPU would report an invalid bind group at the submit.
+ * Usually a batch too large for the adapter: the caller can name the batch and the most that fits.
+ */
+export class BindingSizeError extends RangeError {
+  /**
+   * @param kernel The kernel's name.
+   * @param binding The binding's number in the kernel.
+   * @param bytes The bytes it was asked to bind.
+   * @param limit The adapter's limit.
+   * @param uniform Whether it is a uniform binding.
+   */
+  constructor(
+    readonly kernel: string,
+    readonly binding: number,
+    readonly bytes: number,
+    readonly limit: number,
+    uniform: boolean,
+  ) {
+    super(
+      `Cannot dispatch kernel ${kernel}: binding ${binding} is ${bytes} bytes, past this ` +
+        `adapter's ${uniform ? "maxUniformBufferBindingSize" : "maxStorageBufferBindingSize"} ` +
+        `(${limit} bytes): use a smaller batch`,
+    );
+    this.name = "BindingSizeError";
+  }
+}
+
 export class GpuRuntime {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
@@ -369,9 +399,15 @@ export class GpuRuntime {
     const entries: GPUBindGroupEntry[] = [
       { binding: 0, resource: { buffer: this.#arenaGpu, offset: 0, size: bytes } },
     ];
+    const lim = this.device.limits;
     for (let i = 0; i < buffers.length; i++) {
       const b = buffers[i];
       if (def.storage[i] === null || !b) continue;
+      const uniform = def.storage[i] === "uniform";
+      const most = uniform ? lim.maxUniformBufferBindingSize : lim.maxStorageBufferBindingSize;
+      if (b.size > most) {
+        throw new BindingSizeError(def.name, i + 1, b.size, most, uniform);
+      }
       entries.push({
         binding: i + 1,
         resource: { buffer: b.buffer, offset: b.offset, size: Math.max(4, b.size) },

@@ -317,6 +317,40 @@ export class ConvAutoencoder {
     return rows;
   }
 
+  /**
+   * The largest tensor a training step or an encoder pass holds per sample: the one that
+   * limits the batch an adapter can bind (`maxStorageBufferBindingSize`), since each
+   * activation and its gradient is one buffer binding.
+   *
+   * @returns the layer (as in {@linkcode ConvAutoencoder.shapeTable}), its output shape and
+   *   floats per sample.
+   *
+   * @example The seed autoencoder
+   * ```ts
+   * import { ConvAutoencoder } from "./autoencoder.ts";
+   * const a = new ConvAutoencoder({ inputShape: [1, 87, 67] }).largestActivation();
+   * if (a.floats !== 8 * 45 * 35) throw new Error(JSON.stringify(a)); // d4's output
+   * ```
+   */
+  largestActivation(): { layer: string; shape: number[]; floats: number } {
+    let best = { layer: "input", shape: [] as number[], floats: 0 };
+    for (const [layer, s] of this.shapeTable(1)) {
+      const floats = s.reduce((a, b) => a * b, 1);
+      if (floats > best.floats) best = { layer, shape: s.slice(1), floats };
+    }
+    return best;
+  }
+
+  /**
+   * The largest batch whose every activation fits one buffer binding of `bindingBytes`.
+   *
+   * @param bindingBytes The adapter's `maxStorageBufferBindingSize` (Infinity: no limit).
+   * @returns the batch size (at least 1; Infinity without a limit).
+   */
+  maxBatch(bindingBytes: number): number {
+    return Math.max(1, Math.floor(bindingBytes / (4 * this.largestActivation().floats)));
+  }
+
   #checkInput(x: Tensor): void {
     const [c, h, w] = this.config.inputShape;
     if (x.shape.length !== 4 || x.shape[1] !== c || x.shape[2] !== h || x.shape[3] !== w) {

@@ -211,6 +211,19 @@ export function passBatch(name: BackendName): number {
   return Math.max(1, Math.floor(tuning ? tuningValue(tuning, "inferBatch") : INFER_BATCH));
 }
 
+/**
+ * Bytes one buffer binding may hold on a backend: the WebGPU adapter's
+ * `maxStorageBufferBindingSize` (128 MiB unless the adapter offers more), which bounds every
+ * activation of a batch; Infinity on the CPU backend and before WebGPU is initialised.
+ *
+ * @param name Backend name.
+ * @returns the limit in bytes.
+ */
+export function bindingLimit(name: BackendName): number {
+  if (name === "cpu" || !runtime) return Infinity;
+  return runtime.device.limits.maxStorageBufferBindingSize;
+}
+
 /** @returns where the active GPU tuning came from, or null before WebGPU is initialised. */
 export function gpuTuningSource(): TuningSource | null {
   return source;

@@ -6,7 +6,7 @@
 import { bucketSize } from "../../lib/gpu/pool.ts";
 import { compileAll, conv2dDef, KERNELS } from "../../lib/gpu/kernels.ts";
 import * as K from "../../lib/gpu/kernels.ts";
-import type { KernelDef } from "../../lib/gpu/runtime.ts";
+import { BindingSizeError, type KernelDef } from "../../lib/gpu/runtime.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { Adam } from "../../lib/optim/optimizers.ts";
 import { backendNamed } from "../../lib/tensor/backends.ts";
@@ -146,6 +146,25 @@ gpuTest("a grid beyond maxComputeWorkgroupsPerDimension² is refused", async () 
   await rt.sync();
   y.dispose();
 });
+
+gpuTest(
+  "a binding past maxStorageBufferBindingSize is refused when recorded, naming the kernel",
+  async () => {
+    const rt = await webgpu();
+    const limit = rt.device.limits.maxStorageBufferBindingSize;
+    const y = backendNamed("webgpu").fill([64], 0);
+    // The size alone is checked before the bind group is made: no buffer that large is needed.
+    const e = assertThrows(
+      () => rt.dispatch(KERNELS.scale, [0], [y.ref, { ...y.ref, size: limit + 4 }], 1),
+      BindingSizeError,
+      `binding 2 is ${limit + 4} bytes`,
+    ) as BindingSizeError;
+    assert(e.message.includes("kernel scale") && e.message.includes("smaller batch"), e.message);
+    assertEquals([e.kernel, e.binding, e.bytes, e.limit], ["scale", 2, limit + 4, limit]);
+    await rt.sync(); // nothing invalid was recorded
+    y.dispose();
+  },
+);
 
 gpuTest("dispatch checks that the kernel was compiled and gets its buffers", async () => {
   const rt = await webgpu();

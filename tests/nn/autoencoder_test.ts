@@ -213,3 +213,20 @@ for (const device of ["cpu", "webgpu"] as const) {
     },
   );
 }
+
+Deno.test("the largest activation bounds the batch an adapter can bind", () => {
+  const seed = new ConvAutoencoder({ inputShape: SEED_SHAPE });
+  // d4's output, 8×45×35 before d5 and the crop, is larger than e0's 8×44×34.
+  assertEquals(seed.largestActivation(), {
+    layer: "decoder ConvTranspose2d",
+    shape: [8, 45, 35],
+    floats: 12600,
+  });
+  assertEquals(seed.maxBatch(128 * 2 ** 20), Math.floor(128 * 2 ** 20 / (4 * 12600))); // 2,663
+  assertEquals(seed.maxBatch(Infinity), Infinity);
+  assertEquals(seed.maxBatch(1000), 1, "at least one sample, whatever the limit");
+  // A long window: 257 frequencies × 400 frames; d4 outputs 8×129×201.
+  const big = new ConvAutoencoder({ inputShape: [1, 257, 400] });
+  assertEquals(big.largestActivation().shape, [8, 129, 201]);
+  assertEquals(big.maxBatch(128 * 2 ** 20), 161);
+});
