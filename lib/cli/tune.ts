@@ -198,10 +198,10 @@ export const tuneCommand: Command = {
     "tuning, then one field at a time (pipelining, conv tiles, kernel variants, split-K sums,\n" +
     "inference passes), keeping a change only when it is faster by --margin on two timings.\n" +
     "The trials run in one child process (a new one after a trial fails; one per trial with\n" +
-    "--isolate). The best is stored per adapter (SEISDEC_TUNING_DIR,\n" +
-    "default ~/.cache/seisdec/tunings) and used by every later run on this adapter;\n" +
-    "SEISDEC_TUNING still overrides it. With a dataset, its sample shape is timed; else the\n" +
-    "seed's 1×87×67 (or --input-shape).",
+    "--isolate). The best is stored per adapter (SEISDEC_TUNING_DIR, default\n" +
+    "~/.cache/seisdec/tunings) and used by every later run on this adapter; SEISDEC_TUNING\n" +
+    "still overrides it. With a dataset, its sample shape is timed; else the seed's 1×87×67\n" +
+    "(or --input-shape).",
   flags: {
     "batch-size": {
       type: "string",
