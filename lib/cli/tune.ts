@@ -226,6 +226,12 @@ export const tuneCommand: Command = {
       default: "3",
       description: "Least gain, in %, for a change to be kept.",
     },
+    passes: {
+      type: "string",
+      arg: "N",
+      default: "2",
+      description: "Most passes over the fields; another runs only after a pass kept a change.",
+    },
     confirm: {
       type: "string",
       arg: "N",
@@ -280,6 +286,8 @@ export const tuneCommand: Command = {
     const budget = numFlag(values, "budget") ?? 3600;
     const confirm = intFlag(values, "confirm") ?? 2;
     if (confirm < 1) throw new UserError(`Cannot read --confirm: expected ≥ 1: found ${confirm}`);
+    const passes = intFlag(values, "passes") ?? 2;
+    if (passes < 1) throw new UserError(`Cannot read --passes: expected ≥ 1: found ${passes}`);
     const timeoutS = numFlag(values, "timeout") ?? 300;
     if (!(margin >= 0 && margin < 1)) {
       throw new UserError(`Cannot read --margin: expected 0 to 100: found ${margin * 100}`);
@@ -359,13 +367,19 @@ export const tuneCommand: Command = {
     // A failed start leaves nothing worth resuming.
     const dropProgress = () =>
       progressPath === null ? Promise.resolve() : Deno.remove(progressPath).catch(() => {});
+    let pass = 1;
     const result = await searchTuning(base, measure, {
       fields,
       margin,
       confirm,
+      passes,
       deadline: Date.now() + budget * 1000,
-      onTrial: (t, _best, bestCost) => {
+      onTrial: (t, best, bestCost) => {
         if (quiet) return;
+        if (t.pass !== pass) {
+          pass = t.pass;
+          console.log(`pass ${pass}: the fields again, over ${JSON.stringify(best)}`);
+        }
         const what = `${t.role === "recheck" ? "  again " : ""}${label(t)}`.padEnd(34);
         if (!t.timing) {
           console.log(`  ${what} failed: ${t.error}`);

@@ -2,13 +2,16 @@
  * Tuning search for `cli.ts tune`: coordinate descent over the {@linkcode Tuning} fields, one
  * field at a time in {@linkcode TUNE_FIELDS} order, each value of {@linkcode candidateValues}
  * timed over the best tuning so far. A candidate that looks faster by more than the margin is
- * timed again (twice by default), each time right after the best so far is timed again, and kept
- * only if its fastest timing beats the best's fastest by the margin. Noise on a shared machine only slows a run down (this
- * VM drifts 10–20 % over minutes), so each tuning's fastest timing is its estimate, and the
- * second look keeps one slow timing of the best from letting a slower candidate win.
+ * timed again (twice by default), each time right after the best so far is timed again, and
+ * kept only if its fastest timing beats the best's fastest by the margin. Noise on a shared
+ * machine only slows a run down (this VM drifts 10–20 % over minutes), so each tuning's fastest
+ * timing is its estimate, and the second look keeps one slow timing of the best from letting a
+ * slower candidate win. A pass that keeps a change is followed by another (up to `passes`),
+ * since a field tried before the change may have a better value after it (a conv tile and its
+ * pixel tile, say); a candidate already timed against the same best is not timed again.
  *
- * The search only decides; timing a tuning (a child process per tuning, since a tuning is
- * fixed per process) is the caller's `measure`.
+ * The search only decides; timing a tuning (in a child process, lib/bench/trial_worker.ts) is
+ * the caller's `measure`.
  *
  * @module
  */
@@ -152,6 +155,8 @@ export interface Trial {
   error?: string;
   /** Whether the candidate became the best so far (on its recheck). */
   kept?: boolean;
+  /** The pass over the fields, from 1. */
+  pass: number;
 }
 
 /** How the search runs. */
@@ -165,6 +170,11 @@ export interface SearchOptions {
    * alternately, before the fastest timings of both decide (default 2, at least 1).
    */
   confirm?: number;
+  /**
+   * Most passes over the fields (default 2, at least 1); a pass runs only when the one before
+   * kept a change.
+   */
+  passes?: number;
   /** No trial starts after this time (ms since the epoch). */
   deadline?: number;
   /**
@@ -215,7 +225,7 @@ export async function searchTuning(
     trials.push(trial);
     return trial.timing ?? null;
   };
-  const first = await run({ tuning: {}, role: "base", field: null, value: null });
+  const first = await run({ tuning: {}, role: "base", field: null, value: null, pass: 1 });
   if (!first) throw new Error(`Cannot tune: the starting tuning failed: ${trials[0].error}`);
   // Every timing of the best so far (and of the base); a tuning's cost is its fastest.
   let bestCosts = [first.cost];
@@ -224,44 +234,31 @@ export async function searchTuning(
   const report = (t: Trial) => opts.onTrial?.(t, best, least(bestCosts));
   report(trials[0]);
   let stopped: SearchResult["stopped"] = null;
-  outer: for (const f of fields) {
-    for (const value of candidateValues({ ...base, ...best }, f)) {
-      if (opts.deadline !== undefined && Date.now() > opts.deadline) {
-        stopped = "deadline";
-        break outer;
-      }
-      const tuning = { ...best, [f]: value } as Partial<Tuning>;
-      const tryIt: Trial = { tuning, role: "try", field: f, value };
-      const t = await run(tryIt);
-      if (!t || t.cost >= least(bestCosts) * (1 - margin)) {
-        tryIt.kept = false;
-        report(tryIt);
-        continue;
-      }
-      report(tryIt);
-      // Looks faster: time the best so far and the candidate again, alternately.
-      const candCosts = [t.cost];
-      let failed = false;
-      for (let r = 1; r <= confirm; r++) {
-        const again = await run({ tuning: best, role: "recheck", field: null, value: null });
-        report(trials.at(-1)!);
-        if (again) {
-          bestCosts = [...bestCosts, again.cost];
-          if (Object.keys(best).length === 0) baseCosts.push(again.cost);
+  const passes = Math.max(1, Math.floor(opts.passes ?? 2));
+  // Candidates timed and not kept, each with the best it was timed against.
+  const rejected = new Set<string>();
+  // The full tuning, so that a field set to its default matches the default left unset.
+  const keyOf = (t: Partial<Tuning>) =>
+    JSON.stringify(
+      Object.entries({ ...base, ...t }).sort(([a], [b]) => a.localeCompare(b)),
+    );
+  let pass = 1, keptInPass = true;
+  outer: for (; pass <= passes && keptInPass; pass++) {
+    keptInPass = false;
+    for (const f of fields) {
+      for (const value of candidateValues({ ...base, ...best }, f)) {
+        const tuning = { ...best, [f]: value } as Partial<Tuning>;
+        const seen = `${keyOf(best)} ${keyOf(tuning)}`;
+        if (rejected.has(seen)) continue;
+        if (opts.deadline !== undefined && Date.now() > opts.deadline) {
+          stopped = "deadline";
+          break outer;
         }
-        const recheck: Trial = { tuning, role: "recheck", field: f, value };
-        const t2 = await run(recheck);
-        if (t2) candCosts.push(t2.cost);
-        else failed = true;
-        if (r === confirm) {
-          recheck.kept = tryIt.kept = !failed &&
-            least(candCosts) < least(bestCosts) * (1 - margin);
-        }
-        report(recheck);
-      }
-      if (tryIt.kept) {
-        best = tuning;
-        bestCosts = candCosts;
+        const before = best;
+        if (await tryCandidate(f, value, tuning)) {
+          keptInPass = true;
+          rejected.add(`${keyOf(best)} ${keyOf(before)}`); // the old best just lost to it
+        } else rejected.add(seen);
       }
     }
   }
@@ -272,4 +269,52 @@ export async function searchTuning(
     trials,
     stopped,
   };
+
+  /** Times one candidate (and rechecks it); true when it became the best. */
+  async function tryCandidate(
+    f: TuneField,
+    value: Value,
+    tuning: Partial<Tuning>,
+  ): Promise<boolean> {
+    {
+      const tryIt: Trial = { tuning, role: "try", field: f, value, pass };
+      const t = await run(tryIt);
+      if (!t || t.cost >= least(bestCosts) * (1 - margin)) {
+        tryIt.kept = false;
+        report(tryIt);
+        return false;
+      }
+      report(tryIt);
+      // Looks faster: time the best so far and the candidate again, alternately.
+      const candCosts = [t.cost];
+      let failed = false;
+      for (let r = 1; r <= confirm; r++) {
+        const again = await run({
+          tuning: best,
+          role: "recheck",
+          field: null,
+          value: null,
+          pass,
+        });
+        report(trials.at(-1)!);
+        if (again) {
+          bestCosts = [...bestCosts, again.cost];
+          if (Object.keys(best).length === 0) baseCosts.push(again.cost);
+        }
+        const recheck: Trial = { tuning, role: "recheck", field: f, value, pass };
+        const t2 = await run(recheck);
+        if (t2) candCosts.push(t2.cost);
+        else failed = true;
+        if (r === confirm) {
+          recheck.kept = tryIt.kept = !failed &&
+            least(candCosts) < least(bestCosts) * (1 - margin);
+        }
+        report(recheck);
+      }
+      if (!tryIt.kept) return false;
+      best = tuning;
+      bestCosts = candCosts;
+      return true;
+    }
+  }
 }

@@ -121,6 +121,9 @@ gpuTest(
     const bad = await tune(dir, "--fields", "convTile,tileSize");
     assertEquals(bad.code, 2);
     assert(bad.err.includes("'tileSize'") && bad.err.includes("convPixels"), bad.err);
+    const passes = await tune(dir, "--passes", "0");
+    assertEquals(passes.code, 2);
+    assert(passes.err.includes("--passes"), passes.err);
     const shape = await tune(dir, "--input-shape", "1,24");
     assertEquals(shape.code, 2);
     assert(shape.err.includes("C,F,T"), shape.err);

@@ -68,7 +68,10 @@ Deno.test("autotune: keeps every change that is faster by the margin, field by f
     "convTile=16": 0.9,
     "packCache=false": 0.99, // 1 % faster: under the 3 % margin
   });
-  const r = await searchTuning(GPU, measure, { fields: ["inFlight", "convTile", "packCache"] });
+  const r = await searchTuning(GPU, measure, {
+    fields: ["inFlight", "convTile", "packCache"],
+    passes: 1,
+  });
   assertEquals(r.best, { inFlight: 32, convTile: 16 });
   assert(Math.abs(r.speedup - 1 / (0.5 * 0.9)) < 1e-9, `speedup ${r.speedup}`);
   assertEquals(r.stopped, null);
@@ -86,6 +89,74 @@ Deno.test("autotune: keeps every change that is faster by the margin, field by f
     "convTile=16",
   ]);
   assertEquals(r.trials[0].role, "base");
+});
+
+Deno.test("autotune: a pass that keeps a change is followed by another, which skips what it timed", async () => {
+  // convTile 4 pays only with 4-pixel tiles: the first pass keeps convPixels 4, the second then
+  // finds convTile 4 (the GPU default: convTile 8, convPixels 1).
+  const cost = (t: Partial<Tuning>) => {
+    const tile = t.convTile ?? 8, px = t.convPixels ?? 1;
+    if (px === 4) return tile === 4 ? 6 : 8;
+    return tile === 4 ? 12 : 10;
+  };
+  const calls: Partial<Tuning>[] = [];
+  const measure = (t: Partial<Tuning>) => {
+    calls.push(t);
+    return Promise.resolve(timing(cost(t)));
+  };
+  const passes: number[] = [];
+  const r = await searchTuning(GPU, measure, {
+    fields: ["convTile", "convPixels"],
+    onTrial: (t) => passes.push(t.pass),
+  });
+  assertEquals(r.best, { convPixels: 4, convTile: 4 });
+  assert(Math.abs(r.speedup - 10 / 6) < 1e-9, `speedup ${r.speedup}`);
+  const tries = r.trials.filter((t) => t.role === "try");
+  const tried = (pass: number) =>
+    tries.filter((t) => t.pass === pass).map((t) => JSON.stringify(t.tuning));
+  assertEquals(tried(1), [
+    '{"convTile":4}',
+    '{"convTile":16}',
+    '{"convTile":32}',
+    '{"convPixels":2}',
+    '{"convPixels":4}',
+    '{"convPixels":8}',
+    '{"convPixels":12}',
+  ]);
+  // The second pass: convTile over convPixels 4 (each timed before only over 1-pixel tiles),
+  // then convPixels over convTile 4.
+  assertEquals(tried(2), [
+    '{"convPixels":4,"convTile":4}',
+    '{"convPixels":4,"convTile":16}',
+    '{"convPixels":4,"convTile":32}',
+    '{"convPixels":1,"convTile":4}',
+    '{"convPixels":2,"convTile":4}',
+    '{"convPixels":8,"convTile":4}',
+    '{"convPixels":12,"convTile":4}',
+  ]);
+  // No third pass (default 2), though the second kept a change.
+  assertEquals(Math.max(...passes), 2);
+  assertEquals(tried(3), []);
+  // A third pass has nothing left to time: every candidate around this best was timed against
+  // it in the second pass (convTile 16 and 32 after convTile 4 was kept), and convTile 8 is the
+  // best that convTile 4 beat.
+  const three = await searchTuning(GPU, measure, {
+    fields: ["convTile", "convPixels"],
+    passes: 3,
+  });
+  assertEquals(three.best, { convPixels: 4, convTile: 4 });
+  assertEquals(three.trials.length, r.trials.length);
+  // With one pass, convTile 4 is never found.
+  const one = await searchTuning(GPU, measure, { fields: ["convTile", "convPixels"], passes: 1 });
+  assertEquals(one.best, { convPixels: 4 });
+});
+
+Deno.test("autotune: a pass that keeps nothing ends the search", async () => {
+  const { calls, measure } = separable({});
+  const r = await searchTuning(GPU, measure, { fields: ["convTile"], passes: 5 });
+  assertEquals(r.best, {});
+  assertEquals(calls.length, 1 + 3, "the start and each convTile candidate once");
+  assert(r.trials.every((t) => t.pass === 1));
 });
 
 Deno.test("autotune: one slow timing of the best does not let a slower candidate win", async () => {
