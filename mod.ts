@@ -187,7 +187,13 @@ export {
   tuningDir,
   writeStoredTuning,
 } from "./lib/gpu/tuning_store.ts";
-export { gpuTuning, gpuTuningSource, retuneGpu, type TuningSource } from "./lib/tensor/backends.ts";
+export {
+  bindingLimit,
+  gpuTuning,
+  gpuTuningSource,
+  retuneGpu,
+  type TuningSource,
+} from "./lib/tensor/backends.ts";
 export {
   measureTuning,
   type TuningPoint,
