@@ -18,6 +18,13 @@ import type { TuningPoint, TuningWorkload } from "./seisdec_timing.ts";
 /** The child script. */
 const POINT_SCRIPT = new URL("./tune_point.ts", import.meta.url).href;
 
+/**
+ * How the child is run. Its module graph has no npm packages, so it never needs node_modules:
+ * `manual` keeps Deno from trying to install them, on a host without network (bench/gpu/run.sh)
+ * as anywhere else.
+ */
+const CHILD_FLAGS = ["run", "--node-modules-dir=manual", "-A"];
+
 /** The child's environment: no stored tuning (the parent sends every field). */
 const CHILD_ENV = { SEISDEC_TUNING_DIR: "none" };
 
@@ -47,7 +54,7 @@ export async function timeInFreshProcess(
   const timer = setTimeout(() => ac.abort(), timeoutS * 1000);
   try {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", POINT_SCRIPT, JSON.stringify(w)],
+      args: [...CHILD_FLAGS, POINT_SCRIPT, JSON.stringify(w)],
       env: { ...CHILD_ENV, SEISDEC_TUNING: JSON.stringify(fields) },
       stdout: "piped",
       stderr: "piped",
@@ -89,7 +96,7 @@ export class TrialWorker {
 
   #start(): Child {
     const proc = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", POINT_SCRIPT, "--serve"],
+      args: [...CHILD_FLAGS, POINT_SCRIPT, "--serve"],
       env: CHILD_ENV,
       stdin: "piped",
       stdout: "piped",
