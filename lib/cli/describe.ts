@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { openDataset } from "../io/dataset.ts";
+import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
 import { parseCsvRecords } from "../io/csv.ts";
 import { UserError } from "../util/errors.ts";
 
@@ -14,6 +15,23 @@ export interface DirSummary {
   kind: "dataset" | "model" | "clusters";
   path: string;
   [field: string]: unknown;
+}
+
+/** WebGPU's default `maxStorageBufferBindingSize` (what every adapter offers at least). */
+const DEFAULT_BINDING = 128 * 2 ** 20;
+
+/**
+ * The most samples per batch whose largest activation fits one buffer binding of WebGPU's
+ * default size (`cli.ts info` prints the adapter's own `maxStorageBufferBindingSize`).
+ */
+function batchLimit(config: AutoencoderConfig): Record<string, unknown> {
+  const ae = new ConvAutoencoder(config);
+  const a = ae.largestActivation();
+  return {
+    at128MiB: ae.maxBatch(DEFAULT_BINDING),
+    layer: `${a.layer} ${a.shape.join("×")}`,
+    bytesPerSample: 4 * a.floats,
+  };
 }
 
 async function readText(path: string): Promise<string | null> {
@@ -59,6 +77,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         labelled: labels.length,
         classes: counts(labels),
         failed: failed === null ? null : { total: failed.length, byReason: counts(failed) },
+        batchLimit: batchLimit({ inputShape: [...ds.sampleShape] }),
       };
     } finally {
       ds.close();
@@ -105,6 +124,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
           lr: m.finetune.lr,
         }
         : null,
+      batchLimit: m.autoencoder?.inputShape ? batchLimit(m.autoencoder) : null,
       files: {
         autoencoder: await has("autoencoder.safetensors"),
         centroids: await has("centroids.safetensors"),

@@ -277,6 +277,15 @@ gpuTest(
       "dec",
     ]);
     assertEquals(mInfo.files.dec, true);
+    // The largest batch whose largest activation fits WebGPU's default 128 MiB binding: the
+    // same for the model as for the dataset it was trained on.
+    const lim = dsInfo.batchLimit;
+    assertEquals(mInfo.batchLimit, lim);
+    assert(/^decoder ConvTranspose2d \d+×\d+×\d+$/.test(lim.layer), lim.layer);
+    const perSample = 4 *
+      lim.layer.split(" ").at(-1).split("×").reduce((a: number, b: string) => a * Number(b), 1);
+    assertEquals(lim.bytesPerSample, perSample);
+    assertEquals(lim.at128MiB, Math.floor(128 * 2 ** 20 / perSample));
     const cInfo = await infoOf(p("c"));
     assertEquals([cInfo.kind, cInfo.stage, cInfo.n, cInfo.k], ["clusters", "dec", 40, 2]);
     assertEquals(cInfo.sizes, [count("0"), count("1")]);
