@@ -237,11 +237,12 @@ export async function searchTuning(
   const passes = Math.max(1, Math.floor(opts.passes ?? 2));
   // Candidates timed and not kept, each with the best it was timed against.
   const rejected = new Set<string>();
-  // The full tuning, so that a field set to its default matches the default left unset.
-  const keyOf = (t: Partial<Tuning>) =>
-    JSON.stringify(
-      Object.entries({ ...base, ...t }).sort(([a], [b]) => a.localeCompare(b)),
-    );
+  // The values in force of the searched fields (the only ones that differ between tunings
+  // here), so that a field set to what leaving it out means matches the field left out.
+  const keyOf = (t: Partial<Tuning>) => {
+    const full: Tuning = { ...base, ...t };
+    return JSON.stringify(TUNE_FIELDS.map((f) => tuningValue(full, f)));
+  };
   let pass = 1, keptInPass = true;
   outer: for (; pass <= passes && keptInPass; pass++) {
     keptInPass = false;

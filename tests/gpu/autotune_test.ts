@@ -151,6 +151,18 @@ Deno.test("autotune: a pass that keeps a change is followed by another, which sk
   assertEquals(one.best, { convPixels: 4 });
 });
 
+Deno.test("autotune: the second pass does not time again the tuning a kept change beat", async () => {
+  // The GPU default leaves packCache unset (on); turning it off is kept in the first pass. The
+  // second pass's only packCache candidate, on, is that default: it is not timed again.
+  const { calls, measure } = separable({ "packCache=false": 0.5 });
+  const r = await searchTuning(GPU, measure, { fields: ["packCache"] });
+  assertEquals(r.best, { packCache: false });
+  // The start, the candidate, then the start and the candidate twice more (confirm 2).
+  const off = '{"packCache":false}';
+  assertEquals(calls.map((c) => JSON.stringify(c)), ["{}", off, "{}", off, "{}", off]);
+  assert(r.trials.every((t) => t.pass === 1), "the second pass timed nothing");
+});
+
 Deno.test("autotune: a pass that keeps nothing ends the search", async () => {
   const { calls, measure } = separable({});
   const r = await searchTuning(GPU, measure, { fields: ["convTile"], passes: 5 });
