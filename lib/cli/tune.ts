@@ -33,6 +33,7 @@ import { isSoftwareAdapter, tuningOverride } from "../tensor/backends.ts";
 import { SEED_INPUT, type TuningWorkload } from "../bench/seisdec_timing.ts";
 import { timeInFreshProcess, TrialWorker } from "../bench/trial_worker.ts";
 import { openDataset } from "../io/dataset.ts";
+import { ConvAutoencoder } from "../nn/autoencoder.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 
@@ -281,6 +282,22 @@ export const tuneCommand: Command = {
       return;
     }
     const workload = await readWorkload(values, positionals);
+    const info = await adapterSummary();
+    // Every training batch must fit the adapter's buffer bindings (passes shrink to fit).
+    const ae = new ConvAutoencoder(workload.config);
+    const limit = info.limits.maxStorageBufferBindingSize;
+    const most = ae.maxBatch(limit);
+    const over = workload.batches.find((b) => b > most);
+    if (over !== undefined) {
+      const a = ae.largestActivation();
+      throw new UserError(
+        `Cannot tune with --batch-size ${over}: the ${a.layer} output (${
+          a.shape.join("×")
+        } per sample) fits this adapter's maxStorageBufferBindingSize (${
+          (limit / 2 ** 20).toFixed(0)
+        } MiB) for at most ${most} samples: use --batch-size ${most} or less`,
+      );
+    }
     const fields = fieldList(values);
     const margin = (numFlag(values, "margin") ?? 3) / 100;
     const budget = numFlag(values, "budget") ?? 3600;
@@ -306,7 +323,6 @@ export const tuneCommand: Command = {
     }
 
     // Start from the adapter's default with any SEISDEC_TUNING fields, not a stored tuning.
-    const info = await adapterSummary();
     const override = tuningOverride();
     const base: Tuning = { ...defaultTuning(isSoftwareAdapter(info)), ...override };
 

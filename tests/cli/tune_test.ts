@@ -4,7 +4,8 @@
  */
 import { join } from "node:path";
 import { main } from "../../cli.ts";
-import { adapterName, adapterSlug } from "../../lib/gpu/device.ts";
+import { adapterName, adapterSlug, adapterSummary } from "../../lib/gpu/device.ts";
+import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { storedTuningPath, TUNING_FORMAT } from "../../lib/gpu/tuning_store.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
@@ -124,6 +125,22 @@ gpuTest(
     const passes = await tune(dir, "--passes", "0");
     assertEquals(passes.code, 2);
     assert(passes.err.includes("--passes"), passes.err);
+    // A training batch past the adapter's binding limit is refused before any trial.
+    const limit = (await adapterSummary()).limits.maxStorageBufferBindingSize;
+    const most = new ConvAutoencoder({ inputShape: [1, 1024, 1024] }).maxBatch(limit);
+    const big = await tune(
+      dir,
+      "--input-shape",
+      "1,1024,1024",
+      "--batch-size",
+      `4,${most + 1}`,
+    );
+    assertEquals(big.code, 2);
+    assert(
+      big.err.includes(`--batch-size ${most + 1}`) &&
+        big.err.includes(`use --batch-size ${most} or less`),
+      big.err,
+    );
     const shape = await tune(dir, "--input-shape", "1,24");
     assertEquals(shape.code, 2);
     assert(shape.err.includes("C,F,T"), shape.err);
