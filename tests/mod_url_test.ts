@@ -14,17 +14,26 @@ import { gpuAvailable } from "./_gpu.ts";
 
 const root = new URL("../", import.meta.url);
 
-/** Serves the checkout on an ephemeral port; records every path requested. */
+/**
+ * Serves the checkout on an ephemeral port, under a path of its own per run; records every
+ * path requested (without that prefix). The prefix makes every URL new to Deno's module cache:
+ * an ephemeral port is reused sooner or later, and a cached module of an earlier checkout
+ * served on the same port once came back (kernels.ts from before its conv2d took the `GM`
+ * define, with today's WGSL), in spite of `--reload`.
+ */
 function serveRepo(): { server: Deno.HttpServer; base: Promise<string>; requested: string[] } {
   const requested: string[] = [];
+  const prefix = `/run-${crypto.randomUUID()}`;
   let resolve!: (s: string) => void;
   const base = new Promise<string>((r) => resolve = r);
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
-    onListen: ({ port }) => resolve(`http://127.0.0.1:${port}/`),
+    onListen: ({ port }) => resolve(`http://127.0.0.1:${port}${prefix}/`),
   }, async (req) => {
-    const path = decodeURIComponent(new URL(req.url).pathname);
+    const full = decodeURIComponent(new URL(req.url).pathname);
+    if (!full.startsWith(`${prefix}/`)) return new Response("not found", { status: 404 });
+    const path = full.slice(prefix.length);
     requested.push(path);
     if (path.split("/").includes("..")) return new Response("bad path", { status: 400 });
     try {
