@@ -110,7 +110,6 @@ export interface RuntimeStats {
   bindGroups: number;
 }
 
-/** The process-wide GPU runtime. Obtain it with {@linkcode gpu}. */
 /**
  * A dispatch would bind more bytes than the adapter allows in one binding
  * (`maxStorageBufferBindingSize`, 128 MiB by default; `maxUniformBufferBindingSize`): thrown
@@ -141,6 +140,7 @@ export class BindingSizeError extends RangeError {
   }
 }
 
+/** The process-wide GPU runtime. Obtain it with {@linkcode gpu}. */
 export class GpuRuntime {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
