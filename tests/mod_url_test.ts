@@ -19,7 +19,8 @@ const root = new URL("../", import.meta.url);
  * path requested (without that prefix). The prefix makes every URL new to Deno's module cache:
  * an ephemeral port is reused sooner or later, and a cached module of an earlier checkout
  * served on the same port once came back (kernels.ts from before its conv2d took the `GM`
- * define, with today's WGSL), in spite of `--reload`.
+ * define, with today's WGSL): Deno 2.9.6 ignores `--reload=<prefix>` when the prefix ends in
+ * "/" (`--reload=http://host:port/` reloads nothing, `--reload=http://host:port` reloads).
  */
 function serveRepo(): { server: Deno.HttpServer; base: Promise<string>; requested: string[] } {
   const requested: string[] = [];
@@ -74,7 +75,15 @@ async function runByUrl(device: "webgpu" | "cpu"): Promise<string[]> {
     const url = await base;
     await Deno.writeTextFile(`${dir}/main.ts`, SCRIPT(url, device));
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-config", "--quiet", `--reload=${url}`, "main.ts"],
+      // Without the trailing "/", which Deno's --reload would not match.
+      args: [
+        "run",
+        "-A",
+        "--no-config",
+        "--quiet",
+        `--reload=${url.replace(/\/$/, "")}`,
+        "main.ts",
+      ],
       cwd: dir,
       stdout: "piped",
       stderr: "piped",
