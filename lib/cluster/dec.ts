@@ -375,7 +375,7 @@ export async function finetune(
       `Cannot fine-tune: centroids have dimension ${d}: the encoder's latent size is ${ae.config.latentDim}`,
     );
   }
-  checkTrainingBatch(ae, Math.min(cfg.batchSize, ds.count), device, "fine-tune");
+  checkTrainingBatch(ae, Math.min(cfg.batchSize, ds.count), device, "fine-tune", cfg.batchSize);
   // One arena for the encoder, decoder and centres: one optimizer dispatch per step.
   const set = ae.build(device, [{ name: "centroids", shape: [k, d], init: cen.data }]);
   set.load(new Map([...pre, ["centroids", cen]]));

@@ -156,9 +156,10 @@ export function inferBatchFor(ae: ConvAutoencoder, device: Device): number {
  * adapter (`maxStorageBufferBindingSize`), before any work, naming the largest batch that fits.
  *
  * @param ae The autoencoder.
- * @param batch Samples per training step.
+ * @param batch Samples per training step (the flag's value, or the dataset's size if smaller).
  * @param device Backend (initialised).
  * @param what What is being run, e.g. "pretrain".
+ * @param asked The `--batch-size` given, for the message (default `batch`).
  * @throws {UserError} when the batch is too large.
  */
 export function checkTrainingBatch(
@@ -166,13 +167,14 @@ export function checkTrainingBatch(
   batch: number,
   device: Device,
   what: string,
+  asked: number = batch,
 ): void {
   const limit = bindingLimit(device);
   const most = ae.maxBatch(limit);
   if (batch <= most) return;
   const a = ae.largestActivation();
   throw new UserError(
-    `Cannot ${what} with --batch-size ${batch}: the ${a.layer} output (${
+    `Cannot ${what} with --batch-size ${asked}: the ${a.layer} output (${
       a.shape.join("×")
     } per sample, ${(4 * a.floats * batch / 2 ** 20).toFixed(1)} MiB at this batch) would not ` +
       `fit this adapter's maxStorageBufferBindingSize (${(limit / 2 ** 20).toFixed(0)} MiB): ` +
@@ -203,7 +205,7 @@ export async function pretrain(
     { inputShape: [...ds.sampleShape], latentDim: cfg.latentDim },
     cfg.seed,
   );
-  checkTrainingBatch(ae, Math.min(cfg.batchSize, ds.count), device, "pretrain");
+  checkTrainingBatch(ae, Math.min(cfg.batchSize, ds.count), device, "pretrain", cfg.batchSize);
   const set = ae.build(device);
   const adam = new Adam(set, { lr: cfg.lr, betas: cfg.betas, weightDecay: cfg.weightDecay });
   const rng = new Rng(cfg.seed);

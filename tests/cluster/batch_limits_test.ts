@@ -48,6 +48,12 @@ gpuTest(
       );
       assert(e.message.includes(`--batch-size ${most + 1}`), e.message);
       assert(e.message.includes("decoder ConvTranspose2d output (8×129×201"), e.message);
+      // A --batch-size past the dataset's size is named as given: the batch is the whole set.
+      await assertRejects(
+        () => pretrain(unread, dir, { ...PRETRAIN_DEFAULTS, batchSize: 4 * most }),
+        UserError,
+        `with --batch-size ${4 * most}:`,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
