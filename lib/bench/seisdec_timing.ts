@@ -21,11 +21,11 @@ import {
   gpuRuntime,
   gpuTuning,
   initBackend,
-  passBatch,
   passesInFlight,
   stepsInFlight,
 } from "../tensor/backends.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
+import { inferBatchFor } from "../cluster/pretrain.ts";
 import { pipelined } from "../util/pipeline.ts";
 import { Rng } from "../util/rng.ts";
 import type { PeerResult, TimingOptions } from "./types.ts";
@@ -162,13 +162,11 @@ export async function seisdecTrainer(
 ): Promise<SeisdecTrainer> {
   await initBackend(backend);
   const ae = new ConvAutoencoder(config, seed);
-  const most = ae.maxBatch(bindingLimit(backend));
   for (const [what, b] of [["training batch", batch], ["inference batch", inferBatch]] as const) {
-    if (b > most) {
-      const a = ae.largestActivation();
+    const over = ae.batchOverLimit(b, bindingLimit(backend));
+    if (over) {
       throw new RangeError(
-        `Cannot time a ${what} of ${b}: the ${a.layer} output (${a.shape.join("×")} per ` +
-          `sample) fits this adapter's maxStorageBufferBindingSize for at most ${most} samples`,
+        `Cannot time a ${what} of ${b}: ${over.reason}: at most ${over.most} samples fit`,
       );
     }
   }
@@ -332,12 +330,8 @@ export async function measureTuning(w: TuningWorkload): Promise<TuningPoint> {
   const rt = gpuRuntime()!;
   const steps = Math.max(1, w.steps ?? 8), seconds = w.seconds ?? 1.5;
   const config = w.config ?? { inputShape: SEED_INPUT };
-  // What encoding runs with: the tuning's pass, or fewer samples where they would not fit
-  // one buffer binding (inferBatchFor in lib/cluster/pretrain.ts).
-  const inferBatch = Math.min(
-    passBatch("webgpu"),
-    new ConvAutoencoder(config).maxBatch(bindingLimit("webgpu")),
-  );
+  // What encoding runs with: the tuning's pass, or fewer samples where they would not fit.
+  const inferBatch = inferBatchFor(new ConvAutoencoder(config), "webgpu");
   const train: TrainPoint[] = [];
   let infer: InferPoint | null = null;
   for (const [i, b] of w.batches.entries()) {
@@ -372,8 +366,7 @@ export async function measureTuning(w: TuningWorkload): Promise<TuningPoint> {
         const depth = passesInFlight("webgpu");
         const m = timedSteps(Math.max(steps, 4 * depth), (performance.now() - t0) / 2, seconds);
         const ms = await steadyStepMs(() => tr.infer(), m, depth);
-        const ib = inferBatch;
-        infer = { batch: ib, ms, samplesPerSec: ib / (ms / 1000) };
+        infer = { batch: inferBatch, ms, samplesPerSec: inferBatch / (ms / 1000) };
       }
     } finally {
       tr.dispose();

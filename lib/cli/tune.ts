@@ -285,18 +285,13 @@ export const tuneCommand: Command = {
     const info = await adapterSummary();
     // Every training batch must fit the adapter's buffer bindings (passes shrink to fit).
     const ae = new ConvAutoencoder(workload.config);
-    const limit = info.limits.maxStorageBufferBindingSize;
-    const most = ae.maxBatch(limit);
-    const over = workload.batches.find((b) => b > most);
-    if (over !== undefined) {
-      const a = ae.largestActivation();
-      throw new UserError(
-        `Cannot tune with --batch-size ${over}: the ${a.layer} output (${
-          a.shape.join("×")
-        } per sample) fits this adapter's maxStorageBufferBindingSize (${
-          (limit / 2 ** 20).toFixed(0)
-        } MiB) for at most ${most} samples: use --batch-size ${most} or less`,
-      );
+    for (const b of workload.batches) {
+      const over = ae.batchOverLimit(b, info.limits.maxStorageBufferBindingSize);
+      if (over) {
+        throw new UserError(
+          `Cannot tune with --batch-size ${b}: ${over.reason}: use --batch-size ${over.most} or less`,
+        );
+      }
     }
     const fields = fieldList(values);
     const margin = (numFlag(values, "margin") ?? 3) / 100;

@@ -169,17 +169,13 @@ export function checkTrainingBatch(
   what: string,
   asked: number = batch,
 ): void {
-  const limit = bindingLimit(device);
-  const most = ae.maxBatch(limit);
-  if (batch <= most) return;
-  const a = ae.largestActivation();
-  throw new UserError(
-    `Cannot ${what} with --batch-size ${asked}: the ${a.layer} output (${
-      a.shape.join("×")
-    } per sample, ${(4 * a.floats * batch / 2 ** 20).toFixed(1)} MiB at this batch) would not ` +
-      `fit this adapter's maxStorageBufferBindingSize (${(limit / 2 ** 20).toFixed(0)} MiB): ` +
-      `use --batch-size ${most} or less`,
-  );
+  const over = ae.batchOverLimit(batch, bindingLimit(device));
+  if (over) {
+    throw new UserError(
+      `Cannot ${what} with --batch-size ${asked}: ${over.reason}: ` +
+        `use --batch-size ${over.most} or less`,
+    );
+  }
 }
 
 /**

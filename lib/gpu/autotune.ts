@@ -62,47 +62,28 @@ type Value = Tuning[TuneField];
  * ```
  */
 export function candidateValues(t: Tuning, f: TuneField): Value[] {
+  const all: readonly Value[] = f === "splitTarget"
+    ? [Math.max(64, Math.round(t.splitTarget / 4)), t.splitTarget * 4]
+    : VALUES[f] ?? [true, false];
   const now = tuningValue(t, f);
-  let all: Value[];
-  switch (f) {
-    case "matmul":
-      all = ["tiled", "blocked"];
-      break;
-    case "convTile":
-    case "convTransposeTile":
-      all = [4, 8, 16, 32];
-      break;
-    case "convPixels":
-    case "convTransposePixels":
-      all = [1, 2, 4, 8, 12];
-      break;
-    case "weightGradTile":
-      all = [1, 2, 4];
-      break;
-    case "weightGradCoTile":
-      all = [1, 2, 4, 8];
-      break;
-    case "convTransposePhaseChannels":
-      all = [1, 3, 8];
-      break;
-    case "splitLanes":
-      all = [1, 8, 32, 64];
-      break;
-    case "splitTarget":
-      all = [Math.max(64, Math.round(t.splitTarget / 4)), t.splitTarget * 4];
-      break;
-    case "inFlight":
-    case "inferInFlight":
-      all = [1, 4, 16, 32];
-      break;
-    case "inferBatch":
-      all = [256, 1024, 4096];
-      break;
-    default:
-      all = [true, false];
-  }
   return all.filter((v) => v !== now);
 }
+
+/** The values tried per numeric or string field (splitTarget: ÷4 and ×4; switches: both). */
+const VALUES: Partial<Record<TuneField, readonly Value[]>> = {
+  matmul: ["tiled", "blocked"],
+  convTile: [4, 8, 16, 32],
+  convTransposeTile: [4, 8, 16, 32],
+  convPixels: [1, 2, 4, 8, 12],
+  convTransposePixels: [1, 2, 4, 8, 12],
+  weightGradTile: [1, 2, 4],
+  weightGradCoTile: [1, 2, 4, 8],
+  convTransposePhaseChannels: [1, 3, 8],
+  splitLanes: [1, 8, 32, 64],
+  inFlight: [1, 4, 16, 32],
+  inferInFlight: [1, 4, 16, 32],
+  inferBatch: [256, 1024, 4096],
+};
 
 /** What one timing of a tuning gave. */
 export interface Timing {

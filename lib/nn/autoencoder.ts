@@ -351,6 +351,29 @@ export class ConvAutoencoder {
     return Math.max(1, Math.floor(bindingBytes / (4 * this.largestActivation().floats)));
   }
 
+  /**
+   * Why `batch` samples would not fit buffer bindings of `bindingBytes`, for an error message
+   * (the caller says what to do), or null when they fit.
+   *
+   * @param batch Samples per step or pass.
+   * @param bindingBytes The adapter's `maxStorageBufferBindingSize`.
+   * @returns the largest batch that fits and the reason, or null.
+   */
+  batchOverLimit(batch: number, bindingBytes: number): { most: number; reason: string } | null {
+    const most = this.maxBatch(bindingBytes);
+    if (batch <= most) return null;
+    const a = this.largestActivation();
+    const mib = (bytes: number, digits: number) => (bytes / 2 ** 20).toFixed(digits);
+    return {
+      most,
+      reason: `the ${a.layer} output (${a.shape.join("×")} per sample, ${
+        mib(4 * a.floats * batch, 1)
+      } MiB at this batch) would not fit this adapter's maxStorageBufferBindingSize (${
+        mib(bindingBytes, 0)
+      } MiB)`,
+    };
+  }
+
   #checkInput(x: Tensor): void {
     const [c, h, w] = this.config.inputShape;
     if (x.shape.length !== 4 || x.shape[1] !== c || x.shape[2] !== h || x.shape[3] !== w) {
