@@ -112,7 +112,7 @@ export async function initBackend(name: BackendName = defaultBackend()): Promise
     await loadKernels(rt, tuning);
     rt.deferMap = tuningValue(tuning, "deferMap");
     runtime = rt;
-    gpuBackend = createGpuBackend(rt, tuning);
+    gpuBackend = createGpuBackend(rt);
   }
   return gpuBackend;
 }
@@ -121,8 +121,8 @@ export async function initBackend(name: BackendName = defaultBackend()): Promise
  * Switches the running process to another WebGPU tuning, so that several tunings can be timed
  * in one process (`cli.ts tune`'s trial worker, lib/bench/tune_point.ts) and each kernel
  * variant compiles once, however many trials use it. Waits for the work in flight, then makes
- * `t` the dispatchers' default and the pipelining's, and builds a new backend over the same
- * runtime (buffers, pool and compiled pipelines are kept). Tensors made before stay valid; a
+ * `t` the dispatchers' default (which the backend reads at each call) and the pipelining's;
+ * buffers, pool and compiled pipelines are kept. Tensors made before stay valid; a
  * model's packed weights are repacked for the new layouts as they are used. Call it between
  * runs, never while a training step or pass is being recorded.
  *
@@ -140,7 +140,6 @@ export async function retuneGpu(t: Tuning, from?: TuningSource): Promise<void> {
   runtime.deferMap = tuningValue(t, "deferMap");
   tuning = t;
   source = from ?? { default: source.default, stored: null, env: t };
-  gpuBackend = createGpuBackend(runtime, t);
 }
 
 /**

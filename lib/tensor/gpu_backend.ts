@@ -24,8 +24,12 @@ function conv4(what: string, s: readonly number[]): [number, number, number, num
 /** Values up to which `fill` writes through the queue instead of dispatching `fill`. */
 const SMALL_FILL = 1024;
 
-/** Creates the WebGPU backend over a runtime. */
-export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
+/**
+ * Creates the WebGPU backend over a runtime. Every tuning field it uses (the split target, the
+ * matmul variant, the folding of activation gradients) is read from the dispatchers' active
+ * tuning ({@linkcode K.loadKernels}) at each call, so switching the tuning switches it all.
+ */
+export function createGpuBackend(rt: GpuRuntime): Backend {
   const pool = rt.pool;
   const alloc = (shape: readonly number[]): Tensor => {
     const n = shape.reduce((a, b) => a * b, 1);
@@ -120,7 +124,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
         x.ref,
         gy.ref,
         gw.ref,
-        tuning.splitTarget,
+        K.activeTuning().splitTarget,
         tmp,
       );
       freeScratch();
@@ -161,7 +165,7 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
         gy.ref,
         x.ref,
         gw.ref,
-        tuning.splitTarget,
+        K.activeTuning().splitTarget,
         tmp,
       );
       freeScratch();
@@ -191,8 +195,8 @@ export function createGpuBackend(rt: GpuRuntime, tuning: K.Tuning): Backend {
         tb,
         bias: bias?.ref ?? null,
         slope,
-        variant: tuning.matmul,
-        splitTarget: tuning.splitTarget,
+        variant: K.activeTuning().matmul,
+        splitTarget: K.activeTuning().splitTarget,
         scratch: tmp,
       });
       freeScratch();
