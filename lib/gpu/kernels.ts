@@ -7,7 +7,13 @@
  * @module
  */
 import { convPackDef, MAX_PACK_JOBS, packCache, type PackLayout, recordPacks } from "./packs.ts";
-import { MAX_SPLIT_JOBS, splitSumJobsDef, type SplitSums, splitSums } from "./split_sums.ts";
+import {
+  MAX_SPLIT_JOBS,
+  partialsLimit,
+  splitSumJobsDef,
+  type SplitSums,
+  splitSums,
+} from "./split_sums.ts";
 import type { BufRef, GpuRuntime, KernelDef, Param } from "./runtime.ts";
 
 const WG = 64;
@@ -1398,7 +1404,9 @@ export function convWeightGrad(
     ? Math.ceil(g.co / (4 * rowTq)) * g.ci * Math.ceil(g.kh / 3) * Math.ceil(g.kw / 3)
     : Math.ceil(g.co / (4 * tq)) * Math.ceil(g.ci / (4 * tc)) * g.kh * Math.ceil(g.kw / jt);
   const rows = g.n * g.ho;
-  const splits = Math.max(1, Math.min(rows, Math.round(splitTarget / tiles)));
+  // No more partials than one binding holds (a GPU's split target on a 128 MiB adapter).
+  const most = Math.floor(partialsLimit(rt) / (4 * count));
+  const splits = Math.max(1, Math.min(rows, Math.round(splitTarget / tiles), most));
   const perSplit = Math.ceil(rows / splits);
   const s = Math.ceil(rows / perSplit);
   const { part, sums } = splitPartials(rt, s, count, gw, scratch);

@@ -115,10 +115,23 @@ export class SplitSums {
   #outstanding: BufRef | null = null;
   #flush = () => this.#record();
 
-  /** @param rt The runtime whose commands the sums are recorded among. */
-  constructor(rt: GpuRuntime) {
+  /** The most bytes of partials that one dispatch binds, and so the largest buffer made. */
+  #limit: number;
+
+  /**
+   * @param rt The runtime whose commands the sums are recorded among.
+   * @param limitBytes The largest partials buffer (default: the device's storage-binding and
+   *   buffer size limits, the least of them); tests pass a small one.
+   */
+  constructor(rt: GpuRuntime, limitBytes?: number) {
     this.#rt = rt;
     this.#align = Math.max(256, rt.device.limits.minStorageBufferOffsetAlignment);
+    this.#limit = Math.floor((limitBytes ?? partialsLimit(rt)) / this.#align) * this.#align;
+  }
+
+  /** The largest partials buffer, in bytes: no pending sums bind more than that. */
+  get limit(): number {
+    return this.#limit;
   }
 
   /** Sums recorded but not yet dispatched. */
@@ -143,19 +156,34 @@ export class SplitSums {
    */
   partials(floats: number): BufRef {
     const bytes = Math.max(4, floats * 4);
+    if (bytes > this.#limit) {
+      throw new RangeError(
+        `Cannot hold split partials of ${floats} floats (${bytes} bytes): past this adapter's ` +
+          `limit of ${this.#limit} bytes per binding; use fewer splits`,
+      );
+    }
     let offset = Math.ceil(this.#used / this.#align) * this.#align;
     if (!this.#buffer || offset + bytes > this.#buffer.size) {
       // Full: record the pending sums, then start over in a buffer that would have held them
-      // all and this one too, so that the next pass of the same shapes fits.
+      // all and this one too, so that the next pass of the same shapes fits; but no larger
+      // than one binding may be (then a pass takes a dispatch per buffer-full of partials).
       this.#rt.flushDeferred();
       const old = this.#buffer;
-      this.#buffer = this.#rt.pool.acquire(Math.max(offset + bytes, 2 * (old?.size ?? 0), 1 << 20));
-      // The pool holds a released buffer until the submit: recorded sums may still read it.
-      if (old) this.#rt.pool.release(old);
+      const size = Math.min(
+        this.#limit,
+        Math.max(offset + bytes, 2 * (old?.size ?? 0), Math.min(1 << 20, this.#limit)),
+      );
+      // At the limit already, the same buffer serves again from its start (the sums just
+      // recorded read it before anything recorded later writes it).
+      if (!old || old.size < size || this.#outstanding) {
+        this.#buffer = this.#rt.pool.acquire(size);
+        // The pool holds a released buffer until the submit: recorded sums may still read it.
+        if (old) this.#rt.pool.release(old);
+      }
       offset = 0;
     }
     this.#used = offset + bytes;
-    return this.#outstanding = { buffer: this.#buffer, offset, size: bytes };
+    return this.#outstanding = { buffer: this.#buffer!, offset, size: bytes };
   }
 
   /**
@@ -198,6 +226,18 @@ export class SplitSums {
     if (this.#buffer) this.#rt.pool.release(this.#buffer);
     this.#buffer = null;
   }
+}
+
+/**
+ * @param rt A runtime.
+ * @returns the most bytes of split partials one buffer (and binding) may hold on its device.
+ */
+export function partialsLimit(rt: GpuRuntime): number {
+  const l = rt.device.limits;
+  const most = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+  // The largest pool bucket (lib/gpu/pool.ts) within it, so the pool never rounds past it.
+  const p = 2 ** Math.floor(Math.log2(most));
+  return Math.max(...[1, 1.25, 1.5, 1.75].map((f) => p * f).filter((b) => b <= most));
 }
 
 const batches = new WeakMap<GpuRuntime, SplitSums>();

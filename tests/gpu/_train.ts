@@ -27,17 +27,19 @@ export interface AdamRun {
 }
 
 /**
- * Four Adam steps (lr 1e-2) of the seed autoencoder on 3 seeded samples [1, 29, 23], with
- * `override` merged over the active tuning (restored afterwards); a submit before and after
- * each step, so a step's dispatches are counted alone.
+ * Four Adam steps (lr 1e-2) of the seed autoencoder on seeded samples (by default 3 of [1, 29,
+ * 23]), with `override` merged over the active tuning (restored afterwards); a submit before
+ * and after each step, so a step's dispatches are counted alone.
  *
  * @param override Tuning fields for the run.
  * @param counted Selects the dispatches to count in `counted` (default: none).
+ * @param data The sample shape and the batch.
  * @returns losses, final weights and dispatch counts.
  */
 export async function adamSteps(
   override: Partial<K.Tuning>,
   counted: (def: KernelDef) => boolean = () => false,
+  data: { shape: [number, number, number]; batch: number } = { shape: [1, 29, 23], batch: 3 },
 ): Promise<AdamRun> {
   const rt = await webgpu();
   const saved = K.activeTuning();
@@ -49,14 +51,17 @@ export async function adamSteps(
     return dispatch.call(this, def, params, buffers, workgroups);
   };
   try {
-    const shape: [number, number, number] = [1, 29, 23];
+    const { shape, batch } = data;
     const ae = new ConvAutoencoder({ inputShape: shape }, 5);
     const set = ae.build("webgpu");
     const opt = new Adam(set, { lr: 1e-2 });
     const rng = new Rng(6);
     const x = Tensor.fromArray(
-      Float32Array.from({ length: 3 * 29 * 23 }, () => rng.uniform(0, 1)),
-      [3, ...shape],
+      Float32Array.from(
+        { length: batch * shape[0] * shape[1] * shape[2] },
+        () => rng.uniform(0, 1),
+      ),
+      [batch, ...shape],
       "webgpu",
     );
     const run: AdamRun = { losses: [], weights: new Float32Array(0), perStep: [], counted: [] };

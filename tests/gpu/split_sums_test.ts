@@ -3,11 +3,16 @@
  * of many jobs against a Float64 reference and bit-for-bit against one `split_sum` per job;
  * the deferral (a sum runs before any command that touches its partials or output, and at
  * submit, but not before unrelated work); and a training step with the sums batched against
- * one with a `split_sum` per gradient.
+ * one with a `split_sum` per gradient; the partials buffer kept within one binding's limit.
  */
 import * as K from "../../lib/gpu/kernels.ts";
 import type { BufRef, KernelDef } from "../../lib/gpu/runtime.ts";
-import { recordSplitSums, type SplitJob, SplitSums } from "../../lib/gpu/split_sums.ts";
+import {
+  partialsLimit,
+  recordSplitSums,
+  type SplitJob,
+  SplitSums,
+} from "../../lib/gpu/split_sums.ts";
 import { backendNamed } from "../../lib/tensor/backends.ts";
 import type { Tensor } from "../../lib/tensor/tensor.ts";
 import { assert, assertEquals } from "../_assert.ts";
@@ -292,5 +297,85 @@ gpuTest(
     assertEquals(Array.from(on.weights), Array.from(off.weights), "final weights");
     assertEquals(on.counted[1], 1, `one split_sum_jobs per step: ${on.counted}`);
     assert(off.counted[1] >= 10, `split sums without batching: ${off.counted}`);
+  },
+);
+
+gpuTest(
+  "deferred split sums stay within a binding limit: a buffer-full per dispatch, refused past it",
+  async () => {
+    const rt = await webgpu();
+    const be = backendNamed("webgpu");
+    const limit = 64 * 1024;
+    const sums = new SplitSums(rt, limit + 100); // rounded down to the offset alignment
+    try {
+      assertEquals(sums.limit, limit);
+      // 24 sums of 1,152 × 5 floats (22.5 KiB each): two fit in 64 KiB, so 12 buffer-fulls.
+      const count = 1152, splits = 5, jobs = 24;
+      const a = rand(jobs * count * splits, 4400);
+      const src = gt(a, [a.length]);
+      const out = be.fill([jobs * count], NaN);
+      const bound: number[] = [];
+      const dispatch = rt.dispatch;
+      rt.dispatch = function (def, params, buffers, workgroups) {
+        if (def.name === "split_sum_jobs") bound.push(buffers[0]!.size!);
+        return dispatch.call(this, def, params, buffers, workgroups);
+      };
+      try {
+        for (let j = 0; j < jobs; j++) {
+          const n = count * splits;
+          const part = sums.partials(n);
+          assert(sums.capacity <= limit, `partials buffer ${sums.capacity} bytes`);
+          rt.copy({ ...src.ref, offset: src.ref.offset + 4 * j * n, size: 4 * n }, part);
+          const o = { ...out.ref, offset: out.ref.offset + 4 * j * count, size: 4 * count };
+          sums.add({ part, out: o, count, splits, lanes: 4 });
+        }
+        rt.flushDeferred();
+      } finally {
+        rt.dispatch = dispatch;
+      }
+      assertEquals(bound.length, 12, `one dispatch per buffer-full: ${bound}`);
+      assert(bound.every((b) => b <= limit), `bound partials within the limit: ${bound}`);
+      const [o] = await readAll([out]);
+      for (let j = 0; j < jobs; j++) {
+        const got = o.subarray(j * count, (j + 1) * count);
+        close(got, refSum(a, j * count * splits, count, splits), sumTol(splits, 2), `job ${j}`);
+      }
+      // One sum larger than a binding cannot be held at all.
+      let err: unknown = null;
+      try {
+        sums.partials(limit / 4 + 1);
+      } catch (e) {
+        err = e;
+      }
+      assert(err instanceof RangeError, `refused: ${err}`);
+      assert(/65540 bytes\): past this adapter's limit of 65536/.test(err.message), err.message);
+      for (const t of [src, out]) t.dispose();
+    } finally {
+      sums.dispose();
+    }
+  },
+);
+
+gpuTest(
+  "a GPU's default tuning trains the seed autoencoder at batch 64 within the binding limit",
+  async () => {
+    // The GPU tuning splits weight gradients finely (split target 65,536): at batch 64 the
+    // partials of one backward pass come to about 200 MB, past llvmpipe's 128 MiB per binding.
+    // They are summed a buffer-full at a time, bit-identical to a split_sum per gradient.
+    const rt = await webgpu();
+    const gpuTuning = K.defaultTuning(false);
+    const isJobs = (d: KernelDef) => d.name === "split_sum_jobs";
+    const data = { shape: [1, 87, 67] as [number, number, number], batch: 64 };
+    const on = await adamSteps({ ...gpuTuning, batchSplitSums: true }, isJobs, data);
+    const off = await adamSteps({ ...gpuTuning, batchSplitSums: false }, isJobs, data);
+    assertEquals(on.losses, off.losses, "losses");
+    assert(on.losses[3] < on.losses[0], `the run trains: ${on.losses}`);
+    assertEquals(Array.from(on.weights), Array.from(off.weights), "final weights");
+    const limit = partialsLimit(rt);
+    const big = limit < 200 * 2 ** 20;
+    assert(
+      big ? on.counted[1] >= 2 : on.counted[1] === 1,
+      `split_sum_jobs per step ${on.counted} with ${limit} bytes per binding`,
+    );
   },
 );
