@@ -2,14 +2,21 @@
  * Portability: seisdec's WGSL must run on the least capable WebGPU adapter, whose limits are
  * the specification's defaults (256 invocations and 16 KiB of workgroup memory per
  * workgroup, 8 storage buffers per stage, 128 MiB per binding, ...), not only on the adapter
- * at hand, which the runtime asks for its maximum limits.
+ * at hand, which the runtime asks for its maximum limits. The pipeline also runs with a GPU's
+ * default tuning, whose kernel variants CI (llvmpipe) would otherwise only compile.
  *
  * @module
  */
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { GpuRuntime } from "../../lib/gpu/runtime.ts";
-import { compileAll, defaultTuning, kernelDefs } from "../../lib/gpu/kernels.ts";
+import {
+  compileAll,
+  defaultTuning,
+  kernelDefs,
+  type Tuning,
+  tuningValue,
+} from "../../lib/gpu/kernels.ts";
 import { main } from "../../cli.ts";
 
 gpuTest(
@@ -47,39 +54,68 @@ gpuTest(
   },
 );
 
-gpuTest(
-  "the whole pipeline runs on a device with WebGPU's default limits (SEISDEC_DEFAULT_LIMITS=1)",
-  async () => {
-    const root = await Deno.makeTempDir();
-    try {
-      const cli = new URL("../../cli.ts", import.meta.url).pathname;
-      // Runs the CLI in a child whose device has the default limits; returns its stdout.
-      const run = async (...args: string[]) => {
-        const r = await new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", cli, ...args, "--quiet"],
-          env: { SEISDEC_DEFAULT_LIMITS: "1" },
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        assertEquals(r.code, 0, `${args[0]}: ${new TextDecoder().decode(r.stderr)}`);
-        return new TextDecoder().decode(r.stdout);
-      };
-      const limits = JSON.parse(await run("info", "--json")).limits;
-      assertEquals(
-        [limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupStorageSize],
-        [256, 16384],
-        "the child's device has the default limits",
-      );
-      assertEquals(await main(["synth", "--out", `${root}/s`, "--per-class", "4", "--quiet"]), 0);
-      await run("extract", "--config", `${root}/s/extract.json`, "--out", `${root}/ds`);
-      const model = [`${root}/ds`, "--model", `${root}/m`];
-      await run("pretrain", ...model, "--epochs", "1", "--batch-size", "8");
-      await run("init", ...model, "--k", "5", "--n-init", "3");
-      await run("finetune", ...model, "--max-iter", "6", "--min-iter", "0");
-      await run("cluster", ...model, "--out", `${root}/c`, "--no-plots");
-      assert((await Deno.stat(`${root}/c/labels.csv`)).isFile);
-    } finally {
-      await Deno.remove(root, { recursive: true });
-    }
-  },
-);
+/**
+ * A GPU's default tuning as SEISDEC_TUNING, which is merged over this adapter's default: every
+ * field the software default sets is given the GPU's value.
+ */
+function gpuTuningEnv(): string {
+  const gpu = defaultTuning(false);
+  const t: Record<string, unknown> = { ...gpu, balanceThreads: 1 };
+  for (const k of Object.keys(defaultTuning(true, 2)) as (keyof Tuning)[]) {
+    if (k !== "balanceThreads") t[k] = tuningValue(gpu, k);
+  }
+  return JSON.stringify(t);
+}
+
+for (
+  const [what, tuning] of [
+    ["this adapter's tuning", null],
+    ["a GPU's default tuning", gpuTuningEnv()],
+  ] as const
+) {
+  gpuTest(
+    `the whole pipeline runs on a device with WebGPU's default limits (SEISDEC_DEFAULT_LIMITS=1), with ${what}`,
+    async () => {
+      const root = await Deno.makeTempDir();
+      try {
+        const cli = new URL("../../cli.ts", import.meta.url).pathname;
+        // Runs the CLI in a child whose device has the default limits; returns its stdout.
+        const run = async (...args: string[]) => {
+          const r = await new Deno.Command(Deno.execPath(), {
+            args: ["run", "-A", cli, ...args, "--quiet"],
+            env: { SEISDEC_DEFAULT_LIMITS: "1", ...(tuning ? { SEISDEC_TUNING: tuning } : {}) },
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          assertEquals(r.code, 0, `${args[0]}: ${new TextDecoder().decode(r.stderr)}`);
+          return new TextDecoder().decode(r.stdout);
+        };
+        const info = JSON.parse(await run("info", "--json"));
+        const limits = info.limits;
+        assertEquals(
+          [limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupStorageSize],
+          [256, 16384],
+          "the child's device has the default limits",
+        );
+        if (tuning) {
+          const t = info.tuning.active;
+          assertEquals(
+            [t.splitTarget, t.convPixels, t.foldActGrad, t.uniformWeights],
+            [65536, 1, true, false],
+            `the child runs the GPU's tuning: ${JSON.stringify(info.tuning)}`,
+          );
+        }
+        assertEquals(await main(["synth", "--out", `${root}/s`, "--per-class", "4", "--quiet"]), 0);
+        await run("extract", "--config", `${root}/s/extract.json`, "--out", `${root}/ds`);
+        const model = [`${root}/ds`, "--model", `${root}/m`];
+        await run("pretrain", ...model, "--epochs", "1", "--batch-size", "8");
+        await run("init", ...model, "--k", "5", "--n-init", "3");
+        await run("finetune", ...model, "--max-iter", "6", "--min-iter", "0");
+        await run("cluster", ...model, "--out", `${root}/c`, "--no-plots");
+        assert((await Deno.stat(`${root}/c/labels.csv`)).isFile);
+      } finally {
+        await Deno.remove(root, { recursive: true });
+      }
+    },
+  );
+}
