@@ -184,3 +184,20 @@ export async function withTuning<T>(override: Partial<K.Tuning>, fn: () => Promi
     await K.loadKernels(rt, saved);
   }
 }
+
+/**
+ * A GPU's default tuning as a whole: `defaultTuning(false)` with every field that the software
+ * default sets given the GPU's value, so that merging it over this adapter's tuning (as
+ * {@linkcode withTuning}, SEISDEC_TUNING and the tests' training runs do) leaves nothing of the
+ * software tuning behind.
+ *
+ * @returns the tuning.
+ */
+export function gpuDefaultTuning(): K.Tuning {
+  const gpu = K.defaultTuning(false);
+  const t: Record<string, unknown> = { ...gpu, balanceThreads: 1 };
+  for (const k of Object.keys(K.defaultTuning(true, 2)) as (keyof K.Tuning)[]) {
+    if (k !== "balanceThreads") t[k] = K.tuningValue(gpu, k);
+  }
+  return t as unknown as K.Tuning;
+}

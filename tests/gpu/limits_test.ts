@@ -10,13 +10,8 @@
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { GpuRuntime } from "../../lib/gpu/runtime.ts";
-import {
-  compileAll,
-  defaultTuning,
-  kernelDefs,
-  type Tuning,
-  tuningValue,
-} from "../../lib/gpu/kernels.ts";
+import { compileAll, defaultTuning, kernelDefs } from "../../lib/gpu/kernels.ts";
+import { gpuDefaultTuning } from "./_util.ts";
 import { main } from "../../cli.ts";
 
 gpuTest(
@@ -54,23 +49,10 @@ gpuTest(
   },
 );
 
-/**
- * A GPU's default tuning as SEISDEC_TUNING, which is merged over this adapter's default: every
- * field the software default sets is given the GPU's value.
- */
-function gpuTuningEnv(): string {
-  const gpu = defaultTuning(false);
-  const t: Record<string, unknown> = { ...gpu, balanceThreads: 1 };
-  for (const k of Object.keys(defaultTuning(true, 2)) as (keyof Tuning)[]) {
-    if (k !== "balanceThreads") t[k] = tuningValue(gpu, k);
-  }
-  return JSON.stringify(t);
-}
-
 for (
   const [what, tuning] of [
     ["this adapter's tuning", null],
-    ["a GPU's default tuning", gpuTuningEnv()],
+    ["a GPU's default tuning", JSON.stringify(gpuDefaultTuning())],
   ] as const
 ) {
   gpuTest(
