@@ -1562,6 +1562,13 @@ export interface MatmulOptions {
   splitTarget?: number;
   /** Allocates the partials of a split-K product (released by the caller). */
   scratch?: (floats: number) => BufRef;
+  /**
+   * Without bias or activation, add a split product's partials like a split weight gradient's
+   * (deferred with the backward pass's other sums when the tuning's `batchSplitSums` is on,
+   * lib/gpu/split_sums.ts) instead of by a `split_sum_act` of its own: for a weight gradient
+   * written into the gradient arena, which nothing reads before the optimizer. Default false.
+   */
+  deferSum?: boolean;
 }
 
 /** Fewest values of K per split of a split-K matmul. */
@@ -1608,11 +1615,17 @@ export function matmul(
   const slope = o.slope ?? 1;
   const params = [m, n, k, o.ta ? 1 : 0, o.tb ? 1 : 0, o.bias ? 1 : 0, { f32: slope }, splits];
   params.push(kc, 0, 0, 0);
-  const out = splits > 1 ? o.scratch!(splits * m * n) : c;
+  // A plain product's split sum can wait with the other split gradients (same order of adds
+  // as split_sum_act's without bias and activation, so bit-identical).
+  const deferred = o.deferSum && !o.bias && slope === 1 && splits > 1
+    ? splitPartials(rt, splits, m * n, c, o.scratch!)
+    : null;
+  const out = deferred ? deferred.part : splits > 1 ? o.scratch!(splits * m * n) : c;
   const bufs = [a, b, o.bias ?? a, out];
   if (tiled) rt.dispatch(KERNELS.matmulTiled, params, bufs, tiles * splits);
   else rt.dispatch(KERNELS.matmulBlocked, params, bufs, groups(tiles * splits));
-  if (splits > 1) {
+  if (deferred) sumSplits(rt, deferred.part, c, m * n, splits, deferred.sums);
+  else if (splits > 1) {
     const lanes = splitLanes(splits);
     rt.dispatch(
       KERNELS.splitSumAct,

@@ -198,6 +198,8 @@ export function createGpuBackend(rt: GpuRuntime): Backend {
         variant: K.activeTuning().matmul,
         splitTarget: K.activeTuning().splitTarget,
         scratch: tmp,
+        // A weight gradient into its arena slot: its split sum waits with the others.
+        deferSum: !!into,
       });
       freeScratch();
       return c;

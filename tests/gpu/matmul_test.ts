@@ -9,7 +9,20 @@ import * as ops from "../../lib/tensor/ops.ts";
 import type { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
-import { accTol, close, dirtyPool, gt, nanScratch, rand, readAll, webgpu } from "./_util.ts";
+import type { KernelDef } from "../../lib/gpu/runtime.ts";
+import { adamSteps } from "./_train.ts";
+import {
+  accTol,
+  close,
+  dirtyPool,
+  gpuDefaultTuning,
+  gt,
+  nanScratch,
+  rand,
+  readAll,
+  webgpu,
+  withTuning,
+} from "./_util.ts";
 
 const SLOPE = 0.02;
 
@@ -121,6 +134,69 @@ for (const variant of ["blocked", "tiled"] as const) {
     },
   );
 }
+
+for (const batched of [true, false]) {
+  gpuTest(
+    `matmul split over K with deferSum (batchSplitSums ${batched}): the reference, bit-identical with split_sum_act`,
+    async () => {
+      const rt = await webgpu();
+      const be = backendNamed("webgpu");
+      await withTuning({ batchSplitSums: batched }, async () => {
+        let seed = 1200;
+        for (const variant of ["blocked", "tiled"] as const) {
+          for (const [m, n, k] of SPLIT_SHAPES) {
+            // A weight gradient's shape: gw = gyᵀ·x.
+            const a = rand(m * k, seed++), b = rand(k * n, seed++);
+            const A = gt(a, [k, m]), B = gt(b, [k, n]);
+            const scratch: Tensor[] = [];
+            const run = (deferSum: boolean) => {
+              const Cm = be.fill([m * n], NaN);
+              const before = rt.stats().dispatches;
+              K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
+                ta: true,
+                variant,
+                splitTarget: 1 << 20,
+                scratch: nanScratch(scratch),
+                deferSum,
+              });
+              return { Cm, dispatches: rt.stats().dispatches - before };
+            };
+            const now = run(false);
+            const later = run(true);
+            const tag = `${variant} m ${m} n ${n} k ${k}`;
+            assertEquals(now.dispatches, 2, `${tag}: product and split_sum_act`);
+            // Batched: the sum waits (recorded at the read-back below); else a split_sum.
+            assertEquals(later.dispatches, batched ? 1 : 2, `${tag}: dispatches with deferSum`);
+            const [o1, o2] = await readAll([now.Cm, later.Cm]);
+            close(o2, refMatmul(a, b, m, n, k, true, false, null, 1), accTol(k, 4), tag);
+            assertEquals(Array.from(o2), Array.from(o1), `${tag}: bit-identical`);
+            for (const t of [A, B, now.Cm, later.Cm, ...scratch]) t.dispose();
+          }
+        }
+      });
+    },
+  );
+}
+
+gpuTest(
+  "a GPU-tuned training step at batch 256 sums its Linear weight gradients with the conv ones",
+  async () => {
+    // Split target 65,536: at batch 256 both Linear layers' weight gradients split K (the
+    // batch) in 4; their sums join the backward pass's one split_sum_jobs dispatch instead of
+    // a split_sum_act each, and the weights come out bit-identical either way.
+    const gpu = gpuDefaultTuning();
+    const count = (d: KernelDef) => d.name === "split_sum_act" || d.name === "split_sum_jobs";
+    const data = { shape: [1, 27, 21] as [number, number, number], batch: 256 };
+    const on = await adamSteps({ ...gpu, batchSplitSums: true }, count, data);
+    const off = await adamSteps({ ...gpu, batchSplitSums: false }, count, data);
+    assertEquals(on.losses, off.losses, "losses");
+    assertEquals(Array.from(on.weights), Array.from(off.weights), "final weights");
+    // Left: the forward's latent Linear (bias and activation) and the decoder Linear's input
+    // gradient (read at once) keep their split_sum_act; the backward has one split_sum_jobs.
+    // (Before, the two weight gradients added a split_sum_act each: 5.)
+    assertEquals(on.counted[2], 3, `split_sum_act + split_sum_jobs per step: ${on.counted}`);
+  },
+);
 
 /** Linear forward (fused leaky) and the three gradients the op's backward computes. */
 async function checkLinear(n: number, inF: number, outF: number, seed: number): Promise<void> {
