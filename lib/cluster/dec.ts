@@ -603,6 +603,13 @@ function checkResumable(ckDir: string, st: FinetuneState, cfg: FinetuneConfig, n
     const a = JSON.stringify(st.config[key]), b = JSON.stringify(cfg[key]);
     if (a !== b) changed.push(`${key}: ${a} → ${b}`);
   }
+  if (st.iteration > cfg.maxIter) {
+    // Stopping there would relabel the later weights, optimizer and RNG state as that
+    // iteration's, and a further resume would replay the batches in between.
+    throw new UserError(
+      `Cannot resume from ${ckDir}: it is at iteration ${st.iteration}, past --max-iter ${cfg.maxIter}: resume with --max-iter ${st.iteration} or more`,
+    );
+  }
   if (changed.length) {
     throw new UserError(
       `Cannot resume from ${ckDir}: the checkpoint was fine-tuned with other settings (${

@@ -489,6 +489,17 @@ gpuTest(
       UserError,
       "lr: 0.00001 → 0.001",
     );
+    // A --max-iter below the checkpoint's iteration is refused, and the checkpoint kept: ending
+    // there would label iteration 17's state as iteration 7's.
+    await assertRejects(
+      () => finetune(cut, sub, { ...cfg, maxIter: 7 }, "webgpu", {}, { resume: true }),
+      UserError,
+      "it is at iteration 17, past --max-iter 7",
+    );
+    const kept = JSON.parse(
+      await Deno.readTextFile(join(cut, "finetune_checkpoint", "state.json")),
+    );
+    assertEquals(kept.iteration, 17);
     for (const d of [base, full, cut, short]) await Deno.remove(d, { recursive: true });
   },
 );
