@@ -47,7 +47,10 @@ export interface EvaluationReport {
   confusion: number[][] | null;
   /** Class that each cluster maps to in the ACC matching (null: unmatched), `[k]`. */
   clusterToClass: (string | null)[] | null;
-  /** Mean silhouette of the latent codes; null without latent codes or with < 2 clusters used. */
+  /**
+   * Mean silhouette of the latent codes; null without latent codes, with < 2 clusters used, or
+   * when its sample (n > 4000) drew from one cluster only.
+   */
   silhouette: number | null;
   /** Calinski–Harabasz index of the latent codes (higher is better); null as the silhouette. */
   calinskiHarabasz: number | null;
@@ -137,7 +140,8 @@ export function evaluateClustering(opts: EvaluateOptions): EvaluationReport {
     }
     const used = sizes.filter((s) => s > 0).length;
     if (used >= 2 && used <= Math.min(n, 4000) - 1) {
-      report.silhouette = silhouette(opts.latent, n, dim, pred, { seed: opts.seed ?? 0 });
+      const s = silhouette(opts.latent, n, dim, pred, { seed: opts.seed ?? 0 });
+      report.silhouette = Number.isNaN(s) ? null : s;
     }
     if (used >= 2 && used <= n - 1) {
       report.calinskiHarabasz = calinskiHarabasz(opts.latent, n, dim, pred);

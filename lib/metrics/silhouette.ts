@@ -22,14 +22,15 @@ export interface SilhouetteOptions {
  * clusters; near 0: overlapping; negative: points closer to another cluster.
  *
  * Exact (O(n²)) when n <= `sampleSize`; otherwise computed on a seeded random
- * sample of `sampleSize` points, like scikit-learn's `sample_size`.
+ * sample of `sampleSize` points, like scikit-learn's `sample_size`. NaN when that
+ * sample holds a single cluster (the others too small to be drawn).
  *
  * @param x Points, row-major `[n, d]`.
  * @param n Number of points.
  * @param d Dimension.
  * @param labels Cluster of each point (any integers).
  * @param opts Sample size and seed.
- * @returns the mean silhouette in [-1, 1].
+ * @returns the mean silhouette in [-1, 1], or NaN (see above).
  * @example
  * ```ts
  * import { silhouette } from "./silhouette.ts";
@@ -77,6 +78,9 @@ export function silhouette(
     lab[s] = codes.get(l)!;
   }
   const k = codes.size;
+  // A sample can miss every cluster but one (a tiny cluster or an outlier's among thousands):
+  // the index is then undefined on it, which is not the caller's error.
+  if (k < 2 && m < n) return NaN;
   if (k < 2 || k > m - 1) {
     throw new RangeError(
       `Cannot compute silhouette: the number of clusters must be in [2, ${m - 1}]: found ${k}`,

@@ -64,6 +64,26 @@ Deno.test("selectK refuses candidates it cannot score and BIC without a GMM", ()
   assertThrows(() => selectK(x, 6, 2, [2, 3], { ...opts, criterion: "bic" }), RangeError, "gmm");
 });
 
+Deno.test("selectK scores k without a silhouette when the silhouette's sample misses a cluster", () => {
+  // Two blobs and one far outlier: at k = 2 the outlier is a cluster of its own, which a
+  // 60-point silhouette sample of 241 points misses 3 times in 4; the other indices remain.
+  const x = new Float64Array([...blobs([[0, 0], [5, 5]], 120, 0.3, 2), 1e4, 1e4]);
+  const opts = {
+    method: "kmeans",
+    nInit: 2,
+    maxIter: 50,
+    tol: 1e-4,
+    silhouetteSample: 60,
+  } as const;
+  const at2 = Array.from({ length: 8 }, (_, seed) => {
+    const r = selectK(x, 241, 2, [2, 3], { ...opts, seed });
+    assert(Number.isFinite(r.scores[0].calinskiHarabasz) && r.scores[0].empty === 0);
+    assert(r.scores.every((s) => Number.isFinite(s.daviesBouldin)));
+    return r.scores[0].silhouette;
+  });
+  assert(at2.some(Number.isNaN) && at2.some(Number.isFinite), at2.join(" "));
+});
+
 Deno.test("bestK: the best by each index, the smallest k among ties, never a NaN", () => {
   const s = (k: number, sil: number, ch: number, db: number, bic: number | null): KScore => ({
     k,

@@ -39,6 +39,23 @@ Deno.test("evaluateClustering without truth or latent reports sizes only", () =>
   assertEquals([s.silhouette, s.calinskiHarabasz, s.daviesBouldin], [null, null, null]);
 });
 
+Deno.test("evaluateClustering reports no silhouette when its 4,000-point sample misses a cluster", () => {
+  // 5,000 codes, one of them an outlier in a cluster of its own (what a collapsing DEC run or an
+  // outlier's k-means cluster gives): the sample misses it 1 time in 5, which used to throw.
+  const n = 5000;
+  const latent = new Float32Array(n).map((_, i) => (i % 97) / 97);
+  latent[n - 1] = 1e4;
+  const pred = new Int32Array(n);
+  pred[n - 1] = 1;
+  const sil = Array.from({ length: 12 }, (_, seed) => {
+    const r = evaluateClustering({ pred, k: 2, latent, dim: 1, seed });
+    assert(r.calinskiHarabasz !== null && r.daviesBouldin !== null);
+    return r.silhouette;
+  });
+  assert(sil.includes(null), JSON.stringify(sil));
+  assert(sil.some((v) => v !== null && v > 0.9), JSON.stringify(sil));
+});
+
 Deno.test("formatReport prints scores and a confusion table with class rows and cluster columns", () => {
   const r = evaluateClustering({
     pred: new Int32Array([0, 0, 1, 1, 1]),

@@ -1,4 +1,10 @@
-import { assertAlmostEquals, assertEquals, assertNotEquals, assertThrows } from "../_assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertNotEquals,
+  assertThrows,
+} from "../_assert.ts";
 import { silhouette } from "../../lib/metrics/silhouette.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
@@ -33,4 +39,21 @@ Deno.test("silhouette samples reproducibly above sampleSize and is exact at or b
 Deno.test("silhouette rejects a single cluster and one cluster per point", () => {
   assertThrows(() => silhouette(new Float64Array(3), 3, 1, [0, 0, 0]), RangeError, "clusters");
   assertThrows(() => silhouette(new Float64Array(3), 3, 1, [0, 1, 2]), RangeError, "clusters");
+});
+
+Deno.test("silhouette is NaN when its sample draws from one cluster only", () => {
+  // 499 points near 0 and an outlier of its own cluster: a 100-point sample misses it 4 times in 5.
+  const n = 500, r = new Rng(3);
+  const x = new Float64Array(n).map(() => r.normal());
+  x[n - 1] = 1e4;
+  const labels = Array.from({ length: n }, (_, i) => (i === n - 1 ? 1 : 0));
+  const got = Array.from(
+    { length: 20 },
+    (_, seed) => silhouette(x, n, 1, labels, { sampleSize: 100, seed }),
+  );
+  const missed = got.filter(Number.isNaN).length;
+  assert(missed > 0 && missed < 20, `NaN in ${missed} of 20 samples`);
+  // Where the outlier is drawn, it scores 0 (alone) and the others close to 1.
+  for (const s of got.filter((v) => !Number.isNaN(v))) assert(s > 0.9 && s < 1, String(s));
+  assert(silhouette(x, n, 1, labels, { sampleSize: n }) > 0.99);
 });
