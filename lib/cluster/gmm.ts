@@ -8,7 +8,7 @@
  */
 
 import { Rng } from "../util/rng.ts";
-import { kmeans } from "./kmeans.ts";
+import { checkFinite, kmeans } from "./kmeans.ts";
 
 /** Options of {@linkcode gmm}. */
 export interface GmmOptions {
@@ -111,6 +111,7 @@ export function gmm(
   if (!Number.isInteger(nInit) || nInit < 1) {
     throw new RangeError(`Cannot fit GMM: nInit must be >= 1: current value is ${nInit}`);
   }
+  checkFinite(x, d, "Cannot fit GMM");
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
   const xs = x instanceof Float64Array ? x : Float64Array.from(x);
   const full = covariance === "full";

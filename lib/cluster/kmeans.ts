@@ -92,6 +92,7 @@ export function kmeans(
   if (!Number.isInteger(maxIter) || maxIter < 1) {
     throw new RangeError(`Cannot run k-means: maxIter must be >= 1: current value is ${maxIter}`);
   }
+  checkFinite(x, d, "Cannot run k-means");
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
   const xs = x instanceof Float64Array ? x : Float64Array.from(x);
   const tolAbs = tol * meanVariance(xs, n, d);
@@ -409,5 +410,25 @@ function relocateEmpty(x: Float64Array, n: number, d: number, k: number, work: W
     // Loose bounds force an exact rescan of this point at the next assignment.
     work.upper[far] = Infinity;
     work.lower[far] = 0;
+  }
+}
+
+/**
+ * Throws a RangeError naming the first value of `x` that is not finite: a NaN or infinite
+ * latent code (from a diverged encoder or a bad sample) would otherwise become a NaN centre.
+ *
+ * @param x Points, row-major `[n, d]`.
+ * @param d Dimension.
+ * @param action What could not run, e.g. "Cannot run k-means".
+ */
+export function checkFinite(x: ArrayLike<number>, d: number, action: string): void {
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      throw new RangeError(
+        `${action}: the value at row ${Math.floor(i / d)}, column ${i % d} is ${
+          x[i]
+        }: expected finite values`,
+      );
+    }
   }
 }

@@ -130,12 +130,17 @@ Deno.test("gmm responsibilities are rows summing to 1 and labels are their argma
   assertAlmostEquals(res.weights.reduce((a, b) => a + b, 0), 1, 1e-12);
 });
 
-Deno.test("gmm rejects bad k and covariance type", () => {
+Deno.test("gmm rejects bad k, covariance type and values that are not finite", () => {
   assertThrows(() => gmm(new Float64Array(4), 2, 2, { k: 3 }), RangeError, "k must be");
   assertThrows(
     // deno-lint-ignore no-explicit-any
     () => gmm(new Float64Array(4), 2, 2, { k: 1, covariance: "tied" as any }),
     RangeError,
     "covariance",
+  );
+  assertThrows(
+    () => gmm(new Float64Array([0, 1, Infinity, 3]), 4, 1, { k: 2 }),
+    RangeError,
+    "Cannot fit GMM: the value at row 2, column 0 is Infinity",
   );
 });

@@ -101,3 +101,11 @@ Deno.test("kmeans rejects k > n, n = 0 and a wrong array length", () => {
   assertThrows(() => kmeans(new Float64Array(5), 2, 2, { k: 1 }), TypeError, "n * d");
   assertThrows(() => kmeans(new Float64Array(4), 2, 2, { k: 0 }), RangeError, "k must be");
 });
+
+Deno.test("kmeans names the first value that is not finite instead of returning NaN centres", () => {
+  const x = new Float32Array([0, 0, 1, 1, 5, NaN, 6, 6]);
+  assertThrows(() => kmeans(x, 4, 2, { k: 2 }), RangeError, "row 2, column 1 is NaN");
+  x[5] = 5;
+  x[6] = -Infinity;
+  assertThrows(() => kmeans(x, 4, 2, { k: 2 }), RangeError, "row 3, column 0 is -Infinity");
+});
