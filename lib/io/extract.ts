@@ -11,7 +11,7 @@ import { decodeSegments, mergeSegments, type Segment, segmentEnd, type Trace } f
 import { type ChannelEpoch, findResponse, readStationXml } from "./stationxml.ts";
 import { isSac, isSacPoleZero, parseSacPoleZero, readSac, type SacMarker } from "./sac.ts";
 import type { InstrumentResponse } from "../signal/response.ts";
-import { readNpz } from "./npy.ts";
+import { npyToFloat64, readNpz } from "./npy.ts";
 import { SampleError } from "./sample_error.ts";
 import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./manifest.ts";
 import {
@@ -129,6 +129,8 @@ async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]
     );
   }
   const [n, c] = d.shape;
+  // numpy writes np.stack([e, n, z]).T, PhaseNet's [npts, 3], in Fortran order.
+  const flat = npyToFloat64(d);
   const names = arrays.channels && Array.isArray(arrays.channels.data)
     ? String(arrays.channels.data[0]).split("_")
     : ["E", "N", "Z"].map((x) => task.channel.slice(0, 2) + x);
@@ -141,7 +143,7 @@ async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]
       );
     }
     const x = new Float64Array(n);
-    for (let i = 0; i < n; i++) x[i] = d.data[i * c + j] as number;
+    for (let i = 0; i < n; i++) x[i] = flat[i * c + j];
     return {
       network: task.network,
       station: task.station,

@@ -497,6 +497,53 @@ Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (first 4 files, no
   }
 });
 
+Deno.test("extract reads an NPZ whose data array numpy stored in Fortran order (np.stack(...).T)", async () => {
+  const src = new URL("../../../shared/data/phasenet_ncedc/", import.meta.url).pathname;
+  const fname = "NC_MEM_2017100709282692.npz";
+  const root = await Deno.makeTempDir();
+  try {
+    const csv = (await Deno.readTextFile(`${src}/waveform.csv`)).split("\n");
+    const row = csv.find((l) => l.startsWith(fname))!;
+    // The same values column-major: the data.npy entry is stored (not deflated), so its header
+    // and data are rewritten in place; the reader does not check the zip's CRCs.
+    const bytes = await Deno.readFile(`${src}/waveform_train/${fname}`);
+    const text = new TextDecoder("latin1").decode(bytes);
+    const at = text.indexOf("'fortran_order': False, 'shape': (9001, 3)");
+    assert(at > 0, "data.npy header not found");
+    bytes.set(new TextEncoder().encode("True "), at + "'fortran_order': ".length);
+    const magic = text.lastIndexOf("NUMPY", at) - 1; // the byte before is 0x93
+    const hlen = bytes[magic + 8] | (bytes[magic + 9] << 8);
+    const off = magic + 10 + hlen, n = 9001;
+    const c = new Float64Array(bytes.slice(off, off + n * 3 * 8).buffer);
+    const f = new Float64Array(n * 3);
+    for (let i = 0; i < n; i++) for (let j = 0; j < 3; j++) f[j * n + i] = c[i * 3 + j];
+    bytes.set(new Uint8Array(f.buffer), off);
+    const dirs = { c: `${root}/c`, f: `${root}/f` };
+    for (const [k, d] of Object.entries(dirs)) {
+      await Deno.mkdir(`${d}/waveform_train`, { recursive: true });
+      await Deno.writeTextFile(`${d}/waveform.csv`, `${csv[0]}\n${row}\n`);
+      const b = k === "c" ? await Deno.readFile(`${src}/waveform_train/${fname}`) : bytes;
+      await Deno.writeFile(`${d}/waveform_train/${fname}`, b);
+    }
+    const config = await readExtractConfig(
+      new URL("../../lib/io/configs/phasenet.json", import.meta.url).pathname,
+    );
+    config.workers = 0;
+    const out: Float32Array[] = [];
+    for (const d of [dirs.c, dirs.f]) {
+      config.input = { ...config.input, dir: d } as typeof config.input;
+      const s = await runExtract(config, `${d}/ds`, { quiet: true });
+      assertEquals([s.ok, s.shape], [1, [1, 3, 87, 55]]);
+      out.push((await openDataset(`${d}/ds`)).readBatch([0]));
+    }
+    assertEquals(out[1], out[0]);
+    // Read as C order, the same bytes gave other spectrograms (the components interleaved).
+    assert(out[0].some((v) => v !== 0));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract on ESEC: first 6 traces of the catalog config, labels = subtype", async () => {
   const root = await Deno.makeTempDir();
   try {
