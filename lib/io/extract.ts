@@ -7,7 +7,14 @@
  * @module
  */
 import { join } from "node:path";
-import { decodeSegments, mergeSegments, type Segment, segmentEnd, type Trace } from "./mseed.ts";
+import {
+  decodeSegments,
+  mergeSegments,
+  miniseedVersion,
+  type Segment,
+  segmentEnd,
+  type Trace,
+} from "./mseed.ts";
 import { type ChannelEpoch, findResponse, readStationXml } from "./stationxml.ts";
 import { isSac, isSacPoleZero, parseSacPoleZero, readSac, type SacMarker } from "./sac.ts";
 import type { InstrumentResponse } from "../signal/response.ts";
@@ -204,7 +211,9 @@ async function decodedFile(f: string): Promise<DecodedFile> {
     throw new SampleError("unreadable", `Cannot read ${f}: ${(e as Error).message}`);
   }
   let file: DecodedFile;
-  if (isSac(bytes)) {
+  // miniSEED first: its record header is distinctive, while SAC's version word (byte 304) is
+  // sample data in a miniSEED file and may well hold 6.
+  if (miniseedVersion(bytes) === 0 && isSac(bytes)) {
     const s = readSac(bytes, f);
     file = { segs: [s.trace], markers: s.markers, sac: true };
   } else file = { segs: await decodeSegments(bytes, f), markers: {}, sac: false };

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { writeSynth } from "../../lib/io/synth.ts";
 import { encodeMiniseed3, readMiniseedFile } from "../../lib/io/mseed.ts";
+import { isSac } from "../../lib/io/sac.ts";
 import { formatStationXml } from "../../lib/io/stationxml.ts";
 import { formatQuakeMl, type QuakeMlEvent } from "../../lib/io/quakeml.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
@@ -250,6 +251,37 @@ Deno.test("extract --resume: an interrupted extraction continues from its checkp
     assertEquals(await main(args), 2);
     assertEquals(await main([...args, "--resume"]), 0);
     await same(`${root}/cli`, `${root}/full`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("extract reads a miniSEED file whose sample at byte 304 is 6, SAC's header version", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`;
+    await writeSynth(syn, { perClass: 1, seed: 9, classes: ["local_earthquake"] });
+    const [row] = parseCsvRecords(await Deno.readTextFile(`${syn}/manifest.csv`));
+    const file = `${syn}/${row.waveform}`;
+    const [tr] = await readMiniseedFile(file);
+    assert(tr.data.every(Number.isInteger), "integer counts, stored as int32");
+    // miniSEED 3: a 40-byte header, the source id, the extra headers, then the samples.
+    const head = await Deno.readFile(file);
+    const dataAt = 40 + head[33] + (head[34] | (head[35] << 8));
+    // Little-endian int32 samples: make bytes 304..307 read 06 00 00 00.
+    const data = tr.data.slice(), i = Math.floor((304 - dataAt) / 4);
+    if ((304 - dataAt) % 4 === 0) data[i] = 6;
+    else {
+      assertEquals((304 - dataAt) % 4, 2);
+      [data[i], data[i + 1]] = [6 * 65536, 0];
+    }
+    const bytes = await encodeMiniseed3([{ ...tr, data }]);
+    assert(isSac(bytes), "the word SAC files keep their header version in reads 6");
+    await Deno.writeFile(file, bytes);
+    const s = await runExtract(await readExtractConfig(`${syn}/extract.json`), `${root}/ds`, {
+      quiet: true,
+    });
+    assertEquals([s.ok, s.failures], [1, []]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
