@@ -327,22 +327,30 @@ function repeats(run: readonly Segment[], s: Segment, dt: number): boolean {
 function mergeRun(segs: readonly Segment[]): Trace {
   const first = segs[0];
   const dt = 1000 / first.samplingRate;
-  const parts: Float64Array[] = [first.data];
-  let n = first.data.length;
+  const parts: Float64Array[] = [];
+  let n = 0;
+  // The merged trace's last sample so far: a record wholly inside earlier data (a duplicate)
+  // adds no samples, and the next gap's fill must still start from the data before it.
+  let last: number | undefined;
+  const push = (p: Float64Array) => {
+    if (p.length === 0) return;
+    parts.push(p);
+    n += p.length;
+    last = p[p.length - 1];
+  };
+  push(first.data);
   for (let i = 1; i < segs.length; i++) {
     const s = segs[i];
     const gapSamples = Math.round((s.startTime - (first.startTime + n * dt)) / dt);
     if (gapSamples > 0) {
       // Linear interpolation across the gap.
-      const a = parts[parts.length - 1].at(-1) ?? 0, b = s.data[0] ?? a;
+      const a = last ?? s.data[0] ?? 0, b = s.data[0] ?? a;
       const fill = new Float64Array(gapSamples);
       for (let k = 0; k < gapSamples; k++) fill[k] = a + (b - a) * (k + 1) / (gapSamples + 1);
-      parts.push(fill);
-      n += gapSamples;
+      push(fill);
     }
     const skip = gapSamples < 0 ? Math.min(-gapSamples, s.data.length) : 0;
-    parts.push(s.data.subarray(skip));
-    n += s.data.length - skip;
+    push(s.data.subarray(skip));
   }
   const data = new Float64Array(n);
   let o = 0;

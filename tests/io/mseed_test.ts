@@ -120,6 +120,21 @@ Deno.test("an overlap that repeats the samples already there merges; a different
   );
 });
 
+Deno.test("a gap after a duplicated record is filled from the last sample, not from 0", async () => {
+  // a: samples 1000..1099 (1 s at 100 Hz); a duplicate of a[50..80); c starts 0.2 s after a ends.
+  const a = trace({ data: new Float64Array(100).map((_, i) => 1000 + i) });
+  const dup = trace({ startTime: a.startTime + 500, data: a.data.slice(50, 80) });
+  const c = trace({ startTime: a.startTime + 1200, data: new Float64Array(50).fill(1200) });
+  const [m] = await readMiniseed(await encodeMiniseed3([a, dup, c]), "d.mseed", {
+    gapTolerance: 1,
+  });
+  assertEquals(m.data.length, 100 + 20 + 50);
+  // The fill runs from 1099 to 1200 in 21 steps, as without the duplicate.
+  const [ref] = await readMiniseed(await encodeMiniseed3([a, c]), "d.mseed", { gapTolerance: 1 });
+  assertEquals(m.data, ref.data);
+  assertAlmostEquals(m.data[100], 1099 + 101 / 21, 1e-9);
+});
+
 Deno.test("bad miniSEED input fails with a SampleError that names the file", async () => {
   const dir = await Deno.makeTempDir();
   try {
