@@ -1,5 +1,5 @@
 /**
- * SAC binary files (Seismic Analysis Code, header version 6), the other format
+ * SAC binary files (Seismic Analysis Code, header version 6, or 7 read as 6), the other format
  * seismologists keep waveforms in: a 632-byte header (70 floats, 40 integers,
  * 8- and 16-character strings) and the samples as 32-bit floats, in either byte
  * order (told apart by the header version, word 76). Hand-written: seisplotjs
@@ -83,15 +83,26 @@ const HEADER = 632;
 const UNDEF = -12345;
 
 /**
- * Whether bytes look like a SAC binary file (header version 6 at word 76, either byte order).
+ * Whether bytes look like a SAC binary file: header version 6 or 7 at word 76, either byte
+ * order. Version 7 (SAC 102 and later) keeps the version 6 header and adds, after the data, a
+ * footer of double-precision copies of the time fields; it is read from its header alone.
  *
  * @param bytes The file's bytes (at least its header).
  * @returns true for SAC.
  */
 export function isSac(bytes: Uint8Array): boolean {
-  if (bytes.length < HEADER) return false;
+  return sacByteOrder(bytes) !== null;
+}
+
+/** Little-endian (true) or big-endian (false) by the header version word; null if not SAC. */
+function sacByteOrder(bytes: Uint8Array): boolean | null {
+  if (bytes.length < HEADER) return null;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return dv.getInt32(76 * 4, true) === 6 || dv.getInt32(76 * 4, false) === 6;
+  for (const le of [true, false]) {
+    const v = dv.getInt32(76 * 4, le);
+    if (v === 6 || v === 7) return le;
+  }
+  return null;
 }
 
 function text(bytes: Uint8Array, off: number, len: number): string {
@@ -124,14 +135,14 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
   if (bytes.length === 0) {
     throw new SampleError("empty file", `Cannot read ${source}: the file is empty`);
   }
-  if (!isSac(bytes)) {
+  const le = sacByteOrder(bytes);
+  if (le === null) {
     throw new SampleError(
       "not miniseed",
-      `Cannot read ${source}: expected a SAC header (version 6 at byte 304)`,
+      `Cannot read ${source}: expected a SAC header (version 6 or 7 at byte 304)`,
     );
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const le = dv.getInt32(76 * 4, true) === 6;
   const f = (w: number) => dv.getFloat32(w * 4, le);
   const i = (w: number) => dv.getInt32(w * 4, le);
   const set = (v: number) => v !== UNDEF && Number.isFinite(v);

@@ -59,6 +59,25 @@ Deno.test("SAC: a written file reads back in both byte orders: codes, times, rat
   assert(!isSac(await encodeMiniseed3([{ ...TRACE, data: new Float64Array(300) }])), "miniSEED");
 });
 
+Deno.test("SAC: a header version 7 file (SAC 102+) reads from its version 6 header, footer ignored", () => {
+  const v6 = encodeSac(TRACE, { A: T0 + 12_345.5 });
+  // Version 7 keeps the header and adds 22 doubles after the data (DELTA, B, E, O, A, T0–T9, ...).
+  const v7 = new Uint8Array(v6.length + 22 * 8);
+  v7.set(v6);
+  const dv = new DataView(v7.buffer);
+  dv.setInt32(76 * 4, 7, true);
+  for (let k = 0; k < 22; k++) dv.setFloat64(v6.length + 8 * k, -12345, true);
+  for (const bytes of [v7, bigEndian(v7)]) {
+    assert(isSac(bytes));
+    const a = readSac(v6, "6.sac"), b = readSac(bytes, "7.sac");
+    assertEquals(b.trace, a.trace);
+    assertEquals(b.markers, a.markers);
+  }
+  const v8 = v6.slice();
+  new DataView(v8.buffer).setInt32(76 * 4, 8, true);
+  assert(!isSac(v8), "version 8 is not SAC");
+});
+
 Deno.test("SAC: DELTA's float32 rounding is undone (0.01 → 100 Hz) but real odd rates stay", () => {
   for (const [rate, want] of [[100, 100], [20, 20], [200, 200], [99.99, 99.99], [1 / 3, 1 / 3]]) {
     const f = readSac(encodeSac({ ...TRACE, samplingRate: rate }), "x.sac");
