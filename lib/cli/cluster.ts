@@ -422,8 +422,23 @@ export const evaluateCommand: Command = {
     let truth: (string | null)[] = rows.map((r) => (li >= 0 && r[li] ? r[li] : null));
     const lf = strFlag(values, "labels");
     if (lf) {
-      const map = new Map(parseCsv(await Deno.readTextFile(lf)).slice(1).map((r) => [r[0], r[1]]));
+      const [lh = [], ...lrows] = parseCsv(await Deno.readTextFile(lf));
+      const lid = lh.indexOf("id"), llab = lh.indexOf("label");
+      if (lid < 0 || llab < 0) {
+        throw new UserError(
+          `Cannot use --labels ${lf}: expected columns id and label: found ${lh.join(",")}`,
+        );
+      }
+      const map = new Map(lrows.map((r) => [r[lid], r[llab] || null]));
       truth = rows.map((r) => map.get(r[ii]) ?? null);
+      if (!truth.some((t) => t !== null)) {
+        throw new UserError(
+          `Cannot use --labels ${lf}: none of its ${map.size} ids names a sample of ${dir}/labels.csv ` +
+            `(its ids look like '${rows[0]?.[ii] ?? ""}', the file's like '${
+              lrows[0]?.[lid] ?? ""
+            }')`,
+        );
+      }
     }
     const against = strFlag(values, "against");
     if (against) {
