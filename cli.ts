@@ -102,7 +102,9 @@ export async function main(args: string[]): Promise<number> {
   const entry = commands[name];
   if (!entry) {
     console.error(
-      `Cannot run '${name}': no such command: expected one of ${Object.keys(commands).join(", ")}`,
+      `error: Cannot run '${name}': no such command: expected one of ${
+        Object.keys(commands).join(", ")
+      }`,
     );
     return 2;
   }

@@ -82,7 +82,14 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
     });
     return { values: values as Values, positionals };
   } catch (e) {
-    throw new UserError(`Cannot parse arguments of '${cmd.name}': ${(e as Error).message}`);
+    // node:util's messages run over several lines; the error line is one.
+    const msg = (e as Error).message;
+    const dash = /Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
+    const i = dash ? args.indexOf(dash[1]) : -1;
+    const why = dash
+      ? `the value of ${dash[1]} starts with a dash: write ${dash[1]}=${args[i + 1] ?? "-VALUE"}`
+      : msg.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
+    throw new UserError(`Cannot parse arguments of '${cmd.name}': ${why}`);
   }
 }
 

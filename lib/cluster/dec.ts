@@ -549,7 +549,7 @@ export async function finetune(
       lastLoss = v;
       hooks.onStep?.(iteration + 1, cfg.maxIter, v);
       if (!Number.isFinite(v)) {
-        throw new Error(
+        throw new UserError(
           `Cannot fine-tune: loss became ${v} at iteration ${iteration + 1}: lower --lr`,
         );
       }

@@ -275,7 +275,7 @@ export async function pretrain(
       return loss.item().finally(() => loss.dispose());
     }, (v, s) => {
       if (!Number.isFinite(v)) {
-        throw new Error(
+        throw new UserError(
           `Cannot pretrain: loss became ${v} at epoch ${state.epoch + 1}, step ${
             s + 1
           }: lower --lr`,

@@ -204,6 +204,17 @@ export class Dataset {
       }
       b += run;
     }
+    // extract and import write finite values only: anything else was changed since, and would
+    // turn the training loss into NaN far from its cause.
+    for (let i = 0; i < out.length; i++) {
+      if (!Number.isFinite(out[i])) {
+        const idx = indices[Math.floor(i / ss)];
+        throw new RangeError(
+          `Cannot read sample ${this.samples[idx]?.id ?? idx} (index ${idx}) of ${this.dir}: ` +
+            `element ${i % ss} is ${out[i]}: expected finite values`,
+        );
+      }
+    }
     normalizeSamples(out, ss, normalize);
     return out;
   }

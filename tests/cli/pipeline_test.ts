@@ -77,7 +77,8 @@ Deno.test("cli: every command's --help prints its usage and exits 0", async () =
   }
   const bad = await run("nosuchcommand");
   assertEquals(bad.code, 2);
-  assert(bad.err[0].includes("no such command"), bad.err[0]);
+  assertEquals(bad.err.length, 1);
+  assert(bad.err[0].startsWith("error: ") && bad.err[0].includes("no such command"), bad.err[0]);
 });
 
 gpuTest(
@@ -446,6 +447,16 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     [["cluster", ds, "--raw", "--k", "2", "--out", ds, "--force"], "holds no result.json"],
     [["cluster", ds, "--raw", "--k", "2", "--out", join(root, "x.npy"), "--force"], "is a file"],
     [["import", join(root, "x.npy"), "--out", root, "--force"], "holds no meta.json"],
+    // node:util's three-line message for a value that starts with a dash, in one line.
+    [
+      ["synth", "--out", join(root, "s"), "--per-class", "-1"],
+      "the value of --per-class starts with a dash: write --per-class=-1",
+    ],
+    // A diverging run: a user's setting, not a bug (no stack trace).
+    [
+      ["pretrain", ds, "--model", join(root, "m_lr"), "--lr", "1e12", "--epochs", "500"],
+      "loss became",
+    ],
   ];
   for (const [args, msg] of cases) {
     const r = await run(...args, "--quiet");
@@ -470,6 +481,16 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
   const empty = await run("pretrain", join(root, "e"), "--model", join(root, "me"), "-q");
   assertEquals(empty.code, 2, empty.err.join("\n"));
   assert(empty.err[0].includes("the dataset has no samples"), empty.err[0]);
+  // A value that is not finite in a dataset's spectrograms (edited after extract or import)
+  // names the sample, rather than turning the loss into NaN.
+  const npy = await Deno.readFile(join(ds, "spectrograms.npy"));
+  const body = npy.length - 8 * 120 * 4; // the data of 8 samples [1, 12, 10] ends the file
+  new DataView(npy.buffer).setFloat32(body + (5 * 120 + 7) * 4, NaN, true);
+  await Deno.writeFile(join(ds, "spectrograms.npy"), npy);
+  const nan = await run("pretrain", ds, "--model", join(root, "m_nan"), "-q");
+  assertEquals(nan.code, 2, nan.err.join("\n"));
+  assert(nan.err[0].includes("Cannot read sample 5 (index 5)"), nan.err[0]);
+  assert(nan.err[0].includes("element 7 is NaN: expected finite values"), nan.err[0]);
   // A bad config file names the field.
   await Deno.writeTextFile(join(root, "cfg.json"), JSON.stringify({ finetune: { tol: -1 } }));
   const r = await run("finetune", ds, "--model", m, "--config", join(root, "cfg.json"), "-q");
@@ -578,5 +599,26 @@ Deno.test("cli: evaluate scores 150,000 rows and names a bad cluster value's row
     bad.err[0].includes("row 4 (id 2): cluster must be an integer >= 0: found 'x'"),
     bad.err[0],
   );
+  rows[3] = "2,2,c";
+  await Deno.writeTextFile(join(dir, "labels.csv"), rows.join("\n") + "\n");
+  // --labels FILE (id,label) replaces the label column; a file whose ids name no sample, or
+  // without those columns, is refused rather than scored as unlabelled.
+  const truth = Array.from({ length: n }, (_, i) => `${i},${["a", "b", "c"][i % 3]}`);
+  await Deno.writeTextFile(join(dir, "truth.csv"), ["id,label", ...truth].join("\n") + "\n");
+  assertEquals((await run("evaluate", dir, "--labels", join(dir, "truth.csv"), "-q")).code, 0);
+  assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json"))).acc, 1);
+  for (
+    const [text, msg] of [
+      ["id,label\nsyn1,a\nsyn2,b\n", "none of its 2 ids names a sample"],
+      ["sample,class\n0,a\n", "expected columns id and label: found sample,class"],
+    ]
+  ) {
+    await Deno.writeTextFile(join(dir, "other.csv"), text);
+    const r = await run("evaluate", dir, "--labels", join(dir, "other.csv"), "-q");
+    assertEquals(r.code, 2);
+    assert(r.err.length === 1 && r.err[0].includes(msg), r.err.join("\n"));
+  }
+  // The refused runs left the last evaluation as it was.
+  assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json"))).acc, 1);
   await Deno.remove(dir, { recursive: true });
 });
