@@ -17,7 +17,7 @@ import {
   encodeAll,
   inferBatchFor,
   loadAutoencoder,
-  type ModelInfo,
+  readModelInfo,
 } from "./pretrain.ts";
 import type { ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam, Sgd } from "../optim/optimizers.ts";
@@ -126,7 +126,7 @@ export async function initCentroids(
   opts: { latent?: Float32Array; record?: Record<string, unknown> } = {},
 ): Promise<InitResult> {
   const latent = opts.latent ?? await encodeForInit(dir, ds, device);
-  const d = (await readJson<ModelInfo>(dir, "model.json")).autoencoder.latentDim, n = ds.count;
+  const d = (await readModelInfo(dir)).autoencoder.latentDim, n = ds.count;
   if (latent.length !== n * d) {
     throw new TypeError(
       `Cannot initialise centres: expected ${n} × ${d} latent values: found ${latent.length}`,
@@ -189,7 +189,7 @@ export async function initCentroids(
     },
   );
   // Read after removeOutputs, which drops the stale finetune record from model.json.
-  const mi = await readJson<ModelInfo>(dir, "model.json");
+  const mi = await readModelInfo(dir);
   await writeJson(join(dir, "model.json"), {
     ...mi,
     init: { ...cfg, score, latentScale, ...opts.record },
@@ -573,7 +573,7 @@ export async function finetune(
   }
   await saveWeights(join(dir, "dec.safetensors"), keep, { mode: cfg.mode });
   await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
-  const mi = await readJson<ModelInfo>(dir, "model.json");
+  const mi = await readModelInfo(dir);
   await writeJson(join(dir, "model.json"), {
     ...mi,
     finetune: { ...cfg, converged, iterations: log.at(-1)?.iteration },

@@ -32,6 +32,7 @@ import {
   writeJson,
 } from "../io/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
+import { z } from "../deps.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { lineChart } from "../plot/mod.ts";
 import type { DatasetLike, Normalize } from "./data.ts";
@@ -406,6 +407,39 @@ async function writeCurve(dir: string, h: EpochRecord[]): Promise<void> {
   }
 }
 
+const positiveInt = z.number().int().min(1);
+/** What the later stages need of `model.json`; other fields are kept as they are. */
+const modelInfoSchema = z.object({
+  format: z.literal("seisdec-model"),
+  autoencoder: z.object({
+    inputShape: z.tuple([positiveInt, positiveInt, positiveInt]),
+    latentDim: positiveInt,
+    channels: z.array(positiveInt).min(1),
+    slope: z.number(),
+  }),
+  normalize: z.enum(["maxabs", "l2", "minmax", "none"]),
+});
+
+/**
+ * Reads and checks a model directory's `model.json`.
+ *
+ * @param dir Model directory.
+ * @returns its contents.
+ * @throws {UserError} naming the file and the first fields that are missing or wrong.
+ */
+export async function readModelInfo(dir: string): Promise<ModelInfo> {
+  const info = await readJson<ModelInfo>(dir, "model.json");
+  const r = modelInfoSchema.safeParse(info);
+  if (!r.success) {
+    const what = r.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new UserError(
+      `Cannot load ${join(dir, "model.json")}: ${what.join("; ")}: expected a model.json as ` +
+        `pretrain writes it`,
+    );
+  }
+  return info;
+}
+
 /**
  * Loads a pretrained (or fine-tuned) autoencoder from a model directory.
  *
@@ -421,10 +455,7 @@ export async function loadAutoencoder(
   opts: { scaled?: boolean } = {},
 ): Promise<{ ae: ConvAutoencoder; info: ModelInfo }> {
   await initBackend(device);
-  const info = await readJson<ModelInfo>(dir, "model.json");
-  if (info.format !== "seisdec-model") {
-    throw new TypeError(`Cannot load ${dir}: model.json is not a seisdec model`);
-  }
+  const info = await readModelInfo(dir);
   const ae = new ConvAutoencoder(info.autoencoder);
   const set = ae.build(device);
   const { weights } = await loadWeights(join(dir, file));

@@ -491,6 +491,19 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
   assertEquals(nan.code, 2, nan.err.join("\n"));
   assert(nan.err[0].includes("Cannot read sample 5 (index 5)"), nan.err[0]);
   assert(nan.err[0].includes("element 7 is NaN: expected finite values"), nan.err[0]);
+  // A model.json without the fields the later stages read names them.
+  await Deno.mkdir(join(root, "bm"));
+  await Deno.writeTextFile(
+    join(root, "bm", "model.json"),
+    JSON.stringify({ format: "seisdec-model", version: 1 }),
+  );
+  const bm = await run("cluster", ds, "--model", join(root, "bm"), "--out", join(root, "cb"), "-q");
+  assertEquals(bm.code, 2, bm.err.join("\n"));
+  assert(
+    bm.err.length === 1 && bm.err[0].includes("bm/model.json: autoencoder: ") &&
+      bm.err[0].includes("expected a model.json as pretrain writes it"),
+    bm.err[0],
+  );
   // A bad config file names the field.
   await Deno.writeTextFile(join(root, "cfg.json"), JSON.stringify({ finetune: { tol: -1 } }));
   const r = await run("finetune", ds, "--model", m, "--config", join(root, "cfg.json"), "-q");
