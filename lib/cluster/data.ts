@@ -79,3 +79,32 @@ export class MemoryDataset implements DatasetLike {
     return out;
   }
 }
+
+/**
+ * A short fingerprint of a dataset's identity for checkpoints: its sample count, sample shape
+ * and, when known, the FNV-1a hash of its sample ids. A resume on another dataset of the same
+ * size would otherwise continue silently with the first one's split and state.
+ *
+ * @param ds The dataset.
+ * @returns e.g. `"303 [1,87,67] ids 5f1e0a3b"` (no ids part without sample ids).
+ * @example
+ * ```ts
+ * import { datasetFingerprint, MemoryDataset } from "./data.ts";
+ * const a = new MemoryDataset(new Float32Array(2), [1, 1, 1], [{ id: "x", label: null }, { id: "y", label: null }]);
+ * if (!datasetFingerprint(a).startsWith("2 [1,1,1] ids ")) throw new Error();
+ * ```
+ */
+export function datasetFingerprint(ds: DatasetLike): string {
+  const head = `${ds.count} [${ds.sampleShape.join(",")}]`;
+  if (!ds.samples || ds.samples.length !== ds.count) return head;
+  let h = 0x811c9dc5;
+  for (const s of ds.samples) {
+    for (let i = 0; i < s.id.length; i++) {
+      h ^= s.id.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    h ^= 10; // a separator, so that ids "ab","c" and "a","bc" differ
+    h = Math.imul(h, 0x01000193);
+  }
+  return `${head} ids ${(h >>> 0).toString(16).padStart(8, "0")}`;
+}

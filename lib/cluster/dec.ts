@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import { gmm } from "./gmm.ts";
 import { kmeans } from "./kmeans.ts";
-import type { DatasetLike, Normalize } from "./data.ts";
+import { datasetFingerprint, type DatasetLike, type Normalize } from "./data.ts";
 import {
   checkTrainingBatch,
   encodeAll,
@@ -323,6 +323,8 @@ interface FinetuneState {
   hasTarget: boolean;
   log: { iteration: number; loss: number | null; changedPct: number | null; sizes: number[] }[];
   samples: number;
+  /** {@linkcode datasetFingerprint} of the dataset (absent in older checkpoints). */
+  dataset?: string;
   config: FinetuneConfig;
 }
 
@@ -397,7 +399,7 @@ export async function finetune(
   let start = 0;
   if (opts.resume && await exists(join(ckDir, "state.json"))) {
     const st = await readJson<FinetuneState>(ckDir, "state.json");
-    checkResumable(ckDir, st, cfg, n);
+    checkResumable(ckDir, st, cfg, n, datasetFingerprint(ds));
     set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
     const ob = (await loadWeights(join(ckDir, "optimizer.safetensors"))).weights;
     opt.load({
@@ -464,6 +466,7 @@ export async function finetune(
       hasTarget: pAll !== null,
       log: log.map((r) => ({ ...r, loss: Number.isFinite(r.loss) ? r.loss : null })),
       samples: n,
+      dataset: datasetFingerprint(ds),
       config: cfg,
     };
     await saveCheckpointDir(ckDir, files, st);
@@ -588,13 +591,24 @@ export async function finetune(
  *
  * @throws {UserError} naming what differs.
  */
-function checkResumable(ckDir: string, st: FinetuneState, cfg: FinetuneConfig, n: number): void {
+function checkResumable(
+  ckDir: string,
+  st: FinetuneState,
+  cfg: FinetuneConfig,
+  n: number,
+  dataset: string,
+): void {
   if (st.format !== "seisdec-finetune-checkpoint") {
     throw new UserError(`Cannot resume from ${ckDir}: state.json is not a fine-tuning checkpoint`);
   }
   if (st.samples !== n) {
     throw new UserError(
       `Cannot resume from ${ckDir}: it was fine-tuned on ${st.samples} samples: this dataset has ${n}`,
+    );
+  }
+  if (st.dataset !== undefined && st.dataset !== dataset) {
+    throw new UserError(
+      `Cannot resume from ${ckDir}: it was fine-tuned on another dataset (${st.dataset}; this one: ${dataset}): resume with the same dataset, or pass --force to start over`,
     );
   }
   const changed: string[] = [];

@@ -35,7 +35,7 @@ import { UserError } from "../util/errors.ts";
 import { z } from "../deps.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { lineChart } from "../plot/mod.ts";
-import type { DatasetLike, Normalize } from "./data.ts";
+import { datasetFingerprint, type DatasetLike, type Normalize } from "./data.ts";
 
 /** Pretraining settings. */
 export interface PretrainConfig {
@@ -129,6 +129,8 @@ interface TrainState {
   valIdx: number[];
   history: EpochRecord[];
   config: PretrainConfig;
+  /** {@linkcode datasetFingerprint} of the dataset trained on (absent in older checkpoints). */
+  dataset?: string;
 }
 
 /** Hooks for progress reporting. */
@@ -218,6 +220,18 @@ export async function pretrain(
       buffers: [mom.get("m")!.data, mom.get("v")!.data],
     });
     rng.setState(state.rng);
+    // The split holds every sample index once; older checkpoints have no fingerprint.
+    const here = datasetFingerprint(ds);
+    if (
+      state.trainIdx.length + state.valIdx.length !== ds.count ||
+      (state.dataset !== undefined && state.dataset !== here)
+    ) {
+      throw new UserError(
+        `Cannot resume pretraining in ${dir}: the checkpoint was trained on another dataset (${
+          state.dataset ?? `${state.trainIdx.length + state.valIdx.length} samples`
+        }; this one: ${here}): resume with the same dataset, or pass --force to start over`,
+      );
+    }
     const changed = changedSettings(state.config, cfg);
     if (changed.length) {
       throw new UserError(
@@ -237,6 +251,7 @@ export async function pretrain(
       valIdx: perm.slice(0, nVal),
       history: [],
       config: cfg,
+      dataset: datasetFingerprint(ds),
     };
     if (state.trainIdx.length === 0) {
       throw new RangeError("Cannot pretrain: no training samples left after the validation split");

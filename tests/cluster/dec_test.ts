@@ -179,7 +179,13 @@ function curve(h: EpochRecord[]) {
 gpuTest(
   "pretrain --resume after an interruption ends with the same weights and curve",
   async () => {
-    const { ds } = templateSet(10, 3);
+    const named = (d: MemoryDataset, p: string) =>
+      new MemoryDataset(
+        d.readBatch([...Array(d.count).keys()]),
+        [1, H, W],
+        Array.from({ length: d.count }, (_, i) => ({ id: `${p}${i}`, label: null })),
+      );
+    const ds = named(templateSet(10, 3).ds, "a");
     const cfg = { ...PRE, epochs: 4, valSplit: 0.2, seed: 3 };
     const full = await Deno.makeTempDir(), cut = await Deno.makeTempDir();
     const hFull = await pretrain(ds, full, cfg, { device: "webgpu" });
@@ -192,6 +198,15 @@ gpuTest(
     );
     const state = JSON.parse(await Deno.readTextFile(join(cut, "checkpoint", "state.json")));
     assertEquals(state.epoch, 2);
+    // Another dataset, of another size or of the same size with other sample ids, is refused:
+    // the checkpoint's split and state belong to the first one.
+    for (const other of [named(templateSet(9, 3).ds, "a"), named(templateSet(10, 3).ds, "b")]) {
+      await assertRejects(
+        () => pretrain(other, cut, cfg, { device: "webgpu", resume: true }),
+        UserError,
+        "the checkpoint was trained on another dataset (30 [1,16,16] ids ",
+      );
+    }
     const hRes = await pretrain(ds, cut, cfg, { device: "webgpu", resume: true });
     assertEquals(curve(hRes), curve(hFull));
     assertEquals(
@@ -488,6 +503,17 @@ gpuTest(
       () => finetune(cut, sub, { ...cfg, lr: 1e-3 }, "webgpu", {}, { resume: true }),
       UserError,
       "lr: 0.00001 → 0.001",
+    );
+    // The same samples under other ids: another dataset for the checkpoint.
+    const renamed = new MemoryDataset(
+      sub.readBatch([...Array(n).keys()]),
+      [1, H, W],
+      Array.from({ length: n }, (_, i) => ({ id: `s${i}`, label: null })),
+    );
+    await assertRejects(
+      () => finetune(cut, renamed, cfg, "webgpu", {}, { resume: true }),
+      UserError,
+      "it was fine-tuned on another dataset (50 [1,16,16]; this one: 50 [1,16,16] ids ",
     );
     // A --max-iter below the checkpoint's iteration is refused, and the checkpoint kept: ending
     // there would label iteration 17's state as iteration 7's.
