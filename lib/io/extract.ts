@@ -123,7 +123,10 @@ async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]
   try {
     arrays = await readNpz(await Deno.readFile(npz.path));
   } catch (e) {
-    throw new SampleError("unreadable", `Cannot read ${npz.path}: ${(e as Error).message}`);
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file (listed in waveform.csv)"
+      : (e as Error).message;
+    throw new SampleError("unreadable", `Cannot read ${npz.path}: ${why}`);
   }
   const d = arrays.data;
   if (

@@ -373,7 +373,7 @@ export async function esecTasks(dir: string, stacked = false): Promise<SampleTas
  *
  * @param dir The phasenet_ncedc directory.
  * @param samplingRate Sampling rate of the arrays, Hz.
- * @returns one task per file listed in waveform.csv that exists.
+ * @returns one task per file listed in waveform.csv (a missing one fails when read).
  */
 export async function npzTasks(dir: string, samplingRate: number): Promise<SampleTask[]> {
   let rows: Record<string, string>[];
@@ -382,12 +382,9 @@ export async function npzTasks(dir: string, samplingRate: number): Promise<Sampl
   } catch (e) {
     throw new UserError(`Cannot read ${join(dir, "waveform.csv")}: ${(e as Error).message}`);
   }
-  const present = new Set(
-    [...Deno.readDirSync(join(dir, "waveform_train"))].map((e) => e.name),
-  );
   const tasks: SampleTask[] = [];
+  // A listed file that is missing becomes a task too: it fails as unreadable, in failures.csv.
   for (const r of rows) {
-    if (!present.has(r.fname)) continue;
     const [network, station, stamp] = r.fname.replace(/\.npz$/, "").split("_");
     const m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)/.exec(stamp ?? "");
     const start = m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7] * 10) : 0;

@@ -513,7 +513,7 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
   );
 });
 
-Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (first 4 files, no response)", async () => {
+Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (first 4 rows, no response); a listed file that is missing is reported", async () => {
   const root = await Deno.makeTempDir();
   try {
     const config = await readExtractConfig(
@@ -522,8 +522,19 @@ Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (first 4 files, no
     config.limit = 4;
     config.workers = 0;
     const s = await runExtract(config, `${root}/ds`, { quiet: true });
-    assertEquals(s.ok, 4);
-    assertEquals(s.shape, [4, 3, 87, 55]);
+    // Rows 2 and 4 of waveform.csv name single-component files the shared copy left out.
+    assertEquals(s.ok, 2);
+    assertEquals(s.shape, [2, 3, 87, 55]);
+    assertEquals(s.failures.map((f) => [f.id, f.reason]), [
+      ["NC_MTU_2014071807051236_02", "unreadable"],
+      ["NC_KCR_2001092605130217_02", "unreadable"],
+    ]);
+    assert(
+      s.failures[0].message.endsWith(
+        "NC_MTU_2014071807051236_02.npz: no such file (listed in waveform.csv)",
+      ),
+      s.failures[0].message,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
