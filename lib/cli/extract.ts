@@ -214,8 +214,10 @@ export const extract: Command = {
       }
     }
     applyOverrides(config, values);
-    config = parseExtractConfig(JSON.parse(JSON.stringify(config)), cfgPath ?? "flags");
-    checkConsistency(config, cfgPath ?? "flags");
+    // The file alone was valid (readExtractConfig): what fails now came with the flags.
+    const source = cfgPath ? `${cfgPath} with the flags given` : "flags";
+    config = parseExtractConfig(JSON.parse(JSON.stringify(config)), source);
+    checkConsistency(config, source);
     const out = strFlag(values, "out") ?? config.output;
     if (!out) throw new UserError("Cannot extract: give --out DIR (or 'output' in the config)");
     const g = spectrogramGeometry(config);

@@ -188,6 +188,17 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
       0,
     );
     assertEquals((await openDataset(`${root}/ds`)).count, 3);
+    // A bad flag value with a valid config file is blamed on the flags, not on the file.
+    const errs: string[] = [];
+    const { error } = console;
+    console.error = (...a: unknown[]) => errs.push(a.join(" "));
+    try {
+      const flagArgs = ["--out", `${root}/x`, "--limit", "0", "--quiet"];
+      assertEquals(await main(["extract", "--config", `${syn}/extract.json`, ...flagArgs]), 2);
+    } finally {
+      console.error = error;
+    }
+    assert(errs[0].includes("extract.json with the flags given: invalid field limit"), errs[0]);
     // When every sample fails, extract exits 2 (and still writes failures.csv).
     const lines = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
     await Deno.writeTextFile(
