@@ -59,7 +59,7 @@ export interface DecoderPlan {
  * Derives the decoder paddings and final crop for an input size (k3, s2 throughout).
  *
  * Rule, per axis: the first transposed conv uses padding 1 (mirroring the
- * encoder); each later one takes padding 1 if that already reaches the encoder's
+ * encoder; not when it is the only one); each later one takes padding 1 if that already reaches the encoder's
  * size at its level, else padding 0 (and output padding 1 if even that falls
  * short); the last one aims at the input size, and the surplus is cropped, the
  * odd row or column from the end.
@@ -72,6 +72,11 @@ export interface DecoderPlan {
 export function decoderPlan(h: number, w: number, depth = 5): DecoderPlan {
   if (!(h >= 1 && w >= 1)) {
     throw new RangeError(`Cannot plan decoder: input size must be >= 1: found ${h}×${w}`);
+  }
+  if (!(Number.isInteger(depth) && depth >= 1)) {
+    throw new RangeError(
+      `Cannot plan decoder: the encoder needs at least one conv layer: found ${depth}`,
+    );
   }
   const enc: [number, number][] = [];
   let s: [number, number] = [h, w];
@@ -90,7 +95,9 @@ export function decoderPlan(h: number, w: number, depth = 5): DecoderPlan {
       out: [number, number] = [0, 0];
     for (const a of [0, 1] as const) {
       const with1 = 2 * cur[a] - 1;
-      if (i === 0 || with1 >= target[a]) p[a] = 1;
+      // The first one mirrors the encoder, unless it is also the last (depth 1) and must reach
+      // the input size: 2·ceil(h/2) − 1 falls one short of an even h.
+      if ((i === 0 && depth > 1) || with1 >= target[a]) p[a] = 1;
       else {
         p[a] = 0;
         if (with1 + 2 < target[a]) op[a] = 1;
@@ -161,6 +168,11 @@ export class ConvAutoencoder {
       slope: 0.02,
       ...config,
     };
+    if (!c.channels.every((v) => Number.isInteger(v) && v >= 1)) {
+      throw new RangeError(
+        `Cannot build autoencoder: channels must be positive integers: found [${c.channels}]`,
+      );
+    }
     const [cin, h, w] = c.inputShape;
     if (![cin, h, w].every((v) => Number.isInteger(v) && v >= 1)) {
       throw new RangeError(

@@ -93,7 +93,10 @@ export class Adam {
 
   /** Restores a saved state. */
   load(s: OptimizerState): void {
-    if (s.kind !== "adam" || s.buffers.length !== 2 || s.buffers[0].length !== this.#m.size) {
+    if (
+      s.kind !== "adam" || s.buffers.length !== 2 || s.buffers[0].length !== this.#m.size ||
+      s.buffers[1].length !== this.#v.size
+    ) {
       throw new TypeError(
         `Cannot restore Adam: checkpoint holds ${s.kind} state of another model size`,
       );

@@ -8,7 +8,13 @@ import { initBackend } from "../../lib/tensor/backends.ts";
 import { mseLoss } from "../../lib/tensor/ops.ts";
 import { noGrad, Tensor, tidy } from "../../lib/tensor/tensor.ts";
 import { Rng } from "../../lib/util/rng.ts";
-import { assert, assertAlmostEquals, assertEquals, assertNotEquals } from "../_assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertNotEquals,
+  assertThrows,
+} from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { close } from "../gpu/_util.ts";
 
@@ -165,6 +171,35 @@ for (const shape of OTHER_SHAPES) {
     ae.params.dispose();
   });
 }
+
+Deno.test("decoder plan reaches every input size 1..64 at depths 1 to 6, exactly after its crop", () => {
+  for (let depth = 1; depth <= 6; depth++) {
+    for (let h = 1; h <= 64; h++) {
+      const plan = decoderPlan(h, 2 * h + 1, depth);
+      const [hd, wd] = plan.decoderSizes.at(-1)!;
+      const [top, bottom, left, right] = plan.crop;
+      assertEquals(
+        [hd - top - bottom, wd - left - right],
+        [h, 2 * h + 1],
+        `depth ${depth}, h ${h}`,
+      );
+    }
+  }
+  // One conv layer on an even size (28 → 14 → 28 with padding 0 and output padding 1; padding 1
+  // gave 27 and threw).
+  const ae = new ConvAutoencoder({ inputShape: [1, 28, 28], channels: [16] }, 1);
+  assertEquals(ae.shapeTable(1).at(-1)![1], [1, 1, 28, 28]);
+  assertThrows(
+    () => new ConvAutoencoder({ inputShape: [1, 28, 28], channels: [] }),
+    RangeError,
+    "at least one conv layer",
+  );
+  assertThrows(
+    () => new ConvAutoencoder({ inputShape: [1, 28, 28], channels: [8, 0] }),
+    RangeError,
+    "channels must be positive integers",
+  );
+});
 
 for (const device of ["cpu", "webgpu"] as const) {
   const run = device === "webgpu"

@@ -8,7 +8,7 @@ import { Adam, type AdamConfig, Sgd, type SgdConfig } from "../../lib/optim/opti
 import * as K from "../../lib/gpu/kernels.ts";
 import { backendNamed } from "../../lib/tensor/backends.ts";
 import { Tensor } from "../../lib/tensor/tensor.ts";
-import { assertEquals } from "../_assert.ts";
+import { assertEquals, assertThrows } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { close, rand, U32, webgpu } from "../gpu/_util.ts";
 
@@ -174,5 +174,31 @@ gpuTest(
     for (const [name, o] of [["param", po], ["m", mo], ["v", vo], ["sgd param", bo]] as const) {
       assertEquals([...o.subarray(n)], [sentinel, sentinel, sentinel], `${name} past count`);
     }
+  },
+);
+
+gpuTest(
+  "Adam and SGD refuse a checkpoint whose state has another size, either moment included",
+  async () => {
+    await webgpu();
+    const set = makeSet(4500);
+    const adam = new Adam(set, { lr: 1e-3 }), sgd = new Sgd(set, { lr: 1e-2, momentum: 0.9 });
+    const n = set.values.size, good = new Float32Array(n);
+    for (
+      const buffers of [[good, new Float32Array(n - 1)], [new Float32Array(n + 4), good], [good]]
+    ) {
+      assertThrows(() => adam.load({ kind: "adam", step: 3, buffers }), TypeError, "another model");
+    }
+    assertThrows(
+      () => sgd.load({ kind: "adam", step: 3, buffers: [good] }),
+      TypeError,
+      "adam state",
+    );
+    assertThrows(() => sgd.load({ kind: "sgd", step: 3, buffers: [good.subarray(1)] }), TypeError);
+    adam.load({ kind: "adam", step: 3, buffers: [good, good] });
+    assertEquals(adam.step, 3);
+    adam.dispose();
+    sgd.dispose();
+    set.dispose();
   },
 );
