@@ -1,0 +1,409 @@
+/**
+ * The kernel variants a GPU's default tuning selects (conv2d TQ2/TP1 and TQ1/TP2 from
+ * storage, conv_transpose2d TQ1/TP1 from storage, the phase kernel from storage with the
+ * gradient epilogue, conv_weight_grad TQ1/TC1, 64 split lanes through split_sum_jobs, matmul
+ * "tiled") against the Float64 CPU reference, and central differences of the GPU-tuned
+ * autograd backward. The existing suite only runs these variants inside training runs that
+ * are compared with other GPU runs (bit-identity of two tunings), never with lib/cpu.
+ */
+import * as C from "../../lib/cpu/mod.ts";
+import * as ops from "../../lib/tensor/ops.ts";
+import type { Tensor } from "../../lib/tensor/tensor.ts";
+import type { KernelDef, Param } from "../../lib/gpu/runtime.ts";
+import { assert, assertEquals } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
+import {
+  accTol,
+  close,
+  dot,
+  gpuDefaultTuning,
+  gt,
+  maxAbs,
+  numel,
+  rand,
+  readAll,
+  webgpu,
+  withTuning,
+} from "./_util.ts";
+import {
+  checkConv2d,
+  checkConvT,
+  checkInputAct,
+  type ConvCase,
+  type P2,
+  SLOPE,
+  webgpuBackend,
+} from "./_conv.ts";
+
+const CONV: ConvCase[] = [
+  {
+    name: "b1 Ci3 Co5 7 wide s2 k3x2",
+    x: [1, 3, 9, 7],
+    w: [5, 3, 3, 2],
+    stride: [2, 2],
+    padding: [1, 0],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "Ci1 Co1 k1x3 (TQ1 TP2)",
+    x: [2, 1, 5, 11],
+    w: [1, 1, 1, 3],
+    stride: [1, 2],
+    padding: [0, 1],
+    bias: false,
+    slope: 1,
+  },
+  {
+    name: "b3 Ci5 Co7 k5x3",
+    x: [3, 5, 11, 7],
+    w: [7, 5, 5, 3],
+    stride: [2, 1],
+    padding: [2, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "Ci6 Co11 (TQ2 TP1, partial quad)",
+    x: [2, 6, 9, 10],
+    w: [11, 6, 3, 3],
+    stride: [2, 2],
+    padding: [1, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "seed e1 batch 1",
+    x: [1, 8, 44, 34],
+    w: [16, 8, 3, 3],
+    stride: [2, 2],
+    padding: [1, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+];
+const CONVT: ConvCase[] = [
+  {
+    name: "k3 s2 A5 B3 (phase)",
+    x: [2, 5, 5, 5],
+    w: [5, 3, 3, 3],
+    stride: [2, 2],
+    padding: [0, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "B6 A9 s2 op(0,1) (TQ1 TP1 channel kernel)",
+    x: [3, 9, 4, 5],
+    w: [9, 6, 3, 3],
+    stride: [2, 2],
+    padding: [1, 0],
+    outputPadding: [0, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "s(2,3) k3x5 B5",
+    x: [2, 3, 4, 5],
+    w: [3, 5, 3, 5],
+    stride: [2, 3],
+    padding: [0, 1],
+    outputPadding: [1, 2],
+    bias: true,
+    slope: 1,
+  },
+  {
+    name: "s1 k2x3 A6 B7",
+    x: [1, 6, 5, 4],
+    w: [6, 7, 2, 3],
+    stride: [1, 1],
+    padding: [1, 1],
+    bias: false,
+    slope: 1,
+  },
+  {
+    name: "seed d3 batch 1",
+    x: [1, 32, 11, 9],
+    w: [32, 16, 3, 3],
+    stride: [2, 2],
+    padding: [0, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+];
+
+/** Kernel name + defines of every conv-family dispatch, to show which variants ran. */
+async function traced<T>(f: () => Promise<T>): Promise<{ r: T; seen: Set<string> }> {
+  const rt = await webgpu();
+  const seen = new Set<string>();
+  const dispatch = rt.dispatch;
+  rt.dispatch = function (def: KernelDef, params: Param[], bufs, wg) {
+    if (
+      def.name.startsWith("conv") || def.name.startsWith("split") || def.name.startsWith("matmul")
+    ) {
+      const d = def.defines ?? {};
+      const keep = ["TQ", "TP", "TC", "JT", "TB", "UW", "NU", "GM", "CIT"].filter((k) => k in d)
+        .map((k) => `${k}${d[k]}`).join(" ");
+      const lanes = def.name.startsWith("split_sum") && !def.name.includes("jobs")
+        ? ` lanes${params[5]}`
+        : "";
+      seen.add(`${def.name} ${keep}${lanes}`);
+    }
+    return dispatch.call(this, def, params, bufs, wg);
+  };
+  try {
+    return { r: await f(), seen };
+  } finally {
+    rt.dispatch = dispatch;
+  }
+}
+
+gpuTest("GPU default tuning's conv variants match the Float64 reference", async () => {
+  await webgpu();
+  const { seen } = await traced(() =>
+    withTuning(gpuDefaultTuning(), async () => {
+      for (const [i, c] of CONV.entries()) await checkConv2d(c, 9000 + 10 * i);
+      for (const [i, c] of CONVT.entries()) await checkConvT(c, 9100 + 10 * i);
+      for (const [i, c] of CONV.entries()) await checkInputAct(c, false, 9200 + 10 * i);
+      for (const [i, c] of CONVT.entries()) await checkInputAct(c, true, 9300 + 10 * i);
+    })
+  );
+  // The variants this test is for actually ran.
+  for (
+    const v of [
+      "conv2d TQ2 TP1 UW0 NU1 GM0",
+      "conv2d TQ1 TP2 UW0 NU1 GM0",
+      "conv2d TQ2 TP1 UW0 NU1 GM1",
+      "conv_transpose2d TQ1 TP1 UW0 NU1 GM0",
+      "conv_transpose2d TQ1 TP1 UW0 NU1 GM1",
+      "conv_weight_grad TQ1 TC1 JT3",
+    ]
+  ) assert(seen.has(v), `variant ran: ${v}`);
+});
+
+/** Central differences of Σ ref·r against the GPU-tuned backward (as tests/tensor/grad_test.ts). */
+async function fdCheck(
+  tag: string,
+  leaves: { name: string; shape: number[]; data: Float64Array }[],
+  gpu: (ts: Tensor[]) => Tensor,
+  ref: (xs: Float64Array[]) => ArrayLike<number>,
+  atol: number,
+  seed: number,
+): Promise<void> {
+  const ts = leaves.map((l) => gt(l.data, l.shape, true));
+  const y = gpu(ts);
+  const r = rand(y.size, seed);
+  y.backward(gt(r, y.shape));
+  const grads = await readAll(ts.map((t) => t.grad!));
+  for (const t of ts) {
+    t.grad!.dispose();
+    t.dispose();
+  }
+  y.dispose();
+  leaves.forEach((l, i) => {
+    const xs: Float64Array[] = leaves.map((m) => m.data.slice());
+    const num = C.numericGrad((v) => {
+      xs[i] = v;
+      return dot(ref(xs), r);
+    }, xs[i]);
+    assert(maxAbs(num) > 0, `${tag}: zero numeric gradient of ${l.name}`);
+    close(grads[i], num, atol, `${tag}: dL/d${l.name}`, 1e-5);
+  });
+}
+
+gpuTest("GPU-tuned backward of a conv stack matches central differences", async () => {
+  await webgpu();
+  const xs = [2, 3, 9, 7], w1s = [8, 3, 3, 3], w2s = [8, 5, 3, 3], w3s = [2, 5, 3, 3];
+  const p1 = { stride: [2, 2] as P2, padding: [1, 1] as P2 };
+  const p2 = { stride: [2, 2] as P2, padding: [1, 1] as P2, outputPadding: [0, 0] as P2 };
+  const p3 = { stride: [1, 1] as P2, padding: [1, 1] as P2 };
+  const h1s = C.conv2dOutputShape(xs, w1s, p1);
+  const h2s = C.convTranspose2dOutputShape(h1s, w2s, p2);
+  const small = (name: string, shape: number[], seed: number) => ({
+    name,
+    shape,
+    data: rand(numel(shape), seed, -0.5, 0.5),
+  });
+  const { seen } = await traced(() =>
+    withTuning(gpuDefaultTuning(), () =>
+      fdCheck(
+        "gpu-tuned conv stack",
+        [
+          small("x", xs, 9400),
+          small("w1", w1s, 9401),
+          small("b1", [8], 9402),
+          small("w2", w2s, 9403),
+          small("b2", [5], 9404),
+          small("w3", w3s, 9405),
+          small("b3", [2], 9406),
+        ],
+        ([x, w1, b1, w2, b2, w3, b3]) => {
+          const h1 = ops.conv2d(x, w1, b1, { ...p1, slope: SLOPE });
+          const h2 = ops.convTranspose2d(h1, w2, b2, { ...p2, slope: SLOPE });
+          return ops.conv2d(h2, w3, b3, { ...p3, slope: SLOPE });
+        },
+        ([x, w1, b1, w2, b2, w3, b3]) => {
+          const h1 = C.leakyRelu(C.conv2d(x, xs, w1, w1s, b1, p1), SLOPE);
+          const h2 = C.leakyRelu(C.convTranspose2d(h1, h1s, w2, w2s, b2, p2), SLOPE);
+          return C.leakyRelu(C.conv2d(h2, h2s, w3, w3s, b3, p3), SLOPE);
+        },
+        // As grad_test's stack: gw1 sums N·Ho·Wo = 40 pixels of h1's gradient, each up to
+        // 5·9 = 45 products; bound products by 1.5 (8 channels here, not 4).
+        accTol(40 * 45, 1.5),
+        9407,
+      ))
+  );
+  assert(
+    [...seen].some((s) => s.startsWith("conv_transpose2d TQ1 TP1 UW0")),
+    "channel convT TP1 ran",
+  );
+});
+
+gpuTest("DEC KL gradient wrt z and mu at alpha 2.5 matches central differences", async () => {
+  await webgpu();
+  const [n, k, d, alpha] = [11, 5, 3, 2.5];
+  const z0 = rand(n * d, 9500), mu0 = rand(k * d, 9501);
+  const p = Float64Array.from(Float32Array.from(
+    C.targetDistribution(C.softAssign(z0.map((v) => 0.7 * v), mu0, n, k, d, alpha), n, k),
+  ));
+  const P = gt(p, [n, k]);
+  const qs: Tensor[] = [];
+  await fdCheck(
+    "dec alpha 2.5",
+    [{ name: "z", data: z0, shape: [n, d] }, { name: "mu", data: mu0, shape: [k, d] }],
+    ([z, mu]) => {
+      const { loss, q } = ops.decKlLoss(z, mu, P, alpha);
+      qs.push(q);
+      return loss;
+    },
+    ([z, mu]) => [C.klDivergence(p, C.softAssign(z, mu, n, k, d, alpha), n, k)],
+    1e-6,
+    9502,
+  );
+  for (const t of [P, ...qs]) t.dispose();
+  assertEquals(qs.length, 1);
+});
+
+gpuTest(
+  "GPU tuning: linear backward at batch 130 (split-K, 64 lanes), bias_grad, crop_mse_grad_act",
+  async () => {
+    await webgpu();
+    const { seen } = await traced(() =>
+      withTuning(gpuDefaultTuning(), async () => {
+        // Linear through autograd: gw = gyᵀ·x splits K = 130 (deferred sum, 64-lane jobs).
+        for (const [n, inF, outF, seed] of [[130, 37, 5, 9600], [257, 9, 1152, 9610]]) {
+          const xd = rand(n * inF, seed),
+            wd = rand(outF * inF, seed + 1),
+            bd = rand(outF, seed + 2);
+          const r = rand(n * outF, seed + 3);
+          const x = gt(xd, [n, inF], true), w = gt(wd, [outF, inF], true), b = gt(bd, [outF], true);
+          const y = ops.linear(x, w, b, SLOPE);
+          y.backward(gt(r, [n, outF]));
+          const [yo, gx, gw, gb] = await readAll([y, x.grad!, w.grad!, b.grad!]);
+          const yRef = C.leakyRelu(C.linear(xd, wd, bd, n, inF, outF), SLOPE);
+          const g = C.leakyReluGrad(yRef, r, SLOPE);
+          const tag = `linear ${n}×${inF}→${outF}`;
+          close(yo, yRef, accTol(inF + 1, 4), `${tag} y`);
+          close(gx, C.linearInputGrad(g, wd, n, inF, outF), accTol(outF, 8), `${tag} gx`);
+          close(gw, C.linearWeightGrad(xd, g, n, inF, outF), accTol(n, 8), `${tag} gw`);
+          close(gb, C.sumRows(g, n, outF), accTol(n, 4), `${tag} gb`);
+          for (const t of [x.grad!, w.grad!, b.grad!, x, w, b, y]) t.dispose();
+        }
+        // bias_grad (both entries) with the GPU's lanes.
+        for (
+          const [i, s] of [[3, 1, 20, 30], [5, 37], [4, 3, 257], [150, 36], [300, 8]].entries()
+        ) {
+          const n = numel(s), c = s[1], inner = n / (s[0] * c);
+          const y = rand(n, 9700 + i), gy = rand(n, 9710 + i);
+          const Y = gt(y, s), GY = gt(gy, s);
+          const [g, gb] = webgpuBackend().leakyGradBias(Y, GY, SLOPE);
+          const [go, gbo] = await readAll([g, gb]);
+          for (const t of [Y, GY, g, gb]) t.dispose();
+          const gRef = C.leakyReluGrad(y, gy, SLOPE);
+          close(go, gRef, 4 * 2 ** -24 * 2, `bias_grad [${s}] g`);
+          close(
+            gbo,
+            C.biasGrad(gRef, [s[0], c, inner, 1]),
+            accTol(s[0] * inner, 2),
+            `bias_grad [${s}] gb`,
+          );
+        }
+        // crop_mse_grad_act with the GPU's lanes.
+        for (
+          const [i, [s, c]] of ([[[2, 3, 7, 9], [1, 2, 0, 3]], [[8, 1, 89, 69], [1, 1, 1, 1]]] as [
+            number[],
+            [number, number, number, number],
+          ][]).entries()
+        ) {
+          const ts = [s[0], s[1], s[2] - c[0] - c[1], s[3] - c[2] - c[3]];
+          const a = rand(numel(s), 9800 + i), b = rand(numel(ts), 9810 + i);
+          const A = gt(a, s), B = gt(b, ts), GL = gt([0.37], [1]);
+          const gb = gt(new Float32Array(s[1]).fill(NaN), [s[1]]);
+          const g = webgpuBackend().cropMseGrad(A, B, GL, c, { y: A, slope: SLOPE, gb });
+          const [go, gbo] = await readAll([g, gb]);
+          for (const t of [A, B, GL, g, gb]) t.dispose();
+          const gRef = C.leakyReluGrad(
+            a,
+            C.crop2dGrad(C.mseLossGrad(C.crop2d(a, s, c), b, 0.37), s, c),
+            SLOPE,
+          );
+          const term = 4 * 2 * 0.37 / numel(ts);
+          close(go, gRef, 4 * 2 ** -24 * term, `crop_mse_grad_act [${s}] g`);
+          close(
+            gbo,
+            C.biasGrad(gRef, s),
+            accTol(s[0] * s[2] * s[3], term),
+            `crop_mse_grad_act [${s}] gb`,
+          );
+        }
+      })
+    );
+    assert([...seen].some((s) => s.startsWith("matmul_tiled")), "tiled matmul ran");
+  },
+);
+
+gpuTest(
+  "pixel tiles that only balanceThreads picks at run time (TP 6, 9, 18) match the reference",
+  async () => {
+    await webgpu();
+    const extra: ConvCase[] = [
+      {
+        name: "Ci3 Co40",
+        x: [2, 3, 13, 12],
+        w: [40, 3, 3, 3],
+        stride: [2, 2],
+        padding: [1, 1],
+        bias: true,
+        slope: SLOPE,
+      },
+    ];
+    const extraT: ConvCase[] = [
+      {
+        name: "A5 B40",
+        x: [2, 5, 6, 5],
+        w: [5, 40, 3, 3],
+        stride: [2, 2],
+        padding: [1, 1],
+        outputPadding: [1, 0],
+        bias: true,
+        slope: SLOPE,
+      },
+    ];
+    const all = new Set<string>();
+    for (const tp of [6, 9]) {
+      const { seen } = await traced(() =>
+        withTuning({ convPixels: tp, convTransposePixels: tp, balanceThreads: 1 }, async () => {
+          for (const [i, c] of [...CONV, ...extra].entries()) {
+            await checkConv2d(c, 9900 + 10 * i + tp);
+          }
+          for (const [i, c] of [...CONVT, ...extraT].entries()) {
+            await checkConvT(c, 9950 + 10 * i + tp);
+          }
+        })
+      );
+      for (const s of seen) all.add(s);
+    }
+    const tps = [...all].filter((s) => /^conv(2d|_transpose2d) /.test(s)).sort();
+    for (const v of ["TP6", "TP9", "TP18"]) assert(tps.some((s) => s.includes(` ${v} `)), v);
+  },
+);
