@@ -12,6 +12,7 @@ import {
   accTol,
   close,
   dot,
+  gpuDefaultTuning,
   gt,
   maxAbs,
   numel,
@@ -138,54 +139,62 @@ gpuTest(
   },
 );
 
-gpuTest(
-  "stacked leaky convs (conv → transposed → conv): gradients with each ReLU's backward done by the next conv",
-  async () => {
-    // Each layer's output feeds only the next conv, so the next conv's input gradient applies
-    // the mask and the bias gradient is summed from it (BackwardFold; plain leaves have no
-    // gradient slots, so the biases are summed by bias_grad from the masked gradient).
-    const xs = [2, 3, 9, 7], w1s = [4, 3, 3, 3], w2s = [4, 5, 3, 3], w3s = [2, 5, 3, 3];
-    const p1 = { stride: [2, 2] as P2, padding: [1, 1] as P2 };
-    const p2 = { stride: [2, 2] as P2, padding: [1, 1] as P2, outputPadding: [0, 0] as P2 };
-    const p3 = { stride: [1, 1] as P2, padding: [1, 1] as P2 };
-    const h1s = C.conv2dOutputShape(xs, w1s, p1); // [2, 4, 5, 4]
-    const h2s = C.convTranspose2dOutputShape(h1s, w2s, p2); // [2, 5, 9, 7]
-    const small = (name: string, shape: number[], seed: number): Leaf => ({
-      name,
-      shape,
-      data: rand(numel(shape), seed, -0.5, 0.5),
-    });
-    // foldActGrad is off by default on software adapters such as this one.
-    await withTuning({ foldActGrad: true }, () =>
-      checkBackward(
-        "conv stack",
-        [
-          small("x", xs, 5060),
-          small("w1", w1s, 5061),
-          small("b1", [4], 5062),
-          small("w2", w2s, 5063),
-          small("b2", [5], 5064),
-          small("w3", w3s, 5065),
-          small("b3", [2], 5066),
-        ],
-        ([x, w1, b1, w2, b2, w3, b3]) => {
-          const h1 = ops.conv2d(x, w1, b1, { ...p1, slope: SLOPE });
-          const h2 = ops.convTranspose2d(h1, w2, b2, { ...p2, slope: SLOPE });
-          return ops.conv2d(h2, w3, b3, { ...p3, slope: SLOPE });
-        },
-        ([x, w1, b1, w2, b2, w3, b3]) => {
-          const h1 = C.leakyRelu(C.conv2d(x, xs, w1, w1s, b1, p1), SLOPE);
-          const h2 = C.leakyRelu(C.convTranspose2d(h1, h1s, w2, w2s, b2, p2), SLOPE);
-          return C.leakyRelu(C.conv2d(h2, h2s, w3, w3s, b3, p3), SLOPE);
-        },
-        // Longest chain: gw1 sums N·5·4 = 40 pixels of h1's gradient, each a sum of up to 45
-        // products (5 channels × 9 taps): 1,800 products. Values <= 0.5, r <= 2, and the
-        // activations stay <= 1.1 (measured), so each product is <= 1.1.
-        accTol(40 * 45, 1.1),
-        5067,
-      ));
-  },
-);
+// foldActGrad is off by default on software adapters such as this one; a GPU's default tuning
+// also folds, with its own tiles (one pixel per invocation, weights in storage buffers).
+for (
+  const [tuningName, tuning] of [
+    ["software tiles", { foldActGrad: true }],
+    ["a GPU's default tuning", gpuDefaultTuning()],
+  ] as const
+) {
+  gpuTest(
+    `stacked leaky convs (conv → transposed → conv): gradients with each ReLU's backward done by the next conv, ${tuningName}`,
+    async () => {
+      // Each layer's output feeds only the next conv, so the next conv's input gradient applies
+      // the mask and the bias gradient is summed from it (BackwardFold; plain leaves have no
+      // gradient slots, so the biases are summed by bias_grad from the masked gradient).
+      const xs = [2, 3, 9, 7], w1s = [4, 3, 3, 3], w2s = [4, 5, 3, 3], w3s = [2, 5, 3, 3];
+      const p1 = { stride: [2, 2] as P2, padding: [1, 1] as P2 };
+      const p2 = { stride: [2, 2] as P2, padding: [1, 1] as P2, outputPadding: [0, 0] as P2 };
+      const p3 = { stride: [1, 1] as P2, padding: [1, 1] as P2 };
+      const h1s = C.conv2dOutputShape(xs, w1s, p1); // [2, 4, 5, 4]
+      const h2s = C.convTranspose2dOutputShape(h1s, w2s, p2); // [2, 5, 9, 7]
+      const small = (name: string, shape: number[], seed: number): Leaf => ({
+        name,
+        shape,
+        data: rand(numel(shape), seed, -0.5, 0.5),
+      });
+      await withTuning(tuning, () =>
+        checkBackward(
+          "conv stack",
+          [
+            small("x", xs, 5060),
+            small("w1", w1s, 5061),
+            small("b1", [4], 5062),
+            small("w2", w2s, 5063),
+            small("b2", [5], 5064),
+            small("w3", w3s, 5065),
+            small("b3", [2], 5066),
+          ],
+          ([x, w1, b1, w2, b2, w3, b3]) => {
+            const h1 = ops.conv2d(x, w1, b1, { ...p1, slope: SLOPE });
+            const h2 = ops.convTranspose2d(h1, w2, b2, { ...p2, slope: SLOPE });
+            return ops.conv2d(h2, w3, b3, { ...p3, slope: SLOPE });
+          },
+          ([x, w1, b1, w2, b2, w3, b3]) => {
+            const h1 = C.leakyRelu(C.conv2d(x, xs, w1, w1s, b1, p1), SLOPE);
+            const h2 = C.leakyRelu(C.convTranspose2d(h1, h1s, w2, w2s, b2, p2), SLOPE);
+            return C.leakyRelu(C.conv2d(h2, h2s, w3, w3s, b3, p3), SLOPE);
+          },
+          // Longest chain: gw1 sums N·5·4 = 40 pixels of h1's gradient, each a sum of up to 45
+          // products (5 channels × 9 taps): 1,800 products. Values <= 0.5, r <= 2, and the
+          // activations stay <= 1.1 (measured), so each product is <= 1.1.
+          accTol(40 * 45, 1.1),
+          5067,
+        ));
+    },
+  );
+}
 
 gpuTest("linear with fused leaky: gradients wrt x, w, b", async () => {
   const [n, inF, outF] = [3, 10, 7];
@@ -320,33 +329,35 @@ gpuTest("reshape and flatten: gradients flow through views (conv → flatten →
   );
 });
 
-gpuTest("DEC KL loss: gradients wrt z and mu", async () => {
-  const [n, k, d, alpha] = [13, 4, 5, 1];
-  const z0 = rand(n * d, 5100), mu0 = rand(k * d, 5101);
-  const p = Float64Array.from(Float32Array.from(
-    C.targetDistribution(C.softAssign(z0.map((v) => 0.7 * v), mu0, n, k, d, alpha), n, k),
-  ));
-  await webgpu();
-  const P = gt(p, [n, k]);
-  // q is saved by the loss's backward, so it lives until the check is done.
-  const qs: Tensor[] = [];
-  await checkBackward(
-    "dec_kl_loss",
-    [{ name: "z", data: z0, shape: [n, d] }, { name: "mu", data: mu0, shape: [k, d] }],
-    ([z, mu]) => {
-      const { loss, q } = ops.decKlLoss(z, mu, P, alpha);
-      qs.push(q);
-      return loss;
-    },
-    ([z, mu]) => [C.klDivergence(p, C.softAssign(z, mu, n, k, d, alpha), n, k)],
-    // Non-linear in z and mu: the central difference has a truncation error
-    // ~eps²·|L'''| ≈ 1e-12, negligible. The f32 gradient has the relative error of q
-    // (~3e-6, see tests/gpu/dec_test.ts) on entries of size ~0.1: atol 1e-6.
-    1e-6,
-    5102,
-  );
-  for (const t of [P, ...qs]) t.dispose();
-});
+for (const alpha of [1, 2.5]) {
+  gpuTest(`DEC KL loss: gradients wrt z and mu (alpha ${alpha})`, async () => {
+    const [n, k, d] = [13, 4, 5];
+    const z0 = rand(n * d, 5100), mu0 = rand(k * d, 5101);
+    const p = Float64Array.from(Float32Array.from(
+      C.targetDistribution(C.softAssign(z0.map((v) => 0.7 * v), mu0, n, k, d, alpha), n, k),
+    ));
+    await webgpu();
+    const P = gt(p, [n, k]);
+    // q is saved by the loss's backward, so it lives until the check is done.
+    const qs: Tensor[] = [];
+    await checkBackward(
+      "dec_kl_loss",
+      [{ name: "z", data: z0, shape: [n, d] }, { name: "mu", data: mu0, shape: [k, d] }],
+      ([z, mu]) => {
+        const { loss, q } = ops.decKlLoss(z, mu, P, alpha);
+        qs.push(q);
+        return loss;
+      },
+      ([z, mu]) => [C.klDivergence(p, C.softAssign(z, mu, n, k, d, alpha), n, k)],
+      // Non-linear in z and mu: the central difference has a truncation error
+      // ~eps²·|L'''| ≈ 1e-12, negligible. The f32 gradient has the relative error of q
+      // (~3e-6, see tests/gpu/dec_test.ts) on entries of size ~0.1: atol 1e-6.
+      1e-6,
+      5102,
+    );
+    for (const t of [P, ...qs]) t.dispose();
+  });
+}
 
 gpuTest(
   "composite conv → axpby(h, h) → conv_transpose → crop → mse accumulates gradients",
