@@ -300,3 +300,37 @@ gpuTest(
     for (const v of ["TP6", "TP9", "TP18"]) assert(tps.some((s) => s.includes(` ${v} `)), v);
   },
 );
+
+gpuTest(
+  "GPU tuning: a conv and a transposed conv of more than 65,535 workgroups (a grid over y) match the reference",
+  async () => {
+    // One pixel per invocation: 2,100² pixels of one channel quad are 68,907 workgroups of 64,
+    // past maxComputeWorkgroupsPerDimension, so the runtime dispatches a 65,535 × 2 grid and the
+    // kernels must skip the workgroups past the end (an encoder pass at inferBatch 4,096 does).
+    const rt = await webgpu();
+    let most = 0;
+    const dispatch = rt.dispatch;
+    rt.dispatch = function (def, params, bufs, wg) {
+      if (def.name.startsWith("conv")) most = Math.max(most, wg);
+      return dispatch.call(this, def, params, bufs, wg);
+    };
+    try {
+      await withTuning(gpuDefaultTuning(), async () => {
+        const big = (w: ConvCase["w"]): ConvCase => ({
+          name: `2100² k1 w [${w}]`,
+          x: [1, 1, 2100, 2100],
+          w,
+          stride: [1, 1],
+          padding: [0, 0],
+          bias: true,
+          slope: SLOPE,
+        });
+        await checkConv2d(big([4, 1, 1, 1]), 9990);
+        await checkConvT(big([1, 4, 1, 1]), 9995);
+      });
+    } finally {
+      rt.dispatch = dispatch;
+    }
+    assert(most > rt.device.limits.maxComputeWorkgroupsPerDimension, `${most} workgroups at most`);
+  },
+);
