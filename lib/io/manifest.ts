@@ -153,19 +153,31 @@ async function readPickIndex(path: string): Promise<PickIndex> {
   return { source: path, byStation, bad };
 }
 
-/** Whether a pick's phase hint is of `phase` (P takes P, Pg, Pn, ...). */
+/**
+ * Whether a pick's phase hint is of `phase`: P takes P, Pg, Pn, PKP, ..., and a bare `p`, but
+ * not the depth phases pP, pwP or sP (case matters in phase names).
+ */
 function isPhase(hint: string, phase: string): boolean {
-  return hint.toUpperCase().startsWith(phase.toUpperCase());
+  return hint.startsWith(phase) || hint === phase.toLowerCase();
 }
 
-/** The earliest pick of `phase` per event and station (NET.STA), by pick time. */
-function earliestPicks(picks: readonly PhasePick[], phase: string): PhasePick[] {
+/**
+ * One pick of `phase` per event and station (NET.STA): one that the event's preferred origin
+ * uses if any (a catalogue may hold automatic picks it did not), else the earliest.
+ *
+ * @param picks The picks of a QuakeML file (rejected ones already left out).
+ * @param phase `P` or `S`: P takes P, Pg, Pn, PKP, ... but not the depth phases pP or sP.
+ * @returns the chosen picks, by time.
+ */
+export function earliestPicks(picks: readonly PhasePick[], phase: string): PhasePick[] {
   const first = new Map<string, PhasePick>();
   for (const p of picks) {
     if (!isPhase(p.phase, phase)) continue;
     const key = `${p.eventId}\0${p.network}.${p.station}`;
     const had = first.get(key);
-    if (!had || p.time < had.time) first.set(key, p);
+    const better = !had || (p.inOrigin && !had.inOrigin) ||
+      (p.inOrigin === had.inOrigin && p.time < had.time);
+    if (better) first.set(key, p);
   }
   return [...first.values()].sort((a, b) => a.time - b.time);
 }

@@ -20,10 +20,12 @@ export interface PhasePick {
   station: string;
   location: string;
   channel: string;
-  /** Phase hint, e.g. `P`. */
+  /** Phase hint, e.g. `P`; without one, the phase of the preferred origin's arrival. */
   phase: string;
   /** Pick time, ms since 1970 UTC. */
   time: number;
+  /** Whether an arrival of the event's preferred origin uses this pick. */
+  inOrigin: boolean;
 }
 
 /** A pick whose time could not be read, kept so that messages can name it. */
@@ -91,18 +93,31 @@ export async function readQuakeMl(
   for (const q of ep.eventList) {
     const eventId = q.publicId ?? "";
     const eventType = q.type ?? "";
+    const o = q.preferredOrigin ?? q.originList?.[0];
+    // The preferred origin's arrivals: which picks it uses, and their phase names.
+    const arrivalPhase = new Map<string, string>();
+    for (const a of o?.arrivalList ?? []) {
+      if (a.pick?.publicId) arrivalPhase.set(a.pick.publicId, a.phase ?? "");
+    }
     for (const p of q.pickList ?? []) {
-      const location = p.locationCode ?? p.waveformID?.locationCode ?? "";
+      // A pick its analyst or the system rejected is no arrival of anything.
+      if (p.evaluationStatus === "rejected") continue;
+      // The waveform id's own fields: seisplotjs's Pick getters stand in "--" and "---" for
+      // absent location and channel codes.
+      const w = p.waveformID ?? {};
+      const location = (w.locationCode ?? "").trim();
+      const pickId = p.publicId ?? "";
       const pick: PhasePick = {
-        pickId: p.publicId ?? "",
+        pickId,
         eventId,
         eventType,
-        network: p.networkCode ?? p.waveformID?.networkCode ?? "",
-        station: p.stationCode ?? p.waveformID?.stationCode ?? "",
+        network: w.networkCode ?? "",
+        station: w.stationCode ?? "",
         location: location === "--" ? "" : location,
-        channel: p.channelCode ?? p.waveformID?.channelCode ?? "",
-        phase: p.phaseHint ?? "",
+        channel: w.channelCode ?? "",
+        phase: p.phaseHint || arrivalPhase.get(pickId) || "",
         time: p.time?.toMillis?.() ?? NaN,
+        inOrigin: arrivalPhase.has(pickId),
       };
       if (Number.isFinite(pick.time)) picks.push(pick);
       else {
@@ -116,7 +131,6 @@ export async function readQuakeMl(
         });
       }
     }
-    const o = q.preferredOrigin ?? q.originList?.[0];
     if (o) {
       origins.push({
         eventId,

@@ -1,5 +1,6 @@
 import { assertEquals, assertRejects } from "../_assert.ts";
 import { formatQuakeMl, readQuakeMl } from "../../lib/io/quakeml.ts";
+import { earliestPicks } from "../../lib/io/manifest.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
 
 Deno.test("QuakeML events and picks round-trip through seisplotjs's parser", async () => {
@@ -67,4 +68,43 @@ Deno.test("QuakeML: an empty location reads as '', a pick without a valid time i
   assertEquals(q.badPicks.map((p) => [p.pickId, p.eventId, p.station, p.phase]), [
     ["smi:seisdec/pick/a/1", "smi:seisdec/event/a", "S2", "P"],
   ]);
+});
+
+Deno.test("QuakeML picks: rejected ones left out, the preferred origin's preferred, pP is no P, arrival phases fill a missing hint", async () => {
+  const pick = (id: string, sta: string, t: string, extra: string, cha = "HHZ") =>
+    `<pick publicID="p/${id}"><time><value>2025-01-01T02:${t}Z</value></time>` +
+    `<waveformID networkCode="XX" stationCode="${sta}"${cha ? ` channelCode="${cha}"` : ""}/>` +
+    `${extra}</pick>`;
+  const xml = `<?xml version="1.0"?>
+<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">
+<eventParameters publicID="ep"><event publicID="ev/1"><preferredOriginID>o/1</preferredOriginID>
+<type>earthquake</type>
+${pick("a", "S1", "29:30", "<phaseHint>P</phaseHint><evaluationStatus>rejected</evaluationStatus>")}
+${pick("b", "S1", "29:50", "<phaseHint>P</phaseHint><evaluationMode>automatic</evaluationMode>")}
+${pick("c", "S1", "30:00", "<phaseHint>P</phaseHint><evaluationMode>manual</evaluationMode>")}
+${pick("d", "S2", "13:20", "<phaseHint>S</phaseHint>")}
+${pick("e", "S2", "13:30", "<phaseHint>pP</phaseHint>")}
+${pick("f", "S3", "14:00", "")}
+${pick("g", "S4", "15:00", "<phaseHint>Pg</phaseHint>", "")}
+<origin publicID="o/1"><time><value>2025-01-01T02:10:00Z</value></time>
+<latitude><value>0</value></latitude><longitude><value>0</value></longitude>
+<arrival publicID="ar/1"><pickID>p/c</pickID><phase>P</phase></arrival>
+<arrival publicID="ar/2"><pickID>p/f</pickID><phase>Pn</phase></arrival>
+</origin></event></eventParameters></q:quakeml>`;
+  const q = await readQuakeMl(xml, "events.xml");
+  assertEquals(
+    q.picks.map((p) => [p.pickId, p.station, p.channel, p.phase, p.inOrigin]),
+    [
+      ["p/b", "S1", "HHZ", "P", false],
+      ["p/c", "S1", "HHZ", "P", true],
+      ["p/d", "S2", "HHZ", "S", false],
+      ["p/e", "S2", "HHZ", "pP", false],
+      ["p/f", "S3", "HHZ", "Pn", true],
+      ["p/g", "S4", "", "Pg", false],
+    ],
+  );
+  // S1: the origin's manual pick, not the earlier automatic one; S2 has no P; S3's P comes from
+  // its arrival; S4's pick names no channel (seisplotjs would say "---").
+  assertEquals(earliestPicks(q.picks, "P").map((p) => p.pickId), ["p/f", "p/g", "p/c"]);
+  assertEquals(earliestPicks(q.picks, "S").map((p) => p.pickId), ["p/d"]);
 });
