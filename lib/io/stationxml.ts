@@ -71,12 +71,15 @@ export async function readStationXml(text: string, source: string): Promise<Chan
   }
   const out: ChannelEpoch[] = [];
   for (const ch of sp.stationxml.allChannels(networks)) {
-    const code = `${ch.networkCode}.${ch.stationCode}.${ch.locationCode ?? ""}.${ch.channelCode}`;
+    // "--" (and blanks) stand for the empty location code, as in manifests and QuakeML.
+    const loc = (ch.locationCode ?? "").trim();
+    const location = loc === "--" ? "" : loc;
+    const code = `${ch.networkCode}.${ch.stationCode}.${location}.${ch.channelCode}`;
     const r = toResponse(sp, ch.response, `${code} in ${source}`);
     out.push({
       network: ch.networkCode,
       station: ch.stationCode,
-      location: ch.locationCode ?? "",
+      location,
       channel: ch.channelCode,
       startDate: ch.startDate.toMillis(),
       endDate: ch.endDate ? ch.endDate.toMillis() : Infinity,
@@ -231,7 +234,8 @@ export async function readStationXmlFile(path: string): Promise<ChannelEpoch[]> 
 }
 
 /**
- * Finds the response of a channel at a time.
+ * Finds the response of a channel at a time: that of the channel epoch whose [startDate,
+ * endDate) holds it, the latest-starting one where epochs overlap.
  *
  * @param epochs Channel epochs of an inventory.
  * @param id The channel's codes.
@@ -259,7 +263,10 @@ export function findResponse(
       `Cannot find response of ${code} in ${source}: no such channel`,
     );
   }
-  const at = match.filter((e) => e.startDate <= time && time <= e.endDate);
+  // An epoch covers [startDate, endDate): at a change of epoch the new one applies. Where
+  // epochs overlap (an old one left open when a new one began), the latest start wins.
+  const at = match.filter((e) => e.startDate <= time && time < e.endDate)
+    .sort((a, b) => b.startDate - a.startDate);
   if (at.length === 0) {
     throw new SampleError(
       "no response",

@@ -1,12 +1,17 @@
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import {
+  type ChannelEpoch,
   findResponse,
   formatStationXml,
   readStationXml,
   readStationXmlFile,
 } from "../../lib/io/stationxml.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
-import { evaluateResponse, removeResponse } from "../../lib/signal/response.ts";
+import {
+  evaluateResponse,
+  type InstrumentResponse,
+  removeResponse,
+} from "../../lib/signal/response.ts";
 
 const ESEC = new URL("../../../shared/data/esec_massmovements/", import.meta.url).pathname;
 
@@ -266,4 +271,51 @@ Deno.test("StationXML input units: NM/S is read as given and removed to m/s; unk
       "Cannot remove the response of XX.DIG..BHZ in u.xml: input units 'PA' are not understood",
     );
   }
+});
+
+Deno.test("findResponse: an epoch covers [start, end), overlapping epochs give the latest; location '--' reads as ''", async () => {
+  const id = { network: "XX", station: "AAA", location: "", channel: "HHZ" };
+  const resp = (gain: number) => ({ gain }) as unknown as InstrumentResponse;
+  const epoch = (start: number, end: number, gain: number): ChannelEpoch => ({
+    ...id,
+    startDate: start,
+    endDate: end,
+    samplingRate: 100,
+    response: resp(gain),
+  });
+  const t = Date.UTC(2024, 11, 31, 23, 59, 50);
+  // Epoch 1 ends where epoch 2 begins: at that instant epoch 2 applies, whatever the order.
+  for (
+    const epochs of [[epoch(0, t, 1), epoch(t, Infinity, 2)], [
+      epoch(t, Infinity, 2),
+      epoch(0, t, 1),
+    ]]
+  ) {
+    assertEquals(findResponse(epochs, id, t, "s.xml"), resp(2));
+    assertEquals(findResponse(epochs, id, t - 1, "s.xml"), resp(1));
+  }
+  // An old epoch left open when a new one began: the new one, in either order.
+  const later = Date.UTC(2024, 5, 1);
+  for (
+    const epochs of [[epoch(0, Infinity, 1), epoch(later, Infinity, 3)], [
+      epoch(later, Infinity, 3),
+      epoch(0, Infinity, 1),
+    ]]
+  ) {
+    assertEquals(findResponse(epochs, id, Date.UTC(2025, 0, 1), "s.xml"), resp(3));
+    assertEquals(findResponse(epochs, id, Date.UTC(2024, 0, 1), "s.xml"), resp(1));
+  }
+  const xml = formatStationXml([{
+    ...id,
+    location: "--",
+    latitude: 0,
+    longitude: 0,
+    elevation: 0,
+    samplingRate: 100,
+    startDate: "2020-01-01T00:00:00Z",
+    azimuth: 0,
+    dip: -90,
+  }]);
+  assert(xml.includes('locationCode="--"'));
+  assertEquals((await readStationXml(xml, "dash.xml")).map((e) => e.location), [""]);
 });
