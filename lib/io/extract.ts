@@ -721,7 +721,13 @@ export async function runOne(
   try {
     return { index, ok: true, ...await processSample(task, config, inv, g) };
   } catch (e) {
-    if (e instanceof SampleError) return { index, ok: false, reason: e.reason, message: e.message };
+    if (e instanceof SampleError) {
+      // Day files of an SDS task that do not exist explain a short or broken trace.
+      const why = task.missingFiles?.length && (e.reason === "too short" || e.reason === "gap")
+        ? `; missing day file(s): ${task.missingFiles.join(", ")}`
+        : "";
+      return { index, ok: false, reason: e.reason, message: e.message + why };
+    }
     return {
       index,
       ok: false,

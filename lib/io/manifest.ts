@@ -47,6 +47,8 @@ export interface SampleTask {
   pickTimes?: { time: number; eventId: string }[];
   /** Why this sample cannot be used, found while reading its row; the extractor reports it. */
   error?: { reason: FailureReason; message: string };
+  /** SDS day files the sample's span needs that do not exist (named when it fails). */
+  missingFiles?: string[];
   label: string | null;
   /** NPZ input: the file, its sampling rate and P index. */
   npz?: { path: string; samplingRate: number; itp: number; startTime: number };
@@ -300,7 +302,19 @@ function placeByPicks(task: SampleTask, eventId: string, picks: PickIndex): void
 export function parseEsecTime(s: string): number | null {
   const m = /^(\d{4})_(\d{2})_(\d{2}) (\d{2})(\d{2})(\d{2})$/.exec(s.trim());
   if (!m) return null;
-  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  const f = m.slice(1).map(Number);
+  const t = Date.UTC(f[0], f[1] - 1, f[2], f[3], f[4], f[5]);
+  // Date.UTC rolls 2024_02_30 over to March 1st: only a time that reads back is valid.
+  const d = new Date(t);
+  const back = [
+    d.getUTCFullYear(),
+    d.getUTCMonth() + 1,
+    d.getUTCDate(),
+    d.getUTCHours(),
+    d.getUTCMinutes(),
+    d.getUTCSeconds(),
+  ];
+  return back.every((v, i) => v === f[i]) ? t : null;
 }
 
 /**
@@ -323,9 +337,11 @@ export async function esecTasks(dir: string, stacked = false): Promise<SampleTas
   const subset = join(dir, "esec_subset_events.csv");
   const full = join(dir, "IRISExoticEventCatalog.txt");
   let rows: Record<string, string>[];
+  let catalog = subset;
   try {
     rows = parseCsvRecords(await Deno.readTextFile(subset));
   } catch {
+    catalog = full;
     try {
       rows = parseCsvRecords(await Deno.readTextFile(full), "|");
     } catch (e) {
@@ -334,8 +350,18 @@ export async function esecTasks(dir: string, stacked = false): Promise<SampleTas
       );
     }
   }
+  const missing = ["eventid", "starttime", "subtype"].filter((c) => rows.length && !(c in rows[0]));
+  if (missing.length) {
+    throw new UserError(
+      `Cannot read the ESEC catalog ${catalog}: expected the columns eventid, starttime and ` +
+        `subtype: ${missing.join(", ")} missing (found ${Object.keys(rows[0]).join(", ")})`,
+    );
+  }
+  const badTimes = new Map<string, string>();
   for (const r of rows) {
-    events.set(r.eventid.trim(), { start: parseEsecTime(r.starttime), subtype: r.subtype.trim() });
+    const id = r.eventid.trim(), start = parseEsecTime(r.starttime);
+    events.set(id, { start, subtype: r.subtype.trim() });
+    if (start === null) badTimes.set(id, r.starttime);
   }
   const wdir = join(dir, "waveforms");
   const tasks: SampleTask[] = [];
@@ -372,6 +398,14 @@ export async function esecTasks(dir: string, stacked = false): Promise<SampleTas
         referenceTime: info?.start ?? null,
         label: info?.subtype || null,
       };
+      if (badTimes.has(ev)) {
+        t.error = {
+          reason: "bad time",
+          message: `Cannot place sample ${id}: the starttime of event ${ev} in ${catalog}, '${
+            badTimes.get(ev)
+          }', is not a valid 'YYYY_MM_DD HHMMSS' UTC time`,
+        };
+      }
       byId.set(id, t);
       tasks.push(t);
     }
@@ -394,16 +428,24 @@ export async function npzTasks(dir: string, samplingRate: number): Promise<Sampl
   } catch (e) {
     throw new UserError(`Cannot read ${join(dir, "waveform.csv")}: ${(e as Error).message}`);
   }
+  const missing = ["fname", "itp"].filter((c) => rows.length && !(c in rows[0]));
+  if (missing.length) {
+    throw new UserError(
+      `Cannot read ${join(dir, "waveform.csv")}: expected the columns fname and itp (and ` +
+        `channels): ${missing.join(", ")} missing`,
+    );
+  }
   const tasks: SampleTask[] = [];
   // A listed file that is missing becomes a task too: it fails as unreadable, in failures.csv.
   for (const r of rows) {
     const [network, station, stamp] = r.fname.replace(/\.npz$/, "").split("_");
     const m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)/.exec(stamp ?? "");
-    const start = m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7] * 10) : 0;
-    const itp = Number(r.itp);
-    const chan = (r.channels.split("_")[0] ?? "HHZ").slice(0, 2) + "?";
-    tasks.push({
-      id: r.fname.replace(/\.npz$/, ""),
+    const start = m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7] * 10) : NaN;
+    const itp = r.itp.trim() === "" ? NaN : Number(r.itp);
+    const chan = ((r.channels ?? "").split("_")[0] || "HHZ").slice(0, 2) + "?";
+    const id = r.fname.replace(/\.npz$/, "");
+    const task: SampleTask = {
+      id,
       network,
       station,
       location: "",
@@ -413,7 +455,18 @@ export async function npzTasks(dir: string, samplingRate: number): Promise<Sampl
       referenceTime: start + itp * 1000 / samplingRate,
       label: null,
       npz: { path: join(dir, "waveform_train", r.fname), samplingRate, itp, startTime: start },
-    });
+    };
+    if (!Number.isFinite(start) || !Number.isInteger(itp) || itp < 0) {
+      task.error = {
+        reason: "bad time",
+        message: `Cannot place sample ${id} of ${join(dir, "waveform.csv")}: ${
+          Number.isFinite(start)
+            ? `itp '${r.itp}' is not a sample index`
+            : `its file name holds no start time NET_STA_YYYYMMDDHHMMSScc`
+        }`,
+      };
+    }
+    tasks.push(task);
   }
   return tasks;
 }
@@ -465,11 +518,12 @@ export function sdsPaths(
 
 /**
  * Lists the samples of an SDS archive: one per event and station of a QuakeML, at the
- * station's earliest pick whose phase hint starts with `phase`, labelled with the event's
+ * station's pick of `phase` ({@linkcode earliestPicks}), labelled with the event's
  * type (`earthquake`, `quarry blast`, ...). Each sample reads the day files of its
  * components that cover the crop window (and the 5 minutes extract keeps on each side),
  * across midnight when it must; the location code is the pick's, or else the one the
- * archive holds for that station and channel.
+ * archive holds for that station and channel. Day files that do not exist are listed in
+ * `missingFiles`, so that a sample left too short names them.
  *
  * @param dir The archive root.
  * @param quakeml The QuakeML file with the picks.
@@ -544,6 +598,8 @@ export async function sdsTasks(
       }
       task.location = loc;
       task.waveforms.push(...present);
+      const absent = paths.filter((f) => !present.includes(f));
+      if (absent.length) task.missingFiles = [...(task.missingFiles ?? []), ...absent];
     }
     tasks.push(task);
   }

@@ -1,5 +1,6 @@
-import { assertEquals, assertThrows } from "../_assert.ts";
-import { parseUtc } from "../../lib/io/manifest.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { esecTasks, npzTasks, parseEsecTime, parseUtc } from "../../lib/io/manifest.ts";
+import { UserError } from "../../lib/util/errors.ts";
 
 Deno.test("parseUtc reads ISO 8601 dates, day-of-year dates, fractions and zones as UTC", () => {
   const t = Date.UTC(2020, 1, 29, 12, 34, 56);
@@ -33,5 +34,60 @@ Deno.test("parseUtc refuses times that Date.parse would accept or roll over, nam
   ) {
     assertThrows(() => parseUtc(text), RangeError, `'${text}'`);
     assertThrows(() => parseUtc(text), RangeError, why);
+  }
+});
+
+Deno.test("ESEC catalogue: an impossible starttime fails its samples as bad time; a missing column names the file", async () => {
+  assertEquals(parseEsecTime("2024_02_29 120000"), Date.UTC(2024, 1, 29, 12));
+  for (
+    const bad of [
+      "2024_02_30 120000",
+      "2023_02_29 000000",
+      "2024_13_01 000000",
+      "2024_01_01 240000",
+    ]
+  ) {
+    assertEquals(parseEsecTime(bad), null, bad);
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/waveforms/7`, { recursive: true });
+    await Deno.writeFile(`${dir}/waveforms/7/XX.AAA..BHZ__a__b.mseed`, new Uint8Array(0));
+    await Deno.writeTextFile(
+      `${dir}/esec_subset_events.csv`,
+      "eventid,starttime,subtype\n7,2024_02_30 120000,Snow avalanches\n",
+    );
+    const [t] = await esecTasks(dir);
+    assertEquals([t.id, t.error?.reason], ["7.XX.AAA..BHZ", "bad time"]);
+    assert(t.error!.message.includes("'2024_02_30 120000'"), t.error!.message);
+    await Deno.writeTextFile(
+      `${dir}/esec_subset_events.csv`,
+      "event_id,starttime,subtype\n7,x,y\n",
+    );
+    await assertRejects(
+      () => esecTasks(dir),
+      UserError,
+      "esec_subset_events.csv: expected the columns",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("PhaseNet list: a bad itp or a file name without a time fails that sample; a missing column names the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/waveform.csv`,
+      "fname,itp,its,channels\nNC_A_2017100709282692.npz,x,1,HHE_HHN_HHZ\nNC_B_notatime.npz,3000,1,HHE_HHN_HHZ\nNC_C_2017100709282692.npz,3000,1,HHE_HHN_HHZ\n",
+    );
+    const tasks = await npzTasks(dir, 100);
+    assertEquals(tasks.map((t) => t.error?.reason ?? "ok"), ["bad time", "bad time", "ok"]);
+    assert(tasks[0].error!.message.includes("itp 'x'"), tasks[0].error!.message);
+    assertEquals(tasks[2].referenceTime, Date.UTC(2017, 9, 7, 9, 28, 26, 920) + 30_000);
+    await Deno.writeTextFile(`${dir}/waveform.csv`, "file,itp\na.npz,3000\n");
+    await assertRejects(() => npzTasks(dir, 100), UserError, "fname missing");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

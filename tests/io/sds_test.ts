@@ -2,8 +2,14 @@ import { assert, assertEquals } from "../_assert.ts";
 import { writeSynth } from "../../lib/io/synth.ts";
 import { encodeMiniseed3, readMiniseedFile } from "../../lib/io/mseed.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
-import { readExtractConfig } from "../../lib/io/extract_config.ts";
-import { runExtract } from "../../lib/io/extract.ts";
+import {
+  parseExtractConfig,
+  readExtractConfig,
+  spectrogramGeometry,
+} from "../../lib/io/extract_config.ts";
+import { InventoryCache, runExtract, runOne } from "../../lib/io/extract.ts";
+import { sdsTasks } from "../../lib/io/manifest.ts";
+import { formatQuakeMl, type QuakeMlEvent } from "../../lib/io/quakeml.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { main } from "../../cli.ts";
 
@@ -102,6 +108,45 @@ Deno.test("extract --sds: one sample per event and station from QuakeML picks, r
     const miss = r.failures.find((f) => f.id.endsWith(".SY.S0002"));
     assert(miss?.message.includes("SY.S0002.00.HHZ.D.2024.001"), JSON.stringify(r.failures));
     assertEquals(miss?.reason, "missing channel");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("extract --sds: a day file the window needs but the archive lacks is named when the sample fails", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    // A pick 10 s before New Year at XX.AAA: the window's 5-minute margins need 2024.366 and
+    // 2025.001; only the first exists.
+    const t = Date.UTC(2024, 11, 31, 23, 59, 50);
+    const d = `${root}/2024/XX/AAA/HHZ.D`;
+    await Deno.mkdir(d, { recursive: true });
+    await Deno.writeFile(`${d}/XX.AAA.00.HHZ.D.2024.366`, new Uint8Array(0));
+    const pick: QuakeMlEvent = {
+      id: "e1",
+      type: "earthquake",
+      origin: { time: t - 60_000, latitude: 0, longitude: 0, depth: 0 },
+      picks: [{
+        network: "XX",
+        station: "AAA",
+        location: "00",
+        channel: "HHZ",
+        phase: "P",
+        time: t,
+      }],
+    };
+    await Deno.writeTextFile(`${root}/ev.xml`, formatQuakeMl([pick]));
+    const [task] = await sdsTasks(`${root}`, `${root}/ev.xml`, null, "P", (c) => [c], [
+      320_000,
+      370_000,
+    ]);
+    const next = `${root}/2025/XX/AAA/HHZ.D/XX.AAA.00.HHZ.D.2025.001`;
+    assertEquals(task.missingFiles, [next]);
+    // A sample that then comes out too short says which file was missing.
+    const config = parseExtractConfig({ input: { format: "manifest", path: "-" } });
+    task.error = { reason: "too short", message: "Cannot crop XX.AAA.00.HHZ" };
+    const r = await runOne(0, task, config, new InventoryCache(), spectrogramGeometry(config));
+    assert(!r.ok && r.message.endsWith(`; missing day file(s): ${next}`), JSON.stringify(r));
   } finally {
     await Deno.remove(root, { recursive: true });
   }
