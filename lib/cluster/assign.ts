@@ -12,7 +12,7 @@ import type { Device } from "../tensor/tensor.ts";
 import type { DatasetLike, Normalize } from "./data.ts";
 import { assignAll } from "./dec.ts";
 import { kmeans } from "./kmeans.ts";
-import { encodeAll, loadAutoencoder } from "./pretrain.ts";
+import { checkStageRecord, encodeAll, loadAutoencoder } from "./pretrain.ts";
 import { UserError } from "../util/errors.ts";
 
 /** Per-sample results. */
@@ -82,9 +82,13 @@ export async function applyModel(
       };
     }
     const file = use === "dec" ? "dec.safetensors" : "centroids.safetensors";
-    const cen = (await loadWeights(join(dir, file))).weights.get("centroids");
+    const { weights, metadata } = await loadWeights(join(dir, file));
+    checkStageRecord(dir, info, file, metadata);
+    const cen = weights.get("centroids");
     if (!cen) throw new UserError(`Cannot assign clusters: ${join(dir, file)} has no 'centroids'`);
-    const alpha = Number((info.finetune as { alpha?: number } | undefined)?.alpha ?? 1);
+    // Centres from init: alpha 1, the DEC paper's; fine-tuned ones: the alpha they were tuned with.
+    const ft = use === "dec" ? info.finetune as { alpha?: number } | undefined : undefined;
+    const alpha = Number(ft?.alpha ?? 1);
     const mu = backendNamed(device).fromArray(cen.data, cen.shape).keep();
     const r = await assignAll(ae, mu, ds, info.normalize, alpha, device);
     mu.dispose();

@@ -13,9 +13,11 @@ import { gmm } from "./gmm.ts";
 import { kmeans } from "./kmeans.ts";
 import { datasetFingerprint, type DatasetLike, type Normalize } from "./data.ts";
 import {
+  checkStageRecord,
   checkTrainingBatch,
   encodeAll,
   inferBatchFor,
+  latentScale as modelLatentScale,
   loadAutoencoder,
   readModelInfo,
 } from "./pretrain.ts";
@@ -184,9 +186,7 @@ export async function initCentroids(
   await saveWeights(
     join(dir, "centroids.safetensors"),
     new Map([["centroids", { shape: [cfg.k, d], data: centroids }]]),
-    {
-      method: cfg.method,
-    },
+    { method: cfg.method, latentScale: String(latentScale) },
   );
   // Read after removeOutputs, which drops the stale finetune record from model.json.
   const mi = await readModelInfo(dir);
@@ -365,7 +365,9 @@ export async function finetune(
     scaled: true,
   });
   const pre = await ae.params.stateDict();
-  const cen = (await loadWeights(join(dir, "centroids.safetensors"))).weights.get("centroids");
+  const cenFile = await loadWeights(join(dir, "centroids.safetensors"));
+  checkStageRecord(dir, info, "centroids.safetensors", cenFile.metadata);
+  const cen = cenFile.weights.get("centroids");
   if (!cen) {
     throw new TypeError(
       `Cannot fine-tune: ${dir}/centroids.safetensors has no 'centroids': run init first`,
@@ -574,7 +576,11 @@ export async function finetune(
   for (const [name, v] of w) {
     if (cfg.mode === "idec" || !name.startsWith("decoder.")) keep.set(name, v);
   }
-  await saveWeights(join(dir, "dec.safetensors"), keep, { mode: cfg.mode });
+  await saveWeights(join(dir, "dec.safetensors"), keep, {
+    mode: cfg.mode,
+    alpha: String(cfg.alpha),
+    latentScale: String(modelLatentScale(info)),
+  });
   await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
   const mi = await readModelInfo(dir);
   await writeJson(join(dir, "model.json"), {

@@ -501,6 +501,46 @@ export function latentScale(info: ModelInfo): number {
 }
 
 /**
+ * Checks that a model directory's centres or fine-tuned weights were finished together with
+ * its `model.json`: each stage writes its weights and then `model.json`, and a run killed
+ * between the two renames would leave weights that `model.json` does not describe (centres
+ * for another latent scale, DEC weights with another alpha, or none recorded).
+ *
+ * @param dir Model directory.
+ * @param info Its `model.json`.
+ * @param file `centroids.safetensors` or `dec.safetensors`.
+ * @param metadata That file's safetensors metadata.
+ * @throws {UserError} naming the stage to run again.
+ */
+export function checkStageRecord(
+  dir: string,
+  info: ModelInfo,
+  file: "centroids.safetensors" | "dec.safetensors",
+  metadata: Record<string, string>,
+): void {
+  const stage = file === "dec.safetensors" ? "finetune" : "init";
+  const fix = stage === "finetune"
+    ? "fine-tuning did not finish: run finetune --resume (or finetune --force)"
+    : "init did not finish: run init again";
+  const ft = info.finetune as { alpha?: number; mode?: string } | undefined;
+  if (stage === "finetune" && !ft) {
+    throw new UserError(`Cannot use ${join(dir, file)}: model.json records no finetune: ${fix}`);
+  }
+  const want: Record<string, string> = { latentScale: String(latentScale(info)) };
+  if (ft) Object.assign(want, { alpha: String(ft.alpha), mode: String(ft.mode) });
+  for (const [key, value] of Object.entries(want)) {
+    if (stage === "init" && key !== "latentScale") continue;
+    // Files from before these fields were recorded carry none: nothing to compare.
+    if (metadata[key] !== undefined && metadata[key] !== value) {
+      throw new UserError(
+        `Cannot use ${join(dir, file)}: it was written with ${key} ${metadata[key]}, model.json ` +
+          `records ${value}: ${fix}`,
+      );
+    }
+  }
+}
+
+/**
  * Rescales the latent codes by c in place: the latent Linear's weight and bias ×c (when
  * `encoder`), the first decoder Linear's weight ×1/c (always). Leaky ReLU is positively
  * homogeneous, so the autoencoder computes the same reconstruction.

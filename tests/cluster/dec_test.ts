@@ -6,7 +6,13 @@
  */
 import { join } from "node:path";
 import { MemoryDataset } from "../../lib/cluster/data.ts";
-import { type EpochRecord, pretrain, PRETRAIN_DEFAULTS } from "../../lib/cluster/pretrain.ts";
+import {
+  checkStageRecord,
+  type EpochRecord,
+  type ModelInfo,
+  pretrain,
+  PRETRAIN_DEFAULTS,
+} from "../../lib/cluster/pretrain.ts";
 import {
   argmaxRows,
   finetune,
@@ -594,3 +600,43 @@ gpuTest(
     await Deno.remove(dir, { recursive: true });
   },
 );
+
+Deno.test("checkStageRecord: centres or DEC weights that model.json does not describe (a run killed between the two writes) are refused", () => {
+  const info = {
+    format: "seisdec-model",
+    version: 1,
+    autoencoder: { inputShape: [1, 16, 16], latentDim: 3, channels: [8], slope: 0.02 },
+    normalize: "maxabs",
+    init: { latentScale: 5.81 },
+    finetune: { alpha: 3, mode: "dec" },
+  } as unknown as ModelInfo;
+  // Matching records, and files from before the fields were recorded, pass.
+  checkStageRecord("m", info, "centroids.safetensors", { latentScale: "5.81", method: "kmeans" });
+  checkStageRecord("m", info, "centroids.safetensors", { method: "kmeans" });
+  checkStageRecord("m", info, "dec.safetensors", { alpha: "3", mode: "dec", latentScale: "5.81" });
+  // init --latent-scale auto killed after its centres: model.json still has the old scale.
+  assertThrows(
+    () =>
+      checkStageRecord("m", { ...info, init: {} }, "centroids.safetensors", {
+        latentScale: "5.81",
+      }),
+    UserError,
+    "written with latentScale 5.81, model.json records 1: init did not finish",
+  );
+  // finetune killed after dec.safetensors: no finetune record, or an older run's.
+  assertThrows(
+    () =>
+      checkStageRecord("m", { ...info, finetune: undefined }, "dec.safetensors", { alpha: "3" }),
+    UserError,
+    "model.json records no finetune: fine-tuning did not finish: run finetune --resume",
+  );
+  assertThrows(
+    () =>
+      checkStageRecord("m", { ...info, finetune: { alpha: 1, mode: "dec" } }, "dec.safetensors", {
+        alpha: "3",
+        mode: "dec",
+      }),
+    UserError,
+    "written with alpha 3, model.json records 1",
+  );
+});
