@@ -698,6 +698,12 @@ export class DatasetWriter {
     const [C, F, T] = this.#sampleShape;
     await writeMetaFiles(this.#tmp, { ...meta, shape: [this.#count, C, F, T] }, null, freqs, times);
     await Deno.remove(join(this.#tmp, PROGRESS)).catch(() => {});
+    // Every write of this run is done: a temporary left here is a killed run's.
+    for await (const e of Deno.readDir(this.#tmp)) {
+      if (e.name.startsWith(".") && e.name.endsWith(".tmp")) {
+        await Deno.remove(join(this.#tmp, e.name), { recursive: true }).catch(() => {});
+      }
+    }
     await moveIntoPlace(this.#tmp, this.#dir, this.#replace);
     this.#release();
   }

@@ -131,7 +131,8 @@ export async function removeStaleTemporaries(path: string): Promise<string[]> {
 }
 
 /**
- * Writes a file atomically.
+ * Writes a file atomically (a temporary beside it, then a rename), first removing the
+ * temporaries of the same file that killed processes left.
  *
  * @param path Destination file.
  * @param data Bytes or text to write.
@@ -145,6 +146,8 @@ export async function removeStaleTemporaries(path: string): Promise<string[]> {
  * ```
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  // A killed writer of the same file left its temporary: this write supersedes it.
+  await removeStaleTemporaries(path);
   const tmp = liveTemporary(path);
   try {
     if (typeof data === "string") await Deno.writeTextFile(tmp, data);

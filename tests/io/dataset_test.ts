@@ -84,6 +84,8 @@ Deno.test("DatasetWriter streams samples, commits atomically, and abort leaves n
   const w = await DatasetWriter.create(`${root}/ds`, [1, 2, 2]);
   for (let i = 0; i < 5; i++) w.append(info(i, "x"), new Float32Array(4).fill(i));
   assert((await Deno.stat(`${root}/ds`).catch(() => null)) === null, "not visible before commit");
+  // A killed run's temporary in the unfinished directory does not end up in the dataset.
+  await Deno.writeTextFile(`${w.tmpDir}/.progress.json.99999999.a1.b2.tmp`, "{");
   await w.commit(
     { components: ["Z"], scaling: "db", config: { a: 1 } },
     new Float64Array([1, 2]),
@@ -91,6 +93,7 @@ Deno.test("DatasetWriter streams samples, commits atomically, and abort leaves n
   );
   const ds = await openDataset(`${root}/ds`);
   assertEquals(ds.meta.shape, [5, 1, 2, 2]);
+  assert(![...Deno.readDirSync(`${root}/ds`)].some((e) => e.name.endsWith(".tmp")));
   assertEquals(ds.meta.scaling, "db");
   assertEquals(Array.from(ds.readBatch([4])), [4, 4, 4, 4]);
   ds.close();

@@ -3,6 +3,7 @@ import {
   removeLiveTemporaries,
   removeStaleTemporaries,
   writeDirAtomic,
+  writeFileAtomic,
 } from "../../lib/util/atomic.ts";
 
 const hasProc = (() => {
@@ -36,6 +37,24 @@ Deno.test({
       const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
       assertEquals(left, ["ds", ...names.slice(1)].sort());
       assertEquals(await removeStaleTemporaries(`${dir}/ds`), []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "writeFileAtomic removes a killed writer's temporary of the same file, and only that",
+  ignore: !hasProc,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const stale = `.model.json.${DEAD}.m1a2b3.x9y8z7.tmp`;
+      const other = `.log.csv.${DEAD}.m1a2b3.x9y8z7.tmp`;
+      for (const n of [stale, other]) await Deno.writeTextFile(`${dir}/${n}`, "half");
+      await writeFileAtomic(`${dir}/model.json`, "{}");
+      const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+      assertEquals(left, [other, "model.json"].sort());
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
