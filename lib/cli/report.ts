@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Command } from "./_command.ts";
 import { strFlag } from "./_command.ts";
 import { describeDir } from "./describe.ts";
@@ -58,7 +58,11 @@ const MODEL_FIGURES: [string, string][] = [
  * @throws {UserError} when `dir` is not a cluster directory.
  */
 export async function buildReport(dir: string, at: string = dir): Promise<string> {
-  const link = (path: string) => relative(resolve(at), resolve(path)) || ".";
+  // A URL, not a file path: each segment percent-encoded, so that '#', '%', '?' or spaces in a
+  // directory name do not cut the link.
+  const link = (path: string) =>
+    (relative(resolve(at), resolve(path)) || ".").split(sep).map(encodeURIComponent)
+      .join("/");
   const s = await describeDir(dir);
   if (s.kind !== "clusters") {
     throw new UserError(

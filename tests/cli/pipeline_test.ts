@@ -322,6 +322,15 @@ gpuTest(
     for (const img of ["cluster_means.png", "latent_umap.png", "../m/learning_curve.png"]) {
       assert(html.includes(`<img src="${img}"`), `report links ${img}`);
     }
+    // Links are URLs: a directory named 'c #%1' is percent-encoded, not cut at '#'.
+    await Deno.rename(p("c"), p("c #%1"));
+    try {
+      await ok("report", p("c #%1"), "--out", p("r.html"));
+      const page = await Deno.readTextFile(p("r.html"));
+      assert(page.includes(`<img src="c%20%23%251/cluster_means.png"`), page);
+    } finally {
+      await Deno.rename(p("c #%1"), p("c"));
+    }
     const notClusters = await run("report", p("ds"), "--quiet");
     assert(notClusters.code === 2 && notClusters.err[0].includes("it is a dataset directory"));
     // --against: the agreement of two clusterings by sample id; a clustering agrees with itself
