@@ -325,7 +325,12 @@ export class GpuRuntime {
     }
     if (this.#deferredRanges.length) this.#touch(buffers);
     const bytes = Math.max(16, params.length * 4);
-    if (this.#arenaUsed + bytes > ARENA_BYTES) this.submit();
+    const prof = this.#profile;
+    // Make room before the parameters are written: a submit resets the arena, and a dispatch
+    // recorded after it must not point at the old offset (later ones would overwrite it).
+    if (this.#arenaUsed + bytes > ARENA_BYTES || (prof && prof.used + 2 > PROFILE_QUERIES)) {
+      this.submit();
+    }
     const off = this.#arenaUsed;
     const w = off / 4;
     for (let i = 0; i < params.length; i++) {
@@ -343,8 +348,6 @@ export class GpuRuntime {
         `Cannot dispatch kernel ${def.name}: ${workgroups} workgroups exceed ${this.#maxGroups}² per dispatch`,
       );
     }
-    const prof = this.#profile;
-    if (prof && prof.used + 2 > PROFILE_QUERIES) this.submit();
     let pass: GPUComputePassEncoder;
     if (prof) {
       // One pass per dispatch, with timestamps at its start and end.

@@ -338,3 +338,32 @@ gpuTest("profiling times each dispatch in order and then records as before", asy
   assertEquals(await rt.stopProfile(), []);
   for (const t of [a, b, c]) t.dispose();
 });
+
+gpuTest(
+  "profiling: the dispatch that fills the timestamp queries runs with its own parameters",
+  async () => {
+    // 2,048 dispatches in one profiled run: the queries run out after 1,024 and the runtime
+    // submits. A dispatch whose parameters were written before that submit, and recorded after
+    // it, once ran with a later dispatch's (here: those of the 320-byte parameter blocks).
+    const rt = await webgpu();
+    if (!rt.device.features.has("timestamp-query")) return;
+    const def: KernelDef = {
+      name: "test_param_write",
+      file: "../tests/gpu/_fixtures/param_write.wgsl",
+      storage: ["rw"],
+      workgroupSize: 64,
+    };
+    await rt.compile(def);
+    const n = 2048;
+    const y = backendNamed("webgpu").fill([n], -1);
+    rt.startProfile();
+    for (let i = 0; i < n; i++) {
+      rt.dispatch(def, i <= 1024 ? [i, i, 0, 0] : [i, i, ...new Array(78).fill(0)], [y.ref], 1);
+    }
+    assertEquals((await rt.stopProfile()).length, n);
+    const out = await y.data();
+    y.dispose();
+    const wrong = [...out.keys()].filter((i) => out[i] !== i);
+    assertEquals(wrong, []);
+  },
+);
