@@ -312,9 +312,16 @@ export function axpby(a: Tensor, b: Tensor, alpha = 1, beta = 1): Tensor {
   const z = k.axpby(a, b, alpha, beta);
   return record(z, "axpby", [a, b], (gy) => {
     const f = backendOf(gy);
+    // The gradient in the input's shape: a view of the scaled gy, which is then let go (the
+    // view holds its buffer), or the buffer outlives the view outside a tidy.
+    const scaled = (w: number, shape: readonly number[]) => {
+      const g = f.axpby(gy, gy, w, 0), v = g.reshape(shape);
+      g.dispose();
+      return v;
+    };
     return [
-      a.requiresGrad ? f.axpby(gy, gy, alpha, 0).reshape(a.shape) : null,
-      b.requiresGrad ? f.axpby(gy, gy, beta, 0).reshape(b.shape) : null,
+      a.requiresGrad ? scaled(alpha, a.shape) : null,
+      b.requiresGrad ? scaled(beta, b.shape) : null,
     ];
   });
 }

@@ -102,7 +102,7 @@ export function noGrad<T>(fn: () => T): T {
  * Runs `fn` in a disposal scope: every tensor created inside is disposed on
  * return, except the tensors in its result (a tensor, an array or an object of
  * tensors) and those marked with {@linkcode Tensor.keep}, which move to the
- * enclosing scope.
+ * enclosing scope. When `fn` throws, they are disposed too (kept ones excepted).
  *
  * @param fn Synchronous function.
  * @returns its result.
@@ -122,9 +122,18 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
-  } finally {
+  } catch (e) {
+    // A throw (a shape error, a batch too large to bind) would otherwise strand every buffer
+    // made so far: dispose them, kept ones excepted, as on return.
     scopes.pop();
+    const parent = scopes[scopes.length - 1];
+    for (const t of scope) {
+      if (t.kept) parent?.add(t);
+      else t.dispose();
+    }
+    throw e;
   }
+  scopes.pop();
   const keep = new Set<Tensor>();
   collect(result!, keep);
   const parent = scopes[scopes.length - 1];

@@ -455,3 +455,42 @@ gpuTest("foldActGrad decides, when a conv is recorded, whether its backward fold
   x.dispose();
   set.dispose();
 });
+
+gpuTest(
+  "tidy disposes what it made when its function throws; axpby's backward leaves only the gradients",
+  async () => {
+    const rt = await webgpu();
+    const x = Tensor.fromArray([1, -2, 3, -4], [2, 2], "webgpu");
+    const before = rt.pool.stats().liveBuffers;
+    let kept: Tensor | null = null;
+    for (let i = 0; i < 3; i++) {
+      assertThrows(
+        () =>
+          tidy(() => {
+            const a = ops.leakyRelu(x, SLOPE);
+            ops.axpby(a, a, 2, -1);
+            if (i === 2) kept = a.keep();
+            throw new RangeError("Cannot go on: a test error");
+          }),
+        RangeError,
+        "a test error",
+      );
+    }
+    assertEquals(rt.pool.stats().liveBuffers, before + 1, "only the kept tensor survives");
+    kept!.dispose();
+    assertEquals(rt.pool.stats().liveBuffers, before);
+    // Outside any tidy: the backward of axpby keeps exactly a.grad and b.grad alive.
+    const a = leafOn("webgpu", [1, 2, 3, 4], [2, 2]), b = leafOn("webgpu", [5, 6, 7, 8]);
+    for (let i = 0; i < 5; i++) {
+      const z = ops.axpby(a, b, 2, 3), y = ops.sum(z);
+      y.backward();
+      y.dispose();
+      z.dispose();
+      a.grad!.dispose();
+      b.grad!.dispose();
+      a.grad = b.grad = null;
+    }
+    assertEquals(rt.pool.stats().liveBuffers, before + 2, "a and b only");
+    for (const t of [a, b, x]) t.dispose();
+  },
+);
