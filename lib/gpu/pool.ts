@@ -41,6 +41,25 @@ export function bucketSize(bytes: number): number {
   return 2 * p;
 }
 
+/**
+ * The largest bucket size (see {@linkcode bucketSize}) of at most `bytes`: a buffer the pool
+ * hands out for a request of at most this size is no larger than `bytes`.
+ *
+ * @param bytes A limit, >= 256.
+ * @returns the bucket size.
+ * @example
+ * ```ts
+ * import { bucketFloor } from "./pool.ts";
+ * if (bucketFloor(73728) !== 65536 || bucketFloor(3000) !== 2816) throw new Error();
+ * ```
+ */
+export function bucketFloor(bytes: number): number {
+  const b = Math.max(256, Math.floor(bytes));
+  if (b <= 4096) return Math.floor(b / 256) * 256;
+  const p = 2 ** Math.floor(Math.log2(b));
+  return Math.max(...[1, 1.25, 1.5, 1.75].map((f) => p * f).filter((x) => x <= b));
+}
+
 /** Storage buffers for tensors, reused by size bucket. */
 export class BufferPool {
   #device: GPUDevice;

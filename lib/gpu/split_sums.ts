@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { bucketFloor } from "./pool.ts";
 import type { BufRef, GpuRuntime, KernelDef, Param } from "./runtime.ts";
 
 /** Sums in one dispatch (the length of the job table in its uniform). */
@@ -126,7 +127,9 @@ export class SplitSums {
   constructor(rt: GpuRuntime, limitBytes?: number) {
     this.#rt = rt;
     this.#align = Math.max(256, rt.device.limits.minStorageBufferOffsetAlignment);
-    this.#limit = Math.floor((limitBytes ?? partialsLimit(rt)) / this.#align) * this.#align;
+    // A pool bucket (the pool rounds a request up to one), on the offset alignment.
+    this.#limit = Math.floor(bucketFloor(limitBytes ?? partialsLimit(rt)) / this.#align) *
+      this.#align;
   }
 
   /** The largest partials buffer, in bytes: no pending sums bind more than that. */
@@ -234,10 +237,8 @@ export class SplitSums {
  */
 export function partialsLimit(rt: GpuRuntime): number {
   const l = rt.device.limits;
-  const most = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
-  // The largest pool bucket (lib/gpu/pool.ts) within it, so the pool never rounds past it.
-  const p = 2 ** Math.floor(Math.log2(most));
-  return Math.max(...[1, 1.25, 1.5, 1.75].map((f) => p * f).filter((b) => b <= most));
+  // The largest pool bucket within it, so the pool never rounds past it.
+  return bucketFloor(Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize));
 }
 
 const batches = new WeakMap<GpuRuntime, SplitSums>();
