@@ -387,209 +387,211 @@ export async function finetune(
   const opt = cfg.optimizer === "adam"
     ? new Adam(set, { lr: cfg.lr })
     : new Sgd(set, { lr: cfg.lr, momentum: cfg.momentum });
-  const rng = new Rng(cfg.seed);
-  const n = ds.count, shape = ds.sampleShape, norm: Normalize = info.normalize;
-  const interval = updateIntervalOf(cfg, n);
-  const ckDir = join(dir, CHECKPOINT_DIR);
-  let log: FinetuneRecord[] = [];
-  let prev: Int32Array | null = null;
-  let pAll: Float32Array | null = null;
-  let rngAtPermutation = rng.getState();
-  let order = rng.permutation(n), pos = 0;
-  let converged = false;
-  let lastLoss = NaN;
-  let start = 0;
-  if (opts.resume && await exists(join(ckDir, "state.json"))) {
-    const st = await readJson<FinetuneState>(ckDir, "state.json");
-    checkResumable(ckDir, st, cfg, n, datasetFingerprint(ds));
-    set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
-    const ob = (await loadWeights(join(ckDir, "optimizer.safetensors"))).weights;
-    opt.load({
-      kind: cfg.optimizer,
-      step: st.optimizerStep,
-      buffers: [...ob.keys()].sort().map((name) => ob.get(name)!.data),
-    });
-    if (st.hasLabels) {
-      const l = (await loadWeights(join(ckDir, "labels.safetensors"))).weights.get("labels")!;
-      prev = Int32Array.from(l.data);
-    }
-    if (st.hasTarget) {
-      pAll = (await loadWeights(join(ckDir, "target.safetensors"))).weights.get("p")!.data;
-    }
-    rng.setState(st.rngAtPermutation);
-    rngAtPermutation = st.rngAtPermutation;
-    order = rng.permutation(n);
-    pos = st.position;
-    lastLoss = st.lastLoss ?? NaN;
-    log = st.log.map((r) => ({ ...r, loss: r.loss ?? NaN }));
-    start = st.iteration;
-  } else {
-    // A fresh run: an older run's checkpoint would resume a different trajectory.
-    await removeOutputs(dir, [CHECKPOINT_DIR]);
-  }
-  hooks.onStart?.(start, cfg.maxIter);
-
-  const csv = (): string =>
-    [
-      "iteration,loss,changed_pct,sizes",
-      ...log.map((r) =>
-        `${r.iteration},${Number.isFinite(r.loss) ? r.loss : ""},${r.changedPct ?? ""},${
-          r.sizes.join(" ")
-        }`
-      ),
-    ].join("\n") + "\n";
-
-  const save = async (iteration: number): Promise<void> => {
-    const os = await opt.state();
-    const ob: Weights = new Map(
-      os.buffers.map((b, i) => [`b${i}`, { shape: [b.length], data: b }]),
-    );
-    const files: Record<string, Weights> = {
-      "weights.safetensors": await set.stateDict(),
-      "optimizer.safetensors": ob,
-    };
-    if (prev) {
-      files["labels.safetensors"] = new Map([["labels", {
-        shape: [n],
-        data: Float32Array.from(prev),
-      }]]);
-    }
-    // The stored target p: a run resumed between two checks (after an earlier --max-iter)
-    // goes on with the p of the last check, as the uninterrupted run does.
-    if (pAll) files["target.safetensors"] = new Map([["p", { shape: [n, k], data: pAll }]]);
-    const st: FinetuneState = {
-      format: "seisdec-finetune-checkpoint",
-      iteration,
-      rngAtPermutation,
-      position: pos,
-      lastLoss: Number.isFinite(lastLoss) ? lastLoss : null,
-      optimizerStep: os.step,
-      hasLabels: prev !== null,
-      hasTarget: pAll !== null,
-      log: log.map((r) => ({ ...r, loss: Number.isFinite(r.loss) ? r.loss : null })),
-      samples: n,
-      dataset: datasetFingerprint(ds),
-      config: cfg,
-    };
-    await saveCheckpointDir(ckDir, files, st);
-    await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
-  };
-
-  const check = async (iteration: number): Promise<boolean> => {
-    const { q, labels } = await assignAll(ae, mu, ds, norm, cfg.alpha, device);
-    // p over the whole dataset on the host (N×K is small), with the Float64 reference.
-    if (cfg.target === "dataset") pAll = Float32Array.from(cpuTargetDistribution(q, n, k));
-    const sizes = new Array(k).fill(0);
-    for (const l of labels) sizes[l]++;
-    let changed = 0;
-    if (prev) { for (let i = 0; i < n; i++) if (prev[i] !== labels[i]) changed++; }
-    const rec: FinetuneRecord = {
-      iteration,
-      loss: lastLoss,
-      changedPct: prev ? 100 * changed / n : null,
-      sizes,
-    };
-    log.push(rec);
-    hooks.onCheck?.(rec);
-    sizes.forEach((s, j) => {
-      if (s === 0) hooks.onWarn?.(`cluster ${j} is empty at iteration ${iteration}`);
-      else if (k > 1 && s > cfg.collapseFraction * n) {
-        hooks.onWarn?.(
-          `cluster ${j} holds ${
-            (100 * s / n).toFixed(1)
-          } % of the samples at iteration ${iteration}: the clustering may be collapsing`,
-        );
+  // The model's and the optimizer's buffers go back to the pool however this ends.
+  try {
+    const rng = new Rng(cfg.seed);
+    const n = ds.count, shape = ds.sampleShape, norm: Normalize = info.normalize;
+    const interval = updateIntervalOf(cfg, n);
+    const ckDir = join(dir, CHECKPOINT_DIR);
+    let log: FinetuneRecord[] = [];
+    let prev: Int32Array | null = null;
+    let pAll: Float32Array | null = null;
+    let rngAtPermutation = rng.getState();
+    let order = rng.permutation(n), pos = 0;
+    let converged = false;
+    let lastLoss = NaN;
+    let start = 0;
+    if (opts.resume && await exists(join(ckDir, "state.json"))) {
+      const st = await readJson<FinetuneState>(ckDir, "state.json");
+      checkResumable(ckDir, st, cfg, n, datasetFingerprint(ds));
+      set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
+      const ob = (await loadWeights(join(ckDir, "optimizer.safetensors"))).weights;
+      opt.load({
+        kind: cfg.optimizer,
+        step: st.optimizerStep,
+        buffers: [...ob.keys()].sort().map((name) => ob.get(name)!.data),
+      });
+      if (st.hasLabels) {
+        const l = (await loadWeights(join(ckDir, "labels.safetensors"))).weights.get("labels")!;
+        prev = Int32Array.from(l.data);
       }
-    });
-    const stop = rec.changedPct !== null && rec.changedPct < cfg.tol && iteration >= cfg.minIter;
-    prev = labels;
-    return stop;
-  };
-
-  // Steps in flight: iteration it + 1 (up to it + depth) is recorded and submitted before
-  // iteration it's loss is read back (see lib/util/pipeline.ts); a label check first drains
-  // them.
-  const inFlight = new InFlight<number>(stepsInFlight(device));
-  let it = start;
-  for (; it < cfg.maxIter; it++) {
-    if (opts.stopAfter !== undefined && it - start >= opts.stopAfter) break;
-    if (it % interval === 0) {
-      await inFlight.settle();
-      if (it !== start) await save(it);
-      if (await check(it)) {
-        converged = true;
-        break;
+      if (st.hasTarget) {
+        pAll = (await loadWeights(join(ckDir, "target.safetensors"))).weights.get("p")!.data;
       }
-    }
-    if (pos >= n) {
-      rngAtPermutation = rng.getState();
+      rng.setState(st.rngAtPermutation);
+      rngAtPermutation = st.rngAtPermutation;
       order = rng.permutation(n);
-      pos = 0;
+      pos = st.position;
+      lastLoss = st.lastLoss ?? NaN;
+      log = st.log.map((r) => ({ ...r, loss: r.loss ?? NaN }));
+      start = st.iteration;
+    } else {
+      // A fresh run: an older run's checkpoint would resume a different trajectory.
+      await removeOutputs(dir, [CHECKPOINT_DIR]);
     }
-    // The last batch of a pass is shorter when n is not a multiple of the batch size.
-    const idx = [...order.subarray(pos, Math.min(n, pos + cfg.batchSize))];
-    pos += idx.length;
-    const batch = ds.readBatch(idx, norm);
-    let pBatch: Float32Array | null = null;
-    if (cfg.target === "dataset") {
-      pBatch = new Float32Array(idx.length * k);
-      idx.forEach((i, b) => pBatch!.set(pAll!.subarray(i * k, (i + 1) * k), b * k));
-    }
-    const iteration = it;
-    const loss = tidy(() => {
-      const x = Tensor.fromArray(batch, [idx.length, ...shape], device);
-      set.zeroGrad();
-      const z = ae.encode(x);
-      const p = pBatch
-        ? Tensor.fromArray(pBatch, [idx.length, k], device)
-        : noGrad(() => targetDistribution(softAssign(z, mu, cfg.alpha)));
-      let l = decKlLoss(z, mu, p, cfg.alpha).loss;
-      // IDEC (Guo et al. 2017): reconstruction MSE + γ · KL(p‖q).
-      if (cfg.mode === "idec") l = axpby(ae.reconstructionLoss(x, z), l, 1, cfg.gamma);
-      l.backward();
-      opt.update();
-      return l;
-    });
-    await inFlight.push(loss.item().finally(() => loss.dispose()), (v) => {
-      lastLoss = v;
-      hooks.onStep?.(iteration + 1, cfg.maxIter, v);
-      if (!Number.isFinite(v)) {
-        throw new UserError(
-          `Cannot fine-tune: loss became ${v} at iteration ${iteration + 1}: lower --lr`,
-        );
+    hooks.onStart?.(start, cfg.maxIter);
+
+    const csv = (): string =>
+      [
+        "iteration,loss,changed_pct,sizes",
+        ...log.map((r) =>
+          `${r.iteration},${Number.isFinite(r.loss) ? r.loss : ""},${r.changedPct ?? ""},${
+            r.sizes.join(" ")
+          }`
+        ),
+      ].join("\n") + "\n";
+
+    const save = async (iteration: number): Promise<void> => {
+      const os = await opt.state();
+      const ob: Weights = new Map(
+        os.buffers.map((b, i) => [`b${i}`, { shape: [b.length], data: b }]),
+      );
+      const files: Record<string, Weights> = {
+        "weights.safetensors": await set.stateDict(),
+        "optimizer.safetensors": ob,
+      };
+      if (prev) {
+        files["labels.safetensors"] = new Map([["labels", {
+          shape: [n],
+          data: Float32Array.from(prev),
+        }]]);
       }
+      // The stored target p: a run resumed between two checks (after an earlier --max-iter)
+      // goes on with the p of the last check, as the uninterrupted run does.
+      if (pAll) files["target.safetensors"] = new Map([["p", { shape: [n, k], data: pAll }]]);
+      const st: FinetuneState = {
+        format: "seisdec-finetune-checkpoint",
+        iteration,
+        rngAtPermutation,
+        position: pos,
+        lastLoss: Number.isFinite(lastLoss) ? lastLoss : null,
+        optimizerStep: os.step,
+        hasLabels: prev !== null,
+        hasTarget: pAll !== null,
+        log: log.map((r) => ({ ...r, loss: Number.isFinite(r.loss) ? r.loss : null })),
+        samples: n,
+        dataset: datasetFingerprint(ds),
+        config: cfg,
+      };
+      await saveCheckpointDir(ckDir, files, st);
+      await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
+    };
+
+    const check = async (iteration: number): Promise<boolean> => {
+      const { q, labels } = await assignAll(ae, mu, ds, norm, cfg.alpha, device);
+      // p over the whole dataset on the host (N×K is small), with the Float64 reference.
+      if (cfg.target === "dataset") pAll = Float32Array.from(cpuTargetDistribution(q, n, k));
+      const sizes = new Array(k).fill(0);
+      for (const l of labels) sizes[l]++;
+      let changed = 0;
+      if (prev) { for (let i = 0; i < n; i++) if (prev[i] !== labels[i]) changed++; }
+      const rec: FinetuneRecord = {
+        iteration,
+        loss: lastLoss,
+        changedPct: prev ? 100 * changed / n : null,
+        sizes,
+      };
+      log.push(rec);
+      hooks.onCheck?.(rec);
+      sizes.forEach((s, j) => {
+        if (s === 0) hooks.onWarn?.(`cluster ${j} is empty at iteration ${iteration}`);
+        else if (k > 1 && s > cfg.collapseFraction * n) {
+          hooks.onWarn?.(
+            `cluster ${j} holds ${
+              (100 * s / n).toFixed(1)
+            } % of the samples at iteration ${iteration}: the clustering may be collapsing`,
+          );
+        }
+      });
+      const stop = rec.changedPct !== null && rec.changedPct < cfg.tol && iteration >= cfg.minIter;
+      prev = labels;
+      return stop;
+    };
+
+    // Steps in flight: iteration it + 1 (up to it + depth) is recorded and submitted before
+    // iteration it's loss is read back (see lib/util/pipeline.ts); a label check first drains
+    // them.
+    const inFlight = new InFlight<number>(stepsInFlight(device));
+    let it = start;
+    for (; it < cfg.maxIter; it++) {
+      if (opts.stopAfter !== undefined && it - start >= opts.stopAfter) break;
+      if (it % interval === 0) {
+        await inFlight.settle();
+        if (it !== start) await save(it);
+        if (await check(it)) {
+          converged = true;
+          break;
+        }
+      }
+      if (pos >= n) {
+        rngAtPermutation = rng.getState();
+        order = rng.permutation(n);
+        pos = 0;
+      }
+      // The last batch of a pass is shorter when n is not a multiple of the batch size.
+      const idx = [...order.subarray(pos, Math.min(n, pos + cfg.batchSize))];
+      pos += idx.length;
+      const batch = ds.readBatch(idx, norm);
+      let pBatch: Float32Array | null = null;
+      if (cfg.target === "dataset") {
+        pBatch = new Float32Array(idx.length * k);
+        idx.forEach((i, b) => pBatch!.set(pAll!.subarray(i * k, (i + 1) * k), b * k));
+      }
+      const iteration = it;
+      const loss = tidy(() => {
+        const x = Tensor.fromArray(batch, [idx.length, ...shape], device);
+        set.zeroGrad();
+        const z = ae.encode(x);
+        const p = pBatch
+          ? Tensor.fromArray(pBatch, [idx.length, k], device)
+          : noGrad(() => targetDistribution(softAssign(z, mu, cfg.alpha)));
+        let l = decKlLoss(z, mu, p, cfg.alpha).loss;
+        // IDEC (Guo et al. 2017): reconstruction MSE + γ · KL(p‖q).
+        if (cfg.mode === "idec") l = axpby(ae.reconstructionLoss(x, z), l, 1, cfg.gamma);
+        l.backward();
+        opt.update();
+        return l;
+      });
+      await inFlight.push(loss.item().finally(() => loss.dispose()), (v) => {
+        lastLoss = v;
+        hooks.onStep?.(iteration + 1, cfg.maxIter, v);
+        if (!Number.isFinite(v)) {
+          throw new UserError(
+            `Cannot fine-tune: loss became ${v} at iteration ${iteration + 1}: lower --lr`,
+          );
+        }
+      });
+    }
+    await inFlight.settle();
+    if (opts.stopAfter !== undefined && it < cfg.maxIter && !converged) {
+      // Interrupted on purpose: leave the checkpoint as an interruption would.
+      return { log, labels: prev ?? new Int32Array(n), converged: false };
+    }
+    if (!converged) {
+      if (cfg.maxIter !== start) await save(cfg.maxIter);
+      converged = await check(cfg.maxIter);
+    }
+    const w = await set.stateDict();
+    const keep: typeof w = new Map();
+    for (const [name, v] of w) {
+      if (cfg.mode === "idec" || !name.startsWith("decoder.")) keep.set(name, v);
+    }
+    await saveWeights(join(dir, "dec.safetensors"), keep, {
+      mode: cfg.mode,
+      alpha: String(cfg.alpha),
+      latentScale: String(modelLatentScale(info)),
     });
-  }
-  await inFlight.settle();
-  if (opts.stopAfter !== undefined && it < cfg.maxIter && !converged) {
-    // Interrupted on purpose: leave the checkpoint as an interruption would.
+    await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
+    const mi = await readModelInfo(dir);
+    await writeJson(join(dir, "model.json"), {
+      ...mi,
+      finetune: { ...cfg, converged, iterations: log.at(-1)?.iteration },
+    });
+    return { log, labels: prev!, converged };
+  } finally {
     opt.dispose();
     set.dispose();
-    return { log, labels: prev ?? new Int32Array(n), converged: false };
   }
-  if (!converged) {
-    if (cfg.maxIter !== start) await save(cfg.maxIter);
-    converged = await check(cfg.maxIter);
-  }
-  const w = await set.stateDict();
-  const keep: typeof w = new Map();
-  for (const [name, v] of w) {
-    if (cfg.mode === "idec" || !name.startsWith("decoder.")) keep.set(name, v);
-  }
-  await saveWeights(join(dir, "dec.safetensors"), keep, {
-    mode: cfg.mode,
-    alpha: String(cfg.alpha),
-    latentScale: String(modelLatentScale(info)),
-  });
-  await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
-  const mi = await readModelInfo(dir);
-  await writeJson(join(dir, "model.json"), {
-    ...mi,
-    finetune: { ...cfg, converged, iterations: log.at(-1)?.iteration },
-  });
-  opt.dispose();
-  set.dispose();
-  return { log, labels: prev!, converged };
 }
 
 /**

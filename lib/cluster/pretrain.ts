@@ -207,130 +207,139 @@ export async function pretrain(
   checkTrainingBatch(ae, Math.min(cfg.batchSize, ds.count), device, "pretrain", cfg.batchSize);
   const set = ae.build(device);
   const adam = new Adam(set, { lr: cfg.lr, betas: cfg.betas, weightDecay: cfg.weightDecay });
-  const rng = new Rng(cfg.seed);
-  let state: TrainState;
-  const ckDir = join(dir, "checkpoint");
-  if (opts.resume && await exists(join(ckDir, "state.json"))) {
-    state = await readJson<TrainState>(ckDir, "state.json");
-    set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
-    const mom = (await loadWeights(join(ckDir, "adam.safetensors"))).weights;
-    adam.load({
-      kind: "adam",
-      step: state.adamStep,
-      buffers: [mom.get("m")!.data, mom.get("v")!.data],
-    });
-    rng.setState(state.rng);
-    // The split holds every sample index once; older checkpoints have no fingerprint.
-    const here = datasetFingerprint(ds);
-    if (
-      state.trainIdx.length + state.valIdx.length !== ds.count ||
-      (state.dataset !== undefined && state.dataset !== here)
-    ) {
-      throw new UserError(
-        `Cannot resume pretraining in ${dir}: the checkpoint was trained on another dataset (${
-          state.dataset ?? `${state.trainIdx.length + state.valIdx.length} samples`
-        }; this one: ${here}): resume with the same dataset, or pass --force to start over`,
-      );
-    }
-    const changed = changedSettings(state.config, cfg);
-    if (changed.length) {
-      throw new UserError(
-        `Cannot resume pretraining in ${dir}: the checkpoint was trained with other settings (${
-          changed.join("; ")
-        }): resume with the same settings (only --epochs may change), or pass --force to start over`,
-      );
-    }
-  } else {
-    const perm = [...rng.permutation(ds.count)];
-    const nVal = Math.round(ds.count * cfg.valSplit);
-    state = {
-      epoch: 0,
-      rng: rng.getState(),
-      adamStep: 0,
-      trainIdx: perm.slice(nVal),
-      valIdx: perm.slice(0, nVal),
-      history: [],
-      config: cfg,
-      dataset: datasetFingerprint(ds),
-    };
-    if (state.trainIdx.length === 0) {
-      throw new RangeError("Cannot pretrain: no training samples left after the validation split");
-    }
-  }
-  const info: ModelInfo = {
-    format: "seisdec-model",
-    version: 1,
-    autoencoder: ae.config,
-    normalize: cfg.normalize,
-    dataset: opts.datasetPath,
-  };
-  const shape = ds.sampleShape;
-  const bs = cfg.batchSize;
-  let epochsThisCall = 0;
-  // New encoder weights make any centres and fine-tuned model in the directory stale.
-  if (state.epoch < cfg.epochs) await removeOutputs(dir, await downstreamOf(dir, "pretrain"));
-  while (state.epoch < cfg.epochs) {
-    const t0 = performance.now();
-    const order = [...state.trainIdx];
-    rng.shuffle(order);
-    const steps = Math.ceil(order.length / bs);
-    let lossSum = 0;
-    // Steps in flight: step s + 1 (up to s + depth) is read from disk, recorded and
-    // submitted before step s's loss comes back (see lib/util/pipeline.ts).
-    await pipelined(steps, (s) => {
-      const idx = order.slice(s * bs, (s + 1) * bs);
-      const batch = ds.readBatch(idx, cfg.normalize);
-      const loss = tidy(() => {
-        const x = Tensor.fromArray(batch, [idx.length, ...shape], device);
-        set.zeroGrad();
-        const l = ae.reconstructionLoss(x);
-        l.backward();
-        adam.update();
-        return l;
+  // The model's and the optimizer's buffers go back to the pool however this ends (a refused
+  // resume, a diverging loss), so that a long-lived caller does not lose them.
+  try {
+    const rng = new Rng(cfg.seed);
+    let state: TrainState;
+    const ckDir = join(dir, "checkpoint");
+    if (opts.resume && await exists(join(ckDir, "state.json"))) {
+      state = await readJson<TrainState>(ckDir, "state.json");
+      set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
+      const mom = (await loadWeights(join(ckDir, "adam.safetensors"))).weights;
+      adam.load({
+        kind: "adam",
+        step: state.adamStep,
+        buffers: [mom.get("m")!.data, mom.get("v")!.data],
       });
-      return loss.item().finally(() => loss.dispose());
-    }, (v, s) => {
-      if (!Number.isFinite(v)) {
+      rng.setState(state.rng);
+      // The split holds every sample index once; older checkpoints have no fingerprint.
+      const here = datasetFingerprint(ds);
+      if (
+        state.trainIdx.length + state.valIdx.length !== ds.count ||
+        (state.dataset !== undefined && state.dataset !== here)
+      ) {
         throw new UserError(
-          `Cannot pretrain: loss became ${v} at epoch ${state.epoch + 1}, step ${
-            s + 1
-          }: lower --lr`,
+          `Cannot resume pretraining in ${dir}: the checkpoint was trained on another dataset (${
+            state.dataset ?? `${state.trainIdx.length + state.valIdx.length} samples`
+          }; this one: ${here}): resume with the same dataset, or pass --force to start over`,
         );
       }
-      lossSum += v * Math.min(bs, order.length - s * bs);
-      opts.hooks?.onStep?.(s + 1, steps, v);
-    }, stepsInFlight(device));
-    const valLoss = state.valIdx.length ? await evalLoss(ae, ds, state.valIdx, cfg, device) : null;
-    const seconds = (performance.now() - t0) / 1000;
-    state.epoch++;
-    const rec: EpochRecord = {
-      epoch: state.epoch,
-      trainLoss: lossSum / order.length,
-      valLoss,
-      seconds,
-      samplesPerSec: order.length / seconds,
+      const changed = changedSettings(state.config, cfg);
+      if (changed.length) {
+        throw new UserError(
+          `Cannot resume pretraining in ${dir}: the checkpoint was trained with other settings (${
+            changed.join("; ")
+          }): resume with the same settings (only --epochs may change), or pass --force to start over`,
+        );
+      }
+    } else {
+      const perm = [...rng.permutation(ds.count)];
+      const nVal = Math.round(ds.count * cfg.valSplit);
+      state = {
+        epoch: 0,
+        rng: rng.getState(),
+        adamStep: 0,
+        trainIdx: perm.slice(nVal),
+        valIdx: perm.slice(0, nVal),
+        history: [],
+        config: cfg,
+        dataset: datasetFingerprint(ds),
+      };
+      if (state.trainIdx.length === 0) {
+        throw new RangeError(
+          "Cannot pretrain: no training samples left after the validation split",
+        );
+      }
+    }
+    const info: ModelInfo = {
+      format: "seisdec-model",
+      version: 1,
+      autoencoder: ae.config,
+      normalize: cfg.normalize,
+      dataset: opts.datasetPath,
     };
-    state.history.push(rec);
-    state.rng = rng.getState();
-    state.adamStep = adam.step;
-    await saveCheckpoint(ckDir, set.stateDict(), adam, state);
-    await writeCurve(dir, state.history);
-    opts.hooks?.onEpoch?.(rec);
-    epochsThisCall++;
-    if (opts.hooks?.stopAfterEpochs && epochsThisCall >= opts.hooks.stopAfterEpochs) break;
+    const shape = ds.sampleShape;
+    const bs = cfg.batchSize;
+    let epochsThisCall = 0;
+    // New encoder weights make any centres and fine-tuned model in the directory stale.
+    if (state.epoch < cfg.epochs) await removeOutputs(dir, await downstreamOf(dir, "pretrain"));
+    while (state.epoch < cfg.epochs) {
+      const t0 = performance.now();
+      const order = [...state.trainIdx];
+      rng.shuffle(order);
+      const steps = Math.ceil(order.length / bs);
+      let lossSum = 0;
+      // Steps in flight: step s + 1 (up to s + depth) is read from disk, recorded and
+      // submitted before step s's loss comes back (see lib/util/pipeline.ts).
+      await pipelined(steps, (s) => {
+        const idx = order.slice(s * bs, (s + 1) * bs);
+        const batch = ds.readBatch(idx, cfg.normalize);
+        const loss = tidy(() => {
+          const x = Tensor.fromArray(batch, [idx.length, ...shape], device);
+          set.zeroGrad();
+          const l = ae.reconstructionLoss(x);
+          l.backward();
+          adam.update();
+          return l;
+        });
+        return loss.item().finally(() => loss.dispose());
+      }, (v, s) => {
+        if (!Number.isFinite(v)) {
+          throw new UserError(
+            `Cannot pretrain: loss became ${v} at epoch ${state.epoch + 1}, step ${
+              s + 1
+            }: lower --lr`,
+          );
+        }
+        lossSum += v * Math.min(bs, order.length - s * bs);
+        opts.hooks?.onStep?.(s + 1, steps, v);
+      }, stepsInFlight(device));
+      const valLoss = state.valIdx.length
+        ? await evalLoss(ae, ds, state.valIdx, cfg, device)
+        : null;
+      const seconds = (performance.now() - t0) / 1000;
+      state.epoch++;
+      const rec: EpochRecord = {
+        epoch: state.epoch,
+        trainLoss: lossSum / order.length,
+        valLoss,
+        seconds,
+        samplesPerSec: order.length / seconds,
+      };
+      state.history.push(rec);
+      state.rng = rng.getState();
+      state.adamStep = adam.step;
+      await saveCheckpoint(ckDir, set.stateDict(), adam, state);
+      await writeCurve(dir, state.history);
+      opts.hooks?.onEpoch?.(rec);
+      epochsThisCall++;
+      if (opts.hooks?.stopAfterEpochs && epochsThisCall >= opts.hooks.stopAfterEpochs) break;
+    }
+    if (state.epoch >= cfg.epochs) {
+      await saveWeights(join(dir, "autoencoder.safetensors"), await set.stateDict(), {
+        epochs: String(state.epoch),
+      });
+      await writeJson(join(dir, "model.json"), {
+        ...info,
+        pretrain: { ...cfg, epochsDone: state.epoch },
+      });
+    }
+    return state.history;
+  } finally {
+    adam.dispose();
+    set.dispose();
   }
-  if (state.epoch >= cfg.epochs) {
-    await saveWeights(join(dir, "autoencoder.safetensors"), await set.stateDict(), {
-      epochs: String(state.epoch),
-    });
-    await writeJson(join(dir, "model.json"), {
-      ...info,
-      pretrain: { ...cfg, epochsDone: state.epoch },
-    });
-  }
-  adam.dispose();
-  set.dispose();
-  return state.history;
 }
 
 /**

@@ -31,6 +31,7 @@ import { UserError } from "../../lib/util/errors.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { gpuAvailable, gpuTest } from "../_gpu.ts";
+import { webgpu } from "../gpu/_util.ts";
 
 const H = 16, W = 16;
 
@@ -640,3 +641,33 @@ Deno.test("checkStageRecord: centres or DEC weights that model.json does not des
     "written with alpha 3, model.json records 1",
   );
 });
+
+gpuTest(
+  "pretrain and finetune stopped by a diverging loss give the model's buffers back",
+  async () => {
+    const { ds } = templateSet(4, 3);
+    const dir = await Deno.makeTempDir();
+    const pool = (await webgpu()).pool;
+    await pretrain(ds, dir, PRE, { device: "webgpu" });
+    await initCentroids(dir, ds, INIT, "webgpu");
+    const before = pool.stats().liveBuffers;
+    await assertRejects(
+      () => pretrain(ds, `${dir}/p2`, { ...PRE, lr: 1e12, epochs: 500 }, { device: "webgpu" }),
+      UserError,
+      "loss became",
+    );
+    assertEquals(pool.stats().liveBuffers, before, "after pretrain");
+    await assertRejects(
+      () => finetune(dir, ds, { ...FT, lr: 1e12, optimizer: "sgd", maxIter: 200 }, "webgpu"),
+      UserError,
+      "loss became",
+    );
+    // Steps still in flight when the loss was read give their loss back as their reads end.
+    await (await webgpu()).sync();
+    for (let i = 0; i < 100 && pool.stats().liveBuffers !== before; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assertEquals(pool.stats().liveBuffers, before, "after finetune");
+    await Deno.remove(dir, { recursive: true });
+  },
+);
