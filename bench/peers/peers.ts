@@ -267,19 +267,21 @@ async function rebracket(
     const before = a.trainSamplesPerSec, after = b.trainSamplesPerSec;
     a.stepMs = (a.stepMs! + b.stepMs) / 2;
     a.trainSamplesPerSec = (a.batch * 1000) / a.stepMs;
+    const fmt = (v: number | null) => (v === null ? "n/a" : v.toPrecision(3));
+    const bracket = (x: number | null, y: number | null) =>
+      `mean of two timings, before (${fmt(x)} samples/s) and after (${fmt(y)}) the peers`;
     if (k === 0 && a.inferMs !== undefined && b.inferMs !== undefined) {
+      const inferBefore = a.inferSamplesPerSec, inferAfter = b.inferSamplesPerSec;
       a.inferMs = (a.inferMs + b.inferMs) / 2;
       a.inferSamplesPerSec = (a.inferBatch * 1000) / a.inferMs;
+      a.inferNote = [a.note, bracket(inferBefore, inferAfter)].filter(Boolean).join("; ");
       for (const r of mine.slice(1)) {
         r.inferMs = a.inferMs;
         r.inferSamplesPerSec = a.inferSamplesPerSec;
+        r.inferNote = a.inferNote;
       }
     }
-    const fmt = (v: number | null) => (v === null ? "n/a" : v.toPrecision(3));
-    a.note = [
-      a.note,
-      `mean of two timings, before (${fmt(before)} samples/s) and after (${fmt(after)}) the peers`,
-    ].filter(Boolean).join("; ");
+    a.note = [a.note, bracket(before, after)].filter(Boolean).join("; ");
   }
 }
 
@@ -408,7 +410,11 @@ export function peerFigures(rows: PeerResult[]): BenchFigure[] {
         shape: `x [${r.inferBatch}, 1, ${h}, ${w}]`,
         value: r.inferSamplesPerSec ?? NaN,
         unit: "samples/s",
-        extra: { ...extra, inferMs: r.inferMs ?? null },
+        extra: {
+          ...extra,
+          ...(r.inferNote ?? r.note ? { note: r.inferNote ?? r.note } : {}),
+          inferMs: r.inferMs ?? null,
+        },
       });
     }
   }

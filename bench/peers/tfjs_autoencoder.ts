@@ -485,7 +485,9 @@ export async function timeTfjs(
     const [h, w] = INPUT_HW;
     if (opts.train ?? true) {
       const x = tf.randomUniform([batch, h, w, 1], 0, 1, "float32", seed + 7) as tf.Tensor4D;
-      optimizer = tf.train.adam(LEARNING_RATE);
+      // Adam as seisdec's and PyTorch's: betas 0.9/0.999, eps 1e-8 (tfjs defaults eps to the
+      // backend's epsilon, 1e-7).
+      optimizer = tf.train.adam(LEARNING_RATE, 0.9, 0.999, 1e-8);
       const m = model;
       const step = async (): Promise<number> => {
         const loss = optimizer!.minimize(() => m.loss(x), true, m.params)!;

@@ -3,12 +3,12 @@
  * one submit) and encoder inference, for the peers benchmark and `deno bench`.
  *
  * Steps are timed as the training loop runs them, with the backend's steps in flight
- * (`stepsInFlight`: 1 on llvmpipe and the CPU, 4 on GPUs): step i + 1 is recorded and
- * submitted before step i's loss is read back ({@linkcode pipelined}). A step's time is
- * the interval between two successive read-backs, so the GPU work, the host's recording
- * and the read-back are all inside it, and only the read-back's fixed latency overlaps
- * later steps' GPU work. Warm-up steps (pipeline compilation, buffer pool growth) run
- * outside the timed region; the mean time per timed step is reported ({@linkcode steadyStepMs}).
+ * (`stepsInFlight`: 1 on llvmpipe and the CPU, the tuning's `inFlight`, 16 by default, on
+ * GPUs): step i + 1 is recorded and submitted before step i's loss is read back
+ * ({@linkcode pipelined}). A step's time is the wall time of a run of steps, from the first
+ * step's issue to the last step's loss, divided by their number ({@linkcode steadyStepMs}), so
+ * the GPU work, the host's recording and the read-backs are all inside it. Warm-up steps
+ * (pipeline compilation, buffer pool growth) run outside the timed region.
  *
  * @module
  */

@@ -15,7 +15,7 @@ export interface PeerResult {
   adapter?: string;
   /** Training batch size. */
   batch: number;
-  /** Training throughput in samples per second (batch / median step time), or null. */
+  /** Training throughput in samples per second (batch / mean step time of a timed run), or null. */
   trainSamplesPerSec: number | null;
   /** Encoder inference throughput in samples per second at `inferBatch`, or null. */
   inferSamplesPerSec: number | null;
@@ -29,11 +29,13 @@ export interface PeerResult {
   inferMs?: number;
   /** Anything a reader should know about how this row was measured. */
   note?: string;
+  /** As `note`, for the encoder inference figure (the training note when absent). */
+  inferNote?: string;
 }
 
 /** Options of `timeTfjs` (and of seisdec's `timeSeisdec`). */
 export interface TimingOptions {
-  /** Timed training steps; the median is reported. At least 5 (default 5). */
+  /** Timed training steps (at least 5, default 5); their mean time is reported. */
   steps?: number;
   /**
    * Least timed work per figure, in seconds (default 2): a peer whose warm step is short takes

@@ -422,6 +422,10 @@ tfTest("runPeers times seisdec webgpu again after the peers and reports the mean
   assertEquals(rows[0].trainSamplesPerSec, 320);
   assertEquals(rows[0].inferMs, 15);
   assert(rows[0].note?.includes("before (640 samples/s) and after (213)"), rows[0].note);
+  // The encode figure carries the encoder's own before/after, not the training step's.
+  assert(rows[0].inferNote?.includes("before (1.00e+3 samples/s) and after"), rows[0].inferNote);
+  const [train, encode] = peerFigures(rows).filter((f) => f.name.startsWith("seisdec webgpu"));
+  assertEquals([train.extra?.note, encode.extra?.note], [rows[0].note, rows[0].inferNote]);
   // --no-bracket (or PEERS_BRACKET=0) times it once.
   calls.length = 0;
   run = 0;
