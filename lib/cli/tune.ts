@@ -19,6 +19,7 @@ import {
   type Trial,
   TUNE_FIELDS,
   type TuneField,
+  tuningKey,
 } from "../gpu/autotune.ts";
 import {
   removeStoredTuning,
@@ -445,7 +446,7 @@ export const tuneCommand: Command = {
       // The fastest timing of the start and of the best, in samples per second.
       const perSec = (n: number, ms: number) => Math.round(n / ms * 1000).toLocaleString("en-US");
       const fastest = (t: Partial<Tuning>) =>
-        result.trials.filter((x) => x.timing && keyOf(x.tuning) === keyOf(t))
+        result.trials.filter((x) => x.timing && tuningKey(base, x.tuning) === tuningKey(base, t))
           .map((x) => x.timing!).sort((a, b) => a.cost - b.cost)[0];
       const rates = (t: Timing) =>
         [

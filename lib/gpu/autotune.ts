@@ -179,6 +179,26 @@ export interface SearchResult {
 }
 
 /**
+ * A key for the tuning that `fields` over `base` put in force, as far as the searched fields
+ * go: a field set to what leaving it out means gives the key of the field left out.
+ *
+ * @param base The tuning the fields apply over.
+ * @param fields Fields over `base`.
+ * @returns the key.
+ * @example
+ * ```ts
+ * import { tuningKey } from "./autotune.ts";
+ * import { defaultTuning } from "./kernels.ts";
+ * const base = defaultTuning(false);
+ * if (tuningKey(base, { inFlight: base.inFlight }) !== tuningKey(base, {})) throw new Error();
+ * ```
+ */
+export function tuningKey(base: Tuning, fields: Partial<Tuning>): string {
+  const full: Tuning = { ...base, ...fields };
+  return JSON.stringify(TUNE_FIELDS.map((f) => tuningValue(full, f)));
+}
+
+/**
  * Searches for the fastest tuning, field by field.
  *
  * @param base The tuning to start from (the adapter's default and any SEISDEC_TUNING).
@@ -197,6 +217,12 @@ export async function searchTuning(
   const fields = TUNE_FIELDS.filter((f) => !opts.fields || opts.fields.includes(f));
   const trials: Trial[] = [];
   let best: Partial<Tuning> = {};
+  // The values in force of the searched fields (the only ones that differ between tunings
+  // here), so that a field set to what leaving it out means matches the field left out.
+  const keyOf = (t: Partial<Tuning>) => tuningKey(base, t);
+  const baseKey = keyOf({});
+  // Every timing of the base tuning, however a trial spelled it; its cost is the fastest.
+  const baseCosts: number[] = [];
   const run = async (trial: Trial): Promise<Timing | null> => {
     try {
       trial.timing = await measure(trial.tuning);
@@ -204,13 +230,13 @@ export async function searchTuning(
       trial.error = (e as Error).message;
     }
     trials.push(trial);
+    if (trial.timing && keyOf(trial.tuning) === baseKey) baseCosts.push(trial.timing.cost);
     return trial.timing ?? null;
   };
   const first = await run({ tuning: {}, role: "base", field: null, value: null, pass: 1 });
   if (!first) throw new Error(`Cannot tune: the starting tuning failed: ${trials[0].error}`);
-  // Every timing of the best so far (and of the base); a tuning's cost is its fastest.
+  // Every timing of the best so far; a tuning's cost is its fastest.
   let bestCosts = [first.cost];
-  const baseCosts = [first.cost];
   const least = (a: number[]) => Math.min(...a);
   const report = (t: Trial) => opts.onTrial?.(t, best, least(bestCosts));
   report(trials[0]);
@@ -218,12 +244,6 @@ export async function searchTuning(
   const passes = Math.max(1, Math.floor(opts.passes ?? 2));
   // Candidates timed and not kept, each with the best it was timed against.
   const rejected = new Set<string>();
-  // The values in force of the searched fields (the only ones that differ between tunings
-  // here), so that a field set to what leaving it out means matches the field left out.
-  const keyOf = (t: Partial<Tuning>) => {
-    const full: Tuning = { ...base, ...t };
-    return JSON.stringify(TUNE_FIELDS.map((f) => tuningValue(full, f)));
-  };
   let pass = 1, keptInPass = true;
   outer: for (; pass <= passes && keptInPass; pass++) {
     keptInPass = false;
@@ -279,10 +299,7 @@ export async function searchTuning(
           pass,
         });
         report(trials.at(-1)!);
-        if (again) {
-          bestCosts = [...bestCosts, again.cost];
-          if (Object.keys(best).length === 0) baseCosts.push(again.cost);
-        }
+        if (again) bestCosts = [...bestCosts, again.cost];
         const recheck: Trial = { tuning, role: "recheck", field: f, value, pass };
         const t2 = await run(recheck);
         if (t2) candCosts.push(t2.cost);

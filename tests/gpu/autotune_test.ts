@@ -8,6 +8,7 @@ import {
   searchTuning,
   type Timing,
   TUNE_FIELDS,
+  tuningKey,
 } from "../../lib/gpu/autotune.ts";
 import { defaultTuning, type Tuning, TUNING_FIELDS, tuningValue } from "../../lib/gpu/kernels.ts";
 import { assert, assertEquals } from "../_assert.ts";
@@ -230,4 +231,26 @@ Deno.test("autotune: no trial starts after the deadline", async () => {
   assertEquals(r.trials.length, 1);
   assertEquals(seen, ["base"]);
   assertEquals(r.best, {});
+});
+
+Deno.test("autotune: every timing of the start counts for its cost, however a trial spells it", async () => {
+  // The start (inFlight 16, the GPU default) is timed at 10 three times; inFlight 1 (9) and then
+  // 32 (5) are kept; the second pass times {inFlight: 16}, the start's own tuning, at 8.
+  let startTimings = 0;
+  const measure = (f: Partial<Tuning>) => {
+    const v = f.inFlight ?? 16;
+    if (v === 16) return Promise.resolve(timing(++startTimings <= 3 ? 10 : 8));
+    return Promise.resolve(timing(({ 1: 9, 4: 9.5, 32: 5 } as Record<number, number>)[v]));
+  };
+  const r = await searchTuning(GPU, measure, { fields: ["inFlight"], passes: 2 });
+  assertEquals(r.best, { inFlight: 32 });
+  assert(
+    r.trials.some((t) =>
+      t.pass === 2 && t.tuning.inFlight === 16 && Math.abs(t.timing!.cost - 8) < 1e-9
+    ),
+    "the second pass timed the start's tuning",
+  );
+  assert(Math.abs(r.baseCost - 8) < 1e-9, `baseCost ${r.baseCost}`);
+  assert(Math.abs(r.speedup - 8 / 5) < 1e-9, `speedup ${r.speedup}`);
+  assertEquals(tuningKey(GPU, { inFlight: 16 }), tuningKey(GPU, {}));
 });
