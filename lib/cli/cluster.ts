@@ -562,7 +562,7 @@ export const similarCommand: Command = {
       [
         rank.padStart(4),
         x.id.padEnd(20),
-        (x.distance ? x.distance.toFixed(4) : "-").padStart(9),
+        (rank === "=" ? "-" : x.distance.toFixed(4)).padStart(9),
         x.cluster.padStart(7),
         x.station.padEnd(12),
         x.referenceTime.padEnd(24),

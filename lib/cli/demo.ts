@@ -155,15 +155,17 @@ export const demoCommand: Command = {
     const f = (v: number | null) => (v ?? NaN).toFixed(3);
     // The synthetic explosions fire in working hours: the clustering never saw the times, so a
     // cluster whose samples keep those hours shows it found them.
+    // Empty clusters (and those without times) have no share: NaN, left out below.
     const dayShare = profiles.map((p) => {
       const all = p.hours.reduce((u, v) => u + v, 0);
-      return all ? p.hours.slice(8, 18).reduce((u, v) => u + v, 0) / all : 0;
+      return all ? p.hours.slice(8, 18).reduce((u, v) => u + v, 0) / all : NaN;
     });
-    const day = dayShare.indexOf(Math.max(...dayShare));
+    const day = dayShare.indexOf(Math.max(...dayShare.filter((v) => !Number.isNaN(v))));
     // The cluster's most frequent class, from the confusion matrix (rows: classes).
     const col = eDec.confusion!.map((row) => row[day]);
     const major = eDec.classes![col.indexOf(Math.max(...col))];
-    const others = dayShare.filter((_, j) => j !== day).map((v) => Math.round(100 * v));
+    const others = dayShare.filter((v, j) => j !== day && !Number.isNaN(v))
+      .map((v) => Math.round(100 * v));
     console.log([
       "",
       `demo: ${ex.ok} samples, ${k} classes, ${((performance.now() - t0) / 1000).toFixed(0)} s`,

@@ -70,7 +70,10 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         created: ds.meta.created,
         freqsHz: ds.freqs.length ? [ds.freqs[0], ds.freqs[ds.freqs.length - 1]] : [],
         timesS: ds.times.length ? [ds.times[0], ds.times[ds.times.length - 1]] : [],
-        stations: new Set(ds.samples.map((s) => `${s.network}.${s.station}`)).size,
+        // Samples without a station code (e.g. from import) name none.
+        stations: new Set(
+          ds.samples.filter((s) => s.station).map((s) => `${s.network}.${s.station}`),
+        ).size,
         referenceTimes: times.length
           ? [new Date(t0).toISOString(), new Date(t1).toISOString()]
           : null,

@@ -269,6 +269,7 @@ gpuTest(
       JSON.parse((await ok("info", dir, "--json")).out.join("\n"));
     const dsInfo = await infoOf(p("ds"));
     assertEquals([dsInfo.kind, dsInfo.shape, dsInfo.labelled], ["dataset", [40, 1, 12, 10], 40]);
+    assertEquals(dsInfo.stations, 0, "imported samples name no station");
     assertEquals(Object.values(dsInfo.classes).reduce((u: number, v) => u + (v as number), 0), 40);
     const mInfo = await infoOf(p("m"));
     assertEquals([mInfo.kind, mInfo.latentDim, mInfo.init.k, mInfo.finetune.mode], [
@@ -313,6 +314,19 @@ gpuTest(
       .slice(0, 3);
     assertEquals(sim.neighbours.map((x: { id: string }) => x.id), want.map(String));
     assert(Math.abs(sim.neighbours[0].distance - dist(want[0])) < 1e-12);
+    // A neighbour at distance 0 (a duplicate code) prints its distance; only the query has "-".
+    await Deno.mkdir(p("dup"));
+    for (const f of ["labels.csv", "result.json"]) await Deno.copyFile(p(`c/${f}`), p(`dup/${f}`));
+    const dup = ld.slice();
+    dup.set(ld.subarray(0, 3), 3);
+    await Deno.writeFile(p("dup/latent.npy"), encodeNpy(dup, [40, 3]));
+    const table = (await ok("similar", p("dup"), "--id", "0", "--n", "1")).out.join("\n").split(
+      "\n",
+    );
+    assert(
+      /^ {3}=\s+0\s+-\s/.test(table[1]) && /^ {3}1\s+1\s+0\.0000\s/.test(table[2]),
+      table.join("\n"),
+    );
     const noId = await run("similar", p("c"), "--id", "nope", "--quiet");
     assert(noId.code === 2 && noId.err[0].includes("no sample has id 'nope'"), noId.err.join());
     // report: one page with the tables and every figure, linked by relative path.
