@@ -49,6 +49,7 @@ export {
   pretrain,
   PRETRAIN_DEFAULTS,
   type PretrainConfig,
+  type PretrainHooks,
 } from "./lib/cluster/pretrain.ts";
 export {
   argmaxRows,
@@ -57,11 +58,14 @@ export {
   finetune,
   FINETUNE_DEFAULTS,
   type FinetuneConfig,
+  type FinetuneHooks,
+  type FinetuneOptions,
   type FinetuneRecord,
   GMM_N_INIT,
   INIT_DEFAULTS,
   initCentroids,
   type InitConfig,
+  type InitResult,
   updateIntervalOf,
 } from "./lib/cluster/dec.ts";
 export { applyModel, type Assignment, rawKmeans } from "./lib/cluster/assign.ts";
@@ -115,13 +119,20 @@ export {
   type SampleInfo,
   writeDataset,
 } from "./lib/io/dataset.ts";
-export { type ExtractOptions, type ExtractSummary, runExtract } from "./lib/io/extract.ts";
+export {
+  type ExtractOptions,
+  type ExtractSummary,
+  type Failure,
+  runExtract,
+} from "./lib/io/extract.ts";
+export type { FailureReason } from "./lib/io/sample_error.ts";
 export {
   type ExtractConfig,
   parseExtractConfig,
   readExtractConfig,
 } from "./lib/io/extract_config.ts";
-export { writeSynth } from "./lib/io/synth.ts";
+export { type SynthOptions, writeSynth } from "./lib/io/synth.ts";
+export type { SYNTH_CLASSES, SynthClass } from "./lib/signal/synth.ts";
 export {
   esecTasks,
   npzTasks,
@@ -130,8 +141,19 @@ export {
   sdsPaths,
   sdsTasks,
 } from "./lib/io/manifest.ts";
-export { readMiniseed, readMiniseedFile, type Trace } from "./lib/io/mseed.ts";
-export { findResponse, readStationXml, readStationXmlFile } from "./lib/io/stationxml.ts";
+export {
+  readMiniseed,
+  readMiniseedFile,
+  type ReadMiniseedOptions,
+  type Segment,
+  type Trace,
+} from "./lib/io/mseed.ts";
+export {
+  type ChannelEpoch,
+  findResponse,
+  readStationXml,
+  readStationXmlFile,
+} from "./lib/io/stationxml.ts";
 export {
   encodeSac,
   parseSacPoleZero,
@@ -140,34 +162,105 @@ export {
   type SacFile,
   type SacMarker,
 } from "./lib/io/sac.ts";
-export { readQuakeMl, readQuakeMlFile } from "./lib/io/quakeml.ts";
-export { encodeNpy, readNpy, readNpyFile, readNpz, writeNpyFile } from "./lib/io/npy.ts";
-export { decodeSafetensors, encodeSafetensors } from "./lib/io/safetensors.ts";
-export { kaiser, spectrogram, type SpectrogramOptions } from "./lib/signal/stft.ts";
-export { bandpass, butterBandpass } from "./lib/signal/filter.ts";
-export { resample } from "./lib/signal/resample.ts";
-export { removeResponse } from "./lib/signal/response.ts";
-export { preprocessTrace } from "./lib/signal/preprocess.ts";
+export {
+  type BadPick,
+  type EventOrigin,
+  type PhasePick,
+  type QuakeMlContents,
+  readQuakeMl,
+  readQuakeMlFile,
+} from "./lib/io/quakeml.ts";
+export {
+  encodeNpy,
+  type NpyArray,
+  type NpyData,
+  type NumericArray,
+  readNpy,
+  readNpyFile,
+  readNpz,
+  writeNpyFile,
+} from "./lib/io/npy.ts";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafetensorsData,
+  type SafetensorsDtype,
+  type SafetensorsTensor,
+} from "./lib/io/safetensors.ts";
+export {
+  kaiser,
+  type Spectrogram,
+  spectrogram,
+  type SpectrogramOptions,
+} from "./lib/signal/stft.ts";
+export { bandpass, butterBandpass, type Sos } from "./lib/signal/filter.ts";
+export { resample, type ResampleOptions } from "./lib/signal/resample.ts";
+export {
+  type DigitalStage,
+  type GroundOutput,
+  type InstrumentResponse,
+  type PolesZerosStage,
+  removeResponse,
+  type RemoveResponseOptions,
+} from "./lib/signal/response.ts";
+export { type PreprocessOptions, preprocessTrace } from "./lib/signal/preprocess.ts";
 
 // Compute core
-export { type Device, initBackend, noGrad, ops, Tensor, tidy } from "./lib/tensor/mod.ts";
-export { type AutoencoderConfig, ConvAutoencoder, decoderPlan } from "./lib/nn/autoencoder.ts";
+export {
+  type AdamHyper,
+  type Backend,
+  type ConvOpts,
+  type Device,
+  initBackend,
+  type Node,
+  noGrad,
+  ops,
+  type SgdHyper,
+  type Storage,
+  Tensor,
+  tidy,
+} from "./lib/tensor/mod.ts";
+export type { InputAct } from "./lib/tensor/backend.ts";
+export type { BackwardFold } from "./lib/tensor/tensor.ts";
+export {
+  type AutoencoderConfig,
+  ConvAutoencoder,
+  type DecoderPlan,
+  decoderPlan,
+} from "./lib/nn/autoencoder.ts";
 export {
   Conv2d,
   ConvTranspose2d,
   Crop2d,
   Flatten,
+  type Fusable,
   LeakyReLU,
   Linear,
   Module,
   Reshape,
   Sequential,
 } from "./lib/nn/layers.ts";
-export { ParameterSet } from "./lib/nn/params.ts";
-export { Adam, Sgd } from "./lib/optim/optimizers.ts";
+export { ParameterSet, type ParamSpec } from "./lib/nn/params.ts";
+export {
+  Adam,
+  type AdamConfig,
+  type OptimizerState,
+  Sgd,
+  type SgdConfig,
+} from "./lib/optim/optimizers.ts";
 export { type AdapterSummary, adapterSummary, getDevice } from "./lib/gpu/device.ts";
-export { gpu, type GpuRuntime, type ProfiledDispatch } from "./lib/gpu/runtime.ts";
-export { defaultTuning, type Tuning, tuningValue } from "./lib/gpu/kernels.ts";
+export {
+  type BufRef,
+  type Compiled,
+  gpu,
+  type GpuRuntime,
+  type KernelDef,
+  type Param,
+  type ProfiledDispatch,
+  type RuntimeStats,
+} from "./lib/gpu/runtime.ts";
+export type { BufferPool, PoolStats } from "./lib/gpu/pool.ts";
+export { defaultTuning, type Tuning, tuningValue, type ValuedField } from "./lib/gpu/kernels.ts";
 export {
   candidateValues,
   costOf,
@@ -178,12 +271,15 @@ export {
   type Trial,
   TUNE_FIELDS,
   type TuneField,
+  type Value as TuneValue,
 } from "./lib/gpu/autotune.ts";
 export {
   parseTuning,
   readStoredTuning,
   removeStoredTuning,
+  type StoredTrial,
   type StoredTuning,
+  type TUNING_FORMAT,
   tuningDir,
   writeStoredTuning,
 } from "./lib/gpu/tuning_store.ts";
@@ -195,11 +291,13 @@ export {
   type TuningSource,
 } from "./lib/tensor/backends.ts";
 export {
+  type InferPoint,
   measureTuning,
+  type TrainPoint,
   type TuningPoint,
   type TuningWorkload,
 } from "./lib/bench/seisdec_timing.ts";
 export { byKernel, type KernelShare, profileRun } from "./lib/bench/profile.ts";
-export { setDefaultBackend } from "./lib/backend.ts";
+export { type BackendName, setDefaultBackend } from "./lib/backend.ts";
 export { Rng } from "./lib/util/rng.ts";
 export { InFlight, pipelined } from "./lib/util/pipeline.ts";

@@ -44,7 +44,8 @@ export const TUNE_FIELDS = [
 /** A field the search tries. */
 export type TuneField = (typeof TUNE_FIELDS)[number];
 
-type Value = Tuning[TuneField];
+/** A value of a tuned field. */
+export type Value = Tuning[TuneField];
 
 /**
  * The values the search tries for a field, the one in force left out.
@@ -131,8 +132,11 @@ export interface Trial {
   role: "base" | "try" | "recheck";
   /** The field and value tried (null for the base). */
   field: TuneField | null;
+  /** The value tried (null for the base). */
   value: Value | null;
+  /** The timing, unless the trial failed. */
   timing?: Timing;
+  /** Why the trial failed, when it did. */
   error?: string;
   /** Whether the candidate became the best so far (on its recheck). */
   kept?: boolean;
@@ -173,6 +177,7 @@ export interface SearchResult {
   speedup: number;
   /** The base tuning's cost: its fastest timing. */
   baseCost: number;
+  /** Every trial, in order. */
   trials: Trial[];
   /** Why it stopped early, or null when every candidate was timed. */
   stopped: "deadline" | null;

@@ -17,8 +17,11 @@ import { preprocess, resolveIncludes } from "./wgsl.ts";
 
 /** A slice of a GPU buffer (offsets and sizes in bytes). */
 export interface BufRef {
+  /** The buffer. */
   buffer: GPUBuffer;
+  /** Start of the slice, bytes. */
   offset: number;
+  /** Size of the slice, bytes. */
   size: number;
 }
 
@@ -44,8 +47,11 @@ export interface KernelDef {
 /** A parameter value: `u32`, `i32` or `f32`, each 4 bytes. */
 export type Param = number | { f32: number } | { i32: number };
 
-interface Compiled {
+/** A compiled kernel ({@linkcode GpuRuntime.compile}). */
+export interface Compiled {
+  /** The compute pipeline. */
   pipeline: GPUComputePipeline;
+  /** Its bind group layout. */
   layout: GPUBindGroupLayout;
   /** Bind groups made for this pipeline, by parameter size and storage slices (see dispatch). */
   groups: Map<string, GPUBindGroup>;
@@ -102,9 +108,13 @@ export interface ProfiledDispatch {
 
 /** Counters of GPU work, for benchmarks and tests. */
 export interface RuntimeStats {
+  /** Command buffers submitted. */
   submits: number;
+  /** Kernel dispatches. */
   dispatches: number;
+  /** Read-backs (each one submit and one wait). */
   readbacks: number;
+  /** Pipelines compiled. */
   pipelines: number;
   /** Bind groups created (dispatches on buffers already bound reuse theirs). */
   bindGroups: number;
@@ -142,7 +152,9 @@ export class BindingSizeError extends RangeError {
 
 /** The process-wide GPU runtime. Obtain it with {@linkcode gpu}. */
 export class GpuRuntime {
+  /** The WebGPU device. */
   readonly device: GPUDevice;
+  /** The device's buffer pool. */
   readonly pool: BufferPool;
   #pipelines = new Map<string, Compiled>();
   #pending = new Map<string, Promise<Compiled>>();
@@ -183,7 +195,11 @@ export class GpuRuntime {
    */
   deferMap = false;
 
-  /** @param device The WebGPU device. */
+  /**
+   * Creates a runtime on a device, with its buffer pool.
+   *
+   * @param device The WebGPU device.
+   */
   constructor(device: GPUDevice) {
     this.device = device;
     this.pool = new BufferPool(device, () => this.forgetBindGroups());
@@ -733,7 +749,11 @@ export class GpuRuntime {
     });
   }
 
-  /** @returns submit, dispatch, read-back and pipeline counters. */
+  /**
+   * Counts the GPU work done so far.
+   *
+   * @returns submit, dispatch, read-back and pipeline counters.
+   */
   stats(): RuntimeStats {
     return { ...this.#stats };
   }
