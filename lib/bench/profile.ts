@@ -8,8 +8,11 @@ import type { GpuRuntime, ProfiledDispatch } from "../gpu/runtime.ts";
 
 /** GPU time of one kernel family (one kernel name, all its variants) within a run. */
 export interface KernelShare {
+  /** Kernel name (all its variants together). */
   kernel: string;
+  /** Dispatches of it in the run. */
   dispatches: number;
+  /** Its total GPU time, ms. */
   ms: number;
   /** Fraction of the profiled total, 0..1. */
   share: number;

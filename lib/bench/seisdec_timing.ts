@@ -273,11 +273,13 @@ export async function timeSeisdec(
 
 /** Figures of one training batch size in {@linkcode measureTuning}. */
 export interface TrainPoint {
+  /** Samples per training step. */
   batch: number;
   /** The first step: pipeline compilation and buffer allocation included. */
   firstStepMs: number;
   /** Steady-state wall time per step with the tuning's steps in flight. */
   stepMs: number;
+  /** Steady-state throughput, samples/s. */
   samplesPerSec: number;
   /** Median time of a step run alone (with `extras`). */
   aloneMs?: number;
@@ -291,15 +293,19 @@ export interface InferPoint {
   batch: number;
   /** Steady-state wall time per pass with the tuning's passes in flight. */
   ms: number;
+  /** Steady-state throughput, samples/s. */
   samplesPerSec: number;
 }
 
 /** What {@linkcode measureTuning} measured. */
 export interface TuningPoint {
+  /** The adapter's one-line name ({@linkcode adapterName}). */
   adapter: string;
   /** The tuning in force (the adapter's default, a stored tuning, SEISDEC_TUNING). */
   tuning: Tuning;
+  /** One entry per training batch size. */
   train: TrainPoint[];
+  /** Encoder inference figures. */
   infer: InferPoint;
 }
 

@@ -17,10 +17,15 @@ import { UserError } from "../util/errors.ts";
 
 /** Per-sample results. */
 export interface Assignment {
+  /** Latent codes, [N, dim]. */
   latent: Float32Array;
+  /** Latent dimension (for the raw baseline: values per spectrogram). */
   dim: number;
+  /** Soft assignments, [N, k]; null for the "pretrain" and "raw" stages. */
   q: Float32Array | null;
+  /** Number of clusters (0 for the "pretrain" stage). */
   k: number;
+  /** Hard label of each sample, [N]; null for the "pretrain" stage. */
   labels: Int32Array | null;
   /** Which weights were used: "dec", "init" (pretrained encoder + initial centres) or "pretrain". */
   stage: "dec" | "init" | "pretrain" | "raw";

@@ -12,9 +12,13 @@ export type { Normalize };
 
 /** A source of samples [C, F, T]. */
 export interface DatasetLike {
+  /** Number of samples. */
   readonly count: number;
+  /** Shape of one sample, [C, F, T]. */
   readonly sampleShape: readonly [number, number, number];
   /**
+   * Reads samples by index, normalised per sample.
+   *
    * @param indices Sample indices.
    * @param normalize Per-sample normalisation.
    * @returns the samples, [B, C, F, T] contiguous.
@@ -26,13 +30,17 @@ export interface DatasetLike {
 
 /** An in-memory dataset over a Float32Array [N, C, F, T]. */
 export class MemoryDataset implements DatasetLike {
+  /** Number of samples. */
   readonly count: number;
+  /** Shape of one sample, [C, F, T]. */
   readonly sampleShape: readonly [number, number, number];
   readonly samples?: readonly { id: string; label: string | null }[];
   #data: Float32Array;
   #per: number;
 
   /**
+   * Wraps samples held in memory (not copied).
+   *
    * @param data Samples, [N, C, F, T] contiguous.
    * @param sampleShape [C, F, T].
    * @param samples Optional ids and labels.
@@ -65,6 +73,7 @@ export class MemoryDataset implements DatasetLike {
     this.samples = samples;
   }
 
+  /** Copies samples by index, normalised per sample, into [B, C, F, T]. */
   readBatch(indices: ArrayLike<number>, normalize: Normalize = "none"): Float32Array {
     const out = new Float32Array(indices.length * this.#per);
     for (let b = 0; b < indices.length; b++) {

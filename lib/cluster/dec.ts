@@ -45,21 +45,27 @@ import { writeFileAtomic } from "../util/atomic.ts";
 
 /** Centre initialisation settings. */
 export interface InitConfig {
+  /** Number of clusters. */
   k: number;
+  /** Clustering of the latent codes: k-means or a Gaussian mixture. */
   method: "kmeans" | "gmm";
   /**
    * Restarts: k-means++ seedings, or for a GMM full EM runs (each from one k-means run), the
    * best kept. INIT_DEFAULTS' 100 suits k-means; the CLI uses 10 for a GMM unless told.
    */
   nInit: number;
+  /** Maximum iterations per restart (Lloyd or EM). */
   maxIter: number;
+  /** Convergence tolerance (k-means: relative centre shift; GMM: change of mean log-likelihood). */
   tol: number;
+  /** GMM covariance: diagonal or full. */
   covariance: "diag" | "full";
   /**
    * "auto" rescales the latent codes (exactly, see rescaleLatent) so that the RMS distance
    * to the nearest centre is 1 when it is smaller; "none" keeps them as pretrained.
    */
   latentScale: "none" | "auto";
+  /** Random seed. */
   seed: number;
 }
 
@@ -80,8 +86,11 @@ export const INIT_DEFAULTS: InitConfig = {
 
 /** Result of {@linkcode initCentroids}. */
 export interface InitResult {
+  /** Centres, [K, D]. */
   centroids: Float32Array;
+  /** Label of each sample, [N]. */
   labels: Int32Array;
+  /** Latent codes, [N, D] (scaled with `latentScale`). */
   latent: Float32Array;
   /** k-means inertia or GMM mean log-likelihood. */
   score: number;
@@ -219,12 +228,19 @@ export interface FinetuneConfig {
    * samples: after 4 batches, ACC 0.980 kept; run to 140 batches: 0.990).
    */
   minIter: number;
+  /** Most iterations (batches) to run. */
   maxIter: number;
+  /** Samples per batch. */
   batchSize: number;
+  /** Optimizer of the encoder and centres. */
   optimizer: "adam" | "sgd";
+  /** Learning rate. */
   lr: number;
+  /** SGD momentum (unused by Adam). */
   momentum: number;
+  /** Weight γ of the KL term in IDEC's loss (unused by "dec"). */
   gamma: number;
+  /** Random seed of the batch order. */
   seed: number;
   /** A cluster holding more than this fraction of samples triggers a collapse warning. */
   collapseFraction: number;
@@ -279,11 +295,13 @@ export const FINETUNE_DEFAULTS: FinetuneConfig = {
 
 /** One check of the fine-tuning log. */
 export interface FinetuneRecord {
+  /** Iteration (batches done) at the check. */
   iteration: number;
   /** Loss of the last batch before the check (NaN at iteration 0). */
   loss: number;
   /** Fraction of labels changed since the previous check, in %; null at the first check. */
   changedPct: number | null;
+  /** Samples per cluster. */
   sizes: number[];
 }
 
@@ -291,8 +309,11 @@ export interface FinetuneRecord {
 export interface FinetuneHooks {
   /** Called once, with the first iteration to run (above 0 when resuming). */
   onStart?(iteration: number, maxIter: number): void;
+  /** Called at every label check. */
   onCheck?(r: FinetuneRecord): void;
+  /** Called with warnings (empty or collapsing clusters). */
   onWarn?(msg: string): void;
+  /** Called after every batch, with the 1-based iteration and its loss. */
   onStep?(iteration: number, maxIter: number, loss: number): void;
 }
 
@@ -680,6 +701,8 @@ export async function assignAll(
 }
 
 /**
+ * Index of the largest value in each row.
+ *
  * @param q Row-major [n, k].
  * @returns the column of each row's maximum.
  */

@@ -39,15 +39,23 @@ import { datasetFingerprint, type DatasetLike, type Normalize } from "./data.ts"
 
 /** Pretraining settings. */
 export interface PretrainConfig {
+  /** Passes over the training samples. */
   epochs: number;
+  /** Samples per batch. */
   batchSize: number;
+  /** Adam learning rate. */
   lr: number;
+  /** Adam β1, β2. */
   betas: [number, number];
+  /** Adam weight decay. */
   weightDecay: number;
   /** Fraction of samples held out for validation, in [0, 0.9]. */
   valSplit: number;
+  /** Size of the latent code. */
   latentDim: number;
+  /** Per-sample normalisation of the spectrograms. */
   normalize: Normalize;
+  /** Random seed of the weights, the validation split and the batch order. */
   seed: number;
 }
 
@@ -102,22 +110,35 @@ export function pretrainStepsWarning(samples: number, cfg: PretrainConfig): stri
 
 /** One row of the learning curve. */
 export interface EpochRecord {
+  /** The epoch, from 1. */
   epoch: number;
+  /** Mean training MSE over the epoch. */
   trainLoss: number;
+  /** Validation MSE; null without a validation split. */
   valLoss: number | null;
+  /** Wall time of the epoch, s. */
   seconds: number;
+  /** Training throughput, samples/s. */
   samplesPerSec: number;
 }
 
 /** `model.json` of a model directory. */
 export interface ModelInfo {
+  /** File format tag. */
   format: "seisdec-model";
+  /** Format version. */
   version: 1;
+  /** The autoencoder's configuration. */
   autoencoder: Required<AutoencoderConfig>;
+  /** Per-sample normalisation the model was trained with. */
   normalize: Normalize;
+  /** Path of the dataset trained on, when given. */
   dataset?: string;
+  /** Pretraining settings and the epochs done. */
   pretrain?: PretrainConfig & { epochsDone: number };
+  /** Record of the centre initialisation. */
   init?: Record<string, unknown>;
+  /** Record of the fine-tuning. */
   finetune?: Record<string, unknown>;
 }
 
@@ -135,7 +156,9 @@ interface TrainState {
 
 /** Hooks for progress reporting. */
 export interface PretrainHooks {
+  /** Called after every step, with the 1-based step in the epoch and its loss. */
   onStep?(step: number, stepsPerEpoch: number, loss: number): void;
+  /** Called after every epoch. */
   onEpoch?(r: EpochRecord): void;
   /** Stop after this many epochs of this call (for tests of resume). */
   stopAfterEpochs?: number;

@@ -27,11 +27,15 @@ export const K_CRITERIA: readonly KCriterion[] = [
 
 /** Scores of one candidate k. */
 export interface KScore {
+  /** The candidate number of clusters. */
   k: number;
   /** Sum of squared distances of the codes to their cluster's mean (the elbow curve). */
   inertia: number;
+  /** Mean silhouette coefficient (higher is better). */
   silhouette: number;
+  /** Calinski–Harabasz index (higher is better). */
   calinskiHarabasz: number;
+  /** Davies–Bouldin index (lower is better). */
   daviesBouldin: number;
   /** GMM only: −2 · total log-likelihood + parameters · ln n; null for k-means. */
   bic: number | null;
@@ -41,7 +45,9 @@ export interface KScore {
 
 /** Result of {@linkcode selectK}. */
 export interface KSelection {
+  /** Scores, one per candidate k. */
   scores: KScore[];
+  /** The criterion the best k was chosen by. */
   criterion: KCriterion;
   /** The chosen k (the smallest among ties). */
   best: number;
@@ -49,12 +55,17 @@ export interface KSelection {
 
 /** Options of {@linkcode selectK}. */
 export interface SelectKOptions {
+  /** Clustering fitted per candidate. */
   method: "kmeans" | "gmm";
+  /** GMM covariance (default "diag"). */
   covariance?: "diag" | "full";
   /** Restarts per candidate (k-means++; a GMM takes at most 10). */
   nInit: number;
+  /** Maximum iterations per restart. */
   maxIter: number;
+  /** Convergence tolerance (as {@linkcode kmeans} or {@linkcode gmm}). */
   tol: number;
+  /** Random seed. */
   seed: number;
   /** Default "silhouette" (a GMM's BIC kept falling up to k = 8 on the 5-class demo set). */
   criterion?: KCriterion;

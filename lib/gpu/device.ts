@@ -12,14 +12,19 @@
 export interface AdapterSummary {
   /** Human-readable adapter name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
   description: string;
+  /** Vendor, as the adapter reports it. */
   vendor: string;
+  /** Architecture, as the adapter reports it. */
   architecture: string;
+  /** Device, as the adapter reports it. */
   device: string;
   /** Graphics API under wgpu, guessed from the adapter: "vulkan", "gl" or "unknown". */
   backend: string;
   /** True for software adapters such as llvmpipe. */
   isFallbackAdapter: boolean;
+  /** Features of the device, sorted. */
   features: string[];
+  /** Numeric limits of the device, by name. */
   limits: Record<string, number>;
 }
 

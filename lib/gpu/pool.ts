@@ -75,6 +75,8 @@ export class BufferPool {
   #onRelease: ((buf: GPUBuffer) => void)[] = [];
 
   /**
+   * Creates an empty pool.
+   *
    * @param device The device that owns the buffers.
    * @param onDestroy Called after the pool destroys buffers (the runtime drops the bind
    *   groups that may hold them).
@@ -165,7 +167,11 @@ export class BufferPool {
     this.#onDestroy();
   }
 
-  /** @returns the pool's counters. */
+  /**
+   * Counts the live and free buffers and bytes.
+   *
+   * @returns the pool's counters.
+   */
   stats(): PoolStats {
     return {
       liveBuffers: this.#live,

@@ -68,14 +68,17 @@ export interface StoredTrial {
   tuning: Partial<Tuning>;
   /** Ms per training step at each batch size, then ms per inference pass. */
   trainMs?: number[];
+  /** Ms per inference pass. */
   inferMs?: number;
   /** Speed relative to the starting tuning's fastest timing (> 1: faster; see autotune.ts). */
   speed?: number;
+  /** Why the trial failed, when it did. */
   error?: string;
 }
 
 /** A stored tuning file. */
 export interface StoredTuning {
+  /** Always {@linkcode TUNING_FORMAT}. */
   format: typeof TUNING_FORMAT;
   /** The adapter it was measured on, as `adapterName()` gives it. */
   adapter: string;

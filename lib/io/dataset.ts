@@ -32,19 +32,27 @@ import { formatCsv, parseCsvRecords } from "./csv.ts";
 
 /** One sample's identity. */
 export interface SampleInfo {
+  /** Sample id. */
   id: string;
+  /** SEED network code. */
   network: string;
+  /** SEED station code. */
   station: string;
+  /** SEED location code. */
   location: string;
+  /** SEED channel code. */
   channel: string;
   /** ISO 8601 UTC time the spectrogram's time axis is relative to. */
   referenceTime: string;
+  /** Class label, or null when unknown. */
   label: string | null;
 }
 
 /** Contents of `meta.json`. */
 export interface DatasetMeta {
+  /** File format tag. */
   format: "seisdec-dataset";
+  /** Format version. */
   version: 1;
   /** `[N, C, F, T]`. */
   shape: [number, number, number, number];
@@ -162,7 +170,11 @@ export class Dataset {
     this.#sampleSize = meta.shape[1] * meta.shape[2] * meta.shape[3];
   }
 
-  /** @returns each sample's label, null when unknown. */
+  /**
+   * Labels of the samples, in order.
+   *
+   * @returns each sample's label, null when unknown.
+   */
   labels(): (string | null)[] {
     return this.samples.map((s) => s.label);
   }

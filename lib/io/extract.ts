@@ -526,19 +526,29 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
 
 /** A failed sample. */
 export interface Failure {
+  /** Sample id. */
   id: string;
+  /** Why it failed (a {@linkcode FailureReason}). */
   reason: string;
+  /** What went wrong. */
   message: string;
 }
 
 /** Result of {@linkcode runExtract}. */
 export interface ExtractSummary {
+  /** Dataset directory written. */
   out: string;
+  /** Samples to extract (the input's, after `limit`). */
   total: number;
+  /** Samples written. */
   ok: number;
+  /** The failed samples. */
   failures: Failure[];
+  /** Failures per reason. */
   byReason: Record<string, number>;
+  /** Wall time, s. */
   seconds: number;
+  /** Shape of the dataset written, [N, C, F, T]. */
   shape: [number, number, number, number];
   /** Input samples (written or failed) taken over from an interrupted run, 0 when it started afresh. */
   resumed: number;

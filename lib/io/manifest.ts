@@ -27,9 +27,13 @@ import type { FailureReason } from "./sample_error.ts";
 
 /** One sample to extract. */
 export interface SampleTask {
+  /** Sample id. */
   id: string;
+  /** SEED network code. */
   network: string;
+  /** SEED station code. */
   station: string;
+  /** SEED location code. */
   location: string;
   /** Channel code, or a pattern like `HH?` whose last letter is replaced by each component. */
   channel: string;
@@ -49,6 +53,7 @@ export interface SampleTask {
   error?: { reason: FailureReason; message: string };
   /** SDS day files the sample's span needs that do not exist (named when it fails). */
   missingFiles?: string[];
+  /** Class label, or null when unknown. */
   label: string | null;
   /** NPZ input: the file, its sampling rate and P index. */
   npz?: { path: string; samplingRate: number; itp: number; startTime: number };

@@ -11,9 +11,13 @@ import { SampleError } from "./sample_error.ts";
 
 /** One continuous channel of samples. */
 export interface Trace {
+  /** SEED network code. */
   network: string;
+  /** SEED station code. */
   station: string;
+  /** SEED location code. */
   location: string;
+  /** SEED channel code. */
   channel: string;
   /** Time of the first sample, ms since 1970-01-01 UTC. */
   startTime: number;
@@ -25,12 +29,19 @@ export interface Trace {
 
 /** A continuous piece of a channel as decoded (one record or a run of records). */
 export interface Segment {
+  /** SEED network code. */
   network: string;
+  /** SEED station code. */
   station: string;
+  /** SEED location code. */
   location: string;
+  /** SEED channel code. */
   channel: string;
+  /** Time of the first sample, ms since 1970 UTC. */
   startTime: number;
+  /** Samples per second, Hz. */
   samplingRate: number;
+  /** Samples (counts as stored). */
   data: Float64Array;
 }
 

@@ -16,9 +16,13 @@ export interface PhasePick {
   eventId: string;
   /** QuakeML event type (e.g. `earthquake`, `quarry blast`), "" when absent. */
   eventType: string;
+  /** SEED network code. */
   network: string;
+  /** SEED station code. */
   station: string;
+  /** SEED location code. */
   location: string;
+  /** SEED channel code. */
   channel: string;
   /** Phase hint, e.g. `P`; without one, the phase of the preferred origin's arrival. */
   phase: string;
@@ -30,10 +34,15 @@ export interface PhasePick {
 
 /** A pick whose time could not be read, kept so that messages can name it. */
 export interface BadPick {
+  /** Public id of the pick. */
   pickId: string;
+  /** Public id of the event the pick belongs to. */
   eventId: string;
+  /** SEED network code. */
   network: string;
+  /** SEED station code. */
   station: string;
+  /** Phase, as in {@linkcode PhasePick}. */
   phase: string;
   /** Why the time is unusable (luxon's explanation). */
   why: string;
@@ -41,11 +50,15 @@ export interface BadPick {
 
 /** An event's preferred (or first) origin. */
 export interface EventOrigin {
+  /** Public id of the event. */
   eventId: string;
+  /** QuakeML event type (e.g. `earthquake`), "" when absent. */
   eventType: string;
   /** Origin time, ms since 1970 UTC. */
   time: number;
+  /** Latitude, degrees. */
   latitude: number;
+  /** Longitude, degrees. */
   longitude: number;
   /** Depth, m. */
   depth: number;
@@ -147,8 +160,11 @@ export async function readQuakeMl(
 
 /** What {@linkcode readQuakeMl} reads. */
 export interface QuakeMlContents {
+  /** Picks with a usable time. */
   picks: PhasePick[];
+  /** Picks whose time could not be read. */
   badPicks: BadPick[];
+  /** The events' preferred (or first) origins. */
   origins: EventOrigin[];
 }
 

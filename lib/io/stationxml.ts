@@ -14,14 +14,19 @@ import type { DigitalStage, InstrumentResponse, PolesZerosStage } from "../signa
 
 /** One channel epoch of an inventory. */
 export interface ChannelEpoch {
+  /** SEED network code. */
   network: string;
+  /** SEED station code. */
   station: string;
+  /** SEED location code. */
   location: string;
+  /** SEED channel code. */
   channel: string;
   /** Epoch start, ms since 1970 UTC. */
   startDate: number;
   /** Epoch end, ms since 1970 UTC; Infinity when open. */
   endDate: number;
+  /** Samples per second, Hz. */
   samplingRate: number;
   /** The response, or null when the channel has none (or no sensitivity), or it is unusable. */
   response: InstrumentResponse | null;

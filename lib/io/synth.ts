@@ -47,7 +47,9 @@ export interface SynthOptions {
   after?: number;
   /** Classes to write (default all five). */
   classes?: readonly SynthClass[];
+  /** Random seed (default 0). */
   seed?: number;
+  /** Replace an existing output directory written by a previous run. */
   force?: boolean;
 }
 

@@ -147,9 +147,13 @@ class Named extends Module {
  * `encoder.encoder` and `decoder.decoder` Sequentials, e.g. `encoder.encoder.0.weight`.
  */
 export class ConvAutoencoder {
+  /** The configuration with defaults filled in. */
   readonly config: Required<AutoencoderConfig>;
+  /** The decoder's paddings and final crop for the input shape. */
   readonly plan: DecoderPlan;
+  /** The encoder: [N, C, H, W] → [N, latentDim]. */
   readonly encoder: Module;
+  /** The decoder: [N, latentDim] → [N, C, H, W]. */
   readonly decoder: Module;
   /** The decoder's layers without the final crop (same layer objects, same parameters). */
   #decoderBody: Sequential;
@@ -263,12 +267,18 @@ export class ConvAutoencoder {
     };
   }
 
-  /** @returns the number of trainable values (218,250 for the seed). */
+  /**
+   * Counts the trainable values.
+   *
+   * @returns the number of trainable values (218,250 for the seed).
+   */
   parameterCount(): number {
     return this.specs().reduce((a, s) => a + s.init.length, 0);
   }
 
   /**
+   * Encodes a batch.
+   *
    * @param x Batch [N, C, H, W].
    * @returns latent codes [N, latentDim].
    */
@@ -278,6 +288,8 @@ export class ConvAutoencoder {
   }
 
   /**
+   * Decodes latent codes.
+   *
    * @param z Latent codes [N, latentDim].
    * @returns reconstructions [N, C, H, W].
    */
@@ -300,6 +312,8 @@ export class ConvAutoencoder {
   }
 
   /**
+   * Encodes a batch and decodes the codes.
+   *
    * @param x Batch [N, C, H, W].
    * @returns latent codes and reconstructions.
    */

@@ -32,6 +32,8 @@ export abstract class Module {
   }
 
   /**
+   * Lists the parameters to create for this module.
+   *
    * @param prefix Name prefix, e.g. "encoder.".
    * @returns every parameter spec of this module and its children, PyTorch-named.
    */
@@ -69,6 +71,7 @@ export abstract class Module {
 
 /** A layer that can fuse a following leaky ReLU into its kernel. */
 export interface Fusable {
+  /** Runs the layer with a leaky ReLU of negative slope `slope` fused in (1: none). */
   forwardAct(x: Tensor, slope: number): Tensor;
 }
 
@@ -90,11 +93,16 @@ export interface Conv2dConfig {
 
 /** 2-D convolution, weight [Co, Ci, KH, KW], bias [Co]. */
 export class Conv2d extends Module implements Fusable {
+  /** Stride [h, w]. */
   readonly stride: [number, number];
+  /** Zero padding [h, w]. */
   readonly padding: [number, number];
+  /** Kernel size [h, w]. */
   readonly kernel: [number, number];
 
   /**
+   * Declares the weight and bias with PyTorch's default initialisation.
+   *
    * @param inChannels Ci.
    * @param outChannels Co.
    * @param cfg Kernel, stride, padding, bias.
@@ -116,10 +124,12 @@ export class Conv2d extends Module implements Fusable {
     if (cfg.bias ?? true) this.declare_("bias", [outChannels], uniform(outChannels, bound, rng));
   }
 
+  /** Runs the convolution. */
   forward(x: Tensor): Tensor {
     return this.forwardAct(x, 1);
   }
 
+  /** Runs the convolution with a leaky ReLU of negative slope `slope` fused in. */
   forwardAct(x: Tensor, slope: number): Tensor {
     return ops.conv2d(x, this.params.get("weight")!, this.params.get("bias") ?? null, {
       stride: this.stride,
@@ -128,6 +138,7 @@ export class Conv2d extends Module implements Fusable {
     });
   }
 
+  /** Output shape [N, Co, H', W'] for an input shape [N, Ci, H, W]. */
   outputShape(s: readonly number[]): number[] {
     return [
       s[0],
@@ -145,12 +156,18 @@ export interface ConvTranspose2dConfig extends Conv2dConfig {
 
 /** Transposed 2-D convolution, weight [Ci, Co, KH, KW], bias [Co] (PyTorch layout). */
 export class ConvTranspose2d extends Module implements Fusable {
+  /** Stride [h, w]. */
   readonly stride: [number, number];
+  /** Padding [h, w], removed from the output. */
   readonly padding: [number, number];
+  /** Extra size [h, w] added to one side of the output. */
   readonly outputPadding: [number, number];
+  /** Kernel size [h, w]. */
   readonly kernel: [number, number];
 
   /**
+   * Declares the weight and bias with PyTorch's default initialisation.
+   *
    * @param inChannels Ci.
    * @param outChannels Co.
    * @param cfg Kernel, stride, per-axis padding, output padding, bias.
@@ -173,10 +190,12 @@ export class ConvTranspose2d extends Module implements Fusable {
     if (cfg.bias ?? true) this.declare_("bias", [outChannels], uniform(outChannels, bound, rng));
   }
 
+  /** Runs the transposed convolution. */
   forward(x: Tensor): Tensor {
     return this.forwardAct(x, 1);
   }
 
+  /** Runs the transposed convolution with a leaky ReLU of negative slope `slope` fused in. */
   forwardAct(x: Tensor, slope: number): Tensor {
     return ops.convTranspose2d(x, this.params.get("weight")!, this.params.get("bias") ?? null, {
       stride: this.stride,
@@ -186,6 +205,7 @@ export class ConvTranspose2d extends Module implements Fusable {
     });
   }
 
+  /** Output shape [N, Co, H', W'] for an input shape [N, Ci, H, W]. */
   outputShape(s: readonly number[]): number[] {
     const o = (i: 0 | 1) =>
       (s[2 + i] - 1) * this.stride[i] - 2 * this.padding[i] + this.kernel[i] +
@@ -197,6 +217,8 @@ export class ConvTranspose2d extends Module implements Fusable {
 /** Fully connected layer, weight [out, in], bias [out]. */
 export class Linear extends Module implements Fusable {
   /**
+   * Declares the weight and bias with PyTorch's default initialisation.
+   *
    * @param inFeatures Input size.
    * @param outFeatures Output size.
    * @param rng Generator for PyTorch's default initialisation.
@@ -213,14 +235,17 @@ export class Linear extends Module implements Fusable {
     if (bias) this.declare_("bias", [outFeatures], uniform(outFeatures, bound, rng));
   }
 
+  /** Runs the layer. */
   forward(x: Tensor): Tensor {
     return this.forwardAct(x, 1);
   }
 
+  /** Runs the layer with a leaky ReLU of negative slope `slope` fused in. */
   forwardAct(x: Tensor, slope: number): Tensor {
     return ops.linear(x, this.params.get("weight")!, this.params.get("bias") ?? null, slope);
   }
 
+  /** Output shape [N, out] for an input shape [N, in]. */
   outputShape(s: readonly number[]): number[] {
     return [s[0], this.outFeatures];
   }
@@ -228,13 +253,19 @@ export class Linear extends Module implements Fusable {
 
 /** Leaky ReLU with a fixed negative slope. */
 export class LeakyReLU extends Module {
-  /** @param slope Negative slope (PyTorch's negative_slope). */
+  /**
+   * Creates the activation.
+   *
+   * @param slope Negative slope (PyTorch's negative_slope).
+   */
   constructor(readonly slope = 0.01) {
     super();
   }
+  /** Applies the activation. */
   forward(x: Tensor): Tensor {
     return ops.leakyRelu(x, this.slope);
   }
+  /** The input shape. */
   outputShape(s: readonly number[]): number[] {
     return [...s];
   }
@@ -242,9 +273,11 @@ export class LeakyReLU extends Module {
 
 /** [N, ...] → [N, prod(...)]. */
 export class Flatten extends Module {
+  /** Flattens all axes after the batch axis. */
   forward(x: Tensor): Tensor {
     return ops.flatten(x);
   }
+  /** [N, product of the other axes]. */
   outputShape(s: readonly number[]): number[] {
     return [s[0], s.slice(1).reduce((a, b) => a * b, 1)];
   }
@@ -252,13 +285,19 @@ export class Flatten extends Module {
 
 /** [N, ...] → [N, ...shape]. */
 export class Reshape extends Module {
-  /** @param shape Shape without the batch axis. */
+  /**
+   * Creates the layer.
+   *
+   * @param shape Shape without the batch axis.
+   */
   constructor(readonly shape: number[]) {
     super();
   }
+  /** Reshapes each sample to `shape`. */
   forward(x: Tensor): Tensor {
     return x.reshape([x.shape[0], ...this.shape]);
   }
+  /** [N, ...shape]. */
   outputShape(s: readonly number[]): number[] {
     return [s[0], ...this.shape];
   }
@@ -266,13 +305,19 @@ export class Reshape extends Module {
 
 /** Crops [N,C,H,W] by [top, bottom, left, right]. */
 export class Crop2d extends Module {
-  /** @param crop [top, bottom, left, right]. */
+  /**
+   * Creates the layer.
+   *
+   * @param crop [top, bottom, left, right].
+   */
   constructor(readonly crop: [number, number, number, number]) {
     super();
   }
+  /** Crops the last two axes. */
   forward(x: Tensor): Tensor {
     return this.crop.every((c) => c === 0) ? x.reshape(x.shape) : ops.crop2d(x, this.crop);
   }
+  /** The input shape less the crop. */
   outputShape(s: readonly number[]): number[] {
     const [t, b, l, r] = this.crop;
     return [s[0], s[1], s[2] - t - b, s[3] - l - r];
@@ -281,12 +326,17 @@ export class Crop2d extends Module {
 
 /** Layers applied in order, named "0", "1", ... like torch.nn.Sequential. */
 export class Sequential extends Module {
-  /** @param layers The layers. */
+  /**
+   * Chains the layers, naming them by position.
+   *
+   * @param layers The layers.
+   */
   constructor(readonly layers: Module[]) {
     super();
     layers.forEach((m, i) => this.children.push([String(i), m]));
   }
 
+  /** Runs the layers in order, fusing a leaky ReLU into the layer before it where it can. */
   forward(x: Tensor): Tensor {
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
@@ -302,6 +352,7 @@ export class Sequential extends Module {
     return h;
   }
 
+  /** The last layer's output shape. */
   outputShape(s: readonly number[]): number[] {
     return this.layers.reduce<number[]>((acc, m) => m.outputShape(acc), [...s]);
   }

@@ -12,8 +12,11 @@ import type { BufRef } from "../gpu/runtime.ts";
 
 /** A parameter before it is placed: name, shape and initial values. */
 export interface ParamSpec {
+  /** PyTorch-style name, e.g. `encoder.encoder.0.weight`. */
   name: string;
+  /** Shape of the parameter. */
   shape: number[];
+  /** Initial values, row-major. */
   init: Float32Array;
 }
 
@@ -21,6 +24,7 @@ const ALIGN = 64; // floats = 256 bytes
 
 /** All parameters of a model, with their gradients. */
 export class ParameterSet {
+  /** The backend the parameters live on. */
   readonly device: Device;
   /** Every parameter value, flat (padding between parameters is zero). */
   readonly values: Tensor;

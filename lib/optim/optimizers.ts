@@ -11,15 +11,21 @@ import type { ParameterSet } from "../nn/params.ts";
 
 /** Adam hyper-parameters (torch.optim.Adam defaults). */
 export interface AdamConfig {
+  /** Learning rate (default 1e-3). */
   lr?: number;
+  /** β1, β2: decay rates of the moment estimates (default [0.9, 0.999]). */
   betas?: [number, number];
+  /** Added to the denominator for stability (default 1e-8). */
   eps?: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay?: number;
 }
 
 /** Serialisable optimizer state. */
 export interface OptimizerState {
+  /** Which optimizer saved it. */
   kind: "adam" | "sgd";
+  /** Updates taken. */
   step: number;
   /** Moment buffers, flat in the parameter arena's layout. */
   buffers: Float32Array[];
@@ -27,10 +33,15 @@ export interface OptimizerState {
 
 /** torch.optim.Adam (amsgrad off, L2 weight decay added to the gradient). */
 export class Adam {
+  /** Learning rate. */
   readonly lr: number;
+  /** Decay rate of the first moment estimate. */
   readonly beta1: number;
+  /** Decay rate of the second moment estimate. */
   readonly beta2: number;
+  /** Added to the denominator for stability. */
   readonly eps: number;
+  /** L2 penalty added to the gradient. */
   readonly weightDecay: number;
   #set: ParameterSet;
   #m: Tensor;
@@ -38,6 +49,8 @@ export class Adam {
   #t = 0;
 
   /**
+   * Allocates zeroed moment buffers for the parameters.
+   *
    * @param set Parameters to update.
    * @param cfg Hyper-parameters.
    */
@@ -85,7 +98,11 @@ export class Adam {
     });
   }
 
-  /** @returns the state for a checkpoint. */
+  /**
+   * Reads the step count and moment buffers back.
+   *
+   * @returns the state for a checkpoint.
+   */
   async state(): Promise<OptimizerState> {
     const [m, v] = await backendNamed(this.#set.device).read([this.#m, this.#v]);
     return { kind: "adam", step: this.#t, buffers: [m, v] };
@@ -119,21 +136,29 @@ export class Adam {
 
 /** SGD hyper-parameters (torch.optim.SGD). */
 export interface SgdConfig {
+  /** Learning rate. */
   lr: number;
+  /** Momentum factor (default 0). */
   momentum?: number;
+  /** Dampening of the momentum (default 0). */
   dampening?: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay?: number;
+  /** Nesterov momentum (default false). */
   nesterov?: boolean;
 }
 
 /** torch.optim.SGD with momentum, dampening, Nesterov and weight decay. */
 export class Sgd {
+  /** The hyper-parameters with defaults filled in. */
   readonly cfg: Required<SgdConfig>;
   #set: ParameterSet;
   #buf: Tensor;
   #t = 0;
 
   /**
+   * Allocates a zeroed momentum buffer for the parameters.
+   *
    * @param set Parameters to update.
    * @param cfg Hyper-parameters.
    */
@@ -165,7 +190,11 @@ export class Sgd {
     this.#t++;
   }
 
-  /** @returns the state for a checkpoint. */
+  /**
+   * Reads the step count and momentum buffer back.
+   *
+   * @returns the state for a checkpoint.
+   */
   async state(): Promise<OptimizerState> {
     const [b] = await backendNamed(this.#set.device).read([this.#buf]);
     return { kind: "sgd", step: this.#t, buffers: [b] };

@@ -10,10 +10,15 @@
 
 /** One biquad: `b0 + b1 z^-1 + b2 z^-2` over `1 + a1 z^-1 + a2 z^-2`. */
 export interface Sos {
+  /** Numerator coefficient of z^0. */
   b0: number;
+  /** Numerator coefficient of z^-1. */
   b1: number;
+  /** Numerator coefficient of z^-2. */
   b2: number;
+  /** Denominator coefficient of z^-1. */
   a1: number;
+  /** Denominator coefficient of z^-2. */
   a2: number;
 }
 

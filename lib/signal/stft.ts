@@ -87,6 +87,7 @@ export interface Spectrogram {
   times: Float64Array;
   /** `[F, T]` row-major one-sided PSD, units²/Hz. */
   psd: Float64Array;
+  /** FFT length used, samples. */
   nfft: number;
 }
 

@@ -10,27 +10,41 @@ import type { Tensor } from "./tensor.ts";
 
 /** Per-axis [h, w] stride and padding. */
 export interface ConvOpts {
+  /** Stride [h, w]. */
   stride: [number, number];
+  /** Zero padding [h, w]. */
   padding: [number, number];
 }
 
 /** Hyper-parameters of an Adam step (PyTorch semantics); t is the 1-based step. */
 export interface AdamHyper {
+  /** Learning rate. */
   lr: number;
+  /** Decay rate of the first moment estimate. */
   beta1: number;
+  /** Decay rate of the second moment estimate. */
   beta2: number;
+  /** Added to the denominator for stability. */
   eps: number;
+  /** L2 penalty added to the gradient. */
   weightDecay: number;
+  /** The step, from 1 (for the bias corrections). */
   t: number;
 }
 
 /** Hyper-parameters of an SGD step (PyTorch semantics). */
 export interface SgdHyper {
+  /** Learning rate. */
   lr: number;
+  /** Momentum factor. */
   momentum: number;
+  /** Dampening of the momentum. */
   dampening: number;
+  /** L2 penalty added to the gradient. */
   weightDecay: number;
+  /** Nesterov momentum. */
   nesterov: boolean;
+  /** True on the first step, when the momentum buffer is initialised to the gradient. */
   first: boolean;
 }
 
@@ -43,6 +57,7 @@ export interface SgdHyper {
 export interface InputAct {
   /** The producing layer's output (the conv's input x). */
   y: Tensor;
+  /** Negative slope of that layer's leaky ReLU. */
   slope: number;
   /** The producing layer's bias-gradient slot [C], or null. */
   gb: Tensor | null;
@@ -50,14 +65,18 @@ export interface InputAct {
 
 /** Primitive kernels of one backend. */
 export interface Backend {
+  /** Which backend this is. */
   readonly name: "webgpu" | "cpu";
   /**
    * Whether the conv ops fold the leaky ReLU backward of the layer before into their input
    * gradients ({@linkcode InputAct}); decided when an op is recorded.
    */
   foldsInputAct(): boolean;
+  /** Uploads values as a new tensor of `shape`. */
   fromArray(data: Float32Array, shape: readonly number[]): Tensor;
+  /** A new tensor of `shape` filled with `value`. */
   fill(shape: readonly number[], value: number): Tensor;
+  /** Reads tensors back, in order. */
   read(ts: Tensor[]): Promise<Float32Array[]>;
   /** dst = src (same size; dst is overwritten in place). */
   copyInto(src: Tensor, dst: Tensor): void;
@@ -103,6 +122,7 @@ export interface Backend {
     o: ConvOpts,
     act?: InputAct | null,
   ): Tensor;
+  /** As {@linkcode Backend.conv2dWeightGrad}, for a transposed conv. */
   convTranspose2dWeightGrad(
     x: Tensor,
     gy: Tensor,
@@ -135,12 +155,15 @@ export interface Backend {
     slope: number,
     into?: Tensor | null,
   ): Tensor;
+  /** y = leaky ReLU of x with negative slope `slope`. */
   leaky(x: Tensor, slope: number): Tensor;
   /** gx = gy·(y > 0 ? 1 : slope), y the activation's output. */
   leakyGrad(y: Tensor, gy: Tensor, slope: number): Tensor;
+  /** alpha·x + beta·y, elementwise. */
   axpby(x: Tensor, y: Tensor, alpha: number, beta: number): Tensor;
   /** x [N,C,H,W] → x[:, :, top:H−bottom, left:W−right]. */
   crop(x: Tensor, c: [number, number, number, number]): Tensor;
+  /** The gradient of {@linkcode Backend.crop}: gy placed in the window of a zero tensor of `xShape`. */
   cropGrad(gy: Tensor, xShape: readonly number[], c: [number, number, number, number]): Tensor;
   /** [1]: scale·Σx. */
   sum(x: Tensor, scale: number): Tensor;
@@ -163,10 +186,13 @@ export interface Backend {
     c: [number, number, number, number],
     act?: InputAct | null,
   ): Tensor;
+  /** Student's t soft assignment q [N, K] of codes z [N, D] to centres mu [K, D]. */
   softAssign(z: Tensor, mu: Tensor, alpha: number): Tensor;
+  /** DEC target distribution p [N, K] of q [N, K]. */
   targetDistribution(q: Tensor): Tensor;
   /** [1]: KL(p‖q), batch mean. */
   klDivergence(p: Tensor, q: Tensor): Tensor;
+  /** Gradients of KL(p‖q) · gl[0] for z and mu (null where not needed). */
   klGrad(
     z: Tensor,
     mu: Tensor,
@@ -177,6 +203,8 @@ export interface Backend {
     needZ: boolean,
     needMu: boolean,
   ): [Tensor | null, Tensor | null];
+  /** One Adam step, updating `param`, `m` and `v` in place. */
   adam(grad: Tensor, param: Tensor, m: Tensor, v: Tensor, h: AdamHyper): void;
+  /** One SGD step, updating `param` and the momentum buffer `buf` in place. */
   sgd(grad: Tensor, param: Tensor, buf: Tensor, h: SgdHyper): void;
 }

@@ -223,12 +223,20 @@ export function bindingLimit(name: BackendName): number {
   return runtime.device.limits.maxStorageBufferBindingSize;
 }
 
-/** @returns where the active GPU tuning came from, or null before WebGPU is initialised. */
+/**
+ * Where the active GPU tuning came from.
+ *
+ * @returns where the active GPU tuning came from, or null before WebGPU is initialised.
+ */
 export function gpuTuningSource(): TuningSource | null {
   return source;
 }
 
-/** @returns the active GPU tuning, or null before WebGPU is initialised. */
+/**
+ * The active GPU tuning.
+ *
+ * @returns the active GPU tuning, or null before WebGPU is initialised.
+ */
 export function gpuTuning(): Tuning | null {
   return tuning;
 }

@@ -20,8 +20,11 @@ export type Device = "webgpu" | "cpu";
 
 /** Shared storage of a tensor and its views. */
 export class Storage {
+  /** References held (the tensor and its views); the storage is released at 0. */
   refs = 1;
   /**
+   * Wraps a GPU slice or CPU data.
+   *
    * @param gpu GPU slice, or null on the CPU.
    * @param cpu CPU data, or null on the GPU.
    * @param release Called when the last reference goes (returns a pooled buffer).
@@ -35,7 +38,9 @@ export class Storage {
 
 /** A recorded op: its inputs and the closure that maps the output gradient to theirs. */
 export interface Node {
+  /** Op name. */
   name: string;
+  /** The op's inputs. */
   inputs: Tensor[];
   /**
    * The leaky ReLU fused at the end of this op (slope ≠ 1) and the bias added before it (null
@@ -181,9 +186,13 @@ function H(): TensorHooks {
 
 /** A dense f32 tensor, row-major. */
 export class Tensor {
+  /** Dimensions. */
   readonly shape: readonly number[];
+  /** Number of elements. */
   readonly size: number;
+  /** Where the data lives. */
   readonly device: Device;
+  /** The data, shared with views. */
   readonly storage: Storage;
   /** Whether gradients flow to this tensor. */
   requiresGrad = false;

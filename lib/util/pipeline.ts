@@ -42,6 +42,8 @@ export class InFlight<T> {
   readonly depth: number;
 
   /**
+   * Creates an empty queue.
+   *
    * @param depth The most steps in flight (an integer ≥ 1).
    */
   constructor(depth = 1) {

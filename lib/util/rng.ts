@@ -38,7 +38,11 @@ export class Rng {
     if (this.#s.every((v) => v === 0)) this.#s[0] = 1;
   }
 
-  /** @returns the next 32-bit unsigned integer. */
+  /**
+   * Draws a 32-bit unsigned integer.
+   *
+   * @returns the next 32-bit unsigned integer.
+   */
   nextU32(): number {
     const s = this.#s;
     const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
@@ -52,13 +56,19 @@ export class Rng {
     return result;
   }
 
-  /** @returns a uniform variate in [0, 1) with 53 random bits. */
+  /**
+   * Draws a uniform variate in [0, 1).
+   *
+   * @returns a uniform variate in [0, 1) with 53 random bits.
+   */
   next(): number {
     const hi = this.nextU32() >>> 5, lo = this.nextU32() >>> 6;
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
   /**
+   * Draws a uniform variate in [lo, hi).
+   *
    * @param lo Lower bound (inclusive).
    * @param hi Upper bound (exclusive).
    * @returns a uniform variate in [lo, hi).
@@ -68,6 +78,8 @@ export class Rng {
   }
 
   /**
+   * Draws a uniform integer in [0, n).
+   *
    * @param n Exclusive upper bound, at most 2^32.
    * @returns a uniform integer in [0, n).
    */
@@ -75,7 +87,11 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
 
-  /** @returns a standard normal variate (Marsaglia polar method). */
+  /**
+   * Draws a standard normal variate.
+   *
+   * @returns a standard normal variate (Marsaglia polar method).
+   */
   normal(): number {
     if (this.#spare !== null) {
       const v = this.#spare;
@@ -110,6 +126,8 @@ export class Rng {
   }
 
   /**
+   * Draws a random permutation.
+   *
    * @param n Size of the permutation.
    * @returns a random permutation of 0..n-1.
    */
@@ -119,7 +137,11 @@ export class Rng {
     return this.shuffle(p);
   }
 
-  /** @returns the generator state, for a checkpoint. */
+  /**
+   * Saves the generator state.
+   *
+   * @returns the generator state, for a checkpoint.
+   */
   getState(): number[] {
     return [...this.#s, this.#spare === null ? NaN : this.#spare];
   }
