@@ -132,7 +132,7 @@ export {
   readExtractConfig,
 } from "./lib/io/extract_config.ts";
 export { type SynthOptions, writeSynth } from "./lib/io/synth.ts";
-export type { SYNTH_CLASSES, SynthClass } from "./lib/signal/synth.ts";
+export { SYNTH_CLASSES, type SynthClass } from "./lib/signal/synth.ts";
 export {
   esecTasks,
   npzTasks,
@@ -279,7 +279,7 @@ export {
   removeStoredTuning,
   type StoredTrial,
   type StoredTuning,
-  type TUNING_FORMAT,
+  TUNING_FORMAT,
   tuningDir,
   writeStoredTuning,
 } from "./lib/gpu/tuning_store.ts";
