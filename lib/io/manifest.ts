@@ -585,7 +585,10 @@ export async function sdsTasks(
       let paths = sdsPaths(dir, [p.network, p.station, loc, code], t0, t1);
       if (!paths.some(exists)) {
         // The pick names no location (or another one): take the archive's for this channel.
-        const found = locationsOf(dirname(paths[0]), p.network, p.station, code);
+        // Every day's directory: across New Year the first may not exist.
+        const found = [
+          ...new Set(paths.flatMap((f) => locationsOf(dirname(f), p.network, p.station, code))),
+        ].sort();
         if (found.length) {
           loc = found[0];
           paths = sdsPaths(dir, [p.network, p.station, loc, code], t0, t1);

@@ -122,26 +122,36 @@ Deno.test("extract --sds: a day file the window needs but the archive lacks is n
     const d = `${root}/2024/XX/AAA/HHZ.D`;
     await Deno.mkdir(d, { recursive: true });
     await Deno.writeFile(`${d}/XX.AAA.00.HHZ.D.2024.366`, new Uint8Array(0));
+    // BBB holds only the new year's file, at location 10, and its pick names no location: the
+    // location is found in the second day's directory.
+    const d2 = `${root}/2025/XX/BBB/HHZ.D`;
+    await Deno.mkdir(d2, { recursive: true });
+    await Deno.writeFile(`${d2}/XX.BBB.10.HHZ.D.2025.001`, new Uint8Array(0));
+    const at = (station: string, location: string) => ({
+      network: "XX",
+      station,
+      location,
+      channel: "HHZ",
+      phase: "P",
+      time: t,
+    });
     const pick: QuakeMlEvent = {
       id: "e1",
       type: "earthquake",
       origin: { time: t - 60_000, latitude: 0, longitude: 0, depth: 0 },
-      picks: [{
-        network: "XX",
-        station: "AAA",
-        location: "00",
-        channel: "HHZ",
-        phase: "P",
-        time: t,
-      }],
+      picks: [at("AAA", "00"), at("BBB", "")],
     };
     await Deno.writeTextFile(`${root}/ev.xml`, formatQuakeMl([pick]));
-    const [task] = await sdsTasks(`${root}`, `${root}/ev.xml`, null, "P", (c) => [c], [
+    const tasks = await sdsTasks(`${root}`, `${root}/ev.xml`, null, "P", (c) => [c], [
       320_000,
       370_000,
     ]);
+    const task = tasks.find((x) => x.station === "AAA")!;
+    const other = tasks.find((x) => x.station === "BBB")!;
     const next = `${root}/2025/XX/AAA/HHZ.D/XX.AAA.00.HHZ.D.2025.001`;
     assertEquals(task.missingFiles, [next]);
+    assertEquals([other.location, other.error], ["10", undefined]);
+    assertEquals(other.waveforms, [`${d2}/XX.BBB.10.HHZ.D.2025.001`]);
     // A sample that then comes out too short says which file was missing.
     const config = parseExtractConfig({ input: { format: "manifest", path: "-" } });
     task.error = { reason: "too short", message: "Cannot crop XX.AAA.00.HHZ" };
