@@ -165,7 +165,9 @@ async function readPickIndex(path: string): Promise<PickIndex> {
  * not the depth phases pP, pwP or sP (case matters in phase names).
  */
 function isPhase(hint: string, phase: string): boolean {
-  return hint.startsWith(phase) || hint === phase.toLowerCase();
+  // The phase asked for (`--phase p` means P): its capital, as phase names write it.
+  const ph = phase.toUpperCase();
+  return hint.startsWith(ph) || hint === ph.toLowerCase();
 }
 
 /**
@@ -307,19 +309,27 @@ function placeByPicks(task: SampleTask, eventId: string, picks: PickIndex): void
 export function parseEsecTime(s: string): number | null {
   const m = /^(\d{4})_(\d{2})_(\d{2}) (\d{2})(\d{2})(\d{2})$/.exec(s.trim());
   if (!m) return null;
-  const f = m.slice(1).map(Number);
-  const t = Date.UTC(f[0], f[1] - 1, f[2], f[3], f[4], f[5]);
-  // Date.UTC rolls 2024_02_30 over to March 1st: only a time that reads back is valid.
-  const d = new Date(t);
+  const [y, mo, d, h, mi, sec] = m.slice(1).map(Number);
+  return utcTime(y, mo, d, h, mi, sec);
+}
+
+/**
+ * A UTC time from its fields (month 1-12), or null when they name no such time: Date.UTC
+ * rolls 2024-02-30 over to March 1st, so only fields that read back are valid.
+ */
+function utcTime(y: number, mo: number, d: number, h: number, mi: number, s: number, ms = 0) {
+  const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  const x = new Date(t);
   const back = [
-    d.getUTCFullYear(),
-    d.getUTCMonth() + 1,
-    d.getUTCDate(),
-    d.getUTCHours(),
-    d.getUTCMinutes(),
-    d.getUTCSeconds(),
+    x.getUTCFullYear(),
+    x.getUTCMonth() + 1,
+    x.getUTCDate(),
+    x.getUTCHours(),
+    x.getUTCMinutes(),
+    x.getUTCSeconds(),
+    x.getUTCMilliseconds(),
   ];
-  return back.every((v, i) => v === f[i]) ? t : null;
+  return back.every((v, i) => v === [y, mo, d, h, mi, s, ms][i]) ? t : null;
 }
 
 /**
@@ -445,7 +455,8 @@ export async function npzTasks(dir: string, samplingRate: number): Promise<Sampl
   for (const r of rows) {
     const [network, station, stamp] = r.fname.replace(/\.npz$/, "").split("_");
     const m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)/.exec(stamp ?? "");
-    const start = m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7] * 10) : NaN;
+    const start = (m ? utcTime(+m[1], +m[2], +m[3], +m[4], +m[5], +m[6], +m[7] * 10) : null) ??
+      NaN;
     const itp = r.itp.trim() === "" ? NaN : Number(r.itp);
     const chan = ((r.channels ?? "").split("_")[0] || "HHZ").slice(0, 2) + "?";
     const id = r.fname.replace(/\.npz$/, "");
@@ -467,7 +478,7 @@ export async function npzTasks(dir: string, samplingRate: number): Promise<Sampl
         message: `Cannot place sample ${id} of ${join(dir, "waveform.csv")}: ${
           Number.isFinite(start)
             ? `itp '${r.itp}' is not a sample index`
-            : `its file name holds no start time NET_STA_YYYYMMDDHHMMSScc`
+            : `its file name holds no valid start time (NET_STA_YYYYMMDDHHMMSScc, UTC)`
         }`,
       };
     }

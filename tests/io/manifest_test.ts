@@ -79,10 +79,16 @@ Deno.test("PhaseNet list: a bad itp or a file name without a time fails that sam
   try {
     await Deno.writeTextFile(
       `${dir}/waveform.csv`,
-      "fname,itp,its,channels\nNC_A_2017100709282692.npz,x,1,HHE_HHN_HHZ\nNC_B_notatime.npz,3000,1,HHE_HHN_HHZ\nNC_C_2017100709282692.npz,3000,1,HHE_HHN_HHZ\n",
+      "fname,itp,its,channels\nNC_A_2017100709282692.npz,x,1,HHE_HHN_HHZ\nNC_B_notatime.npz,3000,1,HHE_HHN_HHZ\nNC_C_2017100709282692.npz,3000,1,HHE_HHN_HHZ\nNC_D_2018023112000000.npz,3000,1,HHE_HHN_HHZ\n",
     );
     const tasks = await npzTasks(dir, 100);
-    assertEquals(tasks.map((t) => t.error?.reason ?? "ok"), ["bad time", "bad time", "ok"]);
+    // February 31st: Date.UTC would roll it over to March 3rd.
+    assertEquals(tasks.map((t) => t.error?.reason ?? "ok"), [
+      "bad time",
+      "bad time",
+      "ok",
+      "bad time",
+    ]);
     assert(tasks[0].error!.message.includes("itp 'x'"), tasks[0].error!.message);
     assertEquals(tasks[2].referenceTime, Date.UTC(2017, 9, 7, 9, 28, 26, 920) + 30_000);
     await Deno.writeTextFile(`${dir}/waveform.csv`, "file,itp\na.npz,3000\n");

@@ -107,4 +107,6 @@ ${pick("g", "S4", "15:00", "<phaseHint>Pg</phaseHint>", "")}
   // its arrival; S4's pick names no channel (seisplotjs would say "---").
   assertEquals(earliestPicks(q.picks, "P").map((p) => p.pickId), ["p/f", "p/g", "p/c"]);
   assertEquals(earliestPicks(q.picks, "S").map((p) => p.pickId), ["p/d"]);
+  // --phase p asks for P (not for the depth phase pP).
+  assertEquals(earliestPicks(q.picks, "p"), earliestPicks(q.picks, "P"));
 });
