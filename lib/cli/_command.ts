@@ -86,8 +86,10 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
     const msg = (e as Error).message;
     const dash = /Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
     const i = dash ? args.indexOf(dash[1]) : -1;
+    // node:util says "ambiguous" both for a forgotten value and for one that starts with a dash.
     const why = dash
-      ? `the value of ${dash[1]} starts with a dash: write ${dash[1]}=${args[i + 1] ?? "-VALUE"}`
+      ? `${dash[1]} needs a value: found '${args[i + 1] ?? ""}'; a value that starts with a ` +
+        `dash is written ${dash[1]}=${args[i + 1] ?? "-VALUE"}`
       : msg.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
     throw new UserError(`Cannot parse arguments of '${cmd.name}': ${why}`);
   }

@@ -423,7 +423,9 @@ export const evaluateCommand: Command = {
     const lf = strFlag(values, "labels");
     if (lf) {
       const [lh = [], ...lrows] = parseCsv(await Deno.readTextFile(lf));
-      const lid = lh.indexOf("id"), llab = lh.indexOf("label");
+      // As import --labels reads its header: trimmed, any case.
+      const names = lh.map((h) => h.trim().toLowerCase());
+      const lid = names.indexOf("id"), llab = names.indexOf("label");
       if (lid < 0 || llab < 0) {
         throw new UserError(
           `Cannot use --labels ${lf}: expected columns id and label: found ${lh.join(",")}`,

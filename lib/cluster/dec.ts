@@ -385,31 +385,34 @@ export async function finetune(
   const { ae, info } = await loadAutoencoder(dir, device, "autoencoder.safetensors", {
     scaled: true,
   });
-  const pre = await ae.params.stateDict();
-  const cenFile = await loadWeights(join(dir, "centroids.safetensors"));
-  checkStageRecord(dir, info, "centroids.safetensors", cenFile.metadata);
-  const cen = cenFile.weights.get("centroids");
-  if (!cen) {
-    throw new TypeError(
-      `Cannot fine-tune: ${dir}/centroids.safetensors has no 'centroids': run init first`,
-    );
-  }
-  const [k, d] = cen.shape;
-  if (d !== ae.config.latentDim) {
-    throw new TypeError(
-      `Cannot fine-tune: centroids have dimension ${d}: the encoder's latent size is ${ae.config.latentDim}`,
-    );
-  }
-  checkTrainingBatch(ae, Math.min(cfg.batchSize, ds.count), device, "fine-tune", cfg.batchSize);
-  // One arena for the encoder, decoder and centres: one optimizer dispatch per step.
-  const set = ae.build(device, [{ name: "centroids", shape: [k, d], init: cen.data }]);
-  set.load(new Map([...pre, ["centroids", cen]]));
-  const mu = set.byName.get("centroids")!;
-  const opt = cfg.optimizer === "adam"
-    ? new Adam(set, { lr: cfg.lr })
-    : new Sgd(set, { lr: cfg.lr, momentum: cfg.momentum });
-  // The model's and the optimizer's buffers go back to the pool however this ends.
+  // The model's and the optimizer's buffers go back to the pool however this ends (refused
+  // centres, a diverging loss).
+  let opt: Adam | Sgd | undefined;
   try {
+    const pre = await ae.params.stateDict();
+    const cenFile = await loadWeights(join(dir, "centroids.safetensors"));
+    checkStageRecord(dir, info, "centroids.safetensors", cenFile.metadata);
+    const cen = cenFile.weights.get("centroids");
+    if (!cen) {
+      throw new TypeError(
+        `Cannot fine-tune: ${dir}/centroids.safetensors has no 'centroids': run init first`,
+      );
+    }
+    const [k, d] = cen.shape;
+    if (d !== ae.config.latentDim) {
+      throw new TypeError(
+        `Cannot fine-tune: centroids have dimension ${d}: the encoder's latent size is ${ae.config.latentDim}`,
+      );
+    }
+    checkTrainingBatch(ae, Math.min(cfg.batchSize, ds.count), device, "fine-tune", cfg.batchSize);
+    // One arena for the encoder, decoder and centres: one optimizer dispatch per step.
+    const set = ae.build(device, [{ name: "centroids", shape: [k, d], init: cen.data }]);
+    set.load(new Map([...pre, ["centroids", cen]]));
+    const mu = set.byName.get("centroids")!;
+    opt = cfg.optimizer === "adam"
+      ? new Adam(set, { lr: cfg.lr })
+      : new Sgd(set, { lr: cfg.lr, momentum: cfg.momentum });
+    const optimizer = opt;
     const rng = new Rng(cfg.seed);
     const n = ds.count, shape = ds.sampleShape, norm: Normalize = info.normalize;
     const interval = updateIntervalOf(cfg, n);
@@ -427,7 +430,7 @@ export async function finetune(
       checkResumable(ckDir, st, cfg, n, datasetFingerprint(ds));
       set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
       const ob = (await loadWeights(join(ckDir, "optimizer.safetensors"))).weights;
-      opt.load({
+      optimizer.load({
         kind: cfg.optimizer,
         step: st.optimizerStep,
         buffers: [...ob.keys()].sort().map((name) => ob.get(name)!.data),
@@ -463,7 +466,7 @@ export async function finetune(
       ].join("\n") + "\n";
 
     const save = async (iteration: number): Promise<void> => {
-      const os = await opt.state();
+      const os = await optimizer.state();
       const ob: Weights = new Map(
         os.buffers.map((b, i) => [`b${i}`, { shape: [b.length], data: b }]),
       );
@@ -570,7 +573,7 @@ export async function finetune(
         // IDEC (Guo et al. 2017): reconstruction MSE + γ · KL(p‖q).
         if (cfg.mode === "idec") l = axpby(ae.reconstructionLoss(x, z), l, 1, cfg.gamma);
         l.backward();
-        opt.update();
+        optimizer.update();
         return l;
       });
       await inFlight.push(loss.item().finally(() => loss.dispose()), (v) => {
@@ -610,8 +613,8 @@ export async function finetune(
     });
     return { log, labels: prev!, converged };
   } finally {
-    opt.dispose();
-    set.dispose();
+    opt?.dispose();
+    ae.params.dispose();
   }
 }
 

@@ -473,8 +473,10 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     // node:util's three-line message for a value that starts with a dash, in one line.
     [
       ["synth", "--out", join(root, "s"), "--per-class", "-1"],
-      "the value of --per-class starts with a dash: write --per-class=-1",
+      "--per-class needs a value: found '-1'; a value that starts with a dash is written --per-class=-1",
     ],
+    // A forgotten value: the next flag is not taken as it.
+    [["synth", "--out", "--seed", "3"], "--out needs a value: found '--seed'"],
     // A diverging run: a user's setting, not a bug (no stack trace).
     [
       ["pretrain", ds, "--model", join(root, "m_lr"), "--lr", "1e12", "--epochs", "500"],
@@ -640,7 +642,7 @@ Deno.test("cli: evaluate scores 150,000 rows and names a bad cluster value's row
   // --labels FILE (id,label) replaces the label column; a file whose ids name no sample, or
   // without those columns, is refused rather than scored as unlabelled.
   const truth = Array.from({ length: n }, (_, i) => `${i},${["a", "b", "c"][i % 3]}`);
-  await Deno.writeTextFile(join(dir, "truth.csv"), ["id,label", ...truth].join("\n") + "\n");
+  await Deno.writeTextFile(join(dir, "truth.csv"), ["ID, Label", ...truth].join("\n") + "\n");
   assertEquals((await run("evaluate", dir, "--labels", join(dir, "truth.csv"), "-q")).code, 0);
   assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json"))).acc, 1);
   for (

@@ -668,6 +668,12 @@ gpuTest(
       await new Promise((r) => setTimeout(r, 20));
     }
     assertEquals(pool.stats().liveBuffers, before, "after finetune");
+    // Centres refused before training (written for another latent scale) give them back too.
+    const { loadWeights, saveWeights } = await import("../../lib/io/checkpoint.ts");
+    const cen = join(dir, "centroids.safetensors");
+    await saveWeights(cen, (await loadWeights(cen)).weights, { latentScale: "7" });
+    await assertRejects(() => finetune(dir, ds, FT, "webgpu"), UserError, "init did not finish");
+    assertEquals(pool.stats().liveBuffers, before, "after refused centres");
     await Deno.remove(dir, { recursive: true });
   },
 );
