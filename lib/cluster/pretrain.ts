@@ -258,6 +258,8 @@ export async function pretrain(
           }; this one: ${here}): resume with the same dataset, or pass --force to start over`,
         );
       }
+      // An older checkpoint learns its dataset now, so that later resumes check it.
+      state.dataset ??= here;
       const changed = changedSettings(state.config, cfg);
       if (changed.length) {
         throw new UserError(
