@@ -40,6 +40,17 @@ fn dist2(i: u32, j: u32) -> f32 {
   return s;
 }
 
+// WGSL lets a compiler assume no NaN or infinity, and llvmpipe's comparisons do (NaN != 0 is
+// false there): a value is tested by its exponent bits, and a NaN is made at run time (a
+// constant NaN is a shader-creation error).
+fn finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+fn nan() -> f32 {
+  return bitcast<f32>(0x7fc00000u | min(P.n, 0u));
+}
+
 fn row_sum_p(i: u32) -> f32 {
   var s = 0.0;
   for (var j = 0u; j < P.k; j++) { s += PM[i * P.k + j]; }
@@ -80,16 +91,21 @@ fn target_dist(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
           @builtin(local_invocation_index) lid: u32) {
   let i = gid(wid, nwg, lid);
   if (i >= P.n) { return; }
-  // A column whose q all underflowed (f_j = 0) gets p = 0, as in the CPU reference.
+  // A column whose q all underflowed (f_j = 0) gets p = 0, as in the CPU reference. A q or f
+  // that is not finite (from a NaN code) makes the row NaN, so that the loss says so and
+  // training stops, instead of p = 0 and a loss of 0.
+  // q·(q/f), not q²/f: q² underflows below 1e-19 where p itself is representable.
   var s = 0.0;
+  var ok = true;
   for (var j = 0u; j < P.k; j++) {
     let q = QM[i * P.k + j];
-    if (PM[j] > 0.0) { s += q * q / PM[j]; }
+    ok = ok && finite(q) && finite(PM[j]);
+    if (PM[j] > 0.0) { s += q * (q / PM[j]); }
   }
   for (var j = 0u; j < P.k; j++) {
     let q = QM[i * P.k + j];
     var v = 0.0;
-    if (PM[j] > 0.0 && s > 0.0) { v = q * q / PM[j] / s; }
+    if (!ok) { v = nan(); } else if (PM[j] > 0.0 && s > 0.0) { v = q * (q / PM[j]) / s; }
     OUT[i * P.k + j] = v;
   }
 }
@@ -102,6 +118,11 @@ fn kl_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   var s = 0.0;
   for (var j = 0u; j < P.k; j++) {
     let p = PM[i * P.k + j];
+    // Terms with p = 0 add 0; a p that is not finite makes the loss NaN, as in the reference.
+    if (!finite(p)) {
+      s = nan();
+      break;
+    }
     if (p > 0.0) { s += p * (log(p) - log(QM[i * P.k + j])); }
   }
   OUT[i] = s;

@@ -131,6 +131,8 @@ export function targetDistribution(
   checkNkd(op, n, k);
   checkLength(op, "q", q, n * k, `[${n},${k}]`);
   const Q = f64(q);
+  const bad = Q.findIndex(Number.isNaN);
+  if (bad >= 0) throw new RangeError(`Cannot run ${op}: q holds NaN in row ${Math.floor(bad / k)}`);
   const f = new Float64Array(k);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < k; j++) f[j] += Q[i * k + j];
@@ -140,7 +142,8 @@ export function targetDistribution(
     const r = i * k;
     let s = 0;
     for (let j = 0; j < k; j++) {
-      const v = f[j] > 0 ? Q[r + j] * Q[r + j] / f[j] : 0;
+      // f_j = 0 (the column underflowed): p = 0; a NaN propagates.
+      const v = f[j] !== 0 ? Q[r + j] * (Q[r + j] / f[j]) : 0;
       p[r + j] = v;
       s += v;
     }

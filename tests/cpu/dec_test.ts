@@ -191,3 +191,13 @@ Deno.test("DEC ops reject bad alpha and lengths", () => {
   assertThrows(() => klGrad([0], [0], [1], [1], 1, 1, 1, -1), RangeError, "alpha must be > 0");
   assertThrows(() => klDivergence([1], [1, 0], 1, 1), TypeError, "q must have 1 elements");
 });
+
+Deno.test("targetDistribution: a NaN in q is named, not read as an empty column; tiny q keeps its share", () => {
+  assertThrows(
+    () => targetDistribution([0.5, 0.5, NaN, 0.5], 2, 2),
+    RangeError,
+    "q holds NaN in row 1",
+  );
+  const p = targetDistribution([1e-30, 1, 1e-30, 1], 2, 2);
+  assert(Math.abs(p[0] / 1e-30 - 1) < 1e-9, String(p[0]));
+});

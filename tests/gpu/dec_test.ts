@@ -117,3 +117,22 @@ gpuTest("target distribution of a q with an all-zero column: p is 0 there, not N
   close(po, C.targetDistribution(q, n, k), Q_ATOL, "p with f_1 = 0");
   for (let i = 0; i < n; i++) assert(po[i * k + 1] === 0, `p[${i}, 1] = ${po[i * k + 1]}`);
 });
+
+gpuTest("DEC: a NaN code makes the loss NaN (not 0); tiny q keeps its target share", async () => {
+  await webgpu();
+  // One code is NaN (a diverged encoder): the loss must say so, or training goes on with NaN
+  // centres while it reads 0.
+  const z = gt([0, 0, NaN, 1, 2, 2], [3, 2]), mu = gt([0, 0, 2, 2], [2, 2]);
+  const q = ops.softAssign(z, mu, 1);
+  const p = ops.targetDistribution(q);
+  const { loss, q: q2 } = ops.decKlLoss(z, mu, p, 1);
+  const [l] = await readAll([loss]);
+  assert(Number.isNaN(l[0]), `loss ${l[0]}`);
+  // q² underflows f32 below 1e-19, but p = q²/f (renormalised) is representable.
+  const qt = gt([1e-30, 1, 1e-30, 1], [2, 2]);
+  const pt = ops.targetDistribution(qt);
+  const [po] = await readAll([pt]);
+  close(po, C.targetDistribution([1e-30, 1, 1e-30, 1], 2, 2), 1e-36, "p of tiny q", 1e-5);
+  assert(po[0] > 0, `p[0, 0] = ${po[0]}`);
+  for (const t of [z, mu, q, p, loss, q2, qt, pt]) t.dispose();
+});
