@@ -172,6 +172,11 @@ export class ConvAutoencoder {
       slope: 0.02,
       ...config,
     };
+    if (!(c.slope > 0)) {
+      throw new RangeError(
+        `Cannot build autoencoder: the leaky ReLU slope must be > 0: current value is ${c.slope}`,
+      );
+    }
     if (!c.channels.every((v) => Number.isInteger(v) && v >= 1)) {
       throw new RangeError(
         `Cannot build autoencoder: channels must be positive integers: found [${c.channels}]`,

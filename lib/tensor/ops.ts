@@ -124,7 +124,7 @@ export interface Conv2dOptions extends ConvOpts {
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, o: Conv2dOptions): Tensor {
   checkDevice("conv2d", x, w, b);
   checkConv("conv2d", x, w, b, o, 1);
-  const slope = o.slope ?? 1;
+  const slope = fusedSlope("conv2d", o.slope ?? 1);
   const ho = Math.floor((x.shape[2] + 2 * o.padding[0] - w.shape[2]) / o.stride[0]) + 1;
   const wo = Math.floor((x.shape[3] + 2 * o.padding[1] - w.shape[3]) / o.stride[1]) + 1;
   if (ho < 1 || wo < 1) {
@@ -183,7 +183,7 @@ export function convTranspose2d(
   if (ho < 1 || wo < 1) {
     throw new RangeError(`Cannot run conv_transpose2d: output size [${ho}, ${wo}] is empty`);
   }
-  const slope = o.slope ?? 1;
+  const slope = fusedSlope("conv_transpose2d", o.slope ?? 1);
   const conv = { stride: o.stride, padding: o.padding };
   const k = backendOf(x);
   const y = k.convTranspose2d(x, w, b, conv, [ho, wo], slope);
@@ -219,6 +219,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null, slope = 1): Tenso
   if (b && (b.shape.length !== 1 || b.shape[0] !== outF)) {
     throw new TypeError(`Cannot run linear: bias must be [${outF}]: found [${b.shape}]`);
   }
+  fusedSlope("linear", slope);
   const k = backendOf(x);
   const y = k.matmul(x, w, n, outF, inF, false, true, b, slope);
   return record(y, "linear", [x, w, b], (gy, into) => {
@@ -254,6 +255,17 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     a.requiresGrad ? k.matmul(gy, b, m, kk, n, false, true, null, 1) : null,
     b.requiresGrad ? k.matmul(a, gy, kk, n, m, true, false, null, 1) : null,
   ]);
+}
+
+/**
+ * The slope of a fused leaky ReLU: its backward tells the branch by the output's sign, which
+ * only a positive slope keeps.
+ */
+function fusedSlope(op: string, slope: number): number {
+  if (!(slope > 0)) {
+    throw new RangeError(`Cannot run ${op}: slope must be > 0: current value is ${slope}`);
+  }
+  return slope;
 }
 
 /**

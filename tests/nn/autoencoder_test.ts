@@ -199,6 +199,12 @@ Deno.test("decoder plan reaches every input size 1..64 at depths 1 to 6, exactly
     RangeError,
     "channels must be positive integers",
   );
+  // The fused leaky backward tells the branch by the output's sign: only slopes > 0 work.
+  assertThrows(
+    () => new ConvAutoencoder({ inputShape: [1, 28, 28], slope: -0.5 }),
+    RangeError,
+    "slope must be > 0",
+  );
 });
 
 for (const device of ["cpu", "webgpu"] as const) {

@@ -494,3 +494,23 @@ gpuTest(
     for (const t of [a, b, x]) t.dispose();
   },
 );
+
+Deno.test("fused leaky ReLU slopes must be > 0 (the backward tells the branch by the output's sign)", () => {
+  const x = Tensor.fromArray([-1, 0, 1, 2], [1, 1, 2, 2], "cpu");
+  const w = Tensor.fromArray([1], [1, 1, 1, 1], "cpu");
+  const o = { stride: [1, 1] as [number, number], padding: [0, 0] as [number, number] };
+  for (const slope of [-0.5, 0]) {
+    assertThrows(() => ops.conv2d(x, w, null, { ...o, slope }), RangeError, "slope must be > 0");
+    assertThrows(
+      () => ops.convTranspose2d(x, w, null, { ...o, slope }),
+      RangeError,
+      "slope must be > 0",
+    );
+    assertThrows(
+      () => ops.linear(x.reshape([4, 1]), w.reshape([1, 1]), null, slope),
+      RangeError,
+      "slope must be > 0",
+    );
+  }
+  for (const t of [x, w]) t.dispose();
+});
