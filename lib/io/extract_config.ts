@@ -97,8 +97,8 @@ export const extractConfigSchema = z.object({
     overlap: z.number().min(0).lt(1).default(0.5),
     /** FFT length, or null for nextpow2(1.2 · nperseg). */
     nfft: z.number().int().positive().nullable().default(null),
-    /** Kaiser β. */
-    beta: z.number().min(0).default(DEFAULT_BETA),
+    /** Kaiser β (at most 700: I0(β) overflows a double near 713). */
+    beta: z.number().min(0).max(700).default(DEFAULT_BETA),
     /** Frequency band kept, Hz. */
     fmin: z.number().min(0).default(1),
     fmax: z.number().positive().default(18),
@@ -173,6 +173,13 @@ export function checkConsistency(c: ExtractConfig, source = "config"): void {
     );
   }
   const g = spectrogramGeometry(c);
+  if (g.nperseg < 2) {
+    throw new UserError(
+      `Cannot use ${source}: spectrogram.windowLength ${s.windowLength} s is ${g.nperseg} sample ` +
+        `at ${fs} Hz: expected a window of at least 2 samples (${(0.5 / fs).toPrecision(3)} s ` +
+        `or more)`,
+    );
+  }
   if (s.nfft !== null && (s.nfft < g.nperseg || (s.nfft & (s.nfft - 1)) !== 0)) {
     throw new UserError(
       `Cannot use ${source}: spectrogram.nfft must be a power of two >= nperseg (${g.nperseg}): current value is ${s.nfft}`,

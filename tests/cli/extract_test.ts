@@ -522,6 +522,17 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
     UserError,
     "preprocess.bandpass.freqmax must be below the Nyquist frequency 10 Hz",
   );
+  // A window of one sample, and a Kaiser beta whose I0 overflows: refused here, not per sample.
+  assertThrows(
+    () => parseExtractConfig({ ...base, spectrogram: { windowLength: 0.004, fmin: 0, fmax: 50 } }),
+    UserError,
+    "spectrogram.windowLength 0.004 s is 1 sample at 100 Hz: expected a window of at least 2 samples (0.00500 s or more)",
+  );
+  assertThrows(
+    () => parseExtractConfig({ ...base, spectrogram: { beta: 1000 } }),
+    UserError,
+    "spectrogram.beta",
+  );
 });
 
 Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (first 4 rows, no response); a listed file that is missing is reported", async () => {
