@@ -288,6 +288,7 @@ export {
   gpuTuning,
   gpuTuningSource,
   retuneGpu,
+  stepsInFlight,
   type TuningSource,
 } from "./lib/tensor/backends.ts";
 export {
