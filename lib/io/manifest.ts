@@ -308,28 +308,16 @@ function placeByPicks(task: SampleTask, eventId: string, picks: PickIndex): void
  */
 export function parseEsecTime(s: string): number | null {
   const m = /^(\d{4})_(\d{2})_(\d{2}) (\d{2})(\d{2})(\d{2})$/.exec(s.trim());
-  if (!m) return null;
-  const [y, mo, d, h, mi, sec] = m.slice(1).map(Number);
-  return utcTime(y, mo, d, h, mi, sec);
+  return m ? isoOrNull(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`) : null;
 }
 
-/**
- * A UTC time from its fields (month 1-12), or null when they name no such time: Date.UTC
- * rolls 2024-02-30 over to March 1st, so only fields that read back are valid.
- */
-function utcTime(y: number, mo: number, d: number, h: number, mi: number, s: number, ms = 0) {
-  const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  const x = new Date(t);
-  const back = [
-    x.getUTCFullYear(),
-    x.getUTCMonth() + 1,
-    x.getUTCDate(),
-    x.getUTCHours(),
-    x.getUTCMinutes(),
-    x.getUTCSeconds(),
-    x.getUTCMilliseconds(),
-  ];
-  return back.every((v, i) => v === [y, mo, d, h, mi, s, ms][i]) ? t : null;
+/** {@linkcode parseUtc} of a time text built from fields, or null where they name no time. */
+function isoOrNull(iso: string): number | null {
+  try {
+    return parseUtc(iso);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -455,8 +443,8 @@ export async function npzTasks(dir: string, samplingRate: number): Promise<Sampl
   for (const r of rows) {
     const [network, station, stamp] = r.fname.replace(/\.npz$/, "").split("_");
     const m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)/.exec(stamp ?? "");
-    const start = (m ? utcTime(+m[1], +m[2], +m[3], +m[4], +m[5], +m[6], +m[7] * 10) : null) ??
-      NaN;
+    const start =
+      (m ? isoOrNull(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7]}Z`) : null) ?? NaN;
     const itp = r.itp.trim() === "" ? NaN : Number(r.itp);
     const chan = ((r.channels ?? "").split("_")[0] || "HHZ").slice(0, 2) + "?";
     const id = r.fname.replace(/\.npz$/, "");
