@@ -147,6 +147,8 @@ export class Dataset {
   #file: Deno.FsFile | null;
   #dataOffset: number;
   #sampleSize: number;
+  /** Samples whose values were found finite (1) at a read. */
+  #checked: Uint8Array;
 
   /** @internal Use {@linkcode openDataset}. */
   constructor(
@@ -168,6 +170,7 @@ export class Dataset {
     this.#file = file;
     this.#dataOffset = dataOffset;
     this.#sampleSize = meta.shape[1] * meta.shape[2] * meta.shape[3];
+    this.#checked = new Uint8Array(this.count);
   }
 
   /**
@@ -217,15 +220,20 @@ export class Dataset {
       b += run;
     }
     // extract and import write finite values only: anything else was changed since, and would
-    // turn the training loss into NaN far from its cause.
-    for (let i = 0; i < out.length; i++) {
-      if (!Number.isFinite(out[i])) {
-        const idx = indices[Math.floor(i / ss)];
-        throw new RangeError(
-          `Cannot read sample ${this.samples[idx]?.id ?? idx} (index ${idx}) of ${this.dir}: ` +
-            `element ${i % ss} is ${out[i]}: expected finite values`,
-        );
+    // turn the training loss into NaN far from its cause. Each sample is checked at its first
+    // read in this process, not at every epoch's.
+    for (let b = 0; b < indices.length; b++) {
+      const idx = indices[b];
+      if (this.#checked[idx]) continue;
+      for (let i = b * ss; i < (b + 1) * ss; i++) {
+        if (!Number.isFinite(out[i])) {
+          throw new RangeError(
+            `Cannot read sample ${this.samples[idx]?.id ?? idx} (index ${idx}) of ${this.dir}: ` +
+              `element ${i - b * ss} is ${out[i]}: expected finite values`,
+          );
+        }
       }
+      this.#checked[idx] = 1;
     }
     normalizeSamples(out, ss, normalize);
     return out;
