@@ -124,7 +124,7 @@ export interface Conv2dOptions extends ConvOpts {
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, o: Conv2dOptions): Tensor {
   checkDevice("conv2d", x, w, b);
   checkConv("conv2d", x, w, b, o, 1);
-  const slope = fusedSlope("conv2d", o.slope ?? 1);
+  const slope = checkSlope("conv2d", o.slope ?? 1);
   const ho = Math.floor((x.shape[2] + 2 * o.padding[0] - w.shape[2]) / o.stride[0]) + 1;
   const wo = Math.floor((x.shape[3] + 2 * o.padding[1] - w.shape[3]) / o.stride[1]) + 1;
   if (ho < 1 || wo < 1) {
@@ -183,7 +183,7 @@ export function convTranspose2d(
   if (ho < 1 || wo < 1) {
     throw new RangeError(`Cannot run conv_transpose2d: output size [${ho}, ${wo}] is empty`);
   }
-  const slope = fusedSlope("conv_transpose2d", o.slope ?? 1);
+  const slope = checkSlope("conv_transpose2d", o.slope ?? 1);
   const conv = { stride: o.stride, padding: o.padding };
   const k = backendOf(x);
   const y = k.convTranspose2d(x, w, b, conv, [ho, wo], slope);
@@ -219,7 +219,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null, slope = 1): Tenso
   if (b && (b.shape.length !== 1 || b.shape[0] !== outF)) {
     throw new TypeError(`Cannot run linear: bias must be [${outF}]: found [${b.shape}]`);
   }
-  fusedSlope("linear", slope);
+  checkSlope("linear", slope);
   const k = backendOf(x);
   const y = k.matmul(x, w, n, outF, inF, false, true, b, slope);
   return record(y, "linear", [x, w, b], (gy, into) => {
@@ -258,10 +258,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * The slope of a fused leaky ReLU: its backward tells the branch by the output's sign, which
+ * A leaky ReLU's slope, checked: the backward tells the branch by the output's sign, which
  * only a positive slope keeps.
  */
-function fusedSlope(op: string, slope: number): number {
+function checkSlope(op: string, slope: number): number {
   if (!(slope > 0)) {
     throw new RangeError(`Cannot run ${op}: slope must be > 0: current value is ${slope}`);
   }
@@ -276,9 +276,7 @@ function fusedSlope(op: string, slope: number): number {
  * @returns y.
  */
 export function leakyRelu(x: Tensor, slope: number): Tensor {
-  if (!(slope > 0)) {
-    throw new RangeError(`Cannot run leaky_relu: slope must be > 0: current value is ${slope}`);
-  }
+  checkSlope("leaky_relu", slope);
   const k = backendOf(x);
   const y = k.leaky(x, slope);
   return record(y, "leaky_relu", [x], (gy) => [k.leakyGrad(y, gy, slope)]);

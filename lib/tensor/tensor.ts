@@ -124,32 +124,21 @@ export function noGrad<T>(fn: () => T): T {
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
-  let result: T;
+  // On a throw (a shape error, a batch too large to bind) nothing is returned: the scope's
+  // tensors are let go all the same, or their buffers would be stranded.
+  const keep = new Set<Tensor>();
   try {
-    result = fn();
-  } catch (e) {
-    // A throw (a shape error, a batch too large to bind) would otherwise strand every buffer
-    // made so far: dispose them, kept ones excepted, as on return.
+    const result = fn();
+    collect(result, keep);
+    return result;
+  } finally {
     scopes.pop();
     const parent = scopes[scopes.length - 1];
     for (const t of scope) {
-      if (t.kept) parent?.add(t);
+      if (keep.has(t) || t.kept) parent?.add(t);
       else t.dispose();
     }
-    throw e;
   }
-  scopes.pop();
-  const keep = new Set<Tensor>();
-  collect(result!, keep);
-  const parent = scopes[scopes.length - 1];
-  for (const t of scope) {
-    if (keep.has(t) || t.kept) {
-      parent?.add(t);
-    } else {
-      t.dispose();
-    }
-  }
-  return result!;
 }
 
 function collect(v: unknown, out: Set<Tensor>): void {
