@@ -409,10 +409,10 @@ export async function finetune(
     const set = ae.build(device, [{ name: "centroids", shape: [k, d], init: cen.data }]);
     set.load(new Map([...pre, ["centroids", cen]]));
     const mu = set.byName.get("centroids")!;
-    opt = cfg.optimizer === "adam"
+    // `opt` for the finally below; `optimizer`, never undefined, for the closures.
+    const optimizer = opt = cfg.optimizer === "adam"
       ? new Adam(set, { lr: cfg.lr })
       : new Sgd(set, { lr: cfg.lr, momentum: cfg.momentum });
-    const optimizer = opt;
     const rng = new Rng(cfg.seed);
     const n = ds.count, shape = ds.sampleShape, norm: Normalize = info.normalize;
     const interval = updateIntervalOf(cfg, n);

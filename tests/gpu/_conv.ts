@@ -35,6 +35,144 @@ export const T = 4;
 /** The WebGPU backend. */
 export const webgpuBackend = () => backendNamed("webgpu");
 
+/** Convolution cases on awkward shapes (batch 1, odd widths with stride 2, 1 channel, ...). */
+export const CONV_CASES: ConvCase[] = [
+  {
+    name: "batch 1, Ci 3 Co 5, odd width 7 with stride 2, kernel 3x2, padding (1,0)",
+    x: [1, 3, 9, 7],
+    w: [5, 3, 3, 2],
+    stride: [2, 2],
+    padding: [1, 0],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "Ci 1 Co 1, kernel 1x3, stride (1,2), padding (0,1), no bias",
+    x: [2, 1, 5, 11],
+    w: [1, 1, 1, 3],
+    stride: [1, 2],
+    padding: [0, 1],
+    bias: false,
+    slope: 1,
+  },
+  {
+    // N·Ho·Wo = 3·6·7 = 126: pixel tiles of 4 straddle image boundaries.
+    name: "batch 3, Ci 5 Co 7, kernel 5x3, stride (2,1), padding (2,1), tiles across images",
+    x: [3, 5, 11, 7],
+    w: [7, 5, 5, 3],
+    stride: [2, 1],
+    padding: [2, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    // Ho = floor((10 − 2)/3) + 1 = 3 covers rows 0..7: rows 8, 9 get no gradient.
+    name: "stride 3 with kernel 2 drops trailing rows and columns",
+    x: [2, 2, 10, 11],
+    w: [3, 2, 2, 2],
+    stride: [3, 3],
+    padding: [0, 0],
+    bias: true,
+    slope: 1,
+  },
+];
+
+/** Transposed convolution cases (the weight is [A, B, KH, KW]). */
+export const CONVT_CASES: ConvCase[] = [
+  {
+    name: "k3 s2 padding (0,1) as the seed's d2, A 5 B 3",
+    x: [2, 5, 5, 5],
+    w: [5, 3, 3, 3],
+    stride: [2, 2],
+    padding: [0, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "k3 s2 padding (1,0) with output padding (1,0), batch 1, B 1",
+    x: [1, 3, 6, 4],
+    w: [3, 1, 3, 3],
+    stride: [2, 2],
+    padding: [1, 0],
+    outputPadding: [1, 0],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "stride (2,3), kernel 3x5, padding (0,1), output padding (1,2)",
+    x: [2, 3, 4, 5],
+    w: [3, 5, 3, 5],
+    stride: [2, 3],
+    padding: [0, 1],
+    outputPadding: [1, 2],
+    bias: true,
+    slope: 1,
+  },
+  {
+    // kh0 = 1 for odd output rows: those phases receive no tap at all (bias only).
+    name: "kernel 1x1 with stride 2: phases without taps",
+    x: [2, 3, 3, 5],
+    w: [3, 5, 1, 1],
+    stride: [2, 2],
+    padding: [0, 0],
+    outputPadding: [1, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    // Few output channels with sh·sw <= 4 take conv_transpose2d_phase.wgsl (B <= 3, or
+    // <= 8 on software adapters; the cases below with B 5 and 7 too): a 5-row window offset range,
+    // block positions running across images (batch 3), an odd output padding.
+    name:
+      "phase kernel: B 2, stride (1,2), kernel 5x3, padding (2,1), output padding (0,1), batch 3",
+    x: [3, 4, 5, 6],
+    w: [4, 2, 5, 3],
+    stride: [1, 2],
+    padding: [2, 1],
+    outputPadding: [0, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "phase kernel: B 1, kernel 1x1 with stride 2: phases without taps",
+    x: [2, 3, 3, 5],
+    w: [3, 1, 1, 1],
+    stride: [2, 2],
+    padding: [0, 0],
+    outputPadding: [1, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "phase kernel: B 3, stride 1, kernel 2x2, no padding",
+    x: [2, 5, 4, 7],
+    w: [5, 3, 2, 2],
+    stride: [1, 1],
+    padding: [0, 0],
+    bias: false,
+    slope: 1,
+  },
+  {
+    name: "B 6, A 9, stride 2, kernel 3x3, padding (1,0), output padding (0,1), batch 3",
+    x: [3, 9, 4, 5],
+    w: [9, 6, 3, 3],
+    stride: [2, 2],
+    padding: [1, 0],
+    outputPadding: [0, 1],
+    bias: true,
+    slope: SLOPE,
+  },
+  {
+    name: "stride 1, kernel 2x3, padding (1,1), A 6 B 7",
+    x: [1, 6, 5, 4],
+    w: [6, 7, 2, 3],
+    stride: [1, 1],
+    padding: [1, 1],
+    bias: false,
+    slope: 1,
+  },
+];
+
 /** A case's Float64 inputs. */
 export interface Inputs {
   x: Float64Array;

@@ -26,39 +26,19 @@ import {
   checkConv2d,
   checkConvT,
   checkInputAct,
+  CONV_CASES,
   type ConvCase,
+  CONVT_CASES,
   SLOPE,
   webgpuBackend,
 } from "./_conv.ts";
 
+// Cases conv_test.ts also runs under the adapter's tuning, then ones that pick a GPU's own
+// variants (a partial channel quad, the seed layers at batch 1, 40 channels).
 const CONV: ConvCase[] = [
-  {
-    name: "b1 Ci3 Co5 7 wide s2 k3x2",
-    x: [1, 3, 9, 7],
-    w: [5, 3, 3, 2],
-    stride: [2, 2],
-    padding: [1, 0],
-    bias: true,
-    slope: SLOPE,
-  },
-  {
-    name: "Ci1 Co1 k1x3 (TQ1 TP2)",
-    x: [2, 1, 5, 11],
-    w: [1, 1, 1, 3],
-    stride: [1, 2],
-    padding: [0, 1],
-    bias: false,
-    slope: 1,
-  },
-  {
-    name: "b3 Ci5 Co7 k5x3",
-    x: [3, 5, 11, 7],
-    w: [7, 5, 5, 3],
-    stride: [2, 1],
-    padding: [2, 1],
-    bias: true,
-    slope: SLOPE,
-  },
+  CONV_CASES[0], // b1 Ci3 Co5 7 wide s2 k3x2
+  CONV_CASES[1], // Ci1 Co1 k1x3 (TQ1 TP2)
+  CONV_CASES[2], // b3 Ci5 Co7 k5x3
   {
     name: "Ci6 Co11 (TQ2 TP1, partial quad)",
     x: [2, 6, 9, 10],
@@ -79,44 +59,10 @@ const CONV: ConvCase[] = [
   },
 ];
 const CONVT: ConvCase[] = [
-  {
-    name: "k3 s2 A5 B3 (phase)",
-    x: [2, 5, 5, 5],
-    w: [5, 3, 3, 3],
-    stride: [2, 2],
-    padding: [0, 1],
-    bias: true,
-    slope: SLOPE,
-  },
-  {
-    name: "B6 A9 s2 op(0,1) (TQ1 TP1 channel kernel)",
-    x: [3, 9, 4, 5],
-    w: [9, 6, 3, 3],
-    stride: [2, 2],
-    padding: [1, 0],
-    outputPadding: [0, 1],
-    bias: true,
-    slope: SLOPE,
-  },
-  {
-    name: "s(2,3) k3x5 B5",
-    x: [2, 3, 4, 5],
-    w: [3, 5, 3, 5],
-    stride: [2, 3],
-    padding: [0, 1],
-    outputPadding: [1, 2],
-    bias: true,
-    slope: 1,
-  },
-  {
-    name: "s1 k2x3 A6 B7",
-    x: [1, 6, 5, 4],
-    w: [6, 7, 2, 3],
-    stride: [1, 1],
-    padding: [1, 1],
-    bias: false,
-    slope: 1,
-  },
+  CONVT_CASES[0], // k3 s2 A5 B3 (phase)
+  CONVT_CASES[7], // B6 A9 s2 op(0,1) (TQ1 TP1 channel kernel)
+  CONVT_CASES[2], // s(2,3) k3x5 B5
+  CONVT_CASES[8], // s1 k2x3 A6 B7
   {
     name: "seed d3 batch 1",
     x: [1, 32, 11, 9],
