@@ -5,6 +5,7 @@ import {
   formatStationXml,
   readStationXml,
   readStationXmlFile,
+  type StationXmlChannel,
 } from "../../lib/io/stationxml.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
 import {
@@ -12,6 +13,20 @@ import {
   type InstrumentResponse,
   removeResponse,
 } from "../../lib/signal/response.ts";
+
+/** A 100 Hz vertical channel at (0, 0) since 2020, without a Response. */
+const vertical = (
+  codes: { network: string; station: string; location: string; channel: string },
+): StationXmlChannel => ({
+  ...codes,
+  latitude: 0,
+  longitude: 0,
+  elevation: 0,
+  samplingRate: 100,
+  startDate: "2020-01-01T00:00:00Z",
+  azimuth: 0,
+  dip: -90,
+});
 
 const ESEC = new URL("../../../shared/data/esec_massmovements/", import.meta.url).pathname;
 
@@ -60,19 +75,9 @@ Deno.test("XML that is not StationXML, bad XML and a channel with no response fa
     SampleError,
     "junk.xml",
   );
-  const xml = formatStationXml([{
-    network: "XX",
-    station: "NOR",
-    location: "",
-    channel: "HHZ",
-    latitude: 0,
-    longitude: 0,
-    elevation: 0,
-    samplingRate: 100,
-    startDate: "2020-01-01T00:00:00Z",
-    azimuth: 0,
-    dip: -90,
-  }]);
+  const xml = formatStationXml([
+    vertical({ network: "XX", station: "NOR", location: "", channel: "HHZ" }),
+  ]);
   const epochs = await readStationXml(xml, "nor.xml");
   assertEquals(epochs.length, 1);
   assertEquals(epochs[0].response, null);
@@ -305,17 +310,7 @@ Deno.test("findResponse: an epoch covers [start, end), overlapping epochs give t
     assertEquals(findResponse(epochs, id, Date.UTC(2025, 0, 1), "s.xml"), resp(3));
     assertEquals(findResponse(epochs, id, Date.UTC(2024, 0, 1), "s.xml"), resp(1));
   }
-  const xml = formatStationXml([{
-    ...id,
-    location: "--",
-    latitude: 0,
-    longitude: 0,
-    elevation: 0,
-    samplingRate: 100,
-    startDate: "2020-01-01T00:00:00Z",
-    azimuth: 0,
-    dip: -90,
-  }]);
+  const xml = formatStationXml([vertical({ ...id, location: "--" })]);
   assert(xml.includes('locationCode="--"'));
   assertEquals((await readStationXml(xml, "dash.xml")).map((e) => e.location), [""]);
 });
