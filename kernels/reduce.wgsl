@@ -10,7 +10,7 @@
 //                   none): the end of a split-K matmul (matmul.wgsl). As split_sum, lanes too.
 //                                                                             binds 1, 2, 3
 //   sum_partial     Out[g] = Σ A[g·chunk .. (g+1)·chunk) ∩ [0, count)
-//                   one workgroup per chunk; dispatch ceil(count/chunk).       binds 1, 3
+//                   one workgroup per chunk; dispatch max(1, ceil(count/chunk)). binds 1, 3
 //   sqdiff_partial  as sum_partial, of (A[i] − B[i])²                          binds 1, 2, 3
 //   finish          Out[0] = scale · Σ_{i<count} A[i], one workgroup; dispatch 1.  binds 1, 3
 //
@@ -85,6 +85,14 @@ fn split_sum_act(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   Out[i] = select(P.scale * s, s, s > 0.0);
 }
 
+// Partials of sum_partial and sqdiff_partial: ceil(count / chunk), at least 1. A grid split over
+// y (more than maxComputeWorkgroupsPerDimension chunks) has workgroups past the last one, which
+// must not store: a store past the binding is dropped on some adapters (lavapipe) but may land
+// on another element of it on others.
+fn chunks() -> u32 {
+  return max(1u, (P.count + P.chunk - 1u) / P.chunk);
+}
+
 @compute @workgroup_size(64)
 fn sum_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) lid: u32) {
@@ -94,7 +102,7 @@ fn sum_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   for (var i = g * P.chunk + lid; i < end; i += 64u) { s += A[i]; }
   sh[lid] = s;
   let r = tree(lid);
-  if (lid == 0u) { Out[g] = r; }
+  if (lid == 0u && g < chunks()) { Out[g] = r; }
 }
 
 @compute @workgroup_size(64)
@@ -109,7 +117,7 @@ fn sqdiff_partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   }
   sh[lid] = s;
   let r = tree(lid);
-  if (lid == 0u) { Out[g] = r; }
+  if (lid == 0u && g < chunks()) { Out[g] = r; }
 }
 
 @compute @workgroup_size(64)

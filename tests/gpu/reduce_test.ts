@@ -1,7 +1,8 @@
 /**
  * The split-K sums of reduce.wgsl (`split_sum`, `split_sum_act`) with several lanes per output
  * against a Float64 reference, on awkward counts and split numbers, and the `splitLanes`
- * tuning reaching the dispatchers (bias gradient, conv weight gradient, split-K matmul).
+ * tuning reaching the dispatchers (bias gradient, conv weight gradient, split-K matmul), and the
+ * chunk partials of a sum on a grid split over y.
  */
 import * as C from "../../lib/cpu/mod.ts";
 import * as K from "../../lib/gpu/kernels.ts";
@@ -201,3 +202,48 @@ gpuTest("splitLanes reaches the conv weight gradient and the split-K matmul", as
   ]);
   assertEquals(seen.map((d) => d.splits), [48, 10]);
 });
+
+gpuTest(
+  "sum_partial and sqdiff_partial on a grid over y (more than 65,535 chunks) write only their chunks' partials",
+  async () => {
+    // A loss of more than 65,535 · 4,096 floats (1 GiB, reachable where an adapter binds 2 GiB)
+    // has more chunks than one grid row holds: the runtime dispatches a 65,535 × 2 grid, and the
+    // workgroups past the last chunk must not store. A 1-float chunk gets there with 70,000
+    // floats. The partials are bound with room after them, so that a stray store is seen here
+    // (a store past a binding is dropped by lavapipe, but may land inside it on other GPUs).
+    const rt = await webgpu();
+    const be = backendNamed("webgpu");
+    const max = rt.device.limits.maxComputeWorkgroupsPerDimension;
+    const count = max + 4465;
+    const x = new Float32Array(count).map((_, i) => (i % 7) - 3);
+    const y = new Float32Array(count).map((_, i) => (i % 5) - 2);
+    const X = gt(x, [count]), Y = gt(y, [count]);
+    for (
+      const [name, def] of [["sum", K.KERNELS.sumPartial], [
+        "sqdiff",
+        K.KERNELS.sqdiffPartial,
+      ]] as const
+    ) {
+      const room = 2 * max + 64;
+      const out = be.fill([room], NaN);
+      rt.dispatch(
+        def,
+        [count, 0, 0, 0, 1, 0, { f32: 1 }, 0],
+        [X.ref, name === "sqdiff" ? Y.ref : null, out.ref],
+        count,
+      );
+      const [got] = await readAll([out]);
+      out.dispose();
+      let wrong = 0;
+      for (let i = 0; i < count; i++) {
+        const want = name === "sqdiff" ? (x[i] - y[i]) ** 2 : x[i];
+        if (got[i] !== want) wrong++;
+      }
+      assertEquals(wrong, 0, `${name}: partials wrong`);
+      const stray = got.subarray(count).findIndex((v) => !Number.isNaN(v));
+      assertEquals(stray, -1, `${name}: a workgroup past the end stored at ${count + stray}`);
+    }
+    X.dispose();
+    Y.dispose();
+  },
+);
