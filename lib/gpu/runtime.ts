@@ -180,6 +180,7 @@ export class GpuRuntime {
   #deferredFlushes = new Set<() => void>();
   #groupCount = 0;
   #maxGroups: number;
+  #lost: GPUDeviceLostInfo | null = null;
   #profile: {
     set: GPUQuerySet;
     resolve: GPUBuffer;
@@ -211,6 +212,21 @@ export class GpuRuntime {
     device.addEventListener("uncapturederror", (e) => {
       this.#errors.push((e as GPUUncapturedErrorEvent).error.message);
     });
+    device.lost.then((info) => this.#lost = info);
+  }
+
+  /**
+   * Throws when the device is lost (a driver reset or watchdog timeout on a real GPU, or
+   * destroy()): nothing recorded since can run, and a read would only fail with a bare
+   * validation error.
+   */
+  #checkLost(action: string): void {
+    const l = this.#lost;
+    if (!l) return;
+    throw new Error(
+      `Cannot ${action}: the WebGPU device was lost (${l.reason}): ${l.message || "no message"}: ` +
+        "rerun the command, or pass --cpu",
+    );
   }
 
   /**
@@ -653,6 +669,7 @@ export class GpuRuntime {
 
   /** Submits the recorded commands (if any) as one command buffer. */
   submit(): void {
+    this.#checkLost("submit GPU work");
     this.flushDeferred();
     if (!this.#submitting && this.#beforeSubmit.length) {
       this.#submitting = true;
@@ -684,6 +701,7 @@ export class GpuRuntime {
   async sync(): Promise<void> {
     this.submit();
     await this.device.queue.onSubmittedWorkDone();
+    this.#checkLost("finish GPU work");
     if (this.#errors.length) {
       throw new Error(`WebGPU reported an error: ${this.#errors.splice(0).join("; ")}`);
     }
@@ -719,14 +737,22 @@ export class GpuRuntime {
     // Deno's mapAsync blocks the calling thread until the GPU is done; called from a later
     // task, it lets the caller record and submit the next steps first.
     if (this.deferMap) await new Promise((r) => setTimeout(r, 0));
-    const out = await Promise.all(stages.map(async (s, i) => {
-      const n = refs[i].size;
-      if (!n) return new Float32Array(0);
-      await s.mapAsync(GPUMapMode.READ, 0, n);
-      const copy = new Float32Array(s.getMappedRange(0, n).slice(0));
-      s.unmap();
-      return copy;
-    }));
+    let out: Float32Array[];
+    try {
+      out = await Promise.all(stages.map(async (s, i) => {
+        const n = refs[i].size;
+        if (!n) return new Float32Array(0);
+        await s.mapAsync(GPUMapMode.READ, 0, n);
+        const copy = new Float32Array(s.getMappedRange(0, n).slice(0));
+        s.unmap();
+        return copy;
+      }));
+    } catch (e) {
+      // A lost device fails the map before its `lost` promise settles: look a task later.
+      await new Promise((r) => setTimeout(r, 0));
+      this.#checkLost("read from the GPU");
+      throw e;
+    }
     for (const s of stages) this.#staging.push(s);
     if (this.#errors.length) {
       throw new Error(`WebGPU reported an error: ${this.#errors.splice(0).join("; ")}`);

@@ -6,7 +6,7 @@
 import { bucketSize } from "../../lib/gpu/pool.ts";
 import { compileAll, conv2dDef, KERNELS } from "../../lib/gpu/kernels.ts";
 import * as K from "../../lib/gpu/kernels.ts";
-import { BindingSizeError, type KernelDef } from "../../lib/gpu/runtime.ts";
+import { BindingSizeError, GpuRuntime, type KernelDef } from "../../lib/gpu/runtime.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { Adam } from "../../lib/optim/optimizers.ts";
 import { backendNamed } from "../../lib/tensor/backends.ts";
@@ -365,5 +365,26 @@ gpuTest(
     y.dispose();
     const wrong = [...out.keys()].filter((i) => out[i] !== i);
     assertEquals(wrong, []);
+  },
+);
+
+gpuTest(
+  "a lost device fails the next read and submit with an error that says so, not with data",
+  async () => {
+    // A real GPU can lose its device (a driver reset, a watchdog timeout); destroy() loses it
+    // the same way here. Reads must not hand back data from it, and work recorded after the
+    // loss must not be submitted as if it ran.
+    const adapter = (await navigator.gpu.requestAdapter())!;
+    const device = await adapter.requestDevice();
+    const rt = new GpuRuntime(device);
+    const x = { buffer: rt.pool.acquire(16), offset: 0, size: 16 };
+    rt.write(x, new Float32Array([1, 2, 3, 4]));
+    assertEquals(Array.from((await rt.read([x]))[0]), [1, 2, 3, 4]);
+    device.destroy();
+    rt.write(x, new Float32Array([5, 6, 7, 8]));
+    await assertRejects(() => rt.read([x]), Error, "the WebGPU device was lost (destroyed)");
+    rt.clear(x);
+    assertThrows(() => rt.submit(), Error, "Cannot submit GPU work: the WebGPU device was lost");
+    await assertRejects(() => rt.sync(), Error, "the WebGPU device was lost");
   },
 );
