@@ -48,8 +48,11 @@ export function parseLabels(
     }
     return out;
   }
-  const lines = rows.map((r) => r.join(","));
-  if (lines.length === n + 1 && lines[0].trim().toLowerCase() === "label") lines.shift();
+  // One label per line: an empty line is a sample whose label is unknown, so empty lines
+  // count (only blank lines past the last sample's are dropped).
+  const lines = parseCsv(text, ",", { keepEmptyLines: true }).map((r) => r.join(","));
+  if (lines.length > n && lines[0].trim().toLowerCase() === "label") lines.shift();
+  while (lines.length > n && lines[lines.length - 1].trim() === "") lines.pop();
   if (lines.length !== n) {
     throw new UserError(
       `Cannot read labels ${source}: expected ${n} labels (one per line): found ${lines.length}`,

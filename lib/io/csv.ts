@@ -9,7 +9,9 @@
  *
  * @param text CSV text.
  * @param delimiter Field separator (default ",").
- * @returns rows; blank lines are dropped.
+ * @param options `keepEmptyLines`: an empty line is a row of one empty field (where a line
+ *   stands for a value, as in a file of one label per line) instead of being dropped.
+ * @returns rows; blank lines are dropped unless `keepEmptyLines` is set.
  * @example
  * ```ts
  * import { parseCsv } from "./csv.ts";
@@ -17,7 +19,12 @@
  * if (rows[1][1] !== 'x, "y"') throw new Error();
  * ```
  */
-export function parseCsv(text: string, delimiter = ","): string[][] {
+export function parseCsv(
+  text: string,
+  delimiter = ",",
+  options: { keepEmptyLines?: boolean } = {},
+): string[][] {
+  const keep = options.keepEmptyLines ?? false;
   const rows: string[][] = [];
   let row: string[] = [];
   let field = "";
@@ -41,7 +48,7 @@ export function parseCsv(text: string, delimiter = ","): string[][] {
       if (c === "\r" && text[i + 1] === "\n") i++;
       row.push(field);
       field = "";
-      if (row.length > 1 || row[0] !== "") rows.push(row);
+      if (keep || row.length > 1 || row[0] !== "") rows.push(row);
       row = [];
     } else field += c;
   }

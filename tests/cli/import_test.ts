@@ -91,3 +91,31 @@ Deno.test("import streams a C-order array in pieces (any piece size, the same da
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("import takes one label per line with empty lines for unknown labels", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(
+      `${root}/a.npy`,
+      encodeNpy(new Float32Array(4 * 2 * 2).fill(1), [4, 2, 2]),
+    );
+    // "\n".join(["quake", "", "blast", ""]) + "\n", as Python writes it; CRLF and a header too.
+    for (const text of ["quake\n\nblast\n\n", "label\r\nquake\r\n\r\nblast\r\n\r\n"]) {
+      const out = `${root}/d${text.length}`;
+      await Deno.writeTextFile(`${root}/l.txt`, text);
+      await importNpy(`${root}/a.npy`, out, { labels: `${root}/l.txt` });
+      const ds = await openDataset(out);
+      assertEquals(ds.labels(), ["quake", null, "blast", null], JSON.stringify(text));
+      ds.close();
+    }
+    await Deno.writeTextFile(`${root}/l.txt`, "quake\n\nblast\n");
+    await Deno.writeFile(`${root}/b.npy`, encodeNpy(new Float32Array(5 * 4).fill(1), [5, 2, 2]));
+    await assertRejects(
+      () => importNpy(`${root}/b.npy`, `${root}/db`, { labels: `${root}/l.txt` }),
+      UserError,
+      "expected 5 labels (one per line): found 3",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
