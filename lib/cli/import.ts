@@ -84,17 +84,8 @@ export async function importNpy(
     throw new UserError(`Cannot import ${npyPath}: ${(e as Error).message}`);
   }
   const s = arr.shape;
-  if (s.length !== 3 && s.length !== 4) {
-    throw new UserError(
-      `Cannot import ${npyPath}: expected shape [N,H,W] or [N,C,H,W]: found [${s}]`,
-    );
-  }
-  if (Array.isArray(arr.data)) {
-    throw new UserError(`Cannot import ${npyPath}: expected a numeric dtype: found '${arr.dtype}'`);
-  }
-  const shape: [number, number, number, number] = s.length === 3
-    ? [s[0], 1, s[1], s[2]]
-    : [s[0], s[1], s[2], s[3]];
+  checkNumericDtype(npyPath, arr.dtype);
+  const shape = datasetShape(npyPath, s);
   const f64 = npyToFloat64(arr);
   const data = new Float32Array(f64.length);
   for (let i = 0; i < f64.length; i++) {
@@ -138,6 +129,52 @@ function importedSample(id: string, label: string | null): SampleInfo {
   return { id, network: "", station: "", location: "", channel: "", referenceTime: "", label };
 }
 
+/** What a non-numeric dtype holds, for the message that refuses it. */
+const DTYPE_KINDS: Record<string, string> = {
+  O: "Python objects",
+  b: "booleans",
+  U: "strings",
+  S: "strings",
+  V: "raw bytes",
+  c: "complex numbers",
+  M: "dates and times",
+  m: "time spans",
+};
+
+/**
+ * Refuses a dtype that is not one number per element, before any data is read.
+ *
+ * @throws {UserError} naming the dtype and what it holds.
+ */
+function checkNumericDtype(npyPath: string, dtype: string): void {
+  if (isNumericDtype(dtype)) return;
+  const what = DTYPE_KINDS[dtype[1]];
+  throw new UserError(
+    `Cannot import ${npyPath}: expected a numeric dtype (f2, f4, f8, i1..i8, u1..u8): found '${dtype}'${
+      what ? ` (${what})` : ""
+    }`,
+  );
+}
+
+/**
+ * The dataset shape `[N, C, H, W]` of an array's shape `[N,H,W]` or `[N,C,H,W]`.
+ *
+ * @throws {UserError} for another rank, or a sample dimension of 0 (samples without values).
+ */
+function datasetShape(npyPath: string, s: number[]): [number, number, number, number] {
+  if (s.length !== 3 && s.length !== 4) {
+    throw new UserError(
+      `Cannot import ${npyPath}: expected shape [N,H,W] or [N,C,H,W]: found [${s}]`,
+    );
+  }
+  if (s.slice(1).some((d) => d < 1)) {
+    throw new UserError(
+      `Cannot import ${npyPath}: every dimension after N must be at least 1: found shape [${s}]`,
+    );
+  }
+  return s.length === 3 ? [s[0], 1, s[1], s[2]] : [s[0], s[1], s[2], s[3]];
+}
+
 async function readLabels(
   path: string | undefined,
   n: number,
@@ -179,6 +216,13 @@ async function importNpyStreaming(
       if (r === null || r === 0) break;
       got += r;
     }
+    // numpy.savez writes a zip of .npy files ("PK\x03\x04"; "PK\x05\x06" when empty).
+    if (got >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] < 8 && head[3] < 8) {
+      throw new UserError(
+        `Cannot import ${npyPath}: it is a zip archive (numpy.savez writes them), not a .npy ` +
+          `file: save the one array with numpy.save, or unzip the archive and import its .npy`,
+      );
+    }
     let h;
     try {
       h = readNpyHeader(head.subarray(0, got));
@@ -186,12 +230,10 @@ async function importNpyStreaming(
       throw new UserError(`Cannot import ${npyPath}: ${(e as Error).message}`);
     }
     const s = h.shape;
-    if (h.fortranOrder || !isNumericDtype(h.dtype) || (s.length !== 3 && s.length !== 4)) {
-      return null;
-    }
-    const shape: [number, number, number, number] = s.length === 3
-      ? [s[0], 1, s[1], s[2]]
-      : [s[0], s[1], s[2], s[3]];
+    // Refused here, from the header, before a large file is read whole.
+    checkNumericDtype(npyPath, h.dtype);
+    const shape = datasetShape(npyPath, s);
+    if (h.fortranOrder) return null;
     const [N, C, H, W] = shape;
     const size = Number(h.dtype.slice(2));
     const per = C * H * W, perBytes = per * size;

@@ -145,6 +145,14 @@ export function readNpyHeader(bytes: Uint8Array): NpyHeader {
   const text = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(
     bytes.subarray(start, start + headerLen),
   );
+  const fields = /'descr'\s*:\s*(\[.*\])\s*,\s*'/.exec(text);
+  if (fields) {
+    throw new TypeError(
+      `Cannot read npy: expected a numeric dtype (f2, f4, f8, i1..i8, u1..u8): found a structured dtype ${
+        fields[1]
+      }`,
+    );
+  }
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(text);
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text);
   const shape = /'shape'\s*:\s*\(([^)]*)\)/.exec(text);

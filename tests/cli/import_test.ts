@@ -92,6 +92,110 @@ Deno.test("import streams a C-order array in pieces (any piece size, the same da
   }
 });
 
+/** A version-1 `.npy` file with the given header dict text and body. */
+function npyWith(dict: string, body: Uint8Array): Uint8Array {
+  const text = dict.padEnd(Math.ceil((10 + dict.length + 1) / 64) * 64 - 10 - 1, " ") + "\n";
+  const file = new Uint8Array(10 + text.length + body.length);
+  file.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, text.length & 255, text.length >> 8], 0);
+  file.set([...text].map((c) => c.charCodeAt(0)), 10);
+  file.set(body, 10 + text.length);
+  return file;
+}
+
+Deno.test("import refuses arrays that are not numbers by their dtype, and .npz archives, with one clear line", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const cases: [string, string, string][] = [
+      // numpy.save(allow_pickle=True) of an object array: a pickle follows the header.
+      ["|O", "obj", "'|O' (Python objects)"],
+      ["|b1", "bool", "'|b1' (booleans)"],
+      ["<U2", "str", "'<U2' (strings)"],
+      ["<c8", "complex", "'<c8' (complex numbers)"],
+      ["<M8[ns]", "time", "'<M8[ns]' (dates and times)"],
+    ];
+    for (const [descr, name, want] of cases) {
+      const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (2, 2, 2), }`;
+      await Deno.writeFile(`${root}/${name}.npy`, npyWith(dict, new Uint8Array(128)));
+      const e = await assertRejects(
+        () => importNpy(`${root}/${name}.npy`, `${root}/d_${name}`),
+        UserError,
+        `Cannot import ${root}/${name}.npy: expected a numeric dtype (f2, f4, f8, i1..i8, u1..u8): found ${want}`,
+      );
+      assertEquals(e.message.split("\n").length, 1);
+      assertEquals(await Deno.stat(`${root}/d_${name}`).catch(() => null), null);
+    }
+    // A structured dtype: descr is a list of fields.
+    const st =
+      "{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (2, 2, 2), }";
+    await Deno.writeFile(`${root}/st.npy`, npyWith(st, new Uint8Array(64)));
+    await assertRejects(
+      () => importNpy(`${root}/st.npy`, `${root}/d_st`),
+      UserError,
+      "expected a numeric dtype (f2, f4, f8, i1..i8, u1..u8): found a structured dtype [('a', '<f4'), ('b', '<i4')]",
+    );
+    // numpy.savez writes a zip of .npy files.
+    await Deno.writeFile(
+      `${root}/a.npz`,
+      new Uint8Array([0x50, 0x4b, 3, 4, ...new Uint8Array(60)]),
+    );
+    await assertRejects(
+      () => importNpy(`${root}/a.npz`, `${root}/d_npz`),
+      UserError,
+      `Cannot import ${root}/a.npz: it is a zip archive (numpy.savez writes them), not a .npy file`,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("import refuses samples that hold no values, in C and Fortran order, naming the shape", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    for (const order of ["False", "True"]) {
+      for (const shape of ["(3, 0, 4)", "(3, 2, 4, 0)", "(3, 0, 2, 4)"]) {
+        const dict = `{'descr': '<f4', 'fortran_order': ${order}, 'shape': ${shape}, }`;
+        await Deno.writeFile(`${root}/z.npy`, npyWith(dict, new Uint8Array(0)));
+        await assertRejects(
+          () => importNpy(`${root}/z.npy`, `${root}/dz`),
+          UserError,
+          `Cannot import ${root}/z.npy: every dimension after N must be at least 1: found shape [${
+            shape.slice(1, -1).split(", ")
+          }]`,
+        );
+        assertEquals(await Deno.stat(`${root}/dz`).catch(() => null), null);
+      }
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("import reads Fortran-order arrays as NumPy does (transposed into C order)", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    // numpy.asfortranarray(a) of a [2, 3, 4] float64 a[n, h, w] = 100n + 10h + w: the file holds
+    // the elements with the first index fastest.
+    const [N, H, W] = [2, 3, 4];
+    const body = new Float64Array(N * H * W);
+    let f = 0;
+    for (let w = 0; w < W; w++) {
+      for (let h = 0; h < H; h++) for (let n = 0; n < N; n++) body[f++] = 100 * n + 10 * h + w;
+    }
+    const dict = "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3, 4), }";
+    await Deno.writeFile(`${root}/f.npy`, npyWith(dict, new Uint8Array(body.buffer)));
+    assertEquals(await importNpy(`${root}/f.npy`, `${root}/df`), [2, 1, 3, 4]);
+    const ds = await openDataset(`${root}/df`);
+    const want = Array.from({ length: N * H * W }, (_, i) => {
+      const n = Math.floor(i / (H * W)), h = Math.floor(i / W) % H, w = i % W;
+      return 100 * n + 10 * h + w;
+    });
+    assertEquals(Array.from(ds.readAll()), want);
+    ds.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("import takes one label per line with empty lines for unknown labels", async () => {
   const root = await Deno.makeTempDir();
   try {
