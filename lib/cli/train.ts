@@ -319,7 +319,10 @@ function chooseK(
     bar.done();
   }
   if (verbose) console.log(formatKSelection(sel));
-  console.log(`init: chose k = ${sel.best} by ${sel.criterion}`);
+  console.log(
+    `init: chose k = ${sel.best} by ${sel.criterion}` +
+      (sel.unscored ? ` (no candidate had a ${sel.unscored} score)` : ""),
+  );
   return sel;
 }
 

@@ -51,6 +51,11 @@ export interface KSelection {
   criterion: KCriterion;
   /** The chosen k (the smallest among ties). */
   best: number;
+  /**
+   * The criterion asked for, where no candidate had a value of it (e.g. a sampled silhouette
+   * that missed a small cluster at every k) and `criterion` is the first index that had one.
+   */
+  unscored?: KCriterion;
 }
 
 /** Options of {@linkcode selectK}. */
@@ -128,6 +133,9 @@ export function gmmParameters(k: number, d: number, covariance: "diag" | "full")
  *   spare).
  * @param opts Method, fit settings and criterion.
  * @returns the scores and the chosen k.
+ * @returns where no candidate has a value of the criterion, the k chosen by the first index
+ *   that has one, with `unscored` naming the criterion asked for.
+ * @throws RangeError when no candidate can be scored at all (every fit left one cluster).
  * @example
  * ```ts
  * import { selectK } from "./select_k.ts";
@@ -196,7 +204,30 @@ export function selectK(
     scores.push(score);
     opts.onK?.(score);
   }
+  const scored = (c: KCriterion) => scores.some((s) => !Number.isNaN(criterionValue(s, c)));
+  if (!scored(criterion)) {
+    // A sampled silhouette can miss a small cluster at every k; the other indices use all points.
+    const other = K_CRITERIA.find((c) => c !== "bic" && scored(c));
+    if (!other) {
+      throw new RangeError(
+        `Cannot choose k among [${ks}]: no candidate could be scored (every fit left fewer than ` +
+          `two non-empty clusters): the codes may be degenerate; pretrain longer, or try another --method`,
+      );
+    }
+    return { scores, criterion: other, best: bestK(scores, other), unscored: criterion };
+  }
   return { scores, criterion, best: bestK(scores, criterion) };
+}
+
+/** A score's value under a criterion, higher is better (NaN where it has none). */
+function criterionValue(s: KScore, criterion: KCriterion): number {
+  return criterion === "silhouette"
+    ? s.silhouette
+    : criterion === "calinski-harabasz"
+    ? s.calinskiHarabasz
+    : criterion === "davies-bouldin"
+    ? -s.daviesBouldin
+    : -(s.bic ?? NaN);
 }
 
 /**
@@ -209,13 +240,7 @@ export function selectK(
  */
 export function bestK(scores: KScore[], criterion: KCriterion): number {
   const value = (s: KScore): number => {
-    const v = criterion === "silhouette"
-      ? s.silhouette
-      : criterion === "calinski-harabasz"
-      ? s.calinskiHarabasz
-      : criterion === "davies-bouldin"
-      ? -s.daviesBouldin
-      : -(s.bic ?? NaN);
+    const v = criterionValue(s, criterion);
     return Number.isNaN(v) ? -Infinity : v;
   };
   let best = scores[0];

@@ -103,3 +103,34 @@ Deno.test("bestK: the best by each index, the smallest k among ties, never a NaN
   const csv = kSelectionCsv({ scores: scores.slice(0, 2), criterion: "silhouette", best: 3 });
   assertEquals(csv.split("\n")[2], "3,3.3333333333333335,0.7,30,0.4,90,0,1");
 });
+
+Deno.test("selectK falls back to another index when no k has the criterion, and refuses when none has any", () => {
+  // At k = 2 one cluster is the 3 far points: a 4-point silhouette sample of 203 points
+  // mostly misses it, so k has no silhouette; Calinski–Harabasz uses all points.
+  const x = new Float64Array([
+    ...blobs([[0, 0], [5, 5]], 100, 0.3, 2),
+    1e4,
+    1e4,
+    1e4 + 0.1,
+    1e4,
+    1e4,
+    1e4 + 0.1,
+  ]);
+  const opts = { method: "kmeans", nInit: 3, maxIter: 50, tol: 1e-4, silhouetteSample: 4 } as const;
+  let fellBack = 0;
+  for (let seed = 0; seed < 6; seed++) {
+    const r = selectK(x, 203, 2, [2], { ...opts, seed });
+    if (r.scores.every((s) => Number.isNaN(s.silhouette))) {
+      fellBack++;
+      assertEquals([r.unscored, r.criterion, r.best], ["silhouette", "calinski-harabasz", 2]);
+    } else assertEquals(r.unscored, undefined);
+  }
+  assert(fellBack > 0, "no seed missed the small cluster");
+  // Every point equal: every GMM fit puts them all in one component, so no index has a value.
+  const same = new Float64Array(20).fill(1);
+  assertThrows(
+    () => selectK(same, 10, 2, [2, 3], { ...opts, method: "gmm", seed: 0 }),
+    RangeError,
+    "no candidate could be scored",
+  );
+});
