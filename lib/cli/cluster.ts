@@ -557,7 +557,17 @@ export const similarCommand: Command = {
       neighbours: nn.map((x) => describe(x.index, x.distance)),
     };
     if (values.json) {
-      console.log(JSON.stringify(out, null, 2));
+      // Typed as evaluation.json's: a cluster is a number, and what a sample lacks is null.
+      const typed = (x: ReturnType<typeof describe>) => ({
+        ...x,
+        cluster: x.cluster === "" ? null : Number(x.cluster),
+        station: x.station === "." ? null : x.station,
+        referenceTime: x.referenceTime || null,
+        label: x.label || null,
+      });
+      console.log(
+        JSON.stringify({ query: typed(out.query), neighbours: out.neighbours.map(typed) }, null, 2),
+      );
       return;
     }
     const line = (rank: string, x: ReturnType<typeof describe>) =>

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { main } from "../../cli.ts";
 import { KERNELS } from "../../lib/gpu/kernels.ts";
 import { downstreamOf, exists as pathExists, loadWeights } from "../../lib/io/checkpoint.ts";
+import { parseCsv } from "../../lib/io/csv.ts";
 import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertEquals } from "../_assert.ts";
@@ -305,6 +306,15 @@ gpuTest(
       (await ok("similar", p("c"), "--id", "0", "--n", "3", "--json")).out.join("\n"),
     );
     assertEquals(sim.query.id, "0");
+    // Typed as evaluation.json's: the cluster a number, absent fields null.
+    const labels0 = parseCsv(await Deno.readTextFile(p("c/labels.csv")));
+    const cl = labels0[0].indexOf("cluster");
+    assertEquals(sim.query.cluster, Number(labels0[1][cl]));
+    assert(sim.neighbours.every((x: { cluster: unknown }) => typeof x.cluster === "number"));
+    assert(
+      sim.query.label === null || typeof sim.query.label === "string",
+      String(sim.query.label),
+    );
     const ld = lat.data as Float32Array;
     const dist = (i: number) =>
       Math.sqrt([0, 1, 2].reduce((u, j) => u + (ld[i * 3 + j] - ld[j]) ** 2, 0));
