@@ -225,7 +225,7 @@ function examplesGrid(ds: Dataset, a: Assignment): Uint8Array {
         data: s.subarray(0, f * t),
         rows: f,
         cols: t,
-        label: ds.samples[i].label ?? ds.samples[i].id.slice(0, 14),
+        label: ds.samples[i].label ?? ds.samples[i].id,
       });
     }
   }

@@ -514,7 +514,7 @@ export interface GridImage {
   rows: number;
   /** Number of columns (e.g. time frames). */
   cols: number;
-  /** Caption under the tile. */
+  /** Caption under the tile, cut to the tile's width (ending in "..") when longer. */
   label?: string;
 }
 
@@ -614,10 +614,20 @@ export function imageGrid(
         canvas.set(x0 + px, y0 + py, viridis((im.data[r * im.cols + c] - lo) / span));
       }
     }
-    if (im.label) canvas.text(im.label, x0 + tw / 2, y0 + th + 3, BLACK, { align: "center" });
+    if (im.label) {
+      canvas.text(fitText(im.label, tw), x0 + tw / 2, y0 + th + 3, BLACK, { align: "center" });
+    }
   });
   opts.rowLabels?.forEach((s, r) => {
     if (r < gridRows) canvas.text(s, 6, top + r * cellH + th / 2, BLACK, { valign: "middle" });
   });
   return canvas.toPng();
+}
+
+/** `s` cut to at most `width` pixels at scale 1, ending in ".." when cut (a caption under a tile). */
+function fitText(s: string, width: number): string {
+  if (textWidth(s) <= width) return s;
+  const chars = [...s];
+  while (chars.length > 0 && textWidth(chars.join("") + "..") > width) chars.pop();
+  return chars.join("") + "..";
 }

@@ -87,3 +87,22 @@ Deno.test("imageGrid lays out tiles by gridCols with the given tile size", () =>
     "rows * cols",
   );
 });
+
+Deno.test("imageGrid cuts a caption longer than its tile so that it stays under its own tile", () => {
+  const im = { data: new Float32Array([0, 1, 2, 3]), rows: 2, cols: 2 };
+  const long = { ...im, label: "Lahar/debris flow/outburst flood" };
+  // Tiles 30 wide at x 6..35 and 42..71; captions drawn from y = 8 + 20 + 3 = 31, 7 px high.
+  const d = decodePng(imageGrid([long, im], 2, { tileWidth: 30, tileHeight: 20 }));
+  const black = (x0: number, x1: number) => {
+    let n = 0;
+    for (let y = 31; y < 38; y++) {
+      for (let x = x0; x < x1; x++) {
+        const o = (y * d.width + x) * 4;
+        if (d.rgba[o] === 0 && d.rgba[o + 1] === 0 && d.rgba[o + 2] === 0) n++;
+      }
+    }
+    return n;
+  };
+  assert(black(6, 36) > 0, "the caption is drawn under its tile");
+  assertEquals(black(0, 6) + black(36, d.width), 0, "nothing of it spills beside the tile");
+});
