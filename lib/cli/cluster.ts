@@ -129,9 +129,12 @@ export async function writeResults(
       );
       await Deno.writeFile(join(tmp, "examples.png"), examplesGrid(ds, a));
     }
-    if (a.labels) await Deno.writeTextFile(join(tmp, "clusters.csv"), profilesCsv(profiles));
+    if (a.labels) {
+      await Deno.writeTextFile(join(tmp, "clusters.csv"), profilesCsv(profiles, ds.axesInBins));
+    }
     if (plots && a.labels) {
-      const { freqs, times } = ds;
+      // An imported array's axes are bin indices: the figures then name rows and columns.
+      const [freqs, times] = ds.axesInBins ? [undefined, undefined] : [ds.freqs, ds.times];
       await Deno.writeFile(
         join(tmp, "cluster_means.png"),
         clusterMeansPng(profiles, ds.sampleShape, {
@@ -181,21 +184,26 @@ export async function writeResults(
 
 /**
  * The cluster profiles as a text table: size, confidence, the mean spectrogram's peak (frequency
- * and time), stations, busiest hour.
+ * and time), stations, busiest hour (UTC unless `utcOffset` says otherwise).
  *
  * @param profiles From {@linkcode clusterProfiles}.
+ * @param axesInBins Whether the peaks are a row and a column (an imported array) rather than Hz and s.
  * @returns the table, one line per cluster after a header.
  */
-export function formatProfiles(profiles: ClusterProfile[]): string {
-  const lines = ["cluster   size  confidence  peak Hz  at s  stations  busiest hour"];
+export function formatProfiles(profiles: ClusterProfile[], axesInBins = false): string {
+  const lines = [
+    `cluster   size  confidence ${
+      axesInBins ? "peak row   col" : " peak Hz  at s"
+    }  stations  busiest hour`,
+  ];
   for (const p of profiles) {
     lines.push(
       [
         String(p.cluster).padStart(7),
         String(p.size).padStart(6),
         (p.meanConfidence === null ? "" : p.meanConfidence.toFixed(3)).padStart(11),
-        (p.peakFrequency === null ? "" : p.peakFrequency.toFixed(2)).padStart(8),
-        (p.peakTime === null ? "" : p.peakTime.toFixed(1)).padStart(5),
+        (p.peakFrequency === null ? "" : p.peakFrequency.toFixed(axesInBins ? 0 : 2)).padStart(8),
+        (p.peakTime === null ? "" : p.peakTime.toFixed(axesInBins ? 0 : 1)).padStart(5),
         String(p.stations).padStart(9),
         String(peakHour(p) ?? "").padStart(13),
       ].join(" "),
@@ -360,7 +368,7 @@ export const clusterCommand: Command = {
     );
     const sizes = new Array(a.k).fill(0);
     for (const l of a.labels!) sizes[l]++;
-    if (!values.quiet) console.log(formatProfiles(profiles));
+    if (!values.quiet) console.log(formatProfiles(profiles, ds.axesInBins));
     console.log(
       `cluster: ${ds.count} samples in ${a.k} clusters (${a.stage}), sizes [${sizes}] → ${out}`,
     );

@@ -68,8 +68,13 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         components: ds.meta.components,
         scaling: ds.meta.scaling,
         created: ds.meta.created,
-        freqsHz: ds.freqs.length ? [ds.freqs[0], ds.freqs[ds.freqs.length - 1]] : [],
-        timesS: ds.times.length ? [ds.times[0], ds.times[ds.times.length - 1]] : [],
+        // An imported array's axes are bin indices, not Hz and s: named as rows and columns.
+        [ds.axesInBins ? "freqRows" : "freqsHz"]: ds.freqs.length
+          ? [ds.freqs[0], ds.freqs[ds.freqs.length - 1]]
+          : [],
+        [ds.axesInBins ? "timeColumns" : "timesS"]: ds.times.length
+          ? [ds.times[0], ds.times[ds.times.length - 1]]
+          : [],
         // Samples without a station code (e.g. from import) name none.
         stations: new Set(
           ds.samples.filter((s) => s.station).map((s) => `${s.network}.${s.station}`),
@@ -171,7 +176,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
  * @returns the text.
  */
 export function formatSummary(s: DirSummary): string {
-  const ranges = new Set(["freqsHz", "timesS", "referenceTimes"]);
+  const ranges = new Set(["freqsHz", "timesS", "freqRows", "timeColumns", "referenceTimes"]);
   const show = (v: unknown, range = false): string =>
     v === null || v === undefined
       ? "-"

@@ -21,6 +21,11 @@ export interface ProfileDataset extends DatasetLike {
   readonly freqs?: Float64Array;
   /** Times of the spectrogram columns relative to the reference time, s, `[T]`. */
   readonly times?: Float64Array;
+  /**
+   * True when `freqs` and `times` are bin indices, not Hz and s (a dataset from `import`): the
+   * profiles then give rows and columns, as without `freqs` and `times`.
+   */
+  readonly axesInBins?: boolean;
   /** Per-sample metadata; `referenceTime` (ISO 8601) and `network`/`station` when known. */
   readonly samples?: readonly {
     id: string;
@@ -181,8 +186,8 @@ export function clusterProfiles(
           if (v > best) [best, bf, bt] = [v, f, t];
         }
       }
-      peakF = ds.freqs ? ds.freqs[bf] : bf;
-      peakT = ds.times ? ds.times[bt] : bt;
+      peakF = ds.freqs && !ds.axesInBins ? ds.freqs[bf] : bf;
+      peakT = ds.times && !ds.axesInBins ? ds.times[bt] : bt;
     }
     return {
       cluster: c,
@@ -211,14 +216,17 @@ export function peakHour(p: ClusterProfile): number | null {
 /**
  * `clusters.csv`: one row per cluster,
  * `cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour`
- * (`peak_hour`: the hour of the day holding most members, empty without times).
+ * (`peak_hour`: the hour of the day holding most members, empty without times). With `axesInBins`
+ * (profiles of a dataset whose axes are bin indices) the peak columns are `peak_row,peak_column`.
  *
  * @param profiles From {@linkcode clusterProfiles}.
+ * @param axesInBins Whether the profiles' peaks are a row and a column rather than Hz and s.
  * @returns the CSV text, newline-terminated.
  */
-export function profilesCsv(profiles: ClusterProfile[]): string {
+export function profilesCsv(profiles: ClusterProfile[], axesInBins = false): string {
+  const peak = axesInBins ? "peak_row,peak_column" : "peak_frequency_hz,peak_time_s";
   const rows = [
-    "cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour",
+    `cluster,size,mean_confidence,${peak},first_time,last_time,stations,peak_hour`,
   ];
   for (const p of profiles) {
     rows.push(
@@ -251,7 +259,8 @@ function axis(v: Float64Array | undefined, unit: string): string | null {
  *
  * @param profiles From {@linkcode clusterProfiles}.
  * @param shape `[C, F, T]`.
- * @param opts Component names, the axes (`freqs`, `times`) named in the title, and the normalisation.
+ * @param opts Component names, the axes (`freqs` in Hz, `times` in s; rows and columns are named
+ *   when either is absent) named in the title, and the normalisation.
  * @returns PNG bytes.
  */
 export function clusterMeansPng(
@@ -279,7 +288,9 @@ export function clusterMeansPng(
     }
   }
   const f = axis(opts.freqs, "Hz"), t = axis(opts.times, "s");
-  const axes = f && t ? `; up: ${f}, across: ${t}` : "";
+  const axes = f && t
+    ? `; up: ${f}, across: ${t}`
+    : `; up: rows 0 to ${F - 1}, across: columns 0 to ${T - 1}`;
   return imageGrid(images, C > 1 ? C : profiles.length <= 5 ? profiles.length : 4, {
     title: `Mean spectrogram per cluster (${opts.normalize ?? "none"}${axes})`,
     rowLabels: C > 1 ? profiles.map((p) => `cluster ${p.cluster} (${p.size})`) : undefined,

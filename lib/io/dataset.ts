@@ -128,6 +128,16 @@ export function normalizeSamples(data: Float32Array, sampleSize: number, mode: N
   }
 }
 
+/**
+ * @param meta A dataset's `meta.json`.
+ * @returns true when its `freqs.npy` and `times.npy` hold bin indices rather than Hz and
+ *   seconds: a dataset made by `import` (its `config` is `{ import: ... }`).
+ */
+export function axesInBins(meta: DatasetMeta): boolean {
+  const c = meta.config;
+  return typeof c === "object" && c !== null && "import" in c;
+}
+
 /** An open dataset. Call {@linkcode Dataset.close} when done. */
 export class Dataset {
   /** Dataset directory. */
@@ -140,10 +150,15 @@ export class Dataset {
   readonly count: number;
   /** `[C, F, T]`. */
   readonly sampleShape: [number, number, number];
-  /** Frequencies, Hz, `[F]`. */
+  /** Frequencies, Hz, `[F]` (row indices 0, 1, ... where {@linkcode axesInBins}). */
   readonly freqs: Float64Array;
-  /** Times relative to the reference time, s, `[T]`. */
+  /** Times relative to the reference time, s, `[T]` (column indices where {@linkcode axesInBins}). */
   readonly times: Float64Array;
+  /**
+   * True when `freqs` and `times` are bin indices, not Hz and seconds: a dataset made by
+   * `import` from a bare array.
+   */
+  readonly axesInBins: boolean;
   #file: Deno.FsFile | null;
   #dataOffset: number;
   #sampleSize: number;
@@ -167,6 +182,7 @@ export class Dataset {
     this.sampleShape = [meta.shape[1], meta.shape[2], meta.shape[3]];
     this.freqs = freqs;
     this.times = times;
+    this.axesInBins = axesInBins(meta);
     this.#file = file;
     this.#dataOffset = dataOffset;
     this.#sampleSize = meta.shape[1] * meta.shape[2] * meta.shape[3];

@@ -2,6 +2,7 @@ import { assertEquals, assertRejects } from "../_assert.ts";
 import { importNpy } from "../../lib/cli/import.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
+import { describeDir } from "../../lib/cli/describe.ts";
 import { UserError } from "../../lib/util/errors.ts";
 
 Deno.test("import turns [N,H,W] u8 and [N,C,H,W] f64 arrays plus labels into datasets", async () => {
@@ -19,7 +20,16 @@ Deno.test("import turns [N,H,W] u8 and [N,C,H,W] f64 arrays plus labels into dat
   assertEquals(a.labels(), ["cat", "dog", "cat"]);
   assertEquals(Array.from(a.readBatch([2])), Array.from(u8.subarray(16, 24)));
   assertEquals(Array.from(a.freqs), [0, 1]);
+  // Its axes are bin indices, and `info` names them rows and columns, not Hz and s.
+  assertEquals(a.axesInBins, true);
   a.close();
+  const info = await describeDir(`${root}/da`);
+  assertEquals([info.freqRows, info.timeColumns, info.freqsHz, info.timesS], [
+    [0, 1],
+    [0, 3],
+    undefined,
+    undefined,
+  ]);
   const f64 = new Float64Array(2 * 3 * 2 * 2).map((_, i) => i / 4);
   await Deno.writeFile(`${root}/b.npy`, encodeNpy(f64, [2, 3, 2, 2]));
   await Deno.writeTextFile(`${root}/l.csv`, "id,label\n1,x\n0,y\n");

@@ -141,6 +141,30 @@ Deno.test("profilesCsv: one row per cluster, empty fields where a figure is unkn
   ]);
 });
 
+Deno.test("profiles of a dataset whose axes are bin indices give a row and a column, not Hz and s", () => {
+  // An imported array: freqs/times hold 0, 1, ... and axesInBins says so.
+  const ds = {
+    ...fixture(TIMES),
+    freqs: new Float64Array([0, 1, 2]),
+    times: new Float64Array([0, 1]),
+  };
+  const p = clusterProfiles({ ...ds, axesInBins: true }, LABELS, 3, Q3, "none");
+  // The mean spectrogram peaks at the last element: row F - 1, column T - 1.
+  assertEquals([p[0].peakFrequency, p[0].peakTime], [F - 1, T - 1]);
+  const csv = profilesCsv(p, true).split("\n");
+  assertEquals(
+    csv[0],
+    "cluster,size,mean_confidence,peak_row,peak_column,first_time,last_time,stations,peak_hour",
+  );
+  assertEquals(csv[1].split(",").slice(3, 5), ["2", "1"]);
+  // Physical axes keep their Hz and s columns.
+  assert(
+    profilesCsv(clusterProfiles(fixture(TIMES), LABELS, 3, Q3, "none")).includes(
+      "peak_frequency_hz",
+    ),
+  );
+});
+
 Deno.test("cluster plots: means per cluster and component, spectra, hours, timeline", () => {
   const ds = fixture(TIMES);
   const p = clusterProfiles(ds, LABELS, 2, null, "none");
