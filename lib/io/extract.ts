@@ -320,6 +320,49 @@ function checkNotFlat(x: Float64Array, what: string): void {
   );
 }
 
+/** Fewest equal samples in a row that can count as filler (recorded noise repeats a few). */
+const MIN_FILL_SAMPLES = 20;
+
+/**
+ * Missing data filled with one value (zero-padded NPZ or SAC windows, a gap a data centre filled)
+ * would enter the spectrogram as a silent stretch: a run of equal samples inside the crop window
+ * longer than the gap tolerance (and than {@linkcode MIN_FILL_SAMPLES}) fails the sample as a gap.
+ *
+ * @param tr The trace.
+ * @param window The crop window with its half STFT windows, ms since 1970.
+ * @param tref The reference time, ms.
+ * @param gapTolerance Longest gap accepted, s.
+ * @param what The trace and sample, for the message.
+ */
+function checkNoFill(
+  tr: Trace,
+  window: readonly [number, number],
+  tref: number,
+  gapTolerance: number,
+  what: string,
+): void {
+  const fs = tr.samplingRate, x = tr.data;
+  const i0 = Math.max(0, Math.floor((window[0] - tr.startTime) / 1000 * fs));
+  const i1 = Math.min(x.length, Math.ceil((window[1] - tr.startTime) / 1000 * fs) + 1);
+  let best = 0, bestAt = i0;
+  for (let i = i0; i < i1;) {
+    let j = i + 1;
+    while (j < i1 && x[j] === x[i]) j++;
+    if (j - i > best) [best, bestAt] = [j - i, i];
+    i = j;
+  }
+  if (best <= MIN_FILL_SAMPLES || best / fs <= gapTolerance) return;
+  const rel = (i: number) => (tr.startTime + i * 1000 / fs - tref) / 1000;
+  const sec = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(2)} s`;
+  throw new SampleError(
+    "gap",
+    `Cannot use ${what}: its ${best} samples from ${sec(rel(bestAt))} to ${
+      sec(rel(bestAt + best - 1))
+    } (relative to the reference time) all equal ${x[bestAt]}: zero-padded or missing data ` +
+      `inside the crop window, longer than the gap tolerance ${gapTolerance} s`,
+  );
+}
+
 function checkFinite(x: Float64Array, what: string): void {
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(x[i])) {
@@ -414,6 +457,7 @@ export async function processSample(
     const end = tr.startTime + (tr.data.length - 1) * 1000 / tr.samplingRate;
     checkFinite(tr.data, `${what} (${src})`);
     checkNotFlat(tr.data, `${what} (${src})`);
+    checkNoFill(tr, [tref - before, tref + after], tref, config.gapTolerance, `${what} (${src})`);
     let response = null;
     if (pp.response.remove) {
       if (!task.response) {

@@ -609,6 +609,47 @@ Deno.test("extract reads an NPZ whose data array numpy stored in Fortran order (
   }
 });
 
+Deno.test("extract fails an NPZ window zero-padded inside the crop window as a gap, naming where", async () => {
+  const src = new URL("../../../shared/data/phasenet_ncedc/", import.meta.url).pathname;
+  // BG.SQK's window ends about 40 s after P: its last 1,460 samples are 0, and the crop runs to
+  // +51.29 s (50 s plus half an STFT window). NC.MEM's window holds data throughout.
+  const names = ["BG_SQK_2008053018513134", "NC_MEM_2017100709282692"];
+  const root = await Deno.makeTempDir();
+  try {
+    const csv = (await Deno.readTextFile(`${src}/waveform.csv`)).split("\n");
+    await Deno.mkdir(`${root}/waveform_train`);
+    await Deno.writeTextFile(
+      `${root}/waveform.csv`,
+      [csv[0], ...names.map((n) => csv.find((l) => l.startsWith(`${n}.npz`))!)].join("\n") + "\n",
+    );
+    for (const n of names) {
+      await Deno.copyFile(`${src}/waveform_train/${n}.npz`, `${root}/waveform_train/${n}.npz`);
+    }
+    const config = await readExtractConfig(
+      new URL("../../lib/io/configs/phasenet.json", import.meta.url).pathname,
+    );
+    config.input = { ...config.input, dir: root } as typeof config.input;
+    config.workers = 0;
+    const s = await runExtract(config, `${root}/ds`, { quiet: true });
+    assertEquals(s.ok, 1);
+    assertEquals(s.failures.map((f) => [f.id, f.reason]), [[names[0], "gap"]]);
+    assert(
+      s.failures[0].message.includes(
+        "BG.SQK..DPZ of sample BG_SQK_2008053018513134 (" +
+          `${root}/waveform_train/BG_SQK_2008053018513134.npz): its 1136 samples from +39.94 s to ` +
+          "+51.29 s (relative to the reference time) all equal 0",
+      ),
+      s.failures[0].message,
+    );
+    // A gap tolerance longer than the padding keeps it.
+    config.gapTolerance = 12;
+    const t = await runExtract(config, `${root}/ds2`, { quiet: true });
+    assertEquals([t.ok, t.failures.length], [2, 0]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract on ESEC: first 6 traces of the catalog config, labels = subtype", async () => {
   const root = await Deno.makeTempDir();
   try {
