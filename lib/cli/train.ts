@@ -463,8 +463,8 @@ export const finetuneCommand: Command = {
       onStep: (_it, _max, v) => bar.tick(1, `${loss} ${v.toExponential(3)}`),
       onCheck: (c) => {
         if (!quiet && c.iteration > 0) {
-          console.error(
-            `\ncheck @${c.iteration}: loss ${c.loss.toExponential(3)}, labels changed ${
+          bar.log(
+            `check @${c.iteration}: loss ${c.loss.toExponential(3)}, labels changed ${
               c.changedPct === null ? "-" : c.changedPct.toFixed(2)
             } %, sizes [${c.sizes}]`,
           );

@@ -41,6 +41,19 @@ export class Progress {
     this.#draw(false);
   }
 
+  /**
+   * Prints a message line between updates of the bar: on a terminal it replaces the bar's
+   * line, which the next update draws again below it; elsewhere it is one line of its own.
+   *
+   * @param message The line, without a newline.
+   */
+  log(message: string): void {
+    if (this.#quiet) return;
+    const text = this.#tty ? `\r\x1b[K${message}\n` : `${message}\n`;
+    Deno.stderr.writeSync(new TextEncoder().encode(text));
+    this.#lastDraw = 0;
+  }
+
   /** Finishes the bar and prints the final line. */
   done(extra?: string): void {
     if (extra !== undefined) this.#extra = extra;
