@@ -272,9 +272,9 @@ export const initCommand: Command = {
       dim: ds.count ? r.latent.length / ds.count : 1,
     });
     console.log(
-      `init: ${cfg.method} with k = ${cfg.k}, score ${r.score.toPrecision(6)}; centroids in ${
-        join(dir, "centroids.safetensors")
-      }`,
+      `init: ${cfg.method} with k = ${cfg.k}, ${
+        cfg.method === "gmm" ? "mean log-likelihood" : "inertia"
+      } ${r.score.toPrecision(6)}; centroids in ${join(dir, "centroids.safetensors")}`,
     );
     if (!values.quiet) console.log(formatReport(rep));
   },

@@ -174,8 +174,24 @@ gpuTest(
     const cen = (await loadWeights(p("m/centroids.safetensors"))).weights.get("centroids");
     assertEquals(cen?.shape, [2, 3]);
     // A GMM restart is a whole EM run: 10 by default, and --n-init is honoured as given.
+    // Its summary line names what the fit's figure is: k-means' inertia, a GMM's log-likelihood.
+    assert(
+      (await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--n-init", "2", "--force")).out
+        .some((l) => /^init: kmeans with k = 2, inertia [0-9.e+-]+; centroids in /.test(l)),
+    );
     const gmmInit = async (...extra: string[]) => {
-      await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--method", "gmm", ...extra);
+      const r = await ok(
+        "init",
+        p("ds"),
+        "--model",
+        p("m"),
+        "--k",
+        "2",
+        "--method",
+        "gmm",
+        ...extra,
+      );
+      assert(r.out.some((l) => l.includes("init: gmm with k = 2, mean log-likelihood ")), r.out[0]);
       return JSON.parse(await Deno.readTextFile(p("m/model.json"))).init;
     };
     assertEquals(((await gmmInit()) as { nInit: number }).nInit, 10);
@@ -237,13 +253,15 @@ gpuTest(
     }
     for (const f of ["latent_pca.png", "examples.png", "result.json"]) await Deno.stat(p(`c/${f}`));
     // clusters.csv profiles each cluster: its sizes are labels.csv's counts; the imported set
-    // has no reference times, so no hour-of-day or timeline figure and empty time fields.
+    // has no reference times, so no hour-of-day or timeline figure and empty time fields; its
+    // axes are bin indices, so the peak is a row and a column, not Hz and s.
     const prof = (await Deno.readTextFile(p("c/clusters.csv"))).trim().split("\n");
-    assertEquals(prof[0].split(",").slice(0, 4), [
+    assertEquals(prof[0].split(",").slice(0, 5), [
       "cluster",
       "size",
       "mean_confidence",
-      "peak_frequency_hz",
+      "peak_row",
+      "peak_column",
     ]);
     const count = (c: string) => rows.slice(1).filter((r) => r.split(",")[ci] === c).length;
     assertEquals(prof.slice(1).map((r) => r.split(",")[1]), [
