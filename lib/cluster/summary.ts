@@ -398,5 +398,6 @@ export function timelinePng(
     title: `Samples over time by cluster (${k} clusters)`,
     xLabel: `${unit} since ${new Date(t0).toISOString().replace(".000Z", "Z")}`,
     yLabel: "cluster",
+    yIntegers: true,
   });
 }

@@ -26,6 +26,8 @@ export interface ChartOptions {
   width?: number;
   /** Image height in pixels. Default 500. */
   height?: number;
+  /** Whole-number ticks only on the y axis (categories such as clusters). Linear axes only. */
+  yIntegers?: boolean;
 }
 
 /** Options of {@linkcode lineChart}. */
@@ -50,6 +52,7 @@ export interface Series {
  * @param lo Lower end.
  * @param hi Upper end (> lo).
  * @param target Approximate number of ticks.
+ * @param integers Whole numbers only (a step of at least 1), for an axis of categories.
  * @returns the ticks within [lo, hi] and the step between them.
  * @example
  * ```ts
@@ -57,8 +60,13 @@ export interface Series {
  * if (niceTicks(0, 1).ticks.join() !== "0,0.2,0.4,0.6,0.8,1") throw new Error();
  * ```
  */
-export function niceTicks(lo: number, hi: number, target = 6): { ticks: number[]; step: number } {
-  const raw = (hi - lo) / Math.max(1, target - 1);
+export function niceTicks(
+  lo: number,
+  hi: number,
+  target = 6,
+  integers = false,
+): { ticks: number[]; step: number } {
+  const raw = Math.max((hi - lo) / Math.max(1, target - 1), integers ? 1 : 0);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const f = raw / mag;
   const step = (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
@@ -145,7 +153,7 @@ function range(values: Iterable<number>, log: boolean): Axis {
   return { lo, hi, log };
 }
 
-function axisTicks(ax: Axis, target: number): { pos: number; label: string }[] {
+function axisTicks(ax: Axis, target: number, integers = false): { pos: number; label: string }[] {
   if (ax.log) {
     const lo = Math.ceil(ax.lo - 1e-9), hi = Math.floor(ax.hi + 1e-9);
     if (ax.hi - ax.lo <= 2.5) {
@@ -174,7 +182,7 @@ function axisTicks(ax: Axis, target: number): { pos: number; label: string }[] {
       label: formatTick(t, step),
     }));
   }
-  const { ticks, step } = niceTicks(ax.lo, ax.hi, target);
+  const { ticks, step } = niceTicks(ax.lo, ax.hi, target, integers);
   return ticks.map((t) => ({ pos: t, label: formatTick(t, step) }));
 }
 
@@ -182,10 +190,10 @@ function powerLabel(e: number): string {
   return e >= -3 && e <= 4 ? String(Number((10 ** e).toPrecision(6))) : `1e${e}`;
 }
 
-function drawAxes(f: Frame, ax: Axis, ay: Axis, grid = true): void {
+function drawAxes(f: Frame, ax: Axis, ay: Axis, grid = true, yIntegers = false): void {
   const { canvas, left, top, w, h } = f;
   const xt = axisTicks(ax, Math.max(2, Math.floor(w / 90)));
-  const yt = axisTicks(ay, Math.max(2, Math.floor(h / 50)));
+  const yt = axisTicks(ay, Math.max(2, Math.floor(h / 50)), yIntegers);
   for (const t of xt) {
     const px = left + ((t.pos - ax.lo) / (ax.hi - ax.lo)) * (w - 1);
     if (grid) canvas.fillRect(px, top, 1, h, GRID);
@@ -309,7 +317,7 @@ export function scatterChart(points: ScatterPoints, opts: ChartOptions = {}): Ui
   }
   const f = frame(opts);
   const ax = range(x, false), ay = range(y, false);
-  drawAxes(f, ax, ay);
+  drawAxes(f, ax, ay, true, opts.yIntegers);
   const mx = mapper(ax, f.left, f.w, false), my = mapper(ay, f.top, f.h, true);
   let nGroups = 0;
   const counts = new Map<number, number>();
