@@ -171,7 +171,12 @@ function fmt(v: number | null): string {
 export function formatReport(report: EvaluationReport): string {
   const lines: string[] = [];
   lines.push(`Clustering of ${report.n} samples into k = ${report.k} clusters`);
-  if (report.confusion) {
+  // Truth given but no sample labelled (a dataset without labels): no scores, no empty matrix.
+  const confusion = report.labelled > 0 ? report.confusion : null;
+  if (report.confusion && !confusion) {
+    lines.push(`Labelled samples: 0 of ${report.n}: no ACC, NMI, ARI or confusion matrix`);
+  }
+  if (confusion) {
     lines.push(
       `Labelled samples: ${report.labelled} of ${report.n} (${report.classes.length} classes)`,
     );
@@ -189,8 +194,8 @@ export function formatReport(report: EvaluationReport): string {
   const clusterHead = Array.from({ length: report.k }, (_, j) => `c${j}`);
   const table: string[][] = [["", ...clusterHead, "total"]];
   table.push(["size", ...report.sizes.map(String), String(report.n)]);
-  if (report.confusion) {
-    report.confusion.forEach((row, i) => {
+  if (confusion) {
+    confusion.forEach((row, i) => {
       table.push([report.classes[i], ...row.map(String), String(row.reduce((s, v) => s + v, 0))]);
     });
     if (report.clusterToClass) {
@@ -199,7 +204,7 @@ export function formatReport(report: EvaluationReport): string {
   }
   const widths = table[0].map((_, j) => Math.max(...table.map((r) => r[j].length)));
   lines.push(
-    report.confusion
+    confusion
       ? "Cluster sizes and confusion matrix (rows: classes, columns: clusters)"
       : "Cluster sizes",
   );
@@ -208,7 +213,7 @@ export function formatReport(report: EvaluationReport): string {
       row.map((cell, j) => j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j])).join("  ")
         .trimEnd(),
     );
-    if (r === 1 && report.confusion) {
+    if (r === 1 && confusion) {
       lines.push(widths.map((w) => "-".repeat(w)).join("  "));
     }
   }

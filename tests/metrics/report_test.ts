@@ -73,3 +73,22 @@ Deno.test("formatReport prints scores and a confusion table with class rows and 
   const noise = lines.find((l) => l.startsWith("noise"))!;
   assertEquals(noise.trim().split(/\s+/), ["noise", "0", "2", "2"]);
 });
+
+Deno.test("formatReport on a dataset without labels says so instead of n/a scores and an empty matrix", () => {
+  const r = evaluateClustering({
+    pred: new Int32Array([0, 0, 1]),
+    k: 2,
+    truth: [null, null, null],
+  });
+  const text = formatReport(r);
+  assert(text.includes("Labelled samples: 0 of 3: no ACC, NMI, ARI or confusion matrix"), text);
+  assert(!text.includes("n/a") && !text.includes("confusion matrix (rows"), text);
+  // The sizes stay.
+  assert(text.includes("Cluster sizes\n"), text);
+  assertEquals(text.split("\n").find((l) => l.startsWith("size"))!.split(/\s+/), [
+    "size",
+    "2",
+    "1",
+    "3",
+  ]);
+});
