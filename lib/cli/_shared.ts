@@ -30,9 +30,21 @@ export async function datasetArg(positionals: string[], cmd: string): Promise<Da
   try {
     return await openDataset(dir);
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`Cannot open dataset ${dir}: ${(e as Error).message}`);
+    throw datasetError(dir, e);
   }
+}
+
+/**
+ * @param dir The dataset directory given.
+ * @param e What opening it threw.
+ * @returns a UserError naming the directory once (openDataset's own messages already do).
+ */
+export function datasetError(dir: string, e: unknown): UserError {
+  if (e instanceof UserError) return e;
+  const m = (e as Error).message;
+  return new UserError(
+    m.startsWith("Cannot open dataset") ? m : `Cannot open dataset ${dir}: ${m}`,
+  );
 }
 
 /** @returns the backend for new tensors ("cpu" under --cpu). */

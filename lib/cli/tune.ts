@@ -34,6 +34,7 @@ import { isSoftwareAdapter, tuningOverride } from "../tensor/backends.ts";
 import { SEED_INPUT, type TuningWorkload } from "../bench/seisdec_timing.ts";
 import { timeInFreshProcess, TrialWorker } from "../bench/trial_worker.ts";
 import { openDataset } from "../io/dataset.ts";
+import { datasetError } from "./_shared.ts";
 import { ConvAutoencoder } from "../nn/autoencoder.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
@@ -90,9 +91,7 @@ async function readWorkload(
       throw new UserError("Cannot run tune: give a dataset or --input-shape, not both");
     }
     const ds = await openDataset(positionals[0]).catch((e) => {
-      throw e instanceof UserError
-        ? e
-        : new UserError(`Cannot open dataset ${positionals[0]}: ${(e as Error).message}`);
+      throw datasetError(positionals[0], e);
     });
     inputShape = [...ds.sampleShape] as [number, number, number];
   } else if (values["input-shape"] !== undefined) {

@@ -478,7 +478,11 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
       ["finetune", ds, "--model", m, "--optimizer", "lbfgs"],
       "--optimizer: expected one of adam, sgd",
     ],
-    [["pretrain", join(root, "nope"), "--model", m], "Cannot open dataset"],
+    // The directory is named once, not "Cannot open dataset X: Cannot open dataset X: ...".
+    [
+      ["pretrain", join(root, "nope"), "--model", m],
+      `error: Cannot open dataset ${join(root, "nope")}: cannot read meta.json`,
+    ],
     [["pretrain", "--model", m], "expected a dataset directory"],
     [["pretrain", ds, "--model", m, "--epochs", "0"], "pretrain.epochs"],
     [["init", ds, "--model", m], "model.json"],
