@@ -150,9 +150,19 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   await removeStaleTemporaries(path);
   const tmp = liveTemporary(path);
   try {
-    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-    else await Deno.writeFile(tmp, data);
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+      // On the disk before the rename makes it the file: otherwise a crash soon after can
+      // leave the new name on an empty or partial file (ext4 without auto_da_alloc, XFS).
+      await file.syncData();
+    } finally {
+      file.close();
+    }
     await Deno.rename(tmp, path);
+    await syncDir(dirname(path));
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
     throw e;
@@ -236,13 +246,21 @@ export async function checkOutputTarget(
 /**
  * Renames a finished directory to its destination, replacing what is there when `replace`.
  * The replaced output is moved aside under a name that no clean-up removes, so that an
- * interruption between the two renames leaves it recoverable.
+ * interruption between the two renames leaves it recoverable. Every file in the directory is
+ * flushed to the disk first, and the rename after ({@linkcode syncTree}, {@linkcode syncDir}),
+ * so that a crash never leaves the finished name on files the disk has not received.
  *
  * @param tmp The finished directory.
  * @param path Destination.
  * @param replace Whether `path` exists and is to be replaced.
  */
 export async function moveIntoPlace(tmp: string, path: string, replace: boolean): Promise<void> {
+  await syncTree(tmp);
+  await moveTree(tmp, path, replace);
+  await syncDir(dirname(path));
+}
+
+async function moveTree(tmp: string, path: string, replace: boolean): Promise<void> {
   if (replace && await Deno.stat(path).catch(() => null)) {
     const old = siblingName(path, "old");
     await Deno.rename(path, old);
@@ -260,4 +278,63 @@ export async function moveIntoPlace(tmp: string, path: string, replace: boolean)
  */
 export function releaseTemporary(tmp: string): void {
   live.delete(tmp);
+}
+
+/** Files flushed at once by {@linkcode syncTree}: the disk's queue merges their writes. */
+const SYNC_CONCURRENCY = 16;
+
+/**
+ * Flushes every file under a directory to the disk (fdatasync), and the directories
+ * themselves (their entries) where the platform allows it.
+ *
+ * @param dir The directory.
+ */
+export async function syncTree(dir: string): Promise<void> {
+  const files: string[] = [];
+  const dirs: string[] = [];
+  const walk = async (d: string) => {
+    dirs.push(d);
+    for await (const e of Deno.readDir(d)) {
+      const p = join(d, e.name);
+      if (e.isDirectory) await walk(p);
+      else if (e.isFile) files.push(p);
+    }
+  };
+  await walk(dir);
+  const sync = async (p: string) => {
+    const f = await Deno.open(p, { read: true });
+    try {
+      await f.syncData();
+    } finally {
+      f.close();
+    }
+  };
+  for (let i = 0; i < files.length; i += SYNC_CONCURRENCY) {
+    await Promise.all(files.slice(i, i + SYNC_CONCURRENCY).map(sync));
+  }
+  for (const d of dirs) await syncDir(d);
+}
+
+/**
+ * Flushes a directory's entries (a file created or renamed in it) to the disk. Only where a
+ * directory can be opened and synced (not on Windows, nor on a file system that refuses it):
+ * elsewhere it does nothing.
+ *
+ * @param dir The directory.
+ */
+export async function syncDir(dir: string): Promise<void> {
+  if (Deno.build.os === "windows") return;
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(dir, { read: true });
+  } catch {
+    return;
+  }
+  try {
+    await f.sync();
+  } catch {
+    // EINVAL on file systems that cannot sync a directory: nothing more can be done there.
+  } finally {
+    f.close();
+  }
 }

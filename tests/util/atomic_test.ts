@@ -79,3 +79,77 @@ Deno.test("removeLiveTemporaries removes the directory being written, and only i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Whether strace can trace a child here (it needs ptrace, which containers may refuse). */
+const straceWorks = (() => {
+  try {
+    const args = ["-o", "/dev/null", "true"];
+    return new Deno.Command("strace", { args, stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    "writeFileAtomic and writeDirAtomic flush the data before the rename and the directory after (strace)",
+  ignore: !straceWorks,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const atomic = new URL("../../lib/util/atomic.ts", import.meta.url).href;
+      const script = `${dir}/write.ts`;
+      await Deno.writeTextFile(
+        script,
+        `import { writeDirAtomic, writeFileAtomic } from ${JSON.stringify(atomic)};\n` +
+          `await writeFileAtomic(${JSON.stringify(`${dir}/out/x.json`)}, "{}");\n` +
+          `await writeDirAtomic(${JSON.stringify(`${dir}/out/ds`)}, ` +
+          `(tmp) => Deno.writeTextFile(tmp + "/meta.json", "{}"));\n`,
+      );
+      await Deno.mkdir(`${dir}/out`);
+      const log = `${dir}/strace.txt`;
+      const calls = "openat,fsync,fdatasync,rename,renameat,renameat2";
+      const out = await new Deno.Command("strace", {
+        args: ["-f", "-e", `trace=${calls}`, "-o", log, Deno.execPath(), "run", "-A", script],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert(out.success, new TextDecoder().decode(out.stderr));
+      // The calls in order, as tokens; the syncs are told apart by their order only (Deno
+      // duplicates descriptors, so their numbers do not match the openat's).
+      const o = `${dir}/out`;
+      const tokens: string[] = [];
+      for (const line of (await Deno.readTextFile(log)).split("\n")) {
+        if (/\bfdatasync\(/.test(line)) tokens.push("datasync");
+        else if (/\bfsync\(/.test(line)) tokens.push("sync");
+        else if (/\brename(at2?)?\(/.test(line) && line.includes(`"${o}/x.json"`)) {
+          tokens.push("rename x.json");
+        } else if (/\brename(at2?)?\(/.test(line) && line.includes(`"${o}/ds"`)) {
+          tokens.push("rename ds");
+        } else if (line.includes(`"${o}/.x.json.`) && line.includes("O_CREAT")) {
+          tokens.push("create x.json");
+        } else if (/"[^"]*\/\.ds\.[^"]*\/meta\.json"/.test(line) && !line.includes("O_CREAT")) {
+          tokens.push("reopen meta.json");
+        } else if (line.includes(`"${o}", O_RDONLY`)) tokens.push("open out/");
+      }
+      const at = (t: string, from = 0) => {
+        const i = tokens.indexOf(t, from);
+        assert(i >= 0, `no "${t}" after call ${from} in [${tokens.join(", ")}]`);
+        return i;
+      };
+      // The file: created, its data flushed, renamed, then its directory flushed.
+      const created = at("create x.json");
+      const renamed = at("rename x.json", created);
+      assert(tokens.slice(created, renamed).includes("datasync"), tokens.join(", "));
+      at("sync", at("open out/", renamed));
+      // The directory: its file flushed before the rename, the parent after.
+      const renamedDs = at("rename ds", renamed);
+      at("datasync", at("reopen meta.json", renamed));
+      assert(tokens.lastIndexOf("datasync", renamedDs) > renamed, tokens.join(", "));
+      at("sync", at("open out/", renamedDs));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
