@@ -348,7 +348,14 @@ export class GpuRuntime {
    * @param workgroups Number of workgroups along the linear grid.
    */
   dispatch(def: KernelDef, params: Param[], buffers: (BufRef | null)[], workgroups: number): void {
-    if (workgroups <= 0) return;
+    if (!(workgroups > 0)) {
+      if (workgroups === 0) return;
+      // A NaN or negative grid (sizes that reached a kernel unchecked) would fail later with
+      // WebGPU's "Argument 0 is not a finite number", naming no kernel.
+      throw new RangeError(
+        `Cannot dispatch kernel ${def.name}: workgroups must be >= 0: current value is ${workgroups}`,
+      );
+    }
     const c = this.#pipelineFor(def);
     if (buffers.length !== def.storage.length) {
       throw new TypeError(

@@ -48,6 +48,21 @@ function checkDevice(op: string, ...ts: (Tensor | null)[]): void {
   }
 }
 
+/**
+ * Refuses tensors with a zero dimension, on every backend alike: the CPU reference refuses
+ * them, and on WebGPU they reached the kernels as empty bindings and NaN grids, which failed
+ * with WebGPU's messages (or, for some ops, gave NaN) instead of naming the op.
+ */
+function checkNotEmpty(op: string, ...named: [string, Tensor | null][]): void {
+  for (const [name, t] of named) {
+    if (t && t.shape.some((d) => d === 0)) {
+      throw new TypeError(
+        `Cannot run ${op}: ${name} must not be empty (a zero dimension): found [${t.shape}]`,
+      );
+    }
+  }
+}
+
 function checkConv(
   op: string,
   x: Tensor,
@@ -82,6 +97,7 @@ function checkConv(
   if (b && (b.shape.length !== 1 || b.shape[0] !== outCh)) {
     throw new TypeError(`Cannot run ${op}: bias must be [${outCh}]: found [${b.shape}]`);
   }
+  checkNotEmpty(op, ["x", x], ["weight", w]);
 }
 
 /**
@@ -219,6 +235,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null, slope = 1): Tenso
   if (b && (b.shape.length !== 1 || b.shape[0] !== outF)) {
     throw new TypeError(`Cannot run linear: bias must be [${outF}]: found [${b.shape}]`);
   }
+  checkNotEmpty("linear", ["x", x], ["weight", w]);
   checkSlope("linear", slope);
   const k = backendOf(x);
   const y = k.matmul(x, w, n, outF, inF, false, true, b, slope);
@@ -248,6 +265,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       `Cannot run matmul: expected [M, K]·[K, N]: found [${a.shape}]·[${b.shape}]`,
     );
   }
+  checkNotEmpty("matmul", ["a", a], ["b", b]);
   const [m, kk] = a.shape, n = b.shape[1];
   const k = backendOf(a);
   const y = k.matmul(a, b, m, n, kk, false, false, null, 1);
@@ -299,6 +317,7 @@ export function crop2d(x: Tensor, c: [number, number, number, number]): Tensor {
   ) {
     throw new RangeError(`Cannot run crop2d: crop [${c}] does not fit [${x.shape}]`);
   }
+  checkNotEmpty("crop2d", ["x", x]);
   const k = backendOf(x);
   const y = k.crop(x, c);
   return record(y, "crop2d", [x], (gy) => [k.cropGrad(gy, x.shape, c)]);
@@ -374,6 +393,7 @@ export function mseLoss(pred: Tensor, target: Tensor): Tensor {
       `Cannot run mse_loss: prediction [${pred.shape}] and target [${target.shape}] differ in size`,
     );
   }
+  checkNotEmpty("mse_loss", ["prediction", pred]);
   const k = backendOf(pred);
   const y = k.mse(pred, target);
   return record(y, "mse_loss", [pred], (gy) => [k.mseGrad(pred, target, gy)]);
@@ -405,6 +425,7 @@ export function croppedMseLoss(
       `Cannot run cropped_mse_loss: prediction [${s}] cropped by [${c}] must match target [${target.shape}]`,
     );
   }
+  checkNotEmpty("cropped_mse_loss", ["prediction", pred]);
   const k = backendOf(pred);
   const y = k.cropMse(pred, target, c);
   // The gradient pass reads every prediction anyway, so it also does the backward of the leaky
@@ -444,6 +465,7 @@ function checkDec(z: Tensor, mu: Tensor, alpha: number): void {
       `Cannot run soft assignment: alpha must be > 0: current value is ${alpha}`,
     );
   }
+  checkNotEmpty("soft assignment", ["z", z], ["mu", mu]);
 }
 
 /**
@@ -456,6 +478,7 @@ export function targetDistribution(q: Tensor): Tensor {
   if (q.shape.length !== 2) {
     throw new TypeError(`Cannot run target distribution: q must be [N, K]: found [${q.shape}]`);
   }
+  checkNotEmpty("target distribution", ["q", q]);
   return backendOf(q).targetDistribution(q);
 }
 

@@ -388,3 +388,24 @@ gpuTest(
     await assertRejects(() => rt.sync(), Error, "the WebGPU device was lost");
   },
 );
+
+gpuTest(
+  "a dispatch with a NaN or negative grid is refused at the call, naming the kernel",
+  async () => {
+    const rt = await webgpu();
+    const def = fixture("test_grid", { VALUE: "1.0" });
+    await rt.compile(def);
+    const y = backendNamed("webgpu").fill([64], 0);
+    for (const bad of [NaN, -1]) {
+      assertThrows(
+        () => rt.dispatch(def, [64, 0, 0, 0], [y.ref], bad),
+        RangeError,
+        `Cannot dispatch kernel test_grid: workgroups must be >= 0: current value is ${bad}`,
+      );
+    }
+    rt.dispatch(def, [64, 0, 0, 0], [y.ref], 0); // an empty grid records nothing
+    const [out] = await readAll([y]);
+    y.dispose();
+    assert(out.every((v) => v === 0), "nothing ran");
+  },
+);

@@ -514,3 +514,37 @@ Deno.test("fused leaky ReLU slopes must be > 0 (the backward tells the branch by
   }
   for (const t of [x, w]) t.dispose();
 });
+
+bothBackends(
+  "ops refuse a tensor with a zero dimension at the call, naming the op and the tensor",
+  async (device) => {
+    const t = (shape: number[], v = 1) =>
+      Tensor.fromArray(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(v), shape, device);
+    const o = { stride: [1, 1] as [number, number], padding: [0, 0] as [number, number] };
+    const cases: [() => unknown, string][] = [
+      [() => ops.conv2d(t([0, 2, 5, 5]), t([3, 2, 3, 3]), t([3]), o), "conv2d: x"],
+      [() => ops.conv2d(t([2, 2, 5, 5]), t([0, 2, 3, 3]), null, o), "conv2d: weight"],
+      [() => ops.convTranspose2d(t([0, 2, 5, 5]), t([2, 3, 3, 3]), null, o), "conv_transpose2d: x"],
+      [() => ops.linear(t([0, 4]), t([3, 4]), t([3]), SLOPE), "linear: x"],
+      [() => ops.matmul(t([2, 0]), t([0, 3])), "matmul: a"],
+      [() => ops.matmul(t([2, 4]), t([4, 0])), "matmul: b"],
+      [() => ops.mseLoss(t([0, 4]), t([0, 4])), "mse_loss: prediction"],
+      [
+        () => ops.croppedMseLoss(t([0, 1, 4, 4]), t([0, 1, 2, 2]), [1, 1, 1, 1]),
+        "cropped_mse_loss: prediction",
+      ],
+      [() => ops.crop2d(t([0, 1, 4, 4]), [1, 1, 1, 1]), "crop2d: x"],
+      [() => ops.softAssign(t([2, 3]), t([0, 3])), "soft assignment: mu"],
+      [() => ops.decKlLoss(t([0, 3]), t([4, 3]), t([0, 4])), "soft assignment: z"],
+      [() => ops.targetDistribution(t([0, 3])), "target distribution: q"],
+    ];
+    for (const [run, what] of cases) {
+      assertThrows(run, TypeError, `Cannot run ${what} must not be empty (a zero dimension)`);
+    }
+    // Element-wise ops and sums keep PyTorch's meaning on both backends: empty in, empty out.
+    const e = t([0, 4]);
+    assertEquals([...(await ops.leakyRelu(e, SLOPE).data())], []);
+    assertEquals([...(await ops.axpby(e, e, 2, 3).data())], []);
+    assertEquals([...(await ops.sum(e).data())], [0]);
+  },
+);
