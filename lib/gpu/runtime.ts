@@ -150,6 +150,18 @@ export class BindingSizeError extends RangeError {
   }
 }
 
+/**
+ * Whether `SEISDEC_GPU_DEBUG=1` asks for WebGPU errors to be traced to their dispatch (see
+ * {@linkcode GpuRuntime.debug}).
+ */
+function debugFromEnv(): boolean {
+  try {
+    return Deno.env.get("SEISDEC_GPU_DEBUG") === "1";
+  } catch {
+    return false; // no --allow-env
+  }
+}
+
 /** The process-wide GPU runtime. Obtain it with {@linkcode gpu}. */
 export class GpuRuntime {
   /** The WebGPU device. */
@@ -169,6 +181,7 @@ export class GpuRuntime {
   #arenaGpu: GPUBuffer;
   #staging: GPUBuffer[] = [];
   #errors: string[] = [];
+  #debugScopes: Promise<void>[] = [];
   #stats: RuntimeStats = { submits: 0, dispatches: 0, readbacks: 0, pipelines: 0, bindGroups: 0 };
   #bufferIds = new WeakMap<GPUBuffer, number>();
   #nextBufferId = 0;
@@ -197,12 +210,25 @@ export class GpuRuntime {
   deferMap = false;
 
   /**
+   * Traces WebGPU errors to their dispatch (`SEISDEC_GPU_DEBUG=1` sets it at start-up). WebGPU
+   * reports a validation error asynchronously and for a whole command buffer, so without this
+   * it surfaces at a later submit or read-back with only WebGPU's message. With it, every
+   * dispatch is recorded alone in its own command buffer, submitted at once inside a validation
+   * error scope, and an error names the kernel, its defines, the dispatch's index and its grid;
+   * it is thrown by the next {@linkcode GpuRuntime.read} or {@linkcode GpuRuntime.sync}, which
+   * wait for the scopes. Much slower (one submit per dispatch): for finding a fault only.
+   */
+  debug: boolean;
+
+  /**
    * Creates a runtime on a device, with its buffer pool.
    *
    * @param device The WebGPU device.
+   * @param options `debug`: see {@linkcode GpuRuntime.debug} (default: `SEISDEC_GPU_DEBUG=1`).
    */
-  constructor(device: GPUDevice) {
+  constructor(device: GPUDevice, options: { debug?: boolean } = {}) {
     this.device = device;
+    this.debug = options.debug ?? debugFromEnv();
     this.pool = new BufferPool(device, () => this.forgetBindGroups());
     this.#arenaGpu = device.createBuffer({
       size: ARENA_BYTES,
@@ -356,6 +382,42 @@ export class GpuRuntime {
         `Cannot dispatch kernel ${def.name}: workgroups must be >= 0: current value is ${workgroups}`,
       );
     }
+    if (this.debug) this.#dispatchTraced(def, params, buffers, workgroups);
+    else this.#record(def, params, buffers, workgroups);
+  }
+
+  /**
+   * A dispatch in debug mode: recorded and submitted alone inside a validation error scope, so
+   * that an error names it (see {@linkcode GpuRuntime.debug}).
+   */
+  #dispatchTraced(
+    def: KernelDef,
+    params: Param[],
+    buffers: (BufRef | null)[],
+    workgroups: number,
+  ): void {
+    // What was recorded before goes out first, outside this dispatch's scope. Only the command
+    // buffer: deferred work and submit hooks still wait for the next submit, as without debug.
+    this.#submitRecorded();
+    const index = this.#stats.dispatches;
+    const d = this.device;
+    d.pushErrorScope("validation");
+    try {
+      this.#record(def, params, buffers, workgroups);
+      this.#submitRecorded();
+    } finally {
+      const defines = def.defines ? ` ${JSON.stringify(def.defines)}` : "";
+      const where = `kernel ${def.name}${defines} (${def.file}), dispatch ${index} of this ` +
+        `process, ${workgroups} workgroups`;
+      this.#debugScopes.push(
+        d.popErrorScope().then((err) => {
+          if (err) this.#errors.push(`${where}: ${err.message}`);
+        }),
+      );
+    }
+  }
+
+  #record(def: KernelDef, params: Param[], buffers: (BufRef | null)[], workgroups: number): void {
     const c = this.#pipelineFor(def);
     if (buffers.length !== def.storage.length) {
       throw new TypeError(
@@ -455,7 +517,8 @@ export class GpuRuntime {
         resource: { buffer: b.buffer, offset: b.offset, size: Math.max(4, b.size) },
       });
     }
-    const bg = this.device.createBindGroup({ layout: c.layout, entries });
+    // Labelled with the kernel, so that WebGPU's message about an invalid one names it.
+    const bg = this.device.createBindGroup({ label: def.name, layout: c.layout, entries });
     if (++this.#groupCount > BIND_GROUP_CACHE) this.forgetBindGroups();
     c.groups.set(key, bg);
     this.#stats.bindGroups++;
@@ -598,13 +661,15 @@ export class GpuRuntime {
   /** Records the resolution of the profile's timestamps; their read-back resolves later. */
   #flushProfile(): void {
     const prof = this.#profile;
-    if (!prof || prof.used === 0 || !this.#encoder) return;
+    if (!prof || prof.used === 0) return;
     const n = prof.used;
     const labels = prof.labels;
     const stage = this.#stage(n * 8);
     this.#endPass();
-    this.#encoder.resolveQuerySet(prof.set, 0, n, prof.resolve, 0);
-    this.#encoder.copyBufferToBuffer(prof.resolve, 0, stage, 0, n * 8);
+    // A new encoder where debug mode submitted the dispatches' own.
+    const enc = this.#commandEncoder();
+    enc.resolveQuerySet(prof.set, 0, n, prof.resolve, 0);
+    enc.copyBufferToBuffer(prof.resolve, 0, stage, 0, n * 8);
     prof.used = 0;
     prof.labels = [];
     prof.pending.push((async () => {
@@ -687,6 +752,13 @@ export class GpuRuntime {
       }
     }
     this.#flushProfile();
+    this.#submitRecorded();
+    this.pool.afterSubmit();
+    this.#raise();
+  }
+
+  /** Uploads the parameter arena and submits the command buffer recorded so far, if any. */
+  #submitRecorded(): void {
     this.#endPass();
     if (this.#arenaUsed > 0) {
       this.device.queue.writeBuffer(this.#arenaGpu, 0, this.#arenaCpu, 0, this.#arenaUsed);
@@ -697,11 +769,19 @@ export class GpuRuntime {
       this.#encoder = null;
       this.#stats.submits++;
     }
-    this.pool.afterSubmit();
-    if (this.#errors.length) {
-      const msg = this.#errors.splice(0).join("; ");
-      throw new Error(`WebGPU reported an error: ${msg}`);
-    }
+  }
+
+  /** Throws the WebGPU errors reported since the last throw, if any. */
+  #raise(): void {
+    if (!this.#errors.length) return;
+    const msg = this.#errors.splice(0).join("; ");
+    const hint = this.debug ? "" : " (set SEISDEC_GPU_DEBUG=1 to name the dispatch that caused it)";
+    throw new Error(`WebGPU reported an error: ${msg}${hint}`);
+  }
+
+  /** In debug mode, waits for the error scopes of the dispatches so far. */
+  async #settleScopes(): Promise<void> {
+    while (this.#debugScopes.length) await Promise.all(this.#debugScopes.splice(0));
   }
 
   /** Submits and waits until the GPU has finished all submitted work. */
@@ -709,9 +789,8 @@ export class GpuRuntime {
     this.submit();
     await this.device.queue.onSubmittedWorkDone();
     this.#checkLost("finish GPU work");
-    if (this.#errors.length) {
-      throw new Error(`WebGPU reported an error: ${this.#errors.splice(0).join("; ")}`);
-    }
+    await this.#settleScopes();
+    this.#raise();
   }
 
   /**
@@ -761,9 +840,8 @@ export class GpuRuntime {
       throw e;
     }
     for (const s of stages) this.#staging.push(s);
-    if (this.#errors.length) {
-      throw new Error(`WebGPU reported an error: ${this.#errors.splice(0).join("; ")}`);
-    }
+    await this.#settleScopes();
+    this.#raise();
     return out;
   }
 

@@ -409,3 +409,51 @@ gpuTest(
     assert(out.every((v) => v === 0), "nothing ran");
   },
 );
+
+/**
+ * Records one dispatch of the fill fixture whose output buffer lacks STORAGE usage (an invalid
+ * bind group), on a runtime of its own device so that the error cannot reach other tests, and
+ * returns the message of the error that the read-backs after it throw.
+ */
+async function invalidDispatchError(debug: boolean): Promise<string> {
+  const adapter = await navigator.gpu.requestAdapter();
+  const device = await adapter!.requestDevice();
+  try {
+    const rt = new GpuRuntime(device, { debug });
+    const def = fixture("test_invalid", { VALUE: "1.0" });
+    await rt.compile(def);
+    const bad = device.createBuffer({ size: 256, usage: GPUBufferUsage.COPY_DST });
+    rt.dispatch(def, [64, 0, 0, 0], [{ buffer: bad, offset: 0, size: 256 }], 1);
+    const ok = device.createBuffer({ size: 256, usage: GPUBufferUsage.COPY_SRC });
+    // WebGPU reports the error asynchronously: the first read-back or sync after it arrives
+    // throws it (in debug mode, the first one).
+    for (let i = 0; i < 50; i++) {
+      try {
+        await rt.read([{ buffer: ok, offset: 0, size: 16 }]);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    throw new Error("no WebGPU error surfaced after 50 read-backs");
+  } finally {
+    device.destroy();
+  }
+}
+
+gpuTest("a WebGPU validation error names its kernel, and its dispatch with debug on", async () => {
+  // Normal mode: the bind group's label names the kernel; the message says how to learn more.
+  const plain = await invalidDispatchError(false);
+  assert(plain.includes("'test_invalid'"), plain);
+  assert(plain.includes("SEISDEC_GPU_DEBUG=1"), plain);
+  // Debug mode: at the first read-back, with the kernel, its file, defines and grid.
+  const traced = await invalidDispatchError(true);
+  assert(
+    traced.startsWith(
+      'WebGPU reported an error: kernel test_invalid {"VALUE":"1.0"} ' +
+        "(../tests/gpu/_fixtures/fill_value.wgsl), dispatch 0 of this process, 1 workgroups: ",
+    ),
+    traced,
+  );
+  assert(/STORAGE/.test(traced), `WebGPU's own message follows: ${traced}`);
+});
