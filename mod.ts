@@ -70,6 +70,7 @@ export {
 } from "./lib/cluster/dec.ts";
 export { applyModel, type Assignment, rawKmeans } from "./lib/cluster/assign.ts";
 export {
+  type ConfigFile,
   readConfigFile,
   resolveFinetune,
   resolveInit,
@@ -127,9 +128,18 @@ export {
 } from "./lib/io/extract.ts";
 export type { FailureReason } from "./lib/io/sample_error.ts";
 export {
+  type BandpassConfig,
+  type EsecInput,
   type ExtractConfig,
+  type ExtractInput,
+  type ManifestInput,
+  type NpzInput,
   parseExtractConfig,
+  type PreprocessConfig,
   readExtractConfig,
+  type ResponseConfig,
+  type SdsInput,
+  type SpectrogramConfig,
 } from "./lib/io/extract_config.ts";
 export { type SynthOptions, writeSynth } from "./lib/io/synth.ts";
 export { SYNTH_CLASSES, type SynthClass } from "./lib/signal/synth.ts";

@@ -63,6 +63,27 @@ export const configFileSchema = z.object({
   finetune: finetuneSchema.partial().optional(),
 }).strict();
 
+/**
+ * A training config file: any of the three sections, each with any of its fields (the rest
+ * come from the defaults and the flags).
+ */
+export interface ConfigFile {
+  /** Overrides of {@linkcode PRETRAIN_DEFAULTS}. */
+  pretrain?: Partial<PretrainConfig>;
+  /** Overrides of {@linkcode INIT_DEFAULTS}. */
+  init?: Partial<InitConfig>;
+  /** Overrides of {@linkcode FINETUNE_DEFAULTS}. */
+  finetune?: Partial<FinetuneConfig>;
+}
+
+/** True when A and B are mutually assignable (the same type for these purposes). */
+type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Expect<T extends true> = T;
+/** Fails to compile when {@linkcode ConfigFile} and the schema's output drift apart. */
+type _ConfigFileMatchesSchema = Expect<
+  MutuallyAssignable<ConfigFile, z.infer<typeof configFileSchema>>
+>;
+
 function fmtIssues(where: string, e: z.ZodError): string {
   return e.issues.map((i) => `${where}${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`)
     .join("; ");
@@ -77,7 +98,7 @@ function fmtIssues(where: string, e: z.ZodError): string {
  */
 export async function readConfigFile(
   path: string | undefined,
-): Promise<z.infer<typeof configFileSchema>> {
+): Promise<ConfigFile> {
   if (!path) return {};
   let raw: unknown;
   try {

@@ -114,8 +114,162 @@ export const extractConfigSchema = z.object({
   limit: z.number().int().positive().nullable().default(null),
 }).strict();
 
-/** A validated config. */
-export type ExtractConfig = z.infer<typeof extractConfigSchema>;
+/** `input` of a config: a CSV manifest of waveform files (see lib/io/manifest.ts). */
+export interface ManifestInput {
+  /** The input's kind. */
+  format: "manifest";
+  /** CSV manifest, one row per sample (see lib/io/manifest.ts). */
+  path: string;
+  /** Optional QuakeML file: the first P pick of NET.STA is the reference time of rows that leave it empty. */
+  picks: string | null;
+  /**
+   * For SAC waveforms: the header marker taken as the reference time of a row that has none
+   * (and no QuakeML pick): `A` (first arrival), `T0`–`T9` (picks) or `O` (origin); null: never.
+   */
+  sacReference:
+    | "A"
+    | "O"
+    | "T0"
+    | "T1"
+    | "T2"
+    | "T3"
+    | "T4"
+    | "T5"
+    | "T6"
+    | "T7"
+    | "T8"
+    | "T9"
+    | null;
+}
+
+/** `input` of a config: the esec_massmovements set. */
+export interface EsecInput {
+  /** The input's kind. */
+  format: "esec";
+  /** The esec_massmovements directory (waveforms/, stations/, catalog files). */
+  dir: string;
+}
+
+/** `input` of a config: the phasenet_ncedc arrays. */
+export interface NpzInput {
+  /** The input's kind. */
+  format: "npz";
+  /** The phasenet_ncedc directory (waveform.csv, waveform_train/). */
+  dir: string;
+  /** Sampling rate of the arrays, Hz. */
+  samplingRate: number;
+}
+
+/** `input` of a config: an SDS archive and the QuakeML picks that make its samples. */
+export interface SdsInput {
+  /** The input's kind. */
+  format: "sds";
+  /** SeisComP Data Structure archive root: YEAR/NET/STA/CHAN.D/NET.STA.LOC.CHAN.D.YEAR.DOY. */
+  dir: string;
+  /** QuakeML whose picks make the samples: one per event and station, at its earliest pick. */
+  picks: string;
+  /** StationXML or SAC pole-zero file with the responses, or null. */
+  stations: string | null;
+  /** Picks whose phase hint starts with this make samples (P takes P, Pg, Pn, ...). */
+  phase: string;
+}
+
+/** Where the samples come from, told apart by `format`. */
+export type ExtractInput = ManifestInput | EsecInput | NpzInput | SdsInput;
+
+/** `preprocess.response` of a config. */
+export interface ResponseConfig {
+  /** Remove the instrument response (needs StationXML). */
+  remove: boolean;
+  /** ObsPy-style pre_filt [f1, f2, f3, f4], Hz, or null. */
+  preFilt: number[] | null;
+  /** Water level, dB below the response maximum, or null. */
+  waterLevel: number | null;
+  /** Ground motion out: DISP, VEL or ACC. */
+  output: "DISP" | "VEL" | "ACC";
+}
+
+/** `preprocess.bandpass` of a config. */
+export interface BandpassConfig {
+  /** Lower corner, Hz. */
+  freqmin: number;
+  /** Upper corner, Hz. */
+  freqmax: number;
+  /** Butterworth order, 1 to 12. */
+  order: number;
+  /** Forward-backward (zero phase). */
+  zerophase: boolean;
+}
+
+/** `preprocess` of a config, in the order the steps run. */
+export interface PreprocessConfig {
+  /** Target sampling rate, Hz. */
+  samplingRate: number;
+  /** Demean and remove a linear trend first. */
+  detrend: boolean;
+  /** Cosine taper fraction at each end before response removal. */
+  taper: number;
+  /** Instrument response removal. */
+  response: ResponseConfig;
+  /** Butterworth band-pass after resampling, or null for none. */
+  bandpass: BandpassConfig | null;
+  /** Cosine taper fraction at each end after the band-pass. */
+  postTaper: number;
+}
+
+/** `spectrogram` of a config. */
+export interface SpectrogramConfig {
+  /** Window length, s: nperseg = round(windowLength · samplingRate) + 1. */
+  windowLength: number;
+  /** Overlap as a fraction of nperseg: noverlap = floor(overlap · nperseg). */
+  overlap: number;
+  /** FFT length, or null for nextpow2(1.2 · nperseg). */
+  nfft: number | null;
+  /** Kaiser β (at most 700: I0(β) overflows a double near 713). */
+  beta: number;
+  /** Lowest frequency kept, Hz. */
+  fmin: number;
+  /** Highest frequency kept, Hz. */
+  fmax: number;
+  /** Time kept before the reference time, s. */
+  before: number;
+  /** Time kept after the reference time, s. */
+  after: number;
+  /** psd (linear), log10 or db (10·log10). */
+  scaling: "psd" | "log10" | "db";
+}
+
+/**
+ * A validated config, with every default filled in: what {@linkcode extractConfigSchema}
+ * gives. Written out (rather than inferred from the schema) so that its documentation stands
+ * on its own; a compile-time check below keeps the two the same type.
+ */
+export interface ExtractConfig {
+  /** Where the samples come from. */
+  input: ExtractInput;
+  /** Output dataset directory (overridden by --out). */
+  output: string | null;
+  /** Component letters stacked as channels (e.g. ["Z"] or ["Z","N","E"]), or "channel": each row's own channel, C = 1. */
+  components: string[] | "channel";
+  /** Largest gap (or overlap) merged when reading miniSEED, s. */
+  gapTolerance: number;
+  /** Preprocessing of each trace. */
+  preprocess: PreprocessConfig;
+  /** Spectrogram and crop. */
+  spectrogram: SpectrogramConfig;
+  /** Parallel workers (Deno Web Workers); 0 runs in the main thread; "auto": one per CPU, at most 16. */
+  workers: number | "auto";
+  /** Process only the first N samples (null: all). */
+  limit: number | null;
+}
+
+/** True when A and B are mutually assignable (the same type for these purposes). */
+type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Fails to compile when {@linkcode ExtractConfig} and the schema's output drift apart. */
+type _ExtractConfigMatchesSchema = Expect<
+  MutuallyAssignable<ExtractConfig, z.infer<typeof extractConfigSchema>>
+>;
+type Expect<T extends true> = T;
 
 /**
  * Validates a config object.
