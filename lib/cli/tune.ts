@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import type { Command, Values } from "./_command.ts";
 import { intFlag, numFlag, strFlag } from "./_command.ts";
-import { adapterName, adapterSlug, adapterSummary } from "../gpu/device.ts";
+import { adapterName, adapterSummary } from "../gpu/device.ts";
 import { defaultTuning, type Tuning } from "../gpu/kernels.ts";
 import {
   costOf,
@@ -28,6 +28,7 @@ import {
   storedTuningPath,
   TUNING_FORMAT,
   tuningDir,
+  tuningFileStem,
   writeStoredTuning,
 } from "../gpu/tuning_store.ts";
 import { isSoftwareAdapter, tuningOverride } from "../tensor/backends.ts";
@@ -322,7 +323,9 @@ export const tuneCommand: Command = {
     const base: Tuning = { ...defaultTuning(isSoftwareAdapter(info)), ...override };
 
     // Resume: replay the trials of an interrupted search with the same workload, in order.
-    const progressPath = dir === null ? null : join(dir, `${adapterSlug(adapter)}.progress.json`);
+    const progressPath = dir === null
+      ? null
+      : join(dir, `${tuningFileStem(adapter)}.progress.json`);
     const progress: ProgressFile = { adapter, workload, base: override, trials: [] };
     const replay = progressPath === null
       ? new Map<string, ProgressFile["trials"]>()

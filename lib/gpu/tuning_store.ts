@@ -5,7 +5,8 @@
  *
  * The files live in `SEISDEC_TUNING_DIR`, else `$XDG_CACHE_HOME/seisdec/tunings`, else
  * `~/.cache/seisdec/tunings` (`%LOCALAPPDATA%\seisdec\tunings` on Windows), one per adapter,
- * named by its slug (`llvmpipe-llvm-15-0-6-256-bits-vulkan-fallback.json`).
+ * named by its slug and a hash of its whole name
+ * (`llvmpipe-llvm-15-0-6-256-bits-vulkan-fallback-1a2b3c4d.json`, {@linkcode tuningFileStem}).
  * `SEISDEC_TUNING_DIR=none` reads and writes none (the test task runs that way, so tests see
  * the defaults).
  *
@@ -134,6 +135,31 @@ export function tuningDir(): string | null {
   return home ? join(home, ".cache", "seisdec", "tunings") : null;
 }
 
+/** FNV-1a, 32 bits, of the UTF-8 bytes, as 8 hex digits. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(text)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}
+
+/**
+ * The name of an adapter's tuning files without extension: its slug (readable, cut at 60
+ * characters) and a hash of its whole name, so that adapters whose names differ only past the
+ * cut, or only in case or punctuation, get files of their own.
+ *
+ * @param adapter The adapter, as `adapterName()` gives it.
+ * @returns e.g. `some-gpu-80gb-vulkan-0f1e2d3c`.
+ * @example
+ * ```ts
+ * import { tuningFileStem } from "./tuning_store.ts";
+ * const a = tuningFileStem("GPU A [vulkan]"), b = tuningFileStem("gpu-a [vulkan]");
+ * if (!/^gpu-a-vulkan-[0-9a-f]{8}$/.test(a) || a === b) throw new Error(`${a} ${b}`);
+ * ```
+ */
+export function tuningFileStem(adapter: string): string {
+  return `${adapterSlug(adapter)}-${fnv1a(adapter)}`;
+}
+
 /**
  * Where an adapter's stored tuning lives.
  *
@@ -142,7 +168,12 @@ export function tuningDir(): string | null {
  * @returns the file's path, or null when tunings are off.
  */
 export function storedTuningPath(adapter: string, dir = tuningDir()): string | null {
-  return dir === null ? null : join(dir, `${adapterSlug(adapter)}.json`);
+  return dir === null ? null : join(dir, `${tuningFileStem(adapter)}.json`);
+}
+
+/** Where versions before the hash kept it (slug only): still read, and replaced on a write. */
+function legacyTuningPath(adapter: string, dir: string): string {
+  return join(dir, `${adapterSlug(adapter)}.json`);
 }
 
 /**
@@ -159,7 +190,16 @@ export async function readStoredTuning(
   dir = tuningDir(),
 ): Promise<{ path: string; stored: StoredTuning } | null> {
   const path = storedTuningPath(adapter, dir);
-  if (path === null) return null;
+  if (path === null || dir === null) return null;
+  return await readTuningFile(path, adapter) ??
+    await readTuningFile(legacyTuningPath(adapter, dir), adapter);
+}
+
+/** One stored tuning file, if it exists and was written for `adapter`. */
+async function readTuningFile(
+  path: string,
+  adapter: string,
+): Promise<{ path: string; stored: StoredTuning } | null> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -208,7 +248,18 @@ export async function writeStoredTuning(stored: StoredTuning, dir = tuningDir())
   }
   await Deno.mkdir(dir, { recursive: true });
   await writeFileAtomic(path, JSON.stringify(stored, null, 2) + "\n");
+  await removeLegacy(stored.adapter, dir);
   return path;
+}
+
+/** Removes this adapter's file of the slug-only naming, if there is one; returns its path. */
+async function removeLegacy(adapter: string, dir: string): Promise<string | null> {
+  const legacy = legacyTuningPath(adapter, dir);
+  // Only this adapter's: another adapter of the same slug may own the file.
+  const mine = await readTuningFile(legacy, adapter).catch(() => null);
+  if (!mine) return null;
+  await Deno.remove(legacy).catch(() => {});
+  return legacy;
 }
 
 /**
@@ -223,12 +274,13 @@ export async function removeStoredTuning(
   dir = tuningDir(),
 ): Promise<string | null> {
   const path = storedTuningPath(adapter, dir);
-  if (path === null) return null;
+  if (path === null || dir === null) return null;
+  const legacy = await removeLegacy(adapter, dir);
   try {
     await Deno.remove(path);
     return path;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
+    if (e instanceof Deno.errors.NotFound) return legacy;
     throw e;
   }
 }

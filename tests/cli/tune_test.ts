@@ -4,9 +4,9 @@
  */
 import { join } from "node:path";
 import { main } from "../../cli.ts";
-import { adapterName, adapterSlug, adapterSummary } from "../../lib/gpu/device.ts";
+import { adapterName, adapterSummary } from "../../lib/gpu/device.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
-import { storedTuningPath, TUNING_FORMAT } from "../../lib/gpu/tuning_store.ts";
+import { storedTuningPath, TUNING_FORMAT, tuningFileStem } from "../../lib/gpu/tuning_store.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 
@@ -64,7 +64,7 @@ gpuTest(
     assert([{}, { packCache: false }].some((x) => JSON.stringify(x) === JSON.stringify(s.tuning)));
     assert(s.speedup >= 1, `the best is no slower than the start: ${s.speedup}`);
     const files = [...Deno.readDirSync(dir)].map((e) => e.name);
-    assertEquals(files, [`${adapterSlug(adapter)}.json`], "no progress file left");
+    assertEquals(files, [`${tuningFileStem(adapter)}.json`], "no progress file left");
     const gone = await tune(dir, "--reset");
     assertEquals(gone.code, 0, gone.err);
     assert(gone.out.includes(`removed ${path}`), gone.out);
@@ -78,7 +78,7 @@ gpuTest(
   async () => {
     const dir = await Deno.makeTempDir();
     const adapter = await adapterName();
-    const progress = join(dir, `${adapterSlug(adapter)}.progress.json`);
+    const progress = join(dir, `${tuningFileStem(adapter)}.progress.json`);
     const slow = { trainMs: [1e6], inferMs: 1e6, inferBatch: 256, cost: 1e6 };
     await Deno.writeTextFile(
       progress,

@@ -3,13 +3,14 @@
  * file's name, and that WebGPU starts from the stored tuning (in a child process, since the
  * tuning is fixed per process).
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   readStoredTuning,
   removeStoredTuning,
   type StoredTuning,
   storedTuningPath,
   TUNING_FORMAT,
+  tuningFileStem,
   writeStoredTuning,
 } from "../../lib/gpu/tuning_store.ts";
 import { adapterLabel } from "../../lib/gpu/device.ts";
@@ -47,7 +48,8 @@ Deno.test("tuning store: writes one file per adapter and reads it back", async (
   const sub = join(dir, "a", "b");
   assertEquals(await readStoredTuning(ADAPTER, sub), null, "no directory yet: none stored");
   const path = await writeStoredTuning(entry(), sub);
-  assertEquals(path, join(sub, "some-gpu-80gb-vulkan.json"));
+  assert(/\/some-gpu-80gb-vulkan-[0-9a-f]{8}\.json$/.test(path), path);
+  assertEquals(join(sub, basename(path)), path);
   assertEquals(storedTuningPath(ADAPTER, sub), path);
   const got = await readStoredTuning(ADAPTER, sub);
   assertEquals(got?.path, path);
@@ -131,3 +133,48 @@ gpuTest(
     await Deno.remove(dir, { recursive: true });
   },
 );
+
+Deno.test("tuning store: adapters whose names differ only past the slug's cut keep files of their own", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The same first 60 slug characters; then the driver versions differ.
+    const a =
+      "NVIDIA Graphics Device Super Long Marketing Name Edition (driver 550.54.15) [vulkan]";
+    const b =
+      "NVIDIA Graphics Device Super Long Marketing Name Edition (driver 555.42.02) [vulkan]";
+    // Or only in case and punctuation, which the slug folds.
+    const c = "Some GPU 80GB (vulkan)";
+    for (const [x, y] of [[a, b], [ADAPTER, c]]) {
+      assert(storedTuningPath(x, dir) !== storedTuningPath(y, dir), `${x} / ${y}`);
+      const px = await writeStoredTuning(entry(x), dir);
+      const py = await writeStoredTuning(entry(y), dir);
+      assertEquals((await readStoredTuning(x, dir))?.path, px, "the first survives the second");
+      assertEquals((await readStoredTuning(y, dir))?.stored.adapter, y);
+      assertEquals(await removeStoredTuning(x, dir), px);
+      assertEquals((await readStoredTuning(y, dir))?.path, py, "removing one keeps the other");
+    }
+    assert(tuningFileStem(a).length <= 60 + 9, tuningFileStem(a));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tuning store: a file of the slug-only naming is still read, and a write replaces it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const legacy = join(dir, "some-gpu-80gb-vulkan.json");
+    await Deno.writeTextFile(legacy, JSON.stringify(entry()));
+    assertEquals((await readStoredTuning(ADAPTER, dir))?.path, legacy);
+    // Another adapter of the same slug neither reads nor removes it.
+    const other = "Some GPU 80GB (vulkan)";
+    assertEquals(await readStoredTuning(other, dir), null);
+    await writeStoredTuning(entry(other), dir);
+    assertEquals((await readStoredTuning(ADAPTER, dir))?.path, legacy);
+    // This adapter's write moves it to the new name.
+    const path = await writeStoredTuning(entry(), dir);
+    assertEquals((await readStoredTuning(ADAPTER, dir))?.path, path);
+    assertEquals(await Deno.stat(legacy).catch(() => null), null, "the old file is gone");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
