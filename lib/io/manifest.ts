@@ -21,7 +21,7 @@
  */
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { parseCsv, parseCsvRecords } from "./csv.ts";
-import { type PhasePick, readQuakeMlFile } from "./quakeml.ts";
+import { type BadPick, type PhasePick, readQuakeMlFile } from "./quakeml.ts";
 import { UserError } from "../util/errors.ts";
 import type { FailureReason } from "./sample_error.ts";
 
@@ -155,9 +155,14 @@ async function readPickIndex(path: string): Promise<PickIndex> {
     if (!isPhase(p.phase, "P")) continue;
     const k = `${p.network}.${p.station}`;
     if (!bad.has(k)) bad.set(k, []);
-    bad.get(k)!.push({ eventId: p.eventId, text: `pick ${p.pickId || "(no id)"} (${p.why})` });
+    bad.get(k)!.push({ eventId: p.eventId, text: badPickText(p) });
   }
   return { source: path, byStation, bad };
+}
+
+/** A bad pick for messages: its id, its time as written and why that is no time. */
+function badPickText(p: BadPick): string {
+  return `pick ${p.pickId || "(no id)"}${p.text ? ` at '${p.text}'` : ""} (${p.why})`;
 }
 
 /**
@@ -535,7 +540,8 @@ export function sdsPaths(
  * @param phase Phase prefix, e.g. `P`.
  * @param codesOf The channel codes a sample stacks, from its channel (see extract's `channelCodes`).
  * @param span Milliseconds of data needed before and after the pick.
- * @returns the tasks, by pick time.
+ * @returns the tasks, by pick time, then a failed one per event and station whose pick of
+ *   `phase` has no valid time (a leap second, say; {@linkcode BadPick}).
  * @throws {UserError} when the QuakeML cannot be read or holds no such pick.
  */
 export async function sdsTasks(
@@ -553,11 +559,39 @@ export async function sdsTasks(
     throw new UserError(`Cannot read the picks ${quakeml}: ${(e as Error).message}`);
   }
   const picks = earliestPicks(q.picks, phase);
-  if (picks.length === 0) {
+  // A station's pick of an event whose time is no date (a leap second, say) makes a sample
+  // that fails as "bad time", naming the file and the pick, unless a valid one stands in.
+  const placed = new Set(picks.map((p) => `${p.eventId}\0${p.network}.${p.station}`));
+  const unplaced = new Map<string, BadPick>();
+  for (const p of q.badPicks) {
+    const key = `${p.eventId}\0${p.network}.${p.station}`;
+    if (isPhase(p.phase, phase) && !placed.has(key) && !unplaced.has(key)) unplaced.set(key, p);
+  }
+  if (picks.length === 0 && unplaced.size === 0) {
     throw new UserError(`Cannot list samples: ${quakeml} holds no pick of phase ${phase}`);
   }
   const short = (id: string) => id.split(/[/=]/).filter(Boolean).at(-1) ?? id;
   const tasks: SampleTask[] = [];
+  const failed: SampleTask[] = [];
+  for (const p of unplaced.values()) {
+    const id = `${short(p.eventId)}.${p.network}.${p.station}`;
+    failed.push({
+      id,
+      network: p.network,
+      station: p.station,
+      location: p.location,
+      channel: p.channel,
+      waveforms: [],
+      response: stations,
+      referenceTime: null,
+      label: p.eventType || null,
+      error: {
+        reason: "bad time",
+        message: `Cannot place sample ${id}: the time of ${badPickText(p)} in ${quakeml} is ` +
+          `not a valid date`,
+      },
+    });
+  }
   for (const p of picks) {
     const task: SampleTask = {
       id: `${short(p.eventId)}.${p.network}.${p.station}`,
@@ -610,6 +644,8 @@ export async function sdsTasks(
     }
     tasks.push(task);
   }
+  // Those without a time last: the rest are by pick time.
+  tasks.push(...failed);
   return tasks;
 }
 

@@ -38,14 +38,45 @@ export interface BadPick {
   pickId: string;
   /** Public id of the event the pick belongs to. */
   eventId: string;
+  /** QuakeML event type, as in {@linkcode PhasePick}. */
+  eventType: string;
   /** SEED network code. */
   network: string;
   /** SEED station code. */
   station: string;
+  /** SEED location code. */
+  location: string;
+  /** SEED channel code. */
+  channel: string;
   /** Phase, as in {@linkcode PhasePick}. */
   phase: string;
-  /** Why the time is unusable (luxon's explanation). */
+  /** The pick's time as the file writes it ("" when it has none). */
+  text: string;
+  /** Why the time is unusable: a leap second, or luxon's explanation. */
   why: string;
+}
+
+/**
+ * A leap second: `23:59:60` (with any fraction). seisdec's times are milliseconds of UTC
+ * without leap seconds (POSIX time, as JavaScript's Date, seisplotjs's luxon and miniSEED
+ * readers use), which have no place for it: 23:59:60.5 would have to become 23:59:59.5 or
+ * 00:00:00.5, a second apart. ObsPy's UTCDateTime refuses it too.
+ */
+const LEAP_SECOND = /T?\d{2}:?\d{2}:?60(\.\d*)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
+
+/** The text of every pick's `<time><value>`, by public id (for messages about bad ones). */
+function pickTimeTexts(doc: XmlDoc): Map<string, string> {
+  const out = new Map<string, string>();
+  const picks = doc.getElementsByTagNameNS("*", "pick");
+  for (let i = 0; i < picks.length; i++) {
+    const p = picks[i];
+    const time = Array.from(p.childNodes).find((n) =>
+      n.nodeType === 1 && (n as unknown as { localName: string }).localName === "time"
+    ) as unknown as XmlDoc["documentElement"] | undefined;
+    const value = time?.getElementsByTagNameNS("*", "value")[0];
+    out.set(p.getAttribute("publicID") ?? "", (value?.textContent ?? "").trim());
+  }
+  return out;
 }
 
 /** An event's preferred (or first) origin. */
@@ -102,6 +133,7 @@ export async function readQuakeMl(
   }
   const picks: PhasePick[] = [];
   const badPicks: BadPick[] = [];
+  let timeTexts: Map<string, string> | null = null;
   const origins: EventOrigin[] = [];
   for (const q of ep.eventList) {
     const eventId = q.publicId ?? "";
@@ -134,13 +166,27 @@ export async function readQuakeMl(
       };
       if (Number.isFinite(pick.time)) picks.push(pick);
       else {
+        timeTexts ??= pickTimeTexts(doc);
+        const text = timeTexts.get(pickId) ?? "";
+        const why = LEAP_SECOND.test(text)
+          ? "second 60 is a leap second, which seisdec's times (UTC without leap seconds, as " +
+            "in seisplotjs and ObsPy) cannot hold: give the pick as 23:59:59.999 or " +
+            "00:00:00 of the next day"
+          : text === ""
+          ? "it has no time"
+          : p.time?.invalidExplanation ?? "not a time";
+        const { network, station, location, channel, phase } = pick;
         badPicks.push({
-          pickId: pick.pickId,
+          pickId,
           eventId,
-          network: pick.network,
-          station: pick.station,
-          phase: pick.phase,
-          why: p.time?.invalidExplanation ?? "no time",
+          eventType,
+          network,
+          station,
+          location,
+          channel,
+          phase,
+          text,
+          why,
         });
       }
     }

@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "../_assert.ts";
+import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { formatQuakeMl, readQuakeMl } from "../../lib/io/quakeml.ts";
 import { earliestPicks } from "../../lib/io/manifest.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
@@ -65,9 +65,42 @@ Deno.test("QuakeML: an empty location reads as '', a pick without a valid time i
   assertEquals(q.picks.map((p) => [p.pickId, p.station, p.location]), [
     ["smi:seisdec/pick/a/0", "S1", ""],
   ]);
-  assertEquals(q.badPicks.map((p) => [p.pickId, p.eventId, p.station, p.phase]), [
-    ["smi:seisdec/pick/a/1", "smi:seisdec/event/a", "S2", "P"],
+  assertEquals(q.badPicks.map((p) => [p.pickId, p.eventId, p.station, p.phase, p.text]), [
+    ["smi:seisdec/pick/a/1", "smi:seisdec/event/a", "S2", "P", "not a time"],
   ]);
+});
+
+/** QuakeML of one event with one P pick per given time, at stations S0, S1, ... */
+function picksAt(times: string[]): string {
+  const picks = times.map((t, i) =>
+    `<pick publicID="p/${i}"><time><value>${t}</value></time>` +
+    `<waveformID networkCode="XX" stationCode="S${i}" locationCode="00" channelCode="HHZ"/>` +
+    `<phaseHint>P</phaseHint></pick>`
+  ).join("\n");
+  return `<?xml version="1.0"?>
+<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">
+<eventParameters publicID="ep"><event publicID="ev/1"><type>earthquake</type>
+${picks}
+</event></eventParameters></q:quakeml>`;
+}
+
+Deno.test("QuakeML: a pick in a leap second (23:59:60.5) is set apart, saying it is a leap second", async () => {
+  const q = await readQuakeMl(
+    picksAt(["2016-12-31T23:59:60.5Z", "2017-01-01T00:00:00.5Z", "2016-12-31T23:59:61Z"]),
+    "leap.xml",
+  );
+  // The second after the leap second reads as usual.
+  assertEquals(q.picks.map((p) => [p.pickId, p.time]), [[
+    "p/1",
+    Date.UTC(2017, 0, 1, 0, 0, 0, 500),
+  ]]);
+  assertEquals(q.badPicks.map((p) => [p.pickId, p.station, p.location, p.channel, p.text]), [
+    ["p/0", "S0", "00", "HHZ", "2016-12-31T23:59:60.5Z"],
+    ["p/2", "S2", "00", "HHZ", "2016-12-31T23:59:61Z"],
+  ]);
+  assert(q.badPicks[0].why.startsWith("second 60 is a leap second"), q.badPicks[0].why);
+  // Second 61 is no leap second: luxon's explanation stands.
+  assert(!q.badPicks[1].why.includes("leap second"), q.badPicks[1].why);
 });
 
 Deno.test("QuakeML picks: rejected ones left out, the preferred origin's preferred, pP is no P, arrival phases fill a missing hint", async () => {

@@ -161,3 +161,46 @@ Deno.test("extract --sds: a day file the window needs but the archive lacks is n
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("extract --sds: a pick in a leap second fails its sample as bad time, naming the file, the pick and its time", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const at = (station: string) => ({
+      network: "XX",
+      station,
+      location: "00",
+      channel: "HHZ",
+      phase: "P",
+      time: Date.UTC(2016, 11, 31, 23, 59, 59, 500),
+    });
+    const ev: QuakeMlEvent = {
+      id: "e1",
+      type: "earthquake",
+      origin: { time: Date.UTC(2016, 11, 31, 23, 59, 0), latitude: 0, longitude: 0, depth: 0 },
+      picks: [at("AAA"), at("BBB")],
+    };
+    // BBB's pick in the leap second 2016-12-31T23:59:60.5Z.
+    const xml = formatQuakeMl([ev]).replace(
+      /(<pick publicID="smi:seisdec\/pick\/e1\/1">\s*<time><value>)[^<]*/,
+      "$12016-12-31T23:59:60.5Z",
+    );
+    await Deno.writeTextFile(`${root}/ev.xml`, xml);
+    const tasks = await sdsTasks(root, `${root}/ev.xml`, null, "P", (c) => [c], [1000, 1000]);
+    assertEquals(tasks.map((t) => [t.id, t.error?.reason]), [
+      ["e1.XX.AAA", "missing channel"], // no archive here: only its error differs
+      ["e1.XX.BBB", "bad time"],
+    ]);
+    const msg = tasks[1].error!.message;
+    for (
+      const part of [
+        "Cannot place sample e1.XX.BBB",
+        "pick smi:seisdec/pick/e1/1 at '2016-12-31T23:59:60.5Z'",
+        "leap second",
+        `${root}/ev.xml`,
+      ]
+    ) assert(msg.includes(part), `"${part}" missing: ${msg}`);
+    assertEquals(tasks[1].label, "earthquake");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
