@@ -546,7 +546,7 @@ Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (first 4 rows, no 
     const s = await runExtract(config, `${root}/ds`, { quiet: true });
     // Rows 2 and 4 of waveform.csv name single-component files the shared copy left out.
     assertEquals(s.ok, 2);
-    assertEquals(s.shape, [2, 3, 87, 55]);
+    assertEquals(s.shape, [2, 3, 50, 59]); // 1-40 Hz in 1 s windows, -5..+25 s
     assertEquals(s.failures.map((f) => [f.id, f.reason]), [
       ["NC_MTU_2014071807051236_02", "unreadable"],
       ["NC_KCR_2001092605130217_02", "unreadable"],
@@ -598,7 +598,7 @@ Deno.test("extract reads an NPZ whose data array numpy stored in Fortran order (
     for (const d of [dirs.c, dirs.f]) {
       config.input = { ...config.input, dir: d } as typeof config.input;
       const s = await runExtract(config, `${d}/ds`, { quiet: true });
-      assertEquals([s.ok, s.shape], [1, [1, 3, 87, 55]]);
+      assertEquals([s.ok, s.shape], [1, [1, 3, 50, 59]]);
       out.push((await openDataset(`${d}/ds`)).readBatch([0]));
     }
     assertEquals(out[1], out[0]);
@@ -611,8 +611,9 @@ Deno.test("extract reads an NPZ whose data array numpy stored in Fortran order (
 
 Deno.test("extract fails an NPZ window zero-padded inside the crop window as a gap, naming where", async () => {
   const src = new URL("../../../shared/data/phasenet_ncedc/", import.meta.url).pathname;
-  // BG.SQK's window ends about 40 s after P: its last 1,460 samples are 0, and the crop runs to
-  // +51.29 s (50 s plus half an STFT window). NC.MEM's window holds data throughout.
+  // BG.SQK's window ends about 40 s after P: its last 1,460 samples are 0, and a crop to 50 s
+  // after P with 2.56 s windows runs to +51.29 s (phasenet.json's own crop ends at +25.5 s).
+  // NC.MEM's window holds data throughout.
   const names = ["BG_SQK_2008053018513134", "NC_MEM_2017100709282692"];
   const root = await Deno.makeTempDir();
   try {
@@ -629,6 +630,7 @@ Deno.test("extract fails an NPZ window zero-padded inside the crop window as a g
       new URL("../../lib/io/configs/phasenet.json", import.meta.url).pathname,
     );
     config.input = { ...config.input, dir: root } as typeof config.input;
+    config.spectrogram = { ...config.spectrogram, windowLength: 2.56, fmax: 18, after: 50 };
     config.workers = 0;
     const s = await runExtract(config, `${root}/ds`, { quiet: true });
     assertEquals(s.ok, 1);
