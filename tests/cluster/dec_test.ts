@@ -124,6 +124,39 @@ gpuTest(
 );
 
 gpuTest(
+  "finetune logs the labels changed between checks in percent, and tol is compared in percent",
+  async () => {
+    // One check after 6 batches: the check at 0 gives the k-means labels (Student's t assignment
+    // with the initial encoder and centres is nearest-centre), the check at 6 the final labels.
+    // lr 1e-3 moves enough of the 48 samples for the two to differ.
+    const { ds } = templateSet(16, 3);
+    const dir = await Deno.makeTempDir();
+    await pretrain(ds, dir, PRE, { device: "webgpu" });
+    const init = await initCentroids(dir, ds, INIT, "webgpu");
+    const cfg = { ...FT, lr: 1e-3, maxIter: 6, minIter: 0 };
+    const r = await finetune(dir, ds, cfg, "webgpu");
+    assertEquals(r.log.map((l) => l.iteration), [0, 6]);
+    let changed = 0;
+    for (let i = 0; i < ds.count; i++) if (r.labels[i] !== init.labels[i]) changed++;
+    assert(changed > 0 && changed < ds.count, `${changed} labels changed: the test needs some`);
+    const pct = 100 * changed / ds.count;
+    // changedPct is a count over 48 in % (one label is 2.083 %), not a fraction.
+    assertClose([r.log[1].changedPct!], [pct], 1e-12, 1e-12, "changedPct");
+    assertEquals(r.log[0].changedPct, null);
+    // The stop test is changedPct < tol, both in %: the same run stops at tol just above pct,
+    // not at tol = pct.
+    for (const [tol, converged] of [[pct, false], [pct + 0.01, true]] as const) {
+      await Deno.remove(join(dir, "dec.safetensors"));
+      await Deno.remove(join(dir, "finetune_checkpoint"), { recursive: true });
+      const m = await finetune(dir, ds, { ...cfg, tol }, "webgpu");
+      assertEquals(m.labels, r.labels, `tol ${tol}: same run`);
+      assertEquals(m.converged, converged, `tol ${tol}`);
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+gpuTest(
   "applyModel after init and after finetune: q rows sum to 1 and labels are argmax q",
   async () => {
     const { ds } = templateSet(16, 3);
