@@ -109,3 +109,33 @@ Deno.test("kmeans names the first value that is not finite instead of returning 
   x[6] = -Infinity;
   assertThrows(() => kmeans(x, 4, 2, { k: 2 }), RangeError, "row 3, column 0 is -Infinity");
 });
+
+Deno.test("kmeans++ seeds one centre in each of four small far blobs beside a large one", () => {
+  // 200 points around the origin and 5 around each of four centres 60–92 away (unit noise),
+  // k = 5, one restart. D² seeding draws a point of an uncovered far blob with probability
+  // > 0.99 per candidate (the covered blobs hold about 4 of the ~10^5 potential per point
+  // of theirs against ~5·3600 per far blob), and keeps the best of 3 candidates, so every seed
+  // covers all five blobs and Lloyd finds them. Uniform seeding would mostly pick points of
+  // the large blob, and seeding against the first centre only would repeat a far blob; both
+  // leave Lloyd in a local minimum that merges two far blobs (inertia > 10^4).
+  const far = [[60, 0], [0, 80], [-70, 10], [20, -90]];
+  const r = new Rng(21);
+  const n = 200 + 5 * far.length, d = 2;
+  const x = new Float64Array(n * d), truth = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const b = i < 200 ? -1 : Math.floor((i - 200) / 5);
+    truth[i] = b + 1;
+    for (let t = 0; t < d; t++) x[i * d + t] = (b < 0 ? 0 : far[b][t]) + r.normal();
+  }
+  for (let seed = 0; seed < 20; seed++) {
+    const res = kmeans(x, n, d, { k: 5, nInit: 1, seed });
+    // The right partition's inertia is about (n − 5)·d ≈ 430 (unit variance per coordinate).
+    assert(res.inertia < 1000, `seed ${seed}: inertia ${res.inertia}`);
+    const map = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      if (!map.has(truth[i])) map.set(truth[i], res.labels[i]);
+      assertEquals(res.labels[i], map.get(truth[i]), `seed ${seed}, point ${i}`);
+    }
+    assertEquals(new Set(map.values()).size, 5, `seed ${seed}`);
+  }
+});
