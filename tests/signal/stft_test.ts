@@ -122,6 +122,22 @@ Deno.test("a pure sine peaks at bin round(f·nfft/fs)", () => {
   }
 });
 
+Deno.test("spectrogram defaults: noverlap floor(nperseg/8), nfft nextPow2(1.2·nperseg), periodic Kaiser β = 1.8π", () => {
+  // nperseg 120: SciPy's noverlap 120 // 8 = 15 (hop 105), nfft the power of two >= 144, 256
+  // (not 128, the one >= nperseg).
+  const rng = new Rng(5);
+  const fs = 40, nperseg = 120;
+  const x = new Float64Array(1000).map(() => rng.normal());
+  const d = spectrogram(x, fs, { nperseg });
+  const w = kaiser(nperseg, 1.8 * Math.PI, { periodic: true });
+  const e = spectrogram(x, fs, { nperseg, noverlap: 15, nfft: 256, window: w, detrend: true });
+  assertEquals(d.nfft, 256);
+  assertEquals(d.times.length, Math.floor((1000 - 120) / 105) + 1);
+  assertEquals(d.times, e.times);
+  // The same arithmetic in the same order: bit-identical.
+  assertEquals(d.psd, e.psd);
+});
+
 Deno.test("spectrogram rejects bad lengths with RangeError", () => {
   const x = new Float64Array(100);
   assertThrows(() => spectrogram(x, 10, { nperseg: 200 }), RangeError, "shorter than one segment");
