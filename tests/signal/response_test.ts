@@ -98,6 +98,10 @@ Deno.test("cosine spectral taper, time taper and detrend behave as ObsPy's", () 
   );
   const x = cosineTaper(new Float64Array(200).fill(1), 0.05);
   assert(x[0] === 0 && x[199] === 0 && x[10] === 1 && x[100] === 1, "taper 5 % each end");
+  // The whole window: 0.05 of 200 = 10 samples at each end rise as 0.5·(1 − cos(π·i/10)).
+  const want = new Float64Array(200).fill(1);
+  for (let i = 0; i < 10; i++) want[i] = want[199 - i] = 0.5 * (1 - Math.cos(Math.PI * i / 10));
+  assertClose(x, want, 1e-15, 0, "taper shape");
   const y = detrendLinear(demean(new Float64Array(50).map((_, i) => 3 + 0.2 * i)));
   assertClose(y, new Float64Array(50), 1e-12, 0, "line removed");
 });
