@@ -252,6 +252,37 @@ Deno.test("a digital stage without a Decimation rate or with an unknown symmetry
   }
 });
 
+Deno.test("a LAPLACE (HERTZ) stage with poles in Hz is the LAPLACE (RADIANS/SECOND) stage with poles × 2π", async () => {
+  // A 1 Hz geophone: zeros 0, 0 and poles −4.44 ± 4.44i rad/s (0.707 Hz), or the same in Hz,
+  // s = if instead of 2πif. Both responses are scaled to the sensitivity at 1 Hz, so H(f) agrees
+  // at every f; reading the Hz poles as rad/s (or evaluating them at s = 2πif) puts the corner
+  // at 0.11 Hz, where |H| at 0.3 Hz is about 5 times larger.
+  const p = [-4.44, 4.44], k = 2 * Math.PI;
+  const pzXml = (type: string, d: number) =>
+    `<PolesZeros>${io("M/S", "V")}<PzTransferFunctionType>${type}</PzTransferFunctionType>` +
+    `<NormalizationFactor>1</NormalizationFactor><NormalizationFrequency>1</NormalizationFrequency>` +
+    [0, 1].map((i) => `<Zero number="${i}"><Real>0</Real><Imaginary>0</Imaginary></Zero>`).join(
+      "",
+    ) +
+    [1, -1].map((sg, i) =>
+      `<Pole number="${i}"><Real>${p[0] / d}</Real><Imaginary>${sg * p[1] / d}</Imaginary></Pole>`
+    ).join("") + `</PolesZeros>`;
+  const read = async (type: string, d: number) =>
+    findResponse(
+      await readStationXml(channelXml([pzXml(type, d) + gain(1)]), "hz.xml"),
+      DIG,
+      Date.UTC(2021, 0, 1),
+      "hz.xml",
+    );
+  const rad = await read("LAPLACE (RADIANS/SECOND)", 1), hz = await read("LAPLACE (HERTZ)", k);
+  assertEquals([rad.stages[0].type, hz.stages[0].type], ["radians", "hertz"]);
+  for (const f of [0.05, 0.3, 0.707, 1, 5, 19]) {
+    const want = evaluateResponse(rad, f);
+    // Two zeros and two poles in Float64, the Hz poles rounded once: ~1e-15 relative.
+    assertClose(evaluateResponse(hz, f), want, 1e-12 * Math.hypot(...want), 0, `H(${f} Hz)`);
+  }
+});
+
 Deno.test("StationXML input units: NM/S is read as given and removed to m/s; unknown units fail naming channel and unit", async () => {
   const fs = 40, n = 2000;
   const x = new Float64Array(n).map((_, i) => 1e4 * Math.sin(2 * Math.PI * 3 * i / fs));
