@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { writeSynth } from "../../lib/io/synth.ts";
 import { encodeMiniseed3, readMiniseedFile } from "../../lib/io/mseed.ts";
 import { isSac } from "../../lib/io/sac.ts";
@@ -13,6 +13,8 @@ import {
 } from "../../lib/io/extract_config.ts";
 import { runExtract, TRIM_PAD_S, trimAround } from "../../lib/io/extract.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { preprocessTrace } from "../../lib/signal/preprocess.ts";
+import { kaiser, spectrogram } from "../../lib/signal/stft.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { main } from "../../cli.ts";
@@ -209,6 +211,68 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
     assertEquals(await main(["extract", "--config", `${syn}/extract.json`, ...args]), 2);
     const bad = parseCsvRecords(await Deno.readTextFile(`${root}/bad/failures.csv`));
     assertEquals(bad.map((f) => f.reason).sort(), ["empty file", "flat", "unreadable"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("extract: value [c, f, t] is the dB PSD at bin k0 + f of the frame centred at reference − before + t·hop/fs", async () => {
+  // Noise at 100 Hz, two channels with different data, no response or band-pass: with
+  // windowLength 1 s, nperseg 101 (centre sample 50), hop 51, nfft 128, bins 2..20 Hz
+  // (k0 = 3 to k1 = 25 at 100/128 Hz, 23 bins) and frames from −5 s to +10 s (30). Each frame is computed here on its own
+  // from the preprocessed trace, so that a crop shifted by half a window or an [F, T] layout
+  // written as [T, F] fails.
+  const root = await Deno.makeTempDir();
+  try {
+    const fs = 100, n = 120 * fs, start = Date.UTC(2024, 0, 1), tref = start + 40_000;
+    const rng = new Rng(8);
+    const ids = ["HHZ", "HHN"];
+    const traces = ids.map((channel) => ({
+      network: "XX",
+      station: "AAA",
+      location: "",
+      channel,
+      startTime: start,
+      samplingRate: fs,
+      data: new Float64Array(n).map(() => Math.round(1000 * rng.normal())),
+    }));
+    await Deno.writeFile(`${root}/w.mseed`, await encodeMiniseed3(traces));
+    await Deno.writeTextFile(
+      `${root}/m.csv`,
+      "id,waveform,response,network,station,location,channel,reference_time,label\n" +
+        `s1,w.mseed,,XX,AAA,,HH?,${new Date(tref).toISOString()},a\n`,
+    );
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: `${root}/m.csv` },
+      components: ["Z", "N"],
+      preprocess: { response: { remove: false }, bandpass: null },
+      spectrogram: { windowLength: 1, fmin: 2, fmax: 20, before: 5, after: 10, scaling: "db" },
+      workers: 0,
+    });
+    const g = spectrogramGeometry(config);
+    assertEquals([g.nperseg, g.hop, g.nfft, g.k0, g.nFreqs, g.nTimes], [101, 51, 128, 3, 23, 30]);
+    const s = await runExtract(config, `${root}/ds`, { quiet: true });
+    assertEquals([s.ok, s.shape], [1, [1, 2, 23, 30]]);
+    const ds = await openDataset(`${root}/ds`);
+    const got = ds.readAll("none");
+    // times.npy: the frame centres, −5 s + t·0.51 s.
+    assertClose(ds.times, new Float64Array(30).map((_, t) => -5 + t * 0.51), 1e-12, 0, "times");
+    ds.close();
+    const w = kaiser(101, config.spectrogram.beta);
+    for (let c = 0; c < 2; c++) {
+      const y = preprocessTrace(traces[c].data, fs, { samplingRate: fs, bandpass: null });
+      for (let t = 0; t < 30; t++) {
+        const centre = (40 - 5) * fs + t * 51;
+        const seg = y.slice(centre - 50, centre + 51);
+        const psd = spectrogram(seg, fs, { nperseg: 101, noverlap: 0, nfft: 128, window: w }).psd;
+        for (let f = 0; f < 23; f++) {
+          const want = 10 * Math.log10(psd[3 + f]);
+          const v = got[(c * 23 + f) * 30 + t];
+          // Stored as float32: values of |dB| < 100 round by < 4e-6; 1e-4 dB leaves margin.
+          assert(Math.abs(v - want) < 1e-4, `[${c}, ${f}, ${t}]: ${v} dB, expected ${want}`);
+        }
+      }
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }
