@@ -130,6 +130,32 @@ Deno.test("gmm responsibilities are rows summing to 1 and labels are their argma
   assertAlmostEquals(res.weights.reduce((a, b) => a + b, 0), 1, 1e-12);
 });
 
+Deno.test("gmm posteriors and log-likelihood weigh each component's density by its mixing weight", () => {
+  // Overlapping components of unequal weight (300 from N(0, 1), 100 from N(3, 0.7²)): the
+  // returned resp and logLikelihood must be Bayes' rule and the mixture density under the
+  // returned parameters, w_j·N(x; μ_j, σ_j²) / Σ_j' and mean log Σ_j w_j·N(x; μ_j, σ_j²).
+  const r = new Rng(3);
+  const n = 400,
+    x = new Float64Array(n).map((_, i) => i < 300 ? r.normal() : 3 + 0.7 * r.normal());
+  for (const covariance of ["diag", "full"] as const) {
+    const g = gmm(x, n, 1, { k: 2, covariance, seed: 2 });
+    // Unequal weights, or leaving them out would not show.
+    assert(Math.abs(g.weights[0] - g.weights[1]) > 0.2, `${covariance}: weights ${g.weights}`);
+    let ll = 0;
+    for (let i = 0; i < n; i++) {
+      const dens = [0, 1].map((j) =>
+        g.weights[j] * Math.exp(-0.5 * (x[i] - g.means[j]) ** 2 / g.covariances[j]) /
+        Math.sqrt(2 * Math.PI * g.covariances[j])
+      );
+      const tot = dens[0] + dens[1];
+      ll += Math.log(tot);
+      // Float64 densities of moderate size: 1e-12 absolute on probabilities in [0, 1].
+      assertClose(g.resp.subarray(2 * i, 2 * i + 2), dens.map((v) => v / tot), 1e-12, 0, `${i}`);
+    }
+    assertAlmostEquals(g.logLikelihood, ll / n, 1e-12, covariance);
+  }
+});
+
 Deno.test("gmm rejects bad k, covariance type and values that are not finite", () => {
   assertThrows(() => gmm(new Float64Array(4), 2, 2, { k: 3 }), RangeError, "k must be");
   assertThrows(
