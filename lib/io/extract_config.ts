@@ -8,6 +8,7 @@
 import { z } from "../deps.ts";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { UserError } from "../util/errors.ts";
+import type { SacMarker } from "./sac.ts";
 
 /** Kaiser β of the seed (zClust): 1.8π. */
 export const DEFAULT_BETA = 1.8 * Math.PI;
@@ -126,20 +127,7 @@ export interface ManifestInput {
    * For SAC waveforms: the header marker taken as the reference time of a row that has none
    * (and no QuakeML pick): `A` (first arrival), `T0`–`T9` (picks) or `O` (origin); null: never.
    */
-  sacReference:
-    | "A"
-    | "O"
-    | "T0"
-    | "T1"
-    | "T2"
-    | "T3"
-    | "T4"
-    | "T5"
-    | "T6"
-    | "T7"
-    | "T8"
-    | "T9"
-    | null;
+  sacReference: SacMarker | null;
 }
 
 /** `input` of a config: the esec_massmovements set. */

@@ -573,37 +573,39 @@ export async function sdsTasks(
   const short = (id: string) => id.split(/[/=]/).filter(Boolean).at(-1) ?? id;
   const tasks: SampleTask[] = [];
   const failed: SampleTask[] = [];
+  // A pick's sample: one per event and station, with the waveforms still to find.
+  const taskOf = (
+    p: {
+      eventId: string;
+      network: string;
+      station: string;
+      location: string;
+      channel: string;
+      eventType?: string | null;
+    },
+    referenceTime: number | null,
+  ): SampleTask => ({
+    id: `${short(p.eventId)}.${p.network}.${p.station}`,
+    network: p.network,
+    station: p.station,
+    location: p.location,
+    channel: p.channel,
+    waveforms: [],
+    response: stations,
+    referenceTime,
+    label: p.eventType || null,
+  });
   for (const p of unplaced.values()) {
-    const id = `${short(p.eventId)}.${p.network}.${p.station}`;
-    failed.push({
-      id,
-      network: p.network,
-      station: p.station,
-      location: p.location,
-      channel: p.channel,
-      waveforms: [],
-      response: stations,
-      referenceTime: null,
-      label: p.eventType || null,
-      error: {
-        reason: "bad time",
-        message: `Cannot place sample ${id}: the time of ${badPickText(p)} in ${quakeml} is ` +
-          `not a valid date`,
-      },
-    });
+    const task = taskOf(p, null);
+    task.error = {
+      reason: "bad time",
+      message: `Cannot place sample ${task.id}: the time of ${badPickText(p)} in ${quakeml} is ` +
+        `not a valid date`,
+    };
+    failed.push(task);
   }
   for (const p of picks) {
-    const task: SampleTask = {
-      id: `${short(p.eventId)}.${p.network}.${p.station}`,
-      network: p.network,
-      station: p.station,
-      location: p.location,
-      channel: p.channel,
-      waveforms: [],
-      response: stations,
-      referenceTime: p.time,
-      label: p.eventType || null,
-    };
+    const task = taskOf(p, p.time);
     if (!p.channel) {
       task.error = {
         reason: "missing channel",
