@@ -18,7 +18,10 @@ export interface AdapterSummary {
   architecture: string;
   /** Device, as the adapter reports it. */
   device: string;
-  /** Graphics API under wgpu, guessed from the adapter: "vulkan", "gl" or "unknown". */
+  /**
+   * Graphics API under wgpu ("vulkan", "metal", "dx12", "gl"), as {@linkcode backendOf} derives
+   * it; "unknown" where Deno's adapter info cannot tell (Vulkan or D3D12 on Windows).
+   */
   backend: string;
   /** True for software adapters such as llvmpipe. */
   isFallbackAdapter: boolean;
@@ -114,10 +117,7 @@ export async function adapterSummary(): Promise<AdapterSummary> {
     if (typeof v === "number") limits[key] = v;
   }
   const description = info.description || info.device || "unknown adapter";
-  // wgpu's GL backend reports llvmpipe with subgroup size 128; Vulkan/lavapipe reports the SIMD width.
-  const backend = /llvmpipe/i.test(description)
-    ? (info.subgroupMaxSize === 128 ? "gl" : "vulkan")
-    : "vulkan";
+  const backend = backendOf(info, Deno.build.os, envBackends());
   return {
     description,
     vendor: info.vendor,
@@ -129,6 +129,99 @@ export async function adapterSummary(): Promise<AdapterSummary> {
     features: [...device.features].sort(),
     limits,
   };
+}
+
+/** What {@linkcode backendOf} reads of an adapter's `GPUAdapterInfo`. */
+export interface BackendClues {
+  /** PCI vendor id in decimal, as Deno reports it ("0" where wgpu knows none). */
+  vendor: string;
+  /** PCI device id in decimal ("0" where wgpu knows none). */
+  device: string;
+  /** Adapter name. */
+  description: string;
+  /** Smallest subgroup size (absent before Deno exposed it). */
+  subgroupMinSize?: number;
+  /** Largest subgroup size (absent before Deno exposed it). */
+  subgroupMaxSize?: number;
+}
+
+/** The wgpu backends Deno builds in, by OS (its ext/webgpu Cargo.toml). */
+function compiledBackends(os: string): string[] {
+  if (os === "windows") return ["vulkan", "dx12", "gl"];
+  if (os === "darwin") return ["metal", "vulkan"]; // Vulkan only through MoltenVK
+  return ["vulkan", "gl"];
+}
+
+/** wgpu's names for backends in DENO_WEBGPU_BACKEND (`Backends::from_comma_list`). */
+const BACKEND_ALIASES: Record<string, string> = {
+  vulkan: "vulkan",
+  vk: "vulkan",
+  dx12: "dx12",
+  d3d12: "dx12",
+  metal: "metal",
+  mtl: "metal",
+  opengl: "gl",
+  gles: "gl",
+  gl: "gl",
+};
+
+/**
+ * The backends DENO_WEBGPU_BACKEND restricts wgpu to.
+ *
+ * @returns their names ("vulkan", "dx12", "metal", "gl"), or undefined when it is unset or
+ *   cannot be read (no --allow-env).
+ */
+function envBackends(): string[] | undefined {
+  let raw: string | undefined;
+  try {
+    raw = Deno.env.get("DENO_WEBGPU_BACKEND");
+  } catch {
+    return undefined;
+  }
+  if (!raw) return undefined;
+  return raw.toLowerCase().split(",").map((b) => BACKEND_ALIASES[b.trim()]).filter((b) => b);
+}
+
+/**
+ * The graphics API wgpu runs an adapter on. Deno's `GPUAdapterInfo` does not say (wgpu's
+ * `AdapterInfo.backend` is not exposed), so it is derived from what each backend reports:
+ * wgpu's GL backend knows no subgroup sizes and reports WebGPU's bounds, 4 and 128; its Metal
+ * backend knows no PCI ids and reports vendor and device 0, where Vulkan and D3D12 report the
+ * real ones. Of the backends Deno builds in on `os` (narrowed by DENO_WEBGPU_BACKEND), those
+ * ruled out by these go; one left is the answer, else "unknown" (Vulkan or D3D12 on Windows,
+ * which report alike: set DENO_WEBGPU_BACKEND to one of them to name it).
+ *
+ * @param info The adapter's info.
+ * @param os `Deno.build.os`.
+ * @param allowed The backends DENO_WEBGPU_BACKEND names (undefined: all).
+ * @returns "vulkan", "metal", "dx12", "gl" or "unknown".
+ * @example
+ * ```ts
+ * import { backendOf } from "./device.ts";
+ * const h100 = { vendor: "4318", device: "9008", description: "NVIDIA H100 80GB HBM3" };
+ * if (backendOf({ ...h100, subgroupMinSize: 32, subgroupMaxSize: 32 }, "linux") !== "vulkan") {
+ *   throw new Error();
+ * }
+ * const m2 = { vendor: "0", device: "0", description: "Apple M2", subgroupMinSize: 4 };
+ * if (backendOf({ ...m2, subgroupMaxSize: 64 }, "darwin") !== "metal") throw new Error();
+ * if (backendOf({ ...h100, subgroupMinSize: 32, subgroupMaxSize: 32 }, "windows") !== "unknown") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function backendOf(info: BackendClues, os: string, allowed?: readonly string[]): string {
+  let left = compiledBackends(os).filter((b) => !allowed || allowed.includes(b));
+  if (left.length <= 1) return left[0] ?? "unknown";
+  const gl = info.subgroupMinSize === undefined
+    // Deno before subgroup sizes: only llvmpipe's GL adapter was known by its 128.
+    ? /llvmpipe/i.test(info.description) && info.subgroupMaxSize === 128
+    : info.subgroupMinSize === 4 && info.subgroupMaxSize === 128;
+  if (gl && left.includes("gl")) return "gl";
+  left = left.filter((b) => b !== "gl");
+  const noPciIds = info.vendor === "0" && info.device === "0";
+  if (noPciIds && left.includes("metal")) return "metal";
+  left = left.filter((b) => b !== "metal");
+  return left.length === 1 ? left[0] : "unknown";
 }
 
 /**
