@@ -17,12 +17,12 @@ import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
 import type { Tuning } from "../gpu/kernels.ts";
 import {
-  bindingLimit,
   gpuRuntime,
   gpuTuning,
   initBackend,
   passesInFlight,
   stepsInFlight,
+  tensorLimitOf,
 } from "../tensor/backends.ts";
 import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { inferBatchFor } from "../cluster/pretrain.ts";
@@ -163,7 +163,7 @@ export async function seisdecTrainer(
   await initBackend(backend);
   const ae = new ConvAutoencoder(config, seed);
   for (const [what, b] of [["training batch", batch], ["inference batch", inferBatch]] as const) {
-    const over = ae.batchOverLimit(b, bindingLimit(backend));
+    const over = ae.batchOverLimit(b, tensorLimitOf(backend));
     if (over) {
       throw new RangeError(
         `Cannot time a ${what} of ${b}: ${over.reason}: at most ${over.most} samples fit`,

@@ -12,6 +12,7 @@ import type { Command, Values } from "./_command.ts";
 import { intFlag, numFlag, strFlag } from "./_command.ts";
 import { adapterName, adapterSummary } from "../gpu/device.ts";
 import { defaultTuning, type Tuning } from "../gpu/kernels.ts";
+import { tensorLimit } from "../gpu/pool.ts";
 import {
   costOf,
   searchTuning,
@@ -284,10 +285,12 @@ export const tuneCommand: Command = {
     }
     const workload = await readWorkload(values, positionals);
     const info = await adapterSummary();
-    // Every training batch must fit the adapter's buffer bindings (passes shrink to fit).
+    // Every training batch must fit the adapter's tensors (passes shrink to fit).
     const ae = new ConvAutoencoder(workload.config);
+    const { maxStorageBufferBindingSize, maxBufferSize } = info.limits;
+    const limits = { maxStorageBufferBindingSize, maxBufferSize };
     for (const b of workload.batches) {
-      const over = ae.batchOverLimit(b, info.limits.maxStorageBufferBindingSize);
+      const over = ae.batchOverLimit(b, tensorLimit(limits));
       if (over) {
         throw new UserError(
           `Cannot tune with --batch-size ${b}: ${over.reason}: use --batch-size ${over.most} or less`,

@@ -16,6 +16,7 @@ import {
   passBatch,
   passesInFlight,
   stepsInFlight,
+  tensorLimitOf,
 } from "../tensor/backends.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
@@ -166,8 +167,8 @@ export interface PretrainHooks {
 
 /**
  * Samples per inference pass (encoding, assignment) of a model on a backend: the backend's
- * {@linkcode passBatch}, lowered to the most whose activations each fit one buffer binding of
- * the adapter (large spectrograms on a 128 MiB adapter).
+ * {@linkcode passBatch}, lowered to the most whose activations each fit one tensor of the
+ * adapter ({@linkcode bindingLimit}: large spectrograms on a 128 MiB adapter).
  *
  * @param ae The autoencoder.
  * @param device Backend (initialised).
@@ -178,8 +179,9 @@ export function inferBatchFor(ae: ConvAutoencoder, device: Device): number {
 }
 
 /**
- * Refuses a training batch whose largest activation would not fit one buffer binding of the
- * adapter (`maxStorageBufferBindingSize`), before any work, naming the largest batch that fits.
+ * Refuses a training batch whose largest activation would not fit one tensor of the adapter
+ * (one buffer, bound whole: `maxStorageBufferBindingSize` and `maxBufferSize`), before any
+ * work, naming the limit and the largest batch that fits.
  *
  * @param ae The autoencoder.
  * @param batch Samples per training step (the flag's value, or the dataset's size if smaller).
@@ -195,7 +197,7 @@ export function checkTrainingBatch(
   what: string,
   asked: number = batch,
 ): void {
-  const over = ae.batchOverLimit(batch, bindingLimit(device));
+  const over = ae.batchOverLimit(batch, tensorLimitOf(device));
   if (over) {
     throw new UserError(
       `Cannot ${what} with --batch-size ${asked}: ${over.reason}: ` +

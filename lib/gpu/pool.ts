@@ -60,7 +60,72 @@ export function bucketFloor(bytes: number): number {
   return Math.max(...[1, 1.25, 1.5, 1.75].map((f) => p * f).filter((x) => x <= b));
 }
 
-/** Storage buffers for tensors, reused by size bucket. */
+/**
+ * The size of the buffer the pool makes for a request: its bucket ({@linkcode bucketSize}), or,
+ * where the bucket would pass the device's `maxBufferSize`, the request itself (rounded up to
+ * 4 bytes), so that every request the device can hold gets a buffer and the limit a caller
+ * checks against ({@linkcode tensorLimit}) is the device's own.
+ *
+ * @param bytes Requested size in bytes.
+ * @param maxBufferSize The device's `maxBufferSize`.
+ * @returns the buffer size, at most `maxBufferSize`.
+ * @throws {RangeError} when `bytes` itself is past `maxBufferSize`.
+ * @example
+ * ```ts
+ * import { allocationSize } from "./pool.ts";
+ * if (allocationSize(12292, 2 ** 31) !== 14336) throw new Error(); // its bucket
+ * // 2 GiB - 8: the bucket, 2 GiB, would pass a maxBufferSize of 2 GiB - 1.
+ * if (allocationSize(2 ** 31 - 8, 2 ** 31 - 1) !== 2 ** 31 - 8) throw new Error();
+ * ```
+ */
+export function allocationSize(bytes: number, maxBufferSize: number): number {
+  const size = bucketSize(bytes);
+  if (size <= maxBufferSize) return size;
+  const exact = Math.ceil(bytes / 4) * 4;
+  if (exact > maxBufferSize) {
+    throw new RangeError(
+      `Cannot allocate GPU buffer: size must be <= maxBufferSize ${maxBufferSize}: requested ${bytes} bytes`,
+    );
+  }
+  return exact;
+}
+
+/** The most bytes one tensor may hold on a device, and the limit that sets it. */
+export interface TensorLimit {
+  /** Bytes (Infinity: no limit). */
+  bytes: number;
+  /** The device limit that sets it, for messages. */
+  name: "maxStorageBufferBindingSize" | "maxBufferSize";
+}
+
+/**
+ * The most bytes one tensor may hold on a device: each is one pooled buffer (at most
+ * `maxBufferSize`, see {@linkcode allocationSize}) bound whole (at most
+ * `maxStorageBufferBindingSize`).
+ *
+ * @param limits The device's limits.
+ * @returns the smaller of the two (a multiple of 4), with its name.
+ * @example
+ * ```ts
+ * import { tensorLimit } from "./pool.ts";
+ * const l = tensorLimit({ maxStorageBufferBindingSize: 2 ** 31 - 4, maxBufferSize: 2 ** 30 });
+ * if (l.bytes !== 2 ** 30 || l.name !== "maxBufferSize") throw new Error();
+ * ```
+ */
+export function tensorLimit(
+  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number },
+): TensorLimit {
+  const binding = Math.floor(limits.maxStorageBufferBindingSize / 4) * 4;
+  const buffer = Math.floor(limits.maxBufferSize / 4) * 4;
+  return buffer < binding
+    ? { bytes: buffer, name: "maxBufferSize" }
+    : { bytes: binding, name: "maxStorageBufferBindingSize" };
+}
+
+/**
+ * Storage buffers for tensors, reused by size bucket (past the largest bucket the device
+ * allows, by exact size: {@linkcode allocationSize}).
+ */
 export class BufferPool {
   #device: GPUDevice;
   #free = new Map<number, GPUBuffer[]>();
@@ -91,21 +156,16 @@ export class BufferPool {
    *
    * @param bytes Minimum size in bytes.
    * @returns a storage buffer usable as copy source and destination.
+   * @throws {RangeError} when `bytes` is past the device's `maxBufferSize`.
    */
   acquire(bytes: number): GPUBuffer {
-    const size = bucketSize(bytes);
+    const size = allocationSize(bytes, this.#device.limits.maxBufferSize);
     const list = this.#free.get(size);
     let buf = list?.pop();
     if (buf) {
       this.#freeCount--;
       this.#freeBytes -= size;
     } else {
-      const max = this.#device.limits.maxBufferSize;
-      if (size > max) {
-        throw new RangeError(
-          `Cannot allocate GPU buffer: size must be <= maxBufferSize ${max}: requested ${size} bytes`,
-        );
-      }
       buf = this.#device.createBuffer({ size, usage: USAGE });
       this.#ids.set(buf, this.#created++);
     }

@@ -350,8 +350,8 @@ export class ConvAutoencoder {
 
   /**
    * The largest tensor a training step or an encoder pass holds per sample: the one that
-   * limits the batch an adapter can bind (`maxStorageBufferBindingSize`), since each
-   * activation and its gradient is one buffer binding.
+   * limits the batch an adapter can hold (`maxStorageBufferBindingSize`, `maxBufferSize`), since
+   * each activation and its gradient is one buffer, bound whole.
    *
    * @returns the layer (as in {@linkcode ConvAutoencoder.shapeTable}), its output shape and
    *   floats per sample.
@@ -373,35 +373,42 @@ export class ConvAutoencoder {
   }
 
   /**
-   * The largest batch whose every activation fits one buffer binding of `bindingBytes`.
+   * The largest batch whose every activation fits one tensor of `tensorBytes`.
    *
-   * @param bindingBytes The adapter's `maxStorageBufferBindingSize` (Infinity: no limit).
+   * @param tensorBytes The most bytes one tensor may hold: the adapter's
+   *   `maxStorageBufferBindingSize`, or the smaller of it and `maxBufferSize`
+   *   (`tensorLimit` in lib/gpu/pool.ts; Infinity: no limit).
    * @returns the batch size (at least 1; Infinity without a limit).
    */
-  maxBatch(bindingBytes: number): number {
-    return Math.max(1, Math.floor(bindingBytes / (4 * this.largestActivation().floats)));
+  maxBatch(tensorBytes: number): number {
+    return Math.max(1, Math.floor(tensorBytes / (4 * this.largestActivation().floats)));
   }
 
   /**
-   * Why `batch` samples would not fit buffer bindings of `bindingBytes`, for an error message
-   * (the caller says what to do), or null when they fit.
+   * Why `batch` samples would not fit the adapter's tensors, for an error message (the caller
+   * says what to do), or null when they fit.
    *
    * @param batch Samples per step or pass.
-   * @param bindingBytes The adapter's `maxStorageBufferBindingSize`.
+   * @param limit The most bytes one tensor may hold and the adapter limit that sets it
+   *   (`tensorLimit` in lib/gpu/pool.ts), or bytes alone, taken as `maxStorageBufferBindingSize`.
    * @returns the largest batch that fits and the reason, or null.
    */
-  batchOverLimit(batch: number, bindingBytes: number): { most: number; reason: string } | null {
-    const most = this.maxBatch(bindingBytes);
+  batchOverLimit(
+    batch: number,
+    limit: number | { bytes: number; name: string },
+  ): { most: number; reason: string } | null {
+    const { bytes, name } = typeof limit === "number"
+      ? { bytes: limit, name: "maxStorageBufferBindingSize" }
+      : limit;
+    const most = this.maxBatch(bytes);
     if (batch <= most) return null;
     const a = this.largestActivation();
-    const mib = (bytes: number, digits: number) => (bytes / 2 ** 20).toFixed(digits);
+    const mib = (b: number, digits: number) => (b / 2 ** 20).toFixed(digits);
     return {
       most,
       reason: `the ${a.layer} output (${a.shape.join("×")} per sample, ${
         mib(4 * a.floats * batch, 1)
-      } MiB at this batch) would not fit this adapter's maxStorageBufferBindingSize (${
-        mib(bindingBytes, 0)
-      } MiB)`,
+      } MiB at this batch) would not fit this adapter's ${name} (${mib(bytes, 0)} MiB)`,
     };
   }
 

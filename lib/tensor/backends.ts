@@ -7,6 +7,7 @@
  */
 import { type BackendName, defaultBackend } from "../backend.ts";
 import { adapterLabel, type AdapterSummary, adapterSummary } from "../gpu/device.ts";
+import { type TensorLimit, tensorLimit } from "../gpu/pool.ts";
 import { gpu, type GpuRuntime } from "../gpu/runtime.ts";
 import {
   defaultTuning,
@@ -211,16 +212,28 @@ export function passBatch(name: BackendName): number {
 }
 
 /**
- * Bytes one buffer binding may hold on a backend: the WebGPU adapter's
- * `maxStorageBufferBindingSize` (128 MiB unless the adapter offers more), which bounds every
- * activation of a batch; Infinity on the CPU backend and before WebGPU is initialised.
+ * Bytes one tensor may hold on a backend: on WebGPU the smaller of the adapter's
+ * `maxStorageBufferBindingSize` (128 MiB unless the adapter offers more) and its
+ * `maxBufferSize` ({@linkcode tensorLimitOf}), which bounds every activation of a batch;
+ * Infinity on the CPU backend and before WebGPU is initialised.
  *
  * @param name Backend name.
  * @returns the limit in bytes.
  */
 export function bindingLimit(name: BackendName): number {
-  if (name === "cpu" || !runtime) return Infinity;
-  return runtime.device.limits.maxStorageBufferBindingSize;
+  return tensorLimitOf(name).bytes;
+}
+
+/**
+ * The most bytes one tensor may hold on a backend, and the adapter limit that sets it
+ * ({@linkcode tensorLimit}); Infinity on the CPU backend and before WebGPU is initialised.
+ *
+ * @param name Backend name.
+ * @returns the limit and its name.
+ */
+export function tensorLimitOf(name: BackendName): TensorLimit {
+  if (name === "cpu" || !runtime) return { bytes: Infinity, name: "maxStorageBufferBindingSize" };
+  return tensorLimit(runtime.device.limits);
 }
 
 /**

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { main } from "../../cli.ts";
 import { adapterName, adapterSummary } from "../../lib/gpu/device.ts";
+import { tensorLimit } from "../../lib/gpu/pool.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { storedTuningPath, TUNING_FORMAT, tuningFileStem } from "../../lib/gpu/tuning_store.ts";
 import { assert, assertEquals } from "../_assert.ts";
@@ -125,8 +126,9 @@ gpuTest(
     const passes = await tune(dir, "--passes", "0");
     assertEquals(passes.code, 2);
     assert(passes.err.includes("--passes"), passes.err);
-    // A training batch past the adapter's binding limit is refused before any trial.
-    const limit = (await adapterSummary()).limits.maxStorageBufferBindingSize;
+    // A training batch past what one tensor may hold on the adapter is refused before any trial.
+    const { maxStorageBufferBindingSize, maxBufferSize } = (await adapterSummary()).limits;
+    const limit = tensorLimit({ maxStorageBufferBindingSize, maxBufferSize }).bytes;
     const most = new ConvAutoencoder({ inputShape: [1, 1024, 1024] }).maxBatch(limit);
     const big = await tune(
       dir,
