@@ -308,7 +308,7 @@ export {
   type TuningPoint,
   type TuningWorkload,
 } from "./lib/bench/seisdec_timing.ts";
-export { byKernel, type KernelShare, profileRun } from "./lib/bench/profile.ts";
+export { byKernel, type KernelShare, profileRun, profileTable } from "./lib/bench/profile.ts";
 export { type BackendName, setDefaultBackend } from "./lib/backend.ts";
 export { Rng } from "./lib/util/rng.ts";
 export { InFlight, pipelined } from "./lib/util/pipeline.ts";

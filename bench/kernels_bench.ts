@@ -613,8 +613,8 @@ async function measure(c: Case): Promise<void> {
 
 /**
  * GPU time per call from timestamp queries: `calls` calls recorded into one profiled submit,
- * the GPU times of each call's dispatches summed, the median of the calls. Null where the
- * adapter has no timestamp queries.
+ * the GPU times of each call's dispatches summed, the median of the calls whose dispatches all
+ * got a time. Null where the adapter has no timestamp queries or timed no call whole.
  */
 async function gpuTime(c: Case, calls: number): Promise<number | null> {
   if (!rt.device.features.has("timestamp-query")) return null;
@@ -628,11 +628,11 @@ async function gpuTime(c: Case, calls: number): Promise<number | null> {
     );
   }
   const per = p.length / calls;
-  const sums = Array.from(
-    { length: calls },
-    (_, i) => p.slice(i * per, (i + 1) * per).reduce((s, d) => s + d.ms, 0),
-  );
-  return median(sums);
+  // A call with an untimed dispatch (timestamps zero or out of order) has no sum: left out.
+  const sums = Array.from({ length: calls }, (_, i) => p.slice(i * per, (i + 1) * per))
+    .filter((ds) => ds.every((d) => d.ms !== null))
+    .map((ds) => ds.reduce((s, d) => s + d.ms!, 0));
+  return sums.length ? median(sums) : null;
 }
 
 /**

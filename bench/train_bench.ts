@@ -32,7 +32,7 @@ import {
   steadyStepMs,
   timedSteps,
 } from "../lib/bench/seisdec_timing.ts";
-import { byKernel, type KernelShare, profileRun } from "../lib/bench/profile.ts";
+import { byKernel, type KernelShare, profileRun, profileTable } from "../lib/bench/profile.ts";
 import { adapterName } from "../lib/gpu/device.ts";
 import { gpu } from "../lib/gpu/runtime.ts";
 import { passesInFlight, stepsInFlight } from "../lib/tensor/backends.ts";
@@ -127,10 +127,12 @@ if (adapter) {
       extra: {
         stepAloneMs: aloneMs,
         inFlight: depth,
+        // ms is null where no dispatch of the kernel got a usable timestamp.
         profile: profile.map((k) => ({
           kernel: k.kernel,
           dispatches: k.dispatches,
-          ms: +k.ms.toFixed(3),
+          ms: k.untimed === k.dispatches ? null : +k.ms.toFixed(3),
+          ...(k.untimed ? { untimed: k.untimed } : {}),
         })),
         dispatches: after.dispatches - before.dispatches,
         submits: after.submits - before.submits,
@@ -215,19 +217,7 @@ for (const r of rows) {
 }
 
 for (const { batch, profile } of profiles) {
-  const total = profile.reduce((s, k) => s + k.ms, 0);
-  console.log(
-    `\nGPU time per kernel in one training step at batch ${batch} (timestamp queries, one pass per dispatch): ${
-      total.toFixed(1)
-    } ms`,
-  );
-  console.log("| kernel | dispatches | ms | share |");
-  console.log("| --- | ---: | ---: | ---: |");
-  for (const k of profile) {
-    console.log(
-      `| ${k.kernel} | ${k.dispatches} | ${k.ms.toFixed(2)} | ${(100 * k.share).toFixed(1)} % |`,
-    );
-  }
+  console.log(`\n${profileTable(profile, `one training step at batch ${batch}`).join("\n")}`);
 }
 
 const figures: BenchFigure[] = rows.map((r) => ({

@@ -12,9 +12,11 @@ export interface KernelShare {
   kernel: string;
   /** Dispatches of it in the run. */
   dispatches: number;
-  /** Its total GPU time, ms. */
+  /** Its total GPU time over the dispatches that were timed, ms (0 when none was). */
   ms: number;
-  /** Fraction of the profiled total, 0..1. */
+  /** Its dispatches without a usable time (timestamps zero or out of order), left out of `ms`. */
+  untimed: number;
+  /** Fraction of the timed total, 0..1. */
   share: number;
 }
 
@@ -40,24 +42,81 @@ export async function profileRun(
 }
 
 /**
- * Sums a profile by kernel name, largest first.
+ * Sums a profile by kernel name, largest first. Dispatches without a time (see
+ * `timestampMs` in lib/gpu/runtime.ts) are counted as untimed, not as 0 ms.
  *
  * @param p Profiled dispatches.
  * @returns one row per kernel name.
+ * @example
+ * ```ts
+ * import { byKernel } from "./profile.ts";
+ * const d = { index: 0, defines: {}, workgroups: 1 };
+ * const k = byKernel([
+ *   { ...d, kernel: "conv2d", ms: 3 },
+ *   { ...d, kernel: "conv2d", ms: null },
+ *   { ...d, kernel: "adam", ms: 1 },
+ * ]);
+ * if (k[0].kernel !== "conv2d" || k[0].ms !== 3 || k[0].untimed !== 1 || k[0].share !== 0.75) {
+ *   throw new Error(JSON.stringify(k));
+ * }
+ * ```
  */
 export function byKernel(p: readonly ProfiledDispatch[]): KernelShare[] {
-  const total = p.reduce((s, d) => s + d.ms, 0);
-  const m = new Map<string, { n: number; ms: number }>();
+  const total = p.reduce((s, d) => s + (d.ms ?? 0), 0);
+  const m = new Map<string, { n: number; ms: number; untimed: number }>();
   for (const d of p) {
-    const e = m.get(d.kernel) ?? { n: 0, ms: 0 };
+    const e = m.get(d.kernel) ?? { n: 0, ms: 0, untimed: 0 };
     e.n++;
-    e.ms += d.ms;
+    if (d.ms === null) e.untimed++;
+    else e.ms += d.ms;
     m.set(d.kernel, e);
   }
   return [...m].map(([kernel, e]) => ({
     kernel,
     dispatches: e.n,
     ms: e.ms,
+    untimed: e.untimed,
     share: total > 0 ? e.ms / total : 0,
   })).sort((a, b) => b.ms - a.ms);
+}
+
+/**
+ * A per-kernel profile as a Markdown table, for bench output: a kernel none of whose dispatches
+ * got a time shows "n/a", one with some untimed says how many, and the heading's total is over
+ * the timed dispatches only.
+ *
+ * @param profile Rows from {@linkcode byKernel}.
+ * @param title What was profiled, e.g. "one training step at batch 64".
+ * @returns the lines (heading, table).
+ * @example
+ * ```ts
+ * import { profileTable } from "./profile.ts";
+ * const lines = profileTable([
+ *   { kernel: "conv2d", dispatches: 4, ms: 3, untimed: 1, share: 1 },
+ *   { kernel: "adam", dispatches: 2, ms: 0, untimed: 2, share: 0 },
+ * ], "one step");
+ * if (lines.at(-1) !== "| adam | 2 | n/a (2 untimed) | n/a |") throw new Error(lines.join("\n"));
+ * ```
+ */
+export function profileTable(profile: readonly KernelShare[], title: string): string[] {
+  const total = profile.reduce((s, k) => s + k.ms, 0);
+  const untimed = profile.reduce((s, k) => s + k.untimed, 0);
+  const missing = untimed
+    ? ` (${untimed} dispatches without a usable timestamp, left out: zero or out of order)`
+    : "";
+  const lines = [
+    `GPU time per kernel in ${title} (timestamp queries, one pass per dispatch): ${
+      total.toFixed(1)
+    } ms${missing}`,
+    "| kernel | dispatches | ms | share |",
+    "| --- | ---: | ---: | ---: |",
+  ];
+  for (const k of profile) {
+    const none = k.untimed === k.dispatches;
+    const ms = none ? "n/a" : k.ms.toFixed(2);
+    const note = k.untimed ? ` (${k.untimed} untimed)` : "";
+    const share = none ? "n/a" : `${(100 * k.share).toFixed(1)} %`;
+    lines.push(`| ${k.kernel} | ${k.dispatches} | ${ms}${note} | ${share} |`);
+  }
+  return lines;
 }

@@ -102,8 +102,35 @@ export interface ProfiledDispatch {
   defines: Record<string, string | number>;
   /** Workgroups dispatched. */
   workgroups: number;
-  /** GPU time between the start and end timestamps of the dispatch's pass, in ms. */
-  ms: number;
+  /**
+   * GPU time between the start and end timestamps of the dispatch's pass, in ms; null where
+   * the adapter gave no usable pair ({@linkcode timestampMs}).
+   */
+  ms: number | null;
+}
+
+/**
+ * The time between two timestamp queries, or null when they cannot be trusted: WebGPU lets an
+ * implementation return 0 for a timestamp, and timestamps out of order (Metal under Dawn and
+ * wgpu may, across passes; a query never written resolves to 0), so an end before its start or
+ * a zero timestamp would give a negative or an absurd time. The caller counts such a dispatch as
+ * untimed rather than as 0 ms.
+ *
+ * @param start The start timestamp, ns.
+ * @param end The end timestamp, ns.
+ * @returns the time in ms, or null.
+ * @example
+ * ```ts
+ * import { timestampMs } from "./runtime.ts";
+ * if (timestampMs(1_000_000n, 3_500_000n) !== 2.5) throw new Error();
+ * if (timestampMs(3_500_000n, 1_000_000n) !== null || timestampMs(0n, 5n) !== null) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function timestampMs(start: bigint, end: bigint): number | null {
+  if (start === 0n || end === 0n || end < start) return null;
+  return Number(end - start) / 1e6;
 }
 
 /** Counters of GPU work, for benchmarks and tests. */
@@ -643,7 +670,8 @@ export class GpuRuntime {
 
   /**
    * Ends profiling: submits, waits and returns the dispatches since
-   * {@linkcode GpuRuntime.startProfile}, in order, with their GPU times.
+   * {@linkcode GpuRuntime.startProfile}, in order, with their GPU times (null for a dispatch
+   * whose timestamps were zero or out of order: {@linkcode timestampMs}).
    *
    * @returns the profiled dispatches (empty when profiling was not started).
    */
@@ -679,7 +707,7 @@ export class GpuRuntime {
       const t = new BigUint64Array(stage.getMappedRange(0, n * 8).slice(0));
       stage.unmap();
       this.#staging.push(stage);
-      return labels.map((l, i) => ({ ...l, ms: Number(t[2 * i + 1] - t[2 * i]) / 1e6 }));
+      return labels.map((l, i) => ({ ...l, ms: timestampMs(t[2 * i], t[2 * i + 1]) }));
     })());
   }
 

@@ -327,7 +327,8 @@ gpuTest("profiling times each dispatch in order and then records as before", asy
   assertEquals(p.map((d) => d.index), p.map((_, i) => i), "in dispatch order");
   for (const d of p) {
     assert(d.kernel.length > 0 && d.workgroups >= 1, JSON.stringify(d));
-    assert(Number.isFinite(d.ms) && d.ms >= 0 && d.ms < 10_000, `plausible time: ${d.ms}`);
+    // lavapipe's timestamps are in order; a null here would be this adapter's, not WebGPU's.
+    assert(d.ms !== null && d.ms >= 0 && d.ms < 10_000, `plausible time: ${d.ms}`);
   }
   const k = byKernel(p);
   assertEquals(k.reduce((s, r) => s + r.dispatches, 0), p.length, "every dispatch counted once");

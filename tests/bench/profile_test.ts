@@ -1,0 +1,56 @@
+/**
+ * Profiles with timestamps an adapter could not give (lib/gpu/runtime.ts `timestampMs`,
+ * lib/bench/profile.ts): WebGPU lets an implementation return zero timestamps and timestamps
+ * out of order (Metal does, across passes), which must not become negative or absurd times.
+ *
+ * @module
+ */
+import { assert, assertEquals } from "../_assert.ts";
+import { byKernel, profileTable } from "../../lib/bench/profile.ts";
+import { type ProfiledDispatch, timestampMs } from "../../lib/gpu/runtime.ts";
+
+// Resolved query pairs as a read-back could hold them (ns): in order, reversed, a start never
+// written (0), both zero, and an end equal to its start.
+const PAIRS: [bigint, bigint][] = [
+  [5_000_000_000n, 5_002_500_000n],
+  [5_003_000_000n, 5_001_000_000n],
+  [0n, 5_004_000_000n],
+  [0n, 0n],
+  [5_006_000_000n, 5_006_000_000n],
+];
+
+Deno.test("timestampMs gives ms for ordered pairs and null for zero or reversed ones", () => {
+  assertEquals(PAIRS.map(([a, b]) => timestampMs(a, b)), [2.5, null, null, null, 0]);
+  // Unsigned 64-bit values near the top: no precision lost in the difference.
+  assertEquals(timestampMs(2n ** 64n - 1_000_001n, 2n ** 64n - 1n), 1);
+});
+
+Deno.test("byKernel leaves untimed dispatches out of the times and shares, and counts them", () => {
+  const kernels = ["conv2d", "conv2d", "adam", "adam", "scale"];
+  const p: ProfiledDispatch[] = PAIRS.map(([a, b], i) => ({
+    index: i,
+    kernel: kernels[i],
+    defines: {},
+    workgroups: 1,
+    ms: timestampMs(a, b),
+  }));
+  const k = byKernel(p);
+  assertEquals(k.map((r) => [r.kernel, r.dispatches, r.ms, r.untimed]), [
+    ["conv2d", 2, 2.5, 1],
+    ["adam", 2, 0, 2],
+    ["scale", 1, 0, 0],
+  ]);
+  for (const r of k) assert(r.ms >= 0 && r.share >= 0 && r.share <= 1, JSON.stringify(r));
+  assertEquals(k[0].share, 1, "the timed total is 2.5 ms, all conv2d's");
+  const lines = profileTable(k, "one step");
+  assert(lines[0].includes("2.5 ms (3 dispatches without a usable timestamp"), lines[0]);
+  assertEquals(lines.slice(3), [
+    "| conv2d | 2 | 2.50 (1 untimed) | 100.0 % |",
+    "| adam | 2 | n/a (2 untimed) | n/a |",
+    "| scale | 1 | 0.00 | 0.0 % |",
+  ]);
+  // Every dispatch untimed: no share is made up, no NaN.
+  const none = byKernel(p.map((d) => ({ ...d, ms: null })));
+  assert(none.every((r) => r.ms === 0 && r.share === 0 && r.untimed === r.dispatches));
+  assert(!profileTable(none, "x").some((l) => l.includes("NaN")));
+});
