@@ -5,28 +5,58 @@
  * @module
  */
 
+/** Where a {@linkcode Progress} writes: `Deno.stderr` unless a test gives another. */
+export interface ProgressOutput {
+  /** Writes some of the bytes and returns how many (as `Deno.stderr.writeSync`). */
+  writeSync(p: Uint8Array): number;
+  /** Whether the output is a terminal (the bar then redraws in place). */
+  isTerminal(): boolean;
+}
+
+/** Options of {@linkcode Progress}. */
+export interface ProgressOptions {
+  /** Disables all output. */
+  quiet?: boolean;
+  /** The clock, in ms (default `performance.now`); tests inject one. */
+  now?: () => number;
+  /** Where the bar goes (default `Deno.stderr`). */
+  output?: ProgressOutput;
+}
+
+/** Least time, in ms, that one step after the first must span for a rate to be shown. */
+const SLOW_STEP_MS = 1000;
+
 /** Progress over a known number of steps. */
 export class Progress {
   #label: string;
   #total: number;
   #done = 0;
-  #start = performance.now();
-  #lastDraw = 0;
+  #now: () => number;
+  #start: number;
+  #lastDraw = -Infinity;
   #lastDecile = -1;
+  #out: ProgressOutput;
   #tty: boolean;
   #quiet: boolean;
   #extra = "";
+  /** Steps done and the time at the first tick, where the rate's window starts. */
+  #first: { done: number; t: number } | null = null;
+  /** Ticks since the first. */
+  #ticksAfterFirst = 0;
 
   /**
    * @param label Shown before the bar, e.g. "extract".
    * @param total Number of steps.
-   * @param options `quiet` disables all output.
+   * @param options `quiet` disables all output; `now` and `output` replace the clock and stderr.
    */
-  constructor(label: string, total: number, options: { quiet?: boolean } = {}) {
+  constructor(label: string, total: number, options: ProgressOptions = {}) {
     this.#label = label;
     this.#total = Math.max(1, total);
     this.#quiet = options.quiet ?? false;
-    this.#tty = Deno.stderr.isTerminal();
+    this.#now = options.now ?? (() => performance.now());
+    this.#start = this.#now();
+    this.#out = options.output ?? Deno.stderr;
+    this.#tty = this.#out.isTerminal();
   }
 
   /**
@@ -37,6 +67,8 @@ export class Progress {
    */
   tick(n = 1, extra?: string): void {
     this.#done += n;
+    if (this.#first === null) this.#first = { done: this.#done, t: this.#now() };
+    else this.#ticksAfterFirst++;
     if (extra !== undefined) this.#extra = extra;
     this.#draw(false);
   }
@@ -49,9 +81,8 @@ export class Progress {
    */
   log(message: string): void {
     if (this.#quiet) return;
-    const text = this.#tty ? `\r\x1b[K${message}\n` : `${message}\n`;
-    Deno.stderr.writeSync(new TextEncoder().encode(text));
-    this.#lastDraw = 0;
+    this.#write(this.#tty ? `\r\x1b[K${message}\n` : `${message}\n`);
+    this.#lastDraw = -Infinity;
   }
 
   /** Finishes the bar and prints the final line. */
@@ -61,9 +92,23 @@ export class Progress {
     this.#draw(true);
   }
 
+  /**
+   * Steps per second while running, measured from the first tick on: the first step also
+   * carries the start-up (kernel compilation, the first pass over the data), and a bar made
+   * just before a tick would divide by almost nothing. Null until two more ticks, or one that
+   * took a second, make the figure worth showing.
+   */
+  #rate(now: number): number | null {
+    const f = this.#first;
+    if (f === null || this.#ticksAfterFirst === 0) return null;
+    const ms = now - f.t;
+    if (ms <= 0 || (this.#ticksAfterFirst < 2 && ms < SLOW_STEP_MS)) return null;
+    return (this.#done - f.done) / (ms / 1000);
+  }
+
   #draw(final: boolean): void {
     if (this.#quiet) return;
-    const now = performance.now();
+    const now = this.#now();
     const frac = Math.min(1, this.#done / this.#total);
     const decile = Math.floor(frac * 10);
     if (!final) {
@@ -73,20 +118,27 @@ export class Progress {
     this.#lastDraw = now;
     this.#lastDecile = decile;
     const elapsed = (now - this.#start) / 1000;
-    const rate = this.#done / Math.max(elapsed, 1e-9);
-    const eta = rate > 0 ? (this.#total - this.#done) / rate : Infinity;
+    let timing: string;
+    if (final) {
+      // The whole run's average, start-up included: what it took.
+      timing = ` ${fmtRate(this.#done / Math.max(elapsed, 1e-9))} ${fmtTime(elapsed)} total`;
+    } else {
+      const rate = this.#rate(now);
+      timing = rate === null || rate <= 0
+        ? ""
+        : ` ${fmtRate(rate)} ETA ${fmtTime(Math.max(0, this.#total - this.#done) / rate)}`;
+    }
     const width = 24;
     const fill = Math.round(frac * width);
     const bar = "█".repeat(fill) + "░".repeat(width - fill);
-    const line = `${this.#label} ${bar} ${this.#done}/${this.#total} ${fmtRate(rate)} ` +
-      `${final ? `${fmtTime(elapsed)} total` : `ETA ${fmtTime(eta)}`}` +
+    const line = `${this.#label} ${bar} ${this.#done}/${this.#total}${timing}` +
       (this.#extra ? ` ${this.#extra}` : "");
-    const enc = new TextEncoder();
-    if (this.#tty) {
-      Deno.stderr.writeSync(enc.encode(`\r\x1b[K${line}${final ? "\n" : ""}`));
-    } else {
-      Deno.stderr.writeSync(enc.encode(line + "\n"));
-    }
+    this.#write(this.#tty ? `\r\x1b[K${line}${final ? "\n" : ""}` : line + "\n");
+  }
+
+  #write(text: string): void {
+    const bytes = new TextEncoder().encode(text);
+    for (let n = 0; n < bytes.length;) n += this.#out.writeSync(bytes.subarray(n));
   }
 }
 

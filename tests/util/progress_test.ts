@@ -1,4 +1,5 @@
-import { assertEquals } from "../_assert.ts";
+import { Progress, type ProgressOutput } from "../../lib/util/progress.ts";
+import { assert, assertEquals } from "../_assert.ts";
 
 Deno.test("Progress.log prints a message line between bar lines, without blank lines, off a terminal", async () => {
   // stderr is a pipe here, so the bar prints one line per 10 % and log() one line of its own.
@@ -22,4 +23,71 @@ new Progress("quiet", 2, { quiet: true }).log("not shown");`;
   assertEquals(lines.filter((l) => l.startsWith("finetune ")).length, 4);
   assertEquals(lines[2], "check @2: labels changed 1.00 %");
   assertEquals(lines.some((l) => l.includes("not shown")), false);
+});
+
+/** An output that records what is written, as a terminal or as a pipe. */
+function recorder(tty: boolean): ProgressOutput & { text: () => string } {
+  const chunks: Uint8Array[] = [];
+  return {
+    writeSync(p: Uint8Array) {
+      chunks.push(p.slice());
+      return p.length;
+    },
+    isTerminal: () => tty,
+    text: () => chunks.map((c) => new TextDecoder().decode(c)).join(""),
+  };
+}
+
+Deno.test("Progress shows no rate or ETA until steps after the first have been timed", () => {
+  // 10 s of start-up (kernel compilation) in the first step, then 0.2 s per step.
+  let t = 0;
+  const out = recorder(false);
+  const bar = new Progress("finetune", 10, { now: () => t, output: out });
+  t = 10_000;
+  bar.tick(1, "KL 1");
+  for (let i = 2; i <= 10; i++) {
+    t += 200;
+    bar.tick(1, `KL ${i}`);
+  }
+  bar.done();
+  const lines = out.text().trimEnd().split("\n");
+  assertEquals(lines.length, 11, lines.join("\n"));
+  // Step 1 and step 2 (one step of 0.2 s after the first): nothing to estimate from yet.
+  for (const l of lines.slice(0, 2)) assert(!l.includes("/s") && !l.includes("ETA"), l);
+  assert(lines[0].endsWith(" 1/10 KL 1"), lines[0]);
+  // From step 3: 5 steps/s, measured after the first step; 7 steps left take 1.4 s.
+  assert(lines[2].endsWith(" 3/10 5.00/s ETA 1.4s KL 3"), lines[2]);
+  assert(lines[9].endsWith(" 10/10 5.00/s ETA 0.0s KL 10"), lines[9]);
+  // The final line is the whole run's average, start-up included: 10 steps in 11.8 s.
+  assert(lines[10].endsWith(" 10/10 0.85/s 11.8s total KL 10"), lines[10]);
+});
+
+Deno.test("Progress shows a rate after one slow step past the first, and none for a bar made just before its first tick", () => {
+  let t = 0;
+  const out = recorder(false);
+  const bar = new Progress("pretrain", 5, { now: () => t, output: out });
+  t = 0.02; // made right before the first tick: the old figure was 50,000/s
+  bar.tick();
+  t += 4000;
+  bar.tick();
+  const lines = out.text().trimEnd().split("\n");
+  assertEquals(lines.length, 2, lines.join("\n"));
+  assert(!lines[0].includes("/s"), lines[0]);
+  assert(lines[1].endsWith(" 2/5 0.25/s ETA 12.0s"), lines[1]);
+});
+
+Deno.test("Progress redraws in place at most every 100 ms on a terminal", () => {
+  let t = 0;
+  const out = recorder(true);
+  const bar = new Progress("extract", 1000, { now: () => t, output: out });
+  for (let i = 0; i < 1000; i++) {
+    t += 1;
+    bar.tick();
+  }
+  bar.done();
+  const draws = out.text().split("\r\x1b[K").filter(Boolean);
+  // The first tick, then one draw per 100 ms of the 1 s after it, then the final line.
+  assertEquals(draws.length, 1 + 9 + 1, draws.join("|"));
+  assert(draws.at(-1)!.endsWith(" 1000/1000 1000/s 1.0s total\n"), draws.at(-1));
+  assert(draws.at(-2)!.includes(" 1000/s ETA "), draws.at(-2));
 });
