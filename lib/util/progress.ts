@@ -38,6 +38,7 @@ export class Progress {
   #out: ProgressOutput;
   #tty: boolean;
   #quiet: boolean;
+  #broken = false;
   #extra = "";
   /** Steps done and the time at the first tick, where the rate's window starts. */
   #first: { done: number; t: number } | null = null;
@@ -107,7 +108,7 @@ export class Progress {
   }
 
   #draw(final: boolean): void {
-    if (this.#quiet) return;
+    if (this.#quiet || this.#broken) return;
     const now = this.#now();
     const frac = Math.min(1, this.#done / this.#total);
     const decile = Math.floor(frac * 10);
@@ -136,9 +137,19 @@ export class Progress {
     this.#write(this.#tty ? `\r\x1b[K${line}${final ? "\n" : ""}` : line + "\n");
   }
 
+  /**
+   * Writes to the output; once it is a closed pipe (`cmd 2>&1 | head`), stops writing rather
+   * than throw: a progress bar nobody reads must not end the work it reports on.
+   */
   #write(text: string): void {
+    if (this.#broken) return;
     const bytes = new TextEncoder().encode(text);
-    for (let n = 0; n < bytes.length;) n += this.#out.writeSync(bytes.subarray(n));
+    try {
+      for (let n = 0; n < bytes.length;) n += this.#out.writeSync(bytes.subarray(n));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+      this.#broken = true;
+    }
   }
 }
 

@@ -91,3 +91,77 @@ Deno.test("Progress redraws in place at most every 100 ms on a terminal", () => 
   assert(draws.at(-1)!.endsWith(" 1000/1000 1000/s 1.0s total\n"), draws.at(-1));
   assert(draws.at(-2)!.includes(" 1000/s ETA "), draws.at(-2));
 });
+
+Deno.test("Progress stops writing to an output that is a closed pipe, and the work goes on", () => {
+  let writes = 0;
+  const out: ProgressOutput = {
+    writeSync(p) {
+      writes++;
+      if (writes > 1) throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+      return p.length;
+    },
+    isTerminal: () => false,
+  };
+  const bar = new Progress("finetune", 10, { output: out });
+  for (let i = 0; i < 10; i++) bar.tick();
+  bar.log("check @10");
+  bar.done();
+  // One line written, one refused; nothing tried after that.
+  assertEquals(writes, 2);
+  // Any other failure to write is not swallowed.
+  const failing = new Progress("x", 1, {
+    output: {
+      writeSync: () => {
+        throw new Deno.errors.PermissionDenied("no");
+      },
+      isTerminal: () => false,
+    },
+  });
+  let thrown = false;
+  try {
+    failing.tick();
+  } catch (e) {
+    thrown = e instanceof Deno.errors.PermissionDenied;
+  }
+  assert(thrown);
+});
+
+Deno.test("a run whose stdout and stderr readers go away (cmd 2>&1 | head) finishes its work", async () => {
+  // The child draws a bar on stderr and prints on stdout; after its first line the parent
+  // closes both pipes, then lets the child go on. It must finish and exit 0.
+  const url = new URL("../../lib/util/progress.ts", import.meta.url).href;
+  const dir = await Deno.makeTempDir();
+  const done = `${dir}/done`;
+  const code = `import { Progress } from "${url}";
+const bar = new Progress("finetune", 20);
+bar.tick(1, "KL 1");
+console.log("started");
+// Wait until the parent has closed our stdout and stderr.
+await Deno.stdin.readable.pipeTo(new WritableStream());
+for (let i = 2; i <= 20; i++) {
+  bar.tick(1, "KL " + i);
+  if (i % 5 === 0) bar.log("check @" + i);
+  console.log("step", i);
+  console.error("note", i);
+}
+bar.done();
+Deno.writeTextFileSync(${JSON.stringify(done)}, "finished");`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-check", code],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const err = child.stderr.getReader(), out = child.stdout.getReader();
+  const first = await err.read();
+  assert(new TextDecoder().decode(first.value).startsWith("finetune "));
+  assertEquals(new TextDecoder().decode((await out.read()).value), "started\n");
+  // Closing the read ends: every later write of the child meets a broken pipe.
+  await err.cancel();
+  await out.cancel();
+  await child.stdin.close();
+  const status = await child.status;
+  assertEquals(status.code, 0);
+  assertEquals(await Deno.readTextFile(done), "finished");
+  await Deno.remove(dir, { recursive: true });
+});
