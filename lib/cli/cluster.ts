@@ -551,15 +551,24 @@ export const similarCommand: Command = {
       );
     }
     const nn = nearestNeighbours(Float32Array.from(lat.data as Float32Array), n, d, query, count);
-    const field = (r: string[], name: string) => (col(name) >= 0 ? r[col(name)] : "");
-    const describe = (i: number, distance: number) => ({
-      id: field(rows[i], "id"),
-      distance,
-      cluster: field(rows[i], "cluster"),
-      station: `${field(rows[i], "network")}.${field(rows[i], "station")}`,
-      referenceTime: field(rows[i], "reference_time"),
-      label: field(rows[i], "label"),
-    });
+    const field = (r: string[], name: string) => (col(name) >= 0 ? r[col(name)] ?? "" : "");
+    // A sample is one channel: NET.STA.LOC.CHA (ObsPy's trace id) where the file has the codes.
+    const hasChannel = col("location") >= 0 && col("channel") >= 0;
+    const describe = (i: number, distance: number) => {
+      const r = rows[i];
+      const station = field(r, "station") ? `${field(r, "network")}.${field(r, "station")}` : "";
+      return {
+        id: field(r, "id"),
+        distance,
+        cluster: field(r, "cluster"),
+        station,
+        seedId: station && hasChannel && field(r, "channel")
+          ? `${station}.${field(r, "location")}.${field(r, "channel")}`
+          : "",
+        referenceTime: field(r, "reference_time"),
+        label: field(r, "label"),
+      };
+    };
     const out = {
       query: describe(query, 0),
       neighbours: nn.map((x) => describe(x.index, x.distance)),
@@ -569,7 +578,8 @@ export const similarCommand: Command = {
       const typed = (x: ReturnType<typeof describe>) => ({
         ...x,
         cluster: x.cluster === "" ? null : Number(x.cluster),
-        station: x.station === "." ? null : x.station,
+        station: x.station || null,
+        seedId: x.seedId || null,
         referenceTime: x.referenceTime || null,
         label: x.label || null,
       });
@@ -584,7 +594,7 @@ export const similarCommand: Command = {
         x.id.padEnd(20),
         (rank === "=" ? "-" : x.distance.toFixed(4)).padStart(9),
         x.cluster.padStart(7),
-        x.station.padEnd(12),
+        (x.seedId || x.station).padEnd(15),
         x.referenceTime.padEnd(24),
         x.label,
       ].join("  ");
@@ -592,7 +602,9 @@ export const similarCommand: Command = {
       [
         `${"rank".padStart(4)}  ${"id".padEnd(20)}  ${"distance".padStart(9)}  ${
           "cluster".padStart(7)
-        }  ${"station".padEnd(12)}  ${"reference_time".padEnd(24)}  label`,
+        }  ${(hasChannel ? "seed_id" : "station").padEnd(15)}  ${
+          "reference_time".padEnd(24)
+        }  label`,
         line("=", out.query),
         ...out.neighbours.map((x, r) => line(String(r + 1), x)),
       ].join("\n"),
