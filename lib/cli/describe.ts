@@ -177,17 +177,35 @@ export async function describeDir(dir: string): Promise<DirSummary> {
  */
 export function formatSummary(s: DirSummary): string {
   const ranges = new Set(["freqsHz", "timesS", "freqRows", "timeColumns", "referenceTimes"]);
-  const show = (v: unknown, range = false): string =>
+  const show = (v: unknown, range = false, key = ""): string =>
     v === null || v === undefined
       ? "-"
       : Array.isArray(v)
       ? range ? v.map((x) => show(x)).join(" to ") : `[${v.map((x) => show(x)).join(", ")}]`
       : typeof v === "object"
-      ? Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} ${show(x)}`).join(
-        ", ",
-      ) ||
-        "-"
+      ? Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} ${show(x, false, k)}`)
+        .join(", ") || "-"
+      : typeof v === "number"
+      ? formatNumber(v, key)
       : String(v);
-  return Object.entries(s).map(([k, v]) => `${(k + ":").padEnd(16)}${show(v, ranges.has(k))}`)
+  return Object.entries(s).map(([k, v]) => `${(k + ":").padEnd(16)}${show(v, ranges.has(k), k)}`)
     .join("\n");
+}
+
+/** Clustering scores, printed as `evaluate` prints them. */
+const SCORES = new Set(["acc", "nmi", "ari", "silhouette"]);
+
+/**
+ * A number for the text summary: integers as they are, the clustering scores with 4 decimals
+ * (as `evaluate` prints them), any other fraction with 4 significant digits (a loss, a
+ * learning rate, a frequency). `--json` keeps the full values.
+ *
+ * @param v The number.
+ * @param key Its field name.
+ * @returns the text.
+ */
+function formatNumber(v: number, key: string): string {
+  if (Number.isInteger(v) || !Number.isFinite(v)) return String(v);
+  if (SCORES.has(key)) return v.toFixed(4);
+  return String(Number(v.toPrecision(4)));
 }

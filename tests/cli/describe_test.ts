@@ -1,0 +1,106 @@
+/**
+ * `info DIR`: the text summary rounds what is measured, `--json` keeps it exact.
+ */
+import { join } from "node:path";
+import { main } from "../../cli.ts";
+import { formatSummary } from "../../lib/cli/describe.ts";
+import { assert, assertEquals } from "../_assert.ts";
+
+/** Runs `main(args)` capturing console.log and console.error lines. */
+async function run(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [], err: string[] = [];
+  const { log, error, warn } = console;
+  console.log = (...a: unknown[]) => out.push(a.map(String).join(" "));
+  console.error = console.warn = (...a: unknown[]) => err.push(a.map(String).join(" "));
+  try {
+    return { code: await main(args), out, err };
+  } finally {
+    Object.assign(console, { log, error, warn });
+  }
+}
+
+Deno.test("info on a cluster directory prints scores as evaluate does, and exact in --json", async () => {
+  const dir = await Deno.makeTempDir();
+  const evaluation = {
+    acc: 0.6237623762376238,
+    nmi: 0.07592270701232423,
+    ari: -0.004781882385180879,
+    silhouette: 0.5275917849975506,
+  };
+  await Deno.writeTextFile(
+    join(dir, "result.json"),
+    JSON.stringify({
+      stage: "dec",
+      n: 303,
+      k: 2,
+      dim: 9,
+      normalize: "minmax",
+      dataset: "/d",
+      model: "/m",
+      created: "2026-01-01T00:00:00.000Z",
+    }),
+  );
+  await Deno.writeTextFile(join(dir, "clusters.csv"), "cluster,size\n0,200\n1,103\n");
+  await Deno.writeTextFile(join(dir, "evaluation.json"), JSON.stringify(evaluation));
+  try {
+    const text = await run("info", dir);
+    assertEquals(text.code, 0, text.err.join("\n"));
+    const line = text.out.join("\n").split("\n").find((l) => l.startsWith("evaluation:"));
+    assertEquals(line, "evaluation:     acc 0.6238, nmi 0.0759, ari -0.0048, silhouette 0.5276");
+    assert(text.out.join("\n").includes("sizes:          [200, 103]"), text.out.join("\n"));
+    const json = JSON.parse((await run("info", dir, "--json")).out.join("\n"));
+    assertEquals(json.evaluation, evaluation);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("info on a model prints losses and rates with 4 significant digits, exact in --json", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    join(dir, "model.json"),
+    JSON.stringify({
+      normalize: "minmax",
+      pretrain: { epochsDone: 3, epochs: 3, batchSize: 32, lr: 0.001 },
+      finetune: { mode: "dec", iterations: 30, converged: false, lr: 1e-5 },
+    }),
+  );
+  await Deno.writeTextFile(
+    join(dir, "learning_curve.csv"),
+    "epoch,train_loss,val_loss\n1,0.5,\n2,0.3113498938555765,0.00000123456789\n",
+  );
+  try {
+    const text = (await run("info", dir)).out.join("\n");
+    assert(
+      text.includes(
+        "pretrain:       epochsDone 3, epochs 3, batchSize 32, lr 0.001, trainLoss 0.3113, valLoss 0.000001235",
+      ),
+      text,
+    );
+    assert(text.includes("finetune:       mode dec, iterations 30, converged false, lr 0.00001"));
+    const json = JSON.parse((await run("info", dir, "--json")).out.join("\n"));
+    assertEquals([json.pretrain.trainLoss, json.pretrain.valLoss], [
+      0.3113498938555765,
+      0.00000123456789,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("formatSummary rounds ranges and leaves integers and text alone", () => {
+  const text = formatSummary({
+    kind: "dataset",
+    path: "ds",
+    shape: [303, 1, 87, 67],
+    freqsHz: [1.171875, 17.96875],
+    timesS: [-20, 65.14],
+    created: "2026-01-01T00:00:00.000Z",
+  });
+  assertEquals(text.split("\n").slice(2), [
+    "shape:          [303, 1, 87, 67]",
+    "freqsHz:        1.172 to 17.97",
+    "timesS:         -20 to 65.14",
+    "created:        2026-01-01T00:00:00.000Z",
+  ]);
+});
