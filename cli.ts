@@ -60,7 +60,8 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import("./lib/cli/demo.ts")).demoCommand,
   },
   evaluate: {
-    summary: "Score a clustering (ACC, NMI, ARI, confusion, silhouette, sizes).",
+    summary:
+      "Score a clustering (ACC, NMI, ARI, confusion; silhouette, Calinski-Harabasz, Davies-Bouldin, sizes).",
     load: async () => (await import("./lib/cli/cluster.ts")).evaluateCommand,
   },
   report: {

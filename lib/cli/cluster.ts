@@ -255,7 +255,7 @@ export const encodeCommand: Command = {
   name: "encode",
   summary:
     "Write the latent codes of every sample (latent.npy + samples.csv) with a trained model.",
-  usage: "<dataset-dir>",
+  usage: "<dataset-dir> --model DIR --out DIR",
   flags: {
     model: { type: "string", arg: "DIR", description: "Model directory." },
     out: outFlag,
@@ -283,7 +283,7 @@ export const encodeCommand: Command = {
 export const clusterCommand: Command = {
   name: "cluster",
   summary: "Assign clusters with a trained model: latent.npy, q.npy, labels.csv and plots.",
-  usage: "<dataset-dir>",
+  usage: "<dataset-dir> (--model DIR | --raw) --out DIR",
   details: "With --raw, skip the model and run k-means on the flattened spectrograms (a baseline).",
   flags: {
     model: { type: "string", arg: "DIR", description: "Model directory (not needed with --raw)." },
@@ -379,7 +379,7 @@ export const clusterCommand: Command = {
 export const evaluateCommand: Command = {
   name: "evaluate",
   summary:
-    "Score a clustering: ACC (Hungarian), NMI, ARI and confusion with known labels; silhouette; sizes.",
+    "Score a clustering: ACC (Hungarian), NMI, ARI and confusion with known labels; silhouette, Calinski-Harabasz, Davies-Bouldin and sizes always.",
   usage: "<cluster-dir>",
   details:
     "Reads labels.csv and latent.npy written by 'cluster'; writes evaluation.json beside them.",
@@ -509,7 +509,7 @@ export const evaluateCommand: Command = {
 export const similarCommand: Command = {
   name: "similar",
   summary: "List the samples whose latent codes are nearest to a given sample's.",
-  usage: "<cluster-or-encode-dir>",
+  usage: "<cluster-or-encode-dir> --id ID",
   details:
     "Reads latent.npy and labels.csv (or samples.csv) written by 'cluster' or 'encode'; the distance is Euclidean in the latent space.",
   flags: {

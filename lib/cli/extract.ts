@@ -98,8 +98,10 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
 /** The `extract` command. */
 export const extract: Command = {
   name: "extract",
-  summary: "Turn miniSEED + StationXML + picks into a spectrogram dataset (parallel, atomic).",
-  usage: "[--config FILE] [--manifest CSV | --esec DIR | --npz DIR] --out DIR",
+  summary:
+    "Turn waveforms (miniSEED, SAC), responses and picks into a spectrogram dataset (parallel, atomic).",
+  usage:
+    "[--config FILE] [--manifest CSV | --esec DIR | --npz DIR | --sds DIR --picks QUAKEML] --out DIR",
   details: [
     "The config file (JSON, validated) holds every setting; flags override it. Without --config,",
     "an input flag is required and defaults apply: 100 Hz, band-pass 1-18 Hz, Kaiser STFT of",
@@ -156,7 +158,8 @@ export const extract: Command = {
     components: {
       type: "string",
       arg: "ZNE",
-      description: "Components stacked as channels, or 'channel'.",
+      description: "Components stacked as channels, or 'channel': each row's own channel.",
+      default: "Z",
     },
     workers: {
       type: "string",

@@ -51,7 +51,7 @@ const configFlag = {
 export const pretrainCommand: Command = {
   name: "pretrain",
   summary: "Pretrain the convolutional autoencoder (MSE, Adam) on a spectrogram dataset.",
-  usage: "<dataset-dir>",
+  usage: "<dataset-dir> --model DIR",
   details:
     "Writes model.json, autoencoder.safetensors (PyTorch parameter names), learning_curve.csv/.png\n" +
     "and checkpoint/ (weights, Adam state, epoch, RNG state) after every epoch.",
@@ -160,7 +160,7 @@ export const pretrainCommand: Command = {
 export const initCommand: Command = {
   name: "init",
   summary: "Initialise cluster centres by k-means (or GMM) on the pretrained latent codes.",
-  usage: "<dataset-dir>",
+  usage: "<dataset-dir> --model DIR",
   flags: {
     model: modelFlag,
     config: configFlag,
@@ -349,7 +349,7 @@ export function formatKSelection(sel: KSelection): string {
 export const finetuneCommand: Command = {
   name: "finetune",
   summary: "Fine-tune encoder and centres by DEC (KL(p‖q)), or IDEC with a reconstruction term.",
-  usage: "<dataset-dir>",
+  usage: "<dataset-dir> --model DIR",
   flags: {
     model: modelFlag,
     config: configFlag,

@@ -82,6 +82,32 @@ Deno.test("cli: every command's --help prints its usage and exits 0", async () =
   assert(bad.err[0].startsWith("error: ") && bad.err[0].includes("no such command"), bad.err[0]);
 });
 
+Deno.test("cli: --help usage lines name the flags a command needs, and README names every flag", async () => {
+  const usage = async (c: string) => (await run(c, "--help")).out.join("\n").split("\n")[0];
+  const needs: Record<string, string[]> = {
+    pretrain: ["<dataset-dir>", "--model DIR"],
+    init: ["<dataset-dir>", "--model DIR"],
+    finetune: ["<dataset-dir>", "--model DIR"],
+    encode: ["<dataset-dir>", "--model DIR", "--out DIR"],
+    cluster: ["<dataset-dir>", "--model DIR", "--raw", "--out DIR"],
+    similar: ["<cluster-or-encode-dir>", "--id ID"],
+    extract: ["--manifest CSV", "--esec DIR", "--npz DIR", "--sds DIR", "--out DIR"],
+    synth: ["--out DIR"],
+    import: ["<array.npy>", "--out DIR"],
+  };
+  for (const [c, parts] of Object.entries(needs)) {
+    const line = await usage(c);
+    for (const p of parts) assert(line.includes(p), `${c}: '${p}' missing from '${line}'`);
+  }
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  for (const c of COMMANDS) {
+    const text = (await run(c, "--help")).out.join("\n");
+    for (const [, flag] of text.matchAll(/^ {2}(?:-\w, | {4})(--[\w-]+)/gm)) {
+      assert(readme.includes(flag), `${c} ${flag} is not in README.md`);
+    }
+  }
+});
+
 gpuTest(
   "cli: import → pretrain → init → finetune → cluster → evaluate, encode, --raw",
   async () => {
