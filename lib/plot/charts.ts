@@ -7,6 +7,7 @@
  */
 
 import { Canvas, type Rgb, textWidth } from "./canvas.ts";
+import { GLYPH_HEIGHT as GLYPH_ROW } from "./_font.ts";
 import { categoryColor, viridis } from "./colors.ts";
 
 const BLACK: Rgb = [0, 0, 0];
@@ -28,6 +29,11 @@ export interface ChartOptions {
   height?: number;
   /** Whole-number ticks only on the y axis (categories such as clusters). Linear axes only. */
   yIntegers?: boolean;
+  /**
+   * The x values are times in ms since 1970-01-01 UTC: ticks fall on calendar years, months, days,
+   * hours, minutes or seconds, whichever suits the span ({@linkcode dateTicks}). Scatter charts only.
+   */
+  xDates?: boolean;
 }
 
 /** Options of {@linkcode lineChart}. */
@@ -89,6 +95,89 @@ export function formatTick(v: number, step: number): string {
   if (a >= 1e5 || a < 1e-3) return v.toExponential(step / a < 0.1 ? 1 : 0).replace("e+", "e");
   const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
   return v.toFixed(decimals);
+}
+
+const SECOND = 1000, MINUTE = 60 * SECOND, HOUR = 60 * MINUTE, DAY = 24 * HOUR;
+
+/** `YYYY-MM-DD` of a time in ms since 1970, UTC. */
+function isoDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/**
+ * Calendar ticks in UTC for a time axis, chosen as matplotlib's `AutoDateLocator` does: the
+ * coarsest unit (years, months, days, hours, minutes, seconds) of which the span holds at least
+ * three, at the smallest of that unit's steps that gives at most `target` ticks. Years label as
+ * `2008`, months as `2008-06`, days as `2008-06-15`; hours, minutes and seconds as `14:00` (or
+ * `14:00:05`), with a second line giving the date under the first tick and under each tick that
+ * starts a new day.
+ *
+ * @param lo Start of the axis, ms since 1970-01-01 UTC.
+ * @param hi End of the axis (> lo), ms since 1970-01-01 UTC.
+ * @param target Largest number of ticks wanted.
+ * @returns the ticks within [lo, hi] (`pos` in ms), labels possibly of two lines (`\n`).
+ * @example
+ * ```ts
+ * import { dateTicks } from "./charts.ts";
+ * const t = dateTicks(Date.UTC(2005, 5, 30), Date.UTC(2021, 2, 1), 7);
+ * if (t.map((x) => x.label).join() !== "2008,2012,2016,2020") throw new Error();
+ * ```
+ */
+export function dateTicks(lo: number, hi: number, target = 6): { pos: number; label: string }[] {
+  const span = hi - lo, max = Math.max(2, target);
+  const d0 = new Date(lo);
+  const years = span / (365.25 * DAY), months = span / (30.44 * DAY);
+  const pick = (steps: number[], n: number) => steps.find((s) => n / s <= max) ?? steps.at(-1)!;
+  const out: { pos: number; label: string }[] = [];
+  const push = (pos: number, label: string) => {
+    if (pos >= lo && pos <= hi) out.push({ pos, label });
+  };
+  if (years >= 3) {
+    const step = pick([1, 2, 4, 5, 10, 20, 25, 50, 100, 200, 500, 1000], years);
+    for (let y = Math.ceil(d0.getUTCFullYear() / step) * step; Date.UTC(y, 0, 1) <= hi; y += step) {
+      push(Date.UTC(y, 0, 1), String(y));
+    }
+    return out;
+  }
+  if (months >= 3) {
+    const step = pick([1, 2, 3, 4, 6], months);
+    for (let y = d0.getUTCFullYear(); Date.UTC(y, 0, 1) <= hi; y++) {
+      for (let m = 0; m < 12; m += step) {
+        push(Date.UTC(y, m, 1), `${y}-${String(m + 1).padStart(2, "0")}`);
+      }
+    }
+    return out;
+  }
+  if (span >= 3 * DAY) {
+    const step = pick([1, 2, 3, 7, 14], span / DAY);
+    // Days of the month from the 1st, as matplotlib does; weekly steps stop at the 22nd so
+    // that no tick sits a day or two before the next month's 1st.
+    for (let m = Date.UTC(d0.getUTCFullYear(), d0.getUTCMonth(), 1); m <= hi;) {
+      const next = new Date(m);
+      next.setUTCMonth(next.getUTCMonth() + 1);
+      const inMonth = Math.round((next.getTime() - m) / DAY);
+      const last = step >= 7 ? 28 : step > 1 ? inMonth - 1 : inMonth;
+      for (let d = 1; d <= last; d += step) push(m + (d - 1) * DAY, isoDay(m + (d - 1) * DAY));
+      m = next.getTime();
+    }
+    return out;
+  }
+  // Below three days every unit is a whole number of ms in UTC (no leap seconds in Date).
+  const [unit, steps] = span >= 3 * HOUR
+    ? [HOUR, [1, 2, 3, 4, 6, 12]]
+    : span >= 3 * MINUTE
+    ? [MINUTE, [1, 2, 5, 10, 15, 30]]
+    : [SECOND, [1, 2, 5, 10, 15, 30]];
+  const step = pick(steps, span / unit) * unit;
+  let prevDay = "";
+  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) {
+    const iso = new Date(t).toISOString();
+    const clock = unit === SECOND ? iso.slice(11, 19) : iso.slice(11, 16);
+    const day = iso.slice(0, 10);
+    push(t, day === prevDay ? clock : `${clock}\n${day}`);
+    prevDay = day;
+  }
+  return out;
 }
 
 interface Frame {
@@ -190,15 +279,25 @@ function powerLabel(e: number): string {
   return e >= -3 && e <= 4 ? String(Number((10 ** e).toPrecision(6))) : `1e${e}`;
 }
 
-function drawAxes(f: Frame, ax: Axis, ay: Axis, grid = true, yIntegers = false): void {
+function drawAxes(
+  f: Frame,
+  ax: Axis,
+  ay: Axis,
+  grid = true,
+  yIntegers = false,
+  xDates = false,
+): void {
   const { canvas, left, top, w, h } = f;
-  const xt = axisTicks(ax, Math.max(2, Math.floor(w / 90)));
+  const xTarget = Math.max(2, Math.floor(w / 90));
+  const xt = xDates ? dateTicks(ax.lo, ax.hi, xTarget) : axisTicks(ax, xTarget);
   const yt = axisTicks(ay, Math.max(2, Math.floor(h / 50)), yIntegers);
   for (const t of xt) {
     const px = left + ((t.pos - ax.lo) / (ax.hi - ax.lo)) * (w - 1);
     if (grid) canvas.fillRect(px, top, 1, h, GRID);
     canvas.fillRect(px, top + h, 1, 5, BLACK);
-    canvas.text(t.label, px, top + h + 8, BLACK, { align: "center" });
+    t.label.split("\n").forEach((line, i) => {
+      canvas.text(line, px, top + h + 8 + 10 * i, BLACK, { align: "center" });
+    });
   }
   for (const t of yt) {
     const py = top + h - 1 - ((t.pos - ay.lo) / (ay.hi - ay.lo)) * (h - 1);
@@ -317,7 +416,22 @@ export function scatterChart(points: ScatterPoints, opts: ChartOptions = {}): Ui
   }
   const f = frame(opts);
   const ax = range(x, false), ay = range(y, false);
-  drawAxes(f, ax, ay, true, opts.yIntegers);
+  let t0 = Infinity, t1 = -Infinity;
+  if (opts.xDates) {
+    for (const v of x) {
+      if (!Number.isFinite(v)) continue;
+      t0 = Math.min(t0, v);
+      t1 = Math.max(t1, v);
+    }
+  }
+  if (t1 >= t0 && t1 - t0 < 2 * MINUTE) {
+    // Samples at (nearly) one instant: an hour around them, not range()'s ±10 % of the time
+    // since 1970.
+    const mid = (t0 + t1) / 2;
+    ax.lo = mid - 30 * MINUTE;
+    ax.hi = mid + 30 * MINUTE;
+  }
+  drawAxes(f, ax, ay, true, opts.yIntegers, opts.xDates);
   const mx = mapper(ax, f.left, f.w, false), my = mapper(ay, f.top, f.h, true);
   let nGroups = 0;
   const counts = new Map<number, number>();
@@ -361,6 +475,8 @@ export interface HeatmapOptions extends ChartOptions {
   annotate?: boolean;
   /** Draw a colour bar with its scale. Default true. */
   colorbar?: boolean;
+  /** What the colours mean, with the unit (e.g. "% of the cluster's samples"), beside the colour bar. */
+  colorbarLabel?: string;
 }
 
 /**
@@ -393,7 +509,7 @@ export function heatmap(
   const rowNameWidth = opts.rowLabels ? Math.max(...opts.rowLabels.map((s) => textWidth(s))) : 0;
   const f = frame(
     { ...opts, height: opts.height ?? 500 },
-    showBar ? 80 : 0,
+    showBar ? 80 + (opts.colorbarLabel ? 20 : 0) : 0,
   );
   // Row names need more room than numeric ticks: shift the plot right if needed.
   const shift = Math.max(0, rowNameWidth + 12 - (f.left - (opts.yLabel ? 24 : 0)));
@@ -480,11 +596,23 @@ export function heatmap(
     const bx = left + w + 16, bw = 16;
     for (let py = 0; py < h; py++) canvas.fillRect(bx, top + py, bw, 1, viridis(1 - py / (h - 1)));
     canvas.strokeRect(bx - 1, top - 1, bw + 2, h + 2, BLACK);
-    const { ticks, step } = niceTicks(lo, lo + span, Math.max(2, Math.floor(h / 50)));
+    const { ticks, step } = niceTicks(lo, lo + span, Math.max(3, Math.floor(h / 40)));
+    let labelsRight = bx + bw + 6;
     for (const t of ticks) {
       const py = top + h - 1 - ((t - lo) / span) * (h - 1);
+      const label = formatTick(t, step);
       canvas.fillRect(bx + bw, py, 4, 1, BLACK);
-      canvas.text(formatTick(t, step), bx + bw + 6, py, BLACK, { valign: "middle" });
+      canvas.text(label, bx + bw + 6, py, BLACK, { valign: "middle" });
+      labelsRight = Math.max(labelsRight, bx + bw + 6 + textWidth(label));
+    }
+    if (opts.colorbarLabel) {
+      // Rotated like the y label, at scale 2 when it fits along the bar.
+      const scale = textWidth(opts.colorbarLabel, 2) <= h ? 2 : 1;
+      canvas.text(opts.colorbarLabel, labelsRight + 6, top + h / 2, BLACK, {
+        scale,
+        align: "center",
+        rotate: true,
+      });
     }
   }
   return canvas.toPng();
@@ -522,8 +650,24 @@ export interface GridImage {
   rows: number;
   /** Number of columns (e.g. time frames). */
   cols: number;
-  /** Caption under the tile, cut to the tile's width (ending in "..") when longer. */
+  /**
+   * Caption above the tile; `\n` starts a new line. Each line is cut to the tile's width (ending
+   * in "..") when longer.
+   */
   label?: string;
+}
+
+/** An axis shared by all tiles of an {@linkcode imageGrid}. */
+export interface TileAxis {
+  /** Axis values at the centres of the first and the last row (or column), e.g. [1.17, 17.97] Hz. */
+  extent: [number, number];
+  /** Axis label with its unit, e.g. "frequency (Hz)". */
+  label: string;
+  /**
+   * Values at which to draw a line across every tile, where the tile's span holds them (e.g. 0 s,
+   * the reference time).
+   */
+  marks?: number[];
 }
 
 /** Options of {@linkcode imageGrid}. */
@@ -540,21 +684,79 @@ export interface ImageGridOptions {
   rowLabels?: string[];
   /** One colour scale for all tiles instead of one per tile. Default false. */
   sharedScale?: boolean;
+  /**
+   * The tiles' horizontal axis (columns). Tick marks go on every tile, tick labels only under the
+   * tiles with no tile below them, and the label once under the grid (as matplotlib's `sharex`).
+   */
+  xAxis?: TileAxis;
+  /**
+   * The tiles' vertical axis (rows). Tick marks go on every tile, tick labels only left of the
+   * first column, and the label once at the left of the grid (as matplotlib's `sharey`).
+   */
+  yAxis?: TileAxis;
+  /**
+   * What the colours mean, with the unit: draws a colour bar under the grid with this label. With
+   * `sharedScale` it has the value ticks; else its ends read "min" and "max" (of each tile).
+   */
+  colorbarLabel?: string;
+}
+
+/** Colour of the lines drawn at {@linkcode TileAxis.marks}. */
+export const MARK_COLOR: Rgb = [255, 255, 255];
+
+/** Where an axis value falls along a tile of `n` cells spanning `len` pixels; NaN without span. */
+function tilePos(ax: TileAxis, n: number, len: number, flip: boolean): (v: number) => number {
+  const [e0, e1] = ax.extent;
+  return (v: number) => {
+    if (n < 2 || e1 === e0) return NaN;
+    const u = ((v - e0) / (e1 - e0)) * (n - 1);
+    return ((flip ? n - 1 - u : u) + 0.5) * (len / n);
+  };
+}
+
+/** The most ticks whose labels do not crowd each other along a tile. */
+function tileTicks(
+  ax: TileAxis,
+  n: number,
+  len: number,
+  across: boolean,
+): { pos: number; label: string }[] {
+  const [e0, e1] = ax.extent;
+  const a = Math.min(e0, e1), b = Math.max(e0, e1);
+  if (n < 2 || !(b > a)) return [];
+  const pxPerUnit = ((n - 1) * (len / n)) / (b - a);
+  let best: { pos: number; label: string }[] = [];
+  for (let target = 8; target >= 2; target--) {
+    const { ticks, step } = niceTicks(a, b, target);
+    const labels = ticks.map((t) => ({ pos: t, label: formatTick(t, step) }));
+    const room = across ? Math.max(...labels.map((l) => textWidth(l.label))) + 6 : 12;
+    best = labels;
+    if (step * pxPerUnit >= room) return labels;
+  }
+  return best.length > 2 ? [best[0], best.at(-1)!] : best;
 }
 
 /**
  * Lays images out in a grid, each scaled to a tile and coloured by viridis,
- * e.g. example spectrograms per cluster (one cluster per grid row).
+ * e.g. example spectrograms per cluster (one cluster per grid row), with
+ * optional shared axes (ticks on the outer tiles), lines at marked values and a
+ * colour bar.
  *
  * @param images The images, filled row by row.
  * @param gridCols Tiles per grid row.
- * @param opts Tile size, captions and colour scaling.
+ * @param opts Tile size, captions, axes, colour scaling and colour bar.
  * @returns the grid as PNG bytes.
  * @example
  * ```ts
  * import { imageGrid } from "./charts.ts";
  * const img = { data: new Float32Array([0, 1, 2, 3]), rows: 2, cols: 2 };
- * if (imageGrid([img, img, img], 2).length < 100) throw new Error();
+ * const png = imageGrid([img, img, img], 2, {
+ *   xAxis: { extent: [-1, 1], label: "time (s)", marks: [0] },
+ *   yAxis: { extent: [1, 2], label: "frequency (Hz)" },
+ *   sharedScale: true,
+ *   colorbarLabel: "PSD (counts^2/Hz)",
+ * });
+ * if (png.length < 100) throw new Error();
  * ```
  */
 export function imageGrid(
@@ -577,16 +779,43 @@ export function imageGrid(
       );
     }
   });
-  const tw = opts.tileWidth ?? 120, th = opts.tileHeight ?? 90, gap = 6;
-  const captions = images.some((im) => im.label);
-  const cellH = th + gap + (captions ? 12 : 0);
+  for (const [name, ax] of [["xAxis", opts.xAxis], ["yAxis", opts.yAxis]] as const) {
+    if (ax && !ax.extent.every(Number.isFinite)) {
+      throw new RangeError(
+        `Cannot draw image grid: ${name}.extent must be two finite numbers: found ${ax.extent}`,
+      );
+    }
+  }
+  const { xAxis, yAxis } = opts;
+  // Wider gaps between tiles with x ticks leave room for the labels at the tiles' edges.
+  const tw = opts.tileWidth ?? 120, th = opts.tileHeight ?? 90, gap = xAxis ? 10 : 6, tick = 3;
+  const lower = opts.originLower ?? true;
+  // Axis ticks from the first image's shape (tiles of other shapes get marks and labels from it too).
+  const { rows: nr, cols: nc } = images[0];
+  const xt = xAxis ? tileTicks(xAxis, nc, tw, true) : [];
+  const yt = yAxis ? tileTicks(yAxis, nr, th, false) : [];
+  const xAt = xAxis ? tilePos(xAxis, nc, tw, false) : () => NaN;
+  const yAt = yAxis ? tilePos(yAxis, nr, th, lower) : () => NaN;
+  const captionLines = Math.max(
+    0,
+    ...images.map((im) => im.label ? im.label.split("\n").length : 0),
+  );
+  const capH = captionLines > 0 ? captionLines * 10 + 2 : 0;
+  const cellH = capH + th + gap + (xAxis ? tick : 0);
   const gridRows = Math.ceil(images.length / gridCols);
-  const labelW = opts.rowLabels ? Math.max(...opts.rowLabels.map((s) => textWidth(s))) + 12 : 0;
+  const yLabelW = yAxis ? GLYPH_ROW + 6 : 0;
+  const rowLabelW = opts.rowLabels ? Math.max(...opts.rowLabels.map((s) => textWidth(s))) + 12 : 0;
+  const yTickW = yAxis ? Math.max(0, ...yt.map((t) => textWidth(t.label))) + tick + 4 : 0;
+  const gridLeft = gap + yLabelW + rowLabelW + yTickW;
   const top = opts.title ? 36 : 8;
+  const tilesBottom = top + (gridRows - 1) * cellH + capH + th;
+  const barTop = top + gridRows * cellH + (xAxis ? 16 : 0) + 4;
+  const barH = 10, barArea = opts.colorbarLabel ? barH + 33 : 0;
   // Wide enough for the title (scale 2) when the tiles are fewer than its letters.
   const titleW = opts.title ? textWidth(opts.title, 2) + 16 : 0;
-  const width = Math.max(labelW + gridCols * (tw + gap) + gap, titleW);
-  const height = top + gridRows * cellH + gap;
+  const barLabelW = opts.colorbarLabel ? textWidth(opts.colorbarLabel) + 2 * gap : 0;
+  const width = Math.max(gridLeft + gridCols * (tw + gap), titleW, gridLeft + barLabelW);
+  const height = top + gridRows * cellH + (xAxis ? 16 : 0) + barArea + gap;
   const canvas = new Canvas(width, height);
   if (opts.title) canvas.text(opts.title, width / 2, 10, BLACK, { scale: 2, align: "center" });
   let glo = Infinity, ghi = -Infinity;
@@ -599,10 +828,9 @@ export function imageGrid(
       }
     }
   }
-  const lower = opts.originLower ?? true;
   images.forEach((im, i) => {
     const gr = Math.floor(i / gridCols), gc = i % gridCols;
-    const x0 = labelW + gap + gc * (tw + gap), y0 = top + gr * cellH;
+    const x0 = gridLeft + gc * (tw + gap), y0 = top + gr * cellH + capH;
     let lo = glo, hi = ghi;
     if (!opts.sharedScale) {
       lo = Infinity;
@@ -614,6 +842,7 @@ export function imageGrid(
       }
     }
     const span = hi > lo ? hi - lo : 1;
+    const empty = !im.data.some(Number.isFinite);
     for (let py = 0; py < th; py++) {
       const rr = Math.min(im.rows - 1, Math.floor((py * im.rows) / th));
       const r = lower ? im.rows - 1 - rr : rr;
@@ -622,13 +851,86 @@ export function imageGrid(
         canvas.set(x0 + px, y0 + py, viridis((im.data[r * im.cols + c] - lo) / span));
       }
     }
-    if (im.label) {
-      canvas.text(fitText(im.label, tw), x0 + tw / 2, y0 + th + 3, BLACK, { align: "center" });
+    // Dashed (4 on, 3 off) so that the data under the line still shows.
+    for (const v of empty ? [] : xAxis?.marks ?? []) {
+      const p = xAt(v);
+      if (p >= 0 && p < tw) {
+        for (let d = 0; d < th; d += 7) {
+          canvas.fillRect(x0 + p, y0 + d, 1, Math.min(4, th - d), MARK_COLOR);
+        }
+      }
+    }
+    for (const v of empty ? [] : yAxis?.marks ?? []) {
+      const p = yAt(v);
+      if (p >= 0 && p < th) {
+        for (let d = 0; d < tw; d += 7) {
+          canvas.fillRect(x0 + d, y0 + p, Math.min(4, tw - d), 1, MARK_COLOR);
+        }
+      }
+    }
+    if (xAxis || yAxis) canvas.strokeRect(x0 - 1, y0 - 1, tw + 2, th + 2, BLACK);
+    // Tick labels only where no tile is below (x) or to the left (y), as matplotlib's sharex/sharey.
+    const xLabels = i + gridCols >= images.length, yLabels = gc === 0;
+    for (const t of xt) {
+      const p = x0 + xAt(t.pos);
+      canvas.fillRect(p, y0 + th, 1, tick, BLACK);
+      // A label reaching into the gap beside a neighbouring tile would run into its labels.
+      const half = textWidth(t.label) / 2, reach = gap / 2 - 1;
+      const clear = (gc === 0 || p - half >= x0 - reach) &&
+        (gc === gridCols - 1 || i === images.length - 1 || p + half <= x0 + tw + reach);
+      if (xLabels && clear) {
+        canvas.text(t.label, p, y0 + th + tick + 2, BLACK, { align: "center" });
+      }
+    }
+    for (const t of yt) {
+      const p = y0 + yAt(t.pos);
+      canvas.fillRect(x0 - tick - 1, p, tick, 1, BLACK);
+      if (yLabels) {
+        canvas.text(t.label, x0 - tick - 3, p, BLACK, { align: "right", valign: "middle" });
+      }
+    }
+    im.label?.split("\n").forEach((line, l) => {
+      canvas.text(fitText(line, tw), x0 + tw / 2, y0 - capH + 1 + 10 * l, BLACK, {
+        align: "center",
+      });
+    });
+  });
+  const tilesRight = gridLeft + Math.min(gridCols, images.length) * (tw + gap) - gap;
+  const midX = (gridLeft + tilesRight) / 2;
+  if (xAxis) {
+    canvas.text(xAxis.label, midX, tilesBottom + tick + 14, BLACK, { align: "center" });
+  }
+  if (yAxis) {
+    canvas.text(yAxis.label, gap, (top + capH + tilesBottom) / 2, BLACK, {
+      align: "center",
+      rotate: true,
+    });
+  }
+  opts.rowLabels?.forEach((s, r) => {
+    if (r < gridRows) {
+      canvas.text(s, gap + yLabelW, top + r * cellH + capH + th / 2, BLACK, { valign: "middle" });
     }
   });
-  opts.rowLabels?.forEach((s, r) => {
-    if (r < gridRows) canvas.text(s, 6, top + r * cellH + th / 2, BLACK, { valign: "middle" });
-  });
+  if (opts.colorbarLabel) {
+    const bw = Math.max(120, Math.min(300, tilesRight - gridLeft)), bx = Math.round(midX - bw / 2);
+    for (let px = 0; px < bw; px++) {
+      canvas.fillRect(bx + px, barTop, 1, barH, viridis(px / (bw - 1)));
+    }
+    canvas.strokeRect(bx - 1, barTop - 1, bw + 2, barH + 2, BLACK);
+    const ticks = opts.sharedScale && ghi >= glo
+      ? (() => {
+        const span = ghi > glo ? ghi - glo : 1;
+        const { ticks, step } = niceTicks(glo, glo + span, Math.max(2, Math.floor(bw / 60)));
+        return ticks.map((t) => ({ at: (t - glo) / span, label: formatTick(t, step) }));
+      })()
+      : [{ at: 0, label: "min" }, { at: 1, label: "max" }];
+    for (const t of ticks) {
+      const px = bx + t.at * (bw - 1);
+      canvas.fillRect(px, barTop + barH, 1, tick, BLACK);
+      canvas.text(t.label, px, barTop + barH + tick + 2, BLACK, { align: "center" });
+    }
+    canvas.text(opts.colorbarLabel, midX, barTop + barH + tick + 14, BLACK, { align: "center" });
+  }
   return canvas.toPng();
 }
 

@@ -1,9 +1,17 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
-import { heatmap, imageGrid, lineChart, niceTicks, scatterChart } from "../../lib/plot/charts.ts";
+import {
+  dateTicks,
+  heatmap,
+  imageGrid,
+  lineChart,
+  MARK_COLOR,
+  niceTicks,
+  scatterChart,
+} from "../../lib/plot/charts.ts";
 import { Canvas, textWidth } from "../../lib/plot/canvas.ts";
 import { categoryColor, viridis } from "../../lib/plot/colors.ts";
 import { glyph } from "../../lib/plot/_font.ts";
-import { countColor, decodePng } from "./_decode_png.ts";
+import { countColor, countLineInTiles, decodePng, findText } from "./_decode_png.ts";
 
 Deno.test("niceTicks steps by 1, 2 or 5 times a power of ten inside the range", () => {
   assertEquals(niceTicks(0, 10).ticks, [0, 2, 4, 6, 8, 10]);
@@ -91,14 +99,15 @@ Deno.test("imageGrid lays out tiles by gridCols with the given tile size", () =>
   );
 });
 
-Deno.test("imageGrid cuts a caption longer than its tile so that it stays under its own tile", () => {
+Deno.test("imageGrid cuts a caption longer than its tile so that it stays above its own tile", () => {
   const im = { data: new Float32Array([0, 1, 2, 3]), rows: 2, cols: 2 };
   const long = { ...im, label: "Lahar/debris flow/outburst flood" };
-  // Tiles 30 wide at x 6..35 and 42..71; captions drawn from y = 8 + 20 + 3 = 31, 7 px high.
+  // Tiles 30 wide at x 6..35 and 42..71; one caption line from y = 8 + 1, 7 px high, above
+  // the tiles (which start at y = 8 + 12).
   const d = decodePng(imageGrid([long, im], 2, { tileWidth: 30, tileHeight: 20 }));
   const black = (x0: number, x1: number) => {
     let n = 0;
-    for (let y = 31; y < 38; y++) {
+    for (let y = 9; y < 16; y++) {
       for (let x = x0; x < x1; x++) {
         const o = (y * d.width + x) * 4;
         if (d.rgba[o] === 0 && d.rgba[o + 1] === 0 && d.rgba[o + 2] === 0) n++;
@@ -106,6 +115,171 @@ Deno.test("imageGrid cuts a caption longer than its tile so that it stays under 
     }
     return n;
   };
-  assert(black(6, 36) > 0, "the caption is drawn under its tile");
+  assert(black(6, 36) > 0, "the caption is drawn above its tile");
   assertEquals(black(0, 6) + black(36, d.width), 0, "nothing of it spills beside the tile");
+  assertEquals(findText(d, "Lah..").length, 1, "cut to the tile's width, ending in '..'");
+});
+
+Deno.test("imageGrid draws shared axes on the outer tiles, marks, captions and a colour bar", () => {
+  // 3 tiles in 2 grid columns: tile 0 has tile 2 below it, tile 1 has none.
+  const rows = 9, cols = 41;
+  const data = Float32Array.from({ length: rows * cols }, (_, i) => i / (rows * cols));
+  const images = [0, 1, 2].map((i) => ({ data, rows, cols, label: `sample ${i}\nclass ${i}` }));
+  const opts = {
+    xAxis: { extent: [-10, 30] as [number, number], label: "time (s)", marks: [0] },
+    yAxis: { extent: [1, 9] as [number, number], label: "frequency (Hz)" },
+    sharedScale: true,
+    colorbarLabel: "PSD (counts^2/Hz)",
+  };
+  const d = decodePng(imageGrid(images, 2, opts));
+  // Axis labels once each; the y label reads bottom to top.
+  assertEquals(findText(d, "time (s)").length, 1);
+  assertEquals(findText(d, "frequency (Hz)", { rotate: true }).length, 1);
+  // x tick labels under the tiles with nothing below (tiles 1 and 2), not under tile 0.
+  const x20 = findText(d, "20");
+  assertEquals(x20.length, 2, JSON.stringify(x20));
+  assert(x20[0].y < x20[1].y, "one under grid row 0 (tile 1), one under grid row 1 (tile 2)");
+  assert(x20[0].x > x20[1].x, "tile 1 is in the second grid column, tile 2 in the first");
+  // y tick labels left of the first grid column only: tiles 0 and 2.
+  const y8 = findText(d, "8");
+  assertEquals(y8.length, 2, JSON.stringify(y8));
+  assertEquals(y8[0].x, y8[1].x);
+  // Two-line captions, above each tile.
+  for (let i = 0; i < 3; i++) {
+    const a = findText(d, `sample ${i}`), b = findText(d, `class ${i}`);
+    assertEquals([a.length, b.length], [1, 1], `caption ${i}`);
+    assertEquals(b[0].y - a[0].y, 10);
+  }
+  assert(findText(d, "sample 0")[0].y < x20[0].y);
+  // The t = 0 line crosses each tile (dashed: 4 of every 7 pixels of the 90-pixel height).
+  assertEquals(countLineInTiles(d, MARK_COLOR), 3 * (12 * 4 + 4));
+  // The colour bar: its gradient, its value ticks (shared scale 0 to 1) and its label.
+  assert(countColor(d.rgba, viridis(0)) > 10 && countColor(d.rgba, viridis(1)) > 10);
+  assertEquals(findText(d, "PSD (counts^2/Hz)").length, 1);
+  assert(findText(d, "PSD (counts^2/Hz)")[0].y > x20[1].y, "the colour bar is under the grid");
+  // A window without t = 0 gets no line; one scale per tile gets a bar from "min" to "max".
+  const e = decodePng(
+    imageGrid(images, 2, {
+      ...opts,
+      xAxis: { ...opts.xAxis, extent: [1, 41] },
+      sharedScale: false,
+    }),
+  );
+  assertEquals(countLineInTiles(e, MARK_COLOR), 0);
+  assertEquals([findText(e, "min").length, findText(e, "max").length], [1, 1]);
+  assertThrows(
+    () => imageGrid(images, 2, { xAxis: { extent: [0, NaN], label: "t" } }),
+    RangeError,
+    "xAxis.extent",
+  );
+});
+
+Deno.test("imageGrid keeps neighbouring tiles' x tick labels apart", () => {
+  // Ticks at both ends of every tile: labels at the inner edges would touch ("60-20").
+  const rows = 2, cols = 87;
+  const data = new Float32Array(rows * cols);
+  const images = [0, 1, 2].map(() => ({ data, rows, cols }));
+  const d = decodePng(
+    imageGrid(images, 3, { tileWidth: 180, xAxis: { extent: [-20, 66], label: "t (s)" } }),
+  );
+  // "-20" only at the grid's left edge, "60" under every tile.
+  assertEquals(findText(d, "-20").length, 1);
+  assertEquals(findText(d, "60").length, 3);
+});
+
+Deno.test("dateTicks puts ticks on UTC calendar boundaries suited to the span", () => {
+  const labels = (lo: number, hi: number, target = 7) => {
+    const t = dateTicks(lo, hi, target);
+    for (const x of t) assert(x.pos >= lo && x.pos <= hi, `${x.label} inside the span`);
+    return t.map((x) => x.label);
+  };
+  // 16 years (the ESEC events): every 4th year's 1 January.
+  assertEquals(labels(Date.parse("2005-06-30T01:23:05Z"), Date.UTC(2021, 2, 1)), [
+    "2008",
+    "2012",
+    "2016",
+    "2020",
+  ]);
+  assertEquals(
+    dateTicks(Date.UTC(2005, 0, 2), Date.UTC(2021, 0, 1), 7)[0].pos,
+    Date.UTC(2008, 0, 1),
+  );
+  // 8 months: every other month's 1st.
+  assertEquals(labels(Date.UTC(2020, 0, 15), Date.UTC(2020, 8, 20)), [
+    "2020-03",
+    "2020-05",
+    "2020-07",
+    "2020-09",
+  ]);
+  // 8 days (the demo): every other day.
+  assertEquals(labels(Date.UTC(2024, 0, 1), Date.UTC(2024, 0, 9, 10)), [
+    "2024-01-01",
+    "2024-01-03",
+    "2024-01-05",
+    "2024-01-07",
+    "2024-01-09",
+  ]);
+  // 50 days: the 1st and 15th of each month, never the 29th (a day before the next 1st).
+  assertEquals(labels(Date.UTC(2024, 0, 20), Date.UTC(2024, 2, 10)), [
+    "2024-02-01",
+    "2024-02-15",
+    "2024-03-01",
+  ]);
+  // 12 hours across midnight: every 2 h, the date under the first tick and at midnight.
+  assertEquals(labels(Date.UTC(2024, 0, 1, 18), Date.UTC(2024, 0, 2, 6)), [
+    "18:00\n2024-01-01",
+    "20:00",
+    "22:00",
+    "00:00\n2024-01-02",
+    "02:00",
+    "04:00",
+    "06:00",
+  ]);
+  // 90 seconds: every 15 s, with seconds.
+  assertEquals(labels(Date.UTC(2024, 0, 1, 5, 0, 5), Date.UTC(2024, 0, 1, 5, 1, 35)), [
+    "05:00:15\n2024-01-01",
+    "05:00:30",
+    "05:00:45",
+    "05:01:00",
+    "05:01:15",
+    "05:01:30",
+  ]);
+});
+
+Deno.test("scatterChart with xDates labels the x axis with calendar dates, not elapsed time", () => {
+  const x = Float64Array.from(
+    [2005.5, 2009.2, 2014.7, 2020.9],
+    (y) => Date.UTC(Math.floor(y), Math.round((y % 1) * 12), 1),
+  );
+  const y = new Float64Array([0, 1, 0, 1]), groups = new Int32Array([0, 1, 0, 1]);
+  const d = decodePng(scatterChart({ x, y, groups }, { xDates: true, width: 600, height: 300 }));
+  // Plot area ends at y = 300 - 36; tick labels sit under it.
+  for (const year of ["2008", "2012", "2016", "2020"]) {
+    const at = findText(d, year);
+    assertEquals(at.length, 1, year);
+    assert(at[0].y > 300 - 36, `${year} under the plot`);
+  }
+  // Two points at one instant still get a readable hour-wide axis.
+  const t = Date.UTC(2024, 0, 1, 12);
+  const one = decodePng(
+    scatterChart({
+      x: new Float64Array([t, t]),
+      y: y.subarray(0, 2),
+      groups: groups.subarray(0, 2),
+    }, {
+      xDates: true,
+    }),
+  );
+  assertEquals(findText(one, "12:00").length, 1);
+});
+
+Deno.test("heatmap labels its colour bar", () => {
+  const v = Float32Array.from({ length: 24 }, (_, i) => i);
+  const d = decodePng(
+    heatmap(v, 2, 12, { width: 400, height: 300, colorbarLabel: "% of samples" }),
+  );
+  const at = findText(d, "% of samples", { rotate: true, scale: 2 });
+  assertEquals(at.length, 1);
+  // Right of the bar's tick labels: the plot area ends at 400 - 20 - 100.
+  assert(at[0].x > 400 - 120 + 16 + 16, `${at[0].x}`);
 });
