@@ -19,7 +19,10 @@ import {
   hourOfDayPng,
   peakHour,
   profilesCsv,
+  psdUnit,
+  spectrogramTileAxes,
   timelinePng,
+  valueLabel,
 } from "../cluster/summary.ts";
 import type { Dataset } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
@@ -142,6 +145,7 @@ export async function writeResults(
           freqs,
           times,
           normalize: a.normalize,
+          valueLabel: datasetValueLabel(ds, a.normalize),
         }),
       );
       await Deno.writeFile(
@@ -213,8 +217,18 @@ export function formatProfiles(profiles: ClusterProfile[], axesInBins = false): 
 }
 
 /** Up to 6 most confident members of each cluster, first channel, low frequencies at the bottom. */
+/** What the dataset's values are after `normalize`, with their unit, for a colour bar. */
+function datasetValueLabel(ds: Dataset, normalize: Assignment["normalize"]): string {
+  return valueLabel(ds.meta.scaling, ds.axesInBins ? null : psdUnit(ds.meta.config), normalize);
+}
+
+/**
+ * The most confident members of each cluster (one grid row per cluster), as the model saw them
+ * (its normalisation, one colour scale), with frequency and time axes, a line at the reference
+ * time and a colour bar; each tile names its sample (id, then label or NET.STA).
+ */
 function examplesGrid(ds: Dataset, a: Assignment): Uint8Array {
-  const [, f, t] = ds.sampleShape;
+  const [C, f, t] = ds.sampleShape;
   const per = 6;
   const images = [];
   const rowLabels = [];
@@ -225,19 +239,28 @@ function examplesGrid(ds: Dataset, a: Assignment): Uint8Array {
     for (let c = 0; c < per; c++) {
       const i = members[c];
       if (i === undefined) {
-        images.push({ data: new Float32Array(f * t), rows: f, cols: t, label: "" });
+        images.push({ data: new Float32Array(f * t).fill(NaN), rows: f, cols: t, label: "" });
         continue;
       }
-      const s = ds.readBatch([i], "maxabs");
+      const s = ds.samples[i];
+      const station = s.station ? `${s.network}.${s.station}` : "";
       images.push({
-        data: s.subarray(0, f * t),
+        data: ds.readBatch([i], a.normalize).subarray(0, f * t),
         rows: f,
         cols: t,
-        label: ds.samples[i].label ?? ds.samples[i].id,
+        label: `${s.id}\n${s.label ?? station}`,
       });
     }
   }
-  return imageGrid(images, per, { title: "Most confident members per cluster", rowLabels });
+  const [freqs, times] = ds.axesInBins ? [undefined, undefined] : [ds.freqs, ds.times];
+  const component = C > 1 ? `, component ${ds.meta.components[0] ?? 0}` : "";
+  return imageGrid(images, per, {
+    title: `Most confident members per cluster${component}`,
+    rowLabels,
+    sharedScale: true,
+    ...spectrogramTileAxes(ds.sampleShape, { freqs, times }),
+    colorbarLabel: datasetValueLabel(ds, a.normalize),
+  });
 }
 
 const outFlag = {

@@ -12,7 +12,7 @@
  * @module
  */
 import type { DatasetLike, Normalize } from "./data.ts";
-import { heatmap, imageGrid, lineChart, scatterChart } from "../plot/mod.ts";
+import { heatmap, imageGrid, lineChart, scatterChart, type TileAxis } from "../plot/mod.ts";
 import { csvField } from "../io/csv.ts";
 
 /** A dataset with the optional metadata {@linkcode clusterProfiles} uses when present. */
@@ -246,21 +246,110 @@ export function profilesCsv(profiles: ClusterProfile[], axesInBins = false): str
   return rows.join("\n") + "\n";
 }
 
-function axis(v: Float64Array | undefined, unit: string): string | null {
-  if (!v || v.length === 0) return null;
-  const f = (x: number) => +x.toPrecision(3);
-  return `${f(v[0])} to ${f(v[v.length - 1])} ${unit}`;
+/**
+ * @param config A dataset's `meta.json` `config` (what made it).
+ * @returns the unit of its PSD values before any log scaling (`(m/s)^2/Hz` for velocity after
+ *   response removal, `m^2/Hz` for displacement, `(m/s^2)^2/Hz` for acceleration, `counts^2/Hz`
+ *   without response removal), or null when the config does not say (e.g. `import`).
+ * @example
+ * ```ts
+ * import { psdUnit } from "./summary.ts";
+ * const cfg = { preprocess: { response: { remove: true, output: "VEL" } } };
+ * if (psdUnit(cfg) !== "(m/s)^2/Hz" || psdUnit({ import: {} }) !== null) throw new Error();
+ * ```
+ */
+export function psdUnit(config: unknown): string | null {
+  const r = (config as { preprocess?: { response?: { remove?: unknown; output?: unknown } } })
+    ?.preprocess?.response;
+  if (!r || typeof r.remove !== "boolean") return null;
+  if (!r.remove) return "counts^2/Hz";
+  const ground: Record<string, string> = { DISP: "m^2/Hz", VEL: "(m/s)^2/Hz", ACC: "(m/s^2)^2/Hz" };
+  return ground[String(r.output)] ?? null;
+}
+
+/**
+ * What a spectrogram's values are, for a colour bar: the quantity with its unit, then the
+ * per-sample normalisation the values went through.
+ *
+ * @param scaling The dataset's `meta.json` `scaling`: `psd`, `log10`, `db` or `none` (imported).
+ * @param unit The PSD unit from {@linkcode psdUnit}, or null when unknown.
+ * @param normalize The per-sample normalisation.
+ * @returns e.g. `PSD (dB re 1 (m/s)^2/Hz), min-max scaled per sample`.
+ * @example
+ * ```ts
+ * import { valueLabel } from "./summary.ts";
+ * if (valueLabel("psd", "counts^2/Hz", "none") !== "PSD (counts^2/Hz)") throw new Error();
+ * ```
+ */
+export function valueLabel(scaling: string, unit: string | null, normalize: Normalize): string {
+  const quantity = scaling === "psd"
+    ? `PSD${unit ? ` (${unit})` : ""}`
+    : scaling === "log10"
+    ? `log10 PSD${unit ? ` (PSD in ${unit})` : ""}`
+    : scaling === "db"
+    ? `PSD (dB${unit ? ` re 1 ${unit}` : ""})`
+    : "value";
+  const how: Record<Normalize, string> = {
+    none: "",
+    maxabs: ", divided by each sample's max |value|",
+    l2: ", divided by each sample's L2 norm",
+    minmax: ", min-max scaled per sample",
+  };
+  return quantity + how[normalize];
+}
+
+/**
+ * The tile axes of a spectrogram grid: frequency in Hz up and time in s from the reference time
+ * across, with a line at t = 0 (the reference time: P pick or catalogue time) where the window
+ * holds it; row and column indices, and no line, when `freqs` or `times` is absent (an imported
+ * array's axes are bins).
+ *
+ * @param shape `[C, F, T]`.
+ * @param axes `freqs` (Hz, `[F]`) and `times` (s, `[T]`), or neither.
+ * @returns `xAxis` and `yAxis` for {@linkcode imageGrid}.
+ * @example
+ * ```ts
+ * import { spectrogramTileAxes } from "./summary.ts";
+ * const a = spectrogramTileAxes([1, 2, 3], {
+ *   freqs: new Float64Array([1, 2]), times: new Float64Array([-1, 0, 1]),
+ * });
+ * if (a.xAxis.marks?.[0] !== 0 || spectrogramTileAxes([1, 2, 3], {}).xAxis.marks) throw new Error();
+ * ```
+ */
+export function spectrogramTileAxes(
+  shape: readonly [number, number, number],
+  axes: { freqs?: Float64Array; times?: Float64Array },
+): { xAxis: TileAxis; yAxis: TileAxis } {
+  const [, F, T] = shape;
+  const { freqs, times } = axes;
+  if (freqs && times && freqs.length === F && times.length === T) {
+    return {
+      yAxis: { extent: [freqs[0], freqs[F - 1]], label: "frequency (Hz)" },
+      xAxis: {
+        extent: [times[0], times[T - 1]],
+        label: "time from the reference time (s); dashed line: t = 0",
+        marks: [0],
+      },
+    };
+  }
+  return {
+    yAxis: { extent: [0, F - 1], label: "row (bin)" },
+    xAxis: { extent: [0, T - 1], label: "column (bin)" },
+  };
 }
 
 /**
  * Mean spectrogram of each cluster on one colour scale, low frequencies at the
  * bottom: one tile per cluster (one grid row up to 5 clusters, else 4 per row) for one component, else
- * one grid row per cluster and one column per component.
+ * one grid row per cluster and one column per component. Frequency ticks (Hz) left of the first
+ * column, time ticks (s from the reference time) under the bottom tiles, a line at t = 0 and a
+ * colour bar; rows and columns by index, and no line, without `freqs` and `times`.
  *
  * @param profiles From {@linkcode clusterProfiles}.
  * @param shape `[C, F, T]`.
- * @param opts Component names, the axes (`freqs` in Hz, `times` in s; rows and columns are named
- *   when either is absent) named in the title, and the normalisation.
+ * @param opts Component names, the axes (`freqs` in Hz, `times` in s), the normalisation, and what
+ *   the values are for the colour bar (`valueLabel`, e.g. from {@linkcode valueLabel}; default
+ *   "value" and the normalisation).
  * @returns PNG bytes.
  */
 export function clusterMeansPng(
@@ -271,6 +360,7 @@ export function clusterMeansPng(
     freqs?: Float64Array;
     times?: Float64Array;
     normalize?: Normalize;
+    valueLabel?: string;
   } = {},
 ): Uint8Array {
   const [C, F, T] = shape;
@@ -287,16 +377,15 @@ export function clusterMeansPng(
       });
     }
   }
-  const f = axis(opts.freqs, "Hz"), t = axis(opts.times, "s");
-  const axes = f && t
-    ? `; up: ${f}, across: ${t}`
-    : `; up: rows 0 to ${F - 1}, across: columns 0 to ${T - 1}`;
+  const value = opts.valueLabel ?? valueLabel("none", null, opts.normalize ?? "none");
   return imageGrid(images, C > 1 ? C : profiles.length <= 5 ? profiles.length : 4, {
-    title: `Mean spectrogram per cluster (${opts.normalize ?? "none"}${axes})`,
+    title: "Mean spectrogram per cluster",
     rowLabels: C > 1 ? profiles.map((p) => `cluster ${p.cluster} (${p.size})`) : undefined,
     sharedScale: true,
     tileWidth: 180,
     tileHeight: 135,
+    ...spectrogramTileAxes(shape, opts),
+    colorbarLabel: `cluster mean of ${value}`,
   });
 }
 
@@ -326,8 +415,8 @@ export function clusterSpectraPng(
 }
 
 /**
- * Share of each cluster's members per hour of the day: rows are clusters, each
- * row sums to 1; null when no sample has a reference time.
+ * Share of each cluster's members per hour of the day, in %: rows are clusters, each
+ * row sums to 100; null when no sample has a reference time.
  *
  * @param profiles From {@linkcode clusterProfiles}.
  * @param utcOffset The offset the hours were binned with, named in the title.
@@ -339,7 +428,7 @@ export function hourOfDayPng(profiles: ClusterProfile[], utcOffset = 0): Uint8Ar
   let any = false;
   profiles.forEach((p, c) => {
     const total = p.hours.reduce((a, b) => a + b, 0);
-    for (let h = 0; h < 24; h++) share[c * 24 + h] = total > 0 ? p.hours[h] / total : NaN;
+    for (let h = 0; h < 24; h++) share[c * 24 + h] = total > 0 ? (100 * p.hours[h]) / total : NaN;
     any ||= total > 0;
   });
   if (!any) return null;
@@ -351,6 +440,7 @@ export function hourOfDayPng(profiles: ClusterProfile[], utcOffset = 0): Uint8Ar
     colLabels: Array.from({ length: 24 }, (_, h) => String(h)),
     originLower: false,
     vmin: 0,
+    colorbarLabel: "% of the cluster's samples",
     width: 900,
     height: Math.max(260, 80 + 34 * k),
   });
@@ -379,24 +469,12 @@ export function timelinePng(
     }
   }
   if (t.length < 2) return null;
-  let t0 = Infinity, t1 = -Infinity;
-  for (const v of t) {
-    t0 = Math.min(t0, v);
-    t1 = Math.max(t1, v);
-  }
-  const span = t1 - t0;
-  const day = 86_400_000;
-  const [unit, scale] = span > 3 * 365.25 * day
-    ? ["years", 365.25 * day]
-    : span > 3 * day
-    ? ["days", day]
-    : ["hours", day / 24];
-  const x = Float64Array.from(t, (v) => (v - t0) / scale);
   // Deterministic jitter (golden-ratio sequence) spreads a cluster's dots over its row.
   const y = Float64Array.from(groups, (g, i) => g + 0.6 * (((i * 0.6180339887) % 1) - 0.5));
-  return scatterChart({ x, y, groups: Int32Array.from(groups) }, {
+  return scatterChart({ x: Float64Array.from(t), y, groups: Int32Array.from(groups) }, {
     title: `Samples over time by cluster (${k} clusters)`,
-    xLabel: `${unit} since ${new Date(t0).toISOString().replace(".000Z", "Z")}`,
+    xLabel: "reference time (UTC)",
+    xDates: true,
     yLabel: "cluster",
     yIntegers: true,
   });

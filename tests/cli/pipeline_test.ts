@@ -13,6 +13,9 @@ import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
+import { countLineInTiles, decodePng, findText } from "../plot/_decode_png.ts";
+import { MARK_COLOR } from "../../lib/plot/charts.ts";
+import { valueLabel } from "../../lib/cluster/summary.ts";
 
 /** Runs `main(args)` capturing console.log and console.error lines. */
 async function run(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -278,6 +281,31 @@ gpuTest(
       );
     }
     for (const f of ["latent_pca.png", "examples.png", "result.json"]) await Deno.stat(p(`c/${f}`));
+    const count = (c: string) => rows.slice(1).filter((r) => r.split(",")[ci] === c).length;
+    // examples.png: an imported array's axes are bins, so rows and columns are named, no line
+    // marks a reference time, and the colour bar says what the values are after the model's
+    // normalisation; each tile names its sample (id, then label).
+    const ex = decodePng(await Deno.readFile(p("c/examples.png")));
+    const { normalize } = JSON.parse(await Deno.readTextFile(p("c/result.json")));
+    assertEquals(findText(ex, "row (bin)", { rotate: true }).length, 1);
+    assertEquals(findText(ex, "column (bin)").length, 1);
+    assertEquals(findText(ex, "frequency (Hz)", { rotate: true }).length, 0);
+    assertEquals(countLineInTiles(ex, MARK_COLOR), 0);
+    assertEquals(findText(ex, valueLabel("none", null, normalize)).length, 1);
+    let captioned = 0;
+    for (let i = 0; i < 40; i++) {
+      // Centred one line (10 px) above the other, on the same baseline; a lone digit inside a
+      // longer id sits off centre.
+      const mid = (t: { x: number; w: number }) => t.x + t.w / 2;
+      const label = findText(ex, labels[i]);
+      for (const c of findText(ex, String(i))) {
+        const under = (l: { y: number; h: number }) => l.y + l.h === c.y + c.h + 10;
+        if (label.some((l) => under(l) && Math.abs(mid(l) - mid(c)) <= 1)) {
+          captioned++;
+        }
+      }
+    }
+    assertEquals(captioned, Math.min(6, count("0")) + Math.min(6, count("1")));
     // clusters.csv profiles each cluster: its sizes are labels.csv's counts; the imported set
     // has no reference times, so no hour-of-day or timeline figure and empty time fields; its
     // axes are bin indices, so the peak is a row and a column, not Hz and s.
@@ -289,7 +317,6 @@ gpuTest(
       "peak_row",
       "peak_column",
     ]);
-    const count = (c: string) => rows.slice(1).filter((r) => r.split(",")[ci] === c).length;
     assertEquals(prof.slice(1).map((r) => r.split(",")[1]), [
       String(count("0")),
       String(count("1")),

@@ -7,10 +7,13 @@ import {
   hourOfDayPng,
   type ProfileDataset,
   profilesCsv,
+  psdUnit,
   timelinePng,
+  valueLabel,
 } from "../../lib/cluster/summary.ts";
+import { MARK_COLOR } from "../../lib/plot/charts.ts";
 import { categoryColor } from "../../lib/plot/colors.ts";
-import { countColor, decodePng } from "../plot/_decode_png.ts";
+import { countColor, countLineInTiles, decodePng, findText } from "../plot/_decode_png.ts";
 
 // 5 samples of [C=2, F=3, T=2]; sample i holds value (i + 1) * (e + 1) at element e, so every
 // mean is a hand-computable multiple of (e + 1).
@@ -185,4 +188,73 @@ Deno.test("cluster plots: means per cluster and component, spectra, hours, timel
   assertEquals(hourOfDayPng(pu, 0), null);
   assertEquals(timelinePng(untimed, LABELS, 2), null);
   assertEquals(pu[0].hours.reduce((a, b) => a + b, 0), 0);
+});
+
+Deno.test("cluster_means.png: Hz and s axes, a line at the reference time and a labelled colour bar", () => {
+  const ds = fixture(TIMES);
+  const p = clusterProfiles(ds, LABELS, 2, null, "minmax");
+  const value = valueLabel("db", "(m/s)^2/Hz", "minmax");
+  assertEquals(value, "PSD (dB re 1 (m/s)^2/Hz), min-max scaled per sample");
+  const png = (times: Float64Array | undefined, freqs = ds.freqs) =>
+    decodePng(
+      clusterMeansPng(p, [C, F, T], {
+        components: ["Z", "N"],
+        freqs,
+        times,
+        normalize: "minmax",
+        valueLabel: value,
+      }),
+    );
+  const d = png(ds.times);
+  assertEquals(findText(d, "frequency (Hz)", { rotate: true }).length, 1);
+  assertEquals(findText(d, "time from the reference time (s); dashed line: t = 0").length, 1);
+  assertEquals(findText(d, `cluster mean of ${value}`).length, 1);
+  // Frequency ticks (1 to 4 Hz) left of the first column of tiles only: one per grid row.
+  assertEquals(findText(d, "4.0").length, 2);
+  // The window [-1, 1] s holds t = 0: a dashed line across all 4 tiles (135 px = 19 dashes of
+  // 4 on 3 off, then 2 px).
+  assertEquals(countLineInTiles(d, MARK_COLOR), 4 * (19 * 4 + 2));
+  // A window after the reference time has no line; without axes (an imported array's bins) the
+  // tiles name rows and columns and draw no line.
+  assertEquals(countLineInTiles(png(new Float64Array([1, 3])), MARK_COLOR), 0);
+  const bins = png(undefined, undefined);
+  assertEquals(findText(bins, "row (bin)", { rotate: true }).length, 1);
+  assertEquals(findText(bins, "column (bin)").length, 1);
+  assertEquals(findText(bins, "frequency (Hz)", { rotate: true }).length, 0);
+  assertEquals(countLineInTiles(bins, MARK_COLOR), 0);
+});
+
+Deno.test("valueLabel and psdUnit name the values with their unit and normalisation", () => {
+  const cfg = (remove: boolean, output: string) => ({
+    preprocess: { response: { remove, output } },
+  });
+  assertEquals(psdUnit(cfg(true, "VEL")), "(m/s)^2/Hz");
+  assertEquals(psdUnit(cfg(true, "DISP")), "m^2/Hz");
+  assertEquals(psdUnit(cfg(true, "ACC")), "(m/s^2)^2/Hz");
+  assertEquals(psdUnit(cfg(false, "VEL")), "counts^2/Hz");
+  assertEquals(psdUnit({ import: { source: "x.npy" } }), null);
+  assertEquals(psdUnit(null), null);
+  assertEquals(valueLabel("psd", "counts^2/Hz", "none"), "PSD (counts^2/Hz)");
+  assertEquals(
+    valueLabel("log10", "(m/s)^2/Hz", "maxabs"),
+    "log10 PSD (PSD in (m/s)^2/Hz), divided by each sample's max |value|",
+  );
+  assertEquals(valueLabel("db", null, "l2"), "PSD (dB), divided by each sample's L2 norm");
+  assertEquals(valueLabel("none", null, "none"), "value");
+});
+
+Deno.test("hour_of_day.png labels its colour bar and timeline.png its x axis in calendar dates", () => {
+  const ds = fixture(TIMES);
+  const p = clusterProfiles(ds, LABELS, 2, null, "none");
+  const hours = decodePng(hourOfDayPng(p, 0)!);
+  assertEquals(findText(hours, "% of the cluster's samples", { rotate: true }).length, 1);
+  // In % (cluster 0's 2 timed samples share hour 0): the bar's top tick is 100.
+  assertEquals(findText(hours, "100").length, 1);
+  const line = decodePng(timelinePng(ds, LABELS, 2)!);
+  assertEquals(findText(line, "reference time (UTC)", { scale: 2 }).length, 1);
+  // 2024-03-01 23:30 to 03-05 12:00: one tick per day.
+  for (const day of ["2024-03-02", "2024-03-03", "2024-03-04", "2024-03-05"]) {
+    assertEquals(findText(line, day).length, 1, day);
+  }
+  assertEquals(findText(line, "days since", { scale: 2 }).length, 0);
 });
