@@ -74,8 +74,8 @@ export const pretrainCommand: Command = {
     normalize: {
       type: "string",
       arg: "MODE",
-      description: "Per-sample normalisation: maxabs, l2, minmax, none.",
-      default: "maxabs",
+      description:
+        "Per-sample normalisation: maxabs, l2, minmax, none (default: minmax for dB or log10 spectrograms, else maxabs).",
     },
     resume: {
       type: "boolean",
@@ -103,7 +103,8 @@ export const pretrainCommand: Command = {
       weightDecay: numFlag(values, "weight-decay"),
       valSplit: numFlag(values, "val-split"),
       latentDim: intFlag(values, "latent-dim"),
-      normalize: enumFlag(values, "normalize", ["maxabs", "l2", "minmax", "none"] as const),
+      normalize: enumFlag(values, "normalize", ["maxabs", "l2", "minmax", "none"] as const) ??
+        (file.pretrain?.normalize ? undefined : defaultNormalize(ds.meta.scaling)),
       seed: seedFlag(values),
     });
     const hasCk = await exists(join(dir, "checkpoint", "state.json"));
@@ -481,3 +482,16 @@ export const finetuneCommand: Command = {
     );
   },
 };
+
+/**
+ * The per-sample normalisation a dataset gets when neither a flag nor the config file names one:
+ * min-max for dB or log10 spectrograms, whose values are mostly negative and span a narrow band
+ * of their largest magnitude (max-abs would squeeze them into about [-1, -0.7]); max-abs, the
+ * seed's, for linear PSD and anything else.
+ *
+ * @param scaling The dataset's `meta.json` scaling.
+ * @returns the normalisation.
+ */
+export function defaultNormalize(scaling: string): "minmax" | "maxabs" {
+  return scaling === "db" || scaling === "log10" ? "minmax" : "maxabs";
+}

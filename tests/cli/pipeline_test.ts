@@ -150,6 +150,20 @@ gpuTest(
     assertEquals(info.format, "seisdec-model");
     assertEquals(info.autoencoder.inputShape, [1, 12, 10]);
     assertEquals(info.pretrain.epochsDone, 2);
+    // Unnamed, the normalisation is max-abs for linear values (an imported array's "none") and
+    // min-max for dB or log10 spectrograms; a flag overrides it.
+    assertEquals(info.normalize, "maxabs");
+    await Deno.mkdir(p("db"));
+    for (const f of Deno.readDirSync(p("ds"))) {
+      await Deno.copyFile(p(`ds/${f.name}`), p(`db/${f.name}`));
+    }
+    const meta = JSON.parse(await Deno.readTextFile(p("db/meta.json")));
+    await Deno.writeTextFile(p("db/meta.json"), JSON.stringify({ ...meta, scaling: "db" }));
+    const dbPre = ["pretrain", p("db"), "--epochs", "1", "--batch-size", "8", "--latent-dim", "3"];
+    for (const [extra, want] of [[[], "minmax"], [["--normalize", "maxabs"], "maxabs"]] as const) {
+      await ok(...dbPre, "--model", p(`m_${want}`), ...extra);
+      assertEquals(JSON.parse(await Deno.readTextFile(p(`m_${want}/model.json`))).normalize, want);
+    }
     const ae = (await loadWeights(p("m/autoencoder.safetensors"))).weights;
     // PyTorch names of the seed's nn.Sequential modules.
     assertEquals(ae.get("encoder.encoder.0.weight")?.shape, [8, 1, 3, 3]);
