@@ -308,24 +308,101 @@ function drawAxes(
   canvas.strokeRect(left - 1, top - 1, w + 2, h + 2, BLACK);
 }
 
-function legend(f: Frame, entries: { name: string; color: Rgb }[], marker: "line" | "dot"): void {
-  if (entries.length === 0) return;
-  const { canvas, left, top, w } = f;
-  const shown = entries.slice(0, 20);
-  const lw = Math.max(...shown.map((e) => textWidth(e.name))) + 34;
+/** A legend's entries and the size of its box in pixels. */
+interface LegendBox {
+  entries: { name: string; color: Rgb }[];
+  marker: "line" | "dot";
+  w: number;
+  h: number;
+}
+
+const LEGEND_MAX = 20;
+
+function legendBox(entries: { name: string; color: Rgb }[], marker: "line" | "dot"): LegendBox {
+  const shown = entries.slice(0, LEGEND_MAX);
+  const w = shown.length ? Math.max(...shown.map((e) => textWidth(e.name))) + 34 : 0;
+  // "+N more" under the box when entries were left out.
+  const h = shown.length ? shown.length * 14 + 8 + (entries.length > shown.length ? 14 : 0) : 0;
+  return { entries, marker, w, h };
+}
+
+/**
+ * Where a legend box goes inside a plot area, as matplotlib's `loc="best"` chooses: the first of
+ * the corners and edge midpoints (upper right, upper left, lower left, lower right, then centre
+ * right, centre left, upper centre, lower centre) whose box, 8 pixels in from the frame, covers
+ * none of the data's marks.
+ *
+ * @param plot The plot area, in pixels.
+ * @param box Legend width and height, in pixels.
+ * @param marks Pixel positions the data cover, as x, y pairs (line samples or point centres).
+ * @param pad How far a mark reaches around its position (a dot's radius, half a line's width).
+ * @returns the legend's top-left corner, or null where every spot covers a mark (the legend
+ *   then goes outside the plot area).
+ */
+export function placeLegend(
+  plot: { left: number; top: number; w: number; h: number },
+  box: { w: number; h: number },
+  marks: ArrayLike<number>,
+  pad = 2,
+): { x: number; y: number } | null {
+  const m = 8;
+  const xs = [plot.left + plot.w - box.w - m, plot.left + m, plot.left + (plot.w - box.w) / 2];
+  const ys = [plot.top + m, plot.top + plot.h - box.h - m, plot.top + (plot.h - box.h) / 2];
+  // [x index, y index]: right/left/centre and top/bottom/middle, in matplotlib's order.
+  const spots = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 2], [1, 2], [2, 0], [2, 1]];
+  for (const [i, j] of spots) {
+    const x = Math.round(xs[i]), y = Math.round(ys[j]);
+    if (x < plot.left || y < plot.top) continue;
+    const x0 = x - pad, x1 = x + box.w + pad, y0 = y - pad, y1 = y + box.h + pad;
+    let free = true;
+    for (let k = 0; k + 1 < marks.length && free; k += 2) {
+      const px = marks[k], py = marks[k + 1];
+      free = !(px >= x0 && px <= x1 && py >= y0 && py <= y1);
+    }
+    if (free) return { x, y };
+  }
+  return null;
+}
+
+function drawLegend(canvas: Canvas, box: LegendBox, x: number, y: number): void {
+  const shown = box.entries.slice(0, LEGEND_MAX);
   const lh = shown.length * 14 + 8;
-  const x = left + w - lw - 8, y = top + 8;
-  canvas.fillRect(x, y, lw, lh, WHITE, 0.85);
-  canvas.strokeRect(x, y, lw, lh, GREY);
+  canvas.fillRect(x, y, box.w, lh, WHITE, 0.85);
+  canvas.strokeRect(x, y, box.w, lh, GREY);
   shown.forEach((e, i) => {
     const cy = y + 10 + i * 14;
-    if (marker === "line") canvas.line(x + 6, cy, x + 22, cy, e.color, 2);
+    if (box.marker === "line") canvas.line(x + 6, cy, x + 22, cy, e.color, 2);
     else canvas.dot(x + 14, cy, 3, e.color);
     canvas.text(e.name, x + 28, cy, BLACK, { valign: "middle" });
   });
-  if (entries.length > shown.length) {
-    canvas.text(`+${entries.length - shown.length} more`, x + 4, y + lh + 4, GREY);
+  if (box.entries.length > shown.length) {
+    canvas.text(`+${box.entries.length - shown.length} more`, x + 4, y + lh + 4, GREY);
   }
+}
+
+/**
+ * Draws a chart with a legend where it hides no data ({@linkcode placeLegend}); where every spot
+ * inside would, the plot area narrows and the legend sits to its right.
+ *
+ * @param draw Draws axes and data into a frame; returns the marks' pixel positions (x, y pairs).
+ */
+function withLegend(
+  opts: ChartOptions,
+  box: LegendBox,
+  pad: number,
+  draw: (f: Frame) => ArrayLike<number>,
+): Uint8Array {
+  let f = frame(opts);
+  const marks = draw(f);
+  if (box.entries.length === 0) return f.canvas.toPng();
+  let at = placeLegend(f, box, marks, pad);
+  if (!at) {
+    f = frame(opts, box.w + 10);
+    draw(f);
+    at = { x: f.left + f.w + 12, y: f.top };
+  }
+  drawLegend(f.canvas, box, at.x, at.y);
+  return f.canvas.toPng();
 }
 
 function mapper(ax: Axis, start: number, size: number, flip: boolean): (v: number) => number {
@@ -357,27 +434,38 @@ export function lineChart(series: Series[], opts: LineChartOptions = {}): Uint8A
       );
     }
   }
-  const f = frame(opts);
   const ax = range(series.flatMap((s) => s.x), false);
   const ay = range(series.flatMap((s) => s.y), opts.logY ?? false);
-  drawAxes(f, ax, ay);
-  const mx = mapper(ax, f.left, f.w, false), my = mapper(ay, f.top, f.h, true);
-  series.forEach((s, k) => {
-    const c = categoryColor(k);
-    let prev: [number, number] | null = null;
-    for (let i = 0; i < s.x.length; i++) {
-      const px = mx(s.x[i]), py = my(s.y[i]);
-      if (!Number.isFinite(px) || !Number.isFinite(py)) {
-        prev = null;
-        continue;
+  const box = legendBox(series.map((s, k) => ({ name: s.name, color: categoryColor(k) })), "line");
+  return withLegend(opts, box, 2, (f) => {
+    drawAxes(f, ax, ay);
+    const mx = mapper(ax, f.left, f.w, false), my = mapper(ay, f.top, f.h, true);
+    // Points along every segment, at most 2 pixels apart, for placing the legend.
+    const marks: number[] = [];
+    series.forEach((s, k) => {
+      const c = categoryColor(k);
+      let prev: [number, number] | null = null;
+      for (let i = 0; i < s.x.length; i++) {
+        const px = mx(s.x[i]), py = my(s.y[i]);
+        if (!Number.isFinite(px) || !Number.isFinite(py)) {
+          prev = null;
+          continue;
+        }
+        if (prev) {
+          f.canvas.line(prev[0], prev[1], px, py, c, 2);
+          const n = Math.ceil(Math.hypot(px - prev[0], py - prev[1]) / 2);
+          for (let j = 1; j <= n; j++) {
+            marks.push(prev[0] + (px - prev[0]) * j / n, prev[1] + (py - prev[1]) * j / n);
+          }
+        } else {
+          if (i + 1 >= s.x.length || !Number.isFinite(my(s.y[i + 1]))) f.canvas.dot(px, py, 2, c);
+          marks.push(px, py);
+        }
+        prev = [px, py];
       }
-      if (prev) f.canvas.line(prev[0], prev[1], px, py, c, 2);
-      else if (i + 1 >= s.x.length || !Number.isFinite(my(s.y[i + 1]))) f.canvas.dot(px, py, 2, c);
-      prev = [px, py];
-    }
+    });
+    return marks;
   });
-  legend(f, series.map((s, k) => ({ name: s.name, color: categoryColor(k) })), "line");
-  return f.canvas.toPng();
 }
 
 /** Points of a {@linkcode scatterChart}. */
@@ -414,7 +502,6 @@ export function scatterChart(points: ScatterPoints, opts: ChartOptions = {}): Ui
       `Cannot draw scatter chart: x, y and groups must have equal lengths: found ${x.length}, ${y.length}, ${groups.length}`,
     );
   }
-  const f = frame(opts);
   const ax = range(x, false), ay = range(y, false);
   let t0 = Infinity, t1 = -Infinity;
   if (opts.xDates) {
@@ -431,19 +518,11 @@ export function scatterChart(points: ScatterPoints, opts: ChartOptions = {}): Ui
     ax.lo = mid - 30 * MINUTE;
     ax.hi = mid + 30 * MINUTE;
   }
-  drawAxes(f, ax, ay, true, opts.yIntegers, opts.xDates);
-  const mx = mapper(ax, f.left, f.w, false), my = mapper(ay, f.top, f.h, true);
   let nGroups = 0;
   const counts = new Map<number, number>();
   for (let i = 0; i < groups.length; i++) {
     nGroups = Math.max(nGroups, groups[i] + 1);
     counts.set(groups[i], (counts.get(groups[i]) ?? 0) + 1);
-  }
-  // Small translucent dots so that dense regions stay readable.
-  const r = x.length > 5000 ? 1.5 : 2.5, alpha = x.length > 5000 ? 0.5 : 0.8;
-  for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i]) || !Number.isFinite(y[i])) continue;
-    f.canvas.dot(mx(x[i]), my(y[i]), r, categoryColor(groups[i]), alpha);
   }
   const names = points.groupNames ?? [];
   const entries = [];
@@ -451,8 +530,20 @@ export function scatterChart(points: ScatterPoints, opts: ChartOptions = {}): Ui
     const name = names[g] ?? `cluster ${g}`;
     entries.push({ name: `${name} (${counts.get(g) ?? 0})`, color: categoryColor(g) });
   }
-  legend(f, entries, "dot");
-  return f.canvas.toPng();
+  // Small translucent dots so that dense regions stay readable.
+  const r = x.length > 5000 ? 1.5 : 2.5, alpha = x.length > 5000 ? 0.5 : 0.8;
+  return withLegend(opts, legendBox(entries, "dot"), Math.ceil(r), (f) => {
+    drawAxes(f, ax, ay, true, opts.yIntegers, opts.xDates);
+    const mx = mapper(ax, f.left, f.w, false), my = mapper(ay, f.top, f.h, true);
+    const marks = new Float64Array(2 * x.length).fill(NaN);
+    for (let i = 0; i < x.length; i++) {
+      if (!Number.isFinite(x[i]) || !Number.isFinite(y[i])) continue;
+      marks[2 * i] = mx(x[i]);
+      marks[2 * i + 1] = my(y[i]);
+      f.canvas.dot(marks[2 * i], marks[2 * i + 1], r, categoryColor(groups[i]), alpha);
+    }
+    return marks;
+  });
 }
 
 /** Options of {@linkcode heatmap}. */

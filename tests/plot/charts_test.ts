@@ -6,6 +6,7 @@ import {
   lineChart,
   MARK_COLOR,
   niceTicks,
+  placeLegend,
   scatterChart,
 } from "../../lib/plot/charts.ts";
 import { Canvas, textWidth } from "../../lib/plot/canvas.ts";
@@ -63,6 +64,81 @@ Deno.test("scatterChart colours points by group", () => {
   // Group 1 has no points but appears in the legend with its marker.
   assert(countColor(d.rgba, categoryColor(1)) > 0);
   assertEquals(countColor(d.rgba, categoryColor(3)), 0);
+});
+
+Deno.test("placeLegend takes the first free spot in matplotlib's 'best' order, or none", () => {
+  const plot = { left: 0, top: 0, w: 200, h: 100 }, box = { w: 50, h: 30 };
+  assertEquals(placeLegend(plot, box, []), { x: 142, y: 8 }, "upper right when nothing is there");
+  // A mark in the upper right corner: upper left.
+  assertEquals(placeLegend(plot, box, [180, 20]), { x: 8, y: 8 });
+  // Marks in the upper corners: lower left, then lower right.
+  assertEquals(placeLegend(plot, box, [180, 20, 20, 20]), { x: 8, y: 62 });
+  assertEquals(placeLegend(plot, box, [180, 20, 20, 20, 20, 80]), { x: 142, y: 62 });
+  // A mark just outside the box still counts within `pad` pixels of it.
+  assertEquals(placeLegend(plot, box, [140, 20], 0), { x: 142, y: 8 });
+  assertEquals(placeLegend(plot, box, [140, 20], 3), { x: 8, y: 8 });
+  // Marks at every corner and edge midpoint: no free spot.
+  const everywhere = [20, 20, 100, 20, 180, 20, 20, 50, 180, 50, 20, 80, 100, 80, 180, 80];
+  assertEquals(placeLegend(plot, box, everywhere), null);
+});
+
+/** Column of the plot area's right border: the rightmost column black over most of its height. */
+function frameRight(d: { width: number; height: number; rgba: Uint8Array }): number {
+  for (let x = d.width - 1; x >= 0; x--) {
+    let run = 0;
+    for (let y = 0; y < d.height; y++) {
+      const o = (y * d.width + x) * 4;
+      if (d.rgba[o] === 0 && d.rgba[o + 1] === 0 && d.rgba[o + 2] === 0) run++;
+    }
+    if (run > d.height / 2) return x;
+  }
+  return -1;
+}
+
+Deno.test("lineChart puts the legend in a corner the lines leave free", () => {
+  // Rising lines fill the upper right corner (as k_selection.png's indices near the largest k)
+  // and leave the upper left free.
+  const x = [0, 1, 2, 3, 4, 5, 6, 7];
+  const d = decodePng(lineChart([
+    { name: "rising", x, y: x.map((v) => v * v) },
+    { name: "flat top", x, y: x.map((v) => Math.min(v, 3) * 16) },
+  ], { width: 400, height: 300 }));
+  const at = findText(d, "rising");
+  assertEquals(at.length, 1);
+  assert(
+    at[0].x < 200 && at[0].y < 150,
+    `legend in the upper left: found at ${at[0].x}, ${at[0].y}`,
+  );
+  assert(findText(d, "flat top")[0].x < 200);
+});
+
+Deno.test("scatterChart puts the legend outside the plot area where no corner is free", () => {
+  const xs: number[] = [], ys: number[] = [];
+  for (let i = 0; i <= 20; i++) {
+    for (let j = 0; j <= 20; j++) xs.push(i), ys.push(j);
+  }
+  const points = {
+    x: Float64Array.from(xs),
+    y: Float64Array.from(ys),
+    groups: Int32Array.from(xs, (v) => v % 2),
+  };
+  const d = decodePng(scatterChart(points, { width: 400, height: 300 }));
+  const at = findText(d, "cluster 0 (231)"), right = frameRight(d);
+  assertEquals(at.length, 1);
+  assert(right > 200, `found the plot area's right border at x = ${right}`);
+  assert(at[0].x > right, `legend at x = ${at[0].x}, right of the plot area (${right})`);
+  // A corner left free keeps the legend inside, in that corner: here the lower right.
+  const keep = xs.map((v, i) => !(v > 9 && ys[i] < 8));
+  const sparse = {
+    x: Float64Array.from(xs.filter((_, i) => keep[i])),
+    y: Float64Array.from(ys.filter((_, i) => keep[i])),
+    groups: new Int32Array(keep.filter(Boolean).length),
+  };
+  const e = decodePng(scatterChart(sparse, { width: 400, height: 300 }));
+  const inside = findText(e, `cluster 0 (${sparse.x.length})`);
+  assertEquals(inside.length, 1);
+  assert(inside[0].x > 200 && inside[0].x < frameRight(e), "lower right, inside the frame");
+  assert(inside[0].y > 150);
 });
 
 Deno.test("heatmap puts row 0 at the bottom by default and at the top with originLower false", () => {
