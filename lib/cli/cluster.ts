@@ -16,11 +16,11 @@ import {
   type ClusterProfile,
   clusterProfiles,
   clusterSpectraPng,
+  examplesPng,
   hourOfDayPng,
   peakHour,
   profilesCsv,
   psdUnit,
-  spectrogramTileAxes,
   timelinePng,
   valueLabel,
 } from "../cluster/summary.ts";
@@ -28,7 +28,7 @@ import type { Dataset } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
 import { csvField, formatCsv, parseCsv } from "../io/csv.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
-import { imageGrid, scatterChart } from "../plot/mod.ts";
+import { scatterChart } from "../plot/mod.ts";
 import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 
@@ -130,7 +130,15 @@ export async function writeResults(
           yLabel: "PC 2",
         }),
       );
-      await Deno.writeFile(join(tmp, "examples.png"), examplesGrid(ds, a));
+      await Deno.writeFile(
+        join(tmp, "examples.png"),
+        examplesPng(ds, a.labels, a.k, a.q, a.normalize, {
+          components: ds.meta.components,
+          freqs: ds.axesInBins ? undefined : ds.freqs,
+          times: ds.axesInBins ? undefined : ds.times,
+          valueLabel: datasetValueLabel(ds, a.normalize),
+        }),
+      );
     }
     if (a.labels) {
       await Deno.writeTextFile(join(tmp, "clusters.csv"), profilesCsv(profiles, ds.axesInBins));
@@ -216,51 +224,9 @@ export function formatProfiles(profiles: ClusterProfile[], axesInBins = false): 
   return lines.join("\n");
 }
 
-/** Up to 6 most confident members of each cluster, first channel, low frequencies at the bottom. */
 /** What the dataset's values are after `normalize`, with their unit, for a colour bar. */
 function datasetValueLabel(ds: Dataset, normalize: Assignment["normalize"]): string {
   return valueLabel(ds.meta.scaling, ds.axesInBins ? null : psdUnit(ds.meta.config), normalize);
-}
-
-/**
- * The most confident members of each cluster (one grid row per cluster), as the model saw them
- * (its normalisation, one colour scale), with frequency and time axes, a line at the reference
- * time and a colour bar; each tile names its sample (id, then label or NET.STA).
- */
-function examplesGrid(ds: Dataset, a: Assignment): Uint8Array {
-  const [C, f, t] = ds.sampleShape;
-  const per = 6;
-  const images = [];
-  const rowLabels = [];
-  for (let j = 0; j < a.k; j++) {
-    const members = [...a.labels!.keys()].filter((i) => a.labels![i] === j);
-    if (a.q) members.sort((u, v) => a.q![v * a.k + j] - a.q![u * a.k + j]);
-    rowLabels.push(`cluster ${j} (${members.length})`);
-    for (let c = 0; c < per; c++) {
-      const i = members[c];
-      if (i === undefined) {
-        images.push({ data: new Float32Array(f * t).fill(NaN), rows: f, cols: t, label: "" });
-        continue;
-      }
-      const s = ds.samples[i];
-      const station = s.station ? `${s.network}.${s.station}` : "";
-      images.push({
-        data: ds.readBatch([i], a.normalize).subarray(0, f * t),
-        rows: f,
-        cols: t,
-        label: `${s.id}\n${s.label ?? station}`,
-      });
-    }
-  }
-  const [freqs, times] = ds.axesInBins ? [undefined, undefined] : [ds.freqs, ds.times];
-  const component = C > 1 ? `, component ${ds.meta.components[0] ?? 0}` : "";
-  return imageGrid(images, per, {
-    title: `Most confident members per cluster${component}`,
-    rowLabels,
-    sharedScale: true,
-    ...spectrogramTileAxes(ds.sampleShape, { freqs, times }),
-    colorbarLabel: datasetValueLabel(ds, a.normalize),
-  });
 }
 
 const outFlag = {

@@ -390,6 +390,78 @@ export function clusterMeansPng(
 }
 
 /**
+ * The most confident members of each cluster, as the model saw them (its normalisation, one colour
+ * scale), with frequency and time axes, a line at the reference time and a colour bar; each tile
+ * names its sample (id, then label or NET.STA). One grid row per cluster; with several components
+ * (Z, N, E), one row per cluster and component, the component named after the cluster, since the
+ * model clustered all of them together and S and surface waves often show best on the
+ * horizontals.
+ *
+ * @param ds The dataset.
+ * @param labels Cluster of each sample.
+ * @param k Number of clusters.
+ * @param q Soft assignments `[N, k]`, to rank members by confidence; null: dataset order.
+ * @param normalize Per-sample normalisation the model used.
+ * @param opts Component names, `freqs` (Hz) and `times` (s), the colour bar's label and the number
+ *   of members per cluster (default 6).
+ * @returns PNG bytes.
+ */
+export function examplesPng(
+  ds: ProfileDataset,
+  labels: Int32Array,
+  k: number,
+  q: Float32Array | null,
+  normalize: Normalize,
+  opts: {
+    components?: string[];
+    freqs?: Float64Array;
+    times?: Float64Array;
+    valueLabel?: string;
+    perCluster?: number;
+  } = {},
+): Uint8Array {
+  const [C, F, T] = ds.sampleShape;
+  const per = opts.perCluster ?? 6;
+  const images = [];
+  const rowLabels = [];
+  const component = (c: number) => opts.components?.[c] ?? `channel ${c}`;
+  for (let j = 0; j < k; j++) {
+    const members = [...labels.keys()].filter((i) => labels[i] === j);
+    if (q) members.sort((u, v) => q[v * k + j] - q[u * k + j]);
+    const data = ds.readBatch(members.slice(0, per), normalize);
+    for (let c = 0; c < C; c++) {
+      rowLabels.push(`cluster ${j} (${members.length})${C > 1 ? ` ${component(c)}` : ""}`);
+      for (let m = 0; m < per; m++) {
+        const i = members[m];
+        if (i === undefined) {
+          images.push({ data: new Float32Array(F * T).fill(NaN), rows: F, cols: T, label: "" });
+          continue;
+        }
+        const s = ds.samples?.[i];
+        const station = s?.station ? `${s.network}.${s.station}` : "";
+        const at = (m * C + c) * F * T;
+        images.push({
+          data: data.subarray(at, at + F * T),
+          rows: F,
+          cols: T,
+          label: s ? `${s.id}\n${s.label ?? station}` : String(i),
+        });
+      }
+    }
+  }
+  const names = C > 1
+    ? `, components ${Array.from({ length: C }, (_, c) => component(c)).join(", ")}`
+    : "";
+  return imageGrid(images, per, {
+    title: `Most confident members per cluster${names}`,
+    rowLabels,
+    sharedScale: true,
+    ...spectrogramTileAxes(ds.sampleShape, opts),
+    colorbarLabel: opts.valueLabel ?? valueLabel("none", null, normalize),
+  });
+}
+
+/**
  * Mean spectrum of each cluster (mean over components and time) against frequency.
  *
  * @param profiles From {@linkcode clusterProfiles}.

@@ -4,6 +4,7 @@ import {
   clusterMeansPng,
   clusterProfiles,
   clusterSpectraPng,
+  examplesPng,
   hourOfDayPng,
   type ProfileDataset,
   profilesCsv,
@@ -12,7 +13,7 @@ import {
   valueLabel,
 } from "../../lib/cluster/summary.ts";
 import { MARK_COLOR } from "../../lib/plot/charts.ts";
-import { categoryColor } from "../../lib/plot/colors.ts";
+import { categoryColor, viridis } from "../../lib/plot/colors.ts";
 import { countColor, countLineInTiles, decodePng, findText } from "../plot/_decode_png.ts";
 
 // 5 samples of [C=2, F=3, T=2]; sample i holds value (i + 1) * (e + 1) at element e, so every
@@ -257,4 +258,49 @@ Deno.test("hour_of_day.png labels its colour bar and timeline.png its x axis in 
     assertEquals(findText(line, day).length, 1, day);
   }
   assertEquals(findText(line, "days since", { scale: 2 }).length, 0);
+});
+
+Deno.test("examplesPng shows every component of multi-component samples, one row each", () => {
+  // Component Z is 0 and N is 1 everywhere: on one colour scale, Z tiles are viridis(0) and N
+  // tiles viridis(1), so a figure of the first component alone has no viridis(1) at all.
+  const fx = fixture(TIMES);
+  const data = new Float32Array(5 * per);
+  for (let i = 0; i < 5; i++) data.fill(1, i * per + F * T, (i + 1) * per);
+  const mem = new MemoryDataset(data, [C, F, T]);
+  const ds = { ...fx, readBatch: (idx: ArrayLike<number>) => mem.readBatch(idx) };
+  const png = examplesPng(ds, LABELS, 2, Q3.filter((_, e) => e % 3 < 2), "none", {
+    components: ["Z", "N"],
+    freqs: fx.freqs,
+    times: fx.times,
+    perCluster: 3,
+  });
+  const d = decodePng(png);
+  assertEquals(
+    findText(d, "Most confident members per cluster, components Z, N", { scale: 2 })
+      .length,
+    1,
+  );
+  // Clusters 0 (2 members) and 1 (3), one row per component, named after the cluster.
+  for (const row of ["cluster 0 (2) Z", "cluster 0 (2) N", "cluster 1 (3) Z", "cluster 1 (3) N"]) {
+    assertEquals(findText(d, row).length, 1, row);
+  }
+  const z = countColor(d.rgba, viridis(0)), n = countColor(d.rgba, viridis(1));
+  // 5 tiles of each component, 120 × 90 pixels each, less the dashed line at t = 0.
+  assert(z > 5 * 120 * 80 && n > 5 * 120 * 80, `Z pixels ${z}, N pixels ${n}`);
+  // Each tile names its sample: the members of both components' rows.
+  assertEquals(findText(d, "s2").length, 2);
+  // A single component: one row per cluster, no component in its name.
+  const mono = new MemoryDataset(new Float32Array(5 * F * T), [1, F, T]);
+  const one = decodePng(
+    examplesPng(
+      { ...ds, sampleShape: [1, F, T], readBatch: (idx) => mono.readBatch(idx) },
+      LABELS,
+      2,
+      null,
+      "none",
+    ),
+  );
+  assertEquals(findText(one, "cluster 0 (2)").length, 1);
+  assertEquals(findText(one, "Most confident members per cluster", { scale: 2 }).length, 1);
+  assert(one.height < d.height);
 });
