@@ -98,12 +98,15 @@ await Deno.writeTextFile(
   "id,label\n" + labels.map((l, i) => `${i},${l}`).join("\n") + "\n",
 );
 
-const common = ["--seed", values.seed!, ...(values.cpu ? ["--cpu"] : [])];
+const common = values.cpu ? ["--cpu"] : [];
+/** The stages that make random choices, and so take --seed (import does not). */
+const SEEDED = new Set(["pretrain", "init", "finetune", "cluster", "evaluate"]);
 const times: [string, number][] = [];
 async function stage(name: string, args: string[]): Promise<void> {
   console.error(`\n== ${name}: cli.ts ${args.join(" ")}`);
   const t0 = performance.now();
-  const code = await main([...args, ...common]);
+  const seed = SEEDED.has(args[0]) ? ["--seed", values.seed!] : [];
+  const code = await main([...args, ...seed, ...common]);
   times.push([name, (performance.now() - t0) / 1000]);
   if (code !== 0) {
     console.error(`error: stage ${name} failed with status ${code}`);

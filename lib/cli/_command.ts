@@ -6,7 +6,8 @@
  *
  * Flag style, for every command: long kebab-case flags (`--batch-size 64`),
  * `--flag=value` also accepted, booleans take no value, and every command
- * accepts `--help`, `--seed N`, `--cpu` and `--quiet`.
+ * accepts `--help`, `--cpu` and `--quiet`; those that make random choices
+ * ({@linkcode Command.seeded}) also `--seed N`.
  *
  * @module
  */
@@ -37,6 +38,11 @@ export interface Command {
   usage?: string;
   /** Longer text shown under `--help`. */
   details?: string;
+  /**
+   * Whether the command makes random choices (initial weights, shuffling, k-means++ seeding,
+   * samples drawn for a score or an embedding); only then does it take `--seed`.
+   */
+  seeded?: boolean;
   flags: Record<string, Flag>;
   run(values: Values, positionals: string[]): Promise<void>;
 }
@@ -44,10 +50,25 @@ export interface Command {
 /** Flags every command accepts. */
 export const commonFlags: Record<string, Flag> = {
   help: { type: "boolean", short: "h", description: "Show this help and exit." },
-  seed: { type: "string", arg: "N", description: "Seed for every random choice (default 0)." },
   cpu: { type: "boolean", description: "Force the CPU backend instead of WebGPU." },
   quiet: { type: "boolean", short: "q", description: "Print only errors and the final summary." },
 };
+
+/** `--seed`, taken by the commands that make random choices ({@linkcode Command.seeded}). */
+export const seedFlagSpec: Flag = {
+  type: "string",
+  arg: "N",
+  description: "Seed for every random choice (default 0).",
+};
+
+/**
+ * @param cmd The command.
+ * @returns the command's own flags, then the common ones (with `--seed` where it is seeded).
+ */
+export function flagsOf(cmd: Command): Record<string, Flag> {
+  const { help, ...rest } = commonFlags;
+  return { ...cmd.flags, help, ...(cmd.seeded ? { seed: seedFlagSpec } : {}), ...rest };
+}
 
 /**
  * Parses a command's arguments.
@@ -61,7 +82,7 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
   values: Values;
   positionals: string[];
 } {
-  const all = { ...commonFlags, ...cmd.flags };
+  const all = flagsOf(cmd);
   const options: Record<
     string,
     { type: "string" | "boolean"; short?: string; multiple?: boolean }
@@ -84,6 +105,12 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
   } catch (e) {
     // node:util's messages run over several lines; the error line is one.
     const msg = (e as Error).message;
+    if (!cmd.seeded && /Unknown option '--seed'/.test(msg)) {
+      throw new UserError(
+        `Cannot parse arguments of '${cmd.name}': --seed is not a flag of '${cmd.name}': ` +
+          `it makes no random choices, so its output is the same without one`,
+      );
+    }
     const dash = /Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
     const i = dash ? args.indexOf(dash[1]) : -1;
     // node:util says "ambiguous" both for a forgotten value and for one that starts with a dash.
@@ -102,7 +129,7 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
  * @returns the help text.
  */
 export function helpText(cmd: Command): string {
-  const all = { ...cmd.flags, ...commonFlags };
+  const all = flagsOf(cmd);
   const rows = Object.entries(all).map(([k, f]) => {
     const left = `${f.short ? `-${f.short}, ` : "    "}--${k}${
       f.type === "string" ? ` ${f.arg ?? "VALUE"}` : ""

@@ -66,6 +66,7 @@ export interface ClusterResult {
  * @param utcOffset Hours added to UTC for the hour-of-day profile (local time).
  * @param umapPoints With `plots`, embed at most this many codes by UMAP (latent_umap.png and
  *   umap.csv; 0: none; only for codes of at most 64 dimensions, not `--raw` spectrograms).
+ * @param seed Seed of the UMAP embedding (its initial layout, the subset of a larger set).
  * @returns the cluster profiles (empty for encode).
  */
 export async function writeResults(
@@ -76,6 +77,7 @@ export async function writeResults(
   plots: boolean,
   utcOffset = 0,
   umapPoints = 5000,
+  seed = 0,
 ): Promise<ClusterProfile[]> {
   const profiles = a.labels
     ? clusterProfiles(ds, a.labels, a.k, a.q, a.normalize, { utcOffset })
@@ -165,7 +167,7 @@ export async function writeResults(
       const timeline = timelinePng(ds, a.labels, a.k);
       if (timeline) await Deno.writeFile(join(tmp, "timeline.png"), timeline);
       if (umapPoints > 0 && a.dim <= 64 && ds.count >= 3) {
-        const e = umap2(a.latent, ds.count, a.dim, { maxPoints: umapPoints, seed: 0 });
+        const e = umap2(a.latent, ds.count, a.dim, { maxPoints: umapPoints, seed });
         const groups = Int32Array.from(e.index, (i) => a.labels![i]);
         const sub = e.index.length < ds.count ? `, ${e.index.length} of ${ds.count} samples` : "";
         await Deno.writeFile(
@@ -274,6 +276,7 @@ export const clusterCommand: Command = {
   summary: "Assign clusters with a trained model: latent.npy, q.npy, labels.csv and plots.",
   usage: "<dataset-dir> (--model DIR | --raw) --out DIR",
   details: "With --raw, skip the model and run k-means on the flattened spectrograms (a baseline).",
+  seeded: true,
   flags: {
     model: { type: "string", arg: "DIR", description: "Model directory (not needed with --raw)." },
     out: outFlag,
@@ -354,6 +357,7 @@ export const clusterCommand: Command = {
       !values["no-plots"],
       utcOffset,
       umapPoints,
+      seedFlag(values) ?? 0,
     );
     const sizes = new Array(a.k).fill(0);
     for (const l of a.labels!) sizes[l]++;
@@ -372,6 +376,7 @@ export const evaluateCommand: Command = {
   usage: "<cluster-dir>",
   details:
     "Reads labels.csv and latent.npy written by 'cluster'; writes evaluation.json beside them.",
+  seeded: true,
   flags: {
     labels: {
       type: "string",

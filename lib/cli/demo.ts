@@ -41,6 +41,7 @@ export const demoCommand: Command = {
   details:
     "synth → extract (dB spectrograms) → pretrain → init (k-means) → finetune (DEC) → cluster → evaluate.\n" +
     "Everything lands in --out (default demo_out/), which the demo replaces only if an earlier demo made it.",
+  seeded: true,
   flags: {
     out: { type: "string", arg: "DIR", description: "Working directory.", default: "demo_out" },
     "per-class": {
@@ -142,8 +143,15 @@ export const demoCommand: Command = {
     say("cluster + evaluate");
     const a = await applyModel(model, ds, dev, "dec");
     const clusters = join(out, "clusters");
-    const profiles = await writeResults(clusters, ds, a, true, true);
-    const eDec = evaluateClustering({ pred: a.labels!, k, truth, latent: a.latent, dim: a.dim });
+    const profiles = await writeResults(clusters, ds, a, true, true, 0, 5000, seed);
+    const eDec = evaluateClustering({
+      pred: a.labels!,
+      k,
+      truth,
+      latent: a.latent,
+      dim: a.dim,
+      seed,
+    });
     await Deno.writeTextFile(
       join(clusters, "evaluation.json"),
       JSON.stringify(eDec, null, 2) + "\n",

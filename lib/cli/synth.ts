@@ -29,6 +29,7 @@ export const synth: Command = {
     "noise, through a 1 Hz geophone response. Default: 5 classes x 40 samples, Z only, 100 Hz,",
     "110 s per trace (onset at 30 s). Then: deno run -A cli.ts extract --config DIR/extract.json --out DS",
   ].join("\n"),
+  seeded: true,
   flags: {
     out: { type: "string", short: "o", arg: "DIR", description: "Output directory." },
     "per-class": { type: "string", arg: "N", description: "Samples per class.", default: "40" },

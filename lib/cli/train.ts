@@ -55,6 +55,7 @@ export const pretrainCommand: Command = {
   details:
     "Writes model.json, autoencoder.safetensors (PyTorch parameter names), learning_curve.csv/.png\n" +
     "and checkpoint/ (weights, Adam state, epoch, RNG state) after every epoch.",
+  seeded: true,
   flags: {
     model: modelFlag,
     config: configFlag,
@@ -162,6 +163,7 @@ export const initCommand: Command = {
   name: "init",
   summary: "Initialise cluster centres by k-means (or GMM) on the pretrained latent codes.",
   usage: "<dataset-dir> --model DIR",
+  seeded: true,
   flags: {
     model: modelFlag,
     config: configFlag,
@@ -351,6 +353,7 @@ export const finetuneCommand: Command = {
   name: "finetune",
   summary: "Fine-tune encoder and centres by DEC (KL(p‖q)), or IDEC with a reconstruction term.",
   usage: "<dataset-dir> --model DIR",
+  seeded: true,
   flags: {
     model: modelFlag,
     config: configFlag,

@@ -65,6 +65,9 @@ const COMMANDS = [
   "similar",
 ];
 
+/** The commands that make random choices, and so take --seed. */
+const SEEDED = ["synth", "pretrain", "init", "finetune", "cluster", "demo", "evaluate"];
+
 Deno.test("cli: every command's --help prints its usage and exits 0", async () => {
   const top = await run("--help");
   assertEquals(top.code, 0);
@@ -76,8 +79,18 @@ Deno.test("cli: every command's --help prints its usage and exits 0", async () =
     assertEquals(r.code, 0, `${c} --help`);
     const text = r.out.join("\n");
     assert(text.startsWith(`Usage: deno run -A cli.ts ${c} [flags]`), `${c}: ${text.slice(0, 80)}`);
-    assert(text.includes("--help") && text.includes("--seed"), `${c}: common flags missing`);
+    assert(text.includes("--help") && text.includes("--cpu"), `${c}: common flags missing`);
+    // --seed only where the command makes random choices.
+    assertEquals(text.includes("--seed"), SEEDED.includes(c), `${c}: --seed in its help`);
     assertEquals(r.err, []);
+  }
+  for (const c of COMMANDS.filter((c) => !SEEDED.includes(c))) {
+    const r = await run(c, "--seed", "1");
+    assertEquals([r.code, r.err.length], [2, 1], `${c} --seed 1: ${r.err.join("\n")}`);
+    assert(
+      r.err[0].includes(`--seed is not a flag of '${c}': it makes no random choices`),
+      r.err[0],
+    );
   }
   const bad = await run("nosuchcommand");
   assertEquals(bad.code, 2);
