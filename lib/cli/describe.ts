@@ -75,9 +75,15 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         [ds.axesInBins ? "timeColumns" : "timesS"]: ds.times.length
           ? [ds.times[0], ds.times[ds.times.length - 1]]
           : [],
-        // Samples without a station code (e.g. from import) name none.
+        // Samples without a station or channel code (e.g. from import) name none. A sample is
+        // one channel (BHZ) or one instrument's components (BH?), so channels are not stations.
         stations: new Set(
           ds.samples.filter((s) => s.station).map((s) => `${s.network}.${s.station}`),
+        ).size,
+        channels: new Set(
+          ds.samples.filter((s) => s.station && s.channel).map((s) =>
+            `${s.network}.${s.station}.${s.location}.${s.channel}`
+          ),
         ).size,
         referenceTimes: times.length
           ? [new Date(t0).toISOString(), new Date(t1).toISOString()]
@@ -188,9 +194,16 @@ export function formatSummary(s: DirSummary): string {
       : typeof v === "number"
       ? formatNumber(v, key)
       : String(v);
-  return Object.entries(s).map(([k, v]) => `${(k + ":").padEnd(16)}${show(v, ranges.has(k), k)}`)
-    .join("\n");
+  return Object.entries(s).map(([k, v]) =>
+    `${(k + ":").padEnd(16)}${show(v, ranges.has(k), k)}${k in UNITS ? ` ${UNITS[k]}` : ""}`
+  ).join("\n");
 }
+
+/** What a count counts, after it in the text summary. */
+const UNITS: Record<string, string> = {
+  stations: "(distinct NET.STA)",
+  channels: "(distinct NET.STA.LOC.CHA)",
+};
 
 /** Clustering scores, printed as `evaluate` prints them. */
 const SCORES = new Set(["acc", "nmi", "ari", "silhouette"]);

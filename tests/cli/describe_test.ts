@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { main } from "../../cli.ts";
 import { formatSummary } from "../../lib/cli/describe.ts";
+import { writeDataset } from "../../lib/io/dataset.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
 /** Runs `main(args)` capturing console.log and console.error lines. */
@@ -103,4 +104,44 @@ Deno.test("formatSummary rounds ranges and leaves integers and text alone", () =
     "timesS:         -20 to 65.14",
     "created:        2026-01-01T00:00:00.000Z",
   ]);
+});
+
+Deno.test("info on a dataset counts stations (NET.STA) and channels (NET.STA.LOC.CHA) apart", async () => {
+  const dir = join(await Deno.makeTempDir(), "ds");
+  // Single-channel samples, as ESEC's: 2 stations, 4 channels (one with a location code, one
+  // sample without station or channel, as after import).
+  const codes = [
+    ["XX", "A", "", "BHZ"],
+    ["XX", "A", "", "BHN"],
+    ["XX", "A", "", "BHZ"],
+    ["XX", "A", "10", "BHZ"],
+    ["YY", "A", "", "HHE"],
+    ["", "", "", ""],
+  ];
+  const samples = codes.map(([network, station, location, channel], i) => ({
+    id: `s${i}`,
+    network,
+    station,
+    location,
+    channel,
+    referenceTime: "2020-01-01T00:00:00.000Z",
+    label: null,
+  }));
+  await writeDataset(
+    dir,
+    { shape: [6, 1, 2, 2], components: ["channel"], scaling: "psd", config: {} },
+    samples,
+    new Float32Array(24),
+    new Float64Array([1, 2]),
+    new Float64Array([0, 1]),
+  );
+  try {
+    const text = (await run("info", dir)).out.join("\n").split("\n");
+    assert(text.includes("stations:       2 (distinct NET.STA)"), text.join("\n"));
+    assert(text.includes("channels:       4 (distinct NET.STA.LOC.CHA)"), text.join("\n"));
+    const json = JSON.parse((await run("info", dir, "--json")).out.join("\n"));
+    assertEquals([json.stations, json.channels], [2, 4]);
+  } finally {
+    await Deno.remove(join(dir, ".."), { recursive: true });
+  }
 });
