@@ -12,77 +12,39 @@ import { SampleError } from "./lib/io/sample_error.ts";
 import { NoAdapterError } from "./lib/gpu/device.ts";
 import { interruptNotes, removeLiveTemporaries } from "./lib/util/atomic.ts";
 
-/** Commands, loaded on demand so that `info` does not import the whole library. */
-const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  info: {
-    summary: "Print the WebGPU adapter, its limits and features; or summarise a directory.",
-    load: async () => (await import("./lib/cli/info.ts")).info,
-  },
-  tune: {
-    summary: "Time WebGPU tunings on this adapter and store the fastest for later runs.",
-    load: async () => (await import("./lib/cli/tune.ts")).tuneCommand,
-  },
-  synth: {
-    summary:
-      "Write a seeded, labelled synthetic data set (miniSEED 3, StationXML, QuakeML, manifest).",
-    load: async () => (await import("./lib/cli/synth.ts")).synth,
-  },
-  extract: {
-    summary: "Turn waveforms, responses and picks into a spectrogram dataset.",
-    load: async () => (await import("./lib/cli/extract.ts")).extract,
-  },
-  import: {
-    summary: "Turn a .npy array [N,H,W] or [N,C,H,W] (+ labels CSV) into a dataset.",
-    load: async () => (await import("./lib/cli/import.ts")).importCommand,
-  },
-  pretrain: {
-    summary: "Pretrain the convolutional autoencoder on a spectrogram dataset.",
-    load: async () => (await import("./lib/cli/train.ts")).pretrainCommand,
-  },
-  init: {
-    summary: "Initialise cluster centres by k-means or GMM on the latent codes.",
-    load: async () => (await import("./lib/cli/train.ts")).initCommand,
-  },
-  finetune: {
-    summary: "Fine-tune encoder and centres by DEC or IDEC.",
-    load: async () => (await import("./lib/cli/train.ts")).finetuneCommand,
-  },
-  encode: {
-    summary: "Write latent codes for a dataset.",
-    load: async () => (await import("./lib/cli/cluster.ts")).encodeCommand,
-  },
-  cluster: {
-    summary: "Assign clusters: latent codes, soft assignments, labels and plots.",
-    load: async () => (await import("./lib/cli/cluster.ts")).clusterCommand,
-  },
-  demo: {
-    summary: "Run the whole pipeline on the built-in synthetic set and print ACC/NMI.",
-    load: async () => (await import("./lib/cli/demo.ts")).demoCommand,
-  },
-  evaluate: {
-    summary:
-      "Score a clustering (ACC, NMI, ARI, confusion; silhouette, Calinski-Harabasz, Davies-Bouldin, sizes).",
-    load: async () => (await import("./lib/cli/cluster.ts")).evaluateCommand,
-  },
-  report: {
-    summary: "Write report.html: a cluster directory's tables and figures on one page.",
-    load: async () => (await import("./lib/cli/report.ts")).reportCommand,
-  },
-  similar: {
-    summary: "List the samples nearest to a given one in the latent space.",
-    load: async () => (await import("./lib/cli/cluster.ts")).similarCommand,
-  },
+/**
+ * Commands, loaded on demand so that `info` does not import the whole library. Each command's
+ * own `summary` is the one line of the command list (`cli.ts --help`) and of its `--help`.
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  info: async () => (await import("./lib/cli/info.ts")).info,
+  tune: async () => (await import("./lib/cli/tune.ts")).tuneCommand,
+  synth: async () => (await import("./lib/cli/synth.ts")).synth,
+  extract: async () => (await import("./lib/cli/extract.ts")).extract,
+  import: async () => (await import("./lib/cli/import.ts")).importCommand,
+  pretrain: async () => (await import("./lib/cli/train.ts")).pretrainCommand,
+  init: async () => (await import("./lib/cli/train.ts")).initCommand,
+  finetune: async () => (await import("./lib/cli/train.ts")).finetuneCommand,
+  encode: async () => (await import("./lib/cli/cluster.ts")).encodeCommand,
+  cluster: async () => (await import("./lib/cli/cluster.ts")).clusterCommand,
+  demo: async () => (await import("./lib/cli/demo.ts")).demoCommand,
+  evaluate: async () => (await import("./lib/cli/cluster.ts")).evaluateCommand,
+  report: async () => (await import("./lib/cli/report.ts")).reportCommand,
+  similar: async () => (await import("./lib/cli/cluster.ts")).similarCommand,
 };
 
-function usage(): string {
-  const w = Math.max(...Object.keys(commands).map((k) => k.length)) + 2;
+/** @returns the top-level help: every command with its own summary. */
+async function usage(): Promise<string> {
+  const names = Object.keys(commands);
+  const loaded = await Promise.all(names.map((k) => commands[k]()));
+  const w = Math.max(...names.map((k) => k.length)) + 2;
   return [
     "seisdec: unsupervised clustering of seismic signals by Deep Embedded Clustering on WebGPU",
     "",
     "Usage: deno run -A cli.ts <command> [flags]",
     "",
     "Commands:",
-    ...Object.entries(commands).map(([k, c]) => `  ${k.padEnd(w)}${c.summary}`),
+    ...names.map((k, i) => `  ${k.padEnd(w)}${loaded[i].summary}`),
     "",
     "Run 'deno run -A cli.ts <command> --help' for a command's flags.",
   ].join("\n");
@@ -97,11 +59,11 @@ function usage(): string {
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    console.log(usage());
+    console.log(await usage());
     return 0;
   }
-  const entry = commands[name];
-  if (!entry) {
+  const load = commands[name];
+  if (!load) {
     console.error(
       `error: Cannot run '${name}': no such command: expected one of ${
         Object.keys(commands).join(", ")
@@ -109,7 +71,7 @@ export async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const cmd = await entry.load();
+  const cmd = await load();
   try {
     const { values, positionals } = parseCommandArgs(cmd, rest);
     if (values.help) {

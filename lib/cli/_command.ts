@@ -32,7 +32,10 @@ export type Values = Record<string, string | boolean | string[] | undefined>;
 /** A subcommand of `cli.ts`. */
 export interface Command {
   name: string;
-  /** One line for the command list. */
+  /**
+   * One line (at most 88 characters): the only summary of the command, shown both in the command
+   * list of `cli.ts --help` and at the top of the command's own `--help`.
+   */
   summary: string;
   /** Positional arguments, e.g. "<dataset-dir>". */
   usage?: string;

@@ -371,11 +371,13 @@ export const clusterCommand: Command = {
 /** `cli.ts evaluate`. */
 export const evaluateCommand: Command = {
   name: "evaluate",
-  summary:
-    "Score a clustering: ACC (Hungarian), NMI, ARI and confusion with known labels; silhouette, Calinski-Harabasz, Davies-Bouldin and sizes always.",
+  summary: "Score a clustering: ACC, NMI, ARI against known labels; internal indices always.",
   usage: "<cluster-dir>",
-  details:
+  details: [
+    "With known labels: ACC (Hungarian matching), NMI, ARI and the confusion matrix. Always:",
+    "silhouette, Calinski-Harabasz, Davies-Bouldin and the cluster sizes.",
     "Reads labels.csv and latent.npy written by 'cluster'; writes evaluation.json beside them.",
+  ].join("\n"),
   seeded: true,
   flags: {
     labels: {

@@ -98,15 +98,15 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
 /** The `extract` command. */
 export const extract: Command = {
   name: "extract",
-  summary:
-    "Turn waveforms (miniSEED, SAC), responses and picks into a spectrogram dataset (parallel, atomic).",
+  summary: "Turn waveforms (miniSEED, SAC), responses and picks into a spectrogram dataset.",
   usage:
     "[--config FILE] [--manifest CSV | --esec DIR | --npz DIR | --sds DIR --picks QUAKEML] --out DIR",
   details: [
     "The config file (JSON, validated) holds every setting; flags override it. Without --config,",
     "an input flag is required and defaults apply: 100 Hz, band-pass 1-18 Hz, Kaiser STFT of",
     "2.56 s windows with 50 % overlap, crop 1-18 Hz x [-20 s, +66 s] -> 87 x 67 per component.",
-    "Failed samples are skipped; the summary counts them by reason and DIR/failures.csv lists them.",
+    "Samples are processed in parallel (config 'workers'). Failed samples are skipped; the",
+    "summary counts them by reason and DIR/failures.csv lists them.",
     "The unfinished dataset is .DIR.partial beside DIR, checkpointed every 10 s; after an",
     "interruption, the same command with --resume continues it.",
     "Example configs: lib/io/configs/esec.json, lib/io/configs/phasenet.json; synth writes its own.",

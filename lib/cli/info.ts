@@ -28,11 +28,12 @@ async function compileKernels(): Promise<{ pipelines: number; ms: number }> {
 /** The `info` command. */
 export const info: Command = {
   name: "info",
-  summary:
-    "Print the WebGPU adapter (name, vendor, backend, fallback flag), its limits and features; or what a dataset, model or cluster directory holds.",
+  summary: "Print the WebGPU adapter, its limits and features; or what a seisdec directory holds.",
   usage: "[DIR]",
-  details:
+  details: [
+    "The adapter's name, vendor, backend and fallback flag, its limits, features and tuning.",
     "With DIR (a dataset, a model directory or the output of cluster/encode), summarise it instead.",
+  ].join("\n"),
   flags: {
     json: { type: "boolean", description: "Print JSON instead of text." },
     kernels: {

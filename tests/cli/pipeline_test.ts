@@ -71,8 +71,14 @@ const SEEDED = ["synth", "pretrain", "init", "finetune", "cluster", "demo", "eva
 Deno.test("cli: every command's --help prints its usage and exits 0", async () => {
   const top = await run("--help");
   assertEquals(top.code, 0);
+  const list = top.out.join("\n").split("\n");
+  for (const line of list) assert(line.length <= 100, `longer than 100 characters: ${line}`);
   for (const c of COMMANDS) {
-    assert(top.out.join("\n").includes(`  ${c} `), `${c} missing from --help`);
+    // The command list shows each command's own summary: the third line of its --help.
+    const summary = (await run(c, "--help")).out.join("\n").split("\n")[2];
+    const row = list.find((l) => l.trimStart().startsWith(`${c} `));
+    assert(row !== undefined, `${c} missing from --help`);
+    assertEquals(row.slice(2 + c.length).trim(), summary, `${c}: --help list and own --help`);
   }
   for (const c of COMMANDS) {
     const r = await run(c, "--help");
