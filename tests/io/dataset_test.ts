@@ -59,13 +59,13 @@ Deno.test("writeDataset + openDataset: readBatch returns the requested samples i
   await Deno.remove(dirname(dir), { recursive: true });
 });
 
-Deno.test("normalisation: maxabs divides by max |x| over all channels, l2 by the norm, zeros stay zero", async () => {
+Deno.test("normalisation: maxabs divides by max |x| over all channels, l2 by the norm, minmax maps onto [0, 1], zeros stay zero", async () => {
   const dir = (await Deno.makeTempDir()) + "/ds";
-  const data = new Float32Array([1, -4, 2, 2, 0, 0, 0, 0, 3, 4, 0, 0]);
+  const data = new Float32Array([1, -4, 2, 2, 0, 0, 0, 0, 3, 4, 0, 0, -5, -5, -5, -5]);
   await writeDataset(
     dir,
-    { shape: [3, 2, 1, 2], components: ["Z", "N"], scaling: "psd", config: {} },
-    [0, 1, 2].map((i) => info(i, null)),
+    { shape: [4, 2, 1, 2], components: ["Z", "N"], scaling: "psd", config: {} },
+    [0, 1, 2, 3].map((i) => info(i, null)),
     data,
     new Float64Array([1]),
     new Float64Array([0, 1]),
@@ -75,6 +75,9 @@ Deno.test("normalisation: maxabs divides by max |x| over all channels, l2 by the
   assertClose(ds.readBatch([2], "l2"), [0.6, 0.8, 0, 0], 1e-7, 0, "l2");
   assertEquals(Array.from(ds.readBatch([1], "maxabs")), [0, 0, 0, 0]);
   assertEquals(Array.from(ds.readBatch([1], "l2")), [0, 0, 0, 0]);
+  // minmax maps each sample's own [min, max] onto [0, 1]; a constant sample becomes zero.
+  assertClose(ds.readBatch([0, 2], "minmax"), [5 / 6, 0, 1, 1, 0.75, 1, 0, 0], 1e-7, 0, "minmax");
+  assertEquals(Array.from(ds.readBatch([1, 3], "minmax")), [0, 0, 0, 0, 0, 0, 0, 0]);
   ds.close();
   await Deno.remove(dirname(dir), { recursive: true });
 });
@@ -176,5 +179,57 @@ Deno.test("DatasetWriter resumable: refuses a dataset another live process is wr
     UserError,
     "process 1 is writing it",
   );
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("openDataset refuses a samples.csv whose rows disagree with the shape; readBatch refuses non-finite values", async () => {
+  const dir = (await Deno.makeTempDir()) + "/ds";
+  await writeDataset(
+    dir,
+    { shape: [3, 1, 1, 2], components: ["Z"], scaling: "psd", config: {} },
+    [0, 1, 2].map((i) => info(i, null)),
+    new Float32Array([1, 2, 3, 4, 5, 6]),
+    new Float64Array([1]),
+    new Float64Array([0, 1]),
+  );
+  const csv = await Deno.readTextFile(`${dir}/samples.csv`);
+  await Deno.writeTextFile(`${dir}/samples.csv`, csv.trimEnd().split("\n").slice(0, 3).join("\n"));
+  await assertRejects(
+    () => openDataset(dir),
+    TypeError,
+    "with 3 samples, 1 freqs, 2 times: found <f4 [3,1,1,2], 2 samples",
+  );
+  await Deno.writeTextFile(`${dir}/samples.csv`, csv);
+  // A NaN written into sample 1 after the fact is named at its first read.
+  const npy = await Deno.readFile(`${dir}/spectrograms.npy`);
+  new DataView(npy.buffer).setFloat32(npy.length - 3 * 4, NaN, true);
+  await Deno.writeFile(`${dir}/spectrograms.npy`, npy);
+  const ds = await openDataset(dir);
+  assertEquals(Array.from(ds.readBatch([0, 2])), [1, 2, 5, 6]);
+  assertThrows(() => ds.readBatch([1]), RangeError, "Cannot read sample s1 (index 1)");
+  assertThrows(() => ds.readBatch([2, 1]), RangeError, "element 1 is NaN: expected finite values");
+  ds.close();
+  await Deno.remove(dirname(dir), { recursive: true });
+});
+
+Deno.test("DatasetWriter resumable: a checkpoint with state but no samples yet is kept and needs --resume", async () => {
+  const root = await Deno.makeTempDir();
+  const key = { k: 1 };
+  const w = await DatasetWriter.create(`${root}/ds`, [1, 1, 1], {
+    resumable: { key, resume: false },
+  });
+  // Every task so far failed: no sample, but the failures are progress a resume keeps.
+  await w.checkpoint({ next: 4, failures: 4 });
+  assertEquals(await w.abort(), true);
+  await assertRejects(
+    () => DatasetWriter.create(`${root}/ds`, [1, 1, 1], { resumable: { key, resume: false } }),
+    UserError,
+    "with 0 samples: pass --resume",
+  );
+  const r = await DatasetWriter.create(`${root}/ds`, [1, 1, 1], {
+    resumable: { key, resume: true },
+  });
+  assertEquals([r.count, r.resumedState], [0, { next: 4, failures: 4 }]);
+  await r.abort();
   await Deno.remove(root, { recursive: true });
 });
