@@ -47,6 +47,9 @@ Deno.test("encodeNpy/readNpy round-trip f4, f8, i4, u1 with 64-byte aligned head
     const b = encodeNpy(a, [a.length]);
     const hlen = new DataView(b.buffer).getUint16(8, true);
     assertEquals((10 + hlen) % 64, 0, "header alignment");
+    // numpy.load needs a tuple: "(3,)", not the integer "(3)".
+    const text = new TextDecoder().decode(b.subarray(10, 10 + hlen));
+    assert(text.includes(`'shape': (${a.length},), }`), text);
     const r = readNpy(b);
     assertEquals(r.shape, [a.length]);
     assertEquals(r.data, a);
@@ -77,14 +80,24 @@ Deno.test("readNpy handles big-endian, Fortran order, f2 and truncated data", ()
     new Uint8Array([...head("<f8", "(2, 3)", "True"), ...new Uint8Array(f.buffer)]),
   );
   assertEquals(Array.from(npyToFloat64(fr)), [1, 3, 5, 2, 4, 6]);
-  const h = new Uint16Array([0x3c00, 0xc000]); // 1.0, -2.0
+  const h = new Uint16Array([0x3c00, 0xc000, 0x0001, 0x8200]); // 1, -2, 2^-24, -2^-15
   assertEquals(
     Array.from(
-      readNpy(new Uint8Array([...head("<f2", "(2,)"), ...new Uint8Array(h.buffer)]))
+      readNpy(new Uint8Array([...head("<f2", "(4,)"), ...new Uint8Array(h.buffer)]))
         .data as Float32Array,
     ),
-    [1, -2],
+    [1, -2, 2 ** -24, -(2 ** -15)],
   );
+  // Version 2.0: a 4-byte header length, the dict from byte 12.
+  const v1 = head("<f4", "(2,)");
+  const v2 = new Uint8Array(v1.length + 2 + 8);
+  v2.set(v1.subarray(0, 6));
+  v2[6] = 2;
+  new DataView(v2.buffer).setUint32(8, v1.length - 10, true);
+  v2.set(v1.subarray(10), 12);
+  new DataView(v2.buffer).setFloat32(v1.length + 2, 0.5, true);
+  new DataView(v2.buffer).setFloat32(v1.length + 6, 7, true);
+  assertEquals(Array.from(readNpy(v2).data as Float32Array), [0.5, 7]);
   assertThrows(
     () => readNpy(new Uint8Array([...head("<f8", "(4,)"), 1, 2, 3])),
     TypeError,
@@ -103,6 +116,48 @@ Deno.test("NpyWriter streams samples and patches the first dimension; numpy-comp
     assertEquals((r.data as Float32Array)[6 * 1233 + 5], 1233);
     await writeNpyFile(`${dir}/f.npy`, new Float64Array([1, 2]), [2]);
     assertEquals((await readNpyFile(`${dir}/f.npy`)).shape, [2]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("NpyWriter reserves header room for any count, and resume keeps exactly `count` samples", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Sample shapes [1], [1, 1], ... give every header length modulo 64: the count 0 → 100000
+    // (5 more digits) must fit in the header the writer reserved at open for each of them.
+    for (let k = 1; k <= 24; k++) {
+      const w = NpyWriter.open(`${dir}/k.npy`, "<f4", new Array(k).fill(1));
+      w.append(new Float32Array(100_000).fill(k));
+      w.close();
+      const r = await readNpyFile(`${dir}/k.npy`);
+      assertEquals(r.shape, [100_000, ...new Array(k).fill(1)], `k ${k}`);
+      assertEquals((r.data as Float32Array)[99_999], k);
+    }
+    const path = `${dir}/r.npy`;
+    const w = NpyWriter.open(path, "<f8", [2]);
+    for (let i = 0; i < 5; i++) w.append(new Float64Array([i, -i]));
+    w.close();
+    const dataOffset = (await Deno.readFile(path)).length - 5 * 16;
+    // Resume from 3 (samples 3 and 4 were never checkpointed), then append one.
+    const r = NpyWriter.resume(path, "<f8", [2], 3);
+    assertEquals(r.count, 3);
+    r.append(new Float64Array([9, -9]));
+    r.close();
+    assertEquals((await Deno.stat(path)).size, dataOffset + 4 * 16, "no stale sample at the end");
+    const a = await readNpyFile(path);
+    assertEquals(a.shape, [4, 2]);
+    assertEquals(Array.from(a.data as Float64Array), [0, -0, 1, -1, 2, -2, 9, -9]);
+    assertThrows(
+      () => NpyWriter.resume(path, "<f4", [2], 1),
+      TypeError,
+      "expected <f4 samples of [2]: found <f8 [2]",
+    );
+    assertThrows(
+      () => NpyWriter.resume(path, "<f8", [2], 5),
+      RangeError,
+      "expected at least 5 samples",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
