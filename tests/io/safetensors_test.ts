@@ -130,6 +130,15 @@ Deno.test("decodeSafetensors rejects truncated files and bad headers with clear 
     RangeError,
     "needs 8 bytes",
   );
+  // A span longer than the shape needs is refused too (it would make a longer array).
+  assertThrows(
+    () =>
+      decodeSafetensors(
+        make('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}}', [0, 0, 0, 0, 0, 0, 0, 0]),
+      ),
+    RangeError,
+    "shape [1] of F32 needs 4 bytes: found 8",
+  );
   // Two tensors overlapping on the same 4 bytes, and a hole before a tensor.
   assertThrows(
     () =>
@@ -165,5 +174,26 @@ Deno.test("encodeSafetensors rejects mismatched shape, dtype and array type", ()
     () => encodeSafetensors({ a: { dtype: "F64", shape: [2], data: new Float32Array(2) } }),
     TypeError,
     "Float64Array",
+  );
+  assertThrows(
+    () => encodeSafetensors({ __metadata__: { dtype: "U8", shape: [0], data: new Uint8Array(0) } }),
+    RangeError,
+    "reserved",
+  );
+});
+
+Deno.test("encodeSafetensors stores wider dtypes first whatever the names, so each tensor is aligned", () => {
+  const bytes = encodeSafetensors({
+    a: { dtype: "U8", shape: [3], data: new Uint8Array([1, 2, 3]) },
+    b: { dtype: "I32", shape: [1], data: new Int32Array([-1]) },
+    c: { dtype: "F32", shape: [1], data: new Float32Array([2]) },
+    d: { dtype: "I64", shape: [1], data: new BigInt64Array([5n]) },
+    e: { dtype: "F64", shape: [1], data: new Float64Array([0.5]) },
+  });
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  assertEquals(
+    ["d", "e", "c", "b", "a"].map((k) => h[k].data_offsets),
+    [[0, 8], [8, 16], [16, 20], [20, 24], [24, 27]],
   );
 });
