@@ -1,0 +1,93 @@
+/**
+ * Pretraining's bookkeeping on the CPU backend: which samples each epoch reads and in what
+ * order (the validation split, a fresh shuffle every epoch), and how the learning curve's losses
+ * weigh the batches.
+ */
+import { join } from "node:path";
+import { type DatasetLike, MemoryDataset, type Normalize } from "../../lib/cluster/data.ts";
+import { pretrain, PRETRAIN_DEFAULTS } from "../../lib/cluster/pretrain.ts";
+import { Rng } from "../../lib/util/rng.ts";
+import { assert, assertClose, assertEquals } from "../_assert.ts";
+
+/** A dataset that records every readBatch call's indices. */
+class Recording implements DatasetLike {
+  readonly reads: number[][] = [];
+  constructor(readonly inner: MemoryDataset) {}
+  get count(): number {
+    return this.inner.count;
+  }
+  get sampleShape(): readonly [number, number, number] {
+    return this.inner.sampleShape;
+  }
+  readBatch(indices: ArrayLike<number>, normalize?: Normalize): Float32Array {
+    this.reads.push(Array.from(indices));
+    return this.inner.readBatch(indices, normalize);
+  }
+}
+
+const SHAPE = [1, 8, 8] as const;
+const sorted = (a: number[]) => a.slice().sort((x, y) => x - y);
+
+Deno.test("pretrain holds out round(N·valSplit) samples, reads each sample once an epoch, and reshuffles every epoch", async () => {
+  const rng = new Rng(5);
+  const N = 20, P = 64;
+  const ds = new Recording(
+    new MemoryDataset(Float32Array.from({ length: N * P }, () => rng.uniform(0, 1)), SHAPE),
+  );
+  const dir = await Deno.makeTempDir();
+  const cfg = { ...PRETRAIN_DEFAULTS, epochs: 3, batchSize: 4, latentDim: 3, valSplit: 0.23 };
+  const steps: [number, number][] = [];
+  const h = await pretrain(ds, dir, cfg, {
+    device: "cpu",
+    hooks: { onStep: (s, _n, loss) => steps.push([s, loss]) },
+  });
+  const state = JSON.parse(await Deno.readTextFile(join(dir, "checkpoint", "state.json")));
+  // 23 % of 20 is 4.6: 5 validation samples, 15 training samples; together every sample once.
+  assertEquals(state.valIdx.length, 5);
+  assertEquals(sorted([...state.trainIdx, ...state.valIdx]), [...Array(N).keys()]);
+  // An epoch: 4 training batches (4, 4, 4, 3), then the validation set in batches (4, 1).
+  assertEquals(ds.reads.length, 3 * 6);
+  const orders: number[][] = [];
+  for (let e = 0; e < 3; e++) {
+    const r = ds.reads.slice(e * 6, e * 6 + 6);
+    assertEquals(r.map((b) => b.length), [4, 4, 4, 3, 4, 1], `epoch ${e + 1}`);
+    const train = r.slice(0, 4).flat();
+    assertEquals(sorted(train), sorted(state.trainIdx), `epoch ${e + 1}: the training set`);
+    assertEquals(r.slice(4).flat(), state.valIdx, `epoch ${e + 1}: the validation set`);
+    orders.push(train);
+  }
+  for (const [a, b] of [[0, 1], [1, 2], [0, 2]]) {
+    assert(orders[a].join() !== orders[b].join(), `epochs ${a + 1} and ${b + 1}: same order`);
+  }
+  // The epoch's training loss weighs each step's mean loss by its batch size (the last has 3).
+  for (let e = 0; e < 3; e++) {
+    const s = steps.slice(e * 4, e * 4 + 4);
+    assertEquals(s.map(([i]) => i), [1, 2, 3, 4]);
+    const want = (4 * (s[0][1] + s[1][1] + s[2][1]) + 3 * s[3][1]) / 15;
+    assertClose([h[e].trainLoss], [want], 0, 1e-12, `epoch ${e + 1} train loss`);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("pretrain's validation loss is the mean over samples, not over batches", async () => {
+  // Identical samples and lr 0: every sample's reconstruction MSE is the same L, so the training
+  // and the validation loss both equal L, whatever the batch sizes (validation: 4 + 1).
+  const rng = new Rng(6);
+  const one = Float32Array.from({ length: 64 }, () => rng.uniform(0, 1));
+  const x = new Float32Array(20 * 64);
+  for (let i = 0; i < 20; i++) x.set(one, i * 64);
+  const dir = await Deno.makeTempDir();
+  const cfg = {
+    ...PRETRAIN_DEFAULTS,
+    epochs: 1,
+    batchSize: 4,
+    latentDim: 3,
+    valSplit: 0.25,
+    lr: 0,
+  };
+  const [r] = await pretrain(new MemoryDataset(x, SHAPE), dir, cfg, { device: "cpu" });
+  assert(r.trainLoss > 0);
+  // Float32 means of equal values differ by a few ulp between batch sizes.
+  assertClose([r.valLoss!], [r.trainLoss], 0, 1e-5, "validation vs training loss");
+  await Deno.remove(dir, { recursive: true });
+});
