@@ -3,7 +3,7 @@
  * PyTorch default initialisation, and the decoder plan for other input sizes.
  */
 import { ConvAutoencoder, decoderPlan } from "../../lib/nn/autoencoder.ts";
-import type { Module, Sequential } from "../../lib/nn/layers.ts";
+import { LeakyReLU, type Module, type Sequential } from "../../lib/nn/layers.ts";
 import { initBackend } from "../../lib/tensor/backends.ts";
 import { mseLoss } from "../../lib/tensor/ops.ts";
 import { noGrad, Tensor, tidy } from "../../lib/tensor/tensor.ts";
@@ -11,6 +11,7 @@ import { Rng } from "../../lib/util/rng.ts";
 import {
   assert,
   assertAlmostEquals,
+  assertClose,
   assertEquals,
   assertNotEquals,
   assertThrows,
@@ -53,6 +54,53 @@ Deno.test("seed autoencoder: layer table matches the seed exactly", () => {
   assertEquals(ae.plan.paddings, [[1, 1], [0, 1], [0, 1], [1, 0], [1, 1]]);
   assertEquals(ae.plan.outputPaddings, [[0, 0], [0, 0], [0, 0], [0, 0], [0, 0]]);
   assertEquals(ae.plan.crop, [1, 1, 1, 1], "crop [1:-1, 1:-1]");
+});
+
+Deno.test("seed autoencoder: a leaky ReLU of slope 0.02 follows every layer, the latent Linear and the last transposed conv included", () => {
+  const kinds = (m: Module, slope: number) =>
+    layers(m).map((l) => {
+      if (!(l instanceof LeakyReLU)) return l.constructor.name;
+      assertEquals(l.slope, slope);
+      return "act";
+    });
+  for (const slope of [0.02, 0.3]) {
+    const ae = new ConvAutoencoder(
+      slope === 0.02 ? { inputShape: SEED_SHAPE } : { inputShape: SEED_SHAPE, slope },
+    );
+    assertEquals(ae.config.slope, slope);
+    assertEquals(kinds(ae.encoder, slope), [
+      ...Array(5).fill(["Conv2d", "act"]).flat(),
+      "Flatten",
+      "Linear",
+      "act",
+    ]);
+    assertEquals(kinds(ae.decoder, slope), [
+      "Linear",
+      "act",
+      "Reshape",
+      ...Array(5).fill(["ConvTranspose2d", "act"]).flat(),
+      "Crop2d",
+    ]);
+  }
+  // The forward pass fuses each activation into the layer before it: with the layer's slope.
+  const ae = new ConvAutoencoder({ inputShape: [1, 8, 8], channels: [4, 8], slope: 0.3 }, 2);
+  ae.build("cpu");
+  const rng = new Rng(9);
+  const x = Tensor.fromArray(
+    Float32Array.from({ length: 2 * 64 }, () => rng.uniform(-2, 2)),
+    [2, 1, 8, 8],
+    "cpu",
+  );
+  noGrad(() => {
+    const { z, recon } = ae.forward(x);
+    let h = x;
+    for (const m of layers(ae.encoder)) h = m.forward(h);
+    assertClose(z.array, h.array, 1e-6, 1e-6, "codes");
+    assert(h.array.some((v) => v < 0), "some codes are negative");
+    for (const m of layers(ae.decoder)) h = m.forward(h);
+    assertClose(recon.array, h.array, 1e-6, 1e-6, "reconstruction");
+  });
+  ae.params.dispose();
 });
 
 Deno.test("seed autoencoder: running each layer gives the table's shapes", () => {
