@@ -98,6 +98,25 @@ Deno.test("XML that is not StationXML, bad XML and a channel with no response fa
     SampleError,
     "no channel epoch covers",
   );
+  // A sensitivity of 0 cannot be divided by: the channel has no usable response.
+  const zero = formatStationXml([{
+    ...vertical(id),
+    response: {
+      sensitivity: 0,
+      sensitivityFrequency: 1,
+      inputUnits: "M/S",
+      stages: [{ type: "radians", zeros: [], poles: [[-1, 0]], normalizationFactor: 1 }],
+      digital: [],
+      source: "",
+    },
+  }]);
+  const z = await readStationXml(zero, "zero.xml");
+  assertEquals(z[0].response, null);
+  assertThrows(
+    () => findResponse(z, id, Date.UTC(2021, 0, 1), "zero.xml"),
+    SampleError,
+    "has no Response with an InstrumentSensitivity",
+  );
 });
 
 Deno.test("40 Hz ESEC channels: |H| at 16-18 Hz includes the FIR stages (full stage product within 0.02 dB)", async () => {
@@ -330,6 +349,12 @@ Deno.test("findResponse: an epoch covers [start, end), overlapping epochs give t
     assertEquals(findResponse(epochs, id, t, "s.xml"), resp(2));
     assertEquals(findResponse(epochs, id, t - 1, "s.xml"), resp(1));
   }
+  // The end instant itself is outside an epoch that nothing follows.
+  assertThrows(
+    () => findResponse([epoch(0, t, 1)], id, t, "s.xml"),
+    SampleError,
+    "no channel epoch covers 2024-12-31T23:59:50.000Z",
+  );
   // An old epoch left open when a new one began: the new one, in either order.
   const later = Date.UTC(2024, 5, 1);
   for (
