@@ -59,6 +59,46 @@ Deno.test("SAC: a written file reads back in both byte orders: codes, times, rat
   assert(!isSac(await encodeMiniseed3([{ ...TRACE, data: new Float64Array(300) }])), "miniSEED");
 });
 
+Deno.test("SAC: markers, coordinates and codes are read from the words the SAC format puts them in", () => {
+  // Written by hand rather than by encodeSac, which shares the reader's word table: O is word 7,
+  // A word 8, T0–T9 words 10–19, STLA/STLO/STEL 31–33, EVLA/EVLO 35–36, EVDP 38; an undefined
+  // KHOLE (location) is the text -12345.
+  const bytes = encodeSac({ ...TRACE, location: "" });
+  const dv = new DataView(bytes.buffer);
+  const words: [number, number][] = [
+    [7, -1.5],
+    [8, 2.5],
+    [10, 3.25],
+    [19, 4],
+    [31, 45.5],
+    [32, -120.25],
+    [33, 1500],
+    [35, 10],
+    [36, 20],
+    [37, 99], // EVEL: not read
+    [38, 33],
+  ];
+  for (const [w, v] of words) dv.setFloat32(w * 4, v, true);
+  const f = readSac(bytes, "w.sac");
+  const ref = Math.floor(T0);
+  assertEquals(f.markers, {
+    O: ref - 1500,
+    A: ref + 2500,
+    T0: ref + 3250,
+    T9: ref + 4000,
+  });
+  assertEquals(f.coordinates, {
+    stla: 45.5,
+    stlo: -120.25,
+    stel: 1500,
+    evla: 10,
+    evlo: 20,
+    evdp: 33,
+  });
+  assertEquals(new TextDecoder().decode(bytes.subarray(464, 472)), "-12345  ");
+  assertEquals(f.trace.location, "");
+});
+
 Deno.test("SAC: a header version 7 file (SAC 102+) reads from its version 6 header, footer ignored", () => {
   const v6 = encodeSac(TRACE, { A: T0 + 12_345.5 });
   // Version 7 keeps the header and adds 22 doubles after the data (DELTA, B, E, O, A, T0–T9, ...).
@@ -101,6 +141,9 @@ Deno.test("SAC: empty, truncated, spectral and badly timed files fail with their
   const badDay = good.slice();
   new DataView(badDay.buffer).setInt32(71 * 4, 400, true); // NZJDAY
   check(badDay, "bad time", "NZJDAY 400");
+  const badMs = good.slice();
+  new DataView(badMs.buffer).setInt32(75 * 4, -1, true); // NZMSEC
+  check(badMs, "bad time", "NZMSEC -1 is not a valid time");
   check(new Uint8Array(700), "not miniseed", "expected a SAC header");
   await assertRejects(() => readSacFile("/nonexistent/x.sac"), SampleError, "/nonexistent/x.sac");
 });
