@@ -66,3 +66,27 @@ Deno.test("downsampling removes content above the new Nyquist (anti-alias)", () 
   const rms = Math.sqrt(mid.reduce((a, v) => a + v * v, 0) / mid.length);
   assert(rms < 1e-3, `aliased residue RMS ${rms} must be < 1e-3 of the 0.707 input RMS`);
 });
+
+Deno.test("downsampling: an order-8 zero-phase Butterworth at 0.9 of the new Nyquist, then a sinc cut at it", () => {
+  // 120 -> 40 Hz: the anti-alias low-pass (18 Hz, applied forward and backward) gives
+  // 1 / (1 + r^16) with r = tan(πf/fs) / tan(π·18/fs) (bilinear Butterworth); the sinc kernel
+  // then removes what the low-pass leaves above 20 Hz (22 Hz would alias to 18 Hz).
+  const fsIn = 120, fsOut = 40;
+  for (const [f, want, tol] of [[17, null, 1e-3], [10, null, 1e-3], [22, 0, 1e-4]] as const) {
+    const x = new Float64Array(fsIn * 60).map((_, i) => Math.sin(2 * Math.PI * f * i / fsIn));
+    const y = resample(x, fsIn, fsOut);
+    const r = Math.tan(Math.PI * f / fsIn) / Math.tan(Math.PI * 18 / fsIn);
+    const amp = fitSine(y, fsOut, f > 20 ? fsOut - f : f, 200, y.length - 200);
+    assertClose([amp], [want ?? 1 / (1 + r ** 16)], tol, 0, `${f} Hz`);
+  }
+});
+
+Deno.test("upsampling a constant gives the constant at every sample, the ends included", () => {
+  // The kernel is cut short at the ends and renormalised there; inside it sums to 1 within 5e-5.
+  for (const fsIn of [40, 50]) {
+    const y = resample(new Float64Array(fsIn * 10).fill(3), fsIn, 100);
+    for (let i = 0; i < y.length; i++) {
+      assert(Math.abs(y[i] - 3) < 3 * 5e-5, `${fsIn} -> 100 Hz: y[${i}] = ${y[i]}`);
+    }
+  }
+});
