@@ -471,9 +471,21 @@ gpuTest(
     // reconstruction matches to f32 accumulation error of the unchanged layers.
     assertClose(b.out[0], a.out[0].map((v) => 7 * v), 1e-5, 1e-5, "codes ×7");
     assertClose(b.out[1], a.out[1], 1e-5, 1e-4, "same reconstruction");
-    await initCentroids(dir, ds, { ...INIT, k: 2, latentScale: "auto" }, "webgpu");
+    const r = await initCentroids(dir, ds, { ...INIT, k: 2, latentScale: "auto" }, "webgpu");
     const mi = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
-    assert(mi.init.latentScale >= 1, `latent scale recorded: ${mi.init.latentScale}`);
+    assert(mi.init.latentScale > 1, `latent scale recorded: ${mi.init.latentScale}`);
+    // The scaled codes lie at an RMS distance of 1 from their nearest centre (f32 codes).
+    let ss = 0;
+    for (let i = 0; i < ds.count; i++) {
+      let best = Infinity;
+      for (let j = 0; j < 2; j++) {
+        let dd = 0;
+        for (let t = 0; t < 4; t++) dd += (r.latent[i * 4 + t] - r.centroids[j * 4 + t]) ** 2;
+        best = Math.min(best, dd);
+      }
+      ss += best;
+    }
+    assertClose([Math.sqrt(ss / ds.count)], [1], 1e-5, 0, "RMS distance to the nearest centre");
     await Deno.remove(dir, { recursive: true });
   },
 );
