@@ -85,3 +85,18 @@ Deno.test("encodeLabels gives sorted classes and -1 for unknown", () => {
   assertEquals(classes, ["eq", "lf", "tremor"]);
   assertEquals(codes, new Int32Array([1, -1, 0, 1, 2, -1]));
 });
+
+Deno.test("ari on a table whose row and column pair counts differ: scikit-learn's 4/7", () => {
+  // truth [0,0,1,2], pred [0,0,1,1]: sum C(nij,2) = 1; rows (2,1,1) give 1 pair, columns (2,2)
+  // give 2; expected = 1 * 2 / C(4,2) = 1/3; max = (1 + 2) / 2 = 3/2; ARI = (2/3) / (7/6).
+  // (scikit-learn's adjusted_rand_score docstring: 0.57...)
+  assertAlmostEquals(ari([0, 0, 1, 2], [0, 0, 1, 1]), 4 / 7, 1e-15);
+  assertAlmostEquals(ari([0, 0, 1, 1], [0, 0, 1, 2]), 4 / 7, 1e-15);
+});
+
+Deno.test("nmi is 0 when only one side is a single cluster", () => {
+  // Mutual information is 0 whenever one labelling is constant; only both constant gives 1.
+  assertEquals(nmi([0, 0, 1, 1], [3, 3, 3, 3]), 0);
+  assertEquals(nmi([5, 5, 5, 5], [0, 1, 0, 1]), 0);
+  assertEquals(ari([0, 0, 1, 1], [3, 3, 3, 3]), 0);
+});
