@@ -25,6 +25,7 @@ function blobs(centres: number[][], per: number, sd: number, seed: number): Floa
 Deno.test("parseKList reads a count, a range and a list, and refuses anything else", () => {
   assertEquals(parseKList("5"), [5]);
   assertEquals(parseKList("2:6"), [2, 3, 4, 5, 6]);
+  assertEquals(parseKList("5:5"), [5]);
   assertEquals(parseKList(" 8, 3 ,3 "), [3, 8]);
   for (const bad of ["", "2-6", "a", "2:", "3.5", "6:2", "0,2"]) {
     assertThrows(() => parseKList(bad), RangeError, "Cannot read k");
@@ -133,4 +134,25 @@ Deno.test("selectK falls back to another index when no k has the criterion, and 
     RangeError,
     "no candidate could be scored",
   );
+});
+
+Deno.test("selectK's fallback index picks its own best k, not the first candidate", () => {
+  // 200 points near 0 and two far groups of 3: k = 3 separates all three, which
+  // Calinski–Harabasz prefers to k = 2 by orders of magnitude. A 4-point silhouette sample
+  // mostly misses both small groups, leaving no silhouette at any k.
+  const x = new Float64Array([
+    ...blobs([[0, 0]], 200, 0.3, 4),
+    ...[1e4, 1e4, 1e4 + 0.1, 1e4, 1e4, 1e4 + 0.1],
+    ...[-1e4, 1e4, -1e4 + 0.1, 1e4, -1e4, 1e4 + 0.1],
+  ]);
+  const opts = { method: "kmeans", nInit: 3, maxIter: 50, tol: 1e-4, silhouetteSample: 4 } as const;
+  let fellBack = 0;
+  for (let seed = 0; seed < 6; seed++) {
+    const r = selectK(x, 206, 2, [2, 3], { ...opts, seed });
+    if (r.unscored === undefined) continue;
+    fellBack++;
+    assertEquals([r.unscored, r.criterion, r.best], ["silhouette", "calinski-harabasz", 3]);
+    assert(r.scores[1].calinskiHarabasz > r.scores[0].calinskiHarabasz);
+  }
+  assert(fellBack > 0, "no seed missed both small groups");
 });
