@@ -21,6 +21,8 @@ import {
   initCentroids,
 } from "../../lib/cluster/dec.ts";
 import { applyModel } from "../../lib/cluster/assign.ts";
+import { softAssign } from "../../lib/cpu/dec.ts";
+import { loadWeights } from "../../lib/io/checkpoint.ts";
 import {
   readConfigFile,
   resolveFinetune,
@@ -162,10 +164,17 @@ gpuTest(
     const { ds } = templateSet(16, 3);
     const dir = await Deno.makeTempDir();
     await pretrain(ds, dir, PRE, { device: "webgpu" });
-    const init = await initCentroids(dir, ds, INIT, "webgpu");
+    // Codes rescaled to unit distance from their centres, where alpha shapes q.
+    const init = await initCentroids(dir, ds, { ...INIT, latentScale: "auto" }, "webgpu");
     for (const stage of ["init", "dec"] as const) {
-      if (stage === "dec") await finetune(dir, ds, FT, "webgpu");
+      // alpha 2.5: applyModel must take the fine-tuned centres' alpha from model.json.
+      if (stage === "dec") await finetune(dir, ds, { ...FT, alpha: 2.5 }, "webgpu");
       const a = await applyModel(dir, ds, "webgpu", stage);
+      const file = stage === "dec" ? "dec.safetensors" : "centroids.safetensors";
+      const mu = (await loadWeights(join(dir, file))).weights.get("centroids")!.data;
+      const want = softAssign(a.latent, mu, ds.count, a.k, a.dim, stage === "dec" ? 2.5 : 1);
+      // f32 kernel on O(1) codes against Float64: 1e-5 absolute is many ulp of margin.
+      assertClose(a.q!, want, 1e-5, 1e-5, `q against the Float64 reference (${stage})`);
       assertEquals(a.stage, stage);
       assertEquals([a.k, a.dim, a.q!.length, a.latent.length], [3, 4, 48 * 3, 48 * 4]);
       for (let i = 0; i < ds.count; i++) {
@@ -448,7 +457,6 @@ gpuTest(
     const dir = await Deno.makeTempDir();
     await pretrain(ds, dir, { ...PRE, epochs: 1 }, { device: "webgpu" });
     const { ConvAutoencoder } = await import("../../lib/nn/autoencoder.ts");
-    const { loadWeights } = await import("../../lib/io/checkpoint.ts");
     const { rescaleLatent } = await import("../../lib/cluster/pretrain.ts");
     const { Tensor, noGrad } = await import("../../lib/tensor/tensor.ts");
     const info = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
@@ -471,6 +479,9 @@ gpuTest(
     // reconstruction matches to f32 accumulation error of the unchanged layers.
     assertClose(b.out[0], a.out[0].map((v) => 7 * v), 1e-5, 1e-5, "codes ×7");
     assertClose(b.out[1], a.out[1], 1e-5, 1e-4, "same reconstruction");
+    await initCentroids(dir, ds, { ...INIT, k: 2, latentScale: "none" }, "webgpu");
+    const none = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    assertEquals(none.init.latentScale, 1, "latentScale none leaves the codes as they are");
     const r = await initCentroids(dir, ds, { ...INIT, k: 2, latentScale: "auto" }, "webgpu");
     const mi = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
     assert(mi.init.latentScale > 1, `latent scale recorded: ${mi.init.latentScale}`);
@@ -545,7 +556,6 @@ gpuTest(
       assertEquals(got.dec, want.dec, `${name}: dec.safetensors`);
     }
     // Not trivially equal: the weights moved away from the pretrained encoder.
-    const { loadWeights } = await import("../../lib/io/checkpoint.ts");
     const a = (await loadWeights(join(full, "dec.safetensors"))).weights.get("centroids")!.data;
     const b = (await loadWeights(join(base, "centroids.safetensors"))).weights.get("centroids")!
       .data;
@@ -714,7 +724,7 @@ gpuTest(
     }
     assertEquals(pool.stats().liveBuffers, before, "after finetune");
     // Centres refused before training (written for another latent scale) give them back too.
-    const { loadWeights, saveWeights } = await import("../../lib/io/checkpoint.ts");
+    const { saveWeights } = await import("../../lib/io/checkpoint.ts");
     const cen = join(dir, "centroids.safetensors");
     await saveWeights(cen, (await loadWeights(cen)).weights, { latentScale: "7" });
     await assertRejects(() => finetune(dir, ds, FT, "webgpu"), UserError, "init did not finish");
