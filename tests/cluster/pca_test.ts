@@ -54,7 +54,7 @@ Deno.test("pca2 rejects a wrong array length", () => {
   assertThrows(() => pca2(new Float32Array(5), 2, 3), TypeError, "n * d");
 });
 
-Deno.test("pca2 on wide data (d > 64, power iteration) finds the dominant axis and ", () => {
+Deno.test("pca2 on wide data (d > 64, power iteration) finds the dominant axis and the next, orthogonal one", () => {
   // Points along one direction u in 200-D (spread 5) plus a second direction w (spread 1) and
   // small noise: the first coordinate must be the projection on u, up to sign.
   const rng = new Rng(7), n = 120, d = 200;
@@ -62,10 +62,10 @@ Deno.test("pca2 on wide data (d > 64, power iteration) finds the dominant axis a
   const w = Float64Array.from({ length: d }, () => rng.normal());
   const nu = Math.hypot(...u);
   u.forEach((v, i) => (u[i] = v / nu));
-  const x = new Float64Array(n * d), s = new Float64Array(n);
+  const x = new Float64Array(n * d), s = new Float64Array(n), ts = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     s[i] = 5 * rng.normal();
-    const t = rng.normal();
+    const t = ts[i] = rng.normal();
     for (let k = 0; k < d; k++) x[i * d + k] = s[i] * u[k] + 0.2 * t * w[k] + 0.01 * rng.normal();
   }
   const p = pca2(x, n, d);
@@ -81,4 +81,18 @@ Deno.test("pca2 on wide data (d > 64, power iteration) finds the dominant axis a
     Math.abs(dot) / Math.sqrt(nx * ns) > 0.999,
     `first axis correlation ${dot / Math.sqrt(nx * ns)}`,
   );
+  // The second axis is deflated against the first: the two coordinates are uncorrelated
+  // (exactly, up to the 1e-7 convergence of the axes) and the second follows t.
+  const corr = (a: Float64Array, b: Float64Array) => {
+    const ma = a.reduce((q, v) => q + v, 0) / n, mb = b.reduce((q, v) => q + v, 0) / n;
+    let ab = 0, aa = 0, bb = 0;
+    for (let i = 0; i < n; i++) {
+      ab += (a[i] - ma) * (b[i] - mb);
+      aa += (a[i] - ma) ** 2;
+      bb += (b[i] - mb) ** 2;
+    }
+    return ab / Math.sqrt(aa * bb);
+  };
+  assertAlmostEquals(corr(p.x, p.y), 0, 1e-5);
+  assert(Math.abs(corr(p.y, ts)) > 0.99, `second axis correlation ${corr(p.y, ts)}`);
 });
