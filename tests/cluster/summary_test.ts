@@ -304,3 +304,21 @@ Deno.test("examplesPng shows every component of multi-component samples, one row
   assertEquals(findText(one, "Most confident members per cluster", { scale: 2 }).length, 1);
   assert(one.height < d.height);
 });
+
+Deno.test("clusterProfiles: the peak is that of the sum over components, not of the first", () => {
+  // One sample [C=2, F=3, T=2]: component 0 peaks at row 0, column 0 (value 1); component 1
+  // at row 2, column 1 (value 5), which dominates the sum.
+  const data = new Float32Array(per);
+  data[0 * T + 0] = 1;
+  data[(1 * F + 2) * T + 1] = 5;
+  const mem = new MemoryDataset(data, [C, F, T]);
+  const ds: ProfileDataset = {
+    count: 1,
+    sampleShape: [C, F, T],
+    readBatch: (idx, norm) => mem.readBatch(idx, norm),
+    freqs: new Float64Array([1, 2.5, 4]),
+    times: new Float64Array([-1, 1]),
+  };
+  const [p] = clusterProfiles(ds, new Int32Array([0]), 1, null, "none");
+  assertEquals([p.peakFrequency, p.peakTime], [4, 1]);
+});
