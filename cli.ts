@@ -99,8 +99,11 @@ export async function main(args: string[]): Promise<number> {
  * not a directory, already there or not permitted), and the library's argument checks
  * (TypeError / RangeError whose message starts "Cannot ", which names what was expected).
  * These print one line and exit 2; `SEISDEC_DEBUG=1` shows the stack instead.
+ *
+ * @param e What a command threw.
+ * @returns true to print it as one `error:` line, false to let it propagate with its stack.
  */
-function isUserFacing(e: unknown): boolean {
+export function isUserFacing(e: unknown): boolean {
   if (
     e instanceof UserError || e instanceof NoAdapterError || e instanceof SampleError ||
     e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotFound ||

@@ -164,7 +164,8 @@ export function intFlag(values: Values, name: string): number | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== "string" || !Number.isInteger(n)) {
+  // Number("") is 0: an empty value (--seed=) must not read as 0.
+  if (typeof v !== "string" || v.trim() === "" || !Number.isInteger(n)) {
     throw new UserError(`Cannot read --${name}: expected an integer: found '${v}'`);
   }
   return n;
