@@ -30,3 +30,31 @@ Deno.test("Rng state restores to the same continuation", () => {
   r.setState(st);
   assertEquals([r.next(), r.normal(), r.nextU32()], x);
 });
+
+Deno.test("Rng.nextU32 is xoshiro128** (the reference C from state {1, 2, 3, 4}); next() takes 27 + 26 bits", () => {
+  const r = new Rng();
+  r.setState([1, 2, 3, 4, NaN]);
+  // Outputs of Blackman and Vigna's xoshiro128starstar.c seeded with s = {1, 2, 3, 4}.
+  assertEquals([r.nextU32(), r.nextU32()], [11520, 0]);
+  // next() from the following two outputs, 5927040 and 70819200: (hi >>> 5) * 2^26 + (lo >>> 6).
+  assertEquals(r.next(), ((5927040 >>> 5) * 2 ** 26 + (70819200 >>> 6)) / 2 ** 53);
+  assertEquals(r.nextU32(), 2031721883);
+});
+
+Deno.test("Rng.permutation draws all n! orderings evenly, the identity included; int(n) stays in [0, n)", () => {
+  const r = new Rng(11);
+  const counts = new Map<string, number>();
+  const m = 60_000;
+  for (let i = 0; i < m; i++) {
+    const key = r.permutation(3).join("");
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  assertEquals([...counts.keys()].sort(), ["012", "021", "102", "120", "201", "210"]);
+  // Each ordering has p = 1/6: sd sqrt(m p (1 - p)) = 91; 5 sd = 456.
+  for (const [k, c] of counts) assertAlmostEquals(c, m / 6, 456, k);
+  const hist = [0, 0, 0];
+  for (let i = 0; i < m; i++) hist[r.int(3)]++;
+  // int(3) outside [0, 3) would write past hist; each value p = 1/3: sd 115, 5 sd = 577.
+  assertEquals(hist.length, 3);
+  for (const c of hist) assertAlmostEquals(c, m / 3, 577);
+});
