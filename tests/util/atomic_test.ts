@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../_assert.ts";
+import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import {
   removeLiveTemporaries,
   removeStaleTemporaries,
@@ -152,4 +152,34 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("writeFileAtomic writes all of a large file, and a failed write leaves no temporary", async () => {
+  const dir = await Deno.makeTempDir();
+  const big = new Uint8Array(300_000).map((_, i) => (i * 31) % 251);
+  await writeFileAtomic(`${dir}/big.bin`, big);
+  assertEquals(await Deno.readFile(`${dir}/big.bin`), big);
+  // The rename onto a non-empty directory fails: the error passes on, the temporary goes.
+  await Deno.mkdir(`${dir}/taken/sub`, { recursive: true });
+  await assertRejects(() => writeFileAtomic(`${dir}/taken`, "x"));
+  const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+  assertEquals(names, ["big.bin", "taken"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("writeDirAtomic with force replaces the old directory and leaves nothing beside it; a failed fill leaves nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/out`;
+  const fill = (v: string) => (t: string) => Deno.writeTextFile(`${t}/result.json`, v);
+  await writeDirAtomic(out, fill("1"), { marker: "result.json" });
+  await writeDirAtomic(out, fill("2"), { force: true, marker: "result.json" });
+  assertEquals(await Deno.readTextFile(`${out}/result.json`), "2");
+  await assertRejects(
+    () => writeDirAtomic(`${dir}/other`, () => Promise.reject(new Error("fill failed"))),
+    Error,
+    "fill failed",
+  );
+  const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
+  assertEquals(names, ["out"]);
+  await Deno.remove(dir, { recursive: true });
 });
