@@ -19,6 +19,9 @@ Deno.test("niceTicks steps by 1, 2 or 5 times a power of ten inside the range", 
   // Raw step 0.15 / 5 = 0.03 rounds up to 0.05; ticks stay inside the range.
   assertEquals(niceTicks(-0.03, 0.12).ticks, [0, 0.05, 0.1]);
   assertEquals(niceTicks(0.1, 0.35, 4).ticks, [0.1, 0.2, 0.3]);
+  // Raw step 13.5 / 5 = 2.7 is below 3: step 2, not 5.
+  assertEquals(niceTicks(0, 13.5).step, 2);
+  assertEquals(niceTicks(0, 13.5).ticks, [0, 2, 4, 6, 8, 10, 12]);
   // An axis of categories (clusters 0 to 3, jittered): whole numbers only, not 0.5 steps.
   assertEquals(niceTicks(-0.4, 3.4, 9).ticks, [0, 0.5, 1, 1.5, 2, 2.5, 3]);
   assertEquals(niceTicks(-0.4, 3.4, 9, true).ticks, [0, 1, 2, 3]);
