@@ -98,15 +98,17 @@ await Deno.writeTextFile(
   "id,label\n" + labels.map((l, i) => `${i},${l}`).join("\n") + "\n",
 );
 
-const common = values.cpu ? ["--cpu"] : [];
 /** The stages that make random choices, and so take --seed (import does not). */
 const SEEDED = new Set(["pretrain", "init", "finetune", "cluster", "evaluate"]);
+/** The stages that compute on a backend, and so take --cpu (import and evaluate do not). */
+const GPU = new Set(["pretrain", "init", "finetune", "cluster"]);
 const times: [string, number][] = [];
 async function stage(name: string, args: string[]): Promise<void> {
   console.error(`\n== ${name}: cli.ts ${args.join(" ")}`);
   const t0 = performance.now();
   const seed = SEEDED.has(args[0]) ? ["--seed", values.seed!] : [];
-  const code = await main([...args, ...seed, ...common]);
+  const cpu = values.cpu && GPU.has(args[0]) ? ["--cpu"] : [];
+  const code = await main([...args, ...seed, ...cpu]);
   times.push([name, (performance.now() - t0) / 1000]);
   if (code !== 0) {
     console.error(`error: stage ${name} failed with status ${code}`);

@@ -6,7 +6,8 @@
  *
  * Flag style, for every command: long kebab-case flags (`--batch-size 64`),
  * `--flag=value` also accepted, booleans take no value, and every command
- * accepts `--help`, `--cpu` and `--quiet`; those that make random choices
+ * accepts `--help` and `--quiet`; those that compute on a backend
+ * ({@linkcode Command.gpu}) also `--cpu`, and those that make random choices
  * ({@linkcode Command.seeded}) also `--seed N`.
  *
  * @module
@@ -46,6 +47,14 @@ export interface Command {
    * samples drawn for a score or an embedding); only then does it take `--seed`.
    */
   seeded?: boolean;
+  /**
+   * Whether the command computes on a backend (WebGPU, or the CPU backend under `--cpu`), or
+   * names the one in use (`info`); only then does it take `--cpu`. A command without it refuses
+   * `--cpu` with {@linkcode Command.noCpu} as the reason.
+   */
+  gpu?: boolean;
+  /** Why the command takes no `--cpu`, where not because it does no WebGPU work. */
+  noCpu?: string;
   flags: Record<string, Flag>;
   run(values: Values, positionals: string[]): Promise<void>;
 }
@@ -53,8 +62,13 @@ export interface Command {
 /** Flags every command accepts. */
 export const commonFlags: Record<string, Flag> = {
   help: { type: "boolean", short: "h", description: "Show this help and exit." },
-  cpu: { type: "boolean", description: "Force the CPU backend instead of WebGPU." },
   quiet: { type: "boolean", short: "q", description: "Print only errors and the final summary." },
+};
+
+/** `--cpu`, taken by the commands that compute on a backend ({@linkcode Command.gpu}). */
+export const cpuFlagSpec: Flag = {
+  type: "boolean",
+  description: "Force the CPU backend instead of WebGPU.",
 };
 
 /** `--seed`, taken by the commands that make random choices ({@linkcode Command.seeded}). */
@@ -66,11 +80,18 @@ export const seedFlagSpec: Flag = {
 
 /**
  * @param cmd The command.
- * @returns the command's own flags, then the common ones (with `--seed` where it is seeded).
+ * @returns the command's own flags, then the common ones (with `--seed` where it is seeded and
+ *   `--cpu` where it computes on a backend).
  */
 export function flagsOf(cmd: Command): Record<string, Flag> {
   const { help, ...rest } = commonFlags;
-  return { ...cmd.flags, help, ...(cmd.seeded ? { seed: seedFlagSpec } : {}), ...rest };
+  return {
+    ...cmd.flags,
+    help,
+    ...(cmd.seeded ? { seed: seedFlagSpec } : {}),
+    ...(cmd.gpu ? { cpu: cpuFlagSpec } : {}),
+    ...rest,
+  };
 }
 
 /**
@@ -112,6 +133,12 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
       throw new UserError(
         `Cannot parse arguments of '${cmd.name}': --seed is not a flag of '${cmd.name}': ` +
           `it makes no random choices, so its output is the same without one`,
+      );
+    }
+    if (!cmd.gpu && /Unknown option '--cpu'/.test(msg)) {
+      throw new UserError(
+        `Cannot parse arguments of '${cmd.name}': --cpu is not a flag of '${cmd.name}': ` +
+          (cmd.noCpu ?? "it does no WebGPU work, so it runs the same without one"),
       );
     }
     const dash = /Option '(--[\w-]+)' argument is ambiguous/.exec(msg);

@@ -244,6 +244,7 @@ const forceFlag = {
 /** `cli.ts encode`. */
 export const encodeCommand: Command = {
   name: "encode",
+  gpu: true,
   summary:
     "Write the latent codes of every sample (latent.npy + samples.csv) with a trained model.",
   usage: "<dataset-dir> --model DIR --out DIR",
@@ -273,6 +274,7 @@ export const encodeCommand: Command = {
 /** `cli.ts cluster`. */
 export const clusterCommand: Command = {
   name: "cluster",
+  gpu: true,
   summary: "Assign clusters with a trained model: latent.npy, q.npy, labels.csv and plots.",
   usage: "<dataset-dir> (--model DIR | --raw) --out DIR",
   details: "With --raw, skip the model and run k-means on the flattened spectrograms (a baseline).",

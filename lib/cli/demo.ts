@@ -37,6 +37,7 @@ const MARKER = ".seisdec-demo";
 /** `cli.ts demo`. */
 export const demoCommand: Command = {
   name: "demo",
+  gpu: true,
   summary: "Run the whole pipeline on the built-in synthetic set and print ACC/NMI.",
   details:
     "synth → extract (dB spectrograms) → pretrain → init (k-means) → finetune (DEC) → cluster → evaluate.\n" +

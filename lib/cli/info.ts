@@ -28,6 +28,7 @@ async function compileKernels(): Promise<{ pipelines: number; ms: number }> {
 /** The `info` command. */
 export const info: Command = {
   name: "info",
+  gpu: true,
   summary: "Print the WebGPU adapter, its limits and features; or what a seisdec directory holds.",
   usage: "[DIR]",
   details: [

@@ -50,6 +50,7 @@ const configFlag = {
 /** `cli.ts pretrain`. */
 export const pretrainCommand: Command = {
   name: "pretrain",
+  gpu: true,
   summary: "Pretrain the convolutional autoencoder (MSE, Adam) on a spectrogram dataset.",
   usage: "<dataset-dir> --model DIR",
   details:
@@ -161,6 +162,7 @@ export const pretrainCommand: Command = {
 /** `cli.ts init`. */
 export const initCommand: Command = {
   name: "init",
+  gpu: true,
   summary: "Initialise cluster centres by k-means (or GMM) on the pretrained latent codes.",
   usage: "<dataset-dir> --model DIR",
   seeded: true,
@@ -351,6 +353,7 @@ export function formatKSelection(sel: KSelection): string {
 /** `cli.ts finetune`. */
 export const finetuneCommand: Command = {
   name: "finetune",
+  gpu: true,
   summary: "Fine-tune encoder and centres by DEC (KL(p‖q)), or IDEC with a reconstruction term.",
   usage: "<dataset-dir> --model DIR",
   seeded: true,

@@ -194,6 +194,7 @@ async function openProgress(
 /** `cli.ts tune`. */
 export const tuneCommand: Command = {
   name: "tune",
+  noCpu: "it tunes the WebGPU kernels, which the CPU backend does not run",
   summary: "Find the fastest WebGPU tuning for this adapter by timing candidates; store it.",
   usage: "[<dataset-dir>]",
   details:
@@ -275,7 +276,6 @@ export const tuneCommand: Command = {
     },
   },
   async run(values, positionals) {
-    if (values.cpu) throw new UserError("Cannot run tune with --cpu: it tunes the WebGPU kernels");
     const quiet = !!values.quiet;
     const adapter = await adapterName();
     if (values.reset) {

@@ -68,6 +68,9 @@ const COMMANDS = [
 /** The commands that make random choices, and so take --seed. */
 const SEEDED = ["synth", "pretrain", "init", "finetune", "cluster", "demo", "evaluate"];
 
+/** The commands that compute on a backend (or name it, as info does), and so take --cpu. */
+const GPU = ["info", "pretrain", "init", "finetune", "encode", "cluster", "demo"];
+
 Deno.test("cli: every command's --help prints its usage and exits 0", async () => {
   const top = await run("--help");
   assertEquals(top.code, 0);
@@ -85,9 +88,10 @@ Deno.test("cli: every command's --help prints its usage and exits 0", async () =
     assertEquals(r.code, 0, `${c} --help`);
     const text = r.out.join("\n");
     assert(text.startsWith(`Usage: deno run -A cli.ts ${c} [flags]`), `${c}: ${text.slice(0, 80)}`);
-    assert(text.includes("--help") && text.includes("--cpu"), `${c}: common flags missing`);
-    // --seed only where the command makes random choices.
+    assert(text.includes("--help") && text.includes("--quiet"), `${c}: common flags missing`);
+    // --seed only where the command makes random choices, --cpu only where it uses a backend.
     assertEquals(text.includes("--seed"), SEEDED.includes(c), `${c}: --seed in its help`);
+    assertEquals(text.includes("--cpu"), GPU.includes(c), `${c}: --cpu in its help`);
     assertEquals(r.err, []);
   }
   for (const c of COMMANDS.filter((c) => !SEEDED.includes(c))) {
@@ -97,6 +101,12 @@ Deno.test("cli: every command's --help prints its usage and exits 0", async () =
       r.err[0].includes(`--seed is not a flag of '${c}': it makes no random choices`),
       r.err[0],
     );
+  }
+  for (const c of COMMANDS.filter((c) => !GPU.includes(c))) {
+    const r = await run(c, "--cpu");
+    assertEquals([r.code, r.err.length], [2, 1], `${c} --cpu: ${r.err.join("\n")}`);
+    const why = c === "tune" ? "it tunes the WebGPU kernels" : "it does no WebGPU work";
+    assert(r.err[0].includes(`--cpu is not a flag of '${c}': ${why}`), r.err[0]);
   }
   const bad = await run("nosuchcommand");
   assertEquals(bad.code, 2);
