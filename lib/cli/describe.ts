@@ -195,11 +195,13 @@ export function formatSummary(s: DirSummary): string {
       ? formatNumber(v, key)
       : String(v);
   return Object.entries(s).map(([k, v]) =>
-    `${(k + ":").padEnd(16)}${show(v, ranges.has(k), k)}${k in UNITS ? ` ${UNITS[k]}` : ""}`
+    `${(k + ":").padEnd(16)}${show(v, ranges.has(k), k)}${
+      // A dataset's counts; a model's `channels` are its layers' widths, a list.
+      k in UNITS && typeof v === "number" ? ` ${UNITS[k]}` : ""}`
   ).join("\n");
 }
 
-/** What a count counts, after it in the text summary. */
+/** What a dataset's count counts, after it in the text summary. */
 const UNITS: Record<string, string> = {
   stations: "(distinct NET.STA)",
   channels: "(distinct NET.STA.LOC.CHA)",

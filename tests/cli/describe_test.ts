@@ -89,6 +89,16 @@ Deno.test("info on a model prints losses and rates with 4 significant digits, ex
   }
 });
 
+Deno.test("formatSummary names what a dataset's counts count, not a model's layer widths", () => {
+  const model = formatSummary({ kind: "model", path: "m", channels: [8, 16, 32, 64, 128] });
+  assertEquals(model.split("\n")[2], "channels:       [8, 16, 32, 64, 128]");
+  const ds = formatSummary({ kind: "dataset", path: "ds", stations: 2, channels: 4 });
+  assertEquals(ds.split("\n").slice(2), [
+    "stations:       2 (distinct NET.STA)",
+    "channels:       4 (distinct NET.STA.LOC.CHA)",
+  ]);
+});
+
 Deno.test("formatSummary rounds ranges and leaves integers and text alone", () => {
   const text = formatSummary({
     kind: "dataset",
