@@ -23,7 +23,6 @@ export type FailureReason =
   | "bad row"
   | "too short"
   | "no reference time"
-  | "bad config"
   | "error";
 
 /** A sample that cannot be used; extraction skips it and reports the reason. */
