@@ -24,7 +24,7 @@ import {
   timelinePng,
   valueLabel,
 } from "../cluster/summary.ts";
-import type { Dataset } from "../io/dataset.ts";
+import { type Dataset, defaultNormalize } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
 import { csvField, formatCsv, parseCsv } from "../io/csv.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
@@ -292,8 +292,8 @@ export const clusterCommand: Command = {
     normalize: {
       type: "string",
       arg: "MODE",
-      description: "Per-sample normalisation for --raw: maxabs, l2, minmax, none.",
-      default: "maxabs",
+      description:
+        "Per-sample normalisation for --raw: maxabs, l2, minmax, none (default: minmax for dB or log10 spectrograms, else maxabs).",
     },
     k: { type: "string", arg: "N", description: "Clusters for --raw.", default: "5" },
     "n-init": {
@@ -334,7 +334,8 @@ export const clusterCommand: Command = {
       a = rawKmeans(ds, intFlag(values, "k") ?? 5, {
         nInit: intFlag(values, "n-init") ?? 10,
         seed: seedFlag(values) ?? 0,
-        normalize: enumFlag(values, "normalize", ["maxabs", "l2", "minmax", "none"] as const),
+        normalize: enumFlag(values, "normalize", ["maxabs", "l2", "minmax", "none"] as const) ??
+          defaultNormalize(ds.meta.scaling),
       });
     } else {
       if (values.normalize !== undefined) {

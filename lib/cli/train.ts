@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, numFlag, strFlag } from "./_command.ts";
 import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
+import { defaultNormalize } from "../io/dataset.ts";
 import {
   readConfigFile,
   resolveFinetune,
@@ -488,16 +489,3 @@ export const finetuneCommand: Command = {
     );
   },
 };
-
-/**
- * The per-sample normalisation a dataset gets when neither a flag nor the config file names one:
- * min-max for dB or log10 spectrograms, whose values are mostly negative and span a narrow band
- * of their largest magnitude (max-abs would squeeze them into about [-1, -0.7]); max-abs, the
- * seed's, for linear PSD and anything else.
- *
- * @param scaling The dataset's `meta.json` scaling.
- * @returns the normalisation.
- */
-export function defaultNormalize(scaling: string): "minmax" | "maxabs" {
-  return scaling === "db" || scaling === "log10" ? "minmax" : "maxabs";
-}

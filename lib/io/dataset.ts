@@ -69,6 +69,19 @@ export interface DatasetMeta {
 /** Per-sample normalisation applied at load time. */
 export type Normalize = "maxabs" | "l2" | "minmax" | "none";
 
+/**
+ * The per-sample normalisation a dataset gets when none is named (pretrain's and cluster --raw's default):
+ * min-max for dB or log10 spectrograms, whose values are mostly negative and span a narrow band
+ * of their largest magnitude (max-abs would squeeze them into about [-1, -0.7]); max-abs, the
+ * seed's, for linear PSD and anything else.
+ *
+ * @param scaling The dataset's `meta.json` scaling.
+ * @returns the normalisation.
+ */
+export function defaultNormalize(scaling: string): Normalize {
+  return scaling === "db" || scaling === "log10" ? "minmax" : "maxabs";
+}
+
 /** Header of `samples.csv`. */
 export const SAMPLES_HEADER = [
   "id",

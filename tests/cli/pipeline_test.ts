@@ -500,7 +500,11 @@ gpuTest(
 
     // --raw baseline: k-means on the spectrograms, no model; the two classes are far apart.
     await ok("cluster", p("ds"), "--raw", "--k", "2", "--out", p("raw"), "--no-plots");
-    assertEquals(JSON.parse(await Deno.readTextFile(p("raw/result.json"))).stage, "raw");
+    const raw = JSON.parse(await Deno.readTextFile(p("raw/result.json")));
+    assertEquals([raw.stage, raw.normalize], ["raw", "maxabs"]);
+    // Unnamed, --raw normalises a dB dataset min-max, as pretrain does.
+    await ok("cluster", p("db"), "--raw", "--k", "2", "--out", p("rawdb"), "--no-plots");
+    assertEquals(JSON.parse(await Deno.readTextFile(p("rawdb/result.json"))).normalize, "minmax");
     await ok("evaluate", p("raw"));
     assertEquals(JSON.parse(await Deno.readTextFile(p("raw/evaluation.json"))).acc, 1);
     // result.json says what made the directory; --normalize reaches the raw features.
