@@ -143,3 +143,30 @@ ${pick("g", "S4", "15:00", "<phaseHint>Pg</phaseHint>", "")}
   // --phase p asks for P (not for the depth phase pP).
   assertEquals(earliestPicks(q.picks, "p"), earliestPicks(q.picks, "P"));
 });
+
+Deno.test("QuakeML: the preferred origin (not the first) gives inOrigin and the origin; a hint beats the arrival's phase; location '--' reads as ''", async () => {
+  const xml = `<?xml version="1.0"?>
+<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">
+<eventParameters publicID="ep"><event publicID="ev/1"><preferredOriginID>o/2</preferredOriginID>
+<pick publicID="p/a"><time><value>2025-01-01T02:00:10Z</value></time>
+<waveformID networkCode="XX" stationCode="S1" locationCode="--" channelCode="HHZ"/>
+<phaseHint>P</phaseHint></pick>
+<pick publicID="p/b"><time><value>2025-01-01T02:00:20Z</value></time>
+<waveformID networkCode="XX" stationCode="S2" locationCode="10" channelCode="HHZ"/></pick>
+<origin publicID="o/1"><time><value>2025-01-01T01:59:00Z</value></time>
+<latitude><value>1</value></latitude><longitude><value>1</value></longitude>
+<arrival publicID="ar/1"><pickID>p/b</pickID><phase>S</phase></arrival>
+</origin>
+<origin publicID="o/2"><time><value>2025-01-01T02:00:00Z</value></time>
+<latitude><value>2</value></latitude><longitude><value>3</value></longitude>
+<arrival publicID="ar/2"><pickID>p/a</pickID><phase>Pn</phase></arrival>
+</origin></event></eventParameters></q:quakeml>`;
+  const q = await readQuakeMl(xml, "events.xml");
+  assertEquals(q.picks.map((p) => [p.pickId, p.location, p.phase, p.inOrigin]), [
+    ["p/a", "", "P", true],
+    ["p/b", "10", "", false],
+  ]);
+  assertEquals(q.origins.map((o) => [o.time, o.latitude, o.longitude]), [
+    [Date.UTC(2025, 0, 1, 2), 2, 3],
+  ]);
+});
