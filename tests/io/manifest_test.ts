@@ -1,5 +1,14 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
-import { esecTasks, npzTasks, parseEsecTime, parseUtc } from "../../lib/io/manifest.ts";
+import { dirname } from "node:path";
+import {
+  esecTasks,
+  npzTasks,
+  parseEsecTime,
+  parseUtc,
+  readManifest,
+  sdsPaths,
+  sdsTasks,
+} from "../../lib/io/manifest.ts";
 import { UserError } from "../../lib/util/errors.ts";
 
 Deno.test("parseUtc reads ISO 8601 dates, day-of-year dates, fractions and zones as UTC", () => {
@@ -93,6 +102,81 @@ Deno.test("PhaseNet list: a bad itp or a file name without a time fails that sam
     assertEquals(tasks[2].referenceTime, Date.UTC(2017, 9, 7, 9, 28, 26, 920) + 30_000);
     await Deno.writeTextFile(`${dir}/waveform.csv`, "file,itp\na.npz,3000\n");
     await assertRejects(() => npzTasks(dir, 100), UserError, "fname missing");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("manifest: location '--' reads as ''; event_id may be a public id's last part; a bare 'p' hint is a P pick, the earliest of an event's", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pick = (id: string, ev: string, sta: string, t: string, hint: string) =>
+      `<pick publicID="p/${id}"><time><value>2025-01-01T02:${t}Z</value></time>` +
+      `<waveformID networkCode="XX" stationCode="${sta}" channelCode="HHZ"/>` +
+      `<phaseHint>${hint}</phaseHint></pick>`;
+    await Deno.writeTextFile(
+      `${dir}/picks.xml`,
+      `<?xml version="1.0"?>
+<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">
+<eventParameters publicID="ep">
+<event publicID="smi:ev/e1">${pick("a", "smi:ev/e1", "S1", "00:30", "P")}
+${pick("b", "smi:ev/e1", "S1", "00:10", "P")}${pick("c", "smi:ev/e1", "S2", "00:20", "p")}</event>
+<event publicID="smi:ev/e2">${pick("d", "smi:ev/e2", "S1", "50:00", "P")}</event>
+</eventParameters></q:quakeml>`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      "id,waveform,network,station,location,channel,reference_time,event_id\n" +
+        "a,a.mseed,XX,S1,--,HHZ,,e1\nb,b.mseed,XX,S2,00,HHZ,,\n",
+    );
+    const tasks = await readManifest(`${dir}/m.csv`, `${dir}/picks.xml`);
+    assertEquals(tasks.map((t) => [t.id, t.location, t.referenceTime, t.error?.reason]), [
+      ["a", "", Date.UTC(2025, 0, 1, 2, 0, 10), undefined],
+      ["b", "00", Date.UTC(2025, 0, 1, 2, 0, 20), undefined],
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("PhaseNet list: the P time is itp samples at the given rate after the file name's start; channels HHE_.. give HH?", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/waveform.csv`,
+      "fname,itp,its,channels\nNC_C_2017100709282692.npz,3000,1,EHE_EHN_EHZ\n",
+    );
+    const [t] = await npzTasks(dir, 50);
+    assertEquals([t.channel, t.referenceTime], [
+      "EH?",
+      Date.UTC(2017, 9, 7, 9, 28, 26, 920) + 60_000,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SDS: a pick without the archive's location code takes the first of the archive's, sorted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const t = Date.UTC(2025, 0, 1, 12);
+    await Deno.writeTextFile(
+      `${dir}/picks.xml`,
+      `<?xml version="1.0"?>
+<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">
+<eventParameters publicID="ep"><event publicID="ev/1"><type>earthquake</type>
+<pick publicID="p/1"><time><value>${new Date(t).toISOString()}</value></time>
+<waveformID networkCode="XX" stationCode="S1" channelCode="HHZ"/><phaseHint>P</phaseHint></pick>
+</event></eventParameters></q:quakeml>`,
+    );
+    for (const loc of ["10", "00"]) {
+      const [f] = sdsPaths(dir, ["XX", "S1", loc, "HHZ"], t, t);
+      await Deno.mkdir(dirname(f), { recursive: true });
+      await Deno.writeFile(f, new Uint8Array(0));
+    }
+    const [task] = await sdsTasks(dir, `${dir}/picks.xml`, null, "P", (c) => [c], [1000, 1000]);
+    assertEquals([task.id, task.location, task.label], ["1.XX.S1", "00", "earthquake"]);
+    assertEquals(task.waveforms, sdsPaths(dir, ["XX", "S1", "00", "HHZ"], t, t));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
