@@ -92,3 +92,24 @@ Deno.test("formatReport on a dataset without labels says so instead of n/a score
     "3",
   ]);
 });
+
+Deno.test("evaluateClustering maps each cluster to its class, not to the class of its index; one sample a cluster has no CH or DB", () => {
+  const r = evaluateClustering({
+    pred: new Int32Array([1, 1, 0, 0]),
+    k: 2,
+    truth: ["a", "a", "b", "b"],
+  });
+  assertEquals(r.clusterToClass, ["b", "a"]);
+  const lines = formatReport(r).split("\n");
+  const size = lines.findIndex((l) => l.startsWith("size"));
+  // The rule under the size row sets it apart from the class rows; the last row maps clusters.
+  assert(/^-+(\s+-+)+$/.test(lines[size + 1]), lines.join("\n"));
+  assertEquals(lines.find((l) => l.startsWith("-> class"))!.split(/\s+/).slice(2), ["b", "a"]);
+  const each = evaluateClustering({
+    pred: new Int32Array([0, 1, 2]),
+    k: 3,
+    latent: new Float32Array([0, 1, 5]),
+    dim: 1,
+  });
+  assertEquals([each.silhouette, each.calinskiHarabasz, each.daviesBouldin], [null, null, null]);
+});
