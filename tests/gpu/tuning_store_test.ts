@@ -10,6 +10,7 @@ import {
   type StoredTuning,
   storedTuningPath,
   TUNING_FORMAT,
+  tuningDir,
   tuningFileStem,
   writeStoredTuning,
 } from "../../lib/gpu/tuning_store.ts";
@@ -175,6 +176,30 @@ Deno.test("tuning store: a file of the slug-only naming is still read, and a wri
     assertEquals((await readStoredTuning(ADAPTER, dir))?.path, path);
     assertEquals(await Deno.stat(legacy).catch(() => null), null, "the old file is gone");
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tuning store: the hashed file wins over a slug-only one; SEISDEC_TUNING_DIR=none turns storing off, else XDG_CACHE_HOME places it", async () => {
+  const dir = await Deno.makeTempDir();
+  const saved = ["SEISDEC_TUNING_DIR", "XDG_CACHE_HOME"].map((k) => [k, Deno.env.get(k)] as const);
+  try {
+    // An older seisdec wrote the slug-only file after this one wrote its own.
+    const path = await writeStoredTuning(entry(), dir);
+    await Deno.writeTextFile(
+      join(dir, "some-gpu-80gb-vulkan.json"),
+      JSON.stringify({ ...entry(), tuning: { inFlight: 1 } }),
+    );
+    const got = await readStoredTuning(ADAPTER, dir);
+    assertEquals([got?.path, got?.stored.tuning.inFlight], [path, 3]);
+    Deno.env.set("SEISDEC_TUNING_DIR", "none");
+    assertEquals([tuningDir(), storedTuningPath(ADAPTER)], [null, null]);
+    assertEquals(await readStoredTuning(ADAPTER), null);
+    Deno.env.delete("SEISDEC_TUNING_DIR");
+    Deno.env.set("XDG_CACHE_HOME", dir);
+    assertEquals(tuningDir(), join(dir, "seisdec", "tunings"));
+  } finally {
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
     await Deno.remove(dir, { recursive: true });
   }
 });
