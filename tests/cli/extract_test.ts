@@ -224,7 +224,8 @@ Deno.test("extract: value [c, f, t] is the dB PSD at bin k0 + f of the frame cen
   // written as [T, F] fails.
   const root = await Deno.makeTempDir();
   try {
-    const fs = 100, n = 120 * fs, start = Date.UTC(2024, 0, 1), tref = start + 40_000;
+    // The reference 7 ms (0.7 sample) past a sample: the frames centre on the nearest sample.
+    const fs = 100, n = 120 * fs, start = Date.UTC(2024, 0, 1), tref = start + 40_007;
     const rng = new Rng(8);
     const ids = ["HHZ", "HHN"];
     const traces = ids.map((channel) => ({
@@ -262,7 +263,7 @@ Deno.test("extract: value [c, f, t] is the dB PSD at bin k0 + f of the frame cen
     for (let c = 0; c < 2; c++) {
       const y = preprocessTrace(traces[c].data, fs, { samplingRate: fs, bandpass: null });
       for (let t = 0; t < 30; t++) {
-        const centre = (40 - 5) * fs + t * 51;
+        const centre = 3501 + t * 51; // round((40.007 − 5) · 100)
         const seg = y.slice(centre - 50, centre + 51);
         const psd = spectrogram(seg, fs, { nperseg: 101, noverlap: 0, nfft: 128, window: w }).psd;
         for (let f = 0; f < 23; f++) {

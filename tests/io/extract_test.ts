@@ -1,0 +1,133 @@
+import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import {
+  channelCodes,
+  choosePick,
+  InventoryCache,
+  processSample,
+  runOne,
+  trimAround,
+} from "../../lib/io/extract.ts";
+import { parseExtractConfig, spectrogramGeometry } from "../../lib/io/extract_config.ts";
+import { encodeMiniseed3 } from "../../lib/io/mseed.ts";
+import { Rng } from "../../lib/util/rng.ts";
+import type { SampleTask } from "../../lib/io/manifest.ts";
+import type { Segment } from "../../lib/io/mseed.ts";
+import { type FailureReason, SampleError } from "../../lib/io/sample_error.ts";
+
+const T0 = Date.UTC(2025, 0, 1);
+const seg = (channel: string, start: number, seconds: number): Segment => ({
+  network: "XX",
+  station: "S1",
+  location: "",
+  channel,
+  startTime: T0 + start * 1000,
+  samplingRate: 10,
+  data: new Float64Array(seconds * 10),
+});
+const task = (times: number[]): SampleTask => ({
+  id: "s",
+  network: "XX",
+  station: "S1",
+  location: "",
+  channel: "HH?",
+  waveforms: ["w.mseed"],
+  response: null,
+  referenceTime: null,
+  label: null,
+  pickTimes: times.map((t, i) => ({ time: T0 + t * 1000, eventId: `e${i}` })),
+});
+
+Deno.test("choosePick: without a covered window, the first pick inside the waveform (not the first pick) is used", () => {
+  // Waveform 100 .. 200 s; windows need 30 s before and 60 s after: none fits.
+  // Another location's HHZ, 0 .. 300 s, is not this sample's.
+  const segs = [seg("HHZ", 100, 100), seg("HHN", 100, 100), {
+    ...seg("HHZ", 0, 300),
+    location: "10",
+  }];
+  assertEquals(
+    choosePick(task([50, 180, 190]), ["HHZ", "HHN"], segs, 30_000, 60_000),
+    T0 + 180_000,
+  );
+  // The window of the pick at 140 s is covered on every channel; at 130 s one ends at 190 s.
+  const short = [seg("HHZ", 100, 100), seg("HHN", 100, 90)];
+  assertEquals(choosePick(task([130, 140]), ["HHZ", "HHN"], short, 30_000, 55_000), T0 + 130_000);
+  assertThrows(
+    () => choosePick(task([130, 140]), ["HHZ"], segs, 30_000, 50_000),
+    SampleError,
+    "covers the windows of P picks of 2 events",
+  );
+});
+
+Deno.test("channelCodes stacks in the config's component order; trimAround keeps the first kept sample's time", () => {
+  const t = { channel: "BH?" } as SampleTask;
+  assertEquals(channelCodes(t, ["E", "N", "Z"]), ["BHE", "BHN", "BHZ"]);
+  assertEquals(channelCodes({ channel: "HHZ" } as SampleTask, "channel"), ["HHZ"]);
+  const tr = { ...seg("HHZ", 0, 100), data: new Float64Array(1000).map((_, i) => i) };
+  const cut = trimAround(tr, T0 + 10_050, T0 + 20_000);
+  // Samples 100 (10 s) .. 200 (20 s): floor at the start, the end sample included.
+  assertEquals([cut.startTime, cut.data[0], cut.data.length], [T0 + 10_000, 100, 101]);
+  assertEquals(trimAround(tr, T0 - 1000, T0 + 200_000), tr);
+});
+
+Deno.test("processSample: a run of equal samples in the crop window fails as a gap only past 20 samples and the gap tolerance in seconds", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fs = 100, start = Date.UTC(2024, 0, 1), tref = start + 60_000;
+    const rng = new Rng(3);
+    const noise = new Float64Array(120 * fs).map(() => Math.round(1000 * rng.normal()));
+    // A run of `len` equal samples 2 s after the reference time.
+    const run = async (len: number, gapTolerance: number) => {
+      const data = noise.slice();
+      data.fill(7, 62 * fs, 62 * fs + len);
+      const path = `${dir}/w${len}.mseed`;
+      const tr = { network: "XX", station: "S1", location: "", channel: "HHZ" };
+      await Deno.writeFile(
+        path,
+        await encodeMiniseed3([{ ...tr, startTime: start, samplingRate: fs, data }]),
+      );
+      const config = parseExtractConfig({
+        input: { format: "manifest", path: `${dir}/m.csv` },
+        components: "channel",
+        gapTolerance,
+        preprocess: { response: { remove: false }, bandpass: null },
+        spectrogram: { windowLength: 1, fmin: 2, fmax: 20, before: 5, after: 10 },
+        workers: 0,
+      });
+      const task: SampleTask = {
+        ...tr,
+        id: `r${len}`,
+        waveforms: [path],
+        response: null,
+        referenceTime: tref,
+        label: null,
+      };
+      return processSample(task, config);
+    };
+    // 20 equal samples (0.2 s) pass even at tolerance 0: recorded integer counts repeat.
+    assertEquals((await run(20, 0)).referenceTime, tref);
+    // 25 samples (0.25 s): within a tolerance of 0.3 s, not of 0.2 s.
+    assertEquals((await run(25, 0.3)).referenceTime, tref);
+    await assertRejects(() => run(25, 0.2), SampleError, "its 25 samples from +2.00 s to +2.24 s");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runOne names an SDS task's missing day files when it fails as a gap or too short, not otherwise", async () => {
+  const config = parseExtractConfig({ input: { format: "manifest", path: "m.csv" } });
+  const g = spectrogramGeometry(config);
+  const t = { ...task([]), missingFiles: ["/sds/2025/XX/S1/HHZ.D/XX.S1..HHZ.D.2025.001"] };
+  const why = async (reason: FailureReason) => {
+    const r = await runOne(
+      0,
+      { ...t, error: { reason, message: "m" } },
+      config,
+      new InventoryCache(),
+      g,
+    );
+    return r.ok ? "ok" : r.message;
+  };
+  assertEquals(await why("gap"), `m; missing day file(s): ${t.missingFiles[0]}`);
+  assertEquals(await why("too short"), `m; missing day file(s): ${t.missingFiles[0]}`);
+  assertEquals(await why("bad time"), "m");
+});
