@@ -39,11 +39,9 @@ const task = (times: number[]): SampleTask => ({
 
 Deno.test("choosePick: without a covered window, the first pick inside the waveform (not the first pick) is used", () => {
   // Waveform 100 .. 200 s; windows need 30 s before and 60 s after: none fits.
-  // Another location's HHZ, 0 .. 300 s, is not this sample's.
-  const segs = [seg("HHZ", 100, 100), seg("HHN", 100, 100), {
-    ...seg("HHZ", 0, 300),
-    location: "10",
-  }];
+  // Another location's HHZ and HHN, 0 .. 300 s, are not this sample's.
+  const other = (c: string) => ({ ...seg(c, 0, 300), location: "10" });
+  const segs = [seg("HHZ", 100, 100), seg("HHN", 100, 100), other("HHZ"), other("HHN")];
   assertEquals(
     choosePick(task([50, 180, 190]), ["HHZ", "HHN"], segs, 30_000, 60_000),
     T0 + 180_000,
