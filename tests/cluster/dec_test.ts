@@ -21,7 +21,7 @@ import {
   initCentroids,
 } from "../../lib/cluster/dec.ts";
 import { applyModel } from "../../lib/cluster/assign.ts";
-import { softAssign } from "../../lib/cpu/dec.ts";
+import { klDivergence, softAssign, targetDistribution } from "../../lib/cpu/dec.ts";
 import { loadWeights } from "../../lib/io/checkpoint.ts";
 import {
   readConfigFile,
@@ -732,3 +732,23 @@ gpuTest(
     await Deno.remove(dir, { recursive: true });
   },
 );
+
+gpuTest("finetune's loss is KL(p‖q) with q and p of its alpha", async () => {
+  // One step on the whole set (batch 48) at alpha 2.5: the loss read back is KL(p‖q) of the
+  // initial codes and centres, q Student's t with 2.5 degrees of freedom, p its target.
+  const { ds } = templateSet(16, 3);
+  const dir = await Deno.makeTempDir();
+  await pretrain(ds, dir, PRE, { device: "webgpu" });
+  await initCentroids(dir, ds, INIT, "webgpu");
+  const a = await applyModel(dir, ds, "webgpu", "init");
+  const mu = (await loadWeights(join(dir, "centroids.safetensors"))).weights.get("centroids")!.data;
+  const q = softAssign(a.latent, mu, ds.count, a.k, a.dim, 2.5);
+  const want = klDivergence(targetDistribution(q, ds.count, a.k), q, ds.count, a.k);
+  const losses: number[] = [];
+  const cfg = { ...FT, batchSize: 48, alpha: 2.5, maxIter: 1, updateInterval: 1, minIter: 0 };
+  await finetune(dir, ds, cfg, "webgpu", { onStep: (_it, _max, loss) => losses.push(loss) });
+  assertEquals(losses.length, 1);
+  // f32 kernels on O(1) codes against Float64; alpha 1 gives a loss tens of % away.
+  assertClose([losses[0]], [want], 1e-4, 1e-3, "loss at alpha 2.5");
+  await Deno.remove(dir, { recursive: true });
+});
