@@ -139,7 +139,7 @@ ${pick("b", "smi:ev/e1", "S1", "00:10", "P")}${pick("c", "smi:ev/e1", "S2", "00:
   }
 });
 
-Deno.test("PhaseNet list: the P time is itp samples at the given rate after the file name's start; channels HHE_.. give HH?", async () => {
+Deno.test("PhaseNet list: the P time is itp samples at the given rate after the file name's start; channels EHE_.. give EH?", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(
