@@ -110,7 +110,7 @@ Deno.test("PhaseNet list: a bad itp or a file name without a time fails that sam
 Deno.test("manifest: location '--' reads as ''; event_id may be a public id's last part; a bare 'p' hint is a P pick, the earliest of an event's", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const pick = (id: string, ev: string, sta: string, t: string, hint: string) =>
+    const pick = (id: string, sta: string, t: string, hint: string) =>
       `<pick publicID="p/${id}"><time><value>2025-01-01T02:${t}Z</value></time>` +
       `<waveformID networkCode="XX" stationCode="${sta}" channelCode="HHZ"/>` +
       `<phaseHint>${hint}</phaseHint></pick>`;
@@ -119,9 +119,9 @@ Deno.test("manifest: location '--' reads as ''; event_id may be a public id's la
       `<?xml version="1.0"?>
 <q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">
 <eventParameters publicID="ep">
-<event publicID="smi:ev/e1">${pick("a", "smi:ev/e1", "S1", "00:30", "P")}
-${pick("b", "smi:ev/e1", "S1", "00:10", "P")}${pick("c", "smi:ev/e1", "S2", "00:20", "p")}</event>
-<event publicID="smi:ev/e2">${pick("d", "smi:ev/e2", "S1", "50:00", "P")}</event>
+<event publicID="smi:ev/e1">${pick("a", "S1", "00:30", "P")}
+${pick("b", "S1", "00:10", "P")}${pick("c", "S2", "00:20", "p")}</event>
+<event publicID="smi:ev/e2">${pick("d", "S1", "50:00", "P")}</event>
 </eventParameters></q:quakeml>`,
     );
     await Deno.writeTextFile(
