@@ -228,7 +228,10 @@ export class PackCache {
   #grow(store: Store, bytes: number): void {
     if (store.buffer && store.buffer.size >= bytes) return;
     const old = store.buffer;
-    store.buffer = this.#rt.pool.acquire(Math.max(bytes, 2 * (old?.size ?? 0)));
+    // Doubling amortises the copies, but never past what the device can make and bind.
+    const lim = this.#rt.device.limits;
+    const cap = Math.min(lim.maxBufferSize, lim.maxStorageBufferBindingSize);
+    store.buffer = this.#rt.pool.acquire(Math.max(bytes, Math.min(2 * (old?.size ?? 0), cap)));
     if (old) {
       if (store.end) {
         this.#rt.copy({ buffer: old, offset: 0, size: store.end }, {
