@@ -3,22 +3,9 @@
  * latent.npy): what it prints for each sample. No model or adapter needed.
  */
 import { join } from "node:path";
-import { main } from "../../cli.ts";
+import { run } from "./_run.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { assert, assertEquals } from "../_assert.ts";
-
-/** Runs `main(args)` capturing console.log and console.error lines. */
-async function run(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [], err: string[] = [];
-  const { log, error, warn } = console;
-  console.log = (...a: unknown[]) => out.push(a.map(String).join(" "));
-  console.error = console.warn = (...a: unknown[]) => err.push(a.map(String).join(" "));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    Object.assign(console, { log, error, warn });
-  }
-}
 
 /** Latent codes on a line, so that sample i's nearest are i+1, i+2, ... */
 async function clusterDir(file: string, header: string, rows: string[]): Promise<string> {

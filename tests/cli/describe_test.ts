@@ -2,23 +2,10 @@
  * `info DIR`: the text summary rounds what is measured, `--json` keeps it exact.
  */
 import { join } from "node:path";
-import { main } from "../../cli.ts";
+import { run } from "./_run.ts";
 import { formatSummary } from "../../lib/cli/describe.ts";
 import { writeDataset } from "../../lib/io/dataset.ts";
 import { assert, assertEquals } from "../_assert.ts";
-
-/** Runs `main(args)` capturing console.log and console.error lines. */
-async function run(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [], err: string[] = [];
-  const { log, error, warn } = console;
-  console.log = (...a: unknown[]) => out.push(a.map(String).join(" "));
-  console.error = console.warn = (...a: unknown[]) => err.push(a.map(String).join(" "));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    Object.assign(console, { log, error, warn });
-  }
-}
 
 Deno.test("info on a cluster directory prints scores as evaluate does, and exact in --json", async () => {
   const dir = await Deno.makeTempDir();

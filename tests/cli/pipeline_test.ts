@@ -5,7 +5,7 @@
  * and user errors (exit status 2, one `error:` line, no stack trace).
  */
 import { join } from "node:path";
-import { main } from "../../cli.ts";
+import { run } from "./_run.ts";
 import { KERNELS } from "../../lib/gpu/kernels.ts";
 import { downstreamOf, exists as pathExists, loadWeights } from "../../lib/io/checkpoint.ts";
 import { parseCsv } from "../../lib/io/csv.ts";
@@ -16,19 +16,6 @@ import { gpuTest } from "../_gpu.ts";
 import { countLineInTiles, decodePng, findText } from "../plot/_decode_png.ts";
 import { MARK_COLOR } from "../../lib/plot/charts.ts";
 import { valueLabel } from "../../lib/cluster/summary.ts";
-
-/** Runs `main(args)` capturing console.log and console.error lines. */
-async function run(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [], err: string[] = [];
-  const { log, error, warn } = console;
-  console.log = (...a: unknown[]) => out.push(a.map(String).join(" "));
-  console.error = console.warn = (...a: unknown[]) => err.push(a.map(String).join(" "));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    Object.assign(console, { log, error, warn });
-  }
-}
 
 /** `n` samples [1, 12, 10]: class a bright in the top rows, class b in the bottom rows. */
 async function writeNpy(path: string, n: number, seed: number): Promise<string[]> {
