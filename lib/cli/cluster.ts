@@ -122,6 +122,10 @@ export async function writeResults(
       created: new Date().toISOString(),
     };
     await Deno.writeTextFile(join(tmp, "result.json"), JSON.stringify(result, null, 2) + "\n");
+    // The figures' axes and colour bar: an imported array's axes are bin indices, so its figures
+    // name rows and columns.
+    const axes = ds.axesInBins ? {} : { freqs: ds.freqs, times: ds.times };
+    const value = datasetValueLabel(ds, a.normalize);
     if (plots && a.labels && ds.count >= 2) {
       const { x, y } = pca2(a.latent, ds.count, a.dim);
       await Deno.writeFile(
@@ -136,9 +140,8 @@ export async function writeResults(
         join(tmp, "examples.png"),
         examplesPng(ds, a.labels, a.k, a.q, a.normalize, {
           components: ds.meta.components,
-          freqs: ds.axesInBins ? undefined : ds.freqs,
-          times: ds.axesInBins ? undefined : ds.times,
-          valueLabel: datasetValueLabel(ds, a.normalize),
+          ...axes,
+          valueLabel: value,
         }),
       );
     }
@@ -146,21 +149,18 @@ export async function writeResults(
       await Deno.writeTextFile(join(tmp, "clusters.csv"), profilesCsv(profiles, ds.axesInBins));
     }
     if (plots && a.labels) {
-      // An imported array's axes are bin indices: the figures then name rows and columns.
-      const [freqs, times] = ds.axesInBins ? [undefined, undefined] : [ds.freqs, ds.times];
       await Deno.writeFile(
         join(tmp, "cluster_means.png"),
         clusterMeansPng(profiles, ds.sampleShape, {
           components: ds.meta.components,
-          freqs,
-          times,
+          ...axes,
           normalize: a.normalize,
-          valueLabel: datasetValueLabel(ds, a.normalize),
+          valueLabel: value,
         }),
       );
       await Deno.writeFile(
         join(tmp, "cluster_spectra.png"),
-        clusterSpectraPng(profiles, freqs, a.normalize),
+        clusterSpectraPng(profiles, axes.freqs, a.normalize),
       );
       const hours = hourOfDayPng(profiles, utcOffset);
       if (hours) await Deno.writeFile(join(tmp, "hour_of_day.png"), hours);

@@ -288,9 +288,9 @@ export const tuneCommand: Command = {
     // Every training batch must fit the adapter's tensors (passes shrink to fit).
     const ae = new ConvAutoencoder(workload.config);
     const { maxStorageBufferBindingSize, maxBufferSize } = info.limits;
-    const limits = { maxStorageBufferBindingSize, maxBufferSize };
+    const limit = tensorLimit({ maxStorageBufferBindingSize, maxBufferSize });
     for (const b of workload.batches) {
-      const over = ae.batchOverLimit(b, tensorLimit(limits));
+      const over = ae.batchOverLimit(b, limit);
       if (over) {
         throw new UserError(
           `Cannot tune with --batch-size ${b}: ${over.reason}: use --batch-size ${over.most} or less`,

@@ -18,6 +18,7 @@
  * @module
  */
 import type { BufRef, GpuRuntime, KernelDef, Param } from "./runtime.ts";
+import { tensorLimit } from "./pool.ts";
 
 /** Jobs in one packing dispatch (the length of the job table in its uniform). */
 export const MAX_PACK_JOBS = 32;
@@ -229,8 +230,7 @@ export class PackCache {
     if (store.buffer && store.buffer.size >= bytes) return;
     const old = store.buffer;
     // Doubling amortises the copies, but never past what the device can make and bind.
-    const lim = this.#rt.device.limits;
-    const cap = Math.min(lim.maxBufferSize, lim.maxStorageBufferBindingSize);
+    const cap = tensorLimit(this.#rt.device.limits).bytes;
     store.buffer = this.#rt.pool.acquire(Math.max(bytes, Math.min(2 * (old?.size ?? 0), cap)));
     if (old) {
       if (store.end) {
