@@ -258,7 +258,12 @@ export {
   Sgd,
   type SgdConfig,
 } from "./lib/optim/optimizers.ts";
-export { type AdapterSummary, adapterSummary, getDevice } from "./lib/gpu/device.ts";
+export {
+  type AdapterSummary,
+  adapterSummary,
+  DeviceLostError,
+  getDevice,
+} from "./lib/gpu/device.ts";
 export {
   type BufRef,
   type Compiled,
@@ -295,6 +300,7 @@ export {
 } from "./lib/gpu/tuning_store.ts";
 export {
   bindingLimit,
+  deviceLost,
   gpuTuning,
   gpuTuningSource,
   retuneGpu,

@@ -3,7 +3,9 @@
  *
  * One device serves the whole process. {@linkcode getDevice} asks for the
  * adapter's own limits (not the WebGPU defaults), because the default 128 MiB
- * storage-buffer binding is too small for batch-256 activations.
+ * storage-buffer binding is too small for batch-256 activations. Once that device
+ * is lost (a driver reset, a watchdog timeout, `destroy()`), the next call requests
+ * a new adapter and device.
  *
  * @module
  */
@@ -40,6 +42,38 @@ export class NoAdapterError extends Error {
     super(message);
     this.name = "NoAdapterError";
   }
+}
+
+/**
+ * The WebGPU device was lost (a driver reset, a watchdog timeout such as Windows' TDR, the GPU
+ * running out of memory, or `destroy()`): nothing recorded since can run, and every buffer,
+ * tensor and pipeline made on it is gone. The next `gpu()` or `initBackend("webgpu")` requests a
+ * new device; tensors must be recreated on it.
+ */
+export class DeviceLostError extends Error {
+  /**
+   * @param message What could not be done, and why.
+   * @param reason The loss's reason as WebGPU gives it ("destroyed" or "unknown").
+   */
+  constructor(message: string, readonly reason: string) {
+    super(message);
+    this.name = "DeviceLostError";
+  }
+}
+
+/**
+ * How a lost device's reason and message read in errors.
+ *
+ * @param info The device's `lost` info (its reason, "destroyed" or "unknown", and message).
+ * @returns e.g. "destroyed: device was lost".
+ * @example
+ * ```ts
+ * import { lostText } from "./device.ts";
+ * if (lostText({ reason: "unknown", message: "" }) !== "unknown: no message") throw new Error();
+ * ```
+ */
+export function lostText(info: { reason: string; message: string }): string {
+  return `${info.reason}: ${info.message || "no message"}`;
 }
 
 /** @returns true when `navigator.gpu` exists in this runtime. */
@@ -95,9 +129,11 @@ async function requestDevice(): Promise<GPUDevice> {
   const features: GPUFeatureName[] = [];
   if (adapter.features.has("timestamp-query")) features.push("timestamp-query");
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
+  const p = devicePromise;
   device.lost.then((info) => {
     if (info.reason !== "destroyed") console.error(`WebGPU device lost: ${info.message}`);
-    devicePromise = null;
+    // A request made since (for a device lost earlier) is not this one's to drop.
+    if (devicePromise === p) devicePromise = null;
   });
   return device;
 }

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { getDevice } from "./device.ts";
+import { DeviceLostError, getDevice, lostText } from "./device.ts";
 import { BufferPool } from "./pool.ts";
 import { preprocess, resolveIncludes } from "./wgsl.ts";
 
@@ -269,16 +269,25 @@ export class GpuRuntime {
   }
 
   /**
-   * Throws when the device is lost (a driver reset or watchdog timeout on a real GPU, or
-   * destroy()): nothing recorded since can run, and a read would only fail with a bare
-   * validation error.
+   * How the device was lost (a driver reset or watchdog timeout on a real GPU, or destroy()),
+   * or null while it works. WebGPU reports a loss a task after it happens at the earliest. A
+   * lost runtime stays lost: {@linkcode gpu} then makes a new one on a new device.
+   */
+  get lost(): GPUDeviceLostInfo | null {
+    return this.#lost;
+  }
+
+  /**
+   * Throws when the device is lost: nothing recorded since can run, and a read would only
+   * fail with a bare validation error.
    */
   #checkLost(action: string): void {
     const l = this.#lost;
     if (!l) return;
-    throw new Error(
-      `Cannot ${action}: the WebGPU device was lost (${l.reason}): ${l.message || "no message"}: ` +
-        "rerun the command, or pass --cpu",
+    throw new DeviceLostError(
+      `Cannot ${action}: the WebGPU device was lost (${lostText(l)}): its buffers, tensors and ` +
+        'pipelines are gone; gpu() or initBackend("webgpu") requests a new device',
+      l.reason,
     );
   }
 
@@ -903,16 +912,25 @@ function kernelKey(def: KernelDef): string {
 }
 
 let runtime: Promise<GpuRuntime> | null = null;
+let current: GpuRuntime | null = null;
 
 /**
- * Returns the process-wide GPU runtime, creating the device on first use.
+ * Returns the process-wide GPU runtime, creating the device on first use. After the device is
+ * lost ({@linkcode GpuRuntime.lost}), the next call requests a new adapter and device and
+ * returns a new runtime; whatever was made on the old one (buffers, tensors, pipelines) is
+ * gone.
  *
  * @returns the runtime.
  */
 export function gpu(): Promise<GpuRuntime> {
+  if (current?.lost) runtime = current = null;
   if (!runtime) {
-    runtime = getDevice().then((d) => new GpuRuntime(d), (e) => {
-      runtime = null;
+    const p: Promise<GpuRuntime> = runtime = getDevice().then((d) => {
+      const rt = new GpuRuntime(d);
+      if (runtime === p) current = rt;
+      return rt;
+    }, (e) => {
+      if (runtime === p) runtime = null;
       throw e;
     });
   }

@@ -139,7 +139,12 @@ function view(flat: Tensor, offset: number, shape: number[]): Tensor {
   let st: Storage;
   if (flat.device === "webgpu") {
     const r: BufRef = flat.storage.gpu!;
-    st = new Storage({ buffer: r.buffer, offset: r.offset + offset * 4, size: n * 4 }, null, null);
+    st = new Storage(
+      { buffer: r.buffer, offset: r.offset + offset * 4, size: n * 4 },
+      null,
+      null,
+      flat.storage.life,
+    );
   } else {
     st = new Storage(null, flat.storage.cpu!.subarray(offset, offset + n), null);
   }

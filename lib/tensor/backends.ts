@@ -6,7 +6,13 @@
  * @module
  */
 import { type BackendName, defaultBackend } from "../backend.ts";
-import { adapterLabel, type AdapterSummary, adapterSummary } from "../gpu/device.ts";
+import {
+  adapterLabel,
+  type AdapterSummary,
+  adapterSummary,
+  DeviceLostError,
+  lostText,
+} from "../gpu/device.ts";
 import { type TensorLimit, tensorLimit } from "../gpu/pool.ts";
 import { gpu, type GpuRuntime } from "../gpu/runtime.ts";
 import {
@@ -99,14 +105,17 @@ export async function resolveTuning(
  * Prepares a backend. For WebGPU this requests the device, picks the adapter's tuning (its
  * default, then the adapter's stored tuning from `cli.ts tune` (lib/gpu/tuning_store.ts), then
  * SEISDEC_TUNING) and loads the kernel sources, once per process; each kernel compiles at its first
- * dispatch (`compileAll` in `lib/gpu/kernels.ts` compiles them all up front).
+ * dispatch (`compileAll` in `lib/gpu/kernels.ts` compiles them all up front). Once the device is
+ * lost (see {@linkcode deviceLost}), the next call does all this again on a new device; tensors
+ * made on the old one cannot be used on it and must be recreated.
  *
  * @param name "webgpu" or "cpu"; default from `--cpu` / SEISDEC_BACKEND.
  * @returns the backend.
  */
 export async function initBackend(name: BackendName = defaultBackend()): Promise<Backend> {
   if (name === "cpu") return cpuBackend;
-  if (!gpuBackend) {
+  if (!gpuBackend || runtime?.lost) {
+    gpuBackend = null;
     const rt = await gpu();
     ({ tuning, source } = await resolveTuning(await adapterSummary()));
     // Loads the kernel sources and makes the tuning the dispatchers' default.
@@ -152,7 +161,20 @@ export async function retuneGpu(t: Tuning, from?: TuningSource): Promise<void> {
 export function backendOf(t: Tensor): Backend {
   if (t.device === "cpu") return cpuBackend;
   if (!gpuBackend) throw new Error("Cannot run a WebGPU op: call `await initBackend()` first");
-  return gpuBackend;
+  // A tensor of the lost device says so, naming itself (its ref getter throws).
+  if (runtime!.lost) void t.ref;
+  return live(gpuBackend, "run a WebGPU op");
+}
+
+/** The WebGPU backend, or the error that its device was lost. */
+function live(b: Backend, action: string): Backend {
+  const l = runtime!.lost;
+  if (!l) return b;
+  throw new DeviceLostError(
+    `Cannot ${action}: the WebGPU device was lost (${lostText(l)}): call ` +
+      '`await initBackend("webgpu")` for a new device, and recreate the tensors on it',
+    l.reason,
+  );
 }
 
 /**
@@ -164,7 +186,19 @@ export function backendOf(t: Tensor): Backend {
 export function backendNamed(name: BackendName): Backend {
   if (name === "cpu") return cpuBackend;
   if (!gpuBackend) throw new Error("Cannot use WebGPU: call `await initBackend()` first");
-  return gpuBackend;
+  return live(gpuBackend, "use WebGPU");
+}
+
+/**
+ * How the WebGPU device was lost (a driver reset, a watchdog timeout, the GPU running out of
+ * memory, `destroy()`), or null while it works or before WebGPU is initialised. WebGPU reports a
+ * loss a task after it happens at the earliest; after it, every GPU tensor and WebGPU op throws
+ * a `DeviceLostError`, until {@linkcode initBackend} brings up a new device.
+ *
+ * @returns the device's lost info, or null.
+ */
+export function deviceLost(): GPUDeviceLostInfo | null {
+  return runtime?.lost ?? null;
 }
 
 /** @returns the GPU runtime once WebGPU is initialised, else null. */

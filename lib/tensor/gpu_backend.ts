@@ -38,6 +38,7 @@ export function createGpuBackend(rt: GpuRuntime): Backend {
       { buffer, offset: 0, size: buffer.size },
       null,
       () => pool.release(buffer),
+      rt,
     );
     return new Tensor(st, shape, "webgpu");
   };

@@ -12,11 +12,18 @@
  *
  * @module
  */
+import { DeviceLostError, lostText } from "../gpu/device.ts";
 import type { BufRef } from "../gpu/runtime.ts";
 import type { InputAct } from "./backend.ts";
 
 /** Where a tensor lives. */
 export type Device = "webgpu" | "cpu";
+
+/** What GPU storage knows of the device it lives on (the GPU runtime). */
+export interface DeviceLife {
+  /** How the device was lost, or null while it works. */
+  readonly lost: GPUDeviceLostInfo | null;
+}
 
 /** Shared storage of a tensor and its views. */
 export class Storage {
@@ -28,11 +35,14 @@ export class Storage {
    * @param gpu GPU slice, or null on the CPU.
    * @param cpu CPU data, or null on the GPU.
    * @param release Called when the last reference goes (returns a pooled buffer).
+   * @param life The runtime of the GPU slice's device, so that a tensor outliving that device
+   *   says so when used instead of handing a dead buffer to the next device.
    */
   constructor(
     readonly gpu: BufRef | null,
     readonly cpu: Float32Array | null,
     readonly release: (() => void) | null,
+    readonly life: DeviceLife | null = null,
   ) {}
 }
 
@@ -249,11 +259,23 @@ export class Tensor {
     return H().fill(shape, value, device);
   }
 
-  /** The GPU slice (throws on the CPU). */
+  /**
+   * The GPU slice (throws on the CPU, and once the tensor's device is lost: its values are
+   * gone with it).
+   */
   get ref(): BufRef {
     this.#alive();
     const g = this.storage.gpu;
     if (!g) throw new Error("Cannot get GPU buffer: tensor is on the CPU");
+    const lost = this.storage.life?.lost;
+    if (lost) {
+      throw new DeviceLostError(
+        `Cannot use tensor ${this.name || `[${this.shape}]`}: the WebGPU device it was made on ` +
+          `was lost (${lostText(lost)}), and its values with it: recreate the tensor (after ` +
+          'initBackend("webgpu"), which requests a new device)',
+        lost.reason,
+      );
+    }
     return { buffer: g.buffer, offset: g.offset, size: this.size * 4 };
   }
 

@@ -6,10 +6,11 @@
 import { bucketSize } from "../../lib/gpu/pool.ts";
 import { compileAll, conv2dDef, KERNELS } from "../../lib/gpu/kernels.ts";
 import * as K from "../../lib/gpu/kernels.ts";
-import { BindingSizeError, GpuRuntime, type KernelDef } from "../../lib/gpu/runtime.ts";
+import { DeviceLostError } from "../../lib/gpu/device.ts";
+import { BindingSizeError, gpu, GpuRuntime, type KernelDef } from "../../lib/gpu/runtime.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { Adam } from "../../lib/optim/optimizers.ts";
-import { backendNamed } from "../../lib/tensor/backends.ts";
+import { backendNamed, deviceLost } from "../../lib/tensor/backends.ts";
 import * as ops from "../../lib/tensor/ops.ts";
 import { Tensor, tidy } from "../../lib/tensor/tensor.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
@@ -383,10 +384,97 @@ gpuTest(
     assertEquals(Array.from((await rt.read([x]))[0]), [1, 2, 3, 4]);
     device.destroy();
     rt.write(x, new Float32Array([5, 6, 7, 8]));
-    await assertRejects(() => rt.read([x]), Error, "the WebGPU device was lost (destroyed)");
+    await assertRejects(
+      () => rt.read([x]),
+      DeviceLostError,
+      "the WebGPU device was lost (destroyed",
+    );
     rt.clear(x);
     assertThrows(() => rt.submit(), Error, "Cannot submit GPU work: the WebGPU device was lost");
     await assertRejects(() => rt.sync(), Error, "the WebGPU device was lost");
+  },
+);
+
+/** One seeded training step of a small autoencoder on the process-wide device: its loss. */
+async function trainingStepLoss(): Promise<number> {
+  const ae = new ConvAutoencoder({ inputShape: [1, 20, 17] }, 2);
+  const set = ae.build("webgpu");
+  const opt = new Adam(set);
+  const x = Tensor.fromArray(Float32Array.from({ length: 2 * 20 * 17 }, (_, i) => (i % 7) / 7), [
+    2,
+    1,
+    20,
+    17,
+  ], "webgpu");
+  try {
+    const step = () =>
+      tidy(() => {
+        set.zeroGrad();
+        const l = ops.mseLoss(ae.forward(x).recon, x);
+        l.backward();
+        opt.update();
+        return l;
+      });
+    step().dispose();
+    const loss = step(); // the second step runs on weights and packs the first one wrote
+    const v = await loss.item();
+    loss.dispose();
+    return v;
+  } finally {
+    x.dispose();
+    opt.dispose();
+    set.dispose();
+  }
+}
+
+gpuTest(
+  "after the process-wide device is lost, initBackend brings up a new one, and a tensor of the old one says it must be recreated",
+  async () => {
+    // A real GPU loses its device to a driver reset, a watchdog timeout (TDR) or running out of
+    // memory; destroy() loses it the same way. A library user's next job must get a working
+    // device, and what was made on the old one must say so rather than reach the new device.
+    const rt = await webgpu();
+    const before = await trainingStepLoss();
+    const old = Tensor.fromArray([1, 2, 3, 4], [4], "webgpu");
+    const ae = new ConvAutoencoder({ inputShape: [1, 20, 17] }, 2);
+    const oldSet = ae.build("webgpu");
+    const oldWeight = oldSet.list[0]; // a view into the parameters' flat buffer
+    assertEquals(Array.from(await old.data()), [1, 2, 3, 4]);
+    rt.device.destroy();
+    await rt.device.lost; // Deno settles it a task after destroy()
+    assertEquals(deviceLost()?.reason, "destroyed");
+    // Before a new device is asked for: WebGPU work says the device is lost, and how to go on.
+    assertThrows(
+      () => Tensor.fromArray([1], [1], "webgpu"),
+      DeviceLostError,
+      'Cannot use WebGPU: the WebGPU device was lost (destroyed: device was lost): call `await initBackend("webgpu")`',
+    );
+    await assertRejects(() => old.data(), DeviceLostError, "Cannot use tensor [4]");
+
+    const rt2 = await webgpu();
+    assert(rt2 !== rt && rt2.device !== rt.device, "a new runtime on a new device");
+    assertEquals([rt2.lost, deviceLost()], [null, null]);
+    assert((await gpu()) === rt2, "gpu() hands out the new runtime");
+    // The new job runs: the same seeded step gives the same loss as on the old device.
+    assertEquals(await trainingStepLoss(), before);
+    // An old tensor, or an old model's weight, on the new device: the loss, not a wgpu
+    // validation error about buffers of another device.
+    for (const [t, name] of [[old, "[4]"], [oldWeight, oldWeight.name]] as const) {
+      const fresh = Tensor.full(t.shape, 1, "webgpu");
+      const e = assertThrows(() => ops.axpby(fresh, t), DeviceLostError);
+      fresh.dispose();
+      assertEquals(
+        e.message,
+        `Cannot use tensor ${name}: the WebGPU device it was made on was lost (destroyed: ` +
+          "device was lost), and its values with it: recreate the tensor (after " +
+          'initBackend("webgpu"), which requests a new device)',
+      );
+    }
+    await assertRejects(() => old.data(), DeviceLostError, "recreate the tensor");
+    // Letting go of what the old device held needs no device.
+    old.dispose();
+    oldSet.dispose();
+    await rt2.sync();
   },
 );
 
