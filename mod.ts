@@ -231,7 +231,7 @@ export {
   tidy,
 } from "./lib/tensor/mod.ts";
 export type { InputAct } from "./lib/tensor/backend.ts";
-export type { BackwardFold } from "./lib/tensor/tensor.ts";
+export type { BackwardFold, DeviceLife } from "./lib/tensor/tensor.ts";
 export {
   type AutoencoderConfig,
   ConvAutoencoder,

@@ -51,13 +51,19 @@ export class NoAdapterError extends Error {
  * new device; tensors must be recreated on it.
  */
 export class DeviceLostError extends Error {
+  /** The device's `lost` info: its reason ("destroyed" or "unknown") and message. */
+  readonly info: { reason: string; message: string };
+
   /**
+   * Creates the error.
+   *
    * @param message What could not be done, and why.
-   * @param reason The loss's reason as WebGPU gives it ("destroyed" or "unknown").
+   * @param info The device's `lost` info.
    */
-  constructor(message: string, readonly reason: string) {
+  constructor(message: string, info: { reason: string; message: string }) {
     super(message);
     this.name = "DeviceLostError";
+    this.info = { reason: info.reason, message: info.message };
   }
 }
 

@@ -287,7 +287,7 @@ export class GpuRuntime {
     throw new DeviceLostError(
       `Cannot ${action}: the WebGPU device was lost (${lostText(l)}): its buffers, tensors and ` +
         'pipelines are gone; gpu() or initBackend("webgpu") requests a new device',
-      l.reason,
+      l,
     );
   }
 

@@ -173,7 +173,7 @@ function live(b: Backend, action: string): Backend {
   throw new DeviceLostError(
     `Cannot ${action}: the WebGPU device was lost (${lostText(l)}): call ` +
       '`await initBackend("webgpu")` for a new device, and recreate the tensors on it',
-    l.reason,
+    l,
   );
 }
 

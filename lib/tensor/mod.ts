@@ -16,5 +16,14 @@
  */
 export { backendNamed, backendOf, gpuRuntime, gpuTuning, initBackend } from "./backends.ts";
 export type { AdamHyper, Backend, ConvOpts, SgdHyper } from "./backend.ts";
-export { type Device, isGradEnabled, type Node, noGrad, Storage, Tensor, tidy } from "./tensor.ts";
+export {
+  type Device,
+  type DeviceLife,
+  isGradEnabled,
+  type Node,
+  noGrad,
+  Storage,
+  Tensor,
+  tidy,
+} from "./tensor.ts";
 export * as ops from "./ops.ts";

@@ -273,7 +273,7 @@ export class Tensor {
         `Cannot use tensor ${this.name || `[${this.shape}]`}: the WebGPU device it was made on ` +
           `was lost (${lostText(lost)}), and its values with it: recreate the tensor (after ` +
           'initBackend("webgpu"), which requests a new device)',
-        lost.reason,
+        lost,
       );
     }
     return { buffer: g.buffer, offset: g.offset, size: this.size * 4 };
