@@ -9,7 +9,7 @@
 import { type Command, helpText, parseCommandArgs } from "./lib/cli/_command.ts";
 import { UserError } from "./lib/util/errors.ts";
 import { SampleError } from "./lib/io/sample_error.ts";
-import { NoAdapterError } from "./lib/gpu/device.ts";
+import { DeviceLostError, lostText, NoAdapterError } from "./lib/gpu/device.ts";
 import { interruptNotes, removeLiveTemporaries } from "./lib/util/atomic.ts";
 
 /**
@@ -72,8 +72,10 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const cmd = await load();
+  let parsed: ReturnType<typeof parseCommandArgs> | null = null;
   try {
-    const { values, positionals } = parseCommandArgs(cmd, rest);
+    parsed = parseCommandArgs(cmd, rest);
+    const { values, positionals } = parsed;
     if (values.help) {
       console.log(helpText(cmd));
       return 0;
@@ -85,12 +87,42 @@ export async function main(args: string[]): Promise<number> {
     await cmd.run(values, positionals);
     return 0;
   } catch (e) {
+    const lost = parsed && cmd.gpu ? await lostDevice(e) : null;
+    if (lost && !Deno.env.get("SEISDEC_DEBUG")) {
+      let next = "rerun the command, or pass --cpu";
+      try {
+        next = await cmd.afterDeviceLoss?.(parsed!.values, parsed!.positionals) ?? next;
+      } catch {
+        // Where the checkpoint cannot be read, the plain advice stands.
+      }
+      console.error(
+        `error: Cannot finish ${name}: the WebGPU device was lost (${lost}), as a driver reset, ` +
+          `a GPU watchdog timeout (TDR) or running out of GPU memory does: ${next}`,
+      );
+      return 1;
+    }
     if (isUserFacing(e) && !Deno.env.get("SEISDEC_DEBUG")) {
       console.error(`error: ${(e as Error).message}`);
       return 2;
     }
     throw e;
   }
+}
+
+/**
+ * Whether a command failed because the WebGPU device was lost: a `DeviceLostError`, or an
+ * error other than the user's mistakes while the backend's device is lost (WebGPU may report
+ * the loss only after a read already failed with a bare message).
+ *
+ * @param e What the command threw.
+ * @returns the loss's reason and message, or null.
+ */
+async function lostDevice(e: unknown): Promise<string | null> {
+  if (e instanceof DeviceLostError) return lostText(e.info);
+  if (isUserFacing(e)) return null;
+  const { deviceLost } = await import("./lib/tensor/backends.ts");
+  const info = deviceLost();
+  return info ? lostText(info) : null;
 }
 
 /**

@@ -57,6 +57,12 @@ export interface Command {
   noCpu?: string;
   flags: Record<string, Flag>;
   run(values: Values, positionals: string[]): Promise<void>;
+  /**
+   * What to do after the WebGPU device was lost during {@linkcode Command.run} (a driver
+   * reset, a watchdog timeout, the GPU running out of memory): where the work done so far was
+   * kept and the flag that continues from it. Without it, cli.ts says to rerun the command.
+   */
+  afterDeviceLoss?(values: Values, positionals: string[]): Promise<string>;
 }
 
 /** Flags every command accepts. */

@@ -32,7 +32,7 @@ import {
   selectK,
   writeKSelection,
 } from "../cluster/select_k.ts";
-import { downstreamOf, exists } from "../io/checkpoint.ts";
+import { downstreamOf, exists, readJson } from "../io/checkpoint.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
@@ -158,7 +158,37 @@ export const pretrainCommand: Command = {
         `; model in ${dir}`,
     );
   },
+  afterDeviceLoss(values) {
+    return resumeAdvice(
+      join(required(values, "model", "pretrain"), "checkpoint"),
+      "no epoch had finished",
+      (s: { epoch: number; config: { epochs: number } }) =>
+        `the weights after epoch ${s.epoch} of ${s.config.epochs}`,
+    );
+  },
 };
+
+/**
+ * What to do after the WebGPU device was lost in a training run: resume from its checkpoint,
+ * or start again where it wrote none.
+ *
+ * @param ckDir The checkpoint directory.
+ * @param none Why there is no checkpoint, when there is none.
+ * @param holds What the checkpoint holds, from its state.json.
+ * @returns the advice.
+ */
+async function resumeAdvice<S>(
+  ckDir: string,
+  none: string,
+  holds: (state: S) => string,
+): Promise<string> {
+  if (!await exists(join(ckDir, "state.json"))) {
+    return `${none}, so there is no checkpoint in ${ckDir}: rerun the same command to start again`;
+  }
+  const state = await readJson<S>(ckDir, "state.json");
+  return `${ckDir} holds ${holds(state)}: rerun the same command with --resume to continue ` +
+    "from there";
+}
 
 /** `cli.ts init`. */
 export const initCommand: Command = {
@@ -486,6 +516,14 @@ export const finetuneCommand: Command = {
         r.log.at(-1)?.iteration
       } batches; ` +
         `weights in ${join(dir, "dec.safetensors")}`,
+    );
+  },
+  afterDeviceLoss(values) {
+    return resumeAdvice(
+      join(required(values, "model", "finetune"), "finetune_checkpoint"),
+      "no label check had run",
+      (s: { iteration: number; config: { maxIter: number } }) =>
+        `the state after ${s.iteration} of at most ${s.config.maxIter} batches`,
     );
   },
 };
