@@ -25,6 +25,30 @@ Deno.test("softAssign with alpha 1 matches a hand-computed 2x2 example", () => {
   assertClose(q, [2 / 3, 1 / 3, 2 / 7, 5 / 7], 1e-15, 0);
 });
 
+Deno.test("softAssign and targetDistribution with alpha 0.5 and 3 match hand-computed values", () => {
+  // z = [[0, 0], [2, 0]], mu = [[0, 0], [1, 0]]: d² = [[0, 1], [4, 1]].
+  // alpha 3: kernel (1 + d²/3)^-2: row 0: 1, 9/16 → q = [16/25, 9/25];
+  //   row 1: 9/49, 9/16 → q = [16/65, 49/65]. (alpha 1 would give [2/3, 1/3], [2/7, 5/7].)
+  // alpha 0.5: kernel (1 + 2d²)^-3/4 with a = 3^-3/4: row 0: 1, a; row 1: 9^-3/4 = a², a.
+  const a = 3 ** -0.75;
+  const cases: [number, number[]][] = [
+    [3, [16 / 25, 9 / 25, 16 / 65, 49 / 65]],
+    [0.5, [1 / (1 + a), a / (1 + a), a / (a + 1), 1 / (a + 1)]],
+  ];
+  for (const [alpha, want] of cases) {
+    const q = softAssign([0, 0, 2, 0], [0, 0, 1, 0], 2, 2, 2, alpha);
+    assertClose(q, want, 1e-15, 0, `q at alpha ${alpha}`);
+    // p_ij = (q_ij²/f_j) / Σ_j' (q_ij'²/f_j'), f_j = Σ_i q_ij.
+    const f = [want[0] + want[2], want[1] + want[3]];
+    const pWant: number[] = [];
+    for (const r of [0, 2]) {
+      const u = want[r] ** 2 / f[0], v = want[r + 1] ** 2 / f[1];
+      pWant.push(u / (u + v), v / (u + v));
+    }
+    assertClose(targetDistribution(q, 2, 2), pWant, 1e-15, 0, `p at alpha ${alpha}`);
+  }
+});
+
 Deno.test("softAssign rows sum to 1 for several alphas", () => {
   const n = 9, k = 4, d = 3;
   const z = randomArray(n * d, 1), mu = randomArray(k * d, 2);
@@ -133,7 +157,14 @@ Deno.test("klDivergence matches hand values and ignores zero targets", () => {
   assertAlmostEquals(klDivergence([1, 0], [1, 0], 1, 2), 0, 0);
 });
 
-for (const [n, k, d, alpha] of [[6, 3, 4, 1], [5, 4, 2, 2.5], [1, 2, 3, 0.7]]) {
+for (
+  const [n, k, d, alpha] of [[6, 3, 4, 1], [5, 4, 2, 2.5], [1, 2, 3, 0.7], [7, 3, 3, 0.5], [
+    4,
+    5,
+    2,
+    3,
+  ]]
+) {
   const z = randomArray(n * d, 20 + n), mu = randomArray(k * d, 30 + k);
   const q = softAssign(z, mu, n, k, d, alpha);
   const p = targetDistribution(q, n, k);

@@ -136,3 +136,94 @@ gpuTest("DEC: a NaN code makes the loss NaN (not 0); tiny q keeps its target sha
   assert(po[0] > 0, `p[0, 0] = ${po[0]}`);
   for (const t of [z, mu, q, p, loss, q2, qt, pt]) t.dispose();
 });
+
+/** q by the textbook formula, in Float64, without the reference's log-space normalisation. */
+function handQ(z: Float64Array, mu: Float64Array, n: number, k: number, d: number, a: number) {
+  const q = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      let d2 = 0;
+      for (let t = 0; t < d; t++) d2 += (z[i * d + t] - mu[j * d + t]) ** 2;
+      q[i * k + j] = Math.pow(1 + d2 / a, -(a + 1) / 2);
+      s += q[i * k + j];
+    }
+    for (let j = 0; j < k; j++) q[i * k + j] /= s;
+  }
+  return q;
+}
+
+/** KL(p ‖ q) summed over rows and divided by N, from the textbook q. */
+function handKl(p: Float64Array, q: Float64Array, n: number): number {
+  let s = 0;
+  for (let i = 0; i < p.length; i++) if (p[i] > 0) s += p[i] * Math.log(p[i] / q[i]);
+  return s / n;
+}
+
+gpuTest(
+  "DEC at alpha 0.5 and 3: q, p, KL and its gradients match the textbook formulas",
+  async () => {
+    await webgpu();
+    const [n, k, d] = [13, 4, 3];
+    for (const alpha of [0.5, 3]) {
+      const z = rand(n * d, 3300 + alpha * 10), mu = rand(k * d, 3301 + alpha * 10);
+      const tag = `alpha ${alpha}`;
+      // Textbook q and p, independent of lib/cpu/dec.ts.
+      const qHand = handQ(z, mu, n, k, d, alpha);
+      const f = new Float64Array(k);
+      for (let i = 0; i < n * k; i++) f[i % k] += qHand[i];
+      const pHand = new Float64Array(n * k);
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = 0; j < k; j++) s += pHand[i * k + j] = qHand[i * k + j] ** 2 / f[j];
+        for (let j = 0; j < k; j++) pHand[i * k + j] /= s;
+      }
+      // The reference agrees with the textbook to rounding; alpha 1 differs by far more.
+      close(C.softAssign(z, mu, n, k, d, alpha), qHand, 1e-14, `${tag}: reference q`);
+      close(C.targetDistribution(qHand, n, k), pHand, 1e-14, `${tag}: reference p`);
+      const q1 = handQ(z, mu, n, k, d, 1);
+      assert(q1.some((v, i) => Math.abs(v - qHand[i]) > 1e-3), `${tag}: q differs from alpha 1`);
+
+      const Z = gt(z, [n, d], true), MU = gt(mu, [k, d], true);
+      const q = ops.softAssign(Z, MU, alpha);
+      const p = ops.targetDistribution(q);
+      // p for the loss: the target of codes moved by 0.7, so that p ≠ q and the gradient is not 0.
+      const pT = C.targetDistribution(handQ(z.map((v) => 0.7 * v), mu, n, k, d, alpha), n, k);
+      const p32 = Float64Array.from(Float32Array.from(pT));
+      const P = gt(p32, [n, k]);
+      const { loss, q: q2 } = ops.decKlLoss(Z, MU, P, alpha);
+      loss.backward();
+      const [qo, po, lo, gz, gmu] = await readAll([q, p, loss, Z.grad!, MU.grad!]);
+      for (const t of [Z, MU, q, p, P, loss, q2, Z.grad!, MU.grad!]) t.dispose();
+      close(qo, qHand, Q_ATOL, `${tag}: q`);
+      close(po, pHand, 2 * Q_ATOL, `${tag}: p`);
+      close(lo, [handKl(p32, qHand, n)], 1e-6, `${tag}: KL`, 1e-4);
+      // Central differences of the textbook loss in Float64 (eps 1e-5: truncation ~1e-10,
+      // rounding ~1e-11); the GPU's f32 gradients carry ~1e-5 of the largest entry (see above).
+      const fd = (vary: "z" | "mu") => {
+        const base = vary === "z" ? z : mu;
+        const g = new Float64Array(base.length);
+        for (let e = 0; e < base.length; e++) {
+          const at = (h: number) => {
+            const v = base.slice();
+            v[e] += h;
+            const qq = vary === "z" ? handQ(v, mu, n, k, d, alpha) : handQ(z, v, n, k, d, alpha);
+            return handKl(p32, qq, n);
+          };
+          g[e] = (at(1e-5) - at(-1e-5)) / 2e-5;
+        }
+        return g;
+      };
+      const gzFd = fd("z"), gmuFd = fd("mu");
+      const scale = (a: Float64Array) => 1e-4 * Math.max(...a.map(Math.abs));
+      close(gz, gzFd, scale(gzFd), `${tag}: dKL/dz vs finite differences`, 1e-4);
+      close(gmu, gmuFd, scale(gmuFd), `${tag}: dKL/dmu vs finite differences`, 1e-4);
+      // The finite differences would catch a kernel that ignores alpha (uses 1).
+      const g1 = C.klGrad(z, mu, p32, C.softAssign(z, mu, n, k, d, 1), n, k, d, 1);
+      assert(
+        g1.gz.some((v, i) => Math.abs(v - gzFd[i]) > 100 * scale(gzFd)),
+        `${tag}: gradients at alpha 1 are not distinguishable`,
+      );
+    }
+  },
+);
