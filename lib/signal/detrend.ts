@@ -4,11 +4,23 @@
  * @module
  */
 
+/** Refuses a sample that is not finite: it would turn every sample into NaN without a word. */
+function checkFinite(op: string, x: Float64Array): void {
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      throw new RangeError(
+        `Cannot ${op}: sample ${i} of ${x.length} is ${x[i]}: expected finite values`,
+      );
+    }
+  }
+}
+
 /**
  * Removes the mean in place.
  *
- * @param x Samples.
+ * @param x Samples, finite.
  * @returns the same array.
+ * @throws {RangeError} naming the first sample that is NaN or infinite.
  * @example
  * ```ts
  * import { demean } from "./detrend.ts";
@@ -17,6 +29,7 @@
  * ```
  */
 export function demean(x: Float64Array): Float64Array {
+  checkFinite("demean", x);
   if (x.length === 0) return x;
   let m = 0;
   for (let i = 0; i < x.length; i++) m += x[i];
@@ -26,10 +39,13 @@ export function demean(x: Float64Array): Float64Array {
 }
 
 /**
- * Removes the least-squares straight line in place.
+ * Removes the least-squares straight line in place: the line fitted to the samples against
+ * their index (as `numpy.polyfit(arange(n), x, 1)`, or ObsPy's `detrend("linear")`). One
+ * sample becomes 0 (its mean), two become 0 (the line through them).
  *
- * @param x Samples.
+ * @param x Samples, finite.
  * @returns the same array.
+ * @throws {RangeError} naming the first sample that is NaN or infinite.
  * @example
  * ```ts
  * import { detrendLinear } from "./detrend.ts";
@@ -38,6 +54,7 @@ export function demean(x: Float64Array): Float64Array {
  * ```
  */
 export function detrendLinear(x: Float64Array): Float64Array {
+  checkFinite("detrend", x);
   const n = x.length;
   if (n < 2) return demean(x);
   const tm = (n - 1) / 2;
