@@ -3,7 +3,10 @@
  * codes. For d <= 64 the `d × d` covariance is diagonalised by cyclic Jacobi
  * rotations (exact); for wider data (raw spectrograms, thousands of values per
  * point) the two leading axes come from power iteration with deflation, fitted on
- * at most 2000 points, which costs O(n·d) per iteration instead of O(d³).
+ * at most 2000 points, which costs O(n·d) per iteration instead of O(d³). Either way
+ * each axis is signed so that its largest-magnitude entry is positive (scikit-learn's
+ * `svd_flip` convention for PCA components), so the same data gives the same picture
+ * whatever its width.
  *
  * @module
  */
@@ -69,12 +72,23 @@ export function symmetricEigen(
   const values = new Float64Array(d), vectors = new Float64Array(d * d);
   order.forEach((col, row) => {
     values[row] = m[col * d + col];
-    let big = 0;
-    for (let r = 0; r < d; r++) if (Math.abs(v[r * d + col]) > Math.abs(big)) big = v[r * d + col];
-    const sign = big < 0 ? -1 : 1;
-    for (let r = 0; r < d; r++) vectors[row * d + r] = sign * v[r * d + col];
+    for (let r = 0; r < d; r++) vectors[row * d + r] = v[r * d + col];
+    flipSign(vectors.subarray(row * d, (row + 1) * d));
   });
   return { values, vectors };
+}
+
+/**
+ * Signs an axis so that its largest-magnitude entry is positive (the first of equal ones), as
+ * scikit-learn's `svd_flip(u_based_decision=False)` signs PCA components: an eigenvector's
+ * sign is otherwise arbitrary, and the plots would mirror between methods or runs.
+ *
+ * @param v The axis, changed in place.
+ */
+function flipSign(v: Float64Array): void {
+  let big = 0;
+  for (let r = 0; r < v.length; r++) if (Math.abs(v[r]) > Math.abs(big)) big = v[r];
+  if (big < 0) { for (let r = 0; r < v.length; r++) v[r] = -v[r]; }
 }
 
 /**
@@ -84,7 +98,8 @@ export function symmetricEigen(
  * @param n Number of points.
  * @param d Dimension (with d = 1 the second coordinate is 0).
  * @returns the coordinates along the first (`x`) and second (`y`) principal axes,
- *   of the mean-centred points.
+ *   of the mean-centred points; each axis signed so that its largest-magnitude entry is
+ *   positive.
  * @example
  * ```ts
  * import { pca2 } from "./pca.ts";
@@ -193,6 +208,8 @@ function powerAxes(
       }
       if (delta < 1e-7) break;
     }
+    // The sign power iteration lands on follows its start vector; fix it as symmetricEigen does.
+    flipSign(v);
   }
   return axes;
 }

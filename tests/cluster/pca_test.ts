@@ -96,3 +96,56 @@ Deno.test("pca2 on wide data (d > 64, power iteration) finds the dominant axis a
   assertAlmostEquals(corr(p.x, p.y), 0, 1e-5);
   assert(Math.abs(corr(p.y, ts)) > 0.99, `second axis correlation ${corr(p.y, ts)}`);
 });
+
+/**
+ * Points s_i·u + t_i·w (u, w orthonormal) in d dimensions, with s and t centred, uncorrelated
+ * and of spreads about 5 and 1, so that the principal axes are exactly u and w (up to sign).
+ */
+function plane(n: number, d: number, u: number[], w: number[], seed: number) {
+  const rng = new Rng(seed);
+  const centre = (a: Float64Array) => {
+    const m = a.reduce((p, q) => p + q, 0) / n;
+    return a.map((v) => v - m);
+  };
+  const s = centre(Float64Array.from({ length: n }, () => 5 * rng.normal()));
+  let t = centre(Float64Array.from({ length: n }, () => rng.normal()));
+  const dot = (a: Float64Array, b: Float64Array) => a.reduce((p, v, i) => p + v * b[i], 0);
+  const c = dot(t, s) / dot(s, s);
+  t = t.map((v, i) => v - c * s[i]);
+  const x = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < d; k++) x[i * d + k] = s[i] * (u[k] ?? 0) + t[i] * (w[k] ?? 0);
+  }
+  return { x, s, t };
+}
+
+for (const d of [6, 64, 65, 300]) {
+  Deno.test(`pca2 signs each axis so that its largest |entry| is positive, d = ${d}`, () => {
+    // u's largest entry (index 4) is negative, w's (index 2) positive; index 4 is where the
+    // power iteration's start vector sin(1 + t) is negative, so an unsigned axis comes out −u.
+    const u = [0, 0.3, 0, 0.4, -0.8, Math.sqrt(0.11)];
+    const w = [0.6, 0, 0.8, 0, 0, 0];
+    const n = 80;
+    const { x, s, t } = plane(n, d, u, w, 40 + d);
+    const p = pca2(x, n, d);
+    // The axes are −u and +w exactly (the data has no other spread): coordinates −s and +t.
+    assertClose(p.x, s.map((v) => -v), 1e-6, 1e-6, `d ${d}: first axis is −u`);
+    assertClose(p.y, t, 1e-6, 1e-6, `d ${d}: second axis is +w`);
+    // Mirrored data gives mirrored coordinates (the axes, a property of the covariance, stay).
+    const m = pca2(x.map((v) => -v), n, d);
+    assertClose(m.x, s, 1e-6, 1e-6, `d ${d}: mirrored data, first axis`);
+    assertClose(m.y, t.map((v) => -v), 1e-6, 1e-6, `d ${d}: mirrored data, second axis`);
+  });
+}
+
+Deno.test("pca2 gives the same coordinates for data with and without 70 zero columns", () => {
+  // d = 6 takes the exact Jacobi path, d = 76 power iteration: same axes, same signs.
+  const rng = new Rng(3), n = 60, d0 = 6, d1 = 76;
+  const a = new Float64Array(n * d0).map(() => rng.normal());
+  for (let i = 0; i < n; i++) a[i * d0 + 4] *= 6; // the dominant direction is ±e4
+  const b = new Float64Array(n * d1);
+  for (let i = 0; i < n; i++) b.set(a.subarray(i * d0, (i + 1) * d0), i * d1);
+  const pa = pca2(a, n, d0), pb = pca2(b, n, d1);
+  assertClose(pb.x, pa.x, 1e-5, 1e-5, "first coordinate");
+  assertClose(pb.y, pa.y, 1e-4, 1e-4, "second coordinate");
+});
