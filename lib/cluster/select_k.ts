@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { lineChart } from "../plot/mod.ts";
+import { lineChart, type Series } from "../plot/mod.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { calinskiHarabasz, daviesBouldin, withinClusterSS } from "../metrics/internal.ts";
 import { silhouette } from "../metrics/silhouette.ts";
@@ -272,21 +272,45 @@ export function kSelectionCsv(sel: KSelection): string {
     .join("\n") + "\n";
 }
 
+/** The lines of k_selection.png, from {@linkcode kSelectionSeries}. */
+export interface KSelectionChart {
+  /** One line per index, each scaled to [0, 1] with 1 = best (lower-is-better ones negated). */
+  series: Series[];
+  /** The index of the line of the criterion k was chosen by. */
+  criterionSeries: number;
+  /** The chosen k and its scaled score (1: it is the criterion's best). */
+  mark: { x: number; y: number; label: string };
+}
+
+const SERIES_OF: Record<KCriterion, number> = {
+  "silhouette": 0,
+  "calinski-harabasz": 1,
+  "davies-bouldin": 2,
+  "bic": 4,
+};
+
 /**
- * Writes k_selection.csv ({@linkcode kSelectionCsv}) and k_selection.png (each index scaled to
- * [0, 1], 1 = best) into a model directory, atomically.
+ * The lines of the k-selection chart: the silhouette and Calinski–Harabasz as they are (higher
+ * is better), Davies–Bouldin, the inertia and a GMM's BIC negated (lower is better), each then
+ * scaled to [0, 1] so that 1 is the best k by that index. A score that could not be computed
+ * (NaN: one cluster left) stays NaN and is not drawn. The mark sits on the chosen k of the
+ * criterion's line.
  *
- * @param dir Model directory.
- * @param sel The selection.
+ * @param sel A selection.
+ * @returns the series, which of them is the criterion's, and the mark.
  */
-export async function writeKSelection(dir: string, sel: KSelection): Promise<void> {
-  await writeFileAtomic(join(dir, "k_selection.csv"), kSelectionCsv(sel));
+export function kSelectionSeries(sel: KSelection): KSelectionChart {
   const ks = sel.scores.map((s) => s.k);
-  const scaled = (name: string, v: (number | null)[], lowerBetter: boolean) => {
+  const scaled = (name: string, v: (number | null)[], lowerBetter: boolean): Series => {
     const xs = v.map((a) => (a === null || Number.isNaN(a) ? NaN : lowerBetter ? -a : a));
     const ok = xs.filter(Number.isFinite);
     const lo = Math.min(...ok), hi = Math.max(...ok);
-    return { name, x: ks, y: xs.map((a) => (hi > lo ? (a - lo) / (hi - lo) : 1)) };
+    // All equal: each is the best. NaN stays NaN (before, it became 1 here: drawn as best).
+    return {
+      name,
+      x: ks,
+      y: xs.map((a) => (!Number.isFinite(a) ? NaN : hi > lo ? (a - lo) / (hi - lo) : 1)),
+    };
   };
   const series = [
     scaled("silhouette", sel.scores.map((s) => s.silhouette), false),
@@ -297,10 +321,32 @@ export async function writeKSelection(dir: string, sel: KSelection): Promise<voi
   if (sel.scores.some((s) => s.bic !== null)) {
     series.push(scaled("BIC (lower)", sel.scores.map((s) => s.bic), true));
   }
+  const criterionSeries = SERIES_OF[sel.criterion];
+  const line = series[criterionSeries];
+  const at = ks.indexOf(sel.best);
+  return {
+    series,
+    criterionSeries,
+    mark: { x: sel.best, y: line ? line.y[at] : NaN, label: `k = ${sel.best}` },
+  };
+}
+
+/**
+ * Writes k_selection.csv ({@linkcode kSelectionCsv}) and k_selection.png (each index scaled to
+ * [0, 1], 1 = best, the chosen k marked on its criterion's line; {@linkcode kSelectionSeries})
+ * into a model directory, atomically.
+ *
+ * @param dir Model directory.
+ * @param sel The selection.
+ */
+export async function writeKSelection(dir: string, sel: KSelection): Promise<void> {
+  await writeFileAtomic(join(dir, "k_selection.csv"), kSelectionCsv(sel));
+  const { series, mark } = kSelectionSeries(sel);
   const png = lineChart(series, {
     title: `k selection: k = ${sel.best} by ${sel.criterion} (each index scaled, 1 = best)`,
     xLabel: "k",
     yLabel: "scaled index",
+    mark,
   });
   await writeFileAtomic(join(dir, "k_selection.png"), png);
 }

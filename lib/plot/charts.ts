@@ -36,11 +36,26 @@ export interface ChartOptions {
   xDates?: boolean;
 }
 
+/** A point a {@linkcode lineChart} marks, e.g. the chosen k on a k-selection chart. */
+export interface ChartMark {
+  /** Abscissa: a dashed vertical line is drawn there, across the plot. */
+  x: number;
+  /** Ordinate: a ring is drawn around (x, y) when given (and finite). */
+  y?: number;
+  /** Text beside the line's top, e.g. `k = 5`. */
+  label?: string;
+}
+
 /** Options of {@linkcode lineChart}. */
 export interface LineChartOptions extends ChartOptions {
   /** Logarithmic y axis; non-positive values are skipped. */
   logY?: boolean;
+  /** A point to mark, drawn in {@linkcode LINE_MARK_COLOR}. */
+  mark?: ChartMark;
 }
+
+/** Colour of a {@linkcode lineChart}'s mark (in no series' palette). */
+export const LINE_MARK_COLOR: Rgb = [40, 40, 40];
 
 /** One line of a {@linkcode lineChart}. */
 export interface Series {
@@ -417,7 +432,7 @@ function mapper(ax: Axis, start: number, size: number, flip: boolean): (v: numbe
  * Draws lines of y against x, e.g. training and validation loss per epoch.
  *
  * @param series The lines, each with a legend name.
- * @param opts Title, axis labels, log y axis and size.
+ * @param opts Title, axis labels, log y axis, size and a point to mark.
  * @returns the chart as PNG bytes.
  * @example
  * ```ts
@@ -437,11 +452,25 @@ export function lineChart(series: Series[], opts: LineChartOptions = {}): Uint8A
   const ax = range(series.flatMap((s) => s.x), false);
   const ay = range(series.flatMap((s) => s.y), opts.logY ?? false);
   const box = legendBox(series.map((s, k) => ({ name: s.name, color: categoryColor(k) })), "line");
+  const mark = opts.mark;
   return withLegend(opts, box, 2, (f) => {
     drawAxes(f, ax, ay);
     const mx = mapper(ax, f.left, f.w, false), my = mapper(ay, f.top, f.h, true);
-    // Points along every segment, at most 2 pixels apart, for placing the legend.
+    // Points along every segment (and the mark), at most 2 pixels apart, for placing the legend.
     const marks: number[] = [];
+    const markX = mark ? Math.round(mx(mark.x)) : NaN;
+    if (Number.isFinite(markX)) {
+      // Dashed, so that the lines crossing it stay visible.
+      for (let py = f.top; py < f.top + f.h; py++) {
+        if (py % 8 < 5) f.canvas.set(markX, py, LINE_MARK_COLOR);
+        if (py % 2 === 0) marks.push(markX, py);
+      }
+      if (mark!.label) {
+        const lx = markX + 4, ly = f.top + 2, lw = textWidth(mark!.label);
+        f.canvas.text(mark!.label, lx, ly, LINE_MARK_COLOR);
+        for (let x = lx; x <= lx + lw; x += 2) marks.push(x, ly, x, ly + GLYPH_ROW);
+      }
+    }
     series.forEach((s, k) => {
       const c = categoryColor(k);
       let prev: [number, number] | null = null;
@@ -464,8 +493,28 @@ export function lineChart(series: Series[], opts: LineChartOptions = {}): Uint8A
         prev = [px, py];
       }
     });
+    if (Number.isFinite(markX) && mark!.y !== undefined) {
+      const cy = Math.round(my(mark!.y));
+      if (Number.isFinite(cy)) {
+        ring(f.canvas, markX, cy, 7, LINE_MARK_COLOR);
+        // The ring's outline too: the legend goes where it hides neither.
+        for (let a = 0; a < 24; a++) {
+          marks.push(markX + 7 * Math.cos(a * Math.PI / 12), cy + 7 * Math.sin(a * Math.PI / 12));
+        }
+      }
+    }
     return marks;
   });
+}
+
+/** A circle outline, 2 pixels wide, of radius r around (cx, cy). */
+function ring(canvas: Canvas, cx: number, cy: number, r: number, c: Rgb): void {
+  for (let dy = -r - 1; dy <= r + 1; dy++) {
+    for (let dx = -r - 1; dx <= r + 1; dx++) {
+      const d = Math.hypot(dx, dy);
+      if (d >= r - 1 && d <= r + 0.5) canvas.set(cx + dx, cy + dy, c);
+    }
+  }
 }
 
 /** Points of a {@linkcode scatterChart}. */

@@ -3,11 +3,16 @@ import {
   gmmParameters,
   type KScore,
   kSelectionCsv,
+  kSelectionSeries,
   parseKList,
   selectK,
+  writeKSelection,
 } from "../../lib/cluster/select_k.ts";
+import { LINE_MARK_COLOR, lineChart } from "../../lib/plot/charts.ts";
+import { join } from "node:path";
+import { countColor, decodePng } from "../plot/_decode_png.ts";
 import { Rng } from "../../lib/util/rng.ts";
-import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 
 /** `per` points around each of `centres` (2-D), spread `sd`. */
 function blobs(centres: number[][], per: number, sd: number, seed: number): Float64Array {
@@ -155,4 +160,105 @@ Deno.test("selectK's fallback index picks its own best k, not the first candidat
     assert(r.scores[1].calinskiHarabasz > r.scores[0].calinskiHarabasz);
   }
   assert(fellBack > 0, "no seed missed both small groups");
+});
+
+/** Scores of k = 2..6 where each index prefers another k. */
+function mixedScores(): KScore[] {
+  const s = (k: number, sil: number, ch: number, db: number, inertia: number): KScore => ({
+    k,
+    inertia,
+    silhouette: sil,
+    calinskiHarabasz: ch,
+    daviesBouldin: db,
+    bic: null,
+    empty: 0,
+  });
+  return [
+    s(2, 0.30, 50, 0.90, 100),
+    s(3, 0.55, 80, 0.70, 60),
+    s(4, 0.40, 120, 0.45, 40),
+    s(5, 0.35, 90, 0.60, 30),
+    s(6, NaN, 70, 0.80, 25), // a fit whose silhouette could not be computed
+  ];
+}
+
+const r12 = (v: number) => Math.round(v * 1e12) / 1e12;
+
+Deno.test("kSelectionSeries scales every index so that 1 is its best k, lower-is-better negated", () => {
+  const scores = mixedScores();
+  for (
+    const [criterion, best] of [["silhouette", 3], ["calinski-harabasz", 4], [
+      "davies-bouldin",
+      4,
+    ]] as const
+  ) {
+    assertEquals(bestK(scores, criterion), best, criterion);
+    const c = kSelectionSeries({ scores, criterion, best });
+    const [sil, ch, db, inertia] = c.series;
+    assertEquals(c.series.map((s) => s.name), [
+      "silhouette",
+      "Calinski-Harabasz",
+      "Davies-Bouldin (lower)",
+      "inertia (lower)",
+    ]);
+    // Higher is better: the silhouette's best (k = 3, 0.55) is 1, its worst (k = 2, 0.30) 0.
+    assertEquals(sil.y.slice(0, 4).map(r12), [0, 1, 0.4, 0.2]);
+    // The NaN silhouette of k = 6 is not drawn, and in particular not as the best.
+    assert(Number.isNaN(sil.y[4]), `silhouette at k = 6 is ${sil.y[4]}`);
+    assertClose(ch.y, [0, 30 / 70, 1, 40 / 70, 20 / 70], 1e-12, 0);
+    // Lower is better: the least Davies–Bouldin (k = 4, 0.45) is 1, the largest (k = 2) 0.
+    assertClose(db.y, [0, 0.2 / 0.45, 1, 0.3 / 0.45, 0.1 / 0.45], 1e-12, 0);
+    assertEquals(inertia.y[4], 1);
+    assertEquals(inertia.y[0], 0);
+    // The mark: the chosen k, on the criterion's line, at its best (1).
+    assertEquals(c.mark, { x: best, y: 1, label: `k = ${best}` });
+    assertEquals(c.series[c.criterionSeries].y[scores.findIndex((s) => s.k === best)], 1);
+  }
+  // BIC (lower is better) gets a fifth line when the fits were GMMs.
+  const gmmScores = scores.map((s, i) => ({ ...s, bic: [500, 420, 380, 400, 450][i] }));
+  assertEquals(bestK(gmmScores, "bic"), 4);
+  const g = kSelectionSeries({ scores: gmmScores, criterion: "bic", best: 4 });
+  assertEquals(g.series[g.criterionSeries].name, "BIC (lower)");
+  assertEquals(g.series[g.criterionSeries].y[0], 0);
+  assertEquals(g.mark, { x: 4, y: 1, label: "k = 4" });
+  // A criterion that fell back (no silhouette at any k): the mark is on the index used.
+  const fell = kSelectionSeries({
+    scores: scores.map((s) => ({ ...s, silhouette: NaN })),
+    criterion: "calinski-harabasz",
+    best: 4,
+    unscored: "silhouette",
+  });
+  assertEquals(fell.series[fell.criterionSeries].name, "Calinski-Harabasz");
+  assertEquals(fell.mark, { x: 4, y: 1, label: "k = 4" });
+  // An index that could not be computed at any k stays undrawn (it was all 1s, "best").
+  const none = scores.map((s) => ({ ...s, silhouette: NaN }));
+  const n = kSelectionSeries({ scores: none, criterion: "davies-bouldin", best: 4 });
+  assert(n.series[0].y.every(Number.isNaN), `${n.series[0].y}`);
+});
+
+Deno.test("k_selection.png marks the chosen k on its criterion's line", async () => {
+  const dir = await Deno.makeTempDir();
+  const scores = mixedScores();
+  const sel = { scores, criterion: "davies-bouldin" as const, best: 4 };
+  await writeKSelection(dir, sel);
+  const png = decodePng(await Deno.readFile(join(dir, "k_selection.png")));
+  // The dashed line and the ring; the mark's colour is in no series' palette.
+  assert(countColor(png.rgba, LINE_MARK_COLOR) > 100, "the mark is drawn");
+  // It is where lineChart draws the same series with that mark, and nowhere else.
+  const { series, mark } = kSelectionSeries(sel);
+  const without = decodePng(lineChart(series, {
+    title: `k selection: k = 4 by davies-bouldin (each index scaled, 1 = best)`,
+    xLabel: "k",
+    yLabel: "scaled index",
+  }));
+  assertEquals(countColor(without.rgba, LINE_MARK_COLOR), 0);
+  assertEquals(mark.x, 4);
+  const withMark = decodePng(lineChart(series, {
+    title: `k selection: k = 4 by davies-bouldin (each index scaled, 1 = best)`,
+    xLabel: "k",
+    yLabel: "scaled index",
+    mark,
+  }));
+  assert(png.rgba.every((v, i) => v === withMark.rgba[i]), "k_selection.png is that chart");
+  await Deno.remove(dir, { recursive: true });
 });

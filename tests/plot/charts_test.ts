@@ -3,6 +3,7 @@ import {
   dateTicks,
   heatmap,
   imageGrid,
+  LINE_MARK_COLOR,
   lineChart,
   MARK_COLOR,
   niceTicks,
@@ -361,4 +362,56 @@ Deno.test("heatmap labels its colour bar", () => {
   assertEquals(at.length, 1);
   // Right of the bar's tick labels: the plot area ends at 400 - 20 - 100.
   assert(at[0].x > 400 - 120 + 16 + 16, `${at[0].x}`);
+});
+
+Deno.test("lineChart's mark draws a dashed line and a ring on the marked point", () => {
+  // A V whose vertex (5, 0) is the lowest point of the line.
+  const opts = { width: 400, height: 300, mark: { x: 5, y: 0, label: "k = 5" } };
+  const d = decodePng(lineChart([{ name: "a", x: [2, 5, 9], y: [1, 0, 1] }], opts));
+  const px = (i: number) => (i / 4) % d.width, py = (i: number) => Math.floor(i / 4 / d.width);
+  const marks: number[] = [], line: number[] = [];
+  const [mr, mg, mb] = LINE_MARK_COLOR, [cr, cg, cb] = categoryColor(0);
+  for (let i = 0; i < d.rgba.length; i += 4) {
+    const [r, g, b] = [d.rgba[i], d.rgba[i + 1], d.rgba[i + 2]];
+    if (r === mr && g === mg && b === mb) marks.push(i);
+    if (r === cr && g === cg && b === cb) line.push(i);
+  }
+  // The dashed line: the column with the most mark pixels.
+  const perCol = new Map<number, number>();
+  for (const i of marks) perCol.set(px(i), (perCol.get(px(i)) ?? 0) + 1);
+  const col = [...perCol.entries()].sort((a, b) => b[1] - a[1])[0][0];
+  assert(perCol.get(col)! > 100, `dashed line: ${perCol.get(col)} pixels`);
+  // The vertex: the line's lowest pixels (largest row), outside the legend at the top.
+  const bottom = Math.max(...line.map(py));
+  const vx = line.filter((i) => py(i) >= bottom - 1).map(px);
+  const vertex = vx.reduce((a, b) => a + b, 0) / vx.length;
+  assert(Math.abs(vertex - col) <= 1.5, `the line at column ${col}, the vertex at ${vertex}`);
+  // The ring: mark pixels off the line and below the label, centred on the vertex.
+  const ring = marks.filter((i) => Math.abs(px(i) - col) > 1 && py(i) > bottom - 20);
+  assert(ring.length > 30, `ring: ${ring.length} pixels`);
+  const cx = ring.map(px).reduce((a, b) => a + b, 0) / ring.length;
+  const cy = ring.map(py).reduce((a, b) => a + b, 0) / ring.length;
+  assert(Math.abs(cx - col) <= 1.5 && Math.abs(cy - bottom) <= 2, `ring centre ${cx}, ${cy}`);
+  // Without a mark, nothing in its colour.
+  const plain = decodePng(
+    lineChart([{ name: "a", x: [2, 5, 9], y: [1, 0, 1] }], { ...opts, mark: undefined }),
+  );
+  assertEquals(countColor(plain.rgba, LINE_MARK_COLOR), 0);
+});
+
+Deno.test("lineChart keeps its legend off the mark's line, ring and label", () => {
+  // A peak at x = 5 leaves both upper corners free; without a mark the legend takes the right.
+  const s = [{ name: "peak", x: [0, 5, 10], y: [0, 1, 0] }];
+  const opts = { width: 400, height: 300 };
+  const plain = decodePng(lineChart(s, opts));
+  const at0 = findText(plain, "peak");
+  assertEquals(at0.length, 1);
+  assert(at0[0].x > 200 && at0[0].y < 150, `legend in the upper right: ${at0[0].x}, ${at0[0].y}`);
+  // A mark at x = 9 crosses that corner: the legend moves to the upper left, and the mark's
+  // label is drawn whole in its colour.
+  const d = decodePng(lineChart(s, { ...opts, mark: { x: 9, y: 0.2, label: "k = 9" } }));
+  const at = findText(d, "peak");
+  assertEquals(at.length, 1);
+  assert(at[0].x < 200 && at[0].y < 150, `legend in the upper left: ${at[0].x}, ${at[0].y}`);
+  assertEquals(findText(d, "k = 9", { color: LINE_MARK_COLOR }).length, 1);
 });
