@@ -375,6 +375,13 @@ export const tuneCommand: Command = {
             isolate ? "each trial in its own process" : "the trials in a child process"
           }`,
       );
+      if (Object.keys(override).length) {
+        console.log(
+          `starting from the ${
+            isSoftwareAdapter(info) ? "software" : "GPU"
+          } default with SEISDEC_TUNING ${JSON.stringify(override)}`,
+        );
+      }
     }
     const fmtTiming = (t: Timing) =>
       [
@@ -458,7 +465,7 @@ export const tuneCommand: Command = {
           ...t.trainMs.map((ms, i) =>
             `training b${workload.batches[i]} ${perSec(workload.batches[i], ms)}/s`
           ),
-          `inference ${perSec(t.inferBatch, t.inferMs)}/s`,
+          `inference ${perSec(t.inferBatch, t.inferMs)}/s (passes of ${t.inferBatch})`,
         ].join(", ");
       console.log(`  start: ${rates(fastest({}))}`);
       if (Object.keys(result.best).length) console.log(`  best:  ${rates(fastest(result.best))}`);

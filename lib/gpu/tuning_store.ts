@@ -25,7 +25,8 @@ import { UserError } from "../util/errors.ts";
  * @param where What the text is, for errors.
  * @returns the fields.
  * @throws Error when the text is not a JSON object of known fields, each of the type the
- *   {@linkcode Tuning} field takes.
+ *   {@linkcode Tuning} field takes; a number must be a positive integer (`convTile` and
+ *   `convTransposeTile` multiples of 4, `splitLanes` a power of two up to 64).
  * @example
  * ```ts
  * import { parseTuning } from "./tuning_store.ts";
@@ -56,8 +57,25 @@ export function parseTuning(raw: string, where: string): Partial<Tuning> {
         }: found ${JSON.stringify(x)}`,
       );
     }
+    if (kind === "number") checkCount(k, x as number, where);
   }
   return v as Partial<Tuning>;
+}
+
+/**
+ * Refuses a numeric tuning field that no dispatcher can use as written: each counts
+ * something (invocations, channels, pixels, steps, samples), so it must be a positive
+ * integer; the channel tiles are multiples of 4 and the split-K lanes a power of two ≤ 64.
+ * Before, 0 or 6 was accepted and quietly rounded or clamped where used, so that `cli.ts tune`
+ * timed and stored a tuning that did not run as it read.
+ */
+function checkCount(k: string, x: number, where: string): void {
+  const fail = (what: string) => {
+    throw new Error(`${where}: field "${k}" must be ${what}: found ${x}`);
+  };
+  if (!Number.isInteger(x) || x < 1) fail("a positive integer");
+  if ((k === "convTile" || k === "convTransposeTile") && x % 4 !== 0) fail("a multiple of 4");
+  if (k === "splitLanes" && (x > 64 || (x & (x - 1)) !== 0)) fail("a power of two up to 64");
 }
 
 /** The `format` field of a stored tuning file. */

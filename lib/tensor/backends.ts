@@ -23,6 +23,7 @@ import {
   tuningValue,
 } from "../gpu/kernels.ts";
 import { parseTuning, readStoredTuning } from "../gpu/tuning_store.ts";
+import { UserError } from "../util/errors.ts";
 import type { Backend } from "./backend.ts";
 import { cpuBackend } from "./cpu_backend.ts";
 import { createGpuBackend } from "./gpu_backend.ts";
@@ -63,7 +64,8 @@ export function isSoftwareAdapter(
  * `{"convTile": 8}`), for measuring other choices on an adapter.
  *
  * @returns the fields to override (none when unset).
- * @throws Error when the variable is not a JSON object of known fields.
+ * @throws {UserError} when the variable is not a JSON object of known fields, each of its
+ *   kind (see {@linkcode parseTuning}).
  */
 export function tuningOverride(): Partial<Tuning> {
   let raw: string | undefined;
@@ -72,7 +74,13 @@ export function tuningOverride(): Partial<Tuning> {
   } catch {
     return {};
   }
-  return raw ? parseTuning(raw, "SEISDEC_TUNING") : {};
+  if (!raw) return {};
+  try {
+    return parseTuning(raw, "SEISDEC_TUNING");
+  } catch (e) {
+    // The user's setting: one line and status 2 from the CLI, not a stack trace.
+    throw new UserError((e as Error).message);
+  }
 }
 
 /**

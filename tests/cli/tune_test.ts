@@ -11,6 +11,14 @@ import { storedTuningPath, TUNING_FORMAT, tuningFileStem } from "../../lib/gpu/t
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 
+/** Sets an environment variable (unset: undefined) and returns a function that restores it. */
+function setEnv(name: string, value: string | undefined): () => void {
+  const before = Deno.env.get(name);
+  if (value === undefined) Deno.env.delete(name);
+  else Deno.env.set(name, value);
+  return () => before === undefined ? Deno.env.delete(name) : Deno.env.set(name, before);
+}
+
 /** Runs cli.ts in this process with SEISDEC_TUNING_DIR set to `dir`, capturing its output. */
 async function tune(dir: string, ...args: string[]) {
   const out: string[] = [], err: string[] = [];
@@ -176,6 +184,77 @@ gpuTest(
     } finally {
       if (before === undefined) Deno.env.delete("SEISDEC_TUNING");
       else Deno.env.set("SEISDEC_TUNING", before);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+gpuTest(
+  "cli: tune starts from SEISDEC_TUNING's fields, varies the others from them, and stores them",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const adapter = await adapterName();
+    // packCache is searched (the software default is true: the override flips the start);
+    // inferBatch is not, and shows in the start's inference passes, timed by the child.
+    const env = { packCache: false, inferBatch: 1024 };
+    const restore = setEnv("SEISDEC_TUNING", JSON.stringify(env));
+    try {
+      const r = await tune(dir, ...SMALL, "--fields", "packCache");
+      assertEquals(r.code, 0, r.err);
+      assert(r.out.includes(`with SEISDEC_TUNING ${JSON.stringify(env)}`), r.out);
+      assert(
+        /^ {2}start: training b4 [\d,]+\/s, inference [\d,]+\/s \(passes of 1024\)$/m.test(r.out),
+        r.out,
+      );
+      const s = JSON.parse(await Deno.readTextFile(storedTuningPath(adapter, dir)!));
+      // The start is the override itself; the one candidate is packCache's other value, true
+      // (without the override it would be false, the default's other value).
+      assertEquals(s.trials[0].tuning, {});
+      assertEquals(s.trials[1].tuning, { packCache: true });
+      // The stored tuning is the override with the best over it: a later run without
+      // SEISDEC_TUNING gets the same.
+      assertEquals(s.tuning.inferBatch, 1024);
+      assert(s.tuning.packCache === false || s.tuning.packCache === true, JSON.stringify(s.tuning));
+      const best = s.tuning.packCache ? { packCache: true } : {};
+      assert(
+        r.out.includes(`best: ${JSON.stringify({ ...env, ...best })} over the default`),
+        r.out,
+      );
+
+      // A search interrupted under another SEISDEC_TUNING is not resumed under this one.
+      const progress = join(dir, `${tuningFileStem(adapter)}.progress.json`);
+      await Deno.writeTextFile(
+        progress,
+        JSON.stringify({
+          adapter,
+          workload: {
+            batches: [4],
+            config: { inputShape: [1, 24, 20], latentDim: 9 },
+            seconds: 0.2,
+          },
+          base: {},
+          trials: [],
+        }),
+      );
+      const other = await tune(dir, ...SMALL, "--fields", "packCache", "--resume", "--dry-run");
+      assertEquals(other.code, 2, other.out);
+      assert(
+        other.err.includes("Cannot resume") && other.err.includes(`with ${JSON.stringify(env)}`),
+        other.err,
+      );
+      await Deno.remove(progress);
+
+      // A field no dispatcher can use as written is refused before any trial, naming it.
+      setEnv("SEISDEC_TUNING", '{"convTile": 0}');
+      const bad = await tune(dir, ...SMALL, "--dry-run");
+      assertEquals(bad.code, 2, bad.out);
+      assert(
+        bad.err.includes('SEISDEC_TUNING: field "convTile" must be a positive integer: found 0'),
+        bad.err,
+      );
+      assert(!bad.out.includes("start"), bad.out);
+    } finally {
+      restore();
       await Deno.remove(dir, { recursive: true });
     }
   },

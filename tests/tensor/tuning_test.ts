@@ -57,6 +57,31 @@ Deno.test("a tuning with a field of the wrong type is refused, naming the field 
   assertThrows(() => parseTuning('{"inFlight": "4"}', "x"), Error, "must be a number");
   assertThrows(() => parseTuning('{"matmul": "fast"}', "x"), Error, '"tiled" or "blocked"');
   assertThrows(() => parseTuning("[1]", "x"), Error, "must be a JSON object");
+  // Numbers count things: 0, fractions and negatives were accepted and then rounded or clamped
+  // where used (convTile 0 ran as 4, inferBatch 0 as 1), so tune timed and stored them as read.
+  for (
+    const [raw, what] of [
+      ['{"convTile": 0}', "a positive integer"],
+      ['{"inferBatch": 0}', "a positive integer"],
+      ['{"splitTarget": -256}', "a positive integer"],
+      ['{"inFlight": 2.5}', "a positive integer"],
+      ['{"convTile": 6}', "a multiple of 4"],
+      ['{"convTransposeTile": 2}', "a multiple of 4"],
+      ['{"splitLanes": 12}', "a power of two up to 64"],
+      ['{"splitLanes": 128}', "a power of two up to 64"],
+    ]
+  ) {
+    const field = raw.split('"')[1];
+    assertThrows(
+      () => parseTuning(raw, "SEISDEC_TUNING"),
+      Error,
+      `field "${field}" must be ${what}`,
+    );
+  }
+  assertEquals(
+    parseTuning('{"convTile": 20, "splitLanes": 1, "inferBatch": 7, "splitTarget": 4}', "x"),
+    { convTile: 20, splitLanes: 1, inferBatch: 7, splitTarget: 4 },
+  );
   assertEquals(parseTuning('{"matmul": "tiled", "foldActGrad": false}', "x"), {
     matmul: "tiled",
     foldActGrad: false,
