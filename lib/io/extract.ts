@@ -518,12 +518,13 @@ export async function processSample(
       window,
     });
     const nt = s.times.length;
+    const floor = psdFloor(s.psd, g.k0, F, T, nt, sc.scaling, `${what} (${src})`, g.freqs, g.times);
     for (let f = 0; f < F; f++) {
       const row = (g.k0 + f) * nt;
       for (let t = 0; t < T; t++) {
         let v = s.psd[row + t];
-        if (sc.scaling === "log10") v = Math.log10(Math.max(v, 1e-30));
-        else if (sc.scaling === "db") v = 10 * Math.log10(Math.max(v, 1e-30));
+        if (sc.scaling === "log10") v = Math.log10(Math.max(v, floor));
+        else if (sc.scaling === "db") v = 10 * Math.log10(Math.max(v, floor));
         out[(c * F + f) * T + t] = v;
       }
     }
@@ -532,11 +533,66 @@ export async function processSample(
     if (!Number.isFinite(out[i])) {
       throw new SampleError(
         "nan",
-        `Cannot use sample ${task.id}: its spectrogram holds ${out[i]} (float32 overflow?)`,
+        `Cannot use sample ${task.id}: its spectrogram holds ${out[i]} at element ${i}`,
       );
     }
   }
   return { data: out, referenceTime: tref };
+}
+
+/** The largest finite float32, and the smallest normal one. */
+const F32_MAX = 3.4028234663852886e38, F32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/**
+ * The floor a cropped PSD is clipped to before its logarithm, and the checks that it can be
+ * stored as float32. The floor is 1e-30 (−300 dB), or 300 dB below the crop's peak where that
+ * peak is below 1: data in small units (1e-30 m/s) keep their spectrogram instead of flattening
+ * to a constant −300 dB. A PSD that overflowed float64 (amplitudes beyond ~1e150), a crop with
+ * no power at all, and for the linear `psd` scaling a peak beyond float32's range or below its
+ * normal range (all but zeros after the cast), are refused, naming the channel and the bin.
+ *
+ * @returns the floor.
+ * @throws {SampleError} "out of range".
+ */
+function psdFloor(
+  psd: Float64Array,
+  k0: number,
+  F: number,
+  T: number,
+  nt: number,
+  scaling: string,
+  what: string,
+  freqs: Float64Array,
+  times: Float64Array,
+): number {
+  let peak = 0, pf = 0, pt = 0;
+  for (let f = 0; f < F; f++) {
+    for (let t = 0; t < T; t++) {
+      const v = psd[(k0 + f) * nt + t];
+      if (!(v <= peak)) [peak, pf, pt] = [v, f, t]; // NaN and Infinity win, to be reported
+    }
+  }
+  const at = `${freqs[pf].toPrecision(4)} Hz, ${times[pt].toFixed(2)} s`;
+  if (!Number.isFinite(peak)) {
+    throw new SampleError(
+      "out of range",
+      `Cannot use ${what}: its PSD is ${peak} at ${at}: the amplitudes overflow float64 when squared`,
+    );
+  }
+  if (peak === 0) {
+    throw new SampleError("flat", `Cannot use ${what}: its PSD is 0 throughout the crop`);
+  }
+  if (scaling === "psd" && (peak > F32_MAX || peak < F32_MIN_NORMAL)) {
+    throw new SampleError(
+      "out of range",
+      `Cannot use ${what}: its PSD peaks at ${peak.toPrecision(3)} (${at}), ${
+        peak > F32_MAX
+          ? "beyond float32's largest value 3.4e38"
+          : "below float32's normal range (1.2e-38)"
+      }, so the spectrogram cannot be stored: use "scaling": "db" or "log10" (--scaling), or data in other units`,
+    );
+  }
+  return Math.min(1e-30, peak * 1e-30);
 }
 
 /**

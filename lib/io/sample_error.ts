@@ -18,6 +18,7 @@ export type FailureReason =
   | "bad response"
   | "nan"
   | "flat"
+  | "out of range"
   | "pick outside trace"
   | "ambiguous pick"
   | "bad row"

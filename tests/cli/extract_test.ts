@@ -11,7 +11,14 @@ import {
   spectrogramGeometry,
   workerCount,
 } from "../../lib/io/extract_config.ts";
-import { runExtract, TRIM_PAD_S, trimAround } from "../../lib/io/extract.ts";
+import {
+  buildTasks,
+  InventoryCache,
+  processSample,
+  runExtract,
+  TRIM_PAD_S,
+  trimAround,
+} from "../../lib/io/extract.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { preprocessTrace } from "../../lib/signal/preprocess.ts";
 import { kaiser, spectrogram } from "../../lib/signal/stft.ts";
@@ -837,4 +844,78 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
+});
+
+Deno.test("extract: amplitudes of 1e19 and 1e-30 give the same dB spectrogram shifted; linear PSD beyond float32 is refused, naming the sample", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`;
+    await writeSynth(syn, { perClass: 1, seed: 11, classes: ["local_earthquake"] });
+    const good = parseCsvRecords(await Deno.readTextFile(`${syn}/manifest.csv`))[0];
+    const [tr] = await readMiniseedFile(`${syn}/${good.waveform}`);
+    // The trace in counts times 1, 1e19 (a PSD of ~1e43, past float32) and 1e-30 (~1e-55,
+    // below float32's normal range, and below the −300 dB floor that flattened it before).
+    const scales = [1, 1e19, 1e-30];
+    const rows = ["id,waveform,response,network,station,location,channel,reference_time,label"];
+    for (const s of scales) {
+      const data = Float64Array.from(Float32Array.from(tr.data, (v) => v * s));
+      await Deno.writeFile(`${syn}/x${s}.mseed`, await encodeMiniseed3([{ ...tr, data }]));
+      rows.push(
+        [`s${s}`, `x${s}.mseed`, "stations.xml", "SY", good.station, "00", good.channel]
+          .concat([good.reference_time, good.label]).join(","),
+      );
+    }
+    await Deno.writeTextFile(`${syn}/m.csv`, rows.join("\n") + "\n");
+    const base = JSON.parse(await Deno.readTextFile(`${syn}/extract.json`));
+    const run = async (scaling: string, remove: boolean) => {
+      const config = parseExtractConfig({
+        ...base,
+        input: { ...base.input, path: `${syn}/m.csv` },
+        preprocess: { ...base.preprocess, response: { ...base.preprocess?.response, remove } },
+        spectrogram: { ...base.spectrogram, scaling },
+      });
+      const out: (Float32Array | string)[] = [];
+      for (const t of await buildTasks(config)) {
+        try {
+          out.push((await processSample(t, config, new InventoryCache())).data);
+        } catch (e) {
+          out.push((e as Error).message);
+        }
+      }
+      return out;
+    };
+    for (const remove of [false, true]) {
+      const units = remove ? "m/s" : "counts";
+      for (const [scaling, perDecade] of [["db", 20], ["log10", 2]] as const) {
+        const [one, big, tiny] = await run(scaling, remove);
+        for (const [got, s] of [[big, 1e19], [tiny, 1e-30]] as const) {
+          assert(got instanceof Float32Array, `${units} ${scaling} x${s}: ${got}`);
+          // Power scales by s²: the spectrogram shifts by 20·log10(s) dB (2·log10(s) decades),
+          // everywhere; float32 rounding of values up to ~1000 dB: 1e-4 relative.
+          const shift = perDecade * Math.log10(s);
+          const want = Array.from(one as Float32Array, (v) => v + shift);
+          assertClose(got, want, 1e-3 * Math.abs(shift) / 100 + 1e-3, 1e-5, `${units} ${scaling}`);
+        }
+      }
+    }
+    // Linear PSD: the first sample as before; the others cannot be float32, and say so.
+    const [one, big, tiny] = await run("psd", false);
+    assert(one instanceof Float32Array && one.every((v) => v > 0 && Number.isFinite(v)));
+    for (
+      const [msg, id, what] of [[big, "s10000000000000000000", "beyond float32's largest value"], [
+        tiny,
+        "s1e-30",
+        "below float32's normal range",
+      ]] as const
+    ) {
+      assert(typeof msg === "string", `${id} was not refused`);
+      assert(
+        msg.includes(`of sample ${id} (`) && msg.includes(what) && msg.includes('"db"') &&
+          /its PSD peaks at [\d.e+-]+ \([\d.]+ Hz, -?[\d.]+ s\)/.test(msg),
+        msg,
+      );
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
