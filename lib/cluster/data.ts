@@ -28,6 +28,50 @@ export interface DatasetLike {
   readonly samples?: readonly { id: string; label: string | null }[];
 }
 
+/** The largest finite float32. */
+const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * Reads a batch for the model and checks that float32 can train on it: every value finite,
+ * and small enough that the batch's sum of squared errors (the reconstruction loss, summed in
+ * float32 before it is divided by the batch's size) cannot overflow: `max|x|² · values < 3.4e38 / 16`.
+ * Without the check, spectrograms of linear PSD in counts (1e38) with `--normalize none` made
+ * the loss Infinity at the first step, reported as a learning rate too large.
+ *
+ * @param ds The dataset.
+ * @param indices Sample indices.
+ * @param normalize Per-sample normalisation.
+ * @param op What reads it, for the error (e.g. "pretrain").
+ * @returns the batch, as {@linkcode DatasetLike.readBatch}.
+ * @throws {RangeError} naming the first sample (id and index) that breaks either rule, its
+ *   value, and the normalisations that bring it to [−1, 1].
+ */
+export function readModelBatch(
+  ds: DatasetLike,
+  indices: ArrayLike<number>,
+  normalize: Normalize,
+  op: string,
+): Float32Array {
+  const x = ds.readBatch(indices, normalize);
+  const per = x.length / Math.max(1, indices.length);
+  const limit = Math.sqrt(F32_MAX / 16 / Math.max(1, x.length));
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (Number.isFinite(v) && Math.abs(v) <= limit) continue;
+    const b = Math.floor(i / per), idx = indices[b];
+    const name = `sample ${ds.samples?.[idx]?.id ?? idx} (index ${idx})`;
+    const how = normalize === "none" ? "without normalisation" : `after --normalize ${normalize}`;
+    throw new RangeError(
+      Number.isFinite(v)
+        ? `Cannot ${op}: ${name} holds ${v} at element ${i - b * per} ${how}: the model's ` +
+          `float32 loss overflows past |x| = ${limit.toPrecision(3)} for a batch of ` +
+          `${indices.length}: use --normalize maxabs, l2 or minmax (or --scaling db at extract)`
+        : `Cannot ${op}: ${name} holds ${v} at element ${i - b * per}: expected finite values`,
+    );
+  }
+  return x;
+}
+
 /** An in-memory dataset over a Float32Array [N, C, F, T]. */
 export class MemoryDataset implements DatasetLike {
   /** Number of samples. */

@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import { gmm } from "./gmm.ts";
 import { kmeans } from "./kmeans.ts";
-import { datasetFingerprint, type DatasetLike, type Normalize } from "./data.ts";
+import { datasetFingerprint, type DatasetLike, type Normalize, readModelBatch } from "./data.ts";
 import {
   checkStageRecord,
   checkTrainingBatch,
@@ -555,7 +555,7 @@ export async function finetune(
       // The last batch of a pass is shorter when n is not a multiple of the batch size.
       const idx = [...order.subarray(pos, Math.min(n, pos + cfg.batchSize))];
       pos += idx.length;
-      const batch = ds.readBatch(idx, norm);
+      const batch = readModelBatch(ds, idx, norm, "finetune");
       let pBatch: Float32Array | null = null;
       if (cfg.target === "dataset") {
         pBatch = new Float32Array(idx.length * k);
@@ -685,7 +685,7 @@ export async function assignAll(
   await pipelined(Math.ceil(n / batchSize), (b) => {
     const s = b * batchSize;
     const idx = Array.from({ length: Math.min(batchSize, n - s) }, (_, i) => s + i);
-    const batch = ds.readBatch(idx, normalize);
+    const batch = readModelBatch(ds, idx, normalize, "assign");
     const [zt, qt] = noGrad(() =>
       tidy(() => {
         const z = ae.encode(Tensor.fromArray(batch, [idx.length, ...ds.sampleShape], device));

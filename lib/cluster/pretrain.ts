@@ -36,7 +36,7 @@ import { UserError } from "../util/errors.ts";
 import { z } from "../deps.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { lineChart } from "../plot/mod.ts";
-import { datasetFingerprint, type DatasetLike, type Normalize } from "./data.ts";
+import { datasetFingerprint, type DatasetLike, type Normalize, readModelBatch } from "./data.ts";
 
 /** Pretraining settings. */
 export interface PretrainConfig {
@@ -311,7 +311,7 @@ export async function pretrain(
       // submitted before step s's loss comes back (see lib/util/pipeline.ts).
       await pipelined(steps, (s) => {
         const idx = order.slice(s * bs, (s + 1) * bs);
-        const batch = ds.readBatch(idx, cfg.normalize);
+        const batch = readModelBatch(ds, idx, cfg.normalize, "pretrain");
         const loss = tidy(() => {
           const x = Tensor.fromArray(batch, [idx.length, ...shape], device);
           set.zeroGrad();
@@ -396,7 +396,7 @@ async function evalLoss(
   const bs = cfg.batchSize;
   await pipelined(Math.ceil(idx.length / bs), (s) => {
     const b = idx.slice(s * bs, (s + 1) * bs);
-    const batch = ds.readBatch(b, cfg.normalize);
+    const batch = readModelBatch(ds, b, cfg.normalize, "pretrain");
     const l = noGrad(() =>
       tidy(() => {
         const x = Tensor.fromArray(batch, [b.length, ...ds.sampleShape], device);
@@ -623,7 +623,7 @@ export async function encodeAll(
   await pipelined(Math.ceil(ds.count / batchSize), (b) => {
     const s = b * batchSize;
     const idx = Array.from({ length: Math.min(batchSize, ds.count - s) }, (_, i) => s + i);
-    const batch = ds.readBatch(idx, normalize);
+    const batch = readModelBatch(ds, idx, normalize, "encode");
     const z = noGrad(() =>
       tidy(() => ae.encode(Tensor.fromArray(batch, [idx.length, ...ds.sampleShape], device)))
     );
