@@ -1,4 +1,4 @@
-import { calinskiHarabasz, daviesBouldin } from "../../lib/metrics/internal.ts";
+import { calinskiHarabasz, daviesBouldin, withinClusterSS } from "../../lib/metrics/internal.ts";
 import { assertAlmostEquals, assertEquals, assertThrows } from "../_assert.ts";
 
 // Hand-worked 2-D case: A = {(0,0), (2,0)}, B = {(10,0), (10,4), (13,0)}; n = 5, k = 2.
@@ -15,6 +15,16 @@ Deno.test("Calinski-Harabasz index on a hand-worked case", () => {
   assertAlmostEquals(calinskiHarabasz(X, 5, 2, L), want, 1e-12 * want);
   // Zero within-cluster dispersion: 1, as scikit-learn.
   assertEquals(calinskiHarabasz([0, 0, 5, 5], 4, 1, [0, 0, 1, 1]), 1);
+});
+
+Deno.test("within-cluster sum of squares on the hand-worked case", () => {
+  // W = 1 + 1 + (1 + 16/9) + (1 + 64/9) + (4 + 16/9), as in the Calinski-Harabasz case.
+  const want = 2 + (1 + 16 / 9) + (1 + 64 / 9) + (4 + 16 / 9);
+  assertAlmostEquals(withinClusterSS(X, 5, 2, L), want, 1e-12 * want);
+  // One cluster: the total sum of squares about the mean (7, 0.8).
+  const total = [[0, 0], [2, 0], [10, 0], [10, 4], [13, 0]]
+    .reduce((s, [a, b]) => s + (a - 7) ** 2 + (b - 0.8) ** 2, 0);
+  assertAlmostEquals(withinClusterSS(X, 5, 2, [1, 1, 1, 1, 1]), total, 1e-12 * total);
 });
 
 Deno.test("Davies-Bouldin index on a hand-worked case", () => {
@@ -34,6 +44,10 @@ Deno.test("Davies-Bouldin index on a hand-worked case", () => {
 Deno.test("internal indices refuse bad shapes and a single cluster, naming the index", () => {
   assertThrows(() => calinskiHarabasz([0, 1, 2], 2, 2, [0, 1]), TypeError, "n * d = 4");
   assertThrows(() => daviesBouldin([0, 1], 2, 1, [0]), TypeError, "expected 2 labels");
+  // More labels than points are refused too, not read past.
+  assertThrows(() => daviesBouldin([0, 1], 2, 1, [0, 1, 1]), TypeError, "found 3");
+  assertThrows(() => withinClusterSS([0, 1, 2], 2, 1, [0, 1]), TypeError, "within-cluster");
+  assertThrows(() => withinClusterSS([0, 1], 2, 1, [0]), TypeError, "expected 2 labels");
   assertThrows(() => calinskiHarabasz([0, 1, 2], 3, 1, [4, 4, 4]), RangeError, "Calinski");
   assertThrows(() => calinskiHarabasz([0, 1, 2], 3, 1, [0, 1, 2]), RangeError, "n - 1 = 2");
   assertThrows(() => daviesBouldin([0, 1], 2, 1, [1, 1]), RangeError, "Davies");
