@@ -17,6 +17,10 @@ Deno.test("clusteringAccuracy is 1 on a permuted labelling and maps clusters to 
   assertEquals([...mapping.entries()].sort(), [[3, 1], [5, 2], [7, 0]]);
 });
 
+Deno.test("clusteringAccuracy refuses no samples (0 / 0)", () => {
+  assertThrows(() => clusteringAccuracy([], []), RangeError, "at least one sample");
+});
+
 Deno.test("clusteringAccuracy on a hand-worked case: one error in six is 5/6", () => {
   assertEquals(clusteringAccuracy([0, 0, 0, 1, 1, 1], [1, 1, 0, 0, 0, 0]).acc, 5 / 6);
   // Three clusters for two classes: the smallest cluster (one point) is unmatched and wrong.
@@ -48,6 +52,10 @@ Deno.test("nmi and ari are 1 for identical partitions up to renaming", () => {
   assertAlmostEquals(ari(t, p), 1, 1e-12);
   assertEquals(nmi([1, 1, 1], [2, 2, 2]), 1);
   assertEquals(ari([1, 1, 1], [2, 2, 2]), 1);
+  // Here I/H rounds to 1 + 2^-52 (the entropies and the information sum in different orders);
+  // NMI stays in [0, 1].
+  const u = [1, 1, 4, 3, 3, 0, 1, 3, 1, 2];
+  assertEquals(nmi(u, u.map((v) => 10 - v)), 1);
 });
 
 Deno.test("nmi is 0 and ari is negative for an exactly independent 2x2 labelling", () => {
@@ -78,6 +86,10 @@ Deno.test("confusionMatrix counts classes by rows and clusters by columns", () =
 Deno.test("clusterSizes counts empty clusters and rejects out-of-range labels", () => {
   assertEquals(clusterSizes(new Int32Array([0, 0, 3]), 5), [2, 0, 0, 1, 0]);
   assertThrows(() => clusterSizes([0, 5], 5), RangeError, "[0, 5)");
+  assertThrows(() => clusterSizes([0, -1], 5), RangeError, "label 1 is -1");
+  assertThrows(() => clusterSizes([0, 1.5], 5), RangeError, "label 1 is 1.5");
+  assertThrows(() => clusterSizes([0], 2.5), RangeError, "k must be an integer >= 0");
+  assertThrows(() => clusterSizes([0], -1), RangeError, "k must be an integer >= 0");
 });
 
 Deno.test("encodeLabels gives sorted classes and -1 for unknown", () => {
