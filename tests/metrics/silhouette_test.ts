@@ -31,9 +31,31 @@ Deno.test("silhouette samples reproducibly above sampleSize and is exact at or b
   assertEquals(silhouette(x, n, 2, labels, { sampleSize: 300 }), exact);
   const a = silhouette(x, n, 2, labels, { sampleSize: 100, seed: 5 });
   assertEquals(silhouette(x, n, 2, labels, { sampleSize: 100, seed: 5 }), a);
+  // The seed defaults to 0.
+  const zero = silhouette(x, n, 2, labels, { sampleSize: 100, seed: 0 });
+  assertEquals(silhouette(x, n, 2, labels, { sampleSize: 100 }), zero);
+  assertNotEquals(zero, a);
   assertNotEquals(a, exact);
   // A 1/3 sample estimates the mean of per-point scores in [-1, 1] within a few 0.05.
   assertAlmostEquals(a, exact, 0.1);
+});
+
+Deno.test("silhouette scores 0 where a = b = 0 (coincident clusters), as scikit-learn", () => {
+  // Clusters 0 and 1 sit on the same point: a = b = 0, (b - a) / max(a, b) is 0/0 -> 0.
+  // Cluster 2's points: a = 0, b = 5 -> 1. Mean (0 * 4 + 1 * 2) / 6.
+  const s = silhouette(new Float64Array([0, 0, 0, 0, 5, 5]), 6, 1, [0, 0, 1, 1, 2, 2]);
+  assertAlmostEquals(s, 1 / 3, 1e-15);
+});
+
+Deno.test("silhouette rejects a sampleSize that is not an integer >= 2", () => {
+  const x = new Float64Array([0, 1, 5, 6]);
+  for (const sampleSize of [2.5, 1, 0, NaN]) {
+    assertThrows(
+      () => silhouette(x, 4, 1, [0, 0, 1, 1], { sampleSize }),
+      RangeError,
+      `sampleSize must be an integer >= 2: current value is ${sampleSize}`,
+    );
+  }
 });
 
 Deno.test("silhouette rejects a single cluster and one cluster per point", () => {
