@@ -1,4 +1,11 @@
-import { assert, assertAlmostEquals, assertClose, assertEquals, assertThrows } from "../_assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertClose,
+  assertEquals,
+  assertNotEquals,
+  assertThrows,
+} from "../_assert.ts";
 import { kmeans } from "../../lib/cluster/kmeans.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
@@ -137,5 +144,169 @@ Deno.test("kmeans++ seeds one centre in each of four small far blobs beside a la
       assertEquals(res.labels[i], map.get(truth[i]), `seed ${seed}, point ${i}`);
     }
     assertEquals(new Set(map.values()).size, 5, `seed ${seed}`);
+  }
+});
+
+/** `n` points uniform in [0, 10)^d: no cluster structure, so restarts end in different minima. */
+function uniform(n: number, d: number, seed: number): Float64Array {
+  const r = new Rng(seed);
+  return new Float64Array(n * d).map(() => 10 * r.next());
+}
+
+Deno.test("kmeans keeps the restart of lowest inertia; nInit defaults to 100", () => {
+  // The restarts draw from one Rng in turn (only k-means++ seeding draws), so nInit runs from
+  // Rng(s) are the single runs that share one Rng(s) object.
+  const n = 300, d = 2, k = 6;
+  const x = uniform(n, d, 4);
+  const shared = new Rng(7);
+  const singles = Array.from({ length: 100 }, () => kmeans(x, n, d, { k, nInit: 1, rng: shared }));
+  const inertias = singles.map((s) => s.inertia);
+  const min = Math.min(...inertias), first = inertias.indexOf(min);
+  assert(new Set(inertias.map((v) => v.toFixed(6))).size > 3, "restarts differ");
+  assert(first >= 10, `the best restart is number ${first}`); // so nInit 10 would miss it
+  const best = kmeans(x, n, d, { k, nInit: 100, rng: new Rng(7) });
+  assertEquals(best.inertia, min);
+  assertEquals(best.labels, singles[first].labels);
+  assertEquals(best.centers, singles[first].centers);
+  // Unset: 100 restarts, from seed 0.
+  const defaults = { nInit: 100, seed: 0, maxIter: 1000, tol: 1e-4 };
+  assertEquals(kmeans(x, n, d, { k }), kmeans(x, n, d, { k, ...defaults }));
+  assertNotEquals(kmeans(x, n, d, { k }), kmeans(x, n, d, { k, ...defaults, tol: 1e-1 }));
+});
+
+Deno.test("kmeans stops at a Lloyd fixed point: nearest-centre labels, centres the means", () => {
+  // The last case needs the Elkan lower bound of a point to drop by the largest shift of the
+  // other centres (a bound loosened by less kept a point on a farther centre there).
+  for (
+    const [n, d, k, seed] of [[400, 3, 8, 1], [400, 3, 8, 2], [400, 3, 8, 3], [300, 2, 15, 25]]
+  ) {
+    const x = uniform(n, d, seed);
+    const res = kmeans(x, n, d, { k, nInit: 1, seed, tol: 0 });
+    for (let i = 0; i < n; i++) {
+      let best = -1, bestD = Infinity;
+      for (let c = 0; c < k; c++) {
+        let s = 0;
+        for (let t = 0; t < d; t++) s += (x[i * d + t] - res.centers[c * d + t]) ** 2;
+        if (s < bestD) [best, bestD] = [c, s];
+      }
+      assertEquals(res.labels[i], best, `seed ${seed}, point ${i}`);
+    }
+    for (let c = 0; c < k; c++) {
+      const members = [...res.labels.keys()].filter((i) => res.labels[i] === c);
+      assert(members.length > 0, `seed ${seed}: cluster ${c} is empty`);
+      for (let t = 0; t < d; t++) {
+        const mean = members.reduce((s, i) => s + x[i * d + t], 0) / members.length;
+        assertAlmostEquals(res.centers[c * d + t], mean, 1e-12);
+      }
+    }
+    // With tol 0 the run stops at the first iteration whose labels do not change: one
+    // iteration fewer leaves the same labels, two fewer do not.
+    const N = res.nIter;
+    assert(N >= 3, `seed ${seed}: ${N} iterations`);
+    const at = (maxIter: number) => kmeans(x, n, d, { k, nInit: 1, seed, tol: 0, maxIter });
+    assertEquals(at(N - 1).labels, res.labels);
+    assert(at(N - 2).labels.some((l, i) => l !== res.labels[i]), `seed ${seed}`);
+    assertEquals(at(N - 1).nIter, N - 1);
+  }
+});
+
+Deno.test("kmeans is scale invariant: tol is relative to the data's variance", () => {
+  // Scaling by 2^10 is exact in every step, so a tolerance relative to the variance stops at
+  // the same iteration with the same labels and centres x 1024.
+  const n = 500, d = 2, k = 7;
+  const x = uniform(n, d, 11);
+  const big = x.map((v) => v * 1024);
+  for (const tol of [1e-4, 1e-2]) {
+    const a = kmeans(x, n, d, { k, nInit: 3, seed: 5, tol });
+    const b = kmeans(big, n, d, { k, nInit: 3, seed: 5, tol });
+    assertEquals(b.nIter, a.nIter);
+    assertEquals(b.labels, a.labels);
+    assertEquals(b.centers, a.centers.map((v) => v * 1024));
+  }
+});
+
+Deno.test("kmeans stops when the squared centre shift is within tol x the mean per-feature variance", () => {
+  // Replay one restart iteration by iteration (maxIter = 1, 2, ...) to get the centres after
+  // each, hence the squared shift of iteration m >= 2; then tol just above the shift of an
+  // iteration m where the labels still change must stop the run there.
+  const n = 600, d = 3, k = 9, seed = 4;
+  const x = uniform(n, d, 8);
+  // Mean over features of the (population) variance, as scikit-learn's tol scaling.
+  let mv = 0;
+  for (let t = 0; t < d; t++) {
+    let m = 0, v = 0;
+    for (let i = 0; i < n; i++) m += x[i * d + t] / n;
+    for (let i = 0; i < n; i++) v += (x[i * d + t] - m) ** 2 / n;
+    mv += v / d;
+  }
+  const full = kmeans(x, n, d, { k, nInit: 1, seed, tol: 0 });
+  assert(full.nIter >= 8, `${full.nIter} iterations`);
+  const steps = Array.from(
+    { length: full.nIter },
+    (_, m) => kmeans(x, n, d, { k, nInit: 1, seed, tol: 0, maxIter: m + 1 }),
+  );
+  const shift = (m: number) =>
+    // squared shift of iteration m (1-based), m >= 2
+    steps[m - 1].centers.reduce((s, v, j) => s + (v - steps[m - 2].centers[j]) ** 2, 0);
+  // The first iteration m >= 3 whose shift is below every earlier one from 2.
+  let m = 3;
+  while (shift(m) >= Math.min(...Array.from({ length: m - 2 }, (_, j) => shift(j + 2)))) m++;
+  assert(m < full.nIter - 1, `m ${m} of ${full.nIter}`);
+  const tol = (shift(m) * 1.000001) / mv;
+  const res = kmeans(x, n, d, { k, nInit: 1, seed, tol });
+  assertEquals(res.nIter, m);
+  assertEquals(res.labels, steps[m - 1].labels);
+  // A tol just below it runs on past m.
+  assert(kmeans(x, n, d, { k, nInit: 1, seed, tol: (shift(m) * 0.999999) / mv }).nIter > m);
+});
+
+Deno.test("kmeans++ keeps the best of 2 + floor(ln k) D² candidates (scikit-learn's greedy seeding)", () => {
+  // Replay the seeding with the same Rng calls: the first centre rng.int(n); then per centre,
+  // 2 + floor(ln k) candidates, each the first point whose running sum of D² reaches
+  // rng.next() * potential, keeping the one that leaves the least potential. One Lloyd step
+  // (maxIter 1) then moves each seed to the mean of the points nearest it.
+  const n = 200, d = 2, k = 9;
+  const x = uniform(n, d, 6);
+  const sq = (i: number, j: number) =>
+    (x[i * d] - x[j * d]) ** 2 + (x[i * d + 1] - x[j * d + 1]) ** 2;
+  for (const seed of [0, 1, 2]) {
+    const r = new Rng(seed);
+    const seeds = [r.int(n)];
+    let closest = Array.from({ length: n }, (_, i) => sq(i, seeds[0]));
+    const trials = 2 + Math.floor(Math.log(k));
+    assertEquals(trials, 4);
+    for (let c = 1; c < k; c++) {
+      const pot = closest.reduce((s, v) => s + v, 0);
+      const cands = Array.from({ length: trials }, () => {
+        const u = r.next() * pot;
+        let acc = 0;
+        for (let i = 0; i < n; i++) if ((acc += closest[i]) >= u) return i;
+        return n - 1;
+      });
+      let best: number[] = [], bestPot = Infinity, bestC = -1;
+      for (const ci of cands) {
+        const m = closest.map((v, i) => Math.min(v, sq(i, ci)));
+        const p = m.reduce((s, v) => s + v, 0);
+        if (p < bestPot) [best, bestPot, bestC] = [m, p, ci];
+      }
+      closest = best;
+      seeds.push(bestC);
+    }
+    const sums = new Float64Array(k * d), counts = new Float64Array(k);
+    for (let i = 0; i < n; i++) {
+      let c = 0;
+      for (let j = 1; j < k; j++) if (sq(i, seeds[j]) < sq(i, seeds[c])) c = j;
+      counts[c]++;
+      for (let t = 0; t < d; t++) sums[c * d + t] += x[i * d + t];
+    }
+    const res = kmeans(x, n, d, { k, nInit: 1, seed, maxIter: 1 });
+    for (let j = 0; j < k * d; j++) {
+      assertAlmostEquals(
+        res.centers[j],
+        sums[j] / counts[Math.floor(j / d)],
+        1e-12,
+        `seed ${seed}`,
+      );
+    }
   }
 });
