@@ -1,4 +1,4 @@
-import { assert, assertClose, assertThrows } from "../_assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import {
   applyResponse,
   evaluateResponse,
@@ -104,6 +104,35 @@ Deno.test("cosine spectral taper, time taper and detrend behave as ObsPy's", () 
   assertClose(x, want, 1e-15, 0, "taper shape");
   const y = detrendLinear(demean(new Float64Array(50).map((_, i) => 3 + 0.2 * i)));
   assertClose(y, new Float64Array(50), 1e-12, 0, "line removed");
+});
+
+Deno.test("demean and detrendLinear match SciPy's detrend (constant, linear)", () => {
+  const x = [1, 4, 2, 8, 5, 7, 3];
+  // scipy.signal.detrend(x, type='constant') and type='linear'
+  const constant = [
+    -3.2857142857142856,
+    -0.2857142857142856,
+    -2.2857142857142856,
+    3.7142857142857144,
+    0.7142857142857144,
+    2.7142857142857144,
+    -1.2857142857142856,
+  ];
+  const linear = [
+    -1.678571428571428,
+    0.785714285714286,
+    -1.7499999999999996,
+    3.7142857142857144,
+    0.17857142857142794,
+    1.6428571428571423,
+    -2.892857142857144,
+  ];
+  assertClose(demean(Float64Array.from(x)), Float64Array.from(constant), 1e-14, 0, "demean");
+  assertClose(detrendLinear(Float64Array.from(x)), Float64Array.from(linear), 1e-14, 0, "linear");
+  // One sample: the mean is removed (SciPy gives 0, or 1.8e-15 for linear).
+  assertEquals(detrendLinear(new Float64Array([5])), new Float64Array([0]));
+  assertEquals(demean(new Float64Array([5])), new Float64Array([0]));
+  assertEquals(demean(new Float64Array(0)), new Float64Array(0));
 });
 
 // A 40 Hz channel: the geophone, then three digital stages with closed-form magnitudes at their

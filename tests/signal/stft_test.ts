@@ -143,5 +143,24 @@ Deno.test("spectrogram rejects bad lengths with RangeError", () => {
   assertThrows(() => spectrogram(x, 10, { nperseg: 200 }), RangeError, "shorter than one segment");
   assertThrows(() => spectrogram(x, 10, { nperseg: 20, nfft: 24 }), RangeError, "power of two");
   assertThrows(() => spectrogram(x, 10, { nperseg: 20, noverlap: 20 }), RangeError, "noverlap");
+  // A fractional nperseg is named as such (not as the default window's length).
+  assertThrows(
+    () => spectrogram(x, 10, { nperseg: 20.5 }),
+    RangeError,
+    "nperseg must be >= 2: current value is 20.5",
+  );
+  assertThrows(() => spectrogram(x, 10, { nperseg: 1 }), RangeError, "nperseg must be >= 2");
+  assertThrows(() => spectrogram(x, 10, { nperseg: 20, noverlap: 2.5 }), RangeError, "noverlap");
+  assertThrows(() => spectrogram(x, 10, { nperseg: 20, noverlap: -1 }), RangeError, "noverlap");
+  assertThrows(
+    () => spectrogram(x, 10, { nperseg: 20, window: new Float64Array(19) }),
+    TypeError,
+    "window length 19 != nperseg 20",
+  );
+  assertThrows(
+    () => spectrogram(x, 10, { nperseg: 20, window: new Float64Array(21) }),
+    TypeError,
+    "window length 21 != nperseg 20",
+  );
   assert(spectrogram(x, 10, { nperseg: 20 }).nfft === 32, "default nfft = nextpow2(1.2·nperseg)");
 });
