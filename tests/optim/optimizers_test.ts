@@ -202,3 +202,81 @@ gpuTest(
     set.dispose();
   },
 );
+
+gpuTest(
+  "Adam's defaults are PyTorch's: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay",
+  async () => {
+    await webgpu();
+    const set = makeSet(4600);
+    const opt = new Adam(set);
+    assertEquals([opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weightDecay], [
+      1e-3,
+      0.9,
+      0.999,
+      1e-8,
+      0,
+    ]);
+    // A gradient of 1e-8 gives m̂ = 1e-8 and √v̂ = 1e-8 after one step: the update is
+    // lr·1e-8 / (1e-8 + eps) = lr / 2 with eps = 1e-8 (lr / 11 with 1e-7, lr with 0).
+    const init = Float64Array.from(await set.values.data());
+    setGrad(set, new Float64Array(set.values.size).fill(1e-8));
+    opt.update();
+    const values = await set.values.data();
+    opt.dispose();
+    set.dispose();
+    close(values, init.map((x) => x - 5e-4), 8 * U32, "parameters after one step with g = 1e-8");
+    // A given eps reaches the kernel: 1e-7 gives lr / 11.
+    const set2 = makeSet(4600);
+    const opt2 = new Adam(set2, { eps: 1e-7 });
+    setGrad(set2, new Float64Array(set2.values.size).fill(1e-8));
+    opt2.update();
+    const values2 = await set2.values.data();
+    opt2.dispose();
+    set2.dispose();
+    close(values2, init.map((x) => x - 1e-3 / 11), 8 * U32, "one step with eps = 1e-7");
+  },
+);
+
+gpuTest("Adam and SGD refuse hyper-parameters out of range, naming them", async () => {
+  await webgpu();
+  const set = makeSet(4700);
+  for (
+    const [cfg, msg] of [
+      [{ lr: -1e-3 }, "lr must be >= 0: current value is -0.001"],
+      [{ lr: NaN }, "lr must be >= 0"],
+      [{ eps: -1e-9 }, "eps must be >= 0"],
+      [{ weightDecay: -0.5 }, "weight decay must be >= 0"],
+      [{ betas: [1, 0.999] }, "betas must be in [0, 1): current value is 1"],
+      [{ betas: [0.9, 1] }, "betas must be in [0, 1): current value is 1"],
+      [{ betas: [-0.1, 0.999] }, "betas must be in [0, 1)"],
+    ] as [AdamConfig, string][]
+  ) {
+    assertThrows(() => new Adam(set, cfg), RangeError, msg);
+  }
+  assertThrows(() => new Sgd(set, { lr: -0.5 }), RangeError, "lr must be >= 0");
+  for (const cfg of [{ momentum: 0 }, { momentum: 0.9, dampening: 0.1 }]) {
+    assertThrows(
+      () => new Sgd(set, { lr: 0.1, nesterov: true, ...cfg }),
+      RangeError,
+      "Nesterov momentum requires momentum > 0 and dampening 0",
+    );
+  }
+  set.dispose();
+});
+
+gpuTest("Adam refuses SGD state of the same size; SGD restores its step count", async () => {
+  await webgpu();
+  const set = makeSet(4800);
+  const adam = new Adam(set), sgd = new Sgd(set, { lr: 0.1, momentum: 0.9 });
+  const good = new Float32Array(set.values.size);
+  assertThrows(
+    () => adam.load({ kind: "sgd", step: 3, buffers: [good, good] }),
+    TypeError,
+    "sgd state",
+  );
+  sgd.load({ kind: "sgd", step: 4, buffers: [good] });
+  assertEquals(sgd.step, 4);
+  adam.dispose();
+  sgd.dispose();
+  set.dispose();
+});
