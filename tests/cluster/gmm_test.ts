@@ -1,4 +1,11 @@
-import { assert, assertAlmostEquals, assertClose, assertEquals, assertThrows } from "../_assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertClose,
+  assertEquals,
+  assertNotEquals,
+  assertThrows,
+} from "../_assert.ts";
 import { gmm } from "../../lib/cluster/gmm.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
@@ -169,4 +176,77 @@ Deno.test("gmm rejects bad k, covariance type and values that are not finite", (
     RangeError,
     "Cannot fit GMM: the value at row 2, column 0 is Infinity",
   );
+});
+
+Deno.test("gmm rejects a bad init, regCovar, maxIter or nInit, and a singular covariance at regCovar 0", () => {
+  const x = new Float64Array([0, 1, 5, 6]);
+  assertThrows(
+    () => gmm(x, 4, 1, { k: 2, init: "random" as unknown as "kmeans" }),
+    RangeError,
+    'init must be "kmeans"',
+  );
+  assertThrows(() => gmm(x, 4, 1, { k: 2, regCovar: -1e-6 }), RangeError, "regCovar must be >= 0");
+  assertThrows(() => gmm(x, 4, 1, { k: 2, maxIter: 2.5 }), RangeError, "maxIter must be >= 1");
+  assertThrows(() => gmm(x, 4, 1, { k: 2, maxIter: 0 }), RangeError, "maxIter must be >= 1");
+  assertThrows(() => gmm(x, 4, 1, { k: 2, nInit: 0 }), RangeError, "nInit must be >= 1");
+  assertThrows(() => gmm(x, 4, 1, { k: 2, nInit: 1.5 }), RangeError, "nInit must be >= 1");
+  // Three 2-D points at the origin: the means and the covariance are exactly 0.
+  assertThrows(
+    () => gmm(new Float64Array(6), 3, 2, { k: 1, regCovar: 0 }),
+    RangeError,
+    "covariance of component 0 is not positive definite: increase regCovar (pivot 0 is 0)",
+  );
+});
+
+Deno.test("gmm adds regCovar to the covariance's diagonal only", () => {
+  const x = new Float64Array([1, 2, 3, 5, 2, 1, 0, 4]); // the k = 1 case above
+  const r = gmm(x, 4, 2, { k: 1, covariance: "full", regCovar: 0.5 });
+  const cxx = 5 / 4, cyy = 10 / 4, cxy = 1 / 4;
+  assertClose(r.covariances, [cxx + 0.5, cxy, cxy, cyy + 0.5], 1e-12, 0);
+});
+
+/** Two overlapping 2-D groups: EM needs several iterations, and at k = 4 the second of two
+ * restarts from seed 0 ends higher than the first. */
+function overlapping2d(): Float64Array {
+  const r = new Rng(3);
+  const x = new Float64Array(400 * 2);
+  for (let i = 0; i < 400; i++) {
+    const c = i < 250 ? 0 : 1.8;
+    x[i * 2] = c + r.normal();
+    x[i * 2 + 1] = c + 0.6 * r.normal() + 0.3 * x[i * 2];
+  }
+  return x;
+}
+
+Deno.test("gmm keeps the restart of highest log-likelihood; defaults are full, 1 restart, tol 1e-3, maxIter 100", () => {
+  const x = overlapping2d(), n = 400, d = 2, k = 4;
+  // The restarts draw from one Rng in turn (only the k-means initialisation draws).
+  const shared = new Rng(3);
+  const singles = Array.from({ length: 8 }, () => gmm(x, n, d, { k, rng: shared }));
+  const lls = singles.map((s) => s.logLikelihood);
+  const best = gmm(x, n, d, { k, nInit: 8, rng: new Rng(3) });
+  assert(new Set(lls).size > 1, "restarts differ");
+  assertEquals(best.logLikelihood, Math.max(...lls));
+  assertEquals(best.means, singles[lls.indexOf(Math.max(...lls))].means);
+  const defaults = {
+    covariance: "full",
+    nInit: 1,
+    seed: 0,
+    tol: 1e-3,
+    maxIter: 100,
+    regCovar: 1e-6,
+  } as const;
+  const plain = gmm(x, n, d, { k });
+  assertEquals(plain, gmm(x, n, d, { k, ...defaults }));
+  assertEquals(plain.covariances.length, k * d * d);
+  assert(plain.nIter > 3 && plain.converged, `${plain.nIter} iterations`);
+  assertNotEquals(plain.nIter, gmm(x, n, d, { k, ...defaults, tol: 1e-1 }).nIter);
+  assertNotEquals(plain.logLikelihood, gmm(x, n, d, { k, ...defaults, nInit: 2 }).logLikelihood);
+});
+
+Deno.test("gmm stopped by maxIter reports maxIter iterations, not converged", () => {
+  const x = overlapping2d();
+  const r = gmm(x, 400, 2, { k: 4, maxIter: 2, tol: 0 });
+  assertEquals(r.nIter, 2);
+  assertEquals(r.converged, false);
 });
