@@ -11,6 +11,9 @@ import {
 import { LINE_MARK_COLOR, lineChart } from "../../lib/plot/charts.ts";
 import { join } from "node:path";
 import { countColor, decodePng } from "../plot/_decode_png.ts";
+import { gmm } from "../../lib/cluster/gmm.ts";
+import { withinClusterSS } from "../../lib/metrics/internal.ts";
+import { silhouette } from "../../lib/metrics/silhouette.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 
@@ -32,7 +35,7 @@ Deno.test("parseKList reads a count, a range and a list, and refuses anything el
   assertEquals(parseKList("2:6"), [2, 3, 4, 5, 6]);
   assertEquals(parseKList("5:5"), [5]);
   assertEquals(parseKList(" 8, 3 ,3 "), [3, 8]);
-  for (const bad of ["", "2-6", "a", "2:", "3.5", "6:2", "0,2"]) {
+  for (const bad of ["", "2-6", "a", "2:", "3.5", "6:2", "5:4", "0,2"]) {
     assertThrows(() => parseKList(bad), RangeError, "Cannot read k");
   }
 });
@@ -261,4 +264,39 @@ Deno.test("k_selection.png marks the chosen k on its criterion's line", async ()
   }));
   assert(png.rgba.every((v, i) => v === withMark.rgba[i]), "k_selection.png is that chart");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("selectK's GMM scores: diag by default, at most 10 restarts, exact silhouette up to 4000 points", () => {
+  // 450 points of one wide Gaussian: restarts 11-30 find higher likelihoods than the first 10.
+  const r = new Rng(1);
+  const n = 450, x = new Float64Array(n * 2).map(() => 4 * r.normal());
+  const opts = { method: "gmm", nInit: 30, maxIter: 100, tol: 1e-3, seed: 2 } as const;
+  const sel = selectK(x, n, 2, [3, 5], opts);
+  for (const s of sel.scores) {
+    const g = gmm(x, n, 2, {
+      k: s.k,
+      covariance: "diag",
+      nInit: 10,
+      maxIter: 100,
+      tol: 1e-3,
+      seed: 2,
+    });
+    assertEquals(s.bic, -2 * g.logLikelihood * n + gmmParameters(s.k, 2, "diag") * Math.log(n));
+    assertEquals(s.inertia, withinClusterSS(x, n, 2, g.labels));
+    assertEquals(s.silhouette, silhouette(x, n, 2, g.labels, { sampleSize: n }));
+  }
+});
+
+Deno.test("selectK counts the clusters a fit leaves empty", () => {
+  // Three distinct values and k = 4: two GMM components share the four zeros, and the heavier
+  // one is every zero's most likely component, so the other labels none.
+  const x = new Float64Array([0, 0, 0, 0, 5, 5, 5, 10, 10]);
+  const sel = selectK(x, 9, 1, [2, 4], {
+    method: "gmm",
+    nInit: 2,
+    maxIter: 50,
+    tol: 1e-4,
+    seed: 0,
+  });
+  assertEquals(sel.scores.map((s) => s.empty), [0, 1]);
 });
