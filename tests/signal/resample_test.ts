@@ -1,6 +1,7 @@
-import { assert, assertClose, assertEquals } from "../_assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import { resample } from "../../lib/signal/resample.ts";
-import { spectrogram } from "../../lib/signal/stft.ts";
+import { besselI0, spectrogram } from "../../lib/signal/stft.ts";
+import { Rng } from "../../lib/util/rng.ts";
 
 function fitSine(y: Float64Array, fs: number, f: number, i0: number, i1: number): number {
   // Least-squares amplitude of a sine + cosine at frequency f on [i0, i1).
@@ -89,4 +90,54 @@ Deno.test("upsampling a constant gives the constant at every sample, the ends in
       assert(Math.abs(y[i] - 3) < 3 * 5e-5, `${fsIn} -> 100 Hz: y[${i}] = ${y[i]}`);
     }
   }
+});
+
+Deno.test("resampling is the Kaiser-windowed sinc sum at every output sample (40 -> 97.31 Hz)", () => {
+  // Reference, sample by sample: output j sits at t = j·fsIn/fsOut input samples; input i
+  // weighs cut·sinc(cut·(t − i))·I0(β√(1 − r²))/I0(β), r = cut·(t − i)/a (0 for |r| >= 1), with
+  // cut = 1 (upsampling), a = 48, β = 8, over the 2·48 inputs from floor(t) − 47; where that
+  // span leaves the trace the sum is divided by its weights. The rate ratio 4000/9731 puts
+  // outputs at fractions between inputs as close as 1e-4 (the taps are cached by fraction).
+  const fsIn = 40, fsOut = 97.31, a = 48, beta = 8;
+  const r = new Rng(2);
+  const x = new Float64Array(300).map(() => r.normal());
+  const y = resample(x, fsIn, fsOut);
+  assertEquals(y.length, Math.floor(299 * fsOut / fsIn) + 1);
+  const want = new Float64Array(y.length);
+  for (let j = 0; j < y.length; j++) {
+    const t = j * fsIn / fsOut, c = Math.floor(t + 1e-9);
+    let acc = 0, wsum = 0;
+    for (let i = c - a + 1; i <= c + a; i++) {
+      if (i < 0 || i >= x.length) continue;
+      const d = t - i, q = d / a;
+      if (Math.abs(q) >= 1) continue;
+      const w = (d === 0 ? 1 : Math.sin(Math.PI * d) / (Math.PI * d)) *
+        besselI0(beta * Math.sqrt(1 - q * q)) / besselI0(beta);
+      acc += w * x[i];
+      wsum += w;
+    }
+    want[j] = c - a + 1 < 0 || c + a > x.length - 1 ? acc / wsum : acc;
+  }
+  assertClose(y, want, 1e-12, 0, "resampled");
+});
+
+Deno.test("resample returns a copy at equal rates, refuses a rate <= 0, and low-passes any downsampling", () => {
+  const x = new Float64Array([1, 2, 3]);
+  const same = resample(x, 50, 50);
+  assertEquals(same, x);
+  assert(same !== x, "a copy");
+  // An empty trace resamples to an empty one, up or down.
+  assertEquals(resample(new Float64Array(0), 40, 100), new Float64Array(0));
+  assertEquals(resample(new Float64Array(0), 100, 40), new Float64Array(0));
+  for (const [fsIn, fsOut] of [[100, 0], [100, -40], [0, 100], [NaN, 100]]) {
+    assertThrows(() => resample(x, fsIn, fsOut), RangeError, "sampling rates must be positive");
+  }
+  // 100 -> 60 Hz (a ratio above 1/2 too): the order-8 zero-phase Butterworth at 27 Hz takes a
+  // 28.5 Hz sine to 1 / (1 + r^16), r = tan(π·28.5/100) / tan(π·27/100), about 0.27, below the
+  // sinc's 30 Hz cut.
+  const fsIn = 100, fsOut = 60, f = 28.5;
+  const s = new Float64Array(fsIn * 60).map((_, i) => Math.sin(2 * Math.PI * f * i / fsIn));
+  const rr = Math.tan(Math.PI * f / fsIn) / Math.tan(Math.PI * 27 / fsIn);
+  const amp = fitSine(resample(s, fsIn, fsOut), fsOut, f, 300, 60 * 60 - 300);
+  assertClose([amp], [1 / (1 + rr ** 16)], 2e-3, 0, "28.5 Hz");
 });
