@@ -162,3 +162,47 @@ Deno.test("NpyWriter reserves header room for any count, and resume keeps exactl
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("readNpy: signed bytes, a version-2 header past 64 KiB, version 3's UTF-8, and truncation anywhere", () => {
+  /** A header of `version` with `dict` padded to `len` bytes (newline last). */
+  const file = (version: number, dict: string, len: number, data: number[]) => {
+    const text = new TextEncoder().encode(dict.padEnd(len - 1, " ") + "\n");
+    const start = version === 1 ? 10 : 12;
+    const b = new Uint8Array(start + text.length + data.length);
+    b.set([0x93, 78, 85, 77, 80, 89, version, 0]);
+    const dv = new DataView(b.buffer);
+    if (version === 1) dv.setUint16(8, text.length, true);
+    else dv.setUint32(8, text.length, true);
+    b.set(text, start);
+    b.set(data, start + text.length);
+    return b;
+  };
+  const i1 = readNpy(
+    file(1, "{'descr': '|i1', 'fortran_order': False, 'shape': (3,), }", 118, [255, 5, 128]),
+  );
+  assertEquals(Array.from(i1.data as Int8Array), [-1, 5, -128]);
+  // NumPy writes version 2 only for a header over 65535 bytes: its length needs all 4 bytes.
+  const dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
+  const f4 = [0, 0, 0, 63, 0, 0, 224, 64]; // 0.5, 7
+  const v2 = readNpy(file(2, dict, 70016, f4));
+  assertEquals([v2.shape, Array.from(v2.data as Float32Array)], [[2], [0.5, 7]]);
+  // Version 3: a 4-byte length as version 2, and a UTF-8 header (a structured dtype's field
+  // names).
+  assertEquals(Array.from(readNpy(file(3, dict, 128, f4)).data as Float32Array), [0.5, 7]);
+  assertThrows(
+    () =>
+      readNpy(
+        file(3, "{'descr': [('é', '<f4')], 'fortran_order': False, 'shape': (1,), }", 128, []),
+      ),
+    TypeError,
+    "structured dtype [('é', '<f4')]",
+  );
+  const whole = file(1, dict, 118, f4);
+  assertThrows(() => readNpy(whole.subarray(0, 8)), TypeError, "magic bytes");
+  assertThrows(
+    () => readNpy(whole.subarray(0, 60)),
+    TypeError,
+    "header of 118 bytes is truncated at 60",
+  );
+  assertThrows(() => readNpy(whole.subarray(0, 135)), TypeError, "needs 8 bytes: found 7");
+});
