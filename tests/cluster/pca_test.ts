@@ -149,3 +149,44 @@ Deno.test("pca2 gives the same coordinates for data with and without 70 zero col
   assertClose(pb.x, pa.x, 1e-5, 1e-5, "first coordinate");
   assertClose(pb.y, pa.y, 1e-4, 1e-4, "second coordinate");
 });
+
+Deno.test("symmetricEigen with equal diagonal entries (θ = 0), each vector's largest component positive", () => {
+  // [[2, 1], [1, 2]]: eigenvalues 3 and 1 along (1, 1) and (1, −1); the first rotation has
+  // θ = (a_qq − a_pp) / (2 a_pq) = 0 and must still turn by 45°. A vector whose components
+  // tie in magnitude is signed by its first.
+  const { values, vectors } = symmetricEigen(new Float64Array([2, 1, 1, 2]), 2);
+  assertClose(values, [3, 1], 1e-14, 0);
+  assertClose(vectors, [Math.SQRT1_2, Math.SQRT1_2, Math.SQRT1_2, -Math.SQRT1_2], 1e-14, 0);
+  // diag(1, 5, 3) with a negative start: rows of the identity, signed +.
+  const d = symmetricEigen(new Float64Array([-1, 0, 0, 0, -5, 0, 0, 0, -3]), 3);
+  assertClose(d.values, [-1, -3, -5], 0, 0);
+  assertClose(d.vectors, [1, 0, 0, 0, 0, 1, 0, 1, 0], 0, 0);
+  // A rotated diagonal: vectors come back with their largest-magnitude component positive.
+  const c = Math.cos(0.3), s = Math.sin(0.3);
+  // R diag(4, 1) Rᵀ with R = [[c, −s], [s, c]]: axes (c, s) and (−s, c).
+  const a = new Float64Array([4 * c * c + s * s, 3 * c * s, 3 * c * s, 4 * s * s + c * c]);
+  const r = symmetricEigen(a, 2);
+  assertClose(r.values, [4, 1], 1e-14, 0);
+  assertClose(r.vectors, [c, s, s, -c].map((v, i) => i < 2 ? v : -v), 1e-14, 0);
+  // And on seeded random symmetric 4 x 4 matrices.
+  const rng = new Rng(17);
+  for (let rep = 0; rep < 20; rep++) {
+    const m = new Float64Array(16);
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j <= i; j++) m[i * 4 + j] = m[j * 4 + i] = rng.normal();
+    }
+    const { vectors: v } = symmetricEigen(m, 4);
+    for (let row = 0; row < 4; row++) {
+      const comps = Array.from(v.subarray(row * 4, row * 4 + 4));
+      const big = comps.reduce((b, x) => (Math.abs(x) > Math.abs(b) ? x : b), 0);
+      assert(big > 0, `rep ${rep}, vector ${row}: ${comps}`);
+    }
+  }
+});
+
+Deno.test("pca2 of 1-D points: the centred values on x, zeros on y; no points refused", () => {
+  const p = pca2(new Float64Array([1, 4, 7]), 3, 1);
+  assertClose(p.x, [-3, 0, 3], 1e-15, 0);
+  assertClose(p.y, [0, 0, 0], 0, 0);
+  assertThrows(() => pca2(new Float64Array(0), 0, 3), RangeError, "n and d must be >= 1");
+});
