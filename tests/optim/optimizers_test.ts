@@ -161,8 +161,18 @@ gpuTest(
       nesterov: false,
       first: true,
     });
-    const [po, mo, vo, bo] = await be.read([P, M, V, B]);
-    for (const t of [P, G, M, V, B]) t.dispose();
+    // With momentum, past the first step: the momentum buffer's tail must stay too.
+    const [B2, MB] = [mk(p0), mk(new Float64Array(n))];
+    K.sgd(rt, part(G), part(B2), part(MB), n, {
+      lr: 0.1,
+      momentum: 0.9,
+      dampening: 0,
+      weightDecay: 0,
+      nesterov: false,
+      first: false,
+    });
+    const [po, mo, vo, bo, b2o, mbo] = await be.read([P, M, V, B, B2, MB]);
+    for (const t of [P, G, M, V, B, B2, MB]) t.dispose();
     const p = Float64Array.from(p0), m = new Float64Array(n), v = new Float64Array(n);
     C.adamStep(p, g, m, v, 1, { lr: 0.1, weightDecay: 0.01 });
     close(po.subarray(0, n), p, 4 * U32 * 2, "Adam parameters");
@@ -171,7 +181,20 @@ gpuTest(
     const b = Float64Array.from(p0);
     C.sgdStep(b, g, null, { lr: 0.1 });
     close(bo.subarray(0, n), b, 4 * U32 * 2, "SGD parameters");
-    for (const [name, o] of [["param", po], ["m", mo], ["v", vo], ["sgd param", bo]] as const) {
+    const b2 = Float64Array.from(p0), mb = new Float64Array(n);
+    C.sgdStep(b2, g, mb, { lr: 0.1, momentum: 0.9, first: false });
+    close(b2o.subarray(0, n), b2, 4 * U32 * 2, "SGD parameters (momentum)");
+    close(mbo.subarray(0, n), mb, 4 * U32, "SGD momentum buffer");
+    for (
+      const [name, o] of [
+        ["param", po],
+        ["m", mo],
+        ["v", vo],
+        ["sgd param", bo],
+        ["sgd param (momentum)", b2o],
+        ["sgd momentum", mbo],
+      ] as const
+    ) {
       assertEquals([...o.subarray(n)], [sentinel, sentinel, sentinel], `${name} past count`);
     }
   },
