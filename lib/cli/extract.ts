@@ -167,7 +167,12 @@ export const extract: Command = {
       description: "Parallel workers (0: main thread; auto: one per CPU, at most 16).",
       default: "auto",
     },
-    limit: { type: "string", arg: "N", description: "Only the first N samples." },
+    limit: {
+      type: "string",
+      arg: "N",
+      description: "Only the first N samples whose files exist (rows with missing files before " +
+        "them do not count, and are listed in failures.csv).",
+    },
     "sampling-rate": {
       type: "string",
       arg: "HZ",

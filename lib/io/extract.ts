@@ -598,8 +598,15 @@ function psdFloor(
 /**
  * Builds the task list of a config's input.
  *
+ * With `limit` N, the list runs to the Nth sample that can be tried: one whose files exist and
+ * whose input row is not already known to fail (a bad row or time, no reference time, a channel
+ * missing from an SDS archive). The rows skipped on the way stay in the list, so that they fail
+ * with their reason in failures.csv, but do not count: a catalogue with missing files still
+ * gives N samples to extract. A sample that fails while processed (gap, flat, too short...)
+ * counts, since only processing it tells.
+ *
  * @param config The config.
- * @returns the tasks (the first `limit` when set).
+ * @returns the tasks (up to the `limit`th that can be tried, when set).
  */
 export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
   const inp = config.input;
@@ -621,7 +628,24 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
       [(sc.before + pad) * 1000, (sc.after + pad) * 1000],
     );
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);
-  return config.limit ? tasks.slice(0, config.limit) : tasks;
+  if (!config.limit) return tasks;
+  let end = 0;
+  for (let tried = 0; end < tasks.length && tried < config.limit; end++) {
+    if (await canTry(tasks[end])) tried++;
+  }
+  return tasks.slice(0, end);
+}
+
+/** Whether a task's files exist and its input row is not already known to fail. */
+async function canTry(task: SampleTask): Promise<boolean> {
+  if (task.error) return false;
+  const files = task.npz ? [task.npz.path] : task.waveforms;
+  if (files.length === 0) return false;
+  for (const f of files) {
+    const info = await Deno.stat(f).catch(() => null);
+    if (!info?.isFile) return false;
+  }
+  return true;
 }
 
 /** A failed sample. */
@@ -638,7 +662,10 @@ export interface Failure {
 export interface ExtractSummary {
   /** Dataset directory written. */
   out: string;
-  /** Samples to extract (the input's, after `limit`). */
+  /**
+   * Samples to extract: the input's, or with `limit` up to the `limit`th that can be tried
+   * (the rows with missing files before it included, as failures).
+   */
   total: number;
   /** Samples written. */
   ok: number;

@@ -125,6 +125,48 @@ async function withSynth(
   }
 }
 
+Deno.test("extract --limit N counts the samples whose files exist; rows with missing files before them are listed in failures.csv", async () => {
+  await withSynth(3, async (root, syn) => {
+    const rows = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
+    const cells = rows.map((r) => r.split(","));
+    cells[2][1] = "waveforms/gone_1.mseed";
+    cells[4][1] = "waveforms/gone_3.mseed";
+    cells[5][7] = "2030-01-01T00:00:00Z"; // its file exists: it counts, and fails when processed
+    await Deno.writeTextFile(`${syn}/m.csv`, cells.map((c) => c.join(",")).join("\n") + "\n");
+    const out: string[] = [];
+    const { log } = console;
+    console.log = (...a: unknown[]) => out.push(a.join(" "));
+    try {
+      const args = ["--manifest", `${syn}/m.csv`, "--out", `${root}/ds`, "--limit", "3"];
+      const code = await main([
+        "extract",
+        "--config",
+        `${syn}/extract.json`,
+        ...args,
+        "--workers",
+        "0",
+        "--quiet",
+      ]);
+      assertEquals(code, 0);
+    } finally {
+      console.log = log;
+    }
+    // Rows 0, 2 and 4 can be tried (4 fails as it is processed); 1 and 3 are skipped.
+    const ids = cells.slice(1).map((c) => c[0]);
+    const ds = await openDataset(`${root}/ds`);
+    assertEquals(ds.samples.map((x) => x.id), [ids[0], ids[2]]);
+    ds.close();
+    const failures = parseCsvRecords(await Deno.readTextFile(`${root}/ds/failures.csv`));
+    assertEquals(failures.map((f) => [f.id, f.reason]), [
+      [ids[1], "unreadable"],
+      [ids[3], "unreadable"],
+      [ids[4], "pick outside trace"],
+    ]);
+    assert(failures[0].message.includes("gone_1.mseed"), failures[0].message);
+    assert(out[0].startsWith("extract: 2 of 5 samples"), out[0]);
+  });
+});
+
 Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped with its reason and file", async () => {
   const { root, syn } = await fixture();
   try {
@@ -607,7 +649,7 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
   );
 });
 
-Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (first 4 rows, no response); a listed file that is missing is reported", async () => {
+Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (limit 4: the first 4 files that exist, no response); a listed file that is missing is reported", async () => {
   const root = await Deno.makeTempDir();
   try {
     const config = await readExtractConfig(
@@ -616,9 +658,11 @@ Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (first 4 rows, no 
     config.limit = 4;
     config.workers = 0;
     const s = await runExtract(config, `${root}/ds`, { quiet: true });
-    // Rows 2 and 4 of waveform.csv name single-component files the shared copy left out.
-    assertEquals(s.ok, 2);
-    assertEquals(s.shape, [2, 3, 50, 59]); // 1-40 Hz in 1 s windows, -5..+25 s
+    // Rows 2 and 4 of waveform.csv name single-component files the shared copy left out: they
+    // do not count towards the limit, so 6 rows give the 4 samples asked for.
+    assertEquals(s.ok, 4);
+    assertEquals(s.total, 6);
+    assertEquals(s.shape, [4, 3, 50, 59]); // 1-40 Hz in 1 s windows, -5..+25 s
     assertEquals(s.failures.map((f) => [f.id, f.reason]), [
       ["NC_MTU_2014071807051236_02", "unreadable"],
       ["NC_KCR_2001092605130217_02", "unreadable"],
