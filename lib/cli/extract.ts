@@ -25,27 +25,32 @@ import { resolve } from "node:path";
  */
 export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   const manifest = strFlag(v, "manifest"), esec = strFlag(v, "esec"), npz = strFlag(v, "npz");
-  if (manifest) {
-    const sacReference = c.input.format === "manifest" ? c.input.sacReference : "A";
+  const picksFlag = strFlag(v, "picks");
+  if (manifest || (c.input.format === "manifest" && picksFlag)) {
+    // A flag not given keeps the config file's value, as everywhere else.
+    const had = c.input.format === "manifest" ? c.input : null;
     c.input = {
       format: "manifest",
-      path: resolve(manifest),
-      picks: strFlag(v, "picks") ?? null,
-      sacReference,
+      path: manifest ? resolve(manifest) : had!.path,
+      picks: picksFlag ? resolve(picksFlag) : had?.picks ?? null,
+      sacReference: had ? had.sacReference : "A",
     };
   }
   const sds = strFlag(v, "sds");
-  if (sds) {
-    const picks = strFlag(v, "picks") ?? (c.input.format === "sds" ? c.input.picks : undefined);
+  // --picks, --stations and --phase also change a config file's SDS input without --sds.
+  if (sds || c.input.format === "sds") {
+    const had = c.input.format === "sds" ? c.input : null;
+    const picks = picksFlag ? resolve(picksFlag) : had?.picks;
     if (!picks) {
       throw new UserError("Cannot use --sds: give --picks QUAKEML (the picks make the samples)");
     }
+    const stations = strFlag(v, "stations");
     c.input = {
       format: "sds",
-      dir: resolve(sds),
-      picks: resolve(picks),
-      stations: strFlag(v, "stations") ? resolve(strFlag(v, "stations")!) : null,
-      phase: strFlag(v, "phase") ?? "P",
+      dir: sds ? resolve(sds) : had!.dir,
+      picks,
+      stations: stations ? resolve(stations) : had?.stations ?? null,
+      phase: strFlag(v, "phase") ?? had?.phase ?? "P",
     };
   }
   const sacRef = strFlag(v, "sac-reference");
@@ -153,7 +158,12 @@ export const extract: Command = {
       arg: "FILE",
       description: "StationXML or SAC pole-zero file for --sds.",
     },
-    phase: { type: "string", arg: "P", description: "Pick phase for --sds.", default: "P" },
+    phase: {
+      type: "string",
+      arg: "P",
+      description: "Pick phase for --sds.",
+      default: "P",
+    },
     npz: { type: "string", arg: "DIR", description: "Input: the PhaseNet NPZ directory." },
     components: {
       type: "string",
@@ -185,10 +195,30 @@ export const extract: Command = {
       description: "Largest gap merged, s.",
       default: "1",
     },
-    "window-length": { type: "string", arg: "S", description: "STFT window, s.", default: "2.56" },
-    overlap: { type: "string", arg: "FRAC", description: "STFT overlap fraction.", default: "0.5" },
-    fmin: { type: "string", arg: "HZ", description: "Lowest frequency kept.", default: "1" },
-    fmax: { type: "string", arg: "HZ", description: "Highest frequency kept.", default: "18" },
+    "window-length": {
+      type: "string",
+      arg: "S",
+      description: "STFT window, s.",
+      default: "2.56",
+    },
+    overlap: {
+      type: "string",
+      arg: "FRAC",
+      description: "STFT overlap fraction.",
+      default: "0.5",
+    },
+    fmin: {
+      type: "string",
+      arg: "HZ",
+      description: "Lowest frequency kept.",
+      default: "1",
+    },
+    fmax: {
+      type: "string",
+      arg: "HZ",
+      description: "Highest frequency kept.",
+      default: "18",
+    },
     before: {
       type: "string",
       arg: "S",
@@ -201,7 +231,12 @@ export const extract: Command = {
       description: "Seconds kept after the reference.",
       default: "66",
     },
-    scaling: { type: "string", arg: "MODE", description: "psd, log10 or db.", default: "psd" },
+    scaling: {
+      type: "string",
+      arg: "MODE",
+      description: "psd, log10 or db.",
+      default: "psd",
+    },
     "no-response": { type: "boolean", description: "Do not remove the instrument response." },
   },
   async run(values) {

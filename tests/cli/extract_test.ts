@@ -841,6 +841,35 @@ Deno.test("extract --npz keeps the config file's NPZ sampling rate; 100 Hz witho
   );
 });
 
+Deno.test("extract flags not given keep the config file's input fields; --picks, --stations and --phase change a config's input without an input flag", async () => {
+  const { applyOverrides } = await import("../../lib/cli/extract.ts");
+  const over = (input: unknown, flags: Record<string, string>) =>
+    applyOverrides(parseExtractConfig({ input }), flags).input;
+  const sds = { format: "sds", dir: "/a", picks: "/p.xml", stations: "/s.xml", phase: "S" };
+  assertEquals(over(sds, { phase: "Pn" }), { ...sds, phase: "Pn" });
+  assertEquals(over(sds, { picks: "/q.xml", stations: "/t.xml" }), {
+    ...sds,
+    picks: "/q.xml",
+    stations: "/t.xml",
+  });
+  assertEquals(over(sds, { sds: "/b" }), { ...sds, dir: "/b" });
+  assertEquals(over({ format: "esec", dir: "/e" }, { sds: "/b", picks: "/q.xml" }), {
+    format: "sds",
+    dir: "/b",
+    picks: "/q.xml",
+    stations: null,
+    phase: "P",
+  });
+  const manifest = { format: "manifest", path: "/m.csv", picks: "/p.xml", sacReference: "T0" };
+  assertEquals(over(manifest, { picks: "/q.xml" }), { ...manifest, picks: "/q.xml" });
+  assertEquals(over(manifest, { manifest: "/n.csv" }), { ...manifest, path: "/n.csv" });
+  assertThrows(
+    () => over({ format: "esec", dir: "/e" }, { sds: "/b" }),
+    UserError,
+    "give --picks QUAKEML",
+  );
+});
+
 Deno.test({
   name:
     "extract interrupted by Ctrl-C exits 130 and keeps its checkpointed work for --resume (and nothing else)",
