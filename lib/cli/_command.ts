@@ -22,6 +22,11 @@ export interface Flag {
   multiple?: boolean;
   /** Default shown in `--help`; defaults themselves live in the command's config schema. */
   default?: string | boolean;
+  /**
+   * Whether the flag overrides a setting of the command's `--config` file: `--help` cannot know
+   * that file, so it shows the default as "default X, or the config file's value".
+   */
+  fromConfig?: boolean;
   /** Placeholder for the value in `--help`, e.g. "DIR". */
   arg?: string;
   description: string;
@@ -81,7 +86,8 @@ export const cpuFlagSpec: Flag = {
 export const seedFlagSpec: Flag = {
   type: "string",
   arg: "N",
-  description: "Seed for every random choice (default 0).",
+  description: "Seed for every random choice.",
+  default: "0",
 };
 
 /**
@@ -94,7 +100,8 @@ export function flagsOf(cmd: Command): Record<string, Flag> {
   return {
     ...cmd.flags,
     help,
-    ...(cmd.seeded ? { seed: seedFlagSpec } : {}),
+    // The commands with a config file (pretrain, init, finetune) read a seed from it too.
+    ...(cmd.seeded ? { seed: { ...seedFlagSpec, fromConfig: "config" in cmd.flags } } : {}),
     ...(cmd.gpu ? { cpu: cpuFlagSpec } : {}),
     ...rest,
   };
@@ -170,7 +177,9 @@ export function helpText(cmd: Command): string {
     const left = `${f.short ? `-${f.short}, ` : "    "}--${k}${
       f.type === "string" ? ` ${f.arg ?? "VALUE"}` : ""
     }`;
-    const def = f.default !== undefined ? ` (default ${f.default})` : "";
+    const def = f.default === undefined
+      ? ""
+      : ` (default ${f.default}${f.fromConfig ? ", or the config file's value" : ""})`;
     return [left, f.description + def] as const;
   });
   const w = Math.max(...rows.map((r) => r[0].length)) + 2;

@@ -59,3 +59,107 @@ Deno.test("main: an unknown command exits 2 naming the commands", async () => {
   assert(err[0].startsWith("error: Cannot run 'frobnicate': no such command"), err[0]);
   assert(err[0].includes("pretrain"), err[0]);
 });
+
+Deno.test("helpText: a default the config file may set says so; one it may not stays plain", () => {
+  const cmd: Command = {
+    name: "demo",
+    summary: "A test command.",
+    seeded: true,
+    flags: {
+      config: { type: "string", arg: "FILE", description: "Config." },
+      k: { type: "string", arg: "K", default: "5", fromConfig: true, description: "Clusters." },
+      every: { type: "string", arg: "S", default: "10", description: "Seconds." },
+    },
+    run: () => Promise.resolve(),
+  };
+  const help = helpText(cmd);
+  assert(help.includes("Clusters. (default 5, or the config file's value)"), help);
+  assert(help.includes("Seconds. (default 10)\n"), help);
+  // A config file sets the seed of the commands that take one.
+  assert(help.includes("Seed for every random choice. (default 0, or the config file's value)"));
+  const plain = helpText({ ...cmd, flags: { k: { ...cmd.flags.k, fromConfig: false } } });
+  assert(plain.includes("Seed for every random choice. (default 0)\n"), plain);
+});
+
+Deno.test("extract, pretrain, init and finetune --help: the defaults they show are the config schema's, and say the config file may set them", async () => {
+  const { extract } = await import("../../lib/cli/extract.ts");
+  const { pretrainCommand, initCommand, finetuneCommand } = await import(
+    "../../lib/cli/train.ts"
+  );
+  const { parseExtractConfig } = await import("../../lib/io/extract_config.ts");
+  const { resolveFinetune, resolveInit, resolvePretrain } = await import(
+    "../../lib/cluster/config.ts"
+  );
+  const { GMM_N_INIT } = await import("../../lib/cluster/dec.ts");
+  const c = parseExtractConfig({ input: { format: "manifest", path: "/m.csv" } });
+  const sds = parseExtractConfig({ input: { format: "sds", dir: "/a", picks: "/p.xml" } });
+  const sc = c.spectrogram;
+  const p = resolvePretrain(undefined, {}), i = resolveInit(undefined, {});
+  const f = resolveFinetune(undefined, {});
+  const schema: Record<string, Record<string, unknown>> = {
+    extract: {
+      "sac-reference": c.input.format === "manifest" && c.input.sacReference,
+      phase: sds.input.format === "sds" && sds.input.phase,
+      components: (c.components as string[]).join(""),
+      workers: c.workers,
+      "sampling-rate": c.preprocess.samplingRate,
+      "gap-tolerance": c.gapTolerance,
+      "window-length": sc.windowLength,
+      overlap: sc.overlap,
+      fmin: sc.fmin,
+      fmax: sc.fmax,
+      before: sc.before,
+      after: sc.after,
+      scaling: sc.scaling,
+    },
+    pretrain: {
+      epochs: p.epochs,
+      "batch-size": p.batchSize,
+      lr: p.lr,
+      beta1: p.betas[0],
+      beta2: p.betas[1],
+      "weight-decay": p.weightDecay,
+      "val-split": p.valSplit,
+      "latent-dim": p.latentDim,
+      seed: p.seed,
+    },
+    init: {
+      k: i.k,
+      method: i.method,
+      "n-init": `${i.nInit} (kmeans), ${GMM_N_INIT} (gmm)`,
+      "max-iter": i.maxIter,
+      tol: i.tol,
+      covariance: i.covariance,
+      "latent-scale": i.latentScale,
+      seed: i.seed,
+    },
+    finetune: {
+      mode: f.mode,
+      alpha: f.alpha,
+      target: f.target,
+      "min-iter": f.minIter,
+      "update-interval": f.updateInterval,
+      tol: f.tol,
+      "max-iter": f.maxIter,
+      "batch-size": f.batchSize,
+      optimizer: f.optimizer,
+      lr: f.lr,
+      momentum: f.momentum,
+      gamma: f.gamma,
+      seed: f.seed,
+    },
+  };
+  for (const cmd of [extract, pretrainCommand, initCommand, finetuneCommand]) {
+    const help = helpText(cmd);
+    const shown = [
+      ...help.matchAll(/--([\w-]+) .*\(default (.+?)(, or the config file's value)?\)$/gm),
+    ];
+    const fromConfig = shown.filter((m) => m[3]).map((m) => m[1]);
+    assertEquals(fromConfig.sort(), Object.keys(schema[cmd.name]).sort(), cmd.name);
+    for (const [, name, value] of shown.filter((m) => m[3])) {
+      const want = schema[cmd.name][name];
+      const same = typeof want === "number" ? Number(value) === want : value === want;
+      assert(same, `${cmd.name} --${name}: help says ${value}, the schema ${want}`);
+    }
+  }
+});
