@@ -101,9 +101,12 @@ export const demoCommand: Command = {
       device: dev,
       datasetPath: dsDir,
       hooks: {
-        onStep(step, steps, loss) {
-          if (step === 1 && !bar) bar = new Progress("pretrain", epochs * steps, { quiet });
-          bar!.tick(1, `MSE ${loss.toExponential(3)}`);
+        // Made before the first step, so that the bar's total time and rate count it.
+        onEpochStart(_epoch, steps) {
+          bar ??= new Progress("pretrain", epochs * steps, { quiet });
+        },
+        onStep(_step, _steps, loss) {
+          bar?.tick(1, `MSE ${loss.toExponential(3)}`);
         },
       },
     });

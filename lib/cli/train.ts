@@ -15,7 +15,7 @@ import {
   resolveInit,
   resolvePretrain,
 } from "../cluster/config.ts";
-import { pretrain, pretrainStepsWarning } from "../cluster/pretrain.ts";
+import { pretrain, type PretrainHooks, pretrainStepsWarning } from "../cluster/pretrain.ts";
 import {
   encodeForInit,
   finetune,
@@ -34,7 +34,7 @@ import {
 } from "../cluster/select_k.ts";
 import { downstreamOf, exists, readJson } from "../io/checkpoint.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
-import { Progress } from "../util/progress.ts";
+import { Progress, type ProgressOptions } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
 
 const modelFlag = {
@@ -47,6 +47,44 @@ const configFlag = {
   arg: "FILE",
   description: "JSON config with pretrain/init/finetune sections; flags override it.",
 };
+
+/**
+ * The progress hooks of `cli.ts pretrain`: a bar per epoch, made as the epoch starts so that its
+ * total time and rate count the first step (the slowest: the first pass compiles the kernels),
+ * and a warning, if any, said once after the first step (before the bar's first line).
+ *
+ * @param epochs The epochs of the whole run, for the epoch lines.
+ * @param warning Said after the first step, before the bar's first line (e.g. too few Adam
+ *   steps), or null.
+ * @param options The bars' options (quiet; a test's clock and output).
+ * @returns the hooks.
+ */
+export function pretrainProgress(
+  epochs: number,
+  warning: string | null,
+  options: ProgressOptions = {},
+): PretrainHooks {
+  let bar: Progress | null = null;
+  return {
+    onEpochStart(_epoch, steps) {
+      bar = new Progress("pretrain", steps, options);
+    },
+    onStep(_step, _steps, loss) {
+      // Said once a step has run: a run that fails at its first step (a NaN in the data, a
+      // diverging loss) prints only its error line.
+      if (warning) console.error(`warning: ${warning}`);
+      warning = null;
+      bar?.tick(1, `loss ${loss.toExponential(3)}`);
+    },
+    onEpoch(r) {
+      bar?.done(
+        `epoch ${r.epoch}/${epochs} train ${r.trainLoss.toExponential(3)}` +
+          (r.valLoss !== null ? ` val ${r.valLoss.toExponential(3)}` : "") +
+          ` ${r.samplesPerSec.toFixed(1)} samples/s`,
+      );
+    },
+  };
+}
 
 /** `cli.ts pretrain`. */
 export const pretrainCommand: Command = {
@@ -166,27 +204,11 @@ export const pretrainCommand: Command = {
     }
     const quiet = !!values.quiet;
     // Said when training starts, after every check of the model directory has passed.
-    let few = pretrainStepsWarning(ds.count, cfg);
-    let bar: Progress | null = null;
     const hist = await pretrain(ds, dir, cfg, {
       resume: !!values.resume,
       device: device(),
       datasetPath: positionals[0],
-      hooks: {
-        onStep(step, steps, loss) {
-          if (few) console.error(`warning: ${few}`);
-          few = null;
-          if (step === 1) bar = new Progress("pretrain", steps, { quiet });
-          bar!.tick(1, `loss ${loss.toExponential(3)}`);
-        },
-        onEpoch(r) {
-          bar?.done(
-            `epoch ${r.epoch}/${cfg.epochs} train ${r.trainLoss.toExponential(3)}` +
-              (r.valLoss !== null ? ` val ${r.valLoss.toExponential(3)}` : "") +
-              ` ${r.samplesPerSec.toFixed(1)} samples/s`,
-          );
-        },
-      },
+      hooks: pretrainProgress(cfg.epochs, pretrainStepsWarning(ds.count, cfg), { quiet }),
     });
     const last = hist.at(-1);
     console.log(

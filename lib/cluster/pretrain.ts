@@ -157,6 +157,11 @@ interface TrainState {
 
 /** Hooks for progress reporting. */
 export interface PretrainHooks {
+  /**
+   * Called as each epoch starts, before its first step is read or submitted, with the 1-based
+   * epoch and its number of steps: a progress bar made here times the first step too.
+   */
+  onEpochStart?(epoch: number, stepsPerEpoch: number): void;
   /** Called after every step, with the 1-based step in the epoch and its loss. */
   onStep?(step: number, stepsPerEpoch: number, loss: number): void;
   /** Called after every epoch. */
@@ -306,6 +311,7 @@ export async function pretrain(
       const order = [...state.trainIdx];
       rng.shuffle(order);
       const steps = Math.ceil(order.length / bs);
+      opts.hooks?.onEpochStart?.(state.epoch + 1, steps);
       let lossSum = 0;
       // Steps in flight: step s + 1 (up to s + depth) is read from disk, recorded and
       // submitted before step s's loss comes back (see lib/util/pipeline.ts).

@@ -69,6 +69,28 @@ Deno.test("pretrain holds out round(N·valSplit) samples, reads each sample once
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("pretrain calls onEpochStart before each epoch's first step, with its steps", async () => {
+  const rng = new Rng(7);
+  const ds = new MemoryDataset(
+    Float32Array.from({ length: 10 * 64 }, () => rng.uniform(0, 1)),
+    SHAPE,
+  );
+  const dir = await Deno.makeTempDir();
+  const cfg = { ...PRETRAIN_DEFAULTS, epochs: 2, batchSize: 4, latentDim: 3, valSplit: 0 };
+  const events: string[] = [];
+  await pretrain(ds, dir, cfg, {
+    device: "cpu",
+    hooks: {
+      onEpochStart: (e, n) => events.push(`start ${e} of ${n} steps`),
+      onStep: (s) => events.push(`step ${s}`),
+      onEpoch: (r) => events.push(`end ${r.epoch}`),
+    },
+  });
+  const epoch = (e: number) => [`start ${e} of 3 steps`, "step 1", "step 2", "step 3", `end ${e}`];
+  assertEquals(events, [...epoch(1), ...epoch(2)]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("pretrain's validation loss is the mean over samples, not over batches", async () => {
   // Identical samples and lr 0: every sample's reconstruction MSE is the same L, so the training
   // and the validation loss both equal L, whatever the batch sizes (validation: 4 + 1).

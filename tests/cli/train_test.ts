@@ -1,0 +1,61 @@
+/** The progress reporting of `cli.ts pretrain` (lib/cli/train.ts). */
+import { pretrainProgress } from "../../lib/cli/train.ts";
+import type { ProgressOutput } from "../../lib/util/progress.ts";
+import { assert, assertEquals } from "../_assert.ts";
+
+/** An output that records each line written, as a pipe does. */
+function recorder(): ProgressOutput & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    writeSync(p: Uint8Array) {
+      lines.push(new TextDecoder().decode(p).trimEnd());
+      return p.length;
+    },
+    isTerminal: () => false,
+  };
+}
+
+Deno.test("pretrain's epoch bar counts every step from the first, and its total time and rate include the first step", () => {
+  let t = 0;
+  const out = recorder();
+  const hooks = pretrainProgress(2, null, { now: () => t, output: out });
+  for (const epoch of [1, 2]) {
+    t = (epoch - 1) * 10_000;
+    hooks.onEpochStart!(epoch, 4);
+    // The first step carries the start-up (2 s); the other three take 0.1 s each.
+    for (const [step, at] of [[1, 2000], [2, 2100], [3, 2200], [4, 2300]]) {
+      t = (epoch - 1) * 10_000 + at;
+      hooks.onStep!(step, 4, 0.5);
+    }
+    hooks.onEpoch!({ epoch, trainLoss: 0.5, valLoss: null, seconds: 2.3, samplesPerSec: 7 });
+  }
+  const counts = out.lines.map((l) => /(\d+)\/4/.exec(l)?.[1]);
+  // Per epoch: one line per step off a terminal (each is a new tenth of 4), then the final one.
+  assertEquals(counts, ["1", "2", "3", "4", "4", "1", "2", "3", "4", "4"]);
+  // 4 steps in 2.3 s (the bar made after the first step said 13/s over 0.3 s).
+  for (const i of [4, 9]) {
+    assert(out.lines[i].includes("4/4 1.74/s 2.3s total"), out.lines[i]);
+  }
+  assert(out.lines[9].endsWith("epoch 2/2 train 5.000e-1 7.0 samples/s"), out.lines[9]);
+});
+
+Deno.test("pretrainProgress says its warning once, after the first step and before the bar's first line", () => {
+  const errs: string[] = [];
+  const out = recorder();
+  const { error } = console;
+  console.error = (...a: unknown[]) => errs.push(`${out.lines.length} lines: ${a.join(" ")}`);
+  try {
+    const hooks = pretrainProgress(2, "only 8 Adam steps", { output: out });
+    // A run that fails in its first step says only its error.
+    hooks.onEpochStart!(1, 4);
+    assertEquals(errs, []);
+    for (const epoch of [1, 2]) {
+      if (epoch === 2) hooks.onEpochStart!(2, 4);
+      for (const step of [1, 2, 3, 4]) hooks.onStep!(step, 4, 0.5);
+    }
+  } finally {
+    console.error = error;
+  }
+  assertEquals(errs, ["0 lines: warning: only 8 Adam steps"]);
+});
