@@ -1,18 +1,25 @@
 /**
  * Benchmark result files: each bench writes its figures to
- * `bench/results/<bench name>-<adapter slug>.json`, so runs on different GPUs sit side by
- * side and `deno task bench:report` can put them in one table.
+ * `bench/results/<bench name>-<adapter slug>-<hash>.json` (the adapter part named as the
+ * stored tunings name theirs: {@linkcode adapterFileStem}), so runs on different GPUs sit side
+ * by side, even GPUs whose names differ only past the slug's cut, and `deno task bench:report`
+ * can put them in one table.
  *
  * @module
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { adapterSlug, type AdapterSummary, adapterSummary } from "../lib/gpu/device.ts";
+import {
+  adapterFileStem,
+  adapterSlug,
+  type AdapterSummary,
+  adapterSummary,
+} from "../lib/gpu/device.ts";
 import type { Tuning } from "../lib/gpu/kernels.ts";
 import { gpuTuning, gpuTuningSource, type TuningSource } from "../lib/tensor/backends.ts";
 import { writeFileAtomic } from "../lib/util/atomic.ts";
 
-export { adapterSlug };
+export { adapterFileStem, adapterSlug };
 
 /** One measured figure. */
 export interface BenchFigure {
@@ -62,8 +69,9 @@ export async function currentAdapter(): Promise<ResultAdapter> {
 }
 
 /**
- * Writes a bench's figures to `<dir>/<name>-<adapter slug>.json` (atomically, replacing
- * an earlier run on the same adapter).
+ * Writes a bench's figures to `<dir>/<name>-<adapter slug>-<hash>.json` (atomically,
+ * replacing an earlier run on the same adapter, and removing that adapter's file of the
+ * slug-only naming of earlier versions, `<name>-<adapter slug>.json`, if there is one).
  *
  * @param name Bench name, e.g. "peers".
  * @param figures The figures.
@@ -77,7 +85,7 @@ export async function currentAdapter(): Promise<ResultAdapter> {
  * const path = await writeBenchResults("demo", [
  *   { name: "step", shape: "[64, 1, 87, 67]", value: 12.5, unit: "ms" },
  * ], { dir, adapter: { description: "Test GPU" } });
- * if (!path.endsWith("demo-test-gpu.json")) throw new Error(path);
+ * if (!/demo-test-gpu-[0-9a-f]{8}\.json$/.test(path)) throw new Error(path);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -105,7 +113,25 @@ export async function writeBenchResults(
     (active ? { active, source: gpuTuningSource() ?? undefined } : undefined);
   if (tuning) file.tuning = tuning;
   await Deno.mkdir(dir, { recursive: true });
-  const path = join(dir, `${name}-${adapterSlug(adapter.description)}.json`);
+  const path = join(dir, `${name}-${adapterFileStem(adapter.description)}.json`);
   await writeFileAtomic(path, JSON.stringify(file, null, 2) + "\n");
+  await removeLegacyResult(join(dir, `${name}-${adapterSlug(adapter.description)}.json`), file);
   return path;
+}
+
+/**
+ * Removes a result file of the slug-only naming when it holds the same bench on the same
+ * adapter: the new file replaces it. Another adapter whose name shares the slug may own the
+ * file, and then it stays.
+ */
+async function removeLegacyResult(path: string, file: BenchResultFile): Promise<void> {
+  let old: Partial<BenchResultFile>;
+  try {
+    old = JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return; // none, or not a result file: not ours to remove
+  }
+  if (old.bench === file.bench && old.adapter?.description === file.adapter.description) {
+    await Deno.remove(path).catch(() => {});
+  }
 }

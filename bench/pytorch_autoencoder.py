@@ -12,7 +12,7 @@ reported figure is the faster of the two. On CUDA everything is timed twice: wit
 defaults (cuDNN may use TF32 for convolutions) and with TF32 off ("pytorch cuda fp32" rows,
 strict f32 like seisdec).
 
-    python3 bench/pytorch_autoencoder.py --out bench/results/pytorch-<gpu>.json
+    python3 bench/pytorch_autoencoder.py --out-dir bench/results   # pytorch-<gpu slug>-<hash>.json
     python3 bench/pytorch_autoencoder.py --device cpu --batches 64 --steps 5
 
 The JSON has the schema of bench/_results.ts (bench, adapter, deno, date, figures), so
@@ -25,6 +25,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -161,9 +162,23 @@ def time_infer(model, device, batch, steps, warmup, burst=50):
     return statistics.median(times), statistics.median(bursts)
 
 
+def adapter_file_stem(name):
+    """The adapter part of a result file's name, as lib/gpu/device.ts's adapterFileStem gives it:
+    the slug (lower case, runs of other characters as one '-', cut at 60) and FNV-1a (32 bits)
+    of the UTF-8 name, e.g. 'nvidia-h100-80gb-hbm3-4bc2c3d8'."""
+    slug = re.sub(r"^-+|-+$", "", re.sub(r"[^a-z0-9]+", "-", name.lower()))
+    slug = slug[:60].rstrip("-") or "unknown"
+    h = 0x811C9DC5
+    for b in name.encode("utf-8"):
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return f"{slug}-{h:08x}"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", help="write the figures as JSON to this path")
+    ap.add_argument("--out-dir", help="write them to DIR/pytorch-<device slug>-<hash>.json, "
+                    "named as the Deno benches name theirs")
     ap.add_argument("--device", default=None, help="cuda, cuda:1 or cpu (default: cuda if available)")
     ap.add_argument("--batches", default="64,256", help="training batch sizes (default 64,256)")
     ap.add_argument("--infer-batch", type=int, default=256, help="encoder batch (default 256)")
@@ -241,6 +256,8 @@ def main(argv=None):
         torch.backends.cuda.matmul.allow_tf32 = False
         time_all(f"{label} fp32")
 
+    if args.out_dir and not args.out:
+        args.out = os.path.join(args.out_dir, f"pytorch-{adapter_file_stem(name)}.json")
     if args.out:
         result = {
             "bench": "pytorch",

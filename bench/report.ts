@@ -1,5 +1,6 @@
 /**
- * `deno task bench:report`: reads every bench/results/*.json written by the benches and
+ * `deno task bench:report`: reads every bench/results/*.json written by the benches (whatever
+ * its name: `<bench>-<adapter slug>-<hash>.json`, or the slug-only names of earlier versions) and
  * prints one markdown table, one row per (bench, figure, shape) and one column per adapter,
  * so GPUs can be compared. It also writes the table to bench/results/REPORT.md.
  *
@@ -141,7 +142,10 @@ export function formatReport(results: LoadedResult[]): string {
       tuningDate: string;
     }
   >();
-  const rows = new Map<string, { key: string[]; cells: Map<string, number | null> }>();
+  const rows = new Map<
+    string,
+    { key: string[]; cells: Map<string, number | null>; dates: Map<string, string> }
+  >();
   for (const { path, file } of results) {
     const col = adapterLabel(file.adapter);
     if (!adapterInfo.has(col)) {
@@ -175,8 +179,13 @@ export function formatReport(results: LoadedResult[]): string {
     for (const f of file.figures) {
       const key = [file.bench, f.name, f.shape, f.unit];
       const id = JSON.stringify(key);
-      if (!rows.has(id)) rows.set(id, { key, cells: new Map() });
-      rows.get(id)!.cells.set(col, f.value);
+      if (!rows.has(id)) rows.set(id, { key, cells: new Map(), dates: new Map() });
+      const row = rows.get(id)!;
+      // Two files of one bench on one adapter (a copy under another name, or one of the
+      // slug-only names of earlier versions beside its successor): the later run's figure.
+      if ((row.dates.get(col) ?? "") > file.date) continue;
+      row.cells.set(col, f.value);
+      row.dates.set(col, file.date);
     }
   }
   const lines: string[] = ["# Benchmark results", ""];

@@ -86,10 +86,7 @@ info() {
 }
 torch_ref() {
   if python3 -c 'import torch' 2>/dev/null; then
-    local name slug
-    name=$(python3 -c 'import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu")')
-    slug=$(echo "$name" | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-|-$//g')
-    PYTHONUNBUFFERED=1 timeout 240 python3 bench/pytorch_autoencoder.py --out "bench/results/pytorch-$slug.json"
+    PYTHONUNBUFFERED=1 timeout 240 python3 bench/pytorch_autoencoder.py --out-dir bench/results
   else
     log "no PyTorch here: skipped bench/pytorch_autoencoder.py"
   fi

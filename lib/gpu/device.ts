@@ -308,3 +308,28 @@ export function adapterSlug(description: string): string {
   const slug = description.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
   return slug.slice(0, 60).replace(/-+$/, "") || "unknown";
 }
+
+/** FNV-1a, 32 bits, of the UTF-8 bytes, as 8 hex digits. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(text)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}
+
+/**
+ * The adapter part of a file name (stored tunings, bench results): its slug (readable, cut at
+ * 60 characters) and a hash of its whole name, so that adapters whose names differ only past
+ * the cut, or only in case or punctuation, get files of their own.
+ *
+ * @param name The adapter's name or description.
+ * @returns e.g. `nvidia-h100-80gb-hbm3-4bc2c3d8`.
+ * @example
+ * ```ts
+ * import { adapterFileStem } from "./device.ts";
+ * const a = adapterFileStem("GPU A [vulkan]"), b = adapterFileStem("gpu-a [vulkan]");
+ * if (!/^gpu-a-vulkan-[0-9a-f]{8}$/.test(a) || a === b) throw new Error(`${a} ${b}`);
+ * ```
+ */
+export function adapterFileStem(name: string): string {
+  return `${adapterSlug(name)}-${fnv1a(name)}`;
+}

@@ -13,7 +13,7 @@
  * @module
  */
 import { join } from "node:path";
-import { adapterSlug } from "./device.ts";
+import { adapterFileStem, adapterSlug } from "./device.ts";
 import { type Tuning, TUNING_FIELDS, TUNING_KINDS } from "./kernels.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
@@ -153,17 +153,11 @@ export function tuningDir(): string | null {
   return home ? join(home, ".cache", "seisdec", "tunings") : null;
 }
 
-/** FNV-1a, 32 bits, of the UTF-8 bytes, as 8 hex digits. */
-function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (const b of new TextEncoder().encode(text)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, "0");
-}
-
 /**
  * The name of an adapter's tuning files without extension: its slug (readable, cut at 60
  * characters) and a hash of its whole name, so that adapters whose names differ only past the
- * cut, or only in case or punctuation, get files of their own.
+ * cut, or only in case or punctuation, get files of their own ({@linkcode adapterFileStem}, as
+ * bench result files).
  *
  * @param adapter The adapter, as `adapterName()` gives it.
  * @returns e.g. `some-gpu-80gb-vulkan-0f1e2d3c`.
@@ -175,7 +169,7 @@ function fnv1a(text: string): string {
  * ```
  */
 export function tuningFileStem(adapter: string): string {
-  return `${adapterSlug(adapter)}-${fnv1a(adapter)}`;
+  return adapterFileStem(adapter);
 }
 
 /**

@@ -266,7 +266,7 @@ tfTest("bench:report puts two adapters' result files in one table", async () => 
       { name: "tfjs wasm train", shape: "x [64, 1, 87, 67]", value: 128.4, unit: "samples/s" },
       { name: "tfjs webgpu train", shape: "x [64, 1, 87, 67]", value: NaN, unit: "samples/s" },
     ], { dir, adapter: { description: "llvmpipe (LLVM 15.0.6, 256 bits)", backend: "vulkan" } });
-    assert(a.endsWith("peers-llvmpipe-llvm-15-0-6-256-bits.json"), a);
+    assert(a.endsWith("peers-llvmpipe-llvm-15-0-6-256-bits-6dcb758b.json"), a);
     const b: BenchResultFile = {
       bench: "peers",
       adapter: { description: "NVIDIA H100" },
