@@ -84,6 +84,8 @@ export function interruptNotes(): string[] {
 
 /**
  * Whether process `pid` runs on this machine; null where that cannot be told (no /proc).
+ * A zombie (killed, but not yet reaped by its parent: in a container without an init
+ * process, a `kill -9`ed run can stay one for good) does not run.
  *
  * @param pid Process id.
  * @returns true, false, or null when unknown.
@@ -94,12 +96,15 @@ export function processAlive(pid: number): boolean | null {
   } catch {
     return null;
   }
+  let stat: string;
   try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
+    stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   } catch {
     return false;
   }
+  // "pid (comm) S ...": the state follows the last ")" (comm may itself hold one).
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return state !== "Z" && state !== "X";
 }
 
 /**

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import {
+  processAlive,
   removeLiveTemporaries,
   removeStaleTemporaries,
   writeDirAtomic,
@@ -56,6 +57,46 @@ Deno.test({
       const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
       assertEquals(left, [other, "model.json"].sort());
     } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a killed process that nobody reaped (a zombie) counts as dead: its temporaries are removed",
+  ignore: !hasProc,
+  fn: async () => {
+    // `sh` forks a short `sleep` and becomes a long one, which never waits for it: a zombie for 5 s, as
+    // `kill -9`ed run stays in a container whose init does not reap orphans.
+    const child = new Deno.Command("sh", {
+      args: ["-c", "sleep 0.1 & echo $!; exec sleep 5"],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const dir = await Deno.makeTempDir();
+    try {
+      const reader = child.stdout.getReader();
+      const { value } = await reader.read();
+      reader.releaseLock();
+      const zombie = Number(new TextDecoder().decode(value).trim());
+      // Wait until it has exited (its state turns Z).
+      for (let i = 0; i < 500; i++) {
+        const st = Deno.readTextFileSync(`/proc/${zombie}/stat`);
+        if (st.slice(st.lastIndexOf(")") + 2).startsWith("Z")) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert(Deno.statSync(`/proc/${zombie}`).isDirectory, "the zombie is still listed");
+      assertEquals(processAlive(zombie), false);
+      assertEquals(processAlive(Deno.pid), true);
+      assertEquals(processAlive(child.pid), true);
+      const stale = `${dir}/.ds.${zombie}.m1a2b3.x9y8z7.tmp`;
+      await Deno.mkdir(stale);
+      assertEquals(await removeStaleTemporaries(`${dir}/ds`), [stale]);
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
       await Deno.remove(dir, { recursive: true });
     }
   },
