@@ -24,6 +24,7 @@ import {
   processAlive,
   releaseTemporary,
   writeDirAtomic,
+  writeFailure,
   writeFileAtomic,
 } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
@@ -678,8 +679,12 @@ export class DatasetWriter {
    * @param data `[C, F, T]`.
    */
   append(info: SampleInfo, data: Float32Array): void {
-    this.#npy.append(data);
-    this.#writeCsv([samplesFields(info)]);
+    try {
+      this.#npy.append(data);
+      this.#writeCsv([samplesFields(info)]);
+    } catch (e) {
+      throw writeFailure(this.#dir, e);
+    }
     this.#count++;
   }
 
@@ -719,6 +724,8 @@ export class DatasetWriter {
       await writeFileAtomic(join(this.#tmp, PROGRESS), JSON.stringify(prog) + "\n");
       this.#checkpointed = prog.count;
       this.#checkpointedState = prog.state;
+    }).catch((e) => {
+      throw writeFailure(this.#dir, e);
     });
     return this.#chain;
   }
@@ -745,7 +752,10 @@ export class DatasetWriter {
     await this.#chain;
     this.#close();
     const [C, F, T] = this.#sampleShape;
-    await writeMetaFiles(this.#tmp, { ...meta, shape: [this.#count, C, F, T] }, null, freqs, times);
+    await writeMetaFiles(this.#tmp, { ...meta, shape: [this.#count, C, F, T] }, null, freqs, times)
+      .catch((e) => {
+        throw writeFailure(this.#dir, e);
+      });
     await Deno.remove(join(this.#tmp, PROGRESS)).catch(() => {});
     // Every write of this run is done: a temporary left here is a killed run's.
     for await (const e of Deno.readDir(this.#tmp)) {

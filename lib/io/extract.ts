@@ -33,6 +33,7 @@ import { kaiser, spectrogram } from "../signal/stft.ts";
 import { formatCsv } from "./csv.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
+import { writeFailure } from "../util/atomic.ts";
 import { ByteLru } from "../util/lru.ts";
 
 /** A response file: a StationXML inventory, or a SAC pole-zero file's one response. */
@@ -822,7 +823,7 @@ export async function runExtract(
           `checkpoint): run the same extraction with --resume to continue it`,
       );
     }
-    throw e;
+    throw writeFailure(out, e);
   }
   const byReason: Record<string, number> = {};
   for (const f of failures) byReason[f.reason] = (byReason[f.reason] ?? 0) + 1;

@@ -10,6 +10,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
+import { UserError } from "./errors.ts";
 
 /** Temporaries this process is writing now. */
 const live = new Set<string>();
@@ -135,6 +136,39 @@ export async function removeStaleTemporaries(path: string): Promise<string[]> {
   return gone;
 }
 
+/** The errno codes of a write that cannot succeed where it is: no room, or no writing at all. */
+const NO_ROOM = new Set(["ENOSPC", "EDQUOT", "EROFS"]);
+
+/**
+ * The error to report for a failed write of an output: a full disk, an exhausted quota or a
+ * read-only file system (found on the error or its cause) becomes a {@linkcode UserError}
+ * naming the output, which the CLI prints as one line; any other error is returned as it is.
+ *
+ * @param path The output the user asked for (file or directory).
+ * @param e What the write threw.
+ * @returns the error to throw.
+ * @example
+ * ```ts
+ * import { writeFailure } from "./atomic.ts";
+ * const full = Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
+ * const e = writeFailure("out/ds", full) as Error;
+ * if (!e.message.startsWith("Cannot write out/ds: No space left on device")) throw new Error();
+ * ```
+ */
+export function writeFailure(path: string, e: unknown): unknown {
+  let root: unknown = e;
+  for (let i = 0; i < 4 && root instanceof Error; i++) {
+    if (NO_ROOM.has((root as { code?: string }).code ?? "")) {
+      return new UserError(
+        `Cannot write ${path}: ${root.message}: free space there, or choose another output path`,
+        { cause: root },
+      );
+    }
+    root = root.cause;
+  }
+  return e;
+}
+
 /**
  * Writes a file atomically (a temporary beside it, then a rename), first removing the
  * temporaries of the same file that killed processes left.
@@ -170,7 +204,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await syncDir(dirname(path));
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw e;
+    throw writeFailure(path, e);
   } finally {
     live.delete(tmp);
   }
@@ -202,7 +236,7 @@ export async function writeDirAtomic(
     await moveIntoPlace(tmp, path, exists);
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw e;
+    throw writeFailure(path, e);
   } finally {
     live.delete(tmp);
   }

@@ -4,8 +4,10 @@ import {
   removeLiveTemporaries,
   removeStaleTemporaries,
   writeDirAtomic,
+  writeFailure,
   writeFileAtomic,
 } from "../../lib/util/atomic.ts";
+import { UserError } from "../../lib/util/errors.ts";
 
 const hasProc = (() => {
   try {
@@ -223,4 +225,44 @@ Deno.test("writeDirAtomic with force replaces the old directory and leaves nothi
   const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
   assertEquals(names, ["out"]);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a full disk fails a directory's write with one error naming the output; the old one stays whole", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/checkpoint`;
+  try {
+    await writeDirAtomic(out, (t) => Deno.writeTextFile(`${t}/state.json`, "old"));
+    const full = () =>
+      Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
+    for (
+      const thrown of [
+        full(),
+        // As a nested writeFileAtomic reports it, naming the temporary: the target is named.
+        new UserError("Cannot write x/.tmp/w: no space", { cause: full() }),
+      ]
+    ) {
+      const e = await assertRejects(
+        () =>
+          writeDirAtomic(out, async (t) => {
+            await Deno.writeTextFile(`${t}/state.json`, "new");
+            throw thrown;
+          }, { force: true }),
+        UserError,
+      );
+      assertEquals(
+        e.message,
+        `Cannot write ${out}: No space left on device (os error 28): free space there, ` +
+          "or choose another output path",
+      );
+    }
+    assertEquals(await Deno.readTextFile(`${out}/state.json`), "old");
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["checkpoint"]);
+    // Other errors pass on as they are.
+    const other = new Error("disk on fire");
+    assertEquals(writeFailure(out, other), other);
+    const ro = Object.assign(new Error("Read-only file system (os error 30)"), { code: "EROFS" });
+    assert(writeFailure(out, ro) instanceof UserError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
