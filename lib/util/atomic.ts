@@ -255,6 +255,8 @@ export async function checkOutputTarget(
   path: string,
   options: { force?: boolean; marker?: string } = {},
 ): Promise<boolean> {
+  const back = await restoreMovedAside(path);
+  if (back) console.error(`note: put back ${path} from ${back}, left by an interrupted run`);
   const info = await Deno.stat(path).catch(() => null);
   const exists = info !== null;
   if (exists && !options.force) {
@@ -284,8 +286,9 @@ export async function checkOutputTarget(
 
 /**
  * Renames a finished directory to its destination, replacing what is there when `replace`.
- * The replaced output is moved aside under a name that no clean-up removes, so that an
- * interruption between the two renames leaves it recoverable. Every file in the directory is
+ * The replaced output is moved aside (`.NAME.PID.TAG.old`) for the moment of the swap, and a
+ * run killed between the two renames leaves it there, for {@linkcode restoreMovedAside} to put
+ * back. Every file in the directory is
  * flushed to the disk first, and the rename after ({@linkcode syncTree}, {@linkcode syncDir}),
  * so that a crash never leaves the finished name on files the disk has not received.
  *
@@ -302,12 +305,50 @@ export async function moveIntoPlace(tmp: string, path: string, replace: boolean)
 async function moveTree(tmp: string, path: string, replace: boolean): Promise<void> {
   if (replace && await Deno.stat(path).catch(() => null)) {
     const old = siblingName(path, "old");
-    await Deno.rename(path, old);
-    await Deno.rename(tmp, path);
+    // Back to back, synchronously: a Ctrl-C handler runs only between awaits, so it never
+    // exits with `path` missing. A kill between the two is undone by restoreMovedAside.
+    Deno.renameSync(path, old);
+    Deno.renameSync(tmp, path);
     await Deno.remove(old, { recursive: true });
   } else {
     await Deno.rename(tmp, path);
   }
+}
+
+/**
+ * Puts back an output that a killed run had moved aside (`.NAME.PID.TAG.old`) to replace it
+ * and died before the new one took its place, so that `path` is missing: the newest such
+ * output of a process no longer running is renamed to `path`. Where `path` exists, such
+ * outputs are leftovers of a finished swap (killed while removing them) and are removed.
+ * Only where the system shows its processes (Linux's /proc); elsewhere nothing is done.
+ *
+ * @param path The output file or directory.
+ * @returns the output put back, or null.
+ */
+export async function restoreMovedAside(path: string): Promise<string | null> {
+  const prefix = `.${basename(path)}.`;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dirname(path)));
+  } catch {
+    return null;
+  }
+  const aside: { p: string; time: number }[] = [];
+  for (const e of entries) {
+    if (!e.name.startsWith(prefix) || !e.name.endsWith(".old")) continue;
+    const m = /^(\d+)\.([0-9a-z]+)\.[0-9a-z]+\.old$/.exec(e.name.slice(prefix.length));
+    if (!m || Number(m[1]) === Deno.pid || processAlive(Number(m[1])) !== false) continue;
+    aside.push({ p: join(dirname(path), e.name), time: parseInt(m[2], 36) });
+  }
+  if (!aside.length) return null;
+  aside.sort((a, b) => b.time - a.time);
+  let restored: string | null = null;
+  if (!(await Deno.lstat(path).catch(() => null))) {
+    await Deno.rename(aside[0].p, path);
+    restored = aside.shift()!.p;
+  }
+  for (const a of aside) await Deno.remove(a.p, { recursive: true }).catch(() => {});
+  return restored;
 }
 
 /**

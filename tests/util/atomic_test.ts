@@ -3,6 +3,7 @@ import {
   processAlive,
   removeLiveTemporaries,
   removeStaleTemporaries,
+  restoreMovedAside,
   writeDirAtomic,
   writeFailure,
   writeFileAtomic,
@@ -32,7 +33,7 @@ Deno.test({
         `.ds.${DEAD}.m1a2b3.x9y8z7.tmp`, // a killed run's: removed
         `.ds.${Deno.pid}.m1a2b3.x9y8z7.tmp`, // this process's: kept
         `.ds.1.m1a2b3.x9y8z7.tmp`, // a running process's (init): kept
-        `.ds.${DEAD}.m1a2b3.x9y8z7.old`, // a replaced output moved aside: kept
+        `.ds.1.m1a2b3.x9y8z7.old`, // an output a running process is replacing: kept
         `.dsx.${DEAD}.m1a2b3.x9y8z7.tmp`, // another target's: kept
       ];
       for (const n of names) await Deno.mkdir(`${dir}/${n}`);
@@ -265,4 +266,51 @@ Deno.test("a full disk fails a directory's write with one error naming the outpu
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "an output a killed run had moved aside to replace it is put back (the newest), and stale leftovers go",
+  ignore: !hasProc,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const out = `${dir}/checkpoint`;
+      const aside = (t: number, v: string) => {
+        const p = `${dir}/.checkpoint.${DEAD}.${t.toString(36)}.x9y8z7.old`;
+        Deno.mkdirSync(p);
+        Deno.writeTextFileSync(`${p}/state.json`, v);
+        return p;
+      };
+      const older = aside(1_700_000_000_000, "older");
+      const newer = aside(1_700_000_000_500, "newer");
+      const live = `${dir}/.checkpoint.${Deno.pid}.m1a2b3.x9y8z7.old`;
+      Deno.mkdirSync(live);
+      assertEquals(await restoreMovedAside(out), newer);
+      assertEquals(await Deno.readTextFile(`${out}/state.json`), "newer");
+      assert(!(await Deno.stat(older).catch(() => null)), "the older one stays");
+      assert(await Deno.stat(live), "this process's own swap was touched");
+      // With the output in place, a dead run's leftover is removed and nothing is put back.
+      aside(1_700_000_001_000, "leftover");
+      assertEquals(await restoreMovedAside(out), null);
+      assertEquals(await Deno.readTextFile(`${out}/state.json`), "newer");
+      assertEquals(
+        [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+        [
+          live.slice(dir.length + 1),
+          "checkpoint",
+        ].sort(),
+      );
+      // A write of the output puts it back first, so --force replaces it and nothing is lost.
+      await Deno.remove(out, { recursive: true });
+      aside(1_700_000_002_000, "put back");
+      await assertRejects(
+        () => writeDirAtomic(out, (t) => Deno.writeTextFile(`${t}/state.json`, "x")),
+        Deno.errors.AlreadyExists,
+      );
+      assertEquals(await Deno.readTextFile(`${out}/state.json`), "put back");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
