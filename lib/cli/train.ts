@@ -36,6 +36,7 @@ import { downstreamOf, exists, readJson } from "../io/checkpoint.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress, type ProgressOptions } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
+import { restoreMovedAside } from "../util/atomic.ts";
 
 const modelFlag = {
   type: "string" as const,
@@ -185,10 +186,23 @@ export const pretrainCommand: Command = {
         (file.pretrain?.normalize ? undefined : defaultNormalize(ds.meta.scaling)),
       seed: seedFlag(values),
     });
+    await restoreCheckpoint(join(dir, "checkpoint"));
     const hasCk = await exists(join(dir, "checkpoint", "state.json"));
     if (hasCk && !values.resume && !values.force) {
       throw new UserError(
         `Cannot pretrain into ${dir}: it holds a checkpoint: pass --resume to continue or --force to start over`,
+      );
+    }
+    // A finished model whose checkpoint was deleted (to save space) is still the user's work.
+    const hasModel = await exists(join(dir, "autoencoder.safetensors"));
+    if (!hasCk && !values.force && (values.resume || hasModel)) {
+      throw new UserError(
+        values.resume
+          ? `Cannot resume pretraining in ${dir}: no checkpoint/ there${
+            hasModel ? " (it holds a pretrained model)" : ""
+          }: run pretrain without --resume${hasModel ? " and with --force" : ""} to start over`
+          : `Cannot pretrain into ${dir}: it holds a pretrained model (autoencoder.safetensors): ` +
+            `pass --force to replace it, or choose another --model directory`,
       );
     }
     const stale = await downstreamOf(dir, "pretrain");
@@ -247,6 +261,12 @@ async function resumeAdvice<S>(
   const state = await readJson<S>(ckDir, "state.json");
   return `${ckDir} holds ${holds(state)}: rerun the same command with --resume to continue ` +
     "from there";
+}
+
+/** Puts back a checkpoint that a run killed while replacing it had moved aside. */
+async function restoreCheckpoint(ckDir: string): Promise<void> {
+  const back = await restoreMovedAside(ckDir);
+  if (back) console.error(`note: put back ${ckDir} from ${back}, left by an interrupted run`);
 }
 
 /** `cli.ts init`. */
@@ -587,6 +607,7 @@ export const finetuneCommand: Command = {
       gamma: numFlag(values, "gamma"),
       seed: seedFlag(values),
     });
+    await restoreCheckpoint(join(dir, "finetune_checkpoint"));
     const hasCk = await exists(join(dir, "finetune_checkpoint", "state.json"));
     const hasDec = await exists(join(dir, "dec.safetensors"));
     if ((hasCk || hasDec) && !values.resume && !values.force) {

@@ -41,7 +41,7 @@ import {
   writeJson,
 } from "../io/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { keepOnInterrupt, writeFileAtomic } from "../util/atomic.ts";
 
 /** Centre initialisation settings. */
 export interface InitConfig {
@@ -498,6 +498,12 @@ export async function finetune(
         config: cfg,
       };
       await saveCheckpointDir(ckDir, files, st);
+      keepOnInterrupt(
+        ckDir,
+        () =>
+          `kept ${ckDir}: iteration ${iteration} of at most ${cfg.maxIter}; run the same ` +
+          `command with --resume to continue`,
+      );
       await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
     };
 
@@ -613,6 +619,7 @@ export async function finetune(
     });
     return { log, labels: prev!, converged };
   } finally {
+    keepOnInterrupt(join(dir, CHECKPOINT_DIR), null);
     opt?.dispose();
     ae.params.dispose();
   }

@@ -34,7 +34,7 @@ import {
 } from "../io/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
 import { z } from "../deps.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { keepOnInterrupt, writeFileAtomic } from "../util/atomic.ts";
 import { lineChart } from "../plot/mod.ts";
 import { datasetFingerprint, type DatasetLike, type Normalize, readModelBatch } from "./data.ts";
 
@@ -354,6 +354,13 @@ export async function pretrain(
       state.rng = rng.getState();
       state.adamStep = adam.step;
       await saveCheckpoint(ckDir, set.stateDict(), adam, state);
+      const done = state.epoch;
+      keepOnInterrupt(
+        ckDir,
+        () =>
+          `kept ${ckDir}: epoch ${done} of ${cfg.epochs} done; run the same command with ` +
+          `--resume to continue`,
+      );
       await writeCurve(dir, state.history);
       opts.hooks?.onEpoch?.(rec);
       epochsThisCall++;
@@ -370,6 +377,7 @@ export async function pretrain(
     }
     return state.history;
   } finally {
+    keepOnInterrupt(join(dir, "checkpoint"), null);
     adam.dispose();
     set.dispose();
   }

@@ -1,0 +1,155 @@
+/**
+ * What an interrupted or mistaken training run leaves of the user's work: a finished model is
+ * not replaced without --force, --resume needs a checkpoint, a checkpoint that a killed run had
+ * moved aside comes back, and Ctrl-C keeps the last checkpoint and says how to resume.
+ */
+import { join } from "node:path";
+import { run } from "./_run.ts";
+import { encodeNpy } from "../../lib/io/npy.ts";
+import { Rng } from "../../lib/util/rng.ts";
+import { assert, assertEquals } from "../_assert.ts";
+
+// Above Linux's largest pid_max (2^22): never a running process.
+const DEAD = 99_999_999;
+const hasProc = (() => {
+  try {
+    Deno.statSync("/proc/self");
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** A dataset of 16 samples [1, 12, 10] from `import`. */
+async function tinyDataset(root: string): Promise<string> {
+  const rng = new Rng(3);
+  const x = new Float32Array(16 * 120).map(() => rng.normal());
+  await Deno.writeFile(join(root, "x.npy"), encodeNpy(x, [16, 1, 12, 10]));
+  const r = await run("import", join(root, "x.npy"), "--out", join(root, "ds"), "--quiet");
+  assertEquals(r.code, 0, r.err.join("\n"));
+  return join(root, "ds");
+}
+
+const PRE = ["--batch-size", "8", "--latent-dim", "3", "--cpu", "--quiet"];
+
+const sha = async (path: string) =>
+  Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path))))
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+
+Deno.test("cli: pretrain never replaces a finished model without --force, and --resume needs a checkpoint", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await tinyDataset(root);
+    const m = join(root, "m");
+    const pre = (...extra: string[]) => run("pretrain", ds, "--model", m, ...PRE, ...extra);
+    // Nothing to resume: refused (as finetune does), not a silent fresh start.
+    const none = await pre("--epochs", "1", "--resume");
+    assertEquals(none.code, 2);
+    assert(none.err[0].includes("no checkpoint/ there"), none.err.join("\n"));
+    assert(!(await Deno.stat(m).catch(() => null)), "a refused resume made the directory");
+
+    assertEquals((await pre("--epochs", "1")).code, 0);
+    const before = await sha(join(m, "autoencoder.safetensors"));
+    // The checkpoint deleted to save space: the model is still the user's.
+    await Deno.remove(join(m, "checkpoint"), { recursive: true });
+    for (const extra of [[], ["--resume"]]) {
+      const r = await pre("--epochs", "2", ...extra);
+      assertEquals(r.code, 2, extra.join(" "));
+      assertEquals(r.err.length, 1);
+      assert(
+        r.err[0].includes("it holds a pretrained model") && r.err[0].includes("--force"),
+        r.err[0],
+      );
+    }
+    assertEquals(await sha(join(m, "autoencoder.safetensors")), before);
+    assertEquals((await pre("--epochs", "2", "--force")).code, 0);
+    assert(await sha(join(m, "autoencoder.safetensors")) !== before);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "cli: a checkpoint a killed run had moved aside to replace it is put back, and --resume ends as an uninterrupted run",
+  ignore: !hasProc,
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const ds = await tinyDataset(root);
+      const pre = (m: string, ...extra: string[]) =>
+        run("pretrain", ds, "--model", join(root, m), ...PRE, ...extra);
+      assertEquals((await pre("whole", "--epochs", "3")).code, 0);
+      assertEquals((await pre("cut", "--epochs", "2")).code, 0);
+      // Killed between the two renames of the swap: checkpoint/ gone, the old one aside.
+      const aside = join(root, "cut", `.checkpoint.${DEAD}.m1a2b3c4.x9y8z7.old`);
+      await Deno.rename(join(root, "cut", "checkpoint"), aside);
+      const r = await pre("cut", "--epochs", "3", "--resume");
+      assertEquals(r.code, 0, r.err.join("\n"));
+      assert(
+        r.err.some((l) => l.includes(`put back ${join(root, "cut", "checkpoint")}`)),
+        r.err[0],
+      );
+      assertEquals(
+        await sha(join(root, "cut", "autoencoder.safetensors")),
+        await sha(join(root, "whole", "autoencoder.safetensors")),
+      );
+      assertEquals(
+        [...Deno.readDirSync(join(root, "cut"))].map((e) => e.name).filter((n) =>
+          n.startsWith(".")
+        ),
+        [],
+      );
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "cli: Ctrl-C stops pretrain with status 130, keeps its last checkpoint and says how to resume",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const ds = await tinyDataset(root);
+      const m = join(root, "m");
+      const cli = new URL("../../cli.ts", import.meta.url).pathname;
+      const args = ["pretrain", ds, "--model", m, ...PRE, "--epochs", "100000"];
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, ...args],
+        stdout: "null",
+        stderr: "piped",
+        env: { SEISDEC_TUNING_DIR: "none" },
+      }).spawn();
+      const epoch = () => {
+        try {
+          return JSON.parse(Deno.readTextFileSync(join(m, "checkpoint", "state.json")))
+            .epoch as number;
+        } catch {
+          return 0;
+        }
+      };
+      for (let i = 0; i < 1200 && epoch() < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      assert(epoch() >= 2, "pretrain never checkpointed");
+      child.kill("SIGINT");
+      const { code, stderr } = await child.output();
+      const err = new TextDecoder().decode(stderr);
+      assertEquals(code, 130, err);
+      const done = epoch();
+      assert(
+        err.includes(`kept ${join(m, "checkpoint")}: epoch ${done} of 100000 done`) &&
+          err.includes("--resume"),
+        err,
+      );
+      // The kept checkpoint resumes (here to a smaller total: it is already past it).
+      const r = await run(...args.slice(0, -1), String(done), "--resume");
+      assertEquals(r.code, 0, r.err.join("\n"));
+      assert(await Deno.stat(join(m, "autoencoder.safetensors")));
+      assertEquals([...Deno.readDirSync(m)].filter((e) => e.name.startsWith(".")), []);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
