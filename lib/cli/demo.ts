@@ -30,6 +30,7 @@ import { applyModel, rawKmeans } from "../cluster/assign.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 import { adapterName } from "../gpu/device.ts";
 
 const MARKER = ".seisdec-demo";
@@ -156,11 +157,8 @@ export const demoCommand: Command = {
       dim: a.dim,
       seed,
     });
-    await Deno.writeTextFile(
-      join(clusters, "evaluation.json"),
-      JSON.stringify(eDec, null, 2) + "\n",
-    );
-    await Deno.writeTextFile(join(clusters, "report.html"), await buildReport(clusters));
+    await writeFileAtomic(join(clusters, "evaluation.json"), JSON.stringify(eDec, null, 2) + "\n");
+    await writeFileAtomic(join(clusters, "report.html"), await buildReport(clusters));
     const raw = rawKmeans(ds, k, { normalize: "minmax", seed });
     const eRaw = evaluateClustering({ pred: raw.labels!, k, truth });
     if (!quiet) console.log(formatReport(eDec) + "\n\n" + formatProfiles(profiles));
