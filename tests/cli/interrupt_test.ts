@@ -106,47 +106,68 @@ Deno.test({
   },
 });
 
+/** Runs the CLI in a subprocess, sends SIGINT once `ready()`, and returns its stderr. */
+async function interrupt(args: string[], ready: () => boolean): Promise<string> {
+  const cli = new URL("../../cli.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    stdout: "null",
+    stderr: "piped",
+    env: { SEISDEC_TUNING_DIR: "none" },
+  }).spawn();
+  for (let i = 0; i < 1200 && !ready(); i++) await new Promise((r) => setTimeout(r, 50));
+  const got = ready();
+  child.kill("SIGINT");
+  const { code, stderr } = await child.output();
+  const err = new TextDecoder().decode(stderr);
+  assert(got, `${args[0]} never checkpointed: ${err}`);
+  assertEquals(code, 130, err);
+  return err;
+}
+
+/** A field of a checkpoint's state.json, or 0 before there is one. */
+function stateField(ckDir: string, field: string): number {
+  try {
+    return JSON.parse(Deno.readTextFileSync(join(ckDir, "state.json")))[field];
+  } catch {
+    return 0;
+  }
+}
+
 Deno.test({
   name:
-    "cli: Ctrl-C stops pretrain with status 130, keeps its last checkpoint and says how to resume",
+    "cli: Ctrl-C stops pretrain and finetune with status 130, keeps the last checkpoint and says how to resume",
   ignore: Deno.build.os === "windows",
   fn: async () => {
     const root = await Deno.makeTempDir();
     try {
       const ds = await tinyDataset(root);
       const m = join(root, "m");
-      const cli = new URL("../../cli.ts", import.meta.url).pathname;
-      const args = ["pretrain", ds, "--model", m, ...PRE, "--epochs", "100000"];
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", cli, ...args],
-        stdout: "null",
-        stderr: "piped",
-        env: { SEISDEC_TUNING_DIR: "none" },
-      }).spawn();
-      const epoch = () => {
-        try {
-          return JSON.parse(Deno.readTextFileSync(join(m, "checkpoint", "state.json")))
-            .epoch as number;
-        } catch {
-          return 0;
-        }
-      };
-      for (let i = 0; i < 1200 && epoch() < 2; i++) await new Promise((r) => setTimeout(r, 50));
-      assert(epoch() >= 2, "pretrain never checkpointed");
-      child.kill("SIGINT");
-      const { code, stderr } = await child.output();
-      const err = new TextDecoder().decode(stderr);
-      assertEquals(code, 130, err);
-      const done = epoch();
-      assert(
-        err.includes(`kept ${join(m, "checkpoint")}: epoch ${done} of 100000 done`) &&
-          err.includes("--resume"),
-        err,
-      );
-      // The kept checkpoint resumes (here to a smaller total: it is already past it).
-      const r = await run(...args.slice(0, -1), String(done), "--resume");
+      const ck = join(m, "checkpoint");
+      const pre = ["pretrain", ds, "--model", m, ...PRE];
+      let err = await interrupt([...pre, "--epochs", "100000"], () => stateField(ck, "epoch") >= 2);
+      const epoch = stateField(ck, "epoch");
+      assert(err.includes(`kept ${ck}: epoch ${epoch} of 100000 done`), err);
+      assert(err.includes("run the same command with --resume to continue"), err);
+      // The kept checkpoint resumes (here to a smaller total: it is already there).
+      let r = await run(...pre, "--epochs", String(epoch), "--resume");
       assertEquals(r.code, 0, r.err.join("\n"));
-      assert(await Deno.stat(join(m, "autoencoder.safetensors")));
+
+      r = await run("init", ds, "--model", m, "--k", "2", "--n-init", "2", "--cpu", "--quiet");
+      assertEquals(r.code, 0, r.err.join("\n"));
+      const fck = join(m, "finetune_checkpoint");
+      const ft = ["finetune", ds, "--model", m, "--batch-size", "8", "--update-interval", "2"]
+        .concat(["--tol", "0", "--cpu", "--quiet"]);
+      err = await interrupt(
+        [...ft, "--max-iter", "1000000"],
+        () => stateField(fck, "iteration") >= 4,
+      );
+      const it = stateField(fck, "iteration");
+      assert(err.includes(`kept ${fck}: iteration ${it} of at most 1000000`), err);
+      assert(err.includes("--resume"), err);
+      r = await run(...ft, "--max-iter", String(it + 2), "--resume");
+      assertEquals(r.code, 0, r.err.join("\n"));
+      assert(await Deno.stat(join(m, "dec.safetensors")));
       assertEquals([...Deno.readDirSync(m)].filter((e) => e.name.startsWith(".")), []);
     } finally {
       await Deno.remove(root, { recursive: true });
