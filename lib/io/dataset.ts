@@ -563,7 +563,13 @@ export class DatasetWriter {
       (t) => JSON.parse(t) as Progress,
       () => null,
     );
-    if (prog && prog.pid !== Deno.pid && processAlive(prog.pid) === true) {
+    // The writer ran at its last checkpoint: a process with its pid that started later (the
+    // pid reused after a reboot) is another one.
+    const wrote = prog ? Date.parse(prog.updated) : NaN;
+    if (
+      prog && prog.pid !== Deno.pid &&
+      processAlive(prog.pid, Number.isFinite(wrote) ? wrote : undefined) === true
+    ) {
       throw new UserError(
         `Cannot write dataset ${dir}: process ${prog.pid} is writing it (${tmp}); wait for it ` +
           `or stop it first`,

@@ -86,12 +86,16 @@ export function interruptNotes(): string[] {
 /**
  * Whether process `pid` runs on this machine; null where that cannot be told (no /proc).
  * A zombie (killed, but not yet reaped by its parent: in a container without an init
- * process, a `kill -9`ed run can stay one for good) does not run.
+ * process, a `kill -9`ed run can stay one for good) does not run. With `since`, a time at
+ * which the process in question was running (it wrote something then), a process that
+ * holds the same pid but started later is another one (the pid was reused, as after a
+ * reboot or a container's restart), and the one in question does not run.
  *
  * @param pid Process id.
+ * @param since Milliseconds since the epoch at which the process was known to run.
  * @returns true, false, or null when unknown.
  */
-export function processAlive(pid: number): boolean | null {
+export function processAlive(pid: number, since?: number): boolean | null {
   try {
     Deno.statSync("/proc/self");
   } catch {
@@ -105,7 +109,46 @@ export function processAlive(pid: number): boolean | null {
   }
   // "pid (comm) S ...": the state follows the last ")" (comm may itself hold one).
   const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  return state !== "Z" && state !== "X";
+  if (state === "Z" || state === "X") return false;
+  if (since !== undefined) {
+    const started = processStartMs(stat);
+    // A second of slack for the clock's granularity (boot time in whole seconds).
+    if (started !== null && started > since + 2000) return false;
+  }
+  return true;
+}
+
+/** The boot time (ms since the epoch) that /proc's start times count from; null if unknown. */
+let bootMs: number | null | undefined;
+
+/**
+ * When the process of a `/proc/PID/stat` line started, in ms since the epoch; null where that
+ * cannot be told, or where this process's own start time from /proc comes out later than the
+ * clock says it started (a container whose /proc/stat shows a later boot time), so that a live
+ * process is never taken for a younger one.
+ */
+function processStartMs(stat: string): number | null {
+  const ticks = (line: string) => Number(line.slice(line.lastIndexOf(")") + 2).split(" ")[19]);
+  if (bootMs === undefined) {
+    bootMs = null;
+    try {
+      const btime = /^btime (\d+)$/m.exec(Deno.readTextFileSync("/proc/stat"));
+      // Start times count clock ticks since boot, at Linux's fixed USER_HZ of 100.
+      const self = Number(btime?.[1]) * 1000 + ticks(Deno.readTextFileSync("/proc/self/stat")) * 10;
+      // This process started before its clock's origin: a boot time that puts its start later
+      // would make every process look younger, and so a live writer look like another process.
+      if (self <= Date.now() - performance.now() + 2000) bootMs = Number(btime![1]) * 1000;
+    } catch {
+      // No /proc/stat: unknown.
+    }
+  }
+  const t = ticks(stat);
+  return bootMs === null || !Number.isFinite(t) ? null : bootMs + t * 10;
+}
+
+/** The creation time (ms since the epoch) in a temporary's TAG (`PID.TIME.RANDOM`). */
+function tagTime(tag: string): number {
+  return parseInt(tag, 36);
 }
 
 /**
@@ -127,8 +170,9 @@ export async function removeStaleTemporaries(path: string): Promise<string[]> {
   }
   for (const e of entries) {
     if (!e.name.startsWith(prefix) || !e.name.endsWith(".tmp")) continue;
-    const m = /^(\d+)\.[0-9a-z]+\.[0-9a-z]+\.tmp$/.exec(e.name.slice(prefix.length));
-    if (!m || Number(m[1]) === Deno.pid || processAlive(Number(m[1])) !== false) continue;
+    const m = /^(\d+)\.([0-9a-z]+)\.[0-9a-z]+\.tmp$/.exec(e.name.slice(prefix.length));
+    if (!m || Number(m[1]) === Deno.pid) continue;
+    if (processAlive(Number(m[1]), tagTime(m[2])) !== false) continue;
     const p = join(dirname(path), e.name);
     await Deno.remove(p, { recursive: true }).catch(() => {});
     gone.push(p);
@@ -337,8 +381,9 @@ export async function restoreMovedAside(path: string): Promise<string | null> {
   for (const e of entries) {
     if (!e.name.startsWith(prefix) || !e.name.endsWith(".old")) continue;
     const m = /^(\d+)\.([0-9a-z]+)\.[0-9a-z]+\.old$/.exec(e.name.slice(prefix.length));
-    if (!m || Number(m[1]) === Deno.pid || processAlive(Number(m[1])) !== false) continue;
-    aside.push({ p: join(dirname(path), e.name), time: parseInt(m[2], 36) });
+    if (!m || Number(m[1]) === Deno.pid) continue;
+    if (processAlive(Number(m[1]), tagTime(m[2])) !== false) continue;
+    aside.push({ p: join(dirname(path), e.name), time: tagTime(m[2]) });
   }
   if (!aside.length) return null;
   aside.sort((a, b) => b.time - a.time);

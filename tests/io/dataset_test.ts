@@ -233,3 +233,54 @@ Deno.test("DatasetWriter resumable: a checkpoint with state but no samples yet i
   await r.abort();
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test({
+  name:
+    "DatasetWriter resumable: a live process that took a dead writer's pid (started after its last checkpoint) does not block the dataset",
+  ignore: (() => {
+    try {
+      Deno.statSync("/proc/stat");
+      return false;
+    } catch {
+      return true;
+    }
+  })(),
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    // A process started now, with the pid of a writer whose last checkpoint is an hour old
+    // (killed, and the pid reused after a reboot).
+    const other = new Deno.Command("sleep", { args: ["30"] }).spawn();
+    try {
+      await Deno.mkdir(`${root}/.ds.partial`);
+      const progress = (updated: string) =>
+        Deno.writeTextFile(
+          `${root}/.ds.partial/progress.json`,
+          JSON.stringify({
+            format: "seisdec-partial-dataset",
+            version: 1,
+            key: {},
+            count: 0,
+            state: null,
+            pid: other.pid,
+            updated,
+          }),
+        );
+      const create = () =>
+        DatasetWriter.create(`${root}/ds`, [1, 1, 1], {
+          force: true,
+          resumable: { key: {}, resume: false },
+        });
+      // Written a moment ago: the process with that pid may be the writer.
+      await progress(new Date(Date.now() + 1000).toISOString());
+      await assertRejects(create, UserError, `process ${other.pid} is writing it`);
+      await progress(new Date(Date.now() - 3600_000).toISOString());
+      const w = await create();
+      assertEquals(w.count, 0);
+      await w.abort();
+    } finally {
+      other.kill("SIGKILL");
+      await other.status;
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

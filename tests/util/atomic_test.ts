@@ -28,12 +28,13 @@ Deno.test({
   ignore: !hasProc,
   fn: async () => {
     const dir = await Deno.makeTempDir();
+    const now = Date.now().toString(36);
     try {
       const names = [
         `.ds.${DEAD}.m1a2b3.x9y8z7.tmp`, // a killed run's: removed
         `.ds.${Deno.pid}.m1a2b3.x9y8z7.tmp`, // this process's: kept
-        `.ds.1.m1a2b3.x9y8z7.tmp`, // a running process's (init): kept
-        `.ds.1.m1a2b3.x9y8z7.old`, // an output a running process is replacing: kept
+        `.ds.1.${now}.x9y8z7.tmp`, // a running process's (init): kept
+        `.ds.1.${now}.x9y8z7.old`, // an output a running process is replacing: kept
         `.dsx.${DEAD}.m1a2b3.x9y8z7.tmp`, // another target's: kept
       ];
       for (const n of names) await Deno.mkdir(`${dir}/${n}`);
@@ -310,6 +311,30 @@ Deno.test({
       );
       assertEquals(await Deno.readTextFile(`${out}/state.json`), "put back");
     } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a temporary whose pid now belongs to a process started after it was made (pid reused) is stale",
+  ignore: !hasProc,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const other = new Deno.Command("sleep", { args: ["30"] }).spawn();
+    try {
+      const tag = (ms: number) => `${other.pid}.${ms.toString(36)}.x9y8z7`;
+      const old = `.ds.${tag(Date.now() - 3600_000)}.tmp`; // an hour before it started
+      const now = `.ds.${tag(Date.now() + 1000)}.tmp`; // while it runs: may be its own
+      for (const n of [old, now]) await Deno.mkdir(`${dir}/${n}`);
+      assertEquals(processAlive(other.pid, Date.now() - 3600_000), false);
+      assertEquals(processAlive(other.pid, Date.now()), true);
+      assertEquals(await removeStaleTemporaries(`${dir}/ds`), [`${dir}/${old}`]);
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [now]);
+    } finally {
+      other.kill("SIGKILL");
+      await other.status;
       await Deno.remove(dir, { recursive: true });
     }
   },
