@@ -389,10 +389,10 @@ export const initCommand: Command = {
       latent = await encodeForInit(dir, ds, dev);
       kSelection = chooseK(latent, ds.count, ks, cfg, criterion, !values.quiet);
       cfg.k = kSelection.best;
-      await writeKSelection(dir, kSelection);
-    } else {
-      await removeKSelection(dir);
     }
+    // An earlier selection goes first and this one is written after the centres: a run that
+    // stops between them leaves no k selection rather than one the centres do not come from.
+    await removeKSelection(dir);
     const r = await initCentroids(dir, ds, cfg, dev, {
       latent,
       record: kSelection
@@ -401,6 +401,7 @@ export const initCommand: Command = {
         }
         : undefined,
     });
+    if (kSelection) await writeKSelection(dir, kSelection);
     const rep = evaluateClustering({
       pred: r.labels,
       k: cfg.k,

@@ -174,3 +174,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test("cli: init that stops before its centres are written leaves no k selection they do not come from", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await tinyDataset(root);
+    const m = join(root, "m");
+    assertEquals((await run("pretrain", ds, "--model", m, ...PRE, "--epochs", "1")).code, 0);
+    const init = ["init", ds, "--model", m, "--k", "2:3", "--n-init", "2", "--cpu", "--quiet"];
+    assertEquals((await run(...init)).code, 0);
+    assert(await Deno.stat(join(m, "k_selection.csv")));
+    // The centres cannot be written (a directory is in the way): the run fails after choosing k.
+    await Deno.remove(join(m, "centroids.safetensors"));
+    await Deno.mkdir(join(m, "centroids.safetensors", "x"), { recursive: true });
+    const failed = await run(...init).catch((e: Error) => ({ code: -1, err: [e.message] }));
+    assert(failed.code !== 0, "init wrote its centres over a directory");
+    for (const f of ["k_selection.csv", "k_selection.png"]) {
+      assert(!(await Deno.stat(join(m, f)).catch(() => null)), `${f} outlived the failed init`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
