@@ -593,7 +593,19 @@ export class DatasetWriter {
         );
       }
       const npy = NpyWriter.resume(join(tmp, "spectrograms.npy"), "<f4", sampleShape, prog.count);
-      const samplesFile = await Deno.open(join(tmp, "samples.csv"), { read: true, write: true });
+      const samplesPath = join(tmp, "samples.csv");
+      const samplesFile = await Deno.open(samplesPath, { read: true, write: true });
+      // Shorter than the checkpoint says (damaged since): truncate would pad it with zeros.
+      const size = (await samplesFile.stat()).size;
+      if (size < prog.samplesBytes) {
+        samplesFile.close();
+        npy.close();
+        throw new UserError(
+          `Cannot resume ${samplesPath}: expected at least ${prog.samplesBytes} bytes ` +
+            `(${prog.count} samples): found ${size} bytes: pass --force instead of --resume to ` +
+            `start over`,
+        );
+      }
       await samplesFile.truncate(prog.samplesBytes);
       await samplesFile.seek(prog.samplesBytes, Deno.SeekMode.Start);
       w = new DatasetWriter({

@@ -284,3 +284,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test("DatasetWriter resumable: a samples.csv shorter than its checkpoint is refused, not padded with zeros", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = `${root}/ds`, partial = `${root}/.ds.partial`;
+    const key = { what: "test" };
+    const w = await DatasetWriter.create(dir, [1, 1, 2], { resumable: { key, resume: false } });
+    for (let i = 0; i < 3; i++) w.append(info(i, "a"), new Float32Array(2).fill(i));
+    await w.checkpoint({ next: 3 });
+    assertEquals(await w.abort(), true);
+    // Damaged since the checkpoint (a disk, a copy, a hand): shorter than it records.
+    const csv = await Deno.readFile(`${partial}/samples.csv`);
+    await Deno.writeFile(`${partial}/samples.csv`, csv.subarray(0, csv.length - 5));
+    await assertRejects(
+      () => DatasetWriter.create(dir, [1, 1, 2], { resumable: { key, resume: true } }),
+      UserError,
+      `Cannot resume ${partial}/samples.csv: expected at least ${csv.length} bytes (3 samples): ` +
+        `found ${csv.length - 5} bytes`,
+    );
+    // Its files are untouched, and the refused resume left nothing open.
+    assertEquals((await Deno.readFile(`${partial}/samples.csv`)).length, csv.length - 5);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
