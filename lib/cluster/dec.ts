@@ -32,6 +32,7 @@ import { InFlight, pipelined } from "../util/pipeline.ts";
 import {
   downstreamOf,
   exists,
+  keepCheckpointOnInterrupt,
   loadWeights,
   readJson,
   removeOutputs,
@@ -41,7 +42,7 @@ import {
   writeJson,
 } from "../io/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
-import { keepOnInterrupt, writeFileAtomic } from "../util/atomic.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 
 /** Centre initialisation settings. */
 export interface InitConfig {
@@ -465,6 +466,10 @@ export async function finetune(
         ),
       ].join("\n") + "\n";
 
+    keepCheckpointOnInterrupt(
+      ckDir,
+      (st) => `iteration ${st.iteration} of at most ${cfg.maxIter}`,
+    );
     const save = async (iteration: number): Promise<void> => {
       const os = await optimizer.state();
       const ob: Weights = new Map(
@@ -498,12 +503,6 @@ export async function finetune(
         config: cfg,
       };
       await saveCheckpointDir(ckDir, files, st);
-      keepOnInterrupt(
-        ckDir,
-        () =>
-          `kept ${ckDir}: iteration ${iteration} of at most ${cfg.maxIter}; run the same ` +
-          `command with --resume to continue`,
-      );
       await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
     };
 
@@ -619,7 +618,7 @@ export async function finetune(
     });
     return { log, labels: prev!, converged };
   } finally {
-    keepOnInterrupt(join(dir, CHECKPOINT_DIR), null);
+    keepCheckpointOnInterrupt(join(dir, CHECKPOINT_DIR), null);
     opt?.dispose();
     ae.params.dispose();
   }

@@ -24,6 +24,7 @@ import { pipelined } from "../util/pipeline.ts";
 import {
   downstreamOf,
   exists,
+  keepCheckpointOnInterrupt,
   loadWeights,
   readJson,
   removeOutputs,
@@ -34,7 +35,7 @@ import {
 } from "../io/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
 import { z } from "../deps.ts";
-import { keepOnInterrupt, writeFileAtomic } from "../util/atomic.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 import { lineChart } from "../plot/mod.ts";
 import { datasetFingerprint, type DatasetLike, type Normalize, readModelBatch } from "./data.ts";
 
@@ -304,6 +305,7 @@ export async function pretrain(
     const shape = ds.sampleShape;
     const bs = cfg.batchSize;
     let epochsThisCall = 0;
+    keepCheckpointOnInterrupt(ckDir, (st) => `epoch ${st.epoch} of ${cfg.epochs} done`);
     // New encoder weights make any centres and fine-tuned model in the directory stale.
     if (state.epoch < cfg.epochs) await removeOutputs(dir, await downstreamOf(dir, "pretrain"));
     while (state.epoch < cfg.epochs) {
@@ -354,13 +356,6 @@ export async function pretrain(
       state.rng = rng.getState();
       state.adamStep = adam.step;
       await saveCheckpoint(ckDir, set.stateDict(), adam, state);
-      const done = state.epoch;
-      keepOnInterrupt(
-        ckDir,
-        () =>
-          `kept ${ckDir}: epoch ${done} of ${cfg.epochs} done; run the same command with ` +
-          `--resume to continue`,
-      );
       await writeCurve(dir, state.history);
       opts.hooks?.onEpoch?.(rec);
       epochsThisCall++;
@@ -377,7 +372,7 @@ export async function pretrain(
     }
     return state.history;
   } finally {
-    keepOnInterrupt(join(dir, "checkpoint"), null);
+    keepCheckpointOnInterrupt(join(dir, "checkpoint"), null);
     adam.dispose();
     set.dispose();
   }

@@ -20,7 +20,7 @@
  */
 import { join } from "node:path";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
-import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
+import { keepOnInterrupt, writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 
 /** Named f32 arrays with shapes. */
@@ -181,4 +181,30 @@ export async function saveCheckpointDir(
     for (const [name, w] of Object.entries(weights)) await saveWeights(join(tmp, name), w);
     await writeJson(join(tmp, "state.json"), state);
   }, { force: true });
+}
+
+/**
+ * Has Ctrl-C (or SIGTERM) keep a training checkpoint directory and say what it holds and how
+ * to resume: the note reads `state.json` when the signal comes, so it names the checkpoint on
+ * the disk even when the signal arrives while a newer one is being put in place. Call with
+ * null when the run ends.
+ *
+ * @param ckDir The checkpoint directory.
+ * @param progress What the state holds, e.g. `epoch 12 of 30 done`; null for a state it cannot read.
+ */
+export function keepCheckpointOnInterrupt(
+  ckDir: string,
+  progress: ((state: Record<string, unknown>) => string) | null,
+): void {
+  if (!progress) return keepOnInterrupt(ckDir, null);
+  keepOnInterrupt(ckDir, () => {
+    let state: Record<string, unknown>;
+    try {
+      state = JSON.parse(Deno.readTextFileSync(join(ckDir, "state.json")));
+    } catch {
+      // Never null: that would have the checkpoint directory removed.
+      return `no checkpoint in ${ckDir} yet: run the same command without --resume to start again`;
+    }
+    return `kept ${ckDir}: ${progress(state)}; run the same command with --resume to continue`;
+  });
 }
