@@ -32,7 +32,7 @@ import {
   selectK,
   writeKSelection,
 } from "../cluster/select_k.ts";
-import { downstreamOf, exists, readJson } from "../io/checkpoint.ts";
+import { downstreamOf, exists, keepCheckpointOnInterrupt, readJson } from "../io/checkpoint.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress, type ProgressOptions } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
@@ -218,12 +218,14 @@ export const pretrainCommand: Command = {
     }
     const quiet = !!values.quiet;
     // Said when training starts, after every check of the model directory has passed.
+    const ckDir = join(dir, "checkpoint");
+    keepCheckpointOnInterrupt(ckDir, (st) => `epoch ${st.epoch} of ${cfg.epochs} done`);
     const hist = await pretrain(ds, dir, cfg, {
       resume: !!values.resume,
       device: device(),
       datasetPath: positionals[0],
       hooks: pretrainProgress(cfg.epochs, pretrainStepsWarning(ds.count, cfg), { quiet }),
-    });
+    }).finally(() => keepCheckpointOnInterrupt(ckDir, null));
     const last = hist.at(-1);
     console.log(
       `pretrain: ${hist.length} epochs, final train MSE ${last?.trainLoss.toExponential(4)}` +
@@ -638,6 +640,8 @@ export const finetuneCommand: Command = {
     }
     const loss = cfg.mode === "idec" ? "MSE+γKL" : "KL";
     let bar = new Progress("finetune", cfg.maxIter, { quiet });
+    const fck = join(dir, "finetune_checkpoint");
+    keepCheckpointOnInterrupt(fck, (st) => `iteration ${st.iteration} of at most ${cfg.maxIter}`);
     const r = await finetune(dir, ds, cfg, device(), {
       onStart: (it, max) => {
         if (it > 0 && !quiet) console.error(`finetune: resuming at iteration ${it}`);
@@ -654,7 +658,7 @@ export const finetuneCommand: Command = {
         }
       },
       onWarn: (m) => console.error(`warning: ${m}`),
-    }, { resume: !!values.resume });
+    }, { resume: !!values.resume }).finally(() => keepCheckpointOnInterrupt(fck, null));
     bar.done();
     console.log(
       `finetune: ${r.converged ? "converged" : "stopped at max-iter"} after ${

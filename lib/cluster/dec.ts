@@ -32,7 +32,6 @@ import { InFlight, pipelined } from "../util/pipeline.ts";
 import {
   downstreamOf,
   exists,
-  keepCheckpointOnInterrupt,
   loadWeights,
   readJson,
   removeOutputs,
@@ -466,10 +465,6 @@ export async function finetune(
         ),
       ].join("\n") + "\n";
 
-    keepCheckpointOnInterrupt(
-      ckDir,
-      (st) => `iteration ${st.iteration} of at most ${cfg.maxIter}`,
-    );
     const save = async (iteration: number): Promise<void> => {
       const os = await optimizer.state();
       const ob: Weights = new Map(
@@ -618,7 +613,6 @@ export async function finetune(
     });
     return { log, labels: prev!, converged };
   } finally {
-    keepCheckpointOnInterrupt(join(dir, CHECKPOINT_DIR), null);
     opt?.dispose();
     ae.params.dispose();
   }

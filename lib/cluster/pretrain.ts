@@ -24,7 +24,6 @@ import { pipelined } from "../util/pipeline.ts";
 import {
   downstreamOf,
   exists,
-  keepCheckpointOnInterrupt,
   loadWeights,
   readJson,
   removeOutputs,
@@ -305,7 +304,6 @@ export async function pretrain(
     const shape = ds.sampleShape;
     const bs = cfg.batchSize;
     let epochsThisCall = 0;
-    keepCheckpointOnInterrupt(ckDir, (st) => `epoch ${st.epoch} of ${cfg.epochs} done`);
     // New encoder weights make any centres and fine-tuned model in the directory stale.
     if (state.epoch < cfg.epochs) await removeOutputs(dir, await downstreamOf(dir, "pretrain"));
     while (state.epoch < cfg.epochs) {
@@ -372,7 +370,6 @@ export async function pretrain(
     }
     return state.history;
   } finally {
-    keepCheckpointOnInterrupt(join(dir, "checkpoint"), null);
     adam.dispose();
     set.dispose();
   }
