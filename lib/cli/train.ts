@@ -217,13 +217,14 @@ export const pretrainCommand: Command = {
       await Deno.remove(join(dir, "checkpoint"), { recursive: true }).catch(() => {});
     }
     const quiet = !!values.quiet;
-    // Said when training starts, after every check of the model directory has passed.
     const ckDir = join(dir, "checkpoint");
     keepCheckpointOnInterrupt(ckDir, (st) => `epoch ${st.epoch} of ${cfg.epochs} done`);
     const hist = await pretrain(ds, dir, cfg, {
       resume: !!values.resume,
       device: device(),
       datasetPath: positionals[0],
+      // The few-steps warning is said when training starts, after every check of the model
+      // directory has passed.
       hooks: pretrainProgress(cfg.epochs, pretrainStepsWarning(ds.count, cfg), { quiet }),
     }).finally(() => keepCheckpointOnInterrupt(ckDir, null));
     const last = hist.at(-1);
