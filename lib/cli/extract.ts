@@ -13,8 +13,9 @@ import {
   spectrogramGeometry,
   workerCount,
 } from "../io/extract_config.ts";
-import { runExtract } from "../io/extract.ts";
-import { resolve } from "node:path";
+import { inspectSample, runExtract } from "../io/extract.ts";
+import { encodeNpy } from "../io/npy.ts";
+import { join, resolve } from "node:path";
 
 /**
  * Applies command-line overrides to a config.
@@ -251,6 +252,12 @@ export const extract: Command = {
       fromConfig: true,
     },
     "no-response": { type: "boolean", description: "Do not remove the instrument response." },
+    inspect: {
+      type: "string",
+      arg: "ID",
+      description:
+        "Only sample ID: write its preprocessed waveform, its spectrogram and their axes to --out.",
+    },
   },
   async run(values) {
     const every = numFlag(values, "checkpoint-every") ?? 10;
@@ -277,6 +284,11 @@ export const extract: Command = {
     const out = strFlag(values, "out") ?? config.output;
     if (!out) throw new UserError("Cannot extract: give --out DIR (or 'output' in the config)");
     const g = spectrogramGeometry(config);
+    const inspect = strFlag(values, "inspect");
+    if (inspect !== undefined) {
+      await writeInspection(config, inspect, out, Boolean(values.force));
+      return;
+    }
     const quiet = Boolean(values.quiet);
     if (!quiet) {
       console.error(
@@ -316,3 +328,53 @@ export const extract: Command = {
     }
   },
 };
+
+/**
+ * `extract --inspect ID`: one sample's preprocessed waveform and spectrogram, as .npy files.
+ *
+ * @param config The extract config.
+ * @param id The sample's id.
+ * @param out Output directory (created; an existing one is replaced only with `force`).
+ * @param force Replace an existing directory.
+ */
+async function writeInspection(
+  config: ExtractConfig,
+  id: string,
+  out: string,
+  force: boolean,
+): Promise<void> {
+  if (await Deno.stat(out).then(() => true, () => false)) {
+    if (!force) {
+      throw new UserError(`Cannot inspect into ${out}: it exists (give --force to replace it)`);
+    }
+    await Deno.remove(out, { recursive: true });
+  }
+  const r = await inspectSample(config, id);
+  const g = spectrogramGeometry(config);
+  const C = r.waveform.length, S = r.waveformTimes.length;
+  const flat = new Float64Array(C * S);
+  r.waveform.forEach((w, c) => flat.set(w, c * S));
+  await Deno.mkdir(out, { recursive: true });
+  const save = (name: string, a: Float64Array | Float32Array, shape: number[]) =>
+    Deno.writeFile(join(out, name), encodeNpy(a, shape));
+  await save("waveform.npy", flat, [C, S]);
+  await save("waveform_times.npy", r.waveformTimes, [S]);
+  await save("spectrogram.npy", r.spectrogram, [C, g.nFreqs, g.nTimes]);
+  await save("freqs.npy", g.freqs, [g.nFreqs]);
+  await save("times.npy", g.times, [g.nTimes]);
+  const info = {
+    ...r.info,
+    channels: r.channels,
+    units: r.units,
+    samplingRate: r.samplingRate,
+    scaling: config.spectrogram.scaling,
+    config,
+  };
+  await Deno.writeTextFile(join(out, "inspect.json"), JSON.stringify(info, null, 2) + "\n");
+  console.log(
+    `extract --inspect ${id}: ${r.channels.join(", ")} -> ${out}: waveform.npy [${C}, ${S}] ` +
+      `(${r.units}, ${r.samplingRate} Hz, ${r.waveformTimes[0].toFixed(2)} to ${
+        r.waveformTimes[S - 1].toFixed(2)
+      } s from the reference time), spectrogram.npy [${C}, ${g.nFreqs}, ${g.nTimes}]`,
+  );
+}

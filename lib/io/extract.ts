@@ -378,6 +378,18 @@ export interface ExtractedSample {
   data: Float32Array;
   /** The reference time used, ms since 1970 UTC (the chosen pick where there were several). */
   referenceTime: number;
+  /**
+   * With `keepWaveform`: per component, the preprocessed trace at the target rate that the STFT
+   * read (ground motion in SI units, or counts without response removal), from half a window
+   * before the first frame's centre to half a window after the last one's.
+   */
+  waveform?: Float64Array[];
+}
+
+/** Options of {@linkcode processSample}. */
+export interface ProcessSampleOptions {
+  /** Also return the preprocessed samples the STFT read ({@linkcode ExtractedSample.waveform}). */
+  keepWaveform?: boolean;
 }
 
 /**
@@ -387,6 +399,7 @@ export interface ExtractedSample {
  * @param config The extract config.
  * @param inventories StationXML cache.
  * @param geometry Precomputed {@linkcode spectrogramGeometry} (optional).
+ * @param options `keepWaveform` also returns the preprocessed samples the STFT read.
  * @returns the `[C, F, T]` spectrogram and the reference time it is cropped around.
  * @throws {SampleError} with the reason the sample cannot be used.
  */
@@ -395,6 +408,7 @@ export async function processSample(
   config: ExtractConfig,
   inventories: InventoryCache = new InventoryCache(),
   geometry: SpectrogramGeometry = spectrogramGeometry(config),
+  options: ProcessSampleOptions = {},
 ): Promise<ExtractedSample> {
   const g = geometry;
   const pp = config.preprocess;
@@ -433,6 +447,7 @@ export async function processSample(
   const window = kaiser(g.nperseg, sc.beta);
   const C = codes.length, F = g.nFreqs, T = g.nTimes;
   const out = new Float32Array(C * F * T);
+  const waveform: Float64Array[] = [];
   for (let c = 0; c < C; c++) {
     const full = traces[c];
     const what =
@@ -512,6 +527,7 @@ export async function processSample(
           } s after`,
       );
     }
+    if (options.keepWaveform) waveform.push(y.slice(s0, s0 + need));
     const s = spectrogram(y.subarray(s0, s0 + need), fs, {
       nperseg: g.nperseg,
       noverlap: g.noverlap,
@@ -538,7 +554,74 @@ export async function processSample(
       );
     }
   }
-  return { data: out, referenceTime: tref };
+  return { data: out, referenceTime: tref, ...(options.keepWaveform ? { waveform } : {}) };
+}
+
+/** One sample with the waveform its spectrogram was computed from (see {@linkcode inspectSample}). */
+export interface InspectedSample {
+  /** The sample's identity as `samples.csv` would record it. */
+  info: SampleInfo;
+  /** Channel codes, one per component. */
+  channels: string[];
+  /** Units of {@linkcode InspectedSample.waveform}: `m`, `m/s`, `m/s**2` or `counts`. */
+  units: string;
+  /** Sampling rate of the waveform, Hz (the config's target rate). */
+  samplingRate: number;
+  /** `[C][S]`: the preprocessed samples the STFT read, per component. */
+  waveform: Float64Array[];
+  /**
+   * `[S]`, s relative to the reference time: the time each waveform sample stands for (each
+   * component's crop starts on its nearest sample, so within half a sample of this).
+   */
+  waveformTimes: Float64Array;
+  /** `[C, F, T]` spectrogram, as in `spectrograms.npy`. */
+  spectrogram: Float32Array;
+}
+
+/**
+ * Runs one sample of an extraction by its id, keeping the preprocessed waveform, so that the
+ * chain (response removal, resampling, filters, crop) can be checked against other tools.
+ *
+ * @param config The extract config.
+ * @param id The sample's id (as `samples.csv` and `failures.csv` list it).
+ * @returns the sample's spectrogram and the waveform it was computed from.
+ * @throws {UserError} when no sample has that id, or the sample fails (naming the reason).
+ */
+export async function inspectSample(config: ExtractConfig, id: string): Promise<InspectedSample> {
+  const tasks = await buildTasks({ ...config, limit: null });
+  const task = tasks.find((t) => t.id === id);
+  if (!task) {
+    throw new UserError(
+      `Cannot inspect sample ${id}: the input lists no sample with that id: found ${tasks.length} ` +
+        `samples, e.g. ${tasks.slice(0, 3).map((t) => t.id).join(", ")}`,
+    );
+  }
+  const g = spectrogramGeometry(config);
+  let r: ExtractedSample;
+  try {
+    r = await processSample(task, config, new InventoryCache(), g, { keepWaveform: true });
+  } catch (e) {
+    if (e instanceof SampleError) {
+      throw new UserError(`Cannot inspect sample ${id}: ${e.reason}: ${e.message}`);
+    }
+    throw e;
+  }
+  const pp = config.preprocess;
+  const units = pp.response.remove
+    ? { DISP: "m", VEL: "m/s", ACC: "m/s**2" }[pp.response.output]
+    : "counts";
+  const fs = g.samplingRate, half = Math.floor(g.nperseg / 2);
+  const n = r.waveform![0].length;
+  const t0 = -config.spectrogram.before - half / fs;
+  return {
+    info: sampleInfo({ ...task, referenceTime: r.referenceTime }, config.components),
+    channels: channelCodes(task, config.components),
+    units,
+    samplingRate: fs,
+    waveform: r.waveform!,
+    waveformTimes: new Float64Array(n).map((_, i) => t0 + i / fs),
+    spectrogram: r.data,
+  };
 }
 
 /** The largest finite float32, and the smallest normal one. */

@@ -1,4 +1,12 @@
-import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertClose,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "../_assert.ts";
+import { readNpy } from "../../lib/io/npy.ts";
 import { writeSynth } from "../../lib/io/synth.ts";
 import { encodeMiniseed3, readMiniseedFile } from "../../lib/io/mseed.ts";
 import { isSac } from "../../lib/io/sac.ts";
@@ -821,6 +829,109 @@ Deno.test("extract on ESEC with components Z, N, E stacks each station's three f
     assertEquals(Array.from(stacked.subarray(2 * F, 3 * F)), Array.from(e.subarray(0, F)));
     single.close();
     ds.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+/**
+ * Reference values from an independent NumPy/SciPy chain (python3, no ObsPy): own Steim2 decoder,
+ * own StationXML response (poles and zeros, digital stages by magnitude, scaled to the
+ * sensitivity), `scipy.signal.detrend`, ObsPy's Hann taper of 5 % a side, spectral division with
+ * the cosine pre-filter [0.2, 0.5, 18.5, 19.8] Hz, ideal (Fourier) resampling to 100 Hz,
+ * `butter(4, [1, 18], "band", output="sos")` through `sosfilt` forward and backward, the taper
+ * again, and `scipy.signal.spectrogram` (Kaiser β = 1.8π, 257/128/512, density) of the crop.
+ */
+const INSPECT_GOLDEN = {
+  // 100 Hz (no resampling): agreed to 1.8e-14 of the peak (waveform), 5.9e-8 (spectrogram).
+  "103.ZE.JUDD..HHZ": {
+    waveRtol: 1e-9,
+    specRtol: 1e-6,
+    wave: [
+      [0, 5.6321296303055994e-08],
+      [1000, -4.5251307841170892e-08],
+      [2128, 1.8149498345048317e-08],
+      [4000, 6.828007038265341e-08],
+      [979, -1.5400474931881817e-07],
+      [8770, -6.1433692742167463e-08],
+    ],
+    spec: [
+      [11, 46, 3.4312392034384473e-15],
+      [0, 0, 1.6114177753405827e-16],
+      [10, 15, 6.5935170681151548e-16],
+      [40, 30, 4.5437945395204769e-18],
+      [86, 66, 2.1496399507218466e-18],
+      [60, 50, 1.3131658393307985e-19],
+    ],
+  },
+  // 50 Hz: seisdec's Kaiser-sinc resampler against ideal resampling, 5.6e-6 of the peak
+  // (waveform), 3.1e-5 (spectrogram cells above 1 % of the peak).
+  "103.AV.SPBG..BHZ": {
+    waveRtol: 1e-4,
+    specRtol: 1e-3,
+    wave: [
+      [0, -1.0030587196946565e-08],
+      [1000, -9.2365090258198316e-09],
+      [2128, 6.2648913924999289e-09],
+      [4000, 2.180935924163082e-08],
+      [8364, 2.8174455329938002e-07],
+      [8770, -1.176988846290693e-08],
+    ],
+    spec: [
+      [1, 64, 2.8415964102334938e-14],
+      [0, 0, 5.2844959130420049e-17],
+      [10, 15, 1.020742019486965e-16],
+      [40, 30, 2.6252413261912047e-17],
+      [86, 66, 4.7179131006738463e-18],
+      [60, 50, 7.5905049281055105e-19],
+    ],
+  },
+};
+
+Deno.test("extract --inspect writes an ESEC trace's ground velocity and spectrogram, matching an independent SciPy chain", async () => {
+  const root = await Deno.makeTempDir();
+  const cfg = new URL("../../lib/io/configs/esec.json", import.meta.url).pathname;
+  try {
+    for (const [id, ref] of Object.entries(INSPECT_GOLDEN)) {
+      const out = `${root}/${id}`;
+      assertEquals(await main(["extract", "--config", cfg, "--inspect", id, "--out", out]), 0);
+      const info = JSON.parse(await Deno.readTextFile(`${out}/inspect.json`));
+      assertEquals([info.id, info.channels, info.units, info.samplingRate], [
+        id,
+        [id.slice(-3)],
+        "m/s",
+        100,
+      ]);
+      const w = readNpy(await Deno.readFile(`${out}/waveform.npy`));
+      const wt = readNpy(await Deno.readFile(`${out}/waveform_times.npy`));
+      const sp = readNpy(await Deno.readFile(`${out}/spectrogram.npy`));
+      // The crop with half a window (128 samples) on each side: 66 hops of 129 plus 257.
+      assertEquals(w.shape, [1, 8771]);
+      assertEquals(sp.shape, [1, 87, 67]);
+      assertAlmostEquals(wt.data[0] as number, -21.28, 1e-9);
+      assertAlmostEquals(wt.data[2128] as number, 0, 1e-9);
+      const peak = Math.max(...ref.wave.map(([, v]) => Math.abs(v)));
+      for (const [i, v] of ref.wave) {
+        assertAlmostEquals(w.data[i] as number, v, ref.waveRtol * peak, `${id} waveform[${i}]`);
+      }
+      for (const [f, t, v] of ref.spec) {
+        const got = sp.data[f * 67 + t] as number;
+        assertAlmostEquals(
+          got,
+          v,
+          ref.specRtol * v + 1e-6 * ref.spec[0][2],
+          `${id} psd[${f},${t}]`,
+        );
+      }
+    }
+    // An existing directory is kept without --force; an unknown id is named.
+    const out = `${root}/103.ZE.JUDD..HHZ`;
+    const args = ["extract", "--config", cfg, "--inspect", "103.ZE.JUDD..HHZ", "--out", out];
+    assertEquals(await main(args), 2);
+    assertEquals(
+      await main(["extract", "--config", cfg, "--inspect", "nope", "--out", `${root}/x`]),
+      2,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
