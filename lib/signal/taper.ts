@@ -1,5 +1,7 @@
 /**
- * Cosine (Tukey) tapers, as ObsPy's `Trace.taper(max_percentage, type="cosine")`.
+ * Cosine (Tukey) tapers, as ObsPy's `Trace.taper(max_percentage)` with its default
+ * `type="hann"`: w_i = ½(1 − cos(πi/m)), i < m = ⌊max_percentage·npts⌋, at each end.
+ * (`type="cosine"` is one sample shorter: ½(1 − cos(πi/(m − 1))) reaches 1 at i = m − 1.)
  *
  * @module
  */

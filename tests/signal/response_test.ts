@@ -102,6 +102,21 @@ Deno.test("cosine spectral taper, time taper and detrend behave as ObsPy's", () 
   const want = new Float64Array(200).fill(1);
   for (let i = 0; i < 10; i++) want[i] = want[199 - i] = 0.5 * (1 - Math.cos(Math.PI * i / 10));
   assertClose(x, want, 1e-15, 0, "taper shape");
+  // ObsPy's Trace.taper(0.05) (type "hann") of 200 ones: scipy.signal.windows.hann(21)[:10].
+  const hann21 = [
+    0.0,
+    0.024471741852423234,
+    0.09549150281252633,
+    0.2061073738537635,
+    0.34549150281252633,
+    0.5,
+    0.6545084971874737,
+    0.7938926261462366,
+    0.9045084971874737,
+    0.9755282581475768,
+  ];
+  assertClose(x.subarray(0, 10), hann21, 1e-15, 0, "left taper");
+  assertClose(x.subarray(190).reverse(), hann21, 1e-15, 0, "right taper");
   const y = detrendLinear(demean(new Float64Array(50).map((_, i) => 3 + 0.2 * i)));
   assertClose(y, new Float64Array(50), 1e-12, 0, "line removed");
 });
