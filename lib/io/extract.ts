@@ -253,11 +253,31 @@ function channelTraces(
           `found ${
             [...new Set(segs.map((t) => `${t.network}.${t.station}.${t.location}.${t.channel}`))]
               .join(", ") || "no traces"
-          }`,
+          }${orientationHint(task, code, segs)}`,
       );
     }
     return mergeSegments(parts, gapTolerance, source, window);
   });
+}
+
+/**
+ * For a missing N or E (1 or 2) component whose station has the other pair of horizontals: how
+ * to ask for them. 1 and 2 are horizontals in the sensor's own orientation (azimuths in the
+ * StationXML), which seisdec does not rotate to north and east.
+ */
+function orientationHint(task: SampleTask, code: string, segs: readonly Segment[]): string {
+  const other: Record<string, string> = { N: "1", E: "2", "1": "N", "2": "E" };
+  const alt = other[code.at(-1)!];
+  if (alt === undefined) return "";
+  const has = segs.some((t) =>
+    t.station === task.station && t.location === task.location &&
+    t.channel === code.slice(0, -1) + alt
+  );
+  if (!has) return "";
+  return alt === "1" || alt === "2"
+    ? ` (this station's horizontals are 1 and 2, unrotated: give components Z, 1, 2, or rotate ` +
+      `them to N and E beforehand)`
+    : ` (this station's horizontals are N and E: give components Z, N, E)`;
 }
 
 const isoTime = (ms: number) => new Date(ms).toISOString();

@@ -8,7 +8,7 @@ import {
 } from "../_assert.ts";
 import { readNpy } from "../../lib/io/npy.ts";
 import { writeSynth } from "../../lib/io/synth.ts";
-import { encodeMiniseed3, readMiniseedFile } from "../../lib/io/mseed.ts";
+import { encodeMiniseed3, readMiniseedFile, type Trace } from "../../lib/io/mseed.ts";
 import { isSac } from "../../lib/io/sac.ts";
 import { formatStationXml } from "../../lib/io/stationxml.ts";
 import { formatQuakeMl, type QuakeMlEvent } from "../../lib/io/quakeml.ts";
@@ -932,6 +932,77 @@ Deno.test("extract --inspect writes an ESEC trace's ground velocity and spectrog
       await main(["extract", "--config", cfg, "--inspect", "nope", "--out", `${root}/x`]),
       2,
     );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("extract stacks Z, 1, 2 of a station with unrotated horizontals at another rate, keeps to the row's location code, and says so when asked for N and E", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const rng = new Rng(5);
+    const t0 = Date.UTC(2021, 2, 1, 10);
+    const noise = (n: number, scale = 1) =>
+      new Float64Array(n).map(() => Math.round(1000 * scale * rng.normal()));
+    const z = noise(12000);
+    const tr = (channel: string, location: string, fs: number, data: Float64Array): Trace => ({
+      network: "XX",
+      station: "ABC",
+      location,
+      channel,
+      startTime: t0,
+      samplingRate: fs,
+      data,
+    });
+    // Z at 100 Hz, the horizontals 1 and 2 at 50 Hz; location 10 holds Z ten times larger.
+    await Deno.writeFile(
+      `${root}/abc.mseed`,
+      await encodeMiniseed3([
+        tr("HHZ", "00", 100, z),
+        tr("HH1", "00", 50, noise(6000)),
+        tr("HH2", "00", 50, noise(6000)),
+        tr("HHZ", "10", 100, z.map((v) => 10 * v)),
+      ]),
+    );
+    const ref = new Date(t0 + 50_000).toISOString();
+    const header = "id,waveform,response,network,station,location,channel,reference_time,label";
+    await Deno.writeTextFile(
+      `${root}/m.csv`,
+      [header, `a,abc.mseed,,XX,ABC,00,HH?,${ref},x`, `b,abc.mseed,,XX,ABC,10,HHZ,${ref},x`]
+        .join("\n") + "\n",
+    );
+    const run = async (components: string[] | "channel", out: string) => {
+      const c = parseExtractConfig({
+        input: { format: "manifest", path: `${root}/m.csv` },
+        components,
+        preprocess: { response: { remove: false } },
+        spectrogram: { before: 10, after: 30 },
+        workers: 0,
+      });
+      return await runExtract(c, `${root}/${out}`, { quiet: true });
+    };
+    const zne = await run(["Z", "N", "E"], "zne");
+    const miss = zne.failures.find((f) => f.id === "a");
+    assertEquals(miss?.reason, "missing channel");
+    assert(
+      miss!.message.includes("XX.ABC.00.HHN") &&
+        miss!.message.includes("horizontals are 1 and 2, unrotated: give components Z, 1, 2"),
+      miss!.message,
+    );
+    const z12 = await run(["Z", "1", "2"], "z12");
+    assertEquals(z12.failures.map((f) => f.id), ["b"]); // row b names HHZ only: no HH1 at 10
+    assertEquals(z12.shape, [1, 3, 87, 32]);
+    const one = await run("channel", "one");
+    assertEquals(one.failures.map((f) => f.id), ["a"]); // HH? with "channel" names no channel
+    const [a, b] = [await openDataset(`${root}/z12`), await openDataset(`${root}/one`)];
+    const F = 87 * 32;
+    const za = a.readBatch([0], "none").subarray(0, F), zb = b.readBatch([0], "none");
+    // The chain is linear: location 10's ten-fold Z has 100 times the PSD of location 00's.
+    for (let i = 0; i < F; i++) {
+      assertAlmostEquals(zb[i] / za[i], 100, 1e-3, `psd ratio at ${i}`);
+    }
+    a.close();
+    b.close();
   } finally {
     await Deno.remove(root, { recursive: true });
   }
