@@ -384,6 +384,53 @@ function checkNoFill(
   );
 }
 
+/**
+ * The cosine tapers before response removal (`preprocess.taper` of the trace as read) and after
+ * the band-pass (`preprocess.postTaper` of the resampled one) scale the ends of the trace down:
+ * a crop window (with its half STFT windows) reaching into them would give frames silently
+ * attenuated (17 dB in a PhaseNet window cropped from 28 s before its P pick at 30 s, inside the
+ * 4.5 s taper), so such a sample fails as too short.
+ *
+ * @param tr The trace as read (after the cut to the window plus 5 minutes a side).
+ * @param m Samples after resampling.
+ * @param s0 First sample of the crop, at the target rate.
+ * @param need Samples in the crop.
+ * @param config The extract config.
+ * @param what The trace and sample, for the message.
+ */
+function checkOutsideTapers(
+  tr: Trace,
+  m: number,
+  s0: number,
+  need: number,
+  config: ExtractConfig,
+  what: string,
+): void {
+  const pp = config.preprocess, fs = pp.samplingRate, n = tr.data.length, fsIn = tr.samplingRate;
+  const pre = Math.floor(pp.taper * n) / fsIn, post = Math.floor(pp.postTaper * m) / fs;
+  const taper = Math.max(pre, post);
+  if (taper === 0) return;
+  const first = s0 / fs, last = (s0 + need - 1) / fs;
+  const end = Math.min((n - 1) / fsIn - pre, (m - 1) / fs - post);
+  const eps = 1e-9;
+  if (first >= taper - eps && last <= end + eps) return;
+  const which = pre >= post
+    ? `preprocess.taper ${pp.taper} of the ${((n - 1) / fsIn).toFixed(2)} s trace`
+    : `preprocess.postTaper ${pp.postTaper} of the ${((m - 1) / fs).toFixed(2)} s trace`;
+  const where = first < taper - eps
+    ? `starts ${first.toFixed(2)} s into the trace, inside the ${taper.toFixed(2)} s cosine ` +
+      `taper at its start`
+    : `ends ${((m - 1) / fs - last).toFixed(2)} s before the trace's end, inside the ${
+      taper.toFixed(2)
+    } s cosine taper there`;
+  throw new SampleError(
+    "too short",
+    `Cannot crop ${what}: the window (with half an STFT window each side) ${where} (${which}): ` +
+      `its frames would be scaled down; give a smaller spectrogram.before or after, a smaller ` +
+      `taper, or a longer trace`,
+  );
+}
+
 function checkFinite(x: Float64Array, what: string): void {
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(x[i])) {
@@ -547,6 +594,7 @@ export async function processSample(
           } s after`,
       );
     }
+    checkOutsideTapers(tr, y.length, s0, need, config, `${what} (${src})`);
     if (options.keepWaveform) waveform.push(y.slice(s0, s0 + need));
     const s = spectrogram(y.subarray(s0, s0 + need), fs, {
       nperseg: g.nperseg,

@@ -657,6 +657,44 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
   );
 });
 
+Deno.test("a crop window reaching into the 5 % tapers at a trace's ends fails as too short, naming the taper", async () => {
+  // PhaseNet windows: 90 s, P at 30 s; the tapers cover 4.5 s at each end. The crop (with half a
+  // 2.57 s STFT window) starts 30 - before - 1.28 s into the trace and ends 60 - 1.28 s - the
+  // last frame centre (54.82 s for after = 55) before its end. From 28 s before the pick, the
+  // first frame came out 17 dB low.
+  const cases: [number, number, string | null][] = [
+    [23, 50, null],
+    [25, 50, "starts 3.72 s into the trace, inside the 4.50 s cosine taper at its start"],
+    [28, 50, "starts 0.72 s into the trace, inside the 4.50 s cosine taper at its start"],
+    [20, 55, "ends 3.90 s before the trace's end, inside the 4.50 s cosine taper there"],
+  ];
+  for (const [before, after, message] of cases) {
+    const root = await Deno.makeTempDir();
+    try {
+      const config = await readExtractConfig(
+        new URL("../../lib/io/configs/phasenet.json", import.meta.url).pathname,
+      );
+      Object.assign(config, { limit: 1, workers: 0 });
+      // 2.56 s windows (257 samples), 1-18 Hz: the numbers above do not hang on phasenet.json's.
+      Object.assign(config.spectrogram, { before, after, windowLength: 2.56, fmax: 18 });
+      const s = await runExtract(config, `${root}/ds`, { quiet: true });
+      if (message === null) {
+        assertEquals(s.ok, 1, `before ${before}`);
+        continue;
+      }
+      // All samples fail: runExtract still returns, main would exit 2.
+      assertEquals(s.failures.map((f) => f.reason), ["too short"]);
+      assert(
+        s.failures[0].message.includes(message) &&
+          s.failures[0].message.includes("preprocess.taper 0.05 of the 90.00 s trace"),
+        s.failures[0].message,
+      );
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  }
+});
+
 Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (limit 4: the first 4 files that exist, no response); a listed file that is missing is reported", async () => {
   const root = await Deno.makeTempDir();
   try {
