@@ -124,6 +124,8 @@ export {
   type ExtractOptions,
   type ExtractSummary,
   type Failure,
+  type InspectedSample,
+  inspectSample,
   runExtract,
 } from "./lib/io/extract.ts";
 export type { FailureReason } from "./lib/io/sample_error.ts";
