@@ -21,6 +21,7 @@ import {
 } from "../../lib/io/extract_config.ts";
 import {
   buildTasks,
+  inspectSample,
   InventoryCache,
   processSample,
   runExtract,
@@ -972,6 +973,44 @@ Deno.test("extract --inspect writes an ESEC trace's ground velocity and spectrog
     );
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("inspectSample gives displacement in m and acceleration in m/s**2 as the SciPy chain does", async () => {
+  // ZE.JUDD..HHZ of event 103, the chain of INSPECT_GOLDEN with output DISP or ACC: H·(iω)^-1
+  // or H·iω divided out. Samples 0, 2128 (the reference time), 4000 and the peak.
+  const golden = {
+    DISP: {
+      units: "m",
+      wave: [
+        [0, -2.174937213868269e-10],
+        [2128, -3.211252800472554e-09],
+        [4000, -1.0577146281269027e-09],
+        [3857, 7.437928742453796e-09],
+      ],
+    },
+    ACC: {
+      units: "m/s**2",
+      wave: [
+        [0, 1.0844054534072451e-06],
+        [2128, 8.305524542442066e-07],
+        [4000, 2.729635843786972e-07],
+        [2673, -5.161172672883045e-06],
+      ],
+    },
+  } as const;
+  for (const [output, ref] of Object.entries(golden)) {
+    const config = await readExtractConfig(
+      new URL("../../lib/io/configs/esec.json", import.meta.url).pathname,
+    );
+    config.preprocess.response.output = output as "DISP" | "ACC";
+    const r = await inspectSample(config, "103.ZE.JUDD..HHZ");
+    assertEquals(r.units, ref.units);
+    const peak = Math.abs(ref.wave[3][1]);
+    assertAlmostEquals(Math.max(...r.waveform[0].map(Math.abs)), peak, 1e-9 * peak, output);
+    for (const [i, v] of ref.wave) {
+      assertAlmostEquals(r.waveform[0][i], v, 1e-9 * peak, `${output} waveform[${i}]`);
+    }
   }
 });
 
