@@ -89,7 +89,6 @@ export class Progress {
   /** Finishes the bar and prints the final line. */
   done(extra?: string): void {
     if (extra !== undefined) this.#extra = extra;
-    this.#done = Math.max(this.#done, 0);
     this.#draw(true);
   }
 
