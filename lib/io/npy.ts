@@ -205,11 +205,12 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   if (kind === "U") {
     const out: string[] = [];
     for (let i = 0; i < n; i++) {
+      // NumPy strips trailing NULs only: a NUL inside the string is kept.
+      let end = size;
+      while (end > 0 && dv.getUint32((i * size + end - 1) * 4, little) === 0) end--;
       let s = "";
-      for (let j = 0; j < size; j++) {
-        const cp = dv.getUint32((i * size + j) * 4, little);
-        if (cp === 0) break;
-        s += String.fromCodePoint(cp);
+      for (let j = 0; j < end; j++) {
+        s += String.fromCodePoint(dv.getUint32((i * size + j) * 4, little));
       }
       out.push(s);
     }
@@ -218,12 +219,10 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   if (kind === "S") {
     const out: string[] = [];
     for (let i = 0; i < n; i++) {
+      let end = size;
+      while (end > 0 && dv.getUint8(i * size + end - 1) === 0) end--;
       let s = "";
-      for (let j = 0; j < size; j++) {
-        const c = dv.getUint8(i * size + j);
-        if (c === 0) break;
-        s += String.fromCharCode(c);
-      }
+      for (let j = 0; j < end; j++) s += String.fromCharCode(dv.getUint8(i * size + j));
       out.push(s);
     }
     return { ...base, data: out };

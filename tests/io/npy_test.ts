@@ -206,3 +206,22 @@ Deno.test("readNpy: signed bytes, a version-2 header past 64 KiB, version 3's UT
   );
   assertThrows(() => readNpy(whole.subarray(0, 135)), TypeError, "needs 8 bytes: found 7");
 });
+
+Deno.test("readNpy keeps a NUL inside a string and strips only the trailing ones, as NumPy does", () => {
+  // The data parts of np.save(np.array(['a\x00b', 'cd'])) and of the same as bytes ('|S3').
+  const file = (descr: string, data: number[]) => {
+    const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (2,), }`;
+    const text = new TextEncoder().encode(dict.padEnd(117, " ") + "\n");
+    const b = new Uint8Array(10 + text.length + data.length);
+    b.set([0x93, 78, 85, 77, 80, 89, 1, 0]);
+    new DataView(b.buffer).setUint16(8, text.length, true);
+    b.set(text, 10);
+    b.set(data, 10 + text.length);
+    return b;
+  };
+  const u = [97, 0, 0, 0, 0, 0, 0, 0, 98, 0, 0, 0, 99, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0];
+  assertEquals(readNpy(file("<U3", u)).data, ["a\x00b", "cd"]);
+  assertEquals(readNpy(file("|S3", [97, 0, 98, 99, 100, 0])).data, ["a\x00b", "cd"]);
+  // All NULs: the empty string.
+  assertEquals(readNpy(file("|S3", [0, 0, 0, 120, 0, 0])).data, ["", "x"]);
+});
