@@ -285,6 +285,8 @@ export async function checkInputAct(
     : C.conv2dOutputShape(c.x, c.w, conv);
   const d = inputs(c, ys, seed);
   const yPrev = rand(numel(c.x), seed + 7);
+  // Exact zeros too: there the slope applies (PyTorch's y > 0 rule), not the identity.
+  for (let i = 0; i < yPrev.length; i += 5) yPrev[i] = 0;
   const be = webgpuBackend();
   dirtyPool(numel(ys), numel(c.x), numel(c.w));
   const w = gt(d.w, c.w), gy = gt(d.gy, ys), m = gt(yPrev, c.x);
