@@ -225,7 +225,7 @@ export interface FinetuneConfig {
    * Batches before that test may stop training (default 140, the DEC paper's interval): with
    * the short intervals of "auto" on a small set, the first check after one epoch at lr 1e-5
    * finds next to no label changed, and DEC would stop before it has moved (on the demo's 200
-   * samples: after 4 batches, ACC 0.980 kept; run to 140 batches: 0.990).
+   * samples: after 4 batches, ACC 0.980 kept; run to 140 batches: 0.985).
    */
   minIter: number;
   /** Most iterations (batches) to run. */
