@@ -185,8 +185,9 @@ export const extract: Command = {
     limit: {
       type: "string",
       arg: "N",
-      description: "Only the first N samples whose files exist (rows with missing files before " +
-        "them do not count, and are listed in failures.csv).",
+      description: "Only the first N samples that can be tried: rows before them whose files " +
+        "are missing or that are already known to fail (bad row, bad time, no reference time, " +
+        "missing channel) do not count, and are listed in failures.csv.",
     },
     "sampling-rate": {
       type: "string",
