@@ -71,6 +71,8 @@ export {
 export { applyModel, type Assignment, rawKmeans } from "./lib/cluster/assign.ts";
 export {
   type ConfigFile,
+  fileKs,
+  type InitFileSection,
   readConfigFile,
   resolveFinetune,
   resolveInit,

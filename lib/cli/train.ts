@@ -10,6 +10,7 @@ import { intFlag, numFlag, strFlag } from "./_command.ts";
 import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
 import { defaultNormalize } from "../io/dataset.ts";
 import {
+  fileKs,
   readConfigFile,
   resolveFinetune,
   resolveInit,
@@ -296,6 +297,7 @@ export const initCommand: Command = {
       description:
         "How a range of k is chosen: silhouette, calinski-harabasz, davies-bouldin, or bic (GMM).",
       default: "silhouette",
+      fromConfig: true,
     },
     method: {
       type: "string",
@@ -357,19 +359,23 @@ export const initCommand: Command = {
     }
     const file = await readConfigFile(strFlag(values, "config"));
     const kText = strFlag(values, "k");
+    // The flags win over the config file's init.k (one number or candidates) and kCriterion.
+    const { k: fileK, kCriterion: fileCriterion, ...fileInit } = file.init ?? {};
     let ks: number[] | undefined;
     try {
-      ks = kText === undefined ? undefined : parseKList(kText);
+      ks = kText === undefined ? fileKs(fileK) : parseKList(kText);
     } catch (e) {
       throw new UserError(`Cannot read --k: ${(e as Error).message}`);
     }
-    const criterion = enumFlag(values, "k-criterion", K_CRITERIA);
-    if (criterion && !(ks && ks.length > 1)) {
+    const flagCriterion = enumFlag(values, "k-criterion", K_CRITERIA);
+    if (flagCriterion && !(ks && ks.length > 1)) {
       throw new UserError(
         "Cannot use --k-criterion without candidates: give --k a range (2:12) or a list (3,5,8)",
       );
     }
-    const cfg = resolveInit(file.init, {
+    // The file's criterion serves its own candidates, or those of --k; not a single --k.
+    const criterion = flagCriterion ?? (ks && ks.length > 1 ? fileCriterion : undefined);
+    const cfg = resolveInit(fileInit, {
       k: ks?.[0],
       method: enumFlag(values, "method", ["kmeans", "gmm"] as const),
       nInit: intFlag(values, "n-init"),

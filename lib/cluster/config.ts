@@ -9,6 +9,7 @@ import { z } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
 import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
 import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";
+import { K_CRITERIA, type KCriterion, parseKList } from "./select_k.ts";
 
 const int = (min: number) => z.number().int().min(min);
 const pos = z.number().positive();
@@ -56,12 +57,60 @@ export const finetuneSchema = z.object({
   collapseFraction: z.number().gt(0).max(1),
 }).strict();
 
+/**
+ * Schema of a config file's `init` section: the settings, and as `init --k` and `--k-criterion`
+ * take them, `k` as one number, candidates (a range `"2:12"`, a list `"3,5,8"` or `[3, 5, 8]`)
+ * and `kCriterion`.
+ */
+export const initFileSchema = initSchema.partial().extend({
+  k: z.union([
+    int(1),
+    z.array(int(1)).min(1),
+    z.string().superRefine((t, ctx) => {
+      try {
+        parseKList(t);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+      }
+    }),
+  ]).optional(),
+  kCriterion: z.enum(K_CRITERIA as [KCriterion, ...KCriterion[]]).optional(),
+}).strict();
+
 /** Schema of a whole config file. */
 export const configFileSchema = z.object({
   pretrain: pretrainSchema.partial().optional(),
-  init: initSchema.partial().optional(),
+  init: initFileSchema.optional(),
   finetune: finetuneSchema.partial().optional(),
 }).strict();
+
+/**
+ * A config file's `init` section: {@linkcode InitConfig}'s fields, with `k` also as candidates
+ * for `init` to choose from, and the criterion that chooses.
+ */
+export interface InitFileSection extends Omit<Partial<InitConfig>, "k"> {
+  /** One number of clusters, or candidates: a range `"2:12"`, a list `"3,5,8"` or `[3, 5, 8]`. */
+  k?: number | string | number[];
+  /** How `init` chooses among the candidates (`--k-criterion`). */
+  kCriterion?: KCriterion;
+}
+
+/**
+ * The candidate numbers of clusters a config file's `init.k` gives.
+ *
+ * @param k The field as read (validated by {@linkcode initFileSchema}).
+ * @returns the candidates (one for a single k), or undefined when the field is absent.
+ * @example
+ * ```ts
+ * import { fileKs } from "./config.ts";
+ * if (fileKs("2:4")!.join() !== "2,3,4" || fileKs(5)!.join() !== "5") throw new Error();
+ * ```
+ */
+export function fileKs(k: InitFileSection["k"]): number[] | undefined {
+  if (k === undefined) return undefined;
+  if (typeof k === "number") return [k];
+  return typeof k === "string" ? parseKList(k) : parseKList(k.join(","));
+}
 
 /**
  * A training config file: any of the three sections, each with any of its fields (the rest
@@ -70,8 +119,8 @@ export const configFileSchema = z.object({
 export interface ConfigFile {
   /** Overrides of {@linkcode PRETRAIN_DEFAULTS}. */
   pretrain?: Partial<PretrainConfig>;
-  /** Overrides of {@linkcode INIT_DEFAULTS}. */
-  init?: Partial<InitConfig>;
+  /** Overrides of {@linkcode INIT_DEFAULTS}, with `k` also as candidates to choose from. */
+  init?: InitFileSection;
   /** Overrides of {@linkcode FINETUNE_DEFAULTS}. */
   finetune?: Partial<FinetuneConfig>;
 }

@@ -125,6 +125,7 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
     },
     init: {
       k: i.k,
+      "k-criterion": "silhouette",
       method: i.method,
       "n-init": `${i.nInit} (kmeans), ${GMM_N_INIT} (gmm)`,
       "max-iter": i.maxIter,

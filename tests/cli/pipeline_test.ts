@@ -232,6 +232,20 @@ gpuTest(
     );
     const cen = (await loadWeights(p("m/centroids.safetensors"))).weights.get("centroids");
     assertEquals(cen?.shape, [2, 3]);
+    // The config file's init.k and init.kCriterion choose as --k and --k-criterion do, and the
+    // flag wins over the file.
+    const initCfg = { init: { k: "2:3", kCriterion: "davies-bouldin", nInit: 2 } };
+    await Deno.writeTextFile(p("init.json"), JSON.stringify(initCfg));
+    await ok("init", p("ds"), "--model", p("m"), "--config", p("init.json"));
+    const fromFile = JSON.parse(await Deno.readTextFile(p("m/model.json"))).init;
+    assertEquals(
+      [fromFile.kSelection.candidates, fromFile.kSelection.criterion, fromFile.nInit],
+      [[2, 3], "davies-bouldin", 2],
+    );
+    assert(await pathExists(p("m/k_selection.csv")));
+    await ok("init", p("ds"), "--model", p("m"), "--config", p("init.json"), "--k", "2");
+    assertEquals(JSON.parse(await Deno.readTextFile(p("m/model.json"))).init.kSelection, undefined);
+    assert(!(await pathExists(p("m/k_selection.csv"))));
     // A GMM restart is a whole EM run: 10 by default, and --n-init is honoured as given.
     // Its summary line names what the fit's figure is: k-means' inertia, a GMM's log-likelihood.
     assert(

@@ -24,6 +24,7 @@ import { applyModel } from "../../lib/cluster/assign.ts";
 import { klDivergence, softAssign, targetDistribution } from "../../lib/cpu/dec.ts";
 import { loadWeights } from "../../lib/io/checkpoint.ts";
 import {
+  fileKs,
   readConfigFile,
   resolveFinetune,
   resolveInit,
@@ -346,6 +347,24 @@ Deno.test("config: a bad field in a config file is a UserError naming the field"
   );
   await Deno.writeTextFile(join(dir, "bad.json"), "{ not json");
   await assertRejects(() => readConfigFile(join(dir, "bad.json")), UserError, "bad.json");
+  // init.k as init --k takes it: one number, a range, a list (text or array); and kCriterion.
+  const ks = async (k: unknown) =>
+    fileKs((await readConfigFile(await write({ init: { k } }))).init!.k);
+  assertEquals(await ks(4), [4]);
+  assertEquals(await ks("2:5"), [2, 3, 4, 5]);
+  assertEquals(await ks("3,5,8"), [3, 5, 8]);
+  assertEquals(await ks([6, 3]), [3, 6]);
+  assertEquals(fileKs(undefined), undefined);
+  await assertRejects(async () => await ks("5:4"), UserError, "init.k");
+  await assertRejects(async () => await ks([2, 0]), UserError, "init.k");
+  await assertRejects(async () => await ks(2.5), UserError, "init.k");
+  const crit = await readConfigFile(await write({ init: { kCriterion: "davies-bouldin" } }));
+  assertEquals(crit.init?.kCriterion, "davies-bouldin");
+  await assertRejects(
+    async () => readConfigFile(await write({ init: { kCriterion: "gap" } })),
+    UserError,
+    "init.kCriterion",
+  );
   // A good file merges over the defaults and flags override the file.
   const ok = await readConfigFile(await write({ finetune: { tol: 0.5, lr: 0.01 } }));
   const cfg = resolveFinetune(ok.finetune, { lr: 0.02 });
