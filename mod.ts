@@ -115,6 +115,7 @@ export * from "./lib/metrics/mod.ts";
 export {
   type Dataset,
   type DatasetMeta,
+  datasetSettings,
   DatasetWriter,
   type DatasetWriterOptions,
   openDataset,

@@ -26,6 +26,12 @@ export interface DatasetLike {
   readBatch(indices: ArrayLike<number>, normalize?: Normalize): Float32Array;
   /** Sample ids and labels, when known. */
   readonly samples?: readonly { id: string; label: string | null }[];
+  /**
+   * The settings that made the samples' values, by field (a dataset on disk: its extraction
+   * settings, `datasetSettings` of lib/io/dataset.ts), when known: a checkpoint records them,
+   * and a resume on a dataset made with other settings is refused.
+   */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 /** The largest finite float32. */
@@ -160,4 +166,28 @@ export function datasetFingerprint(ds: DatasetLike): string {
     h = Math.imul(h, 0x01000193);
   }
   return `${head} ids ${(h >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+/**
+ * The dataset settings ({@linkcode DatasetLike.settings}) that differ between a checkpoint's
+ * dataset and this one, each as `field: then → now` (a field only one of them has reads
+ * `(none)` on the other side).
+ *
+ * @param then The settings a checkpoint recorded.
+ * @param now The dataset's settings now.
+ * @returns the differences, in field order; empty when they agree.
+ * @example
+ * ```ts
+ * import { settingsChanges } from "./data.ts";
+ * const c = settingsChanges({ scaling: '"psd"' }, { scaling: '"db"' });
+ * if (c[0] !== 'scaling: "psd" → "db"') throw new Error();
+ * ```
+ */
+export function settingsChanges(
+  then: Readonly<Record<string, string>>,
+  now: Readonly<Record<string, string>>,
+): string[] {
+  const fields = [...new Set([...Object.keys(then), ...Object.keys(now)])];
+  return fields.filter((f) => then[f] !== now[f])
+    .map((f) => `${f}: ${then[f] ?? "(none)"} → ${now[f] ?? "(none)"}`);
 }

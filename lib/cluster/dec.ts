@@ -11,7 +11,13 @@
 import { join } from "node:path";
 import { gmm } from "./gmm.ts";
 import { kmeans } from "./kmeans.ts";
-import { datasetFingerprint, type DatasetLike, type Normalize, readModelBatch } from "./data.ts";
+import {
+  datasetFingerprint,
+  type DatasetLike,
+  type Normalize,
+  readModelBatch,
+  settingsChanges,
+} from "./data.ts";
 import {
   checkStageRecord,
   checkTrainingBatch,
@@ -346,6 +352,11 @@ interface FinetuneState {
   samples: number;
   /** {@linkcode datasetFingerprint} of the dataset (absent in older checkpoints). */
   dataset?: string;
+  /**
+   * The settings that made the dataset's values ({@linkcode DatasetLike.settings}; absent in
+   * older checkpoints and for datasets that do not tell them).
+   */
+  datasetSettings?: Record<string, string>;
   config: FinetuneConfig;
 }
 
@@ -427,7 +438,7 @@ export async function finetune(
     let start = 0;
     if (opts.resume && await exists(join(ckDir, "state.json"))) {
       const st = await readJson<FinetuneState>(ckDir, "state.json");
-      checkResumable(ckDir, st, cfg, n, datasetFingerprint(ds));
+      checkResumable(ckDir, st, cfg, n, datasetFingerprint(ds), ds.settings);
       set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
       const ob = (await loadWeights(join(ckDir, "optimizer.safetensors"))).weights;
       optimizer.load({
@@ -495,6 +506,7 @@ export async function finetune(
         log: log.map((r) => ({ ...r, loss: Number.isFinite(r.loss) ? r.loss : null })),
         samples: n,
         dataset: datasetFingerprint(ds),
+        datasetSettings: ds.settings && { ...ds.settings },
         config: cfg,
       };
       await saveCheckpointDir(ckDir, files, st);
@@ -629,6 +641,7 @@ function checkResumable(
   cfg: FinetuneConfig,
   n: number,
   dataset: string,
+  settings: Readonly<Record<string, string>> | undefined,
 ): void {
   if (st.format !== "seisdec-finetune-checkpoint") {
     throw new UserError(`Cannot resume from ${ckDir}: state.json is not a fine-tuning checkpoint`);
@@ -641,6 +654,17 @@ function checkResumable(
   if (st.dataset !== undefined && st.dataset !== dataset) {
     throw new UserError(
       `Cannot resume from ${ckDir}: it was fine-tuned on another dataset (${st.dataset}; this one: ${dataset}): resume with the same dataset, or pass --force to start over`,
+    );
+  }
+  // Same ids, other values: a dataset re-extracted with other settings.
+  const redone = st.datasetSettings && settings
+    ? settingsChanges(st.datasetSettings, settings)
+    : [];
+  if (redone.length) {
+    throw new UserError(
+      `Cannot resume from ${ckDir}: the dataset was made with other settings than the one it ` +
+        `was fine-tuned on (${redone.join("; ")}): resume with that dataset, or pass --force ` +
+        `to start over`,
     );
   }
   const changed: string[] = [];

@@ -36,7 +36,13 @@ import { UserError } from "../util/errors.ts";
 import { z } from "../deps.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { lineChart } from "../plot/mod.ts";
-import { datasetFingerprint, type DatasetLike, type Normalize, readModelBatch } from "./data.ts";
+import {
+  datasetFingerprint,
+  type DatasetLike,
+  type Normalize,
+  readModelBatch,
+  settingsChanges,
+} from "./data.ts";
 
 /** Pretraining settings. */
 export interface PretrainConfig {
@@ -153,6 +159,11 @@ interface TrainState {
   config: PretrainConfig;
   /** {@linkcode datasetFingerprint} of the dataset trained on (absent in older checkpoints). */
   dataset?: string;
+  /**
+   * The settings that made the dataset's values ({@linkcode DatasetLike.settings}; absent in
+   * older checkpoints and for datasets that do not tell them).
+   */
+  datasetSettings?: Record<string, string>;
 }
 
 /** Hooks for progress reporting. */
@@ -265,8 +276,20 @@ export async function pretrain(
           }; this one: ${here}): resume with the same dataset, or pass --force to start over`,
         );
       }
+      // Same ids, other values: a dataset re-extracted with other settings.
+      const redone = state.datasetSettings && ds.settings
+        ? settingsChanges(state.datasetSettings, ds.settings)
+        : [];
+      if (redone.length) {
+        throw new UserError(
+          `Cannot resume pretraining in ${dir}: the dataset was made with other settings than ` +
+            `the one the checkpoint was trained on (${redone.join("; ")}): resume with that ` +
+            `dataset, or pass --force to start over`,
+        );
+      }
       // An older checkpoint learns its dataset now, so that later resumes check it.
       state.dataset ??= here;
+      state.datasetSettings ??= ds.settings && { ...ds.settings };
       const changed = changedSettings(state.config, cfg);
       if (changed.length) {
         throw new UserError(
@@ -287,6 +310,7 @@ export async function pretrain(
         history: [],
         config: cfg,
         dataset: datasetFingerprint(ds),
+        datasetSettings: ds.settings && { ...ds.settings },
       };
       if (state.trainIdx.length === 0) {
         throw new RangeError(

@@ -152,6 +152,73 @@ export function axesInBins(meta: DatasetMeta): boolean {
   return typeof c === "object" && c !== null && "import" in c;
 }
 
+/**
+ * Fields of a dataset's `config` that do not change its values: where it was written and read
+ * from (the same recordings moved elsewhere make the same dataset), how many workers made it,
+ * and the sample limit (the sample count and ids are checked on their own).
+ */
+const NOT_SETTINGS = new Set([
+  "output",
+  "workers",
+  "limit",
+  "input.path",
+  "input.dir",
+  "input.picks",
+  "input.stations",
+  "import.source",
+  "import.labels",
+]);
+
+/**
+ * The settings that made a dataset's values, for a checkpoint to tell a dataset re-extracted
+ * with other settings (another `--scaling`, `--fmax`, pre-filter...) from the one it was
+ * trained on: `scaling`, `components`, every field of `config` as `config.FIELD` (but where the
+ * files were read from and written to, the workers and the limit), and the two axes as
+ * `axes.freqs` and `axes.times` (`N from FIRST to LAST`). Not the creation time.
+ *
+ * @param meta The dataset's `meta.json`.
+ * @param freqs Its frequency axis.
+ * @param times Its time axis.
+ * @returns each field's JSON value, by field name.
+ * @example
+ * ```ts
+ * import { datasetSettings, type DatasetMeta } from "./dataset.ts";
+ * const meta: DatasetMeta = {
+ *   format: "seisdec-dataset",
+ *   version: 1,
+ *   shape: [1, 1, 2, 1],
+ *   components: ["Z"],
+ *   scaling: "db",
+ *   config: { output: "/x", spectrogram: { fmax: 18 } },
+ *   created: "2026-01-01T00:00:00Z",
+ * };
+ * const s = datasetSettings(meta, new Float64Array([1, 2]), new Float64Array([0]));
+ * if (s["config.spectrogram.fmax"] !== "18" || "config.output" in s) throw new Error();
+ * if (s["axes.freqs"] !== "2 from 1 to 2") throw new Error();
+ * ```
+ */
+export function datasetSettings(
+  meta: DatasetMeta,
+  freqs: Float64Array,
+  times: Float64Array,
+): Record<string, string> {
+  const out: Record<string, string> = {
+    scaling: JSON.stringify(meta.scaling),
+    components: JSON.stringify(meta.components),
+  };
+  const walk = (v: unknown, path: string) => {
+    if (NOT_SETTINGS.has(path.slice(path.indexOf(".") + 1))) return;
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      for (const [key, w] of Object.entries(v)) walk(w, `${path}.${key}`);
+    } else out[path] = JSON.stringify(v ?? null);
+  };
+  walk(meta.config ?? {}, "config");
+  const axis = (a: Float64Array) => a.length ? `${a.length} from ${a[0]} to ${a.at(-1)}` : "0";
+  out["axes.freqs"] = axis(freqs);
+  out["axes.times"] = axis(times);
+  return out;
+}
+
 /** An open dataset. Call {@linkcode Dataset.close} when done. */
 export class Dataset {
   /** Dataset directory. */
@@ -173,6 +240,8 @@ export class Dataset {
    * `import` from a bare array.
    */
   readonly axesInBins: boolean;
+  /** {@linkcode datasetSettings}: the settings that made its values, by field. */
+  readonly settings: Readonly<Record<string, string>>;
   #file: Deno.FsFile | null;
   #dataOffset: number;
   #sampleSize: number;
@@ -197,6 +266,7 @@ export class Dataset {
     this.freqs = freqs;
     this.times = times;
     this.axesInBins = axesInBins(meta);
+    this.settings = datasetSettings(meta, freqs, times);
     this.#file = file;
     this.#dataOffset = dataOffset;
     this.#sampleSize = meta.shape[1] * meta.shape[2] * meta.shape[3];

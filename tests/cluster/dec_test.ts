@@ -35,6 +35,7 @@ import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { gpuAvailable, gpuTest } from "../_gpu.ts";
 import { webgpu } from "../gpu/_util.ts";
+import { redoneDatasets } from "./_redone.ts";
 
 const H = 16, W = 16;
 
@@ -772,4 +773,41 @@ gpuTest("finetune's loss is KL(p‖q) with q and p of its alpha", async () => {
   // against Float64: 1e-4 relative leaves margin.
   assertClose([losses[0]], [want], 1e-6, 1e-4, "loss at alpha 2.5");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("finetune --resume refuses a dataset of the same ids made with other settings, naming the field; an older checkpoint resumes unchecked", async () => {
+  const root = await Deno.makeTempDir();
+  const { a, b, c } = await redoneDatasets(root);
+  try {
+    const dir = join(root, "m");
+    await pretrain(a, dir, { ...PRE, epochs: 1, batchSize: 4, latentDim: 3 }, { device: "cpu" });
+    await initCentroids(dir, a, { ...INIT, k: 2 }, "cpu");
+    const cfg = { ...FT, batchSize: 4, updateInterval: 2, maxIter: 6 };
+    await finetune(dir, a, cfg, "cpu", {}, { stopAfter: 3 });
+    const statePath = join(dir, "finetune_checkpoint", "state.json");
+    const state = () => JSON.parse(Deno.readTextFileSync(statePath));
+    assertEquals(state().datasetSettings["config.spectrogram.fmax"], "18");
+    await assertRejects(
+      () => finetune(dir, b, cfg, "cpu", {}, { resume: true }),
+      UserError,
+      "the dataset was made with other settings than the one it was fine-tuned on " +
+        "(config.spectrogram.fmax: 18 → 10)",
+    );
+    // Written elsewhere, from another input directory, by other workers: the same settings.
+    let started = -1;
+    await finetune(dir, c, cfg, "cpu", { onStart: (it) => (started = it) }, {
+      resume: true,
+      stopAfter: 1,
+    });
+    assertEquals(started, 2);
+    // A checkpoint from before the settings were recorded resumes on either.
+    const older = state();
+    delete older.datasetSettings;
+    await Deno.writeTextFile(statePath, JSON.stringify(older));
+    const r = await finetune(dir, b, cfg, "cpu", {}, { resume: true });
+    assertEquals(r.log.at(-1)?.iteration, 6);
+  } finally {
+    for (const d of [a, b, c]) d.close();
+    await Deno.remove(root, { recursive: true });
+  }
 });

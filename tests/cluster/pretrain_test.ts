@@ -1,13 +1,15 @@
 /**
  * Pretraining's bookkeeping on the CPU backend: which samples each epoch reads and in what
- * order (the validation split, a fresh shuffle every epoch), and how the learning curve's losses
- * weigh the batches.
+ * order (the validation split, a fresh shuffle every epoch), how the learning curve's losses
+ * weigh the batches, and which datasets a checkpoint resumes on.
  */
 import { join } from "node:path";
 import { type DatasetLike, MemoryDataset, type Normalize } from "../../lib/cluster/data.ts";
 import { pretrain, PRETRAIN_DEFAULTS } from "../../lib/cluster/pretrain.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { UserError } from "../../lib/util/errors.ts";
 import { assert, assertClose, assertEquals } from "../_assert.ts";
+import { redoneDatasets } from "./_redone.ts";
 
 /** A dataset that records every readBatch call's indices. */
 class Recording implements DatasetLike {
@@ -112,4 +114,41 @@ Deno.test("pretrain's validation loss is the mean over samples, not over batches
   // Float32 means of equal values differ by a few ulp between batch sizes.
   assertClose([r.valLoss!], [r.trainLoss], 0, 1e-5, "validation vs training loss");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("pretrain --resume refuses a dataset of the same ids made with other settings, naming the field; an older checkpoint resumes unchecked", async () => {
+  const root = await Deno.makeTempDir();
+  const { a, b, c } = await redoneDatasets(root);
+  try {
+    const dir = join(root, "m");
+    const cfg = { ...PRETRAIN_DEFAULTS, epochs: 3, batchSize: 4, latentDim: 3, seed: 2 };
+    await pretrain(a, dir, cfg, { device: "cpu", hooks: { stopAfterEpochs: 1 } });
+    const statePath = join(dir, "checkpoint", "state.json");
+    const state = () => JSON.parse(Deno.readTextFileSync(statePath));
+    assertEquals(state().datasetSettings["config.spectrogram.fmax"], "18");
+    let err: unknown = null;
+    await pretrain(b, dir, cfg, { device: "cpu", resume: true }).catch((e) => (err = e));
+    assert(err instanceof UserError, String(err));
+    assert(
+      err.message.includes(
+        `Cannot resume pretraining in ${dir}: the dataset was made with other settings`,
+      ) &&
+        err.message.includes("(config.spectrogram.fmax: 18 → 10)"),
+      err.message,
+    );
+    assertEquals(state().epoch, 1, "a refused resume changed the checkpoint");
+    // Written elsewhere, from another input directory, by other workers: the same settings.
+    await pretrain(c, dir, cfg, { device: "cpu", resume: true, hooks: { stopAfterEpochs: 1 } });
+    assertEquals(state().epoch, 2);
+    // A checkpoint from before the settings were recorded resumes on either, and learns them.
+    const older = state();
+    delete older.datasetSettings;
+    await Deno.writeTextFile(statePath, JSON.stringify(older));
+    await pretrain(b, dir, cfg, { device: "cpu", resume: true });
+    assertEquals(state().epoch, 3);
+    assertEquals(state().datasetSettings["config.spectrogram.fmax"], "10");
+  } finally {
+    for (const d of [a, b, c]) d.close();
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -1,5 +1,13 @@
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
-import { DatasetWriter, openDataset, type SampleInfo, writeDataset } from "../../lib/io/dataset.ts";
+import {
+  type DatasetMeta,
+  datasetSettings,
+  DatasetWriter,
+  openDataset,
+  type SampleInfo,
+  writeDataset,
+} from "../../lib/io/dataset.ts";
+import { parseExtractConfig } from "../../lib/io/extract_config.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { dirname } from "node:path";
@@ -308,4 +316,49 @@ Deno.test("DatasetWriter resumable: a samples.csv shorter than its checkpoint is
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("datasetSettings holds every extraction setting that changes the values, and not where or when the dataset was made", () => {
+  const config = parseExtractConfig({
+    input: { format: "sds", dir: "/data/sds", picks: "/data/picks.csv", phase: "S" },
+    output: "/out/ds",
+    workers: 3,
+    limit: 40,
+  });
+  const meta: DatasetMeta = {
+    format: "seisdec-dataset",
+    version: 1,
+    shape: [40, 1, 3, 2],
+    components: ["Z"],
+    scaling: "psd",
+    config,
+    created: "2026-01-01T00:00:00.000Z",
+  };
+  const freqs = new Float64Array([1, 1.5, 2]), times = new Float64Array([0, 1.28]);
+  const s = datasetSettings(meta, freqs, times);
+  for (const f of ["output", "workers", "limit", "input.dir", "input.picks", "input.stations"]) {
+    assert(!(`config.${f}` in s), `config.${f} is a setting`);
+  }
+  assert(!Object.keys(s).some((k) => k.includes("created")));
+  assertEquals(s["config.input.phase"], '"S"');
+  assertEquals(s["config.input.format"], '"sds"');
+  // The response's output (VEL) is a setting, though it shares its name with config.output.
+  assertEquals(s["config.preprocess.response.output"], '"VEL"');
+  assertEquals(s["config.preprocess.response.preFilt"], "[0.2,0.5,18.5,19.8]");
+  assertEquals(s["config.spectrogram.fmax"], "18");
+  assertEquals(s.scaling, '"psd"');
+  assertEquals(s.components, '["Z"]');
+  assertEquals(s["axes.freqs"], "3 from 1 to 2");
+  assertEquals(s["axes.times"], "2 from 0 to 1.28");
+  // Made elsewhere, later, by more workers: the same settings.
+  const moved = structuredClone(meta);
+  Object.assign(moved, { created: "2027-01-01T00:00:00.000Z" });
+  Object.assign(moved.config as object, { output: "/other", workers: 8 });
+  Object.assign((moved.config as { input: object }).input, { dir: "/mnt/sds" });
+  assertEquals(datasetSettings(moved, freqs, times), s);
+  const db = structuredClone(meta);
+  db.scaling = "db";
+  (db.config as { spectrogram: { scaling: string } }).spectrogram.scaling = "db";
+  const changed = Object.keys(s).filter((k) => datasetSettings(db, freqs, times)[k] !== s[k]);
+  assertEquals(changed, ["scaling", "config.spectrogram.scaling"]);
 });
