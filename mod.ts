@@ -68,6 +68,7 @@ export {
   type InitResult,
   updateIntervalOf,
 } from "./lib/cluster/dec.ts";
+export { LOCK_FILE, lockModelDir } from "./lib/io/checkpoint.ts";
 export { applyModel, type Assignment, rawKmeans } from "./lib/cluster/assign.ts";
 export {
   type ConfigFile,

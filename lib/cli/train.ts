@@ -33,7 +33,13 @@ import {
   selectK,
   writeKSelection,
 } from "../cluster/select_k.ts";
-import { downstreamOf, exists, keepCheckpointOnInterrupt, readJson } from "../io/checkpoint.ts";
+import {
+  downstreamOf,
+  exists,
+  keepCheckpointOnInterrupt,
+  lockModelDir,
+  readJson,
+} from "../io/checkpoint.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress, type ProgressOptions } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
@@ -49,6 +55,34 @@ const configFlag = {
   arg: "FILE",
   description: "JSON config with pretrain/init/finetune sections; flags override it.",
 };
+
+/**
+ * A training command that holds its model directory's lock ({@linkcode lockModelDir}) for its
+ * whole run: its checks of the directory and the deletions of --force as well as the training,
+ * so that a second command into a directory that a running one writes is refused before it
+ * touches anything. Here and not in `pretrain()` and the like: a command's checks come before
+ * those calls, and a program may chain them on one directory.
+ *
+ * @param cmd The command; its `--model` names the directory.
+ * @returns the command, locking.
+ */
+function lockingModel(cmd: Command): Command {
+  const run = cmd.run;
+  return {
+    ...cmd,
+    async run(values, positionals) {
+      const dir = strFlag(values, "model");
+      // No --model: the command says so itself.
+      if (dir === undefined) return await run(values, positionals);
+      const release = await lockModelDir(dir, [cmd.name, ...positionals, "--model", dir].join(" "));
+      try {
+        await run(values, positionals);
+      } finally {
+        await release();
+      }
+    },
+  };
+}
 
 /**
  * The progress hooks of `cli.ts pretrain`: a bar per epoch, made as the epoch starts so that its
@@ -89,7 +123,7 @@ export function pretrainProgress(
 }
 
 /** `cli.ts pretrain`. */
-export const pretrainCommand: Command = {
+export const pretrainCommand: Command = lockingModel({
   name: "pretrain",
   gpu: true,
   summary: "Pretrain the convolutional autoencoder (MSE, Adam) on a spectrogram dataset.",
@@ -243,7 +277,7 @@ export const pretrainCommand: Command = {
         `the weights after epoch ${s.epoch} of ${s.config.epochs}`,
     );
   },
-};
+});
 
 /**
  * What to do after the WebGPU device was lost in a training run: resume from its checkpoint,
@@ -274,7 +308,7 @@ async function restoreCheckpoint(ckDir: string): Promise<void> {
 }
 
 /** `cli.ts init`. */
-export const initCommand: Command = {
+export const initCommand: Command = lockingModel({
   name: "init",
   gpu: true,
   summary: "Initialise cluster centres by k-means (or GMM) on the pretrained latent codes.",
@@ -425,7 +459,7 @@ export const initCommand: Command = {
     );
     if (!values.quiet) console.log(formatReport(rep));
   },
-};
+});
 
 /**
  * Scores every candidate k on the latent codes (restarts capped at 10 per candidate; the chosen
@@ -493,7 +527,7 @@ export function formatKSelection(sel: KSelection): string {
 }
 
 /** `cli.ts finetune`. */
-export const finetuneCommand: Command = {
+export const finetuneCommand: Command = lockingModel({
   name: "finetune",
   gpu: true,
   summary: "Fine-tune encoder and centres by DEC (KL(p‖q)), or IDEC with a reconstruction term.",
@@ -682,4 +716,4 @@ export const finetuneCommand: Command = {
         `the state after ${s.iteration} of at most ${s.config.maxIter} batches`,
     );
   },
-};
+});

@@ -10,7 +10,9 @@
  * - `finetune_checkpoint/`: the last label check of fine-tuning (weights and centres,
  *   optimizer state, labels, iteration, RNG state);
  * - `dec.safetensors`: fine-tuned encoder (+ decoder in IDEC) and `centroids`;
- * - `finetune_log.csv`: one row per label check.
+ * - `finetune_log.csv`: one row per label check;
+ * - `.seisdec.lock`: while a training command writes into the directory, which process that is
+ *   ({@linkcode lockModelDir}).
  *
  * Each stage's outputs depend on the stage before: new pretrained weights make the
  * centres and the fine-tuned model stale, new centres make the fine-tuned model stale.
@@ -18,9 +20,18 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
-import { keepOnInterrupt, writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
+import {
+  keepOnInterrupt,
+  liveTemporary,
+  processAlive,
+  releaseTemporary,
+  removeLockOnInterrupt,
+  removeStaleTemporaries,
+  writeDirAtomic,
+  writeFileAtomic,
+} from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 
 /** Named f32 arrays with shapes. */
@@ -207,4 +218,177 @@ export function keepCheckpointOnInterrupt(
     }
     return `kept ${ckDir}: ${progress(state)}; run the same command with --resume to continue`;
   });
+}
+
+/** The lock file a training command holds in its model directory while it runs. */
+export const LOCK_FILE = ".seisdec.lock";
+
+/** What {@linkcode LOCK_FILE} holds. */
+interface LockRecord {
+  format: "seisdec-lock";
+  /** The process writing the directory. */
+  pid: number;
+  /** Its command, e.g. `pretrain ds --model m`. */
+  command: string;
+  /** When it took the lock, ms since the epoch. */
+  started: number;
+}
+
+/** The lock files this process holds or is taking (absolute paths), with how many calls. */
+const heldLocks = new Map<string, number>();
+
+/**
+ * Takes a model directory for one training command, so that a second one into the same
+ * directory is refused rather than interleaving its checkpoints and outputs with this one's.
+ * The lock is {@linkcode LOCK_FILE} in the directory (created if missing), made whole in a
+ * temporary and then linked into place, which fails where a lock is there: so of two commands
+ * that start at once, only one gets it. A lock whose process no longer runs (killed outright;
+ * a zombie; its pid now another, later process's: {@linkcode processAlive}) is taken over with
+ * a note. Ctrl-C and SIGTERM remove it (`removeLiveTemporaries`). The CLI's training commands
+ * hold it for their whole run; `pretrain()`, `initCentroids()` and `finetune()` do not take it,
+ * so that a program may run them one after another on one directory: such a program that may
+ * run beside the CLI takes it itself.
+ *
+ * @param dir The model directory.
+ * @param command What is writing it, for another command's error, e.g. `pretrain ds --model m`.
+ * @returns a function that releases the lock (and removes the directory if this call created
+ *   it and it is still empty).
+ * @throws {UserError} naming the directory, the other process's pid and its command, where a
+ *   running process (or one whose state this system cannot tell) holds the lock.
+ * @example
+ * ```ts
+ * import { lockModelDir } from "./checkpoint.ts";
+ * const dir = await Deno.makeTempDir();
+ * const release = await lockModelDir(dir, "my training");
+ * let refused = false;
+ * await lockModelDir(dir, "another").catch(() => refused = true);
+ * await release();
+ * if (!refused) throw new Error();
+ * await (await lockModelDir(dir, "another"))();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function lockModelDir(dir: string, command: string): Promise<() => Promise<void>> {
+  const path = resolve(join(dir, LOCK_FILE));
+  const made = !(await exists(dir));
+  await Deno.mkdir(dir, { recursive: true });
+  // The temporary of a locker killed while linking it.
+  await removeStaleTemporaries(path);
+  const mine: LockRecord = { format: "seisdec-lock", pid: Deno.pid, command, started: Date.now() };
+  // Counted before the first try: of two calls of this process at once, each sees the other.
+  const count = (by: number) => {
+    const n = (heldLocks.get(path) ?? 0) + by;
+    if (n > 0) heldLocks.set(path, n);
+    else heldLocks.delete(path);
+  };
+  count(1);
+  try {
+    await takeLock(dir, path, JSON.stringify(mine) + "\n");
+  } catch (e) {
+    count(-1);
+    // Refused before writing anything: the directory it made goes too.
+    if (made) await Deno.remove(dir).catch(() => {});
+    throw e;
+  }
+  removeLockOnInterrupt(path, true);
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    count(-1);
+    if (!heldLocks.has(path)) removeLockOnInterrupt(path, false);
+    const now = await readLock(path);
+    if (now !== "gone" && now?.pid === mine.pid && now.started === mine.started) {
+      await Deno.remove(path).catch(() => {});
+    }
+    // Only when empty: a command refused before writing anything leaves no directory.
+    if (made) await Deno.remove(dir).catch(() => {});
+  };
+}
+
+/**
+ * Creates the lock file `path` holding `text`, taking over a stale one.
+ *
+ * @throws {UserError} where a running process holds it.
+ */
+async function takeLock(dir: string, path: string, text: string): Promise<void> {
+  for (let tries = 0; !(await createWhole(path, text)); tries++) {
+    const other = await readLock(path);
+    if (other === "gone") continue;
+    let alive: boolean | null = false;
+    if (other !== null) {
+      // This process's pid: a lock another call holds or is taking, or an earlier process's.
+      alive = other.pid === Deno.pid
+        ? heldLocks.get(path)! > 1
+        : processAlive(other.pid, other.started);
+    }
+    if (alive !== false && other !== null) {
+      throw new UserError(
+        `Cannot write model directory ${dir}: process ${other.pid} (${other.command}) is ` +
+          `writing it, since ${new Date(other.started).toISOString()}: wait for it to finish ` +
+          `or stop it, or choose another --model directory` +
+          (alive === null
+            ? ` (this system cannot tell whether that process still runs: if it does not, ` +
+              `delete ${path})`
+            : ""),
+      );
+    }
+    if (tries >= 3) {
+      throw new UserError(`Cannot lock model directory ${dir}: ${path} keeps coming back`);
+    }
+    console.error(
+      `note: took over ${path}` +
+        (other
+          ? ` from process ${other.pid} (${other.command}), which no longer runs`
+          : ", which could not be read"),
+    );
+    await Deno.remove(path).catch(() => {});
+  }
+}
+
+/**
+ * Creates `path` holding `text`, whole, unless it exists: a temporary linked to it (a link
+ * fails where the name exists), or, on a file system without links, an exclusive create.
+ *
+ * @returns false where `path` exists.
+ */
+async function createWhole(path: string, text: string): Promise<boolean> {
+  const tmp = liveTemporary(path);
+  try {
+    await Deno.writeTextFile(tmp, text);
+    try {
+      await Deno.link(tmp, path);
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return false;
+      try {
+        await Deno.writeTextFile(path, text, { createNew: true });
+      } catch (e2) {
+        if (e2 instanceof Deno.errors.AlreadyExists) return false;
+        throw e2;
+      }
+    }
+    return true;
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+    releaseTemporary(tmp);
+  }
+}
+
+/** A lock file's record: "gone" where there is no file, null where it cannot be read as one. */
+async function readLock(path: string): Promise<LockRecord | null | "gone"> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return "gone";
+    return null;
+  }
+  try {
+    const r = JSON.parse(text) as LockRecord;
+    return r.format === "seisdec-lock" && Number.isInteger(r.pid) && Number.isFinite(r.started)
+      ? r
+      : null;
+  } catch {
+    return null;
+  }
 }

@@ -56,7 +56,30 @@ export function removeLiveTemporaries(): string[] {
     }
   }
   live.clear();
+  for (const lock of locks) {
+    try {
+      Deno.removeSync(lock);
+    } catch {
+      // Already released.
+    }
+  }
+  locks.clear();
   return gone;
+}
+
+/** Lock files this process holds, which an interruption removes (without a word). */
+const locks = new Set<string>();
+
+/**
+ * Registers (or, with `false`, unregisters) a lock file this process holds, for Ctrl-C or
+ * SIGTERM to remove ({@linkcode removeLiveTemporaries}) so that the next run is not refused.
+ *
+ * @param path The lock file.
+ * @param held Whether this process holds it now.
+ */
+export function removeLockOnInterrupt(path: string, held: boolean): void {
+  if (held) locks.add(path);
+  else locks.delete(path);
 }
 
 /** Unfinished outputs kept on an interruption (resumable), each with what to tell the user. */

@@ -1,7 +1,8 @@
 /**
  * What an interrupted or mistaken training run leaves of the user's work: a finished model is
  * not replaced without --force, --resume needs a checkpoint, a checkpoint that a killed run had
- * moved aside comes back, and Ctrl-C keeps the last checkpoint and says how to resume.
+ * moved aside comes back, Ctrl-C keeps the last checkpoint and says how to resume, and a second
+ * run into a model directory that a running one writes is refused.
  */
 import { join } from "node:path";
 import { run } from "./_run.ts";
@@ -169,6 +170,82 @@ Deno.test({
       assertEquals(r.code, 0, r.err.join("\n"));
       assert(await Deno.stat(join(m, "dec.safetensors")));
       assertEquals([...Deno.readDirSync(m)].filter((e) => e.name.startsWith(".")), []);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "cli: pretrain, init and finetune refuse a model directory that a running command writes, naming its pid and command; a dead run's lock is taken over",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const ds = await tinyDataset(root);
+      const m = join(root, "m");
+      const ck = join(m, "checkpoint");
+      const pre = ["pretrain", ds, "--model", m, ...PRE];
+      const cli = new URL("../../cli.ts", import.meta.url).pathname;
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, ...pre, "--epochs", "100000"],
+        stdout: "null",
+        stderr: "piped",
+        env: { SEISDEC_TUNING_DIR: "none" },
+      }).spawn();
+      let err = "";
+      try {
+        for (let i = 0; i < 1200 && stateField(ck, "epoch") < 1; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert(stateField(ck, "epoch") >= 1, "pretrain never checkpointed");
+        const holder = `process ${child.pid} (pretrain ${ds} --model ${m})`;
+        for (
+          const args of [
+            [...pre, "--epochs", "3", "--resume"],
+            [...pre, "--epochs", "3", "--force"],
+            ["init", ds, "--model", m, "--k", "2", "--cpu", "--quiet"],
+            ["finetune", ds, "--model", m, "--cpu", "--quiet"],
+          ]
+        ) {
+          const r = await run(...args);
+          assertEquals(r.code, 2, `${args.join(" ")}: ${r.err.join("\n")}`);
+          assertEquals(r.err.length, 1, r.err.join("\n"));
+          assert(
+            r.err[0].startsWith(
+              `error: Cannot write model directory ${m}: ${holder} is writing it`,
+            ),
+            r.err[0],
+          );
+        }
+        // The running one went on untouched.
+        assert(stateField(ck, "epoch") >= 1);
+      } finally {
+        child.kill("SIGINT");
+        const { code, stderr } = await child.output();
+        err = new TextDecoder().decode(stderr);
+        assertEquals(code, 130, err);
+      }
+      // Ctrl-C removed its lock: the next run goes ahead.
+      assertEquals([...Deno.readDirSync(m)].filter((e) => e.name.startsWith(".")), [], err);
+      const r = await run(...pre, "--epochs", String(stateField(ck, "epoch") + 1), "--resume");
+      assertEquals(r.code, 0, r.err.join("\n"));
+      // A run killed outright left its lock: taken over, with a note.
+      const lock = join(m, ".seisdec.lock");
+      await Deno.writeTextFile(
+        lock,
+        JSON.stringify({ format: "seisdec-lock", pid: DEAD, command: "pretrain x", started: 0 }),
+      );
+      const again = await run("init", ds, "--model", m, "--k", "2", "--n-init", "2", "--cpu");
+      assertEquals(again.code, 0, again.err.join("\n"));
+      assert(
+        again.err.includes(
+          `note: took over ${lock} from process ${DEAD} (pretrain x), which no longer runs`,
+        ),
+        again.err.join("\n"),
+      );
+      assertEquals(await Deno.stat(lock).catch(() => null), null);
     } finally {
       await Deno.remove(root, { recursive: true });
     }

@@ -1,6 +1,31 @@
-import { assert, assertEquals } from "../_assert.ts";
-import { keepCheckpointOnInterrupt } from "../../lib/io/checkpoint.ts";
+import { join } from "node:path";
+import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { keepCheckpointOnInterrupt, LOCK_FILE, lockModelDir } from "../../lib/io/checkpoint.ts";
 import { interruptNotes, removeLiveTemporaries } from "../../lib/util/atomic.ts";
+import { UserError } from "../../lib/util/errors.ts";
+
+const hasProc = (() => {
+  try {
+    Deno.statSync("/proc/self");
+    return true;
+  } catch {
+    return false;
+  }
+})();
+// Above Linux's largest pid_max (2^22): never a running process.
+const DEAD = 99_999_999;
+
+/** Runs `f` capturing console.error's lines. */
+async function stderrOf(f: () => Promise<unknown>): Promise<string[]> {
+  const lines: string[] = [], error = console.error;
+  console.error = (...a: unknown[]) => lines.push(a.map(String).join(" "));
+  try {
+    await f();
+  } finally {
+    console.error = error;
+  }
+  return lines;
+}
 
 Deno.test("keepCheckpointOnInterrupt: Ctrl-C keeps the checkpoint and names what is on the disk then", async () => {
   const dir = await Deno.makeTempDir();
@@ -27,4 +52,122 @@ Deno.test("keepCheckpointOnInterrupt: Ctrl-C keeps the checkpoint and names what
     keepCheckpointOnInterrupt(ck, null);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("lockModelDir: a second command into a locked model directory is refused, naming it and the holder; release removes the lock and a directory it made", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = join(root, "m");
+    const release = await lockModelDir(dir, "pretrain ds --model m");
+    const lock = JSON.parse(await Deno.readTextFile(join(dir, LOCK_FILE)));
+    assertEquals([lock.pid, lock.command], [Deno.pid, "pretrain ds --model m"]);
+    // This process holds it (a library caller running two stages at once): refused too.
+    await assertRejects(
+      () => lockModelDir(dir, "finetune ds --model m"),
+      UserError,
+      `Cannot write model directory ${dir}: process ${Deno.pid} (pretrain ds --model m) is writing it`,
+    );
+    await release();
+    await release();
+    // Nothing was written into it: the directory it made goes with the lock.
+    assertEquals(await Deno.stat(dir).catch(() => null), null);
+    // Three at once, whichever goes first: exactly one gets it.
+    let won: () => Promise<void> = async () => {};
+    for (let round = 0; round < 5; round++) {
+      const three = await Promise.allSettled(["a", "b", "c"].map((c) => lockModelDir(dir, c)));
+      const got = three.filter((r) => r.status === "fulfilled");
+      assertEquals(got.length, 1, `round ${round}`);
+      won = (got[0] as PromiseFulfilledResult<() => Promise<void>>).value;
+      if (round < 4) await won();
+    }
+    await Deno.writeTextFile(join(dir, "model.json"), "{}");
+    await won();
+    // The directory holds the run's work: it stays, without the lock.
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["model.json"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("lockModelDir: Ctrl-C removes the lock (removeLiveTemporaries), so the next run is not refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const release = await lockModelDir(dir, "pretrain");
+    // Not listed among the unfinished outputs removed: it is no output.
+    assertEquals(removeLiveTemporaries(), []);
+    assertEquals(await Deno.stat(join(dir, LOCK_FILE)).catch(() => null), null);
+    await release();
+    await (await lockModelDir(dir, "pretrain"))();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "lockModelDir: a running process's lock is refused; one of an exited process, a zombie, a pid taken by a later process or an earlier process of this pid is taken over with a note",
+  ignore: !hasProc,
+  fn: async () => {
+    // `sh` forks a short `sleep` and becomes a long one, which never waits for it: a zombie.
+    const child = new Deno.Command("sh", {
+      args: ["-c", "sleep 0.1 & echo $!; exec sleep 30"],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const dir = await Deno.makeTempDir();
+    try {
+      const reader = child.stdout.getReader();
+      const { value } = await reader.read();
+      reader.releaseLock();
+      const zombie = Number(new TextDecoder().decode(value).trim());
+      for (let i = 0; i < 500; i++) {
+        const st = Deno.readTextFileSync(`/proc/${zombie}/stat`);
+        if (st.slice(st.lastIndexOf(")") + 2).startsWith("Z")) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const lockPath = join(dir, LOCK_FILE);
+      const leave = (pid: number, started: number) =>
+        Deno.writeTextFile(
+          lockPath,
+          JSON.stringify({ format: "seisdec-lock", pid, command: "pretrain old", started }),
+        );
+      // Running (it started before it took the lock): refused, the lock left alone.
+      await leave(child.pid, Date.now());
+      await assertRejects(
+        () => lockModelDir(dir, "pretrain new"),
+        UserError,
+        `process ${child.pid} (pretrain old) is writing it, since `,
+      );
+      assertEquals(JSON.parse(await Deno.readTextFile(lockPath)).pid, child.pid);
+      const cases: [string, number, number][] = [
+        ["exited", DEAD, Date.now()],
+        ["a zombie", zombie, Date.now()],
+        // The lock is an hour older than the process that has its pid now.
+        ["a reused pid", child.pid, Date.now() - 3_600_000],
+        // This process's pid, but not a lock it holds: an earlier process's (a container restarted).
+        ["this pid", Deno.pid, Date.now()],
+      ];
+      for (const [what, pid, started] of cases) {
+        await leave(pid, started);
+        let release: () => Promise<void> = async () => {};
+        const err = await stderrOf(async () => release = await lockModelDir(dir, "pretrain new"));
+        assertEquals(
+          err,
+          [`note: took over ${lockPath} from process ${pid} (pretrain old), which no longer runs`],
+          what,
+        );
+        assertEquals(JSON.parse(await Deno.readTextFile(lockPath)).command, "pretrain new", what);
+        await release();
+      }
+      await Deno.writeTextFile(lockPath, "");
+      const err = await stderrOf(async () => await (await lockModelDir(dir, "pretrain new"))());
+      assertEquals(err, [`note: took over ${lockPath}, which could not be read`]);
+      assertEquals([...Deno.readDirSync(dir)], []);
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
