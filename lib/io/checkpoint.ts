@@ -271,7 +271,15 @@ const heldLocks = new Map<string, number>();
 export async function lockModelDir(dir: string, command: string): Promise<() => Promise<void>> {
   const path = resolve(join(dir, LOCK_FILE));
   const made = !(await exists(dir));
-  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    throw new UserError(
+      `Cannot use ${dir} as the model directory: it is a file, not a directory: give --model a ` +
+        "directory (it is made if missing)",
+    );
+  }
   // The temporary of a locker killed while linking it.
   await removeStaleTemporaries(path);
   const mine: LockRecord = { format: "seisdec-lock", pid: Deno.pid, command, started: Date.now() };

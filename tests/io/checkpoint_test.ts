@@ -171,3 +171,14 @@ Deno.test({
     }
   },
 });
+
+Deno.test("lockModelDir: a model path that is a file is refused, naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "notadir");
+    await Deno.writeTextFile(file, "");
+    await assertRejects(() => lockModelDir(file, "pretrain"), UserError, "it is a file");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
