@@ -31,6 +31,7 @@ import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { scatterChart } from "../plot/mod.ts";
 import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
+import { Progress } from "../util/progress.ts";
 
 /** `result.json` of `cluster` and `encode`: what the directory holds and how it was made. */
 export interface ClusterResult {
@@ -66,6 +67,7 @@ export interface ClusterResult {
  * @param utcOffset Hours added to UTC for the hour-of-day profile (local time).
  * @param umapPoints With `plots`, embed at most this many codes by UMAP (latent_umap.png and
  *   umap.csv; 0: none; only for codes of at most 64 dimensions, not `--raw` spectrograms).
+ * @param quiet Without a progress bar over the profiles' pass over the dataset.
  * @param seed Seed of the UMAP embedding (its initial layout, the subset of a larger set).
  * @returns the cluster profiles (empty for encode).
  */
@@ -78,10 +80,17 @@ export async function writeResults(
   utcOffset = 0,
   umapPoints = 5000,
   seed = 0,
+  quiet = true,
 ): Promise<ClusterProfile[]> {
-  const profiles = a.labels
-    ? clusterProfiles(ds, a.labels, a.k, a.q, a.normalize, { utcOffset })
-    : [];
+  let profiles: ClusterProfile[] = [];
+  if (a.labels) {
+    const bar = new Progress("cluster: profiles", ds.count, { quiet });
+    profiles = clusterProfiles(ds, a.labels, a.k, a.q, a.normalize, {
+      utcOffset,
+      onBatch: (m) => bar.tick(m),
+    });
+    bar.done();
+  }
   await writeDirAtomic(out, async (tmp) => {
     await Deno.writeFile(join(tmp, "latent.npy"), encodeNpy(a.latent, [ds.count, a.dim]));
     const rows = ["id,network,station,location,channel,reference_time,cluster,confidence,label"];
@@ -241,6 +250,23 @@ const forceFlag = {
   description: "Replace an existing output directory.",
 };
 
+/**
+ * {@linkcode applyModel} with a progress bar over the samples: on a large dataset the pass that
+ * encodes (and assigns) every sample is the long part of `cluster` and `encode`.
+ */
+async function applyWithProgress(
+  command: string,
+  model: string,
+  ds: Dataset,
+  stage: "auto" | "dec" | "init" | "pretrain",
+  quiet: boolean,
+): Promise<Assignment> {
+  const bar = new Progress(`${command}: encoding`, ds.count, { quiet });
+  const a = await applyModel(model, ds, device(), stage, (m) => bar.tick(m));
+  bar.done();
+  return a;
+}
+
 /** `cli.ts encode`. */
 export const encodeCommand: Command = {
   name: "encode",
@@ -263,7 +289,7 @@ export const encodeCommand: Command = {
     const ds = await datasetArg(positionals, "encode");
     const model = required(values, "model", "encode"), out = required(values, "out", "encode");
     const stage = enumFlag(values, "stage", ["auto", "dec", "pretrain"] as const) ?? "auto";
-    const a = await applyModel(model, ds, device(), stage === "auto" ? "auto" : stage);
+    const a = await applyWithProgress("encode", model, ds, stage, !!values.quiet);
     await writeResults(out, ds, { ...a, q: null, labels: null, k: 0 }, !!values.force, false);
     console.log(
       `encode: ${ds.count} samples → ${out}/latent.npy [${ds.count}, ${a.dim}] (${a.stage} weights)`,
@@ -345,7 +371,13 @@ export const clusterCommand: Command = {
         );
       }
       const stage = enumFlag(values, "stage", ["auto", "dec", "init"] as const) ?? "auto";
-      a = await applyModel(required(values, "model", "cluster"), ds, device(), stage);
+      a = await applyWithProgress(
+        "cluster",
+        required(values, "model", "cluster"),
+        ds,
+        stage,
+        !!values.quiet,
+      );
       if (!a.labels) {
         throw new UserError(
           `Cannot cluster: the model has no centroids: run 'init' (and 'finetune') first`,
@@ -361,6 +393,7 @@ export const clusterCommand: Command = {
       utcOffset,
       umapPoints,
       seedFlag(values) ?? 0,
+      !!values.quiet,
     );
     const sizes = new Array(a.k).fill(0);
     for (const l of a.labels!) sizes[l]++;

@@ -427,9 +427,12 @@ export const initCommand: Command = lockingModel({
       throw new UserError("Cannot choose k by BIC with k-means: BIC needs --method gmm");
     }
     const dev = device();
-    let latent: Float32Array | undefined, kSelection: KSelection | undefined;
+    // The encoding pass is the long part on a large dataset: its own bar, over the samples.
+    const enc = new Progress("init: encoding", ds.count, { quiet: !!values.quiet });
+    const latent = await encodeForInit(dir, ds, dev, (m) => enc.tick(m));
+    enc.done();
+    let kSelection: KSelection | undefined;
     if (ks && ks.length > 1) {
-      latent = await encodeForInit(dir, ds, dev);
       kSelection = chooseK(latent, ds.count, ks, cfg, criterion, !values.quiet);
       cfg.k = kSelection.best;
     }
@@ -699,6 +702,8 @@ export const finetuneCommand: Command = lockingModel({
         }
       },
       onWarn: (m) => console.error(`warning: ${m}`),
+      // A label check encodes the whole dataset: the bar says how far it has come.
+      onAssign: (done, total) => bar.status(done < total ? `labels ${done}/${total}` : ""),
     }, { resume: !!values.resume }).finally(() => keepCheckpointOnInterrupt(fck, null));
     bar.done();
     console.log(

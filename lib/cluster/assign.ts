@@ -42,6 +42,7 @@ export interface Assignment {
  * @param ds Dataset (its sample shape must match the model's input).
  * @param device Backend.
  * @param stage "auto" uses dec.safetensors when present, else the initial centres, else codes only.
+ * @param onBatch Called after every pass over a batch with its sample count (a progress bar's tick).
  * @returns codes, q and labels.
  */
 export async function applyModel(
@@ -49,6 +50,7 @@ export async function applyModel(
   ds: DatasetLike,
   device: Device,
   stage: "auto" | "dec" | "init" | "pretrain" = "auto",
+  onBatch?: (done: number) => void,
 ): Promise<Assignment> {
   const hasDec = await exists(join(dir, "dec.safetensors"));
   const hasInit = await exists(join(dir, "centroids.safetensors"));
@@ -76,7 +78,7 @@ export async function applyModel(
   try {
     if (use === "pretrain") {
       return {
-        latent: await encodeAll(ae, ds, info.normalize, device),
+        latent: await encodeAll(ae, ds, info.normalize, device, undefined, onBatch),
         dim,
         q: null,
         k: 0,
@@ -95,7 +97,7 @@ export async function applyModel(
     const ft = use === "dec" ? info.finetune as { alpha?: number } | undefined : undefined;
     const alpha = Number(ft?.alpha ?? 1);
     const mu = backendNamed(device).fromArray(cen.data, cen.shape).keep();
-    const r = await assignAll(ae, mu, ds, info.normalize, alpha, device);
+    const r = await assignAll(ae, mu, ds, info.normalize, alpha, device, undefined, onBatch);
     mu.dispose();
     return {
       latent: r.latent,

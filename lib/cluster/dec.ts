@@ -109,16 +109,18 @@ export interface InitResult {
  * @param dir Model directory (with autoencoder.safetensors).
  * @param ds Dataset.
  * @param device Backend.
+ * @param onBatch Called after every pass with the samples it encoded (a progress bar's tick).
  * @returns codes [N, D].
  */
 export async function encodeForInit(
   dir: string,
   ds: DatasetLike,
   device: Device,
+  onBatch?: (done: number) => void,
 ): Promise<Float32Array> {
   const { ae, info } = await loadAutoencoder(dir, device);
   try {
-    return await encodeAll(ae, ds, info.normalize, device);
+    return await encodeAll(ae, ds, info.normalize, device, undefined, onBatch);
   } finally {
     ae.params.dispose();
   }
@@ -132,7 +134,8 @@ export async function encodeForInit(
  * @param cfg Settings.
  * @param device Backend.
  * @param opts `latent`: the codes, when already computed ({@linkcode encodeForInit}; it is
- *   scaled in place with `latentScale`); `record`: fields added to `model.json`'s `init`.
+ *   scaled in place with `latentScale`); `record`: fields added to `model.json`'s `init`;
+ *   `onBatch`: called after every encoding pass with its sample count (not when `latent` is given).
  * @returns centres [K, D], labels and the latent codes.
  */
 export async function initCentroids(
@@ -140,9 +143,13 @@ export async function initCentroids(
   ds: DatasetLike,
   cfg: InitConfig,
   device: Device,
-  opts: { latent?: Float32Array; record?: Record<string, unknown> } = {},
+  opts: {
+    latent?: Float32Array;
+    record?: Record<string, unknown>;
+    onBatch?: (done: number) => void;
+  } = {},
 ): Promise<InitResult> {
-  const latent = opts.latent ?? await encodeForInit(dir, ds, device);
+  const latent = opts.latent ?? await encodeForInit(dir, ds, device, opts.onBatch);
   const d = (await readModelInfo(dir)).autoencoder.latentDim, n = ds.count;
   if (latent.length !== n * d) {
     throw new TypeError(
@@ -321,6 +328,11 @@ export interface FinetuneHooks {
   onWarn?(msg: string): void;
   /** Called after every batch, with the 1-based iteration and its loss. */
   onStep?(iteration: number, maxIter: number, loss: number): void;
+  /**
+   * Called during each label check's pass over the whole dataset, after every batch of it, with
+   * the samples assigned so far and the dataset's size (a pass can take minutes on a large set).
+   */
+  onAssign?(done: number, total: number): void;
 }
 
 /** Fine-tuning options besides the settings. */
@@ -514,7 +526,11 @@ export async function finetune(
     };
 
     const check = async (iteration: number): Promise<boolean> => {
-      const { q, labels } = await assignAll(ae, mu, ds, norm, cfg.alpha, device);
+      let assigned = 0;
+      const { q, labels } = await assignAll(ae, mu, ds, norm, cfg.alpha, device, undefined, (m) => {
+        assigned += m;
+        hooks.onAssign?.(assigned, n);
+      });
       // p over the whole dataset on the host (N×K is small), with the Float64 reference.
       if (cfg.target === "dataset") pAll = Float32Array.from(cpuTargetDistribution(q, n, k));
       const sizes = new Array(k).fill(0);
@@ -691,7 +707,8 @@ function checkResumable(
 
 /**
  * Soft assignments and hard labels of every sample under the current encoder and centres, in
- * passes of `batchSize` samples (default: {@linkcode inferBatchFor}).
+ * passes of `batchSize` samples (default: {@linkcode inferBatchFor}); `onBatch` is called after
+ * every pass with the samples it assigned (a progress bar's tick).
  *
  * @returns q [N, K] and labels [N].
  */
@@ -703,6 +720,7 @@ export async function assignAll(
   alpha: number,
   device: Device,
   batchSize = inferBatchFor(ae, device),
+  onBatch?: (done: number) => void,
 ): Promise<{ q: Float32Array; labels: Int32Array; latent: Float32Array }> {
   const n = ds.count, k = mu.shape[0], d = ae.config.latentDim;
   const q = new Float32Array(n * k), latent = new Float32Array(n * d);
@@ -723,6 +741,7 @@ export async function assignAll(
   }, ([zd, qd], b) => {
     latent.set(zd, b * batchSize * d);
     q.set(qd, b * batchSize * k);
+    onBatch?.(zd.length / d);
   }, passesInFlight(device));
   return { q, labels: argmaxRows(q, n, k), latent };
 }

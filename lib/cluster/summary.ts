@@ -71,6 +71,8 @@ export interface ProfileOptions {
   utcOffset?: number;
   /** Samples read per batch. Default 256. */
   batch?: number;
+  /** Called after every batch with the samples it read (a progress bar's tick). */
+  onBatch?: (done: number) => void;
 }
 
 /**
@@ -164,6 +166,7 @@ export function clusterProfiles(
       const off = r * per;
       for (let e = 0; e < per; e++) acc[e] += x[off + e];
     });
+    opts.onBatch?.(idx.length);
   }
   return sums.map((acc, c) => {
     const m = size[c];

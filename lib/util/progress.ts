@@ -75,6 +75,17 @@ export class Progress {
   }
 
   /**
+   * Replaces the status text without counting a step, e.g. how far a long pass inside a step
+   * has come. A terminal shows it at once; elsewhere the next line the bar prints carries it.
+   *
+   * @param extra Short status text.
+   */
+  status(extra: string): void {
+    this.#extra = extra;
+    this.#draw(false);
+  }
+
+  /**
    * Prints a message line between updates of the bar: on a terminal it replaces the bar's
    * line, which the next update draws again below it; elsewhere it is one line of its own.
    *

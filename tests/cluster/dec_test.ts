@@ -9,12 +9,15 @@ import { MemoryDataset } from "../../lib/cluster/data.ts";
 import {
   checkStageRecord,
   type EpochRecord,
+  loadAutoencoder,
   type ModelInfo,
   pretrain,
   PRETRAIN_DEFAULTS,
 } from "../../lib/cluster/pretrain.ts";
 import {
   argmaxRows,
+  assignAll,
+  encodeForInit,
   finetune,
   FINETUNE_DEFAULTS,
   INIT_DEFAULTS,
@@ -30,6 +33,7 @@ import {
   resolveInit,
   resolvePretrain,
 } from "../../lib/cluster/config.ts";
+import { backendNamed } from "../../lib/tensor/backends.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
@@ -811,3 +815,53 @@ Deno.test("finetune --resume refuses a dataset of the same ids made with other s
     await Deno.remove(root, { recursive: true });
   }
 });
+Deno.test(
+  "the passes over the whole dataset report their progress: encoding for init, each label check of finetune, applyModel, assignAll per batch",
+  async () => {
+    // A catalogue-sized set makes these passes minutes long; the CLI's bars hang on these
+    // callbacks, so each must report every sample, the last report being the whole dataset.
+    const { ds } = templateSet(16, 3);
+    const n = ds.count;
+    const dir = await Deno.makeTempDir();
+    await pretrain(ds, dir, PRE, { device: "cpu" });
+    const sum = () => {
+      const seen: number[] = [];
+      return { seen, tick: (m: number) => void seen.push(m) };
+    };
+    const enc = sum();
+    const latent = await encodeForInit(dir, ds, "cpu", enc.tick);
+    assertEquals(enc.seen.reduce((a, b) => a + b, 0), n, "encodeForInit reports every sample");
+    const viaInit = sum();
+    const init = await initCentroids(dir, ds, INIT, "cpu", { onBatch: viaInit.tick });
+    assertEquals(viaInit.seen.reduce((a, b) => a + b, 0), n, "initCentroids reports its pass");
+    // The codes are the same whether init encodes them or the CLI does first.
+    const again = await initCentroids(dir, ds, INIT, "cpu", { latent });
+    assertEquals(again.labels, init.labels);
+    const assigned: [number, number][] = [];
+    const r = await finetune(dir, ds, { ...FT, target: "dataset" }, "cpu", {
+      onAssign: (done, total) => void assigned.push([done, total]),
+    });
+    // One pass per check, each ending at [n, n] and rising to it.
+    const ends = assigned.filter(([d]) => d === n);
+    assertEquals(ends.length, r.log.length, "one full pass per label check");
+    assert(assigned.every(([d, t]) => t === n && d > 0 && d <= n), JSON.stringify(assigned));
+    for (const stage of ["init", "dec"] as const) {
+      const a = sum();
+      await applyModel(dir, ds, "cpu", stage, a.tick);
+      assertEquals(a.seen.reduce((x, y) => x + y, 0), n, `applyModel ${stage}`);
+    }
+    // assignAll in passes of 10: one report per pass, of its size.
+    const { ae, info } = await loadAutoencoder(dir, "cpu");
+    try {
+      const cen = (await loadWeights(join(dir, "centroids.safetensors"))).weights.get("centroids")!;
+      const mu = backendNamed("cpu").fromArray(cen.data, cen.shape).keep();
+      const per = sum();
+      await assignAll(ae, mu, ds, info.normalize, 1, "cpu", 10, per.tick);
+      mu.dispose();
+      assertEquals(per.seen, [10, 10, 10, 10, 8]);
+    } finally {
+      ae.params.dispose();
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+);

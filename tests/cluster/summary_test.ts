@@ -59,7 +59,13 @@ const Q3 = new Float32Array([
 
 Deno.test("clusterProfiles: means, peak frequency, confidence, stations and hours, streamed in batches", () => {
   // Batches of 2 split the 5 samples unevenly (2, 2, 1).
-  const p = clusterProfiles(fixture(TIMES), LABELS, 3, Q3, "none", { batch: 2 });
+  const read: number[] = [];
+  const p = clusterProfiles(fixture(TIMES), LABELS, 3, Q3, "none", {
+    batch: 2,
+    onBatch: (m) => void read.push(m),
+  });
+  // Every batch is reported (cluster's progress bar over this pass).
+  assertEquals(read, [2, 2, 1]);
   assertEquals(p.map((x) => x.size), [2, 3, 0]);
   // Cluster 0 = samples 2 and 4 (factors 3 and 5): mean factor 4; cluster 1 = 0, 1, 3: (1+2+4)/3.
   for (let e = 0; e < per; e++) {

@@ -165,3 +165,28 @@ Deno.writeTextFileSync(${JSON.stringify(done)}, "finished");`;
   assertEquals(await Deno.readTextFile(done), "finished");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("Progress.status shows how far a long pass inside a step has come without counting a step", () => {
+  // finetune's label check: a pass over the whole dataset between two training batches.
+  let t = 0;
+  const out = recorder(true);
+  const bar = new Progress("finetune", 4, { now: () => t, output: out });
+  bar.tick(1, "KL 1");
+  t += 500;
+  bar.status("labels 256/20000");
+  const last = out.text().split("\r\x1b[K").at(-1)!;
+  assert(last.includes(" 1/4") && last.endsWith(" labels 256/20000"), JSON.stringify(last));
+  // Off a terminal it prints nothing new within the same 10 % (logs stay short).
+  const pipe = recorder(false);
+  const quiet = new Progress("finetune", 4, { now: () => t, output: pipe });
+  quiet.tick(1, "KL 1");
+  const before = pipe.text();
+  quiet.status("labels 256/20000");
+  assertEquals(pipe.text(), before);
+  // A status is not a step: the rate and the count are the training batches'.
+  t += 500;
+  bar.tick(1, "KL 2");
+  bar.done();
+  const fin = out.text().split("\r\x1b[K").at(-1)!;
+  assert(fin.includes(" 2/4 ") && fin.endsWith("KL 2\n"), JSON.stringify(fin));
+});
