@@ -357,12 +357,21 @@ export const clusterCommand: Command = {
     const out = required(values, "out", "cluster");
     let a: Assignment;
     if (values.raw) {
+      const nInit = intFlag(values, "n-init") ?? 10;
+      // Each restart runs Lloyd over C·F·T values a sample: seconds apiece on a large set.
+      const bar = new Progress("cluster: k-means restarts", nInit, { quiet: !!values.quiet });
+      let last = 0;
       a = rawKmeans(ds, intFlag(values, "k") ?? 5, {
-        nInit: intFlag(values, "n-init") ?? 10,
+        nInit,
         seed: seedFlag(values) ?? 0,
         normalize: enumFlag(values, "normalize", ["maxabs", "l2", "minmax", "none"] as const) ??
           defaultNormalize(ds.meta.scaling),
+        onRestart: (done) => {
+          bar.tick(done - last);
+          last = done;
+        },
       });
+      bar.done();
     } else {
       if (values.normalize !== undefined) {
         throw new UserError(

@@ -119,18 +119,29 @@ export async function applyModel(
  *
  * @param ds Dataset.
  * @param k Clusters.
- * @param opts Restarts, seed and normalisation.
+ * @param opts Restarts, seed and normalisation; `onRestart`, called after every k-means restart
+ *   with the number done.
  * @returns features (the flattened spectrograms) and labels.
  */
 export function rawKmeans(
   ds: DatasetLike,
   k: number,
-  opts: { nInit?: number; seed?: number; normalize?: Normalize } = {},
+  opts: {
+    nInit?: number;
+    seed?: number;
+    normalize?: Normalize;
+    onRestart?: (done: number) => void;
+  } = {},
 ): Assignment {
   const idx = Array.from({ length: ds.count }, (_, i) => i);
   const normalize = opts.normalize ?? "maxabs";
   const x = ds.readBatch(idx, normalize);
   const d = x.length / ds.count;
-  const r = kmeans(x, ds.count, d, { k, nInit: opts.nInit ?? 10, seed: opts.seed ?? 0 });
+  const r = kmeans(x, ds.count, d, {
+    k,
+    nInit: opts.nInit ?? 10,
+    seed: opts.seed ?? 0,
+    onRestart: opts.onRestart,
+  });
   return { latent: x, dim: d, q: null, k, labels: r.labels, stage: "raw", normalize, model: null };
 }

@@ -26,6 +26,11 @@ export interface KMeansOptions {
   seed?: number;
   /** Generator to draw from (advanced in place); overrides `seed`. */
   rng?: Rng;
+  /**
+   * Called after every restart with the number done (a progress bar's tick: on the raw
+   * spectrograms of a large dataset one restart takes seconds).
+   */
+  onRestart?: (done: number) => void;
 }
 
 /** Result of {@linkcode kmeans}. */
@@ -110,6 +115,7 @@ export function kmeans(
         nIter,
       };
     }
+    opts.onRestart?.(run + 1);
   }
   return best!;
 }

@@ -310,3 +310,13 @@ Deno.test("kmeans++ keeps the best of 2 + floor(ln k) D² candidates (scikit-lea
     }
   }
 });
+
+Deno.test("kmeans reports every restart, in order, and the reports change nothing", () => {
+  // cluster --raw's progress bar: one restart on a large set's spectrograms takes seconds.
+  const { x, n, d } = blobs([[0, 0], [10, 0], [0, 10]], 20, 4);
+  const done: number[] = [];
+  const a = kmeans(x, n, d, { k: 3, nInit: 4, seed: 2, onRestart: (m) => void done.push(m) });
+  assertEquals(done, [1, 2, 3, 4]);
+  const b = kmeans(x, n, d, { k: 3, nInit: 4, seed: 2 });
+  assertEquals(a.labels, b.labels);
+});
