@@ -1,10 +1,12 @@
 /**
  * Web Worker body of `extract`: receives the config once, then one task per
- * message, and answers with the spectrogram (transferred) or the failure.
+ * message, and answers with the spectrogram (transferred) or the failure. Responses
+ * come from the main thread, one channel at a time ({@linkcode WorkerInventory}): the
+ * worker never parses an inventory.
  *
  * @module
  */
-import { InventoryCache, runOne } from "./extract.ts";
+import { type LookupReply, type LookupRequest, runOne, WorkerInventory } from "./extract.ts";
 import {
   type ExtractConfig,
   type SpectrogramGeometry,
@@ -14,7 +16,6 @@ import type { SampleTask } from "./manifest.ts";
 
 let config: ExtractConfig | null = null;
 let geometry: SpectrogramGeometry | null = null;
-const inventories = new InventoryCache();
 // Tasks run one after the other so replies keep a steady order per worker.
 let chain: Promise<void> = Promise.resolve();
 
@@ -22,18 +23,24 @@ type Msg = { type: "init"; config: ExtractConfig } | {
   type: "task";
   index: number;
   task: SampleTask;
-};
+} | LookupReply;
 
 const ctx = self as unknown as {
   onmessage: ((ev: MessageEvent<Msg>) => void) | null;
   postMessage(msg: unknown, transfer?: Transferable[]): void;
 };
 
+const inventories = new WorkerInventory((m: LookupRequest) => ctx.postMessage(m));
+
 ctx.onmessage = (ev: MessageEvent<Msg>) => {
   const m = ev.data;
   if (m.type === "init") {
     config = m.config;
     geometry = spectrogramGeometry(config);
+    return;
+  }
+  if (m.type === "lookup") {
+    inventories.answer(m);
     return;
   }
   chain = chain.then(async () => {

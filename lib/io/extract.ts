@@ -19,7 +19,7 @@ import { type ChannelEpoch, findResponse, readStationXml } from "./stationxml.ts
 import { isSac, isSacPoleZero, parseSacPoleZero, readSac, type SacMarker } from "./sac.ts";
 import type { InstrumentResponse } from "../signal/response.ts";
 import { npyToFloat64, readNpz } from "./npy.ts";
-import { SampleError } from "./sample_error.ts";
+import { type FailureReason, SampleError } from "./sample_error.ts";
 import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./manifest.ts";
 import {
   type ExtractConfig,
@@ -36,35 +36,155 @@ import { UserError } from "../util/errors.ts";
 import { writeFailure } from "../util/atomic.ts";
 import { ByteLru } from "../util/lru.ts";
 
-/** A response file: a StationXML inventory, or a SAC pole-zero file's one response. */
-export type ResponseFile = ChannelEpoch[] | InstrumentResponse;
+/** The codes of one channel. */
+export interface ChannelId {
+  network: string;
+  station: string;
+  location: string;
+  channel: string;
+}
 
-async function readResponseFile(path: string): Promise<ResponseFile> {
+/**
+ * What a response file gives for one channel: a StationXML inventory's epochs of that
+ * channel (empty when it has none), or a SAC pole-zero file's one response.
+ */
+export type ChannelResponses = ChannelEpoch[] | InstrumentResponse;
+
+/** Where {@linkcode processSample} finds responses: a channel's epochs in a response file. */
+export interface ResponseSource {
+  /**
+   * @param path StationXML or SAC pole-zero file.
+   * @param id The channel.
+   * @returns the channel's epochs in the inventory, or the pole-zero file's response.
+   * @throws {SampleError} when the file cannot be read or parsed.
+   */
+  lookup(path: string, id: ChannelId): Promise<ChannelResponses>;
+}
+
+/** A parsed response file: an inventory's channel epochs by channel code, or one response. */
+type ParsedResponseFile = Map<string, ChannelEpoch[]> | InstrumentResponse;
+
+const channelKey = (id: ChannelId) => `${id.network}.${id.station}.${id.location}.${id.channel}`;
+
+async function readResponseFile(path: string): Promise<ParsedResponseFile> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
     throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
   }
-  return isSacPoleZero(text)
-    ? await parseSacPoleZero(text, path)
-    : await readStationXml(text, path);
+  if (isSacPoleZero(text)) return await parseSacPoleZero(text, path);
+  const byChannel = new Map<string, ChannelEpoch[]>();
+  // Only the plain channel epochs are kept (the XML DOM is dropped once parsed).
+  for (const e of await readStationXml(text, path)) {
+    const k = channelKey(e);
+    const list = byChannel.get(k);
+    if (list) list.push(e);
+    else byChannel.set(k, [e]);
+  }
+  return byChannel;
 }
 
-/** Caches response files (StationXML inventories, SAC pole-zero files) by path within one worker. */
-export class InventoryCache {
-  #map = new Map<string, Promise<ResponseFile>>();
-  /**
-   * @param path StationXML or SAC pole-zero file.
-   * @returns its channel epochs, or its response (parsed once).
-   */
-  get(path: string): Promise<ResponseFile> {
+/**
+ * Parses response files (StationXML inventories, SAC pole-zero files) once per path and
+ * holds their channel epochs indexed by channel. `extract` keeps one in the main thread;
+ * its workers ask it for the channels they need ({@linkcode WorkerInventory}), so an
+ * inventory is parsed once whatever the number of workers.
+ */
+export class InventoryCache implements ResponseSource {
+  #map = new Map<string, Promise<ParsedResponseFile>>();
+  /** Paths parsed (or being parsed). */
+  get paths(): string[] {
+    return [...this.#map.keys()];
+  }
+  /** @inheritdoc */
+  async lookup(path: string, id: ChannelId): Promise<ChannelResponses> {
     let p = this.#map.get(path);
     if (!p) {
       p = readResponseFile(path);
       this.#map.set(path, p);
     }
+    const file = await p;
+    return file instanceof Map ? file.get(channelKey(id)) ?? [] : file;
+  }
+}
+
+/** A worker's question to the main thread's {@linkcode InventoryCache}. */
+export interface LookupRequest {
+  type: "lookup";
+  key: number;
+  path: string;
+  id: ChannelId;
+}
+
+/** The main thread's answer to a {@linkcode LookupRequest}. */
+export type LookupReply =
+  & { type: "lookup"; key: number }
+  & (
+    | { ok: true; result: ChannelResponses }
+    | { ok: false; reason: string | null; message: string }
+  );
+
+/** Answers a worker's {@linkcode LookupRequest} from the main thread's cache. */
+async function answerLookup(inv: InventoryCache, m: LookupRequest): Promise<LookupReply> {
+  try {
+    return { type: "lookup", key: m.key, ok: true, result: await inv.lookup(m.path, m.id) };
+  } catch (e) {
+    return {
+      type: "lookup",
+      key: m.key,
+      ok: false,
+      reason: e instanceof SampleError ? e.reason : null,
+      message: (e as Error)?.message ?? String(e),
+    };
+  }
+}
+
+/**
+ * A worker's {@linkcode ResponseSource}: asks the main thread for one channel's epochs
+ * and keeps the answers, so a worker holds only the channels of its samples.
+ */
+export class WorkerInventory implements ResponseSource {
+  #cache = new Map<string, Promise<ChannelResponses>>();
+  #waiting = new Map<number, (r: LookupReply) => void>();
+  #next = 0;
+  readonly #post: (m: LookupRequest) => void;
+  /** @param post Sends a request to the main thread. */
+  constructor(post: (m: LookupRequest) => void) {
+    this.#post = post;
+  }
+  /** @inheritdoc */
+  lookup(path: string, id: ChannelId): Promise<ChannelResponses> {
+    const k = `${path}\n${channelKey(id)}`;
+    let p = this.#cache.get(k);
+    if (!p) {
+      const key = this.#next++;
+      p = new Promise<LookupReply>((resolve) => this.#waiting.set(key, resolve)).then((r) => {
+        if (r.ok) return r.result;
+        throw r.reason === null
+          ? new Error(r.message)
+          : new SampleError(r.reason as FailureReason, r.message);
+      });
+      this.#cache.set(k, p);
+      this.#post({
+        type: "lookup",
+        key,
+        path,
+        id: {
+          network: id.network,
+          station: id.station,
+          location: id.location,
+          channel: id.channel,
+        },
+      });
+    }
     return p;
+  }
+  /** Delivers the main thread's answer. */
+  answer(r: LookupReply): void {
+    const resolve = this.#waiting.get(r.key);
+    this.#waiting.delete(r.key);
+    resolve?.(r);
   }
 }
 
@@ -473,7 +593,7 @@ export interface ProcessSampleOptions {
 export async function processSample(
   task: SampleTask,
   config: ExtractConfig,
-  inventories: InventoryCache = new InventoryCache(),
+  inventories: ResponseSource = new InventoryCache(),
   geometry: SpectrogramGeometry = spectrogramGeometry(config),
   options: ProcessSampleOptions = {},
 ): Promise<ExtractedSample> {
@@ -549,7 +669,7 @@ export async function processSample(
           `Cannot remove the response of ${what}: no StationXML or SAC pole-zero file given`,
         );
       }
-      const file = await inventories.get(task.response);
+      const file = await inventories.lookup(task.response, tr);
       response = Array.isArray(file) ? findResponse(file, tr, tref, task.response) : {
         ...file,
         source: `${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${task.response}`,
@@ -845,6 +965,11 @@ export interface ExtractOptions {
   checkpointSeconds?: number;
   /** Stop with an error after this many samples of this call, as an interruption would (tests). */
   stopAfter?: number;
+  /**
+   * The response files' cache (default: a new one). The main thread parses each file once
+   * into it; workers ask it for their channels.
+   */
+  inventories?: InventoryCache;
 }
 
 type WorkerReply =
@@ -943,11 +1068,11 @@ export async function runExtract(
       progress.tick(1, failures.length ? `${failures.length} failed` : "");
     };
     const nWorkers = Math.min(workerCount(config.workers), tasks.length - start);
+    const inv = options.inventories ?? new InventoryCache();
     if (nWorkers === 0) {
-      const inv = new InventoryCache();
       for (let i = start; i < tasks.length; i++) onReply(await runOne(i, tasks[i], config, inv, g));
     } else {
-      await runInWorkers(tasks, start, config, nWorkers, onReply);
+      await runInWorkers(tasks, start, config, nWorkers, inv, onReply);
     }
     await checkpointing;
     progress.done(`${writer.count} ok, ${failures.length} failed`);
@@ -1004,7 +1129,7 @@ export async function runOne(
   index: number,
   task: SampleTask,
   config: ExtractConfig,
-  inv: InventoryCache,
+  inv: ResponseSource,
   g: SpectrogramGeometry,
 ): Promise<WorkerReply> {
   try {
@@ -1031,12 +1156,15 @@ function runInWorkers(
   start: number,
   config: ExtractConfig,
   n: number,
+  inv: InventoryCache,
   onReply: (r: WorkerReply) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let next = start, done = start;
     const workers: Worker[] = [];
+    let closed = false;
     const finish = (err?: unknown) => {
+      closed = true;
       for (const w of workers) w.terminate();
       if (err) reject(err);
       else resolve();
@@ -1052,9 +1180,15 @@ function runInWorkers(
         type: "module",
       });
       workers.push(w);
-      w.onmessage = (ev: MessageEvent<WorkerReply>) => {
+      w.onmessage = (ev: MessageEvent<WorkerReply | LookupRequest>) => {
+        if ("type" in ev.data) {
+          answerLookup(inv, ev.data).then((r) => {
+            if (!closed) w.postMessage(r);
+          });
+          return;
+        }
         try {
-          onReply(ev.data);
+          onReply(ev.data as WorkerReply);
         } catch (e) {
           finish(e);
           return;

@@ -1251,3 +1251,25 @@ Deno.test("extract: amplitudes of 1e19 and 1e-30 give the same dB spectrogram sh
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("extract with workers: the inventory is parsed once, in the main thread, and the dataset is the one of the main thread alone", async () => {
+  await withSynth(3, async (root, syn) => {
+    const config = await readExtractConfig(`${syn}/extract.json`);
+    const inventories = new InventoryCache();
+    const s = await runExtract({ ...config, workers: 2 }, `${root}/w2`, {
+      quiet: true,
+      inventories,
+    });
+    assertEquals(s.ok, 6);
+    // The workers asked the main thread's cache: it holds the one inventory, parsed there.
+    assertEquals(inventories.paths.map((p) => p.split("/").pop()), ["stations.xml"]);
+    await runExtract({ ...config, workers: 0 }, `${root}/w0`, { quiet: true });
+    for (const f of ["spectrograms.npy", "samples.csv", "failures.csv"]) {
+      assertEquals(
+        await Deno.readFile(`${root}/w2/${f}`),
+        await Deno.readFile(`${root}/w0/${f}`),
+        f,
+      );
+    }
+  });
+});

@@ -1,12 +1,15 @@
-import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import {
   channelCodes,
   choosePick,
   InventoryCache,
+  type LookupRequest,
   processSample,
   runOne,
   trimAround,
+  WorkerInventory,
 } from "../../lib/io/extract.ts";
+import { formatStationXml } from "../../lib/io/stationxml.ts";
 import { parseExtractConfig, spectrogramGeometry } from "../../lib/io/extract_config.ts";
 import { encodeMiniseed3 } from "../../lib/io/mseed.ts";
 import { Rng } from "../../lib/util/rng.ts";
@@ -128,4 +131,68 @@ Deno.test("runOne names an SDS task's missing day files when it fails as a gap o
   assertEquals(await why("gap"), `m; missing day file(s): ${t.missingFiles[0]}`);
   assertEquals(await why("too short"), `m; missing day file(s): ${t.missingFiles[0]}`);
   assertEquals(await why("bad time"), "m");
+});
+
+Deno.test("WorkerInventory: a worker asks for one channel at a time and gets only its epochs; the inventory is parsed once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ch = (station: string, channel: string) => ({
+      network: "XX",
+      station,
+      location: "",
+      channel,
+      latitude: 0,
+      longitude: 0,
+      elevation: 0,
+      samplingRate: 100,
+      startDate: "2020-01-01T00:00:00Z",
+      azimuth: 0,
+      dip: -90,
+    });
+    const path = `${dir}/stations.xml`;
+    await Deno.writeTextFile(
+      path,
+      formatStationXml([ch("A", "HHZ"), ch("A", "HHN"), ch("B", "HHZ"), ch("C", "HHZ")]),
+    );
+    const main = new InventoryCache();
+    const asked: LookupRequest[] = [];
+    // Two workers share the main thread's cache, as in runExtract.
+    const workers = [0, 1].map(() => {
+      const w: WorkerInventory = new WorkerInventory((m) => {
+        asked.push(m);
+        main.lookup(m.path, m.id).then(
+          (result) => w.answer({ type: "lookup", key: m.key, ok: true, result }),
+          (e) =>
+            w.answer({
+              type: "lookup",
+              key: m.key,
+              ok: false,
+              reason: e.reason,
+              message: e.message,
+            }),
+        );
+      });
+      return w;
+    });
+    const id = { network: "XX", station: "B", location: "", channel: "HHZ" };
+    const got = await workers[0].lookup(path, id);
+    assert(Array.isArray(got));
+    assertEquals(got.map((e) => `${e.station}.${e.channel}`), ["B.HHZ"]);
+    // Asked again: answered from the worker's own cache.
+    await workers[0].lookup(path, id);
+    const other = await workers[1].lookup(path, { ...id, station: "A", channel: "HHN" });
+    assertEquals((other as { station: string }[]).map((e) => e.station), ["A"]);
+    assertEquals(asked.map((m) => `${m.id.station}.${m.id.channel}`), ["B.HHZ", "A.HHN"]);
+    assertEquals(main.paths, [path]);
+    assertEquals(await workers[1].lookup(path, { ...id, station: "Q" }), []);
+    // A file that cannot be read fails in the worker with the main thread's reason.
+    const e = await assertRejects(
+      () => workers[1].lookup(`${dir}/gone.xml`, id),
+      SampleError,
+      "gone.xml",
+    );
+    assertEquals((e as SampleError).reason, "unreadable");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
