@@ -125,11 +125,15 @@ export {
   writeDataset,
 } from "./lib/io/dataset.ts";
 export {
+  type ChannelId,
+  type ChannelResponses,
   type ExtractOptions,
   type ExtractSummary,
   type Failure,
   type InspectedSample,
   inspectSample,
+  InventoryCache,
+  type ResponseSource,
   runExtract,
 } from "./lib/io/extract.ts";
 export type { FailureReason } from "./lib/io/sample_error.ts";

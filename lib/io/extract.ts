@@ -38,9 +38,13 @@ import { ByteLru } from "../util/lru.ts";
 
 /** The codes of one channel. */
 export interface ChannelId {
+  /** SEED network code. */
   network: string;
+  /** SEED station code. */
   station: string;
+  /** SEED location code ("" when empty). */
   location: string;
+  /** SEED channel code. */
   channel: string;
 }
 
@@ -53,6 +57,8 @@ export type ChannelResponses = ChannelEpoch[] | InstrumentResponse;
 /** Where {@linkcode processSample} finds responses: a channel's epochs in a response file. */
 export interface ResponseSource {
   /**
+   * Looks up one channel in a response file.
+   *
    * @param path StationXML or SAC pole-zero file.
    * @param id The channel.
    * @returns the channel's epochs in the inventory, or the pole-zero file's response.
@@ -97,7 +103,15 @@ export class InventoryCache implements ResponseSource {
   get paths(): string[] {
     return [...this.#map.keys()];
   }
-  /** @inheritdoc */
+  /**
+   * Looks up one channel, parsing the file on its first use.
+   *
+   * @param path StationXML or SAC pole-zero file.
+   * @param id The channel.
+   * @returns the channel's epochs in the inventory (empty when it has none), or the
+   *   pole-zero file's response.
+   * @throws {SampleError} when the file cannot be read or parsed.
+   */
   async lookup(path: string, id: ChannelId): Promise<ChannelResponses> {
     let p = this.#map.get(path);
     if (!p) {
@@ -153,7 +167,13 @@ export class WorkerInventory implements ResponseSource {
   constructor(post: (m: LookupRequest) => void) {
     this.#post = post;
   }
-  /** @inheritdoc */
+  /**
+   * Asks the main thread for one channel, once per path and channel.
+   *
+   * @param path StationXML or SAC pole-zero file.
+   * @param id The channel.
+   * @returns the main thread's answer.
+   */
   lookup(path: string, id: ChannelId): Promise<ChannelResponses> {
     const k = `${path}\n${channelKey(id)}`;
     let p = this.#cache.get(k);
