@@ -9,17 +9,7 @@ import { run } from "./_run.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertEquals } from "../_assert.ts";
-
-// Above Linux's largest pid_max (2^22): never a running process.
-const DEAD = 99_999_999;
-const hasProc = (() => {
-  try {
-    Deno.statSync("/proc/self");
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { DEAD_PID as DEAD, HAS_PROC as hasProc } from "../_proc.ts";
 
 /** A dataset of 16 samples [1, 12, 10] from `import`. */
 async function tinyDataset(root: string): Promise<string> {

@@ -3,17 +3,7 @@ import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { keepCheckpointOnInterrupt, LOCK_FILE, lockModelDir } from "../../lib/io/checkpoint.ts";
 import { interruptNotes, removeLiveTemporaries } from "../../lib/util/atomic.ts";
 import { UserError } from "../../lib/util/errors.ts";
-
-const hasProc = (() => {
-  try {
-    Deno.statSync("/proc/self");
-    return true;
-  } catch {
-    return false;
-  }
-})();
-// Above Linux's largest pid_max (2^22): never a running process.
-const DEAD = 99_999_999;
+import { DEAD_PID as DEAD, HAS_PROC as hasProc, spawnZombie } from "../_proc.ts";
 
 /** Runs `f` capturing console.error's lines. */
 async function stderrOf(f: () => Promise<unknown>): Promise<string[]> {
@@ -108,23 +98,10 @@ Deno.test({
     "lockModelDir: a running process's lock is refused; one of an exited process, a zombie, a pid taken by a later process or an earlier process of this pid is taken over with a note",
   ignore: !hasProc,
   fn: async () => {
-    // `sh` forks a short `sleep` and becomes a long one, which never waits for it: a zombie.
-    const child = new Deno.Command("sh", {
-      args: ["-c", "sleep 0.1 & echo $!; exec sleep 30"],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
+    const z = await spawnZombie(30);
+    const zombie = z.pid, child = z.parent;
     const dir = await Deno.makeTempDir();
     try {
-      const reader = child.stdout.getReader();
-      const { value } = await reader.read();
-      reader.releaseLock();
-      const zombie = Number(new TextDecoder().decode(value).trim());
-      for (let i = 0; i < 500; i++) {
-        const st = Deno.readTextFileSync(`/proc/${zombie}/stat`);
-        if (st.slice(st.lastIndexOf(")") + 2).startsWith("Z")) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
       const lockPath = join(dir, LOCK_FILE);
       const leave = (pid: number, started: number) =>
         Deno.writeTextFile(
@@ -164,9 +141,7 @@ Deno.test({
       assertEquals(err, [`note: took over ${lockPath}, which could not be read`]);
       assertEquals([...Deno.readDirSync(dir)], []);
     } finally {
-      child.kill("SIGKILL");
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
+      await z.stop();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -9,18 +9,7 @@ import {
   writeFileAtomic,
 } from "../../lib/util/atomic.ts";
 import { UserError } from "../../lib/util/errors.ts";
-
-const hasProc = (() => {
-  try {
-    Deno.statSync("/proc/self");
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-// Above Linux's largest pid_max (2^22): never a running process.
-const DEAD = 99_999_999;
+import { DEAD_PID as DEAD, HAS_PROC as hasProc, spawnZombie } from "../_proc.ts";
 
 Deno.test({
   name:
@@ -71,25 +60,10 @@ Deno.test({
     "a killed process that nobody reaped (a zombie) counts as dead: its temporaries are removed",
   ignore: !hasProc,
   fn: async () => {
-    // `sh` forks a short `sleep` and becomes a long one, which never waits for it: a zombie for 5 s, as
-    // `kill -9`ed run stays in a container whose init does not reap orphans.
-    const child = new Deno.Command("sh", {
-      args: ["-c", "sleep 0.1 & echo $!; exec sleep 5"],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
+    const z = await spawnZombie(5);
+    const zombie = z.pid, child = z.parent;
     const dir = await Deno.makeTempDir();
     try {
-      const reader = child.stdout.getReader();
-      const { value } = await reader.read();
-      reader.releaseLock();
-      const zombie = Number(new TextDecoder().decode(value).trim());
-      // Wait until it has exited (its state turns Z).
-      for (let i = 0; i < 500; i++) {
-        const st = Deno.readTextFileSync(`/proc/${zombie}/stat`);
-        if (st.slice(st.lastIndexOf(")") + 2).startsWith("Z")) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
       assert(Deno.statSync(`/proc/${zombie}`).isDirectory, "the zombie is still listed");
       assertEquals(processAlive(zombie), false);
       assertEquals(processAlive(Deno.pid), true);
@@ -98,9 +72,7 @@ Deno.test({
       await Deno.mkdir(stale);
       assertEquals(await removeStaleTemporaries(`${dir}/ds`), [stale]);
     } finally {
-      child.kill("SIGKILL");
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
+      await z.stop();
       await Deno.remove(dir, { recursive: true });
     }
   },
