@@ -1037,12 +1037,26 @@ export async function runExtract(
   const C = config.components === "channel" ? 1 : config.components.length;
   const componentNames = config.components === "channel" ? ["channel"] : config.components;
   // What the samples depend on: every setting but the workers and the output path, and the
-  // task list (ids and files, in order).
+  // task list, hashed in parts so that a refused resume names what changed: the ids and files
+  // (with the day files found missing and the rows found unusable), the channels and their
+  // response files, the reference times and picks, the labels.
   const { workers: _w, output: _o, ...settings } = config;
+  const hash = (f: (t: SampleTask) => unknown) =>
+    sha256(tasks.map((t) => JSON.stringify(f(t))).join("\n"));
   const key = {
     ...settings,
     inputCount: tasks.length,
-    inputList: await sha256(tasks.map((t) => `${t.id}\t${t.waveforms.join("\t")}`).join("\n")),
+    inputList: await hash((t) => [t.id, t.waveforms, t.missingFiles ?? [], t.error ?? null]),
+    inputChannels: await hash((t) => [
+      t.network,
+      t.station,
+      t.location,
+      t.channel,
+      t.response,
+      t.npz ?? null,
+    ]),
+    inputPicks: await hash((t) => [t.referenceTime, t.pickTimes ?? null]),
+    inputLabels: await hash((t) => t.label),
   };
   const writer = await DatasetWriter.create(out, [C, g.nFreqs, g.nTimes], {
     force: options.force,

@@ -3,6 +3,7 @@ import {
   assertAlmostEquals,
   assertClose,
   assertEquals,
+  assertNotEquals,
   assertRejects,
   assertThrows,
 } from "../_assert.ts";
@@ -366,6 +367,34 @@ Deno.test("extract --resume: an interrupted extraction continues from its checkp
         UserError,
         "other settings (spectrogram.fmax)",
       );
+      // A changed input list is refused too, naming what changed in the first row: its
+      // reference time (or pick), label, response file or waveform.
+      const manifest = `${syn}/manifest.csv`;
+      const text = await Deno.readTextFile(manifest);
+      const rows = text.trimEnd().split("\n");
+      const first = rows[1].split(",");
+      const edits: [number, (v: string) => string, string][] = [
+        [7, (v) => v.replace(/\.(\d)/, (_, d) => `.${(+d + 1) % 10}`), "inputPicks"],
+        [8, (v) => v + "_x", "inputLabels"],
+        [2, () => "other.xml", "inputChannels"],
+        [1, (v) => v + "_x", "inputList"],
+      ];
+      try {
+        for (const [col, edit, field] of edits) {
+          const row = [...first];
+          row[col] = edit(row[col]);
+          assertNotEquals(row[col], first[col]);
+          await Deno.writeTextFile(manifest, [rows[0], row.join(","), ...rows.slice(2)].join("\n"));
+          const e = await assertRejects(
+            () => runExtract(cfg, out, { quiet: true, resume: true }),
+            UserError,
+            "other settings (",
+          );
+          assert(e.message.includes(field), e.message);
+        }
+      } finally {
+        await Deno.writeTextFile(manifest, text);
+      }
       // A resume may use other workers; it ends with the uninterrupted run's files.
       const s = await runExtract({ ...cfg, workers: 2 - workers }, out, {
         quiet: true,
