@@ -9,6 +9,7 @@
  */
 import { parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
 import { SampleError } from "./sample_error.ts";
+import { splitStationXml } from "./_stationxml_split.ts";
 import type { Seisplotjs } from "../deps.ts";
 import type { DigitalStage, InstrumentResponse, PolesZerosStage } from "../signal/response.ts";
 
@@ -38,16 +39,50 @@ export interface ChannelEpoch {
   responseError?: string;
 }
 
+/** Options of {@linkcode readStationXml}. */
+export interface ReadStationXmlOptions {
+  /**
+   * A text longer than this (characters) is parsed in pieces of whole stations of about this
+   * size (default 64 Ki), so that its DOM never exists whole.
+   */
+  pieceChars?: number;
+}
+
 /**
- * Parses StationXML text.
+ * Parses StationXML text. A large inventory is parsed a few stations at a time
+ * (`splitStationXml`): the epochs are the same as from the whole document, and memory is
+ * that of one piece's DOM rather than about 50 times the text's size; text that cannot be
+ * split so, or a piece that fails, is parsed whole, which gives its error.
  *
  * @param text XML text.
  * @param source File name for messages.
- * @returns every channel epoch.
+ * @param options Piece size.
+ * @returns every channel epoch, in the document's order.
  * @throws {SampleError} ("bad response") for XML that is not FDSN StationXML or
  *   that seisplotjs cannot parse.
  */
-export async function readStationXml(text: string, source: string): Promise<ChannelEpoch[]> {
+export async function readStationXml(
+  text: string,
+  source: string,
+  options: ReadStationXmlOptions = {},
+): Promise<ChannelEpoch[]> {
+  const pieceChars = options.pieceChars ?? 1 << 16;
+  const pieces = text.length > pieceChars ? splitStationXml(text, pieceChars) : null;
+  if (pieces !== null) {
+    try {
+      const out: ChannelEpoch[] = [];
+      for (const piece of pieces) {
+        for (const e of await readWhole(piece, source)) out.push(e);
+      }
+      return out;
+    } catch {
+      // Parsed whole below, for the error's own message (positions in the file, not a piece).
+    }
+  }
+  return await readWhole(text, source);
+}
+
+async function readWhole(text: string, source: string): Promise<ChannelEpoch[]> {
   let doc: XmlDoc;
   try {
     doc = parseXml(text, source);
