@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Command, helpText, parseCommandArgs } from "./lib/cli/_command.ts";
+import { type Command, helpText, nearestFlag, parseCommandArgs } from "./lib/cli/_command.ts";
 import { UserError } from "./lib/util/errors.ts";
 import { SampleError } from "./lib/io/sample_error.ts";
 import { DeviceLostError, lostText, NoAdapterError } from "./lib/gpu/device.ts";
@@ -64,10 +64,10 @@ export async function main(args: string[]): Promise<number> {
   }
   const load = commands[name];
   if (!load) {
+    const near = nearestFlag(name, Object.keys(commands));
     console.error(
-      `error: Cannot run '${name}': no such command: expected one of ${
-        Object.keys(commands).join(", ")
-      }`,
+      `error: Cannot run '${name}': no such command${near ? ` (did you mean ${near}?)` : ""}: ` +
+        `expected one of ${Object.keys(commands).join(", ")}`,
     );
     return 2;
   }

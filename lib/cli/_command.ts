@@ -154,6 +154,16 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
           (cmd.noCpu ?? "it does no WebGPU work, so it runs the same without one"),
       );
     }
+    const unknown = /Unknown option '(-[^']*)'/.exec(msg);
+    if (unknown) {
+      const near = nearestFlag(unknown[1], Object.keys(all));
+      throw new UserError(
+        `Cannot parse arguments of '${cmd.name}': ${unknown[1]} is not a flag of '${cmd.name}'` +
+          (near ? `: did you mean --${near}?` : "") +
+          ` (usage: deno run -A cli.ts ${cmd.name} [flags]${cmd.usage ? " " + cmd.usage : ""}; ` +
+          `--help lists its flags)`,
+      );
+    }
     const dash = /Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
     const i = dash ? args.indexOf(dash[1]) : -1;
     // node:util says "ambiguous" both for a forgotten value and for one that starts with a dash.
@@ -163,6 +173,47 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
       : msg.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
     throw new UserError(`Cannot parse arguments of '${cmd.name}': ${why}`);
   }
+}
+
+/**
+ * Edit distance of two short strings: insertions, deletions, substitutions and swaps of two
+ * adjacent letters (`--modle` is one edit from `--model`).
+ */
+function editDistance(a: string, b: string): number {
+  let before: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j], before[j - 2] + 1);
+      }
+    }
+    [before, prev] = [prev, row];
+  }
+  return prev[b.length];
+}
+
+/**
+ * The flag a mistyped one most likely meant: the only flag it is a prefix of, else the nearest
+ * by edit distance, within a third of its length (at least 1); null when none is near.
+ *
+ * @param given The unknown flag as typed (`--epoch`, `-x`).
+ * @param flags The command's flags, without dashes.
+ * @returns the flag, without dashes, or null.
+ */
+export function nearestFlag(given: string, flags: readonly string[]): string | null {
+  const g = given.replace(/^-+/, "").split("=")[0].toLowerCase();
+  if (g.length < 2) return null;
+  const prefixed = flags.filter((f) => f.startsWith(g));
+  if (prefixed.length === 1) return prefixed[0];
+  let best: string | null = null, bestD = Math.max(1, Math.floor(g.length / 3)) + 1;
+  for (const f of flags) {
+    const d = editDistance(g, f);
+    if (d < bestD) [best, bestD] = [f, d];
+  }
+  return best;
 }
 
 /**

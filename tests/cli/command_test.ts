@@ -4,6 +4,7 @@ import {
   type Command,
   helpText,
   intFlag,
+  nearestFlag,
   numFlag,
   parseCommandArgs,
 } from "../../lib/cli/_command.ts";
@@ -31,9 +32,40 @@ Deno.test("parseCommandArgs and helpText: short flags, defaults shown, unknown f
   const { values, positionals } = parseCommandArgs(cmd, ["a", "--out", "d", "-q"]);
   assertEquals([values.out, values.quiet, positionals], ["d", true, ["a"]]);
   assertThrows(() => parseCommandArgs(cmd, ["--nope"]), UserError, "arguments of 'demo'");
+  // An unknown flag is named, with the one it most likely meant, and the usage line.
+  assertThrows(
+    () => parseCommandArgs({ ...cmd, usage: "<dataset-dir>" }, ["--oot", "d"]),
+    UserError,
+    "--oot is not a flag of 'demo': did you mean --out? (usage: deno run -A cli.ts demo " +
+      "[flags] <dataset-dir>; --help lists its flags)",
+  );
+  const e = assertThrows(() => parseCommandArgs(cmd, ["--data", "d"]), UserError);
+  assert(e.message.includes("--data is not a flag of 'demo' (usage:"), e.message);
   const help = helpText(cmd);
   assert(help.includes("--out DIR") && help.includes("Where. (default ./x)"), help);
   assert(help.includes("-q, --quiet"), help);
+});
+
+Deno.test("nearestFlag: a prefix of one flag, else the nearest within a third of the length, else none", () => {
+  const flags = ["model", "epochs", "batch-size", "val-split", "seed", "quiet", "lr", "latent-dim"];
+  const cases: [string, string | null][] = [
+    ["--epoch", "epochs"], // a prefix of one flag
+    ["--val", "val-split"],
+    ["--la", "latent-dim"], // "lr" is one edit away, but the prefix decides
+    ["--batchsize", "batch-size"], // one insertion
+    ["--modle", "model"], // two letters swapped: one edit
+    ["--sed", "seed"],
+    ["--Quiet", "quiet"], // case ignored
+    ["--model=3", "model"], // the value is not part of the name
+    ["--data", null], // 4 edits from model: too far
+    ["--lerning-rate", null],
+    ["-x", null], // too short to guess
+    ["--e", null],
+  ];
+  for (const [given, want] of cases) assertEquals(nearestFlag(given, flags), want, given);
+  // A prefix of several flags is no answer; the edit distance then decides.
+  assertEquals(nearestFlag("--lat", ["lr", "latent-dim", "latent-size"]), null);
+  assertEquals(nearestFlag("--latent", ["latent-dim", "latent-size", "latest"]), "latest");
 });
 
 Deno.test("isUserFacing: argument checks that start 'Cannot ' are user errors; other TypeErrors are bugs", () => {
@@ -46,18 +78,20 @@ Deno.test("isUserFacing: argument checks that start 'Cannot ' are user errors; o
   assert(!isUserFacing(new Error("Cannot do it")));
 });
 
-Deno.test("main: an unknown command exits 2 naming the commands", async () => {
+Deno.test("main: an unknown command exits 2 naming the commands, and the one it most likely meant", async () => {
   const err: string[] = [];
   const { error } = console;
   console.error = (...a: unknown[]) => err.push(a.map(String).join(" "));
   try {
     assertEquals(await main(["frobnicate"]), 2);
+    assertEquals(await main(["pretran"]), 2);
   } finally {
     console.error = error;
   }
-  assertEquals(err.length, 1);
-  assert(err[0].startsWith("error: Cannot run 'frobnicate': no such command"), err[0]);
+  assertEquals(err.length, 2);
+  assert(err[0].startsWith("error: Cannot run 'frobnicate': no such command: expected"), err[0]);
   assert(err[0].includes("pretrain"), err[0]);
+  assert(err[1].includes("no such command (did you mean pretrain?)"), err[1]);
 });
 
 Deno.test("helpText: a default the config file may set says so; one it may not stays plain", () => {
