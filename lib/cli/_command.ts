@@ -14,6 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { UserError } from "../util/errors.ts";
+import { nearestName } from "../util/names.ts";
 
 /** One flag of a command. */
 export interface Flag {
@@ -176,44 +177,14 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
 }
 
 /**
- * Edit distance of two short strings: insertions, deletions, substitutions and swaps of two
- * adjacent letters (`--modle` is one edit from `--model`).
- */
-function editDistance(a: string, b: string): number {
-  let before: number[] = [];
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        row[j] = Math.min(row[j], before[j - 2] + 1);
-      }
-    }
-    [before, prev] = [prev, row];
-  }
-  return prev[b.length];
-}
-
-/**
- * The flag a mistyped one most likely meant: the only flag it is a prefix of, else the nearest
- * by edit distance, within a third of its length (at least 1); null when none is near.
+ * The flag a mistyped one most likely meant ({@linkcode nearestName}).
  *
- * @param given The unknown flag as typed (`--epoch`, `-x`).
+ * @param given The unknown flag as typed (`--epoch`, `-x`, `--epoch=3`).
  * @param flags The command's flags, without dashes.
  * @returns the flag, without dashes, or null.
  */
 export function nearestFlag(given: string, flags: readonly string[]): string | null {
-  const g = given.replace(/^-+/, "").split("=")[0].toLowerCase();
-  if (g.length < 2) return null;
-  const prefixed = flags.filter((f) => f.startsWith(g));
-  if (prefixed.length === 1) return prefixed[0];
-  let best: string | null = null, bestD = Math.max(1, Math.floor(g.length / 3)) + 1;
-  for (const f of flags) {
-    const d = editDistance(g, f);
-    if (d < bestD) [best, bestD] = [f, d];
-  }
-  return best;
+  return nearestName(given.replace(/^-+/, "").split("=")[0], flags);
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { z } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
+import { issueMessage } from "../util/zod_issues.ts";
 import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
 import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";
 import { K_CRITERIA, type KCriterion, parseKList } from "./select_k.ts";
@@ -133,9 +134,12 @@ type _ConfigFileMatchesSchema = Expect<
   MutuallyAssignable<ConfigFile, z.infer<typeof configFileSchema>>
 >;
 
-function fmtIssues(where: string, e: z.ZodError): string {
-  return e.issues.map((i) => `${where}${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`)
-    .join("; ");
+function fmtIssues(where: string, schema: z.ZodType, e: z.ZodError): string {
+  return e.issues.map((i) =>
+    `${[where, ...i.path].filter((x) => x !== "").join(".") || "(top level)"}: ${
+      issueMessage(schema, i)
+    }`
+  ).join("; ");
 }
 
 /**
@@ -157,7 +161,9 @@ export async function readConfigFile(
   }
   const r = configFileSchema.safeParse(raw);
   if (!r.success) {
-    throw new UserError(`Cannot use config ${path}: ${fmtIssues("", r.error).replace(/^\./, "")}`);
+    throw new UserError(
+      `Cannot use config ${path}: ${fmtIssues("", configFileSchema, r.error)}`,
+    );
   }
   return r.data;
 }
@@ -175,7 +181,9 @@ function resolve<T>(
     ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
   };
   const r = schema.safeParse(merged);
-  if (!r.success) throw new UserError(`Cannot use ${name} settings: ${fmtIssues(name, r.error)}`);
+  if (!r.success) {
+    throw new UserError(`Cannot use ${name} settings: ${fmtIssues(name, schema, r.error)}`);
+  }
   return r.data;
 }
 

@@ -1,0 +1,47 @@
+/**
+ * The name a mistyped one most likely meant, for "did you mean ...?" in errors about unknown
+ * flags, commands and config fields.
+ *
+ * @module
+ */
+
+/**
+ * Edit distance of two short strings: insertions, deletions, substitutions and swaps of two
+ * adjacent letters (`modle` is one edit from `model`).
+ */
+export function editDistance(a: string, b: string): number {
+  let before: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j], before[j - 2] + 1);
+      }
+    }
+    [before, prev] = [prev, row];
+  }
+  return prev[b.length];
+}
+
+/**
+ * The name a mistyped one most likely meant: the only name it is a prefix of, else the nearest
+ * by edit distance, within a third of its length (at least 1 edit); case is ignored.
+ *
+ * @param given The unknown name.
+ * @param names The known names.
+ * @returns the known name, or null when none is near (or `given` is one letter).
+ */
+export function nearestName(given: string, names: readonly string[]): string | null {
+  const g = given.toLowerCase();
+  if (g.length < 2) return null;
+  const prefixed = names.filter((f) => f.toLowerCase().startsWith(g));
+  if (prefixed.length === 1) return prefixed[0];
+  let best: string | null = null, bestD = Math.max(1, Math.floor(g.length / 3)) + 1;
+  for (const f of names) {
+    const d = editDistance(g, f.toLowerCase());
+    if (d < bestD) [best, bestD] = [f, d];
+  }
+  return best;
+}

@@ -1,0 +1,76 @@
+/**
+ * Zod issues as one line each, with the field a mistyped key most likely meant.
+ *
+ * @module
+ */
+import type { z } from "../deps.ts";
+import { nearestName } from "./names.ts";
+
+// zod 4's schema definitions, as far as this walk reads them.
+interface Def {
+  type: string;
+  innerType?: Schema;
+  in?: Schema;
+  shape?: Record<string, Schema>;
+  element?: Schema;
+  options?: Schema[];
+}
+interface Schema {
+  _zod: { def: Def };
+}
+
+/** The schema with its defaults, optionals, nullables and pipes taken off. */
+function unwrap(s: Schema): Schema {
+  for (;;) {
+    const d = s._zod.def;
+    if (d.innerType) s = d.innerType;
+    else if (d.type === "pipe" && d.in) s = d.in;
+    else return s;
+  }
+}
+
+/** The object schemas that may sit at `path` (several under a union), possibly none. */
+function objectsAt(schema: Schema, path: readonly PropertyKey[]): Schema[] {
+  let here = [unwrap(schema)];
+  for (const key of path) {
+    const next: Schema[] = [];
+    for (const s of here) {
+      const d = s._zod.def;
+      const options = d.type === "union" ? d.options ?? [] : [s];
+      for (const o of options.map(unwrap)) {
+        const od = o._zod.def;
+        if (od.type === "object" && typeof key === "string" && od.shape?.[key]) {
+          next.push(unwrap(od.shape[key]));
+        } else if (od.type === "array" && typeof key === "number" && od.element) {
+          next.push(unwrap(od.element));
+        }
+      }
+    }
+    here = next;
+  }
+  return here.flatMap((s) => {
+    const d = s._zod.def;
+    return (d.type === "union" ? d.options ?? [] : [s]).map(unwrap)
+      .filter((o) => o._zod.def.type === "object");
+  });
+}
+
+/**
+ * One issue as text: its message, and for an unknown key the known key it most likely meant
+ * (`Unrecognized key: "epoch" (did you mean epochs?)`).
+ *
+ * @param schema The schema that was parsed.
+ * @param issue One of its error's issues.
+ * @returns the message.
+ */
+export function issueMessage(schema: z.ZodType, issue: z.core.$ZodIssue): string {
+  if (issue.code !== "unrecognized_keys") return issue.message;
+  const known = objectsAt(schema as unknown as Schema, issue.path)
+    .flatMap((o) => Object.keys(o._zod.def.shape ?? {}));
+  const near = issue.keys.map((k) => [k, nearestName(k, known)] as const)
+    .filter(([, n]) => n !== null);
+  const hints = issue.keys.length === 1
+    ? near.map(([, n]) => `did you mean ${n}?`)
+    : near.map(([k, n]) => `${k}: did you mean ${n}?`);
+  return hints.length ? `${issue.message} (${hints.join("; ")})` : issue.message;
+}

@@ -1,0 +1,72 @@
+import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { readConfigFile } from "../../lib/cluster/config.ts";
+import { parseExtractConfig } from "../../lib/io/extract_config.ts";
+import { UserError } from "../../lib/util/errors.ts";
+import { z } from "../../lib/deps.ts";
+import { issueMessage } from "../../lib/util/zod_issues.ts";
+
+/** The messages of a failed parse, prefixed by their paths. */
+function messages(schema: z.ZodType, raw: unknown): string[] {
+  const r = schema.safeParse(raw);
+  if (r.success) throw new Error("expected a failure");
+  return r.error.issues.map((i) => `${i.path.join(".")}|${issueMessage(schema, i)}`);
+}
+
+Deno.test("issueMessage names the key a mistyped one meant, through defaults, optionals, arrays, discriminated unions and pipes", () => {
+  const band = z.object({ fmin: z.number(), fmax: z.number() }).strict();
+  const schema = z.object({
+    pretrain: z.object({ epochs: z.number().default(30), batchSize: z.number() }).strict()
+      .optional(),
+    bands: z.array(band).default([]),
+    input: z.discriminatedUnion("format", [
+      z.object({ format: z.literal("manifest"), path: z.string() }).strict(),
+      z.object({ format: z.literal("sds"), root: z.string() }).strict(),
+    ]),
+    crop: z.object({ before: z.number() }).strict().nullable().pipe(z.any()),
+  }).strict();
+  assertEquals(
+    messages(schema, {
+      pretrian: {},
+      pretrain: { epoch: 3, batchSize: 1 },
+      bands: [{ fmin: 1, fmax: 2 }, { fmin: 1, fmx: 2 }],
+      input: { format: "sds", roott: "x" },
+      crop: { befor: 1 },
+    }),
+    [
+      'pretrain|Unrecognized key: "epoch" (did you mean epochs?)',
+      // The second band's fmax is missing, and its fmx is unknown.
+      "bands.1.fmax|Invalid input: expected number, received undefined",
+      'bands.1|Unrecognized key: "fmx" (did you mean fmax?)',
+      "input.root|Invalid input: expected string, received undefined",
+      'input|Unrecognized key: "roott" (did you mean root?)',
+      "crop.before|Invalid input: expected number, received undefined",
+      'crop|Unrecognized key: "befor" (did you mean before?)',
+      '|Unrecognized key: "pretrian" (did you mean pretrain?)',
+    ],
+  );
+});
+
+Deno.test("config files: a mistyped field is named with the one it most likely meant", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/c.json`;
+    await Deno.writeTextFile(path, JSON.stringify({ pretrain: { epoch: 3 }, finetun: {} }));
+    await assertRejects(
+      () => readConfigFile(path),
+      UserError,
+      `Cannot use config ${path}: pretrain: Unrecognized key: "epoch" (did you mean epochs?); ` +
+        `(top level): Unrecognized key: "finetun" (did you mean finetune?)`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assertThrows(
+    () =>
+      parseExtractConfig({
+        input: { format: "manifest", path: "m.csv" },
+        spectrogram: { fmx: 10 },
+      }, "e.json"),
+    UserError,
+    'Cannot use e.json: invalid field spectrogram: Unrecognized key: "fmx" (did you mean fmax?)',
+  );
+});
