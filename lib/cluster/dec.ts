@@ -26,6 +26,7 @@ import {
   latentScale as modelLatentScale,
   loadAutoencoder,
   readModelInfo,
+  rngStateSchema,
 } from "./pretrain.ts";
 import type { ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam, Sgd } from "../optim/optimizers.ts";
@@ -39,7 +40,7 @@ import {
   downstreamOf,
   exists,
   loadWeights,
-  readJson,
+  readCheckpointState,
   removeOutputs,
   saveCheckpointDir,
   saveWeights,
@@ -47,6 +48,7 @@ import {
   writeJson,
 } from "../io/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
+import { z } from "../deps.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 
 /** Centre initialisation settings. */
@@ -372,6 +374,31 @@ interface FinetuneState {
   config: FinetuneConfig;
 }
 
+const count = z.number().int().min(0);
+const nanable = z.number().nullable();
+
+/** What `finetune_checkpoint/state.json` must hold (the config is compared field by field). */
+const finetuneStateSchema: z.ZodType<FinetuneState> = z.looseObject({
+  format: z.literal("seisdec-finetune-checkpoint"),
+  iteration: count,
+  rngAtPermutation: rngStateSchema,
+  position: count,
+  lastLoss: nanable,
+  optimizerStep: count,
+  hasLabels: z.boolean(),
+  hasTarget: z.boolean(),
+  log: z.array(z.looseObject({
+    iteration: count,
+    loss: nanable,
+    changedPct: nanable,
+    sizes: z.array(count),
+  })),
+  samples: count,
+  dataset: z.string().optional(),
+  datasetSettings: z.record(z.string(), z.string()).optional(),
+  config: z.looseObject({}).transform((c) => c as unknown as FinetuneConfig),
+});
+
 /** Settings a resumed fine-tuning may change: they do not alter the trajectory. */
 const RESUMABLE_CHANGES: (keyof FinetuneConfig)[] = [
   "maxIter",
@@ -449,7 +476,7 @@ export async function finetune(
     let lastLoss = NaN;
     let start = 0;
     if (opts.resume && await exists(join(ckDir, "state.json"))) {
-      const st = await readJson<FinetuneState>(ckDir, "state.json");
+      const st = await readCheckpointState(ckDir, finetuneStateSchema, "finetune");
       checkResumable(ckDir, st, cfg, n, datasetFingerprint(ds), ds.settings);
       set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
       const ob = (await loadWeights(join(ckDir, "optimizer.safetensors"))).weights;
@@ -665,6 +692,13 @@ function checkResumable(
   if (st.samples !== n) {
     throw new UserError(
       `Cannot resume from ${ckDir}: it was fine-tuned on ${st.samples} samples: this dataset has ${n}`,
+    );
+  }
+  if (st.position > n) {
+    throw new UserError(
+      `Cannot resume from ${join(ckDir, "state.json")}: position ${st.position} is past the ` +
+        `${n} samples of an epoch: expected a checkpoint as finetune writes it (damaged or ` +
+        `edited?): pass --force to start over`,
     );
   }
   if (st.dataset !== undefined && st.dataset !== dataset) {

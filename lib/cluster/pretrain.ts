@@ -25,6 +25,7 @@ import {
   downstreamOf,
   exists,
   loadWeights,
+  readCheckpointState,
   readJson,
   removeOutputs,
   saveCheckpointDir,
@@ -166,6 +167,35 @@ interface TrainState {
   datasetSettings?: Record<string, string>;
 }
 
+const count = z.number().int().min(0);
+/** `Rng.getState()` as JSON: four state words, then the spare normal (NaN, saved as null). */
+export const rngStateSchema = z.tuple([
+  z.number().int().min(0).max(2 ** 32 - 1),
+  z.number().int().min(0).max(2 ** 32 - 1),
+  z.number().int().min(0).max(2 ** 32 - 1),
+  z.number().int().min(0).max(2 ** 32 - 1),
+  z.number().nullable(),
+]).transform((s) => s.map((v) => v ?? NaN));
+
+/** What `checkpoint/state.json` must hold (the config is compared field by field later). */
+const trainStateSchema: z.ZodType<TrainState> = z.looseObject({
+  epoch: count,
+  rng: rngStateSchema,
+  adamStep: count,
+  trainIdx: z.array(count),
+  valIdx: z.array(count),
+  history: z.array(z.looseObject({
+    epoch: count,
+    trainLoss: z.number(),
+    valLoss: z.number().nullable(),
+    seconds: z.number(),
+    samplesPerSec: z.number().nullable().transform((v) => v ?? NaN),
+  })),
+  config: z.looseObject({}).transform((c) => c as unknown as PretrainConfig),
+  dataset: z.string().optional(),
+  datasetSettings: z.record(z.string(), z.string()).optional(),
+});
+
 /** Hooks for progress reporting. */
 export interface PretrainHooks {
   /**
@@ -255,7 +285,7 @@ export async function pretrain(
     let state: TrainState;
     const ckDir = join(dir, "checkpoint");
     if (opts.resume && await exists(join(ckDir, "state.json"))) {
-      state = await readJson<TrainState>(ckDir, "state.json");
+      state = await readCheckpointState(ckDir, trainStateSchema, "pretrain");
       set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
       const mom = (await loadWeights(join(ckDir, "adam.safetensors"))).weights;
       adam.load({
@@ -266,6 +296,16 @@ export async function pretrain(
       rng.setState(state.rng);
       // The split holds every sample index once; older checkpoints have no fingerprint.
       const here = datasetFingerprint(ds);
+      const split = new Uint8Array(ds.count);
+      for (const i of [...state.trainIdx, ...state.valIdx]) if (i < ds.count) split[i]++;
+      if (state.dataset === here && !split.every((c) => c === 1)) {
+        throw new UserError(
+          `Cannot resume from ${join(ckDir, "state.json")}: trainIdx and valIdx ` +
+            `(${state.trainIdx.length} + ${state.valIdx.length} indices) do not hold each of the ` +
+            `dataset's ${ds.count} samples once: expected a checkpoint as pretrain writes it ` +
+            `(damaged or edited?): pass --force to start over`,
+        );
+      }
       if (
         state.trainIdx.length + state.valIdx.length !== ds.count ||
         (state.dataset !== undefined && state.dataset !== here)

@@ -33,6 +33,8 @@ import {
   writeFileAtomic,
 } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
+import { issueMessage } from "../util/zod_issues.ts";
+import type { z } from "../deps.ts";
 
 /** Named f32 arrays with shapes. */
 export type Weights = Map<string, { shape: number[]; data: Float32Array }>;
@@ -109,6 +111,36 @@ export async function readJson<T>(dir: string, name: string): Promise<T> {
   } catch (e) {
     throw new UserError(`Cannot parse ${path}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Reads a checkpoint's `state.json` and checks it against its schema: a damaged or hand-edited
+ * state would otherwise resume from nonsense (an iteration that is not a number ends a
+ * fine-tuning at once as "converged").
+ *
+ * @param dir Checkpoint directory.
+ * @param schema The state's schema.
+ * @param writer The command that writes it, for the message.
+ * @returns the state.
+ * @throws {UserError} naming the file, the fields that are wrong, and `--force`.
+ */
+export async function readCheckpointState<T>(
+  dir: string,
+  schema: z.ZodType<T>,
+  writer: string,
+): Promise<T> {
+  const raw = await readJson<unknown>(dir, "state.json");
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const what = r.error.issues.slice(0, 3).map((i) =>
+      `${i.path.join(".") || "(top level)"}: ${issueMessage(schema, i)}`
+    );
+    throw new UserError(
+      `Cannot resume from ${join(dir, "state.json")}: ${what.join("; ")}: expected a checkpoint ` +
+        `as ${writer} writes it (damaged or edited?): pass --force to start over`,
+    );
+  }
+  return r.data;
 }
 
 /**

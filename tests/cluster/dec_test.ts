@@ -262,6 +262,33 @@ gpuTest(
         "the checkpoint was trained on another dataset (30 [1,16,16] ids ",
       );
     }
+    // A damaged or edited state.json is refused, naming the field, and left as it is.
+    const statePath = join(cut, "checkpoint", "state.json");
+    const text = await Deno.readTextFile(statePath);
+    const damaged: [Record<string, unknown>, string][] = [
+      [{ epoch: "2" }, "epoch: Invalid input: expected number, received string"],
+      [{ rng: state.rng.slice(0, 4) }, "rng: "],
+      [{ adamStep: -1 }, "adamStep: Too small"],
+      [{ trainIdx: state.trainIdx.slice(1) }, "do not hold each of the dataset's 30 samples once"],
+      [
+        { trainIdx: [state.trainIdx[1], ...state.trainIdx.slice(1)] },
+        "trainIdx and valIdx (24 + 6 indices) do not hold each",
+      ],
+      [{ history: [{ epoch: 1 }] }, "history.0.trainLoss: Invalid input"],
+    ];
+    try {
+      for (const [edit, want] of damaged) {
+        await Deno.writeTextFile(statePath, JSON.stringify({ ...state, ...edit }));
+        const e = await assertRejects(
+          () => pretrain(ds, cut, cfg, { device: "webgpu", resume: true }),
+          UserError,
+          `Cannot resume from ${statePath}: `,
+        );
+        assert(e.message.includes(want) && e.message.includes("--force"), e.message);
+      }
+    } finally {
+      await Deno.writeTextFile(statePath, text);
+    }
     const hRes = await pretrain(ds, cut, cfg, { device: "webgpu", resume: true });
     assertEquals(curve(hRes), curve(hFull));
     assertEquals(
@@ -601,6 +628,31 @@ gpuTest(
       UserError,
       "it was fine-tuned on another dataset (50 [1,16,16]; this one: 50 [1,16,16] ids ",
     );
+    // A damaged or edited state.json is refused, naming the field.
+    const statePath = join(cut, "finetune_checkpoint", "state.json");
+    const text = await Deno.readTextFile(statePath);
+    const saved = JSON.parse(text);
+    const damaged: [Record<string, unknown>, string][] = [
+      [{ iteration: "a" }, "iteration: Invalid input: expected number, received string"],
+      [{ position: -5 }, "position: Too small"],
+      [{ position: n + 1 }, `position ${n + 1} is past the ${n} samples of an epoch`],
+      [{ format: "other" }, "format: "],
+      [{ log: [{ iteration: 0, loss: null, changedPct: null, sizes: [-1] }] }, "log.0.sizes.0"],
+      [{ hasLabels: 1 }, "hasLabels: Invalid input: expected boolean"],
+    ];
+    try {
+      for (const [edit, want] of damaged) {
+        await Deno.writeTextFile(statePath, JSON.stringify({ ...saved, ...edit }));
+        const e = await assertRejects(
+          () => finetune(cut, sub, cfg, "webgpu", {}, { resume: true }),
+          UserError,
+          `Cannot resume from ${statePath}: `,
+        );
+        assert(e.message.includes(want) && e.message.includes("--force"), e.message);
+      }
+    } finally {
+      await Deno.writeTextFile(statePath, text);
+    }
     // A --max-iter below the checkpoint's iteration is refused, and the checkpoint kept: ending
     // there would label iteration 17's state as iteration 7's.
     await assertRejects(
