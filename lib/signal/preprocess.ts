@@ -8,7 +8,7 @@
 import { demean, detrendLinear } from "./detrend.ts";
 import { cosineTaper } from "./taper.ts";
 import { type GroundOutput, type InstrumentResponse, removeResponse } from "./response.ts";
-import { resample } from "./resample.ts";
+import { resample, type ResampleOptions } from "./resample.ts";
 import { bandpass } from "./filter.ts";
 
 /** Options of {@linkcode preprocessTrace}. */
@@ -27,6 +27,11 @@ export interface PreprocessOptions {
   waterLevel?: number | null;
   /** Ground motion out. */
   output?: GroundOutput;
+  /**
+   * Time of the first output sample after the first input sample, s (default 0): see
+   * {@linkcode ResampleOptions.offset}.
+   */
+  resampleOffset?: number;
   /** Band-pass after resampling, or null. */
   bandpass?: { freqmin: number; freqmax: number; order?: number; zerophase?: boolean } | null;
   /** Taper fraction at each end after the band-pass (default 0.05). */
@@ -39,7 +44,8 @@ export interface PreprocessOptions {
  * @param x Samples (not modified).
  * @param fs Their sampling rate, Hz.
  * @param opts The chain's settings.
- * @returns the processed trace at `opts.samplingRate`, starting at the same time.
+ * @returns the processed trace at `opts.samplingRate`, starting at the same time (plus
+ *   `resampleOffset`).
  * @throws {RangeError} for band-pass corners outside (0, Nyquist of the target rate).
  */
 export function preprocessTrace(
@@ -61,7 +67,7 @@ export function preprocessTrace(
       output: opts.output,
     });
   }
-  y = resample(y, fs, opts.samplingRate);
+  y = resample(y, fs, opts.samplingRate, { offset: opts.resampleOffset ?? 0 });
   const bp = opts.bandpass;
   if (bp) {
     bandpass(y, opts.samplingRate, bp.freqmin, bp.freqmax, {
