@@ -170,6 +170,7 @@ export {
 } from "./lib/io/mseed.ts";
 export {
   type ChannelEpoch,
+  findOrientation,
   findResponse,
   readStationXml,
   readStationXmlFile,
@@ -215,6 +216,13 @@ export {
 } from "./lib/signal/stft.ts";
 export { bandpass, butterBandpass, type Sos } from "./lib/signal/filter.ts";
 export { resample, type ResampleOptions } from "./lib/signal/resample.ts";
+export {
+  directionZne,
+  MIN_ORIENTATION_DET,
+  type Orientation,
+  rotateToZne,
+  zneMatrix,
+} from "./lib/signal/rotate.ts";
 export {
   type DigitalStage,
   type GroundOutput,

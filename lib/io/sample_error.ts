@@ -16,6 +16,7 @@ export type FailureReason =
   | "missing channel"
   | "no response"
   | "bad response"
+  | "bad orientation"
   | "nan"
   | "flat"
   | "out of range"

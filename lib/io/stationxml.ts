@@ -29,6 +29,13 @@ export interface ChannelEpoch {
   endDate: number;
   /** Samples per second, Hz. */
   samplingRate: number;
+  /** Degrees clockwise from north (StationXML `Azimuth`); NaN when the channel has none. */
+  azimuth: number;
+  /**
+   * Degrees down from the horizontal (StationXML `Dip`; −90: up, SEED convention); NaN when
+   * the channel has none.
+   */
+  dip: number;
   /** The response, or null when the channel has none (or no sensitivity), or it is unusable. */
   response: InstrumentResponse | null;
   /**
@@ -124,12 +131,21 @@ async function readWhole(text: string, source: string): Promise<ChannelEpoch[]> 
       startDate: ch.startDate.toMillis(),
       endDate: ch.endDate ? ch.endDate.toMillis() : Infinity,
       samplingRate: ch.sampleRate,
+      azimuth: orientationValue(ch.azimuth),
+      dip: orientationValue(ch.dip),
       response: r !== null && "error" in r ? null : r,
       ...(r !== null && "error" in r ? { responseError: r.error } : {}),
     });
   }
   return out;
 }
+
+/** seisplotjs's stand-in for an absent Azimuth or Dip (its INVALID_NUMBER). */
+const SEISPLOTJS_INVALID = -99999;
+
+// deno-lint-ignore no-explicit-any
+const orientationValue = (v: any): number =>
+  typeof v === "number" && Number.isFinite(v) && v !== SEISPLOTJS_INVALID ? v : NaN;
 
 /** A trivial filter (one coefficient over at most one): a constant gain, no shape. */
 const isGain = (num: readonly number[], den: readonly number[]) =>
@@ -330,6 +346,53 @@ export function findResponse(
     );
   }
   return r;
+}
+
+/**
+ * Finds the orientation of a channel at a time: the Azimuth and Dip of the channel epoch whose
+ * [startDate, endDate) holds it, the latest-starting one where epochs overlap (as
+ * {@linkcode findResponse}).
+ *
+ * @param epochs Channel epochs of an inventory.
+ * @param id The channel's codes.
+ * @param time The time, ms since 1970 UTC.
+ * @param source File name for messages.
+ * @returns azimuth (degrees clockwise from north) and dip (degrees down from horizontal).
+ * @throws {SampleError} ("bad orientation") when no epoch covers the time, or the covering
+ *   epoch has no Azimuth or Dip, or a Dip outside [−90, 90].
+ */
+export function findOrientation(
+  epochs: readonly ChannelEpoch[],
+  id: { network: string; station: string; location: string; channel: string },
+  time: number,
+  source: string,
+): { azimuth: number; dip: number } {
+  const code = `${id.network}.${id.station}.${id.location}.${id.channel}`;
+  const at = epochs.filter((e) =>
+    e.network === id.network && e.station === id.station && e.location === id.location &&
+    e.channel === id.channel && e.startDate <= time && time < e.endDate
+  ).sort((a, b) => b.startDate - a.startDate);
+  if (at.length === 0) {
+    throw new SampleError(
+      "bad orientation",
+      `Cannot find the orientation of ${code} in ${source}: ${
+        epochs.some((e) => e.channel === id.channel)
+          ? "no channel epoch covers " +
+            new Date(time).toISOString()
+          : "no such channel"
+      }`,
+    );
+  }
+  const { azimuth, dip } = at[0];
+  if (!Number.isFinite(azimuth) || !Number.isFinite(dip) || Math.abs(dip) > 90) {
+    throw new SampleError(
+      "bad orientation",
+      `Cannot use the orientation of ${code} in ${source}: expected an Azimuth and a Dip ` +
+        `within [-90, 90] degrees: found azimuth ${Number.isNaN(azimuth) ? "none" : azimuth}, ` +
+        `dip ${Number.isNaN(dip) ? "none" : dip}`,
+    );
+  }
+  return { azimuth, dip };
 }
 
 /** A channel to write with {@linkcode formatStationXml}. */

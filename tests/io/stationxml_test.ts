@@ -1,6 +1,7 @@
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import {
   type ChannelEpoch,
+  findOrientation,
   findResponse,
   formatStationXml,
   readStationXml,
@@ -336,6 +337,8 @@ Deno.test("findResponse: an epoch covers [start, end), overlapping epochs give t
     startDate: start,
     endDate: end,
     samplingRate: 100,
+    azimuth: NaN,
+    dip: NaN,
     response: resp(gain),
   });
   const t = Date.UTC(2024, 11, 31, 23, 59, 50);
@@ -369,4 +372,48 @@ Deno.test("findResponse: an epoch covers [start, end), overlapping epochs give t
   const xml = formatStationXml([vertical({ ...id, location: "--" })]);
   assert(xml.includes('locationCode="--"'));
   assertEquals((await readStationXml(xml, "dash.xml")).map((e) => e.location), [""]);
+});
+
+Deno.test("channel epochs keep Azimuth and Dip (NaN when absent); findOrientation takes the covering epoch's and names what is missing", async () => {
+  // TA.S06C's horizontals are coded N and E but point 354.2 and 84.2 degrees from north.
+  const epochs = await readStationXmlFile(`${ESEC}stations/102/TA.S06C.xml`);
+  const at = Date.UTC(2006, 6, 28, 1, 45);
+  const of = (channel: string) =>
+    findOrientation(epochs, { network: "TA", station: "S06C", location: "", channel }, at, "s.xml");
+  assertEquals(of("BHN"), { azimuth: 354.2, dip: 0 });
+  assertEquals(of("BHE"), { azimuth: 84.2, dip: 0 });
+  assertEquals(of("BHZ"), { azimuth: 0, dip: -90 });
+  const id = { network: "XX", station: "AAA", location: "", channel: "HH1" };
+  const xml = formatStationXml([
+    { ...vertical(id), azimuth: 37.5, dip: 0 },
+    { ...vertical({ ...id, channel: "HH2" }), azimuth: 127.5, dip: 0 },
+    { ...vertical({ ...id, channel: "HH3" }), azimuth: 0, dip: 0 },
+  ])
+    // HH2 without Azimuth, HH3 without Dip.
+    .replace("<Azimuth>127.5</Azimuth>", "")
+    .replace(/(code="HH3"[\s\S]*?)<Dip>0<\/Dip>/, "$1");
+  const inv = await readStationXml(xml, "o.xml");
+  assertEquals(inv.map((e) => [e.channel, e.azimuth, e.dip]), [
+    ["HH1", 37.5, 0],
+    ["HH2", NaN, 0],
+    ["HH3", 0, NaN],
+  ]);
+  const t = Date.UTC(2024, 0, 1);
+  assertEquals(findOrientation(inv, id, t, "o.xml"), { azimuth: 37.5, dip: 0 });
+  const fail = (channel: string, time: number, text: string) => {
+    const e = assertThrows(
+      () => findOrientation(inv, { ...id, channel }, time, "o.xml"),
+      SampleError,
+      text,
+    );
+    assertEquals((e as SampleError).reason, "bad orientation");
+  };
+  fail(
+    "HH2",
+    t,
+    "Cannot use the orientation of XX.AAA..HH2 in o.xml: expected an Azimuth and a Dip within [-90, 90] degrees: found azimuth none, dip 0",
+  );
+  fail("HH3", t, "found azimuth 0, dip none");
+  fail("HH1", Date.UTC(2019, 0, 1), "no channel epoch covers 2019-01-01T00:00:00.000Z");
+  fail("HHE", t, "Cannot find the orientation of XX.AAA..HHE in o.xml: no such channel");
 });
