@@ -8,7 +8,7 @@
 import { demean, detrendLinear } from "./detrend.ts";
 import { cosineTaper } from "./taper.ts";
 import { type GroundOutput, type InstrumentResponse, removeResponse } from "./response.ts";
-import { resample, type ResampleOptions } from "./resample.ts";
+import { resample } from "./resample.ts";
 import { bandpass } from "./filter.ts";
 
 /** Options of {@linkcode preprocessTrace}. */
@@ -29,7 +29,7 @@ export interface PreprocessOptions {
   output?: GroundOutput;
   /**
    * Time of the first output sample after the first input sample, s (default 0): see
-   * {@linkcode ResampleOptions.offset}.
+   * {@linkcode resample}'s `offset`.
    */
   resampleOffset?: number;
   /** Band-pass after resampling, or null. */
