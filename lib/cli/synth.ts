@@ -33,7 +33,13 @@ export const synth: Command = {
   flags: {
     out: { type: "string", short: "o", arg: "DIR", description: "Output directory." },
     "per-class": { type: "string", arg: "N", description: "Samples per class.", default: "40" },
-    components: { type: "string", arg: "ZNE", description: "Components to write.", default: "Z" },
+    components: {
+      type: "string",
+      arg: "ZNE",
+      description: "Components to write: letters from ZNE, or Z12 (horizontals 1 and 2 at a " +
+        "random azimuth per station, the same events as ZNE).",
+      default: "Z",
+    },
     snr: { type: "string", arg: "LO,HI", description: "SNR range (log-uniform).", default: "5,30" },
     rates: {
       type: "string",
@@ -49,9 +55,15 @@ export const synth: Command = {
     if (!out) throw new UserError("Cannot synth: give --out DIR");
     const snr = numberList(strFlag(values, "snr") ?? "5,30", "snr");
     const comps = (strFlag(values, "components") ?? "Z").replaceAll(",", "").split("");
-    if (comps.some((c) => !"ZNE".includes(c))) {
+    const has12 = comps.includes("1") || comps.includes("2");
+    if (
+      comps.some((c) => !"ZNE12".includes(c)) ||
+      (has12 && !(comps.includes("1") && comps.includes("2"))) ||
+      (has12 && (comps.includes("N") || comps.includes("E")))
+    ) {
       throw new UserError(
-        `Cannot read --components: expected letters from ZNE: found '${comps.join("")}'`,
+        `Cannot read --components: expected letters from ZNE, or from Z12 with 1 and 2 ` +
+          `together: found '${comps.join("")}'`,
       );
     }
     const cl = strFlag(values, "classes");

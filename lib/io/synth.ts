@@ -14,6 +14,11 @@
  * | `manifest.csv` | the extract manifest, with reference_time and label |
  * | `extract.json` | the extract config that reads this directory |
  *
+ * Components `1` and `2` are horizontals at a random azimuth per station (seeded apart from
+ * the waveforms), 1 and 2 at a and a + 90°, recording the same north and east ground motion
+ * that `N` and `E` would with the same seed: `Z12` and `ZNE` sets hold the same events, and
+ * extracting Z, N, E from the former (extract's `rotate`) gives the spectrograms of the latter.
+ *
  * Sample i is recorded on day ⌊i / 24⌋ from 2024-01-01 at hour i mod 24 UTC, except
  * explosions, which fire in working hours (08:00–17:59 UTC) as quarry blasts do: the
  * `cluster` command's hour-of-day figure should show that cluster's day-time peak.
@@ -35,7 +40,10 @@ import { MANIFEST_HEADER } from "./manifest.ts";
 export interface SynthOptions {
   /** Samples per class (default 40). */
   perClass?: number;
-  /** Components written (default ["Z"]). */
+  /**
+   * Components written (default ["Z"]): letters from Z, N, E, or Z, 1, 2 (1 and 2 together,
+   * in place of N and E).
+   */
   components?: string[];
   /** SNR range [lo, hi], drawn log-uniformly (default [5, 30]). */
   snr?: [number, number];
@@ -78,6 +86,22 @@ const EPOCH = Date.UTC(2024, 0, 1);
 export async function writeSynth(out: string, options: SynthOptions = {}): Promise<number> {
   const perClass = options.perClass ?? 40;
   const comps = options.components ?? ["Z"];
+  const has12 = comps.includes("1") || comps.includes("2");
+  if (
+    comps.some((c) => !"ZNE12".includes(c) || c.length !== 1) ||
+    (has12 && !(comps.includes("1") && comps.includes("2"))) ||
+    (has12 && (comps.includes("N") || comps.includes("E")))
+  ) {
+    throw new RangeError(
+      `Cannot write synth: components must be letters from Z, N, E, or from Z, 1, 2 (1 and 2 ` +
+        `together): found ${comps.join(", ")}`,
+    );
+  }
+  // The ground motion drawn: N and E stand for 1 and 2, so that the main generator draws the
+  // same numbers for Z12 as for ZNE.
+  const ground = comps.map((c) => c === "1" ? "N" : c === "2" ? "E" : c);
+  // Azimuths of 1 and 2 come from their own generator, for the same reason.
+  const azRng = new Rng(((options.seed ?? 0) ^ 0x5eed12) >>> 0);
   const [snrLo, snrHi] = options.snr ?? [5, 30];
   const rates = options.samplingRates ?? [100];
   const before = options.before ?? 30, after = options.after ?? 80;
@@ -110,8 +134,18 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
       const startTime = EPOCH + Math.floor(i / 24) * 86_400_000 + hour * 3_600_000 +
         Math.round(rng.uniform(0, 1000 / fs));
       const tref = startTime + before * 1000;
-      const traces = comps.map((c) => {
-        const v = synthTrace(ev, c, n, fs, before, snr, noiseLevel, rng);
+      const motion = ground.map((c) => synthTrace(ev, c, n, fs, before, snr, noiseLevel, rng));
+      const az1 = has12 ? Math.round(azRng.uniform(0, 360) * 10) / 10 : 0;
+      const azimuth = (c: string) =>
+        c === "1" ? az1 : c === "2" ? (az1 + 90) % 360 : c === "E" ? 90 : 0;
+      const traces = comps.map((c, k) => {
+        let v = motion[k];
+        if (c === "1" || c === "2") {
+          // What a horizontal at this azimuth records: the ground motion along it.
+          const a = azimuth(c) * Math.PI / 180;
+          const nn = motion[ground.indexOf("N")], ee = motion[ground.indexOf("E")];
+          v = nn.map((x, i) => x * Math.cos(a) + ee[i] * Math.sin(a));
+        }
         const counts = applyResponse(v, fs, SYNTH_RESPONSE).map(Math.round);
         return {
           network: "SY",
@@ -137,7 +171,7 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
           elevation: 100,
           samplingRate: fs,
           startDate: "2023-01-01T00:00:00Z",
-          azimuth: c === "E" ? 90 : 0,
+          azimuth: azimuth(c),
           dip: c === "Z" ? -90 : 0,
           response: SYNTH_RESPONSE,
         });
@@ -184,7 +218,8 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
     await Deno.writeTextFile(join(tmp, "events.xml"), formatQuakeMl(events));
     const config = {
       input: { format: "manifest", path: "manifest.csv", picks: null },
-      components: comps,
+      // A Z12 set asks for Z, N, E: extract rotates 1 and 2 by their StationXML azimuths.
+      components: ground,
       workers: "auto",
     };
     await Deno.writeTextFile(join(tmp, "extract.json"), JSON.stringify(config, null, 2) + "\n");
