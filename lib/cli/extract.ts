@@ -76,6 +76,13 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   }
   const comp = strFlag(v, "components");
   if (comp) c.components = comp === "channel" ? "channel" : comp.split(/[,\s]*/).filter((s) => s);
+  const rot = strFlag(v, "rotate");
+  if (rot !== undefined) {
+    if (rot !== "auto" && rot !== "always" && rot !== "never") {
+      throw new UserError(`Cannot read --rotate: expected auto, always or never: found '${rot}'`);
+    }
+    c.rotate = rot;
+  }
   const set = <T>(val: T | undefined, f: (x: T) => void) => {
     if (val !== undefined) f(val);
   };
@@ -173,6 +180,14 @@ export const extract: Command = {
       arg: "ZNE",
       description: "Components stacked as channels, or 'channel': each row's own channel.",
       default: "Z",
+      fromConfig: true,
+    },
+    rotate: {
+      type: "string",
+      arg: "MODE",
+      description: "Rotate horizontals to N and E by the StationXML Azimuth/Dip: auto (Z, 1, 2 " +
+        "where N or E is missing), always (also Z, N, E), never.",
+      default: "auto",
       fromConfig: true,
     },
     workers: {
@@ -316,6 +331,9 @@ export const extract: Command = {
         } s ` +
         `(${(fresh / s.seconds).toFixed(1)} samples/s)` +
         (s.resumed ? `; ${s.resumed} taken over from the interrupted run` : ""),
+        ...(s.rotated
+          ? [`rotated to Z, N, E: ${s.rotated} samples (listed in ${s.out}/rotations.csv)`]
+          : []),
         `failures: ${s.failures.length}${
           s.failures.length ? ` (listed in ${s.out}/failures.csv)` : ""
         }`,
@@ -369,6 +387,7 @@ async function writeInspection(
     units: r.units,
     samplingRate: r.samplingRate,
     scaling: config.spectrogram.scaling,
+    ...(r.rotation ? { rotation: r.rotation } : {}),
     config,
   };
   await Deno.writeTextFile(join(out, "inspect.json"), JSON.stringify(info, null, 2) + "\n");

@@ -15,7 +15,7 @@ import {
   segmentEnd,
   type Trace,
 } from "./mseed.ts";
-import { type ChannelEpoch, findResponse, readStationXml } from "./stationxml.ts";
+import { type ChannelEpoch, findOrientation, findResponse, readStationXml } from "./stationxml.ts";
 import { isSac, isSacPoleZero, parseSacPoleZero, readSac, type SacMarker } from "./sac.ts";
 import type { InstrumentResponse } from "../signal/response.ts";
 import { npyToFloat64, readNpz } from "./npy.ts";
@@ -30,6 +30,7 @@ import {
 import { DatasetWriter, type SampleInfo } from "./dataset.ts";
 import { preprocessTrace } from "../signal/preprocess.ts";
 import { kaiser, spectrogram } from "../signal/stft.ts";
+import { type Orientation, rotateToZne, zneMatrix } from "../signal/rotate.ts";
 import { formatCsv } from "./csv.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
@@ -382,6 +383,7 @@ function channelTraces(
   segs: readonly Segment[],
   gapTolerance: number,
   window: readonly [number, number],
+  rotate: ExtractConfig["rotate"],
 ): Trace[] {
   const source = task.waveforms.join(", ");
   return codes.map((code) => {
@@ -393,7 +395,7 @@ function channelTraces(
           `found ${
             [...new Set(segs.map((t) => `${t.network}.${t.station}.${t.location}.${t.channel}`))]
               .join(", ") || "no traces"
-          }${orientationHint(task, code, segs)}`,
+          }${orientationHint(task, code, segs, rotate)}`,
       );
     }
     return mergeSegments(parts, gapTolerance, source, window);
@@ -402,22 +404,119 @@ function channelTraces(
 
 /**
  * For a missing N or E (1 or 2) component whose station has the other pair of horizontals: how
- * to ask for them. 1 and 2 are horizontals in the sensor's own orientation (azimuths in the
- * StationXML), which seisdec does not rotate to north and east.
+ * to get them. 1 and 2 are horizontals in the sensor's own orientation (azimuths in the
+ * StationXML), which `rotate` turns to north and east, given the vertical too.
  */
-function orientationHint(task: SampleTask, code: string, segs: readonly Segment[]): string {
+function orientationHint(
+  task: SampleTask,
+  code: string,
+  segs: readonly Segment[],
+  rotate: ExtractConfig["rotate"],
+): string {
   const other: Record<string, string> = { N: "1", E: "2", "1": "N", "2": "E" };
   const alt = other[code.at(-1)!];
   if (alt === undefined) return "";
-  const has = segs.some((t) =>
-    t.station === task.station && t.location === task.location &&
-    t.channel === code.slice(0, -1) + alt
-  );
-  if (!has) return "";
-  return alt === "1" || alt === "2"
-    ? ` (this station's horizontals are 1 and 2, unrotated: give components Z, 1, 2, or rotate ` +
-      `them to N and E beforehand)`
-    : ` (this station's horizontals are N and E: give components Z, N, E)`;
+  const has = (c: string) => channelSegments(task, code.slice(0, -1) + c, segs).length > 0;
+  if (!has(alt)) return "";
+  if (alt === "N" || alt === "E") {
+    return ` (this station's horizontals are N and E: give components Z, N, E)`;
+  }
+  if (rotate === "never") {
+    return ` (this station's horizontals are 1 and 2, unrotated: set rotate to auto ` +
+      `(--rotate auto) to rotate Z, 1, 2 to Z, N, E by their StationXML Azimuth and Dip, or ` +
+      `give components Z, 1, 2)`;
+  }
+  const lack = ["Z", "1", "2"].filter((c) => !has(c)).map((c) => code.slice(0, -1) + c);
+  if (lack.length === 0) return "";
+  return ` (this station's horizontals are 1 and 2: rotating them to N and E needs ` +
+    `${code.slice(0, -1)}Z, 1 and 2, and ${lack.join(", ")} is missing; or give components ` +
+    `Z, 1, 2)`;
+}
+
+/**
+ * The three channels (vertical first) that a sample's Z, N and E are rotated from, or null when
+ * its components are read as they are. With `rotate` `auto`: Z, 1, 2 where N or E is asked for
+ * and missing and the station has all three; `always`: also Z, N, E where it has them (to
+ * correct N and E whose StationXML azimuths are not 0 and 90); `never`: none.
+ *
+ * @param task The task.
+ * @param components Config components.
+ * @param rotate Config rotate.
+ * @param has Whether the task's waveforms hold a channel code.
+ * @returns the channel codes, or null.
+ */
+export function rotationChannels(
+  task: SampleTask,
+  components: ExtractConfig["components"],
+  rotate: ExtractConfig["rotate"],
+  has: (code: string) => boolean,
+): [string, string, string] | null {
+  if (rotate === "never" || components === "channel") return null;
+  if (!components.includes("N") && !components.includes("E")) return null;
+  const base = channelCodes(task, ["Z"])[0].slice(0, -1);
+  const set = (a: string, b: string): [string, string, string] | null =>
+    has(base + "Z") && has(base + a) && has(base + b) ? [base + "Z", base + a, base + b] : null;
+  if (rotate === "always") return set("N", "E") ?? set("1", "2");
+  const missing = components.some((c) => (c === "N" || c === "E") && !has(base + c));
+  return missing ? set("1", "2") : null;
+}
+
+/** What {@linkcode processSample} rotated to make a sample's Z, N and E. */
+export interface Rotation {
+  /** The three channels rotated (vertical first), e.g. `["BHZ", "BH1", "BH2"]`. */
+  channels: string[];
+  /** Their azimuths, degrees clockwise from north. */
+  azimuths: number[];
+  /** Their dips, degrees down from the horizontal. */
+  dips: number[];
+}
+
+/**
+ * The orientations of the channels to rotate, from the task's StationXML, checked to be
+ * independent.
+ *
+ * @throws {SampleError} "bad orientation" naming the channels: no StationXML, a channel without
+ *   Azimuth or Dip, or directions nearly linearly dependent.
+ */
+async function rotationOf(
+  task: SampleTask,
+  traces: readonly Trace[],
+  tref: number,
+  inventories: ResponseSource,
+): Promise<Rotation> {
+  const names = traces.map((t) => `${t.network}.${t.station}.${t.location}.${t.channel}`);
+  const what = `Cannot rotate ${names.join(", ")} of sample ${task.id} to Z, N, E`;
+  if (!task.response) {
+    throw new SampleError(
+      "bad orientation",
+      `${what}: no StationXML given (its channels' Azimuth and Dip are needed)`,
+    );
+  }
+  const o: Orientation[] = [];
+  for (const tr of traces) {
+    const file = await inventories.lookup(task.response, tr);
+    if (!Array.isArray(file)) {
+      throw new SampleError(
+        "bad orientation",
+        `${what}: ${task.response} is a SAC pole-zero file, which gives no Azimuth and Dip: ` +
+          `give a StationXML file`,
+      );
+    }
+    o.push(findOrientation(file, tr, tref, task.response));
+  }
+  try {
+    zneMatrix(o as [Orientation, Orientation, Orientation]);
+  } catch (e) {
+    if (e instanceof RangeError) {
+      throw new SampleError("bad orientation", `${what} (${task.response}): ${e.message}`);
+    }
+    throw e;
+  }
+  return {
+    channels: traces.map((t) => t.channel),
+    azimuths: o.map((x) => x.azimuth),
+    dips: o.map((x) => x.dip),
+  };
 }
 
 const isoTime = (ms: number) => new Date(ms).toISOString();
@@ -591,6 +690,8 @@ export interface ExtractedSample {
    * before the first frame's centre to half a window after the last one's.
    */
   waveform?: Float64Array[];
+  /** Where Z, N and E were rotated from other channels (`rotate`): which, and how. */
+  rotation?: Rotation;
 }
 
 /** Options of {@linkcode processSample}. */
@@ -632,14 +733,27 @@ export async function processSample(
   // A gap or overlap outside the crop (with its half windows) does not cost the sample.
   const pad = g.nperseg / 2 / g.samplingRate;
   const [before, after] = [(sc.before + pad) * 1000, (sc.after + pad) * 1000];
+  // The channels read: those asked for, but where Z, N and E are rotated from three channels
+  // (rotationChannels), those three instead of the Z, N and E asked for.
+  let readCodes = codes;
+  let rotated: [string, string, string] | null = null;
   let traces: Trace[], tref: number;
   if (task.npz) {
     tref = task.referenceTime!;
     traces = await loadNpzTraces(task, codes);
   } else {
     const { segs, markers, sac } = await readTaskSegments(task);
+    rotated = rotationChannels(
+      task,
+      config.components,
+      config.rotate,
+      (code) => channelSegments(task, code, segs).length > 0,
+    );
+    if (rotated) {
+      readCodes = [...rotated, ...codes.filter((c) => !"ZNE".includes(c.at(-1)!))];
+    }
     if (task.referenceTime !== null) tref = task.referenceTime;
-    else if (task.pickTimes?.length) tref = choosePick(task, codes, segs, before, after);
+    else if (task.pickTimes?.length) tref = choosePick(task, readCodes, segs, before, after);
     else if (sacRef !== null && markers[sacRef] !== undefined) tref = markers[sacRef]!;
     else {
       throw new SampleError(
@@ -649,17 +763,29 @@ export async function processSample(
         }`,
       );
     }
-    traces = channelTraces(task, codes, segs, config.gapTolerance, [tref - before, tref + after]);
+    traces = channelTraces(
+      task,
+      readCodes,
+      segs,
+      config.gapTolerance,
+      [tref - before, tref + after],
+      config.rotate,
+    );
   }
+  // Rotation needs each channel's Azimuth and Dip: looked up before the costly preprocessing.
+  const rotation = rotated ? await rotationOf(task, traces.slice(0, 3), tref, inventories) : null;
   const window = kaiser(g.nperseg, sc.beta);
   const C = codes.length, F = g.nFreqs, T = g.nTimes;
-  const out = new Float32Array(C * F * T);
-  const waveform: Float64Array[] = [];
-  for (let c = 0; c < C; c++) {
+  const fs = pp.samplingRate;
+  const half = Math.floor(g.nperseg / 2);
+  const need = (T - 1) * g.hop + g.nperseg;
+  const src = task.npz?.path ?? task.waveforms.join(", ");
+  // Per channel read: the preprocessed samples the STFT reads.
+  const crops: Float64Array[] = [];
+  for (let c = 0; c < readCodes.length; c++) {
     const full = traces[c];
     const what =
       `${full.network}.${full.station}.${full.location}.${full.channel} of sample ${task.id}`;
-    const src = task.npz?.path ?? task.waveforms.join(", ");
     const fullEnd = full.startTime + (full.data.length - 1) * 1000 / full.samplingRate;
     if (tref < full.startTime || tref > fullEnd) {
       throw new SampleError(
@@ -695,6 +821,17 @@ export async function processSample(
         source: `${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${task.response}`,
       };
     }
+    // First segment starts so that frame j is centred at tref - before + j·hop/fs. Each
+    // channel's crop starts on its own nearest sample (within half a sample of that time), but
+    // channels rotated together must be sampled at the same instants: their resampling starts
+    // that fraction of a sample later, so that their crops start on the same instant exactly.
+    const at = ((tref - tr.startTime) / 1000 - sc.before) * fs - half;
+    let s0 = Math.round(at), offset = 0;
+    if (rotated && c < 3) {
+      s0 = Math.floor(at + 1e-6);
+      const frac = at - s0;
+      offset = frac > 1e-6 ? frac / fs : 0;
+    }
     let y: Float64Array;
     try {
       y = preprocessTrace(tr.data, tr.samplingRate, {
@@ -705,6 +842,7 @@ export async function processSample(
         preFilt: pp.response.preFilt,
         waterLevel: pp.response.waterLevel,
         output: pp.response.output,
+        resampleOffset: offset,
         bandpass: pp.bandpass,
         postTaper: pp.postTaper,
       });
@@ -715,11 +853,6 @@ export async function processSample(
       throw e;
     }
     checkFinite(y, `${what} after preprocessing`);
-    // First segment starts so that frame j is centred at tref - before + j·hop/fs.
-    const fs = pp.samplingRate;
-    const half = Math.floor(g.nperseg / 2);
-    const s0 = Math.round(((tref - tr.startTime) / 1000 - sc.before) * fs) - half;
-    const need = (T - 1) * g.hop + g.nperseg;
     if (s0 < 0 || s0 + need > y.length) {
       throw new SampleError(
         "too short",
@@ -735,8 +868,34 @@ export async function processSample(
       );
     }
     checkOutsideTapers(tr, y.length, s0, need, config, `${what} (${src})`);
-    if (options.keepWaveform) waveform.push(y.slice(s0, s0 + need));
-    const s = spectrogram(y.subarray(s0, s0 + need), fs, {
+    crops.push(y.subarray(s0, s0 + need));
+  }
+  // Rotation after the response removal, as ObsPy users do it (remove_response, then
+  // rotate("->ZNE")): each channel's own response is removed first, so channels with
+  // different gains or transfer functions are combined in the same ground-motion units. The
+  // band-pass and tapers after it are the same linear filter on every channel, and the crop
+  // lies outside the tapers (checkOutsideTapers), so they commute with the rotation.
+  let zne: Float64Array[] | null = null;
+  if (rotation) {
+    zne = rotateToZne(
+      crops.slice(0, 3) as [Float64Array, Float64Array, Float64Array],
+      [0, 1, 2].map((k) => ({
+        azimuth: rotation.azimuths[k],
+        dip: rotation.dips[k],
+      })) as [Orientation, Orientation, Orientation],
+    );
+  }
+  const out = new Float32Array(C * F * T);
+  const waveform: Float64Array[] = [];
+  for (let c = 0; c < C; c++) {
+    const letter = codes[c].at(-1)!;
+    const k = zne ? "ZNE".indexOf(letter) : -1;
+    const x = k >= 0 ? zne![k] : crops[readCodes.indexOf(codes[c])];
+    const t = k >= 0 ? traces[0] : traces[readCodes.indexOf(codes[c])];
+    const what = `${t.network}.${t.station}.${t.location}.${codes[c]} of sample ${task.id}` +
+      (k >= 0 ? ` (rotated from ${rotation!.channels.join(", ")})` : "");
+    if (options.keepWaveform) waveform.push(Float64Array.from(x));
+    const s = spectrogram(x, fs, {
       nperseg: g.nperseg,
       noverlap: g.noverlap,
       nfft: g.nfft,
@@ -762,7 +921,12 @@ export async function processSample(
       );
     }
   }
-  return { data: out, referenceTime: tref, ...(options.keepWaveform ? { waveform } : {}) };
+  return {
+    data: out,
+    referenceTime: tref,
+    ...(options.keepWaveform ? { waveform } : {}),
+    ...(rotation ? { rotation } : {}),
+  };
 }
 
 /** One sample with the waveform its spectrogram was computed from (see {@linkcode inspectSample}). */
@@ -784,6 +948,8 @@ export interface InspectedSample {
   waveformTimes: Float64Array;
   /** `[C, F, T]` spectrogram, as in `spectrograms.npy`. */
   spectrogram: Float32Array;
+  /** Where Z, N and E were rotated from other channels: which, and how. */
+  rotation?: Rotation;
 }
 
 /**
@@ -829,6 +995,7 @@ export async function inspectSample(config: ExtractConfig, id: string): Promise<
     waveform: r.waveform!,
     waveformTimes: new Float64Array(n).map((_, i) => t0 + i / fs),
     spectrogram: r.data,
+    ...(r.rotation ? { rotation: r.rotation } : {}),
   };
 }
 
@@ -918,6 +1085,11 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
       inp.phase,
       (channel) => channelCodes({ channel } as SampleTask, config.components),
       [(sc.before + pad) * 1000, (sc.after + pad) * 1000],
+      // A station without N or E may have Z, 1 and 2 to rotate (rotationChannels).
+      (code) =>
+        config.rotate !== "never" && (code.endsWith("N") || code.endsWith("E"))
+          ? ["Z", "1", "2"].map((c) => code.slice(0, -1) + c)
+          : [],
     );
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);
   if (!config.limit) return tasks;
@@ -971,6 +1143,8 @@ export interface ExtractSummary {
   shape: [number, number, number, number];
   /** Input samples (written or failed) taken over from an interrupted run, 0 when it started afresh. */
   resumed: number;
+  /** Samples written whose Z, N and E were rotated from other channels (`rotate`). */
+  rotated: number;
 }
 
 /** Options of {@linkcode runExtract}. */
@@ -993,7 +1167,7 @@ export interface ExtractOptions {
 }
 
 type WorkerReply =
-  | { index: number; ok: true; data: Float32Array; referenceTime: number }
+  | { index: number; ok: true; data: Float32Array; referenceTime: number; rotation?: Rotation }
   | { index: number; ok: false; reason: string; message: string };
 
 /** What a checkpoint of an extraction records besides the samples: where to go on. */
@@ -1002,6 +1176,14 @@ interface ExtractState {
   next: number;
   /** The failures among them. */
   failures: Failure[];
+  /** The samples written whose Z, N, E were rotated, with how (absent in older checkpoints). */
+  rotations?: RotatedSample[];
+}
+
+/** A sample whose Z, N and E were rotated from other channels (`rotations.csv`). */
+export interface RotatedSample extends Rotation {
+  /** Sample id. */
+  id: string;
 }
 
 /** SHA-256 of a text, hex: recognises the same task list on a resume. */
@@ -1065,6 +1247,7 @@ export async function runExtract(
   const resumed = (writer.resumedState as ExtractState | null) ?? { next: 0, failures: [] };
   const start = resumed.next;
   const failures: Failure[] = [...resumed.failures];
+  const rotations: RotatedSample[] = [...resumed.rotations ?? []];
   const t0 = performance.now();
   const progress = new Progress("extract", tasks.length, { quiet: options.quiet });
   if (start > 0) progress.tick(start, "resumed");
@@ -1073,7 +1256,9 @@ export async function runExtract(
   let next = start;
   let checkpointing: Promise<void> = Promise.resolve();
   const checkpoint = () => {
-    checkpointing = writer.checkpoint({ next, failures: [...failures] } satisfies ExtractState);
+    checkpointing = writer.checkpoint(
+      { next, failures: [...failures], rotations: [...rotations] } satisfies ExtractState,
+    );
     // Awaited later; a failed write must not end the process as an unhandled rejection first.
     checkpointing.catch(() => {});
     lastCheckpoint = performance.now();
@@ -1087,6 +1272,7 @@ export async function runExtract(
         if (r.ok) {
           const task = { ...tasks[r.index], referenceTime: r.referenceTime };
           writer.append(sampleInfo(task, config.components), r.data);
+          if (r.rotation) rotations.push({ id: task.id, ...r.rotation });
         } else failures.push({ id: tasks[r.index].id, reason: r.reason, message: r.message });
         next++;
         if (options.stopAfter !== undefined && next - start >= options.stopAfter) {
@@ -1114,6 +1300,20 @@ export async function runExtract(
       join(writer.tmpDir, "failures.csv"),
       formatCsv([["id", "reason", "message"], ...failures.map((f) => [f.id, f.reason, f.message])]),
     );
+    if (rotations.length) {
+      await Deno.writeTextFile(
+        join(writer.tmpDir, "rotations.csv"),
+        formatCsv([
+          ["id", "channels", "azimuths", "dips"],
+          ...rotations.map((r) => [
+            r.id,
+            r.channels.join(" "),
+            r.azimuths.join(" "),
+            r.dips.join(" "),
+          ]),
+        ]),
+      );
+    }
     await writer.commit(
       {
         components: componentNames,
@@ -1146,6 +1346,7 @@ export async function runExtract(
     seconds: (performance.now() - t0) / 1000,
     shape: [tasks.length - failures.length, C, g.nFreqs, g.nTimes],
     resumed: start,
+    rotated: rotations.length,
   };
 }
 

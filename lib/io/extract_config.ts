@@ -62,6 +62,12 @@ export const extractConfigSchema = z.object({
   output: z.string().min(1).nullable().default(null),
   /** Component letters stacked as channels (e.g. ["Z"] or ["Z","N","E"]), or "channel": each row's own channel, C = 1. */
   components: z.union([z.array(z.string().length(1)).min(1), z.literal("channel")]).default(["Z"]),
+  /**
+   * Rotation of horizontals to north and east (from the StationXML Azimuth and Dip): `auto`
+   * rotates Z, 1, 2 to Z, N, E where N or E is asked for and missing; `always` also rotates
+   * stations that have Z, N, E (for misoriented N and E); `never` rotates nothing.
+   */
+  rotate: z.enum(["auto", "always", "never"]).default("auto"),
   /** Largest gap (or overlap) merged when reading miniSEED, s. */
   gapTolerance: z.number().min(0).default(1),
   preprocess: z.object({
@@ -240,6 +246,12 @@ export interface ExtractConfig {
   output: string | null;
   /** Component letters stacked as channels (e.g. ["Z"] or ["Z","N","E"]), or "channel": each row's own channel, C = 1. */
   components: string[] | "channel";
+  /**
+   * Rotation of horizontals to north and east (from the StationXML Azimuth and Dip): `auto`
+   * rotates Z, 1, 2 to Z, N, E where N or E is asked for and missing; `always` also rotates
+   * stations that have Z, N, E (for misoriented N and E); `never` rotates nothing.
+   */
+  rotate: "auto" | "always" | "never";
   /** Largest gap (or overlap) merged when reading miniSEED, s. */
   gapTolerance: number;
   /** Preprocessing of each trace. */

@@ -540,6 +540,8 @@ export function sdsPaths(
  * @param phase Phase prefix, e.g. `P`.
  * @param codesOf The channel codes a sample stacks, from its channel (see extract's `channelCodes`).
  * @param span Milliseconds of data needed before and after the pick.
+ * @param alternates The channels read instead of one that the archive lacks (extract's
+ *   `rotate`: BH1 and BH2 for a missing BHN or BHE), or none.
  * @returns the tasks, by pick time, then a failed one per event and station whose pick of
  *   `phase` has no valid time (a leap second, say; {@linkcode BadPick}).
  * @throws {UserError} when the QuakeML cannot be read or holds no such pick.
@@ -551,6 +553,7 @@ export async function sdsTasks(
   phase: string,
   codesOf: (channel: string) => string[],
   span: readonly [number, number],
+  alternates?: (code: string) => string[],
 ): Promise<SampleTask[]> {
   let q;
   try {
@@ -615,7 +618,8 @@ export async function sdsTasks(
       continue;
     }
     const t0 = p.time - span[0], t1 = p.time + span[1];
-    for (const code of codesOf(task.channel)) {
+    // A channel's day files: at the pick's location, or else the archive's for that channel.
+    const find = (code: string) => {
       let loc = p.location;
       let paths = sdsPaths(dir, [p.network, p.station, loc, code], t0, t1);
       if (!paths.some(exists)) {
@@ -629,20 +633,37 @@ export async function sdsTasks(
           paths = sdsPaths(dir, [p.network, p.station, loc, code], t0, t1);
         }
       }
-      const present = paths.filter(exists);
-      if (present.length === 0) {
+      return { code, loc, paths, present: paths.filter(exists) };
+    };
+    const add = (f: ReturnType<typeof find>) => {
+      task.location = f.loc;
+      task.waveforms.push(...f.present);
+      const absent = f.paths.filter((x) => !f.present.includes(x));
+      if (absent.length) task.missingFiles = [...(task.missingFiles ?? []), ...absent];
+    };
+    const codes = codesOf(task.channel);
+    const taken = new Set(codes), stoodIn = new Set<string>();
+    for (const code of codes) {
+      const f = find(code);
+      if (f.present.length === 0) {
+        // Channels that stand in for it (BH1 and BH2 rotated to BHN and BHE).
+        const alts = alternates?.(code) ?? [];
+        const fresh = alts.filter((a) => !taken.has(a)).map((a) => {
+          taken.add(a);
+          return find(a);
+        }).filter((a) => a.present.length > 0);
+        fresh.forEach(add);
+        fresh.forEach((a) => stoodIn.add(a.code));
+        if (alts.some((a) => stoodIn.has(a))) continue;
         task.error = {
           reason: "missing channel",
-          message: `Cannot find ${p.network}.${p.station}.${loc}.${code} in ${dir}: expected ${
-            paths.join(" or ")
+          message: `Cannot find ${p.network}.${p.station}.${f.loc}.${code} in ${dir}: expected ${
+            f.paths.join(" or ")
           }`,
         };
         break;
       }
-      task.location = loc;
-      task.waveforms.push(...present);
-      const absent = paths.filter((f) => !present.includes(f));
-      if (absent.length) task.missingFiles = [...(task.missingFiles ?? []), ...absent];
+      add(f);
     }
     tasks.push(task);
   }

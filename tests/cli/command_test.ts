@@ -135,6 +135,7 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
       "sac-reference": c.input.format === "manifest" && c.input.sacReference,
       phase: sds.input.format === "sds" && sds.input.phase,
       components: (c.components as string[]).join(""),
+      rotate: c.rotate,
       workers: c.workers,
       "sampling-rate": c.preprocess.samplingRate,
       "gap-tolerance": c.gapTolerance,

@@ -1043,7 +1043,7 @@ Deno.test("inspectSample gives displacement in m and acceleration in m/s**2 as t
   }
 });
 
-Deno.test("extract stacks Z, 1, 2 of a station with unrotated horizontals at another rate, keeps to the row's location code, and says so when asked for N and E", async () => {
+Deno.test("extract stacks Z, 1, 2 of a station with unrotated horizontals at another rate, keeps to the row's location code, and says why N and E cannot be had", async () => {
   const root = await Deno.makeTempDir();
   try {
     const rng = new Rng(5);
@@ -1077,22 +1077,34 @@ Deno.test("extract stacks Z, 1, 2 of a station with unrotated horizontals at ano
       [header, `a,abc.mseed,,XX,ABC,00,HH?,${ref},x`, `b,abc.mseed,,XX,ABC,10,HHZ,${ref},x`]
         .join("\n") + "\n",
     );
-    const run = async (components: string[] | "channel", out: string) => {
+    const run = async (components: string[] | "channel", out: string, rotate = "auto") => {
       const c = parseExtractConfig({
         input: { format: "manifest", path: `${root}/m.csv` },
         components,
+        rotate,
         preprocess: { response: { remove: false } },
         spectrogram: { before: 10, after: 30 },
         workers: 0,
       });
       return await runExtract(c, `${root}/${out}`, { quiet: true });
     };
+    // Asked for N and E, the station's Z, 1, 2 are rotated, which needs their StationXML
+    // Azimuth and Dip: the row gives none. With rotate 'never', N and E are just missing.
     const zne = await run(["Z", "N", "E"], "zne");
-    const miss = zne.failures.find((f) => f.id === "a");
+    const bad = zne.failures.find((f) => f.id === "a");
+    assertEquals(bad?.reason, "bad orientation");
+    assert(
+      bad!.message.includes("Cannot rotate XX.ABC.00.HHZ, XX.ABC.00.HH1, XX.ABC.00.HH2") &&
+        bad!.message.includes("no StationXML given"),
+      bad!.message,
+    );
+    const never = await run(["Z", "N", "E"], "never", "never");
+    const miss = never.failures.find((f) => f.id === "a");
     assertEquals(miss?.reason, "missing channel");
     assert(
       miss!.message.includes("XX.ABC.00.HHN") &&
-        miss!.message.includes("horizontals are 1 and 2, unrotated: give components Z, 1, 2"),
+        miss!.message.includes("horizontals are 1 and 2, unrotated: set rotate to auto") &&
+        miss!.message.includes("or give components Z, 1, 2"),
       miss!.message,
     );
     const z12 = await run(["Z", "1", "2"], "z12");
