@@ -204,3 +204,62 @@ Deno.test("extract --sds: a pick in a leap second fails its sample as bad time, 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("extract --sds: a station with day files of Z, 1 and 2 but not N and E gives Z, N, E by rotation, as from the manifest; with --rotate never it lacks N", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`, sds = `${root}/sds`;
+    await writeSynth(syn, { perClass: 1, seed: 2, components: ["Z", "1", "2"] });
+    for (const r of parseCsvRecords(await Deno.readTextFile(`${syn}/manifest.csv`))) {
+      for (const tr of await readMiniseedFile(`${syn}/${r.waveform}`)) {
+        const d = `${sds}/2024/SY/${r.station}/${tr.channel}.D`;
+        await Deno.mkdir(d, { recursive: true });
+        await Deno.writeFile(
+          `${d}/SY.${r.station}.00.${tr.channel}.D.2024.001`,
+          await encodeMiniseed3([tr]),
+        );
+      }
+    }
+    const config = await readExtractConfig(`${syn}/extract.json`);
+    assertEquals(config.components, ["Z", "N", "E"]);
+    const m = await runExtract(config, `${root}/m`, { quiet: true });
+    assertEquals([m.ok, m.rotated], [5, 5]);
+    const sdsRun = (out: string, rotate: string) =>
+      runExtract(
+        {
+          ...config,
+          rotate: rotate as "auto" | "never",
+          input: {
+            format: "sds",
+            dir: sds,
+            picks: `${syn}/events.xml`,
+            stations: `${syn}/stations.xml`,
+            phase: "P",
+          },
+        },
+        `${root}/${out}`,
+        { quiet: true },
+      );
+    const s = await sdsRun("s", "auto");
+    // Noise has no pick: 4 samples, each rotated from HHZ, HH1, HH2.
+    assertEquals([s.ok, s.rotated, s.failures.length], [4, 4, 0]);
+    const [dm, ds] = [await openDataset(`${root}/m`), await openDataset(`${root}/s`)];
+    try {
+      for (let i = 0; i < ds.count; i++) {
+        const j = dm.samples.findIndex((x) => x.station === ds.samples[i].station);
+        assertEquals(ds.readBatch([i], "none"), dm.readBatch([j], "none"));
+      }
+    } finally {
+      dm.close();
+      ds.close();
+    }
+    const never = await sdsRun("n", "never");
+    assertEquals([never.ok, never.failures.length], [0, 4]);
+    for (const f of never.failures) {
+      assertEquals(f.reason, "missing channel");
+      assert(/SY\.S\w+\.00\.HHN in .*: expected .*HHN\.D\.2024\.001/.test(f.message), f.message);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
