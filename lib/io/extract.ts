@@ -782,6 +782,8 @@ export async function processSample(
   const src = task.npz?.path ?? task.waveforms.join(", ");
   // Per channel read: the preprocessed samples the STFT reads.
   const crops: Float64Array[] = [];
+  // With rotation: the instant of the vertical's first crop sample, ms.
+  let gridStart = 0;
   for (let c = 0; c < readCodes.length; c++) {
     const full = traces[c];
     const what =
@@ -823,14 +825,19 @@ export async function processSample(
     }
     // First segment starts so that frame j is centred at tref - before + j·hop/fs. Each
     // channel's crop starts on its own nearest sample (within half a sample of that time), but
-    // channels rotated together must be sampled at the same instants: their resampling starts
-    // that fraction of a sample later, so that their crops start on the same instant exactly.
-    const at = ((tref - tr.startTime) / 1000 - sc.before) * fs - half;
+    // channels rotated together must be sampled at the same instants: the vertical's crop
+    // starts as any other, and the horizontals' resampling starts the fraction of a sample
+    // later that puts their samples on the vertical's instants (none when they share them).
+    let at = ((tref - tr.startTime) / 1000 - sc.before) * fs - half;
     let s0 = Math.round(at), offset = 0;
-    if (rotated && c < 3) {
-      s0 = Math.floor(at + 1e-6);
-      const frac = at - s0;
-      offset = frac > 1e-6 ? frac / fs : 0;
+    if (rotated && c === 0) gridStart = tr.startTime + s0 * 1000 / fs;
+    else if (rotated && c < 3) {
+      at = (gridStart - tr.startTime) / 1000 * fs;
+      s0 = Math.round(at);
+      if (Math.abs(at - s0) > 1e-6) {
+        s0 = Math.floor(at);
+        offset = (at - s0) / fs;
+      }
     }
     let y: Float64Array;
     try {
