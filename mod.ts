@@ -134,6 +134,7 @@ export {
   inspectSample,
   InventoryCache,
   type ResponseSource,
+  type Rotation,
   runExtract,
 } from "./lib/io/extract.ts";
 export type { FailureReason } from "./lib/io/sample_error.ts";
