@@ -175,6 +175,7 @@ export {
   findResponse,
   readStationXml,
   readStationXmlFile,
+  type ReadStationXmlOptions,
 } from "./lib/io/stationxml.ts";
 export {
   encodeSac,
