@@ -347,6 +347,12 @@ export async function lockModelDir(dir: string, command: string): Promise<() => 
 }
 
 /**
+ * Test hooks of the lock (not part of the API): `afterStale` runs when a call has found the
+ * lock stale and before it takes it over, so that a test can run a rival call in between.
+ */
+export const lockHooks: { afterStale?: () => Promise<void> } = {};
+
+/**
  * Creates the lock file `path` holding `text`, taking over a stale one.
  *
  * @throws {UserError} where a running process holds it.
@@ -373,16 +379,62 @@ async function takeLock(dir: string, path: string, text: string): Promise<void> 
             : ""),
       );
     }
-    if (tries >= 3) {
+    if (tries >= 100) {
       throw new UserError(`Cannot lock model directory ${dir}: ${path} keeps coming back`);
     }
-    console.error(
-      `note: took over ${path}` +
-        (other
-          ? ` from process ${other.pid} (${other.command}), which no longer runs`
-          : ", which could not be read"),
-    );
+    await lockHooks.afterStale?.();
+    if (await removeStaleLock(path, other)) {
+      console.error(
+        `note: took over ${path}` +
+          (other
+            ? ` from process ${other.pid} (${other.command}), which no longer runs`
+            : ", which could not be read"),
+      );
+    }
+  }
+}
+
+/**
+ * Removes the stale lock `path` if it is still `stale`, under a second lock
+ * (`path.takeover`): of two processes that found the same stale lock, the second would
+ * otherwise remove the lock the first has just taken, and both would write the directory.
+ * Where another call holds the takeover lock, waits a little instead (the caller tries
+ * again); a takeover lock left by a process that died holding it is removed.
+ *
+ * @returns whether it removed the stale lock.
+ */
+async function removeStaleLock(path: string, stale: LockRecord | null): Promise<boolean> {
+  const guard = `${path}.takeover`;
+  const mine: LockRecord = {
+    format: "seisdec-lock",
+    pid: Deno.pid,
+    command: "takeover",
+    started: Date.now(),
+  };
+  if (!(await createWhole(guard, JSON.stringify(mine) + "\n"))) {
+    // A takeover takes milliseconds: one older than 2 s, or of a process that no longer runs,
+    // was left by a process that died holding it.
+    const g = await readLock(guard);
+    const left = g === null || (g !== "gone" && (
+      Date.now() - g.started > 2000 ||
+      (g.pid !== Deno.pid && processAlive(g.pid, g.started) === false)
+    ));
+    if (left) {
+      await Deno.remove(guard).catch(() => {});
+    } else await new Promise((r) => setTimeout(r, 10));
+    return false;
+  }
+  try {
+    const now = await readLock(path);
+    const same = now === null
+      ? stale === null
+      : now !== "gone" && stale !== null && now.pid === stale.pid &&
+        now.started === stale.started && now.command === stale.command;
+    if (!same) return false;
     await Deno.remove(path).catch(() => {});
+    return true;
+  } finally {
+    await Deno.remove(guard).catch(() => {});
   }
 }
 

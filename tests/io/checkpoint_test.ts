@@ -1,6 +1,11 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { keepCheckpointOnInterrupt, LOCK_FILE, lockModelDir } from "../../lib/io/checkpoint.ts";
+import {
+  keepCheckpointOnInterrupt,
+  LOCK_FILE,
+  lockHooks,
+  lockModelDir,
+} from "../../lib/io/checkpoint.ts";
 import { interruptNotes, removeLiveTemporaries } from "../../lib/util/atomic.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { DEAD_PID as DEAD, HAS_PROC as hasProc, spawnZombie } from "../_proc.ts";
@@ -142,6 +147,52 @@ Deno.test({
       assertEquals([...Deno.readDirSync(dir)], []);
     } finally {
       await z.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "lockModelDir: of two calls that find the same stale lock, one takes it over and the other is refused; a takeover lock left by a dead process is cleared",
+  ignore: !hasProc,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const lockPath = join(dir, LOCK_FILE), guard = `${lockPath}.takeover`;
+    const record = (pid: number, command: string, started: number) =>
+      JSON.stringify({ format: "seisdec-lock", pid, command, started });
+    try {
+      await Deno.writeTextFile(lockPath, record(DEAD, "pretrain old", Date.now()));
+      // a finds the lock stale; before it takes it over, b finds it stale too and takes it.
+      let b: Promise<() => Promise<void>> | null = null;
+      lockHooks.afterStale = () => {
+        lockHooks.afterStale = undefined;
+        b = lockModelDir(dir, "b");
+        return b.then(() => {});
+      };
+      const notes = await stderrOf(async () => {
+        await assertRejects(
+          () => lockModelDir(dir, "a"),
+          UserError,
+          `process ${Deno.pid} (b) is writing it`,
+        );
+      });
+      assertEquals(notes, [
+        `note: took over ${lockPath} from process ${DEAD} (pretrain old), which no longer runs`,
+      ]);
+      assertEquals(JSON.parse(await Deno.readTextFile(lockPath)).command, "b");
+      await (await b!)();
+      assertEquals([...Deno.readDirSync(dir)], []);
+      // A takeover lock of a dead process, or an old one, does not block the takeover.
+      for (const g of [record(DEAD, "takeover", Date.now()), record(Deno.pid, "takeover", 0)]) {
+        await Deno.writeTextFile(lockPath, record(DEAD, "pretrain old", Date.now()));
+        await Deno.writeTextFile(guard, g);
+        const err = await stderrOf(async () => await (await lockModelDir(dir, "c"))());
+        assertEquals(err.length, 1, err.join("\n"));
+        assertEquals([...Deno.readDirSync(dir)], []);
+      }
+    } finally {
+      lockHooks.afterStale = undefined;
       await Deno.remove(dir, { recursive: true });
     }
   },
