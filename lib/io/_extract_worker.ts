@@ -23,6 +23,8 @@ type Msg = { type: "init"; config: ExtractConfig } | {
   type: "task";
   index: number;
   task: SampleTask;
+  /** The task's waveform files that other tasks read too: kept decoded for them. */
+  shared: string[];
 } | LookupReply;
 
 const ctx = self as unknown as {
@@ -44,7 +46,7 @@ ctx.onmessage = (ev: MessageEvent<Msg>) => {
     return;
   }
   chain = chain.then(async () => {
-    const r = await runOne(m.index, m.task, config!, inventories, geometry!);
+    const r = await runOne(m.index, m.task, config!, inventories, geometry!, m.shared);
     if (r.ok) ctx.postMessage(r, [r.data.buffer as ArrayBuffer]);
     else ctx.postMessage(r);
   });

@@ -314,6 +314,7 @@ async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]
  */
 async function readTaskSegments(
   task: SampleTask,
+  keep: (path: string) => boolean,
 ): Promise<{ segs: Segment[]; markers: Partial<Record<SacMarker, number>>; sac: boolean }> {
   if (task.waveforms.length === 0) {
     throw new SampleError("unreadable", `Cannot read sample ${task.id}: no waveform file given`);
@@ -322,7 +323,7 @@ async function readTaskSegments(
   const markers: Partial<Record<SacMarker, number>> = {};
   let sac = false;
   for (const f of task.waveforms) {
-    const file = await decodedFile(f);
+    const file = await decodedFile(f, keep(f));
     segs.push(...file.segs);
     for (const [m, t] of Object.entries(file.markers)) markers[m as SacMarker] ??= t;
     sac ||= file.sac;
@@ -343,10 +344,26 @@ interface DecodedFile {
  */
 const decoded = new ByteLru<DecodedFile>(192 << 20, 96 << 20);
 
-async function decodedFile(f: string): Promise<DecodedFile> {
+/**
+ * Whether this thread holds `path` decoded (for tests: `extract` keeps only files that more
+ * than one sample reads).
+ *
+ * @param path A waveform file.
+ * @returns true when its current version is in the cache.
+ */
+export async function isDecodedKept(path: string): Promise<boolean> {
+  const key = await decodedKey(path);
+  return key !== null && decoded.get(key) !== undefined;
+}
+
+async function decodedKey(f: string): Promise<string | null> {
   // Keyed by the file's size and modification time too, so that a rewritten file is read anew.
   const info = await Deno.stat(f).catch(() => null);
-  const key = info ? `${f}\0${info.size}\0${info.mtime?.getTime() ?? ""}` : null;
+  return info ? `${f}\0${info.size}\0${info.mtime?.getTime() ?? ""}` : null;
+}
+
+async function decodedFile(f: string, keep: boolean): Promise<DecodedFile> {
+  const key = await decodedKey(f);
   const hit = key === null ? undefined : decoded.get(key);
   if (hit) return hit;
   let bytes: Uint8Array;
@@ -362,7 +379,7 @@ async function decodedFile(f: string): Promise<DecodedFile> {
     const s = readSac(bytes, f);
     file = { segs: [s.trace], markers: s.markers, sac: true };
   } else file = { segs: await decodeSegments(bytes, f), markers: {}, sac: false };
-  if (key !== null) {
+  if (key !== null && keep) {
     decoded.set(key, file, file.segs.reduce((u, x) => u + x.data.byteLength, 0));
   }
   return file;
@@ -698,6 +715,12 @@ export interface ExtractedSample {
 export interface ProcessSampleOptions {
   /** Also return the preprocessed samples the STFT read ({@linkcode ExtractedSample.waveform}). */
   keepWaveform?: boolean;
+  /**
+   * Which of the sample's waveform files to keep decoded for later samples, within the
+   * thread's budget (default: every one). `extract` keeps only the files that another sample
+   * reads too (a continuous record's, not an event file's).
+   */
+  keepDecoded?: (path: string) => boolean;
 }
 
 /**
@@ -742,7 +765,10 @@ export async function processSample(
     tref = task.referenceTime!;
     traces = await loadNpzTraces(task, codes);
   } else {
-    const { segs, markers, sac } = await readTaskSegments(task);
+    const { segs, markers, sac } = await readTaskSegments(
+      task,
+      options.keepDecoded ?? (() => true),
+    );
     rotated = rotationChannels(
       task,
       config.components,
@@ -1295,11 +1321,18 @@ export async function runExtract(
       progress.tick(1, failures.length ? `${failures.length} failed` : "");
     };
     const nWorkers = Math.min(workerCount(config.workers), tasks.length - start);
+    // A decoded file is kept for later samples only where another sample reads it too: the
+    // files of one event each would fill every thread's cache for nothing.
+    const readers = new Map<string, number>();
+    for (const t of tasks) for (const f of t.waveforms) readers.set(f, (readers.get(f) ?? 0) + 1);
+    const sharedFiles = (t: SampleTask) => t.waveforms.filter((f) => readers.get(f)! > 1);
     const inv = options.inventories ?? new InventoryCache();
     if (nWorkers === 0) {
-      for (let i = start; i < tasks.length; i++) onReply(await runOne(i, tasks[i], config, inv, g));
+      for (let i = start; i < tasks.length; i++) {
+        onReply(await runOne(i, tasks[i], config, inv, g, sharedFiles(tasks[i])));
+      }
     } else {
-      await runInWorkers(tasks, start, config, nWorkers, inv, onReply);
+      await runInWorkers(tasks, start, config, nWorkers, inv, onReply, sharedFiles);
     }
     await checkpointing;
     progress.done(`${writer.count} ok, ${failures.length} failed`);
@@ -1365,6 +1398,8 @@ export async function runExtract(
  * @param config The config.
  * @param inv StationXML cache.
  * @param g Geometry.
+ * @param shared The task's waveform files that other tasks read too, kept decoded for them
+ *   (default: all of them).
  * @returns the reply.
  */
 export async function runOne(
@@ -1373,9 +1408,11 @@ export async function runOne(
   config: ExtractConfig,
   inv: ResponseSource,
   g: SpectrogramGeometry,
+  shared: readonly string[] = task.waveforms,
 ): Promise<WorkerReply> {
   try {
-    return { index, ok: true, ...await processSample(task, config, inv, g) };
+    const keepDecoded = (f: string) => shared.includes(f);
+    return { index, ok: true, ...await processSample(task, config, inv, g, { keepDecoded }) };
   } catch (e) {
     if (e instanceof SampleError) {
       // Day files of an SDS task that do not exist explain a short or broken trace.
@@ -1400,6 +1437,7 @@ function runInWorkers(
   n: number,
   inv: InventoryCache,
   onReply: (r: WorkerReply) => void,
+  sharedFiles: (t: SampleTask) => string[],
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let next = start, done = start;
@@ -1414,7 +1452,7 @@ function runInWorkers(
     const feed = (w: Worker) => {
       if (next < tasks.length) {
         const i = next++;
-        w.postMessage({ type: "task", index: i, task: tasks[i] });
+        w.postMessage({ type: "task", index: i, task: tasks[i], shared: sharedFiles(tasks[i]) });
       }
     };
     for (let k = 0; k < n; k++) {

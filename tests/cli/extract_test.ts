@@ -24,6 +24,7 @@ import {
   buildTasks,
   inspectSample,
   InventoryCache,
+  isDecodedKept,
   processSample,
   runExtract,
   TRIM_PAD_S,
@@ -134,6 +135,30 @@ async function withSynth(
     await Deno.remove(root, { recursive: true });
   }
 }
+
+Deno.test("extract keeps a decoded waveform file for later samples only where another sample reads it", async () => {
+  await withSynth(2, async (root, syn) => {
+    // The first event's file is read by two rows (the second under another id); the others by one.
+    const rows = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
+    const again = rows[1].split(",");
+    again[0] += "_again";
+    await Deno.writeTextFile(`${syn}/m.csv`, [...rows, again.join(",")].join("\n") + "\n");
+    const config = await readExtractConfig(`${syn}/extract.json`);
+    const cfg = {
+      ...config,
+      input: { ...config.input, path: `${syn}/m.csv` } as typeof config.input,
+      workers: 0,
+    };
+    const s = await runExtract(cfg, `${root}/ds`, { quiet: true });
+    assertEquals([s.ok, s.failures.length], [5, 0]);
+    const files = rows.slice(1).map((r) => `${syn}/${r.split(",")[1]}`);
+    assertEquals(await Promise.all(files.map(isDecodedKept)), [true, false, false, false]);
+    // processSample alone keeps every file (inspect, library use).
+    const [task] = (await buildTasks(cfg)).slice(1, 2);
+    await processSample(task, cfg);
+    assert(await isDecodedKept(files[1]));
+  });
+});
 
 Deno.test("extract --limit N counts the samples whose files exist; rows with missing files before them are listed in failures.csv", async () => {
   await withSynth(3, async (root, syn) => {
