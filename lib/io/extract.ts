@@ -160,16 +160,21 @@ async function answerLookup(inv: InventoryCache, m: LookupRequest): Promise<Look
  * and keeps the answers, so a worker holds only the channels of its samples.
  */
 export class WorkerInventory implements ResponseSource {
-  #cache = new Map<string, Promise<ChannelResponses>>();
+  #cache: ByteLru<Promise<ChannelResponses>>;
   #waiting = new Map<number, (r: LookupReply) => void>();
   #next = 0;
   readonly #post: (m: LookupRequest) => void;
-  /** @param post Sends a request to the main thread. */
-  constructor(post: (m: LookupRequest) => void) {
+  /**
+   * @param post Sends a request to the main thread.
+   * @param capacity Channels kept (default 4,096, the most recently used): a catalogue of
+   *   tens of thousands of stations would otherwise keep every one in every worker.
+   */
+  constructor(post: (m: LookupRequest) => void, capacity = 4096) {
     this.#post = post;
+    this.#cache = new ByteLru(capacity);
   }
   /**
-   * Asks the main thread for one channel, once per path and channel.
+   * Asks the main thread for one channel, once per path and channel while it is kept.
    *
    * @param path StationXML or SAC pole-zero file.
    * @param id The channel.
@@ -186,7 +191,7 @@ export class WorkerInventory implements ResponseSource {
           ? new Error(r.message)
           : new SampleError(r.reason as FailureReason, r.message);
       });
-      this.#cache.set(k, p);
+      this.#cache.set(k, p, 1);
       this.#post({
         type: "lookup",
         key,

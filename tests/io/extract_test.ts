@@ -158,6 +158,7 @@ Deno.test("WorkerInventory: a worker asks for one channel at a time and gets onl
     const asked: LookupRequest[] = [];
     // Two workers share the main thread's cache, as in runExtract.
     const workers = [0, 1].map(() => {
+      // Two channels kept, to see the oldest go.
       const w: WorkerInventory = new WorkerInventory((m) => {
         asked.push(m);
         main.lookup(m.path, m.id).then(
@@ -171,7 +172,7 @@ Deno.test("WorkerInventory: a worker asks for one channel at a time and gets onl
               message: e.message,
             }),
         );
-      });
+      }, 2);
       return w;
     });
     const id = { network: "XX", station: "B", location: "", channel: "HHZ" };
@@ -184,6 +185,14 @@ Deno.test("WorkerInventory: a worker asks for one channel at a time and gets onl
     assertEquals((other as { station: string }[]).map((e) => e.station), ["A"]);
     assertEquals(asked.map((m) => `${m.id.station}.${m.id.channel}`), ["B.HHZ", "A.HHN"]);
     assertEquals(main.paths, [path]);
+    // Past its capacity a worker forgets the least recently used channel, and asks again.
+    const c = { ...id, station: "C" };
+    await workers[0].lookup(path, c);
+    await workers[0].lookup(path, id);
+    await workers[0].lookup(path, { ...id, station: "A" });
+    await workers[0].lookup(path, id);
+    await workers[0].lookup(path, c);
+    assertEquals(asked.slice(2).map((m) => m.id.station), ["C", "A", "C"]);
     assertEquals(await workers[1].lookup(path, { ...id, station: "Q" }), []);
     // A file that cannot be read fails in the worker with the main thread's reason.
     const e = await assertRejects(
