@@ -35,6 +35,7 @@ import { preprocessTrace } from "../../lib/signal/preprocess.ts";
 import { kaiser, spectrogram } from "../../lib/signal/stft.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { UserError } from "../../lib/util/errors.ts";
+import { SampleError } from "../../lib/io/sample_error.ts";
 import { main } from "../../cli.ts";
 
 /** A 5-sample synthetic set plus one bad row per failure case, sharing its manifest. */
@@ -1242,6 +1243,52 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
+});
+
+Deno.test("extract: float64 amplitudes whose square overflows are refused as out of range, naming the sample, the bin and why", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A PhaseNet window (float64 data.npy in an uncompressed NPZ, whose CRC the reader does not
+    // check) with its samples scaled in place: 1e160 squares past float64's 1.8e308.
+    const src = new URL("../../../shared/data/phasenet_ncedc/", import.meta.url).pathname;
+    const name = [...Deno.readDirSync(`${src}waveform_train`)].map((e) => e.name).sort()[0];
+    const row = (await Deno.readTextFile(`${src}waveform.csv`)).split("\n")
+      .find((r) => r.startsWith(name + ","))!;
+    const bytes = await Deno.readFile(`${src}waveform_train/${name}`);
+    const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+    const at = bytes.findIndex((_, i) => magic.every((m, k) => bytes[i + k] === m));
+    const header = bytes[at + 8] | (bytes[at + 9] << 8);
+    const start = at + 10 + header;
+    assert(new TextDecoder().decode(bytes.subarray(at + 10, start)).includes("'<f8'"));
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    for (let o = start; o + 8 <= start + 9001 * 3 * 8; o += 8) {
+      view.setFloat64(o, view.getFloat64(o, true) * 1e160, true);
+    }
+    await Deno.mkdir(`${dir}/waveform_train`);
+    await Deno.writeFile(`${dir}/waveform_train/${name}`, bytes);
+    await Deno.writeTextFile(`${dir}/waveform.csv`, `fname,itp,its,channels\n${row}\n`);
+    const config = parseExtractConfig({
+      input: { format: "npz", dir, samplingRate: 100 },
+      components: ["Z"],
+      preprocess: { response: { remove: false }, bandpass: { freqmin: 1, freqmax: 40 } },
+      spectrogram: { windowLength: 1, overlap: 0.5, fmin: 1, fmax: 40, before: 5, after: 25 },
+    });
+    const [task] = await buildTasks(config);
+    // Unscaled, the same window extracts.
+    const orig = { ...config, input: { ...config.input, dir: src } as typeof config.input };
+    const same = (await buildTasks(orig)).find((t) => t.id === task.id)!;
+    await processSample(same, orig);
+    const e = await assertRejects(() => processSample(task, config), SampleError);
+    assertEquals((e as SampleError).reason, "out of range");
+    assert(
+      e.message.includes(`sample ${task.id}`) && /its PSD is Infinity at [\d.]+ Hz, -?[\d.]+ s/
+        .test(e.message) &&
+        e.message.includes("overflow float64 when squared"),
+      e.message,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("extract: amplitudes of 1e19 and 1e-30 give the same dB spectrogram shifted; linear PSD beyond float32 is refused, naming the sample", async () => {
