@@ -61,6 +61,8 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       for (const t of times) [t0, t1] = [Math.min(t0, t), Math.max(t1, t)];
       const failures = await readText(join(dir, "failures.csv"));
       const failed = failures === null ? null : parseCsvRecords(failures).map((r) => r.reason);
+      // Samples whose Z, N, E were rotated from other channels (extract's rotations.csv).
+      const rotations = await readText(join(dir, "rotations.csv"));
       return {
         kind: "dataset",
         path: dir,
@@ -91,6 +93,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         labelled: labels.length,
         classes: counts(labels),
         failed: failed === null ? null : { total: failed.length, byReason: counts(failed) },
+        ...(rotations === null ? {} : { rotated: parseCsvRecords(rotations).length }),
         batchLimit: batchLimit({ inputShape: [...ds.sampleShape] }),
       };
     } finally {

@@ -16,6 +16,7 @@ import { SampleError } from "../../lib/io/sample_error.ts";
 import type { SampleTask } from "../../lib/io/manifest.ts";
 import { directionZne } from "../../lib/signal/rotate.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { describeDir } from "../../lib/cli/describe.ts";
 
 /** One channel of a hand-built station: its direction and when its first sample is taken. */
 interface Spec {
@@ -284,6 +285,8 @@ Deno.test("extract of the synth set written as Z12 gives the spectrograms of the
     const u = await run("Z12", "u", ["Z", "1", "2"], 0);
     for (const s of [a, b, u]) assertEquals([s.ok, s.failures.length], [5, 0]);
     assertEquals([a.rotated, b.rotated, u.rotated], [0, 5, 0]);
+    // `info DIR` counts them.
+    assertEquals((await describeDir(`${dir}/b`)).rotated, 5);
     const rows = parseCsvRecords(await Deno.readTextFile(`${dir}/b/rotations.csv`));
     const xml = await Deno.readTextFile(`${dir}/Z12/stations.xml`);
     assertEquals(rows.length, 5);
