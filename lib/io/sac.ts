@@ -10,6 +10,12 @@
  * the first sample lies B seconds after it, and the markers O (origin), A (first
  * arrival) and T0–T9 are seconds after it too.
  *
+ * Orientation follows SAC too: CMPAZ is the component's azimuth (degrees clockwise from
+ * north) and CMPINC its angle from the upward vertical (0 up, 90 horizontal, 180 down), so
+ * the SEED dip (degrees down from the horizontal) is CMPINC − 90. IRIS's SAC_PZ files give
+ * the same two in their comments: `* AZIMUTH` and `* DIP`, the latter, despite its name, as
+ * SAC's angle from vertical (0 for a BHZ, 90 for a BH1), and ObsPy's as `* DIP (SEED)`.
+ *
  * @module
  */
 import { SampleError } from "./sample_error.ts";
@@ -77,6 +83,24 @@ export interface SacFile {
     evlo?: number;
     evdp?: number;
   };
+  /** CMPAZ and CMPINC when set, degrees (see {@linkcode sacDip}). */
+  orientation: { cmpaz?: number; cmpinc?: number };
+}
+
+/**
+ * The SEED dip (degrees down from the horizontal: −90 for a vertical sensor pointing up) of a
+ * SAC component incidence angle (CMPINC, degrees from the upward vertical).
+ *
+ * @param cmpinc Degrees from the upward vertical, 0 to 180.
+ * @returns CMPINC − 90.
+ * @example
+ * ```ts
+ * import { sacDip } from "./sac.ts";
+ * if (sacDip(0) !== -90 || sacDip(90) !== 0) throw new Error();
+ * ```
+ */
+export function sacDip(cmpinc: number): number {
+  return cmpinc - 90;
 }
 
 const HEADER = 632;
@@ -201,7 +225,12 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
       [["stla", 31], ["stlo", 32], ["stel", 33], ["evla", 35], ["evlo", 36], ["evdp", 38]] as const
     ).map(([k, w]) => [k, coord(w)]).filter(([, v]) => v !== undefined),
   );
+  const orientation = Object.fromEntries(
+    ([["cmpaz", 57], ["cmpinc", 58]] as const).map(([k, w]) => [k, coord(w)])
+      .filter(([, v]) => v !== undefined),
+  );
   return {
+    orientation,
     trace: {
       network: text(bytes, 608, 8),
       station: text(bytes, 440, 8),
@@ -235,15 +264,17 @@ export async function readSacFile(path: string): Promise<SacFile> {
 
 /**
  * Encodes one trace as a little-endian SAC binary file (header version 6, IFTYPE ITIME, the
- * reference time at the first sample, B = 0), with optional markers.
+ * reference time at the first sample, B = 0), with optional markers and orientation.
  *
  * @param trace The trace (samples stored as float32).
  * @param markers Marker times, ms since 1970 UTC.
+ * @param orientation CMPAZ and CMPINC, degrees (left undefined when absent).
  * @returns the file's bytes.
  */
 export function encodeSac(
   trace: Segment,
   markers: Partial<Record<SacMarker, number>> = {},
+  orientation: { cmpaz?: number; cmpinc?: number } = {},
 ): Uint8Array {
   const n = trace.data.length;
   const bytes = new Uint8Array(HEADER + 4 * n);
@@ -292,6 +323,8 @@ export function encodeSac(
     [5, b],
     [6, b + (n - 1) / trace.samplingRate],
     [56, n ? sum / n : 0],
+    ...(orientation.cmpaz === undefined ? [] : [[57, orientation.cmpaz] as [number, number]]),
+    ...(orientation.cmpinc === undefined ? [] : [[58, orientation.cmpinc] as [number, number]]),
   ];
   for (const [w, v] of floats) dv.setFloat32(w * 4, v, true);
   for (const m of SAC_MARKERS) {
@@ -317,6 +350,68 @@ export function isSacPoleZero(text: string): boolean {
     /^\s*CONSTANT\s+\S+/m.test(text);
 }
 
+/** What a SAC pole-zero file's `*` comments say of its channel (IRIS's and ObsPy's style). */
+export interface SacPoleZeroComments {
+  network?: string;
+  station?: string;
+  /** "" for an empty location code. */
+  location?: string;
+  channel?: string;
+  /** Start and end of the epoch, ms since 1970 UTC. */
+  start?: number;
+  end?: number;
+  /** `* AZIMUTH`: degrees clockwise from north. */
+  azimuth?: number;
+  /** `* DIP`: as IRIS writes it, SAC's angle from the upward vertical (CMPINC), degrees. */
+  incidence?: number;
+  /** `* DIP (SEED)`: SEED's dip, degrees down from the horizontal (ObsPy writes it). */
+  seedDip?: number;
+}
+
+/**
+ * Reads the `*` comment lines of a SAC pole-zero file: `* KEY [(…)] : value`, as IRIS's
+ * web service, rdseed and ObsPy write them. A value of -12345 or an empty one is left out.
+ *
+ * @param text The file's text.
+ * @returns the channel codes, epoch and orientation the comments give.
+ * @example
+ * ```ts
+ * import { sacPoleZeroComments } from "./sac.ts";
+ * const c = sacPoleZeroComments("* CHANNEL   (KCMPNM): BH1\n* DIP : 90.0\n* AZIMUTH : 328.0\n");
+ * if (c.channel !== "BH1" || c.incidence !== 90 || c.azimuth !== 328) throw new Error();
+ * ```
+ */
+export function sacPoleZeroComments(text: string): SacPoleZeroComments {
+  const out: SacPoleZeroComments = {};
+  const num = (v: string) => {
+    const x = Number(v.split(/\s/)[0]);
+    return v !== "" && Number.isFinite(x) && x !== UNDEF ? x : undefined;
+  };
+  const time = (v: string) => {
+    const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : v + "Z");
+    return Number.isFinite(t) ? t : undefined;
+  };
+  for (const line of text.replace(/\r/g, "").split("\n")) {
+    const m = /^\s*\*\s*([A-Z][A-Z ]*?)\s*(\([^)]*\))?\s*:(.*)$/i.exec(line);
+    if (!m) continue;
+    const key = m[1].toUpperCase(), tag = (m[2] ?? "").toUpperCase(), v = m[3].trim();
+    if (v === "-12345") continue;
+    if (key === "NETWORK") out.network = v;
+    else if (key === "STATION") out.station = v;
+    else if (key === "LOCATION") out.location = v === "--" ? "" : v;
+    else if (key === "CHANNEL") out.channel = v;
+    else if (key === "START") out.start = time(v);
+    else if (key === "END") out.end = time(v);
+    else if (key === "AZIMUTH") out.azimuth = num(v);
+    else if (key === "DIP" && tag === "(SEED)") out.seedDip = num(v);
+    else if (key === "DIP") out.incidence = num(v);
+  }
+  for (const k of Object.keys(out) as (keyof SacPoleZeroComments)[]) {
+    if (out[k] === undefined || (out[k] === "" && k !== "location")) delete out[k];
+  }
+  return out;
+}
+
 /**
  * Turns a SAC pole-zero file into a response: H(s) = CONSTANT · Π(s − z) / Π(s − p) with s =
  * 2πif, from displacement in metres to counts (the convention of IRIS's SAC_PZ files and of
@@ -326,13 +421,23 @@ export function isSacPoleZero(text: string): boolean {
  * @param text The file's text.
  * @param source The file's name, for messages.
  * @returns the response.
- * @throws {SampleError} ("bad response") when the file holds no usable poles, zeros and constant.
+ * @throws {SampleError} ("bad response") when the file holds no usable poles, zeros and constant,
+ *   or several pole-zero sets (channels or epochs concatenated, as IRIS's web service answers a
+ *   request for several): one file must hold one channel's.
  */
 export async function parseSacPoleZero(text: string, source: string): Promise<InstrumentResponse> {
   if (!isSacPoleZero(text)) {
     throw new SampleError(
       "bad response",
       `Cannot read ${source}: expected a SAC pole-zero file (ZEROS n, POLES n, CONSTANT c lines)`,
+    );
+  }
+  const sets = text.match(/^\s*CONSTANT\s/gm)?.length ?? 0;
+  if (sets > 1) {
+    throw new SampleError(
+      "bad response",
+      `Cannot read ${source}: it holds ${sets} pole-zero sets (several channels or epochs): ` +
+        `expected one, a file per channel (as IRIS's FetchData writes them)`,
     );
   }
   const sp = await seisplotjs();

@@ -6,6 +6,7 @@ import {
   parseSacPoleZero,
   readSac,
   readSacFile,
+  sacPoleZeroComments,
 } from "../../lib/io/sac.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
 import { evaluateResponse } from "../../lib/signal/response.ts";
@@ -54,7 +55,10 @@ Deno.test("SAC: a written file reads back in both byte orders: codes, times, rat
     assert(Math.abs(f.markers.A! - (T0 + 12_345.5)) < 1e-3, String(f.markers.A! - T0));
     assert(Math.abs(f.markers.O! - (T0 - 5000)) < 1e-3);
     assertEquals(f.coordinates, {});
+    assertEquals(f.orientation, {}, "CMPAZ and CMPINC left undefined");
   }
+  const o = readSac(bigEndian(encodeSac(TRACE, {}, { cmpaz: 37.5, cmpinc: 95 })), "o.sac");
+  assertEquals(o.orientation, { cmpaz: 37.5, cmpinc: 95 });
   assert(!isSac(new Uint8Array(100)), "too short for a header");
   assert(!isSac(await encodeMiniseed3([{ ...TRACE, data: new Float64Array(300) }])), "miniSEED");
 });
@@ -77,6 +81,8 @@ Deno.test("SAC: markers, coordinates and codes are read from the words the SAC f
     [36, 20],
     [37, 99], // EVEL: not read
     [38, 33],
+    [57, 328], // CMPAZ
+    [58, 90], // CMPINC
   ];
   for (const [w, v] of words) dv.setFloat32(w * 4, v, true);
   const f = readSac(bytes, "w.sac");
@@ -95,6 +101,7 @@ Deno.test("SAC: markers, coordinates and codes are read from the words the SAC f
     evlo: 20,
     evdp: 33,
   });
+  assertEquals(f.orientation, { cmpaz: 328, cmpinc: 90 });
   assertEquals(new TextDecoder().decode(bytes.subarray(464, 472)), "-12345  ");
   assertEquals(f.trace.location, "");
 });
@@ -190,6 +197,54 @@ Deno.test("SAC pole-zero: H(f) = CONSTANT · Π(s − z) / Π(s − p), displace
     SampleError,
     "constant non-zero",
   );
+  // Two channels in one file (IRIS's answer to BH?): seisplotjs would keep the first set's
+  // poles and zeros with the last set's constant, so the file is refused.
+  await assertRejects(
+    () => parseSacPoleZero(PZ + PZ.replace("BHZ", "BH1"), "IU.ANMO.BH.pz"),
+    SampleError,
+    "Cannot read IU.ANMO.BH.pz: it holds 2 pole-zero sets (several channels or epochs): expected one",
+  );
+});
+
+Deno.test("SAC pole-zero comments: codes, epoch, AZIMUTH and DIP as IRIS (angle from vertical) and ObsPy (DIP (SEED)) write them", () => {
+  // IRIS's web service (ws-sacpz), as in its files for IU.ANMO: DIP 90 for a horizontal.
+  const iris = [
+    "* **********************************",
+    "* NETWORK   (KNETWK): IU",
+    "* STATION    (KSTNM): ANMO",
+    "* LOCATION   (KHOLE): ",
+    "* CHANNEL   (KCMPNM): BH1",
+    "* CREATED           : 2016-01-04T11:50:14",
+    "* START             : 1998-10-26T20:00:00",
+    "* END               : 2000-10-19T16:00:00",
+    "* DIP               : 90.0",
+    "* AZIMUTH           : 280.0",
+    "* SAMPLE RATE       : 20.0",
+    "* **********************************",
+  ].join("\r\n") + "\r\n" + PZ.split("\r\n").slice(4).join("\r\n");
+  assertEquals(sacPoleZeroComments(iris), {
+    network: "IU",
+    station: "ANMO",
+    location: "",
+    channel: "BH1",
+    start: Date.UTC(1998, 9, 26, 20),
+    end: Date.UTC(2000, 9, 19, 16),
+    incidence: 90,
+    azimuth: 280,
+  });
+  // ObsPy's writer: SEED's dip, said so, times with microseconds and a zone; location "--".
+  const obspy = "* LOCATION    : --\n* CHANNEL     : BHZ\n" +
+    "* START       : 2012-03-12T20:28:00.000000Z\n* DIP (SEED)  : -90.0\n" +
+    "* AZIMUTH     : 0.0\n* DEPTH       : -12345\nZEROS 0\nPOLES 0\nCONSTANT 1\n";
+  assertEquals(sacPoleZeroComments(obspy), {
+    location: "",
+    channel: "BHZ",
+    start: Date.UTC(2012, 2, 12, 20, 28),
+    seedDip: -90,
+    azimuth: 0,
+  });
+  assertEquals(sacPoleZeroComments(PZ), { network: "IU", channel: "BHZ" });
+  assertEquals(sacPoleZeroComments("* AZIMUTH : -12345\n* DIP :\n"), {});
 });
 
 Deno.test("extract reads SAC waveforms with SAC pole-zero responses, reference time from the A marker, as it reads miniSEED + StationXML", async () => {
