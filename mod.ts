@@ -182,8 +182,11 @@ export {
   parseSacPoleZero,
   readSac,
   readSacFile,
+  sacDip,
   type SacFile,
   type SacMarker,
+  type SacPoleZeroComments,
+  sacPoleZeroComments,
 } from "./lib/io/sac.ts";
 export {
   type BadPick,

@@ -16,7 +16,16 @@ import {
   type Trace,
 } from "./mseed.ts";
 import { type ChannelEpoch, findOrientation, findResponse, readStationXml } from "./stationxml.ts";
-import { isSac, isSacPoleZero, parseSacPoleZero, readSac, type SacMarker } from "./sac.ts";
+import {
+  isSac,
+  isSacPoleZero,
+  parseSacPoleZero,
+  readSac,
+  sacDip,
+  type SacMarker,
+  type SacPoleZeroComments,
+  sacPoleZeroComments,
+} from "./sac.ts";
 import type { InstrumentResponse } from "../signal/response.ts";
 import { npyToFloat64, readNpz } from "./npy.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
@@ -30,7 +39,7 @@ import {
 import { DatasetWriter, type SampleInfo } from "./dataset.ts";
 import { preprocessTrace } from "../signal/preprocess.ts";
 import { kaiser, spectrogram } from "../signal/stft.ts";
-import { type Orientation, rotateToZne, zneMatrix } from "../signal/rotate.ts";
+import { directionZne, type Orientation, rotateToZne, zneMatrix } from "../signal/rotate.ts";
 import { formatCsv } from "./csv.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
@@ -51,9 +60,14 @@ export interface ChannelId {
 
 /**
  * What a response file gives for one channel: a StationXML inventory's epochs of that
- * channel (empty when it has none), or a SAC pole-zero file's one response.
+ * channel (empty when it has none), or a SAC pole-zero file's one response, with what its
+ * comments say of its channel (`sacPz`: codes, epoch and orientation).
  */
-export type ChannelResponses = ChannelEpoch[] | InstrumentResponse;
+export type ChannelResponses =
+  | ChannelEpoch[]
+  | (InstrumentResponse & {
+    sacPz?: SacPoleZeroComments;
+  });
 
 /** Where {@linkcode processSample} finds responses: a channel's epochs in a response file. */
 export interface ResponseSource {
@@ -69,7 +83,9 @@ export interface ResponseSource {
 }
 
 /** A parsed response file: an inventory's channel epochs by channel code, or one response. */
-type ParsedResponseFile = Map<string, ChannelEpoch[]> | InstrumentResponse;
+type ParsedResponseFile =
+  | Map<string, ChannelEpoch[]>
+  | InstrumentResponse & { sacPz: SacPoleZeroComments };
 
 const channelKey = (id: ChannelId) => `${id.network}.${id.station}.${id.location}.${id.channel}`;
 
@@ -80,7 +96,9 @@ async function readResponseFile(path: string): Promise<ParsedResponseFile> {
   } catch (e) {
     throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
   }
-  if (isSacPoleZero(text)) return await parseSacPoleZero(text, path);
+  if (isSacPoleZero(text)) {
+    return { ...await parseSacPoleZero(text, path), sacPz: sacPoleZeroComments(text) };
+  }
   const byChannel = new Map<string, ChannelEpoch[]>();
   // Only the plain channel epochs are kept (the XML DOM is dropped once parsed).
   for (const e of await readStationXml(text, path)) {
@@ -313,33 +331,56 @@ async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]
   });
 }
 
+/** A SAC file's channel and its header's CMPAZ and CMPINC (degrees, when set). */
+interface SacHeaderOrientation extends ChannelId {
+  file: string;
+  cmpaz?: number;
+  cmpinc?: number;
+}
+
 /**
  * The segments of a task's waveform files, miniSEED or SAC (told apart by their content), with
- * the SAC files' time markers (the first file's that sets each marker).
+ * the SAC files' time markers (the first file's that sets each marker) and orientations.
  */
-async function readTaskSegments(
-  task: SampleTask,
-  keep: (path: string) => boolean,
-): Promise<{ segs: Segment[]; markers: Partial<Record<SacMarker, number>>; sac: boolean }> {
+async function readTaskSegments(task: SampleTask, keep: (path: string) => boolean): Promise<{
+  segs: Segment[];
+  markers: Partial<Record<SacMarker, number>>;
+  sac: boolean;
+  sacOrientations: SacHeaderOrientation[];
+}> {
   if (task.waveforms.length === 0) {
     throw new SampleError("unreadable", `Cannot read sample ${task.id}: no waveform file given`);
   }
   const segs: Segment[] = [];
   const markers: Partial<Record<SacMarker, number>> = {};
+  const sacOrientations: SacHeaderOrientation[] = [];
   let sac = false;
   for (const f of task.waveforms) {
     const file = await decodedFile(f, keep(f));
     segs.push(...file.segs);
     for (const [m, t] of Object.entries(file.markers)) markers[m as SacMarker] ??= t;
     sac ||= file.sac;
+    if (file.orientation) {
+      const t = file.segs[0];
+      sacOrientations.push({
+        file: f,
+        network: t.network,
+        station: t.station,
+        location: t.location,
+        channel: t.channel,
+        ...file.orientation,
+      });
+    }
   }
-  return { segs, markers, sac };
+  return { segs, markers, sac, sacOrientations };
 }
 
 interface DecodedFile {
   segs: Segment[];
   markers: Partial<Record<SacMarker, number>>;
   sac: boolean;
+  /** A SAC file's CMPAZ and CMPINC (each when set). */
+  orientation?: { cmpaz?: number; cmpinc?: number };
 }
 
 /**
@@ -382,7 +423,7 @@ async function decodedFile(f: string, keep: boolean): Promise<DecodedFile> {
   // sample data in a miniSEED file and may well hold 6.
   if (miniseedVersion(bytes) === 0 && isSac(bytes)) {
     const s = readSac(bytes, f);
-    file = { segs: [s.trace], markers: s.markers, sac: true };
+    file = { segs: [s.trace], markers: s.markers, sac: true, orientation: s.orientation };
   } else file = { segs: await decodeSegments(bytes, f), markers: {}, sac: false };
   if (key !== null && keep) {
     decoded.set(key, file, file.segs.reduce((u, x) => u + x.data.byteLength, 0));
@@ -445,7 +486,8 @@ function orientationHint(
   }
   if (rotate === "never") {
     return ` (this station's horizontals are 1 and 2, unrotated: set rotate to auto ` +
-      `(--rotate auto) to rotate Z, 1, 2 to Z, N, E by their StationXML Azimuth and Dip, or ` +
+      `(--rotate auto) to rotate Z, 1, 2 to Z, N, E by their StationXML Azimuth and Dip or SAC ` +
+      `CMPAZ and CMPINC, or ` +
       `give components Z, 1, 2)`;
   }
   const lack = ["Z", "1", "2"].filter((c) => !has(c)).map((c) => code.slice(0, -1) + c);
@@ -494,43 +536,232 @@ export interface Rotation {
 }
 
 /**
- * The orientations of the channels to rotate, from the task's StationXML, checked to be
+ * Largest angle, degrees, between two sources' directions of one channel (a SAC header and a
+ * SAC pole-zero file, or two SAC files) still taken as the same: both are written to 0.1° or
+ * so, and 1° moves a rotated horizontal by under 2 % of the motion across it.
+ */
+export const ORIENTATION_TOLERANCE_DEG = 1;
+
+/** One source's direction of a channel (SEED convention), and how it was written. */
+interface FoundOrientation extends Orientation {
+  /** The file and the fields, as written, for messages. */
+  from: string;
+  /** The convention of the fields, for a message when they contradict the channel code. */
+  convention: string;
+}
+
+/** The angle between two directions, degrees. */
+function angleBetween(a: Orientation, b: Orientation): number {
+  const u = directionZne(a), v = directionZne(b);
+  const c = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+  return Math.acos(Math.min(1, Math.max(-1, c))) * 180 / Math.PI;
+}
+
+const CMPINC_CONVENTION = "CMPINC is degrees from the upward vertical (0 for Z, 90 for " +
+  "horizontals, 180 for a downward Z), SEED's dip plus 90";
+
+/** A SAC header's direction of its channel, or why it gives none. */
+function sacHeaderOrientation(h: SacHeaderOrientation): FoundOrientation | string {
+  const { cmpaz, cmpinc, file } = h;
+  const az = cmpaz === undefined ? "undefined" : cmpaz;
+  if (cmpinc === undefined) {
+    return `${file} leaves CMPINC undefined (CMPAZ ${az}): the component's angle from vertical ` +
+      `is needed`;
+  }
+  if (!(cmpinc >= 0 && cmpinc <= 180)) {
+    return `${file} has CMPINC ${cmpinc}: expected 0 to 180 degrees from the upward vertical`;
+  }
+  // A vertical component's azimuth does not matter: its direction has no horizontal part.
+  if (cmpaz === undefined && cmpinc !== 0 && cmpinc !== 180) {
+    return `${file} leaves CMPAZ undefined (CMPINC ${cmpinc}): the azimuth of a component ` +
+      `that is not vertical is needed`;
+  }
+  return {
+    azimuth: cmpaz ?? 0,
+    dip: sacDip(cmpinc),
+    from: `${file} (SAC header CMPAZ ${az}, CMPINC ${cmpinc})`,
+    convention: CMPINC_CONVENTION,
+  };
+}
+
+/** A SAC pole-zero file's direction of a channel (from its comments), or why it gives none. */
+function sacPzOrientation(
+  pz: SacPoleZeroComments,
+  id: ChannelId,
+  time: number,
+  path: string,
+  what: string,
+): FoundOrientation | string {
+  const code = `${id.network}.${id.station}.${id.location}.${id.channel}`;
+  if (pz.channel === undefined) {
+    return `${path} names no channel (no '* CHANNEL' comment), so its orientation cannot be ` +
+      `told to be ${code}'s`;
+  }
+  const keys = ["network", "station", "location", "channel"] as const;
+  if (keys.some((k) => pz[k] !== undefined && pz[k] !== id[k])) {
+    return `${path} is the response of ${keys.map((k) => pz[k] ?? "?").join(".")}, not ${code}`;
+  }
+  if ((pz.start !== undefined && time < pz.start) || (pz.end !== undefined && time >= pz.end)) {
+    return `${path}'s epoch ${pz.start === undefined ? "" : isoTime(pz.start)} .. ${
+      pz.end === undefined ? "" : isoTime(pz.end)
+    } does not hold ${isoTime(time)}`;
+  }
+  if (pz.azimuth === undefined || (pz.incidence === undefined && pz.seedDip === undefined)) {
+    return `${path} has no '* AZIMUTH' and '* DIP' comments`;
+  }
+  const bad = (msg: string) => new SampleError("bad orientation", `${what}: ${path}: ${msg}`);
+  if (pz.incidence !== undefined && !(pz.incidence >= 0 && pz.incidence <= 180)) {
+    throw bad(
+      `'* DIP ${pz.incidence}' is outside 0 to 180: it is read as SAC's angle from the ` +
+        `upward vertical, as IRIS writes it; write SEED's dip as '* DIP (SEED)'`,
+    );
+  }
+  if (pz.seedDip !== undefined && !(Math.abs(pz.seedDip) <= 90)) {
+    throw bad(`'* DIP (SEED) ${pz.seedDip}' is outside -90 to 90`);
+  }
+  if (
+    pz.incidence !== undefined && pz.seedDip !== undefined &&
+    Math.abs(sacDip(pz.incidence) - pz.seedDip) > ORIENTATION_TOLERANCE_DEG
+  ) {
+    throw bad(
+      `'* DIP ${pz.incidence}' (from vertical) and '* DIP (SEED) ${pz.seedDip}' disagree: ` +
+        `expected DIP = DIP (SEED) + 90`,
+    );
+  }
+  const seed = pz.seedDip !== undefined;
+  return {
+    azimuth: pz.azimuth,
+    dip: seed ? pz.seedDip! : sacDip(pz.incidence!),
+    from: `${path} (SAC_PZ comments AZIMUTH ${pz.azimuth}, ${
+      seed ? `DIP (SEED) ${pz.seedDip}` : `DIP ${pz.incidence}`
+    })`,
+    convention: seed
+      ? "'* DIP (SEED)' is SEED's dip (-90 for Z, 0 for horizontals)"
+      : "'* DIP' is read as SAC's angle from the upward vertical, as IRIS writes it (0 for " +
+        "Z, 90 for horizontals); write SEED's dip as '* DIP (SEED)'",
+  };
+}
+
+/**
+ * A SAC header or pole-zero file whose direction contradicts the channel code (a Z within 45°
+ * of horizontal, or an N, E, 1 or 2 within 45° of vertical) most likely holds the other
+ * convention's dip, 90° off: refused rather than rotated wrong.
+ */
+function checkAgainstCode(o: FoundOrientation, id: ChannelId, what: string): void {
+  const letter = id.channel.at(-1)!;
+  const expected = letter === "Z" ? true : "NE12".includes(letter) ? false : null;
+  const vertical = Math.abs(o.dip) >= 45;
+  if (expected === null || expected === vertical) return;
+  const kind = (v: boolean) => (v ? "vertical" : "horizontal");
+  throw new SampleError(
+    "bad orientation",
+    `${what}: ${o.from} makes ${id.channel} ${kind(vertical)} (SEED dip ${o.dip}), but its ` +
+      `code says ${kind(expected)}: ${o.convention}`,
+  );
+}
+
+/**
+ * The direction of one channel to rotate: from the StationXML when it has one, else from the
+ * SAC file's header (CMPAZ, CMPINC) and the SAC pole-zero file's comments (AZIMUTH, DIP),
+ * which must agree within {@linkcode ORIENTATION_TOLERANCE_DEG} when both give it.
+ */
+async function orientationOf(
+  task: SampleTask,
+  tr: Trace,
+  tref: number,
+  inventories: ResponseSource,
+  headers: readonly SacHeaderOrientation[],
+  what: string,
+): Promise<Orientation> {
+  const code = `${tr.network}.${tr.station}.${tr.location}.${tr.channel}`;
+  const whys: string[] = [];
+  let pz: FoundOrientation | undefined;
+  if (task.response) {
+    const file = await inventories.lookup(task.response, tr);
+    if (Array.isArray(file)) {
+      try {
+        return findOrientation(file, tr, tref, task.response);
+      } catch (e) {
+        if (!(e instanceof SampleError)) throw e;
+        whys.push(e.message);
+      }
+    } else {
+      const r = sacPzOrientation(file.sacPz ?? {}, tr, tref, task.response, what);
+      if (typeof r === "string") whys.push(r);
+      else pz = r;
+    }
+  } else whys.push("no StationXML or SAC pole-zero file given");
+  const own = headers.filter((h) =>
+    h.network === tr.network && h.station === tr.station && h.location === tr.location &&
+    h.channel === tr.channel
+  );
+  if (own.length === 0) whys.push(`no SAC file holds ${code} (miniSEED has no orientation)`);
+  let header: FoundOrientation | undefined;
+  for (const h of own) {
+    const r = sacHeaderOrientation(h);
+    if (typeof r === "string") {
+      whys.push(r);
+      continue;
+    }
+    checkAgainstCode(r, tr, what);
+    if (header && angleBetween(header, r) > ORIENTATION_TOLERANCE_DEG) {
+      throw new SampleError(
+        "bad orientation",
+        `${what}: the SAC files of ${code} disagree on its direction by ${
+          angleBetween(header, r).toFixed(2)
+        }° (more than ${ORIENTATION_TOLERANCE_DEG}°): ${header.from} against ${r.from}`,
+      );
+    }
+    header ??= r;
+  }
+  if (pz) checkAgainstCode(pz, tr, what);
+  if (header && pz && angleBetween(header, pz) > ORIENTATION_TOLERANCE_DEG) {
+    throw new SampleError(
+      "bad orientation",
+      `${what}: the SAC header and the SAC pole-zero file disagree on ${code}'s direction by ${
+        angleBetween(header, pz).toFixed(2)
+      }° (more than ${ORIENTATION_TOLERANCE_DEG}°): ${header.from} against ${pz.from}`,
+    );
+  }
+  const found = header ?? pz;
+  if (found) return { azimuth: found.azimuth, dip: found.dip };
+  throw new SampleError(
+    "bad orientation",
+    `${what}: no orientation of ${code} (its Azimuth and Dip, or CMPAZ and CMPINC): ${
+      whys.join("; ")
+    }`,
+  );
+}
+
+/**
+ * The orientations of the channels to rotate (see {@linkcode orientationOf}), checked to be
  * independent.
  *
- * @throws {SampleError} "bad orientation" naming the channels: no StationXML, a channel without
- *   Azimuth or Dip, or directions nearly linearly dependent.
+ * @throws {SampleError} "bad orientation" naming the channels: no StationXML, SAC header or
+ *   SAC pole-zero comments that give a channel's Azimuth and Dip, a SAC header and pole-zero
+ *   file that disagree, or directions nearly linearly dependent.
  */
 async function rotationOf(
   task: SampleTask,
   traces: readonly Trace[],
   tref: number,
   inventories: ResponseSource,
+  headers: readonly SacHeaderOrientation[],
 ): Promise<Rotation> {
   const names = traces.map((t) => `${t.network}.${t.station}.${t.location}.${t.channel}`);
   const what = `Cannot rotate ${names.join(", ")} of sample ${task.id} to Z, N, E`;
-  if (!task.response) {
-    throw new SampleError(
-      "bad orientation",
-      `${what}: no StationXML given (its channels' Azimuth and Dip are needed)`,
-    );
-  }
   const o: Orientation[] = [];
   for (const tr of traces) {
-    const file = await inventories.lookup(task.response, tr);
-    if (!Array.isArray(file)) {
-      throw new SampleError(
-        "bad orientation",
-        `${what}: ${task.response} is a SAC pole-zero file, which gives no Azimuth and Dip: ` +
-          `give a StationXML file`,
-      );
-    }
-    o.push(findOrientation(file, tr, tref, task.response));
+    o.push(await orientationOf(task, tr, tref, inventories, headers, what));
   }
   try {
     zneMatrix(o as [Orientation, Orientation, Orientation]);
   } catch (e) {
     if (e instanceof RangeError) {
-      throw new SampleError("bad orientation", `${what} (${task.response}): ${e.message}`);
+      throw new SampleError(
+        "bad orientation",
+        `${what} (${task.response ?? task.waveforms.join(", ")}): ${e.message}`,
+      );
     }
     throw e;
   }
@@ -766,14 +997,16 @@ export async function processSample(
   let readCodes = codes;
   let rotated: [string, string, string] | null = null;
   let traces: Trace[], tref: number;
+  let sacHeaders: SacHeaderOrientation[] = [];
   if (task.npz) {
     tref = task.referenceTime!;
     traces = await loadNpzTraces(task, codes);
   } else {
-    const { segs, markers, sac } = await readTaskSegments(
+    const { segs, markers, sac, sacOrientations } = await readTaskSegments(
       task,
       options.keepDecoded ?? (() => true),
     );
+    sacHeaders = sacOrientations;
     rotated = rotationChannels(
       task,
       config.components,
@@ -803,8 +1036,11 @@ export async function processSample(
       config.rotate,
     );
   }
-  // Rotation needs each channel's Azimuth and Dip: looked up before the costly preprocessing.
-  const rotation = rotated ? await rotationOf(task, traces.slice(0, 3), tref, inventories) : null;
+  // Rotation needs each channel's Azimuth and Dip (StationXML, else SAC header and SAC_PZ
+  // comments): looked up before the costly preprocessing.
+  const rotation = rotated
+    ? await rotationOf(task, traces.slice(0, 3), tref, inventories, sacHeaders)
+    : null;
   const window = kaiser(g.nperseg, sc.beta);
   const C = codes.length, F = g.nFreqs, T = g.nTimes;
   const fs = pp.samplingRate;

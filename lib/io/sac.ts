@@ -352,13 +352,17 @@ export function isSacPoleZero(text: string): boolean {
 
 /** What a SAC pole-zero file's `*` comments say of its channel (IRIS's and ObsPy's style). */
 export interface SacPoleZeroComments {
+  /** `* NETWORK`: SEED network code. */
   network?: string;
+  /** `* STATION`: SEED station code. */
   station?: string;
-  /** "" for an empty location code. */
+  /** `* LOCATION`: SEED location code, "" for an empty one (or `--`). */
   location?: string;
+  /** `* CHANNEL`: SEED channel code. */
   channel?: string;
-  /** Start and end of the epoch, ms since 1970 UTC. */
+  /** `* START`: start of the epoch, ms since 1970 UTC. */
   start?: number;
+  /** `* END`: end of the epoch, ms since 1970 UTC. */
   end?: number;
   /** `* AZIMUTH`: degrees clockwise from north. */
   azimuth?: number;

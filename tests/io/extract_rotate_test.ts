@@ -2,12 +2,14 @@
  * extract's rotation of horizontals to north and east (config `rotate`): stations whose
  * horizontals are 1 and 2 (or misoriented N and E) give the Z, N, E of the ground motion,
  * checked against the same motion recorded by Z, N, E sensors, on synthetic sines sampled at
- * each channel's own instants and on the synth data set written as Z12 and as ZNE.
+ * each channel's own instants and on the synth data set written as Z12 and as ZNE; and with the
+ * orientation read from SAC headers (CMPAZ, CMPINC) and SAC pole-zero comments (AZIMUTH, DIP).
  */
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { processSample, runExtract } from "../../lib/io/extract.ts";
 import { parseExtractConfig } from "../../lib/io/extract_config.ts";
-import { encodeMiniseed3 } from "../../lib/io/mseed.ts";
+import { encodeMiniseed3, type Segment } from "../../lib/io/mseed.ts";
+import { encodeSac } from "../../lib/io/sac.ts";
 import { formatStationXml } from "../../lib/io/stationxml.ts";
 import { writeSynth } from "../../lib/io/synth.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
@@ -48,15 +50,10 @@ function groundMotion(seed: number): (t: number) => [number, number, number] {
     ];
 }
 
-/** Writes a station whose channels record `motion` along their directions, 120 s long. */
-async function station(
-  dir: string,
-  name: string,
-  specs: Spec[],
-  motion: (t: number) => number[],
-): Promise<SampleTask> {
+/** A station's channels recording `motion` along their directions, 120 s long. */
+function record(name: string, specs: Spec[], motion: (t: number) => number[]): Segment[] {
   const codes = { network: "XX", station: name, location: "" };
-  const traces = specs.map((s) => {
+  return specs.map((s) => {
     const v = directionZne(s);
     const n = 120 * s.samplingRate;
     const data = new Float64Array(n).map((_, i) => {
@@ -71,21 +68,35 @@ async function station(
       data,
     };
   });
+}
+
+/** The StationXML of a station's channels (orientation, no response). */
+function stationXml(name: string, specs: Spec[]): string {
+  const codes = { network: "XX", station: name, location: "" };
+  return formatStationXml(specs.map((s) => ({
+    ...codes,
+    channel: s.channel,
+    latitude: 0,
+    longitude: 0,
+    elevation: 0,
+    samplingRate: s.samplingRate,
+    startDate: "2020-01-01T00:00:00Z",
+    azimuth: s.azimuth,
+    dip: s.dip,
+  })));
+}
+
+/** Writes a station whose channels record `motion` along their directions, 120 s long. */
+async function station(
+  dir: string,
+  name: string,
+  specs: Spec[],
+  motion: (t: number) => number[],
+): Promise<SampleTask> {
+  const codes = { network: "XX", station: name, location: "" };
+  const traces = record(name, specs, motion);
   await Deno.writeFile(`${dir}/${name}.mseed`, await encodeMiniseed3(traces));
-  await Deno.writeTextFile(
-    `${dir}/${name}.xml`,
-    formatStationXml(specs.map((s) => ({
-      ...codes,
-      channel: s.channel,
-      latitude: 0,
-      longitude: 0,
-      elevation: 0,
-      samplingRate: s.samplingRate,
-      startDate: "2020-01-01T00:00:00Z",
-      azimuth: s.azimuth,
-      dip: s.dip,
-    }))),
-  );
+  await Deno.writeTextFile(`${dir}/${name}.xml`, stationXml(name, specs));
   return {
     ...codes,
     id: name,
@@ -251,7 +262,8 @@ Deno.test("a station whose 1 and 2 have no azimuth, (nearly) the same direction,
     await fails(
       { ...noAz, response: null },
       "Cannot rotate XX.NOAZ..HHZ, XX.NOAZ..HH1, XX.NOAZ..HH2 of sample NOAZ to Z, N, E: no " +
-        "StationXML given",
+        "orientation of XX.NOAZ..HHZ (its Azimuth and Dip, or CMPAZ and CMPINC): no StationXML " +
+        `or SAC pole-zero file given; no SAC file holds XX.NOAZ..HHZ (miniSEED has no orientation)`,
     );
     // With rotate 'never' the same station lacks N and E, and the message says how to get them.
     const e = await assertRejects(
@@ -325,6 +337,337 @@ Deno.test("extract of the synth set written as Z12 gives the spectrograms of the
     // 31 % to 106 % (each sample's worse horizontal).
     assert(worst < 0.025, `Z12 rotated vs ZNE: ${worst}`);
     assert(unrotated > 0.2, `Z12 unrotated vs ZNE: ${unrotated}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A SAC file's CMPAZ and CMPINC (each left undefined when absent). */
+type SacHeader = { cmpaz?: number; cmpinc?: number };
+
+/** The SAC header that says a channel's direction: CMPINC = SEED dip + 90. */
+const headerOf = (s: Spec): SacHeader => ({ cmpaz: s.azimuth, cmpinc: s.dip + 90 });
+
+/**
+ * Writes a station as one SAC file per channel (`<name>.<channel>.sac`), each recording
+ * `motion` along its channel's direction, with the given headers (default: the true ones).
+ */
+async function sacStation(
+  dir: string,
+  name: string,
+  specs: Spec[],
+  motion: (t: number) => number[],
+  headers: SacHeader[] = specs.map(headerOf),
+  response: string | null = null,
+): Promise<SampleTask> {
+  const traces = record(name, specs, motion);
+  const files = traces.map((t) => `${dir}/${name}.${t.channel}.sac`);
+  for (let k = 0; k < traces.length; k++) {
+    await Deno.writeFile(files[k], encodeSac(traces[k], {}, headers[k]));
+  }
+  return {
+    network: "XX",
+    station: name,
+    location: "",
+    id: name,
+    channel: "HH?",
+    waveforms: files,
+    response,
+    referenceTime: T0 + 60_000,
+    label: null,
+  };
+}
+
+/** A SAC pole-zero file of channel `channel` of station `name` with the given comment lines. */
+function sacPz(name: string, channel: string, comments: string[]): string {
+  return [
+    "* **********************************",
+    "* NETWORK   (KNETWK): XX",
+    `* STATION    (KSTNM): ${name}`,
+    "* LOCATION   (KHOLE): ",
+    `* CHANNEL   (KCMPNM): ${channel}`,
+    "* START             : 2020-01-01T00:00:00",
+    "* END               : 2599-12-31T23:59:59",
+    ...comments,
+    "* **********************************",
+    "ZEROS\t3",
+    "POLES\t2",
+    "\t-4.443000e+00\t+4.443000e+00",
+    "\t-4.443000e+00\t-4.443000e+00",
+    "CONSTANT\t1.0e+09",
+    "",
+  ].join("\n");
+}
+
+/** Checks a rotated sample's waveform and linear PSD against the reference Z, N, E's. */
+function assertMatches(
+  r: { data: Float32Array; waveform?: Float64Array[] },
+  ref: { data: Float32Array; waveform?: Float64Array[] },
+  what: string,
+): void {
+  // The same bounds as from StationXML above: the SAC files hold float32 samples, as the
+  // miniSEED files there do. Measured: 1.2e-5 (waveform) and 2.9e-5 (PSD) for horizontals
+  // resampled onto the vertical's instants, 1.1e-7 for channels sampled at the same instants.
+  for (let k = 0; k < 3; k++) {
+    const e = relErr(r.waveform![k], ref.waveform![k]);
+    assert(e < 1e-4, `${what}: component ${"ZNE"[k]} off by ${e}`);
+    const n = r.data.length / 3;
+    const a = Float64Array.from(r.data.subarray(k * n, (k + 1) * n));
+    const b = Float64Array.from(ref.data.subarray(k * n, (k + 1) * n));
+    assert(relErr(a, b) < 2e-4, `${what}: PSD of ${"ZNE"[k]} off by ${relErr(a, b)}`);
+  }
+}
+
+const z12 = (a1: number, a2: number, d1 = 0, d2 = 0): Spec[] => [
+  { channel: "HHZ", azimuth: 0, dip: -90, delay: 0, samplingRate: 100 },
+  { channel: "HH1", azimuth: a1, dip: d1, delay: 0, samplingRate: 100 },
+  { channel: "HH2", azimuth: a2, dip: d2, delay: 0, samplingRate: 100 },
+];
+
+Deno.test("extract rotates SAC files' Z, 1, 2 by their headers' CMPAZ and CMPINC, without StationXML, to the Z, N, E of the same motion written as SAC Z, N, E", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const motion = groundMotion(5);
+    const opts = { keepWaveform: true };
+    const ref = await processSample(
+      await sacStation(dir, "SREF", zne(), motion),
+      configOf("auto"),
+      undefined,
+      undefined,
+      opts,
+    );
+    assertEquals(ref.rotation, undefined);
+    const cases: [string, Spec[]][] = [
+      ["orthogonal", z12(37.5, 127.5)],
+      // Tilted by 5° and -3° (CMPINC 95 and 87): a sign error in CMPINC → dip shows here.
+      ["tilted, non-orthogonal, 0.4 and 0.7 samples late", [
+        { channel: "HHZ", azimuth: 0, dip: -90, delay: 0, samplingRate: 100 },
+        { channel: "HH1", azimuth: 200, dip: 5, delay: 4, samplingRate: 100 },
+        { channel: "HH2", azimuth: 285, dip: -3, delay: 7, samplingRate: 100 },
+      ]],
+    ];
+    for (const [what, specs] of cases) {
+      // The vertical's CMPAZ is left undefined: a vertical's azimuth does not matter.
+      const headers = specs.map(headerOf);
+      delete headers[0].cmpaz;
+      const r = await processSample(
+        await sacStation(dir, "S12", specs, motion, headers),
+        configOf("auto"),
+        undefined,
+        undefined,
+        opts,
+      );
+      assertEquals(r.rotation, {
+        channels: ["HHZ", "HH1", "HH2"],
+        azimuths: specs.map((s) => s.azimuth),
+        dips: specs.map((s) => s.dip),
+      });
+      assertMatches(r, ref, what);
+    }
+    // rotate 'always': SAC N and E pointing 79° and 169° (as DK.NUUG's) are corrected too.
+    const nuug = [
+      { channel: "HHZ", azimuth: 0, dip: -90, delay: 0, samplingRate: 100 },
+      { channel: "HHN", azimuth: 79, dip: 0, delay: 0, samplingRate: 100 },
+      { channel: "HHE", azimuth: 169, dip: 0, delay: 0, samplingRate: 100 },
+    ];
+    const task = await sacStation(dir, "NUUG", nuug, motion);
+    const always = await processSample(task, configOf("always"), undefined, undefined, opts);
+    assertEquals(always.rotation?.azimuths, [0, 79, 169]);
+    assertMatches(always, ref, "always");
+    const auto = await processSample(task, configOf("auto"), undefined, undefined, opts);
+    assert(relErr(auto.waveform![1], ref.waveform![1]) > 0.5, "auto reads N as it is");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a SAC pole-zero file's AZIMUTH and DIP comments orient the channel it names (IRIS's DIP from vertical, ObsPy's DIP (SEED)), through extract's workers", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const motion = groundMotion(6);
+    const specs = z12(37.5, 127.5);
+    const ref = await processSample(
+      await sacStation(dir, "PREF", zne(), motion),
+      configOf("auto"),
+      undefined,
+      undefined,
+      { keepWaveform: true },
+    );
+    // HH1's SAC header leaves CMPAZ and CMPINC undefined: its orientation is the PZ file's.
+    const headers = specs.map(headerOf);
+    headers[1] = {};
+    const pz = {
+      iris: sacPz("P", "HH1", ["* DIP               : 90.0", "* AZIMUTH           : 37.5"]),
+      obspy: sacPz("P", "HH1", ["* DIP (SEED)        : 0.0", "* AZIMUTH           : 37.5"]),
+      // Within 1° of HH1's SAC header (37.5): the header's value is used.
+      close: sacPz("P", "HH1", ["* DIP               : 90.0", "* AZIMUTH           : 38.2"]),
+    };
+    const rows = ["id,waveform,response,network,station,location,channel,reference_time,label"];
+    for (const [k, text] of Object.entries(pz)) {
+      await Deno.writeTextFile(`${dir}/${k}.pz`, text);
+      const task = await sacStation(
+        dir,
+        "P",
+        specs,
+        motion,
+        k === "close" ? specs.map(headerOf) : headers,
+      );
+      // Each row its own copies of the SAC files.
+      const files = [];
+      for (const f of task.waveforms) {
+        const g = f.replace(".sac", `.${k}.sac`);
+        await Deno.rename(f, g);
+        files.push(g);
+      }
+      const r = await processSample(
+        { ...task, id: k, waveforms: files, response: `${dir}/${k}.pz` },
+        configOf("auto"),
+        undefined,
+        undefined,
+        { keepWaveform: true },
+      );
+      assertEquals(r.rotation?.azimuths, [0, 37.5, 127.5], k);
+      assertEquals(r.rotation?.dips, [-90, 0, 0], k);
+      assertMatches(r, ref, k);
+      rows.push(
+        [k, files.map((f) => f.slice(dir.length + 1)).join(";"), `${k}.pz`, "XX", "P", "", "HH?"]
+          .join(",") + `,${new Date(T0 + 60_000).toISOString()},`,
+      );
+    }
+    // The same through runExtract with a worker: the PZ comments come from the main thread.
+    await Deno.writeTextFile(`${dir}/m.csv`, rows.join("\n") + "\n");
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: `${dir}/m.csv` },
+      components: ["Z", "N", "E"],
+      preprocess: { response: { remove: false } },
+      spectrogram: { before: 10, after: 30 },
+      workers: 1,
+    });
+    const s = await runExtract(config, `${dir}/out`, { quiet: true });
+    assertEquals([s.ok, s.failures.length, s.rotated], [3, 0, 3]);
+    const csv = parseCsvRecords(await Deno.readTextFile(`${dir}/out/rotations.csv`));
+    assertEquals(csv.map((r) => [r.id, r.azimuths, r.dips]), [
+      ["iris", "0 37.5 127.5", "-90 0 0"],
+      ["obspy", "0 37.5 127.5", "-90 0 0"],
+      ["close", "0 37.5 127.5", "-90 0 0"],
+    ]);
+    const ds = await openDataset(`${dir}/out`);
+    const got = ds.readBatch([0, 1, 2], "none");
+    ds.close();
+    const n = ref.data.length;
+    for (let i = 0; i < 3; i++) {
+      const a = Float64Array.from(got.subarray(i * n, (i + 1) * n));
+      assert(
+        relErr(a, Float64Array.from(ref.data)) < 2e-4,
+        `row ${i}: ${relErr(a, Float64Array.from(ref.data))}`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SAC orientation errors: CMPAZ missing, SAC header and SAC_PZ disagreeing by more than 1°, SEED's dip written as CMPINC or as IRIS's DIP, fail as 'bad orientation' naming the values", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const motion = groundMotion(7);
+    const specs = z12(37.5, 127.5);
+    const what = "Cannot rotate XX.E..HHZ, XX.E..HH1, XX.E..HH2 of sample E to Z, N, E";
+    const fails = async (headers: SacHeader[], pz: string | null, text: string) => {
+      if (pz !== null) await Deno.writeTextFile(`${dir}/E.pz`, pz);
+      const task = await sacStation(
+        dir,
+        "E",
+        specs,
+        motion,
+        headers,
+        pz === null ? null : `${dir}/E.pz`,
+      );
+      const e = await assertRejects(() => processSample(task, configOf("auto")), SampleError);
+      assertEquals((e as SampleError).reason, "bad orientation");
+      assert((e as Error).message.includes(text), (e as Error).message);
+    };
+    const h = (k: number, x: SacHeader) => specs.map((s, i) => (i === k ? x : headerOf(s)));
+    await fails(
+      h(1, { cmpinc: 90 }),
+      null,
+      `${what}: no orientation of XX.E..HH1 (its Azimuth and Dip, or CMPAZ and CMPINC): no ` +
+        `StationXML or SAC pole-zero file given; ${dir}/E.HH1.sac leaves CMPAZ undefined ` +
+        `(CMPINC 90): the azimuth of a component that is not vertical is needed`,
+    );
+    await fails(
+      h(2, {}),
+      sacPz("E", "HH1", ["* DIP : 90", "* AZIMUTH : 37.5"]),
+      `${what}: no orientation of XX.E..HH2 (its Azimuth and Dip, or CMPAZ and CMPINC): ` +
+        `${dir}/E.pz is the response of XX.E..HH1, not XX.E..HH2; ${dir}/E.HH2.sac leaves ` +
+        `CMPINC undefined (CMPAZ undefined)`,
+    );
+    await fails(
+      specs.map(headerOf),
+      sacPz("E", "HH1", ["* DIP : 90", "* AZIMUTH : 40"]),
+      `${what}: the SAC header and the SAC pole-zero file disagree on XX.E..HH1's direction ` +
+        `by 2.50° (more than 1°): ${dir}/E.HH1.sac (SAC header CMPAZ 37.5, CMPINC 90) against ` +
+        `${dir}/E.pz (SAC_PZ comments AZIMUTH 40, DIP 90)`,
+    );
+    // A tilt is a disagreement too: CMPINC 90 against DIP 92.
+    await fails(
+      specs.map(headerOf),
+      sacPz("E", "HH1", ["* DIP : 92", "* AZIMUTH : 37.5"]),
+      "disagree on XX.E..HH1's direction by 2.00° (more than 1°)",
+    );
+    // SEED's dip (0 for a horizontal) written where SAC's angle from vertical belongs.
+    await fails(
+      h(1, { cmpaz: 37.5, cmpinc: 0 }),
+      null,
+      `${what}: ${dir}/E.HH1.sac (SAC header CMPAZ 37.5, CMPINC 0) makes HH1 vertical (SEED ` +
+        `dip -90), but its code says horizontal: CMPINC is degrees from the upward vertical`,
+    );
+    await fails(
+      h(1, {}),
+      sacPz("E", "HH1", ["* DIP : 0.0", "* AZIMUTH : 37.5"]),
+      `${what}: ${dir}/E.pz (SAC_PZ comments AZIMUTH 37.5, DIP 0) makes HH1 vertical (SEED dip ` +
+        `-90), but its code says horizontal: '* DIP' is read as SAC's angle from the upward ` +
+        `vertical, as IRIS writes it (0 for Z, 90 for horizontals); write SEED's dip as ` +
+        `'* DIP (SEED)'`,
+    );
+    await fails(
+      h(0, { cmpaz: 0, cmpinc: -90 }),
+      null,
+      `${dir}/E.HHZ.sac has CMPINC -90: expected 0 to 180 degrees from the upward vertical`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("StationXML's Azimuth and Dip win over SAC headers; a channel the StationXML gives none for takes its SAC header's", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const motion = groundMotion(9);
+    const specs = z12(37.5, 127.5);
+    const ref = await processSample(
+      await sacStation(dir, "XREF", zne(), motion),
+      configOf("auto"),
+      undefined,
+      undefined,
+      { keepWaveform: true },
+    );
+    const xml = stationXml("X", specs);
+    await Deno.writeTextFile(`${dir}/X.xml`, xml);
+    // The SAC headers say 50° and 140°: the StationXML's 37.5° and 127.5° are used.
+    const wrong = [headerOf(specs[0]), { cmpaz: 50, cmpinc: 90 }, { cmpaz: 140, cmpinc: 90 }];
+    const opts = { keepWaveform: true };
+    const task = await sacStation(dir, "X", specs, motion, wrong, `${dir}/X.xml`);
+    const r = await processSample(task, configOf("auto"), undefined, undefined, opts);
+    assertEquals(r.rotation?.azimuths, [0, 37.5, 127.5]);
+    assertMatches(r, ref, "StationXML over SAC");
+    // HH2 without Azimuth in the StationXML: its SAC header's CMPAZ 127.5 is used.
+    await Deno.writeTextFile(`${dir}/X.xml`, xml.replace("<Azimuth>127.5</Azimuth>", ""));
+    const right = specs.map(headerOf);
+    const t2 = await sacStation(dir, "X", specs, motion, right, `${dir}/X.xml`);
+    const r2 = await processSample(t2, configOf("auto"), undefined, undefined, opts);
+    assertEquals(r2.rotation?.azimuths, [0, 37.5, 127.5]);
+    assertMatches(r2, ref, "SAC header where the StationXML has none");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
