@@ -63,7 +63,8 @@ export const extractConfigSchema = z.object({
   /** Component letters stacked as channels (e.g. ["Z"] or ["Z","N","E"]), or "channel": each row's own channel, C = 1. */
   components: z.union([z.array(z.string().length(1)).min(1), z.literal("channel")]).default(["Z"]),
   /**
-   * Rotation of horizontals to north and east (from the StationXML Azimuth and Dip): `auto`
+   * Rotation of horizontals to north and east (by the StationXML Azimuth and Dip, else the SAC
+   * headers' CMPAZ and CMPINC and SAC_PZ comments): `auto`
    * rotates Z, 1, 2 to Z, N, E where N or E is asked for and missing; `always` also rotates
    * stations that have Z, N, E (for misoriented N and E); `never` rotates nothing.
    */
@@ -247,7 +248,8 @@ export interface ExtractConfig {
   /** Component letters stacked as channels (e.g. ["Z"] or ["Z","N","E"]), or "channel": each row's own channel, C = 1. */
   components: string[] | "channel";
   /**
-   * Rotation of horizontals to north and east (from the StationXML Azimuth and Dip): `auto`
+   * Rotation of horizontals to north and east (by the StationXML Azimuth and Dip, else the SAC
+   * headers' CMPAZ and CMPINC and SAC_PZ comments): `auto`
    * rotates Z, 1, 2 to Z, N, E where N or E is asked for and missing; `always` also rotates
    * stations that have Z, N, E (for misoriented N and E); `never` rotates nothing.
    */
