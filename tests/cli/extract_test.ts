@@ -1115,13 +1115,15 @@ Deno.test("extract stacks Z, 1, 2 of a station with unrotated horizontals at ano
       return await runExtract(c, `${root}/${out}`, { quiet: true });
     };
     // Asked for N and E, the station's Z, 1, 2 are rotated, which needs their StationXML
-    // Azimuth and Dip: the row gives none. With rotate 'never', N and E are just missing.
+    // Azimuth and Dip (or SAC headers'): the row gives none, and its miniSEED carries none.
+    // With rotate 'never', N and E are just missing.
     const zne = await run(["Z", "N", "E"], "zne");
     const bad = zne.failures.find((f) => f.id === "a");
     assertEquals(bad?.reason, "bad orientation");
     assert(
       bad!.message.includes("Cannot rotate XX.ABC.00.HHZ, XX.ABC.00.HH1, XX.ABC.00.HH2") &&
-        bad!.message.includes("no StationXML given"),
+        bad!.message.includes("no StationXML or SAC pole-zero file given") &&
+        bad!.message.includes("no SAC file holds XX.ABC.00.HHZ (miniSEED has no orientation)"),
       bad!.message,
     );
     const never = await run(["Z", "N", "E"], "never", "never");
