@@ -661,6 +661,39 @@ function checkAgainstCode(o: FoundOrientation, id: ChannelId, what: string): voi
 }
 
 /**
+ * The response file of one of a task's channels, and what it holds for it. With one file,
+ * that file (as it always was: a StationXML without the channel, or a SAC pole-zero file of
+ * another, says so later). With several (`a.pz;b.pz;c.pz` in a manifest row), the first that
+ * holds the channel: a StationXML with epochs of it, or a SAC pole-zero file whose comments
+ * (`* NETWORK`, `* STATION`, `* LOCATION`, `* CHANNEL`) name it.
+ *
+ * @returns null when the task names no response file.
+ * @throws {SampleError} ("no response") when none of several files holds the channel.
+ */
+async function responseFileFor(
+  task: SampleTask,
+  id: ChannelId,
+  inventories: ResponseSource,
+): Promise<{ path: string; file: ChannelResponses } | null> {
+  const paths = task.responses ?? (task.response ? [task.response] : []);
+  if (paths.length === 0) return null;
+  if (paths.length === 1) return { path: paths[0], file: await inventories.lookup(paths[0], id) };
+  const keys = ["network", "station", "location", "channel"] as const;
+  for (const path of paths) {
+    const file = await inventories.lookup(path, id);
+    const holds = Array.isArray(file) ? file.length > 0 : file.sacPz?.channel !== undefined &&
+      keys.every((k) => file.sacPz![k] === undefined || file.sacPz![k] === id[k]);
+    if (holds) return { path, file };
+  }
+  throw new SampleError(
+    "no response",
+    `Cannot find the response of ${channelKey(id)} in ${paths.join(", ")}: none holds it (a ` +
+      `SAC pole-zero file is matched by its '* NETWORK', '* STATION', '* LOCATION' and ` +
+      `'* CHANNEL' comments)`,
+  );
+}
+
+/**
  * The direction of one channel to rotate: from the StationXML when it has one, else from the
  * SAC file's header (CMPAZ, CMPINC) and the SAC pole-zero file's comments (AZIMUTH, DIP),
  * which must agree within {@linkcode ORIENTATION_TOLERANCE_DEG} when both give it.
@@ -676,21 +709,27 @@ async function orientationOf(
   const code = `${tr.network}.${tr.station}.${tr.location}.${tr.channel}`;
   const whys: string[] = [];
   let pz: FoundOrientation | undefined;
-  if (task.response) {
-    const file = await inventories.lookup(task.response, tr);
+  // A channel none of several response files holds may still be oriented by its SAC header.
+  const rf = await responseFileFor(task, tr, inventories).catch((e) => {
+    if (!(e instanceof SampleError) || e.reason !== "no response") throw e;
+    whys.push(e.message);
+    return undefined;
+  });
+  if (rf) {
+    const { path, file } = rf;
     if (Array.isArray(file)) {
       try {
-        return findOrientation(file, tr, tref, task.response);
+        return findOrientation(file, tr, tref, path);
       } catch (e) {
         if (!(e instanceof SampleError)) throw e;
         whys.push(e.message);
       }
     } else {
-      const r = sacPzOrientation(file.sacPz ?? {}, tr, tref, task.response, what);
+      const r = sacPzOrientation(file.sacPz ?? {}, tr, tref, path, what);
       if (typeof r === "string") whys.push(r);
       else pz = r;
     }
-  } else whys.push("no StationXML or SAC pole-zero file given");
+  } else if (rf === null) whys.push("no StationXML or SAC pole-zero file given");
   const own = headers.filter((h) =>
     h.network === tr.network && h.station === tr.station && h.location === tr.location &&
     h.channel === tr.channel
@@ -1078,16 +1117,17 @@ export async function processSample(
     checkNoFill(tr, [tref - before, tref + after], tref, config.gapTolerance, `${what} (${src})`);
     let response = null;
     if (pp.response.remove) {
-      if (!task.response) {
+      const found = await responseFileFor(task, tr, inventories);
+      if (!found) {
         throw new SampleError(
           "no response",
           `Cannot remove the response of ${what}: no StationXML or SAC pole-zero file given`,
         );
       }
-      const file = await inventories.lookup(task.response, tr);
-      response = Array.isArray(file) ? findResponse(file, tr, tref, task.response) : {
+      const { path, file } = found;
+      response = Array.isArray(file) ? findResponse(file, tr, tref, path) : {
         ...file,
-        source: `${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${task.response}`,
+        source: `${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${path}`,
       };
     }
     // First segment starts so that frame j is centred at tref - before + j·hop/fs. Each
@@ -1508,7 +1548,7 @@ export async function runExtract(
       t.station,
       t.location,
       t.channel,
-      t.response,
+      t.responses ?? t.response,
       t.npz ?? null,
     ]),
     inputPicks: await hash((t) => [t.referenceTime, t.pickTimes ?? null]),

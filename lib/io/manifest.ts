@@ -8,7 +8,7 @@
  * |---|---|
  * | `id` | unique sample id |
  * | `waveform` | miniSEED path(s), `;`-separated, relative to the manifest |
- * | `response` | StationXML path, relative to the manifest (empty: none) |
+ * | `response` | StationXML or SAC pole-zero path(s), `;`-separated, relative to the manifest (empty: none) |
  * | `network`, `station`, `location`, `channel` | SEED codes; `channel` may end in `?` (e.g. `HH?`) when components are stacked |
  * | `reference_time` | ISO 8601 UTC P pick or origin time; empty: look up the P pick in the config's QuakeML |
  * | `event_id` | optional: the QuakeML event (public id, or its last part) whose P pick to use |
@@ -39,8 +39,14 @@ export interface SampleTask {
   channel: string;
   /** miniSEED files (absolute); empty for NPZ input. */
   waveforms: string[];
-  /** StationXML file (absolute), or null. */
+  /** StationXML or SAC pole-zero file (absolute), or null; the first of `responses`. */
   response: string | null;
+  /**
+   * Where a manifest row lists several response files (`a.pz;b.pz;c.pz`, one per channel):
+   * all of them, absolute; each channel takes the one that holds it (`responseFileFor` in
+   * extract.ts).
+   */
+  responses?: string[];
   /** Reference time, ms since 1970 UTC, or null when unknown (see `pickTimes`). */
   referenceTime: number | null;
   /**
@@ -257,10 +263,13 @@ export async function readManifest(
       location: r.location === "--" ? "" : (r.location ?? ""),
       channel: r.channel,
       waveforms: r.waveform.split(";").map((s) => s.trim()).filter((s) => s).map(abs),
-      response: r.response ? abs(r.response) : null,
+      response: null,
       referenceTime: null,
       label: r.label ? r.label : null,
     };
+    const responses = (r.response ?? "").split(";").map((s) => s.trim()).filter((s) => s).map(abs);
+    task.response = responses[0] ?? null;
+    if (responses.length > 1) task.responses = responses;
     if (fields.length !== head.length) {
       task.error = {
         reason: "bad row",

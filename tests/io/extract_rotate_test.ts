@@ -6,7 +6,7 @@
  * orientation read from SAC headers (CMPAZ, CMPINC) and SAC pole-zero comments (AZIMUTH, DIP).
  */
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { processSample, runExtract } from "../../lib/io/extract.ts";
+import { buildTasks, processSample, runExtract } from "../../lib/io/extract.ts";
 import { parseExtractConfig } from "../../lib/io/extract_config.ts";
 import { encodeMiniseed3, type Segment } from "../../lib/io/mseed.ts";
 import { encodeSac } from "../../lib/io/sac.ts";
@@ -668,6 +668,70 @@ Deno.test("StationXML's Azimuth and Dip win over SAC headers; a channel the Stat
     const r2 = await processSample(t2, configOf("auto"), undefined, undefined, opts);
     assertEquals(r2.rotation?.azimuths, [0, 37.5, 127.5]);
     assertMatches(r2, ref, "SAC header where the StationXML has none");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a manifest row's response may list one SAC pole-zero file per channel; each channel takes the file whose comments name it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const motion = groundMotion(9);
+    const task = await sacStation(dir, "M", zne(), motion);
+    // Three pole-zero files that differ in gain (by channel: 1, 2 and 4 times 1e9), listed out of
+    // channel order.
+    const pz = (ch: string, gain: number) =>
+      sacPz("M", ch, []).replace("CONSTANT\t1.0e+09", `CONSTANT\t${gain}e+09`);
+    for (const [ch, gain] of [["HHZ", 1], ["HHN", 2], ["HHE", 4]] as const) {
+      await Deno.writeTextFile(`${dir}/${ch}.pz`, pz(ch, gain));
+    }
+    const removing = {
+      ...configOf("never"),
+      preprocess: { ...configOf("never").preprocess, response: { remove: true } },
+    } as ReturnType<typeof configOf>;
+    const opts = { keepWaveform: true };
+    const rows = ["id,waveform,response,network,station,location,channel,reference_time,label"];
+    const waveforms = task.waveforms.map((f) => f.slice(dir.length + 1)).join(";");
+    const ref = new Date(task.referenceTime!).toISOString();
+    rows.push(`all,${waveforms},HHE.pz;HHZ.pz;HHN.pz,XX,M,,HH?,${ref},`);
+    rows.push(`short,${waveforms},HHE.pz;HHZ.pz,XX,M,,HH?,${ref},`);
+    await Deno.writeTextFile(`${dir}/m.csv`, rows.join("\n") + "\n");
+    const tasks = await buildTasks({
+      ...removing,
+      input: { ...removing.input, path: `${dir}/m.csv` } as typeof removing.input,
+    });
+    assertEquals(tasks[0].responses, ["HHE", "HHZ", "HHN"].map((c) => `${dir}/${c}.pz`));
+    const all = await processSample(tasks[0], removing, undefined, undefined, opts);
+    // Each channel alone with its own file: the same waveforms; with the Z file for all three,
+    // N and E come out 2 and 4 times larger.
+    for (const [k, ch] of ["HHZ", "HHN", "HHE"].entries()) {
+      const one = await processSample(
+        { ...task, response: `${dir}/${ch}.pz` },
+        removing,
+        undefined,
+        undefined,
+        opts,
+      );
+      assertEquals(all.waveform![k], one.waveform![k], ch);
+    }
+    const zOnly = await processSample(
+      { ...task, response: `${dir}/HHZ.pz` },
+      removing,
+      undefined,
+      undefined,
+      opts,
+    );
+    assertEquals(zOnly.waveform![0], all.waveform![0]);
+    for (const [k, gain] of [[1, 2], [2, 4]]) {
+      const ratio = zOnly.waveform![k].map((v, i) => v / all.waveform![k][i]);
+      assert(ratio.every((r) => Math.abs(r - gain) < 1e-9 * gain), `channel ${k}`);
+    }
+    // A channel that none of the files names fails, naming it and the files.
+    await assertRejects(
+      () => processSample(tasks[1], removing),
+      SampleError,
+      `Cannot find the response of XX.M..HHN in ${dir}/HHE.pz, ${dir}/HHZ.pz: none holds it`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
