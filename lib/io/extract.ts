@@ -1276,24 +1276,80 @@ export interface InspectedSample {
  * @throws {UserError} when no sample has that id, or the sample fails (naming the reason).
  */
 export async function inspectSample(config: ExtractConfig, id: string): Promise<InspectedSample> {
-  const tasks = await buildTasks({ ...config, limit: null });
-  const task = tasks.find((t) => t.id === id);
-  if (!task) {
+  const [r] = await inspectSamples(config, [id]);
+  if ("reason" in r) {
     throw new UserError(
-      `Cannot inspect sample ${id}: the input lists no sample with that id: found ${tasks.length} ` +
-        `samples, e.g. ${tasks.slice(0, 3).map((t) => t.id).join(", ")}`,
+      r.reason === "not in input"
+        ? `Cannot inspect sample ${id}: ${r.message}`
+        : `Cannot inspect sample ${id}: ${r.reason}: ${r.message}`,
     );
   }
+  return r;
+}
+
+/** A sample {@linkcode inspectSamples} could not rebuild, and why. */
+export interface InspectFailure {
+  /** The sample's id. */
+  id: string;
+  /** `not in input`, or the {@linkcode SampleError} reason (`unreadable`, `too short`...). */
+  reason: string;
+  /** What went wrong, naming the file or channel. */
+  message: string;
+}
+
+/**
+ * {@linkcode inspectSample} for a few samples of a large input: the task list is built once,
+ * and only the samples asked for are read and processed (each as `extract` did it).
+ *
+ * @param config The extract config.
+ * @param ids The samples' ids.
+ * @returns per id, in order, the sample with its waveform, or why it could not be rebuilt.
+ * @throws {UserError} when the input itself cannot be read (a manifest or directory missing).
+ */
+export async function inspectSamples(
+  config: ExtractConfig,
+  ids: readonly string[],
+): Promise<(InspectedSample | InspectFailure)[]> {
+  const tasks = await buildTasks({ ...config, limit: null });
+  const byId = new Map<string, SampleTask>();
+  for (const t of tasks) if (!byId.has(t.id)) byId.set(t.id, t);
   const g = spectrogramGeometry(config);
-  let r: ExtractedSample;
-  try {
-    r = await processSample(task, config, new InventoryCache(), g, { keepWaveform: true });
-  } catch (e) {
-    if (e instanceof SampleError) {
-      throw new UserError(`Cannot inspect sample ${id}: ${e.reason}: ${e.message}`);
+  const inventories = new InventoryCache();
+  const out: (InspectedSample | InspectFailure)[] = [];
+  for (const id of ids) {
+    const task = byId.get(id);
+    if (!task) {
+      out.push({
+        id,
+        reason: "not in input",
+        message: `the input lists no sample with that id: found ${tasks.length} samples, e.g. ${
+          tasks.slice(0, 3).map((t) => t.id).join(", ")
+        }`,
+      });
+      continue;
     }
-    throw e;
+    let r: ExtractedSample;
+    try {
+      r = await processSample(task, config, inventories, g, { keepWaveform: true });
+    } catch (e) {
+      if (e instanceof SampleError) {
+        out.push({ id, reason: e.reason, message: e.message });
+        continue;
+      }
+      throw e;
+    }
+    out.push(inspected(task, config, g, r));
   }
+  return out;
+}
+
+/** A processed sample as {@linkcode InspectedSample}: its units and the waveform's time axis. */
+function inspected(
+  task: SampleTask,
+  config: ExtractConfig,
+  g: SpectrogramGeometry,
+  r: ExtractedSample,
+): InspectedSample {
   const pp = config.preprocess;
   const units = pp.response.remove
     ? { DISP: "m", VEL: "m/s", ACC: "m/s**2" }[pp.response.output]
