@@ -1081,3 +1081,191 @@ function fitText(s: string, width: number): string {
   while (chars.length > 0 && textWidth(chars.join("") + "..") > width) chars.pop();
   return chars.join("") + "..";
 }
+
+/** One panel of a {@linkcode traceGrid}: a time series. */
+export interface GridTrace {
+  /** Sample times, increasing (e.g. s from the reference time). */
+  x: Float64Array;
+  /** Values, as many as `x`. */
+  y: Float64Array;
+  /** Caption above the panel; `\n` separates lines. */
+  label?: string;
+}
+
+/** Options of {@linkcode traceGrid}. */
+export interface TraceGridOptions {
+  /** Title above the grid. */
+  title?: string;
+  /** Panel width in pixels (default 180). */
+  tileWidth?: number;
+  /** Panel height in pixels (default 70). */
+  tileHeight?: number;
+  /** Label left of each grid row. */
+  rowLabels?: string[];
+  /** Label of the shared time axis, under the grid. */
+  xLabel?: string;
+  /** Label of the amplitude axis, left of the grid (rotated). */
+  yLabel?: string;
+  /** x values at which a dashed vertical line is drawn (e.g. the reference time, 0). */
+  marks?: number[];
+  /** `[lo, hi]`: the span of x to keep white; the rest of each panel is shaded grey. */
+  window?: [number, number];
+}
+
+const SHADE: Rgb = [225, 225, 225];
+const TRACE: Rgb = [20, 40, 120];
+
+/**
+ * Lays time series out in a grid of panels sharing one time axis (ticks under the bottom
+ * panels), e.g. seismograms of example members per cluster (one cluster per grid row). Each
+ * panel is scaled to its own peak |value|, written in its top-left corner as `peak P`, with
+ * zero at its middle, as record sections are drawn; the series is drawn as its per-pixel
+ * minimum-to-maximum envelope, so no peak is lost however many samples a pixel holds.
+ *
+ * @param traces The panels, filled row by row; null leaves a panel blank, and a trace of no
+ *   samples shows its caption only.
+ * @param gridCols Panels per grid row.
+ * @param opts Panel size, captions, axis labels, marked times and the window kept white.
+ * @returns the grid as PNG bytes.
+ * @example
+ * ```ts
+ * import { traceGrid } from "./charts.ts";
+ * const x = Float64Array.from({ length: 500 }, (_, i) => i / 100 - 1);
+ * const y = x.map((t) => (t > 0 ? Math.sin(40 * t) * Math.exp(-t) : 0));
+ * const png = traceGrid([{ x, y, label: "a" }, null], 2, {
+ *   xLabel: "time (s)",
+ *   marks: [0],
+ *   window: [-0.5, 3.5],
+ * });
+ * if (png[0] !== 137) throw new Error();
+ * ```
+ */
+export function traceGrid(
+  traces: (GridTrace | null)[],
+  gridCols: number,
+  opts: TraceGridOptions = {},
+): Uint8Array {
+  if (!Number.isInteger(gridCols) || gridCols < 1) {
+    throw new RangeError(
+      `Cannot draw trace grid: gridCols must be >= 1: current value is ${gridCols}`,
+    );
+  }
+  if (!traces.some((t) => t)) throw new RangeError("Cannot draw trace grid: no traces given");
+  traces.forEach((t, i) => {
+    if (t && t.x.length !== t.y.length) {
+      throw new TypeError(
+        `Cannot draw trace grid: trace ${i} has ${t.x.length} x values and ${t.y.length} y values`,
+      );
+    }
+  });
+  const tw = opts.tileWidth ?? 180, th = opts.tileHeight ?? 70, gap = 10, tick = 3;
+  let x0 = Infinity, x1 = -Infinity;
+  for (const t of traces) {
+    if (!t || t.x.length === 0) continue;
+    x0 = Math.min(x0, t.x[0]);
+    x1 = Math.max(x1, t.x[t.x.length - 1]);
+  }
+  if (!(x1 > x0)) [x0, x1] = [0, 1];
+  const axis: TileAxis = { extent: [x0, x1], label: opts.xLabel ?? "" };
+  // Pixel column of x, continuous: 0 at x0, tw at x1.
+  const col = (v: number) => ((v - x0) / (x1 - x0)) * tw;
+  const xt = tileTicks(axis, tw + 1, tw + 1, true);
+  const captionLines = Math.max(0, ...traces.map((t) => t?.label ? t.label.split("\n").length : 0));
+  const capH = captionLines > 0 ? captionLines * 10 + 2 : 0;
+  const cellH = capH + th + gap + tick;
+  const gridRows = Math.ceil(traces.length / gridCols);
+  const yLabelW = opts.yLabel ? GLYPH_ROW + 6 : 0;
+  const rowLabelW = opts.rowLabels ? Math.max(...opts.rowLabels.map((s) => textWidth(s))) + 12 : 0;
+  const gridLeft = gap + yLabelW + rowLabelW;
+  const top = opts.title ? 36 : 8;
+  const titleW = opts.title ? textWidth(opts.title, 2) + 16 : 0;
+  const width = Math.max(gridLeft + gridCols * (tw + gap), titleW);
+  const height = top + gridRows * cellH + 16 + (opts.xLabel ? 14 : 0) + gap;
+  const canvas = new Canvas(width, height);
+  if (opts.title) canvas.text(opts.title, width / 2, 10, BLACK, { scale: 2, align: "center" });
+  traces.forEach((t, i) => {
+    const gr = Math.floor(i / gridCols), gc = i % gridCols;
+    const left = gridLeft + gc * (tw + gap), y0 = top + gr * cellH + capH;
+    t?.label?.split("\n").forEach((line, l) => {
+      canvas.text(fitText(line, tw), left + tw / 2, y0 - capH + 1 + 10 * l, BLACK, {
+        align: "center",
+      });
+    });
+    // An empty panel keeps its caption (e.g. why the trace is missing).
+    if (!t || t.x.length === 0) return;
+    if (opts.window) {
+      const a = Math.max(0, Math.round(col(opts.window[0])));
+      const b = Math.min(tw, Math.round(col(opts.window[1])));
+      canvas.fillRect(left, y0, a, th, SHADE);
+      if (b < tw) canvas.fillRect(left + b, y0, tw - b, th, SHADE);
+    }
+    let peak = 0;
+    for (const v of t.y) if (Math.abs(v) > peak) peak = Math.abs(v);
+    const scale = peak > 0 ? (th / 2 - 2) / peak : 0;
+    const mid = y0 + Math.floor(th / 2);
+    canvas.fillRect(left, mid, tw, 1, GRID);
+    for (const v of opts.marks ?? []) {
+      const p = Math.floor(col(v));
+      if (p >= 0 && p < tw) {
+        for (let d = 0; d < th; d += 7) {
+          canvas.fillRect(left + p, y0 + d, 1, Math.min(4, th - d), LINE_MARK_COLOR);
+        }
+      }
+    }
+    // Per pixel column: the range of the samples in it, joined to the previous column's last.
+    let prev = NaN;
+    for (let j = 0, px = -1, lo = 0, hi = 0; j <= t.x.length; j++) {
+      const p = j < t.x.length ? Math.min(tw - 1, Math.max(0, Math.floor(col(t.x[j])))) : -2;
+      if (p !== px) {
+        if (px >= 0) {
+          const a = Math.round(mid - hi * scale), b = Math.round(mid - lo * scale);
+          canvas.fillRect(left + px, a, 1, b - a + 1, TRACE);
+          prev = t.y[j - 1];
+        }
+        if (p < 0) break;
+        px = p;
+        lo = hi = Number.isFinite(prev) ? prev : t.y[j];
+      }
+      const v = t.y[j];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    canvas.strokeRect(left - 1, y0 - 1, tw + 2, th + 2, BLACK);
+    if (peak > 0) {
+      // On a white ground, so that it reads over the trace.
+      const text = `peak ${
+        peak >= 1e-3 && peak < 1e4 ? peak.toPrecision(2) : peak.toExponential(1)
+      }`;
+      canvas.fillRect(left, y0, textWidth(text) + 4, GLYPH_ROW + 3, WHITE, 0.8);
+      canvas.text(text, left + 2, y0 + 2, GREY);
+    }
+    const xLabels = i + gridCols >= traces.length;
+    for (const k of xt) {
+      const p = left + Math.min(tw - 1, Math.floor(col(k.pos)));
+      canvas.fillRect(p, y0 + th, 1, tick, BLACK);
+      const half = textWidth(k.label) / 2, reach = gap / 2 - 1;
+      const clear = (gc === 0 || p - half >= left - reach) &&
+        (gc === gridCols - 1 || i === traces.length - 1 || p + half <= left + tw + reach);
+      if (xLabels && clear) canvas.text(k.label, p, y0 + th + tick + 2, BLACK, { align: "center" });
+    }
+  });
+  const tilesRight = gridLeft + Math.min(gridCols, traces.length) * (tw + gap) - gap;
+  const tilesBottom = top + (gridRows - 1) * cellH + capH + th;
+  if (opts.xLabel) {
+    canvas.text(opts.xLabel, (gridLeft + tilesRight) / 2, tilesBottom + tick + 14, BLACK, {
+      align: "center",
+    });
+  }
+  if (opts.yLabel) {
+    canvas.text(opts.yLabel, gap, (top + capH + tilesBottom) / 2, BLACK, {
+      align: "center",
+      rotate: true,
+    });
+  }
+  opts.rowLabels?.forEach((s, r) => {
+    if (r < gridRows) {
+      canvas.text(s, gap + yLabelW, top + r * cellH + capH + th / 2, BLACK, { valign: "middle" });
+    }
+  });
+  return canvas.toPng();
+}

@@ -9,6 +9,7 @@ import {
   niceTicks,
   placeLegend,
   scatterChart,
+  traceGrid,
 } from "../../lib/plot/charts.ts";
 import { Canvas, textWidth } from "../../lib/plot/canvas.ts";
 import { categoryColor, viridis } from "../../lib/plot/colors.ts";
@@ -414,4 +415,36 @@ Deno.test("lineChart keeps its legend off the mark's line, ring and label", () =
   assertEquals(at.length, 1);
   assert(at[0].x < 200 && at[0].y < 150, `legend in the upper left: ${at[0].x}, ${at[0].y}`);
   assertEquals(findText(d, "k = 9", { color: LINE_MARK_COLOR }).length, 1);
+});
+
+Deno.test("traceGrid draws each trace's envelope scaled to its peak, the marks and the shaded edges", () => {
+  const x = Float64Array.from({ length: 1001 }, (_, i) => -1 + i / 100);
+  const y = x.map((t) => (Math.abs(t - 6) < 1e-9 ? 1 : Math.abs(t - 3) < 1e-9 ? -0.5 : 0));
+  // Panel 100 x 60 at (10, 8): x = 10 + 10 (t + 1) px, zero at y 38, the peak 28 px from it.
+  const d = decodePng(
+    traceGrid([{ x, y }, null], 2, { tileWidth: 100, tileHeight: 60, marks: [0], window: [0, 8] }),
+  );
+  const px = (u: number, v: number) =>
+    Array.from(d.rgba.subarray((v * d.width + u) * 4, (v * d.width + u) * 4 + 3));
+  const trace = [20, 40, 120];
+  const column = (u: number) => {
+    const ys = [];
+    for (let v = 8; v < 68; v++) if (px(u, v).join() === trace.join()) ys.push(v);
+    return [Math.min(...ys), Math.max(...ys)];
+  };
+  assertEquals(column(80), [10, 38]); // +1 at t = 6: up to the top margin
+  assertEquals(column(50), [38, 52]); // -0.5 at t = 3: half as far down
+  assertEquals(column(60), [38, 38]); // 0
+  // Dashed line at t = 0 (4 on, 3 off from the panel top; under the peak label at the top).
+  assertEquals([px(20, 36), px(20, 40)], [[40, 40, 40], [255, 255, 255]]);
+  assertEquals(px(15, 60), [225, 225, 225]); // before the window: shaded
+  assertEquals(px(105, 60), [225, 225, 225]); // after it
+  assertEquals(px(95, 60), [255, 255, 255]);
+  assertEquals(d.width, 10 + 2 * 110);
+  assertThrows(() => traceGrid([null], 1), RangeError, "no traces");
+  assertThrows(
+    () => traceGrid([{ x, y: y.subarray(1) }], 1),
+    TypeError,
+    "trace 0 has 1001 x values and 1000 y values",
+  );
 });
