@@ -87,6 +87,12 @@ export { pca2 } from "./lib/cluster/pca.ts";
 export { type Embedding2, umap2, type UmapOptions } from "./lib/cluster/embed.ts";
 export { nearestNeighbours, type Neighbour } from "./lib/cluster/similar.ts";
 export {
+  type MemberWaveform,
+  type MemberWaveforms,
+  memberWaveforms,
+  memberWaveformsPng,
+} from "./lib/cluster/member_waveforms.ts";
+export {
   clusterMeansPng,
   type ClusterProfile,
   clusterProfiles,

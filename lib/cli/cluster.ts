@@ -11,6 +11,7 @@ import { applyModel, type Assignment, rawKmeans } from "../cluster/assign.ts";
 import { pca2 } from "../cluster/pca.ts";
 import { umap2 } from "../cluster/embed.ts";
 import { nearestNeighbours } from "../cluster/similar.ts";
+import { memberWaveforms, memberWaveformsPng } from "../cluster/member_waveforms.ts";
 import {
   clusterMeansPng,
   type ClusterProfile,
@@ -56,8 +57,10 @@ export interface ClusterResult {
 /**
  * Writes the output directory of `cluster` or `encode` atomically: latent.npy, labels.csv
  * (samples.csv for encode), q.npy, result.json, clusters.csv (the cluster profiles) and, with
- * `plots`, latent_pca.png, examples.png, cluster_means.png, cluster_spectra.png and, when the
- * samples have reference times, hour_of_day.png and timeline.png.
+ * `plots`, latent_pca.png, examples.png, example_waveforms.png (for a dataset made by `extract`
+ * whose input is still there: see {@linkcode memberWaveforms}; else a `note:` on stderr says
+ * why not), cluster_means.png, cluster_spectra.png and, when the samples have reference times,
+ * hour_of_day.png and timeline.png.
  *
  * @param out Output directory.
  * @param ds The dataset the assignment belongs to.
@@ -153,6 +156,18 @@ export async function writeResults(
           valueLabel: value,
         }),
       );
+      const w = await memberWaveforms(ds, a.labels, a.k, a.q);
+      if ("skipped" in w) console.error(`note: no example_waveforms.png: ${w.skipped}`);
+      else {
+        await Deno.writeFile(join(tmp, "example_waveforms.png"), memberWaveformsPng(w, ds));
+        if (w.failures.length) {
+          const f = w.failures[0];
+          console.error(
+            `note: example_waveforms.png leaves out ${w.failures.length} member(s) whose ` +
+              `waveforms could not be rebuilt, e.g. ${f.id}: ${f.reason}: ${f.message}`,
+          );
+        }
+      }
     }
     if (a.labels) {
       await Deno.writeTextFile(join(tmp, "clusters.csv"), profilesCsv(profiles, ds.axesInBins));

@@ -189,7 +189,7 @@ export const demoCommand: Command = {
         Math.round(100 * dayShare[day])
       } % of it 08-17 UTC, others ${Math.min(...others)}-${Math.max(...others)} %`,
       `outputs: ${clusters} (report.html, labels.csv, clusters.csv, latent.npy, q.npy and figures: ` +
-      `latent_pca, latent_umap, examples, cluster_means, cluster_spectra, hour_of_day, timeline), ` +
+      `latent_pca, latent_umap, examples, example_waveforms, cluster_means, cluster_spectra, hour_of_day, timeline), ` +
       `${model} (k_selection.png)`,
     ].join("\n"));
   },

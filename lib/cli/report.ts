@@ -38,6 +38,7 @@ const FIGURES: [string, string][] = [
   ["cluster_means.png", "Mean spectrogram per cluster"],
   ["cluster_spectra.png", "Mean spectrum per cluster"],
   ["examples.png", "Most confident members per cluster"],
+  ["example_waveforms.png", "Waveforms of the most confident members per cluster"],
   ["latent_pca.png", "Latent codes, PCA"],
   ["latent_umap.png", "Latent codes, UMAP"],
   ["hour_of_day.png", "Hour of day per cluster"],

@@ -393,6 +393,35 @@ export function clusterMeansPng(
 }
 
 /**
+ * The members of cluster `j`, most confident first (by their `q` for `j`; in dataset order
+ * without `q`, or where two are equally sure): the order {@linkcode examplesPng} and the
+ * `cluster` command's waveform figure take their first members in.
+ *
+ * @param labels Cluster of each sample.
+ * @param k Number of clusters.
+ * @param q Soft assignments `[N, k]`, or null.
+ * @param j The cluster.
+ * @returns the sample indices.
+ * @example
+ * ```ts
+ * import { clusterMembers } from "./summary.ts";
+ * const q = new Float32Array([0.6, 0.4, 0.9, 0.1, 0.2, 0.8]);
+ * const m = clusterMembers(new Int32Array([0, 0, 1]), 2, q, 0);
+ * if (m.join() !== "1,0") throw new Error();
+ * ```
+ */
+export function clusterMembers(
+  labels: Int32Array,
+  k: number,
+  q: Float32Array | null,
+  j: number,
+): number[] {
+  const members = [...labels.keys()].filter((i) => labels[i] === j);
+  if (q) members.sort((u, v) => q[v * k + j] - q[u * k + j]);
+  return members;
+}
+
+/**
  * The most confident members of each cluster, as the model saw them (its normalisation, one colour
  * scale), with frequency and time axes, a line at the reference time and a colour bar; each tile
  * names its sample (id, then label or NET.STA). One grid row per cluster; with several components
@@ -429,8 +458,7 @@ export function examplesPng(
   const rowLabels = [];
   const component = (c: number) => opts.components?.[c] ?? `channel ${c}`;
   for (let j = 0; j < k; j++) {
-    const members = [...labels.keys()].filter((i) => labels[i] === j);
-    if (q) members.sort((u, v) => q[v * k + j] - q[u * k + j]);
+    const members = clusterMembers(labels, k, q, j);
     const data = ds.readBatch(members.slice(0, per), normalize);
     for (let c = 0; c < C; c++) {
       rowLabels.push(`cluster ${j} (${members.length})${C > 1 ? ` ${component(c)}` : ""}`);

@@ -1,0 +1,227 @@
+/**
+ * `cluster`'s example_waveforms.png: the waveforms of each cluster's most confident members,
+ * rebuilt from the dataset's extract input. A small synthetic set, extracted in the main thread
+ * and clustered by `--raw` k-means: no model or adapter needed.
+ */
+import { join } from "node:path";
+import { run } from "./_run.ts";
+import { writeSynth } from "../../lib/io/synth.ts";
+import { buildTasks, processSample } from "../../lib/io/extract.ts";
+import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
+import { runExtract } from "../../lib/io/extract.ts";
+import { openDataset } from "../../lib/io/dataset.ts";
+import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
+import { parseCsvRecords } from "../../lib/io/csv.ts";
+import { decodePng } from "../plot/_decode_png.ts";
+import { clusterMembers } from "../../lib/cluster/summary.ts";
+import { memberWaveforms, memberWaveformsPng } from "../../lib/cluster/member_waveforms.ts";
+import { assert, assertEquals } from "../_assert.ts";
+
+const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+
+/** 6 synthetic samples of 2 classes (Z only), extracted to `root/ds`. */
+async function extracted(root: string): Promise<{ syn: string; ds: string }> {
+  const syn = join(root, "syn"), ds = join(root, "ds");
+  await writeSynth(syn, { perClass: 3, seed: 4, classes: ["local_earthquake", "explosion"] });
+  const config = await readExtractConfig(join(syn, "extract.json"));
+  const s = await runExtract({ ...config, workers: 0 }, ds, { quiet: true });
+  assertEquals(s.ok, 6);
+  return { syn, ds };
+}
+
+async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir();
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("cluster draws example_waveforms.png: each member's waveform is the one processSample gives its task", async () => {
+  await withRoot(async (root) => {
+    const { ds: dsDir } = await extracted(root);
+    const out = join(root, "c");
+    const r = await run(
+      "cluster",
+      dsDir,
+      "--raw",
+      "--k",
+      "2",
+      "--out",
+      out,
+      "--umap-points",
+      "0",
+      "--quiet",
+    );
+    assertEquals(r.code, 0, r.err.join("\n"));
+    assert(!r.err.some((l) => l.startsWith("note:")), r.err.join("\n"));
+    const png = decodePng(await Deno.readFile(join(out, "example_waveforms.png")));
+    assert(png.width > 600 && png.height > 150, `${png.width} x ${png.height}`);
+    assertEquals((await run("report", out, "--quiet")).code, 0);
+    const html = await Deno.readTextFile(join(out, "report.html"));
+    assert(html.includes(`<img src="example_waveforms.png"`), "report links example_waveforms.png");
+
+    // The data drawn, from the cluster's labels, against processSample run here on each task.
+    const ds = await openDataset(dsDir);
+    try {
+      const rows = parseCsvRecords(await Deno.readTextFile(join(out, "labels.csv")));
+      const labels = Int32Array.from(rows, (x) => Number(x.cluster));
+      const w = await memberWaveforms(ds, labels, 2, null, 2);
+      assert(!("skipped" in w), JSON.stringify(w));
+      assertEquals(w.units, "m/s");
+      assertEquals(w.failures, []);
+      assertEquals(w.window, [ds.times[0], ds.times.at(-1)!]);
+      const config = parseExtractConfig(ds.meta.config);
+      const tasks = await buildTasks(config);
+      const fs = config.preprocess.samplingRate;
+      let checked = 0;
+      for (const cl of w.clusters) {
+        // The first 2 of clusterMembers' order (without q: dataset order).
+        assertEquals(
+          cl.members.map((m) => m.index),
+          clusterMembers(labels, 2, null, cl.cluster).slice(0, 2),
+        );
+        for (const m of cl.members) {
+          const s = m.sample;
+          assert(!("reason" in s), JSON.stringify(s));
+          assertEquals(s.info.id, ds.samples[m.index].id);
+          const task = tasks.find((t) => t.id === s.info.id)!;
+          const ref = await processSample(task, config, undefined, undefined, {
+            keepWaveform: true,
+          });
+          assertEquals(s.waveform.length, 1);
+          assertEquals(Array.from(s.waveform[0]), Array.from(ref.waveform![0]));
+          // The time axis: half an STFT window before the first frame's centre (-before), at fs.
+          const nperseg = Math.round(config.spectrogram.windowLength * fs) + 1;
+          const t0 = -config.spectrogram.before - Math.floor(nperseg / 2) / fs;
+          assert(Math.abs(s.waveformTimes[0] - t0) < 1e-9, `${s.waveformTimes[0]} vs ${t0}`);
+          assert(Math.abs(s.waveformTimes[1] - s.waveformTimes[0] - 1 / fs) < 1e-9);
+          // A preprocessed velocity of a synthetic event: not all zero, and no larger than 1 m/s.
+          const peak = Math.max(...s.waveform[0].map(Math.abs));
+          assert(peak > 0 && peak < 1, `peak ${peak}`);
+          checked++;
+        }
+      }
+      assertEquals(checked, 4);
+      assert(memberWaveformsPng(w, ds, 2).length > 100);
+    } finally {
+      ds.close();
+    }
+
+    // --no-plots: no figure, and the waveforms are not rebuilt at all.
+    const np = await run(
+      "cluster",
+      dsDir,
+      "--raw",
+      "--k",
+      "2",
+      "--out",
+      join(root, "np"),
+      "--no-plots",
+    );
+    assertEquals(np.code, 0, np.err.join("\n"));
+    assert(!(await exists(join(root, "np", "example_waveforms.png"))));
+    assert(!np.err.some((l) => l.startsWith("note:")), np.err.join("\n"));
+  });
+});
+
+Deno.test("cluster leaves example_waveforms.png out with a note when the extract input moved, or leaves out a member whose file is gone", async () => {
+  await withRoot(async (root) => {
+    const { syn, ds } = await extracted(root);
+    // One member's waveform file deleted: the figure leaves it out, says so, and cluster goes on.
+    const manifest = parseCsvRecords(await Deno.readTextFile(join(syn, "manifest.csv")));
+    await Deno.remove(join(syn, manifest[0].waveform));
+    const part = await run(
+      "cluster",
+      ds,
+      "--raw",
+      "--k",
+      "2",
+      "--out",
+      join(root, "c1"),
+      "--quiet",
+    );
+    assertEquals(part.code, 0, part.err.join("\n"));
+    assert(await exists(join(root, "c1", "example_waveforms.png")));
+    const partNote = part.err.filter((l) => l.startsWith("note:"));
+    assertEquals(partNote.length, 1, part.err.join("\n"));
+    assert(
+      partNote[0].includes("leaves out 1 member(s)") && partNote[0].includes(manifest[0].id) &&
+        partNote[0].includes("unreadable"),
+      partNote[0],
+    );
+    // A stored spectrogram its input no longer gives (files changed since extract): left out too.
+    const spec = await readNpyFile(join(ds, "spectrograms.npy"));
+    const values = Float32Array.from(spec.data as Float32Array);
+    const second = manifest[1].id, sampleSize = values.length / spec.shape[0];
+    const at = parseCsvRecords(await Deno.readTextFile(join(ds, "samples.csv")))
+      .findIndex((x) => x.id === second);
+    values[at * sampleSize + 5] += 1;
+    await Deno.writeFile(join(ds, "spectrograms.npy"), encodeNpy(values, spec.shape));
+    const opened = await openDataset(ds);
+    try {
+      const w = await memberWaveforms(opened, new Int32Array(6), 1, null);
+      assert(!("skipped" in w), JSON.stringify(w));
+      assertEquals(w.failures.map((f) => [f.id, f.reason]), [
+        [manifest[0].id, "unreadable"],
+        [second, "changed"],
+      ]);
+      assert(w.failures[1].message.includes("differs by 1.00 at element 5"), w.failures[1].message);
+    } finally {
+      opened.close();
+    }
+    // The whole input moved: no figure, one note naming the missing input, the rest written.
+    await Deno.rename(syn, join(root, "moved"));
+    const moved = await run(
+      "cluster",
+      ds,
+      "--raw",
+      "--k",
+      "2",
+      "--out",
+      join(root, "c2"),
+      "--quiet",
+    );
+    assertEquals(moved.code, 0, moved.err.join("\n"));
+    assert(!(await exists(join(root, "c2", "example_waveforms.png"))));
+    for (const f of ["examples.png", "labels.csv", "cluster_means.png"]) {
+      assert(await exists(join(root, "c2", f)), f);
+    }
+    const note = moved.err.filter((l) => l.startsWith("note:"));
+    assertEquals(note.length, 1, moved.err.join("\n"));
+    assert(
+      note[0].startsWith("note: no example_waveforms.png: its extract input cannot be read") &&
+        note[0].includes(join(syn, "manifest.csv")),
+      note[0],
+    );
+  });
+});
+
+Deno.test("cluster leaves example_waveforms.png out with a note for an imported dataset", async () => {
+  await withRoot(async (root) => {
+    const x = Float32Array.from({ length: 6 * 4 * 5 }, (_, i) => Math.sin(i * 0.37) + (i % 7));
+    await Deno.writeFile(join(root, "x.npy"), encodeNpy(x, [6, 1, 4, 5]));
+    assertEquals(
+      (await run("import", join(root, "x.npy"), "--out", join(root, "ds"), "--quiet")).code,
+      0,
+    );
+    const r = await run(
+      "cluster",
+      join(root, "ds"),
+      "--raw",
+      "--k",
+      "2",
+      "--out",
+      join(root, "c"),
+      "--quiet",
+    );
+    assertEquals(r.code, 0, r.err.join("\n"));
+    assert(await exists(join(root, "c", "examples.png")));
+    assert(!(await exists(join(root, "c", "example_waveforms.png"))));
+    assertEquals(
+      r.err.filter((l) => l.startsWith("note:")),
+      ["note: no example_waveforms.png: the dataset was imported from arrays, so it has no waveforms to rebuild"],
+    );
+  });
+});
