@@ -190,9 +190,9 @@ export function memberWaveformsPng(w: MemberWaveforms, ds: Dataset, per = 6): Ui
       }
     }
   }
-  const names = C > 1
-    ? `, components ${Array.from({ length: C }, (_, c) => component(c)).join(", ")}`
-    : "";
+  const names = `, component${C > 1 ? "s" : ""} ${
+    Array.from({ length: C }, (_, c) => component(c)).join(", ")
+  }`;
   return traceGrid(panels, per, {
     title: `Waveforms of the most confident members per cluster${names}`,
     rowLabels,

@@ -1234,7 +1234,7 @@ export function traceGrid(
     if (peak > 0) {
       // On a white ground, so that it reads over the trace.
       const text = `peak ${
-        peak >= 1e-3 && peak < 1e4 ? peak.toPrecision(2) : peak.toExponential(1)
+        peak >= 1e-3 && peak < 1e5 ? Number(peak.toPrecision(2)) : peak.toExponential(1)
       }`;
       canvas.fillRect(left, y0, textWidth(text) + 4, GLYPH_ROW + 3, WHITE, 0.8);
       canvas.text(text, left + 2, y0 + 2, GREY);
