@@ -356,7 +356,11 @@ export const clusterCommand: Command = {
       description: "Embed at most N latent codes by UMAP (latent_umap.png, umap.csv); 0: none.",
       default: "5000",
     },
-    "no-plots": { type: "boolean", description: "Skip the PNGs (clusters.csv is still written)." },
+    "no-plots": {
+      type: "boolean",
+      description:
+        "Skip the PNGs and the rebuilding of the example waveforms (clusters.csv is still written).",
+    },
     force: forceFlag,
   },
   async run(values, positionals) {
