@@ -141,6 +141,7 @@ export {
   inspectSample,
   inspectSamples,
   InventoryCache,
+  type OrientationSource,
   type ResponseSource,
   type Rotation,
   runExtract,

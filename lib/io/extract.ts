@@ -533,7 +533,15 @@ export interface Rotation {
   azimuths: number[];
   /** Their dips, degrees down from the horizontal. */
   dips: number[];
+  /**
+   * Where each channel's direction came from: `stationxml`, `sac` (the SAC file's CMPAZ and
+   * CMPINC) or `sac_pz` (the SAC pole-zero file's AZIMUTH and DIP comments).
+   */
+  sources: OrientationSource[];
 }
+
+/** Where a channel's direction came from (see {@linkcode Rotation.sources}). */
+export type OrientationSource = "stationxml" | "sac" | "sac_pz";
 
 /**
  * Largest angle, degrees, between two sources' directions of one channel (a SAC header and a
@@ -705,7 +713,7 @@ async function orientationOf(
   inventories: ResponseSource,
   headers: readonly SacHeaderOrientation[],
   what: string,
-): Promise<Orientation> {
+): Promise<Orientation & { source: OrientationSource }> {
   const code = `${tr.network}.${tr.station}.${tr.location}.${tr.channel}`;
   const whys: string[] = [];
   let pz: FoundOrientation | undefined;
@@ -719,7 +727,7 @@ async function orientationOf(
     const { path, file } = rf;
     if (Array.isArray(file)) {
       try {
-        return findOrientation(file, tr, tref, path);
+        return { ...findOrientation(file, tr, tref, path), source: "stationxml" };
       } catch (e) {
         if (!(e instanceof SampleError)) throw e;
         whys.push(e.message);
@@ -763,7 +771,9 @@ async function orientationOf(
     );
   }
   const found = header ?? pz;
-  if (found) return { azimuth: found.azimuth, dip: found.dip };
+  if (found) {
+    return { azimuth: found.azimuth, dip: found.dip, source: header ? "sac" : "sac_pz" };
+  }
   throw new SampleError(
     "bad orientation",
     `${what}: no orientation of ${code} (its Azimuth and Dip, or CMPAZ and CMPINC): ${
@@ -789,12 +799,12 @@ async function rotationOf(
 ): Promise<Rotation> {
   const names = traces.map((t) => `${t.network}.${t.station}.${t.location}.${t.channel}`);
   const what = `Cannot rotate ${names.join(", ")} of sample ${task.id} to Z, N, E`;
-  const o: Orientation[] = [];
+  const o: (Orientation & { source: OrientationSource })[] = [];
   for (const tr of traces) {
     o.push(await orientationOf(task, tr, tref, inventories, headers, what));
   }
   try {
-    zneMatrix(o as [Orientation, Orientation, Orientation]);
+    zneMatrix(o as Orientation[] as [Orientation, Orientation, Orientation]);
   } catch (e) {
     if (e instanceof RangeError) {
       throw new SampleError(
@@ -808,6 +818,7 @@ async function rotationOf(
     channels: traces.map((t) => t.channel),
     azimuths: o.map((x) => x.azimuth),
     dips: o.map((x) => x.dip),
+    sources: o.map((x) => x.source),
   };
 }
 
@@ -1681,12 +1692,13 @@ export async function runExtract(
       await Deno.writeTextFile(
         join(writer.tmpDir, "rotations.csv"),
         formatCsv([
-          ["id", "channels", "azimuths", "dips"],
+          ["id", "channels", "azimuths", "dips", "sources"],
           ...rotations.map((r) => [
             r.id,
             r.channels.join(" "),
             r.azimuths.join(" "),
             r.dips.join(" "),
+            r.sources.join(" "),
           ]),
         ]),
       );

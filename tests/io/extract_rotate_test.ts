@@ -177,6 +177,7 @@ Deno.test("extract rotates Z, 1, 2 (non-orthogonal, tilted, sampled up to 0.7 sa
         channels: ["HHZ", "HH1", "HH2"],
         azimuths: specs.map((s) => s.azimuth),
         dips: specs.map((s) => s.dip),
+        sources: ["stationxml", "stationxml", "stationxml"],
       });
       // Measured: 1.1e-5 at most (the resampling kernel's error, and the detrend of traces that
       // start at other instants; 4e-8 without interpolation, the float32 samples); reading the
@@ -308,6 +309,7 @@ Deno.test("extract of the synth set written as Z12 gives the spectrograms of the
       assertEquals((a1 + 90) % 360, a2);
       assert(xml.includes(`<Azimuth>${a1}</Azimuth>`), `azimuth ${a1} of ${r.id}`);
       assertEquals(r.dips, "-90 0 0");
+      assertEquals(r.sources, "stationxml stationxml stationxml");
     }
     const [da, db, du] = await Promise.all(["a", "b", "u"].map((d) => openDataset(`${dir}/${d}`)));
     const n = 87 * 67;
@@ -461,6 +463,7 @@ Deno.test("extract rotates SAC files' Z, 1, 2 by their headers' CMPAZ and CMPINC
         channels: ["HHZ", "HH1", "HH2"],
         azimuths: specs.map((s) => s.azimuth),
         dips: specs.map((s) => s.dip),
+        sources: ["sac", "sac", "sac"],
       });
       assertMatches(r, ref, what);
     }
@@ -528,6 +531,8 @@ Deno.test("a SAC pole-zero file's AZIMUTH and DIP comments orient the channel it
       );
       assertEquals(r.rotation?.azimuths, [0, 37.5, 127.5], k);
       assertEquals(r.rotation?.dips, [-90, 0, 0], k);
+      // HH1's header is empty but in the 'close' case: its direction is the PZ comments'.
+      assertEquals(r.rotation?.sources, ["sac", k === "close" ? "sac" : "sac_pz", "sac"], k);
       assertMatches(r, ref, k);
       rows.push(
         [k, files.map((f) => f.slice(dir.length + 1)).join(";"), `${k}.pz`, "XX", "P", "", "HH?"]
