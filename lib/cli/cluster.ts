@@ -191,7 +191,17 @@ export async function writeResults(
       const timeline = timelinePng(ds, a.labels, a.k);
       if (timeline) await Deno.writeFile(join(tmp, "timeline.png"), timeline);
       if (umapPoints > 0 && a.dim <= 64 && ds.count >= 3) {
-        const e = umap2(a.latent, ds.count, a.dim, { maxPoints: umapPoints, seed });
+        let umapBar: Progress | null = null, last = 0;
+        const e = umap2(a.latent, ds.count, a.dim, {
+          maxPoints: umapPoints,
+          seed,
+          onEpoch: (done, total) => {
+            umapBar ??= new Progress("cluster: UMAP epochs", total, { quiet });
+            umapBar.tick(done - last);
+            last = done;
+          },
+        });
+        (umapBar as Progress | null)?.done();
         const groups = Int32Array.from(e.index, (i) => a.labels![i]);
         const sub = e.index.length < ds.count ? `, ${e.index.length} of ${ds.count} samples` : "";
         await Deno.writeFile(

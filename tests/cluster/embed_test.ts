@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { umap2 } from "../../lib/cluster/embed.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { UMAP } from "../../lib/deps.ts";
 
 /** Three Gaussian blobs of `per` points in 9-D, centres 6 apart, unit spread. */
 function blobs(per: number, seed = 3): { x: Float64Array; labels: number[] } {
@@ -40,4 +41,20 @@ Deno.test("umap2: reproducible for a seed; a seeded subset of at most maxPoints 
   assertEquals(a.index.length, 25);
   assert(a.index.every((v, i) => v < 60 && (i === 0 || v > a.index[i - 1])), "ascending rows");
   assertThrows(() => umap2(new Float64Array(4), 2, 2), RangeError, "at least 3 points");
+});
+
+Deno.test("umap2: onEpoch counts every optimisation epoch, and the embedding is umap-js's fit()", () => {
+  const { x } = blobs(20);
+  const calls: [number, number][] = [];
+  const a = umap2(x, 60, 9, { seed: 5, onEpoch: (done, total) => calls.push([done, total]) });
+  // umap-js runs 500 epochs on sets under 10,000 points.
+  assertEquals(calls.length, 500);
+  assert(calls.every(([done, total], i) => done === i + 1 && total === 500), "1..500 of 500");
+  // The same seed through umap-js's own fit(): the same coordinates.
+  const rows = Array.from({ length: 60 }, (_, i) => Array.from(x.subarray(i * 9, i * 9 + 9)));
+  const rng = new Rng(5);
+  const u = new UMAP({ nComponents: 2, nNeighbors: 15, minDist: 0.1, random: () => rng.next() });
+  const e = u.fit(rows);
+  assertEquals(Array.from(a.x), e.map((p) => p[0]));
+  assertEquals(Array.from(a.y), e.map((p) => p[1]));
 });
