@@ -498,10 +498,12 @@ function orientationHint(
 }
 
 /**
- * The three channels (vertical first) that a sample's Z, N and E are rotated from, or null when
- * its components are read as they are. With `rotate` `auto`: Z, 1, 2 where N or E is asked for
- * and missing and the station has all three; `always`: also Z, N, E where it has them (to
- * correct N and E whose StationXML azimuths are not 0 and 90); `never`: none.
+ * The three channels (vertical first, where there is one) that a sample's Z, N and E are
+ * rotated from, or null when its components are read as they are. With `rotate` `auto`: Z, 1, 2
+ * where N or E is asked for and missing and the station has all three; else U, V, W (three
+ * inclined components, the Galperin arrangement, no vertical) where Z, N or E is asked for and
+ * missing; `always`: also Z, N, E where N or E is asked for and the station has them (to correct
+ * N and E whose StationXML azimuths are not 0 and 90); `never`: none.
  *
  * @param task The task.
  * @param components Config components.
@@ -516,13 +518,19 @@ export function rotationChannels(
   has: (code: string) => boolean,
 ): [string, string, string] | null {
   if (rotate === "never" || components === "channel") return null;
-  if (!components.includes("N") && !components.includes("E")) return null;
+  const asked = components.filter((c) => "ZNE".includes(c));
+  if (asked.length === 0) return null;
   const base = channelCodes(task, ["Z"])[0].slice(0, -1);
-  const set = (a: string, b: string): [string, string, string] | null =>
-    has(base + "Z") && has(base + a) && has(base + b) ? [base + "Z", base + a, base + b] : null;
-  if (rotate === "always") return set("N", "E") ?? set("1", "2");
-  const missing = components.some((c) => (c === "N" || c === "E") && !has(base + c));
-  return missing ? set("1", "2") : null;
+  const set = (a: string, b: string, c: string): [string, string, string] | null =>
+    has(base + a) && has(base + b) && has(base + c) ? [base + a, base + b, base + c] : null;
+  const horizontals = asked.includes("N") || asked.includes("E");
+  if (rotate === "always" && horizontals) {
+    return set("Z", "N", "E") ?? set("Z", "1", "2") ?? set("U", "V", "W");
+  }
+  if (!asked.some((c) => !has(base + c))) return null;
+  // Z, 1, 2 for missing horizontals; U, V, W (a sensor in the Galperin arrangement, three
+  // inclined components and no vertical) for anything missing.
+  return (horizontals ? set("Z", "1", "2") : null) ?? set("U", "V", "W");
 }
 
 /** What {@linkcode processSample} rotated to make a sample's Z, N and E. */
@@ -1466,11 +1474,14 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
       inp.phase,
       (channel) => channelCodes({ channel } as SampleTask, config.components),
       [(sc.before + pad) * 1000, (sc.after + pad) * 1000],
-      // A station without N or E may have Z, 1 and 2 to rotate (rotationChannels).
-      (code) =>
-        config.rotate !== "never" && (code.endsWith("N") || code.endsWith("E"))
-          ? ["Z", "1", "2"].map((c) => code.slice(0, -1) + c)
-          : [],
+      // A station without N or E may have Z, 1 and 2 to rotate, and one without Z, N or E
+      // U, V and W (rotationChannels).
+      (code) => {
+        const letter = code.at(-1)!;
+        if (config.rotate === "never" || !"ZNE".includes(letter)) return [];
+        return [...(letter === "Z" ? [] : ["Z", "1", "2"]), "U", "V", "W"]
+          .map((c) => code.slice(0, -1) + c);
+      },
     );
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);
   if (!config.limit) return tasks;

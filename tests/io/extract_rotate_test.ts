@@ -741,3 +741,57 @@ Deno.test("a manifest row's response may list one SAC pole-zero file per channel
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a station of three inclined components and no vertical (U, V, W, the Galperin arrangement) is rotated to Z, N, E, and to Z alone", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const motion = groundMotion(11);
+    const ref = await processSample(
+      await station(dir, "GREF", zne(), motion),
+      configOf("auto"),
+      undefined,
+      undefined,
+      { keepWaveform: true },
+    );
+    // Each axis 35.26° above the horizontal (its direction cosines all 1/√3 in some frame),
+    // 120° apart in azimuth; V sampled 0.5 of a sample after U.
+    const dip = -Math.atan(1 / Math.SQRT2) * 180 / Math.PI;
+    const uvw: Spec[] = [
+      { channel: "HHU", azimuth: 15, dip, delay: 0, samplingRate: 100 },
+      { channel: "HHV", azimuth: 135, dip, delay: 5, samplingRate: 100 },
+      { channel: "HHW", azimuth: 255, dip, delay: 0, samplingRate: 100 },
+    ];
+    const task = await station(dir, "GAL", uvw, motion);
+    const r = await processSample(task, configOf("auto"), undefined, undefined, {
+      keepWaveform: true,
+    });
+    assertEquals(r.rotation?.channels, ["HHU", "HHV", "HHW"]);
+    assertEquals(r.rotation?.sources, ["stationxml", "stationxml", "stationxml"]);
+    assertMatches(r, ref, "U, V, W");
+    // Z alone: the same Z.
+    const zOnly = { ...configOf("auto"), components: ["Z"] };
+    const z = await processSample(task, zOnly, undefined, undefined, { keepWaveform: true });
+    const zRef = await processSample(
+      {
+        ...task,
+        id: "GREF",
+        station: "GREF",
+        waveforms: [`${dir}/GREF.mseed`],
+        response: `${dir}/GREF.xml`,
+      },
+      zOnly,
+      undefined,
+      undefined,
+      { keepWaveform: true },
+    );
+    assert(relErr(z.waveform![0], zRef.waveform![0]) < 1e-4, "Z from U, V, W");
+    // With rotate never, Z is missing.
+    await assertRejects(
+      () => processSample(task, configOf("never")),
+      SampleError,
+      "Cannot find XX.GAL..HHZ",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
