@@ -5,7 +5,7 @@
  */
 import { type Command, intFlag, strFlag } from "./_command.ts";
 import { UserError } from "../util/errors.ts";
-import { writeSynth } from "../io/synth.ts";
+import { synthComponentsValid, writeSynth } from "../io/synth.ts";
 import { SYNTH_CLASSES, type SynthClass } from "../signal/synth.ts";
 
 function numberList(s: string, flag: string): number[] {
@@ -55,12 +55,7 @@ export const synth: Command = {
     if (!out) throw new UserError("Cannot synth: give --out DIR");
     const snr = numberList(strFlag(values, "snr") ?? "5,30", "snr");
     const comps = (strFlag(values, "components") ?? "Z").replaceAll(",", "").split("");
-    const has12 = comps.includes("1") || comps.includes("2");
-    if (
-      comps.some((c) => !"ZNE12".includes(c)) ||
-      (has12 && !(comps.includes("1") && comps.includes("2"))) ||
-      (has12 && (comps.includes("N") || comps.includes("E")))
-    ) {
+    if (!synthComponentsValid(comps)) {
       throw new UserError(
         `Cannot read --components: expected letters from ZNE, or from Z12 with 1 and 2 ` +
           `together: found '${comps.join("")}'`,

@@ -7,7 +7,7 @@
  */
 import { z } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
-import { issueMessage } from "../util/zod_issues.ts";
+import { issueLines } from "../util/zod_issues.ts";
 import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
 import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";
 import { K_CRITERIA, type KCriterion, parseKList } from "./select_k.ts";
@@ -135,11 +135,7 @@ type _ConfigFileMatchesSchema = Expect<
 >;
 
 function fmtIssues(where: string, schema: z.ZodType, e: z.ZodError): string {
-  return e.issues.map((i) =>
-    `${[where, ...i.path].filter((x) => x !== "").join(".") || "(top level)"}: ${
-      issueMessage(schema, i)
-    }`
-  ).join("; ");
+  return issueLines(schema, e, where).join("; ");
 }
 
 /**

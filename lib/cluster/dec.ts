@@ -21,6 +21,7 @@ import {
 import {
   checkStageRecord,
   checkTrainingBatch,
+  countSchema,
   encodeAll,
   inferBatchFor,
   latentScale as modelLatentScale,
@@ -374,7 +375,7 @@ interface FinetuneState {
   config: FinetuneConfig;
 }
 
-const count = z.number().int().min(0);
+const count = countSchema;
 const nanable = z.number().nullable();
 
 /** What `finetune_checkpoint/state.json` must hold (the config is compared field by field). */

@@ -167,15 +167,13 @@ interface TrainState {
   datasetSettings?: Record<string, string>;
 }
 
-const count = z.number().int().min(0);
+/** A count or an index in a checkpoint's state. */
+export const countSchema = z.number().int().min(0);
+const count = countSchema;
+const word = z.number().int().min(0).max(2 ** 32 - 1);
 /** `Rng.getState()` as JSON: four state words, then the spare normal (NaN, saved as null). */
-export const rngStateSchema = z.tuple([
-  z.number().int().min(0).max(2 ** 32 - 1),
-  z.number().int().min(0).max(2 ** 32 - 1),
-  z.number().int().min(0).max(2 ** 32 - 1),
-  z.number().int().min(0).max(2 ** 32 - 1),
-  z.number().nullable(),
-]).transform((s) => s.map((v) => v ?? NaN));
+export const rngStateSchema = z.tuple([word, word, word, word, z.number().nullable()])
+  .transform((s) => s.map((v) => v ?? NaN));
 
 /** What `checkpoint/state.json` must hold (the config is compared field by field later). */
 const trainStateSchema: z.ZodType<TrainState> = z.looseObject({

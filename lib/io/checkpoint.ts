@@ -33,7 +33,7 @@ import {
   writeFileAtomic,
 } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
-import { issueMessage } from "../util/zod_issues.ts";
+import { issueLines } from "../util/zod_issues.ts";
 import type { z } from "../deps.ts";
 
 /** Named f32 arrays with shapes. */
@@ -132,9 +132,7 @@ export async function readCheckpointState<T>(
   const raw = await readJson<unknown>(dir, "state.json");
   const r = schema.safeParse(raw);
   if (!r.success) {
-    const what = r.error.issues.slice(0, 3).map((i) =>
-      `${i.path.join(".") || "(top level)"}: ${issueMessage(schema, i)}`
-    );
+    const what = issueLines(schema, r.error).slice(0, 3);
     throw new UserError(
       `Cannot resume from ${join(dir, "state.json")}: ${what.join("; ")}: expected a checkpoint ` +
         `as ${writer} writes it (damaged or edited?): pass --force to start over`,

@@ -600,6 +600,13 @@ function sacHeaderOrientation(h: SacHeaderOrientation): FoundOrientation | strin
   };
 }
 
+/** Whether a SAC pole-zero file's comments name channel `id` (codes they leave out match). */
+function pzNames(pz: SacPoleZeroComments, id: ChannelId): boolean {
+  return (["network", "station", "location", "channel"] as const).every((k) =>
+    pz[k] === undefined || pz[k] === id[k]
+  );
+}
+
 /** A SAC pole-zero file's direction of a channel (from its comments), or why it gives none. */
 function sacPzOrientation(
   pz: SacPoleZeroComments,
@@ -608,14 +615,14 @@ function sacPzOrientation(
   path: string,
   what: string,
 ): FoundOrientation | string {
-  const code = `${id.network}.${id.station}.${id.location}.${id.channel}`;
+  const code = channelKey(id);
   if (pz.channel === undefined) {
     return `${path} names no channel (no '* CHANNEL' comment), so its orientation cannot be ` +
       `told to be ${code}'s`;
   }
-  const keys = ["network", "station", "location", "channel"] as const;
-  if (keys.some((k) => pz[k] !== undefined && pz[k] !== id[k])) {
-    return `${path} is the response of ${keys.map((k) => pz[k] ?? "?").join(".")}, not ${code}`;
+  if (!pzNames(pz, id)) {
+    const named = [pz.network, pz.station, pz.location, pz.channel].map((c) => c ?? "?");
+    return `${path} is the response of ${named.join(".")}, not ${code}`;
   }
   if ((pz.start !== undefined && time < pz.start) || (pz.end !== undefined && time >= pz.end)) {
     return `${path}'s epoch ${pz.start === undefined ? "" : isoTime(pz.start)} .. ${
@@ -694,11 +701,11 @@ async function responseFileFor(
   const paths = task.responses ?? (task.response ? [task.response] : []);
   if (paths.length === 0) return null;
   if (paths.length === 1) return { path: paths[0], file: await inventories.lookup(paths[0], id) };
-  const keys = ["network", "station", "location", "channel"] as const;
   for (const path of paths) {
     const file = await inventories.lookup(path, id);
-    const holds = Array.isArray(file) ? file.length > 0 : file.sacPz?.channel !== undefined &&
-      keys.every((k) => file.sacPz![k] === undefined || file.sacPz![k] === id[k]);
+    const holds = Array.isArray(file)
+      ? file.length > 0
+      : file.sacPz?.channel !== undefined && pzNames(file.sacPz, id);
     if (holds) return { path, file };
   }
   throw new SampleError(
@@ -722,7 +729,7 @@ async function orientationOf(
   headers: readonly SacHeaderOrientation[],
   what: string,
 ): Promise<Orientation & { source: OrientationSource }> {
-  const code = `${tr.network}.${tr.station}.${tr.location}.${tr.channel}`;
+  const code = channelKey(tr);
   const whys: string[] = [];
   let pz: FoundOrientation | undefined;
   // A channel none of several response files holds may still be oriented by its SAC header.
@@ -746,10 +753,7 @@ async function orientationOf(
       else pz = r;
     }
   } else if (rf === null) whys.push("no StationXML or SAC pole-zero file given");
-  const own = headers.filter((h) =>
-    h.network === tr.network && h.station === tr.station && h.location === tr.location &&
-    h.channel === tr.channel
-  );
+  const own = headers.filter((h) => channelKey(h) === code);
   if (own.length === 0) whys.push(`no SAC file holds ${code} (miniSEED has no orientation)`);
   let header: FoundOrientation | undefined;
   for (const h of own) {
@@ -805,8 +809,7 @@ async function rotationOf(
   inventories: ResponseSource,
   headers: readonly SacHeaderOrientation[],
 ): Promise<Rotation> {
-  const names = traces.map((t) => `${t.network}.${t.station}.${t.location}.${t.channel}`);
-  const what = `Cannot rotate ${names.join(", ")} of sample ${task.id} to Z, N, E`;
+  const what = `Cannot rotate ${traces.map(channelKey).join(", ")} of sample ${task.id} to Z, N, E`;
   const o: (Orientation & { source: OrientationSource })[] = [];
   for (const tr of traces) {
     o.push(await orientationOf(task, tr, tref, inventories, headers, what));

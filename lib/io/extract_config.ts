@@ -8,7 +8,7 @@
 import { z } from "../deps.ts";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { UserError } from "../util/errors.ts";
-import { issueMessage } from "../util/zod_issues.ts";
+import { issueLines } from "../util/zod_issues.ts";
 import type { SacMarker } from "./sac.ts";
 
 /** Kaiser β of the seed (zClust): 1.8π. */
@@ -285,9 +285,7 @@ type Expect<T extends true> = T;
 export function parseExtractConfig(raw: unknown, source = "config"): ExtractConfig {
   const r = extractConfigSchema.safeParse(raw);
   if (!r.success) {
-    const msgs = r.error.issues.map((i) =>
-      `${i.path.join(".") || "(root)"}: ${issueMessage(extractConfigSchema, i)}`
-    );
+    const msgs = issueLines(extractConfigSchema, r.error, "", "(root)");
     throw new UserError(`Cannot use ${source}: invalid field ${msgs.join("; ")}`);
   }
   checkConsistency(r.data, source);

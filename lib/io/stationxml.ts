@@ -290,6 +290,28 @@ export async function readStationXmlFile(path: string): Promise<ChannelEpoch[]> 
 }
 
 /**
+ * The epochs of channel `id` whose [startDate, endDate) holds `time`, the latest-starting
+ * first: at a change of epoch the new one applies, and where epochs overlap (an old one left
+ * open when a new one began) the latest start wins.
+ *
+ * @returns the epochs, or why there are none (`no such channel`, `no channel epoch covers T`).
+ */
+function epochsAt(
+  epochs: readonly ChannelEpoch[],
+  id: { network: string; station: string; location: string; channel: string },
+  time: number,
+): ChannelEpoch[] | string {
+  const match = epochs.filter((e) =>
+    e.network === id.network && e.station === id.station && e.location === id.location &&
+    e.channel === id.channel
+  );
+  if (match.length === 0) return "no such channel";
+  const at = match.filter((e) => e.startDate <= time && time < e.endDate)
+    .sort((a, b) => b.startDate - a.startDate);
+  return at.length ? at : `no channel epoch covers ${new Date(time).toISOString()}`;
+}
+
+/**
  * Finds the response of a channel at a time: that of the channel epoch whose [startDate,
  * endDate) holds it, the latest-starting one where epochs overlap.
  *
@@ -309,27 +331,9 @@ export function findResponse(
   source: string,
 ): InstrumentResponse {
   const code = `${id.network}.${id.station}.${id.location}.${id.channel}`;
-  const match = epochs.filter((e) =>
-    e.network === id.network && e.station === id.station && e.location === id.location &&
-    e.channel === id.channel
-  );
-  if (match.length === 0) {
-    throw new SampleError(
-      "no response",
-      `Cannot find response of ${code} in ${source}: no such channel`,
-    );
-  }
-  // An epoch covers [startDate, endDate): at a change of epoch the new one applies. Where
-  // epochs overlap (an old one left open when a new one began), the latest start wins.
-  const at = match.filter((e) => e.startDate <= time && time < e.endDate)
-    .sort((a, b) => b.startDate - a.startDate);
-  if (at.length === 0) {
-    throw new SampleError(
-      "no response",
-      `Cannot find response of ${code} in ${source}: no channel epoch covers ${
-        new Date(time).toISOString()
-      }`,
-    );
+  const at = epochsAt(epochs, id, time);
+  if (typeof at === "string") {
+    throw new SampleError("no response", `Cannot find response of ${code} in ${source}: ${at}`);
   }
   const r = at.find((e) => e.response !== null)?.response;
   const bad = at.find((e) => e.responseError !== undefined)?.responseError;
@@ -368,19 +372,11 @@ export function findOrientation(
   source: string,
 ): { azimuth: number; dip: number } {
   const code = `${id.network}.${id.station}.${id.location}.${id.channel}`;
-  const at = epochs.filter((e) =>
-    e.network === id.network && e.station === id.station && e.location === id.location &&
-    e.channel === id.channel && e.startDate <= time && time < e.endDate
-  ).sort((a, b) => b.startDate - a.startDate);
-  if (at.length === 0) {
+  const at = epochsAt(epochs, id, time);
+  if (typeof at === "string") {
     throw new SampleError(
       "bad orientation",
-      `Cannot find the orientation of ${code} in ${source}: ${
-        epochs.some((e) => e.channel === id.channel)
-          ? "no channel epoch covers " +
-            new Date(time).toISOString()
-          : "no such channel"
-      }`,
+      `Cannot find the orientation of ${code} in ${source}: ${at}`,
     );
   }
   const { azimuth, dip } = at[0];

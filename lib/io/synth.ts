@@ -77,6 +77,22 @@ export const SYNTH_RESPONSE: InstrumentResponse = {
 const EPOCH = Date.UTC(2024, 0, 1);
 
 /**
+ * Whether `synth` can write these components: letters from Z, N, E, or from Z, 1, 2 with 1 and
+ * 2 together (horizontals at a random azimuth; not mixed with N or E).
+ *
+ * @param comps One letter each.
+ * @returns true when they can be written.
+ */
+export function synthComponentsValid(comps: readonly string[]): boolean {
+  const has12 = comps.includes("1") || comps.includes("2");
+  return !(
+    comps.some((c) => !"ZNE12".includes(c) || c.length !== 1) ||
+    (has12 && !(comps.includes("1") && comps.includes("2"))) ||
+    (has12 && (comps.includes("N") || comps.includes("E")))
+  );
+}
+
+/**
  * Writes a synthetic data set atomically.
  *
  * @param out Output directory.
@@ -87,11 +103,7 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
   const perClass = options.perClass ?? 40;
   const comps = options.components ?? ["Z"];
   const has12 = comps.includes("1") || comps.includes("2");
-  if (
-    comps.some((c) => !"ZNE12".includes(c) || c.length !== 1) ||
-    (has12 && !(comps.includes("1") && comps.includes("2"))) ||
-    (has12 && (comps.includes("N") || comps.includes("E")))
-  ) {
+  if (!synthComponentsValid(comps)) {
     throw new RangeError(
       `Cannot write synth: components must be letters from Z, N, E, or from Z, 1, 2 (1 and 2 ` +
         `together): found ${comps.join(", ")}`,

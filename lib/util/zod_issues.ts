@@ -74,3 +74,26 @@ export function issueMessage(schema: z.ZodType, issue: z.core.$ZodIssue): string
     : near.map(([k, n]) => `${k}: did you mean ${n}?`);
   return hints.length ? `${issue.message} (${hints.join("; ")})` : issue.message;
 }
+
+/**
+ * Every issue of a failed parse as `path: message` ({@linkcode issueMessage}), the path
+ * dotted after `where` (the name of the section parsed, if any).
+ *
+ * @param schema The schema that was parsed.
+ * @param error Its error.
+ * @param where Prefix of every path, e.g. `pretrain` (default none).
+ * @param topLevel What an issue of the whole value is called (default `(top level)`).
+ * @returns one line per issue.
+ */
+export function issueLines(
+  schema: z.ZodType,
+  error: z.ZodError,
+  where = "",
+  topLevel = "(top level)",
+): string[] {
+  return error.issues.map((i) =>
+    `${[where, ...i.path].filter((x) => x !== "").join(".") || topLevel}: ${
+      issueMessage(schema, i)
+    }`
+  );
+}
