@@ -165,12 +165,22 @@ export { type SynthOptions, writeSynth } from "./lib/io/synth.ts";
 export { SYNTH_CLASSES, type SynthClass } from "./lib/signal/synth.ts";
 export {
   esecTasks,
+  findSdsFiles,
   npzTasks,
   readManifest,
   type SampleTask,
+  type SdsLookup,
   sdsPaths,
   sdsTasks,
 } from "./lib/io/manifest.ts";
+export {
+  intervalLabeller,
+  type LabelInterval,
+  readLabelIntervals,
+  type SdsWindows,
+  sdsWindowTasks,
+  windowTimes,
+} from "./lib/io/sds_windows.ts";
 export {
   readMiniseed,
   readMiniseedFile,

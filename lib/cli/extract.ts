@@ -38,21 +38,69 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     };
   }
   const sds = strFlag(v, "sds");
-  // --picks, --stations and --phase also change a config file's SDS input without --sds.
+  const windowsFlag = strFlag(v, "windows"), channelsFlag = strFlag(v, "channels");
+  const labelsFlag = strFlag(v, "window-labels");
+  // --picks, --windows, --stations and --phase also change a config file's SDS input without
+  // --sds; --picks and --windows each replace the other.
   if (sds || c.input.format === "sds") {
     const had = c.input.format === "sds" ? c.input : null;
-    const picks = picksFlag ? resolve(picksFlag) : had?.picks;
-    if (!picks) {
-      throw new UserError("Cannot use --sds: give --picks QUAKEML (the picks make the samples)");
+    if (picksFlag && windowsFlag) {
+      throw new UserError(
+        "Cannot use --sds: give --picks (a sample at each pick) or --windows (samples at " +
+          "regular times), not both",
+      );
+    }
+    const picks = picksFlag ? resolve(picksFlag) : windowsFlag ? null : had?.picks ?? null;
+    let windows = picksFlag ? null : had?.windows ?? null;
+    if (windowsFlag) {
+      const parts = windowsFlag.split("/");
+      const step = Number(parts[2]);
+      if (parts.length !== 3 || !parts[0] || !parts[1] || !(step > 0)) {
+        throw new UserError(
+          `Cannot read --windows: expected START/END/STEP, two ISO 8601 UTC times and seconds ` +
+            `(2024-01-01T00:00:00Z/2024-01-02T00:00:00Z/60): found '${windowsFlag}'`,
+        );
+      }
+      windows = {
+        start: parts[0],
+        end: parts[1],
+        step,
+        channels: windows?.channels ?? [],
+        labels: windows?.labels ?? null,
+      };
+    }
+    if (windows) {
+      if (channelsFlag) windows.channels = channelsFlag.split(",").map((x) => x.trim());
+      if (labelsFlag) windows.labels = resolve(labelsFlag);
+      if (!windows.channels.length || windows.channels.every((x) => !x)) {
+        throw new UserError(
+          "Cannot use --windows: give --channels NET.STA.LOC.CHA[,...] (e.g. XX.ABC..HHZ), the " +
+            "channels to cut",
+        );
+      }
+    } else if (channelsFlag || labelsFlag) {
+      throw new UserError(
+        `Cannot use --${channelsFlag ? "channels" : "window-labels"}: it applies to --windows`,
+      );
+    }
+    if (!picks && !windows) {
+      throw new UserError(
+        "Cannot use --sds: give --picks QUAKEML (a sample at each pick) or --windows " +
+          "START/END/STEP with --channels (samples at regular times)",
+      );
     }
     const stations = strFlag(v, "stations");
     c.input = {
       format: "sds",
       dir: sds ? resolve(sds) : had!.dir,
       picks,
+      windows,
       stations: stations ? resolve(stations) : had?.stations ?? null,
       phase: strFlag(v, "phase") ?? had?.phase ?? "P",
     };
+  } else if (windowsFlag || channelsFlag || labelsFlag) {
+    const f = windowsFlag ? "windows" : channelsFlag ? "channels" : "window-labels";
+    throw new UserError(`Cannot use --${f}: it applies to an SDS archive (--sds DIR)`);
   }
   const sacRef = strFlag(v, "sac-reference");
   if (sacRef !== undefined) {
@@ -113,7 +161,8 @@ export const extract: Command = {
   name: "extract",
   summary: "Turn waveforms (miniSEED, SAC), responses and picks into a spectrogram dataset.",
   usage:
-    "[--config FILE] [--manifest CSV | --esec DIR | --npz DIR | --sds DIR --picks QUAKEML] --out DIR",
+    "[--config FILE] [--manifest CSV | --esec DIR | --npz DIR | --sds DIR (--picks QUAKEML | " +
+    "--windows START/END/STEP --channels IDS)] --out DIR",
   details: [
     "The config file (JSON, validated) holds every setting; flags override it. Without --config,",
     "an input flag is required and defaults apply: 100 Hz, band-pass 1-18 Hz, Kaiser STFT of",
@@ -160,7 +209,26 @@ export const extract: Command = {
     sds: {
       type: "string",
       arg: "DIR",
-      description: "Input: an SDS archive (YEAR/NET/STA/CHAN.D/...), samples from --picks.",
+      description:
+        "Input: an SDS archive (YEAR/NET/STA/CHAN.D/...), samples from --picks or --windows.",
+    },
+    windows: {
+      type: "string",
+      arg: "START/END/STEP",
+      description: "With --sds: a sample every STEP s from START until END (ISO 8601 UTC), " +
+        "cropped --before/--after around its time, instead of at picks.",
+    },
+    channels: {
+      type: "string",
+      arg: "IDS",
+      description: "With --windows: the channels, NET.STA.LOC.CHA comma-separated (LOC may be " +
+        "empty: XX.ABC..HHZ); with --components the last letter takes each component.",
+    },
+    "window-labels": {
+      type: "string",
+      arg: "CSV",
+      description: "With --windows: labelled intervals (start,end,label); a window takes the " +
+        "label of the one that overlaps it most.",
     },
     stations: {
       type: "string",

@@ -165,6 +165,7 @@ const NOT_SETTINGS = new Set([
   "input.path",
   "input.dir",
   "input.picks",
+  "input.windows",
   "input.stations",
   "import.source",
   "import.labels",

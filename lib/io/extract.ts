@@ -30,6 +30,7 @@ import type { InstrumentResponse } from "../signal/response.ts";
 import { npyToFloat64, readNpz } from "./npy.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./manifest.ts";
+import { sdsWindowTasks } from "./sds_windows.ts";
 import {
   type ExtractConfig,
   type SpectrogramGeometry,
@@ -1470,22 +1471,25 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
     // processSample keeps around it.
     const g = spectrogramGeometry(config), sc = config.spectrogram;
     const pad = g.nperseg / 2 / g.samplingRate + TRIM_PAD_S;
-    tasks = await sdsTasks(
-      inp.dir,
-      inp.picks,
-      inp.stations,
-      inp.phase,
-      (channel) => channelCodes({ channel } as SampleTask, config.components),
-      [(sc.before + pad) * 1000, (sc.after + pad) * 1000],
-      // A station without N or E may have Z, 1 and 2 to rotate, and one without Z, N or E
-      // U, V and W (rotationChannels).
-      (code) => {
-        const letter = code.at(-1)!;
-        if (config.rotate === "never" || !"ZNE".includes(letter)) return [];
-        return [...(letter === "Z" ? [] : ["Z", "1", "2"]), "U", "V", "W"]
-          .map((c) => code.slice(0, -1) + c);
-      },
-    );
+    const codesOf = (channel: string) => channelCodes({ channel } as SampleTask, config.components);
+    const span = [(sc.before + pad) * 1000, (sc.after + pad) * 1000] as const;
+    // A station without N or E may have Z, 1 and 2 to rotate, and one without Z, N or E
+    // U, V and W (rotationChannels).
+    const alternates = (code: string) => {
+      const letter = code.at(-1)!;
+      if (config.rotate === "never" || !"ZNE".includes(letter)) return [];
+      return [...(letter === "Z" ? [] : ["Z", "1", "2"]), "U", "V", "W"]
+        .map((c) => code.slice(0, -1) + c);
+    };
+    tasks = inp.windows
+      ? await sdsWindowTasks(
+        inp.windows,
+        inp.stations,
+        { dir: inp.dir, codesOf, alternates },
+        span,
+        [sc.before, sc.after],
+      )
+      : await sdsTasks(inp.dir, inp.picks!, inp.stations, inp.phase, codesOf, span, alternates);
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);
   if (!config.limit) return tasks;
   let end = 0;

@@ -10,6 +10,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { UserError } from "../util/errors.ts";
 import { issueLines } from "../util/zod_issues.ts";
 import type { SacMarker } from "./sac.ts";
+import { parseChannelId, type SdsWindows, windowSpan } from "./sds_windows.ts";
 
 /** Kaiser β of the seed (zClust): 1.8π. */
 export const DEFAULT_BETA = 1.8 * Math.PI;
@@ -42,12 +43,30 @@ const npzInput = z.object({
   samplingRate: z.number().positive().default(100),
 }).strict();
 
+const sdsWindows = z.object({
+  /** First reference time, ISO 8601 UTC. */
+  start: z.string().min(1),
+  /** Reference times stop before this, ISO 8601 UTC. */
+  end: z.string().min(1),
+  /** Seconds from one reference time to the next. */
+  step: z.number().positive(),
+  /** Channels as NET.STA.LOC.CHA (LOC may be empty). */
+  channels: z.array(z.string().min(1)).min(1),
+  /** CSV of labelled intervals (start,end,label), or null. */
+  labels: z.string().min(1).nullable().default(null),
+}).strict();
+
 const sdsInput = z.object({
   format: z.literal("sds"),
   /** SeisComP Data Structure archive root: YEAR/NET/STA/CHAN.D/NET.STA.LOC.CHAN.D.YEAR.DOY. */
   dir: z.string().min(1),
-  /** QuakeML whose picks make the samples: one per event and station, at its earliest pick. */
-  picks: z.string().min(1),
+  /**
+   * QuakeML whose picks make the samples: one per event and station, at its earliest pick; or
+   * null with `windows`.
+   */
+  picks: z.string().min(1).nullable().default(null),
+  /** Samples at regular times instead of at picks (continuous data), or null. */
+  windows: sdsWindows.nullable().default(null),
   /** StationXML or SAC pole-zero file with the responses, or null. */
   stations: z.string().min(1).nullable().default(null),
   /** Picks whose phase hint starts with this make samples (P takes P, Pg, Pn, ...). */
@@ -156,14 +175,22 @@ export interface NpzInput {
   samplingRate: number;
 }
 
-/** `input` of a config: an SDS archive and the QuakeML picks that make its samples. */
+/**
+ * `input` of a config: an SDS archive, and either the QuakeML picks that make its samples or
+ * the regular times at which windows are cut ({@linkcode SdsWindows}).
+ */
 export interface SdsInput {
   /** The input's kind. */
   format: "sds";
   /** SeisComP Data Structure archive root: YEAR/NET/STA/CHAN.D/NET.STA.LOC.CHAN.D.YEAR.DOY. */
   dir: string;
-  /** QuakeML whose picks make the samples: one per event and station, at its earliest pick. */
-  picks: string;
+  /**
+   * QuakeML whose picks make the samples: one per event and station, at its earliest pick; or
+   * null with `windows`.
+   */
+  picks: string | null;
+  /** Samples at regular times instead of at picks (continuous data), or null. */
+  windows: SdsWindows | null;
   /** StationXML or SAC pole-zero file with the responses, or null. */
   stations: string | null;
   /** Picks whose phase hint starts with this make samples (P takes P, Pg, Pn, ...). */
@@ -301,6 +328,25 @@ export function parseExtractConfig(raw: unknown, source = "config"): ExtractConf
  * @throws {UserError} with the field name.
  */
 export function checkConsistency(c: ExtractConfig, source = "config"): void {
+  if (c.input.format === "sds") {
+    const { picks, windows } = c.input;
+    if ((picks === null) === (windows === null)) {
+      throw new UserError(
+        `Cannot use ${source}: an SDS input takes input.picks (a sample at each pick) or ` +
+          `input.windows (samples at regular times): found ${picks ? "both" : "neither"}`,
+      );
+    }
+    if (windows) {
+      try {
+        windowSpan(windows);
+        windows.channels.forEach((ch, i) => parseChannelId(ch, `input.windows.channels[${i}]`));
+      } catch (e) {
+        throw new UserError(
+          `Cannot use ${source}: ${(e as Error).message.replace(/^Cannot (use|read) /, "")}`,
+        );
+      }
+    }
+  }
   const fs = c.preprocess.samplingRate, nyq = fs / 2;
   const bp = c.preprocess.bandpass;
   if (bp) {
@@ -424,7 +470,8 @@ export async function readExtractConfig(path: string): Promise<ExtractConfig> {
     if (c.input.picks) c.input.picks = abs(c.input.picks);
   } else if (c.input.format === "sds") {
     c.input.dir = abs(c.input.dir);
-    c.input.picks = abs(c.input.picks);
+    if (c.input.picks) c.input.picks = abs(c.input.picks);
+    if (c.input.windows?.labels) c.input.windows.labels = abs(c.input.windows.labels);
     if (c.input.stations) c.input.stations = abs(c.input.stations);
   } else c.input.dir = abs(c.input.dir);
   return c;

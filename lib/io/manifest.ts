@@ -626,59 +626,92 @@ export async function sdsTasks(
       tasks.push(task);
       continue;
     }
-    const t0 = p.time - span[0], t1 = p.time + span[1];
-    // A channel's day files: at the pick's location, or else the archive's for that channel.
-    const find = (code: string) => {
-      let loc = p.location;
-      let paths = sdsPaths(dir, [p.network, p.station, loc, code], t0, t1);
-      if (!paths.some(exists)) {
-        // The pick names no location (or another one): take the archive's for this channel.
-        // Every day's directory: across New Year the first may not exist.
-        const found = [
-          ...new Set(paths.flatMap((f) => locationsOf(dirname(f), p.network, p.station, code))),
-        ].sort();
-        if (found.length) {
-          loc = found[0];
-          paths = sdsPaths(dir, [p.network, p.station, loc, code], t0, t1);
-        }
-      }
-      return { code, loc, paths, present: paths.filter(exists) };
-    };
-    const add = (f: ReturnType<typeof find>) => {
-      task.location = f.loc;
-      task.waveforms.push(...f.present);
-      const absent = f.paths.filter((x) => !f.present.includes(x));
-      if (absent.length) task.missingFiles = [...(task.missingFiles ?? []), ...absent];
-    };
-    const codes = codesOf(task.channel);
-    const taken = new Set(codes), stoodIn = new Set<string>();
-    for (const code of codes) {
-      const f = find(code);
-      if (f.present.length === 0) {
-        // Channels that stand in for it (BH1 and BH2 rotated to BHN and BHE).
-        const alts = alternates?.(code) ?? [];
-        const fresh = alts.filter((a) => !taken.has(a)).map((a) => {
-          taken.add(a);
-          return find(a);
-        }).filter((a) => a.present.length > 0);
-        fresh.forEach(add);
-        fresh.forEach((a) => stoodIn.add(a.code));
-        if (alts.some((a) => stoodIn.has(a))) continue;
-        task.error = {
-          reason: "missing channel",
-          message: `Cannot find ${p.network}.${p.station}.${f.loc}.${code} in ${dir}: expected ${
-            f.paths.join(" or ")
-          }`,
-        };
-        break;
-      }
-      add(f);
-    }
+    findSdsFiles(task, p.time - span[0], p.time + span[1], { dir, codesOf, alternates });
     tasks.push(task);
   }
   // Those without a time last: the rest are by pick time.
   tasks.push(...failed);
   return tasks;
+}
+
+/** Where and how {@linkcode findSdsFiles} looks for a sample's day files. */
+export interface SdsLookup {
+  /** The archive root. */
+  dir: string;
+  /** The channel codes a sample stacks, from its channel (see extract's `channelCodes`). */
+  codesOf: (channel: string) => string[];
+  /** The channels read instead of one that the archive lacks (BH1 and BH2 for BHN), or none. */
+  alternates?: (code: string) => string[];
+  /** Whether a file exists (default: asks the file system each time). */
+  exists?: (path: string) => boolean;
+  /**
+   * Where the task's location has no day file of a channel, take the one the archive holds
+   * (default true: a pick that names no location). False keeps the task's location.
+   */
+  anyLocation?: boolean;
+}
+
+/**
+ * Finds the day files of a sample's channels that cover `[t0, t1]` in an SDS archive: fills
+ * its `waveforms`, `location` and `missingFiles`, or sets its `error` (`missing channel`,
+ * naming the files expected) when a channel has none and nothing stands in for it.
+ *
+ * @param task The sample (its network, station, location and channel are read).
+ * @param t0 Start of the data needed, ms since 1970 UTC.
+ * @param t1 End of it.
+ * @param look The archive and the channels to look for.
+ */
+export function findSdsFiles(task: SampleTask, t0: number, t1: number, look: SdsLookup): void {
+  const { dir, codesOf, alternates } = look;
+  const present = look.exists ?? exists;
+  const net = task.network, sta = task.station, loc0 = task.location;
+  // A channel's day files: at the task's location, or else the archive's for that channel.
+  const find = (code: string) => {
+    let loc = loc0;
+    let paths = sdsPaths(dir, [net, sta, loc, code], t0, t1);
+    if ((look.anyLocation ?? true) && !paths.some(present)) {
+      // The pick names no location (or another one): take the archive's for this channel.
+      // Every day's directory: across New Year the first may not exist.
+      const found = [
+        ...new Set(paths.flatMap((f) => locationsOf(dirname(f), net, sta, code))),
+      ].sort();
+      if (found.length) {
+        loc = found[0];
+        paths = sdsPaths(dir, [net, sta, loc, code], t0, t1);
+      }
+    }
+    return { code, loc, paths, present: paths.filter(present) };
+  };
+  const add = (f: ReturnType<typeof find>) => {
+    task.location = f.loc;
+    task.waveforms.push(...f.present);
+    const absent = f.paths.filter((x) => !f.present.includes(x));
+    if (absent.length) task.missingFiles = [...(task.missingFiles ?? []), ...absent];
+  };
+  const codes = codesOf(task.channel);
+  const taken = new Set(codes), stoodIn = new Set<string>();
+  for (const code of codes) {
+    const f = find(code);
+    if (f.present.length === 0) {
+      // Channels that stand in for it (BH1 and BH2 rotated to BHN and BHE).
+      const alts = alternates?.(code) ?? [];
+      const fresh = alts.filter((a) => !taken.has(a)).map((a) => {
+        taken.add(a);
+        return find(a);
+      }).filter((a) => a.present.length > 0);
+      fresh.forEach(add);
+      fresh.forEach((a) => stoodIn.add(a.code));
+      if (alts.some((a) => stoodIn.has(a))) continue;
+      task.error = {
+        reason: "missing channel",
+        message: `Cannot find ${net}.${sta}.${f.loc}.${code} in ${dir}: expected ${
+          f.paths.join(" or ")
+        }`,
+      };
+      return;
+    }
+    add(f);
+  }
 }
 
 function exists(path: string): boolean {

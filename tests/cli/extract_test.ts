@@ -1173,7 +1173,14 @@ Deno.test("extract flags not given keep the config file's input fields; --picks,
   const { applyOverrides } = await import("../../lib/cli/extract.ts");
   const over = (input: unknown, flags: Record<string, string>) =>
     applyOverrides(parseExtractConfig({ input }), flags).input;
-  const sds = { format: "sds", dir: "/a", picks: "/p.xml", stations: "/s.xml", phase: "S" };
+  const sds = {
+    format: "sds",
+    dir: "/a",
+    picks: "/p.xml",
+    windows: null,
+    stations: "/s.xml",
+    phase: "S",
+  };
   assertEquals(over(sds, { phase: "Pn" }), { ...sds, phase: "Pn" });
   assertEquals(over(sds, { picks: "/q.xml", stations: "/t.xml" }), {
     ...sds,
@@ -1185,6 +1192,7 @@ Deno.test("extract flags not given keep the config file's input fields; --picks,
     format: "sds",
     dir: "/b",
     picks: "/q.xml",
+    windows: null,
     stations: null,
     phase: "P",
   });

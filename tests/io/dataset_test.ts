@@ -336,7 +336,17 @@ Deno.test("datasetSettings holds every extraction setting that changes the value
   };
   const freqs = new Float64Array([1, 1.5, 2]), times = new Float64Array([0, 1.28]);
   const s = datasetSettings(meta, freqs, times);
-  for (const f of ["output", "workers", "limit", "input.dir", "input.picks", "input.stations"]) {
+  for (
+    const f of [
+      "output",
+      "workers",
+      "limit",
+      "input.dir",
+      "input.picks",
+      "input.windows",
+      "input.stations",
+    ]
+  ) {
     assert(!(`config.${f}` in s), `config.${f} is a setting`);
   }
   assert(!Object.keys(s).some((k) => k.includes("created")));

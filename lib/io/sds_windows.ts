@@ -1,0 +1,312 @@
+/**
+ * Samples at regular times from the continuous data of an SDS archive, without picks: for
+ * tremor, icequakes, noise and whatever else a catalogue of picks leaves out. Window i of a
+ * channel has reference time `start + i·step` (every one before `end`); extract crops it as it
+ * crops a pick's sample, `spectrogram.before` s before to `spectrogram.after` s after, so a
+ * window and a pick's sample at the same time give the same spectrogram.
+ *
+ * Labels, where known, come from a CSV of intervals (`start,end,label`, ISO 8601 UTC): a window
+ * takes the label of the interval that overlaps its crop the most (the earlier row on a tie),
+ * or none.
+ *
+ * @module
+ */
+import { parseCsv } from "./csv.ts";
+import { findSdsFiles, parseUtc, type SampleTask, type SdsLookup } from "./manifest.ts";
+import { UserError } from "../util/errors.ts";
+
+/** `input.windows` of an SDS config: when the samples are cut, from which channels. */
+export interface SdsWindows {
+  /** First reference time, ISO 8601 UTC. */
+  start: string;
+  /** Reference times stop before this, ISO 8601 UTC. */
+  end: string;
+  /** Seconds from one reference time to the next. */
+  step: number;
+  /**
+   * Channels as `NET.STA.LOC.CHA` (LOC may be empty: `XX.STA..HHZ`); with components, the last
+   * letter of CHA is replaced by each (`XX.STA..HHZ` with Z, N, E reads HHZ, HHN and HHE).
+   */
+  channels: string[];
+  /** CSV of labelled intervals (`start,end,label`), or null. */
+  labels: string | null;
+}
+
+/** A labelled time interval, ms since 1970 UTC. */
+export interface LabelInterval {
+  /** Start, ms since 1970 UTC. */
+  start: number;
+  /** End (after start), ms since 1970 UTC. */
+  end: number;
+  /** The class of what the interval holds. */
+  label: string;
+}
+
+/** At most this many windows (channels × times) per run: a task list of this size takes ~2 GB. */
+export const MAX_WINDOWS = 5_000_000;
+
+/**
+ * Splits a channel given as `NET.STA.LOC.CHA`.
+ *
+ * @param s The text.
+ * @param where What it came from, for messages (e.g. `input.windows.channels[2]`).
+ * @returns [network, station, location, channel].
+ * @throws {UserError} when it is not of that form.
+ * @example
+ * ```ts
+ * import { parseChannelId } from "./sds_windows.ts";
+ * const [net, sta, loc, cha] = parseChannelId("XX.ABC..HHZ", "channel");
+ * if (net !== "XX" || sta !== "ABC" || loc !== "" || cha !== "HHZ") throw new Error();
+ * ```
+ */
+export function parseChannelId(s: string, where: string): [string, string, string, string] {
+  const p = s.trim().split(".");
+  if (p.length !== 4 || !p[0] || !p[1] || !p[3] || p.some((x) => /[\s/\\]/.test(x))) {
+    throw new UserError(
+      `Cannot read ${where}: expected a channel as NET.STA.LOC.CHA (LOC may be empty, as in ` +
+        `XX.ABC..HHZ): found '${s}'`,
+    );
+  }
+  return [p[0], p[1], p[2], p[3]];
+}
+
+/**
+ * The window times of a span: `start + i·step` for every i ≥ 0 that falls before `end`.
+ *
+ * @param start First time, ms.
+ * @param end Times stop before this, ms.
+ * @param stepMs Step, ms (> 0).
+ * @returns the times, ascending.
+ * @example
+ * ```ts
+ * import { windowTimes } from "./sds_windows.ts";
+ * if (windowTimes(0, 100_000, 43_000).join() !== "0,43000,86000") throw new Error();
+ * ```
+ */
+export function windowTimes(start: number, end: number, stepMs: number): number[] {
+  const out: number[] = [];
+  for (let i = 0;; i++) {
+    const t = start + i * stepMs;
+    if (!(t < end)) return out;
+    out.push(t);
+  }
+}
+
+/**
+ * The times of a windows spec, checked: start and end are ISO times, end after start, a step
+ * of at least a millisecond.
+ *
+ * @param w The spec.
+ * @param where Its field, for messages (`input.windows`).
+ * @returns start and end (ms) and the step (ms).
+ * @throws {UserError} naming the field.
+ */
+export function windowSpan(
+  w: Pick<SdsWindows, "start" | "end" | "step">,
+  where = "input.windows",
+): { start: number; end: number; stepMs: number } {
+  const time = (field: "start" | "end") => {
+    try {
+      const t = parseUtc(w[field]);
+      if (t === null) throw new RangeError("it is empty");
+      return t;
+    } catch (e) {
+      throw new UserError(`Cannot use ${where}.${field}: ${(e as Error).message}`);
+    }
+  };
+  const start = time("start"), end = time("end");
+  if (!(end > start)) {
+    throw new UserError(
+      `Cannot use ${where}: end (${w.end}) must be after start (${w.start})`,
+    );
+  }
+  if (!(w.step >= 0.001)) {
+    throw new UserError(`Cannot use ${where}.step: expected at least 0.001 s: found ${w.step}`);
+  }
+  return { start, end, stepMs: w.step * 1000 };
+}
+
+/**
+ * Reads a CSV of labelled intervals: columns `start`, `end` (ISO 8601 UTC) and `label`, one
+ * interval per row, end after start. Intervals may overlap.
+ *
+ * @param path The file.
+ * @returns the intervals, in file order.
+ * @throws {UserError} naming the file, the line and the field.
+ */
+export async function readLabelIntervals(path: string): Promise<LabelInterval[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new UserError(`Cannot read the window labels ${path}: ${(e as Error).message}`);
+  }
+  const rows = parseCsv(text, ",", { keepEmptyLines: true });
+  const header = (rows[0] ?? []).map((h) => h.trim());
+  const col = { start: header.indexOf("start"), end: header.indexOf("end") };
+  const labelCol = header.indexOf("label");
+  if (col.start < 0 || col.end < 0 || labelCol < 0) {
+    throw new UserError(
+      `Cannot read the window labels ${path}: expected columns start,end,label: found ${
+        header.join(",") || "nothing"
+      }`,
+    );
+  }
+  const out: LabelInterval[] = [];
+  for (const [i, r] of rows.entries()) {
+    if (i === 0 || r.every((f) => f.trim() === "")) continue;
+    const line = i + 1;
+    const time = (name: "start" | "end") => {
+      let t: number | null;
+      try {
+        t = parseUtc(r[col[name]] ?? "");
+      } catch (e) {
+        throw new UserError(`Cannot read ${path}, line ${line}, ${name}: ${(e as Error).message}`);
+      }
+      if (t === null) throw new UserError(`Cannot read ${path}, line ${line}: ${name} is empty`);
+      return t;
+    };
+    const start = time("start"), end = time("end");
+    if (!(end > start)) {
+      throw new UserError(
+        `Cannot read ${path}, line ${line}: end (${r[col.end]}) must be after start (${
+          r[col.start]
+        })`,
+      );
+    }
+    const label = (r[labelCol] ?? "").trim();
+    if (!label) throw new UserError(`Cannot read ${path}, line ${line}: label is empty`);
+    out.push({ start, end, label });
+  }
+  return out;
+}
+
+/**
+ * Labels spans by the intervals that overlap them the most.
+ *
+ * @param intervals The intervals (any order; overlapping allowed).
+ * @returns a function from a span [t0, t1] to the label of the interval with the longest
+ *   overlap (the one listed first on a tie), or null where none overlaps it.
+ * @example
+ * ```ts
+ * import { intervalLabeller } from "./sds_windows.ts";
+ * const at = intervalLabeller([
+ *   { start: 0, end: 10, label: "noise" },
+ *   { start: 10, end: 30, label: "tremor" },
+ * ]);
+ * if (at(5, 14) !== "noise" || at(8, 20) !== "tremor" || at(40, 50) !== null) throw new Error();
+ * ```
+ */
+export function intervalLabeller(
+  intervals: readonly LabelInterval[],
+): (t0: number, t1: number) => string | null {
+  const order = intervals.map((iv, i) => ({ ...iv, i })).sort((a, b) =>
+    a.start - b.start || a.i - b.i
+  );
+  // The latest end among the first j intervals by start: walking back from the last one that
+  // starts before t1, none earlier can overlap once this is at or before t0.
+  const maxEnd: number[] = [];
+  order.forEach((iv, j) => maxEnd.push(Math.max(iv.end, j ? maxEnd[j - 1] : -Infinity)));
+  return (t0, t1) => {
+    let lo = 0, hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (order[mid].start < t1) lo = mid + 1;
+      else hi = mid;
+    }
+    let best: (typeof order)[number] | null = null, bestLen = 0;
+    for (let j = lo - 1; j >= 0 && maxEnd[j] > t0; j--) {
+      const iv = order[j];
+      const len = Math.min(iv.end, t1) - Math.max(iv.start, t0);
+      if (len > 0 && (len > bestLen || (len === bestLen && best !== null && iv.i < best.i))) {
+        best = iv;
+        bestLen = len;
+      }
+    }
+    return best?.label ?? null;
+  };
+}
+
+/** A window's id part for its time: `20240101T000043Z`, with milliseconds where not whole. */
+export function windowStamp(t: number): string {
+  const iso = new Date(Math.floor(t)).toISOString().replace(/[-:]/g, "");
+  return iso.endsWith(".000Z") ? iso.slice(0, -5) + "Z" : iso;
+}
+
+/**
+ * Lists the windows of an SDS archive as samples: for every channel, one per window time,
+ * with the day files that cover its crop and the minutes `extract` keeps around it. Sample ids
+ * are `NET.STA.LOC.CHA.TIME` (e.g. `XX.ABC.00.HHZ.20240101T000043Z`). A window whose day files
+ * do not exist fails as `missing channel`, naming them; one that needs two days of which one
+ * is missing names it when the trace proves too short.
+ *
+ * @param w The spec (labels path resolved by the caller).
+ * @param stations Response file for every sample, or null.
+ * @param look The archive and the channels each sample stacks.
+ * @param span Milliseconds of data read before and after each reference time.
+ * @param crop Seconds cropped before and after each reference time (for the labels).
+ * @returns the tasks, by channel (in the order given), then by time.
+ * @throws {UserError} when a field is invalid, the labels cannot be read, or there would be
+ *   more than {@linkcode MAX_WINDOWS} windows.
+ */
+export async function sdsWindowTasks(
+  w: SdsWindows,
+  stations: string | null,
+  look: SdsLookup,
+  span: readonly [number, number],
+  crop: readonly [number, number],
+): Promise<SampleTask[]> {
+  const { start, end, stepMs } = windowSpan(w);
+  const ids = w.channels.map((c, i) => parseChannelId(c, `input.windows.channels[${i}]`));
+  const seen = new Set<string>();
+  for (const [i, id] of ids.entries()) {
+    const key = id.join(".");
+    if (seen.has(key)) {
+      throw new UserError(`Cannot use input.windows.channels[${i}]: ${key} is listed twice`);
+    }
+    seen.add(key);
+  }
+  const times = windowTimes(start, end, stepMs);
+  const total = times.length * ids.length;
+  if (total > MAX_WINDOWS) {
+    throw new UserError(
+      `Cannot list the windows: ${ids.length} channel(s) × ${times.length} times is ${total} ` +
+        `samples, more than ${MAX_WINDOWS} in one run: extract a shorter span (start, end) or ` +
+        `use a longer step, and run again for the rest`,
+    );
+  }
+  const labelOf = w.labels ? intervalLabeller(await readLabelIntervals(w.labels)) : null;
+  // Thousands of windows share a day file: ask the file system once per file.
+  const known = new Map<string, boolean>();
+  const exists = look.exists ?? ((p: string) => {
+    let e = known.get(p);
+    if (e === undefined) {
+      try {
+        e = Deno.statSync(p).isFile;
+      } catch {
+        e = false;
+      }
+      known.set(p, e);
+    }
+    return e;
+  });
+  const tasks: SampleTask[] = [];
+  for (const [network, station, location, channel] of ids) {
+    for (const t of times) {
+      const task: SampleTask = {
+        id: `${network}.${station}.${location}.${channel}.${windowStamp(t)}`,
+        network,
+        station,
+        location,
+        channel,
+        waveforms: [],
+        response: stations,
+        referenceTime: t,
+        label: labelOf ? labelOf(t - crop[0] * 1000, t + crop[1] * 1000) : null,
+      };
+      findSdsFiles(task, t - span[0], t + span[1], { ...look, exists, anyLocation: false });
+      tasks.push(task);
+    }
+  }
+  return tasks;
+}

@@ -1,0 +1,442 @@
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import {
+  intervalLabeller,
+  MAX_WINDOWS,
+  parseChannelId,
+  readLabelIntervals,
+  type SdsWindows,
+  sdsWindowTasks,
+  windowSpan,
+  windowStamp,
+  windowTimes,
+} from "../../lib/io/sds_windows.ts";
+import { writeSynth } from "../../lib/io/synth.ts";
+import { encodeMiniseed3, readMiniseedFile } from "../../lib/io/mseed.ts";
+import { parseCsvRecords } from "../../lib/io/csv.ts";
+import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
+import { runExtract } from "../../lib/io/extract.ts";
+import { openDataset } from "../../lib/io/dataset.ts";
+import { applyOverrides } from "../../lib/cli/extract.ts";
+import { UserError } from "../../lib/util/errors.ts";
+import { run } from "../cli/_run.ts";
+
+const T0 = Date.UTC(2024, 0, 1);
+
+Deno.test("windows: times start + i·step before end; stamps in the ids; channel ids parsed", () => {
+  assertEquals(windowTimes(0, 129_000, 43_000), [0, 43_000, 86_000]);
+  assertEquals(windowTimes(0, 129_001, 43_000), [0, 43_000, 86_000, 129_000]);
+  assertEquals(windowTimes(5, 6, 10), [5]);
+  assertEquals(windowTimes(T0, T0 + 1000, 250).length, 4);
+  assertEquals(windowStamp(T0 + 43_000), "20240101T000043Z");
+  assertEquals(windowStamp(T0 + 43_500), "20240101T000043.500Z");
+  assertEquals(parseChannelId(" XX.ABC..HHZ ", "c"), ["XX", "ABC", "", "HHZ"]);
+  assertEquals(parseChannelId("XX.ABC.00.BHZ", "c"), ["XX", "ABC", "00", "BHZ"]);
+  for (const bad of ["XX.ABC.HHZ", "XX..00.HHZ", "XX.ABC.00.", "XX.A B.00.HHZ", ".ABC.00.HHZ"]) {
+    assertThrows(() => parseChannelId(bad, "channels[1]"), UserError, `channels[1]`);
+  }
+  assertEquals(
+    windowSpan({ start: "2024-01-01", end: "2024-01-01T01:00:00Z", step: 60 }),
+    { start: T0, end: T0 + 3_600_000, stepMs: 60_000 },
+  );
+  assertThrows(
+    () => windowSpan({ start: "2024-01-01T01:00:00Z", end: "2024-01-01", step: 60 }),
+    UserError,
+    "end (2024-01-01) must be after start",
+  );
+  assertThrows(
+    () => windowSpan({ start: "2024-02-30", end: "2024-03-01", step: 60 }),
+    UserError,
+    "input.windows.start: Cannot read the time '2024-02-30'",
+  );
+  assertThrows(
+    () => windowSpan({ start: "2024-01-01", end: "2024-01-02", step: 0.0001 }),
+    UserError,
+    "input.windows.step: expected at least 0.001 s",
+  );
+});
+
+Deno.test("windows: a span takes the label of the interval that overlaps it most, the earlier row on a tie, none where none does", () => {
+  const at = intervalLabeller([
+    { start: 100, end: 200, label: "tremor" },
+    { start: 0, end: 100, label: "noise" },
+    { start: 120, end: 140, label: "local" }, // inside tremor
+    { start: 300, end: 400, label: "a" },
+    { start: 300, end: 400, label: "b" }, // same as a: a wins
+    { start: 0, end: 1000, label: "long" }, // overlaps everything
+  ]);
+  assertEquals(at(10, 60), "noise"); // 50 of noise, 50 of long: noise is listed first
+  assertEquals(at(150, 160), "tremor"); // 10 of tremor, 10 of long
+  assertEquals(at(90, 150), "long"); // 60 of long, 50 of tremor, 20 of local, 10 of noise
+  const short = intervalLabeller([
+    { start: 100, end: 200, label: "tremor" },
+    { start: 0, end: 100, label: "noise" },
+    { start: 120, end: 140, label: "local" },
+    { start: 300, end: 400, label: "a" },
+    { start: 300, end: 400, label: "b" },
+  ]);
+  assertEquals(short(10, 60), "noise");
+  assertEquals(short(90, 150), "tremor"); // 50 of tremor, 10 of noise, 20 of local
+  assertEquals(short(50, 150), "tremor"); // 50 and 50: tremor is listed first
+  assertEquals(short(125, 135), "tremor"); // 10 and 10: tremor first
+  assertEquals(short(310, 320), "a");
+  assertEquals(short(200, 300), null); // touching is no overlap
+  assertEquals(short(500, 600), null);
+  assertEquals(intervalLabeller([])(0, 1), null);
+  // Against a brute force over random intervals and spans.
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const ivs = Array.from({ length: 60 }, (_, i) => {
+    const s = Math.floor(rnd() * 1000);
+    return { start: s, end: s + 1 + Math.floor(rnd() * 80), label: `c${i}` };
+  });
+  const fast = intervalLabeller(ivs);
+  for (let k = 0; k < 500; k++) {
+    const t0 = Math.floor(rnd() * 1100) - 50, t1 = t0 + 1 + Math.floor(rnd() * 60);
+    let best: string | null = null, len = 0;
+    for (const iv of ivs) {
+      const l = Math.min(iv.end, t1) - Math.max(iv.start, t0);
+      if (l > len) [best, len] = [iv.label, l];
+    }
+    assertEquals(fast(t0, t1), best, `[${t0}, ${t1}]`);
+  }
+});
+
+Deno.test("windows: a labels CSV is read with its line numbers in every complaint", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const f = `${dir}/labels.csv`;
+    await Deno.writeTextFile(
+      f,
+      "label,start,end\nnoise,2024-01-01T00:00:00Z,2024-01-01T00:10:00Z\n\n" +
+        'tremor,2024-01-01T00:10:00.5Z,"2024-01-01T00:20:00Z"\n',
+    );
+    assertEquals(await readLabelIntervals(f), [
+      { start: T0, end: T0 + 600_000, label: "noise" },
+      { start: T0 + 600_500, end: T0 + 1_200_000, label: "tremor" },
+    ]);
+    const bad = async (text: string, msg: string) => {
+      await Deno.writeTextFile(f, text);
+      await assertRejects(() => readLabelIntervals(f), UserError, msg);
+    };
+    await bad("from,to,label\n", "expected columns start,end,label: found from,to,label");
+    await bad("", "expected columns start,end,label: found nothing");
+    await bad(
+      "start,end,label\n\n2024-01-01,2024-13-01,x\n",
+      `${f}, line 3, end: Cannot read the time '2024-13-01'`,
+    );
+    await bad("start,end,label\n2024-01-02,2024-01-01,x\n", "line 2: end (2024-01-01) must be");
+    await bad("start,end,label\n2024-01-01,2024-01-02, \n", "line 2: label is empty");
+    await bad("start,end,label\n,2024-01-02,x\n", "line 2: start is empty");
+    await assertRejects(
+      () => readLabelIntervals(`${dir}/none.csv`),
+      UserError,
+      `Cannot read the window labels ${dir}/none.csv`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("windows: tasks per channel and time read the day files around each window, across midnight; a missing day fails the window naming it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const day = (sta: string, cha: string, year: number, doy: string) => ({
+      dir: `${root}/${year}/XX/${sta}/${cha}.D`,
+      file: `XX.${sta}.00.${cha}.D.${year}.${doy}`,
+    });
+    for (const cha of ["HHZ", "HHN", "HHE"]) {
+      for (const [y, d] of [[2023, "365"], [2024, "001"]] as const) {
+        const p = day("AAA", cha, y, d);
+        await Deno.mkdir(p.dir, { recursive: true });
+        await Deno.writeFile(`${p.dir}/${p.file}`, new Uint8Array(0));
+      }
+    }
+    // BBB: only the new year's vertical.
+    const b = day("BBB", "HHZ", 2024, "001");
+    await Deno.mkdir(b.dir, { recursive: true });
+    await Deno.writeFile(`${b.dir}/${b.file}`, new Uint8Array(0));
+    const labels = `${root}/labels.csv`;
+    await Deno.writeTextFile(
+      labels,
+      "start,end,label\n2023-12-31T23:00:00Z,2024-01-01T00:00:30Z,noise\n" +
+        "2024-01-01T00:00:30Z,2024-01-01T00:05:00Z,tremor\n",
+    );
+    const w: SdsWindows = {
+      start: "2023-12-31T23:58:00Z",
+      end: "2024-01-01T00:02:00Z",
+      step: 60,
+      channels: ["XX.AAA.00.HHZ", "XX.BBB.00.HHZ"],
+      labels,
+    };
+    const codesOf = (c: string) => ["Z", "N", "E"].map((x) => c.slice(0, -1) + x);
+    const span = [330_000, 330_000] as const; // 5.5 minutes each side
+    const tasks = await sdsWindowTasks(w, "/st.xml", { dir: root, codesOf }, span, [20, 66]);
+    assertEquals(tasks.map((t) => t.id), [
+      "XX.AAA.00.HHZ.20231231T235800Z",
+      "XX.AAA.00.HHZ.20231231T235900Z",
+      "XX.AAA.00.HHZ.20240101T000000Z",
+      "XX.AAA.00.HHZ.20240101T000100Z",
+      "XX.BBB.00.HHZ.20231231T235800Z",
+      "XX.BBB.00.HHZ.20231231T235900Z",
+      "XX.BBB.00.HHZ.20240101T000000Z",
+      "XX.BBB.00.HHZ.20240101T000100Z",
+    ]);
+    assertEquals(tasks[2].referenceTime, T0);
+    assertEquals(tasks[2].response, "/st.xml");
+    // Crop [t − 20 s, t + 66 s]: at 00:00:00 50 s of noise and 36 s of tremor; at 00:01:00
+    // tremor alone.
+    assertEquals(tasks.map((t) => t.label), [
+      "noise",
+      "noise",
+      "noise",
+      "tremor",
+      "noise",
+      "noise",
+      "noise",
+      "tremor",
+    ]);
+    // Every window of AAA reads both days of its three channels (5.5 minutes each side).
+    const aaa = (cha: string, y: number, d: string) => {
+      const p = day("AAA", cha, y, d);
+      return `${p.dir}/${p.file}`;
+    };
+    assertEquals(
+      tasks[0].waveforms,
+      ["HHZ", "HHN", "HHE"].flatMap((c) => [aaa(c, 2023, "365"), aaa(c, 2024, "001")]),
+    );
+    assert(tasks.slice(0, 4).every((t) => !t.error && !t.missingFiles), "AAA has everything");
+    // BBB has no N or E: every window fails naming the files expected.
+    for (const t of tasks.slice(4)) {
+      assertEquals(t.error?.reason, "missing channel");
+      assert(t.error!.message.includes(`XX.BBB.00.HHN.D.2023.365`), t.error!.message);
+    }
+    // Z alone: BBB's windows read the new year's file and name the old year's as missing.
+    const z = await sdsWindowTasks(w, null, { dir: root, codesOf: (c) => [c] }, span, [20, 66]);
+    const bbb = z.slice(4);
+    assert(bbb.every((t) => !t.error && t.waveforms.length === 1), JSON.stringify(bbb[0]));
+    assertEquals(bbb[0].missingFiles, [`${root}/2023/XX/BBB/HHZ.D/XX.BBB.00.HHZ.D.2023.365`]);
+    // Its location is the one given: at location 10 nothing is found (no fallback to 00).
+    const ten = await sdsWindowTasks(
+      { ...w, channels: ["XX.BBB.10.HHZ"], labels: null },
+      null,
+      { dir: root, codesOf: (c) => [c] },
+      span,
+      [20, 66],
+    );
+    assert(ten.every((t) => t.error?.reason === "missing channel" && t.label === null));
+    // Errors name the field.
+    const look = { dir: root, codesOf: (c: string) => [c] };
+    await assertRejects(
+      () =>
+        sdsWindowTasks({ ...w, channels: ["XX.AAA.00.HHZ", "XX.AAA.00.HHZ"] }, null, look, span, [
+          0,
+          1,
+        ]),
+      UserError,
+      "input.windows.channels[1]: XX.AAA.00.HHZ is listed twice",
+    );
+    await assertRejects(
+      () =>
+        sdsWindowTasks(
+          { ...w, start: "2000-01-01", end: "2024-01-01", step: 60 },
+          null,
+          look,
+          span,
+          [0, 1],
+        ),
+      UserError,
+      `more than ${MAX_WINDOWS} in one run`,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("extract --sds --windows: the window at a pick's time gives the manifest sample's spectrogram bit for bit; windows the data does not cover fail and are listed; labels from intervals", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`, sds = `${root}/sds`;
+    await writeSynth(syn, { perClass: 1, seed: 2 });
+    const rows = parseCsvRecords(await Deno.readTextFile(`${syn}/manifest.csv`));
+    // Sample 1 (hour 1 of 2024-01-01), alone in its day file.
+    const r = rows[1];
+    const [tr] = await readMiniseedFile(`${syn}/${r.waveform}`);
+    const d = `${sds}/2024/SY/${r.station}/HHZ.D`;
+    await Deno.mkdir(d, { recursive: true });
+    await Deno.writeFile(`${d}/SY.${r.station}.00.HHZ.D.2024.001`, await encodeMiniseed3([tr]));
+    const tref = Date.parse(r.reference_time);
+    const iso = (t: number) => new Date(t).toISOString();
+    // The trace holds [tref − 30 s, tref + 80 s], its first and last 5.5 s tapered; a crop
+    // needs [t − 21.28 s, t + 67.28 s] clear of the tapers: of the windows every 2 s from
+    // tref − 4 s to tref + 6 s the first does not fit.
+    await Deno.writeTextFile(
+      `${root}/labels.csv`,
+      `start,end,label\n${iso(tref - 600_000)},${iso(tref)},noise\n${iso(tref)},${
+        iso(tref + 600_000)
+      },${r.label}\n`,
+    );
+    const m = await runExtract(await readExtractConfig(`${syn}/extract.json`), `${root}/m`, {
+      quiet: true,
+    });
+    assertEquals(m.ok, 5);
+    const out = await run(
+      "extract",
+      "--config",
+      `${syn}/extract.json`,
+      "--sds",
+      sds,
+      "--windows",
+      `${iso(tref - 4_000)}/${iso(tref + 6_001)}/2`,
+      "--channels",
+      `SY.${r.station}.00.HHZ`,
+      "--window-labels",
+      `${root}/labels.csv`,
+      "--stations",
+      `${syn}/stations.xml`,
+      "--out",
+      `${root}/w`,
+      "--workers",
+      "0",
+    );
+    assertEquals(out.code, 0, out.err.join("\n"));
+    const [md, wd] = [await openDataset(`${root}/m`), await openDataset(`${root}/w`)];
+    try {
+      assertEquals(wd.count, 5, await Deno.readTextFile(`${root}/w/failures.csv`));
+      const stamp = (t: number) =>
+        new Date(t).toISOString().replace(/[-:]/g, "").replace(
+          /\.(\d+)Z$/,
+          (_, f) => f === "000" ? "Z" : `.${f}Z`,
+        );
+      assertEquals(
+        wd.samples.map((s) => s.id),
+        [-2_000, 0, 2_000, 4_000, 6_000].map((o) => `SY.${r.station}.00.HHZ.${stamp(tref + o)}`),
+      );
+      assertEquals(
+        wd.samples.map((s) => s.referenceTime),
+        [-2, 0, 2, 4, 6].map((o) => iso(tref + o * 1000)),
+      );
+      // Crop [t − 20, t + 66]: at −2 s, 18 s of noise and 68 of the event.
+      assertEquals(wd.samples.map((s) => s.label), Array(5).fill(r.label));
+      const j = md.samples.findIndex((s) => s.id === r.id);
+      assertEquals(Array.from(wd.readBatch([1])), Array.from(md.readBatch([j])));
+      // Other windows differ from it.
+      assert(Array.from(wd.readBatch([0])).some((v, i) => v !== md.readBatch([j])[i]));
+      const fails = parseCsvRecords(await Deno.readTextFile(`${root}/w/failures.csv`));
+      assertEquals(
+        fails.map((f) => [f.id, f.reason]),
+        [-4_000].map((o) => [`SY.${r.station}.00.HHZ.${stamp(tref + o)}`, "too short"]),
+      );
+      assert(out.out.join("\n").includes("5 of 6"), out.out.join("\n"));
+    } finally {
+      md.close();
+      wd.close();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("extract: a config's SDS input takes picks or windows, one of them; the flags switch between them and name what is missing", () => {
+  const base = { format: "sds", dir: "/a", stations: null };
+  const windows = {
+    start: "2024-01-01",
+    end: "2024-01-02",
+    step: 60,
+    channels: ["XX.ABC..HHZ"],
+  };
+  assertEquals(parseExtractConfig({ input: { ...base, windows } }).input, {
+    ...base,
+    picks: null,
+    phase: "P",
+    windows: { ...windows, labels: null },
+  });
+  assertThrows(
+    () => parseExtractConfig({ input: { ...base, picks: "/p.xml", windows } }, "c.json"),
+    UserError,
+    "Cannot use c.json: an SDS input takes input.picks (a sample at each pick) or input.windows",
+  );
+  assertThrows(() => parseExtractConfig({ input: base }), UserError, "found neither");
+  assertThrows(
+    () => parseExtractConfig({ input: { ...base, windows: { ...windows, end: "2023-12-31" } } }),
+    UserError,
+    "input.windows: end (2023-12-31) must be after start (2024-01-01)",
+  );
+  assertThrows(
+    () =>
+      parseExtractConfig({ input: { ...base, windows: { ...windows, channels: ["ABC.HHZ"] } } }),
+    UserError,
+    "input.windows.channels[0]: expected a channel as NET.STA.LOC.CHA",
+  );
+  assertThrows(
+    () => parseExtractConfig({ input: { ...base, windows: { ...windows, step: 0 } } }),
+    UserError,
+    "input.windows.step",
+  );
+  const over = (input: unknown, flags: Record<string, string>) =>
+    applyOverrides(parseExtractConfig({ input }), flags).input;
+  const picked = { ...base, picks: "/p.xml" };
+  // --windows replaces the picks; channels come with it.
+  assertEquals(
+    over(picked, {
+      windows: "2024-01-01/2024-01-02T00:00:00Z/43.5",
+      channels: "XX.A..HHZ, XX.B.00.HHZ",
+    }),
+    {
+      ...base,
+      picks: null,
+      phase: "P",
+      windows: {
+        start: "2024-01-01",
+        end: "2024-01-02T00:00:00Z",
+        step: 43.5,
+        channels: ["XX.A..HHZ", "XX.B.00.HHZ"],
+        labels: null,
+      },
+    },
+  );
+  // --picks replaces the windows; --channels alone changes a config's windows.
+  const win = { ...base, windows };
+  assertEquals(over(win, { picks: "/q.xml" }), {
+    ...base,
+    picks: "/q.xml",
+    phase: "P",
+    windows: null,
+  });
+  assertEquals(
+    (over(win, { channels: "XX.C..BHZ", "window-labels": "/l.csv" }) as { windows: SdsWindows })
+      .windows,
+    { ...windows, channels: ["XX.C..BHZ"], labels: "/l.csv" },
+  );
+  assertThrows(
+    () => over(picked, { windows: "2024-01-01/2024-01-02/60", picks: "/q.xml" }),
+    UserError,
+    "give --picks (a sample at each pick) or --windows (samples at regular times), not both",
+  );
+  assertThrows(
+    () => over(picked, { windows: "2024-01-01/2024-01-02/60" }),
+    UserError,
+    "give --channels NET.STA.LOC.CHA",
+  );
+  for (const bad of ["2024-01-01/2024-01-02", "2024-01-01/2024-01-02/x", "/2024-01-02/60"]) {
+    assertThrows(
+      () => over(picked, { windows: bad, channels: "XX.A..HHZ" }),
+      UserError,
+      `Cannot read --windows: expected START/END/STEP`,
+    );
+  }
+  assertThrows(
+    () => over(picked, { channels: "XX.A..HHZ" }),
+    UserError,
+    "--channels: it applies to --windows",
+  );
+  assertThrows(
+    () => over({ format: "esec", dir: "/e" }, { windows: "2024-01-01/2024-01-02/60" }),
+    UserError,
+    "--windows: it applies to an SDS archive (--sds DIR)",
+  );
+  assertThrows(
+    () => over({ format: "esec", dir: "/e" }, { sds: "/b" }),
+    UserError,
+    "give --picks QUAKEML (a sample at each pick) or --windows START/END/STEP with --channels",
+  );
+});
