@@ -9,8 +9,11 @@
 import { join } from "node:path";
 import {
   decodeSegments,
+  indexRecords,
   mergeSegments,
   miniseedVersion,
+  recordsBetween,
+  type RecordSpan,
   type Segment,
   segmentEnd,
   type Trace,
@@ -343,7 +346,11 @@ interface SacHeaderOrientation extends ChannelId {
  * The segments of a task's waveform files, miniSEED or SAC (told apart by their content), with
  * the SAC files' time markers (the first file's that sets each marker) and orientations.
  */
-async function readTaskSegments(task: SampleTask, keep: (path: string) => boolean): Promise<{
+async function readTaskSegments(
+  task: SampleTask,
+  keep: (path: string) => boolean,
+  span?: readonly [number, number],
+): Promise<{
   segs: Segment[];
   markers: Partial<Record<SacMarker, number>>;
   sac: boolean;
@@ -357,7 +364,7 @@ async function readTaskSegments(task: SampleTask, keep: (path: string) => boolea
   const sacOrientations: SacHeaderOrientation[] = [];
   let sac = false;
   for (const f of task.waveforms) {
-    const file = await decodedFile(f, keep(f));
+    const file = await decodedFile(f, keep(f), span);
     segs.push(...file.segs);
     for (const [m, t] of Object.entries(file.markers)) markers[m as SacMarker] ??= t;
     sac ||= file.sac;
@@ -384,23 +391,32 @@ interface DecodedFile {
   orientation?: { cmpaz?: number; cmpinc?: number };
 }
 
-/**
- * Decoded waveform files of this worker, up to 192 MiB of samples (none over half of it): a
- * continuous record (a day-long file) holds many events, and each of its samples would
- * otherwise decode the whole file again (0.45 s for a day at 100 Hz).
- */
-const decoded = new ByteLru<DecodedFile>(192 << 20, 96 << 20);
+/** A miniSEED file read but not decoded: its bytes and where its records lie. */
+interface IndexedFile {
+  bytes: Uint8Array;
+  records: RecordSpan[];
+}
 
 /**
- * Whether this thread holds `path` decoded (for tests: `extract` keeps only files that more
- * than one sample reads).
+ * Waveform files of this worker, up to 192 MiB (none over half of it): a continuous record (a
+ * day-long file) holds many events or windows, and each of its samples would otherwise read
+ * and decode the whole file again (0.45 s for a day at 100 Hz). A miniSEED file read for a
+ * sample whose time is known is kept as its bytes and record index ({@linkcode IndexedFile}),
+ * and each sample decodes only the records of its minutes; others are kept decoded.
+ */
+const decoded = new ByteLru<DecodedFile | IndexedFile>(192 << 20, 96 << 20);
+
+/**
+ * Whether this thread holds `path`, decoded or indexed (for tests: `extract` keeps only files
+ * that more than one sample reads).
  *
  * @param path A waveform file.
  * @returns true when its current version is in the cache.
  */
 export async function isDecodedKept(path: string): Promise<boolean> {
   const key = await decodedKey(path);
-  return key !== null && decoded.get(key) !== undefined;
+  return key !== null &&
+    (decoded.get(key) !== undefined || decoded.get(`index\0${key}`) !== undefined);
 }
 
 async function decodedKey(f: string): Promise<string | null> {
@@ -409,27 +425,51 @@ async function decodedKey(f: string): Promise<string | null> {
   return info ? `${f}\0${info.size}\0${info.mtime?.getTime() ?? ""}` : null;
 }
 
-async function decodedFile(f: string, keep: boolean): Promise<DecodedFile> {
+/**
+ * A waveform file's segments: all of them, or with `span` (ms), for a miniSEED file, those of
+ * the records that hold that span ({@linkcode recordsBetween}).
+ */
+async function decodedFile(
+  f: string,
+  keep: boolean,
+  span?: readonly [number, number],
+): Promise<DecodedFile> {
   const key = await decodedKey(f);
   const hit = key === null ? undefined : decoded.get(key);
-  if (hit) return hit;
+  if (hit) return hit as DecodedFile;
+  const indexed = key === null ? undefined : decoded.get(`index\0${key}`) as IndexedFile;
+  if (indexed && span) return await decodeSpan(indexed, f, span);
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(f);
+    bytes = indexed?.bytes ?? await Deno.readFile(f);
   } catch (e) {
     throw new SampleError("unreadable", `Cannot read ${f}: ${(e as Error).message}`);
   }
   let file: DecodedFile;
   // miniSEED first: its record header is distinctive, while SAC's version word (byte 304) is
   // sample data in a miniSEED file and may well hold 6.
-  if (miniseedVersion(bytes) === 0 && isSac(bytes)) {
+  const mseed = miniseedVersion(bytes) !== 0;
+  if (!mseed && isSac(bytes)) {
     const s = readSac(bytes, f);
     file = { segs: [s.trace], markers: s.markers, sac: true, orientation: s.orientation };
+  } else if (mseed && span) {
+    const ix = { bytes, records: await indexRecords(bytes, f) };
+    if (key !== null && keep) decoded.set(`index\0${key}`, ix, bytes.byteLength);
+    return await decodeSpan(ix, f, span);
   } else file = { segs: await decodeSegments(bytes, f), markers: {}, sac: false };
   if (key !== null && keep) {
     decoded.set(key, file, file.segs.reduce((u, x) => u + x.data.byteLength, 0));
   }
   return file;
+}
+
+async function decodeSpan(
+  ix: IndexedFile,
+  f: string,
+  span: readonly [number, number],
+): Promise<DecodedFile> {
+  const segs = await decodeSegments(recordsBetween(ix.bytes, ix.records, span[0], span[1]), f);
+  return { segs, markers: {}, sac: false };
 }
 
 /** The segments of one of a task's channels, by start time. */
@@ -1064,9 +1104,17 @@ export async function processSample(
     tref = task.referenceTime!;
     traces = await loadNpzTraces(task, codes);
   } else {
+    // With its time known, a sample decodes only the records of the minutes it keeps (below),
+    // and a second more each side: a day file's 5 minutes, not its day.
+    const t = task.referenceTime;
+    const span = t === null ? undefined : [
+      t - before - (TRIM_PAD_S + 1) * 1000,
+      t + after + (TRIM_PAD_S + 1) * 1000,
+    ] as const;
     const { segs, markers, sac, sacOrientations } = await readTaskSegments(
       task,
       options.keepDecoded ?? (() => true),
+      span,
     );
     sacHeaders = sacOrientations;
     rotated = rotationChannels(

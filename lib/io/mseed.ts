@@ -82,19 +82,13 @@ export function miniseedVersion(bytes: Uint8Array): 0 | 2 | 3 {
 }
 
 /**
- * Decodes miniSEED bytes into per-channel segments.
- *
- * @param bytes File bytes.
- * @param source File name for messages.
- * @returns the segments, sorted by channel then time.
- * @throws {SampleError} for empty, non-miniSEED or truncated bytes.
- */
-/**
- * Decodes the records of miniSEED bytes into segments (as {@linkcode readMiniseedSegments}).
+ * Decodes the records of miniSEED bytes into per-channel segments (as
+ * {@linkcode readMiniseedSegments}).
  *
  * @param bytes The file's bytes.
  * @param source The file's name, for messages.
- * @returns the segments.
+ * @returns the segments, sorted by channel then time.
+ * @throws {SampleError} for empty, non-miniSEED or truncated bytes.
  */
 export async function decodeSegments(bytes: Uint8Array, source: string): Promise<Segment[]> {
   if (bytes.length === 0) {
@@ -169,6 +163,133 @@ export async function decodeSegments(bytes: Uint8Array, source: string): Promise
     );
   }
   out.sort((a, b) => nslc(a).localeCompare(nslc(b)) || a.startTime - b.startTime);
+  return out;
+}
+
+/** Where one record of a miniSEED file lies, in the file and in time (not decompressed). */
+export interface RecordSpan {
+  /** Byte offset of the record in the file. */
+  offset: number;
+  /** Its length in bytes. */
+  size: number;
+  /** Time of its first sample, ms since 1970 UTC. */
+  start: number;
+  /** Time one sample period after its last sample, ms. */
+  end: number;
+}
+
+/**
+ * Locates the records of miniSEED 2 or 3 bytes without decompressing their data: reading a day
+ * file's headers takes a fraction of decoding it, and {@linkcode recordsBetween} then decodes
+ * only the minutes a sample needs.
+ *
+ * @param bytes The file's bytes.
+ * @param source The file's name, for messages.
+ * @returns the records, in file order.
+ * @throws {SampleError} for empty, non-miniSEED or truncated bytes.
+ */
+export async function indexRecords(bytes: Uint8Array, source: string): Promise<RecordSpan[]> {
+  if (bytes.length === 0) {
+    throw new SampleError("empty file", `Cannot read ${source}: the file is empty`);
+  }
+  const version = miniseedVersion(bytes);
+  if (version === 0) return await decodeSegments(bytes, source).then(() => []); // its error
+  const out: RecordSpan[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const truncated = (offset: number, need: number) =>
+    new SampleError(
+      "truncated",
+      `Cannot read ${source}: file is truncated: record at byte ${offset} needs ${need} bytes, ${
+        bytes.length - offset
+      } remain`,
+    );
+  if (version === 2) {
+    const sp = await seisplotjs();
+    for (let offset = 0; offset < bytes.length;) {
+      if (bytes.length - offset < 48) throw truncated(offset, 48);
+      let h;
+      try {
+        h = sp.miniseed.parseSingleDataRecordHeader(
+          new DataView(bytes.buffer, bytes.byteOffset + offset, bytes.length - offset),
+        );
+      } catch (e) {
+        throw new SampleError(
+          "truncated",
+          `Cannot read ${source}: cannot decode miniSEED 2 records: ${(e as Error).message}`,
+        );
+      }
+      const size = h.recordSize;
+      if (!(size >= 64) || offset + size > bytes.length) throw truncated(offset, size);
+      const start = exactStart2(h);
+      const fs = h.sampleRate;
+      out.push({ offset, size, start, end: start + (fs > 0 ? h.numSamples * 1000 / fs : 0) });
+      offset += size;
+    }
+    return out;
+  }
+  for (let offset = 0; offset < bytes.length;) {
+    if (bytes.length - offset < 40) throw truncated(offset, 40);
+    if (bytes[offset] !== 77 || bytes[offset + 1] !== 83 || bytes[offset + 2] !== 3) {
+      throw new SampleError(
+        "truncated",
+        `Cannot read ${source}: expected a miniSEED 3 record header at byte ${offset}`,
+      );
+    }
+    const at = (k: number) => offset + k;
+    const size = 40 + view.getUint8(at(33)) + view.getUint16(at(34), true) +
+      view.getUint32(at(36), true);
+    if (offset + size > bytes.length) throw truncated(offset, size);
+    const start = Date.UTC(
+      view.getUint16(at(8), true),
+      0,
+      view.getUint16(at(10), true),
+      view.getUint8(at(12)),
+      view.getUint8(at(13)),
+      view.getUint8(at(14)),
+    ) + view.getUint32(at(4), true) / 1e6;
+    const rate = view.getFloat64(at(16), true);
+    const fs = rate > 0 ? rate : rate < 0 ? -1 / rate : 0;
+    const n = view.getUint32(at(24), true);
+    out.push({ offset, size, start, end: start + (fs > 0 ? n * 1000 / fs : 0) });
+    offset += size;
+  }
+  return out;
+}
+
+/**
+ * The records of a file that hold data of `[t0, t1]`: those that overlap it, or, where none
+ * does, the last one before it and the first one after it (so that a sample there still learns
+ * where the data stop). Decoding them gives what decoding a copy of the file cut to those
+ * records would.
+ *
+ * @param bytes The file's bytes.
+ * @param records Its records ({@linkcode indexRecords}).
+ * @param t0 Start of the time needed, ms.
+ * @param t1 End of it, ms.
+ * @returns the records' bytes, in file order, or `bytes` itself when that is every record.
+ */
+export function recordsBetween(
+  bytes: Uint8Array,
+  records: readonly RecordSpan[],
+  t0: number,
+  t1: number,
+): Uint8Array {
+  let keep = records.filter((r) => r.end > t0 && r.start < t1);
+  if (keep.length === 0) {
+    let before: RecordSpan | null = null, after: RecordSpan | null = null;
+    for (const r of records) {
+      if (r.end <= t0 && (!before || r.end > before.end)) before = r;
+      if (r.start >= t1 && (!after || r.start < after.start)) after = r;
+    }
+    keep = records.filter((r) => r === before || r === after);
+  }
+  if (keep.length === records.length || keep.length === 0) return bytes;
+  const out = new Uint8Array(keep.reduce((n, r) => n + r.size, 0));
+  let o = 0;
+  for (const r of keep) {
+    out.set(bytes.subarray(r.offset, r.offset + r.size), o);
+    o += r.size;
+  }
   return out;
 }
 

@@ -226,3 +226,75 @@ Deno.test("miniSEED 3 start times keep nanoseconds below the millisecond", async
   assertEquals(tr.startTime, t0 + 0.25);
   assertEquals(tr.data.length, 9000);
 });
+
+Deno.test("records are located without decoding them, and the records of a span decode to the whole file's samples of that span (305 ESEC miniSEED 2 files, miniSEED 3)", async () => {
+  const { indexRecords, recordsBetween, decodeSegments } = await import("../../lib/io/mseed.ts");
+  let cut3 = 0;
+  const check = async (bytes: Uint8Array, f: string) => {
+    const recs = await indexRecords(bytes, f);
+    let o = 0;
+    for (const r of recs) {
+      assertEquals(r.offset, o, f);
+      assert(r.end > r.start, f);
+      o += r.size;
+    }
+    assertEquals(o, bytes.length, f);
+    if (recs.length < 4) return; // nothing to cut
+    cut3++;
+    const [full] = await decodeSegments(bytes, f);
+    const fs = full.samplingRate, dt = 1000 / fs;
+    assertAlmostEquals(recs[0].start, full.startTime, 1e-6, f);
+    assertAlmostEquals(recs.at(-1)!.end, full.startTime + full.data.length * dt, 0.05 * dt, f);
+    // The middle third of the file: whole records around it, as a file cut to them.
+    const t0 = full.startTime + full.data.length * dt / 3, t1 = t0 + full.data.length * dt / 3;
+    const cut = recordsBetween(bytes, recs, t0, t1);
+    assert(cut.length < bytes.length, f);
+    const [part] = await decodeSegments(cut, f);
+    assert(part.startTime <= t0 && part.startTime + part.data.length * dt >= t1, f);
+    // Record times are the headers' (0.1 ms in miniSEED 2, and clocks drift), not the first
+    // record's + n·dt: the same samples, within a few hundredths of a sample.
+    const k = (part.startTime - full.startTime) / dt;
+    assertAlmostEquals(k, Math.round(k), 0.05, f);
+    assertEquals(part.data, full.data.subarray(Math.round(k), Math.round(k) + part.data.length), f);
+    // Every record: the same bytes back.
+    assert(recordsBetween(bytes, recs, t0 - 1e9, t1 + 1e9) === bytes, f);
+  };
+  for (const f of listEsec("waveforms", ".mseed")) await check(await Deno.readFile(f), f);
+  assert(cut3 > 100, `${cut3} ESEC files of 4 records or more`);
+  const z = trace({
+    data: new Float64Array(3000).map((_, i) => Math.round(1e5 * Math.sin(i / 7))),
+  });
+  const bytes = await encodeMiniseed3([z], 256);
+  await check(bytes, "mem.mseed");
+  // A span between records (a gap) takes the last record before it and the first after it.
+  const recs = await indexRecords(bytes, "mem.mseed");
+  const gap = recs.filter((_, i) => i !== 4 && i !== 5);
+  const joined = new Uint8Array(gap.reduce((n, r) => n + r.size, 0));
+  let o = 0;
+  for (const r of gap) {
+    joined.set(bytes.subarray(r.offset, r.offset + r.size), o);
+    o += r.size;
+  }
+  const gapRecs = await indexRecords(joined, "gap.mseed");
+  const around = recordsBetween(joined, gapRecs, recs[4].start + 1, recs[5].end - 1);
+  const ids = (await indexRecords(around, "x")).map((r) => r.start);
+  assertEquals(ids, [recs[3].start, recs[6].start]);
+  // Damaged files fail as decoding them does.
+  await assertRejects(() => indexRecords(new Uint8Array(0), "e.mseed"), SampleError, "empty");
+  await assertRejects(
+    () => indexRecords(bytes.subarray(0, bytes.length - 10), "t.mseed"),
+    SampleError,
+    "Cannot read t.mseed: file is truncated",
+  );
+  const esec = await Deno.readFile(listEsec("waveforms", ".mseed")[0]);
+  await assertRejects(
+    () => indexRecords(esec.subarray(0, esec.length - 100), "t2.mseed"),
+    SampleError,
+    "Cannot read t2.mseed: file is truncated",
+  );
+  await assertRejects(
+    () => indexRecords(new TextEncoder().encode("x".repeat(100)), "n.mseed"),
+    SampleError,
+    "expected a miniSEED 2 or 3 record header",
+  );
+});
