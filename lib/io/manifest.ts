@@ -649,6 +649,8 @@ export interface SdsLookup {
    * (default true: a pick that names no location). False keeps the task's location.
    */
   anyLocation?: boolean;
+  /** One string object per path, for many tasks that share day files (default: as built). */
+  intern?: (path: string) => string;
 }
 
 /**
@@ -664,11 +666,12 @@ export interface SdsLookup {
 export function findSdsFiles(task: SampleTask, t0: number, t1: number, look: SdsLookup): void {
   const { dir, codesOf, alternates } = look;
   const present = look.exists ?? exists;
+  const intern = look.intern ?? ((p: string) => p);
   const net = task.network, sta = task.station, loc0 = task.location;
   // A channel's day files: at the task's location, or else the archive's for that channel.
   const find = (code: string) => {
     let loc = loc0;
-    let paths = sdsPaths(dir, [net, sta, loc, code], t0, t1);
+    let paths = sdsPaths(dir, [net, sta, loc, code], t0, t1).map(intern);
     if ((look.anyLocation ?? true) && !paths.some(present)) {
       // The pick names no location (or another one): take the archive's for this channel.
       // Every day's directory: across New Year the first may not exist.
@@ -677,7 +680,7 @@ export function findSdsFiles(task: SampleTask, t0: number, t1: number, look: Sds
       ].sort();
       if (found.length) {
         loc = found[0];
-        paths = sdsPaths(dir, [net, sta, loc, code], t0, t1);
+        paths = sdsPaths(dir, [net, sta, loc, code], t0, t1).map(intern);
       }
     }
     return { code, loc, paths, present: paths.filter(present) };

@@ -42,7 +42,7 @@ export interface LabelInterval {
   label: string;
 }
 
-/** At most this many windows (channels × times) per run: a task list of this size takes ~2 GB. */
+/** At most this many windows (channels × times) per run: their task list takes ~1.9 GB. */
 export const MAX_WINDOWS = 5_000_000;
 
 /**
@@ -290,11 +290,19 @@ export async function sdsWindowTasks(
     }
     return e;
   });
+  const names = new Map<string, string>();
+  const intern = (p: string) => {
+    const had = names.get(p);
+    if (had !== undefined) return had;
+    names.set(p, p);
+    return p;
+  };
   const tasks: SampleTask[] = [];
   for (const [network, station, location, channel] of ids) {
     for (const t of times) {
       const task: SampleTask = {
-        id: `${network}.${station}.${location}.${channel}.${windowStamp(t)}`,
+        // Joined, not a template: one flat string (66 bytes) instead of a rope of its parts (190).
+        id: [network, station, location, channel, windowStamp(t)].join("."),
         network,
         station,
         location,
@@ -304,7 +312,12 @@ export async function sdsWindowTasks(
         referenceTime: t,
         label: labelOf ? labelOf(t - crop[0] * 1000, t + crop[1] * 1000) : null,
       };
-      findSdsFiles(task, t - span[0], t + span[1], { ...look, exists, anyLocation: false });
+      findSdsFiles(task, t - span[0], t + span[1], {
+        ...look,
+        exists,
+        intern,
+        anyLocation: false,
+      });
       tasks.push(task);
     }
   }
