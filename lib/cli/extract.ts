@@ -222,7 +222,8 @@ export const extract: Command = {
       type: "string",
       arg: "IDS",
       description: "With --windows: the channels, NET.STA.LOC.CHA comma-separated (LOC may be " +
-        "empty: XX.ABC..HHZ); with --components the last letter takes each component.",
+        "empty: XX.ABC..HHZ; * and ? match the archive's codes: XX.*.*.HH?); with --components " +
+        "the last letter takes each component.",
     },
     "window-labels": {
       type: "string",

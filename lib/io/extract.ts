@@ -1536,6 +1536,7 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
         { dir: inp.dir, codesOf, alternates },
         span,
         [sc.before, sc.after],
+        { oneChannelPerBand: config.components !== "channel" },
       )
       : await sdsTasks(inp.dir, inp.picks!, inp.stations, inp.phase, codesOf, span, alternates);
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);

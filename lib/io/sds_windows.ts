@@ -24,8 +24,9 @@ export interface SdsWindows {
   /** Seconds from one reference time to the next. */
   step: number;
   /**
-   * Channels as `NET.STA.LOC.CHA` (LOC may be empty: `XX.STA..HHZ`); with components, the last
-   * letter of CHA is replaced by each (`XX.STA..HHZ` with Z, N, E reads HHZ, HHN and HHE).
+   * Channels as `NET.STA.LOC.CHA` (LOC may be empty: `XX.STA..HHZ`); `*` and `?` match any codes
+   * the archive holds (`XX.*.*.HHZ`). With components, the last letter of CHA is replaced by
+   * each (`XX.STA..HHZ` with Z, N, E reads HHZ, HHN and HHE).
    */
   channels: string[];
   /** CSV of labelled intervals (`start,end,label`), or null. */
@@ -64,10 +65,70 @@ export function parseChannelId(s: string, where: string): [string, string, strin
   if (p.length !== 4 || !p[0] || !p[1] || !p[3] || p.some((x) => /[\s/\\]/.test(x))) {
     throw new UserError(
       `Cannot read ${where}: expected a channel as NET.STA.LOC.CHA (LOC may be empty, as in ` +
-        `XX.ABC..HHZ): found '${s}'`,
+        `XX.ABC..HHZ; * and ? match any codes, as in XX.*.*.HHZ): found '${s}'`,
     );
   }
   return [p[0], p[1], p[2], p[3]];
+}
+
+/** Whether a code has the wildcards `*` (any run of characters) or `?` (one character). */
+const isPattern = (code: string) => /[*?]/.test(code);
+
+/** A code pattern (`*`, `?`) as a whole-string regular expression. */
+function codeRegex(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*")
+    .replaceAll("?", ".");
+  return new RegExp(`^${body}$`);
+}
+
+function listDir(path: string): string[] {
+  try {
+    return [...Deno.readDirSync(path)].map((e) => e.name);
+  } catch {
+    return []; // no such directory: nothing there
+  }
+}
+
+/**
+ * The channels of an SDS archive that match a `NET.STA.LOC.CHA` pattern (`*` any run of
+ * characters, `?` one, in any of the four codes) in the years of a span, from its directories
+ * and day-file names; a pattern without wildcards is itself.
+ *
+ * @param dir The archive root.
+ * @param id The pattern, split ({@linkcode parseChannelId}).
+ * @param start Start of the span, ms.
+ * @param end End of the span, ms.
+ * @returns the channels found, sorted.
+ */
+export function expandChannelPattern(
+  dir: string,
+  id: readonly [string, string, string, string],
+  start: number,
+  end: number,
+): [string, string, string, string][] {
+  if (!id.some(isPattern)) return [[...id] as [string, string, string, string]];
+  const [net, sta, loc, cha] = id.map(codeRegex);
+  const found = new Set<string>();
+  const y0 = new Date(start).getUTCFullYear(), y1 = new Date(end).getUTCFullYear();
+  for (let y = y0; y <= y1; y++) {
+    for (const n of listDir(`${dir}/${y}`).filter((x) => net.test(x))) {
+      for (const s of listDir(`${dir}/${y}/${n}`).filter((x) => sta.test(x))) {
+        for (const c of listDir(`${dir}/${y}/${n}/${s}`)) {
+          if (!c.endsWith(".D") || !cha.test(c.slice(0, -2))) continue;
+          for (const f of listDir(`${dir}/${y}/${n}/${s}/${c}`)) {
+            // NET.STA.LOC.CHA.D.YEAR.DOY
+            const parts = f.split(".");
+            if (
+              parts.length === 7 && parts[0] === n && parts[1] === s &&
+              parts[3] === c.slice(0, -2) &&
+              loc.test(parts[2])
+            ) found.add(parts.slice(0, 4).join("."));
+          }
+        }
+      }
+    }
+  }
+  return [...found].sort().map((x) => x.split(".") as [string, string, string, string]);
 }
 
 /**
@@ -245,7 +306,9 @@ export function windowStamp(t: number): string {
  * @param look The archive and the channels each sample stacks.
  * @param span Milliseconds of data read before and after each reference time.
  * @param crop Seconds cropped before and after each reference time (for the labels).
- * @returns the tasks, by channel (in the order given), then by time.
+ * @param options `oneChannelPerBand`: a pattern's channels that differ only in their last letter
+ *   make one sample (the first, sorted), for extract's components, which replace that letter.
+ * @returns the tasks, by channel (in the order given; a pattern's matches sorted), then by time.
  * @throws {UserError} when a field is invalid, the labels cannot be read, or there would be
  *   more than {@linkcode MAX_WINDOWS} windows.
  */
@@ -255,16 +318,46 @@ export async function sdsWindowTasks(
   look: SdsLookup,
   span: readonly [number, number],
   crop: readonly [number, number],
+  options: { oneChannelPerBand?: boolean } = {},
 ): Promise<SampleTask[]> {
   const { start, end, stepMs } = windowSpan(w);
-  const ids = w.channels.map((c, i) => parseChannelId(c, `input.windows.channels[${i}]`));
-  const seen = new Set<string>();
-  for (const [i, id] of ids.entries()) {
-    const key = id.join(".");
-    if (seen.has(key)) {
-      throw new UserError(`Cannot use input.windows.channels[${i}]: ${key} is listed twice`);
+  const ids: [string, string, string, string][] = [];
+  const seen = new Map<string, string>();
+  for (const [i, c] of w.channels.entries()) {
+    const where = `input.windows.channels[${i}]`;
+    const pattern = parseChannelId(c, where);
+    const matched = expandChannelPattern(look.dir, pattern, start, end);
+    if (matched.length === 0) {
+      throw new UserError(
+        `Cannot use ${where}: ${c} matches no channel in ${look.dir} in ${
+          new Date(start).getUTCFullYear()
+        }–${
+          new Date(end).getUTCFullYear()
+        } (no YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY there)`,
+      );
     }
-    seen.add(key);
+    // A band's vertical first, so that it names the band's sample.
+    if (options.oneChannelPerBand) {
+      matched.sort((a, b) => Number(b[3].endsWith("Z")) - Number(a[3].endsWith("Z")));
+    }
+    for (const id of matched) {
+      // With components, one sample per station, location and band: HHZ, HHN and HHE matched by
+      // HH? make one sample that reads all three.
+      const key = options.oneChannelPerBand
+        ? `${id.slice(0, 3).join(".")}.${id[3].slice(0, -1)}?`
+        : id.join(".");
+      const had = seen.get(key);
+      if (had !== undefined) {
+        if (pattern.some(isPattern)) continue; // a pattern's band, or two patterns, overlap
+        throw new UserError(
+          `Cannot use ${where}: ${id.join(".")} makes the same samples as ${had}${
+            options.oneChannelPerBand ? " (the components replace the last letter)" : ""
+          }`,
+        );
+      }
+      seen.set(key, id.join("."));
+      ids.push(id);
+    }
   }
   const times = windowTimes(start, end, stepMs);
   const total = times.length * ids.length;

@@ -233,8 +233,50 @@ Deno.test("windows: tasks per channel and time read the day files around each wi
           1,
         ]),
       UserError,
-      "input.windows.channels[1]: XX.AAA.00.HHZ is listed twice",
+      "input.windows.channels[1]: XX.AAA.00.HHZ makes the same samples as XX.AAA.00.HHZ",
     );
+    // With components, two channels of one band make the same samples.
+    await assertRejects(
+      () =>
+        sdsWindowTasks(
+          { ...w, channels: ["XX.AAA.00.HHZ", "XX.AAA.00.HHN"] },
+          null,
+          look,
+          span,
+          [0, 1],
+          { oneChannelPerBand: true },
+        ),
+      UserError,
+      "channels[1]: XX.AAA.00.HHN makes the same samples as XX.AAA.00.HHZ (the components replace",
+    );
+    // Wildcards match the archive's codes in the span's years (2023 and 2024 here).
+    const ids = async (channels: string[], oneChannelPerBand = false) => [
+      ...new Set(
+        (await sdsWindowTasks({ ...w, channels }, null, look, span, [0, 1], {
+          oneChannelPerBand,
+        })).map((t) => t.id.split(".").slice(0, 4).join(".")),
+      ),
+    ];
+    assertEquals(await ids(["XX.*.00.HHZ"]), ["XX.AAA.00.HHZ", "XX.BBB.00.HHZ"]);
+    assertEquals(await ids(["XX.AAA.*.HH?"]), ["XX.AAA.00.HHE", "XX.AAA.00.HHN", "XX.AAA.00.HHZ"]);
+    assertEquals(await ids(["XX.A?A.*.HH?"], true), ["XX.AAA.00.HHZ"]);
+    assertEquals(await ids(["XX.*.*.HH*"], true), ["XX.AAA.00.HHZ", "XX.BBB.00.HHZ"]);
+    // An explicit channel and a pattern that also matches it: once.
+    assertEquals(await ids(["XX.BBB.00.HHZ", "*.*.*.*"], true), ["XX.BBB.00.HHZ", "XX.AAA.00.HHZ"]);
+    assertEquals(
+      await ids(["XX.[AB].00.HHZ", "XX.B+.00.HHZ"].slice(0, 0).concat("XX.BB?.0?.HHZ")),
+      [
+        "XX.BBB.00.HHZ",
+      ],
+    );
+    await assertRejects(
+      () => ids(["XX.AAA.00.HHZ", "YY.*.*.*"]),
+      UserError,
+      `input.windows.channels[1]: YY.*.*.* matches no channel in ${root} in 2023–2024`,
+    );
+    // Codes that look like regular expressions are plain text.
+    await assertRejects(() => ids(["XX.A.A.00.HHZ"]), UserError, "expected a channel as");
+    await assertRejects(() => ids(["XX.A+A.*.HHZ"]), UserError, "matches no channel");
     await assertRejects(
       () =>
         sdsWindowTasks(
