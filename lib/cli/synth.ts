@@ -1,12 +1,15 @@
 /**
- * `cli.ts synth`: a seeded, labelled synthetic data set as real files.
+ * `cli.ts synth`: a seeded, labelled synthetic data set as real files; with `--continuous`, a
+ * continuous SDS archive with events at random times (lib/io/synth_continuous.ts).
  *
  * @module
  */
-import { type Command, intFlag, strFlag } from "./_command.ts";
+import { type Command, intFlag, numFlag, strFlag, type Values } from "./_command.ts";
 import { UserError } from "../util/errors.ts";
 import { synthComponentsValid, writeSynth } from "../io/synth.ts";
 import { SYNTH_CLASSES, type SynthClass } from "../signal/synth.ts";
+import { parseUtc } from "../io/manifest.ts";
+import { writeSynthContinuous } from "../io/synth_continuous.ts";
 
 function numberList(s: string, flag: string): number[] {
   const v = s.split(",").map((x) => Number(x.trim()));
@@ -23,11 +26,14 @@ export const synth: Command = {
   name: "synth",
   summary:
     "Write a seeded, labelled synthetic data set (miniSEED 3, StationXML, QuakeML, manifest).",
-  usage: "--out DIR",
+  usage: "--out DIR | --continuous --out DIR [--hours H] [--stations N]",
   details: [
     "Five classes: local_earthquake, regional_event, explosion, tremor, noise, on 1/f + microseism",
     "noise, through a 1 Hz geophone response. Default: 5 classes x 40 samples, Z only, 100 Hz,",
     "110 s per trace (onset at 30 s). Then: deno run -A cli.ts extract --config DIR/extract.json --out DS",
+    "--continuous: an SDS archive of --hours of 100 Hz noise at --stations stations, with events of",
+    "the four other classes at random times recorded by every station, QuakeML P picks, labels.csv",
+    "(the class of every moment) and an extract.json for extract's windows mode.",
   ].join("\n"),
   seeded: true,
   flags: {
@@ -49,11 +55,40 @@ export const synth: Command = {
     },
     classes: { type: "string", arg: "A,B", description: "Subset of classes.", default: "all" },
     force: { type: "boolean", description: "Replace an existing output directory." },
+    continuous: {
+      type: "boolean",
+      description: "Write a continuous SDS archive with events at random times instead.",
+    },
+    hours: { type: "string", arg: "H", description: "--continuous: hours of data.", default: "6" },
+    stations: {
+      type: "string",
+      arg: "N",
+      description: "--continuous: stations recording every event.",
+      default: "2",
+    },
+    start: {
+      type: "string",
+      arg: "TIME",
+      description: "--continuous: ISO 8601 UTC time of the first sample.",
+      default: "2024-01-01T00:00:00Z",
+    },
+    "events-per-hour": {
+      type: "string",
+      arg: "R",
+      description: "--continuous: mean rate of the waits between events, per hour.",
+      default: "4",
+    },
   },
   async run(values) {
     const out = strFlag(values, "out");
     if (!out) throw new UserError("Cannot synth: give --out DIR");
     const snr = numberList(strFlag(values, "snr") ?? "5,30", "snr");
+    if (values.continuous) return await runContinuous(values, out, snr);
+    for (const f of ["hours", "stations", "start", "events-per-hour"]) {
+      if (values[f] !== undefined) {
+        throw new UserError(`Cannot read --${f}: it is a flag of synth --continuous only`);
+      }
+    }
     const comps = (strFlag(values, "components") ?? "Z").replaceAll(",", "").split("");
     if (!synthComponentsValid(comps)) {
       throw new UserError(
@@ -94,3 +129,62 @@ export const synth: Command = {
     );
   },
 };
+
+/** `synth --continuous`: checks its flags, writes the archive, prints what it holds. */
+async function runContinuous(values: Values, out: string, snr: number[]): Promise<void> {
+  for (const f of ["per-class", "rates", "classes"]) {
+    if (values[f] !== undefined) {
+      throw new UserError(`Cannot read --${f}: synth --continuous takes no --${f}`);
+    }
+  }
+  const hours = numFlag(values, "hours") ?? 6;
+  if (!(hours > 0)) throw new UserError(`Cannot read --hours: expected > 0: found ${hours}`);
+  const stations = intFlag(values, "stations") ?? 2;
+  if (stations < 1) throw new UserError(`Cannot read --stations: expected >= 1: found ${stations}`);
+  const compText = (strFlag(values, "components") ?? "Z").replaceAll(",", "");
+  if (!["Z", "ZNE", "Z12"].includes(compText)) {
+    throw new UserError(`Cannot read --components: expected Z, ZNE or Z12: found '${compText}'`);
+  }
+  const startText = strFlag(values, "start");
+  let start: number | undefined;
+  if (startText !== undefined) {
+    try {
+      start = parseUtc(startText) ?? undefined;
+    } catch (e) {
+      throw new UserError(`Cannot read --start: ${(e as Error).message}`);
+    }
+    if (start === undefined || start % 10 !== 0) {
+      throw new UserError(
+        `Cannot read --start: expected an ISO 8601 UTC time on the 10 ms grid of 100 Hz: ` +
+          `found '${startText}'`,
+      );
+    }
+  }
+  const rate = numFlag(values, "events-per-hour") ?? 4;
+  if (!(rate > 0)) {
+    throw new UserError(`Cannot read --events-per-hour: expected > 0: found ${rate}`);
+  }
+  const t0 = performance.now();
+  const s = await writeSynthContinuous(out, {
+    hours,
+    stations,
+    components: compText.split(""),
+    snr: [Math.min(...snr.slice(0, 2)), Math.max(...snr.slice(0, 2))],
+    start,
+    eventsPerHour: rate,
+    seed: intFlag(values, "seed") ?? 0,
+    force: Boolean(values.force),
+  });
+  const byClass: Record<string, number> = {};
+  for (const e of s.events) byClass[e.label] = (byClass[e.label] ?? 0) + 1;
+  const counts = Object.entries(byClass).map(([k, v]) => `${v} ${k}`).join(", ") || "none";
+  console.log(
+    `synth --continuous: ${hours} h x ${stations} stations (${compText}), ${s.events.length} ` +
+      `events (${counts}), ${s.files.length} day files -> ${out} in ${
+        ((performance.now() - t0) / 1000).toFixed(1)
+      } s\n` +
+      `picks: deno run -A cli.ts extract --sds ${out}/sds --picks ${out}/events.xml ` +
+      `--stations ${out}/stations.xml --out <dataset-dir>\n` +
+      `windows: deno run -A cli.ts extract --config ${out}/extract.json --out <dataset-dir>`,
+  );
+}

@@ -348,7 +348,12 @@ export async function writeSynthContinuous(
               Math.min(2 ** 31 - 1, Math.round(rec[RESPONSE_MARGIN + i])),
             );
           }
-          const [path] = sdsPaths(tmp, [NETWORK, stations[s], LOCATION, channels[k]], t0, t0);
+          const [path] = sdsPaths(
+            join(tmp, "sds"),
+            [NETWORK, stations[s], LOCATION, channels[k]],
+            t0,
+            t0,
+          );
           await Deno.mkdir(join(path, ".."), { recursive: true });
           const bytes = await encodeMiniseed3([{
             network: NETWORK,
