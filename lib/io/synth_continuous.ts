@@ -22,8 +22,8 @@
  * where the pieces join (to within a count; tested). The data is generated and written in
  * pieces of `pieceSeconds`, so a long span needs little memory.
  *
- * Events follow one another: after each event's end (and from the span's start) a quiet
- * gap of 30 s plus an exponential wait (mean 3600 / `eventsPerHour` s), then the next onset.
+ * Events follow one another: after each event's end (and from a minute into the span) a
+ * quiet gap of 30 s plus an exponential wait (mean 3600 / `eventsPerHour` s), then the next onset.
  * The class is drawn evenly among local_earthquake, regional_event and tremor, and
  * explosions (quarry blasts) are eight times as likely in working hours (08:00–17:59 UTC)
  * as outside them. Every station records every event, delayed by 0–3 s (0–6 s for a
@@ -32,7 +32,9 @@
  * arrival over the noise's). An event's signal at a station ends at the last whole second
  * whose 1–18 Hz RMS is at least half the noise's (it is tapered to zero over that
  * second); its `labels.csv` interval runs from its first arrival to its last end over the
- * stations. An event that would end within 10 s of the span's end is not placed.
+ * stations. The first onset is at least 90 s after the span's start, and no event is placed
+ * that would end within 10 s of the span's end or arrive within 120 s of it, so that
+ * extract's default crop (20 s before an arrival to 66 s after it) and its tapers fit.
  *
  * @module
  */
@@ -238,7 +240,9 @@ export async function writeSynthContinuous(
   const events: SynthContinuousEvent[] = [];
   const drawn: SynthEvent[] = [];
   const contributions: Contribution[][][] = stations.map(() => ground.map(() => []));
-  let cursor = start;
+  // The first onset is at least 90 s into the span, and no arrival is within 120 s of its end:
+  // extract's default crop (20 s before, 66 s after) and its tapers fit at every station.
+  let cursor = start + 60_000;
   for (let e = 0;; e++) {
     cursor += 30_000 - Math.log(1 - rng.next()) * 3_600_000 / rate;
     const onset = Math.round(cursor);
@@ -293,7 +297,8 @@ export async function writeSynthContinuous(
       arrivals.push({ station: stations[s], time, snr, end: start + (i0 + last) * DT_MS });
     }
     const evEnd = Math.max(...arrivals.map((a) => a.end));
-    if (evEnd > end - 10_000) break;
+    const lastArrival = Math.max(...arrivals.map((a) => a.time));
+    if (evEnd > end - 10_000 || lastArrival > end - 120_000) break;
     events.push({
       id: `ev${String(e).padStart(5, "0")}`,
       label: cls,

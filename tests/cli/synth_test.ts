@@ -7,6 +7,8 @@ import { readQuakeMlFile } from "../../lib/io/quakeml.ts";
 import { parseExtractConfig } from "../../lib/io/extract_config.ts";
 import { SYNTH_CLASSES } from "../../lib/signal/synth.ts";
 import { dirname } from "node:path";
+import { openDataset } from "../../lib/io/dataset.ts";
+import { run } from "./_run.ts";
 
 Deno.test("synth writes real miniSEED/StationXML/QuakeML that read back through the same readers", async () => {
   const dir = (await Deno.makeTempDir()) + "/syn";
@@ -67,4 +69,104 @@ Deno.test("synth is reproducible for a seed", async () => {
   assertEquals(await f("a"), await f("b"));
   assert((await f("a")).join() !== (await f("c")).join(), "another seed differs");
   await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("synth --continuous writes an SDS archive that extract --sds --picks reads, one sample per event and station", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const out = `${root}/cont`;
+    const r = await run(
+      "synth",
+      "--continuous",
+      "--hours",
+      "0.3",
+      "--stations",
+      "3",
+      "--events-per-hour",
+      "12",
+      "--seed",
+      "4",
+      "--out",
+      out,
+    );
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const m = /(\d+) events/.exec(r.out[0]);
+    assert(m, r.out[0]);
+    const events = Number(m[1]);
+    assert(events >= 2, r.out[0]);
+    // The windows-mode config, exactly as extract's windows mode reads it.
+    assertEquals(JSON.parse(await Deno.readTextFile(`${out}/extract.json`)), {
+      input: {
+        format: "sds",
+        dir: "sds",
+        stations: "stations.xml",
+        windows: {
+          start: "2024-01-01T00:00:00.000Z",
+          end: "2024-01-01T00:18:00.000Z",
+          step: 43,
+          channels: ["SY.S0000.00.HHZ", "SY.S0001.00.HHZ", "SY.S0002.00.HHZ"],
+          labels: "labels.csv",
+        },
+      },
+      components: ["Z"],
+      workers: "auto",
+    });
+    const e = await run(
+      "extract",
+      "--sds",
+      `${out}/sds`,
+      "--picks",
+      `${out}/events.xml`,
+      "--stations",
+      `${out}/stations.xml`,
+      "--workers",
+      "0",
+      "--out",
+      `${root}/ds`,
+      "--quiet",
+    );
+    assertEquals(e.code, 0, e.err.join("\n"));
+    const q = await readQuakeMlFile(`${out}/events.xml`);
+    const ds = await openDataset(`${root}/ds`);
+    try {
+      assertEquals(ds.count, events * 3, "one sample per event and station");
+      for (const s of ds.samples) {
+        const p = q.picks.find((p) =>
+          p.phase === "P" && p.station === s.station &&
+          s.id.startsWith(p.eventId.split("/").at(-1)!)
+        );
+        assertEquals(new Date(p!.time).toISOString(), s.referenceTime, s.id);
+      }
+    } finally {
+      ds.close();
+    }
+    // An existing archive is kept without --force.
+    const again = await run("synth", "--continuous", "--hours", "0.1", "--out", out);
+    assert(again.code !== 0, "refused");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("synth --continuous: bad flag values fail naming the flag", async () => {
+  const cases: [string[], string][] = [
+    [["--hours", "0"], "--hours"],
+    [["--hours=-2"], "--hours"],
+    [["--hours", "x"], "--hours"],
+    [["--stations", "0"], "--stations"],
+    [["--stations", "1.5"], "--stations"],
+    [["--components", "ZN"], "--components"],
+    [["--components", "E"], "--components"],
+    [["--start", "yesterday"], "--start"],
+    [["--events-per-hour", "0"], "--events-per-hour"],
+    [["--per-class", "3"], "--per-class"],
+  ];
+  for (const [flags, name] of cases) {
+    const r = await run("synth", "--continuous", "--out", "/nonexistent/x", ...flags);
+    assertEquals(r.code, 2, flags.join(" "));
+    assert(r.err.join("\n").includes(`Cannot read ${name}`), `${flags.join(" ")}: ${r.err}`);
+  }
+  // The continuous flags without --continuous are refused too.
+  const r = await run("synth", "--hours", "2", "--out", "/nonexistent/x");
+  assert(r.err.join("\n").includes("--hours"), r.err.join("\n"));
 });
