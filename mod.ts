@@ -162,6 +162,13 @@ export {
   type SpectrogramConfig,
 } from "./lib/io/extract_config.ts";
 export { type SynthOptions, writeSynth } from "./lib/io/synth.ts";
+export {
+  type SynthArrival,
+  type SynthContinuousEvent,
+  type SynthContinuousOptions,
+  type SynthContinuousSummary,
+  writeSynthContinuous,
+} from "./lib/io/synth_continuous.ts";
 export { SYNTH_CLASSES, type SynthClass } from "./lib/signal/synth.ts";
 export {
   esecTasks,

@@ -23,6 +23,10 @@
  * explosions, which fire in working hours (08:00–17:59 UTC) as quarry blasts do: the
  * `cluster` command's hour-of-day figure should show that cluster's day-time peak.
  *
+ * For hours of continuous data with events at random times (an SDS archive and a labels CSV,
+ * for extract's windows mode), see `writeSynthContinuous` in synth_continuous.ts
+ * (`synth --continuous`).
+ *
  * @module
  */
 import { join } from "node:path";
