@@ -24,9 +24,8 @@
  *
  * Events follow one another: after each event's end (and from a minute into the span) a
  * quiet gap of 30 s plus an exponential wait (mean 3600 / `eventsPerHour` s), then the next onset.
- * The class is drawn evenly among local_earthquake, regional_event and tremor, and
- * explosions (quarry blasts) are eight times as likely in working hours (08:00–17:59 UTC)
- * as outside them. Every station records every event, delayed by 0–3 s (0–6 s for a
+ * The class is drawn with weights 1 for local_earthquake, regional_event and tremor, and for
+ * explosion (quarry blasts) 2 in working hours (08:00–17:59 UTC) and 0.25 outside them. Every station records every event, delayed by 0–3 s (0–6 s for a
  * regional event; the first station's delay is 0), with its own SNR drawn log-uniformly
  * from `snr` and defined as `synth` defines it (1–18 Hz RMS over the first 10 s after the
  * arrival over the noise's). An event's signal at a station ends at the last whole second
@@ -41,14 +40,7 @@
 import { join } from "node:path";
 import { Rng } from "../util/rng.ts";
 import { writeDirAtomic } from "../util/atomic.ts";
-import {
-  bandRms,
-  coloredNoise,
-  drawEvent,
-  eventSignal,
-  type SynthClass,
-  type SynthEvent,
-} from "../signal/synth.ts";
+import { bandRms, coloredNoise, drawEvent, eventSignal, type SynthClass } from "../signal/synth.ts";
 import { butterBandpass, sosfilt } from "../signal/filter.ts";
 import { applyResponse } from "../signal/response.ts";
 import { encodeMiniseed3 } from "./mseed.ts";
@@ -238,7 +230,6 @@ export async function writeSynthContinuous(
 
   // Events, one after another; each station's scaled signal kept per ground component.
   const events: SynthContinuousEvent[] = [];
-  const drawn: SynthEvent[] = [];
   const contributions: Contribution[][][] = stations.map(() => ground.map(() => []));
   // The first onset is at least 90 s into the span, and no arrival is within 120 s of its end:
   // extract's default crop (20 s before, 66 s after) and its tapers fit at every station.
@@ -307,7 +298,6 @@ export async function writeSynthContinuous(
       sMinusP: ev.sMinusP,
       arrivals,
     });
-    drawn.push(ev);
     signals.forEach((byComp, s) => byComp.forEach((c, k) => contributions[s][k].push(c)));
     cursor = evEnd;
   }
