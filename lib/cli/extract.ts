@@ -229,7 +229,7 @@ export const extract: Command = {
       type: "string",
       arg: "CSV",
       description: "With --windows: labelled intervals (start,end,label); a window takes the " +
-        "label of the one that overlaps it most.",
+        "label of the one filling the largest share of the shorter of the two.",
     },
     stations: {
       type: "string",

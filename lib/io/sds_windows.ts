@@ -6,8 +6,8 @@
  * window and a pick's sample at the same time give the same spectrogram.
  *
  * Labels, where known, come from a CSV of intervals (`start,end,label`, ISO 8601 UTC): a window
- * takes the label of the interval that overlaps its crop the most (the earlier row on a tie),
- * or none.
+ * takes the label of the interval that fills the largest share of the shorter of the two (its
+ * crop or the interval), the shorter interval on a tie ({@linkcode intervalLabeller}), or none.
  *
  * @module
  */
@@ -243,19 +243,30 @@ export async function readLabelIntervals(path: string): Promise<LabelInterval[]>
 }
 
 /**
- * Labels spans by the intervals that overlap them the most.
+ * Labels spans by the intervals they share the most with: an interval scores the fraction of
+ * the shorter of the two (the span or the interval) that their overlap fills, and on a tie the
+ * shorter interval wins (the more specific: an earthquake inside a tremor episode), then the
+ * one listed first. So an event wholly inside a window labels it, however short (score 1, where
+ * the background noise around it scores less, or, if one interval of noise covers the window,
+ * as much but longer); a window wholly inside a tremor episode takes its label; and a window
+ * across a boundary, the side that fills more of it.
  *
  * @param intervals The intervals (any order; overlapping allowed).
- * @returns a function from a span [t0, t1] to the label of the interval with the longest
- *   overlap (the one listed first on a tie), or null where none overlaps it.
+ * @returns a function from a span [t0, t1] to the label of the interval with the highest score,
+ *   or null where none overlaps it.
  * @example
  * ```ts
  * import { intervalLabeller } from "./sds_windows.ts";
  * const at = intervalLabeller([
- *   { start: 0, end: 10, label: "noise" },
- *   { start: 10, end: 30, label: "tremor" },
+ *   { start: 0, end: 100, label: "noise" },
+ *   { start: 40, end: 50, label: "explosion" },
+ *   { start: 100, end: 300, label: "tremor" },
  * ]);
- * if (at(5, 14) !== "noise" || at(8, 20) !== "tremor" || at(40, 50) !== null) throw new Error();
+ * // [20, 80]: all 10 s of the explosion and all of the window in the noise; the explosion is
+ * // shorter. [90, 150]: 50 of its 60 s in the tremor.
+ * if (at(20, 80) !== "explosion" || at(90, 150) !== "tremor" || at(400, 500) !== null) {
+ *   throw new Error();
+ * }
  * ```
  */
 export function intervalLabeller(
@@ -275,13 +286,18 @@ export function intervalLabeller(
       if (order[mid].start < t1) lo = mid + 1;
       else hi = mid;
     }
-    let best: (typeof order)[number] | null = null, bestLen = 0;
+    let best: (typeof order)[number] | null = null, bestScore = 0;
     for (let j = lo - 1; j >= 0 && maxEnd[j] > t0; j--) {
       const iv = order[j];
       const len = Math.min(iv.end, t1) - Math.max(iv.start, t0);
-      if (len > 0 && (len > bestLen || (len === bestLen && best !== null && iv.i < best.i))) {
+      if (!(len > 0)) continue;
+      const score = len / Math.min(iv.end - iv.start, t1 - t0);
+      const tie = best !== null && score === bestScore;
+      const shorter = tie && iv.end - iv.start < best!.end - best!.start;
+      const same = tie && iv.end - iv.start === best!.end - best!.start;
+      if (score > bestScore || shorter || (same && iv.i < best!.i)) {
         best = iv;
-        bestLen = len;
+        bestScore = score;
       }
     }
     return best?.label ?? null;

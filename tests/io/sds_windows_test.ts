@@ -55,33 +55,45 @@ Deno.test("windows: times start + i·step before end; stamps in the ids; channel
   );
 });
 
-Deno.test("windows: a span takes the label of the interval that overlaps it most, the earlier row on a tie, none where none does", () => {
-  const at = intervalLabeller([
-    { start: 100, end: 200, label: "tremor" },
-    { start: 0, end: 100, label: "noise" },
-    { start: 120, end: 140, label: "local" }, // inside tremor
-    { start: 300, end: 400, label: "a" },
-    { start: 300, end: 400, label: "b" }, // same as a: a wins
-    { start: 0, end: 1000, label: "long" }, // overlaps everything
+Deno.test("windows: a span takes the label of the interval that fills the largest share of the shorter of the two, the shorter interval then the earlier row on a tie, none where none overlaps", () => {
+  // Tiled as synth writes them (noise between events), with an earthquake inside the tremor.
+  const tiled = intervalLabeller([
+    { start: 0, end: 200, label: "noise" },
+    { start: 200, end: 210, label: "explosion" },
+    { start: 210, end: 300, label: "noise" },
+    { start: 300, end: 330, label: "local" },
+    { start: 330, end: 600, label: "noise" },
+    { start: 600, end: 3600, label: "tremor" },
+    { start: 1000, end: 1030, label: "quake in tremor" },
+    { start: 4000, end: 4100, label: "a" },
+    { start: 4000, end: 4100, label: "b" }, // the same as a: a wins
   ]);
-  assertEquals(at(10, 60), "noise"); // 50 of noise, 50 of long: noise is listed first
-  assertEquals(at(150, 160), "tremor"); // 10 of tremor, 10 of long
-  assertEquals(at(90, 150), "long"); // 60 of long, 50 of tremor, 20 of local, 10 of noise
-  const short = intervalLabeller([
-    { start: 100, end: 200, label: "tremor" },
-    { start: 0, end: 100, label: "noise" },
-    { start: 120, end: 140, label: "local" },
-    { start: 300, end: 400, label: "a" },
-    { start: 300, end: 400, label: "b" },
-  ]);
-  assertEquals(short(10, 60), "noise");
-  assertEquals(short(90, 150), "tremor"); // 50 of tremor, 10 of noise, 20 of local
-  assertEquals(short(50, 150), "tremor"); // 50 and 50: tremor is listed first
-  assertEquals(short(125, 135), "tremor"); // 10 and 10: tremor first
-  assertEquals(short(310, 320), "a");
-  assertEquals(short(200, 300), null); // touching is no overlap
-  assertEquals(short(500, 600), null);
+  // The whole explosion (1) against 20 / 86 and 56 / 86 of noise.
+  assertEquals(tiled(180, 266), "explosion");
+  // 5 of its 10 s (0.5) against 81 / 86 of noise.
+  assertEquals(tiled(205, 291), "noise");
+  // The local earthquake and the noise between, both whole (1): the earthquake is shorter.
+  assertEquals(tiled(205, 335), "local");
+  // Across the noise-tremor boundary: 46 of 86 s tremor, 40 noise; and the other way round.
+  assertEquals(tiled(560, 646), "tremor");
+  assertEquals(tiled(540, 626), "noise");
+  // Inside the tremor, an earthquake wholly in the window: 1 and 1, the earthquake is shorter.
+  assertEquals(tiled(990, 1076), "quake in tremor");
+  assertEquals(tiled(2000, 2086), "tremor");
+  assertEquals(tiled(4010, 4020), "a");
+  assertEquals(tiled(3600, 4000), null); // touching is no overlap
+  assertEquals(tiled(5000, 6000), null);
   assertEquals(intervalLabeller([])(0, 1), null);
+  // Layered: one noise interval under the events gives the same labels.
+  const layered = intervalLabeller([
+    { start: 0, end: 600, label: "noise" },
+    { start: 200, end: 210, label: "explosion" },
+    { start: 300, end: 330, label: "local" },
+  ]);
+  assertEquals(
+    [[180, 266], [205, 291], [205, 335], [400, 486]].map(([a, b]) => layered(a, b)),
+    ["explosion", "noise", "local", "noise"],
+  );
   // Against a brute force over random intervals and spans.
   let seed = 7;
   const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -90,15 +102,22 @@ Deno.test("windows: a span takes the label of the interval that overlaps it most
     return { start: s, end: s + 1 + Math.floor(rnd() * 80), label: `c${i}` };
   });
   const fast = intervalLabeller(ivs);
+  let labelled = 0;
   for (let k = 0; k < 500; k++) {
     const t0 = Math.floor(rnd() * 1100) - 50, t1 = t0 + 1 + Math.floor(rnd() * 60);
-    let best: string | null = null, len = 0;
+    let best: string | null = null, score = 0, length = Infinity;
     for (const iv of ivs) {
       const l = Math.min(iv.end, t1) - Math.max(iv.start, t0);
-      if (l > len) [best, len] = [iv.label, l];
+      const sc = l / Math.min(iv.end - iv.start, t1 - t0);
+      const len = iv.end - iv.start;
+      if (l > 0 && (sc > score || (sc === score && len < length))) {
+        [best, score, length] = [iv.label, sc, len];
+      }
     }
     assertEquals(fast(t0, t1), best, `[${t0}, ${t1}]`);
+    if (best !== null) labelled++;
   }
+  assert(labelled > 300, `${labelled} of 500 spans labelled`);
 });
 
 Deno.test("windows: a labels CSV is read with its line numbers in every complaint", async () => {
@@ -183,8 +202,8 @@ Deno.test("windows: tasks per channel and time read the day files around each wi
     ]);
     assertEquals(tasks[2].referenceTime, T0);
     assertEquals(tasks[2].response, "/st.xml");
-    // Crop [t − 20 s, t + 66 s]: at 00:00:00 50 s of noise and 36 s of tremor; at 00:01:00
-    // tremor alone.
+    // Crop [t − 20 s, t + 66 s]: at 00:00:00 50 s of noise (50 / 86) and 36 s of tremor
+    // (36 / 86); at 00:01:00 tremor alone.
     assertEquals(tasks.map((t) => t.label), [
       "noise",
       "noise",
@@ -357,7 +376,7 @@ Deno.test("extract --sds --windows: the window at a pick's time gives the manife
         wd.samples.map((s) => s.referenceTime),
         [-2, 0, 2, 4, 6].map((o) => iso(tref + o * 1000)),
       );
-      // Crop [t − 20, t + 66]: at −2 s, 18 s of noise and 68 of the event.
+      // Crop [t − 20, t + 66]: at −2 s, 18 s of noise and 68 of the event's 600 s.
       assertEquals(wd.samples.map((s) => s.label), Array(5).fill(r.label));
       const j = md.samples.findIndex((s) => s.id === r.id);
       assertEquals(Array.from(wd.readBatch([1])), Array.from(md.readBatch([j])));
