@@ -501,3 +501,94 @@ Deno.test("extract: a config's SDS input takes picks or windows, one of them; th
     "give --picks QUAKEML (a sample at each pick) or --windows START/END/STEP with --channels",
   );
 });
+
+Deno.test("extract on synth --continuous's extract.json: a window every 43 s at each station, the events' windows labelled with their class and louder after their reference time than the noise's", async () => {
+  const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    const sum = await writeSynthContinuous(`${root}/syn`, {
+      hours: 1,
+      stations: 2,
+      eventsPerHour: 8,
+      seed: 4,
+    });
+    const config = await readExtractConfig(`${root}/syn/extract.json`);
+    config.spectrogram.scaling = "db";
+    const r = await runExtract(config, `${root}/ds`, { quiet: true });
+    const ds = await openDataset(`${root}/ds`);
+    try {
+      // 84 times per station (0, 43, ... 3569 s). The first has no data 20 s before it; the last
+      // two reach the archive's end or its taper (0.05 of the 5.4 minutes read before it).
+      assertEquals(r.ok + r.failures.length, 2 * 84);
+      assertEquals(
+        r.failures.map((f) => [f.id, f.reason]).sort(),
+        ["S0000", "S0001"].flatMap((s) =>
+          ["T000000Z", "T005846Z", "T005929Z"].map((
+            t,
+          ) => [`SY.${s}.00.HHZ.20240101${t}`, "too short"])
+        ),
+      );
+      assertEquals(ds.count, 2 * 81);
+      const at = (s: string) => ds.samples.filter((x) => x.station === s);
+      assertEquals(at("S0000").length, 81);
+      const first = Date.parse(at("S0001")[0].referenceTime!);
+      assertEquals(first, sum.start + 43_000);
+      // Every event that fits wholly inside some window's crop labels at least one window with
+      // its class; no window is labelled with a class whose events it does not touch.
+      const crop = (t: number) => [t - 20_000, t + 66_000];
+      const labelled = new Set(ds.samples.map((x) => x.label));
+      for (const e of sum.events) {
+        const holds = ds.samples.some((x) => {
+          const [a, b] = crop(Date.parse(x.referenceTime!));
+          return a <= e.onset && e.end <= b;
+        });
+        if (holds) assert(labelled.has(e.label), `${e.id} (${e.label}) labels no window`);
+      }
+      for (const x of ds.samples.filter((x) => x.label !== "noise")) {
+        const [a, b] = crop(Date.parse(x.referenceTime!));
+        assert(
+          sum.events.some((e) => e.label === x.label && e.onset < b && e.end > a),
+          `${x.id} is labelled ${x.label} without such an event in its crop`,
+        );
+      }
+      assert(sum.events.length >= 4 && labelled.size >= 3, JSON.stringify([...labelled]));
+      // Energy (dB, mean over frequencies and frames) after the window's time over before: an
+      // event inside the window raises it; noise does not.
+      const times = ds.times;
+      const rise = (i: number) => {
+        const x = ds.readBatch([i]);
+        const F = ds.sampleShape[1], T = ds.sampleShape[2];
+        let pre = 0, post = 0, np = 0, nq = 0;
+        for (let f = 0; f < F; f++) {
+          for (let t = 0; t < T; t++) {
+            const v = x[f * T + t];
+            if (times[t] < 0) [pre, np] = [pre + v, np + 1];
+            else [post, nq] = [post + v, nq + 1];
+          }
+        }
+        return post / nq - pre / np;
+      };
+      const noise = ds.samples.flatMap((x, i) => x.label === "noise" ? [rise(i)] : []);
+      const events = ds.samples.flatMap((x, i) =>
+        x.label !== "noise" &&
+          sum.events.some((e) => {
+            const t = Date.parse(x.referenceTime!);
+            return e.onset > t && e.onset < t + 30_000;
+          })
+          ? [rise(i)]
+          : []
+      );
+      assert(noise.length > 50 && events.length >= 3, `${noise.length} ${events.length}`);
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+      const [mn, me] = [median(noise.map(Math.abs)), median(events)];
+      assert(
+        me > 4 * mn && Math.min(...events) > mn,
+        `events ${me.toFixed(2)} dB, noise ${mn.toFixed(2)} dB (medians)`,
+      );
+    } finally {
+      ds.close();
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
