@@ -542,8 +542,8 @@ function orientationHint(
  * The three channels (vertical first, where there is one) that a sample's Z, N and E are
  * rotated from, or null when its components are read as they are. With `rotate` `auto`: Z, 1, 2
  * where N or E is asked for and missing and the station has all three; else U, V, W (three
- * inclined components, the Galperin arrangement, no vertical) where Z, N or E is asked for and
- * missing; `always`: also Z, N, E where N or E is asked for and the station has them (to correct
+ * inclined components, the Galperin arrangement, no vertical), else 1, 2, 3 (three components
+ * in other directions, SEED's code for them), where Z, N or E is asked for and missing; `always`: also Z, N, E where N or E is asked for and the station has them (to correct
  * N and E whose StationXML azimuths are not 0 and 90); `never`: none.
  *
  * @param task The task.
@@ -566,12 +566,13 @@ export function rotationChannels(
     has(base + a) && has(base + b) && has(base + c) ? [base + a, base + b, base + c] : null;
   const horizontals = asked.includes("N") || asked.includes("E");
   if (rotate === "always" && horizontals) {
-    return set("Z", "N", "E") ?? set("Z", "1", "2") ?? set("U", "V", "W");
+    return set("Z", "N", "E") ?? set("Z", "1", "2") ?? set("U", "V", "W") ?? set("1", "2", "3");
   }
   if (!asked.some((c) => !has(base + c))) return null;
   // Z, 1, 2 for missing horizontals; U, V, W (a sensor in the Galperin arrangement, three
-  // inclined components and no vertical) for anything missing.
-  return (horizontals ? set("Z", "1", "2") : null) ?? set("U", "V", "W");
+  // inclined components and no vertical) or 1, 2, 3 (three components in other directions) for
+  // anything missing.
+  return (horizontals ? set("Z", "1", "2") : null) ?? set("U", "V", "W") ?? set("1", "2", "3");
 }
 
 /** What {@linkcode processSample} rotated to make a sample's Z, N and E. */
@@ -1522,11 +1523,11 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
     const codesOf = (channel: string) => channelCodes({ channel } as SampleTask, config.components);
     const span = [(sc.before + pad) * 1000, (sc.after + pad) * 1000] as const;
     // A station without N or E may have Z, 1 and 2 to rotate, and one without Z, N or E
-    // U, V and W (rotationChannels).
+    // U, V and W, or 1, 2 and 3 (rotationChannels).
     const alternates = (code: string) => {
       const letter = code.at(-1)!;
       if (config.rotate === "never" || !"ZNE".includes(letter)) return [];
-      return [...(letter === "Z" ? [] : ["Z", "1", "2"]), "U", "V", "W"]
+      return (letter === "Z" ? ["U", "V", "W", "1", "2", "3"] : ["Z", "1", "2", "U", "V", "W", "3"])
         .map((c) => code.slice(0, -1) + c);
     };
     tasks = inp.windows

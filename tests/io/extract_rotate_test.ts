@@ -795,3 +795,80 @@ Deno.test("a station of three inclined components and no vertical (U, V, W, the 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a station of three components in other directions (1, 2, 3, none vertical or north) is rotated to Z, N, E, and to Z alone; an SDS archive of them gives the task its three channels", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const motion = groundMotion(12);
+    const ref = await processSample(
+      await station(dir, "TREF", zne(), motion),
+      configOf("auto"),
+      undefined,
+      undefined,
+      { keepWaveform: true },
+    );
+    // Not orthogonal, none along an axis: 1 and 2 near the horizontal, 3 mostly up; 2 sampled
+    // 0.3 of a sample late.
+    const specs: Spec[] = [
+      { channel: "HH1", azimuth: 40, dip: 10, delay: 0, samplingRate: 100 },
+      { channel: "HH2", azimuth: 130, dip: -5, delay: 3, samplingRate: 100 },
+      { channel: "HH3", azimuth: 200, dip: -70, delay: 0, samplingRate: 100 },
+    ];
+    const task = await station(dir, "T123", specs, motion);
+    const r = await processSample(task, configOf("auto"), undefined, undefined, {
+      keepWaveform: true,
+    });
+    assertEquals(r.rotation?.channels, ["HH1", "HH2", "HH3"]);
+    assertEquals(r.rotation?.azimuths, [40, 130, 200]);
+    assertMatches(r, ref, "1, 2, 3");
+    const zOnly = { ...configOf("auto"), components: ["Z"] };
+    const z = await processSample(task, zOnly, undefined, undefined, { keepWaveform: true });
+    const zRef = await processSample(
+      {
+        ...task,
+        id: "TREF",
+        station: "TREF",
+        waveforms: [`${dir}/TREF.mseed`],
+        response: `${dir}/TREF.xml`,
+      },
+      zOnly,
+      undefined,
+      undefined,
+      { keepWaveform: true },
+    );
+    assert(relErr(z.waveform![0], zRef.waveform![0]) < 1e-4, "Z from 1, 2, 3");
+    await assertRejects(
+      () => processSample(task, configOf("never")),
+      SampleError,
+      "Cannot find XX.T123..HHZ",
+    );
+    // SDS: a window of Z, N, E at a station with day files of HH1, HH2 and HH3 reads those.
+    const sds = `${dir}/sds`;
+    for (const c of ["HH1", "HH2", "HH3"]) {
+      await Deno.mkdir(`${sds}/2024/XX/T123/${c}.D`, { recursive: true });
+      await Deno.writeFile(`${sds}/2024/XX/T123/${c}.D/XX.T123..${c}.D.2024.100`, new Uint8Array());
+    }
+    const { buildTasks } = await import("../../lib/io/extract.ts");
+    const { parseExtractConfig } = await import("../../lib/io/extract_config.ts");
+    const windows = {
+      start: "2024-100T12:00:00Z",
+      end: "2024-100T12:00:01Z",
+      step: 60,
+      channels: ["XX.T123..HHZ"],
+    };
+    const input = { format: "sds", dir: sds, windows };
+    const [t] = await buildTasks(parseExtractConfig({ input, components: ["Z", "N", "E"] }));
+    assertEquals(t.error, undefined);
+    assertEquals(t.waveforms.map((f) => f.split("/").at(-1)), [
+      "XX.T123..HH1.D.2024.100",
+      "XX.T123..HH2.D.2024.100",
+      "XX.T123..HH3.D.2024.100",
+    ]);
+    const [n] = await buildTasks(
+      parseExtractConfig({ input, components: ["Z", "N", "E"], rotate: "never" }),
+    );
+    assertEquals(n.error?.reason, "missing channel");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
