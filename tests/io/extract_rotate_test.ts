@@ -742,17 +742,63 @@ Deno.test("a manifest row's response may list one SAC pole-zero file per channel
   }
 });
 
+/**
+ * Writes a station of `specs` recording `motion` beside a Z, N, E reference station, and checks
+ * that the station's Z, N, E (rotated from the three channels) and its Z alone match the
+ * reference's, and that without rotation Z is missing. Returns the station's task.
+ */
+async function checkRotatedStation(
+  dir: string,
+  name: string,
+  specs: Spec[],
+  motion: ReturnType<typeof groundMotion>,
+  what: string,
+): Promise<SampleTask> {
+  const refName = `${name}R`;
+  const ref = await processSample(
+    await station(dir, refName, zne(), motion),
+    configOf("auto"),
+    undefined,
+    undefined,
+    { keepWaveform: true },
+  );
+  const task = await station(dir, name, specs, motion);
+  const r = await processSample(task, configOf("auto"), undefined, undefined, {
+    keepWaveform: true,
+  });
+  assertEquals(r.rotation?.channels, specs.map((s) => s.channel));
+  assertEquals(r.rotation?.azimuths, specs.map((s) => s.azimuth));
+  assertEquals(r.rotation?.sources, ["stationxml", "stationxml", "stationxml"]);
+  assertMatches(r, ref, what);
+  // Z alone: the same Z.
+  const zOnly = { ...configOf("auto"), components: ["Z"] };
+  const z = await processSample(task, zOnly, undefined, undefined, { keepWaveform: true });
+  const zRef = await processSample(
+    {
+      ...task,
+      id: refName,
+      station: refName,
+      waveforms: [`${dir}/${refName}.mseed`],
+      response: `${dir}/${refName}.xml`,
+    },
+    zOnly,
+    undefined,
+    undefined,
+    { keepWaveform: true },
+  );
+  assert(relErr(z.waveform![0], zRef.waveform![0]) < 1e-4, `Z from ${what}`);
+  // With rotate never, Z is missing.
+  await assertRejects(
+    () => processSample(task, configOf("never")),
+    SampleError,
+    `Cannot find XX.${name}..HHZ`,
+  );
+  return task;
+}
+
 Deno.test("a station of three inclined components and no vertical (U, V, W, the Galperin arrangement) is rotated to Z, N, E, and to Z alone", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const motion = groundMotion(11);
-    const ref = await processSample(
-      await station(dir, "GREF", zne(), motion),
-      configOf("auto"),
-      undefined,
-      undefined,
-      { keepWaveform: true },
-    );
     // Each axis 35.26° above the horizontal (its direction cosines all 1/√3 in some frame),
     // 120° apart in azimuth; V sampled 0.5 of a sample after U.
     const dip = -Math.atan(1 / Math.SQRT2) * 180 / Math.PI;
@@ -761,36 +807,7 @@ Deno.test("a station of three inclined components and no vertical (U, V, W, the 
       { channel: "HHV", azimuth: 135, dip, delay: 5, samplingRate: 100 },
       { channel: "HHW", azimuth: 255, dip, delay: 0, samplingRate: 100 },
     ];
-    const task = await station(dir, "GAL", uvw, motion);
-    const r = await processSample(task, configOf("auto"), undefined, undefined, {
-      keepWaveform: true,
-    });
-    assertEquals(r.rotation?.channels, ["HHU", "HHV", "HHW"]);
-    assertEquals(r.rotation?.sources, ["stationxml", "stationxml", "stationxml"]);
-    assertMatches(r, ref, "U, V, W");
-    // Z alone: the same Z.
-    const zOnly = { ...configOf("auto"), components: ["Z"] };
-    const z = await processSample(task, zOnly, undefined, undefined, { keepWaveform: true });
-    const zRef = await processSample(
-      {
-        ...task,
-        id: "GREF",
-        station: "GREF",
-        waveforms: [`${dir}/GREF.mseed`],
-        response: `${dir}/GREF.xml`,
-      },
-      zOnly,
-      undefined,
-      undefined,
-      { keepWaveform: true },
-    );
-    assert(relErr(z.waveform![0], zRef.waveform![0]) < 1e-4, "Z from U, V, W");
-    // With rotate never, Z is missing.
-    await assertRejects(
-      () => processSample(task, configOf("never")),
-      SampleError,
-      "Cannot find XX.GAL..HHZ",
-    );
+    await checkRotatedStation(dir, "GAL", uvw, groundMotion(11), "U, V, W");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -799,14 +816,6 @@ Deno.test("a station of three inclined components and no vertical (U, V, W, the 
 Deno.test("a station of three components in other directions (1, 2, 3, none vertical or north) is rotated to Z, N, E, and to Z alone; an SDS archive of them gives the task its three channels", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const motion = groundMotion(12);
-    const ref = await processSample(
-      await station(dir, "TREF", zne(), motion),
-      configOf("auto"),
-      undefined,
-      undefined,
-      { keepWaveform: true },
-    );
     // Not orthogonal, none along an axis: 1 and 2 near the horizontal, 3 mostly up; 2 sampled
     // 0.3 of a sample late.
     const specs: Spec[] = [
@@ -814,34 +823,7 @@ Deno.test("a station of three components in other directions (1, 2, 3, none vert
       { channel: "HH2", azimuth: 130, dip: -5, delay: 3, samplingRate: 100 },
       { channel: "HH3", azimuth: 200, dip: -70, delay: 0, samplingRate: 100 },
     ];
-    const task = await station(dir, "T123", specs, motion);
-    const r = await processSample(task, configOf("auto"), undefined, undefined, {
-      keepWaveform: true,
-    });
-    assertEquals(r.rotation?.channels, ["HH1", "HH2", "HH3"]);
-    assertEquals(r.rotation?.azimuths, [40, 130, 200]);
-    assertMatches(r, ref, "1, 2, 3");
-    const zOnly = { ...configOf("auto"), components: ["Z"] };
-    const z = await processSample(task, zOnly, undefined, undefined, { keepWaveform: true });
-    const zRef = await processSample(
-      {
-        ...task,
-        id: "TREF",
-        station: "TREF",
-        waveforms: [`${dir}/TREF.mseed`],
-        response: `${dir}/TREF.xml`,
-      },
-      zOnly,
-      undefined,
-      undefined,
-      { keepWaveform: true },
-    );
-    assert(relErr(z.waveform![0], zRef.waveform![0]) < 1e-4, "Z from 1, 2, 3");
-    await assertRejects(
-      () => processSample(task, configOf("never")),
-      SampleError,
-      "Cannot find XX.T123..HHZ",
-    );
+    await checkRotatedStation(dir, "T123", specs, groundMotion(12), "1, 2, 3");
     // SDS: a window of Z, N, E at a station with day files of HH1, HH2 and HH3 reads those.
     const sds = `${dir}/sds`;
     for (const c of ["HH1", "HH2", "HH3"]) {
