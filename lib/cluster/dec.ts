@@ -309,6 +309,71 @@ export const FINETUNE_DEFAULTS: FinetuneConfig = {
   collapseFraction: 0.9,
 };
 
+/**
+ * A cluster that falls below this fraction of its size at the run's first check, from at least
+ * 1 % of the samples, is said to shrink (once): DEC absorbing a cluster of the initialisation.
+ */
+export const SHRINK_WARN_FRACTION = 0.25;
+
+/**
+ * The warnings of one label check: every empty cluster, a cluster above `collapseFraction` of
+ * the samples, and, once per cluster (recorded in `shrunk`), one that fell below
+ * {@linkcode SHRINK_WARN_FRACTION} of its size at the run's first check from at least 1 % of
+ * the samples.
+ *
+ * @param sizes Cluster sizes now.
+ * @param first Cluster sizes at the run's first check.
+ * @param shrunk Clusters already said to shrink (updated).
+ * @param collapseFraction The config's `collapseFraction`.
+ * @param iteration The batch count, for the messages.
+ * @returns the messages.
+ * @example
+ * ```ts
+ * import { clusterSizeWarnings } from "./dec.ts";
+ * const shrunk = new Set<number>();
+ * const m = clusterSizeWarnings([14, 500, 486], [270, 400, 330], shrunk, 0.9, 1700);
+ * if (m.length !== 1 || !m[0].startsWith("cluster 0 has shrunk to 14 samples from 270")) {
+ *   throw new Error(m.join("; "));
+ * }
+ * if (clusterSizeWarnings([10, 500, 490], [270, 400, 330], shrunk, 0.9, 1763).length) {
+ *   throw new Error("said twice");
+ * }
+ * ```
+ */
+export function clusterSizeWarnings(
+  sizes: readonly number[],
+  first: readonly number[],
+  shrunk: Set<number>,
+  collapseFraction: number,
+  iteration: number,
+): string[] {
+  const n = sizes.reduce((a, b) => a + b, 0), k = sizes.length;
+  const out: string[] = [];
+  sizes.forEach((s, j) => {
+    if (s === 0) out.push(`cluster ${j} is empty at iteration ${iteration}`);
+    else if (k > 1 && s > collapseFraction * n) {
+      out.push(
+        `cluster ${j} holds ${
+          (100 * s / n).toFixed(1)
+        } % of the samples at iteration ${iteration}: the clustering may be collapsing`,
+      );
+    }
+    const was = first[j] ?? 0;
+    if (
+      !shrunk.has(j) && s > 0 && was >= 0.01 * n && s < SHRINK_WARN_FRACTION * was
+    ) {
+      shrunk.add(j);
+      out.push(
+        `cluster ${j} has shrunk to ${s} samples from ${was} at the start of fine-tuning (${
+          (100 * s / was).toFixed(0)
+        } %) at iteration ${iteration}: DEC is absorbing it into others; compare with ` +
+          "`cluster --stage init`, or stop earlier (--max-iter)",
+      );
+    }
+  });
+  return out;
+}
+
 /** One check of the fine-tuning log. */
 export interface FinetuneRecord {
   /** Iteration (batches done) at the check. */
@@ -553,6 +618,9 @@ export async function finetune(
       await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
     };
 
+    // The cluster sizes at this run's first check, and the clusters already said to shrink.
+    let firstSizes: number[] | null = null;
+    const shrunk = new Set<number>();
     const check = async (iteration: number): Promise<boolean> => {
       let assigned = 0;
       const { q, labels } = await assignAll(ae, mu, ds, norm, cfg.alpha, device, undefined, (m) => {
@@ -573,16 +641,12 @@ export async function finetune(
       };
       log.push(rec);
       hooks.onCheck?.(rec);
-      sizes.forEach((s, j) => {
-        if (s === 0) hooks.onWarn?.(`cluster ${j} is empty at iteration ${iteration}`);
-        else if (k > 1 && s > cfg.collapseFraction * n) {
-          hooks.onWarn?.(
-            `cluster ${j} holds ${
-              (100 * s / n).toFixed(1)
-            } % of the samples at iteration ${iteration}: the clustering may be collapsing`,
-          );
-        }
-      });
+      firstSizes ??= sizes;
+      for (
+        const m of clusterSizeWarnings(sizes, firstSizes, shrunk, cfg.collapseFraction, iteration)
+      ) {
+        hooks.onWarn?.(m);
+      }
       const stop = rec.changedPct !== null && rec.changedPct < cfg.tol && iteration >= cfg.minIter;
       prev = labels;
       return stop;

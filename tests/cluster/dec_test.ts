@@ -917,3 +917,28 @@ Deno.test(
     await Deno.remove(dir, { recursive: true });
   },
 );
+
+Deno.test("finetune's size warnings: a cluster that falls below a quarter of its first size is said to shrink, once; small clusters and growth are not; empty and collapsing ones every time", async () => {
+  const { clusterSizeWarnings } = await import("../../lib/cluster/dec.ts");
+  const first = [270, 400, 330, 5]; // 5 of 1,005 is under 1 %
+  const shrunk = new Set<number>();
+  // 270 -> 68 is 25.2 %: not yet.
+  assertEquals(clusterSizeWarnings([68, 500, 436, 1], first, shrunk, 0.9, 63), []);
+  const m = clusterSizeWarnings([67, 500, 437, 1], first, shrunk, 0.9, 126);
+  assertEquals(m, [
+    "cluster 0 has shrunk to 67 samples from 270 at the start of fine-tuning (25 %) at " +
+    "iteration 126: DEC is absorbing it into others; compare with `cluster --stage init`, or " +
+    "stop earlier (--max-iter)",
+  ]);
+  assertEquals(clusterSizeWarnings([14, 500, 490, 1], first, shrunk, 0.9, 189), []);
+  // Empty and collapsing clusters are said at every check; an emptied one is not "shrunk".
+  const w = clusterSizeWarnings([0, 0, 1005, 0], first, shrunk, 0.9, 252);
+  assertEquals(w, [
+    "cluster 0 is empty at iteration 252",
+    "cluster 1 is empty at iteration 252",
+    "cluster 2 holds 100.0 % of the samples at iteration 252: the clustering may be collapsing",
+    "cluster 3 is empty at iteration 252",
+  ]);
+  assertEquals(clusterSizeWarnings([1, 99, 905, 0], first, shrunk, 0.9, 315).length, 3);
+  assert(shrunk.has(0) && shrunk.has(1) && !shrunk.has(3), [...shrunk].join());
+});
