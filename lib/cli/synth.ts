@@ -43,7 +43,8 @@ export const synth: Command = {
       type: "string",
       arg: "ZNE",
       description: "Components to write: letters from ZNE, or Z12 (horizontals 1 and 2 at a " +
-        "random azimuth per station, the same events as ZNE).",
+        "random azimuth per station), or UVW (three axes 35.26° up, 120° apart); the same events " +
+        "as ZNE.",
       default: "Z",
     },
     snr: { type: "string", arg: "LO,HI", description: "SNR range (log-uniform).", default: "5,30" },
@@ -93,7 +94,7 @@ export const synth: Command = {
     if (!synthComponentsValid(comps)) {
       throw new UserError(
         `Cannot read --components: expected letters from ZNE, or from Z12 with 1 and 2 ` +
-          `together: found '${comps.join("")}'`,
+          `together, or UVW: found '${comps.join("")}'`,
       );
     }
     const cl = strFlag(values, "classes");

@@ -18,6 +18,9 @@
  * the waveforms), 1 and 2 at a and a + 90°, recording the same north and east ground motion
  * that `N` and `E` would with the same seed: `Z12` and `ZNE` sets hold the same events, and
  * extracting Z, N, E from the former (extract's `rotate`) gives the spectrograms of the latter.
+ * Components `U`, `V`, `W` (written together and alone) are the Galperin arrangement: three
+ * axes 35.26° above the horizontal, at a random azimuth a and a + 120° and a + 240°, each
+ * recording the Z, N, E motion along it, so that a `UVW` set too holds the events of `ZNE`.
  *
  * Sample i is recorded on day ⌊i / 24⌋ from 2024-01-01 at hour i mod 24 UTC, except
  * explosions, which fire in working hours (08:00–17:59 UTC) as quarry blasts do: the
@@ -46,7 +49,7 @@ export interface SynthOptions {
   perClass?: number;
   /**
    * Components written (default ["Z"]): letters from Z, N, E, or Z, 1, 2 (1 and 2 together,
-   * in place of N and E).
+   * in place of N and E), or U, V, W (the Galperin arrangement, in place of Z, N, E).
    */
   components?: string[];
   /** SNR range [lo, hi], drawn log-uniformly (default [5, 30]). */
@@ -82,12 +85,14 @@ const EPOCH = Date.UTC(2024, 0, 1);
 
 /**
  * Whether `synth` can write these components: letters from Z, N, E, or from Z, 1, 2 with 1 and
- * 2 together (horizontals at a random azimuth; not mixed with N or E).
+ * 2 together (horizontals at a random azimuth; not mixed with N or E), or U, V, W together and
+ * alone (three inclined axes, the Galperin arrangement).
  *
  * @param comps One letter each.
  * @returns true when they can be written.
  */
 export function synthComponentsValid(comps: readonly string[]): boolean {
+  if (comps.some((c) => "UVW".includes(c))) return comps.join("") === "UVW";
   const has12 = comps.includes("1") || comps.includes("2");
   return !(
     comps.some((c) => !"ZNE12".includes(c) || c.length !== 1) ||
@@ -95,6 +100,9 @@ export function synthComponentsValid(comps: readonly string[]): boolean {
     (has12 && (comps.includes("N") || comps.includes("E")))
   );
 }
+
+/** Dip of a Galperin axis, degrees (SEED: negative is up): 35.26° above the horizontal. */
+export const GALPERIN_DIP = -Math.atan(1 / Math.SQRT2) * 180 / Math.PI;
 
 /**
  * Writes a synthetic data set atomically.
@@ -114,8 +122,9 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
     );
   }
   // The ground motion drawn: N and E stand for 1 and 2, so that the main generator draws the
-  // same numbers for Z12 as for ZNE.
-  const ground = comps.map((c) => c === "1" ? "N" : c === "2" ? "E" : c);
+  // same numbers for Z12 as for ZNE; U, V and W record all three of Z, N and E.
+  const uvw = comps.join("") === "UVW";
+  const ground = uvw ? ["Z", "N", "E"] : comps.map((c) => c === "1" ? "N" : c === "2" ? "E" : c);
   // Azimuths of 1 and 2 come from their own generator, for the same reason.
   const azRng = new Rng(((options.seed ?? 0) ^ 0x5eed12) >>> 0);
   const [snrLo, snrHi] = options.snr ?? [5, 30];
@@ -151,16 +160,31 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
         Math.round(rng.uniform(0, 1000 / fs));
       const tref = startTime + before * 1000;
       const motion = ground.map((c) => synthTrace(ev, c, n, fs, before, snr, noiseLevel, rng));
-      const az1 = has12 ? Math.round(azRng.uniform(0, 360) * 10) / 10 : 0;
+      const az1 = has12 || uvw ? Math.round(azRng.uniform(0, 360) * 10) / 10 : 0;
       const azimuth = (c: string) =>
-        c === "1" ? az1 : c === "2" ? (az1 + 90) % 360 : c === "E" ? 90 : 0;
+        c === "1" || c === "U"
+          ? az1
+          : c === "2"
+          ? (az1 + 90) % 360
+          : c === "V"
+          ? (az1 + 120) % 360
+          : c === "W"
+          ? (az1 + 240) % 360
+          : c === "E"
+          ? 90
+          : 0;
+      const dipOf = (c: string) => c === "Z" ? -90 : "UVW".includes(c) ? GALPERIN_DIP : 0;
       const traces = comps.map((c, k) => {
         let v = motion[k];
-        if (c === "1" || c === "2") {
-          // What a horizontal at this azimuth records: the ground motion along it.
-          const a = azimuth(c) * Math.PI / 180;
+        if (c === "1" || c === "2" || uvw) {
+          // What a sensor along this direction records: the ground motion along it (SEED dip,
+          // positive down; Z is up).
+          const a = azimuth(c) * Math.PI / 180, d = dipOf(c) * Math.PI / 180;
           const nn = motion[ground.indexOf("N")], ee = motion[ground.indexOf("E")];
-          v = nn.map((x, i) => x * Math.cos(a) + ee[i] * Math.sin(a));
+          const zz = uvw ? motion[ground.indexOf("Z")] : null;
+          v = nn.map((x, i) =>
+            Math.cos(d) * (x * Math.cos(a) + ee[i] * Math.sin(a)) - (zz ? zz[i] * Math.sin(d) : 0)
+          );
         }
         const counts = applyResponse(v, fs, SYNTH_RESPONSE).map(Math.round);
         return {
@@ -188,14 +212,14 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
           samplingRate: fs,
           startDate: "2023-01-01T00:00:00Z",
           azimuth: azimuth(c),
-          dip: c === "Z" ? -90 : 0,
+          dip: dipOf(c),
           response: SYNTH_RESPONSE,
         });
       }
       const refIso = new Date(tref).toISOString();
       manifest.push([id, file, "stations.xml", "SY", station, "00", `${band}H?`, refIso, cls]);
       if (cls !== "noise") {
-        const ch = `${band}H${comps.includes("Z") ? "Z" : comps[0]}`;
+        const ch = `${band}H${comps.includes("Z") || uvw ? "Z" : comps[0]}`;
         const picks = [{
           network: "SY",
           station,
@@ -234,7 +258,8 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
     await Deno.writeTextFile(join(tmp, "events.xml"), formatQuakeMl(events));
     const config = {
       input: { format: "manifest", path: "manifest.csv", picks: null },
-      // A Z12 set asks for Z, N, E: extract rotates 1 and 2 by their StationXML azimuths.
+      // A Z12 or UVW set asks for Z, N, E: extract rotates 1 and 2 (or U, V and W) by their
+      // StationXML azimuths and dips.
       components: ground,
       workers: "auto",
     };
