@@ -67,6 +67,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
         step,
         channels: windows?.channels ?? [],
         labels: windows?.labels ?? null,
+        chunk: windows?.chunk ?? 1800,
       };
     }
     if (windows) {

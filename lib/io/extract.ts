@@ -33,7 +33,7 @@ import type { InstrumentResponse } from "../signal/response.ts";
 import { npyToFloat64, readNpz } from "./npy.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./manifest.ts";
-import { sdsWindowTasks } from "./sds_windows.ts";
+import { type SdsWindows, sdsWindowTasks, windowSpan } from "./sds_windows.ts";
 import {
   type ExtractConfig,
   type SpectrogramGeometry,
@@ -407,6 +407,45 @@ interface IndexedFile {
 const decoded = new ByteLru<DecodedFile | IndexedFile>(192 << 20, 96 << 20);
 
 /**
+ * Segments decoded for a span of a file (an SDS window's chunk), for the other windows of the
+ * chunk: keyed by the file's key and the span.
+ */
+const spanSegments = new ByteLru<DecodedFile>(64 << 20, 32 << 20);
+
+/** Preprocessed traces of SDS windows' chunks, shared by the chunk's windows (this worker's). */
+const preprocessed = new ByteLru<Float64Array>(64 << 20, 32 << 20);
+
+/** Whether chunks' samples are all finite, by chunk (files, channel, start, length). */
+const finiteChunks = new ByteLru<boolean>(4096);
+
+function chunkFinite(task: SampleTask, tr: Trace): boolean {
+  const key = JSON.stringify([
+    task.waveforms,
+    `${tr.network}.${tr.station}.${tr.location}.${tr.channel}`,
+    tr.startTime,
+    tr.data.length,
+  ]);
+  let ok = finiteChunks.get(key);
+  if (ok === undefined) {
+    ok = tr.data.every(Number.isFinite);
+    finiteChunks.set(key, ok, 1);
+  }
+  return ok;
+}
+
+/** A number per response object (one per channel epoch, as the inventories hand them out). */
+const responseIds = new WeakMap<object, number>();
+let nextResponseId = 0;
+function responseId(r: object): number {
+  let id = responseIds.get(r);
+  if (id === undefined) {
+    id = nextResponseId++;
+    responseIds.set(r, id);
+  }
+  return id;
+}
+
+/**
  * Whether this thread holds `path`, decoded or indexed (for tests: `extract` keeps only files
  * that more than one sample reads).
  *
@@ -438,7 +477,7 @@ async function decodedFile(
   const hit = key === null ? undefined : decoded.get(key);
   if (hit) return hit as DecodedFile;
   const indexed = key === null ? undefined : decoded.get(`index\0${key}`) as IndexedFile;
-  if (indexed && span) return await decodeSpan(indexed, f, span);
+  if (indexed && span) return await decodeSpan(indexed, f, span, key!);
   let bytes: Uint8Array;
   try {
     bytes = indexed?.bytes ?? await Deno.readFile(f);
@@ -455,7 +494,7 @@ async function decodedFile(
   } else if (mseed && span) {
     const ix = { bytes, records: await indexRecords(bytes, f) };
     if (key !== null && keep) decoded.set(`index\0${key}`, ix, bytes.byteLength);
-    return await decodeSpan(ix, f, span);
+    return await decodeSpan(ix, f, span, keep ? key : null);
   } else file = { segs: await decodeSegments(bytes, f), markers: {}, sac: false };
   if (key !== null && keep) {
     decoded.set(key, file, file.segs.reduce((u, x) => u + x.data.byteLength, 0));
@@ -467,9 +506,16 @@ async function decodeSpan(
   ix: IndexedFile,
   f: string,
   span: readonly [number, number],
+  key: string | null,
 ): Promise<DecodedFile> {
+  // Kept for the next sample of the same span (the windows of one chunk share theirs).
+  const k = key === null ? null : `${key}\0${span[0]}\0${span[1]}`;
+  const hit = k === null ? undefined : spanSegments.get(k);
+  if (hit) return hit;
   const segs = await decodeSegments(recordsBetween(ix.bytes, ix.records, span[0], span[1]), f);
-  return { segs, markers: {}, sac: false };
+  const file = { segs, markers: {}, sac: false };
+  if (k !== null) spanSegments.set(k, file, segs.reduce((u, x) => u + x.data.byteLength, 0));
+  return file;
 }
 
 /** The segments of one of a task's channels, by start time. */
@@ -1108,7 +1154,8 @@ export async function processSample(
     // With its time known, a sample decodes only the records of the minutes it keeps (below),
     // and a second more each side: a day file's 5 minutes, not its day.
     const t = task.referenceTime;
-    const span = t === null ? undefined : [
+    const pre = task.preprocessSpan;
+    const span = pre ? [pre[0] - 1000, pre[1] + 1000] as const : t === null ? undefined : [
       t - before - (TRIM_PAD_S + 1) * 1000,
       t + after + (TRIM_PAD_S + 1) * 1000,
     ] as const;
@@ -1177,17 +1224,33 @@ export async function processSample(
       );
     }
     // A long record (a day-long file) is cut to the crop window plus TRIM_PAD_S on each side
-    // first: the taper, the response removal and the filters then see minutes, not a day.
-    const tr = trimAround(
+    // first: the taper, the response removal and the filters then see minutes, not a day. An
+    // SDS window is cut to its chunk's span instead, preprocessed once for all its windows.
+    // Where the data do not cover the chunk (the archive's first or last minutes, a gap), the
+    // window is cut on its own, as without chunks: a chunk cut short would have its tapers
+    // nearer the window.
+    const ps = task.preprocessSpan;
+    const chunkTrace = ps ? trimAround(traces[c], ps[0], ps[1]) : null;
+    const dt = 1000 / traces[c].samplingRate;
+    // A chunk holding a NaN or an infinity (float data) would spread it over all its windows:
+    // they are cut on their own too. Checked once per chunk.
+    const chunked = chunkTrace !== null && chunkTrace.startTime <= ps![0] + dt &&
+      chunkTrace.startTime + (chunkTrace.data.length - 1) * dt >= ps![1] - dt &&
+      chunkFinite(task, chunkTrace);
+    const own = trimAround(
       traces[c],
       tref - before - TRIM_PAD_S * 1000,
       tref + after + TRIM_PAD_S * 1000,
     );
+    const tr = chunked ? chunkTrace : own;
     const end = tr.startTime + (tr.data.length - 1) * 1000 / tr.samplingRate;
-    checkFinite(tr.data, `${what} (${src})`);
-    checkNotFlat(tr.data, `${what} (${src})`);
-    checkNoFill(tr, [tref - before, tref + after], tref, config.gapTolerance, `${what} (${src})`);
+    // The checks look at the window's own minutes, chunk or not (the same verdict either way).
+    checkFinite(own.data, `${what} (${src})`);
+    checkNotFlat(own.data, `${what} (${src})`);
+    checkNoFill(own, [tref - before, tref + after], tref, config.gapTolerance, `${what} (${src})`);
     let response = null;
+    // What the response came from, for the chunk memo: the epoch's object, or the SAC_PZ file's.
+    let responseFrom: object | null = null;
     if (pp.response.remove) {
       const found = await responseFileFor(task, tr, inventories);
       if (!found) {
@@ -1197,6 +1260,7 @@ export async function processSample(
         );
       }
       const { path, file } = found;
+      responseFrom = file;
       response = Array.isArray(file) ? findResponse(file, tr, tref, path) : {
         ...file,
         source: `${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${path}`,
@@ -1219,8 +1283,22 @@ export async function processSample(
       }
     }
     let y: Float64Array;
+    // The windows of one chunk share its preprocessed trace: the same samples (channel, start,
+    // length) of the same files, the same response, the same resampling offset.
+    const memoKey = chunked
+      ? JSON.stringify([
+        task.waveforms,
+        `${tr.network}.${tr.station}.${tr.location}.${tr.channel}`,
+        tr.startTime,
+        tr.samplingRate,
+        tr.data.length,
+        offset,
+        response ? responseId(Array.isArray(responseFrom) ? response : responseFrom!) : null,
+      ])
+      : null;
+    const memo = memoKey === null ? undefined : preprocessed.get(memoKey);
     try {
-      y = preprocessTrace(tr.data, tr.samplingRate, {
+      y = memo ?? preprocessTrace(tr.data, tr.samplingRate, {
         samplingRate: pp.samplingRate,
         detrend: pp.detrend,
         taper: pp.taper,
@@ -1238,7 +1316,10 @@ export async function processSample(
       }
       throw e;
     }
-    checkFinite(y, `${what} after preprocessing`);
+    if (!memo) {
+      checkFinite(y, `${what} after preprocessing`);
+      if (memoKey !== null) preprocessed.set(memoKey, y, y.byteLength);
+    }
     if (s0 < 0 || s0 + need > y.length) {
       throw new SampleError(
         "too short",
@@ -1497,6 +1578,35 @@ function psdFloor(
 }
 
 /**
+ * The span an SDS window's chunk is preprocessed over, or undefined where windows are
+ * preprocessed one by one (`chunk` 0, or tapers of 45 % or more). The windows whose times fall
+ * in `[start + i·chunk, start + (i + 1)·chunk)` share chunk i: their crops (with half an STFT
+ * window each side) and a margin `p` each side, wide enough that the tapers (a fraction `f` of
+ * the whole) end TRIM_PAD_S before the nearest crop: p(1 − 2f) ≥ f·(chunk + crop) + TRIM_PAD_S.
+ *
+ * @param config The config.
+ * @param w Its windows.
+ * @returns the span of a window time's chunk (ms), or undefined.
+ */
+export function windowChunks(
+  config: ExtractConfig,
+  w: SdsWindows,
+): ((t: number) => [number, number]) | undefined {
+  const f = Math.max(config.preprocess.taper, config.preprocess.postTaper);
+  if (!(w.chunk > 0) || f >= 0.45) return undefined;
+  const g = spectrogramGeometry(config), sc = config.spectrogram;
+  const half = g.nperseg / 2 / g.samplingRate;
+  const [b, a] = [(sc.before + half) * 1000, (sc.after + half) * 1000];
+  const c = w.chunk * 1000, trim = TRIM_PAD_S * 1000;
+  const p = Math.max(trim, (f * (c + a + b) + trim) / (1 - 2 * f));
+  const { start } = windowSpan(w);
+  return (t) => {
+    const c0 = start + Math.floor((t - start) / c) * c;
+    return [c0 - b - p, c0 + c + a + p];
+  };
+}
+
+/**
  * Builds the task list of a config's input.
  *
  * With `limit` N, the list runs to the Nth sample that can be tried: one whose files exist and
@@ -1537,7 +1647,10 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
         { dir: inp.dir, codesOf, alternates },
         span,
         [sc.before, sc.after],
-        { oneChannelPerBand: config.components !== "channel" },
+        {
+          oneChannelPerBand: config.components !== "channel",
+          chunkSpan: windowChunks(config, inp.windows),
+        },
       )
       : await sdsTasks(inp.dir, inp.picks!, inp.stations, inp.phase, codesOf, span, alternates);
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);

@@ -54,6 +54,8 @@ const sdsWindows = z.object({
   channels: z.array(z.string().min(1)).min(1),
   /** CSV of labelled intervals (start,end,label), or null. */
   labels: z.string().min(1).nullable().default(null),
+  /** Seconds of windows preprocessed together (their chunk); 0: each window on its own. */
+  chunk: z.number().min(0).default(1800),
 }).strict();
 
 const sdsInput = z.object({

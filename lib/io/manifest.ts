@@ -59,6 +59,12 @@ export interface SampleTask {
   error?: { reason: FailureReason; message: string };
   /** SDS day files the sample's span needs that do not exist (named when it fails). */
   missingFiles?: string[];
+  /**
+   * SDS windows: the span (ms) preprocessed once for all the windows of a chunk, from which
+   * this sample is cut, instead of its own crop with 5 minutes each side ({@linkcode
+   * SampleTask.referenceTime} lies inside it).
+   */
+  preprocessSpan?: [number, number];
   /** Class label, or null when unknown. */
   label: string | null;
   /** NPZ input: the file, its sampling rate and P index. */

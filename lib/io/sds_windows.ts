@@ -31,6 +31,13 @@ export interface SdsWindows {
   channels: string[];
   /** CSV of labelled intervals (`start,end,label`), or null. */
   labels: string | null;
+  /**
+   * Seconds of window times preprocessed together (default 1800): the windows of a chunk are
+   * cut from one preprocessed trace of the chunk with minutes of margin each side, instead of
+   * each from its own 11 minutes; 0: each window on its own (then equal to a pick's sample bit
+   * for bit).
+   */
+  chunk: number;
 }
 
 /** A labelled time interval, ms since 1970 UTC. */
@@ -324,6 +331,8 @@ export function windowStamp(t: number): string {
  * @param crop Seconds cropped before and after each reference time (for the labels).
  * @param options `oneChannelPerBand`: a pattern's channels that differ only in their last letter
  *   make one sample (the first, sorted), for extract's components, which replace that letter.
+ *   `chunkSpan`: the span (ms) a window's chunk is preprocessed over
+ *   ({@linkcode SampleTask.preprocessSpan}; its day files are found for it), or null.
  * @returns the tasks, by channel (in the order given; a pattern's matches sorted), then by time.
  * @throws {UserError} when a field is invalid, the labels cannot be read, or there would be
  *   more than {@linkcode MAX_WINDOWS} windows.
@@ -334,7 +343,10 @@ export async function sdsWindowTasks(
   look: SdsLookup,
   span: readonly [number, number],
   crop: readonly [number, number],
-  options: { oneChannelPerBand?: boolean } = {},
+  options: {
+    oneChannelPerBand?: boolean;
+    chunkSpan?: (t: number) => [number, number] | null;
+  } = {},
 ): Promise<SampleTask[]> {
   const { start, end, stepMs } = windowSpan(w);
   const ids: [string, string, string, string][] = [];
@@ -421,7 +433,9 @@ export async function sdsWindowTasks(
         referenceTime: t,
         label: labelOf ? labelOf(t - crop[0] * 1000, t + crop[1] * 1000) : null,
       };
-      findSdsFiles(task, t - span[0], t + span[1], {
+      const chunk = options.chunkSpan?.(t) ?? null;
+      if (chunk) task.preprocessSpan = chunk;
+      findSdsFiles(task, chunk?.[0] ?? t - span[0], chunk?.[1] ?? t + span[1], {
         ...look,
         exists,
         intern,
