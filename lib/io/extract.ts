@@ -1920,6 +1920,22 @@ export async function runExtract(
   };
 }
 
+/** Most tasks of one chunk handed to one worker in a row (bounds the replies held back). */
+const RUN_MOST = 64;
+
+/** The end of the run of tasks from `i` that share `i`'s chunk (see runInWorkers). */
+function runEnd(tasks: readonly SampleTask[], i: number): number {
+  const key = (t: SampleTask) =>
+    t.preprocessSpan
+      ? `${t.network}.${t.station}.${t.location}.${t.channel}@${t.preprocessSpan[0]}`
+      : null;
+  const k = key(tasks[i]);
+  let j = i + 1;
+  if (k === null) return j;
+  while (j < tasks.length && j - i < RUN_MOST && key(tasks[j]) === k) j++;
+  return j;
+}
+
 /**
  * Runs one task, turning its error into a failure reply.
  *
@@ -1979,11 +1995,20 @@ function runInWorkers(
       if (err) reject(err);
       else resolve();
     };
+    // Tasks are handed out in runs: the consecutive windows of one chunk (at most RUN_MOST)
+    // go to one worker, which preprocesses the chunk once; any other task is a run of one.
+    // Replies then come out of order, and onReply holds them until their turn.
+    const cursor = new Map<Worker, { i: number; end: number }>();
     const feed = (w: Worker) => {
-      if (next < tasks.length) {
-        const i = next++;
-        w.postMessage({ type: "task", index: i, task: tasks[i], shared: sharedFiles(tasks[i]) });
+      let c = cursor.get(w);
+      if (!c || c.i >= c.end) {
+        if (next >= tasks.length) return;
+        c = { i: next, end: runEnd(tasks, next) };
+        next = c.end;
+        cursor.set(w, c);
       }
+      const i = c.i++;
+      w.postMessage({ type: "task", index: i, task: tasks[i], shared: sharedFiles(tasks[i]) });
     };
     for (let k = 0; k < n; k++) {
       const w = new Worker(new URL("./_extract_worker.ts", import.meta.url).href, {

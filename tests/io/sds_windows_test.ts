@@ -624,14 +624,25 @@ Deno.test("windows preprocessed by chunks: the chunk's span around a window; its
     await writeSynthContinuous(`${root}/syn`, { hours: 1, stations: 1, eventsPerHour: 6, seed: 9 });
     const base = await readExtractConfig(`${root}/syn/extract.json`);
     base.workers = 0;
-    const run = async (chunk: number, out: string) => {
+    const run = async (chunk: number, out: string, workers = 0) => {
       const c = structuredClone(base);
+      c.workers = workers;
       (c.input as { windows: SdsWindows }).windows.chunk = chunk;
       // 900 s chunks: four in the hour, so that windows fall in whole chunks.
       return await runExtract(c, `${root}/${out}`, { quiet: true });
     };
     const [r1, r0] = [await run(900, "c"), await run(0, "o")];
     assertEquals(r1.failures, r0.failures);
+    // Two workers, each handed the windows of a chunk in a row: the same bytes, in order.
+    const r2 = await run(900, "c2", 2);
+    assertEquals(r2.failures, r1.failures);
+    for (const f of ["spectrograms.npy", "samples.csv"]) {
+      assertEquals(
+        await Deno.readFile(`${root}/c2/${f}`),
+        await Deno.readFile(`${root}/c/${f}`),
+        f,
+      );
+    }
     const [d1, d0] = [await openDataset(`${root}/c`), await openDataset(`${root}/o`)];
     try {
       assertEquals(d1.samples, d0.samples);
