@@ -3,7 +3,10 @@
  * tremor, icequakes, noise and whatever else a catalogue of picks leaves out. Window i of a
  * channel has reference time `start + i·step` (every one before `end`); extract crops it as it
  * crops a pick's sample, `spectrogram.before` s before to `spectrogram.after` s after, so a
- * window and a pick's sample at the same time give the same spectrogram.
+ * window and a pick's sample at the same time give the same spectrogram: bit for bit where the
+ * window is preprocessed on its own (`chunk` 0, or where the data do not cover its chunk), else
+ * to rounding (the windows of a chunk are cut from one preprocessed trace of it; see extract's
+ * `windowChunks`).
  *
  * Labels, where known, come from a CSV of intervals (`start,end,label`, ISO 8601 UTC): a window
  * takes the label of the interval that fills the largest share of the shorter of the two (its
