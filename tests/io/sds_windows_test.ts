@@ -633,15 +633,24 @@ Deno.test("windows preprocessed by chunks: the chunk's span around a window; its
     };
     const [r1, r0] = [await run(900, "c"), await run(0, "o")];
     assertEquals(r1.failures, r0.failures);
-    // Two workers, each handed the windows of a chunk in a row: the same bytes, in order.
+    // Two workers, each handed the windows of a chunk in a row: the same bytes, in order; and
+    // interrupted in the middle of a chunk, then resumed, the same bytes again.
     const r2 = await run(900, "c2", 2);
     assertEquals(r2.failures, r1.failures);
-    for (const f of ["spectrograms.npy", "samples.csv"]) {
-      assertEquals(
-        await Deno.readFile(`${root}/c2/${f}`),
-        await Deno.readFile(`${root}/c/${f}`),
-        f,
-      );
+    const c3 = structuredClone(base);
+    c3.workers = 2;
+    (c3.input as { windows: SdsWindows }).windows.chunk = 900;
+    await assertRejects(
+      () => runExtract(c3, `${root}/c3`, { quiet: true, checkpointSeconds: 0, stopAfter: 30 }),
+      Error,
+      "stopped after 30",
+    );
+    await runExtract(c3, `${root}/c3`, { quiet: true, resume: true });
+    for (const d of ["c2", "c3"]) {
+      for (const f of ["spectrograms.npy", "samples.csv", "failures.csv"]) {
+        const [x, y] = [`${root}/${d}/${f}`, `${root}/c/${f}`];
+        assertEquals(await Deno.readFile(x), await Deno.readFile(y), `${d}/${f}`);
+      }
     }
     const [d1, d0] = [await openDataset(`${root}/c`), await openDataset(`${root}/o`)];
     try {
