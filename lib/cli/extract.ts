@@ -40,6 +40,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   const sds = strFlag(v, "sds");
   const windowsFlag = strFlag(v, "windows"), channelsFlag = strFlag(v, "channels");
   const labelsFlag = strFlag(v, "window-labels");
+  const chunkFlag = numFlag(v, "window-chunk");
   // --picks, --windows, --stations and --phase also change a config file's SDS input without
   // --sds; --picks and --windows each replace the other.
   if (sds || c.input.format === "sds") {
@@ -73,16 +74,24 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     if (windows) {
       if (channelsFlag) windows.channels = channelsFlag.split(",").map((x) => x.trim());
       if (labelsFlag) windows.labels = resolve(labelsFlag);
+      if (chunkFlag !== undefined) {
+        if (!(chunkFlag >= 0)) {
+          throw new UserError(
+            `Cannot read --window-chunk: expected seconds >= 0 (0: each window on its own): ` +
+              `found ${chunkFlag}`,
+          );
+        }
+        windows.chunk = chunkFlag;
+      }
       if (!windows.channels.length || windows.channels.every((x) => !x)) {
         throw new UserError(
           "Cannot use --windows: give --channels NET.STA.LOC.CHA[,...] (e.g. XX.ABC..HHZ), the " +
             "channels to cut",
         );
       }
-    } else if (channelsFlag || labelsFlag) {
-      throw new UserError(
-        `Cannot use --${channelsFlag ? "channels" : "window-labels"}: it applies to --windows`,
-      );
+    } else if (channelsFlag || labelsFlag || chunkFlag !== undefined) {
+      const f = channelsFlag ? "channels" : labelsFlag ? "window-labels" : "window-chunk";
+      throw new UserError(`Cannot use --${f}: it applies to --windows`);
     }
     if (!picks && !windows) {
       throw new UserError(
@@ -99,8 +108,14 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       stations: stations ? resolve(stations) : had?.stations ?? null,
       phase: strFlag(v, "phase") ?? had?.phase ?? "P",
     };
-  } else if (windowsFlag || channelsFlag || labelsFlag) {
-    const f = windowsFlag ? "windows" : channelsFlag ? "channels" : "window-labels";
+  } else if (windowsFlag || channelsFlag || labelsFlag || chunkFlag !== undefined) {
+    const f = windowsFlag
+      ? "windows"
+      : channelsFlag
+      ? "channels"
+      : labelsFlag
+      ? "window-labels"
+      : "window-chunk";
     throw new UserError(`Cannot use --${f}: it applies to an SDS archive (--sds DIR)`);
   }
   const sacRef = strFlag(v, "sac-reference");
@@ -225,6 +240,14 @@ export const extract: Command = {
       description: "With --windows: the channels, NET.STA.LOC.CHA comma-separated (LOC may be " +
         "empty: XX.ABC..HHZ; * and ? match the archive's codes: XX.*.*.HH?); with --components " +
         "the last letter takes each component.",
+    },
+    "window-chunk": {
+      type: "string",
+      arg: "S",
+      description: "With --windows: seconds of window times preprocessed together (0: each " +
+        "window on its own, equal to a pick's sample bit for bit).",
+      default: "1800",
+      fromConfig: true,
     },
     "window-labels": {
       type: "string",

@@ -497,6 +497,26 @@ Deno.test("extract: a config's SDS input takes picks or windows, one of them; th
     UserError,
     "--windows: it applies to an SDS archive (--sds DIR)",
   );
+  // --window-chunk sets the windows' chunk; it needs windows.
+  assertEquals(
+    (over(win, { "window-chunk": "0" }) as { windows: SdsWindows }).windows.chunk,
+    0,
+  );
+  assertThrows(
+    () => over(win, { "window-chunk": "-5" }),
+    UserError,
+    "--window-chunk: expected seconds >= 0",
+  );
+  assertThrows(
+    () => over(picked, { "window-chunk": "600" }),
+    UserError,
+    "--window-chunk: it applies to --windows",
+  );
+  assertThrows(
+    () => over({ format: "esec", dir: "/e" }, { "window-chunk": "600" }),
+    UserError,
+    "--window-chunk: it applies to an SDS archive",
+  );
   assertThrows(
     () => over({ format: "esec", dir: "/e" }, { sds: "/b" }),
     UserError,
