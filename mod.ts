@@ -181,6 +181,12 @@ export {
   sdsTasks,
 } from "./lib/io/manifest.ts";
 export {
+  type Episode,
+  episodesCsv,
+  windowEpisodes,
+  type WindowSample,
+} from "./lib/cluster/episodes.ts";
+export {
   intervalLabeller,
   type LabelInterval,
   readLabelIntervals,

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { episodesCsv, windowEpisodes } from "../cluster/episodes.ts";
 import { join, resolve } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, numFlag, strFlag } from "./_command.ts";
@@ -55,12 +56,33 @@ export interface ClusterResult {
 }
 
 /**
+ * The window step and crop of a dataset that `extract` cut from an SDS archive's continuous data
+ * (`input.windows`), or null for any other.
+ *
+ * @param config The dataset's `meta.json` config.
+ * @returns the step (ms) and the crop (s before and after), or null.
+ */
+export function windowsOfDataset(
+  config: unknown,
+): { stepMs: number; crop: [number, number] } | null {
+  const c = config as {
+    input?: { format?: string; windows?: { step?: number } | null };
+    spectrogram?: { before?: number; after?: number };
+  } | null;
+  const step = c?.input?.format === "sds" ? c.input.windows?.step : undefined;
+  const [b, a] = [c?.spectrogram?.before, c?.spectrogram?.after];
+  if (typeof step !== "number" || typeof b !== "number" || typeof a !== "number") return null;
+  return { stepMs: step * 1000, crop: [b, a] };
+}
+
+/**
  * Writes the output directory of `cluster` or `encode` atomically: latent.npy, labels.csv
  * (samples.csv for encode), q.npy, result.json, clusters.csv (the cluster profiles) and, with
  * `plots`, latent_pca.png, examples.png, example_waveforms.png (for a dataset made by `extract`
  * whose input is still there: see {@linkcode memberWaveforms}; else a `note:` on stderr says
  * why not), cluster_means.png, cluster_spectra.png and, when the samples have reference times,
- * hour_of_day.png and timeline.png.
+ * hour_of_day.png and timeline.png; for SDS windows (`extract --windows`), episodes.csv
+ * ({@linkcode windowEpisodes}).
  *
  * @param out Output directory.
  * @param ds The dataset the assignment belongs to.
@@ -123,6 +145,12 @@ export async function writeResults(
       rows.join("\n") + "\n",
     );
     if (a.q) await Deno.writeFile(join(tmp, "q.npy"), encodeNpy(a.q, [ds.count, a.k]));
+    // Windows of continuous data: runs of consecutive windows in one cluster, as episodes.
+    const win = windowsOfDataset(ds.meta.config);
+    if (a.labels && win) {
+      const episodes = windowEpisodes(ds.samples, a.labels, a.k, a.q, win.stepMs, win.crop);
+      await Deno.writeTextFile(join(tmp, "episodes.csv"), episodesCsv(episodes));
+    }
     const result: ClusterResult = {
       stage: a.stage,
       n: ds.count,

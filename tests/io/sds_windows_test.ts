@@ -607,6 +607,34 @@ Deno.test("extract on synth --continuous's extract.json: a window every 43 s at 
         me > 4 * mn && Math.min(...events) > mn,
         `events ${me.toFixed(2)} dB, noise ${mn.toFixed(2)} dB (medians)`,
       );
+      // cluster merges consecutive windows of a channel in one cluster into episodes.csv.
+      const c = await run(
+        "cluster",
+        `${root}/ds`,
+        "--raw",
+        "--k",
+        "2",
+        "--no-plots",
+        "--quiet",
+        "--out",
+        `${root}/cl`,
+      );
+      assertEquals(c.code, 0, c.err.join("\n"));
+      const eps = parseCsvRecords(await Deno.readTextFile(`${root}/cl/episodes.csv`));
+      assertEquals(eps.reduce((n, e) => n + Number(e.windows), 0), ds.count);
+      for (const e of eps) {
+        // An episode of n windows spans (n − 1) steps plus one crop (86 s).
+        const d = (Date.parse(e.end) - Date.parse(e.start)) / 1000;
+        assertEquals(d, (Number(e.windows) - 1) * 43 + 86, JSON.stringify(e));
+      }
+      const assigned = parseCsvRecords(await Deno.readTextFile(`${root}/cl/labels.csv`));
+      const runs = ["S0000", "S0001"].map((st) => {
+        const ls = assigned.filter((l) => l.station === st).map((l) => l.cluster);
+        return ls.filter((l, i) => i === 0 || l !== ls[i - 1]).length;
+      });
+      // Each station's windows are contiguous but for the edge failures: one episode per
+      // change of cluster along the day.
+      assertEquals(eps.length, runs[0] + runs[1]);
     } finally {
       ds.close();
     }
