@@ -127,6 +127,8 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
   const { GMM_N_INIT } = await import("../../lib/cluster/dec.ts");
   const c = parseExtractConfig({ input: { format: "manifest", path: "/m.csv" } });
   const sds = parseExtractConfig({ input: { format: "sds", dir: "/a", picks: "/p.xml" } });
+  const windows = { start: "2024-01-01", end: "2024-01-02", step: 60, channels: ["X.A..HHZ"] };
+  const win = parseExtractConfig({ input: { format: "sds", dir: "/a", windows } });
   const sc = c.spectrogram;
   const p = resolvePretrain(undefined, {}), i = resolveInit(undefined, {});
   const f = resolveFinetune(undefined, {});
@@ -134,6 +136,7 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
     extract: {
       "sac-reference": c.input.format === "manifest" && c.input.sacReference,
       phase: sds.input.format === "sds" && sds.input.phase,
+      "window-chunk": win.input.format === "sds" && win.input.windows!.chunk,
       components: (c.components as string[]).join(""),
       rotate: c.rotate,
       workers: c.workers,
