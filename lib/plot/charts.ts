@@ -1037,19 +1037,17 @@ export function imageGrid(
   });
   const tilesRight = gridLeft + Math.min(gridCols, images.length) * (tw + gap) - gap;
   const midX = (gridLeft + tilesRight) / 2;
-  if (xAxis) {
-    canvas.text(xAxis.label, midX, tilesBottom + tick + 14, BLACK, { align: "center" });
-  }
-  if (yAxis) {
-    canvas.text(yAxis.label, gap, (top + capH + tilesBottom) / 2, BLACK, {
-      align: "center",
-      rotate: true,
-    });
-  }
-  opts.rowLabels?.forEach((s, r) => {
-    if (r < gridRows) {
-      canvas.text(s, gap + yLabelW, top + r * cellH + capH + th / 2, BLACK, { valign: "middle" });
-    }
+  gridLabels(canvas, {
+    xLabel: xAxis?.label,
+    yLabel: yAxis?.label,
+    rowLabels: opts.rowLabels,
+    midX,
+    xLabelY: tilesBottom + tick + 14,
+    midY: (top + capH + tilesBottom) / 2,
+    gap,
+    rowX: gap + yLabelW,
+    rowY: (r) => top + r * cellH + capH + th / 2,
+    rows: gridRows,
   });
   if (opts.colorbarLabel) {
     const bw = Math.max(120, Math.min(300, tilesRight - gridLeft)), bx = Math.round(midX - bw / 2);
@@ -1251,21 +1249,40 @@ export function traceGrid(
   });
   const tilesRight = gridLeft + Math.min(gridCols, traces.length) * (tw + gap) - gap;
   const tilesBottom = top + (gridRows - 1) * cellH + capH + th;
-  if (opts.xLabel) {
-    canvas.text(opts.xLabel, (gridLeft + tilesRight) / 2, tilesBottom + tick + 14, BLACK, {
-      align: "center",
-    });
-  }
-  if (opts.yLabel) {
-    canvas.text(opts.yLabel, gap, (top + capH + tilesBottom) / 2, BLACK, {
-      align: "center",
-      rotate: true,
-    });
-  }
-  opts.rowLabels?.forEach((s, r) => {
-    if (r < gridRows) {
-      canvas.text(s, gap + yLabelW, top + r * cellH + capH + th / 2, BLACK, { valign: "middle" });
-    }
+  gridLabels(canvas, {
+    xLabel: opts.xLabel,
+    yLabel: opts.yLabel,
+    rowLabels: opts.rowLabels,
+    midX: (gridLeft + tilesRight) / 2,
+    xLabelY: tilesBottom + tick + 14,
+    midY: (top + capH + tilesBottom) / 2,
+    gap,
+    rowX: gap + yLabelW,
+    rowY: (r) => top + r * cellH + capH + th / 2,
+    rows: gridRows,
   });
   return canvas.toPng();
+}
+
+/**
+ * The labels around a grid of tiles (imageGrid, traceGrid): the x-axis label centred under the
+ * tiles, the y-axis label rotated at the left edge, and each row's label left of its row.
+ */
+function gridLabels(canvas: Canvas, g: {
+  xLabel?: string;
+  yLabel?: string;
+  rowLabels?: readonly string[];
+  midX: number;
+  xLabelY: number;
+  midY: number;
+  gap: number;
+  rowX: number;
+  rowY: (row: number) => number;
+  rows: number;
+}): void {
+  if (g.xLabel) canvas.text(g.xLabel, g.midX, g.xLabelY, BLACK, { align: "center" });
+  if (g.yLabel) canvas.text(g.yLabel, g.gap, g.midY, BLACK, { align: "center", rotate: true });
+  g.rowLabels?.forEach((s, r) => {
+    if (r < g.rows) canvas.text(s, g.rowX, g.rowY(r), BLACK, { valign: "middle" });
+  });
 }
