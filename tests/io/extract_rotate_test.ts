@@ -118,6 +118,10 @@ const configOf = (rotate: string) =>
     workers: 0,
   });
 
+/** A sample processed under `configOf(rotate)`, with its preprocessed waveform kept. */
+const processed = (task: SampleTask, rotate = "auto") =>
+  processSample(task, configOf(rotate), undefined, undefined, { keepWaveform: true });
+
 /** Largest |a − b| over the largest |b|. */
 function relErr(a: Float64Array, b: Float64Array): number {
   let d = 0, m = 0;
@@ -138,13 +142,7 @@ Deno.test("extract rotates Z, 1, 2 (non-orthogonal, tilted, sampled up to 0.7 sa
   const dir = await Deno.makeTempDir();
   try {
     const motion = groundMotion(4);
-    const ref = await processSample(
-      await station(dir, "REF", zne(), motion),
-      configOf("auto"),
-      undefined,
-      undefined,
-      { keepWaveform: true },
-    );
+    const ref = await processed(await station(dir, "REF", zne(), motion), "auto");
     assertEquals(ref.rotation, undefined);
     const cases: [string, Spec[]][] = [
       ["orthogonal, same instants", [
@@ -166,13 +164,7 @@ Deno.test("extract rotates Z, 1, 2 (non-orthogonal, tilted, sampled up to 0.7 sa
       ]],
     ];
     for (const [what, specs] of cases) {
-      const r = await processSample(
-        await station(dir, "ROT", specs, motion),
-        configOf("auto"),
-        undefined,
-        undefined,
-        { keepWaveform: true },
-      );
+      const r = await processed(await station(dir, "ROT", specs, motion), "auto");
       assertEquals(r.rotation, {
         channels: ["HHZ", "HH1", "HH2"],
         azimuths: specs.map((s) => s.azimuth),
@@ -204,13 +196,7 @@ Deno.test("rotate 'always' corrects N and E whose azimuths are not 0 and 90; 'au
   const dir = await Deno.makeTempDir();
   try {
     const motion = groundMotion(8);
-    const ref = await processSample(
-      await station(dir, "REF", zne(), motion),
-      configOf("auto"),
-      undefined,
-      undefined,
-      { keepWaveform: true },
-    );
+    const ref = await processed(await station(dir, "REF", zne(), motion), "auto");
     // DK.NUUG's horizontals in the ESEC StationXML: coded N and E, pointing 79 and 169 degrees.
     const task = await station(dir, "NUUG", [
       { channel: "HHZ", azimuth: 0, dip: -90, delay: 0, samplingRate: 100 },
@@ -218,7 +204,7 @@ Deno.test("rotate 'always' corrects N and E whose azimuths are not 0 and 90; 'au
       { channel: "HHE", azimuth: 169, dip: 0, delay: 0, samplingRate: 100 },
     ], motion);
     const opts = { keepWaveform: true };
-    const always = await processSample(task, configOf("always"), undefined, undefined, opts);
+    const always = await processed(task, "always");
     assertEquals(always.rotation?.azimuths, [0, 79, 169]);
     for (let k = 0; k < 3; k++) assert(relErr(always.waveform![k], ref.waveform![k]) < 1e-6);
     for (const mode of ["auto", "never"]) {
@@ -478,14 +464,7 @@ Deno.test("extract rotates SAC files' Z, 1, 2 by their headers' CMPAZ and CMPINC
   const dir = await Deno.makeTempDir();
   try {
     const motion = groundMotion(5);
-    const opts = { keepWaveform: true };
-    const ref = await processSample(
-      await sacStation(dir, "SREF", zne(), motion),
-      configOf("auto"),
-      undefined,
-      undefined,
-      opts,
-    );
+    const ref = await processed(await sacStation(dir, "SREF", zne(), motion), "auto");
     assertEquals(ref.rotation, undefined);
     const cases: [string, Spec[]][] = [
       ["orthogonal", z12(37.5, 127.5)],
@@ -500,13 +479,7 @@ Deno.test("extract rotates SAC files' Z, 1, 2 by their headers' CMPAZ and CMPINC
       // The vertical's CMPAZ is left undefined: a vertical's azimuth does not matter.
       const headers = specs.map(headerOf);
       delete headers[0].cmpaz;
-      const r = await processSample(
-        await sacStation(dir, "S12", specs, motion, headers),
-        configOf("auto"),
-        undefined,
-        undefined,
-        opts,
-      );
+      const r = await processed(await sacStation(dir, "S12", specs, motion, headers), "auto");
       assertEquals(r.rotation, {
         channels: ["HHZ", "HH1", "HH2"],
         azimuths: specs.map((s) => s.azimuth),
@@ -522,10 +495,10 @@ Deno.test("extract rotates SAC files' Z, 1, 2 by their headers' CMPAZ and CMPINC
       { channel: "HHE", azimuth: 169, dip: 0, delay: 0, samplingRate: 100 },
     ];
     const task = await sacStation(dir, "NUUG", nuug, motion);
-    const always = await processSample(task, configOf("always"), undefined, undefined, opts);
+    const always = await processed(task, "always");
     assertEquals(always.rotation?.azimuths, [0, 79, 169]);
     assertMatches(always, ref, "always");
-    const auto = await processSample(task, configOf("auto"), undefined, undefined, opts);
+    const auto = await processed(task, "auto");
     assert(relErr(auto.waveform![1], ref.waveform![1]) > 0.5, "auto reads N as it is");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -537,13 +510,7 @@ Deno.test("a SAC pole-zero file's AZIMUTH and DIP comments orient the channel it
   try {
     const motion = groundMotion(6);
     const specs = z12(37.5, 127.5);
-    const ref = await processSample(
-      await sacStation(dir, "PREF", zne(), motion),
-      configOf("auto"),
-      undefined,
-      undefined,
-      { keepWaveform: true },
-    );
+    const ref = await processed(await sacStation(dir, "PREF", zne(), motion), "auto");
     // HH1's SAC header leaves CMPAZ and CMPINC undefined: its orientation is the PZ file's.
     const headers = specs.map(headerOf);
     headers[1] = {};
@@ -570,12 +537,9 @@ Deno.test("a SAC pole-zero file's AZIMUTH and DIP comments orient the channel it
         await Deno.rename(f, g);
         files.push(g);
       }
-      const r = await processSample(
+      const r = await processed(
         { ...task, id: k, waveforms: files, response: `${dir}/${k}.pz` },
-        configOf("auto"),
-        undefined,
-        undefined,
-        { keepWaveform: true },
+        "auto",
       );
       assertEquals(r.rotation?.azimuths, [0, 37.5, 127.5], k);
       assertEquals(r.rotation?.dips, [-90, 0, 0], k);
@@ -698,27 +662,20 @@ Deno.test("StationXML's Azimuth and Dip win over SAC headers; a channel the Stat
   try {
     const motion = groundMotion(9);
     const specs = z12(37.5, 127.5);
-    const ref = await processSample(
-      await sacStation(dir, "XREF", zne(), motion),
-      configOf("auto"),
-      undefined,
-      undefined,
-      { keepWaveform: true },
-    );
+    const ref = await processed(await sacStation(dir, "XREF", zne(), motion), "auto");
     const xml = stationXml("X", specs);
     await Deno.writeTextFile(`${dir}/X.xml`, xml);
     // The SAC headers say 50° and 140°: the StationXML's 37.5° and 127.5° are used.
     const wrong = [headerOf(specs[0]), { cmpaz: 50, cmpinc: 90 }, { cmpaz: 140, cmpinc: 90 }];
-    const opts = { keepWaveform: true };
     const task = await sacStation(dir, "X", specs, motion, wrong, `${dir}/X.xml`);
-    const r = await processSample(task, configOf("auto"), undefined, undefined, opts);
+    const r = await processed(task, "auto");
     assertEquals(r.rotation?.azimuths, [0, 37.5, 127.5]);
     assertMatches(r, ref, "StationXML over SAC");
     // HH2 without Azimuth in the StationXML: its SAC header's CMPAZ 127.5 is used.
     await Deno.writeTextFile(`${dir}/X.xml`, xml.replace("<Azimuth>127.5</Azimuth>", ""));
     const right = specs.map(headerOf);
     const t2 = await sacStation(dir, "X", specs, motion, right, `${dir}/X.xml`);
-    const r2 = await processSample(t2, configOf("auto"), undefined, undefined, opts);
+    const r2 = await processed(t2, "auto");
     assertEquals(r2.rotation?.azimuths, [0, 37.5, 127.5]);
     assertMatches(r2, ref, "SAC header where the StationXML has none");
   } finally {
@@ -803,17 +760,9 @@ async function checkRotatedStation(
   what: string,
 ): Promise<SampleTask> {
   const refName = `${name}R`;
-  const ref = await processSample(
-    await station(dir, refName, zne(), motion),
-    configOf("auto"),
-    undefined,
-    undefined,
-    { keepWaveform: true },
-  );
+  const ref = await processed(await station(dir, refName, zne(), motion), "auto");
   const task = await station(dir, name, specs, motion);
-  const r = await processSample(task, configOf("auto"), undefined, undefined, {
-    keepWaveform: true,
-  });
+  const r = await processed(task, "auto");
   assertEquals(r.rotation?.channels, specs.map((s) => s.channel));
   assertEquals(r.rotation?.azimuths, specs.map((s) => s.azimuth));
   assertEquals(r.rotation?.sources, ["stationxml", "stationxml", "stationxml"]);
