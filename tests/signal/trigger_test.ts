@@ -1,0 +1,122 @@
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import {
+  classicStaLta,
+  recursiveStaLta,
+  triggerOnsets,
+  type TriggerSpan,
+} from "../../lib/signal/trigger.ts";
+import { Rng } from "../../lib/util/rng.ts";
+
+/** Noise with bursts ×20 and a flat stretch: every case the ratio meets. */
+function signal(n: number, seed: number): Float64Array {
+  const rng = new Rng(seed);
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = rng.normal();
+  for (const at of [Math.floor(n * 0.3), Math.floor(n * 0.71)]) {
+    for (let i = at; i < Math.min(n, at + 40); i++) x[i] *= 20;
+  }
+  x.fill(0, Math.floor(n * 0.5), Math.floor(n * 0.5) + 30);
+  return x;
+}
+
+/** The largest difference relative to the value (or to 1 below 1). */
+function worst(a: Float64Array, b: Float64Array): number {
+  let w = 0;
+  for (let i = 0; i < a.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]) / Math.max(1, b[i]));
+  return w;
+}
+
+Deno.test("classicStaLta equals the means of x² over its two windows, summed afresh at every sample (awkward lengths, sums refreshed across 7 LTAs)", () => {
+  for (const [n, nsta, nlta] of [[3001, 7, 401], [500, 1, 2], [997, 13, 97]]) {
+    const x = signal(n, n);
+    const got = classicStaLta(x, nsta, nlta);
+    const want = new Float64Array(n);
+    for (let i = nlta - 1; i < n; i++) {
+      let s = 0, l = 0;
+      for (let j = i - nlta + 1; j <= i; j++) {
+        l += x[j] * x[j];
+        if (j > i - nsta) s += x[j] * x[j];
+      }
+      want[i] = l > 0 ? (s / nsta) / (l / nlta) : 0;
+    }
+    // Running sums against fresh ones: rounding of a few ulps of the burst's energy.
+    assert(worst(got, want) < 1e-11, `n ${n}: ${worst(got, want)}`);
+    assertEquals(got.subarray(0, nlta - 1), new Float64Array(nlta - 1));
+  }
+});
+
+Deno.test("recursiveStaLta equals its exponentially weighted sums written out, and is 0 over the first nlta samples", () => {
+  const n = 1200, nsta = 9, nlta = 151;
+  const x = signal(n, 3);
+  const got = recursiveStaLta(x, nsta, nlta);
+  const avg = (c: number, i: number) => {
+    let s = 0;
+    for (let k = 0; k <= i; k++) s += c * (1 - c) ** (i - k) * x[k] * x[k];
+    return s;
+  };
+  const want = new Float64Array(n);
+  for (let i = nlta; i < n; i++) want[i] = avg(1 / nsta, i) / avg(1 / nlta, i);
+  assert(worst(got, want) < 1e-12, String(worst(got, want)));
+  assertEquals(got.subarray(0, nlta), new Float64Array(nlta));
+  // A burst ×20 (energy ×400) lifts the ratio far above the noise's ~1.
+  assert(got[Math.floor(n * 0.3) + 5] > 8 && got[Math.floor(n * 0.3) - 1] < 3);
+});
+
+Deno.test("STA/LTA refuses windows that are not whole numbers with 1 <= nsta < nlta", () => {
+  const x = new Float64Array(10);
+  for (const [s, l] of [[0, 5], [5, 5], [6, 5], [1.5, 5]]) {
+    assertThrows(() => classicStaLta(x, s, l), RangeError, "1 <= nsta < nlta");
+    assertThrows(() => recursiveStaLta(x, s, l), RangeError, "1 <= nsta < nlta");
+  }
+});
+
+/** triggerOnsets written as a state machine over indices, the obvious way. */
+function reference(cf: Float64Array, on: number, off: number, maxLength: number): TriggerSpan[] {
+  const out: TriggerSpan[] = [];
+  let i = 0;
+  while (i < cf.length) {
+    if (!(cf[i] > on)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let j = i + 1;
+    while (j < cf.length && !(cf[j] < off) && j - start < maxLength) j++;
+    const end = Math.min(j, cf.length - 1);
+    let peakIndex = start;
+    for (let k = start; k < (j < cf.length ? end : cf.length); k++) {
+      if (cf[k] > cf[peakIndex]) peakIndex = k;
+    }
+    out.push({ on: start, off: end, peak: cf[peakIndex], peakIndex });
+    // The sample that ended it may start the next one.
+    i = j < cf.length ? end : cf.length;
+  }
+  return out;
+}
+
+Deno.test("triggerOnsets equals a plain state machine on random ratios (with and without a longest trigger), and keeps a trigger still on at the end", () => {
+  const rng = new Rng(11);
+  for (let trial = 0; trial < 200; trial++) {
+    const cf = Float64Array.from(
+      { length: 1 + Math.floor(rng.next() * 60) },
+      () => Math.floor(rng.next() * 8),
+    );
+    const on = 3 + Math.floor(rng.next() * 4), off = 1 + Math.floor(rng.next() * on);
+    const maxLength = trial % 2 ? Infinity : 1 + Math.floor(rng.next() * 6);
+    assertEquals(
+      triggerOnsets(cf, on, off, maxLength),
+      reference(cf, on, off, maxLength),
+      JSON.stringify({ cf: [...cf], on, off, maxLength }),
+    );
+  }
+  assertEquals(triggerOnsets(Float64Array.of(0, 5, 6), 4, 2), [
+    { on: 1, off: 2, peak: 6, peakIndex: 2 },
+  ]);
+  // Equal to the threshold does not start a trigger, nor end one.
+  assertEquals(triggerOnsets(Float64Array.of(4, 5, 2, 1), 4, 2), [
+    { on: 1, off: 3, peak: 5, peakIndex: 1 },
+  ]);
+  assertThrows(() => triggerOnsets(new Float64Array(3), 2, 3), RangeError, "off <= on");
+  assertThrows(() => triggerOnsets(new Float64Array(3), NaN, 1), RangeError, "finite");
+  assertThrows(() => triggerOnsets(new Float64Array(3), 2, 1, 0), RangeError, "maxLength");
+});
