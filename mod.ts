@@ -195,6 +195,14 @@ export {
   windowTimes,
 } from "./lib/io/sds_windows.ts";
 export {
+  checkTrigger,
+  type Detection,
+  type DetectionProblem,
+  detectSdsTriggers,
+  type SdsTrigger,
+  triggerDefaults,
+} from "./lib/io/sds_triggers.ts";
+export {
   readMiniseed,
   readMiniseedFile,
   type ReadMiniseedOptions,
@@ -252,6 +260,12 @@ export {
   type SpectrogramOptions,
 } from "./lib/signal/stft.ts";
 export { bandpass, butterBandpass, type Sos } from "./lib/signal/filter.ts";
+export {
+  classicStaLta,
+  recursiveStaLta,
+  triggerOnsets,
+  type TriggerSpan,
+} from "./lib/signal/trigger.ts";
 export { resample, type ResampleOptions } from "./lib/signal/resample.ts";
 export {
   directionZne,

@@ -15,7 +15,38 @@ import {
 } from "../io/extract_config.ts";
 import { inspectSample, runExtract } from "../io/extract.ts";
 import { encodeNpy } from "../io/npy.ts";
+import { checkTrigger, type SdsTrigger } from "../io/sds_triggers.ts";
 import { join, resolve } from "node:path";
+
+/**
+ * Reads `--trigger STA/LTA/ON/OFF`, keeping a config file's method, band and dead time.
+ *
+ * @param flag The flag's text.
+ * @param had The config file's trigger, or null.
+ * @returns the trigger spec.
+ * @throws {UserError} when it is not four positive numbers.
+ */
+export function parseTriggerFlag(flag: string, had: SdsTrigger | null): SdsTrigger {
+  const parts = flag.split("/");
+  const [sta, lta, on, off] = parts.map(Number);
+  if (parts.length !== 4 || ![sta, lta, on, off].every((x) => x > 0 && Number.isFinite(x))) {
+    throw new UserError(
+      `Cannot read --trigger: expected STA/LTA/ON/OFF, two lengths in seconds and two ratios ` +
+        `(1/20/4/1.5): found '${flag}'`,
+    );
+  }
+  const t: SdsTrigger = {
+    method: had?.method ?? "recursive",
+    sta,
+    lta,
+    on,
+    off,
+    band: had?.band ?? null,
+    dead: had?.dead ?? null,
+  };
+  checkTrigger(t, "--trigger");
+  return t;
+}
 
 /**
  * Applies command-line overrides to a config.
@@ -41,6 +72,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   const windowsFlag = strFlag(v, "windows"), channelsFlag = strFlag(v, "channels");
   const labelsFlag = strFlag(v, "window-labels");
   const chunkFlag = numFlag(v, "window-chunk");
+  const triggerFlag = strFlag(v, "trigger");
   // --picks, --windows, --stations and --phase also change a config file's SDS input without
   // --sds; --picks and --windows each replace the other.
   if (sds || c.input.format === "sds") {
@@ -53,23 +85,50 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     }
     const picks = picksFlag ? resolve(picksFlag) : windowsFlag ? null : had?.picks ?? null;
     let windows = picksFlag ? null : had?.windows ?? null;
+    const trigger = triggerFlag ? parseTriggerFlag(triggerFlag, windows?.trigger ?? null) : null;
     if (windowsFlag) {
       const parts = windowsFlag.split("/");
-      const step = Number(parts[2]);
-      if (parts.length !== 3 || !parts[0] || !parts[1] || !(step > 0)) {
+      const step = parts.length === 3 ? Number(parts[2]) : null;
+      if (
+        (parts.length !== 2 && parts.length !== 3) || !parts[0] || !parts[1] ||
+        (step !== null && !(step > 0))
+      ) {
         throw new UserError(
           `Cannot read --windows: expected START/END/STEP, two ISO 8601 UTC times and seconds ` +
-            `(2024-01-01T00:00:00Z/2024-01-02T00:00:00Z/60): found '${windowsFlag}'`,
+            `(2024-01-01T00:00:00Z/2024-01-02T00:00:00Z/60), or START/END with --trigger: ` +
+            `found '${windowsFlag}'`,
+        );
+      }
+      if (step !== null && trigger) {
+        throw new UserError(
+          `Cannot use --windows with --trigger: give START/END (a sample at each trigger) or ` +
+            `START/END/STEP without --trigger (a sample every STEP s): found '${windowsFlag}'`,
+        );
+      }
+      if (step === null && !trigger && !windows?.trigger) {
+        throw new UserError(
+          `Cannot read --windows: START/END takes --trigger STA/LTA/ON/OFF (a sample at each ` +
+            `trigger); for regular samples give START/END/STEP: found '${windowsFlag}'`,
         );
       }
       windows = {
         start: parts[0],
         end: parts[1],
         step,
+        trigger: step === null ? windows?.trigger ?? null : null,
         channels: windows?.channels ?? [],
         labels: windows?.labels ?? null,
         chunk: windows?.chunk ?? 1800,
       };
+    }
+    if (trigger) {
+      if (!windows) {
+        throw new UserError(
+          "Cannot use --trigger: it applies to --windows START/END (the span searched)",
+        );
+      }
+      windows.trigger = trigger;
+      windows.step = null;
     }
     if (windows) {
       if (channelsFlag) windows.channels = channelsFlag.split(",").map((x) => x.trim());
@@ -108,9 +167,11 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       stations: stations ? resolve(stations) : had?.stations ?? null,
       phase: strFlag(v, "phase") ?? had?.phase ?? "P",
     };
-  } else if (windowsFlag || channelsFlag || labelsFlag || chunkFlag !== undefined) {
+  } else if (windowsFlag || channelsFlag || labelsFlag || chunkFlag !== undefined || triggerFlag) {
     const f = windowsFlag
       ? "windows"
+      : triggerFlag
+      ? "trigger"
       : channelsFlag
       ? "channels"
       : labelsFlag
@@ -240,6 +301,13 @@ export const extract: Command = {
       description: "With --windows: the channels, NET.STA.LOC.CHA comma-separated (LOC may be " +
         "empty: XX.ABC..HHZ; * and ? match the archive's codes: XX.*.*.HH?); with --components " +
         "the last letter takes each component.",
+    },
+    trigger: {
+      type: "string",
+      arg: "STA/LTA/ON/OFF",
+      description: "With --windows START/END: a sample at each STA/LTA trigger of each channel " +
+        "instead of at regular times: STA and LTA in s, ON and OFF the ratios that start and " +
+        "end a trigger (e.g. 1/20/4/1.5; more in the config's input.windows.trigger).",
     },
     "window-chunk": {
       type: "string",

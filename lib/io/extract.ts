@@ -34,6 +34,7 @@ import { npyToFloat64, readNpz } from "./npy.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./manifest.ts";
 import { type SdsWindows, sdsWindowTasks, windowSpan } from "./sds_windows.ts";
+import { detectSdsTriggers, triggerDefaults } from "./sds_triggers.ts";
 import {
   type ExtractConfig,
   type SpectrogramGeometry,
@@ -1650,6 +1651,17 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
         {
           oneChannelPerBand: config.components !== "channel",
           chunkSpan: windowChunks(config, inp.windows),
+          detect: inp.windows.trigger
+            ? (codes, start, end) =>
+              detectSdsTriggers(
+                inp.dir,
+                codes,
+                start,
+                end,
+                triggerDefaults(inp.windows!.trigger!, config.spectrogram),
+                config.gapTolerance,
+              )
+            : undefined,
         },
       )
       : await sdsTasks(inp.dir, inp.picks!, inp.stations, inp.phase, codesOf, span, alternates);
@@ -1660,6 +1672,32 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
     if (await canTry(tasks[end])) tried++;
   }
   return tasks.slice(0, end);
+}
+
+/**
+ * The triggers of an SDS extraction at STA/LTA triggers, as a CSV: one row per trigger with
+ * its sample id, onset and end (ISO 8601 UTC, ms), length (s), largest STA/LTA ratio, label,
+ * and `ok` where its sample was written, else the failure's reason.
+ *
+ * @param tasks The tasks (those without a trigger are left out).
+ * @param failures The failed samples.
+ * @returns the CSV text.
+ */
+export function triggersCsv(tasks: readonly SampleTask[], failures: readonly Failure[]): string {
+  const failed = new Map(failures.map((f) => [f.id, f.reason]));
+  const iso = (t: number) => new Date(Math.floor(t)).toISOString();
+  return formatCsv([
+    ["id", "on", "off", "duration", "peak", "label", "status"],
+    ...tasks.filter((t) => t.detection).map((t) => [
+      t.id,
+      iso(t.referenceTime!),
+      iso(t.detection!.off),
+      ((t.detection!.off - t.referenceTime!) / 1000).toFixed(2),
+      t.detection!.peak.toFixed(2),
+      t.label ?? "",
+      failed.get(t.id) ?? "ok",
+    ]),
+  ]);
 }
 
 /** Whether a task's files exist and its input row is not already known to fail. */
@@ -1869,6 +1907,9 @@ export async function runExtract(
       join(writer.tmpDir, "failures.csv"),
       formatCsv([["id", "reason", "message"], ...failures.map((f) => [f.id, f.reason, f.message])]),
     );
+    if (tasks.some((t) => t.detection)) {
+      await Deno.writeTextFile(join(writer.tmpDir, "triggers.csv"), triggersCsv(tasks, failures));
+    }
     if (rotations.length) {
       await Deno.writeTextFile(
         join(writer.tmpDir, "rotations.csv"),

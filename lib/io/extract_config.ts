@@ -48,8 +48,25 @@ const sdsWindows = z.object({
   start: z.string().min(1),
   /** Reference times stop before this, ISO 8601 UTC. */
   end: z.string().min(1),
-  /** Seconds from one reference time to the next. */
-  step: z.number().positive(),
+  /** Seconds from one reference time to the next; null with a trigger. */
+  step: z.number().positive().nullable().default(null),
+  /** Samples at STA/LTA triggers instead of every step seconds, or null. */
+  trigger: z.object({
+    /** recursive (exponential averages) or classic (moving windows). */
+    method: z.enum(["recursive", "classic"]).default("recursive"),
+    /** Short-term average, s. */
+    sta: z.number().positive().default(1),
+    /** Long-term average, s. */
+    lta: z.number().positive().default(20),
+    /** Ratio that starts a trigger. */
+    on: z.number().positive().default(4),
+    /** Ratio below which it ends. */
+    off: z.number().positive().default(1.5),
+    /** Band-pass [freqmin, freqmax] Hz before the ratio, or null: the spectrogram's band. */
+    band: z.tuple([z.number().positive(), z.number().positive()]).nullable().default(null),
+    /** Seconds after a kept onset in which the channel's next onsets are dropped; null: spectrogram.after. */
+    dead: z.number().min(0).nullable().default(null),
+  }).strict().nullable().default(null),
   /** Channels as NET.STA.LOC.CHA (LOC may be empty). */
   channels: z.array(z.string().min(1)).min(1),
   /** CSV of labelled intervals (start,end,label), or null. */
@@ -335,7 +352,9 @@ export function checkConsistency(c: ExtractConfig, source = "config"): void {
     if ((picks === null) === (windows === null)) {
       throw new UserError(
         `Cannot use ${source}: an SDS input takes input.picks (a sample at each pick) or ` +
-          `input.windows (samples at regular times): found ${picks ? "both" : "neither"}`,
+          `input.windows (samples at regular times or at triggers): found ${
+            picks ? "both" : "neither"
+          }`,
       );
     }
     if (windows) {

@@ -65,6 +65,11 @@ export interface SampleTask {
    * SampleTask.referenceTime} lies inside it).
    */
   preprocessSpan?: [number, number];
+  /**
+   * SDS windows at STA/LTA triggers: the trigger's end (ms since 1970 UTC) and largest ratio
+   * (its onset is the reference time).
+   */
+  detection?: { off: number; peak: number };
   /** Class label, or null when unknown. */
   label: string | null;
   /** NPZ input: the file, its sampling rate and P index. */

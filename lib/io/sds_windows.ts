@@ -14,9 +14,16 @@
  *
  * @module
  */
+import { basename } from "node:path";
 import { parseCsv } from "./csv.ts";
 import { findSdsFiles, parseUtc, type SampleTask, type SdsLookup } from "./manifest.ts";
 import { UserError } from "../util/errors.ts";
+import {
+  checkTrigger,
+  type Detection,
+  type DetectionProblem,
+  type SdsTrigger,
+} from "./sds_triggers.ts";
 
 /** `input.windows` of an SDS config: when the samples are cut, from which channels. */
 export interface SdsWindows {
@@ -24,8 +31,14 @@ export interface SdsWindows {
   start: string;
   /** Reference times stop before this, ISO 8601 UTC. */
   end: string;
-  /** Seconds from one reference time to the next. */
-  step: number;
+  /** Seconds from one reference time to the next; null with `trigger`. */
+  step: number | null;
+  /**
+   * Samples at STA/LTA triggers instead of every `step` seconds: each channel's onsets from
+   * `start` until `end` are its reference times (lib/io/sds_triggers.ts); null: at
+   * regular times.
+   */
+  trigger: SdsTrigger | null;
   /**
    * Channels as `NET.STA.LOC.CHA` (LOC may be empty: `XX.STA..HHZ`); `*` and `?` match any codes
    * the archive holds (`XX.*.*.HHZ`). With components, the last letter of CHA is replaced by
@@ -164,18 +177,18 @@ export function windowTimes(start: number, end: number, stepMs: number): number[
 }
 
 /**
- * The times of a windows spec, checked: start and end are ISO times, end after start, a step
- * of at least a millisecond.
+ * The times of a windows spec, checked: start and end are ISO times, end after start, and
+ * either a step of at least a millisecond or a trigger (not both).
  *
  * @param w The spec.
  * @param where Its field, for messages (`input.windows`).
- * @returns start and end (ms) and the step (ms).
+ * @returns start and end (ms) and the step (ms; null with a trigger).
  * @throws {UserError} naming the field.
  */
 export function windowSpan(
-  w: Pick<SdsWindows, "start" | "end" | "step">,
+  w: Pick<SdsWindows, "start" | "end" | "step"> & { trigger?: SdsTrigger | null },
   where = "input.windows",
-): { start: number; end: number; stepMs: number } {
+): { start: number; end: number; stepMs: number | null } {
   const time = (field: "start" | "end") => {
     try {
       const t = parseUtc(w[field]);
@@ -191,10 +204,21 @@ export function windowSpan(
       `Cannot use ${where}: end (${w.end}) must be after start (${w.start})`,
     );
   }
-  if (!(w.step >= 0.001)) {
+  const trigger = w.trigger ?? null;
+  if ((w.step === null) === (trigger === null)) {
+    throw new UserError(
+      `Cannot use ${where}: give step (a sample every step seconds) or trigger (a sample at ` +
+        `each STA/LTA trigger): found ${trigger ? "both" : "neither"}`,
+    );
+  }
+  if (trigger) {
+    checkTrigger(trigger, `${where}.trigger`);
+    return { start, end, stepMs: null };
+  }
+  if (!(w.step! >= 0.001)) {
     throw new UserError(`Cannot use ${where}.step: expected at least 0.001 s: found ${w.step}`);
   }
-  return { start, end, stepMs: w.step * 1000 };
+  return { start, end, stepMs: w.step! * 1000 };
 }
 
 /**
@@ -321,7 +345,8 @@ export function windowStamp(t: number): string {
 }
 
 /**
- * Lists the windows of an SDS archive as samples: for every channel, one per window time,
+ * Lists the windows of an SDS archive as samples: for every channel, one per window time (or
+ * per trigger, with `w.trigger`),
  * with the day files that cover its crop and the minutes `extract` keeps around it. Sample ids
  * are `NET.STA.LOC.CHA.TIME` (e.g. `XX.ABC.00.HHZ.20240101T000043Z`). A window whose day files
  * do not exist fails as `missing channel`, naming them; one that needs two days of which one
@@ -336,6 +361,10 @@ export function windowStamp(t: number): string {
  *   make one sample (the first, sorted), for extract's components, which replace that letter.
  *   `chunkSpan`: the span (ms) a window's chunk is preprocessed over
  *   ({@linkcode SampleTask.preprocessSpan}; its day files are found for it), or null.
+ *   `detect`: with `w.trigger`, a channel's triggers from start until end (extract's
+ *   `detectSdsTriggers` (lib/io/sds_triggers.ts) with the config's defaults); their onsets are its reference
+ *   times, and each problem it meets (a day file it cannot decode) becomes a failed task,
+ *   `NET.STA.LOC.CHA.detection.YEAR.DOY`.
  * @returns the tasks, by channel (in the order given; a pattern's matches sorted), then by time.
  * @throws {UserError} when a field is invalid, the labels cannot be read, or there would be
  *   more than {@linkcode MAX_WINDOWS} windows.
@@ -349,9 +378,15 @@ export async function sdsWindowTasks(
   options: {
     oneChannelPerBand?: boolean;
     chunkSpan?: (t: number) => [number, number] | null;
+    detect?: (
+      codes: [string, string, string, string],
+      start: number,
+      end: number,
+    ) => Promise<{ detections: Detection[]; problems: DetectionProblem[] }>;
   } = {},
 ): Promise<SampleTask[]> {
-  const { start, end, stepMs } = windowSpan(w);
+  const where0 = "input.windows";
+  const { start, end, stepMs } = windowSpan(w, where0);
   const ids: [string, string, string, string][] = [];
   const seen = new Map<string, string>();
   for (const [i, c] of w.channels.entries()) {
@@ -390,13 +425,29 @@ export async function sdsWindowTasks(
       ids.push(id);
     }
   }
-  const times = windowTimes(start, end, stepMs);
-  const total = times.length * ids.length;
+  // Each channel's reference times: the regular ones, or its triggers' onsets.
+  const timesOf: { times: number[]; detections: Detection[] | null }[] = [];
+  const problems: { id: string[]; problem: DetectionProblem }[] = [];
+  if (stepMs !== null) {
+    const times = windowTimes(start, end, stepMs);
+    for (const _ of ids) timesOf.push({ times, detections: null });
+  } else {
+    if (!options.detect) {
+      throw new UserError(`Cannot list the triggers of ${where0}: no detector was given`);
+    }
+    for (const id of ids) {
+      const r = await options.detect(id, start, end);
+      timesOf.push({ times: r.detections.map((d) => d.on), detections: r.detections });
+      for (const problem of r.problems) problems.push({ id, problem });
+    }
+  }
+  const total = timesOf.reduce((n, t) => n + t.times.length, 0);
   if (total > MAX_WINDOWS) {
     throw new UserError(
-      `Cannot list the windows: ${ids.length} channel(s) × ${times.length} times is ${total} ` +
-        `samples, more than ${MAX_WINDOWS} in one run: extract a shorter span (start, end) or ` +
-        `use a longer step, and run again for the rest`,
+      `Cannot list the windows: ${ids.length} channel(s) give ${total} samples, more than ` +
+        `${MAX_WINDOWS} in one run: extract a shorter span (start, end)${
+          stepMs === null ? ", raise the trigger's on threshold" : " or use a longer step"
+        }, and run again for the rest`,
     );
   }
   const labelOf = w.labels ? intervalLabeller(await readLabelIntervals(w.labels)) : null;
@@ -422,8 +473,9 @@ export async function sdsWindowTasks(
     return p;
   };
   const tasks: SampleTask[] = [];
-  for (const [network, station, location, channel] of ids) {
-    for (const t of times) {
+  for (const [c, [network, station, location, channel]] of ids.entries()) {
+    const { times, detections } = timesOf[c];
+    for (const [j, t] of times.entries()) {
       const task: SampleTask = {
         // Joined, not a template: one flat string (66 bytes) instead of a rope of its parts (190).
         id: [network, station, location, channel, windowStamp(t)].join("."),
@@ -436,6 +488,7 @@ export async function sdsWindowTasks(
         referenceTime: t,
         label: labelOf ? labelOf(t - crop[0] * 1000, t + crop[1] * 1000) : null,
       };
+      if (detections) task.detection = { off: detections[j].off, peak: detections[j].peak };
       const chunk = options.chunkSpan?.(t) ?? null;
       if (chunk) task.preprocessSpan = chunk;
       findSdsFiles(task, chunk?.[0] ?? t - span[0], chunk?.[1] ?? t + span[1], {
@@ -446,6 +499,22 @@ export async function sdsWindowTasks(
       });
       tasks.push(task);
     }
+  }
+  // A day file detection could not read: listed and skipped, as a failed sample would be.
+  for (const { id: [network, station, location, channel], problem } of problems) {
+    tasks.push({
+      id: [network, station, location, channel, "detection"].join(".") +
+        (basename(problem.source).match(/\.\d{4}\.\d{3}$/)?.[0] ?? ""),
+      network,
+      station,
+      location,
+      channel,
+      waveforms: [],
+      response: stations,
+      referenceTime: null,
+      label: null,
+      error: { reason: problem.reason, message: problem.message },
+    });
   }
   return tasks;
 }

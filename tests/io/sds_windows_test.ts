@@ -181,6 +181,7 @@ Deno.test("windows: tasks per channel and time read the day files around each wi
         "2024-01-01T00:00:30Z,2024-01-01T00:05:00Z,tremor\n",
     );
     const w: SdsWindows = {
+      trigger: null,
       start: "2023-12-31T23:58:00Z",
       end: "2024-01-01T00:02:00Z",
       step: 60,
@@ -410,7 +411,7 @@ Deno.test("extract: a config's SDS input takes picks or windows, one of them; th
     ...base,
     picks: null,
     phase: "P",
-    windows: { ...windows, labels: null, chunk: 1800 },
+    windows: { ...windows, trigger: null, labels: null, chunk: 1800 },
   });
   assertThrows(
     () => parseExtractConfig({ input: { ...base, picks: "/p.xml", windows } }, "c.json"),
@@ -451,6 +452,7 @@ Deno.test("extract: a config's SDS input takes picks or windows, one of them; th
         start: "2024-01-01",
         end: "2024-01-02T00:00:00Z",
         step: 43.5,
+        trigger: null,
         channels: ["XX.A..HHZ", "XX.B.00.HHZ"],
         labels: null,
         chunk: 1800,
@@ -468,7 +470,7 @@ Deno.test("extract: a config's SDS input takes picks or windows, one of them; th
   assertEquals(
     (over(win, { channels: "XX.C..BHZ", "window-labels": "/l.csv" }) as { windows: SdsWindows })
       .windows,
-    { ...windows, channels: ["XX.C..BHZ"], labels: "/l.csv", chunk: 1800 },
+    { ...windows, trigger: null, channels: ["XX.C..BHZ"], labels: "/l.csv", chunk: 1800 },
   );
   assertThrows(
     () => over(picked, { windows: "2024-01-01/2024-01-02/60", picks: "/q.xml" }),
@@ -480,7 +482,7 @@ Deno.test("extract: a config's SDS input takes picks or windows, one of them; th
     UserError,
     "give --channels NET.STA.LOC.CHA",
   );
-  for (const bad of ["2024-01-01/2024-01-02", "2024-01-01/2024-01-02/x", "/2024-01-02/60"]) {
+  for (const bad of ["2024-01-01/2024-01-02/x", "2024-01-01/2024-01-02/60/1", "/2024-01-02/60"]) {
     assertThrows(
       () => over(picked, { windows: bad, channels: "XX.A..HHZ" }),
       UserError,

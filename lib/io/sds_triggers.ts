@@ -1,0 +1,266 @@
+/**
+ * Samples at the events an STA/LTA trigger finds in an SDS archive's continuous data: no
+ * catalogue needed, and each sample starts where its signal does (regular windows put a
+ * signal anywhere in the crop, and the clusters then group partly by where it lies).
+ *
+ * Each channel is read a day at a time (with minutes of the day before, so that the averages
+ * are formed at midnight, and two minutes of the day after, so that a trigger near midnight
+ * ends), demeaned, tapered over 2 s at each end of each contiguous run, band-pass filtered
+ * (causal Butterworth, 4 poles per corner) and turned into an STA/LTA ratio
+ * (lib/signal/trigger.ts). A trigger starts where the ratio exceeds `on` and ends where it
+ * falls below `off`; its onset is the sample's reference time, cropped as a pick's. An onset
+ * less than `dead` seconds after the last one kept is dropped (an S phase, a coda, a second
+ * burst of the same event).
+ *
+ * @module
+ */
+import { mergeSegments, readMiniseedSegments, type Segment, segmentEnd } from "./mseed.ts";
+import { sdsPaths } from "./manifest.ts";
+import { type FailureReason, SampleError } from "./sample_error.ts";
+import { demean } from "../signal/detrend.ts";
+import { cosineTaper } from "../signal/taper.ts";
+import { butterBandpass, sosfilt } from "../signal/filter.ts";
+import { classicStaLta, recursiveStaLta, triggerOnsets } from "../signal/trigger.ts";
+import { UserError } from "../util/errors.ts";
+
+/** `input.windows.trigger`: samples at STA/LTA triggers instead of at regular times. */
+export interface SdsTrigger {
+  /** `recursive` (exponential averages; default) or `classic` (moving windows). */
+  method: "recursive" | "classic";
+  /** Short-term average length, s (default 1). */
+  sta: number;
+  /** Long-term average length, s (default 20). */
+  lta: number;
+  /** Ratio that starts a trigger (default 4). */
+  on: number;
+  /** Ratio below which it ends (default 1.5). */
+  off: number;
+  /**
+   * Band-pass before the ratio, [freqmin, freqmax] Hz, or null: the spectrogram's band
+   * (`spectrogram.fmin`, at least 0.5 Hz, to `spectrogram.fmax`); freqmax is lowered to
+   * 0.45 × a channel's sampling rate where it is above.
+   */
+  band: [number, number] | null;
+  /**
+   * Seconds after an onset kept during which later onsets on the channel are dropped, or null:
+   * `spectrogram.after` (one sample per event, the next starting after its crop).
+   */
+  dead: number | null;
+}
+
+/** A trigger found on a channel, ms since 1970 UTC. */
+export interface Detection {
+  /** Onset: the first sample whose ratio exceeds `on`. */
+  on: number;
+  /** End: the first sample after it whose ratio is below `off` (or the data's end). */
+  off: number;
+  /** Largest ratio of the trigger. */
+  peak: number;
+}
+
+/** A day file, or part of a channel, that detection could not use, and why. */
+export interface DetectionProblem {
+  /** The day file (or the channel, for a band the data cannot carry). */
+  source: string;
+  /** Short reason, as a sample's failure. */
+  reason: FailureReason;
+  /** What went wrong, naming the file. */
+  message: string;
+}
+
+/** Seconds of data read before each day: the averages form (5 LTAs) after the taper. */
+const WARM_LTAS = 5;
+/** Seconds of data read after each day, so that a trigger near midnight can end. */
+const TAIL_S = 120;
+/** Seconds tapered at each end of a contiguous run. */
+const TAPER_S = 2;
+
+/**
+ * Checks a trigger spec, naming the field.
+ *
+ * @param t The spec.
+ * @param where Its field, for messages (`input.windows.trigger`).
+ * @throws {UserError} for lengths or thresholds out of range.
+ */
+export function checkTrigger(t: SdsTrigger, where = "input.windows.trigger"): void {
+  const bad = (field: string, expected: string, found: unknown) =>
+    new UserError(`Cannot use ${where}.${field}: expected ${expected}: found ${found}`);
+  if (!(t.sta > 0)) throw bad("sta", "seconds > 0", t.sta);
+  if (!(t.lta > t.sta)) throw bad("lta", `seconds > sta (${t.sta})`, t.lta);
+  if (!(t.on > 0 && Number.isFinite(t.on))) throw bad("on", "a ratio > 0", t.on);
+  if (!(t.off > 0 && t.off <= t.on)) throw bad("off", `a ratio > 0 and <= on (${t.on})`, t.off);
+  if (t.band !== null && !(t.band[0] > 0 && t.band[1] > t.band[0])) {
+    throw bad("band", "[freqmin, freqmax] with 0 < freqmin < freqmax", JSON.stringify(t.band));
+  }
+  if (t.dead !== null && !(t.dead >= 0)) throw bad("dead", "seconds >= 0", t.dead);
+}
+
+/**
+ * A trigger spec with its defaults filled in from the spectrogram's settings: the band from
+ * `fmin` (at least 0.5 Hz) to `fmax`, and a dead time of `after` seconds.
+ *
+ * @param t The spec.
+ * @param sc The spectrogram's band and crop.
+ * @returns the spec with `band` and `dead` set.
+ * @example
+ * ```ts
+ * import { triggerDefaults } from "./sds_triggers.ts";
+ * const t = triggerDefaults(
+ *   { method: "recursive", sta: 1, lta: 20, on: 4, off: 1.5, band: null, dead: null },
+ *   { fmin: 0, fmax: 18, after: 66 },
+ * );
+ * if (t.band.join() !== "0.5,18" || t.dead !== 66) throw new Error();
+ * ```
+ */
+export function triggerDefaults(
+  t: SdsTrigger,
+  sc: { fmin: number; fmax: number; after: number },
+): SdsTrigger & { band: [number, number]; dead: number } {
+  return { ...t, band: t.band ?? [Math.max(sc.fmin, 0.5), sc.fmax], dead: t.dead ?? sc.after };
+}
+
+/**
+ * The triggers of one channel from `start` until `end`: onsets in that span, in time order,
+ * with the dead time applied. Day files that are missing are skipped (their windows have no
+ * triggers); ones that cannot be decoded, and runs of a sampling rate too low for the band,
+ * are reported in `problems` and skipped.
+ *
+ * @param dir The archive root.
+ * @param codes [network, station, location, channel].
+ * @param start First onset kept, ms since 1970 UTC.
+ * @param end Onsets stop before this, ms since 1970 UTC.
+ * @param t The spec, with `band` and `dead` given.
+ * @param gapTolerance Largest gap merged (linear interpolation), s; a larger one splits the data
+ *   into runs, each detected on its own.
+ * @returns the triggers and the problems met.
+ */
+export async function detectSdsTriggers(
+  dir: string,
+  codes: readonly [string, string, string, string],
+  start: number,
+  end: number,
+  t: SdsTrigger & { band: [number, number]; dead: number },
+  gapTolerance: number,
+): Promise<{ detections: Detection[]; problems: DetectionProblem[] }> {
+  const DAY = 86_400_000;
+  const problems: DetectionProblem[] = [];
+  const decoded = new Map<string, Segment[]>();
+  const segmentsOf = async (path: string): Promise<Segment[]> => {
+    const had = decoded.get(path);
+    if (had) return had;
+    let segs: Segment[] = [];
+    try {
+      segs = (await readMiniseedSegments(path)).filter((s) =>
+        s.network === codes[0] && s.station === codes[1] && s.location === codes[2] &&
+        s.channel === codes[3]
+      );
+    } catch (e) {
+      if (!(e instanceof SampleError)) throw e;
+      if (e.reason !== "unreadable" || exists(path)) {
+        problems.push({ source: path, reason: e.reason, message: e.message });
+      }
+    }
+    // A day and its neighbours: at most three files held.
+    if (decoded.size >= 3) decoded.delete(decoded.keys().next().value!);
+    decoded.set(path, segs);
+    return segs;
+  };
+  const all: Detection[] = [];
+  const badBand = new Set<number>();
+  for (let d0 = Math.floor(start / DAY) * DAY; d0 < end; d0 += DAY) {
+    const p0 = Math.max(d0, start), p1 = Math.min(d0 + DAY, end);
+    const t0 = p0 - (WARM_LTAS * t.lta + TAPER_S) * 1000, t1 = p1 + TAIL_S * 1000;
+    const segs: Segment[] = [];
+    for (const path of sdsPaths(dir, codes, t0, t1)) {
+      for (const s of await segmentsOf(path)) {
+        if (s.startTime < t1 && segmentEnd(s) > t0) segs.push(s);
+      }
+    }
+    segs.sort((a, b) => a.startTime - b.startTime);
+    for (const run of contiguousRuns(segs, gapTolerance, `${codes.join(".")}`)) {
+      const fs = run.samplingRate, dt = 1000 / fs;
+      const i0 = Math.max(0, Math.ceil((t0 - run.startTime) / dt));
+      const i1 = Math.min(run.data.length, Math.floor((t1 - run.startTime) / dt) + 1);
+      const nsta = Math.max(1, Math.round(t.sta * fs)), nlta = Math.round(t.lta * fs);
+      if (i1 - i0 <= nlta || nlta <= nsta) continue;
+      const fmax = Math.min(t.band[1], 0.45 * fs);
+      if (!(t.band[0] < fmax)) {
+        if (!badBand.has(fs)) {
+          badBand.add(fs);
+          problems.push({
+            source: codes.join("."),
+            reason: "out of range",
+            message: `Cannot detect triggers on ${codes.join(".")}: its ${fs} Hz data cannot ` +
+              `carry the trigger band from ${t.band[0]} Hz (below 0.45 × the sampling rate)`,
+          });
+        }
+        continue;
+      }
+      const x = run.data.slice(i0, i1);
+      demean(x);
+      cosineTaper(x, Math.min(0.5, TAPER_S * fs / x.length));
+      sosfilt(butterBandpass(t.band[0], fmax, fs, 4), x);
+      const cf = t.method === "classic"
+        ? classicStaLta(x, nsta, nlta)
+        : recursiveStaLta(x, nsta, nlta);
+      const tStart = run.startTime + i0 * dt;
+      for (const s of triggerOnsets(cf, t.on, t.off)) {
+        const on = tStart + s.on * dt;
+        if (on >= p0 && on < p1) all.push({ on, off: tStart + s.off * dt, peak: s.peak });
+      }
+    }
+  }
+  all.sort((a, b) => a.on - b.on);
+  const detections: Detection[] = [];
+  for (const det of all) {
+    const last = detections.at(-1);
+    if (last && det.on - last.on < t.dead * 1000) continue;
+    detections.push(det);
+  }
+  return { detections, problems };
+}
+
+function exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Splits a channel's segments (sorted by time) into contiguous runs: a gap or overlap beyond
+ * the tolerance, or a change of sampling rate, starts a new one; within a run they are merged
+ * as extract merges them ({@linkcode mergeSegments}).
+ */
+function contiguousRuns(
+  segs: readonly Segment[],
+  tolerance: number,
+  source: string,
+): { startTime: number; samplingRate: number; data: Float64Array }[] {
+  const groups: Segment[][] = [];
+  let end = -Infinity;
+  for (const s of segs) {
+    const g = groups.at(-1);
+    const slack = tolerance * 1000 + 500 / s.samplingRate;
+    if (g && g[0].samplingRate === s.samplingRate && Math.abs(s.startTime - end) <= slack) {
+      g.push(s);
+      end = Math.max(end, segmentEnd(s));
+    } else if (g && g[0].samplingRate === s.samplingRate && segmentEnd(s) <= end + slack) {
+      continue; // a record repeated (inside what the run holds)
+    } else {
+      groups.push([s]);
+      end = segmentEnd(s);
+    }
+  }
+  const out = [];
+  for (const g of groups) {
+    try {
+      out.push(mergeSegments(g, tolerance, source));
+    } catch (e) {
+      if (!(e instanceof SampleError)) throw e;
+      out.push(...g); // what cannot be merged is detected record by record
+    }
+  }
+  return out;
+}

@@ -1,0 +1,343 @@
+import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import {
+  checkTrigger,
+  detectSdsTriggers,
+  type SdsTrigger,
+  triggerDefaults,
+} from "../../lib/io/sds_triggers.ts";
+import { encodeMiniseed3, type Trace } from "../../lib/io/mseed.ts";
+import { sdsPaths } from "../../lib/io/manifest.ts";
+import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
+import { runExtract } from "../../lib/io/extract.ts";
+import { openDataset } from "../../lib/io/dataset.ts";
+import { applyOverrides } from "../../lib/cli/extract.ts";
+import { parseCsvRecords } from "../../lib/io/csv.ts";
+import { UserError } from "../../lib/util/errors.ts";
+import { Rng } from "../../lib/util/rng.ts";
+import { run } from "../cli/_run.ts";
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 0, 1);
+const CODES = ["XX", "ABC", "00", "HHZ"] as const;
+const SPEC: SdsTrigger & { band: [number, number]; dead: number } = {
+  method: "recursive",
+  sta: 0.5,
+  lta: 10,
+  on: 5,
+  off: 1.5,
+  band: [1, 18],
+  dead: 0,
+};
+
+/** 100 Hz noise (counts, σ 100) from t0 to t1 with 3 s bursts of 5 Hz, amplitude 3000. */
+function record(t0: number, t1: number, bursts: number[], seed: number): Trace {
+  const rng = new Rng(seed);
+  const n = Math.round((t1 - t0) / 10);
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) data[i] = Math.round(100 * rng.normal());
+  for (const b of bursts) {
+    const i0 = Math.round((b - t0) / 10);
+    for (let i = Math.max(0, i0); i < Math.min(n, i0 + 300); i++) {
+      data[i] += Math.round(3000 * Math.sin(2 * Math.PI * 5 * (i - i0) / 100));
+    }
+  }
+  return {
+    network: CODES[0],
+    station: CODES[1],
+    location: CODES[2],
+    channel: CODES[3],
+    startTime: t0,
+    samplingRate: 100,
+    data,
+  };
+}
+
+/** The bursts of the archive below. */
+const B = {
+  early: T0 + DAY - 300_000, // 23:55
+  midnight: T0 + DAY - 2_000, // 23:59:58: its onset in day 1, its signal in day 2's warm-up
+  day2: T0 + DAY + 120_000, // 00:02:00
+  day2Again: T0 + DAY + 140_000, // 20 s later: dropped with a dead time of 30 s
+  afterGap: T0 + DAY + 305_000, // 5 s after the gap ends: the LTA is not formed yet
+  late: T0 + DAY + 360_000, // 00:06:00
+};
+
+/**
+ * A day file for 2024-01-01 (23:50 to midnight), one for 2024-01-02 (to 00:10, with data
+ * missing from 00:04 to 00:05), and a file for 2024-01-03 that is not miniSEED.
+ */
+async function archive(dir: string): Promise<void> {
+  const files = [
+    [record(T0 + DAY - 600_000, T0 + DAY, [B.early, B.midnight], 1)],
+    [
+      record(T0 + DAY, T0 + DAY + 240_000, [B.midnight, B.day2, B.day2Again], 2),
+      record(T0 + DAY + 300_000, T0 + DAY + 600_000, [B.afterGap, B.late], 3),
+    ],
+  ];
+  // Day 2 continues day 1's last burst (which began 2 s before midnight): record() adds the
+  // part of each burst that falls in its span.
+  const [p1, p2, p3] = sdsPaths(dir, CODES, T0 + DAY - 1, T0 + 2 * DAY);
+  for (const p of [p1, p2, p3]) await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+  await Deno.writeFile(p1, await encodeMiniseed3(files[0]));
+  await Deno.writeFile(p2, await encodeMiniseed3(files[1]));
+  await Deno.writeTextFile(p3, "not a miniSEED file at all");
+}
+
+Deno.test("detectSdsTriggers: onsets at the bursts across midnight, once each; none within an LTA after a gap; a dead time drops a burst 20 s after one kept; a file that is not miniSEED is a problem, a missing one is not", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await archive(dir);
+    const start = T0 + DAY - 590_000, end = T0 + 3 * DAY;
+    const { detections, problems } = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1);
+    const want = [B.early, B.midnight, B.day2, B.day2Again, B.late];
+    assertEquals(detections.length, want.length, JSON.stringify(detections));
+    for (const [i, d] of detections.entries()) {
+      // The causal band-pass and the STA take a few samples to rise past 5; 20 s after a burst
+      // the LTA is still raised by it, and the ratio rises later.
+      const lag = i === 3 ? 300 : 150;
+      assert(d.on >= want[i] && d.on <= want[i] + lag, `${i}: ${d.on - want[i]} ms`);
+      assert(d.off > d.on + 1000 && d.peak > 5, JSON.stringify(d));
+    }
+    assertEquals(problems.map((p) => [p.source.split("/").pop(), p.reason]), [
+      ["XX.ABC.00.HHZ.D.2024.003", "not miniseed"],
+    ]);
+    // With a dead time of 30 s, the burst 20 s after one kept is dropped.
+    const dead = await detectSdsTriggers(dir, CODES, start, end, { ...SPEC, dead: 30 }, 1);
+    assertEquals(
+      dead.detections.map((d) => d.on),
+      detections.filter((_, i) => i !== 3).map((d) => d.on),
+    );
+    // Only onsets from start until end: the span of one burst. Its data are read from 52 s
+    // before (five LTAs and the taper) instead of from midnight's, so the onset may move by a
+    // sample.
+    const one = await detectSdsTriggers(dir, CODES, B.day2 - 1000, B.day2 + 1000, SPEC, 1);
+    assertEquals(one.detections.length, 1);
+    assert(Math.abs(one.detections[0].on - detections[2].on) <= 10, JSON.stringify(one));
+    // The classic ratio finds the same bursts.
+    const classic = await detectSdsTriggers(dir, CODES, start, end, {
+      ...SPEC,
+      method: "classic",
+    }, 1);
+    assertEquals(classic.detections.length, want.length);
+    for (const [i, d] of classic.detections.entries()) {
+      const lag = i === 3 ? 300 : 150;
+      assert(d.on >= want[i] && d.on <= want[i] + lag, `classic ${i}: ${d.on - want[i]} ms`);
+    }
+    // A sampling rate too low for the band: named once, nothing detected.
+    const high = await detectSdsTriggers(dir, CODES, start, end, { ...SPEC, band: [46, 49] }, 1);
+    assertEquals(high.detections, []);
+    assert(
+      high.problems.some((p) =>
+        p.reason === "out of range" && p.message.includes("100 Hz data cannot carry")
+      ),
+      JSON.stringify(high.problems),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("trigger specs: defaults from the spectrogram, and each bad field named", () => {
+  const t: SdsTrigger = {
+    method: "recursive",
+    sta: 1,
+    lta: 20,
+    on: 4,
+    off: 1.5,
+    band: null,
+    dead: null,
+  };
+  assertEquals(triggerDefaults(t, { fmin: 2, fmax: 15, after: 30 }), {
+    ...t,
+    band: [2, 15],
+    dead: 30,
+  });
+  assertEquals(triggerDefaults({ ...t, band: [3, 9], dead: 0 }, { fmin: 0, fmax: 15, after: 30 }), {
+    ...t,
+    band: [3, 9],
+    dead: 0,
+  });
+  for (
+    const [bad, msg] of [
+      [{ sta: 0 }, "input.windows.trigger.sta: expected seconds > 0: found 0"],
+      [{ lta: 1 }, "input.windows.trigger.lta: expected seconds > sta (1): found 1"],
+      [{ off: 5 }, "input.windows.trigger.off: expected a ratio > 0 and <= on (4): found 5"],
+      [{ band: [5, 2] }, "input.windows.trigger.band"],
+      [{ dead: -1 }, "input.windows.trigger.dead"],
+    ] as const
+  ) {
+    assertThrows(() => checkTrigger({ ...t, ...bad } as SdsTrigger), UserError, msg);
+  }
+});
+
+Deno.test("extract --windows START/END --trigger: flags read, kept from a config file, and refused where they do not fit", () => {
+  const base = { format: "sds", dir: "/a", stations: null, phase: "P" };
+  const over = (input: unknown, flags: Record<string, string>) =>
+    applyOverrides(parseExtractConfig({ input }), flags).input;
+  const got = over({ ...base, picks: "/p.xml" }, {
+    windows: "2024-01-01/2024-01-02",
+    trigger: "0.5/10/3.5/1",
+    channels: "XX.A..HHZ",
+  });
+  assertEquals((got as { windows: unknown }).windows, {
+    start: "2024-01-01",
+    end: "2024-01-02",
+    step: null,
+    trigger: {
+      method: "recursive",
+      sta: 0.5,
+      lta: 10,
+      on: 3.5,
+      off: 1,
+      band: null,
+      dead: null,
+    },
+    channels: ["XX.A..HHZ"],
+    labels: null,
+    chunk: 1800,
+  });
+  // A config file's trigger keeps its method, band and dead time under --trigger, and its
+  // trigger under --windows START/END.
+  const file = {
+    ...base,
+    windows: {
+      start: "2024-01-01",
+      end: "2024-01-02",
+      trigger: { method: "classic", band: [2, 8], dead: 5 },
+      channels: ["XX.A..HHZ"],
+    },
+  };
+  const w = (x: unknown) =>
+    (x as { windows: { trigger: SdsTrigger; step: number | null } }).windows;
+  assertEquals(w(over(file, { trigger: "1/30/5/2" })).trigger, {
+    method: "classic",
+    sta: 1,
+    lta: 30,
+    on: 5,
+    off: 2,
+    band: [2, 8],
+    dead: 5,
+  });
+  assertEquals(w(over(file, { windows: "2024-02-01/2024-02-02" })).trigger.method, "classic");
+  // --windows with a STEP replaces the file's trigger by regular times.
+  const regular = w(over(file, { windows: "2024-02-01/2024-02-02/60" }));
+  assertEquals([regular.step, regular.trigger], [60, null]);
+  const bad: [unknown, Record<string, string>, string][] = [
+    [
+      { ...base, picks: "/p.xml" },
+      { windows: "2024-01-01/2024-01-02", channels: "X.A..Z" },
+      "START/END takes --trigger",
+    ],
+    [
+      { ...base, picks: "/p.xml" },
+      { windows: "2024-01-01/2024-01-02/60", trigger: "1/20/4/1.5", channels: "X.A..Z" },
+      "Cannot use --windows with --trigger",
+    ],
+    [{ ...base, picks: "/p.xml" }, { trigger: "1/20/4/1.5" }, "it applies to --windows START/END"],
+    [{ format: "esec", dir: "/e" }, { trigger: "1/20/4/1.5" }, "it applies to an SDS archive"],
+    [file, { trigger: "1/20/4" }, "expected STA/LTA/ON/OFF"],
+    [file, { trigger: "1/20/1.5/4" }, "--trigger.off: expected a ratio > 0 and <= on (1.5)"],
+  ];
+  for (const [input, flags, msg] of bad) {
+    assertThrows(() => over(input, flags), UserError, msg);
+  }
+  // A config with a step and a trigger, or neither, is refused, naming the field.
+  assertThrows(
+    () =>
+      parseExtractConfig({
+        input: { ...file, windows: { ...file.windows, step: 60 } },
+      }),
+    UserError,
+    "give step (a sample every step seconds) or trigger",
+  );
+});
+
+Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per event and station, each at most 6 s after the P arrival, labelled with the event's class; triggers.csv lists them; the CLI gives the same bytes", async () => {
+  const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    const sum = await writeSynthContinuous(`${root}/syn`, {
+      hours: 1,
+      stations: 2,
+      eventsPerHour: 8,
+      seed: 4,
+    });
+    const config = await readExtractConfig(`${root}/syn/extract.json`);
+    const w = (config.input as { windows: { step: number | null; trigger: unknown } }).windows;
+    w.step = null;
+    w.trigger = {
+      method: "recursive",
+      sta: 1,
+      lta: 20,
+      on: 4,
+      off: 1.5,
+      band: null,
+      dead: null,
+    };
+    config.workers = 0;
+    const r = await runExtract(config, `${root}/ds`, { quiet: true });
+    const ds = await openDataset(`${root}/ds`);
+    try {
+      const arrivals = sum.events.flatMap((e) =>
+        e.arrivals.map((a) => ({ ...a, label: e.label, id: e.id }))
+      );
+      // Each sample: one event's arrival at its station, 0 to 6 s before its reference time
+      // (tremor is emergent), with its class; each arrival found once.
+      const found = new Set<string>();
+      for (const s of ds.samples) {
+        const t = Date.parse(s.referenceTime!);
+        const a = arrivals.filter((a) =>
+          a.station === s.station && t >= a.time && t <= a.time + 6000
+        );
+        assertEquals(a.length, 1, `${s.id}: ${JSON.stringify(a)}`);
+        assertEquals(s.label, a[0].label, s.id);
+        assert(!found.has(`${a[0].id}.${a[0].station}`), `${s.id} found twice`);
+        found.add(`${a[0].id}.${a[0].station}`);
+      }
+      // The samples that fail are those too near the archive's ends.
+      for (const f of r.failures) assertEquals(f.reason, "too short", JSON.stringify(f));
+      const missed = arrivals.filter((a) => !found.has(`${a.id}.${a.station}`));
+      assert(
+        missed.length <= r.failures.length + 1,
+        `${missed.length} arrivals missed: ${JSON.stringify(missed)}`,
+      );
+      assert(ds.count >= 10, String(ds.count));
+      const rows = parseCsvRecords(await Deno.readTextFile(`${root}/ds/triggers.csv`));
+      assertEquals(rows.length, ds.count + r.failures.length);
+      const byId = new Map(rows.map((x) => [x.id, x]));
+      for (const s of ds.samples) {
+        const row = byId.get(s.id)!;
+        assertEquals([row.on, row.label, row.status], [s.referenceTime, s.label, "ok"]);
+        assert(Number(row.peak) > 4 && Number(row.duration) > 0, JSON.stringify(row));
+      }
+      for (const f of r.failures) assertEquals(byId.get(f.id)!.status, f.reason);
+    } finally {
+      ds.close();
+    }
+    // The same from the command line, with two workers: the same files, byte for byte.
+    const iso = (t: number) => new Date(t).toISOString();
+    const out = await run(
+      "extract",
+      "--config",
+      `${root}/syn/extract.json`,
+      "--windows",
+      `${iso(sum.start)}/${iso(sum.end)}`,
+      "--trigger",
+      "1/20/4/1.5",
+      "--out",
+      `${root}/cli`,
+      "--workers",
+      "2",
+    );
+    assertEquals(out.code, 0, out.err.join("\n"));
+    for (const f of ["spectrograms.npy", "samples.csv", "failures.csv", "triggers.csv"]) {
+      assertEquals(
+        await Deno.readFile(`${root}/cli/${f}`),
+        await Deno.readFile(`${root}/ds/${f}`),
+        f,
+      );
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
