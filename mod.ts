@@ -196,6 +196,7 @@ export {
 } from "./lib/io/sds_windows.ts";
 export {
   checkTrigger,
+  coincident,
   type Detection,
   type DetectionProblem,
   detectSdsTriggers,

@@ -19,7 +19,8 @@ import { checkTrigger, type SdsTrigger } from "../io/sds_triggers.ts";
 import { join, resolve } from "node:path";
 
 /**
- * Reads `--trigger STA/LTA/ON/OFF`, keeping a config file's method, band and dead time.
+ * Reads `--trigger STA/LTA/ON/OFF`, keeping a config file's method, band, dead time and
+ * coincidence.
  *
  * @param flag The flag's text.
  * @param had The config file's trigger, or null.
@@ -43,6 +44,7 @@ export function parseTriggerFlag(flag: string, had: SdsTrigger | null): SdsTrigg
     off,
     band: had?.band ?? null,
     dead: had?.dead ?? null,
+    coincidence: had?.coincidence ?? null,
   };
   checkTrigger(t, "--trigger");
   return t;
@@ -72,7 +74,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   const windowsFlag = strFlag(v, "windows"), channelsFlag = strFlag(v, "channels");
   const labelsFlag = strFlag(v, "window-labels");
   const chunkFlag = numFlag(v, "window-chunk");
-  const triggerFlag = strFlag(v, "trigger");
+  const triggerFlag = strFlag(v, "trigger"), coincidenceFlag = strFlag(v, "coincidence");
   // --picks, --windows, --stations and --phase also change a config file's SDS input without
   // --sds; --picks and --windows each replace the other.
   if (sds || c.input.format === "sds") {
@@ -130,6 +132,24 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       windows.trigger = trigger;
       windows.step = null;
     }
+    if (coincidenceFlag) {
+      if (!windows?.trigger) {
+        throw new UserError(
+          "Cannot use --coincidence: it applies to --trigger (samples at STA/LTA triggers)",
+        );
+      }
+      const parts = coincidenceFlag.split("/");
+      const [n, win] = [Number(parts[0]), parts.length > 1 ? Number(parts[1]) : 10];
+      if (
+        parts.length > 2 || !(Number.isInteger(n) && n >= 1) || !(win >= 0) || !parts[0]
+      ) {
+        throw new UserError(
+          `Cannot read --coincidence: expected N or N/S, stations (a whole number >= 1) and ` +
+            `seconds (default 10), e.g. 2/10: found '${coincidenceFlag}'`,
+        );
+      }
+      windows.trigger = { ...windows.trigger, coincidence: { stations: n, window: win } };
+    }
     if (windows) {
       if (channelsFlag) windows.channels = channelsFlag.split(",").map((x) => x.trim());
       if (labelsFlag) windows.labels = resolve(labelsFlag);
@@ -167,11 +187,16 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       stations: stations ? resolve(stations) : had?.stations ?? null,
       phase: strFlag(v, "phase") ?? had?.phase ?? "P",
     };
-  } else if (windowsFlag || channelsFlag || labelsFlag || chunkFlag !== undefined || triggerFlag) {
+  } else if (
+    windowsFlag || channelsFlag || labelsFlag || chunkFlag !== undefined || triggerFlag ||
+    coincidenceFlag
+  ) {
     const f = windowsFlag
       ? "windows"
       : triggerFlag
       ? "trigger"
+      : coincidenceFlag
+      ? "coincidence"
       : channelsFlag
       ? "channels"
       : labelsFlag
@@ -308,6 +333,12 @@ export const extract: Command = {
       description: "With --windows START/END: a sample at each STA/LTA trigger of each channel " +
         "instead of at regular times: STA and LTA in s, ON and OFF the ratios that start and " +
         "end a trigger (e.g. 1/20/4/1.5; more in the config's input.windows.trigger).",
+    },
+    coincidence: {
+      type: "string",
+      arg: "N[/S]",
+      description: "With --trigger: keep a trigger only where N stations (its own included) " +
+        "trigger within S s of it (default 10): a network coincidence against one-station noise.",
     },
     "window-chunk": {
       type: "string",

@@ -66,6 +66,11 @@ const sdsWindows = z.object({
     band: z.tuple([z.number().positive(), z.number().positive()]).nullable().default(null),
     /** Seconds after a kept onset in which the channel's next onsets are dropped; null: spectrogram.after. */
     dead: z.number().min(0).nullable().default(null),
+    /** Keep a trigger only where this many stations trigger within window s of it, or null. */
+    coincidence: z.object({
+      stations: z.number().int().min(1),
+      window: z.number().min(0).default(10),
+    }).strict().nullable().default(null),
   }).strict().nullable().default(null),
   /** Channels as NET.STA.LOC.CHA (LOC may be empty). */
   channels: z.array(z.string().min(1)).min(1),

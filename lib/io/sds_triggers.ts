@@ -10,7 +10,8 @@
  * (lib/signal/trigger.ts). A trigger starts where the ratio exceeds `on` and ends where it
  * falls below `off`; its onset is the sample's reference time, cropped as a pick's. An onset
  * less than `dead` seconds after the last one kept is dropped (an S phase, a coda, a second
- * burst of the same event).
+ * burst of the same event). With `coincidence`, a trigger is kept only where enough stations
+ * trigger within seconds of it ({@linkcode coincident}).
  *
  * @module
  */
@@ -46,6 +47,12 @@ export interface SdsTrigger {
    * `spectrogram.after` (one sample per event, the next starting after its crop).
    */
   dead: number | null;
+  /**
+   * Network coincidence, or null: a channel's trigger is kept only where triggers at no fewer
+   * than `stations` stations (NET.STA, its own included) have onsets within `window` seconds
+   * of its own; what one station alone sees (a spike, a passing truck) is dropped.
+   */
+  coincidence: { stations: number; window: number } | null;
 }
 
 /** A trigger found on a channel, ms since 1970 UTC. */
@@ -93,6 +100,11 @@ export function checkTrigger(t: SdsTrigger, where = "input.windows.trigger"): vo
     throw bad("band", "[freqmin, freqmax] with 0 < freqmin < freqmax", JSON.stringify(t.band));
   }
   if (t.dead !== null && !(t.dead >= 0)) throw bad("dead", "seconds >= 0", t.dead);
+  const c = t.coincidence;
+  if (c && !(Number.isInteger(c.stations) && c.stations >= 1)) {
+    throw bad("coincidence.stations", "a whole number >= 1", c.stations);
+  }
+  if (c && !(c.window >= 0)) throw bad("coincidence.window", "seconds >= 0", c.window);
 }
 
 /**
@@ -106,7 +118,7 @@ export function checkTrigger(t: SdsTrigger, where = "input.windows.trigger"): vo
  * ```ts
  * import { triggerDefaults } from "./sds_triggers.ts";
  * const t = triggerDefaults(
- *   { method: "recursive", sta: 1, lta: 20, on: 4, off: 1.5, band: null, dead: null },
+ *   { method: "recursive", sta: 1, lta: 20, on: 4, off: 1.5, band: null, dead: null, coincidence: null },
  *   { fmin: 0, fmax: 18, after: 66 },
  * );
  * if (t.band.join() !== "0.5,18" || t.dead !== 66) throw new Error();
@@ -218,6 +230,49 @@ export async function detectSdsTriggers(
     detections.push(det);
   }
   return { detections, problems };
+}
+
+/**
+ * Network coincidence: which triggers have triggers at `stations` or more stations (their own
+ * included) with onsets within `window` seconds of theirs.
+ *
+ * @param channels Each channel's station (e.g. `NET.STA`) and its triggers' onsets (ms).
+ * @param stations Stations needed.
+ * @param window Seconds either side of an onset.
+ * @returns per channel, per trigger, whether it is kept.
+ * @example
+ * ```ts
+ * import { coincident } from "./sds_triggers.ts";
+ * const keep = coincident([
+ *   { station: "XX.A", onsets: [0, 60_000] },
+ *   { station: "XX.B", onsets: [2_000] },
+ *   { station: "XX.C", onsets: [30_000] },
+ * ], 2, 5);
+ * if (JSON.stringify(keep) !== "[[true,false],[true],[false]]") throw new Error();
+ * ```
+ */
+export function coincident(
+  channels: readonly { station: string; onsets: readonly number[] }[],
+  stations: number,
+  window: number,
+): boolean[][] {
+  const all = channels.flatMap((c) => c.onsets.map((t) => ({ t, station: c.station })))
+    .sort((a, b) => a.t - b.t);
+  const w = window * 1000;
+  let lo = 0, hi = 0;
+  const near = (t: number) => {
+    while (lo < all.length && all[lo].t < t - w) lo++;
+    while (hi < all.length && all[hi].t <= t + w) hi++;
+    const seen = new Set<string>();
+    for (let i = lo; i < hi && seen.size < stations; i++) seen.add(all[i].station);
+    return seen.size >= stations;
+  };
+  // Asked in time order over all channels, so that the two pointers only move forward.
+  const asks = channels.flatMap((c, i) => c.onsets.map((t, j) => ({ t, i, j })))
+    .sort((a, b) => a.t - b.t);
+  const out = channels.map((c) => c.onsets.map(() => false));
+  for (const a of asks) out[a.i][a.j] = near(a.t);
+  return out;
 }
 
 function exists(path: string): boolean {

@@ -20,6 +20,7 @@ import { findSdsFiles, parseUtc, type SampleTask, type SdsLookup } from "./manif
 import { UserError } from "../util/errors.ts";
 import {
   checkTrigger,
+  coincident,
   type Detection,
   type DetectionProblem,
   type SdsTrigger,
@@ -439,6 +440,18 @@ export async function sdsWindowTasks(
       const r = await options.detect(id, start, end);
       timesOf.push({ times: r.detections.map((d) => d.on), detections: r.detections });
       for (const problem of r.problems) problems.push({ id, problem });
+    }
+    const co = w.trigger?.coincidence;
+    if (co) {
+      const keep = coincident(
+        ids.map((id, c) => ({ station: `${id[0]}.${id[1]}`, onsets: timesOf[c].times })),
+        co.stations,
+        co.window,
+      );
+      for (const [c, t] of timesOf.entries()) {
+        t.detections = t.detections!.filter((_, j) => keep[c][j]);
+        t.times = t.detections.map((d) => d.on);
+      }
     }
   }
   const total = timesOf.reduce((n, t) => n + t.times.length, 0);

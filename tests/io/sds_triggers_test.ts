@@ -1,12 +1,14 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
   checkTrigger,
+  coincident,
   detectSdsTriggers,
   type SdsTrigger,
   triggerDefaults,
 } from "../../lib/io/sds_triggers.ts";
 import { encodeMiniseed3, type Trace } from "../../lib/io/mseed.ts";
 import { sdsPaths } from "../../lib/io/manifest.ts";
+import { sdsWindowTasks } from "../../lib/io/sds_windows.ts";
 import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
 import { runExtract } from "../../lib/io/extract.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
@@ -27,6 +29,7 @@ const SPEC: SdsTrigger & { band: [number, number]; dead: number } = {
   off: 1.5,
   band: [1, 18],
   dead: 0,
+  coincidence: null,
 };
 
 /** 100 Hz noise (counts, σ 100) from t0 to t1 with 3 s bursts of 5 Hz, amplitude 3000. */
@@ -146,6 +149,7 @@ Deno.test("trigger specs: defaults from the spectrogram, and each bad field name
     off: 1.5,
     band: null,
     dead: null,
+    coincidence: null,
   };
   assertEquals(triggerDefaults(t, { fmin: 2, fmax: 15, after: 30 }), {
     ...t,
@@ -164,6 +168,11 @@ Deno.test("trigger specs: defaults from the spectrogram, and each bad field name
       [{ off: 5 }, "input.windows.trigger.off: expected a ratio > 0 and <= on (4): found 5"],
       [{ band: [5, 2] }, "input.windows.trigger.band"],
       [{ dead: -1 }, "input.windows.trigger.dead"],
+      [
+        { coincidence: { stations: 0, window: 5 } },
+        "trigger.coincidence.stations: expected a whole",
+      ],
+      [{ coincidence: { stations: 2, window: -1 } }, "trigger.coincidence.window"],
     ] as const
   ) {
     assertThrows(() => checkTrigger({ ...t, ...bad } as SdsTrigger), UserError, msg);
@@ -191,6 +200,7 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
       off: 1,
       band: null,
       dead: null,
+      coincidence: null,
     },
     channels: ["XX.A..HHZ"],
     labels: null,
@@ -203,7 +213,7 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
     windows: {
       start: "2024-01-01",
       end: "2024-01-02",
-      trigger: { method: "classic", band: [2, 8], dead: 5 },
+      trigger: { method: "classic", band: [2, 8], dead: 5, coincidence: { stations: 2 } },
       channels: ["XX.A..HHZ"],
     },
   };
@@ -217,6 +227,11 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
     off: 2,
     band: [2, 8],
     dead: 5,
+    coincidence: { stations: 2, window: 10 },
+  });
+  assertEquals(w(over(file, { coincidence: "3/4.5" })).trigger.coincidence, {
+    stations: 3,
+    window: 4.5,
   });
   assertEquals(w(over(file, { windows: "2024-02-01/2024-02-02" })).trigger.method, "classic");
   // --windows with a STEP replaces the file's trigger by regular times.
@@ -236,6 +251,13 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
     [{ ...base, picks: "/p.xml" }, { trigger: "1/20/4/1.5" }, "it applies to --windows START/END"],
     [{ format: "esec", dir: "/e" }, { trigger: "1/20/4/1.5" }, "it applies to an SDS archive"],
     [file, { trigger: "1/20/4" }, "expected STA/LTA/ON/OFF"],
+    [file, { coincidence: "1.5" }, "Cannot read --coincidence: expected N or N/S"],
+    [file, { coincidence: "2/x" }, "Cannot read --coincidence"],
+    [
+      { ...base, windows: { ...file.windows, trigger: null, step: 60 } },
+      { coincidence: "2" },
+      "it applies to --trigger",
+    ],
     [file, { trigger: "1/20/1.5/4" }, "--trigger.off: expected a ratio > 0 and <= on (1.5)"],
   ];
   for (const [input, flags, msg] of bad) {
@@ -273,6 +295,7 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
       off: 1.5,
       band: null,
       dead: null,
+      coincidence: null,
     };
     config.workers = 0;
     const r = await runExtract(config, `${root}/ds`, { quiet: true });
@@ -337,6 +360,104 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
         f,
       );
     }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("coincident: a trigger is kept where triggers at enough stations (its own included) start within the window, as a brute force finds", () => {
+  const rng = new Rng(5);
+  for (let trial = 0; trial < 100; trial++) {
+    const channels = Array.from({ length: 1 + rng.int(5) }, () => ({
+      station: `XX.S${rng.int(3)}`, // two channels may share a station
+      onsets: Array.from({ length: rng.int(6) }, () => rng.int(120) * 1000),
+    }));
+    const stations = 1 + rng.int(3), window = rng.int(12);
+    const want = channels.map((c) =>
+      c.onsets.map((t) =>
+        new Set(
+          channels.flatMap((d) =>
+            d.onsets.filter((u) => Math.abs(u - t) <= window * 1000).map(() => d.station)
+          ),
+        ).size >= stations
+      )
+    );
+    assertEquals(coincident(channels, stations, window), want, JSON.stringify(channels));
+  }
+});
+
+Deno.test("sdsWindowTasks with a trigger: each channel's onsets are its samples, with the trigger's end and peak; a coincidence keeps those seen at two stations within 10 s; a detection problem is a failed task", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    for (const sta of ["A", "B", "C"]) {
+      const [p] = sdsPaths(root, ["XX", sta, "", "HHZ"], T0, T0);
+      await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+      await Deno.writeFile(p, new Uint8Array(0));
+    }
+    const onsets: Record<string, number[]> = {
+      A: [0, 100, 500],
+      B: [3, 600],
+      C: [104.5, 900],
+    };
+    const detect = (codes: [string, string, string, string], start: number) =>
+      Promise.resolve({
+        detections: onsets[codes[1]].map((s) => ({
+          on: start + s * 1000,
+          off: start + s * 1000 + 4000,
+          peak: 7,
+        })),
+        problems: codes[1] === "C"
+          ? [{
+            source: `${root}/2024/XX/C/HHZ.D/XX.C..HHZ.D.2024.001`,
+            reason: "truncated" as const,
+            message: "Cannot read it: truncated",
+          }]
+          : [],
+      });
+    const trigger: SdsTrigger = { ...SPEC, band: null, dead: null };
+    const w = {
+      start: "2024-01-01T00:00:00Z",
+      end: "2024-01-01T01:00:00Z",
+      step: null,
+      trigger,
+      channels: ["XX.A..HHZ", "XX.B..HHZ", "XX.C..HHZ"],
+      labels: null,
+      chunk: 0,
+    };
+    const list = async (coincidence: SdsTrigger["coincidence"]) =>
+      await sdsWindowTasks(
+        { ...w, trigger: { ...trigger, coincidence } },
+        null,
+        { dir: root, codesOf: (c: string) => [c] },
+        [30_000, 80_000],
+        [20, 66],
+        { detect },
+      );
+    const all = await list(null);
+    assertEquals(all.map((t) => t.id), [
+      "XX.A..HHZ.20240101T000000Z",
+      "XX.A..HHZ.20240101T000140Z",
+      "XX.A..HHZ.20240101T000820Z",
+      "XX.B..HHZ.20240101T000003Z",
+      "XX.B..HHZ.20240101T001000Z",
+      "XX.C..HHZ.20240101T000144.500Z",
+      "XX.C..HHZ.20240101T001500Z",
+      "XX.C..HHZ.detection.2024.001",
+    ]);
+    assertEquals(all[1].referenceTime, T0 + 100_000);
+    assertEquals(all[1].detection, { off: T0 + 104_000, peak: 7 });
+    assertEquals(all.at(-1)!.error, { reason: "truncated", message: "Cannot read it: truncated" });
+    const two = await list({ stations: 2, window: 10 });
+    assertEquals(two.map((t) => t.id), [
+      "XX.A..HHZ.20240101T000000Z",
+      "XX.A..HHZ.20240101T000140Z",
+      "XX.B..HHZ.20240101T000003Z",
+      "XX.C..HHZ.20240101T000144.500Z",
+      "XX.C..HHZ.detection.2024.001",
+    ]);
+    // Three stations: A's first onset has B's within 10 s but not C's.
+    assertEquals((await list({ stations: 3, window: 10 })).length, 1);
+    assertEquals((await list({ stations: 3, window: 105 })).length, 1 + 4);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
