@@ -34,7 +34,7 @@ import { npyToFloat64, readNpz } from "./npy.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./manifest.ts";
 import { type SdsWindows, sdsWindowTasks, windowSpan } from "./sds_windows.ts";
-import { detectSdsTriggers, triggerDefaults } from "./sds_triggers.ts";
+import { detectionPool, triggerDefaults } from "./sds_triggers.ts";
 import {
   type ExtractConfig,
   type SpectrogramGeometry,
@@ -1464,7 +1464,7 @@ export async function inspectSamples(
   config: ExtractConfig,
   ids: readonly string[],
 ): Promise<(InspectedSample | InspectFailure)[]> {
-  const tasks = await buildTasks({ ...config, limit: null });
+  const tasks = await buildTasks({ ...config, limit: null }, { quiet: true });
   const byId = new Map<string, SampleTask>();
   for (const t of tasks) if (!byId.has(t.id)) byId.set(t.id, t);
   const g = spectrogramGeometry(config);
@@ -1617,10 +1617,17 @@ export function windowChunks(
  * gives N samples to extract. A sample that fails while processed (gap, flat, too short...)
  * counts, since only processing it tells.
  *
+ * SDS triggers are detected first, channel by channel on `workers` Web Workers, with a
+ * progress bar (`detect`) unless `quiet`.
+ *
  * @param config The config.
+ * @param options `quiet` hides the detection's progress bar.
  * @returns the tasks (up to the `limit`th that can be tried, when set).
  */
-export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
+export async function buildTasks(
+  config: ExtractConfig,
+  options: { quiet?: boolean } = {},
+): Promise<SampleTask[]> {
   const inp = config.input;
   let tasks: SampleTask[];
   if (inp.format === "manifest") tasks = await readManifest(inp.path, inp.picks);
@@ -1641,6 +1648,10 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
       return (letter === "Z" ? ["U", "V", "W", "1", "2", "3"] : ["Z", "1", "2", "U", "V", "W", "3"])
         .map((c) => code.slice(0, -1) + c);
     };
+    // Triggers are detected channel by channel on the extraction's workers.
+    const nDetect = workerCount(config.workers);
+    const pool = inp.windows?.trigger ? detectionPool(nDetect) : null;
+    let progress: Progress | undefined;
     tasks = inp.windows
       ? await sdsWindowTasks(
         inp.windows,
@@ -1651,19 +1662,25 @@ export async function buildTasks(config: ExtractConfig): Promise<SampleTask[]> {
         {
           oneChannelPerBand: config.components !== "channel",
           chunkSpan: windowChunks(config, inp.windows),
-          detect: inp.windows.trigger
+          detect: pool
             ? (codes, start, end) =>
-              detectSdsTriggers(
-                inp.dir,
+              pool.detect({
+                dir: inp.dir,
                 codes,
                 start,
                 end,
-                triggerDefaults(inp.windows!.trigger!, config.spectrogram),
-                config.gapTolerance,
-              )
+                spec: triggerDefaults(inp.windows!.trigger!, config.spectrogram),
+                gapTolerance: config.gapTolerance,
+              })
             : undefined,
+          detectConcurrency: Math.max(1, nDetect),
+          onDetected: (done, total) => {
+            if (done === 0) progress = new Progress("detect", total, { quiet: options.quiet });
+            else progress?.tick(1);
+            if (done === total) progress?.done(`${total} channel(s)`);
+          },
         },
-      )
+      ).finally(() => pool?.close())
       : await sdsTasks(inp.dir, inp.picks!, inp.stations, inp.phase, codesOf, span, alternates);
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);
   if (!config.limit) return tasks;
@@ -1814,7 +1831,7 @@ export async function runExtract(
   options: ExtractOptions = {},
 ): Promise<ExtractSummary> {
   const g = spectrogramGeometry(config);
-  const tasks = await buildTasks(config);
+  const tasks = await buildTasks(config, { quiet: options.quiet });
   if (tasks.length === 0) throw new UserError(`Cannot extract: the input lists no samples`);
   const C = config.components === "channel" ? 1 : config.components.length;
   const componentNames = config.components === "channel" ? ["channel"] : config.components;

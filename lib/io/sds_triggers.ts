@@ -232,6 +232,98 @@ export async function detectSdsTriggers(
   return { detections, problems };
 }
 
+/** One channel's detection, as {@linkcode detectSdsTriggers} takes it (a worker's job). */
+export interface DetectionJob {
+  /** The archive root. */
+  dir: string;
+  /** [network, station, location, channel]. */
+  codes: [string, string, string, string];
+  /** First onset kept, ms since 1970 UTC. */
+  start: number;
+  /** Onsets stop before this, ms since 1970 UTC. */
+  end: number;
+  /** The spec, with `band` and `dead` given. */
+  spec: SdsTrigger & { band: [number, number]; dead: number };
+  /** Largest gap merged, s. */
+  gapTolerance: number;
+}
+
+/** What {@linkcode detectSdsTriggers} returns for one channel. */
+export type DetectionResult = { detections: Detection[]; problems: DetectionProblem[] };
+
+/**
+ * Runs detection jobs on `workers` Web Workers (lib/io/_detect_worker.ts), one job per worker
+ * at a time; with 0 workers, in this thread. `close` ends the workers.
+ *
+ * @param workers Number of workers (0: this thread).
+ * @returns `detect` (one job's result) and `close`.
+ */
+export function detectionPool(workers: number): {
+  detect: (job: DetectionJob) => Promise<DetectionResult>;
+  close: () => void;
+} {
+  if (workers <= 0) {
+    return {
+      detect: (j) => detectSdsTriggers(j.dir, j.codes, j.start, j.end, j.spec, j.gapTolerance),
+      close: () => {},
+    };
+  }
+  type Waiting = {
+    job: DetectionJob;
+    resolve: (r: DetectionResult) => void;
+    reject: (e: Error) => void;
+  };
+  const queue: Waiting[] = [];
+  const idle: Worker[] = [];
+  const all: Worker[] = [];
+  const busy = new Map<Worker, Waiting>();
+  const next = () => {
+    while (idle.length && queue.length) {
+      const w = idle.pop()!, item = queue.shift()!;
+      busy.set(w, item);
+      w.postMessage(item.job);
+    }
+  };
+  const spawn = () => {
+    const w = new Worker(new URL("./_detect_worker.ts", import.meta.url).href, { type: "module" });
+    w.onmessage = (
+      ev: MessageEvent<
+        { ok: true; result: DetectionResult } | {
+          ok: false;
+          message: string;
+          user: boolean;
+        }
+      >,
+    ) => {
+      const item = busy.get(w)!;
+      busy.delete(w);
+      idle.push(w);
+      const m = ev.data;
+      if (m.ok) item.resolve(m.result);
+      else item.reject(m.user ? new UserError(m.message) : new Error(m.message));
+      next();
+    };
+    w.onerror = (ev) => {
+      ev.preventDefault();
+      busy.get(w)?.reject(new Error(`Cannot detect triggers: a worker failed: ${ev.message}`));
+      busy.delete(w);
+    };
+    all.push(w);
+    idle.push(w);
+  };
+  return {
+    detect: (job) =>
+      new Promise((resolve, reject) => {
+        if (all.length < workers && idle.length === 0) spawn();
+        queue.push({ job, resolve, reject });
+        next();
+      }),
+    close: () => {
+      for (const w of all) w.terminate();
+    },
+  };
+}
+
 /**
  * Network coincidence: which triggers have triggers at `stations` or more stations (their own
  * included) with onsets within `window` seconds of theirs.

@@ -365,7 +365,9 @@ export function windowStamp(t: number): string {
  *   `detect`: with `w.trigger`, a channel's triggers from start until end (extract's
  *   `detectSdsTriggers` (lib/io/sds_triggers.ts) with the config's defaults); their onsets are its reference
  *   times, and each problem it meets (a day file it cannot decode) becomes a failed task,
- *   `NET.STA.LOC.CHA.detection.YEAR.DOY`.
+ *   `NET.STA.LOC.CHA.detection.YEAR.DOY`. `detectConcurrency`: channels detected at once
+ *   (default 1); `onDetected`: called with (0, total) before the first channel, then as each channel's
+ *   detection ends (done, total).
  * @returns the tasks, by channel (in the order given; a pattern's matches sorted), then by time.
  * @throws {UserError} when a field is invalid, the labels cannot be read, or there would be
  *   more than {@linkcode MAX_WINDOWS} windows.
@@ -384,6 +386,8 @@ export async function sdsWindowTasks(
       start: number,
       end: number,
     ) => Promise<{ detections: Detection[]; problems: DetectionProblem[] }>;
+    detectConcurrency?: number;
+    onDetected?: (done: number, total: number) => void;
   } = {},
 ): Promise<SampleTask[]> {
   const where0 = "input.windows";
@@ -436,10 +440,24 @@ export async function sdsWindowTasks(
     if (!options.detect) {
       throw new UserError(`Cannot list the triggers of ${where0}: no detector was given`);
     }
-    for (const id of ids) {
-      const r = await options.detect(id, start, end);
+    // Channels detected `detectConcurrency` at a time (workers), the results kept in order.
+    const results: { detections: Detection[]; problems: DetectionProblem[] }[] = [];
+    let next = 0, done = 0;
+    const detect = options.detect;
+    const lane = async () => {
+      while (next < ids.length) {
+        const i = next++;
+        results[i] = await detect(ids[i], start, end);
+        options.onDetected?.(++done, ids.length);
+      }
+    };
+    options.onDetected?.(0, ids.length);
+    await Promise.all(
+      Array.from({ length: Math.max(1, options.detectConcurrency ?? 1) }, lane),
+    );
+    for (const [c, r] of results.entries()) {
       timesOf.push({ times: r.detections.map((d) => d.on), detections: r.detections });
-      for (const problem of r.problems) problems.push({ id, problem });
+      for (const problem of r.problems) problems.push({ id: ids[c], problem });
     }
     const co = w.trigger?.coincidence;
     if (co) {
