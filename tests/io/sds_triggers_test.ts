@@ -462,3 +462,45 @@ Deno.test("sdsWindowTasks with a trigger: each channel's onsets are its samples,
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("detectSdsTriggers on real data (ESEC, as SDS day files): the default trigger finds 29 of the 32 rock and debris falls' Z traces from 20 s before the catalogue start to 60 s after it, and 61 of all 103", async () => {
+  const ESEC = new URL("../../../shared/data/esec_massmovements/", import.meta.url).pathname;
+  const root = await Deno.makeTempDir();
+  try {
+    const events = parseCsvRecords(await Deno.readTextFile(`${ESEC}/esec_subset_events.csv`));
+    let hits = 0, traces = 0, fallHits = 0, falls = 0;
+    for (const e of events) {
+      const m = e.starttime.match(/^(\d{4})_(\d\d)_(\d\d) (\d\d)(\d\d)(\d\d)$/)!;
+      const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+      for (const f of Deno.readDirSync(`${ESEC}/waveforms/${e.eventid}`)) {
+        // NET.STA.LOC.CHA__start__end.mseed: the Z traces, one day file each.
+        const codes = f.name.split("__")[0].split(".") as [string, string, string, string];
+        if (!codes[3].endsWith("Z")) continue;
+        const [p] = sdsPaths(root, codes, t, t);
+        await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+        await Deno.copyFile(`${ESEC}/waveforms/${e.eventid}/${f.name}`, p);
+        const r = await detectSdsTriggers(root, codes, t - 70_000, t + 110_000, {
+          ...SPEC,
+          sta: 1,
+          lta: 20,
+          on: 4,
+          off: 1.5,
+        }, 1);
+        await Deno.remove(p);
+        const hit = r.detections.some((d) => d.on >= t - 20_000 && d.on <= t + 60_000);
+        assertEquals(r.problems, []);
+        traces++;
+        hits += Number(hit);
+        if (e.subtype === "Rock/debris falls") {
+          [falls, fallHits] = [falls + 1, fallHits + Number(hit)];
+        }
+      }
+    }
+    assertEquals([traces, falls], [103, 32]);
+    // Emergent sources (lahars, snow avalanches) trigger less often; rock falls nearly always.
+    assert(fallHits >= 28, `${fallHits} of ${falls} rock-fall traces`);
+    assert(hits >= 58, `${hits} of ${traces} traces`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
