@@ -9,7 +9,7 @@ import { UserError } from "../util/errors.ts";
 import { synthComponentsValid, writeSynth } from "../io/synth.ts";
 import { SYNTH_CLASSES, type SynthClass } from "../signal/synth.ts";
 import { parseUtc } from "../io/manifest.ts";
-import { writeSynthContinuous } from "../io/synth_continuous.ts";
+import { synthContinuousComponentsValid, writeSynthContinuous } from "../io/synth_continuous.ts";
 
 function numberList(s: string, flag: string): number[] {
   const v = s.split(",").map((x) => Number(x.trim()));
@@ -143,8 +143,10 @@ async function runContinuous(values: Values, out: string, snr: number[]): Promis
   const stations = intFlag(values, "stations") ?? 2;
   if (stations < 1) throw new UserError(`Cannot read --stations: expected >= 1: found ${stations}`);
   const compText = (strFlag(values, "components") ?? "Z").replaceAll(",", "");
-  if (!["Z", "ZNE", "Z12"].includes(compText)) {
-    throw new UserError(`Cannot read --components: expected Z, ZNE or Z12: found '${compText}'`);
+  if (!synthContinuousComponentsValid(compText.split(""))) {
+    throw new UserError(
+      `Cannot read --components: with --continuous, expected Z, ZNE, Z12 or UVW: found '${compText}'`,
+    );
   }
   const startText = strFlag(values, "start");
   let start: number | undefined;

@@ -134,8 +134,9 @@ export function triggerDefaults(
 /**
  * The triggers of one channel from `start` until `end`: onsets in that span, in time order,
  * with the dead time applied. Day files that are missing are skipped (their windows have no
- * triggers); ones that cannot be decoded, and runs of a sampling rate too low for the band,
- * are reported in `problems` and skipped.
+ * triggers), but a channel without any in the span is a `missing channel` problem; files that
+ * cannot be decoded, and runs of a sampling rate too low for the band, are reported in
+ * `problems` and skipped.
  *
  * @param dir The archive root.
  * @param codes [network, station, location, channel].
@@ -162,6 +163,7 @@ export async function detectSdsTriggers(
     if (had) return had;
     let segs: Segment[] = [];
     try {
+      found ||= exists(path);
       segs = (await readMiniseedSegments(path)).filter((s) =>
         s.network === codes[0] && s.station === codes[1] && s.location === codes[2] &&
         s.channel === codes[3]
@@ -177,6 +179,7 @@ export async function detectSdsTriggers(
     decoded.set(path, segs);
     return segs;
   };
+  let found = false;
   const all: Detection[] = [];
   const badBand = new Set<number>();
   for (let d0 = Math.floor(start / DAY) * DAY; d0 < end; d0 += DAY) {
@@ -221,6 +224,20 @@ export async function detectSdsTriggers(
         if (on >= p0 && on < p1) all.push({ on, off: tStart + s.off * dt, peak: s.peak });
       }
     }
+  }
+  if (!found) {
+    const id = codes.join(".");
+    problems.push({
+      source: id,
+      reason: "missing channel",
+      message:
+        `Cannot detect triggers on ${id}: ${dir} holds no day file of it from ${
+          new Date(start).toISOString()
+        } to ${new Date(end).toISOString()} (e.g. ${
+          sdsPaths(dir, codes, start, start)[0]
+        }); a station that records U, V, W or 1, 2, 3 without Z triggers on a channel listed as ` +
+        `one of those`,
+    });
   }
   all.sort((a, b) => a.on - b.on);
   const detections: Detection[] = [];

@@ -105,6 +105,58 @@ export function synthComponentsValid(comps: readonly string[]): boolean {
 export const GALPERIN_DIP = -Math.atan(1 / Math.SQRT2) * 180 / Math.PI;
 
 /**
+ * The orientation of a synthetic component: Z up, N and E; 1 at azimuth `az1` and 2 at
+ * `az1` + 90°, horizontal; U, V and W at `az1`, `az1` + 120° and `az1` + 240°, dipping
+ * {@linkcode GALPERIN_DIP} (SEED dip, positive down).
+ *
+ * @param c The component letter.
+ * @param az1 The station's azimuth of 1 (or U), degrees.
+ * @returns azimuth and dip, degrees.
+ * @example
+ * ```ts
+ * import { sensorOrientation } from "./synth.ts";
+ * const w = sensorOrientation("W", 200);
+ * if (w.azimuth !== 80 || !(w.dip < -35 && w.dip > -36)) throw new Error();
+ * ```
+ */
+export function sensorOrientation(c: string, az1: number): { azimuth: number; dip: number } {
+  const azimuth = c === "1" || c === "U"
+    ? az1
+    : c === "2"
+    ? (az1 + 90) % 360
+    : c === "V"
+    ? (az1 + 120) % 360
+    : c === "W"
+    ? (az1 + 240) % 360
+    : c === "E"
+    ? 90
+    : 0;
+  return { azimuth, dip: c === "Z" ? -90 : "UVW".includes(c) ? GALPERIN_DIP : 0 };
+}
+
+/**
+ * What a sensor of orientation `o` records of a ground motion: its projection on the sensor's
+ * direction (SEED dip, positive down; Z is up).
+ *
+ * @param zz Vertical motion (up), or null where the sensor is horizontal.
+ * @param nn North motion.
+ * @param ee East motion.
+ * @param o The sensor's azimuth and dip, degrees.
+ * @returns the recorded motion.
+ */
+export function sensorMotion(
+  zz: Float64Array | null,
+  nn: Float64Array,
+  ee: Float64Array,
+  o: { azimuth: number; dip: number },
+): Float64Array {
+  const a = o.azimuth * Math.PI / 180, d = o.dip * Math.PI / 180;
+  return nn.map((x, i) =>
+    Math.cos(d) * (x * Math.cos(a) + ee[i] * Math.sin(a)) - (zz ? zz[i] * Math.sin(d) : 0)
+  );
+}
+
+/**
  * Writes a synthetic data set atomically.
  *
  * @param out Output directory.
@@ -161,29 +213,14 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
       const tref = startTime + before * 1000;
       const motion = ground.map((c) => synthTrace(ev, c, n, fs, before, snr, noiseLevel, rng));
       const az1 = has12 || uvw ? Math.round(azRng.uniform(0, 360) * 10) / 10 : 0;
-      const azimuth = (c: string) =>
-        c === "1" || c === "U"
-          ? az1
-          : c === "2"
-          ? (az1 + 90) % 360
-          : c === "V"
-          ? (az1 + 120) % 360
-          : c === "W"
-          ? (az1 + 240) % 360
-          : c === "E"
-          ? 90
-          : 0;
-      const dipOf = (c: string) => c === "Z" ? -90 : "UVW".includes(c) ? GALPERIN_DIP : 0;
       const traces = comps.map((c, k) => {
         let v = motion[k];
         if (c === "1" || c === "2" || uvw) {
-          // What a sensor along this direction records: the ground motion along it (SEED dip,
-          // positive down; Z is up).
-          const a = azimuth(c) * Math.PI / 180, d = dipOf(c) * Math.PI / 180;
-          const nn = motion[ground.indexOf("N")], ee = motion[ground.indexOf("E")];
-          const zz = uvw ? motion[ground.indexOf("Z")] : null;
-          v = nn.map((x, i) =>
-            Math.cos(d) * (x * Math.cos(a) + ee[i] * Math.sin(a)) - (zz ? zz[i] * Math.sin(d) : 0)
+          v = sensorMotion(
+            uvw ? motion[ground.indexOf("Z")] : null,
+            motion[ground.indexOf("N")],
+            motion[ground.indexOf("E")],
+            sensorOrientation(c, az1),
           );
         }
         const counts = applyResponse(v, fs, SYNTH_RESPONSE).map(Math.round);
@@ -211,8 +248,7 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
           elevation: 100,
           samplingRate: fs,
           startDate: "2023-01-01T00:00:00Z",
-          azimuth: azimuth(c),
-          dip: dipOf(c),
+          ...sensorOrientation(c, az1),
           response: SYNTH_RESPONSE,
         });
       }

@@ -48,7 +48,7 @@ import { formatStationXml, type StationXmlChannel } from "./stationxml.ts";
 import { formatQuakeMl, type QuakeMlEvent } from "./quakeml.ts";
 import { formatCsv } from "./csv.ts";
 import { sdsPaths } from "./manifest.ts";
-import { SYNTH_RESPONSE } from "./synth.ts";
+import { sensorMotion, sensorOrientation, SYNTH_RESPONSE } from "./synth.ts";
 
 /** Options of {@linkcode writeSynthContinuous}. */
 export interface SynthContinuousOptions {
@@ -56,7 +56,10 @@ export interface SynthContinuousOptions {
   hours?: number;
   /** Number of stations, S0000, S0001, ... (default 2). */
   stations?: number;
-  /** Components: ["Z"] (default), ["Z", "N", "E"] or ["Z", "1", "2"] (as `synth`'s). */
+  /**
+   * Components: ["Z"] (default), ["Z", "N", "E"], ["Z", "1", "2"] or ["U", "V", "W"] (as
+   * `synth`'s: 1 and 2 horizontal at a random azimuth, U, V and W a Galperin triad).
+   */
   components?: string[];
   /** SNR range [lo, hi], drawn log-uniformly per event and station (default [5, 30]). */
   snr?: [number, number];
@@ -157,13 +160,13 @@ interface Contribution {
 }
 
 /**
- * Whether `synth --continuous` can write these components: Z, ZNE or Z12.
+ * Whether `synth --continuous` can write these components: Z, ZNE, Z12 or UVW.
  *
  * @param comps One letter each.
  * @returns true when they can be written.
  */
 export function synthContinuousComponentsValid(comps: readonly string[]): boolean {
-  return ["Z", "ZNE", "Z12"].includes(comps.join(""));
+  return ["Z", "ZNE", "Z12", "UVW"].includes(comps.join(""));
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -202,7 +205,7 @@ export async function writeSynthContinuous(
   }
   if (nStations > 36 ** 4) throw bad("stations", `at most ${36 ** 4}`, nStations);
   if (!synthContinuousComponentsValid(comps)) {
-    throw bad("components", "Z, ZNE or Z12", comps.join(""));
+    throw bad("components", "Z, ZNE, Z12 or UVW", comps.join(""));
   }
   if (!(snrLo > 0 && snrHi >= snrLo)) throw bad("snr", "0 < lo <= hi", `${snrLo},${snrHi}`);
   if (!Number.isFinite(start) || start % DT_MS !== 0) {
@@ -224,7 +227,7 @@ export async function writeSynthContinuous(
   const noiseLevel = stations.map(() => 1e-8 * 10 ** rng.next());
   const coords = stations.map(() => [40 + rng.uniform(-0.3, 0.3), -120 + rng.uniform(-0.3, 0.3)]);
   const az1 = stations.map(() =>
-    comps.includes("1") ? Math.round(azRng.uniform(0, 360) * 10) / 10 : 0
+    comps.includes("1") || comps.includes("U") ? Math.round(azRng.uniform(0, 360) * 10) / 10 : 0
   );
   const band = butterBandpass(1, Math.min(18, 0.45 * FS), FS, 2);
 
@@ -329,11 +332,14 @@ export async function writeSynthContinuous(
         for (let k = 0; k < comps.length; k++) {
           const c = comps[k];
           let v = motion[ground.indexOf(c)] ?? motion[0];
-          if (c === "1" || c === "2") {
-            // What a horizontal at this azimuth records: the ground motion along it.
-            const az = (c === "1" ? az1[s] : az1[s] + 90) * Math.PI / 180;
-            const nn = motion[1], ee = motion[2];
-            v = nn.map((x, i) => x * Math.cos(az) + ee[i] * Math.sin(az));
+          if ("12UVW".includes(c)) {
+            // What a sensor along this direction records: the ground motion along it.
+            v = sensorMotion(
+              "UVW".includes(c) ? motion[0] : null,
+              motion[1],
+              motion[2],
+              sensorOrientation(c, az1[s]),
+            );
           }
           const rec = applyResponse(v.map((x) => x * noiseLevel[s]), FS, SYNTH_RESPONSE);
           const counts = new Float64Array(b - a);
@@ -377,8 +383,7 @@ export async function writeSynthContinuous(
           elevation: 100,
           samplingRate: FS,
           startDate: "2023-01-01T00:00:00Z",
-          azimuth: c === "1" ? az1[s] : c === "2" ? (az1[s] + 90) % 360 : c === "E" ? 90 : 0,
-          dip: c === "Z" ? -90 : 0,
+          ...sensorOrientation(c, az1[s]),
           response: SYNTH_RESPONSE,
         });
       }

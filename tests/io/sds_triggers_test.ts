@@ -86,7 +86,7 @@ async function archive(dir: string): Promise<void> {
   await Deno.writeTextFile(p3, "not a miniSEED file at all");
 }
 
-Deno.test("detectSdsTriggers: onsets at the bursts across midnight, once each; none within an LTA after a gap; a dead time drops a burst 20 s after one kept; a file that is not miniSEED is a problem, a missing one is not", async () => {
+Deno.test("detectSdsTriggers: onsets at the bursts across midnight, once each; none within an LTA after a gap; a dead time drops a burst 20 s after one kept; a file that is not miniSEED is a problem, a missing one is not, a channel without any is", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await archive(dir);
@@ -126,6 +126,13 @@ Deno.test("detectSdsTriggers: onsets at the bursts across midnight, once each; n
       const lag = i === 3 ? 300 : 150;
       assert(d.on >= want[i] && d.on <= want[i] + lag, `classic ${i}: ${d.on - want[i]} ms`);
     }
+    // A channel with no day file in the span: one problem naming it, no triggers.
+    const none = await detectSdsTriggers(dir, ["XX", "ABC", "00", "HHN"], start, end, SPEC, 1);
+    assertEquals(none.detections, []);
+    assertEquals(none.problems.map((p) => [p.source, p.reason]), [
+      ["XX.ABC.00.HHN", "missing channel"],
+    ]);
+    assert(none.problems[0].message.includes("holds no day file of it"), none.problems[0].message);
     // A sampling rate too low for the band: named once, nothing detected.
     const high = await detectSdsTriggers(dir, CODES, start, end, { ...SPEC, band: [46, 49] }, 1);
     assertEquals(high.detections, []);

@@ -345,6 +345,40 @@ Deno.test("synth --continuous: a manifest pointing into the day files extracts t
   }
 });
 
+Deno.test("synth --continuous UVW records the ground motion of ZNE along a Galperin triad, which extract rotates back to Z", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const opts = { hours: 0.1, stations: 1, eventsPerHour: 20, seed: 2 };
+    const zne = await writeSynthContinuous(`${root}/zne`, { ...opts, components: ["Z", "N", "E"] });
+    const uvw = await writeSynthContinuous(`${root}/uvw`, { ...opts, components: ["U", "V", "W"] });
+    assertEquals(uvw.events, zne.events);
+    const xml = await Deno.readTextFile(`${root}/uvw/stations.xml`);
+    const az = [...xml.matchAll(/<Azimuth[^>]*>([-\d.]+)</g)].map((m) => Number(m[1]));
+    const dip = [...xml.matchAll(/<Dip[^>]*>([-\d.]+)</g)].map((m) => Number(m[1]));
+    assertEquals([(az[1] - az[0] + 360) % 360, (az[2] - az[0] + 360) % 360], [120, 240]);
+    assert(dip.every((d) => Math.abs(d + 35.2644) < 1e-4), JSON.stringify(dip));
+    const [z, n, e] = await Promise.all(
+      ["HHZ", "HHN", "HHE"].map((c) => readSpan(`${root}/zne`, zne, "S0000", c)),
+    );
+    const got = await Promise.all(
+      ["HHU", "HHV", "HHW"].map((c) => readSpan(`${root}/uvw`, uvw, "S0000", c)),
+    );
+    for (const [k, c] of got.entries()) {
+      const a = az[k] * Math.PI / 180, d = dip[k] * Math.PI / 180;
+      let worst = 0;
+      for (let i = 0; i < c.data.length; i++) {
+        const want = Math.cos(d) * (n.data[i] * Math.cos(a) + e.data[i] * Math.sin(a)) -
+          z.data[i] * Math.sin(d);
+        worst = Math.max(worst, Math.abs(c.data[i] - want));
+      }
+      // Four rounded traces: at most 0.5 + 0.5·(|cos d|(|cos a| + |sin a|) + |sin d|) ≤ 1.37.
+      assert(worst <= 1.37, `${"UVW"[k]} differs from the projected Z, N, E by ${worst} counts`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("writeSynthContinuous refuses bad options, naming them", async () => {
   const cases: [Record<string, unknown>, string][] = [
     [{ hours: 0 }, "hours"],
@@ -353,6 +387,7 @@ Deno.test("writeSynthContinuous refuses bad options, naming them", async () => {
     [{ stations: 1.5 }, "stations"],
     [{ components: ["Z", "N"] }, "components"],
     [{ components: ["N", "E", "Z"] }, "components"],
+    [{ components: ["U", "V"] }, "components"],
     [{ snr: [0, 5] }, "snr"],
     [{ start: Date.UTC(2024, 0, 1) + 5 }, "start"],
   ];
