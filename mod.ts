@@ -262,6 +262,7 @@ export {
 } from "./lib/signal/stft.ts";
 export { bandpass, butterBandpass, type Sos } from "./lib/signal/filter.ts";
 export {
+  aicOnset,
   classicStaLta,
   recursiveStaLta,
   triggerOnsets,

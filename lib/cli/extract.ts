@@ -19,8 +19,8 @@ import { checkTrigger, type SdsTrigger } from "../io/sds_triggers.ts";
 import { join, resolve } from "node:path";
 
 /**
- * Reads `--trigger STA/LTA/ON/OFF`, keeping a config file's method, band, dead time and
- * coincidence.
+ * Reads `--trigger STA/LTA/ON/OFF`, keeping a config file's method, band, dead time,
+ * coincidence and AIC refinement.
  *
  * @param flag The flag's text.
  * @param had The config file's trigger, or null.
@@ -45,6 +45,7 @@ export function parseTriggerFlag(flag: string, had: SdsTrigger | null): SdsTrigg
     band: had?.band ?? null,
     dead: had?.dead ?? null,
     coincidence: had?.coincidence ?? null,
+    aic: had?.aic ?? null,
   };
   checkTrigger(t, "--trigger");
   return t;
@@ -75,6 +76,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   const labelsFlag = strFlag(v, "window-labels");
   const chunkFlag = numFlag(v, "window-chunk");
   const triggerFlag = strFlag(v, "trigger"), coincidenceFlag = strFlag(v, "coincidence");
+  const aicFlag = strFlag(v, "aic");
   // --picks, --windows, --stations and --phase also change a config file's SDS input without
   // --sds; --picks and --windows each replace the other.
   if (sds || c.input.format === "sds") {
@@ -131,6 +133,25 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       }
       windows.trigger = trigger;
       windows.step = null;
+    }
+    if (aicFlag) {
+      if (!windows?.trigger) {
+        throw new UserError(
+          "Cannot use --aic: it applies to --trigger (samples at STA/LTA triggers)",
+        );
+      }
+      const parts = aicFlag.split("/");
+      const [before, after] = parts.map(Number);
+      if (
+        parts.length !== 2 || !parts[0] || !parts[1] ||
+        !(before >= 0 && after >= 0 && before + after > 0)
+      ) {
+        throw new UserError(
+          `Cannot read --aic: expected BEFORE/AFTER, seconds searched before and after each ` +
+            `trigger's onset, not both 0 (5/1): found '${aicFlag}'`,
+        );
+      }
+      windows.trigger = { ...windows.trigger, aic: { before, after } };
     }
     if (coincidenceFlag) {
       if (!windows?.trigger) {
@@ -189,7 +210,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     };
   } else if (
     windowsFlag || channelsFlag || labelsFlag || chunkFlag !== undefined || triggerFlag ||
-    coincidenceFlag
+    coincidenceFlag || aicFlag
   ) {
     const f = windowsFlag
       ? "windows"
@@ -197,6 +218,8 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       ? "trigger"
       : coincidenceFlag
       ? "coincidence"
+      : aicFlag
+      ? "aic"
       : channelsFlag
       ? "channels"
       : labelsFlag
@@ -333,6 +356,12 @@ export const extract: Command = {
       description: "With --windows START/END: a sample at each STA/LTA trigger of each channel " +
         "instead of at regular times: STA and LTA in s, ON and OFF the ratios that start and " +
         "end a trigger (e.g. 1/20/4/1.5; more in the config's input.windows.trigger).",
+    },
+    aic: {
+      type: "string",
+      arg: "B/A",
+      description: "With --trigger: refine each onset by an AIC pick from B s before it to A s " +
+        "after it (e.g. 5/1): the trigger's onset lags a signal's start.",
     },
     coincidence: {
       type: "string",

@@ -1693,7 +1693,8 @@ export async function buildTasks(
 
 /**
  * The triggers of an SDS extraction at STA/LTA triggers, as a CSV: one row per trigger with
- * its sample id, onset and end (ISO 8601 UTC, ms), length (s), largest STA/LTA ratio, label,
+ * its sample id, reference time (`on`: the AIC pick, or the trigger's onset), the trigger's
+ * onset and end (ISO 8601 UTC, ms), its length (s, onset to end), largest STA/LTA ratio, label,
  * and `ok` where its sample was written, else the failure's reason.
  *
  * @param tasks The tasks (those without a trigger are left out).
@@ -1704,12 +1705,13 @@ export function triggersCsv(tasks: readonly SampleTask[], failures: readonly Fai
   const failed = new Map(failures.map((f) => [f.id, f.reason]));
   const iso = (t: number) => new Date(Math.floor(t)).toISOString();
   return formatCsv([
-    ["id", "on", "off", "duration", "peak", "label", "status"],
+    ["id", "on", "trigger", "off", "duration", "peak", "label", "status"],
     ...tasks.filter((t) => t.detection).map((t) => [
       t.id,
       iso(t.referenceTime!),
+      iso(t.detection!.trigger),
       iso(t.detection!.off),
-      ((t.detection!.off - t.referenceTime!) / 1000).toFixed(2),
+      ((t.detection!.off - t.detection!.trigger) / 1000).toFixed(2),
       t.detection!.peak.toFixed(2),
       t.label ?? "",
       failed.get(t.id) ?? "ok",

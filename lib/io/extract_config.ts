@@ -71,6 +71,11 @@ const sdsWindows = z.object({
       stations: z.number().int().min(1),
       window: z.number().min(0).default(10),
     }).strict().nullable().default(null),
+    /** Refine each onset by an AIC pick from before s before it to after s after it, or null. */
+    aic: z.object({
+      before: z.number().min(0).default(5),
+      after: z.number().min(0).default(1),
+    }).strict().nullable().default(null),
   }).strict().nullable().default(null),
   /** Channels as NET.STA.LOC.CHA (LOC may be empty). */
   channels: z.array(z.string().min(1)).min(1),

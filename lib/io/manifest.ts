@@ -66,10 +66,10 @@ export interface SampleTask {
    */
   preprocessSpan?: [number, number];
   /**
-   * SDS windows at STA/LTA triggers: the trigger's end (ms since 1970 UTC) and largest ratio
-   * (its onset is the reference time).
+   * SDS windows at STA/LTA triggers: the trigger's onset and end (ms since 1970 UTC) and its
+   * largest ratio (the reference time is its onset, or the AIC pick near it).
    */
-  detection?: { off: number; peak: number };
+  detection?: { trigger: number; off: number; peak: number };
   /** Class label, or null when unknown. */
   label: string | null;
   /** NPZ input: the file, its sampling rate and P index. */

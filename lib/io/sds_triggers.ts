@@ -10,8 +10,9 @@
  * (lib/signal/trigger.ts). A trigger starts where the ratio exceeds `on` and ends where it
  * falls below `off`; its onset is the sample's reference time, cropped as a pick's. An onset
  * less than `dead` seconds after the last one kept is dropped (an S phase, a coda, a second
- * burst of the same event). With `coincidence`, a trigger is kept only where enough stations
- * trigger within seconds of it ({@linkcode coincident}).
+ * burst of the same event). With `aic`, each onset is refined by an AIC pick near it. With
+ * `coincidence`, a trigger is kept only where enough stations trigger within seconds of it
+ * ({@linkcode coincident}).
  *
  * @module
  */
@@ -21,7 +22,7 @@ import { type FailureReason, SampleError } from "./sample_error.ts";
 import { demean } from "../signal/detrend.ts";
 import { cosineTaper } from "../signal/taper.ts";
 import { butterBandpass, sosfilt } from "../signal/filter.ts";
-import { classicStaLta, recursiveStaLta, triggerOnsets } from "../signal/trigger.ts";
+import { aicOnset, classicStaLta, recursiveStaLta, triggerOnsets } from "../signal/trigger.ts";
 import { UserError } from "../util/errors.ts";
 
 /** `input.windows.trigger`: samples at STA/LTA triggers instead of at regular times. */
@@ -53,12 +54,20 @@ export interface SdsTrigger {
    * of its own; what one station alone sees (a spike, a passing truck) is dropped.
    */
   coincidence: { stations: number; window: number } | null;
+  /**
+   * Refine each onset by Maeda's AIC picker (lib/signal/trigger.ts `aicOnset`) on the filtered
+   * trace from `before` seconds before the STA/LTA onset to `after` seconds after it, or null:
+   * the STA/LTA onset, which lags a signal's start by the time the ratio takes to rise.
+   */
+  aic: { before: number; after: number } | null;
 }
 
 /** A trigger found on a channel, ms since 1970 UTC. */
 export interface Detection {
-  /** Onset: the first sample whose ratio exceeds `on`. */
+  /** Onset: the AIC pick with `aic`, else the trigger's. */
   on: number;
+  /** The trigger's onset: the first sample whose ratio exceeds `on`. */
+  trigger: number;
   /** End: the first sample after it whose ratio is below `off` (or the data's end). */
   off: number;
   /** Largest ratio of the trigger. */
@@ -105,6 +114,10 @@ export function checkTrigger(t: SdsTrigger, where = "input.windows.trigger"): vo
     throw bad("coincidence.stations", "a whole number >= 1", c.stations);
   }
   if (c && !(c.window >= 0)) throw bad("coincidence.window", "seconds >= 0", c.window);
+  const a = t.aic;
+  if (a && !(a.before >= 0 && a.after >= 0 && a.before + a.after > 0)) {
+    throw bad("aic", "seconds before and after >= 0, not both 0", JSON.stringify(a));
+  }
 }
 
 /**
@@ -118,7 +131,17 @@ export function checkTrigger(t: SdsTrigger, where = "input.windows.trigger"): vo
  * ```ts
  * import { triggerDefaults } from "./sds_triggers.ts";
  * const t = triggerDefaults(
- *   { method: "recursive", sta: 1, lta: 20, on: 4, off: 1.5, band: null, dead: null, coincidence: null },
+ *   {
+ *     method: "recursive",
+ *     sta: 1,
+ *     lta: 20,
+ *     on: 4,
+ *     off: 1.5,
+ *     band: null,
+ *     dead: null,
+ *     coincidence: null,
+ *     aic: null,
+ *   },
  *   { fmin: 0, fmax: 18, after: 66 },
  * );
  * if (t.band.join() !== "0.5,18" || t.dead !== 66) throw new Error();
@@ -220,8 +243,17 @@ export async function detectSdsTriggers(
         : recursiveStaLta(x, nsta, nlta);
       const tStart = run.startTime + i0 * dt;
       for (const s of triggerOnsets(cf, t.on, t.off)) {
-        const on = tStart + s.on * dt;
-        if (on >= p0 && on < p1) all.push({ on, off: tStart + s.off * dt, peak: s.peak });
+        const trigger = tStart + s.on * dt;
+        if (!(trigger >= p0 && trigger < p1)) continue;
+        const k = t.aic
+          ? aicOnset(
+            x,
+            s.on - Math.round(t.aic.before * fs),
+            s.on + Math.round(t.aic.after * fs) + 1,
+          )
+          : -1;
+        const on = k >= 0 ? tStart + k * dt : trigger;
+        all.push({ on, trigger, off: tStart + s.off * dt, peak: s.peak });
       }
     }
   }

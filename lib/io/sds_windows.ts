@@ -519,7 +519,10 @@ export async function sdsWindowTasks(
         referenceTime: t,
         label: labelOf ? labelOf(t - crop[0] * 1000, t + crop[1] * 1000) : null,
       };
-      if (detections) task.detection = { off: detections[j].off, peak: detections[j].peak };
+      if (detections) {
+        const d = detections[j];
+        task.detection = { trigger: d.trigger, off: d.off, peak: d.peak };
+      }
       const chunk = options.chunkSpan?.(t) ?? null;
       if (chunk) task.preprocessSpan = chunk;
       findSdsFiles(task, chunk?.[0] ?? t - span[0], chunk?.[1] ?? t + span[1], {

@@ -185,3 +185,54 @@ export function triggerOnsets(
   if (start >= 0) out.push({ on: start, off: cf.length - 1, peak, peakIndex });
   return out;
 }
+
+/**
+ * Maeda's AIC onset picker on the samples `i0 … i1 − 1` of a trace: with N samples there, for a
+ * split into the first m and the other N − m, AIC(m) = m·ln var(first) + (N − m)·ln var(other),
+ * and the onset is the first sample of the other part (index i0 + m) at the smallest AIC, the
+ * earliest on a tie. Each part holds at least `minPart` samples; a part's variance counts as at
+ * least 1e-12 of the window's, so a flat stretch before a signal still picks its start.
+ *
+ * @param x Samples (band-pass filtered, as a trigger's).
+ * @param i0 First sample of the window.
+ * @param i1 End of the window (exclusive).
+ * @param minPart Fewest samples in each part (default 10).
+ * @returns the onset's index in `x`, or -1 when the window is shorter than 2·minPart.
+ * @example
+ * ```ts
+ * import { aicOnset } from "./trigger.ts";
+ * const x = Float64Array.from({ length: 200 }, (_, i) => (i % 2 ? 1 : -1) * (i < 120 ? 1 : 30));
+ * if (aicOnset(x, 0, 200) !== 120) throw new Error();
+ * ```
+ */
+export function aicOnset(x: Float64Array, i0: number, i1: number, minPart = 10): number {
+  i0 = Math.max(0, i0);
+  i1 = Math.min(x.length, i1);
+  const n = i1 - i0;
+  if (n < 2 * minPart) return -1;
+  // Prefix sums of the window, centred on its mean against cancellation.
+  let mean = 0;
+  for (let i = i0; i < i1; i++) mean += x[i];
+  mean /= n;
+  const s1 = new Float64Array(n + 1), s2 = new Float64Array(n + 1);
+  for (let j = 0; j < n; j++) {
+    const v = x[i0 + j] - mean;
+    s1[j + 1] = s1[j] + v;
+    s2[j + 1] = s2[j] + v * v;
+  }
+  const variance = (a: number, b: number) => {
+    const m = b - a, s = s1[b] - s1[a];
+    return Math.max(0, (s2[b] - s2[a] - s * s / m) / m);
+  };
+  const floor = Math.max(variance(0, n) * 1e-12, Number.MIN_VALUE);
+  let best = Infinity, at = -1;
+  for (let m = minPart; m <= n - minPart; m++) {
+    const a = Math.max(variance(0, m), floor), b = Math.max(variance(m, n), floor);
+    const aic = m * Math.log(a) + (n - m) * Math.log(b);
+    if (aic < best) {
+      best = aic;
+      at = m;
+    }
+  }
+  return i0 + at;
+}

@@ -30,6 +30,7 @@ const SPEC: SdsTrigger & { band: [number, number]; dead: number } = {
   band: [1, 18],
   dead: 0,
   coincidence: null,
+  aic: null,
 };
 
 /** 100 Hz noise (counts, σ 100) from t0 to t1 with 3 s bursts of 5 Hz, amplitude 3000. */
@@ -95,6 +96,7 @@ Deno.test("detectSdsTriggers: onsets at the bursts across midnight, once each; n
     const want = [B.early, B.midnight, B.day2, B.day2Again, B.late];
     assertEquals(detections.length, want.length, JSON.stringify(detections));
     for (const [i, d] of detections.entries()) {
+      assertEquals(d.trigger, d.on);
       // The causal band-pass and the STA take a few samples to rise past 5; 20 s after a burst
       // the LTA is still raised by it, and the ratio rises later.
       const lag = i === 3 ? 300 : 150;
@@ -125,6 +127,18 @@ Deno.test("detectSdsTriggers: onsets at the bursts across midnight, once each; n
     for (const [i, d] of classic.detections.entries()) {
       const lag = i === 3 ? 300 : 150;
       assert(d.on >= want[i] && d.on <= want[i] + lag, `classic ${i}: ${d.on - want[i]} ms`);
+    }
+    // With an AIC pick from 2 s before each trigger to 0.5 s after it, the onsets move to the
+    // bursts' first samples (the causal filter's delay aside), also for the burst whose trigger
+    // came 250 ms late; the triggers stay.
+    const aic = await detectSdsTriggers(dir, CODES, start, end, {
+      ...SPEC,
+      aic: { before: 2, after: 0.5 },
+    }, 1);
+    assertEquals(aic.detections.map((d) => d.trigger), detections.map((d) => d.on));
+    for (const [i, d] of aic.detections.entries()) {
+      // 20-30 ms: the sine's first samples are near 0, and the causal filter delays them.
+      assert(d.on >= want[i] && d.on <= want[i] + 30, `aic ${i}: ${d.on - want[i]} ms`);
     }
     // A channel with no day file in the span: one problem naming it, no triggers.
     const none = await detectSdsTriggers(dir, ["XX", "ABC", "00", "HHN"], start, end, SPEC, 1);
@@ -157,6 +171,7 @@ Deno.test("trigger specs: defaults from the spectrogram, and each bad field name
     band: null,
     dead: null,
     coincidence: null,
+    aic: null,
   };
   assertEquals(triggerDefaults(t, { fmin: 2, fmax: 15, after: 30 }), {
     ...t,
@@ -208,6 +223,7 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
       band: null,
       dead: null,
       coincidence: null,
+      aic: null,
     },
     channels: ["XX.A..HHZ"],
     labels: null,
@@ -235,7 +251,9 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
     band: [2, 8],
     dead: 5,
     coincidence: { stations: 2, window: 10 },
+    aic: null,
   });
+  assertEquals(w(over(file, { aic: "4/0.5" })).trigger.aic, { before: 4, after: 0.5 });
   assertEquals(w(over(file, { coincidence: "3/4.5" })).trigger.coincidence, {
     stations: 3,
     window: 4.5,
@@ -258,6 +276,13 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
     [{ ...base, picks: "/p.xml" }, { trigger: "1/20/4/1.5" }, "it applies to --windows START/END"],
     [{ format: "esec", dir: "/e" }, { trigger: "1/20/4/1.5" }, "it applies to an SDS archive"],
     [file, { trigger: "1/20/4" }, "expected STA/LTA/ON/OFF"],
+    [file, { aic: "0/0" }, "Cannot read --aic: expected BEFORE/AFTER"],
+    [file, { aic: "5" }, "Cannot read --aic"],
+    [
+      { ...base, windows: { ...file.windows, trigger: null, step: 60 } },
+      { aic: "5/1" },
+      "Cannot use --aic: it applies to --trigger",
+    ],
     [file, { coincidence: "1.5" }, "Cannot read --coincidence: expected N or N/S"],
     [file, { coincidence: "2/x" }, "Cannot read --coincidence"],
     [
@@ -303,6 +328,7 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
       band: null,
       dead: null,
       coincidence: null,
+      aic: null,
     };
     config.workers = 0;
     const r = await runExtract(config, `${root}/ds`, { quiet: true });
@@ -410,6 +436,7 @@ Deno.test("sdsWindowTasks with a trigger: each channel's onsets are its samples,
       Promise.resolve({
         detections: onsets[codes[1]].map((s) => ({
           on: start + s * 1000,
+          trigger: start + s * 1000 - 500,
           off: start + s * 1000 + 4000,
           peak: 7,
         })),
@@ -452,7 +479,7 @@ Deno.test("sdsWindowTasks with a trigger: each channel's onsets are its samples,
       "XX.C..HHZ.detection.2024.001",
     ]);
     assertEquals(all[1].referenceTime, T0 + 100_000);
-    assertEquals(all[1].detection, { off: T0 + 104_000, peak: 7 });
+    assertEquals(all[1].detection, { trigger: T0 + 99_500, off: T0 + 104_000, peak: 7 });
     assertEquals(all.at(-1)!.error, { reason: "truncated", message: "Cannot read it: truncated" });
     const two = await list({ stations: 2, window: 10 });
     assertEquals(two.map((t) => t.id), [

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
+  aicOnset,
   classicStaLta,
   recursiveStaLta,
   triggerOnsets,
@@ -119,4 +120,39 @@ Deno.test("triggerOnsets equals a plain state machine on random ratios (with and
   assertThrows(() => triggerOnsets(new Float64Array(3), 2, 3), RangeError, "off <= on");
   assertThrows(() => triggerOnsets(new Float64Array(3), NaN, 1), RangeError, "finite");
   assertThrows(() => triggerOnsets(new Float64Array(3), 2, 1, 0), RangeError, "maxLength");
+});
+
+Deno.test("aicOnset: the split of smallest m·ln var(first m) + (N − m)·ln var(rest), as two-pass variances find it; within 5 samples of a step ×10 in the noise; at the start of a signal after flat data", () => {
+  const rng = new Rng(21);
+  const variance = (x: Float64Array, a: number, b: number) => {
+    let m = 0;
+    for (let i = a; i < b; i++) m += x[i];
+    m /= b - a;
+    let v = 0;
+    for (let i = a; i < b; i++) v += (x[i] - m) ** 2;
+    return v / (b - a);
+  };
+  for (let trial = 0; trial < 40; trial++) {
+    const n = 60 + rng.int(200), step = 15 + rng.int(n - 30);
+    const x = Float64Array.from({ length: n }, (_, i) => 1000 + rng.normal() * (i < step ? 1 : 10));
+    const [i0, i1] = [rng.int(10), n - rng.int(10)];
+    let best = Infinity, at = -1;
+    for (let m = 10; m <= i1 - i0 - 10; m++) {
+      const a = m * Math.log(variance(x, i0, i0 + m)) +
+        (i1 - i0 - m) * Math.log(variance(x, i0 + m, i1));
+      if (at < 0 || a < best - 1e-9 * Math.abs(best)) [best, at] = [a, i0 + m];
+    }
+    assertEquals(aicOnset(x, i0, i1), at, `trial ${trial}`);
+    if (step - i0 >= 20 && i1 - step >= 20) {
+      assert(Math.abs(at - step) <= 5, `trial ${trial}: ${at} for a step at ${step}`);
+    }
+  }
+  // Flat (zero variance) before a signal: its first sample.
+  const y = new Float64Array(300);
+  for (let i = 170; i < 300; i++) y[i] = rng.normal();
+  assertEquals(aicOnset(y, 0, 300), 170);
+  // Clipped to the trace; too short a window gives -1.
+  assertEquals(aicOnset(y, -50, 400), 170);
+  assertEquals(aicOnset(y, 100, 119), -1);
+  assertEquals(aicOnset(y, 100, 120, 10), 110);
 });
