@@ -504,18 +504,21 @@ export async function sdsWindowTasks(
     return p;
   };
   const tasks: SampleTask[] = [];
-  for (const [c, [network, station, location, channel]] of ids.entries()) {
+  const task0 = ([network, station, location, channel]: string[], suffix: string) => ({
+    // Joined, not a template: one flat string (66 bytes) instead of a rope of its parts (190).
+    id: [network, station, location, channel, suffix].join("."),
+    network,
+    station,
+    location,
+    channel,
+    waveforms: [],
+    response: stations,
+  });
+  for (const [c, id] of ids.entries()) {
     const { times, detections } = timesOf[c];
     for (const [j, t] of times.entries()) {
       const task: SampleTask = {
-        // Joined, not a template: one flat string (66 bytes) instead of a rope of its parts (190).
-        id: [network, station, location, channel, windowStamp(t)].join("."),
-        network,
-        station,
-        location,
-        channel,
-        waveforms: [],
-        response: stations,
+        ...task0(id, windowStamp(t)),
         referenceTime: t,
         label: labelOf ? labelOf(t - crop[0] * 1000, t + crop[1] * 1000) : null,
       };
@@ -535,16 +538,10 @@ export async function sdsWindowTasks(
     }
   }
   // A day file detection could not read: listed and skipped, as a failed sample would be.
-  for (const { id: [network, station, location, channel], problem } of problems) {
+  for (const { id, problem } of problems) {
+    const day = basename(problem.source).match(/\.(\d{4}\.\d{3})$/)?.[1];
     tasks.push({
-      id: [network, station, location, channel, "detection"].join(".") +
-        (basename(problem.source).match(/\.\d{4}\.\d{3}$/)?.[0] ?? ""),
-      network,
-      station,
-      location,
-      channel,
-      waveforms: [],
-      response: stations,
+      ...task0(id, day ? `detection.${day}` : "detection"),
       referenceTime: null,
       label: null,
       error: { reason: problem.reason, message: problem.message },

@@ -21,6 +21,18 @@ import { run } from "../cli/_run.ts";
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
 const CODES = ["XX", "ABC", "00", "HHZ"] as const;
+/** The schema's defaults (what `--trigger 1/20/4/1.5` gives). */
+const DEFAULT: SdsTrigger = {
+  method: "recursive",
+  sta: 1,
+  lta: 20,
+  on: 4,
+  off: 1.5,
+  band: null,
+  dead: null,
+  coincidence: null,
+  aic: null,
+};
 const SPEC: SdsTrigger & { band: [number, number]; dead: number } = {
   method: "recursive",
   sta: 0.5,
@@ -162,17 +174,7 @@ Deno.test("detectSdsTriggers: onsets at the bursts across midnight, once each; n
 });
 
 Deno.test("trigger specs: defaults from the spectrogram, and each bad field named", () => {
-  const t: SdsTrigger = {
-    method: "recursive",
-    sta: 1,
-    lta: 20,
-    on: 4,
-    off: 1.5,
-    band: null,
-    dead: null,
-    coincidence: null,
-    aic: null,
-  };
+  const t = DEFAULT;
   assertEquals(triggerDefaults(t, { fmin: 2, fmax: 15, after: 30 }), {
     ...t,
     band: [2, 15],
@@ -319,17 +321,7 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
     const config = await readExtractConfig(`${root}/syn/extract.json`);
     const w = (config.input as { windows: { step: number | null; trigger: unknown } }).windows;
     w.step = null;
-    w.trigger = {
-      method: "recursive",
-      sta: 1,
-      lta: 20,
-      on: 4,
-      off: 1.5,
-      band: null,
-      dead: null,
-      coincidence: null,
-      aic: null,
-    };
+    w.trigger = DEFAULT;
     config.workers = 0;
     const r = await runExtract(config, `${root}/ds`, { quiet: true });
     const ds = await openDataset(`${root}/ds`);
