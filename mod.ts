@@ -187,6 +187,15 @@ export {
   type WindowSample,
 } from "./lib/cluster/episodes.ts";
 export {
+  associateTriggers,
+  eventsByIds,
+  eventsCsv,
+  type EventVote,
+  eventVotes,
+  type NetworkEvent,
+  type TriggerOnset,
+} from "./lib/cluster/events.ts";
+export {
   intervalLabeller,
   type LabelInterval,
   readLabelIntervals,

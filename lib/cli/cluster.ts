@@ -4,6 +4,14 @@
  * @module
  */
 import { episodesCsv, windowEpisodes } from "../cluster/episodes.ts";
+import {
+  associateTriggers,
+  eventsByIds,
+  eventsCsv,
+  eventVotes,
+  type NetworkEvent,
+} from "../cluster/events.ts";
+import { EVENT_WINDOW_S } from "../io/extract.ts";
 import { join, resolve } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, numFlag, strFlag } from "./_command.ts";
@@ -28,7 +36,7 @@ import {
 } from "../cluster/summary.ts";
 import { type Dataset, defaultNormalize } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
-import { csvField, formatCsv, parseCsv } from "../io/csv.ts";
+import { csvField, formatCsv, parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { scatterChart } from "../plot/mod.ts";
 import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
@@ -76,13 +84,62 @@ export function windowsOfDataset(
 }
 
 /**
+ * The association window of a dataset that `extract` cut at STA/LTA triggers of an SDS archive
+ * (`input.windows.trigger`): its coincidence window, else {@linkcode EVENT_WINDOW_S}; or null
+ * for any other dataset.
+ *
+ * @param config The dataset's `meta.json` config.
+ * @returns seconds between consecutive onsets of one event, or null.
+ */
+export function triggersOfDataset(config: unknown): number | null {
+  const c = config as {
+    input?: {
+      format?: string;
+      windows?: { trigger?: { coincidence?: { window?: number } | null } | null } | null;
+    };
+  } | null;
+  const t = c?.input?.format === "sds" ? c.input.windows?.trigger : null;
+  if (!t) return null;
+  const w = t.coincidence?.window;
+  return typeof w === "number" ? w : EVENT_WINDOW_S;
+}
+
+/**
+ * The events of a dataset of triggers: as its `triggers.csv` groups them (column `event`) where
+ * the file has them, else associated afresh from the samples' times.
+ *
+ * @param ds The dataset.
+ * @param window Seconds between consecutive onsets of one event.
+ * @returns the events, their members sample indices.
+ */
+async function datasetEvents(ds: Dataset, window: number): Promise<NetworkEvent[]> {
+  const onsets = ds.samples.map((s) => ({
+    network: s.network,
+    station: s.station,
+    time: s.referenceTime ? Date.parse(s.referenceTime) : NaN,
+  }));
+  let rows: Record<string, string>[] = [];
+  try {
+    rows = parseCsvRecords(await Deno.readTextFile(join(ds.dir, "triggers.csv")));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (rows.length && "event" in rows[0]) {
+    const eventOfId = new Map(rows.map((r) => [r.id, r.event]));
+    return eventsByIds(onsets, ds.samples.map((s) => eventOfId.get(s.id))).events;
+  }
+  return associateTriggers(onsets, window).events;
+}
+
+/**
  * Writes the output directory of `cluster` or `encode` atomically: latent.npy, labels.csv
  * (samples.csv for encode), q.npy, result.json, clusters.csv (the cluster profiles) and, with
  * `plots`, latent_pca.png, examples.png, example_waveforms.png (for a dataset made by `extract`
  * whose input is still there: see {@linkcode memberWaveforms}; else a `note:` on stderr says
  * why not), cluster_means.png, cluster_spectra.png and, when the samples have reference times,
  * hour_of_day.png and timeline.png; for SDS windows (`extract --windows`), episodes.csv
- * ({@linkcode windowEpisodes}).
+ * ({@linkcode windowEpisodes}); for SDS triggers (`extract --trigger`), events.csv (the
+ * clusters' vote per event: {@linkcode eventVotes}).
  *
  * @param out Output directory.
  * @param ds The dataset the assignment belongs to.
@@ -150,6 +207,12 @@ export async function writeResults(
     if (a.labels && win) {
       const episodes = windowEpisodes(ds.samples, a.labels, a.k, a.q, win.stepMs, win.crop);
       await Deno.writeTextFile(join(tmp, "episodes.csv"), episodesCsv(episodes));
+    }
+    // Triggers: the stations' samples of one event vote on its cluster.
+    const trig = triggersOfDataset(ds.meta.config);
+    if (a.labels && trig !== null) {
+      const votes = eventVotes(await datasetEvents(ds, trig), a.labels, a.k, a.q);
+      await Deno.writeTextFile(join(tmp, "events.csv"), eventsCsv(votes));
     }
     const result: ClusterResult = {
       stage: a.stage,

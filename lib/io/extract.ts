@@ -35,6 +35,7 @@ import { type FailureReason, SampleError } from "./sample_error.ts";
 import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./manifest.ts";
 import { type SdsWindows, sdsWindowTasks, windowSpan } from "./sds_windows.ts";
 import { detectionPool, triggerDefaults } from "./sds_triggers.ts";
+import { associateTriggers } from "../cluster/events.ts";
 import {
   type ExtractConfig,
   type SpectrogramGeometry,
@@ -1691,23 +1692,38 @@ export async function buildTasks(
   return tasks.slice(0, end);
 }
 
+/** Seconds between consecutive onsets of one event, without a coincidence window. */
+export const EVENT_WINDOW_S = 10;
+
 /**
  * The triggers of an SDS extraction at STA/LTA triggers, as a CSV: one row per trigger with
- * its sample id, reference time (`on`: the AIC pick, or the trigger's onset), the trigger's
+ * its sample id, its event (triggers of any station whose onsets follow one another within
+ * `window` s; `associateTriggers` in lib/cluster/events.ts), reference time (`on`: the AIC pick, or the trigger's onset), the trigger's
  * onset and end (ISO 8601 UTC, ms), its length (s, onset to end), largest STA/LTA ratio, label,
  * and `ok` where its sample was written, else the failure's reason.
  *
  * @param tasks The tasks (those without a trigger are left out).
  * @param failures The failed samples.
+ * @param window Seconds between consecutive onsets of one event.
  * @returns the CSV text.
  */
-export function triggersCsv(tasks: readonly SampleTask[], failures: readonly Failure[]): string {
+export function triggersCsv(
+  tasks: readonly SampleTask[],
+  failures: readonly Failure[],
+  window: number,
+): string {
   const failed = new Map(failures.map((f) => [f.id, f.reason]));
   const iso = (t: number) => new Date(Math.floor(t)).toISOString();
+  const triggers = tasks.filter((t) => t.detection);
+  const { events, eventOf } = associateTriggers(
+    triggers.map((t) => ({ network: t.network, station: t.station, time: t.referenceTime! })),
+    window,
+  );
   return formatCsv([
-    ["id", "on", "trigger", "off", "duration", "peak", "label", "status"],
-    ...tasks.filter((t) => t.detection).map((t) => [
+    ["id", "event", "on", "trigger", "off", "duration", "peak", "label", "status"],
+    ...triggers.map((t, i) => [
       t.id,
+      events[eventOf[i]].id,
       iso(t.referenceTime!),
       iso(t.detection!.trigger),
       iso(t.detection!.off),
@@ -1927,7 +1943,11 @@ export async function runExtract(
       formatCsv([["id", "reason", "message"], ...failures.map((f) => [f.id, f.reason, f.message])]),
     );
     if (tasks.some((t) => t.detection)) {
-      await Deno.writeTextFile(join(writer.tmpDir, "triggers.csv"), triggersCsv(tasks, failures));
+      const co = config.input.format === "sds" ? config.input.windows?.trigger?.coincidence : null;
+      await Deno.writeTextFile(
+        join(writer.tmpDir, "triggers.csv"),
+        triggersCsv(tasks, failures, co?.window ?? EVENT_WINDOW_S),
+      );
     }
     if (rotations.length) {
       await Deno.writeTextFile(

@@ -8,7 +8,7 @@ import {
 } from "../../lib/io/sds_triggers.ts";
 import { encodeMiniseed3, type Trace } from "../../lib/io/mseed.ts";
 import { sdsPaths } from "../../lib/io/manifest.ts";
-import { sdsWindowTasks } from "../../lib/io/sds_windows.ts";
+import { sdsWindowTasks, windowStamp } from "../../lib/io/sds_windows.ts";
 import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
 import { runExtract } from "../../lib/io/extract.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
@@ -308,7 +308,7 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
   );
 });
 
-Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per event and station, each at most 6 s after the P arrival, labelled with the event's class; triggers.csv lists them; the CLI gives the same bytes", async () => {
+Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per event and station, each at most 6 s after the P arrival, labelled with the event's class; triggers.csv lists them and their events; the CLI gives the same bytes; cluster's events.csv holds each event's vote", async () => {
   const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
   const root = await Deno.makeTempDir();
   try {
@@ -384,6 +384,39 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
         await Deno.readFile(`${root}/ds/${f}`),
         f,
       );
+    }
+    // triggers.csv groups the stations' triggers into events (onsets within 10 s of one
+    // another); cluster lets each event's samples vote (events.csv).
+    const trig = parseCsvRecords(await Deno.readTextFile(`${root}/ds/triggers.csv`));
+    const byEvent = Map.groupBy(trig, (r) => r.event);
+    for (const [id, rs] of byEvent) {
+      const ts = rs.map((r) => Date.parse(r.on)).sort((a, b) => a - b);
+      assertEquals(id, `E${windowStamp(ts[0])}`);
+      assert(ts.at(-1)! - ts[0] <= 10_000 && rs.length <= 2, JSON.stringify(rs));
+    }
+    assert(byEvent.size >= 5 && byEvent.size < trig.length, `${byEvent.size} events`);
+    const c = await run(
+      "cluster",
+      `${root}/ds`,
+      "--raw",
+      "--k",
+      "3",
+      "--no-plots",
+      "--quiet",
+      "--out",
+      `${root}/cl`,
+    );
+    assertEquals(c.code, 0, c.err.join("\n"));
+    const events = parseCsvRecords(await Deno.readTextFile(`${root}/cl/events.csv`));
+    const assigned = parseCsvRecords(await Deno.readTextFile(`${root}/cl/labels.csv`));
+    const eventOf = new Map(trig.map((r) => [r.id, r.event]));
+    assertEquals(events.map((e) => e.event), [...byEvent.keys()]);
+    for (const e of events) {
+      const members = assigned.filter((a) => eventOf.get(a.id) === e.event);
+      assertEquals(Number(e.samples), members.length);
+      const n = members.filter((a) => a.cluster === e.cluster).length;
+      assertEquals(Number(e.agreement), Number((n / members.length).toFixed(3)));
+      assert(members.every((a) => members.filter((b) => b.cluster === a.cluster).length <= n));
     }
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -1,0 +1,212 @@
+/**
+ * Network events from STA/LTA triggers: the triggers of several stations that start within
+ * seconds of one another are one event (association by chaining), and the clusters of its
+ * samples vote on the event's class, as `cluster` writes them to `events.csv` for a dataset of
+ * SDS triggers (`extract --trigger`). One station's sample may be noisy or clipped; the network's
+ * majority is the better label.
+ *
+ * @module
+ */
+import { formatCsv } from "../io/csv.ts";
+import { windowStamp } from "../io/sds_windows.ts";
+
+/** A trigger's station and onset. */
+export interface TriggerOnset {
+  /** SEED network code. */
+  network: string;
+  /** SEED station code. */
+  station: string;
+  /** Onset (the sample's reference time), ms since 1970 UTC. */
+  time: number;
+}
+
+/** One associated event. */
+export interface NetworkEvent {
+  /** `E` and the first onset, e.g. `E20240101T092242.290Z`. */
+  id: string;
+  /** First onset, ms since 1970 UTC. */
+  start: number;
+  /** Last onset, ms. */
+  end: number;
+  /** Indices of its triggers, by onset. */
+  members: number[];
+  /** Distinct `NET.STA` among them. */
+  stations: number;
+}
+
+/**
+ * Associates triggers into events by chaining: sorted by onset, a trigger that starts within
+ * `window` seconds of the previous one (at any station) joins its event; a longer pause starts
+ * a new event. A NaN time (no onset) makes no event.
+ *
+ * @param onsets The triggers.
+ * @param window Seconds between consecutive onsets of one event.
+ * @returns the events by start, and each trigger's event index (-1 for none).
+ * @example
+ * ```ts
+ * import { associateTriggers } from "./events.ts";
+ * const { events, eventOf } = associateTriggers([
+ *   { network: "XX", station: "A", time: 0 },
+ *   { network: "XX", station: "B", time: 3_000 },
+ *   { network: "XX", station: "A", time: 60_000 },
+ * ], 10);
+ * if (events.length !== 2 || eventOf.join() !== "0,0,1" || events[0].stations !== 2) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function associateTriggers(
+  onsets: readonly TriggerOnset[],
+  window: number,
+): { events: NetworkEvent[]; eventOf: Int32Array } {
+  const order = onsets.map((_, i) => i).filter((i) => Number.isFinite(onsets[i].time))
+    .sort((a, b) => onsets[a].time - onsets[b].time || a - b);
+  const eventOf = new Int32Array(onsets.length).fill(-1);
+  const events: NetworkEvent[] = [];
+  for (const i of order) {
+    const t = onsets[i].time, last = events.at(-1);
+    if (last && t - last.end <= window * 1000) {
+      last.members.push(i);
+      last.end = t;
+    } else {
+      events.push({ id: `E${windowStamp(t)}`, start: t, end: t, members: [i], stations: 0 });
+    }
+    eventOf[i] = events.length - 1;
+  }
+  for (const e of events) {
+    e.stations = new Set(e.members.map((i) => `${onsets[i].network}.${onsets[i].station}`)).size;
+  }
+  return { events, eventOf };
+}
+
+/**
+ * Groups triggers by given event ids (extract's `triggers.csv` column `event`), as
+ * {@linkcode associateTriggers} would return them; a trigger without an id or time makes none.
+ *
+ * @param onsets The triggers.
+ * @param ids Each trigger's event id, or undefined.
+ * @returns the events by start, and each trigger's event index (-1 for none).
+ */
+export function eventsByIds(
+  onsets: readonly TriggerOnset[],
+  ids: readonly (string | undefined)[],
+): { events: NetworkEvent[]; eventOf: Int32Array } {
+  const byId = new Map<string, number[]>();
+  onsets.forEach((o, i) => {
+    const id = ids[i];
+    if (id === undefined || !Number.isFinite(o.time)) return;
+    if (!byId.has(id)) byId.set(id, []);
+    byId.get(id)!.push(i);
+  });
+  const events: NetworkEvent[] = [...byId].map(([id, members]) => {
+    members.sort((a, b) => onsets[a].time - onsets[b].time || a - b);
+    return {
+      id,
+      start: onsets[members[0]].time,
+      end: onsets[members.at(-1)!].time,
+      members,
+      stations: new Set(members.map((i) => `${onsets[i].network}.${onsets[i].station}`)).size,
+    };
+  }).sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1));
+  const eventOf = new Int32Array(onsets.length).fill(-1);
+  events.forEach((e, j) => e.members.forEach((i) => eventOf[i] = j));
+  return { events, eventOf };
+}
+
+/** An event's vote: the cluster most of its samples fell in. */
+export interface EventVote {
+  /** The event. */
+  event: NetworkEvent;
+  /** Its samples. */
+  samples: number;
+  /** The winning cluster: most samples, then the larger summed q, then the lower index. */
+  cluster: number;
+  /** Share of its samples in that cluster. */
+  agreement: number;
+  /** Mean confidence (max q) of its samples, or null without q. */
+  confidence: number | null;
+  /** Samples per cluster, e.g. `{0: 3, 2: 1}`. */
+  votes: Map<number, number>;
+}
+
+/**
+ * The clusters' vote per event: each of its samples votes with its cluster.
+ *
+ * @param events From {@linkcode associateTriggers}, over the samples.
+ * @param labels Cluster of each sample.
+ * @param k Number of clusters (the row length of `q`).
+ * @param q Soft assignments `[N, k]`, or null.
+ * @returns one vote per event with samples, in the events' order.
+ */
+export function eventVotes(
+  events: readonly NetworkEvent[],
+  labels: Int32Array,
+  k: number,
+  q: Float32Array | null,
+): EventVote[] {
+  const out: EventVote[] = [];
+  for (const event of events) {
+    const votes = new Map<number, number>(), mass = new Map<number, number>();
+    let conf = 0;
+    for (const i of event.members) {
+      const c = labels[i];
+      votes.set(c, (votes.get(c) ?? 0) + 1);
+      if (q) {
+        mass.set(c, (mass.get(c) ?? 0) + q[i * k + c]);
+        let m = 0;
+        for (let j = 0; j < k; j++) m = Math.max(m, q[i * k + j]);
+        conf += m;
+      }
+    }
+    if (votes.size === 0) continue;
+    const cluster = [...votes.keys()].sort((a, b) =>
+      votes.get(b)! - votes.get(a)! || (mass.get(b) ?? 0) - (mass.get(a) ?? 0) || a - b
+    )[0];
+    const n = event.members.length;
+    out.push({
+      event,
+      samples: n,
+      cluster,
+      agreement: votes.get(cluster)! / n,
+      confidence: q ? conf / n : null,
+      votes: new Map([...votes].sort((a, b) =>
+        a[0] - b[0]
+      )),
+    });
+  }
+  return out;
+}
+
+/**
+ * `events.csv`: `event,start,end,stations,samples,cluster,agreement,mean_confidence,votes`,
+ * one row per event (times ISO 8601 UTC; `votes` as `cluster:count` pairs, e.g. `0:3 2:1`).
+ *
+ * @param votes From {@linkcode eventVotes}.
+ * @returns the CSV text.
+ */
+export function eventsCsv(votes: readonly EventVote[]): string {
+  return formatCsv([
+    [
+      "event",
+      "start",
+      "end",
+      "stations",
+      "samples",
+      "cluster",
+      "agreement",
+      "mean_confidence",
+      "votes",
+    ],
+    ...votes.map((v) => [
+      v.event.id,
+      new Date(v.event.start).toISOString(),
+      new Date(v.event.end).toISOString(),
+      v.event.stations,
+      v.samples,
+      v.cluster,
+      v.agreement.toFixed(3),
+      v.confidence === null ? "" : v.confidence.toFixed(6),
+      [...v.votes].map(([c, n]) => `${c}:${n}`).join(" "),
+    ]),
+  ]);
+}

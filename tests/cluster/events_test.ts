@@ -1,0 +1,87 @@
+import { assert, assertEquals } from "../_assert.ts";
+import {
+  associateTriggers,
+  eventsByIds,
+  eventsCsv,
+  eventVotes,
+  type TriggerOnset,
+} from "../../lib/cluster/events.ts";
+import { parseCsvRecords } from "../../lib/io/csv.ts";
+import { Rng } from "../../lib/util/rng.ts";
+
+const T0 = Date.UTC(2024, 0, 1);
+const at = (station: string, s: number): TriggerOnset => ({
+  network: "XX",
+  station,
+  time: T0 + s * 1000,
+});
+
+Deno.test("associateTriggers chains onsets within the window into events, in any input order; equals a brute force's connected groups on random sets", () => {
+  const onsets = [at("B", 103), at("A", 0), at("C", 108), at("A", 100), at("B", 4), at("A", 300)];
+  const { events, eventOf } = associateTriggers(onsets, 5);
+  assertEquals(events.map((e) => [e.id, e.members, e.stations]), [
+    ["E20240101T000000Z", [1, 4], 2],
+    ["E20240101T000140Z", [3, 0, 2], 3], // 100, 103 and 108: 108 is within 5 s of 103
+    ["E20240101T000500Z", [5], 1],
+  ]);
+  assertEquals([...eventOf], [1, 0, 1, 1, 0, 2]);
+  assertEquals(associateTriggers([{ ...at("A", 0), time: NaN }], 5).eventOf[0], -1);
+  // Two onsets share an event when a chain of gaps of at most the window joins them.
+  const rng = new Rng(8);
+  for (let trial = 0; trial < 50; trial++) {
+    const xs = Array.from({ length: 1 + rng.int(12) }, () => at(`S${rng.int(3)}`, rng.int(100)));
+    const w = rng.int(15);
+    const { eventOf: got } = associateTriggers(xs, w);
+    const times = xs.map((x) => x.time).sort((a, b) => a - b);
+    for (let i = 0; i < xs.length; i++) {
+      for (let j = 0; j < xs.length; j++) {
+        const [lo, hi] = [Math.min(xs[i].time, xs[j].time), Math.max(xs[i].time, xs[j].time)];
+        const inside = times.filter((t) => t >= lo && t <= hi);
+        const joined = inside.every((t, k) => k === 0 || t - inside[k - 1] <= w * 1000);
+        assertEquals(got[i] === got[j], joined, JSON.stringify({ xs, w, i, j }));
+      }
+    }
+  }
+});
+
+Deno.test("eventsByIds groups by the given ids (triggers.csv's event column); eventVotes takes the majority, then the larger summed q; eventsCsv writes them", () => {
+  const onsets = [at("A", 10), at("B", 12), at("C", 13), at("A", 60), at("B", 61), at("C", 500)];
+  const ids = ["E1", "E1", "E1", "E2", "E2", undefined];
+  const { events, eventOf } = eventsByIds(onsets, ids);
+  assertEquals(events.map((e) => [e.id, e.members, e.start, e.end, e.stations]), [
+    ["E1", [0, 1, 2], T0 + 10_000, T0 + 13_000, 3],
+    ["E2", [3, 4], T0 + 60_000, T0 + 61_000, 2],
+  ]);
+  assertEquals([...eventOf], [0, 0, 0, 1, 1, -1]);
+  const labels = Int32Array.of(2, 0, 2, 1, 0, 1);
+  // q rows [k = 3]: E2's tie (1 vs 0) goes to cluster 0, whose sample holds the larger q.
+  const q = Float32Array.of(
+    ...[0.1, 0.2, 0.7],
+    ...[0.6, 0.3, 0.1],
+    ...[0.2, 0.2, 0.6],
+    ...[0.3, 0.5, 0.2],
+    ...[0.9, 0.05, 0.05],
+    ...[0.1, 0.8, 0.1],
+  );
+  const votes = eventVotes(events, labels, 3, q);
+  assertEquals(votes.map((v) => [v.cluster, v.samples, v.agreement, [...v.votes]]), [
+    [2, 3, 2 / 3, [[0, 1], [2, 2]]],
+    [0, 2, 0.5, [[0, 1], [1, 1]]],
+  ]);
+  assert(Math.abs(votes[0].confidence! - (0.7 + 0.6 + 0.6) / 3) < 1e-6);
+  // Without q a tie goes to the lower cluster; no confidence.
+  const plain = eventVotes(events, labels, 3, null);
+  assertEquals(plain.map((v) => [v.cluster, v.confidence]), [[2, null], [0, null]]);
+  const rows = parseCsvRecords(eventsCsv(votes));
+  assertEquals(rows[0], {
+    event: "E1",
+    start: "2024-01-01T00:00:10.000Z",
+    end: "2024-01-01T00:00:13.000Z",
+    stations: "3",
+    samples: "3",
+    cluster: "2",
+    agreement: "0.667",
+    mean_confidence: "0.633333",
+    votes: "0:1 2:2",
+  });
+});
