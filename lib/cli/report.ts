@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Command } from "./_command.ts";
 import { strFlag } from "./_command.ts";
 import { describeDir } from "./describe.ts";
-import { parseCsv } from "../io/csv.ts";
+import { parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 
@@ -88,6 +88,23 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
   if (profiles) {
     parts.push("<h2>Clusters</h2>", table(parseCsv(profiles).filter((r) => r.length > 1)));
   }
+  const events = await Deno.readTextFile(join(dir, "events.csv")).catch(() => null);
+  if (events) {
+    parts.push(
+      `<h2>Events</h2><p>Triggers of the stations associated into events; each event takes the ` +
+        `cluster most of its samples fell in (<a href="${link(join(dir, "events.csv"))}">` +
+        `events.csv</a>).</p>`,
+      table(eventSummary(parseCsvRecords(events))),
+    );
+  }
+  const episodes = await Deno.readTextFile(join(dir, "episodes.csv")).catch(() => null);
+  if (episodes) {
+    parts.push(
+      `<h2>Episodes</h2><p>Consecutive windows of a channel in one cluster, merged ` +
+        `(<a href="${link(join(dir, "episodes.csv"))}">episodes.csv</a>).</p>`,
+      table(episodeSummary(parseCsvRecords(episodes))),
+    );
+  }
   const evaluation = await Deno.readTextFile(join(dir, "evaluation.json")).catch(() => null);
   if (evaluation) {
     const e = JSON.parse(evaluation);
@@ -137,6 +154,52 @@ ${parts.join("\n")}
 `;
 }
 
+/**
+ * Per cluster, from `events.csv`: the events it won, their mean agreement, how many were
+ * split (agreement below 1) and their mean number of stations.
+ *
+ * @param rows The rows of events.csv.
+ * @returns a table, header first, by cluster.
+ */
+export function eventSummary(rows: readonly Record<string, string>[]): string[][] {
+  const by = Map.groupBy(rows, (r) => Number(r.cluster));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return [
+    ["cluster", "events", "mean agreement", "split", "mean stations"],
+    ...[...by].sort((a, b) => a[0] - b[0]).map(([c, rs]) => [
+      String(c),
+      String(rs.length),
+      mean(rs.map((r) => Number(r.agreement))).toFixed(3),
+      String(rs.filter((r) => Number(r.agreement) < 1).length),
+      mean(rs.map((r) => Number(r.stations))).toFixed(1),
+    ]),
+  ];
+}
+
+/**
+ * Per cluster, from `episodes.csv`: its episodes, their total and longest duration (h and s)
+ * and their windows.
+ *
+ * @param rows The rows of episodes.csv.
+ * @returns a table, header first, by cluster.
+ */
+export function episodeSummary(rows: readonly Record<string, string>[]): string[][] {
+  const by = Map.groupBy(rows, (r) => Number(r.cluster));
+  return [
+    ["cluster", "episodes", "total h (all channels)", "longest s", "windows"],
+    ...[...by].sort((a, b) => a[0] - b[0]).map(([c, rs]) => {
+      const d = rs.map((r) => Number(r.duration_s));
+      return [
+        String(c),
+        String(rs.length),
+        (d.reduce((a, b) => a + b, 0) / 3600).toFixed(2),
+        Math.max(...d).toFixed(0),
+        String(rs.reduce((n, r) => n + Number(r.windows), 0)),
+      ];
+    }),
+  ];
+}
+
 function figure(src: string, caption: string): string {
   return `<figure><img src="${esc(src)}" alt="${esc(caption)}"><figcaption>${
     esc(caption)
@@ -149,7 +212,7 @@ export const reportCommand: Command = {
   summary: "Write report.html: a cluster directory's tables and figures on one page.",
   usage: "<cluster-dir>",
   details:
-    "Gathers result.json, clusters.csv, evaluation.json (run 'evaluate' first for scores) and the PNGs of the directory and of its model; images are linked by relative path.",
+    "Gathers result.json, clusters.csv, events.csv or episodes.csv (per cluster), evaluation.json (run 'evaluate' first for scores) and the PNGs of the directory and of its model; images are linked by relative path.",
   flags: {
     out: {
       type: "string",

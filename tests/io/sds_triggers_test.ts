@@ -418,6 +418,10 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
       assertEquals(Number(e.agreement), Number((n / members.length).toFixed(3)));
       assert(members.every((a) => members.filter((b) => b.cluster === a.cluster).length <= n));
     }
+    // report summarises the events per cluster and links events.csv.
+    assertEquals((await run("report", `${root}/cl`, "--quiet")).code, 0);
+    const html = await Deno.readTextFile(`${root}/cl/report.html`);
+    assert(html.includes(`<h2>Events</h2>`) && html.includes(`<a href="events.csv">`));
   } finally {
     await Deno.remove(root, { recursive: true });
   }
