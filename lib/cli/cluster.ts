@@ -8,6 +8,7 @@ import {
   associateTriggers,
   eventsByIds,
   eventsCsv,
+  eventTruth,
   eventVotes,
   type NetworkEvent,
 } from "../cluster/events.ts";
@@ -37,7 +38,7 @@ import {
 import { type Dataset, defaultNormalize } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
 import { csvField, formatCsv, parseCsv, parseCsvRecords } from "../io/csv.ts";
-import { evaluateClustering, formatReport } from "../metrics/mod.ts";
+import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
 import { scatterChart } from "../plot/mod.ts";
 import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
@@ -212,7 +213,10 @@ export async function writeResults(
     const trig = triggersOfDataset(ds.meta.config);
     if (a.labels && trig !== null) {
       const votes = eventVotes(await datasetEvents(ds, trig), a.labels, a.k, a.q);
-      await Deno.writeTextFile(join(tmp, "events.csv"), eventsCsv(votes));
+      await Deno.writeTextFile(
+        join(tmp, "events.csv"),
+        eventsCsv(votes, ds.samples.map((s) => s.id)),
+      );
     }
     const result: ClusterResult = {
       stage: a.stage,
@@ -648,20 +652,42 @@ export const evaluateCommand: Command = {
       dim: lat ? lat.shape[1] : undefined,
       seed: seedFlag(values) ?? 0,
     });
+    // Triggers (events.csv): each event's vote against its samples' most common class.
+    let events: EvaluationReport | null = null;
+    const evText = against
+      ? null
+      : await Deno.readTextFile(join(dir, "events.csv")).catch(() => null);
+    if (evText !== null) {
+      const rows2 = parseCsvRecords(evText);
+      if (rows2.length && "ids" in rows2[0] && "cluster" in rows2[0]) {
+        const classOf = new Map(rows.map((r, i) => [r[ii], truth[i]]));
+        const e = eventTruth(rows2 as { cluster: string; ids: string }[], classOf);
+        if (e.truth.some((t) => t !== null)) events = evaluateClustering({ ...e, k });
+      }
+    }
     // An agreement between two clusterings is not this directory's evaluation.
     if (!against) {
-      await writeFileAtomic(join(dir, "evaluation.json"), JSON.stringify(report, null, 2) + "\n");
+      await writeFileAtomic(
+        join(dir, "evaluation.json"),
+        JSON.stringify(events ? { ...report, events } : report, null, 2) + "\n",
+      );
     }
     const f = (v: number | null) => (v === null ? "n/a" : v.toFixed(4));
-    if (values.json) console.log(JSON.stringify(report, null, 2));
+    const eventLine = events
+      ? `Events (each its samples' vote): ACC ${f(events.acc)}   NMI ${f(events.nmi)}   ` +
+        `ARI ${f(events.ari)} over ${events.labelled} labelled of ${events.n}`
+      : null;
+    if (values.json) console.log(JSON.stringify(events ? { ...report, events } : report, null, 2));
     else if (values.quiet) {
       console.log(
         `evaluate: ACC ${f(report.acc)} NMI ${f(report.nmi)} ARI ${f(report.ari)} ` +
-          `silhouette ${f(report.silhouette)} sizes [${report.sizes}]`,
+          `silhouette ${f(report.silhouette)} sizes [${report.sizes}]` +
+          (events ? `; events ACC ${f(events.acc)} NMI ${f(events.nmi)}` : ""),
       );
     } else {
       if (against) console.log(`Agreement with ${against} (its clusters as the classes)`);
       console.log(formatReport(report));
+      if (eventLine) console.log(eventLine);
     }
   },
 };

@@ -80,6 +80,41 @@ export function associateTriggers(
 }
 
 /**
+ * Event-level truth and prediction from `events.csv` and the samples' classes: each event's
+ * class is the most common among its labelled samples (ties: the first in sorted order), its
+ * cluster the vote; events without a labelled sample have no class.
+ *
+ * @param events Rows of events.csv (`cluster` and `ids`).
+ * @param classOf Each sample id's class, or null.
+ * @returns per event, its cluster and its class.
+ * @example
+ * ```ts
+ * import { eventTruth } from "./events.ts";
+ * const r = eventTruth(
+ *   [{ cluster: "1", ids: "a b c" }, { cluster: "0", ids: "d" }],
+ *   new Map([["a", "quake"], ["b", "blast"], ["c", "quake"], ["d", null]]),
+ * );
+ * if (r.pred.join() !== "1,0" || r.truth.join() !== "quake,") throw new Error();
+ * ```
+ */
+export function eventTruth(
+  events: readonly { cluster: string; ids: string }[],
+  classOf: ReadonlyMap<string, string | null>,
+): { pred: Int32Array; truth: (string | null)[] } {
+  const pred = Int32Array.from(events.map((e) => Number(e.cluster)));
+  const truth = events.map((e) => {
+    const n = new Map<string, number>();
+    for (const id of e.ids.split(" ")) {
+      const c = classOf.get(id);
+      if (c) n.set(c, (n.get(c) ?? 0) + 1);
+    }
+    const best = [...n].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
+    return best ? best[0] : null;
+  });
+  return { pred, truth };
+}
+
+/**
  * Groups triggers by given event ids (extract's `triggers.csv` column `event`), as
  * {@linkcode associateTriggers} would return them; a trigger without an id or time makes none.
  *
@@ -178,13 +213,15 @@ export function eventVotes(
 }
 
 /**
- * `events.csv`: `event,start,end,stations,samples,cluster,agreement,mean_confidence,votes`,
- * one row per event (times ISO 8601 UTC; `votes` as `cluster:count` pairs, e.g. `0:3 2:1`).
+ * `events.csv`: `event,start,end,stations,samples,cluster,agreement,mean_confidence,votes,ids`,
+ * one row per event (times ISO 8601 UTC; `votes` as `cluster:count` pairs, e.g. `0:3 2:1`;
+ * `ids` its samples' ids, space-separated, by onset).
  *
  * @param votes From {@linkcode eventVotes}.
+ * @param ids Each sample's id (the indices of the events' members).
  * @returns the CSV text.
  */
-export function eventsCsv(votes: readonly EventVote[]): string {
+export function eventsCsv(votes: readonly EventVote[], ids: readonly string[]): string {
   return formatCsv([
     [
       "event",
@@ -196,6 +233,7 @@ export function eventsCsv(votes: readonly EventVote[]): string {
       "agreement",
       "mean_confidence",
       "votes",
+      "ids",
     ],
     ...votes.map((v) => [
       v.event.id,
@@ -207,6 +245,7 @@ export function eventsCsv(votes: readonly EventVote[]): string {
       v.agreement.toFixed(3),
       v.confidence === null ? "" : v.confidence.toFixed(6),
       [...v.votes].map(([c, n]) => `${c}:${n}`).join(" "),
+      v.event.members.map((i) => ids[i]).join(" "),
     ]),
   ]);
 }

@@ -72,7 +72,7 @@ Deno.test("eventsByIds groups by the given ids (triggers.csv's event column); ev
   // Without q a tie goes to the lower cluster; no confidence.
   const plain = eventVotes(events, labels, 3, null);
   assertEquals(plain.map((v) => [v.cluster, v.confidence]), [[2, null], [0, null]]);
-  const rows = parseCsvRecords(eventsCsv(votes));
+  const rows = parseCsvRecords(eventsCsv(votes, ["a", "b", "c", "d", "e", "f"]));
   assertEquals(rows[0], {
     event: "E1",
     start: "2024-01-01T00:00:10.000Z",
@@ -83,5 +83,7 @@ Deno.test("eventsByIds groups by the given ids (triggers.csv's event column); ev
     agreement: "0.667",
     mean_confidence: "0.633333",
     votes: "0:1 2:2",
+    ids: "a b c",
   });
+  assertEquals(rows[1].ids, "d e");
 });

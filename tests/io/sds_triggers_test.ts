@@ -418,6 +418,12 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
       assertEquals(Number(e.agreement), Number((n / members.length).toFixed(3)));
       assert(members.every((a) => members.filter((b) => b.cluster === a.cluster).length <= n));
     }
+    // evaluate scores the events' votes against their samples' most common class.
+    const ev = await run("evaluate", `${root}/cl`, "--quiet");
+    assertEquals(ev.code, 0, ev.err.join("\n"));
+    const evaluation = JSON.parse(await Deno.readTextFile(`${root}/cl/evaluation.json`));
+    assertEquals([evaluation.events.n, evaluation.events.labelled], [events.length, events.length]);
+    assert(ev.out[0].includes("; events ACC "), ev.out[0]);
     // report summarises the events per cluster and links events.csv.
     assertEquals((await run("report", `${root}/cl`, "--quiet")).code, 0);
     const html = await Deno.readTextFile(`${root}/cl/report.html`);
