@@ -8,11 +8,14 @@
  */
 import { join } from "node:path";
 import type { Command } from "./_command.ts";
-import { intFlag, strFlag } from "./_command.ts";
+import { intFlag, numFlag, strFlag, type Values } from "./_command.ts";
 import { device, seedFlag } from "./_shared.ts";
 import { formatProfiles, writeResults } from "./cluster.ts";
 import { buildReport } from "./report.ts";
 import { writeSynth } from "../io/synth.ts";
+import { writeSynthContinuous } from "../io/synth_continuous.ts";
+import { parseCsvRecords } from "../io/csv.ts";
+import { eventTruth } from "../cluster/events.ts";
 import { SYNTH_CLASSES } from "../signal/synth.ts";
 import { readExtractConfig } from "../io/extract_config.ts";
 import { runExtract } from "../io/extract.ts";
@@ -45,29 +48,50 @@ export const demoCommand: Command = {
     "Everything lands in --out (default demo_out/), which the demo replaces only if an earlier demo made it.",
   seeded: true,
   flags: {
-    out: { type: "string", arg: "DIR", description: "Working directory.", default: "demo_out" },
+    out: {
+      type: "string",
+      arg: "DIR",
+      description: "Working directory (demo_continuous_out with --continuous).",
+      default: "demo_out",
+    },
     "per-class": {
       type: "string",
       arg: "N",
-      description: "Synthetic samples per class.",
+      description: "Synthetic samples per class (not with --continuous).",
       default: "40",
     },
     epochs: { type: "string", arg: "N", description: "Pretraining epochs.", default: "30" },
+    continuous: {
+      type: "boolean",
+      description: "Instead: a continuous synthetic archive, samples at STA/LTA triggers " +
+        "(AIC onsets, two-station coincidence), DEC, and each event's vote (out: " +
+        "demo_continuous_out/).",
+    },
+    hours: {
+      type: "string",
+      arg: "H",
+      description: "With --continuous: hours of data.",
+      default: "12",
+    },
+    stations: {
+      type: "string",
+      arg: "N",
+      description: "With --continuous: stations.",
+      default: "3",
+    },
   },
   async run(values) {
+    if (values.continuous) return await continuousDemo(values);
+    for (const f of ["hours", "stations"]) {
+      if (strFlag(values, f) !== undefined) {
+        throw new UserError(`Cannot use --${f}: it applies to demo --continuous`);
+      }
+    }
     const out = strFlag(values, "out") ?? "demo_out";
     const seed = seedFlag(values) ?? 0;
     const quiet = !!values.quiet;
     const dev = device();
-    const isDemo = await Deno.stat(join(out, MARKER)).then(() => true, () => false);
-    const existsOut = await Deno.stat(out).then(() => true, () => false);
-    if (existsOut && !isDemo) {
-      throw new UserError(
-        `Cannot run the demo in ${out}: it exists and was not made by the demo: pass --out DIR`,
-      );
-    }
-    await Deno.mkdir(out, { recursive: true });
-    await Deno.writeTextFile(join(out, MARKER), "made by `cli.ts demo`; safe to delete\n");
+    await claimOut(out);
     const t0 = performance.now();
     const say = (s: string) => !quiet && console.error(`\n== ${s}`);
     console.error(`seisdec demo on ${dev === "cpu" ? "the CPU backend" : await adapterName()}`);
@@ -194,3 +218,172 @@ export const demoCommand: Command = {
     ].join("\n"));
   },
 };
+
+/** Makes `out` the demo's own directory: refused where it exists and the demo did not make it. */
+async function claimOut(out: string): Promise<void> {
+  const isDemo = await Deno.stat(join(out, MARKER)).then(() => true, () => false);
+  const existsOut = await Deno.stat(out).then(() => true, () => false);
+  if (existsOut && !isDemo) {
+    throw new UserError(
+      `Cannot run the demo in ${out}: it exists and was not made by the demo: pass --out DIR`,
+    );
+  }
+  await Deno.mkdir(out, { recursive: true });
+  await Deno.writeTextFile(join(out, MARKER), "made by `cli.ts demo`; safe to delete\n");
+}
+
+/**
+ * `demo --continuous`: a continuous synthetic archive (synth --continuous), samples at its
+ * STA/LTA triggers (AIC onsets, two stations within 10 s), then pretrain, init, DEC, cluster
+ * and the events' votes; prints how many arrivals the triggers found and ACC/NMI per sample
+ * and per event.
+ */
+async function continuousDemo(values: Values): Promise<void> {
+  if (strFlag(values, "per-class") !== undefined) {
+    throw new UserError("Cannot use --per-class with --continuous: give --hours and --stations");
+  }
+  const out = strFlag(values, "out") ?? "demo_continuous_out";
+  const seed = seedFlag(values) ?? 0;
+  const quiet = !!values.quiet;
+  const dev = device();
+  const hours = numFlag(values, "hours") ?? 12;
+  const nStations = intFlag(values, "stations") ?? 3;
+  if (!(hours > 0)) throw new UserError(`Cannot read --hours: expected > 0: found ${hours}`);
+  if (nStations < 2) {
+    throw new UserError(
+      `Cannot read --stations: expected >= 2 (a coincidence): found ${nStations}`,
+    );
+  }
+  await claimOut(out);
+  const t0 = performance.now();
+  const say = (s: string) => !quiet && console.error(`\n== ${s}`);
+  console.error(
+    `seisdec demo --continuous on ${dev === "cpu" ? "the CPU backend" : await adapterName()}`,
+  );
+
+  say(`synth --continuous: ${hours} h of 100 Hz noise and events at ${nStations} stations (SDS)`);
+  const archive = join(out, "archive");
+  const sum = await writeSynthContinuous(archive, {
+    hours,
+    stations: nStations,
+    eventsPerHour: 8,
+    seed,
+    force: true,
+  });
+
+  say("extract: STA/LTA triggers (1/20/4/1.5), AIC onsets, two stations within 10 s; dB");
+  const cfg = await readExtractConfig(join(archive, "extract.json"));
+  if (cfg.input.format !== "sds" || !cfg.input.windows) throw new Error("synth wrote no windows");
+  cfg.input.windows.step = null;
+  cfg.input.windows.trigger = {
+    method: "recursive",
+    sta: 1,
+    lta: 20,
+    on: 4,
+    off: 1.5,
+    band: null,
+    dead: null,
+    coincidence: { stations: 2, window: 10 },
+    aic: { before: 5, after: 1 },
+  };
+  cfg.spectrogram.scaling = "db";
+  const dsDir = join(out, "dataset");
+  const ex = await runExtract(cfg, dsDir, { force: true, quiet });
+  const ds = await openDataset(dsDir);
+  const truth = ds.labels();
+  // Each sample against the arrivals: found where an arrival at its station lies at most 1 s
+  // after or 6 s before its reference time.
+  const arrivals = sum.events.flatMap((e) => e.arrivals);
+  const times = ds.samples.map((x) => ({ station: x.station, t: Date.parse(x.referenceTime) }));
+  const found =
+    arrivals.filter((a) =>
+      times.some((x) => x.station === a.station && x.t >= a.time - 1000 && x.t <= a.time + 6000)
+    ).length;
+  const falseTriggers =
+    times.filter((x) =>
+      !arrivals.some((a) => a.station === x.station && x.t >= a.time - 1000 && x.t <= a.time + 6000)
+    ).length;
+
+  const k = new Set(sum.events.map((e) => e.label)).size;
+  say(`pretrain: autoencoder on ${ds.count} spectrograms [${ds.sampleShape}]`);
+  const model = join(out, "model");
+  await Deno.remove(model, { recursive: true }).catch(() => {});
+  const epochs = intFlag(values, "epochs") ?? 30;
+  let bar: Progress | null = null;
+  await pretrain(ds, model, {
+    ...PRETRAIN_DEFAULTS,
+    epochs,
+    batchSize: 8,
+    normalize: "minmax",
+    seed,
+  }, {
+    device: dev,
+    datasetPath: dsDir,
+    hooks: {
+      onEpochStart(_epoch, steps) {
+        bar ??= new Progress("pretrain", epochs * steps, { quiet });
+      },
+      onStep(_step, _steps, loss) {
+        bar?.tick(1, `MSE ${loss.toExponential(3)}`);
+      },
+    },
+  });
+  (bar as Progress | null)?.done();
+
+  say(`init: k-means on the latent codes, k = ${k} event classes`);
+  const init = await initCentroids(model, ds, { ...INIT_DEFAULTS, k, seed }, dev);
+  const eInit = evaluateClustering({ pred: init.labels, k, truth });
+
+  say("finetune: DEC");
+  const steps = Math.ceil(ds.count / 16);
+  const fb = new Progress("finetune", 40 * steps, { quiet });
+  await finetune(
+    model,
+    ds,
+    { ...FINETUNE_DEFAULTS, batchSize: 16, updateInterval: steps, maxIter: 40 * steps, seed },
+    dev,
+    {
+      onStep: (_i, _m, l) => fb.tick(1, `KL ${l.toExponential(3)}`),
+      onWarn: (m) => console.error(`warning: ${m}`),
+    },
+  );
+  fb.done();
+
+  say("cluster + evaluate, per sample and per event (the stations' vote)");
+  const a = await applyModel(model, ds, dev, "dec");
+  const clusters = join(out, "clusters");
+  await writeResults(clusters, ds, a, true, true, 0, 5000, seed);
+  const eDec = evaluateClustering({
+    pred: a.labels!,
+    k,
+    truth,
+    latent: a.latent,
+    dim: a.dim,
+    seed,
+  });
+  const rows = parseCsvRecords(await Deno.readTextFile(join(clusters, "events.csv")));
+  const classOf = new Map(ds.samples.map((x, i) => [x.id, truth[i]]));
+  const events = evaluateClustering({
+    ...eventTruth(rows as { cluster: string; ids: string }[], classOf),
+    k,
+  });
+  await writeFileAtomic(
+    join(clusters, "evaluation.json"),
+    JSON.stringify({ ...eDec, events }, null, 2) + "\n",
+  );
+  await writeFileAtomic(join(clusters, "report.html"), await buildReport(clusters));
+  if (!quiet) console.log(formatReport(eDec));
+  const f = (v: number | null) => (v ?? NaN).toFixed(3);
+  console.log([
+    "",
+    `demo --continuous: ${hours} h at ${nStations} stations, ${sum.events.length} events, ` +
+    `${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    `  triggers     ${ex.ok} samples: ${found} of ${arrivals.length} arrivals found, ` +
+    `${falseTriggers} false`,
+    `  k-means init (latent)        ACC ${f(eInit.acc)}  NMI ${f(eInit.nmi)}`,
+    `  DEC, per sample              ACC ${f(eDec.acc)}  NMI ${f(eDec.nmi)}`,
+    `  DEC, per event (vote)        ACC ${f(events.acc)}  NMI ${f(events.nmi)}  ` +
+    `(${events.n} events)`,
+    `outputs: ${clusters} (report.html, events.csv, labels.csv, ...), ${dsDir} (triggers.csv)`,
+  ].join("\n"));
+}
