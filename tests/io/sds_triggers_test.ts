@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import {
   checkTrigger,
   coincident,
@@ -308,7 +308,7 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
   );
 });
 
-Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per event and station, each at most 6 s after the P arrival, labelled with the event's class; triggers.csv lists them and their events; the CLI gives the same bytes; cluster's events.csv holds each event's vote", async () => {
+Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per event and station, each at most 6 s after the P arrival, labelled with the event's class; triggers.csv lists them and their events; the CLI, and a resumed run, give the same bytes; cluster's events.csv holds each event's vote", async () => {
   const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
   const root = await Deno.makeTempDir();
   try {
@@ -378,6 +378,20 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
       "2",
     );
     assertEquals(out.code, 0, out.err.join("\n"));
+    // Interrupted after 4 samples and resumed (the triggers detected again): the same bytes.
+    await assertRejects(
+      () => runExtract(config, `${root}/re`, { quiet: true, checkpointSeconds: 0, stopAfter: 4 }),
+      Error,
+      "stopped after 4",
+    );
+    await runExtract(config, `${root}/re`, { quiet: true, resume: true });
+    for (const f of ["spectrograms.npy", "samples.csv", "failures.csv", "triggers.csv"]) {
+      assertEquals(
+        await Deno.readFile(`${root}/re/${f}`),
+        await Deno.readFile(`${root}/ds/${f}`),
+        f,
+      );
+    }
     for (const f of ["spectrograms.npy", "samples.csv", "failures.csv", "triggers.csv"]) {
       assertEquals(
         await Deno.readFile(`${root}/cli/${f}`),
