@@ -36,6 +36,7 @@ import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./
 import { type SdsWindows, sdsWindowTasks, windowSpan } from "./sds_windows.ts";
 import { detectionPool, triggerDefaults } from "./sds_triggers.ts";
 import { associateTriggers } from "../cluster/events.ts";
+import { formatQuakeMl } from "./quakeml.ts";
 import {
   type ExtractConfig,
   type SpectrogramGeometry,
@@ -1735,6 +1736,42 @@ export function triggersCsv(
   ]);
 }
 
+/**
+ * The triggers of an SDS extraction at STA/LTA triggers as QuakeML 1.2: one event per associated
+ * event (as in `triggers.csv`), without origin or type, with an automatic P pick per trigger at
+ * its reference time (the AIC pick or the trigger's onset), on the sample's channel. `extract
+ * --picks detections.xml` cuts the same samples from the archive again, and ObsPy or SeisComP
+ * read it as a detection list.
+ *
+ * @param tasks The tasks (those without a trigger are left out).
+ * @param window Seconds between consecutive onsets of one event.
+ * @returns the XML text.
+ */
+export function detectionsXml(tasks: readonly SampleTask[], window: number): string {
+  const triggers = tasks.filter((t) => t.detection);
+  const { events } = associateTriggers(
+    triggers.map((t) => ({ network: t.network, station: t.station, time: t.referenceTime! })),
+    window,
+  );
+  return formatQuakeMl(events.map((e) => ({
+    id: e.id,
+    type: null,
+    origin: null,
+    mode: "automatic" as const,
+    picks: e.members.map((i) => {
+      const t = triggers[i];
+      return {
+        network: t.network,
+        station: t.station,
+        location: t.location,
+        channel: t.channel,
+        phase: "P",
+        time: t.referenceTime!,
+      };
+    }),
+  })));
+}
+
 /** Whether a task's files exist and its input row is not already known to fail. */
 async function canTry(task: SampleTask): Promise<boolean> {
   if (task.error) return false;
@@ -1944,10 +1981,12 @@ export async function runExtract(
     );
     if (tasks.some((t) => t.detection)) {
       const co = config.input.format === "sds" ? config.input.windows?.trigger?.coincidence : null;
+      const window = co?.window ?? EVENT_WINDOW_S;
       await Deno.writeTextFile(
         join(writer.tmpDir, "triggers.csv"),
-        triggersCsv(tasks, failures, co?.window ?? EVENT_WINDOW_S),
+        triggersCsv(tasks, failures, window),
       );
+      await Deno.writeTextFile(join(writer.tmpDir, "detections.xml"), detectionsXml(tasks, window));
     }
     if (rotations.length) {
       await Deno.writeTextFile(

@@ -234,9 +234,13 @@ export async function readQuakeMlFile(path: string): Promise<QuakeMlContents> {
 export interface QuakeMlEvent {
   /** Short id; public ids are built as `smi:seisdec/<kind>/<id>`. */
   id: string;
-  type: string;
-  origin: { time: number; latitude: number; longitude: number; depth: number };
+  /** QuakeML event type (`earthquake`, `quarry blast`, ...), or null: none written. */
+  type: string | null;
+  /** The origin, or null: none (a detection not located). */
+  origin: { time: number; latitude: number; longitude: number; depth: number } | null;
   magnitude?: number;
+  /** The picks' evaluation mode (default `manual`). */
+  mode?: "manual" | "automatic";
   picks: {
     network: string;
     station: string;
@@ -250,7 +254,8 @@ export interface QuakeMlEvent {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * Formats QuakeML 1.2 text with one origin, an optional magnitude and picks per event.
+ * Formats QuakeML 1.2 text with one origin (or none), an optional magnitude (with an origin) and
+ * picks per event.
  *
  * @param events The events.
  * @returns the XML text.
@@ -263,18 +268,20 @@ export function formatQuakeMl(events: readonly QuakeMlEvent[]): string {
   ];
   for (const e of events) {
     const oid = `smi:seisdec/origin/${e.id}`;
-    l.push(
-      `    <event publicID="smi:seisdec/event/${e.id}">`,
-      `      <preferredOriginID>${oid}</preferredOriginID>`,
-      `      <type>${e.type}</type>`,
-      `      <origin publicID="${oid}">`,
-      `        <time><value>${iso(e.origin.time)}</value></time>`,
-      `        <latitude><value>${e.origin.latitude}</value></latitude>`,
-      `        <longitude><value>${e.origin.longitude}</value></longitude>`,
-      `        <depth><value>${e.origin.depth}</value></depth>`,
-      `      </origin>`,
-    );
-    if (e.magnitude !== undefined) {
+    l.push(`    <event publicID="smi:seisdec/event/${e.id}">`);
+    if (e.origin) l.push(`      <preferredOriginID>${oid}</preferredOriginID>`);
+    if (e.type !== null) l.push(`      <type>${e.type}</type>`);
+    if (e.origin) {
+      l.push(
+        `      <origin publicID="${oid}">`,
+        `        <time><value>${iso(e.origin.time)}</value></time>`,
+        `        <latitude><value>${e.origin.latitude}</value></latitude>`,
+        `        <longitude><value>${e.origin.longitude}</value></longitude>`,
+        `        <depth><value>${e.origin.depth}</value></depth>`,
+        `      </origin>`,
+      );
+    }
+    if (e.magnitude !== undefined && e.origin) {
       l.push(
         `      <magnitude publicID="smi:seisdec/magnitude/${e.id}">`,
         `        <mag><value>${e.magnitude.toFixed(2)}</value></mag>`,
@@ -289,7 +296,7 @@ export function formatQuakeMl(events: readonly QuakeMlEvent[]): string {
         `        <time><value>${iso(p.time)}</value></time>`,
         `        <waveformID networkCode="${p.network}" stationCode="${p.station}" locationCode="${p.location}" channelCode="${p.channel}"/>`,
         `        <phaseHint>${p.phase}</phaseHint>`,
-        `        <evaluationMode>manual</evaluationMode>`,
+        `        <evaluationMode>${e.mode ?? "manual"}</evaluationMode>`,
         `      </pick>`,
       );
     });

@@ -62,7 +62,7 @@ export interface SdsTrigger {
   aic: { before: number; after: number } | null;
 }
 
-/** A trigger found on a channel, ms since 1970 UTC. */
+/** A trigger found on a channel, ms since 1970 UTC (whole milliseconds). */
 export interface Detection {
   /** Onset: the AIC pick with `aic`, else the trigger's. */
   on: number;
@@ -243,7 +243,8 @@ export async function detectSdsTriggers(
         : recursiveStaLta(x, nsta, nlta);
       const tStart = run.startTime + i0 * dt;
       for (const s of triggerOnsets(cf, t.on, t.off)) {
-        const trigger = tStart + s.on * dt;
+        // Times to the millisecond (the ids', and QuakeML's, resolution).
+        const trigger = Math.round(tStart + s.on * dt);
         if (!(trigger >= p0 && trigger < p1)) continue;
         const k = t.aic
           ? aicOnset(
@@ -252,8 +253,8 @@ export async function detectSdsTriggers(
             s.on + Math.round(t.aic.after * fs) + 1,
           )
           : -1;
-        const on = k >= 0 ? tStart + k * dt : trigger;
-        all.push({ on, trigger, off: tStart + s.off * dt, peak: s.peak });
+        const on = k >= 0 ? Math.round(tStart + k * dt) : trigger;
+        all.push({ on, trigger, off: Math.round(tStart + s.off * dt), peak: s.peak });
       }
     }
   }

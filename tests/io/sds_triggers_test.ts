@@ -308,7 +308,7 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
   );
 });
 
-Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per event and station, each at most 6 s after the P arrival, labelled with the event's class; triggers.csv lists them and their events; the CLI, and a resumed run, give the same bytes; cluster's events.csv holds each event's vote", async () => {
+Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per event and station, each at most 6 s after the P arrival, labelled with the event's class; triggers.csv lists them and their events; the CLI, and a resumed run, give the same bytes; detections.xml read back as picks gives the same spectrograms; cluster's events.csv holds each event's vote", async () => {
   const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
   const root = await Deno.makeTempDir();
   try {
@@ -398,6 +398,49 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
         await Deno.readFile(`${root}/ds/${f}`),
         f,
       );
+    }
+    // detections.xml (QuakeML) read back as picks cuts the same samples, bit for bit where
+    // the triggers' samples are cut on their own (--window-chunk 0).
+    const c0 = await run(
+      "extract",
+      "--config",
+      `${root}/syn/extract.json`,
+      "--windows",
+      `${iso(sum.start)}/${iso(sum.end)}`,
+      "--trigger",
+      "1/20/4/1.5",
+      "--window-chunk",
+      "0",
+      "--out",
+      `${root}/c0`,
+      "--quiet",
+    );
+    assertEquals(c0.code, 0, c0.err.join("\n"));
+    const rt = await run(
+      "extract",
+      "--config",
+      `${root}/syn/extract.json`,
+      "--picks",
+      `${root}/c0/detections.xml`,
+      "--out",
+      `${root}/rt`,
+      "--quiet",
+    );
+    assertEquals(rt.code, 0, rt.err.join("\n"));
+    const [d0, dr] = [await openDataset(`${root}/c0`), await openDataset(`${root}/rt`)];
+    try {
+      assertEquals(dr.count, d0.count);
+      const key = (x: { station: string; referenceTime: string }) =>
+        `${x.station} ${x.referenceTime}`;
+      const at0 = new Map(d0.samples.map((x, i) => [key(x), i]));
+      for (const [j, x] of dr.samples.entries()) {
+        const i = at0.get(key(x));
+        assert(i !== undefined, `${x.id} has no trigger sample`);
+        assertEquals(dr.readBatch([j]), d0.readBatch([i]), x.id);
+      }
+    } finally {
+      d0.close();
+      dr.close();
     }
     // triggers.csv groups the stations' triggers into events (onsets within 10 s of one
     // another); cluster lets each event's samples vote (events.csv).
