@@ -8,7 +8,7 @@ import {
 } from "../../lib/io/sds_triggers.ts";
 import { encodeMiniseed3, type Trace } from "../../lib/io/mseed.ts";
 import { sdsPaths } from "../../lib/io/manifest.ts";
-import { sdsWindowTasks, windowStamp } from "../../lib/io/sds_windows.ts";
+import { MIN_CHUNK_TRIGGERS, sdsWindowTasks, windowStamp } from "../../lib/io/sds_windows.ts";
 import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
 import { runExtract } from "../../lib/io/extract.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
@@ -511,7 +511,7 @@ Deno.test("coincident: a trigger is kept where triggers at enough stations (its 
   }
 });
 
-Deno.test("sdsWindowTasks with a trigger: each channel's onsets are its samples, with the trigger's end and peak; a coincidence keeps those seen at two stations within 10 s; a detection problem is a failed task", async () => {
+Deno.test("sdsWindowTasks with a trigger: each channel's onsets are its samples, with the trigger's end and peak; a coincidence keeps those seen at two stations within 10 s; a detection problem is a failed task; chunks only where triggers crowd", async () => {
   const root = await Deno.makeTempDir();
   try {
     for (const sta of ["A", "B", "C"]) {
@@ -580,6 +580,35 @@ Deno.test("sdsWindowTasks with a trigger: each channel's onsets are its samples,
       "XX.B..HHZ.20240101T000003Z",
       "XX.C..HHZ.20240101T000144.500Z",
       "XX.C..HHZ.detection.2024.001",
+    ]);
+    // Chunks are preprocessed only where a channel has MIN_CHUNK_TRIGGERS triggers in one.
+    const dense = await sdsWindowTasks(
+      { ...w, channels: ["XX.A..HHZ"] },
+      null,
+      { dir: root, codesOf: (c: string) => [c] },
+      [30_000, 80_000],
+      [20, 66],
+      {
+        detect: (_codes, start) =>
+          Promise.resolve({
+            detections: [...Array(MIN_CHUNK_TRIGGERS).keys(), 100, 101].map((i) => ({
+              on: start + i * 60_000,
+              trigger: start + i * 60_000,
+              off: start + i * 60_000 + 4000,
+              peak: 7,
+            })),
+            problems: [],
+          }),
+        chunkSpan: (t) => {
+          const c0 = T0 + Math.floor((t - T0) / 1_800_000) * 1_800_000;
+          return [c0 - 500_000, c0 + 2_300_000];
+        },
+      },
+    );
+    assertEquals(dense.map((t) => t.preprocessSpan?.[0] ?? null), [
+      ...Array(MIN_CHUNK_TRIGGERS).fill(T0 - 500_000),
+      null,
+      null,
     ]);
     // Three stations: A's first onset has B's within 10 s but not C's.
     assertEquals((await list({ stations: 3, window: 10 })).length, 1);
