@@ -45,6 +45,40 @@ function counts(values: readonly string[]): Record<string, number> {
 }
 
 /**
+ * What a dataset's samples came from, in a few words, from its config: the input format and,
+ * for an SDS archive, picks, regular windows or triggers with their settings.
+ *
+ * @param config The dataset's `meta.json` config.
+ * @returns e.g. `sds triggers (recursive 1/20/4/1.5, aic 5/1, coincidence 2 within 10 s)`.
+ */
+export function inputOf(config: unknown): string {
+  const inp = (config as { input?: Record<string, unknown> } | null)?.input;
+  const format = typeof inp?.format === "string" ? inp.format : "unknown";
+  if (format !== "sds") return format;
+  const w = inp!.windows as {
+    step?: number | null;
+    trigger?: {
+      method: string;
+      sta: number;
+      lta: number;
+      on: number;
+      off: number;
+      aic?: { before: number; after: number } | null;
+      coincidence?: { stations: number; window: number } | null;
+    } | null;
+  } | null;
+  if (!w) return "sds picks";
+  const t = w.trigger;
+  if (!t) return `sds windows every ${w.step} s`;
+  const parts = [`${t.method} ${t.sta}/${t.lta}/${t.on}/${t.off}`];
+  if (t.aic) parts.push(`aic ${t.aic.before}/${t.aic.after}`);
+  if (t.coincidence) {
+    parts.push(`coincidence ${t.coincidence.stations} within ${t.coincidence.window} s`);
+  }
+  return `sds triggers (${parts.join(", ")})`;
+}
+
+/**
  * Summarises a seisdec directory.
  *
  * @param dir A dataset, model or cluster output directory.
@@ -63,9 +97,13 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       const failed = failures === null ? null : parseCsvRecords(failures).map((r) => r.reason);
       // Samples whose Z, N, E were rotated from other channels (extract's rotations.csv).
       const rotations = await readText(join(dir, "rotations.csv"));
+      // SDS triggers: the detections and their events (extract's triggers.csv).
+      const triggers = await readText(join(dir, "triggers.csv"));
+      const trig = triggers === null ? null : parseCsvRecords(triggers);
       return {
         kind: "dataset",
         path: dir,
+        input: inputOf(ds.meta.config),
         shape: ds.meta.shape,
         components: ds.meta.components,
         scaling: ds.meta.scaling,
@@ -94,6 +132,13 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         classes: counts(labels),
         failed: failed === null ? null : { total: failed.length, byReason: counts(failed) },
         ...(rotations === null ? {} : { rotated: parseCsvRecords(rotations).length }),
+        ...(trig === null ? {} : {
+          triggers: {
+            total: trig.length,
+            events: new Set(trig.map((r) => r.event)).size,
+            ok: trig.filter((r) => r.status === "ok").length,
+          },
+        }),
         batchLimit: batchLimit({ inputShape: [...ds.sampleShape] }),
       };
     } finally {
@@ -170,6 +215,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       created: r.created,
       sizes: profiles === null ? null : parseCsvRecords(profiles).map((p) => Number(p.size)),
       evaluation: ev ? { acc: ev.acc, nmi: ev.nmi, ari: ev.ari, silhouette: ev.silhouette } : null,
+      ...(ev?.events ? { events: { n: ev.events.n, acc: ev.events.acc, nmi: ev.events.nmi } } : {}),
     };
   }
   throw new UserError(

@@ -3,7 +3,7 @@
  */
 import { join } from "node:path";
 import { run } from "./_run.ts";
-import { formatSummary } from "../../lib/cli/describe.ts";
+import { formatSummary, inputOf } from "../../lib/cli/describe.ts";
 import { writeDataset } from "../../lib/io/dataset.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
@@ -141,4 +141,26 @@ Deno.test("info on a dataset counts stations (NET.STA) and channels (NET.STA.LOC
   } finally {
     await Deno.remove(join(dir, ".."), { recursive: true });
   }
+});
+
+Deno.test("info names what a dataset's samples came from: the format, and an SDS archive's picks, windows or triggers with their settings", () => {
+  const sds = (windows: unknown) => ({ input: { format: "sds", dir: "/a", windows } });
+  assertEquals(inputOf({ input: { format: "esec", dir: "/e" } }), "esec");
+  assertEquals(inputOf(null), "unknown");
+  assertEquals(inputOf(sds(null)), "sds picks");
+  assertEquals(inputOf(sds({ step: 43, trigger: null })), "sds windows every 43 s");
+  const trigger = { method: "recursive", sta: 1, lta: 20, on: 4, off: 1.5, aic: null };
+  assertEquals(inputOf(sds({ step: null, trigger })), "sds triggers (recursive 1/20/4/1.5)");
+  assertEquals(
+    inputOf(sds({
+      step: null,
+      trigger: {
+        ...trigger,
+        method: "classic",
+        aic: { before: 5, after: 1 },
+        coincidence: { stations: 2, window: 10 },
+      },
+    })),
+    "sds triggers (classic 1/20/4/1.5, aic 5/1, coincidence 2 within 10 s)",
+  );
 });

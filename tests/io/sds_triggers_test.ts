@@ -17,6 +17,7 @@ import { parseCsvRecords } from "../../lib/io/csv.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { run } from "../cli/_run.ts";
+import { describeDir } from "../../lib/cli/describe.ts";
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -481,6 +482,12 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
     const evaluation = JSON.parse(await Deno.readTextFile(`${root}/cl/evaluation.json`));
     assertEquals([evaluation.events.n, evaluation.events.labelled], [events.length, events.length]);
     assert(ev.out[0].includes("; events ACC "), ev.out[0]);
+    // info names the input and counts the triggers and events; on the clusters, the events' scores.
+    const dsInfo = await describeDir(`${root}/ds`);
+    assertEquals(dsInfo.input, "sds triggers (recursive 1/20/4/1.5)");
+    assertEquals(dsInfo.triggers, { total: trig.length, events: byEvent.size, ok: ds.count });
+    const clInfo = await describeDir(`${root}/cl`);
+    assertEquals((clInfo.events as { n: number }).n, events.length);
     // report summarises the events per cluster and links events.csv.
     assertEquals((await run("report", `${root}/cl`, "--quiet")).code, 0);
     const html = await Deno.readTextFile(`${root}/cl/report.html`);
