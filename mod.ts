@@ -210,6 +210,7 @@ export {
   type DetectionProblem,
   detectSdsTriggers,
   type SdsTrigger,
+  TRIGGER_DEFAULTS,
   triggerDefaults,
 } from "./lib/io/sds_triggers.ts";
 export {

@@ -10,16 +10,18 @@ import { join } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, numFlag, strFlag, type Values } from "./_command.ts";
 import { device, seedFlag } from "./_shared.ts";
+import type { Device } from "../tensor/tensor.ts";
 import { formatProfiles, writeResults } from "./cluster.ts";
 import { buildReport } from "./report.ts";
 import { writeSynth } from "../io/synth.ts";
 import { writeSynthContinuous } from "../io/synth_continuous.ts";
 import { parseCsvRecords } from "../io/csv.ts";
 import { eventTruth } from "../cluster/events.ts";
+import { TRIGGER_DEFAULTS } from "../io/sds_triggers.ts";
 import { SYNTH_CLASSES } from "../signal/synth.ts";
 import { readExtractConfig } from "../io/extract_config.ts";
 import { runExtract } from "../io/extract.ts";
-import { openDataset } from "../io/dataset.ts";
+import { type Dataset, openDataset } from "../io/dataset.ts";
 import { pretrain, PRETRAIN_DEFAULTS } from "../cluster/pretrain.ts";
 import {
   encodeForInit,
@@ -113,29 +115,7 @@ export const demoCommand: Command = {
 
     say(`pretrain: autoencoder on ${ds.count} spectrograms [${ds.sampleShape}]`);
     const model = join(out, "model");
-    await Deno.remove(model, { recursive: true }).catch(() => {});
-    const epochs = intFlag(values, "epochs") ?? 30;
-    let bar: Progress | null = null;
-    await pretrain(ds, model, {
-      ...PRETRAIN_DEFAULTS,
-      epochs,
-      batchSize: 8, // 25 Adam steps per epoch on 200 samples; at 32 the codes stay undertrained
-      normalize: "minmax",
-      seed,
-    }, {
-      device: dev,
-      datasetPath: dsDir,
-      hooks: {
-        // Made before the first step, so that the bar's total time and rate count it.
-        onEpochStart(_epoch, steps) {
-          bar ??= new Progress("pretrain", epochs * steps, { quiet });
-        },
-        onStep(_step, _steps, loss) {
-          bar?.tick(1, `MSE ${loss.toExponential(3)}`);
-        },
-      },
-    });
-    (bar as Progress | null)?.done();
+    await pretrainDemo(ds, model, dsDir, intFlag(values, "epochs") ?? 30, seed, dev, quiet);
 
     say("init: how many clusters, without the labels? k-means for k = 2..9, silhouette");
     const latent = await encodeForInit(model, ds, dev);
@@ -155,19 +135,7 @@ export const demoCommand: Command = {
     const eInit = evaluateClustering({ pred: init.labels, k, truth });
 
     say("finetune: DEC, target distribution over the dataset every epoch");
-    const steps = Math.ceil(ds.count / 16);
-    const fb = new Progress("finetune", 40 * steps, { quiet });
-    await finetune(
-      model,
-      ds,
-      { ...FINETUNE_DEFAULTS, batchSize: 16, updateInterval: steps, maxIter: 40 * steps, seed },
-      dev,
-      {
-        onStep: (_i, _m, l) => fb.tick(1, `KL ${l.toExponential(3)}`),
-        onWarn: (m) => console.error(`warning: ${m}`),
-      },
-    );
-    fb.done();
+    await finetuneDemo(ds, model, seed, dev, quiet);
 
     say("cluster + evaluate");
     const a = await applyModel(model, ds, dev, "dec");
@@ -276,13 +244,7 @@ async function continuousDemo(values: Values): Promise<void> {
   if (cfg.input.format !== "sds" || !cfg.input.windows) throw new Error("synth wrote no windows");
   cfg.input.windows.step = null;
   cfg.input.windows.trigger = {
-    method: "recursive",
-    sta: 1,
-    lta: 20,
-    on: 4,
-    off: 1.5,
-    band: null,
-    dead: null,
+    ...TRIGGER_DEFAULTS,
     coincidence: { stations: 2, window: 10 },
     aic: { before: 5, after: 1 },
   };
@@ -307,47 +269,14 @@ async function continuousDemo(values: Values): Promise<void> {
   const k = new Set(sum.events.map((e) => e.label)).size;
   say(`pretrain: autoencoder on ${ds.count} spectrograms [${ds.sampleShape}]`);
   const model = join(out, "model");
-  await Deno.remove(model, { recursive: true }).catch(() => {});
-  const epochs = intFlag(values, "epochs") ?? 30;
-  let bar: Progress | null = null;
-  await pretrain(ds, model, {
-    ...PRETRAIN_DEFAULTS,
-    epochs,
-    batchSize: 8,
-    normalize: "minmax",
-    seed,
-  }, {
-    device: dev,
-    datasetPath: dsDir,
-    hooks: {
-      onEpochStart(_epoch, steps) {
-        bar ??= new Progress("pretrain", epochs * steps, { quiet });
-      },
-      onStep(_step, _steps, loss) {
-        bar?.tick(1, `MSE ${loss.toExponential(3)}`);
-      },
-    },
-  });
-  (bar as Progress | null)?.done();
+  await pretrainDemo(ds, model, dsDir, intFlag(values, "epochs") ?? 30, seed, dev, quiet);
 
   say(`init: k-means on the latent codes, k = ${k} event classes`);
   const init = await initCentroids(model, ds, { ...INIT_DEFAULTS, k, seed }, dev);
   const eInit = evaluateClustering({ pred: init.labels, k, truth });
 
   say("finetune: DEC");
-  const steps = Math.ceil(ds.count / 16);
-  const fb = new Progress("finetune", 40 * steps, { quiet });
-  await finetune(
-    model,
-    ds,
-    { ...FINETUNE_DEFAULTS, batchSize: 16, updateInterval: steps, maxIter: 40 * steps, seed },
-    dev,
-    {
-      onStep: (_i, _m, l) => fb.tick(1, `KL ${l.toExponential(3)}`),
-      onWarn: (m) => console.error(`warning: ${m}`),
-    },
-  );
-  fb.done();
+  await finetuneDemo(ds, model, seed, dev, quiet);
 
   say("cluster + evaluate, per sample and per event (the stations' vote)");
   const a = await applyModel(model, ds, dev, "dec");
@@ -386,4 +315,64 @@ async function continuousDemo(values: Values): Promise<void> {
     `(${events.n} events)`,
     `outputs: ${clusters} (report.html, events.csv, labels.csv, ...), ${dsDir} (triggers.csv)`,
   ].join("\n"));
+}
+
+/**
+ * The demos' pretraining: min-max normalised, batch 8 (25 Adam steps per epoch on 200 samples;
+ * at 32 the codes stay undertrained), with a progress bar.
+ */
+async function pretrainDemo(
+  ds: Dataset,
+  model: string,
+  dsDir: string,
+  epochs: number,
+  seed: number,
+  dev: Device,
+  quiet: boolean,
+): Promise<void> {
+  await Deno.remove(model, { recursive: true }).catch(() => {});
+  let bar: Progress | null = null;
+  await pretrain(ds, model, {
+    ...PRETRAIN_DEFAULTS,
+    epochs,
+    batchSize: 8,
+    normalize: "minmax",
+    seed,
+  }, {
+    device: dev,
+    datasetPath: dsDir,
+    hooks: {
+      // Made before the first step, so that the bar's total time and rate count it.
+      onEpochStart(_epoch, steps) {
+        bar ??= new Progress("pretrain", epochs * steps, { quiet });
+      },
+      onStep(_step, _steps, loss) {
+        bar?.tick(1, `MSE ${loss.toExponential(3)}`);
+      },
+    },
+  });
+  (bar as Progress | null)?.done();
+}
+
+/** The demos' DEC: batch 16, the target distribution every epoch, at most 40 epochs. */
+async function finetuneDemo(
+  ds: Dataset,
+  model: string,
+  seed: number,
+  dev: Device,
+  quiet: boolean,
+): Promise<void> {
+  const steps = Math.ceil(ds.count / 16);
+  const fb = new Progress("finetune", 40 * steps, { quiet });
+  await finetune(
+    model,
+    ds,
+    { ...FINETUNE_DEFAULTS, batchSize: 16, updateInterval: steps, maxIter: 40 * steps, seed },
+    dev,
+    {
+      onStep: (_i, _m, l) => fb.tick(1, `KL ${l.toExponential(3)}`),
+      onWarn: (m) => console.error(`warning: ${m}`),
+    },
+  );
+  fb.done();
 }

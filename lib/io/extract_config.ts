@@ -11,6 +11,7 @@ import { UserError } from "../util/errors.ts";
 import { issueLines } from "../util/zod_issues.ts";
 import type { SacMarker } from "./sac.ts";
 import { parseChannelId, type SdsWindows, windowSpan } from "./sds_windows.ts";
+import { TRIGGER_DEFAULTS } from "./sds_triggers.ts";
 
 /** Kaiser β of the seed (zClust): 1.8π. */
 export const DEFAULT_BETA = 1.8 * Math.PI;
@@ -53,15 +54,15 @@ const sdsWindows = z.object({
   /** Samples at STA/LTA triggers instead of every step seconds, or null. */
   trigger: z.object({
     /** recursive (exponential averages) or classic (moving windows). */
-    method: z.enum(["recursive", "classic"]).default("recursive"),
+    method: z.enum(["recursive", "classic"]).default(TRIGGER_DEFAULTS.method),
     /** Short-term average, s. */
-    sta: z.number().positive().default(1),
+    sta: z.number().positive().default(TRIGGER_DEFAULTS.sta),
     /** Long-term average, s. */
-    lta: z.number().positive().default(20),
+    lta: z.number().positive().default(TRIGGER_DEFAULTS.lta),
     /** Ratio that starts a trigger. */
-    on: z.number().positive().default(4),
+    on: z.number().positive().default(TRIGGER_DEFAULTS.on),
     /** Ratio below which it ends. */
-    off: z.number().positive().default(1.5),
+    off: z.number().positive().default(TRIGGER_DEFAULTS.off),
     /** Band-pass [freqmin, freqmax] Hz before the ratio, or null: the spectrogram's band. */
     band: z.tuple([z.number().positive(), z.number().positive()]).nullable().default(null),
     /** Seconds after a kept onset in which the channel's next onsets are dropped; null: spectrogram.after. */

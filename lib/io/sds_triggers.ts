@@ -62,6 +62,23 @@ export interface SdsTrigger {
   aic: { before: number; after: number } | null;
 }
 
+/**
+ * The trigger spec's defaults (the config schema's, and `--trigger 1/20/4/1.5`'s): recursive
+ * STA/LTA of 1 s and 20 s, on at 4, off below 1.5, the spectrogram's band, a dead time of the
+ * crop after the onset, no coincidence, no AIC refinement.
+ */
+export const TRIGGER_DEFAULTS: Readonly<SdsTrigger> = Object.freeze({
+  method: "recursive",
+  sta: 1,
+  lta: 20,
+  on: 4,
+  off: 1.5,
+  band: null,
+  dead: null,
+  coincidence: null,
+  aic: null,
+});
+
 /** A trigger found on a channel, ms since 1970 UTC (whole milliseconds). */
 export interface Detection {
   /** Onset: the AIC pick with `aic`, else the trigger's. */

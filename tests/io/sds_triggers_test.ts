@@ -4,6 +4,7 @@ import {
   coincident,
   detectSdsTriggers,
   type SdsTrigger,
+  TRIGGER_DEFAULTS,
   triggerDefaults,
 } from "../../lib/io/sds_triggers.ts";
 import { encodeMiniseed3, type Trace } from "../../lib/io/mseed.ts";
@@ -23,17 +24,7 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
 const CODES = ["XX", "ABC", "00", "HHZ"] as const;
 /** The schema's defaults (what `--trigger 1/20/4/1.5` gives). */
-const DEFAULT: SdsTrigger = {
-  method: "recursive",
-  sta: 1,
-  lta: 20,
-  on: 4,
-  off: 1.5,
-  band: null,
-  dead: null,
-  coincidence: null,
-  aic: null,
-};
+const DEFAULT: SdsTrigger = { ...TRIGGER_DEFAULTS };
 const SPEC: SdsTrigger & { band: [number, number]; dead: number } = {
   method: "recursive",
   sta: 0.5,
@@ -174,8 +165,16 @@ Deno.test("detectSdsTriggers: onsets at the bursts across midnight, once each; n
   }
 });
 
-Deno.test("trigger specs: defaults from the spectrogram, and each bad field named", () => {
+Deno.test("trigger specs: the schema's defaults; band and dead time from the spectrogram; each bad field named", () => {
   const t = DEFAULT;
+  const parsed = parseExtractConfig({
+    input: {
+      format: "sds",
+      dir: "/a",
+      windows: { start: "2024-01-01", end: "2024-01-02", trigger: {}, channels: ["XX.A..HHZ"] },
+    },
+  });
+  assertEquals((parsed.input as { windows: { trigger: SdsTrigger } }).windows.trigger, t);
   assertEquals(triggerDefaults(t, { fmin: 2, fmax: 15, after: 30 }), {
     ...t,
     band: [2, 15],
