@@ -196,7 +196,8 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     if (!picks && !windows) {
       throw new UserError(
         "Cannot use --sds: give --picks QUAKEML (a sample at each pick) or --windows " +
-          "START/END/STEP with --channels (samples at regular times)",
+          "START/END/STEP with --channels (samples at regular times; START/END with --trigger: at " +
+          "STA/LTA triggers)",
       );
     }
     const stations = strFlag(v, "stations");
@@ -287,7 +288,8 @@ export const extract: Command = {
   summary: "Turn waveforms (miniSEED, SAC), responses and picks into a spectrogram dataset.",
   usage:
     "[--config FILE] [--manifest CSV | --esec DIR | --npz DIR | --sds DIR (--picks QUAKEML | " +
-    "--windows START/END/STEP --channels IDS)] --out DIR",
+    "--windows START/END/STEP --channels IDS | --windows START/END --trigger STA/LTA/ON/OFF " +
+    "--channels IDS)] --out DIR",
   details: [
     "The config file (JSON, validated) holds every setting; flags override it. Without --config,",
     "an input flag is required and defaults apply: 100 Hz, band-pass 1-18 Hz, Kaiser STFT of",
@@ -341,7 +343,7 @@ export const extract: Command = {
       type: "string",
       arg: "START/END/STEP",
       description: "With --sds: a sample every STEP s from START until END (ISO 8601 UTC), " +
-        "cropped --before/--after around its time, instead of at picks.",
+        "cropped --before/--after around its time, instead of at picks; START/END with --trigger.",
     },
     channels: {
       type: "string",
@@ -373,7 +375,8 @@ export const extract: Command = {
       type: "string",
       arg: "S",
       description: "With --windows: seconds of window times preprocessed together (0: each " +
-        "window on its own, equal to a pick's sample bit for bit).",
+        "window on its own, equal to a pick's sample bit for bit; with --trigger, only chunks " +
+        "that hold 8 or more of a channel's triggers).",
       default: "1800",
       fromConfig: true,
     },
