@@ -3,9 +3,9 @@
  * catalogue needed, and each sample starts where its signal does (regular windows put a
  * signal anywhere in the crop, and the clusters then group partly by where it lies).
  *
- * Each channel is read a day at a time (with minutes of the day before, so that the averages
- * are formed at midnight, and two minutes of the day after, so that a trigger near midnight
- * ends), demeaned, tapered over 2 s at each end of each contiguous run, band-pass filtered
+ * Each channel is read an hour at a time (with 10 LTAs before it, so that the averages there
+ * are those of the continuous data, and two minutes after it, so that a trigger near its end
+ * ends; only the miniSEED records of that span are decoded), demeaned, tapered over 2 s at each end of each contiguous run, band-pass filtered
  * (causal Butterworth, 4 poles per corner) and turned into an STA/LTA ratio
  * (lib/signal/trigger.ts). A trigger starts where the ratio exceeds `on` and ends where it
  * falls below `off`; its onset is the sample's reference time, cropped as a pick's. An onset
@@ -16,7 +16,15 @@
  *
  * @module
  */
-import { mergeSegments, readMiniseedSegments, type Segment, segmentEnd } from "./mseed.ts";
+import {
+  decodeSegments,
+  indexRecords,
+  mergeSegments,
+  recordsBetween,
+  type RecordSpan,
+  type Segment,
+  segmentEnd,
+} from "./mseed.ts";
 import { sdsPaths } from "./manifest.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { demean } from "../signal/detrend.ts";
@@ -101,10 +109,17 @@ export interface DetectionProblem {
   message: string;
 }
 
-/** Seconds of data read before each day: the averages form (5 LTAs) after the taper. */
-const WARM_LTAS = 5;
-/** Seconds of data read after each day, so that a trigger near midnight can end. */
+/** Milliseconds of onsets detected from one read of the data (an hour). */
+const PIECE_MS = 3_600_000;
+/**
+ * LTAs of data read before each piece, so that the averages there are those of the data
+ * before it to e^-10 (the recursive LTA's memory), after the taper.
+ */
+const WARM_LTAS = 10;
+/** Seconds of data read after each piece, so that a trigger near its end can end. */
 const TAIL_S = 120;
+/** Triggers from two pieces this close (ms) are one seen twice. */
+const SAME_TRIGGER_MS = 100;
 /** Seconds tapered at each end of a contiguous run. */
 const TAPER_S = 2;
 
@@ -195,40 +210,63 @@ export async function detectSdsTriggers(
   t: SdsTrigger & { band: [number, number]; dead: number },
   gapTolerance: number,
 ): Promise<{ detections: Detection[]; problems: DetectionProblem[] }> {
-  const DAY = 86_400_000;
   const problems: DetectionProblem[] = [];
-  const decoded = new Map<string, Segment[]>();
-  const segmentsOf = async (path: string): Promise<Segment[]> => {
-    const had = decoded.get(path);
-    if (had) return had;
-    let segs: Segment[] = [];
+  // Day files as their bytes and record index (null: missing or unusable); each piece decodes
+  // only the records of its span.
+  const files = new Map<string, { bytes: Uint8Array; records: RecordSpan[] } | null>();
+  const fileOf = async (path: string) => {
+    if (files.has(path)) return files.get(path)!;
+    let file: { bytes: Uint8Array; records: RecordSpan[] } | null = null;
+    let bytes: Uint8Array | null = null;
     try {
-      found ||= exists(path);
-      segs = (await readMiniseedSegments(path)).filter((s) =>
-        s.network === codes[0] && s.station === codes[1] && s.location === codes[2] &&
-        s.channel === codes[3]
-      );
+      bytes = await Deno.readFile(path);
     } catch (e) {
-      if (!(e instanceof SampleError)) throw e;
-      if (e.reason !== "unreadable" || exists(path)) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        problems.push({
+          source: path,
+          reason: "unreadable",
+          message: `Cannot read ${path}: ${(e as Error).message}`,
+        });
+      }
+    }
+    if (bytes) {
+      found = true;
+      try {
+        file = { bytes, records: await indexRecords(bytes, path) };
+      } catch (e) {
+        if (!(e instanceof SampleError)) throw e;
         problems.push({ source: path, reason: e.reason, message: e.message });
       }
     }
-    // A day and its neighbours: at most three files held.
-    if (decoded.size >= 3) decoded.delete(decoded.keys().next().value!);
-    decoded.set(path, segs);
-    return segs;
+    // A piece reads at most three day files (the day before, its own, the next).
+    if (files.size >= 3) files.delete(files.keys().next().value!);
+    files.set(path, file);
+    return file;
   };
   let found = false;
   const all: Detection[] = [];
   const badBand = new Set<number>();
-  for (let d0 = Math.floor(start / DAY) * DAY; d0 < end; d0 += DAY) {
-    const p0 = Math.max(d0, start), p1 = Math.min(d0 + DAY, end);
+  for (let h0 = Math.floor(start / PIECE_MS) * PIECE_MS; h0 < end; h0 += PIECE_MS) {
+    const p0 = Math.max(h0, start), p1 = Math.min(h0 + PIECE_MS, end);
     const t0 = p0 - (WARM_LTAS * t.lta + TAPER_S) * 1000, t1 = p1 + TAIL_S * 1000;
     const segs: Segment[] = [];
     for (const path of sdsPaths(dir, codes, t0, t1)) {
-      for (const s of await segmentsOf(path)) {
-        if (s.startTime < t1 && segmentEnd(s) > t0) segs.push(s);
+      const file = await fileOf(path);
+      if (!file) continue;
+      let decoded: Segment[];
+      try {
+        decoded = await decodeSegments(recordsBetween(file.bytes, file.records, t0, t1), path);
+      } catch (e) {
+        if (!(e instanceof SampleError)) throw e;
+        problems.push({ source: path, reason: e.reason, message: e.message });
+        files.set(path, null);
+        continue;
+      }
+      for (const s of decoded) {
+        if (
+          s.network === codes[0] && s.station === codes[1] && s.location === codes[2] &&
+          s.channel === codes[3] && s.startTime < t1 && segmentEnd(s) > t0
+        ) segs.push(s);
       }
     }
     segs.sort((a, b) => a.startTime - b.startTime);
@@ -294,6 +332,7 @@ export async function detectSdsTriggers(
   for (const det of all) {
     const last = detections.at(-1);
     if (last && det.on - last.on < t.dead * 1000) continue;
+    if (last && Math.abs(det.trigger - last.trigger) <= SAME_TRIGGER_MS) continue;
     detections.push(det);
   }
   return { detections, problems };
@@ -432,14 +471,6 @@ export function coincident(
   const out = channels.map((c) => c.onsets.map(() => false));
   for (const a of asks) out[a.i][a.j] = near(a.t);
   return out;
-}
-
-function exists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
 }
 
 /**
