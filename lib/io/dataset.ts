@@ -595,6 +595,8 @@ export class DatasetWriter {
     this.#samplesBytes = o.samplesBytes;
     this.#count = o.npy.count;
     this.#checkpointed = o.npy.count;
+    // A resumed dataset's last checkpoint is the one it resumes from.
+    this.#checkpointedState = o.resumed;
     this.#resumable = o.key;
     this.#resumed = o.resumed;
   }
@@ -647,7 +649,15 @@ export class DatasetWriter {
           `or stop it first`,
       );
     }
-    let w: DatasetWriter;
+    let w: DatasetWriter | undefined;
+    // What an interruption does with the unfinished dataset: keeps it where a checkpoint (its
+    // own, or the one it resumed from) holds work, else removes it. Registered before anything
+    // is written, so that no moment leaves it behind unregistered.
+    const note = () =>
+      w && (w.#checkpointed > 0 || w.#checkpointedState !== null)
+        ? `kept ${tmp}: ${w.#checkpointed} samples written at the last checkpoint; run the same ` +
+          `command with --resume to continue`
+        : null;
     const hasWork = prog !== null && (prog.count > 0 || prog.state !== null);
     if (hasWork && !r.resume && !options.force) {
       throw new UserError(
@@ -691,21 +701,15 @@ export class DatasetWriter {
         key: r.key,
         resumed: prog.state,
       });
+      keepOnInterrupt(tmp, note);
     } else {
+      keepOnInterrupt(tmp, note);
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
       await Deno.mkdir(tmp);
       w = await DatasetWriter.#fresh(dir, tmp, replace, sampleShape, r.key);
     }
     // The first checkpoint marks the directory as this process's at once.
     await w.checkpoint(w.#resumed);
-    keepOnInterrupt(
-      tmp,
-      () =>
-        w.#checkpointed > 0 || w.#checkpointedState !== null
-          ? `kept ${tmp}: ${w.#checkpointed} samples written at the last checkpoint; run the same ` +
-            `command with --resume to continue`
-          : null,
-    );
     return w;
   }
 
