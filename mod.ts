@@ -190,6 +190,7 @@ export {
   associateTriggers,
   eventsByIds,
   eventsCsv,
+  eventsQuakeMl,
   type EventVote,
   eventVotes,
   type NetworkEvent,

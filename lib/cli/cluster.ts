@@ -8,6 +8,7 @@ import {
   associateTriggers,
   eventsByIds,
   eventsCsv,
+  eventsQuakeMl,
   eventTruth,
   eventVotes,
   type NetworkEvent,
@@ -139,8 +140,8 @@ async function datasetEvents(ds: Dataset, window: number): Promise<NetworkEvent[
  * whose input is still there: see {@linkcode memberWaveforms}; else a `note:` on stderr says
  * why not), cluster_means.png, cluster_spectra.png and, when the samples have reference times,
  * hour_of_day.png and timeline.png; for SDS windows (`extract --windows`), episodes.csv
- * ({@linkcode windowEpisodes}); for SDS triggers (`extract --trigger`), events.csv (the
- * clusters' vote per event: {@linkcode eventVotes}).
+ * ({@linkcode windowEpisodes}); for SDS triggers (`extract --trigger`), events.csv and
+ * events.xml (the clusters' vote per event: {@linkcode eventVotes}).
  *
  * @param out Output directory.
  * @param ds The dataset the assignment belongs to.
@@ -217,6 +218,7 @@ export async function writeResults(
         join(tmp, "events.csv"),
         eventsCsv(votes, ds.samples.map((s) => s.id)),
       );
+      await Deno.writeTextFile(join(tmp, "events.xml"), eventsQuakeMl(votes, ds.samples));
     }
     const result: ClusterResult = {
       stage: a.stage,

@@ -8,6 +8,7 @@
  * @module
  */
 import { formatCsv } from "../io/csv.ts";
+import { formatQuakeMl } from "../io/quakeml.ts";
 import { windowStamp } from "../io/sds_windows.ts";
 
 /** A trigger's station and onset. */
@@ -248,4 +249,42 @@ export function eventsCsv(votes: readonly EventVote[], ids: readonly string[]): 
       v.event.members.map((i) => ids[i]).join(" "),
     ]),
   ]);
+}
+
+/**
+ * The events and their votes as QuakeML 1.2 (`events.xml`): one event per vote, without origin
+ * or type, with an automatic P pick per sample at its reference time and a comment naming the
+ * cluster, e.g. `seisdec cluster 2 (agreement 0.667, votes 0:1 2:2)`, for ObsPy or SeisComP.
+ *
+ * @param votes From {@linkcode eventVotes}.
+ * @param samples Each sample's codes and reference time (the events' members index them).
+ * @returns the XML text.
+ */
+export function eventsQuakeMl(
+  votes: readonly EventVote[],
+  samples: readonly {
+    network: string;
+    station: string;
+    location: string;
+    channel: string;
+    referenceTime: string;
+  }[],
+): string {
+  return formatQuakeMl(votes.map((v) => ({
+    id: v.event.id,
+    type: null,
+    origin: null,
+    mode: "automatic" as const,
+    comment: `seisdec cluster ${v.cluster} (agreement ${v.agreement.toFixed(3)}, votes ${
+      [...v.votes].map(([c, n]) => `${c}:${n}`).join(" ")
+    })`,
+    picks: v.event.members.map((i) => ({
+      network: samples[i].network,
+      station: samples[i].station,
+      location: samples[i].location,
+      channel: samples[i].channel,
+      phase: "P",
+      time: Date.parse(samples[i].referenceTime),
+    })),
+  })));
 }

@@ -241,6 +241,8 @@ export interface QuakeMlEvent {
   magnitude?: number;
   /** The picks' evaluation mode (default `manual`). */
   mode?: "manual" | "automatic";
+  /** A comment on the event (e.g. its cluster), or none. */
+  comment?: string;
   picks: {
     network: string;
     station: string;
@@ -252,6 +254,11 @@ export interface QuakeMlEvent {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Text as XML character data: `&`, `<` and `>` escaped. */
+function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
 
 /**
  * Formats QuakeML 1.2 text with one origin (or none), an optional magnitude (with an origin) and
@@ -289,6 +296,9 @@ export function formatQuakeMl(events: readonly QuakeMlEvent[]): string {
         `        <originID>${oid}</originID>`,
         `      </magnitude>`,
       );
+    }
+    if (e.comment !== undefined) {
+      l.push(`      <comment><text>${escapeXml(e.comment)}</text></comment>`);
     }
     e.picks.forEach((p, i) => {
       l.push(

@@ -19,6 +19,7 @@ import { UserError } from "../../lib/util/errors.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { run } from "../cli/_run.ts";
 import { describeDir } from "../../lib/cli/describe.ts";
+import { readQuakeMl } from "../../lib/io/quakeml.ts";
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -308,7 +309,7 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
   );
 });
 
-Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per event and station, each at most 6 s after the P arrival, labelled with the event's class; triggers.csv lists them and their events; the CLI, and a resumed run, give the same bytes; detections.xml read back as picks gives the same spectrograms; cluster's events.csv holds each event's vote", async () => {
+Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per event and station, each at most 6 s after the P arrival, labelled with the event's class; triggers.csv lists them and their events; the CLI, and a resumed run, give the same bytes; detections.xml read back as picks gives the same spectrograms; cluster's events.csv and events.xml hold each event's vote", async () => {
   const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
   const root = await Deno.makeTempDir();
   try {
@@ -474,6 +475,17 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
       const n = members.filter((a) => a.cluster === e.cluster).length;
       assertEquals(Number(e.agreement), Number((n / members.length).toFixed(3)));
       assert(members.every((a) => members.filter((b) => b.cluster === a.cluster).length <= n));
+    }
+    // events.xml: the same events as QuakeML, a P pick per sample and the cluster in a comment.
+    const xml = await Deno.readTextFile(`${root}/cl/events.xml`);
+    const q = await readQuakeMl(xml, "events.xml");
+    for (const e of events) {
+      const picks = q.picks.filter((p) => p.eventId === `smi:seisdec/event/${e.event}`);
+      assertEquals(picks.length, Number(e.samples), e.event);
+      assert(
+        xml.includes(`<comment><text>seisdec cluster ${e.cluster} (agreement ${e.agreement}, `),
+        e.event,
+      );
     }
     // evaluate scores the events' votes against their samples' most common class.
     const ev = await run("evaluate", `${root}/cl`, "--quiet");
