@@ -191,10 +191,12 @@ export {
   eventsByIds,
   eventsCsv,
   eventsQuakeMl,
+  eventsToQuakeMl,
   type EventVote,
   eventVotes,
   type NetworkEvent,
   type TriggerOnset,
+  type TriggerPick,
 } from "./lib/cluster/events.ts";
 export {
   intervalLabeller,

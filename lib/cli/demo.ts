@@ -12,6 +12,7 @@ import { intFlag, numFlag, strFlag, type Values } from "./_command.ts";
 import { device, seedFlag } from "./_shared.ts";
 import type { Device } from "../tensor/tensor.ts";
 import { formatProfiles, writeResults } from "./cluster.ts";
+import type { ClusterProfile } from "../cluster/summary.ts";
 import { buildReport } from "./report.ts";
 import { writeSynth } from "../io/synth.ts";
 import { writeSynthContinuous } from "../io/synth_continuous.ts";
@@ -32,7 +33,7 @@ import {
 } from "../cluster/dec.ts";
 import { selectK, writeKSelection } from "../cluster/select_k.ts";
 import { applyModel, rawKmeans } from "../cluster/assign.ts";
-import { evaluateClustering, formatReport } from "../metrics/mod.ts";
+import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
@@ -138,17 +139,8 @@ export const demoCommand: Command = {
     await finetuneDemo(ds, model, seed, dev, quiet);
 
     say("cluster + evaluate");
-    const a = await applyModel(model, ds, dev, "dec");
     const clusters = join(out, "clusters");
-    const profiles = await writeResults(clusters, ds, a, true, true, 0, 5000, seed);
-    const eDec = evaluateClustering({
-      pred: a.labels!,
-      k,
-      truth,
-      latent: a.latent,
-      dim: a.dim,
-      seed,
-    });
+    const { profiles, eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev);
     await writeFileAtomic(join(clusters, "evaluation.json"), JSON.stringify(eDec, null, 2) + "\n");
     await writeFileAtomic(join(clusters, "report.html"), await buildReport(clusters));
     const raw = rawKmeans(ds, k, { normalize: "minmax", seed });
@@ -279,17 +271,8 @@ async function continuousDemo(values: Values): Promise<void> {
   await finetuneDemo(ds, model, seed, dev, quiet);
 
   say("cluster + evaluate, per sample and per event (the stations' vote)");
-  const a = await applyModel(model, ds, dev, "dec");
   const clusters = join(out, "clusters");
-  await writeResults(clusters, ds, a, true, true, 0, 5000, seed);
-  const eDec = evaluateClustering({
-    pred: a.labels!,
-    k,
-    truth,
-    latent: a.latent,
-    dim: a.dim,
-    seed,
-  });
+  const { eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev);
   const rows = parseCsvRecords(await Deno.readTextFile(join(clusters, "events.csv")));
   const classOf = new Map(ds.samples.map((x, i) => [x.id, truth[i]]));
   const events = evaluateClustering({
@@ -375,4 +358,30 @@ async function finetuneDemo(
     },
   );
   fb.done();
+}
+
+/**
+ * The demos' clustering: the DEC weights' assignment written to `clusters` (with its profiles
+ * and figures) and scored against the known classes.
+ */
+async function clusterDemo(
+  clusters: string,
+  ds: Dataset,
+  model: string,
+  k: number,
+  truth: (string | null)[],
+  seed: number,
+  dev: Device,
+): Promise<{ profiles: ClusterProfile[]; eDec: EvaluationReport }> {
+  const a = await applyModel(model, ds, dev, "dec");
+  const profiles = await writeResults(clusters, ds, a, true, true, 0, 5000, seed);
+  const eDec = evaluateClustering({
+    pred: a.labels!,
+    k,
+    truth,
+    latent: a.latent,
+    dim: a.dim,
+    seed,
+  });
+  return { profiles, eDec };
 }

@@ -251,6 +251,47 @@ export function eventsCsv(votes: readonly EventVote[], ids: readonly string[]): 
   ]);
 }
 
+/** A trigger's pick, as QuakeML writes it: the channel and the onset (ms since 1970 UTC). */
+export interface TriggerPick {
+  /** SEED network code. */
+  network: string;
+  /** SEED station code. */
+  station: string;
+  /** SEED location code. */
+  location: string;
+  /** SEED channel code. */
+  channel: string;
+  /** Onset, ms since 1970 UTC. */
+  time: number;
+}
+
+/**
+ * Associated events as QuakeML 1.2: one event each, without origin or type, with an automatic
+ * P pick per member, and a comment where `comment` gives one.
+ *
+ * @param events From {@linkcode associateTriggers} or {@linkcode eventsByIds}.
+ * @param picks Each trigger's pick (the events' members index them).
+ * @param comment The comment on event j, or none.
+ * @returns the XML text.
+ */
+export function eventsToQuakeMl(
+  events: readonly NetworkEvent[],
+  picks: readonly TriggerPick[],
+  comment?: (j: number) => string,
+): string {
+  return formatQuakeMl(events.map((e, j) => ({
+    id: e.id,
+    type: null,
+    origin: null,
+    mode: "automatic" as const,
+    ...(comment ? { comment: comment(j) } : {}),
+    picks: e.members.map((i) => {
+      const { network, station, location, channel, time } = picks[i];
+      return { network, station, location, channel, phase: "P", time };
+    }),
+  })));
+}
+
 /**
  * The events and their votes as QuakeML 1.2 (`events.xml`): one event per vote, without origin
  * or type, with an automatic P pick per sample at its reference time and a comment naming the
@@ -270,21 +311,18 @@ export function eventsQuakeMl(
     referenceTime: string;
   }[],
 ): string {
-  return formatQuakeMl(votes.map((v) => ({
-    id: v.event.id,
-    type: null,
-    origin: null,
-    mode: "automatic" as const,
-    comment: `seisdec cluster ${v.cluster} (agreement ${v.agreement.toFixed(3)}, votes ${
-      [...v.votes].map(([c, n]) => `${c}:${n}`).join(" ")
-    })`,
-    picks: v.event.members.map((i) => ({
-      network: samples[i].network,
-      station: samples[i].station,
-      location: samples[i].location,
-      channel: samples[i].channel,
-      phase: "P",
-      time: Date.parse(samples[i].referenceTime),
+  return eventsToQuakeMl(
+    votes.map((v) => v.event),
+    samples.map((x) => ({
+      network: x.network,
+      station: x.station,
+      location: x.location,
+      channel: x.channel,
+      time: Date.parse(x.referenceTime),
     })),
-  })));
+    (j) =>
+      `seisdec cluster ${votes[j].cluster} (agreement ${votes[j].agreement.toFixed(3)}, votes ${
+        [...votes[j].votes].map(([c, n]) => `${c}:${n}`).join(" ")
+      })`,
+  );
 }

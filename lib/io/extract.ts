@@ -35,8 +35,7 @@ import { type FailureReason, SampleError } from "./sample_error.ts";
 import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./manifest.ts";
 import { type SdsWindows, sdsWindowTasks, windowSpan } from "./sds_windows.ts";
 import { detectionPool, triggerDefaults } from "./sds_triggers.ts";
-import { associateTriggers } from "../cluster/events.ts";
-import { formatQuakeMl } from "./quakeml.ts";
+import { associateTriggers, eventsToQuakeMl, type NetworkEvent } from "../cluster/events.ts";
 import {
   type ExtractConfig,
   type SpectrogramGeometry,
@@ -1696,35 +1695,51 @@ export async function buildTasks(
 /** Seconds between consecutive onsets of one event, without a coincidence window. */
 export const EVENT_WINDOW_S = 10;
 
+/** The tasks of an extraction at triggers, with the events they associate into. */
+export interface TriggerEvents {
+  /** The tasks with a trigger, in task order. */
+  triggers: SampleTask[];
+  /** The events (`associateTriggers` in lib/cluster/events.ts), by start. */
+  events: NetworkEvent[];
+  /** Each trigger's event index. */
+  eventOf: Int32Array;
+}
+
 /**
- * The triggers of an SDS extraction at STA/LTA triggers, as a CSV: one row per trigger with
- * its sample id, its event (triggers of any station whose onsets follow one another within
- * `window` s; `associateTriggers` in lib/cluster/events.ts), reference time (`on`: the AIC pick, or the trigger's onset), the trigger's
- * onset and end (ISO 8601 UTC, ms), its length (s, onset to end), largest STA/LTA ratio, label,
- * and `ok` where its sample was written, else the failure's reason.
+ * Associates the triggers of an extraction at STA/LTA triggers into events: the triggers of any
+ * station whose reference times follow one another within `window` s.
  *
  * @param tasks The tasks (those without a trigger are left out).
- * @param failures The failed samples.
  * @param window Seconds between consecutive onsets of one event.
- * @returns the CSV text.
+ * @returns the triggers and their events.
  */
-export function triggersCsv(
-  tasks: readonly SampleTask[],
-  failures: readonly Failure[],
-  window: number,
-): string {
-  const failed = new Map(failures.map((f) => [f.id, f.reason]));
-  const iso = (t: number) => new Date(Math.floor(t)).toISOString();
+export function triggerEvents(tasks: readonly SampleTask[], window: number): TriggerEvents {
   const triggers = tasks.filter((t) => t.detection);
   const { events, eventOf } = associateTriggers(
     triggers.map((t) => ({ network: t.network, station: t.station, time: t.referenceTime! })),
     window,
   );
+  return { triggers, events, eventOf };
+}
+
+/**
+ * The triggers as a CSV (`triggers.csv`): one row per trigger with its sample id, its event,
+ * reference time (`on`: the AIC pick, or the trigger's onset), the trigger's onset and end
+ * (ISO 8601 UTC, ms), its length (s, onset to end), largest STA/LTA ratio, label, and `ok`
+ * where its sample was written, else the failure's reason.
+ *
+ * @param te The triggers and their events ({@linkcode triggerEvents}).
+ * @param failures The failed samples.
+ * @returns the CSV text.
+ */
+export function triggersCsv(te: TriggerEvents, failures: readonly Failure[]): string {
+  const failed = new Map(failures.map((f) => [f.id, f.reason]));
+  const iso = (t: number) => new Date(Math.floor(t)).toISOString();
   return formatCsv([
     ["id", "event", "on", "trigger", "off", "duration", "peak", "label", "status"],
-    ...triggers.map((t, i) => [
+    ...te.triggers.map((t, i) => [
       t.id,
-      events[eventOf[i]].id,
+      te.events[te.eventOf[i]].id,
       iso(t.referenceTime!),
       iso(t.detection!.trigger),
       iso(t.detection!.off),
@@ -1737,39 +1752,26 @@ export function triggersCsv(
 }
 
 /**
- * The triggers of an SDS extraction at STA/LTA triggers as QuakeML 1.2: one event per associated
- * event (as in `triggers.csv`), without origin or type, with an automatic P pick per trigger at
- * its reference time (the AIC pick or the trigger's onset), on the sample's channel. `extract
+ * The triggers as QuakeML 1.2 (`detections.xml`): one event per associated event (as in
+ * `triggers.csv`), without origin or type, with an automatic P pick per trigger at its
+ * reference time (the AIC pick or the trigger's onset), on the sample's channel. `extract
  * --picks detections.xml` cuts the same samples from the archive again, and ObsPy or SeisComP
  * read it as a detection list.
  *
- * @param tasks The tasks (those without a trigger are left out).
- * @param window Seconds between consecutive onsets of one event.
+ * @param te The triggers and their events ({@linkcode triggerEvents}).
  * @returns the XML text.
  */
-export function detectionsXml(tasks: readonly SampleTask[], window: number): string {
-  const triggers = tasks.filter((t) => t.detection);
-  const { events } = associateTriggers(
-    triggers.map((t) => ({ network: t.network, station: t.station, time: t.referenceTime! })),
-    window,
+export function detectionsXml(te: TriggerEvents): string {
+  return eventsToQuakeMl(
+    te.events,
+    te.triggers.map((t) => ({
+      network: t.network,
+      station: t.station,
+      location: t.location,
+      channel: t.channel,
+      time: t.referenceTime!,
+    })),
   );
-  return formatQuakeMl(events.map((e) => ({
-    id: e.id,
-    type: null,
-    origin: null,
-    mode: "automatic" as const,
-    picks: e.members.map((i) => {
-      const t = triggers[i];
-      return {
-        network: t.network,
-        station: t.station,
-        location: t.location,
-        channel: t.channel,
-        phase: "P",
-        time: t.referenceTime!,
-      };
-    }),
-  })));
 }
 
 /** Whether a task's files exist and its input row is not already known to fail. */
@@ -1981,12 +1983,9 @@ export async function runExtract(
     );
     if (tasks.some((t) => t.detection)) {
       const co = config.input.format === "sds" ? config.input.windows?.trigger?.coincidence : null;
-      const window = co?.window ?? EVENT_WINDOW_S;
-      await Deno.writeTextFile(
-        join(writer.tmpDir, "triggers.csv"),
-        triggersCsv(tasks, failures, window),
-      );
-      await Deno.writeTextFile(join(writer.tmpDir, "detections.xml"), detectionsXml(tasks, window));
+      const te = triggerEvents(tasks, co?.window ?? EVENT_WINDOW_S);
+      await Deno.writeTextFile(join(writer.tmpDir, "triggers.csv"), triggersCsv(te, failures));
+      await Deno.writeTextFile(join(writer.tmpDir, "detections.xml"), detectionsXml(te));
     }
     if (rotations.length) {
       await Deno.writeTextFile(

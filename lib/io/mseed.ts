@@ -377,6 +377,42 @@ export function mergeSegments(
   source: string,
   window?: readonly [number, number],
 ): Trace {
+  const { runs, breaks } = splitRuns(segs, tolerance, source);
+  if (runs.length === 1) return mergeRun(runs[0].segs);
+  if (!window) throw new SampleError("gap", breaks[0]);
+  const [w0, w1] = window;
+  const hit = runs.map((r, i) => ({ r, i })).filter(({ r }) =>
+    r.segs[0].startTime <= w1 && r.end >= w0
+  );
+  if (hit.length > 1) throw new SampleError("gap", breaks[hit[0].i]);
+  if (hit.length === 1) return mergeRun(hit[0].r.segs);
+  // The window falls in a gap or beyond the data: the nearest run, which the caller will find
+  // too short or not holding its reference time.
+  const dist = (r: { segs: Segment[]; end: number }) =>
+    Math.max(r.segs[0].startTime - w1, w0 - r.end);
+  return mergeRun(runs.reduce((a, b) => (dist(b) < dist(a) ? b : a)).segs);
+}
+
+/**
+ * Every contiguous run of one channel's time-sorted segments, each merged as
+ * {@linkcode mergeSegments} merges one: a break (a gap or overlap beyond the tolerance, a
+ * change of sampling rate) starts the next run instead of failing.
+ *
+ * @param segs Segments of one channel, sorted by start time.
+ * @param tolerance Largest gap or overlap merged, s.
+ * @param source File name for messages.
+ * @returns the merged runs, in time order.
+ */
+export function mergeRuns(segs: readonly Segment[], tolerance: number, source: string): Trace[] {
+  return splitRuns(segs, tolerance, source).runs.map((r) => mergeRun(r.segs));
+}
+
+/** Splits time-sorted segments into runs at each break, with why each break is one. */
+function splitRuns(
+  segs: readonly Segment[],
+  tolerance: number,
+  source: string,
+): { runs: { segs: Segment[]; end: number }[]; breaks: string[] } {
   const runs: { segs: Segment[]; end: number }[] = [];
   const breaks: string[] = [];
   for (const s of segs) {
@@ -394,19 +430,7 @@ export function mergeSegments(
       run.end = Math.max(run.end, segmentEnd(s));
     }
   }
-  if (runs.length === 1) return mergeRun(runs[0].segs);
-  if (!window) throw new SampleError("gap", breaks[0]);
-  const [w0, w1] = window;
-  const hit = runs.map((r, i) => ({ r, i })).filter(({ r }) =>
-    r.segs[0].startTime <= w1 && r.end >= w0
-  );
-  if (hit.length > 1) throw new SampleError("gap", breaks[hit[0].i]);
-  if (hit.length === 1) return mergeRun(hit[0].r.segs);
-  // The window falls in a gap or beyond the data: the nearest run, which the caller will find
-  // too short or not holding its reference time.
-  const dist = (r: { segs: Segment[]; end: number }) =>
-    Math.max(r.segs[0].startTime - w1, w0 - r.end);
-  return mergeRun(runs.reduce((a, b) => (dist(b) < dist(a) ? b : a)).segs);
+  return { runs, breaks };
 }
 
 /**

@@ -19,7 +19,7 @@
 import {
   decodeSegments,
   indexRecords,
-  mergeSegments,
+  mergeRuns,
   recordsBetween,
   type RecordSpan,
   type Segment,
@@ -270,7 +270,7 @@ export async function detectSdsTriggers(
       }
     }
     segs.sort((a, b) => a.startTime - b.startTime);
-    for (const run of contiguousRuns(segs, gapTolerance, `${codes.join(".")}`)) {
+    for (const run of mergeRuns(segs, gapTolerance, codes.join("."))) {
       const fs = run.samplingRate, dt = 1000 / fs;
       const i0 = Math.max(0, Math.ceil((t0 - run.startTime) / dt));
       const i1 = Math.min(run.data.length, Math.floor((t1 - run.startTime) / dt) + 1);
@@ -470,42 +470,5 @@ export function coincident(
     .sort((a, b) => a.t - b.t);
   const out = channels.map((c) => c.onsets.map(() => false));
   for (const a of asks) out[a.i][a.j] = near(a.t);
-  return out;
-}
-
-/**
- * Splits a channel's segments (sorted by time) into contiguous runs: a gap or overlap beyond
- * the tolerance, or a change of sampling rate, starts a new one; within a run they are merged
- * as extract merges them ({@linkcode mergeSegments}).
- */
-function contiguousRuns(
-  segs: readonly Segment[],
-  tolerance: number,
-  source: string,
-): { startTime: number; samplingRate: number; data: Float64Array }[] {
-  const groups: Segment[][] = [];
-  let end = -Infinity;
-  for (const s of segs) {
-    const g = groups.at(-1);
-    const slack = tolerance * 1000 + 500 / s.samplingRate;
-    if (g && g[0].samplingRate === s.samplingRate && Math.abs(s.startTime - end) <= slack) {
-      g.push(s);
-      end = Math.max(end, segmentEnd(s));
-    } else if (g && g[0].samplingRate === s.samplingRate && segmentEnd(s) <= end + slack) {
-      continue; // a record repeated (inside what the run holds)
-    } else {
-      groups.push([s]);
-      end = segmentEnd(s);
-    }
-  }
-  const out = [];
-  for (const g of groups) {
-    try {
-      out.push(mergeSegments(g, tolerance, source));
-    } catch (e) {
-      if (!(e instanceof SampleError)) throw e;
-      out.push(...g); // what cannot be merged is detected record by record
-    }
-  }
   return out;
 }
