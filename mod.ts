@@ -133,6 +133,8 @@ export {
 export {
   type ChannelId,
   type ChannelResponses,
+  DETECTIONS_DIR,
+  detectionsPath,
   type ExtractOptions,
   type ExtractSummary,
   type Failure,
@@ -210,6 +212,7 @@ export {
   checkTrigger,
   coincident,
   type Detection,
+  type DetectionCache,
   type DetectionProblem,
   detectSdsTriggers,
   type SdsTrigger,

@@ -498,6 +498,13 @@ export const extract: Command = {
       description:
         "Only sample ID: write its preprocessed waveform, its spectrogram and their axes to --out.",
     },
+    dataset: {
+      type: "string",
+      arg: "DS",
+      description:
+        "With --inspect: the dataset this extraction made (default: the config's output); at " +
+        "triggers, its detections are used instead of detecting again.",
+    },
   },
   async run(values) {
     const every = numFlag(values, "checkpoint-every") ?? 10;
@@ -525,8 +532,17 @@ export const extract: Command = {
     if (!out) throw new UserError("Cannot extract: give --out DIR (or 'output' in the config)");
     const g = spectrogramGeometry(config);
     const inspect = strFlag(values, "inspect");
+    if (inspect === undefined && values.dataset !== undefined) {
+      throw new UserError("Cannot use --dataset without --inspect ID");
+    }
     if (inspect !== undefined) {
-      await writeInspection(config, inspect, out, Boolean(values.force));
+      await writeInspection(
+        config,
+        inspect,
+        out,
+        Boolean(values.force),
+        strFlag(values, "dataset"),
+      );
       return;
     }
     const quiet = Boolean(values.quiet);
@@ -579,12 +595,14 @@ export const extract: Command = {
  * @param id The sample's id.
  * @param out Output directory (created; an existing one is replaced only with `force`).
  * @param force Replace an existing directory.
+ * @param dataset The dataset the config made (its detections are used), or the config's output.
  */
 async function writeInspection(
   config: ExtractConfig,
   id: string,
   out: string,
   force: boolean,
+  dataset?: string,
 ): Promise<void> {
   if (await Deno.stat(out).then(() => true, () => false)) {
     if (!force) {
@@ -592,7 +610,7 @@ async function writeInspection(
     }
     await Deno.remove(out, { recursive: true });
   }
-  const r = await inspectSample(config, id);
+  const r = await inspectSample(config, id, { dataset });
   const g = spectrogramGeometry(config);
   const C = r.waveform.length, S = r.waveformTimes.length;
   const flat = new Float64Array(C * S);

@@ -70,7 +70,9 @@ export async function memberWaveforms(
   const indices = chosen.flatMap((m) => m.slice(0, per));
   let rebuilt: (InspectedSample | InspectFailure)[];
   try {
-    rebuilt = await inspectSamples(config, indices.map((i) => ds.samples[i].id));
+    rebuilt = await inspectSamples(config, indices.map((i) => ds.samples[i].id), {
+      dataset: ds.dir,
+    });
   } catch (e) {
     if (!(e instanceof UserError || e instanceof Deno.errors.NotFound)) throw e;
     return {

@@ -15,7 +15,9 @@ const ctx = self as unknown as {
 ctx.onmessage = async (ev: MessageEvent<DetectionJob>) => {
   const j = ev.data;
   try {
-    const result = await detectSdsTriggers(j.dir, j.codes, j.start, j.end, j.spec, j.gapTolerance);
+    const result = await detectSdsTriggers(j.dir, j.codes, j.start, j.end, j.spec, j.gapTolerance, {
+      cache: j.cache,
+    });
     ctx.postMessage({ ok: true, result });
   } catch (e) {
     ctx.postMessage({ ok: false, message: (e as Error).message, user: e instanceof UserError });

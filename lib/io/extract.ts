@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import {
   decodeSegments,
   indexRecords,
@@ -34,7 +34,7 @@ import { npyToFloat64, readNpz } from "./npy.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./manifest.ts";
 import { type SdsWindows, sdsWindowTasks, windowSpan } from "./sds_windows.ts";
-import { detectionPool, triggerDefaults } from "./sds_triggers.ts";
+import { type DetectionCache, detectionPool, triggerDefaults } from "./sds_triggers.ts";
 import { associateTriggers, eventsToQuakeMl, type NetworkEvent } from "../cluster/events.ts";
 import {
   type ExtractConfig,
@@ -49,7 +49,7 @@ import { directionZne, type Orientation, rotateToZne, zneMatrix } from "../signa
 import { formatCsv } from "./csv.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
-import { writeFailure } from "../util/atomic.ts";
+import { keepOnInterrupt, writeFailure } from "../util/atomic.ts";
 import { ByteLru } from "../util/lru.ts";
 
 /** The codes of one channel. */
@@ -1425,13 +1425,23 @@ export interface InspectedSample {
  * Runs one sample of an extraction by its id, keeping the preprocessed waveform, so that the
  * chain (response removal, resampling, filters, crop) can be checked against other tools.
  *
+ * Samples at triggers take the triggers detected by the extraction from the dataset
+ * (`options.dataset`, else `config.output`), rather than detect them again.
+ *
  * @param config The extract config.
  * @param id The sample's id (as `samples.csv` and `failures.csv` list it).
+ * @param options `dataset`: the dataset the config made (see {@linkcode inspectSamples}).
  * @returns the sample's spectrogram and the waveform it was computed from.
  * @throws {UserError} when no sample has that id, or the sample fails (naming the reason).
  */
-export async function inspectSample(config: ExtractConfig, id: string): Promise<InspectedSample> {
-  const [r] = await inspectSamples(config, [id]);
+export async function inspectSample(
+  config: ExtractConfig,
+  id: string,
+  options: { dataset?: string | null } = {},
+): Promise<InspectedSample> {
+  const [r] = await inspectSamples(config, [id], {
+    dataset: options.dataset ?? config.output,
+  });
   if ("reason" in r) {
     throw new UserError(
       r.reason === "not in input"
@@ -1458,14 +1468,23 @@ export interface InspectFailure {
  *
  * @param config The extract config.
  * @param ids The samples' ids.
+ * @param options `dataset`: the dataset the config made, whose kept detections
+ *   (`detections/`, {@linkcode DETECTIONS_DIR}) are used instead of detecting the triggers again
+ *   (only read; days not there are detected).
  * @returns per id, in order, the sample with its waveform, or why it could not be rebuilt.
  * @throws {UserError} when the input itself cannot be read (a manifest or directory missing).
  */
 export async function inspectSamples(
   config: ExtractConfig,
   ids: readonly string[],
+  options: { dataset?: string | null } = {},
 ): Promise<(InspectedSample | InspectFailure)[]> {
-  const tasks = await buildTasks({ ...config, limit: null }, { quiet: true });
+  const tasks = await buildTasks({ ...config, limit: null }, {
+    quiet: true,
+    detectionCache: options.dataset
+      ? { dir: join(options.dataset, DETECTIONS_DIR), write: false }
+      : null,
+  });
   const byId = new Map<string, SampleTask>();
   for (const t of tasks) if (!byId.has(t.id)) byId.set(t.id, t);
   const g = spectrogramGeometry(config);
@@ -1619,15 +1638,17 @@ export function windowChunks(
  * counts, since only processing it tells.
  *
  * SDS triggers are detected first, channel by channel on `workers` Web Workers, with a
- * progress bar (`detect`) unless `quiet`.
+ * progress bar (`detect`) unless `quiet`; with `detectionCache`, the days detected before are
+ * taken from it.
  *
  * @param config The config.
- * @param options `quiet` hides the detection's progress bar.
+ * @param options `quiet` hides the detection's progress bar; `detectionCache`: where detected
+ *   days are kept.
  * @returns the tasks (up to the `limit`th that can be tried, when set).
  */
 export async function buildTasks(
   config: ExtractConfig,
-  options: { quiet?: boolean } = {},
+  options: { quiet?: boolean; detectionCache?: DetectionCache | null } = {},
 ): Promise<SampleTask[]> {
   const inp = config.input;
   let tasks: SampleTask[];
@@ -1672,6 +1693,7 @@ export async function buildTasks(
                 end,
                 spec: triggerDefaults(inp.windows!.trigger!, config.spectrogram),
                 gapTolerance: config.gapTolerance,
+                cache: options.detectionCache ?? null,
               })
             : undefined,
           detectConcurrency: Math.max(1, nDetect),
@@ -1690,6 +1712,25 @@ export async function buildTasks(
     if (await canTry(tasks[end])) tried++;
   }
   return tasks.slice(0, end);
+}
+
+/**
+ * The directory of a dataset made at triggers that keeps each channel's detections by day
+ * (lib/io/sds_triggers.ts {@linkcode DetectionCache}): `--resume`, `report` and `--inspect`
+ * take them from there instead of detecting again. During the extraction it is
+ * `.NAME.detections` beside the dataset (kept if the run stops, and taken up by the next run).
+ */
+export const DETECTIONS_DIR = "detections";
+
+/**
+ * Where an extraction into `out` keeps its detections until it is finished:
+ * `.NAME.detections` beside it.
+ *
+ * @param out The dataset directory.
+ * @returns the path.
+ */
+export function detectionsPath(out: string): string {
+  return join(dirname(out), `.${basename(out)}.detections`);
 }
 
 /** Seconds between consecutive onsets of one event, without a coincidence window. */
@@ -1887,8 +1928,41 @@ export async function runExtract(
   out: string,
   options: ExtractOptions = {},
 ): Promise<ExtractSummary> {
+  // Triggers are kept by day beside the dataset while it is made: a run stopped during (or
+  // after) detection takes them up again.
+  const atTriggers = config.input.format === "sds" && !!config.input.windows?.trigger;
+  const detections = atTriggers ? detectionsPath(out) : null;
+  if (!detections) return await extractInto(config, out, options, null);
+  keepOnInterrupt(detections, () => {
+    try {
+      const n = [...Deno.readDirSync(detections)].length;
+      return n
+        ? `note: kept the triggers detected so far (${n} channel(s)) in ${detections}: ` +
+          `the same extraction takes them up`
+        : null;
+    } catch {
+      return null;
+    }
+  });
+  try {
+    return await extractInto(config, out, options, detections);
+  } finally {
+    keepOnInterrupt(detections, null);
+  }
+}
+
+/** {@linkcode runExtract}, its detections kept in `detections` (null: not at triggers). */
+async function extractInto(
+  config: ExtractConfig,
+  out: string,
+  options: ExtractOptions,
+  detections: string | null,
+): Promise<ExtractSummary> {
   const g = spectrogramGeometry(config);
-  const tasks = await buildTasks(config, { quiet: options.quiet });
+  const tasks = await buildTasks(config, {
+    quiet: options.quiet,
+    detectionCache: detections ? { dir: detections, write: true } : null,
+  });
   if (tasks.length === 0) throw new UserError(`Cannot extract: the input lists no samples`);
   const C = config.components === "channel" ? 1 : config.components.length;
   const componentNames = config.components === "channel" ? ["channel"] : config.components;
@@ -2001,6 +2075,14 @@ export async function runExtract(
           ]),
         ]),
       );
+    }
+    // The detections go with the dataset (report and --inspect read them there).
+    if (detections) {
+      const kept = join(writer.tmpDir, DETECTIONS_DIR);
+      await Deno.remove(kept, { recursive: true }).catch(() => {});
+      await Deno.rename(detections, kept).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
     }
     await writer.commit(
       {

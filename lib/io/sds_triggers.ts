@@ -25,6 +25,7 @@ import {
   type Segment,
   segmentEnd,
 } from "./mseed.ts";
+import { basename, join } from "node:path";
 import { sdsPaths } from "./manifest.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { demean } from "../signal/detrend.ts";
@@ -32,6 +33,7 @@ import { cosineTaper } from "../signal/taper.ts";
 import { butterBandpass, sosfilt } from "../signal/filter.ts";
 import { aicOnset, classicStaLta, recursiveStaLta, triggerOnsets } from "../signal/trigger.ts";
 import { UserError } from "../util/errors.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 
 /** `input.windows.trigger`: samples at STA/LTA triggers instead of at regular times. */
 export interface SdsTrigger {
@@ -187,11 +189,106 @@ export function triggerDefaults(
 }
 
 /**
+ * Where a channel's detections are kept between runs, one UTC day at a time: a directory with a
+ * file per channel (`NET.STA.LOC.CHA.jsonl`, a line per day). A day is taken from it when the
+ * trigger spec (all but `dead` and `coincidence`, applied afterwards), the gap tolerance, the
+ * span and the size and modification time of every day file the day reads are those it was
+ * detected with; otherwise it is detected again. `extract` keeps one in the dataset
+ * (`detections/`), so that `--resume`, `report` and `--inspect` do not detect again.
+ */
+export interface DetectionCache {
+  /** The directory (created when written). */
+  dir: string;
+  /** Add the days detected here to it (false: only read it, as `report` does). */
+  write: boolean;
+}
+
+/** A day's detection as kept in a {@linkcode DetectionCache}. */
+interface DayEntry {
+  /** The day's first millisecond (UTC). */
+  day: number;
+  /** What it was detected with (SHA-256, hex). */
+  key: string;
+  /** Whether any day file it read exists. */
+  found: boolean;
+  /** [on, trigger, off, peak] per trigger, before the dead time. */
+  triggers: [number, number, number, number][];
+  /** The problems of the files it read, and of its runs. */
+  problems: DetectionProblem[];
+}
+
+const DAY_MS = 86_400_000;
+
+/** Reads a cache file's entries by day (the last line of a day wins; a torn line is skipped). */
+async function readCacheFile(
+  path: string,
+): Promise<{ entries: Map<number, DayEntry>; lines: number }> {
+  const entries = new Map<number, DayEntry>();
+  let text = "";
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  let lines = 0;
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    lines++;
+    try {
+      const e = JSON.parse(line) as DayEntry;
+      if (typeof e.day === "number" && typeof e.key === "string") entries.set(e.day, e);
+    } catch {
+      // An interrupted append; that day is detected again.
+    }
+  }
+  return { entries, lines };
+}
+
+/** What a day's detection depends on, as a cache key; null when a file's time is unknown. */
+async function dayKey(
+  dir: string,
+  codes: readonly [string, string, string, string],
+  from: number,
+  to: number,
+  t: SdsTrigger & { band: [number, number] },
+  gapTolerance: number,
+): Promise<string | null> {
+  const files: [string, number, number][] = [];
+  for (const path of sdsPaths(dir, codes, ...readSpan(from, to, t))) {
+    try {
+      const s = await Deno.stat(path);
+      if (!s.mtime) return null;
+      files.push([basename(path), s.size, s.mtime.getTime()]);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) return null;
+    }
+  }
+  const { method, sta, lta, on, off, band, aic } = t;
+  const text = JSON.stringify({
+    v: 1,
+    from,
+    to,
+    spec: { method, sta, lta, on, off, band, aic },
+    gapTolerance,
+    files,
+  });
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The span of data the pieces of onsets from `from` until `to` read. */
+function readSpan(from: number, to: number, t: SdsTrigger): [number, number] {
+  return [from - (WARM_LTAS * t.lta + TAPER_S) * 1000, to + TAIL_S * 1000];
+}
+
+/**
  * The triggers of one channel from `start` until `end`: onsets in that span, in time order,
  * with the dead time applied. Day files that are missing are skipped (their windows have no
  * triggers), but a channel without any in the span is a `missing channel` problem; files that
  * cannot be decoded, and runs of a sampling rate too low for the band, are reported in
- * `problems` and skipped.
+ * `problems` and skipped. The span is detected a UTC day at a time, each day an hour at a time
+ * (the same triggers as one pass); with `options.cache`, days detected before with the same
+ * spec and files are taken from it ({@linkcode DetectionCache}).
  *
  * @param dir The archive root.
  * @param codes [network, station, location, channel].
@@ -200,6 +297,7 @@ export function triggerDefaults(
  * @param t The spec, with `band` and `dead` given.
  * @param gapTolerance Largest gap merged (linear interpolation), s; a larger one splits the data
  *   into runs, each detected on its own.
+ * @param options `cache`: where days detected before are kept.
  * @returns the triggers and the problems met.
  */
 export async function detectSdsTriggers(
@@ -209,33 +307,40 @@ export async function detectSdsTriggers(
   end: number,
   t: SdsTrigger & { band: [number, number]; dead: number },
   gapTolerance: number,
+  options: { cache?: DetectionCache | null } = {},
 ): Promise<{ detections: Detection[]; problems: DetectionProblem[] }> {
-  const problems: DetectionProblem[] = [];
-  // Day files as their bytes and record index (null: missing or unusable); each piece decodes
-  // only the records of its span.
-  const files = new Map<string, { bytes: Uint8Array; records: RecordSpan[] } | null>();
-  const fileOf = async (path: string) => {
-    if (files.has(path)) return files.get(path)!;
-    let file: { bytes: Uint8Array; records: RecordSpan[] } | null = null;
+  // Day files as their bytes and record index (null: missing or unusable) and the problem they
+  // gave; each piece decodes only the records of its span. Shared by the days, so that a day
+  // file is read once; each day reports the problems of every file it reads.
+  type File = {
+    data: { bytes: Uint8Array; records: RecordSpan[] } | null;
+    exists: boolean;
+    problem?: DetectionProblem;
+  };
+  const files = new Map<string, File>();
+  const fileOf = async (path: string): Promise<File> => {
+    const had = files.get(path);
+    if (had) return had;
+    const file: File = { data: null, exists: false };
     let bytes: Uint8Array | null = null;
     try {
       bytes = await Deno.readFile(path);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) {
-        problems.push({
+        file.problem = {
           source: path,
           reason: "unreadable",
           message: `Cannot read ${path}: ${(e as Error).message}`,
-        });
+        };
       }
     }
     if (bytes) {
-      found = true;
+      file.exists = true;
       try {
-        file = { bytes, records: await indexRecords(bytes, path) };
+        file.data = { bytes, records: await indexRecords(bytes, path) };
       } catch (e) {
         if (!(e instanceof SampleError)) throw e;
-        problems.push({ source: path, reason: e.reason, message: e.message });
+        file.problem = { source: path, reason: e.reason, message: e.message };
       }
     }
     // A piece reads at most three day files (the day before, its own, the next).
@@ -243,78 +348,122 @@ export async function detectSdsTriggers(
     files.set(path, file);
     return file;
   };
-  let found = false;
-  const all: Detection[] = [];
-  const badBand = new Set<number>();
-  for (let h0 = Math.floor(start / PIECE_MS) * PIECE_MS; h0 < end; h0 += PIECE_MS) {
-    const p0 = Math.max(h0, start), p1 = Math.min(h0 + PIECE_MS, end);
-    const t0 = p0 - (WARM_LTAS * t.lta + TAPER_S) * 1000, t1 = p1 + TAIL_S * 1000;
-    const segs: Segment[] = [];
-    for (const path of sdsPaths(dir, codes, t0, t1)) {
-      const file = await fileOf(path);
-      if (!file) continue;
-      let decoded: Segment[];
-      try {
-        decoded = await decodeSegments(recordsBetween(file.bytes, file.records, t0, t1), path);
-      } catch (e) {
-        if (!(e instanceof SampleError)) throw e;
-        problems.push({ source: path, reason: e.reason, message: e.message });
-        files.set(path, null);
-        continue;
+  const id = codes.join(".");
+  const detectDay = async (from: number, to: number, day: number): Promise<DayEntry> => {
+    const entry: DayEntry = { day, key: "", found: false, triggers: [], problems: [] };
+    const problem = (p: DetectionProblem) => {
+      if (!entry.problems.some((q) => q.source === p.source && q.message === p.message)) {
+        entry.problems.push(p);
       }
-      for (const s of decoded) {
-        if (
-          s.network === codes[0] && s.station === codes[1] && s.location === codes[2] &&
-          s.channel === codes[3] && s.startTime < t1 && segmentEnd(s) > t0
-        ) segs.push(s);
+    };
+    for (let h0 = Math.floor(from / PIECE_MS) * PIECE_MS; h0 < to; h0 += PIECE_MS) {
+      const p0 = Math.max(h0, from), p1 = Math.min(h0 + PIECE_MS, to);
+      const [t0, t1] = readSpan(p0, p1, t);
+      const segs: Segment[] = [];
+      for (const path of sdsPaths(dir, codes, t0, t1)) {
+        const file = await fileOf(path);
+        entry.found ||= file.exists;
+        if (file.problem) problem(file.problem);
+        if (!file.data) continue;
+        let decoded: Segment[];
+        try {
+          decoded = await decodeSegments(
+            recordsBetween(file.data.bytes, file.data.records, t0, t1),
+            path,
+          );
+        } catch (e) {
+          if (!(e instanceof SampleError)) throw e;
+          file.problem = { source: path, reason: e.reason, message: e.message };
+          file.data = null;
+          problem(file.problem);
+          continue;
+        }
+        for (const s of decoded) {
+          if (
+            s.network === codes[0] && s.station === codes[1] && s.location === codes[2] &&
+            s.channel === codes[3] && s.startTime < t1 && segmentEnd(s) > t0
+          ) segs.push(s);
+        }
       }
-    }
-    segs.sort((a, b) => a.startTime - b.startTime);
-    for (const run of mergeRuns(segs, gapTolerance, codes.join("."))) {
-      const fs = run.samplingRate, dt = 1000 / fs;
-      const i0 = Math.max(0, Math.ceil((t0 - run.startTime) / dt));
-      const i1 = Math.min(run.data.length, Math.floor((t1 - run.startTime) / dt) + 1);
-      const nsta = Math.max(1, Math.round(t.sta * fs)), nlta = Math.round(t.lta * fs);
-      if (i1 - i0 <= nlta || nlta <= nsta) continue;
-      const fmax = Math.min(t.band[1], 0.45 * fs);
-      if (!(t.band[0] < fmax)) {
-        if (!badBand.has(fs)) {
-          badBand.add(fs);
-          problems.push({
-            source: codes.join("."),
+      segs.sort((a, b) => a.startTime - b.startTime);
+      for (const run of mergeRuns(segs, gapTolerance, id)) {
+        const fs = run.samplingRate, dt = 1000 / fs;
+        const i0 = Math.max(0, Math.ceil((t0 - run.startTime) / dt));
+        const i1 = Math.min(run.data.length, Math.floor((t1 - run.startTime) / dt) + 1);
+        const nsta = Math.max(1, Math.round(t.sta * fs)), nlta = Math.round(t.lta * fs);
+        if (i1 - i0 <= nlta || nlta <= nsta) continue;
+        const fmax = Math.min(t.band[1], 0.45 * fs);
+        if (!(t.band[0] < fmax)) {
+          problem({
+            source: id,
             reason: "out of range",
-            message: `Cannot detect triggers on ${codes.join(".")}: its ${fs} Hz data cannot ` +
+            message: `Cannot detect triggers on ${id}: its ${fs} Hz data cannot ` +
               `carry the trigger band from ${t.band[0]} Hz (below 0.45 × the sampling rate)`,
           });
+          continue;
         }
-        continue;
-      }
-      const x = run.data.slice(i0, i1);
-      demean(x);
-      cosineTaper(x, Math.min(0.5, TAPER_S * fs / x.length));
-      sosfilt(butterBandpass(t.band[0], fmax, fs, 4), x);
-      const cf = t.method === "classic"
-        ? classicStaLta(x, nsta, nlta)
-        : recursiveStaLta(x, nsta, nlta);
-      const tStart = run.startTime + i0 * dt;
-      for (const s of triggerOnsets(cf, t.on, t.off)) {
-        // Times to the millisecond (the ids', and QuakeML's, resolution).
-        const trigger = Math.round(tStart + s.on * dt);
-        if (!(trigger >= p0 && trigger < p1)) continue;
-        const k = t.aic
-          ? aicOnset(
-            x,
-            s.on - Math.round(t.aic.before * fs),
-            s.on + Math.round(t.aic.after * fs) + 1,
-          )
-          : -1;
-        const on = k >= 0 ? Math.round(tStart + k * dt) : trigger;
-        all.push({ on, trigger, off: Math.round(tStart + s.off * dt), peak: s.peak });
+        const x = run.data.slice(i0, i1);
+        demean(x);
+        cosineTaper(x, Math.min(0.5, TAPER_S * fs / x.length));
+        sosfilt(butterBandpass(t.band[0], fmax, fs, 4), x);
+        const cf = t.method === "classic"
+          ? classicStaLta(x, nsta, nlta)
+          : recursiveStaLta(x, nsta, nlta);
+        const tStart = run.startTime + i0 * dt;
+        for (const s of triggerOnsets(cf, t.on, t.off)) {
+          // Times to the millisecond (the ids', and QuakeML's, resolution).
+          const trigger = Math.round(tStart + s.on * dt);
+          if (!(trigger >= p0 && trigger < p1)) continue;
+          const k = t.aic
+            ? aicOnset(
+              x,
+              s.on - Math.round(t.aic.before * fs),
+              s.on + Math.round(t.aic.after * fs) + 1,
+            )
+            : -1;
+          const on = k >= 0 ? Math.round(tStart + k * dt) : trigger;
+          entry.triggers.push([on, trigger, Math.round(tStart + s.off * dt), s.peak]);
+        }
       }
     }
+    return entry;
+  };
+  // The cache file's days, and whether it holds lines it no longer needs.
+  const cache = options.cache ?? null;
+  const cachePath = cache ? join(cache.dir, `${id}.jsonl`) : "";
+  const cached = cache ? await readCacheFile(cachePath) : { entries: new Map(), lines: 0 };
+  let appended = 0;
+  if (cache?.write) await Deno.mkdir(cache.dir, { recursive: true });
+  const days: DayEntry[] = [];
+  for (let d0 = Math.floor(start / DAY_MS) * DAY_MS; d0 < end; d0 += DAY_MS) {
+    const from = Math.max(d0, start), to = Math.min(d0 + DAY_MS, end);
+    const key = cache ? await dayKey(dir, codes, from, to, t, gapTolerance) : null;
+    const had = cached.entries.get(d0);
+    if (key !== null && had?.key === key) {
+      days.push(had);
+      continue;
+    }
+    const entry = await detectDay(from, to, d0);
+    days.push(entry);
+    if (key !== null && cache?.write) {
+      entry.key = key;
+      cached.entries.set(d0, entry);
+      await Deno.writeTextFile(cachePath, JSON.stringify(entry) + "\n", { append: true });
+      appended++;
+    }
   }
-  if (!found) {
-    const id = codes.join(".");
+  // A file grown by days detected again (another spec, changed files) is rewritten with one
+  // line per day.
+  if (cache?.write && cached.lines + appended > cached.entries.size) {
+    const text = [...cached.entries.values()].sort((a, b) => a.day - b.day)
+      .map((e) => JSON.stringify(e) + "\n").join("");
+    await writeFileAtomic(cachePath, text);
+  }
+  const problems: DetectionProblem[] = [];
+  for (const p of days.flatMap((d) => d.problems)) {
+    if (!problems.some((q) => q.source === p.source && q.message === p.message)) problems.push(p);
+  }
+  if (!days.some((d) => d.found)) {
     problems.push({
       source: id,
       reason: "missing channel",
@@ -327,6 +476,9 @@ export async function detectSdsTriggers(
         `one of those`,
     });
   }
+  const all = days.flatMap((d) =>
+    d.triggers.map(([on, trigger, off, peak]) => ({ on, trigger, off, peak }))
+  );
   all.sort((a, b) => a.on - b.on);
   const detections: Detection[] = [];
   for (const det of all) {
@@ -352,6 +504,8 @@ export interface DetectionJob {
   spec: SdsTrigger & { band: [number, number]; dead: number };
   /** Largest gap merged, s. */
   gapTolerance: number;
+  /** Where days detected before are kept, or null. */
+  cache?: DetectionCache | null;
 }
 
 /** What {@linkcode detectSdsTriggers} returns for one channel. */
@@ -370,7 +524,10 @@ export function detectionPool(workers: number): {
 } {
   if (workers <= 0) {
     return {
-      detect: (j) => detectSdsTriggers(j.dir, j.codes, j.start, j.end, j.spec, j.gapTolerance),
+      detect: (j) =>
+        detectSdsTriggers(j.dir, j.codes, j.start, j.end, j.spec, j.gapTolerance, {
+          cache: j.cache,
+        }),
       close: () => {},
     };
   }

@@ -166,6 +166,76 @@ Deno.test("detectSdsTriggers: onsets at the bursts across midnight, once each; n
   }
 });
 
+/** A cache file's lines, parsed. */
+async function cacheLines(path: string): Promise<
+  { day: number; key: string; triggers: [number, number, number, number][] }[]
+> {
+  return (await Deno.readTextFile(path)).split("\n").filter((l) => l).map((l) => JSON.parse(l));
+}
+
+Deno.test("detectSdsTriggers with a cache: one line per UTC day, the same triggers and problems; a day is taken from it while its spec and the day files it reads are unchanged, detected again otherwise; a dead time does not change the key; a torn line is skipped; a read-only cache is not written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await archive(dir);
+    const cache = { dir: `${dir}/cache`, write: true };
+    const file = `${cache.dir}/XX.ABC.00.HHZ.jsonl`;
+    const start = T0 + DAY - 590_000, end = T0 + 3 * DAY;
+    const plain = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1);
+    const first = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache });
+    assertEquals(first, plain);
+    let lines = await cacheLines(file);
+    assertEquals(lines.map((l) => l.day), [T0, T0 + DAY, T0 + 2 * DAY]);
+    // Taken from the cache: a peak written there comes back.
+    lines[1].triggers[0][3] = 1234.5;
+    await Deno.writeTextFile(file, lines.map((l) => JSON.stringify(l) + "\n").join(""));
+    const cached = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache });
+    const tampered = plain.detections.findIndex((d) => d.on >= T0 + DAY);
+    assertEquals(cached.detections[tampered].peak, 1234.5);
+    assertEquals(
+      cached.detections.filter((_, i) => i !== tampered),
+      plain.detections.filter((_, i) => i !== tampered),
+    );
+    assertEquals(cached.problems, plain.problems);
+    // A dead time is applied after the cache: the same key, the tampered day still used.
+    const dead = await detectSdsTriggers(dir, CODES, start, end, { ...SPEC, dead: 30 }, 1, {
+      cache,
+    });
+    assertEquals(dead.detections.map((d) => d.peak).includes(1234.5), true);
+    assertEquals(
+      dead.detections.map((d) => d.on),
+      (await detectSdsTriggers(dir, CODES, start, end, { ...SPEC, dead: 30 }, 1)).detections
+        .map((d) => d.on),
+    );
+    // Another threshold, read-only: detected, and the file left as it was.
+    const before = await Deno.readTextFile(file);
+    const on6 = await detectSdsTriggers(dir, CODES, start, end, { ...SPEC, on: 6 }, 1, {
+      cache: { ...cache, write: false },
+    });
+    assertEquals(on6, await detectSdsTriggers(dir, CODES, start, end, { ...SPEC, on: 6 }, 1));
+    assertEquals(await Deno.readTextFile(file), before);
+    // Day 2's file touched: days 1 to 3 read it (day 1's tail, day 3's warm-up), so all three
+    // are detected again; the file keeps one line per day. A torn last line is skipped.
+    const [, p2] = sdsPaths(dir, CODES, T0 + DAY - 1, T0 + DAY);
+    await Deno.utime(p2, new Date(), new Date(Date.now() + 60_000));
+    await Deno.writeTextFile(file, '{"day": 17', { append: true });
+    assertEquals(await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache }), plain);
+    lines = await cacheLines(file);
+    assertEquals(lines.map((l) => l.day), [T0, T0 + DAY, T0 + 2 * DAY]);
+    // A later span that starts after the bad file of day 3 still names it (its warm-up reads
+    // it), from the cache as when detected.
+    const late = [T0 + 3 * DAY + 60_000, T0 + 3 * DAY + 120_000] as const;
+    const lateOnce = await detectSdsTriggers(dir, CODES, ...late, SPEC, 1, { cache });
+    const lateAgain = await detectSdsTriggers(dir, CODES, ...late, SPEC, 1, { cache });
+    assertEquals(lateAgain, lateOnce);
+    assertEquals(lateAgain.problems.map((p) => p.reason), ["not miniseed"]);
+    // Named once, though every day reads the channel's runs.
+    const high = await detectSdsTriggers(dir, CODES, start, end, { ...SPEC, band: [46, 49] }, 1);
+    assertEquals(high.problems.filter((p) => p.reason === "out of range").length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("trigger specs: the schema's defaults; band and dead time from the spectrogram; each bad field named", () => {
   const t = DEFAULT;
   const parsed = parseExtractConfig({
@@ -503,6 +573,96 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
     assertEquals((await run("report", `${root}/cl`, "--quiet")).code, 0);
     const html = await Deno.readTextFile(`${root}/cl/report.html`);
     assert(html.includes(`<h2>Events</h2>`) && html.includes(`<a href="events.csv">`));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("extract at triggers keeps its detections by day in the dataset (detections/): a stopped run takes them up from .NAME.detections on --resume, and --inspect and report's member waveforms read them from the dataset instead of detecting again", async () => {
+  const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
+  const { inspectSamples, detectionsPath } = await import("../../lib/io/extract.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    await writeSynthContinuous(`${root}/syn`, { hours: 1, stations: 2, eventsPerHour: 8, seed: 4 });
+    const config = await readExtractConfig(`${root}/syn/extract.json`);
+    const w = (config.input as {
+      windows: { start: string; end: string; step: number | null; trigger: unknown };
+    }).windows;
+    w.step = null;
+    w.trigger = DEFAULT;
+    config.workers = 0;
+    await runExtract(config, `${root}/ds`, { quiet: true });
+    const kept = [...Deno.readDirSync(`${root}/ds/detections`)].map((e) => e.name).sort();
+    assertEquals(kept, ["SY.S0000.00.HHZ.jsonl", "SY.S0001.00.HHZ.jsonl"]);
+    assertEquals(await Deno.stat(detectionsPath(`${root}/ds`)).then(() => 1, () => 0), 0);
+    const trig = parseCsvRecords(await Deno.readTextFile(`${root}/ds/triggers.csv`));
+    // Stopped after 4 samples: the detections stay beside the dataset. A peak written there
+    // comes back in the resumed run's triggers.csv: it was not detected again.
+    await assertRejects(
+      () => runExtract(config, `${root}/re`, { quiet: true, checkpointSeconds: 0, stopAfter: 4 }),
+      Error,
+      "stopped after 4",
+    );
+    const side = `${detectionsPath(`${root}/re`)}/SY.S0000.00.HHZ.jsonl`;
+    const lines = await cacheLines(side);
+    lines[0].triggers[0][3] = 99.5;
+    await Deno.writeTextFile(side, lines.map((l) => JSON.stringify(l) + "\n").join(""));
+    await runExtract(config, `${root}/re`, { quiet: true, resume: true });
+    const again = parseCsvRecords(await Deno.readTextFile(`${root}/re/triggers.csv`));
+    assertEquals(again.map((r) => r.peak === "99.50"), trig.map((_, i) => i === 0));
+    assertEquals(again.map((r) => r.id), trig.map((r) => r.id));
+    assertEquals(
+      await Deno.readFile(`${root}/re/spectrograms.npy`),
+      await Deno.readFile(`${root}/ds/spectrograms.npy`),
+    );
+    assertEquals(await cacheLines(`${root}/re/detections/SY.S0000.00.HHZ.jsonl`), lines);
+    // An onset moved by a second in the dataset's detections: the dataset's samples are found
+    // under the moved id, the archive's (detected again) under the first.
+    const own = `${root}/ds/detections/SY.S0000.00.HHZ.jsonl`;
+    const moved = await cacheLines(own);
+    const t = moved[0].triggers[0][0];
+    moved[0].triggers[0][0] = t + 1000;
+    await Deno.writeTextFile(own, moved.map((l) => JSON.stringify(l) + "\n").join(""));
+    const [was, now] = [windowStamp(t), windowStamp(t + 1000)].map((s) => `SY.S0000.00.HHZ.${s}`);
+    const fromDataset = await inspectSamples(config, [now, was], { dataset: `${root}/ds` });
+    assertEquals(fromDataset.map((r) => "reason" in r ? r.reason : "ok"), ["ok", "not in input"]);
+    const fromArchive = await inspectSamples(config, [now, was]);
+    assertEquals(fromArchive.map((r) => "reason" in r ? r.reason : "ok"), ["not in input", "ok"]);
+    // The same from the command line: --inspect with --dataset; --dataset alone is refused.
+    const flags = [
+      "extract",
+      "--config",
+      `${root}/syn/extract.json`,
+      "--windows",
+      `${w.start}/${w.end}`,
+      "--trigger",
+      "1/20/4/1.5",
+      "--workers",
+      "0",
+    ];
+    const cli = await run(
+      ...flags,
+      "--inspect",
+      now,
+      "--dataset",
+      `${root}/ds`,
+      "--out",
+      `${root}/i`,
+    );
+    assertEquals(cli.code, 0, cli.err.join("\n"));
+    const alone = await run(...flags, "--dataset", `${root}/ds`, "--out", `${root}/i2`);
+    assertEquals(alone.code, 2);
+    assert(alone.err.join("\n").includes("--dataset without --inspect"), alone.err.join("\n"));
+    // report's member waveforms: the sample whose onset moved is no longer found.
+    const { memberWaveforms } = await import("../../lib/cluster/member_waveforms.ts");
+    const ds = await openDataset(`${root}/ds`);
+    try {
+      const m = await memberWaveforms(ds, new Int32Array(ds.count), 1, null, ds.count);
+      assert("failures" in m, JSON.stringify(m));
+      assertEquals(m.failures.map((f) => [f.id, f.reason]), [[was, "not in input"]]);
+    } finally {
+      ds.close();
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }
