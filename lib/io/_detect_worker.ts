@@ -17,6 +17,7 @@ ctx.onmessage = async (ev: MessageEvent<DetectionJob>) => {
   try {
     const result = await detectSdsTriggers(j.dir, j.codes, j.start, j.end, j.spec, j.gapTolerance, {
       cache: j.cache,
+      onDay: () => ctx.postMessage({ day: true }),
     });
     ctx.postMessage({ ok: true, result });
   } catch (e) {

@@ -1685,7 +1685,7 @@ export async function buildTasks(
           oneChannelPerBand: config.components !== "channel",
           chunkSpan: windowChunks(config, inp.windows),
           detect: pool
-            ? (codes, start, end) =>
+            ? (codes, start, end, onDay) =>
               pool.detect({
                 dir: inp.dir,
                 codes,
@@ -1694,13 +1694,13 @@ export async function buildTasks(
                 spec: triggerDefaults(inp.windows!.trigger!, config.spectrogram),
                 gapTolerance: config.gapTolerance,
                 cache: options.detectionCache ?? null,
-              })
+              }, onDay)
             : undefined,
           detectConcurrency: Math.max(1, nDetect),
           onDetected: (done, total) => {
             if (done === 0) progress = new Progress("detect", total, { quiet: options.quiet });
             else progress?.tick(1);
-            if (done === total) progress?.done(`${total} channel(s)`);
+            if (done === total) progress?.done(`${total} channel-day(s)`);
           },
         },
       ).finally(() => pool?.close())

@@ -297,7 +297,8 @@ function readSpan(from: number, to: number, t: SdsTrigger): [number, number] {
  * @param t The spec, with `band` and `dead` given.
  * @param gapTolerance Largest gap merged (linear interpolation), s; a larger one splits the data
  *   into runs, each detected on its own.
- * @param options `cache`: where days detected before are kept.
+ * @param options `cache`: where days detected before are kept; `onDay`: called as each UTC day
+ *   of the span is done (detected or taken from the cache).
  * @returns the triggers and the problems met.
  */
 export async function detectSdsTriggers(
@@ -307,7 +308,7 @@ export async function detectSdsTriggers(
   end: number,
   t: SdsTrigger & { band: [number, number]; dead: number },
   gapTolerance: number,
-  options: { cache?: DetectionCache | null } = {},
+  options: { cache?: DetectionCache | null; onDay?: () => void } = {},
 ): Promise<{ detections: Detection[]; problems: DetectionProblem[] }> {
   // Day files as their bytes and record index (null: missing or unusable) and the problem they
   // gave; each piece decodes only the records of its span. Shared by the days, so that a day
@@ -441,6 +442,7 @@ export async function detectSdsTriggers(
     const had = cached.entries.get(d0);
     if (key !== null && had?.key === key) {
       days.push(had);
+      options.onDay?.();
       continue;
     }
     const entry = await detectDay(from, to, d0);
@@ -451,6 +453,7 @@ export async function detectSdsTriggers(
       await Deno.writeTextFile(cachePath, JSON.stringify(entry) + "\n", { append: true });
       appended++;
     }
+    options.onDay?.();
   }
   // A file grown by days detected again (another spec, changed files) is rewritten with one
   // line per day.
@@ -516,23 +519,26 @@ export type DetectionResult = { detections: Detection[]; problems: DetectionProb
  * at a time; with 0 workers, in this thread. `close` ends the workers.
  *
  * @param workers Number of workers (0: this thread).
- * @returns `detect` (one job's result) and `close`.
+ * @returns `detect` (one job's result; its `onDay` is called as each UTC day of the job's span
+ *   is done) and `close`.
  */
 export function detectionPool(workers: number): {
-  detect: (job: DetectionJob) => Promise<DetectionResult>;
+  detect: (job: DetectionJob, onDay?: () => void) => Promise<DetectionResult>;
   close: () => void;
 } {
   if (workers <= 0) {
     return {
-      detect: (j) =>
+      detect: (j, onDay) =>
         detectSdsTriggers(j.dir, j.codes, j.start, j.end, j.spec, j.gapTolerance, {
           cache: j.cache,
+          onDay,
         }),
       close: () => {},
     };
   }
   type Waiting = {
     job: DetectionJob;
+    onDay?: () => void;
     resolve: (r: DetectionResult) => void;
     reject: (e: Error) => void;
   };
@@ -551,7 +557,7 @@ export function detectionPool(workers: number): {
     const w = new Worker(new URL("./_detect_worker.ts", import.meta.url).href, { type: "module" });
     w.onmessage = (
       ev: MessageEvent<
-        { ok: true; result: DetectionResult } | {
+        { day: true } | { ok: true; result: DetectionResult } | {
           ok: false;
           message: string;
           user: boolean;
@@ -559,6 +565,10 @@ export function detectionPool(workers: number): {
       >,
     ) => {
       const item = busy.get(w)!;
+      if ("day" in ev.data) {
+        item.onDay?.();
+        return;
+      }
       busy.delete(w);
       idle.push(w);
       const m = ev.data;
@@ -575,10 +585,10 @@ export function detectionPool(workers: number): {
     idle.push(w);
   };
   return {
-    detect: (job) =>
+    detect: (job, onDay) =>
       new Promise((resolve, reject) => {
         if (all.length < workers && idle.length === 0) spawn();
-        queue.push({ job, resolve, reject });
+        queue.push({ job, onDay, resolve, reject });
         next();
       }),
     close: () => {

@@ -375,8 +375,8 @@ export function windowStamp(t: number): string {
  *   `detectSdsTriggers` (lib/io/sds_triggers.ts) with the config's defaults); their onsets are its reference
  *   times, and each problem it meets (a day file it cannot decode) becomes a failed task,
  *   `NET.STA.LOC.CHA.detection.YEAR.DOY`. `detectConcurrency`: channels detected at once
- *   (default 1); `onDetected`: called with (0, total) before the first channel, then as each channel's
- *   detection ends (done, total).
+ *   (default 1), each calling `onDay` once per UTC day of the span; `onDetected`: called with (0,
+ *   total) before the first channel, then as each channel-day's detection ends (done, total).
  * @returns the tasks, by channel (in the order given; a pattern's matches sorted), then by time.
  * @throws {UserError} when a field is invalid, the labels cannot be read, or there would be
  *   more than {@linkcode MAX_WINDOWS} windows.
@@ -394,6 +394,7 @@ export async function sdsWindowTasks(
       codes: [string, string, string, string],
       start: number,
       end: number,
+      onDay?: () => void,
     ) => Promise<{ detections: Detection[]; problems: DetectionProblem[] }>;
     detectConcurrency?: number;
     onDetected?: (done: number, total: number) => void;
@@ -449,6 +450,9 @@ export async function sdsWindowTasks(
     if (!options.detect) {
       throw new UserError(`Cannot list the triggers of ${where0}: no detector was given`);
     }
+    // Progress in channel-days: a detector calls onDay once per UTC day of the span.
+    const day = 86_400_000;
+    const total = ids.length * (Math.floor((end - 1) / day) - Math.floor(start / day) + 1);
     // Channels detected `detectConcurrency` at a time (workers), the results kept in order.
     const results: { detections: Detection[]; problems: DetectionProblem[] }[] = [];
     let next = 0, done = 0;
@@ -456,11 +460,10 @@ export async function sdsWindowTasks(
     const lane = async () => {
       while (next < ids.length) {
         const i = next++;
-        results[i] = await detect(ids[i], start, end);
-        options.onDetected?.(++done, ids.length);
+        results[i] = await detect(ids[i], start, end, () => options.onDetected?.(++done, total));
       }
     };
-    options.onDetected?.(0, ids.length);
+    options.onDetected?.(0, total);
     await Promise.all(
       Array.from({ length: Math.max(1, options.detectConcurrency ?? 1) }, lane),
     );

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts
 import {
   checkTrigger,
   coincident,
+  detectionPool,
   detectSdsTriggers,
   type SdsTrigger,
   TRIGGER_DEFAULTS,
@@ -181,14 +182,29 @@ Deno.test("detectSdsTriggers with a cache: one line per UTC day, the same trigge
     const file = `${cache.dir}/XX.ABC.00.HHZ.jsonl`;
     const start = T0 + DAY - 590_000, end = T0 + 3 * DAY;
     const plain = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1);
-    const first = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache });
-    assertEquals(first, plain);
+    let days = 0;
+    const onDay = () => days++;
+    const first = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache, onDay });
+    assertEquals([first, days], [plain, 3]);
     let lines = await cacheLines(file);
     assertEquals(lines.map((l) => l.day), [T0, T0 + DAY, T0 + 2 * DAY]);
     // Taken from the cache: a peak written there comes back.
     lines[1].triggers[0][3] = 1234.5;
     await Deno.writeTextFile(file, lines.map((l) => JSON.stringify(l) + "\n").join(""));
-    const cached = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache });
+    const cached = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache, onDay });
+    assertEquals(days, 6);
+    // On a worker, the same, with a message per day.
+    const pool = detectionPool(1);
+    try {
+      const codes: [string, string, string, string] = [...CODES];
+      assertEquals(
+        await pool.detect({ dir, codes, start, end, spec: SPEC, gapTolerance: 1, cache }, onDay),
+        cached,
+      );
+      assertEquals(days, 9);
+    } finally {
+      pool.close();
+    }
     const tampered = plain.detections.findIndex((d) => d.on >= T0 + DAY);
     assertEquals(cached.detections[tampered].peak, 1234.5);
     assertEquals(
