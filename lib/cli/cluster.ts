@@ -119,6 +119,7 @@ async function datasetEvents(ds: Dataset, window: number): Promise<NetworkEvent[
     network: s.network,
     station: s.station,
     time: s.referenceTime ? Date.parse(s.referenceTime) : NaN,
+    channel: [s.network, s.station, s.location, s.channel].join("."),
   }));
   let rows: Record<string, string>[] = [];
   try {

@@ -19,6 +19,11 @@ export interface TriggerOnset {
   station: string;
   /** Onset (the sample's reference time), ms since 1970 UTC. */
   time: number;
+  /**
+   * The channel it triggered on (`NET.STA.LOC.CHA`), or undefined: a channel triggers once per
+   * event, so its next trigger starts a new one.
+   */
+  channel?: string;
 }
 
 /** One associated event. */
@@ -38,7 +43,9 @@ export interface NetworkEvent {
 /**
  * Associates triggers into events by chaining: sorted by onset, a trigger that starts within
  * `window` seconds of the previous one (at any station) joins its event; a longer pause starts
- * a new event. A NaN time (no onset) makes no event.
+ * a new event, and so does a trigger on a channel that has one in the event already (in a swarm
+ * or an aftershock sequence, events closer than the window stay apart as long as the channels
+ * trigger once per event). A NaN time (no onset) makes no event.
  *
  * @param onsets The triggers.
  * @param window Seconds between consecutive onsets of one event.
@@ -50,8 +57,10 @@ export interface NetworkEvent {
  *   { network: "XX", station: "A", time: 0 },
  *   { network: "XX", station: "B", time: 3_000 },
  *   { network: "XX", station: "A", time: 60_000 },
+ *   { network: "XX", station: "A", time: 65_000, channel: "XX.A..HHZ" },
+ *   { network: "XX", station: "A", time: 70_000, channel: "XX.A..HHZ" },
  * ], 10);
- * if (events.length !== 2 || eventOf.join() !== "0,0,1" || events[0].stations !== 2) {
+ * if (events.length !== 3 || eventOf.join() !== "0,0,1,1,2" || events[0].stations !== 2) {
  *   throw new Error();
  * }
  * ```
@@ -64,14 +73,18 @@ export function associateTriggers(
     .sort((a, b) => onsets[a].time - onsets[b].time || a - b);
   const eventOf = new Int32Array(onsets.length).fill(-1);
   const events: NetworkEvent[] = [];
+  // The channels of the last event.
+  let channels = new Set<string>();
   for (const i of order) {
-    const t = onsets[i].time, last = events.at(-1);
-    if (last && t - last.end <= window * 1000) {
+    const { time: t, channel } = onsets[i], last = events.at(-1);
+    if (last && t - last.end <= window * 1000 && !(channel && channels.has(channel))) {
       last.members.push(i);
       last.end = t;
     } else {
       events.push({ id: `E${windowStamp(t)}`, start: t, end: t, members: [i], stations: 0 });
+      channels = new Set();
     }
+    if (channel) channels.add(channel);
     eventOf[i] = events.length - 1;
   }
   for (const e of events) {

@@ -1757,7 +1757,12 @@ export interface TriggerEvents {
 export function triggerEvents(tasks: readonly SampleTask[], window: number): TriggerEvents {
   const triggers = tasks.filter((t) => t.detection);
   const { events, eventOf } = associateTriggers(
-    triggers.map((t) => ({ network: t.network, station: t.station, time: t.referenceTime! })),
+    triggers.map((t) => ({
+      network: t.network,
+      station: t.station,
+      time: t.referenceTime!,
+      channel: [t.network, t.station, t.location, t.channel].join("."),
+    })),
     window,
   );
   return { triggers, events, eventOf };

@@ -44,6 +44,43 @@ Deno.test("associateTriggers chains onsets within the window into events, in any
   }
 });
 
+Deno.test("associateTriggers: a channel triggers once per event, so a swarm closer than the window splits where a channel repeats; against a brute force on random sets", () => {
+  const on = (station: string, s: number): TriggerOnset => ({
+    ...at(station, s),
+    channel: `XX.${station}..HHZ`,
+  });
+  // Events every 6 s, each seen at A then B 2 s later: one chain without channels, three events
+  // with them.
+  const swarm = [on("A", 0), on("B", 2), on("A", 6), on("B", 8), on("A", 12), on("B", 14)];
+  assertEquals([...associateTriggers(swarm, 10).eventOf], [0, 0, 1, 1, 2, 2]);
+  const bare = swarm.map(({ channel: _, ...x }) => x);
+  assertEquals([...associateTriggers(bare, 10).eventOf], [0, 0, 0, 0, 0, 0]);
+  // Two channels of one station (two sensors) both join an event.
+  const two = [on("A", 0), { ...on("A", 0.5), channel: "XX.A.10.HHZ" }, on("B", 2)];
+  assertEquals(associateTriggers(two, 10).events.map((e) => [e.members, e.stations]), [
+    [[0, 1, 2], 2],
+  ]);
+  // Brute force: walk the onsets by time, starting an event at a pause above the window or at a
+  // channel already in it.
+  const rng = new Rng(3);
+  for (let trial = 0; trial < 50; trial++) {
+    const xs = Array.from({ length: 1 + rng.int(12) }, () => on(`S${rng.int(3)}`, rng.int(60)));
+    const w = rng.int(15);
+    const order = xs.map((_, i) => i).sort((a, b) => xs[a].time - xs[b].time || a - b);
+    const want = new Array<number>(xs.length);
+    let event = -1, seen = new Set<string>(), last = -Infinity;
+    for (const i of order) {
+      if (xs[i].time - last > w * 1000 || seen.has(xs[i].channel!)) {
+        [event, seen] = [event + 1, new Set()];
+      }
+      seen.add(xs[i].channel!);
+      last = xs[i].time;
+      want[i] = event;
+    }
+    assertEquals([...associateTriggers(xs, w).eventOf], want, JSON.stringify({ xs, w }));
+  }
+});
+
 Deno.test("eventsByIds groups by the given ids (triggers.csv's event column); eventVotes takes the majority, then the larger summed q; eventsCsv writes them", () => {
   const onsets = [at("A", 10), at("B", 12), at("C", 13), at("A", 60), at("B", 61), at("C", 500)];
   const ids = ["E1", "E1", "E1", "E2", "E2", undefined];
