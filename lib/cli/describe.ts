@@ -100,6 +100,20 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       // SDS triggers: the detections and their events (extract's triggers.csv).
       const triggers = await readText(join(dir, "triggers.csv"));
       const trig = triggers === null ? null : parseCsvRecords(triggers);
+      // The detections kept by day (extract's detections/): channels and channel-days.
+      let kept: { channels: number; channelDays: number } | null = null;
+      try {
+        kept = { channels: 0, channelDays: 0 };
+        for (const e of Deno.readDirSync(join(dir, "detections"))) {
+          if (!e.isFile || !e.name.endsWith(".jsonl")) continue;
+          const text = await readText(join(dir, "detections", e.name)) ?? "";
+          kept.channels++;
+          kept.channelDays += text.split("\n").filter((l) => l.endsWith("}")).length;
+        }
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        kept = null;
+      }
       return {
         kind: "dataset",
         path: dir,
@@ -139,6 +153,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
             ok: trig.filter((r) => r.status === "ok").length,
           },
         }),
+        ...(kept === null ? {} : { detectionsKept: kept }),
         batchLimit: batchLimit({ inputShape: [...ds.sampleShape] }),
       };
     } finally {

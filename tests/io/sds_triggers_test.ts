@@ -583,6 +583,7 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
     const dsInfo = await describeDir(`${root}/ds`);
     assertEquals(dsInfo.input, "sds triggers (recursive 1/20/4/1.5)");
     assertEquals(dsInfo.triggers, { total: trig.length, events: byEvent.size, ok: ds.count });
+    assertEquals(dsInfo.detectionsKept, { channels: 2, channelDays: 2 });
     const clInfo = await describeDir(`${root}/cl`);
     assertEquals((clInfo.events as { n: number }).n, events.length);
     // report summarises the events per cluster and links events.csv.
