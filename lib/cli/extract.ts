@@ -498,12 +498,13 @@ export const extract: Command = {
       description:
         "Only sample ID: write its preprocessed waveform, its spectrogram and their axes to --out.",
     },
-    dataset: {
+    detections: {
       type: "string",
       arg: "DS",
       description:
-        "With --inspect: the dataset this extraction made (default: the config's output); at " +
-        "triggers, its detections are used instead of detecting again.",
+        "At triggers: a dataset made at triggers whose kept detections are used (days detected " +
+        "with the same settings from the same files are not detected again); with --inspect, " +
+        "default the config's output.",
     },
   },
   async run(values) {
@@ -532,16 +533,13 @@ export const extract: Command = {
     if (!out) throw new UserError("Cannot extract: give --out DIR (or 'output' in the config)");
     const g = spectrogramGeometry(config);
     const inspect = strFlag(values, "inspect");
-    if (inspect === undefined && values.dataset !== undefined) {
-      throw new UserError("Cannot use --dataset without --inspect ID");
-    }
     if (inspect !== undefined) {
       await writeInspection(
         config,
         inspect,
         out,
         Boolean(values.force),
-        strFlag(values, "dataset"),
+        strFlag(values, "detections"),
       );
       return;
     }
@@ -560,6 +558,7 @@ export const extract: Command = {
       resume: Boolean(values.resume),
       checkpointSeconds: every,
       quiet,
+      detectionsFrom: strFlag(values, "detections"),
     });
     const fresh = s.total - s.resumed;
     const reasons = Object.entries(s.byReason).sort((a, b) => b[1] - a[1])

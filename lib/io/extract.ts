@@ -49,7 +49,7 @@ import { directionZne, type Orientation, rotateToZne, zneMatrix } from "../signa
 import { formatCsv } from "./csv.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
-import { keepOnInterrupt, writeFailure } from "../util/atomic.ts";
+import { keepOnInterrupt, writeFailure, writeFileAtomic } from "../util/atomic.ts";
 import { ByteLru } from "../util/lru.ts";
 
 /** The codes of one channel. */
@@ -1884,6 +1884,12 @@ export interface ExtractOptions {
    * into it; workers ask it for their channels.
    */
   inventories?: InventoryCache;
+  /**
+   * At triggers: another dataset made at triggers whose kept detections (`detections/`) start
+   * this one's; its days detected with the same trigger settings from the same day files are
+   * not detected again (another crop or spectrogram of the same archive).
+   */
+  detectionsFrom?: string;
 }
 
 type WorkerReply =
@@ -1937,7 +1943,16 @@ export async function runExtract(
   // after) detection takes them up again.
   const atTriggers = config.input.format === "sds" && !!config.input.windows?.trigger;
   const detections = atTriggers ? detectionsPath(out) : null;
-  if (!detections) return await extractInto(config, out, options, null);
+  if (!detections) {
+    if (options.detectionsFrom) {
+      throw new UserError(
+        `Cannot take the detections of ${options.detectionsFrom}: this extraction is not at ` +
+          `triggers (input.windows.trigger)`,
+      );
+    }
+    return await extractInto(config, out, options, null);
+  }
+  if (options.detectionsFrom) await seedDetections(options.detectionsFrom, detections);
   keepOnInterrupt(detections, () => {
     try {
       const n = [...Deno.readDirSync(detections)].length;
@@ -1953,6 +1968,32 @@ export async function runExtract(
     return await extractInto(config, out, options, detections);
   } finally {
     keepOnInterrupt(detections, null);
+  }
+}
+
+/**
+ * Copies a dataset's kept detections into `to` (the channels `to` has already stay).
+ *
+ * @throws {UserError} when the dataset has none.
+ */
+async function seedDetections(dataset: string, to: string): Promise<void> {
+  const from = join(dataset, DETECTIONS_DIR);
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(from)].filter((e) => e.isFile && e.name.endsWith(".jsonl"))
+      .map((e) => e.name);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new UserError(
+      `Cannot take the detections of ${dataset}: it has no ${DETECTIONS_DIR}/ (not a dataset ` +
+        `made at triggers, or made before detections were kept)`,
+    );
+  }
+  await Deno.mkdir(to, { recursive: true });
+  for (const name of names) {
+    const dest = join(to, name);
+    if (await Deno.stat(dest).then(() => true, () => false)) continue;
+    await writeFileAtomic(dest, await Deno.readFile(join(from, name)));
   }
 }
 

@@ -595,7 +595,7 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
   }
 });
 
-Deno.test("extract at triggers keeps its detections by day in the dataset (detections/): a stopped run takes them up from .NAME.detections on --resume, and --inspect and report's member waveforms read them from the dataset instead of detecting again", async () => {
+Deno.test("extract at triggers keeps its detections by day in the dataset (detections/): a stopped run takes them up from .NAME.detections on --resume; --inspect and report's member waveforms read them from the dataset instead of detecting again; --detections DS starts another extraction from them", async () => {
   const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
   const { inspectSamples, detectionsPath } = await import("../../lib/io/extract.ts");
   const root = await Deno.makeTempDir();
@@ -645,7 +645,7 @@ Deno.test("extract at triggers keeps its detections by day in the dataset (detec
     assertEquals(fromDataset.map((r) => "reason" in r ? r.reason : "ok"), ["ok", "not in input"]);
     const fromArchive = await inspectSamples(config, [now, was]);
     assertEquals(fromArchive.map((r) => "reason" in r ? r.reason : "ok"), ["not in input", "ok"]);
-    // The same from the command line: --inspect with --dataset; --dataset alone is refused.
+    // The same from the command line: --inspect with --detections.
     const flags = [
       "extract",
       "--config",
@@ -661,15 +661,35 @@ Deno.test("extract at triggers keeps its detections by day in the dataset (detec
       ...flags,
       "--inspect",
       now,
-      "--dataset",
+      "--detections",
       `${root}/ds`,
       "--out",
       `${root}/i`,
     );
     assertEquals(cli.code, 0, cli.err.join("\n"));
-    const alone = await run(...flags, "--dataset", `${root}/ds`, "--out", `${root}/i2`);
-    assertEquals(alone.code, 2);
-    assert(alone.err.join("\n").includes("--dataset without --inspect"), alone.err.join("\n"));
+    // An extraction started from the dataset's detections takes the moved onset as its own.
+    const seeded = await run(...flags, "--detections", `${root}/ds`, "--out", `${root}/ds2`);
+    assertEquals(seeded.code, 0, seeded.err.join("\n"));
+    const ids2 = parseCsvRecords(await Deno.readTextFile(`${root}/ds2/samples.csv`)).map((r) =>
+      r.id
+    );
+    assert(ids2.includes(now) && !ids2.includes(was), ids2.join(" "));
+    assertEquals(ids2.length, trig.length);
+    // Without --detections it is detected again; an extraction not at triggers refuses it.
+    const fresh = await run(...flags, "--out", `${root}/ds3`, "--quiet");
+    assertEquals(fresh.code, 0, fresh.err.join("\n"));
+    assert((await Deno.readTextFile(`${root}/ds3/samples.csv`)).includes(was));
+    const windows = await run(
+      "extract",
+      "--config",
+      `${root}/syn/extract.json`,
+      "--detections",
+      `${root}/ds`,
+      "--out",
+      `${root}/w`,
+    );
+    assertEquals(windows.code, 2);
+    assert(windows.err.join("\n").includes("is not at triggers"), windows.err.join("\n"));
     // report's member waveforms: the sample whose onset moved is no longer found.
     const { memberWaveforms } = await import("../../lib/cluster/member_waveforms.ts");
     const ds = await openDataset(`${root}/ds`);
