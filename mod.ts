@@ -81,8 +81,13 @@ export {
 } from "./lib/cluster/config.ts";
 
 // Clustering and metrics
-export { kmeans, type KMeansOptions, type KMeansResult } from "./lib/cluster/kmeans.ts";
-export { gmm, type GmmOptions, type GmmResult } from "./lib/cluster/gmm.ts";
+export {
+  kmeans,
+  kmeansAsync,
+  type KMeansOptions,
+  type KMeansResult,
+} from "./lib/cluster/kmeans.ts";
+export { gmm, gmmAsync, type GmmOptions, type GmmResult } from "./lib/cluster/gmm.ts";
 export { pca2 } from "./lib/cluster/pca.ts";
 export { type Embedding2, umap2, type UmapOptions } from "./lib/cluster/embed.ts";
 export { nearestNeighbours, type Neighbour } from "./lib/cluster/similar.ts";

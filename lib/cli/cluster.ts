@@ -290,7 +290,7 @@ export async function writeResults(
       if (timeline) await Deno.writeFile(join(tmp, "timeline.png"), timeline);
       if (umapPoints > 0 && a.dim <= 64 && ds.count >= 3) {
         let umapBar: Progress | null = null, last = 0;
-        const e = umap2(a.latent, ds.count, a.dim, {
+        const e = await umap2(a.latent, ds.count, a.dim, {
           maxPoints: umapPoints,
           seed,
           onEpoch: (done, total) => {
@@ -488,7 +488,7 @@ export const clusterCommand: Command = {
       // Each restart runs Lloyd over C·F·T values a sample: seconds apiece on a large set.
       const bar = new Progress("cluster: k-means restarts", nInit, { quiet: !!values.quiet });
       let last = 0;
-      a = rawKmeans(ds, intFlag(values, "k") ?? 5, {
+      a = await rawKmeans(ds, intFlag(values, "k") ?? 5, {
         nInit,
         seed: seedFlag(values) ?? 0,
         normalize: enumFlag(values, "normalize", ["maxabs", "l2", "minmax", "none"] as const) ??

@@ -120,13 +120,19 @@ export const demoCommand: Command = {
 
     say("init: how many clusters, without the labels? k-means for k = 2..9, silhouette");
     const latent = await encodeForInit(model, ds, dev);
-    const sel = selectK(latent, ds.count, latent.length / ds.count, [2, 3, 4, 5, 6, 7, 8, 9], {
-      method: "kmeans",
-      nInit: 10,
-      maxIter: 300,
-      tol: 1e-4,
-      seed,
-    });
+    const sel = await selectK(
+      latent,
+      ds.count,
+      latent.length / ds.count,
+      [2, 3, 4, 5, 6, 7, 8, 9],
+      {
+        method: "kmeans",
+        nInit: 10,
+        maxIter: 300,
+        tol: 1e-4,
+        seed,
+      },
+    );
     await writeKSelection(model, sel);
     const silAt = (k: number) => sel.scores.find((s) => s.k === k)!.silhouette.toFixed(3);
     const k = SYNTH_CLASSES.length;
@@ -143,7 +149,7 @@ export const demoCommand: Command = {
     const { profiles, eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev);
     await writeFileAtomic(join(clusters, "evaluation.json"), JSON.stringify(eDec, null, 2) + "\n");
     await writeFileAtomic(join(clusters, "report.html"), await buildReport(clusters));
-    const raw = rawKmeans(ds, k, { normalize: "minmax", seed });
+    const raw = await rawKmeans(ds, k, { normalize: "minmax", seed });
     const eRaw = evaluateClustering({ pred: raw.labels!, k, truth });
     if (!quiet) console.log(formatReport(eDec) + "\n\n" + formatProfiles(profiles));
     const f = (v: number | null) => (v ?? NaN).toFixed(3);

@@ -433,7 +433,7 @@ export const initCommand: Command = lockingModel({
     enc.done();
     let kSelection: KSelection | undefined;
     if (ks && ks.length > 1) {
-      kSelection = chooseK(latent, ds.count, ks, cfg, criterion, !values.quiet);
+      kSelection = await chooseK(latent, ds.count, ks, cfg, criterion, !values.quiet);
       cfg.k = kSelection.best;
     }
     // An earlier selection goes first and this one is written after the centres: a run that
@@ -468,7 +468,7 @@ export const initCommand: Command = lockingModel({
  * Scores every candidate k on the latent codes (restarts capped at 10 per candidate; the chosen
  * k is then fitted with the full settings) and prints the table.
  */
-function chooseK(
+async function chooseK(
   latent: Float32Array,
   n: number,
   ks: number[],
@@ -482,12 +482,12 @@ function chooseK(
   },
   criterion: KCriterion | undefined,
   verbose: boolean,
-): KSelection {
+): Promise<KSelection> {
   const d = n ? latent.length / n : 1;
   const bar = new Progress("init: choosing k", ks.length, { quiet: !verbose });
   let sel: KSelection;
   try {
-    sel = selectK(latent, n, d, ks, {
+    sel = await selectK(latent, n, d, ks, {
       method: cfg.method,
       covariance: cfg.covariance,
       nInit: Math.min(cfg.nInit, 10),

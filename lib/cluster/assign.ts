@@ -11,7 +11,7 @@ import { backendNamed } from "../tensor/backends.ts";
 import type { Device } from "../tensor/tensor.ts";
 import type { DatasetLike, Normalize } from "./data.ts";
 import { assignAll } from "./dec.ts";
-import { kmeans } from "./kmeans.ts";
+import { kmeansAsync } from "./kmeans.ts";
 import { checkStageRecord, encodeAll, loadAutoencoder } from "./pretrain.ts";
 import { UserError } from "../util/errors.ts";
 
@@ -123,7 +123,7 @@ export async function applyModel(
  *   with the number done.
  * @returns features (the flattened spectrograms) and labels.
  */
-export function rawKmeans(
+export async function rawKmeans(
   ds: DatasetLike,
   k: number,
   opts: {
@@ -132,12 +132,12 @@ export function rawKmeans(
     normalize?: Normalize;
     onRestart?: (done: number) => void;
   } = {},
-): Assignment {
+): Promise<Assignment> {
   const idx = Array.from({ length: ds.count }, (_, i) => i);
   const normalize = opts.normalize ?? "maxabs";
   const x = ds.readBatch(idx, normalize);
   const d = x.length / ds.count;
-  const r = kmeans(x, ds.count, d, {
+  const r = await kmeansAsync(x, ds.count, d, {
     k,
     nInit: opts.nInit ?? 10,
     seed: opts.seed ?? 0,

@@ -9,8 +9,8 @@
  * @module
  */
 import { join } from "node:path";
-import { gmm } from "./gmm.ts";
-import { kmeans } from "./kmeans.ts";
+import { gmmAsync } from "./gmm.ts";
+import { kmeansAsync } from "./kmeans.ts";
 import {
   datasetFingerprint,
   type DatasetLike,
@@ -164,7 +164,7 @@ export async function initCentroids(
   }
   let centroids: Float32Array, labels: Int32Array, score: number;
   if (cfg.method === "kmeans") {
-    const r = kmeans(latent, n, d, {
+    const r = await kmeansAsync(latent, n, d, {
       k: cfg.k,
       nInit: cfg.nInit,
       maxIter: cfg.maxIter,
@@ -175,7 +175,7 @@ export async function initCentroids(
     labels = r.labels;
     score = r.inertia;
   } else {
-    const r = gmm(latent, n, d, {
+    const r = await gmmAsync(latent, n, d, {
       k: cfg.k,
       covariance: cfg.covariance,
       maxIter: cfg.maxIter,

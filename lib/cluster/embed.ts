@@ -7,6 +7,7 @@
  * @module
  */
 import { UMAP } from "../deps.ts";
+import { letEventsIn } from "../util/events.ts";
 import { Rng } from "../util/rng.ts";
 
 /** Options of {@linkcode umap2}. */
@@ -52,16 +53,16 @@ export interface Embedding2 {
  * import { umap2 } from "./embed.ts";
  * // Two well-separated groups of 10 points in 3-D.
  * const x = new Float64Array(20 * 3).map((_, i) => (Math.floor(i / 3) < 10 ? 0 : 10) + (i % 7) * 0.01);
- * const e = umap2(x, 20, 3, { nNeighbors: 5, seed: 1 });
+ * const e = await umap2(x, 20, 3, { nNeighbors: 5, seed: 1 });
  * if (e.x.length !== 20 || e.index[19] !== 19) throw new Error();
  * ```
  */
-export function umap2(
+export async function umap2(
   data: Float32Array | Float64Array,
   n: number,
   d: number,
   opts: UmapOptions = {},
-): Embedding2 {
+): Promise<Embedding2> {
   if (data.length !== n * d || n < 3 || d < 1) {
     throw new RangeError(
       `Cannot embed: expected at least 3 points of ${d} values (${
@@ -83,11 +84,13 @@ export function umap2(
     nEpochs: opts.epochs,
     random: () => rng.next(),
   });
-  // umap-js's fit(), epoch by epoch: the same embedding, with a callback between epochs.
+  // umap-js's fit(), epoch by epoch: the same embedding, with a callback between epochs, and
+  // the event loop let in (Ctrl-C, the progress bar).
   const total = u.initializeFit(rows);
   for (let i = 0; i < total; i++) {
     u.step();
     opts.onEpoch?.(i + 1, total);
+    await letEventsIn();
   }
   const e = u.getEmbedding();
   return {

@@ -7,8 +7,9 @@
  * @module
  */
 
+import { drain, drainAsync } from "../util/events.ts";
 import { Rng } from "../util/rng.ts";
-import { checkFinite, kmeans } from "./kmeans.ts";
+import { checkFinite, kmeansSteps } from "./kmeans.ts";
 
 /** Options of {@linkcode gmm}. */
 export interface GmmOptions {
@@ -76,6 +77,36 @@ export function gmm(
   d: number,
   opts: GmmOptions,
 ): GmmResult {
+  return drain(gmmSteps(x, n, d, opts));
+}
+
+/**
+ * {@linkcode gmm}, letting the event loop run between EM iterations (at most every 200 ms), so
+ * that Ctrl-C and progress bars are served during a long fit: the same result.
+ *
+ * @param x Points, row-major `[n, d]`.
+ * @param n Number of points.
+ * @param d Dimension.
+ * @param opts Number of components and solver settings.
+ * @returns the fitted parameters, posteriors and labels of the best initialisation.
+ * @throws {RangeError} or {TypeError} as {@linkcode gmm} (the promise rejects).
+ */
+export function gmmAsync(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  opts: GmmOptions,
+): Promise<GmmResult> {
+  return drainAsync(gmmSteps(x, n, d, opts));
+}
+
+/** {@linkcode gmm} as a generator that pauses after every EM iteration. */
+function* gmmSteps(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  opts: GmmOptions,
+): Generator<void, GmmResult> {
   const { k } = opts;
   const covariance = opts.covariance ?? "full";
   const maxIter = opts.maxIter ?? 100, tol = opts.tol ?? 1e-3, reg = opts.regCovar ?? 1e-6;
@@ -118,7 +149,7 @@ export function gmm(
 
   let best: GmmResult | null = null;
   for (let run = 0; run < nInit; run++) {
-    const km = kmeans(xs, n, d, { k, nInit: 1, rng });
+    const km = yield* kmeansSteps(xs, n, d, { k, nInit: 1, rng });
     const resp = new Float64Array(n * k);
     for (let i = 0; i < n; i++) resp[i * k + km.labels[i]] = 1;
     const p = mStep(xs, n, d, k, resp, full, reg);
@@ -135,6 +166,7 @@ export function gmm(
         converged = true;
         break;
       }
+      yield;
     }
     if (it > maxIter) it = maxIter;
     // A final E-step so that labels and resp agree with the returned parameters.

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { drain, drainAsync } from "../util/events.ts";
 import { Rng } from "../util/rng.ts";
 
 /** Options of {@linkcode kmeans}. */
@@ -73,6 +74,36 @@ export function kmeans(
   d: number,
   opts: KMeansOptions,
 ): KMeansResult {
+  return drain(kmeansSteps(x, n, d, opts));
+}
+
+/**
+ * {@linkcode kmeans}, letting the event loop run between Lloyd iterations (at most every 200
+ * ms), so that Ctrl-C and progress bars are served during a long run: the same result.
+ *
+ * @param x Points, row-major `[n, d]`.
+ * @param n Number of points.
+ * @param d Dimension.
+ * @param opts Number of clusters and solver settings.
+ * @returns the centres, labels, inertia and iteration count of the best restart.
+ * @throws {RangeError} or {TypeError} as {@linkcode kmeans} (the promise rejects).
+ */
+export function kmeansAsync(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  opts: KMeansOptions,
+): Promise<KMeansResult> {
+  return drainAsync(kmeansSteps(x, n, d, opts));
+}
+
+/** {@linkcode kmeans} as a generator that pauses after every Lloyd iteration. */
+export function* kmeansSteps(
+  x: Float32Array | Float64Array,
+  n: number,
+  d: number,
+  opts: KMeansOptions,
+): Generator<void, KMeansResult> {
   const { k } = opts;
   const nInit = opts.nInit ?? 100, maxIter = opts.maxIter ?? 1000, tol = opts.tol ?? 1e-4;
   if (!Number.isInteger(n) || n < 1) {
@@ -106,7 +137,7 @@ export function kmeans(
   let best: KMeansResult | null = null;
   for (let run = 0; run < nInit; run++) {
     kmeansPlusPlus(xs, n, d, k, rng, work);
-    const { inertia, nIter } = lloyd(xs, n, d, k, maxIter, tolAbs, work);
+    const { inertia, nIter } = yield* lloyd(xs, n, d, k, maxIter, tolAbs, work);
     if (best === null || inertia < best.inertia) {
       best = {
         centers: work.centers.slice(),
@@ -116,6 +147,7 @@ export function kmeans(
       };
     }
     opts.onRestart?.(run + 1);
+    yield;
   }
   return best!;
 }
@@ -252,7 +284,7 @@ function searchSorted(cumsum: Float64Array, v: number): number {
  * point's distance to its centre and a lower bound on the distance to any other centre skip
  * most distance computations, with the same assignments as plain Lloyd.
  */
-function lloyd(
+function* lloyd(
   x: Float64Array,
   n: number,
   d: number,
@@ -260,7 +292,7 @@ function lloyd(
   maxIter: number,
   tolAbs: number,
   work: Workspace,
-): { inertia: number; nIter: number } {
+): Generator<void, { inertia: number; nIter: number }> {
   const { centers, newCenters, counts, sums, labels, dist, upper, lower, shift, half } = work;
   for (let i = 0; i < n; i++) fullScan(x, i, d, k, work);
   sumClusters(x, n, d, work);
@@ -337,6 +369,7 @@ function lloyd(
       }
     }
     if (!changed || shiftSq <= tolAbs) break;
+    yield;
   }
   let inertia = 0;
   for (let i = 0; i < n; i++) inertia += sqDist(x, i, centers, labels[i], d);

@@ -11,8 +11,8 @@ import { lineChart, type Series } from "../plot/mod.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { calinskiHarabasz, daviesBouldin, withinClusterSS } from "../metrics/internal.ts";
 import { silhouette } from "../metrics/silhouette.ts";
-import { gmm } from "./gmm.ts";
-import { kmeans } from "./kmeans.ts";
+import { gmmAsync } from "./gmm.ts";
+import { kmeansAsync } from "./kmeans.ts";
 
 /** Index that picks k: the highest silhouette or Calinski–Harabasz, the lowest Davies–Bouldin or BIC. */
 export type KCriterion = "silhouette" | "calinski-harabasz" | "davies-bouldin" | "bic";
@@ -135,23 +135,24 @@ export function gmmParameters(k: number, d: number, covariance: "diag" | "full")
  * @returns the scores and the chosen k.
  * @returns where no candidate has a value of the criterion, the k chosen by the first index
  *   that has one, with `unscored` naming the criterion asked for.
- * @throws RangeError when no candidate can be scored at all (every fit left one cluster).
+ * @throws RangeError when no candidate can be scored at all (every fit left one cluster); the
+ *   promise rejects. The fits let the event loop run (Ctrl-C, progress) between iterations.
  * @example
  * ```ts
  * import { selectK } from "./select_k.ts";
  * // Three tight groups on a line.
  * const x = Float64Array.from([0, 0.1, 0.2, 5, 5.1, 5.2, 10, 10.1, 10.2]);
- * const r = selectK(x, 9, 1, [2, 3, 4], { method: "kmeans", nInit: 5, maxIter: 100, tol: 1e-4, seed: 0 });
+ * const r = await selectK(x, 9, 1, [2, 3, 4], { method: "kmeans", nInit: 5, maxIter: 100, tol: 1e-4, seed: 0 });
  * if (r.best !== 3) throw new Error(String(r.best));
  * ```
  */
-export function selectK(
+export async function selectK(
   x: Float32Array | Float64Array,
   n: number,
   d: number,
   ks: number[],
   opts: SelectKOptions,
-): KSelection {
+): Promise<KSelection> {
   const criterion = opts.criterion ?? "silhouette";
   if (criterion === "bic" && opts.method !== "gmm") {
     throw new RangeError("Cannot choose k by BIC with k-means: BIC needs --method gmm");
@@ -167,15 +168,15 @@ export function selectK(
   for (const k of ks) {
     let labels: Int32Array, bic: number | null = null;
     if (opts.method === "kmeans") {
-      labels = kmeans(x, n, d, {
+      labels = (await kmeansAsync(x, n, d, {
         k,
         nInit: opts.nInit,
         maxIter: opts.maxIter,
         tol: opts.tol,
         seed: opts.seed,
-      }).labels;
+      })).labels;
     } else {
-      const g = gmm(x, n, d, {
+      const g = await gmmAsync(x, n, d, {
         k,
         covariance: cov,
         maxIter: opts.maxIter,

@@ -14,6 +14,7 @@
 import { DeviceLostError, getDevice, lostText } from "./device.ts";
 import { BufferPool } from "./pool.ts";
 import { preprocess, resolveIncludes } from "./wgsl.ts";
+import { eventLoopRan } from "../util/events.ts";
 
 /** A slice of a GPU buffer (offsets and sizes in bytes). */
 export interface BufRef {
@@ -877,6 +878,8 @@ export class GpuRuntime {
       throw e;
     }
     for (const s of stages) this.#staging.push(s);
+    // Deno's mapAsync resolves from its device poll: the runtime has just waited for events.
+    eventLoopRan();
     await this.#settleScopes();
     this.#raise();
     return out;

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { letEventsIn } from "./events.ts";
 
 /**
  * Up to `depth` steps in flight (default 1), for loops that {@linkcode pipelined} does not fit
@@ -65,6 +66,9 @@ export class InFlight<T> {
     // Its rejection is handled where it is awaited; this keeps it from counting as
     // unhandled when an earlier step's `take` throws first.
     value.catch(() => {});
+    // A step on the CPU backend resolves at once, and an epoch of them would otherwise never
+    // let the event loop run (Ctrl-C, progress bars) until the epoch's file writes.
+    await letEventsIn();
     while (this.#pending.length >= this.depth) await this.#takeOldest();
     this.#pending.push({ value, take });
   }

@@ -127,6 +127,45 @@ function stateField(ckDir: string, field: string): number {
 
 Deno.test({
   name:
+    "cli: Ctrl-C stops pretrain on the CPU backend in the middle of an epoch (no checkpoint yet), not at its end",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      // An epoch of 125 steps that takes about 10 s on the CPU backend here.
+      const rng = new Rng(4);
+      const x = new Float32Array(2000 * 1600).map(() => rng.normal());
+      await Deno.writeFile(join(root, "x.npy"), encodeNpy(x, [2000, 1, 40, 40]));
+      const imported = await run("import", join(root, "x.npy"), "--out", join(root, "ds"));
+      assertEquals(imported.code, 0, imported.err.join("\n"));
+      const m = join(root, "m");
+      let seen = 0;
+      const err = await interrupt(
+        ["pretrain", join(root, "ds"), "--model", m, "--epochs", "1", "--batch-size", "16"]
+          .concat(["--latent-dim", "3", "--cpu"]),
+        // A second after the model directory appears, training is under way.
+        () => {
+          try {
+            if (!seen && Deno.statSync(m).isDirectory) seen = Date.now();
+          } catch {
+            // not yet
+          }
+          return seen > 0 && Date.now() - seen > 1000;
+        },
+      );
+      assert(err.includes(`no checkpoint in ${join(m, "checkpoint")} yet`), err);
+      assertEquals(stateField(join(m, "checkpoint"), "epoch"), 0);
+      // The progress bar (a line per tenth of the epoch on a pipe) stopped before the end: the
+      // signal was not held off until the epoch's checkpoint was written.
+      assert(err.includes("pretrain ") && !err.includes("125/125"), err);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
     "cli: Ctrl-C stops pretrain and finetune with status 130, keeps the last checkpoint and says how to resume",
   ignore: Deno.build.os === "windows",
   fn: async () => {

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { umap2 } from "../../lib/cluster/embed.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { UMAP } from "../../lib/deps.ts";
@@ -14,9 +14,9 @@ function blobs(per: number, seed = 3): { x: Float64Array; labels: number[] } {
   return { x, labels };
 }
 
-Deno.test("umap2: well-separated groups stay separated (nearest embedded neighbour in the same group)", () => {
+Deno.test("umap2: well-separated groups stay separated (nearest embedded neighbour in the same group)", async () => {
   const { x, labels } = blobs(40);
-  const e = umap2(x, 120, 9, { seed: 1 });
+  const e = await umap2(x, 120, 9, { seed: 1 });
   assertEquals(e.index.length, 120);
   let same = 0;
   for (let i = 0; i < 120; i++) {
@@ -30,23 +30,23 @@ Deno.test("umap2: well-separated groups stay separated (nearest embedded neighbo
   assert(same >= 118, `${same} of 120 nearest neighbours in the same group`);
 });
 
-Deno.test("umap2: reproducible for a seed; a seeded subset of at most maxPoints rows", () => {
+Deno.test("umap2: reproducible for a seed; a seeded subset of at most maxPoints rows", async () => {
   const { x } = blobs(20);
-  const a = umap2(x, 60, 9, { seed: 5, maxPoints: 25 });
-  const b = umap2(x, 60, 9, { seed: 5, maxPoints: 25 });
-  const c = umap2(x, 60, 9, { seed: 6, maxPoints: 25 });
+  const a = await umap2(x, 60, 9, { seed: 5, maxPoints: 25 });
+  const b = await umap2(x, 60, 9, { seed: 5, maxPoints: 25 });
+  const c = await umap2(x, 60, 9, { seed: 6, maxPoints: 25 });
   assertEquals([Array.from(a.x), Array.from(a.y)], [Array.from(b.x), Array.from(b.y)]);
   assertEquals(Array.from(a.index), Array.from(b.index));
   assert(Array.from(a.index).join() !== Array.from(c.index).join(), "another seed, another subset");
   assertEquals(a.index.length, 25);
   assert(a.index.every((v, i) => v < 60 && (i === 0 || v > a.index[i - 1])), "ascending rows");
-  assertThrows(() => umap2(new Float64Array(4), 2, 2), RangeError, "at least 3 points");
+  await assertRejects(() => umap2(new Float64Array(4), 2, 2), RangeError, "at least 3 points");
 });
 
-Deno.test("umap2: onEpoch counts every optimisation epoch, and the embedding is umap-js's fit()", () => {
+Deno.test("umap2: onEpoch counts every optimisation epoch, and the embedding is umap-js's fit()", async () => {
   const { x } = blobs(20);
   const calls: [number, number][] = [];
-  const a = umap2(x, 60, 9, { seed: 5, onEpoch: (done, total) => calls.push([done, total]) });
+  const a = await umap2(x, 60, 9, { seed: 5, onEpoch: (done, total) => calls.push([done, total]) });
   // umap-js runs 500 epochs on sets under 10,000 points.
   assertEquals(calls.length, 500);
   assert(calls.every(([done, total], i) => done === i + 1 && total === 500), "1..500 of 500");

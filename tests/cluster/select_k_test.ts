@@ -15,7 +15,7 @@ import { gmm } from "../../lib/cluster/gmm.ts";
 import { withinClusterSS } from "../../lib/metrics/internal.ts";
 import { silhouette } from "../../lib/metrics/silhouette.ts";
 import { Rng } from "../../lib/util/rng.ts";
-import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 
 /** `per` points around each of `centres` (2-D), spread `sd`. */
 function blobs(centres: number[][], per: number, sd: number, seed: number): Float64Array {
@@ -30,7 +30,7 @@ function blobs(centres: number[][], per: number, sd: number, seed: number): Floa
   return x;
 }
 
-Deno.test("parseKList reads a count, a range and a list, and refuses anything else", () => {
+Deno.test("parseKList reads a count, a range and a list, and refuses anything else", async () => {
   assertEquals(parseKList("5"), [5]);
   assertEquals(parseKList("2:6"), [2, 3, 4, 5, 6]);
   assertEquals(parseKList("5:5"), [5]);
@@ -40,11 +40,15 @@ Deno.test("parseKList reads a count, a range and a list, and refuses anything el
   }
 });
 
-Deno.test("selectK finds four separated groups by every index", () => {
+Deno.test("selectK finds four separated groups by every index", async () => {
   const x = blobs([[0, 0], [8, 0], [0, 8], [8, 8]], 30, 0.7, 3);
   const opts = { nInit: 5, maxIter: 200, tol: 1e-4, seed: 1 } as const;
   for (const criterion of ["silhouette", "calinski-harabasz", "davies-bouldin"] as const) {
-    const r = selectK(x, 120, 2, [2, 3, 4, 5, 6, 7], { method: "kmeans", criterion, ...opts });
+    const r = await selectK(x, 120, 2, [2, 3, 4, 5, 6, 7], {
+      method: "kmeans",
+      criterion,
+      ...opts,
+    });
     assertEquals(r.best, 4, criterion);
     assertEquals(r.scores.map((s) => s.k), [2, 3, 4, 5, 6, 7]);
     assert(r.scores.every((s) => s.bic === null && s.empty === 0));
@@ -52,7 +56,7 @@ Deno.test("selectK finds four separated groups by every index", () => {
     const dropTo4 = r.scores[1].inertia - r.scores[2].inertia;
     assert(dropTo4 > 10 * (r.scores[2].inertia - r.scores[3].inertia), "elbow at 4");
   }
-  const g = selectK(x, 120, 2, [2, 3, 4, 5, 6], {
+  const g = await selectK(x, 120, 2, [2, 3, 4, 5, 6], {
     method: "gmm",
     covariance: "full",
     criterion: "bic",
@@ -65,15 +69,19 @@ Deno.test("selectK finds four separated groups by every index", () => {
   assert(g.scores.every((s) => s.bic !== null && Number.isFinite(s.bic)));
 });
 
-Deno.test("selectK refuses candidates it cannot score and BIC without a GMM", () => {
+Deno.test("selectK refuses candidates it cannot score and BIC without a GMM", async () => {
   const x = blobs([[0, 0], [5, 5]], 3, 0.1, 1);
   const opts = { method: "kmeans", nInit: 2, maxIter: 50, tol: 1e-4, seed: 0 } as const;
-  assertThrows(() => selectK(x, 6, 2, [1, 2], opts), RangeError, "2..5");
-  assertThrows(() => selectK(x, 6, 2, [2, 6], opts), RangeError, "n = 6 samples");
-  assertThrows(() => selectK(x, 6, 2, [2, 3], { ...opts, criterion: "bic" }), RangeError, "gmm");
+  await assertRejects(() => selectK(x, 6, 2, [1, 2], opts), RangeError, "2..5");
+  await assertRejects(() => selectK(x, 6, 2, [2, 6], opts), RangeError, "n = 6 samples");
+  await assertRejects(
+    () => selectK(x, 6, 2, [2, 3], { ...opts, criterion: "bic" }),
+    RangeError,
+    "gmm",
+  );
 });
 
-Deno.test("selectK scores k without a silhouette when the silhouette's sample misses a cluster", () => {
+Deno.test("selectK scores k without a silhouette when the silhouette's sample misses a cluster", async () => {
   // Two blobs and one far outlier: at k = 2 the outlier is a cluster of its own, which a
   // 60-point silhouette sample of 241 points misses 3 times in 4; the other indices remain.
   const x = new Float64Array([...blobs([[0, 0], [5, 5]], 120, 0.3, 2), 1e4, 1e4]);
@@ -84,16 +92,16 @@ Deno.test("selectK scores k without a silhouette when the silhouette's sample mi
     tol: 1e-4,
     silhouetteSample: 60,
   } as const;
-  const at2 = Array.from({ length: 8 }, (_, seed) => {
-    const r = selectK(x, 241, 2, [2, 3], { ...opts, seed });
+  const at2 = await Promise.all(Array.from({ length: 8 }, async (_, seed) => {
+    const r = await selectK(x, 241, 2, [2, 3], { ...opts, seed });
     assert(Number.isFinite(r.scores[0].calinskiHarabasz) && r.scores[0].empty === 0);
     assert(r.scores.every((s) => Number.isFinite(s.daviesBouldin)));
     return r.scores[0].silhouette;
-  });
+  }));
   assert(at2.some(Number.isNaN) && at2.some(Number.isFinite), at2.join(" "));
 });
 
-Deno.test("bestK: the best by each index, the smallest k among ties, never a NaN", () => {
+Deno.test("bestK: the best by each index, the smallest k among ties, never a NaN", async () => {
   const s = (k: number, sil: number, ch: number, db: number, bic: number | null): KScore => ({
     k,
     inertia: 10 / k,
@@ -113,7 +121,7 @@ Deno.test("bestK: the best by each index, the smallest k among ties, never a NaN
   assertEquals(csv.split("\n")[2], "3,3.3333333333333335,0.7,30,0.4,90,0,1");
 });
 
-Deno.test("selectK falls back to another index when no k has the criterion, and refuses when none has any", () => {
+Deno.test("selectK falls back to another index when no k has the criterion, and refuses when none has any", async () => {
   // At k = 2 one cluster is the 3 far points: a 4-point silhouette sample of 203 points
   // mostly misses it, so k has no silhouette; Calinski–Harabasz uses all points.
   const x = new Float64Array([
@@ -128,7 +136,7 @@ Deno.test("selectK falls back to another index when no k has the criterion, and 
   const opts = { method: "kmeans", nInit: 3, maxIter: 50, tol: 1e-4, silhouetteSample: 4 } as const;
   let fellBack = 0;
   for (let seed = 0; seed < 6; seed++) {
-    const r = selectK(x, 203, 2, [2], { ...opts, seed });
+    const r = await selectK(x, 203, 2, [2], { ...opts, seed });
     if (r.scores.every((s) => Number.isNaN(s.silhouette))) {
       fellBack++;
       assertEquals([r.unscored, r.criterion, r.best], ["silhouette", "calinski-harabasz", 2]);
@@ -137,14 +145,14 @@ Deno.test("selectK falls back to another index when no k has the criterion, and 
   assert(fellBack > 0, "no seed missed the small cluster");
   // Every point equal: every GMM fit puts them all in one component, so no index has a value.
   const same = new Float64Array(20).fill(1);
-  assertThrows(
+  await assertRejects(
     () => selectK(same, 10, 2, [2, 3], { ...opts, method: "gmm", seed: 0 }),
     RangeError,
     "no candidate could be scored",
   );
 });
 
-Deno.test("selectK's fallback index picks its own best k, not the first candidate", () => {
+Deno.test("selectK's fallback index picks its own best k, not the first candidate", async () => {
   // 200 points near 0 and two far groups of 3: k = 3 separates all three, which
   // Calinski–Harabasz prefers to k = 2 by orders of magnitude. A 4-point silhouette sample
   // mostly misses both small groups, leaving no silhouette at any k.
@@ -156,7 +164,7 @@ Deno.test("selectK's fallback index picks its own best k, not the first candidat
   const opts = { method: "kmeans", nInit: 3, maxIter: 50, tol: 1e-4, silhouetteSample: 4 } as const;
   let fellBack = 0;
   for (let seed = 0; seed < 6; seed++) {
-    const r = selectK(x, 206, 2, [2, 3], { ...opts, seed });
+    const r = await selectK(x, 206, 2, [2, 3], { ...opts, seed });
     if (r.unscored === undefined) continue;
     fellBack++;
     assertEquals([r.unscored, r.criterion, r.best], ["silhouette", "calinski-harabasz", 3]);
@@ -187,7 +195,7 @@ function mixedScores(): KScore[] {
 
 const r12 = (v: number) => Math.round(v * 1e12) / 1e12;
 
-Deno.test("kSelectionSeries scales every index so that 1 is its best k, lower-is-better negated", () => {
+Deno.test("kSelectionSeries scales every index so that 1 is its best k, lower-is-better negated", async () => {
   const scores = mixedScores();
   for (
     const [criterion, best] of [["silhouette", 3], ["calinski-harabasz", 4], [
@@ -266,12 +274,12 @@ Deno.test("k_selection.png marks the chosen k on its criterion's line", async ()
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("selectK's GMM scores: diag by default, at most 10 restarts, exact silhouette up to 4000 points", () => {
+Deno.test("selectK's GMM scores: diag by default, at most 10 restarts, exact silhouette up to 4000 points", async () => {
   // 450 points of one wide Gaussian: restarts 11-30 find higher likelihoods than the first 10.
   const r = new Rng(1);
   const n = 450, x = new Float64Array(n * 2).map(() => 4 * r.normal());
   const opts = { method: "gmm", nInit: 30, maxIter: 100, tol: 1e-3, seed: 2 } as const;
-  const sel = selectK(x, n, 2, [3, 5], opts);
+  const sel = await selectK(x, n, 2, [3, 5], opts);
   for (const s of sel.scores) {
     const g = gmm(x, n, 2, {
       k: s.k,
@@ -287,11 +295,11 @@ Deno.test("selectK's GMM scores: diag by default, at most 10 restarts, exact sil
   }
 });
 
-Deno.test("selectK counts the clusters a fit leaves empty", () => {
+Deno.test("selectK counts the clusters a fit leaves empty", async () => {
   // Three distinct values and k = 4: two GMM components share the four zeros, and the heavier
   // one is every zero's most likely component, so the other labels none.
   const x = new Float64Array([0, 0, 0, 0, 5, 5, 5, 10, 10]);
-  const sel = selectK(x, 9, 1, [2, 4], {
+  const sel = await selectK(x, 9, 1, [2, 4], {
     method: "gmm",
     nInit: 2,
     maxIter: 50,
