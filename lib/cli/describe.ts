@@ -49,7 +49,8 @@ function counts(values: readonly string[]): Record<string, number> {
  * for an SDS archive, picks, regular windows or triggers with their settings.
  *
  * @param config The dataset's `meta.json` config.
- * @returns e.g. `sds triggers (recursive 1/20/4/1.5, aic 5/1, coincidence 2 within 10 s)`.
+ * @returns e.g. `sds triggers (recursive 1/20/4/1.5, aic 5/1, coincidence 2 within 10 s)`; a band
+ *   and a dead time are named where the config sets them (else the spectrogram's band and crop).
  */
 export function inputOf(config: unknown): string {
   const inp = (config as { input?: Record<string, unknown> } | null)?.input;
@@ -63,6 +64,8 @@ export function inputOf(config: unknown): string {
       lta: number;
       on: number;
       off: number;
+      band?: [number, number] | null;
+      dead?: number | null;
       aic?: { before: number; after: number } | null;
       coincidence?: { stations: number; window: number } | null;
     } | null;
@@ -71,6 +74,8 @@ export function inputOf(config: unknown): string {
   const t = w.trigger;
   if (!t) return `sds windows every ${w.step} s`;
   const parts = [`${t.method} ${t.sta}/${t.lta}/${t.on}/${t.off}`];
+  if (t.band) parts.push(`band ${t.band[0]}-${t.band[1]} Hz`);
+  if (t.dead != null) parts.push(`dead time ${t.dead} s`);
   if (t.aic) parts.push(`aic ${t.aic.before}/${t.aic.after}`);
   if (t.coincidence) {
     parts.push(`coincidence ${t.coincidence.stations} within ${t.coincidence.window} s`);

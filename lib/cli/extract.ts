@@ -77,6 +77,8 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   const chunkFlag = numFlag(v, "window-chunk");
   const triggerFlag = strFlag(v, "trigger"), coincidenceFlag = strFlag(v, "coincidence");
   const aicFlag = strFlag(v, "aic");
+  const methodFlag = strFlag(v, "trigger-method"), bandFlag = strFlag(v, "trigger-band");
+  const deadFlag = numFlag(v, "dead-time");
   // --picks, --windows, --stations and --phase also change a config file's SDS input without
   // --sds; --picks and --windows each replace the other.
   if (sds || c.input.format === "sds") {
@@ -171,6 +173,45 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       }
       windows.trigger = { ...windows.trigger, coincidence: { stations: n, window: win } };
     }
+    for (const [flag, value] of [["trigger-method", methodFlag], ["trigger-band", bandFlag]]) {
+      if (value !== undefined && !windows?.trigger) {
+        throw new UserError(
+          `Cannot use --${flag}: it applies to --trigger (samples at STA/LTA triggers)`,
+        );
+      }
+    }
+    if (deadFlag !== undefined && !windows?.trigger) {
+      throw new UserError(
+        "Cannot use --dead-time: it applies to --trigger (samples at STA/LTA triggers)",
+      );
+    }
+    if (windows?.trigger) {
+      if (methodFlag !== undefined) {
+        if (methodFlag !== "recursive" && methodFlag !== "classic") {
+          throw new UserError(
+            `Cannot read --trigger-method: expected recursive or classic: found '${methodFlag}'`,
+          );
+        }
+        windows.trigger = { ...windows.trigger, method: methodFlag };
+      }
+      if (bandFlag !== undefined) {
+        const parts = bandFlag.split("/");
+        const [lo, hi] = parts.map(Number);
+        if (parts.length !== 2 || !parts[0] || !parts[1] || !(lo > 0 && hi > lo)) {
+          throw new UserError(
+            `Cannot read --trigger-band: expected FMIN/FMAX in Hz with 0 < FMIN < FMAX (1/20): ` +
+              `found '${bandFlag}'`,
+          );
+        }
+        windows.trigger = { ...windows.trigger, band: [lo, hi] };
+      }
+      if (deadFlag !== undefined) {
+        if (!(deadFlag >= 0)) {
+          throw new UserError(`Cannot read --dead-time: expected seconds >= 0: found ${deadFlag}`);
+        }
+        windows.trigger = { ...windows.trigger, dead: deadFlag };
+      }
+    }
     if (windows) {
       if (channelsFlag) windows.channels = channelsFlag.split(",").map((x) => x.trim());
       if (labelsFlag) windows.labels = resolve(labelsFlag);
@@ -211,7 +252,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     };
   } else if (
     windowsFlag || channelsFlag || labelsFlag || chunkFlag !== undefined || triggerFlag ||
-    coincidenceFlag || aicFlag
+    coincidenceFlag || aicFlag || methodFlag || bandFlag || deadFlag !== undefined
   ) {
     const f = windowsFlag
       ? "windows"
@@ -225,6 +266,12 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       ? "channels"
       : labelsFlag
       ? "window-labels"
+      : methodFlag
+      ? "trigger-method"
+      : bandFlag
+      ? "trigger-band"
+      : deadFlag !== undefined
+      ? "dead-time"
       : "window-chunk";
     throw new UserError(`Cannot use --${f}: it applies to an SDS archive (--sds DIR)`);
   }
@@ -364,6 +411,24 @@ export const extract: Command = {
       arg: "B/A",
       description: "With --trigger: refine each onset by an AIC pick from B s before it to A s " +
         "after it (e.g. 5/1): the trigger's onset lags a signal's start.",
+    },
+    "trigger-method": {
+      type: "string",
+      arg: "M",
+      description: "With --trigger: recursive (exponential averages, the default) or classic " +
+        "(moving windows) STA/LTA.",
+    },
+    "trigger-band": {
+      type: "string",
+      arg: "F1/F2",
+      description: "With --trigger: band-pass in Hz before the ratio (default the " +
+        "spectrogram's band, from --fmin (at least 0.5) to --fmax).",
+    },
+    "dead-time": {
+      type: "string",
+      arg: "S",
+      description: "With --trigger: seconds after an onset kept during which the channel's " +
+        "later onsets are dropped (default --after: one sample per event).",
     },
     coincidence: {
       type: "string",

@@ -163,4 +163,8 @@ Deno.test("info names what a dataset's samples came from: the format, and an SDS
     })),
     "sds triggers (classic 1/20/4/1.5, aic 5/1, coincidence 2 within 10 s)",
   );
+  assertEquals(
+    inputOf(sds({ step: null, trigger: { ...trigger, band: [2, 15], dead: 0 } })),
+    "sds triggers (recursive 1/20/4/1.5, band 2-15 Hz, dead time 0 s)",
+  );
 });

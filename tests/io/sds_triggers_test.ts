@@ -348,6 +348,14 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
     window: 4.5,
   });
   assertEquals(w(over(file, { windows: "2024-02-01/2024-02-02" })).trigger.method, "classic");
+  // --trigger-method, --trigger-band and --dead-time set the rest of the spec.
+  const more = w(over(file, {
+    trigger: "1/30/5/2",
+    "trigger-method": "recursive",
+    "trigger-band": "1.5/12",
+    "dead-time": "0",
+  })).trigger;
+  assertEquals([more.method, more.band, more.dead, more.sta], ["recursive", [1.5, 12], 0, 1]);
   // --windows with a STEP replaces the file's trigger by regular times.
   const regular = w(over(file, { windows: "2024-02-01/2024-02-02/60" }));
   assertEquals([regular.step, regular.trigger], [60, null]);
@@ -380,6 +388,21 @@ Deno.test("extract --windows START/END --trigger: flags read, kept from a config
       "it applies to --trigger",
     ],
     [file, { trigger: "1/20/1.5/4" }, "--trigger.off: expected a ratio > 0 and <= on (1.5)"],
+    [file, { "trigger-method": "fast" }, "expected recursive or classic"],
+    [file, { "trigger-band": "8/2" }, "Cannot read --trigger-band: expected FMIN/FMAX"],
+    [file, { "trigger-band": "2" }, "Cannot read --trigger-band"],
+    [file, { "dead-time": "-1" }, "Cannot read --dead-time: expected seconds >= 0"],
+    [
+      { ...base, windows: { ...file.windows, trigger: null, step: 60 } },
+      { "trigger-band": "1/10" },
+      "Cannot use --trigger-band: it applies to --trigger",
+    ],
+    [
+      { ...base, windows: { ...file.windows, trigger: null, step: 60 } },
+      { "dead-time": "5" },
+      "Cannot use --dead-time: it applies to --trigger",
+    ],
+    [{ format: "esec", dir: "/e" }, { "trigger-method": "classic" }, "an SDS archive"],
   ];
   for (const [input, flags, msg] of bad) {
     assertThrows(() => over(input, flags), UserError, msg);
