@@ -105,16 +105,20 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       // SDS triggers: the detections and their events (extract's triggers.csv).
       const triggers = await readText(join(dir, "triggers.csv"));
       const trig = triggers === null ? null : parseCsvRecords(triggers);
-      // The detections kept by day (extract's detections/): channels and channel-days.
+      // The detections kept by day (extract's detections/, a file per channel and month):
+      // channels and channel-days.
       let kept: { channels: number; channelDays: number } | null = null;
       try {
+        const channels = new Set<string>();
         kept = { channels: 0, channelDays: 0 };
         for (const e of Deno.readDirSync(join(dir, "detections"))) {
-          if (!e.isFile || !e.name.endsWith(".jsonl")) continue;
+          const m = e.name.match(/^(.+)\.\d{4}-\d\d\.jsonl$/);
+          if (!e.isFile || !m) continue;
           const text = await readText(join(dir, "detections", e.name)) ?? "";
-          kept.channels++;
+          channels.add(m[1]);
           kept.channelDays += text.split("\n").filter((l) => l.endsWith("}")).length;
         }
+        kept.channels = channels.size;
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
         kept = null;

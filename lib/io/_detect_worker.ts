@@ -1,10 +1,11 @@
 /**
- * Web Worker body of extract's trigger detection: one channel's detection per message
- * ({@linkcode DetectionJob}), answered with its triggers and problems, or the error.
+ * Web Worker body of extract's trigger detection: one channel's detection over a span (a
+ * calendar month) per message ({@linkcode DetectionJob}), answered with its days
+ * (`detectSdsDays`), or the error; a message as each day is done.
  *
  * @module
  */
-import { type DetectionJob, detectSdsTriggers } from "./sds_triggers.ts";
+import { type DetectionJob, detectSdsDays } from "./sds_triggers.ts";
 import { UserError } from "../util/errors.ts";
 
 const ctx = self as unknown as {
@@ -15,7 +16,7 @@ const ctx = self as unknown as {
 ctx.onmessage = async (ev: MessageEvent<DetectionJob>) => {
   const j = ev.data;
   try {
-    const result = await detectSdsTriggers(j.dir, j.codes, j.start, j.end, j.spec, j.gapTolerance, {
+    const result = await detectSdsDays(j.dir, j.codes, j.start, j.end, j.spec, j.gapTolerance, {
       cache: j.cache,
       onDay: () => ctx.postMessage({ day: true }),
     });

@@ -190,7 +190,8 @@ export function triggerDefaults(
 
 /**
  * Where a channel's detections are kept between runs, one UTC day at a time: a directory with a
- * file per channel (`NET.STA.LOC.CHA.jsonl`, a line per day). A day is taken from it when the
+ * file per channel and calendar month (`NET.STA.LOC.CHA.YYYY-MM.jsonl`, a line per day; months
+ * detected on different workers write different files). A day is taken from it when the
  * trigger spec (all but `dead` and `coincidence`, applied afterwards), the gap tolerance, the
  * span and the size and modification time of every day file the day reads are those it was
  * detected with; otherwise it is detected again. `extract` keeps one in the dataset
@@ -204,7 +205,7 @@ export interface DetectionCache {
 }
 
 /** A day's detection as kept in a {@linkcode DetectionCache}. */
-interface DayEntry {
+export interface DetectionDay {
   /** The day's first millisecond (UTC). */
   day: number;
   /** What it was detected with (SHA-256, hex). */
@@ -216,6 +217,8 @@ interface DayEntry {
   /** The problems of the files it read, and of its runs. */
   problems: DetectionProblem[];
 }
+
+type DayEntry = DetectionDay;
 
 const DAY_MS = 86_400_000;
 
@@ -310,6 +313,34 @@ export async function detectSdsTriggers(
   gapTolerance: number,
   options: { cache?: DetectionCache | null; onDay?: () => void } = {},
 ): Promise<{ detections: Detection[]; problems: DetectionProblem[] }> {
+  const days = await detectSdsDays(dir, codes, start, end, t, gapTolerance, options);
+  return finishDetection(dir, codes, start, end, t, days);
+}
+
+/**
+ * The first part of {@linkcode detectSdsTriggers}: each UTC day's triggers of one channel from
+ * `start` until `end` (before the dead time), whether a day file it read exists, and the
+ * problems of the files it read. Spans detected apart (a worker each) and joined in order give
+ * what one span does.
+ *
+ * @param dir The archive root.
+ * @param codes [network, station, location, channel].
+ * @param start First onset kept, ms since 1970 UTC.
+ * @param end Onsets stop before this, ms since 1970 UTC.
+ * @param t The spec, with `band` given.
+ * @param gapTolerance Largest gap merged, s.
+ * @param options `cache` and `onDay`, as {@linkcode detectSdsTriggers}'s.
+ * @returns the days, in time order.
+ */
+export async function detectSdsDays(
+  dir: string,
+  codes: readonly [string, string, string, string],
+  start: number,
+  end: number,
+  t: SdsTrigger & { band: [number, number] },
+  gapTolerance: number,
+  options: { cache?: DetectionCache | null; onDay?: () => void } = {},
+): Promise<DetectionDay[]> {
   // Day files as their bytes and record index (null: missing or unusable) and the problem they
   // gave; each piece decodes only the records of its span. Shared by the days, so that a day
   // file is read once; each day reports the problems of every file it reads.
@@ -429,17 +460,24 @@ export async function detectSdsTriggers(
     }
     return entry;
   };
-  // The cache file's days, and whether it holds lines it no longer needs.
+  // The cache's files, one per calendar month (so that months detected on different workers
+  // write different files): their days, and how many lines they hold.
   const cache = options.cache ?? null;
-  const cachePath = cache ? join(cache.dir, `${id}.jsonl`) : "";
-  const cached = cache ? await readCacheFile(cachePath) : { entries: new Map(), lines: 0 };
-  let appended = 0;
+  const files_: Map<string, { entries: Map<number, DayEntry>; lines: number; appended: number }> =
+    new Map();
+  const monthFile = async (day: number) => {
+    const path = join(cache!.dir, `${id}.${new Date(day).toISOString().slice(0, 7)}.jsonl`);
+    let f = files_.get(path);
+    if (!f) files_.set(path, f = { ...await readCacheFile(path), appended: 0 });
+    return { path, f };
+  };
   if (cache?.write) await Deno.mkdir(cache.dir, { recursive: true });
   const days: DayEntry[] = [];
   for (let d0 = Math.floor(start / DAY_MS) * DAY_MS; d0 < end; d0 += DAY_MS) {
     const from = Math.max(d0, start), to = Math.min(d0 + DAY_MS, end);
     const key = cache ? await dayKey(dir, codes, from, to, t, gapTolerance) : null;
-    const had = cached.entries.get(d0);
+    const month = cache ? await monthFile(d0) : null;
+    const had = month?.f.entries.get(d0);
     if (key !== null && had?.key === key) {
       days.push(had);
       options.onDay?.();
@@ -447,21 +485,47 @@ export async function detectSdsTriggers(
     }
     const entry = await detectDay(from, to, d0);
     days.push(entry);
-    if (key !== null && cache?.write) {
+    if (key !== null && month && cache?.write) {
       entry.key = key;
-      cached.entries.set(d0, entry);
-      await Deno.writeTextFile(cachePath, JSON.stringify(entry) + "\n", { append: true });
-      appended++;
+      month.f.entries.set(d0, entry);
+      await Deno.writeTextFile(month.path, JSON.stringify(entry) + "\n", { append: true });
+      month.f.appended++;
     }
     options.onDay?.();
   }
   // A file grown by days detected again (another spec, changed files) is rewritten with one
   // line per day.
-  if (cache?.write && cached.lines + appended > cached.entries.size) {
-    const text = [...cached.entries.values()].sort((a, b) => a.day - b.day)
+  for (const [path, f] of files_) {
+    if (!cache?.write || f.lines + f.appended <= f.entries.size) continue;
+    const text = [...f.entries.values()].sort((a, b) => a.day - b.day)
       .map((e) => JSON.stringify(e) + "\n").join("");
-    await writeFileAtomic(cachePath, text);
+    await writeFileAtomic(path, text);
   }
+  return days;
+}
+
+/**
+ * The second part of {@linkcode detectSdsTriggers}: a channel's days joined into its triggers,
+ * with the dead time applied, and its problems, each once (a channel without any day file in
+ * the span is a `missing channel` problem).
+ *
+ * @param dir The archive root.
+ * @param codes [network, station, location, channel].
+ * @param start First onset kept, ms since 1970 UTC.
+ * @param end Onsets stop before this, ms since 1970 UTC.
+ * @param t The spec, with `dead` given.
+ * @param days The channel's days from start until end ({@linkcode detectSdsDays}), in order.
+ * @returns the triggers and the problems.
+ */
+export function finishDetection(
+  dir: string,
+  codes: readonly [string, string, string, string],
+  start: number,
+  end: number,
+  t: { dead: number },
+  days: readonly DetectionDay[],
+): DetectionResult {
+  const id = codes.join(".");
   const problems: DetectionProblem[] = [];
   for (const p of days.flatMap((d) => d.problems)) {
     if (!problems.some((q) => q.source === p.source && q.message === p.message)) problems.push(p);
@@ -515,31 +579,42 @@ export interface DetectionJob {
 export type DetectionResult = { detections: Detection[]; problems: DetectionProblem[] };
 
 /**
- * Runs detection jobs on `workers` Web Workers (lib/io/_detect_worker.ts), one job per worker
- * at a time; with 0 workers, in this thread. `close` ends the workers.
+ * The calendar months of a span: [start, end) cut at the first millisecond of each month.
+ *
+ * @param start Span start, ms since 1970 UTC.
+ * @param end Span end, ms.
+ * @returns the pieces, in order.
+ */
+export function monthSpans(start: number, end: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let a = start; a < end;) {
+    const d = new Date(a);
+    const b = Math.min(end, Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
+    out.push([a, b]);
+    a = b;
+  }
+  return out;
+}
+
+/**
+ * Runs detection jobs on `workers` Web Workers (lib/io/_detect_worker.ts); with 0 workers, in
+ * this thread. A channel's job is cut into calendar months ({@linkcode monthSpans}), detected
+ * one month per worker at a time ({@linkcode detectSdsDays}), and joined in order
+ * ({@linkcode finishDetection}): a year of one channel keeps every worker busy, and the
+ * triggers are those of one pass. `close` ends the workers.
  *
  * @param workers Number of workers (0: this thread).
- * @returns `detect` (one job's result; its `onDay` is called as each UTC day of the job's span
- *   is done) and `close`.
+ * @returns `detect` (one channel's result; its `onDay` is called as each UTC day of the job's
+ *   span is done) and `close`.
  */
 export function detectionPool(workers: number): {
   detect: (job: DetectionJob, onDay?: () => void) => Promise<DetectionResult>;
   close: () => void;
 } {
-  if (workers <= 0) {
-    return {
-      detect: (j, onDay) =>
-        detectSdsTriggers(j.dir, j.codes, j.start, j.end, j.spec, j.gapTolerance, {
-          cache: j.cache,
-          onDay,
-        }),
-      close: () => {},
-    };
-  }
   type Waiting = {
     job: DetectionJob;
     onDay?: () => void;
-    resolve: (r: DetectionResult) => void;
+    resolve: (r: DetectionDay[]) => void;
     reject: (e: Error) => void;
   };
   const queue: Waiting[] = [];
@@ -557,7 +632,7 @@ export function detectionPool(workers: number): {
     const w = new Worker(new URL("./_detect_worker.ts", import.meta.url).href, { type: "module" });
     w.onmessage = (
       ev: MessageEvent<
-        { day: true } | { ok: true; result: DetectionResult } | {
+        { day: true } | { ok: true; result: DetectionDay[] } | {
           ok: false;
           message: string;
           user: boolean;
@@ -584,13 +659,28 @@ export function detectionPool(workers: number): {
     all.push(w);
     idle.push(w);
   };
-  return {
-    detect: (job, onDay) =>
-      new Promise((resolve, reject) => {
+  const days = (job: DetectionJob, onDay?: () => void): Promise<DetectionDay[]> =>
+    workers <= 0
+      ? detectSdsDays(job.dir, job.codes, job.start, job.end, job.spec, job.gapTolerance, {
+        cache: job.cache,
+        onDay,
+      })
+      : new Promise((resolve, reject) => {
         if (all.length < workers && idle.length === 0) spawn();
         queue.push({ job, onDay, resolve, reject });
         next();
-      }),
+      });
+  return {
+    detect: async (job, onDay) => {
+      const parts = monthSpans(job.start, job.end)
+        .map(([start, end]) => days({ ...job, start, end }, onDay));
+      // Every part settles before the first error is thrown: none is left writing the cache.
+      const settled = await Promise.allSettled(parts);
+      const failed = settled.find((r) => r.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      const joined = settled.flatMap((r) => (r as PromiseFulfilledResult<DetectionDay[]>).value);
+      return finishDetection(job.dir, job.codes, job.start, job.end, job.spec, joined);
+    },
     close: () => {
       for (const w of all) w.terminate();
     },

@@ -4,6 +4,7 @@ import {
   coincident,
   detectionPool,
   detectSdsTriggers,
+  monthSpans,
   type SdsTrigger,
   TRIGGER_DEFAULTS,
   triggerDefaults,
@@ -179,7 +180,7 @@ Deno.test("detectSdsTriggers with a cache: one line per UTC day, the same trigge
   try {
     await archive(dir);
     const cache = { dir: `${dir}/cache`, write: true };
-    const file = `${cache.dir}/XX.ABC.00.HHZ.jsonl`;
+    const file = `${cache.dir}/XX.ABC.00.HHZ.2024-01.jsonl`;
     const start = T0 + DAY - 590_000, end = T0 + 3 * DAY;
     const plain = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1);
     let days = 0;
@@ -247,6 +248,50 @@ Deno.test("detectSdsTriggers with a cache: one line per UTC day, the same trigge
     // Named once, though every day reads the channel's runs.
     const high = await detectSdsTriggers(dir, CODES, start, end, { ...SPEC, band: [46, 49] }, 1);
     assertEquals(high.problems.filter((p) => p.reason === "out of range").length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("detectionPool cuts a channel's span at calendar months, one month per worker, and joins them into the triggers of one pass; a month's days are kept in their own cache file", async () => {
+  assertEquals(monthSpans(Date.UTC(2024, 0, 30), Date.UTC(2024, 2, 2, 6)), [
+    [Date.UTC(2024, 0, 30), Date.UTC(2024, 1, 1)],
+    [Date.UTC(2024, 1, 1), Date.UTC(2024, 2, 1)],
+    [Date.UTC(2024, 2, 1), Date.UTC(2024, 2, 2, 6)],
+  ]);
+  assertEquals(monthSpans(5, 5), []);
+  const dir = await Deno.makeTempDir();
+  try {
+    // 23:50 on 31 January to 00:10 on 1 February, a burst 2 s before midnight (its onset in
+    // January, its signal in February's warm-up) and two after it.
+    const feb = Date.UTC(2024, 1, 1);
+    const bursts = [feb - 300_000, feb - 2_000, feb + 120_000, feb + 140_000];
+    const [p1, p2] = sdsPaths(dir, CODES, feb - 1, feb);
+    for (const p of [p1, p2]) await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+    await Deno.writeFile(p1, await encodeMiniseed3([record(feb - 600_000, feb, bursts, 7)]));
+    await Deno.writeFile(p2, await encodeMiniseed3([record(feb, feb + 600_000, bursts, 8)]));
+    const [start, end] = [feb - 590_000, feb + 590_000];
+    // A dead time of 130 s drops the burst 122 s after the one in January's last seconds: it
+    // applies across the months.
+    const one = await detectSdsTriggers(dir, CODES, start, end, { ...SPEC, dead: 130 }, 1);
+    const onsets = one.detections.map((d) => Math.round((d.on - feb) / 1000));
+    assertEquals(onsets, [-300, -2, 140], JSON.stringify(one));
+    const cache = { dir: `${dir}/cache`, write: true };
+    for (const workers of [0, 2]) {
+      const pool = detectionPool(workers);
+      try {
+        const codes: [string, string, string, string] = [...CODES];
+        const job = { dir, codes, start, end, spec: { ...SPEC, dead: 130 }, gapTolerance: 1 };
+        assertEquals(await pool.detect(job), one, `workers ${workers}`);
+        assertEquals(await pool.detect({ ...job, cache }), one, `workers ${workers}, cached`);
+      } finally {
+        pool.close();
+      }
+    }
+    assertEquals([...Deno.readDirSync(cache.dir)].map((e) => e.name).sort(), [
+      "XX.ABC.00.HHZ.2024-01.jsonl",
+      "XX.ABC.00.HHZ.2024-02.jsonl",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -633,7 +678,7 @@ Deno.test("extract at triggers keeps its detections by day in the dataset (detec
     config.workers = 0;
     await runExtract(config, `${root}/ds`, { quiet: true });
     const kept = [...Deno.readDirSync(`${root}/ds/detections`)].map((e) => e.name).sort();
-    assertEquals(kept, ["SY.S0000.00.HHZ.jsonl", "SY.S0001.00.HHZ.jsonl"]);
+    assertEquals(kept, ["SY.S0000.00.HHZ.2024-01.jsonl", "SY.S0001.00.HHZ.2024-01.jsonl"]);
     assertEquals(await Deno.stat(detectionsPath(`${root}/ds`)).then(() => 1, () => 0), 0);
     const trig = parseCsvRecords(await Deno.readTextFile(`${root}/ds/triggers.csv`));
     // Stopped after 4 samples: the detections stay beside the dataset. A peak written there
@@ -643,7 +688,7 @@ Deno.test("extract at triggers keeps its detections by day in the dataset (detec
       Error,
       "stopped after 4",
     );
-    const side = `${detectionsPath(`${root}/re`)}/SY.S0000.00.HHZ.jsonl`;
+    const side = `${detectionsPath(`${root}/re`)}/SY.S0000.00.HHZ.2024-01.jsonl`;
     const lines = await cacheLines(side);
     lines[0].triggers[0][3] = 99.5;
     await Deno.writeTextFile(side, lines.map((l) => JSON.stringify(l) + "\n").join(""));
@@ -655,10 +700,10 @@ Deno.test("extract at triggers keeps its detections by day in the dataset (detec
       await Deno.readFile(`${root}/re/spectrograms.npy`),
       await Deno.readFile(`${root}/ds/spectrograms.npy`),
     );
-    assertEquals(await cacheLines(`${root}/re/detections/SY.S0000.00.HHZ.jsonl`), lines);
+    assertEquals(await cacheLines(`${root}/re/detections/SY.S0000.00.HHZ.2024-01.jsonl`), lines);
     // An onset moved by a second in the dataset's detections: the dataset's samples are found
     // under the moved id, the archive's (detected again) under the first.
-    const own = `${root}/ds/detections/SY.S0000.00.HHZ.jsonl`;
+    const own = `${root}/ds/detections/SY.S0000.00.HHZ.2024-01.jsonl`;
     const moved = await cacheLines(own);
     const t = moved[0].triggers[0][0];
     moved[0].triggers[0][0] = t + 1000;
