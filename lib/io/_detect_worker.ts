@@ -18,7 +18,7 @@ ctx.onmessage = async (ev: MessageEvent<DetectionJob>) => {
   try {
     const result = await detectSdsDays(j.dir, j.codes, j.start, j.end, j.spec, j.gapTolerance, {
       cache: j.cache,
-      onDay: () => ctx.postMessage({ day: true }),
+      onDay: (kept) => ctx.postMessage({ day: kept }),
     });
     ctx.postMessage({ ok: true, result });
   } catch (e) {

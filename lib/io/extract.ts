@@ -1697,10 +1697,13 @@ export async function buildTasks(
               }, onDay)
             : undefined,
           detectConcurrency: Math.max(1, nDetect),
-          onDetected: (done, total) => {
+          onDetected: (done, total, kept) => {
+            const note = kept ? `${kept} kept from an earlier run` : undefined;
             if (done === 0) progress = new Progress("detect", total, { quiet: options.quiet });
-            else progress?.tick(1);
-            if (done === total) progress?.done(`${total} channel-day(s)`);
+            else progress?.tick(1, note);
+            if (done === total) {
+              progress?.done(`${total} channel-day(s)${note ? `, ${note}` : ""}`);
+            }
           },
         },
       ).finally(() => pool?.close())

@@ -301,7 +301,7 @@ function readSpan(from: number, to: number, t: SdsTrigger): [number, number] {
  * @param gapTolerance Largest gap merged (linear interpolation), s; a larger one splits the data
  *   into runs, each detected on its own.
  * @param options `cache`: where days detected before are kept; `onDay`: called as each UTC day
- *   of the span is done (detected or taken from the cache).
+ *   of the span is done, with true where it was taken from the cache.
  * @returns the triggers and the problems met.
  */
 export async function detectSdsTriggers(
@@ -311,7 +311,7 @@ export async function detectSdsTriggers(
   end: number,
   t: SdsTrigger & { band: [number, number]; dead: number },
   gapTolerance: number,
-  options: { cache?: DetectionCache | null; onDay?: () => void } = {},
+  options: { cache?: DetectionCache | null; onDay?: (kept: boolean) => void } = {},
 ): Promise<{ detections: Detection[]; problems: DetectionProblem[] }> {
   const days = await detectSdsDays(dir, codes, start, end, t, gapTolerance, options);
   return finishDetection(dir, codes, start, end, t, days);
@@ -339,7 +339,7 @@ export async function detectSdsDays(
   end: number,
   t: SdsTrigger & { band: [number, number] },
   gapTolerance: number,
-  options: { cache?: DetectionCache | null; onDay?: () => void } = {},
+  options: { cache?: DetectionCache | null; onDay?: (kept: boolean) => void } = {},
 ): Promise<DetectionDay[]> {
   // Day files as their bytes and record index (null: missing or unusable) and the problem they
   // gave; each piece decodes only the records of its span. Shared by the days, so that a day
@@ -480,7 +480,7 @@ export async function detectSdsDays(
     const had = month?.f.entries.get(d0);
     if (key !== null && had?.key === key) {
       days.push(had);
-      options.onDay?.();
+      options.onDay?.(true);
       continue;
     }
     const entry = await detectDay(from, to, d0);
@@ -491,7 +491,7 @@ export async function detectSdsDays(
       await Deno.writeTextFile(month.path, JSON.stringify(entry) + "\n", { append: true });
       month.f.appended++;
     }
-    options.onDay?.();
+    options.onDay?.(false);
   }
   // A file grown by days detected again (another spec, changed files) is rewritten with one
   // line per day.
@@ -608,12 +608,12 @@ export function monthSpans(start: number, end: number): [number, number][] {
  *   span is done) and `close`.
  */
 export function detectionPool(workers: number): {
-  detect: (job: DetectionJob, onDay?: () => void) => Promise<DetectionResult>;
+  detect: (job: DetectionJob, onDay?: (kept: boolean) => void) => Promise<DetectionResult>;
   close: () => void;
 } {
   type Waiting = {
     job: DetectionJob;
-    onDay?: () => void;
+    onDay?: (kept: boolean) => void;
     resolve: (r: DetectionDay[]) => void;
     reject: (e: Error) => void;
   };
@@ -632,7 +632,7 @@ export function detectionPool(workers: number): {
     const w = new Worker(new URL("./_detect_worker.ts", import.meta.url).href, { type: "module" });
     w.onmessage = (
       ev: MessageEvent<
-        { day: true } | { ok: true; result: DetectionDay[] } | {
+        { day: boolean } | { ok: true; result: DetectionDay[] } | {
           ok: false;
           message: string;
           user: boolean;
@@ -641,7 +641,7 @@ export function detectionPool(workers: number): {
     ) => {
       const item = busy.get(w)!;
       if ("day" in ev.data) {
-        item.onDay?.();
+        item.onDay?.(ev.data.day);
         return;
       }
       busy.delete(w);
@@ -659,7 +659,7 @@ export function detectionPool(workers: number): {
     all.push(w);
     idle.push(w);
   };
-  const days = (job: DetectionJob, onDay?: () => void): Promise<DetectionDay[]> =>
+  const days = (job: DetectionJob, onDay?: (kept: boolean) => void): Promise<DetectionDay[]> =>
     workers <= 0
       ? detectSdsDays(job.dir, job.codes, job.start, job.end, job.spec, job.gapTolerance, {
         cache: job.cache,

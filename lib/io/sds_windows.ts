@@ -375,8 +375,9 @@ export function windowStamp(t: number): string {
  *   `detectSdsTriggers` (lib/io/sds_triggers.ts) with the config's defaults); their onsets are its reference
  *   times, and each problem it meets (a day file it cannot decode) becomes a failed task,
  *   `NET.STA.LOC.CHA.detection.YEAR.DOY`. `detectConcurrency`: channels detected at once
- *   (default 1), each calling `onDay` once per UTC day of the span; `onDetected`: called with (0,
- *   total) before the first channel, then as each channel-day's detection ends (done, total).
+ *   (default 1), each calling `onDay` once per UTC day of the span (true: taken from kept
+ *   detections); `onDetected`: called with (0, total, 0) before the first channel, then as each
+ *   channel-day's detection ends (done, total, how many of those were kept ones).
  * @returns the tasks, by channel (in the order given; a pattern's matches sorted), then by time.
  * @throws {UserError} when a field is invalid, the labels cannot be read, or there would be
  *   more than {@linkcode MAX_WINDOWS} windows.
@@ -394,10 +395,10 @@ export async function sdsWindowTasks(
       codes: [string, string, string, string],
       start: number,
       end: number,
-      onDay?: () => void,
+      onDay?: (kept: boolean) => void,
     ) => Promise<{ detections: Detection[]; problems: DetectionProblem[] }>;
     detectConcurrency?: number;
-    onDetected?: (done: number, total: number) => void;
+    onDetected?: (done: number, total: number, kept: number) => void;
   } = {},
 ): Promise<SampleTask[]> {
   const where0 = "input.windows";
@@ -455,15 +456,18 @@ export async function sdsWindowTasks(
     const total = ids.length * (Math.floor((end - 1) / day) - Math.floor(start / day) + 1);
     // Channels detected `detectConcurrency` at a time (workers), the results kept in order.
     const results: { detections: Detection[]; problems: DetectionProblem[] }[] = [];
-    let next = 0, done = 0;
+    let next = 0, done = 0, kept = 0;
     const detect = options.detect;
     const lane = async () => {
       while (next < ids.length) {
         const i = next++;
-        results[i] = await detect(ids[i], start, end, () => options.onDetected?.(++done, total));
+        results[i] = await detect(ids[i], start, end, (k) => {
+          if (k) kept++;
+          options.onDetected?.(++done, total, kept);
+        });
       }
     };
-    options.onDetected?.(0, total);
+    options.onDetected?.(0, total, 0);
     await Promise.all(
       Array.from({ length: Math.max(1, options.detectConcurrency ?? 1) }, lane),
     );
