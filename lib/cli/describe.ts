@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { openDataset } from "../io/dataset.ts";
 import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
 import { parseCsvRecords } from "../io/csv.ts";
+import { detectionCacheChannel } from "../io/sds_triggers.ts";
+import { DETECTIONS_DIR } from "../io/extract.ts";
 import { UserError } from "../util/errors.ts";
 
 /** A directory's summary: its kind and the figures worth knowing about it. */
@@ -111,11 +113,11 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       try {
         const channels = new Set<string>();
         kept = { channels: 0, channelDays: 0 };
-        for (const e of Deno.readDirSync(join(dir, "detections"))) {
-          const m = e.name.match(/^(.+)\.\d{4}-\d\d\.jsonl$/);
-          if (!e.isFile || !m) continue;
-          const text = await readText(join(dir, "detections", e.name)) ?? "";
-          channels.add(m[1]);
+        for (const e of Deno.readDirSync(join(dir, DETECTIONS_DIR))) {
+          const channel = detectionCacheChannel(e.name);
+          if (!e.isFile || channel === null) continue;
+          const text = await readText(join(dir, DETECTIONS_DIR, e.name)) ?? "";
+          channels.add(channel);
           kept.channelDays += text.split("\n").filter((l) => l.endsWith("}")).length;
         }
         kept.channels = channels.size;

@@ -173,16 +173,16 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       }
       windows.trigger = { ...windows.trigger, coincidence: { stations: n, window: win } };
     }
-    for (const [flag, value] of [["trigger-method", methodFlag], ["trigger-band", bandFlag]]) {
-      if (value !== undefined && !windows?.trigger) {
-        throw new UserError(
-          `Cannot use --${flag}: it applies to --trigger (samples at STA/LTA triggers)`,
-        );
-      }
-    }
-    if (deadFlag !== undefined && !windows?.trigger) {
+    const specFlag = methodFlag !== undefined
+      ? "trigger-method"
+      : bandFlag !== undefined
+      ? "trigger-band"
+      : deadFlag !== undefined
+      ? "dead-time"
+      : null;
+    if (specFlag && !windows?.trigger) {
       throw new UserError(
-        "Cannot use --dead-time: it applies to --trigger (samples at STA/LTA triggers)",
+        `Cannot use --${specFlag}: it applies to --trigger (samples at STA/LTA triggers)`,
       );
     }
     if (windows?.trigger) {

@@ -34,7 +34,12 @@ import { npyToFloat64, readNpz } from "./npy.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { esecTasks, npzTasks, readManifest, type SampleTask, sdsTasks } from "./manifest.ts";
 import { type SdsWindows, sdsWindowTasks, windowSpan } from "./sds_windows.ts";
-import { type DetectionCache, detectionPool, triggerDefaults } from "./sds_triggers.ts";
+import {
+  type DetectionCache,
+  detectionCacheChannel,
+  detectionPool,
+  triggerDefaults,
+} from "./sds_triggers.ts";
 import { associateTriggers, eventsToQuakeMl, type NetworkEvent } from "../cluster/events.ts";
 import {
   type ExtractConfig,
@@ -51,6 +56,7 @@ import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
 import { keepOnInterrupt, writeFailure, writeFileAtomic } from "../util/atomic.ts";
 import { ByteLru } from "../util/lru.ts";
+import { sha256Hex } from "../util/hash.ts";
 
 /** The codes of one channel. */
 export interface ChannelId {
@@ -1915,12 +1921,6 @@ export interface RotatedSample extends Rotation {
   id: string;
 }
 
-/** SHA-256 of a text, hex: recognises the same task list on a resume. */
-async function sha256(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Runs a whole extraction into a dataset directory. The unfinished dataset lives in
  * `.NAME.partial` beside `out` and is checkpointed every `checkpointSeconds`; an
@@ -1958,7 +1958,9 @@ export async function runExtract(
   if (options.detectionsFrom) await seedDetections(options.detectionsFrom, detections);
   keepOnInterrupt(detections, () => {
     try {
-      const n = [...Deno.readDirSync(detections)].length;
+      const n = new Set(
+        [...Deno.readDirSync(detections)].map((e) => detectionCacheChannel(e.name)),
+      ).size;
       return n
         ? `note: kept the triggers detected so far (${n} channel(s)) in ${detections}: ` +
           `the same extraction takes them up`
@@ -1983,8 +1985,8 @@ async function seedDetections(dataset: string, to: string): Promise<void> {
   const from = join(dataset, DETECTIONS_DIR);
   let names: string[];
   try {
-    names = [...Deno.readDirSync(from)].filter((e) => e.isFile && e.name.endsWith(".jsonl"))
-      .map((e) => e.name);
+    names = [...Deno.readDirSync(from)]
+      .filter((e) => e.isFile && detectionCacheChannel(e.name) !== null).map((e) => e.name);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     throw new UserError(
@@ -2021,7 +2023,7 @@ async function extractInto(
   // response files, the reference times and picks, the labels.
   const { workers: _w, output: _o, ...settings } = config;
   const hash = (f: (t: SampleTask) => unknown) =>
-    sha256(tasks.map((t) => JSON.stringify(f(t))).join("\n"));
+    sha256Hex(tasks.map((t) => JSON.stringify(f(t))).join("\n"));
   const key = {
     ...settings,
     inputCount: tasks.length,

@@ -5,7 +5,8 @@
  *
  * Each channel is read an hour at a time (with 10 LTAs before it, so that the averages there
  * are those of the continuous data, and two minutes after it, so that a trigger near its end
- * ends; only the miniSEED records of that span are decoded), demeaned, tapered over 2 s at each end of each contiguous run, band-pass filtered
+ * ends; only the miniSEED records of that span are decoded), demeaned, tapered over 2 s at
+ * each end of each contiguous run, band-pass filtered
  * (causal Butterworth, 4 poles per corner) and turned into an STA/LTA ratio
  * (lib/signal/trigger.ts). A trigger starts where the ratio exceeds `on` and ends where it
  * falls below `off`; its onset is the sample's reference time, cropped as a pick's. An onset
@@ -34,6 +35,7 @@ import { butterBandpass, sosfilt } from "../signal/filter.ts";
 import { aicOnset, classicStaLta, recursiveStaLta, triggerOnsets } from "../signal/trigger.ts";
 import { UserError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { sha256Hex } from "../util/hash.ts";
 
 /** `input.windows.trigger`: samples at STA/LTA triggers instead of at regular times. */
 export interface SdsTrigger {
@@ -218,15 +220,39 @@ export interface DetectionDay {
   problems: DetectionProblem[];
 }
 
-type DayEntry = DetectionDay;
-
 const DAY_MS = 86_400_000;
+
+/**
+ * The name of a {@linkcode DetectionCache}'s file of one channel and month.
+ *
+ * @param id The channel, `NET.STA.LOC.CHA`.
+ * @param day A millisecond of the month (UTC).
+ * @returns e.g. `XX.ABC.00.HHZ.2024-01.jsonl`.
+ */
+export function detectionCacheFile(id: string, day: number): string {
+  return `${id}.${new Date(day).toISOString().slice(0, 7)}.jsonl`;
+}
+
+/**
+ * The channel of a {@linkcode DetectionCache}'s file name ({@linkcode detectionCacheFile}).
+ *
+ * @param name A file name.
+ * @returns `NET.STA.LOC.CHA`, or null for a name that is not a cache file's.
+ */
+export function detectionCacheChannel(name: string): string | null {
+  return name.match(/^(.+)\.\d{4}-\d\d\.jsonl$/)?.[1] ?? null;
+}
+
+/** Adds a problem to a list unless the same one (source and message) is there. */
+function addProblem(list: DetectionProblem[], p: DetectionProblem): void {
+  if (!list.some((q) => q.source === p.source && q.message === p.message)) list.push(p);
+}
 
 /** Reads a cache file's entries by day (the last line of a day wins; a torn line is skipped). */
 async function readCacheFile(
   path: string,
-): Promise<{ entries: Map<number, DayEntry>; lines: number }> {
-  const entries = new Map<number, DayEntry>();
+): Promise<{ entries: Map<number, DetectionDay>; lines: number }> {
+  const entries = new Map<number, DetectionDay>();
   let text = "";
   try {
     text = await Deno.readTextFile(path);
@@ -238,7 +264,7 @@ async function readCacheFile(
     if (!line) continue;
     lines++;
     try {
-      const e = JSON.parse(line) as DayEntry;
+      const e = JSON.parse(line) as DetectionDay;
       if (typeof e.day === "number" && typeof e.key === "string") entries.set(e.day, e);
     } catch {
       // An interrupted append; that day is detected again.
@@ -275,8 +301,7 @@ async function dayKey(
     gapTolerance,
     files,
   });
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256Hex(text);
 }
 
 /** The span of data the pieces of onsets from `from` until `to` read. */
@@ -381,13 +406,9 @@ export async function detectSdsDays(
     return file;
   };
   const id = codes.join(".");
-  const detectDay = async (from: number, to: number, day: number): Promise<DayEntry> => {
-    const entry: DayEntry = { day, key: "", found: false, triggers: [], problems: [] };
-    const problem = (p: DetectionProblem) => {
-      if (!entry.problems.some((q) => q.source === p.source && q.message === p.message)) {
-        entry.problems.push(p);
-      }
-    };
+  const detectDay = async (from: number, to: number, day: number): Promise<DetectionDay> => {
+    const entry: DetectionDay = { day, key: "", found: false, triggers: [], problems: [] };
+    const problem = (p: DetectionProblem) => addProblem(entry.problems, p);
     for (let h0 = Math.floor(from / PIECE_MS) * PIECE_MS; h0 < to; h0 += PIECE_MS) {
       const p0 = Math.max(h0, from), p1 = Math.min(h0 + PIECE_MS, to);
       const [t0, t1] = readSpan(p0, p1, t);
@@ -463,16 +484,18 @@ export async function detectSdsDays(
   // The cache's files, one per calendar month (so that months detected on different workers
   // write different files): their days, and how many lines they hold.
   const cache = options.cache ?? null;
-  const files_: Map<string, { entries: Map<number, DayEntry>; lines: number; appended: number }> =
-    new Map();
+  const monthFiles = new Map<
+    string,
+    { entries: Map<number, DetectionDay>; lines: number; appended: number }
+  >();
   const monthFile = async (day: number) => {
-    const path = join(cache!.dir, `${id}.${new Date(day).toISOString().slice(0, 7)}.jsonl`);
-    let f = files_.get(path);
-    if (!f) files_.set(path, f = { ...await readCacheFile(path), appended: 0 });
+    const path = join(cache!.dir, detectionCacheFile(id, day));
+    let f = monthFiles.get(path);
+    if (!f) monthFiles.set(path, f = { ...await readCacheFile(path), appended: 0 });
     return { path, f };
   };
   if (cache?.write) await Deno.mkdir(cache.dir, { recursive: true });
-  const days: DayEntry[] = [];
+  const days: DetectionDay[] = [];
   for (let d0 = Math.floor(start / DAY_MS) * DAY_MS; d0 < end; d0 += DAY_MS) {
     const from = Math.max(d0, start), to = Math.min(d0 + DAY_MS, end);
     const key = cache ? await dayKey(dir, codes, from, to, t, gapTolerance) : null;
@@ -495,7 +518,7 @@ export async function detectSdsDays(
   }
   // A file grown by days detected again (another spec, changed files) is rewritten with one
   // line per day.
-  for (const [path, f] of files_) {
+  for (const [path, f] of monthFiles) {
     if (!cache?.write || f.lines + f.appended <= f.entries.size) continue;
     const text = [...f.entries.values()].sort((a, b) => a.day - b.day)
       .map((e) => JSON.stringify(e) + "\n").join("");
@@ -527,9 +550,7 @@ export function finishDetection(
 ): DetectionResult {
   const id = codes.join(".");
   const problems: DetectionProblem[] = [];
-  for (const p of days.flatMap((d) => d.problems)) {
-    if (!problems.some((q) => q.source === p.source && q.message === p.message)) problems.push(p);
-  }
+  for (const p of days.flatMap((d) => d.problems)) addProblem(problems, p);
   if (!days.some((d) => d.found)) {
     problems.push({
       source: id,

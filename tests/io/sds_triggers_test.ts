@@ -520,7 +520,7 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
     }
     // The same from the command line, with two workers: the same files, byte for byte.
     const iso = (t: number) => new Date(t).toISOString();
-    const out = await run(
+    const atTriggers = [
       "extract",
       "--config",
       `${root}/syn/extract.json`,
@@ -528,11 +528,8 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
       `${iso(sum.start)}/${iso(sum.end)}`,
       "--trigger",
       "1/20/4/1.5",
-      "--out",
-      `${root}/cli`,
-      "--workers",
-      "2",
-    );
+    ];
+    const out = await run(...atTriggers, "--out", `${root}/cli`, "--workers", "2");
     assertEquals(out.code, 0, out.err.join("\n"));
     // Interrupted after 4 samples and resumed (the triggers detected again): the same bytes.
     await assertRejects(
@@ -541,36 +538,18 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
       "stopped after 4",
     );
     await runExtract(config, `${root}/re`, { quiet: true, resume: true });
-    for (const f of ["spectrograms.npy", "samples.csv", "failures.csv", "triggers.csv"]) {
-      assertEquals(
-        await Deno.readFile(`${root}/re/${f}`),
-        await Deno.readFile(`${root}/ds/${f}`),
-        f,
-      );
-    }
-    for (const f of ["spectrograms.npy", "samples.csv", "failures.csv", "triggers.csv"]) {
-      assertEquals(
-        await Deno.readFile(`${root}/cli/${f}`),
-        await Deno.readFile(`${root}/ds/${f}`),
-        f,
-      );
+    for (const dir of ["re", "cli"]) {
+      for (const f of ["spectrograms.npy", "samples.csv", "failures.csv", "triggers.csv"]) {
+        assertEquals(
+          await Deno.readFile(`${root}/${dir}/${f}`),
+          await Deno.readFile(`${root}/ds/${f}`),
+          `${dir}/${f}`,
+        );
+      }
     }
     // detections.xml (QuakeML) read back as picks cuts the same samples, bit for bit where
     // the triggers' samples are cut on their own (--window-chunk 0).
-    const c0 = await run(
-      "extract",
-      "--config",
-      `${root}/syn/extract.json`,
-      "--windows",
-      `${iso(sum.start)}/${iso(sum.end)}`,
-      "--trigger",
-      "1/20/4/1.5",
-      "--window-chunk",
-      "0",
-      "--out",
-      `${root}/c0`,
-      "--quiet",
-    );
+    const c0 = await run(...atTriggers, "--window-chunk", "0", "--out", `${root}/c0`, "--quiet");
     assertEquals(c0.code, 0, c0.err.join("\n"));
     const rt = await run(
       "extract",
