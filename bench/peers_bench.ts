@@ -1,5 +1,6 @@
 /**
- * Peers benchmark: seisdec (WebGPU, CPU) against TensorFlow.js (webgpu, wasm, cpu) on the
+ * Peers benchmark: seisdec (WebGPU, CPU) against PyTorch eager on the CPU (a child Python
+ * process; `PEERS_PYTHON` names the interpreter) and TensorFlow.js (webgpu, wasm, cpu) on the
  * same autoencoder training step and encoder inference, in one run on one adapter. It runs
  * once at module load (a step takes seconds on a software adapter, far too long for
  * `Deno.bench`'s repeated sampling), prints the table with the ratio seisdec / peer, and

@@ -14,6 +14,9 @@ strict f32 like seisdec).
 
     python3 bench/pytorch_autoencoder.py --out-dir bench/results   # pytorch-<gpu slug>-<hash>.json
     python3 bench/pytorch_autoencoder.py --device cpu --batches 64 --steps 5
+    python3 bench/pytorch_autoencoder.py --device cpu --batches 64 --no-encode --burst 5 --min-s 2 --out f.json
+
+The peers bench (bench/peers/pytorch.ts) runs it the last way for its "pytorch cpu" rows.
 
 The JSON has the schema of bench/_results.ts (bench, adapter, deno, date, figures), so
 `deno task bench:report` puts it beside the Deno benches; `adapter.description` is the
@@ -23,6 +26,7 @@ CUDA device name (or "cpu"), the column it lands in.
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -93,7 +97,15 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def time_train(model, device, batch, steps, warmup, burst=50):
+def burst_size(burst, min_s, warm):
+    """Steps per burst: at least `burst`, and enough to last `min_s` seconds at the pace of the
+    last warm-up step (`warm` seconds), as the Deno benches' timedSteps does."""
+    if min_s > 0 and warm > 0:
+        return max(burst, math.ceil(min_s / warm))
+    return burst
+
+
+def time_train(model, device, batch, steps, warmup, burst=50, min_s=0.0):
     """Seconds of one forward + backward + Adam step: the median of steps run one at a time
     (synchronised after each), and the steady-state time per step of bursts."""
     gen = torch.Generator(device="cpu").manual_seed(7)
@@ -108,11 +120,15 @@ def time_train(model, device, batch, steps, warmup, burst=50):
         opt.step()
         return loss
 
+    warm = 0.0
     for _ in range(warmup):
+        t0 = time.perf_counter()
         loss = step()
         sync(device)
+        warm = time.perf_counter() - t0
         if not torch.isfinite(loss).item():
             raise RuntimeError(f"loss is not finite: {loss.item()}")
+    burst = burst_size(burst, min_s, warm)
     times = []
     for _ in range(steps):
         sync(device)
@@ -135,15 +151,19 @@ def time_train(model, device, batch, steps, warmup, burst=50):
 
 
 @torch.no_grad()
-def time_infer(model, device, batch, steps, warmup, burst=50):
+def time_infer(model, device, batch, steps, warmup, burst=50, min_s=0.0):
     """Seconds of one encoder call: the median of calls run one at a time (synchronised after
     each), and the steady-state time per call of bursts (as seisdec times its passes, several
     in flight)."""
     gen = torch.Generator(device="cpu").manual_seed(8)
     x = torch.rand(batch, 1, *INPUT_HW, generator=gen).to(device)
+    warm = 0.0
     for _ in range(warmup):
+        t0 = time.perf_counter()
         model.encode(x)
         sync(device)
+        warm = time.perf_counter() - t0
+    burst = burst_size(burst, min_s, warm)
     times = []
     for _ in range(steps):
         sync(device)
@@ -184,12 +204,25 @@ def main(argv=None):
     ap.add_argument("--infer-batch", type=int, default=256, help="encoder batch (default 256)")
     ap.add_argument("--steps", type=int, default=20, help="timed steps, >= 5 (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed warm-up steps (default 3)")
+    ap.add_argument("--burst", type=int, default=50,
+                    help="steps per steady-state burst, >= 1 (default 50; three bursts are timed)")
+    ap.add_argument("--min-s", type=float, default=0.0,
+                    help="least seconds per burst, at the last warm-up step's pace (default 0)")
+    ap.add_argument("--no-encode", action="store_true", help="do not time encoder inference")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="CPU threads of PyTorch's intra-op pool (default: PyTorch's own choice)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-fp32", action="store_true",
                     help="on CUDA, skip the second pass with TF32 off (strict f32 convolutions)")
     args = ap.parse_args(argv)
     if args.steps < 5:
         ap.error(f"--steps must be >= 5: current value is {args.steps}")
+    if args.burst < 1:
+        ap.error(f"--burst must be >= 1: current value is {args.burst}")
+    if args.threads is not None:
+        if args.threads < 1:
+            ap.error(f"--threads must be >= 1: current value is {args.threads}")
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(args.seed)
     if device.type == "cuda":
@@ -211,6 +244,7 @@ def main(argv=None):
     extra_common = {"torch": torch.__version__, "device": str(device)}
     if device.type == "cpu":
         extra_common["threads"] = torch.get_num_threads()
+        extra_common["mkldnn"] = torch.backends.mkldnn.is_available()
     print(f"device: {name}; torch {torch.__version__}; {args.warmup} warm-up + median of {args.steps}")
 
     figures = []
@@ -225,7 +259,8 @@ def main(argv=None):
             # A fresh model per batch so every row starts from the same weights.
             torch.manual_seed(args.seed)
             m = SeedAutoencoder().to(device)
-            alone, steady = time_train(m, device, batch, args.steps, args.warmup)
+            alone, steady = time_train(m, device, batch, args.steps, args.warmup, args.burst,
+                                      args.min_s)
             # The figure is the faster of the two ways (steady state, normally): the peer at its best.
             sec = min(alone, steady)
             print(f"{label} train batch {batch}: {batch / sec:,.1f} samples/s ({sec * 1000:.2f} ms/step; "
@@ -235,7 +270,10 @@ def main(argv=None):
                 "value": batch / sec, "unit": "samples/s",
                 "extra": {**extra, "medianStepMs": alone * 1000, "steadyStepMs": steady * 1000},
             })
-        alone, steady = time_infer(model, device, args.infer_batch, args.steps, args.warmup)
+        if args.no_encode:
+            return
+        alone, steady = time_infer(model, device, args.infer_batch, args.steps, args.warmup,
+                                   args.burst, args.min_s)
         sec = min(alone, steady)
         print(f"{label} encode batch {args.infer_batch}: {args.infer_batch / sec:,.1f} samples/s "
               f"({sec * 1000:.2f} ms; one at a time {alone * 1000:.2f} ms, steady state "

@@ -1,6 +1,6 @@
 /**
  * The peers benchmark: the same autoencoder training step and encoder inference timed with
- * seisdec (WebGPU and CPU) and TensorFlow.js (webgpu, wasm, cpu) in one run, printed as one
+ * seisdec (WebGPU and CPU), PyTorch eager (CPU) and TensorFlow.js (webgpu, wasm, cpu) in one run, printed as one
  * table with a ratio column seisdec / peer, and saved as figures for bench/results.
  *
  * @module
@@ -9,11 +9,13 @@ import { parseArgs } from "node:util";
 import type { BenchFigure } from "../_results.ts";
 import { INPUT_HW, type PeerResult, timeTfjs, type TimingOptions } from "./tfjs_autoencoder.ts";
 import { formatValue } from "../report.ts";
+import { timePytorch } from "./pytorch.ts";
 
 /** Row ids of the peers benchmark, in run order. */
 export const PEER_IDS = [
   "seisdec-webgpu",
   "seisdec-cpu",
+  "pytorch-cpu",
   "tfjs-webgpu",
   "tfjs-wasm",
   "tfjs-cpu",
@@ -286,8 +288,8 @@ async function rebracket(
 }
 
 /**
- * The default timer: seisdec rows through `timeSeisdec`, tfjs rows through
- * {@linkcode timeTfjs}.
+ * The default timer: seisdec rows through `timeSeisdec`, PyTorch's through
+ * {@linkcode timePytorch} (a child Python process), tfjs rows through {@linkcode timeTfjs}.
  *
  * @param timeSeisdec seisdec's timing function.
  * @returns a {@linkcode PeerTimer}.
@@ -298,9 +300,9 @@ export function defaultTimer(
   return async (id, batch, opts) => {
     const [lib, backend] = id.split("-");
     try {
-      return lib === "seisdec"
-        ? await timeSeisdec(backend as "webgpu" | "cpu", batch, opts)
-        : await timeTfjs(backend as "webgpu" | "wasm" | "cpu", batch, opts);
+      if (lib === "seisdec") return await timeSeisdec(backend as "webgpu" | "cpu", batch, opts);
+      if (lib === "pytorch") return await timePytorch(batch, opts);
+      return await timeTfjs(backend as "webgpu" | "wasm" | "cpu", batch, opts);
     } catch (e) {
       return {
         name: peerName(id),
