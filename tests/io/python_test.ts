@@ -1,0 +1,250 @@
+/**
+ * lib/io/seisdec.py, the Python reader of datasets and models, against seisdec itself: its
+ * decoder plan against decoderPlan's, and the codes, soft assignments and reconstructions it
+ * computes in NumPy from a model trained by the CLI against the ones seisdec wrote (`cluster`,
+ * `encode`) or computes (the autoencoder's forward pass), for every stage. The PyTorch module
+ * it builds is checked the same way where a Python with torch is at hand
+ * (`SEISDEC_TORCH_PYTHON`, else `python3`); the NumPy checks need only python3 with NumPy.
+ */
+import { join } from "node:path";
+import { run } from "../cli/_run.ts";
+import { decoderPlan } from "../../lib/nn/autoencoder.ts";
+import { loadAutoencoder, readModelInfo } from "../../lib/cluster/pretrain.ts";
+import { openDataset } from "../../lib/io/dataset.ts";
+import { backendNamed } from "../../lib/tensor/backends.ts";
+import { noGrad } from "../../lib/tensor/tensor.ts";
+import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
+import { parseCsvRecords } from "../../lib/io/csv.ts";
+import { Rng } from "../../lib/util/rng.ts";
+import { assert, assertEquals } from "../_assert.ts";
+import { gpuAvailable } from "../_gpu.ts";
+
+const MODULE_DIR = new URL("../../lib/io/", import.meta.url).pathname;
+
+/** Whether `python` runs and imports the named modules. */
+async function pythonWith(python: string, modules: string[]): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(python, {
+      args: ["-c", modules.map((m) => `import ${m}`).join("; ")],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+const numpyPython = (await pythonWith("python3", ["numpy"])) ? "python3" : null;
+const torchCandidate = Deno.env.get("SEISDEC_TORCH_PYTHON") ?? "python3";
+const torchPython = (await pythonWith(torchCandidate, ["numpy", "torch"])) ? torchCandidate : null;
+
+/** Runs Python code with lib/io on its path; returns stdout, failing with stderr. */
+async function python(exe: string, code: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command(exe, {
+    args: ["-c", `import sys; sys.path.insert(0, ${JSON.stringify(MODULE_DIR)})\n${code}`, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, err);
+  return new TextDecoder().decode(out.stdout);
+}
+
+Deno.test({
+  name: "seisdec.py decoder_plan agrees with decoderPlan for every size up to 40 and depth 1 to 6",
+  ignore: !numpyPython,
+  fn: async () => {
+    const cases: [number, number, number][] = [];
+    for (let depth = 1; depth <= 6; depth++) {
+      for (let h = 1; h <= 40; h++) for (let w = 1; w <= 40; w += 3) cases.push([h, w, depth]);
+    }
+    const out = await python(
+      numpyPython!,
+      `import json, seisdec
+cases = json.loads(sys.argv[1])
+print(json.dumps([seisdec.decoder_plan(h, w, d) for h, w, d in cases]))`,
+      JSON.stringify(cases),
+    );
+    const plans = JSON.parse(out) as Record<string, unknown>[];
+    assertEquals(plans.length, cases.length);
+    let outputPadded = 0;
+    cases.forEach(([h, w, depth], i) => {
+      const want = decoderPlan(h, w, depth);
+      const got = plans[i];
+      const at = `${h}x${w}, depth ${depth}`;
+      assertEquals(got.encoder_sizes, want.encoderSizes, at);
+      assertEquals(got.paddings, want.paddings, at);
+      assertEquals(got.output_paddings, want.outputPaddings, at);
+      assertEquals(got.decoder_sizes, want.decoderSizes, at);
+      assertEquals(got.crop, want.crop, at);
+      if (want.outputPaddings.flat().some((v) => v > 0)) outputPadded++;
+    });
+    // The grid holds plans with an output padding, so that branch is compared too.
+    assert(outputPadded > 0, "no case with an output padding");
+  },
+});
+
+/** Writes `n` samples [1, 20, 14], two classes (bright top or bottom half), as x.npy. */
+async function writeSamples(path: string, n: number): Promise<void> {
+  const rng = new Rng(3);
+  const x = new Float32Array(n * 280);
+  for (let i = 0; i < n; i++) {
+    for (let h = 0; h < 20; h++) {
+      for (let w = 0; w < 14; w++) {
+        x[i * 280 + h * 14 + w] = ((h < 10) === (i % 2 === 0) ? 1 : 0.1) + 0.1 * rng.normal();
+      }
+    }
+  }
+  await Deno.writeFile(path, encodeNpy(x, [n, 1, 20, 14]));
+}
+
+/** The Python side: codes, q and the reconstruction of every stage, saved as .npy in OUT. */
+const STAGES_CODE = `import numpy as np, seisdec
+model_dir, ds, out, use_torch = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+for stage in ("pretrain", "init", "dec"):
+    m = seisdec.load_model(model_dir, stage)
+    x, samples, freqs, times, meta = seisdec.load_dataset(ds, normalize=m.normalize)
+    if use_torch:
+        import torch
+        ae = seisdec.torch_autoencoder(m)
+        with torch.no_grad():
+            xt = torch.from_numpy(x)
+            z, r = ae.encoder(xt).numpy(), ae(xt).numpy()
+    else:
+        z, r = seisdec.encode(m, x), seisdec.reconstruct(m, x)
+    np.save(f"{out}/{stage}_latent.npy", z)
+    np.save(f"{out}/{stage}_recon.npy", r)
+    if m.centroids is not None:
+        np.save(f"{out}/{stage}_q.npy", seisdec.soft_assign(z, m.centroids, m.alpha))
+    print(stage, m.alpha, len(samples))
+print("auto", seisdec.load_model(model_dir).stage)`;
+
+/** Largest |a − b| / (1 + |b|) over two arrays of one length. */
+function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, what: string): number {
+  assertEquals(a.length, b.length, what);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+  return m;
+}
+
+/** A model trained by the CLI on 24 samples, with a latent scale and fine-tuned centres. */
+async function trainedModel(): Promise<{ root: string; ds: string; model: string }> {
+  const root = await Deno.makeTempDir();
+  const p = (s: string) => join(root, s);
+  const ok = async (...args: string[]) => {
+    const r = await run(...args, "--quiet");
+    assertEquals(r.code, 0, `${args[0]} failed: ${r.err.join("\n")}`);
+  };
+  await writeSamples(p("x.npy"), 24);
+  await ok("import", p("x.npy"), "--out", p("ds"));
+  const m = ["--model", p("m")];
+  await ok("pretrain", p("ds"), ...m, "--epochs", "3", "--batch-size", "8", "--latent-dim", "4");
+  await ok("init", p("ds"), ...m, "--k", "2", "--n-init", "3", "--latent-scale", "auto");
+  await ok("finetune", p("ds"), ...m, "--min-iter", "6", "--max-iter", "6", "--batch-size", "8");
+  await ok("cluster", p("ds"), ...m, "--out", p("c"));
+  await ok("cluster", p("ds"), ...m, "--stage", "init", "--out", p("c_init"));
+  await ok("encode", p("ds"), ...m, "--stage", "pretrain", "--out", p("e_pre"));
+  return { root, ds: p("ds"), model: p("m") };
+}
+
+/** seisdec's own reconstruction of the dataset with a stage's weights (WebGPU). */
+async function seisdecRecon(model: string, ds: string, stage: string): Promise<Float32Array> {
+  const file = stage === "dec" ? "dec.safetensors" : "autoencoder.safetensors";
+  const { ae, info } = await loadAutoencoder(model, "webgpu", file, { scaled: stage === "init" });
+  const data = await openDataset(ds);
+  try {
+    const idx = Array.from({ length: data.count }, (_, i) => i);
+    const x = backendNamed("webgpu").fromArray(data.readBatch(idx, info.normalize), [
+      data.count,
+      ...data.sampleShape,
+    ]);
+    const recon = noGrad(() => ae.forward(x).recon);
+    const out = await recon.data();
+    x.dispose();
+    recon.dispose();
+    return out;
+  } finally {
+    data.close();
+    ae.params.dispose();
+  }
+}
+
+/**
+ * Compares Python's codes, q and reconstructions with seisdec's, for each stage.
+ * Tolerance: |Δ| ≤ 1e-5 · (1 + |seisdec's value|): both sides compute in float32 (NumPy's
+ * tensordot, or PyTorch's convolutions, against WGSL) and sum in other orders, a few ulp per
+ * layer over 7 to 13 layers; a wrong weight layout, padding, crop or latent scale is off by
+ * far more.
+ */
+async function checkAgainstSeisdec(exe: string, useTorch: boolean): Promise<void> {
+  const { root, ds, model } = await trainedModel();
+  const out = join(root, "py");
+  await Deno.mkdir(out);
+  const printed = await python(exe, STAGES_CODE, model, ds, out, useTorch ? "1" : "0");
+  const info = await readModelInfo(model);
+  const alpha = (info.finetune as { alpha: number }).alpha;
+  assertEquals(printed.trim().split("\n"), [
+    "pretrain 1.0 24",
+    "init 1.0 24",
+    `dec ${alpha.toFixed(1)} 24`,
+    "auto dec",
+  ]);
+  // The test means something only if init chose a latent scale other than 1.
+  const scale = (info.init as { latentScale: number }).latentScale;
+  assert(scale !== 1, `latent scale ${scale}`);
+  const npy = async (path: string) => (await readNpyFile(path)).data as Float32Array;
+  const written: Record<string, [string, string | null]> = {
+    pretrain: ["e_pre/latent.npy", null],
+    init: ["c_init/latent.npy", "c_init/q.npy"],
+    dec: ["c/latent.npy", "c/q.npy"],
+  };
+  for (const [stage, [latent, q]] of Object.entries(written)) {
+    const z = await npy(join(out, `${stage}_latent.npy`));
+    const dz = maxRelDiff(z, await npy(join(root, latent)), `${stage} codes`);
+    assert(dz <= 1e-5, `${stage} codes differ by ${dz}`);
+    if (q) {
+      const dq = maxRelDiff(
+        await npy(join(out, `${stage}_q.npy`)),
+        await npy(join(root, q)),
+        `${stage} q`,
+      );
+      assert(dq <= 1e-5, `${stage} q differs by ${dq}`);
+    }
+    const r = await npy(join(out, `${stage}_recon.npy`));
+    const dr = maxRelDiff(r, await seisdecRecon(model, ds, stage), `${stage} reconstruction`);
+    assert(dr <= 1e-5, `${stage} reconstruction differs by ${dr}`);
+  }
+  if (!useTorch) {
+    // The module's command line: a summary of the codes and the cluster sizes.
+    const cmd = await new Deno.Command(exe, {
+      args: [join(MODULE_DIR, "seisdec.py"), model, ds],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(cmd.code, 0, new TextDecoder().decode(cmd.stderr));
+    const lines = new TextDecoder().decode(cmd.stdout).trim().split("\n");
+    assertEquals(
+      lines[0],
+      "Model(stage='dec', input_shape=[1, 20, 14], latent_dim=4, k=2, normalize='maxabs')",
+    );
+    assertEquals(lines[1], "24 samples, codes (24, 4)");
+    const rows = parseCsvRecords(await Deno.readTextFile(join(root, "c/labels.csv")));
+    const sizes = [0, 0];
+    for (const r of rows) sizes[Number(r.cluster)]++;
+    assertEquals(lines[2], `cluster sizes: ${sizes.join(" ")}`);
+  }
+  await Deno.remove(root, { recursive: true });
+}
+
+Deno.test({
+  name: "seisdec.py (NumPy) gives cluster's codes and q and the autoencoder's output, every stage",
+  ignore: !numpyPython || !gpuAvailable,
+  fn: () => checkAgainstSeisdec(numpyPython!, false),
+});
+
+Deno.test({
+  name: "seisdec.py's PyTorch module gives the same codes and reconstructions (needs torch)",
+  ignore: !torchPython || !gpuAvailable,
+  fn: () => checkAgainstSeisdec(torchPython!, true),
+});
