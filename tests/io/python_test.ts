@@ -18,38 +18,7 @@ import { parseCsvRecords } from "../../lib/io/csv.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuAvailable } from "../_gpu.ts";
-
-const MODULE_DIR = new URL("../../lib/io/", import.meta.url).pathname;
-
-/** Whether `python` runs and imports the named modules. */
-async function pythonWith(python: string, modules: string[]): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(python, {
-      args: ["-c", modules.map((m) => `import ${m}`).join("; ")],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
-
-const numpyPython = (await pythonWith("python3", ["numpy"])) ? "python3" : null;
-const torchCandidate = Deno.env.get("SEISDEC_TORCH_PYTHON") ?? "python3";
-const torchPython = (await pythonWith(torchCandidate, ["numpy", "torch"])) ? torchCandidate : null;
-
-/** Runs Python code with lib/io on its path; returns stdout, failing with stderr. */
-async function python(exe: string, code: string, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command(exe, {
-    args: ["-c", `import sys; sys.path.insert(0, ${JSON.stringify(MODULE_DIR)})\n${code}`, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const err = new TextDecoder().decode(out.stderr);
-  assertEquals(out.code, 0, err);
-  return new TextDecoder().decode(out.stdout);
-}
+import { numpyPython, PY_MODULE_DIR, runPython as python, torchPython } from "../_python.ts";
 
 Deno.test({
   name: "seisdec.py decoder_plan agrees with decoderPlan for every size up to 40 and depth 1 to 6",
@@ -218,7 +187,7 @@ async function checkAgainstSeisdec(exe: string, useTorch: boolean): Promise<void
   if (!useTorch) {
     // The module's command line: a summary of the codes and the cluster sizes.
     const cmd = await new Deno.Command(exe, {
-      args: [join(MODULE_DIR, "seisdec.py"), model, ds],
+      args: [join(PY_MODULE_DIR, "seisdec.py"), model, ds],
       stdout: "piped",
       stderr: "piped",
     }).output();

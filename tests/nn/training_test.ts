@@ -12,6 +12,9 @@ import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { close, rand, webgpu } from "../gpu/_util.ts";
+import { gpuAvailable } from "../_gpu.ts";
+import { runPython, torchPython } from "../_python.ts";
+import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
 
 const SHAPE: [number, number, number] = [1, 87, 67];
 const BATCH = 4;
@@ -23,12 +26,25 @@ function batch(): Float32Array {
   return Float32Array.from({ length: BATCH * 87 * 67 }, () => rng.uniform(0, 1));
 }
 
-/** STEPS Adam steps of the seed autoencoder on one batch; returns losses and final weights. */
-async function train(device: Device): Promise<{ losses: number[]; weights: Float32Array }> {
+/** What {@linkcode train} returns. */
+interface TrainRun {
+  /** The loss of every step, before its update. */
+  losses: number[];
+  /** Every parameter after the last step, flat in the set's layout. */
+  weights: Float32Array;
+  /** The initial parameters by name, in creation order. */
+  initial: Map<string, { shape: number[]; data: Float32Array }>;
+  /** The final parameters by name. */
+  final: Map<string, { shape: number[]; data: Float32Array }>;
+}
+
+/** STEPS Adam steps of the seed autoencoder on one batch; returns losses and weights. */
+async function train(device: Device): Promise<TrainRun> {
   if (device === "webgpu") await webgpu();
   else await initBackend("cpu");
   const ae = new ConvAutoencoder({ inputShape: SHAPE }, 1);
   const set = ae.build(device);
+  const initial = await set.stateDict();
   const opt = new Adam(set, { lr: 1e-3 });
   const x = Tensor.fromArray(batch(), [BATCH, ...SHAPE], device);
   const losses: number[] = [];
@@ -44,13 +60,14 @@ async function train(device: Device): Promise<{ losses: number[]; weights: Float
     loss.dispose();
   }
   const weights = await set.values.data();
+  const final = await set.stateDict();
   x.dispose();
   opt.dispose();
   set.dispose();
-  return { losses, weights };
+  return { losses, weights, initial, final };
 }
 
-let gpuRun: { losses: number[]; weights: Float32Array } | null = null;
+let gpuRun: TrainRun | null = null;
 
 gpuTest(`seed autoencoder: ${STEPS} Adam steps at batch ${BATCH} lower the loss`, async () => {
   gpuRun = await train("webgpu");
@@ -72,6 +89,85 @@ gpuTest("seed autoencoder: WebGPU and CPU backends agree on losses and weights",
   // gradient difference δ moves it by <= ~lr·δ. Allowing δ = 1e-3 (generous for the smallest
   // gradients, whose relative f32 error is largest) over 6 steps at lr 1e-3: atol 6e-6.
   close(g.weights, c.weights, STEPS * 1e-3 * 1e-3, "weights after training");
+});
+
+/**
+ * The same steps in PyTorch eager (CPU), from the same initial weights, through lib/io/seisdec.py's
+ * module: `torch.optim.Adam(lr=1e-3)` and `F.mse_loss` of the cropped reconstruction. Writes the
+ * final weights in the given order, flat, as .npy; prints the losses as JSON.
+ */
+const TORCH_TRAIN = `import json, numpy as np, torch, seisdec
+spec = json.load(open(sys.argv[1]))
+flat = np.load(spec["init"])
+weights, off = {}, 0
+for name, shape in zip(spec["names"], spec["shapes"]):
+    n = int(np.prod(shape))
+    weights[name] = flat[off:off + n].reshape(shape)
+    off += n
+m = seisdec.Model({"autoencoder": spec["autoencoder"]}, "pretrain", weights, None, 1.0)
+ae = seisdec.torch_autoencoder(m)
+x = torch.from_numpy(np.load(spec["x"]))
+opt = torch.optim.Adam(ae.parameters(), lr=1e-3)
+losses = []
+for _ in range(spec["steps"]):
+    opt.zero_grad()
+    loss = torch.nn.functional.mse_loss(ae(x), x)
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+state = ae.state_dict()
+np.save(spec["out"], np.concatenate([state[n].numpy().ravel() for n in spec["names"]]))
+print(json.dumps(losses))`;
+
+Deno.test({
+  name:
+    "[webgpu] seed autoencoder: WebGPU agrees with PyTorch eager on losses and weights (needs torch)",
+  ignore: !gpuAvailable || !torchPython,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const g = gpuRun ?? await train("webgpu");
+    const dir = await Deno.makeTempDir();
+    const names = [...g.initial.keys()];
+    const cat = (m: Map<string, { data: Float32Array }>) => {
+      const out = new Float32Array(names.reduce((a, n) => a + m.get(n)!.data.length, 0));
+      let off = 0;
+      for (const n of names) {
+        out.set(m.get(n)!.data, off);
+        off += m.get(n)!.data.length;
+      }
+      return out;
+    };
+    await Deno.writeFile(`${dir}/init.npy`, encodeNpy(cat(g.initial), [cat(g.initial).length]));
+    await Deno.writeFile(`${dir}/x.npy`, encodeNpy(batch(), [BATCH, ...SHAPE]));
+    await Deno.writeTextFile(
+      `${dir}/spec.json`,
+      JSON.stringify({
+        autoencoder: { inputShape: SHAPE },
+        names,
+        shapes: names.map((n) => g.initial.get(n)!.shape),
+        init: `${dir}/init.npy`,
+        x: `${dir}/x.npy`,
+        out: `${dir}/final.npy`,
+        steps: STEPS,
+      }),
+    );
+    const losses = JSON.parse(await runPython(torchPython!, TORCH_TRAIN, `${dir}/spec.json`));
+    const torchFinal = (await readNpyFile(`${dir}/final.npy`)).data as Float32Array;
+    // Both sides compute in f32 and sum in their own orders (oneDNN's convolutions against
+    // WGSL). Measured with torch 2.13 on llvmpipe: losses 1.6e-7 apart (relative), weights
+    // 9.3e-8 (absolute) after the 6 steps. Allowed: about ten times that, rtol 2e-6 and atol
+    // 1e-6, well below the WebGPU/CPU test's bound above. Adam's eps at 1e-6 instead of 1e-8 in
+    // PyTorch moves the losses by 2.3e-3 and the weights by 6.3e-3.
+    close(g.losses, losses, 0, "losses against PyTorch", 2e-6);
+    close(cat(g.final), torchFinal, 1e-6, "weights against PyTorch");
+    // And the steps moved the weights by far more than that tolerance, so it is not vacuous.
+    const init = cat(g.initial), fin = cat(g.final);
+    let moved = 0;
+    for (let i = 0; i < init.length; i++) moved = Math.max(moved, Math.abs(fin[i] - init[i]));
+    assert(moved > 1000 * 1e-6, `weights moved by ${moved} at most`);
+    await Deno.remove(dir, { recursive: true });
+  },
 });
 
 gpuTest(
