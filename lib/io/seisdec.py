@@ -14,7 +14,10 @@ Python needs no seisdec code to read them; this module saves the bookkeeping. It
   x)``: the decoder's output;
 - ``decoder_plan(h, w)``: the decoder's paddings and crop for an input size;
 - ``torch_autoencoder(model)``: the whole autoencoder as a PyTorch module with the weights
-  loaded (``module.encoder(x)``, ``module(x)`` for the reconstruction), to go on in PyTorch.
+  loaded (``module.encoder(x)``, ``module(x)`` for the reconstruction), to go on in PyTorch;
+- ``new_model(input_shape)`` and ``save_model(dir, model, weights)``: an autoencoder trained in
+  PyTorch (or anywhere) written as a model directory that seisdec's ``init``, ``finetune`` and
+  ``cluster`` take as if ``pretrain`` had made it.
 
 Usage (Python 3.9+, NumPy; PyTorch only for ``torch_autoencoder``)::
 
@@ -47,11 +50,14 @@ __all__ = [
     "encode",
     "load_dataset",
     "load_model",
+    "new_model",
     "normalize_samples",
     "read_safetensors",
     "reconstruct",
+    "save_model",
     "soft_assign",
     "torch_autoencoder",
+    "write_safetensors",
 ]
 
 _DTYPES = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1"}
@@ -231,6 +237,96 @@ def load_model(model_dir, stage="auto"):
     return Model(config, stage, weights, centroids, alpha)
 
 
+def write_safetensors(path, tensors, metadata=None):
+    """Writes {name: array} as a float32 safetensors file (names sorted, header padded to 8
+    bytes, ``metadata`` as ``__metadata__`` strings), atomically: a temporary file beside it,
+    then a rename."""
+    header, chunks, off = {}, [], 0
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(np.asarray(tensors[name], dtype="<f4"))
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
+        chunks.append(a.tobytes())
+        off += a.nbytes
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        f.writelines(chunks)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def new_model(input_shape, latent_dim=9, channels=(8, 16, 32, 64, 128), slope=0.02, normalize="maxabs"):
+    """A model without weights, for ``torch_autoencoder`` to build with PyTorch's default
+    initialisation (as seisdec's own): train it in PyTorch, then ``save_model`` it.
+    ``input_shape`` is [C, F, T] of the dataset's samples (its ``meta.json`` ``shape[1:]``)."""
+    shape = [int(v) for v in input_shape]
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"Cannot make a model: input_shape must be [C, F, T] of positive integers: found {input_shape}")
+    if normalize not in ("maxabs", "l2", "minmax", "none"):
+        raise ValueError(f"Cannot make a model: normalize must be maxabs, l2, minmax or none: found {normalize!r}")
+    config = {
+        "format": "seisdec-model",
+        "version": 1,
+        "autoencoder": {"latentDim": int(latent_dim), "channels": [int(c) for c in channels],
+                        "slope": float(slope), "inputShape": shape},
+        "normalize": normalize,
+    }
+    return Model(config, "pretrain", None, None, 1.0)
+
+
+def save_model(model_dir, model, weights=None, dataset=None, pretrain=None):
+    """Writes a model directory that seisdec's ``init``, ``finetune``, ``encode`` and ``cluster``
+    take as if ``pretrain`` had made it: ``autoencoder.safetensors`` and ``model.json``.
+
+    ``model`` is a ``Model`` (its architecture and normalisation); ``weights`` its weights, as
+    {state-dict name: array} or a PyTorch module from ``torch_autoencoder`` (default: the
+    model's own). ``dataset``: the dataset's path, recorded; ``pretrain``: a dict recorded as
+    model.json's ``pretrain`` (e.g. {"epochs": 30, "epochsDone": 30, "batchSize": 8, "lr": 1e-3}).
+    The directory must be new or empty, so no older centres or DEC weights sit beside the new
+    weights. Weights first, then model.json, each atomically."""
+    if hasattr(weights, "state_dict"):
+        weights = {k: v.detach().cpu().numpy() for k, v in weights.state_dict().items()}
+    weights = model.weights if weights is None else weights
+    if weights is None:
+        raise ValueError("Cannot save the model: it has no weights (pass weights=, e.g. the trained module)")
+    ae = model.config["autoencoder"]
+    names = sorted(k for k in weights if k.startswith(("encoder.", "decoder.")))
+    depth = len(ae["channels"])
+    need = [f"encoder.encoder.{2 * i}.{p}" for i in range(depth) for p in ("weight", "bias")]
+    need += [f"encoder.encoder.{2 * depth + 1}.{p}" for p in ("weight", "bias")]
+    need += [f"decoder.decoder.0.{p}" for p in ("weight", "bias")]
+    need += [f"decoder.decoder.{3 + 2 * i}.{p}" for i in range(depth) for p in ("weight", "bias")]
+    missing = [n for n in need if n not in weights]
+    if missing or len(names) != len(need):
+        extra = sorted(set(names) - set(need))
+        raise ValueError(f"Cannot save the model: weights must be the autoencoder's {len(need)} tensors: "
+                         f"missing {missing[:3]}, unexpected {extra[:3]}")
+    if os.path.exists(model_dir) and os.listdir(model_dir):
+        raise FileExistsError(f"Cannot save the model: {model_dir} is not empty: choose a new directory")
+    os.makedirs(model_dir, exist_ok=True)
+    write_safetensors(os.path.join(model_dir, "autoencoder.safetensors"), {n: weights[n] for n in need},
+                      {"format": "pt"})
+    config = {k: v for k, v in model.config.items() if k not in ("init", "finetune", "pretrain", "dataset")}
+    config["version"] = 1
+    if dataset is not None:
+        config["dataset"] = str(dataset)
+    if pretrain is not None:
+        config["pretrain"] = dict(pretrain)
+    tmp = os.path.join(model_dir, f".model.json.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, os.path.join(model_dir, "model.json"))
+
+
 def _conv2d(x, w, b):
     """Conv2d, kernel 3, stride 2, padding 1, in float32: x [N, C, H, W], w [O, C, 3, 3]."""
     n, c, h, wd = x.shape
@@ -319,8 +415,9 @@ def soft_assign(z, centroids, alpha=1.0):
 
 def torch_autoencoder(model):
     """The autoencoder as a PyTorch module (``module.encoder``, ``module.decoder``, ``module(x)``)
-    with the model's weights loaded under their own names (``load_state_dict(strict=True)``);
-    ``model`` is a ``Model`` or a model directory (stage "auto"). Needs torch."""
+    with the model's weights loaded under their own names (``load_state_dict(strict=True)``), or
+    PyTorch's default initialisation for a ``new_model``; ``model`` is a ``Model`` or a model
+    directory (stage "auto"). Needs torch."""
     import torch
     from torch import nn
 
@@ -362,8 +459,9 @@ def torch_autoencoder(model):
             return self.decoder(self.encoder(x))
 
     module = Autoencoder()
-    module.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in model.weights.items()},
-                           strict=True)
+    if model.weights is not None:
+        module.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))
+                                for k, v in model.weights.items()}, strict=True)
     return module
 
 

@@ -217,3 +217,87 @@ Deno.test({
   ignore: !torchPython || !gpuAvailable,
   fn: () => checkAgainstSeisdec(torchPython!, true),
 });
+
+/**
+ * The Python side of the round trip: a model directory written by save_model, and the codes
+ * Python computes for it (NumPy: the CLI-trained weights with the first conv scaled by 1.25;
+ * torch: a new_model trained 3 Adam steps in PyTorch). Prints the refusals it met.
+ */
+const SAVE_CODE = `import numpy as np, seisdec
+src, ds, out, use_torch = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+if use_torch:
+    import torch
+    m = seisdec.new_model([1, 20, 14], latent_dim=4, normalize="maxabs")
+    torch.manual_seed(5)
+    ae = seisdec.torch_autoencoder(m)
+    x, *_ = seisdec.load_dataset(ds, normalize=m.normalize)
+    xt = torch.from_numpy(x)
+    opt = torch.optim.Adam(ae.parameters(), lr=1e-3)
+    for _ in range(3):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(ae(xt), xt).backward()
+        opt.step()
+    weights = ae
+    with torch.no_grad():
+        z = ae.encoder(xt).numpy()
+else:
+    m = seisdec.load_model(src, "pretrain")
+    weights = dict(m.weights)
+    weights["encoder.encoder.0.weight"] = weights["encoder.encoder.0.weight"] * 1.25
+    x, *_ = seisdec.load_dataset(ds, normalize=m.normalize)
+    z = seisdec.encode(seisdec.Model(m.config, "pretrain", weights, None, 1.0), x)
+seisdec.save_model(f"{out}/model", m, weights, dataset=ds, pretrain={"epochsDone": 3, "source": "python"})
+np.save(f"{out}/latent.npy", z)
+try:
+    seisdec.save_model(f"{out}/model", m, weights)
+except FileExistsError as e:
+    print(e)
+try:
+    seisdec.save_model(f"{out}/other", m, {"encoder.encoder.0.weight": np.zeros((8, 1, 3, 3))})
+except ValueError as e:
+    print(e)`;
+
+/** Saves a model from Python, then runs seisdec's encode, init and cluster on it. */
+async function checkSavedModel(exe: string, useTorch: boolean): Promise<void> {
+  const { root, ds, model } = await trainedModel();
+  const out = join(root, "py");
+  await Deno.mkdir(out);
+  const printed = (await python(exe, SAVE_CODE, model, ds, out, useTorch ? "1" : "0")).trim()
+    .split("\n");
+  assertEquals(printed, [
+    `Cannot save the model: ${out}/model is not empty: choose a new directory`,
+    "Cannot save the model: weights must be the autoencoder's 24 tensors: missing " +
+    "['encoder.encoder.0.bias', 'encoder.encoder.2.weight', 'encoder.encoder.2.bias'], unexpected []",
+  ]);
+  const saved = join(out, "model");
+  const info = await readModelInfo(saved);
+  assertEquals(info.autoencoder.inputShape, [1, 20, 14]);
+  assertEquals(info.pretrain as unknown, { epochsDone: 3, source: "python" });
+  const ok = async (...args: string[]) => {
+    const r = await run(...args, "--quiet");
+    assertEquals(r.code, 0, `${args[0]} failed: ${r.err.join("\n")}`);
+  };
+  await ok("encode", ds, "--model", saved, "--out", join(root, "e_saved"));
+  await ok("init", ds, "--model", saved, "--k", "2", "--n-init", "3");
+  await ok("cluster", ds, "--model", saved, "--out", join(root, "c_saved"));
+  await ok("info", saved);
+  const z = (await readNpyFile(join(out, "latent.npy"))).data as Float32Array;
+  for (const dir of ["e_saved", "c_saved"]) {
+    const got = (await readNpyFile(join(root, dir, "latent.npy"))).data as Float32Array;
+    const d = maxRelDiff(got, z, `${dir} codes`);
+    assert(d <= 1e-5, `${dir}: seisdec's codes of the saved model differ from Python's by ${d}`);
+  }
+  await Deno.remove(root, { recursive: true });
+}
+
+Deno.test({
+  name: "seisdec.py save_model writes a model that encode, init and cluster take (NumPy weights)",
+  ignore: !numpyPython || !gpuAvailable,
+  fn: () => checkSavedModel(numpyPython!, false),
+});
+
+Deno.test({
+  name: "seisdec.py: an autoencoder trained in PyTorch, saved, clusters in seisdec (needs torch)",
+  ignore: !torchPython || !gpuAvailable,
+  fn: () => checkSavedModel(torchPython!, true),
+});
