@@ -6,9 +6,11 @@
 #   bash bench/gpu/run.sh              # on the GPU host, from the repository root
 #   SEISDEC_GPU_STEPS=info,sweep bash bench/gpu/run.sh   # only these steps
 #
-# Steps (SEISDEC_GPU_STEPS, comma-separated; default info,kernels,train,ab,torch,tune,report), run in
-# the order info, anatomy, sweep, train, torch, kernels, ab, tune, report:
+# Steps (SEISDEC_GPU_STEPS, comma-separated; default info,agree,kernels,train,ab,torch,tune,report),
+# run in the order info, agree, anatomy, sweep, train, torch, kernels, ab, tune, report:
 #   info     the adapter, its limits and features (cli.ts info), and a first compile of all kernels
+#   agree    tests/nn/training_test.ts on this GPU: 6 Adam steps against seisdec's CPU backend and,
+#            where python3 has torch, against PyTorch eager (bench/results/agree.txt)
 #   anatomy  bench/gpu/anatomy.ts (host recording, read-back and burst time of a training step)
 #   kernels  bench/kernels_bench.ts (roofline)
 #   train    bench/train_bench.ts (training step and inference, per-kernel GPU time)
@@ -27,7 +29,7 @@ cd "$(dirname "$0")/../.."
 log() { echo "gpu-run: $*"; }
 fail() { status=1; log "step $1 failed"; }
 
-steps=",${SEISDEC_GPU_STEPS:-info,kernels,train,ab,torch,tune,report},"
+steps=",${SEISDEC_GPU_STEPS:-info,agree,kernels,train,ab,torch,tune,report},"
 want() { [[ $steps == *",$1,"* ]]; }
 
 # Vulkan loader (and the GL dispatch libraries NVIDIA's ICD links against) from the packed
@@ -91,8 +93,14 @@ torch_ref() {
     log "no PyTorch here: skipped bench/pytorch_autoencoder.py"
   fi
 }
+agree() {
+  NO_COLOR=1 SEISDEC_TORCH_PYTHON=python3 timeout 120 "$DENO" test "${flags[@]}" tests/nn/training_test.ts 2>&1 |
+    tee bench/results/agree.txt
+  return "${PIPESTATUS[0]}"
+}
 export SEISDEC_BENCH_BATCHES="${SEISDEC_BENCH_BATCHES:-64,256}"
 step info 30 info
+step agree 30 agree
 step anatomy 60 "$DENO" run "${flags[@]}" bench/gpu/anatomy.ts "$SEISDEC_BENCH_BATCHES"
 step sweep 60 bash -c 'bash bench/gpu/sweep.sh bench/gpu/tunings.txt "$1" "$2" | tee /tmp/seisdec-sweep.jsonl' _ "$SEISDEC_BENCH_BATCHES" "$DENO"
 # The figures the issue asks for first (training against PyTorch, the roofline), the A/Bs after.
