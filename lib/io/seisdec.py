@@ -197,13 +197,59 @@ class Model:
                 f"k={k}, normalize={self.normalize!r})")
 
 
+def _stage_file(model_dir, config, name, scale):
+    """Reads centroids.safetensors or dec.safetensors, refusing one that model.json does not
+    describe (a run killed between writing the two), as seisdec's checkStageRecord does; returns
+    its tensors."""
+    path = os.path.join(model_dir, name)
+    stage = "finetune" if name == "dec.safetensors" else "init"
+    fix = ("fine-tuning did not finish: run finetune --resume (or finetune --force)" if stage == "finetune"
+           else "init did not finish: run init again")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Cannot use {path}: it is missing: run {stage}")
+    tensors, meta = read_safetensors(path)
+    ft = config.get("finetune")
+    if stage == "finetune" and not ft:
+        raise ValueError(f"Cannot use {path}: model.json records no finetune: {fix}")
+    want = {"latentScale": scale}
+    if stage == "finetune":
+        want.update(alpha=ft.get("alpha"), mode=ft.get("mode"))
+    for key, value in want.items():
+        if key in meta and not _same(meta[key], value):
+            raise ValueError(f"Cannot use {path}: it was written with {key} {meta[key]}, "
+                             f"model.json records {_text(value)}: {fix}")
+    if "centroids" not in tensors:
+        raise ValueError(f"Cannot use {path}: it has no 'centroids'")
+    return tensors
+
+
+def _text(value):
+    """A value as JavaScript's String() writes it: 7 for 7.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _same(text, value):
+    """Whether a safetensors metadata string (as JavaScript's String() wrote it) names value."""
+    if isinstance(value, str):
+        return text == value
+    try:
+        return float(text) == float(value)
+    except (TypeError, ValueError):
+        return False
+
+
 def load_model(model_dir, stage="auto"):
     """Reads a model directory for a stage, as ``cluster --stage`` and ``encode --stage`` do:
     "dec" (``dec.safetensors``: the fine-tuned encoder and centres, alpha from model.json),
     "init" (the pretrained weights with ``init``'s latent scale, the centres of
     ``centroids.safetensors``, alpha 1), "pretrain" (the pretrained weights, no centres), or
     "auto" (the first of those the directory has)."""
-    with open(os.path.join(model_dir, "model.json")) as f:
+    path = os.path.join(model_dir, "model.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Cannot read model directory {model_dir}: it has no model.json (run pretrain)")
+    with open(path) as f:
         config = json.load(f)
     if config.get("format") != "seisdec-model":
         raise ValueError(f"Cannot read {model_dir}/model.json: format is {config.get('format')!r}, not 'seisdec-model'")
@@ -225,10 +271,10 @@ def load_model(model_dir, stage="auto"):
         weights[enc_b] = weights[enc_b] * np.float32(c)
         weights["decoder.decoder.0.weight"] = weights["decoder.decoder.0.weight"] / np.float32(c)
     if stage == "init":
-        cen, _ = read_safetensors(os.path.join(model_dir, "centroids.safetensors"))
+        cen = _stage_file(model_dir, config, "centroids.safetensors", c)
         centroids = cen["centroids"].astype(np.float32)
     elif stage == "dec":
-        dec, _ = read_safetensors(os.path.join(model_dir, "dec.safetensors"))
+        dec = _stage_file(model_dir, config, "dec.safetensors", c)
         for k, v in dec.items():
             if k.startswith(("encoder.", "decoder.")):
                 weights[k] = v.astype(np.float32)

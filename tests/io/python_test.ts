@@ -185,6 +185,32 @@ async function checkAgainstSeisdec(exe: string, useTorch: boolean): Promise<void
     assert(dr <= 1e-5, `${stage} reconstruction differs by ${dr}`);
   }
   if (!useTorch) {
+    // Centres that model.json does not describe (init killed between its two writes) are
+    // refused, as seisdec refuses them.
+    const stale = join(root, "stale");
+    await Deno.mkdir(stale);
+    for (const f of ["model.json", "autoencoder.safetensors", "centroids.safetensors"]) {
+      await Deno.copyFile(join(model, f), join(stale, f));
+    }
+    await Deno.writeTextFile(
+      join(stale, "model.json"),
+      JSON.stringify({ ...info, init: { ...info.init, latentScale: 7 } }),
+    );
+    const refused = await python(
+      exe,
+      `import seisdec
+for stage in ("init", "dec"):
+    try:
+        seisdec.load_model(sys.argv[1], stage)
+    except (ValueError, FileNotFoundError) as e:
+        print(e)`,
+      stale,
+    );
+    assertEquals(refused.trim().split("\n"), [
+      `Cannot use ${stale}/centroids.safetensors: it was written with latentScale ${scale}, ` +
+      "model.json records 7: init did not finish: run init again",
+      `Cannot use ${stale}/dec.safetensors: it is missing: run finetune`,
+    ]);
     // The module's command line: a summary of the codes and the cluster sizes.
     const cmd = await new Deno.Command(exe, {
       args: [join(PY_MODULE_DIR, "seisdec.py"), model, ds],
