@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { umap2 } from "../../lib/cluster/embed.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { UMAP } from "../../lib/deps.ts";

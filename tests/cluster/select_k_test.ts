@@ -30,7 +30,7 @@ function blobs(centres: number[][], per: number, sd: number, seed: number): Floa
   return x;
 }
 
-Deno.test("parseKList reads a count, a range and a list, and refuses anything else", async () => {
+Deno.test("parseKList reads a count, a range and a list, and refuses anything else", () => {
   assertEquals(parseKList("5"), [5]);
   assertEquals(parseKList("2:6"), [2, 3, 4, 5, 6]);
   assertEquals(parseKList("5:5"), [5]);
@@ -101,7 +101,7 @@ Deno.test("selectK scores k without a silhouette when the silhouette's sample mi
   assert(at2.some(Number.isNaN) && at2.some(Number.isFinite), at2.join(" "));
 });
 
-Deno.test("bestK: the best by each index, the smallest k among ties, never a NaN", async () => {
+Deno.test("bestK: the best by each index, the smallest k among ties, never a NaN", () => {
   const s = (k: number, sil: number, ch: number, db: number, bic: number | null): KScore => ({
     k,
     inertia: 10 / k,
@@ -195,7 +195,7 @@ function mixedScores(): KScore[] {
 
 const r12 = (v: number) => Math.round(v * 1e12) / 1e12;
 
-Deno.test("kSelectionSeries scales every index so that 1 is its best k, lower-is-better negated", async () => {
+Deno.test("kSelectionSeries scales every index so that 1 is its best k, lower-is-better negated", () => {
   const scores = mixedScores();
   for (
     const [criterion, best] of [["silhouette", 3], ["calinski-harabasz", 4], [
