@@ -36,7 +36,7 @@ import {
   timelinePng,
   valueLabel,
 } from "../cluster/summary.ts";
-import { type Dataset, defaultNormalize } from "../io/dataset.ts";
+import { type Dataset, defaultNormalize, type SampleInfo } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
 import { csvField, formatCsv, parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
@@ -135,6 +135,22 @@ async function datasetEvents(ds: Dataset, window: number): Promise<NetworkEvent[
 }
 
 /**
+ * The events of a dataset whose samples name theirs (samples.csv's `event` column: a catalogue's
+ * event ids); samples without one, or without a reference time, belong to none.
+ *
+ * @param samples The dataset's samples.
+ * @returns the events by first reference time, their members sample indices.
+ */
+export function catalogueEvents(samples: readonly SampleInfo[]): NetworkEvent[] {
+  const onsets = samples.map((s) => ({
+    network: s.network,
+    station: s.station,
+    time: s.referenceTime ? Date.parse(s.referenceTime) : NaN,
+  }));
+  return eventsByIds(onsets, samples.map((s) => s.event || undefined)).events;
+}
+
+/**
  * Writes the output directory of `cluster` or `encode` atomically: latent.npy, labels.csv
  * (samples.csv for encode), q.npy, result.json, clusters.csv (the cluster profiles) and, with
  * `plots`, latent_pca.png, examples.png, example_waveforms.png (for a dataset made by `extract`
@@ -220,6 +236,17 @@ export async function writeResults(
         eventsCsv(votes, ds.samples.map((s) => s.id)),
       );
       await Deno.writeTextFile(join(tmp, "events.xml"), eventsQuakeMl(votes, ds.samples));
+    } else if (a.labels && ds.samples.some((s) => s.event)) {
+      // Catalogue events (samples.csv's event column): the samples of one event vote.
+      const votes = eventVotes(catalogueEvents(ds.samples), a.labels, a.k, a.q);
+      await Deno.writeTextFile(
+        join(tmp, "events.csv"),
+        eventsCsv(votes, ds.samples.map((s) => s.id)),
+      );
+      await Deno.writeTextFile(
+        join(tmp, "events.xml"),
+        eventsQuakeMl(votes, ds.samples, { catalogue: true }),
+      );
     }
     const result: ClusterResult = {
       stage: a.stage,

@@ -155,6 +155,15 @@ export async function describeDir(dir: string): Promise<DirSummary> {
           : null,
         labelled: labels.length,
         classes: counts(labels),
+        // Samples that name their event (samples.csv's event column), and how many events.
+        ...(ds.samples.some((s) => s.event)
+          ? {
+            events: {
+              samples: ds.samples.filter((s) => s.event).length,
+              events: new Set(ds.samples.map((s) => s.event).filter(Boolean)).size,
+            },
+          }
+          : {}),
         failed: failed === null ? null : { total: failed.length, byReason: counts(failed) },
         ...(rotations === null ? {} : { rotated: parseCsvRecords(rotations).length }),
         ...(trig === null ? {} : {

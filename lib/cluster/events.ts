@@ -306,12 +306,30 @@ export function eventsToQuakeMl(
 }
 
 /**
+ * A catalogue's event id as the last part of a QuakeML public id may hold it: the part after
+ * the last `/` or `=` (as sample ids shorten it), other characters than letters, digits and
+ * `-._~*()'` as `_`.
+ *
+ * @param id The event id, e.g. `smi:local/event/2024abc` or `quakeml:us.anss.org/event=us7000`.
+ * @returns e.g. `2024abc`, `us7000`.
+ */
+export function quakeMlIdPart(id: string): string {
+  const last = id.split(/[/=]/).filter(Boolean).at(-1) ?? id;
+  return last.replace(/[^\w\-.~*()']/g, "_") || "_";
+}
+
+/**
  * The events and their votes as QuakeML 1.2 (`events.xml`): one event per vote, without origin
  * or type, with an automatic P pick per sample at its reference time and a comment naming the
  * cluster, e.g. `seisdec cluster 2 (agreement 0.667, votes 0:1 2:2)`, for ObsPy or SeisComP.
+ * With `catalogue`, the events are a catalogue's (samples.csv's `event` column): each is
+ * written as `smi:seisdec/event/<last part of its id>` ({@linkcode quakeMlIdPart}; `_2`, `_3`
+ * appended where two share it) and its
+ * comment ends with `; catalogue event <id>`, so the class can be matched to the catalogue.
  *
  * @param votes From {@linkcode eventVotes}.
  * @param samples Each sample's codes and reference time (the events' members index them).
+ * @param options `catalogue`: the events' ids are a catalogue's.
  * @returns the XML text.
  */
 export function eventsQuakeMl(
@@ -323,9 +341,18 @@ export function eventsQuakeMl(
     channel: string;
     referenceTime: string;
   }[],
+  options: { catalogue?: boolean } = {},
 ): string {
+  const cat = options.catalogue === true;
+  // Two catalogue ids with the same last part get `_2`, `_3`, ...: public ids must be unique.
+  const used = new Map<string, number>();
+  const unique = (id: string) => {
+    const n = (used.get(id) ?? 0) + 1;
+    used.set(id, n);
+    return n === 1 ? id : `${id}_${n}`;
+  };
   return eventsToQuakeMl(
-    votes.map((v) => v.event),
+    votes.map((v) => cat ? { ...v.event, id: unique(quakeMlIdPart(v.event.id)) } : v.event),
     samples.map((x) => ({
       network: x.network,
       station: x.station,
@@ -336,6 +363,6 @@ export function eventsQuakeMl(
     (j) =>
       `seisdec cluster ${votes[j].cluster} (agreement ${votes[j].agreement.toFixed(3)}, votes ${
         [...votes[j].votes].map(([c, n]) => `${c}:${n}`).join(" ")
-      })`,
+      })` + (cat ? `; catalogue event ${votes[j].event.id}` : ""),
   );
 }

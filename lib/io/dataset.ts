@@ -4,7 +4,7 @@
  * | file | content |
  * |---|---|
  * | `spectrograms.npy` | f32 little-endian, C order, `[N, C, F, T]` |
- * | `samples.csv` | `id,network,station,location,channel,reference_time,label` (label empty when unknown) |
+ * | `samples.csv` | `id,network,station,location,channel,reference_time,label,event` (label and event empty when unknown) |
  * | `freqs.npy` | f64 `[F]`, Hz |
  * | `times.npy` | f64 `[T]`, seconds relative to the reference time |
  * | `meta.json` | `{ format, version, shape, components, scaling, config, created }` |
@@ -48,6 +48,12 @@ export interface SampleInfo {
   referenceTime: string;
   /** Class label, or null when unknown. */
   label: string | null;
+  /**
+   * The event the sample records (a catalogue's event id, or a trigger's associated event), or
+   * undefined when unknown: samples.csv's `event` column, empty then (and absent in datasets
+   * written before seisdec 0.1.0 had it).
+   */
+  event?: string;
 }
 
 /** Contents of `meta.json`. */
@@ -93,11 +99,21 @@ export const SAMPLES_HEADER = [
   "channel",
   "reference_time",
   "label",
+  "event",
 ] as const;
 
 /** A sample's `samples.csv` fields, in {@linkcode SAMPLES_HEADER} order. */
 function samplesFields(s: SampleInfo): string[] {
-  return [s.id, s.network, s.station, s.location, s.channel, s.referenceTime, s.label ?? ""];
+  return [
+    s.id,
+    s.network,
+    s.station,
+    s.location,
+    s.channel,
+    s.referenceTime,
+    s.label ?? "",
+    s.event ?? "",
+  ];
 }
 
 function samplesCsv(samples: readonly SampleInfo[]): string {
@@ -411,6 +427,7 @@ export async function openDataset(dir: string): Promise<Dataset> {
     channel: r.channel,
     referenceTime: r.reference_time,
     label: r.label === "" ? null : r.label,
+    ...(r.event ? { event: r.event } : {}),
   }));
   const freqs = await readNpyFile(join(dir, "freqs.npy"));
   const times = await readNpyFile(join(dir, "times.npy"));

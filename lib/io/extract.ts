@@ -291,7 +291,21 @@ export function sampleInfo(task: SampleTask, components: ExtractConfig["componen
     channel: codes.length === 1 ? codes[0] : codes[0].slice(0, 2) + "?",
     referenceTime: task.referenceTime === null ? "" : new Date(task.referenceTime).toISOString(),
     label: task.label,
+    ...(task.event ? { event: task.event } : {}),
   };
+}
+
+/**
+ * A processed task with the reference time its worker chose: where several events' picks were
+ * candidates ({@linkcode SampleTask.pickTimes}), its event is the chosen pick's.
+ *
+ * @param task The task.
+ * @param referenceTime The sample's reference time, ms since 1970 UTC.
+ * @returns the task as samples.csv records it.
+ */
+export function placedTask(task: SampleTask, referenceTime: number): SampleTask {
+  const event = task.event ?? task.pickTimes?.find((p) => p.time === referenceTime)?.eventId;
+  return { ...task, referenceTime, ...(event ? { event } : {}) };
 }
 
 async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]> {
@@ -1538,7 +1552,7 @@ function inspected(
   const n = r.waveform![0].length;
   const t0 = -config.spectrogram.before - half / fs;
   return {
-    info: sampleInfo({ ...task, referenceTime: r.referenceTime }, config.components),
+    info: sampleInfo(placedTask(task, r.referenceTime), config.components),
     channels: channelCodes(task, config.components),
     units,
     samplingRate: fs,
@@ -2015,6 +2029,12 @@ async function extractInto(
     detectionCache: detections ? { dir: detections, write: true } : null,
   });
   if (tasks.length === 0) throw new UserError(`Cannot extract: the input lists no samples`);
+  // Triggers: each sample's event is its trigger's associated event (as triggers.csv gives it).
+  if (tasks.some((t) => t.detection)) {
+    const co = config.input.format === "sds" ? config.input.windows?.trigger?.coincidence : null;
+    const te = triggerEvents(tasks, co?.window ?? EVENT_WINDOW_S);
+    te.triggers.forEach((t, i) => t.event = te.events[te.eventOf[i]].id);
+  }
   const C = config.components === "channel" ? 1 : config.components.length;
   const componentNames = config.components === "channel" ? ["channel"] : config.components;
   // What the samples depend on: every setting but the workers and the output path, and the
@@ -2038,6 +2058,7 @@ async function extractInto(
     ]),
     inputPicks: await hash((t) => [t.referenceTime, t.pickTimes ?? null]),
     inputLabels: await hash((t) => t.label),
+    inputEvents: await hash((t) => t.event ?? null),
   };
   const writer = await DatasetWriter.create(out, [C, g.nFreqs, g.nTimes], {
     force: options.force,
@@ -2069,7 +2090,7 @@ async function extractInto(
         const r = pending.get(next)!;
         pending.delete(next);
         if (r.ok) {
-          const task = { ...tasks[r.index], referenceTime: r.referenceTime };
+          const task = placedTask(tasks[r.index], r.referenceTime);
           writer.append(sampleInfo(task, config.components), r.data);
           if (r.rotation) rotations.push({ id: task.id, ...r.rotation });
         } else failures.push({ id: tasks[r.index].id, reason: r.reason, message: r.message });

@@ -72,6 +72,12 @@ export interface SampleTask {
   detection?: { trigger: number; off: number; peak: number };
   /** Class label, or null when unknown. */
   label: string | null;
+  /**
+   * The event the sample records, where the input names it: a QuakeML event's public id (SDS
+   * with picks, or a manifest placed by picks), a manifest's `event_id`, an ESEC `eventid`, or
+   * the associated event of a trigger; samples.csv's `event` column.
+   */
+  event?: string;
   /** NPZ input: the file, its sampling rate and P index. */
   npz?: { path: string; samplingRate: number; itp: number; startTime: number };
 }
@@ -278,6 +284,7 @@ export async function readManifest(
       referenceTime: null,
       label: r.label ? r.label : null,
     };
+    if ((r.event_id ?? "").trim()) task.event = r.event_id.trim();
     const responses = (r.response ?? "").split(";").map((s) => s.trim()).filter((s) => s).map(abs);
     task.response = responses[0] ?? null;
     if (responses.length > 1) task.responses = responses;
@@ -311,8 +318,11 @@ function placeByPicks(task: SampleTask, eventId: string, picks: PickIndex): void
   if (eventId) found = found.filter((p) => sameEvent(p.eventId, eventId));
   const bad = (picks.bad.get(k) ?? []).filter((p) => !eventId || sameEvent(p.eventId, eventId))
     .map((p) => p.text);
-  if (found.length === 1) task.referenceTime = found[0].time;
-  else if (found.length > 1) task.pickTimes = found;
+  if (found.length === 1) {
+    task.referenceTime = found[0].time;
+    // The manifest's own event_id names the event where it gives one; else the pick's event.
+    if (found[0].eventId && !task.event) task.event = found[0].eventId;
+  } else if (found.length > 1) task.pickTimes = found;
   else {
     task.error = {
       reason: bad.length ? "bad time" : "no reference time",
@@ -425,6 +435,7 @@ export async function esecTasks(dir: string, stacked = false): Promise<SampleTas
         response: join(dir, "stations", ev, `${network}.${station}.xml`),
         referenceTime: info?.start ?? null,
         label: info?.subtype || null,
+        event: ev,
       };
       if (badTimes.has(ev)) {
         t.error = {
@@ -617,6 +628,7 @@ export async function sdsTasks(
     response: stations,
     referenceTime,
     label: p.eventType || null,
+    ...(p.eventId ? { event: p.eventId } : {}),
   });
   for (const p of unplaced.values()) {
     const task = taskOf(p, null);

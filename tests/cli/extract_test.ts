@@ -636,6 +636,12 @@ Deno.test("extract: of several events' P picks at a station, the one whose windo
         [rows[1].id, new Date(truth[1] + 5000).toISOString()],
       ],
     );
+    // samples.csv's event: the event of the pick chosen among several (row 0), and the
+    // manifest's own event_id where it names one (row 1).
+    assertEquals(ds.samples.map((x) => x.event), [
+      "smi:seisdec/event/real0",
+      "smi:seisdec/event/twin1",
+    ]);
     ds.close();
     const bad = parseCsvRecords(await Deno.readTextFile(`${root}/ds/failures.csv`));
     assertEquals(bad.map((f) => [f.id, f.reason]), [

@@ -3,9 +3,13 @@ import {
   associateTriggers,
   eventsByIds,
   eventsCsv,
+  eventsQuakeMl,
   eventVotes,
+  quakeMlIdPart,
   type TriggerOnset,
 } from "../../lib/cluster/events.ts";
+import { catalogueEvents } from "../../lib/cli/cluster.ts";
+import { readQuakeMl } from "../../lib/io/quakeml.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
@@ -123,4 +127,58 @@ Deno.test("eventsByIds groups by the given ids (triggers.csv's event column); ev
     ids: "a b c",
   });
   assertEquals(rows[1].ids, "d e");
+});
+
+Deno.test("quakeMlIdPart keeps the last part of a public id, in the characters a QuakeML id allows", () => {
+  assertEquals(quakeMlIdPart("smi:local/event/2024abc"), "2024abc");
+  assertEquals(quakeMlIdPart("quakeml:us.anss.org/event=us7000abcd"), "us7000abcd");
+  assertEquals(quakeMlIdPart("12345"), "12345");
+  assertEquals(quakeMlIdPart("ev 7:b#c"), "ev_7_b_c");
+  assertEquals(quakeMlIdPart("a.b-c_d~e*(f)'g"), "a.b-c_d~e*(f)'g");
+  assertEquals(quakeMlIdPart("///"), "___");
+});
+
+Deno.test("catalogue events: samples vote per named event; events.xml names each by its id's last part, unique, with the catalogue id in the comment", async () => {
+  const sample = (id: string, station: string, s: number, event?: string) => ({
+    id,
+    network: "XX",
+    station,
+    location: "",
+    channel: "HHZ",
+    referenceTime: new Date(T0 + s * 1000).toISOString(),
+    label: null,
+    ...(event ? { event } : {}),
+  });
+  const samples = [
+    sample("a", "A", 10, "smi:cat/event/17"),
+    sample("b", "B", 12, "smi:cat/event/17"),
+    sample("c", "A", 70, "smi:other/event/17"),
+    sample("d", "C", 5, "smi:cat/event/18"),
+    sample("e", "D", 9),
+  ];
+  const events = catalogueEvents(samples);
+  assertEquals(events.map((e) => [e.id, e.members, e.stations]), [
+    ["smi:cat/event/18", [3], 1],
+    ["smi:cat/event/17", [0, 1], 2],
+    ["smi:other/event/17", [2], 1],
+  ]);
+  const votes = eventVotes(events, Int32Array.of(1, 1, 0, 2, 0), 3, null);
+  const xml = eventsQuakeMl(votes, samples, { catalogue: true });
+  const parsed = await readQuakeMl(xml, "events.xml");
+  // Each event's P picks name it (the events have no origin).
+  assertEquals([...new Set(parsed.picks.map((p) => p.eventId))], [
+    "smi:seisdec/event/18",
+    "smi:seisdec/event/17",
+    "smi:seisdec/event/17_2",
+  ]);
+  assert(
+    xml.includes(
+      "seisdec cluster 1 (agreement 1.000, votes 1:2); catalogue event smi:cat/event/17",
+    ),
+    xml,
+  );
+  // Without the option (triggers), the ids are written as they are and no catalogue is named.
+  const plain = eventsQuakeMl(votes.slice(0, 1), samples);
+  assert(plain.includes(`publicID="smi:seisdec/event/smi:cat/event/18"`), plain);
+  assert(!plain.includes("catalogue event"), plain);
 });

@@ -67,7 +67,7 @@ Deno.test("ESEC catalogue: an impossible starttime fails its samples as bad time
       "eventid,starttime,subtype\n7,2024_02_30 120000,Snow avalanches\n",
     );
     const [t] = await esecTasks(dir);
-    assertEquals([t.id, t.error?.reason], ["7.XX.AAA..BHZ", "bad time"]);
+    assertEquals([t.id, t.error?.reason, t.event], ["7.XX.AAA..BHZ", "bad time", "7"]);
     assert(t.error!.message.includes("'2024_02_30 120000'"), t.error!.message);
     await Deno.writeTextFile(
       `${dir}/esec_subset_events.csv`,
@@ -134,6 +134,8 @@ ${pick("b", "S1", "00:10", "P")}${pick("c", "S2", "00:20", "p")}</event>
       ["a", "", Date.UTC(2025, 0, 1, 2, 0, 10), undefined],
       ["b", "00", Date.UTC(2025, 0, 1, 2, 0, 20), undefined],
     ]);
+    // The sample's event: the manifest's event_id as written, else the one pick's event.
+    assertEquals(tasks.map((t) => t.event), ["e1", "smi:ev/e1"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

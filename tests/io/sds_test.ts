@@ -78,6 +78,10 @@ Deno.test("extract --sds: one sample per event and station from QuakeML picks, r
         assertEquals(s.samples[i].referenceTime, m.samples[j].referenceTime);
         assertEquals(s.samples[i].label, types[m.samples[j].label!]);
         assertEquals(s.samples[i].location, "00");
+        // Each sample names its QuakeML event (samples.csv's event column); the manifest's
+        // samples, placed by their reference_time, name none.
+        assertEquals(s.samples[i].event, `smi:seisdec/event/${s.samples[i].id.split(".")[0]}`);
+        assertEquals(m.samples[j].event, undefined);
         assertEquals(Array.from(s.readBatch([i])), Array.from(m.readBatch([j])), s.samples[i].id);
       }
       assert(

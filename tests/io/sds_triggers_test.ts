@@ -587,6 +587,11 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
       assert(ts.at(-1)! - ts[0] <= 10_000 && rs.length <= 2, JSON.stringify(rs));
     }
     assert(byEvent.size >= 5 && byEvent.size < trig.length, `${byEvent.size} events`);
+    // samples.csv names each sample's event as triggers.csv does.
+    const eventOf = new Map(trig.map((r) => [r.id, r.event]));
+    const written = parseCsvRecords(await Deno.readTextFile(`${root}/ds/samples.csv`));
+    assert(written.length > 0);
+    for (const s of written) assertEquals(s.event, eventOf.get(s.id), s.id);
     const c = await run(
       "cluster",
       `${root}/ds`,
@@ -601,7 +606,6 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
     assertEquals(c.code, 0, c.err.join("\n"));
     const events = parseCsvRecords(await Deno.readTextFile(`${root}/cl/events.csv`));
     const assigned = parseCsvRecords(await Deno.readTextFile(`${root}/cl/labels.csv`));
-    const eventOf = new Map(trig.map((r) => [r.id, r.event]));
     assertEquals(events.map((e) => e.event), [...byEvent.keys()]);
     for (const e of events) {
       const members = assigned.filter((a) => eventOf.get(a.id) === e.event);

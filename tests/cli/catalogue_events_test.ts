@@ -1,0 +1,106 @@
+/**
+ * Catalogue events end to end: an SDS archive with QuakeML picks at three stations (synth
+ * --continuous) → extract names each sample's event in samples.csv → info counts the events →
+ * cluster writes events.csv and events.xml (each event's samples vote) → evaluate scores the
+ * events. `cluster --raw` needs no model, so no adapter either.
+ */
+import { join } from "node:path";
+import { run } from "./_run.ts";
+import { parseCsvRecords } from "../../lib/io/csv.ts";
+import { readQuakeMlFile } from "../../lib/io/quakeml.ts";
+import { assert, assertEquals } from "../_assert.ts";
+
+Deno.test("catalogue events: samples.csv names each sample's QuakeML event; cluster votes per event into events.csv and events.xml; evaluate scores them", async () => {
+  const root = await Deno.makeTempDir();
+  const p = (s: string) => join(root, s);
+  const ok = async (...args: string[]) => {
+    const r = await run(...args);
+    assertEquals(r.code, 0, `${args[0]} failed: ${r.err.join("\n")}`);
+    return r;
+  };
+  try {
+    await ok(
+      "synth",
+      "--continuous",
+      "--hours",
+      "2",
+      "--stations",
+      "3",
+      "--out",
+      p("syn"),
+      "--quiet",
+    );
+    await ok(
+      "extract",
+      "--sds",
+      p("syn/sds"),
+      "--picks",
+      p("syn/events.xml"),
+      "--stations",
+      p("syn/stations.xml"),
+      "--out",
+      p("ds"),
+      "--quiet",
+    );
+    const text = await Deno.readTextFile(p("ds/samples.csv"));
+    assertEquals(
+      text.split("\n")[0],
+      "id,network,station,location,channel,reference_time,label,event",
+    );
+    const samples = parseCsvRecords(text);
+    assert(samples.length >= 6, `${samples.length} samples`);
+    // The QuakeML's picks: every sample names the event of the pick it was cut at.
+    const quakeml = await readQuakeMlFile(p("syn/events.xml"));
+    for (const s of samples) {
+      const [ev, net, sta] = s.id.split(".");
+      assertEquals(s.event, `smi:seisdec/event/${ev}`, s.id);
+      const pick = quakeml.picks.find((k) => k.eventId === s.event && k.station === sta);
+      assertEquals(pick?.network, net, s.id);
+      assertEquals(Date.parse(s.reference_time), pick!.time, s.id);
+    }
+    const byEvent = new Map<string, string[]>();
+    for (const s of samples) byEvent.set(s.event, [...byEvent.get(s.event) ?? [], s.id]);
+
+    const info = await ok("info", p("ds"));
+    assert(
+      info.out.join("\n").split("\n").some((l) =>
+        l === `events:         samples ${samples.length}, events ${byEvent.size}`
+      ),
+      info.out.join("\n"),
+    );
+
+    await ok("cluster", p("ds"), "--raw", "--k", "3", "--out", p("c"), "--quiet");
+    const labels = new Map(
+      parseCsvRecords(await Deno.readTextFile(p("c/labels.csv"))).map((r) => [r.id, r.cluster]),
+    );
+    const events = parseCsvRecords(await Deno.readTextFile(p("c/events.csv")));
+    assertEquals(events.length, byEvent.size);
+    for (const e of events) {
+      const ids = e.ids.split(" ");
+      assertEquals([...ids].sort(), [...byEvent.get(e.event)!].sort(), e.event);
+      assertEquals(Number(e.stations), ids.length, e.event);
+      // The vote: the cluster most of its samples fell in, and that share.
+      const n = new Map<string, number>();
+      for (const id of ids) n.set(labels.get(id)!, (n.get(labels.get(id)!) ?? 0) + 1);
+      assertEquals(Number(e.agreement), Number((n.get(e.cluster)! / ids.length).toFixed(3)));
+      assert([...n.values()].every((v) => v <= n.get(e.cluster)!), e.event);
+    }
+    const xml = await Deno.readTextFile(p("c/events.xml"));
+    for (const e of events) {
+      const part = e.event.split("/").at(-1);
+      assert(xml.includes(`<event publicID="smi:seisdec/event/${part}">`), part);
+      assert(xml.includes(`votes ${e.votes}); catalogue event ${e.event}</text>`), e.event);
+    }
+
+    const ev = await ok("evaluate", p("c"));
+    assert(
+      ev.out.join("\n").split("\n").some((l) =>
+        l.startsWith("Events (each its samples' vote): ACC ") &&
+        l.endsWith(`over ${byEvent.size} labelled of ${byEvent.size}`)
+      ),
+      ev.out.join("\n"),
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
