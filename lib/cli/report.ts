@@ -91,9 +91,9 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
   const events = await Deno.readTextFile(join(dir, "events.csv")).catch(() => null);
   if (events) {
     parts.push(
-      `<h2>Events</h2><p>Triggers of the stations associated into events; each event takes the ` +
-        `cluster most of its samples fell in (<a href="${link(join(dir, "events.csv"))}">` +
-        `events.csv</a>).</p>`,
+      `<h2>Events</h2><p>The samples of each event (a catalogue's event, or triggers of the ` +
+        `stations associated into one) vote: the event takes the cluster most of them fell in ` +
+        `(<a href="${link(join(dir, "events.csv"))}">events.csv</a>).</p>`,
       table(eventSummary(parseCsvRecords(events))),
     );
   }
@@ -111,11 +111,25 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
     const f = (
       v: number | null | undefined,
     ) => (v === null || v === undefined ? "n/a" : v.toFixed(4));
+    // The events' scores (each event its samples' vote), where evaluate scored them.
+    const ev = e.events as
+      | { acc?: number; nmi?: number; ari?: number; labelled?: number }
+      | undefined;
     parts.push(
       "<h2>Evaluation</h2>",
       table([
-        ["ACC", "NMI", "ARI", "silhouette", "labelled"],
-        [f(e.acc), f(e.nmi), f(e.ari), f(e.silhouette), String(e.labelled ?? 0)],
+        ["", "ACC", "NMI", "ARI", "silhouette", "labelled"],
+        ["samples", f(e.acc), f(e.nmi), f(e.ari), f(e.silhouette), String(e.labelled ?? 0)],
+        ...(ev
+          ? [[
+            "events (each its samples' vote)",
+            f(ev.acc),
+            f(ev.nmi),
+            f(ev.ari),
+            "",
+            String(ev.labelled ?? 0),
+          ]]
+          : []),
       ]),
     );
     if (Array.isArray(e.confusion) && Array.isArray(e.classes) && e.classes.length) {

@@ -100,6 +100,20 @@ Deno.test("catalogue events: samples.csv names each sample's QuakeML event; clus
       ),
       ev.out.join("\n"),
     );
+    // report: the events per cluster, and their scores beside the samples'.
+    await ok("report", p("c"), "--quiet");
+    const html = await Deno.readTextFile(p("c/report.html"));
+    assert(
+      html.includes("<h2>Events</h2><p>The samples of each event (a catalogue's event"),
+      "events",
+    );
+    const scores = JSON.parse(await Deno.readTextFile(p("c/evaluation.json"))).events;
+    assert(
+      html.includes(
+        `<td>events (each its samples&#39; vote)</td><td>${scores.acc.toFixed(4)}</td>`,
+      ),
+      html.slice(html.indexOf("<h2>Evaluation"), html.indexOf("<h2>Evaluation") + 600),
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
