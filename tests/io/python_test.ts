@@ -99,7 +99,9 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, what: string): n
 }
 
 /** A model trained by the CLI on 24 samples, with a latent scale and fine-tuned centres. */
-async function trainedModel(): Promise<{ root: string; ds: string; model: string }> {
+async function trainedModel(
+  mode: "dec" | "idec" = "dec",
+): Promise<{ root: string; ds: string; model: string }> {
   const root = await Deno.makeTempDir();
   const p = (s: string) => join(root, s);
   const ok = async (...args: string[]) => {
@@ -111,7 +113,12 @@ async function trainedModel(): Promise<{ root: string; ds: string; model: string
   const m = ["--model", p("m")];
   await ok("pretrain", p("ds"), ...m, "--epochs", "3", "--batch-size", "8", "--latent-dim", "4");
   await ok("init", p("ds"), ...m, "--k", "2", "--n-init", "3", "--latent-scale", "auto");
-  await ok("finetune", p("ds"), ...m, "--min-iter", "6", "--max-iter", "6", "--batch-size", "8");
+  await ok(
+    "finetune",
+    p("ds"),
+    ...m,
+    ...["--min-iter", "6", "--max-iter", "6", "--batch-size", "8", "--mode", mode],
+  );
   await ok("cluster", p("ds"), ...m, "--out", p("c"));
   await ok("cluster", p("ds"), ...m, "--stage", "init", "--out", p("c_init"));
   await ok("encode", p("ds"), ...m, "--stage", "pretrain", "--out", p("e_pre"));
@@ -147,8 +154,12 @@ async function seisdecRecon(model: string, ds: string, stage: string): Promise<F
  * layer over 7 to 13 layers; a wrong weight layout, padding, crop or latent scale is off by
  * far more.
  */
-async function checkAgainstSeisdec(exe: string, useTorch: boolean): Promise<void> {
-  const { root, ds, model } = await trainedModel();
+async function checkAgainstSeisdec(
+  exe: string,
+  useTorch: boolean,
+  mode: "dec" | "idec" = "dec",
+): Promise<void> {
+  const { root, ds, model } = await trainedModel(mode);
   const out = join(root, "py");
   await Deno.mkdir(out);
   const printed = await python(exe, STAGES_CODE, model, ds, out, useTorch ? "1" : "0");
@@ -185,7 +196,7 @@ async function checkAgainstSeisdec(exe: string, useTorch: boolean): Promise<void
     const dr = maxRelDiff(r, await seisdecRecon(model, ds, stage), `${stage} reconstruction`);
     assert(dr <= 1e-5, `${stage} reconstruction differs by ${dr}`);
   }
-  if (!useTorch) {
+  if (!useTorch && mode === "dec") {
     // Centres that model.json does not describe (init killed between its two writes) are
     // refused, as seisdec refuses them.
     const stale = join(root, "stale");
@@ -237,6 +248,12 @@ Deno.test({
   name: "seisdec.py (NumPy) gives cluster's codes and q and the autoencoder's output, every stage",
   ignore: !numpyPython || !gpuAvailable,
   fn: () => checkAgainstSeisdec(numpyPython!, false),
+});
+
+Deno.test({
+  name: "seisdec.py (NumPy) after IDEC: the fine-tuned decoder from dec.safetensors, every stage",
+  ignore: !numpyPython || !gpuAvailable,
+  fn: () => checkAgainstSeisdec(numpyPython!, false, "idec"),
 });
 
 Deno.test({
