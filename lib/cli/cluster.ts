@@ -194,7 +194,9 @@ export async function writeResults(
   }
   await writeDirAtomic(out, async (tmp) => {
     await Deno.writeFile(join(tmp, "latent.npy"), encodeNpy(a.latent, [ds.count, a.dim]));
-    const rows = ["id,network,station,location,channel,reference_time,cluster,confidence,label"];
+    const rows = [
+      "id,network,station,location,channel,reference_time,cluster,confidence,label,event",
+    ];
     ds.samples.forEach((s, i) => {
       let conf = "";
       if (a.q) {
@@ -213,6 +215,7 @@ export async function writeResults(
           a.labels ? String(a.labels[i]) : "",
           conf,
           s.label ?? "",
+          s.event ?? "",
         ].map(csvField).join(","),
       );
     });

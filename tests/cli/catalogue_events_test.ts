@@ -70,9 +70,11 @@ Deno.test("catalogue events: samples.csv names each sample's QuakeML event; clus
     );
 
     await ok("cluster", p("ds"), "--raw", "--k", "3", "--out", p("c"), "--quiet");
-    const labels = new Map(
-      parseCsvRecords(await Deno.readTextFile(p("c/labels.csv"))).map((r) => [r.id, r.cluster]),
-    );
+    const labelRows = parseCsvRecords(await Deno.readTextFile(p("c/labels.csv")));
+    const labels = new Map(labelRows.map((r) => [r.id, r.cluster]));
+    // labels.csv carries each sample's event too.
+    const eventOfSample = new Map(samples.map((s) => [s.id, s.event]));
+    for (const r of labelRows) assertEquals(r.event, eventOfSample.get(r.id), r.id);
     const events = parseCsvRecords(await Deno.readTextFile(p("c/events.csv")));
     assertEquals(events.length, byEvent.size);
     for (const e of events) {
