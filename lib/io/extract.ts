@@ -1505,6 +1505,7 @@ export async function inspectSamples(
       ? { dir: join(options.dataset, DETECTIONS_DIR), write: false }
       : null,
   });
+  nameTriggerEvents(tasks, config);
   const byId = new Map<string, SampleTask>();
   for (const t of tasks) if (!byId.has(t.id)) byId.set(t.id, t);
   const g = spectrogramGeometry(config);
@@ -1792,6 +1793,21 @@ export function triggerEvents(tasks: readonly SampleTask[], window: number): Tri
 }
 
 /**
+ * Names each trigger task's event (its `event`): the event {@linkcode triggerEvents} associates
+ * it into with the config's coincidence window, as triggers.csv will give it. Tasks without a
+ * detection are left as they are.
+ *
+ * @param tasks The tasks (changed in place).
+ * @param config The extract config.
+ */
+export function nameTriggerEvents(tasks: SampleTask[], config: ExtractConfig): void {
+  if (!tasks.some((t) => t.detection)) return;
+  const co = config.input.format === "sds" ? config.input.windows?.trigger?.coincidence : null;
+  const te = triggerEvents(tasks, co?.window ?? EVENT_WINDOW_S);
+  te.triggers.forEach((t, i) => t.event = te.events[te.eventOf[i]].id);
+}
+
+/**
  * The triggers as a CSV (`triggers.csv`): one row per trigger with its sample id, its event,
  * reference time (`on`: the AIC pick, or the trigger's onset), the trigger's onset and end
  * (ISO 8601 UTC, ms), its length (s, onset to end), largest STA/LTA ratio, label, and `ok`
@@ -2029,12 +2045,7 @@ async function extractInto(
     detectionCache: detections ? { dir: detections, write: true } : null,
   });
   if (tasks.length === 0) throw new UserError(`Cannot extract: the input lists no samples`);
-  // Triggers: each sample's event is its trigger's associated event (as triggers.csv gives it).
-  if (tasks.some((t) => t.detection)) {
-    const co = config.input.format === "sds" ? config.input.windows?.trigger?.coincidence : null;
-    const te = triggerEvents(tasks, co?.window ?? EVENT_WINDOW_S);
-    te.triggers.forEach((t, i) => t.event = te.events[te.eventOf[i]].id);
-  }
+  nameTriggerEvents(tasks, config);
   const C = config.components === "channel" ? 1 : config.components.length;
   const componentNames = config.components === "channel" ? ["channel"] : config.components;
   // What the samples depend on: every setting but the workers and the output path, and the

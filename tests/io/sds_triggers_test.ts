@@ -697,6 +697,11 @@ Deno.test("extract at triggers keeps its detections by day in the dataset (detec
     assertEquals(fromDataset.map((r) => "reason" in r ? r.reason : "ok"), ["ok", "not in input"]);
     const fromArchive = await inspectSamples(config, [now, was]);
     assertEquals(fromArchive.map((r) => "reason" in r ? r.reason : "ok"), ["not in input", "ok"]);
+    // An inspected trigger names its associated event, as samples.csv does.
+    const seen = fromArchive[1] as { info: { id: string; event?: string } };
+    const written = parseCsvRecords(await Deno.readTextFile(`${root}/ds/samples.csv`));
+    assertEquals(seen.info.event, written.find((r) => r.id === seen.info.id)?.event);
+    assert(seen.info.event?.startsWith("E"), seen.info.event);
     // The same from the command line: --inspect with --detections.
     const flags = [
       "extract",
