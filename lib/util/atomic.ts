@@ -34,6 +34,16 @@ export function liveTemporary(path: string): string {
 }
 
 /**
+ * The temporaries this process has registered and not yet released ({@linkcode liveTemporary}),
+ * for tests and diagnostics.
+ *
+ * @returns their paths.
+ */
+export function liveTemporaryPaths(): string[] {
+  return [...live];
+}
+
+/**
  * Removes every temporary file or directory this process is writing now, and the kept
  * unfinished outputs with nothing worth resuming, synchronously, for a signal handler that is
  * about to exit.
@@ -48,11 +58,16 @@ export function removeLiveTemporaries(): string[] {
     live.add(path);
   }
   for (const tmp of live) {
-    try {
-      Deno.removeSync(tmp, { recursive: true });
-      gone.push(tmp);
-    } catch {
-      // Already renamed into place or never created.
+    // A file that an asynchronous write creates inside a temporary directory while it is
+    // being removed makes its removal fail (not empty): try again, a few times.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        Deno.removeSync(tmp, { recursive: true });
+        gone.push(tmp);
+        break;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) break; // already renamed into place
+      }
     }
   }
   live.clear();
@@ -257,7 +272,11 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   const tmp = liveTemporary(path);
   try {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    // Created synchronously, in the same turn that registered it: an asynchronous create runs on
+    // another thread and could make the file after Ctrl-C's handler removed the live
+    // temporaries and while the process exits, leaving it behind (a clean-clone CI run of the
+    // interrupt test once found `.learning_curve.png.PID.TAG.tmp` left in the model directory).
+    const file = Deno.openSync(tmp, { write: true, create: true, truncate: true });
     try {
       let off = 0;
       while (off < bytes.length) off += await file.write(bytes.subarray(off));
@@ -298,7 +317,9 @@ export async function writeDirAtomic(
   const exists = await checkOutputTarget(path, options);
   const tmp = liveTemporary(path);
   try {
-    await Deno.mkdir(tmp);
+    // Synchronously, as writeFileAtomic creates its file: no moment where it is registered but
+    // could still be made after Ctrl-C's cleanup.
+    Deno.mkdirSync(tmp);
     await fill(tmp);
     await moveIntoPlace(tmp, path, exists);
   } catch (e) {

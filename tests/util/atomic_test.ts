@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import {
+  liveTemporaryPaths,
   processAlive,
   removeLiveTemporaries,
   removeStaleTemporaries,
@@ -310,4 +311,51 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a registered temporary exists from the moment it is registered, so Ctrl-C's cleanup never races its creation", async () => {
+  const dir = await Deno.makeTempDir();
+  let writes: Promise<unknown> = Promise.resolve();
+  try {
+    const exists = (p: string) => {
+      try {
+        Deno.statSync(p);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const data = new Uint8Array(1 << 20).fill(7);
+    let checks = 0;
+    for (let i = 0; i < 20; i++) {
+      const target = `${dir}/f${i}.bin`;
+      const dirTarget = `${dir}/d${i}`;
+      let done = false;
+      writes = Promise.all([
+        writeFileAtomic(target, data),
+        writeDirAtomic(dirTarget, async (tmp) => {
+          await Deno.writeFile(`${tmp}/a.bin`, data);
+          await Deno.writeFile(`${tmp}/b.bin`, data);
+        }),
+      ]).then(() => done = true);
+      // Every turn of the event loop in which a signal handler could run: each live temporary
+      // is on the disk (or already renamed into place). An asynchronous create, on another
+      // thread, left a moment where it was registered but not yet made.
+      while (!done) {
+        for (const t of liveTemporaryPaths()) {
+          const into = t.includes(`.f${i}.bin.`) ? target : dirTarget;
+          assert(exists(t) || exists(into), `${t} is registered but neither it nor ${into} exists`);
+          checks++;
+        }
+        // An op of its own, so that the checks run among the writers' op completions.
+        await Deno.stat(dir);
+      }
+      await writes;
+    }
+    assert(checks > 20, `only ${checks} checks`);
+    assertEquals(liveTemporaryPaths(), []);
+  } finally {
+    await writes.catch(() => {}); // a failed check leaves them running
+    await Deno.remove(dir, { recursive: true });
+  }
 });
