@@ -445,7 +445,8 @@ async function removeStaleLock(path: string, stale: LockRecord | null): Promise<
 async function createWhole(path: string, text: string): Promise<boolean> {
   const tmp = liveTemporary(path);
   try {
-    await Deno.writeTextFile(tmp, text);
+    // Synchronously, in the turn that registered it (see writeFileAtomic): a small file.
+    Deno.writeTextFileSync(tmp, text);
     try {
       await Deno.link(tmp, path);
     } catch (e) {

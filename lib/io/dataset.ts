@@ -641,7 +641,8 @@ export class DatasetWriter {
     if (!r) {
       const tmp = liveTemporary(dir);
       try {
-        await Deno.mkdir(tmp);
+        // Synchronously, in the turn that registered it (see writeFileAtomic).
+        Deno.mkdirSync(tmp);
         return await DatasetWriter.#fresh(dir, tmp, replace, sampleShape, null);
       } catch (e) {
         await Deno.remove(tmp, { recursive: true }).catch(() => {});
