@@ -51,7 +51,7 @@ export interface SampleInfo {
   /**
    * The event the sample records (a catalogue's event id, or a trigger's associated event), or
    * undefined when unknown: samples.csv's `event` column, empty then (and absent in datasets
-   * written before seisdec 0.1.0 had it).
+   * written before the column existed, which read as naming no events).
    */
   event?: string;
 }
