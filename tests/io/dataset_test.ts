@@ -67,6 +67,38 @@ Deno.test("writeDataset + openDataset: readBatch returns the requested samples i
   await Deno.remove(dirname(dir), { recursive: true });
 });
 
+Deno.test("samples.csv's event column: written, read back, and absent in an older dataset's samples.csv", async () => {
+  const dir = (await Deno.makeTempDir()) + "/ds";
+  const samples = [0, 1, 2].map((i) => info(i, null));
+  samples[0].event = "smi:cat/event/1";
+  samples[2].event = "ev, with a comma";
+  await writeDataset(
+    dir,
+    { shape: [3, 1, 1, 2], components: ["Z"], scaling: "psd", config: {} },
+    samples,
+    new Float32Array(6).fill(1),
+    new Float64Array([1]),
+    new Float64Array([0, 1]),
+  );
+  const text = await Deno.readTextFile(`${dir}/samples.csv`);
+  assertEquals(
+    text.split("\n")[0],
+    "id,network,station,location,channel,reference_time,label,event",
+  );
+  let ds = await openDataset(dir);
+  assertEquals(ds.samples.map((s) => s.event), ["smi:cat/event/1", undefined, "ev, with a comma"]);
+  ds.close();
+  // A dataset from before the column: its samples name no event.
+  const old = text.split("\n").map((l) => l.replace(/,[^,]*$|,"[^"]*"$/, "")).join("\n");
+  await Deno.writeTextFile(`${dir}/samples.csv`, old);
+  assert(old.startsWith("id,network,station,location,channel,reference_time,label\n"), old);
+  ds = await openDataset(dir);
+  assertEquals(ds.samples.map((s) => s.event), [undefined, undefined, undefined]);
+  assertEquals(ds.samples[1], samples[1]);
+  ds.close();
+  await Deno.remove(dirname(dir), { recursive: true });
+});
+
 Deno.test("normalisation: maxabs divides by max |x| over all channels, l2 by the norm, minmax maps onto [0, 1], zeros stay zero", async () => {
   const dir = (await Deno.makeTempDir()) + "/ds";
   const data = new Float32Array([1, -4, 2, 2, 0, 0, 0, 0, 3, 4, 0, 0, -5, -5, -5, -5]);
