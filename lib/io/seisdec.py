@@ -12,6 +12,7 @@ Python needs no seisdec code to read them; this module saves the bookkeeping. It
 - ``encode(model, x)`` and ``soft_assign(z, centroids, alpha)``: the latent codes and Student's-t
   soft assignments q in NumPy, as ``latent.npy`` and ``q.npy`` hold them; ``reconstruct(model,
   x)``: the decoder's output;
+- ``load_clusters(out_dir)``: what ``cluster`` wrote (codes, q, labels, events);
 - ``decoder_plan(h, w)``: the decoder's paddings and crop for an input size;
 - ``torch_autoencoder(model)``: the whole autoencoder as a PyTorch module with the weights
   loaded (``module.encoder(x)``, ``module(x)`` for the reconstruction), to go on in PyTorch;
@@ -48,6 +49,7 @@ __all__ = [
     "Model",
     "decoder_plan",
     "encode",
+    "load_clusters",
     "load_dataset",
     "load_model",
     "new_model",
@@ -131,6 +133,42 @@ def load_dataset(ds, normalize=None, indices=None):
     freqs = np.load(os.path.join(ds, "freqs.npy"))
     times = np.load(os.path.join(ds, "times.npy"))
     return x, samples, freqs, times, meta
+
+
+def load_clusters(out_dir):
+    """Reads the output directory of ``cluster`` (or ``encode``): a dict with ``latent`` [N, D],
+    ``q`` [N, k] (None for encode or ``--raw``), ``rows`` (labels.csv, or encode's samples.csv,
+    as dicts of strings: id, ..., cluster, confidence, label, event), ``labels`` (the clusters as
+    an int array, None for encode), ``events`` (events.csv's rows, each with ``ids`` split into a
+    list, or None where the dataset has no events) and ``result`` (result.json)."""
+    def rows_of(name):
+        path = os.path.join(out_dir, name)
+        if not os.path.exists(path):
+            return None
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+
+    if not os.path.exists(os.path.join(out_dir, "latent.npy")):
+        raise FileNotFoundError(f"Cannot read {out_dir}: it has no latent.npy (run cluster or encode)")
+    rows = rows_of("labels.csv")
+    labelled = rows is not None
+    if rows is None:
+        rows = rows_of("samples.csv") or []
+    q_path = os.path.join(out_dir, "q.npy")
+    events = rows_of("events.csv")
+    if events is not None:
+        for e in events:
+            e["ids"] = e["ids"].split(" ") if e["ids"] else []
+    with open(os.path.join(out_dir, "result.json")) as f:
+        result = json.load(f)
+    return {
+        "latent": np.load(os.path.join(out_dir, "latent.npy")),
+        "q": np.load(q_path) if os.path.exists(q_path) else None,
+        "rows": rows,
+        "labels": np.array([int(r["cluster"]) for r in rows]) if labelled else None,
+        "events": events,
+        "result": result,
+    }
 
 
 def decoder_plan(h, w, depth=5):

@@ -9,6 +9,7 @@ import { run } from "./_run.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
 import { readQuakeMlFile } from "../../lib/io/quakeml.ts";
 import { assert, assertEquals } from "../_assert.ts";
+import { numpyPython, runPython } from "../_python.ts";
 
 Deno.test("catalogue events: samples.csv names each sample's QuakeML event; cluster votes per event into events.csv and events.xml; evaluate scores them", async () => {
   const root = await Deno.makeTempDir();
@@ -102,6 +103,19 @@ Deno.test("catalogue events: samples.csv names each sample's QuakeML event; clus
       ),
       ev.out.join("\n"),
     );
+    // From Python (lib/io/seisdec.py, where python3 has NumPy): the same events, ids as lists.
+    if (numpyPython) {
+      const py = JSON.parse(
+        await runPython(
+          numpyPython,
+          `import json, seisdec
+c = seisdec.load_clusters(sys.argv[1])
+print(json.dumps([[e["event"], e["ids"]] for e in c["events"]]))`,
+          p("c"),
+        ),
+      );
+      assertEquals(py, events.map((e) => [e.event, e.ids.split(" ")]));
+    }
     // report: the events per cluster, and their scores beside the samples'.
     await ok("report", p("c"), "--quiet");
     const html = await Deno.readTextFile(p("c/report.html"));

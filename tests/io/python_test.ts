@@ -223,6 +223,26 @@ for stage in ("init", "dec"):
       "model.json records 7: init did not finish: run init again",
       `Cannot use ${stale}/dec.safetensors: it is missing: run finetune`,
     ]);
+    // load_clusters reads cluster's directory back: codes, q and labels as written.
+    const read = await python(
+      exe,
+      `import json, numpy as np, seisdec
+c = seisdec.load_clusters(sys.argv[1])
+print(json.dumps({"latent": list(c["latent"].shape), "q": list(c["q"].shape),
+                  "labels": c["labels"].tolist(), "ids": [r["id"] for r in c["rows"]],
+                  "events": c["events"], "stage": c["result"]["stage"],
+                  "sum": float(np.abs(c["latent"]).sum())}))`,
+      join(root, "c"),
+    );
+    const got = JSON.parse(read);
+    const lab = parseCsvRecords(await Deno.readTextFile(join(root, "c/labels.csv")));
+    assertEquals(got.latent, [24, 4]);
+    assertEquals(got.q, [24, 2]);
+    assertEquals(got.labels, lab.map((r) => Number(r.cluster)));
+    assertEquals(got.ids, lab.map((r) => r.id));
+    assertEquals([got.events, got.stage], [null, "dec"]);
+    const z = await npy(join(root, "c/latent.npy"));
+    assert(Math.abs(got.sum - z.reduce((a, v) => a + Math.abs(v), 0)) < 1e-3, `${got.sum}`);
     // The module's command line: a summary of the codes and the cluster sizes.
     const cmd = await new Deno.Command(exe, {
       args: [join(PY_MODULE_DIR, "seisdec.py"), model, ds],
