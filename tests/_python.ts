@@ -5,10 +5,11 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { assertEquals } from "./_assert.ts";
 
 /** lib/io, where seisdec.py lives. */
-export const PY_MODULE_DIR: string = new URL("../lib/io/", import.meta.url).pathname;
+export const PY_MODULE_DIR: string = fileURLToPath(new URL("../lib/io/", import.meta.url));
 
 /**
  * @param python An interpreter.

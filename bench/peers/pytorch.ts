@@ -6,11 +6,13 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import type { PeerResult, TimingOptions } from "../../lib/bench/types.ts";
 
 /** The PyTorch script the peer runs. */
-export const PYTORCH_SCRIPT: string = new URL("../pytorch_autoencoder.py", import.meta.url)
-  .pathname;
+export const PYTORCH_SCRIPT: string = fileURLToPath(
+  new URL("../pytorch_autoencoder.py", import.meta.url),
+);
 
 /** One figure of the script's JSON (the schema of bench/_results.ts). */
 interface ScriptFigure {

@@ -12,6 +12,7 @@ import {
   eventTruth,
   eventVotes,
   type NetworkEvent,
+  type TriggerOnset,
 } from "../cluster/events.ts";
 import { EVENT_WINDOW_S } from "../io/extract.ts";
 import { join, resolve } from "node:path";
@@ -106,21 +107,31 @@ export function triggersOfDataset(config: unknown): number | null {
   return typeof w === "number" ? w : EVENT_WINDOW_S;
 }
 
-/**
- * The events of a dataset of triggers: as its `triggers.csv` groups them (column `event`) where
- * the file has them, else associated afresh from the samples' times.
- *
- * @param ds The dataset.
- * @param window Seconds between consecutive onsets of one event.
- * @returns the events, their members sample indices.
- */
-async function datasetEvents(ds: Dataset, window: number): Promise<NetworkEvent[]> {
-  const onsets = ds.samples.map((s) => ({
+/** The samples as onsets: station, reference time (NaN without one) and channel. */
+function sampleOnsets(samples: readonly SampleInfo[]): TriggerOnset[] {
+  return samples.map((s) => ({
     network: s.network,
     station: s.station,
     time: s.referenceTime ? Date.parse(s.referenceTime) : NaN,
     channel: [s.network, s.station, s.location, s.channel].join("."),
   }));
+}
+
+/**
+ * The events of a dataset: as its samples name them (samples.csv's `event` column: a
+ * catalogue's ids, or at triggers the associated events, {@linkcode catalogueEvents}); for a
+ * dataset of triggers written before that column, as its `triggers.csv` groups them (column
+ * `event`) where the file has them, else associated afresh from the samples' times; else none.
+ *
+ * @param ds The dataset.
+ * @param window A dataset of triggers: seconds between consecutive onsets of one event; null
+ *   for any other dataset.
+ * @returns the events, their members sample indices; null where the dataset has none.
+ */
+async function datasetEvents(ds: Dataset, window: number | null): Promise<NetworkEvent[] | null> {
+  if (ds.samples.some((s) => s.event)) return catalogueEvents(ds.samples);
+  if (window === null) return null;
+  const onsets = sampleOnsets(ds.samples);
   let rows: Record<string, string>[] = [];
   try {
     rows = parseCsvRecords(await Deno.readTextFile(join(ds.dir, "triggers.csv")));
@@ -136,18 +147,14 @@ async function datasetEvents(ds: Dataset, window: number): Promise<NetworkEvent[
 
 /**
  * The events of a dataset whose samples name theirs (samples.csv's `event` column: a catalogue's
- * event ids); samples without one, or without a reference time, belong to none.
+ * event ids, or the associated events of triggers); samples without one, or without a
+ * reference time, belong to none.
  *
  * @param samples The dataset's samples.
  * @returns the events by first reference time, their members sample indices.
  */
 export function catalogueEvents(samples: readonly SampleInfo[]): NetworkEvent[] {
-  const onsets = samples.map((s) => ({
-    network: s.network,
-    station: s.station,
-    time: s.referenceTime ? Date.parse(s.referenceTime) : NaN,
-  }));
-  return eventsByIds(onsets, samples.map((s) => s.event || undefined)).events;
+  return eventsByIds(sampleOnsets(samples), samples.map((s) => s.event || undefined)).events;
 }
 
 /**
@@ -157,8 +164,8 @@ export function catalogueEvents(samples: readonly SampleInfo[]): NetworkEvent[] 
  * whose input is still there: see {@linkcode memberWaveforms}; else a `note:` on stderr says
  * why not), cluster_means.png, cluster_spectra.png and, when the samples have reference times,
  * hour_of_day.png and timeline.png; for SDS windows (`extract --windows`), episodes.csv
- * ({@linkcode windowEpisodes}); for SDS triggers (`extract --trigger`), events.csv and
- * events.xml (the clusters' vote per event: {@linkcode eventVotes}).
+ * ({@linkcode windowEpisodes}); for SDS triggers (`extract --trigger`) or samples that name
+ * their event, events.csv and events.xml (the clusters' vote per event: {@linkcode eventVotes}).
  *
  * @param out Output directory.
  * @param ds The dataset the assignment belongs to.
@@ -230,25 +237,19 @@ export async function writeResults(
       const episodes = windowEpisodes(ds.samples, a.labels, a.k, a.q, win.stepMs, win.crop);
       await Deno.writeTextFile(join(tmp, "episodes.csv"), episodesCsv(episodes));
     }
-    // Triggers: the stations' samples of one event vote on its cluster.
+    // Events (triggers associated across stations, or a catalogue's): the samples of one event
+    // vote on its cluster.
     const trig = triggersOfDataset(ds.meta.config);
-    if (a.labels && trig !== null) {
-      const votes = eventVotes(await datasetEvents(ds, trig), a.labels, a.k, a.q);
-      await Deno.writeTextFile(
-        join(tmp, "events.csv"),
-        eventsCsv(votes, ds.samples.map((s) => s.id)),
-      );
-      await Deno.writeTextFile(join(tmp, "events.xml"), eventsQuakeMl(votes, ds.samples));
-    } else if (a.labels && ds.samples.some((s) => s.event)) {
-      // Catalogue events (samples.csv's event column): the samples of one event vote.
-      const votes = eventVotes(catalogueEvents(ds.samples), a.labels, a.k, a.q);
+    const events = a.labels ? await datasetEvents(ds, trig) : null;
+    if (a.labels && events) {
+      const votes = eventVotes(events, a.labels, a.k, a.q);
       await Deno.writeTextFile(
         join(tmp, "events.csv"),
         eventsCsv(votes, ds.samples.map((s) => s.id)),
       );
       await Deno.writeTextFile(
         join(tmp, "events.xml"),
-        eventsQuakeMl(votes, ds.samples, { catalogue: true }),
+        eventsQuakeMl(votes, ds.samples, { catalogue: trig === null }),
       );
     }
     const result: ClusterResult = {

@@ -1794,17 +1794,23 @@ export function triggerEvents(tasks: readonly SampleTask[], window: number): Tri
 
 /**
  * Names each trigger task's event (its `event`): the event {@linkcode triggerEvents} associates
- * it into with the config's coincidence window, as triggers.csv will give it. Tasks without a
+ * it into with the config's coincidence window, as triggers.csv gives it. Tasks without a
  * detection are left as they are.
  *
  * @param tasks The tasks (changed in place).
  * @param config The extract config.
+ * @returns the triggers and their events (for triggers.csv and detections.xml), or null where no
+ *   task is a trigger.
  */
-export function nameTriggerEvents(tasks: SampleTask[], config: ExtractConfig): void {
-  if (!tasks.some((t) => t.detection)) return;
+export function nameTriggerEvents(
+  tasks: SampleTask[],
+  config: ExtractConfig,
+): TriggerEvents | null {
+  if (!tasks.some((t) => t.detection)) return null;
   const co = config.input.format === "sds" ? config.input.windows?.trigger?.coincidence : null;
   const te = triggerEvents(tasks, co?.window ?? EVENT_WINDOW_S);
   te.triggers.forEach((t, i) => t.event = te.events[te.eventOf[i]].id);
+  return te;
 }
 
 /**
@@ -2045,7 +2051,7 @@ async function extractInto(
     detectionCache: detections ? { dir: detections, write: true } : null,
   });
   if (tasks.length === 0) throw new UserError(`Cannot extract: the input lists no samples`);
-  nameTriggerEvents(tasks, config);
+  const te = nameTriggerEvents(tasks, config);
   const C = config.components === "channel" ? 1 : config.components.length;
   const componentNames = config.components === "channel" ? ["channel"] : config.components;
   // What the samples depend on: every setting but the workers and the output path, and the
@@ -2138,9 +2144,7 @@ async function extractInto(
       join(writer.tmpDir, "failures.csv"),
       formatCsv([["id", "reason", "message"], ...failures.map((f) => [f.id, f.reason, f.message])]),
     );
-    if (tasks.some((t) => t.detection)) {
-      const co = config.input.format === "sds" ? config.input.windows?.trigger?.coincidence : null;
-      const te = triggerEvents(tasks, co?.window ?? EVENT_WINDOW_S);
+    if (te) {
       await Deno.writeTextFile(join(writer.tmpDir, "triggers.csv"), triggersCsv(te, failures));
       await Deno.writeTextFile(join(writer.tmpDir, "detections.xml"), detectionsXml(te));
     }

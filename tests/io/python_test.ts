@@ -55,6 +55,15 @@ print(json.dumps([seisdec.decoder_plan(h, w, d) for h, w, d in cases]))`,
   },
 });
 
+/** Runs a CLI command quietly, failing the test with its errors unless it exits 0. */
+async function ok(...args: string[]): Promise<void> {
+  const r = await run(...args, "--quiet");
+  assertEquals(r.code, 0, `${args[0]} failed: ${r.err.join("\n")}`);
+}
+
+/** A float32 .npy file's values. */
+const npy = async (path: string) => (await readNpyFile(path)).data as Float32Array;
+
 /** Writes `n` samples [1, 20, 14], two classes (bright top or bottom half), as x.npy. */
 async function writeSamples(path: string, n: number): Promise<void> {
   const rng = new Rng(3);
@@ -104,10 +113,6 @@ async function trainedModel(
 ): Promise<{ root: string; ds: string; model: string }> {
   const root = await Deno.makeTempDir();
   const p = (s: string) => join(root, s);
-  const ok = async (...args: string[]) => {
-    const r = await run(...args, "--quiet");
-    assertEquals(r.code, 0, `${args[0]} failed: ${r.err.join("\n")}`);
-  };
   await writeSamples(p("x.npy"), 24);
   await ok("import", p("x.npy"), "--out", p("ds"));
   const m = ["--model", p("m")];
@@ -174,7 +179,6 @@ async function checkAgainstSeisdec(
   // The test means something only if init chose a latent scale other than 1.
   const scale = (info.init as { latentScale: number }).latentScale;
   assert(scale !== 1, `latent scale ${scale}`);
-  const npy = async (path: string) => (await readNpyFile(path)).data as Float32Array;
   const written: Record<string, [string, string | null]> = {
     pretrain: ["e_pre/latent.npy", null],
     init: ["c_init/latent.npy", "c_init/q.npy"],
@@ -337,17 +341,13 @@ async function checkSavedModel(exe: string, useTorch: boolean): Promise<void> {
   const info = await readModelInfo(saved);
   assertEquals(info.autoencoder.inputShape, [1, 20, 14]);
   assertEquals(info.pretrain as unknown, { epochsDone: 3, source: "python" });
-  const ok = async (...args: string[]) => {
-    const r = await run(...args, "--quiet");
-    assertEquals(r.code, 0, `${args[0]} failed: ${r.err.join("\n")}`);
-  };
   await ok("encode", ds, "--model", saved, "--out", join(root, "e_saved"));
   await ok("init", ds, "--model", saved, "--k", "2", "--n-init", "3");
   await ok("cluster", ds, "--model", saved, "--out", join(root, "c_saved"));
   await ok("info", saved);
-  const z = (await readNpyFile(join(out, "latent.npy"))).data as Float32Array;
+  const z = await npy(join(out, "latent.npy"));
   for (const dir of ["e_saved", "c_saved"]) {
-    const got = (await readNpyFile(join(root, dir, "latent.npy"))).data as Float32Array;
+    const got = await npy(join(root, dir, "latent.npy"));
     const d = maxRelDiff(got, z, `${dir} codes`);
     assert(d <= 1e-5, `${dir}: seisdec's codes of the saved model differ from Python's by ${d}`);
   }

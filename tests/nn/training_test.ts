@@ -90,6 +90,11 @@ gpuTest("seed autoencoder: WebGPU and CPU backends agree on losses and weights",
   close(g.weights, c.weights, STEPS * 1e-3 * 1e-3, "weights after training");
 });
 
+/** Named tensors' values end to end, in the order of `names` (as the Python side reads them). */
+function flatten(m: Map<string, { data: Float32Array }>, names: readonly string[]): Float32Array {
+  return Float32Array.from(names.flatMap((n) => [...m.get(n)!.data]));
+}
+
 /**
  * The same steps in PyTorch eager (CPU), from the same initial weights, through lib/io/seisdec.py's
  * module: `torch.optim.Adam(lr=1e-3)` and `F.mse_loss` of the cropped reconstruction. Writes the
@@ -128,16 +133,9 @@ Deno.test({
     const g = gpuRun ?? await train("webgpu");
     const dir = await Deno.makeTempDir();
     const names = [...g.initial.keys()];
-    const cat = (m: Map<string, { data: Float32Array }>) => {
-      const out = new Float32Array(names.reduce((a, n) => a + m.get(n)!.data.length, 0));
-      let off = 0;
-      for (const n of names) {
-        out.set(m.get(n)!.data, off);
-        off += m.get(n)!.data.length;
-      }
-      return out;
-    };
-    await Deno.writeFile(`${dir}/init.npy`, encodeNpy(cat(g.initial), [cat(g.initial).length]));
+    const cat = (m: Map<string, { data: Float32Array }>) => flatten(m, names);
+    const init = cat(g.initial);
+    await Deno.writeFile(`${dir}/init.npy`, encodeNpy(init, [init.length]));
     await Deno.writeFile(`${dir}/x.npy`, encodeNpy(batch(), [BATCH, ...SHAPE]));
     await Deno.writeTextFile(
       `${dir}/spec.json`,
@@ -158,10 +156,10 @@ Deno.test({
     // 9.3e-8 (absolute) after the 6 steps. Allowed: about ten times that, rtol 2e-6 and atol
     // 1e-6, well below the WebGPU/CPU test's bound above. Adam's eps at 1e-6 instead of 1e-8 in
     // PyTorch moves the losses by 2.3e-3 and the weights by 6.3e-3.
+    const fin = cat(g.final);
     close(g.losses, losses, 0, "losses against PyTorch", 2e-6);
-    close(cat(g.final), torchFinal, 1e-6, "weights against PyTorch");
+    close(fin, torchFinal, 1e-6, "weights against PyTorch");
     // And the steps moved the weights by far more than that tolerance, so it is not vacuous.
-    const init = cat(g.initial), fin = cat(g.final);
     let moved = 0;
     for (let i = 0; i < init.length; i++) moved = Math.max(moved, Math.abs(fin[i] - init[i]));
     assert(moved > 1000 * 1e-6, `weights moved by ${moved} at most`);
@@ -286,7 +284,7 @@ Deno.test({
       const g = await decGrads(alpha);
       const dir = await Deno.makeTempDir();
       const names = [...g.weights.keys()];
-      const flat = Float32Array.from(names.flatMap((n) => [...g.weights.get(n)!.data]));
+      const flat = flatten(g.weights, names);
       await Deno.writeFile(`${dir}/w.npy`, encodeNpy(flat, [flat.length]));
       await Deno.writeFile(`${dir}/x.npy`, encodeNpy(g.x, [DEC_BATCH, ...DEC_SHAPE]));
       await Deno.writeFile(`${dir}/mu_p.npy`, encodeNpy(g.muP, [DEC_K, DEC_D]));
