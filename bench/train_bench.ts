@@ -4,8 +4,9 @@
  * on WebGPU, and one encoder-only inference pass at batch 256; the same on the CPU backend at
  * batch 64 (training) and 256 (inference) with fewer steps. It also records the GPU work of
  * one step (dispatches, submits, read-backs from the runtime's counters) and the buffer pool
- * after it (live buffers and bytes), and the GPU time per kernel of one more step, measured
- * with timestamp queries (lib/bench/profile.ts) where the adapter has them.
+ * after it (live buffers and bytes), and the GPU time per kernel of one more step and per
+ * dispatch (layer) of one more encoder pass, measured with timestamp queries
+ * (lib/bench/profile.ts) where the adapter has them.
  *
  * It times at module load (a step takes ~1 s on a software adapter, too long for
  * `Deno.bench`'s repeated sampling): warm-up steps outside the timed region, then the
@@ -32,7 +33,14 @@ import {
   steadyStepMs,
   timedSteps,
 } from "../lib/bench/seisdec_timing.ts";
-import { byKernel, type KernelShare, profileRun, profileTable } from "../lib/bench/profile.ts";
+import {
+  byKernel,
+  dispatchTable,
+  type KernelShare,
+  profileRun,
+  profileTable,
+} from "../lib/bench/profile.ts";
+import type { ProfiledDispatch } from "../lib/gpu/runtime.ts";
 import { adapterName } from "../lib/gpu/device.ts";
 import { gpu } from "../lib/gpu/runtime.ts";
 import { passesInFlight, stepsInFlight } from "../lib/tensor/backends.ts";
@@ -83,6 +91,8 @@ interface Row {
 
 const rows: Row[] = [];
 const profiles: { batch: number; profile: KernelShare[] }[] = [];
+/** One encoder pass with every dispatch timed (where the adapter has timestamps). */
+let encoderProfile: ProfiledDispatch[] = [];
 const trainers: { backend: "webgpu" | "cpu"; batch: number; tr: SeisdecTrainer }[] = [];
 
 let adapter: string | null = null;
@@ -155,6 +165,10 @@ if (adapter) {
       const b = rt.stats();
       await tr.infer();
       const a = rt.stats();
+      // One more pass with every dispatch timed: the time per layer.
+      if (rt.device.features.has("timestamp-query")) {
+        encoderProfile = await profileRun(rt, () => tr.infer());
+      }
       rows.push({
         what: "encoder inference",
         backend: "webgpu",
@@ -165,6 +179,13 @@ if (adapter) {
           inFlight: depth,
           dispatches: a.dispatches - b.dispatches,
           submits: a.submits - b.submits,
+          // ms is null where the dispatch got no usable timestamp.
+          profile: encoderProfile.map((d) => ({
+            kernel: d.kernel,
+            defines: d.defines,
+            workgroups: d.workgroups,
+            ms: d.ms === null ? null : +d.ms.toFixed(3),
+          })),
         },
       });
     }
@@ -218,6 +239,11 @@ for (const r of rows) {
 
 for (const { batch, profile } of profiles) {
   console.log(`\n${profileTable(profile, `one training step at batch ${batch}`).join("\n")}`);
+}
+if (encoderProfile.length) {
+  console.log(
+    `\n${dispatchTable(encoderProfile, `one encoder pass at batch ${INFER_BATCH}`).join("\n")}`,
+  );
 }
 
 const figures: BenchFigure[] = rows.map((r) => ({

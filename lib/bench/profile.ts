@@ -120,3 +120,41 @@ export function profileTable(profile: readonly KernelShare[], title: string): st
   }
   return lines;
 }
+
+/**
+ * A markdown table of a short run's dispatches in order (e.g. one encoder pass: a row per
+ * layer), with each one's tile defines, workgroups and GPU time.
+ *
+ * @param p Profiled dispatches, in order.
+ * @param title What was profiled, e.g. "one encoder pass at batch 256".
+ * @returns the lines of the table, the first a heading with the timed total.
+ * @example
+ * ```ts
+ * import { dispatchTable } from "./profile.ts";
+ * const t = dispatchTable([
+ *   { index: 0, kernel: "conv2d", defines: { TP: 8 }, workgroups: 12, ms: 1.5 },
+ *   { index: 1, kernel: "matmul", defines: {}, workgroups: 1, ms: null },
+ * ], "one pass");
+ * if (t[3] !== "| 0 | conv2d | TP=8 | 12 | 1.50 | 100.0 % |" || !t[4].includes("n/a")) {
+ *   throw new Error(t.join("\n"));
+ * }
+ * ```
+ */
+export function dispatchTable(p: readonly ProfiledDispatch[], title: string): string[] {
+  const total = p.reduce((s, d) => s + (d.ms ?? 0), 0);
+  const untimed = p.filter((d) => d.ms === null).length;
+  const lines = [
+    `GPU time per dispatch in ${title} (timestamp queries, one pass per dispatch): ${
+      total.toFixed(1)
+    } ms${untimed ? ` (${untimed} without a usable timestamp, left out)` : ""}`,
+    "| # | kernel | defines | workgroups | ms | share |",
+    "| ---: | --- | --- | ---: | ---: | ---: |",
+  ];
+  for (const d of p) {
+    const defines = Object.entries(d.defines).map(([k, v]) => `${k}=${v}`).join(" ");
+    const ms = d.ms === null ? "n/a" : d.ms.toFixed(2);
+    const share = d.ms === null || !(total > 0) ? "n/a" : `${(100 * d.ms / total).toFixed(1)} %`;
+    lines.push(`| ${d.index} | ${d.kernel} | ${defines} | ${d.workgroups} | ${ms} | ${share} |`);
+  }
+  return lines;
+}

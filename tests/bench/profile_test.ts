@@ -6,7 +6,7 @@
  * @module
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { byKernel, profileTable } from "../../lib/bench/profile.ts";
+import { byKernel, dispatchTable, profileTable } from "../../lib/bench/profile.ts";
 import { type ProfiledDispatch, timestampMs } from "../../lib/gpu/runtime.ts";
 
 // Resolved query pairs as a read-back could hold them (ns): in order, reversed, a start never
@@ -53,4 +53,22 @@ Deno.test("byKernel leaves untimed dispatches out of the times and shares, and c
   const none = byKernel(p.map((d) => ({ ...d, ms: null })));
   assert(none.every((r) => r.ms === 0 && r.share === 0 && r.untimed === r.dispatches));
   assert(!profileTable(none, "x").some((l) => l.includes("NaN")));
+});
+
+Deno.test("dispatchTable lists dispatches in order with shares of the timed total", () => {
+  const p: ProfiledDispatch[] = [
+    { index: 0, kernel: "conv2d", defines: { TP: 24, TQ: 2 }, workgroups: 250, ms: 3 },
+    { index: 1, kernel: "conv2d", defines: { TP: 12 }, workgroups: 33, ms: null },
+    { index: 2, kernel: "matmul_blocked", defines: {}, workgroups: 9, ms: 1 },
+  ];
+  const t = dispatchTable(p, "one encoder pass at batch 256");
+  assert(t[0].includes("batch 256") && t[0].includes(": 4.0 ms (1 without a usable"), t[0]);
+  assertEquals(t.slice(3), [
+    "| 0 | conv2d | TP=24 TQ=2 | 250 | 3.00 | 75.0 % |",
+    "| 1 | conv2d | TP=12 | 33 | n/a | n/a |",
+    "| 2 | matmul_blocked |  | 9 | 1.00 | 25.0 % |",
+  ]);
+  // Nothing timed: no share made up, no NaN.
+  const none = dispatchTable(p.map((d) => ({ ...d, ms: null })), "x");
+  assert(!none.some((l) => l.includes("NaN")) && none[3].endsWith("| n/a | n/a |"), none[3]);
 });
