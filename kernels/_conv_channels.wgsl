@@ -11,7 +11,7 @@
         while (c < c_end) {
           var xv: array<vec4f, TP>;
           /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-            xv[p] = vec4f(X[off[p]] * m[p]);
+            xv[p] = vec4f(xat(off[p]) * m[p]);
             off[p] += hw_in;
           }
           /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {

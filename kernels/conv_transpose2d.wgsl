@@ -9,8 +9,8 @@
 // ConvTranspose2d weight) packed by conv_pack.wgsl channel-last in vec4s of output channels:
 // wp [A,KH,KW,B4P] of vec4f, wp[a,kh,kw,q] = w[a, 4q..4q+3, kh, kw] (zero past B; B4P is a
 // multiple of TQ).
-// Bindings: 0 params, 1 x, 2 wp, 3 bias (read only when has_bias = 1; m when GM = 1), 4 y,
-// 5 part (GM = 1 only), 6–9 the further weight chunks (NU > 1).
+// Bindings: 0 params, 1 x (a texture with XT = 1: _x_input.wgsl), 2 wp, 3 bias (read only when
+// has_bias = 1; m when GM = 1), 4 y, 5 part (GM = 1 only), 6–9 the further weight chunks (NU > 1).
 //
 // Where the weight is read from (lib/gpu/kernels.ts, weightBinding): a storage buffer (UW = 0),
 // or (UW = 1, software adapters) uniform buffers, where llvmpipe loads far more cheaply. A
@@ -60,7 +60,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+/*include _x_input.wgsl*/
 /*include _conv_weights.wgsl*/
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;

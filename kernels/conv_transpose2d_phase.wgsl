@@ -21,8 +21,8 @@
 // Layouts: x [N,A,H,W], bias [B], y [N,B,Ho,Wo]; the weight packed by conv_pack_phase.wgsl:
 // wq[((a·WH + i)·WW + j)·B + b][l] = w[a, b, kh, kw] for window offset (dh0 + i, dw0 + j) and
 // phase l (zero where the phase has no tap there, or l >= sh·sw).
-// Bindings: 0 params, 1 x, 2 wq, 3 bias (read only when has_bias = 1; m when GM = 1), 4 y,
-// 5 part (GM = 1 only).
+// Bindings: 0 params, 1 x (a texture with XT = 1: _x_input.wgsl), 2 wq, 3 bias (read only when
+// has_bias = 1; m when GM = 1), 4 y, 5 part (GM = 1 only).
 // The tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts); TB equals B. As in
 // conv2d.wgsl, the block coordinates are stepped without integer divisions and the bias is
 // loaded once per invocation.
@@ -44,7 +44,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+/*include _x_input.wgsl*/
 /*if UW*/
 @group(0) @binding(2) var<uniform> Wq: array<vec4f, 4096>;
 /*else*/
@@ -130,7 +130,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       for (var c = 0u; c < a_n; c++) {
         var xv: array<vec4f, TP>;
         /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-          xv[p] = vec4f(X[off[p]] * m[p]);
+          xv[p] = vec4f(xat(off[p]) * m[p]);
           off[p] += hw_in;
         }
         /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {

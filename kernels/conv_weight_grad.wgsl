@@ -19,7 +19,8 @@
 // longer fit. The ow loop runs over the union of the taps' valid ranges, computed once per
 // invocation; a tap outside [0, W) (or past KW) loads x at column 0 × 0. The tile loops are
 // unrolled by the preprocessor (lib/gpu/wgsl.ts).
-// Bindings: 0 params, 1 x, 2 gy, 3 partial (gw itself when S = 1).
+// Bindings: 0 params, 1 x, 2 gy (textures with XT = 1: _x_input.wgsl, _gy_input.wgsl), 3 partial
+// (gw itself when S = 1).
 // Dispatch: ceil(ceil(Co/(4·TQ)) · ceil(Ci/(4·TC)) · KH · ceil(KW/JT) · S / 64) workgroups.
 
 const TQ: u32 = {{TQ}}u;
@@ -34,8 +35,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> GY: array<f32>;
+/*include _x_input.wgsl*/
+/*include _gy_input.wgsl*/
 @group(0) @binding(3) var<storage, read_write> Part: array<f32>;
 
 @compute @workgroup_size(64)
@@ -96,12 +97,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         let iw = select(0u, u32(iwi), ok);
         /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
           let xo = xoff[t] + vec4u(xrow + iw);
-          xv[j * TC + t] = vec4f(X[xo.x], X[xo.y], X[xo.z], X[xo.w]) * m;
+          xv[j * TC + t] = vec4f(xat(xo.x), xat(xo.y), xat(xo.z), xat(xo.w)) * m;
         }
       }
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
         let go = gyoff[q] + vec4u(gyrow + u32(ow));
-        let g = vec4f(GY[go.x], GY[go.y], GY[go.z], GY[go.w]);
+        let g = vec4f(gyat(go.x), gyat(go.y), gyat(go.z), gyat(go.w));
         /*unroll*/ for (var k = 0u; k < 4u; k++) {
           /*unroll*/ for (var j = 0u; j < {{JT}}u; j++) {
             /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {

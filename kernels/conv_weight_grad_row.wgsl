@@ -22,7 +22,8 @@
 // tile loops are unrolled by the preprocessor (lib/gpu/wgsl.ts). The ow loop runs over the
 // union of the 3 column taps' valid ranges; a tap outside the input (or past KH, KW) loads
 // x[0] × 0.
-// Bindings: 0 params, 1 x, 2 gy, 3 partial (gw itself when S = 1).
+// Bindings: 0 params, 1 x, 2 gy (textures with XT = 1: _x_input.wgsl, _gy_input.wgsl), 3 partial
+// (gw itself when S = 1).
 // Dispatch: ceil(ceil(Co/(4·TQ)) · ceil(Ci/CIT) · ceil(KH/3) · ceil(KW/3) · S / 64) workgroups.
 
 const CIT: u32 = {{CIT}}u;
@@ -36,8 +37,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> GY: array<f32>;
+/*include _x_input.wgsl*/
+/*include _gy_input.wgsl*/
 @group(0) @binding(3) var<storage, read_write> Part: array<f32>;
 
 // First ow whose column ow·sw − pw + kw is >= 0, and last one whose column is < W.
@@ -104,7 +105,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       var g: array<vec4f, TQ>;
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
         let go = gyoff[q] + vec4u(gyrow + u32(ow));
-        g[q] = vec4f(GY[go.x], GY[go.y], GY[go.z], GY[go.w]);
+        g[q] = vec4f(gyat(go.x), gyat(go.y), gyat(go.z), gyat(go.w));
       }
       let iw0 = ow * i32(P.sw) - i32(P.pw) + i32(kw0);
       /*unroll*/ for (var j = 0u; j < 3u; j++) {
@@ -115,7 +116,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           let m = select(0.0, 1.0, ok);
           let xi = select(0u, xrow[i] + u32(iw), ok);
           /*unroll*/ for (var c = 0u; c < {{CIT}}u; c++) {
-            let xv = vec4f(X[xi + xoff[c]] * m);
+            let xv = vec4f(xat(xi + xoff[c]) * m);
             /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
               let a = ((i * 3u + j) * CIT + c) * TQ + q;
               acc[a] = fma(g[q], xv, acc[a]);

@@ -30,6 +30,7 @@ export const TUNE_FIELDS = [
   "convTransposePhase",
   "convTransposePhaseChannels",
   "uniformWeights",
+  "textureInputs",
   "weightGradTile",
   "weightGradCoTile",
   "splitLanes",

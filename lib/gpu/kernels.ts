@@ -14,7 +14,13 @@ import {
   type SplitSums,
   splitSums,
 } from "./split_sums.ts";
-import type { BufRef, GpuRuntime, KernelDef, Param } from "./runtime.ts";
+import {
+  type BufRef,
+  type GpuRuntime,
+  type KernelDef,
+  type Param,
+  textureFits,
+} from "./runtime.ts";
 
 const WG = 64;
 const groups = (invocations: number) => Math.ceil(invocations / WG);
@@ -51,7 +57,7 @@ export const KERNELS = {
     file: "conv_weight_grad.wgsl",
     storage: ["read", "read", "rw"],
     workgroupSize: WG,
-    defines: { TQ: 1, TC: 1, TQ4: 4, JT: 1 },
+    defines: { TQ: 1, TC: 1, TQ4: 4, JT: 1, XT: 0 },
   },
   matmulTiled: {
     name: "matmul_tiled",
@@ -251,15 +257,16 @@ export const KERNELS = {
  * @param tq Output-channel quads per invocation.
  * @param tc Input-channel quads per invocation (default 1).
  * @param jt Column taps per invocation, sharing each gy load (default 1).
+ * @param textureInputs Read x and gy from textures (`textureInputs`; kernels/_x_input.wgsl).
  * @returns the kernel definition.
  */
-export function convWeightGradDef(tq: number, tc = 1, jt = 1): KernelDef {
+export function convWeightGradDef(tq: number, tc = 1, jt = 1, textureInputs = false): KernelDef {
   return {
     name: "conv_weight_grad",
     file: "conv_weight_grad.wgsl",
-    storage: ["read", "read", "rw"],
+    storage: textureInputs ? ["texture", "texture", "rw"] : ["read", "read", "rw"],
     workgroupSize: WG,
-    defines: { TQ: tq, TC: tc, TQ4: 4 * tq, JT: jt },
+    defines: { TQ: tq, TC: tc, TQ4: 4 * tq, JT: jt, XT: textureInputs ? 1 : 0 },
   };
 }
 
@@ -283,15 +290,16 @@ export function weightGradTaps(tc: number, kw: number): number {
  *
  * @param cit Input channels per invocation.
  * @param tq Output-channel quads per invocation (default 1).
+ * @param textureInputs Read x and gy from textures (`textureInputs`; kernels/_x_input.wgsl).
  * @returns the kernel definition.
  */
-export function convWeightGradRowDef(cit: number, tq = 1): KernelDef {
+export function convWeightGradRowDef(cit: number, tq = 1, textureInputs = false): KernelDef {
   return {
     name: "conv_weight_grad_row",
     file: "conv_weight_grad_row.wgsl",
-    storage: ["read", "read", "rw"],
+    storage: textureInputs ? ["texture", "texture", "rw"] : ["read", "read", "rw"],
     workgroupSize: WG,
-    defines: { CIT: cit, TQ: tq },
+    defines: { CIT: cit, TQ: tq, XT: textureInputs ? 1 : 0 },
   };
 }
 
@@ -362,6 +370,14 @@ export interface Tuning {
    */
   uniformWeights?: boolean;
   /**
+   * The conv kernels (conv2d, conv_transpose2d, conv_transpose2d_phase) read their input x from
+   * a texture, copied from its buffer before each dispatch, instead of from a storage buffer
+   * (kernels/_x_input.wgsl; an input too large for a texture is read from storage). On
+   * llvmpipe a texel fetch is a vector gather and a storage load a per-lane loop (default
+   * false).
+   */
+  textureInputs?: boolean;
+  /**
    * The most invocations (a power of two ≤ 64) that add up one output of a split-K sum
    * (`split_sum` in reduce.wgsl), each taking every lanes-th partial; the dispatcher uses
    * fewer where there are fewer than 4 partials per lane (default 1: one serial sum per
@@ -422,6 +438,7 @@ export const TUNING_KINDS: TuningKinds = {
   convTransposePhaseChannels: "number",
   balanceThreads: "number",
   uniformWeights: "boolean",
+  textureInputs: "boolean",
   convVectorStores: "boolean",
   packCache: "boolean",
   batchSplitSums: "boolean",
@@ -455,6 +472,7 @@ const FALLBACKS: { [K in ValuedField]-?: (t: Tuning) => NonNullable<Tuning[K]> }
   convTransposePhase: () => true,
   convTransposePhaseChannels: () => 3,
   uniformWeights: () => false,
+  textureInputs: () => false,
   convVectorStores: () => true,
   packCache: () => true,
   batchSplitSums: () => true,
@@ -498,6 +516,7 @@ export const TUNING_FIELDS = Object.keys(TUNING_KINDS) as (keyof Tuning)[];
  *   storage).
  * @param gradMask The gradient epilogue ({@linkcode ActGrad}): mask by binding 3, bias partials
  *   to binding 5.
+ * @param textureInput Read x from a texture (`textureInputs`; kernels/_x_input.wgsl).
  * @returns the kernel definition.
  */
 export function conv2dDef(
@@ -506,6 +525,7 @@ export function conv2dDef(
   vectorStores = false,
   weights: WeightBinding = STORAGE_WEIGHTS,
   gradMask = false,
+  textureInput = false,
 ): KernelDef {
   if (vectorStores && tp % 4 !== 0) {
     throw new RangeError(
@@ -518,7 +538,7 @@ export function conv2dDef(
   return {
     name: "conv2d",
     file: "conv2d.wgsl",
-    storage: convStorage(weights.chunks, gradMask),
+    storage: convStorage(weights.chunks, gradMask, textureInput),
     workgroupSize: WG,
     defines: {
       TP: tp,
@@ -528,6 +548,7 @@ export function conv2dDef(
       ...weightDefines(weights),
       GM: gradMask ? 1 : 0,
       SE: vectorStores || gradMask ? 0 : 1,
+      XT: textureInput ? 1 : 0,
     },
   };
 }
@@ -542,6 +563,7 @@ export function conv2dDef(
  *   storage).
  * @param gradMask The gradient epilogue ({@linkcode ActGrad}): mask by binding 3, bias partials
  *   to binding 5.
+ * @param textureInput Read x from a texture (`textureInputs`; kernels/_x_input.wgsl).
  * @returns the kernel definition.
  */
 export function convTranspose2dDef(
@@ -549,17 +571,19 @@ export function convTranspose2dDef(
   tp = 4,
   weights: WeightBinding = STORAGE_WEIGHTS,
   gradMask = false,
+  textureInput = false,
 ): KernelDef {
   return {
     name: "conv_transpose2d",
     file: "conv_transpose2d.wgsl",
-    storage: convStorage(weights.chunks, gradMask),
+    storage: convStorage(weights.chunks, gradMask, textureInput),
     workgroupSize: WG,
     defines: {
       TP: tp,
       TQ: Math.max(1, Math.round(tc / 4)),
       ...weightDefines(weights),
       GM: gradMask ? 1 : 0,
+      XT: textureInput ? 1 : 0,
     },
   };
 }
@@ -595,11 +619,17 @@ function weightDefines(wb: WeightBinding): Record<string, number> {
 }
 
 /**
- * Bindings 1– of a conv kernel: x, the packed weight (its first chunk), bias (or m), y, part
- * with GM (nothing at binding 5 otherwise), then the weight's further uniform chunks.
+ * Bindings 1– of a conv kernel: x (from storage, or a texture), the packed weight (its first
+ * chunk), bias (or m), y, part with GM (nothing at binding 5 otherwise), then the weight's
+ * further uniform chunks.
  */
-function convStorage(chunks: number, gradMask: boolean): KernelDef["storage"] {
-  const s: KernelDef["storage"] = ["read", chunks > 0 ? "uniform" : "read", "read", "rw"];
+function convStorage(chunks: number, gradMask: boolean, texture: boolean): KernelDef["storage"] {
+  const s: KernelDef["storage"] = [
+    texture ? "texture" : "read",
+    chunks > 0 ? "uniform" : "read",
+    "read",
+    "rw",
+  ];
   if (gradMask || chunks > 1) s.push(gradMask ? "rw" : null);
   for (let k = 1; k < chunks; k++) s.push("uniform");
   return s;
@@ -613,6 +643,7 @@ function convStorage(chunks: number, gradMask: boolean): KernelDef["storage"] {
  * @param uniformWeights Read the packed weight from a 64 KiB uniform buffer (it must fit).
  * @param gradMask The gradient epilogue ({@linkcode ActGrad}): mask by binding 3, bias partials
  *   to binding 5.
+ * @param textureInput Read x from a texture (`textureInputs`; kernels/_x_input.wgsl).
  * @returns the kernel definition.
  */
 export function convTranspose2dPhaseDef(
@@ -620,13 +651,20 @@ export function convTranspose2dPhaseDef(
   tp: number,
   uniformWeights = false,
   gradMask = false,
+  textureInput = false,
 ): KernelDef {
   return {
     name: "conv_transpose2d_phase",
     file: "conv_transpose2d_phase.wgsl",
-    storage: convStorage(uniformWeights ? 1 : 0, gradMask),
+    storage: convStorage(uniformWeights ? 1 : 0, gradMask, textureInput),
     workgroupSize: WG,
-    defines: { TP: tp, TB: b, UW: uniformWeights ? 1 : 0, GM: gradMask ? 1 : 0 },
+    defines: {
+      TP: tp,
+      TB: b,
+      UW: uniformWeights ? 1 : 0,
+      GM: gradMask ? 1 : 0,
+      XT: textureInput ? 1 : 0,
+    },
   };
 }
 
@@ -732,21 +770,22 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
   // The gradient-epilogue (GM) variants, where the tuning folds the leaky backward.
   const gm = (def: () => KernelDef): KernelDef[] =>
     tuningValue(tuning, "foldActGrad") ? [def()] : [];
+  const xt = tuningValue(tuning, "textureInputs");
   return [
     ...Object.values(KERNELS).map((k) => k as KernelDef),
     convPackDef(1),
     convPackDef(MAX_PACK_JOBS),
     splitSumJobsDef(1),
     splitSumJobsDef(MAX_SPLIT_JOBS),
-    convWeightGradRowDef(1),
-    convWeightGradRowDef(1, 2),
+    convWeightGradRowDef(1, 1, xt),
+    convWeightGradRowDef(1, 2, xt),
     ...[1, 2, 3].map((b) =>
-      convTranspose2dPhaseDef(b, phaseTile(b), tuningValue(tuning, "uniformWeights"))
+      convTranspose2dPhaseDef(b, phaseTile(b), tuningValue(tuning, "uniformWeights"), false, xt)
     ),
     ...[4, 8, 16, 32, 64, 128].flatMap((co) =>
       [4, 8, 16, 32, 64].map((ci) => {
         const [tq, tc] = weightGradTiles(co, ci);
-        return convWeightGradDef(tq, tc, weightGradTaps(tc, 3));
+        return convWeightGradDef(tq, tc, weightGradTaps(tc, 3), xt);
       })
     ),
     ...[4, 8, 16, 32, 64].map((co) =>
@@ -754,7 +793,10 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
     )
       .flatMap((
         [tc, tp],
-      ) => [conv2dDef(tc, tp), ...gm(() => conv2dDef(tc, tp, false, STORAGE_WEIGHTS, true))]),
+      ) => [
+        conv2dDef(tc, tp, false, STORAGE_WEIGHTS, false, xt),
+        ...gm(() => conv2dDef(tc, tp, false, STORAGE_WEIGHTS, true, xt)),
+      ]),
     ...[4, 8, 16, 32, 64].map((co) =>
       convTiles(
         tuningValue(tuning, "convTransposeTile"),
@@ -764,13 +806,13 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
     ).flatMap((
       [tc, tp],
     ) => [
-      convTranspose2dDef(tc, tp),
-      ...gm(() => convTranspose2dDef(tc, tp, STORAGE_WEIGHTS, true)),
+      convTranspose2dDef(tc, tp, STORAGE_WEIGHTS, false, xt),
+      ...gm(() => convTranspose2dDef(tc, tp, STORAGE_WEIGHTS, true, xt)),
     ]),
     // The gradient epilogue's phase variant for 1–3 channels (e0's input gradient).
     ...[1, 2, 3].flatMap((b) =>
       gm(() =>
-        convTranspose2dPhaseDef(b, phaseTile(b), tuningValue(tuning, "uniformWeights"), true)
+        convTranspose2dPhaseDef(b, phaseTile(b), tuningValue(tuning, "uniformWeights"), true, xt)
       )
     ),
   ];
@@ -871,6 +913,7 @@ export function defaultTuning(
       convTransposePhaseChannels: 8,
       balanceThreads: Math.max(1, Math.floor(threads)),
       uniformWeights: true,
+      textureInputs: true,
       foldActGrad: false,
     }
     : {
@@ -1221,10 +1264,11 @@ export function conv2d(
   // With a gradient epilogue the pixel tiles come in whole workgroups, one partial row each.
   const rows = Math.ceil(Math.ceil(g.n * g.ho * g.wo / tp) / WG);
   const ep = grad && actPartials(rt, grad, rows, g.co, "conv2d");
+  const xi = convInput(rt, x, g.n * g.ci * g.h * g.w);
   rt.dispatch(
-    conv2dDef(tcl, tp, vs, wb, !!grad),
+    conv2dDef(tcl, tp, vs, wb, !!grad, xi.texture),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, co4p],
-    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
+    [xi.x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
     groups(grad ? rows * WG * (co4p / tq) : tiles),
   );
   ep?.finish();
@@ -1290,13 +1334,31 @@ export function convTranspose2d(
     ? rows * WG * sh * sw * (b4p / tq)
     : Math.ceil(positions / tp) * sh * sw * (b4p / tq);
   const ep = grad && actPartials(rt, grad, rows * sh * sw, g.co, "conv_transpose2d");
+  const xi = convInput(rt, x, g.n * g.ci * g.h * g.w);
   rt.dispatch(
-    convTranspose2dDef(tcl, tp, wb, !!grad),
+    convTranspose2dDef(tcl, tp, wb, !!grad, xi.texture),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, b4p],
-    [x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
+    [xi.x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
     groups(inv),
   );
   ep?.finish();
+}
+
+/**
+ * A conv kernel's input binding: from a texture where the tuning has `textureInputs` and x fits
+ * one ({@linkcode textureFits}), the slice cut to x's f32s (only they are copied), else the
+ * storage slice as it is.
+ *
+ * @param rt Runtime.
+ * @param x The input slice.
+ * @param floats x's f32s (n·ci·h·w).
+ * @returns the slice to bind and whether it is read as a texture.
+ */
+function convInput(rt: GpuRuntime, x: BufRef, floats: number): { x: BufRef; texture: boolean } {
+  if (!tuningValue(active, "textureInputs") || !textureFits(floats, rt.device.limits)) {
+    return { x, texture: false };
+  }
+  return { x: { buffer: x.buffer, offset: x.offset, size: floats * 4 }, texture: true };
 }
 
 /**
@@ -1330,8 +1392,9 @@ function convTranspose2dPhase(
   const tp = balancedPixels(blocks, phaseTile(g.co), g.co, 1, active.balanceThreads ?? 1);
   const ep = grad &&
     actPartials(rt, grad, Math.ceil(Math.ceil(blocks / tp) / WG), g.co, "conv_transpose2d_phase");
+  const xi = convInput(rt, x, g.n * g.ci * g.h * g.w);
   rt.dispatch(
-    convTranspose2dPhaseDef(g.co, tp, uw, !!grad),
+    convTranspose2dPhaseDef(g.co, tp, uw, !!grad, xi.texture),
     [
       g.n,
       g.ci,
@@ -1350,7 +1413,7 @@ function convTranspose2dPhase(
       ww,
       0,
     ],
-    [x, wq, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : [])],
+    [xi.x, wq, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : [])],
     groups(Math.ceil(blocks / tp)),
   );
   ep?.finish();
@@ -1410,10 +1473,13 @@ export function convWeightGrad(
   const perSplit = Math.ceil(rows / splits);
   const s = Math.ceil(rows / perSplit);
   const { part, sums } = splitPartials(rt, s, count, gw, scratch);
+  const xi = convInput(rt, x, g.n * g.ci * g.h * g.w);
+  const gi = convInput(rt, gy, g.n * g.co * g.ho * g.wo);
+  const xt = xi.texture && gi.texture;
   rt.dispatch(
-    row ? convWeightGradRowDef(1, rowTq) : convWeightGradDef(tq, tc, jt),
+    row ? convWeightGradRowDef(1, rowTq, xt) : convWeightGradDef(tq, tc, jt, xt),
     [...convParams(g), s, perSplit, 0],
-    [x, gy, part],
+    [xt ? xi.x : x, xt ? gi.x : gy, part],
     groups(tiles * s),
   );
   sumSplits(rt, part, gw, count, s, sums);

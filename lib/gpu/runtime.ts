@@ -5,7 +5,8 @@
  *
  * Kernel binding convention, shared by every file in `kernels/`: binding 0 is a
  * uniform `Params` struct of 4-byte scalars; bindings 1.. are storage buffers in
- * the order the {@linkcode KernelDef} lists them. Grids are linear: the kernel
+ * the order the {@linkcode KernelDef} lists them (or uniform buffers, or a buffer's copy as a
+ * texture: {@linkcode TEXTURE_ROW}). Grids are linear: the kernel
  * computes its workgroup index as `wid.x + wid.y * nwg.x`, so a grid larger than
  * `maxComputeWorkgroupsPerDimension` is split over y.
  *
@@ -36,9 +37,11 @@ export interface KernelDef {
   entry?: string;
   /**
    * Bindings 1.., in order: "read" or "rw" storage, "uniform" (a uniform buffer, such as
-   * packed weights of at most 64 KiB), or null where this entry binds nothing.
+   * packed weights of at most 64 KiB), "texture" (the buffer slice's f32s, copied into an
+   * r32float texture before the dispatch: {@linkcode TEXTURE_ROW}), or null where this entry
+   * binds nothing.
    */
-  storage: ("read" | "rw" | "uniform" | null)[];
+  storage: ("read" | "rw" | "uniform" | "texture" | null)[];
   /** Workgroup size the WGSL declares (x only), for grid arithmetic. */
   workgroupSize: number;
   /** Textual substitutions applied to the source before compiling, e.g. {TM: 4}. */
@@ -60,6 +63,48 @@ export interface Compiled {
 
 /** Bind groups kept per runtime before the cache is emptied (a bound on memory, not a limit). */
 const BIND_GROUP_CACHE = 8192;
+
+/**
+ * Texels per row of the r32float texture a "texture" binding reads ({@linkcode KernelDef}):
+ * the slice's f32 `i` is at column `i % TEXTURE_ROW`, row `floor(i / TEXTURE_ROW)`
+ * (kernels/_x_input.wgsl). A slice takes at most `TEXTURE_ROW × maxTextureDimension2D` f32s
+ * (32 Mi under WebGPU's default limit; {@linkcode textureFits}).
+ */
+export const TEXTURE_ROW = 4096;
+
+/**
+ * Bytes of textures a runtime keeps for "texture" bindings before it drops them all, at the
+ * next submit: one texture per row count (and binding), reused by every dispatch whose slice
+ * needs that many rows, as each dispatch copies its slice in first.
+ */
+const TEXTURE_BUDGET = 512 * 2 ** 20;
+
+/**
+ * Whether a slice of `floats` f32s fits the texture of a "texture" binding on a device.
+ *
+ * @param floats The slice's length in f32s.
+ * @param limits The device's limits.
+ * @returns whether it takes at most maxTextureDimension2D rows of {@linkcode TEXTURE_ROW}.
+ * @example
+ * ```ts
+ * import { textureFits } from "./runtime.ts";
+ * const limits = { maxTextureDimension2D: 8192 } as GPUSupportedLimits;
+ * if (!textureFits(4096 * 8192, limits) || textureFits(4096 * 8192 + 1, limits)) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function textureFits(floats: number, limits: GPUSupportedLimits): boolean {
+  return Math.ceil(floats / TEXTURE_ROW) <= limits.maxTextureDimension2D;
+}
+
+/** A texture kept for "texture" bindings: its view and an id for bind-group keys. */
+interface BindingTexture {
+  texture: GPUTexture;
+  view: GPUTextureView;
+  id: number;
+  bytes: number;
+}
 
 const raws = new Map<string, Promise<string>>();
 const sources = new Map<string, Promise<string>>();
@@ -220,6 +265,9 @@ export class GpuRuntime {
   #deferredRanges: BufRef[] = [];
   #deferredFlushes = new Set<() => void>();
   #groupCount = 0;
+  #textures = new Map<string, BindingTexture>();
+  #textureBytes = 0;
+  #nextTextureId = 0;
   #maxGroups: number;
   #lost: GPUDeviceLostInfo | null = null;
   #profile: {
@@ -365,6 +413,14 @@ export class GpuRuntime {
     ];
     def.storage.forEach((a, i) => {
       if (a === null) return;
+      if (a === "texture") {
+        entries.push({
+          binding: i + 1,
+          visibility: GPUShaderStage.COMPUTE,
+          texture: { sampleType: "unfilterable-float", viewDimension: "2d" },
+        });
+        return;
+      }
       entries.push({
         binding: i + 1,
         visibility: GPUShaderStage.COMPUTE,
@@ -478,7 +534,11 @@ export class GpuRuntime {
       else this.#arenaI32[w + i] = p.i32;
     }
     this.#arenaUsed = off + Math.ceil(bytes / SLOT) * SLOT;
-    const bg = this.#bindGroup(def, c, bytes, buffers);
+    // Texture bindings: each slice copied into its texture now, ahead of the dispatch.
+    const textures = def.storage.includes("texture")
+      ? buffers.map((b, i) => def.storage[i] === "texture" ? this.#textureOf(def, b, i) : null)
+      : null;
+    const bg = this.#bindGroup(def, c, bytes, buffers, textures);
     const x = Math.min(workgroups, this.#maxGroups);
     const y = Math.ceil(workgroups / x);
     if (y > this.#maxGroups) {
@@ -525,7 +585,13 @@ export class GpuRuntime {
    * dispatch (and freeing it after the GPU is done) was the largest host cost of a step on an
    * H100 (about 3 of 8 ms at batch 256, plus its release inside the read-back).
    */
-  #bindGroup(def: KernelDef, c: Compiled, bytes: number, buffers: (BufRef | null)[]): GPUBindGroup {
+  #bindGroup(
+    def: KernelDef,
+    c: Compiled,
+    bytes: number,
+    buffers: (BufRef | null)[],
+    textures: (BindingTexture | null)[] | null,
+  ): GPUBindGroup {
     let key = String(bytes);
     for (let i = 0; i < buffers.length; i++) {
       if (def.storage[i] === null) continue;
@@ -533,7 +599,8 @@ export class GpuRuntime {
       if (!b) {
         throw new TypeError(`Cannot dispatch kernel ${def.name}: binding ${i + 1} needs a buffer`);
       }
-      key += `|${this.#bufferId(b.buffer)},${b.offset},${b.size}`;
+      const t = textures?.[i];
+      key += t ? `|t${t.id}` : `|${this.#bufferId(b.buffer)},${b.offset},${b.size}`;
     }
     const hit = c.groups.get(key);
     if (hit) return hit;
@@ -544,6 +611,11 @@ export class GpuRuntime {
     for (let i = 0; i < buffers.length; i++) {
       const b = buffers[i];
       if (def.storage[i] === null || !b) continue;
+      const t = textures?.[i];
+      if (t) {
+        entries.push({ binding: i + 1, resource: t.view });
+        continue;
+      }
       const uniform = def.storage[i] === "uniform";
       const most = uniform ? lim.maxUniformBufferBindingSize : lim.maxStorageBufferBindingSize;
       if (b.size > most) {
@@ -560,6 +632,79 @@ export class GpuRuntime {
     c.groups.set(key, bg);
     this.#stats.bindGroups++;
     return bg;
+  }
+
+  /**
+   * The texture of a "texture" binding for slice `b`, with the copy of the slice into it
+   * recorded (outside any compute pass, so before the dispatch that reads it): whole rows of
+   * {@linkcode TEXTURE_ROW} f32s, then the last, partial row. One texture per row count and
+   * binding serves every dispatch: the queue runs each copy after the dispatches recorded
+   * before it.
+   */
+  #textureOf(def: KernelDef, b: BufRef | null, i: number): BindingTexture {
+    if (!b) {
+      throw new TypeError(`Cannot dispatch kernel ${def.name}: binding ${i + 1} needs a buffer`);
+    }
+    const floats = b.size / 4;
+    if (!Number.isInteger(floats) || b.offset % 4 !== 0 || floats === 0) {
+      throw new RangeError(
+        `Cannot bind a texture for kernel ${def.name}, binding ${i + 1}: the slice must hold ` +
+          `whole f32s at a multiple of 4 bytes: found offset ${b.offset}, size ${b.size}`,
+      );
+    }
+    if (!textureFits(floats, this.device.limits)) {
+      throw new RangeError(
+        `Cannot bind a texture for kernel ${def.name}, binding ${i + 1}: ${floats} f32s take ` +
+          `more than ${this.device.limits.maxTextureDimension2D} rows of ${TEXTURE_ROW}`,
+      );
+    }
+    const rows = Math.ceil(floats / TEXTURE_ROW);
+    const key = `${rows}:${i}`;
+    let t = this.#textures.get(key);
+    if (!t) {
+      const texture = this.device.createTexture({
+        label: `${def.name} binding ${i + 1}`,
+        size: [TEXTURE_ROW, rows],
+        format: "r32float",
+        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+      });
+      t = {
+        texture,
+        view: texture.createView(),
+        id: this.#nextTextureId++,
+        bytes: rows * TEXTURE_ROW * 4,
+      };
+      this.#textures.set(key, t);
+      this.#textureBytes += t.bytes;
+    }
+    this.#endPass();
+    const enc = this.#commandEncoder();
+    const full = Math.floor(floats / TEXTURE_ROW);
+    const rowBytes = TEXTURE_ROW * 4;
+    if (full > 0) {
+      enc.copyBufferToTexture(
+        { buffer: b.buffer, offset: b.offset, bytesPerRow: rowBytes, rowsPerImage: full },
+        { texture: t.texture },
+        [TEXTURE_ROW, full, 1],
+      );
+    }
+    const rest = floats - full * TEXTURE_ROW;
+    if (rest > 0) {
+      enc.copyBufferToTexture(
+        { buffer: b.buffer, offset: b.offset + full * rowBytes, bytesPerRow: rowBytes },
+        { texture: t.texture, origin: { x: 0, y: full } },
+        [rest, 1, 1],
+      );
+    }
+    return t;
+  }
+
+  /** Destroys the textures of "texture" bindings (after a submit: none is in a recording). */
+  #dropTextures(): void {
+    for (const t of this.#textures.values()) t.texture.destroy();
+    this.#textures.clear();
+    this.#textureBytes = 0;
+    this.forgetBindGroups();
   }
 
   /**
@@ -792,6 +937,7 @@ export class GpuRuntime {
     this.#flushProfile();
     this.#submitRecorded();
     this.pool.afterSubmit();
+    if (this.#textureBytes > TEXTURE_BUDGET) this.#dropTextures();
     this.#raise();
   }
 

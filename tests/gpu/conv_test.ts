@@ -6,7 +6,7 @@
 import * as C from "../../lib/cpu/mod.ts";
 import * as K from "../../lib/gpu/kernels.ts";
 import type { Tensor } from "../../lib/tensor/tensor.ts";
-import { assertEquals } from "../_assert.ts";
+import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { accTol, close, dirtyPool, gt, nanScratch, numel, rand, readAll, webgpu } from "./_util.ts";
 import { profileRun } from "../../lib/bench/profile.ts";
@@ -23,7 +23,12 @@ import {
   T,
   webgpuBackend,
 } from "./_conv.ts";
-import type { GpuRuntime, ProfiledDispatch } from "../../lib/gpu/runtime.ts";
+import {
+  type GpuRuntime,
+  type ProfiledDispatch,
+  TEXTURE_ROW,
+  textureFits,
+} from "../../lib/gpu/runtime.ts";
 
 /**
  * Runs `work` with every dispatch timed and returns the dispatches (kernel and defines), or
@@ -329,6 +334,126 @@ gpuTest(
     }
   },
 );
+
+gpuTest(
+  "inputs read from textures: a slice at an offset with a partial last row, copied per dispatch",
+  async () => {
+    const rt = await webgpu();
+    const saved = K.activeTuning();
+    // A 1×1 conv with weight 1 and slope 1 copies x to y: y shows what the kernel read. Three
+    // inputs in one command buffer: two of the same row count (one texture, copied twice) and
+    // one longer, each a slice at a nonzero offset whose last texture row is partial.
+    const row = TEXTURE_ROW;
+    const lengths = [2 * row + 123, 2 * row + 7, 3 * row + 1];
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const big = rt.device.createBuffer({ size: 1 << 18, usage });
+    const w = rt.device.createBuffer({ size: 256, usage });
+    rt.write({ buffer: w, offset: 0, size: 4 }, new Float32Array([1]));
+    const outs: GPUBuffer[] = [];
+    const ins: Float32Array[] = [];
+    try {
+      await K.compileAll(rt, { ...saved, textureInputs: true });
+      let at = 256;
+      for (const [i, n] of lengths.entries()) {
+        const x = { buffer: big, offset: at, size: 4 * n };
+        ins.push(Float32Array.from(rand(n, 2300 + i)));
+        rt.write(x, ins[i]);
+        at += Math.ceil((4 * n + 1) / 256) * 256;
+        const y = rt.device.createBuffer({ size: 4 * n, usage });
+        outs.push(y);
+        const g: K.ConvGeom = {
+          n: 1,
+          ci: 1,
+          h: 1,
+          w: n,
+          co: 1,
+          ho: 1,
+          wo: n,
+          kh: 1,
+          kw: 1,
+          stride: [1, 1],
+          padding: [0, 0],
+        };
+        K.conv2d(rt, g, x, { buffer: w, offset: 0, size: 4 }, null, {
+          buffer: y,
+          offset: 0,
+          size: 4 * n,
+        });
+      }
+      const got = await rt.read(
+        outs.map((b, i) => ({ buffer: b, offset: 0, size: 4 * lengths[i] })),
+      );
+      for (const [i, n] of lengths.entries()) {
+        assertEquals(got[i].length, n);
+        const bad = got[i].findIndex((v, j) => v !== ins[i][j]);
+        assertEquals(bad, -1, `input ${i} (${n} floats): first wrong value at ${bad}`);
+      }
+    } finally {
+      for (const b of [big, w, ...outs]) b.destroy();
+      await K.compileAll(rt, saved);
+    }
+  },
+);
+
+gpuTest(
+  "conv kernels read their inputs from storage or from textures as the tuning says, and both match",
+  async () => {
+    const rt = await webgpu();
+    const saved = K.activeTuning();
+    // Per setting: the forward and gradients of the seed's e2 (conv2d; its input gradient by
+    // conv_transpose2d, 16 channels; conv_weight_grad) and d5 (conv_transpose2d_phase, 1
+    // channel; conv2d; conv_weight_grad_row, as its weight gradient reads 1 channel).
+    const run = async (textureInputs: boolean, seed: number): Promise<Set<string>> => {
+      await K.compileAll(rt, { ...saved, textureInputs });
+      const p = await dispatchesOf(rt, async () => {
+        await checkConv2d(SEED_ENCODER[2], seed);
+        await checkConvT(SEED_DECODER[4], seed + 10);
+      });
+      return new Set(
+        (p ?? []).filter((d) => d.defines.XT !== undefined).map((d) =>
+          `${d.kernel} ${d.defines.XT}`
+        ),
+      );
+    };
+    try {
+      const storage = await run(false, 2400);
+      const textures = await run(true, 2500);
+      if (rt.device.features.has("timestamp-query")) {
+        const kernels = [
+          "conv2d",
+          "conv_transpose2d",
+          "conv_transpose2d_phase",
+          "conv_weight_grad",
+          "conv_weight_grad_row",
+        ];
+        for (const k of kernels) {
+          assert(
+            storage.has(`${k} 0`) && !storage.has(`${k} 1`),
+            `${k} from storage: ${[...storage]}`,
+          );
+          assert(
+            textures.has(`${k} 1`) && !textures.has(`${k} 0`),
+            `${k} from textures: ${[...textures]}`,
+          );
+        }
+      }
+      for (const [i, c] of CONV_CASES.entries()) await checkConv2d(c, 2600 + 10 * i);
+      for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 2700 + 10 * i);
+      await K.compileAll(rt, { ...saved, textureInputs: false });
+      for (const [i, c] of CONV_CASES.entries()) await checkConv2d(c, 2800 + 10 * i);
+      for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 2900 + 10 * i);
+    } finally {
+      await K.compileAll(rt, saved);
+    }
+  },
+);
+
+Deno.test("textureFits: at most maxTextureDimension2D rows of TEXTURE_ROW floats", () => {
+  const limits = { maxTextureDimension2D: 8192 } as GPUSupportedLimits;
+  assertEquals(TEXTURE_ROW, 4096);
+  assert(textureFits(1, limits) && textureFits(TEXTURE_ROW * 8192, limits));
+  assert(!textureFits(TEXTURE_ROW * 8192 + 1, limits));
+});
 
 gpuTest("the phase kernel serves transposed convs up to the tuning's channel limit", async () => {
   const rt = await webgpu();
