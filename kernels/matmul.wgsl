@@ -6,7 +6,9 @@
 //
 // Linear y = x·Wᵀ + b (W [out,in]): A = x, B = W, tb = 1.  dL/dx = gy·W: A = gy, B = W.
 // dL/dW = gyᵀ·x: A = gy with ta = 1, B = x.
-// Bindings: 0 params, 1 A, 2 B, 3 bias, 4 C.
+// Bindings: 0 params, 1 A, 2 B, 3 bias, 4 C. With the define XT = 1 (tuning `textureInputs`,
+// software adapters) A and B are textures the runtime copies them into, laid out as
+// _x_input.wgsl's x (aat, bat).
 //
 // Split-K: with splits = S > 1 the K axis is cut into chunks of kc, split s covers
 // [s·kc, min(K, (s+1)·kc)), and each split writes its raw partial product (no bias, no
@@ -30,21 +32,42 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
+/*if XT*/
+@group(0) @binding(1) var ATEX: texture_2d<f32>;
+@group(0) @binding(2) var BTEX: texture_2d<f32>;
+
+fn aat(i: u32) -> f32 {
+  return textureLoad(ATEX, vec2u(i & 4095u, i >> 12u), 0).x;
+}
+
+fn bat(i: u32) -> f32 {
+  return textureLoad(BTEX, vec2u(i & 4095u, i >> 12u), 0).x;
+}
+/*else*/
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
+
+fn aat(i: u32) -> f32 {
+  return A[i];
+}
+
+fn bat(i: u32) -> f32 {
+  return B[i];
+}
+/*endif*/
 @group(0) @binding(3) var<storage, read> Bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
 fn a_at(i: u32, k: u32, kend: u32) -> f32 {
   if (i >= P.m || k >= kend) { return 0.0; }
-  if (P.ta == 1u) { return A[k * P.m + i]; }
-  return A[i * P.k + k];
+  if (P.ta == 1u) { return aat(k * P.m + i); }
+  return aat(i * P.k + k);
 }
 
 fn b_at(k: u32, j: u32, kend: u32) -> f32 {
   if (k >= kend || j >= P.n) { return 0.0; }
-  if (P.tb == 1u) { return B[j * P.k + k]; }
-  return B[k * P.n + j];
+  if (P.tb == 1u) { return bat(j * P.k + k); }
+  return bat(k * P.n + j);
 }
 
 // Stores C[i, j] of split s: act(v + bias) unsplit, the raw partial otherwise.
@@ -139,8 +162,8 @@ fn blocked(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   var c2 = vec4f(0.0);
   var c3 = vec4f(0.0);
   for (var k = kbeg; k < kend; k++) {
-    let av = vec4f(A[a_off.x], A[a_off.y], A[a_off.z], A[a_off.w]);
-    let bv = vec4f(B[b_off.x], B[b_off.y], B[b_off.z], B[b_off.w]);
+    let av = vec4f(aat(a_off.x), aat(a_off.y), aat(a_off.z), aat(a_off.w));
+    let bv = vec4f(bat(b_off.x), bat(b_off.y), bat(b_off.z), bat(b_off.w));
     c0 += av.x * bv;
     c1 += av.y * bv;
     c2 += av.z * bv;

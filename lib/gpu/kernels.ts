@@ -65,6 +65,7 @@ export const KERNELS = {
     entry: "tiled",
     storage: ["read", "read", "read", "rw"],
     workgroupSize: WG,
+    defines: { XT: 0 },
   },
   matmulBlocked: {
     name: "matmul_blocked",
@@ -72,6 +73,7 @@ export const KERNELS = {
     entry: "blocked",
     storage: ["read", "read", "read", "rw"],
     workgroupSize: WG,
+    defines: { XT: 0 },
   },
   leaky: {
     name: "leaky",
@@ -773,6 +775,7 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
   const xt = tuningValue(tuning, "textureInputs");
   return [
     ...Object.values(KERNELS).map((k) => k as KernelDef),
+    ...(xt ? [matmulDef(true, true), matmulDef(false, true)] : []),
     convPackDef(1),
     convPackDef(MAX_PACK_JOBS),
     splitSumJobsDef(1),
@@ -1345,7 +1348,20 @@ export function convTranspose2d(
 }
 
 /**
- * A conv kernel's input binding: from a texture where the tuning has `textureInputs` and x fits
+ * The matmul kernel of a variant, reading A and B from storage or (`textureInputs`) textures.
+ *
+ * @param tiled The `tiled` entry, else `blocked`.
+ * @param textureInputs A and B from textures.
+ * @returns the kernel definition.
+ */
+export function matmulDef(tiled: boolean, textureInputs = false): KernelDef {
+  const base = tiled ? KERNELS.matmulTiled : KERNELS.matmulBlocked;
+  if (!textureInputs) return base;
+  return { ...base, storage: ["texture", "texture", "read", "rw"], defines: { XT: 1 } };
+}
+
+/**
+ * A conv kernel's (or matmul's) input binding: from a texture where the tuning has `textureInputs` and x fits
  * one ({@linkcode textureFits}), the slice cut to x's f32s (only they are copied), else the
  * storage slice as it is.
  *
@@ -1687,9 +1703,12 @@ export function matmul(
     ? splitPartials(rt, splits, m * n, c, o.scratch!)
     : null;
   const out = deferred ? deferred.part : splits > 1 ? o.scratch!(splits * m * n) : c;
-  const bufs = [a, b, o.bias ?? a, out];
-  if (tiled) rt.dispatch(KERNELS.matmulTiled, params, bufs, tiles * splits);
-  else rt.dispatch(KERNELS.matmulBlocked, params, bufs, groups(tiles * splits));
+  // A and B from textures where the tuning says so and both fit (textureInputs).
+  const ai = convInput(rt, a, m * k), bi = convInput(rt, b, k * n);
+  const xt = ai.texture && bi.texture;
+  const bufs = [xt ? ai.x : a, xt ? bi.x : b, o.bias ?? a, out];
+  const def = matmulDef(tiled, xt);
+  rt.dispatch(def, params, bufs, tiled ? tiles * splits : groups(tiles * splits));
   if (deferred) sumSplits(rt, deferred.part, c, m * n, splits, deferred.sums);
   else if (splits > 1) {
     const lanes = splitLanes(splits);

@@ -47,42 +47,52 @@ function refMatmul(
 // the batch-1 case; k = 1 a rank-one product; 70×45 spans several tiles in both directions.
 const SHAPES: [number, number, number][] = [[37, 45, 70], [1, 9, 13], [5, 1, 3], [70, 33, 1]];
 
-for (const variant of ["blocked", "tiled"] as const) {
+for (
+  const [variant, textureInputs] of [
+    ["blocked", false],
+    ["blocked", true],
+    ["tiled", false],
+    ["tiled", true],
+  ] as const
+) {
   gpuTest(
-    `matmul ${variant} matches reference for all transpositions, bias and leaky`,
-    async () => {
-      const rt = await webgpu();
-      let seed = 1000;
-      for (const [m, n, k] of SHAPES) {
-        for (const ta of [false, true]) {
-          for (const tb of [false, true]) {
-            const withBias = (m + n + (ta ? 1 : 0) + (tb ? 2 : 0)) % 2 === 0;
-            const slope = tb ? SLOPE : 1;
-            const a = rand(m * k, seed++), b = rand(k * n, seed++);
-            const bias = withBias ? rand(n, seed++) : null;
-            dirtyPool(m * n);
-            const A = gt(a, [m * k]), B = gt(b, [k * n]), Bi = bias ? gt(bias, [n]) : null;
-            const Cm = backendNamed("webgpu").fill([m * n], 0);
-            K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
-              ta,
-              tb,
-              bias: Bi?.ref ?? null,
-              slope,
-              variant,
-            });
-            const [out] = await readAll([Cm]);
-            for (const t of [A, B, Bi, Cm]) t?.dispose();
-            // Each output sums k products of size <= 4 (+ a bias <= 2).
-            close(
-              out,
-              refMatmul(a, b, m, n, k, ta, tb, bias, slope),
-              accTol(k + 1, 4),
-              `${variant} m ${m} n ${n} k ${k} ta ${ta} tb ${tb} bias ${withBias}`,
-            );
+    `matmul ${variant} matches reference for all transpositions, bias and leaky (A and B from ${
+      textureInputs ? "textures" : "storage"
+    })`,
+    () =>
+      withTuning({ textureInputs }, async () => {
+        const rt = await webgpu();
+        let seed = textureInputs ? 1500 : 1000;
+        for (const [m, n, k] of SHAPES) {
+          for (const ta of [false, true]) {
+            for (const tb of [false, true]) {
+              const withBias = (m + n + (ta ? 1 : 0) + (tb ? 2 : 0)) % 2 === 0;
+              const slope = tb ? SLOPE : 1;
+              const a = rand(m * k, seed++), b = rand(k * n, seed++);
+              const bias = withBias ? rand(n, seed++) : null;
+              dirtyPool(m * n);
+              const A = gt(a, [m * k]), B = gt(b, [k * n]), Bi = bias ? gt(bias, [n]) : null;
+              const Cm = backendNamed("webgpu").fill([m * n], 0);
+              K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
+                ta,
+                tb,
+                bias: Bi?.ref ?? null,
+                slope,
+                variant,
+              });
+              const [out] = await readAll([Cm]);
+              for (const t of [A, B, Bi, Cm]) t?.dispose();
+              // Each output sums k products of size <= 4 (+ a bias <= 2).
+              close(
+                out,
+                refMatmul(a, b, m, n, k, ta, tb, bias, slope),
+                accTol(k + 1, 4),
+                `${variant} m ${m} n ${n} k ${k} ta ${ta} tb ${tb} bias ${withBias}`,
+              );
+            }
           }
         }
-      }
-    },
+      }),
   );
 }
 
@@ -90,48 +100,58 @@ for (const variant of ["blocked", "tiled"] as const) {
 // the 64-value minimum chunk or of the tiled kernel's 16-deep step.
 const SPLIT_SHAPES: [number, number, number][] = [[5, 7, 1000], [37, 9, 1152], [1, 3, 130]];
 
-for (const variant of ["blocked", "tiled"] as const) {
+for (
+  const [variant, textureInputs] of [
+    ["blocked", false],
+    ["blocked", true],
+    ["tiled", false],
+    ["tiled", true],
+  ] as const
+) {
   gpuTest(
-    `matmul ${variant} split over K matches reference for all transpositions, bias and leaky`,
-    async () => {
-      const rt = await webgpu();
-      const be = backendNamed("webgpu");
-      let seed = 1100;
-      for (const [m, n, k] of SPLIT_SHAPES) {
-        for (const ta of [false, true]) {
-          for (const tb of [false, true]) {
-            const withBias = !ta || tb;
-            const slope = ta ? 1 : SLOPE;
-            const a = rand(m * k, seed++), b = rand(k * n, seed++);
-            const bias = withBias ? rand(n, seed++) : null;
-            dirtyPool(m * n);
-            const A = gt(a, [m * k]), B = gt(b, [k * n]), Bi = bias ? gt(bias, [n]) : null;
-            const Cm = be.fill([m * n], 0);
-            const scratch: Tensor[] = [];
-            const before = rt.stats().dispatches;
-            K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
-              ta,
-              tb,
-              bias: Bi?.ref ?? null,
-              slope,
-              variant,
-              splitTarget: 1 << 20,
-              scratch: nanScratch(scratch),
-            });
-            // The product and the split sum (the scratch slices record no dispatch).
-            assertEquals(rt.stats().dispatches - before, 2, "split into two passes");
-            const [out] = await readAll([Cm]);
-            for (const t of [A, B, Bi, Cm, ...scratch]) t?.dispose();
-            close(
-              out,
-              refMatmul(a, b, m, n, k, ta, tb, bias, slope),
-              accTol(k + 1, 4),
-              `${variant} split m ${m} n ${n} k ${k} ta ${ta} tb ${tb} bias ${withBias}`,
-            );
+    `matmul ${variant} split over K matches reference for all transpositions, bias and leaky (A and B from ${
+      textureInputs ? "textures" : "storage"
+    })`,
+    () =>
+      withTuning({ textureInputs }, async () => {
+        const rt = await webgpu();
+        const be = backendNamed("webgpu");
+        let seed = textureInputs ? 1600 : 1100;
+        for (const [m, n, k] of SPLIT_SHAPES) {
+          for (const ta of [false, true]) {
+            for (const tb of [false, true]) {
+              const withBias = !ta || tb;
+              const slope = ta ? 1 : SLOPE;
+              const a = rand(m * k, seed++), b = rand(k * n, seed++);
+              const bias = withBias ? rand(n, seed++) : null;
+              dirtyPool(m * n);
+              const A = gt(a, [m * k]), B = gt(b, [k * n]), Bi = bias ? gt(bias, [n]) : null;
+              const Cm = be.fill([m * n], 0);
+              const scratch: Tensor[] = [];
+              const before = rt.stats().dispatches;
+              K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
+                ta,
+                tb,
+                bias: Bi?.ref ?? null,
+                slope,
+                variant,
+                splitTarget: 1 << 20,
+                scratch: nanScratch(scratch),
+              });
+              // The product and the split sum (the scratch slices record no dispatch).
+              assertEquals(rt.stats().dispatches - before, 2, "split into two passes");
+              const [out] = await readAll([Cm]);
+              for (const t of [A, B, Bi, Cm, ...scratch]) t?.dispose();
+              close(
+                out,
+                refMatmul(a, b, m, n, k, ta, tb, bias, slope),
+                accTol(k + 1, 4),
+                `${variant} split m ${m} n ${n} k ${k} ta ${ta} tb ${tb} bias ${withBias}`,
+              );
+            }
           }
         }
-      }
-    },
+      }),
   );
 }
 
