@@ -43,18 +43,19 @@ function refMatmul(
   return C.leakyRelu(y, slope);
 }
 
+/** Both entry points, each reading A and B from storage and from textures (`textureInputs`). */
+const VARIANTS = [
+  ["blocked", false],
+  ["blocked", true],
+  ["tiled", false],
+  ["tiled", true],
+] as const;
+
 // Sizes: none a multiple of 4 or of the tiled kernel's 32×32 tile or 16-deep k step; m = 1 is
 // the batch-1 case; k = 1 a rank-one product; 70×45 spans several tiles in both directions.
 const SHAPES: [number, number, number][] = [[37, 45, 70], [1, 9, 13], [5, 1, 3], [70, 33, 1]];
 
-for (
-  const [variant, textureInputs] of [
-    ["blocked", false],
-    ["blocked", true],
-    ["tiled", false],
-    ["tiled", true],
-  ] as const
-) {
+for (const [variant, textureInputs] of VARIANTS) {
   gpuTest(
     `matmul ${variant} matches reference for all transpositions, bias and leaky (A and B from ${
       textureInputs ? "textures" : "storage"
@@ -100,14 +101,7 @@ for (
 // the 64-value minimum chunk or of the tiled kernel's 16-deep step.
 const SPLIT_SHAPES: [number, number, number][] = [[5, 7, 1000], [37, 9, 1152], [1, 3, 130]];
 
-for (
-  const [variant, textureInputs] of [
-    ["blocked", false],
-    ["blocked", true],
-    ["tiled", false],
-    ["tiled", true],
-  ] as const
-) {
+for (const [variant, textureInputs] of VARIANTS) {
   gpuTest(
     `matmul ${variant} split over K matches reference for all transpositions, bias and leaky (A and B from ${
       textureInputs ? "textures" : "storage"
