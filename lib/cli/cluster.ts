@@ -37,7 +37,7 @@ import {
   timelinePng,
   valueLabel,
 } from "../cluster/summary.ts";
-import { type Dataset, defaultNormalize, type SampleInfo } from "../io/dataset.ts";
+import { type Dataset, defaultNormalize, type SampleInfo, sampleKeyFields } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
 import { csvField, formatCsv, parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
@@ -213,12 +213,7 @@ export async function writeResults(
       }
       rows.push(
         [
-          s.id,
-          s.network,
-          s.station,
-          s.location,
-          s.channel,
-          s.referenceTime,
+          ...sampleKeyFields(s),
           a.labels ? String(a.labels[i]) : "",
           conf,
           s.label ?? "",

@@ -1267,7 +1267,7 @@ export function conv2d(
   // With a gradient epilogue the pixel tiles come in whole workgroups, one partial row each.
   const rows = Math.ceil(Math.ceil(g.n * g.ho * g.wo / tp) / WG);
   const ep = grad && actPartials(rt, grad, rows, g.co, "conv2d");
-  const xi = convInput(rt, x, g.n * g.ci * g.h * g.w);
+  const xi = inputBinding(rt, x, g.n * g.ci * g.h * g.w);
   rt.dispatch(
     conv2dDef(tcl, tp, vs, wb, !!grad, xi.texture),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, co4p],
@@ -1337,7 +1337,7 @@ export function convTranspose2d(
     ? rows * WG * sh * sw * (b4p / tq)
     : Math.ceil(positions / tp) * sh * sw * (b4p / tq);
   const ep = grad && actPartials(rt, grad, rows * sh * sw, g.co, "conv_transpose2d");
-  const xi = convInput(rt, x, g.n * g.ci * g.h * g.w);
+  const xi = inputBinding(rt, x, g.n * g.ci * g.h * g.w);
   rt.dispatch(
     convTranspose2dDef(tcl, tp, wb, !!grad, xi.texture),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, b4p],
@@ -1361,16 +1361,16 @@ export function matmulDef(tiled: boolean, textureInputs = false): KernelDef {
 }
 
 /**
- * A conv kernel's (or matmul's) input binding: from a texture where the tuning has `textureInputs` and x fits
- * one ({@linkcode textureFits}), the slice cut to x's f32s (only they are copied), else the
- * storage slice as it is.
+ * A conv or matmul kernel's input binding: from a texture where the tuning has
+ * `textureInputs` and x fits one ({@linkcode textureFits}), the slice cut to x's f32s (only
+ * they are copied), else the storage slice as it is.
  *
  * @param rt Runtime.
  * @param x The input slice.
  * @param floats x's f32s (n·ci·h·w).
  * @returns the slice to bind and whether it is read as a texture.
  */
-function convInput(rt: GpuRuntime, x: BufRef, floats: number): { x: BufRef; texture: boolean } {
+function inputBinding(rt: GpuRuntime, x: BufRef, floats: number): { x: BufRef; texture: boolean } {
   if (!tuningValue(active, "textureInputs") || !textureFits(floats, rt.device.limits)) {
     return { x, texture: false };
   }
@@ -1408,7 +1408,7 @@ function convTranspose2dPhase(
   const tp = balancedPixels(blocks, phaseTile(g.co), g.co, 1, active.balanceThreads ?? 1);
   const ep = grad &&
     actPartials(rt, grad, Math.ceil(Math.ceil(blocks / tp) / WG), g.co, "conv_transpose2d_phase");
-  const xi = convInput(rt, x, g.n * g.ci * g.h * g.w);
+  const xi = inputBinding(rt, x, g.n * g.ci * g.h * g.w);
   rt.dispatch(
     convTranspose2dPhaseDef(g.co, tp, uw, !!grad, xi.texture),
     [
@@ -1489,8 +1489,8 @@ export function convWeightGrad(
   const perSplit = Math.ceil(rows / splits);
   const s = Math.ceil(rows / perSplit);
   const { part, sums } = splitPartials(rt, s, count, gw, scratch);
-  const xi = convInput(rt, x, g.n * g.ci * g.h * g.w);
-  const gi = convInput(rt, gy, g.n * g.co * g.ho * g.wo);
+  const xi = inputBinding(rt, x, g.n * g.ci * g.h * g.w);
+  const gi = inputBinding(rt, gy, g.n * g.co * g.ho * g.wo);
   const xt = xi.texture && gi.texture;
   rt.dispatch(
     row ? convWeightGradRowDef(1, rowTq, xt) : convWeightGradDef(tq, tc, jt, xt),
@@ -1704,7 +1704,7 @@ export function matmul(
     : null;
   const out = deferred ? deferred.part : splits > 1 ? o.scratch!(splits * m * n) : c;
   // A and B from textures where the tuning says so and both fit (textureInputs).
-  const ai = convInput(rt, a, m * k), bi = convInput(rt, b, k * n);
+  const ai = inputBinding(rt, a, m * k), bi = inputBinding(rt, b, k * n);
   const xt = ai.texture && bi.texture;
   const bufs = [xt ? ai.x : a, xt ? bi.x : b, o.bias ?? a, out];
   const def = matmulDef(tiled, xt);

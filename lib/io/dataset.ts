@@ -102,18 +102,20 @@ export const SAMPLES_HEADER = [
   "event",
 ] as const;
 
+/**
+ * A sample's identifying fields, the first columns of `samples.csv` and of `cluster`'s
+ * `labels.csv`: id, network, station, location, channel, reference_time.
+ *
+ * @param s The sample.
+ * @returns the six fields.
+ */
+export function sampleKeyFields(s: SampleInfo): string[] {
+  return [s.id, s.network, s.station, s.location, s.channel, s.referenceTime];
+}
+
 /** A sample's `samples.csv` fields, in {@linkcode SAMPLES_HEADER} order. */
 function samplesFields(s: SampleInfo): string[] {
-  return [
-    s.id,
-    s.network,
-    s.station,
-    s.location,
-    s.channel,
-    s.referenceTime,
-    s.label ?? "",
-    s.event ?? "",
-  ];
+  return [...sampleKeyFields(s), s.label ?? "", s.event ?? ""];
 }
 
 function samplesCsv(samples: readonly SampleInfo[]): string {

@@ -55,41 +55,66 @@ const VARIANTS = [
 // the batch-1 case; k = 1 a rank-one product; 70×45 spans several tiles in both directions.
 const SHAPES: [number, number, number][] = [[37, 45, 70], [1, 9, 13], [5, 1, 3], [70, 33, 1]];
 
+/**
+ * Runs one matmul case on fresh random inputs against the Float64 reference; with `split`, the
+ * K axis split (a huge split target) and two dispatches asserted.
+ */
+async function checkMatmulCase(
+  variant: "blocked" | "tiled",
+  [m, n, k]: [number, number, number],
+  ta: boolean,
+  tb: boolean,
+  withBias: boolean,
+  slope: number,
+  seed: number,
+  split: boolean,
+): Promise<void> {
+  const rt = await webgpu();
+  const a = rand(m * k, seed), b = rand(k * n, seed + 1);
+  const bias = withBias ? rand(n, seed + 2) : null;
+  dirtyPool(m * n);
+  const A = gt(a, [m * k]), B = gt(b, [k * n]), Bi = bias ? gt(bias, [n]) : null;
+  const Cm = backendNamed("webgpu").fill([m * n], 0);
+  const scratch: Tensor[] = [];
+  const before = rt.stats().dispatches;
+  K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
+    ta,
+    tb,
+    bias: Bi?.ref ?? null,
+    slope,
+    variant,
+    ...(split ? { splitTarget: 1 << 20, scratch: nanScratch(scratch) } : {}),
+  });
+  // The product and the split sum (the scratch slices record no dispatch).
+  if (split) assertEquals(rt.stats().dispatches - before, 2, "split into two passes");
+  const [out] = await readAll([Cm]);
+  for (const t of [A, B, Bi, Cm, ...scratch]) t?.dispose();
+  // Each output sums k products of size <= 4 (+ a bias <= 2).
+  close(
+    out,
+    refMatmul(a, b, m, n, k, ta, tb, bias, slope),
+    accTol(k + 1, 4),
+    `${variant}${split ? " split" : ""} m ${m} n ${n} k ${k} ta ${ta} tb ${tb} bias ${withBias}`,
+  );
+}
+
+const from = (textureInputs: boolean) => `A and B from ${textureInputs ? "textures" : "storage"}`;
+
 for (const [variant, textureInputs] of VARIANTS) {
   gpuTest(
-    `matmul ${variant} matches reference for all transpositions, bias and leaky (A and B from ${
-      textureInputs ? "textures" : "storage"
+    `matmul ${variant} matches reference for all transpositions, bias and leaky (${
+      from(textureInputs)
     })`,
     () =>
       withTuning({ textureInputs }, async () => {
-        const rt = await webgpu();
         let seed = textureInputs ? 1500 : 1000;
         for (const [m, n, k] of SHAPES) {
           for (const ta of [false, true]) {
             for (const tb of [false, true]) {
               const withBias = (m + n + (ta ? 1 : 0) + (tb ? 2 : 0)) % 2 === 0;
               const slope = tb ? SLOPE : 1;
-              const a = rand(m * k, seed++), b = rand(k * n, seed++);
-              const bias = withBias ? rand(n, seed++) : null;
-              dirtyPool(m * n);
-              const A = gt(a, [m * k]), B = gt(b, [k * n]), Bi = bias ? gt(bias, [n]) : null;
-              const Cm = backendNamed("webgpu").fill([m * n], 0);
-              K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
-                ta,
-                tb,
-                bias: Bi?.ref ?? null,
-                slope,
-                variant,
-              });
-              const [out] = await readAll([Cm]);
-              for (const t of [A, B, Bi, Cm]) t?.dispose();
-              // Each output sums k products of size <= 4 (+ a bias <= 2).
-              close(
-                out,
-                refMatmul(a, b, m, n, k, ta, tb, bias, slope),
-                accTol(k + 1, 4),
-                `${variant} m ${m} n ${n} k ${k} ta ${ta} tb ${tb} bias ${withBias}`,
-              );
+              await checkMatmulCase(variant, [m, n, k], ta, tb, withBias, slope, seed, false);
+              seed += 3;
             }
           }
         }
@@ -103,45 +128,19 @@ const SPLIT_SHAPES: [number, number, number][] = [[5, 7, 1000], [37, 9, 1152], [
 
 for (const [variant, textureInputs] of VARIANTS) {
   gpuTest(
-    `matmul ${variant} split over K matches reference for all transpositions, bias and leaky (A and B from ${
-      textureInputs ? "textures" : "storage"
+    `matmul ${variant} split over K matches reference for all transpositions, bias and leaky (${
+      from(textureInputs)
     })`,
     () =>
       withTuning({ textureInputs }, async () => {
-        const rt = await webgpu();
-        const be = backendNamed("webgpu");
         let seed = textureInputs ? 1600 : 1100;
-        for (const [m, n, k] of SPLIT_SHAPES) {
+        for (const shape of SPLIT_SHAPES) {
           for (const ta of [false, true]) {
             for (const tb of [false, true]) {
               const withBias = !ta || tb;
               const slope = ta ? 1 : SLOPE;
-              const a = rand(m * k, seed++), b = rand(k * n, seed++);
-              const bias = withBias ? rand(n, seed++) : null;
-              dirtyPool(m * n);
-              const A = gt(a, [m * k]), B = gt(b, [k * n]), Bi = bias ? gt(bias, [n]) : null;
-              const Cm = be.fill([m * n], 0);
-              const scratch: Tensor[] = [];
-              const before = rt.stats().dispatches;
-              K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
-                ta,
-                tb,
-                bias: Bi?.ref ?? null,
-                slope,
-                variant,
-                splitTarget: 1 << 20,
-                scratch: nanScratch(scratch),
-              });
-              // The product and the split sum (the scratch slices record no dispatch).
-              assertEquals(rt.stats().dispatches - before, 2, "split into two passes");
-              const [out] = await readAll([Cm]);
-              for (const t of [A, B, Bi, Cm, ...scratch]) t?.dispose();
-              close(
-                out,
-                refMatmul(a, b, m, n, k, ta, tb, bias, slope),
-                accTol(k + 1, 4),
-                `${variant} split m ${m} n ${n} k ${k} ta ${ta} tb ${tb} bias ${withBias}`,
-              );
+              await checkMatmulCase(variant, shape, ta, tb, withBias, slope, seed, true);
+              seed += 3;
             }
           }
         }
