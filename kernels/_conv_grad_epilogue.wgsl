@@ -14,7 +14,7 @@
           let ch = (q0 + q) * 4u + k;
           if (ch < nch) {
             let o = ob[p] + ch * hw_out;
-            v[k] = select(P.slope * v[k], v[k], B[o] > 0.0);
+            v[k] = select(P.slope * v[k], v[k], bat(o) > 0.0);
             Y[o] = v[k];
           }
         }

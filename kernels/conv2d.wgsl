@@ -74,7 +74,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 /*include _x_input.wgsl*/
 /*include _conv_weights.wgsl*/
-@group(0) @binding(3) var<storage, read> B: array<f32>;
+/*include _b_input.wgsl*/
 /*if VS*/
 @group(0) @binding(4) var<storage, read_write> Y: array<vec4f>;
 /*else*/
@@ -146,7 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
     /*unroll*/ for (var k = 0u; k < 4u; k++) {
       let co = (q0 + q) * 4u + k;
-      bv[q][k] = select(0.0, B[min(co, P.co - 1u)], P.has_bias == 1u && co < P.co);
+      bv[q][k] = select(0.0, bat(min(co, P.co - 1u)), P.has_bias == 1u && co < P.co);
     }
   }
 

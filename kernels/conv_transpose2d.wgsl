@@ -62,7 +62,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 /*include _x_input.wgsl*/
 /*include _conv_weights.wgsl*/
-@group(0) @binding(3) var<storage, read> B: array<f32>;
+/*include _b_input.wgsl*/
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 /*if GM*/
 @group(0) @binding(5) var<storage, read_write> Part: array<f32>;
@@ -145,7 +145,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
     /*unroll*/ for (var k = 0u; k < 4u; k++) {
       let b = (q0 + q) * 4u + k;
-      bv[q][k] = select(0.0, B[min(b, P.b - 1u)], P.has_bias == 1u && b < P.b);
+      bv[q][k] = select(0.0, bat(min(b, P.b - 1u)), P.has_bias == 1u && b < P.b);
     }
   }
 

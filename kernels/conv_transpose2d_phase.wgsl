@@ -50,7 +50,7 @@ struct Params {
 /*else*/
 @group(0) @binding(2) var<storage, read> Wq: array<vec4f>;
 /*endif*/
-@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+/*include _b_input.wgsl*/
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 /*if GM*/
 @group(0) @binding(5) var<storage, read_write> Part: array<f32>;
@@ -110,7 +110,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
   var bias: array<f32, TB>;
   /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
-    bias[b] = select(0.0, Bias[b], P.has_bias == 1u);
+    bias[b] = select(0.0, bat(b), P.has_bias == 1u);
   }
 
   var acc: array<vec4f, TP * TB>;
@@ -163,7 +163,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         if (valid[p] && l < phases && oh < P.ho && ow < P.wo) {
           let o = ob[p] + b * hw_out + oh * P.wo + ow;
 /*if GM*/
-          let r = select(P.slope * v[l], v[l], Bias[o] > 0.0);
+          let r = select(P.slope * v[l], v[l], bat(o) > 0.0);
           Y[o] = r;
           bs[b] += r;
 /*else*/

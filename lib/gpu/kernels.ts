@@ -362,7 +362,7 @@ export interface Tuning {
   /**
    * A conv's input gradient also does the backward of the leaky ReLU and bias of the layer
    * that produced its input, when that output feeds only the conv ({@linkcode ActGrad};
-   * default true, false on software adapters). Off: a bias_grad pass (and dispatch) per layer.
+   * default true). Off: a bias_grad pass (and dispatch) per layer.
    */
   foldActGrad?: boolean;
   /**
@@ -519,6 +519,8 @@ export const TUNING_FIELDS = Object.keys(TUNING_KINDS) as (keyof Tuning)[];
  * @param gradMask The gradient epilogue ({@linkcode ActGrad}): mask by binding 3, bias partials
  *   to binding 5.
  * @param textureInput Read x from a texture (`textureInputs`; kernels/_x_input.wgsl).
+ * @param maskTexture With gradMask, read the mask source m from a texture too
+ *   (kernels/_b_input.wgsl).
  * @returns the kernel definition.
  */
 export function conv2dDef(
@@ -528,6 +530,7 @@ export function conv2dDef(
   weights: WeightBinding = STORAGE_WEIGHTS,
   gradMask = false,
   textureInput = false,
+  maskTexture = false,
 ): KernelDef {
   if (vectorStores && tp % 4 !== 0) {
     throw new RangeError(
@@ -540,7 +543,7 @@ export function conv2dDef(
   return {
     name: "conv2d",
     file: "conv2d.wgsl",
-    storage: convStorage(weights.chunks, gradMask, textureInput),
+    storage: convStorage(weights.chunks, gradMask, textureInput, gradMask && maskTexture),
     workgroupSize: WG,
     defines: {
       TP: tp,
@@ -551,6 +554,7 @@ export function conv2dDef(
       GM: gradMask ? 1 : 0,
       SE: vectorStores || gradMask ? 0 : 1,
       XT: textureInput ? 1 : 0,
+      MT: gradMask && maskTexture ? 1 : 0,
     },
   };
 }
@@ -566,6 +570,8 @@ export function conv2dDef(
  * @param gradMask The gradient epilogue ({@linkcode ActGrad}): mask by binding 3, bias partials
  *   to binding 5.
  * @param textureInput Read x from a texture (`textureInputs`; kernels/_x_input.wgsl).
+ * @param maskTexture With gradMask, read the mask source m from a texture too
+ *   (kernels/_b_input.wgsl).
  * @returns the kernel definition.
  */
 export function convTranspose2dDef(
@@ -574,11 +580,12 @@ export function convTranspose2dDef(
   weights: WeightBinding = STORAGE_WEIGHTS,
   gradMask = false,
   textureInput = false,
+  maskTexture = false,
 ): KernelDef {
   return {
     name: "conv_transpose2d",
     file: "conv_transpose2d.wgsl",
-    storage: convStorage(weights.chunks, gradMask, textureInput),
+    storage: convStorage(weights.chunks, gradMask, textureInput, gradMask && maskTexture),
     workgroupSize: WG,
     defines: {
       TP: tp,
@@ -586,6 +593,7 @@ export function convTranspose2dDef(
       ...weightDefines(weights),
       GM: gradMask ? 1 : 0,
       XT: textureInput ? 1 : 0,
+      MT: gradMask && maskTexture ? 1 : 0,
     },
   };
 }
@@ -622,14 +630,19 @@ function weightDefines(wb: WeightBinding): Record<string, number> {
 
 /**
  * Bindings 1– of a conv kernel: x (from storage, or a texture), the packed weight (its first
- * chunk), bias (or m), y, part with GM (nothing at binding 5 otherwise), then the weight's
+ * chunk), bias (or m, from storage or a texture), y, part with GM (nothing at binding 5 otherwise), then the weight's
  * further uniform chunks.
  */
-function convStorage(chunks: number, gradMask: boolean, texture: boolean): KernelDef["storage"] {
+function convStorage(
+  chunks: number,
+  gradMask: boolean,
+  texture: boolean,
+  maskTexture = false,
+): KernelDef["storage"] {
   const s: KernelDef["storage"] = [
     texture ? "texture" : "read",
     chunks > 0 ? "uniform" : "read",
-    "read",
+    maskTexture ? "texture" : "read",
     "rw",
   ];
   if (gradMask || chunks > 1) s.push(gradMask ? "rw" : null);
@@ -646,6 +659,8 @@ function convStorage(chunks: number, gradMask: boolean, texture: boolean): Kerne
  * @param gradMask The gradient epilogue ({@linkcode ActGrad}): mask by binding 3, bias partials
  *   to binding 5.
  * @param textureInput Read x from a texture (`textureInputs`; kernels/_x_input.wgsl).
+ * @param maskTexture With gradMask, read the mask source m from a texture too
+ *   (kernels/_b_input.wgsl).
  * @returns the kernel definition.
  */
 export function convTranspose2dPhaseDef(
@@ -654,11 +669,12 @@ export function convTranspose2dPhaseDef(
   uniformWeights = false,
   gradMask = false,
   textureInput = false,
+  maskTexture = false,
 ): KernelDef {
   return {
     name: "conv_transpose2d_phase",
     file: "conv_transpose2d_phase.wgsl",
-    storage: convStorage(uniformWeights ? 1 : 0, gradMask, textureInput),
+    storage: convStorage(uniformWeights ? 1 : 0, gradMask, textureInput, gradMask && maskTexture),
     workgroupSize: WG,
     defines: {
       TP: tp,
@@ -666,6 +682,7 @@ export function convTranspose2dPhaseDef(
       UW: uniformWeights ? 1 : 0,
       GM: gradMask ? 1 : 0,
       XT: textureInput ? 1 : 0,
+      MT: gradMask && maskTexture ? 1 : 0,
     },
   };
 }
@@ -798,7 +815,7 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
         [tc, tp],
       ) => [
         conv2dDef(tc, tp, false, STORAGE_WEIGHTS, false, xt),
-        ...gm(() => conv2dDef(tc, tp, false, STORAGE_WEIGHTS, true, xt)),
+        ...gm(() => conv2dDef(tc, tp, false, STORAGE_WEIGHTS, true, xt, xt)),
       ]),
     ...[4, 8, 16, 32, 64].map((co) =>
       convTiles(
@@ -810,12 +827,19 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
       [tc, tp],
     ) => [
       convTranspose2dDef(tc, tp, STORAGE_WEIGHTS, false, xt),
-      ...gm(() => convTranspose2dDef(tc, tp, STORAGE_WEIGHTS, true, xt)),
+      ...gm(() => convTranspose2dDef(tc, tp, STORAGE_WEIGHTS, true, xt, xt)),
     ]),
     // The gradient epilogue's phase variant for 1–3 channels (e0's input gradient).
     ...[1, 2, 3].flatMap((b) =>
       gm(() =>
-        convTranspose2dPhaseDef(b, phaseTile(b), tuningValue(tuning, "uniformWeights"), true, xt)
+        convTranspose2dPhaseDef(
+          b,
+          phaseTile(b),
+          tuningValue(tuning, "uniformWeights"),
+          true,
+          xt,
+          xt,
+        )
       )
     ),
   ];
@@ -874,13 +898,13 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  * kernel, 16 block positions per invocation: 0.64–0.80× as long as the channel kernel at
  * batch 64, 0.72–0.75× at 256 (with 16 channels it took 1.35–1.5×, so 8 is the limit).
  *
- * Software adapters do not fold the leaky ReLU backward into the convs (`foldActGrad`): the
- * epilogue's mask is a scalar gather per value there, where bias_grad reads vec4s, and the
- * padding to whole workgroups adds workgroups to layers of 5–20, so the 8 folded layers of the
- * seed cost 8.2 ms more at batch 64 than the 8.0 ms of bias_grad passes they save (median of 7
- * alternating in-step profiles: 122.5 against 119.8 ms; at batch 256 425.4 against 428.0, a
- * wash). GPUs fold: 8 fewer dispatches of a step (54 → 46), and the gradient between two
- * layers is read and written twice, not 4 times.
+ * Every adapter folds the leaky ReLU backward into the convs (`foldActGrad`): 8 fewer
+ * dispatches of a step (54 → 46), and the gradient between two layers is read and written
+ * twice, not 4 times. On llvmpipe that paid only once the epilogue's mask, a scalar gather per
+ * value, came from a texture like x (define MT, with `textureInputs`): from storage, the 8
+ * folded epilogues cost about what the bias_grad passes they replace did (+8.2 against −8.0 ms
+ * at batch 64 on one VM; on a slower one +15.7 against −25.3 ms); from textures +3.5 against
+ * −25.3 ms, and a batch-64 step took 0.92× as long, 0.93–0.95× at batch 256 (alternating runs).
  *
  * GPUs (measured on an NVIDIA H100 through Vulkan, bench/gpu/sweep.sh; seed autoencoder,
  * median step time with steps in flight): the split-K sums take 64 lanes per output (with
@@ -917,7 +941,6 @@ export function defaultTuning(
       balanceThreads: Math.max(1, Math.floor(threads)),
       uniformWeights: true,
       textureInputs: true,
-      foldActGrad: false,
     }
     : {
       matmul: "tiled",
@@ -1268,10 +1291,11 @@ export function conv2d(
   const rows = Math.ceil(Math.ceil(g.n * g.ho * g.wo / tp) / WG);
   const ep = grad && actPartials(rt, grad, rows, g.co, "conv2d");
   const xi = inputBinding(rt, x, g.n * g.ci * g.h * g.w);
+  const mi = grad && inputBinding(rt, grad.m, g.n * g.co * g.ho * g.wo);
   rt.dispatch(
-    conv2dDef(tcl, tp, vs, wb, !!grad, xi.texture),
+    conv2dDef(tcl, tp, vs, wb, !!grad, xi.texture, !!mi?.texture),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, co4p],
-    [xi.x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
+    [xi.x, wp, mi?.x ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
     groups(grad ? rows * WG * (co4p / tq) : tiles),
   );
   ep?.finish();
@@ -1338,10 +1362,11 @@ export function convTranspose2d(
     : Math.ceil(positions / tp) * sh * sw * (b4p / tq);
   const ep = grad && actPartials(rt, grad, rows * sh * sw, g.co, "conv_transpose2d");
   const xi = inputBinding(rt, x, g.n * g.ci * g.h * g.w);
+  const mi = grad && inputBinding(rt, grad.m, g.n * g.co * g.ho * g.wo);
   rt.dispatch(
-    convTranspose2dDef(tcl, tp, wb, !!grad, xi.texture),
+    convTranspose2dDef(tcl, tp, wb, !!grad, xi.texture, !!mi?.texture),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, b4p],
-    [xi.x, wp, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
+    [xi.x, wp, mi?.x ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
     groups(inv),
   );
   ep?.finish();
@@ -1409,8 +1434,9 @@ function convTranspose2dPhase(
   const ep = grad &&
     actPartials(rt, grad, Math.ceil(Math.ceil(blocks / tp) / WG), g.co, "conv_transpose2d_phase");
   const xi = inputBinding(rt, x, g.n * g.ci * g.h * g.w);
+  const mi = grad && inputBinding(rt, grad.m, g.n * g.co * g.ho * g.wo);
   rt.dispatch(
-    convTranspose2dPhaseDef(g.co, tp, uw, !!grad, xi.texture),
+    convTranspose2dPhaseDef(g.co, tp, uw, !!grad, xi.texture, !!mi?.texture),
     [
       g.n,
       g.ci,
@@ -1429,7 +1455,7 @@ function convTranspose2dPhase(
       ww,
       0,
     ],
-    [xi.x, wq, grad?.m ?? b ?? x, y, ...(ep ? [ep.part] : [])],
+    [xi.x, wq, mi?.x ?? b ?? x, y, ...(ep ? [ep.part] : [])],
     groups(Math.ceil(blocks / tp)),
   );
   ep?.finish();

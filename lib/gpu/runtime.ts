@@ -74,10 +74,12 @@ export const TEXTURE_ROW = 4096;
 
 /**
  * Bytes of textures a runtime keeps for "texture" bindings before it drops them all, at the
- * next submit: one texture per row count (and binding), reused by every dispatch whose slice
- * needs that many rows, as each dispatch copies its slice in first.
+ * next submit. Each buffer slice gets its own texture, copied into only when the buffer was
+ * written since (an activation is read as a texture by the next layer's conv, its weight
+ * gradient and the gradient mask: one copy, not three). Past the budget, slices share one
+ * texture per row count and binding, copied into by every dispatch.
  */
-const TEXTURE_BUDGET = 512 * 2 ** 20;
+export const TEXTURE_BUDGET = 512 * 2 ** 20;
 
 /**
  * Whether a slice of `floats` f32s fits the texture of a "texture" binding on a device.
@@ -98,12 +100,17 @@ export function textureFits(floats: number, limits: GPUSupportedLimits): boolean
   return Math.ceil(floats / TEXTURE_ROW) <= limits.maxTextureDimension2D;
 }
 
-/** A texture kept for "texture" bindings: its view and an id for bind-group keys. */
+/**
+ * A texture kept for "texture" bindings: its view, an id for bind-group keys, and the write
+ * generation of the buffer whose slice it holds ({@linkcode GpuRuntime.generation}; -1 for
+ * a shared texture, copied into by every dispatch).
+ */
 interface BindingTexture {
   texture: GPUTexture;
   view: GPUTextureView;
   id: number;
   bytes: number;
+  generation: number;
 }
 
 const raws = new Map<string, Promise<string>>();
@@ -191,6 +198,11 @@ export interface RuntimeStats {
   pipelines: number;
   /** Bind groups created (dispatches on buffers already bound reuse theirs). */
   bindGroups: number;
+  /**
+   * Slices copied into the textures of "texture" bindings (a slice read again before its
+   * buffer is written reuses its copy).
+   */
+  textureCopies: number;
 }
 
 /**
@@ -255,7 +267,14 @@ export class GpuRuntime {
   #staging: GPUBuffer[] = [];
   #errors: string[] = [];
   #debugScopes: Promise<void>[] = [];
-  #stats: RuntimeStats = { submits: 0, dispatches: 0, readbacks: 0, pipelines: 0, bindGroups: 0 };
+  #stats: RuntimeStats = {
+    submits: 0,
+    dispatches: 0,
+    readbacks: 0,
+    pipelines: 0,
+    bindGroups: 0,
+    textureCopies: 0,
+  };
   #bufferIds = new WeakMap<GPUBuffer, number>();
   #nextBufferId = 0;
   #generations = new WeakMap<GPUBuffer, number>();
@@ -284,6 +303,13 @@ export class GpuRuntime {
    * `Tuning.deferMap` in lib/gpu/kernels.ts. Set by the tensor layer from the tuning.
    */
   deferMap = false;
+
+  /**
+   * Bytes of textures kept for "texture" bindings (default {@linkcode TEXTURE_BUDGET}, 512 MiB):
+   * past it, new slices share a texture per row count and binding, and all are dropped at the
+   * next submit.
+   */
+  textureBudget: number = TEXTURE_BUDGET;
 
   /**
    * Traces WebGPU errors to their dispatch (`SEISDEC_GPU_DEBUG=1` sets it at start-up). WebGPU
@@ -635,11 +661,13 @@ export class GpuRuntime {
   }
 
   /**
-   * The texture of a "texture" binding for slice `b`, with the copy of the slice into it
+   * The texture of a "texture" binding for slice `b`: the slice's own texture, as it is when
+   * the buffer has not been written since its copy, else with the copy of the slice into it
    * recorded (outside any compute pass, so before the dispatch that reads it): whole rows of
-   * {@linkcode TEXTURE_ROW} f32s, then the last, partial row. One texture per row count and
-   * binding serves every dispatch: the queue runs each copy after the dispatches recorded
-   * before it.
+   * {@linkcode TEXTURE_ROW} f32s, then the last, partial row. The queue runs each copy after
+   * the dispatches recorded before it, so those still read the texture's previous contents.
+   * Past {@linkcode GpuRuntime.textureBudget}, a new slice takes the shared texture of its row count and
+   * binding.
    */
   #textureOf(def: KernelDef, b: BufRef | null, i: number): BindingTexture {
     if (!b) {
@@ -659,8 +687,15 @@ export class GpuRuntime {
       );
     }
     const rows = Math.ceil(floats / TEXTURE_ROW);
-    const key = `${rows}:${i}`;
+    const bytes = rows * TEXTURE_ROW * 4;
+    const generation = this.generation(b.buffer);
+    let key = `${this.#bufferId(b.buffer)},${b.offset},${b.size}`;
     let t = this.#textures.get(key);
+    if (t?.generation === generation) return t; // the slice is unchanged since its copy
+    if (!t && this.#textureBytes + bytes > this.textureBudget) {
+      key = `shared ${rows}:${i}`;
+      t = this.#textures.get(key);
+    }
     if (!t) {
       const texture = this.device.createTexture({
         label: `${def.name} binding ${i + 1}`,
@@ -668,15 +703,12 @@ export class GpuRuntime {
         format: "r32float",
         usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
       });
-      t = {
-        texture,
-        view: texture.createView(),
-        id: this.#nextTextureId++,
-        bytes: rows * TEXTURE_ROW * 4,
-      };
+      t = { texture, view: texture.createView(), id: this.#nextTextureId++, bytes, generation };
       this.#textures.set(key, t);
       this.#textureBytes += t.bytes;
     }
+    t.generation = key.startsWith("shared") ? -1 : generation;
+    this.#stats.textureCopies++;
     this.#endPass();
     const enc = this.#commandEncoder();
     const full = Math.floor(floats / TEXTURE_ROW);
@@ -937,7 +969,7 @@ export class GpuRuntime {
     this.#flushProfile();
     this.#submitRecorded();
     this.pool.afterSubmit();
-    if (this.#textureBytes > TEXTURE_BUDGET) this.#dropTextures();
+    if (this.#textureBytes > this.textureBudget) this.#dropTextures();
     this.#raise();
   }
 

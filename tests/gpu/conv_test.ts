@@ -24,8 +24,10 @@ import {
   webgpuBackend,
 } from "./_conv.ts";
 import {
+  type BufRef,
   type GpuRuntime,
   type ProfiledDispatch,
+  TEXTURE_BUDGET,
   TEXTURE_ROW,
   textureFits,
 } from "../../lib/gpu/runtime.ts";
@@ -179,12 +181,12 @@ gpuTest(
 gpuTest("with the phase kernel off, B < 4 takes the channel kernel and matches too", async () => {
   const rt = await webgpu();
   const saved = K.activeTuning();
-  await K.compileAll(rt, { ...saved, convTransposePhase: false });
+  await K.loadKernels(rt, { ...saved, convTransposePhase: false });
   try {
     for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 250 + 10 * i);
     await checkConvT(SEED_DECODER[SEED_DECODER.length - 1], 490);
   } finally {
-    await K.compileAll(rt, saved);
+    await K.loadKernels(rt, saved);
   }
 });
 
@@ -230,7 +232,7 @@ gpuTest(
     assertEquals(K.balancedPixels(1152, 12, 8, 2, 1), 12);
     assertEquals(K.balancedPixels(100_000, 12, 8, 2, 2), 12);
     assertEquals(K.balancedPixels(64 * 6 * 5, 12, 8, 2, 2), 12);
-    await K.compileAll(rt, tuning);
+    await K.loadKernels(rt, tuning);
     try {
       const pixels = async (check: () => Promise<void>, kernel: string): Promise<number[]> => {
         const p = await dispatchesOf(rt, check);
@@ -239,7 +241,7 @@ gpuTest(
       assertEquals((await pixels(() => checkConv2d(conv, 450), "conv2d"))[0], 9);
       assertEquals((await pixels(() => checkConvT(convT, 460), "conv_transpose2d"))[0], 9);
     } finally {
-      await K.compileAll(rt, saved);
+      await K.loadKernels(rt, saved);
     }
   },
 );
@@ -262,20 +264,20 @@ gpuTest(
       );
     };
     try {
-      await K.compileAll(rt, { ...saved, convTile: 32, uniformWeights: true });
+      await K.loadKernels(rt, { ...saved, convTile: 32, uniformWeights: true });
       const on = await uwOf();
       if (on.length) {
         // e2: forward (conv2d), input gradient (conv_transpose2d); e3 likewise; d5: forward
         // (phase kernel), input gradient (conv2d).
         assertEquals(on, ["1/1", "1/1", "1/2", "1/2", "1/-", "1/1"]);
       }
-      await K.compileAll(rt, { ...saved, convTile: 32, uniformWeights: false });
+      await K.loadKernels(rt, { ...saved, convTile: 32, uniformWeights: false });
       const off = await uwOf();
       if (off.length) assertEquals(off, ["0/1", "0/1", "0/1", "0/1", "0/-", "0/1"]);
       for (const [i, c] of CONV_CASES.slice(0, 3).entries()) await checkConv2d(c, 550 + 10 * i);
       for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 590 + 10 * i);
     } finally {
-      await K.compileAll(rt, saved);
+      await K.loadKernels(rt, saved);
     }
   },
 );
@@ -303,7 +305,7 @@ gpuTest(
       slope: SLOPE,
     });
     try {
-      await K.compileAll(rt, {
+      await K.loadKernels(rt, {
         ...saved,
         convTile: 20,
         convTransposeTile: 20,
@@ -330,67 +332,165 @@ gpuTest(
         }
       }
     } finally {
-      await K.compileAll(rt, saved);
+      await K.loadKernels(rt, saved);
     }
   },
 );
 
+/**
+ * A 1×1 conv with weight 1, no bias and slope 1 (conv2d, x from a texture under
+ * `textureInputs`): y = x, so y shows what the kernel read.
+ */
+function copyConv(rt: GpuRuntime, w: BufRef, x: BufRef, y: BufRef): void {
+  const n = x.size / 4;
+  const g: K.ConvGeom = {
+    n: 1,
+    ci: 1,
+    h: 1,
+    w: n,
+    co: 1,
+    ho: 1,
+    wo: n,
+    kh: 1,
+    kw: 1,
+    stride: [1, 1],
+    padding: [0, 0],
+  };
+  K.conv2d(rt, g, x, w, null, y);
+}
+
+/** Buffers for the texture tests: the unit weight and `count` outputs of `n` floats. */
+function textureTestBuffers(rt: GpuRuntime, count: number, n: number) {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const big = rt.device.createBuffer({ size: 1 << 18, usage });
+  const wb = rt.device.createBuffer({ size: 256, usage });
+  const w = { buffer: wb, offset: 0, size: 4 };
+  rt.write(w, new Float32Array([1]));
+  const outs = Array.from({ length: count }, () => rt.device.createBuffer({ size: 4 * n, usage }));
+  return {
+    big,
+    w,
+    ys: outs.map((b) => ({ buffer: b, offset: 0, size: 4 * n })),
+    destroy: () => [big, wb, ...outs].forEach((b) => b.destroy()),
+  };
+}
+
+/** Asserts that each output read back equals its expected values exactly. */
+function assertCopies(got: Float32Array[], want: Float32Array[], what: string[]): void {
+  for (const [i, g] of got.entries()) {
+    assertEquals(g.length, want[i].length, what[i]);
+    const bad = g.findIndex((v, j) => v !== want[i][j]);
+    assertEquals(bad, -1, `${what[i]}: first wrong value at ${bad}`);
+  }
+}
+
+for (const budget of [TEXTURE_BUDGET, 0]) {
+  gpuTest(
+    `inputs read from textures: slices at offsets with a partial last row${
+      budget ? "" : ", past the texture budget (shared textures)"
+    }`,
+    async () => {
+      const rt = await webgpu();
+      const saved = K.activeTuning();
+      // Three inputs in one command buffer: two of the same row count and one longer, each a
+      // slice at a nonzero offset whose last texture row is partial. Within the budget each
+      // slice has its texture; past it (budget 0), slices of a row count share one, copied
+      // into before each dispatch.
+      const row = TEXTURE_ROW;
+      const lengths = [2 * row + 123, 2 * row + 7, 3 * row + 1];
+      const bufs = textureTestBuffers(rt, 0, 0);
+      const ys: BufRef[] = [];
+      const ins: Float32Array[] = [];
+      rt.textureBudget = budget;
+      try {
+        await K.loadKernels(rt, { ...saved, textureInputs: true });
+        let at = 256;
+        for (const [i, n] of lengths.entries()) {
+          const x = { buffer: bufs.big, offset: at, size: 4 * n };
+          ins.push(Float32Array.from(rand(n, 2300 + i)));
+          rt.write(x, ins[i]);
+          at += Math.ceil((4 * n + 1) / 256) * 256;
+          const y = rt.device.createBuffer({
+            size: 4 * n,
+            usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+          });
+          ys.push({ buffer: y, offset: 0, size: 4 * n });
+          copyConv(rt, bufs.w, x, ys[i]);
+        }
+        assertCopies(await rt.read(ys), ins, lengths.map((n, i) => `input ${i} (${n} floats)`));
+      } finally {
+        rt.textureBudget = TEXTURE_BUDGET;
+        bufs.destroy();
+        for (const y of ys) y.buffer.destroy();
+        await K.loadKernels(rt, saved);
+      }
+    },
+  );
+}
+
 gpuTest(
-  "inputs read from textures: a slice at an offset with a partial last row, copied per dispatch",
+  "a slice's texture is copied once until its buffer is written: by a queue write, a dispatch, a copy or a clear",
   async () => {
     const rt = await webgpu();
     const saved = K.activeTuning();
-    // A 1×1 conv with weight 1 and slope 1 copies x to y: y shows what the kernel read. Three
-    // inputs in one command buffer: two of the same row count (one texture, copied twice) and
-    // one longer, each a slice at a nonzero offset whose last texture row is partial.
-    const row = TEXTURE_ROW;
-    const lengths = [2 * row + 123, 2 * row + 7, 3 * row + 1];
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    const big = rt.device.createBuffer({ size: 1 << 18, usage });
-    const w = rt.device.createBuffer({ size: 256, usage });
-    rt.write({ buffer: w, offset: 0, size: 4 }, new Float32Array([1]));
-    const outs: GPUBuffer[] = [];
-    const ins: Float32Array[] = [];
+    // x: a slice of `big` (partial last row). Six reads of x in one command buffer (but for
+    // the queue write, which lands before unsubmitted work), with a write of x before each of
+    // the last four; each must see x as it is then, and only a write may cost a copy.
+    const n = TEXTURE_ROW + 5;
+    const bufs = textureTestBuffers(rt, 6, n);
+    const x = { buffer: bufs.big, offset: 512, size: 4 * n };
+    // The sources of x's writes in a buffer of their own: a dispatch may not read and write
+    // one buffer, nor a copy go from a buffer to itself.
+    const zb = rt.device.createBuffer({
+      size: 4 * 16384,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    const src = { buffer: zb, offset: 0, size: 4 * n };
+    const z = { buffer: zb, offset: 4 * 8192, size: 4 * n };
+    const [a, b, c, d] = [2610, 2620, 2630, 2640].map((seed) => Float32Array.from(rand(n, seed)));
     try {
-      await K.compileAll(rt, { ...saved, textureInputs: true });
-      let at = 256;
-      for (const [i, n] of lengths.entries()) {
-        const x = { buffer: big, offset: at, size: 4 * n };
-        ins.push(Float32Array.from(rand(n, 2300 + i)));
-        rt.write(x, ins[i]);
-        at += Math.ceil((4 * n + 1) / 256) * 256;
-        const y = rt.device.createBuffer({ size: 4 * n, usage });
-        outs.push(y);
-        const g: K.ConvGeom = {
-          n: 1,
-          ci: 1,
-          h: 1,
-          w: n,
-          co: 1,
-          ho: 1,
-          wo: n,
-          kh: 1,
-          kw: 1,
-          stride: [1, 1],
-          padding: [0, 0],
-        };
-        K.conv2d(rt, g, x, { buffer: w, offset: 0, size: 4 }, null, {
-          buffer: y,
-          offset: 0,
-          size: 4 * n,
-        });
-      }
-      const got = await rt.read(
-        outs.map((b, i) => ({ buffer: b, offset: 0, size: 4 * lengths[i] })),
+      await K.loadKernels(rt, { ...saved, textureInputs: true });
+      rt.write(x, a);
+      rt.write(src, d);
+      rt.write(z, c);
+      await rt.sync();
+      const copies = () => rt.stats().textureCopies;
+      const counts: number[] = [];
+      let before = copies();
+      const read = (i: number) => {
+        copyConv(rt, bufs.w, x, bufs.ys[i]);
+        counts.push(copies() - before);
+        before = copies();
+      };
+      read(0);
+      read(1); // unchanged: no copy
+      await rt.sync(); // the queue write below lands before unsubmitted work
+      rt.write(x, b);
+      read(2);
+      copyConv(rt, bufs.w, z, x); // a dispatch writes x (z is copied into its own texture)
+      before = copies();
+      read(3);
+      rt.copy(src, x);
+      read(4);
+      rt.clear(x);
+      read(5);
+      assertEquals(counts, [1, 0, 1, 1, 1, 1], "texture copies per read of x");
+      assertCopies(
+        await rt.read(bufs.ys),
+        [a, a, b, c, d, new Float32Array(n)],
+        [
+          "first read",
+          "second read",
+          "after a queue write",
+          "after a dispatch",
+          "after a copy",
+          "after a clear",
+        ],
       );
-      for (const [i, n] of lengths.entries()) {
-        assertEquals(got[i].length, n);
-        const bad = got[i].findIndex((v, j) => v !== ins[i][j]);
-        assertEquals(bad, -1, `input ${i} (${n} floats): first wrong value at ${bad}`);
-      }
     } finally {
-      for (const b of [big, w, ...outs]) b.destroy();
-      await K.compileAll(rt, saved);
+      bufs.destroy();
+      zb.destroy();
+      await K.loadKernels(rt, saved);
     }
   },
 );
@@ -402,17 +502,23 @@ gpuTest(
     const saved = K.activeTuning();
     // Per setting: the forward and gradients of the seed's e2 (conv2d; its input gradient by
     // conv_transpose2d, 16 channels; conv_weight_grad) and d5 (conv_transpose2d_phase, 1
-    // channel; conv2d; conv_weight_grad_row, as its weight gradient reads 1 channel).
+    // channel; conv2d; conv_weight_grad_row, as its weight gradient reads 1 channel); then
+    // input gradients with the leaky backward folded in (the GM variants, whose mask source m
+    // is read from a texture too: define MT) by conv_transpose2d, conv2d and the phase kernel.
     const run = async (textureInputs: boolean, seed: number): Promise<Set<string>> => {
-      await K.compileAll(rt, { ...saved, textureInputs });
+      await K.loadKernels(rt, { ...saved, textureInputs, foldActGrad: true });
       const p = await dispatchesOf(rt, async () => {
         await checkConv2d(SEED_ENCODER[2], seed);
         await checkConvT(SEED_DECODER[4], seed + 10);
+        await checkInputAct(SEED_ENCODER[2], false, seed + 20);
+        await checkInputAct(SEED_DECODER[2], true, seed + 30);
+        await checkInputAct(CONV_CASES[0], false, seed + 40); // Ci = 3: the phase kernel
       });
       return new Set(
-        (p ?? []).filter((d) => d.defines.XT !== undefined).map((d) =>
-          `${d.kernel} ${d.defines.XT}`
-        ),
+        (p ?? []).filter((d) => d.defines.XT !== undefined).flatMap((d) => [
+          `${d.kernel} ${d.defines.XT}`,
+          ...(d.defines.GM ? [`${d.kernel} GM MT=${d.defines.MT}`] : []),
+        ]),
       );
     };
     try {
@@ -436,14 +542,24 @@ gpuTest(
             `${k} from textures: ${[...textures]}`,
           );
         }
+        for (const k of kernels.slice(0, 3)) {
+          assert(
+            storage.has(`${k} GM MT=0`) && !storage.has(`${k} GM MT=1`),
+            `${k}'s mask from storage: ${[...storage]}`,
+          );
+          assert(
+            textures.has(`${k} GM MT=1`) && !textures.has(`${k} GM MT=0`),
+            `${k}'s mask from a texture: ${[...textures]}`,
+          );
+        }
       }
       for (const [i, c] of CONV_CASES.entries()) await checkConv2d(c, 2600 + 10 * i);
       for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 2700 + 10 * i);
-      await K.compileAll(rt, { ...saved, textureInputs: false });
+      await K.loadKernels(rt, { ...saved, textureInputs: false });
       for (const [i, c] of CONV_CASES.entries()) await checkConv2d(c, 2800 + 10 * i);
       for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 2900 + 10 * i);
     } finally {
-      await K.compileAll(rt, saved);
+      await K.loadKernels(rt, saved);
     }
   },
 );
@@ -502,7 +618,7 @@ gpuTest(
     };
     const on = await storesOf();
     const saved = K.activeTuning();
-    await K.compileAll(rt, { ...saved, convVectorStores: false });
+    await K.loadKernels(rt, { ...saved, convVectorStores: false });
     try {
       const off = await storesOf();
       if (rt.device.features.has("timestamp-query")) {
@@ -511,7 +627,7 @@ gpuTest(
         assertEquals(off, [0, 0, 0], "no vec4 stores when turned off");
       }
     } finally {
-      await K.compileAll(rt, saved);
+      await K.loadKernels(rt, saved);
     }
   },
 );

@@ -82,8 +82,8 @@ for (
         if (tuning) {
           const t = info.tuning.active;
           assertEquals(
-            [t.splitTarget, t.convPixels, t.foldActGrad, t.uniformWeights],
-            [65536, 1, true, false],
+            [t.splitTarget, t.convPixels, t.textureInputs, t.uniformWeights],
+            [65536, 1, false, false],
             `the child runs the GPU's tuning: ${JSON.stringify(info.tuning)}`,
           );
         }

@@ -336,7 +336,7 @@ function foldLoss(
 
 bothBackends(
   "a conv's input gradient does the leaky ReLU and bias backward of the layer before it",
-  // On WebGPU under foldActGrad (off by default on software adapters such as this one).
+  // On WebGPU under foldActGrad (the default; named so that the test holds under any tuning).
   (d) => d === "webgpu" ? withTuning({ foldActGrad: true }, () => checkFold(d)) : checkFold(d),
 );
 

@@ -139,8 +139,9 @@ gpuTest(
   },
 );
 
-// foldActGrad is off by default on software adapters such as this one; a GPU's default tuning
-// also folds, with its own tiles (one pixel per invocation, weights in storage buffers).
+// foldActGrad is on by default (named here all the same, as a stored tuning may turn it off); a
+// GPU's default tuning also folds, with its own tiles (one pixel per invocation, weights in
+// storage buffers, inputs and masks from storage, not textures).
 for (
   const [tuningName, tuning] of [
     ["software tiles", { foldActGrad: true }],
