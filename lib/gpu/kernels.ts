@@ -362,9 +362,17 @@ export interface Tuning {
   /**
    * A conv's input gradient also does the backward of the leaky ReLU and bias of the layer
    * that produced its input, when that output feeds only the conv ({@linkcode ActGrad};
-   * default true). Off: a bias_grad pass (and dispatch) per layer.
+   * default true), in convs whose batch has at least `foldMinBatch` samples. Off: a bias_grad
+   * pass (and dispatch) per layer.
    */
   foldActGrad?: boolean;
+  /**
+   * The least batch at which the convs fold (`foldActGrad`; default 1). The folded
+   * input-gradient kernels are pipelines of their own, which software adapters compile on the
+   * CPU (about 4 s for the seed autoencoder's 8 on llvmpipe, 30 s with a cold Mesa shader
+   * cache), while the fold gains there only from batch 32–64 on: software adapters take 64.
+   */
+  foldMinBatch?: number;
   /**
    * The conv kernels read packed weights from uniform buffers instead of a storage buffer:
    * one of 64 KiB, or up to 5 chunks of whole input channels for a larger weight (default
@@ -445,6 +453,7 @@ export const TUNING_KINDS: TuningKinds = {
   packCache: "boolean",
   batchSplitSums: "boolean",
   foldActGrad: "boolean",
+  foldMinBatch: "number",
   splitLanes: "number",
   inFlight: "number",
   inferInFlight: "number",
@@ -479,6 +488,7 @@ const FALLBACKS: { [K in ValuedField]-?: (t: Tuning) => NonNullable<Tuning[K]> }
   packCache: () => true,
   batchSplitSums: () => true,
   foldActGrad: () => true,
+  foldMinBatch: () => 1,
   splitLanes: () => 1,
   inFlight: () => 1,
   inferInFlight: (t) => tuningValue(t, "inFlight"),
@@ -904,7 +914,11 @@ export async function compileAll(rt: GpuRuntime, tuning: Tuning = active): Promi
  * value, came from a texture like x (define MT, with `textureInputs`): from storage, the 8
  * folded epilogues cost about what the bias_grad passes they replace did (+8.2 against −8.0 ms
  * at batch 64 on one VM; on a slower one +15.7 against −25.3 ms); from textures +3.5 against
- * −25.3 ms, and a batch-64 step took 0.92× as long, 0.93–0.95× at batch 256 (alternating runs).
+ * −25.3 ms, and a batch-64 step took 0.92× as long, 0.93–0.95× at batch 256, 0.95–0.97× at
+ * batch 32 and 0.98–1.0× at batch 8 (alternating runs). Software adapters fold only from batch
+ * 64 (`foldMinBatch`): the folded kernels are 8 more pipelines to compile, and the first step
+ * of a process took 7.9–8.8 s against 4.2–4.5 s (65 against 35 s with Mesa's shader cache
+ * empty), which the fold wins back only after a few hundred steps.
  *
  * GPUs (measured on an NVIDIA H100 through Vulkan, bench/gpu/sweep.sh; seed autoencoder,
  * median step time with steps in flight): the split-K sums take 64 lanes per output (with
@@ -941,6 +955,7 @@ export function defaultTuning(
       balanceThreads: Math.max(1, Math.floor(threads)),
       uniformWeights: true,
       textureInputs: true,
+      foldMinBatch: 64,
     }
     : {
       matmul: "tiled",

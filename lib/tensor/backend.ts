@@ -70,8 +70,10 @@ export interface Backend {
   /**
    * Whether the conv ops fold the leaky ReLU backward of the layer before into their input
    * gradients ({@linkcode InputAct}); decided when an op is recorded.
+   *
+   * @param batch The conv's batch (samples of its input).
    */
-  foldsInputAct(): boolean;
+  foldsInputAct(batch: number): boolean;
   /** Uploads values as a new tensor of `shape`. */
   fromArray(data: Float32Array, shape: readonly number[]): Tensor;
   /** A new tensor of `shape` filled with `value`. */

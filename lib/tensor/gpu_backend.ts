@@ -66,8 +66,9 @@ export function createGpuBackend(rt: GpuRuntime): Backend {
 
   return {
     name: "webgpu",
-    foldsInputAct() {
-      return K.tuningValue(K.activeTuning(), "foldActGrad");
+    foldsInputAct(batch) {
+      const t = K.activeTuning();
+      return K.tuningValue(t, "foldActGrad") && batch >= K.tuningValue(t, "foldMinBatch");
     },
     fromArray(data, shape) {
       const t = alloc(shape);

@@ -31,10 +31,14 @@ function record(
  */
 function convFusion(
   k: Backend,
+  x: Tensor,
   slope: number,
   b: Tensor | null,
 ): Pick<Node, "act" | "foldsInputAct"> {
-  return { act: slope !== 1 ? { slope, bias: b } : undefined, foldsInputAct: k.foldsInputAct() };
+  return {
+    act: slope !== 1 ? { slope, bias: b } : undefined,
+    foldsInputAct: k.foldsInputAct(x.shape[0]),
+  };
 }
 
 function checkDevice(op: string, ...ts: (Tensor | null)[]): void {
@@ -159,7 +163,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, o: Conv2dOptions)
     ];
     if (g !== gy) g.dispose();
     return out;
-  }, convFusion(k, slope, b));
+  }, convFusion(k, x, slope, b));
 }
 
 /** Options of {@linkcode convTranspose2d}. */
@@ -212,7 +216,7 @@ export function convTranspose2d(
     ];
     if (g !== gy) g.dispose();
     return out;
-  }, convFusion(k, slope, b));
+  }, convFusion(k, x, slope, b));
 }
 
 /**

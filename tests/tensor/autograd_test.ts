@@ -336,8 +336,11 @@ function foldLoss(
 
 bothBackends(
   "a conv's input gradient does the leaky ReLU and bias backward of the layer before it",
-  // On WebGPU under foldActGrad (the default; named so that the test holds under any tuning).
-  (d) => d === "webgpu" ? withTuning({ foldActGrad: true }, () => checkFold(d)) : checkFold(d),
+  // On WebGPU under foldActGrad at any batch (software adapters fold from batch 64 by default).
+  (d) =>
+    d === "webgpu"
+      ? withTuning({ foldActGrad: true, foldMinBatch: 1 }, () => checkFold(d))
+      : checkFold(d),
 );
 
 /** The body of the test above. */
@@ -436,25 +439,31 @@ async function checkFold(d: Device): Promise<void> {
   set.dispose();
 }
 
-gpuTest("foldActGrad decides, when a conv is recorded, whether its backward folds", async () => {
-  const x = Tensor.fromArray(new Float32Array(2 * 2 * 11 * 9).fill(0.5), [2, 2, 11, 9], "webgpu");
-  const set = new ParameterSet(foldParams(), "webgpu");
-  const folds = (on: boolean) =>
-    withTuning({ foldActGrad: on }, () => {
-      const y = ops.conv2d(x, set.byName.get("e0.w")!, set.byName.get("e0.b")!, {
-        stride: [2, 2],
-        padding: [1, 1],
-        slope: SLOPE,
+gpuTest(
+  "foldActGrad and foldMinBatch decide, when a conv is recorded, whether its backward folds",
+  async () => {
+    // A batch of 2.
+    const x = Tensor.fromArray(new Float32Array(2 * 2 * 11 * 9).fill(0.5), [2, 2, 11, 9], "webgpu");
+    const set = new ParameterSet(foldParams(), "webgpu");
+    const folds = (on: boolean, least = 1) =>
+      withTuning({ foldActGrad: on, foldMinBatch: least }, () => {
+        const y = ops.conv2d(x, set.byName.get("e0.w")!, set.byName.get("e0.b")!, {
+          stride: [2, 2],
+          padding: [1, 1],
+          slope: SLOPE,
+        });
+        const node = y.node!;
+        y.dispose();
+        return Promise.resolve([node.foldsInputAct, node.act?.slope]);
       });
-      const node = y.node!;
-      y.dispose();
-      return Promise.resolve([node.foldsInputAct, node.act?.slope]);
-    });
-  assertEquals(await folds(true), [true, SLOPE]);
-  assertEquals(await folds(false), [false, SLOPE]);
-  x.dispose();
-  set.dispose();
-});
+    assertEquals(await folds(true), [true, SLOPE]);
+    assertEquals(await folds(false), [false, SLOPE]);
+    assertEquals(await folds(true, 2), [true, SLOPE], "a batch of foldMinBatch folds");
+    assertEquals(await folds(true, 3), [false, SLOPE], "a batch under foldMinBatch does not");
+    x.dispose();
+    set.dispose();
+  },
+);
 
 gpuTest(
   "tidy disposes what it made when its function throws; axpby's backward leaves only the gradients",

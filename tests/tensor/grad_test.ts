@@ -139,12 +139,12 @@ gpuTest(
   },
 );
 
-// foldActGrad is on by default (named here all the same, as a stored tuning may turn it off); a
-// GPU's default tuning also folds, with its own tiles (one pixel per invocation, weights in
-// storage buffers, inputs and masks from storage, not textures).
+// Under llvmpipe's tiles with the fold on at any batch (its default tuning folds from batch 64
+// only, foldMinBatch), and under a GPU's default tuning, which folds at any batch, with its own
+// tiles (one pixel per invocation, weights in storage buffers, inputs and masks from storage).
 for (
   const [tuningName, tuning] of [
-    ["software tiles", { foldActGrad: true }],
+    ["software tiles", { foldActGrad: true, foldMinBatch: 1 }],
     ["a GPU's default tuning", gpuDefaultTuning()],
   ] as const
 ) {
