@@ -178,6 +178,29 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "weight gradients split into chunks of at least splitMinPixels pixels match the reference",
+  async () => {
+    const rt = await webgpu();
+    const saved = K.activeTuning();
+    // No floor (1: the split target alone, chunks of a few rows at batch 2), llvmpipe's 64, and a
+    // floor past every layer's pixels (one chunk: no partials at all). Awkward shapes and the
+    // seed's e1 and d4 (conv_weight_grad) and e0 (conv_weight_grad_row, 1 input channel).
+    try {
+      for (const [i, floor] of [1, 64, 1e9].entries()) {
+        await K.loadKernels(rt, { ...saved, splitMinPixels: floor });
+        await checkConv2d(CONV_CASES[1], 3000 + 100 * i);
+        await checkConvT(CONVT_CASES[1], 3010 + 100 * i);
+        await checkConv2d(SEED_ENCODER[0], 3020 + 100 * i);
+        await checkConv2d(SEED_ENCODER[1], 3030 + 100 * i);
+        await checkConvT(SEED_DECODER[3], 3040 + 100 * i);
+      }
+    } finally {
+      await K.loadKernels(rt, saved);
+    }
+  },
+);
+
 gpuTest("with the phase kernel off, B < 4 takes the channel kernel and matches too", async () => {
   const rt = await webgpu();
   const saved = K.activeTuning();

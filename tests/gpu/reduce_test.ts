@@ -101,7 +101,13 @@ async function withLanes(
 ): Promise<{ kernel: string; count: number; splits: number; lanes: number; groups: number }[]> {
   const rt = await webgpu();
   const saved = K.activeTuning();
-  await K.loadKernels(rt, { ...saved, splitLanes: lanes, batchSplitSums: false });
+  // No floor on a weight gradient's chunks (splitMinPixels), so that small layers split per row.
+  await K.loadKernels(rt, {
+    ...saved,
+    splitLanes: lanes,
+    batchSplitSums: false,
+    splitMinPixels: 1,
+  });
   const seen: { kernel: string; count: number; splits: number; lanes: number; groups: number }[] =
     [];
   const dispatch = rt.dispatch;
