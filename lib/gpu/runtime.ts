@@ -692,7 +692,8 @@ export class GpuRuntime {
     let key = `${this.#bufferId(b.buffer)},${b.offset},${b.size}`;
     let t = this.#textures.get(key);
     if (t?.generation === generation) return t; // the slice is unchanged since its copy
-    if (!t && this.#textureBytes + bytes > this.textureBudget) {
+    const shared = !t && this.#textureBytes + bytes > this.textureBudget;
+    if (shared) {
       key = `shared ${rows}:${i}`;
       t = this.#textures.get(key);
     }
@@ -707,7 +708,7 @@ export class GpuRuntime {
       this.#textures.set(key, t);
       this.#textureBytes += t.bytes;
     }
-    t.generation = key.startsWith("shared") ? -1 : generation;
+    t.generation = shared ? -1 : generation;
     this.#stats.textureCopies++;
     this.#endPass();
     const enc = this.#commandEncoder();

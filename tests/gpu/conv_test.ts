@@ -8,7 +8,18 @@ import * as K from "../../lib/gpu/kernels.ts";
 import type { Tensor } from "../../lib/tensor/tensor.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
-import { accTol, close, dirtyPool, gt, nanScratch, numel, rand, readAll, webgpu } from "./_util.ts";
+import {
+  accTol,
+  close,
+  dirtyPool,
+  gt,
+  nanScratch,
+  numel,
+  rand,
+  readAll,
+  webgpu,
+  withTuning,
+} from "./_util.ts";
 import { profileRun } from "../../lib/bench/profile.ts";
 import { adamSteps } from "./_train.ts";
 import {
@@ -132,13 +143,10 @@ gpuTest(
 gpuTest(
   "folded input gradients under a GPU's tiles (one pixel per invocation: many workgroups of bias partials)",
   async () => {
-    const rt = await webgpu();
-    const saved = K.activeTuning();
     // The GPU default's conv fields: tiles of one pixel, so a layer's bias partials come from
     // every workgroup of 64 pixels (padded at the end), and 64 lanes per sum.
     const { convTile, convPixels, splitLanes, splitTarget } = K.defaultTuning(false);
-    await K.loadKernels(rt, {
-      ...saved,
+    const gpuTiles = {
       convTile,
       convPixels,
       convTransposeTile: convTile,
@@ -146,16 +154,14 @@ gpuTest(
       splitLanes,
       splitTarget,
       convTransposePhaseChannels: 3,
-    });
-    try {
+    };
+    await withTuning(gpuTiles, async () => {
       await checkInputAct(SEED_ENCODER[1], false, 1600); // 2·44·34 pixels, 8 channels
       await checkInputAct(SEED_ENCODER[3], false, 1610);
       await checkInputAct(SEED_DECODER[4], true, 1620); // d5's input gradient: 2·45·35, 8
       await checkInputAct(CONV_CASES[2], false, 1630);
       await checkInputAct(CONV_CASES[0], false, 1640); // Ci = 3: the phase kernel
-    } finally {
-      await K.loadKernels(rt, saved);
-    }
+    });
   },
 );
 
@@ -181,45 +187,33 @@ gpuTest(
 gpuTest(
   "weight gradients split into chunks of at least splitMinPixels pixels match the reference",
   async () => {
-    const rt = await webgpu();
-    const saved = K.activeTuning();
     // No floor (1: the split target alone, chunks of a few rows at batch 2), llvmpipe's 64, and a
     // floor past every layer's pixels (one chunk: no partials at all). Awkward shapes and the
     // seed's e1 and d4 (conv_weight_grad) and e0 (conv_weight_grad_row, 1 input channel).
-    try {
-      for (const [i, floor] of [1, 64, 1e9].entries()) {
-        await K.loadKernels(rt, { ...saved, splitMinPixels: floor });
+    for (const [i, floor] of [1, 64, 1e9].entries()) {
+      await withTuning({ splitMinPixels: floor }, async () => {
         await checkConv2d(CONV_CASES[1], 3000 + 100 * i);
         await checkConvT(CONVT_CASES[1], 3010 + 100 * i);
         await checkConv2d(SEED_ENCODER[0], 3020 + 100 * i);
         await checkConv2d(SEED_ENCODER[1], 3030 + 100 * i);
         await checkConvT(SEED_DECODER[3], 3040 + 100 * i);
-      }
-    } finally {
-      await K.loadKernels(rt, saved);
+      });
     }
   },
 );
 
 gpuTest("with the phase kernel off, B < 4 takes the channel kernel and matches too", async () => {
-  const rt = await webgpu();
-  const saved = K.activeTuning();
-  await K.loadKernels(rt, { ...saved, convTransposePhase: false });
-  try {
+  await withTuning({ convTransposePhase: false }, async () => {
     for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 250 + 10 * i);
     await checkConvT(SEED_DECODER[SEED_DECODER.length - 1], 490);
-  } finally {
-    await K.loadKernels(rt, saved);
-  }
+  });
 });
 
 gpuTest(
   "conv tiles shrunk to even out CPU threads (balanceThreads) match the reference",
   async () => {
     const rt = await webgpu();
-    const saved = K.activeTuning();
     const tuning = {
-      ...saved,
       convTile: 32,
       convPixels: 12,
       convTransposeTile: 32,
@@ -255,17 +249,14 @@ gpuTest(
     assertEquals(K.balancedPixels(1152, 12, 8, 2, 1), 12);
     assertEquals(K.balancedPixels(100_000, 12, 8, 2, 2), 12);
     assertEquals(K.balancedPixels(64 * 6 * 5, 12, 8, 2, 2), 12);
-    await K.loadKernels(rt, tuning);
-    try {
+    await withTuning(tuning, async () => {
       const pixels = async (check: () => Promise<void>, kernel: string): Promise<number[]> => {
         const p = await dispatchesOf(rt, check);
         return p ? p.filter((d) => d.kernel === kernel).map((d) => Number(d.defines.TP)) : [9];
       };
       assertEquals((await pixels(() => checkConv2d(conv, 450), "conv2d"))[0], 9);
       assertEquals((await pixels(() => checkConvT(convT, 460), "conv_transpose2d"))[0], 9);
-    } finally {
-      await K.loadKernels(rt, saved);
-    }
+    });
   },
 );
 
@@ -273,7 +264,6 @@ gpuTest(
   "packed weights come from a uniform buffer, in 64 KiB chunks where they do not fit one",
   async () => {
     const rt = await webgpu();
-    const saved = K.activeTuning();
     const uwOf = async (): Promise<string[]> => {
       // e2 packs 16·9·8 = 1,152 vec4s (fits), e3 32·9·16 = 4,608 (2 chunks of 28 channels); d5
       // runs the phase kernel (one buffer, no NU define).
@@ -286,22 +276,18 @@ gpuTest(
         `${d.defines.UW}/${d.defines.NU ?? "-"}`
       );
     };
-    try {
-      await K.loadKernels(rt, { ...saved, convTile: 32, uniformWeights: true });
-      const on = await uwOf();
-      if (on.length) {
-        // e2: forward (conv2d), input gradient (conv_transpose2d); e3 likewise; d5: forward
-        // (phase kernel), input gradient (conv2d).
-        assertEquals(on, ["1/1", "1/1", "1/2", "1/2", "1/-", "1/1"]);
-      }
-      await K.loadKernels(rt, { ...saved, convTile: 32, uniformWeights: false });
+    const on = await withTuning({ convTile: 32, uniformWeights: true }, uwOf);
+    if (on.length) {
+      // e2: forward (conv2d), input gradient (conv_transpose2d); e3 likewise; d5: forward
+      // (phase kernel), input gradient (conv2d).
+      assertEquals(on, ["1/1", "1/1", "1/2", "1/2", "1/-", "1/1"]);
+    }
+    await withTuning({ convTile: 32, uniformWeights: false }, async () => {
       const off = await uwOf();
       if (off.length) assertEquals(off, ["0/1", "0/1", "0/1", "0/1", "0/-", "0/1"]);
       for (const [i, c] of CONV_CASES.slice(0, 3).entries()) await checkConv2d(c, 550 + 10 * i);
       for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 590 + 10 * i);
-    } finally {
-      await K.loadKernels(rt, saved);
-    }
+    });
   },
 );
 
@@ -309,7 +295,6 @@ gpuTest(
   "weights in uniform chunks: uneven chunks, aligned starts, and storage past 5 chunks match",
   async () => {
     const rt = await webgpu();
-    const saved = K.activeTuning();
     const [align, maxU] = [
       rt.device.limits.minUniformBufferOffsetAlignment,
       rt.device.limits.maxUniformBuffersPerShaderStage,
@@ -327,13 +312,7 @@ gpuTest(
       bias: true,
       slope: SLOPE,
     });
-    try {
-      await K.loadKernels(rt, {
-        ...saved,
-        convTile: 20,
-        convTransposeTile: 20,
-        uniformWeights: true,
-      });
+    await withTuning({ convTile: 20, convTransposeTile: 20, uniformWeights: true }, async () => {
       assertEquals(K.weightBinding(170, 45, 256, 12), { chunks: 3, perChunk: 80 });
       assertEquals(K.weightBinding(420, 45, 256, 12), K.STORAGE_WEIGHTS);
       assertEquals(K.weightBinding(170, 45, 256, 3), K.STORAGE_WEIGHTS, "too few uniform slots");
@@ -354,9 +333,7 @@ gpuTest(
           assertEquals(convs, [fwd, [0, 1], fwd, [0, 1]], `Ci ${ci}`);
         }
       }
-    } finally {
-      await K.loadKernels(rt, saved);
-    }
+    });
   },
 );
 
@@ -414,7 +391,6 @@ for (const budget of [TEXTURE_BUDGET, 0]) {
     }`,
     async () => {
       const rt = await webgpu();
-      const saved = K.activeTuning();
       // Three inputs in one command buffer: two of the same row count and one longer, each a
       // slice at a nonzero offset whose last texture row is partial. Within the budget each
       // slice has its texture; past it (budget 0), slices of a row count share one, copied
@@ -426,26 +402,26 @@ for (const budget of [TEXTURE_BUDGET, 0]) {
       const ins: Float32Array[] = [];
       rt.textureBudget = budget;
       try {
-        await K.loadKernels(rt, { ...saved, textureInputs: true });
-        let at = 256;
-        for (const [i, n] of lengths.entries()) {
-          const x = { buffer: bufs.big, offset: at, size: 4 * n };
-          ins.push(Float32Array.from(rand(n, 2300 + i)));
-          rt.write(x, ins[i]);
-          at += Math.ceil((4 * n + 1) / 256) * 256;
-          const y = rt.device.createBuffer({
-            size: 4 * n,
-            usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-          });
-          ys.push({ buffer: y, offset: 0, size: 4 * n });
-          copyConv(rt, bufs.w, x, ys[i]);
-        }
-        assertCopies(await rt.read(ys), ins, lengths.map((n, i) => `input ${i} (${n} floats)`));
+        await withTuning({ textureInputs: true }, async () => {
+          let at = 256;
+          for (const [i, n] of lengths.entries()) {
+            const x = { buffer: bufs.big, offset: at, size: 4 * n };
+            ins.push(Float32Array.from(rand(n, 2300 + i)));
+            rt.write(x, ins[i]);
+            at += Math.ceil((4 * n + 1) / 256) * 256;
+            const y = rt.device.createBuffer({
+              size: 4 * n,
+              usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+            });
+            ys.push({ buffer: y, offset: 0, size: 4 * n });
+            copyConv(rt, bufs.w, x, ys[i]);
+          }
+          assertCopies(await rt.read(ys), ins, lengths.map((n, i) => `input ${i} (${n} floats)`));
+        });
       } finally {
         rt.textureBudget = TEXTURE_BUDGET;
         bufs.destroy();
         for (const y of ys) y.buffer.destroy();
-        await K.loadKernels(rt, saved);
       }
     },
   );
@@ -455,7 +431,6 @@ gpuTest(
   "a slice's texture is copied once until its buffer is written: by a queue write, a dispatch, a copy or a clear",
   async () => {
     const rt = await webgpu();
-    const saved = K.activeTuning();
     // x: a slice of `big` (partial last row). Six reads of x in one command buffer (but for
     // the queue write, which lands before unsubmitted work), with a write of x before each of
     // the last four; each must see x as it is then, and only a write may cost a copy.
@@ -472,48 +447,48 @@ gpuTest(
     const z = { buffer: zb, offset: 4 * 8192, size: 4 * n };
     const [a, b, c, d] = [2610, 2620, 2630, 2640].map((seed) => Float32Array.from(rand(n, seed)));
     try {
-      await K.loadKernels(rt, { ...saved, textureInputs: true });
-      rt.write(x, a);
-      rt.write(src, d);
-      rt.write(z, c);
-      await rt.sync();
-      const copies = () => rt.stats().textureCopies;
-      const counts: number[] = [];
-      let before = copies();
-      const read = (i: number) => {
-        copyConv(rt, bufs.w, x, bufs.ys[i]);
-        counts.push(copies() - before);
+      await withTuning({ textureInputs: true }, async () => {
+        rt.write(x, a);
+        rt.write(src, d);
+        rt.write(z, c);
+        await rt.sync();
+        const copies = () => rt.stats().textureCopies;
+        const counts: number[] = [];
+        let before = copies();
+        const read = (i: number) => {
+          copyConv(rt, bufs.w, x, bufs.ys[i]);
+          counts.push(copies() - before);
+          before = copies();
+        };
+        read(0);
+        read(1); // unchanged: no copy
+        await rt.sync(); // the queue write below lands before unsubmitted work
+        rt.write(x, b);
+        read(2);
+        copyConv(rt, bufs.w, z, x); // a dispatch writes x (z is copied into its own texture)
         before = copies();
-      };
-      read(0);
-      read(1); // unchanged: no copy
-      await rt.sync(); // the queue write below lands before unsubmitted work
-      rt.write(x, b);
-      read(2);
-      copyConv(rt, bufs.w, z, x); // a dispatch writes x (z is copied into its own texture)
-      before = copies();
-      read(3);
-      rt.copy(src, x);
-      read(4);
-      rt.clear(x);
-      read(5);
-      assertEquals(counts, [1, 0, 1, 1, 1, 1], "texture copies per read of x");
-      assertCopies(
-        await rt.read(bufs.ys),
-        [a, a, b, c, d, new Float32Array(n)],
-        [
-          "first read",
-          "second read",
-          "after a queue write",
-          "after a dispatch",
-          "after a copy",
-          "after a clear",
-        ],
-      );
+        read(3);
+        rt.copy(src, x);
+        read(4);
+        rt.clear(x);
+        read(5);
+        assertEquals(counts, [1, 0, 1, 1, 1, 1], "texture copies per read of x");
+        assertCopies(
+          await rt.read(bufs.ys),
+          [a, a, b, c, d, new Float32Array(n)],
+          [
+            "first read",
+            "second read",
+            "after a queue write",
+            "after a dispatch",
+            "after a copy",
+            "after a clear",
+          ],
+        );
+      });
     } finally {
       bufs.destroy();
       zb.destroy();
-      await K.loadKernels(rt, saved);
     }
   },
 );
@@ -522,21 +497,23 @@ gpuTest(
   "conv kernels read their inputs from storage or from textures as the tuning says, and both match",
   async () => {
     const rt = await webgpu();
-    const saved = K.activeTuning();
     // Per setting: the forward and gradients of the seed's e2 (conv2d; its input gradient by
     // conv_transpose2d, 16 channels; conv_weight_grad) and d5 (conv_transpose2d_phase, 1
     // channel; conv2d; conv_weight_grad_row, as its weight gradient reads 1 channel); then
     // input gradients with the leaky backward folded in (the GM variants, whose mask source m
     // is read from a texture too: define MT) by conv_transpose2d, conv2d and the phase kernel.
     const run = async (textureInputs: boolean, seed: number): Promise<Set<string>> => {
-      await K.loadKernels(rt, { ...saved, textureInputs, foldActGrad: true });
-      const p = await dispatchesOf(rt, async () => {
-        await checkConv2d(SEED_ENCODER[2], seed);
-        await checkConvT(SEED_DECODER[4], seed + 10);
-        await checkInputAct(SEED_ENCODER[2], false, seed + 20);
-        await checkInputAct(SEED_DECODER[2], true, seed + 30);
-        await checkInputAct(CONV_CASES[0], false, seed + 40); // Ci = 3: the phase kernel
-      });
+      const p = await withTuning(
+        { textureInputs, foldActGrad: true },
+        () =>
+          dispatchesOf(rt, async () => {
+            await checkConv2d(SEED_ENCODER[2], seed);
+            await checkConvT(SEED_DECODER[4], seed + 10);
+            await checkInputAct(SEED_ENCODER[2], false, seed + 20);
+            await checkInputAct(SEED_DECODER[2], true, seed + 30);
+            await checkInputAct(CONV_CASES[0], false, seed + 40); // Ci = 3: the phase kernel
+          }),
+      );
       return new Set(
         (p ?? []).filter((d) => d.defines.XT !== undefined).flatMap((d) => [
           `${d.kernel} ${d.defines.XT}`,
@@ -544,45 +521,43 @@ gpuTest(
         ]),
       );
     };
-    try {
-      const storage = await run(false, 2400);
-      const textures = await run(true, 2500);
-      if (rt.device.features.has("timestamp-query")) {
-        const kernels = [
-          "conv2d",
-          "conv_transpose2d",
-          "conv_transpose2d_phase",
-          "conv_weight_grad",
-          "conv_weight_grad_row",
-        ];
-        for (const k of kernels) {
-          assert(
-            storage.has(`${k} 0`) && !storage.has(`${k} 1`),
-            `${k} from storage: ${[...storage]}`,
-          );
-          assert(
-            textures.has(`${k} 1`) && !textures.has(`${k} 0`),
-            `${k} from textures: ${[...textures]}`,
-          );
-        }
-        for (const k of kernels.slice(0, 3)) {
-          assert(
-            storage.has(`${k} GM MT=0`) && !storage.has(`${k} GM MT=1`),
-            `${k}'s mask from storage: ${[...storage]}`,
-          );
-          assert(
-            textures.has(`${k} GM MT=1`) && !textures.has(`${k} GM MT=0`),
-            `${k}'s mask from a texture: ${[...textures]}`,
-          );
-        }
+    const storage = await run(false, 2400);
+    const textures = await run(true, 2500);
+    if (rt.device.features.has("timestamp-query")) {
+      const kernels = [
+        "conv2d",
+        "conv_transpose2d",
+        "conv_transpose2d_phase",
+        "conv_weight_grad",
+        "conv_weight_grad_row",
+      ];
+      for (const k of kernels) {
+        assert(
+          storage.has(`${k} 0`) && !storage.has(`${k} 1`),
+          `${k} from storage: ${[...storage]}`,
+        );
+        assert(
+          textures.has(`${k} 1`) && !textures.has(`${k} 0`),
+          `${k} from textures: ${[...textures]}`,
+        );
       }
-      for (const [i, c] of CONV_CASES.entries()) await checkConv2d(c, 2600 + 10 * i);
-      for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 2700 + 10 * i);
-      await K.loadKernels(rt, { ...saved, textureInputs: false });
-      for (const [i, c] of CONV_CASES.entries()) await checkConv2d(c, 2800 + 10 * i);
-      for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, 2900 + 10 * i);
-    } finally {
-      await K.loadKernels(rt, saved);
+      for (const k of kernels.slice(0, 3)) {
+        assert(
+          storage.has(`${k} GM MT=0`) && !storage.has(`${k} GM MT=1`),
+          `${k}'s mask from storage: ${[...storage]}`,
+        );
+        assert(
+          textures.has(`${k} GM MT=1`) && !textures.has(`${k} GM MT=0`),
+          `${k}'s mask from a texture: ${[...textures]}`,
+        );
+      }
+    }
+    // Every awkward shape both ways.
+    for (const [textureInputs, seed] of [[true, 2600], [false, 2800]] as const) {
+      await withTuning({ textureInputs, foldActGrad: true }, async () => {
+        for (const [i, c] of CONV_CASES.entries()) await checkConv2d(c, seed + 10 * i);
+        for (const [i, c] of CONVT_CASES.entries()) await checkConvT(c, seed + 100 + 10 * i);
+      });
     }
   },
 );
@@ -640,17 +615,11 @@ gpuTest(
         .map((d) => Number(d.defines.VS));
     };
     const on = await storesOf();
-    const saved = K.activeTuning();
-    await K.loadKernels(rt, { ...saved, convVectorStores: false });
-    try {
-      const off = await storesOf();
-      if (rt.device.features.has("timestamp-query")) {
-        // Per case: the forward (conv2d) and the input gradient (conv_transpose2d, not listed).
-        assertEquals(on, [1, 1, 0], "vec4 stores where the plane allows them");
-        assertEquals(off, [0, 0, 0], "no vec4 stores when turned off");
-      }
-    } finally {
-      await K.loadKernels(rt, saved);
+    const off = await withTuning({ convVectorStores: false }, storesOf);
+    if (rt.device.features.has("timestamp-query")) {
+      // Per case: the forward (conv2d) and the input gradient (conv_transpose2d, not listed).
+      assertEquals(on, [1, 1, 0], "vec4 stores where the plane allows them");
+      assertEquals(off, [0, 0, 0], "no vec4 stores when turned off");
     }
   },
 );
