@@ -57,12 +57,34 @@
 // Σ_{pixels of the 64 tiles} y[., co] for row = pt / 64, ceil(tiles / 64) rows. On GPUs,
 // whose tiles are one pixel, a partial per invocation would be as large as the gradient.
 //
-// Dispatch: ceil(ceil(N·Ho·Wo / TP) · (CO4P / TQ) / 64) workgroups of 64 (GM: ceil(ceil(N·Ho·Wo
+// With the define PT = 1 (tuning `convPatch`, PatchTile in lib/gpu/kernels.ts) a tile is TR
+// rows × TC columns of one image (TP = TR·TC; tiles on the last row and column may overhang the
+// plane, and those pixels are not stored) instead of TP consecutive pixels: per input channel
+// it loads the input patch the tile reads, PH × PW = ((TR − 1)·SH + KH) × ((TC − 1)·SW + KW)
+// values, each once, where the flat tile loads KH·KW per pixel. KH, KW, SH, SW are defines and
+// every tap is unrolled, so a patch pipeline compiles about KH·KW times as much code as a flat
+// one (on llvmpipe 0.75–3.3 s each): off by default. The channel's weights are read into
+// registers first, from its chunk's binding by a uniform branch, so that the FMAs are compiled
+// once rather than once per uniform chunk (e4's 5 chunks: 15.8 → 1.9 s to compile on llvmpipe).
+// PT stores scalars (VS = 0).
+//
+// Dispatch: ceil(ceil(N·Ho·Wo / TP) · (CO4P / TQ) / 64) workgroups of 64 (PT: N·ceil(Ho / TR)·
+// ceil(Wo / TC) pixel tiles in place of ceil(N·Ho·Wo / TP)) (GM: ceil(ceil(N·Ho·Wo
 // / TP) / 64) · CO4P / TQ), linear grid (workgroup index = wid.x + wid.y · nwg.x).
 
 const TP: u32 = {{TP}}u;
 const TQ: u32 = {{TQ}}u;
 const CPU: u32 = {{CPU}}u;
+/*if PT*/
+const TR: u32 = {{TR}}u;
+const TC: u32 = {{TC}}u;
+const KH: u32 = {{KH}}u;
+const KW: u32 = {{KW}}u;
+const SH: u32 = {{SH}}u;
+const SW: u32 = {{SW}}u;
+const PH: u32 = {{PH}}u;
+const PW: u32 = {{PW}}u;
+/*endif*/
 
 struct Params {
   n: u32, ci: u32, h: u32, w: u32,
@@ -95,7 +117,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let idx = (wid.x + wid.y * nwg.x) * 64u + lid;
   let hw_out = P.ho * P.wo;
   let np = P.n * hw_out;
+/*if PT*/
+  // Patch tiles: TR × TC pixels of one image, ceil(Ho / TR) × ntc tiles per image.
+  let ntc = (P.wo + TC - 1u) / TC;
+  let tiles_img = (P.ho + TR - 1u) / TR * ntc;
+  let pix_tiles = P.n * tiles_img;
+/*else*/
   let pix_tiles = (np + TP - 1u) / TP;
+/*endif*/
 /*if GM*/
   // Pixel tiles padded to whole workgroups, so that one workgroup shares a channel tile and
   // its bias partials add up in workgroup memory (the return is per workgroup: uniform).
@@ -114,12 +143,47 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 /*endif*/
 
   let hw_in = P.h * P.w;
+  // Per pixel of the tile: where its output goes, and whether it is stored.
+  var ob: array<u32, TP>;
+  var valid: array<bool, TP>;
+/*if PT*/
+  // The tile's image and first output row and column (one division per invocation), and the
+  // input patch it reads: PH rows × PW columns from (oh0·SH − ph, ow0·SW − pw), as row offsets
+  // and column offsets with their bounds masks (0 outside the image: the padding). Pixels
+  // past the image's last row or column (a tile may overhang it) are computed, not stored.
+  let n = pt / tiles_img;
+  let rem = pt - n * tiles_img;
+  let oh0 = rem / ntc * TR;
+  let ow0 = (rem % ntc) * TC;
+  let nn = min(n, P.n - 1u);
+  /*unroll*/ for (var r = 0u; r < {{TR}}u; r++) {
+    /*unroll*/ for (var s = 0u; s < {{TC}}u; s++) {
+      valid[r * TC + s] = n < P.n && oh0 + r < P.ho && ow0 + s < P.wo;
+      ob[r * TC + s] = nn * P.co * hw_out + (oh0 + r) * P.wo + ow0 + s;
+    }
+  }
+  var roff: array<u32, PH>;
+  var rmask: array<f32, PH>;
+  /*unroll*/ for (var r = 0u; r < {{PH}}u; r++) {
+    let ih = i32(oh0 * SH + r) - i32(P.ph);
+    let ok = ih >= 0 && ih < i32(P.h);
+    rmask[r] = select(0.0, 1.0, ok);
+    roff[r] = nn * P.ci * hw_in + select(0u, u32(ih) * P.w, ok);
+  }
+  var coff: array<u32, PW>;
+  var cmask: array<f32, PW>;
+  /*unroll*/ for (var s = 0u; s < {{PW}}u; s++) {
+    let iw = i32(ow0 * SW + s) - i32(P.pw);
+    let ok = iw >= 0 && iw < i32(P.w);
+    cmask[s] = select(0.0, 1.0, ok);
+    coff[s] = select(0u, u32(iw), ok);
+  }
+/*else*/
   // Per pixel of the tile: top-left input row/col and image base (pixels past the end
   // are clamped to the last one and their results discarded).
   var ih0: array<i32, TP>;
   var iw0: array<i32, TP>;
   var xb: array<u32, TP>;
-  var ob: array<u32, TP>;
   // (n, oh, ow) of the tile's first pixel, then stepped along the flattened index without
   // divisions (a vector integer division is a scalar loop on a CPU adapter).
   let pix0 = pt * TP;
@@ -132,6 +196,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     iw0[p] = i32(ow) * i32(P.sw) - i32(P.pw);
     xb[p] = nn * P.ci * hw_in;
     ob[p] = nn * P.co * hw_out + oh * P.wo + ow;
+    valid[p] = pix0 + p < np;
     ow += 1u;
     let wrap = ow == P.wo;
     ow = select(ow, 0u, wrap);
@@ -140,6 +205,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     oh = select(oh, 0u, wrap2);
     n += select(0u, 1u, wrap2);
   }
+/*endif*/
 
   // Bias of the tile's channels, loaded once (zero past Co or without bias).
   var bv: array<vec4f, TQ>;
@@ -152,6 +218,48 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
   var acc: array<vec4f, TP * TQ>;
   let wstep = P.kh * P.kw * P.co4p;
+/*if PT*/
+  // Per input channel: the patch's PH·PW values, each loaded once, and the channel's KH·KW·TQ
+  // weight vec4s (from its chunk's binding, chosen by a uniform branch, so that the FMAs below
+  // are compiled once, not once per chunk); then every tap of every pixel from them (KH, KW,
+  // SH, SW are defines, so every index is a constant).
+  for (var c = 0u; c < c_n; c++) {
+    var xp: array<f32, PH * PW>;
+    /*unroll*/ for (var r = 0u; r < {{PH}}u; r++) {
+      /*unroll*/ for (var s = 0u; s < {{PW}}u; s++) {
+        xp[r * PW + s] = xat(roff[r] + coff[s]) * (rmask[r] * cmask[s]);
+      }
+      roff[r] += hw_in;
+    }
+    let u = c / CPU;
+    let wi = q0 + (c - u * CPU) * wstep;
+    var wv: array<vec4f, KH * KW * TQ>;
+    /*unroll*/ for (var u2 = 0u; u2 < {{NU}}u; u2++) {
+      if (u == u2) {
+        /*unroll*/ for (var t = 0u; t < {{KK}}u; t++) {
+          /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+            wv[t * TQ + q] = Wp#u2[wi + t * P.co4p + q];
+          }
+        }
+      }
+    }
+    /*unroll*/ for (var kh = 0u; kh < {{KH}}u; kh++) {
+      /*unroll*/ for (var kw = 0u; kw < {{KW}}u; kw++) {
+        /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+          /*unroll*/ for (var r = 0u; r < {{TR}}u; r++) {
+            /*unroll*/ for (var s = 0u; s < {{TC}}u; s++) {
+              acc[(r * TC + s) * TQ + q] = fma(
+                vec4f(xp[(r * SH + kh) * PW + s * SW + kw]),
+                wv[(kh * KW + kw) * TQ + q],
+                acc[(r * TC + s) * TQ + q],
+              );
+            }
+          }
+        }
+      }
+    }
+  }
+/*else*/
   for (var kh = 0u; kh < P.kh; kh++) {
     for (var kw = 0u; kw < P.kw; kw++) {
       var off: array<u32, TP>;
@@ -167,6 +275,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 /*include _conv_channels.wgsl*/
     }
   }
+/*endif*/
 
 /*if VS*/
   // Pixels 4g..4g+3 of the tile: consecutive in one image (Ho·Wo and TP multiples of 4), and
@@ -191,7 +300,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 /*endif*/
 /*if SE*/
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-    if (pix0 + p < np) {
+    if (valid[p]) {
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
         let v = acc[p * TQ + q] + bv[q];
         /*unroll*/ for (var k = 0u; k < 4u; k++) {
@@ -205,11 +314,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 /*endif*/
 /*if GM*/
-  // The tile's pixels before the end; the workgroup's partial row.
-  var valid: array<bool, TP>;
-  /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-    valid[p] = pix0 + p < np;
-  }
+  // The workgroup's partial row.
   let nch = P.co;
   let prow = pt / 64u;
 /*include _conv_grad_epilogue.wgsl*/

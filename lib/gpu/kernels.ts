@@ -348,6 +348,17 @@ export interface Tuning {
    */
   convVectorStores?: boolean;
   /**
+   * conv2d tiles its output by patches of rows × columns of one image ({@linkcode patchTile})
+   * instead of runs of consecutive pixels, so that neighbouring pixels' taps share their input
+   * loads; it then stores scalars (`convVectorStores` gives way). Default false: on llvmpipe
+   * the encoder ran 0.85× as long, but each patch pipeline compiles KH·KW times as much
+   * unrolled code as a flat one (0.75–3.3 s each there, a training process's start 15 s
+   * longer); for GPUs, where it is not yet measured, it is an A/B in bench/gpu.
+   */
+  convPatch?: boolean;
+  /** The most output pixels of a conv2d patch tile (`convPatch`; default 2 × convPixels). */
+  convPatchPixels?: number;
+  /**
    * Keep packed conv weights between dispatches and repack them, all in one dispatch, only
    * after their weights were written (lib/gpu/packs.ts; default true). Off: one packing
    * dispatch before every convolution.
@@ -457,6 +468,8 @@ export const TUNING_KINDS: TuningKinds = {
   uniformWeights: "boolean",
   textureInputs: "boolean",
   convVectorStores: "boolean",
+  convPatch: "boolean",
+  convPatchPixels: "number",
   packCache: "boolean",
   batchSplitSums: "boolean",
   foldActGrad: "boolean",
@@ -493,6 +506,8 @@ const FALLBACKS: { [K in ValuedField]-?: (t: Tuning) => NonNullable<Tuning[K]> }
   uniformWeights: () => false,
   textureInputs: () => false,
   convVectorStores: () => true,
+  convPatch: () => false,
+  convPatchPixels: (t) => 2 * tuningValue(t, "convPixels"),
   packCache: () => true,
   batchSplitSums: () => true,
   foldActGrad: () => true,
@@ -540,6 +555,8 @@ export const TUNING_FIELDS = Object.keys(TUNING_KINDS) as (keyof Tuning)[];
  * @param textureInput Read x from a texture (`textureInputs`; kernels/_x_input.wgsl).
  * @param maskTexture With gradMask, read the mask source m from a texture too
  *   (kernels/_b_input.wgsl).
+ * @param patch Patch tiles ({@linkcode PatchTile}, `convPatch`): `tp` must be its rows ×
+ *   columns; null: `tp` consecutive pixels of the flattened (n, oh, ow) index.
  * @returns the kernel definition.
  */
 export function conv2dDef(
@@ -550,7 +567,15 @@ export function conv2dDef(
   gradMask = false,
   textureInput = false,
   maskTexture = false,
+  patch: PatchTile | null = null,
 ): KernelDef {
+  if (patch && (vectorStores || patch.tr * patch.tc !== tp)) {
+    throw new RangeError(
+      `Cannot build conv2d: a patch tile of ${patch.tr}×${patch.tc} needs ${
+        patch.tr * patch.tc
+      } pixels and scalar stores: found ${tp} pixels${vectorStores ? " and vector stores" : ""}`,
+    );
+  }
   if (vectorStores && tp % 4 !== 0) {
     throw new RangeError(
       `Cannot build conv2d: vector stores need a pixel tile that is a multiple of 4: found ${tp}`,
@@ -574,8 +599,72 @@ export function conv2dDef(
       SE: vectorStores || gradMask ? 0 : 1,
       XT: textureInput ? 1 : 0,
       MT: gradMask && maskTexture ? 1 : 0,
+      PT: patch ? 1 : 0,
+      ...(patch
+        ? {
+          TR: patch.tr,
+          TC: patch.tc,
+          KH: patch.kh,
+          KW: patch.kw,
+          SH: patch.sh,
+          SW: patch.sw,
+          PH: (patch.tr - 1) * patch.sh + patch.kh,
+          PW: (patch.tc - 1) * patch.sw + patch.kw,
+          KK: patch.kh * patch.kw,
+        }
+        : {}),
     },
   };
+}
+
+/**
+ * A conv2d patch tile (`convPatch`): `tr` × `tc` output pixels of one image, for a kernel of
+ * `kh` × `kw` taps at strides `sh`, `sw` (compile-time in the pipeline). Per input channel the
+ * tile loads its input patch, ((tr − 1)·sh + kh) × ((tc − 1)·sw + kw) values, each once, where
+ * a flat tile loads kh·kw per pixel: for the seed's k3 s2 layers 9 × 13 = 117 loads for 4 × 6
+ * pixels against 216.
+ */
+export interface PatchTile {
+  tr: number;
+  tc: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+}
+
+/**
+ * The patch tile of a conv2d layer (`convPatch`): of the shapes of at most `tp` pixels (rows ≤
+ * Ho, columns ≤ Wo), the one with the least estimated cost per image, tiles × (patch loads +
+ * weight loads + FMAs / 4), where the tiles cover the output plane (the last row and column of
+ * tiles may overhang it, their FMAs wasted) and a weight vec4 or 4 vec4 FMAs cost about one
+ * input load. Among equal costs the first found wins (fewer rows).
+ *
+ * @param g Geometry of the layer.
+ * @param tp The most pixels per tile.
+ * @param tq Channel quads per invocation.
+ * @returns the tile.
+ * @example
+ * ```ts
+ * import { patchTile } from "./kernels.ts";
+ * // The seed's e3 (output 6 × 5, k3 s2) with 8 channel quads and up to 16 pixels: 3 × 5.
+ * const g = { n: 64, ci: 32, h: 11, w: 9, co: 64, ho: 6, wo: 5, kh: 3, kw: 3 };
+ * const t = patchTile({ ...g, stride: [2, 2], padding: [1, 1] }, 16, 8);
+ * if (t.tr !== 3 || t.tc !== 5) throw new Error(`${t.tr}×${t.tc}`);
+ * ```
+ */
+export function patchTile(g: ConvGeom, tp: number, tq: number): PatchTile {
+  const [sh, sw] = g.stride;
+  let best = { tr: 1, tc: 1, cost: Infinity };
+  for (let tr = 1; tr <= Math.min(tp, g.ho); tr++) {
+    for (let tc = Math.min(g.wo, Math.floor(tp / tr)); tc >= 1; tc--) {
+      const tiles = Math.ceil(g.ho / tr) * Math.ceil(g.wo / tc);
+      const loads = ((tr - 1) * sh + g.kh) * ((tc - 1) * sw + g.kw);
+      const cost = tiles * (loads + g.kh * g.kw * tq * (1 + tr * tc / 4));
+      if (cost < best.cost) best = { tr, tc, cost };
+    }
+  }
+  return { tr: best.tr, tc: best.tc, kh: g.kh, kw: g.kw, sh, sw };
 }
 
 /**
@@ -1308,20 +1397,34 @@ export function conv2d(
   const co4p = Math.ceil(g.co / tcl) * tq;
   const tp = balancedPixels(g.n * g.ho * g.wo, tp0, tq, co4p / tq, active.balanceThreads ?? 1);
   const { wb, wp, more } = convWeights(rt, g, w, co4p, false);
-  const tiles = Math.ceil(g.n * g.ho * g.wo / tp) * (co4p / tq);
+  const patch = tuningValue(active, "convPatch")
+    ? patchTile(g, tuningValue(active, "convPatchPixels"), tq)
+    : null;
   // vec4 stores when 4 consecutive pixels of a tile always share an image (conv2d.wgsl).
-  const vs = !grad && tuningValue(active, "convVectorStores") && tp % 4 === 0 &&
+  const vs = !grad && !patch && tuningValue(active, "convVectorStores") && tp % 4 === 0 &&
     (g.ho * g.wo) % 4 === 0 && y.offset % 16 === 0;
+  const pixTiles = patch
+    ? g.n * Math.ceil(g.ho / patch.tr) * Math.ceil(g.wo / patch.tc)
+    : Math.ceil(g.n * g.ho * g.wo / tp);
   // With a gradient epilogue the pixel tiles come in whole workgroups, one partial row each.
-  const rows = Math.ceil(Math.ceil(g.n * g.ho * g.wo / tp) / WG);
+  const rows = Math.ceil(pixTiles / WG);
   const ep = grad && actPartials(rt, grad, rows, g.co, "conv2d");
   const xi = inputBinding(rt, x, g.n * g.ci * g.h * g.w);
   const mi = grad && inputBinding(rt, grad.m, g.n * g.co * g.ho * g.wo);
   rt.dispatch(
-    conv2dDef(tcl, tp, vs, wb, !!grad, xi.texture, !!mi?.texture),
+    conv2dDef(
+      tcl,
+      patch ? patch.tr * patch.tc : tp,
+      vs,
+      wb,
+      !!grad,
+      xi.texture,
+      !!mi?.texture,
+      patch,
+    ),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, co4p],
     [xi.x, wp, mi?.x ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
-    groups(grad ? rows * WG * (co4p / tq) : tiles),
+    groups(grad ? rows * WG * (co4p / tq) : pixTiles * (co4p / tq)),
   );
   ep?.finish();
 }

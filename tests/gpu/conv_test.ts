@@ -909,3 +909,83 @@ gpuTest("bias gradient sums over batch and pixels for 2-D and 4-D gradients", as
     close(out, C.biasGrad(g, s4), accTol(k, 2), `biasGrad [${s}]`);
   }
 });
+
+Deno.test("patchTile: a tile of at most tp pixels within the plane, by its estimated loads", () => {
+  const geom = (ho: number, wo: number, k: number, s: number): K.ConvGeom => ({
+    n: 4,
+    ci: 8,
+    h: (ho - 1) * s + k,
+    w: (wo - 1) * s + k,
+    co: 16,
+    ho,
+    wo,
+    kh: k,
+    kw: k,
+    stride: [s, s],
+    padding: [0, 0],
+  });
+  // The seed's encoder layers (k3 s2) with their channel quads (4 for e1's 16 channels, else 8)
+  // and 16 pixels: e1 2 × 6 (17 = 6 + 6 + 5 columns: the last tile overhangs), e2 11 × 1, e3
+  // 3 × 5, e4 the whole 3 × 3 plane.
+  const seed = [[22, 17, 4], [11, 9, 8], [6, 5, 8], [3, 3, 8]].map(([ho, wo, tq]) => {
+    const t = K.patchTile(geom(ho, wo, 3, 2), 16, tq);
+    return `${t.tr}x${t.tc}`;
+  });
+  assertEquals(seed, ["2x6", "11x1", "3x5", "3x3"]);
+  for (const [ho, wo, k, s, tp] of [[1, 1, 1, 1, 4], [7, 3, 3, 1, 5], [40, 2, 2, 3, 12]]) {
+    const g = geom(ho, wo, k, s);
+    const t = K.patchTile(g, tp, 2);
+    assert(t.tr * t.tc <= tp && t.tr <= ho && t.tc <= wo, `${ho}×${wo}: ${t.tr}×${t.tc}`);
+    assertEquals([t.kh, t.kw, t.sh, t.sw], [k, k, s, s]);
+  }
+});
+
+gpuTest(
+  "conv2d with patch tiles (convPatch) matches the reference: forward, transposed convs' input gradients, folded epilogues",
+  async () => {
+    const rt = await webgpu();
+    // Small channel and pixel tiles keep the unrolled patch pipelines quick to compile on
+    // llvmpipe. The awkward shapes (kernels 3×2, 1×3, 5×3 at stride (2,1), stride 3 with
+    // kernel 2), the seed's encoder layers (tiles that overhang the plane: e1's 22 × 17 by 2
+    // × 3, e2's 11 × 9 by 2 × 3) and, as input gradients of transposed convs (conv2d on the
+    // output gradient), the awkward and the seed's decoder layers, with the leaky backward
+    // folded in (GM) too.
+    const tuning = { convPatch: true, convPatchPixels: 6, convTile: 8, foldMinBatch: 1 };
+    const p = await withTuning(tuning, () =>
+      dispatchesOf(rt, async () => {
+        for (const [i, c] of CONV_CASES.entries()) await checkConv2d(c, 3000 + 10 * i);
+        for (const [i, c] of SEED_ENCODER.slice(1).entries()) {
+          await checkConv2d(c, 3100 + 10 * i, SEED_OUT[c.name]);
+        }
+        for (const [i, c] of CONVT_CASES.entries()) {
+          await checkConvT(c, 3200 + 10 * i);
+          await checkInputAct(c, true, 3250 + 10 * i);
+        }
+        for (const [i, c] of SEED_DECODER.entries()) await checkInputAct(c, true, 3300 + 10 * i);
+      }));
+    const e1 = K.patchTile(
+      {
+        n: 2,
+        ci: 8,
+        h: 44,
+        w: 34,
+        co: 16,
+        ho: 22,
+        wo: 17,
+        kh: 3,
+        kw: 3,
+        stride: [2, 2],
+        padding: [1, 1],
+      },
+      6,
+      2,
+    );
+    assert(22 % e1.tr !== 0 || 17 % e1.tc !== 0, `e1's tile ${e1.tr}×${e1.tc} overhangs the plane`);
+    if (p) {
+      const conv = p.filter((d) => d.kernel === "conv2d");
+      assert(conv.length > 0 && conv.every((d) => d.defines.PT === 1), "every conv2d patch-tiled");
+      assert(conv.some((d) => d.defines.GM === 1), "a folded epilogue among them");
+      assert(conv.every((d) => d.defines.VS === 0), "patch tiles store scalars");
+    }
+  },
+);
