@@ -555,8 +555,8 @@ export const TUNING_FIELDS = Object.keys(TUNING_KINDS) as (keyof Tuning)[];
  * @param textureInput Read x from a texture (`textureInputs`; kernels/_x_input.wgsl).
  * @param maskTexture With gradMask, read the mask source m from a texture too
  *   (kernels/_b_input.wgsl).
- * @param patch Patch tiles ({@linkcode PatchTile}, `convPatch`): `tp` must be its rows ×
- *   columns; null: `tp` consecutive pixels of the flattened (n, oh, ow) index.
+ * @param patch Patch tiles ({@linkcode PatchTile}, `convPatch`) of rows × columns pixels, in
+ *   place of `tp`; null: `tp` consecutive pixels of the flattened (n, oh, ow) index.
  * @returns the kernel definition.
  */
 export function conv2dDef(
@@ -569,13 +569,10 @@ export function conv2dDef(
   maskTexture = false,
   patch: PatchTile | null = null,
 ): KernelDef {
-  if (patch && (vectorStores || patch.tr * patch.tc !== tp)) {
-    throw new RangeError(
-      `Cannot build conv2d: a patch tile of ${patch.tr}×${patch.tc} needs ${
-        patch.tr * patch.tc
-      } pixels and scalar stores: found ${tp} pixels${vectorStores ? " and vector stores" : ""}`,
-    );
+  if (patch && vectorStores) {
+    throw new RangeError("Cannot build conv2d: patch tiles store scalars, not vec4s");
   }
+  if (patch) tp = patch.tr * patch.tc;
   if (vectorStores && tp % 4 !== 0) {
     throw new RangeError(
       `Cannot build conv2d: vector stores need a pixel tile that is a multiple of 4: found ${tp}`,
@@ -1412,16 +1409,7 @@ export function conv2d(
   const xi = inputBinding(rt, x, g.n * g.ci * g.h * g.w);
   const mi = grad && inputBinding(rt, grad.m, g.n * g.co * g.ho * g.wo);
   rt.dispatch(
-    conv2dDef(
-      tcl,
-      patch ? patch.tr * patch.tc : tp,
-      vs,
-      wb,
-      !!grad,
-      xi.texture,
-      !!mi?.texture,
-      patch,
-    ),
+    conv2dDef(tcl, tp, vs, wb, !!grad, xi.texture, !!mi?.texture, patch),
     [...convParams(g), b ? 1 : 0, { f32: grad?.slope ?? slope }, co4p],
     [xi.x, wp, mi?.x ?? b ?? x, y, ...(ep ? [ep.part] : more.length ? [null] : []), ...more],
     groups(grad ? rows * WG * (co4p / tq) : pixTiles * (co4p / tq)),
