@@ -8,17 +8,13 @@
   var bs: array<vec4f, TQ>;
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
     if (valid[p]) {
+      var v: array<vec4f, TQ>;
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-        var v = acc[p * TQ + q];
-        /*unroll*/ for (var k = 0u; k < 4u; k++) {
-          let ch = (q0 + q) * 4u + k;
-          if (ch < nch) {
-            let o = ob[p] + ch * hw_out;
-            v[k] = select(P.slope * v[k], v[k], bat(o) > 0.0);
-            Y[o] = v[k];
-          }
-        }
-        bs[q] += v;
+        v[q] = acc[p * TQ + q];
+      }
+      grad_pixel(&v, ob[p], q0, nch, hw_out);
+      /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+        bs[q] += v[q];
       }
     }
   }

@@ -102,6 +102,10 @@ struct Params {
 /*else*/
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
 /*endif*/
+/*if VS*/
+/*else*/
+/*include _conv_store.wgsl*/
+/*endif*/
 /*if GM*/
 @group(0) @binding(5) var<storage, read_write> Part: array<f32>;
 var<workgroup> Red: array<vec4f, 64 * TQ>;
@@ -301,15 +305,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 /*if SE*/
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
     if (valid[p]) {
+      var v: array<vec4f, TQ>;
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-        let v = acc[p * TQ + q] + bv[q];
-        /*unroll*/ for (var k = 0u; k < 4u; k++) {
-          let co = (q0 + q) * 4u + k;
-          if (co < P.co) {
-            Y[ob[p] + co * hw_out] = act(v[k]);
-          }
-        }
+        v[q] = acc[p * TQ + q] + bv[q];
       }
+      store_pixel(&v, ob[p], q0, P.co, hw_out);
     }
   }
 /*endif*/

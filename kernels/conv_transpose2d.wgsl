@@ -64,6 +64,7 @@ struct Params {
 /*include _conv_weights.wgsl*/
 /*include _b_input.wgsl*/
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+/*include _conv_store.wgsl*/
 /*if GM*/
 @group(0) @binding(5) var<storage, read_write> Part: array<f32>;
 var<workgroup> Red: array<vec4f, 64 * TQ>;
@@ -176,15 +177,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 /*else*/
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
     if (valid[p]) {
+      var v: array<vec4f, TQ>;
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
-        let v = acc[p * TQ + q] + bv[q];
-        /*unroll*/ for (var k = 0u; k < 4u; k++) {
-          let b = (q0 + q) * 4u + k;
-          if (b < P.b) {
-            Y[ob[p] + b * hw_out] = act(v[k]);
-          }
-        }
+        v[q] = acc[p * TQ + q] + bv[q];
       }
+      store_pixel(&v, ob[p], q0, P.b, hw_out);
     }
   }
 /*endif*/

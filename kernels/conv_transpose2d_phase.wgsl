@@ -61,6 +61,64 @@ fn act(v: f32) -> f32 {
   return select(P.slope * v, v, v > 0.0);
 }
 
+// The tile's FMAs and each block position's stores are functions of their own rather than
+// unrolled inside main (see _conv_store.wgsl: a shader module's creation time grows with
+// the square of a function's size). Drivers inline them: the code and every sum's order are as
+// before.
+
+// One input channel at one window offset: acc[p·TB + b] += xv[p] · wv[b] (phases in lanes).
+fn phase_fma(
+  acc: ptr<function, array<vec4f, TP * TB>>,
+  xv: ptr<function, array<vec4f, TP>>,
+  wv: ptr<function, array<vec4f, TB>>,
+) {
+  /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
+    /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+      (*acc)[p * TB + b] = fma((*xv)[p], (*wv)[b], (*acc)[p * TB + b]);
+    }
+  }
+}
+
+// A block position of the tile: (jh, jw), its image's output base, and whether it is stored.
+struct Block {
+  jh: u32,
+  jw: u32,
+  ob: u32,
+  valid: bool,
+}
+
+// One block position's outputs, its TB channels × sh·sw phases (lh, lw: each phase's row and
+// column offset): through bias and activation, or (GM) the backward of m's leaky ReLU, with
+// the stored values added to the bias partials bs.
+fn store_block(
+  v: ptr<function, array<vec4f, TB>>,
+  bias: ptr<function, array<f32, TB>>,
+  bs: ptr<function, array<f32, TB>>,
+  lh: ptr<function, array<u32, 4>>,
+  lw: ptr<function, array<u32, 4>>,
+  at: Block,
+  phases: u32,
+  hw_out: u32,
+) {
+  /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
+    let vb = (*v)[b];
+    /*unroll*/ for (var l = 0u; l < 4u; l++) {
+      let oh = P.sh * at.jh + (*lh)[l];
+      let ow = P.sw * at.jw + (*lw)[l];
+      if (at.valid && l < phases && oh < P.ho && ow < P.wo) {
+        let o = at.ob + b * hw_out + oh * P.wo + ow;
+/*if GM*/
+        let r = select(P.slope * vb[l], vb[l], bat(o) > 0.0);
+        Y[o] = r;
+        (*bs)[b] += r;
+/*else*/
+        Y[o] = act(vb[l] + (*bias)[b]);
+/*endif*/
+      }
+    }
+  }
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -133,12 +191,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           xv[p] = vec4f(xat(off[p]) * m[p]);
           off[p] += hw_in;
         }
+        var wv: array<vec4f, TB>;
         /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
-          let wv = Wq[wi + b];
-          /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
-            acc[p * TB + b] = fma(xv[p], wv, acc[p * TB + b]);
-          }
+          wv[b] = Wq[wi + b];
         }
+        phase_fma(&acc, &xv, &wv);
         wi += wstep;
       }
     }
@@ -151,27 +208,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     lh[l] = l / P.sw;
     lw[l] = l % P.sw;
   }
-/*if GM*/
+  // Bias partials (GM only).
   var bs: array<f32, TB>;
-/*endif*/
   /*unroll*/ for (var p = 0u; p < {{TP}}u; p++) {
+    var v: array<vec4f, TB>;
     /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {
-      let v = acc[p * TB + b];
-      /*unroll*/ for (var l = 0u; l < 4u; l++) {
-        let oh = P.sh * jh[p] + lh[l];
-        let ow = P.sw * jw[p] + lw[l];
-        if (valid[p] && l < phases && oh < P.ho && ow < P.wo) {
-          let o = ob[p] + b * hw_out + oh * P.wo + ow;
-/*if GM*/
-          let r = select(P.slope * v[l], v[l], bat(o) > 0.0);
-          Y[o] = r;
-          bs[b] += r;
-/*else*/
-          Y[o] = act(v[l] + bias[b]);
-/*endif*/
-        }
-      }
+      v[b] = acc[p * TB + b];
     }
+    let at = Block(jh[p], jw[p], ob[p], valid[p]);
+    store_block(&v, &bias, &bs, &lh, &lw, at, phases, hw_out);
   }
 /*if GM*/
   /*unroll*/ for (var b = 0u; b < {{TB}}u; b++) {

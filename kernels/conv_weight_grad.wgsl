@@ -39,6 +39,39 @@ struct Params {
 /*include _gy_input.wgsl*/
 @group(0) @binding(3) var<storage, read_write> Part: array<f32>;
 
+// The FMAs of one output pixel and the partials' stores are functions of their own rather than
+// unrolled inside main (see _conv_store.wgsl: a shader module's creation time grows with
+// the square of a function's size). Drivers inline them: the code and every sum's order are as
+// before.
+
+// One output pixel: acc[(j·4·TQ + 4q + k)·TC + t] += g[q][k] · xv[j·TC + t].
+fn wgrad_fma(
+  acc: ptr<function, array<vec4f, 4 * JT * TQ * TC>>,
+  g: ptr<function, array<vec4f, TQ>>,
+  xv: ptr<function, array<vec4f, JT * TC>>,
+) {
+  /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
+    /*unroll*/ for (var k = 0u; k < 4u; k++) {
+      /*unroll*/ for (var j = 0u; j < {{JT}}u; j++) {
+        /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
+          let a = (j * 4u * TQ + 4u * q + k) * TC + t;
+          (*acc)[a] = fma(vec4f((*g)[q][k]), (*xv)[j * TC + t], (*acc)[a]);
+        }
+      }
+    }
+  }
+}
+
+// One output channel's partials at one tap for the tile's 4·TC input channels from ci0
+// (those below Ci): v[t][l] to Part[base + (4t + l)·kk].
+fn store_taps(v: ptr<function, array<vec4f, TC>>, base: u32, ci0: u32, kk: u32) {
+  /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
+    /*unroll*/ for (var l = 0u; l < 4u; l++) {
+      if (ci0 + 4u * t + l < P.ci) { Part[base + (4u * t + l) * kk] = (*v)[t][l]; }
+    }
+  }
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -100,18 +133,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           xv[j * TC + t] = vec4f(xat(xo.x), xat(xo.y), xat(xo.z), xat(xo.w)) * m;
         }
       }
+      var g: array<vec4f, TQ>;
       /*unroll*/ for (var q = 0u; q < {{TQ}}u; q++) {
         let go = gyoff[q] + vec4u(gyrow + u32(ow));
-        let g = vec4f(gyat(go.x), gyat(go.y), gyat(go.z), gyat(go.w));
-        /*unroll*/ for (var k = 0u; k < 4u; k++) {
-          /*unroll*/ for (var j = 0u; j < {{JT}}u; j++) {
-            /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
-              let a = (j * 4u * TQ + 4u * q + k) * TC + t;
-              acc[a] = fma(vec4f(g[k]), xv[j * TC + t], acc[a]);
-            }
-          }
-        }
+        g[q] = vec4f(gyat(go.x), gyat(go.y), gyat(go.z), gyat(go.w));
       }
+      wgrad_fma(&acc, &g, &xv);
     }
   }
 
@@ -120,16 +147,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     /*unroll*/ for (var i = 0u; i < {{TQ4}}u; i++) {
       let co = co0 + i;
       if (co < P.co && j < ntap) {
-        let tap = kh * P.kw + kw0 + j;
+        var v: array<vec4f, TC>;
         /*unroll*/ for (var t = 0u; t < {{TC}}u; t++) {
-          let v = acc[(j * 4u * TQ + i) * TC + t];
-          let c0 = ci0 + 4u * t;
-          let base = s * total + (co * P.ci + c0) * kk + tap;
-          if (c0 < P.ci) { Part[base] = v.x; }
-          if (c0 + 1u < P.ci) { Part[base + kk] = v.y; }
-          if (c0 + 2u < P.ci) { Part[base + 2u * kk] = v.z; }
-          if (c0 + 3u < P.ci) { Part[base + 3u * kk] = v.w; }
+          v[t] = acc[(j * 4u * TQ + i) * TC + t];
         }
+        store_taps(&v, s * total + (co * P.ci + ci0) * kk + kh * P.kw + kw0 + j, ci0, kk);
       }
     }
   }
