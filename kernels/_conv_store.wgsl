@@ -3,8 +3,7 @@
 // they were most of the code. Creating a shader module (Deno's WebGPU: WGSL parsing and
 // validation, then SPIR-V) takes time that grows with the square of a function's size, not
 // with the module's: 4,000 statements took 1.1 s in one function and 0.14 s in 16 (see
-// lib/gpu/wgsl.ts). Drivers inline these functions, so the compiled code, and the order of
-// every sum, are as before.
+// lib/gpu/wgsl.ts). Every sum adds in the same order as before.
 //
 // store_pixel: v[q] (bias added) through the activation into Y[o + ch·hw_out] for the tile's
 // channels ch = 4·(q0 + q) + k below nch.

@@ -63,8 +63,7 @@ fn act(v: f32) -> f32 {
 
 // The tile's FMAs and each block position's stores are functions of their own rather than
 // unrolled inside main (see _conv_store.wgsl: a shader module's creation time grows with
-// the square of a function's size). Drivers inline them: the code and every sum's order are as
-// before.
+// the square of a function's size). Every sum adds in the same order as before.
 
 // One input channel at one window offset: acc[p·TB + b] += xv[p] · wv[b] (phases in lanes).
 fn phase_fma(

@@ -41,8 +41,7 @@ struct Params {
 
 // The FMAs of one output pixel and the partials' stores are functions of their own rather than
 // unrolled inside main (see _conv_store.wgsl: a shader module's creation time grows with
-// the square of a function's size). Drivers inline them: the code and every sum's order are as
-// before.
+// the square of a function's size). Every sum adds in the same order as before.
 
 // One output pixel: acc[(j·4·TQ + 4q + k)·TC + t] += g[q][k] · xv[j·TC + t].
 fn wgrad_fma(

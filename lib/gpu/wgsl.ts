@@ -25,7 +25,7 @@
  * s (pipeline) in one function and 0.14 + 0.12 s split over 16; a conv kernel's main of some
  * 3,000 unrolled lines took 0.2–0.6 s. So the kernels keep unrolled blocks that are repeated
  * per pixel (stores, epilogues) or per tap in small functions of their own, passing register
- * tiles by `ptr<function, …>`; drivers inline them. That made the first training step of a
+ * tiles by `ptr<function, …>`, with every sum in the same order. That made the first training step of a
  * process 2.1 s instead of 4.1 s on llvmpipe with a warm shader cache. A tile's FMAs stay inline
  * in conv2d and conv_transpose2d: hoisting the weight loads ahead of a helper's FMAs made those
  * kernels about 3 % slower on llvmpipe, and conv2d's patch tiles (`convPatch`) with each tap's
