@@ -86,6 +86,8 @@ let tuningSource: TuningSource | undefined;
 let adapter = "";
 /** A software adapter: the roofline keeps wall time there (see {@linkcode roofMs}). */
 let software = false;
+/** Time to compile every kernel of the tuning, and how many pipelines that made. */
+let compile = { ms: NaN, pipelines: 0 };
 try {
   rt = await gpu();
   const info = await adapterSummary();
@@ -93,7 +95,11 @@ try {
   // The adapter's tuning, as training gets it (its default, a stored tuning, SEISDEC_TUNING),
   // made the dispatchers' default: the tiles, split-K lanes and weight layout the step runs with.
   ({ tuning, source: tuningSource } = await resolveTuning(info));
+  // Every kernel variant of the tuning, compiled up front: Deno's shader-module creation (WGSL
+  // parsing, validation, SPIR-V) and the driver's pipeline creation, what each process pays once.
+  const t0 = performance.now();
   await K.compileAll(rt, tuning);
+  compile = { ms: performance.now() - t0, pipelines: rt.stats().pipelines };
   adapter = adapterLabel(info);
 } catch (e) {
   if (Deno.env.get("CI") === "true") throw e;
@@ -705,6 +711,9 @@ async function report(): Promise<void> {
       `peak bandwidth ${peakB.toFixed(1)} GB/s (${caseTitle(bestCopy)}); ` +
       `ridge ${(peakF / peakB).toFixed(2)} FLOP/byte; rates from ${clock}`,
   );
+  console.log(
+    `kernels: compileAll made ${compile.pipelines} pipelines in ${compile.ms.toFixed(0)} ms`,
+  );
   const rows = [
     ["kernel", "shape", "R", "ms", "GPU ms", "GFLOP/s", "GB/s", "FLOP/B", "% roof", "% mm"],
   ];
@@ -750,6 +759,13 @@ async function report(): Promise<void> {
       value: peakB,
       unit: "GB/s",
       extra: { kernel: caseTitle(bestCopy), clock },
+    },
+    {
+      name: "compile all kernels (compileAll)",
+      shape: `${compile.pipelines} pipelines`,
+      value: compile.ms,
+      unit: "ms",
+      extra: { pipelines: compile.pipelines },
     },
     ...cases.map((c) => ({
       name: caseTitle(c),
