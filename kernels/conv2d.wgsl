@@ -101,9 +101,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> Y: array<vec4f>;
 /*else*/
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-/*endif*/
-/*if VS*/
-/*else*/
 /*include _conv_store.wgsl*/
 /*endif*/
 /*if GM*/

@@ -351,9 +351,10 @@ export interface Tuning {
    * conv2d tiles its output by patches of rows × columns of one image ({@linkcode patchTile})
    * instead of runs of consecutive pixels, so that neighbouring pixels' taps share their input
    * loads; it then stores scalars (`convVectorStores` gives way). Default false: on llvmpipe
-   * the encoder ran 0.85× as long, but each patch pipeline compiles KH·KW times as much
-   * unrolled code as a flat one (0.75–3.3 s each there, a training process's start 15 s
-   * longer); for GPUs, where it is not yet measured, it is an A/B in bench/gpu.
+   * an encoder pass at batch 256 took 132–134 ms against 112–116 ms flat (e0–e2 gain, e4 with
+   * 5 uniform weight chunks takes 47 against 20 ms), and each patch pipeline unrolls KH·KW
+   * times as much code as a flat one (0.45–5.6 s each to create there); for GPUs, where it
+   * is not yet measured, it is an A/B in bench/gpu.
    */
   convPatch?: boolean;
   /** The most output pixels of a conv2d patch tile (`convPatch`; default 2 × convPixels). */
