@@ -65,7 +65,8 @@ export function parseTuning(raw: string, where: string): Partial<Tuning> {
 /**
  * Refuses a numeric tuning field that no dispatcher can use as written: each counts
  * something (invocations, channels, pixels, steps, samples), so it must be a positive
- * integer; the channel tiles are multiples of 4 and the split-K lanes a power of two ≤ 64.
+ * integer; the channel tiles and the matmul's block columns are multiples of 4 and the
+ * split-K lanes a power of two ≤ 64.
  * Before, 0 or 6 was accepted and quietly rounded or clamped where used, so that `cli.ts tune`
  * timed and stored a tuning that did not run as it read.
  */
@@ -74,7 +75,9 @@ function checkCount(k: string, x: number, where: string): void {
     throw new Error(`${where}: field "${k}" must be ${what}: found ${x}`);
   };
   if (!Number.isInteger(x) || x < 1) fail("a positive integer");
-  if ((k === "convTile" || k === "convTransposeTile") && x % 4 !== 0) fail("a multiple of 4");
+  if ((k === "convTile" || k === "convTransposeTile" || k === "matmulCols") && x % 4 !== 0) {
+    fail("a multiple of 4");
+  }
   if (k === "splitLanes" && (x > 64 || (x & (x - 1)) !== 0)) fail("a power of two up to 64");
 }
 

@@ -148,6 +148,127 @@ for (const [variant, textureInputs] of VARIANTS) {
   );
 }
 
+// Register blocks other than 4×4 (tunings `matmulRows`, `matmulCols`): 1 row, rows that do
+// not divide any M here, and wide column blocks past N = 1 and 9.
+for (const [rows, cols] of [[8, 12], [12, 8], [1, 4], [3, 16]] as const) {
+  for (const textureInputs of [false, true]) {
+    gpuTest(
+      `matmul blocked with ${rows}×${cols} register blocks matches reference for all transpositions, split or not (${
+        from(textureInputs)
+      })`,
+      () =>
+        withTuning({ textureInputs, matmulRows: rows, matmulCols: cols }, async () => {
+          let seed = 1700 + rows * 10 + cols + (textureInputs ? 500 : 0);
+          for (const [shapes, split] of [[SHAPES, false], [SPLIT_SHAPES, true]] as const) {
+            for (const shape of shapes) {
+              for (const ta of [false, true]) {
+                for (const tb of [false, true]) {
+                  const withBias = (shape[0] + (ta ? 1 : 0) + (tb ? 2 : 0)) % 2 === 0;
+                  const slope = tb ? SLOPE : 1;
+                  await checkMatmulCase("blocked", shape, ta, tb, withBias, slope, seed, split);
+                  seed += 3;
+                }
+              }
+            }
+          }
+        }),
+    );
+  }
+}
+
+/** Runs `f` with every matmul dispatch's defines recorded. */
+async function matmulDefines<T>(f: () => Promise<T>): Promise<{ r: T; defines: string[] }> {
+  const rt = await webgpu();
+  const defines: string[] = [];
+  const dispatch = rt.dispatch;
+  rt.dispatch = function (def, params, bufs, wg) {
+    if (def.name.startsWith("matmul")) defines.push(JSON.stringify(def.defines ?? {}));
+    return dispatch.call(this, def, params, bufs, wg);
+  };
+  try {
+    return { r: await f(), defines };
+  } finally {
+    rt.dispatch = dispatch;
+  }
+}
+
+gpuTest(
+  "matmul blocked reads vec4s only where A and B are untransposed and K and N multiples of 4: the reference, bit-identical with scalar loads",
+  async () => {
+    const rt = await webgpu();
+    const be = backendNamed("webgpu");
+    let seed = 2300;
+    // [m, n, k]: M not a multiple of any block; K = 4 a single vec4 step; N = 4 one quad.
+    for (const [m, n, k] of [[37, 44, 68], [5, 4, 4], [13, 12, 132]] as const) {
+      for (const block of [[4, 4], [12, 8], [3, 16]] as [number, number][]) {
+        const a = rand(m * k, seed++), b = rand(k * n, seed++), bias = rand(n, seed++);
+        const A = gt(a, [m * k]), B = gt(b, [k * n]), Bi = gt(bias, [n]);
+        const run = async (vec4: boolean) => {
+          const Cm = be.fill([m * n], NaN);
+          const { defines } = await matmulDefines(() => {
+            K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
+              bias: Bi.ref,
+              slope: SLOPE,
+              block,
+              vec4,
+            });
+            return Promise.resolve();
+          });
+          const [out] = await readAll([Cm]);
+          Cm.dispose();
+          return { out, va: defines.map((d) => JSON.parse(d).VA) };
+        };
+        const v = await run(true), sc = await run(false);
+        const tag = `m ${m} n ${n} k ${k} block ${block.join("×")}`;
+        assertEquals(v.va, [1], `${tag}: the vec4 pipeline ran`);
+        assertEquals(sc.va, [0], `${tag}: the scalar pipeline ran`);
+        close(v.out, refMatmul(a, b, m, n, k, false, false, bias, SLOPE), accTol(k + 1, 4), tag);
+        // Every output adds the same products in the same order of k either way.
+        assertEquals(Array.from(v.out), Array.from(sc.out), `${tag}: bit-identical`);
+        for (const t of [A, B, Bi]) t.dispose();
+      }
+    }
+    // Layouts that must fall back to scalar loads even with vec4 asked for: a transposed
+    // operand, K or N not a multiple of 4.
+    const m = 9, n = 8, k = 12;
+    const a = rand(m * k, seed++), b = rand(k * n, seed++);
+    const A = gt(a, [m * k]), B = gt(b, [k * n]);
+    const cases: [string, () => Float64Array, (c: Tensor) => void][] = [
+      [
+        "ta",
+        () => refMatmul(a, b, m, n, k, true, false, null, 1),
+        (c) => K.matmul(rt, A.ref, B.ref, c.ref, m, n, k, { ta: true, vec4: true }),
+      ],
+      [
+        "tb",
+        () => refMatmul(a, b, m, n, k, false, true, null, 1),
+        (c) => K.matmul(rt, A.ref, B.ref, c.ref, m, n, k, { tb: true, vec4: true }),
+      ],
+      [
+        "K 11",
+        () =>
+          refMatmul(a.subarray(0, m * 11), b.subarray(0, 11 * n), m, n, 11, false, false, null, 1),
+        (c) => K.matmul(rt, A.ref, B.ref, c.ref, m, n, 11, { vec4: true }),
+      ],
+      [
+        "N 6",
+        () => refMatmul(a, b.subarray(0, k * 6), m, 6, k, false, false, null, 1),
+        (c) => K.matmul(rt, A.ref, B.ref, c.ref, m, 6, k, { vec4: true }),
+      ],
+    ];
+    for (const [tag, ref, record] of cases) {
+      const want = ref();
+      const Cm = be.fill([want.length], NaN);
+      const { defines } = await matmulDefines(() => Promise.resolve(record(Cm)));
+      const [out] = await readAll([Cm]);
+      Cm.dispose();
+      assertEquals(defines.map((d) => JSON.parse(d).VA), [0], `${tag}: scalar loads`);
+      close(out, want, accTol(k, 4), tag);
+    }
+    for (const t of [A, B]) t.dispose();
+  },
+);
+
 for (const batched of [true, false]) {
   gpuTest(
     `matmul split over K with deferSum (batchSplitSums ${batched}): the reference, bit-identical with split_sum_act`,

@@ -67,6 +67,8 @@ Deno.test("a tuning with a field of the wrong type is refused, naming the field 
       ['{"inFlight": 2.5}', "a positive integer"],
       ['{"convTile": 6}', "a multiple of 4"],
       ['{"convTransposeTile": 2}', "a multiple of 4"],
+      ['{"matmulCols": 6}', "a multiple of 4"],
+      ['{"matmulRows": 0}', "a positive integer"],
       ['{"splitLanes": 12}', "a power of two up to 64"],
       ['{"splitLanes": 128}', "a power of two up to 64"],
     ]
