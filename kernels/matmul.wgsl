@@ -31,8 +31,9 @@
 // loads, or VA (`blocked` only; tuning `matmulVec4`, the host's choice where ta = tb = 0 and
 // K, N and kc are multiples of 4) storage read as vec4s: per 4 steps of k one vec4 of each of
 // the block's rows of A, and per step one vec4 of each column quad of B. On llvmpipe, where
-// every storage load is a per-lane loop, a 1024³ product ran at 9–18 GFLOP/s that way against
-// 3.8–7.8 GFLOP/s with scalar texture loads (blocks 8×8 to 16×8; 4×4: 5.7–9 against 3.8).
+// every storage load is a per-lane loop, a 1024³ product ran at 15.5–17.7 GFLOP/s that way with
+// blocks of 8×8 to 16×8 and 8.1 with 4×4, against 2.3 (4×4) and 5.5–7.8 (8×12) GFLOP/s with scalar
+// texture loads.
 // Each output adds its K products in the same order of k whatever the block or the loads, so
 // the variants give bit-identical results; only a different split of K changes the rounding.
 
