@@ -236,23 +236,28 @@ function convCases(l: Layer, n: number): Case[] {
     ho: l.hw[0],
     wo: l.hw[1],
   };
+  // The conv2d kernel's two uses also as an implicit GEMM (conv2d_gemm.wgsl, tuning `convGemm`),
+  // so that a GPU run compares the two per layer.
+  const gemm = (c: Case): Case => ({ ...c, variant: "gemm" });
   if (!l.transposed) {
+    const fwd: Case = {
+      family: "conv2d fwd",
+      layer: l.tag,
+      batch: n,
+      shape: shapeF,
+      variant: "",
+      flops,
+      bytes: bytesX + bytesW + 4 * l.cout + bytesY,
+      record: () => K.conv2d(rt, g, xb, wb, bb, yb, SLOPE),
+      ...reference(
+        `conv2d ${l.tag}`,
+        yb,
+        () => cpu.leakyRelu(cpu.conv2d(x, xs, w, ws, b, p), SLOPE),
+      ),
+    };
     return [
-      {
-        family: "conv2d fwd",
-        layer: l.tag,
-        batch: n,
-        shape: shapeF,
-        variant: "",
-        flops,
-        bytes: bytesX + bytesW + 4 * l.cout + bytesY,
-        record: () => K.conv2d(rt, g, xb, wb, bb, yb, SLOPE),
-        ...reference(
-          `conv2d ${l.tag}`,
-          yb,
-          () => cpu.leakyRelu(cpu.conv2d(x, xs, w, ws, b, p), SLOPE),
-        ),
-      },
+      fwd,
+      { ...gemm(fwd), record: () => K.conv2dGemm(rt, g, xb, wb, bb, yb, SLOPE) },
       {
         family: "conv2d input grad (conv_transpose2d)",
         layer: l.tag,
@@ -288,6 +293,21 @@ function convCases(l: Layer, n: number): Case[] {
       },
     ];
   }
+  const inputGrad: Case = {
+    family: "conv_transpose2d input grad (conv2d)",
+    layer: l.tag,
+    batch: n,
+    shape: shapeB,
+    variant: "",
+    flops,
+    bytes: bytesY + bytesW + bytesX,
+    record: () => K.conv2d(rt, gBack, gyb, wb, null, gxb, 1),
+    ...reference(
+      `conv_transpose2d input grad ${l.tag}`,
+      gxb,
+      () => cpu.convTranspose2dInputGrad(gy, ys, w, ws, xs, p),
+    ),
+  };
   return [
     {
       family: "conv_transpose2d fwd",
@@ -304,21 +324,8 @@ function convCases(l: Layer, n: number): Case[] {
         () => cpu.leakyRelu(cpu.convTranspose2d(x, xs, w, ws, b, p), SLOPE),
       ),
     },
-    {
-      family: "conv_transpose2d input grad (conv2d)",
-      layer: l.tag,
-      batch: n,
-      shape: shapeB,
-      variant: "",
-      flops,
-      bytes: bytesY + bytesW + bytesX,
-      record: () => K.conv2d(rt, gBack, gyb, wb, null, gxb, 1),
-      ...reference(
-        `conv_transpose2d input grad ${l.tag}`,
-        gxb,
-        () => cpu.convTranspose2dInputGrad(gy, ys, w, ws, xs, p),
-      ),
-    },
+    inputGrad,
+    { ...gemm(inputGrad), record: () => K.conv2dGemm(rt, gBack, gyb, wb, null, gxb, 1) },
     {
       family: "conv_transpose2d weight grad (split-K)",
       layer: l.tag,
@@ -717,6 +724,13 @@ if (adapter) {
   registerDenoBench();
 }
 
+/** The variant of a conv case that the tuning's training step runs ("gemm" or ""). */
+function convVariant(c: Case): string {
+  const conv2dKernel = c.family === "conv2d fwd" ||
+    c.family === "conv_transpose2d input grad (conv2d)";
+  return conv2dKernel && K.tuningValue(tuning, "convGemm") ? "gemm" : "";
+}
+
 function isPeakCase(c: Case): boolean {
   return (c.family === "matmul" && c.layer === "1024³") || c.family === "scale (copy)" ||
     c.family === "axpby";
@@ -829,7 +843,7 @@ async function report(): Promise<void> {
 function stepBreakdown(): void {
   for (const n of BATCHES) {
     const inStep = cases.filter((c) =>
-      (c.batch === n && c.family.startsWith("conv") &&
+      (c.batch === n && c.family.startsWith("conv") && c.variant === convVariant(c) &&
         !(c.layer === "e0" && c.family.startsWith("conv2d input"))) || // input needs no grad
       (c.batch === n && c.family === "matmul" && c.variant === tuning.matmul) ||
       c.family === "adam"
@@ -866,7 +880,8 @@ function registerDenoBench(): void {
         b.end();
       },
     });
-    if (c.variant.startsWith("blocked")) continue; // one CPU baseline per matmul group
+    // One CPU baseline per group: not again for the other matmul blocks or the GEMM conv.
+    if (c.variant.startsWith("blocked") || c.variant === "gemm") continue;
     let note = c.cpuNote;
     if (c.cpu) {
       // The baseline must do the same work as one webgpu iteration: `reps` calls.

@@ -27,6 +27,7 @@ export const TUNE_FIELDS = [
   "convTransposeTile",
   "convTransposePixels",
   "convVectorStores",
+  "convGemm",
   "convTransposePhase",
   "convTransposePhaseChannels",
   "uniformWeights",

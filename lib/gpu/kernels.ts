@@ -38,6 +38,13 @@ function splitLanes(splits: number): number {
 
 /** Every kernel entry, by name. */
 export const KERNELS = {
+  /** conv2d as an implicit GEMM through workgroup memory, for GPUs (tuning `convGemm`). */
+  conv2dGemm: {
+    name: "conv2d_gemm",
+    file: "conv2d_gemm.wgsl",
+    storage: ["read", "read", "read", "rw"],
+    workgroupSize: WG,
+  },
   biasGrad: {
     name: "bias_grad",
     file: "bias_grad.wgsl",
@@ -369,6 +376,15 @@ export interface Tuning {
    * is not yet measured, it is an A/B in bench/gpu.
    */
   convPatch?: boolean;
+  /**
+   * conv2d forward (no gradient epilogue) runs as an implicit GEMM through workgroup memory
+   * (kernels/conv2d_gemm.wgsl: 64 pixels × 16 channels per workgroup, 16 values of
+   * Ci·KH·KW per step, the weight read unpacked) instead of the direct kernel (default false:
+   * written for GPUs, where tiles staged in workgroup memory are the usual way to feed a
+   * convolution, and not yet measured on one; on llvmpipe, where workgroup memory is ordinary
+   * memory and barriers are costly, it is slower).
+   */
+  convGemm?: boolean;
   /** The most output pixels of a conv2d patch tile (`convPatch`; default 2 × convPixels). */
   convPatchPixels?: number;
   /**
@@ -485,6 +501,7 @@ export const TUNING_KINDS: TuningKinds = {
   textureInputs: "boolean",
   convVectorStores: "boolean",
   convPatch: "boolean",
+  convGemm: "boolean",
   convPatchPixels: "number",
   packCache: "boolean",
   batchSplitSums: "boolean",
@@ -526,6 +543,7 @@ const FALLBACKS: { [K in ValuedField]-?: (t: Tuning) => NonNullable<Tuning[K]> }
   textureInputs: () => false,
   convVectorStores: () => true,
   convPatch: () => false,
+  convGemm: () => false,
   convPatchPixels: (t) => 2 * tuningValue(t, "convPixels"),
   packCache: () => true,
   batchSplitSums: () => true,
@@ -1407,6 +1425,7 @@ export function conv2d(
   need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d");
   need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d");
   if (grad) checkActGrad(grad, b, slope, g.n * g.co * g.ho * g.wo, "conv2d");
+  if (!grad && tuningValue(active, "convGemm")) return conv2dGemm(rt, g, x, w, b, y, slope);
   const [tcl, tp0] = convTiles(
     tc,
     g.co,
@@ -1437,6 +1456,40 @@ export function conv2d(
     groups(grad ? rows * WG * (co4p / tq) : pixTiles * (co4p / tq)),
   );
   ep?.finish();
+}
+
+/**
+ * conv2d as an implicit GEMM (kernels/conv2d_gemm.wgsl; what {@linkcode conv2d} runs without a
+ * gradient epilogue where the tuning has `convGemm`): y [N,Co,Ho,Wo] = act(conv(x, w) + b),
+ * the weight read in its own layout [Co,Ci,KH,KW], nothing packed.
+ *
+ * @param rt Runtime.
+ * @param g Geometry.
+ * @param x Input [N,Ci,H,W].
+ * @param w Weight [Co,Ci,KH,KW].
+ * @param b Bias [Co] or null.
+ * @param y Output.
+ * @param slope Leaky ReLU slope (1: none).
+ */
+export function conv2dGemm(
+  rt: GpuRuntime,
+  g: ConvGeom,
+  x: BufRef,
+  w: BufRef,
+  b: BufRef | null,
+  y: BufRef,
+  slope = 1,
+): void {
+  need(x, g.n * g.ci * g.h * g.w, "x", "conv2d_gemm");
+  need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d_gemm");
+  need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d_gemm");
+  const tiles = Math.ceil(g.n * g.ho * g.wo / 64) * Math.ceil(g.co / 16);
+  rt.dispatch(
+    KERNELS.conv2dGemm,
+    [...convParams(g), b ? 1 : 0, { f32: slope }, 0],
+    [x, w, b ?? x, y],
+    tiles,
+  );
 }
 
 /**

@@ -114,6 +114,45 @@ CONV_CASES.forEach((c, i) => {
   });
 });
 
+gpuTest(
+  "conv2d as an implicit GEMM (convGemm) matches reference on awkward shapes, the seed's encoder and a transposed conv's input gradient",
+  async () => {
+    const rt = await webgpu();
+    const ran: string[] = [];
+    const dispatch = rt.dispatch;
+    rt.dispatch = function (def, params, bufs, wg) {
+      if (def.name.startsWith("conv2d")) ran.push(def.name);
+      return dispatch.call(this, def, params, bufs, wg);
+    };
+    try {
+      await withTuning({ convGemm: true, foldActGrad: false }, async () => {
+        // Past one workgroup tile both ways (Co 37 > 16, N·Ho·Wo 3·11·13 > 64) and K = 5·2·3 = 30,
+        // not a multiple of the 16-value step.
+        const wide: ConvCase = {
+          name: "Co 37, Ci 5, kernel 2x3, stride 1, padding (0,1), batch 3",
+          x: [3, 5, 12, 13],
+          w: [37, 5, 2, 3],
+          stride: [1, 1],
+          padding: [0, 1],
+          bias: true,
+          slope: SLOPE,
+        };
+        for (const [i, c] of [...CONV_CASES, wide, ...SEED_ENCODER].entries()) {
+          ran.length = 0;
+          await checkConv2d(c, 4000 + 10 * i);
+          assert(ran.includes("conv2d_gemm"), `${c.name}: the forward ran conv2d_gemm: ${ran}`);
+        }
+        // A transposed conv's input gradient is a conv2d without epilogue: the GEMM too.
+        ran.length = 0;
+        await checkConvT(CONVT_CASES[3], 4500);
+        assert(ran.includes("conv2d_gemm"), `transposed conv input gradient: ${ran}`);
+      });
+    } finally {
+      rt.dispatch = dispatch;
+    }
+  },
+);
+
 CONVT_CASES.forEach((c, i) => {
   gpuTest(`conv_transpose2d forward and gradients match reference: ${c.name}`, async () => {
     await webgpu();
