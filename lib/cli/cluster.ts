@@ -107,6 +107,20 @@ export function triggersOfDataset(config: unknown): number | null {
   return typeof w === "number" ? w : EVENT_WINDOW_S;
 }
 
+/**
+ * The phase of a dataset's reference times, for `events.xml`'s picks: `P` where they are P
+ * picks (QuakeML picks of an SDS archive, STA/LTA triggers on the vertical, NPZ windows' P
+ * index), none where they are not phase arrivals (an ESEC catalogue's start times of emergent
+ * mass movements) or may not be (a manifest's reference times: picks or origin times).
+ *
+ * @param config The dataset's extract configuration (meta.json).
+ * @returns `P` or "".
+ */
+export function referencePhase(config: unknown): string {
+  const format = (config as { input?: { format?: string } } | null)?.input?.format;
+  return format === "sds" || format === "npz" ? "P" : "";
+}
+
 /** The samples as onsets: station, reference time (NaN without one) and channel. */
 function sampleOnsets(samples: readonly SampleInfo[]): TriggerOnset[] {
   return samples.map((s) => ({
@@ -244,7 +258,10 @@ export async function writeResults(
       );
       await Deno.writeTextFile(
         join(tmp, "events.xml"),
-        eventsQuakeMl(votes, ds.samples, { catalogue: trig === null }),
+        eventsQuakeMl(votes, ds.samples, {
+          catalogue: trig === null,
+          phase: referencePhase(ds.meta.config),
+        }),
       );
     }
     const result: ClusterResult = {
@@ -531,6 +548,15 @@ export const clusterCommand: Command = {
           `Cannot use --normalize without --raw: a model reads samples with the normalisation ` +
             `it was trained with (model.json)`,
         );
+      }
+      // A user who asks for 3 clusters must not silently get the model's 4.
+      for (const f of ["k", "n-init"] as const) {
+        if (values[f] !== undefined) {
+          throw new UserError(
+            `Cannot use --${f} without --raw: a model's clusters are its centroids, set by ` +
+              `'init --k' (run init again with --force, then finetune, for another k)`,
+          );
+        }
       }
       const stage = enumFlag(values, "stage", ["auto", "dec", "init"] as const) ?? "auto";
       a = await applyWithProgress(

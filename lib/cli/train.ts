@@ -22,6 +22,7 @@ import {
   finetune,
   GMM_N_INIT,
   initCentroids,
+  nearlyUniform,
   updateIntervalOf,
 } from "../cluster/dec.ts";
 import {
@@ -458,8 +459,22 @@ export const initCommand: Command = lockingModel({
     console.log(
       `init: ${cfg.method} with k = ${cfg.k}, ${
         cfg.method === "gmm" ? "mean log-likelihood" : "inertia"
-      } ${r.score.toPrecision(6)}; centroids in ${join(dir, "centroids.safetensors")}`,
+      } ${r.score.toPrecision(6)}, mean largest q ${r.meanMaxQ.toFixed(3)} (uniform ${
+        (1 / cfg.k).toFixed(3)
+      }); centroids in ${join(dir, "centroids.safetensors")}`,
     );
+    if (nearlyUniform(r.meanMaxQ, cfg.k)) {
+      console.error(
+        `warning: the soft assignments are nearly uniform (mean largest q ${
+          r.meanMaxQ.toFixed(3)
+        } with k = ${cfg.k}): the latent codes sit far closer to the centres than Student's t's ` +
+          `unit width, so DEC has little to sharpen. ${
+            r.latentScale === 1 && cfg.latentScale === "none"
+              ? "Run init again with --latent-scale auto --force (it rescales the codes exactly), or pretrain longer."
+              : "Pretrain longer, or with more data."
+          }`,
+      );
+    }
     if (!values.quiet) console.log(formatReport(rep));
   },
 });
@@ -691,11 +706,12 @@ export const finetuneCommand: Command = lockingModel({
         if (it > 0 && !quiet) console.error(`finetune: resuming at iteration ${it}`);
         bar = new Progress("finetune", max - it, { quiet });
       },
-      onStep: (_it, _max, v) => bar.tick(1, `${loss} ${v.toExponential(3)}`),
+      // KL(p‖q) >= 0: a value a few 1e-9 below is rounding, shown as 0.
+      onStep: (_it, _max, v) => bar.tick(1, `${loss} ${Math.max(0, v).toExponential(3)}`),
       onCheck: (c) => {
         if (!quiet && c.iteration > 0) {
           bar.log(
-            `check @${c.iteration}: loss ${c.loss.toExponential(3)}, labels changed ${
+            `check @${c.iteration}: loss ${Math.max(0, c.loss).toExponential(3)}, labels changed ${
               c.changedPct === null ? "-" : c.changedPct.toFixed(2)
             } %, sizes [${c.sizes}]`,
           );

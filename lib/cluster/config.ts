@@ -11,6 +11,7 @@ import { issueLines } from "../util/zod_issues.ts";
 import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
 import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";
 import { K_CRITERIA, type KCriterion, parseKList } from "./select_k.ts";
+import { parseJsonc } from "../util/jsonc.ts";
 
 const int = (min: number) => z.number().int().min(min);
 const pos = z.number().positive();
@@ -151,7 +152,7 @@ export async function readConfigFile(
   if (!path) return {};
   let raw: unknown;
   try {
-    raw = JSON.parse(await Deno.readTextFile(path));
+    raw = parseJsonc(await Deno.readTextFile(path));
   } catch (e) {
     throw new UserError(`Cannot read config ${path}: ${(e as Error).message}`);
   }

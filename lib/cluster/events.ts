@@ -280,17 +280,19 @@ export interface TriggerPick {
 
 /**
  * Associated events as QuakeML 1.2: one event each, without origin or type, with an automatic
- * P pick per member, and a comment where `comment` gives one.
+ * pick per member, and a comment where `comment` gives one.
  *
  * @param events From {@linkcode associateTriggers} or {@linkcode eventsByIds}.
  * @param picks Each trigger's pick (the events' members index them).
  * @param comment The comment on event j, or none.
+ * @param phase The picks' phase hint (default `P`; "" writes none).
  * @returns the XML text.
  */
 export function eventsToQuakeMl(
   events: readonly NetworkEvent[],
   picks: readonly TriggerPick[],
   comment?: (j: number) => string,
+  phase = "P",
 ): string {
   return formatQuakeMl(events.map((e, j) => ({
     id: e.id,
@@ -300,7 +302,7 @@ export function eventsToQuakeMl(
     ...(comment ? { comment: comment(j) } : {}),
     picks: e.members.map((i) => {
       const { network, station, location, channel, time } = picks[i];
-      return { network, station, location, channel, phase: "P", time };
+      return { network, station, location, channel, phase, time };
     }),
   })));
 }
@@ -320,7 +322,8 @@ export function quakeMlIdPart(id: string): string {
 
 /**
  * The events and their votes as QuakeML 1.2 (`events.xml`): one event per vote, without origin
- * or type, with an automatic P pick per sample at its reference time and a comment naming the
+ * or type, with an automatic pick per sample at its reference time (phase hint `options.phase`,
+ * default `P`; none with "", for a reference time that is not a phase arrival) and a comment naming the
  * cluster, e.g. `seisdec cluster 2 (agreement 0.667, votes 0:1 2:2)`, for ObsPy or SeisComP.
  * With `catalogue`, the events are a catalogue's (samples.csv's `event` column): each is
  * written as `smi:seisdec/event/<last part of its id>` ({@linkcode quakeMlIdPart}; `_2`, `_3`
@@ -329,7 +332,7 @@ export function quakeMlIdPart(id: string): string {
  *
  * @param votes From {@linkcode eventVotes}.
  * @param samples Each sample's codes and reference time (the events' members index them).
- * @param options `catalogue`: the events' ids are a catalogue's.
+ * @param options `catalogue`: the events' ids are a catalogue's; `phase`: the picks' phase hint.
  * @returns the XML text.
  */
 export function eventsQuakeMl(
@@ -341,7 +344,7 @@ export function eventsQuakeMl(
     channel: string;
     referenceTime: string;
   }[],
-  options: { catalogue?: boolean } = {},
+  options: { catalogue?: boolean; phase?: string } = {},
 ): string {
   const cat = options.catalogue === true;
   // Two catalogue ids with the same last part get `_2`, `_3`, ...: public ids must be unique.
@@ -364,5 +367,6 @@ export function eventsQuakeMl(
       `seisdec cluster ${votes[j].cluster} (agreement ${votes[j].agreement.toFixed(3)}, votes ${
         [...votes[j].votes].map(([c, n]) => `${c}:${n}`).join(" ")
       })` + (cat ? `; catalogue event ${votes[j].event.id}` : ""),
+    options.phase ?? "P",
   );
 }

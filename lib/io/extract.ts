@@ -377,6 +377,8 @@ async function readTaskSegments(
   markers: Partial<Record<SacMarker, number>>;
   sac: boolean;
   sacOrientations: SacHeaderOrientation[];
+  /** The files' data from first to last record, where they were decoded only in part. */
+  dataSpan: [number, number] | null;
 }> {
   if (task.waveforms.length === 0) {
     throw new SampleError("unreadable", `Cannot read sample ${task.id}: no waveform file given`);
@@ -385,9 +387,15 @@ async function readTaskSegments(
   const markers: Partial<Record<SacMarker, number>> = {};
   const sacOrientations: SacHeaderOrientation[] = [];
   let sac = false;
+  let dataSpan: [number, number] | null = null;
   for (const f of task.waveforms) {
     const file = await decodedFile(f, keep(f), span);
     segs.push(...file.segs);
+    if (file.dataSpan) {
+      dataSpan = dataSpan
+        ? [Math.min(dataSpan[0], file.dataSpan[0]), Math.max(dataSpan[1], file.dataSpan[1])]
+        : file.dataSpan;
+    }
     for (const [m, t] of Object.entries(file.markers)) markers[m as SacMarker] ??= t;
     sac ||= file.sac;
     if (file.orientation) {
@@ -402,11 +410,16 @@ async function readTaskSegments(
       });
     }
   }
-  return { segs, markers, sac, sacOrientations };
+  return { segs, markers, sac, sacOrientations, dataSpan };
 }
 
 interface DecodedFile {
   segs: Segment[];
+  /**
+   * Where only the records around a span were decoded: the whole file's data, from its first
+   * record's start to its last record's end (ms), for messages about a time outside it.
+   */
+  dataSpan?: [number, number];
   markers: Partial<Record<SacMarker, number>>;
   sac: boolean;
   /** A SAC file's CMPAZ and CMPINC (each when set). */
@@ -535,7 +548,14 @@ async function decodeSpan(
   const hit = k === null ? undefined : spanSegments.get(k);
   if (hit) return hit;
   const segs = await decodeSegments(recordsBetween(ix.bytes, ix.records, span[0], span[1]), f);
-  const file = { segs, markers: {}, sac: false };
+  let first = Infinity, last = -Infinity;
+  for (const r of ix.records) [first, last] = [Math.min(first, r.start), Math.max(last, r.end)];
+  const file: DecodedFile = {
+    segs,
+    markers: {},
+    sac: false,
+    ...(ix.records.length ? { dataSpan: [first, last] as [number, number] } : {}),
+  };
   if (k !== null) spanSegments.set(k, file, segs.reduce((u, x) => u + x.data.byteLength, 0));
   return file;
 }
@@ -1168,6 +1188,8 @@ export async function processSample(
   let readCodes = codes;
   let rotated: [string, string, string] | null = null;
   let traces: Trace[], tref: number;
+  // Where only the records around the sample were decoded: the files' whole data span.
+  let dataSpan: [number, number] | null = null;
   let sacHeaders: SacHeaderOrientation[] = [];
   if (task.npz) {
     tref = task.referenceTime!;
@@ -1181,11 +1203,9 @@ export async function processSample(
       t - before - (TRIM_PAD_S + 1) * 1000,
       t + after + (TRIM_PAD_S + 1) * 1000,
     ] as const;
-    const { segs, markers, sac, sacOrientations } = await readTaskSegments(
-      task,
-      options.keepDecoded ?? (() => true),
-      span,
-    );
+    const read = await readTaskSegments(task, options.keepDecoded ?? (() => true), span);
+    const { segs, markers, sac, sacOrientations } = read;
+    dataSpan = read.dataSpan;
     sacHeaders = sacOrientations;
     rotated = rotationChannels(
       task,
@@ -1237,12 +1257,18 @@ export async function processSample(
       `${full.network}.${full.station}.${full.location}.${full.channel} of sample ${task.id}`;
     const fullEnd = full.startTime + (full.data.length - 1) * 1000 / full.samplingRate;
     if (tref < full.startTime || tref > fullEnd) {
+      // A time outside the file's data is named with the file's span; one inside it but
+      // outside the trace around it falls in a gap. A regular window or a trigger has no pick.
+      const iso = (t: number) => new Date(t).toISOString();
+      const outside = dataSpan !== null && (tref < dataSpan[0] || tref > dataSpan[1]);
+      const [t0, t1] = outside ? dataSpan! : [full.startTime, fullEnd];
+      const windowed = task.window === true;
       throw new SampleError(
-        "pick outside trace",
-        `Cannot place ${what} (${src}): reference time ${
-          new Date(tref).toISOString()
-        } is outside the trace ` +
-          `${new Date(full.startTime).toISOString()} .. ${new Date(fullEnd).toISOString()}`,
+        windowed ? "too short" : "pick outside trace",
+        `Cannot place ${what} (${src}): ${windowed ? "window at" : "reference time"} ${
+          iso(tref)
+        } is outside ${outside ? "the data of the file, which covers" : "the trace"} ` +
+          `${iso(t0)} .. ${iso(t1)}`,
       );
     }
     // A long record (a day-long file) is cut to the crop window plus TRIM_PAD_S on each side
@@ -2038,6 +2064,28 @@ async function seedDetections(dataset: string, to: string): Promise<void> {
   }
 }
 
+/**
+ * Why an extraction has no samples to try, for its error: with STA/LTA triggers, that the
+ * detector found none, on which channels, over which span and with which settings (the usual
+ * cause: an ON ratio too high for the data).
+ */
+export function noSamplesMessage(config: ExtractConfig): string {
+  const w = config.input.format === "sds" ? config.input.windows : null;
+  if (w?.trigger) {
+    const t = w.trigger;
+    const co = t.coincidence
+      ? `, ${t.coincidence.stations} stations within ${t.coincidence.window} s`
+      : "";
+    return `Cannot extract: STA/LTA (${t.method}, STA ${t.sta} s, LTA ${t.lta} s, ON ${t.on}, ` +
+      `OFF ${t.off}${co}) found no triggers on ${w.channels.join(", ")} from ${w.start} to ` +
+      `${w.end}: lower ON (--trigger STA/LTA/ON/OFF)${
+        t.coincidence ? " or the stations needed" : ""
+      }, ` +
+      `or check that the archive holds these channels in that span`;
+  }
+  return `Cannot extract: the input lists no samples`;
+}
+
 /** {@linkcode runExtract}, its detections kept in `detections` (null: not at triggers). */
 async function extractInto(
   config: ExtractConfig,
@@ -2050,7 +2098,7 @@ async function extractInto(
     quiet: options.quiet,
     detectionCache: detections ? { dir: detections, write: true } : null,
   });
-  if (tasks.length === 0) throw new UserError(`Cannot extract: the input lists no samples`);
+  if (tasks.length === 0) throw new UserError(noSamplesMessage(config));
   const te = nameTriggerEvents(tasks, config);
   const C = config.components === "channel" ? 1 : config.components.length;
   const componentNames = config.components === "channel" ? ["channel"] : config.components;

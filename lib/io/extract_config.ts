@@ -12,6 +12,7 @@ import { issueLines } from "../util/zod_issues.ts";
 import type { SacMarker } from "./sac.ts";
 import { parseChannelId, type SdsWindows, windowSpan } from "./sds_windows.ts";
 import { TRIGGER_DEFAULTS } from "./sds_triggers.ts";
+import { parseJsonc } from "../util/jsonc.ts";
 
 /** Kaiser β of the seed (zClust): 1.8π. */
 export const DEFAULT_BETA = 1.8 * Math.PI;
@@ -490,7 +491,7 @@ export function spectrogramGeometry(c: ExtractConfig): SpectrogramGeometry {
 export async function readExtractConfig(path: string): Promise<ExtractConfig> {
   let raw: unknown;
   try {
-    raw = JSON.parse(await Deno.readTextFile(path));
+    raw = parseJsonc(await Deno.readTextFile(path));
   } catch (e) {
     throw new UserError(`Cannot read config ${path}: ${(e as Error).message}`);
   }

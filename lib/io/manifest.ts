@@ -70,6 +70,11 @@ export interface SampleTask {
    * largest ratio (the reference time is its onset, or the AIC pick near it).
    */
   detection?: { trigger: number; off: number; peak: number };
+  /**
+   * A regular window or a window at an STA/LTA trigger (`--windows`, `--trigger`): its
+   * reference time is the window's, not a pick's.
+   */
+  window?: true;
   /** Class label, or null when unknown. */
   label: string | null;
   /**

@@ -248,6 +248,7 @@ export interface QuakeMlEvent {
     station: string;
     location: string;
     channel: string;
+    /** Phase hint, e.g. `P`; "" writes none (a time that is not a phase arrival). */
     phase: string;
     time: number;
   }[];
@@ -305,7 +306,7 @@ export function formatQuakeMl(events: readonly QuakeMlEvent[]): string {
         `      <pick publicID="smi:seisdec/pick/${e.id}/${i}">`,
         `        <time><value>${iso(p.time)}</value></time>`,
         `        <waveformID networkCode="${p.network}" stationCode="${p.station}" locationCode="${p.location}" channelCode="${p.channel}"/>`,
-        `        <phaseHint>${p.phase}</phaseHint>`,
+        ...(p.phase ? [`        <phaseHint>${p.phase}</phaseHint>`] : []),
         `        <evaluationMode>${e.mode ?? "manual"}</evaluationMode>`,
         `      </pick>`,
       );

@@ -545,6 +545,7 @@ export async function sdsWindowTasks(
       const task: SampleTask = {
         ...task0(id, windowStamp(t)),
         referenceTime: t,
+        window: true,
         label: labelOf ? labelOf(t - crop[0] * 1000, t + crop[1] * 1000) : null,
       };
       if (detections) {

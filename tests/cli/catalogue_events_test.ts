@@ -89,6 +89,8 @@ Deno.test("catalogue events: samples.csv names each sample's QuakeML event; clus
       assert([...n.values()].every((v) => v <= n.get(e.cluster)!), e.event);
     }
     const xml = await Deno.readTextFile(p("c/events.xml"));
+    // The samples were cut at the QuakeML's P picks: events.xml's picks say P.
+    assert(xml.includes("<phaseHint>P</phaseHint>"), "P picks");
     for (const e of events) {
       const part = e.event.split("/").at(-1);
       assert(xml.includes(`<event publicID="smi:seisdec/event/${part}">`), part);

@@ -1,3 +1,4 @@
+import { readMiniseedSegments } from "../../lib/io/mseed.ts";
 import {
   assert,
   assertAlmostEquals,
@@ -199,6 +200,14 @@ Deno.test("extract --limit N counts the samples whose files exist; rows with mis
       [ids[4], "pick outside trace"],
     ]);
     assert(failures[0].message.includes("gone_1.mseed"), failures[0].message);
+    // A reference time past the file names the file's whole span, not only the records that
+    // were decoded around that time (which made a good file look truncated).
+    const segs = await readMiniseedSegments(`${syn}/${cells[5][1]}`);
+    const span = `${new Date(segs[0].startTime).toISOString()} .. `;
+    assert(
+      failures[2].message.includes(`is outside the data of the file, which covers ${span}`),
+      failures[2].message,
+    );
     assert(out[0].startsWith("extract: 2 of 5 samples"), out[0]);
   });
 });

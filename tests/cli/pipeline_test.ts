@@ -250,7 +250,10 @@ gpuTest(
     // Its summary line names what the fit's figure is: k-means' inertia, a GMM's log-likelihood.
     assert(
       (await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--n-init", "2", "--force")).out
-        .some((l) => /^init: kmeans with k = 2, inertia [0-9.e+-]+; centroids in /.test(l)),
+        .some((l) =>
+          /^init: kmeans with k = 2, inertia [0-9.e+-]+, mean largest q [01]\.[0-9]{3} \(uniform 0\.500\); centroids in /
+            .test(l)
+        ),
     );
     const gmmInit = async (...extra: string[]) => {
       const r = await ok(
@@ -547,6 +550,12 @@ gpuTest(
     );
     assertEquals(noRaw.code, 2);
     assert(noRaw.err.join("\n").includes("Cannot use --normalize without --raw"), noRaw.err.join());
+    // --k and --n-init choose the raw k-means; with a model they were ignored without a word.
+    for (const [flag, v] of [["--k", "3"], ["--n-init", "4"]]) {
+      const r = await run("cluster", p("ds"), "--model", p("m"), flag, v, "--out", p("x"));
+      assertEquals(r.code, 2, flag);
+      assert(r.err.join("\n").includes(`Cannot use ${flag} without --raw`), r.err.join());
+    }
     // The output directory is not replaced without --force.
     const exists = await run("cluster", p("ds"), "--raw", "--k", "2", "--out", p("raw"), "--quiet");
     assertEquals(exists.code, 2);

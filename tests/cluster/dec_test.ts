@@ -195,7 +195,14 @@ gpuTest(
       }
       assertEquals(a.labels, argmaxRows(a.q!, ds.count, a.k));
       // With the pretrained encoder and the k-means centres, Student's t assignment is nearest-centre.
-      if (stage === "init") assertEquals(a.labels, init.labels);
+      if (stage === "init") {
+        assertEquals(a.labels, init.labels);
+        // init's mean largest q (Float64, alpha 1) is the mean row maximum of this q.
+        let m = 0;
+        for (let i = 0; i < ds.count; i++) m += Math.max(...a.q!.subarray(i * a.k, (i + 1) * a.k));
+        assertClose([m / ds.count], [init.meanMaxQ], 1e-5, 0, "mean largest q");
+        assert(init.meanMaxQ > 1 / a.k && init.meanMaxQ <= 1, `mean largest q ${init.meanMaxQ}`);
+      }
     }
     await Deno.remove(dir, { recursive: true });
   },

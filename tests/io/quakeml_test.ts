@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { formatQuakeMl, readQuakeMl } from "../../lib/io/quakeml.ts";
+import { referencePhase } from "../../lib/cli/cluster.ts";
 import { earliestPicks } from "../../lib/io/manifest.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
 
@@ -68,6 +69,28 @@ Deno.test("QuakeML: an empty location reads as '', a pick without a valid time i
   assertEquals(q.badPicks.map((p) => [p.pickId, p.eventId, p.station, p.phase, p.text]), [
     ["smi:seisdec/pick/a/1", "smi:seisdec/event/a", "S2", "P", "not a time"],
   ]);
+});
+
+Deno.test("QuakeML: a pick without a phase is written without a phaseHint and reads back with none", async () => {
+  const t = Date.UTC(2014, 8, 20, 20, 49, 18);
+  const pick = { network: "TA", station: "M02C", location: "", channel: "BHZ", phase: "", time: t };
+  const xml = formatQuakeMl([{
+    id: "e",
+    type: null,
+    origin: null,
+    mode: "automatic",
+    picks: [pick],
+  }]);
+  assert(!xml.includes("phaseHint"), xml);
+  const q = await readQuakeMl(xml, "events.xml");
+  assertEquals(q.picks.map((p) => [p.station, p.phase, p.time]), [["M02C", "", t]]);
+});
+
+Deno.test("events.xml's picks are P only where the reference times are P picks", () => {
+  for (const [format, want] of [["sds", "P"], ["npz", "P"], ["esec", ""], ["manifest", ""]]) {
+    assertEquals(referencePhase({ input: { format } }), want, format);
+  }
+  assertEquals(referencePhase(null), "");
 });
 
 /** QuakeML of one event with one P pick per given time, at stations S0, S1, ... */

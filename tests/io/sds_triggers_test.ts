@@ -13,7 +13,7 @@ import { encodeMiniseed3, type Trace } from "../../lib/io/mseed.ts";
 import { sdsPaths } from "../../lib/io/manifest.ts";
 import { MIN_CHUNK_TRIGGERS, sdsWindowTasks, windowStamp } from "../../lib/io/sds_windows.ts";
 import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
-import { runExtract } from "../../lib/io/extract.ts";
+import { noSamplesMessage, runExtract } from "../../lib/io/extract.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { applyOverrides } from "../../lib/cli/extract.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
@@ -334,6 +334,41 @@ Deno.test("trigger specs: the schema's defaults; band and dead time from the spe
   ) {
     assertThrows(() => checkTrigger({ ...t, ...bad } as SdsTrigger), UserError, msg);
   }
+});
+
+Deno.test("an extraction at triggers that finds none says so, with the detector's settings, channels and span", () => {
+  const windows = {
+    start: "2014-09-20T20:48:00Z",
+    end: "2014-09-20T20:52:00Z",
+    trigger: { sta: 1, lta: 20, on: 4, off: 1.5 },
+    channels: ["TA.M02C..BHZ"],
+  };
+  const m = noSamplesMessage(
+    parseExtractConfig({ input: { format: "sds", dir: "/a", windows } }),
+  );
+  assertEquals(
+    m,
+    "Cannot extract: STA/LTA (recursive, STA 1 s, LTA 20 s, ON 4, OFF 1.5) found no triggers on " +
+      "TA.M02C..BHZ from 2014-09-20T20:48:00Z to 2014-09-20T20:52:00Z: lower ON " +
+      "(--trigger STA/LTA/ON/OFF), or check that the archive holds these channels in that span",
+  );
+  const coincident = parseExtractConfig({
+    input: {
+      format: "sds",
+      dir: "/a",
+      windows: { ...windows, trigger: { ...windows.trigger, coincidence: { stations: 3 } } },
+    },
+  });
+  assert(
+    noSamplesMessage(coincident).includes(
+      "OFF 1.5, 3 stations within 10 s) found no triggers",
+    ),
+    noSamplesMessage(coincident),
+  );
+  assertEquals(
+    noSamplesMessage(parseExtractConfig({ input: { format: "esec", dir: "/e" } })),
+    "Cannot extract: the input lists no samples",
+  );
 });
 
 Deno.test("extract --windows START/END --trigger: flags read, kept from a config file, and refused where they do not fit", () => {

@@ -526,6 +526,35 @@ Deno.test("extract: a config's SDS input takes picks or windows, one of them; th
   );
 });
 
+Deno.test("a regular window before the archive's data fails as too short, naming the window and the file's span, not a pick", async () => {
+  const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    const sum = await writeSynthContinuous(`${root}/syn`, {
+      hours: 1,
+      stations: 1,
+      eventsPerHour: 2,
+      seed: 5,
+    });
+    const config = await readExtractConfig(`${root}/syn/extract.json`);
+    const w = (config.input as { windows: { start: string; end: string; step: number | null } })
+      .windows;
+    // One window 60 s before the data (its reference time outside the file), one inside.
+    w.start = new Date(sum.start - 60_000).toISOString();
+    w.end = new Date(sum.start + 120_000).toISOString();
+    w.step = 90;
+    config.spectrogram.before = 0;
+    const r = await runExtract(config, `${root}/ds`, { quiet: true });
+    assertEquals(r.failures.map((f) => f.reason), ["too short"]);
+    const m = r.failures[0].message;
+    assert(m.includes(`window at ${new Date(sum.start - 60_000).toISOString()} is outside`), m);
+    assert(m.includes(`which covers ${new Date(sum.start).toISOString()} .. `), m);
+    assertEquals(r.ok, 1);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract on synth --continuous's extract.json: a window every 43 s at each station, the events' windows labelled with their class and louder after their reference time than the noise's", async () => {
   const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
   const root = await Deno.makeTempDir();

@@ -1,0 +1,60 @@
+/**
+ * JSON with comments, as the README's config examples are written: `//` line comments and
+ * `/* … *\/` block comments outside strings are dropped (each replaced by spaces, newlines
+ * kept, so that a parse error's position still points into the file as written).
+ *
+ * @module
+ */
+
+/**
+ * The text with its comments blanked out.
+ *
+ * @param text JSON text that may hold comments.
+ * @returns the same text, every comment character but newlines replaced by a space.
+ * @throws {SyntaxError} when a block comment is not closed.
+ * @example
+ * ```ts
+ * import { stripJsonComments } from "./jsonc.ts";
+ * const t = stripJsonComments('{"a": "//x", // note\n "b": 1 /* c *\/}');
+ * if (JSON.stringify(JSON.parse(t)) !== '{"a":"//x","b":1}') throw new Error(t);
+ * ```
+ */
+export function stripJsonComments(text: string): string {
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') {
+      // A string, escapes included, copied as it is.
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (c === "/" && text[i + 1] === "/") {
+      let j = i;
+      while (j < text.length && text[j] !== "\n") j++;
+      out += " ".repeat(j - i);
+      i = j;
+    } else if (c === "/" && text[i + 1] === "*") {
+      const end = text.indexOf("*/", i + 2);
+      if (end < 0) throw new SyntaxError(`Unterminated comment at position ${i}`);
+      out += text.slice(i, end + 2).replace(/[^\n]/g, " ");
+      i = end + 2;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses JSON that may hold comments ({@linkcode stripJsonComments}).
+ *
+ * @param text The text.
+ * @returns the value.
+ * @throws {SyntaxError} as JSON.parse, or for an unterminated comment.
+ */
+export function parseJsonc(text: string): unknown {
+  return JSON.parse(stripJsonComments(text));
+}

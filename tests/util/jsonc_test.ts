@@ -1,0 +1,49 @@
+import { assertEquals, assertThrows } from "../_assert.ts";
+import { parseJsonc, stripJsonComments } from "../../lib/util/jsonc.ts";
+import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
+import { UserError } from "../../lib/util/errors.ts";
+
+Deno.test("JSON with comments: line and block comments go, strings (with // and /* and escaped quotes) stay, positions keep", () => {
+  const text =
+    '{\n  "a": "http://x/*y*/", // note "quoted"\n  /* two\n  lines */ "b": "q\\"//",\n  "c": 1\n}';
+  assertEquals(parseJsonc(text), { a: "http://x/*y*/", b: 'q"//', c: 1 });
+  const stripped = stripJsonComments(text);
+  assertEquals(stripped.length, text.length);
+  assertEquals(stripped.split("\n").length, text.split("\n").length);
+  // A parse error after a comment is still a SyntaxError, at the file's own position.
+  const bad = '{\n  // x\n  "a": 1 2\n}';
+  assertThrows(() => parseJsonc(bad), SyntaxError, `position ${bad.indexOf("2")}`);
+  assertThrows(() => parseJsonc('{"a": 1 /* open'), SyntaxError, "Unterminated comment");
+});
+
+Deno.test("the README's commented extract config (jsonc) is a valid config as written", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const start = readme.indexOf("### The config file");
+  const block = readme.slice(start).match(/```jsonc\n([\s\S]*?)\n```/)![1];
+  const c = parseExtractConfig(parseJsonc(block), "README");
+  assertEquals(c.input.format, "manifest");
+  assertEquals([c.spectrogram.fmin, c.spectrogram.fmax], [1, 18]);
+  // And as a file given to extract --config.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.json`, block);
+    assertEquals((await readExtractConfig(`${dir}/c.json`)).spectrogram.windowLength, 2.56);
+    await Deno.writeTextFile(`${dir}/bad.json`, block.replace('"overlap": 0.5', '"overlap" 0.5'));
+    await assertRejectsUser(
+      () => readExtractConfig(`${dir}/bad.json`),
+      `Cannot read config ${dir}/bad.json`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function assertRejectsUser(f: () => Promise<unknown>, msg: string): Promise<void> {
+  try {
+    await f();
+  } catch (e) {
+    if (e instanceof UserError && e.message.includes(msg)) return;
+    throw e;
+  }
+  throw new Error(`expected a UserError with ${msg}`);
+}
