@@ -650,7 +650,13 @@ export const evaluateCommand: Command = {
     let truth: (string | null)[] = rows.map((r) => (li >= 0 && r[li] ? r[li] : null));
     const lf = strFlag(values, "labels");
     if (lf) {
-      const [lh = [], ...lrows] = parseCsv(await Deno.readTextFile(lf));
+      let text: string;
+      try {
+        text = await Deno.readTextFile(lf);
+      } catch (e) {
+        throw new UserError(`Cannot read labels ${lf}: ${(e as Error).message}`);
+      }
+      const [lh = [], ...lrows] = parseCsv(text);
       // As import --labels reads its header: trimmed, any case.
       const names = lh.map((h) => h.trim().toLowerCase());
       const lid = names.indexOf("id"), llab = names.indexOf("label");

@@ -253,6 +253,9 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       ...(ev?.events ? { events: { n: ev.events.n, acc: ev.events.acc, nmi: ev.events.nmi } } : {}),
     };
   }
+  if (!(await Deno.stat(dir).then((st) => st.isDirectory, () => false))) {
+    throw new UserError(`Cannot describe ${dir}: no such directory`);
+  }
   throw new UserError(
     `Cannot describe ${dir}: it holds no meta.json (dataset), model.json (model) or result.json ` +
       `(cluster or encode output)`,

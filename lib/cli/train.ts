@@ -65,9 +65,11 @@ const configFlag = {
  * those calls, and a program may chain them on one directory.
  *
  * @param cmd The command; its `--model` names the directory.
+ * @param creates The command makes the directory (pretrain); the others leave a missing one
+ *   to their own error.
  * @returns the command, locking.
  */
-function lockingModel(cmd: Command): Command {
+function lockingModel(cmd: Command, creates = false): Command {
   const run = cmd.run;
   return {
     ...cmd,
@@ -75,6 +77,12 @@ function lockingModel(cmd: Command): Command {
       const dir = strFlag(values, "model");
       // No --model: the command says so itself.
       if (dir === undefined) return await run(values, positionals);
+      // Only pretrain makes the directory. For the others a missing one is a mistyped path:
+      // no lock (which would create it, empty), and the command names it once its flags are
+      // read.
+      if (!creates && !(await Deno.stat(dir).then((st) => st.isDirectory, () => false))) {
+        return await run(values, positionals);
+      }
       const release = await lockModelDir(dir, [cmd.name, ...positionals, "--model", dir].join(" "));
       try {
         await run(values, positionals);
@@ -278,7 +286,7 @@ export const pretrainCommand: Command = lockingModel({
         `the weights after epoch ${s.epoch} of ${s.config.epochs}`,
     );
   },
-});
+}, true);
 
 /**
  * What to do after the WebGPU device was lost in a training run: resume from its checkpoint,
@@ -669,6 +677,8 @@ export const finetuneCommand: Command = lockingModel({
       gamma: numFlag(values, "gamma"),
       seed: seedFlag(values),
     });
+    // A missing model (a mistyped --model) fails here, before the settings are printed.
+    await readJson(dir, "model.json");
     await restoreCheckpoint(join(dir, "finetune_checkpoint"));
     const hasCk = await exists(join(dir, "finetune_checkpoint", "state.json"));
     const hasDec = await exists(join(dir, "dec.safetensors"));

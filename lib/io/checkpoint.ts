@@ -104,7 +104,13 @@ export async function readJson<T>(dir: string, name: string): Promise<T> {
   try {
     text = await Deno.readTextFile(path);
   } catch {
-    throw new UserError(`Cannot read ${path}: no such file: run the stage that writes it first`);
+    // A mistyped directory is not a stage left to run.
+    const isDir = await Deno.stat(dir).then((st) => st.isDirectory, () => false);
+    throw new UserError(
+      isDir
+        ? `Cannot read ${path}: no such file: run the stage that writes it first`
+        : `Cannot read ${path}: the directory ${dir} does not exist`,
+    );
   }
   try {
     return JSON.parse(text) as T;

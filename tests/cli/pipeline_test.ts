@@ -596,6 +596,16 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     [["pretrain", "--model", m], "expected a dataset directory"],
     [["pretrain", ds, "--model", m, "--epochs", "0"], "pretrain.epochs"],
     [["init", ds, "--model", m], "model.json"],
+    // A mistyped model directory is named as missing, not as a stage left to run.
+    [
+      ["cluster", ds, "--model", join(root, "nomodel"), "--out", join(root, "c2")],
+      `the directory ${join(root, "nomodel")} does not exist`,
+    ],
+    [
+      ["finetune", ds, "--model", join(root, "nomodel")],
+      `the directory ${join(root, "nomodel")} does not exist`,
+    ],
+    [["info", join(root, "nope")], `Cannot describe ${join(root, "nope")}: no such directory`],
     [["cluster", ds, "--out", join(root, "c")], "--model is required"],
     [
       ["cluster", ds, "--raw", "--out", join(root, "c"), "--utc-offset=15"],
