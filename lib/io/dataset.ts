@@ -4,7 +4,7 @@
  * | file | content |
  * |---|---|
  * | `spectrograms.npy` | f32 little-endian, C order, `[N, C, F, T]` |
- * | `samples.csv` | `id,network,station,location,channel,reference_time,label,event` (label and event empty when unknown) |
+ * | `samples.csv` | `id,network,station,location,channel,reference_time,label,event,latitude,longitude,elevation` (label, event and the station's coordinates empty when unknown) |
  * | `freqs.npy` | f64 `[F]`, Hz |
  * | `times.npy` | f64 `[T]`, seconds relative to the reference time |
  * | `meta.json` | `{ format, version, shape, components, scaling, config, created }` |
@@ -54,6 +54,16 @@ export interface SampleInfo {
    * written before the column existed, which read as naming no events).
    */
   event?: string;
+  /**
+   * The station's latitude, degrees north (WGS84), from the sample's StationXML; undefined
+   * without one (NPZ windows, SAC pole-zero files, no response file), and in datasets written
+   * before the column existed.
+   */
+  latitude?: number;
+  /** The station's longitude, degrees east (as `latitude`). */
+  longitude?: number;
+  /** The station's elevation, m (as `latitude`; NaN where the StationXML has none). */
+  elevation?: number;
 }
 
 /** Contents of `meta.json`. */
@@ -100,6 +110,9 @@ export const SAMPLES_HEADER = [
   "reference_time",
   "label",
   "event",
+  "latitude",
+  "longitude",
+  "elevation",
 ] as const;
 
 /**
@@ -115,7 +128,28 @@ export function sampleKeyFields(s: SampleInfo): string[] {
 
 /** A sample's `samples.csv` fields, in {@linkcode SAMPLES_HEADER} order. */
 function samplesFields(s: SampleInfo): string[] {
-  return [...sampleKeyFields(s), s.label ?? "", s.event ?? ""];
+  const num = (v: number | undefined) => v === undefined || Number.isNaN(v) ? "" : String(v);
+  return [
+    ...sampleKeyFields(s),
+    s.label ?? "",
+    s.event ?? "",
+    num(s.latitude),
+    num(s.longitude),
+    num(s.elevation),
+  ];
+}
+
+/** The first line of a text file (its first 64 KiB at most), "" when it cannot be read. */
+async function firstLine(path: string): Promise<string> {
+  const f = await Deno.open(path, { read: true }).catch(() => null);
+  if (!f) return "";
+  try {
+    const buf = new Uint8Array(1 << 16);
+    const n = await f.read(buf) ?? 0;
+    return new TextDecoder().decode(buf.subarray(0, n)).split(/\r?\n/)[0];
+  } finally {
+    f.close();
+  }
 }
 
 function samplesCsv(samples: readonly SampleInfo[]): string {
@@ -430,6 +464,13 @@ export async function openDataset(dir: string): Promise<Dataset> {
     referenceTime: r.reference_time,
     label: r.label === "" ? null : r.label,
     ...(r.event ? { event: r.event } : {}),
+    ...(r.latitude && r.longitude
+      ? {
+        latitude: Number(r.latitude),
+        longitude: Number(r.longitude),
+        elevation: r.elevation ? Number(r.elevation) : NaN,
+      }
+      : {}),
   }));
   const freqs = await readNpyFile(join(dir, "freqs.npy"));
   const times = await readNpyFile(join(dir, "times.npy"));
@@ -694,8 +735,17 @@ export class DatasetWriter {
           }): resume with the same settings, or pass --force instead of --resume to start over`,
         );
       }
-      const npy = NpyWriter.resume(join(tmp, "spectrograms.npy"), "<f4", sampleShape, prog.count);
       const samplesPath = join(tmp, "samples.csv");
+      // Rows are appended to the file as it is: its columns must be this version's.
+      const head = await firstLine(samplesPath);
+      if (head !== SAMPLES_HEADER.join(",")) {
+        throw new UserError(
+          `Cannot resume dataset ${dir}: ${samplesPath} has the columns ${head}, written by ` +
+            `another version of seisdec, not ${SAMPLES_HEADER.join(",")}: pass --force ` +
+            `instead of --resume to start over`,
+        );
+      }
+      const npy = NpyWriter.resume(join(tmp, "spectrograms.npy"), "<f4", sampleShape, prog.count);
       const samplesFile = await Deno.open(samplesPath, { read: true, write: true });
       // Shorter than the checkpoint says (damaged since): truncate would pad it with zeros.
       const size = (await samplesFile.stat()).size;

@@ -18,7 +18,14 @@ import {
   segmentEnd,
   type Trace,
 } from "./mseed.ts";
-import { type ChannelEpoch, findOrientation, findResponse, readStationXml } from "./stationxml.ts";
+import {
+  type ChannelEpoch,
+  type Coordinates,
+  findCoordinates,
+  findOrientation,
+  findResponse,
+  readStationXml,
+} from "./stationxml.ts";
 import {
   isSac,
   isSacPoleZero,
@@ -1136,6 +1143,8 @@ export interface ExtractedSample {
   waveform?: Float64Array[];
   /** Where Z, N and E were rotated from other channels (`rotate`): which, and how. */
   rotation?: Rotation;
+  /** The station's coordinates, from the sample's StationXML (absent without one). */
+  coords?: Coordinates;
 }
 
 /** Options of {@linkcode processSample}. */
@@ -1436,12 +1445,31 @@ export async function processSample(
       );
     }
   }
+  // Where the station is: the first channel's StationXML epoch at the reference time, where
+  // the sample has a StationXML (a lookup the response removal has usually made already).
+  const coords = task.npz ? null : await coordinatesOf(task, traces[0], tref, inventories);
   return {
     data: out,
     referenceTime: tref,
     ...(options.keepWaveform ? { waveform } : {}),
     ...(rotation ? { rotation } : {}),
+    ...(coords ? { coords } : {}),
   };
+}
+
+/**
+ * A channel's coordinates from the sample's StationXML at a time, or null without one (no
+ * response file, a SAC pole-zero file, no epoch of the channel then, or no latitude and
+ * longitude in it).
+ */
+async function coordinatesOf(
+  task: SampleTask,
+  id: ChannelId,
+  tref: number,
+  inventories: ResponseSource,
+): Promise<Coordinates | null> {
+  const rf = await responseFileFor(task, id, inventories).catch(() => null);
+  return rf && Array.isArray(rf.file) ? findCoordinates(rf.file, id, tref) : null;
 }
 
 /** One sample with the waveform its spectrogram was computed from (see {@linkcode inspectSample}). */
@@ -1579,7 +1607,7 @@ function inspected(
   const n = r.waveform![0].length;
   const t0 = -config.spectrogram.before - half / fs;
   return {
-    info: sampleInfo(placedTask(task, r.referenceTime), config.components),
+    info: { ...sampleInfo(placedTask(task, r.referenceTime), config.components), ...r.coords },
     channels: channelCodes(task, config.components),
     units,
     samplingRate: fs,
@@ -1964,7 +1992,14 @@ export interface ExtractOptions {
 }
 
 type WorkerReply =
-  | { index: number; ok: true; data: Float32Array; referenceTime: number; rotation?: Rotation }
+  | {
+    index: number;
+    ok: true;
+    data: Float32Array;
+    referenceTime: number;
+    rotation?: Rotation;
+    coords?: Coordinates;
+  }
   | { index: number; ok: false; reason: string; message: string };
 
 /** What a checkpoint of an extraction records besides the samples: where to go on. */
@@ -2156,7 +2191,7 @@ async function extractInto(
         pending.delete(next);
         if (r.ok) {
           const task = placedTask(tasks[r.index], r.referenceTime);
-          writer.append(sampleInfo(task, config.components), r.data);
+          writer.append({ ...sampleInfo(task, config.components), ...r.coords }, r.data);
           if (r.rotation) rotations.push({ id: task.id, ...r.rotation });
         } else failures.push({ id: tasks[r.index].id, reason: r.reason, message: r.message });
         next++;

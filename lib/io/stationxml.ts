@@ -31,6 +31,12 @@ export interface ChannelEpoch {
   samplingRate: number;
   /** Degrees clockwise from north (StationXML `Azimuth`); NaN when the channel has none. */
   azimuth: number;
+  /** The channel's latitude, degrees north (WGS84); NaN when absent. */
+  latitude: number;
+  /** The channel's longitude, degrees east; NaN when absent. */
+  longitude: number;
+  /** The channel's elevation, m above sea level; NaN when absent. */
+  elevation: number;
   /**
    * Degrees down from the horizontal (StationXML `Dip`; −90: up, SEED convention); NaN when
    * the channel has none.
@@ -133,11 +139,19 @@ async function readWhole(text: string, source: string): Promise<ChannelEpoch[]> 
       samplingRate: ch.sampleRate,
       azimuth: orientationValue(ch.azimuth),
       dip: orientationValue(ch.dip),
+      latitude: coordinateValue(ch.latitude),
+      longitude: coordinateValue(ch.longitude),
+      elevation: coordinateValue(ch.elevation),
       response: r !== null && "error" in r ? null : r,
       ...(r !== null && "error" in r ? { responseError: r.error } : {}),
     });
   }
   return out;
+}
+
+/** A channel coordinate as seisplotjs gives it: NaN where it is not a finite number. */
+function coordinateValue(v: unknown): number {
+  return typeof v === "number" && Number.isFinite(v) ? v : NaN;
 }
 
 /** seisplotjs's stand-in for an absent Azimuth or Dip (its INVALID_NUMBER). */
@@ -350,6 +364,34 @@ export function findResponse(
     );
   }
   return r;
+}
+
+/** Where a channel is: latitude and longitude (degrees, WGS84) and elevation (m). */
+export interface Coordinates {
+  latitude: number;
+  longitude: number;
+  elevation: number;
+}
+
+/**
+ * The coordinates of a channel at a time, from the channel epoch that holds it (as
+ * {@linkcode findResponse}), or null where no epoch covers the time or it has no latitude and
+ * longitude (an absent elevation reads as NaN).
+ *
+ * @param epochs Channel epochs of an inventory.
+ * @param id The channel's codes.
+ * @param time The time, ms since 1970 UTC.
+ * @returns the coordinates, or null.
+ */
+export function findCoordinates(
+  epochs: readonly ChannelEpoch[],
+  id: { network: string; station: string; location: string; channel: string },
+  time: number,
+): Coordinates | null {
+  const at = epochsAt(epochs, id, time);
+  if (typeof at === "string") return null;
+  const e = at.find((x) => Number.isFinite(x.latitude) && Number.isFinite(x.longitude));
+  return e ? { latitude: e.latitude, longitude: e.longitude, elevation: e.elevation } : null;
 }
 
 /**

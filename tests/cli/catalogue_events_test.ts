@@ -46,7 +46,7 @@ Deno.test("catalogue events: samples.csv names each sample's QuakeML event; clus
     const text = await Deno.readTextFile(p("ds/samples.csv"));
     assertEquals(
       text.split("\n")[0],
-      "id,network,station,location,channel,reference_time,label,event",
+      "id,network,station,location,channel,reference_time,label,event,latitude,longitude,elevation",
     );
     const samples = parseCsvRecords(text);
     assert(samples.length >= 6, `${samples.length} samples`);

@@ -897,6 +897,11 @@ Deno.test("extract on ESEC: first 6 traces of the catalog config, labels = subty
     const ds = await openDataset(`${root}/ds`);
     assertEquals(ds.labels()[0], "Lahar/debris flow/outburst flood");
     assertEquals(ds.samples[0].id, "2.AV.SPCR..BHE");
+    // The station's coordinates, from its StationXML channel epoch (stations/2/AV.SPCR.xml:
+    // BHE at 61.2003, -152.2091, 984 m).
+    const s0 = ds.samples[0];
+    assertEquals([s0.latitude, s0.longitude, s0.elevation], [61.2003, -152.2091, 984]);
+    assert(ds.samples.every((x) => Number.isFinite(x.latitude)), "every sample placed");
     ds.close();
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -11,6 +11,7 @@ import { parseExtractConfig } from "../../lib/io/extract_config.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { dirname } from "node:path";
+import { formatCsv } from "../../lib/io/csv.ts";
 
 const info = (i: number, label: string | null): SampleInfo => ({
   id: `s${i}`,
@@ -67,11 +68,13 @@ Deno.test("writeDataset + openDataset: readBatch returns the requested samples i
   await Deno.remove(dirname(dir), { recursive: true });
 });
 
-Deno.test("samples.csv's event column: written, read back, and absent in an older dataset's samples.csv", async () => {
+Deno.test("samples.csv's event and station-coordinate columns: written, read back, and absent in an older dataset's samples.csv", async () => {
   const dir = (await Deno.makeTempDir()) + "/ds";
   const samples = [0, 1, 2].map((i) => info(i, null));
   samples[0].event = "smi:cat/event/1";
   samples[2].event = "ev, with a comma";
+  Object.assign(samples[1], { latitude: 61.25, longitude: -149.5, elevation: 1234.5 });
+  Object.assign(samples[2], { latitude: -33.125, longitude: 18.5, elevation: NaN });
   await writeDataset(
     dir,
     { shape: [3, 1, 1, 2], components: ["Z"], scaling: "psd", config: {} },
@@ -81,20 +84,42 @@ Deno.test("samples.csv's event column: written, read back, and absent in an olde
     new Float64Array([0, 1]),
   );
   const text = await Deno.readTextFile(`${dir}/samples.csv`);
+  const lines = text.split("\n");
   assertEquals(
-    text.split("\n")[0],
-    "id,network,station,location,channel,reference_time,label,event",
+    lines[0],
+    "id,network,station,location,channel,reference_time,label,event,latitude,longitude,elevation",
   );
+  // No coordinates: empty fields; an elevation the StationXML lacks: empty too.
+  assert(lines[1].endsWith(",smi:cat/event/1,,,"), lines[1]);
+  assert(lines[2].endsWith(",,61.25,-149.5,1234.5"), lines[2]);
+  assert(lines[3].endsWith(',"ev, with a comma",-33.125,18.5,'), lines[3]);
   let ds = await openDataset(dir);
   assertEquals(ds.samples.map((s) => s.event), ["smi:cat/event/1", undefined, "ev, with a comma"]);
+  assertEquals(ds.samples.map((s) => [s.latitude, s.longitude, s.elevation]), [
+    [undefined, undefined, undefined],
+    [61.25, -149.5, 1234.5],
+    [-33.125, 18.5, NaN],
+  ]);
+  assertEquals(ds.samples[1], samples[1]);
   ds.close();
-  // A dataset from before the column: its samples name no event.
-  const old = text.split("\n").map((l) => l.replace(/,[^,]*$|,"[^"]*"$/, "")).join("\n");
+  // A dataset from before these columns: its samples name no event and no coordinates.
+  const old = formatCsv([
+    ["id", "network", "station", "location", "channel", "reference_time", "label"],
+    ...samples.map((x) => [
+      x.id,
+      x.network,
+      x.station,
+      x.location,
+      x.channel,
+      x.referenceTime,
+      x.label ?? "",
+    ]),
+  ]);
   await Deno.writeTextFile(`${dir}/samples.csv`, old);
-  assert(old.startsWith("id,network,station,location,channel,reference_time,label\n"), old);
   ds = await openDataset(dir);
   assertEquals(ds.samples.map((s) => s.event), [undefined, undefined, undefined]);
-  assertEquals(ds.samples[1], samples[1]);
+  assertEquals(ds.samples.map((s) => s.latitude), [undefined, undefined, undefined]);
+  assertEquals(ds.samples[1], info(1, null));
   ds.close();
   await Deno.remove(dirname(dir), { recursive: true });
 });

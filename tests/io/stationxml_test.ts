@@ -1,6 +1,7 @@
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import {
   type ChannelEpoch,
+  findCoordinates,
   findOrientation,
   findResponse,
   formatStationXml,
@@ -339,6 +340,10 @@ Deno.test("findResponse: an epoch covers [start, end), overlapping epochs give t
     samplingRate: 100,
     azimuth: NaN,
     dip: NaN,
+    // Each epoch somewhere else, so that the coordinates tell which one was taken.
+    latitude: 10 + gain,
+    longitude: -20 - gain,
+    elevation: 100 * gain,
     response: resp(gain),
   });
   const t = Date.UTC(2024, 11, 31, 23, 59, 50);
@@ -351,7 +356,16 @@ Deno.test("findResponse: an epoch covers [start, end), overlapping epochs give t
   ) {
     assertEquals(findResponse(epochs, id, t, "s.xml"), resp(2));
     assertEquals(findResponse(epochs, id, t - 1, "s.xml"), resp(1));
+    // findCoordinates takes the same epoch.
+    assertEquals(findCoordinates(epochs, id, t), { latitude: 12, longitude: -22, elevation: 200 });
+    assertEquals(findCoordinates(epochs, id, t - 1), {
+      latitude: 11,
+      longitude: -21,
+      elevation: 100,
+    });
   }
+  assertEquals(findCoordinates([epoch(0, t, 1)], id, t), null, "no epoch then");
+  assertEquals(findCoordinates([{ ...epoch(0, t, 1), latitude: NaN }], id, 0), null, "no latitude");
   // The end instant itself is outside an epoch that nothing follows.
   assertThrows(
     () => findResponse([epoch(0, t, 1)], id, t, "s.xml"),
