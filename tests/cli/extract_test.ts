@@ -447,6 +447,20 @@ Deno.test("extract --resume: an interrupted extraction continues from its checkp
     );
     const args = ["extract", "--config", `${syn}/extract.json`, "--out", `${root}/cli`, "--quiet"];
     assertEquals(await main(args), 2);
+    // A partial whose samples.csv has another version's columns is not appended to.
+    const csv = `${root}/.cli.partial/samples.csv`;
+    const kept = await Deno.readTextFile(csv);
+    const older = kept.replace(
+      /^[^\n]*/,
+      "id,network,station,location,channel,reference_time,label",
+    );
+    await Deno.writeTextFile(csv, older);
+    await assertRejects(
+      () => runExtract(config, `${root}/cli`, { quiet: true, resume: true }),
+      UserError,
+      "written by another version of seisdec",
+    );
+    await Deno.writeTextFile(csv, kept);
     assertEquals(await main([...args, "--resume"]), 0);
     await same(`${root}/cli`, `${root}/full`);
   } finally {
