@@ -373,17 +373,20 @@ export async function writeResults(
 
 /**
  * The cluster profiles as a text table: size, confidence, the mean spectrogram's peak (frequency
- * and time), stations, busiest hour (UTC unless `utcOffset` says otherwise).
+ * and time), stations, busiest hour (UTC unless `utcOffset` says otherwise), and the median
+ * S − P where some member has one.
  *
  * @param profiles From {@linkcode clusterProfiles}.
  * @param axesInBins Whether the peaks are a row and a column (an imported array) rather than Hz and s.
  * @returns the table, one line per cluster after a header.
  */
 export function formatProfiles(profiles: ClusterProfile[], axesInBins = false): string {
+  // The median S − P column only where some member has an S pick.
+  const sp = profiles.some((p) => p.medianSMinusP !== null);
   const lines = [
     `cluster   size  confidence ${
       axesInBins ? "peak row   col" : " peak Hz  at s"
-    }  stations  busiest hour`,
+    }  stations  busiest hour${sp ? "  S-P s" : ""}`,
   ];
   for (const p of profiles) {
     lines.push(
@@ -395,6 +398,7 @@ export function formatProfiles(profiles: ClusterProfile[], axesInBins = false): 
         (p.peakTime === null ? "" : p.peakTime.toFixed(axesInBins ? 0 : 1)).padStart(5),
         String(p.stations).padStart(9),
         String(peakHour(p) ?? "").padStart(13),
+        ...(sp ? [(p.medianSMinusP === null ? "" : p.medianSMinusP.toFixed(2)).padStart(6)] : []),
       ].join(" "),
     );
   }

@@ -33,6 +33,7 @@ export interface ProfileDataset extends DatasetLike {
     network?: string;
     station?: string;
     referenceTime?: string;
+    sMinusP?: number;
   }[];
 }
 
@@ -63,6 +64,11 @@ export interface ClusterProfile {
   stations: number;
   /** Members per hour of the day, 24 bins, in UTC shifted by the `utcOffset` option. */
   hours: number[];
+  /**
+   * Median S − P of the members that have one (samples.csv's `s_minus_p`), s: how far the
+   * cluster's sources are from the stations (about 8 s per 100 km); null when none has one.
+   */
+  medianSMinusP: number | null;
 }
 
 /** Options of {@linkcode clusterProfiles}. */
@@ -133,6 +139,7 @@ export function clusterProfiles(
   const last = new Array<number>(k).fill(-Infinity);
   const stations = Array.from({ length: k }, () => new Set<string>());
   const hours = Array.from({ length: k }, () => new Array<number>(24).fill(0));
+  const sMinusP = Array.from({ length: k }, () => [] as number[]);
   for (let i = 0; i < n; i++) {
     const c = labels[i];
     if (!Number.isInteger(c) || c < 0 || c >= k) {
@@ -148,6 +155,7 @@ export function clusterProfiles(
     }
     const s = ds.samples?.[i];
     if (s?.station) stations[c].add(`${s.network ?? ""}.${s.station}`);
+    if (s?.sMinusP !== undefined && Number.isFinite(s.sMinusP)) sMinusP[c].push(s.sMinusP);
     const t = s?.referenceTime ? Date.parse(s.referenceTime) : NaN;
     if (Number.isFinite(t)) {
       first[c] = Math.min(first[c], t);
@@ -204,8 +212,16 @@ export function clusterProfiles(
       lastTime: Number.isFinite(last[c]) ? new Date(last[c]).toISOString() : null,
       stations: stations[c].size,
       hours: hours[c],
+      medianSMinusP: median(sMinusP[c]),
     };
   });
+}
+
+/** The median of a list (the mean of the middle two for an even length), null when empty. */
+function median(a: number[]): number | null {
+  if (a.length === 0) return null;
+  const s = [...a].sort((x, y) => x - y), h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
 /**
@@ -218,8 +234,9 @@ export function peakHour(p: ClusterProfile): number | null {
 
 /**
  * `clusters.csv`: one row per cluster,
- * `cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour`
- * (`peak_hour`: the hour of the day holding most members, empty without times). With `axesInBins`
+ * `cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour,median_s_minus_p`
+ * (`peak_hour`: the hour of the day holding most members, empty without times;
+ * `median_s_minus_p`: the members' median S − P in s, empty where none has one). With `axesInBins`
  * (profiles of a dataset whose axes are bin indices) the peak columns are `peak_row,peak_column`.
  *
  * @param profiles From {@linkcode clusterProfiles}.
@@ -229,7 +246,7 @@ export function peakHour(p: ClusterProfile): number | null {
 export function profilesCsv(profiles: ClusterProfile[], axesInBins = false): string {
   const peak = axesInBins ? "peak_row,peak_column" : "peak_frequency_hz,peak_time_s";
   const rows = [
-    `cluster,size,mean_confidence,${peak},first_time,last_time,stations,peak_hour`,
+    `cluster,size,mean_confidence,${peak},first_time,last_time,stations,peak_hour,median_s_minus_p`,
   ];
   for (const p of profiles) {
     rows.push(
@@ -243,6 +260,7 @@ export function profilesCsv(profiles: ClusterProfile[], axesInBins = false): str
         p.lastTime ?? "",
         p.stations,
         peakHour(p) ?? "",
+        p.medianSMinusP === null ? "" : +p.medianSMinusP.toPrecision(6),
       ].map((v) => csvField(String(v))).join(","),
     );
   }

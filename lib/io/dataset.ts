@@ -4,7 +4,7 @@
  * | file | content |
  * |---|---|
  * | `spectrograms.npy` | f32 little-endian, C order, `[N, C, F, T]` |
- * | `samples.csv` | `id,network,station,location,channel,reference_time,label,event,latitude,longitude,elevation` (label, event and the station's coordinates empty when unknown) |
+ * | `samples.csv` | `id,network,station,location,channel,reference_time,label,event,latitude,longitude,elevation,s_minus_p` (label, event, the station's coordinates and S − P empty when unknown) |
  * | `freqs.npy` | f64 `[F]`, Hz |
  * | `times.npy` | f64 `[T]`, seconds relative to the reference time |
  * | `meta.json` | `{ format, version, shape, components, scaling, config, created }` |
@@ -64,6 +64,12 @@ export interface SampleInfo {
   longitude?: number;
   /** The station's elevation, m (as `latitude`; NaN where the StationXML has none). */
   elevation?: number;
+  /**
+   * The S arrival's time after the reference time (the P pick), s, where the input gives an S
+   * pick of the sample's event at its station (QuakeML S picks, PhaseNet's `its`): a distance
+   * measure, about 8 s per 100 km for crustal paths. Undefined otherwise.
+   */
+  sMinusP?: number;
 }
 
 /** Contents of `meta.json`. */
@@ -113,6 +119,7 @@ export const SAMPLES_HEADER = [
   "latitude",
   "longitude",
   "elevation",
+  "s_minus_p",
 ] as const;
 
 /**
@@ -136,6 +143,7 @@ function samplesFields(s: SampleInfo): string[] {
     num(s.latitude),
     num(s.longitude),
     num(s.elevation),
+    num(s.sMinusP),
   ];
 }
 
@@ -471,6 +479,7 @@ export async function openDataset(dir: string): Promise<Dataset> {
         elevation: r.elevation ? Number(r.elevation) : NaN,
       }
       : {}),
+    ...(r.s_minus_p ? { sMinusP: Number(r.s_minus_p) } : {}),
   }));
   const freqs = await readNpyFile(join(dir, "freqs.npy"));
   const times = await readNpyFile(join(dir, "times.npy"));

@@ -299,6 +299,10 @@ export function sampleInfo(task: SampleTask, components: ExtractConfig["componen
     referenceTime: task.referenceTime === null ? "" : new Date(task.referenceTime).toISOString(),
     label: task.label,
     ...(task.event ? { event: task.event } : {}),
+    // S − P in s, to the millisecond.
+    ...(task.sTime !== undefined && task.referenceTime !== null
+      ? { sMinusP: Math.round(task.sTime - task.referenceTime) / 1000 }
+      : {}),
   };
 }
 

@@ -71,6 +71,12 @@ export interface SampleTask {
    */
   detection?: { trigger: number; off: number; peak: number };
   /**
+   * The S arrival of the sample's event at its station, ms since 1970 UTC, where the input
+   * gives one: the QuakeML's S pick of the same event and station (SDS with P picks), or a
+   * PhaseNet row's `its`. samples.csv's `s_minus_p` is its time after the reference (P).
+   */
+  sTime?: number;
+  /**
    * A regular window or a window at an STA/LTA trigger (`--windows`, `--trigger`): its
    * reference time is the window's, not a pick's.
    */
@@ -501,6 +507,11 @@ export async function npzTasks(dir: string, samplingRate: number): Promise<Sampl
       label: null,
       npz: { path: join(dir, "waveform_train", r.fname), samplingRate, itp, startTime: start },
     };
+    // The S index, where the row has one after P.
+    const its = (r.its ?? "").trim() === "" ? NaN : Number(r.its);
+    if (Number.isInteger(its) && Number.isInteger(itp) && its > itp) {
+      task.sTime = start + its * 1000 / samplingRate;
+    }
     if (!Number.isFinite(start) || !Number.isInteger(itp) || itp < 0) {
       task.error = {
         reason: "bad time",
@@ -598,6 +609,12 @@ export async function sdsTasks(
     throw new UserError(`Cannot read the picks ${quakeml}: ${(e as Error).message}`);
   }
   const picks = earliestPicks(q.picks, phase);
+  // With P picks, each event's S pick at the station, for samples.csv's s_minus_p.
+  const sPicks = isPhase("P", phase)
+    ? new Map(
+      earliestPicks(q.picks, "S").map((p) => [`${p.eventId}\0${p.network}.${p.station}`, p.time]),
+    )
+    : new Map<string, number>();
   // A station's pick of an event whose time is no date (a leap second, say) makes a sample
   // that fails as "bad time", naming the file and the pick, unless a valid one stands in.
   const placed = new Set(picks.map((p) => `${p.eventId}\0${p.network}.${p.station}`));
@@ -646,6 +663,8 @@ export async function sdsTasks(
   }
   for (const p of picks) {
     const task = taskOf(p, p.time);
+    const s = sPicks.get(`${p.eventId}\0${p.network}.${p.station}`);
+    if (s !== undefined && s > p.time) task.sTime = s;
     if (!p.channel) {
       task.error = {
         reason: "missing channel",

@@ -46,7 +46,7 @@ Deno.test("catalogue events: samples.csv names each sample's QuakeML event; clus
     const text = await Deno.readTextFile(p("ds/samples.csv"));
     assertEquals(
       text.split("\n")[0],
-      "id,network,station,location,channel,reference_time,label,event,latitude,longitude,elevation",
+      "id,network,station,location,channel,reference_time,label,event,latitude,longitude,elevation,s_minus_p",
     );
     const samples = parseCsvRecords(text);
     assert(samples.length >= 6, `${samples.length} samples`);
@@ -58,7 +58,13 @@ Deno.test("catalogue events: samples.csv names each sample's QuakeML event; clus
       const pick = quakeml.picks.find((k) => k.eventId === s.event && k.station === sta);
       assertEquals(pick?.network, net, s.id);
       assertEquals(Date.parse(s.reference_time), pick!.time, s.id);
+      // S − P from the same event's S pick at the station, where the QuakeML has one.
+      const sPick = quakeml.picks.find((k) =>
+        k.eventId === s.event && k.station === sta && k.phase.startsWith("S")
+      );
+      assertEquals(s.s_minus_p, sPick ? String((sPick.time - pick!.time) / 1000) : "", s.id);
     }
+    assert(samples.some((s) => s.s_minus_p !== ""), "some samples have an S pick");
     const byEvent = new Map<string, string[]>();
     for (const s of samples) byEvent.set(s.event, [...byEvent.get(s.event) ?? [], s.id]);
 

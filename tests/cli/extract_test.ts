@@ -804,6 +804,22 @@ Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (limit 4: the firs
       ),
       s.failures[0].message,
     );
+    // S − P from waveform.csv's its and itp at 100 Hz (NC_MEM_2017100709282692: 3287 − 3000),
+    // and no coordinates: NPZ windows come without a StationXML.
+    const ds = await openDataset(`${root}/ds`);
+    const csv = parseCsvRecords(
+      await Deno.readTextFile(
+        new URL("../../../shared/data/phasenet_ncedc/waveform.csv", import.meta.url),
+      ),
+    );
+    for (const x of ds.samples) {
+      const row = csv.find((r) => r.fname === `${x.id}.npz`)!;
+      assertEquals(x.sMinusP, (Number(row.its) - Number(row.itp)) / 100, x.id);
+      assertEquals(x.latitude, undefined, x.id);
+    }
+    assertEquals(ds.samples[0].id, "NC_MEM_2017100709282692");
+    assertEquals(ds.samples[0].sMinusP, 2.87);
+    ds.close();
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -13,6 +13,7 @@ import {
   valueLabel,
 } from "../../lib/cluster/summary.ts";
 import { MARK_COLOR } from "../../lib/plot/charts.ts";
+import { formatProfiles } from "../../lib/cli/cluster.ts";
 import { categoryColor, viridis } from "../../lib/plot/colors.ts";
 import { countColor, countLineInTiles, decodePng, findText } from "../plot/_decode_png.ts";
 
@@ -141,14 +142,30 @@ Deno.test("clusterProfiles: bad labels, q and offsets are refused with what was 
 });
 
 Deno.test("profilesCsv: one row per cluster, empty fields where a figure is unknown", () => {
-  const p = clusterProfiles(fixture(TIMES), LABELS, 3, Q3, "none");
+  const ds = fixture(TIMES);
+  // S − P on samples 0, 1 and 3 (cluster 1: median of 2.5, 4 and 30) and none in cluster 0.
+  const sp = [2.5, 30, undefined, 4, undefined];
+  const withSp = { ...ds, samples: ds.samples!.map((x, i) => ({ ...x, sMinusP: sp[i] })) };
+  const p = clusterProfiles(withSp, LABELS, 3, Q3, "none");
+  assertEquals(p.map((x) => x.medianSMinusP), [null, 4, null]);
   assertEquals(profilesCsv(p).split("\n"), [
-    "cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour",
-    "0,2,0.725000,4,1,2024-03-03T00:59:59.000Z,2024-03-03T00:59:59.000Z,2,0",
-    "1,3,0.700000,4,1,2024-03-01T23:30:00.000Z,2024-03-05T12:00:00.250Z,2,5",
-    "2,0,,,,,,0,",
+    "cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour,median_s_minus_p",
+    "0,2,0.725000,4,1,2024-03-03T00:59:59.000Z,2024-03-03T00:59:59.000Z,2,0,",
+    "1,3,0.700000,4,1,2024-03-01T23:30:00.000Z,2024-03-05T12:00:00.250Z,2,5,4",
+    "2,0,,,,,,0,,",
     "",
   ]);
+  // An even count: the mean of the middle two.
+  const two = {
+    ...ds,
+    samples: ds.samples!.map((x, i) => ({ ...x, sMinusP: [1, 2, 3, 4, 5][i] })),
+  };
+  assertEquals(clusterProfiles(two, LABELS, 2, null, "none").map((x) => x.medianSMinusP), [4, 2]);
+  // The text table shows the column only where some cluster has an S − P.
+  assert(formatProfiles(p).split("\n")[0].endsWith("busiest hour  S-P s"), formatProfiles(p));
+  assert(formatProfiles(p).split("\n")[2].endsWith("  4.00"), formatProfiles(p));
+  const plain = formatProfiles(clusterProfiles(ds, LABELS, 3, Q3, "none"));
+  assert(plain.split("\n")[0].endsWith("busiest hour"), plain);
 });
 
 Deno.test("profiles of a dataset whose axes are bin indices give a row and a column, not Hz and s", () => {
@@ -164,7 +181,7 @@ Deno.test("profiles of a dataset whose axes are bin indices give a row and a col
   const csv = profilesCsv(p, true).split("\n");
   assertEquals(
     csv[0],
-    "cluster,size,mean_confidence,peak_row,peak_column,first_time,last_time,stations,peak_hour",
+    "cluster,size,mean_confidence,peak_row,peak_column,first_time,last_time,stations,peak_hour,median_s_minus_p",
   );
   assertEquals(csv[1].split(",").slice(3, 5), ["2", "1"]);
   // Physical axes keep their Hz and s columns.

@@ -68,12 +68,17 @@ Deno.test("writeDataset + openDataset: readBatch returns the requested samples i
   await Deno.remove(dirname(dir), { recursive: true });
 });
 
-Deno.test("samples.csv's event and station-coordinate columns: written, read back, and absent in an older dataset's samples.csv", async () => {
+Deno.test("samples.csv's event, station-coordinate and S − P columns: written, read back, and absent in an older dataset's samples.csv", async () => {
   const dir = (await Deno.makeTempDir()) + "/ds";
   const samples = [0, 1, 2].map((i) => info(i, null));
   samples[0].event = "smi:cat/event/1";
   samples[2].event = "ev, with a comma";
-  Object.assign(samples[1], { latitude: 61.25, longitude: -149.5, elevation: 1234.5 });
+  Object.assign(samples[1], {
+    latitude: 61.25,
+    longitude: -149.5,
+    elevation: 1234.5,
+    sMinusP: 2.87,
+  });
   Object.assign(samples[2], { latitude: -33.125, longitude: 18.5, elevation: NaN });
   await writeDataset(
     dir,
@@ -87,12 +92,12 @@ Deno.test("samples.csv's event and station-coordinate columns: written, read bac
   const lines = text.split("\n");
   assertEquals(
     lines[0],
-    "id,network,station,location,channel,reference_time,label,event,latitude,longitude,elevation",
+    "id,network,station,location,channel,reference_time,label,event,latitude,longitude,elevation,s_minus_p",
   );
   // No coordinates: empty fields; an elevation the StationXML lacks: empty too.
-  assert(lines[1].endsWith(",smi:cat/event/1,,,"), lines[1]);
-  assert(lines[2].endsWith(",,61.25,-149.5,1234.5"), lines[2]);
-  assert(lines[3].endsWith(',"ev, with a comma",-33.125,18.5,'), lines[3]);
+  assert(lines[1].endsWith(",smi:cat/event/1,,,,"), lines[1]);
+  assert(lines[2].endsWith(",,61.25,-149.5,1234.5,2.87"), lines[2]);
+  assert(lines[3].endsWith(',"ev, with a comma",-33.125,18.5,,'), lines[3]);
   let ds = await openDataset(dir);
   assertEquals(ds.samples.map((s) => s.event), ["smi:cat/event/1", undefined, "ev, with a comma"]);
   assertEquals(ds.samples.map((s) => [s.latitude, s.longitude, s.elevation]), [
@@ -100,6 +105,7 @@ Deno.test("samples.csv's event and station-coordinate columns: written, read bac
     [61.25, -149.5, 1234.5],
     [-33.125, 18.5, NaN],
   ]);
+  assertEquals(ds.samples.map((s) => s.sMinusP), [undefined, 2.87, undefined]);
   assertEquals(ds.samples[1], samples[1]);
   ds.close();
   // A dataset from before these columns: its samples name no event and no coordinates.
@@ -119,6 +125,7 @@ Deno.test("samples.csv's event and station-coordinate columns: written, read bac
   ds = await openDataset(dir);
   assertEquals(ds.samples.map((s) => s.event), [undefined, undefined, undefined]);
   assertEquals(ds.samples.map((s) => s.latitude), [undefined, undefined, undefined]);
+  assertEquals(ds.samples.map((s) => s.sMinusP), [undefined, undefined, undefined]);
   assertEquals(ds.samples[1], info(1, null));
   ds.close();
   await Deno.remove(dirname(dir), { recursive: true });
