@@ -108,17 +108,26 @@ export function triggersOfDataset(config: unknown): number | null {
 }
 
 /**
- * The phase of a dataset's reference times, for `events.xml`'s picks: `P` where they are P
- * picks (QuakeML picks of an SDS archive, STA/LTA triggers on the vertical, NPZ windows' P
- * index), none where they are not phase arrivals (an ESEC catalogue's start times of emergent
- * mass movements) or may not be (a manifest's reference times: picks or origin times).
+ * The phase of a dataset's reference times, for `events.xml`'s picks: the picked phase where
+ * they are picks (QuakeML picks of an SDS archive: `P`, or the phase `--phase` asked for; STA/LTA
+ * triggers on the vertical: `P`; NPZ windows' P index), none where they are not phase arrivals
+ * (an ESEC catalogue's start times of emergent mass movements, regular windows) or may not be (a
+ * manifest's reference times: picks or origin times).
  *
  * @param config The dataset's extract configuration (meta.json).
- * @returns `P` or "".
+ * @returns `P`, another phase name, or "".
  */
 export function referencePhase(config: unknown): string {
-  const format = (config as { input?: { format?: string } } | null)?.input?.format;
-  return format === "sds" || format === "npz" ? "P" : "";
+  const input = (config as {
+    input?: { format?: string; phase?: string; windows?: { trigger?: unknown } | null };
+  } | null)?.input;
+  if (input?.format === "npz") return "P";
+  if (input?.format !== "sds") return "";
+  // Triggers on the vertical are taken as P; picks are of the configured phase (`--phase S`
+  // cuts at S picks), named as the config names it.
+  if (input.windows) return input.windows.trigger ? "P" : "";
+  const ph = input.phase ?? "P";
+  return ph.length === 1 ? ph.toUpperCase() : ph; // `--phase p` means P, as extract reads it
 }
 
 /** The samples as onsets: station, reference time (NaN without one) and channel. */

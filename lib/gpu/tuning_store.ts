@@ -59,7 +59,18 @@ export function parseTuning(raw: string, where: string): Partial<Tuning> {
     }
     if (kind === "number") checkCount(k, x as number, where);
   }
-  return v as Partial<Tuning>;
+  // The matmul's register block, with a field left out at its default of 4 (matmul()'s limit).
+  const t = v as Partial<Tuning>;
+  if (t.matmulRows !== undefined || t.matmulCols !== undefined) {
+    const rows = t.matmulRows ?? 4, cols = t.matmulCols ?? 4;
+    if (rows * cols > 256) {
+      throw new Error(
+        `${where}: the matmul block matmulRows × matmulCols must hold at most 256 values: ` +
+          `found ${rows} × ${cols}`,
+      );
+    }
+  }
+  return t;
 }
 
 /**

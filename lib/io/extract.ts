@@ -2160,7 +2160,8 @@ async function extractInto(
       t.responses ?? t.response,
       t.npz ?? null,
     ]),
-    inputPicks: await hash((t) => [t.referenceTime, t.pickTimes ?? null]),
+    // The S arrival too: samples.csv's s_minus_p comes from it.
+    inputPicks: await hash((t) => [t.referenceTime, t.pickTimes ?? null, t.sTime ?? null]),
     inputLabels: await hash((t) => t.label),
     inputEvents: await hash((t) => t.event ?? null),
   };

@@ -142,3 +142,53 @@ print(json.dumps([[e["event"], e["ids"]] for e in c["events"]]))`,
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("extract --resume refuses a picks file whose S picks changed since the interruption (s_minus_p would mix old and new)", async () => {
+  const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
+  const { readExtractConfig } = await import("../../lib/io/extract_config.ts");
+  const { runExtract } = await import("../../lib/io/extract.ts");
+  const { UserError } = await import("../../lib/util/errors.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    await writeSynthContinuous(`${root}/syn`, { hours: 1, stations: 1, eventsPerHour: 8, seed: 3 });
+    const c0 = await readExtractConfig(`${root}/syn/extract.json`);
+    const input = c0.input as { dir: string; stations: string | null };
+    const cfg = {
+      ...c0,
+      workers: 0,
+      input: {
+        format: "sds",
+        dir: input.dir,
+        stations: input.stations,
+        picks: `${root}/syn/events.xml`,
+        windows: null,
+        phase: "P",
+      },
+    } as typeof c0;
+    const out = `${root}/ds`;
+    let stopped = "";
+    await runExtract(cfg, out, { quiet: true, checkpointSeconds: 0, stopAfter: 2 })
+      .catch((e) => stopped = (e as Error).message);
+    assert(stopped.includes("stopped after 2"), stopped);
+    // Every S pick 1 s later; the P picks, and so the reference times, unchanged.
+    const q = await Deno.readTextFile(`${root}/syn/events.xml`);
+    const edited = q.replace(
+      /<pick publicID="[^"]*">[\s\S]*?<\/pick>/g,
+      (pk) =>
+        /<phaseHint>S<\/phaseHint>/.test(pk)
+          ? pk.replace(
+            /<value>([^<]+)<\/value>/,
+            (_, t) => `<value>${new Date(Date.parse(t) + 1000).toISOString()}</value>`,
+          )
+          : pk,
+    );
+    assert(edited !== q, "the archive's QuakeML has S picks");
+    await Deno.writeTextFile(`${root}/syn/events.xml`, edited);
+    let refused: unknown = null;
+    await runExtract(cfg, out, { quiet: true, resume: true }).catch((e) => refused = e);
+    assert(refused instanceof UserError, String(refused));
+    assert((refused as Error).message.includes("inputPicks"), (refused as Error).message);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -228,6 +228,30 @@ gpuTest(
         for (const t of [A, B, Bi]) t.dispose();
       }
     }
+    // Split over K with vec4 loads: each split's chunk a multiple of 4 (K = 1000 in 15 chunks
+    // of 68, the last 48), against the reference.
+    for (const block of [[4, 4], [12, 8]] as [number, number][]) {
+      const m = 13, n = 12, k = 1000;
+      const a = rand(m * k, seed++), b = rand(k * n, seed++);
+      const A = gt(a, [m * k]), B = gt(b, [k * n]);
+      const scratch: Tensor[] = [];
+      const Cm = be.fill([m * n], NaN);
+      const before = rt.stats().dispatches;
+      const { defines } = await matmulDefines(() => {
+        K.matmul(rt, A.ref, B.ref, Cm.ref, m, n, k, {
+          block,
+          vec4: true,
+          splitTarget: 1 << 20,
+          scratch: nanScratch(scratch),
+        });
+        return Promise.resolve();
+      });
+      const [out] = await readAll([Cm]);
+      assertEquals(defines.map((d) => JSON.parse(d).VA), [1], "a vec4 product");
+      assertEquals(rt.stats().dispatches - before, 2, "split: the product and its sum");
+      close(out, refMatmul(a, b, m, n, k, false, false, null, 1), accTol(k, 4), `split ${block}`);
+      for (const t of [A, B, Cm, ...scratch]) t.dispose();
+    }
     // Layouts that must fall back to scalar loads even with vec4 asked for: a transposed
     // operand, K or N not a multiple of 4.
     const m = 9, n = 8, k = 12;

@@ -91,6 +91,14 @@ Deno.test("events.xml's picks are P only where the reference times are P picks",
     assertEquals(referencePhase({ input: { format } }), want, format);
   }
   assertEquals(referencePhase(null), "");
+  // SDS picks of the phase asked for (--phase S cuts at S picks); triggers are P; regular
+  // windows are no arrivals.
+  const sds = (extra: object) => ({ input: { format: "sds", ...extra } });
+  assertEquals(referencePhase(sds({ phase: "S" })), "S");
+  assertEquals(referencePhase(sds({ phase: "p" })), "P");
+  assertEquals(referencePhase(sds({ phase: "Pg" })), "Pg");
+  assertEquals(referencePhase(sds({ phase: "P", windows: { trigger: {} } })), "P");
+  assertEquals(referencePhase(sds({ phase: "P", windows: { trigger: null } })), "");
 });
 
 /** QuakeML of one event with one P pick per given time, at stations S0, S1, ... */

@@ -80,6 +80,23 @@ Deno.test("a tuning with a field of the wrong type is refused, naming the field 
       `field "${field}" must be ${what}`,
     );
   }
+  // The matmul block as a whole (a field left out counts at its default of 4).
+  for (
+    const [raw, what] of [
+      ['{"matmulRows": 32, "matmulCols": 16}', "found 32 × 16"],
+      ['{"matmulRows": 128}', "found 128 × 4"],
+    ]
+  ) {
+    assertThrows(
+      () => parseTuning(raw, "SEISDEC_TUNING"),
+      Error,
+      `SEISDEC_TUNING: the matmul block matmulRows × matmulCols must hold at most 256 values: ${what}`,
+    );
+  }
+  assertEquals(parseTuning('{"matmulRows": 16, "matmulCols": 16}', "x"), {
+    matmulRows: 16,
+    matmulCols: 16,
+  });
   assertEquals(
     parseTuning('{"convTile": 20, "splitLanes": 1, "inferBatch": 7, "splitTarget": 4}', "x"),
     { convTile: 20, splitLanes: 1, inferBatch: 7, splitTarget: 4 },
