@@ -289,7 +289,25 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       );
     }
   }
-  if (esec) c.input = { format: "esec", dir: resolve(esec) };
+  if (esec) {
+    c.input = {
+      format: "esec",
+      dir: resolve(esec),
+      label: c.input.format === "esec" ? c.input.label : "subtype",
+    };
+  }
+  const esecLabel = strFlag(v, "esec-label");
+  if (esecLabel !== undefined) {
+    if (c.input.format !== "esec") {
+      throw new UserError("Cannot use --esec-label: it applies to ESEC input (--esec DIR) only");
+    }
+    if (esecLabel !== "subtype" && esecLabel !== "type") {
+      throw new UserError(
+        `Cannot read --esec-label: expected subtype or type: found '${esecLabel}'`,
+      );
+    }
+    c.input.label = esecLabel;
+  }
   if (npz) {
     // The NPZ files hold no rate: keep the config file's, else PhaseNet's 100 Hz.
     const rate = c.input.format === "npz" ? c.input.samplingRate : 100;
@@ -380,6 +398,14 @@ export const extract: Command = {
       fromConfig: true,
     },
     esec: { type: "string", arg: "DIR", description: "Input: the ESEC directory layout." },
+    "esec-label": {
+      type: "string",
+      arg: "COL",
+      description:
+        "ESEC catalogue column that labels the samples: subtype (4 classes) or type (finer).",
+      default: "subtype",
+      fromConfig: true,
+    },
     sds: {
       type: "string",
       arg: "DIR",

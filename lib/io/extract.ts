@@ -1733,7 +1733,7 @@ export async function buildTasks(
   let tasks: SampleTask[];
   if (inp.format === "manifest") tasks = await readManifest(inp.path, inp.picks);
   else if (inp.format === "esec") {
-    tasks = await esecTasks(inp.dir, config.components !== "channel");
+    tasks = await esecTasks(inp.dir, config.components !== "channel", inp.label);
   } else if (inp.format === "sds") {
     // The day files that hold the crop window with its half STFT windows and the minutes
     // processSample keeps around it.

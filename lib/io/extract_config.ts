@@ -35,6 +35,12 @@ const esecInput = z.object({
   format: z.literal("esec"),
   /** The esec_massmovements directory (waveforms/, stations/, catalog files). */
   dir: z.string().min(1),
+  /**
+   * The catalogue column that labels the samples: `subtype` (4 classes: avalanches and slides,
+   * falls, lahars and flows, snow avalanches) or `type`, the finer one (rock fall, ice
+   * avalanche, debris flow, ...).
+   */
+  label: z.enum(["subtype", "type"]).default("subtype"),
 }).strict();
 
 const npzInput = z.object({
@@ -194,6 +200,8 @@ export interface EsecInput {
   format: "esec";
   /** The esec_massmovements directory (waveforms/, stations/, catalog files). */
   dir: string;
+  /** The catalogue column that labels the samples: `subtype` (4 classes) or the finer `type`. */
+  label: "subtype" | "type";
 }
 
 /** `input` of a config: the phasenet_ncedc arrays. */

@@ -378,10 +378,16 @@ function isoOrNull(iso: string): number | null {
  *
  * @param dir The esec_massmovements directory.
  * @param stacked One task per event and station instead of one per file.
+ * @param labelColumn The catalogue column the labels come from: `subtype` (default) or the
+ *   finer `type`.
  * @returns the tasks, sorted by event id then file name.
  * @throws {UserError} when the directory or its catalog cannot be read.
  */
-export async function esecTasks(dir: string, stacked = false): Promise<SampleTask[]> {
+export async function esecTasks(
+  dir: string,
+  stacked = false,
+  labelColumn: "subtype" | "type" = "subtype",
+): Promise<SampleTask[]> {
   const events = new Map<string, { start: number | null; subtype: string }>();
   const subset = join(dir, "esec_subset_events.csv");
   const full = join(dir, "IRISExoticEventCatalog.txt");
@@ -399,7 +405,9 @@ export async function esecTasks(dir: string, stacked = false): Promise<SampleTas
       );
     }
   }
-  const missing = ["eventid", "starttime", "subtype"].filter((c) => rows.length && !(c in rows[0]));
+  const missing = ["eventid", "starttime", labelColumn].filter((c) =>
+    rows.length && !(c in rows[0])
+  );
   if (missing.length) {
     throw new UserError(
       `Cannot read the ESEC catalog ${catalog}: expected the columns eventid, starttime and ` +
@@ -409,7 +417,7 @@ export async function esecTasks(dir: string, stacked = false): Promise<SampleTas
   const badTimes = new Map<string, string>();
   for (const r of rows) {
     const id = r.eventid.trim(), start = parseEsecTime(r.starttime);
-    events.set(id, { start, subtype: r.subtype.trim() });
+    events.set(id, { start, subtype: r[labelColumn].trim() });
     if (start === null) badTimes.set(id, r.starttime);
   }
   const wdir = join(dir, "waveforms");

@@ -129,6 +129,7 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
   const sds = parseExtractConfig({ input: { format: "sds", dir: "/a", picks: "/p.xml" } });
   const windows = { start: "2024-01-01", end: "2024-01-02", step: 60, channels: ["X.A..HHZ"] };
   const win = parseExtractConfig({ input: { format: "sds", dir: "/a", windows } });
+  const esec = parseExtractConfig({ input: { format: "esec", dir: "/e" } });
   const sc = c.spectrogram;
   const p = resolvePretrain(undefined, {}), i = resolveInit(undefined, {});
   const f = resolveFinetune(undefined, {});
@@ -137,6 +138,7 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
       "sac-reference": c.input.format === "manifest" && c.input.sacReference,
       phase: sds.input.format === "sds" && sds.input.phase,
       "window-chunk": win.input.format === "sds" && win.input.windows!.chunk,
+      "esec-label": esec.input.format === "esec" && esec.input.label,
       components: (c.components as string[]).join(""),
       rotate: c.rotate,
       workers: c.workers,

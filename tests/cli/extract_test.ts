@@ -1,4 +1,6 @@
 import { readMiniseedSegments } from "../../lib/io/mseed.ts";
+import { applyOverrides } from "../../lib/cli/extract.ts";
+import { esecTasks } from "../../lib/io/manifest.ts";
 import {
   assert,
   assertAlmostEquals,
@@ -933,6 +935,25 @@ Deno.test("extract on ESEC: first 6 traces of the catalog config, labels = subty
     assertEquals([s0.latitude, s0.longitude, s0.elevation], [61.2003, -152.2091, 984]);
     assert(ds.samples.every((x) => Number.isFinite(x.latitude)), "every sample placed");
     ds.close();
+    // The finer catalogue column as labels (config input.label, or --esec-label type).
+    const dir = (config.input as { dir: string }).dir;
+    assertEquals(
+      (await esecTasks(dir, false, "type")).slice(0, 2).map((t) => [t.id, t.label]),
+      [["2.AV.SPCR..BHE", "outburst flood"], ["3.TA.M02C..BHE", "outburst flood, debris flow"]],
+    );
+    const over = (flags: Record<string, string>) =>
+      applyOverrides(parseExtractConfig({ input: { format: "esec", dir } }), flags).input;
+    assertEquals(over({}), { format: "esec", dir, label: "subtype" });
+    assertEquals(over({ "esec-label": "type" }), { format: "esec", dir, label: "type" });
+    assertThrows(() => over({ "esec-label": "class" }), UserError, "expected subtype or type");
+    assertThrows(
+      () =>
+        applyOverrides(parseExtractConfig({ input: { format: "npz", dir } }), {
+          "esec-label": "type",
+        }),
+      UserError,
+      "it applies to ESEC input",
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
