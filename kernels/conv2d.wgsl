@@ -86,14 +86,7 @@ const PH: u32 = {{PH}}u;
 const PW: u32 = {{PW}}u;
 /*endif*/
 
-struct Params {
-  n: u32, ci: u32, h: u32, w: u32,
-  co: u32, ho: u32, wo: u32, kh: u32,
-  kw: u32, sh: u32, sw: u32, ph: u32,
-  pw: u32, has_bias: u32, slope: f32, co4p: u32,
-}
-
-@group(0) @binding(0) var<uniform> P: Params;
+/*include _conv2d_params.wgsl*/
 /*include _x_input.wgsl*/
 /*include _conv_weights.wgsl*/
 /*include _b_input.wgsl*/

@@ -23,14 +23,7 @@
 // Dispatch: ceil(N·Ho·Wo / 64) · ceil(Co / 16) workgroups of 64, linear grid (workgroup index =
 // wid.x + wid.y · nwg.x; the pixel tile varies fastest).
 
-struct Params {
-  n: u32, ci: u32, h: u32, w: u32,
-  co: u32, ho: u32, wo: u32, kh: u32,
-  kw: u32, sh: u32, sw: u32, ph: u32,
-  pw: u32, has_bias: u32, slope: f32, co4p: u32,
-}
-
-@group(0) @binding(0) var<uniform> P: Params;
+/*include _conv2d_params.wgsl*/
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
 @group(0) @binding(3) var<storage, read> B: array<f32>;

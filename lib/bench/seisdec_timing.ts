@@ -28,18 +28,12 @@ import { noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { inferBatchFor } from "../cluster/pretrain.ts";
 import { pipelined } from "../util/pipeline.ts";
 import { Rng } from "../util/rng.ts";
+import { median } from "../util/median.ts";
 import type { PeerResult, TimingOptions } from "./types.ts";
 
 export type { PeerResult, TimingOptions };
 
-/**
- * @param a A non-empty list.
- * @returns its median (the mean of the middle two for an even length).
- */
-export function median(a: readonly number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+export { median };
 
 /**
  * Times `steps` steps run with `depth` steps in flight, as the training loop runs them: the

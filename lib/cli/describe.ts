@@ -11,6 +11,7 @@ import { parseCsvRecords } from "../io/csv.ts";
 import { detectionCacheChannel } from "../io/sds_triggers.ts";
 import { DETECTIONS_DIR } from "../io/extract.ts";
 import { UserError } from "../util/errors.ts";
+import { isDirectory } from "../io/checkpoint.ts";
 
 /** A directory's summary: its kind and the figures worth knowing about it. */
 export interface DirSummary {
@@ -253,7 +254,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       ...(ev?.events ? { events: { n: ev.events.n, acc: ev.events.acc, nmi: ev.events.nmi } } : {}),
     };
   }
-  if (!(await Deno.stat(dir).then((st) => st.isDirectory, () => false))) {
+  if (!(await isDirectory(dir))) {
     throw new UserError(`Cannot describe ${dir}: no such directory`);
   }
   throw new UserError(

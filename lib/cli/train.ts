@@ -37,6 +37,7 @@ import {
 import {
   downstreamOf,
   exists,
+  isDirectory,
   keepCheckpointOnInterrupt,
   lockModelDir,
   readJson,
@@ -80,7 +81,7 @@ function lockingModel(cmd: Command, creates = false): Command {
       // Only pretrain makes the directory. For the others a missing one is a mistyped path:
       // no lock (which would create it, empty), and the command names it once its flags are
       // read.
-      if (!creates && !(await Deno.stat(dir).then((st) => st.isDirectory, () => false))) {
+      if (!creates && !(await isDirectory(dir))) {
         return await run(values, positionals);
       }
       const release = await lockModelDir(dir, [cmd.name, ...positionals, "--model", dir].join(" "));

@@ -32,7 +32,10 @@ import {
 import type { ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam, Sgd } from "../optim/optimizers.ts";
 import { backendOf, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
-import { targetDistribution as cpuTargetDistribution } from "../cpu/dec.ts";
+import {
+  softAssign as cpuSoftAssign,
+  targetDistribution as cpuTargetDistribution,
+} from "../cpu/dec.ts";
 import { axpby, decKlLoss, softAssign, targetDistribution } from "../tensor/ops.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
@@ -248,18 +251,9 @@ export async function initCentroids(
     init: { ...cfg, score, latentScale, ...opts.record },
   });
   // Mean largest soft assignment (Student's t, α = 1) to the centres, as DEC will start.
+  const q = cpuSoftAssign(latent, centroids, n, cfg.k, d, 1);
   let sumMax = 0;
-  for (let i = 0; i < n; i++) {
-    let tot = 0, best = 0;
-    for (let j = 0; j < cfg.k; j++) {
-      let dd = 0;
-      for (let t = 0; t < d; t++) dd += (latent[i * d + t] - centroids[j * d + t]) ** 2;
-      const w = 1 / (1 + dd);
-      tot += w;
-      best = Math.max(best, w);
-    }
-    sumMax += best / tot;
-  }
+  for (let i = 0; i < n; i++) sumMax += Math.max(...q.subarray(i * cfg.k, (i + 1) * cfg.k));
   const meanMaxQ = n ? sumMax / n : 1;
   return { centroids, labels, latent, score, meanMaxQ, latentScale };
 }

@@ -14,6 +14,7 @@
 import type { DatasetLike, Normalize } from "./data.ts";
 import { heatmap, imageGrid, lineChart, scatterChart, type TileAxis } from "../plot/mod.ts";
 import { csvField } from "../io/csv.ts";
+import { median } from "../util/median.ts";
 
 /** A dataset with the optional metadata {@linkcode clusterProfiles} uses when present. */
 export interface ProfileDataset extends DatasetLike {
@@ -212,16 +213,9 @@ export function clusterProfiles(
       lastTime: Number.isFinite(last[c]) ? new Date(last[c]).toISOString() : null,
       stations: stations[c].size,
       hours: hours[c],
-      medianSMinusP: median(sMinusP[c]),
+      medianSMinusP: sMinusP[c].length ? median(sMinusP[c]) : null,
     };
   });
-}
-
-/** The median of a list (the mean of the middle two for an even length), null when empty. */
-function median(a: number[]): number | null {
-  if (a.length === 0) return null;
-  const s = [...a].sort((x, y) => x - y), h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
 /**

@@ -1942,6 +1942,9 @@ function matmulBlock(t: Tuning): [number, number] {
   return [tuningValue(t, "matmulRows"), tuningValue(t, "matmulCols")];
 }
 
+/** The most values a `blocked` matmul's register block holds (`matmulRows` × `matmulCols`). */
+export const MATMUL_BLOCK_MAX = 256;
+
 /** Fewest values of K per split of a split-K matmul. */
 const MATMUL_MIN_KC = 64;
 
@@ -1976,10 +1979,10 @@ export function matmul(
   // binding's offset is a multiple of minStorageBufferOffsetAlignment (>= 32 bytes) anyway.
   const va = (o.vec4 ?? tuningValue(active, "matmulVec4")) && !tiled && !o.ta && !o.tb &&
     k % 4 === 0 && n % 4 === 0;
-  if (!tiled && !(bm >= 1 && bn >= 4 && bn % 4 === 0 && bm * bn <= 256)) {
+  if (!tiled && !(bm >= 1 && bn >= 4 && bn % 4 === 0 && bm * bn <= MATMUL_BLOCK_MAX)) {
     throw new RangeError(
-      `Cannot run matmul: the block must be rows >= 1 by columns a multiple of 4, at most 256 ` +
-        `values: found ${bm}×${bn}`,
+      `Cannot run matmul: the block must be rows >= 1 by columns a multiple of 4, at most ` +
+        `${MATMUL_BLOCK_MAX} values: found ${bm}×${bn}`,
     );
   }
   // Invocations without a split: 64 per 32×32 tile, or one per block.

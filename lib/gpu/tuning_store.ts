@@ -14,7 +14,7 @@
  */
 import { join } from "node:path";
 import { adapterFileStem, adapterSlug } from "./device.ts";
-import { type Tuning, TUNING_FIELDS, TUNING_KINDS } from "./kernels.ts";
+import { MATMUL_BLOCK_MAX, type Tuning, TUNING_FIELDS, TUNING_KINDS } from "./kernels.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 
@@ -63,9 +63,10 @@ export function parseTuning(raw: string, where: string): Partial<Tuning> {
   const t = v as Partial<Tuning>;
   if (t.matmulRows !== undefined || t.matmulCols !== undefined) {
     const rows = t.matmulRows ?? 4, cols = t.matmulCols ?? 4;
-    if (rows * cols > 256) {
+    if (rows * cols > MATMUL_BLOCK_MAX) {
       throw new Error(
-        `${where}: the matmul block matmulRows × matmulCols must hold at most 256 values: ` +
+        `${where}: the matmul block matmulRows × matmulCols must hold at most ` +
+          `${MATMUL_BLOCK_MAX} values: ` +
           `found ${rows} × ${cols}`,
       );
     }

@@ -105,9 +105,8 @@ export async function readJson<T>(dir: string, name: string): Promise<T> {
     text = await Deno.readTextFile(path);
   } catch {
     // A mistyped directory is not a stage left to run.
-    const isDir = await Deno.stat(dir).then((st) => st.isDirectory, () => false);
     throw new UserError(
-      isDir
+      await isDirectory(dir)
         ? `Cannot read ${path}: no such file: run the stage that writes it first`
         : `Cannot read ${path}: the directory ${dir} does not exist`,
     );
@@ -160,6 +159,11 @@ export async function writeJson(path: string, value: unknown): Promise<void> {
 /** @returns whether a path exists. */
 export async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
+}
+
+/** @returns whether a path exists and is a directory. */
+export async function isDirectory(path: string): Promise<boolean> {
+  return await Deno.stat(path).then((st) => st.isDirectory, () => false);
 }
 
 /** The training stages that write into a model directory. */
