@@ -506,6 +506,18 @@ function memoryCases(): Case[] {
       cpu: () => cpu.scale(x, 0.5),
     },
     {
+      family: "scale (copy)",
+      layer: "32 MiB",
+      batch: null,
+      shape: fmt([count]),
+      variant: "scalar",
+      flops: count,
+      bytes: 8 * count,
+      record: () => K.scale(rt, xb, sb, count, 0.5, false),
+      check: () => expectClose("scale", sb, head(cpu.scale(x.subarray(0, 1 << 16), 0.5)), 1e-6),
+      cpu: () => cpu.scale(x, 0.5),
+    },
+    {
       family: "axpby",
       layer: "32 MiB",
       batch: null,

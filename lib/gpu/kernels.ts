@@ -88,6 +88,7 @@ export const KERNELS = {
     entry: "leaky",
     storage: ["read", "rw"],
     workgroupSize: WG,
+    defines: { V4: 0 },
   },
   scale: {
     name: "scale",
@@ -95,6 +96,7 @@ export const KERNELS = {
     entry: "scale",
     storage: ["read", "rw"],
     workgroupSize: WG,
+    defines: { V4: 0 },
   },
   crop: {
     name: "crop",
@@ -102,6 +104,7 @@ export const KERNELS = {
     entry: "crop",
     storage: ["read", "rw"],
     workgroupSize: WG,
+    defines: { V4: 0 },
   },
   cropGrad: {
     name: "crop_grad",
@@ -109,6 +112,7 @@ export const KERNELS = {
     entry: "crop_grad",
     storage: ["read", "rw"],
     workgroupSize: WG,
+    defines: { V4: 0 },
   },
   leakyGrad: {
     name: "leaky_grad",
@@ -116,6 +120,7 @@ export const KERNELS = {
     entry: "leaky_grad",
     storage: ["read", "read", "rw"],
     workgroupSize: WG,
+    defines: { V4: 0 },
   },
   axpby: {
     name: "axpby",
@@ -123,6 +128,7 @@ export const KERNELS = {
     entry: "axpby",
     storage: ["read", "read", "rw"],
     workgroupSize: WG,
+    defines: { V4: 0 },
   },
   fill: {
     name: "fill",
@@ -130,6 +136,7 @@ export const KERNELS = {
     entry: "fill",
     storage: [null, null, "rw"],
     workgroupSize: WG,
+    defines: { V4: 0 },
   },
   mseGrad: {
     name: "mse_grad",
@@ -934,6 +941,9 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
   const xt = tuningValue(tuning, "textureInputs");
   return [
     ...Object.values(KERNELS).map((k) => k as KernelDef),
+    ...[KERNELS.leaky, KERNELS.scale, KERNELS.leakyGrad, KERNELS.axpby, KERNELS.fill].map((k) =>
+      elementwiseDef(k, true)
+    ),
     ...(xt ? [matmulDef(true, true), matmulDef(false, true, matmulBlock(tuning))] : []),
     ...(tuningValue(tuning, "matmulVec4")
       ? [matmulDef(false, false, matmulBlock(tuning), true)]
@@ -2056,14 +2066,59 @@ function ew1(
   ];
 }
 
-/** y = leaky(x). */
-export function leaky(rt: GpuRuntime, x: BufRef, y: BufRef, count: number, slope: number): void {
-  rt.dispatch(KERNELS.leaky, ew1(count, { slope }), [x, y], groups(count));
+const VEC4_DEFS = new Map<KernelDef, KernelDef>();
+
+/**
+ * An elementwise kernel's vec4 variant (define V4, elementwise.wgsl), or the kernel itself.
+ *
+ * @param def The scalar kernel (a KERNELS entry of elementwise.wgsl or elementwise3.wgsl).
+ * @param vec4 Whether to take the vec4 variant.
+ * @returns the kernel to dispatch.
+ */
+export function elementwiseDef(def: KernelDef, vec4: boolean): KernelDef {
+  if (!vec4) return def;
+  let v = VEC4_DEFS.get(def);
+  if (!v) VEC4_DEFS.set(def, v = { ...def, defines: { ...def.defines, V4: 1 } });
+  return v;
 }
 
-/** y = alpha·x. */
-export function scale(rt: GpuRuntime, x: BufRef, y: BufRef, count: number, alpha: number): void {
-  rt.dispatch(KERNELS.scale, ew1(count, { alpha }), [x, y], groups(count));
+/**
+ * Dispatches an elementwise kernel over `count` values: as vec4s (count / 4 invocations) where
+ * count is a multiple of 4 and `vec4` allows, else one invocation per value.
+ */
+function elementwise(
+  rt: GpuRuntime,
+  def: KernelDef,
+  count: number,
+  params: (count: number) => Param[],
+  bufs: (BufRef | null)[],
+  vec4: boolean,
+): void {
+  const v4 = vec4 && count % 4 === 0;
+  const n = v4 ? count / 4 : count;
+  rt.dispatch(elementwiseDef(def, v4), params(n), bufs, groups(n));
+}
+
+/** y = leaky(x). */
+export function leaky(rt: GpuRuntime, x: BufRef, y: BufRef, count: number, slope: number): void {
+  elementwise(rt, KERNELS.leaky, count, (n) => ew1(n, { slope }), [x, y], true);
+}
+
+/**
+ * y = alpha·x (the kernels bench's copy).
+ *
+ * @param vec4 Read and write vec4s where count allows (default true); false: one value per
+ *   invocation, the bench's scalar variant.
+ */
+export function scale(
+  rt: GpuRuntime,
+  x: BufRef,
+  y: BufRef,
+  count: number,
+  alpha: number,
+  vec4 = true,
+): void {
+  elementwise(rt, KERNELS.scale, count, (n) => ew1(n, { alpha }), [x, y], vec4);
 }
 
 /** A crop window: planes [P,H,W] and the window [P,Ho,Wo] in them, at (top, left). */
@@ -2139,7 +2194,7 @@ export function leakyGrad(
   count: number,
   slope: number,
 ): void {
-  rt.dispatch(KERNELS.leakyGrad, ew3(count, 0, 0, slope), [y, gy, gx], groups(count));
+  elementwise(rt, KERNELS.leakyGrad, count, (n) => ew3(n, 0, 0, slope), [y, gy, gx], true);
 }
 
 /** z = alpha·x + beta·y (z must not alias x or y). */
@@ -2152,12 +2207,12 @@ export function axpby(
   alpha: number,
   beta: number,
 ): void {
-  rt.dispatch(KERNELS.axpby, ew3(count, alpha, beta), [x, y, z], groups(count));
+  elementwise(rt, KERNELS.axpby, count, (n) => ew3(n, alpha, beta), [x, y, z], true);
 }
 
 /** y = alpha everywhere. */
 export function fill(rt: GpuRuntime, y: BufRef, count: number, alpha: number): void {
-  rt.dispatch(KERNELS.fill, ew3(count, alpha), [null, null, y], groups(count));
+  elementwise(rt, KERNELS.fill, count, (n) => ew3(n, alpha), [null, null, y], true);
 }
 
 /** g = (2/count)·(a − b)·gl[0]. */

@@ -87,6 +87,55 @@ gpuTest("axpby, fill and scale match reference", async () => {
   close(so, a.map((v) => -2.5 * v), ELEMENTWISE_ATOL, "scale");
 });
 
+gpuTest(
+  "elementwise kernels run as vec4s where the count is a multiple of 4: same bits as the scalar kernels, tails past the last workgroup",
+  async () => {
+    const rt = await webgpu();
+    const be = backendNamed("webgpu");
+    // 4,100 values: 1,025 vec4 invocations, 17 workgroups with 1 invocation in the last; 1,028
+    // and 4,099 (scalar: not a multiple of 4).
+    for (const [i, n] of [4100, 1028, 4099].entries()) {
+      const a = rand(n, 2060 + i), b = rand(n, 2070 + i);
+      a[0] = 0;
+      dirtyPool(n, n, n, n, n, n, n);
+      const A = gt(a, [n]), B = gt(b, [n]);
+      const seen: number[] = [];
+      const dispatch = rt.dispatch;
+      rt.dispatch = (def, params, bufs, wgs) => {
+        seen.push(Number(def.defines?.V4 ?? -1));
+        dispatch.call(rt, def, params, bufs, wgs);
+      };
+      let outs: Float32Array[];
+      const ts = [];
+      try {
+        const y = be.leaky(A, SLOPE), gx = be.leakyGrad(A, B, SLOPE);
+        const z = ops.axpby(A, B, 0.75, -1.5);
+        const f = be.fill([n], -3.25);
+        const s4 = be.fill([n], 0), s1 = be.fill([n], 0);
+        K.scale(rt, A.ref, s4.ref, n, -2.5);
+        K.scale(rt, A.ref, s1.ref, n, -2.5, false);
+        ts.push(y, gx, z, f, s4, s1);
+        outs = await readAll(ts);
+      } finally {
+        rt.dispatch = dispatch;
+      }
+      const v4 = n % 4 === 0 ? 1 : 0;
+      // leaky, leaky_grad, axpby, fill −3.25, scale, scale with vec4 off (zero fills clear the
+      // buffer: no dispatch).
+      assertEquals(seen, [v4, v4, v4, v4, v4, 0], `n = ${n}: V4 of each dispatch`);
+      for (const t of [A, B, ...ts]) t.dispose();
+      const [yo, gxo, zo, fo, s4o, s1o] = outs;
+      close(yo, C.leakyRelu(a, SLOPE), ELEMENTWISE_ATOL, `leaky, n = ${n}`);
+      close(gxo, C.leakyReluGrad(a, b, SLOPE), ELEMENTWISE_ATOL, `leaky gx, n = ${n}`);
+      close(zo, a.map((v, j) => 0.75 * v - 1.5 * b[j]), ELEMENTWISE_ATOL, `axpby, n = ${n}`);
+      close(fo, new Float64Array(n).fill(-3.25), 0, `fill, n = ${n}`);
+      close(s1o, a.map((v) => -2.5 * v), ELEMENTWISE_ATOL, `scale, n = ${n}`);
+      // The vec4 kernel does each lane's scalar arithmetic: the same bits.
+      assertEquals([...s4o], [...s1o], `scale vec4 = scalar, n = ${n}`);
+    }
+  },
+);
+
 gpuTest("a fill of a few values goes through the queue: right values, no dispatch", async () => {
   const rt = await webgpu();
   const be = backendNamed("webgpu");
