@@ -328,6 +328,20 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   if (v.workers === "auto") c.workers = "auto";
   else set(intFlag(v, "workers"), (x) => c.workers = x);
   set(intFlag(v, "limit"), (x) => c.limit = x);
+  const subset = strFlag(v, "subset");
+  if (subset !== undefined) {
+    if (subset !== "first" && subset !== "random") {
+      throw new UserError(`Cannot read --subset: expected first or random: found '${subset}'`);
+    }
+    c.subset = subset;
+  }
+  set(intFlag(v, "subset-seed"), (x) => c.subsetSeed = x);
+  if (c.subset === "random" && c.limit === null) {
+    throw new UserError(
+      "Cannot draw a random subset: --subset random (config 'subset') needs --limit N " +
+        "(config 'limit'), how many samples to draw",
+    );
+  }
   set(numFlag(v, "sampling-rate"), (x) => c.preprocess.samplingRate = x);
   set(numFlag(v, "gap-tolerance"), (x) => c.gapTolerance = x);
   set(numFlag(v, "window-length"), (x) => c.spectrogram.windowLength = x);
@@ -515,9 +529,26 @@ export const extract: Command = {
     limit: {
       type: "string",
       arg: "N",
-      description: "Only the first N samples that can be tried: rows before them whose files " +
-        "are missing or that are already known to fail (bad row, bad time, no reference time, " +
-        "missing channel) do not count, and are listed in failures.csv.",
+      description: "Only N samples that can be tried (the first N, or with --subset random N " +
+        "drawn at random): rows whose files are missing or that are already known to fail " +
+        "(bad row, bad time, no reference time, missing channel) do not count, and are listed " +
+        "in failures.csv.",
+    },
+    subset: {
+      type: "string",
+      arg: "MODE",
+      description: "Which N samples --limit keeps: first (the first N that can be tried) or " +
+        "random (N of them drawn at random by --subset-seed, kept in input order: a sample " +
+        "spread over the whole catalogue rather than its first days).",
+      default: "first",
+      fromConfig: true,
+    },
+    "subset-seed": {
+      type: "string",
+      arg: "N",
+      description: "Seed of --subset random: the same input and seed draw the same samples.",
+      default: "0",
+      fromConfig: true,
     },
     "sampling-rate": {
       type: "string",

@@ -216,12 +216,14 @@ export function axesInBins(meta: DatasetMeta): boolean {
 /**
  * Fields of a dataset's `config` that do not change its values: where it was written and read
  * from (the same recordings moved elsewhere make the same dataset), how many workers made it,
- * and the sample limit (the sample count and ids are checked on their own).
+ * and the sample limit and subset (the sample count and ids are checked on their own).
  */
 const NOT_SETTINGS = new Set([
   "output",
   "workers",
   "limit",
+  "subset",
+  "subsetSeed",
   "input.path",
   "input.dir",
   "input.picks",

@@ -64,6 +64,7 @@ import { UserError } from "../util/errors.ts";
 import { keepOnInterrupt, writeFailure, writeFileAtomic } from "../util/atomic.ts";
 import { ByteLru } from "../util/lru.ts";
 import { sha256Hex } from "../util/hash.ts";
+import { Rng } from "../util/rng.ts";
 
 /** The codes of one channel. */
 export interface ChannelId {
@@ -1557,7 +1558,7 @@ export async function inspectSamples(
   ids: readonly string[],
   options: { dataset?: string | null } = {},
 ): Promise<(InspectedSample | InspectFailure)[]> {
-  const tasks = await buildTasks({ ...config, limit: null }, {
+  const tasks = await buildTasks({ ...config, limit: null, subset: "first" }, {
     quiet: true,
     detectionCache: options.dataset
       ? { dir: join(options.dataset, DETECTIONS_DIR), write: false }
@@ -1714,7 +1715,8 @@ export function windowChunks(
  * missing from an SDS archive). The rows skipped on the way stay in the list, so that they fail
  * with their reason in failures.csv, but do not count: a catalogue with missing files still
  * gives N samples to extract. A sample that fails while processed (gap, flat, too short...)
- * counts, since only processing it tells.
+ * counts, since only processing it tells. With `subset: "random"` the N are drawn at random
+ * instead ({@linkcode randomSubset}).
  *
  * SDS triggers are detected first, channel by channel on `workers` Web Workers, with a
  * progress bar (`detect`) unless `quiet`; with `detectionCache`, the days detected before are
@@ -1789,11 +1791,36 @@ export async function buildTasks(
       : await sdsTasks(inp.dir, inp.picks!, inp.stations, inp.phase, codesOf, span, alternates);
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);
   if (!config.limit) return tasks;
+  if (config.subset === "random") return randomSubset(tasks, config.limit, config.subsetSeed);
   let end = 0;
   for (let tried = 0; end < tasks.length && tried < config.limit; end++) {
     if (await canTry(tasks[end])) tried++;
   }
   return tasks.slice(0, end);
+}
+
+/**
+ * `subset: "random"`: `limit` of the tasks that can be tried ({@linkcode canTry}), drawn
+ * uniformly without replacement by a generator seeded with `seed`, and every task that cannot
+ * be tried (so that failures.csv lists it with its reason), all in input order. All of them
+ * when fewer can be tried. The same input and seed give the same subset.
+ */
+async function randomSubset(
+  tasks: SampleTask[],
+  limit: number,
+  seed: number,
+): Promise<SampleTask[]> {
+  const ok: number[] = [];
+  const keep = new Array<boolean>(tasks.length).fill(true);
+  for (const [i, t] of tasks.entries()) {
+    if (await canTry(t)) {
+      ok.push(i);
+      keep[i] = false;
+    }
+  }
+  const order = new Rng(seed).permutation(ok.length);
+  for (let j = 0; j < Math.min(limit, ok.length); j++) keep[ok[order[j]]] = true;
+  return tasks.filter((_, i) => keep[i]);
 }
 
 /**

@@ -175,8 +175,12 @@ export const extractConfigSchema = z.object({
   }).strict().prefault({}),
   /** Parallel workers (Deno Web Workers); 0 runs in the main thread; "auto": one per CPU, at most 16. */
   workers: z.union([z.number().int().min(0).max(64), z.literal("auto")]).default("auto"),
-  /** Process only the first N samples (null: all). */
+  /** Process only N samples (null: all): the first N, or a random N (`subset`). */
   limit: z.number().int().positive().nullable().default(null),
+  /** Which N samples `limit` keeps: the first N that can be tried, or N drawn at random. */
+  subset: z.enum(["first", "random"]).default("first"),
+  /** Seed of the random subset (`subset: "random"`). */
+  subsetSeed: z.number().int().default(0),
 }).strict();
 
 /** `input` of a config: a CSV manifest of waveform files (see lib/io/manifest.ts). */
@@ -328,8 +332,15 @@ export interface ExtractConfig {
   spectrogram: SpectrogramConfig;
   /** Parallel workers (Deno Web Workers); 0 runs in the main thread; "auto": one per CPU, at most 16. */
   workers: number | "auto";
-  /** Process only the first N samples (null: all). */
+  /** Process only N samples (null: all): the first N, or a random N (`subset`). */
   limit: number | null;
+  /**
+   * Which N samples `limit` keeps: `first`, the first N that can be tried; `random`, N of those
+   * that can be tried drawn at random (seeded by `subsetSeed`), kept in input order.
+   */
+  subset: "first" | "random";
+  /** Seed of the random subset (`subset: "random"`); equal seeds draw equal subsets. */
+  subsetSeed: number;
 }
 
 /** True when A and B are mutually assignable (the same type for these purposes). */

@@ -142,6 +142,8 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
       components: (c.components as string[]).join(""),
       rotate: c.rotate,
       workers: c.workers,
+      subset: c.subset,
+      "subset-seed": c.subsetSeed,
       "sampling-rate": c.preprocess.samplingRate,
       "gap-tolerance": c.gapTolerance,
       "window-length": sc.windowLength,

@@ -164,6 +164,75 @@ Deno.test("extract keeps a decoded waveform file for later samples only where an
   });
 });
 
+Deno.test("extract --limit N --subset random draws N of the samples that can be tried, seeded, in input order; rows that cannot be tried are listed", async () => {
+  await withSynth(5, async (root, syn) => {
+    const rows = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
+    const cells = rows.map((r) => r.split(","));
+    cells[2][1] = "waveforms/gone_1.mseed";
+    cells[7][1] = "waveforms/gone_6.mseed";
+    await Deno.writeTextFile(`${syn}/m.csv`, cells.map((c) => c.join(",")).join("\n") + "\n");
+    const ids = cells.slice(1).map((c) => c[0]);
+    const tryable = ids.filter((_, i) => i !== 1 && i !== 6);
+    const base = await readExtractConfig(`${syn}/extract.json`);
+    const subset = async (limit: number, seed: number) => {
+      const cfg = {
+        ...base,
+        input: { ...base.input, path: `${syn}/m.csv` },
+        limit,
+        subset: "random" as const,
+        subsetSeed: seed,
+      } as typeof base;
+      return (await buildTasks(cfg)).map((t) => t.id);
+    };
+    const a = await subset(4, 1), again = await subset(4, 1), b = await subset(4, 2);
+    assertEquals(again, a, "the same seed draws the same subset");
+    assertNotEquals(b, a, "another seed draws another");
+    for (const got of [a, b]) {
+      // Both unreadable rows, and 4 of the 8 others, all in input order.
+      assertEquals(got.length, 6, `${got}`);
+      assertEquals(got.filter((id) => id === ids[1] || id === ids[6]), [ids[1], ids[6]]);
+      assertEquals(got, ids.filter((id) => got.includes(id)), "input order");
+    }
+    const firstFour = tryable.slice(0, 4);
+    assertNotEquals(a.filter((id) => tryable.includes(id)), firstFour, "not simply the first 4");
+    // Over many seeds every tryable row is drawn: uniform, not a fixed window.
+    const drawn = new Set<string>();
+    for (let seed = 0; seed < 12; seed++) for (const id of await subset(2, seed)) drawn.add(id);
+    assertEquals([...drawn].sort(), [...ids].sort());
+    // A limit past the rows that can be tried keeps every row.
+    assertEquals(await subset(50, 3), ids);
+    // Through the CLI: the dataset holds the drawn samples; the unreadable rows are failures.
+    const args = ["--manifest", `${syn}/m.csv`, "--out", `${root}/ds`, "--limit", "4"];
+    const run = (...more: string[]) =>
+      main(["extract", "--config", `${syn}/extract.json`, ...args, ...more, "--quiet"]);
+    assertEquals(await run("--subset", "random", "--subset-seed", "1", "--workers", "0"), 0);
+    const ds = await openDataset(`${root}/ds`);
+    assertEquals(ds.samples.map((x) => x.id), a.filter((id) => tryable.includes(id)));
+    ds.close();
+    const failures = parseCsvRecords(await Deno.readTextFile(`${root}/ds/failures.csv`));
+    assertEquals(failures.map((f) => [f.id, f.reason]), [
+      [ids[1], "unreadable"],
+      [ids[6], "unreadable"],
+    ]);
+    // --subset random needs --limit; a bad mode is named.
+    const errs: string[] = [];
+    const { error } = console;
+    console.error = (...m: unknown[]) => errs.push(m.join(" "));
+    try {
+      const noLimit = ["--manifest", `${syn}/m.csv`, "--out", `${root}/x`, "--subset", "random"];
+      assertEquals(await main(["extract", "--config", `${syn}/extract.json`, ...noLimit]), 2);
+      assertEquals(await run("--subset", "some", "--force"), 2);
+    } finally {
+      console.error = error;
+    }
+    assert(errs[0].includes("--subset random (config 'subset') needs --limit N"), errs[0]);
+    assert(
+      errs[1].includes("Cannot read --subset: expected first or random: found 'some'"),
+      errs[1],
+    );
+  });
+});
+
 Deno.test("extract --limit N counts the samples whose files exist; rows with missing files before them are listed in failures.csv", async () => {
   await withSynth(3, async (root, syn) => {
     const rows = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
