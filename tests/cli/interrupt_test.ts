@@ -97,8 +97,8 @@ Deno.test({
   },
 });
 
-/** Runs the CLI in a subprocess, sends SIGINT once `ready()`, and returns its stderr. */
-async function interrupt(args: string[], ready: () => boolean): Promise<string> {
+/** Runs the CLI in a subprocess, sends SIGINT once `ready(stderr so far)`, and returns its stderr. */
+async function interrupt(args: string[], ready: (err: string) => boolean): Promise<string> {
   const cli = new URL("../../cli.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", cli, ...args],
@@ -106,11 +106,17 @@ async function interrupt(args: string[], ready: () => boolean): Promise<string> 
     stderr: "piped",
     env: { SEISDEC_TUNING_DIR: "none" },
   }).spawn();
-  for (let i = 0; i < 1200 && !ready(); i++) await new Promise((r) => setTimeout(r, 50));
-  const got = ready();
+  // stderr as it comes, so that `ready` can wait for a line (a progress bar's) as well.
+  let err = "";
+  const decoder = new TextDecoder();
+  const reading = (async () => {
+    for await (const chunk of child.stderr) err += decoder.decode(chunk, { stream: true });
+  })();
+  for (let i = 0; i < 1200 && !ready(err); i++) await new Promise((r) => setTimeout(r, 50));
+  const got = ready(err);
   child.kill("SIGINT");
-  const { code, stderr } = await child.output();
-  const err = new TextDecoder().decode(stderr);
+  const { code } = await child.status;
+  await reading;
   assert(got, `${args[0]} never checkpointed: ${err}`);
   assertEquals(code, 130, err);
   return err;
@@ -143,14 +149,16 @@ Deno.test({
       const err = await interrupt(
         ["pretrain", join(root, "ds"), "--model", m, "--epochs", "1", "--batch-size", "16"]
           .concat(["--latent-dim", "3", "--cpu"]),
-        // A second after the model directory appears, training is under way.
-        () => {
+        // Training is under way once the progress bar has drawn its first tenth of the epoch
+        // (a line on a pipe), and a second after the model directory appeared (the first
+        // alone came too early on a loaded machine: no progress line yet).
+        (text) => {
           try {
             if (!seen && Deno.statSync(m).isDirectory) seen = Date.now();
           } catch {
             // not yet
           }
-          return seen > 0 && Date.now() - seen > 1000;
+          return seen > 0 && Date.now() - seen > 1000 && text.includes("pretrain ");
         },
       );
       assert(err.includes(`no checkpoint in ${join(m, "checkpoint")} yet`), err);
