@@ -9,6 +9,7 @@ import {
   writeNpyFile,
 } from "../../lib/io/npy.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
+import { numpyPython } from "../_python.ts";
 
 const PN = new URL("../../../shared/data/phasenet_ncedc/", import.meta.url).pathname;
 
@@ -224,4 +225,134 @@ Deno.test("readNpy keeps a NUL inside a string and strips only the trailing ones
   assertEquals(readNpy(file("|S3", [97, 0, 98, 99, 100, 0])).data, ["a\x00b", "cd"]);
   // All NULs: the empty string.
   assertEquals(readNpy(file("|S3", [0, 0, 0, 120, 0, 0])).data, ["", "x"]);
+});
+
+/** A zip entry for {@linkcode zipOf}: its name, its stored bytes and how they are stored. */
+interface ZipEntry {
+  name: string;
+  data: Uint8Array;
+  /** 0 stored, 8 deflated (data already deflated). */
+  method: number;
+  /** The uncompressed size. */
+  size: number;
+  /** Sizes and offset in a zip64 extra field of the central directory (0xffffffff in place). */
+  zip64?: boolean;
+}
+
+/** A zip archive of the entries, laid out as zipfile writes one (CRCs left 0: not read). */
+function zipOf(entries: ZipEntry[]): Uint8Array {
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const name = enc.encode(e.name);
+    const local = new Uint8Array(30 + name.length);
+    const lv = new DataView(local.buffer);
+    lv.setUint32(0, 0x04034b50, true);
+    lv.setUint16(4, 20, true);
+    lv.setUint16(8, e.method, true);
+    lv.setUint32(18, e.data.length, true);
+    lv.setUint32(22, e.size, true);
+    lv.setUint16(26, name.length, true);
+    local.set(name, 30);
+    const extra = e.zip64 ? new Uint8Array(4 + 24) : new Uint8Array(0);
+    if (e.zip64) {
+      const xv = new DataView(extra.buffer);
+      xv.setUint16(0, 1, true);
+      xv.setUint16(2, 24, true);
+      // Original size, compressed size, local header offset: the order the format fixes.
+      xv.setBigUint64(4, BigInt(e.size), true);
+      xv.setBigUint64(12, BigInt(e.data.length), true);
+      xv.setBigUint64(20, BigInt(offset), true);
+    }
+    const c = new Uint8Array(46 + name.length + extra.length);
+    const cv = new DataView(c.buffer);
+    cv.setUint32(0, 0x02014b50, true);
+    cv.setUint16(4, 45, true);
+    cv.setUint16(6, 45, true);
+    cv.setUint16(10, e.method, true);
+    cv.setUint32(20, e.zip64 ? 0xffffffff : e.data.length, true);
+    cv.setUint32(24, e.zip64 ? 0xffffffff : e.size, true);
+    cv.setUint16(28, name.length, true);
+    cv.setUint16(30, extra.length, true);
+    cv.setUint32(42, e.zip64 ? 0xffffffff : offset, true);
+    c.set(name, 46);
+    c.set(extra, 46 + name.length);
+    central.push(c);
+    parts.push(local, e.data);
+    offset += local.length + e.data.length;
+  }
+  const cdSize = central.reduce((a, c) => a + c.length, 0);
+  const end = new Uint8Array(22);
+  const ev = new DataView(end.buffer);
+  ev.setUint32(0, 0x06054b50, true);
+  ev.setUint16(8, entries.length, true);
+  ev.setUint16(10, entries.length, true);
+  ev.setUint32(12, cdSize, true);
+  ev.setUint32(16, offset, true);
+  const all = [...parts, ...central, end];
+  const out = new Uint8Array(all.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of all) out.set(p, at), at += p.length;
+  return out;
+}
+
+async function deflateRaw(data: Uint8Array): Promise<Uint8Array> {
+  const s = new Blob([data.slice()]).stream().pipeThrough(new CompressionStream("deflate-raw"));
+  return new Uint8Array(await new Response(s).arrayBuffer());
+}
+
+Deno.test("readNpz reads deflated entries (np.savez_compressed) and sizes and offsets in zip64 extra fields", async () => {
+  const a = encodeNpy(Float64Array.from({ length: 3000 }, (_, i) => Math.sin(i)), [1000, 3]);
+  const b = encodeNpy(new Int32Array([7, -8, 9]), [3]);
+  const c = encodeNpy(new Float32Array([0.5, -1.25]), [2]);
+  const da = await deflateRaw(a);
+  assert(da.length < a.length, "the sine deflates");
+  const z = await readNpz(zipOf([
+    { name: "data.npy", data: da, method: 8, size: a.length },
+    { name: "itp.npy", data: b, method: 0, size: b.length, zip64: true },
+    { name: "w.npy", data: await deflateRaw(c), method: 8, size: c.length, zip64: true },
+  ]));
+  assertEquals(Object.keys(z), ["data", "itp", "w"]);
+  assertEquals(z.data.shape, [1000, 3]);
+  assertEquals([...(z.data.data as Float64Array)], [...readNpy(a).data as Float64Array]);
+  assertEquals([...(z.itp.data as Int32Array)], [7, -8, 9]);
+  assertEquals([...(z.w.data as Float32Array)], [0.5, -1.25]);
+  // Another compression method is named, with the entry.
+  const bz = zipOf([{ name: "x.npy", data: b, method: 12, size: b.length }]);
+  let msg = "";
+  await readNpz(bz).catch((e) => msg = (e as Error).message);
+  assertEquals(msg, "Cannot read npz entry x.npy: unsupported compression method 12");
+});
+
+Deno.test({
+  name: "readNpz reads NumPy's own np.savez_compressed and np.savez archives",
+  ignore: !numpyPython,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const out = await new Deno.Command(numpyPython!, {
+        args: [
+          "-c",
+          `import numpy as np, sys
+d = np.arange(12, dtype='<f8').reshape(4, 3) / 7
+np.savez_compressed(sys.argv[1] + '/c.npz', data=d, itp=np.int64(3000), channels=np.array('E,N,Z'))
+np.savez(sys.argv[1] + '/s.npz', data=d.astype('<f4'))`,
+          dir,
+        ],
+      }).output();
+      assert(out.success, new TextDecoder().decode(out.stderr));
+      const c = await readNpz(await Deno.readFile(`${dir}/c.npz`));
+      const want = Array.from({ length: 12 }, (_, i) => i / 7);
+      assertEquals(c.data.shape, [4, 3]);
+      assertEquals([...(c.data.data as Float64Array)], want);
+      assertEquals(Number((c.itp.data as BigInt64Array)[0]), 3000);
+      assertEquals((c.channels.data as string[])[0], "E,N,Z");
+      const s = await readNpz(await Deno.readFile(`${dir}/s.npz`));
+      assertEquals([...(s.data.data as Float32Array)], want.map(Math.fround));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
