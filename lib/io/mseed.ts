@@ -119,8 +119,9 @@ export async function decodeSegments(bytes: Uint8Array, source: string): Promise
             } bytes after the last record`,
           );
         }
-        const rec = sp.miniseed.parseSingleDataRecord(new DataView(buf, offset));
-        const size = rec.header.recordSize;
+        // The header first, for the record's size: a record cut short is then named as such,
+        // where seisplotjs's record parser failed on its data ("Invalid DataView length").
+        const size = sp.miniseed.parseSingleDataRecordHeader(new DataView(buf, offset)).recordSize;
         if (!(size >= 64) || offset + size > buf.byteLength) {
           throw new SampleError(
             "truncated",
@@ -129,7 +130,7 @@ export async function decodeSegments(bytes: Uint8Array, source: string): Promise
             } remain`,
           );
         }
-        records.push(rec);
+        records.push(sp.miniseed.parseSingleDataRecord(new DataView(buf, offset, size)));
         offset += size;
       }
       out.push(...exactSegments(
@@ -143,6 +144,9 @@ export async function decodeSegments(bytes: Uint8Array, source: string): Promise
         source,
       ));
     } else {
+      // The records' framing first (headers only), so that a record cut short or bytes that are
+      // not a record are named with their byte offset, as for miniSEED 2.
+      await indexRecords(bytes, source);
       const records = sp.mseed3.parseMSeed3Records(buf);
       out.push(...exactSegments(
         sp.mseed3.seismogramSegmentPerChannel(records),

@@ -298,3 +298,70 @@ Deno.test("records are located without decoding them, and the records of a span 
     "expected a miniSEED 2 or 3 record header",
   );
 });
+
+Deno.test("a damaged miniSEED file fails as truncated, naming the file, the byte and what was expected, when decoded whole and when indexed", async () => {
+  const { decodeSegments, indexRecords } = await import("../../lib/io/mseed.ts");
+  const esec = await Deno.readFile(listEsec("waveforms", ".mseed")[0]);
+  const recs = await indexRecords(esec, "e.mseed");
+  const size = recs[0].size, at = recs[1].offset;
+  // miniSEED 2: a record cut short, and a tail too short for a header.
+  const cut = esec.subarray(0, at + 100);
+  const tail = new Uint8Array(at + 20);
+  tail.set(esec.subarray(0, at + 20));
+  const cases2: [Uint8Array, string][] = [
+    [
+      cut,
+      `Cannot read c.mseed: file is truncated: record at byte ${at} needs ${size} bytes, 100 remain`,
+    ],
+    [tail, "Cannot read c.mseed: file is truncated: 20 bytes after the last record"],
+  ];
+  for (const [bytes, msg] of cases2) {
+    const e = await assertRejects(() => decodeSegments(bytes, "c.mseed"), SampleError, msg);
+    assertEquals((e as SampleError).reason, "truncated");
+  }
+  await assertRejects(
+    () => indexRecords(tail, "c.mseed"),
+    SampleError,
+    `Cannot read c.mseed: file is truncated: record at byte ${at} needs 48 bytes, 20 remain`,
+  );
+  // miniSEED 3: a short tail, and bytes that are not a record where the next one should start.
+  const z: Trace = {
+    network: "XX",
+    station: "S",
+    location: "",
+    channel: "HHZ",
+    startTime: Date.UTC(2024, 0, 1),
+    samplingRate: 100,
+    data: new Float64Array(2000).map((_, i) => Math.round(1e4 * Math.sin(i / 5))),
+  };
+  const ms3 = await encodeMiniseed3([z], 256);
+  const withTail = (extra: Uint8Array) => {
+    const b = new Uint8Array(ms3.length + extra.length);
+    b.set(ms3);
+    b.set(extra, ms3.length);
+    return b;
+  };
+  const r3 = await indexRecords(ms3, "m3.mseed");
+  await assertRejects(
+    () => decodeSegments(ms3.subarray(0, ms3.length - 10), "m3.mseed"),
+    SampleError,
+    `Cannot read m3.mseed: file is truncated: record at byte ${r3.at(-1)!.offset} needs ${
+      r3.at(-1)!.size
+    } bytes, ${r3.at(-1)!.size - 10} remain`,
+  );
+  await assertRejects(
+    () => decodeSegments(withTail(new TextEncoder().encode("x".repeat(60))), "m3.mseed"),
+    SampleError,
+    `Cannot read m3.mseed: expected a miniSEED 3 record header at byte ${ms3.length}`,
+  );
+  await assertRejects(
+    () => indexRecords(withTail(new Uint8Array(10)), "m3.mseed"),
+    SampleError,
+    `Cannot read m3.mseed: file is truncated: record at byte ${ms3.length} needs 40 bytes, 10 remain`,
+  );
+  await assertRejects(
+    () => indexRecords(withTail(new TextEncoder().encode("x".repeat(60))), "m3.mseed"),
+    SampleError,
+    `Cannot read m3.mseed: expected a miniSEED 3 record header at byte ${ms3.length}`,
+  );
+});
