@@ -27,6 +27,7 @@ export const TUNE_FIELDS = [
   "convTransposeTile",
   "convTransposePixels",
   "convVectorStores",
+  "convPatchOneChannel",
   "convGemm",
   "convTransposePhase",
   "convTransposePhaseChannels",

@@ -384,6 +384,13 @@ export interface Tuning {
    */
   convPatch?: boolean;
   /**
+   * Patch tiles (as `convPatch`) for the conv2d layers with one input channel only: e0's
+   * forward and the input gradient of a decoder's last layer, where an x value loaded feeds few
+   * FMAs, so the loads the patch saves weigh most, and the pipeline stays small (one channel:
+   * no chunked channel loop). Default false; software adapters true (see defaultTuning).
+   */
+  convPatchOneChannel?: boolean;
+  /**
    * conv2d forward (no gradient epilogue) runs as an implicit GEMM through workgroup memory
    * (kernels/conv2d_gemm.wgsl: 64 pixels × 16 channels per workgroup, 16 values of
    * Ci·KH·KW per step, the weight read unpacked) instead of the direct kernel (default false:
@@ -508,6 +515,7 @@ export const TUNING_KINDS: TuningKinds = {
   textureInputs: "boolean",
   convVectorStores: "boolean",
   convPatch: "boolean",
+  convPatchOneChannel: "boolean",
   convGemm: "boolean",
   convPatchPixels: "number",
   packCache: "boolean",
@@ -550,6 +558,7 @@ const FALLBACKS: { [K in ValuedField]-?: (t: Tuning) => NonNullable<Tuning[K]> }
   textureInputs: () => false,
   convVectorStores: () => true,
   convPatch: () => false,
+  convPatchOneChannel: () => false,
   convGemm: () => false,
   convPatchPixels: (t) => 2 * tuningValue(t, "convPixels"),
   packCache: () => true,
@@ -1100,6 +1109,7 @@ export function defaultTuning(
       balanceThreads: Math.max(1, Math.floor(threads)),
       uniformWeights: true,
       textureInputs: true,
+      convPatchOneChannel: true,
       foldMinBatch: 64,
       splitMinPixels: 64,
     }
@@ -1445,7 +1455,8 @@ export function conv2d(
   const co4p = Math.ceil(g.co / tcl) * tq;
   const tp = balancedPixels(g.n * g.ho * g.wo, tp0, tq, co4p / tq, active.balanceThreads ?? 1);
   const { wb, wp, more } = convWeights(rt, g, w, co4p, false);
-  const patch = tuningValue(active, "convPatch")
+  const patch = tuningValue(active, "convPatch") ||
+      (g.ci === 1 && tuningValue(active, "convPatchOneChannel"))
     ? patchTile(g, tuningValue(active, "convPatchPixels"), tq)
     : null;
   // vec4 stores when 4 consecutive pixels of a tile always share an image (conv2d.wgsl).

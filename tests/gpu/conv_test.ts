@@ -1028,3 +1028,31 @@ gpuTest(
     }
   },
 );
+
+gpuTest(
+  "conv2d with patch tiles for one input channel only (convPatchOneChannel): e0's forward and d5's input gradient patch-tiled and right, the other layers flat",
+  async () => {
+    const rt = await webgpu();
+    // e0 and e1 forward, and d5's and d4's input gradients (conv2d on the output gradient:
+    // Ci = d5's 1 output channel, then d4's 8), with the leaky backward folded in (GM).
+    const tuning = { convPatch: false, convPatchOneChannel: true, foldMinBatch: 1 };
+    const run = async () => {
+      await checkConv2d(SEED_ENCODER[0], 3400, SEED_OUT.e0);
+      await checkConv2d(SEED_ENCODER[1], 3410, SEED_OUT.e1);
+      await checkInputAct(SEED_DECODER[4], true, 3420);
+      await checkInputAct(SEED_DECODER[3], true, 3430);
+    };
+    const on = await withTuning(tuning, () => dispatchesOf(rt, run));
+    const off = await withTuning(
+      { ...tuning, convPatchOneChannel: false },
+      () => dispatchesOf(rt, run),
+    );
+    if (on && off) {
+      const pt = (ds: ProfiledDispatch[]) =>
+        ds.filter((d) => d.kernel === "conv2d").map((d) => [d.defines.PT ?? 0, d.defines.GM ?? 0]);
+      // conv2d dispatches in order: e0 and e1 forward, d5's and d4's input gradients.
+      assertEquals(pt(on), [[1, 0], [0, 0], [1, 1], [0, 1]], "one input channel: patch tiles");
+      assertEquals(pt(off), [[0, 0], [0, 0], [0, 1], [0, 1]], "off: every layer flat");
+    }
+  },
+);
