@@ -328,10 +328,11 @@ export function crop2d(x: Tensor, c: [number, number, number, number]): Tensor {
 }
 
 /**
- * z = alpha·a + beta·b (same shapes).
+ * z = alpha·a + beta·b, elementwise over the flat values (the same size; z takes a's shape, and
+ * b's gradient comes back in b's shape).
  *
  * @param a First term.
- * @param b Second term.
+ * @param b Second term, of a's size.
  * @param alpha Weight of a.
  * @param beta Weight of b.
  * @returns z.
@@ -339,7 +340,9 @@ export function crop2d(x: Tensor, c: [number, number, number, number]): Tensor {
 export function axpby(a: Tensor, b: Tensor, alpha = 1, beta = 1): Tensor {
   checkDevice("add", a, b);
   if (a.size !== b.size) {
-    throw new TypeError(`Cannot add: shapes [${a.shape}] and [${b.shape}] differ`);
+    throw new TypeError(
+      `Cannot add: [${a.shape}] and [${b.shape}] differ in size (${a.size} against ${b.size} values)`,
+    );
   }
   const k = backendOf(a);
   const z = k.axpby(a, b, alpha, beta);

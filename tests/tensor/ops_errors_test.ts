@@ -129,7 +129,7 @@ Deno.test("linear, matmul, crop2d and axpby refuse mismatched shapes, naming the
     // Sizes are compared (a [2,3] and a [3,2] add as flat arrays); these differ.
     () => ops.axpby(t(2, 3), t(7)),
     TypeError,
-    "Cannot add: shapes [2,3] and [7] differ",
+    "Cannot add: [2,3] and [7] differ in size (6 against 7 values)",
   );
 });
 
