@@ -48,6 +48,28 @@ function counts(values: readonly string[]): Record<string, number> {
 }
 
 /**
+ * The sample limit a dataset was extracted with (`--limit`, `--subset`, `--subset-seed`), for
+ * `info`: nothing when it took every sample.
+ *
+ * @param config The dataset's `meta.json` config.
+ * @returns `{ limit: { samples, subset, seed } }` (seed for a random subset only), or `{}`.
+ */
+export function limitOf(
+  config: unknown,
+): { limit?: { samples: number; subset: string; seed?: number } } {
+  const c = config as { limit?: unknown; subset?: unknown; subsetSeed?: unknown } | null;
+  if (typeof c?.limit !== "number") return {};
+  const subset = c.subset === "random" ? "random" : "first";
+  return {
+    limit: {
+      samples: c.limit,
+      subset,
+      ...(subset === "random" && typeof c.subsetSeed === "number" ? { seed: c.subsetSeed } : {}),
+    },
+  };
+}
+
+/**
  * What a dataset's samples came from, in a few words, from its config: the input format and,
  * for an SDS archive, picks, regular windows or triggers with their settings.
  *
@@ -130,6 +152,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         kind: "dataset",
         path: dir,
         input: inputOf(ds.meta.config),
+        ...limitOf(ds.meta.config),
         shape: ds.meta.shape,
         components: ds.meta.components,
         scaling: ds.meta.scaling,

@@ -3,7 +3,7 @@
  */
 import { join } from "node:path";
 import { run } from "./_run.ts";
-import { formatSummary, inputOf } from "../../lib/cli/describe.ts";
+import { formatSummary, inputOf, limitOf } from "../../lib/cli/describe.ts";
 import { writeDataset } from "../../lib/io/dataset.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
@@ -166,5 +166,31 @@ Deno.test("info names what a dataset's samples came from: the format, and an SDS
   assertEquals(
     inputOf(sds({ step: null, trigger: { ...trigger, band: [2, 15], dead: 0 } })),
     "sds triggers (recursive 1/20/4/1.5, band 2-15 Hz, dead time 0 s)",
+  );
+});
+
+Deno.test("info gives the sample limit a dataset was extracted with: none, the first N, or a random N with its seed", () => {
+  assertEquals(limitOf({ limit: null, subset: "first", subsetSeed: 0 }), {});
+  assertEquals(limitOf(null), {});
+  assertEquals(limitOf({ limit: 10, subset: "first", subsetSeed: 4 }), {
+    limit: { samples: 10, subset: "first" },
+  });
+  // A dataset made before --subset existed took the first N.
+  assertEquals(limitOf({ limit: 10 }), { limit: { samples: 10, subset: "first" } });
+  assertEquals(limitOf({ limit: 20, subset: "random", subsetSeed: 3 }), {
+    limit: { samples: 20, subset: "random", seed: 3 },
+  });
+  assertEquals(
+    formatSummary({
+      kind: "dataset",
+      path: "ds",
+      ...limitOf({ limit: 20, subset: "random", subsetSeed: 3 }),
+    }),
+    [
+      "kind:           dataset",
+      "path:           ds",
+      "limit:          samples 20, subset random, seed 3",
+    ]
+      .join("\n"),
   );
 });
