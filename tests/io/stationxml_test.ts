@@ -431,3 +431,64 @@ Deno.test("channel epochs keep Azimuth and Dip (NaN when absent); findOrientatio
   fail("HH1", Date.UTC(2019, 0, 1), "no channel epoch covers 2019-01-01T00:00:00.000Z");
   fail("HHE", t, "Cannot find the orientation of XX.AAA..HHE in o.xml: no such channel");
 });
+
+Deno.test("a DIGITAL (Z-TRANSFORM) PolesZeros stage is a digital stage at its Decimation rate; an empty one only scales; an unknown transfer type fails naming it", async () => {
+  const zpz = (
+    zeros: [number, number][],
+    poles: [number, number][],
+    type = "DIGITAL (Z-TRANSFORM)",
+  ) =>
+    `<PolesZeros>${
+      io("COUNTS", "COUNTS")
+    }<PzTransferFunctionType>${type}</PzTransferFunctionType>` +
+    `<NormalizationFactor>1</NormalizationFactor><NormalizationFrequency>1</NormalizationFrequency>${
+      zeros.map(([re, im], i) =>
+        `<Zero number="${i}"><Real>${re}</Real><Imaginary>${im}</Imaginary></Zero>`
+      ).join("")
+    }${
+      poles.map(([re, im], i) =>
+        `<Pole number="${i}"><Real>${re}</Real><Imaginary>${im}</Imaginary></Pole>`
+      ).join("")
+    }</PolesZeros>`;
+  // Stage 2: a zero at z = −1 and a pole at z = 0.5 at 80 Hz: |H| = |z + 1| / |z − 0.5| on the
+  // unit circle, z = e^{iθ}, θ = 2πf/80. Stage 3: no poles or zeros (a gain stage).
+  const xml = channelXml([
+    pz + gain(1000),
+    zpz([[-1, 0]], [[0.5, 0]]) + dec(80, 2) + gain(1),
+    zpz([], []) + dec(40, 1) + gain(3),
+  ]);
+  const r = findResponse(await readStationXml(xml, "z.xml"), DIG, Date.UTC(2021, 0, 1), "z.xml");
+  assertEquals(r.digital, [
+    { kind: "polesZeros", inputSampleRate: 80, zeros: [[-1, 0]], poles: [[0.5, 0]] },
+  ]);
+  const D = (f: number) => {
+    const th = 2 * Math.PI * f / 80;
+    return Math.hypot(Math.cos(th) + 1, Math.sin(th)) /
+      Math.hypot(Math.cos(th) - 0.5, Math.sin(th));
+  };
+  const P = (f: number) => 1 / Math.hypot(2 * Math.PI * f, 200);
+  const fr = [0.5, 2, 5, 10, 16, 19.5];
+  assertClose(
+    fr.map((f) => Math.hypot(...evaluateResponse(r, f))),
+    fr.map((f) => 1e9 * P(f) * D(f) / (P(1) * D(1))),
+    0,
+    1e-12,
+    "|H|",
+  );
+  // Without a Decimation rate it cannot be evaluated; an unknown transfer type is named.
+  const cases = [
+    [zpz([[-1, 0]], []) + gain(1), "stage 2 (PolesZeros) is a digital filter without a Decimation"],
+    [
+      zpz([[-1, 0]], [], "ANALOG") + dec(80, 1),
+      "stage 2 (PolesZeros) has PzTransferFunctionType",
+    ],
+  ] as const;
+  for (const [stage, msg] of cases) {
+    const epochs = await readStationXml(channelXml([pz, stage]), "bad.xml");
+    assertThrows(
+      () => findResponse(epochs, DIG, Date.UTC(2021, 0, 1), "bad.xml"),
+      SampleError,
+      `Cannot use the response of XX.DIG..BHZ in bad.xml: ${msg}`,
+    );
+  }
+});
