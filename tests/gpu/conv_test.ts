@@ -653,8 +653,10 @@ gpuTest(
       return (p ?? []).filter((d) => d.kernel === "conv2d" && d.defines.TQ !== undefined)
         .map((d) => Number(d.defines.VS));
     };
-    const on = await storesOf();
-    const off = await withTuning({ convVectorStores: false }, storesOf);
+    // e0 has one input channel: flat tiles here (convPatchOneChannel would patch-tile it, and
+    // patch tiles store scalars).
+    const on = await withTuning({ convPatchOneChannel: false }, storesOf);
+    const off = await withTuning({ convVectorStores: false, convPatchOneChannel: false }, storesOf);
     if (rt.device.features.has("timestamp-query")) {
       // Per case: the forward (conv2d) and the input gradient (conv_transpose2d, not listed).
       assertEquals(on, [1, 1, 0], "vec4 stores where the plane allows them");
