@@ -502,6 +502,19 @@ export async function openDataset(dir: string): Promise<Dataset> {
         `${freqs.shape[0]} freqs, ${times.shape[0]} times`,
     );
   }
+  // A file cut short (a copy or a download that stopped) is named here, not at the first read
+  // of a missing sample, deep in a run.
+  const sampleBytes = 4 * meta.shape.slice(1).reduce((a, b) => a * b, 1);
+  const have = (await file.stat()).size - h.dataOffset;
+  if (have < N * sampleBytes) {
+    file.close();
+    throw new TypeError(
+      `Cannot open dataset ${dir}: spectrograms.npy is truncated: it holds ${have} bytes of ` +
+        `samples, [${meta.shape}] needs ${N * sampleBytes} (${
+          Math.max(0, Math.floor(have / sampleBytes))
+        } whole samples of ${N}): copy or extract it again`,
+    );
+  }
   return new Dataset(
     dir,
     meta,

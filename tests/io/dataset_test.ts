@@ -436,3 +436,32 @@ Deno.test("datasetSettings holds every extraction setting that changes the value
   const changed = Object.keys(s).filter((k) => datasetSettings(db, freqs, times)[k] !== s[k]);
   assertEquals(changed, ["scaling", "config.spectrogram.scaling"]);
 });
+
+Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped), and a meta.json of another format", async () => {
+  const dir = (await Deno.makeTempDir()) + "/ds";
+  await writeDataset(
+    dir,
+    { shape: [3, 1, 1, 2], components: ["Z"], scaling: "psd", config: {} },
+    [0, 1, 2].map((i) => info(i, null)),
+    new Float32Array([1, 2, 3, 4, 5, 6]),
+    new Float64Array([1]),
+    new Float64Array([0, 1]),
+  );
+  const npy = await Deno.readFile(`${dir}/spectrograms.npy`);
+  await Deno.writeFile(`${dir}/spectrograms.npy`, npy.subarray(0, npy.length - 5));
+  await assertRejects(
+    () => openDataset(dir),
+    TypeError,
+    `Cannot open dataset ${dir}: spectrograms.npy is truncated: it holds 19 bytes of samples, ` +
+      `[3,1,1,2] needs 24 (2 whole samples of 3): copy or extract it again`,
+  );
+  await Deno.writeFile(`${dir}/spectrograms.npy`, npy);
+  const meta = JSON.parse(await Deno.readTextFile(`${dir}/meta.json`));
+  await Deno.writeTextFile(`${dir}/meta.json`, JSON.stringify({ ...meta, version: 2 }));
+  await assertRejects(
+    () => openDataset(dir),
+    TypeError,
+    "expected format seisdec-dataset version 1: found seisdec-dataset 2",
+  );
+  await Deno.remove(dirname(dir), { recursive: true });
+});
