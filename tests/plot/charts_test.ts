@@ -448,3 +448,49 @@ Deno.test("traceGrid draws each trace's envelope scaled to its peak, the marks a
     "trace 0 has 1001 x values and 1000 y values",
   );
 });
+
+Deno.test("charts of degenerate data still draw: non-finite points skipped, one repeated value, nothing finite, a log axis over 20 decades, NaN heatmap cells", () => {
+  // A scatter whose NaN and infinite points are skipped; the finite ones drawn.
+  const x = new Float64Array([0, NaN, 1, Infinity, 2]), y = new Float64Array([0, 1, NaN, 1, 2]);
+  const s = decodePng(
+    scatterChart({ x, y, groups: new Int32Array([0, 1, 1, 1, 0]) }, { width: 240, height: 180 }),
+  );
+  assertEquals([s.width, s.height], [240, 180]);
+  assert(countColor(s.rgba, categoryColor(0)) > 0, "the finite points drawn");
+  assertThrows(
+    () => scatterChart({ x, y: new Float64Array(2), groups: new Int32Array(5) }),
+    TypeError,
+    "x, y and groups must have equal lengths: found 5, 2, 5",
+  );
+  // Every value the same (a flat loss), and no finite value at all: axes padded, not 0-wide.
+  for (const ys of [[3, 3, 3], [NaN, NaN, NaN]]) {
+    const d = decodePng(
+      lineChart([{ name: "a", x: [1, 2, 3], y: ys }], { width: 200, height: 150 }),
+    );
+    assertEquals([d.width, d.height], [200, 150]);
+  }
+  assert(
+    countColor(
+      decodePng(lineChart([{ name: "a", x: [1, 2, 3], y: [3, 3, 3] }], { width: 200, height: 150 }))
+        .rgba,
+      categoryColor(0),
+    ) > 20,
+    "a flat line is drawn",
+  );
+  // A log axis over 20 decades labels every few powers of ten.
+  const wide = lineChart([{ name: "kl", x: [1, 2, 3], y: [1e-12, 1e-2, 1e8] }], {
+    logY: true,
+    width: 300,
+    height: 220,
+  });
+  assert(countColor(decodePng(wide).rgba, categoryColor(0)) > 20, "the line over 20 decades");
+  // A heatmap with NaN cells leaves them blank; a wrong size is refused.
+  const h = decodePng(heatmap(new Float64Array([1, NaN, 3, 4]), 2, 2, { width: 320, height: 260 }));
+  assertEquals([h.width, h.height], [320, 260]);
+  assertThrows(
+    () => heatmap(new Float64Array(3), 2, 2),
+    TypeError,
+    "expected rows * cols = 2 * 2 values: found 3",
+  );
+  assertThrows(() => lineChart([], { width: 40, height: 30 }), RangeError, "leave no room");
+});
