@@ -254,7 +254,8 @@ Deno.test("DatasetWriter resumable: refuses a dataset another live process is wr
   await Deno.remove(root, { recursive: true });
 });
 
-Deno.test("openDataset refuses a samples.csv whose rows disagree with the shape; readBatch refuses non-finite values", async () => {
+/** A dataset of 3 samples [1, 1, 2] (values 1 to 6) in a new temporary directory. */
+async function threeSamples(): Promise<string> {
   const dir = (await Deno.makeTempDir()) + "/ds";
   await writeDataset(
     dir,
@@ -264,6 +265,11 @@ Deno.test("openDataset refuses a samples.csv whose rows disagree with the shape;
     new Float64Array([1]),
     new Float64Array([0, 1]),
   );
+  return dir;
+}
+
+Deno.test("openDataset refuses a samples.csv whose rows disagree with the shape; readBatch refuses non-finite values", async () => {
+  const dir = await threeSamples();
   const csv = await Deno.readTextFile(`${dir}/samples.csv`);
   await Deno.writeTextFile(`${dir}/samples.csv`, csv.trimEnd().split("\n").slice(0, 3).join("\n"));
   await assertRejects(
@@ -438,15 +444,7 @@ Deno.test("datasetSettings holds every extraction setting that changes the value
 });
 
 Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped), and a meta.json of another format", async () => {
-  const dir = (await Deno.makeTempDir()) + "/ds";
-  await writeDataset(
-    dir,
-    { shape: [3, 1, 1, 2], components: ["Z"], scaling: "psd", config: {} },
-    [0, 1, 2].map((i) => info(i, null)),
-    new Float32Array([1, 2, 3, 4, 5, 6]),
-    new Float64Array([1]),
-    new Float64Array([0, 1]),
-  );
+  const dir = await threeSamples();
   const npy = await Deno.readFile(`${dir}/spectrograms.npy`);
   await Deno.writeFile(`${dir}/spectrograms.npy`, npy.subarray(0, npy.length - 5));
   await assertRejects(
