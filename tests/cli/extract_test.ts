@@ -811,6 +811,44 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
     UserError,
     "spectrogram.beta",
   );
+  // The relations between fields, each named with the values found.
+  const bad: [Record<string, unknown>, string][] = [
+    [
+      { preprocess: { bandpass: { freqmin: 18, freqmax: 18 } } },
+      "preprocess.bandpass: freqmin (18 Hz) must be below freqmax (18 Hz)",
+    ],
+    [
+      { spectrogram: { fmin: 10, fmax: 60 } },
+      "spectrogram.fmin/fmax must satisfy fmin < fmax <= 50 Hz (Nyquist of 100 Hz): found 10 and 60 Hz",
+    ],
+    [
+      { spectrogram: { fmin: 12, fmax: 5 } },
+      "spectrogram.fmin/fmax must satisfy fmin < fmax <= 50 Hz (Nyquist of 100 Hz): found 12 and 5 Hz",
+    ],
+    [
+      { preprocess: { response: { preFilt: [0.2, 0.5, 0.4, 19] } } },
+      "preprocess.response.preFilt must be 4 increasing frequencies: found [0.2,0.5,0.4,19]",
+    ],
+    [
+      { spectrogram: { nfft: 384 } },
+      "spectrogram.nfft must be a power of two >= nperseg (257): current value is 384",
+    ],
+    [
+      { spectrogram: { nfft: 256 } },
+      "spectrogram.nfft must be a power of two >= nperseg (257): current value is 256",
+    ],
+    [
+      { spectrogram: { fmin: 1, fmax: 1.1 } },
+      "the crop keeps 0 frequencies and 67 times: widen fmin..fmax or before/after",
+    ],
+  ];
+  for (const [fields, msg] of bad) {
+    assertThrows(
+      () => parseExtractConfig({ ...base, ...fields }, "x.json"),
+      UserError,
+      `Cannot use x.json: ${msg}`,
+    );
+  }
 });
 
 Deno.test("a crop window reaching into the 5 % tapers at a trace's ends fails as too short, naming the taper", async () => {
