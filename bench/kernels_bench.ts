@@ -204,12 +204,6 @@ function convCases(l: Layer, n: number): Case[] {
   const bytesX = 4 * numel(xs), bytesY = 4 * numel(ys), bytesW = 4 * numel(ws);
   const cpuOk = n <= CPU_CONV_MAX_BATCH;
   const cpuNote = cpuOk ? undefined : `no CPU baseline above batch ${CPU_CONV_MAX_BATCH}`;
-  // One Float64 reference per case: the check compares against it, the CPU baseline times it.
-  const reference = (what: string, got: BufRef, ref: () => ArrayLike<number>) => ({
-    check: () => expectClose(what, got, ref()),
-    cpu: cpuOk ? ref : null,
-    cpuNote,
-  });
   const shapeF = `${fmt(xs)}→${fmt(ys)}`, shapeB = `${fmt(ys)}→${fmt(xs)}`;
   const shapeW = `${fmt(xs)},${fmt(ys)}→${fmt(ws)}`;
   // The geometry of the forward layer, in conv terms (x side, y side).
@@ -236,105 +230,96 @@ function convCases(l: Layer, n: number): Case[] {
     ho: l.hw[0],
     wo: l.hw[1],
   };
+  // One case of this layer: its family, shape and bytes, what it records, and the Float64
+  // reference its output `got` is checked against (and the CPU baseline times).
+  const convCase = (
+    family: string,
+    shape: string,
+    bytes: number,
+    record: () => void,
+    what: string,
+    got: BufRef,
+    ref: () => ArrayLike<number>,
+  ): Case => ({
+    family,
+    layer: l.tag,
+    batch: n,
+    shape,
+    variant: "",
+    flops,
+    bytes,
+    record,
+    check: () => expectClose(`${what} ${l.tag}`, got, ref()),
+    cpu: cpuOk ? ref : null,
+    cpuNote,
+  });
+  const bytesF = bytesX + bytesW + 4 * l.cout + bytesY, bytesB = bytesY + bytesW + bytesX;
+  const bytesG = bytesX + bytesY + bytesW;
   // The conv2d kernel's two uses also as an implicit GEMM (conv2d_gemm.wgsl, tuning `convGemm`),
   // so that a GPU run compares the two per layer.
-  const gemm = (c: Case): Case => ({ ...c, variant: "gemm" });
+  const gemm = (c: Case, record: () => void): Case => ({ ...c, variant: "gemm", record });
   if (!l.transposed) {
-    const fwd: Case = {
-      family: "conv2d fwd",
-      layer: l.tag,
-      batch: n,
-      shape: shapeF,
-      variant: "",
-      flops,
-      bytes: bytesX + bytesW + 4 * l.cout + bytesY,
-      record: () => K.conv2d(rt, g, xb, wb, bb, yb, SLOPE),
-      ...reference(
-        `conv2d ${l.tag}`,
-        yb,
-        () => cpu.leakyRelu(cpu.conv2d(x, xs, w, ws, b, p), SLOPE),
-      ),
-    };
+    const fwd = convCase(
+      "conv2d fwd",
+      shapeF,
+      bytesF,
+      () => K.conv2d(rt, g, xb, wb, bb, yb, SLOPE),
+      "conv2d",
+      yb,
+      () => cpu.leakyRelu(cpu.conv2d(x, xs, w, ws, b, p), SLOPE),
+    );
     return [
       fwd,
-      { ...gemm(fwd), record: () => K.conv2dGemm(rt, g, xb, wb, bb, yb, SLOPE) },
-      {
-        family: "conv2d input grad (conv_transpose2d)",
-        layer: l.tag,
-        batch: n,
-        shape: shapeB,
-        variant: "",
-        flops,
-        bytes: bytesY + bytesW + bytesX,
-        record: () => K.convTranspose2d(rt, gBack, gyb, wb, null, gxb, 1),
-        ...reference(
-          `conv2d input grad ${l.tag}`,
-          gxb,
-          () => cpu.conv2dInputGrad(gy, ys, w, ws, xs, p),
-        ),
-      },
-      {
-        family: "conv2d weight grad (split-K)",
-        layer: l.tag,
-        batch: n,
-        shape: shapeW,
-        variant: "",
-        flops,
-        bytes: bytesX + bytesY + bytesW,
-        record: () => {
+      gemm(fwd, () => K.conv2dGemm(rt, g, xb, wb, bb, yb, SLOPE)),
+      convCase(
+        "conv2d input grad (conv_transpose2d)",
+        shapeB,
+        bytesB,
+        () => K.convTranspose2d(rt, gBack, gyb, wb, null, gxb, 1),
+        "conv2d input grad",
+        gxb,
+        () => cpu.conv2dInputGrad(gy, ys, w, ws, xs, p),
+      ),
+      convCase(
+        "conv2d weight grad (split-K)",
+        shapeW,
+        bytesG,
+        () => {
           K.convWeightGrad(rt, g, xb, gyb, gwb, tuning.splitTarget, scratch);
           freeScratch();
         },
-        ...reference(
-          `conv2d weight grad ${l.tag}`,
-          gwb,
-          () => cpu.conv2dWeightGrad(x, xs, gy, ys, ws, p),
-        ),
-      },
+        "conv2d weight grad",
+        gwb,
+        () => cpu.conv2dWeightGrad(x, xs, gy, ys, ws, p),
+      ),
     ];
   }
-  const inputGrad: Case = {
-    family: "conv_transpose2d input grad (conv2d)",
-    layer: l.tag,
-    batch: n,
-    shape: shapeB,
-    variant: "",
-    flops,
-    bytes: bytesY + bytesW + bytesX,
-    record: () => K.conv2d(rt, gBack, gyb, wb, null, gxb, 1),
-    ...reference(
-      `conv_transpose2d input grad ${l.tag}`,
-      gxb,
-      () => cpu.convTranspose2dInputGrad(gy, ys, w, ws, xs, p),
-    ),
-  };
+  const inputGrad = convCase(
+    "conv_transpose2d input grad (conv2d)",
+    shapeB,
+    bytesB,
+    () => K.conv2d(rt, gBack, gyb, wb, null, gxb, 1),
+    "conv_transpose2d input grad",
+    gxb,
+    () => cpu.convTranspose2dInputGrad(gy, ys, w, ws, xs, p),
+  );
   return [
-    {
-      family: "conv_transpose2d fwd",
-      layer: l.tag,
-      batch: n,
-      shape: shapeF,
-      variant: "",
-      flops,
-      bytes: bytesX + bytesW + 4 * l.cout + bytesY,
-      record: () => K.convTranspose2d(rt, g, xb, wb, bb, yb, SLOPE),
-      ...reference(
-        `conv_transpose2d ${l.tag}`,
-        yb,
-        () => cpu.leakyRelu(cpu.convTranspose2d(x, xs, w, ws, b, p), SLOPE),
-      ),
-    },
+    convCase(
+      "conv_transpose2d fwd",
+      shapeF,
+      bytesF,
+      () => K.convTranspose2d(rt, g, xb, wb, bb, yb, SLOPE),
+      "conv_transpose2d",
+      yb,
+      () => cpu.leakyRelu(cpu.convTranspose2d(x, xs, w, ws, b, p), SLOPE),
+    ),
     inputGrad,
-    { ...gemm(inputGrad), record: () => K.conv2dGemm(rt, gBack, gyb, wb, null, gxb, 1) },
-    {
-      family: "conv_transpose2d weight grad (split-K)",
-      layer: l.tag,
-      batch: n,
-      shape: shapeW,
-      variant: "",
-      flops,
-      bytes: bytesX + bytesY + bytesW,
-      record: () => {
+    gemm(inputGrad, () => K.conv2dGemm(rt, gBack, gyb, wb, null, gxb, 1)),
+    convCase(
+      "conv_transpose2d weight grad (split-K)",
+      shapeW,
+      bytesG,
+      () => {
         // gw[a,b] = Σ x[n,a]·gy[n,b] shifted: conv_weight_grad with gy as its input.
         K.convWeightGrad(
           rt,
@@ -347,12 +332,10 @@ function convCases(l: Layer, n: number): Case[] {
         );
         freeScratch();
       },
-      ...reference(
-        `conv_transpose2d weight grad ${l.tag}`,
-        gwb,
-        () => cpu.convTranspose2dWeightGrad(x, xs, gy, ys, ws, p),
-      ),
-    },
+      "conv_transpose2d weight grad",
+      gwb,
+      () => cpu.convTranspose2dWeightGrad(x, xs, gy, ys, ws, p),
+    ),
   ];
 }
 

@@ -1253,6 +1253,13 @@ function need(ref: BufRef, floats: number, what: string, kernel: string): void {
   }
 }
 
+/** {@linkcode need} for a convolution's input x, weight w and output y of geometry g. */
+function needConv(g: ConvGeom, x: BufRef, w: BufRef, y: BufRef, kernel: string): void {
+  need(x, g.n * g.ci * g.h * g.w, "x", kernel);
+  need(w, g.co * g.ci * g.kh * g.kw, "w", kernel);
+  need(y, g.n * g.co * g.ho * g.wo, "y", kernel);
+}
+
 /**
  * The weight packed in vec4s of output channels (conv_pack.wgsl, kind 0), see
  * {@linkcode packed}.
@@ -1441,9 +1448,7 @@ export function conv2d(
   tc = active.convTile,
   grad: ActGrad | null = null,
 ): void {
-  need(x, g.n * g.ci * g.h * g.w, "x", "conv2d");
-  need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d");
-  need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d");
+  needConv(g, x, w, y, "conv2d");
   if (grad) checkActGrad(grad, b, slope, g.n * g.co * g.ho * g.wo, "conv2d");
   if (!grad && tuningValue(active, "convGemm")) return conv2dGemm(rt, g, x, w, b, y, slope);
   const [tcl, tp0] = convTiles(
@@ -1501,9 +1506,7 @@ export function conv2dGemm(
   y: BufRef,
   slope = 1,
 ): void {
-  need(x, g.n * g.ci * g.h * g.w, "x", "conv2d_gemm");
-  need(w, g.co * g.ci * g.kh * g.kw, "w", "conv2d_gemm");
-  need(y, g.n * g.co * g.ho * g.wo, "y", "conv2d_gemm");
+  needConv(g, x, w, y, "conv2d_gemm");
   const tiles = Math.ceil(g.n * g.ho * g.wo / 64) * Math.ceil(g.co / 16);
   rt.dispatch(
     KERNELS.conv2dGemm,
@@ -1541,9 +1544,7 @@ export function convTranspose2d(
   tc = tuningValue(active, "convTransposeTile"),
   grad: ActGrad | null = null,
 ): void {
-  need(x, g.n * g.ci * g.h * g.w, "x", "conv_transpose2d");
-  need(w, g.co * g.ci * g.kh * g.kw, "w", "conv_transpose2d");
-  need(y, g.n * g.co * g.ho * g.wo, "y", "conv_transpose2d");
+  needConv(g, x, w, y, "conv_transpose2d");
   if (grad) checkActGrad(grad, b, slope, g.n * g.co * g.ho * g.wo, "conv_transpose2d");
   const [sh, sw] = g.stride;
   if (
