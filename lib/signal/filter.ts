@@ -3,7 +3,8 @@
  * `butter(..., output="sos")`: analog prototype poles, frequency transform with
  * prewarped corners, bilinear transform. Filtering is causal (one pass) or
  * zero-phase (forward then backward, as ObsPy's `zerophase=True`, which squares
- * the magnitude response).
+ * the magnitude response); `sosfiltfiltPadded` is SciPy's `sosfiltfilt`, which also pads the
+ * ends and starts from the steady state (the resampler's anti-alias filter).
  *
  * @module
  */
@@ -260,9 +261,18 @@ export function butterHighpass(freq: number, fs: number, order = 4): Sos[] {
  * @returns the same array.
  */
 export function sosfilt(sos: readonly Sos[], x: Float64Array): Float64Array {
-  for (const s of sos) {
-    let z1 = 0, z2 = 0;
-    const { b0, b1, b2, a1, a2 } = s;
+  return filtFrom(sos, x, null);
+}
+
+/**
+ * sosfilt from the state `zi` (two values per section, all scaled by the input's x[0]) or from
+ * zero state.
+ */
+function filtFrom(sos: readonly Sos[], x: Float64Array, zi: Float64Array | null): Float64Array {
+  const x0 = x.length > 0 ? x[0] : 0;
+  for (let k = 0; k < sos.length; k++) {
+    let z1 = zi ? zi[2 * k] * x0 : 0, z2 = zi ? zi[2 * k + 1] * x0 : 0;
+    const { b0, b1, b2, a1, a2 } = sos[k];
     for (let i = 0; i < x.length; i++) {
       const xi = x[i];
       const y = b0 * xi + z1;
@@ -286,6 +296,70 @@ export function sosfiltfilt(sos: readonly Sos[], x: Float64Array): Float64Array 
   x.reverse();
   sosfilt(sos, x);
   x.reverse();
+  return x;
+}
+
+/**
+ * Each section's state after a unit step has run for ever (SciPy's `sosfilt_zi`): two values
+ * per section, [z1, z2] of the transposed direct form, each section's scaled by the DC gain
+ * of the sections before it. Starting from `zi · x[0]`, a trace that begins at a constant
+ * level has no start-up transient.
+ *
+ * @param sos Sections (none may have a pole at z = 1).
+ * @returns 2 · sections values.
+ */
+export function sosfiltZi(sos: readonly Sos[]): Float64Array {
+  const zi = new Float64Array(2 * sos.length);
+  let scale = 1;
+  sos.forEach(({ b0, b1, b2, a1, a2 }, i) => {
+    const g = (b0 + b1 + b2) / (1 + a1 + a2);
+    const z2 = b2 - a2 * g;
+    zi[2 * i] = scale * (b1 - a1 * g + z2);
+    zi[2 * i + 1] = scale * z2;
+    scale *= g;
+  });
+  return zi;
+}
+
+/**
+ * Zero-phase filtering with SciPy's `sosfiltfilt` defaults, in place: the trace is extended
+ * at both ends by its odd reflection (2·x[0] − x[k], 3·(2·sections + 1) samples, fewer where
+ * the trace is shorter), filtered forward then backward, each pass from the steady state of
+ * its first value (`sosfiltZi`), and the extension cut off. Unlike {@linkcode sosfiltfilt}
+ * (ObsPy's zero-phase, from zero state), a constant passes a low-pass unchanged up to the
+ * ends, and a trend nearly so.
+ *
+ * @param sos Sections.
+ * @param x Samples.
+ * @returns the same array.
+ * @example
+ * ```ts
+ * import { butterLowpass, sosfiltfiltPadded } from "./filter.ts";
+ * const x = new Float64Array(50).fill(3);
+ * sosfiltfiltPadded(butterLowpass(10, 100, 8), x);
+ * if (Math.abs(x[0] - 3) > 1e-9 || Math.abs(x[49] - 3) > 1e-9) throw new Error();
+ * ```
+ */
+export function sosfiltfiltPadded(sos: readonly Sos[], x: Float64Array): Float64Array {
+  const n = x.length;
+  if (n === 0) return x;
+  const firstOrder = Math.min(
+    sos.filter((s) => s.b2 === 0).length,
+    sos.filter((s) => s.a2 === 0).length,
+  );
+  const pad = Math.min(3 * (2 * sos.length + 1 - firstOrder), n - 1);
+  const e = new Float64Array(n + 2 * pad);
+  for (let i = 0; i < pad; i++) {
+    e[i] = 2 * x[0] - x[pad - i];
+    e[pad + n + i] = 2 * x[n - 1] - x[n - 2 - i];
+  }
+  e.set(x, pad);
+  const zi = sosfiltZi(sos);
+  filtFrom(sos, e, zi);
+  e.reverse();
+  filtFrom(sos, e, zi);
+  e.reverse();
+  x.set(e.subarray(pad, pad + n));
   return x;
 }
 

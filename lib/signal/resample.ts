@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { butterLowpass, sosfiltfilt } from "./filter.ts";
+import { butterLowpass, sosfiltfiltPadded } from "./filter.ts";
 import { besselI0 } from "./stft.ts";
 
 /** Options of {@linkcode resample}. */
@@ -76,7 +76,10 @@ export function resample(
   let src = x;
   if (fsOut < fsIn) {
     src = Float64Array.from(x);
-    sosfiltfilt(butterLowpass((options.antiAliasFraction ?? 0.9) * fsOut / 2, fsIn, 8), src);
+    sosfiltfiltPadded(
+      butterLowpass((options.antiAliasFraction ?? 0.9) * fsOut / 2, fsIn, 8),
+      src,
+    );
   }
   const a = options.halfWidth ?? 48;
   const beta = options.beta ?? 8;

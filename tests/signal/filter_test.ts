@@ -1,10 +1,13 @@
-import { assert, assertClose, assertThrows } from "../_assert.ts";
+import { assert, assertAlmostEquals, assertClose, assertThrows } from "../_assert.ts";
 import {
   bandpass,
   butterBandpass,
   butterHighpass,
   butterLowpass,
   sosfilt,
+  sosfiltfilt,
+  sosfiltfiltPadded,
+  sosfiltZi,
   sosResponse,
 } from "../../lib/signal/filter.ts";
 
@@ -123,4 +126,76 @@ Deno.test("band-pass cascades of any order stay bounded and give the designed ga
     assertClose([amp], [gain(10, order)], 1e-3, 0, `amplitude at 10 Hz, n=${order}`);
     assert(Math.max(...x.map(Math.abs)) < 2, `bounded, n=${order}`);
   }
+});
+
+Deno.test("sosfiltfiltPadded matches SciPy's sosfiltfilt (odd padding, steady-state start)", () => {
+  // scipy.signal.butter(4, 10, fs=100, output="sos") and sosfiltfilt(sos, x) (SciPy 1.10).
+  const sos = [
+    { b0: 0.004824343357716228, b1: 0.009648686715432456, b2: 0.004824343357716228 },
+    { b0: 1, b1: 2, b2: 1 },
+  ].map((b, i) => ({
+    ...b,
+    a1: [-1.0485995763626117, -1.3209134308194264][i],
+    a2: [0.2961403575616696, 0.6327387928852766][i],
+  }));
+  const x = Float64Array.from(
+    { length: 30 },
+    (_, i) => Math.sin(i / 3) + 0.05 * i + (i % 7 === 0 ? 0.5 : 0),
+  );
+  const scipy = [
+    0.498150354888063,
+    0.682245552643328,
+    0.862514623982792,
+    1.02903617488106,
+    1.16243028510422,
+    1.23712918756671,
+    1.22949551968751,
+    1.12724860670042,
+    0.93609689713475,
+    0.68062178239738,
+    0.399045072511649,
+    0.134322999125969,
+    -0.0746647582384027,
+    -0.198870177149398,
+    -0.220959179456403,
+    -0.134646177143123,
+    0.0563017317334503,
+    0.338107208407219,
+    0.686685232107024,
+    1.0687487836924,
+    1.4455482109444,
+    1.77884864141752,
+    2.03714128096709,
+    2.19963378648538,
+    2.25682326208099,
+    2.20857523581989,
+    2.06189829119659,
+    1.83014594130749,
+    1.53373284076513,
+    1.20081587452809,
+  ];
+  const y = sosfiltfiltPadded(sos, x);
+  assert(y === x, "filters in place");
+  assertClose(y, scipy, 1e-12, 0, "sosfiltfilt");
+});
+
+Deno.test("sosfiltZi is the steady state of a unit step; a padded low-pass keeps a constant", () => {
+  const sos = butterLowpass(8, 100, 8);
+  // A long unit step from zero state ends in the state sosfiltZi gives.
+  const zi = sosfiltZi(sos);
+  const step = sosfilt(sos, new Float64Array(4000).fill(1));
+  assertAlmostEquals(step[3999], 1, 1e-12, "DC gain 1");
+  // Starting from zi (one sample in), the output is 1 at once: no transient.
+  const c = sosfiltfiltPadded(sos, new Float64Array(200).fill(-2.5));
+  assertClose(c, new Float64Array(200).fill(-2.5), 1e-9, 0, "constant");
+  // A linear trend nearly (the odd extension continues it): at both ends within 20 % of a
+  // sample's step, where zero state (sosfiltfilt, ObsPy's) starts and ends near 0.
+  const ramp = () => Float64Array.from({ length: 300 }, (_, i) => 0.1 * i);
+  const r = sosfiltfiltPadded(sos, ramp()), z = sosfiltfilt(sos, ramp());
+  for (const i of [0, 1, 2, 297, 298, 299]) assertAlmostEquals(r[i], 0.1 * i, 2e-2, `ramp ${i}`);
+  assert(Math.abs(z[299] - 29.9) > 10, `zero state ends at ${z[299]}`);
+  // Traces shorter than the padding.
+  assertAlmostEquals(sosfiltfiltPadded(sos, new Float64Array([3]))[0], 3, 1e-12, "one sample");
+  assertClose(sosfiltfiltPadded(sos, new Float64Array([1, 1, 1])), [1, 1, 1], 1e-9, 0, "3 samples");
+  assert(zi.length === 2 * sos.length && zi.every(Number.isFinite), "two states per section");
 });
