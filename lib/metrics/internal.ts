@@ -5,23 +5,7 @@
  *
  * @module
  */
-
-function check(
-  what: string,
-  x: ArrayLike<number>,
-  n: number,
-  d: number,
-  labels: ArrayLike<number>,
-) {
-  if (x.length !== n * d) {
-    throw new TypeError(
-      `Cannot compute ${what}: x must hold n * d = ${n * d} values: found ${x.length}`,
-    );
-  }
-  if (labels.length !== n) {
-    throw new TypeError(`Cannot compute ${what}: expected ${n} labels: found ${labels.length}`);
-  }
-}
+import { checkPoints } from "./_points.ts";
 
 /** Per cluster (labels renumbered in order of appearance): sizes and centroids. */
 function centroids(
@@ -69,7 +53,7 @@ export function withinClusterSS(
   d: number,
   labels: ArrayLike<number>,
 ): number {
-  check("the within-cluster sum of squares", x, n, d, labels);
+  checkPoints("the within-cluster sum of squares", x, n, d, labels);
   return within(x, n, d, centroids(x, n, d, labels));
 }
 
@@ -110,7 +94,7 @@ export function calinskiHarabasz(
   d: number,
   labels: ArrayLike<number>,
 ): number {
-  check("the Calinski-Harabasz index", x, n, d, labels);
+  checkPoints("the Calinski-Harabasz index", x, n, d, labels);
   const cs = centroids(x, n, d, labels), { sizes, c } = cs;
   const k = sizes.length;
   if (k < 2 || k > n - 1) {
@@ -154,7 +138,7 @@ export function daviesBouldin(
   d: number,
   labels: ArrayLike<number>,
 ): number {
-  check("the Davies-Bouldin index", x, n, d, labels);
+  checkPoints("the Davies-Bouldin index", x, n, d, labels);
   const { code, sizes, c } = centroids(x, n, d, labels);
   const k = sizes.length;
   if (k < 2) {

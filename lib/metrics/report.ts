@@ -138,6 +138,14 @@ export function evaluateClustering(opts: EvaluateOptions): EvaluationReport {
         } values: found ${opts.latent.length}`,
       );
     }
+    const bad = opts.latent.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new RangeError(
+        `Cannot evaluate clustering: the latent code of sample ${Math.floor(bad / dim)} has ${
+          opts.latent[bad]
+        } at coordinate ${bad % dim}: expected finite values`,
+      );
+    }
     const used = sizes.filter((s) => s > 0).length;
     if (used >= 2 && used <= Math.min(n, 4000) - 1) {
       const s = silhouette(opts.latent, n, dim, pred, { seed: opts.seed ?? 0 });

@@ -5,6 +5,7 @@
  */
 
 import { Rng } from "../util/rng.ts";
+import { checkPoints } from "./_points.ts";
 
 /** Options of {@linkcode silhouette}. */
 export interface SilhouetteOptions {
@@ -46,16 +47,7 @@ export function silhouette(
   labels: ArrayLike<number>,
   opts: SilhouetteOptions = {},
 ): number {
-  if (x.length !== n * d) {
-    throw new TypeError(
-      `Cannot compute silhouette: x must hold n * d = ${n * d} values: found ${x.length}`,
-    );
-  }
-  if (labels.length !== n) {
-    throw new TypeError(
-      `Cannot compute silhouette: expected ${n} labels: found ${labels.length}`,
-    );
-  }
+  checkPoints("silhouette", x, n, d, labels);
   const sampleSize = opts.sampleSize ?? 4000;
   if (!Number.isInteger(sampleSize) || sampleSize < 2) {
     throw new RangeError(

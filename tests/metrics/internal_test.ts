@@ -1,4 +1,6 @@
 import { calinskiHarabasz, daviesBouldin, withinClusterSS } from "../../lib/metrics/internal.ts";
+import { evaluateClustering } from "../../lib/metrics/report.ts";
+import { silhouette } from "../../lib/metrics/silhouette.ts";
 import { assertAlmostEquals, assertEquals, assertThrows } from "../_assert.ts";
 
 // Hand-worked 2-D case: A = {(0,0), (2,0)}, B = {(10,0), (10,4), (13,0)}; n = 5, k = 2.
@@ -51,4 +53,32 @@ Deno.test("internal indices refuse bad shapes and a single cluster, naming the i
   assertThrows(() => calinskiHarabasz([0, 1, 2], 3, 1, [4, 4, 4]), RangeError, "Calinski");
   assertThrows(() => calinskiHarabasz([0, 1, 2], 3, 1, [0, 1, 2]), RangeError, "n - 1 = 2");
   assertThrows(() => daviesBouldin([0, 1], 2, 1, [1, 1]), RangeError, "Davies");
+});
+
+Deno.test("internal indices and the silhouette refuse a NaN or infinite coordinate, naming the point", () => {
+  // NaN drops out of every comparison: it scored silhouette 0 and Davies-Bouldin 0 (the best).
+  const x = [0, 0, 2, 0, 10, NaN, 10, 4, 13, 0];
+  for (
+    const f of [
+      () => calinskiHarabasz(x, 5, 2, L),
+      () => daviesBouldin(x, 5, 2, L),
+      () => withinClusterSS(x, 5, 2, L),
+      () => silhouette(Float64Array.from(x), 5, 2, L),
+    ]
+  ) assertThrows(f, RangeError, "point 2 has NaN at coordinate 1: expected finite values");
+  x[5] = 0;
+  x[8] = -Infinity;
+  assertThrows(
+    () => daviesBouldin(x, 5, 2, L),
+    RangeError,
+    "point 4 has -Infinity at coordinate 0",
+  );
+  const r = () =>
+    evaluateClustering({
+      pred: new Int32Array([0, 0, 1, 1, 1]),
+      k: 2,
+      latent: new Float32Array([NaN, 0, 5, 5.1, 5.2]),
+      dim: 1,
+    });
+  assertThrows(r, RangeError, "the latent code of sample 0 has NaN at coordinate 0");
 });
