@@ -439,9 +439,10 @@ async function applyWithProgress(
   ds: Dataset,
   stage: "auto" | "dec" | "init" | "pretrain",
   quiet: boolean,
+  codesOnly = false,
 ): Promise<Assignment> {
   const bar = new Progress(`${command}: encoding`, ds.count, { quiet });
-  const a = await applyModel(model, ds, device(), stage, (m) => bar.tick(m));
+  const a = await applyModel(model, ds, device(), stage, (m) => bar.tick(m), { codesOnly });
   bar.done();
   return a;
 }
@@ -459,7 +460,8 @@ export const encodeCommand: Command = {
     stage: {
       type: "string",
       arg: "S",
-      description: "Weights: auto, dec or pretrain.",
+      description:
+        "Weights: auto (dec, else init, else pretrain), dec, init (pretrain with init's latent scale) or pretrain.",
       default: "auto",
     },
     force: forceFlag,
@@ -467,9 +469,10 @@ export const encodeCommand: Command = {
   async run(values, positionals) {
     const ds = await datasetArg(positionals, "encode");
     const model = required(values, "model", "encode"), out = required(values, "out", "encode");
-    const stage = enumFlag(values, "stage", ["auto", "dec", "pretrain"] as const) ?? "auto";
-    const a = await applyWithProgress("encode", model, ds, stage, !!values.quiet);
-    await writeResults(out, ds, { ...a, q: null, labels: null, k: 0 }, !!values.force, false);
+    const stage = enumFlag(values, "stage", ["auto", "dec", "init", "pretrain"] as const) ??
+      "auto";
+    const a = await applyWithProgress("encode", model, ds, stage, !!values.quiet, true);
+    await writeResults(out, ds, a, !!values.force, false);
     console.log(
       `encode: ${ds.count} samples → ${out}/latent.npy [${ds.count}, ${a.dim}] (${a.stage} weights)`,
     );
@@ -540,6 +543,15 @@ export const clusterCommand: Command = {
     const out = required(values, "out", "cluster");
     let a: Assignment;
     if (values.raw) {
+      // A user who names a model must not silently get the baseline.
+      for (const f of ["model", "stage"] as const) {
+        if (values[f] !== undefined) {
+          throw new UserError(
+            `Cannot use --${f} with --raw: the baseline runs k-means on the spectrograms ` +
+              `themselves, without a model (drop --raw to cluster with the model)`,
+          );
+        }
+      }
       const nInit = intFlag(values, "n-init") ?? 10;
       // Each restart runs Lloyd over C·F·T values a sample: seconds apiece on a large set.
       const bar = new Progress("cluster: k-means restarts", nInit, { quiet: !!values.quiet });

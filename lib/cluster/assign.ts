@@ -43,6 +43,8 @@ export interface Assignment {
  * @param device Backend.
  * @param stage "auto" uses dec.safetensors when present, else the initial centres, else codes only.
  * @param onBatch Called after every pass over a batch with its sample count (a progress bar's tick).
+ * @param opts `codesOnly`: the stage's latent codes without soft assignments or labels (`encode`:
+ *   q null, k 0), the same codes as with them.
  * @returns codes, q and labels.
  */
 export async function applyModel(
@@ -51,6 +53,7 @@ export async function applyModel(
   device: Device,
   stage: "auto" | "dec" | "init" | "pretrain" = "auto",
   onBatch?: (done: number) => void,
+  opts: { codesOnly?: boolean } = {},
 ): Promise<Assignment> {
   const hasDec = await exists(join(dir, "dec.safetensors"));
   const hasInit = await exists(join(dir, "centroids.safetensors"));
@@ -76,7 +79,7 @@ export async function applyModel(
   }
   const dim = ae.config.latentDim;
   try {
-    if (use === "pretrain") {
+    if (use === "pretrain" || opts.codesOnly) {
       return {
         latent: await encodeAll(ae, ds, info.normalize, device, undefined, onBatch),
         dim,

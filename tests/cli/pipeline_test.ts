@@ -491,6 +491,27 @@ gpuTest(
     await ok("encode", p("ds2"), "--model", p("m"), "--out", p("e"));
     assertEquals((await readNpyFile(p("e/latent.npy"))).shape, [7, 3]);
     assertEquals((await Deno.readTextFile(p("e/samples.csv"))).trim().split("\n").length, 8);
+    // --stage auto took the fine-tuned encoder; --stage init gives init's codes, the ones
+    // cluster --stage init clusters (codes only: no q, k 0).
+    const eJson = async (d: string) => JSON.parse(await Deno.readTextFile(p(`${d}/result.json`)));
+    assertEquals((await eJson("e")).stage, "dec");
+    await ok("encode", p("ds2"), "--model", p("m"), "--out", p("ei"), "--stage", "init");
+    await ok(
+      "cluster",
+      p("ds2"),
+      "--model",
+      p("m"),
+      "--out",
+      p("ci"),
+      "--stage=init",
+      "--no-plots",
+    );
+    assertEquals([(await eJson("ei")).stage, (await eJson("ei")).k], ["init", 0]);
+    assert(!(await pathExists(p("ei/q.npy"))));
+    assertEquals(
+      Array.from((await readNpyFile(p("ei/latent.npy"))).data as Float32Array),
+      Array.from((await readNpyFile(p("ci/latent.npy"))).data as Float32Array),
+    );
     // Clustering new data with the trained model works too.
     await ok("cluster", p("ds2"), "--model", p("m"), "--out", p("c2"), "--no-plots");
     assertEquals((await readNpyFile(p("c2/q.npy"))).shape, [7, 2]);
@@ -555,6 +576,12 @@ gpuTest(
       const r = await run("cluster", p("ds"), "--model", p("m"), flag, v, "--out", p("x"));
       assertEquals(r.code, 2, flag);
       assert(r.err.join("\n").includes(`Cannot use ${flag} without --raw`), r.err.join());
+    }
+    // --model and --stage choose the model; with --raw they were ignored without a word.
+    for (const [flag, v] of [["--model", p("m")], ["--stage", "dec"]]) {
+      const r = await run("cluster", p("ds"), "--raw", "--k", "2", flag, v, "--out", p("x"));
+      assertEquals(r.code, 2, flag);
+      assert(r.err.join("\n").includes(`Cannot use ${flag} with --raw`), r.err.join());
     }
     // The output directory is not replaced without --force.
     const exists = await run("cluster", p("ds"), "--raw", "--k", "2", "--out", p("raw"), "--quiet");
