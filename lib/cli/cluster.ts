@@ -447,6 +447,29 @@ async function applyWithProgress(
   return a;
 }
 
+/**
+ * The text of a cluster directory's labels.csv; the error tells a missing directory, a file
+ * and a directory without labels.csv apart.
+ */
+async function labelsCsvOf(dir: string, cannot: string): Promise<string> {
+  const path = join(dir, "labels.csv");
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) {
+      throw new UserError(`${cannot}: cannot read ${path}: ${(e as Error).message}`);
+    }
+    const isDir = await Deno.stat(dir).then((st) => st.isDirectory, () => null);
+    throw new UserError(
+      isDir === null
+        ? `${cannot}: no such directory`
+        : isDir
+        ? `${cannot}: labels.csv is missing: run 'cluster' first`
+        : `${cannot}: it is a file: expected the output directory of 'cluster'`,
+    );
+  }
+}
+
 /** `cli.ts encode`. */
 export const encodeCommand: Command = {
   name: "encode",
@@ -556,7 +579,14 @@ export const clusterCommand: Command = {
       // Each restart runs Lloyd over C·F·T values a sample: seconds apiece on a large set.
       const bar = new Progress("cluster: k-means restarts", nInit, { quiet: !!values.quiet });
       let last = 0;
-      a = await rawKmeans(ds, intFlag(values, "k") ?? 5, {
+      const k = intFlag(values, "k") ?? 5;
+      if (k < 2 || k > ds.count) {
+        throw new UserError(
+          `Cannot use --k ${k}: expected 2..${ds.count} (the dataset's samples; one cluster ` +
+            `holds every sample)`,
+        );
+      }
+      a = await rawKmeans(ds, k, {
         nInit,
         seed: seedFlag(values) ?? 0,
         normalize: enumFlag(values, "normalize", ["maxabs", "l2", "minmax", "none"] as const) ??
@@ -647,12 +677,7 @@ export const evaluateCommand: Command = {
     if (!dir) {
       throw new UserError("Cannot run evaluate: expected the output directory of 'cluster'");
     }
-    let text: string;
-    try {
-      text = await Deno.readTextFile(join(dir, "labels.csv"));
-    } catch {
-      throw new UserError(`Cannot evaluate ${dir}: labels.csv is missing: run 'cluster' first`);
-    }
+    const text = await labelsCsvOf(dir, `Cannot evaluate ${dir}`);
     const [head = [], ...rows] = parseCsv(text);
     const ci = head.indexOf("cluster"), li = head.indexOf("label"), ii = head.indexOf("id");
     if (ci < 0 || ii < 0) {
@@ -704,12 +729,7 @@ export const evaluateCommand: Command = {
     const against = strFlag(values, "against");
     if (against) {
       if (lf) throw new UserError("Cannot use --labels and --against together");
-      let other: string;
-      try {
-        other = await Deno.readTextFile(join(against, "labels.csv"));
-      } catch {
-        throw new UserError(`Cannot compare with ${against}: labels.csv is missing`);
-      }
+      const other = await labelsCsvOf(against, `Cannot compare with ${against}`);
       const [oh = [], ...orows] = parseCsv(other);
       const oc = oh.indexOf("cluster"), oi = oh.indexOf("id");
       if (oc < 0 || oi < 0) {

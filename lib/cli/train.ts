@@ -393,14 +393,6 @@ export const initCommand: Command = lockingModel({
   async run(values, positionals) {
     const ds = await datasetArg(positionals, "init");
     const dir = required(values, "model", "init");
-    const stale = await downstreamOf(dir, "init");
-    if (stale.length && !values.force) {
-      throw new UserError(
-        `Cannot initialise centres in ${dir}: it holds ${
-          stale.join(", ")
-        }, fine-tuned from the current centres, which new centres would make stale: pass --force to delete them`,
-      );
-    }
     const file = await readConfigFile(strFlag(values, "config"));
     const kText = strFlag(values, "k");
     // The flags win over the config file's init.k (one number or candidates) and kCriterion.
@@ -435,6 +427,25 @@ export const initCommand: Command = lockingModel({
     }
     if (criterion === "bic" && cfg.method !== "gmm") {
       throw new UserError("Cannot choose k by BIC with k-means: BIC needs --method gmm");
+    }
+    // Settings first, then what they need of the dataset, then the model directory: all
+    // before the encoding pass, the long part.
+    const n = ds.count;
+    if (ks && ks.length > 1 && ks.some((k) => k > n - 1)) {
+      throw new UserError(
+        `Cannot choose k among [${ks}]: each candidate must lie in 2..${n - 1} (n = ${n} samples)`,
+      );
+    }
+    if (cfg.k > n) {
+      throw new UserError(`Cannot initialise ${cfg.k} clusters: the dataset has only ${n} samples`);
+    }
+    const stale = await downstreamOf(dir, "init");
+    if (stale.length && !values.force) {
+      throw new UserError(
+        `Cannot initialise centres in ${dir}: it holds ${
+          stale.join(", ")
+        }, fine-tuned from the current centres, which new centres would make stale: pass --force to delete them`,
+      );
     }
     const dev = device();
     // The encoding pass is the long part on a large dataset: its own bar, over the samples.

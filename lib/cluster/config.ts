@@ -12,52 +12,9 @@ import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
 import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";
 import { K_CRITERIA, type KCriterion, parseKList } from "./select_k.ts";
 import { parseJsonc } from "../util/jsonc.ts";
+import { clusterCount, finetuneSchema, fmtIssues, initSchema, pretrainSchema } from "./schemas.ts";
 
-const int = (min: number) => z.number().int().min(min);
-const pos = z.number().positive();
-
-/** Schema of the `pretrain` section. */
-export const pretrainSchema = z.object({
-  epochs: int(1),
-  batchSize: int(1),
-  lr: pos,
-  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]),
-  weightDecay: z.number().min(0),
-  valSplit: z.number().min(0).max(0.9),
-  latentDim: int(1),
-  normalize: z.enum(["maxabs", "l2", "minmax", "none"]),
-  seed: z.number().int(),
-}).strict();
-
-/** Schema of the `init` section. */
-export const initSchema = z.object({
-  k: int(1),
-  method: z.enum(["kmeans", "gmm"]),
-  nInit: int(1),
-  maxIter: int(1),
-  tol: z.number().min(0),
-  covariance: z.enum(["diag", "full"]),
-  latentScale: z.enum(["none", "auto"]),
-  seed: z.number().int(),
-}).strict();
-
-/** Schema of the `finetune` section. */
-export const finetuneSchema = z.object({
-  mode: z.enum(["dec", "idec"]),
-  alpha: pos,
-  target: z.enum(["dataset", "batch"]),
-  updateInterval: z.union([int(1), z.literal("auto")]),
-  tol: z.number().min(0).max(100),
-  minIter: int(0),
-  maxIter: int(1),
-  batchSize: int(1),
-  optimizer: z.enum(["adam", "sgd"]),
-  lr: pos,
-  momentum: z.number().min(0).lt(1),
-  gamma: z.number().min(0),
-  seed: z.number().int(),
-  collapseFraction: z.number().gt(0).max(1),
-}).strict();
+export { finetuneSchema, initSchema, pretrainSchema };
 
 /**
  * Schema of a config file's `init` section: the settings, and as `init --k` and `--k-criterion`
@@ -66,8 +23,8 @@ export const finetuneSchema = z.object({
  */
 export const initFileSchema = initSchema.partial().extend({
   k: z.union([
-    int(1),
-    z.array(int(1)).min(1),
+    clusterCount,
+    z.array(clusterCount).min(1),
     z.string().superRefine((t, ctx) => {
       try {
         parseKList(t);
@@ -134,10 +91,6 @@ type Expect<T extends true> = T;
 type _ConfigFileMatchesSchema = Expect<
   MutuallyAssignable<ConfigFile, z.infer<typeof configFileSchema>>
 >;
-
-function fmtIssues(where: string, schema: z.ZodType, e: z.ZodError): string {
-  return issueLines(schema, e, where).join("; ");
-}
 
 /**
  * Reads and validates a config file.

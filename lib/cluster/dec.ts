@@ -52,6 +52,7 @@ import {
   writeJson,
 } from "../io/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
+import { checkSettings, finetuneSchema, initSchema } from "./schemas.ts";
 import { z } from "../deps.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 
@@ -183,6 +184,7 @@ export async function initCentroids(
     onBatch?: (done: number) => void;
   } = {},
 ): Promise<InitResult> {
+  cfg = checkSettings("init", initSchema as z.ZodType<InitConfig>, cfg);
   const latent = opts.latent ?? await encodeForInit(dir, ds, device, opts.onBatch);
   const d = (await readModelInfo(dir)).autoencoder.latentDim, n = ds.count;
   if (latent.length !== n * d) {
@@ -534,6 +536,7 @@ export async function finetune(
   hooks: FinetuneHooks = {},
   opts: FinetuneOptions = {},
 ): Promise<{ log: FinetuneRecord[]; labels: Int32Array; converged: boolean }> {
+  cfg = checkSettings("finetune", finetuneSchema as z.ZodType<FinetuneConfig>, cfg);
   const { ae, info } = await loadAutoencoder(dir, device, "autoencoder.safetensors", {
     scaled: true,
   });

@@ -34,6 +34,7 @@ import {
   writeJson,
 } from "../io/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
+import { checkSettings, pretrainSchema } from "./schemas.ts";
 import { z } from "../deps.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { lineChart } from "../plot/mod.ts";
@@ -266,6 +267,7 @@ export async function pretrain(
   opts: { resume?: boolean; device?: Device; hooks?: PretrainHooks; datasetPath?: string } = {},
 ): Promise<EpochRecord[]> {
   const device = opts.device ?? "webgpu";
+  cfg = checkSettings("pretrain", pretrainSchema as z.ZodType<PretrainConfig>, cfg);
   if (ds.count === 0) throw new UserError("Cannot pretrain: the dataset has no samples");
   await initBackend(device);
   await Deno.mkdir(dir, { recursive: true });

@@ -85,7 +85,7 @@ export interface SelectKOptions {
  *
  * @param text The flag's value.
  * @returns the counts, ascending and distinct.
- * @throws RangeError when the text is none of these or a count is below 1.
+ * @throws RangeError when the text is none of these or a count is below 2.
  * @example
  * ```ts
  * import { parseKList } from "./select_k.ts";
@@ -107,7 +107,11 @@ export function parseKList(text: string): number[] {
       `Cannot read k ${text}: expected a count (5), a range (2:12) or a list (3,5,8)`,
     );
   }
-  if (ks.some((k) => k < 1)) throw new RangeError(`Cannot read k ${text}: counts must be >= 1`);
+  if (ks.some((k) => k < 2)) {
+    throw new RangeError(
+      `Cannot read k ${text}: counts must be >= 2 (one cluster holds every sample)`,
+    );
+  }
   return [...new Set(ks)].sort((a, b) => a - b);
 }
 

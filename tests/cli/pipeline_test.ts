@@ -642,7 +642,18 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
       ["extract", "--manifest", join(root, "m.csv"), "--out", m, "--checkpoint-every=-1"],
       "--checkpoint-every: expected seconds >= 0",
     ],
-    [["evaluate", join(root, "none")], "labels.csv is missing"],
+    [["evaluate", join(root, "none")], `Cannot evaluate ${join(root, "none")}: no such directory`],
+    [["evaluate", ds], "labels.csv is missing: run 'cluster' first"],
+    [["evaluate", join(root, "x.npy")], "it is a file"],
+    // k: 2 or more, and no more than the samples (8), refused before the encoding pass (the
+    // model directory m does not exist: these fail before it is read).
+    [["init", ds, "--model", m, "--k", "1"], "counts must be >= 2 (one cluster holds every"],
+    [
+      ["init", ds, "--model", m, "--k", "9"],
+      "Cannot initialise 9 clusters: the dataset has only 8",
+    ],
+    [["init", ds, "--model", m, "--k", "2:8"], "each candidate must lie in 2..7 (n = 8 samples)"],
+    [["cluster", ds, "--raw", "--k", "1", "--out", join(root, "c")], "--k 1: expected 2..8"],
     // A file where a model directory belongs: a file-system error, not a stack trace.
     [["pretrain", ds, "--model", join(root, "x.npy")], "x.npy"],
     // --force replaces only an output of the same kind, never a dataset or a file.
