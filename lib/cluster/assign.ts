@@ -68,15 +68,8 @@ export async function applyModel(
     dir,
     device,
     use === "dec" ? "dec.safetensors" : "autoencoder.safetensors",
-    { scaled: use === "init" },
+    { scaled: use === "init", sampleShape: ds.sampleShape },
   );
-  const [c, h, w] = ae.config.inputShape;
-  const [dc, dh, dw] = ds.sampleShape;
-  if (c !== dc || h !== dh || w !== dw) {
-    throw new UserError(
-      `Cannot apply model ${dir}: it expects samples [${c}, ${h}, ${w}]: the dataset has [${dc}, ${dh}, ${dw}]`,
-    );
-  }
   const dim = ae.config.latentDim;
   try {
     if (use === "pretrain" || opts.codesOnly) {

@@ -153,7 +153,9 @@ export async function encodeForInit(
   device: Device,
   onBatch?: (done: number) => void,
 ): Promise<Float32Array> {
-  const { ae, info } = await loadAutoencoder(dir, device);
+  const { ae, info } = await loadAutoencoder(dir, device, undefined, {
+    sampleShape: ds.sampleShape,
+  });
   try {
     return await encodeAll(ae, ds, info.normalize, device, undefined, onBatch);
   } finally {
@@ -537,8 +539,10 @@ export async function finetune(
   opts: FinetuneOptions = {},
 ): Promise<{ log: FinetuneRecord[]; labels: Int32Array; converged: boolean }> {
   cfg = checkSettings("finetune", finetuneSchema as z.ZodType<FinetuneConfig>, cfg);
+  // A dataset of other samples is refused here, before a fresh run clears the checkpoint.
   const { ae, info } = await loadAutoencoder(dir, device, "autoencoder.safetensors", {
     scaled: true,
+    sampleShape: ds.sampleShape,
   });
   // The model's and the optimizer's buffers go back to the pool however this ends (refused
   // centres, a diverging loss).

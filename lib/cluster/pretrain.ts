@@ -567,16 +567,25 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
  * @param dir Model directory.
  * @param device Backend.
  * @param file Weights file (default autoencoder.safetensors).
+ * @param opts `scaled`: with init's latent scale; `sampleShape`: the dataset's [C, F, T], refused
+ *   (before anything is built or loaded) when the model was trained on other samples.
  * @returns the model (built on `device`) and its info.
  */
 export async function loadAutoencoder(
   dir: string,
   device: Device,
   file = "autoencoder.safetensors",
-  opts: { scaled?: boolean } = {},
+  opts: { scaled?: boolean; sampleShape?: readonly number[] } = {},
 ): Promise<{ ae: ConvAutoencoder; info: ModelInfo }> {
   await initBackend(device);
   const info = await readModelInfo(dir);
+  const want = info.autoencoder.inputShape, got = opts.sampleShape;
+  if (got && (got.length !== want.length || got.some((v, i) => v !== want[i]))) {
+    throw new UserError(
+      `Cannot use model ${dir}: it was trained on samples [${want.join(", ")}]: the dataset's ` +
+        `are [${got.join(", ")}]`,
+    );
+  }
   const ae = new ConvAutoencoder(info.autoencoder);
   const set = ae.build(device);
   const { weights } = await loadWeights(join(dir, file));

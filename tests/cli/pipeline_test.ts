@@ -303,6 +303,34 @@ gpuTest(
     await ok(...ft("15"), "--resume");
     const log = (await Deno.readTextFile(p("m/finetune_log.csv"))).trim().split("\n");
     assertEquals(log.map((l) => l.split(",")[0]).slice(1), ["0", "5", "10", "15"]);
+    // A dataset of other samples ([1, 10, 12]) is refused before finetune --force clears the
+    // finished model's record and checkpoint, and before init or cluster encode anything.
+    await Deno.writeFile(p("t.npy"), encodeNpy(new Float32Array(6 * 120).fill(1), [6, 1, 10, 12]));
+    await ok("import", p("t.npy"), "--out", p("dsT"));
+    const before = await Deno.readTextFile(p("m/model.json"));
+    for (
+      const args of [
+        ["finetune", p("dsT"), "--model", p("m"), "--force"],
+        ["init", p("dsT"), "--model", p("m"), "--force", "--k", "2"],
+        ["cluster", p("dsT"), "--model", p("m"), "--out", p("cT")],
+        ["encode", p("dsT"), "--model", p("m"), "--out", p("cT")],
+      ]
+    ) {
+      const r = await run(...args, "--quiet");
+      assertEquals(r.code, 2, args.join(" "));
+      assert(
+        r.err.length === 1 &&
+          r.err[0].includes(
+            `Cannot use model ${
+              p("m")
+            }: it was trained on samples [1, 12, 10]: the dataset's are [1, 10, 12]`,
+          ),
+        r.err.join("\n"),
+      );
+    }
+    assertEquals(await Deno.readTextFile(p("m/model.json")), before);
+    assert(await pathExists(p("m/dec.safetensors")) && !(await pathExists(p("cT"))));
+    assert(await pathExists(p("m/finetune_checkpoint/state.json")));
 
     await ok("cluster", p("ds"), "--model", p("m"), "--out", p("c"));
     const rows = (await Deno.readTextFile(p("c/labels.csv"))).trim().split("\n");
