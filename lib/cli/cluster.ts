@@ -20,6 +20,7 @@ import type { Command } from "./_command.ts";
 import { intFlag, numFlag, strFlag } from "./_command.ts";
 import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
 import { applyModel, type Assignment, rawKmeans } from "../cluster/assign.ts";
+import { readModelInfo } from "../cluster/pretrain.ts";
 import { pca2 } from "../cluster/pca.ts";
 import { umap2 } from "../cluster/embed.ts";
 import { nearestNeighbours } from "../cluster/similar.ts";
@@ -42,7 +43,7 @@ import { encodeNpy, readNpyFile } from "../io/npy.ts";
 import { csvField, formatCsv, parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
 import { scatterChart } from "../plot/mod.ts";
-import { writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
+import { checkOutputTarget, writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 
@@ -470,6 +471,16 @@ async function labelsCsvOf(dir: string, cannot: string): Promise<string> {
   }
 }
 
+/** Refuses, before any encoding, a model directory with neither init's nor DEC's centres. */
+async function needCentres(model: string): Promise<void> {
+  const has = (f: string) => Deno.stat(join(model, f)).then(() => true, () => false);
+  if (await has("centroids.safetensors") || await has("dec.safetensors")) return;
+  await readModelInfo(model); // a missing or mistyped directory is named as such
+  throw new UserError(
+    `Cannot cluster with ${model}: it holds no centroids: run 'init' (and 'finetune') first`,
+  );
+}
+
 /** `cli.ts encode`. */
 export const encodeCommand: Command = {
   name: "encode",
@@ -494,6 +505,8 @@ export const encodeCommand: Command = {
     const model = required(values, "model", "encode"), out = required(values, "out", "encode");
     const stage = enumFlag(values, "stage", ["auto", "dec", "init", "pretrain"] as const) ??
       "auto";
+    // An output that may not be written is refused before the encoding pass, not after it.
+    await checkOutputTarget(out, { force: !!values.force, marker: "result.json" });
     const a = await applyWithProgress("encode", model, ds, stage, !!values.quiet, true);
     await writeResults(out, ds, a, !!values.force, false);
     console.log(
@@ -564,6 +577,8 @@ export const clusterCommand: Command = {
     }
     const ds = await datasetArg(positionals, "cluster");
     const out = required(values, "out", "cluster");
+    // Refused before the encoding pass or the k-means, not after.
+    const checkOut = () => checkOutputTarget(out, { force: !!values.force, marker: "result.json" });
     let a: Assignment;
     if (values.raw) {
       // A user who names a model must not silently get the baseline.
@@ -576,6 +591,7 @@ export const clusterCommand: Command = {
         }
       }
       const nInit = intFlag(values, "n-init") ?? 10;
+      await checkOut();
       // Each restart runs Lloyd over C·F·T values a sample: seconds apiece on a large set.
       const bar = new Progress("cluster: k-means restarts", nInit, { quiet: !!values.quiet });
       let last = 0;
@@ -614,18 +630,10 @@ export const clusterCommand: Command = {
         }
       }
       const stage = enumFlag(values, "stage", ["auto", "dec", "init"] as const) ?? "auto";
-      a = await applyWithProgress(
-        "cluster",
-        required(values, "model", "cluster"),
-        ds,
-        stage,
-        !!values.quiet,
-      );
-      if (!a.labels) {
-        throw new UserError(
-          `Cannot cluster: the model has no centroids: run 'init' (and 'finetune') first`,
-        );
-      }
+      const model = required(values, "model", "cluster");
+      if (stage === "auto") await needCentres(model);
+      await checkOut();
+      a = await applyWithProgress("cluster", model, ds, stage, !!values.quiet);
     }
     const profiles = await writeResults(
       out,

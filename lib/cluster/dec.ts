@@ -539,6 +539,12 @@ export async function finetune(
   opts: FinetuneOptions = {},
 ): Promise<{ log: FinetuneRecord[]; labels: Int32Array; converged: boolean }> {
   cfg = checkSettings("finetune", finetuneSchema as z.ZodType<FinetuneConfig>, cfg);
+  if (!(await exists(join(dir, "centroids.safetensors")))) {
+    await readModelInfo(dir); // a missing or mistyped directory is named as such
+    throw new UserError(
+      `Cannot fine-tune ${dir}: it holds no centroids.safetensors: run init first`,
+    );
+  }
   // A dataset of other samples is refused here, before a fresh run clears the checkpoint.
   const { ae, info } = await loadAutoencoder(dir, device, "autoencoder.safetensors", {
     scaled: true,

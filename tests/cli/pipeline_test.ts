@@ -193,6 +193,16 @@ gpuTest(
     assertEquals(again.err.length, 1);
     assert(again.err[0].startsWith("error: ") && again.err[0].includes("--resume"), again.err[0]);
     await ok("pretrain", ...pre, "--force");
+    // Clustering with a model that has no centres yet is refused before the encoding pass.
+    const noCen = await run("cluster", p("ds"), "--model", p("m"), "--out", p("c0"), "--quiet");
+    assertEquals(noCen.code, 2);
+    assert(noCen.err[0].includes("it holds no centroids: run 'init'"), noCen.err.join("\n"));
+    const noCenFt = await run("finetune", p("ds"), "--model", p("m"), "--quiet");
+    assertEquals(noCenFt.code, 2);
+    assert(
+      noCenFt.err[0].includes("it holds no centroids.safetensors: run init first"),
+      noCenFt.err.join("\n"),
+    );
 
     // k chosen among 2..4 by the silhouette: the table, the CSV and PNG, model.json, centres.
     const sel = await run("init", p("ds"), "--model", p("m"), "--k", "2:4", "--n-init", "3");
@@ -327,6 +337,12 @@ gpuTest(
           ),
         r.err.join("\n"),
       );
+    }
+    // An output directory that may not be replaced is refused before the model is used.
+    for (const cmd of ["cluster", "encode"]) {
+      const r = await run(cmd, p("dsT"), "--model", p("m"), "--out", p("dsT"), "--quiet");
+      assertEquals(r.code, 2, cmd);
+      assert(r.err[0].includes(`Cannot write ${p("dsT")}: it already exists`), r.err.join("\n"));
     }
     assertEquals(await Deno.readTextFile(p("m/model.json")), before);
     assert(await pathExists(p("m/dec.safetensors")) && !(await pathExists(p("cT"))));
