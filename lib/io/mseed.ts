@@ -121,8 +121,30 @@ export async function decodeSegments(bytes: Uint8Array, source: string): Promise
         }
         // The header first, for the record's size: a record cut short is then named as such,
         // where seisplotjs's record parser failed on its data ("Invalid DataView length").
-        const size = sp.miniseed.parseSingleDataRecordHeader(new DataView(buf, offset)).recordSize;
-        if (!(size >= 64) || offset + size > buf.byteLength) {
+        const at = offset;
+        const parse = <T>(f: () => T): T => {
+          try {
+            return f();
+          } catch (e) {
+            throw new SampleError(
+              "corrupt",
+              `Cannot read ${source}: the record at byte ${at} does not parse: ${
+                (e as Error).message
+              }`,
+            );
+          }
+        };
+        const size = parse(() =>
+          sp.miniseed.parseSingleDataRecordHeader(new DataView(buf, offset)).recordSize
+        );
+        if (!(size >= 64 && size <= 1 << 20)) {
+          throw new SampleError(
+            "corrupt",
+            `Cannot read ${source}: the record at byte ${offset} gives a record length of ${size} ` +
+              `bytes: expected 64 to 1,048,576 (a damaged header)`,
+          );
+        }
+        if (offset + size > buf.byteLength) {
           throw new SampleError(
             "truncated",
             `Cannot read ${source}: file is truncated: record at byte ${offset} needs ${size} bytes, ${
@@ -130,7 +152,18 @@ export async function decodeSegments(bytes: Uint8Array, source: string): Promise
             } remain`,
           );
         }
-        records.push(sp.miniseed.parseSingleDataRecord(new DataView(buf, offset, size)));
+        const rec = parse(() => sp.miniseed.parseSingleDataRecord(new DataView(buf, offset, size)));
+        const h = rec.header;
+        checkSteim(
+          h.encoding,
+          () => rec.decompress(),
+          new DataView(buf, offset + h.dataOffset, size - h.dataOffset),
+          h.littleEndian,
+          h.numSamples,
+          () =>
+            `${source}: record at byte ${offset} (${h.netCode}.${h.staCode}.${h.locCode}.${h.chanCode}, ${h.startTime.toISO()})`,
+        );
+        records.push(rec);
         offset += size;
       }
       out.push(...exactSegments(
@@ -146,7 +179,8 @@ export async function decodeSegments(bytes: Uint8Array, source: string): Promise
     } else {
       // The records' framing first (headers only), so that a record cut short or bytes that are
       // not a record are named with their byte offset, as for miniSEED 2.
-      await indexRecords(bytes, source);
+      const spans = await indexRecords(bytes, source);
+      for (const r of spans) checkCrc32c(bytes, r.offset, r.size, source);
       const records = sp.mseed3.parseMSeed3Records(buf);
       out.push(...exactSegments(
         sp.mseed3.seismogramSegmentPerChannel(records),
@@ -162,12 +196,93 @@ export async function decodeSegments(bytes: Uint8Array, source: string): Promise
   } catch (e) {
     if (e instanceof SampleError) throw e;
     throw new SampleError(
-      "truncated",
+      "corrupt",
       `Cannot read ${source}: cannot decode miniSEED ${version} records: ${(e as Error).message}`,
     );
   }
   out.sort((a, b) => nslc(a).localeCompare(nslc(b)) || a.startTime - b.startTime);
   return out;
+}
+
+/**
+ * Decodes a Steim 1 or 2 record (encoding 10 or 11; other encodings pass) and checks it as
+ * libmseed does: the last sample must equal the reverse integration constant X(n), word 2 of
+ * the first frame. A flipped bit in the data frames changes the differences after it and so
+ * the last sample; seisplotjs decodes without this check.
+ *
+ * @throws {SampleError} "corrupt", naming the record, when it does not decode or fails the check.
+ */
+function checkSteim(
+  encoding: number,
+  decode: () => ArrayLike<number>,
+  data: DataView,
+  littleEndian: boolean,
+  numSamples: number,
+  where: () => string,
+): void {
+  if ((encoding !== 10 && encoding !== 11) || numSamples === 0) return;
+  let y: ArrayLike<number>;
+  try {
+    y = decode();
+  } catch (e) {
+    throw new SampleError(
+      "corrupt",
+      `Cannot read ${where()}: its Steim ${encoding - 9} data do not decode: ${
+        (e as Error).message
+      }`,
+    );
+  }
+  const xn = data.byteLength >= 12 ? data.getInt32(8, littleEndian) : NaN;
+  const last = y.length === numSamples ? y[numSamples - 1] : NaN;
+  if (last !== xn) {
+    throw new SampleError(
+      "corrupt",
+      `Cannot read ${where()}: it fails the Steim ${
+        encoding - 9
+      } integrity check: its ${y.length} samples end at ${last}, its reverse integration constant says ${xn} (a damaged data frame)`,
+    );
+  }
+}
+
+let crcTable: Uint32Array | null = null;
+
+/** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as miniSEED 3 records carry. */
+export function crc32c(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      let c = i;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82F63B78 : c >>> 1;
+      crcTable[i] = c >>> 0;
+    }
+  }
+  let crc = 0xFFFFFFFF;
+  for (let i = 0; i < bytes.length; i++) crc = crcTable[(crc ^ bytes[i]) & 0xFF] ^ (crc >>> 8);
+  return (crc ^ 0xFFFFFFFF) >>> 0;
+}
+
+/**
+ * Checks a miniSEED 3 record's CRC-32C (bytes 28–31, little-endian, computed over the whole
+ * record with those bytes zero). A stored 0 means no CRC and passes.
+ *
+ * @throws {SampleError} "corrupt", naming the record's byte offset.
+ */
+function checkCrc32c(bytes: Uint8Array, offset: number, size: number, source: string): void {
+  const rec = bytes.slice(offset, offset + size);
+  const view = new DataView(rec.buffer);
+  const stored = view.getUint32(28, true);
+  if (stored === 0) return;
+  view.setUint32(28, 0, true);
+  const crc = crc32c(rec);
+  if (crc !== stored) {
+    throw new SampleError(
+      "corrupt",
+      `Cannot read ${source}: the record at byte ${offset} fails its CRC-32C check: stored ` +
+        `0x${stored.toString(16).padStart(8, "0")}, computed 0x${
+          crc.toString(16).padStart(8, "0")
+        } (damaged bytes)`,
+    );
+  }
 }
 
 /** Where one record of a miniSEED file lies, in the file and in time (not decompressed). */

@@ -11,6 +11,7 @@ export type FailureReason =
   | "empty file"
   | "not miniseed"
   | "truncated"
+  | "corrupt"
   | "bad time"
   | "gap"
   | "missing channel"

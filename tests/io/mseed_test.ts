@@ -1,5 +1,11 @@
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "../_assert.ts";
-import { encodeMiniseed3, readMiniseed, readMiniseedFile, type Trace } from "../../lib/io/mseed.ts";
+import {
+  crc32c,
+  encodeMiniseed3,
+  readMiniseed,
+  readMiniseedFile,
+  type Trace,
+} from "../../lib/io/mseed.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
 
 const DATA = new URL("../../../shared/data/", import.meta.url).pathname;
@@ -213,13 +219,17 @@ Deno.test("miniSEED 3 start times keep nanoseconds below the millisecond", async
       data: new Float64Array(9000).map((_, i) => i % 7),
     },
   ]);
-  // The writer stores whole milliseconds; add 0.25 ms to every record's nanoseconds.
+  // The writer stores whole milliseconds; add 0.25 ms to every record's nanoseconds, and
+  // store the record's new CRC-32C (bytes 28-31, computed with them zero).
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let records = 0;
   for (let o = 0; o < bytes.length; records++) {
     v.setUint32(o + 4, v.getUint32(o + 4, true) + 250_000, true);
     // Fixed header 40 bytes + identifier + extra headers + data.
-    o += 40 + v.getUint8(o + 33) + v.getUint16(o + 34, true) + v.getUint32(o + 36, true);
+    const size = 40 + v.getUint8(o + 33) + v.getUint16(o + 34, true) + v.getUint32(o + 36, true);
+    v.setUint32(o + 28, 0, true);
+    v.setUint32(o + 28, crc32c(bytes.subarray(o, o + size)), true);
+    o += size;
   }
   assert(records > 1, `${records} records`);
   const [tr] = await readMiniseed(bytes, "x.mseed");
@@ -364,4 +374,58 @@ Deno.test("a damaged miniSEED file fails as truncated, naming the file, the byte
     SampleError,
     `Cannot read m3.mseed: expected a miniSEED 3 record header at byte ${ms3.length}`,
   );
+});
+
+Deno.test("a damaged record fails as corrupt, naming the record: the Steim integrity check (miniSEED 2) and the CRC-32C (miniSEED 3)", async () => {
+  const { decodeSegments } = await import("../../lib/io/mseed.ts");
+  // The check value of CRC-32C (Castagnoli).
+  assertEquals(crc32c(new TextEncoder().encode("123456789")), 0xE3069283);
+  // One bit flipped in the second record's Steim 2 data frames: seisplotjs decoded it to other
+  // samples without a word (the last one 16777385 instead of 169).
+  const name = "TA.M02C..BHZ__20140920T204808Z__20140920T205108Z.mseed";
+  const esec = await Deno.readFile(`${ESEC}waveforms/3/${name}`);
+  const flipped = esec.slice();
+  flipped[512 + 64 + 4] ^= 1;
+  const e = await assertRejects(
+    () => decodeSegments(flipped, "f.mseed"),
+    SampleError,
+    "Cannot read f.mseed: record at byte 512 (TA.M02C..BHZ, 2014-09-20T20:48:11.175Z): it fails " +
+      "the Steim 2 integrity check: its 692 samples end at 16777385, its reverse integration " +
+      "constant says 169",
+  );
+  assertEquals((e as SampleError).reason, "corrupt");
+  // A damaged header: its first blockette's offset (bytes 46-47) pointing past the record, and a
+  // record length of 2^30 bytes (blockette 1000's exponent, byte 54 of the record).
+  for (
+    const [at, v, msg] of [
+      [46, 0xff, "the record at byte 512 does not parse: "],
+      [54, 30, "the record at byte 512 gives a record length of 1073741824 bytes: expected 64 to"],
+    ] as const
+  ) {
+    const h = esec.slice();
+    h[512 + at] = v;
+    const eh = await assertRejects(() => decodeSegments(h, "h.mseed"), SampleError, msg);
+    assertEquals((eh as SampleError).reason, "corrupt");
+  }
+  // Every ESEC file passes the check (the first test decodes all 305); this one intact too.
+  assertEquals((await decodeSegments(esec, "e.mseed")).length, 1);
+  // miniSEED 3: the writer stores a CRC-32C, which the reader checks.
+  const ms3 = await encodeMiniseed3([{
+    network: "XX",
+    station: "S",
+    location: "",
+    channel: "HHZ",
+    startTime: Date.UTC(2024, 0, 1),
+    samplingRate: 100,
+    data: new Float64Array(2000).map((_, i) => Math.round(1e4 * Math.sin(i / 5))),
+  }], 256);
+  const bad3 = ms3.slice();
+  bad3[100] ^= 4;
+  const e3 = await assertRejects(
+    () => decodeSegments(bad3, "m3.mseed"),
+    SampleError,
+    "Cannot read m3.mseed: the record at byte 0 fails its CRC-32C check: stored 0x",
+  );
+  assertEquals((e3 as SampleError).reason, "corrupt");
+  assertEquals((await decodeSegments(ms3, "m3.mseed"))[0].data.length, 2000);
 });
