@@ -17,14 +17,21 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
+// Bench-only packages are imported inline, not through deno.json's import map, so that
+// seisdec itself ("nodeModulesDir": "auto") installs 38 MB of packages, not 405 MB.
+// deno-lint-ignore no-import-prefix
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 // The node bundle of tfjs-core (what Deno resolves) registers no gradients, and its ESM
 // register_all_gradients.js uses extensionless imports Deno cannot load. The union package
 // @tensorflow/tfjs registers them all, on the same tfjs-core instance, as a side effect.
-import "@tensorflow/tfjs";
-import "@tensorflow/tfjs-backend-cpu";
-import "@tensorflow/tfjs-backend-webgpu";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+// deno-lint-ignore no-import-prefix
+import "npm:@tensorflow/tfjs@4.22.0";
+// deno-lint-ignore no-import-prefix
+import "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
+// deno-lint-ignore no-import-prefix
+import "npm:@tensorflow/tfjs-backend-webgpu@4.22.0";
+// deno-lint-ignore no-import-prefix
+import { setWasmPaths } from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 import { adapterName } from "../../lib/gpu/device.ts";
 
 /** The tfjs-core module, as passed to {@linkcode buildTfjsAutoencoder}. */
@@ -167,8 +174,8 @@ export function convTranspose2dTorch(
  * @returns the model.
  * @example
  * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+ * import "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
  * import { buildTfjsAutoencoder } from "./tfjs_autoencoder.ts";
  * await tf.setBackend("cpu");
  * const model = buildTfjsAutoencoder(tf, 1);

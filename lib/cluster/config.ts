@@ -7,7 +7,6 @@
  */
 import { z } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
-import { issueLines } from "../util/zod_issues.ts";
 import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
 import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";
 import { K_CRITERIA, type KCriterion, parseKList } from "./select_k.ts";

@@ -1,4 +1,7 @@
-import * as tf from "@tensorflow/tfjs-core";
+// Bench-only packages are imported inline, not through deno.json's import map, so that
+// seisdec itself ("nodeModulesDir": "auto") installs 38 MB of packages, not 405 MB.
+// deno-lint-ignore no-import-prefix
+import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import {
   activateTfjsBackend,
