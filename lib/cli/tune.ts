@@ -203,7 +203,8 @@ export const tuneCommand: Command = {
     "inference passes), keeping a change only when it is faster by --margin on two timings.\n" +
     "The trials run in one child process (a new one after a trial fails; one per trial with\n" +
     "--isolate). The best is stored per adapter (SEISDEC_TUNING_DIR, default\n" +
-    "~/.cache/seisdec/tunings) and used by every later run on this adapter; SEISDEC_TUNING\n" +
+    "$XDG_CACHE_HOME/seisdec/tunings, else ~/.cache/seisdec/tunings; %LOCALAPPDATA% on\n" +
+    "Windows) and used by every later run on this adapter; SEISDEC_TUNING\n" +
     "still overrides it. With a dataset, its sample shape is timed; else the seed's 1×87×67\n" +
     "(or --input-shape).",
   flags: {
