@@ -89,6 +89,11 @@ function preamble(header: string): Uint8Array {
  * ```
  */
 export function encodeNpy(data: NpyData, shape: number[]): Uint8Array {
+  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new TypeError(
+      `Cannot encode npy: shape [${shape}]: every dimension must be an integer >= 0`,
+    );
+  }
   if (product(shape) !== data.length) {
     throw new TypeError(
       `Cannot encode npy: shape [${shape}] holds ${product(shape)} elements: found ${data.length}`,

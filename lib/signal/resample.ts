@@ -59,9 +59,9 @@ export function resample(
   fsOut: number,
   options: ResampleOptions = {},
 ): Float64Array {
-  if (!(fsIn > 0 && fsOut > 0)) {
+  if (!(fsIn > 0 && fsOut > 0 && Number.isFinite(fsIn) && Number.isFinite(fsOut))) {
     throw new RangeError(
-      `Cannot resample: sampling rates must be positive: found ${fsIn} Hz -> ${fsOut} Hz`,
+      `Cannot resample: sampling rates must be positive and finite: found ${fsIn} Hz -> ${fsOut} Hz`,
     );
   }
   const off = (options.offset ?? 0) * fsIn; // in input samples

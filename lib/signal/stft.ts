@@ -50,10 +50,17 @@ export function kaiser(
   if (!(Number.isInteger(n) && n >= 1)) {
     throw new RangeError(`Cannot build Kaiser window: length must be >= 1: current value is ${n}`);
   }
+  // I0(β) overflows a float64 past β ≈ 713; the window is even in β.
+  if (!(Math.abs(beta) <= 700)) {
+    throw new RangeError(
+      `Cannot build Kaiser window: |beta| must be <= 700: current value is ${beta}`,
+    );
+  }
   const periodic = options.periodic ?? true;
   const m = periodic ? n + 1 : n;
   const w = new Float64Array(n);
-  if (m === 1) {
+  // One sample: [1], periodic or not, as SciPy's get_window gives.
+  if (n === 1) {
     w[0] = 1;
     return w;
   }
@@ -126,7 +133,12 @@ export function spectrogram(x: Float64Array, fs: number, opts: SpectrogramOption
       `Cannot compute spectrogram: noverlap must be in [0, nperseg): current value is ${noverlap}`,
     );
   }
-  if (nfft < nperseg || (nfft & (nfft - 1)) !== 0) {
+  if (!(Number.isFinite(fs) && fs > 0)) {
+    throw new RangeError(
+      `Cannot compute spectrogram: the sampling rate must be a positive number of Hz: current value is ${fs}`,
+    );
+  }
+  if (!(Number.isInteger(nfft) && nfft >= nperseg) || (nfft & (nfft - 1)) !== 0) {
     throw new RangeError(
       `Cannot compute spectrogram: nfft must be a power of two >= nperseg (${nperseg}): current value is ${nfft}`,
     );

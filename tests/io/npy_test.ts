@@ -56,6 +56,14 @@ Deno.test("encodeNpy/readNpy round-trip f4, f8, i4, u1 with 64-byte aligned head
     assertEquals(r.data, a);
   }
   assertThrows(() => encodeNpy(new Float32Array(5), [2, 3]), TypeError, "holds 6 elements");
+  // A negative or fractional dimension: [-1, 0] holds "0" elements but numpy cannot read it.
+  for (const shape of [[-1, 0], [2.5, 2]]) {
+    assertThrows(
+      () => encodeNpy(new Float32Array(0), shape),
+      TypeError,
+      `shape [${shape}]: every dimension must be an integer >= 0`,
+    );
+  }
   assertThrows(() => readNpy(new Uint8Array([1, 2, 3])), TypeError, "magic");
 });
 

@@ -134,8 +134,12 @@ Deno.test("resample returns a copy at equal rates, refuses a rate <= 0, and low-
   // An empty trace resamples to an empty one, up or down.
   assertEquals(resample(new Float64Array(0), 40, 100), new Float64Array(0));
   assertEquals(resample(new Float64Array(0), 100, 40), new Float64Array(0));
-  for (const [fsIn, fsOut] of [[100, 0], [100, -40], [0, 100], [NaN, 100]]) {
-    assertThrows(() => resample(x, fsIn, fsOut), RangeError, "sampling rates must be positive");
+  for (const [fsIn, fsOut] of [[100, 0], [100, -40], [0, 100], [NaN, 100], [Infinity, 40]]) {
+    assertThrows(
+      () => resample(x, fsIn, fsOut),
+      RangeError,
+      `sampling rates must be positive and finite: found ${fsIn} Hz -> ${fsOut} Hz`,
+    );
   }
   // 100 -> 60 Hz (a ratio above 1/2 too): the order-8 zero-phase Butterworth at 27 Hz takes a
   // 28.5 Hz sine to 1 / (1 + r^16), r = tan(π·28.5/100) / tan(π·27/100), about 0.27, below the

@@ -26,7 +26,9 @@ Deno.test("kaiser window matches the closed form I0(β√(1−(2k/(M−1)−1)²
       n === 1 ? 1 : i0Integral(beta * Math.sqrt(1 - (2 * k / (n - 1) - 1) ** 2)) / i0Integral(beta)
     );
     assertClose(sym, want, 1e-13, 1e-12, `symmetric n=${n}`);
-    // Periodic (SciPy get_window default): the first n points of the symmetric n+1 window.
+    // Periodic (SciPy get_window default): the first n points of the symmetric n+1 window
+    // (for n >= 2; one sample is [1], below).
+    if (n === 1) continue;
     const per = kaiser(n, beta);
     assertClose(
       per,
@@ -37,6 +39,18 @@ Deno.test("kaiser window matches the closed form I0(β√(1−(2k/(M−1)−1)²
     );
   }
   assertThrows(() => kaiser(0, 1), RangeError, "length must be >= 1");
+  // One sample is [1], periodic or symmetric (SciPy's get_window); β past I0's float64 range
+  // (about 713) is refused rather than giving NaN.
+  assertEquals(Array.from(kaiser(1, 8)), [1]);
+  assertEquals(Array.from(kaiser(1, 8, { periodic: false })), [1]);
+  for (const beta of [800, -701, NaN, Infinity]) {
+    assertThrows(
+      () => kaiser(4, beta),
+      RangeError,
+      `|beta| must be <= 700: current value is ${beta}`,
+    );
+  }
+  assertClose(kaiser(9, -3), kaiser(9, 3), 0, 0, "even in beta");
 });
 
 function naiveDft(x: ArrayLike<number>, nfft: number, k: number): [number, number] {
@@ -150,6 +164,20 @@ Deno.test("spectrogram rejects bad lengths with RangeError", () => {
     "nperseg must be >= 2: current value is 20.5",
   );
   assertThrows(() => spectrogram(x, 10, { nperseg: 1 }), RangeError, "nperseg must be >= 2");
+  // nfft NaN got past the power-of-two test (NaN & x is 0) to fft.js's own error; a rate of 0
+  // gave an infinite PSD.
+  assertThrows(
+    () => spectrogram(x, 10, { nperseg: 20, nfft: NaN }),
+    RangeError,
+    "nfft must be a power of two >= nperseg (20): current value is NaN",
+  );
+  for (const fs of [0, -100, NaN, Infinity]) {
+    assertThrows(
+      () => spectrogram(x, fs, { nperseg: 20 }),
+      RangeError,
+      `the sampling rate must be a positive number of Hz: current value is ${fs}`,
+    );
+  }
   assertThrows(() => spectrogram(x, 10, { nperseg: 20, noverlap: 2.5 }), RangeError, "noverlap");
   assertThrows(() => spectrogram(x, 10, { nperseg: 20, noverlap: -1 }), RangeError, "noverlap");
   assertThrows(
