@@ -23,6 +23,7 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { parseCsv, parseCsvRecords } from "./csv.ts";
 import { type BadPick, type PhasePick, readQuakeMlFile } from "./quakeml.ts";
 import { UserError } from "../util/errors.ts";
+import { nearestName } from "../util/names.ts";
 import type { FailureReason } from "./sample_error.ts";
 
 /** One sample to extract. */
@@ -269,6 +270,20 @@ export async function readManifest(
         }`,
       );
     }
+  }
+  // A column seisdec does not read is ignored, with a warning: a misspelt 'reference_time'
+  // would otherwise fail every sample as having no reference time, without a word about why.
+  const known: readonly string[] = [...MANIFEST_HEADER, "event_id"];
+  const unknown = head.filter((h) => h !== "" && !known.includes(h));
+  if (unknown.length) {
+    console.error(
+      `warning: manifest ${path}: ignoring column${unknown.length > 1 ? "s" : ""} ${
+        unknown.map((h) => {
+          const near = nearestName(h, known);
+          return `'${h}'${near ? ` (did you mean '${near}'?)` : ""}`;
+        }).join(", ")
+      }: the columns read are ${known.join(", ")}`,
+    );
   }
   const picks = picksPath ? await readPickIndex(picksPath) : null;
   const base = dirname(resolve(path));

@@ -183,3 +183,32 @@ Deno.test("SDS: a pick without the archive's location code takes the first of th
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("manifest: a column seisdec does not read is named in one warning, with the nearest known name", async () => {
+  const dir = await Deno.makeTempDir();
+  const errs: string[] = [];
+  const error = console.error;
+  console.error = (...a: unknown[]) => errs.push(a.join(" "));
+  try {
+    // A misspelt reference_time made every sample fail as 'no reference time' without a word.
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      "id,waveform,network,station,channel,reference_tme,notes\n" +
+        "a,a.mseed,XX,S1,HHZ,2025-01-01T00:00:00Z,x\n",
+    );
+    await readManifest(`${dir}/m.csv`);
+    assertEquals(errs, [
+      `warning: manifest ${dir}/m.csv: ignoring columns 'reference_tme' (did you mean ` +
+      `'reference_time'?), 'notes': the columns read are id, waveform, response, network, ` +
+      `station, location, channel, reference_time, label, event_id`,
+    ]);
+    // The known columns alone: no warning.
+    errs.length = 0;
+    await Deno.writeTextFile(`${dir}/m.csv`, "id,waveform,network,station,channel\na,a,XX,S,HHZ\n");
+    await readManifest(`${dir}/m.csv`);
+    assertEquals(errs, []);
+  } finally {
+    console.error = error;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
