@@ -1318,7 +1318,9 @@ export async function processSample(
       if (!found) {
         throw new SampleError(
           "no response",
-          `Cannot remove the response of ${what}: no StationXML or SAC pole-zero file given`,
+          `Cannot remove the response of ${what}: no StationXML or SAC pole-zero file given ` +
+            `(for data without one, such as PhaseNet NPZ windows, pass --no-response: ` +
+            `preprocess.response.remove false)`,
         );
       }
       const { path, file } = found;

@@ -175,8 +175,15 @@ interface PickIndex {
 }
 
 async function readPickIndex(path: string): Promise<PickIndex> {
-  const q = await readQuakeMlFile(path).catch((e) => {
-    throw new UserError((e as Error).message);
+  const q = await readQuakeMlFile(path).catch(async (e) => {
+    // A CSV or other text where QuakeML belongs: say what the option takes.
+    const start = await Deno.readTextFile(path).then((t) => t.trimStart().slice(0, 20), () => "<");
+    if (start.startsWith("<")) throw new UserError((e as Error).message);
+    throw new UserError(
+      `Cannot read picks ${path}: expected QuakeML (XML; --picks and input.picks take QuakeML ` +
+        `only): found text starting ${JSON.stringify(start)}; for picks in a table, give each ` +
+        `sample's time in the manifest's reference_time column`,
+    );
   });
   const byStation = new Map<string, { time: number; eventId: string }[]>();
   for (const p of earliestPicks(q.picks, "P")) {

@@ -929,6 +929,22 @@ Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (limit 4: the firs
     assertEquals(ds.samples[0].id, "NC_MEM_2017100709282692");
     assertEquals(ds.samples[0].sMinusP, 2.87);
     ds.close();
+    // Asked to remove a response the windows do not come with: each sample says how not to.
+    config.preprocess.response.remove = true;
+    config.limit = 1;
+    const r = await runExtract(config, `${root}/ds2`, { quiet: true }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    const f = parseCsvRecords(await Deno.readTextFile(`${root}/ds2/failures.csv`).catch(() => ""));
+    const msg = [r?.message ?? "", ...f.map((x) => x.message)].join("\n");
+    assert(
+      msg.includes(
+        "no StationXML or SAC pole-zero file given (for data without one, such as " +
+          "PhaseNet NPZ windows, pass --no-response: preprocess.response.remove false)",
+      ),
+      msg,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -212,3 +212,23 @@ Deno.test("manifest: a column seisdec does not read is named in one warning, wit
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("manifest: a CSV given as picks is named as not QuakeML, with where a table of times goes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/picks.csv`, "net,sta,time\nXX,S1,2025-01-01T00:00:00Z\n");
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      "id,waveform,network,station,channel\na,a,XX,S1,HHZ\n",
+    );
+    await assertRejects(
+      () => readManifest(`${dir}/m.csv`, `${dir}/picks.csv`),
+      UserError,
+      `Cannot read picks ${dir}/picks.csv: expected QuakeML (XML; --picks and input.picks take ` +
+        `QuakeML only): found text starting "net,sta,time\\nXX,S1,2"; for picks in a table, give ` +
+        `each sample's time in the manifest's reference_time column`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
