@@ -753,9 +753,24 @@ export class DatasetWriter {
     if (prog && r.resume) {
       const diff = differingPaths(prog.key, r.key);
       if (diff.length) {
+        // Each setting with its value then → now (long values, such as input lists, cut short).
+        const at = (v: unknown, path: string) =>
+          path === "(value)" ? v : path.split(".").reduce<unknown>(
+            (
+              o,
+              k,
+            ) => (typeof o === "object" && o !== null
+              ? (o as Record<string, unknown>)[k]
+              : undefined),
+            v,
+          );
+        const show = (v: unknown) => {
+          const t = v === undefined ? "(none)" : JSON.stringify(v);
+          return t.length > 60 ? `${t.slice(0, 57)}...` : t;
+        };
         throw new UserError(
           `Cannot resume dataset ${dir}: ${tmp} was made with other settings (${
-            diff.join(", ")
+            diff.map((d) => `${d}: ${show(at(prog.key, d))} → ${show(at(r.key, d))}`).join(", ")
           }): resume with the same settings, or pass --force instead of --resume to start over`,
         );
       }

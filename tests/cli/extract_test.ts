@@ -471,7 +471,7 @@ Deno.test("extract --resume: an interrupted extraction continues from its checkp
       await assertRejects(
         () => runExtract(other, out, { quiet: true, resume: true }),
         UserError,
-        "other settings (spectrogram.fmax)",
+        `other settings (spectrogram.fmax: ${cfg.spectrogram.fmax} → 17)`,
       );
       // A changed input list is refused too, naming what changed in the first row: its
       // reference time (or pick), label, response file or waveform.

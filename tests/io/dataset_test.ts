@@ -208,7 +208,7 @@ Deno.test("DatasetWriter resumable: a resume keeps what the last checkpoint reco
     () =>
       DatasetWriter.create(dir, [1, 2, 2], { resumable: { key: { ...key, n: 8 }, resume: true } }),
     UserError,
-    "was made with other settings (n)",
+    "was made with other settings (n: 9 → 8): resume with the same settings",
   );
   const r = await DatasetWriter.create(dir, [1, 2, 2], { resumable: { key, resume: true } });
   assertEquals([r.count, r.resumedState], [3, { next: 3 }]);
