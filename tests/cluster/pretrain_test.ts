@@ -94,8 +94,10 @@ Deno.test("pretrain calls onEpochStart before each epoch's first step, with its 
 });
 
 Deno.test("pretrain's validation loss is the mean over samples, not over batches", async () => {
-  // Identical samples and lr 0: every sample's reconstruction MSE is the same L, so the training
-  // and the validation loss both equal L, whatever the batch sizes (validation: 4 + 1).
+  // Identical samples and weights that do not move: every sample's reconstruction MSE is the
+  // same L, so the training and the validation loss both equal L, whatever the batch sizes
+  // (validation: 4 + 1). The settings refuse lr 0; the smallest double moves no weight (an
+  // Adam step of about lr is below half an ulp of any weight).
   const rng = new Rng(6);
   const one = Float32Array.from({ length: 64 }, () => rng.uniform(0, 1));
   const x = new Float32Array(20 * 64);
@@ -107,7 +109,7 @@ Deno.test("pretrain's validation loss is the mean over samples, not over batches
     batchSize: 4,
     latentDim: 3,
     valSplit: 0.25,
-    lr: 0,
+    lr: Number.MIN_VALUE,
   };
   const [r] = await pretrain(new MemoryDataset(x, SHAPE), dir, cfg, { device: "cpu" });
   assert(r.trainLoss > 0);
