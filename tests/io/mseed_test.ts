@@ -335,16 +335,7 @@ Deno.test("a damaged miniSEED file fails as truncated, naming the file, the byte
     `Cannot read c.mseed: file is truncated: record at byte ${at} needs 48 bytes, 20 remain`,
   );
   // miniSEED 3: a short tail, and bytes that are not a record where the next one should start.
-  const z: Trace = {
-    network: "XX",
-    station: "S",
-    location: "",
-    channel: "HHZ",
-    startTime: Date.UTC(2024, 0, 1),
-    samplingRate: 100,
-    data: new Float64Array(2000).map((_, i) => Math.round(1e4 * Math.sin(i / 5))),
-  };
-  const ms3 = await encodeMiniseed3([z], 256);
+  const ms3 = await encodeMiniseed3([sineTrace()], 256);
   const withTail = (extra: Uint8Array) => {
     const b = new Uint8Array(ms3.length + extra.length);
     b.set(ms3);
@@ -410,15 +401,7 @@ Deno.test("a damaged record fails as corrupt, naming the record: the Steim integ
   // Every ESEC file passes the check (the first test decodes all 305); this one intact too.
   assertEquals((await decodeSegments(esec, "e.mseed")).length, 1);
   // miniSEED 3: the writer stores a CRC-32C, which the reader checks.
-  const ms3 = await encodeMiniseed3([{
-    network: "XX",
-    station: "S",
-    location: "",
-    channel: "HHZ",
-    startTime: Date.UTC(2024, 0, 1),
-    samplingRate: 100,
-    data: new Float64Array(2000).map((_, i) => Math.round(1e4 * Math.sin(i / 5))),
-  }], 256);
+  const ms3 = await encodeMiniseed3([sineTrace()], 256);
   const bad3 = ms3.slice();
   bad3[100] ^= 4;
   const e3 = await assertRejects(
@@ -429,3 +412,16 @@ Deno.test("a damaged record fails as corrupt, naming the record: the Steim integ
   assertEquals((e3 as SampleError).reason, "corrupt");
   assertEquals((await decodeSegments(ms3, "m3.mseed"))[0].data.length, 2000);
 });
+
+/** 2,000 integer samples of a sine at 100 Hz, XX.S..HHZ from 2024-01-01. */
+function sineTrace(): Trace {
+  return {
+    network: "XX",
+    station: "S",
+    location: "",
+    channel: "HHZ",
+    startTime: Date.UTC(2024, 0, 1),
+    samplingRate: 100,
+    data: new Float64Array(2000).map((_, i) => Math.round(1e4 * Math.sin(i / 5))),
+  };
+}
