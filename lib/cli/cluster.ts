@@ -591,10 +591,6 @@ export const clusterCommand: Command = {
         }
       }
       const nInit = intFlag(values, "n-init") ?? 10;
-      await checkOut();
-      // Each restart runs Lloyd over C·F·T values a sample: seconds apiece on a large set.
-      const bar = new Progress("cluster: k-means restarts", nInit, { quiet: !!values.quiet });
-      let last = 0;
       const k = intFlag(values, "k") ?? 5;
       if (k < 2 || k > ds.count) {
         throw new UserError(
@@ -602,6 +598,10 @@ export const clusterCommand: Command = {
             `holds every sample)`,
         );
       }
+      await checkOut();
+      // Each restart runs Lloyd over C·F·T values a sample: seconds apiece on a large set.
+      const bar = new Progress("cluster: k-means restarts", nInit, { quiet: !!values.quiet });
+      let last = 0;
       a = await rawKmeans(ds, k, {
         nInit,
         seed: seedFlag(values) ?? 0,

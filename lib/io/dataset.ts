@@ -636,6 +636,19 @@ export function differingPaths(a: unknown, b: unknown, at = ""): string[] {
 }
 
 /**
+ * The value at a path of {@linkcode differingPaths} (`a.b.c`, or `(value)` for the whole), as
+ * JSON cut to 60 characters, `(none)` where absent.
+ */
+function shownAt(v: unknown, path: string): string {
+  const x = path === "(value)" ? v : path.split(".").reduce<unknown>(
+    (o, k) => (typeof o === "object" && o !== null ? (o as Record<string, unknown>)[k] : undefined),
+    v,
+  );
+  const t = x === undefined ? "(none)" : JSON.stringify(x);
+  return t.length > 60 ? `${t.slice(0, 57)}...` : t;
+}
+
+/**
  * Streams a dataset to disk sample by sample (used by `extract`). It writes into
  * a temporary directory, which {@linkcode DatasetWriter.commit} renames into
  * place; {@linkcode DatasetWriter.abort} removes it. A resumable writer (option
@@ -754,23 +767,9 @@ export class DatasetWriter {
       const diff = differingPaths(prog.key, r.key);
       if (diff.length) {
         // Each setting with its value then → now (long values, such as input lists, cut short).
-        const at = (v: unknown, path: string) =>
-          path === "(value)" ? v : path.split(".").reduce<unknown>(
-            (
-              o,
-              k,
-            ) => (typeof o === "object" && o !== null
-              ? (o as Record<string, unknown>)[k]
-              : undefined),
-            v,
-          );
-        const show = (v: unknown) => {
-          const t = v === undefined ? "(none)" : JSON.stringify(v);
-          return t.length > 60 ? `${t.slice(0, 57)}...` : t;
-        };
         throw new UserError(
           `Cannot resume dataset ${dir}: ${tmp} was made with other settings (${
-            diff.map((d) => `${d}: ${show(at(prog.key, d))} → ${show(at(r.key, d))}`).join(", ")
+            diff.map((d) => `${d}: ${shownAt(prog.key, d)} → ${shownAt(r.key, d)}`).join(", ")
           }): resume with the same settings, or pass --force instead of --resume to start over`,
         );
       }
