@@ -8,11 +8,12 @@
  */
 import { basename, dirname, join } from "node:path";
 import {
+  type CorruptRecord,
+  decodeBetween,
   decodeSegments,
   indexRecords,
   mergeSegments,
   miniseedVersion,
-  recordsBetween,
   type RecordSpan,
   type Segment,
   segmentEnd,
@@ -391,6 +392,8 @@ async function readTaskSegments(
   sacOrientations: SacHeaderOrientation[];
   /** The files' data from first to last record, where they were decoded only in part. */
   dataSpan: [number, number] | null;
+  /** Damaged records left out (gaps in `segs`). */
+  corrupt: CorruptRecord[];
 }> {
   if (task.waveforms.length === 0) {
     throw new SampleError("unreadable", `Cannot read sample ${task.id}: no waveform file given`);
@@ -400,9 +403,11 @@ async function readTaskSegments(
   const sacOrientations: SacHeaderOrientation[] = [];
   let sac = false;
   let dataSpan: [number, number] | null = null;
+  const corrupt: CorruptRecord[] = [];
   for (const f of task.waveforms) {
     const file = await decodedFile(f, keep(f), span);
     segs.push(...file.segs);
+    corrupt.push(...file.corrupt);
     if (file.dataSpan) {
       dataSpan = dataSpan
         ? [Math.min(dataSpan[0], file.dataSpan[0]), Math.max(dataSpan[1], file.dataSpan[1])]
@@ -422,11 +427,13 @@ async function readTaskSegments(
       });
     }
   }
-  return { segs, markers, sac, sacOrientations, dataSpan };
+  return { segs, markers, sac, sacOrientations, dataSpan, corrupt };
 }
 
 interface DecodedFile {
   segs: Segment[];
+  /** Damaged records left out of `segs` (gaps), for the samples whose windows need them. */
+  corrupt: CorruptRecord[];
   /**
    * Where only the records around a span were decoded: the whole file's data, from its first
    * record's start to its last record's end (ms), for messages about a time outside it.
@@ -537,12 +544,22 @@ async function decodedFile(
   const mseed = miniseedVersion(bytes) !== 0;
   if (!mseed && isSac(bytes)) {
     const s = readSac(bytes, f);
-    file = { segs: [s.trace], markers: s.markers, sac: true, orientation: s.orientation };
+    file = {
+      segs: [s.trace],
+      corrupt: [],
+      markers: s.markers,
+      sac: true,
+      orientation: s.orientation,
+    };
   } else if (mseed && span) {
     const ix = { bytes, records: await indexRecords(bytes, f) };
     if (key !== null && keep) decoded.set(`index\0${key}`, ix, bytes.byteLength);
     return await decodeSpan(ix, f, span, keep ? key : null);
-  } else file = { segs: await decodeSegments(bytes, f), markers: {}, sac: false };
+  } else {
+    const corrupt: CorruptRecord[] = [];
+    const segs = await decodeSegments(bytes, f, { onCorrupt: (r) => corrupt.push(r) });
+    file = { segs, corrupt, markers: {}, sac: false };
+  }
   if (key !== null && keep) {
     decoded.set(key, file, file.segs.reduce((u, x) => u + x.data.byteLength, 0));
   }
@@ -559,11 +576,15 @@ async function decodeSpan(
   const k = key === null ? null : `${key}\0${span[0]}\0${span[1]}`;
   const hit = k === null ? undefined : spanSegments.get(k);
   if (hit) return hit;
-  const segs = await decodeSegments(recordsBetween(ix.bytes, ix.records, span[0], span[1]), f);
+  const corrupt: CorruptRecord[] = [];
+  const segs = await decodeBetween(ix.bytes, ix.records, span[0], span[1], f, (r) => {
+    corrupt.push(r);
+  });
   let first = Infinity, last = -Infinity;
   for (const r of ix.records) [first, last] = [Math.min(first, r.start), Math.max(last, r.end)];
   const file: DecodedFile = {
     segs,
+    corrupt,
     markers: {},
     sac: false,
     ...(ix.records.length ? { dataSpan: [first, last] as [number, number] } : {}),
@@ -1182,6 +1203,38 @@ export async function processSample(
   geometry: SpectrogramGeometry = spectrogramGeometry(config),
   options: ProcessSampleOptions = {},
 ): Promise<ExtractedSample> {
+  const seen: CorruptSeen = { records: [], span: null };
+  try {
+    return await processSampleBody(task, config, inventories, geometry, options, seen);
+  } catch (e) {
+    // Data missing where a damaged record was left out (a gap that cut the trace short, or
+    // left the window or its preprocessing margin without data): the record is the reason.
+    const span = seen.span;
+    const hit = span && seen.records.find((r) => r.end > span[0] && r.start < span[1]);
+    if (!(e instanceof SampleError) || !hit || e.reason === "corrupt") throw e;
+    if (!["gap", "too short", "pick outside trace", "missing channel"].includes(e.reason)) throw e;
+    throw new SampleError(
+      "corrupt",
+      `${hit.error.message}; left out, it leaves sample ${task.id} without data it needs ` +
+        `(${e.message})`,
+    );
+  }
+}
+
+/** The damaged records a sample's files held, and the span its preprocessing reads (ms). */
+interface CorruptSeen {
+  records: CorruptRecord[];
+  span: [number, number] | null;
+}
+
+async function processSampleBody(
+  task: SampleTask,
+  config: ExtractConfig,
+  inventories: ResponseSource,
+  geometry: SpectrogramGeometry,
+  options: ProcessSampleOptions,
+  seen: CorruptSeen,
+): Promise<ExtractedSample> {
   const g = geometry;
   const pp = config.preprocess;
   const sc = config.spectrogram;
@@ -1241,6 +1294,19 @@ export async function processSample(
         }`,
       );
     }
+    // A damaged record left out of the files (a gap) fails the samples whose crop (with its
+    // half windows) it held, as 'corrupt', naming it; like any gap outside the crop, it costs
+    // the file's other samples nothing.
+    const hit = read.corrupt.find((r) => r.end > tref - before && r.start < tref + after);
+    if (hit) {
+      throw new SampleError(
+        "corrupt",
+        `${hit.error.message}; left out, it leaves sample ${task.id} without data it needs`,
+      );
+    }
+    // Nearer than the preprocessing margin, it may cut the trace short (processSample).
+    seen.records = read.corrupt;
+    seen.span = [tref - before - TRIM_PAD_S * 1000, tref + after + TRIM_PAD_S * 1000];
     traces = channelTraces(
       task,
       readCodes,

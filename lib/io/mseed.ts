@@ -81,16 +81,51 @@ export function miniseedVersion(bytes: Uint8Array): 0 | 2 | 3 {
   return 0;
 }
 
+/** A damaged record that {@linkcode decodeSegments} left out. */
+export interface CorruptRecord {
+  /** Byte offset of the record in its file. */
+  offset: number;
+  /** Its time span, ms since 1970 UTC (its header's start and its samples' end). */
+  start: number;
+  /** End of its time span, ms. */
+  end: number;
+  /** Why: reason "corrupt", naming the file, the byte offset, the channel and the start. */
+  error: SampleError;
+}
+
+/** Options of {@linkcode decodeSegments}. */
+export interface DecodeOptions {
+  /**
+   * The file offset of each record of the bytes, in order, where they are a selection of a
+   * file's records ({@linkcode recordsBetween}): messages then name the file's offsets.
+   */
+  fileOffsets?: readonly number[];
+  /**
+   * With it, a damaged record (one that fails its Steim integrity check or CRC-32C, or whose
+   * data do not decode) is left out, a gap in its channel, and reported here; without it, it
+   * fails the whole call.
+   */
+  onCorrupt?: (record: CorruptRecord) => void;
+}
+
 /**
  * Decodes the records of miniSEED bytes into per-channel segments (as
  * {@linkcode readMiniseedSegments}).
  *
  * @param bytes The file's bytes.
  * @param source The file's name, for messages.
+ * @param options Where damaged records go (left out and reported, or an error) and the
+ *   records' file offsets.
  * @returns the segments, sorted by channel then time.
- * @throws {SampleError} for empty, non-miniSEED or truncated bytes.
+ * @throws {SampleError} for empty, non-miniSEED or truncated bytes, and for a damaged record
+ *   without `onCorrupt`.
  */
-export async function decodeSegments(bytes: Uint8Array, source: string): Promise<Segment[]> {
+export async function decodeSegments(
+  bytes: Uint8Array,
+  source: string,
+  options: DecodeOptions = {},
+): Promise<Segment[]> {
+  const fileOffset = (i: number, at: number) => options.fileOffsets?.[i] ?? at;
   if (bytes.length === 0) {
     throw new SampleError("empty file", `Cannot read ${source}: the file is empty`);
   }
@@ -110,7 +145,7 @@ export async function decodeSegments(bytes: Uint8Array, source: string): Promise
     if (version === 2) {
       const records = [];
       let offset = 0;
-      while (offset < buf.byteLength) {
+      for (let index = 0; offset < buf.byteLength; index++) {
         if (buf.byteLength - offset < 48) {
           throw new SampleError(
             "truncated",
@@ -154,18 +189,33 @@ export async function decodeSegments(bytes: Uint8Array, source: string): Promise
         }
         const rec = parse(() => sp.miniseed.parseSingleDataRecord(new DataView(buf, offset, size)));
         const h = rec.header;
-        checkSteim(
-          h.encoding,
-          () => rec.decompress(),
-          new DataView(buf, offset + h.dataOffset, size - h.dataOffset),
-          h.littleEndian,
-          h.numSamples,
-          () =>
-            `${source}: record at byte ${offset} (${h.netCode}.${h.staCode}.${h.locCode}.${h.chanCode}, ${h.startTime.toISO()})`,
-        );
-        records.push(rec);
+        const start = h.startTime.toMillis();
+        try {
+          checkSteim(
+            h.encoding,
+            () => rec.decompress(),
+            new DataView(buf, offset + h.dataOffset, size - h.dataOffset),
+            h.littleEndian,
+            h.numSamples,
+            () =>
+              `${source}: record at byte ${
+                fileOffset(index, offset)
+              } (${h.netCode}.${h.staCode}.${h.locCode}.${h.chanCode}, ${h.startTime.toISO()})`,
+          );
+          records.push(rec);
+        } catch (e) {
+          if (!(e instanceof SampleError && options.onCorrupt)) throw e;
+          const fs = h.sampleRate > 0 ? h.sampleRate : 0;
+          options.onCorrupt({
+            offset: fileOffset(index, offset),
+            start,
+            end: start + (fs > 0 ? h.numSamples * 1000 / fs : 0),
+            error: e,
+          });
+        }
         offset += size;
       }
+      if (records.length === 0) return [];
       out.push(...exactSegments(
         sp.miniseed.seismogramSegmentPerChannel(records),
         records.map((r) => {
@@ -180,8 +230,24 @@ export async function decodeSegments(bytes: Uint8Array, source: string): Promise
       // The records' framing first (headers only), so that a record cut short or bytes that are
       // not a record are named with their byte offset, as for miniSEED 2.
       const spans = await indexRecords(bytes, source);
-      for (const r of spans) checkCrc32c(bytes, r.offset, r.size, source);
-      const records = sp.mseed3.parseMSeed3Records(buf);
+      const good = spans.filter((r, i) => {
+        try {
+          checkCrc32c(bytes, r, fileOffset(i, r.offset), source);
+          return true;
+        } catch (e) {
+          if (!(e instanceof SampleError && options.onCorrupt)) throw e;
+          options.onCorrupt({
+            offset: fileOffset(i, r.offset),
+            start: r.start,
+            end: r.end,
+            error: e,
+          });
+          return false;
+        }
+      });
+      if (good.length === 0) return [];
+      const kept = good.length === spans.length ? buf : concatRecords(bytes, good).buffer;
+      const records = sp.mseed3.parseMSeed3Records(kept);
       out.push(...exactSegments(
         sp.mseed3.seismogramSegmentPerChannel(records),
         records.map((r) => {
@@ -267,22 +333,37 @@ export function crc32c(bytes: Uint8Array): number {
  *
  * @throws {SampleError} "corrupt", naming the record's byte offset.
  */
-function checkCrc32c(bytes: Uint8Array, offset: number, size: number, source: string): void {
-  const rec = bytes.slice(offset, offset + size);
+function checkCrc32c(bytes: Uint8Array, r: RecordSpan, at: number, source: string): void {
+  const rec = bytes.slice(r.offset, r.offset + r.size);
   const view = new DataView(rec.buffer);
   const stored = view.getUint32(28, true);
   if (stored === 0) return;
   view.setUint32(28, 0, true);
   const crc = crc32c(rec);
   if (crc !== stored) {
+    // The identifier (FDSN source id) as written, if its length byte is sane.
+    const n = rec[33];
+    const id = 40 + n <= rec.length ? new TextDecoder().decode(rec.subarray(40, 40 + n)) : "?";
     throw new SampleError(
       "corrupt",
-      `Cannot read ${source}: the record at byte ${offset} fails its CRC-32C check: stored ` +
-        `0x${stored.toString(16).padStart(8, "0")}, computed 0x${
-          crc.toString(16).padStart(8, "0")
-        } (damaged bytes)`,
+      `Cannot read ${source}: the record at byte ${at} (${id}, ${
+        new Date(r.start).toISOString()
+      }) fails its CRC-32C check: stored 0x${stored.toString(16).padStart(8, "0")}, computed 0x${
+        crc.toString(16).padStart(8, "0")
+      } (damaged bytes)`,
     );
   }
+}
+
+/** The bytes of some records of a file, in order. */
+function concatRecords(bytes: Uint8Array, keep: readonly RecordSpan[]): Uint8Array {
+  const out = new Uint8Array(keep.reduce((n, r) => n + r.size, 0));
+  let o = 0;
+  for (const r of keep) {
+    out.set(bytes.subarray(r.offset, r.offset + r.size), o);
+    o += r.size;
+  }
+  return out;
 }
 
 /** Where one record of a miniSEED file lies, in the file and in time (not decompressed). */
@@ -393,6 +474,12 @@ export function recordsBetween(
   t0: number,
   t1: number,
 ): Uint8Array {
+  const keep = spansBetween(records, t0, t1);
+  return keep.length === records.length ? bytes : concatRecords(bytes, keep);
+}
+
+/** The records {@linkcode recordsBetween} keeps (all of them where it keeps none). */
+function spansBetween(records: readonly RecordSpan[], t0: number, t1: number): RecordSpan[] {
   let keep = records.filter((r) => r.end > t0 && r.start < t1);
   if (keep.length === 0) {
     let before: RecordSpan | null = null, after: RecordSpan | null = null;
@@ -402,14 +489,32 @@ export function recordsBetween(
     }
     keep = records.filter((r) => r === before || r === after);
   }
-  if (keep.length === records.length || keep.length === 0) return bytes;
-  const out = new Uint8Array(keep.reduce((n, r) => n + r.size, 0));
-  let o = 0;
-  for (const r of keep) {
-    out.set(bytes.subarray(r.offset, r.offset + r.size), o);
-    o += r.size;
-  }
-  return out;
+  return keep.length === 0 ? [...records] : keep;
+}
+
+/**
+ * Decodes the records of a file that hold data of `[t0, t1]` ({@linkcode recordsBetween}),
+ * with messages naming the records' offsets in the whole file.
+ *
+ * @param bytes The file's bytes.
+ * @param records Its records ({@linkcode indexRecords}).
+ * @param t0 Start of the time needed, ms.
+ * @param t1 End of it, ms.
+ * @param source The file's name, for messages.
+ * @param onCorrupt Where damaged records go ({@linkcode DecodeOptions.onCorrupt}).
+ * @returns the segments.
+ */
+export async function decodeBetween(
+  bytes: Uint8Array,
+  records: readonly RecordSpan[],
+  t0: number,
+  t1: number,
+  source: string,
+  onCorrupt?: (record: CorruptRecord) => void,
+): Promise<Segment[]> {
+  const keep = spansBetween(records, t0, t1);
+  const sel = keep.length === records.length ? bytes : concatRecords(bytes, keep);
+  return await decodeSegments(sel, source, { fileOffsets: keep.map((r) => r.offset), onCorrupt });
 }
 
 /**

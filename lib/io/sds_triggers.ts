@@ -18,10 +18,9 @@
  * @module
  */
 import {
-  decodeSegments,
+  decodeBetween,
   indexRecords,
   mergeRuns,
-  recordsBetween,
   type RecordSpan,
   type Segment,
   segmentEnd,
@@ -420,10 +419,11 @@ export async function detectSdsDays(
         if (!file.data) continue;
         let decoded: Segment[];
         try {
-          decoded = await decodeSegments(
-            recordsBetween(file.data.bytes, file.data.records, t0, t1),
-            path,
-          );
+          // A damaged record is left out (a gap: no triggers there) and reported once; the
+          // rest of the day is read on.
+          decoded = await decodeBetween(file.data.bytes, file.data.records, t0, t1, path, (r) => {
+            problem({ source: path, reason: "corrupt", message: r.error.message });
+          });
         } catch (e) {
           if (!(e instanceof SampleError)) throw e;
           file.problem = { source: path, reason: e.reason, message: e.message };

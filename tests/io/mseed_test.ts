@@ -1,5 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "../_assert.ts";
 import {
+  type CorruptRecord,
   crc32c,
   encodeMiniseed3,
   readMiniseed,
@@ -385,6 +386,16 @@ Deno.test("a damaged record fails as corrupt, naming the record: the Steim integ
       "constant says 169",
   );
   assertEquals((e as SampleError).reason, "corrupt");
+  // With onCorrupt, the record is left out (a gap of its 692 samples) and reported; the rest
+  // decodes as before.
+  const left: CorruptRecord[] = [];
+  const segs = await decodeSegments(flipped, "f.mseed", { onCorrupt: (r) => left.push(r) });
+  const whole = (await decodeSegments(esec, "e.mseed"))[0].data;
+  assertEquals(left.map((r) => [r.offset, r.error.reason]), [[512, "corrupt"]]);
+  assertEquals(segs.length, 2, "split at the gap");
+  assertEquals(segs[0].data.length + segs[1].data.length, whole.length - 692);
+  assertEquals(Array.from(segs[1].data.slice(-5)), Array.from(whole.slice(-5)));
+  assertEquals(segs[1].startTime, left[0].end);
   // A damaged header: its first blockette's offset (bytes 46-47) pointing past the record, and a
   // record length of 2^30 bytes (blockette 1000's exponent, byte 54 of the record).
   for (
@@ -407,7 +418,8 @@ Deno.test("a damaged record fails as corrupt, naming the record: the Steim integ
   const e3 = await assertRejects(
     () => decodeSegments(bad3, "m3.mseed"),
     SampleError,
-    "Cannot read m3.mseed: the record at byte 0 fails its CRC-32C check: stored 0x",
+    "Cannot read m3.mseed: the record at byte 0 (FDSN:XX_S__H_H_Z, 2024-01-01T00:00:00.000Z) " +
+      "fails its CRC-32C check: stored 0x",
   );
   assertEquals((e3 as SampleError).reason, "corrupt");
   assertEquals((await decodeSegments(ms3, "m3.mseed"))[0].data.length, 2000);

@@ -168,6 +168,40 @@ Deno.test("detectSdsTriggers: onsets at the bursts across midnight, once each; n
   }
 });
 
+Deno.test("detectSdsTriggers: a damaged record is left out (a gap) and reported with its file offset; the day is read on past it", async () => {
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    await archive(dir);
+    const start = T0 + DAY - 590_000, end = T0 + 3 * DAY;
+    const whole = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1);
+    // Damage the record of day 2 that holds 00:03:00, between the bursts of 00:02:20 and 00:06.
+    const p2 = sdsPaths(dir, CODES, T0 + DAY, T0 + DAY + 1)[0];
+    const bytes = await Deno.readFile(p2);
+    const at = T0 + DAY + 180_000;
+    const r = (await indexRecords(bytes, p2)).find((x) => x.start <= at && at < x.end)!;
+    assert(r.offset > 0, "a record inside the file");
+    bytes[r.offset + r.size - 8] ^= 0x55;
+    await Deno.writeFile(p2, bytes);
+    const { detections, problems } = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1);
+    // Every burst is still found, the one at 00:06 after the damaged record included (the whole
+    // rest of the day was dropped before).
+    assertEquals(detections.map((d) => d.on), whole.detections.map((d) => d.on));
+    const bad = problems.filter((p) => p.reason === "corrupt");
+    assertEquals(bad.length, 1, JSON.stringify(problems));
+    assert(
+      bad[0].message.startsWith(
+        `Cannot read ${p2}: the record at byte ${r.offset} (FDSN:XX_ABC_00_H_H_Z, ${
+          new Date(r.start).toISOString()
+        }) fails its CRC-32C check`,
+      ),
+      bad[0].message,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** A cache file's lines, parsed. */
 async function cacheLines(path: string): Promise<
   { day: number; key: string; triggers: [number, number, number, number][] }[]

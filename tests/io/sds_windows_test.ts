@@ -760,3 +760,54 @@ Deno.test("windows preprocessed by chunks: the chunk's span around a window; its
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a damaged record in a day file fails, as corrupt and naming its file offset, only the windows whose crop it held; with chunks or without, the same samples and failures", async () => {
+  const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    await writeSynthContinuous(`${root}/syn`, { hours: 1, stations: 1, eventsPerHour: 6, seed: 9 });
+    const base = await readExtractConfig(`${root}/syn/extract.json`);
+    base.workers = 0;
+    const run = async (chunk: number, out: string) => {
+      const c = structuredClone(base);
+      (c.input as { windows: SdsWindows }).windows.chunk = chunk;
+      return await runExtract(c, `${root}/${out}`, { quiet: true });
+    };
+    const intact = await run(900, "intact");
+    // The day file of the station's vertical; damage the record that holds the middle of the hour.
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of Deno.readDirSync(d)) {
+        if (e.isDirectory) walk(`${d}/${e.name}`);
+        else if (/HHZ\.D\.\d{4}\.\d{3}$/.test(e.name)) files.push(`${d}/${e.name}`);
+      }
+    };
+    walk(`${root}/syn`);
+    assertEquals(files.length, 1, files.join());
+    const bytes = await Deno.readFile(files[0]);
+    const recs = await indexRecords(bytes, files[0]);
+    const r = recs[Math.floor(recs.length / 2)];
+    bytes[r.offset + r.size - 8] ^= 0x55;
+    await Deno.writeFile(files[0], bytes);
+    const [r1, r0] = [await run(900, "c"), await run(0, "o")];
+    assertEquals(r1.failures, r0.failures);
+    assertEquals([r1.ok, r1.total], [r0.ok, r0.total]);
+    const bad = r1.failures.filter((f) => f.reason === "corrupt");
+    // A record of a few tens of seconds, windows every 43 s with crops of 88.6 s: 1 to 4 fail
+    // (one whose trace the left-out record cuts short, inside its taper), every other window
+    // as before.
+    assert(bad.length >= 1 && bad.length <= 4, JSON.stringify(bad));
+    assertEquals(r1.ok, intact.ok - bad.length);
+    assertEquals(
+      r1.failures.filter((f) => f.reason !== "corrupt"),
+      intact.failures,
+    );
+    for (const f of bad) {
+      assert(f.message.includes(`the record at byte ${r.offset} (`), f.message);
+      assert(f.message.includes("fails its CRC-32C check"), f.message);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
