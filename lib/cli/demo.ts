@@ -194,6 +194,13 @@ async function claimOut(out: string): Promise<void> {
       `Cannot run the demo in ${out}: it exists and was not made by the demo: pass --out DIR`,
     );
   }
+  // An earlier demo's directory is replaced: everything in it is the demo's (its marker says
+  // so), and its outputs may predate the listings --force checks (OUTPUT_LISTING).
+  if (isDemo) {
+    for await (const e of Deno.readDir(out)) {
+      if (e.name !== MARKER) await Deno.remove(join(out, e.name), { recursive: true });
+    }
+  }
   await Deno.mkdir(out, { recursive: true });
   await Deno.writeTextFile(join(out, MARKER), "made by `cli.ts demo`; safe to delete\n");
 }

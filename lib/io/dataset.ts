@@ -27,6 +27,7 @@ import {
   writeDirAtomic,
   writeFailure,
   writeFileAtomic,
+  writeOutputListing,
 } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import { encodeNpy, NpyWriter, readNpyFile, readNpyHeader } from "./npy.ts";
@@ -965,6 +966,9 @@ export class DatasetWriter {
         await Deno.remove(join(this.#tmp, e.name), { recursive: true }).catch(() => {});
       }
     }
+    await writeOutputListing(this.#tmp, "meta.json").catch((e) => {
+      throw writeFailure(this.#dir, e);
+    });
     await moveIntoPlace(this.#tmp, this.#dir, this.#replace);
     this.#release();
   }

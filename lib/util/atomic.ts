@@ -321,6 +321,7 @@ export async function writeDirAtomic(
     // could still be made after Ctrl-C's cleanup.
     Deno.mkdirSync(tmp);
     await fill(tmp);
+    if (options.marker) await writeOutputListing(tmp, options.marker);
     await moveIntoPlace(tmp, path, exists);
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
@@ -328,6 +329,27 @@ export async function writeDirAtomic(
   } finally {
     live.delete(tmp);
   }
+}
+
+/**
+ * The file in an output directory that lists what seisdec wrote there: its kind (the marker
+ * file of {@linkcode writeDirAtomic}) and its top-level entries. `--force` replaces a directory
+ * only while it holds nothing else, so that what a user put there (a model, notes) survives.
+ */
+export const OUTPUT_LISTING = ".seisdec-output.json";
+
+/**
+ * Writes {@linkcode OUTPUT_LISTING} into a finished output directory (before it is moved into
+ * place): `kind` and the names of its entries.
+ *
+ * @param dir The directory, complete.
+ * @param kind Its marker file's name (`result.json`, `meta.json`, ...).
+ */
+export async function writeOutputListing(dir: string, kind: string): Promise<void> {
+  const entries: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.name !== OUTPUT_LISTING) entries.push(e.name);
+  entries.sort();
+  await Deno.writeTextFile(join(dir, OUTPUT_LISTING), JSON.stringify({ kind, entries }) + "\n");
 }
 
 /**
@@ -365,11 +387,50 @@ export async function checkOutputTarget(
         `(a dataset, a model or other data?): choose another output directory or remove it yourself`,
     );
   }
+  if (exists && options.marker) await checkListing(path, options.marker);
   await Deno.mkdir(dirname(path), { recursive: true });
   for (const p of await removeStaleTemporaries(path)) {
     console.error(`note: removed ${p}, left by an interrupted run`);
   }
   return exists;
+}
+
+/**
+ * Refuses to replace an output directory unless its {@linkcode OUTPUT_LISTING} says this kind
+ * of output wrote it and it holds nothing the listing does not name: a file or directory a user
+ * added (a model trained into a cluster directory, notes) would go with it.
+ */
+async function checkListing(path: string, kind: string): Promise<void> {
+  let listing: { kind?: unknown; entries?: unknown } | null = null;
+  try {
+    listing = JSON.parse(await Deno.readTextFile(join(path, OUTPUT_LISTING)));
+  } catch {
+    listing = null;
+  }
+  const named = listing && listing.kind === kind && Array.isArray(listing.entries)
+    ? new Set(listing.entries.map(String))
+    : null;
+  if (!named) {
+    throw new Deno.errors.AlreadyExists(
+      `Cannot replace ${path}: it holds ${kind} but no ${OUTPUT_LISTING} of this kind, so ` +
+        `seisdec cannot tell that it wrote what is there: choose another output directory or ` +
+        `remove it yourself`,
+    );
+  }
+  const extra: string[] = [];
+  for await (const e of Deno.readDir(path)) {
+    if (e.name !== OUTPUT_LISTING && !named.has(e.name)) extra.push(e.name);
+  }
+  if (extra.length) {
+    extra.sort();
+    throw new Deno.errors.AlreadyExists(
+      `Cannot replace ${path}: it holds ${extra.slice(0, 5).join(", ")}${
+        extra.length > 5 ? ` and ${extra.length - 5} more` : ""
+      }, which seisdec did not write there and --force would delete: move ${
+        extra.length > 1 ? "them" : "it"
+      } out, or choose another output directory`,
+    );
+  }
 }
 
 /**

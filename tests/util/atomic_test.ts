@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import {
   liveTemporaryPaths,
+  OUTPUT_LISTING,
   processAlive,
   removeLiveTemporaries,
   removeStaleTemporaries,
@@ -199,6 +200,50 @@ Deno.test("writeDirAtomic with force replaces the old directory and leaves nothi
   );
   const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
   assertEquals(names, ["out"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("force replaces an output directory only while it holds what its listing names: a file or directory a user added there, or no listing, is refused by name", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/out`;
+  const fill = (t: string) =>
+    Promise.all([
+      Deno.writeTextFile(`${t}/result.json`, "{}"),
+      Deno.mkdir(`${t}/figures`),
+    ]).then(() => {});
+  await writeDirAtomic(out, fill, { marker: "result.json" });
+  assertEquals(JSON.parse(await Deno.readTextFile(`${out}/${OUTPUT_LISTING}`)), {
+    kind: "result.json",
+    entries: ["figures", "result.json"],
+  });
+  // A model trained into it and notes beside it: --force would delete them.
+  await Deno.mkdir(`${out}/model`);
+  await Deno.writeTextFile(`${out}/notes.txt`, "mine");
+  await assertRejects(
+    () => writeDirAtomic(out, fill, { force: true, marker: "result.json" }),
+    Deno.errors.AlreadyExists,
+    `Cannot replace ${out}: it holds model, notes.txt, which seisdec did not write there and ` +
+      `--force would delete: move them out, or choose another output directory`,
+  );
+  assertEquals(await Deno.readTextFile(`${out}/notes.txt`), "mine");
+  await Deno.remove(`${out}/model`);
+  await Deno.remove(`${out}/notes.txt`);
+  await writeDirAtomic(out, fill, { force: true, marker: "result.json" });
+  // A directory that only holds a file of the marker's name (another program's result.json):
+  // refused, as is an output of another kind.
+  await Deno.mkdir(`${dir}/theirs`);
+  await Deno.writeTextFile(`${dir}/theirs/result.json`, "{}");
+  await assertRejects(
+    () => writeDirAtomic(`${dir}/theirs`, fill, { force: true, marker: "result.json" }),
+    Deno.errors.AlreadyExists,
+    `it holds result.json but no ${OUTPUT_LISTING} of this kind`,
+  );
+  await assertRejects(
+    () => writeDirAtomic(out, fill, { force: true, marker: "meta.json" }),
+    Deno.errors.AlreadyExists,
+    "it holds no meta.json",
+  );
+  assert((await Deno.stat(`${dir}/theirs/result.json`)).isFile);
   await Deno.remove(dir, { recursive: true });
 });
 
