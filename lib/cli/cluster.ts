@@ -43,7 +43,7 @@ import { encodeNpy, readNpyFile } from "../io/npy.ts";
 import { csvField, formatCsv, parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
 import { scatterChart } from "../plot/mod.ts";
-import { checkOutputTarget, writeDirAtomic, writeFileAtomic } from "../util/atomic.ts";
+import { checkOutputTarget, writeDirAtomic, writeIntoOutput } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 
@@ -781,8 +781,9 @@ export const evaluateCommand: Command = {
     }
     // An agreement between two clusterings is not this directory's evaluation.
     if (!against) {
-      await writeFileAtomic(
-        join(dir, "evaluation.json"),
+      await writeIntoOutput(
+        dir,
+        "evaluation.json",
         JSON.stringify(events ? { ...report, events } : report, null, 2) + "\n",
       );
     }

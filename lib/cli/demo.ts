@@ -36,7 +36,7 @@ import { applyModel, rawKmeans } from "../cluster/assign.ts";
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { writeIntoOutput } from "../util/atomic.ts";
 import { adapterName } from "../gpu/device.ts";
 
 const MARKER = ".seisdec-demo";
@@ -147,8 +147,8 @@ export const demoCommand: Command = {
     say("cluster + evaluate");
     const clusters = join(out, "clusters");
     const { profiles, eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev);
-    await writeFileAtomic(join(clusters, "evaluation.json"), JSON.stringify(eDec, null, 2) + "\n");
-    await writeFileAtomic(join(clusters, "report.html"), await buildReport(clusters));
+    await writeIntoOutput(clusters, "evaluation.json", JSON.stringify(eDec, null, 2) + "\n");
+    await writeIntoOutput(clusters, "report.html", await buildReport(clusters));
     const raw = await rawKmeans(ds, k, { normalize: "minmax", seed });
     const eRaw = evaluateClustering({ pred: raw.labels!, k, truth });
     if (!quiet) console.log(formatReport(eDec) + "\n\n" + formatProfiles(profiles));
@@ -292,11 +292,12 @@ async function continuousDemo(values: Values): Promise<void> {
     ...eventTruth(rows as { cluster: string; ids: string }[], classOf),
     k,
   });
-  await writeFileAtomic(
-    join(clusters, "evaluation.json"),
+  await writeIntoOutput(
+    clusters,
+    "evaluation.json",
     JSON.stringify({ ...eDec, events }, null, 2) + "\n",
   );
-  await writeFileAtomic(join(clusters, "report.html"), await buildReport(clusters));
+  await writeIntoOutput(clusters, "report.html", await buildReport(clusters));
   if (!quiet) console.log(formatReport(eDec));
   const f = (v: number | null) => (v ?? NaN).toFixed(3);
   console.log([

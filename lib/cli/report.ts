@@ -10,7 +10,7 @@ import type { Command } from "./_command.ts";
 import { strFlag } from "./_command.ts";
 import { describeDir } from "./describe.ts";
 import { parseCsv, parseCsvRecords } from "../io/csv.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { writeFileAtomic, writeIntoOutput } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 
 function esc(s: unknown): string {
@@ -154,7 +154,8 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
   }
   if (figures.length) parts.push("<h2>Figures</h2>", ...figures);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="${GENERATOR}">
+<title>${esc(title)}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
@@ -220,6 +221,37 @@ function figure(src: string, caption: string): string {
   }</figcaption></figure>`;
 }
 
+/** The page's generator tag: a file that carries it is a report `report` may replace. */
+const GENERATOR = "seisdec report";
+
+/**
+ * Refuses an `--out` that is not a report: an existing file is replaced only where it is a
+ * seisdec report (or the directory's own report.html), never a directory.
+ */
+async function checkReportTarget(out: string, own: boolean): Promise<void> {
+  const info = await Deno.stat(out).catch(() => null);
+  if (!info) return;
+  if (!info.isFile) {
+    throw new UserError(`Cannot write ${out}: it is a directory: give --out a file name`);
+  }
+  if (own) return;
+  const head = await Deno.open(out).then(async (f) => {
+    try {
+      const b = new Uint8Array(1024);
+      const n = await f.read(b);
+      return new TextDecoder().decode(b.subarray(0, n ?? 0));
+    } finally {
+      f.close();
+    }
+  });
+  if (!head.includes(`<meta name="generator" content="${GENERATOR}">`)) {
+    throw new UserError(
+      `Cannot write ${out}: it exists and is not a seisdec report: choose another --out ` +
+        `(or remove it yourself)`,
+    );
+  }
+}
+
 /** The `report` command. */
 export const reportCommand: Command = {
   name: "report",
@@ -237,10 +269,14 @@ export const reportCommand: Command = {
   async run(values, positionals) {
     const dir = positionals[0];
     if (!dir) throw new UserError("Cannot run report: expected the output directory of 'cluster'");
-    const out = strFlag(values, "out") ?? join(dir, "report.html");
+    const given = strFlag(values, "out");
+    const out = given ?? join(dir, "report.html");
+    await checkReportTarget(out, given === undefined);
     const html = await buildReport(dir, dirname(out));
     await Deno.mkdir(dirname(out), { recursive: true });
-    await writeFileAtomic(out, html);
+    // Into the cluster directory: its listing learns of it (--force may still replace it).
+    if (given === undefined) await writeIntoOutput(dir, "report.html", html);
+    else await writeFileAtomic(out, html);
     console.log(`report: ${out}`);
   },
 };

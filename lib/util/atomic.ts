@@ -353,6 +353,33 @@ export async function writeOutputListing(dir: string, kind: string): Promise<voi
 }
 
 /**
+ * Writes a file into an existing output directory (`evaluate`'s evaluation.json, `report`'s
+ * report.html) atomically, and adds it to the directory's {@linkcode OUTPUT_LISTING} where it
+ * has one, so that `--force` may still replace the directory.
+ *
+ * @param dir The output directory.
+ * @param name The file's name in it.
+ * @param content What to write.
+ */
+export async function writeIntoOutput(
+  dir: string,
+  name: string,
+  content: string | Uint8Array,
+): Promise<void> {
+  await writeFileAtomic(join(dir, name), content);
+  const path = join(dir, OUTPUT_LISTING);
+  let listing: { kind?: unknown; entries?: unknown };
+  try {
+    listing = JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return;
+  }
+  if (!Array.isArray(listing.entries) || listing.entries.includes(name)) return;
+  const entries = [...listing.entries.map(String), name].sort();
+  await writeFileAtomic(path, JSON.stringify({ kind: listing.kind, entries }) + "\n");
+}
+
+/**
  * Checks that an output directory may be written: absent, or (with `force`) a directory this
  * kind of output wrote; creates its parent and removes the temporaries of dead processes.
  *

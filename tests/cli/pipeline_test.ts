@@ -517,6 +517,23 @@ gpuTest(
     } finally {
       await Deno.rename(p("c #%1"), p("c"));
     }
+    // --out replaces a report, never another file (a CSV, a model's model.json) or a directory.
+    await ok("report", p("c"), "--out", p("r.html"));
+    await Deno.writeTextFile(p("notes.csv"), "a,b\n");
+    for (
+      const [target, want] of [[p("notes.csv"), "it exists and is not a seisdec report"], [
+        p("m/model.json"),
+        "it exists and is not a seisdec report",
+      ], [p("m"), "it is a directory"]]
+    ) {
+      const r = await run("report", p("c"), "--out", target, "--quiet");
+      assert(r.code === 2 && r.err[0].includes(`Cannot write ${target}: ${want}`), r.err.join());
+    }
+    assertEquals(await Deno.readTextFile(p("notes.csv")), "a,b\n");
+    // What evaluate and report wrote into the cluster directory joins its listing, so that
+    // cluster --force may still replace it.
+    const listed = JSON.parse(await Deno.readTextFile(p("c/.seisdec-output.json"))).entries;
+    assert(listed.includes("report.html") && listed.includes("evaluation.json"), listed.join());
     const notClusters = await run("report", p("ds"), "--quiet");
     assert(notClusters.code === 2 && notClusters.err[0].includes("it is a dataset directory"));
     // --against: the agreement of two clusterings by sample id; a clustering agrees with itself
