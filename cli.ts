@@ -10,7 +10,7 @@ import { type Command, helpText, nearestFlag, parseCommandArgs } from "./lib/cli
 import { UserError } from "./lib/util/errors.ts";
 import { SampleError } from "./lib/io/sample_error.ts";
 import { DeviceLostError, lostText, NoAdapterError } from "./lib/gpu/device.ts";
-import { interruptNotes, removeLiveTemporaries } from "./lib/util/atomic.ts";
+import { CANNOT_WRITE_HERE, interruptNotes, removeLiveTemporaries } from "./lib/util/atomic.ts";
 
 /**
  * Commands, loaded on demand so that `info` does not import the whole library. Each command's
@@ -140,7 +140,10 @@ export function isUserFacing(e: unknown): boolean {
     e instanceof UserError || e instanceof NoAdapterError || e instanceof SampleError ||
     e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotFound ||
     e instanceof Deno.errors.NotADirectory || e instanceof Deno.errors.IsADirectory ||
-    e instanceof Deno.errors.PermissionDenied
+    e instanceof Deno.errors.PermissionDenied ||
+    // A write the file system refuses (read-only, full, a name too long): the message names
+    // the path.
+    (e instanceof Error && ((e as { code?: string }).code ?? "") in CANNOT_WRITE_HERE)
   ) return true;
   return (e instanceof TypeError || e instanceof RangeError) && e.message.startsWith("Cannot ");
 }

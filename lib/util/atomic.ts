@@ -218,13 +218,25 @@ export async function removeStaleTemporaries(path: string): Promise<string[]> {
   return gone;
 }
 
-/** The errno codes of a write that cannot succeed where it is: no room, or no writing at all. */
-const NO_ROOM = new Set(["ENOSPC", "EDQUOT", "EROFS"]);
+/**
+ * The errno codes of a write that cannot succeed where it is, each with what to do: no room,
+ * no writing at all, no permission, or a name too long once the temporary's suffix is added.
+ */
+export const CANNOT_WRITE_HERE: Readonly<Record<string, string>> = {
+  ENOSPC: "free space there, or choose another output path",
+  EDQUOT: "free space there, or choose another output path",
+  EROFS: "the file system is read-only: choose another output path",
+  EACCES: "no permission to write there: choose another output path",
+  EPERM: "no permission to write there: choose another output path",
+  ENAMETOOLONG: "seisdec's temporaries add about 30 characters to a name " +
+    "(.NAME.PID.TAG.tmp): choose a shorter name",
+};
 
 /**
- * The error to report for a failed write of an output: a full disk, an exhausted quota or a
- * read-only file system (found on the error or its cause) becomes a {@linkcode UserError}
- * naming the output, which the CLI prints as one line; any other error is returned as it is.
+ * The error to report for a failed write of an output: a full disk, an exhausted quota, a
+ * read-only file system, no permission or a name too long (found on the error or its cause)
+ * becomes a {@linkcode UserError} naming the output and what to do, which the CLI prints as one
+ * line; any other error is returned as it is.
  *
  * @param path The output the user asked for (file or directory).
  * @param e What the write threw.
@@ -240,11 +252,9 @@ const NO_ROOM = new Set(["ENOSPC", "EDQUOT", "EROFS"]);
 export function writeFailure(path: string, e: unknown): unknown {
   let root: unknown = e;
   for (let i = 0; i < 4 && root instanceof Error; i++) {
-    if (NO_ROOM.has((root as { code?: string }).code ?? "")) {
-      return new UserError(
-        `Cannot write ${path}: ${root.message}: free space there, or choose another output path`,
-        { cause: root },
-      );
+    const advice = CANNOT_WRITE_HERE[(root as { code?: string }).code ?? ""];
+    if (advice) {
+      return new UserError(`Cannot write ${path}: ${root.message}: ${advice}`, { cause: root });
     }
     root = root.cause;
   }

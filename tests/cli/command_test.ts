@@ -72,6 +72,11 @@ Deno.test("isUserFacing: argument checks that start 'Cannot ' are user errors; o
   assert(isUserFacing(new UserError("anything")));
   assert(isUserFacing(new RangeError("Cannot read k 0: counts must be >= 1")));
   assert(isUserFacing(new Deno.errors.NotFound("x")));
+  // A write the file system refuses, wherever it happens (a lock file, a mkdir), is one line.
+  for (const code of ["EROFS", "ENOSPC", "ENAMETOOLONG", "EACCES"]) {
+    assert(isUserFacing(Object.assign(new Error("refused"), { code })), code);
+  }
+  assert(!isUserFacing(Object.assign(new Error("bug"), { code: "EBADF" })));
   // A bug (undefined property, a failed internal check) keeps its stack trace.
   assert(!isUserFacing(new TypeError("x is undefined")));
   assert(!isUserFacing(new RangeError("Invalid array length")));

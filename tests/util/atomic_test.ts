@@ -280,8 +280,18 @@ Deno.test("a full disk fails a directory's write with one error naming the outpu
     // Other errors pass on as they are.
     const other = new Error("disk on fire");
     assertEquals(writeFailure(out, other), other);
-    const ro = Object.assign(new Error("Read-only file system (os error 30)"), { code: "EROFS" });
-    assert(writeFailure(out, ro) instanceof UserError);
+    // Each with what to do about it: a read-only disk is not helped by freeing space.
+    for (
+      const [code, text, advice] of [
+        ["EROFS", "Read-only file system (os error 30)", "the file system is read-only"],
+        ["ENAMETOOLONG", "File name too long (os error 36)", "seisdec's temporaries add"],
+        ["EACCES", "Permission denied (os error 13)", "no permission to write there"],
+      ]
+    ) {
+      const err = writeFailure(out, Object.assign(new Error(text), { code }));
+      assert(err instanceof UserError, code);
+      assert(err.message.startsWith(`Cannot write ${out}: ${text}: ${advice}`), err.message);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
