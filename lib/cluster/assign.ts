@@ -85,8 +85,8 @@ export async function applyModel(
       };
     }
     const file = use === "dec" ? "dec.safetensors" : "centroids.safetensors";
-    const { weights, metadata } = await loadWeights(join(dir, file));
-    checkStageRecord(dir, info, file, metadata);
+    const { weights, metadata, digest } = await loadWeights(join(dir, file));
+    checkStageRecord(dir, info, file, metadata, digest);
     const cen = weights.get("centroids");
     if (!cen) throw new UserError(`Cannot assign clusters: ${join(dir, file)} has no 'centroids'`);
     // Centres from init: alpha 1, the DEC paper's; fine-tuned ones: the alpha they were tuned with.

@@ -243,7 +243,7 @@ export async function initCentroids(
   for (let i = 0; i < latent.length; i++) latent[i] *= latentScale;
   // A fine-tuned model (and its checkpoint) from the old centres is stale now.
   await removeOutputs(dir, await downstreamOf(dir, "init"));
-  await saveWeights(
+  const weights = await saveWeights(
     join(dir, "centroids.safetensors"),
     new Map([["centroids", { shape: [cfg.k, d], data: centroids }]]),
     { method: cfg.method, latentScale: String(latentScale) },
@@ -252,7 +252,7 @@ export async function initCentroids(
   const mi = await readModelInfo(dir);
   await writeJson(join(dir, "model.json"), {
     ...mi,
-    init: { ...cfg, score, latentScale, ...opts.record },
+    init: { ...cfg, score, latentScale, ...opts.record, weights },
   });
   // Mean largest soft assignment (Student's t, α = 1) to the centres, as DEC will start.
   const q = cpuSoftAssign(latent, centroids, n, cfg.k, d, 1);
@@ -556,7 +556,7 @@ export async function finetune(
   try {
     const pre = await ae.params.stateDict();
     const cenFile = await loadWeights(join(dir, "centroids.safetensors"));
-    checkStageRecord(dir, info, "centroids.safetensors", cenFile.metadata);
+    checkStageRecord(dir, info, "centroids.safetensors", cenFile.metadata, cenFile.digest);
     const cen = cenFile.weights.get("centroids");
     if (!cen) {
       throw new TypeError(
@@ -769,7 +769,7 @@ export async function finetune(
     for (const [name, v] of w) {
       if (cfg.mode === "idec" || !name.startsWith("decoder.")) keep.set(name, v);
     }
-    await saveWeights(join(dir, "dec.safetensors"), keep, {
+    const weights = await saveWeights(join(dir, "dec.safetensors"), keep, {
       mode: cfg.mode,
       alpha: String(cfg.alpha),
       latentScale: String(modelLatentScale(info)),
@@ -778,7 +778,7 @@ export async function finetune(
     const mi = await readModelInfo(dir);
     await writeJson(join(dir, "model.json"), {
       ...mi,
-      finetune: { ...cfg, converged, iterations: log.at(-1)?.iteration },
+      finetune: { ...cfg, converged, iterations: log.at(-1)?.iteration, weights },
     });
     return { log, labels: prev!, converged };
   } finally {

@@ -143,8 +143,11 @@ export interface ModelInfo {
   normalize: Normalize;
   /** Path of the dataset trained on, when given. */
   dataset?: string;
-  /** Pretraining settings and the epochs done. */
-  pretrain?: PretrainConfig & { epochsDone: number };
+  /**
+   * Pretraining settings, the epochs done and the digest of the autoencoder.safetensors they
+   * made (`weights`; absent in older model directories).
+   */
+  pretrain?: PretrainConfig & { epochsDone: number; weights?: string };
   /** Record of the centre initialisation. */
   init?: Record<string, unknown>;
   /** Record of the fine-tuning. */
@@ -424,12 +427,14 @@ export async function pretrain(
       if (opts.hooks?.stopAfterEpochs && epochsThisCall >= opts.hooks.stopAfterEpochs) break;
     }
     if (state.epoch >= cfg.epochs) {
-      await saveWeights(join(dir, "autoencoder.safetensors"), await set.stateDict(), {
-        epochs: String(state.epoch),
-      });
+      const weights = await saveWeights(
+        join(dir, "autoencoder.safetensors"),
+        await set.stateDict(),
+        { epochs: String(state.epoch) },
+      );
       await writeJson(join(dir, "model.json"), {
         ...info,
-        pretrain: { ...cfg, epochsDone: state.epoch },
+        pretrain: { ...cfg, epochsDone: state.epoch, weights },
       });
     }
     return state.history;
@@ -588,7 +593,8 @@ export async function loadAutoencoder(
   }
   const ae = new ConvAutoencoder(info.autoencoder);
   const set = ae.build(device);
-  const { weights } = await loadWeights(join(dir, file));
+  const { weights, digest } = await loadWeights(join(dir, file));
+  checkWeightsRecord(dir, info, file, digest);
   const own = new Map(
     [...weights].filter(([k]) => k.startsWith("encoder.") || k.startsWith("decoder.")),
   );
@@ -601,7 +607,9 @@ export async function loadAutoencoder(
   }
   // A DEC file holds the (rescaled) encoder only; fill the decoder from the pretrained weights.
   if (![...own.keys()].some((k) => k.startsWith("decoder."))) {
-    const pre = (await loadWeights(join(dir, "autoencoder.safetensors"))).weights;
+    const preFile = await loadWeights(join(dir, "autoencoder.safetensors"));
+    checkWeightsRecord(dir, info, "autoencoder.safetensors", preFile.digest);
+    const pre = preFile.weights;
     for (const [k, v] of pre) if (k.startsWith("decoder.")) own.set(k, v);
     if (c !== 1) rescaleLatent(own, names, c, false);
   }
@@ -632,6 +640,7 @@ export function checkStageRecord(
   info: ModelInfo,
   file: "centroids.safetensors" | "dec.safetensors",
   metadata: Record<string, string>,
+  digest?: string,
 ): void {
   const stage = file === "dec.safetensors" ? "finetune" : "init";
   const fix = stage === "finetune"
@@ -641,6 +650,7 @@ export function checkStageRecord(
   if (stage === "finetune" && !ft) {
     throw new UserError(`Cannot use ${join(dir, file)}: model.json records no finetune: ${fix}`);
   }
+  if (digest !== undefined) checkWeightsRecord(dir, info, file, digest);
   const want: Record<string, string> = { latentScale: String(latentScale(info)) };
   if (ft) Object.assign(want, { alpha: String(ft.alpha), mode: String(ft.mode) });
   for (const [key, value] of Object.entries(want)) {
@@ -653,6 +663,44 @@ export function checkStageRecord(
       );
     }
   }
+}
+
+/** The stage whose record in model.json names each weights file. */
+const STAGE_OF: Record<string, "pretrain" | "init" | "finetune"> = {
+  "autoencoder.safetensors": "pretrain",
+  "centroids.safetensors": "init",
+  "dec.safetensors": "finetune",
+};
+
+/**
+ * Checks a weights file against the digest its stage recorded in `model.json` (`weights`), so
+ * that weights `model.json` does not describe are refused: a run stopped between writing them
+ * and writing `model.json`, or a file copied in from another model. Records without a digest
+ * (older model directories, or written by other tools) are not checked.
+ *
+ * @param dir Model directory.
+ * @param info Its `model.json`.
+ * @param file The weights file's name.
+ * @param digest Its digest ({@linkcode loadWeights}).
+ * @throws {UserError} naming the stage to run again.
+ */
+export function checkWeightsRecord(
+  dir: string,
+  info: ModelInfo,
+  file: string,
+  digest: string,
+): void {
+  const stage = STAGE_OF[file];
+  if (!stage) return;
+  const recorded = (info[stage] as { weights?: unknown } | undefined)?.weights;
+  if (typeof recorded !== "string" || recorded === digest) return;
+  throw new UserError(
+    `Cannot use ${join(dir, file)}: it is not the file model.json's ${stage} record describes ` +
+      `(${digest.slice(0, 19)}…, recorded ${recorded.slice(0, 19)}…): ${stage} did not finish ` +
+      `writing, or the file was replaced: run ${stage} again${
+        stage === "finetune" ? " (finetune --force)" : stage === "pretrain" ? " (--force)" : ""
+      }`,
+  );
 }
 
 /**

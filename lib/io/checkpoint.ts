@@ -45,27 +45,38 @@ export type Weights = Map<string, { shape: number[]; data: Float32Array }>;
  * @param path Destination file.
  * @param w Weights by name.
  * @param metadata String metadata stored in the header.
+ * @returns the file's digest (`sha256:` and 64 hex digits), for `model.json` to record which
+ *   weights it describes.
  */
 export async function saveWeights(
   path: string,
   w: Weights,
   metadata: Record<string, string> = {},
-): Promise<void> {
+): Promise<string> {
   const t: Record<string, SafetensorsTensor> = {};
   for (const [name, { shape, data }] of w) t[name] = { dtype: "F32", shape, data };
-  await writeFileAtomic(path, encodeSafetensors(t, { format: "pt", ...metadata }));
+  const bytes = encodeSafetensors(t, { format: "pt", ...metadata });
+  await writeFileAtomic(path, bytes);
+  return await digestOf(bytes);
+}
+
+/** `sha256:` and the 64 hex digits of the bytes' SHA-256. */
+async function digestOf(bytes: Uint8Array): Promise<string> {
+  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return "sha256:" + Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
  * Reads F32 weights from a safetensors file.
  *
  * @param path Source file.
- * @returns weights by name and the header metadata.
+ * @returns weights by name, the header metadata and the file's digest (as
+ *   {@linkcode saveWeights} returns it).
  * @throws {UserError} when the file is missing or not F32 safetensors.
  */
 export async function loadWeights(
   path: string,
-): Promise<{ weights: Weights; metadata: Record<string, string> }> {
+): Promise<{ weights: Weights; metadata: Record<string, string>; digest: string }> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -87,7 +98,7 @@ export async function loadWeights(
     }
     weights.set(name, { shape: t.shape, data: t.data });
   }
-  return { weights, metadata: dec.metadata };
+  return { weights, metadata: dec.metadata, digest: await digestOf(bytes) };
 }
 
 /**

@@ -39,6 +39,7 @@ it, as seisdec does.
 """
 
 import csv
+import hashlib
 import json
 import os
 import struct
@@ -235,6 +236,24 @@ class Model:
                 f"k={k}, normalize={self.normalize!r})")
 
 
+def _digest(path):
+    """``sha256:`` and the hex digest of a file, as seisdec's saveWeights returns it."""
+    with open(path, "rb") as f:
+        return "sha256:" + hashlib.sha256(f.read()).hexdigest()
+
+
+def _check_weights_record(model_dir, config, name, stage):
+    """Refuses a weights file other than the one model.json's stage record describes (its
+    ``weights`` digest), as seisdec's checkWeightsRecord does; a record without one is not
+    checked."""
+    recorded = (config.get(stage) or {}).get("weights")
+    path = os.path.join(model_dir, name)
+    if isinstance(recorded, str) and recorded != _digest(path):
+        raise ValueError(f"Cannot use {path}: it is not the file model.json's {stage} record "
+                         f"describes: {stage} did not finish writing, or the file was replaced: "
+                         f"run {stage} again")
+
+
 def _stage_file(model_dir, config, name, scale):
     """Reads centroids.safetensors or dec.safetensors, refusing one that model.json does not
     describe (a run killed between writing the two), as seisdec's checkStageRecord does; returns
@@ -249,6 +268,7 @@ def _stage_file(model_dir, config, name, scale):
     ft = config.get("finetune")
     if stage == "finetune" and not ft:
         raise ValueError(f"Cannot use {path}: model.json records no finetune: {fix}")
+    _check_weights_record(model_dir, config, name, stage)
     want = {"latentScale": scale}
     if stage == "finetune":
         want.update(alpha=ft.get("alpha"), mode=ft.get("mode"))
@@ -296,6 +316,7 @@ def load_model(model_dir, stage="auto"):
         stage = "dec" if has("dec.safetensors") else "init" if has("centroids.safetensors") else "pretrain"
     if stage not in ("dec", "init", "pretrain"):
         raise ValueError(f"Cannot load model: stage must be auto, dec, init or pretrain: found {stage!r}")
+    _check_weights_record(model_dir, config, "autoencoder.safetensors", "pretrain")
     pre, _ = read_safetensors(os.path.join(model_dir, "autoencoder.safetensors"))
     weights = {k: v.astype(np.float32) for k, v in pre.items() if k.startswith(("encoder.", "decoder."))}
     c = float((config.get("init") or {}).get("latentScale") or 1)
@@ -401,7 +422,10 @@ def save_model(model_dir, model, weights=None, dataset=None, pretrain=None):
     if dataset is not None:
         config["dataset"] = str(dataset)
     if pretrain is not None:
-        config["pretrain"] = dict(pretrain)
+        # The digest of the weights just written (a record copied from another model names
+        # that model's).
+        config["pretrain"] = {**dict(pretrain),
+                              "weights": _digest(os.path.join(model_dir, "autoencoder.safetensors"))}
     tmp = os.path.join(model_dir, f".model.json.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
         json.dump(config, f, indent=2)

@@ -14,6 +14,7 @@ import { openDataset } from "../../lib/io/dataset.ts";
 import { backendNamed } from "../../lib/tensor/backends.ts";
 import { noGrad } from "../../lib/tensor/tensor.ts";
 import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
+import { loadWeights } from "../../lib/io/checkpoint.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertEquals } from "../_assert.ts";
@@ -340,7 +341,9 @@ async function checkSavedModel(exe: string, useTorch: boolean): Promise<void> {
   const saved = join(out, "model");
   const info = await readModelInfo(saved);
   assertEquals(info.autoencoder.inputShape, [1, 20, 14]);
-  assertEquals(info.pretrain as unknown, { epochsDone: 3, source: "python" });
+  // The record given, with the digest of the weights save_model wrote (which seisdec checks).
+  const { digest } = await loadWeights(join(saved, "autoencoder.safetensors"));
+  assertEquals(info.pretrain as unknown, { epochsDone: 3, source: "python", weights: digest });
   await ok("encode", ds, "--model", saved, "--out", join(root, "e_saved"));
   await ok("init", ds, "--model", saved, "--k", "2", "--n-init", "3");
   await ok("cluster", ds, "--model", saved, "--out", join(root, "c_saved"));
@@ -364,4 +367,81 @@ Deno.test({
   name: "seisdec.py: an autoencoder trained in PyTorch, saved, clusters in seisdec (needs torch)",
   ignore: !torchPython || !gpuAvailable,
   fn: () => checkSavedModel(torchPython!, true),
+});
+
+Deno.test({
+  name:
+    "weights model.json does not describe (another init's centres, an older autoencoder) are refused by seisdec and seisdec.py alike, naming the stage to run again",
+  ignore: !numpyPython || !gpuAvailable,
+  fn: async () => {
+    const { root, ds, model } = await trainedModel();
+    const p = (s: string) => join(root, s);
+    // A second model's init with k = 3: its centres copied over the first model's (k = 2), as a
+    // run stopped between the weights and model.json, or a copy from elsewhere, leaves them.
+    await Deno.mkdir(p("m3"));
+    for (const f of ["model.json", "autoencoder.safetensors"]) {
+      await Deno.copyFile(join(model, f), join(p("m3"), f));
+    }
+    await ok("init", ds, "--model", p("m3"), "--k", "3", "--n-init", "2");
+    const info = await readModelInfo(model);
+    const recorded = (info.init as { weights: string }).weights;
+    assert(/^sha256:[0-9a-f]{64}$/.test(recorded), recorded);
+    await Deno.copyFile(
+      join(p("m3"), "centroids.safetensors"),
+      join(model, "centroids.safetensors"),
+    );
+    const want = `it is not the file model.json's init record describes`;
+    for (const args of [["cluster", ds, "--model", model, "--stage", "init", "--out", p("x")]]) {
+      const r = await run(...args, "--quiet");
+      assert(r.code === 2 && r.err[0].includes(want) && r.err[0].includes("run init again"));
+    }
+    const py = await python(
+      numpyPython!,
+      `import seisdec
+for stage in ("init", "pretrain"):
+    try:
+        seisdec.load_model(sys.argv[1], stage)
+        print(stage, "ok")
+    except ValueError as e:
+        print(stage, e)`,
+      model,
+    );
+    const lines = py.trim().split("\n");
+    assert(lines[0].startsWith("init Cannot use") && lines[0].includes(want), lines[0]);
+    assertEquals(lines[1], "pretrain ok");
+    // An autoencoder from another pretraining: every stage refuses it.
+    await ok(
+      "pretrain",
+      ds,
+      "--model",
+      p("m2"),
+      "--epochs",
+      "1",
+      "--batch-size",
+      "8",
+      "--latent-dim",
+      "4",
+    );
+    await Deno.copyFile(
+      join(p("m2"), "autoencoder.safetensors"),
+      join(model, "autoencoder.safetensors"),
+    );
+    const r = await run(
+      "encode",
+      ds,
+      "--model",
+      model,
+      "--stage",
+      "pretrain",
+      "--out",
+      p("y"),
+      "--quiet",
+    );
+    assert(
+      r.code === 2 &&
+        r.err[0].includes("it is not the file model.json's pretrain record describes"),
+      r.err.join(),
+    );
+    await Deno.remove(root, { recursive: true });
+  },
 });
