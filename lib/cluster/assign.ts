@@ -68,7 +68,7 @@ export async function applyModel(
     dir,
     device,
     use === "dec" ? "dec.safetensors" : "autoencoder.safetensors",
-    { scaled: use === "init", sampleShape: ds.sampleShape },
+    { scaled: use === "init", dataset: ds },
   );
   const dim = ae.config.latentDim;
   try {

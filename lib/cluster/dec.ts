@@ -153,9 +153,7 @@ export async function encodeForInit(
   device: Device,
   onBatch?: (done: number) => void,
 ): Promise<Float32Array> {
-  const { ae, info } = await loadAutoencoder(dir, device, undefined, {
-    sampleShape: ds.sampleShape,
-  });
+  const { ae, info } = await loadAutoencoder(dir, device, undefined, { dataset: ds });
   try {
     return await encodeAll(ae, ds, info.normalize, device, undefined, onBatch);
   } finally {
@@ -548,7 +546,7 @@ export async function finetune(
   // A dataset of other samples is refused here, before a fresh run clears the checkpoint.
   const { ae, info } = await loadAutoencoder(dir, device, "autoencoder.safetensors", {
     scaled: true,
-    sampleShape: ds.sampleShape,
+    dataset: ds,
   });
   // The model's and the optimizer's buffers go back to the pool however this ends (refused
   // centres, a diverging loss).

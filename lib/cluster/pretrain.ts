@@ -144,6 +144,11 @@ export interface ModelInfo {
   /** Path of the dataset trained on, when given. */
   dataset?: string;
   /**
+   * The scaling of the spectrograms trained on (the dataset's `meta.json` `scaling`: `db`,
+   * `log10`, `psd`, ...), when known: a dataset of another scaling is refused.
+   */
+  scaling?: string;
+  /**
    * Pretraining settings, the epochs done and the digest of the autoencoder.safetensors they
    * made (`weights`; absent in older model directories).
    */
@@ -367,6 +372,7 @@ export async function pretrain(
       autoencoder: ae.config,
       normalize: cfg.normalize,
       dataset: opts.datasetPath,
+      ...(scalingOf(ds) !== undefined ? { scaling: scalingOf(ds) } : {}),
     };
     const shape = ds.sampleShape;
     const bs = cfg.batchSize;
@@ -580,15 +586,23 @@ export async function loadAutoencoder(
   dir: string,
   device: Device,
   file = "autoencoder.safetensors",
-  opts: { scaled?: boolean; sampleShape?: readonly number[] } = {},
+  opts: { scaled?: boolean; sampleShape?: readonly number[]; dataset?: DatasetLike } = {},
 ): Promise<{ ae: ConvAutoencoder; info: ModelInfo }> {
   await initBackend(device);
   const info = await readModelInfo(dir);
-  const want = info.autoencoder.inputShape, got = opts.sampleShape;
+  const want = info.autoencoder.inputShape;
+  const got = opts.sampleShape ?? opts.dataset?.sampleShape;
   if (got && (got.length !== want.length || got.some((v, i) => v !== want[i]))) {
     throw new UserError(
       `Cannot use model ${dir}: it was trained on samples [${want.join(", ")}]: the dataset's ` +
         `are [${got.join(", ")}]`,
+    );
+  }
+  const scaling = opts.dataset && scalingOf(opts.dataset);
+  if (info.scaling !== undefined && scaling !== undefined && scaling !== info.scaling) {
+    throw new UserError(
+      `Cannot use model ${dir}: it was trained on ${info.scaling} spectrograms: the dataset's ` +
+        `are ${scaling} (extract it with --scaling ${info.scaling}, or train a model on it)`,
     );
   }
   const ae = new ConvAutoencoder(info.autoencoder);
@@ -615,6 +629,18 @@ export async function loadAutoencoder(
   }
   set.load(own, join(dir, file));
   return { ae, info };
+}
+
+/** A dataset's spectrogram scaling, where it is known (a dataset on disk). */
+function scalingOf(ds: DatasetLike): string | undefined {
+  const s = ds.settings?.scaling;
+  if (s === undefined) return undefined;
+  try {
+    const v = JSON.parse(s);
+    return typeof v === "string" ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** @returns the latent scale chosen by `init` (1 before init). */

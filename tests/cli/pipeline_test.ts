@@ -180,6 +180,18 @@ gpuTest(
       await ok(...dbPre, "--model", p(`m_${want}`), ...extra);
       assertEquals(JSON.parse(await Deno.readTextFile(p(`m_${want}/model.json`))).normalize, want);
     }
+    // model.json records the scaling trained on; a dataset of another scaling is refused (a dB
+    // model on linear values put every sample in one cluster).
+    assertEquals(JSON.parse(await Deno.readTextFile(p("m_minmax/model.json"))).scaling, "db");
+    const otherScale = await run("encode", p("ds"), "--model", p("m_minmax"), "--out", p("eS"));
+    assert(
+      otherScale.code === 2 &&
+        otherScale.err[0].includes(
+          `Cannot use model ${p("m_minmax")}: it was trained on db spectrograms: the dataset's ` +
+            `are none (extract it with --scaling db, or train a model on it)`,
+        ),
+      otherScale.err.join("\n"),
+    );
     const ae = (await loadWeights(p("m/autoencoder.safetensors"))).weights;
     // PyTorch names of the seed's nn.Sequential modules.
     assertEquals(ae.get("encoder.encoder.0.weight")?.shape, [8, 1, 3, 3]);
