@@ -149,12 +149,13 @@ export function isUserFacing(e: unknown): boolean {
 }
 
 /**
- * Ctrl-C and SIGTERM remove the outputs this run had not finished (a dataset, a model or a
+ * Ctrl-C, SIGTERM and SIGHUP remove the outputs this run had not finished (a dataset, a model or a
  * checkpoint being written) before exiting, so nothing half-written stays behind; what was
  * already written, such as the last checkpoint, stays.
  */
 function exitCleanlyOnSignals(): void {
-  const signals: [Deno.Signal, number][] = [["SIGINT", 130], ["SIGTERM", 143]];
+  // SIGHUP: the terminal closed (an ssh session dropped) under a long run.
+  const signals: [Deno.Signal, number][] = [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]];
   for (const [signal, status] of signals) {
     try {
       Deno.addSignalListener(signal, () => {
@@ -168,7 +169,7 @@ function exitCleanlyOnSignals(): void {
         Deno.exit(status);
       });
     } catch {
-      // A signal this system does not deliver (SIGTERM on Windows).
+      // A signal this system does not deliver (SIGTERM, SIGHUP on Windows).
     }
   }
 }

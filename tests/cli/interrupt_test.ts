@@ -97,8 +97,15 @@ Deno.test({
   },
 });
 
-/** Runs the CLI in a subprocess, sends SIGINT once `ready(stderr so far)`, and returns its stderr. */
-async function interrupt(args: string[], ready: (err: string) => boolean): Promise<string> {
+/**
+ * Runs the CLI in a subprocess, sends SIGINT (or `signal`) once `ready(stderr so far)`, and
+ * returns its stderr.
+ */
+async function interrupt(
+  args: string[],
+  ready: (err: string) => boolean,
+  signal: "SIGINT" | "SIGHUP" = "SIGINT",
+): Promise<string> {
   const cli = new URL("../../cli.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", cli, ...args],
@@ -114,13 +121,35 @@ async function interrupt(args: string[], ready: (err: string) => boolean): Promi
   })();
   for (let i = 0; i < 1200 && !ready(err); i++) await new Promise((r) => setTimeout(r, 50));
   const got = ready(err);
-  child.kill("SIGINT");
+  child.kill(signal);
   const { code } = await child.status;
   await reading;
   assert(got, `${args[0]} never checkpointed: ${err}`);
-  assertEquals(code, 130, err);
+  assertEquals(code, signal === "SIGINT" ? 130 : 129, err);
   return err;
 }
+
+Deno.test({
+  name:
+    "cli: SIGHUP (the terminal closed) stops a run as Ctrl-C does: the unfinished output removed, status 129",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const out = join(root, "syn");
+      const err = await interrupt(
+        ["synth", "--per-class", "400", "--out", out],
+        // Under way once its temporary directory exists.
+        () => [...Deno.readDirSync(root)].some((e) => e.name.startsWith(".syn.")),
+        "SIGHUP",
+      );
+      assert(err.includes("interrupted (SIGHUP): removed the unfinished"), err);
+      assertEquals([...Deno.readDirSync(root)].map((e) => e.name), []);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
 
 /** A field of a checkpoint's state.json, or 0 before there is one. */
 function stateField(ckDir: string, field: string): number {
