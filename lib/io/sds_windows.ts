@@ -16,7 +16,7 @@
  */
 import { basename } from "node:path";
 import { parseCsv } from "./csv.ts";
-import { findSdsFiles, parseUtc, type SampleTask, type SdsLookup } from "./manifest.ts";
+import { findSdsFiles, parseUtc, type SampleTask, type SdsLookup, sdsPaths } from "./manifest.ts";
 import { UserError } from "../util/errors.ts";
 import {
   checkTrigger,
@@ -162,6 +162,54 @@ export function expandChannelPattern(
     }
   }
   return [...found].sort().map((x) => x.split(".") as [string, string, string, string]);
+}
+
+/**
+ * Refuses a channel named in full that has no day file at all in the span (the day before and
+ * after included, which its first and last windows may read): a mistyped location code, a
+ * station of another network or a span outside the archive, which would otherwise fail every
+ * window alone. The message says what the archive holds instead: the channel's own days, or the
+ * station's other channels.
+ */
+function noDayFiles(
+  dir: string,
+  id: readonly [string, string, string, string],
+  start: number,
+  end: number,
+  where: string,
+): void {
+  const day = 86_400_000;
+  const exists = (p: string) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  };
+  if (sdsPaths(dir, id, start - day, end + day).some(exists)) return;
+  const [net, sta, , cha] = id;
+  const name = id.join(".");
+  const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
+  // The channel's days in any year of the archive, else the station's channels in the span's.
+  const days = listDir(dir).filter((y) => /^\d{4}$/.test(y)).flatMap((y) =>
+    listDir(`${dir}/${y}/${net}/${sta}/${cha}.D`).filter((f) => f.startsWith(`${name}.D.`)).map((
+      f,
+    ) => f.slice(name.length + 3))
+  ).sort();
+  const others = days.length ? [] : expandChannelPattern(dir, [net, sta, "*", "*"], start, end)
+    .map((x) => x.join("."));
+  throw new UserError(
+    `Cannot use ${where}: the archive ${dir} holds no day file of ${name} from ${iso(start)} to ${
+      iso(end)
+    }: ${
+      days.length
+        ? `it holds ${name} from ${days[0]} to ${days.at(-1)} (YEAR.DOY)`
+        : others.length
+        ? `it holds ${others.slice(0, 6).join(", ")}${others.length > 6 ? ", ..." : ""} of ` +
+          `${net}.${sta}`
+        : `it holds no channel of ${net}.${sta} in those years`
+    }`,
+  );
 }
 
 /**
@@ -403,11 +451,18 @@ export async function sdsWindowTasks(
 ): Promise<SampleTask[]> {
   const where0 = "input.windows";
   const { start, end, stepMs } = windowSpan(w, where0);
+  const root = await Deno.stat(look.dir).catch(() => null);
+  if (!root?.isDirectory) {
+    throw new UserError(
+      `Cannot read the SDS archive ${look.dir}: ${root ? "it is a file" : "no such directory"}`,
+    );
+  }
   const ids: [string, string, string, string][] = [];
   const seen = new Map<string, string>();
   for (const [i, c] of w.channels.entries()) {
     const where = `input.windows.channels[${i}]`;
     const pattern = parseChannelId(c, where);
+    if (!pattern.some(isPattern)) noDayFiles(look.dir, pattern, start, end, where);
     const matched = expandChannelPattern(look.dir, pattern, start, end);
     if (matched.length === 0) {
       throw new UserError(

@@ -236,15 +236,41 @@ Deno.test("windows: tasks per channel and time read the day files around each wi
     const bbb = z.slice(4);
     assert(bbb.every((t) => !t.error && t.waveforms.length === 1), JSON.stringify(bbb[0]));
     assertEquals(bbb[0].missingFiles, [`${root}/2023/XX/BBB/HHZ.D/XX.BBB.00.HHZ.D.2023.365`]);
-    // Its location is the one given: at location 10 nothing is found (no fallback to 00).
-    const ten = await sdsWindowTasks(
-      { ...w, channels: ["XX.BBB.10.HHZ"], labels: null },
-      null,
-      { dir: root, codesOf: (c) => [c] },
-      span,
-      [20, 66],
+    // Its location is the one given: at location 10 nothing is found (no fallback to 00), and a
+    // channel with no day file in the whole span is refused at once, with what the archive
+    // holds, rather than failing every window alone.
+    await assertRejects(
+      () =>
+        sdsWindowTasks(
+          { ...w, channels: ["XX.BBB.10.HHZ"], labels: null },
+          null,
+          { dir: root, codesOf: (c) => [c] },
+          span,
+          [20, 66],
+        ),
+      UserError,
+      `Cannot use input.windows.channels[0]: the archive ${root} holds no day file of ` +
+        `XX.BBB.10.HHZ from 2023-12-31 to 2024-01-01: it holds XX.BBB.00.HHZ of XX.BBB`,
     );
-    assert(ten.every((t) => t.error?.reason === "missing channel" && t.label === null));
+    // Outside the archive's days, the channel's own days are named; a missing root is named.
+    await assertRejects(
+      () =>
+        sdsWindowTasks(
+          { ...w, start: "2024-03-01T00:00:00Z", end: "2024-03-01T01:00:00Z", labels: null },
+          null,
+          { dir: root, codesOf: (c) => [c] },
+          span,
+          [20, 66],
+        ),
+      UserError,
+      "holds no day file of XX.AAA.00.HHZ from 2024-03-01 to 2024-03-01: it holds " +
+        "XX.AAA.00.HHZ from 2023.365 to 2024.001 (YEAR.DOY)",
+    );
+    await assertRejects(
+      () => sdsWindowTasks(w, null, { dir: `${root}/nope`, codesOf: (c) => [c] }, span, [20, 66]),
+      UserError,
+      `Cannot read the SDS archive ${root}/nope: no such directory`,
+    );
     // Errors name the field.
     const look = { dir: root, codesOf: (c: string) => [c] };
     await assertRejects(
