@@ -449,6 +449,8 @@ interface DecodedFile {
 interface IndexedFile {
   bytes: Uint8Array;
   records: RecordSpan[];
+  /** Damaged bytes between records, skipped (gaps). */
+  damaged: CorruptRecord[];
 }
 
 /**
@@ -552,7 +554,8 @@ async function decodedFile(
       orientation: s.orientation,
     };
   } else if (mseed && span) {
-    const ix = { bytes, records: await indexRecords(bytes, f) };
+    const damaged: CorruptRecord[] = [];
+    const ix = { bytes, records: await indexRecords(bytes, f, (d) => damaged.push(d)), damaged };
     if (key !== null && keep) decoded.set(`index\0${key}`, ix, bytes.byteLength);
     return await decodeSpan(ix, f, span, keep ? key : null);
   } else {
@@ -576,7 +579,7 @@ async function decodeSpan(
   const k = key === null ? null : `${key}\0${span[0]}\0${span[1]}`;
   const hit = k === null ? undefined : spanSegments.get(k);
   if (hit) return hit;
-  const corrupt: CorruptRecord[] = [];
+  const corrupt: CorruptRecord[] = [...ix.damaged];
   const segs = await decodeBetween(ix.bytes, ix.records, span[0], span[1], f, (r) => {
     corrupt.push(r);
   });

@@ -125,7 +125,6 @@ export async function decodeSegments(
   source: string,
   options: DecodeOptions = {},
 ): Promise<Segment[]> {
-  const fileOffset = (i: number, at: number) => options.fileOffsets?.[i] ?? at;
   if (bytes.length === 0) {
     throw new SampleError("empty file", `Cannot read ${source}: the file is empty`);
   }
@@ -138,6 +137,22 @@ export async function decodeSegments(
       }`,
     );
   }
+  let fileOffsets = options.fileOffsets;
+  // A whole file whose damaged records are to be left out: its framing first, skipping damaged
+  // headers to the next good record, then the good records alone.
+  if (options.onCorrupt && !fileOffsets) {
+    let skipped = false;
+    const spans = await indexRecords(bytes, source, (d) => {
+      skipped = true;
+      options.onCorrupt!(d);
+    });
+    if (skipped) {
+      if (spans.length === 0) return [];
+      fileOffsets = spans.map((r) => r.offset);
+      bytes = concatRecords(bytes, spans);
+    }
+  }
+  const fileOffset = (i: number, at: number) => fileOffsets?.[i] ?? at;
   const sp = await seisplotjs();
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const out: Segment[] = [];
@@ -383,12 +398,26 @@ export interface RecordSpan {
  * file's headers takes a fraction of decoding it, and {@linkcode recordsBetween} then decodes
  * only the minutes a sample needs.
  *
+ * Bytes where a record header should start but none does (a damaged header, or a record
+ * length that runs past the next record) fail the call, unless `onDamaged` is given: then the
+ * reader looks for the next good record (miniSEED 3: the next `MS\x03` whose record fits and
+ * passes its CRC-32C; miniSEED 2: the next 64-byte boundary holding a header of the same
+ * channel whose record fits), reports the bytes skipped, and goes on. A file that ends inside
+ * its last record is truncated either way.
+ *
  * @param bytes The file's bytes.
  * @param source The file's name, for messages.
+ * @param onDamaged Where skipped bytes go: their offset and length, the time between the good
+ *   records around them, and the error ("corrupt").
  * @returns the records, in file order.
- * @throws {SampleError} for empty, non-miniSEED or truncated bytes.
+ * @throws {SampleError} for empty, non-miniSEED or truncated bytes, and for damaged framing
+ *   without `onDamaged`.
  */
-export async function indexRecords(bytes: Uint8Array, source: string): Promise<RecordSpan[]> {
+export async function indexRecords(
+  bytes: Uint8Array,
+  source: string,
+  onDamaged?: (d: CorruptRecord & { size: number }) => void,
+): Promise<RecordSpan[]> {
   if (bytes.length === 0) {
     throw new SampleError("empty file", `Cannot read ${source}: the file is empty`);
   }
@@ -403,42 +432,54 @@ export async function indexRecords(bytes: Uint8Array, source: string): Promise<R
         bytes.length - offset
       } remain`,
     );
-  if (version === 2) {
-    const sp = await seisplotjs();
-    for (let offset = 0; offset < bytes.length;) {
-      if (bytes.length - offset < 48) throw truncated(offset, 48);
-      let h;
-      try {
-        h = sp.miniseed.parseSingleDataRecordHeader(
-          new DataView(bytes.buffer, bytes.byteOffset + offset, bytes.length - offset),
-        );
-      } catch (e) {
-        throw new SampleError(
-          "truncated",
-          `Cannot read ${source}: cannot decode miniSEED 2 records: ${(e as Error).message}`,
-        );
-      }
-      const size = h.recordSize;
-      if (!(size >= 64) || offset + size > bytes.length) throw truncated(offset, size);
-      const start = exactStart2(h);
-      const fs = h.sampleRate;
-      out.push({ offset, size, start, end: start + (fs > 0 ? h.numSamples * 1000 / fs : 0) });
-      offset += size;
+  const sp = version === 2 ? await seisplotjs() : null;
+  // A record's span at `offset`, or why there is none.
+  const frame2 = (offset: number): RecordSpan & { id: string } | SampleError => {
+    if (bytes.length - offset < 48) return truncated(offset, 48);
+    let h;
+    try {
+      h = sp!.miniseed.parseSingleDataRecordHeader(
+        new DataView(bytes.buffer, bytes.byteOffset + offset, bytes.length - offset),
+      );
+    } catch (e) {
+      return new SampleError(
+        "corrupt",
+        `Cannot read ${source}: the record at byte ${offset} does not parse: ${
+          (e as Error).message
+        }`,
+      );
     }
-    return out;
-  }
-  for (let offset = 0; offset < bytes.length;) {
-    if (bytes.length - offset < 40) throw truncated(offset, 40);
+    const size = h.recordSize;
+    if (!(size >= 64 && size <= 1 << 20)) {
+      return new SampleError(
+        "corrupt",
+        `Cannot read ${source}: the record at byte ${offset} gives a record length of ${size} ` +
+          `bytes: expected 64 to 1,048,576 (a damaged header)`,
+      );
+    }
+    if (offset + size > bytes.length) return truncated(offset, size);
+    const start = exactStart2(h);
+    const fs = h.sampleRate;
+    return {
+      offset,
+      size,
+      start,
+      end: start + (fs > 0 ? h.numSamples * 1000 / fs : 0),
+      id: `${h.netCode}.${h.staCode}.${h.locCode}.${h.chanCode}`,
+    };
+  };
+  const frame3 = (offset: number): RecordSpan & { id: string } | SampleError => {
+    if (bytes.length - offset < 40) return truncated(offset, 40);
     if (bytes[offset] !== 77 || bytes[offset + 1] !== 83 || bytes[offset + 2] !== 3) {
-      throw new SampleError(
-        "truncated",
+      return new SampleError(
+        "corrupt",
         `Cannot read ${source}: expected a miniSEED 3 record header at byte ${offset}`,
       );
     }
     const at = (k: number) => offset + k;
     const size = 40 + view.getUint8(at(33)) + view.getUint16(at(34), true) +
       view.getUint32(at(36), true);
-    if (offset + size > bytes.length) throw truncated(offset, size);
+    if (offset + size > bytes.length) return truncated(offset, size);
     const start = Date.UTC(
       view.getUint16(at(8), true),
       0,
@@ -450,8 +491,69 @@ export async function indexRecords(bytes: Uint8Array, source: string): Promise<R
     const rate = view.getFloat64(at(16), true);
     const fs = rate > 0 ? rate : rate < 0 ? -1 / rate : 0;
     const n = view.getUint32(at(24), true);
-    out.push({ offset, size, start, end: start + (fs > 0 ? n * 1000 / fs : 0) });
-    offset += size;
+    const id = new TextDecoder().decode(bytes.subarray(at(40), at(40) + view.getUint8(at(33))));
+    return { offset, size, start, end: start + (fs > 0 ? n * 1000 / fs : 0), id };
+  };
+  const frame = version === 2 ? frame2 : frame3;
+  // The next good record after damaged bytes at `from`, or null.
+  const resync = (from: number, id: string | null): number | null => {
+    if (version === 2) {
+      for (let k = (Math.floor(from / 64) + 1) * 64; k + 48 <= bytes.length; k += 64) {
+        if (miniseedVersion(bytes.subarray(k)) !== 2) continue;
+        const r = frame2(k);
+        if (!(r instanceof SampleError) && (id === null || r.id === id)) return k;
+      }
+      return null;
+    }
+    for (let k = from + 1; k + 40 <= bytes.length; k++) {
+      if (bytes[k] !== 77 || bytes[k + 1] !== 83 || bytes[k + 2] !== 3) continue;
+      const r = frame3(k);
+      if (r instanceof SampleError) continue;
+      try {
+        checkCrc32c(bytes, r, k, source);
+        return k;
+      } catch {
+        // a chance "MS\x03" in the data, or another damaged record
+      }
+    }
+    return null;
+  };
+  const damaged: { offset: number; size: number; error: SampleError; before: number }[] = [];
+  let lastId: string | null = null;
+  for (let offset = 0; offset < bytes.length;) {
+    const r = frame(offset);
+    if (!(r instanceof SampleError)) {
+      out.push({ offset: r.offset, size: r.size, start: r.start, end: r.end });
+      lastId = r.id;
+      offset += r.size;
+      continue;
+    }
+    if (!onDamaged) throw r;
+    const next = resync(offset, lastId);
+    // Nothing good after it: a file cut short stays truncated; damage runs to the end.
+    if (next === null && r.reason === "truncated") throw r;
+    const size = (next ?? bytes.length) - offset;
+    const error = r.reason === "corrupt" ? r : new SampleError(
+      "corrupt",
+      `Cannot read ${source}: the record at byte ${offset} runs past the next good record`,
+    );
+    damaged.push({ offset, size, error, before: out.length });
+    if (next === null) break;
+    offset = next;
+  }
+  for (const d of damaged) {
+    // The time between the good records around the damaged bytes.
+    const prev = out[d.before - 1], next = out[d.before];
+    const start = prev?.end ?? next?.start ?? 0, end = next?.start ?? prev?.end ?? 0;
+    const error = new SampleError(
+      "corrupt",
+      `${d.error.message}; ${d.size} bytes skipped${
+        prev || next
+          ? ` (${new Date(start).toISOString()} .. ${new Date(end).toISOString()} missing)`
+          : ""
+      }`,
+    );
+    onDamaged!({ offset: d.offset, size: d.size, start, end, error });
   }
   return out;
 }
@@ -475,7 +577,12 @@ export function recordsBetween(
   t1: number,
 ): Uint8Array {
   const keep = spansBetween(records, t0, t1);
-  return keep.length === records.length ? bytes : concatRecords(bytes, keep);
+  return wholeFile(bytes, keep) ? bytes : concatRecords(bytes, keep);
+}
+
+/** Whether records are every byte of the file (none left out, no damaged bytes between). */
+function wholeFile(bytes: Uint8Array, keep: readonly RecordSpan[]): boolean {
+  return keep.reduce((n, r) => n + r.size, 0) === bytes.length;
 }
 
 /** The records {@linkcode recordsBetween} keeps (all of them where it keeps none). */
@@ -513,7 +620,7 @@ export async function decodeBetween(
   onCorrupt?: (record: CorruptRecord) => void,
 ): Promise<Segment[]> {
   const keep = spansBetween(records, t0, t1);
-  const sel = keep.length === records.length ? bytes : concatRecords(bytes, keep);
+  const sel = wholeFile(bytes, keep) ? bytes : concatRecords(bytes, keep);
   return await decodeSegments(sel, source, { fileOffsets: keep.map((r) => r.offset), onCorrupt });
 }
 

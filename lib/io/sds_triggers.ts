@@ -372,12 +372,14 @@ export async function detectSdsDays(
     data: { bytes: Uint8Array; records: RecordSpan[] } | null;
     exists: boolean;
     problem?: DetectionProblem;
+    /** Damaged bytes between its records, skipped (gaps), with the time they leave out. */
+    damaged: (DetectionProblem & { start: number; end: number })[];
   };
   const files = new Map<string, File>();
   const fileOf = async (path: string): Promise<File> => {
     const had = files.get(path);
     if (had) return had;
-    const file: File = { data: null, exists: false };
+    const file: File = { data: null, exists: false, damaged: [] };
     let bytes: Uint8Array | null = null;
     try {
       bytes = await Deno.readFile(path);
@@ -393,7 +395,16 @@ export async function detectSdsDays(
     if (bytes) {
       file.exists = true;
       try {
-        file.data = { bytes, records: await indexRecords(bytes, path) };
+        const records = await indexRecords(bytes, path, (d) => {
+          file.damaged.push({
+            source: path,
+            reason: "corrupt",
+            message: d.error.message,
+            start: d.start,
+            end: d.end,
+          });
+        });
+        file.data = { bytes, records };
       } catch (e) {
         if (!(e instanceof SampleError)) throw e;
         file.problem = { source: path, reason: e.reason, message: e.message };
@@ -416,6 +427,12 @@ export async function detectSdsDays(
         const file = await fileOf(path);
         entry.found ||= file.exists;
         if (file.problem) problem(file.problem);
+        // Reported by the day whose data they leave out.
+        for (const d of file.damaged) {
+          if (d.end >= p0 && d.start < p1) {
+            problem({ source: d.source, reason: d.reason, message: d.message });
+          }
+        }
         if (!file.data) continue;
         let decoded: Segment[];
         try {

@@ -177,6 +177,7 @@ function noDayFiles(
   start: number,
   end: number,
   where: string,
+  band: boolean,
 ): void {
   const day = 86_400_000;
   const exists = (p: string) => {
@@ -186,7 +187,14 @@ function noDayFiles(
       return false;
     }
   };
-  if (sdsPaths(dir, id, start - day, end + day).some(exists)) return;
+  // With components, the id stands for its band (HHZ: HHZ, HHN, HHE, or HH1, HH2, HH3 to rotate).
+  const ids = band
+    ? [
+      id,
+      ...expandChannelPattern(dir, [id[0], id[1], id[2], `${id[3].slice(0, -1)}?`], start, end),
+    ]
+    : [id];
+  if (ids.some((x) => sdsPaths(dir, x, start - day, end + day).some(exists))) return;
   const [net, sta, , cha] = id;
   const name = id.join(".");
   const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
@@ -462,7 +470,9 @@ export async function sdsWindowTasks(
   for (const [i, c] of w.channels.entries()) {
     const where = `input.windows.channels[${i}]`;
     const pattern = parseChannelId(c, where);
-    if (!pattern.some(isPattern)) noDayFiles(look.dir, pattern, start, end, where);
+    if (!pattern.some(isPattern)) {
+      noDayFiles(look.dir, pattern, start, end, where, !!options.oneChannelPerBand);
+    }
     const matched = expandChannelPattern(look.dir, pattern, start, end);
     if (matched.length === 0) {
       throw new UserError(

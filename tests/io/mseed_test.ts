@@ -437,3 +437,64 @@ function sineTrace(): Trace {
     data: new Float64Array(2000).map((_, i) => Math.round(1e4 * Math.sin(i / 5))),
   };
 }
+
+Deno.test("a damaged record header: without onDamaged the file fails as corrupt; with it, the reader skips to the next good record (miniSEED 2: the same channel at a 64-byte boundary; miniSEED 3: a record that passes its CRC) and reports the bytes and time skipped", async () => {
+  const { decodeSegments, indexRecords } = await import("../../lib/io/mseed.ts");
+  // miniSEED 3: the second record's magic bytes overwritten.
+  const ms3 = await encodeMiniseed3([sineTrace()], 256);
+  const recs3 = await indexRecords(ms3, "m3.mseed");
+  assert(recs3.length > 3, `${recs3.length} records`);
+  const [r1, r2] = [recs3[1], recs3[2]];
+  const bad3 = ms3.slice();
+  bad3.fill(0x20, r1.offset, r1.offset + 8);
+  const e3 = await assertRejects(
+    () => indexRecords(bad3, "m3.mseed"),
+    SampleError,
+    `Cannot read m3.mseed: expected a miniSEED 3 record header at byte ${r1.offset}`,
+  );
+  assertEquals((e3 as SampleError).reason, "corrupt");
+  const skipped: (CorruptRecord & { size: number })[] = [];
+  const spans = await indexRecords(bad3, "m3.mseed", (d) => skipped.push(d));
+  assertEquals(spans.map((r) => r.offset), recs3.filter((r) => r !== r1).map((r) => r.offset));
+  assertEquals(skipped.map((d) => [d.offset, d.size, d.start, d.end]), [
+    [r1.offset, r2.offset - r1.offset, recs3[0].end, r2.start],
+  ]);
+  assert(
+    skipped[0].error.message.endsWith(
+      `; ${r1.size} bytes skipped (${new Date(recs3[0].end).toISOString()} .. ${
+        new Date(r2.start).toISOString()
+      } missing)`,
+    ),
+    skipped[0].error.message,
+  );
+  // Decoded whole with onCorrupt: the two good runs around the gap.
+  const left: CorruptRecord[] = [];
+  const segs = await decodeSegments(bad3, "m3.mseed", { onCorrupt: (r) => left.push(r) });
+  assertEquals(left.map((r) => r.offset), [r1.offset]);
+  assertEquals(segs.map((x) => x.startTime), [recs3[0].start, r2.start]);
+  // miniSEED 2: an ESEC file's second record's first blockette offset (bytes 46-47) damaged.
+  const esec = await Deno.readFile(
+    `${ESEC}waveforms/3/TA.M02C..BHZ__20140920T204808Z__20140920T205108Z.mseed`,
+  );
+  const recs2 = await indexRecords(esec, "e.mseed");
+  const bad2 = esec.slice();
+  bad2.fill(0xff, 512 + 46, 512 + 48);
+  await assertRejects(() => indexRecords(bad2, "e.mseed"), SampleError, "the record at byte 512");
+  const skipped2: CorruptRecord[] = [];
+  const spans2 = await indexRecords(bad2, "e.mseed", (d) => skipped2.push(d));
+  assertEquals(
+    spans2.map((r) => r.offset),
+    recs2.filter((r) => r.offset !== 512).map((r) => r.offset),
+  );
+  assertEquals(skipped2.map((d) => [d.offset, d.start, d.end]), [[
+    512,
+    recs2[0].end,
+    recs2[2].start,
+  ]]);
+  // A file cut inside its last record is still truncated, with or without onDamaged.
+  await assertRejects(
+    () => indexRecords(ms3.subarray(0, ms3.length - 10), "m3.mseed", () => {}),
+    SampleError,
+    "file is truncated",
+  );
+});

@@ -197,6 +197,21 @@ Deno.test("detectSdsTriggers: a damaged record is left out (a gap) and reported 
       ),
       bad[0].message,
     );
+    // A damaged header instead: the reader skips to the next good record and reads on.
+    bytes[r.offset + r.size - 8] ^= 0x55;
+    bytes.fill(0x20, r.offset, r.offset + 8);
+    await Deno.writeFile(p2, bytes);
+    const h = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1);
+    assertEquals(h.detections.map((d) => d.on), whole.detections.map((d) => d.on));
+    const badH = h.problems.filter((p) => p.reason === "corrupt");
+    assertEquals(badH.length, 1, JSON.stringify(h.problems));
+    assert(
+      badH[0].message.startsWith(
+        `Cannot read ${p2}: expected a miniSEED 3 record header at byte ${r.offset}; ${r.size} ` +
+          `bytes skipped`,
+      ),
+      badH[0].message,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
