@@ -102,11 +102,28 @@ export async function main(args: string[]): Promise<number> {
       return 1;
     }
     if (isUserFacing(e) && !Deno.env.get("SEISDEC_DEBUG")) {
-      console.error(`error: ${(e as Error).message}`);
+      // A disk that refused a write mid-run: what was kept (a checkpoint) and how to go on.
+      const kept = refusedWrite(e) ? interruptNotes() : [];
+      console.error(`error: ${(e as Error).message}${kept.length ? `; ${kept.join("; ")}` : ""}`);
       return 2;
     }
     throw e;
   }
+}
+
+/**
+ * Whether an error, or one it wraps, is a write the file system refused (a full disk, a
+ * read-only file system, ...: `CANNOT_WRITE_HERE`), after which the CLI names what the run
+ * kept (a checkpoint) and how to go on.
+ *
+ * @param e What a command threw.
+ * @returns true for such a write.
+ */
+export function refusedWrite(e: unknown): boolean {
+  for (let i = 0; i < 4 && e instanceof Error; i++, e = e.cause) {
+    if (((e as { code?: string }).code ?? "") in CANNOT_WRITE_HERE) return true;
+  }
+  return false;
 }
 
 /**

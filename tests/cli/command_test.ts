@@ -1,5 +1,5 @@
 /** Flag parsing helpers of lib/cli/_command.ts and cli.ts's split of user errors from bugs. */
-import { isUserFacing, main } from "../../cli.ts";
+import { isUserFacing, main, refusedWrite } from "../../cli.ts";
 import {
   type Command,
   helpText,
@@ -77,6 +77,13 @@ Deno.test("isUserFacing: argument checks that start 'Cannot ' are user errors; o
     assert(isUserFacing(Object.assign(new Error("refused"), { code })), code);
   }
   assert(!isUserFacing(Object.assign(new Error("bug"), { code: "EBADF" })));
+  // A full disk under a checkpointing run, wrapped as writeFailure wraps it: the CLI adds what
+  // was kept and how to resume.
+  const full = Object.assign(new Error("No space left on device (os error 28)"), {
+    code: "ENOSPC",
+  });
+  assert(refusedWrite(new UserError("Cannot write m/checkpoint: ...", { cause: full })));
+  assert(!refusedWrite(new UserError("Cannot read --k")));
   // A bug (undefined property, a failed internal check) keeps its stack trace.
   assert(!isUserFacing(new TypeError("x is undefined")));
   assert(!isUserFacing(new RangeError("Invalid array length")));
