@@ -703,7 +703,9 @@ export const extract: Command = {
     );
     if (s.ok === 0) {
       throw new UserError(
-        `Cannot extract: all ${s.total} samples failed (reasons above, one per sample in ${s.out}/failures.csv)`,
+        `Cannot extract: ${
+          s.total === 1 ? "the one sample" : `all ${s.total} samples`
+        } failed (reasons above, one per sample in ${s.out}/failures.csv)`,
       );
     }
   },
