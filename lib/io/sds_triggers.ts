@@ -568,7 +568,22 @@ export function finishDetection(
   const id = codes.join(".");
   const problems: DetectionProblem[] = [];
   for (const p of days.flatMap((d) => d.problems)) addProblem(problems, p);
-  if (!days.some((d) => d.found)) {
+  if (days.some((d) => d.found)) {
+    // A whole day inside the span whose own day file is missing (where others exist) has no
+    // triggers: listed, so that it does not pass for a quiet day. (A day the span only touches
+    // at its ends may be one the archive does not reach yet.)
+    for (const d of days) {
+      const path = sdsPaths(dir, codes, d.day, d.day)[0];
+      if (d.day < start || d.day + DAY_MS > end || fileExists(path)) continue;
+      problems.push({
+        source: path,
+        reason: "missing channel",
+        message: `Cannot detect triggers on ${id} on ${
+          new Date(d.day).toISOString().slice(0, 10)
+        }: its day file ${path} does not exist (no triggers that day)`,
+      });
+    }
+  } else {
     problems.push({
       source: id,
       reason: "missing channel",
@@ -593,6 +608,14 @@ export function finishDetection(
     detections.push(det);
   }
   return { detections, problems };
+}
+
+function fileExists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /** One channel's detection, as {@linkcode detectSdsTriggers} takes it (a worker's job). */

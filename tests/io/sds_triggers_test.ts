@@ -217,6 +217,35 @@ Deno.test("detectSdsTriggers: a damaged record is left out (a gap) and reported 
   }
 });
 
+Deno.test("detectSdsTriggers: a whole day of the span without its day file is listed (no triggers that day), not taken for a quiet day; a day the span only touches is not", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await archive(dir);
+    // Day 5 (2024-01-05) has data; day 4 has no file, and day 3's is not miniSEED.
+    const [p5] = sdsPaths(dir, CODES, T0 + 4 * DAY, T0 + 4 * DAY);
+    await Deno.writeFile(
+      p5,
+      await encodeMiniseed3([record(T0 + 4 * DAY, T0 + 4 * DAY + 60_000, [], 9)]),
+    );
+    const [p4] = sdsPaths(dir, CODES, T0 + 3 * DAY, T0 + 3 * DAY);
+    const { problems } = await detectSdsTriggers(dir, CODES, T0 + DAY, T0 + 5 * DAY, SPEC, 1);
+    assertEquals(problems.map((p) => [p.source.split("/").pop(), p.reason]), [
+      ["XX.ABC.00.HHZ.D.2024.003", "not miniseed"],
+      ["XX.ABC.00.HHZ.D.2024.004", "missing channel"],
+    ]);
+    assertEquals(
+      problems[1].message,
+      `Cannot detect triggers on XX.ABC.00.HHZ on 2024-01-04: its day file ${p4} does not ` +
+        "exist (no triggers that day)",
+    );
+    // Ending in the middle of day 4: the archive may not reach it yet; nothing listed for it.
+    const part = await detectSdsTriggers(dir, CODES, T0 + DAY, T0 + 3 * DAY + 3_600_000, SPEC, 1);
+    assertEquals(part.problems.map((p) => p.reason), ["not miniseed"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** A cache file's lines, parsed. */
 async function cacheLines(path: string): Promise<
   { day: number; key: string; triggers: [number, number, number, number][] }[]
