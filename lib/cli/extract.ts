@@ -95,6 +95,12 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     if (windowsFlag) {
       const parts = windowsFlag.split("/");
       const step = parts.length === 3 ? Number(parts[2]) : null;
+      if (step !== null && parts[2].trim() !== "" && !(step > 0 && Number.isFinite(step))) {
+        throw new UserError(
+          `Cannot read --windows: the step ${parts[2]} must be a number of seconds > 0: found ` +
+            `'${windowsFlag}'`,
+        );
+      }
       if (
         (parts.length !== 2 && parts.length !== 3) || !parts[0] || !parts[1] ||
         (step !== null && !(step > 0))
