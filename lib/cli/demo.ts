@@ -302,14 +302,14 @@ async function continuousDemo(values: Values): Promise<void> {
   const f = (v: number | null) => (v ?? NaN).toFixed(3);
   console.log([
     "",
-    `demo --continuous: ${hours} h at ${nStations} stations, ${sum.events.length} events, ` +
+    `demo --continuous: ${hours} h at ${nStations} stations, ${sum.events.length} synthetic events, ` +
     `${((performance.now() - t0) / 1000).toFixed(0)} s`,
     `  triggers     ${ex.ok} samples: ${found} of ${arrivals.length} arrivals found, ` +
     `${falseTriggers} false`,
     `  k-means init (latent)        ACC ${f(eInit.acc)}  NMI ${f(eInit.nmi)}`,
     `  DEC, per sample              ACC ${f(eDec.acc)}  NMI ${f(eDec.nmi)}`,
     `  DEC, per event (vote)        ACC ${f(events.acc)}  NMI ${f(events.nmi)}  ` +
-    `(${events.n} events)`,
+    `(${events.n} events: the triggers' associations)`,
     `outputs: ${clusters} (report.html, events.csv, labels.csv, ...), ${dsDir} (triggers.csv)`,
   ].join("\n"));
 }
