@@ -890,21 +890,25 @@ export const similarCommand: Command = {
       );
       return;
     }
+    // Columns as wide as their longest entry (ids of windows run to 32 characters).
+    const shown = [out.query, ...out.neighbours];
+    const wId = Math.max(20, ...shown.map((x) => x.id.length));
+    const wSeed = Math.max(15, ...shown.map((x) => (x.seedId || x.station).length));
     const line = (rank: string, x: ReturnType<typeof describe>) =>
       [
         rank.padStart(4),
-        x.id.padEnd(20),
+        x.id.padEnd(wId),
         (rank === "=" ? "-" : x.distance.toFixed(4)).padStart(9),
         x.cluster.padStart(7),
-        (x.seedId || x.station).padEnd(15),
+        (x.seedId || x.station).padEnd(wSeed),
         x.referenceTime.padEnd(24),
         x.label,
       ].join("  ");
     console.log(
       [
-        `${"rank".padStart(4)}  ${"id".padEnd(20)}  ${"distance".padStart(9)}  ${
+        `${"rank".padStart(4)}  ${"id".padEnd(wId)}  ${"distance".padStart(9)}  ${
           "cluster".padStart(7)
-        }  ${(hasChannel ? "seed_id" : "station").padEnd(15)}  ${
+        }  ${(hasChannel ? "seed_id" : "station").padEnd(wSeed)}  ${
           "reference_time".padEnd(24)
         }  label`,
         line("=", out.query),

@@ -511,6 +511,18 @@ gpuTest(
       /^ {3}=\s+0\s+-\s/.test(table[1]) && /^ {3}1\s+1\s+0\.0000\s/.test(table[2]),
       table.join("\n"),
     );
+    // Columns widen to the longest id (a window's runs to 36 characters): the distances still
+    // end under their header.
+    const longId = "SY.S0000.00.HHZ.20240101T000351.910Z";
+    const lab = (await Deno.readTextFile(p("dup/labels.csv"))).split("\n");
+    lab[1] = lab[1].replace(/^0,/, `${longId},`);
+    await Deno.writeTextFile(p("dup/labels.csv"), lab.join("\n"));
+    const wide = (await ok("similar", p("dup"), "--id", longId, "--n", "2")).out.join("\n")
+      .split("\n");
+    const end = wide[0].indexOf("distance") + "distance".length;
+    for (const row of wide.slice(1)) {
+      assert(row[end - 1] !== " " && row[end] === " ", wide.join("\n"));
+    }
     const noId = await run("similar", p("c"), "--id", "nope", "--quiet");
     assert(noId.code === 2 && noId.err[0].includes("no sample has id 'nope'"), noId.err.join());
     // report: one page with the tables and every figure, linked by relative path.
