@@ -1,7 +1,8 @@
 /**
  * JSON with comments, as the README's config examples are written: `//` line comments and
  * `/* … *\/` block comments outside strings are dropped (each replaced by spaces, newlines
- * kept, so that a parse error's position still points into the file as written).
+ * kept, so that a parse error's position still points into the file as written), and so are
+ * trailing commas.
  *
  * @module
  */
@@ -49,12 +50,45 @@ export function stripJsonComments(text: string): string {
 }
 
 /**
- * Parses JSON that may hold comments ({@linkcode stripJsonComments}).
+ * The text with each trailing comma (one before a closing `}` or `]`, outside strings) blanked
+ * out, as JSONC allows them; positions are kept.
+ *
+ * @param text JSON text without comments.
+ * @returns the same text, trailing commas replaced by spaces.
+ * @example
+ * ```ts
+ * import { stripTrailingCommas } from "./jsonc.ts";
+ * const t = stripTrailingCommas('{"a": [1, 2,], "b": ",}",\n}');
+ * if (JSON.stringify(JSON.parse(t)) !== '{"a":[1,2],"b":",}"}') throw new Error(t);
+ * ```
+ */
+export function stripTrailingCommas(text: string): string {
+  const out = text.split("");
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '"') {
+      i++;
+      while (i < text.length && text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
+    } else if (text[i] === ",") {
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j])) j++;
+      // Only after a value: "[,]" stays an error.
+      let k = i - 1;
+      while (k >= 0 && /\s/.test(text[k])) k--;
+      const afterValue = k >= 0 && !"[{,".includes(text[k]);
+      if (afterValue && (text[j] === "}" || text[j] === "]")) out[i] = " ";
+    }
+  }
+  return out.join("");
+}
+
+/**
+ * Parses JSON that may hold comments ({@linkcode stripJsonComments}) and trailing commas
+ * ({@linkcode stripTrailingCommas}), as VS Code's JSONC does.
  *
  * @param text The text.
  * @returns the value.
  * @throws {SyntaxError} as JSON.parse, or for an unterminated comment.
  */
 export function parseJsonc(text: string): unknown {
-  return JSON.parse(stripJsonComments(text));
+  return JSON.parse(stripTrailingCommas(stripJsonComments(text)));
 }

@@ -16,6 +16,15 @@ Deno.test("JSON with comments: line and block comments go, strings (with // and 
   assertThrows(() => parseJsonc('{"a": 1 /* open'), SyntaxError, "Unterminated comment");
 });
 
+Deno.test("JSONC trailing commas go (after a comment too); commas in strings and between values stay", () => {
+  assertEquals(
+    parseJsonc('{\n  "a": [1, 2, ], // last\n  "b": "x,}", "c": {"d": 1,},\n}'),
+    { a: [1, 2], b: "x,}", c: { d: 1 } },
+  );
+  // A comma with nothing before it is still an error.
+  assertThrows(() => parseJsonc("[,]"), SyntaxError);
+});
+
 Deno.test("the README's commented extract config (jsonc) is a valid config as written", async () => {
   const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
   const start = readme.indexOf("### The config file");
