@@ -7,6 +7,7 @@ import { type Command, intFlag, numFlag, strFlag, type Values } from "./_command
 import { UserError } from "../util/errors.ts";
 import {
   checkConsistency,
+  configWarnings,
   type ExtractConfig,
   parseExtractConfig,
   readExtractConfig,
@@ -352,6 +353,24 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   set(numFlag(v, "gap-tolerance"), (x) => c.gapTolerance = x);
   set(numFlag(v, "window-length"), (x) => c.spectrogram.windowLength = x);
   set(numFlag(v, "overlap"), (x) => c.spectrogram.overlap = x);
+  const band = strFlag(v, "bandpass");
+  if (band !== undefined) {
+    if (band === "none") c.preprocess.bandpass = null;
+    else {
+      const [lo, hi, more] = band.split("/").map(Number);
+      if (more !== undefined || !(lo > 0 && hi > lo && Number.isFinite(hi))) {
+        throw new UserError(
+          `Cannot read --bandpass: expected FMIN/FMAX in Hz, 0 < FMIN < FMAX (e.g. 1/18), or ` +
+            `none: found '${band}'`,
+        );
+      }
+      c.preprocess.bandpass = {
+        ...(c.preprocess.bandpass ?? { order: 4, zerophase: true }),
+        freqmin: lo,
+        freqmax: hi,
+      };
+    }
+  }
   set(numFlag(v, "fmin"), (x) => c.spectrogram.fmin = x);
   set(numFlag(v, "fmax"), (x) => c.spectrogram.fmax = x);
   set(numFlag(v, "before"), (x) => c.spectrogram.before = x);
@@ -563,6 +582,14 @@ export const extract: Command = {
       default: "100",
       fromConfig: true,
     },
+    bandpass: {
+      type: "string",
+      arg: "FMIN/FMAX",
+      description:
+        "Butterworth band-pass corners, Hz (order 4, zero-phase), or 'none'; the crop is --fmin/--fmax.",
+      default: "1/18",
+      fromConfig: true,
+    },
     "gap-tolerance": {
       type: "string",
       arg: "S",
@@ -635,7 +662,19 @@ export const extract: Command = {
         "default the config's output.",
     },
   },
-  async run(values) {
+  async run(values, positionals) {
+    if (positionals.length) {
+      throw new UserError(
+        `Cannot extract: it takes no positional argument: found '${positionals[0]}' (the input ` +
+          `is --manifest, --esec, --npz or --sds)`,
+      );
+    }
+    const inputs = ["manifest", "esec", "npz", "sds"].filter((f) => values[f] !== undefined);
+    if (inputs.length > 1) {
+      throw new UserError(
+        `Cannot extract: give one input: found ${inputs.map((f) => `--${f}`).join(" and ")}`,
+      );
+    }
     const every = numFlag(values, "checkpoint-every") ?? 10;
     if (!(every >= 0)) {
       throw new UserError(`Cannot read --checkpoint-every: expected seconds >= 0: found ${every}`);
@@ -657,6 +696,7 @@ export const extract: Command = {
     const source = cfgPath ? `${cfgPath} with the flags given` : "flags";
     config = parseExtractConfig(JSON.parse(JSON.stringify(config)), source);
     checkConsistency(config, source);
+    for (const w of configWarnings(config)) console.error(w);
     const out = strFlag(values, "out") ?? config.output;
     if (!out) throw new UserError("Cannot extract: give --out DIR (or 'output' in the config)");
     const g = spectrogramGeometry(config);

@@ -410,7 +410,8 @@ export function checkConsistency(c: ExtractConfig, source = "config"): void {
     if (!(bp.freqmax < nyq)) {
       throw new UserError(
         `Cannot use ${source}: preprocess.bandpass.freqmax must be below the Nyquist frequency ` +
-          `${nyq} Hz of preprocess.samplingRate ${fs} Hz: current value is ${bp.freqmax} Hz`,
+          `${nyq} Hz of preprocess.samplingRate ${fs} Hz: current value is ${bp.freqmax} Hz ` +
+          `(set the band with --bandpass FMIN/FMAX)`,
       );
     }
   }
@@ -445,6 +446,37 @@ export function checkConsistency(c: ExtractConfig, source = "config"): void {
       `Cannot use ${source}: the crop keeps ${g.nFreqs} frequencies and ${g.nTimes} times: widen fmin..fmax or before/after`,
     );
   }
+}
+
+/**
+ * Warnings about a config that is valid but likely not what was meant: a crop (`spectrogram.fmin`
+ * .. `fmax`) reaching past the band-pass corners, whose rows then hold only the filter's
+ * stopband (a `--fmax 25` under the default 1-18 Hz band-pass gave rows at -222 dB).
+ *
+ * @param c The config.
+ * @returns one line each (none for a crop inside the band).
+ */
+export function configWarnings(c: ExtractConfig): string[] {
+  const bp = c.preprocess.bandpass, s = c.spectrogram;
+  if (!bp) return [];
+  const out: string[] = [];
+  if (s.fmax > bp.freqmax * 1.1) {
+    out.push(
+      `warning: the crop reaches ${s.fmax} Hz (spectrogram.fmax), above the band-pass's ` +
+        `${bp.freqmax} Hz (preprocess.bandpass.freqmax): the rows above it hold the filter's ` +
+        `stopband; widen the band with --bandpass ${bp.freqmin}/${
+          s.fmax < c.preprocess.samplingRate / 2 ? s.fmax : "FMAX"
+        }`,
+    );
+  }
+  if (s.fmin < bp.freqmin / 1.1) {
+    out.push(
+      `warning: the crop starts at ${s.fmin} Hz (spectrogram.fmin), below the band-pass's ` +
+        `${bp.freqmin} Hz (preprocess.bandpass.freqmin): the rows below it hold the filter's ` +
+        `stopband; widen the band with --bandpass ${s.fmin > 0 ? s.fmin : "FMIN"}/${bp.freqmax}`,
+    );
+  }
+  return out;
 }
 
 /** Sizes that follow from a config. */

@@ -18,11 +18,13 @@ import { formatStationXml } from "../../lib/io/stationxml.ts";
 import { formatQuakeMl, type QuakeMlEvent } from "../../lib/io/quakeml.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
 import {
+  configWarnings,
   parseExtractConfig,
   readExtractConfig,
   spectrogramGeometry,
   workerCount,
 } from "../../lib/io/extract_config.ts";
+import { run as runCli } from "./_run.ts";
 import {
   buildTasks,
   inspectSample,
@@ -1589,4 +1591,47 @@ Deno.test("extract with workers: the inventory is parsed once, in the main threa
       );
     }
   });
+});
+
+Deno.test("extract --bandpass sets the band-pass corners (or none); a crop past them warns; one input, no positional argument", async () => {
+  const base = () => parseExtractConfig({ input: { format: "esec", dir: "/e" } });
+  const c = applyOverrides(base(), { bandpass: "2/30", "sampling-rate": "100" });
+  assertEquals(c.preprocess.bandpass, { freqmin: 2, freqmax: 30, order: 4, zerophase: true });
+  assertEquals(applyOverrides(base(), { bandpass: "none" }).preprocess.bandpass, null);
+  for (const bad of ["18/1", "0/10", "1/x", "1/2/3", "5"]) {
+    assertThrows(
+      () => applyOverrides(base(), { bandpass: bad }),
+      UserError,
+      `Cannot read --bandpass: expected FMIN/FMAX in Hz, 0 < FMIN < FMAX (e.g. 1/18), or none: ` +
+        `found '${bad}'`,
+    );
+  }
+  // The default 1-18 Hz band under a crop to 25 Hz: the rows above 18 Hz are stopband.
+  const wide = applyOverrides(base(), { fmax: "25", fmin: "0.3" });
+  assertEquals(configWarnings(wide), [
+    "warning: the crop reaches 25 Hz (spectrogram.fmax), above the band-pass's 18 Hz " +
+    "(preprocess.bandpass.freqmax): the rows above it hold the filter's stopband; widen the " +
+    "band with --bandpass 1/25",
+    "warning: the crop starts at 0.3 Hz (spectrogram.fmin), below the band-pass's 1 Hz " +
+    "(preprocess.bandpass.freqmin): the rows below it hold the filter's stopband; widen the " +
+    "band with --bandpass 0.3/18",
+  ]);
+  assertEquals(configWarnings(base()), []);
+  assertEquals(configWarnings(applyOverrides(base(), { fmax: "25", bandpass: "1/25" })), []);
+  // Two inputs, or a stray argument, are refused rather than one of them taken.
+  for (
+    const [args, want] of [
+      [
+        ["--manifest", "m.csv", "--esec", "/e", "--out", "x"],
+        "give one input: found --manifest and --esec",
+      ],
+      [
+        ["--manifest", "m.csv", "extra", "--out", "x"],
+        "it takes no positional argument: found 'extra'",
+      ],
+    ] as [string[], string][]
+  ) {
+    const r = await runCli("extract", ...args);
+    assert(r.code === 2 && r.err[0].includes(`Cannot extract: ${want}`), r.err.join("\n"));
+  }
 });
