@@ -39,14 +39,33 @@ export function parseLabels(
     if (body.length !== n) {
       throw new UserError(`Cannot read labels ${source}: expected ${n} rows: found ${body.length}`);
     }
-    for (const r of body) {
+    const row = new Map<number, number>();
+    body.forEach((r, k) => {
       const i = pos.get(r[ci]);
       if (i === undefined) {
         throw new UserError(`Cannot read labels ${source}: unknown id '${r[ci]}'`);
       }
+      // A repeated id would give one sample two labels and leave another without one.
+      if (row.has(i)) {
+        throw new UserError(
+          `Cannot read labels ${source}: id '${r[ci]}' is listed twice (rows ${row.get(i)! + 2} ` +
+            `and ${k + 2}): expected each sample once`,
+        );
+      }
+      row.set(i, k);
       out[i] = r[cl] === "" || r[cl] === undefined ? null : r[cl];
-    }
+    });
     return out;
+  }
+  // A table with other column names is not one label per line (labels holding a comma are
+  // quoted there): say what the header must name rather than read its rows as labels.
+  if (head.length > 1) {
+    throw new UserError(
+      `Cannot read labels ${source}: its first line has ${head.length} columns (${
+        rows[0].join(",")
+      }): expected a header naming the columns id and label, or one label per line (quote a ` +
+        `label that holds a comma)`,
+    );
   }
   // One label per line: an empty line is a sample whose label is unknown, so empty lines
   // count (only blank lines past the last sample's are dropped).

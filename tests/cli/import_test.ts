@@ -233,3 +233,39 @@ Deno.test("import takes one label per line with empty lines for unknown labels",
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("import refuses a labels table without id and label columns, and an id listed twice, naming them", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${root}/a.npy`, encodeNpy(new Float32Array(3 * 4).fill(1), [3, 2, 2]));
+    const cases: [string, string][] = [
+      // Its rows were read as labels ('sample,class', '0,a', ...).
+      [
+        "sample,class\n0,a\n1,b\n",
+        "its first line has 2 columns (sample,class): expected a header naming the columns id " +
+        "and label, or one label per line (quote a label that holds a comma)",
+      ],
+      // Sample 0 got the later label and sample 1 none.
+      [
+        "id,label\n0,a\n0,b\n2,c\n",
+        "id '0' is listed twice (rows 2 and 3): expected each sample once",
+      ],
+    ];
+    for (const [text, want] of cases) {
+      await Deno.writeTextFile(`${root}/l.csv`, text);
+      await assertRejects(
+        () => importNpy(`${root}/a.npy`, `${root}/d`, { labels: `${root}/l.csv` }),
+        UserError,
+        `Cannot read labels ${root}/l.csv: ${want}`,
+      );
+    }
+    // A label holding a comma, quoted, is one label per line.
+    await Deno.writeTextFile(`${root}/l.csv`, '"flow, lahar"\nfall\n\n');
+    await importNpy(`${root}/a.npy`, `${root}/ok`, { labels: `${root}/l.csv` });
+    const ds = await openDataset(`${root}/ok`);
+    assertEquals(ds.labels(), ["flow, lahar", "fall", null]);
+    ds.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
