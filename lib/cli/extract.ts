@@ -321,7 +321,20 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     c.input = { format: "npz", dir: resolve(npz), samplingRate: rate };
   }
   const comp = strFlag(v, "components");
-  if (comp) c.components = comp === "channel" ? "channel" : comp.split(/[,\s]*/).filter((s) => s);
+  if (comp !== undefined) {
+    const letters = comp === "channel" ? "channel" : comp.split(/[,\s]*/).filter((s) => s);
+    if (
+      letters !== "channel" &&
+      (letters.length === 0 || letters.some((x) => !/^[A-Z0-9]$/.test(x)) ||
+        new Set(letters).size !== letters.length)
+    ) {
+      throw new UserError(
+        `Cannot read --components: expected the channels' last letters, each once (Z, ZNE, ` +
+          `Z12, ...: upper-case letters or digits), or 'channel': found '${comp}'`,
+      );
+    }
+    c.components = letters;
+  }
   const rot = strFlag(v, "rotate");
   if (rot !== undefined) {
     if (rot !== "auto" && rot !== "always" && rot !== "never") {

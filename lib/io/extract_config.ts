@@ -117,7 +117,22 @@ export const extractConfigSchema = z.object({
   /** Output dataset directory (overridden by --out). */
   output: z.string().min(1).nullable().default(null),
   /** Component letters stacked as channels (e.g. ["Z"] or ["Z","N","E"]), or "channel": each row's own channel, C = 1. */
-  components: z.union([z.array(z.string().length(1)).min(1), z.literal("channel")]).default(["Z"]),
+  /**
+   * Components stacked as channels (SEED's last channel letter: Z, N, E, 1, 2, 3, U, V, W, ...:
+   * an upper-case letter or a digit, each once; a string "ZNE" reads as its letters), or
+   * "channel": each row's own channel.
+   */
+  components: z.union([
+    z.literal("channel"),
+    z.string().regex(/^[A-Z0-9]+$/).transform((t) => t.split("")),
+    z.array(z.string().regex(/^[A-Z0-9]$/, "expected one upper-case letter or digit")).min(1),
+  ], {
+    error: 'expected "channel", the components\' letters ("ZNE": upper-case letters or ' +
+      'digits) or an array of them (["Z", "N", "E"])',
+  }).refine(
+    (c) => c === "channel" || new Set(c).size === c.length,
+    "expected each component once",
+  ).default(["Z"]),
   /**
    * Rotation of horizontals to north and east (by the StationXML Azimuth and Dip, else the SAC
    * headers' CMPAZ and CMPINC and SAC_PZ comments): `auto`

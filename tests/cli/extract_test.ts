@@ -1635,3 +1635,23 @@ Deno.test("extract --bandpass sets the band-pass corners (or none); a crop past 
     assert(r.code === 2 && r.err[0].includes(`Cannot extract: ${want}`), r.err.join("\n"));
   }
 });
+
+Deno.test("components are checked before any sample: letters or digits, each once, as a flag or in a config (a string 'ZNE' too)", () => {
+  const base = () => parseExtractConfig({ input: { format: "esec", dir: "/e" } });
+  assertEquals(applyOverrides(base(), { components: "ZNE" }).components, ["Z", "N", "E"]);
+  assertEquals(applyOverrides(base(), { components: "Z,1,2" }).components, ["Z", "1", "2"]);
+  // Every sample failed as 'Cannot find ...BHz', or made the same Z spectrogram twice.
+  for (const bad of ["zz", "ZZ", "", "Z-N"]) {
+    assertThrows(
+      () => applyOverrides(base(), { components: bad }),
+      UserError,
+      `Cannot read --components: expected the channels' last letters, each once`,
+    );
+  }
+  const cfg = (components: unknown) =>
+    parseExtractConfig({ input: { format: "esec", dir: "/e" }, components } as never);
+  assertEquals(cfg("ZNE").components, ["Z", "N", "E"]);
+  assertThrows(() => cfg(["Z", "Z"]), UserError, "components: expected each component once");
+  assertThrows(() => cfg(["Z", "x"]), UserError, "components.1: expected one upper-case letter");
+  assertThrows(() => cfg("zz"), UserError, 'components: expected "channel", the components\'');
+});
