@@ -614,20 +614,21 @@ function channelTraces(
   rotate: ExtractConfig["rotate"],
 ): Trace[] {
   const source = task.waveforms.join(", ");
-  return codes.map((code) => {
-    const parts = channelSegments(task, code, segs);
-    if (parts.length === 0) {
-      throw new SampleError(
-        "missing channel",
-        `Cannot find ${task.network}.${task.station}.${task.location}.${code} in ${source}: ` +
-          `found ${
-            [...new Set(segs.map((t) => `${t.network}.${t.station}.${t.location}.${t.channel}`))]
-              .join(", ") || "no traces"
-          }${orientationHint(task, code, segs, rotate)}`,
-      );
-    }
-    return mergeSegments(parts, gapTolerance, source, window);
-  });
+  // Every missing component named at once (BHN and BHE, not BHN alone).
+  const missing = codes.filter((code) => channelSegments(task, code, segs).length === 0);
+  if (missing.length) {
+    const id = (code: string) => `${task.network}.${task.station}.${task.location}.${code}`;
+    throw new SampleError(
+      "missing channel",
+      `Cannot find ${missing.map(id).join(" or ")} in ${source}: found ${
+        [...new Set(segs.map((t) => `${t.network}.${t.station}.${t.location}.${t.channel}`))]
+          .join(", ") || "no traces"
+      }${orientationHint(task, missing[0], segs, rotate)}`,
+    );
+  }
+  return codes.map((code) =>
+    mergeSegments(channelSegments(task, code, segs), gapTolerance, source, window)
+  );
 }
 
 /**

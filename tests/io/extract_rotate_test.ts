@@ -784,11 +784,11 @@ async function checkRotatedStation(
     { keepWaveform: true },
   );
   assert(relErr(z.waveform![0], zRef.waveform![0]) < 1e-4, `Z from ${what}`);
-  // With rotate never, Z is missing.
+  // With rotate never, Z, N and E are missing, and all three are named.
   await assertRejects(
     () => processSample(task, configOf("never")),
     SampleError,
-    `Cannot find XX.${name}..HHZ`,
+    `Cannot find XX.${name}..HHZ or XX.${name}..HHN or XX.${name}..HHE in `,
   );
   return task;
 }
