@@ -120,6 +120,14 @@ async function readResponseFile(path: string): Promise<ParsedResponseFile> {
   if (isSacPoleZero(text)) {
     return { ...await parseSacPoleZero(text, path), sacPz: sacPoleZeroComments(text) };
   }
+  // Neither (a waveform, a CSV given as the response): say so rather than an XML parser's words.
+  if (!text.replace(/^\uFEFF/, "").trimStart().startsWith("<")) {
+    throw new SampleError(
+      "bad response",
+      `Cannot read ${path}: expected StationXML or a SAC pole-zero file (ZEROS, POLES, ` +
+        `CONSTANT): found ${JSON.stringify(text.trimStart().slice(0, 16))}...`,
+    );
+  }
   const byChannel = new Map<string, ChannelEpoch[]>();
   // Only the plain channel epochs are kept (the XML DOM is dropped once parsed).
   for (const e of await readStationXml(text, path)) {

@@ -1655,3 +1655,20 @@ Deno.test("components are checked before any sample: letters or digits, each onc
   assertThrows(() => cfg(["Z", "x"]), UserError, "components.1: expected one upper-case letter");
   assertThrows(() => cfg("zz"), UserError, 'components: expected "channel", the components\'');
 });
+
+Deno.test("a response file that is neither StationXML nor SAC_PZ (a CSV, a waveform) says so, not an XML parser's words", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/r.csv`, "net,sta,gain\nXX,A,1e9\n");
+    const id = { network: "XX", station: "A", location: "", channel: "HHZ" };
+    const e = await assertRejects(
+      () => new InventoryCache().lookup(`${dir}/r.csv`, id),
+      SampleError,
+      `Cannot read ${dir}/r.csv: expected StationXML or a SAC pole-zero file (ZEROS, POLES, ` +
+        `CONSTANT): found "net,sta,gain\\nXX,"...`,
+    );
+    assertEquals((e as SampleError).reason, "bad response");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
