@@ -157,6 +157,7 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
       subset: c.subset,
       "subset-seed": c.subsetSeed,
       "sampling-rate": c.preprocess.samplingRate,
+      bandpass: `${c.preprocess.bandpass!.freqmin}/${c.preprocess.bandpass!.freqmax}`,
       "gap-tolerance": c.gapTolerance,
       "window-length": sc.windowLength,
       overlap: sc.overlap,
