@@ -91,7 +91,7 @@ export const synth: Command = {
       }
     }
     const comps = (strFlag(values, "components") ?? "Z").replaceAll(",", "").split("");
-    if (!synthComponentsValid(comps)) {
+    if (!synthComponentsValid(comps) || new Set(comps).size !== comps.length) {
       throw new UserError(
         `Cannot read --components: expected letters from ZNE, or from Z12 with 1 and 2 ` +
           `together, or UVW: found '${comps.join("")}'`,
@@ -107,6 +107,24 @@ export const synth: Command = {
           `Cannot read --classes: expected some of ${SYNTH_CLASSES.join(", ")}: found ${bad}`,
         );
       }
+      if (new Set(classes).size !== classes.length) {
+        throw new UserError(`Cannot read --classes: expected each class once: found '${cl}'`);
+      }
+    }
+    if (snr.length > 2 || (snr.length === 2 && snr[0] > snr[1])) {
+      throw new UserError(
+        `Cannot read --snr: expected LO,HI with LO <= HI (or one value): found '${
+          strFlag(values, "snr")
+        }'`,
+      );
+    }
+    const rates = numberList(strFlag(values, "rates") ?? "100", "rates");
+    // The classes' content reaches 18 Hz (their band-limited bursts are designed to 0.45 × fs).
+    if (rates.some((r) => r < 20)) {
+      throw new UserError(
+        `Cannot read --rates: the classes' signals reach 18 Hz, so each rate must be >= 20 Hz: ` +
+          `found '${strFlag(values, "rates")}'`,
+      );
     }
     const perClass = intFlag(values, "per-class") ?? 40;
     if (perClass < 1) {
@@ -117,7 +135,7 @@ export const synth: Command = {
       perClass,
       components: comps,
       snr: [snr[0], snr[1] ?? snr[0]],
-      samplingRates: numberList(strFlag(values, "rates") ?? "100", "rates"),
+      samplingRates: rates,
       classes,
       seed: intFlag(values, "seed") ?? 0,
       force: Boolean(values.force),

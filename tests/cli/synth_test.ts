@@ -170,3 +170,19 @@ Deno.test("synth --continuous: bad flag values fail naming the flag", async () =
   const r = await run("synth", "--hours", "2", "--out", "/nonexistent/x");
   assert(r.err.join("\n").includes("--hours"), r.err.join("\n"));
 });
+
+Deno.test("synth: repeated components or classes, an SNR range backwards and rates below 20 Hz fail naming the flag", async () => {
+  const cases: [string[], string][] = [
+    // ZZ wrote the same channel twice; noise,noise made 4 samples of one class; 30,5 was taken
+    // as given; 1 Hz failed inside a filter design.
+    [["--components", "ZZ"], "Cannot read --components: expected letters from ZNE"],
+    [["--classes", "noise,noise"], "Cannot read --classes: expected each class once"],
+    [["--snr", "30,5"], "Cannot read --snr: expected LO,HI with LO <= HI"],
+    [["--rates", "100,1"], "Cannot read --rates: the classes' signals reach 18 Hz"],
+  ];
+  for (const [flags, want] of cases) {
+    const r = await run("synth", "--out", "/nonexistent/x", ...flags);
+    assertEquals(r.code, 2, flags.join(" "));
+    assert(r.err.join("\n").includes(want), `${flags.join(" ")}: ${r.err}`);
+  }
+});
