@@ -10,7 +10,12 @@ import { type Command, helpText, nearestFlag, parseCommandArgs } from "./lib/cli
 import { UserError } from "./lib/util/errors.ts";
 import { SampleError } from "./lib/io/sample_error.ts";
 import { DeviceLostError, lostText, NoAdapterError } from "./lib/gpu/device.ts";
-import { CANNOT_WRITE_HERE, interruptNotes, removeLiveTemporaries } from "./lib/util/atomic.ts";
+import {
+  CANNOT_WRITE_HERE,
+  interruptNotes,
+  refusedWrite as refusedWriteOf,
+  removeLiveTemporaries,
+} from "./lib/util/atomic.ts";
 
 /**
  * Commands, loaded on demand so that `info` does not import the whole library. Each command's
@@ -120,10 +125,7 @@ export async function main(args: string[]): Promise<number> {
  * @returns true for such a write.
  */
 export function refusedWrite(e: unknown): boolean {
-  for (let i = 0; i < 4 && e instanceof Error; i++, e = e.cause) {
-    if (((e as { code?: string }).code ?? "") in CANNOT_WRITE_HERE) return true;
-  }
-  return false;
+  return refusedWriteOf(e) !== null;
 }
 
 /**

@@ -21,6 +21,7 @@ import { intFlag, numFlag, strFlag } from "./_command.ts";
 import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
 import { applyModel, type Assignment, rawKmeans } from "../cluster/assign.ts";
 import { readModelInfo } from "../cluster/pretrain.ts";
+import { exists } from "../io/checkpoint.ts";
 import { pca2 } from "../cluster/pca.ts";
 import { umap2 } from "../cluster/embed.ts";
 import { nearestNeighbours } from "../cluster/similar.ts";
@@ -473,8 +474,10 @@ async function labelsCsvOf(dir: string, cannot: string): Promise<string> {
 
 /** Refuses, before any encoding, a model directory with neither init's nor DEC's centres. */
 async function needCentres(model: string): Promise<void> {
-  const has = (f: string) => Deno.stat(join(model, f)).then(() => true, () => false);
-  if (await has("centroids.safetensors") || await has("dec.safetensors")) return;
+  if (
+    await exists(join(model, "centroids.safetensors")) ||
+    await exists(join(model, "dec.safetensors"))
+  ) return;
   await readModelInfo(model); // a missing or mistyped directory is named as such
   throw new UserError(
     `Cannot cluster with ${model}: it holds no centroids: run 'init' (and 'finetune') first`,

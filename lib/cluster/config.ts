@@ -11,7 +11,14 @@ import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
 import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";
 import { K_CRITERIA, type KCriterion, parseKList } from "./select_k.ts";
 import { parseJsonc } from "../util/jsonc.ts";
-import { clusterCount, finetuneSchema, fmtIssues, initSchema, pretrainSchema } from "./schemas.ts";
+import {
+  checkSettings,
+  clusterCount,
+  finetuneSchema,
+  fmtIssues,
+  initSchema,
+  pretrainSchema,
+} from "./schemas.ts";
 
 export { finetuneSchema, initSchema, pretrainSchema };
 
@@ -129,11 +136,7 @@ function resolve<T>(
     ...file,
     ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
   };
-  const r = schema.safeParse(merged);
-  if (!r.success) {
-    throw new UserError(`Cannot use ${name} settings: ${fmtIssues(name, schema, r.error)}`);
-  }
-  return r.data;
+  return checkSettings(name, schema, merged as T);
 }
 
 /** Pretraining settings from defaults, file and flags (in that order). */

@@ -742,7 +742,7 @@ export interface SdsLookup {
  */
 export function findSdsFiles(task: SampleTask, t0: number, t1: number, look: SdsLookup): void {
   const { dir, codesOf, alternates } = look;
-  const present = look.exists ?? exists;
+  const present = look.exists ?? fileExists;
   const intern = look.intern ?? ((p: string) => p);
   const net = task.network, sta = task.station, loc0 = task.location;
   // A channel's day files: at the task's location, or else the archive's for that channel.
@@ -794,7 +794,11 @@ export function findSdsFiles(task: SampleTask, t0: number, t1: number, look: Sds
   }
 }
 
-function exists(path: string): boolean {
+/**
+ * @param path A path.
+ * @returns whether it is a file (synchronously: SDS lookups ask it for many day files).
+ */
+export function fileExists(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
   } catch {

@@ -171,38 +171,20 @@ export async function decodeSegments(
         }
         // The header first, for the record's size: a record cut short is then named as such,
         // where seisplotjs's record parser failed on its data ("Invalid DataView length").
-        const at = offset;
-        const parse = <T>(f: () => T): T => {
-          try {
-            return f();
-          } catch (e) {
-            throw new SampleError(
-              "corrupt",
-              `Cannot read ${source}: the record at byte ${at} does not parse: ${
-                (e as Error).message
-              }`,
-            );
-          }
-        };
-        const size = parse(() =>
-          sp.miniseed.parseSingleDataRecordHeader(new DataView(buf, offset)).recordSize
-        );
-        if (!(size >= 64 && size <= 1 << 20)) {
+        const framed = header2(sp, bytes, offset, source);
+        if (framed instanceof SampleError) throw framed;
+        const size = framed.size;
+        let rec;
+        try {
+          rec = sp.miniseed.parseSingleDataRecord(new DataView(buf, offset, size));
+        } catch (e) {
           throw new SampleError(
             "corrupt",
-            `Cannot read ${source}: the record at byte ${offset} gives a record length of ${size} ` +
-              `bytes: expected 64 to 1,048,576 (a damaged header)`,
+            `Cannot read ${source}: the record at byte ${offset} does not parse: ${
+              (e as Error).message
+            }`,
           );
         }
-        if (offset + size > buf.byteLength) {
-          throw new SampleError(
-            "truncated",
-            `Cannot read ${source}: file is truncated: record at byte ${offset} needs ${size} bytes, ${
-              buf.byteLength - offset
-            } remain`,
-          );
-        }
-        const rec = parse(() => sp.miniseed.parseSingleDataRecord(new DataView(buf, offset, size)));
         const h = rec.header;
         const start = h.startTime.toMillis();
         try {
@@ -393,6 +375,49 @@ export interface RecordSpan {
   end: number;
 }
 
+type Seisplotjs = Awaited<ReturnType<typeof seisplotjs>>;
+
+/**
+ * The miniSEED 2 record header at `offset` and its record length, or why the bytes there frame
+ * no record: a header that does not parse or gives an impossible length ("corrupt"), or a
+ * record that runs past the end of the file ("truncated"). At least 48 bytes must remain.
+ */
+function header2(
+  sp: Seisplotjs,
+  bytes: Uint8Array,
+  offset: number,
+  source: string,
+) {
+  let h;
+  try {
+    h = sp.miniseed.parseSingleDataRecordHeader(
+      new DataView(bytes.buffer, bytes.byteOffset + offset, bytes.length - offset),
+    );
+  } catch (e) {
+    return new SampleError(
+      "corrupt",
+      `Cannot read ${source}: the record at byte ${offset} does not parse: ${(e as Error).message}`,
+    );
+  }
+  const size = h.recordSize;
+  if (!(size >= 64 && size <= 1 << 20)) {
+    return new SampleError(
+      "corrupt",
+      `Cannot read ${source}: the record at byte ${offset} gives a record length of ${size} ` +
+        `bytes: expected 64 to 1,048,576 (a damaged header)`,
+    );
+  }
+  if (offset + size > bytes.length) {
+    return new SampleError(
+      "truncated",
+      `Cannot read ${source}: file is truncated: record at byte ${offset} needs ${size} bytes, ${
+        bytes.length - offset
+      } remain`,
+    );
+  }
+  return { h, size };
+}
+
 /**
  * Locates the records of miniSEED 2 or 3 bytes without decompressing their data: reading a day
  * file's headers takes a fraction of decoding it, and {@linkcode recordsBetween} then decodes
@@ -436,28 +461,9 @@ export async function indexRecords(
   // A record's span at `offset`, or why there is none.
   const frame2 = (offset: number): RecordSpan & { id: string } | SampleError => {
     if (bytes.length - offset < 48) return truncated(offset, 48);
-    let h;
-    try {
-      h = sp!.miniseed.parseSingleDataRecordHeader(
-        new DataView(bytes.buffer, bytes.byteOffset + offset, bytes.length - offset),
-      );
-    } catch (e) {
-      return new SampleError(
-        "corrupt",
-        `Cannot read ${source}: the record at byte ${offset} does not parse: ${
-          (e as Error).message
-        }`,
-      );
-    }
-    const size = h.recordSize;
-    if (!(size >= 64 && size <= 1 << 20)) {
-      return new SampleError(
-        "corrupt",
-        `Cannot read ${source}: the record at byte ${offset} gives a record length of ${size} ` +
-          `bytes: expected 64 to 1,048,576 (a damaged header)`,
-      );
-    }
-    if (offset + size > bytes.length) return truncated(offset, size);
+    const r = header2(sp!, bytes, offset, source);
+    if (r instanceof SampleError) return r;
+    const { h, size } = r;
     const start = exactStart2(h);
     const fs = h.sampleRate;
     return {

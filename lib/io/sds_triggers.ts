@@ -26,7 +26,7 @@ import {
   segmentEnd,
 } from "./mseed.ts";
 import { basename, join } from "node:path";
-import { sdsPaths } from "./manifest.ts";
+import { fileExists, sdsPaths } from "./manifest.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { demean } from "../signal/detrend.ts";
 import { cosineTaper } from "../signal/taper.ts";
@@ -608,14 +608,6 @@ export function finishDetection(
     detections.push(det);
   }
   return { detections, problems };
-}
-
-function fileExists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
 }
 
 /** One channel's detection, as {@linkcode detectSdsTriggers} takes it (a worker's job). */

@@ -16,7 +16,14 @@
  */
 import { basename } from "node:path";
 import { parseCsv } from "./csv.ts";
-import { findSdsFiles, parseUtc, type SampleTask, type SdsLookup, sdsPaths } from "./manifest.ts";
+import {
+  fileExists,
+  findSdsFiles,
+  parseUtc,
+  type SampleTask,
+  type SdsLookup,
+  sdsPaths,
+} from "./manifest.ts";
 import { UserError } from "../util/errors.ts";
 import {
   checkTrigger,
@@ -180,13 +187,6 @@ function noDayFiles(
   band: boolean,
 ): void {
   const day = 86_400_000;
-  const exists = (p: string) => {
-    try {
-      return Deno.statSync(p).isFile;
-    } catch {
-      return false;
-    }
-  };
   // With components, the id stands for its band (HHZ: HHZ, HHN, HHE, or HH1, HH2, HH3 to rotate).
   const ids = band
     ? [
@@ -194,7 +194,7 @@ function noDayFiles(
       ...expandChannelPattern(dir, [id[0], id[1], id[2], `${id[3].slice(0, -1)}?`], start, end),
     ]
     : [id];
-  if (ids.some((x) => sdsPaths(dir, x, start - day, end + day).some(exists))) return;
+  if (ids.some((x) => sdsPaths(dir, x, start - day, end + day).some(fileExists))) return;
   const [net, sta, , cha] = id;
   const name = id.join(".");
   const iso = (t: number) => new Date(t).toISOString().slice(0, 10);

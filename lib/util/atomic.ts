@@ -250,15 +250,27 @@ export const CANNOT_WRITE_HERE: Readonly<Record<string, string>> = {
  * ```
  */
 export function writeFailure(path: string, e: unknown): unknown {
-  let root: unknown = e;
-  for (let i = 0; i < 4 && root instanceof Error; i++) {
-    const advice = CANNOT_WRITE_HERE[(root as { code?: string }).code ?? ""];
-    if (advice) {
-      return new UserError(`Cannot write ${path}: ${root.message}: ${advice}`, { cause: root });
-    }
-    root = root.cause;
+  const root = refusedWrite(e);
+  if (!root) return e;
+  return new UserError(
+    `Cannot write ${path}: ${root.message}: ${CANNOT_WRITE_HERE[root.code]}`,
+    { cause: root },
+  );
+}
+
+/**
+ * The write the file system refused ({@linkcode CANNOT_WRITE_HERE}'s codes) that an error is,
+ * or wraps (up to 4 causes deep), or null.
+ *
+ * @param e An error.
+ * @returns the refused write's error, or null.
+ */
+export function refusedWrite(e: unknown): (Error & { code: string }) | null {
+  for (let i = 0; i < 4 && e instanceof Error; i++, e = e.cause) {
+    const code = (e as { code?: string }).code;
+    if (code !== undefined && code in CANNOT_WRITE_HERE) return e as Error & { code: string };
   }
-  return e;
+  return null;
 }
 
 /**
@@ -377,16 +389,23 @@ export async function writeIntoOutput(
   content: string | Uint8Array,
 ): Promise<void> {
   await writeFileAtomic(join(dir, name), content);
-  const path = join(dir, OUTPUT_LISTING);
-  let listing: { kind?: unknown; entries?: unknown };
+  const listing = await readListing(dir);
+  if (!listing || listing.entries.includes(name)) return;
+  const entries = [...listing.entries, name].sort();
+  await writeFileAtomic(
+    join(dir, OUTPUT_LISTING),
+    JSON.stringify({ kind: listing.kind, entries }) + "\n",
+  );
+}
+
+/** A directory's {@linkcode OUTPUT_LISTING}, or null where it has none that reads. */
+async function readListing(dir: string): Promise<{ kind: unknown; entries: string[] } | null> {
   try {
-    listing = JSON.parse(await Deno.readTextFile(path));
+    const l = JSON.parse(await Deno.readTextFile(join(dir, OUTPUT_LISTING)));
+    return Array.isArray(l?.entries) ? { kind: l.kind, entries: l.entries.map(String) } : null;
   } catch {
-    return;
+    return null;
   }
-  if (!Array.isArray(listing.entries) || listing.entries.includes(name)) return;
-  const entries = [...listing.entries.map(String), name].sort();
-  await writeFileAtomic(path, JSON.stringify({ kind: listing.kind, entries }) + "\n");
 }
 
 /**
@@ -438,15 +457,8 @@ export async function checkOutputTarget(
  * added (a model trained into a cluster directory, notes) would go with it.
  */
 async function checkListing(path: string, kind: string): Promise<void> {
-  let listing: { kind?: unknown; entries?: unknown } | null = null;
-  try {
-    listing = JSON.parse(await Deno.readTextFile(join(path, OUTPUT_LISTING)));
-  } catch {
-    listing = null;
-  }
-  const named = listing && listing.kind === kind && Array.isArray(listing.entries)
-    ? new Set(listing.entries.map(String))
-    : null;
+  const listing = await readListing(path);
+  const named = listing?.kind === kind ? new Set(listing.entries) : null;
   if (!named) {
     throw new Deno.errors.AlreadyExists(
       `Cannot replace ${path}: it holds ${kind} but no ${OUTPUT_LISTING} of this kind, so ` +
