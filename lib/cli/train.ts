@@ -255,7 +255,8 @@ export const pretrainCommand: Command = lockingModel({
       throw new UserError(
         `Cannot pretrain into ${dir}: it holds ${
           stale.join(", ")
-        }, made from the current encoder, which new pretraining would make stale: pass --force to delete them`,
+        }, made from the current encoder, which new pretraining would make stale: pass --force to replace them ` +
+          `(they are deleted when the new weights are written; a run stopped before leaves them)`,
       );
     }
     if (values.force && !values.resume) {

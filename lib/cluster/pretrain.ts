@@ -23,13 +23,14 @@ import { Rng } from "../util/rng.ts";
 import { pipelined } from "../util/pipeline.ts";
 import {
   downstreamOf,
+  encodeWeights,
   exists,
+  fileDigest,
   loadWeights,
   readCheckpointState,
   readJson,
   removeOutputs,
   saveCheckpointDir,
-  saveWeights,
   type Weights,
   writeJson,
 } from "../io/checkpoint.ts";
@@ -377,8 +378,6 @@ export async function pretrain(
     const shape = ds.sampleShape;
     const bs = cfg.batchSize;
     let epochsThisCall = 0;
-    // New encoder weights make any centres and fine-tuned model in the directory stale.
-    if (state.epoch < cfg.epochs) await removeOutputs(dir, await downstreamOf(dir, "pretrain"));
     while (state.epoch < cfg.epochs) {
       const t0 = performance.now();
       const order = [...state.trainIdx];
@@ -433,14 +432,27 @@ export async function pretrain(
       if (opts.hooks?.stopAfterEpochs && epochsThisCall >= opts.hooks.stopAfterEpochs) break;
     }
     if (state.epoch >= cfg.epochs) {
-      const weights = await saveWeights(
-        join(dir, "autoencoder.safetensors"),
-        await set.stateDict(),
-        { epochs: String(state.epoch) },
-      );
+      const path = join(dir, "autoencoder.safetensors");
+      const { bytes, digest: weights } = await encodeWeights(await set.stateDict(), {
+        epochs: String(state.epoch),
+      });
+      // New encoder weights make the directory's centres and fine-tuned model stale. They go
+      // only now that the weights that replace them are ready, so that a run stopped before
+      // (Ctrl-C, a crash, a lost device) leaves the old model whole beside its checkpoint; and
+      // before the new weights are written, so that no crash leaves them beside old centres.
+      const changed = weights !== await fileDigest(path);
+      if (changed) await removeOutputs(dir, await downstreamOf(dir, "pretrain"));
+      await writeFileAtomic(path, bytes);
+      // The same weights again (a finished checkpoint resumed) keep the records of the stages
+      // made from them.
+      const { init, finetune } = !changed && await exists(join(dir, "model.json"))
+        ? await readJson<ModelInfo>(dir, "model.json")
+        : {};
       await writeJson(join(dir, "model.json"), {
         ...info,
         pretrain: { ...cfg, epochsDone: state.epoch, weights },
+        init,
+        finetune,
       });
     }
     return state.history;

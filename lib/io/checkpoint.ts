@@ -53,11 +53,41 @@ export async function saveWeights(
   w: Weights,
   metadata: Record<string, string> = {},
 ): Promise<string> {
+  const { bytes, digest } = await encodeWeights(w, metadata);
+  await writeFileAtomic(path, bytes);
+  return digest;
+}
+
+/**
+ * Weights as the bytes of a safetensors file (F32) and their digest, as
+ * {@linkcode saveWeights} writes and returns them: for a caller that must act between knowing
+ * the new weights and writing them (pretrain deletes what they make stale only if they differ
+ * from the file they replace).
+ *
+ * @param w Weights by name.
+ * @param metadata String metadata stored in the header.
+ */
+export async function encodeWeights(
+  w: Weights,
+  metadata: Record<string, string> = {},
+): Promise<{ bytes: Uint8Array; digest: string }> {
   const t: Record<string, SafetensorsTensor> = {};
   for (const [name, { shape, data }] of w) t[name] = { dtype: "F32", shape, data };
   const bytes = encodeSafetensors(t, { format: "pt", ...metadata });
-  await writeFileAtomic(path, bytes);
-  return await digestOf(bytes);
+  return { bytes, digest: await digestOf(bytes) };
+}
+
+/**
+ * The digest of a file as {@linkcode saveWeights} returns it, or null where there is no file.
+ *
+ * @param path The file.
+ */
+export async function fileDigest(path: string): Promise<string | null> {
+  const bytes = await Deno.readFile(path).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  });
+  return bytes && await digestOf(bytes);
 }
 
 /** `sha256:` and the 64 hex digits of the bytes' SHA-256. */

@@ -154,3 +154,46 @@ Deno.test("pretrain --resume refuses a dataset of the same ids made with other s
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("pretrain deletes the centres and fine-tuned model it makes stale only when its new weights are written: a stopped run leaves them", async () => {
+  const rng = new Rng(11);
+  const ds = new MemoryDataset(
+    Float32Array.from({ length: 12 * 64 }, () => rng.uniform(0, 1)),
+    SHAPE,
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    const cfg = { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 4, latentDim: 3, valSplit: 0 };
+    await pretrain(ds, dir, cfg, { device: "cpu" });
+    // What init and finetune would have made from these weights, with their records.
+    const later = ["centroids.safetensors", "k_selection.csv", "dec.safetensors"];
+    for (const n of later) await Deno.writeTextFile(join(dir, n), "made from epoch 1");
+    const info = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    await Deno.writeTextFile(
+      join(dir, "model.json"),
+      JSON.stringify({ ...info, init: { k: 2 }, finetune: { mode: "dec" } }),
+    );
+    const has = async () => {
+      const mi = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+      const files = [];
+      for (const n of later) if (await Deno.stat(join(dir, n)).catch(() => null)) files.push(n);
+      return [files, "init" in mi, "finetune" in mi];
+    };
+    const kept = [later, true, true];
+    // Resuming the finished checkpoint writes the same weights: nothing is stale.
+    await pretrain(ds, dir, cfg, { device: "cpu", resume: true });
+    assertEquals(await has(), kept, "the same weights rewritten");
+    // A new pretraining stopped after one of three epochs (as Ctrl-C would): the old model is
+    // whole, its checkpoint the new run's.
+    const more = { ...cfg, epochs: 3, seed: 9 };
+    await pretrain(ds, dir, more, { device: "cpu", hooks: { stopAfterEpochs: 1 } });
+    assertEquals(await has(), kept, "stopped before its weights");
+    assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "model.json"))).pretrain.epochs, 1);
+    // Finished: the new weights replace the old, and what came from the old goes with them.
+    await pretrain(ds, dir, more, { device: "cpu", resume: true });
+    assertEquals(await has(), [[], false, false], "new weights written");
+    assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "model.json"))).pretrain.epochs, 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
