@@ -116,25 +116,9 @@ async function requestDevice(): Promise<GPUDevice> {
     );
   }
   adapterRef = adapter;
-  const want = [
-    "maxStorageBufferBindingSize",
-    "maxBufferSize",
-    "maxComputeWorkgroupStorageSize",
-    "maxComputeInvocationsPerWorkgroup",
-    "maxComputeWorkgroupSizeX",
-    "maxComputeWorkgroupSizeY",
-    "maxComputeWorkgroupSizeZ",
-    "maxStorageBuffersPerShaderStage",
-  ] as const;
-  // SEISDEC_DEFAULT_LIMITS=1 keeps WebGPU's default limits, as the least capable adapter
-  // offers them, to check that seisdec runs there too.
-  const requiredLimits: Record<string, number> = {};
-  if (Deno.env.get("SEISDEC_DEFAULT_LIMITS") !== "1") {
-    for (const k of want) requiredLimits[k] = adapter.limits[k];
-  }
   const features: GPUFeatureName[] = [];
   if (adapter.features.has("timestamp-query")) features.push("timestamp-query");
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
+  const device = await deviceOf(adapter, features);
   const p = devicePromise;
   device.lost.then((info) => {
     if (info.reason !== "destroyed") console.error(`WebGPU device lost: ${info.message}`);
@@ -142,6 +126,69 @@ async function requestDevice(): Promise<GPUDevice> {
     if (devicePromise === p) devicePromise = null;
   });
   return device;
+}
+
+/** The limits {@linkcode getDevice} asks for at the adapter's values. */
+const WANTED_LIMITS = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupSizeZ",
+  "maxStorageBuffersPerShaderStage",
+] as const;
+
+/**
+ * The limits to request of an adapter: its own values of {@linkcode WANTED_LIMITS}, each made a
+ * safe integer (some drivers report a 64-bit maximum, u64::MAX for `maxBufferSize`, which
+ * `requestDevice` rejects as out of range, or as a bigint); a limit the adapter does not report
+ * is left at WebGPU's default.
+ *
+ * @param limits The adapter's limits.
+ */
+export function requiredLimitsOf(limits: GPUSupportedLimits): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) {
+    const v = (limits as unknown as Record<string, unknown>)[k];
+    if (typeof v !== "number" && typeof v !== "bigint") continue;
+    const n = Math.min(Number(v), Number.MAX_SAFE_INTEGER);
+    if (n > 0) out[k] = n;
+  }
+  return out;
+}
+
+/**
+ * Requests a device of an adapter with the adapter's own limits ({@linkcode requiredLimitsOf});
+ * where the adapter refuses them (a driver that reports limits it does not grant), warns once
+ * and takes WebGPU's default limits instead, with which every kernel runs (the portability
+ * tests run seisdec so). `SEISDEC_DEFAULT_LIMITS=1` asks for the defaults from the start.
+ *
+ * @param adapter The adapter.
+ * @param requiredFeatures The features to request.
+ */
+export async function deviceOf(
+  adapter: Pick<GPUAdapter, "limits" | "requestDevice">,
+  requiredFeatures: GPUFeatureName[] = [],
+): Promise<GPUDevice> {
+  // SEISDEC_DEFAULT_LIMITS=1 keeps WebGPU's default limits, as the least capable adapter
+  // offers them, to check that seisdec runs there too.
+  if (Deno.env.get("SEISDEC_DEFAULT_LIMITS") === "1") {
+    return await adapter.requestDevice({ requiredFeatures });
+  }
+  const requiredLimits = requiredLimitsOf(adapter.limits);
+  try {
+    return await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  } catch (e) {
+    console.error(
+      `warning: the WebGPU adapter refused its own limits (${
+        e instanceof Error ? e.message : String(e)
+      }): running with WebGPU's default limits (128 MiB storage bindings: large batches ` +
+        `are split or refused)`,
+    );
+    return await adapter.requestDevice({ requiredFeatures });
+  }
 }
 
 /**

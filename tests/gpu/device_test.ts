@@ -7,7 +7,13 @@
  */
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
-import { adapterLabel, adapterSummary, backendOf } from "../../lib/gpu/device.ts";
+import {
+  adapterLabel,
+  adapterSummary,
+  backendOf,
+  deviceOf,
+  requiredLimitsOf,
+} from "../../lib/gpu/device.ts";
 import { tuningFileStem } from "../../lib/gpu/tuning_store.ts";
 
 // GPUAdapterInfo as Deno 2.9 reports it (vendor and device are PCI ids in decimal), for
@@ -125,3 +131,50 @@ gpuTest(
     assertEquals(JSON.parse(new TextDecoder().decode(r.stdout)).backend, "gl");
   },
 );
+
+Deno.test("requiredLimitsOf makes a 64-bit limit (a number past 2^53 or a bigint) a safe integer, and leaves out what the adapter does not report", () => {
+  const limits = {
+    maxBufferSize: 2 ** 64,
+    maxStorageBufferBindingSize: 18446744073709551615n,
+    maxComputeWorkgroupStorageSize: 32768,
+    maxComputeInvocationsPerWorkgroup: 256,
+  } as unknown as GPUSupportedLimits;
+  assertEquals(requiredLimitsOf(limits), {
+    maxBufferSize: Number.MAX_SAFE_INTEGER,
+    maxStorageBufferBindingSize: Number.MAX_SAFE_INTEGER,
+    maxComputeWorkgroupStorageSize: 32768,
+    maxComputeInvocationsPerWorkgroup: 256,
+  });
+});
+
+Deno.test("deviceOf asks for the adapter's limits, and where the adapter refuses them warns once and takes the defaults", async () => {
+  const asked: (Record<string, number> | undefined)[] = [];
+  const fake = (refuse: boolean) => ({
+    limits: { maxBufferSize: 2 ** 40 } as unknown as GPUSupportedLimits,
+    requestDevice: (d?: GPUDeviceDescriptor) => {
+      const req = d?.requiredLimits as Record<string, number> | undefined;
+      asked.push(req);
+      if (refuse && req) return Promise.reject(new TypeError("limit out of range"));
+      return Promise.resolve({ label: "device" } as GPUDevice);
+    },
+  });
+  const warnings: string[] = [];
+  const error = console.error;
+  console.error = (m: string) => warnings.push(m);
+  try {
+    assertEquals((await deviceOf(fake(false))).label, "device");
+    assertEquals(asked, [{ maxBufferSize: 2 ** 40 }]);
+    assertEquals(warnings, []);
+    asked.length = 0;
+    assertEquals((await deviceOf(fake(true))).label, "device");
+    assertEquals(asked, [{ maxBufferSize: 2 ** 40 }, undefined]);
+    assertEquals(warnings.length, 1);
+    assert(
+      warnings[0].includes("refused its own limits (limit out of range)") &&
+        warnings[0].includes("default limits"),
+      warnings[0],
+    );
+  } finally {
+    console.error = error;
+  }
+});
