@@ -14,7 +14,7 @@
  */
 import { DeviceLostError, getDevice, lostText } from "./device.ts";
 import { BufferPool } from "./pool.ts";
-import { preprocess, resolveIncludes } from "./wgsl.ts";
+import { preprocess, resolveIncludes, workgroupBytes } from "./wgsl.ts";
 import { eventLoopRan } from "../util/events.ts";
 
 /** A slice of a GPU buffer (offsets and sizes in bytes). */
@@ -130,8 +130,13 @@ function loadRaw(file: string): Promise<string> {
   return p;
 }
 
-/** A kernel file with its `/*include*\/` fragments expanded (lib/gpu/wgsl.ts). */
-function loadSource(file: string): Promise<string> {
+/**
+ * A kernel file with its `/*include*\/` fragments expanded (lib/gpu/wgsl.ts), before its
+ * defines are applied.
+ *
+ * @param file The file's name in `kernels/`.
+ */
+export function loadSource(file: string): Promise<string> {
   let p = sources.get(file);
   if (!p) {
     p = loadRaw(file).then((code) => resolveIncludes(code, loadRaw, file));
@@ -427,6 +432,16 @@ export class GpuRuntime {
   #build(def: KernelDef, raw: string): Compiled {
     const code = preprocess(raw, def.defines ?? {}, def.name);
     const d = this.device;
+    // wgpu (Deno 2.9) does not hold a shader to this limit; a driver may then fail the
+    // pipeline, or worse, the device. A tile the tuning set too large fails here, named.
+    const shared = workgroupBytes(code, def.name);
+    if (shared > d.limits.maxComputeWorkgroupStorageSize) {
+      throw new Error(
+        `Cannot compile kernel ${def.name} (${def.file}): it needs ${shared} bytes of workgroup ` +
+          `memory and this device allows ${d.limits.maxComputeWorkgroupStorageSize}: choose ` +
+          `smaller tiles in the tuning (SEISDEC_TUNING, or the stored tuning: cli.ts info shows it)`,
+      );
+    }
     const module = d.createShaderModule({ label: def.name, code });
     // The parameters' slice of the uniform arena is a dynamic offset, so one bind group
     // serves every dispatch of the kernel on the same buffers (see dispatch).

@@ -208,3 +208,104 @@ export async function resolveIncludes(
   }
   return code.replace(INCLUDE, (_m, name: string) => texts.get(name)!);
 }
+
+/** Bytes and alignment of the WGSL types a workgroup variable may hold here. */
+const WGSL_SIZES: Record<string, [number, number]> = {
+  f32: [4, 4],
+  u32: [4, 4],
+  i32: [4, 4],
+  "atomic<u32>": [4, 4],
+  "atomic<i32>": [4, 4],
+  vec2f: [8, 8],
+  "vec2<f32>": [8, 8],
+  vec2u: [8, 8],
+  "vec2<u32>": [8, 8],
+  vec3f: [12, 16],
+  "vec3<f32>": [12, 16],
+  vec4f: [16, 16],
+  "vec4<f32>": [16, 16],
+  vec4u: [16, 16],
+  "vec4<u32>": [16, 16],
+  vec4i: [16, 16],
+  "vec4<i32>": [16, 16],
+};
+
+/**
+ * The workgroup memory a preprocessed kernel declares, as WebGPU counts it against
+ * `maxComputeWorkgroupStorageSize`: each `var<workgroup>` rounded up to 16 bytes, summed (over
+ * every entry point of the file, so at least what any one uses). Array lengths may be
+ * expressions of integer literals and the file's integer `const`s (`64 * TQ`). Some
+ * implementations (wgpu's, in Deno 2.9) do not check this limit at all, so the runtime does.
+ *
+ * @param code Preprocessed WGSL.
+ * @param where Kernel name for errors.
+ * @returns the bytes.
+ * @throws Error on a declaration it cannot size.
+ * @example
+ * ```ts
+ * import { workgroupBytes } from "./wgsl.ts";
+ * const n = workgroupBytes("const T: u32 = 4u;\nvar<workgroup> r: array<vec4f, 64 * T>;", "k");
+ * if (n !== 4096) throw new Error(String(n));
+ * ```
+ */
+export function workgroupBytes(code: string, where: string): number {
+  const consts = new Map<string, number>();
+  for (const m of code.matchAll(/\bconst\s+(\w+)\s*(?::\s*\w+\s*)?=\s*(\d+)[ui]?\s*;/g)) {
+    consts.set(m[1], Number(m[2]));
+  }
+  const fail = (decl: string): never => {
+    throw new Error(`Cannot size the workgroup memory of kernel ${where}: ${decl}`);
+  };
+  let total = 0;
+  for (const m of code.matchAll(/var<workgroup>\s+\w+\s*:\s*([^;]+);/g)) {
+    const type = m[1].replace(/\s+/g, "");
+    const arr = /^array<(.+),([^,<>]+)>$/.exec(type);
+    const elem = WGSL_SIZES[arr ? arr[1] : type] ?? fail(m[0]);
+    let bytes = elem[0];
+    if (arr) {
+      const n = evalCount(arr[2], consts) ?? fail(m[0]);
+      bytes = n * Math.ceil(elem[0] / elem[1]) * elem[1];
+    }
+    total += Math.ceil(bytes / 16) * 16;
+  }
+  return total;
+}
+
+/** An array length of integer literals, `const` names, `+ - * /` and parentheses; or null. */
+function evalCount(expr: string, consts: Map<string, number>): number | null {
+  const tokens = expr.match(/\d+[ui]?|\w+|[-+*/()]/g) ?? [];
+  if (tokens.join("") !== expr) return null;
+  let i = 0;
+  const atom = (): number => {
+    const t = tokens[i++];
+    if (t === "(") {
+      const v = sum();
+      if (tokens[i++] !== ")") throw new SyntaxError(expr);
+      return v;
+    }
+    if (t !== undefined && /^\d/.test(t)) return parseInt(t, 10);
+    const c = t === undefined ? undefined : consts.get(t);
+    if (c === undefined) throw new SyntaxError(expr);
+    return c;
+  };
+  const product = (): number => {
+    let v = atom();
+    while (tokens[i] === "*" || tokens[i] === "/") {
+      v = tokens[i++] === "*" ? v * atom() : Math.floor(v / atom());
+    }
+    return v;
+  };
+  const sum = (): number => {
+    let v = product();
+    while (tokens[i] === "+" || tokens[i] === "-") {
+      v = tokens[i++] === "+" ? v + product() : v - product();
+    }
+    return v;
+  };
+  try {
+    const v = sum();
+    return i === tokens.length && Number.isInteger(v) && v > 0 ? v : null;
+  } catch {
+    return null;
+  }
+}

@@ -9,8 +9,15 @@
  */
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
-import { GpuRuntime } from "../../lib/gpu/runtime.ts";
-import { compileAll, defaultTuning, kernelDefs } from "../../lib/gpu/kernels.ts";
+import { GpuRuntime, loadSource } from "../../lib/gpu/runtime.ts";
+import {
+  compileAll,
+  conv2dDef,
+  defaultTuning,
+  kernelDefs,
+  STORAGE_WEIGHTS,
+} from "../../lib/gpu/kernels.ts";
+import { preprocess, workgroupBytes } from "../../lib/gpu/wgsl.ts";
 import { gpuDefaultTuning } from "./_util.ts";
 import { main } from "../../cli.ts";
 
@@ -30,6 +37,29 @@ gpuTest(
         await compileAll(rt, tuning);
         assert(kernelDefs(tuning).length > 50, "the tuning defines the kernels");
       }
+      // Workgroup memory counted here: wgpu does not check it (a kernel of 256 KiB ran on this
+      // device), and a real GPU's driver may fail the pipeline or the device.
+      for (
+        const tuning of [defaultTuning(false), defaultTuning(true, 2), defaultTuning(true, 16)]
+      ) {
+        for (const def of kernelDefs(tuning)) {
+          const code = preprocess(await loadSource(def.file), def.defines ?? {}, def.name);
+          const bytes = workgroupBytes(code, def.name);
+          assert(bytes <= 16384, `${def.name}: ${bytes} bytes of workgroup memory`);
+        }
+      }
+      // A tuning whose tiles need more is refused at compile, naming the kernel and the limit.
+      // (conv2d with a 128-channel tile and the folded gradient: 64 × 32 vec4s.)
+      const conv = conv2dDef(128, 1, false, STORAGE_WEIGHTS, true);
+      let refused: unknown = null;
+      await rt.compile(conv).catch((e) => (refused = e));
+      assert(
+        refused instanceof Error &&
+          refused.message.startsWith(
+            `Cannot compile kernel ${conv.name} (conv2d.wgsl): it needs 32768 bytes of workgroup memory and this device allows 16384`,
+          ),
+        String(refused),
+      );
       // The check bites: this device refuses a workgroup over the default 256 invocations.
       device.pushErrorScope("validation");
       device.createComputePipeline({

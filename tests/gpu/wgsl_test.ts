@@ -8,6 +8,7 @@ import {
   preprocess,
   resolveIncludes,
   unrollLoops,
+  workgroupBytes,
 } from "../../lib/gpu/wgsl.ts";
 import * as K from "../../lib/gpu/kernels.ts";
 import { convPackDef } from "../../lib/gpu/packs.ts";
@@ -171,5 +172,32 @@ Deno.test("the conv kernels' fragments are expanded when their sources load", as
     const code = await resolveIncludes(await read(file), read, file);
     assert(!code.includes("/*include"), file);
     assert(code.includes("var<uniform> Wp4") && code.includes("Wp#u[wi + q]"), file);
+  }
+});
+
+Deno.test("workgroupBytes counts each workgroup variable rounded up to 16 bytes, arrays by their stride, lengths from the file's consts", () => {
+  const code = [
+    "const TQ: u32 = 8u;",
+    "const B = 3;",
+    "var<workgroup> Red: array<vec4f, 64 * TQ>;", // 8192
+    "var<workgroup> sh: array<f32, (B + 2) * 3 - 1>;", // 14 × 4 = 56 → 64
+    "var<workgroup> v3: array<vec3<f32>, 5>;", // stride 16: 80
+    "var<workgroup> one: u32;", // 4 → 16
+    "var<private> notShared: array<f32, 4096>;",
+  ].join("\n");
+  assertEquals(workgroupBytes(code, "k"), 8192 + 64 + 80 + 16);
+  assertEquals(workgroupBytes("fn main() {}", "k"), 0);
+  for (
+    const decl of [
+      "var<workgroup> s: array<f32, N>;", // an unknown name
+      "var<workgroup> s: array<mat4x4f, 4>;", // a type it does not size
+      "var<workgroup> s: array<f32, 64 >> 2>;",
+    ]
+  ) {
+    assertThrows(
+      () => workgroupBytes(decl, "conv"),
+      Error,
+      `Cannot size the workgroup memory of kernel conv: ${decl}`,
+    );
   }
 });
