@@ -9,7 +9,12 @@
 import { type Command, helpText, nearestFlag, parseCommandArgs } from "./lib/cli/_command.ts";
 import { UserError } from "./lib/util/errors.ts";
 import { SampleError } from "./lib/io/sample_error.ts";
-import { DeviceLostError, lostText, NoAdapterError } from "./lib/gpu/device.ts";
+import {
+  DeviceLostError,
+  GpuOutOfMemoryError,
+  lostText,
+  NoAdapterError,
+} from "./lib/gpu/device.ts";
 import {
   CANNOT_WRITE_HERE,
   interruptNotes,
@@ -92,6 +97,20 @@ export async function main(args: string[]): Promise<number> {
     await cmd.run(values, positionals);
     return 0;
   } catch (e) {
+    if (e instanceof GpuOutOfMemoryError && !Deno.env.get("SEISDEC_DEBUG")) {
+      let kept = "";
+      try {
+        kept = await cmd.afterDeviceLoss?.(parsed!.values, parsed!.positionals) ?? "";
+      } catch {
+        // Where the checkpoint cannot be read, the advice stands alone.
+      }
+      console.error(
+        `error: Cannot finish ${name}: ${e.detail}: close other programs that use the GPU, ` +
+          `lower --batch-size (training) or the tuning's inferBatch (encoding: ` +
+          `SEISDEC_TUNING='{"inferBatch":256}'), or pass --cpu${kept ? `; ${kept}` : ""}`,
+      );
+      return 1;
+    }
     const lost = parsed && cmd.gpu ? await lostDevice(e) : null;
     if (lost && !Deno.env.get("SEISDEC_DEBUG")) {
       let next = "rerun the command, or pass --cpu";

@@ -355,6 +355,7 @@ export {
   adapterSummary,
   DeviceLostError,
   getDevice,
+  GpuOutOfMemoryError,
 } from "./lib/gpu/device.ts";
 export {
   type BufRef,
@@ -395,6 +396,7 @@ export {
   deviceLost,
   gpuTuning,
   gpuTuningSource,
+  releaseCachedMemory,
   retuneGpu,
   stepsInFlight,
   type TuningSource,

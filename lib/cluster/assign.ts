@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { exists, loadWeights } from "../io/checkpoint.ts";
-import { backendNamed } from "../tensor/backends.ts";
+import { backendNamed, releaseCachedMemory } from "../tensor/backends.ts";
 import type { Device } from "../tensor/tensor.ts";
 import type { DatasetLike, Normalize } from "./data.ts";
 import { assignAll } from "./dec.ts";
@@ -107,6 +107,7 @@ export async function applyModel(
     };
   } finally {
     ae.params.dispose();
+    await releaseCachedMemory();
   }
 }
 

@@ -31,7 +31,12 @@ import {
 } from "./pretrain.ts";
 import type { ConvAutoencoder } from "../nn/autoencoder.ts";
 import { Adam, Sgd } from "../optim/optimizers.ts";
-import { backendOf, passesInFlight, stepsInFlight } from "../tensor/backends.ts";
+import {
+  backendOf,
+  passesInFlight,
+  releaseCachedMemory,
+  stepsInFlight,
+} from "../tensor/backends.ts";
 import {
   softAssign as cpuSoftAssign,
   targetDistribution as cpuTargetDistribution,
@@ -158,6 +163,7 @@ export async function encodeForInit(
     return await encodeAll(ae, ds, info.normalize, device, undefined, onBatch);
   } finally {
     ae.params.dispose();
+    await releaseCachedMemory();
   }
 }
 
@@ -782,6 +788,7 @@ export async function finetune(
   } finally {
     opt?.dispose();
     ae.params.dispose();
+    await releaseCachedMemory();
   }
 }
 

@@ -15,6 +15,7 @@ import {
   initBackend,
   passBatch,
   passesInFlight,
+  releaseCachedMemory,
   stepsInFlight,
   tensorLimitOf,
 } from "../tensor/backends.ts";
@@ -459,6 +460,7 @@ export async function pretrain(
   } finally {
     adam.dispose();
     set.dispose();
+    await releaseCachedMemory();
   }
 }
 

@@ -45,6 +45,27 @@ export class NoAdapterError extends Error {
 }
 
 /**
+ * WebGPU reported that the GPU ran out of memory (a buffer it could not allocate): the step that
+ * needed it did not run. The runtime has destroyed the buffers it kept for reuse by then, so a
+ * caller may go on with smaller batches.
+ */
+export class GpuOutOfMemoryError extends Error {
+  /** What ran out, as a clause: "the GPU ran out of memory (WebGPU: ...) with ...". */
+  readonly detail: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param detail What ran out, as a clause.
+   */
+  constructor(detail: string) {
+    super(`Cannot continue on the GPU: ${detail}`);
+    this.name = "GpuOutOfMemoryError";
+    this.detail = detail;
+  }
+}
+
+/**
  * The WebGPU device was lost (a driver reset, a watchdog timeout such as Windows' TDR, the GPU
  * running out of memory, or `destroy()`): nothing recorded since can run, and every buffer,
  * tensor and pipeline made on it is gone. The next `gpu()` or `initBackend("webgpu")` requests a

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { DeviceLostError, getDevice, lostText } from "./device.ts";
+import { DeviceLostError, getDevice, GpuOutOfMemoryError, lostText } from "./device.ts";
 import { BufferPool } from "./pool.ts";
 import { preprocess, resolveIncludes, workgroupBytes } from "./wgsl.ts";
 import { eventLoopRan } from "../util/events.ts";
@@ -271,6 +271,8 @@ export class GpuRuntime {
   #arenaGpu: GPUBuffer;
   #staging: GPUBuffer[] = [];
   #errors: string[] = [];
+  /** An error since the last throw was WebGPU's GPUOutOfMemoryError. */
+  #outOfMemory = false;
   #debugScopes: Promise<void>[] = [];
   #stats: RuntimeStats = {
     submits: 0,
@@ -343,7 +345,11 @@ export class GpuRuntime {
     });
     this.#maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
     device.addEventListener("uncapturederror", (e) => {
-      this.#errors.push((e as GPUUncapturedErrorEvent).error.message);
+      const err = (e as GPUUncapturedErrorEvent).error;
+      this.#errors.push(err.message);
+      if (typeof GPUOutOfMemoryError === "function" && err instanceof GPUOutOfMemoryError) {
+        this.#outOfMemory = true;
+      }
     });
     device.lost.then((info) => this.#lost = info);
   }
@@ -1007,6 +1013,18 @@ export class GpuRuntime {
   #raise(): void {
     if (!this.#errors.length) return;
     const msg = this.#errors.splice(0).join("; ");
+    if (this.#outOfMemory) {
+      this.#outOfMemory = false;
+      const { liveBytes, freeBytes } = this.pool.stats();
+      // What was kept for reuse goes, so that a caller that catches this can go on smaller.
+      this.pool.trim();
+      const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+      throw new GpuOutOfMemoryError(
+        `the GPU ran out of memory (WebGPU: ${msg}) with ${
+          mib(liveBytes)
+        } of seisdec's buffers in use and ${mib(freeBytes)} kept for reuse (now released)`,
+      );
+    }
     const hint = this.debug ? "" : " (set SEISDEC_GPU_DEBUG=1 to name the dispatch that caused it)";
     throw new Error(`WebGPU reported an error: ${msg}${hint}`);
   }

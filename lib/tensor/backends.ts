@@ -209,6 +209,23 @@ export function deviceLost(): GPUDeviceLostInfo | null {
   return runtime?.lost ?? null;
 }
 
+/**
+ * Destroys the WebGPU buffers kept for reuse (nothing on the CPU backend or before WebGPU is
+ * initialised), after submitting what was recorded. The pool keeps each size's peak for the
+ * life of the process; a stage (pretraining, fine-tuning, an encoding pass) calls this when it
+ * ends, so that the next, at other batch sizes, does not hold its peak on top of this one's.
+ */
+export async function releaseCachedMemory(): Promise<void> {
+  if (!runtime || runtime.lost) return;
+  try {
+    await runtime.sync();
+  } catch {
+    // Called from `finally` blocks: the error that ended the stage is the one to report.
+    return;
+  }
+  runtime.pool.trim();
+}
+
 /** @returns the GPU runtime once WebGPU is initialised, else null. */
 export function gpuRuntime(): GpuRuntime | null {
   return runtime;

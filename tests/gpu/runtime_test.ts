@@ -6,11 +6,13 @@
 import { bucketSize } from "../../lib/gpu/pool.ts";
 import { compileAll, conv2dDef, KERNELS } from "../../lib/gpu/kernels.ts";
 import * as K from "../../lib/gpu/kernels.ts";
-import { DeviceLostError } from "../../lib/gpu/device.ts";
+import { DeviceLostError, GpuOutOfMemoryError } from "../../lib/gpu/device.ts";
 import { BindingSizeError, gpu, GpuRuntime, type KernelDef } from "../../lib/gpu/runtime.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { Adam } from "../../lib/optim/optimizers.ts";
-import { backendNamed, deviceLost } from "../../lib/tensor/backends.ts";
+import { backendNamed, deviceLost, gpuRuntime, initBackend } from "../../lib/tensor/backends.ts";
+import { MemoryDataset } from "../../lib/cluster/data.ts";
+import { pretrain, PRETRAIN_DEFAULTS } from "../../lib/cluster/pretrain.ts";
 import * as ops from "../../lib/tensor/ops.ts";
 import { Tensor, tidy } from "../../lib/tensor/tensor.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
@@ -545,4 +547,54 @@ gpuTest("a WebGPU validation error names its kernel, and its dispatch with debug
     traced,
   );
   assert(/STORAGE/.test(traced), `WebGPU's own message follows: ${traced}`);
+});
+
+gpuTest(
+  "WebGPU's out-of-memory error is thrown as GpuOutOfMemoryError, with the pool's figures, after the buffers kept for reuse are released",
+  async () => {
+    const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+    try {
+      const rt = new GpuRuntime(device);
+      rt.pool.release(rt.pool.acquire(3 << 20));
+      await rt.sync();
+      assertEquals(rt.pool.stats().freeBytes, 3 << 20);
+      device.dispatchEvent(
+        new GPUUncapturedErrorEvent("uncapturederror", { error: new GPUOutOfMemoryError("boom") }),
+      );
+      const e = await assertRejects(() => rt.sync(), GpuOutOfMemoryError);
+      assertEquals(
+        e.message,
+        "Cannot continue on the GPU: the GPU ran out of memory (WebGPU: boom) with 0 MiB of " +
+          "seisdec's buffers in use and 3 MiB kept for reuse (now released)",
+      );
+      assertEquals(rt.pool.stats().freeBytes, 0);
+      // Another error is not taken for one.
+      device.dispatchEvent(
+        new GPUUncapturedErrorEvent("uncapturederror", { error: new GPUValidationError("bad") }),
+      );
+      const v = await assertRejects(() => rt.sync(), Error);
+      assert(!(v instanceof GpuOutOfMemoryError) && v.message.includes("bad"), v.message);
+    } finally {
+      device.destroy();
+    }
+  },
+);
+
+gpuTest("a pretraining releases the buffers its pool kept for reuse when it ends", async () => {
+  await initBackend("webgpu");
+  const pool = gpuRuntime()!.pool;
+  const x = Float32Array.from({ length: 12 * 64 }, (_, i) => Math.sin(i));
+  const dir = await Deno.makeTempDir();
+  let during = 0;
+  try {
+    const cfg = { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 5, latentDim: 3, valSplit: 0 };
+    await pretrain(new MemoryDataset(x, [1, 8, 8]), dir, cfg, {
+      device: "webgpu",
+      hooks: { onEpoch: () => (during = pool.stats().freeBytes) },
+    });
+    assert(during > 0, "nothing kept for reuse during the epoch");
+    assertEquals(pool.stats().freeBytes, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
