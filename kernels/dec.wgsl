@@ -4,7 +4,8 @@
 //
 //   soft_assign  q[i,j] = (1 + |z_i − mu_j|²/α)^(−(α+1)/2) / Σ_j'(...)     binds 1, 2, 6
 //                Student's t kernel, normalised in log space (row max subtracted), so far
-//                points do not underflow to 0/0. One invocation per row; ceil(N/64).
+//                points do not underflow to 0/0; q ≥ 2^-126 (f32's smallest normal), so
+//                log q stays finite. One invocation per row; ceil(N/64).
 //   col_sum      f[j] = Σ_i q[i,j]; one invocation per j; ceil(K/64).       binds 4, 6
 //   target_dist  p[i,j] = (q[i,j]²/f_j) / Σ_j' (q[i,j']²/f_j'); per row.   binds 4 (q), 3 (f), 6
 //   kl_rows      r[i] = Σ_j p[i,j]·(log p[i,j] − log q[i,j]) (0 where p = 0); per row.
@@ -51,6 +52,8 @@ fn nan() -> f32 {
   return bitcast<f32>(0x7fc00000u | min(P.n, 0u));
 }
 
+const Q_MIN = 1.17549435e-38; // 2^-126
+
 fn row_sum_p(i: u32) -> f32 {
   var s = 0.0;
   for (var j = 0u; j < P.k; j++) { s += PM[i * P.k + j]; }
@@ -73,7 +76,13 @@ fn soft_assign(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     OUT[i * P.k + j] = v;
     s += v;
   }
-  for (var j = 0u; j < P.k; j++) { OUT[i * P.k + j] /= s; }
+  // A q below f32's smallest normal (2^-126; a far centre at a large α) is raised to it: a GPU
+  // that flushes subnormals would make it 0, and log q (the loss) −∞ where a stale target p is
+  // not 0. A NaN stays NaN (tested by its bits: see finite()).
+  for (var j = 0u; j < P.k; j++) {
+    let q = OUT[i * P.k + j] / s;
+    OUT[i * P.k + j] = select(q, Q_MIN, finite(q) && q < Q_MIN);
+  }
 }
 
 @compute @workgroup_size(64)

@@ -34,12 +34,17 @@ function checkNkd(op: string, n: number, k: number, d?: number): void {
   if (d !== undefined) checkSize(op, "d", d);
 }
 
+/** The least soft assignment: 2^-126, f32's smallest normal number. */
+export const Q_MIN = 2 ** -126;
+
 /**
  * Student's t soft assignment of embeddings to centroids:
  * `q_ij = (1 + |z_i − mu_j|²/α)^(−(α+1)/2) / Σ_j' (same for j')`.
  *
  * Computed from the log kernel with the row maximum subtracted before exponentiation, so
- * rows stay finite and normalised even when every distance is huge.
+ * rows stay finite and normalised even when every distance is huge. A q below f32's smallest
+ * normal ({@linkcode Q_MIN}, from a far centre at a large α) is raised to it, as on WebGPU, so
+ * that log q, and the KL loss against a target that is not 0 there, stays finite.
  *
  * @param z Embeddings `[n, d]`.
  * @param mu Centroids `[k, d]`.
@@ -97,7 +102,8 @@ export function softAssign(
       s += v;
     }
     const inv = 1 / s;
-    for (let j = 0; j < k; j++) q[qi + j] *= inv;
+    // At least f32's smallest normal, as the WGSL kernel (a GPU may flush subnormals to 0).
+    for (let j = 0; j < k; j++) q[qi + j] = Math.max(q[qi + j] * inv, Q_MIN);
   }
   return q;
 }

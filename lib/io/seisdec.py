@@ -513,12 +513,17 @@ def reconstruct(model, x, batch=256):
 
 def soft_assign(z, centroids, alpha=1.0):
     """DEC's Student's-t soft assignment: q_ij proportional to (1 + |z_i - mu_j|^2 / alpha)
-    ** -((alpha + 1) / 2), each row summing to 1 ([N, k], float64)."""
+    ** -((alpha + 1) / 2), each row summing to 1 ([N, k], float64). As seisdec computes it:
+    normalised in log space (the row's largest kernel first), so far codes do not make 0/0, and
+    at least 2^-126 (f32's smallest normal; a far centre at a large alpha)."""
     z = np.asarray(z, dtype=np.float64)
     mu = np.asarray(centroids, dtype=np.float64)
     d2 = ((z[:, None, :] - mu[None, :, :]) ** 2).sum(-1)
-    q = (1 + d2 / alpha) ** (-(alpha + 1) / 2)
-    return q / q.sum(1, keepdims=True)
+    log_k = -(alpha + 1) / 2 * np.log1p(d2 / alpha)
+    if log_k.size:
+        log_k -= log_k.max(1, keepdims=True)
+    q = np.exp(log_k)
+    return np.maximum(q / q.sum(1, keepdims=True), 2.0 ** -126)
 
 
 def torch_autoencoder(model):

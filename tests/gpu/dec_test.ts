@@ -137,6 +137,31 @@ gpuTest("DEC: a NaN code makes the loss NaN (not 0); tiny q keeps its target sha
   for (const t of [z, mu, q, p, loss, q2, qt, pt]) t.dispose();
 });
 
+gpuTest(
+  "DEC: a q below f32's smallest normal is 2^-126 on both backends, so the KL loss against a stale target stays finite",
+  async () => {
+    await webgpu();
+    // alpha 200: kernel (1 + d²/200)^-100.5. z = 0, centres at 0 and at d² = 2000: the far one's
+    // q is 11^-100.5 ≈ 3e-105, far below f32 (a GPU that flushes subnormals makes even 1e-40 0).
+    const z = [0, 0], mu = [0, 0, Math.sqrt(1000), Math.sqrt(1000)];
+    const Z = gt(z, [1, 2]), MU = gt(mu, [2, 2]);
+    // A stale target (dataset mode) that still gives the far centre a share.
+    const P = gt([0.9, 0.1], [1, 2]);
+    const q = ops.softAssign(Z, MU, 200);
+    const { loss, q: q2 } = ops.decKlLoss(Z, MU, P, 200);
+    const [qo, lo] = await readAll([q, loss]);
+    for (const t of [Z, MU, P, q, loss, q2]) t.dispose();
+    const qRef = C.softAssign(z, mu, 1, 2, 2, 200);
+    assert(
+      qRef[1] === C.Q_MIN && qo[1] === Math.fround(C.Q_MIN),
+      `q ${qo[1]}, reference ${qRef[1]}`,
+    );
+    const klRef = C.klDivergence([0.9, Math.fround(0.1)], qRef, 1, 2);
+    assert(Number.isFinite(lo[0]), `loss ${lo[0]}`);
+    close(lo, [klRef], 1e-6, "KL with q at 2^-126", 1e-5);
+  },
+);
+
 /** q by the textbook formula, in Float64, without the reference's log-space normalisation. */
 function handQ(z: Float64Array, mu: Float64Array, n: number, k: number, d: number, a: number) {
   const q = new Float64Array(n * k);
