@@ -466,7 +466,23 @@ export async function openDataset(dir: string): Promise<Dataset> {
       `Cannot open dataset ${dir}: expected format seisdec-dataset version 1: found ${meta.format} ${meta.version}`,
     );
   }
-  const samples: SampleInfo[] = parseCsvRecords(await read("samples.csv")).map((r) => ({
+  const records = parseCsvRecords(await read("samples.csv"));
+  const seen = new Set<string>();
+  records.forEach((r, i) => {
+    // Sample ids key labels, events (space-separated in events.csv) and every output's rows.
+    const at = `Cannot open dataset ${dir}: samples.csv row ${i + 2}`;
+    if (!r.id || /\s/.test(r.id)) {
+      throw new TypeError(
+        `${at}: id '${r.id ?? ""}' is ${
+          r.id ? "not one word (it contains white space)" : "empty"
+        }: ` +
+          `expected a unique id without white space`,
+      );
+    }
+    if (seen.has(r.id)) throw new TypeError(`${at}: id '${r.id}' is listed twice`);
+    seen.add(r.id);
+  });
+  const samples: SampleInfo[] = records.map((r) => ({
     id: r.id,
     network: r.network,
     station: r.station,

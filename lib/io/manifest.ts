@@ -302,6 +302,12 @@ export async function readManifest(
       head.map((h, j) => [h, fields[j] ?? ""]),
     );
     const id = r.id || `row${i + 1}`;
+    if (/\s/.test(id)) {
+      throw new UserError(
+        `Cannot read manifest ${path}: id '${id}' on row ${row} contains white space: ` +
+          `events.csv lists an event's sample ids separated by spaces; use '_' or '.' instead`,
+      );
+    }
     if (ids.has(id)) {
       throw new UserError(`Cannot read manifest ${path}: duplicate id '${id}' on row ${row}`);
     }
@@ -656,7 +662,10 @@ export async function sdsTasks(
   if (picks.length === 0 && unplaced.size === 0) {
     throw new UserError(`Cannot list samples: ${quakeml} holds no pick of phase ${phase}`);
   }
-  const short = (id: string) => id.split(/[/=]/).filter(Boolean).at(-1) ?? id;
+  // The last part of a catalogue's event id (a URI), white space made '_' (sample ids are one
+  // word: see the manifest's check).
+  const short = (id: string) =>
+    (id.split(/[/=]/).filter(Boolean).at(-1) ?? id).replace(/\s+/g, "_");
   const tasks: SampleTask[] = [];
   const failed: SampleTask[] = [];
   // A pick's sample: one per event and station, with the waveforms still to find.

@@ -463,3 +463,30 @@ Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped),
   );
   await Deno.remove(dirname(dir), { recursive: true });
 });
+
+Deno.test("openDataset refuses a samples.csv (written by hand, or from Python) with an empty, repeated or spaced id, naming the row", async () => {
+  const dir = (await Deno.makeTempDir()) + "/ds";
+  try {
+    await writeDataset(
+      dir,
+      { shape: [3, 1, 1, 2], components: ["Z"], scaling: "none", config: {} },
+      [info(0, null), info(1, null), info(2, null)],
+      new Float32Array(6),
+      new Float64Array([1]),
+      new Float64Array([0, 1]),
+    );
+    const csv = await Deno.readTextFile(`${dir}/samples.csv`);
+    for (
+      const [id, want] of [
+        ["s0", "samples.csv row 3: id 's0' is listed twice"],
+        ["s 1", "samples.csv row 3: id 's 1' is not one word (it contains white space)"],
+        ["", "samples.csv row 3: id '' is empty"],
+      ]
+    ) {
+      await Deno.writeTextFile(`${dir}/samples.csv`, csv.replace("\ns1,", `\n${id},`));
+      await assertRejects(() => openDataset(dir), TypeError, `Cannot open dataset ${dir}: ${want}`);
+    }
+  } finally {
+    await Deno.remove(dirname(dir), { recursive: true });
+  }
+});

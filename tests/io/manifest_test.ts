@@ -232,3 +232,20 @@ Deno.test("manifest: a CSV given as picks is named as not QuakeML, with where a 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("manifest: an id with white space is refused, naming the row (events.csv lists ids separated by spaces)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      "id,waveform,network,station,channel\nsample_0,a,XX,S,HHZ\nsample 1,b,XX,S,HHZ\n",
+    );
+    await assertRejects(
+      () => readManifest(`${dir}/m.csv`),
+      UserError,
+      `Cannot read manifest ${dir}/m.csv: id 'sample 1' on row 3 contains white space`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
