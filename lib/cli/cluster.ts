@@ -726,7 +726,22 @@ export const evaluateCommand: Command = {
           `Cannot use --labels ${lf}: expected columns id and label: found ${lh.join(",")}`,
         );
       }
-      const map = new Map(lrows.map((r) => [r[lid], r[llab] || null]));
+      const map = new Map<string, string | null>();
+      const first = new Map<string, number>();
+      lrows.forEach((r, k) => {
+        // Trimmed as the header is (ids are one word); a repeated id is refused as import
+        // refuses it: the second row would silently win.
+        const id = (r[lid] ?? "").trim();
+        if (first.has(id)) {
+          throw new UserError(
+            `Cannot use --labels ${lf}: id '${id}' is listed twice (rows ${
+              first.get(id)! + 2
+            } and ${k + 2}): expected each sample once`,
+          );
+        }
+        first.set(id, k);
+        map.set(id, r[llab]?.trim() || null);
+      });
       truth = rows.map((r) => map.get(r[ii]) ?? null);
       if (!truth.some((t) => t !== null)) {
         throw new UserError(

@@ -41,19 +41,21 @@ export function parseLabels(
     }
     const row = new Map<number, number>();
     body.forEach((r, k) => {
-      const i = pos.get(r[ci]);
+      // Ids and labels trimmed as the header is (`id, label` written with spaces).
+      const id = (r[ci] ?? "").trim(), label = (r[cl] ?? "").trim();
+      const i = pos.get(id);
       if (i === undefined) {
-        throw new UserError(`Cannot read labels ${source}: unknown id '${r[ci]}'`);
+        throw new UserError(`Cannot read labels ${source}: unknown id '${id}'`);
       }
       // A repeated id would give one sample two labels and leave another without one.
       if (row.has(i)) {
         throw new UserError(
-          `Cannot read labels ${source}: id '${r[ci]}' is listed twice (rows ${row.get(i)! + 2} ` +
+          `Cannot read labels ${source}: id '${id}' is listed twice (rows ${row.get(i)! + 2} ` +
             `and ${k + 2}): expected each sample once`,
         );
       }
       row.set(i, k);
-      out[i] = r[cl] === "" || r[cl] === undefined ? null : r[cl];
+      out[i] = label === "" ? null : label;
     });
     return out;
   }

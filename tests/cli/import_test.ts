@@ -265,6 +265,12 @@ Deno.test("import refuses a labels table without id and label columns, and an id
     const ds = await openDataset(`${root}/ok`);
     assertEquals(ds.labels(), ["flow, lahar", "fall", null]);
     ds.close();
+    // A table written with spaces after its commas: ids and labels trimmed, as its header is.
+    await Deno.writeTextFile(`${root}/l.csv`, "id, label\n 1, eq\n0, blast\n2,\n");
+    await importNpy(`${root}/a.npy`, `${root}/sp`, { labels: `${root}/l.csv` });
+    const sp = await openDataset(`${root}/sp`);
+    assertEquals(sp.labels(), ["blast", "eq", null]);
+    sp.close();
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -924,6 +924,7 @@ Deno.test("cli: evaluate scores 150,000 rows and names a bad cluster value's row
     const [text, msg] of [
       ["id,label\nsyn1,a\nsyn2,b\n", "none of its 2 ids names a sample"],
       ["sample,class\n0,a\n", "expected columns id and label: found sample,class"],
+      ["id,label\n0,a\n1,b\n 0,c\n", "id '0' is listed twice (rows 2 and 4)"],
     ]
   ) {
     await Deno.writeTextFile(join(dir, "other.csv"), text);
