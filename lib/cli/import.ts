@@ -9,8 +9,8 @@ import { basename } from "node:path";
 import { type Command, strFlag } from "./_command.ts";
 import { UserError } from "../util/errors.ts";
 import { decodeNumeric, isNumericDtype, npyToFloat64, readNpy, readNpyHeader } from "../io/npy.ts";
-import { parseCsv } from "../io/csv.ts";
-import { DatasetWriter, type SampleInfo, writeDataset } from "../io/dataset.ts";
+import { parseCsv, parseCsvRecords } from "../io/csv.ts";
+import { DatasetWriter, type SampleInfo, samplesOfRecords, writeDataset } from "../io/dataset.ts";
 
 /**
  * Parses labels: either a CSV with a header naming `id` and `label` columns, or
@@ -83,19 +83,94 @@ export function parseLabels(
   return out;
 }
 
+/** What {@linkcode importNpy} takes besides the array and the output. */
+export interface ImportOptions {
+  /** Labels: an `id,label` CSV or one label per line. */
+  labels?: string;
+  /**
+   * A CSV with an `id` column, one row per sample in order (a dataset's `samples.csv`, whose
+   * other columns are kept too: station, time, label, event, ...); ids `0..N-1` without it.
+   */
+  samples?: string;
+  /** What the values are (`meta.json`'s `scaling`): none (default), psd, log10 or db. */
+  scaling?: string;
+  /** Replace an existing output. */
+  force?: boolean;
+  /** Bytes read at a time (8 MiB). */
+  chunkBytes?: number;
+}
+
+/** The scalings an imported array may declare. */
+export const IMPORT_SCALINGS = ["none", "psd", "log10", "db"] as const;
+
+/**
+ * The samples of an imported array: from `--samples` (checked: N rows, each id once and one
+ * word), else ids `0..N-1`; `--labels` then replaces their labels.
+ */
+async function importedSamples(
+  npyPath: string,
+  n: number,
+  options: ImportOptions,
+): Promise<SampleInfo[]> {
+  let samples: SampleInfo[];
+  if (options.samples) {
+    const path = options.samples;
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (e) {
+      throw new UserError(`Cannot read samples ${path}: ${(e as Error).message}`);
+    }
+    const records = parseCsvRecords(text);
+    const head = parseCsv(text)[0] ?? [];
+    if (!head.includes("id")) {
+      throw new UserError(
+        `Cannot read samples ${path}: expected a CSV with an id column (a dataset's ` +
+          `samples.csv): found columns ${head.join(",")}`,
+      );
+    }
+    if (records.length !== n) {
+      throw new UserError(
+        `Cannot import ${npyPath} with samples ${path}: the array has ${n} samples, the file ` +
+          `${records.length} rows: expected one row per sample, in the array's order`,
+      );
+    }
+    samples = samplesOfRecords(records, `Cannot read samples ${path}:`);
+  } else {
+    samples = Array.from({ length: n }, (_, i) => importedSample(String(i), null));
+  }
+  if (options.labels) {
+    const labels = await readLabels(options.labels, n, samples.map((s) => s.id));
+    samples.forEach((s, i) => (s.label = labels[i]));
+  }
+  return samples;
+}
+
+/** The scaling option, checked. */
+function importScaling(scaling: string | undefined): string {
+  const s = scaling ?? "none";
+  if (!(IMPORT_SCALINGS as readonly string[]).includes(s)) {
+    throw new UserError(
+      `Cannot import: --scaling must be one of ${IMPORT_SCALINGS.join(", ")}: found '${s}'`,
+    );
+  }
+  return s;
+}
+
 /**
  * Imports a `.npy` array as a dataset.
  *
  * @param npyPath The array file.
  * @param out Output directory.
- * @param options Labels file, force.
+ * @param options Labels, samples file, scaling, force.
  * @returns the dataset shape `[N, C, H, W]`.
  */
 export async function importNpy(
   npyPath: string,
   out: string,
-  options: { labels?: string; force?: boolean; chunkBytes?: number } = {},
+  options: ImportOptions = {},
 ): Promise<[number, number, number, number]> {
+  importScaling(options.scaling);
   const streamed = await importNpyStreaming(npyPath, out, options);
   if (streamed) return streamed;
   let arr;
@@ -118,21 +193,20 @@ export async function importNpy(
     }
   }
   const [N, C, H, W] = shape;
-  const ids = Array.from({ length: N }, (_, i) => String(i));
-  const labels = await readLabels(options.labels, N, ids);
-  const samples: SampleInfo[] = ids.map((id, i) => importedSample(id, labels[i]));
+  const samples = await importedSamples(npyPath, N, options);
   await writeDataset(
     out,
     {
       shape,
       components: Array.from({ length: C }, (_, c) => `c${c}`),
-      scaling: "none",
+      scaling: importScaling(options.scaling),
       config: {
         import: {
           source: basename(npyPath),
           dtype: arr.dtype,
           shape: s,
           labels: options.labels ?? null,
+          samples: options.samples ?? null,
         },
       },
     },
@@ -180,13 +254,17 @@ function checkNumericDtype(npyPath: string, dtype: string): void {
 /**
  * The dataset shape `[N, C, H, W]` of an array's shape `[N,H,W]` or `[N,C,H,W]`.
  *
- * @throws {UserError} for another rank, or a sample dimension of 0 (samples without values).
+ * @throws {UserError} for another rank, no samples, or a sample dimension of 0 (samples
+ *   without values).
  */
 function datasetShape(npyPath: string, s: number[]): [number, number, number, number] {
   if (s.length !== 3 && s.length !== 4) {
     throw new UserError(
       `Cannot import ${npyPath}: expected shape [N,H,W] or [N,C,H,W]: found [${s}]`,
     );
+  }
+  if (s[0] < 1) {
+    throw new UserError(`Cannot import ${npyPath}: it holds no samples (shape [${s}])`);
   }
   if (s.slice(1).some((d) => d < 1)) {
     throw new UserError(
@@ -221,7 +299,7 @@ async function readLabels(
 async function importNpyStreaming(
   npyPath: string,
   out: string,
-  options: { labels?: string; force?: boolean; chunkBytes?: number },
+  options: ImportOptions,
 ): Promise<[number, number, number, number] | null> {
   let file: Deno.FsFile;
   try {
@@ -265,8 +343,8 @@ async function importNpyStreaming(
         `Cannot import ${npyPath}: shape [${s}] of ${h.dtype} needs ${need} bytes: found ${have}`,
       );
     }
-    const ids = Array.from({ length: N }, (_, i) => String(i));
-    const labels = await readLabels(options.labels, N, ids);
+    const samples = await importedSamples(npyPath, N, options);
+    const scaling = importScaling(options.scaling);
     const writer = await DatasetWriter.create(out, [C, H, W], { force: options.force });
     try {
       const batch = Math.max(1, Math.floor((options.chunkBytes ?? 8 << 20) / perBytes));
@@ -297,19 +375,20 @@ async function importNpyStreaming(
         }
         for (let k = 0; k < b; k++) {
           const i = i0 + k;
-          writer.append(importedSample(ids[i], labels[i]), vals.subarray(k * per, (k + 1) * per));
+          writer.append(samples[i], vals.subarray(k * per, (k + 1) * per));
         }
       }
       await writer.commit(
         {
           components: Array.from({ length: C }, (_, c) => `c${c}`),
-          scaling: "none",
+          scaling,
           config: {
             import: {
               source: basename(npyPath),
               dtype: h.dtype,
               shape: s,
               labels: options.labels ?? null,
+              samples: options.samples ?? null,
             },
           },
         },
@@ -330,15 +409,27 @@ async function importNpyStreaming(
 export const importCommand: Command = {
   name: "import",
   summary: "Turn a .npy array [N,H,W] or [N,C,H,W] (+ labels CSV) into a dataset.",
-  usage: "<array.npy> --out DIR [--labels CSV]",
+  usage: "<array.npy> --out DIR [--labels CSV] [--samples CSV] [--scaling NAME]",
   details: [
     "Any numeric dtype (f2, f4, f8, u1, i1..i8, ...) is converted to float32. Rows become",
-    "frequencies 0..H-1 and columns times 0..W-1 (bin indices). Labels: a CSV with id,label",
-    "(ids 0..N-1) or one label per line.",
+    "frequencies 0..H-1 and columns times 0..W-1 (bin indices). Samples are ids 0..N-1, or",
+    "--samples' rows (a dataset's samples.csv: its ids, stations, times, labels, events).",
+    "Labels: a CSV with id,label or one label per line.",
   ].join("\n"),
   flags: {
     out: { type: "string", short: "o", arg: "DIR", description: "Output dataset directory." },
     labels: { type: "string", arg: "CSV", description: "Labels: id,label CSV or one per line." },
+    samples: {
+      type: "string",
+      arg: "CSV",
+      description: "The samples, one row each in order, with an id column (a samples.csv).",
+    },
+    scaling: {
+      type: "string",
+      arg: "NAME",
+      default: "none",
+      description: "What the values are: none, psd, log10 or db (a model checks it).",
+    },
     force: { type: "boolean", description: "Replace an existing output directory." },
   },
   async run(values, positionals) {
@@ -347,6 +438,8 @@ export const importCommand: Command = {
     if (!src || !out) throw new UserError("Cannot import: usage: import <array.npy> --out DIR");
     const shape = await importNpy(src, out, {
       labels: strFlag(values, "labels"),
+      samples: strFlag(values, "samples"),
+      scaling: strFlag(values, "scaling"),
       force: Boolean(values.force),
     });
     console.log(`import: ${src} -> ${out} [${shape.join(", ")}]`);

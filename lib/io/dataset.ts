@@ -424,6 +424,54 @@ export class Dataset {
 }
 
 /**
+ * The samples a `samples.csv` describes (its header's columns, as {@linkcode writeDataset}
+ * writes them; `id` the only one required, the others empty or absent where unknown).
+ *
+ * @param records The file's rows by column name.
+ * @param where The start of a message naming the file.
+ * @returns one sample per row, in order.
+ * @throws {TypeError} naming the row, for an empty, repeated or spaced id.
+ */
+export function samplesOfRecords(
+  records: readonly Record<string, string>[],
+  where: string,
+): SampleInfo[] {
+  const seen = new Set<string>();
+  records.forEach((r, i) => {
+    // Sample ids key labels, events (space-separated in events.csv) and every output's rows.
+    const at = `${where} row ${i + 2}`;
+    if (!r.id || /\s/.test(r.id)) {
+      throw new TypeError(
+        `${at}: id '${r.id ?? ""}' is ${
+          r.id ? "not one word (it contains white space)" : "empty"
+        }: ` +
+          `expected a unique id without white space`,
+      );
+    }
+    if (seen.has(r.id)) throw new TypeError(`${at}: id '${r.id}' is listed twice`);
+    seen.add(r.id);
+  });
+  return records.map((r) => ({
+    id: r.id,
+    network: r.network ?? "",
+    station: r.station ?? "",
+    location: r.location ?? "",
+    channel: r.channel ?? "",
+    referenceTime: r.reference_time ?? "",
+    label: (r.label ?? "") === "" ? null : r.label,
+    ...(r.event ? { event: r.event } : {}),
+    ...(r.latitude && r.longitude
+      ? {
+        latitude: Number(r.latitude),
+        longitude: Number(r.longitude),
+        elevation: r.elevation ? Number(r.elevation) : NaN,
+      }
+      : {}),
+    ...(r.s_minus_p ? { sMinusP: Number(r.s_minus_p) } : {}),
+  }));
+}
+
+/**
  * Opens a dataset directory.
  *
  * @param dir The directory.
@@ -466,40 +514,10 @@ export async function openDataset(dir: string): Promise<Dataset> {
       `Cannot open dataset ${dir}: expected format seisdec-dataset version 1: found ${meta.format} ${meta.version}`,
     );
   }
-  const records = parseCsvRecords(await read("samples.csv"));
-  const seen = new Set<string>();
-  records.forEach((r, i) => {
-    // Sample ids key labels, events (space-separated in events.csv) and every output's rows.
-    const at = `Cannot open dataset ${dir}: samples.csv row ${i + 2}`;
-    if (!r.id || /\s/.test(r.id)) {
-      throw new TypeError(
-        `${at}: id '${r.id ?? ""}' is ${
-          r.id ? "not one word (it contains white space)" : "empty"
-        }: ` +
-          `expected a unique id without white space`,
-      );
-    }
-    if (seen.has(r.id)) throw new TypeError(`${at}: id '${r.id}' is listed twice`);
-    seen.add(r.id);
-  });
-  const samples: SampleInfo[] = records.map((r) => ({
-    id: r.id,
-    network: r.network,
-    station: r.station,
-    location: r.location,
-    channel: r.channel,
-    referenceTime: r.reference_time,
-    label: r.label === "" ? null : r.label,
-    ...(r.event ? { event: r.event } : {}),
-    ...(r.latitude && r.longitude
-      ? {
-        latitude: Number(r.latitude),
-        longitude: Number(r.longitude),
-        elevation: r.elevation ? Number(r.elevation) : NaN,
-      }
-      : {}),
-    ...(r.s_minus_p ? { sMinusP: Number(r.s_minus_p) } : {}),
-  }));
+  const samples = samplesOfRecords(
+    parseCsvRecords(await read("samples.csv")),
+    `Cannot open dataset ${dir}: samples.csv`,
+  );
   const freqs = await readNpyFile(join(dir, "freqs.npy"));
   const times = await readNpyFile(join(dir, "times.npy"));
   const path = join(dir, "spectrograms.npy");

@@ -174,6 +174,14 @@ Deno.test("import refuses samples that hold no values, in C and Fortran order, n
         );
         assertEquals(await Deno.stat(`${root}/dz`).catch(() => null), null);
       }
+      // No samples at all: a dataset that pretrain, encode and cluster can do nothing with.
+      const dict = `{'descr': '<f4', 'fortran_order': ${order}, 'shape': (0, 2, 4), }`;
+      await Deno.writeFile(`${root}/z.npy`, npyWith(dict, new Uint8Array(0)));
+      await assertRejects(
+        () => importNpy(`${root}/z.npy`, `${root}/dz`),
+        UserError,
+        `Cannot import ${root}/z.npy: it holds no samples (shape [0,2,4])`,
+      );
     }
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -271,6 +279,75 @@ Deno.test("import refuses a labels table without id and label columns, and an id
     const sp = await openDataset(`${root}/sp`);
     assertEquals(sp.labels(), ["blast", "eq", null]);
     sp.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("import --samples takes a dataset's samples.csv (ids, stations, times, labels, events) and --scaling what the values are, so a dataset makes the round trip through NumPy", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const x = new Float32Array(3 * 2 * 2).map((_, i) => -i);
+    await Deno.writeFile(`${root}/a.npy`, encodeNpy(x, [3, 1, 2, 2]));
+    await Deno.writeTextFile(
+      `${root}/samples.csv`,
+      "id,network,station,location,channel,reference_time,label,event\n" +
+        "ev1.XX.A,XX,A,,HHZ,2024-01-01T00:00:00.000Z,eq,ev1\n" +
+        "ev1.XX.B,XX,B,,HHZ,2024-01-01T00:00:01.000Z,eq,ev1\n" +
+        "ev2.XX.A,XX,A,,HHZ,2024-01-02T00:00:00.000Z,,ev2\n",
+    );
+    for (const chunkBytes of [8, undefined]) {
+      const out = `${root}/d${chunkBytes ?? ""}`;
+      await importNpy(`${root}/a.npy`, out, {
+        samples: `${root}/samples.csv`,
+        scaling: "db",
+        chunkBytes,
+      });
+      const ds = await openDataset(out);
+      assertEquals(ds.samples.map((s) => [s.id, s.station, s.event, s.label]), [
+        ["ev1.XX.A", "A", "ev1", "eq"],
+        ["ev1.XX.B", "B", "ev1", "eq"],
+        ["ev2.XX.A", "A", "ev2", null],
+      ]);
+      assertEquals(ds.samples[1].referenceTime, "2024-01-01T00:00:01.000Z");
+      assertEquals(ds.meta.scaling, "db");
+      ds.close();
+    }
+    // --labels, keyed by those ids, replaces their labels.
+    await Deno.writeTextFile(`${root}/l.csv`, "id,label\nev2.XX.A,blast\nev1.XX.A,eq\nev1.XX.B,\n");
+    await importNpy(`${root}/a.npy`, `${root}/dl`, {
+      samples: `${root}/samples.csv`,
+      labels: `${root}/l.csv`,
+    });
+    const dl = await openDataset(`${root}/dl`);
+    assertEquals(dl.labels(), ["eq", null, "blast"]);
+    assertEquals(dl.meta.scaling, "none");
+    dl.close();
+    // Refused, naming what was expected: a row count that is not N, no id column, an id twice,
+    // an unknown scaling.
+    const cases: [string, Record<string, string>, string][] = [
+      ["id\na\nb\n", {}, "the array has 3 samples, the file 2 rows"],
+      [
+        "name\na\nb\nc\n",
+        {},
+        "expected a CSV with an id column (a dataset's samples.csv): found columns name",
+      ],
+      ["id\na\nb\na\n", {}, "row 4: id 'a' is listed twice"],
+      [
+        "id\na\nb\nc\n",
+        { scaling: "dB" },
+        "--scaling must be one of none, psd, log10, db: found 'dB'",
+      ],
+    ];
+    for (const [text, extra, want] of cases) {
+      await Deno.writeTextFile(`${root}/s.csv`, text);
+      const e = await assertRejects(
+        () => importNpy(`${root}/a.npy`, `${root}/bad`, { samples: `${root}/s.csv`, ...extra }),
+        Error,
+      );
+      assertEquals(e.message.includes(want), true, e.message);
+      assertEquals(await Deno.stat(`${root}/bad`).catch(() => null), null);
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }
