@@ -24,8 +24,8 @@
  * are the minimum traffic: every input, weight and output once.
  *
  * ```sh
- * deno bench -A bench/kernels_bench.ts
- * SEISDEC_BENCH_BATCHES=64 deno bench -A bench/kernels_bench.ts   # batch 64 only
+ * deno bench -A --lock=bench/deno.lock bench/kernels_bench.ts
+ * SEISDEC_BENCH_BATCHES=64 deno bench -A --lock=bench/deno.lock bench/kernels_bench.ts   # batch 64 only
  * ```
  *
  * @module

@@ -9,9 +9,9 @@
  * once with the initial centres and once after DEC, each stage timed.
  *
  * ```sh
- * deno run -A bench/mnist_dec.ts                       # 10,000 digits, 20 epochs
- * deno run -A bench/mnist_dec.ts --n 500 --epochs 2    # a quick smoke run
- * deno run -A bench/mnist_dec.ts --cpu --out /tmp/m    # CPU backend, another work dir (default out/mnist)
+ * deno task bench:mnist                                # 10,000 digits, 20 epochs
+ * deno task bench:mnist --n 500 --epochs 2             # a quick smoke run
+ * deno task bench:mnist --cpu --out /tmp/m             # CPU backend, another work dir (default out/mnist)
  * ```
  *
  * Defaults follow DCEC (Guo et al. 2017): Adam, batch 256, latent size 10, k-means with
@@ -59,7 +59,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    "Usage: deno run -A bench/mnist_dec.ts [--n 10000] [--epochs 20] [--batch-size 256] [--lr 1e-3]\n" +
+    "Usage: deno task bench:mnist [--n 10000] [--epochs 20] [--batch-size 256] [--lr 1e-3]\n" +
       "  [--finetune-lr 1e-4] [--update-interval 140] [--max-iter 2800] [--n-init 20]\n" +
       "  [--seed 0] [--out out/mnist] [--cpu]",
   );

@@ -7,9 +7,9 @@
  * writes bench/results/peers-<adapter>.json.
  *
  * ```sh
- * deno bench -A bench/peers_bench.ts                              # everything (~15 min on llvmpipe)
- * deno bench -A bench/peers_bench.ts -- --quick                   # batch 64, no tfjs-cpu
- * deno bench -A bench/peers_bench.ts -- --peers=tfjs-wasm,tfjs-webgpu --batches=64
+ * deno bench -A --lock=bench/deno.lock bench/peers_bench.ts                              # everything (~15 min on llvmpipe)
+ * deno bench -A --lock=bench/deno.lock bench/peers_bench.ts -- --quick                   # batch 64, no tfjs-cpu
+ * deno bench -A --lock=bench/deno.lock bench/peers_bench.ts -- --peers=tfjs-wasm,tfjs-webgpu --batches=64
  * PEERS_SKIP=1 deno task bench                                    # the other benches only
  * ```
  *

@@ -20,8 +20,8 @@
  * `deno bench` lists it.
  *
  * ```sh
- * deno bench -A bench/train_bench.ts
- * SEISDEC_BENCH_BATCHES=64 deno bench -A bench/train_bench.ts   # batch 64 only
+ * deno bench -A --lock=bench/deno.lock bench/train_bench.ts
+ * SEISDEC_BENCH_BATCHES=64 deno bench -A --lock=bench/deno.lock bench/train_bench.ts   # batch 64 only
  * ```
  *
  * @module

@@ -1,5 +1,6 @@
 /**
- * `deno task test`: runs the suite (`deno test -A --doc --permit-no-files mod.ts lib/ tests/`,
+ * `deno task test`: runs the suite (`deno test -A --lock=bench/deno.lock --doc --permit-no-files
+ * mod.ts lib/ tests/`,
  * with any further arguments) in a child process and ends with its exit status, with one
  * exception.
  *
@@ -21,6 +22,9 @@ const child = new Deno.Command(Deno.execPath(), {
   args: [
     "test",
     "-A",
+    // The suite's peers test imports TensorFlow.js: bench/deno.lock holds it with seisdec's
+    // own packages (deno.lock, which a first run installs whole, holds only these).
+    "--lock=bench/deno.lock",
     "--doc",
     "--permit-no-files",
     `--junit-path=${report}`,
