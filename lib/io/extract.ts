@@ -62,7 +62,12 @@ import { directionZne, type Orientation, rotateToZne, zneMatrix } from "../signa
 import { formatCsv } from "./csv.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
-import { keepOnInterrupt, writeFailure, writeFileAtomic } from "../util/atomic.ts";
+import {
+  checkOutputTarget,
+  keepOnInterrupt,
+  writeFailure,
+  writeFileAtomic,
+} from "../util/atomic.ts";
 import { ByteLru } from "../util/lru.ts";
 import { sha256Hex } from "../util/hash.ts";
 import { Rng } from "../util/rng.ts";
@@ -1817,6 +1822,18 @@ export async function buildTasks(
   else if (inp.format === "esec") {
     tasks = await esecTasks(inp.dir, config.components !== "channel", inp.label);
   } else if (inp.format === "sds") {
+    // A missing response file would fail every sample, one by one after trigger detection,
+    // and be named only in failures.csv: refused up front, as a missing --picks is.
+    for (const f of inp.stations?.split(";").filter(Boolean) ?? []) {
+      const info = await Deno.stat(f).catch((e: Error) => e);
+      if (info instanceof Error || !info.isFile) {
+        throw new UserError(
+          `Cannot read the stations ${f} (--stations, input.stations): ${
+            info instanceof Error ? info.message : "it is a directory, not a StationXML file"
+          }`,
+        );
+      }
+    }
     // The day files that hold the crop window with its half STFT windows and the minutes
     // processSample keeps around it.
     const g = spectrogramGeometry(config), sc = config.spectrogram;
@@ -2240,6 +2257,9 @@ async function extractInto(
   detections: string | null,
 ): Promise<ExtractSummary> {
   const g = spectrogramGeometry(config);
+  // An output in the way is refused before the tasks are built (trigger detection can take
+  // long on a large archive), as DatasetWriter.create refuses it after.
+  await checkOutputTarget(out, { force: options.force, marker: "meta.json" });
   const tasks = await buildTasks(config, {
     quiet: options.quiet,
     detectionCache: detections ? { dir: detections, write: true } : null,

@@ -845,3 +845,41 @@ Deno.test("a damaged record in a day file fails, as corrupt and naming its file 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("extract refuses a missing --stations file and an output in the way up front, before trigger detection, naming them", async () => {
+  const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    await writeSynthContinuous(`${root}/syn`, { hours: 1, stations: 1, eventsPerHour: 2, seed: 4 });
+    const config = await readExtractConfig(`${root}/syn/extract.json`);
+    const windows = config.input.format === "sds" ? config.input.windows : null;
+    assert(windows, "synth --continuous's config extracts windows");
+    const inp = { ...config.input, stations: `${root}/inv.xml` };
+    const at = { ...config, input: inp } as typeof config;
+    await assertRejects(
+      () => runExtract(at, `${root}/ds`, { quiet: true }),
+      UserError,
+      `Cannot read the stations ${root}/inv.xml (--stations, input.stations): `,
+    );
+    assertEquals(await Deno.stat(`${root}/ds`).catch(() => null), null, "nothing written");
+    // An existing output: refused before any detection (the triggers' cache is not made).
+    await Deno.mkdir(`${root}/ds2`);
+    await Deno.writeTextFile(`${root}/ds2/meta.json`, "{}");
+    const trig = {
+      ...config,
+      input: {
+        ...config.input,
+        windows: { ...windows, trigger: { sta: 1, lta: 20, on: 4, off: 1.5 } },
+      },
+    } as typeof config;
+    await assertRejects(
+      () => runExtract(trig, `${root}/ds2`, { quiet: true }),
+      Deno.errors.AlreadyExists,
+      `Cannot write ${root}/ds2: it already exists: pass --force to replace it`,
+    );
+    assertEquals([...Deno.readDirSync(`${root}/ds2`)].map((e) => e.name), ["meta.json"]);
+    assertEquals([...Deno.readDirSync(root)].map((e) => e.name).sort(), ["ds2", "syn"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
