@@ -144,7 +144,7 @@ export const synth: Command = {
       `synth: ${n} samples (${comps.join("")}) -> ${out} in ${
         ((performance.now() - t0) / 1000).toFixed(1)
       } s\n` +
-        `next: deno run -A cli.ts extract --config ${out}/extract.json --out <dataset-dir>`,
+        `next: deno run -A cli.ts extract --config ${out}/extract.json --scaling db --out <dataset-dir>`,
     );
   },
 };
@@ -205,7 +205,7 @@ async function runContinuous(values: Values, out: string, snr: number[]): Promis
         ((performance.now() - t0) / 1000).toFixed(1)
       } s\n` +
       `picks: deno run -A cli.ts extract --sds ${out}/sds --picks ${out}/events.xml ` +
-      `--stations ${out}/stations.xml --out <dataset-dir>\n` +
-      `windows: deno run -A cli.ts extract --config ${out}/extract.json --out <dataset-dir>`,
+      `--stations ${out}/stations.xml --scaling db --out <dataset-dir>\n` +
+      `windows: deno run -A cli.ts extract --config ${out}/extract.json --scaling db --out <dataset-dir>`,
   );
 }
