@@ -15,7 +15,7 @@ import { intFlag, type Values } from "./_command.ts";
  *
  * @param positionals Positional arguments.
  * @param cmd Command name, for the error.
- * @returns the dataset.
+ * @returns the dataset, which holds at least one sample.
  */
 export async function datasetArg(positionals: string[], cmd: string): Promise<Dataset> {
   const dir = positionals[0];
@@ -27,11 +27,22 @@ export async function datasetArg(positionals: string[], cmd: string): Promise<Da
       `Cannot run ${cmd}: unexpected arguments: ${positionals.slice(1).join(" ")}`,
     );
   }
+  let ds: Dataset;
   try {
-    return await openDataset(dir);
+    ds = await openDataset(dir);
   } catch (e) {
     throw datasetError(dir, e);
   }
+  // Nothing to train on, encode or cluster: before, encode and cluster wrote empty outputs and
+  // reported "0 samples in 5 clusters".
+  if (ds.count === 0) {
+    ds.close();
+    throw new UserError(
+      `Cannot run ${cmd} on ${dir}: the dataset has no samples (an extraction whose every ` +
+        `sample failed keeps one: its failures.csv says why)`,
+    );
+  }
+  return ds;
 }
 
 /**

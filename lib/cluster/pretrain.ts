@@ -101,6 +101,9 @@ export const MIN_PRETRAIN_STEPS = 500;
  * const w = pretrainStepsWarning(200, PRETRAIN_DEFAULTS);
  * if (!w?.includes("--batch-size 8")) throw new Error(String(w));
  * if (pretrainStepsWarning(20_000, PRETRAIN_DEFAULTS) !== null) throw new Error();
+ * // Enough steps only at batch 1: more epochs is the advice, not one sample a step.
+ * const e = pretrainStepsWarning(303, { ...PRETRAIN_DEFAULTS, epochs: 3, batchSize: 8 });
+ * if (!e?.endsWith("give --epochs 14")) throw new Error(String(e));
  * ```
  */
 export function pretrainStepsWarning(samples: number, cfg: PretrainConfig): string | null {
@@ -111,7 +114,8 @@ export function pretrainStepsWarning(samples: number, cfg: PretrainConfig): stri
   let bs = cfg.batchSize;
   while (bs > 1 && steps(bs) < MIN_PRETRAIN_STEPS) bs = Math.max(1, Math.floor(bs / 2));
   const epochs = Math.ceil(MIN_PRETRAIN_STEPS / Math.ceil(train / cfg.batchSize));
-  const smaller = steps(bs) >= MIN_PRETRAIN_STEPS
+  // A batch below 4 (one sample a step) is not advice worth giving: more epochs instead.
+  const smaller = steps(bs) >= MIN_PRETRAIN_STEPS && bs >= 4
     ? `--batch-size ${bs} (${steps(bs)} steps) or `
     : "";
   return `pretraining takes only ${steps(cfg.batchSize)} Adam steps (${cfg.epochs} epochs of ` +

@@ -503,6 +503,17 @@ export async function openDataset(dir: string): Promise<Dataset> {
     try {
       return await Deno.readTextFile(join(dir, name));
     } catch (e) {
+      // A directory without meta.json is not a dataset (a synth or waveform directory given
+      // where extract's output belongs): say so, and what makes one.
+      if (name === "meta.json" && e instanceof Deno.errors.NotFound) {
+        const isDir = (await Deno.stat(dir).catch(() => null))?.isDirectory;
+        throw new TypeError(
+          isDir
+            ? `Cannot open dataset ${dir}: it holds no meta.json, so it is not a seisdec dataset: ` +
+              `make one with extract (from waveforms) or import (from a .npy array)`
+            : `Cannot open dataset ${dir}: no such directory`,
+        );
+      }
       throw new TypeError(
         `Cannot open dataset ${dir}: cannot read ${name}: ${(e as Error).message}`,
       );

@@ -10,6 +10,7 @@ import { KERNELS } from "../../lib/gpu/kernels.ts";
 import { downstreamOf, exists as pathExists, loadWeights } from "../../lib/io/checkpoint.ts";
 import { parseCsv } from "../../lib/io/csv.ts";
 import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
+import { writeDataset } from "../../lib/io/dataset.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
@@ -703,7 +704,13 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     // The directory is named once, not "Cannot open dataset X: Cannot open dataset X: ...".
     [
       ["pretrain", join(root, "nope"), "--model", m],
-      `error: Cannot open dataset ${join(root, "nope")}: cannot read meta.json`,
+      `error: Cannot open dataset ${join(root, "nope")}: no such directory`,
+    ],
+    // A directory that is not a dataset (a synth or waveform directory) says what makes one.
+    [
+      ["pretrain", root, "--model", m],
+      `error: Cannot open dataset ${root}: it holds no meta.json, so it is not a seisdec ` +
+      `dataset: make one with extract (from waveforms) or import (from a .npy array)`,
     ],
     [["pretrain", "--model", m], "expected a dataset directory"],
     [["pretrain", ds, "--model", m, "--epochs", "0"], "pretrain.epochs"],
@@ -772,15 +779,39 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
       (await Deno.stat(join(root, "x.npy"))).isFile,
     "a refused --force deleted nothing",
   );
-  // An empty dataset is refused before anything is written.
+  // An empty dataset (an extraction whose every sample failed keeps one) is refused before
+  // anything is written; import refuses an array of no samples.
   await Deno.writeFile(join(root, "empty.npy"), encodeNpy(new Float32Array(0), [0, 1, 12, 10]));
-  assertEquals(
-    (await run("import", join(root, "empty.npy"), "--out", join(root, "e"), "-q")).code,
-    0,
+  const noSamples = await run("import", join(root, "empty.npy"), "--out", join(root, "e"), "-q");
+  assert(
+    noSamples.code === 2 && noSamples.err[0].includes("it holds no samples"),
+    noSamples.err[0],
   );
-  const empty = await run("pretrain", join(root, "e"), "--model", join(root, "me"), "-q");
-  assertEquals(empty.code, 2, empty.err.join("\n"));
-  assert(empty.err[0].includes("the dataset has no samples"), empty.err[0]);
+  await writeDataset(
+    join(root, "e"),
+    { shape: [0, 1, 12, 10], components: ["Z"], scaling: "none", config: {} },
+    [],
+    new Float32Array(0),
+    new Float64Array(12),
+    new Float64Array(10),
+  );
+  for (
+    const args of [
+      ["pretrain", join(root, "e"), "--model", join(root, "me")],
+      ["cluster", join(root, "e"), "--raw", "--k", "2", "--out", join(root, "ce")],
+      ["encode", join(root, "e"), "--model", m, "--out", join(root, "ee")],
+    ]
+  ) {
+    const empty = await run(...args, "-q");
+    assertEquals(empty.code, 2, empty.err.join("\n"));
+    assert(
+      empty.err[0].includes(
+        `Cannot run ${args[0]} on ${join(root, "e")}: the dataset has no samples`,
+      ),
+      empty.err[0],
+    );
+    assert(!(await pathExists(args.at(-1)!)), `${args[0]} wrote ${args.at(-1)}`);
+  }
   // A value that is not finite in a dataset's spectrograms (edited after extract or import)
   // names the sample, rather than turning the loss into NaN.
   const npy = await Deno.readFile(join(ds, "spectrograms.npy"));
