@@ -102,7 +102,8 @@ async function digestOf(bytes: Uint8Array): Promise<string> {
  * @param path Source file.
  * @returns weights by name, the header metadata and the file's digest (as
  *   {@linkcode saveWeights} returns it).
- * @throws {UserError} when the file is missing or not F32 safetensors.
+ * @throws {UserError} when the file is missing, not F32 safetensors, or holds a value that is
+ *   not finite.
  */
 export async function loadWeights(
   path: string,
@@ -124,6 +125,16 @@ export async function loadWeights(
     if (!(t.data instanceof Float32Array)) {
       throw new UserError(
         `Cannot read weights ${path}: tensor ${name} must be F32: found ${t.dtype}`,
+      );
+    }
+    // A NaN or infinite weight (written from Python, say) would make every code NaN, found
+    // only later, as k-means' NaN codes.
+    const bad = t.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new UserError(
+        `Cannot read weights ${path}: tensor ${name} holds ${
+          t.data[bad]
+        } at element ${bad}: expected finite weights`,
       );
     }
     weights.set(name, { shape: t.shape, data: t.data });

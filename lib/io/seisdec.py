@@ -92,7 +92,9 @@ def normalize_samples(x, mode):
     ``maxabs`` divides by the largest |value|, ``l2`` by the L2 norm, ``minmax`` maps onto
     [0, 1], ``none`` leaves it; an all-zero (for minmax: constant) sample becomes zero."""
     x = np.array(x, dtype=np.float32, copy=True)
-    if mode == "none":
+    if mode == "none" or len(x) == 0:
+        if mode not in ("maxabs", "l2", "minmax", "none"):
+            raise ValueError(f"Cannot normalise: mode must be maxabs, l2, minmax or none: found {mode!r}")
         return x
     flat = x.reshape(len(x), -1)
     if mode == "minmax":
@@ -117,7 +119,8 @@ def load_dataset(ds, normalize=None, indices=None):
     Returns (x, samples, freqs, times, meta): x is [N, C, F, T] float32, normalised per sample
     by ``normalize`` (a model's ``normalize``; None: as stored, memory-mapped and read-only),
     only the rows ``indices`` when given; samples the rows of ``samples.csv`` as dicts of
-    strings (a location "00" stays "00")."""
+    strings (a location "00" stays "00"). With ``normalize``, a sample holding NaN or an infinity
+    is refused (ValueError naming it), as seisdec refuses it."""
     meta_path = os.path.join(ds, "meta.json")
     if not os.path.exists(meta_path):
         raise FileNotFoundError(f"Cannot read dataset {ds}: it has no meta.json")
@@ -130,6 +133,12 @@ def load_dataset(ds, normalize=None, indices=None):
         x = x[np.asarray(indices)]
         samples = [samples[i] for i in indices]
     if normalize is not None:
+        # As seisdec refuses such a sample (its codes would all be NaN), naming it.
+        bad = ~np.isfinite(x.reshape(len(x), -1)).all(1) if len(x) else np.zeros(0, bool)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"Cannot read dataset {ds}: sample {samples[i].get('id')} (row {i}) holds "
+                             "a value that is not finite: expected finite values")
         x = normalize_samples(x, normalize)
     freqs = np.load(os.path.join(ds, "freqs.npy"))
     times = np.load(os.path.join(ds, "times.npy"))
@@ -385,7 +394,7 @@ def new_model(input_shape, latent_dim=9, channels=(8, 16, 32, 64, 128), slope=0.
     return Model(config, "pretrain", None, None, 1.0)
 
 
-def save_model(model_dir, model, weights=None, dataset=None, pretrain=None):
+def save_model(model_dir, model, weights=None, dataset=None, pretrain=None, scaling=None):
     """Writes a model directory that seisdec's ``init``, ``finetune``, ``encode`` and ``cluster``
     take as if ``pretrain`` had made it: ``autoencoder.safetensors`` and ``model.json``.
 
@@ -393,6 +402,9 @@ def save_model(model_dir, model, weights=None, dataset=None, pretrain=None):
     {state-dict name: array} or a PyTorch module from ``torch_autoencoder`` (default: the
     model's own). ``dataset``: the dataset's path, recorded; ``pretrain``: a dict recorded as
     model.json's ``pretrain`` (e.g. {"epochs": 30, "epochsDone": 30, "batchSize": 8, "lr": 1e-3}).
+    ``scaling``: what the spectrograms trained on are (db, log10, psd, none), recorded as seisdec's
+    pretrain records it, so that a dataset of another scaling is refused; default: the
+    ``dataset``'s (its meta.json). A tensor holding NaN or an infinity is refused, naming it.
     The directory must be new or empty, so no older centres or DEC weights sit beside the new
     weights. Weights first, then model.json, each atomically."""
     if hasattr(weights, "state_dict"):
@@ -412,6 +424,15 @@ def save_model(model_dir, model, weights=None, dataset=None, pretrain=None):
         extra = sorted(set(names) - set(need))
         raise ValueError(f"Cannot save the model: weights must be the autoencoder's {len(need)} tensors: "
                          f"missing {missing[:3]}, unexpected {extra[:3]}")
+    for n in need:
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = np.isfinite(np.asarray(weights[n], dtype=np.float32)).all()
+        if not finite:
+            raise ValueError(f"Cannot save the model: {n} holds a value that is not finite (NaN or an infinity, "
+                             "or a float64 past float32's range): expected finite weights")
+    if scaling is None and dataset is not None and os.path.exists(os.path.join(dataset, "meta.json")):
+        with open(os.path.join(dataset, "meta.json")) as f:
+            scaling = json.load(f).get("scaling")
     if os.path.exists(model_dir) and os.listdir(model_dir):
         raise FileExistsError(f"Cannot save the model: {model_dir} is not empty: choose a new directory")
     os.makedirs(model_dir, exist_ok=True)
@@ -421,6 +442,8 @@ def save_model(model_dir, model, weights=None, dataset=None, pretrain=None):
     config["version"] = 1
     if dataset is not None:
         config["dataset"] = str(dataset)
+    if scaling is not None:
+        config["scaling"] = str(scaling)
     if pretrain is not None:
         # The digest of the weights just written (a record copied from another model names
         # that model's).

@@ -2,9 +2,11 @@ import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import {
   keepCheckpointOnInterrupt,
+  loadWeights,
   LOCK_FILE,
   lockHooks,
   lockModelDir,
+  saveWeights,
 } from "../../lib/io/checkpoint.ts";
 import { interruptNotes, removeLiveTemporaries } from "../../lib/util/atomic.ts";
 import { UserError } from "../../lib/util/errors.ts";
@@ -204,6 +206,24 @@ Deno.test("lockModelDir: a model path that is a file is refused, naming it", asy
     const file = join(dir, "notadir");
     await Deno.writeTextFile(file, "");
     await assertRejects(() => lockModelDir(file, "pretrain"), UserError, "it is a file");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadWeights refuses a tensor holding NaN or an infinity, naming it and the element", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const bad of [NaN, Infinity]) {
+      const data = new Float32Array([1, 2, bad, 4]);
+      await saveWeights(`${dir}/w.safetensors`, new Map([["enc.0.weight", { shape: [4], data }]]));
+      await assertRejects(
+        () => loadWeights(`${dir}/w.safetensors`),
+        UserError,
+        `Cannot read weights ${dir}/w.safetensors: tensor enc.0.weight holds ${bad} at element 2: ` +
+          `expected finite weights`,
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

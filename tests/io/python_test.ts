@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { run } from "../cli/_run.ts";
 import { decoderPlan } from "../../lib/nn/autoencoder.ts";
 import { loadAutoencoder, readModelInfo } from "../../lib/cluster/pretrain.ts";
-import { openDataset } from "../../lib/io/dataset.ts";
+import { openDataset, writeDataset } from "../../lib/io/dataset.ts";
 import { backendNamed } from "../../lib/tensor/backends.ts";
 import { noGrad } from "../../lib/tensor/tensor.ts";
 import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
@@ -324,6 +324,14 @@ except FileExistsError as e:
 try:
     seisdec.save_model(f"{out}/other", m, {"encoder.encoder.0.weight": np.zeros((8, 1, 3, 3))})
 except ValueError as e:
+    print(e)
+items = weights.items() if isinstance(weights, dict) else (
+    (k, t.detach().numpy()) for k, t in weights.state_dict().items())
+nan = {k: np.array(v, dtype=np.float64) for k, v in items}
+nan["decoder.decoder.0.bias"][1] = 1e40  # past float32's range: an infinity there
+try:
+    seisdec.save_model(f"{out}/nan", m, nan)
+except ValueError as e:
     print(e)`;
 
 /** Saves a model from Python, then runs seisdec's encode, init and cluster on it. */
@@ -337,10 +345,15 @@ async function checkSavedModel(exe: string, useTorch: boolean): Promise<void> {
     `Cannot save the model: ${out}/model is not empty: choose a new directory`,
     "Cannot save the model: weights must be the autoencoder's 24 tensors: missing " +
     "['encoder.encoder.0.bias', 'encoder.encoder.2.weight', 'encoder.encoder.2.bias'], unexpected []",
+    "Cannot save the model: decoder.decoder.0.bias holds a value that is not finite (NaN or an " +
+    "infinity, or a float64 past float32's range): expected finite weights",
   ]);
   const saved = join(out, "model");
   const info = await readModelInfo(saved);
   assertEquals(info.autoencoder.inputShape, [1, 20, 14]);
+  // The dataset's scaling, recorded as pretrain records it (a dataset of another is refused).
+  const dsMeta = JSON.parse(await Deno.readTextFile(join(ds, "meta.json")));
+  assertEquals([info.scaling, typeof dsMeta.scaling], [dsMeta.scaling, "string"]);
   // The record given, with the digest of the weights save_model wrote (which seisdec checks).
   const { digest } = await loadWeights(join(saved, "autoencoder.safetensors"));
   assertEquals(info.pretrain as unknown, { epochsDone: 3, source: "python", weights: digest });
@@ -443,5 +456,57 @@ for stage in ("init", "pretrain"):
       r.err.join(),
     );
     await Deno.remove(root, { recursive: true });
+  },
+});
+
+Deno.test({
+  name:
+    "seisdec.py load_dataset: a dataset of no samples gives empty arrays; a sample that is not finite is refused, naming it, when normalising",
+  ignore: !numpyPython,
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const s = (id: string) => ({
+        id,
+        network: "",
+        station: "",
+        location: "",
+        channel: "",
+        referenceTime: "",
+        label: null,
+      });
+      const meta = (n: number) => ({
+        shape: [n, 1, 2, 3] as [number, number, number, number],
+        components: ["Z"],
+        scaling: "db",
+        config: {},
+      });
+      const axes = [new Float64Array(2), new Float64Array(3)] as const;
+      await writeDataset(join(root, "empty"), meta(0), [], new Float32Array(0), ...axes);
+      const x = new Float32Array(12).fill(1);
+      x[8] = NaN;
+      await writeDataset(join(root, "nan"), meta(2), [s("a"), s("b")], x, ...axes);
+      const out = await python(
+        numpyPython!,
+        `import seisdec
+x, samples, *_ = seisdec.load_dataset(sys.argv[1], normalize="maxabs")
+print(x.shape, len(samples))
+try:
+    seisdec.load_dataset(sys.argv[2], normalize="minmax")
+except ValueError as e:
+    print(e)
+print(seisdec.load_dataset(sys.argv[2])[0].shape)`,
+        join(root, "empty"),
+        join(root, "nan"),
+      );
+      assertEquals(out.trim().split("\n"), [
+        "(0, 1, 2, 3) 0",
+        `Cannot read dataset ${join(root, "nan")}: sample b (row 1) holds a value that is not ` +
+        "finite: expected finite values",
+        "(2, 1, 2, 3)",
+      ]);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
   },
 });
