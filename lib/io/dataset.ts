@@ -543,9 +543,14 @@ export async function openDataset(dir: string): Promise<Dataset> {
   ) {
     file.close();
     throw new TypeError(
-      `Cannot open dataset ${dir}: expected <f4 [${meta.shape}] with ${N} samples, ${F} freqs, ` +
-        `${T} times: found ${h.dtype} [${h.shape}], ${samples.length} samples, ` +
-        `${freqs.shape[0]} freqs, ${times.shape[0]} times`,
+      `Cannot open dataset ${dir}: expected <f4 [${meta.shape}] in C order with ${N} samples, ` +
+        `${F} freqs, ${T} times: found ${h.dtype} [${h.shape}]${
+          h.fortranOrder ? " in Fortran order" : ""
+        }, ${samples.length} samples, ${freqs.shape[0]} freqs, ${times.shape[0]} times${
+          h.fortranOrder
+            ? " (save it with numpy.save(path, numpy.ascontiguousarray(x)), or import it)"
+            : ""
+        }`,
     );
   }
   // A file cut short (a copy or a download that stopped) is named here, not at the first read

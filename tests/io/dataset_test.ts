@@ -490,3 +490,33 @@ Deno.test("openDataset refuses a samples.csv (written by hand, or from Python) w
     await Deno.remove(dirname(dir), { recursive: true });
   }
 });
+
+Deno.test("openDataset names a spectrograms.npy in Fortran order as such (NumPy's asfortranarray, from Python)", async () => {
+  const dir = (await Deno.makeTempDir()) + "/ds";
+  try {
+    await writeDataset(
+      dir,
+      { shape: [2, 1, 1, 2], components: ["Z"], scaling: "none", config: {} },
+      [info(0, null), info(1, null)],
+      new Float32Array(4),
+      new Float64Array([1]),
+      new Float64Array([0, 1]),
+    );
+    const path = `${dir}/spectrograms.npy`;
+    const bytes = await Deno.readFile(path);
+    // The header's text is ASCII after the 10 bytes of magic, version and length.
+    const text = new TextDecoder().decode(bytes.subarray(10, 128));
+    const at = 10 + text.indexOf("'fortran_order': False");
+    bytes.set(new TextEncoder().encode("'fortran_order': True "), at);
+    await Deno.writeFile(path, bytes);
+    await assertRejects(
+      () => openDataset(dir),
+      TypeError,
+      `Cannot open dataset ${dir}: expected <f4 [2,1,1,2] in C order with 2 samples, 1 freqs, ` +
+        `2 times: found <f4 [2,1,1,2] in Fortran order, 2 samples, 1 freqs, 2 times (save it ` +
+        `with numpy.save(path, numpy.ascontiguousarray(x)), or import it)`,
+    );
+  } finally {
+    await Deno.remove(dirname(dir), { recursive: true });
+  }
+});
