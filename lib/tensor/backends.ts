@@ -47,8 +47,8 @@ export interface TuningSource {
 }
 
 /**
- * Whether an adapter runs on the CPU (llvmpipe, lavapipe, SwiftShader): it takes the software
- * default tuning.
+ * Whether an adapter runs on the CPU (llvmpipe, lavapipe, SwiftShader, Windows' WARP, "Microsoft
+ * Basic Render Driver"): it takes the software default tuning.
  *
  * @param info The adapter.
  * @returns true for a software adapter.
@@ -56,7 +56,8 @@ export interface TuningSource {
 export function isSoftwareAdapter(
   info: Pick<AdapterSummary, "isFallbackAdapter" | "description">,
 ): boolean {
-  return info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(info.description);
+  return info.isFallbackAdapter ||
+    /llvmpipe|lavapipe|swiftshader|microsoft basic render|\bwarp\b/i.test(info.description);
 }
 
 /**

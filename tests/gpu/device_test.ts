@@ -15,6 +15,7 @@ import {
   requiredLimitsOf,
 } from "../../lib/gpu/device.ts";
 import { tuningFileStem } from "../../lib/gpu/tuning_store.ts";
+import { isSoftwareAdapter } from "../../lib/tensor/backends.ts";
 
 // GPUAdapterInfo as Deno 2.9 reports it (vendor and device are PCI ids in decimal), for
 // adapters seen on each backend: lavapipe (Vulkan) and llvmpipe (GL) here, the H100 of the
@@ -176,5 +177,25 @@ Deno.test("deviceOf asks for the adapter's limits, and where the adapter refuses
     );
   } finally {
     console.error = error;
+  }
+});
+
+Deno.test("isSoftwareAdapter: CPU adapters by name (Mesa's, SwiftShader, Windows' WARP) or the fallback flag take the software tuning; GPUs do not", () => {
+  const sw = (description: string, isFallbackAdapter = false) =>
+    isSoftwareAdapter({ description, isFallbackAdapter });
+  for (
+    const d of [
+      LLVMPIPE,
+      "lavapipe",
+      "SwiftShader Device (Subzero)",
+      "Microsoft Basic Render Driver",
+      "WARP",
+    ]
+  ) assert(sw(d), d);
+  assert(sw("Some Adapter", true), "the fallback flag");
+  for (
+    const d of ["NVIDIA H100 80GB HBM3", "Apple M2 Pro", "AMD Radeon RX 7900 XTX (RADV NAVI31)"]
+  ) {
+    assert(!sw(d), d);
   }
 });
