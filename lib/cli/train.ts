@@ -484,6 +484,13 @@ export const initCommand: Command = lockingModel({
         (1 / cfg.k).toFixed(3)
       }); centroids in ${join(dir, "centroids.safetensors")}`,
     );
+    if (r.gmmMoved) {
+      console.error(
+        `note: ${r.gmmMoved} of ${ds.count} samples' GMM posterior cluster is not their nearest ` +
+          `mean's: only the means carry over to DEC, which starts each sample at its nearest ` +
+          `mean, so the labels scored here are those`,
+      );
+    }
     if (nearlyUniform(r.meanMaxQ, cfg.k)) {
       console.error(
         `warning: the soft assignments are nearly uniform (mean largest q ${

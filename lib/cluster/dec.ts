@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import { gmmAsync } from "./gmm.ts";
-import { kmeansAsync } from "./kmeans.ts";
+import { kmeansAsync, nearestCentres } from "./kmeans.ts";
 import {
   datasetFingerprint,
   type DatasetLike,
@@ -120,6 +120,11 @@ export interface InitResult {
   meanMaxQ: number;
   /** The factor the codes and centres were scaled by (`latentScale`; 1: none). */
   latentScale: number;
+  /**
+   * GMM only: how many samples' posterior cluster is not their nearest mean's. `labels` are the
+   * nearest means' (where DEC starts them), not the posteriors.
+   */
+  gmmMoved?: number;
 }
 
 /**
@@ -201,7 +206,7 @@ export async function initCentroids(
   if (cfg.k > n) {
     throw new RangeError(`Cannot initialise ${cfg.k} clusters: the dataset has only ${n} samples`);
   }
-  let centroids: Float32Array, labels: Int32Array, score: number;
+  let centroids: Float32Array, labels: Int32Array, score: number, gmmMoved: number | undefined;
   if (cfg.method === "kmeans") {
     const r = await kmeansAsync(latent, n, d, {
       k: cfg.k,
@@ -223,7 +228,11 @@ export async function initCentroids(
       seed: cfg.seed,
     });
     centroids = Float32Array.from(r.means);
-    labels = r.labels;
+    // The labels DEC starts from (and cluster --stage init gives): each code's nearest mean,
+    // which is where Student's t puts it; the posteriors weigh covariances and weights that do
+    // not carry over. How many differ is reported.
+    labels = nearestCentres(latent, centroids, n, d);
+    gmmMoved = labels.reduce((m, l, i) => m + (l !== r.labels[i] ? 1 : 0), 0);
     score = r.logLikelihood;
   }
   // With latentScale "auto", scale the codes up so that the RMS distance to the nearest
@@ -263,7 +272,7 @@ export async function initCentroids(
   let sumMax = 0;
   for (let i = 0; i < n; i++) sumMax += Math.max(...q.subarray(i * cfg.k, (i + 1) * cfg.k));
   const meanMaxQ = n ? sumMax / n : 1;
-  return { centroids, labels, latent, score, meanMaxQ, latentScale };
+  return { centroids, labels, latent, score, meanMaxQ, latentScale, gmmMoved };
 }
 
 /** Fine-tuning settings. */

@@ -453,6 +453,44 @@ function relocateEmpty(x: Float64Array, n: number, d: number, k: number, work: W
 }
 
 /**
+ * The nearest centre of each point (squared Euclidean distance; ties: the lowest index): the
+ * cluster DEC starts a point in, since Student's t q is largest at the nearest centre. A GMM's
+ * posterior labels can differ from it (covariances and weights count there, and only the means
+ * carry over to DEC).
+ *
+ * @param x Points `[n, d]`.
+ * @param centres Centres `[k, d]`.
+ * @param n Points.
+ * @param d Dimension.
+ * @returns the label of each point, `[n]`.
+ * @example
+ * ```ts
+ * import { nearestCentres } from "./kmeans.ts";
+ * const l = nearestCentres([0, 2.9, 10], [0, 6], 3, 1);
+ * if (l.join() !== "0,0,1") throw new Error(l.join());
+ * ```
+ */
+export function nearestCentres(
+  x: ArrayLike<number>,
+  centres: ArrayLike<number>,
+  n: number,
+  d: number,
+): Int32Array {
+  const k = Math.round(centres.length / d);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = Infinity, arg = 0;
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += (x[i * d + t] - centres[j * d + t]) ** 2;
+      if (s < best) [best, arg] = [s, j];
+    }
+    out[i] = arg;
+  }
+  return out;
+}
+
+/**
  * Throws a RangeError naming the first value of `x` that is not finite: a NaN or infinite
  * latent code (from a diverged encoder or a bad sample) would otherwise become a NaN centre.
  *

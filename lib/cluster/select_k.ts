@@ -12,7 +12,7 @@ import { writeFileAtomic } from "../util/atomic.ts";
 import { calinskiHarabasz, daviesBouldin, withinClusterSS } from "../metrics/internal.ts";
 import { silhouette } from "../metrics/silhouette.ts";
 import { gmmAsync } from "./gmm.ts";
-import { kmeansAsync } from "./kmeans.ts";
+import { kmeansAsync, nearestCentres } from "./kmeans.ts";
 
 /** Index that picks k: the highest silhouette or Calinski–Harabasz, the lowest Davies–Bouldin or BIC. */
 export type KCriterion = "silhouette" | "calinski-harabasz" | "davies-bouldin" | "bic";
@@ -188,7 +188,9 @@ export async function selectK(
         nInit: Math.max(1, Math.min(opts.nInit, 10)),
         seed: opts.seed,
       });
-      labels = g.labels;
+      // Scored as DEC would start: each code in its nearest mean's cluster (see
+      // nearestCentres); the BIC is the mixture's own.
+      labels = nearestCentres(x, g.means, n, d);
       bic = -2 * g.logLikelihood * n + gmmParameters(k, d, cov) * Math.log(n);
     }
     const used = new Set(labels).size;

@@ -24,6 +24,7 @@ import {
   initCentroids,
 } from "../../lib/cluster/dec.ts";
 import { applyModel } from "../../lib/cluster/assign.ts";
+import { nearestCentres } from "../../lib/cluster/kmeans.ts";
 import { klDivergence, softAssign, targetDistribution } from "../../lib/cpu/dec.ts";
 import { loadWeights } from "../../lib/io/checkpoint.ts";
 import {
@@ -952,4 +953,33 @@ Deno.test("finetune's size warnings: a cluster that falls below a quarter of its
   ]);
   assertEquals(clusterSizeWarnings([1, 99, 905, 0], first, shrunk, 0.9, 315).length, 3);
   assert(shrunk.has(0) && shrunk.has(1) && !shrunk.has(3), [...shrunk].join());
+});
+
+Deno.test("init with a GMM labels each sample by its nearest mean, where DEC starts it, and counts those whose posterior differs", async () => {
+  // 700 codes in a broad cluster (sd 3) and 300 in a tight one (sd 0.3) 4 apart: the broad
+  // component's posterior takes samples nearer the tight mean (a review measured 158 of 1000).
+  const rng = new Rng(3);
+  const n = 1000, d = 2;
+  const latent = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const tight = i >= 700;
+    latent[i * d] = (tight ? 4 : 0) + rng.normal() * (tight ? 0.3 : 3);
+    latent[i * d + 1] = rng.normal() * (tight ? 0.3 : 3);
+  }
+  const ds = new MemoryDataset(new Float32Array(n * 64).map(() => rng.uniform(0, 1)), [1, 8, 8]);
+  const dir = await Deno.makeTempDir();
+  try {
+    await pretrain(ds, dir, { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 250, latentDim: d }, {
+      device: "cpu",
+    });
+    const cfg = { ...INIT_DEFAULTS, k: 2, method: "gmm" as const, covariance: "diag" as const };
+    const r = await initCentroids(dir, ds, cfg, "cpu", { latent });
+    assertEquals(Array.from(r.labels), Array.from(nearestCentres(r.latent, r.centroids, n, d)));
+    assert((r.gmmMoved ?? 0) > 50, `only ${r.gmmMoved} samples moved`);
+    // k-means' labels are its nearest centres already: nothing is reported.
+    const km = await initCentroids(dir, ds, { ...cfg, method: "kmeans" }, "cpu", { latent });
+    assertEquals(km.gmmMoved, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
