@@ -12,6 +12,7 @@ import { LINE_MARK_COLOR, lineChart } from "../../lib/plot/charts.ts";
 import { join } from "node:path";
 import { countColor, decodePng } from "../plot/_decode_png.ts";
 import { gmm } from "../../lib/cluster/gmm.ts";
+import { nearestCentres } from "../../lib/cluster/kmeans.ts";
 import { withinClusterSS } from "../../lib/metrics/internal.ts";
 import { silhouette } from "../../lib/metrics/silhouette.ts";
 import { Rng } from "../../lib/util/rng.ts";
@@ -290,8 +291,10 @@ Deno.test("selectK's GMM scores: diag by default, at most 10 restarts, exact sil
       seed: 2,
     });
     assertEquals(s.bic, -2 * g.logLikelihood * n + gmmParameters(s.k, 2, "diag") * Math.log(n));
-    assertEquals(s.inertia, withinClusterSS(x, n, 2, g.labels));
-    assertEquals(s.silhouette, silhouette(x, n, 2, g.labels, { sampleSize: n }));
+    // Scored by each point's nearest mean, where DEC would start it, not by the posteriors.
+    const labels = nearestCentres(x, g.means, n, 2);
+    assertEquals(s.inertia, withinClusterSS(x, n, 2, labels));
+    assertEquals(s.silhouette, silhouette(x, n, 2, labels, { sampleSize: n }));
   }
 });
 
