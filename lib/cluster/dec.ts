@@ -775,7 +775,12 @@ export async function finetune(
     }
     if (!converged) {
       if (cfg.maxIter !== start) await save(cfg.maxIter);
-      converged = await check(cfg.maxIter);
+      // The last check is logged, but its label change counts as convergence only over a whole
+      // interval: with --max-iter not a multiple of it (20000 at 140: 120 batches; 141: one
+      // batch), a small change over the remainder says little.
+      const before = log.at(-1)?.iteration;
+      const stop = await check(cfg.maxIter);
+      converged = stop && before !== undefined && cfg.maxIter - before >= interval;
     }
     const w = await set.stateDict();
     const keep: typeof w = new Map();
@@ -791,7 +796,13 @@ export async function finetune(
     const mi = await readModelInfo(dir);
     await writeJson(join(dir, "model.json"), {
       ...mi,
-      finetune: { ...cfg, converged, iterations: log.at(-1)?.iteration, weights },
+      finetune: {
+        ...cfg,
+        converged,
+        stoppedBy: converged ? "tol" : "max-iter",
+        iterations: log.at(-1)?.iteration,
+        weights,
+      },
     });
     return { log, labels: prev!, converged };
   } finally {

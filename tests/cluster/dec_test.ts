@@ -128,6 +128,16 @@ gpuTest(
       assertEquals(m.log.at(-1)!.iteration, last, `minIter ${minIter}`);
       assertEquals(m.converged, minIter < 40, `minIter ${minIter}`);
     }
+    // --max-iter 41, not a multiple of the interval: the last check, at 41, covers 1 batch, so
+    // its small change is logged but is not convergence (model.json says max-iter stopped it).
+    await Deno.remove(join(dir, "dec.safetensors"));
+    await Deno.remove(join(dir, "finetune_checkpoint"), { recursive: true });
+    const odd = await finetune(dir, ds, { ...always, maxIter: 41, minIter: 41 }, "webgpu");
+    assertEquals(odd.log.slice(-2).map((l) => l.iteration), [40, 41]);
+    assert(odd.log.at(-1)!.changedPct! < 100, "the last check's change is below tol");
+    assertEquals(odd.converged, false);
+    const rec = JSON.parse(await Deno.readTextFile(join(dir, "model.json"))).finetune;
+    assertEquals([rec.converged, rec.stoppedBy], [false, "max-iter"]);
     await Deno.remove(dir, { recursive: true });
   },
 );
