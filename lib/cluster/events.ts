@@ -286,6 +286,7 @@ export interface TriggerPick {
  * @param picks Each trigger's pick (the events' members index them).
  * @param comment The comment on event j, or none.
  * @param phase The picks' phase hint (default `P`; "" writes none).
+ * @param options `extra`: event j's fields in seisdec's namespace; `picks: false` writes none.
  * @returns the XML text.
  */
 export function eventsToQuakeMl(
@@ -293,6 +294,7 @@ export function eventsToQuakeMl(
   picks: readonly TriggerPick[],
   comment?: (j: number) => string,
   phase = "P",
+  options: { extra?: (j: number) => Record<string, string | number>; picks?: boolean } = {},
 ): string {
   return formatQuakeMl(events.map((e, j) => ({
     id: e.id,
@@ -300,7 +302,8 @@ export function eventsToQuakeMl(
     origin: null,
     mode: "automatic" as const,
     ...(comment ? { comment: comment(j) } : {}),
-    picks: e.members.map((i) => {
+    ...(options.extra ? { extra: options.extra(j) } : {}),
+    picks: options.picks === false ? [] : e.members.map((i) => {
       const { network, station, location, channel, time } = picks[i];
       return { network, station, location, channel, phase, time };
     }),
@@ -322,9 +325,12 @@ export function quakeMlIdPart(id: string): string {
 
 /**
  * The events and their votes as QuakeML 1.2 (`events.xml`): one event per vote, without origin
- * or type, with an automatic pick per sample at its reference time (phase hint `options.phase`,
- * default `P`; none with "", for a reference time that is not a phase arrival) and a comment naming the
- * cluster, e.g. `seisdec cluster 2 (agreement 0.667, votes 0:1 2:2)`, for ObsPy or SeisComP.
+ * or type, with an automatic pick per sample at its reference time where those are phase
+ * arrivals (phase hint `options.phase`, default `P`; with "", a reference time that is not an
+ * arrival, no picks), a comment naming the cluster, e.g.
+ * `seisdec cluster 2 (agreement 0.667, votes 0:1 2:2)`, and the same in seisdec's namespace
+ * (`<seisdec:cluster>2</seisdec:cluster>`, `agreement`, `samples`, `catalogueEvent`), for
+ * ObsPy (the event's `extra`) or SeisComP.
  * With `catalogue`, the events are a catalogue's (samples.csv's `event` column): each is
  * written as `smi:seisdec/event/<last part of its id>` ({@linkcode quakeMlIdPart}; `_2`, `_3`
  * appended where two share it) and its
@@ -346,7 +352,7 @@ export function eventsQuakeMl(
   }[],
   options: { catalogue?: boolean; phase?: string } = {},
 ): string {
-  const cat = options.catalogue === true;
+  const cat = options.catalogue === true, phase = options.phase ?? "P";
   // Two catalogue ids with the same last part get `_2`, `_3`, ...: public ids must be unique.
   const used = new Map<string, number>();
   const unique = (id: string) => {
@@ -367,6 +373,17 @@ export function eventsQuakeMl(
       `seisdec cluster ${votes[j].cluster} (agreement ${votes[j].agreement.toFixed(3)}, votes ${
         [...votes[j].votes].map(([c, n]) => `${c}:${n}`).join(" ")
       })` + (cat ? `; catalogue event ${votes[j].event.id}` : ""),
-    options.phase ?? "P",
+    phase,
+    {
+      extra: (j) => ({
+        cluster: votes[j].cluster,
+        agreement: votes[j].agreement.toFixed(3),
+        samples: votes[j].event.members.length,
+        ...(cat ? { catalogueEvent: votes[j].event.id } : {}),
+      }),
+      // Reference times that are not phase arrivals (a catalogue's start times, a manifest's
+      // times) are not picks: a system loading the file would take them as arrivals.
+      picks: phase !== "",
+    },
   );
 }

@@ -243,6 +243,12 @@ export interface QuakeMlEvent {
   mode?: "manual" | "automatic";
   /** A comment on the event (e.g. its cluster), or none. */
   comment?: string;
+  /**
+   * Machine-readable fields in seisdec's namespace ({@linkcode SEISDEC_XMLNS}), written as
+   * `<seisdec:NAME>value</seisdec:NAME>` children of the event (ObsPy reads them into the
+   * event's `extra`), e.g. the cluster and the agreement of its vote.
+   */
+  extra?: Record<string, string | number>;
   picks: {
     network: string;
     station: string;
@@ -255,6 +261,9 @@ export interface QuakeMlEvent {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The XML namespace of seisdec's fields in QuakeML ({@linkcode QuakeMlEvent.extra}). */
+export const SEISDEC_XMLNS = "https://github.com/seisdec/seisdec/xmlns/1.0";
 
 /** Text as XML character data: `&`, `<` and `>` escaped. */
 function escapeXml(text: string): string {
@@ -271,7 +280,9 @@ function escapeXml(text: string): string {
 export function formatQuakeMl(events: readonly QuakeMlEvent[]): string {
   const l: string[] = [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">`,
+    `<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2"${
+      events.some((e) => e.extra) ? ` xmlns:seisdec="${SEISDEC_XMLNS}"` : ""
+    }>`,
     `  <eventParameters publicID="smi:seisdec/eventParameters">`,
   ];
   for (const e of events) {
@@ -300,6 +311,10 @@ export function formatQuakeMl(events: readonly QuakeMlEvent[]): string {
     }
     if (e.comment !== undefined) {
       l.push(`      <comment><text>${escapeXml(e.comment)}</text></comment>`);
+    }
+    l.push(`      <creationInfo><author>seisdec</author></creationInfo>`);
+    for (const [k, v] of Object.entries(e.extra ?? {})) {
+      l.push(`      <seisdec:${k}>${escapeXml(String(v))}</seisdec:${k}>`);
     }
     e.picks.forEach((p, i) => {
       l.push(

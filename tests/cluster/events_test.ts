@@ -181,4 +181,18 @@ Deno.test("catalogue events: samples vote per named event; events.xml names each
   const plain = eventsQuakeMl(votes.slice(0, 1), samples);
   assert(plain.includes(`publicID="smi:seisdec/event/smi:cat/event/18"`), plain);
   assert(!plain.includes("catalogue event"), plain);
+  // The cluster, machine-readable; and where the reference times are not arrivals (an ESEC
+  // catalogue's start times: phase ""), no picks at all, which a system would load as arrivals.
+  assert(
+    xml.includes(
+      "<seisdec:cluster>1</seisdec:cluster>\n      <seisdec:agreement>1.000</seisdec:agreement>\n" +
+        "      <seisdec:samples>2</seisdec:samples>\n" +
+        "      <seisdec:catalogueEvent>smi:cat/event/17</seisdec:catalogueEvent>",
+    ),
+    xml,
+  );
+  const noPicks = eventsQuakeMl(votes, samples, { catalogue: true, phase: "" });
+  assertEquals((await readQuakeMl(noPicks, "events.xml")).picks, []);
+  assert(!noPicks.includes("<pick "), noPicks);
+  assert(noPicks.includes("<seisdec:cluster>1</seisdec:cluster>"), noPicks);
 });

@@ -21,7 +21,7 @@ import { UserError } from "../../lib/util/errors.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { run } from "../cli/_run.ts";
 import { describeDir } from "../../lib/cli/describe.ts";
-import { readQuakeMl } from "../../lib/io/quakeml.ts";
+import { readQuakeMl, SEISDEC_XMLNS } from "../../lib/io/quakeml.ts";
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -737,7 +737,15 @@ Deno.test("extract at STA/LTA triggers on synth --continuous: one sample per eve
         xml.includes(`<comment><text>seisdec cluster ${e.cluster} (agreement ${e.agreement}, `),
         e.event,
       );
+      // The same, machine-readable, in seisdec's namespace (ObsPy's event.extra).
+      assert(
+        xml.includes(
+          `<seisdec:cluster>${e.cluster}</seisdec:cluster>\n      <seisdec:agreement>${e.agreement}</seisdec:agreement>\n      <seisdec:samples>${e.samples}</seisdec:samples>`,
+        ),
+        e.event,
+      );
     }
+    assert(xml.includes(`xmlns:seisdec="${SEISDEC_XMLNS}"`), "the namespace is declared");
     // evaluate scores the events' votes against their samples' most common class.
     const ev = await run("evaluate", `${root}/cl`, "--quiet");
     assertEquals(ev.code, 0, ev.err.join("\n"));
