@@ -45,13 +45,33 @@ import {
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress, type ProgressOptions } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
-import { restoreMovedAside } from "../util/atomic.ts";
+import { refusedWrite, restoreMovedAside } from "../util/atomic.ts";
 
 const modelFlag = {
   type: "string" as const,
   arg: "DIR",
   description: "Model directory (created by pretrain).",
 };
+/**
+ * Runs a training call, then ends its checkpoint note ({@linkcode keepCheckpointOnInterrupt})
+ * when it finishes or fails, except where the file system refused a write (a full disk): then
+ * the CLI's error names the checkpoint kept, from that note (before, it was gone by then).
+ *
+ * @param ckDir The checkpoint directory.
+ * @param run The training call.
+ * @returns what it returns.
+ */
+export async function keptOnFullDisk<T>(ckDir: string, run: Promise<T>): Promise<T> {
+  try {
+    const v = await run;
+    keepCheckpointOnInterrupt(ckDir, null);
+    return v;
+  } catch (e) {
+    if (refusedWrite(e) === null) keepCheckpointOnInterrupt(ckDir, null);
+    throw e;
+  }
+}
+
 const configFlag = {
   type: "string" as const,
   arg: "FILE",
@@ -265,14 +285,17 @@ export const pretrainCommand: Command = lockingModel({
     const quiet = !!values.quiet;
     const ckDir = join(dir, "checkpoint");
     keepCheckpointOnInterrupt(ckDir, (st) => `epoch ${st.epoch} of ${cfg.epochs} done`);
-    const hist = await pretrain(ds, dir, cfg, {
-      resume: !!values.resume,
-      device: device(),
-      datasetPath: positionals[0],
-      // The few-steps warning is said when training starts, after every check of the model
-      // directory has passed.
-      hooks: pretrainProgress(cfg.epochs, pretrainStepsWarning(ds.count, cfg), { quiet }),
-    }).finally(() => keepCheckpointOnInterrupt(ckDir, null));
+    const hist = await keptOnFullDisk(
+      ckDir,
+      pretrain(ds, dir, cfg, {
+        resume: !!values.resume,
+        device: device(),
+        datasetPath: positionals[0],
+        // The few-steps warning is said when training starts, after every check of the model
+        // directory has passed.
+        hooks: pretrainProgress(cfg.epochs, pretrainStepsWarning(ds.count, cfg), { quiet }),
+      }),
+    );
     const last = hist.at(-1);
     console.log(
       `pretrain: ${hist.length} epochs, final train MSE ${last?.trainLoss.toExponential(4)}` +
@@ -731,26 +754,31 @@ export const finetuneCommand: Command = lockingModel({
     let bar = new Progress("finetune", cfg.maxIter, { quiet });
     const fck = join(dir, "finetune_checkpoint");
     keepCheckpointOnInterrupt(fck, (st) => `iteration ${st.iteration} of at most ${cfg.maxIter}`);
-    const r = await finetune(dir, ds, cfg, device(), {
-      onStart: (it, max) => {
-        if (it > 0 && !quiet) console.error(`finetune: resuming at iteration ${it}`);
-        bar = new Progress("finetune", max - it, { quiet });
-      },
-      // KL(p‖q) >= 0: a value a few 1e-9 below is rounding, shown as 0.
-      onStep: (_it, _max, v) => bar.tick(1, `${loss} ${Math.max(0, v).toExponential(3)}`),
-      onCheck: (c) => {
-        if (!quiet && c.iteration > 0) {
-          bar.log(
-            `check @${c.iteration}: loss ${Math.max(0, c.loss).toExponential(3)}, labels changed ${
-              c.changedPct === null ? "-" : c.changedPct.toFixed(2)
-            } %, sizes [${c.sizes}]`,
-          );
-        }
-      },
-      onWarn: (m) => console.error(`warning: ${m}`),
-      // A label check encodes the whole dataset: the bar says how far it has come.
-      onAssign: (done, total) => bar.status(done < total ? `labels ${done}/${total}` : ""),
-    }, { resume: !!values.resume }).finally(() => keepCheckpointOnInterrupt(fck, null));
+    const r = await keptOnFullDisk(
+      fck,
+      finetune(dir, ds, cfg, device(), {
+        onStart: (it, max) => {
+          if (it > 0 && !quiet) console.error(`finetune: resuming at iteration ${it}`);
+          bar = new Progress("finetune", max - it, { quiet });
+        },
+        // KL(p‖q) >= 0: a value a few 1e-9 below is rounding, shown as 0.
+        onStep: (_it, _max, v) => bar.tick(1, `${loss} ${Math.max(0, v).toExponential(3)}`),
+        onCheck: (c) => {
+          if (!quiet && c.iteration > 0) {
+            bar.log(
+              `check @${c.iteration}: loss ${
+                Math.max(0, c.loss).toExponential(3)
+              }, labels changed ${
+                c.changedPct === null ? "-" : c.changedPct.toFixed(2)
+              } %, sizes [${c.sizes}]`,
+            );
+          }
+        },
+        onWarn: (m) => console.error(`warning: ${m}`),
+        // A label check encodes the whole dataset: the bar says how far it has come.
+        onAssign: (done, total) => bar.status(done < total ? `labels ${done}/${total}` : ""),
+      }, { resume: !!values.resume }),
+    );
     bar.done();
     console.log(
       `finetune: ${r.converged ? "converged" : "stopped at max-iter"} after ${

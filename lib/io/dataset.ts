@@ -808,6 +808,11 @@ export class DatasetWriter {
           `command with --resume to continue`
         : null;
     const hasWork = prog !== null && (prog.count > 0 || prog.state !== null);
+    if (r.resume && !hasWork) {
+      console.error(
+        `note: --resume found no unfinished work for ${dir} (${tmp}): starting from the first sample`,
+      );
+    }
     if (hasWork && !r.resume && !options.force) {
       throw new UserError(
         `Cannot write dataset ${dir}: an interrupted run left ${tmp} with ${prog.count} ` +
@@ -1009,7 +1014,6 @@ export class DatasetWriter {
       .catch((e) => {
         throw writeFailure(this.#dir, e);
       });
-    await Deno.remove(join(this.#tmp, PROGRESS)).catch(() => {});
     // Every write of this run is done: a temporary left here is a killed run's.
     for await (const e of Deno.readDir(this.#tmp)) {
       if (e.name.startsWith(".") && e.name.endsWith(".tmp")) {
@@ -1019,7 +1023,12 @@ export class DatasetWriter {
     await writeOutputListing(this.#tmp, "meta.json").catch((e) => {
       throw writeFailure(this.#dir, e);
     });
+    // progress.json goes only once the dataset is in place: a run killed before the rename
+    // leaves a partial whose checkpoint --resume takes up (without it, a finished partial read
+    // as holding nothing and --resume extracted everything again); one killed after it leaves a
+    // finished dataset with a stray (listed) progress.json, which nothing reads.
     await moveIntoPlace(this.#tmp, this.#dir, this.#replace);
+    await Deno.remove(join(this.#dir, PROGRESS)).catch(() => {});
     this.#release();
   }
 

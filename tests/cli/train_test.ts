@@ -1,5 +1,8 @@
 /** The progress reporting of `cli.ts pretrain` (lib/cli/train.ts). */
-import { pretrainProgress } from "../../lib/cli/train.ts";
+import { keptOnFullDisk, pretrainProgress } from "../../lib/cli/train.ts";
+import { keepCheckpointOnInterrupt } from "../../lib/io/checkpoint.ts";
+import { interruptNotes } from "../../lib/util/atomic.ts";
+import { UserError } from "../../lib/util/errors.ts";
 import type { ProgressOutput } from "../../lib/util/progress.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
@@ -58,4 +61,34 @@ Deno.test("pretrainProgress says its warning once, after the first step and befo
     console.error = error;
   }
   assertEquals(errs, ["0 lines: warning: only 8 Adam steps"]);
+});
+
+Deno.test("keptOnFullDisk keeps a training run's checkpoint note where a write was refused (the CLI's error names it), and ends it otherwise", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ck = `${dir}/checkpoint`;
+    await Deno.mkdir(ck);
+    await Deno.writeTextFile(`${ck}/state.json`, JSON.stringify({ epoch: 1 }));
+    const full = Object.assign(new Error("No space left on device (os error 28)"), {
+      code: "ENOSPC",
+    });
+    const cases: [Promise<unknown>, boolean][] = [
+      [Promise.reject(new UserError("Cannot write m/checkpoint", { cause: full })), true],
+      [Promise.reject(new UserError("Cannot pretrain: loss became NaN")), false],
+      [Promise.resolve(3), false],
+    ];
+    for (const [run, kept] of cases) {
+      keepCheckpointOnInterrupt(ck, (st) => `epoch ${st.epoch} of 3 done`);
+      await keptOnFullDisk(ck, run).catch(() => {});
+      assertEquals(
+        interruptNotes(),
+        kept
+          ? [`kept ${ck}: epoch 1 of 3 done; run the same command with --resume to continue`]
+          : [],
+      );
+      keepCheckpointOnInterrupt(ck, null);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

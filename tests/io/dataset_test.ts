@@ -520,3 +520,31 @@ Deno.test("openDataset names a spectrograms.npy in Fortran order as such (NumPy'
     await Deno.remove(dirname(dir), { recursive: true });
   }
 });
+
+Deno.test("DatasetWriter resumable: a run stopped after its metadata is written but before the rename keeps its checkpoint for --resume; the finished dataset holds no progress.json", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = `${root}/ds`, partial = `${root}/.ds.partial`;
+    const key = { what: "test", n: 4 };
+    const meta = { components: ["Z"], scaling: "db", config: {} };
+    const axes = [new Float64Array([1]), new Float64Array([0, 1])] as const;
+    const w = await DatasetWriter.create(dir, [1, 1, 2], { resumable: { key, resume: false } });
+    for (let i = 0; i < 4; i++) w.append(info(i, null), new Float32Array(2).fill(i));
+    await w.checkpoint({ next: 4 });
+    // The rename fails (a file took the destination's name), as a kill there would stop it.
+    await Deno.writeTextFile(dir, "in the way");
+    await assertRejects(() => w.commit(meta, ...axes));
+    assert((await Deno.stat(`${partial}/meta.json`)).isFile, "the metadata was written");
+    assert((await Deno.stat(`${partial}/progress.json`)).isFile, "the checkpoint stays");
+    await Deno.remove(dir);
+    const r = await DatasetWriter.create(dir, [1, 1, 2], { resumable: { key, resume: true } });
+    assertEquals([r.count, r.resumedState], [4, { next: 4 }]);
+    await r.commit(meta, ...axes);
+    const ds = await openDataset(dir);
+    assertEquals(Array.from(ds.readAll()), [0, 0, 1, 1, 2, 2, 3, 3]);
+    ds.close();
+    assertEquals(await Deno.stat(`${dir}/progress.json`).catch(() => null), null);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
