@@ -220,6 +220,7 @@ export async function writeResults(
     const bar = new Progress("cluster: profiles", ds.count, { quiet });
     profiles = clusterProfiles(ds, a.labels, a.k, a.q, a.normalize, {
       utcOffset,
+      scaling: ds.meta.scaling,
       onBatch: (m) => bar.tick(m),
     });
     bar.done();
@@ -336,7 +337,7 @@ export async function writeResults(
       );
       await Deno.writeFile(
         join(tmp, "cluster_spectra.png"),
-        clusterSpectraPng(profiles, axes.freqs, a.normalize),
+        clusterSpectraPng(profiles, axes.freqs, a.normalize, psdUnit(ds.meta.config)),
       );
       const hours = hourOfDayPng(profiles, utcOffset);
       if (hours) await Deno.writeFile(join(tmp, "hour_of_day.png"), hours);
@@ -394,9 +395,10 @@ export async function writeResults(
 export function formatProfiles(profiles: ClusterProfile[], axesInBins = false): string {
   // The median S − P column only where some member has an S pick.
   const sp = profiles.some((p) => p.medianSMinusP !== null);
+  const snr = profiles.some((p) => p.peakSnr !== null);
   const lines = [
-    `cluster   size  confidence ${
-      axesInBins ? "peak row   col" : " peak Hz  at s"
+    `cluster   size  confidence ${axesInBins ? "peak row   col" : " peak Hz  at s"}${
+      snr ? "  SNR dB" : ""
     }  stations  busiest hour${sp ? "  S-P s" : ""}`,
   ];
   for (const p of profiles) {
@@ -407,6 +409,7 @@ export function formatProfiles(profiles: ClusterProfile[], axesInBins = false): 
         (p.meanConfidence === null ? "" : p.meanConfidence.toFixed(3)).padStart(11),
         (p.peakFrequency === null ? "" : p.peakFrequency.toFixed(axesInBins ? 0 : 2)).padStart(8),
         (p.peakTime === null ? "" : p.peakTime.toFixed(axesInBins ? 0 : 1)).padStart(5),
+        ...(snr ? [(p.peakSnr === null ? "" : p.peakSnr.toFixed(1)).padStart(7)] : []),
         String(p.stations).padStart(9),
         String(peakHour(p) ?? "").padStart(13),
         ...(sp ? [(p.medianSMinusP === null ? "" : p.medianSMinusP.toFixed(2)).padStart(6)] : []),

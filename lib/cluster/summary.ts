@@ -51,12 +51,35 @@ export interface ClusterProfile {
   /** {@linkcode meanSpectrogram} averaged over components and time, `[F]`. */
   meanSpectrum: Float64Array;
   /**
-   * Frequency of the largest value of the mean spectrogram (averaged over components), Hz (a
-   * row index without `freqs`); null when empty. On dB spectrograms, where the event is.
+   * Where the cluster's signal stands out, Hz (a row index without `freqs`); null when empty.
+   * With a physical scaling and a window holding times before and after the reference time: the
+   * frequency of the largest {@linkcode snrSpectrum}; with one but no such window, of the
+   * largest {@linkcode levelSpectrum}; otherwise of the largest value of the normalised mean
+   * spectrogram (averaged over components).
    */
   peakFrequency: number | null;
-  /** Time of that value relative to the reference time, s (a column index without `times`). */
+  /**
+   * When, s from the reference time (a column index without `times`): with a physical scaling,
+   * the time of the highest mean level after the reference at {@linkcode peakFrequency} (without
+   * a noise window, of the highest mean level over all frequencies); otherwise the time of the
+   * normalised mean spectrogram's largest value.
+   */
   peakTime: number | null;
+  /**
+   * Mean absolute level per frequency, dB (the members' values in dB, `10·log10` of a PSD,
+   * `10×` a log10 PSD, averaged over members, components and times); null without a physical
+   * scaling (`ProfileOptions.scaling`) or members. Unlike {@linkcode meanSpectrum} it is not
+   * normalised per sample, so a loud cluster lies above a quiet one.
+   */
+  levelSpectrum: Float64Array | null;
+  /**
+   * Per frequency, the highest mean level after the reference time (t ≥ 0) less the mean level
+   * before it (t < 0), dB: the signal-to-noise ratio of the cluster's mean; null where the window
+   * holds no times on one side, or as {@linkcode levelSpectrum}.
+   */
+  snrSpectrum: Float64Array | null;
+  /** The largest value of {@linkcode snrSpectrum}, dB; null without it. */
+  peakSnr: number | null;
   /** Earliest member reference time (ISO 8601), null when no member has a valid one. */
   firstTime: string | null;
   /** Latest member reference time (ISO 8601), null when no member has a valid one. */
@@ -76,6 +99,13 @@ export interface ClusterProfile {
 export interface ProfileOptions {
   /** Hours added to UTC for the hour-of-day bins (local time), in [-12, 14]. Default 0. */
   utcOffset?: number;
+  /**
+   * What the dataset's values are (`meta.json`'s `scaling`): with `psd`, `log10` or `db` the
+   * profiles also give absolute levels in dB ({@linkcode ClusterProfile.levelSpectrum}) and
+   * the peak frequency from the signal-to-noise ratio; otherwise (`none`, an imported array)
+   * the peaks are those of the normalised mean spectrogram.
+   */
+  scaling?: string;
   /** Samples read per batch. Default 256. */
   batch?: number;
   /** Called after every batch with the samples it read (a progress bar's tick). */
@@ -134,6 +164,9 @@ export function clusterProfiles(
     );
   }
   const sums = Array.from({ length: k }, () => new Float64Array(per));
+  // Absolute levels in dB, where the values are a PSD: summed per component, frequency and time.
+  const toDb = dbOf(opts.scaling);
+  const dbSums = toDb ? Array.from({ length: k }, () => new Float64Array(per)) : null;
   const size = new Array<number>(k).fill(0);
   const conf = new Array<number>(k).fill(0);
   const first = new Array<number>(k).fill(Infinity);
@@ -175,6 +208,14 @@ export function clusterProfiles(
       const off = r * per;
       for (let e = 0; e < per; e++) acc[e] += x[off + e];
     });
+    if (toDb && dbSums) {
+      const raw = normalize === "none" ? x : ds.readBatch(idx, "none");
+      idx.forEach((i, r) => {
+        const acc = dbSums[labels[i]];
+        const off = r * per;
+        for (let e = 0; e < per; e++) acc[e] += toDb(raw[off + e]);
+      });
+    }
     opts.onBatch?.(idx.length);
   }
   return sums.map((acc, c) => {
@@ -189,7 +230,14 @@ export function clusterProfiles(
       spectrum[f] = s / (C * T);
     }
     let peakF: number | null = null, peakT: number | null = null;
-    if (m > 0) {
+    const levels = dbSums && m > 0 ? dbLevels(dbSums[c], m, [C, F, T], ds) : null;
+    if (levels) {
+      // Where the signal stands out most above the noise before the reference time, and when
+      // it peaks there; without a noise window, the loudest frequency and time.
+      const f = argmax(levels.snr ?? levels.spectrum);
+      peakF = axisValue(ds.freqs, ds.axesInBins, f);
+      peakT = axisValue(ds.times, ds.axesInBins, levels.snrTime?.[f] ?? argmax(levels.overTime));
+    } else if (m > 0) {
       let best = -Infinity, bf = 0, bt = 0;
       for (let f = 0; f < F; f++) {
         for (let t = 0; t < T; t++) {
@@ -209,6 +257,9 @@ export function clusterProfiles(
       meanSpectrum: spectrum,
       peakFrequency: peakF,
       peakTime: peakT,
+      levelSpectrum: levels?.spectrum ?? null,
+      snrSpectrum: levels?.snr ?? null,
+      peakSnr: levels?.snr ? Math.max(...levels.snr) : null,
       firstTime: Number.isFinite(first[c]) ? new Date(first[c]).toISOString() : null,
       lastTime: Number.isFinite(last[c]) ? new Date(last[c]).toISOString() : null,
       stations: stations[c].size,
@@ -216,6 +267,67 @@ export function clusterProfiles(
       medianSMinusP: sMinusP[c].length ? median(sMinusP[c]) : null,
     };
   });
+}
+
+/**
+ * A value in dB of a dataset's scaling, or null where the values are no PSD (an imported
+ * array): a PSD as `10·log10` (floored at 1e-30), a log10 PSD times 10, dB as they are.
+ */
+function dbOf(scaling: string | undefined): ((v: number) => number) | null {
+  if (scaling === "db") return (v) => v;
+  if (scaling === "log10") return (v) => 10 * v;
+  if (scaling === "psd") return (v) => 10 * Math.log10(Math.max(v, 1e-30));
+  return null;
+}
+
+/** Index of the largest value (the first of ties). */
+function argmax(a: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+  return best;
+}
+
+/** An axis' value at an index: Hz or s, or the index itself for bins or no axis. */
+function axisValue(axis: Float64Array | undefined, inBins: boolean | undefined, i: number): number {
+  return axis && !inBins ? axis[i] : i;
+}
+
+/**
+ * A cluster's mean levels from its summed dB values `[C, F, T]` over `m` members: per frequency
+ * (over components and times), per time (over components and frequencies), and, where the
+ * window has times on both sides of the reference, per frequency the highest mean level after
+ * it less the mean level before it (`snr`, with the time of that highest level in `snrTime`).
+ */
+function dbLevels(
+  sum: Float64Array,
+  m: number,
+  [C, F, T]: [number, number, number],
+  ds: ProfileDataset,
+): {
+  spectrum: Float64Array;
+  overTime: Float64Array;
+  snr: Float64Array | null;
+  snrTime: Int32Array | null;
+} {
+  const spectrum = new Float64Array(F), overTime = new Float64Array(T);
+  const times = ds.times && !ds.axesInBins ? ds.times : null;
+  const before = times ? [...times].filter((t) => t < 0).length : 0;
+  const both = before > 0 && before < T;
+  const snr = both ? new Float64Array(F) : null, snrTime = both ? new Int32Array(F) : null;
+  for (let f = 0; f < F; f++) {
+    let all = 0, pre = 0, best = -Infinity, at = 0;
+    for (let t = 0; t < T; t++) {
+      let v = 0;
+      for (let ch = 0; ch < C; ch++) v += sum[(ch * F + f) * T + t] / (m * C);
+      all += v;
+      overTime[t] += v / F;
+      if (times && times[t] < 0) pre += v;
+      else if (v > best) [best, at] = [v, t];
+    }
+    spectrum[f] = all / T;
+    if (snr && snrTime) [snr[f], snrTime[f]] = [best - pre / before, at];
+  }
+  return { spectrum, overTime, snr, snrTime };
 }
 
 /**
@@ -228,9 +340,11 @@ export function peakHour(p: ClusterProfile): number | null {
 
 /**
  * `clusters.csv`: one row per cluster,
- * `cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour,median_s_minus_p`
- * (`peak_hour`: the hour of the day holding most members, empty without times;
- * `median_s_minus_p`: the members' median S − P in s, empty where none has one). With `axesInBins`
+ * `cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db`
+ * (the peaks as {@linkcode ClusterProfile.peakFrequency} and `peakTime` say; `peak_hour`: the
+ * hour of the day holding most members, empty without times; `median_s_minus_p`: the members'
+ * median S − P in s, empty where none has one; `peak_snr_db`: the largest mean signal-to-noise
+ * ratio, dB, empty without one). With `axesInBins`
  * (profiles of a dataset whose axes are bin indices) the peak columns are `peak_row,peak_column`.
  *
  * @param profiles From {@linkcode clusterProfiles}.
@@ -240,7 +354,7 @@ export function peakHour(p: ClusterProfile): number | null {
 export function profilesCsv(profiles: ClusterProfile[], axesInBins = false): string {
   const peak = axesInBins ? "peak_row,peak_column" : "peak_frequency_hz,peak_time_s";
   const rows = [
-    `cluster,size,mean_confidence,${peak},first_time,last_time,stations,peak_hour,median_s_minus_p`,
+    `cluster,size,mean_confidence,${peak},first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db`,
   ];
   for (const p of profiles) {
     rows.push(
@@ -255,6 +369,7 @@ export function profilesCsv(profiles: ClusterProfile[], axesInBins = false): str
         p.stations,
         peakHour(p) ?? "",
         p.medianSMinusP === null ? "" : +p.medianSMinusP.toPrecision(6),
+        p.peakSnr === null ? "" : +p.peakSnr.toFixed(2),
       ].map((v) => csvField(String(v))).join(","),
     );
   }
@@ -505,27 +620,39 @@ export function examplesPng(
 }
 
 /**
- * Mean spectrum of each cluster (mean over components and time) against frequency.
+ * Mean spectrum of each cluster (mean over components and time) against frequency: the absolute
+ * level in dB ({@linkcode ClusterProfile.levelSpectrum}) where the profiles have it, else the
+ * normalised values.
  *
  * @param profiles From {@linkcode clusterProfiles}.
  * @param freqs Frequencies, Hz (row indices when absent).
  * @param normalize The normalisation named in the axis label.
+ * @param unit The PSD unit ({@linkcode psdUnit}), for the level's axis label.
  * @returns PNG bytes.
  */
 export function clusterSpectraPng(
   profiles: ClusterProfile[],
   freqs: Float64Array | undefined,
   normalize: Normalize,
+  unit: string | null = null,
 ): Uint8Array {
-  const series = profiles.filter((p) => p.size > 0).map((p) => ({
-    name: `cluster ${p.cluster} (${p.size})`,
-    x: Array.from(p.meanSpectrum, (_, f) => freqs ? freqs[f] : f),
-    y: Array.from(p.meanSpectrum),
-  }));
+  // Absolute levels where the profiles have them (a loud cluster above a quiet one); the
+  // per-sample normalised values otherwise, which say nothing of loudness.
+  const level = profiles.some((p) => p.levelSpectrum);
+  const series = profiles.filter((p) => p.size > 0).map((p) => {
+    const y = level ? p.levelSpectrum! : p.meanSpectrum;
+    return {
+      name: `cluster ${p.cluster} (${p.size})`,
+      x: Array.from(y, (_, f) => freqs ? freqs[f] : f),
+      y: Array.from(y),
+    };
+  });
   return lineChart(series, {
-    title: "Mean spectrum per cluster",
+    title: level ? "Mean level per cluster" : "Mean spectrum per cluster",
     xLabel: freqs ? "frequency (Hz)" : "frequency row",
-    yLabel: `mean value (${normalize})`,
+    yLabel: level
+      ? `mean PSD (dB${unit ? ` re 1 ${unit}` : ""})`
+      : `mean value (${normalize}, per sample)`,
   });
 }
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import { MemoryDataset } from "../../lib/cluster/data.ts";
 import {
   clusterMeansPng,
@@ -149,10 +149,10 @@ Deno.test("profilesCsv: one row per cluster, empty fields where a figure is unkn
   const p = clusterProfiles(withSp, LABELS, 3, Q3, "none");
   assertEquals(p.map((x) => x.medianSMinusP), [null, 4, null]);
   assertEquals(profilesCsv(p).split("\n"), [
-    "cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour,median_s_minus_p",
-    "0,2,0.725000,4,1,2024-03-03T00:59:59.000Z,2024-03-03T00:59:59.000Z,2,0,",
-    "1,3,0.700000,4,1,2024-03-01T23:30:00.000Z,2024-03-05T12:00:00.250Z,2,5,4",
-    "2,0,,,,,,0,,",
+    "cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db",
+    "0,2,0.725000,4,1,2024-03-03T00:59:59.000Z,2024-03-03T00:59:59.000Z,2,0,,",
+    "1,3,0.700000,4,1,2024-03-01T23:30:00.000Z,2024-03-05T12:00:00.250Z,2,5,4,",
+    "2,0,,,,,,0,,,",
     "",
   ]);
   // An even count: the mean of the middle two.
@@ -181,7 +181,7 @@ Deno.test("profiles of a dataset whose axes are bin indices give a row and a col
   const csv = profilesCsv(p, true).split("\n");
   assertEquals(
     csv[0],
-    "cluster,size,mean_confidence,peak_row,peak_column,first_time,last_time,stations,peak_hour,median_s_minus_p",
+    "cluster,size,mean_confidence,peak_row,peak_column,first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db",
   );
   assertEquals(csv[1].split(",").slice(3, 5), ["2", "1"]);
   // Physical axes keep their Hz and s columns.
@@ -344,4 +344,52 @@ Deno.test("clusterProfiles: the peak is that of the sum over components, not of 
   };
   const [p] = clusterProfiles(ds, new Int32Array([0]), 1, null, "none");
   assertEquals([p.peakFrequency, p.peakTime], [4, 1]);
+});
+
+Deno.test("profiles of a PSD dataset give absolute levels in dB and the peak frequency by signal-to-noise, not by the per-sample normalised values", () => {
+  // Two clusters of [1, 3, 4] dB spectrograms, times -2, -1, 1, 2 s: cluster 0 (noise) is loud
+  // and flat (60 dB everywhere); cluster 1 (an event) is quiet (20 dB) with +30 dB after t = 0
+  // at 5 Hz only. Normalised per sample (minmax), the flat noise reads 0 and the event's rows
+  // 1 Hz and 9 Hz read 0 too: only levels and the SNR tell the two apart as they are.
+  const F3 = 3,
+    T4 = 4,
+    freqs = new Float64Array([1, 5, 9]),
+    times = new Float64Array([-2, -1, 1, 2]);
+  const noise = new Float32Array(F3 * T4).fill(60);
+  const event = new Float32Array(F3 * T4).fill(20);
+  for (const t of [2, 3]) event[1 * T4 + t] = 50;
+  const x = new Float32Array([...noise, ...event, ...event]);
+  const base = new MemoryDataset(x, [1, F3, T4]);
+  const ds = Object.assign(base, { freqs, times });
+  const labels = Int32Array.of(0, 1, 1);
+  const p = clusterProfiles(ds, labels, 2, null, "minmax", { scaling: "db" });
+  assertEquals(Array.from(p[0].levelSpectrum!), [60, 60, 60]);
+  assertEquals(Array.from(p[1].levelSpectrum!), [20, 35, 20]);
+  assertEquals(Array.from(p[1].snrSpectrum!), [0, 30, 0]);
+  assertEquals([p[1].peakFrequency, p[1].peakTime, p[1].peakSnr], [5, 1, 30]);
+  // A short burst counts at its peak, not diluted over the window: +30 dB at 2 s only.
+  const burst = new Float32Array(F3 * T4).fill(20);
+  burst[1 * T4 + 3] = 50;
+  const b = clusterProfiles(
+    Object.assign(new MemoryDataset(burst, [1, F3, T4]), { freqs, times }),
+    Int32Array.of(0),
+    1,
+    null,
+    "none",
+    { scaling: "db" },
+  );
+  assertEquals([b[0].peakFrequency, b[0].peakTime, b[0].peakSnr], [5, 2, 30]);
+  assertEquals(p[0].peakSnr, 0);
+  // A PSD dataset gives the same levels from 10^(dB/10); without a physical scaling, none.
+  const psd = new MemoryDataset(x.map((v) => 10 ** (v / 10)), [1, F3, T4]);
+  const q = clusterProfiles(Object.assign(psd, { freqs, times }), labels, 2, null, "maxabs", {
+    scaling: "psd",
+  });
+  assertClose(Array.from(q[1].levelSpectrum!), [20, 35, 20], 1e-9, 1e-9, "psd levels");
+  const none = clusterProfiles(ds, labels, 2, null, "minmax", { scaling: "none" });
+  assertEquals([none[1].levelSpectrum, none[1].snrSpectrum, none[1].peakSnr], [null, null, null]);
+  assert(profilesCsv(p).split("\n")[2].endsWith(",30"), profilesCsv(p));
+  // cluster_spectra.png draws the levels, labelled in dB with the unit.
+  const png = decodePng(clusterSpectraPng(p, freqs, "minmax", "(m/s)^2/Hz"));
+  assertEquals(png.width > 0, true);
 });
