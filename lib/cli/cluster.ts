@@ -36,6 +36,7 @@ import {
   peakHour,
   profilesCsv,
   psdUnit,
+  referenceName,
   timelinePng,
   valueLabel,
 } from "../cluster/summary.ts";
@@ -289,7 +290,8 @@ export async function writeResults(
     await Deno.writeTextFile(join(tmp, "result.json"), JSON.stringify(result, null, 2) + "\n");
     // The figures' axes and colour bar: an imported array's axes are bin indices, so its figures
     // name rows and columns.
-    const axes = ds.axesInBins ? {} : { freqs: ds.freqs, times: ds.times };
+    const reference = referenceName(ds.meta.config);
+    const axes = ds.axesInBins ? {} : { freqs: ds.freqs, times: ds.times, reference };
     const value = datasetValueLabel(ds, a.normalize);
     if (plots && a.labels && ds.count >= 2) {
       const { x, y } = pca2(a.latent, ds.count, a.dim);
@@ -312,7 +314,10 @@ export async function writeResults(
       const w = await memberWaveforms(ds, a.labels, a.k, a.q);
       if ("skipped" in w) console.error(`note: no example_waveforms.png: ${w.skipped}`);
       else {
-        await Deno.writeFile(join(tmp, "example_waveforms.png"), memberWaveformsPng(w, ds));
+        await Deno.writeFile(
+          join(tmp, "example_waveforms.png"),
+          memberWaveformsPng(w, ds, 6, reference),
+        );
         if (w.failures.length) {
           const f = w.failures[0];
           console.error(

@@ -157,9 +157,15 @@ function amplitudeLabel(units: string): string {
  * @param w From {@linkcode memberWaveforms}.
  * @param ds The dataset (its samples' labels and stations, its component names).
  * @param per Members per cluster (panels per row; default 6).
+ * @param reference What t = 0 is, for the time axis (`referenceName`), e.g. "the P pick".
  * @returns PNG bytes.
  */
-export function memberWaveformsPng(w: MemberWaveforms, ds: Dataset, per = 6): Uint8Array {
+export function memberWaveformsPng(
+  w: MemberWaveforms,
+  ds: Dataset,
+  per = 6,
+  reference = "the reference time",
+): Uint8Array {
   const C = ds.sampleShape[0];
   const component = (c: number) => ds.meta.components[c] ?? `channel ${c}`;
   const panels = [];
@@ -198,7 +204,7 @@ export function memberWaveformsPng(w: MemberWaveforms, ds: Dataset, per = 6): Ui
   return traceGrid(panels, per, {
     title: `Waveforms of the most confident members per cluster${names}`,
     rowLabels,
-    xLabel: "time from the reference time (s); dashed line: t = 0; " +
+    xLabel: `time from ${reference} (s); dashed line: t = 0; ` +
       "grey: half windows outside the spectrogram's time axis",
     yLabel: `${amplitudeLabel(w.units)}, each panel scaled to its peak`,
     marks: [0],

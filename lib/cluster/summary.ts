@@ -429,13 +429,52 @@ export function valueLabel(scaling: string, unit: string | null, normalize: Norm
 }
 
 /**
+ * What a dataset's t = 0 is, for the figures' time axes, from its extract configuration: the P
+ * (or other) pick, an STA/LTA trigger's onset, a catalogue's time, a window's time.
+ *
+ * @param config The dataset's `meta.json` `config`.
+ * @returns e.g. "the P pick"; "the reference time" where the config does not say.
+ * @example
+ * ```ts
+ * import { referenceName } from "./summary.ts";
+ * if (referenceName({ input: { format: "esec" } }) !== "the catalogue time") throw new Error();
+ * ```
+ */
+export function referenceName(config: unknown): string {
+  const input = (config as {
+    input?: {
+      format?: string;
+      phase?: string;
+      picks?: string | null;
+      windows?: { trigger?: unknown } | null;
+    };
+  } | null)?.input;
+  switch (input?.format) {
+    case "npz":
+      return "the P pick";
+    case "esec":
+      return "the catalogue time";
+    case "sds": {
+      if (input.windows) return input.windows.trigger ? "the trigger onset" : "the window's time";
+      const ph = input.phase ?? "P";
+      return `the ${ph.length === 1 ? ph.toUpperCase() : ph} pick`;
+    }
+    case "manifest":
+      return input.picks ? "the P pick" : "the manifest's reference time";
+    default:
+      return "the reference time";
+  }
+}
+
+/**
  * The tile axes of a spectrogram grid: frequency in Hz up and time in s from the reference time
  * across, with a line at t = 0 (the reference time: P pick or catalogue time) where the window
  * holds it; row and column indices, and no line, when `freqs` or `times` is absent (an imported
  * array's axes are bins).
  *
  * @param shape `[C, F, T]`.
- * @param axes `freqs` (Hz, `[F]`) and `times` (s, `[T]`), or neither.
+ * @param axes `freqs` (Hz, `[F]`) and `times` (s, `[T]`), or neither; `reference`: what t = 0
+ *   is, for the label ({@linkcode referenceName}; "the reference time" without it).
  * @returns `xAxis` and `yAxis` for {@linkcode imageGrid}.
  * @example
  * ```ts
@@ -448,7 +487,7 @@ export function valueLabel(scaling: string, unit: string | null, normalize: Norm
  */
 export function spectrogramTileAxes(
   shape: readonly [number, number, number],
-  axes: { freqs?: Float64Array; times?: Float64Array },
+  axes: { freqs?: Float64Array; times?: Float64Array; reference?: string },
 ): { xAxis: TileAxis; yAxis: TileAxis } {
   const [, F, T] = shape;
   const { freqs, times } = axes;
@@ -457,7 +496,7 @@ export function spectrogramTileAxes(
       yAxis: { extent: [freqs[0], freqs[F - 1]], label: "frequency (Hz)" },
       xAxis: {
         extent: [times[0], times[T - 1]],
-        label: "time from the reference time (s); dashed line: t = 0",
+        label: `time from ${axes.reference ?? "the reference time"} (s); dashed line: t = 0`,
         marks: [0],
       },
     };
@@ -489,6 +528,7 @@ export function clusterMeansPng(
     components?: string[];
     freqs?: Float64Array;
     times?: Float64Array;
+    reference?: string;
     normalize?: Normalize;
     valueLabel?: string;
   } = {},
@@ -575,6 +615,7 @@ export function examplesPng(
     components?: string[];
     freqs?: Float64Array;
     times?: Float64Array;
+    reference?: string;
     valueLabel?: string;
     perCluster?: number;
   } = {},

@@ -9,6 +9,7 @@ import {
   type ProfileDataset,
   profilesCsv,
   psdUnit,
+  referenceName,
   timelinePng,
   valueLabel,
 } from "../../lib/cluster/summary.ts";
@@ -233,6 +234,15 @@ Deno.test("cluster_means.png: Hz and s axes, a line at the reference time and a 
   assertEquals(findText(d, "frequency (Hz)", { rotate: true }).length, 1);
   assertEquals(findText(d, "time from the reference time (s); dashed line: t = 0").length, 1);
   assertEquals(findText(d, `cluster mean of ${value}`).length, 1);
+  // What t = 0 is, where the dataset's config says it.
+  const picked = decodePng(
+    clusterMeansPng(p, [C, F, T], {
+      freqs: ds.freqs,
+      times: ds.times,
+      reference: referenceName({ input: { format: "sds", phase: "p" } }),
+    }),
+  );
+  assertEquals(findText(picked, "time from the P pick (s); dashed line: t = 0").length, 1);
   // Frequency ticks (1 to 4 Hz) left of the first column of tiles only: one per grid row.
   assertEquals(findText(d, "4.0").length, 2);
   // The window [-1, 1] s holds t = 0: a dashed line across all 4 tiles (135 px = 19 dashes of
@@ -392,4 +402,30 @@ Deno.test("profiles of a PSD dataset give absolute levels in dB and the peak fre
   // cluster_spectra.png draws the levels, labelled in dB with the unit.
   const png = decodePng(clusterSpectraPng(p, freqs, "minmax", "(m/s)^2/Hz"));
   assertEquals(png.width > 0, true);
+});
+
+Deno.test("referenceName says what t = 0 is, by the dataset's input", () => {
+  const of = (input: unknown) => referenceName({ input });
+  assertEquals(
+    [
+      of({ format: "sds", phase: "S" }),
+      of({ format: "sds", windows: { trigger: {} } }),
+      of({ format: "sds", windows: {} }),
+      of({ format: "esec" }),
+      of({ format: "npz" }),
+      of({ format: "manifest", picks: "q.xml" }),
+      of({ format: "manifest", picks: null }),
+      referenceName({ import: {} }),
+    ],
+    [
+      "the S pick",
+      "the trigger onset",
+      "the window's time",
+      "the catalogue time",
+      "the P pick",
+      "the P pick",
+      "the manifest's reference time",
+      "the reference time",
+    ],
+  );
 });
