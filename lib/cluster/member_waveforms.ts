@@ -11,7 +11,7 @@ import { parseExtractConfig } from "../io/extract_config.ts";
 import { type InspectedSample, type InspectFailure, inspectSamples } from "../io/extract.ts";
 import { traceGrid } from "../plot/mod.ts";
 import { UserError } from "../util/errors.ts";
-import { clusterMembers } from "./summary.ts";
+import { clusterMembers, memberCaption } from "./summary.ts";
 
 /** One member of a cluster, with its rebuilt waveform or why it could not be rebuilt. */
 export interface MemberWaveform {
@@ -66,7 +66,7 @@ export async function memberWaveforms(
     if (!(e instanceof UserError)) throw e;
     return { skipped: `the dataset was not made by extract (${e.message})` };
   }
-  const chosen = Array.from({ length: k }, (_, j) => clusterMembers(labels, k, q, j));
+  const chosen = Array.from({ length: k }, (_, j) => clusterMembers(labels, k, q, j, ds.samples));
   const indices = chosen.flatMap((m) => m.slice(0, per));
   let rebuilt: (InspectedSample | InspectFailure)[];
   try {
@@ -180,7 +180,6 @@ export function memberWaveformsPng(
           continue;
         }
         const s = ds.samples[member.index];
-        const station = s.station ? `${s.network}.${s.station}` : "";
         const r = member.sample;
         if ("reason" in r) {
           panels.push({
@@ -193,14 +192,17 @@ export function memberWaveformsPng(
         panels.push({
           x: r.waveformTimes,
           y: r.waveform[c],
-          label: `${s.id}\n${s.label ?? station}`,
+          label: memberCaption(s, null),
         });
       }
     }
   }
-  const names = `, component${C > 1 ? "s" : ""} ${
-    Array.from({ length: C }, (_, c) => component(c)).join(", ")
-  }`;
+  // components "channel": each sample is one channel of its own, named in its caption.
+  const names = ds.meta.components.join() === "channel"
+    ? ", each its own channel"
+    : `, component${C > 1 ? "s" : ""} ${
+      Array.from({ length: C }, (_, c) => component(c)).join(", ")
+    }`;
   return traceGrid(panels, per, {
     title: `Waveforms of the most confident members per cluster${names}`,
     rowLabels,

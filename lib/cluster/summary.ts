@@ -28,14 +28,7 @@ export interface ProfileDataset extends DatasetLike {
    */
   readonly axesInBins?: boolean;
   /** Per-sample metadata; `referenceTime` (ISO 8601) and `network`/`station` when known. */
-  readonly samples?: readonly {
-    id: string;
-    label: string | null;
-    network?: string;
-    station?: string;
-    referenceTime?: string;
-    sMinusP?: number;
-  }[];
+  readonly samples?: readonly (MemberSample & { sMinusP?: number })[];
 }
 
 /** One cluster's profile. */
@@ -568,6 +561,8 @@ export function clusterMeansPng(
  * @param k Number of clusters.
  * @param q Soft assignments `[N, k]`, or null.
  * @param j The cluster.
+ * @param samples The samples: with them, one member per event (or per station and reference
+ *   time) comes first, the rest after, so that a figure's first few are distinct records.
  * @returns the sample indices.
  * @example
  * ```ts
@@ -582,10 +577,63 @@ export function clusterMembers(
   k: number,
   q: Float32Array | null,
   j: number,
+  samples?: readonly MemberSample[],
 ): number[] {
   const members = [...labels.keys()].filter((i) => labels[i] === j);
   if (q) members.sort((u, v) => q[v * k + j] - q[u * k + j]);
-  return members;
+  if (!samples) return members;
+  // One record per event first: the same event's other channels and stations (an ESEC event's
+  // BHE, BHN and BHZ at one station) go after every event's first, in the same order.
+  const seen = new Set<string>();
+  const first: number[] = [], again: number[] = [];
+  for (const i of members) {
+    const s = samples[i];
+    const key = s?.event
+      ? `event ${s.event}`
+      : s?.referenceTime && s.station
+      ? `${s.network}.${s.station} ${s.referenceTime}`
+      : `sample ${i}`;
+    (seen.has(key) ? again : first).push(i);
+    seen.add(key);
+  }
+  return [...first, ...again];
+}
+
+/** What {@linkcode clusterMembers} and {@linkcode memberCaption} read of a sample. */
+export interface MemberSample {
+  id: string;
+  label: string | null;
+  network?: string;
+  station?: string;
+  channel?: string;
+  referenceTime?: string;
+  event?: string;
+}
+
+/**
+ * A member tile's caption, short enough for a tile: its codes (`NET.STA.CHA`) and label, then its
+ * reference time in UTC (month, day and time: the year is the timeline's) and q; the sample id
+ * and label where it has no station (an imported array).
+ *
+ * @param s The sample.
+ * @param q Its soft assignment to its cluster, or null.
+ * @returns two lines.
+ * @example
+ * ```ts
+ * import { memberCaption } from "./summary.ts";
+ * const c = memberCaption({ id: "x", label: "eq", network: "XX", station: "A", channel: "HHZ",
+ *   referenceTime: "2024-01-01T02:03:04.500Z" }, 0.91);
+ * if (c !== "XX.A.HHZ eq\n01-01 02:03:04 q.91") throw new Error(c);
+ * ```
+ */
+export function memberCaption(s: MemberSample, q: number | null): string {
+  const conf = q === null ? "" : ` q${q >= 0.995 ? "1.0" : q.toFixed(2).slice(1)}`;
+  const label = s.label ? ` ${s.label}` : "";
+  if (!s.station) return `${s.id}${label}\n${conf.trim()}`;
+  const t = s.referenceTime && Number.isFinite(Date.parse(s.referenceTime))
+    ? new Date(Date.parse(s.referenceTime)).toISOString().slice(5, 19).replace("T", " ")
+    : s.id;
+  return `${s.network}.${s.station}.${s.channel ?? ""}${label}\n${t}${conf}`;
 }
 
 /**
@@ -626,7 +674,7 @@ export function examplesPng(
   const rowLabels = [];
   const component = (c: number) => opts.components?.[c] ?? `channel ${c}`;
   for (let j = 0; j < k; j++) {
-    const members = clusterMembers(labels, k, q, j);
+    const members = clusterMembers(labels, k, q, j, ds.samples);
     const data = ds.readBatch(members.slice(0, per), normalize);
     for (let c = 0; c < C; c++) {
       rowLabels.push(`cluster ${j} (${members.length})${C > 1 ? ` ${component(c)}` : ""}`);
@@ -637,13 +685,12 @@ export function examplesPng(
           continue;
         }
         const s = ds.samples?.[i];
-        const station = s?.station ? `${s.network}.${s.station}` : "";
         const at = (m * C + c) * F * T;
         images.push({
           data: data.subarray(at, at + F * T),
           rows: F,
           cols: T,
-          label: s ? `${s.id}\n${s.label ?? station}` : String(i),
+          label: s ? memberCaption(s, q ? q[i * k + j] : null) : String(i),
         });
       }
     }

@@ -2,6 +2,7 @@ import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import { MemoryDataset } from "../../lib/cluster/data.ts";
 import {
   clusterMeansPng,
+  clusterMembers,
   clusterProfiles,
   clusterSpectraPng,
   examplesPng,
@@ -428,4 +429,31 @@ Deno.test("referenceName says what t = 0 is, by the dataset's input", () => {
       "the reference time",
     ],
   );
+});
+
+Deno.test("clusterMembers puts one member per event (or station and time) first, so a figure's first tiles are distinct records", () => {
+  // Cluster 0: an event's three channels at one station are the most confident, then another
+  // event, then a record without an event.
+  const s = (event: string | undefined, station: string, channel: string, time: string) => ({
+    id: `${event}.${station}.${channel}`,
+    label: null,
+    network: "CH",
+    station,
+    channel,
+    referenceTime: time,
+    ...(event ? { event } : {}),
+  });
+  const T1 = "2020-01-01T00:00:00.000Z", T2 = "2020-02-01T00:00:00.000Z";
+  const samples = [
+    s("e1", "A", "BHZ", T1),
+    s("e1", "A", "BHN", T1),
+    s("e1", "A", "BHE", T1),
+    s("e2", "B", "BHZ", T2),
+    s(undefined, "C", "BHZ", T2),
+    s(undefined, "C", "BHN", T2),
+  ];
+  const k = 2, labels = new Int32Array(6);
+  const q = new Float32Array([0.99, 0.01, 0.98, 0.02, 0.97, 0.03, 0.9, 0.1, 0.8, 0.2, 0.7, 0.3]);
+  assertEquals(clusterMembers(labels, k, q, 0), [0, 1, 2, 3, 4, 5]);
+  assertEquals(clusterMembers(labels, k, q, 0, samples), [0, 3, 4, 1, 2, 5]);
 });
