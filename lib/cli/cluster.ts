@@ -67,6 +67,11 @@ export interface ClusterResult {
   model: string | null;
   /** When it was written, ISO 8601 UTC. */
   created: string;
+  /**
+   * Hours added to UTC for `peak_hour` and `hour_of_day.png` (`--utc-offset`; absent in older
+   * results, which used 0).
+   */
+  utcOffset?: number;
 }
 
 /**
@@ -286,6 +291,7 @@ export async function writeResults(
       dataset: resolve(ds.dir),
       model: a.model === null ? null : resolve(a.model),
       created: new Date().toISOString(),
+      utcOffset,
     };
     await Deno.writeTextFile(join(tmp, "result.json"), JSON.stringify(result, null, 2) + "\n");
     // The figures' axes and colour bar: an imported array's axes are bin indices, so its figures

@@ -12,6 +12,7 @@ import { describeDir } from "./describe.ts";
 import { parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { writeFileAtomic, writeIntoOutput } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
+import { referenceName } from "../cluster/summary.ts";
 
 function esc(s: unknown): string {
   return String(s ?? "").replace(
@@ -73,20 +74,74 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
   const parts: string[] = [];
   const title = `seisdec clustering: ${s.n} samples in ${s.k} clusters (${s.stage})`;
   parts.push(`<h1>${esc(title)}</h1>`);
+  // Paths relative to the page, as its links are: no absolute path of this machine in a page
+  // that goes elsewhere.
+  const shown = (path: string) => relative(resolve(at), resolve(path)) || ".";
+  const result = JSON.parse(await Deno.readTextFile(join(dir, "result.json")));
+  const utcOffset = Number(result.utcOffset ?? 0);
+  const zone = utcOffset === 0 ? "UTC" : `UTC${utcOffset > 0 ? "+" : ""}${utcOffset}`;
   parts.push(
     table([
       ["", ""],
-      ["dataset", String(s.dataset)],
-      ["model", String(s.model ?? "none (k-means on the spectrograms)")],
+      ["dataset", shown(String(s.dataset))],
+      ["model", s.model ? shown(String(s.model)) : "none (k-means on the spectrograms)"],
       ["weights", String(s.stage)],
       ["normalisation", String(s.normalize)],
       ["latent dimensions", String(s.dim)],
       ["written", String(s.created)],
     ]).replace("<thead><tr><th></th><th></th></tr></thead>", ""),
   );
+  const files = [
+    "labels.csv",
+    "clusters.csv",
+    "events.csv",
+    "events.xml",
+    "episodes.csv",
+    "latent.npy",
+    "q.npy",
+    "umap.csv",
+    "evaluation.json",
+    "result.json",
+  ];
+  const present: string[] = [];
+  for (const f of files) if (await exists(join(dir, f))) present.push(f);
+  parts.push(
+    `<p>Files: ${present.map((f) => `<a href="${link(join(dir, f))}">${f}</a>`).join(", ")}.</p>`,
+  );
   const profiles = await Deno.readTextFile(join(dir, "clusters.csv")).catch(() => null);
   if (profiles) {
-    parts.push("<h2>Clusters</h2>", table(parseCsv(profiles).filter((r) => r.length > 1)));
+    const rows = parseCsv(profiles).filter((r) => r.length > 1);
+    // Readable headers with units; the CSV keeps its column names.
+    const reference = referenceName(
+      await Deno.readTextFile(join(String(s.dataset), "meta.json")).then(
+        (t) => JSON.parse(t).config,
+        () => null,
+      ),
+    );
+    const heads: Record<string, string> = {
+      mean_confidence: "mean largest q",
+      peak_frequency_hz: "peak frequency (Hz)",
+      peak_time_s: `peak at (s from ${reference})`,
+      peak_row: "peak row",
+      peak_column: "peak column",
+      first_time: "first (UTC)",
+      last_time: "last (UTC)",
+      peak_hour: `busiest hour (${zone})`,
+      median_s_minus_p: "median S − P (s)",
+      peak_snr_db: "peak SNR (dB)",
+    };
+    rows[0] = rows[0].map((h) => heads[h] ?? h);
+    parts.push(
+      "<h2>Clusters</h2>",
+      `<p>Mean largest q: the soft assignment to the sample's own cluster, between 1/k (` +
+        `${
+          (1 / Math.max(1, Number(s.k))).toFixed(2)
+        }, no preference) and 1; it grows with how far apart the codes' clusters lie, ` +
+        `not with the clustering's accuracy. The peaks: where the cluster's mean ` +
+        `level after the reference time stands out most above the noise before it (dB ` +
+        `spectrograms; for an imported array, the normalised mean's peak).</p>`,
+      table(rows),
+    );
   }
   const events = await Deno.readTextFile(join(dir, "events.csv")).catch(() => null);
   if (events) {

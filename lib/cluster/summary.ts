@@ -612,8 +612,8 @@ export interface MemberSample {
 
 /**
  * A member tile's caption, short enough for a tile: its codes (`NET.STA.CHA`) and label, then its
- * reference time in UTC (month, day and time: the year is the timeline's) and q; the sample id
- * and label where it has no station (an imported array).
+ * reference time in UTC (month, day and time: the year is the timeline's) and q; the sample id,
+ * then its label, where it has no station (an imported array).
  *
  * @param s The sample.
  * @param q Its soft assignment to its cluster, or null.
@@ -629,7 +629,7 @@ export interface MemberSample {
 export function memberCaption(s: MemberSample, q: number | null): string {
   const conf = q === null ? "" : ` q${q >= 0.995 ? "1.0" : q.toFixed(2).slice(1)}`;
   const label = s.label ? ` ${s.label}` : "";
-  if (!s.station) return `${s.id}${label}\n${conf.trim()}`;
+  if (!s.station) return `${s.id}\n${s.label ?? ""}`;
   const t = s.referenceTime && Number.isFinite(Date.parse(s.referenceTime))
     ? new Date(Date.parse(s.referenceTime)).toISOString().slice(5, 19).replace("T", " ")
     : s.id;

@@ -533,6 +533,15 @@ gpuTest(
     for (const img of ["cluster_means.png", "latent_umap.png", "../m/learning_curve.png"]) {
       assert(html.includes(`<img src="${img}"`), `report links ${img}`);
     }
+    // The output files linked; the dataset and model named relative to the page, not by this
+    // machine's absolute paths; the clusters table's headers readable, with units.
+    for (const f of ["labels.csv", "clusters.csv", "latent.npy", "q.npy", "evaluation.json"]) {
+      assert(html.includes(`<a href="${f}">${f}</a>`), `report links ${f}`);
+    }
+    assert(!html.includes(root), "an absolute path in the page");
+    assert(html.includes("<td>../ds</td>") && html.includes("<td>../m</td>"), html);
+    assert(html.includes("<th>busiest hour (UTC)</th>"), html);
+    assert(html.includes("<th>mean largest q</th>"), html);
     // Links are URLs: a directory named 'c #%1' is percent-encoded, not cut at '#'.
     await Deno.rename(p("c"), p("c #%1"));
     try {
