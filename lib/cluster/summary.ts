@@ -79,7 +79,11 @@ export interface ClusterProfile {
   lastTime: string | null;
   /** Distinct `NET.STA` among members with a station code. */
   stations: number;
-  /** Members per hour of the day, 24 bins, in UTC shifted by the `utcOffset` option. */
+  /**
+   * Records per hour of the day, 24 bins, in UTC shifted by the `utcOffset` option: an event
+   * (samples.csv's `event`) once however many of its traces the cluster holds, a sample without
+   * one once.
+   */
   hours: number[];
   /**
    * Median S − P of the members that have one (samples.csv's `s_minus_p`), s: how far the
@@ -167,6 +171,7 @@ export function clusterProfiles(
   const stations = Array.from({ length: k }, () => new Set<string>());
   const hours = Array.from({ length: k }, () => new Array<number>(24).fill(0));
   const sMinusP = Array.from({ length: k }, () => [] as number[]);
+  const counted = new Set<string>();
   for (let i = 0; i < n; i++) {
     const c = labels[i];
     if (!Number.isInteger(c) || c < 0 || c >= k) {
@@ -187,8 +192,14 @@ export function clusterProfiles(
     if (Number.isFinite(t)) {
       first[c] = Math.min(first[c], t);
       last[c] = Math.max(last[c], t);
-      const h = Math.floor((((t / 3.6e6 + utcOffset) % 24) + 24) % 24);
-      hours[c][h]++;
+      // An event counts once per cluster, not once per trace: an ESEC event's dozen channels
+      // would otherwise make one event a busy hour.
+      const key = s?.event ? `${c} ${s.event}` : null;
+      if (key === null || !counted.has(key)) {
+        if (key !== null) counted.add(key);
+        const h = Math.floor((((t / 3.6e6 + utcOffset) % 24) + 24) % 24);
+        hours[c][h]++;
+      }
     }
   }
   const idx: number[] = [];
@@ -756,21 +767,26 @@ export function hourOfDayPng(profiles: ClusterProfile[], utcOffset = 0): Uint8Ar
   const k = profiles.length;
   const share = new Float64Array(k * 24);
   let any = false;
+  // An hour no cluster has a record in is not 0 %: the data do not cover it (6 h of a day).
+  const covered = Array.from({ length: 24 }, (_, h) => profiles.some((p) => p.hours[h] > 0));
   profiles.forEach((p, c) => {
     const total = p.hours.reduce((a, b) => a + b, 0);
-    for (let h = 0; h < 24; h++) share[c * 24 + h] = total > 0 ? (100 * p.hours[h]) / total : NaN;
+    for (let h = 0; h < 24; h++) {
+      share[c * 24 + h] = total > 0 && covered[h] ? (100 * p.hours[h]) / total : NaN;
+    }
     any ||= total > 0;
   });
   if (!any) return null;
   const zone = utcOffset === 0 ? "UTC" : `UTC${utcOffset > 0 ? "+" : "-"}${Math.abs(utcOffset)}`;
+  const blank = covered.every(Boolean) ? "" : "; blank: no data in that hour";
   return heatmap(share, k, 24, {
-    title: `Share of each cluster's samples per hour of day (${zone})`,
-    xLabel: `hour (${zone})`,
+    title: `Share of each cluster's records per hour of day (${zone}): events, or samples`,
+    xLabel: `hour (${zone})${blank}`,
     rowLabels: profiles.map((p) => `cluster ${p.cluster} (${p.size})`),
     colLabels: Array.from({ length: 24 }, (_, h) => String(h)),
     originLower: false,
     vmin: 0,
-    colorbarLabel: "% of the cluster's samples",
+    colorbarLabel: "% of the cluster's records",
     width: 900,
     height: Math.max(260, 80 + 34 * k),
   });

@@ -282,7 +282,7 @@ Deno.test("hour_of_day.png labels its colour bar and timeline.png its x axis in 
   const ds = fixture(TIMES);
   const p = clusterProfiles(ds, LABELS, 2, null, "none");
   const hours = decodePng(hourOfDayPng(p, 0)!);
-  assertEquals(findText(hours, "% of the cluster's samples", { rotate: true }).length, 1);
+  assertEquals(findText(hours, "% of the cluster's records", { rotate: true }).length, 1);
   // In % (cluster 0's 2 timed samples share hour 0): the bar's top tick is 100.
   assertEquals(findText(hours, "100").length, 1);
   const line = decodePng(timelinePng(ds, LABELS, 2)!);
@@ -456,4 +456,19 @@ Deno.test("clusterMembers puts one member per event (or station and time) first,
   const q = new Float32Array([0.99, 0.01, 0.98, 0.02, 0.97, 0.03, 0.9, 0.1, 0.8, 0.2, 0.7, 0.3]);
   assertEquals(clusterMembers(labels, k, q, 0), [0, 1, 2, 3, 4, 5]);
   assertEquals(clusterMembers(labels, k, q, 0, samples), [0, 3, 4, 1, 2, 5]);
+});
+
+Deno.test("hours count an event once per cluster, however many of its traces; hour_of_day.png leaves hours without data blank, not 0 %", () => {
+  // Cluster 0: one event's 4 traces at 10 UTC and 1 sample at 17 UTC; cluster 1 at 17 UTC.
+  const at = (h: number) => `2024-01-01T${String(h).padStart(2, "0")}:30:00.000Z`;
+  const samples = [
+    ...[0, 1, 2, 3].map((i) => ({ id: `e${i}`, label: null, referenceTime: at(10), event: "ev" })),
+    { id: "s", label: null, referenceTime: at(17) },
+    { id: "t", label: null, referenceTime: at(17) },
+  ];
+  const ds = Object.assign(new MemoryDataset(new Float32Array(6), [1, 1, 1]), { samples });
+  const p = clusterProfiles(ds, Int32Array.of(0, 0, 0, 0, 0, 1), 2, null, "none");
+  assertEquals([p[0].hours[10], p[0].hours[17], p[1].hours[17]], [1, 1, 1]);
+  const png = decodePng(hourOfDayPng(p, 0)!);
+  assertEquals(findText(png, "hour (UTC); blank: no data in that hour", { scale: 2 }).length, 1);
 });
