@@ -299,7 +299,8 @@ const SERIES_OF: Record<KCriterion, number> = {
 /**
  * The lines of the k-selection chart: the silhouette and Calinski–Harabasz as they are (higher
  * is better), Davies–Bouldin, the inertia and a GMM's BIC negated (lower is better), each then
- * scaled to [0, 1] so that 1 is the best k by that index. A score that could not be computed
+ * scaled to [0, 1] so that 1 is the best k by that index, named with its raw range (the legend
+ * says how wide the differences really are). A score that could not be computed
  * (NaN: one cluster left) stays NaN and is not drawn. The mark sits on the chosen k of the
  * criterion's line.
  *
@@ -312,9 +313,13 @@ export function kSelectionSeries(sel: KSelection): KSelectionChart {
     const xs = v.map((a) => (a === null || Number.isNaN(a) ? NaN : lowerBetter ? -a : a));
     const ok = xs.filter(Number.isFinite);
     const lo = Math.min(...ok), hi = Math.max(...ok);
+    // The raw range in the legend: scaled to [0, 1], 0.29 to 0.38 looks as wide as 0 to 1.
+    const raw = v.filter((a): a is number => a !== null && Number.isFinite(a));
+    const fmt = (a: number) => Number(a.toPrecision(3)).toString();
+    const range = raw.length ? ` ${fmt(Math.min(...raw))} to ${fmt(Math.max(...raw))}` : "";
     // All equal: each is the best. NaN stays NaN (before, it became 1 here: drawn as best).
     return {
-      name,
+      name: name + range,
       x: ks,
       y: xs.map((a) => (!Number.isFinite(a) ? NaN : hi > lo ? (a - lo) / (hi - lo) : 1)),
     };
@@ -323,7 +328,8 @@ export function kSelectionSeries(sel: KSelection): KSelectionChart {
     scaled("silhouette", sel.scores.map((s) => s.silhouette), false),
     scaled("Calinski-Harabasz", sel.scores.map((s) => s.calinskiHarabasz), false),
     scaled("Davies-Bouldin (lower)", sel.scores.map((s) => s.daviesBouldin), true),
-    scaled("inertia (lower)", sel.scores.map((s) => s.inertia), true),
+    // Always lower at a larger k: read its elbow, not its best.
+    scaled("inertia (elbow)", sel.scores.map((s) => s.inertia), true),
   ];
   if (sel.scores.some((s) => s.bic !== null)) {
     series.push(scaled("BIC (lower)", sel.scores.map((s) => s.bic), true));

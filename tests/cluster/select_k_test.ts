@@ -207,11 +207,12 @@ Deno.test("kSelectionSeries scales every index so that 1 is its best k, lower-is
     assertEquals(bestK(scores, criterion), best, criterion);
     const c = kSelectionSeries({ scores, criterion, best });
     const [sil, ch, db, inertia] = c.series;
+    // Each named with its raw range, which scaling to [0, 1] hides.
     assertEquals(c.series.map((s) => s.name), [
-      "silhouette",
-      "Calinski-Harabasz",
-      "Davies-Bouldin (lower)",
-      "inertia (lower)",
+      "silhouette 0.3 to 0.55",
+      "Calinski-Harabasz 50 to 120",
+      "Davies-Bouldin (lower) 0.45 to 0.9",
+      "inertia (elbow) 25 to 100",
     ]);
     // Higher is better: the silhouette's best (k = 3, 0.55) is 1, its worst (k = 2, 0.30) 0.
     assertEquals(sil.y.slice(0, 4).map(r12), [0, 1, 0.4, 0.2]);
@@ -230,7 +231,7 @@ Deno.test("kSelectionSeries scales every index so that 1 is its best k, lower-is
   const gmmScores = scores.map((s, i) => ({ ...s, bic: [500, 420, 380, 400, 450][i] }));
   assertEquals(bestK(gmmScores, "bic"), 4);
   const g = kSelectionSeries({ scores: gmmScores, criterion: "bic", best: 4 });
-  assertEquals(g.series[g.criterionSeries].name, "BIC (lower)");
+  assertEquals(g.series[g.criterionSeries].name, "BIC (lower) 380 to 500");
   assertEquals(g.series[g.criterionSeries].y[0], 0);
   assertEquals(g.mark, { x: 4, y: 1, label: "k = 4" });
   // A criterion that fell back (no silhouette at any k): the mark is on the index used.
@@ -240,7 +241,7 @@ Deno.test("kSelectionSeries scales every index so that 1 is its best k, lower-is
     best: 4,
     unscored: "silhouette",
   });
-  assertEquals(fell.series[fell.criterionSeries].name, "Calinski-Harabasz");
+  assertEquals(fell.series[fell.criterionSeries].name, "Calinski-Harabasz 50 to 120");
   assertEquals(fell.mark, { x: 4, y: 1, label: "k = 4" });
   // An index that could not be computed at any k stays undrawn (it was all 1s, "best").
   const none = scores.map((s) => ({ ...s, silhouette: NaN }));
