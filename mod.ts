@@ -99,13 +99,17 @@ export {
 } from "./lib/cluster/member_waveforms.ts";
 export {
   clusterMeansPng,
+  clusterMembers,
   type ClusterProfile,
   clusterProfiles,
   clusterSpectraPng,
   hourOfDayPng,
+  memberCaption,
+  type MemberSample,
   type ProfileDataset,
   type ProfileOptions,
   profilesCsv,
+  referenceName,
   timelinePng,
 } from "./lib/cluster/summary.ts";
 export {

@@ -464,7 +464,8 @@ export function referenceName(config: unknown): string {
       return `the ${ph.length === 1 ? ph.toUpperCase() : ph} pick`;
     }
     case "manifest":
-      return input.picks ? "the P pick" : "the manifest's reference time";
+      // Picks fill only the rows that give no time of their own.
+      return input.picks ? "the manifest's time or P pick" : "the manifest's reference time";
     default:
       return "the reference time";
   }
@@ -612,12 +613,19 @@ export function clusterMembers(
 
 /** What {@linkcode clusterMembers} and {@linkcode memberCaption} read of a sample. */
 export interface MemberSample {
+  /** Sample id. */
   id: string;
+  /** Class label, or null when unknown. */
   label: string | null;
+  /** SEED network code. */
   network?: string;
+  /** SEED station code. */
   station?: string;
+  /** SEED channel code. */
   channel?: string;
+  /** ISO 8601 UTC reference time. */
   referenceTime?: string;
+  /** The event the sample records, where known. */
   event?: string;
 }
 

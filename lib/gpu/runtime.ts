@@ -442,7 +442,8 @@ export class GpuRuntime {
     // pipeline, or worse, the device. A tile the tuning set too large fails here, named.
     const shared = workgroupBytes(code, def.name);
     if (shared > d.limits.maxComputeWorkgroupStorageSize) {
-      throw new Error(
+      // A RangeError starting "Cannot": the CLI prints it as one line (a tuning's mistake).
+      throw new RangeError(
         `Cannot compile kernel ${def.name} (${def.file}): it needs ${shared} bytes of workgroup ` +
           `memory and this device allows ${d.limits.maxComputeWorkgroupStorageSize}: choose ` +
           `smaller tiles in the tuning (SEISDEC_TUNING, or the stored tuning: cli.ts info shows it)`,
@@ -978,6 +979,16 @@ export class GpuRuntime {
 
   /** Submits the recorded commands (if any) as one command buffer. */
   submit(): void {
+    this.submitQuietly();
+    this.#raise();
+  }
+
+  /**
+   * Submits the recorded commands (if any) as {@linkcode GpuRuntime.submit} does, but leaves
+   * the WebGPU errors reported so far for the next submit or read to throw: for a caller that
+   * only tidies up (the pool's release at the end of a stage), whose errors are not its own.
+   */
+  submitQuietly(): void {
     this.#checkLost("submit GPU work");
     this.flushDeferred();
     if (!this.#submitting && this.#beforeSubmit.length) {
@@ -992,7 +1003,6 @@ export class GpuRuntime {
     this.#submitRecorded();
     this.pool.afterSubmit();
     if (this.#textureBytes > this.textureBudget) this.#dropTextures();
-    this.#raise();
   }
 
   /** Uploads the parameter arena and submits the command buffer recorded so far, if any. */

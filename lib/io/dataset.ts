@@ -424,6 +424,30 @@ export class Dataset {
 }
 
 /**
+ * Refuses sample ids that are empty, hold white space or repeat: they key labels, events
+ * (space-separated in events.csv) and every output's rows.
+ *
+ * @param ids The ids, in order.
+ * @param where The start of the message, before the position: `... row` or `... sample`.
+ * @param first The position of the first id (2 for a CSV's rows after its header).
+ * @throws {TypeError} naming the position and the id.
+ */
+function checkSampleIds(ids: readonly (string | undefined)[], where: string, first = 0): void {
+  const seen = new Set<string>();
+  ids.forEach((id, i) => {
+    const at = `${where} ${i + first}`;
+    if (!id || /\s/.test(id)) {
+      throw new TypeError(
+        `${at}: id '${id ?? ""}' is ${id ? "not one word (it contains white space)" : "empty"}: ` +
+          `expected a unique id without white space`,
+      );
+    }
+    if (seen.has(id)) throw new TypeError(`${at}: id '${id}' is listed twice`);
+    seen.add(id);
+  });
+}
+
+/**
  * The samples a `samples.csv` describes (its header's columns, as {@linkcode writeDataset}
  * writes them; `id` the only one required, the others empty or absent where unknown).
  *
@@ -436,21 +460,7 @@ export function samplesOfRecords(
   records: readonly Record<string, string>[],
   where: string,
 ): SampleInfo[] {
-  const seen = new Set<string>();
-  records.forEach((r, i) => {
-    // Sample ids key labels, events (space-separated in events.csv) and every output's rows.
-    const at = `${where} row ${i + 2}`;
-    if (!r.id || /\s/.test(r.id)) {
-      throw new TypeError(
-        `${at}: id '${r.id ?? ""}' is ${
-          r.id ? "not one word (it contains white space)" : "empty"
-        }: ` +
-          `expected a unique id without white space`,
-      );
-    }
-    if (seen.has(r.id)) throw new TypeError(`${at}: id '${r.id}' is listed twice`);
-    seen.add(r.id);
-  });
+  checkSampleIds(records.map((r) => r.id), `${where} row`, 2);
   return records.map((r) => ({
     id: r.id,
     network: r.network ?? "",
@@ -607,6 +617,8 @@ export async function writeDataset(
         `${T} times: found ${samples.length}, ${freqs.length}, ${times.length} and ${data.length} values`,
     );
   }
+  // A dataset openDataset would refuse is not written.
+  checkSampleIds(samples.map((x) => x.id), `Cannot write dataset ${dir}: sample`);
   await writeDirAtomic(dir, async (tmp) => {
     await Deno.writeFile(join(tmp, "spectrograms.npy"), encodeNpy(data, [N, C, F, T]));
     await writeMetaFiles(tmp, meta, samples, freqs, times);
@@ -1020,7 +1032,9 @@ export class DatasetWriter {
         await Deno.remove(join(this.#tmp, e.name), { recursive: true }).catch(() => {});
       }
     }
-    await writeOutputListing(this.#tmp, "meta.json").catch((e) => {
+    // progress.json goes after the rename: not listed, so --force would never take a file of
+    // that name that the user put there later.
+    await writeOutputListing(this.#tmp, "meta.json", [PROGRESS]).catch((e) => {
       throw writeFailure(this.#dir, e);
     });
     // progress.json goes only once the dataset is in place: a run killed before the rename

@@ -1824,7 +1824,7 @@ export async function buildTasks(
   } else if (inp.format === "sds") {
     // A missing response file would fail every sample, one by one after trigger detection,
     // and be named only in failures.csv: refused up front, as a missing --picks is.
-    for (const f of inp.stations?.split(";").filter(Boolean) ?? []) {
+    for (const f of inp.stations ? [inp.stations] : []) {
       const info = await Deno.stat(f).catch((e: Error) => e);
       if (info instanceof Error || !info.isFile) {
         throw new UserError(
@@ -1887,6 +1887,7 @@ export async function buildTasks(
       ).finally(() => pool?.close())
       : await sdsTasks(inp.dir, inp.picks!, inp.stations, inp.phase, codesOf, span, alternates);
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);
+  uniqueIds(tasks);
   if (!config.limit) return tasks;
   if (config.subset === "random") return randomSubset(tasks, config.limit, config.subsetSeed);
   let end = 0;
@@ -1894,6 +1895,40 @@ export async function buildTasks(
     if (await canTry(tasks[end])) tried++;
   }
   return tasks.slice(0, end);
+}
+
+/**
+ * Makes every task's id one word and unique, in place: white space becomes `_`, and an id seen
+ * before gets `_2`, `_3`, ... (as events.xml names events). Ids built from parts can collide:
+ * two catalogues' events whose ids end alike (`smi:a/event/42`, `smi:b/event/42`) give the
+ * same `42.NET.STA`, an NPZ list may name a file twice; a dataset with a repeated id is not
+ * opened (its labels, events and outputs are keyed by id), so it must not be written.
+ *
+ * @param tasks The tasks, in input order (the first keeps its id).
+ * @example
+ * ```ts
+ * import { uniqueIds } from "./extract.ts";
+ * const t = [{ id: "42.XX.A" }, { id: "42.XX.A" }, { id: "a b" }] as { id: string }[];
+ * uniqueIds(t as never);
+ * if (t.map((x) => x.id).join() !== "42.XX.A,42.XX.A_2,a_b") throw new Error();
+ * ```
+ */
+export function uniqueIds(tasks: { id: string }[]): void {
+  const seen = new Set(tasks.map((t) => t.id.replace(/\s+/g, "_")));
+  const used = new Set<string>();
+  for (const t of tasks) {
+    const base = t.id.replace(/\s+/g, "_");
+    let id = base;
+    for (let n = 2; used.has(id); n++) id = `${base}_${n}`;
+    // A suffixed id must not take one that a later task holds as its own.
+    if (id !== base) {
+      for (let n = Number(id.slice(base.length + 1)); seen.has(id) || used.has(id); n++) {
+        id = `${base}_${n}`;
+      }
+    }
+    used.add(id);
+    t.id = id;
+  }
 }
 
 /**

@@ -301,7 +301,7 @@ export async function readManifest(
     const r: Record<string, string> = Object.fromEntries(
       head.map((h, j) => [h, fields[j] ?? ""]),
     );
-    const id = r.id || `row${i + 1}`;
+    const id = r.id?.trim() || `row${i + 1}`;
     if (/\s/.test(id)) {
       throw new UserError(
         `Cannot read manifest ${path}: id '${id}' on row ${row} contains white space: ` +

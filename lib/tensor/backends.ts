@@ -212,19 +212,19 @@ export function deviceLost(): GPUDeviceLostInfo | null {
 
 /**
  * Destroys the WebGPU buffers kept for reuse (nothing on the CPU backend or before WebGPU is
- * initialised), after submitting what was recorded. The pool keeps each size's peak for the
+ * initialised). The pool keeps each size's peak for the
  * life of the process; a stage (pretraining, fine-tuning, an encoding pass) calls this when it
  * ends, so that the next, at other batch sizes, does not hold its peak on top of this one's.
  */
-export async function releaseCachedMemory(): Promise<void> {
-  if (!runtime || runtime.lost) return;
-  try {
-    await runtime.sync();
-  } catch {
-    // Called from `finally` blocks: the error that ended the stage is the one to report.
-    return;
+export function releaseCachedMemory(): Promise<void> {
+  if (runtime && !runtime.lost) {
+    // What the stage released since its last submit becomes free at a submit; WebGPU frees a
+    // destroyed buffer only once the submitted work that uses it is done. Quietly: an error
+    // WebGPU reported stays for the caller's next read to throw, not this tidy-up's.
+    if (runtime.hasPending || runtime.pool.stats().freeBuffers > 0) runtime.submitQuietly();
+    runtime.pool.trim();
   }
-  runtime.pool.trim();
+  return Promise.resolve();
 }
 
 /** @returns the GPU runtime once WebGPU is initialised, else null. */

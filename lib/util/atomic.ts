@@ -366,10 +366,17 @@ export const OUTPUT_LISTING = ".seisdec-output.json";
  *
  * @param dir The directory, complete.
  * @param kind Its marker file's name (`result.json`, `meta.json`, ...).
+ * @param leave Entries not to list (a checkpoint removed once the directory is in place).
  */
-export async function writeOutputListing(dir: string, kind: string): Promise<void> {
+export async function writeOutputListing(
+  dir: string,
+  kind: string,
+  leave: readonly string[] = [],
+): Promise<void> {
   const entries: string[] = [];
-  for await (const e of Deno.readDir(dir)) if (e.name !== OUTPUT_LISTING) entries.push(e.name);
+  for await (const e of Deno.readDir(dir)) {
+    if (e.name !== OUTPUT_LISTING && !leave.includes(e.name)) entries.push(e.name);
+  }
   entries.sort();
   await Deno.writeTextFile(join(dir, OUTPUT_LISTING), JSON.stringify({ kind, entries }) + "\n");
 }

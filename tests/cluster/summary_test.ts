@@ -424,7 +424,7 @@ Deno.test("referenceName says what t = 0 is, by the dataset's input", () => {
       "the window's time",
       "the catalogue time",
       "the P pick",
-      "the P pick",
+      "the manifest's time or P pick",
       "the manifest's reference time",
       "the reference time",
     ],

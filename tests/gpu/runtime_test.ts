@@ -10,7 +10,13 @@ import { DeviceLostError, GpuOutOfMemoryError } from "../../lib/gpu/device.ts";
 import { BindingSizeError, gpu, GpuRuntime, type KernelDef } from "../../lib/gpu/runtime.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { Adam } from "../../lib/optim/optimizers.ts";
-import { backendNamed, deviceLost, gpuRuntime, initBackend } from "../../lib/tensor/backends.ts";
+import {
+  backendNamed,
+  deviceLost,
+  gpuRuntime,
+  initBackend,
+  releaseCachedMemory,
+} from "../../lib/tensor/backends.ts";
 import { MemoryDataset } from "../../lib/cluster/data.ts";
 import { pretrain, PRETRAIN_DEFAULTS } from "../../lib/cluster/pretrain.ts";
 import * as ops from "../../lib/tensor/ops.ts";
@@ -594,6 +600,14 @@ gpuTest("a pretraining releases the buffers its pool kept for reuse when it ends
     });
     assert(during > 0, "nothing kept for reuse during the epoch");
     assertEquals(pool.stats().freeBytes, 0);
+    // The release leaves an error WebGPU reported for the next read to throw: it is not lost.
+    const rt = gpuRuntime()!;
+    rt.device.dispatchEvent(
+      new GPUUncapturedErrorEvent("uncapturederror", { error: new GPUValidationError("late") }),
+    );
+    await releaseCachedMemory();
+    const e = await assertRejects(() => rt.sync(), Error);
+    assert(e.message.includes("late"), e.message);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -544,6 +544,9 @@ Deno.test("DatasetWriter resumable: a run stopped after its metadata is written 
     assertEquals(Array.from(ds.readAll()), [0, 0, 1, 1, 2, 2, 3, 3]);
     ds.close();
     assertEquals(await Deno.stat(`${dir}/progress.json`).catch(() => null), null);
+    // Nor does its listing name it: --force would otherwise take a file of that name later.
+    const listed = JSON.parse(await Deno.readTextFile(`${dir}/.seisdec-output.json`)).entries;
+    assert(!listed.includes("progress.json") && listed.includes("meta.json"), listed.join());
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import {
+  buildTasks,
   channelCodes,
   choosePick,
   InventoryCache,
@@ -201,6 +202,25 @@ Deno.test("WorkerInventory: a worker asks for one channel at a time and gets onl
       "gone.xml",
     );
     assertEquals((e as SampleError).reason, "unreadable");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("buildTasks makes every id one word and unique: two catalogues' events whose ids end alike, or a list naming a file twice, do not write a dataset openDataset refuses", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/waveform.csv`,
+      "fname,itp,its,channels\n" +
+        "NC_A_2017100709282692.npz,3000,1,HHE_HHN_HHZ\n" +
+        "NC_A_2017100709282692.npz,3000,1,HHE_HHN_HHZ\n",
+    );
+    const config = parseExtractConfig({ input: { format: "npz", dir } });
+    const tasks = await buildTasks(config, { quiet: true });
+    const ids = tasks.map((t) => t.id);
+    assertEquals(ids.length, 2);
+    assertEquals(ids[1], `${ids[0]}_2`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
