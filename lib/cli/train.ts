@@ -225,6 +225,13 @@ export const pretrainCommand: Command = lockingModel({
       type: "boolean",
       description: "Continue from the model directory's last checkpoint.",
     },
+    "checkpoint-every": {
+      type: "string",
+      arg: "SECONDS",
+      description:
+        "Also checkpoint inside an epoch after this many seconds (0: at each epoch's end only).",
+      default: "300",
+    },
     force: {
       type: "boolean",
       description:
@@ -233,6 +240,10 @@ export const pretrainCommand: Command = lockingModel({
   },
   async run(values, positionals) {
     const ds = await datasetArg(positionals, "pretrain");
+    const every = numFlag(values, "checkpoint-every") ?? 300;
+    if (!(every >= 0)) {
+      throw new UserError(`Cannot read --checkpoint-every: expected seconds >= 0: found ${every}`);
+    }
     const dir = required(values, "model", "pretrain");
     const file = await readConfigFile(strFlag(values, "config"));
     const b1 = numFlag(values, "beta1"), b2 = numFlag(values, "beta2");
@@ -284,13 +295,14 @@ export const pretrainCommand: Command = lockingModel({
     }
     const quiet = !!values.quiet;
     const ckDir = join(dir, "checkpoint");
-    keepCheckpointOnInterrupt(ckDir, (st) => `epoch ${st.epoch} of ${cfg.epochs} done`);
+    keepCheckpointOnInterrupt(ckDir, (st) => pretrainDone(st, cfg.epochs));
     const hist = await keptOnFullDisk(
       ckDir,
       pretrain(ds, dir, cfg, {
         resume: !!values.resume,
         device: device(),
         datasetPath: positionals[0],
+        checkpointEvery: every,
         // The few-steps warning is said when training starts, after every check of the model
         // directory has passed.
         hooks: pretrainProgress(cfg.epochs, pretrainStepsWarning(ds.count, cfg), { quiet }),
@@ -307,11 +319,26 @@ export const pretrainCommand: Command = lockingModel({
     return resumeAdvice(
       join(required(values, "model", "pretrain"), "checkpoint"),
       "no epoch had finished",
-      (s: { epoch: number; config: { epochs: number } }) =>
-        `the weights after epoch ${s.epoch} of ${s.config.epochs}`,
+      (s: { epoch: number; step?: number; config: { epochs: number } }) =>
+        `the weights after epoch ${s.epoch} of ${s.config.epochs}${
+          s.step !== undefined ? ` and ${s.step} steps of epoch ${s.epoch + 1}` : ""
+        }`,
     );
   },
 }, true);
+
+/**
+ * How far a pretraining checkpoint is: `epoch 3 of 30 done`, or inside an epoch `epoch 3 of 30
+ * done and 120 steps of epoch 4`.
+ *
+ * @param st The checkpoint's state.
+ * @param epochs The epochs asked for.
+ */
+function pretrainDone(st: { epoch?: unknown; step?: unknown }, epochs: number): string {
+  const e = Number(st.epoch);
+  return `epoch ${e} of ${epochs} done` +
+    (st.step !== undefined ? ` and ${Number(st.step)} steps of epoch ${e + 1}` : "");
+}
 
 /**
  * What to do after the WebGPU device was lost in a training run: resume from its checkpoint,

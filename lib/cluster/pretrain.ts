@@ -21,7 +21,7 @@ import {
 } from "../tensor/backends.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
-import { pipelined } from "../util/pipeline.ts";
+import { InFlight, pipelined } from "../util/pipeline.ts";
 import {
   downstreamOf,
   encodeWeights,
@@ -180,6 +180,15 @@ interface TrainState {
    * older checkpoints and for datasets that do not tell them).
    */
   datasetSettings?: Record<string, string>;
+  /**
+   * A checkpoint taken inside an epoch (`checkpointEvery`): the steps of epoch `epoch + 1`
+   * done, their loss sum, the RNG state before the epoch's shuffle (which the resume repeats)
+   * and the seconds it had run. Absent at an epoch's end.
+   */
+  step?: number;
+  lossSum?: number;
+  epochRng?: number[];
+  epochSeconds?: number;
 }
 
 /** A count or an index in a checkpoint's state. */
@@ -207,6 +216,10 @@ const trainStateSchema: z.ZodType<TrainState> = z.looseObject({
   config: z.looseObject({}).transform((c) => c as unknown as PretrainConfig),
   dataset: z.string().optional(),
   datasetSettings: z.record(z.string(), z.string()).optional(),
+  step: count.optional(),
+  lossSum: z.number().optional(),
+  epochRng: rngStateSchema.optional(),
+  epochSeconds: z.number().optional(),
 });
 
 /** Hooks for progress reporting. */
@@ -222,6 +235,13 @@ export interface PretrainHooks {
   onEpoch?(r: EpochRecord): void;
   /** Stop after this many epochs of this call (for tests of resume). */
   stopAfterEpochs?: number;
+  /**
+   * Stop after this many steps of this call, with a checkpoint inside the epoch, as a time-based
+   * one (`checkpointEvery`) would leave it (for tests of resume).
+   */
+  stopAfterSteps?: number;
+  /** Called after a checkpoint inside an epoch, with the 1-based epoch and the steps done. */
+  onCheckpoint?(epoch: number, step: number): void;
 }
 
 /**
@@ -271,14 +291,22 @@ export function checkTrainingBatch(
  * @param ds Dataset.
  * @param dir Model directory (created).
  * @param cfg Settings.
- * @param opts `resume` continues from `dir/checkpoint`; `device` picks the backend.
+ * @param opts `resume` continues from `dir/checkpoint` (at an epoch's end, or inside an epoch
+ *   where a checkpoint was taken there); `device` picks the backend; `checkpointEvery`: seconds
+ *   between checkpoints inside an epoch (0 or absent: at each epoch's end only).
  * @returns the learning curve.
  */
 export async function pretrain(
   ds: DatasetLike,
   dir: string,
   cfg: PretrainConfig,
-  opts: { resume?: boolean; device?: Device; hooks?: PretrainHooks; datasetPath?: string } = {},
+  opts: {
+    resume?: boolean;
+    device?: Device;
+    hooks?: PretrainHooks;
+    datasetPath?: string;
+    checkpointEvery?: number;
+  } = {},
 ): Promise<EpochRecord[]> {
   const device = opts.device ?? "webgpu";
   cfg = checkSettings("pretrain", pretrainSchema as z.ZodType<PretrainConfig>, cfg);
@@ -383,16 +411,39 @@ export async function pretrain(
     const shape = ds.sampleShape;
     const bs = cfg.batchSize;
     let epochsThisCall = 0;
+    let stepsThisCall = 0, stopped = false;
+    const every = (opts.checkpointEvery ?? 0) * 1000;
     while (state.epoch < cfg.epochs) {
-      const t0 = performance.now();
+      // Inside an epoch (a checkpoint taken there): its shuffle again from the RNG state before
+      // it, and its steps, loss and time so far.
+      const mid = state.step !== undefined && state.epochRng !== undefined;
+      if (mid) rng.setState(state.epochRng!);
+      const epochRng = rng.getState();
+      const t0 = performance.now() - (mid ? (state.epochSeconds ?? 0) * 1000 : 0);
       const order = [...state.trainIdx];
       rng.shuffle(order);
       const steps = Math.ceil(order.length / bs);
+      const start = mid ? Math.min(state.step!, steps) : 0;
       opts.hooks?.onEpochStart?.(state.epoch + 1, steps);
-      let lossSum = 0;
+      let lossSum = mid ? state.lossSum ?? 0 : 0;
+      let saved = performance.now();
+      const saveInside = async (s: number) => {
+        Object.assign(state, {
+          step: s,
+          lossSum,
+          epochRng,
+          epochSeconds: (performance.now() - t0) / 1000,
+          rng: rng.getState(),
+          adamStep: adam.step,
+        });
+        await saveCheckpoint(ckDir, set.stateDict(), adam, state);
+        opts.hooks?.onCheckpoint?.(state.epoch + 1, s);
+      };
       // Steps in flight: step s + 1 (up to s + depth) is read from disk, recorded and
-      // submitted before step s's loss comes back (see lib/util/pipeline.ts).
-      await pipelined(steps, (s) => {
+      // submitted before step s's loss comes back (see lib/util/pipeline.ts). A checkpoint
+      // inside the epoch first lets them all come back.
+      const inFlight = new InFlight<number>(stepsInFlight(device));
+      const issue = (s: number) => {
         const idx = order.slice(s * bs, (s + 1) * bs);
         const batch = readModelBatch(ds, idx, cfg.normalize, "pretrain");
         const loss = tidy(() => {
@@ -404,7 +455,8 @@ export async function pretrain(
           return l;
         });
         return loss.item().finally(() => loss.dispose());
-      }, (v, s) => {
+      };
+      const take = (v: number, s: number) => {
         if (!Number.isFinite(v)) {
           throw new UserError(
             `Cannot pretrain: loss became ${v} at epoch ${state.epoch + 1}, step ${
@@ -414,7 +466,24 @@ export async function pretrain(
         }
         lossSum += v * Math.min(bs, order.length - s * bs);
         opts.hooks?.onStep?.(s + 1, steps, v);
-      }, stepsInFlight(device));
+      };
+      for (let s = start; s < steps; s++) {
+        const stop = opts.hooks?.stopAfterSteps !== undefined &&
+          stepsThisCall >= opts.hooks.stopAfterSteps;
+        if (s > start && (stop || (every > 0 && performance.now() - saved >= every))) {
+          await inFlight.settle();
+          await saveInside(s);
+          saved = performance.now();
+        }
+        if (stop) {
+          stopped = true;
+          break;
+        }
+        await inFlight.push(issue(s), (v) => take(v, s));
+        stepsThisCall++;
+      }
+      await inFlight.settle();
+      if (stopped) break;
       const valLoss = state.valIdx.length
         ? await evalLoss(ae, ds, state.valIdx, cfg, device)
         : null;
@@ -430,6 +499,7 @@ export async function pretrain(
       state.history.push(rec);
       state.rng = rng.getState();
       state.adamStep = adam.step;
+      for (const k of ["step", "lossSum", "epochRng", "epochSeconds"] as const) delete state[k];
       await saveCheckpoint(ckDir, set.stateDict(), adam, state);
       await writeCurve(dir, state.history);
       opts.hooks?.onEpoch?.(rec);

@@ -197,3 +197,38 @@ Deno.test("pretrain deletes the centres and fine-tuned model it makes stale only
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pretrain checkpoints inside an epoch, and a resume from there ends with the weights and losses of an uninterrupted run", async () => {
+  const rng = new Rng(13);
+  const ds = new MemoryDataset(
+    Float32Array.from({ length: 22 * 64 }, () => rng.uniform(0, 1)),
+    SHAPE,
+  );
+  const root = await Deno.makeTempDir();
+  try {
+    // 22 samples, 2 held out, batch 4: 5 steps an epoch (the last of 4).
+    const cfg = { ...PRETRAIN_DEFAULTS, epochs: 3, batchSize: 4, latentDim: 3, valSplit: 0.1 };
+    const whole = await pretrain(ds, join(root, "whole"), cfg, { device: "cpu" });
+    const cut = join(root, "cut");
+    const state = () => JSON.parse(Deno.readTextFileSync(join(cut, "checkpoint", "state.json")));
+    const seen: [number, number][] = [];
+    await pretrain(ds, cut, cfg, {
+      device: "cpu",
+      hooks: { stopAfterSteps: 7, onCheckpoint: (e, s) => seen.push([e, s]) },
+    });
+    // Epoch 1 done and 2 steps of epoch 2.
+    assertEquals(seen, [[2, 2]]);
+    assertEquals([state().epoch, state().step, state().history.length], [1, 2, 1]);
+    await pretrain(ds, cut, cfg, { device: "cpu", resume: true, hooks: { stopAfterSteps: 4 } });
+    assertEquals([state().epoch, state().step], [2, 1]);
+    // A time-based checkpoint after every step on the way to the end changes nothing either.
+    const h = await pretrain(ds, cut, cfg, { device: "cpu", resume: true, checkpointEvery: 1e-9 });
+    assertEquals(h.map((r) => r.trainLoss), whole.map((r) => r.trainLoss));
+    assertEquals(h.map((r) => r.valLoss), whole.map((r) => r.valLoss));
+    assertEquals(state().step, undefined, "an epoch's end clears the inside-epoch fields");
+    const bytes = (d: string) => Deno.readFileSync(join(root, d, "autoencoder.safetensors"));
+    assertEquals(bytes("cut"), bytes("whole"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
