@@ -129,6 +129,7 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
       peak_hour: `busiest hour (${zone})`,
       median_s_minus_p: "median S − P (s)",
       peak_snr_db: "peak SNR (dB)",
+      mean_margin: "mean margin (largest q − second)",
     };
     rows[0] = rows[0].map((h) => heads[h] ?? h);
     parts.push(
@@ -137,7 +138,8 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
         `${
           (1 / Math.max(1, Number(s.k))).toFixed(2)
         }, no preference) and 1; it grows with how far apart the codes' clusters lie, ` +
-        `not with the clustering's accuracy. The peaks: where the cluster's mean ` +
+        `not with the clustering's accuracy; the margin (largest q less the second) says how ` +
+        `clearly a member's cluster wins, 0 for a tie. The peaks: where the cluster's mean ` +
         `level after the reference time stands out most above the noise before it (dB ` +
         `spectrograms; for an imported array, the normalised mean's peak).</p>`,
       table(rows),

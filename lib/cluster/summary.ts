@@ -39,6 +39,12 @@ export interface ClusterProfile {
   size: number;
   /** Mean over members of the largest soft assignment max_j q_ij; null without q or members. */
   meanConfidence: number | null;
+  /**
+   * Mean over members of the largest q less the second largest: how clearly a member's cluster
+   * wins (0: a tie with another cluster, 1: certain), which the largest q alone does not say
+   * (its floor is 1/k); null without q or members.
+   */
+  meanMargin: number | null;
   /** Mean of the members' normalised spectrograms, `[C, F, T]`; NaN where the cluster is empty. */
   meanSpectrogram: Float64Array;
   /** {@linkcode meanSpectrogram} averaged over components and time, `[F]`. */
@@ -166,6 +172,7 @@ export function clusterProfiles(
   const dbSums = toDb ? Array.from({ length: k }, () => new Float64Array(per)) : null;
   const size = new Array<number>(k).fill(0);
   const conf = new Array<number>(k).fill(0);
+  const margin = new Array<number>(k).fill(0);
   const first = new Array<number>(k).fill(Infinity);
   const last = new Array<number>(k).fill(-Infinity);
   const stations = Array.from({ length: k }, () => new Set<string>());
@@ -181,9 +188,14 @@ export function clusterProfiles(
     }
     size[c]++;
     if (q) {
-      let m = 0;
-      for (let j = 0; j < k; j++) m = Math.max(m, q[i * k + j]);
+      let m = 0, second = 0;
+      for (let j = 0; j < k; j++) {
+        const v = q[i * k + j];
+        if (v > m) [m, second] = [v, m];
+        else if (v > second) second = v;
+      }
       conf[c] += m;
+      margin[c] += m - second;
     }
     const s = ds.samples?.[i];
     if (s?.station) stations[c].add(`${s.network ?? ""}.${s.station}`);
@@ -257,6 +269,7 @@ export function clusterProfiles(
       cluster: c,
       size: m,
       meanConfidence: q && m > 0 ? conf[c] / m : null,
+      meanMargin: q && m > 0 ? margin[c] / m : null,
       meanSpectrogram: acc,
       meanSpectrum: spectrum,
       peakFrequency: peakF,
@@ -344,11 +357,12 @@ export function peakHour(p: ClusterProfile): number | null {
 
 /**
  * `clusters.csv`: one row per cluster,
- * `cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db`
+ * `cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db,mean_margin`
  * (the peaks as {@linkcode ClusterProfile.peakFrequency} and `peakTime` say; `peak_hour`: the
  * hour of the day holding most members, empty without times; `median_s_minus_p`: the members'
  * median S − P in s, empty where none has one; `peak_snr_db`: the largest mean signal-to-noise
- * ratio, dB, empty without one). With `axesInBins`
+ * ratio, dB, empty without one; `mean_margin`: the members' mean largest q less the second
+ * largest, empty without q). With `axesInBins`
  * (profiles of a dataset whose axes are bin indices) the peak columns are `peak_row,peak_column`.
  *
  * @param profiles From {@linkcode clusterProfiles}.
@@ -358,7 +372,7 @@ export function peakHour(p: ClusterProfile): number | null {
 export function profilesCsv(profiles: ClusterProfile[], axesInBins = false): string {
   const peak = axesInBins ? "peak_row,peak_column" : "peak_frequency_hz,peak_time_s";
   const rows = [
-    `cluster,size,mean_confidence,${peak},first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db`,
+    `cluster,size,mean_confidence,${peak},first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db,mean_margin`,
   ];
   for (const p of profiles) {
     rows.push(
@@ -374,6 +388,7 @@ export function profilesCsv(profiles: ClusterProfile[], axesInBins = false): str
         peakHour(p) ?? "",
         p.medianSMinusP === null ? "" : +p.medianSMinusP.toPrecision(6),
         p.peakSnr === null ? "" : +p.peakSnr.toFixed(2),
+        p.meanMargin === null ? "" : p.meanMargin.toFixed(6),
       ].map((v) => csvField(String(v))).join(","),
     );
   }

@@ -151,10 +151,11 @@ Deno.test("profilesCsv: one row per cluster, empty fields where a figure is unkn
   const p = clusterProfiles(withSp, LABELS, 3, Q3, "none");
   assertEquals(p.map((x) => x.medianSMinusP), [null, 4, null]);
   assertEquals(profilesCsv(p).split("\n"), [
-    "cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db",
-    "0,2,0.725000,4,1,2024-03-03T00:59:59.000Z,2024-03-03T00:59:59.000Z,2,0,,",
-    "1,3,0.700000,4,1,2024-03-01T23:30:00.000Z,2024-03-05T12:00:00.250Z,2,5,4,",
-    "2,0,,,,,,0,,,",
+    "cluster,size,mean_confidence,peak_frequency_hz,peak_time_s,first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db,mean_margin",
+    // mean_margin: cluster 0's members win by 0.8 and 0.1, cluster 1's by 0.6, 0.2 and 0.4.
+    "0,2,0.725000,4,1,2024-03-03T00:59:59.000Z,2024-03-03T00:59:59.000Z,2,0,,,0.450000",
+    "1,3,0.700000,4,1,2024-03-01T23:30:00.000Z,2024-03-05T12:00:00.250Z,2,5,4,,0.400000",
+    "2,0,,,,,,0,,,,",
     "",
   ]);
   // An even count: the mean of the middle two.
@@ -183,7 +184,7 @@ Deno.test("profiles of a dataset whose axes are bin indices give a row and a col
   const csv = profilesCsv(p, true).split("\n");
   assertEquals(
     csv[0],
-    "cluster,size,mean_confidence,peak_row,peak_column,first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db",
+    "cluster,size,mean_confidence,peak_row,peak_column,first_time,last_time,stations,peak_hour,median_s_minus_p,peak_snr_db,mean_margin",
   );
   assertEquals(csv[1].split(",").slice(3, 5), ["2", "1"]);
   // Physical axes keep their Hz and s columns.
@@ -399,7 +400,7 @@ Deno.test("profiles of a PSD dataset give absolute levels in dB and the peak fre
   assertClose(Array.from(q[1].levelSpectrum!), [20, 35, 20], 1e-9, 1e-9, "psd levels");
   const none = clusterProfiles(ds, labels, 2, null, "minmax", { scaling: "none" });
   assertEquals([none[1].levelSpectrum, none[1].snrSpectrum, none[1].peakSnr], [null, null, null]);
-  assert(profilesCsv(p).split("\n")[2].endsWith(",30"), profilesCsv(p));
+  assert(profilesCsv(p).split("\n")[2].endsWith(",30,"), profilesCsv(p));
   // cluster_spectra.png draws the levels, labelled in dB with the unit.
   const png = decodePng(clusterSpectraPng(p, freqs, "minmax", "(m/s)^2/Hz"));
   assertEquals(png.width > 0, true);
