@@ -234,14 +234,21 @@ export async function writeResults(
   await writeDirAtomic(out, async (tmp) => {
     await Deno.writeFile(join(tmp, "latent.npy"), encodeNpy(a.latent, [ds.count, a.dim]));
     const rows = [
-      "id,network,station,location,channel,reference_time,cluster,confidence,label,event",
+      "id,network,station,location,channel,reference_time,cluster,confidence,label,event,margin",
     ];
     ds.samples.forEach((s, i) => {
-      let conf = "";
+      // confidence: the largest q (its floor is 1/k); margin: it less the second largest, how
+      // clearly the cluster wins (0: a tie).
+      let conf = "", margin = "";
       if (a.q) {
-        let m = 0;
-        for (let j = 0; j < a.k; j++) m = Math.max(m, a.q[i * a.k + j]);
+        let m = 0, second = 0;
+        for (let j = 0; j < a.k; j++) {
+          const v = a.q[i * a.k + j];
+          if (v > m) [m, second] = [v, m];
+          else if (v > second) second = v;
+        }
         conf = m.toFixed(6);
+        margin = (m - second).toFixed(6);
       }
       rows.push(
         [
@@ -250,6 +257,7 @@ export async function writeResults(
           conf,
           s.label ?? "",
           s.event ?? "",
+          margin,
         ].map(csvField).join(","),
       );
     });

@@ -384,6 +384,14 @@ gpuTest(
         `q row ${i}`,
       );
     }
+    // confidence is the largest q, margin it less the second (k = 2: |q0 − q1|), both to 6 places.
+    const conf = head.indexOf("confidence"), mg = head.indexOf("margin");
+    rows.slice(1).forEach((r, i) => {
+      const f = r.split(",");
+      const [a, b] = [qd[2 * i], qd[2 * i + 1]];
+      assertEquals(f[conf], Math.max(a, b).toFixed(6), r);
+      assertEquals(f[mg], Math.abs(a - b).toFixed(6), r);
+    });
     for (const f of ["latent_pca.png", "examples.png", "result.json"]) await Deno.stat(p(`c/${f}`));
     const count = (c: string) => rows.slice(1).filter((r) => r.split(",")[ci] === c).length;
     // examples.png: an imported array's axes are bins, so rows and columns are named, no line
