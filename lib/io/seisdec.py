@@ -148,7 +148,7 @@ def load_dataset(ds, normalize=None, indices=None):
 def load_clusters(out_dir):
     """Reads the output directory of ``cluster`` (or ``encode``): a dict with ``latent`` [N, D],
     ``q`` [N, k] (None for encode or ``--raw``), ``rows`` (labels.csv, or encode's samples.csv,
-    as dicts of strings: id, ..., cluster, confidence, label, event), ``labels`` (the clusters as
+    as dicts of strings: id, ..., cluster, confidence, label, event, margin), ``labels`` (the clusters as
     an int array, None for encode), ``events`` (events.csv's rows, each with ``ids`` split into a
     list, or None where the dataset has no events) and ``result`` (result.json)."""
     def rows_of(name):
