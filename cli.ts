@@ -98,12 +98,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof GpuOutOfMemoryError && !Deno.env.get("SEISDEC_DEBUG")) {
-      let kept = "";
-      try {
-        kept = await cmd.afterDeviceLoss?.(parsed!.values, parsed!.positionals) ?? "";
-      } catch {
-        // Where the checkpoint cannot be read, the advice stands alone.
-      }
+      const kept = parsed ? await checkpointAdvice(cmd, parsed) : null;
       console.error(
         `error: Cannot finish ${name}: ${e.detail}: close other programs that use the GPU, ` +
           `lower --batch-size (training) or the tuning's inferBatch (encoding: ` +
@@ -113,12 +108,7 @@ export async function main(args: string[]): Promise<number> {
     }
     const lost = parsed && cmd.gpu ? await lostDevice(e) : null;
     if (lost && !Deno.env.get("SEISDEC_DEBUG")) {
-      let next = "rerun the command, or pass --cpu";
-      try {
-        next = await cmd.afterDeviceLoss?.(parsed!.values, parsed!.positionals) ?? next;
-      } catch {
-        // Where the checkpoint cannot be read, the plain advice stands.
-      }
+      const next = await checkpointAdvice(cmd, parsed!) ?? "rerun the command, or pass --cpu";
       console.error(
         `error: Cannot finish ${name}: the WebGPU device was lost (${lost}), as a driver reset, ` +
           `a GPU watchdog timeout (TDR) or running out of GPU memory does: ${next}`,
@@ -132,6 +122,22 @@ export async function main(args: string[]): Promise<number> {
       return 2;
     }
     throw e;
+  }
+}
+
+/**
+ * What a command's checkpoint lets the user do after a GPU failure (`afterDeviceLoss`: resume
+ * from it, or start again), or null where the command says nothing or its checkpoint cannot be
+ * read (then the plain advice stands).
+ */
+async function checkpointAdvice(
+  cmd: Command,
+  parsed: ReturnType<typeof parseCommandArgs>,
+): Promise<string | null> {
+  try {
+    return await cmd.afterDeviceLoss?.(parsed.values, parsed.positionals) ?? null;
+  } catch {
+    return null;
   }
 }
 

@@ -38,6 +38,7 @@ import {
   psdUnit,
   referenceName,
   timelinePng,
+  topTwo,
   valueLabel,
 } from "../cluster/summary.ts";
 import { type Dataset, defaultNormalize, type SampleInfo, sampleKeyFields } from "../io/dataset.ts";
@@ -241,12 +242,7 @@ export async function writeResults(
       // clearly the cluster wins (0: a tie).
       let conf = "", margin = "";
       if (a.q) {
-        let m = 0, second = 0;
-        for (let j = 0; j < a.k; j++) {
-          const v = a.q[i * a.k + j];
-          if (v > m) [m, second] = [v, m];
-          else if (v > second) second = v;
-        }
+        const [m, second] = topTwo(a.q, i, a.k);
         conf = m.toFixed(6);
         margin = (m - second).toFixed(6);
       }

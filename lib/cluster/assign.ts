@@ -107,7 +107,7 @@ export async function applyModel(
     };
   } finally {
     ae.params.dispose();
-    await releaseCachedMemory();
+    releaseCachedMemory();
   }
 }
 

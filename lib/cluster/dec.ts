@@ -168,7 +168,7 @@ export async function encodeForInit(
     return await encodeAll(ae, ds, info.normalize, device, undefined, onBatch);
   } finally {
     ae.params.dispose();
-    await releaseCachedMemory();
+    releaseCachedMemory();
   }
 }
 
@@ -808,7 +808,7 @@ export async function finetune(
   } finally {
     opt?.dispose();
     ae.params.dispose();
-    await releaseCachedMemory();
+    releaseCachedMemory();
   }
 }
 

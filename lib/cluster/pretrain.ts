@@ -534,7 +534,7 @@ export async function pretrain(
   } finally {
     adam.dispose();
     set.dispose();
-    await releaseCachedMemory();
+    releaseCachedMemory();
   }
 }
 

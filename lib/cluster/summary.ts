@@ -14,6 +14,7 @@
 import type { DatasetLike, Normalize } from "./data.ts";
 import { heatmap, imageGrid, lineChart, scatterChart, type TileAxis } from "../plot/mod.ts";
 import { csvField } from "../io/csv.ts";
+import { normalizeSamples } from "../io/dataset.ts";
 import { median } from "../util/median.ts";
 
 /** A dataset with the optional metadata {@linkcode clusterProfiles} uses when present. */
@@ -188,12 +189,7 @@ export function clusterProfiles(
     }
     size[c]++;
     if (q) {
-      let m = 0, second = 0;
-      for (let j = 0; j < k; j++) {
-        const v = q[i * k + j];
-        if (v > m) [m, second] = [v, m];
-        else if (v > second) second = v;
-      }
+      const [m, second] = topTwo(q, i, k);
       conf[c] += m;
       margin[c] += m - second;
     }
@@ -218,20 +214,22 @@ export function clusterProfiles(
   for (let b0 = 0; b0 < n; b0 += batch) {
     idx.length = 0;
     for (let i = b0; i < Math.min(n, b0 + batch); i++) idx.push(i);
-    const x = ds.readBatch(idx, normalize);
+    // One read: the levels from the values as stored, then the same values normalised in place
+    // (as readBatch(idx, normalize) would return them).
+    const x = ds.readBatch(idx, "none");
+    if (toDb && dbSums) {
+      idx.forEach((i, r) => {
+        const acc = dbSums[labels[i]];
+        const off = r * per;
+        for (let e = 0; e < per; e++) acc[e] += toDb(x[off + e]);
+      });
+    }
+    normalizeSamples(x, per, normalize);
     idx.forEach((i, r) => {
       const acc = sums[labels[i]];
       const off = r * per;
       for (let e = 0; e < per; e++) acc[e] += x[off + e];
     });
-    if (toDb && dbSums) {
-      const raw = normalize === "none" ? x : ds.readBatch(idx, "none");
-      idx.forEach((i, r) => {
-        const acc = dbSums[labels[i]];
-        const off = r * per;
-        for (let e = 0; e < per; e++) acc[e] += toDb(raw[off + e]);
-      });
-    }
     opts.onBatch?.(idx.length);
   }
   return sums.map((acc, c) => {
@@ -345,6 +343,32 @@ function dbLevels(
     if (snr && snrTime) [snr[f], snrTime[f]] = [best - pre / before, at];
   }
   return { spectrum, overTime, snr, snrTime };
+}
+
+/**
+ * The largest and the second largest soft assignment of sample `i`: its confidence and, their
+ * difference, its margin.
+ *
+ * @param q Soft assignments `[N, k]`.
+ * @param i The sample.
+ * @param k Clusters.
+ * @returns `[largest, second]` (second 0 where k = 1).
+ * @example
+ * ```ts
+ * import { topTwo } from "./summary.ts";
+ * if (topTwo(new Float32Array([0.2, 0.5, 0.3]), 0, 3).join() !== "0.5,0.30000001192092896") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function topTwo(q: Float32Array, i: number, k: number): [number, number] {
+  let m = 0, second = 0;
+  for (let j = 0; j < k; j++) {
+    const v = q[i * k + j];
+    if (v > m) [m, second] = [v, m];
+    else if (v > second) second = v;
+  }
+  return [m, second];
 }
 
 /**

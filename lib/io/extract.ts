@@ -1914,18 +1914,14 @@ export async function buildTasks(
  * ```
  */
 export function uniqueIds(tasks: { id: string }[]): void {
-  const seen = new Set(tasks.map((t) => t.id.replace(/\s+/g, "_")));
+  const word = (id: string) => id.replace(/\s+/g, "_");
+  // A repeat takes the first `_n` that no task holds as its own id and none took before.
+  const own = new Set(tasks.map((t) => word(t.id)));
   const used = new Set<string>();
   for (const t of tasks) {
-    const base = t.id.replace(/\s+/g, "_");
+    const base = word(t.id);
     let id = base;
-    for (let n = 2; used.has(id); n++) id = `${base}_${n}`;
-    // A suffixed id must not take one that a later task holds as its own.
-    if (id !== base) {
-      for (let n = Number(id.slice(base.length + 1)); seen.has(id) || used.has(id); n++) {
-        id = `${base}_${n}`;
-      }
-    }
+    for (let n = 2; used.has(id) || (id !== base && own.has(id)); n++) id = `${base}_${n}`;
     used.add(id);
     t.id = id;
   }

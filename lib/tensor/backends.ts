@@ -216,7 +216,7 @@ export function deviceLost(): GPUDeviceLostInfo | null {
  * life of the process; a stage (pretraining, fine-tuning, an encoding pass) calls this when it
  * ends, so that the next, at other batch sizes, does not hold its peak on top of this one's.
  */
-export function releaseCachedMemory(): Promise<void> {
+export function releaseCachedMemory(): void {
   if (runtime && !runtime.lost) {
     // What the stage released since its last submit becomes free at a submit; WebGPU frees a
     // destroyed buffer only once the submitted work that uses it is done. Quietly: an error
@@ -224,7 +224,6 @@ export function releaseCachedMemory(): Promise<void> {
     if (runtime.hasPending || runtime.pool.stats().freeBuffers > 0) runtime.submitQuietly();
     runtime.pool.trim();
   }
-  return Promise.resolve();
 }
 
 /** @returns the GPU runtime once WebGPU is initialised, else null. */

@@ -605,7 +605,7 @@ gpuTest("a pretraining releases the buffers its pool kept for reuse when it ends
     rt.device.dispatchEvent(
       new GPUUncapturedErrorEvent("uncapturederror", { error: new GPUValidationError("late") }),
     );
-    await releaseCachedMemory();
+    releaseCachedMemory();
     const e = await assertRejects(() => rt.sync(), Error);
     assert(e.message.includes("late"), e.message);
   } finally {
