@@ -323,15 +323,24 @@ export function sampleInfo(task: SampleTask, components: ExtractConfig["componen
 
 /**
  * A processed task with the reference time its worker chose: where several events' picks were
- * candidates ({@linkcode SampleTask.pickTimes}), its event is the chosen pick's.
+ * candidates ({@linkcode SampleTask.pickTimes}), its event and S arrival are the chosen
+ * pick's; an S arrival not after the reference time is dropped (a SAC marker placed later).
  *
  * @param task The task.
  * @param referenceTime The sample's reference time, ms since 1970 UTC.
  * @returns the task as samples.csv records it.
  */
 export function placedTask(task: SampleTask, referenceTime: number): SampleTask {
-  const event = task.event ?? task.pickTimes?.find((p) => p.time === referenceTime)?.eventId;
-  return { ...task, referenceTime, ...(event ? { event } : {}) };
+  const chosen = task.pickTimes?.find((p) => p.time === referenceTime);
+  const event = task.event ?? chosen?.eventId;
+  const { sTime: own, ...rest } = task;
+  const sTime = own ?? chosen?.sTime;
+  return {
+    ...rest,
+    referenceTime,
+    ...(event ? { event } : {}),
+    ...(sTime !== undefined && sTime > referenceTime ? { sTime } : {}),
+  };
 }
 
 async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]> {

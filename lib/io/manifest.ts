@@ -55,7 +55,7 @@ export interface SampleTask {
    * event (its earliest), ascending; the extractor takes the one whose window the waveform
    * covers (`choosePick` in extract.ts).
    */
-  pickTimes?: { time: number; eventId: string }[];
+  pickTimes?: { time: number; eventId: string; sTime?: number }[];
   /** Why this sample cannot be used, found while reading its row; the extractor reports it. */
   error?: { reason: FailureReason; message: string };
   /** SDS day files the sample's span needs that do not exist (named when it fails). */
@@ -172,6 +172,8 @@ interface PickIndex {
   byStation: Map<string, { time: number; eventId: string }[]>;
   /** P picks without a valid time, by NET.STA, to name in messages. */
   bad: Map<string, { eventId: string; text: string }[]>;
+  /** Earliest S pick per event, by NET.STA (for samples.csv's `s_minus_p`). */
+  sByStation: Map<string, { time: number; eventId: string }[]>;
 }
 
 async function readPickIndex(path: string): Promise<PickIndex> {
@@ -192,6 +194,12 @@ async function readPickIndex(path: string): Promise<PickIndex> {
     byStation.get(k)!.push({ time: p.time, eventId: p.eventId });
   }
   for (const list of byStation.values()) list.sort((a, b) => a.time - b.time);
+  const sByStation = new Map<string, { time: number; eventId: string }[]>();
+  for (const p of earliestPicks(q.picks, "S")) {
+    const k = `${p.network}.${p.station}`;
+    if (!sByStation.has(k)) sByStation.set(k, []);
+    sByStation.get(k)!.push({ time: p.time, eventId: p.eventId });
+  }
   const bad = new Map<string, { eventId: string; text: string }[]>();
   for (const p of q.badPicks) {
     if (!isPhase(p.phase, "P")) continue;
@@ -199,7 +207,7 @@ async function readPickIndex(path: string): Promise<PickIndex> {
     if (!bad.has(k)) bad.set(k, []);
     bad.get(k)!.push({ eventId: p.eventId, text: badPickText(p) });
   }
-  return { source: path, byStation, bad };
+  return { source: path, byStation, bad, sByStation };
 }
 
 /** A bad pick for messages: its id, its time as written and why that is no time. */
@@ -252,8 +260,14 @@ function sameEvent(publicId: string, eventId: string): boolean {
  * Where several events were picked at the station the task lists them all (`pickTimes`) and
  * the extractor uses the one whose window its waveform covers.
  *
+ * The S arrival (`sTime`, for samples.csv's `s_minus_p`) is the row's `s_time`, else the
+ * QuakeML's earliest S pick at the station of the row's event (`event_id`, or that of the
+ * P pick placing it); one not after the reference time is dropped, and an `s_time` not after
+ * `reference_time` fails the row as a bad time.
+ *
  * @param path The CSV file.
- * @param picksPath Optional QuakeML whose P picks fill empty reference times.
+ * @param picksPath Optional QuakeML whose P picks fill empty reference times (and whose S
+ *   picks give S − P).
  * @returns one task per row; a row that cannot be used carries its `error`.
  * @throws {UserError} when the file cannot be read, lacks required columns or repeats an id.
  */
@@ -280,7 +294,7 @@ export async function readManifest(
   }
   // A column seisdec does not read is ignored, with a warning: a misspelt 'reference_time'
   // would otherwise fail every sample as having no reference time, without a word about why.
-  const known: readonly string[] = [...MANIFEST_HEADER, "event_id"];
+  const known: readonly string[] = [...MANIFEST_HEADER, "event_id", "s_time"];
   const unknown = head.filter((h) => h !== "" && !known.includes(h));
   if (unknown.length) {
     console.error(
@@ -336,18 +350,53 @@ export async function readManifest(
       };
       return task;
     }
-    try {
-      task.referenceTime = parseUtc(r.reference_time ?? "");
-    } catch (e) {
-      task.error = {
-        reason: "bad time",
-        message: `Cannot read reference_time on row ${row} of ${path}: ${(e as Error).message}`,
-      };
-      return task;
+    let sTime: number | null = null;
+    for (const col of ["reference_time", "s_time"] as const) {
+      try {
+        const t = parseUtc(r[col] ?? "");
+        if (col === "reference_time") task.referenceTime = t;
+        else sTime = t;
+      } catch (e) {
+        task.error = {
+          reason: "bad time",
+          message: `Cannot read ${col} on row ${row} of ${path}: ${(e as Error).message}`,
+        };
+        return task;
+      }
     }
-    if (task.referenceTime === null && picks) placeByPicks(task, (r.event_id ?? "").trim(), picks);
+    const eventId = (r.event_id ?? "").trim();
+    if (task.referenceTime === null && picks) placeByPicks(task, eventId, picks);
+    else if (picks && eventId && task.referenceTime !== null) {
+      // A row with its own time and event: the event's S pick at the station, if any.
+      const s = sPickOf(picks, task, eventId);
+      if (s !== undefined) task.sTime = s;
+    }
+    if (sTime !== null) {
+      // The row's own S time stands before any pick's.
+      if (task.referenceTime !== null && sTime <= task.referenceTime) {
+        task.error = {
+          reason: "bad time",
+          message: `Cannot read row ${row} of ${path}: s_time ${r.s_time.trim()} is not after ` +
+            `reference_time ${r.reference_time.trim()} (the S arrival follows the reference)`,
+        };
+        return task;
+      }
+      task.sTime = sTime;
+      if (task.pickTimes) task.pickTimes = task.pickTimes.map(({ sTime: _s, ...p }) => p);
+    }
+    if (
+      task.sTime !== undefined && task.referenceTime !== null && task.sTime <= task.referenceTime
+    ) {
+      delete task.sTime;
+    }
     return task;
   });
+}
+
+/** The time of an event's S pick at a task's station, if the QuakeML has one. */
+function sPickOf(picks: PickIndex, task: SampleTask, eventId: string): number | undefined {
+  return picks.sByStation.get(`${task.network}.${task.station}`)
+    ?.find((p) => p.eventId === eventId || sameEvent(p.eventId, eventId))?.time;
 }
 
 /** Fills a task's reference time (or its candidate picks, or its error) from QuakeML picks. */
@@ -361,8 +410,14 @@ function placeByPicks(task: SampleTask, eventId: string, picks: PickIndex): void
     task.referenceTime = found[0].time;
     // The manifest's own event_id names the event where it gives one; else the pick's event.
     if (found[0].eventId && !task.event) task.event = found[0].eventId;
-  } else if (found.length > 1) task.pickTimes = found;
-  else {
+    const s = sPickOf(picks, task, found[0].eventId);
+    if (s !== undefined) task.sTime = s;
+  } else if (found.length > 1) {
+    task.pickTimes = found.map((p) => {
+      const s = sPickOf(picks, task, p.eventId);
+      return s !== undefined && s > p.time ? { ...p, sTime: s } : p;
+    });
+  } else {
     task.error = {
       reason: bad.length ? "bad time" : "no reference time",
       message:

@@ -11,7 +11,7 @@
  * | `stations.xml` | StationXML 1.1: a 1 Hz geophone (poles −4.443 ± 4.443i) + 6.3e8 counts/(m/s) |
  * | `events.xml` | QuakeML 1.2: one event per non-noise sample with origin, magnitude, P (and S) picks |
  * | `picks.csv` | `id,network,station,phase,time` |
- * | `manifest.csv` | the extract manifest, with reference_time and label |
+ * | `manifest.csv` | the extract manifest, with reference_time, label and s_time (the S pick, where there is one) |
  * | `extract.json` | the extract config that reads this directory |
  *
  * Components `1` and `2` are horizontals at a random azimuth per station (seeded apart from
@@ -190,7 +190,7 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
   rng.shuffle(order);
   await writeDirAtomic(out, async (tmp) => {
     await Deno.mkdir(join(tmp, "waveforms"));
-    const manifest: (string | number)[][] = [[...MANIFEST_HEADER]];
+    const manifest: (string | number)[][] = [[...MANIFEST_HEADER, "s_time"]];
     const picksCsv: (string | number)[][] = [["id", "network", "station", "phase", "time"]];
     const channels: StationXmlChannel[] = [];
     const events: QuakeMlEvent[] = [];
@@ -253,7 +253,8 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
         });
       }
       const refIso = new Date(tref).toISOString();
-      manifest.push([id, file, "stations.xml", "SY", station, "00", `${band}H?`, refIso, cls]);
+      const row = [id, file, "stations.xml", "SY", station, "00", `${band}H?`, refIso, cls, ""];
+      manifest.push(row);
       if (cls !== "noise") {
         const ch = `${band}H${comps.includes("Z") || uvw ? "Z" : comps[0]}`;
         const picks = [{
@@ -266,6 +267,7 @@ export async function writeSynth(out: string, options: SynthOptions = {}): Promi
         }];
         if (ev.sMinusP > 0 && cls !== "regional_event") {
           picks.push({ ...picks[0], phase: "S", time: tref + Math.round(ev.sMinusP * 1000) });
+          row[row.length - 1] = new Date(picks[1].time).toISOString();
         }
         for (const p of picks) {
           picksCsv.push([id, "SY", station, p.phase, new Date(p.time).toISOString()]);

@@ -10,6 +10,7 @@ import {
   sdsTasks,
 } from "../../lib/io/manifest.ts";
 import { UserError } from "../../lib/util/errors.ts";
+import { placedTask, sampleInfo } from "../../lib/io/extract.ts";
 
 Deno.test("parseUtc reads ISO 8601 dates, day-of-year dates, fractions and zones as UTC", () => {
   const t = Date.UTC(2020, 1, 29, 12, 34, 56);
@@ -200,7 +201,7 @@ Deno.test("manifest: a column seisdec does not read is named in one warning, wit
     assertEquals(errs, [
       `warning: manifest ${dir}/m.csv: ignoring columns 'reference_tme' (did you mean ` +
       `'reference_time'?), 'notes': the columns read are id, waveform, response, network, ` +
-      `station, location, channel, reference_time, label, event_id`,
+      `station, location, channel, reference_time, label, event_id, s_time`,
     ]);
     // The known columns alone: no warning.
     errs.length = 0;
@@ -245,6 +246,84 @@ Deno.test("manifest: an id with white space is refused, naming the row (events.c
       UserError,
       `Cannot read manifest ${dir}/m.csv: id 'sample 1' on row 3 contains white space`,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("manifest: S arrival from s_time, else from the QuakeML's S pick of the row's event; s_time not after reference_time fails the row", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pick = (id: string, sta: string, t: string, hint: string) =>
+      `<pick publicID="p/${id}"><time><value>2025-01-01T02:${t}Z</value></time>` +
+      `<waveformID networkCode="XX" stationCode="${sta}" channelCode="HHZ"/>` +
+      `<phaseHint>${hint}</phaseHint></pick>`;
+    await Deno.writeTextFile(
+      `${dir}/picks.xml`,
+      `<?xml version="1.0"?>
+<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">
+<eventParameters publicID="ep">
+<event publicID="smi:ev/e1">${pick("a", "S1", "00:10", "P")}${pick("b", "S1", "00:14.5", "S")}
+${pick("b2", "S1", "00:16", "S")}${pick("c", "S2", "00:20", "P")}${
+        pick("c2", "S2", "00:19", "S")
+      }</event>
+<event publicID="smi:ev/e2">${pick("d", "S1", "50:00", "P")}${pick("e", "S1", "50:03", "Sg")}
+${pick("f", "S3", "51:00", "P")}</event>
+</eventParameters></q:quakeml>`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      "id,waveform,network,station,location,channel,reference_time,event_id,s_time\n" +
+        // Placed by e1's P pick; its earliest S pick at S1.
+        "a,a.mseed,XX,S1,00,HHZ,,e1,\n" +
+        // Its own time and event: e2's S pick at S1.
+        "b,b.mseed,XX,S1,00,HHZ,2025-01-01T02:50:00Z,e2,\n" +
+        // s_time stands before the QuakeML's.
+        "c,c.mseed,XX,S1,00,HHZ,,e1,2025-01-01T02:00:13Z\n" +
+        // An S pick before the P pick is dropped.
+        "d,d.mseed,XX,S2,00,HHZ,,,\n" +
+        // Several events at S1: each candidate carries its event's S pick.
+        "e,e.mseed,XX,S1,00,HHZ,,,\n" +
+        // Without a QuakeML event or s_time: none. s_time not after the reference: bad time.
+        "f,f.mseed,XX,S3,00,HHZ,2025-01-01T02:51:00Z,,\n" +
+        "g,g.mseed,XX,S3,00,HHZ,2025-01-01T02:51:00Z,,2025-01-01T02:51:00Z\n" +
+        "h,h.mseed,XX,S3,00,HHZ,2025-01-01T02:51:00Z,,2025-02-30T00:00:00Z\n",
+    );
+    const tasks = await readManifest(`${dir}/m.csv`, `${dir}/picks.xml`);
+    const at = (m: number, s: number) => Date.UTC(2025, 0, 1, 2, m) + s * 1000;
+    assertEquals(tasks.map((t) => t.sTime), [
+      at(0, 14.5),
+      at(50, 3),
+      at(0, 13),
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    assertEquals(tasks[4].pickTimes, [
+      { time: at(0, 10), eventId: "smi:ev/e1", sTime: at(0, 14.5) },
+      { time: at(50, 0), eventId: "smi:ev/e2", sTime: at(50, 3) },
+    ]);
+    // The extractor's choice takes the chosen event's S arrival.
+    assertEquals(placedTask(tasks[4], at(50, 0)).sTime, at(50, 3));
+    assertEquals(
+      sampleInfo(placedTask(tasks[4], at(0, 10)), ["Z"]).sMinusP,
+      4.5,
+    );
+    assertEquals(tasks.map((t) => t.error?.reason), [
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      "bad time",
+      "bad time",
+    ]);
+    assert(tasks[6].error!.message.includes("row 8"), tasks[6].error!.message);
+    assert(tasks[6].error!.message.includes("s_time 2025-01-01T02:51:00Z is not after"));
+    assert(tasks[7].error!.message.startsWith(`Cannot read s_time on row 9 of ${dir}/m.csv`));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
