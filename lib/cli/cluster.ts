@@ -304,13 +304,14 @@ export async function writeResults(
     const axes = ds.axesInBins ? {} : { freqs: ds.freqs, times: ds.times, reference };
     const value = datasetValueLabel(ds, a.normalize);
     if (plots && a.labels && ds.count >= 2) {
-      const { x, y } = pca2(a.latent, ds.count, a.dim);
+      const { x, y, explained } = pca2(a.latent, ds.count, a.dim);
+      const share = (f: number) => `${(100 * f).toFixed(f < 0.095 ? 1 : 0)} % of variance`;
       await Deno.writeFile(
         join(tmp, "latent_pca.png"),
         scatterChart({ x, y, groups: a.labels }, {
           title: `Latent codes (PCA), ${a.k} clusters`,
-          xLabel: "PC 1",
-          yLabel: "PC 2",
+          xLabel: `PC 1 (${share(explained[0])})`,
+          yLabel: `PC 2 (${share(explained[1])})`,
         }),
       );
       await Deno.writeFile(

@@ -98,8 +98,9 @@ function flipSign(v: Float64Array): void {
  * @param n Number of points.
  * @param d Dimension (with d = 1 the second coordinate is 0).
  * @returns the coordinates along the first (`x`) and second (`y`) principal axes,
- *   of the mean-centred points; each axis signed so that its largest-magnitude entry is
- *   positive.
+ *   of the mean-centred points, each axis signed so that its largest-magnitude entry is
+ *   positive; and the fraction of the points' total variance along each axis (`explained`,
+ *   scikit-learn's `explained_variance_ratio_`; 0 for points that do not spread).
  * @example
  * ```ts
  * import { pca2 } from "./pca.ts";
@@ -111,7 +112,7 @@ export function pca2(
   x: Float32Array | Float64Array,
   n: number,
   d: number,
-): { x: Float64Array; y: Float64Array } {
+): { x: Float64Array; y: Float64Array; explained: [number, number] } {
   if (x.length !== n * d) {
     throw new TypeError(`Cannot run PCA: x must hold n * d = ${n * d} values: found ${x.length}`);
   }
@@ -144,19 +145,25 @@ function project(
   d: number,
   mean: Float64Array,
   vectors: Float64Array,
-): { x: Float64Array; y: Float64Array } {
+): { x: Float64Array; y: Float64Array; explained: [number, number] } {
   const px = new Float64Array(n), py = new Float64Array(n);
+  let total = 0, v0 = 0, v1 = 0;
   for (let i = 0; i < n; i++) {
     let s0 = 0, s1 = 0;
     for (let t = 0; t < d; t++) {
       const v = x[i * d + t] - mean[t];
+      total += v * v;
       s0 += v * vectors[t];
       if (d > 1) s1 += v * vectors[d + t];
     }
     px[i] = s0;
     py[i] = s1;
+    v0 += s0 * s0;
+    v1 += s1 * s1;
   }
-  return { x: px, y: py };
+  // Of all the points' spread, not only of the ≤ 2000 the wide path fitted its axes on.
+  const explained: [number, number] = total > 0 ? [v0 / total, v1 / total] : [0, 0];
+  return { x: px, y: py, explained };
 }
 
 /** The two leading principal axes (rows of a [2, d] array) by power iteration with deflation. */

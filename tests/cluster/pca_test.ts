@@ -1,4 +1,4 @@
-import { assert, assertAlmostEquals, assertClose, assertThrows } from "../_assert.ts";
+import { assert, assertAlmostEquals, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import { pca2, symmetricEigen } from "../../lib/cluster/pca.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
@@ -189,4 +189,40 @@ Deno.test("pca2 of 1-D points: the centred values on x, zeros on y; no points re
   assertClose(p.x, [-3, 0, 3], 1e-15, 0);
   assertClose(p.y, [0, 0, 0], 0, 0);
   assertThrows(() => pca2(new Float64Array(0), 0, 3), RangeError, "n and d must be >= 1");
+});
+
+for (const d of [5, 80]) {
+  Deno.test(`pca2's explained variance is each axis's covariance eigenvalue over their sum, d = ${d}`, () => {
+    const r = new Rng(9 + d);
+    const n = 300, x = new Float64Array(n * d);
+    // Spreads falling off by axis, mixed by a fixed rotation-like blend so that no axis is a
+    // coordinate axis.
+    for (let i = 0; i < n; i++) {
+      const z = Array.from({ length: d }, (_, t) => r.normal() * 3 / (1 + t));
+      for (let t = 0; t < d; t++) x[i * d + t] = z[t] + 0.3 * z[(t + 1) % d] + 7;
+    }
+    const mean = new Float64Array(d);
+    for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) mean[t] += x[i * d + t] / n;
+    const cov = new Float64Array(d * d);
+    for (let i = 0; i < n; i++) {
+      for (let a = 0; a < d; a++) {
+        for (let b = 0; b < d; b++) {
+          cov[a * d + b] += (x[i * d + a] - mean[a]) * (x[i * d + b] - mean[b]) / (n - 1);
+        }
+      }
+    }
+    const { values } = symmetricEigen(cov, d);
+    const sum = values.reduce((a, b) => a + b, 0);
+    const { explained } = pca2(x, n, d);
+    // Power iteration (d > 64) stops at a 1e-7 step, so its axis is good to ~1e-7 and the
+    // variance along it to second order in that.
+    assertAlmostEquals(explained[0], values[0] / sum, 1e-9);
+    assertAlmostEquals(explained[1], values[1] / sum, 1e-9);
+    assert(explained[0] > explained[1] && explained[1] > 0);
+  });
+}
+
+Deno.test("pca2 of points that do not spread explains nothing rather than dividing by zero", () => {
+  const { explained } = pca2(new Float32Array([1, 2, 1, 2, 1, 2]), 3, 2);
+  assertEquals(explained, [0, 0]);
 });
