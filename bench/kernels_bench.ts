@@ -120,7 +120,7 @@ function buf(data: Float32Array | number): BufRef {
   if (typeof data !== "number") rt.write(ref, data);
   return ref;
 }
-/** Scratch for split-K: released right after recording, reused after the submit. */
+/** Scratch (split-K, DEC coefficients): released right after recording, reused after the submit. */
 const scratchList: GPUBuffer[] = [];
 function scratch(floats: number): BufRef {
   const buffer = rt.pool.acquire(Math.max(4, floats * 4));
@@ -577,7 +577,10 @@ function decCases(): Case[] {
       variant: "",
       flops: 2 * n * k * (4 * d + 6),
       bytes: 4 * (2 * n * d + 2 * k * d + 2 * n * k),
-      record: () => K.klGrad(rt, zb, mub, pinb, qinb, glb, gzb, gmub, n, k, d, alpha),
+      record: () => {
+        K.klGrad(rt, zb, mub, pinb, qinb, glb, gzb, gmub, n, k, d, alpha, scratch);
+        freeScratch();
+      },
       check: async () => {
         const g = cpu.klGrad(z, mu, pf, qf, n, k, d, alpha);
         await expectClose("KL grad z", gzb, g.gz, 1e-4);

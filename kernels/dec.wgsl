@@ -6,17 +6,22 @@
 //                Student's t kernel, normalised in log space (row max subtracted), so far
 //                points do not underflow to 0/0; q ≥ 2^-126 (f32's smallest normal), so
 //                log q stays finite. One invocation per row; ceil(N/64).
-//   col_sum      f[j] = Σ_i q[i,j]; one invocation per j; ceil(K/64).       binds 4, 6
+//   col_sum      f[j] = Σ_i q[i,j]; one workgroup per j (K workgroups): its 64
+//                invocations take every 64th row, then a tree in workgroup memory. binds 4, 6
 //   target_dist  p[i,j] = (q[i,j]²/f_j) / Σ_j' (q[i,j']²/f_j'); per row.   binds 4 (q), 3 (f), 6
 //   kl_rows      r[i] = Σ_j p[i,j]·(log p[i,j] − log q[i,j]) (0 where p = 0); per row.
 //                The loss KL(p‖q) = (1/N)·Σ_i r[i] (PyTorch kl_div, reduction "batchmean")
 //                is finished by reduce.wgsl.                                binds 3, 4, 6
-//   grad_z       gz[i,d] = gl·c·Σ_j w_ij (p_ij − s_i·q_ij)(z_id − mu_jd)        binds 1..6
-//   grad_mu      gmu[j,d] = −gl·c·Σ_i w_ij (p_ij − s_i·q_ij)(z_id − mu_jd)      binds 1..6
-//                with w_ij = 1/(1 + |z_i − mu_j|²/α), s_i = Σ_j p_ij (1 for a target
-//                distribution), c = (α+1)/(α·N), gl = GL[0] the upstream
-//                gradient of the loss; p is held constant (the DEC target). One invocation
-//                per output element; ceil(N·D/64) and ceil(K·D/64).
+//   kl_coef      C[i,j] = w_ij (p_ij − s_i·q_ij), with w_ij = 1/(1 + |z_i − mu_j|²/α) and
+//                s_i = Σ_j p_ij (1 for a target distribution); per row.     binds 1..4, 6
+//   grad_z       gz[i,d] = gl·c·Σ_j C[i,j] (z_id − mu_jd); one invocation per element,
+//                ceil(N·D/64) workgroups.                           binds 1, 2, 3 (C), 5, 6
+//   grad_mu      gmu[j,d] = −gl·c·Σ_i C[i,j] (z_id − mu_jd): a sum over the N rows, one
+//                workgroup per element (K·D workgroups), reduced as col_sum's, so that a
+//                large batch is not N serial steps of a few threads.     binds 1, 2, 3 (C), 5, 6
+//                c = (α+1)/(α·N), gl = GL[0] the upstream gradient of the loss; p is held
+//                constant (the DEC target). C is computed once per (i, j), so each gradient
+//                element costs K or N multiply-adds, not as many distances.
 
 struct Params { n: u32, k: u32, d: u32, _p0: u32, alpha: f32, _p1: u32, _p2: u32, _p3: u32 }
 
@@ -54,6 +59,25 @@ fn nan() -> f32 {
 
 const Q_MIN = 1.17549435e-38; // 2^-126
 
+var<workgroup> RED: array<f32, 64>;
+
+// The sum of the 64 invocations' `v` (every invocation of the workgroup must call it): a
+// tree in workgroup memory; the result is valid in invocation 0.
+fn workgroup_sum(v: f32, lid: u32) -> f32 {
+  RED[lid] = v;
+  workgroupBarrier();
+  for (var w = 32u; w > 0u; w >>= 1u) {
+    if (lid < w) { RED[lid] += RED[lid + w]; }
+    workgroupBarrier();
+  }
+  return RED[0];
+}
+
+// Linear workgroup index over a 2-D grid.
+fn group_index(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.x + wid.y * nwg.x;
+}
+
 fn row_sum_p(i: u32) -> f32 {
   var s = 0.0;
   for (var j = 0u; j < P.k; j++) { s += PM[i * P.k + j]; }
@@ -88,11 +112,13 @@ fn soft_assign(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 @compute @workgroup_size(64)
 fn col_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
            @builtin(local_invocation_index) lid: u32) {
-  let j = gid(wid, nwg, lid);
+  // The whole workgroup returns together (uniform control flow for the barriers).
+  let j = group_index(wid, nwg);
   if (j >= P.k) { return; }
   var s = 0.0;
-  for (var i = 0u; i < P.n; i++) { s += QM[i * P.k + j]; }
-  OUT[j] = s;
+  for (var i = lid; i < P.n; i += 64u) { s += QM[i * P.k + j]; }
+  let total = workgroup_sum(s, lid);
+  if (lid == 0u) { OUT[j] = total; }
 }
 
 @compute @workgroup_size(64)
@@ -138,32 +164,39 @@ fn kl_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 }
 
 @compute @workgroup_size(64)
+fn kl_coef(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_index) lid: u32) {
+  let i = gid(wid, nwg, lid);
+  if (i >= P.n) { return; }
+  let si = row_sum_p(i);
+  for (var j = 0u; j < P.k; j++) {
+    let w = 1.0 / (1.0 + dist2(i, j) / P.alpha);
+    OUT[i * P.k + j] = w * (PM[i * P.k + j] - si * QM[i * P.k + j]);
+  }
+}
+
+@compute @workgroup_size(64)
 fn grad_z(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           @builtin(local_invocation_index) lid: u32) {
   let e = gid(wid, nwg, lid);
   if (e >= P.n * P.d) { return; }
   let i = e / P.d;
   let t = e % P.d;
-  let si = row_sum_p(i);
   var s = 0.0;
-  for (var j = 0u; j < P.k; j++) {
-    let w = 1.0 / (1.0 + dist2(i, j) / P.alpha);
-    s += w * (PM[i * P.k + j] - si * QM[i * P.k + j]) * (Z[e] - MU[j * P.d + t]);
-  }
+  for (var j = 0u; j < P.k; j++) { s += PM[i * P.k + j] * (Z[e] - MU[j * P.d + t]); }
   OUT[e] = GL[0] * (P.alpha + 1.0) / (P.alpha * f32(P.n)) * s;
 }
 
 @compute @workgroup_size(64)
 fn grad_mu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
            @builtin(local_invocation_index) lid: u32) {
-  let e = gid(wid, nwg, lid);
+  // The whole workgroup returns together (uniform control flow for the barriers).
+  let e = group_index(wid, nwg);
   if (e >= P.k * P.d) { return; }
   let j = e / P.d;
   let t = e % P.d;
   var s = 0.0;
-  for (var i = 0u; i < P.n; i++) {
-    let w = 1.0 / (1.0 + dist2(i, j) / P.alpha);
-    s += w * (PM[i * P.k + j] - row_sum_p(i) * QM[i * P.k + j]) * (Z[i * P.d + t] - MU[e]);
-  }
-  OUT[e] = -GL[0] * (P.alpha + 1.0) / (P.alpha * f32(P.n)) * s;
+  for (var i = lid; i < P.n; i += 64u) { s += PM[i * P.k + j] * (Z[i * P.d + t] - MU[e]); }
+  let total = workgroup_sum(s, lid);
+  if (lid == 0u) { OUT[e] = -GL[0] * (P.alpha + 1.0) / (P.alpha * f32(P.n)) * total; }
 }

@@ -236,18 +236,25 @@ export const KERNELS = {
     storage: [null, null, "read", "read", null, "rw"],
     workgroupSize: WG,
   },
+  klCoef: {
+    name: "kl_coef",
+    file: "dec.wgsl",
+    entry: "kl_coef",
+    storage: ["read", "read", "read", "read", null, "rw"],
+    workgroupSize: WG,
+  },
   klGradZ: {
     name: "kl_grad_z",
     file: "dec.wgsl",
     entry: "grad_z",
-    storage: ["read", "read", "read", "read", "read", "rw"],
+    storage: ["read", "read", "read", null, "read", "rw"],
     workgroupSize: WG,
   },
   klGradMu: {
     name: "kl_grad_mu",
     file: "dec.wgsl",
     entry: "grad_mu",
-    storage: ["read", "read", "read", "read", "read", "rw"],
+    storage: ["read", "read", "read", null, "read", "rw"],
     workgroupSize: WG,
   },
   adam: {
@@ -2396,7 +2403,8 @@ export function targetDistribution(
   n: number,
   k: number,
 ): void {
-  rt.dispatch(KERNELS.colSum, decParams(n, k, 0, 1), [null, null, null, q, null, f], groups(k));
+  // One workgroup per column.
+  rt.dispatch(KERNELS.colSum, decParams(n, k, 0, 1), [null, null, null, q, null, f], k);
   rt.dispatch(KERNELS.target, decParams(n, k, 0, 1), [null, null, f, q, null, p], groups(n));
 }
 
@@ -2415,7 +2423,10 @@ export function klLoss(
   sum(rt, rows, null, out, n, 1 / n, scratch);
 }
 
-/** gz [N,D] and gmu [K,D] of KL(p‖q) with p held constant, scaled by gl[0]. */
+/**
+ * gz [N,D] and gmu [K,D] of KL(p‖q) with p held constant, scaled by gl[0]: the coefficients
+ * C [N,K] once (`kl_coef`, into scratch), then each gradient from them.
+ */
 export function klGrad(
   rt: GpuRuntime,
   z: BufRef,
@@ -2429,13 +2440,15 @@ export function klGrad(
   k: number,
   d: number,
   alpha: number,
+  scratch: (floats: number) => BufRef,
 ): void {
-  if (gz) {
-    rt.dispatch(KERNELS.klGradZ, decParams(n, k, d, alpha), [z, mu, p, q, gl, gz], groups(n * d));
-  }
-  if (gmu) {
-    rt.dispatch(KERNELS.klGradMu, decParams(n, k, d, alpha), [z, mu, p, q, gl, gmu], groups(k * d));
-  }
+  if (!gz && !gmu) return;
+  const params = decParams(n, k, d, alpha);
+  const c = scratch(n * k);
+  rt.dispatch(KERNELS.klCoef, params, [z, mu, p, q, null, c], groups(n));
+  if (gz) rt.dispatch(KERNELS.klGradZ, params, [z, mu, c, null, gl, gz], groups(n * d));
+  // One workgroup per element of gmu.
+  if (gmu) rt.dispatch(KERNELS.klGradMu, params, [z, mu, c, null, gl, gmu], k * d);
 }
 
 /** Hyper-parameters of one Adam step (PyTorch semantics). */

@@ -315,7 +315,9 @@ export function createGpuBackend(rt: GpuRuntime): Backend {
         k,
         d,
         alpha,
+        tmp,
       );
+      freeScratch();
       return [gz, gmu];
     },
     adam(grad, param, m, v, h: AdamHyper) {
