@@ -377,7 +377,9 @@ export async function readManifest(
         task.error = {
           reason: "bad time",
           message: `Cannot read row ${row} of ${path}: s_time ${r.s_time.trim()} is not after ` +
-            `reference_time ${r.reference_time.trim()} (the S arrival follows the reference)`,
+            `the reference time ${new Date(task.referenceTime).toISOString()} (${
+              (r.reference_time ?? "").trim() ? "reference_time" : `the P pick in ${picks!.source}`
+            }): the S arrival follows it`,
         };
         return task;
       }

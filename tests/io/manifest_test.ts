@@ -322,7 +322,13 @@ ${pick("f", "S3", "51:00", "P")}</event>
       "bad time",
     ]);
     assert(tasks[6].error!.message.includes("row 8"), tasks[6].error!.message);
-    assert(tasks[6].error!.message.includes("s_time 2025-01-01T02:51:00Z is not after"));
+    assert(
+      tasks[6].error!.message.includes(
+        "s_time 2025-01-01T02:51:00Z is not after the reference time 2025-01-01T02:51:00.000Z " +
+          "(reference_time): the S arrival follows it",
+      ),
+      tasks[6].error!.message,
+    );
     assert(tasks[7].error!.message.startsWith(`Cannot read s_time on row 9 of ${dir}/m.csv`));
   } finally {
     await Deno.remove(dir, { recursive: true });

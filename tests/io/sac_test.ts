@@ -281,6 +281,7 @@ Deno.test("extract reads SAC waveforms with SAC pole-zero responses, reference t
         r.channel,
         "",
         r.label,
+        r.s_time,
       ]);
     }
     const head = Object.keys(rows[0]).join(",");
@@ -295,6 +296,9 @@ Deno.test("extract reads SAC waveforms with SAC pole-zero responses, reference t
     assertEquals([a.ok, b.ok], [5, 5], JSON.stringify(b.failures));
     const [da, db] = [await openDataset(`${root}/mseed`), await openDataset(`${root}/sac`)];
     assertEquals(db.samples.map((s) => s.referenceTime), da.samples.map((s) => s.referenceTime));
+    // S − P from the row's s_time after the A marker's reference, as after the manifest's.
+    assertEquals(db.samples.map((s) => s.sMinusP), da.samples.map((s) => s.sMinusP));
+    assert(da.samples.some((s) => s.sMinusP! > 0), "some sample has an S time");
     // dB spectrograms: the same (the integer counts are exact in float32, the marker too).
     const [xa, xb] = [da.readAll(), db.readAll()];
     let worst = 0;
