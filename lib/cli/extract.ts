@@ -396,6 +396,44 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     c.spectrogram.scaling = sc;
   }
   if (v["no-response"]) c.preprocess.response.remove = false;
+  // A plain decimal (no sign, hex or exponent), else NaN.
+  const decimal = (t: string) => (/^(\d+\.?\d*|\.\d+)$/.test(t.trim()) ? Number(t) : NaN);
+  const pre = strFlag(v, "pre-filt");
+  if (pre !== undefined) {
+    if (pre === "none") c.preprocess.response.preFilt = null;
+    else {
+      const f = pre.split("/").map(decimal);
+      if (f.length !== 4 || !(f[0] >= 0 && f[0] < f[1] && f[1] < f[2] && f[2] < f[3])) {
+        throw new UserError(
+          `Cannot read --pre-filt: expected F1/F2/F3/F4 in Hz, 0 <= F1 < F2 < F3 < F4 (e.g. ` +
+            `0.2/0.5/18.5/19.8), or none: found '${pre}'`,
+        );
+      }
+      c.preprocess.response.preFilt = f;
+    }
+  }
+  const wl = strFlag(v, "water-level");
+  if (wl !== undefined) {
+    const x = wl === "none" ? null : decimal(wl);
+    if (x !== null && !Number.isFinite(x)) {
+      throw new UserError(
+        `Cannot read --water-level: expected dB >= 0 below the response's maximum (ObsPy's ` +
+          `water_level, e.g. 60), or none: found '${wl}'`,
+      );
+    }
+    c.preprocess.response.waterLevel = x;
+  }
+  const out = strFlag(v, "response-output");
+  if (out !== undefined) {
+    if (out !== "DISP" && out !== "VEL" && out !== "ACC") {
+      throw new UserError(
+        `Cannot read --response-output: expected DISP, VEL or ACC: found '${out}'`,
+      );
+    }
+    c.preprocess.response.output = out;
+  }
+  const nfft = strFlag(v, "nfft");
+  if (nfft !== undefined) c.spectrogram.nfft = nfft === "auto" ? null : intFlag(v, "nfft")!;
   return c;
 }
 
@@ -660,6 +698,37 @@ export const extract: Command = {
       fromConfig: true,
     },
     "no-response": { type: "boolean", description: "Do not remove the instrument response." },
+    "pre-filt": {
+      type: "string",
+      arg: "F1/F2/F3/F4",
+      description:
+        "Response removal's cosine pre-filter corners, Hz (ObsPy's pre_filt), or 'none'; keep " +
+        "--fmin/--fmax between F2 and F3.",
+      default: "0.2/0.5/18.5/19.8",
+      fromConfig: true,
+    },
+    "water-level": {
+      type: "string",
+      arg: "DB",
+      description: "Response removal's water level, dB below the response's maximum, or 'none'.",
+      default: "none",
+      fromConfig: true,
+    },
+    "response-output": {
+      type: "string",
+      arg: "UNITS",
+      description: "Ground motion the response removal gives: DISP, VEL or ACC.",
+      default: "VEL",
+      fromConfig: true,
+    },
+    nfft: {
+      type: "string",
+      arg: "N",
+      description:
+        "STFT length, a power of two at least the window's samples, or 'auto' (nextpow2 of 1.2 × the window).",
+      default: "auto",
+      fromConfig: true,
+    },
     inspect: {
       type: "string",
       arg: "ID",

@@ -1479,11 +1479,13 @@ async function processSampleBody(
     if (s0 < 0 || s0 + need > y.length) {
       throw new SampleError(
         "too short",
+        // What the STFT frames read: from half a window before the first frame's time to the
+        // last sample of the last frame (the last frame may end short of `after`).
         `Cannot crop ${what} (${src}): the window needs ${
-          (sc.before + g.nperseg / 2 / fs).toFixed(2)
+          (sc.before + half / fs).toFixed(2)
         } s before and ` +
           `${
-            (sc.after + g.nperseg / 2 / fs).toFixed(2)
+            ((need - 1 - half) / fs - sc.before).toFixed(2)
           } s after the reference time: the trace has ` +
           `${((tref - tr.startTime) / 1000).toFixed(2)} s before and ${
             ((end - tref) / 1000).toFixed(2)

@@ -414,6 +414,13 @@ export function checkConsistency(c: ExtractConfig, source = "config"): void {
       }
     }
   }
+  if (c.input.format === "npz" && c.components === "channel") {
+    throw new UserError(
+      `Cannot use ${source}: components "channel" takes each row's own channel, but a PhaseNet ` +
+        `NPZ window holds three (E, N, Z in one array): give components such as ["Z"] or ` +
+        `["Z", "N", "E"] (--components Z or ZNE)`,
+    );
+  }
   const fs = c.preprocess.samplingRate, nyq = fs / 2;
   const bp = c.preprocess.bandpass;
   if (bp) {
@@ -466,15 +473,55 @@ export function checkConsistency(c: ExtractConfig, source = "config"): void {
 /**
  * Warnings about a config that is valid but likely not what was meant: a crop (`spectrogram.fmin`
  * .. `fmax`) reaching past the band-pass corners, whose rows then hold only the filter's
- * stopband (a `--fmax 25` under the default 1-18 Hz band-pass gave rows at -222 dB).
+ * stopband (a `--fmax 25` under the default 1-18 Hz band-pass gave rows at -222 dB), or past
+ * the response pre-filter's flat band (`--fmax 40` under the default pre-filter: rows above
+ * 20 Hz at -215 dB); a crop above 0.8 of the target Nyquist, where the anti-alias low-pass of
+ * the traces resampled from a higher rate takes 0.8-5 dB that the others keep; an STFT window
+ * longer than the crop.
  *
  * @param c The config.
  * @returns one line each (none for a crop inside the band).
  */
 export function configWarnings(c: ExtractConfig): string[] {
   const bp = c.preprocess.bandpass, s = c.spectrogram;
-  if (!bp) return [];
   const out: string[] = [];
+  const r = c.preprocess.response, pf = r.remove ? r.preFilt : null;
+  if (pf && (s.fmax > pf[2] * 1.0001 || s.fmin < pf[1] / 1.0001)) {
+    const [lo, hi] = [Math.min(pf[1], s.fmin), Math.max(pf[2], s.fmax)];
+    out.push(
+      `warning: the crop ${s.fmin}-${s.fmax} Hz (spectrogram.fmin, fmax) reaches past the ` +
+        `response pre-filter's flat band ${pf[1]}-${pf[2]} Hz (preprocess.response.preFilt ` +
+        `[${pf}]): its rows there are tapered down, by up to the whole signal at ${pf[0]} and ` +
+        `${pf[3]} Hz; widen it, e.g. --pre-filt ${+(lo * 0.4).toPrecision(
+          2,
+        )}/${lo}/${hi}/${+(hi * 1.1).toPrecision(3)} (below each trace's Nyquist)`,
+    );
+  }
+  // The anti-alias low-pass of resample.ts (order-8 Butterworth at 0.9 × the new Nyquist) takes
+  // 0.8 dB at 0.8 × Nyquist and 5 dB at 0.89 × from traces recorded faster than the target.
+  const nyq = c.preprocess.samplingRate / 2;
+  if (s.fmax > 0.8 * nyq) {
+    out.push(
+      `warning: the crop reaches ${s.fmax} Hz (spectrogram.fmax), ${
+        Math.round(100 * s.fmax / nyq)
+      } % of the Nyquist frequency of preprocess.samplingRate ${c.preprocess.samplingRate} Hz: ` +
+        `traces recorded faster lose up to 5 dB there to the anti-alias low-pass of their ` +
+        `resampling (at 0.9 × Nyquist), and those recorded at that rate do not, so the top ` +
+        `rows would tell sampling rates apart; sample at ${
+          Math.ceil(2.5 * s.fmax)
+        } Hz or more (--sampling-rate)`,
+    );
+  }
+  if (s.windowLength > s.before + s.after) {
+    out.push(
+      `warning: the STFT window (spectrogram.windowLength ${s.windowLength} s) is longer than ` +
+        `the crop (before + after = ${s.before + s.after} s): each frame spans ${
+          s.windowLength / 2
+        } s either side of its time, so the spectrogram describes a longer stretch than ` +
+        `-${s.before} to ${s.after} s; shorten --window-length or widen --before/--after`,
+    );
+  }
+  if (!bp) return out;
   if (s.fmax > bp.freqmax * 1.1) {
     out.push(
       `warning: the crop reaches ${s.fmax} Hz (spectrogram.fmax), above the band-pass's ` +

@@ -18,6 +18,7 @@ import { formatStationXml } from "../../lib/io/stationxml.ts";
 import { formatQuakeMl, type QuakeMlEvent } from "../../lib/io/quakeml.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
 import {
+  checkConsistency,
   configWarnings,
   parseExtractConfig,
   readExtractConfig,
@@ -66,6 +67,7 @@ async function fixture(): Promise<{ root: string; syn: string }> {
       good.channel,
       refTime,
       good.label,
+      "",
     ]);
   await Deno.writeFile(
     `${syn}/bad_truncated.mseed`,
@@ -242,6 +244,7 @@ Deno.test("extract --limit N counts the samples whose files exist; rows with mis
     cells[2][1] = "waveforms/gone_1.mseed";
     cells[4][1] = "waveforms/gone_3.mseed";
     cells[5][7] = "2030-01-01T00:00:00Z"; // its file exists: it counts, and fails when processed
+    cells[5][9] = ""; // (its S time would now come before the reference)
     await Deno.writeTextFile(`${syn}/m.csv`, cells.map((c) => c.join(",")).join("\n") + "\n");
     const out: string[] = [];
     const { log } = console;
@@ -325,6 +328,12 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
     ) {
       assert(byId[id].includes(file), `${id}: message names ${file}: ${byId[id]}`);
     }
+    // What the 67 frames read: half a 257-sample window (1.28 s) before the first frame at
+    // -20 s, and up to the last sample of the last frame, centred at 65.79 s: 66.42 s after.
+    assert(
+      byId.short.includes("the window needs 21.28 s before and 66.42 s after the reference"),
+      byId.short,
+    );
     const ds = await openDataset(`${root}/ds`);
     assertEquals(ds.meta.shape, [5, 1, 87, 67]);
     assertEquals(ds.freqs.length, 87);
@@ -713,7 +722,7 @@ Deno.test("extract: of several events' P picks at a station, the one whose windo
     const body = rows.map((
       r,
       i,
-    ) => [...Object.values(r).map((v, j) => (j === 7 ? "" : v)), eventIds[i]]);
+    ) => [...Object.values(r).map((v, j) => (j === 7 || j === 9 ? "" : v)), eventIds[i]]);
     await Deno.writeTextFile(
       `${syn}/m.csv`,
       [header, ...body].map((r) => r.join(",")).join("\n") + "\n",
@@ -754,8 +763,9 @@ Deno.test("extract: a manifest row with a field too few or an unreadable referen
     const lines = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
     const [head, a, b] = lines;
     const cells = b.split(",");
-    const shortRow = ["short", ...a.split(",").slice(1, -1)].join(","); // label left out
-    const badTime = ["badtime", ...cells.slice(1, 7), "2023-02-30T00:00:00Z", cells[8]].join(",");
+    const shortRow = ["short", ...a.split(",").slice(1, -1)].join(","); // s_time left out
+    const badTime = ["badtime", ...cells.slice(1, 7), "2023-02-30T00:00:00Z", ...cells.slice(8)]
+      .join(",");
     await Deno.writeTextFile(
       `${syn}/m.csv`,
       [head, a, shortRow, badTime].join("\n") + "\n",
@@ -769,7 +779,7 @@ Deno.test("extract: a manifest row with a field too few or an unreadable referen
     const bad = parseCsvRecords(await Deno.readTextFile(`${root}/ds/failures.csv`));
     assertEquals(bad.map((f) => [f.id, f.reason]), [["short", "bad row"], ["badtime", "bad time"]]);
     assert(
-      bad[0].message.includes("row 3 of") && bad[0].message.includes("found 8"),
+      bad[0].message.includes("row 3 of") && bad[0].message.includes("found 9"),
       bad[0].message,
     );
     assert(
@@ -1606,8 +1616,9 @@ Deno.test("extract --bandpass sets the band-pass corners (or none); a crop past 
         `found '${bad}'`,
     );
   }
-  // The default 1-18 Hz band under a crop to 25 Hz: the rows above 18 Hz are stopband.
-  const wide = applyOverrides(base(), { fmax: "25", fmin: "0.3" });
+  // The default 1-18 Hz band under a crop to 25 Hz: the rows above 18 Hz are stopband (the
+  // response pre-filter's own warning is tested below).
+  const wide = applyOverrides(base(), { fmax: "25", fmin: "0.3", "pre-filt": "none" });
   assertEquals(configWarnings(wide), [
     "warning: the crop reaches 25 Hz (spectrogram.fmax), above the band-pass's 18 Hz " +
     "(preprocess.bandpass.freqmax): the rows above it hold the filter's stopband; widen the " +
@@ -1617,7 +1628,12 @@ Deno.test("extract --bandpass sets the band-pass corners (or none); a crop past 
     "band with --bandpass 0.3/18",
   ]);
   assertEquals(configWarnings(base()), []);
-  assertEquals(configWarnings(applyOverrides(base(), { fmax: "25", bandpass: "1/25" })), []);
+  assertEquals(
+    configWarnings(
+      applyOverrides(base(), { fmax: "25", bandpass: "1/25", "pre-filt": "0.2/0.5/25/30" }),
+    ),
+    [],
+  );
   // Two inputs, or a stray argument, are refused rather than one of them taken.
   for (
     const [args, want] of [
@@ -1671,4 +1687,98 @@ Deno.test("a response file that is neither StationXML nor SAC_PZ (a CSV, a wavef
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("extract warns of a crop past the response pre-filter's flat band, near the target Nyquist, or shorter than the STFT window; --pre-filt, --water-level, --response-output, --nfft set the config", () => {
+  const base = () => parseExtractConfig({ input: { format: "esec", dir: "/e" } });
+  // 1-40 Hz under the default pre-filter (flat 0.5-18.5 Hz): rows above 20 Hz came out at -215 dB.
+  const wide = applyOverrides(base(), { fmax: "40", bandpass: "1/42" });
+  assertEquals(configWarnings(wide), [
+    "warning: the crop 1-40 Hz (spectrogram.fmin, fmax) reaches past the response pre-filter's " +
+    "flat band 0.5-18.5 Hz (preprocess.response.preFilt [0.2,0.5,18.5,19.8]): its rows there " +
+    "are tapered down, by up to the whole signal at 0.2 and 19.8 Hz; widen it, e.g. --pre-filt " +
+    "0.2/0.5/40/44 (below each trace's Nyquist)",
+  ]);
+  // A low crop for tremor at 10 Hz: the pre-filter's 0.2-0.5 Hz taper; and 4 Hz is 80 % of Nyquist.
+  const low = applyOverrides(base(), {
+    "sampling-rate": "10",
+    bandpass: "0.05/4.5",
+    fmin: "0.05",
+    fmax: "4.5",
+    "window-length": "20",
+  });
+  const w = configWarnings(low);
+  assertEquals(w.length, 2, w.join("\n"));
+  assert(w[0].includes("flat band 0.5-18.5 Hz") && w[0].includes("--pre-filt 0.02/0.05/18.5/"));
+  assertEquals(
+    w[1],
+    "warning: the crop reaches 4.5 Hz (spectrogram.fmax), 90 % of the Nyquist frequency of " +
+      "preprocess.samplingRate 10 Hz: traces recorded faster lose up to 5 dB there to the " +
+      "anti-alias low-pass of their resampling (at 0.9 × Nyquist), and those recorded at that " +
+      "rate do not, so the top rows would tell sampling rates apart; sample at 12 Hz or more " +
+      "(--sampling-rate)",
+  );
+  // Without response removal the pre-filter does nothing, so nothing is said of it.
+  assertEquals(
+    configWarnings(applyOverrides(base(), { fmax: "40", bandpass: "1/42", "no-response": true })),
+    [],
+  );
+  // A 60 s window over a 10 s crop.
+  assertEquals(
+    configWarnings(applyOverrides(base(), { "window-length": "60", before: "5", after: "5" })),
+    [
+      "warning: the STFT window (spectrogram.windowLength 60 s) is longer than the crop " +
+      "(before + after = 10 s): each frame spans 30 s either side of its time, so the " +
+      "spectrogram describes a longer stretch than -5 to 5 s; shorten --window-length or widen " +
+      "--before/--after",
+    ],
+  );
+  const c = applyOverrides(base(), {
+    "pre-filt": "0.1/0.2/30/35",
+    "water-level": "60",
+    "response-output": "ACC",
+    nfft: "1024",
+  });
+  assertEquals(c.preprocess.response, {
+    remove: true,
+    preFilt: [0.1, 0.2, 30, 35],
+    waterLevel: 60,
+    output: "ACC",
+  });
+  assertEquals(c.spectrogram.nfft, 1024);
+  const none = applyOverrides(c, { "pre-filt": "none", "water-level": "none", nfft: "auto" });
+  assertEquals([none.preprocess.response.preFilt, none.preprocess.response.waterLevel], [
+    null,
+    null,
+  ]);
+  assertEquals(none.spectrogram.nfft, null);
+  for (const bad of ["1/2/3", "0.5/0.2/18/19", "-1/0.5/18/19", "0x1/1/2/3", "a/b/c/d"]) {
+    assertThrows(
+      () => applyOverrides(base(), { "pre-filt": bad }),
+      UserError,
+      "Cannot read --pre-filt",
+    );
+  }
+  for (const bad of ["-60", "x", ""]) {
+    assertThrows(
+      () => applyOverrides(base(), { "water-level": bad }),
+      UserError,
+      "Cannot read --water-level",
+    );
+  }
+  assertThrows(
+    () => applyOverrides(base(), { "response-output": "vel" }),
+    UserError,
+    "expected DISP, VEL or ACC",
+  );
+  assertThrows(() => applyOverrides(base(), { nfft: "1k" }), UserError, "Cannot read --nfft");
+});
+
+Deno.test("a PhaseNet NPZ input with components 'channel' is refused before any sample", () => {
+  const c = parseExtractConfig({ input: { format: "npz", dir: "/p" } });
+  assertThrows(
+    () => checkConsistency(applyOverrides(c, { components: "channel" })),
+    UserError,
+    "a PhaseNet NPZ window holds three",
+  );
 });
