@@ -11,6 +11,7 @@ import { parseCsvRecords } from "../io/csv.ts";
 import { detectionCacheChannel } from "../io/sds_triggers.ts";
 import { DETECTIONS_DIR } from "../io/extract.ts";
 import { UserError } from "../util/errors.ts";
+import { type ExtractConfig, spectrogramGeometry } from "../io/extract_config.ts";
 import { isDirectory } from "../io/checkpoint.ts";
 
 /** A directory's summary: its kind and the figures worth knowing about it. */
@@ -67,6 +68,45 @@ export function limitOf(
       ...(subset === "random" && typeof c.subsetSeed === "number" ? { seed: c.subsetSeed } : {}),
     },
   };
+}
+
+/**
+ * How a dataset's spectrograms were made, in one line, from its extract config (meta.json's
+ * `config`): the target rate, the response removal, the band-pass, the STFT and the crop,
+ * such as `100 Hz; response removed to VEL, pre-filter 0.2/0.5/18.5/19.8 Hz; band-pass 1-18
+ * Hz; STFT 2.56 s (257 samples), 50 % overlap, nfft 512; crop 1-18 Hz, -20 to 66 s`; null
+ * for a dataset without one (an imported array).
+ *
+ * @param config The config, as stored.
+ * @returns the line, or null.
+ */
+export function processingOf(config: unknown): string | null {
+  const c = config as Partial<ExtractConfig> | null;
+  if (!c?.preprocess || !c.spectrogram) return null;
+  try {
+    const p = c.preprocess, s = c.spectrogram, r = p.response;
+    const g = spectrogramGeometry(c as ExtractConfig);
+    const parts = [`${p.samplingRate} Hz`];
+    parts.push(
+      !r.remove
+        ? "response not removed"
+        : `response removed to ${r.output}, ${
+          r.preFilt ? `pre-filter ${r.preFilt.join("/")} Hz` : "no pre-filter"
+        }${r.waterLevel === null ? "" : `, water level ${r.waterLevel} dB`}`,
+    );
+    parts.push(
+      p.bandpass ? `band-pass ${p.bandpass.freqmin}-${p.bandpass.freqmax} Hz` : "no band-pass",
+    );
+    parts.push(
+      `STFT ${s.windowLength} s (${g.nperseg} samples), ${+(100 * s.overlap).toFixed(1)} % ` +
+        `overlap, nfft ${g.nfft}`,
+    );
+    parts.push(`crop ${s.fmin}-${s.fmax} Hz, -${s.before} to ${s.after} s`);
+    return parts.join("; ");
+  } catch {
+    // A config from another version that no longer reads: say nothing rather than fail.
+    return null;
+  }
 }
 
 /**
@@ -153,6 +193,9 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         path: dir,
         input: inputOf(ds.meta.config),
         ...limitOf(ds.meta.config),
+        ...(processingOf(ds.meta.config) === null
+          ? {}
+          : { processing: processingOf(ds.meta.config) }),
         shape: ds.meta.shape,
         components: ds.meta.components,
         scaling: ds.meta.scaling,

@@ -3,7 +3,8 @@
  */
 import { join } from "node:path";
 import { run } from "./_run.ts";
-import { formatSummary, inputOf, limitOf } from "../../lib/cli/describe.ts";
+import { formatSummary, inputOf, limitOf, processingOf } from "../../lib/cli/describe.ts";
+import { parseExtractConfig } from "../../lib/io/extract_config.ts";
 import { writeDataset } from "../../lib/io/dataset.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
@@ -193,4 +194,34 @@ Deno.test("info gives the sample limit a dataset was extracted with: none, the f
     ]
       .join("\n"),
   );
+});
+
+Deno.test("info says how a dataset's spectrograms were made: rate, response, band-pass, STFT, crop", () => {
+  const c = parseExtractConfig({ input: { format: "esec", dir: "/e" } });
+  assertEquals(
+    processingOf(c),
+    "100 Hz; response removed to VEL, pre-filter 0.2/0.5/18.5/19.8 Hz; band-pass 1-18 Hz; " +
+      "STFT 2.56 s (257 samples), 50 % overlap, nfft 512; crop 1-18 Hz, -20 to 66 s",
+  );
+  const other = parseExtractConfig({
+    input: { format: "esec", dir: "/e" },
+    preprocess: {
+      samplingRate: 20,
+      response: { preFilt: null, waterLevel: 60, output: "ACC" },
+      bandpass: null,
+    },
+    spectrogram: { windowLength: 10, overlap: 0.75, nfft: 512, fmin: 0.5, fmax: 5 },
+  });
+  assertEquals(
+    processingOf(other),
+    "20 Hz; response removed to ACC, no pre-filter, water level 60 dB; no band-pass; " +
+      "STFT 10 s (201 samples), 75 % overlap, nfft 512; crop 0.5-5 Hz, -20 to 66 s",
+  );
+  assertEquals(
+    processingOf({ ...c, preprocess: { ...c.preprocess, response: { remove: false } } }),
+    "100 Hz; response not removed; band-pass 1-18 Hz; STFT 2.56 s (257 samples), 50 % " +
+      "overlap, nfft 512; crop 1-18 Hz, -20 to 66 s",
+  );
+  // An imported array has no config.
+  assertEquals(processingOf(null), null);
 });
