@@ -26,13 +26,35 @@ const WG = 64;
 const groups = (invocations: number) => Math.ceil(invocations / WG);
 
 /**
+ * The most iterations one invocation's loops may run, by the sizes the host chooses (rows per
+ * split-K chunk, partials per lane, K per matmul split). Mesa's llvmpipe and lavapipe (gallivm)
+ * end a shader invocation's loops after 65,535 iterations, counted over all its loops
+ * together, and return what was summed so far, with no error: a bias gradient summing 71,200
+ * partials in one lane came out 8 % low, a weight gradient over a 70,000-pixel row and a
+ * 70,000-long scalar dot product far off (tests/gpu/loop_limit_test.ts). A quarter of that
+ * leaves room for a kernel's other loops; on GPUs it only adds parallel work where a
+ * reduction was that long.
+ */
+export const SERIAL_MAX = 16384;
+
+/**
  * Lanes per output of a split-K sum of `splits` partials: the largest power of two up to the
- * active tuning's `splitLanes` that leaves each lane at least 4 partials.
+ * active tuning's `splitLanes` that leaves each lane at least 4 partials, and more (up to 64)
+ * where a lane would otherwise loop over more than {@linkcode SERIAL_MAX} partials.
+ *
+ * @throws {RangeError} when even 64 lanes would (more than 2^20 partials per output).
  */
 function splitLanes(splits: number): number {
   const most = Math.min(64, tuningValue(active, "splitLanes"));
   let lanes = 1;
   while (lanes * 2 <= most && lanes * 8 <= splits) lanes *= 2;
+  while (lanes < 64 && Math.ceil(splits / lanes) > SERIAL_MAX) lanes *= 2;
+  if (Math.ceil(splits / lanes) > SERIAL_MAX) {
+    throw new RangeError(
+      `Cannot sum ${splits} partials per output: at most ${64 * SERIAL_MAX} (64 lanes of ` +
+        `${SERIAL_MAX}, the loop one invocation may run: see SERIAL_MAX)`,
+    );
+  }
   return lanes;
 }
 
@@ -1767,7 +1789,8 @@ export function convWeightGrad(
  * How a conv weight gradient splits its rows (n, oh) into chunks, each summed by its own
  * invocations into one partial of the weight (split-K): enough chunks that tiles × chunks
  * reaches the split target, but at most `most` (the partials binding), and chunks of at least
- * `minPixels` output pixels (`splitMinPixels`). On llvmpipe at batch 8, where the target had
+ * `minPixels` output pixels (`splitMinPixels`), but never so long that an invocation loops more
+ * than {@linkcode SERIAL_MAX} times (rows × (pixels + 1)). On llvmpipe at batch 8, where the target had
  * cut layers into chunks of about 3 rows, a floor of 64 pixels took the seed's weight
  * gradients and their sums from 19.7 to 13.2 ms of a 51 ms step (in-step GPU profiles, two
  * alternating runs; 128 and 256 pixels left too few invocations: 15.3–16.8 ms); at batch 64
@@ -1798,8 +1821,24 @@ export function weightGradSplits(
   most: number,
   minPixels: number,
 ): [number, number] {
+  // Each invocation loops over its chunk's rows and each row's pixels: at most SERIAL_MAX.
+  if (wo + 1 > SERIAL_MAX) {
+    throw new RangeError(
+      `Cannot split a conv weight gradient: output rows of ${wo} pixels: at most ` +
+        `${SERIAL_MAX - 1} (the loop one invocation may run: see SERIAL_MAX)`,
+    );
+  }
+  const longest = Math.floor(SERIAL_MAX / (wo + 1));
   const byPixels = Math.max(1, Math.floor(rows * wo / Math.max(1, minPixels)));
-  const splits = Math.max(1, Math.min(rows, byPixels, Math.round(target / tiles), most));
+  let splits = Math.max(1, Math.min(rows, byPixels, Math.round(target / tiles), most));
+  splits = Math.max(splits, Math.ceil(rows / longest));
+  if (splits > most) {
+    throw new RangeError(
+      `Cannot split a conv weight gradient of ${rows} rows of ${wo} pixels into chunks of at ` +
+        `most ${longest} rows: that needs ${splits} partials of the weight, more than the ` +
+        `${most} one binding holds; use a smaller batch`,
+    );
+  }
   const perSplit = Math.ceil(rows / splits);
   return [perSplit, Math.ceil(rows / perSplit)];
 }
@@ -1890,7 +1929,12 @@ export function biasGrad(
   }
   // A Linear layer's [N, C]: quads of channels over segments of rows (the `rows` entry).
   const rows = inner === 1 && c % 4 === 0;
-  const sl = rows ? Math.max(1, Math.min(BIAS_ROWS_SEG, outer)) : Math.max(1, Math.min(seg, inner));
+  let sl = rows ? Math.max(1, Math.min(BIAS_ROWS_SEG, outer)) : Math.max(1, Math.min(seg, inner));
+  // Longer segments where their partials would be more than 64 lanes of SERIAL_MAX can sum.
+  if (!rows && outer * Math.ceil(inner / sl) > 64 * SERIAL_MAX) {
+    const want = Math.ceil(inner / Math.max(1, Math.floor(64 * SERIAL_MAX / outer)));
+    sl = Math.min(inner, Math.ceil(want / 4) * 4);
+  }
   const segs = Math.ceil((rows ? outer : inner) / sl);
   if (!rows && sl < inner && sl % 4 !== 0) {
     throw new RangeError(`Cannot run bias_grad: seg must be a multiple of 4: found ${seg}`);
@@ -2025,6 +2069,16 @@ export function matmul(
       1,
       Math.min(Math.floor(k / MATMUL_MIN_KC), Math.round(o.splitTarget / invocations)),
     );
+  }
+  // No invocation loops over more than SERIAL_MAX values of K.
+  if (k > SERIAL_MAX) {
+    if (!o.scratch) {
+      throw new RangeError(
+        `Cannot run matmul: K = ${k} needs a split (at most ${SERIAL_MAX} per invocation: see ` +
+          `SERIAL_MAX), and no scratch was given for the partials`,
+      );
+    }
+    splits = Math.max(splits, Math.ceil(k / SERIAL_MAX));
   }
   const kc = va ? Math.ceil(k / splits / 4) * 4 : Math.ceil(k / splits);
   splits = Math.ceil(k / kc);
