@@ -271,12 +271,18 @@ export async function checkConvT(c: ConvCase, seed: number, expectShape?: number
  * (InputAct): masked by a random output y of that layer (both signs, x's shape) and summed into
  * that layer's bias gradient, against the Float64 reference (mask, then sum). The bias slot
  * starts as NaN, so a channel the partials miss shows.
+ *
+ * With `exact`, w and gy are integers in −2..2 and the slope 1/4: every product and sum is then
+ * exact in f32 (below 2^24), so both results must equal the reference exactly, and a single
+ * pixel left out of (or added twice to) a bias partial fails, which the worst-case rounding
+ * tolerance of the random data (about 0.8 for e1) could not tell from rounding.
  */
 export async function checkInputAct(
   c: ConvCase,
   transposed: boolean,
   seed: number,
   withBias = true,
+  exact = false,
 ): Promise<void> {
   const conv = { stride: c.stride, padding: c.padding };
   const p = { ...conv, outputPadding: c.outputPadding ?? [0, 0] as P2 };
@@ -284,6 +290,11 @@ export async function checkInputAct(
     ? C.convTranspose2dOutputShape(c.x, c.w, p)
     : C.conv2dOutputShape(c.x, c.w, conv);
   const d = inputs(c, ys, seed);
+  const slope = exact ? 0.25 : SLOPE;
+  if (exact) {
+    d.w = d.w.map((v) => Math.round(v));
+    d.gy = d.gy.map((v) => Math.round(v));
+  }
   const yPrev = rand(numel(c.x), seed + 7);
   // Exact zeros too: there the slope applies (PyTorch's y > 0 rule), not the identity.
   for (let i = 0; i < yPrev.length; i += 5) yPrev[i] = 0;
@@ -291,7 +302,7 @@ export async function checkInputAct(
   dirtyPool(numel(ys), numel(c.x), numel(c.w));
   const w = gt(d.w, c.w), gy = gt(d.gy, ys), m = gt(yPrev, c.x);
   const gb = withBias ? gt(new Float32Array(c.x[1]).fill(NaN), [c.x[1]]) : null;
-  const act = { y: m, slope: SLOPE, gb };
+  const act = { y: m, slope, gb };
   const g = transposed
     ? be.convTranspose2dInputGrad(gy, w, c.x, conv, act)
     : be.conv2dInputGrad(gy, w, c.x, conv, act);
@@ -301,15 +312,19 @@ export async function checkInputAct(
   const gx = transposed
     ? C.convTranspose2dInputGrad(d.gy, ys, d.w, c.w, c.x, p)
     : C.conv2dInputGrad(d.gy, ys, d.w, c.w, c.x, conv);
-  const gRef = C.leakyReluGrad(yPrev, gx, SLOPE);
+  const gRef = C.leakyReluGrad(yPrev, gx, slope);
   // gx sums at most (channels of gy)·KH·KW products of size <= T; the bias gradient sums
   // N·H·W of those, one accumulation over all their products.
   const kX = ys[1] * c.w[2] * c.w[3];
-  const tolX = accTol(kX, T);
-  const what = `${c.name} (${transposed ? "conv_transpose2d" : "conv2d"} input gradient)`;
-  close(out[0], gRef, tolX, `${what}: masked gradient`);
+  const plane = c.x[0] * c.x[2] * c.x[3];
+  const what = `${c.name} (${transposed ? "conv_transpose2d" : "conv2d"} input gradient)${
+    exact ? ", integer data" : ""
+  }`;
+  if (exact && plane * kX * 4 >= 2 ** 24) {
+    throw new Error(`${what}: sums could reach 2^24, where f32 stops being exact`);
+  }
+  close(out[0], gRef, exact ? 0 : accTol(kX, T), `${what}: masked gradient`);
   if (gb) {
-    const plane = c.x[0] * c.x[2] * c.x[3];
-    close(out[1], C.biasGrad(gRef, c.x), accTol(plane * kX, T), `${what}: bias`);
+    close(out[1], C.biasGrad(gRef, c.x), exact ? 0 : accTol(plane * kX, T), `${what}: bias`);
   }
 }

@@ -176,6 +176,14 @@ gpuTest(
     // Without a bias to sum: the mask alone.
     await checkInputAct(CONV_CASES[2], false, 1500, false);
     await checkInputAct(CONVT_CASES[0], true, 1510, false);
+    // Integer data: exact sums, so a pixel missing from a bias partial shows.
+    for (const [i, c] of SEED_ENCODER.slice(1).entries()) {
+      await checkInputAct(c, false, 1700 + 10 * i, true, true);
+    }
+    for (const [i, c] of SEED_DECODER.entries()) {
+      await checkInputAct(c, true, 1750 + 10 * i, true, true);
+    }
+    await checkInputAct(CONV_CASES[0], false, 1790, true, true);
   },
 );
 
