@@ -98,3 +98,21 @@ export function enumFlag<T extends string>(
   }
   return v as T;
 }
+
+/**
+ * Refuses a label holding a line break: a quoted field over several lines is valid CSV but no
+ * label; it is a stray '"' closed by another one later, which merged the rows between.
+ *
+ * @param label The label as read.
+ * @param source The labels file, for the message.
+ * @param row Its row in the file (1-based; the header is row 1 where there is one).
+ * @throws {UserError} naming the file and the row.
+ */
+export function refuseLineBreak(label: string, source: string, row: number): void {
+  if (/[\r\n]/.test(label)) {
+    throw new UserError(
+      `Cannot read labels ${source}: the label on row ${row} holds a line break (a quoted ` +
+        `field running over several lines): expected one line per row; a stray '"'?`,
+    );
+  }
+}

@@ -18,7 +18,7 @@ import { EVENT_WINDOW_S } from "../io/extract.ts";
 import { join, resolve } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, numFlag, strFlag } from "./_command.ts";
-import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
+import { datasetArg, device, enumFlag, refuseLineBreak, required, seedFlag } from "./_shared.ts";
 import { applyModel, type Assignment, rawKmeans } from "../cluster/assign.ts";
 import { readModelInfo } from "../cluster/pretrain.ts";
 import { exists } from "../io/checkpoint.ts";
@@ -166,7 +166,8 @@ async function datasetEvents(ds: Dataset, window: number | null): Promise<Networ
   const onsets = sampleOnsets(ds.samples);
   let rows: Record<string, string>[] = [];
   try {
-    rows = parseCsvRecords(await Deno.readTextFile(join(ds.dir, "triggers.csv")));
+    const path = join(ds.dir, "triggers.csv");
+    rows = parseCsvRecords(await Deno.readTextFile(path), ",", { source: path });
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
@@ -708,7 +709,7 @@ export const evaluateCommand: Command = {
       throw new UserError("Cannot run evaluate: expected the output directory of 'cluster'");
     }
     const text = await labelsCsvOf(dir, `Cannot evaluate ${dir}`);
-    const [head = [], ...rows] = parseCsv(text);
+    const [head = [], ...rows] = parseCsv(text, ",", { source: join(dir, "labels.csv") });
     const ci = head.indexOf("cluster"), li = head.indexOf("label"), ii = head.indexOf("id");
     if (ci < 0 || ii < 0) {
       throw new UserError(`Cannot evaluate ${dir}/labels.csv: expected columns id and cluster`);
@@ -736,7 +737,7 @@ export const evaluateCommand: Command = {
       } catch (e) {
         throw new UserError(`Cannot read labels ${lf}: ${(e as Error).message}`);
       }
-      const [lh = [], ...lrows] = parseCsv(text);
+      const [lh = [], ...lrows] = parseCsv(text, ",", { source: `labels ${lf}` });
       // As import --labels reads its header: trimmed, any case.
       const names = lh.map((h) => h.trim().toLowerCase());
       const lid = names.indexOf("id"), llab = names.indexOf("label");
@@ -759,6 +760,7 @@ export const evaluateCommand: Command = {
           );
         }
         first.set(id, k);
+        refuseLineBreak(r[llab] ?? "", lf, k + 2);
         map.set(id, r[llab]?.trim() || null);
       });
       truth = rows.map((r) => map.get(r[ii]) ?? null);
@@ -775,7 +777,9 @@ export const evaluateCommand: Command = {
     if (against) {
       if (lf) throw new UserError("Cannot use --labels and --against together");
       const other = await labelsCsvOf(against, `Cannot compare with ${against}`);
-      const [oh = [], ...orows] = parseCsv(other);
+      const [oh = [], ...orows] = parseCsv(other, ",", {
+        source: join(against, "labels.csv"),
+      });
       const oc = oh.indexOf("cluster"), oi = oh.indexOf("id");
       if (oc < 0 || oi < 0) {
         throw new UserError(
@@ -809,7 +813,7 @@ export const evaluateCommand: Command = {
       ? null
       : await Deno.readTextFile(join(dir, "events.csv")).catch(() => null);
     if (evText !== null) {
-      const rows2 = parseCsvRecords(evText);
+      const rows2 = parseCsvRecords(evText, ",", { source: join(dir, "events.csv") });
       if (rows2.length && "ids" in rows2[0] && "cluster" in rows2[0]) {
         const classOf = new Map(rows.map((r, i) => [r[ii], truth[i]]));
         const e = eventTruth(rows2 as { cluster: string; ids: string }[], classOf);
@@ -866,9 +870,10 @@ export const similarCommand: Command = {
     const id = required(values, "id", "similar");
     const count = intFlag(values, "n") ?? 10;
     if (count < 1) throw new UserError(`Cannot use --n ${count}: expected at least 1`);
-    let text: string | null = null;
+    let text: string | null = null, source = "";
     for (const f of ["labels.csv", "samples.csv"]) {
-      text = await Deno.readTextFile(join(dir, f)).catch(() => null);
+      source = join(dir, f);
+      text = await Deno.readTextFile(source).catch(() => null);
       if (text !== null) break;
     }
     if (text === null) {
@@ -876,7 +881,7 @@ export const similarCommand: Command = {
         `Cannot search ${dir}: labels.csv or samples.csv is missing: run 'cluster' or 'encode' first`,
       );
     }
-    const [head = [], ...rows] = parseCsv(text);
+    const [head = [], ...rows] = parseCsv(text, ",", { source });
     const col = (name: string) => head.indexOf(name);
     const query = rows.findIndex((r) => r[col("id")] === id);
     if (query < 0) throw new UserError(`Cannot search ${dir}: no sample has id '${id}'`);

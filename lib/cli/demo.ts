@@ -286,7 +286,9 @@ async function continuousDemo(values: Values): Promise<void> {
   say("cluster + evaluate, per sample and per event (the stations' vote)");
   const clusters = join(out, "clusters");
   const { eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev);
-  const rows = parseCsvRecords(await Deno.readTextFile(join(clusters, "events.csv")));
+  const rows = parseCsvRecords(await Deno.readTextFile(join(clusters, "events.csv")), ",", {
+    source: join(clusters, "events.csv"),
+  });
   const classOf = new Map(ds.samples.map((x, i) => [x.id, truth[i]]));
   const events = evaluateClustering({
     ...eventTruth(rows as { cluster: string; ids: string }[], classOf),

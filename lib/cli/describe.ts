@@ -164,12 +164,18 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       let t0 = Infinity, t1 = -Infinity;
       for (const t of times) [t0, t1] = [Math.min(t0, t), Math.max(t1, t)];
       const failures = await readText(join(dir, "failures.csv"));
-      const failed = failures === null ? null : parseCsvRecords(failures).map((r) => r.reason);
+      const failed = failures === null
+        ? null
+        : parseCsvRecords(failures, ",", { source: join(dir, "failures.csv") }).map((r) =>
+          r.reason
+        );
       // Samples whose Z, N, E were rotated from other channels (extract's rotations.csv).
       const rotations = await readText(join(dir, "rotations.csv"));
       // SDS triggers: the detections and their events (extract's triggers.csv).
       const triggers = await readText(join(dir, "triggers.csv"));
-      const trig = triggers === null ? null : parseCsvRecords(triggers);
+      const trig = triggers === null
+        ? null
+        : parseCsvRecords(triggers, ",", { source: join(dir, "triggers.csv") });
       // The detections kept by day (extract's detections/, a file per channel and month):
       // channels and channel-days.
       let kept: { channels: number; channelDays: number } | null = null;
@@ -232,7 +238,9 @@ export async function describeDir(dir: string): Promise<DirSummary> {
           }
           : {}),
         failed: failed === null ? null : { total: failed.length, byReason: counts(failed) },
-        ...(rotations === null ? {} : { rotated: parseCsvRecords(rotations).length }),
+        ...(rotations === null ? {} : {
+          rotated: parseCsvRecords(rotations, ",", { source: join(dir, "rotations.csv") }).length,
+        }),
         ...(trig === null ? {} : {
           triggers: {
             total: trig.length,
@@ -251,7 +259,9 @@ export async function describeDir(dir: string): Promise<DirSummary> {
   if (model !== null) {
     const m = JSON.parse(model);
     const curve = await readText(join(dir, "learning_curve.csv"));
-    const last = curve === null ? undefined : parseCsvRecords(curve).at(-1);
+    const last = curve === null
+      ? undefined
+      : parseCsvRecords(curve, ",", { source: join(dir, "learning_curve.csv") }).at(-1);
     const has = async (f: string) => (await Deno.stat(join(dir, f)).catch(() => null)) !== null;
     return {
       kind: "model",
@@ -315,7 +325,11 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       dataset: r.dataset,
       model: r.model,
       created: r.created,
-      sizes: profiles === null ? null : parseCsvRecords(profiles).map((p) => Number(p.size)),
+      sizes: profiles === null
+        ? null
+        : parseCsvRecords(profiles, ",", { source: join(dir, "clusters.csv") }).map((p) =>
+          Number(p.size)
+        ),
       evaluation: ev ? { acc: ev.acc, nmi: ev.nmi, ari: ev.ari, silhouette: ev.silhouette } : null,
       ...(ev?.events ? { events: { n: ev.events.n, acc: ev.events.acc, nmi: ev.events.nmi } } : {}),
     };

@@ -7,6 +7,7 @@
  */
 import { basename } from "node:path";
 import { type Command, strFlag } from "./_command.ts";
+import { refuseLineBreak } from "./_shared.ts";
 import { UserError } from "../util/errors.ts";
 import { decodeNumeric, isNumericDtype, npyToFloat64, readNpy, readNpyHeader } from "../io/npy.ts";
 import { parseCsv, parseCsvRecords } from "../io/csv.ts";
@@ -29,7 +30,7 @@ export function parseLabels(
   ids: string[],
   source: string,
 ): (string | null)[] {
-  const rows = parseCsv(text);
+  const rows = parseCsv(text, ",", { source: `labels ${source}` });
   const head = rows[0]?.map((h) => h.trim().toLowerCase()) ?? [];
   const out: (string | null)[] = new Array(n).fill(null);
   if (head.includes("id") && head.includes("label")) {
@@ -43,6 +44,7 @@ export function parseLabels(
     body.forEach((r, k) => {
       // Ids and labels trimmed as the header is (`id, label` written with spaces).
       const id = (r[ci] ?? "").trim(), label = (r[cl] ?? "").trim();
+      refuseLineBreak(label, source, k + 2);
       const i = pos.get(id);
       if (i === undefined) {
         throw new UserError(`Cannot read labels ${source}: unknown id '${id}'`);
@@ -71,15 +73,25 @@ export function parseLabels(
   }
   // One label per line: an empty line is a sample whose label is unknown, so empty lines
   // count (only blank lines past the last sample's are dropped).
-  const lines = parseCsv(text, ",", { keepEmptyLines: true }).map((r) => r.join(","));
-  if (lines.length > n && lines[0].trim().toLowerCase() === "label") lines.shift();
+  const lines = parseCsv(text, ",", { keepEmptyLines: true, source: `labels ${source}` }).map((r) =>
+    r.join(",")
+  );
+  // The file's row of lines[0] (1-based): 2 past a `label` header.
+  let first = 1;
+  if (lines.length > n && lines[0].trim().toLowerCase() === "label") {
+    lines.shift();
+    first = 2;
+  }
   while (lines.length > n && lines[lines.length - 1].trim() === "") lines.pop();
   if (lines.length !== n) {
     throw new UserError(
       `Cannot read labels ${source}: expected ${n} labels (one per line): found ${lines.length}`,
     );
   }
-  lines.forEach((l, i) => out[i] = l.trim() === "" ? null : l.trim());
+  lines.forEach((l, i) => {
+    refuseLineBreak(l, source, i + first);
+    out[i] = l.trim() === "" ? null : l.trim();
+  });
   return out;
 }
 
@@ -121,7 +133,7 @@ async function importedSamples(
     } catch (e) {
       throw new UserError(`Cannot read samples ${path}: ${(e as Error).message}`);
     }
-    const records = parseCsvRecords(text);
+    const records = parseCsvRecords(text, ",", { source: `samples ${path}` });
     const head = parseCsv(text)[0] ?? [];
     if (!head.includes("id")) {
       throw new UserError(

@@ -110,7 +110,9 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
   );
   const profiles = await Deno.readTextFile(join(dir, "clusters.csv")).catch(() => null);
   if (profiles) {
-    const rows = parseCsv(profiles).filter((r) => r.length > 1);
+    const rows = parseCsv(profiles, ",", { source: join(dir, "clusters.csv") }).filter((r) =>
+      r.length > 1
+    );
     // Readable headers with units; the CSV keeps its column names.
     const reference = referenceName(
       await Deno.readTextFile(join(String(s.dataset), "meta.json")).then(
@@ -151,7 +153,7 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
       `<h2>Events</h2><p>The samples of each event (a catalogue's event, or triggers of the ` +
         `stations associated into one) vote: the event takes the cluster most of them fell in ` +
         `(<a href="${link(join(dir, "events.csv"))}">events.csv</a>).</p>`,
-      table(eventSummary(parseCsvRecords(events))),
+      table(eventSummary(parseCsvRecords(events, ",", { source: join(dir, "events.csv") }))),
     );
   }
   const episodes = await Deno.readTextFile(join(dir, "episodes.csv")).catch(() => null);
@@ -159,7 +161,7 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
     parts.push(
       `<h2>Episodes</h2><p>Consecutive windows of a channel in one cluster, merged ` +
         `(<a href="${link(join(dir, "episodes.csv"))}">episodes.csv</a>).</p>`,
-      table(episodeSummary(parseCsvRecords(episodes))),
+      table(episodeSummary(parseCsvRecords(episodes, ",", { source: join(dir, "episodes.csv") }))),
     );
   }
   const evaluation = await Deno.readTextFile(join(dir, "evaluation.json")).catch(() => null);

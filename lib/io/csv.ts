@@ -3,15 +3,31 @@
  *
  * @module
  */
+import { UserError } from "../util/errors.ts";
+
+/** Options of {@linkcode parseCsv}. */
+export interface CsvOptions {
+  /**
+   * An empty line is a row of one empty field (where a line stands for a value, as in a file
+   * of one label per line) instead of being dropped.
+   */
+  keepEmptyLines?: boolean;
+  /**
+   * The file the text came from: errors are then {@linkcode UserError}s naming it (else
+   * RangeErrors naming no file, for the caller to wrap).
+   */
+  source?: string;
+}
 
 /**
  * Parses CSV text into rows of fields.
  *
  * @param text CSV text.
  * @param delimiter Field separator (default ",").
- * @param options `keepEmptyLines`: an empty line is a row of one empty field (where a line
- *   stands for a value, as in a file of one label per line) instead of being dropped.
+ * @param options See {@linkcode CsvOptions}.
  * @returns rows; blank lines are dropped unless `keepEmptyLines` is set.
+ * @throws {RangeError} (a {@linkcode UserError} with `source`) when a quoted field is never
+ *   closed: it would otherwise swallow the rest of the file, naming the line where it opened.
  * @example
  * ```ts
  * import { parseCsv } from "./csv.ts";
@@ -22,17 +38,20 @@
 export function parseCsv(
   text: string,
   delimiter = ",",
-  options: { keepEmptyLines?: boolean } = {},
+  options: CsvOptions = {},
 ): string[][] {
   const keep = options.keepEmptyLines ?? false;
   const rows: string[][] = [];
   let row: string[] = [];
   let field = "";
   let quoted = false;
+  // The line being read (1-based), and the one where the open quote began.
+  let line = 1, quoteLine = 0;
   let i = 0;
   if (text.charCodeAt(0) === 0xfeff) i = 1;
   for (; i < text.length; i++) {
     const c = text[i];
+    if (c === "\n" || (c === "\r" && text[i + 1] !== "\n")) line++;
     if (quoted) {
       if (c === '"') {
         if (text[i + 1] === '"') {
@@ -40,17 +59,29 @@ export function parseCsv(
           i++;
         } else quoted = false;
       } else field += c;
-    } else if (c === '"' && field === "") quoted = true;
-    else if (c === delimiter) {
+    } else if (c === '"' && field === "") {
+      quoted = true;
+      quoteLine = line;
+    } else if (c === delimiter) {
       row.push(field);
       field = "";
     } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
+      if (c === "\r" && text[i + 1] === "\n") {
+        i++;
+        line++;
+      }
       row.push(field);
       field = "";
       if (keep || row.length > 1 || row[0] !== "") rows.push(row);
       row = [];
     } else field += c;
+  }
+  if (quoted) {
+    const why = `the quoted field opened by '"' on line ${quoteLine} is never closed: ` +
+      `expected a closing '"' (a stray quote would swallow the rest of the file)`;
+    throw options.source === undefined
+      ? new RangeError(`Cannot read CSV: ${why}`)
+      : new UserError(`Cannot read ${options.source}: ${why}`);
   }
   if (field !== "" || row.length > 0) {
     row.push(field);
@@ -64,10 +95,16 @@ export function parseCsv(
  *
  * @param text CSV text whose first row names the columns.
  * @param delimiter Field separator (default ",").
+ * @param options See {@linkcode CsvOptions}.
  * @returns one record per data row, keyed by column name ("" for missing fields).
+ * @throws as {@linkcode parseCsv} does.
  */
-export function parseCsvRecords(text: string, delimiter = ","): Record<string, string>[] {
-  const rows = parseCsv(text, delimiter);
+export function parseCsvRecords(
+  text: string,
+  delimiter = ",",
+  options: CsvOptions = {},
+): Record<string, string>[] {
+  const rows = parseCsv(text, delimiter, options);
   if (rows.length === 0) return [];
   const head = rows[0].map((h) => h.trim());
   return rows.slice(1).map((r) => Object.fromEntries(head.map((h, i) => [h, r[i] ?? ""])));

@@ -536,7 +536,7 @@ export async function openDataset(dir: string): Promise<Dataset> {
     );
   }
   const samples = samplesOfRecords(
-    parseCsvRecords(await read("samples.csv")),
+    parseCsvRecords(await read("samples.csv"), ",", { source: join(dir, "samples.csv") }),
     `Cannot open dataset ${dir}: samples.csv`,
   );
   const freqs = await readNpyFile(join(dir, "freqs.npy"));

@@ -281,7 +281,7 @@ export async function readManifest(
   } catch (e) {
     throw new UserError(`Cannot read manifest ${path}: ${(e as Error).message}`);
   }
-  const table = parseCsv(text);
+  const table = parseCsv(text, ",", { source: `manifest ${path}` });
   const head = table[0]?.map((h) => h.trim()) ?? [];
   for (const col of ["id", "waveform", "network", "station", "channel"]) {
     if (!head.includes(col)) {
@@ -315,6 +315,18 @@ export async function readManifest(
     const r: Record<string, string> = Object.fromEntries(
       head.map((h, j) => [h, fields[j] ?? ""]),
     );
+    // A quoted field spanning lines is valid CSV but no manifest value: a stray '"' closed by
+    // another one rows later, which would silently merge the rows between into one field.
+    const broken = fields.findIndex((f) => /[\r\n]/.test(f));
+    if (broken >= 0) {
+      throw new UserError(
+        `Cannot read manifest ${path}: row ${row}, ${
+          head[broken] ? `column '${head[broken]}'` : `field ${broken + 1}`
+        } holds a line ` +
+          `break (a quoted field running over several lines): expected one line per row; a ` +
+          `stray '"'?`,
+      );
+    }
     const id = r.id?.trim() || `row${i + 1}`;
     if (/\s/.test(id)) {
       throw new UserError(
@@ -476,20 +488,24 @@ export async function esecTasks(
   const events = new Map<string, { start: number | null; subtype: string }>();
   const subset = join(dir, "esec_subset_events.csv");
   const full = join(dir, "IRISExoticEventCatalog.txt");
-  let rows: Record<string, string>[];
+  let text: string;
   let catalog = subset;
   try {
-    rows = parseCsvRecords(await Deno.readTextFile(subset));
+    text = await Deno.readTextFile(subset);
   } catch {
     catalog = full;
     try {
-      rows = parseCsvRecords(await Deno.readTextFile(full), "|");
+      text = await Deno.readTextFile(full);
     } catch (e) {
       throw new UserError(
         `Cannot read the ESEC catalog: expected ${subset} or ${full}: ${(e as Error).message}`,
       );
     }
   }
+  // A damaged catalogue is refused, not passed over for the other one.
+  const rows = parseCsvRecords(text, catalog === subset ? "," : "|", {
+    source: `the ESEC catalog ${catalog}`,
+  });
   const missing = ["eventid", "starttime", labelColumn].filter((c) =>
     rows.length && !(c in rows[0])
   );
@@ -565,12 +581,13 @@ export async function esecTasks(
  * @returns one task per file listed in waveform.csv (a missing one fails when read).
  */
 export async function npzTasks(dir: string, samplingRate: number): Promise<SampleTask[]> {
-  let rows: Record<string, string>[];
+  let text: string;
   try {
-    rows = parseCsvRecords(await Deno.readTextFile(join(dir, "waveform.csv")));
+    text = await Deno.readTextFile(join(dir, "waveform.csv"));
   } catch (e) {
     throw new UserError(`Cannot read ${join(dir, "waveform.csv")}: ${(e as Error).message}`);
   }
+  const rows = parseCsvRecords(text, ",", { source: join(dir, "waveform.csv") });
   const missing = ["fname", "itp"].filter((c) => rows.length && !(c in rows[0]));
   if (missing.length) {
     throw new UserError(

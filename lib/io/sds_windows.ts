@@ -302,7 +302,7 @@ export async function readLabelIntervals(path: string): Promise<LabelInterval[]>
   } catch (e) {
     throw new UserError(`Cannot read the window labels ${path}: ${(e as Error).message}`);
   }
-  const rows = parseCsv(text, ",", { keepEmptyLines: true });
+  const rows = parseCsv(text, ",", { keepEmptyLines: true, source: `window labels ${path}` });
   const header = (rows[0] ?? []).map((h) => h.trim());
   const col = { start: header.indexOf("start"), end: header.indexOf("end") };
   const labelCol = header.indexOf("label");

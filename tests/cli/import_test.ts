@@ -258,6 +258,17 @@ Deno.test("import refuses a labels table without id and label columns, and an id
         "id,label\n0,a\n0,b\n2,c\n",
         "id '0' is listed twice (rows 2 and 3): expected each sample once",
       ],
+      // A stray quote: the rest of the file was one label.
+      [
+        'id,label\n0,"a\n1,b\n2,c\n',
+        "the quoted field opened by '\"' on line 2 is never closed",
+      ],
+      // Closed by another stray quote: rows merged into one label.
+      [
+        'id,label\n0,"a\n1,b"\n1,x\n2,c\n',
+        "the label on row 2 holds a line break",
+      ],
+      ['"a\nb"\nc\nd\n', "the label on row 1 holds a line break"],
     ];
     for (const [text, want] of cases) {
       await Deno.writeTextFile(`${root}/l.csv`, text);

@@ -334,3 +334,49 @@ ${pick("f", "S3", "51:00", "P")}</event>
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("manifest: a quote never closed or a field over several lines is refused, naming the file and where", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const head = "id,waveform,network,station,location,channel,reference_time,label\n";
+    const row = (id: string, label: string) =>
+      `${id},a.mseed,XX,S1,,HHZ,2025-01-01T00:00:00Z,${label}\n`;
+    await Deno.writeTextFile(`${dir}/m.csv`, head + row("a", "x") + row("b", '"y') + row("c", "z"));
+    await assertRejects(
+      () => readManifest(`${dir}/m.csv`),
+      UserError,
+      `manifest ${dir}/m.csv: the quoted field opened by '"' on line 3 is never closed`,
+    );
+    // Closed by a second stray quote: rows b to d merge into one field of row b.
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      head + row("a", "x") + row("b", '"y') + row("c", "z") + row("d", 'w"') + row("e", "v"),
+    );
+    await assertRejects(
+      () => readManifest(`${dir}/m.csv`),
+      UserError,
+      `manifest ${dir}/m.csv: row 3, column 'label' holds a line break`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ESEC catalogue with a quote never closed is refused naming it, not passed over", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/waveforms/7`, { recursive: true });
+    await Deno.writeTextFile(
+      `${dir}/esec_subset_events.csv`,
+      'eventid,starttime,subtype\n7,2024_02_20 120000,"Snow\n8,2024_02_21 120000,Rock\n',
+    );
+    await assertRejects(
+      () => esecTasks(dir),
+      UserError,
+      "the ESEC catalog " +
+        `${dir}/esec_subset_events.csv: the quoted field opened by '"' on line 2`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
