@@ -43,7 +43,13 @@ import {
 } from "../cluster/summary.ts";
 import { type Dataset, defaultNormalize, type SampleInfo, sampleKeyFields } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
-import { csvField, formatCsv, parseCsv, parseCsvRecords } from "../io/csv.ts";
+import {
+  csvField,
+  formatCsv,
+  parseCsv,
+  parseCsvRecords,
+  refuseRepeatedColumns,
+} from "../io/csv.ts";
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
 import { scatterChart } from "../plot/mod.ts";
 import { checkOutputTarget, writeDirAtomic, writeIntoOutput } from "../util/atomic.ts";
@@ -710,6 +716,7 @@ export const evaluateCommand: Command = {
     }
     const text = await labelsCsvOf(dir, `Cannot evaluate ${dir}`);
     const [head = [], ...rows] = parseCsv(text, ",", { source: join(dir, "labels.csv") });
+    refuseRepeatedColumns(head, join(dir, "labels.csv"));
     const ci = head.indexOf("cluster"), li = head.indexOf("label"), ii = head.indexOf("id");
     if (ci < 0 || ii < 0) {
       throw new UserError(`Cannot evaluate ${dir}/labels.csv: expected columns id and cluster`);
@@ -740,6 +747,7 @@ export const evaluateCommand: Command = {
       const [lh = [], ...lrows] = parseCsv(text, ",", { source: `labels ${lf}` });
       // As import --labels reads its header: trimmed, any case.
       const names = lh.map((h) => h.trim().toLowerCase());
+      refuseRepeatedColumns(names, `labels ${lf}`);
       const lid = names.indexOf("id"), llab = names.indexOf("label");
       if (lid < 0 || llab < 0) {
         throw new UserError(
@@ -780,6 +788,7 @@ export const evaluateCommand: Command = {
       const [oh = [], ...orows] = parseCsv(other, ",", {
         source: join(against, "labels.csv"),
       });
+      refuseRepeatedColumns(oh, join(against, "labels.csv"));
       const oc = oh.indexOf("cluster"), oi = oh.indexOf("id");
       if (oc < 0 || oi < 0) {
         throw new UserError(

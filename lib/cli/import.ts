@@ -10,7 +10,7 @@ import { type Command, strFlag } from "./_command.ts";
 import { refuseLineBreak } from "./_shared.ts";
 import { UserError } from "../util/errors.ts";
 import { decodeNumeric, isNumericDtype, npyToFloat64, readNpy, readNpyHeader } from "../io/npy.ts";
-import { parseCsv, parseCsvRecords } from "../io/csv.ts";
+import { parseCsv, parseCsvRecords, refuseRepeatedColumns } from "../io/csv.ts";
 import { DatasetWriter, type SampleInfo, samplesOfRecords, writeDataset } from "../io/dataset.ts";
 
 /**
@@ -32,6 +32,9 @@ export function parseLabels(
 ): (string | null)[] {
   const rows = parseCsv(text, ",", { source: `labels ${source}` });
   const head = rows[0]?.map((h) => h.trim().toLowerCase()) ?? [];
+  if (head.includes("id") && head.includes("label")) {
+    refuseRepeatedColumns(head, `labels ${source}`);
+  }
   const out: (string | null)[] = new Array(n).fill(null);
   if (head.includes("id") && head.includes("label")) {
     const ci = head.indexOf("id"), cl = head.indexOf("label");

@@ -97,7 +97,8 @@ export function parseCsv(
  * @param delimiter Field separator (default ",").
  * @param options See {@linkcode CsvOptions}.
  * @returns one record per data row, keyed by column name ("" for missing fields).
- * @throws as {@linkcode parseCsv} does.
+ * @throws as {@linkcode parseCsv} does, and when a column name is repeated (see
+ *   {@linkcode refuseRepeatedColumns}).
  */
 export function parseCsvRecords(
   text: string,
@@ -107,7 +108,45 @@ export function parseCsvRecords(
   const rows = parseCsv(text, delimiter, options);
   if (rows.length === 0) return [];
   const head = rows[0].map((h) => h.trim());
+  refuseRepeatedColumns(head, options.source);
   return rows.slice(1).map((r) => Object.fromEntries(head.map((h, i) => [h, r[i] ?? ""])));
+}
+
+/**
+ * Refuses a header that names a column twice: readers keyed by name would take one of them
+ * (a record the last, `indexOf` the first) and silently ignore the other. Empty names (a
+ * trailing comma) may repeat: no reader looks them up.
+ *
+ * @param head The header's names, trimmed.
+ * @param source The file, for the message; without it a RangeError names no file.
+ * @throws {UserError} (RangeError without `source`) naming the column and its positions.
+ * @example
+ * ```ts
+ * import { refuseRepeatedColumns } from "./csv.ts";
+ * refuseRepeatedColumns(["id", "label", "", ""]); // fine
+ * let refused = false;
+ * try {
+ *   refuseRepeatedColumns(["id", "label", "label"], "l.csv");
+ * } catch {
+ *   refused = true;
+ * }
+ * if (!refused) throw new Error();
+ * ```
+ */
+export function refuseRepeatedColumns(head: readonly string[], source?: string): void {
+  const seen = new Map<string, number>();
+  for (const [j, h] of head.entries()) {
+    if (h === "") continue;
+    const i = seen.get(h);
+    if (i !== undefined) {
+      const why = `column '${h}' is named twice (columns ${i + 1} and ${j + 1}): expected ` +
+        `each column once`;
+      throw source === undefined
+        ? new RangeError(`Cannot read CSV: ${why}`)
+        : new UserError(`Cannot read ${source}: ${why}`);
+    }
+    seen.set(h, j);
+  }
 }
 
 /**

@@ -20,7 +20,7 @@
  * @module
  */
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { parseCsv, parseCsvRecords } from "./csv.ts";
+import { parseCsv, parseCsvRecords, refuseRepeatedColumns } from "./csv.ts";
 import { type BadPick, type PhasePick, readQuakeMlFile } from "./quakeml.ts";
 import { UserError } from "../util/errors.ts";
 import { nearestName } from "../util/names.ts";
@@ -283,6 +283,7 @@ export async function readManifest(
   }
   const table = parseCsv(text, ",", { source: `manifest ${path}` });
   const head = table[0]?.map((h) => h.trim()) ?? [];
+  refuseRepeatedColumns(head, `manifest ${path}`);
   for (const col of ["id", "waveform", "network", "station", "channel"]) {
     if (!head.includes(col)) {
       throw new UserError(
@@ -516,8 +517,18 @@ export async function esecTasks(
     );
   }
   const badTimes = new Map<string, string>();
-  for (const r of rows) {
+  const rowOf = new Map<string, number>();
+  for (const [k, r] of rows.entries()) {
     const id = r.eventid.trim(), start = parseEsecTime(r.starttime);
+    // A second row of an event would silently replace its time and label.
+    if (rowOf.has(id)) {
+      throw new UserError(
+        `Cannot read the ESEC catalog ${catalog}: eventid ${id} is listed twice (rows ${
+          rowOf.get(id)! + 2
+        } and ${k + 2}): expected each event once`,
+      );
+    }
+    rowOf.set(id, k);
     events.set(id, { start, subtype: r[labelColumn].trim() });
     if (start === null) badTimes.set(id, r.starttime);
   }

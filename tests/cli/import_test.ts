@@ -269,6 +269,7 @@ Deno.test("import refuses a labels table without id and label columns, and an id
         "the label on row 2 holds a line break",
       ],
       ['"a\nb"\nc\nd\n', "the label on row 1 holds a line break"],
+      ["id,label,Label\n0,a,b\n1,a,b\n2,a,b\n", "column 'label' is named twice (columns 2 and 3)"],
     ];
     for (const [text, want] of cases) {
       await Deno.writeTextFile(`${root}/l.csv`, text);

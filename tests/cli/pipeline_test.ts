@@ -973,6 +973,11 @@ Deno.test("cli: evaluate scores 150,000 rows and names a bad cluster value's row
       ["id,label\nsyn1,a\nsyn2,b\n", "none of its 2 ids names a sample"],
       ["sample,class\n0,a\n", "expected columns id and label: found sample,class"],
       ["id,label\n0,a\n1,b\n 0,c\n", "id '0' is listed twice (rows 2 and 4)"],
+      // A stray quote (before, the rest of the file was one label); one closed rows later.
+      ['id,label\n0,a\n1,"b\n2,c\n', "the quoted field opened by '\"' on line 3"],
+      ['id,label\n0,"a\n1,b"\n2,c\n', "the label on row 2 holds a line break"],
+      // Before, evaluate took the first 'label' column and a manifest the last.
+      ["id,label,label\n0,a,b\n", "column 'label' is named twice (columns 2 and 3)"],
     ]
   ) {
     await Deno.writeTextFile(join(dir, "other.csv"), text);

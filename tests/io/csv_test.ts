@@ -22,3 +22,15 @@ Deno.test("parseCsv refuses a quote never closed, naming the line it opened on",
   // Lines are counted across quoted line breaks and lone CRs too.
   assertThrows(() => parseCsv('"a\nb",c\rd,"e'), RangeError, "on line 3");
 });
+
+Deno.test("parseCsvRecords refuses a column named twice, naming the file and both columns", () => {
+  // Before, a record kept the last of the two and a reader by index the first.
+  assertThrows(
+    () => parseCsvRecords("id,label, label\na,x,y\n", ",", { source: "l.csv" }),
+    UserError,
+    "Cannot read l.csv: column 'label' is named twice (columns 2 and 3)",
+  );
+  assertThrows(() => parseCsvRecords("id,id\n1,2\n"), RangeError, "column 'id' is named twice");
+  // Empty names (trailing commas) may repeat.
+  assertEquals(parseCsvRecords("id,,\n1,,\n"), [{ id: "1", "": "" }]);
+});

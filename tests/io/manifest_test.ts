@@ -380,3 +380,38 @@ Deno.test("ESEC catalogue with a quote never closed is refused naming it, not pa
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("manifest and ESEC catalogue: a column named twice and an ESEC event listed twice are refused, naming them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      "id,waveform,network,station,location,channel,reference_time,label,label\n" +
+        "a,a.mseed,XX,S1,,HHZ,2025-01-01T00:00:00Z,quake,blast\n",
+    );
+    await assertRejects(
+      () => readManifest(`${dir}/m.csv`),
+      UserError,
+      `manifest ${dir}/m.csv: column 'label' is named twice (columns 8 and 9)`,
+    );
+    await Deno.mkdir(`${dir}/waveforms/7`, { recursive: true });
+    const catalog = `${dir}/esec_subset_events.csv`;
+    await Deno.writeTextFile(
+      catalog,
+      "eventid,starttime,subtype,subtype\n7,2024_02_20 120000,a,b\n",
+    );
+    await assertRejects(() => esecTasks(dir), UserError, "column 'subtype' is named twice");
+    await Deno.writeTextFile(
+      catalog,
+      "eventid,starttime,subtype\n7,2024_02_20 120000,a\n8,2024_02_20 130000,b\n" +
+        "7,2024_02_21 120000,c\n",
+    );
+    await assertRejects(
+      () => esecTasks(dir),
+      UserError,
+      `the ESEC catalog ${catalog}: eventid 7 is listed twice (rows 2 and 4)`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
