@@ -11,7 +11,13 @@ import { parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
 import { SampleError } from "./sample_error.ts";
 import { splitStationXml } from "./_stationxml_split.ts";
 import type { Seisplotjs } from "../deps.ts";
-import type { DigitalStage, InstrumentResponse, PolesZerosStage } from "../signal/response.ts";
+import {
+  type DigitalStage,
+  evaluateResponse,
+  groundUnits,
+  type InstrumentResponse,
+  type PolesZerosStage,
+} from "../signal/response.ts";
 
 /** One channel epoch of an inventory. */
 export interface ChannelEpoch {
@@ -178,13 +184,34 @@ function expandFir(c: readonly number[], symmetry: string): number[] | string {
 }
 
 /**
+ * How far the product of the stage gains may lie from the InstrumentSensitivity (relative):
+ * further, one of them is wrong and the level of the data would be off by that much. evalresp
+ * (under ObsPy's `remove_response`) warns from 5 % and goes on; we fail the channel beyond 10 %.
+ * The 321 ESEC channels agree to 0.52 % (DK.NUUG's horizontals; 0.15 % or less elsewhere).
+ */
+export const SENSITIVITY_TOLERANCE = 0.1;
+
+/** Whether two unit names say the same: as ground motion (`M/S`, `m/s`), else ignoring case. */
+function sameUnits(a: string, b: string): boolean {
+  const ga = groundUnits(a), gb = groundUnits(b);
+  if (ga && gb) return ga.order === gb.order && ga.scale === gb.scale;
+  const norm = (u: string) => String(u).toUpperCase().replaceAll(" ", "");
+  return norm(a) === norm(b);
+}
+
+/**
  * Converts a seisplotjs Response: the analog poles-and-zeros stages as they are,
  * the digital stages (FIR with its symmetry expanded, Coefficients, DIGITAL
  * (Z-TRANSFORM) poles and zeros) with their Decimation input sample rate. Gain-only
  * stages, and one-coefficient filters, only scale, which the sensitivity covers.
  *
+ * The stages must agree with the InstrumentSensitivity, whose value and units are what
+ * response removal uses: the first filter stage takes the sensitivity's input units, and the
+ * product of the stage gains, each carried to the sensitivity frequency by its own filter's
+ * shape (as evalresp does), lies within {@linkcode SENSITIVITY_TOLERANCE} of its value.
+ *
  * @returns the response, null when there is no usable InstrumentSensitivity, or
- *   why the stages cannot be evaluated.
+ *   why the stages cannot be evaluated or disagree with the sensitivity.
  */
 function toResponse(
   sp: Seisplotjs,
@@ -198,6 +225,12 @@ function toResponse(
   const stages: PolesZerosStage[] = [];
   const digital: DigitalStage[] = [];
   const list = r.stages ?? [];
+  // The stages as response removal reads them, by index, for the gain check below.
+  const shapes = new Map<number, PolesZerosStage | DigitalStage>();
+  const keep = <T extends PolesZerosStage | DigitalStage>(to: T[], i: number, x: T) => {
+    to.push(x);
+    shapes.set(i, x);
+  };
   for (let i = 0; i < list.length; i++) {
     const st = list[i];
     const f = st.filter;
@@ -219,7 +252,7 @@ function toResponse(
         if (f.zeros.length === 0 && f.poles.length === 0) continue;
         const bad = needRate();
         if (bad) return bad;
-        digital.push({
+        keep(digital, i, {
           kind: "polesZeros",
           inputSampleRate: rate,
           zeros: f.zeros.map(cx),
@@ -233,7 +266,7 @@ function toResponse(
             ` expected LAPLACE (RADIANS/SECOND), LAPLACE (HERTZ) or DIGITAL (Z-TRANSFORM)`,
         };
       }
-      stages.push({
+      keep(stages, i, {
         type: type.includes("HERTZ") ? "hertz" : "radians",
         zeros: f.zeros.map(cx),
         poles: f.poles.map(cx),
@@ -250,7 +283,7 @@ function toResponse(
       }
       const bad = needRate();
       if (bad) return bad;
-      digital.push({
+      keep(digital, i, {
         kind: "coefficients",
         inputSampleRate: rate,
         numerator: num,
@@ -262,7 +295,7 @@ function toResponse(
       if (isGain(taps, [])) continue;
       const bad = needRate();
       if (bad) return bad;
-      digital.push({
+      keep(digital, i, {
         kind: "coefficients",
         inputSampleRate: rate,
         numerator: taps,
@@ -275,6 +308,8 @@ function toResponse(
       };
     }
   }
+  const disagree = stagesDisagree(list, shapes, sens);
+  if (disagree) return { error: disagree };
   return {
     sensitivity: sens.sensitivity,
     sensitivityFrequency: sens.frequency,
@@ -283,6 +318,53 @@ function toResponse(
     digital,
     source,
   };
+}
+
+/**
+ * Why a Response's stages contradict its InstrumentSensitivity, or null where they agree (or
+ * there are no stages to check): the first filter stage's input units differ from the
+ * sensitivity's, or the product of the stage gains at the sensitivity frequency lies further
+ * than {@linkcode SENSITIVITY_TOLERANCE} from its value.
+ */
+function stagesDisagree(
+  // deno-lint-ignore no-explicit-any
+  list: any[],
+  shapes: ReadonlyMap<number, PolesZerosStage | DigitalStage>,
+  sens: { sensitivity: number; frequency: number; inputUnits: string },
+): string | null {
+  const first = list.findIndex((st) => st.filter);
+  if (first >= 0) {
+    const units = list[first].filter.inputUnits;
+    if (typeof units === "string" && !sameUnits(units, sens.inputUnits)) {
+      return `stage ${first + 1} takes input in ${units} but the InstrumentSensitivity is per ` +
+        `${sens.inputUnits}: expected the same units (the data would be read as the wrong ` +
+        `kind of motion)`;
+    }
+  }
+  if (list.length === 0) return null;
+  let product = 1;
+  for (let i = 0; i < list.length; i++) {
+    const g = list[i].gain;
+    if (!g || !Number.isFinite(g.value)) return null;
+    let v = g.value;
+    const shape = shapes.get(i);
+    // A stage's gain holds at its own frequency: carried to the sensitivity's by its shape.
+    if (shape && Number.isFinite(g.frequency) && g.frequency !== sens.frequency) {
+      const one = { sensitivity: v, sensitivityFrequency: g.frequency, inputUnits: "M" };
+      const r = "kind" in shape
+        ? { ...one, stages: [], digital: [shape] }
+        : { ...one, stages: [shape] };
+      v = Math.hypot(...evaluateResponse(r, sens.frequency));
+    }
+    product *= v;
+  }
+  if (!Number.isFinite(product)) return null;
+  const off = Math.abs(product / sens.sensitivity - 1);
+  if (off <= SENSITIVITY_TOLERANCE) return null;
+  const pct = (x: number) => Number((100 * x).toPrecision(2));
+  return `the InstrumentSensitivity Value ${sens.sensitivity} differs from the product of the ` +
+    `stage gains at ${sens.frequency} Hz, ${Number(product.toPrecision(6))}, by ${pct(off)} %: ` +
+    `expected them within ${pct(SENSITIVITY_TOLERANCE)} % (one of them is wrong)`;
 }
 
 /**

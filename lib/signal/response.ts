@@ -12,7 +12,9 @@
  * frequency equals the overall `InstrumentSensitivity` (the digital stages'
  * magnitude there is ~1). The product of the stage gains is not used, as in SAC
  * poles-and-zeros files: where a file's sensitivity and stage gains disagree
- * (by up to 0.2 dB in the ESEC files), the level differs from evalresp's by that.
+ * (by up to 0.52 % in the ESEC files), the level differs from evalresp's by that; the
+ * StationXML reader fails a channel whose stages disagree with it by more than 10 %, or whose
+ * first stage takes other input units.
  *
  * Input units in NM, CM or MM (per S, per S**2) are converted to SI, as
  * evalresp's unit scale factors do; the output is in m, m/s or m/s².

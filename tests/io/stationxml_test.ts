@@ -206,7 +206,7 @@ Deno.test("FIR stages with EVEN/ODD symmetry are expanded and every digital stag
     pz + gain(1000),
     coef([], []) + dec(640, 4) + gain(1e6),
     coef([0.5, 0.5], []) + dec(160, 2) + gain(1),
-    gain(2),
+    gain(1),
     fir("ODD", [0.25, 0.5]) + dec(80, 2) + gain(1),
     fir("EVEN", [0.125, 0.125]) + dec(40, 1) + gain(1),
   ]);
@@ -273,6 +273,50 @@ Deno.test("a digital stage without a Decimation rate or with an unknown symmetry
   }
 });
 
+Deno.test("stages that contradict the InstrumentSensitivity fail that channel as bad response, naming the units or both values", async () => {
+  const gainAt = (v: number, f: number) =>
+    `<StageGain><Value>${v}</Value><Frequency>${f}</Frequency></StageGain>`;
+  // Agreeing: the same units however written, gains within 10 %, and a stage gain given at
+  // 100 Hz, carried to the sensitivity's 1 Hz by the stage's shape (one pole at −200 rad/s:
+  // |P(1)| / |P(100)| = 3.29; the bare product would be 3.29 times too small).
+  const P = (f: number) => 1 / Math.hypot(2 * Math.PI * f, 200);
+  for (
+    const [stages, units] of [
+      [[pz + gain(1000), gain(1e6)], "m/s"],
+      [[pz + gain(1000), gain(1.09e6)], "M/S"],
+      [[pz + gainAt(1000 * P(100) / P(1), 100), gain(1e6)], "M/S"],
+    ] as const
+  ) {
+    const epochs = await readStationXml(channelXml([...stages], units), "ok.xml");
+    findResponse(epochs, DIG, Date.UTC(2021, 0, 1), "ok.xml");
+  }
+  // Before, only the InstrumentSensitivity was read: an acceleration sensitivity over a
+  // velocity sensor removed the response as if the data were acceleration, and a sensitivity
+  // 20 % off the stages scaled the data by that, without a word.
+  const cases = [
+    [
+      [pz + gain(1000), gain(1e6)],
+      "M/S**2",
+      "stage 1 takes input in M/S but the InstrumentSensitivity is per M/S**2",
+    ],
+    [
+      [pz + gain(1000), gain(1.2e6)],
+      "M/S",
+      "the InstrumentSensitivity Value 1000000000 differs from the product of the stage gains " +
+      "at 1 Hz, 1200000000, by 20 %: expected them within 10 %",
+    ],
+  ] as const;
+  for (const [stages, units, msg] of cases) {
+    const epochs = await readStationXml(channelXml([...stages], units), "bad.xml");
+    const e = assertThrows(
+      () => findResponse(epochs, DIG, Date.UTC(2021, 0, 1), "bad.xml"),
+      SampleError,
+      `Cannot use the response of XX.DIG..BHZ in bad.xml: ${msg}`,
+    );
+    assertEquals((e as SampleError).reason, "bad response");
+  }
+});
+
 Deno.test("a LAPLACE (HERTZ) stage with poles in Hz is the LAPLACE (RADIANS/SECOND) stage with poles × 2π", async () => {
   // A 1 Hz geophone: zeros 0, 0 and poles −4.44 ± 4.44i rad/s (0.707 Hz), or the same in Hz,
   // s = if instead of 2πif. Both responses are scaled to the sensitivity at 1 Hz, so H(f) agrees
@@ -290,7 +334,7 @@ Deno.test("a LAPLACE (HERTZ) stage with poles in Hz is the LAPLACE (RADIANS/SECO
     ).join("") + `</PolesZeros>`;
   const read = async (type: string, d: number) =>
     findResponse(
-      await readStationXml(channelXml([pzXml(type, d) + gain(1)]), "hz.xml"),
+      await readStationXml(channelXml([pzXml(type, d) + gain(1e9)]), "hz.xml"),
       DIG,
       Date.UTC(2021, 0, 1),
       "hz.xml",
@@ -309,7 +353,15 @@ Deno.test("StationXML input units: NM/S is read as given and removed to m/s; unk
   const x = new Float64Array(n).map((_, i) => 1e4 * Math.sin(2 * Math.PI * 3 * i / fs));
   const read = async (units: string, sens: number) =>
     findResponse(
-      await readStationXml(channelXml([pz + gain(1)], units, sens), "u.xml"),
+      await readStationXml(
+        // The sensor stage takes the sensitivity's units, and gives all the gain.
+        channelXml(
+          [pz.replace("<Name>M/S</Name>", `<Name>${units}</Name>`) + gain(sens)],
+          units,
+          sens,
+        ),
+        "u.xml",
+      ),
       DIG,
       Date.UTC(2021, 0, 1),
       "u.xml",
@@ -455,7 +507,7 @@ Deno.test("a DIGITAL (Z-TRANSFORM) PolesZeros stage is a digital stage at its De
   const xml = channelXml([
     pz + gain(1000),
     zpz([[-1, 0]], [[0.5, 0]]) + dec(80, 2) + gain(1),
-    zpz([], []) + dec(40, 1) + gain(3),
+    zpz([], []) + dec(40, 1) + gain(1e6),
   ]);
   const r = findResponse(await readStationXml(xml, "z.xml"), DIG, Date.UTC(2021, 0, 1), "z.xml");
   assertEquals(r.digital, [
