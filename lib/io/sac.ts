@@ -416,6 +416,77 @@ export function sacPoleZeroComments(text: string): SacPoleZeroComments {
   return out;
 }
 
+/** A number as SAC_PZ files write it: optional sign, digits, fraction, exponent; nothing after. */
+const PZ_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Checks the lines of a SAC pole-zero file before seisplotjs reads it, since its parser drops
+ * what does not fit without a word (a pole listed beyond the POLES count is left out, and
+ * `parseFloat` reads `-4.443x` as -4.443): besides blank lines and `*` comments, only `ZEROS n`
+ * and `POLES n` (n a whole number), each followed by at most n lines of two numbers (the real
+ * and imaginary parts; fewer lines leave the rest at the origin, SAC's convention), and
+ * `CONSTANT c`.
+ *
+ * @param text The file's text.
+ * @param source The file's name, for messages.
+ * @throws {SampleError} ("bad response") naming the file, the line and what was expected.
+ * @example
+ * ```ts
+ * import { checkSacPoleZeroLines } from "./sac.ts";
+ * checkSacPoleZeroLines("* IU ANMO\nZEROS 2\n1 0\nPOLES 1\n-1 0\nCONSTANT 2e9\n", "a.pz");
+ * let refused = false;
+ * try {
+ *   checkSacPoleZeroLines("ZEROS 0\nPOLES 1\n-1 0\n-2 0\nCONSTANT 1\n", "b.pz");
+ * } catch {
+ *   refused = true; // two poles listed after POLES 1
+ * }
+ * if (!refused) throw new Error();
+ * ```
+ */
+export function checkSacPoleZeroLines(text: string, source: string): void {
+  const fail = (line: number, why: string) =>
+    new SampleError("bad response", `Cannot read ${source}, line ${line}: ${why}`);
+  // The section being read, its count, the lines listed so far and where it began.
+  let section: { name: "ZEROS" | "POLES"; count: number; listed: number; line: number } | null =
+    null;
+  const lines = text.replace(/\r/g, "").split("\n");
+  for (const [i, raw] of lines.entries()) {
+    const line = i + 1, t = raw.trim();
+    if (t === "" || t.startsWith("*")) continue;
+    const items = t.split(/\s+/);
+    const head = items[0];
+    if (head === "ZEROS" || head === "POLES") {
+      if (items.length !== 2 || !/^\d+$/.test(items[1])) {
+        throw fail(line, `expected '${head} n' with n a whole number: found '${t}'`);
+      }
+      section = { name: head, count: Number(items[1]), listed: 0, line };
+    } else if (head === "CONSTANT") {
+      if (items.length !== 2 || !PZ_NUMBER.test(items[1])) {
+        throw fail(line, `expected 'CONSTANT c' with c a number: found '${t}'`);
+      }
+      section = null;
+    } else if (section === null) {
+      throw fail(line, `expected ZEROS, POLES, CONSTANT or a '*' comment: found '${t}'`);
+    } else {
+      if (items.length !== 2 || !items.every((x) => PZ_NUMBER.test(x))) {
+        throw fail(
+          line,
+          `expected a ${section.name === "ZEROS" ? "zero" : "pole"} as two numbers (real and ` +
+            `imaginary part): found '${t}'`,
+        );
+      }
+      if (++section.listed > section.count) {
+        throw fail(
+          line,
+          `${section.name} ${section.count} on line ${section.line} is followed by more than ` +
+            `${section.count} ${section.name.toLowerCase()}: expected at most ${section.count} ` +
+            `lines (fewer leave the rest at the origin)`,
+        );
+      }
+    }
+  }
+}
+
 /**
  * Turns a SAC pole-zero file into a response: H(s) = CONSTANT · Π(s − z) / Π(s − p) with s =
  * 2πif, from displacement in metres to counts (the convention of IRIS's SAC_PZ files and of
@@ -427,7 +498,8 @@ export function sacPoleZeroComments(text: string): SacPoleZeroComments {
  * @returns the response.
  * @throws {SampleError} ("bad response") when the file holds no usable poles, zeros and constant,
  *   or several pole-zero sets (channels or epochs concatenated, as IRIS's web service answers a
- *   request for several): one file must hold one channel's.
+ *   request for several): one file must hold one channel's; or a line that is not as
+ *   {@linkcode checkSacPoleZeroLines} expects, naming it.
  */
 export async function parseSacPoleZero(text: string, source: string): Promise<InstrumentResponse> {
   if (!isSacPoleZero(text)) {
@@ -444,6 +516,7 @@ export async function parseSacPoleZero(text: string, source: string): Promise<In
         `expected one, a file per channel (as IRIS's FetchData writes them)`,
     );
   }
+  checkSacPoleZeroLines(text, source);
   const sp = await seisplotjs();
   // seisplotjs splits lines on spaces only; IRIS's files separate the numbers by tabs.
   const pz = sp.sacPoleZero.SacPoleZero.parse(

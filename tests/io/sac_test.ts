@@ -314,3 +314,32 @@ Deno.test("extract reads SAC waveforms with SAC pole-zero responses, reference t
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("SAC pole-zero: more pole or zero lines than the count, a non-numeric token or an unknown line is refused, naming the file and line", async () => {
+  const ok = "* XX\nZEROS 3\n0 0\nPOLES 2\n-4.443 4.443\n-4.443 -4.443\nCONSTANT 1e9\n";
+  await parseSacPoleZero(ok, "ok.pz");
+  // Before, seisplotjs dropped the third pole and read '-4.443x' as -4.443, without a word.
+  const cases = [
+    [
+      ok.replace("-4.443 -4.443\n", "-4.443 -4.443\n-1 0\n"),
+      "line 7: POLES 2 on line 4 is followed by more than 2 poles",
+    ],
+    [
+      ok.replace("ZEROS 3\n0 0\n", "ZEROS 0\n0 0\n"),
+      "line 3: ZEROS 0 on line 2 is followed by more than 0 zeros",
+    ],
+    [
+      ok.replace("-4.443 4.443", "-4.443x 4.443"),
+      "line 5: expected a pole as two numbers (real and imaginary part): found '-4.443x 4.443'",
+    ],
+    [ok.replace("0 0\n", "0\n"), "line 3: expected a zero as two numbers"],
+    [ok.replace("CONSTANT 1e9", "CONSTANT 1e9 2"), "line 7: expected 'CONSTANT c'"],
+    [ok.replace("POLES 2", "POLES 2.0"), "line 4: expected 'POLES n' with n a whole number"],
+    ["NOTE x\n" + ok, "line 1: expected ZEROS, POLES, CONSTANT or a '*' comment: found 'NOTE x'"],
+  ];
+  for (const [text, msg] of cases) {
+    const e = await assertRejects(() => parseSacPoleZero(text, "b.pz"), SampleError, msg);
+    assertEquals((e as SampleError).reason, "bad response");
+    assert((e as Error).message.startsWith("Cannot read b.pz, line "), (e as Error).message);
+  }
+});
