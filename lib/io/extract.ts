@@ -873,35 +873,67 @@ function checkAgainstCode(o: FoundOrientation, id: ChannelId, what: string): voi
 }
 
 /**
- * The response file of one of a task's channels, and what it holds for it. With one file,
- * that file (as it always was: a StationXML without the channel, or a SAC pole-zero file of
- * another, says so later). With several (`a.pz;b.pz;c.pz` in a manifest row), the first that
- * holds the channel: a StationXML with epochs of it, or a SAC pole-zero file whose comments
- * (`* NETWORK`, `* STATION`, `* LOCATION`, `* CHANNEL`) name it.
+ * The response file of one of a task's channels at a time, and what it holds for it. With one
+ * file, that file (as it always was: a StationXML without the channel or an epoch at the time,
+ * or a SAC pole-zero file of another channel, says so later), unless it is a SAC pole-zero file
+ * whose `* START` .. `* END` does not hold the time. With several (`a.pz;b.pz;c.pz` in a
+ * manifest row), the first that holds the channel then: a StationXML with an epoch of it that
+ * holds the time, or a SAC pole-zero file whose comments (`* NETWORK`, `* STATION`,
+ * `* LOCATION`, `* CHANNEL`) name it and whose `* START` .. `* END` (where given) holds the time.
  *
+ * @param time The reference time, ms since 1970 UTC.
  * @returns null when the task names no response file.
- * @throws {SampleError} ("no response") when none of several files holds the channel.
+ * @throws {SampleError} ("no response") when no file holds the channel at the time, naming
+ *   each file and what it holds instead.
  */
 async function responseFileFor(
   task: SampleTask,
   id: ChannelId,
+  time: number,
   inventories: ResponseSource,
 ): Promise<{ path: string; file: ChannelResponses } | null> {
   const paths = task.responses ?? (task.response ? [task.response] : []);
   if (paths.length === 0) return null;
-  if (paths.length === 1) return { path: paths[0], file: await inventories.lookup(paths[0], id) };
+  const one = paths.length === 1;
+  const span = (start?: number, end?: number) =>
+    `${start === undefined ? "" : isoTime(start)} .. ${
+      end === undefined || end === Infinity ? "" : isoTime(end)
+    }`;
+  // What each file holds instead, for the message.
+  const misses: string[] = [];
   for (const path of paths) {
     const file = await inventories.lookup(path, id);
-    const holds = Array.isArray(file)
-      ? file.length > 0
-      : file.sacPz?.channel !== undefined && pzNames(file.sacPz, id);
-    if (holds) return { path, file };
+    if (Array.isArray(file)) {
+      if (one || file.some((e) => e.startDate <= time && time < e.endDate)) return { path, file };
+      misses.push(
+        file.length
+          ? `${path} has epochs ${file.map((e) => span(e.startDate, e.endDate)).join(", ")}`
+          : `${path} has no epoch of it`,
+      );
+      continue;
+    }
+    const pz = file.sacPz ?? {};
+    const names = one || (pz.channel !== undefined && pzNames(pz, id));
+    const holds = (pz.start === undefined || pz.start <= time) &&
+      (pz.end === undefined || time < pz.end);
+    if (names && holds) return { path, file };
+    misses.push(
+      !names
+        ? pz.channel === undefined
+          ? `${path} names no channel`
+          : `${path} is ${
+            [pz.network, pz.station, pz.location, pz.channel].map((c) => c ?? "?")
+              .join(".")
+          }'s`
+        : `${path} has epoch ${span(pz.start, pz.end)}`,
+    );
   }
   throw new SampleError(
     "no response",
-    `Cannot find the response of ${channelKey(id)} in ${paths.join(", ")}: none holds it (a ` +
-      `SAC pole-zero file is matched by its '* NETWORK', '* STATION', '* LOCATION' and ` +
-      `'* CHANNEL' comments)`,
+    `Cannot find the response of ${channelKey(id)} at ${isoTime(time)}: ${
+      one ? "its file does not hold it then" : "none of its files holds it then"
+    } (${misses.join("; ")}; a SAC pole-zero file is matched by its '* NETWORK', '* STATION', ` +
+      `'* LOCATION' and '* CHANNEL' comments, and its '* START' and '* END')`,
   );
 }
 
@@ -922,7 +954,7 @@ async function orientationOf(
   const whys: string[] = [];
   let pz: FoundOrientation | undefined;
   // A channel none of several response files holds may still be oriented by its SAC header.
-  const rf = await responseFileFor(task, tr, inventories).catch((e) => {
+  const rf = await responseFileFor(task, tr, tref, inventories).catch((e) => {
     if (!(e instanceof SampleError) || e.reason !== "no response") throw e;
     whys.push(e.message);
     return undefined;
@@ -1406,7 +1438,7 @@ async function processSampleBody(
     // What the response came from, for the chunk memo: the epoch's object, or the SAC_PZ file's.
     let responseFrom: object | null = null;
     if (pp.response.remove) {
-      const found = await responseFileFor(task, tr, inventories);
+      const found = await responseFileFor(task, tr, tref, inventories);
       if (!found) {
         throw new SampleError(
           "no response",
@@ -1569,7 +1601,7 @@ async function coordinatesOf(
   tref: number,
   inventories: ResponseSource,
 ): Promise<Coordinates | null> {
-  const rf = await responseFileFor(task, id, inventories).catch(() => null);
+  const rf = await responseFileFor(task, id, tref, inventories).catch(() => null);
   return rf && Array.isArray(rf.file) ? findCoordinates(rf.file, id, tref) : null;
 }
 

@@ -695,6 +695,11 @@ Deno.test("a manifest row's response may list one SAC pole-zero file per channel
     for (const [ch, gain] of [["HHZ", 1], ["HHN", 2], ["HHE", 4]] as const) {
       await Deno.writeTextFile(`${dir}/${ch}.pz`, pz(ch, gain));
     }
+    // An earlier epoch of HHN (2000 to 2010), 8 times 1e9: listed first, but it does not hold
+    // the data's time (before, the first file naming the channel was taken, whatever its epoch).
+    const old = pz("HHN", 8).replace("2020-01-01T00:00:00", "2000-01-01T00:00:00")
+      .replace("2599-12-31T23:59:59", "2010-01-01T00:00:00");
+    await Deno.writeTextFile(`${dir}/HHN_old.pz`, old);
     const removing = {
       ...configOf("never"),
       preprocess: { ...configOf("never").preprocess, response: { remove: true } },
@@ -703,14 +708,17 @@ Deno.test("a manifest row's response may list one SAC pole-zero file per channel
     const rows = ["id,waveform,response,network,station,location,channel,reference_time,label"];
     const waveforms = task.waveforms.map((f) => f.slice(dir.length + 1)).join(";");
     const ref = new Date(task.referenceTime!).toISOString();
-    rows.push(`all,${waveforms},HHE.pz;HHZ.pz;HHN.pz,XX,M,,HH?,${ref},`);
-    rows.push(`short,${waveforms},HHE.pz;HHZ.pz,XX,M,,HH?,${ref},`);
+    rows.push(`all,${waveforms},HHN_old.pz;HHE.pz;HHZ.pz;HHN.pz,XX,M,,HH?,${ref},`);
+    rows.push(`short,${waveforms},HHE.pz;HHZ.pz;HHN_old.pz,XX,M,,HH?,${ref},`);
     await Deno.writeTextFile(`${dir}/m.csv`, rows.join("\n") + "\n");
     const tasks = await buildTasks({
       ...removing,
       input: { ...removing.input, path: `${dir}/m.csv` } as typeof removing.input,
     });
-    assertEquals(tasks[0].responses, ["HHE", "HHZ", "HHN"].map((c) => `${dir}/${c}.pz`));
+    assertEquals(
+      tasks[0].responses,
+      ["HHN_old", "HHE", "HHZ", "HHN"].map((c) => `${dir}/${c}.pz`),
+    );
     const all = await processSample(tasks[0], removing, undefined, undefined, opts);
     // Each channel alone with its own file: the same waveforms; with the Z file for all three,
     // N and E come out 2 and 4 times larger.
@@ -736,11 +744,20 @@ Deno.test("a manifest row's response may list one SAC pole-zero file per channel
       const ratio = zOnly.waveform![k].map((v, i) => v / all.waveform![k][i]);
       assert(ratio.every((r) => Math.abs(r - gain) < 1e-9 * gain), `channel ${k}`);
     }
-    // A channel that none of the files names fails, naming it and the files.
-    await assertRejects(
+    // A channel that none of the files holds at the time fails, naming the files and what they
+    // hold instead; so does one file whose epoch does not hold it.
+    const e = await assertRejects(
       () => processSample(tasks[1], removing),
       SampleError,
-      `Cannot find the response of XX.M..HHN in ${dir}/HHE.pz, ${dir}/HHZ.pz: none holds it`,
+      `Cannot find the response of XX.M..HHN at ${ref}: none of its files holds it then (` +
+        `${dir}/HHE.pz is XX.M..HHE's; ${dir}/HHZ.pz is XX.M..HHZ's; ${dir}/HHN_old.pz has ` +
+        `epoch 2000-01-01T00:00:00.000Z .. 2010-01-01T00:00:00.000Z;`,
+    );
+    assertEquals((e as SampleError).reason, "no response");
+    await assertRejects(
+      () => processSample({ ...task, response: `${dir}/HHN_old.pz` }, removing),
+      SampleError,
+      `at ${ref}: its file does not hold it then (${dir}/HHN_old.pz has epoch 2000-01-01`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
