@@ -154,8 +154,15 @@ export const extractConfigSchema = z.object({
       remove: z.boolean().default(true),
       /** ObsPy-style pre_filt [f1, f2, f3, f4], Hz, or null. */
       preFilt: z.array(z.number().min(0)).length(4).nullable().default([0.2, 0.5, 18.5, 19.8]),
-      /** Water level, dB below the response maximum, or null. */
-      waterLevel: z.number().nullable().default(null),
+      /**
+       * Water level, dB below the response maximum (>= 0; ObsPy's default is 60), or null. A
+       * negative level lies above the maximum and clips every frequency, so the response
+       * would be flattened rather than removed.
+       */
+      waterLevel: z.number().min(
+        0,
+        "expected dB below the response maximum, >= 0 (a negative level clips every frequency)",
+      ).nullable().default(null),
       /** Ground motion out: DISP, VEL or ACC. */
       output: z.enum(["DISP", "VEL", "ACC"]).default("VEL"),
     }).strict().prefault({}),

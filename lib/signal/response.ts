@@ -226,7 +226,7 @@ export interface RemoveResponseOptions {
   /** `[f1, f2, f3, f4]` Hz cosine pre-filter taper, or null for none. */
   preFilt?: readonly number[] | null;
   /**
-   * Water level in dB below the maximum of the response expressed in the output
+   * Water level in dB (>= 0) below the maximum of the response expressed in the output
    * units (H·(iω)^k, as ObsPy's `remove_response` passes to `invert_spectrum`),
    * or null for none (default null).
    */
@@ -362,6 +362,14 @@ export function removeResponse(
   if (!(Number.isFinite(resp.sensitivity) && resp.sensitivity !== 0)) {
     throw new RangeError(
       `Cannot remove the response of ${what}: sensitivity must be non-zero: found ${resp.sensitivity}`,
+    );
+  }
+  const wl = options.waterLevel;
+  if (wl != null && !(wl >= 0 && Number.isFinite(wl))) {
+    // Above the maximum, the level clips every frequency: the response is flattened, not removed.
+    throw new RangeError(
+      `Cannot remove the response of ${what}: the water level must be a finite number of dB ` +
+        `>= 0 below the response maximum: found ${wl}`,
     );
   }
   const units = inputGroundUnits(resp, "remove");

@@ -841,6 +841,11 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
       { preprocess: { response: { preFilt: [0.2, 0.5, 0.4, 19] } } },
       "preprocess.response.preFilt must be 4 increasing frequencies: found [0.2,0.5,0.4,19]",
     ],
+    // A level above the response's maximum flattened the response instead of removing it.
+    [
+      { preprocess: { response: { waterLevel: -20 } } },
+      "invalid field preprocess.response.waterLevel: expected dB below the response maximum, >= 0",
+    ],
     [
       { spectrogram: { nfft: 384 } },
       "spectrogram.nfft must be a power of two >= nperseg (257): current value is 384",
