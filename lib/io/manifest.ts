@@ -339,16 +339,20 @@ export async function readManifest(
       throw new UserError(`Cannot read manifest ${path}: duplicate id '${id}' on row ${row}`);
     }
     ids.add(id);
+    // Codes and label trimmed as id and paths are: 'XX, STA' written with a space after the
+    // comma must not look for station ' STA' or make a class 'quake ' beside 'quake'.
+    const location = (r.location ?? "").trim();
+    const label = (r.label ?? "").trim();
     const task: SampleTask = {
       id,
-      network: r.network,
-      station: r.station,
-      location: r.location === "--" ? "" : (r.location ?? ""),
-      channel: r.channel,
+      network: r.network.trim(),
+      station: r.station.trim(),
+      location: location === "--" ? "" : location,
+      channel: r.channel.trim(),
       waveforms: r.waveform.split(";").map((s) => s.trim()).filter((s) => s).map(abs),
       response: null,
       referenceTime: null,
-      label: r.label ? r.label : null,
+      label: label ? label : null,
     };
     if ((r.event_id ?? "").trim()) task.event = r.event_id.trim();
     const responses = (r.response ?? "").split(";").map((s) => s.trim()).filter((s) => s).map(abs);

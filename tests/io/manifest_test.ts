@@ -415,3 +415,23 @@ Deno.test("manifest and ESEC catalogue: a column named twice and an ESEC event l
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("manifest: codes and label are trimmed as id and paths are", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      "id, waveform, network, station, location, channel, reference_time, label\n" +
+        "a, a.mseed, XX , S1 , -- , HHZ , 2025-01-01T00:00:00Z, quake \n" +
+        "b, b.mseed, XX, S2, 00 , HH?, 2025-01-01T00:00:00Z,  \n",
+    );
+    const tasks = await readManifest(`${dir}/m.csv`);
+    // Before, station ' S1 ' was looked for in the files and 'quake ' was a class of its own.
+    assertEquals(tasks.map((t) => [t.network, t.station, t.location, t.channel, t.label]), [
+      ["XX", "S1", "", "HHZ", "quake"],
+      ["XX", "S2", "00", "HH?", null],
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
