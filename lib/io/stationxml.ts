@@ -8,6 +8,7 @@
  * @module
  */
 import { parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
+import type { XmlElement } from "../deps.ts";
 import { SampleError } from "./sample_error.ts";
 import { splitStationXml } from "./_stationxml_split.ts";
 import type { Seisplotjs } from "../deps.ts";
@@ -56,6 +57,13 @@ export interface ChannelEpoch {
    * fails with it.
    */
   responseError?: string;
+  /**
+   * Why the channel epoch could not be read at all (a Stage without its Gain's Value, say):
+   * its codes and dates are the element's attributes (an epoch of all time where its dates
+   * are no dates), its other fields NaN or null, and {@linkcode findResponse} and
+   * {@linkcode findOrientation} fail with this. The other channels of the file read as usual.
+   */
+  unreadable?: string;
 }
 
 /** Options of {@linkcode readStationXml}. */
@@ -118,39 +126,138 @@ async function readWhole(text: string, source: string): Promise<ChannelEpoch[]> 
     );
   }
   const sp = await seisplotjs();
-  // deno-lint-ignore no-explicit-any
-  let networks: any[];
+  let channels: (Seisplotjs["stationxml"]["Channel"]["prototype"] | ChannelEpoch)[];
   try {
-    networks = sp.stationxml.parseStationXml(doc as never);
+    channels = [...sp.stationxml.allChannels(sp.stationxml.parseStationXml(doc as never))];
   } catch (e) {
-    throw new SampleError(
-      "bad response",
-      `Cannot read ${source}: invalid StationXML: ${(e as Error).message}`,
-    );
+    // seisplotjs refuses the whole document for one channel it cannot read: read it channel
+    // by channel, so that only that channel's samples fail.
+    channels = channelByChannel(sp, root as XmlElement);
+    if (channels.length === 0) {
+      throw new SampleError(
+        "bad response",
+        `Cannot read ${source}: invalid StationXML: ${(e as Error).message}`,
+      );
+    }
   }
-  const out: ChannelEpoch[] = [];
-  for (const ch of sp.stationxml.allChannels(networks)) {
-    // "--" (and blanks) stand for the empty location code, as in manifests and QuakeML.
-    const loc = (ch.locationCode ?? "").trim();
-    const location = loc === "--" ? "" : loc;
-    const code = `${ch.networkCode}.${ch.stationCode}.${location}.${ch.channelCode}`;
-    const r = toResponse(sp, ch.response, `${code} in ${source}`);
-    out.push({
-      network: ch.networkCode,
-      station: ch.stationCode,
-      location,
-      channel: ch.channelCode,
-      startDate: ch.startDate.toMillis(),
-      endDate: ch.endDate ? ch.endDate.toMillis() : Infinity,
-      samplingRate: ch.sampleRate,
-      azimuth: orientationValue(ch.azimuth),
-      dip: orientationValue(ch.dip),
-      latitude: coordinateValue(ch.latitude),
-      longitude: coordinateValue(ch.longitude),
-      elevation: coordinateValue(ch.elevation),
-      response: r !== null && "error" in r ? null : r,
-      ...(r !== null && "error" in r ? { responseError: r.error } : {}),
-    });
+  return channels.map((ch) =>
+    ch instanceof sp.stationxml.Channel ? channelEpoch(sp, ch, source) : ch
+  );
+}
+
+/** "--" (and blanks) stand for the empty location code, as in manifests and QuakeML. */
+function locationCode(loc: string | null | undefined): string {
+  const t = (loc ?? "").trim();
+  return t === "--" ? "" : t;
+}
+
+/** A seisplotjs Channel as a {@linkcode ChannelEpoch}. */
+function channelEpoch(
+  sp: Seisplotjs,
+  ch: Seisplotjs["stationxml"]["Channel"]["prototype"],
+  source: string,
+): ChannelEpoch {
+  const location = locationCode(ch.locationCode);
+  const code = `${ch.networkCode}.${ch.stationCode}.${location}.${ch.channelCode}`;
+  const r = toResponse(sp, ch.response, `${code} in ${source}`);
+  return {
+    network: ch.networkCode,
+    station: ch.stationCode,
+    location,
+    channel: ch.channelCode,
+    startDate: ch.startDate.toMillis(),
+    endDate: ch.endDate ? ch.endDate.toMillis() : Infinity,
+    samplingRate: ch.sampleRate,
+    azimuth: orientationValue(ch.azimuth),
+    dip: orientationValue(ch.dip),
+    latitude: coordinateValue(ch.latitude),
+    longitude: coordinateValue(ch.longitude),
+    elevation: coordinateValue(ch.elevation),
+    response: r !== null && "error" in r ? null : r,
+    ...(r !== null && "error" in r ? { responseError: r.error } : {}),
+  };
+}
+
+/**
+ * Reads a document's channels one at a time, each with its station and network read without
+ * their other stations and channels: a channel seisplotjs cannot read (or whose station or
+ * network it cannot) becomes an epoch with {@linkcode ChannelEpoch.unreadable} saying why,
+ * and the others read as they would have.
+ */
+function channelByChannel(
+  sp: Seisplotjs,
+  root: XmlElement,
+): (Seisplotjs["stationxml"]["Channel"]["prototype"] | ChannelEpoch)[] {
+  const ns = sp.stationxml.STAML_NS;
+  const kids = (el: XmlElement, name: string) =>
+    Array.from(el.childNodes).filter((n) =>
+      n.nodeType === 1 && (n as XmlElement).localName === name &&
+      (n as XmlElement).namespaceURI === ns
+    ) as XmlElement[];
+  // The element without its children named `drop` (a station without its channels).
+  const bare = (el: XmlElement, drop: string) => {
+    const copy = el.cloneNode(false) as XmlElement;
+    for (const c of Array.from(el.childNodes)) {
+      const skip = c.nodeType === 1 && (c as XmlElement).localName === drop;
+      if (!skip) copy.appendChild(c.cloneNode(true));
+    }
+    return copy;
+  };
+  const why = (e: unknown) => (e as Error)?.message ?? String(e);
+  const out: (Seisplotjs["stationxml"]["Channel"]["prototype"] | ChannelEpoch)[] = [];
+  for (const netEl of kids(root, "Network")) {
+    // deno-lint-ignore no-explicit-any
+    let net: any = null, netError = "";
+    try {
+      net = sp.stationxml.convertToNetwork(bare(netEl, "Station") as never);
+    } catch (e) {
+      netError = `its Network ${netEl.getAttribute("code") ?? ""} cannot be read: ${why(e)}`;
+    }
+    for (const staEl of kids(netEl, "Station")) {
+      // deno-lint-ignore no-explicit-any
+      let sta: any = null, staError = netError;
+      if (net) {
+        try {
+          sta = sp.stationxml.convertToStation(net, bare(staEl, "Channel") as never);
+        } catch (e) {
+          staError = `its Station ${staEl.getAttribute("code") ?? ""} cannot be read: ${why(e)}`;
+        }
+      }
+      for (const chEl of kids(staEl, "Channel")) {
+        let error = staError;
+        if (sta) {
+          try {
+            out.push(sp.stationxml.convertToChannel(sta, chEl as never));
+            continue;
+          } catch (e) {
+            // seisplotjs prefixes its location code and a dot ("00. "): the code is named anyway.
+            error = `the channel cannot be read: ${why(e).replace(/^[^\s.]*\. /, "")}`;
+          }
+        }
+        const date = (attr: string, none: number) => {
+          const t = Date.parse(chEl.getAttribute(attr) ?? "");
+          return Number.isFinite(t) ? t : none;
+        };
+        out.push({
+          network: netEl.getAttribute("code") ?? "",
+          station: staEl.getAttribute("code") ?? "",
+          location: locationCode(chEl.getAttribute("locationCode")),
+          channel: chEl.getAttribute("code") ?? "",
+          // Dates that are no dates: an epoch of all time, so that its samples say why.
+          startDate: date("startDate", -Infinity),
+          endDate: date("endDate", Infinity),
+          samplingRate: NaN,
+          azimuth: NaN,
+          dip: NaN,
+          latitude: NaN,
+          longitude: NaN,
+          elevation: NaN,
+          response: null,
+          responseError: error,
+          unreadable: error,
+        });
+      }
+    }
   }
   return out;
 }
@@ -503,7 +610,15 @@ export function findOrientation(
       `Cannot find the orientation of ${code} in ${source}: ${at}`,
     );
   }
-  const { azimuth, dip } = at[0];
+  // An epoch that could be read before one that could not (where both hold the time).
+  const epoch = at.find((e) => e.unreadable === undefined) ?? at[0];
+  if (epoch.unreadable !== undefined) {
+    throw new SampleError(
+      "bad orientation",
+      `Cannot find the orientation of ${code} in ${source}: ${epoch.unreadable}`,
+    );
+  }
+  const { azimuth, dip } = epoch;
   if (!Number.isFinite(azimuth) || !Number.isFinite(dip) || Math.abs(dip) > 90) {
     throw new SampleError(
       "bad orientation",

@@ -126,14 +126,25 @@ Deno.test("splitStationXml leaves to the parser what it does not expect, and err
   // A DOCTYPE without a subset is skipped.
   const doctype = plain.replace("<FDSNStationXML", "<!DOCTYPE FDSNStationXML>\n<FDSNStationXML");
   assertEquals(splitStationXml(doctype, 1)!.length, 3);
-  // A piece seisplotjs rejects (a station without its code): the error is the one the whole
-  // document gives.
+  // A station seisplotjs rejects (one without its code): its channels are read as unreadable,
+  // the others as usual, the same in pieces as whole.
   const noCode = plain.replace('<Station code="B"', "<Station");
   assertEquals(splitStationXml(noCode, 1)!.length, 3);
+  const whole = await readStationXml(noCode, "nocode.xml", { pieceChars: Infinity });
+  assertEquals(await readStationXml(noCode, "nocode.xml", { pieceChars: 1 }), whole);
+  const unreadable = whole.filter((e) => e.unreadable !== undefined);
+  assert(unreadable.length > 0 && unreadable.length < whole.length, "only station B's channels");
+  for (const e of unreadable) {
+    assertEquals(e.station, "");
+    assert(e.unreadable!.startsWith("its Station  cannot be read:"), e.unreadable);
+  }
+  // A piece that is not well-formed XML: the error is the one the whole document gives.
+  const broken = plain.replace('<Station code="B"', '<Station code="B" x="1" x="2"');
+  assertEquals(splitStationXml(broken, 1)!.length, 3);
   const errorOf = async (pieceChars: number) =>
-    (await assertRejects(() => readStationXml(noCode, "nocode.xml", { pieceChars }), SampleError))
+    (await assertRejects(() => readStationXml(broken, "broken.xml", { pieceChars }), SampleError))
       .message;
   const want = await errorOf(Infinity);
-  assert(want.includes("nocode.xml"), want);
+  assert(want.includes("broken.xml"), want);
   assertEquals(await errorOf(1), want);
 });

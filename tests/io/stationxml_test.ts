@@ -121,6 +121,53 @@ Deno.test("XML that is not StationXML, bad XML and a channel with no response fa
   );
 });
 
+Deno.test("a channel seisplotjs cannot read fails alone, naming it and why; the file's other channels read", async () => {
+  const ch = (channel: string, station = "A"): StationXmlChannel => ({
+    ...vertical({ network: "XX", station, location: "", channel }),
+    response: {
+      sensitivity: 1e9,
+      sensitivityFrequency: 1,
+      inputUnits: "M/S",
+      stages: [{ type: "radians", zeros: [], poles: [[-1, 0]], normalizationFactor: 1 }],
+      digital: [],
+    },
+  });
+  const good = formatStationXml([ch("HHZ"), ch("HHN"), ch("HHE"), ch("HHZ", "B")]);
+  // HHN's first StageGain without its Value: before, seisplotjs refused the whole document
+  // and every sample of the file failed.
+  const at = good.indexOf('code="HHN"');
+  const xml = good.slice(0, at) +
+    good.slice(at).replace("<StageGain><Value>1</Value>", "<StageGain>");
+  const t = Date.UTC(2021, 0, 1);
+  for (const pieceChars of [1 << 16, 200]) {
+    const epochs = await readStationXml(xml, "one_bad.xml", { pieceChars });
+    assertEquals(epochs.map((e) => `${e.station}.${e.channel}`), [
+      "A.HHZ",
+      "A.HHN",
+      "A.HHE",
+      "B.HHZ",
+    ]);
+    for (const [sta, c] of [["A", "HHZ"], ["A", "HHE"], ["B", "HHZ"]]) {
+      const id = { network: "XX", station: sta, location: "", channel: c };
+      assertEquals(findResponse(epochs, id, t, "one_bad.xml").sensitivity, 1e9);
+      assertEquals(findOrientation(epochs, id, t, "one_bad.xml"), { azimuth: 0, dip: -90 });
+    }
+    const bad = { network: "XX", station: "A", location: "", channel: "HHN" };
+    const e = assertThrows(
+      () => findResponse(epochs, bad, t, "one_bad.xml"),
+      SampleError,
+      "Cannot use the response of XX.A..HHN in one_bad.xml: the channel cannot be read: Gain " +
+        "does not have value and frequency",
+    );
+    assertEquals((e as SampleError).reason, "bad response");
+    assertThrows(
+      () => findOrientation(epochs, bad, t, "one_bad.xml"),
+      SampleError,
+      "Cannot find the orientation of XX.A..HHN in one_bad.xml: the channel cannot be read",
+    );
+  }
+});
+
 Deno.test("40 Hz ESEC channels: |H| at 16-18 Hz includes the FIR stages (full stage product within 0.02 dB)", async () => {
   // Reference: the product of every stage (A0 · poles and zeros · stage gains · |FIR| and
   // |Coefficients| at each stage's Decimation InputSampleRate, symmetric FIRs expanded), by an
