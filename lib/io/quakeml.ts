@@ -7,6 +7,7 @@
  */
 import { parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
 import { SampleError } from "./sample_error.ts";
+import type { Seisplotjs } from "../deps.ts";
 
 /** A phase pick. */
 export interface PhasePick {
@@ -101,7 +102,8 @@ export interface EventOrigin {
  * @param text XML text.
  * @param source File name for messages.
  * @returns every pick with a valid time, every event's origin, and the picks whose time is
- *   not a valid date (`badPicks`, left out of `picks`). A location code `--` reads as "".
+ *   not a valid date (`badPicks`, left out of `picks`). A location code `--` reads as "". An
+ *   event that cannot be read is left out (`skipped`), with a warning naming it.
  * @throws {SampleError} ("unreadable") for XML that is not QuakeML.
  */
 export async function readQuakeMl(
@@ -122,20 +124,31 @@ export async function readQuakeMl(
   }
   const sp = await seisplotjs();
   // deno-lint-ignore no-explicit-any
-  let ep: any;
+  let events: any[];
+  const skipped: { eventId: string; why: string }[] = [];
   try {
-    ep = sp.quakeml.parseQuakeML(doc as never);
+    events = sp.quakeml.parseQuakeML(doc as never).eventList;
   } catch (e) {
-    throw new SampleError(
-      "unreadable",
-      `Cannot read ${source}: invalid QuakeML: ${(e as Error).message}`,
-    );
+    // seisplotjs refuses the whole catalogue for one event it cannot read: read it event by
+    // event, so that only that event is left out (with a warning naming it).
+    const read = eventByEvent(sp, doc);
+    if (read === null) {
+      throw new SampleError(
+        "unreadable",
+        `Cannot read ${source}: invalid QuakeML: ${(e as Error).message}`,
+      );
+    }
+    events = read.events;
+    for (const s of read.skipped) {
+      console.error(`warning: ${source}: leaving out event ${s.eventId}: ${s.why}`);
+      skipped.push(s);
+    }
   }
   const picks: PhasePick[] = [];
   const badPicks: BadPick[] = [];
   let timeTexts: Map<string, string> | null = null;
   const origins: EventOrigin[] = [];
-  for (const q of ep.eventList) {
+  for (const q of events) {
     const eventId = q.publicId ?? "";
     const eventType = q.type ?? "";
     const o = q.preferredOrigin ?? q.originList?.[0];
@@ -201,7 +214,62 @@ export async function readQuakeMl(
       });
     }
   }
-  return { picks, badPicks, origins };
+  return { picks, badPicks, origins, skipped };
+}
+
+/**
+ * Reads a catalogue's events one at a time (seisplotjs's `Quake.createFromXml`), for one whose
+ * whole parse failed: an event it cannot read is left out, with why, naming its pick or origin
+ * where one of them is what it could not read.
+ *
+ * @returns the events read and those left out; null where the failure is not an event's (no
+ *   single eventParameters, or no event failed on its own).
+ */
+function eventByEvent(
+  sp: Seisplotjs,
+  doc: XmlDoc,
+  // deno-lint-ignore no-explicit-any
+): { events: any[]; skipped: { eventId: string; why: string }[] } | null {
+  const q = sp.quakeml;
+  const params = doc.documentElement?.getElementsByTagName("eventParameters");
+  if (!params || params.length !== 1) return null;
+  const message = (e: unknown) => (e as Error)?.message ?? String(e);
+  const id = (el: { getAttribute(name: string): string | null }) =>
+    el.getAttribute("publicID") || "(no publicID)";
+  // deno-lint-ignore no-explicit-any
+  const events: any[] = [];
+  const skipped: { eventId: string; why: string }[] = [];
+  for (const ev of Array.from(params[0].getElementsByTagNameNS(q.BED_NS, "event"))) {
+    try {
+      events.push(q.Quake.createFromXml(ev as never));
+      continue;
+    } catch (e) {
+      // Which of its parts: a pick, else an origin (read with the picks it refers to).
+      let why = message(e);
+      // deno-lint-ignore no-explicit-any
+      const picks: any[] = [];
+      let found = false;
+      for (const p of Array.from(ev.getElementsByTagNameNS(q.BED_NS, "pick"))) {
+        try {
+          picks.push(q.Pick.createFromXml(p as never));
+        } catch (pe) {
+          why = `its pick ${id(p)} cannot be read: ${message(pe)}`;
+          found = true;
+          break;
+        }
+      }
+      for (const o of found ? [] : Array.from(ev.getElementsByTagNameNS(q.BED_NS, "origin"))) {
+        try {
+          q.Origin.createFromXml(o as never, picks);
+        } catch (oe) {
+          why = `its origin ${id(o)} cannot be read: ${message(oe)}`;
+          break;
+        }
+      }
+      skipped.push({ eventId: id(ev), why });
+    }
+  }
+  return skipped.length ? { events, skipped } : null;
 }
 
 /** What {@linkcode readQuakeMl} reads. */
@@ -212,6 +280,11 @@ export interface QuakeMlContents {
   badPicks: BadPick[];
   /** The events' preferred (or first) origins. */
   origins: EventOrigin[];
+  /**
+   * Events left out because seisplotjs cannot read them (a pick without its waveformID, an
+   * origin without its time, ...), with why; each is also named in a warning on stderr.
+   */
+  skipped: { eventId: string; why: string }[];
 }
 
 /**

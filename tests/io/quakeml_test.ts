@@ -201,3 +201,44 @@ Deno.test("QuakeML: the preferred origin (not the first) gives inOrigin and the 
     [Date.UTC(2025, 0, 1, 2), 2, 3],
   ]);
 });
+
+Deno.test("QuakeML: an event seisplotjs cannot read is left out, naming it and its pick or origin; the others read", async () => {
+  const t = Date.UTC(2021, 2, 3, 4, 5, 6);
+  const pick = { network: "SY", station: "S1", location: "", channel: "HHZ", phase: "P", time: t };
+  const origin = { time: t - 1000, latitude: 0, longitude: 0, depth: 0 };
+  const good = formatQuakeMl(["a", "b", "c"].map((id, i) => ({
+    id,
+    type: "earthquake",
+    origin,
+    picks: [{ ...pick, station: `S${i}` }],
+  })));
+  // Event b's pick without its waveformID, event c's origin without its time: before, the whole
+  // catalogue was refused, with seisplotjs's message naming neither.
+  const xml = good.replace(/<waveformID[^>]*stationCode="S1"[^>]*\/>/, "")
+    .replace(/(<origin publicID="smi:seisdec\/origin\/c">\s*)<time>.*?<\/time>/, "$1");
+  const warn = console.error;
+  const warnings: string[] = [];
+  console.error = (m: string) => warnings.push(m);
+  let q;
+  try {
+    q = await readQuakeMl(xml, "cat.xml");
+  } finally {
+    console.error = warn;
+  }
+  assertEquals(q.picks.map((p) => [p.eventId, p.station]), [["smi:seisdec/event/a", "S0"]]);
+  assertEquals(q.origins.map((o) => o.eventId), ["smi:seisdec/event/a"]);
+  assertEquals(q.skipped.map((s) => s.eventId), ["smi:seisdec/event/b", "smi:seisdec/event/c"]);
+  assert(
+    q.skipped[0].why.startsWith("its pick smi:seisdec/pick/b/0 cannot be read:"),
+    q.skipped[0].why,
+  );
+  assert(
+    q.skipped[1].why.startsWith("its origin smi:seisdec/origin/c cannot be read:"),
+    q.skipped[1].why,
+  );
+  assertEquals(warnings.length, 2);
+  assert(
+    warnings[0].startsWith("warning: cat.xml: leaving out event smi:seisdec/event/b: its pick"),
+    warnings[0],
+  );
+});
