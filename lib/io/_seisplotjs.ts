@@ -87,12 +87,14 @@ export function seisplotjs(): Promise<Seisplotjs> {
 /**
  * Parses XML text into a DOM `Document` (xmldom).
  *
- * @param text XML text.
+ * @param text XML text; a leading byte-order mark (U+FEFF, as some Windows tools write UTF-8)
+ *   is dropped, since xmldom refuses text before the XML declaration.
  * @param source File name for messages.
  * @returns the document.
  * @throws {TypeError} when the text is not well-formed XML.
  */
 export function parseXml(text: string, source: string): XmlDoc {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let err: string | null = null;
   const parser = new DOMParser({
     onError: (level: string, msg: string) => {

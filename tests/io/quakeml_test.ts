@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { formatQuakeMl, readQuakeMl } from "../../lib/io/quakeml.ts";
+import { formatStationXml, readStationXml } from "../../lib/io/stationxml.ts";
 import { referencePhase } from "../../lib/cli/cluster.ts";
 import { earliestPicks } from "../../lib/io/manifest.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
@@ -241,4 +242,31 @@ Deno.test("QuakeML: an event seisplotjs cannot read is left out, naming it and i
     warnings[0].startsWith("warning: cat.xml: leaving out event smi:seisdec/event/b: its pick"),
     warnings[0],
   );
+});
+
+Deno.test("QuakeML and StationXML with a UTF-8 byte-order mark read as without one", async () => {
+  const t = Date.UTC(2021, 2, 3, 4, 5, 6);
+  const pick = { network: "SY", station: "S1", location: "", channel: "HHZ", phase: "P", time: t };
+  const qml = formatQuakeMl([{ id: "a", type: null, origin: null, picks: [pick] }]);
+  // Before, xmldom refused the text ("an xml declaration which is only at the start").
+  assertEquals(await readQuakeMl("\uFEFF" + qml, "bom.xml"), await readQuakeMl(qml, "bom.xml"));
+  const sxml = formatStationXml([{
+    network: "SY",
+    station: "S1",
+    location: "",
+    channel: "HHZ",
+    latitude: 0,
+    longitude: 0,
+    elevation: 0,
+    samplingRate: 100,
+    startDate: "2020-01-01T00:00:00Z",
+    azimuth: 0,
+    dip: -90,
+  }]);
+  for (const pieceChars of [1 << 16, 10]) {
+    assertEquals(
+      await readStationXml("\uFEFF" + sxml, "bom.xml", { pieceChars }),
+      await readStationXml(sxml, "bom.xml"),
+    );
+  }
 });
