@@ -53,7 +53,7 @@ import {
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
 import { scatterChart } from "../plot/mod.ts";
 import { checkOutputTarget, writeDirAtomic, writeIntoOutput } from "../util/atomic.ts";
-import { UserError } from "../util/errors.ts";
+import { parseJsonFile, UserError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
 
 /** `result.json` of `cluster` and `encode`: what the directory holds and how it was made. */
@@ -802,7 +802,10 @@ export const evaluateCommand: Command = {
       }
     }
     const meta = await Deno.readTextFile(join(dir, "result.json")).then(
-      (t) => JSON.parse(t) as { k?: number },
+      (t) =>
+        parseJsonFile(t, join(dir, "result.json"), "the result.json cluster writes") as {
+          k?: number;
+        },
       () => ({ k: 0 }),
     );
     // No spread into Math.max: catalogues exceed V8's argument limit (about 120,000).

@@ -10,7 +10,7 @@ import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
 import { parseCsvRecords } from "../io/csv.ts";
 import { detectionCacheChannel } from "../io/sds_triggers.ts";
 import { DETECTIONS_DIR } from "../io/extract.ts";
-import { UserError } from "../util/errors.ts";
+import { parseJsonFile, UserError } from "../util/errors.ts";
 import { type ExtractConfig, spectrogramGeometry } from "../io/extract_config.ts";
 import { isDirectory } from "../io/checkpoint.ts";
 
@@ -257,7 +257,8 @@ export async function describeDir(dir: string): Promise<DirSummary> {
   }
   const model = await readText(join(dir, "model.json"));
   if (model !== null) {
-    const m = JSON.parse(model);
+    // deno-lint-ignore no-explicit-any
+    const m: any = parseJsonFile(model, join(dir, "model.json"), "the model.json pretrain writes");
     const curve = await readText(join(dir, "learning_curve.csv"));
     const last = curve === null
       ? undefined
@@ -310,10 +311,20 @@ export async function describeDir(dir: string): Promise<DirSummary> {
   }
   const result = await readText(join(dir, "result.json"));
   if (result !== null) {
-    const r = JSON.parse(result);
+    // deno-lint-ignore no-explicit-any
+    const r: any = parseJsonFile(
+      result,
+      join(dir, "result.json"),
+      "the result.json cluster or encode writes",
+    );
     const profiles = await readText(join(dir, "clusters.csv"));
     const evaluation = await readText(join(dir, "evaluation.json"));
-    const ev = evaluation === null ? null : JSON.parse(evaluation);
+    // deno-lint-ignore no-explicit-any
+    const ev: any = evaluation === null ? null : parseJsonFile(
+      evaluation,
+      join(dir, "evaluation.json"),
+      "the evaluation.json evaluate writes",
+    );
     return {
       kind: "clusters",
       path: dir,

@@ -11,7 +11,7 @@ import { strFlag } from "./_command.ts";
 import { describeDir } from "./describe.ts";
 import { parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { writeFileAtomic, writeIntoOutput } from "../util/atomic.ts";
-import { UserError } from "../util/errors.ts";
+import { parseJsonFile, UserError } from "../util/errors.ts";
 import { referenceName } from "../cluster/summary.ts";
 
 function esc(s: unknown): string {
@@ -77,7 +77,11 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
   // Paths relative to the page, as its links are: no absolute path of this machine in a page
   // that goes elsewhere.
   const shown = (path: string) => relative(resolve(at), resolve(path)) || ".";
-  const result = JSON.parse(await Deno.readTextFile(join(dir, "result.json")));
+  const result = parseJsonFile(
+    await Deno.readTextFile(join(dir, "result.json")),
+    join(dir, "result.json"),
+    "the result.json cluster writes",
+  );
   const utcOffset = Number(result.utcOffset ?? 0);
   const zone = utcOffset === 0 ? "UTC" : `UTC${utcOffset > 0 ? "+" : ""}${utcOffset}`;
   parts.push(
@@ -115,8 +119,15 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
     );
     // Readable headers with units; the CSV keeps its column names.
     const reference = referenceName(
+      // The dataset's meta.json, for the reference's name only: none where it is damaged.
       await Deno.readTextFile(join(String(s.dataset), "meta.json")).then(
-        (t) => JSON.parse(t).config,
+        (t) => {
+          try {
+            return JSON.parse(t).config;
+          } catch {
+            return null;
+          }
+        },
         () => null,
       ),
     );
@@ -166,7 +177,12 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
   }
   const evaluation = await Deno.readTextFile(join(dir, "evaluation.json")).catch(() => null);
   if (evaluation) {
-    const e = JSON.parse(evaluation);
+    // deno-lint-ignore no-explicit-any
+    const e: any = parseJsonFile(
+      evaluation,
+      join(dir, "evaluation.json"),
+      "the evaluation.json evaluate writes",
+    );
     const f = (
       v: number | null | undefined,
     ) => (v === null || v === undefined ? "n/a" : v.toFixed(4));

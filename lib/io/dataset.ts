@@ -529,7 +529,7 @@ export async function openDataset(dir: string): Promise<Dataset> {
       );
     }
   };
-  const meta = JSON.parse(await read("meta.json")) as DatasetMeta;
+  const meta = metaOf(await read("meta.json"), dir);
   if (meta.format !== "seisdec-dataset" || meta.version !== 1) {
     throw new TypeError(
       `Cannot open dataset ${dir}: expected format seisdec-dataset version 1: found ${meta.format} ${meta.version}`,
@@ -585,6 +585,48 @@ export async function openDataset(dir: string): Promise<Dataset> {
     file,
     h.dataOffset,
   );
+}
+
+/**
+ * A dataset's meta.json, checked where the readers rely on it: a damaged or hand-edited file
+ * is named (a shape written as `"20x1x87x67"` crashed `info` and `pretrain` deep inside).
+ *
+ * @throws {TypeError} "Cannot open dataset DIR: meta.json ..." naming what is wrong.
+ */
+function metaOf(text: string, dir: string): DatasetMeta {
+  const bad = (why: string) =>
+    new TypeError(`Cannot open dataset ${dir}: meta.json ${why} (damaged or edited?)`);
+  const written = "expected the meta.json extract or import writes";
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw bad(`is not JSON (${(e as Error).message}): ${written}`);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw bad(`is not a JSON object: ${written}`);
+  }
+  const m = v as Record<string, unknown>;
+  const shape = m.shape;
+  if (
+    !Array.isArray(shape) || shape.length !== 4 ||
+    !shape.every((d) => Number.isInteger(d) && d >= 0)
+  ) {
+    throw bad(`has shape ${JSON.stringify(shape)}: expected [N, C, F, T], four whole numbers`);
+  }
+  if (
+    !Array.isArray(m.components) || !m.components.every((c) => typeof c === "string") ||
+    m.components.length !== shape[1]
+  ) {
+    throw bad(
+      `has components ${JSON.stringify(m.components)}: expected ${shape[1]} names, one per ` +
+        `channel of the shape`,
+    );
+  }
+  if (typeof m.scaling !== "string") {
+    throw bad(`has scaling ${JSON.stringify(m.scaling)}: expected psd, log10, db or none`);
+  }
+  return m as unknown as DatasetMeta;
 }
 
 /**
@@ -679,6 +721,49 @@ interface Progress {
 }
 
 const PROGRESS = "progress.json";
+
+/**
+ * An unfinished dataset's checkpoint, or null where there is none or it cannot be used: a
+ * damaged progress.json (cut short by a full disk, say, or edited) is no resumable work, so a
+ * fresh run replaces the directory (before, it crashed every later `extract --out` to the same
+ * place, --force included).
+ *
+ * @param tmp The unfinished dataset's directory.
+ * @param note Print a note naming a damaged file.
+ */
+async function readProgress(tmp: string, note: boolean): Promise<Progress | null> {
+  const path = join(tmp, PROGRESS);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    return null;
+  }
+  let why: string | null = null;
+  let p: Partial<Progress> | null = null;
+  try {
+    p = JSON.parse(text);
+  } catch (e) {
+    why = `it is not JSON (${(e as Error).message})`;
+  }
+  const whole = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  if (
+    why === null &&
+    (p === null || typeof p !== "object" || p.format !== "seisdec-partial-dataset" ||
+      p.version !== 1 || !whole(p.count) || !whole(p.samplesBytes) || !whole(p.pid) ||
+      p.key === null || typeof p.key !== "object" || !("state" in p))
+  ) {
+    why = "it is not a checkpoint as extract writes it";
+  }
+  if (why === null) return p as Progress;
+  if (note) {
+    console.error(
+      `note: ignoring ${path}: ${why}: no resumable work there; the unfinished dataset is ` +
+        `started afresh`,
+    );
+  }
+  return null;
+}
 
 /**
  * The dotted paths at which two JSON values differ, e.g. `["spectrogram.fmax"]`.
@@ -794,10 +879,7 @@ export class DatasetWriter {
       }
     }
     const tmp = partialPath(dir);
-    const prog = await Deno.readTextFile(join(tmp, PROGRESS)).then(
-      (t) => JSON.parse(t) as Progress,
-      () => null,
-    );
+    const prog = await readProgress(tmp, true);
     // The writer ran at its last checkpoint: a process with its pid that started later (the
     // pid reused after a reboot) is another one.
     const wrote = prog ? Date.parse(prog.updated) : NaN;
@@ -1062,12 +1144,7 @@ export class DatasetWriter {
     try {
       this.#close();
     } catch { /* already closed */ }
-    const prog = this.#resumable
-      ? await Deno.readTextFile(join(this.#tmp, PROGRESS)).then(
-        (t) => JSON.parse(t) as Progress,
-        () => null,
-      )
-      : null;
+    const prog = this.#resumable ? await readProgress(this.#tmp, false) : null;
     const keep = prog !== null && (prog.count > 0 || prog.state !== null);
     if (!keep) await Deno.remove(this.#tmp, { recursive: true }).catch(() => {});
     this.#release();

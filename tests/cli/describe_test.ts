@@ -225,3 +225,34 @@ Deno.test("info says how a dataset's spectrograms were made: rate, response, ban
   // An imported array has no config.
   assertEquals(processingOf(null), null);
 });
+
+Deno.test("info, evaluate and report name a damaged result.json, evaluation.json or model.json in one line", async () => {
+  const dir = await Deno.makeTempDir();
+  const c = join(dir, "c"), m = join(dir, "m");
+  await Deno.mkdir(c);
+  await Deno.mkdir(m);
+  await Deno.writeTextFile(join(c, "labels.csv"), "id,cluster\na,0\nb,1\n");
+  try {
+    // Before, each of these was a SyntaxError with its stack.
+    const cases: [string[], string, string, string][] = [
+      [["info", c], join(c, "result.json"), '{"k": 2', "the result.json cluster or encode writes"],
+      [["evaluate", c], join(c, "result.json"), '{"k": 2', "the result.json cluster writes"],
+      [["report", c], join(c, "result.json"), '{"k": 2', "the result.json cluster"],
+      [["info", c], join(c, "evaluation.json"), "[0.5", "the evaluation.json evaluate writes"],
+      [["report", c], join(c, "evaluation.json"), "[0.5", "the evaluation.json evaluate writes"],
+      [["info", m], join(m, "model.json"), "{", "the model.json pretrain writes"],
+    ];
+    for (const [args, file, text, expected] of cases) {
+      await Deno.writeTextFile(join(c, "result.json"), JSON.stringify({ stage: "dec", k: 2 }));
+      await Deno.remove(join(c, "evaluation.json")).catch(() => {});
+      await Deno.writeTextFile(file, text);
+      const r = await run(...args);
+      assertEquals(r.code, 2, `${args.join(" ")}: ${r.err.join("\n")}`);
+      assertEquals(r.err.length, 1, r.err.join("\n"));
+      assert(r.err[0].startsWith(`error: Cannot read ${file}: expected ${expected}`), r.err[0]);
+      assert(r.err[0].includes("it is not JSON"), r.err[0]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -244,7 +244,15 @@ Deno.test("DatasetWriter resumable: refuses a dataset another live process is wr
   // Process 1 (init) is always alive.
   await Deno.writeTextFile(
     `${root}/.ds.partial/progress.json`,
-    JSON.stringify({ format: "seisdec-partial-dataset", version: 1, key: {}, count: 0, pid: 1 }),
+    JSON.stringify({
+      format: "seisdec-partial-dataset",
+      version: 1,
+      key: {},
+      count: 0,
+      samplesBytes: 0,
+      state: null,
+      pid: 1,
+    }),
   );
   await assertRejects(
     () => DatasetWriter.create(`${root}/ds`, [1, 1, 1], { resumable: { key: {}, resume: true } }),
@@ -338,6 +346,7 @@ Deno.test({
             version: 1,
             key: {},
             count: 0,
+            samplesBytes: 0,
             state: null,
             pid: other.pid,
             updated,
@@ -461,7 +470,58 @@ Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped),
     TypeError,
     "expected format seisdec-dataset version 1: found seisdec-dataset 2",
   );
+  // Damaged or edited: named, not a SyntaxError's stack or "meta.shape.join is not a function"
+  // deep in pretrain.
+  for (
+    const [text, msg] of [
+      ['{"format": "seisdec-dataset", "version": 1, "shape": [3, 1', "meta.json is not JSON ("],
+      ["[3, 1, 1, 2]", "meta.json is not a JSON object"],
+      [
+        JSON.stringify({ ...meta, shape: "3x1x1x2" }),
+        'meta.json has shape "3x1x1x2": expected [N, C, F, T], four whole numbers',
+      ],
+      [
+        JSON.stringify({ ...meta, components: ["Z", "N"] }),
+        'meta.json has components ["Z","N"]: expected 1 names, one per channel of the shape',
+      ],
+    ]
+  ) {
+    await Deno.writeTextFile(`${dir}/meta.json`, text);
+    await assertRejects(() => openDataset(dir), TypeError, `Cannot open dataset ${dir}: ${msg}`);
+  }
   await Deno.remove(dirname(dir), { recursive: true });
+});
+
+Deno.test("DatasetWriter resumable: a damaged progress.json is no resumable work (a note names it); the run starts afresh", async () => {
+  const root = await Deno.makeTempDir();
+  const dir = `${root}/ds`, partial = `${root}/.ds.partial`;
+  const key = { what: "test" };
+  const warn = console.error;
+  const notes: string[] = [];
+  console.error = (m: string) => notes.push(m);
+  try {
+    // Cut short (a full disk), or valid JSON of something else: before, every later run to the
+    // same output crashed on it, --force included.
+    for (const text of ['{"format": "seisdec-partial-dataset", "cou', "{}"]) {
+      for (const [resume, force] of [[false, false], [true, false], [false, true]]) {
+        await Deno.mkdir(partial, { recursive: true });
+        await Deno.writeTextFile(`${partial}/progress.json`, text);
+        await Deno.writeTextFile(`${partial}/junk`, "x");
+        notes.length = 0;
+        const w = await DatasetWriter.create(dir, [1, 1, 1], { force, resumable: { key, resume } });
+        assertEquals([w.count, w.resumedState], [0, null]);
+        assert(
+          notes[0]?.startsWith(`note: ignoring ${partial}/progress.json: it is not`),
+          notes[0],
+        );
+        assertEquals(await Deno.stat(`${partial}/junk`).catch(() => null), null, "cleared");
+        await w.abort();
+      }
+    }
+  } finally {
+    console.error = warn;
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("openDataset refuses a samples.csv (written by hand, or from Python) with an empty, repeated or spaced id, naming the row", async () => {
