@@ -123,6 +123,19 @@ export async function readQuakeMl(
     );
   }
   const sp = await seisplotjs();
+  // seisplotjs reads events in the QuakeML 1.2 BED namespace only: in another (or none), it
+  // finds none, and every sample would fail as having no P pick without saying why.
+  const bed = sp.quakeml.BED_NS;
+  const anyEvents = doc.getElementsByTagNameNS("*", "event");
+  if (anyEvents.length > 0 && doc.getElementsByTagNameNS(bed, "event").length === 0) {
+    const found = anyEvents[0].namespaceURI;
+    throw new SampleError(
+      "unreadable",
+      `Cannot read ${source}: it holds no events in the QuakeML 1.2 namespace ${bed}: its ` +
+        `events are in ${found ? `the namespace ${found}` : "no namespace"}: expected ` +
+        `<eventParameters xmlns="${bed}">`,
+    );
+  }
   // deno-lint-ignore no-explicit-any
   let events: any[];
   const skipped: { eventId: string; why: string }[] = [];

@@ -126,6 +126,18 @@ async function readWhole(text: string, source: string): Promise<ChannelEpoch[]> 
     );
   }
   const sp = await seisplotjs();
+  // seisplotjs looks for elements in the StationXML namespace only: in another (or none), it
+  // finds no channel, and every sample would fail as "no such channel" without saying why.
+  const ns = sp.stationxml.STAML_NS;
+  if (root.namespaceURI !== ns) {
+    throw new SampleError(
+      "bad response",
+      `Cannot read ${source}: it holds no channels in the FDSN StationXML namespace ${ns}: ` +
+        `its root element is in ${
+          root.namespaceURI ? `the namespace ${root.namespaceURI}` : "no namespace"
+        }: expected <FDSNStationXML xmlns="${ns}">`,
+    );
+  }
   let channels: (Seisplotjs["stationxml"]["Channel"]["prototype"] | ChannelEpoch)[];
   try {
     channels = [...sp.stationxml.allChannels(sp.stationxml.parseStationXml(doc as never))];

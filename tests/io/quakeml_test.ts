@@ -270,3 +270,56 @@ Deno.test("QuakeML and StationXML with a UTF-8 byte-order mark read as without o
     );
   }
 });
+
+Deno.test("StationXML and QuakeML in another namespace, or none, are named as such (not 'no such channel' or 'no P pick')", async () => {
+  const sxml = formatStationXml([{
+    network: "SY",
+    station: "S1",
+    location: "",
+    channel: "HHZ",
+    latitude: 0,
+    longitude: 0,
+    elevation: 0,
+    samplingRate: 100,
+    startDate: "2020-01-01T00:00:00Z",
+    azimuth: 0,
+    dip: -90,
+  }]);
+  const stationNs = "http://www.fdsn.org/xml/station/1";
+  for (
+    const [text, found] of [
+      [sxml.replace(` xmlns="${stationNs}"`, ""), "no namespace"],
+      [
+        sxml.replace(stationNs, "http://www.fdsn.org/xml/station/2"),
+        "the namespace http://www.fdsn.org/xml/station/2",
+      ],
+    ]
+  ) {
+    const e = await assertRejects(() => readStationXml(text, "ns.xml"), SampleError);
+    assertEquals(
+      e.message,
+      `Cannot read ns.xml: it holds no channels in the FDSN StationXML namespace ${stationNs}: ` +
+        `its root element is in ${found}: expected <FDSNStationXML xmlns="${stationNs}">`,
+    );
+  }
+  const t = Date.UTC(2021, 2, 3, 4, 5, 6);
+  const pick = { network: "SY", station: "S1", location: "", channel: "HHZ", phase: "P", time: t };
+  const qml = formatQuakeMl([{ id: "a", type: null, origin: null, picks: [pick] }]);
+  const bed = "http://quakeml.org/xmlns/bed/1.2";
+  for (
+    const [text, found] of [
+      [qml.replace(` xmlns="${bed}"`, ""), "no namespace"],
+      [
+        qml.replace(bed, "http://quakeml.org/xmlns/bed/1.1"),
+        "the namespace http://quakeml.org/xmlns/bed/1.1",
+      ],
+    ]
+  ) {
+    await assertRejects(
+      () => readQuakeMl(text, "ns.xml"),
+      SampleError,
+      `Cannot read ns.xml: it holds no events in the QuakeML 1.2 namespace ${bed}: its events ` +
+        `are in ${found}`,
+    );
+  }
+});
