@@ -171,6 +171,32 @@ function channelEpoch(
 ): ChannelEpoch {
   const location = locationCode(ch.locationCode);
   const code = `${ch.networkCode}.${ch.stationCode}.${location}.${ch.channelCode}`;
+  // A date that is no date (2023-13-45: luxon gives an invalid DateTime, NaN ms) would make an
+  // epoch that never covers anything: every sample said "no channel epoch covers ...".
+  for (const [name, d] of [["startDate", ch.startDate], ["endDate", ch.endDate]] as const) {
+    if (d && !d.isValid) {
+      const why = `its ${name} is not a valid date (${d.invalidExplanation ?? d.invalidReason})`;
+      const ok = (x: typeof d) => x && x.isValid ? x.toMillis() : undefined;
+      return {
+        network: ch.networkCode,
+        station: ch.stationCode,
+        location,
+        channel: ch.channelCode,
+        // The valid one of the two dates, else all time: so that its samples say why.
+        startDate: ok(ch.startDate) ?? -Infinity,
+        endDate: ok(ch.endDate) ?? Infinity,
+        samplingRate: NaN,
+        azimuth: NaN,
+        dip: NaN,
+        latitude: NaN,
+        longitude: NaN,
+        elevation: NaN,
+        response: null,
+        responseError: why,
+        unreadable: why,
+      };
+    }
+  }
   const r = toResponse(sp, ch.response, `${code} in ${source}`);
   return {
     network: ch.networkCode,
@@ -340,7 +366,22 @@ function toResponse(
 ): InstrumentResponse | null | { error: string } {
   const { CoefficientsFilter, FIR, PolesZeros } = sp.stationxml;
   const sens = r?.instrumentSensitivity;
-  if (!sens || !Number.isFinite(sens.sensitivity) || sens.sensitivity === 0) return null;
+  if (!sens) return null;
+  // A sensitivity that is there but unusable is named as such, not as none.
+  if (!Number.isFinite(sens.sensitivity) || sens.sensitivity === 0) {
+    return {
+      error: `its InstrumentSensitivity Value is ${
+        Number.isNaN(sens.sensitivity) ? "not a number" : sens.sensitivity
+      }: expected a non-zero number (counts per input unit)`,
+    };
+  }
+  if (!Number.isFinite(sens.frequency) || sens.frequency < 0) {
+    return {
+      error: `its InstrumentSensitivity Frequency is ${
+        Number.isNaN(sens.frequency) ? "not a number" : sens.frequency
+      }: expected a frequency >= 0 Hz`,
+    };
+  }
   const stages: PolesZerosStage[] = [];
   const digital: DigitalStage[] = [];
   const list = r.stages ?? [];
@@ -429,7 +470,7 @@ function toResponse(
   }
   const disagree = stagesDisagree(list, shapes, sens);
   if (disagree) return { error: disagree };
-  return {
+  const out = {
     sensitivity: sens.sensitivity,
     sensitivityFrequency: sens.frequency,
     inputUnits: sens.inputUnits,
@@ -437,6 +478,18 @@ function toResponse(
     digital,
     source,
   };
+  // The response is scaled to the sensitivity at its frequency: where the stages' |H| is 0 or
+  // infinite there (a zero or pole at that frequency, DC for a velocity sensor), the scale is
+  // 0 · ∞ and every sample would come out NaN.
+  const at = Math.hypot(...evaluateResponse({ ...out, sensitivity: 1 }, sens.frequency));
+  if (!(at > 0 && Number.isFinite(at))) {
+    return {
+      error: `the stages' |H| at the InstrumentSensitivity Frequency ${sens.frequency} Hz is ` +
+        `${Number.isNaN(at) ? "0 or infinite" : at} (a zero or pole there), so the sensitivity ` +
+        `cannot scale it: expected a Frequency in the passband`,
+    };
+  }
+  return out;
 }
 
 /**

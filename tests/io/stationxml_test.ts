@@ -100,25 +100,64 @@ Deno.test("XML that is not StationXML, bad XML and a channel with no response fa
     SampleError,
     "no channel epoch covers",
   );
-  // A sensitivity of 0 cannot be divided by: the channel has no usable response.
-  const zero = formatStationXml([{
-    ...vertical(id),
-    response: {
-      sensitivity: 0,
-      sensitivityFrequency: 1,
-      inputUnits: "M/S",
-      stages: [{ type: "radians", zeros: [], poles: [[-1, 0]], normalizationFactor: 1 }],
-      digital: [],
-      source: "",
-    },
-  }]);
-  const z = await readStationXml(zero, "zero.xml");
-  assertEquals(z[0].response, null);
-  assertThrows(
-    () => findResponse(z, id, Date.UTC(2021, 0, 1), "zero.xml"),
-    SampleError,
-    "has no Response with an InstrumentSensitivity",
-  );
+  // A sensitivity of 0 (or not a number) cannot be divided by, and a sensitivity Frequency
+  // where the stages' |H| is 0 (a velocity sensor at DC) cannot scale them: the channel's
+  // response is unusable, said so with the value (before: "no Response with an
+  // InstrumentSensitivity", and NaN samples at a Frequency of 0).
+  const resp = {
+    sensitivity: 1e9,
+    sensitivityFrequency: 1,
+    inputUnits: "M/S",
+    stages: [{
+      type: "radians" as const,
+      zeros: [[0, 0]] as [number, number][],
+      poles: [[-1, 0]] as [number, number][],
+      normalizationFactor: 1,
+    }],
+    digital: [],
+    source: "",
+  };
+  const cases = [
+    [
+      formatStationXml([{ ...vertical(id), response: { ...resp, sensitivity: 0 } }]),
+      "its InstrumentSensitivity Value is 0: expected a non-zero number",
+    ],
+    [
+      formatStationXml([{ ...vertical(id), response: resp }]).replace(
+        "<Value>1000000000</Value>\n",
+        "<Value>abc</Value>\n",
+      ),
+      "its InstrumentSensitivity Value is not a number",
+    ],
+    [
+      formatStationXml([{ ...vertical(id), response: { ...resp, sensitivityFrequency: 0 } }]),
+      "the stages' |H| at the InstrumentSensitivity Frequency 0 Hz is 0 or infinite (a zero or pole there)",
+    ],
+  ] as const;
+  for (const [xml, msg] of cases) {
+    const z = await readStationXml(xml, "zero.xml");
+    assertEquals(z[0].response, null);
+    const e = assertThrows(
+      () => findResponse(z, id, Date.UTC(2021, 0, 1), "zero.xml"),
+      SampleError,
+      `Cannot use the response of XX.NOR..HHZ in zero.xml: ${msg}`,
+    );
+    assertEquals((e as SampleError).reason, "bad response");
+  }
+  // A startDate that is no date: named, not "no channel epoch covers ...".
+  const badDate = formatStationXml([{ ...vertical(id), response: resp }])
+    .replace(
+      '<Channel code="HHZ" locationCode="" startDate="2020-01-01T00:00:00Z"',
+      '<Channel code="HHZ" locationCode="" startDate="2023-13-45T00:00:00Z"',
+    );
+  const d = await readStationXml(badDate, "date.xml");
+  for (const find of [findResponse, findOrientation]) {
+    assertThrows(
+      () => find(d, id, Date.UTC(2021, 0, 1), "date.xml"),
+      SampleError,
+      "XX.NOR..HHZ in date.xml: its startDate is not a valid date (",
+    );
+  }
 });
 
 Deno.test("a channel seisplotjs cannot read fails alone, naming it and why; the file's other channels read", async () => {
