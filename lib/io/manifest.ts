@@ -572,7 +572,17 @@ export async function esecTasks(
         label: info?.subtype || null,
         event: ev,
       };
-      if (badTimes.has(ev)) {
+      if (!info) {
+        // Before, "no reference time (pick or origin)", without a word about the catalogue.
+        t.error = {
+          reason: "no reference time",
+          message:
+            `Cannot place sample ${id}: event ${ev} (${
+              join(wdir, ev)
+            }) is not in ${catalog}: expected a row with eventid ${ev}, whose starttime is the ` +
+            `reference time`,
+        };
+      } else if (badTimes.has(ev)) {
         t.error = {
           reason: "bad time",
           message: `Cannot place sample ${id}: the starttime of event ${ev} in ${catalog}, '${

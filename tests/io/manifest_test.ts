@@ -70,6 +70,21 @@ Deno.test("ESEC catalogue: an impossible starttime fails its samples as bad time
     const [t] = await esecTasks(dir);
     assertEquals([t.id, t.error?.reason, t.event], ["7.XX.AAA..BHZ", "bad time", "7"]);
     assert(t.error!.message.includes("'2024_02_30 120000'"), t.error!.message);
+    // An event directory the catalogue does not list: said so, naming the catalogue.
+    await Deno.mkdir(`${dir}/waveforms/8`, { recursive: true });
+    await Deno.writeFile(`${dir}/waveforms/8/XX.AAA..BHZ__a__b.mseed`, new Uint8Array(0));
+    const [, u] = await esecTasks(dir);
+    assertEquals([u.id, u.error?.reason, u.referenceTime], [
+      "8.XX.AAA..BHZ",
+      "no reference time",
+      null,
+    ]);
+    assertEquals(
+      u.error!.message,
+      `Cannot place sample 8.XX.AAA..BHZ: event 8 (${dir}/waveforms/8) is not in ` +
+        `${dir}/esec_subset_events.csv: expected a row with eventid 8, whose starttime is the ` +
+        `reference time`,
+    );
     await Deno.writeTextFile(
       `${dir}/esec_subset_events.csv`,
       "event_id,starttime,subtype\n7,x,y\n",
