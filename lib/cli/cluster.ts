@@ -772,6 +772,15 @@ export const evaluateCommand: Command = {
         map.set(id, r[llab]?.trim() || null);
       });
       truth = rows.map((r) => map.get(r[ii]) ?? null);
+      // Ids of samples the clustering does not hold are left out: how many, said so.
+      const ours = new Set(rows.map((r) => r[ii]));
+      const unknown = [...map.keys()].filter((id) => !ours.has(id));
+      if (unknown.length && unknown.length < map.size) {
+        console.error(
+          `note: ${unknown.length} of the ${map.size} ids in ${lf} name no sample of ` +
+            `${join(dir, "labels.csv")} (such as '${unknown[0]}'): left out`,
+        );
+      }
       if (!truth.some((t) => t !== null)) {
         throw new UserError(
           `Cannot use --labels ${lf}: none of its ${map.size} ids names a sample of ${dir}/labels.csv ` +
@@ -810,7 +819,25 @@ export const evaluateCommand: Command = {
     );
     // No spread into Math.max: catalogues exceed V8's argument limit (about 120,000).
     const k = Math.max(meta.k ?? 0, top + 1);
-    const lat = await readNpyFile(join(dir, "latent.npy")).catch(() => null);
+    // The latent codes, for the silhouette and the other internal scores: none where cluster
+    // wrote none; one that cannot be read (cut short, say) is named, not passed over.
+    const latPath = join(dir, "latent.npy");
+    const lat = await readNpyFile(latPath).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        console.error(
+          `warning: cannot read ${latPath} (${(e as Error).message}): the silhouette and the ` +
+            `other scores of the latent space are left out`,
+        );
+      }
+      return null;
+    });
+    if (lat && (lat.shape.length !== 2 || lat.shape[0] !== rows.length)) {
+      throw new UserError(
+        `Cannot evaluate ${dir}: ${latPath} holds [${lat.shape}] for the ${rows.length} rows of ` +
+          `${join(dir, "labels.csv")}: expected one row of latent codes per sample, ` +
+          `[${rows.length}, dim] (files from different runs?)`,
+      );
+    }
     const report = evaluateClustering({
       pred,
       k,

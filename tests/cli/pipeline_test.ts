@@ -989,3 +989,54 @@ Deno.test("cli: evaluate scores 150,000 rows and names a bad cluster value's row
   assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json"))).acc, 1);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("cli: evaluate names a latent.npy it cannot read or whose rows do not match labels.csv, and counts --labels ids it leaves out", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      join(dir, "labels.csv"),
+      "id,cluster,label\na,0,x\nb,0,x\nc,1,y\nd,1,y\n",
+    );
+    await Deno.writeTextFile(join(dir, "result.json"), JSON.stringify({ k: 2 }));
+    const latent = encodeNpy(new Float32Array([0, 0, 0, 1, 5, 5, 5, 6]), [4, 2]);
+    await Deno.writeFile(join(dir, "latent.npy"), latent);
+    const ok = await run("evaluate", dir, "--json");
+    assertEquals(ok.code, 0, ok.err.join("\n"));
+    assert(JSON.parse(ok.out.join("\n")).silhouette !== null, "scored in the latent space");
+    // Cut short: before, left out without a word.
+    await Deno.writeFile(join(dir, "latent.npy"), latent.subarray(0, latent.length - 6));
+    const cut = await run("evaluate", dir, "--json");
+    assertEquals(cut.code, 0, cut.err.join("\n"));
+    assertEquals(JSON.parse(cut.out.join("\n")).silhouette, null);
+    assert(
+      cut.err.some((l) => l.startsWith(`warning: cannot read ${join(dir, "latent.npy")} (`)),
+      cut.err.join("\n"),
+    );
+    // Rows of another run: both files named.
+    await Deno.writeFile(join(dir, "latent.npy"), encodeNpy(new Float32Array(6), [3, 2]));
+    const other = await run("evaluate", dir);
+    assertEquals(other.code, 2);
+    assert(
+      other.err[0].includes(
+        `${join(dir, "latent.npy")} holds [3,2] for the 4 rows of ${join(dir, "labels.csv")}`,
+      ),
+      other.err[0],
+    );
+    await Deno.writeFile(join(dir, "latent.npy"), latent);
+    // --labels with ids of samples this clustering does not hold: counted.
+    await Deno.writeTextFile(join(dir, "truth.csv"), "id,label\na,x\nc,y\nzz,x\nyy,y\n");
+    const extra = await run("evaluate", dir, "--labels", join(dir, "truth.csv"), "-q");
+    assertEquals(extra.code, 0, extra.err.join("\n"));
+    assert(
+      extra.err.some((l) =>
+        l.startsWith(
+          `note: 2 of the 4 ids in ${join(dir, "truth.csv")} name no sample of ` +
+            `${join(dir, "labels.csv")} (such as 'zz'): left out`,
+        )
+      ),
+      extra.err.join("\n"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
