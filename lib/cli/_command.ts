@@ -222,18 +222,26 @@ export function helpText(cmd: Command): string {
  * @param values Parsed flags.
  * @param name Flag name.
  * @returns the integer, or undefined when the flag is absent.
- * @throws {UserError} when the value is not an integer.
+ * @throws {UserError} when the value is not an integer written in decimal digits.
  */
 export function intFlag(values: Values, name: string): number | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
-  const n = Number(v);
-  // Number("") is 0: an empty value (--seed=) must not read as 0.
-  if (typeof v !== "string" || v.trim() === "" || !Number.isInteger(n)) {
-    throw new UserError(`Cannot read --${name}: expected an integer: found '${v}'`);
+  // Decimal digits only: Number() also reads "" as 0, "0x10" as 16 and "1e3" as 1000.
+  const n = typeof v === "string" && DECIMAL_INTEGER.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new UserError(
+      `Cannot read --${name}: expected an integer in decimal digits: found '${v}'`,
+    );
   }
   return n;
 }
+
+/** An integer as decimal digits, optionally signed, spaces around it allowed. */
+const DECIMAL_INTEGER = /^\s*[+-]?\d+\s*$/;
+
+/** A number in decimal notation (an exponent allowed), optionally signed. */
+const DECIMAL_NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 /**
  * Reads a number flag.
@@ -246,8 +254,9 @@ export function intFlag(values: Values, name: string): number | undefined {
 export function numFlag(values: Values, name: string): number | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== "string" || v.trim() === "" || !Number.isFinite(n)) {
+  // Decimal notation only: Number() also reads "" as 0 and "0x10" as 16.
+  const n = typeof v === "string" && DECIMAL_NUMBER.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n)) {
     throw new UserError(`Cannot read --${name}: expected a number: found '${v}'`);
   }
   return n;

@@ -20,6 +20,19 @@ Deno.test("intFlag and numFlag refuse an empty value instead of reading it as 0"
   assertThrows(() => numFlag({ lr: "Infinity" }, "lr"), UserError, "found 'Infinity'");
   assertEquals([intFlag({ k: "12" }, "k"), intFlag({}, "k")], [12, undefined]);
   assertEquals([numFlag({ lr: "-1e-3" }, "lr"), numFlag({}, "lr")], [-1e-3, undefined]);
+  // Number() reads these too: "--epochs 0x10" ran 16 epochs.
+  for (const v of ["0x10", "0b11", "0o7", "1e3", "5.0", "1_000", "99999999999999999999"]) {
+    assertThrows(
+      () => intFlag({ epochs: v }, "epochs"),
+      UserError,
+      `Cannot read --epochs: expected an integer in decimal digits: found '${v}'`,
+    );
+  }
+  for (const v of ["0x10", "0b11", "1_0"]) {
+    assertThrows(() => numFlag({ lr: v }, "lr"), UserError, `found '${v}'`);
+  }
+  assertEquals([intFlag({ seed: "-3" }, "seed"), intFlag({ k: " 07 " }, "k")], [-3, 7]);
+  assertEquals([numFlag({ lr: ".5" }, "lr"), numFlag({ lr: "2." }, "lr")], [0.5, 2]);
 });
 
 Deno.test("parseCommandArgs and helpText: short flags, defaults shown, unknown flags refused", () => {

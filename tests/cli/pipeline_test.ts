@@ -702,7 +702,7 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
   const cases: [string[], string][] = [
     [
       ["pretrain", ds, "--model", m, "--epochs", "abc"],
-      "--epochs: expected an integer: found 'abc'",
+      "--epochs: expected an integer in decimal digits: found 'abc'",
     ],
     [["pretrain", ds, "--model", m, "--lr", "fast"], "--lr: expected a number"],
     [["pretrain", ds, "--model", m, "--bogus"], "Cannot parse arguments of 'pretrain'"],
