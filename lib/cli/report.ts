@@ -8,7 +8,7 @@
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Command } from "./_command.ts";
 import { strFlag } from "./_command.ts";
-import { describeDir } from "./describe.ts";
+import { describeDir, processingOf } from "./describe.ts";
 import { parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { writeFileAtomic, writeIntoOutput } from "../util/atomic.ts";
 import { parseJsonFile, UserError } from "../util/errors.ts";
@@ -84,10 +84,24 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
   );
   const utcOffset = Number(result.utcOffset ?? 0);
   const zone = utcOffset === 0 ? "UTC" : `UTC${utcOffset > 0 ? "+" : ""}${utcOffset}`;
+  // The dataset's extract config (meta.json): how its spectrograms were made, and the name of
+  // the reference time; none where it is missing or damaged.
+  const datasetConfig = await Deno.readTextFile(join(String(s.dataset), "meta.json")).then(
+    (t) => {
+      try {
+        return JSON.parse(t).config ?? null;
+      } catch {
+        return null;
+      }
+    },
+    () => null,
+  );
+  const processing = processingOf(datasetConfig);
   parts.push(
     table([
       ["", ""],
       ["dataset", shown(String(s.dataset))],
+      ...(processing ? [["spectrograms", processing]] : []),
       ["model", s.model ? shown(String(s.model)) : "none (k-means on the spectrograms)"],
       ["weights", String(s.stage)],
       ["normalisation", String(s.normalize)],
@@ -118,19 +132,7 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
       r.length > 1
     );
     // Readable headers with units; the CSV keeps its column names.
-    const reference = referenceName(
-      // The dataset's meta.json, for the reference's name only: none where it is damaged.
-      await Deno.readTextFile(join(String(s.dataset), "meta.json")).then(
-        (t) => {
-          try {
-            return JSON.parse(t).config;
-          } catch {
-            return null;
-          }
-        },
-        () => null,
-      ),
-    );
+    const reference = referenceName(datasetConfig);
     const heads: Record<string, string> = {
       mean_confidence: "mean largest q",
       peak_frequency_hz: "peak frequency (Hz)",

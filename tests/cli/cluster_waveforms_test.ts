@@ -61,6 +61,8 @@ Deno.test("cluster draws example_waveforms.png: each member's waveform is the on
     assertEquals((await run("report", out, "--quiet")).code, 0);
     const html = await Deno.readTextFile(join(out, "report.html"));
     assert(html.includes(`<img src="example_waveforms.png"`), "report links example_waveforms.png");
+    // How the dataset's spectrograms were made, as info says it.
+    assert(html.includes("<td>spectrograms</td><td>100 Hz; response removed to VEL"), html);
 
     // The data drawn, from the cluster's labels, against processSample run here on each task.
     const ds = await openDataset(dsDir);

@@ -179,6 +179,10 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
       before: sc.before,
       after: sc.after,
       scaling: sc.scaling,
+      "pre-filt": c.preprocess.response.preFilt!.join("/"),
+      "water-level": c.preprocess.response.waterLevel ?? "none",
+      "response-output": c.preprocess.response.output,
+      nfft: sc.nfft ?? "auto",
     },
     pretrain: {
       epochs: p.epochs,

@@ -548,6 +548,8 @@ gpuTest(
     }
     assert(!html.includes(root), "an absolute path in the page");
     assert(html.includes("<td>../ds</td>") && html.includes("<td>../m</td>"), html);
+    // An imported array says nothing of how it was made (cluster_waveforms_test: extracted).
+    assert(!html.includes("<td>spectrograms</td>"), html);
     assert(html.includes("<th>busiest hour (UTC)</th>"), html);
     assert(html.includes("<th>mean largest q</th>"), html);
     // Links are URLs: a directory named 'c #%1' is percent-encoded, not cut at '#'.
