@@ -303,6 +303,8 @@ export const pretrainCommand: Command = lockingModel({
         device: device(),
         datasetPath: positionals[0],
         checkpointEvery: every,
+        // The checks above refused stale outputs without --force.
+        force: !!values.force,
         // The few-steps warning is said when training starts, after every check of the model
         // directory has passed.
         hooks: pretrainProgress(cfg.epochs, pretrainStepsWarning(ds.count, cfg), { quiet }),
@@ -513,6 +515,7 @@ export const initCommand: Command = lockingModel({
     await removeKSelection(dir);
     const r = await initCentroids(dir, ds, cfg, dev, {
       latent,
+      force: !!values.force,
       record: kSelection
         ? {
           kSelection: { candidates: ks, criterion: kSelection.criterion, chosen: kSelection.best },

@@ -50,6 +50,7 @@ import {
   exists,
   loadWeights,
   readCheckpointState,
+  refuseDownstream,
   removeOutputs,
   saveCheckpointDir,
   saveWeights,
@@ -181,8 +182,13 @@ export async function encodeForInit(
  * @param device Backend.
  * @param opts `latent`: the codes, when already computed ({@linkcode encodeForInit}; it is
  *   scaled in place with `latentScale`); `record`: fields added to `model.json`'s `init`;
- *   `onBatch`: called after every encoding pass with its sample count (not when `latent` is given).
+ *   `onBatch`: called after every encoding pass with its sample count (not when `latent` is given);
+ *   `force`: allow a directory that holds a fine-tuned model (dec.safetensors,
+ *   finetune_checkpoint, finetune_log.csv), which new centres make stale and which is deleted.
+ *   Without `force` such a directory is refused before any work, as the CLI refuses it without
+ *   `--force`.
  * @returns centres [K, D], labels and the latent codes.
+ * @throws {UserError} when `dir` holds outputs of finetune and `force` is not set.
  */
 export async function initCentroids(
   dir: string,
@@ -193,9 +199,11 @@ export async function initCentroids(
     latent?: Float32Array;
     record?: Record<string, unknown>;
     onBatch?: (done: number) => void;
+    force?: boolean;
   } = {},
 ): Promise<InitResult> {
   cfg = checkSettings("init", initSchema as z.ZodType<InitConfig>, cfg);
+  if (!opts.force) await refuseDownstream(dir, "init");
   const latent = opts.latent ?? await encodeForInit(dir, ds, device, opts.onBatch);
   const d = (await readModelInfo(dir)).autoencoder.latentDim, n = ds.count;
   if (latent.length !== n * d) {

@@ -30,6 +30,7 @@ import {
   loadWeights,
   readCheckpointState,
   readJson,
+  refuseDownstream,
   removeOutputs,
   saveCheckpointDir,
   type Weights,
@@ -293,8 +294,13 @@ export function checkTrainingBatch(
  * @param cfg Settings.
  * @param opts `resume` continues from `dir/checkpoint` (at an epoch's end, or inside an epoch
  *   where a checkpoint was taken there); `device` picks the backend; `checkpointEvery`: seconds
- *   between checkpoints inside an epoch (0 or absent: at each epoch's end only).
+ *   between checkpoints inside an epoch (0 or absent: at each epoch's end only); `force`: allow
+ *   a run into a directory that holds outputs of init or finetune (centroids.safetensors,
+ *   dec.safetensors, ...), which are deleted when new weights are written (new weights that
+ *   equal the old, a finished checkpoint resumed, keep them). Without `force` such a directory
+ *   is refused before any work, as the CLI refuses it without `--force`.
  * @returns the learning curve.
+ * @throws {UserError} when `dir` holds outputs of the later stages and `force` is not set.
  */
 export async function pretrain(
   ds: DatasetLike,
@@ -306,11 +312,13 @@ export async function pretrain(
     hooks?: PretrainHooks;
     datasetPath?: string;
     checkpointEvery?: number;
+    force?: boolean;
   } = {},
 ): Promise<EpochRecord[]> {
   const device = opts.device ?? "webgpu";
   cfg = checkSettings("pretrain", pretrainSchema as z.ZodType<PretrainConfig>, cfg);
   if (ds.count === 0) throw new UserError("Cannot pretrain: the dataset has no samples");
+  if (!opts.force) await refuseDownstream(dir, "pretrain");
   await initBackend(device);
   await Deno.mkdir(dir, { recursive: true });
   const ae = new ConvAutoencoder(

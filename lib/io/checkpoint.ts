@@ -248,6 +248,29 @@ export async function downstreamOf(dir: string, stage: Stage): Promise<string[]>
 }
 
 /**
+ * Refuses a new run of a stage into a model directory that holds outputs of the later stages
+ * ({@linkcode downstreamOf}), which the run would make stale and delete: the library's rule for
+ * what the CLI refuses without `--force`. Called unless the caller passed `{ force: true }`.
+ *
+ * @param dir Model directory.
+ * @param stage The stage about to run: "pretrain" or "init".
+ * @throws {UserError} naming the files and the option.
+ */
+export async function refuseDownstream(dir: string, stage: "pretrain" | "init"): Promise<void> {
+  const stale = await downstreamOf(dir, stage);
+  if (!stale.length) return;
+  throw new UserError(
+    stage === "pretrain"
+      ? `Cannot pretrain into ${dir}: it holds ${stale.join(", ")}, made from the current ` +
+        "encoder, which new pretraining would make stale: pass { force: true } to replace them " +
+        "(they are deleted when the new weights are written)"
+      : `Cannot initialise centres in ${dir}: it holds ${stale.join(", ")}, fine-tuned from ` +
+        "the current centres, which new centres would make stale: pass { force: true } to " +
+        "delete them",
+  );
+}
+
+/**
  * Deletes outputs of a model directory (files or directories), and the sections of
  * `model.json` that the removed stages wrote.
  *

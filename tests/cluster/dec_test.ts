@@ -727,7 +727,7 @@ gpuTest(
       assert(await has(f), `${f} written`);
     }
     // New centres: the fine-tuned model and its checkpoint came from the old ones.
-    await initCentroids(dir, ds, { ...INIT, k: 2 }, "webgpu");
+    await initCentroids(dir, ds, { ...INIT, k: 2 }, "webgpu", { force: true });
     for (const f of ["dec.safetensors", "finetune_checkpoint", "finetune_log.csv"]) {
       assert(!(await has(f)), `${f} left after a new init`);
     }
@@ -741,19 +741,47 @@ gpuTest(
         pretrain(ds, dir, { ...PRE, epochs: 2, normalize: "l2" }, {
           device: "webgpu",
           resume: true,
+          force: true,
         }),
       UserError,
       'normalize: "maxabs" → "l2"',
     );
     assert(await has("centroids.safetensors"), "a refused resume deletes nothing");
     // New encoder weights: the centres are stale.
-    await pretrain(ds, dir, { ...PRE, epochs: 2 }, { device: "webgpu", resume: true });
+    await pretrain(ds, dir, { ...PRE, epochs: 2 }, { device: "webgpu", resume: true, force: true });
     assert(!(await has("centroids.safetensors")), "centroids left after more pretraining");
     mi = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
     assertEquals([mi.pretrain.epochsDone, mi.init], [2, undefined]);
     await Deno.remove(dir, { recursive: true });
   },
 );
+
+Deno.test("init refuses a directory with a fine-tuned model unless forced, naming the files and the option, and deletes nothing", async () => {
+  const { ds } = templateSet(4, 2);
+  const dir = await Deno.makeTempDir();
+  const has = async (f: string) => await Deno.stat(join(dir, f)).then(() => true, () => false);
+  try {
+    await pretrain(ds, dir, { ...PRE, epochs: 1 }, { device: "cpu" });
+    const init = { ...INIT, k: 2, nInit: 2 };
+    await initCentroids(dir, ds, init, "cpu");
+    // What finetune would have made from these centres.
+    const later = ["dec.safetensors", "finetune_checkpoint", "finetune_log.csv"];
+    for (const f of later) await Deno.writeTextFile(join(dir, f), "from the old centres");
+    const before = await Deno.readFile(join(dir, "centroids.safetensors"));
+    await assertRejects(
+      () => initCentroids(dir, ds, { ...init, seed: 3 }, "cpu"),
+      UserError,
+      `it holds ${later.join(", ")}, fine-tuned from the current centres, which new centres ` +
+        "would make stale: pass { force: true } to delete them",
+    );
+    for (const f of later) assert(await has(f), `${f} deleted by a refused init`);
+    assertEquals(await Deno.readFile(join(dir, "centroids.safetensors")), before);
+    await initCentroids(dir, ds, { ...init, seed: 3 }, "cpu", { force: true });
+    for (const f of later) assert(!(await has(f)), `${f} left after a forced init`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("checkStageRecord: centres or DEC weights that model.json does not describe (a run killed between the two writes) are refused", () => {
   const info = {

@@ -155,7 +155,7 @@ Deno.test("pretrain --resume refuses a dataset of the same ids made with other s
   }
 });
 
-Deno.test("pretrain deletes the centres and fine-tuned model it makes stale only when its new weights are written: a stopped run leaves them", async () => {
+Deno.test("pretrain refuses a directory with centres or a fine-tuned model unless forced, and deletes them only when its new weights are written: a stopped run leaves them", async () => {
   const rng = new Rng(11);
   const ds = new MemoryDataset(
     Float32Array.from({ length: 12 * 64 }, () => rng.uniform(0, 1)),
@@ -180,17 +180,30 @@ Deno.test("pretrain deletes the centres and fine-tuned model it makes stale only
       return [files, "init" in mi, "finetune" in mi];
     };
     const kept = [later, true, true];
+    const more = { ...cfg, epochs: 3, seed: 9 };
+    // Without force the directory is refused before any work, naming the files and the option,
+    // as the CLI refuses it without --force.
+    for (const resume of [false, true]) {
+      const e = await pretrain(ds, dir, more, { device: "cpu", resume }).then(
+        () => null,
+        (e) => e,
+      );
+      assert(e instanceof UserError, `resume ${resume}: ${e}`);
+      for (const part of [...later, "{ force: true }"]) {
+        assert(e.message.includes(part), `${part} not named: ${e.message}`);
+      }
+      assertEquals(await has(), kept, "refused: nothing deleted");
+    }
     // Resuming the finished checkpoint writes the same weights: nothing is stale.
-    await pretrain(ds, dir, cfg, { device: "cpu", resume: true });
+    await pretrain(ds, dir, cfg, { device: "cpu", resume: true, force: true });
     assertEquals(await has(), kept, "the same weights rewritten");
     // A new pretraining stopped after one of three epochs (as Ctrl-C would): the old model is
     // whole, its checkpoint the new run's.
-    const more = { ...cfg, epochs: 3, seed: 9 };
-    await pretrain(ds, dir, more, { device: "cpu", hooks: { stopAfterEpochs: 1 } });
+    await pretrain(ds, dir, more, { device: "cpu", hooks: { stopAfterEpochs: 1 }, force: true });
     assertEquals(await has(), kept, "stopped before its weights");
     assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "model.json"))).pretrain.epochs, 1);
     // Finished: the new weights replace the old, and what came from the old goes with them.
-    await pretrain(ds, dir, more, { device: "cpu", resume: true });
+    await pretrain(ds, dir, more, { device: "cpu", resume: true, force: true });
     assertEquals(await has(), [[], false, false], "new weights written");
     assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "model.json"))).pretrain.epochs, 3);
   } finally {
