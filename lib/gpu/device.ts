@@ -10,6 +10,8 @@
  * @module
  */
 
+import { optionalEnv } from "../util/env.ts";
+
 /** What an adapter says about itself, for logs, benchmarks and `cli.ts info`. */
 export interface AdapterSummary {
   /** Human-readable adapter name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
@@ -195,7 +197,7 @@ export async function deviceOf(
 ): Promise<GPUDevice> {
   // SEISDEC_DEFAULT_LIMITS=1 keeps WebGPU's default limits, as the least capable adapter
   // offers them, to check that seisdec runs there too.
-  if (Deno.env.get("SEISDEC_DEFAULT_LIMITS") === "1") {
+  if (optionalEnv("SEISDEC_DEFAULT_LIMITS") === "1") {
     return await adapter.requestDevice({ requiredFeatures });
   }
   const requiredLimits = requiredLimitsOf(adapter.limits);
@@ -282,12 +284,7 @@ const BACKEND_ALIASES: Record<string, string> = {
  *   cannot be read (no --allow-env).
  */
 function envBackends(): string[] | undefined {
-  let raw: string | undefined;
-  try {
-    raw = Deno.env.get("DENO_WEBGPU_BACKEND");
-  } catch {
-    return undefined;
-  }
+  const raw = optionalEnv("DENO_WEBGPU_BACKEND");
   if (!raw) return undefined;
   return raw.toLowerCase().split(",").map((b) => BACKEND_ALIASES[b.trim()]).filter((b) => b);
 }

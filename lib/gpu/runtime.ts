@@ -16,6 +16,7 @@ import { DeviceLostError, getDevice, GpuOutOfMemoryError, lostText } from "./dev
 import { BufferPool } from "./pool.ts";
 import { preprocess, resolveIncludes, workgroupBytes } from "./wgsl.ts";
 import { eventLoopRan } from "../util/events.ts";
+import { optionalEnv } from "../util/env.ts";
 
 /** A slice of a GPU buffer (offsets and sizes in bytes). */
 export interface BufRef {
@@ -245,11 +246,7 @@ export class BindingSizeError extends RangeError {
  * {@linkcode GpuRuntime.debug}).
  */
 function debugFromEnv(): boolean {
-  try {
-    return Deno.env.get("SEISDEC_GPU_DEBUG") === "1";
-  } catch {
-    return false; // no --allow-env
-  }
+  return optionalEnv("SEISDEC_GPU_DEBUG") === "1";
 }
 
 /** The process-wide GPU runtime. Obtain it with {@linkcode gpu}. */

@@ -17,6 +17,7 @@ import { adapterFileStem, adapterSlug } from "./device.ts";
 import { MATMUL_BLOCK_MAX, type Tuning, TUNING_FIELDS, TUNING_KINDS } from "./kernels.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
+import { optionalEnv as env } from "../util/env.ts";
 
 /**
  * Reads tuning fields written as JSON (SEISDEC_TUNING, a line of bench/gpu/tunings.txt).
@@ -130,18 +131,11 @@ export interface StoredTuning {
   trials: StoredTrial[];
 }
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The directory of stored tunings.
  *
- * @returns the directory, or null when `SEISDEC_TUNING_DIR=none` (or no home directory is known).
+ * @returns the directory, or null when `SEISDEC_TUNING_DIR=none` (or no home directory is known;
+ *   a variable that `--allow-env` does not grant counts as unset).
  * @example
  * ```ts
  * import { tuningDir } from "./tuning_store.ts";
@@ -208,8 +202,8 @@ function legacyTuningPath(adapter: string, dir: string): string {
  *
  * @param adapter The adapter, as `adapterName()` gives it.
  * @param dir The directory (default {@linkcode tuningDir}).
- * @returns the file and its contents; null when there is none, or when the file with this
- *   adapter's name was written for another adapter.
+ * @returns the file and its contents; null when there is none, when `--allow-read` does not
+ *   grant reading it, or when the file with this adapter's name was written for another adapter.
  * @throws {UserError} naming the file when it is not a stored tuning or holds a bad field.
  */
 export async function readStoredTuning(
@@ -229,9 +223,11 @@ async function readTuningFile(
 ): Promise<{ path: string; stored: StoredTuning } | null> {
   let text: string;
   try {
+    // A program not granted reading there runs with the default tuning, without a prompt.
+    if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return null;
     text = await Deno.readTextFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotCapable) return null;
     throw new UserError(`Cannot read the stored tuning ${path}: ${(e as Error).message}`);
   }
   const fix = "run `cli.ts tune` again, or `cli.ts tune --reset` to remove it";

@@ -24,6 +24,7 @@ import {
 } from "../gpu/kernels.ts";
 import { parseTuning, readStoredTuning } from "../gpu/tuning_store.ts";
 import { UserError } from "../util/errors.ts";
+import { optionalEnv } from "../util/env.ts";
 import type { Backend } from "./backend.ts";
 import { cpuBackend } from "./cpu_backend.ts";
 import { createGpuBackend } from "./gpu_backend.ts";
@@ -69,12 +70,7 @@ export function isSoftwareAdapter(
  *   kind (see {@linkcode parseTuning}).
  */
 export function tuningOverride(): Partial<Tuning> {
-  let raw: string | undefined;
-  try {
-    raw = Deno.env.get("SEISDEC_TUNING");
-  } catch {
-    return {};
-  }
+  const raw = optionalEnv("SEISDEC_TUNING");
   if (!raw) return {};
   try {
     return parseTuning(raw, "SEISDEC_TUNING");
