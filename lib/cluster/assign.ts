@@ -14,6 +14,7 @@ import { assignAll } from "./dec.ts";
 import { kmeansAsync } from "./kmeans.ts";
 import { checkStageRecord, encodeAll, loadAutoencoder } from "./pretrain.ts";
 import { UserError } from "../util/errors.ts";
+import { defaultBackend } from "../backend.ts";
 
 /** Per-sample results. */
 export interface Assignment {
@@ -40,7 +41,7 @@ export interface Assignment {
  *
  * @param dir Model directory.
  * @param ds Dataset (its sample shape must match the model's input).
- * @param device Backend.
+ * @param device Backend (default: the default backend, `setDefaultBackend` or SEISDEC_BACKEND).
  * @param stage "auto" uses dec.safetensors when present, else the initial centres, else codes only.
  * @param onBatch Called after every pass over a batch with its sample count (a progress bar's tick).
  * @param opts `codesOnly`: the stage's latent codes without soft assignments or labels (`encode`:
@@ -50,7 +51,7 @@ export interface Assignment {
 export async function applyModel(
   dir: string,
   ds: DatasetLike,
-  device: Device,
+  device: Device = defaultBackend(),
   stage: "auto" | "dec" | "init" | "pretrain" = "auto",
   onBatch?: (done: number) => void,
   opts: { codesOnly?: boolean } = {},

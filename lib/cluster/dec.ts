@@ -58,6 +58,7 @@ import {
   writeJson,
 } from "../io/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
+import { defaultBackend } from "../backend.ts";
 import { checkSettings, finetuneSchema, initSchema } from "./schemas.ts";
 import { z } from "../deps.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
@@ -179,7 +180,7 @@ export async function encodeForInit(
  * @param dir Model directory (with autoencoder.safetensors).
  * @param ds Dataset.
  * @param cfg Settings.
- * @param device Backend.
+ * @param device Backend (default: the default backend, `setDefaultBackend` or SEISDEC_BACKEND).
  * @param opts `latent`: the codes, when already computed ({@linkcode encodeForInit}; it is
  *   scaled in place with `latentScale`); `record`: fields added to `model.json`'s `init`;
  *   `onBatch`: called after every encoding pass with its sample count (not when `latent` is given);
@@ -194,7 +195,7 @@ export async function initCentroids(
   dir: string,
   ds: DatasetLike,
   cfg: InitConfig,
-  device: Device,
+  device: Device = defaultBackend(),
   opts: {
     latent?: Float32Array;
     record?: Record<string, unknown>;
@@ -546,7 +547,7 @@ const CHECKPOINT_DIR = "finetune_checkpoint";
  * @param dir Model directory (autoencoder.safetensors, centroids.safetensors).
  * @param ds Dataset.
  * @param cfg Settings.
- * @param device Backend.
+ * @param device Backend (default: the default backend, `setDefaultBackend` or SEISDEC_BACKEND).
  * @param hooks Progress hooks.
  * @param opts Resume options.
  * @returns the check log, the final labels and whether the labels settled below `tol`.
@@ -555,7 +556,7 @@ export async function finetune(
   dir: string,
   ds: DatasetLike,
   cfg: FinetuneConfig,
-  device: Device,
+  device: Device = defaultBackend(),
   hooks: FinetuneHooks = {},
   opts: FinetuneOptions = {},
 ): Promise<{ log: FinetuneRecord[]; labels: Int32Array; converged: boolean }> {

@@ -37,6 +37,7 @@ import {
   writeJson,
 } from "../io/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
+import { defaultBackend } from "../backend.ts";
 import { checkSettings, pretrainSchema } from "./schemas.ts";
 import { z } from "../deps.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
@@ -293,7 +294,8 @@ export function checkTrainingBatch(
  * @param dir Model directory (created).
  * @param cfg Settings.
  * @param opts `resume` continues from `dir/checkpoint` (at an epoch's end, or inside an epoch
- *   where a checkpoint was taken there); `device` picks the backend; `checkpointEvery`: seconds
+ *   where a checkpoint was taken there); `device` picks the backend (default: the default
+ *   backend, `setDefaultBackend` or SEISDEC_BACKEND, else WebGPU); `checkpointEvery`: seconds
  *   between checkpoints inside an epoch (0 or absent: at each epoch's end only); `force`: allow
  *   a run into a directory that holds outputs of init or finetune (centroids.safetensors,
  *   dec.safetensors, ...), which are deleted when new weights are written (new weights that
@@ -315,7 +317,7 @@ export async function pretrain(
     force?: boolean;
   } = {},
 ): Promise<EpochRecord[]> {
-  const device = opts.device ?? "webgpu";
+  const device = opts.device ?? defaultBackend();
   cfg = checkSettings("pretrain", pretrainSchema as z.ZodType<PretrainConfig>, cfg);
   if (ds.count === 0) throw new UserError("Cannot pretrain: the dataset has no samples");
   if (!opts.force) await refuseDownstream(dir, "pretrain");

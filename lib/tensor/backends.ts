@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type BackendName, defaultBackend } from "../backend.ts";
+import { type BackendName, checkBackendName, defaultBackend } from "../backend.ts";
 import {
   adapterLabel,
   type AdapterSummary,
@@ -116,9 +116,10 @@ export async function resolveTuning(
  *
  * @param name "webgpu" or "cpu"; default from `--cpu` / SEISDEC_BACKEND.
  * @returns the backend.
+ * @throws {TypeError} for any other name.
  */
 export async function initBackend(name: BackendName = defaultBackend()): Promise<Backend> {
-  if (name === "cpu") return cpuBackend;
+  if (checkBackendName(name, "initialise a backend") === "cpu") return cpuBackend;
   if (!gpuBackend || runtime?.lost) {
     gpuBackend = null;
     const rt = await gpu();
@@ -187,9 +188,10 @@ function live(b: Backend, action: string): Backend {
  *
  * @param name Backend name.
  * @returns the backend.
+ * @throws {TypeError} for a name that is not a backend's.
  */
 export function backendNamed(name: BackendName): Backend {
-  if (name === "cpu") return cpuBackend;
+  if (checkBackendName(name, "use a backend") === "cpu") return cpuBackend;
   if (!gpuBackend) throw new Error("Cannot use WebGPU: call `await initBackend()` first");
   return live(gpuBackend, "use WebGPU");
 }

@@ -8,6 +8,15 @@ import { type DatasetLike, MemoryDataset, type Normalize } from "../../lib/clust
 import { pretrain, PRETRAIN_DEFAULTS } from "../../lib/cluster/pretrain.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { UserError } from "../../lib/util/errors.ts";
+import { setDefaultBackend } from "../../lib/backend.ts";
+import {
+  finetune,
+  FINETUNE_DEFAULTS,
+  INIT_DEFAULTS,
+  initCentroids,
+} from "../../lib/cluster/dec.ts";
+import { applyModel } from "../../lib/cluster/assign.ts";
+import { gpuRuntime } from "../../lib/tensor/backends.ts";
 import { assert, assertClose, assertEquals } from "../_assert.ts";
 import { redoneDatasets } from "./_redone.ts";
 
@@ -243,5 +252,40 @@ Deno.test("pretrain checkpoints inside an epoch, and a resume from there ends wi
     assertEquals(bytes("cut"), bytes("whole"));
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("pretrain, init, finetune and applyModel without a device run on the default backend (setDefaultBackend); pretrain refuses a name that is not a backend's", async () => {
+  const rng = new Rng(3);
+  const ds = new MemoryDataset(
+    Float32Array.from({ length: 6 * 64 }, () => rng.uniform(0, 1)),
+    SHAPE,
+  );
+  const dir = await Deno.makeTempDir();
+  const cfg = { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 3, latentDim: 2 };
+  try {
+    // This file runs nothing on WebGPU: a pretraining there would start it.
+    assertEquals(gpuRuntime(), null);
+    setDefaultBackend("cpu");
+    assertEquals((await pretrain(ds, dir, cfg)).length, 1);
+    assertEquals(gpuRuntime(), null, "pretrain started WebGPU though the default is the CPU");
+    // So do the later stages, given no device.
+    await initCentroids(dir, ds, { ...INIT_DEFAULTS, k: 2, nInit: 2 });
+    await finetune(dir, ds, { ...FINETUNE_DEFAULTS, maxIter: 2, batchSize: 3 });
+    assertEquals((await applyModel(dir, ds)).stage, "dec");
+    assertEquals(gpuRuntime(), null, "a later stage started WebGPU though the default is the CPU");
+    const e = await pretrain(ds, join(dir, "other"), cfg, { device: "gpu" as never }).then(
+      () => null,
+      (e) => e,
+    );
+    assert(e instanceof TypeError, String(e));
+    assertEquals(
+      e.message,
+      'Cannot initialise a backend: expected a backend, "webgpu" or "cpu": found "gpu"',
+    );
+    assertEquals(gpuRuntime(), null);
+  } finally {
+    setDefaultBackend("webgpu");
+    await Deno.remove(dir, { recursive: true });
   }
 });

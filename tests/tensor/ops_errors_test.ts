@@ -7,7 +7,9 @@
  */
 import * as ops from "../../lib/tensor/ops.ts";
 import { Tensor } from "../../lib/tensor/tensor.ts";
-import { assertThrows } from "../_assert.ts";
+import { assertRejects, assertThrows } from "../_assert.ts";
+import { setDefaultBackend } from "../../lib/backend.ts";
+import { initBackend } from "../../lib/tensor/backends.ts";
 import { gpuTest } from "../_gpu.ts";
 import { webgpu } from "../gpu/_util.ts";
 
@@ -159,6 +161,14 @@ Deno.test("the losses and DEC's ops refuse mismatched shapes and a bad alpha", (
     TypeError,
     "dec_kl_loss: p must be [4, 2]: found [4,3]",
   );
+});
+
+Deno.test("a backend name that is not a backend's is refused, naming the valid ones", async () => {
+  const want = 'expected a backend, "webgpu" or "cpu": found "gpu"';
+  assertThrows(() => Tensor.fromArray(new Float32Array(2), [2], "gpu" as never), TypeError, want);
+  assertThrows(() => Tensor.full([2], 1, "gpu" as never), TypeError, want);
+  assertThrows(() => setDefaultBackend("gpu" as never), TypeError, want);
+  await assertRejects(() => initBackend("gpu" as never), TypeError, want);
 });
 
 gpuTest("an op refuses tensors on two devices, naming both", async () => {
