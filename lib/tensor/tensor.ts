@@ -98,16 +98,35 @@ export function isGradEnabled(): boolean {
 }
 
 /**
+ * Refuses the promise (any thenable) of an async callback: a scope that ends when the callback
+ * returns would end at its first `await`, and what runs after would escape it.
+ */
+function refuseThenable(v: unknown, what: string): void {
+  if (
+    v !== null && (typeof v === "object" || typeof v === "function") &&
+    typeof (v as { then?: unknown }).then === "function"
+  ) {
+    throw new TypeError(
+      `Cannot run ${what}: the function returned a promise: expected a synchronous function ` +
+        `(what runs after an await would escape ${what}); await outside it instead`,
+    );
+  }
+}
+
+/**
  * Runs `fn` without recording the autograd graph (inference, eval mode).
  *
- * @param fn Function to run.
+ * @param fn Synchronous function.
  * @returns its result.
+ * @throws {TypeError} when `fn` returns a promise (an async function).
  */
 export function noGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
   gradEnabled = false;
   try {
-    return fn();
+    const result = fn();
+    refuseThenable(result, "noGrad");
+    return result;
   } finally {
     gradEnabled = prev;
   }
@@ -117,10 +136,13 @@ export function noGrad<T>(fn: () => T): T {
  * Runs `fn` in a disposal scope: every tensor created inside is disposed on
  * return, except the tensors in its result (a tensor, an array or an object of
  * tensors) and those marked with {@linkcode Tensor.keep}, which move to the
- * enclosing scope. When `fn` throws, they are disposed too (kept ones excepted).
+ * enclosing scope. When `fn` throws, they are disposed too (kept ones excepted). The gradient
+ * that `backward()` gives a leaf (a tensor with `requiresGrad` made by no op) lives with the
+ * leaf: one made outside the scope keeps it after the scope ends.
  *
  * @param fn Synchronous function.
  * @returns its result.
+ * @throws {TypeError} when `fn` returns a promise (an async function).
  * @example
  * ```ts
  * import { Tensor, tidy } from "./mod.ts";
@@ -139,13 +161,17 @@ export function tidy<T>(fn: () => T): T {
   const keep = new Set<Tensor>();
   try {
     const result = fn();
+    refuseThenable(result, "tidy");
     collect(result, keep);
     return result;
   } finally {
     scopes.pop();
     const parent = scopes[scopes.length - 1];
+    const survives = (t: Tensor) => keep.has(t) || t.kept;
+    // A leaf that leaves the scope takes its gradient with it (see adoptGrad).
+    for (const t of scope) if (!t.node && t.grad && survives(t)) keep.add(t.grad);
     for (const t of scope) {
-      if (keep.has(t) || t.kept) parent?.add(t);
+      if (survives(t)) parent?.add(t);
       else t.dispose();
     }
   }
@@ -476,8 +502,25 @@ function accumulateLeaf(t: Tensor, g: Tensor, h: TensorHooks): void {
     const s = h.add(t.grad, g);
     t.grad.dispose();
     g.dispose();
-    t.grad = s;
+    t.grad = adoptGrad(t, s);
   } else {
-    t.grad = g;
+    t.grad = adoptGrad(t, g);
   }
+}
+
+/**
+ * Moves a leaf's new gradient, made in whatever {@linkcode tidy} scope `backward()` ran in,
+ * into the leaf's own scope: the innermost that holds the leaf, or none for a leaf made
+ * outside every scope. Else a `backward()` inside `tidy` would dispose the gradient of a leaf
+ * that outlives it (and the next accumulation would use the disposed tensor).
+ */
+function adoptGrad(leaf: Tensor, g: Tensor): Tensor {
+  for (const s of scopes) s.delete(g);
+  for (let i = scopes.length - 1; i >= 0; i--) {
+    if (scopes[i].has(leaf)) {
+      scopes[i].add(g);
+      break;
+    }
+  }
+  return g;
 }

@@ -212,6 +212,55 @@ gpuTest("tidy disposes intermediates and keeps the returned and kept tensors", a
   x.dispose();
 });
 
+bothBackends(
+  "a backward() inside tidy leaves the gradient of a leaf made outside it alive, and accumulates into it",
+  async (d) => {
+    const w = leafOn(d, [1, -2, 3]);
+    tidy(() => ops.sum(ops.leakyRelu(w, 0.1)).backward());
+    assert(!w.grad!.disposed, "the leaf's gradient was disposed with the scope");
+    // f32 values of 0.1 and 0.2: 1e-7.
+    close(await w.grad!.data(), [1, 0.1, 1], 1e-7, "first gradient");
+    tidy(() => ops.sum(ops.leakyRelu(w, 0.1)).backward());
+    close(await w.grad!.data(), [2, 0.2, 2], 1e-7, "accumulated");
+    // A leaf made inside the scope: its gradient goes with it, or with it leaves the scope.
+    let inner: Tensor | null = null;
+    const out = tidy(() => {
+      inner = leafOn(d, [4]);
+      const kept = leafOn(d, [5]);
+      ops.sum(ops.leakyRelu(ops.axpby(inner, kept, 1, 1), 0.1)).backward();
+      return kept;
+    });
+    assert(inner!.disposed && inner!.grad!.disposed, "a disposed leaf's gradient is disposed");
+    assert(!out.disposed && !out.grad!.disposed, "a returned leaf keeps its gradient");
+    close(await out.grad!.data(), [1], 0, "returned leaf's gradient");
+    for (const t of [w.grad!, w, out.grad!, out]) t.dispose();
+  },
+);
+
+Deno.test("tidy and noGrad refuse an async function, which would end their scope at its first await", async () => {
+  const x = Tensor.fromArray([1, 2], [2], "cpu");
+  for (const [name, run] of [["tidy", tidy], ["noGrad", noGrad]] as const) {
+    let after = false;
+    const f = async () => {
+      await Promise.resolve();
+      after = true;
+      return x;
+    };
+    assertThrows(
+      () => run(f),
+      TypeError,
+      `Cannot run ${name}: the function returned a promise: expected a synchronous function`,
+    );
+    await Promise.resolve();
+    await Promise.resolve();
+    assert(after, "the callback itself ran on");
+  }
+  // noGrad recorded nothing while it ran, and records again after its refusal.
+  x.requiresGrad = true;
+  assert(ops.leakyRelu(x, 0.1).node !== null, "grad mode restored after a refused noGrad");
+  x.dispose();
+});
+
 gpuTest("tidy releases the whole graph of a forward and backward pass", async () => {
   const rt = await webgpu();
   const set = new ParameterSet([
