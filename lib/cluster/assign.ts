@@ -94,8 +94,14 @@ export async function applyModel(
     const ft = use === "dec" ? info.finetune as { alpha?: number } | undefined : undefined;
     const alpha = Number(ft?.alpha ?? 1);
     const mu = backendNamed(device).fromArray(cen.data, cen.shape).keep();
-    const r = await assignAll(ae, mu, ds, info.normalize, alpha, device, undefined, onBatch);
-    mu.dispose();
+    let r: Awaited<ReturnType<typeof assignAll>>;
+    try {
+      r = await assignAll(ae, mu, ds, info.normalize, alpha, device, undefined, onBatch);
+    } finally {
+      // However the pass ends (a dataset that cannot be read, a lost device), or its buffer
+      // stays out of the pool for the life of the process.
+      mu.dispose();
+    }
     return {
       latent: r.latent,
       dim,

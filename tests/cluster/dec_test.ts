@@ -824,7 +824,7 @@ Deno.test("checkStageRecord: centres or DEC weights that model.json does not des
 });
 
 gpuTest(
-  "pretrain and finetune stopped by a diverging loss give the model's buffers back",
+  "pretrain and finetune stopped by a diverging loss, and a failed applyModel, give the model's buffers back",
   async () => {
     const { ds } = templateSet(4, 3);
     const dir = await Deno.makeTempDir();
@@ -852,9 +852,21 @@ gpuTest(
     // Centres refused before training (written for another latent scale) give them back too.
     const { saveWeights } = await import("../../lib/io/checkpoint.ts");
     const cen = join(dir, "centroids.safetensors");
+    const written = await Deno.readFile(cen);
     await saveWeights(cen, (await loadWeights(cen)).weights, { latentScale: "7" });
     await assertRejects(() => finetune(dir, ds, FT, "webgpu"), UserError, "init did not finish");
     assertEquals(pool.stats().liveBuffers, before, "after refused centres");
+    // applyModel on a dataset that cannot be read: the model and the centres go back.
+    await Deno.writeFile(cen, written);
+    const unreadable = {
+      count: ds.count,
+      sampleShape: ds.sampleShape,
+      readBatch(): Float32Array {
+        throw new Error("disk gone");
+      },
+    };
+    await assertRejects(() => applyModel(dir, unreadable, "webgpu", "init"), Error, "disk gone");
+    assertEquals(pool.stats().liveBuffers, before, "after a failed applyModel");
     await Deno.remove(dir, { recursive: true });
   },
 );
