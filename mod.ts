@@ -50,6 +50,7 @@ export {
   PRETRAIN_DEFAULTS,
   type PretrainConfig,
   type PretrainHooks,
+  readModelInfo,
 } from "./lib/cluster/pretrain.ts";
 export {
   argmaxRows,
@@ -66,6 +67,8 @@ export {
   initCentroids,
   type InitConfig,
   type InitResult,
+  KMEANS_N_INIT,
+  nInitOf,
   updateIntervalOf,
 } from "./lib/cluster/dec.ts";
 export { LOCK_FILE, lockModelDir } from "./lib/io/checkpoint.ts";
@@ -134,6 +137,7 @@ export {
   datasetSettings,
   DatasetWriter,
   type DatasetWriterOptions,
+  defaultNormalize,
   openDataset,
   partialPath,
   type SampleInfo,
@@ -415,4 +419,5 @@ export {
 export { byKernel, type KernelShare, profileRun, profileTable } from "./lib/bench/profile.ts";
 export { type BackendName, setDefaultBackend } from "./lib/backend.ts";
 export { Rng } from "./lib/util/rng.ts";
+export { UserError } from "./lib/util/errors.ts";
 export { InFlight, pipelined } from "./lib/util/pipeline.ts";

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { assert } from "./_assert.ts";
+import { assert, assertEquals } from "./_assert.ts";
+import * as mod from "../mod.ts";
 
 Deno.test("deno doc --lint mod.ts finds no error", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -17,4 +18,14 @@ Deno.test("deno doc --lint mod.ts finds no error", async () => {
   }).output();
   const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
   assert(out.success, `deno doc --lint mod.ts failed:\n${text.slice(0, 4000)}`);
+});
+
+Deno.test("mod.ts exports what a program needs to do as the CLI does: UserError, defaultNormalize, readModelInfo, the restarts' defaults", async () => {
+  assertEquals(new mod.UserError("x").name, "UserError");
+  assertEquals([mod.defaultNormalize("db"), mod.defaultNormalize("log10")], ["minmax", "minmax"]);
+  assertEquals(mod.defaultNormalize("psd"), mod.PRETRAIN_DEFAULTS.normalize);
+  const e = await mod.readModelInfo("/nonexistent/seisdec-model").then(() => null, (e) => e);
+  assert(e instanceof mod.UserError, String(e));
+  assertEquals(mod.nInitOf(mod.INIT_DEFAULTS), mod.KMEANS_N_INIT);
+  assertEquals(mod.nInitOf({ ...mod.INIT_DEFAULTS, method: "gmm" }), mod.GMM_N_INIT);
 });

@@ -20,9 +20,9 @@ import { pretrain, type PretrainHooks, pretrainStepsWarning } from "../cluster/p
 import {
   encodeForInit,
   finetune,
-  GMM_N_INIT,
   initCentroids,
   nearlyUniform,
+  nInitOf,
   updateIntervalOf,
 } from "../cluster/dec.ts";
 import {
@@ -474,10 +474,6 @@ export const initCommand: Command = lockingModel({
       latentScale: enumFlag(values, "latent-scale", ["none", "auto"] as const),
       seed: seedFlag(values),
     });
-    // A GMM restart is a whole EM run: 10 unless --n-init or the config file says otherwise.
-    if (cfg.method === "gmm" && intFlag(values, "n-init") === undefined && !file.init?.nInit) {
-      cfg.nInit = GMM_N_INIT;
-    }
     if (criterion === "bic" && cfg.method !== "gmm") {
       throw new UserError("Cannot choose k by BIC with k-means: BIC needs --method gmm");
     }
@@ -571,7 +567,7 @@ async function chooseK(
   cfg: {
     method: "kmeans" | "gmm";
     covariance: "diag" | "full";
-    nInit: number;
+    nInit: number | "auto";
     maxIter: number;
     tol: number;
     seed: number;
@@ -586,7 +582,7 @@ async function chooseK(
     sel = await selectK(latent, n, d, ks, {
       method: cfg.method,
       covariance: cfg.covariance,
-      nInit: Math.min(cfg.nInit, 10),
+      nInit: Math.min(nInitOf(cfg), 10),
       maxIter: cfg.maxIter,
       tol: cfg.tol,
       seed: cfg.seed,

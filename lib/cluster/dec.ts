@@ -71,9 +71,10 @@ export interface InitConfig {
   method: "kmeans" | "gmm";
   /**
    * Restarts: k-means++ seedings, or for a GMM full EM runs (each from one k-means run), the
-   * best kept. INIT_DEFAULTS' 100 suits k-means; the CLI uses 10 for a GMM unless told.
+   * best kept. "auto" (INIT_DEFAULTS'): {@linkcode KMEANS_N_INIT} for k-means,
+   * {@linkcode GMM_N_INIT} for a GMM, as the CLI's `init` ({@linkcode nInitOf}).
    */
-  nInit: number;
+  nInit: number | "auto";
   /** Maximum iterations per restart (Lloyd or EM). */
   maxIter: number;
   /** Convergence tolerance (k-means: relative centre shift; GMM: change of mean log-likelihood). */
@@ -92,11 +93,37 @@ export interface InitConfig {
 /** Restarts of a GMM initialisation when none are asked for (each one a whole EM run). */
 export const GMM_N_INIT = 10;
 
-/** Defaults: k-means, n_init 100, max_iter 1000 (scikit-learn-like tol). */
+/** Restarts of a k-means initialisation when none are asked for (k-means++ seedings). */
+export const KMEANS_N_INIT = 100;
+
+/**
+ * The restarts an initialisation runs: the configured number, or for "auto"
+ * {@linkcode KMEANS_N_INIT} (100) for k-means and {@linkcode GMM_N_INIT} (10) for a GMM, whose
+ * every restart is a whole EM run.
+ *
+ * @param cfg Settings.
+ * @returns the restarts, ≥ 1.
+ * @example
+ * ```ts
+ * import { INIT_DEFAULTS, nInitOf } from "./dec.ts";
+ * if (nInitOf(INIT_DEFAULTS) !== 100) throw new Error();
+ * if (nInitOf({ ...INIT_DEFAULTS, method: "gmm" }) !== 10) throw new Error();
+ * if (nInitOf({ ...INIT_DEFAULTS, method: "gmm", nInit: 3 }) !== 3) throw new Error();
+ * ```
+ */
+export function nInitOf(cfg: Pick<InitConfig, "method" | "nInit">): number {
+  if (cfg.nInit !== "auto") return cfg.nInit;
+  return cfg.method === "gmm" ? GMM_N_INIT : KMEANS_N_INIT;
+}
+
+/**
+ * Defaults: k-means, n_init "auto" (100 for k-means, 10 for a GMM), max_iter 1000
+ * (scikit-learn-like tol).
+ */
 export const INIT_DEFAULTS: InitConfig = {
   k: 5,
   method: "kmeans",
-  nInit: 100,
+  nInit: "auto",
   maxIter: 1000,
   tol: 1e-4,
   covariance: "diag",
@@ -219,7 +246,7 @@ export async function initCentroids(
   if (cfg.method === "kmeans") {
     const r = await kmeansAsync(latent, n, d, {
       k: cfg.k,
-      nInit: cfg.nInit,
+      nInit: nInitOf(cfg),
       maxIter: cfg.maxIter,
       tol: cfg.tol,
       seed: cfg.seed,
@@ -233,7 +260,7 @@ export async function initCentroids(
       covariance: cfg.covariance,
       maxIter: cfg.maxIter,
       tol: cfg.tol,
-      nInit: cfg.nInit,
+      nInit: nInitOf(cfg),
       seed: cfg.seed,
     });
     centroids = Float32Array.from(r.means);
@@ -274,7 +301,7 @@ export async function initCentroids(
   const mi = await readModelInfo(dir);
   await writeJson(join(dir, "model.json"), {
     ...mi,
-    init: { ...cfg, score, latentScale, ...opts.record, weights },
+    init: { ...cfg, nInit: nInitOf(cfg), score, latentScale, ...opts.record, weights },
   });
   // Mean largest soft assignment (Student's t, α = 1) to the centres, as DEC will start.
   const q = cpuSoftAssign(latent, centroids, n, cfg.k, d, 1);

@@ -36,7 +36,7 @@ export const clusterCount: z.ZodNumber = z.number().int().min(
 export const initSchema = z.object({
   k: clusterCount,
   method: z.enum(["kmeans", "gmm"]),
-  nInit: int(1),
+  nInit: z.union([int(1), z.literal("auto")], { error: 'expected an integer >= 1 or "auto"' }),
   maxIter: int(1),
   tol: z.number().min(0),
   covariance: z.enum(["diag", "full"]),

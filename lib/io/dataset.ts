@@ -100,8 +100,16 @@ export type Normalize = "maxabs" | "l2" | "minmax" | "none";
  * of their largest magnitude (max-abs would squeeze them into about [-1, -0.7]); max-abs, the
  * seed's, for linear PSD and anything else.
  *
+ * `PRETRAIN_DEFAULTS.normalize` is max-abs; a program that pretrains on a dataset from disk
+ * gets the CLI's choice with `{ ...PRETRAIN_DEFAULTS, normalize: defaultNormalize(ds.meta.scaling) }`.
+ *
  * @param scaling The dataset's `meta.json` scaling.
  * @returns the normalisation.
+ * @example
+ * ```ts
+ * import { defaultNormalize } from "./dataset.ts";
+ * if (defaultNormalize("db") !== "minmax" || defaultNormalize("psd") !== "maxabs") throw new Error();
+ * ```
  */
 export function defaultNormalize(scaling: string): Normalize {
   return scaling === "db" || scaling === "log10" ? "minmax" : "maxabs";

@@ -6,10 +6,20 @@
 
 /**
  * A mistake the user can fix: a bad flag, config field or input file. The CLI
- * prints its message without a stack trace and exits with status 2.
+ * prints its message without a stack trace and exits with status 2; a program tells these
+ * (the message is meant for its user) from bugs and failures with `instanceof UserError`.
+ *
+ * @example
+ * ```ts
+ * import { UserError } from "./errors.ts";
+ * const e: unknown = new UserError("Cannot read --k: expected an integer >= 2: found 1");
+ * if (!(e instanceof UserError) || e.name !== "UserError") throw new Error();
+ * ```
  */
 export class UserError extends Error {
   /**
+   * Makes the error, named "UserError".
+   *
    * @param message Sentence-case message: the action, a colon, then the value.
    * @param options Standard error options (cause).
    */

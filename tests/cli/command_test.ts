@@ -149,7 +149,7 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
   const { resolveFinetune, resolveInit, resolvePretrain } = await import(
     "../../lib/cluster/config.ts"
   );
-  const { GMM_N_INIT } = await import("../../lib/cluster/dec.ts");
+  const { nInitOf } = await import("../../lib/cluster/dec.ts");
   const c = parseExtractConfig({ input: { format: "manifest", path: "/m.csv" } });
   const sds = parseExtractConfig({ input: { format: "sds", dir: "/a", picks: "/p.xml" } });
   const windows = { start: "2024-01-01", end: "2024-01-02", step: 60, channels: ["X.A..HHZ"] };
@@ -199,7 +199,7 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
       k: i.k,
       "k-criterion": "silhouette",
       method: i.method,
-      "n-init": `${i.nInit} (kmeans), ${GMM_N_INIT} (gmm)`,
+      "n-init": `${nInitOf(i)} (kmeans), ${nInitOf({ ...i, method: "gmm" })} (gmm)`,
       "max-iter": i.maxIter,
       tol: i.tol,
       covariance: i.covariance,

@@ -783,6 +783,24 @@ Deno.test("init refuses a directory with a fine-tuned model unless forced, namin
   }
 });
 
+Deno.test("init's restarts default to the CLI's: 100 for k-means, 10 for a GMM, recorded as run; a number given is kept", async () => {
+  const { ds } = templateSet(4, 2);
+  const dir = await Deno.makeTempDir();
+  const nInit = async () => JSON.parse(await Deno.readTextFile(join(dir, "model.json"))).init.nInit;
+  try {
+    await pretrain(ds, dir, { ...PRE, epochs: 1 }, { device: "cpu" });
+    const cfg = { ...INIT_DEFAULTS, k: 2, maxIter: 20 };
+    await initCentroids(dir, ds, { ...cfg, method: "gmm" }, "cpu");
+    assertEquals(await nInit(), 10);
+    await initCentroids(dir, ds, cfg, "cpu");
+    assertEquals(await nInit(), 100);
+    await initCentroids(dir, ds, { ...cfg, method: "gmm", nInit: 3 }, "cpu");
+    assertEquals(await nInit(), 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("checkStageRecord: centres or DEC weights that model.json does not describe (a run killed between the two writes) are refused", () => {
   const info = {
     format: "seisdec-model",
