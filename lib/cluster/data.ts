@@ -94,6 +94,8 @@ export class MemoryDataset implements DatasetLike {
    * @param data Samples, [N, C, F, T] contiguous.
    * @param sampleShape [C, F, T].
    * @param samples Optional ids and labels.
+   * @throws {TypeError} when `sampleShape` is not three integers >= 1, or `data` does not hold
+   *   whole samples.
    * @example
    * ```ts
    * import { MemoryDataset } from "./data.ts";
@@ -106,6 +108,16 @@ export class MemoryDataset implements DatasetLike {
     sampleShape: readonly [number, number, number],
     samples?: { id: string; label: string | null }[],
   ) {
+    if (
+      !Array.isArray(sampleShape) || sampleShape.length !== 3 ||
+      !sampleShape.every((d) => Number.isInteger(d) && d >= 1)
+    ) {
+      throw new TypeError(
+        `Cannot create dataset: sampleShape must be [C, F, T], integers >= 1: found ${
+          Array.isArray(sampleShape) ? `[${sampleShape}]` : String(sampleShape)
+        }`,
+      );
+    }
     this.#per = sampleShape[0] * sampleShape[1] * sampleShape[2];
     if (data.length % this.#per !== 0) {
       throw new TypeError(
@@ -123,13 +135,24 @@ export class MemoryDataset implements DatasetLike {
     this.samples = samples;
   }
 
-  /** Copies samples by index, normalised per sample, into [B, C, F, T]. */
+  /**
+   * Copies samples by index, normalised per sample, into [B, C, F, T].
+   *
+   * @param indices Sample indices: integers in [0, N), in any order, repeats allowed.
+   * @param normalize Per-sample normalisation (default `none`).
+   * @returns `[B, C, F, T]` contiguous, in the order of `indices`.
+   * @throws {RangeError} for an index that is not an integer in range, or an unknown
+   *   normalisation.
+   */
   readBatch(indices: ArrayLike<number>, normalize: Normalize = "none"): Float32Array {
     const out = new Float32Array(indices.length * this.#per);
     for (let b = 0; b < indices.length; b++) {
       const i = indices[b];
       if (!(i >= 0 && i < this.count)) {
         throw new RangeError(`Cannot read sample ${i}: index must be in [0, ${this.count})`);
+      }
+      if (!Number.isInteger(i)) {
+        throw new RangeError(`Cannot read sample ${i}: index must be an integer`);
       }
       const s = out.subarray(b * this.#per, (b + 1) * this.#per);
       s.set(this.#data.subarray(i * this.#per, (i + 1) * this.#per));

@@ -94,6 +94,14 @@ export interface DatasetMeta {
 /** Per-sample normalisation applied at load time. */
 export type Normalize = "maxabs" | "l2" | "minmax" | "none";
 
+/** Every {@linkcode Normalize}. */
+const NORMALIZE_MODES: readonly string[] = [
+  "maxabs",
+  "l2",
+  "minmax",
+  "none",
+] satisfies Normalize[];
+
 /**
  * The per-sample normalisation a dataset gets when none is named (pretrain's and cluster --raw's default):
  * min-max for dB or log10 spectrograms, whose values are mostly negative and span a narrow band
@@ -181,8 +189,16 @@ function samplesCsv(samples: readonly SampleInfo[]): string {
  * @param mode `maxabs` divides each sample by its largest |value|, `l2` by its L2
  *   norm, `minmax` maps it onto [0, 1] (for log or dB spectrograms), `none` leaves it;
  *   an all-zero (or, for minmax, constant) sample becomes zero.
+ * @throws {RangeError} for another mode (a JavaScript caller's "zscore" would otherwise get L2).
  */
 export function normalizeSamples(data: Float32Array, sampleSize: number, mode: Normalize): void {
+  if (!NORMALIZE_MODES.includes(mode)) {
+    throw new RangeError(
+      `Cannot normalise samples: expected ${NORMALIZE_MODES.join(", ")}: found ${
+        typeof mode === "string" ? JSON.stringify(mode) : String(mode)
+      }`,
+    );
+  }
   if (mode === "none") return;
   for (let off = 0; off < data.length; off += sampleSize) {
     if (mode === "minmax") {

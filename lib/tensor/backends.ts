@@ -145,12 +145,16 @@ export async function initBackend(name: BackendName = defaultBackend()): Promise
  * @param t The complete tuning (e.g. `{ ...defaultTuning(software), ...fields }`).
  * @param from Where its fields came from, for `cli.ts info` (default: the same default kind,
  *   every field of `t` counted as set by the caller, like SEISDEC_TUNING's).
- * @throws Error when WebGPU is not initialised.
+ * @throws Error when WebGPU is not initialised, or when `t` fails the checks of a stored or
+ *   SEISDEC_TUNING tuning ({@linkcode parseTuning}: a known field of its kind each, counts
+ *   positive integers, conv tiles multiples of 4, ...), which the dispatchers would otherwise
+ *   round or clamp while {@linkcode gpuTuning} reported the value given.
  */
 export async function retuneGpu(t: Tuning, from?: TuningSource): Promise<void> {
   if (!runtime || !source) {
     throw new Error('Cannot retune WebGPU: call `await initBackend("webgpu")` first');
   }
+  parseTuning(JSON.stringify(t), "Cannot retune WebGPU: the tuning");
   await runtime.sync();
   await loadKernels(runtime, t);
   runtime.deferMap = tuningValue(t, "deferMap");

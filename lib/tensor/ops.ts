@@ -86,7 +86,15 @@ function checkConv(
       `Cannot run ${op}: x has ${x.shape[1]} channels: weight expects ${w.shape[wCh]}`,
     );
   }
-  for (const [k, v] of [["stride", o.stride], ["padding", o.padding]] as const) {
+  // Options left out (no padding given) are named as missing, not read as undefined.
+  const named = [["stride", o?.stride], ["padding", o?.padding]] as [string, unknown][];
+  if (o && "outputPadding" in o && o.outputPadding !== undefined) {
+    named.push(["output padding", o.outputPadding]);
+  }
+  for (const [k, v] of named) {
+    if (!Array.isArray(v)) {
+      throw new TypeError(`Cannot run ${op}: ${k} must be [h, w] integers: found ${v}`);
+    }
     if (v.length !== 2 || !v.every((s) => Number.isInteger(s))) {
       throw new TypeError(`Cannot run ${op}: ${k} must be [h, w] integers: found [${v}]`);
     }

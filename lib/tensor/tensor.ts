@@ -177,6 +177,17 @@ export function tidy<T>(fn: () => T): T {
   }
 }
 
+/** Refuses a shape that is not a list of dimensions: each an integer >= 0. */
+function checkShape(shape: readonly number[]): void {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new TypeError(
+      `Cannot create tensor: shape must be a list of integers >= 0: found ${
+        Array.isArray(shape) ? `[${shape}]` : String(shape)
+      }`,
+    );
+  }
+}
+
 function collect(v: unknown, out: Set<Tensor>): void {
   if (v instanceof Tensor) out.add(v);
   else if (Array.isArray(v)) { for (const x of v) collect(x, out); }
@@ -257,12 +268,15 @@ export class Tensor {
    * @param shape Shape; its product must equal data.length.
    * @param device "webgpu" or "cpu".
    * @returns the tensor.
+   * @throws {TypeError} when the shape is not a list of integers >= 0, or holds another number
+   *   of values.
    */
   static fromArray(
     data: Float32Array | number[],
     shape: readonly number[],
     device: Device,
   ): Tensor {
+    checkShape(shape);
     const arr = data instanceof Float32Array ? data : Float32Array.from(data);
     const n = shape.reduce((a, b) => a * b, 1);
     if (n !== arr.length) {
@@ -280,8 +294,10 @@ export class Tensor {
    * @param value Fill value.
    * @param device Device.
    * @returns the tensor.
+   * @throws {TypeError} when the shape is not a list of integers >= 0.
    */
   static full(shape: readonly number[], value: number, device: Device): Tensor {
+    checkShape(shape);
     return H().fill(shape, value, device);
   }
 

@@ -83,3 +83,29 @@ Deno.test("pretrain refuses a sample of 1e19 without normalisation, naming it, i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("MemoryDataset refuses a sample shape that is not three integers >= 1, a fractional index and an unknown normalisation", () => {
+  for (const shape of [[8, 6], [1, -8, -6], [1, 2.5, 2], [0, 8, 6]]) {
+    assertThrows(
+      () => new MemoryDataset(new Float32Array(48), shape as never),
+      TypeError,
+      `Cannot create dataset: sampleShape must be [C, F, T], integers >= 1: found [${shape}]`,
+    );
+  }
+  const ds = dataset(1);
+  assertThrows(
+    () => ds.readBatch([0.5]),
+    RangeError,
+    "Cannot read sample 0.5: index must be an integer",
+  );
+  assertThrows(
+    () => ds.readBatch([0], "zscore" as never),
+    RangeError,
+    'Cannot normalise samples: expected maxabs, l2, minmax, none: found "zscore"',
+  );
+  assertThrows(
+    () => normalizeSamples(new Float32Array(4), 2, "L2" as never),
+    RangeError,
+    'found "L2"',
+  );
+});

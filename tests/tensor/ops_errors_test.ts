@@ -7,7 +7,7 @@
  */
 import * as ops from "../../lib/tensor/ops.ts";
 import { Tensor } from "../../lib/tensor/tensor.ts";
-import { assertRejects, assertThrows } from "../_assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { setDefaultBackend } from "../../lib/backend.ts";
 import { initBackend } from "../../lib/tensor/backends.ts";
 import { gpuTest } from "../_gpu.ts";
@@ -160,6 +160,38 @@ Deno.test("the losses and DEC's ops refuse mismatched shapes and a bad alpha", (
     () => ops.decKlLoss(t(4, 3), t(2, 3), t(4, 3)),
     TypeError,
     "dec_kl_loss: p must be [4, 2]: found [4,3]",
+  );
+});
+
+Deno.test("a tensor's shape must be integers >= 0, and conv options stride and padding must be given", () => {
+  for (const shape of [[-1, -5], [2.5, 2], [-2], [NaN]]) {
+    assertThrows(
+      () => Tensor.fromArray(new Float32Array(5), shape, "cpu"),
+      TypeError,
+      `Cannot create tensor: shape must be a list of integers >= 0: found [${shape}]`,
+    );
+  }
+  assertThrows(
+    () => Tensor.full([-2], 0, "cpu"),
+    TypeError,
+    "Cannot create tensor: shape must be a list of integers >= 0: found [-2]",
+  );
+  assertEquals(Tensor.full([0, 3], 1, "cpu").size, 0);
+  const x = t(1, 1, 4, 4), w = t(1, 1, 3, 3);
+  assertThrows(
+    () => ops.conv2d(x, w, null, { stride: [1, 1] } as never),
+    TypeError,
+    "Cannot run conv2d: padding must be [h, w] integers: found undefined",
+  );
+  assertThrows(
+    () => ops.conv2d(x, w, null, undefined as never),
+    TypeError,
+    "Cannot run conv2d: stride must be [h, w] integers: found undefined",
+  );
+  assertThrows(
+    () => ops.convTranspose2d(x, w, null, { ...P, stride: [2, 2], outputPadding: [1] as never }),
+    TypeError,
+    "Cannot run conv_transpose2d: output padding must be [h, w] integers: found [1]",
   );
 });
 

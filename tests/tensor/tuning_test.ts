@@ -16,7 +16,7 @@ import {
   tuningOverride,
 } from "../../lib/tensor/backends.ts";
 import { Tensor, tidy } from "../../lib/tensor/tensor.ts";
-import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 
 function withEnv(value: string | undefined, fn: () => void): void {
@@ -106,6 +106,29 @@ Deno.test("a tuning with a field of the wrong type is refused, naming the field 
     foldActGrad: false,
   });
 });
+
+gpuTest(
+  "retuneGpu refuses what a stored tuning may not hold, and keeps the tuning in force",
+  async () => {
+    await initBackend("webgpu");
+    const before = gpuTuning()!;
+    for (
+      const [field, value, want] of [
+        ["convTile", 7, 'field "convTile" must be a multiple of 4: found 7'],
+        ["inFlight", 0, 'field "inFlight" must be a positive integer: found 0'],
+        ["splitLanes", 6, 'field "splitLanes" must be a power of two up to 64: found 6'],
+        ["matmul", "fast", 'field "matmul" must be "tiled" or "blocked": found "fast"'],
+      ] as const
+    ) {
+      await assertRejects(
+        () => retuneGpu({ ...before, [field]: value }),
+        Error,
+        `Cannot retune WebGPU: the tuning: ${want}`,
+      );
+      assertEquals(gpuTuning(), before, `${field} ${value} left the tuning as it was`);
+    }
+  },
+);
 
 gpuTest("retuneGpu switches the dispatchers, the pipelining and the backend in place", async () => {
   await initBackend("webgpu");
