@@ -2172,7 +2172,10 @@ export interface ExtractSummary {
 export interface ExtractOptions {
   /** Replace an existing dataset, or start an interrupted one over. */
   force?: boolean;
-  /** Hide the progress bar. */
+  /**
+   * Hide the progress bar, which runExtract otherwise draws on stderr as `cli.ts extract` does
+   * (on a terminal one line redrawn; elsewhere a line at each tenth of the samples).
+   */
   quiet?: boolean;
   /** Continue an interrupted extraction into the same `out` from its last checkpoint. */
   resume?: boolean;
