@@ -215,6 +215,14 @@ export const pretrainCommand: Command = lockingModel({
       default: "9",
       fromConfig: true,
     },
+    channels: {
+      type: "string",
+      arg: "C,C,...",
+      description:
+        "Encoder channels per stride-2 convolution (their count is the depth); the decoder mirrors them.",
+      default: "8,16,32,64,128",
+      fromConfig: true,
+    },
     normalize: {
       type: "string",
       arg: "MODE",
@@ -258,6 +266,7 @@ export const pretrainCommand: Command = lockingModel({
       weightDecay: numFlag(values, "weight-decay"),
       valSplit: numFlag(values, "val-split"),
       latentDim: intFlag(values, "latent-dim"),
+      channels: channelsFlag(values),
       normalize: enumFlag(values, "normalize", ["maxabs", "l2", "minmax", "none"] as const) ??
         (file.pretrain?.normalize ? undefined : defaultNormalize(ds.meta.scaling)),
       seed: seedFlag(values),
@@ -328,6 +337,26 @@ export const pretrainCommand: Command = lockingModel({
     );
   },
 }, true);
+
+/**
+ * Reads `--channels`: positive integers separated by commas.
+ *
+ * @returns the channels, or undefined when the flag is absent.
+ * @throws {UserError} for anything else.
+ */
+function channelsFlag(values: Parameters<typeof strFlag>[0]): number[] | undefined {
+  const v = strFlag(values, "channels");
+  if (v === undefined) return undefined;
+  // Decimal digits only: Number() also reads "0x10" as 16 and "1e1" as 10.
+  const out = v.split(",").map((s) => /^\s*\d+\s*$/.test(s) ? Number(s) : NaN);
+  if (!out.every((c) => Number.isSafeInteger(c) && c >= 1)) {
+    throw new UserError(
+      `Cannot read --channels: expected positive integers separated by commas, such as ` +
+        `8,16,32,64,128: found '${v}'`,
+    );
+  }
+  return out;
+}
 
 /**
  * How far a pretraining checkpoint is: `epoch 3 of 30 done`, or inside an epoch `epoch 3 of 30

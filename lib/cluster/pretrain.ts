@@ -8,7 +8,12 @@
  * @module
  */
 import { join } from "node:path";
-import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
+import {
+  type AutoencoderConfig,
+  ConvAutoencoder,
+  SEED_CHANNELS,
+  SEED_SLOPE,
+} from "../nn/autoencoder.ts";
 import { Adam } from "../optim/optimizers.ts";
 import {
   bindingLimit,
@@ -66,6 +71,13 @@ export interface PretrainConfig {
   valSplit: number;
   /** Size of the latent code. */
   latentDim: number;
+  /**
+   * Encoder channels per stride-2 convolution, the decoder mirroring them (absent: the seed's
+   * [8, 16, 32, 64, 128]); their count is the depth.
+   */
+  channels?: number[];
+  /** Slope of the leaky ReLUs, > 0 (absent: the seed's 0.02). */
+  slope?: number;
   /** Per-sample normalisation of the spectrograms. */
   normalize: Normalize;
   /** Random seed of the weights, the validation split and the batch order. */
@@ -323,10 +335,12 @@ export async function pretrain(
   if (!opts.force) await refuseDownstream(dir, "pretrain");
   await initBackend(device);
   await Deno.mkdir(dir, { recursive: true });
-  const ae = new ConvAutoencoder(
-    { inputShape: [...ds.sampleShape], latentDim: cfg.latentDim },
-    cfg.seed,
-  );
+  const ae = new ConvAutoencoder({
+    inputShape: [...ds.sampleShape],
+    latentDim: cfg.latentDim,
+    ...(cfg.channels !== undefined ? { channels: cfg.channels } : {}),
+    ...(cfg.slope !== undefined ? { slope: cfg.slope } : {}),
+  }, cfg.seed);
   checkTrainingBatch(ae, Math.min(cfg.batchSize, ds.count), device, "pretrain", cfg.batchSize);
   const set = ae.build(device);
   const adam = new Adam(set, { lr: cfg.lr, betas: cfg.betas, weightDecay: cfg.weightDecay });
@@ -338,14 +352,6 @@ export async function pretrain(
     const ckDir = join(dir, "checkpoint");
     if (opts.resume && await exists(join(ckDir, "state.json"))) {
       state = await readCheckpointState(ckDir, trainStateSchema, "pretrain");
-      set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
-      const mom = (await loadWeights(join(ckDir, "adam.safetensors"))).weights;
-      adam.load({
-        kind: "adam",
-        step: state.adamStep,
-        buffers: [mom.get("m")!.data, mom.get("v")!.data],
-      });
-      rng.setState(state.rng);
       // The split holds every sample index once; older checkpoints have no fingerprint.
       const here = datasetFingerprint(ds);
       const split = new Uint8Array(ds.count);
@@ -390,6 +396,15 @@ export async function pretrain(
           }): resume with the same settings (only --epochs may change), or pass --force to start over`,
         );
       }
+      // Loaded once the checks pass: another architecture's weights would not fit the model.
+      set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
+      const mom = (await loadWeights(join(ckDir, "adam.safetensors"))).weights;
+      adam.load({
+        kind: "adam",
+        step: state.adamStep,
+        buffers: [mom.get("m")!.data, mom.get("v")!.data],
+      });
+      rng.setState(state.rng);
     } else {
       const perm = [...rng.permutation(ds.count)];
       const nVal = Math.round(ds.count * cfg.valSplit);
@@ -556,9 +571,17 @@ export async function pretrain(
  */
 function changedSettings(saved: PretrainConfig, now: PretrainConfig): string[] {
   const out: string[] = [];
-  for (const key of Object.keys(now) as (keyof PretrainConfig)[]) {
+  // The architecture's fields as built: absent (a checkpoint from before they could be set)
+  // is the seed's.
+  const built = (c: PretrainConfig) => ({
+    ...c,
+    channels: c.channels ?? [...SEED_CHANNELS],
+    slope: c.slope ?? SEED_SLOPE,
+  });
+  const [was, is] = [built(saved), built(now)];
+  for (const key of Object.keys(is) as (keyof PretrainConfig)[]) {
     if (key === "epochs") continue;
-    const a = JSON.stringify(saved[key]), b = JSON.stringify(now[key]);
+    const a = JSON.stringify(was[key]), b = JSON.stringify(is[key]);
     if (a !== b) out.push(`${key}: ${a} → ${b}`);
   }
   return out;

@@ -22,6 +22,8 @@ export const pretrainSchema = z.object({
   weightDecay: z.number().min(0),
   valSplit: z.number().min(0).max(0.9),
   latentDim: int(1),
+  channels: z.array(int(1)).min(1).optional(),
+  slope: pos.optional(),
   normalize: z.enum(["maxabs", "l2", "minmax", "none"]),
   seed: z.number().int(),
 }).strict();

@@ -29,6 +29,12 @@ import {
 } from "./layers.ts";
 import { ParameterSet, type ParamSpec } from "./params.ts";
 
+/** The seed's encoder channels per convolution. */
+export const SEED_CHANNELS: readonly number[] = Object.freeze([8, 16, 32, 64, 128]);
+
+/** The seed's leaky ReLU slope. */
+export const SEED_SLOPE = 0.02;
+
 /** Architecture of the autoencoder. */
 export interface AutoencoderConfig {
   /** Input [channels, freq, time] of one sample. */
@@ -168,8 +174,8 @@ export class ConvAutoencoder {
   constructor(config: AutoencoderConfig, seed = 0) {
     const c: Required<AutoencoderConfig> = {
       latentDim: 9,
-      channels: [8, 16, 32, 64, 128],
-      slope: 0.02,
+      channels: [...SEED_CHANNELS],
+      slope: SEED_SLOPE,
       ...config,
     };
     if (!(c.slope > 0)) {

@@ -150,6 +150,7 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
     "../../lib/cluster/config.ts"
   );
   const { nInitOf } = await import("../../lib/cluster/dec.ts");
+  const { ConvAutoencoder } = await import("../../lib/nn/autoencoder.ts");
   const c = parseExtractConfig({ input: { format: "manifest", path: "/m.csv" } });
   const sds = parseExtractConfig({ input: { format: "sds", dir: "/a", picks: "/p.xml" } });
   const windows = { start: "2024-01-01", end: "2024-01-02", step: 60, channels: ["X.A..HHZ"] };
@@ -193,6 +194,7 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
       "weight-decay": p.weightDecay,
       "val-split": p.valSplit,
       "latent-dim": p.latentDim,
+      channels: new ConvAutoencoder({ inputShape: [1, 8, 8] }).config.channels.join(","),
       seed: p.seed,
     },
     init: {

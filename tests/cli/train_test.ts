@@ -1,4 +1,7 @@
-/** The progress reporting of `cli.ts pretrain` (lib/cli/train.ts). */
+/** The progress reporting of `cli.ts pretrain` (lib/cli/train.ts), and its --channels. */
+import { join } from "node:path";
+import { encodeNpy } from "../../lib/io/npy.ts";
+import { run } from "./_run.ts";
 import { keptOnFullDisk, pretrainProgress } from "../../lib/cli/train.ts";
 import { keepCheckpointOnInterrupt } from "../../lib/io/checkpoint.ts";
 import { interruptNotes } from "../../lib/util/atomic.ts";
@@ -90,5 +93,29 @@ Deno.test("keptOnFullDisk keeps a training run's checkpoint note where a write w
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pretrain --channels builds that encoder (the decoder mirrors it), recorded in model.json; a bad list exits 2 naming the flag", async () => {
+  const root = await Deno.makeTempDir();
+  const p = (s: string) => join(root, s);
+  try {
+    const x = Float32Array.from({ length: 8 * 120 }, (_, i) => Math.sin(0.3 * i));
+    await Deno.writeFile(p("x.npy"), encodeNpy(x, [8, 1, 12, 10]));
+    assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
+    const pre = [p("ds"), "--model", p("m"), "--cpu", "--epochs", "1", "--batch-size", "4"];
+    const r = await run("pretrain", ...pre, "--channels", "4,6,8", "--quiet");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const info = JSON.parse(await Deno.readTextFile(p("m/model.json")));
+    assertEquals([info.autoencoder.channels, info.pretrain.channels], [[4, 6, 8], [4, 6, 8]]);
+    for (const list of ["4,x", "4,,8", "0x10", "4,1e1", "4,0"]) {
+      const bad = await run("pretrain", ...pre, "--channels", list, "--force");
+      assertEquals([bad.code, bad.err], [2, [
+        "error: Cannot read --channels: expected positive integers separated by commas, such as " +
+        `8,16,32,64,128: found '${list}'`,
+      ]]);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { type DatasetLike, MemoryDataset, type Normalize } from "../../lib/cluster/data.ts";
-import { pretrain, PRETRAIN_DEFAULTS } from "../../lib/cluster/pretrain.ts";
+import { loadAutoencoder, pretrain, PRETRAIN_DEFAULTS } from "../../lib/cluster/pretrain.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { setDefaultBackend } from "../../lib/backend.ts";
@@ -289,3 +289,45 @@ Deno.test("pretrain, init, finetune and applyModel without a device run on the d
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pretrain builds the architecture asked for (channels, slope), records it in model.json, and a resume refuses another", async () => {
+  const rng = new Rng(4);
+  const ds = new MemoryDataset(
+    Float32Array.from({ length: 6 * 64 }, () => rng.uniform(0, 1)),
+    SHAPE,
+  );
+  const dir = await Deno.makeTempDir();
+  const cfg = { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 3, latentDim: 2 };
+  try {
+    await pretrain(ds, dir, { ...cfg, channels: [4, 8], slope: 0.1 }, { device: "cpu" });
+    const info = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    assertEquals([info.autoencoder.channels, info.autoencoder.slope], [[4, 8], 0.1]);
+    assertEquals([info.pretrain.channels, info.pretrain.slope], [[4, 8], 0.1]);
+    const { ae } = await loadAutoencoder(dir, "cpu", undefined, { dataset: ds });
+    assertEquals(ae.params.list.length, 2 * 2 + 2 + 2 + 2 * 2, "2 convs, 2 linears, 2 deconvs");
+    ae.params.dispose();
+    const e = await pretrain(ds, dir, { ...cfg, epochs: 2, channels: [4, 16], slope: 0.1 }, {
+      device: "cpu",
+      resume: true,
+    }).then(() => null, (e) => e);
+    assert(e instanceof UserError && e.message.includes("channels: [4,8] → [4,16]"), String(e));
+    // Absent is the seed's architecture: a checkpoint from before these fields resumes as such.
+    const dflt = join(dir, "default");
+    await pretrain(ds, dflt, cfg, { device: "cpu" });
+    await pretrain(ds, dflt, { ...cfg, epochs: 2, channels: [8, 16, 32, 64, 128], slope: 0.02 }, {
+      device: "cpu",
+      resume: true,
+    });
+    await assertRejectsUser(
+      () => pretrain(ds, dir, { ...cfg, channels: [] }, { device: "cpu", force: true }),
+      "pretrain.channels",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function assertRejectsUser(f: () => Promise<unknown>, part: string): Promise<void> {
+  const e = await f().then(() => null, (e) => e);
+  assert(e instanceof UserError && e.message.includes(part), String(e));
+}

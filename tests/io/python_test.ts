@@ -56,6 +56,56 @@ print(json.dumps([seisdec.decoder_plan(h, w, d) for h, w, d in cases]))`,
   },
 });
 
+Deno.test({
+  name:
+    "seisdec.py loads a model of another architecture (pretrain --channels 4,6, slope 0.1 from the config file) and encodes as seisdec does",
+  ignore: !numpyPython,
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    const p = (s: string) => join(root, s);
+    try {
+      await writeSamples(p("x.npy"), 6);
+      await ok("import", p("x.npy"), "--out", p("ds"));
+      await Deno.writeTextFile(p("cfg.json"), JSON.stringify({ pretrain: { slope: 0.1 } }));
+      await ok(
+        "pretrain",
+        p("ds"),
+        ...["--model", p("m"), "--cpu", "--epochs", "1", "--batch-size", "3"],
+        ...["--latent-dim", "3", "--channels", "4,6", "--config", p("cfg.json")],
+      );
+      const out = await python(
+        numpyPython!,
+        `import json, numpy as np, seisdec
+m = seisdec.load_model(sys.argv[1], "pretrain")
+x = seisdec.load_dataset(sys.argv[2], normalize=m.normalize)[0]
+np.save(sys.argv[3], seisdec.encode(m, x))
+print(json.dumps([m.channels, m.slope]))`,
+        p("m"),
+        p("ds"),
+        p("z.npy"),
+      );
+      assertEquals(JSON.parse(out.trim().split("\n").at(-1)!), [[4, 6], 0.1]);
+      const { ae, info } = await loadAutoencoder(p("m"), "cpu");
+      const ds = await openDataset(p("ds"));
+      try {
+        const idx = Array.from({ length: ds.count }, (_, i) => i);
+        const x = backendNamed("cpu").fromArray(ds.readBatch(idx, info.normalize), [
+          ds.count,
+          ...ds.sampleShape,
+        ]);
+        const z = noGrad(() => ae.encode(x)).array;
+        // Two convolutions and a Linear in float32 on either side: agreement to 1e-5.
+        assert(maxRelDiff(await npy(p("z.npy")), z, "codes") < 1e-5, "codes differ");
+      } finally {
+        ae.params.dispose();
+        ds.close();
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
 /** Runs a CLI command quietly, failing the test with its errors unless it exits 0. */
 async function ok(...args: string[]): Promise<void> {
   const r = await run(...args, "--quiet");
