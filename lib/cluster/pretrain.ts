@@ -169,6 +169,13 @@ export interface ModelInfo {
    */
   scaling?: string;
   /**
+   * The settings that made the training dataset's values ({@linkcode DatasetLike.settings}:
+   * its processing, spectrogram and axes), when known: a dataset made otherwise gets a warning
+   * naming the fields that differ where the model is applied to it (absent in older model
+   * directories).
+   */
+  datasetSettings?: Record<string, string>;
+  /**
    * Pretraining settings, the epochs done and the digest of the autoencoder.safetensors they
    * made (`weights`; absent in older model directories).
    */
@@ -432,6 +439,7 @@ export async function pretrain(
       normalize: cfg.normalize,
       dataset: opts.datasetPath,
       ...(scalingOf(ds) !== undefined ? { scaling: scalingOf(ds) } : {}),
+      ...(ds.settings ? { datasetSettings: { ...ds.settings } } : {}),
     };
     const shape = ds.sampleShape;
     const bs = cfg.batchSize;
@@ -726,6 +734,18 @@ export async function loadAutoencoder(
         `are ${scaling} (extract it with --scaling ${info.scaling}, or train a model on it)`,
     );
   }
+  const differ = info.datasetSettings && opts.dataset?.settings
+    ? datasetDifferences(info.datasetSettings, opts.dataset.settings)
+    : [];
+  if (differ.length) {
+    console.error(
+      `warning: model ${dir} was trained on spectrograms made otherwise than this dataset's ` +
+        `(${differ.slice(0, 4).join("; ")}${
+          differ.length > 4 ? `; and ${differ.length - 4} more` : ""
+        }): its rows and columns may not mean what the model learnt; extract the dataset as the ` +
+        `training data was (info DIR shows both), or train a model on it`,
+    );
+  }
   const ae = new ConvAutoencoder(info.autoencoder);
   const set = ae.build(device);
   const { weights, digest } = await loadWeights(join(dir, file));
@@ -750,6 +770,33 @@ export async function loadAutoencoder(
   }
   set.load(own, join(dir, file));
   return { ae, info };
+}
+
+/**
+ * What differs between the dataset a model was trained on and another, of what makes a
+ * sample's values: the processing and spectrogram settings, the components and the axes (not
+ * the input's format, the picks or the phase: a model may well cluster another catalogue's
+ * events; the scaling is refused apart). Nothing where either does not say how it was made
+ * (an imported array).
+ *
+ * @param trained The training dataset's settings (model.json's `datasetSettings`).
+ * @param other The other dataset's.
+ * @returns one `field: then → now` each.
+ */
+export function datasetDifferences(
+  trained: Readonly<Record<string, string>>,
+  other: Readonly<Record<string, string>>,
+): string[] {
+  const made = (f: string) =>
+    /^(config\.(preprocess|spectrogram|rotate|gapTolerance)\b|components$|axes\.)/.test(f);
+  const pick = (r: Readonly<Record<string, string>>) =>
+    Object.fromEntries(Object.entries(r).filter(([f]) => made(f)));
+  // A dataset that does not say how it was made (an imported array, its axes bin indices)
+  // cannot be compared, nor one compared against it.
+  const told = (r: Readonly<Record<string, string>>) =>
+    Object.keys(r).some((f) => /^config\.(preprocess|spectrogram)\./.test(f));
+  if (!told(trained) || !told(other)) return [];
+  return settingsChanges(pick(trained), pick(other));
 }
 
 /** A dataset's spectrogram scaling, where it is known (a dataset on disk). */

@@ -5,7 +5,12 @@
  */
 import { join } from "node:path";
 import { type DatasetLike, MemoryDataset, type Normalize } from "../../lib/cluster/data.ts";
-import { loadAutoencoder, pretrain, PRETRAIN_DEFAULTS } from "../../lib/cluster/pretrain.ts";
+import {
+  datasetDifferences,
+  loadAutoencoder,
+  pretrain,
+  PRETRAIN_DEFAULTS,
+} from "../../lib/cluster/pretrain.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { setDefaultBackend } from "../../lib/backend.ts";
@@ -331,3 +336,64 @@ async function assertRejectsUser(f: () => Promise<unknown>, part: string): Promi
   const e = await f().then(() => null, (e) => e);
   assert(e instanceof UserError && e.message.includes(part), String(e));
 }
+
+Deno.test("a model applied to a dataset made otherwise than its training data warns, naming the fields; the same settings written elsewhere do not", async () => {
+  const root = await Deno.makeTempDir();
+  const { a, b, c } = await redoneDatasets(root);
+  const errs: string[] = [];
+  const { error } = console;
+  try {
+    const dir = join(root, "m");
+    const cfg = { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 4, latentDim: 3, seed: 2 };
+    await pretrain(a, dir, cfg, { device: "cpu" });
+    const info = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    assertEquals(info.datasetSettings["config.spectrogram.fmax"], "18");
+    console.error = (...x: unknown[]) => errs.push(x.join(" "));
+    await loadAutoencoder(dir, "cpu", undefined, { dataset: c });
+    assertEquals(errs, []);
+    await loadAutoencoder(dir, "cpu", undefined, { dataset: b });
+    assertEquals(errs.length, 1);
+    assert(
+      errs[0].startsWith(
+        `warning: model ${dir} was trained on spectrograms made otherwise than this dataset's ` +
+          `(config.spectrogram.fmax: 18 → 10)`,
+      ),
+      errs[0],
+    );
+    // A model from before the settings were recorded says nothing.
+    delete info.datasetSettings;
+    await Deno.writeTextFile(join(dir, "model.json"), JSON.stringify(info));
+    await loadAutoencoder(dir, "cpu", undefined, { dataset: b });
+    assertEquals(errs.length, 1);
+  } finally {
+    console.error = error;
+    for (const d of [a, b, c]) d.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("datasetDifferences compares what makes a sample's values, not where the samples came from, and nothing for a dataset that does not say", () => {
+  const trained = {
+    scaling: '"db"',
+    components: '["Z"]',
+    "config.input.format": '"esec"',
+    "config.input.phase": '"P"',
+    "config.preprocess.samplingRate": "100",
+    "config.spectrogram.fmax": "18",
+    "axes.freqs": "87 from 1.17 to 17.97",
+  };
+  const other = {
+    ...trained,
+    "config.input.format": '"manifest"',
+    "config.preprocess.samplingRate": "40",
+    components: '["Z","N","E"]',
+  };
+  assertEquals(datasetDifferences(trained, other), [
+    'components: ["Z"] → ["Z","N","E"]',
+    "config.preprocess.samplingRate: 100 → 40",
+  ]);
+  // An imported array: its axes are bin indices, and nothing says how it was made.
+  const imported = { scaling: '"none"', components: '["Z"]', "axes.freqs": "87 from 0 to 86" };
+  assertEquals(datasetDifferences(trained, imported), []);
+  assertEquals(datasetDifferences(imported, trained), []);
+});
