@@ -829,6 +829,19 @@ export const extract: Command = {
         ...reasons,
       ].join("\n"),
     );
+    const low = Object.entries(s.aboveNyquist).sort((a, b) => Number(a[0]) - Number(b[0]));
+    if (low.length) {
+      const n = low.reduce((t, [, c]) => t + c, 0);
+      console.error(
+        `note: ${n} of ${s.ok} samples were recorded at ${
+          low.map(([r, c]) => `${r} Hz (${c})`).join(", ")
+        }, whose Nyquist frequency lies below the crop's ${config.spectrogram.fmax} Hz ` +
+          `(spectrogram.fmax): their rows above it hold no signal, so clusters may follow the ` +
+          `sampling rate; crop to --fmax ${
+            +(0.45 * Number(low[0][0])).toPrecision(3)
+          } or leave those samples out`,
+      );
+    }
     if (s.ok === 0) {
       throw new UserError(
         `Cannot extract: ${

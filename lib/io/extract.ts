@@ -1229,6 +1229,11 @@ export interface ExtractedSample {
   rotation?: Rotation;
   /** The station's coordinates, from the sample's StationXML (absent without one). */
   coords?: Coordinates;
+  /**
+   * The lowest rate the sample's channels were recorded at, Hz, before resampling: above its
+   * Nyquist frequency, rows of the spectrogram hold no signal.
+   */
+  recordedRate: number;
 }
 
 /** Options of {@linkcode processSample}. */
@@ -1584,6 +1589,7 @@ async function processSampleBody(
   return {
     data: out,
     referenceTime: tref,
+    recordedRate: Math.min(...traces.map((t) => t.samplingRate)),
     ...(options.keepWaveform ? { waveform } : {}),
     ...(rotation ? { rotation } : {}),
     ...(coords ? { coords } : {}),
@@ -2166,6 +2172,12 @@ export interface ExtractSummary {
   resumed: number;
   /** Samples written whose Z, N and E were rotated from other channels (`rotate`). */
   rotated: number;
+  /**
+   * Samples written that were recorded at a rate whose Nyquist frequency lies below the crop's
+   * `spectrogram.fmax`, by that rate (Hz, as text): their rows above it hold no signal, so that
+   * clusters may follow the sampling rate. Empty when there are none.
+   */
+  aboveNyquist: Record<string, number>;
 }
 
 /** Options of {@linkcode runExtract}. */
@@ -2204,6 +2216,7 @@ type WorkerReply =
     referenceTime: number;
     rotation?: Rotation;
     coords?: Coordinates;
+    recordedRate: number;
   }
   | { index: number; ok: false; reason: string; message: string };
 
@@ -2215,6 +2228,8 @@ interface ExtractState {
   failures: Failure[];
   /** The samples written whose Z, N, E were rotated, with how (absent in older checkpoints). */
   rotations?: RotatedSample[];
+  /** {@linkcode ExtractSummary.aboveNyquist} so far (absent in older checkpoints). */
+  aboveNyquist?: Record<string, number>;
 }
 
 /** A sample whose Z, N and E were rotated from other channels (`rotations.csv`). */
@@ -2377,6 +2392,8 @@ async function extractInto(
   const start = resumed.next;
   const failures: Failure[] = [...resumed.failures];
   const rotations: RotatedSample[] = [...resumed.rotations ?? []];
+  // Samples written whose recorded rate's Nyquist lies below the crop's top, by that rate.
+  const aboveNyquist: Record<string, number> = { ...resumed.aboveNyquist };
   const t0 = performance.now();
   const progress = new Progress("extract", tasks.length, { quiet: options.quiet });
   if (start > 0) progress.tick(start, "resumed");
@@ -2386,7 +2403,12 @@ async function extractInto(
   let checkpointing: Promise<void> = Promise.resolve();
   const checkpoint = () => {
     checkpointing = writer.checkpoint(
-      { next, failures: [...failures], rotations: [...rotations] } satisfies ExtractState,
+      {
+        next,
+        failures: [...failures],
+        rotations: [...rotations],
+        aboveNyquist: { ...aboveNyquist },
+      } satisfies ExtractState,
     );
     // Awaited later; a failed write must not end the process as an unhandled rejection first.
     checkpointing.catch(() => {});
@@ -2402,6 +2424,9 @@ async function extractInto(
           const task = placedTask(tasks[r.index], r.referenceTime);
           writer.append({ ...sampleInfo(task, config.components), ...r.coords }, r.data);
           if (r.rotation) rotations.push({ id: task.id, ...r.rotation });
+          if (r.recordedRate / 2 < config.spectrogram.fmax) {
+            aboveNyquist[r.recordedRate] = (aboveNyquist[r.recordedRate] ?? 0) + 1;
+          }
         } else failures.push({ id: tasks[r.index].id, reason: r.reason, message: r.message });
         next++;
         if (options.stopAfter !== undefined && next - start >= options.stopAfter) {
@@ -2496,6 +2521,7 @@ async function extractInto(
     shape: [tasks.length - failures.length, C, g.nFreqs, g.nTimes],
     resumed: start,
     rotated: rotations.length,
+    aboveNyquist,
   };
 }
 

@@ -1787,3 +1787,50 @@ Deno.test("a PhaseNet NPZ input with components 'channel' is refused before any 
     "a PhaseNet NPZ window holds three",
   );
 });
+
+Deno.test("extract counts the samples recorded at a rate whose Nyquist lies below the crop's top, by rate, and the CLI notes them", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`;
+    await writeSynth(syn, {
+      perClass: 2,
+      seed: 5,
+      classes: ["local_earthquake", "explosion"],
+      samplingRates: [40, 100],
+    });
+    const rows = parseCsvRecords(await Deno.readTextFile(`${syn}/manifest.csv`));
+    // synth names a 40 Hz channel B (broadband), a 100 Hz one H.
+    const at40 = rows.filter((r) => r.channel.startsWith("B")).length;
+    assert(at40 > 0 && at40 < rows.length, `${at40} of ${rows.length} at 40 Hz`);
+    const args = [
+      "extract",
+      "--config",
+      `${syn}/extract.json`,
+      "--fmax",
+      "25",
+      "--bandpass",
+      "1/25",
+      "--pre-filt",
+      "0.2/0.5/30/35",
+      "--workers",
+      "0",
+      "--quiet",
+    ];
+    const r = await runCli(...args, "--out", `${root}/a`);
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const note = r.err.find((l) => l.startsWith("note: "));
+    assertEquals(
+      note,
+      `note: ${at40} of ${rows.length} samples were recorded at 40 Hz (${at40}), whose Nyquist ` +
+        `frequency lies below the crop's 25 Hz (spectrogram.fmax): their rows above it hold no ` +
+        `signal, so clusters may follow the sampling rate; crop to --fmax 18 or leave those ` +
+        `samples out`,
+    );
+    // At 18 Hz every sample reaches the top of the crop: nothing to say.
+    const config = await readExtractConfig(`${syn}/extract.json`);
+    const s = await runExtract({ ...config, workers: 0 }, `${root}/b`, { quiet: true });
+    assertEquals([s.ok, s.aboveNyquist], [rows.length, {}]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
