@@ -163,6 +163,32 @@ function locationCode(loc: string | null | undefined): string {
   return t === "--" ? "" : t;
 }
 
+/** An epoch of a channel that could not be read: its samples fail, saying `why`. */
+function unreadableEpoch(
+  [network, station, location, channel]: [string, string, string, string],
+  startDate: number,
+  endDate: number,
+  why: string,
+): ChannelEpoch {
+  return {
+    network,
+    station,
+    location,
+    channel,
+    startDate,
+    endDate,
+    samplingRate: NaN,
+    azimuth: NaN,
+    dip: NaN,
+    latitude: NaN,
+    longitude: NaN,
+    elevation: NaN,
+    response: null,
+    responseError: why,
+    unreadable: why,
+  };
+}
+
 /** A seisplotjs Channel as a {@linkcode ChannelEpoch}. */
 function channelEpoch(
   sp: Seisplotjs,
@@ -177,24 +203,13 @@ function channelEpoch(
     if (d && !d.isValid) {
       const why = `its ${name} is not a valid date (${d.invalidExplanation ?? d.invalidReason})`;
       const ok = (x: typeof d) => x && x.isValid ? x.toMillis() : undefined;
-      return {
-        network: ch.networkCode,
-        station: ch.stationCode,
-        location,
-        channel: ch.channelCode,
-        // The valid one of the two dates, else all time: so that its samples say why.
-        startDate: ok(ch.startDate) ?? -Infinity,
-        endDate: ok(ch.endDate) ?? Infinity,
-        samplingRate: NaN,
-        azimuth: NaN,
-        dip: NaN,
-        latitude: NaN,
-        longitude: NaN,
-        elevation: NaN,
-        response: null,
-        responseError: why,
-        unreadable: why,
-      };
+      // The valid one of the two dates, else all time: so that its samples say why.
+      return unreadableEpoch(
+        [ch.networkCode, ch.stationCode, location, ch.channelCode],
+        ok(ch.startDate) ?? -Infinity,
+        ok(ch.endDate) ?? Infinity,
+        why,
+      );
     }
   }
   const r = toResponse(sp, ch.response, `${code} in ${source}`);
@@ -276,24 +291,18 @@ function channelByChannel(
           const t = Date.parse(chEl.getAttribute(attr) ?? "");
           return Number.isFinite(t) ? t : none;
         };
-        out.push({
-          network: netEl.getAttribute("code") ?? "",
-          station: staEl.getAttribute("code") ?? "",
-          location: locationCode(chEl.getAttribute("locationCode")),
-          channel: chEl.getAttribute("code") ?? "",
-          // Dates that are no dates: an epoch of all time, so that its samples say why.
-          startDate: date("startDate", -Infinity),
-          endDate: date("endDate", Infinity),
-          samplingRate: NaN,
-          azimuth: NaN,
-          dip: NaN,
-          latitude: NaN,
-          longitude: NaN,
-          elevation: NaN,
-          response: null,
-          responseError: error,
-          unreadable: error,
-        });
+        // Dates that are no dates: an epoch of all time, so that its samples say why.
+        out.push(unreadableEpoch(
+          [
+            netEl.getAttribute("code") ?? "",
+            staEl.getAttribute("code") ?? "",
+            locationCode(chEl.getAttribute("locationCode")),
+            chEl.getAttribute("code") ?? "",
+          ],
+          date("startDate", -Infinity),
+          date("endDate", Infinity),
+          error,
+        ));
       }
     }
   }
