@@ -244,6 +244,17 @@ const DECIMAL_INTEGER = /^\s*[+-]?\d+\s*$/;
 const DECIMAL_NUMBER = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 /**
+ * Reads a number in decimal notation, as {@linkcode numFlag} does, for the parts of a flag's
+ * value (`--bandpass 1/18`).
+ *
+ * @param t The text.
+ * @returns the number, or NaN where the text is not one (empty, `0x10`, `1/2`).
+ */
+export function parseDecimal(t: string): number {
+  return DECIMAL_NUMBER.test(t) ? Number(t) : NaN;
+}
+
+/**
  * Reads a number flag.
  *
  * @param values Parsed flags.

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type Command, intFlag, numFlag, strFlag, type Values } from "./_command.ts";
+import { type Command, intFlag, numFlag, parseDecimal, strFlag, type Values } from "./_command.ts";
 import { UserError } from "../util/errors.ts";
 import {
   checkConsistency,
@@ -370,7 +370,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   if (band !== undefined) {
     if (band === "none") c.preprocess.bandpass = null;
     else {
-      const [lo, hi, more] = band.split("/").map(Number);
+      const [lo, hi, more] = band.split("/").map(parseDecimal);
       if (more !== undefined || !(lo > 0 && hi > lo && Number.isFinite(hi))) {
         throw new UserError(
           `Cannot read --bandpass: expected FMIN/FMAX in Hz, 0 < FMIN < FMAX (e.g. 1/18), or ` +
@@ -396,13 +396,11 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     c.spectrogram.scaling = sc;
   }
   if (v["no-response"]) c.preprocess.response.remove = false;
-  // A plain decimal (no sign, hex or exponent), else NaN.
-  const decimal = (t: string) => (/^(\d+\.?\d*|\.\d+)$/.test(t.trim()) ? Number(t) : NaN);
   const pre = strFlag(v, "pre-filt");
   if (pre !== undefined) {
     if (pre === "none") c.preprocess.response.preFilt = null;
     else {
-      const f = pre.split("/").map(decimal);
+      const f = pre.split("/").map(parseDecimal);
       if (f.length !== 4 || !(f[0] >= 0 && f[0] < f[1] && f[1] < f[2] && f[2] < f[3])) {
         throw new UserError(
           `Cannot read --pre-filt: expected F1/F2/F3/F4 in Hz, 0 <= F1 < F2 < F3 < F4 (e.g. ` +
@@ -414,8 +412,8 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   }
   const wl = strFlag(v, "water-level");
   if (wl !== undefined) {
-    const x = wl === "none" ? null : decimal(wl);
-    if (x !== null && !Number.isFinite(x)) {
+    const x = wl === "none" ? null : parseDecimal(wl);
+    if (x !== null && !(x >= 0)) {
       throw new UserError(
         `Cannot read --water-level: expected dB >= 0 below the response's maximum (ObsPy's ` +
           `water_level, e.g. 60), or none: found '${wl}'`,
@@ -837,9 +835,9 @@ export const extract: Command = {
           low.map(([r, c]) => `${r} Hz (${c})`).join(", ")
         }, whose Nyquist frequency lies below the crop's ${config.spectrogram.fmax} Hz ` +
           `(spectrogram.fmax): their rows above it hold no signal, so clusters may follow the ` +
-          `sampling rate; crop to --fmax ${
-            +(0.45 * Number(low[0][0])).toPrecision(3)
-          } or leave those samples out`,
+          `sampling rate; crop to --fmax ${+(0.45 * Number(low[0][0])).toPrecision(
+            3,
+          )} or leave those samples out`,
       );
     }
     if (s.ok === 0) {
