@@ -895,10 +895,9 @@ async function responseFileFor(
   const paths = task.responses ?? (task.response ? [task.response] : []);
   if (paths.length === 0) return null;
   const one = paths.length === 1;
-  const span = (start?: number, end?: number) =>
-    `${start === undefined ? "" : isoTime(start)} .. ${
-      end === undefined || end === Infinity ? "" : isoTime(end)
-    }`;
+  // An open end (none given, or an unreadable epoch's ±Infinity) is left blank.
+  const at = (t?: number) => (t !== undefined && Number.isFinite(t) ? isoTime(t) : "");
+  const span = (start?: number, end?: number) => `${at(start)} .. ${at(end)}`;
   // What each file holds instead, for the message.
   const misses: string[] = [];
   for (const path of paths) {

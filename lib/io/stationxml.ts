@@ -585,7 +585,15 @@ function epochsAt(
   if (match.length === 0) return "no such channel";
   const at = match.filter((e) => e.startDate <= time && time < e.endDate)
     .sort((a, b) => b.startDate - a.startDate);
-  return at.length ? at : `no channel epoch covers ${new Date(time).toISOString()}`;
+  if (at.length) return at;
+  // Which epochs there are, and why an unreadable one may not be what was meant.
+  const iso = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString() : "");
+  const listed = match.slice(0, 4).map((e) =>
+    `${iso(e.startDate)} .. ${iso(e.endDate)}${e.unreadable ? ` (${e.unreadable})` : ""}`
+  );
+  return `no channel epoch covers ${new Date(time).toISOString()}: it has ${listed.join(", ")}${
+    match.length > 4 ? ` and ${match.length - 4} more` : ""
+  }`;
 }
 
 /**

@@ -1834,3 +1834,40 @@ Deno.test("extract counts the samples recorded at a rate whose Nyquist lies belo
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("several response files: an unreadable epoch that ended before the data is passed over for the next file, not an 'Invalid time value'", () =>
+  withSynth(1, async (root, syn) => {
+    // Each channel's startDate is no date and its endDate before the data (2024).
+    const xml = await Deno.readTextFile(`${syn}/stations.xml`);
+    await Deno.writeTextFile(
+      `${syn}/a2.xml`,
+      xml.replaceAll(
+        'startDate="2023-01-01T00:00:00Z">',
+        'startDate="2023-13-45T00:00:00Z" endDate="2023-06-01T00:00:00Z">',
+      ),
+    );
+    const m = await Deno.readTextFile(`${syn}/manifest.csv`);
+    await Deno.writeTextFile(
+      `${syn}/m2.csv`,
+      m.replaceAll(",stations.xml,", ',"a2.xml;stations.xml",'),
+    );
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: `${syn}/m2.csv` },
+      workers: 0,
+    });
+    const s = await runExtract(config, `${root}/ds`, { quiet: true });
+    assertEquals([s.ok, s.failures], [2, []]);
+    // Alone, the file fails the sample as its unreadable epoch says.
+    await Deno.writeTextFile(`${syn}/m3.csv`, m.replaceAll(",stations.xml,", ",a2.xml,"));
+    const one = await runExtract(
+      { ...config, input: { ...config.input, path: `${syn}/m3.csv` } as typeof config.input },
+      `${root}/ds3`,
+      { quiet: true },
+    );
+    console.log(one.failures[0].message);
+    assertEquals(one.failures.map((f) => f.reason), ["no response", "no response"]);
+    assert(
+      one.failures[0].message.includes("startDate is not a valid date"),
+      one.failures[0].message,
+    );
+  }));
