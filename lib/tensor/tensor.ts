@@ -106,6 +106,10 @@ function refuseThenable(v: unknown, what: string): void {
     v !== null && (typeof v === "object" || typeof v === "function") &&
     typeof (v as { then?: unknown }).then === "function"
   ) {
+    // The callback goes on after its first await, against tensors the scope is about to
+    // dispose: its rejection is handled here, or it would end the process after the caller
+    // caught this error.
+    (v as PromiseLike<unknown>).then(undefined, () => {});
     throw new TypeError(
       `Cannot run ${what}: the function returned a promise: expected a synchronous function ` +
         `(what runs after an await would escape ${what}); await outside it instead`,

@@ -255,6 +255,26 @@ Deno.test("tidy and noGrad refuse an async function, which would end their scope
     await Promise.resolve();
     assert(after, "the callback itself ran on");
   }
+  // A callback that uses, after its await, a tensor the refused tidy has disposed: it fails,
+  // and that failure is handled (an unhandled rejection would end this test's process).
+  let failed: unknown = null;
+  assertThrows(
+    () =>
+      tidy(async () => {
+        const t = Tensor.fromArray([1, 2], [2], "cpu");
+        await Promise.resolve();
+        try {
+          return ops.leakyRelu(t, 0.1);
+        } catch (e) {
+          failed = e;
+          throw e;
+        }
+      }),
+    TypeError,
+    "Cannot run tidy: the function returned a promise",
+  );
+  for (let i = 0; i < 4; i++) await Promise.resolve();
+  assert(String(failed).includes("it was disposed"), String(failed));
   // noGrad recorded nothing while it ran, and records again after its refusal.
   x.requiresGrad = true;
   assert(ops.leakyRelu(x, 0.1).node !== null, "grad mode restored after a refused noGrad");
