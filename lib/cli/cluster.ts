@@ -747,7 +747,7 @@ export const evaluateCommand: Command = {
       const [lh = [], ...lrows] = parseCsv(text, ",", { source: `labels ${lf}` });
       // As import --labels reads its header: trimmed, any case.
       const names = lh.map((h) => h.trim().toLowerCase());
-      refuseRepeatedColumns(names, `labels ${lf}`);
+      refuseRepeatedColumns(names, `labels ${lf}`, ["id", "label"]);
       const lid = names.indexOf("id"), llab = names.indexOf("label");
       if (lid < 0 || llab < 0) {
         throw new UserError(

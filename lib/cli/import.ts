@@ -33,7 +33,7 @@ export function parseLabels(
   const rows = parseCsv(text, ",", { source: `labels ${source}` });
   const head = rows[0]?.map((h) => h.trim().toLowerCase()) ?? [];
   if (head.includes("id") && head.includes("label")) {
-    refuseRepeatedColumns(head, `labels ${source}`);
+    refuseRepeatedColumns(head, `labels ${source}`, ["id", "label"]);
   }
   const out: (string | null)[] = new Array(n).fill(null);
   if (head.includes("id") && head.includes("label")) {

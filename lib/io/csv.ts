@@ -17,6 +17,11 @@ export interface CsvOptions {
    * RangeErrors naming no file, for the caller to wrap).
    */
   source?: string;
+  /**
+   * The columns the caller reads ({@linkcode parseCsvRecords}): only a repeat of one of these is
+   * refused; others are not looked up, so a repeat of them harms nothing. Default: every column.
+   */
+  columns?: readonly string[];
 }
 
 /**
@@ -108,22 +113,25 @@ export function parseCsvRecords(
   const rows = parseCsv(text, delimiter, options);
   if (rows.length === 0) return [];
   const head = rows[0].map((h) => h.trim());
-  refuseRepeatedColumns(head, options.source);
+  refuseRepeatedColumns(head, options.source, options.columns);
   return rows.slice(1).map((r) => Object.fromEntries(head.map((h, i) => [h, r[i] ?? ""])));
 }
 
 /**
  * Refuses a header that names a column twice: readers keyed by name would take one of them
  * (a record the last, `indexOf` the first) and silently ignore the other. Empty names (a
- * trailing comma) may repeat: no reader looks them up.
+ * trailing comma) may repeat: no reader looks them up; nor may columns the reader does not read,
+ * where it says which it reads (`columns`).
  *
  * @param head The header's names, trimmed.
  * @param source The file, for the message; without it a RangeError names no file.
+ * @param columns The columns read (default: all).
  * @throws {UserError} (RangeError without `source`) naming the column and its positions.
  * @example
  * ```ts
  * import { refuseRepeatedColumns } from "./csv.ts";
  * refuseRepeatedColumns(["id", "label", "", ""]); // fine
+ * refuseRepeatedColumns(["id", "label", "notes", "notes"], "l.csv", ["id", "label"]); // fine
  * let refused = false;
  * try {
  *   refuseRepeatedColumns(["id", "label", "label"], "l.csv");
@@ -133,10 +141,14 @@ export function parseCsvRecords(
  * if (!refused) throw new Error();
  * ```
  */
-export function refuseRepeatedColumns(head: readonly string[], source?: string): void {
+export function refuseRepeatedColumns(
+  head: readonly string[],
+  source?: string,
+  columns?: readonly string[],
+): void {
   const seen = new Map<string, number>();
   for (const [j, h] of head.entries()) {
-    if (h === "") continue;
+    if (h === "" || (columns && !columns.includes(h))) continue;
     const i = seen.get(h);
     if (i !== undefined) {
       const why = `column '${h}' is named twice (columns ${i + 1} and ${j + 1}): expected ` +

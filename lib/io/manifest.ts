@@ -107,6 +107,9 @@ export const MANIFEST_HEADER = [
   "label",
 ] as const;
 
+/** Every column a manifest may have: {@linkcode MANIFEST_HEADER}'s and the optional ones. */
+const MANIFEST_COLUMNS: readonly string[] = [...MANIFEST_HEADER, "event_id", "s_time"];
+
 const ISO_TIME =
   /^(\d{4})-(?:(\d{2})-(\d{2})|(\d{3}))(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?([zZ]|[+-]\d{2}(?::?\d{2})?)?$/;
 
@@ -283,7 +286,8 @@ export async function readManifest(
   }
   const table = parseCsv(text, ",", { source: `manifest ${path}` });
   const head = table[0]?.map((h) => h.trim()) ?? [];
-  refuseRepeatedColumns(head, `manifest ${path}`);
+  // A repeat of a column seisdec reads is refused; of another, it is warned of as unknown below.
+  refuseRepeatedColumns(head, `manifest ${path}`, MANIFEST_COLUMNS);
   for (const col of ["id", "waveform", "network", "station", "channel"]) {
     if (!head.includes(col)) {
       throw new UserError(
@@ -295,7 +299,7 @@ export async function readManifest(
   }
   // A column seisdec does not read is ignored, with a warning: a misspelt 'reference_time'
   // would otherwise fail every sample as having no reference time, without a word about why.
-  const known: readonly string[] = [...MANIFEST_HEADER, "event_id", "s_time"];
+  const known = MANIFEST_COLUMNS;
   const unknown = head.filter((h) => h !== "" && !known.includes(h));
   if (unknown.length) {
     console.error(
@@ -510,6 +514,8 @@ export async function esecTasks(
   // A damaged catalogue is refused, not passed over for the other one.
   const rows = parseCsvRecords(text, catalog === subset ? "," : "|", {
     source: `the ESEC catalog ${catalog}`,
+    // The columns read: a repeat of any of the catalogue's other 50-odd harms nothing.
+    columns: ["eventid", "starttime", "subtype", "type"],
   });
   const missing = ["eventid", "starttime", labelColumn].filter((c) =>
     rows.length && !(c in rows[0])
@@ -612,7 +618,10 @@ export async function npzTasks(dir: string, samplingRate: number): Promise<Sampl
   } catch (e) {
     throw new UserError(`Cannot read ${join(dir, "waveform.csv")}: ${(e as Error).message}`);
   }
-  const rows = parseCsvRecords(text, ",", { source: join(dir, "waveform.csv") });
+  const rows = parseCsvRecords(text, ",", {
+    source: join(dir, "waveform.csv"),
+    columns: ["fname", "itp", "its", "channels"],
+  });
   const missing = ["fname", "itp"].filter((c) => rows.length && !(c in rows[0]));
   if (missing.length) {
     throw new UserError(

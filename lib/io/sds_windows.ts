@@ -304,7 +304,7 @@ export async function readLabelIntervals(path: string): Promise<LabelInterval[]>
   }
   const rows = parseCsv(text, ",", { keepEmptyLines: true, source: `window labels ${path}` });
   const header = (rows[0] ?? []).map((h) => h.trim());
-  refuseRepeatedColumns(header, `window labels ${path}`);
+  refuseRepeatedColumns(header, `window labels ${path}`, ["start", "end", "label"]);
   const col = { start: header.indexOf("start"), end: header.indexOf("end") };
   const labelCol = header.indexOf("label");
   if (col.start < 0 || col.end < 0 || labelCol < 0) {

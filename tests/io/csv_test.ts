@@ -31,6 +31,13 @@ Deno.test("parseCsvRecords refuses a column named twice, naming the file and bot
     "Cannot read l.csv: column 'label' is named twice (columns 2 and 3)",
   );
   assertThrows(() => parseCsvRecords("id,id\n1,2\n"), RangeError, "column 'id' is named twice");
-  // Empty names (trailing commas) may repeat.
+  // Empty names (trailing commas) may repeat; so may columns the reader says it does not read.
   assertEquals(parseCsvRecords("id,,\n1,,\n"), [{ id: "1", "": "" }]);
+  const notes = "id,label,notes,notes\na,x,n1,n2\n";
+  assertEquals(parseCsvRecords(notes, ",", { columns: ["id", "label"] })[0].label, "x");
+  assertThrows(
+    () => parseCsvRecords("id,label,label\na,x,y\n", ",", { columns: ["id", "label"] }),
+    RangeError,
+    "column 'label' is named twice",
+  );
 });

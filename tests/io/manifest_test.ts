@@ -416,6 +416,25 @@ Deno.test("manifest and ESEC catalogue: a column named twice and an ESEC event l
       "eventid,starttime,subtype,subtype\n7,2024_02_20 120000,a,b\n",
     );
     await assertRejects(() => esecTasks(dir), UserError, "column 'subtype' is named twice");
+    // A column seisdec does not read may repeat: the manifest warns of it as unknown, the
+    // catalogue's other columns are not looked at.
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      "id,waveform,network,station,location,channel,reference_time,label,notes,notes\n" +
+        "a,a.mseed,XX,S1,,HHZ,2025-01-01T00:00:00Z,quake,n1,n2\n",
+    );
+    const { error } = console;
+    console.error = () => {};
+    try {
+      assertEquals((await readManifest(`${dir}/m.csv`)).map((t) => t.label), ["quake"]);
+    } finally {
+      console.error = error;
+    }
+    await Deno.writeTextFile(
+      catalog,
+      "eventid,starttime,subtype,name,name\n7,2024_02_20 120000,a,x,y\n",
+    );
+    assertEquals((await esecTasks(dir)).length, 0); // (its directory holds no waveform)
     await Deno.writeTextFile(
       catalog,
       "eventid,starttime,subtype\n7,2024_02_20 120000,a\n8,2024_02_20 130000,b\n" +
