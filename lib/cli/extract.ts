@@ -413,9 +413,9 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   const wl = strFlag(v, "water-level");
   if (wl !== undefined) {
     const x = wl === "none" ? null : parseDecimal(wl);
-    if (x !== null && !(x >= 0)) {
+    if (x !== null && !(x > 0)) {
       throw new UserError(
-        `Cannot read --water-level: expected dB >= 0 below the response's maximum (ObsPy's ` +
+        `Cannot read --water-level: expected dB > 0 below the response's maximum (ObsPy's ` +
           `water_level, e.g. 60), or none: found '${wl}'`,
       );
     }

@@ -159,9 +159,9 @@ export const extractConfigSchema = z.object({
        * negative level lies above the maximum and clips every frequency, so the response
        * would be flattened rather than removed.
        */
-      waterLevel: z.number().min(
-        0,
-        "expected dB below the response maximum, >= 0 (a negative level clips every frequency)",
+      waterLevel: z.number().positive(
+        "expected dB below the response maximum, > 0 (at 0 or below, the level clips every " +
+          "frequency)",
       ).nullable().default(null),
       /** Ground motion out: DISP, VEL or ACC. */
       output: z.enum(["DISP", "VEL", "ACC"]).default("VEL"),

@@ -365,11 +365,12 @@ export function removeResponse(
     );
   }
   const wl = options.waterLevel;
-  if (wl != null && !(wl >= 0 && Number.isFinite(wl))) {
-    // Above the maximum, the level clips every frequency: the response is flattened, not removed.
+  if (wl != null && !(wl > 0 && Number.isFinite(wl))) {
+    // At the maximum or above, the level clips every frequency: the response is flattened, not
+    // removed.
     throw new RangeError(
       `Cannot remove the response of ${what}: the water level must be a finite number of dB ` +
-        `>= 0 below the response maximum: found ${wl}`,
+        `> 0 below the response maximum: found ${wl}`,
     );
   }
   const units = inputGroundUnits(resp, "remove");

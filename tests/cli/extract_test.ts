@@ -844,7 +844,7 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
     // A level above the response's maximum flattened the response instead of removing it.
     [
       { preprocess: { response: { waterLevel: -20 } } },
-      "invalid field preprocess.response.waterLevel: expected dB below the response maximum, >= 0",
+      "invalid field preprocess.response.waterLevel: expected dB below the response maximum, > 0",
     ],
     [
       { spectrogram: { nfft: 384 } },
@@ -1764,7 +1764,7 @@ Deno.test("extract warns of a crop past the response pre-filter's flat band, nea
       "Cannot read --pre-filt",
     );
   }
-  for (const bad of ["-60", "x", ""]) {
+  for (const bad of ["-60", "0", "x", ""]) {
     assertThrows(
       () => applyOverrides(base(), { "water-level": bad }),
       UserError,

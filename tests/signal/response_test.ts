@@ -302,9 +302,11 @@ Deno.test("the water level applies to the response in the output units (ObsPy's 
   assertClose(v.subarray(1000, n - 1000), vt.subarray(1000, n - 1000), 1e-10, 0, "velocity");
   // A negative level lies above the maximum and clips every frequency: the response would be
   // flattened, not removed. Refused, naming the value.
-  assertThrows(
-    () => removeResponse(counts, fs, flat, { waterLevel: -20 }),
-    RangeError,
-    "the water level must be a finite number of dB >= 0 below the response maximum: found -20",
-  );
+  for (const wl of [-20, 0]) {
+    assertThrows(
+      () => removeResponse(counts, fs, flat, { waterLevel: wl }),
+      RangeError,
+      `the water level must be a finite number of dB > 0 below the response maximum: found ${wl}`,
+    );
+  }
 });
