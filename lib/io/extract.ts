@@ -1235,6 +1235,9 @@ export interface ExtractedSample {
   recordedRate: number;
 }
 
+/** Channels whose stage gains disagree with their sensitivity already warned of (stageCheck). */
+const stageWarned = new Set<string>();
+
 /** Options of {@linkcode processSample}. */
 export interface ProcessSampleOptions {
   /** Also return the preprocessed samples the STFT read ({@linkcode ExtractedSample.waveform}). */
@@ -1457,6 +1460,23 @@ async function processSampleBody(
         ...file,
         source: `${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${path}`,
       };
+      if (response.disagreement) {
+        const where = `${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${path}`;
+        if (pp.response.stageCheck !== "warn") {
+          throw new SampleError(
+            "bad response",
+            `Cannot use the response of ${where}: ${response.disagreement} (with ` +
+              `preprocess.response.stageCheck "warn", the sensitivity is used and the run goes on)`,
+          );
+        }
+        if (!stageWarned.has(where)) {
+          stageWarned.add(where);
+          console.error(
+            `warning: ${where}: ${response.disagreement}; removing the response as the ` +
+              `InstrumentSensitivity says (stageCheck "warn")`,
+          );
+        }
+      }
     }
     // First segment starts so that frame j is centred at tref - before + j·hop/fs. Each
     // channel's crop starts on its own nearest sample (within half a sample of that time), but

@@ -165,6 +165,12 @@ export const extractConfigSchema = z.object({
       ).nullable().default(null),
       /** Ground motion out: DISP, VEL or ACC. */
       output: z.enum(["DISP", "VEL", "ACC"]).default("VEL"),
+      /**
+       * A StationXML channel whose stage gains multiply to more than 10 % from its
+       * InstrumentSensitivity: `fail` its samples (`bad response`), or `warn` once per channel
+       * and remove the response as the sensitivity says (as evalresp warns and goes on).
+       */
+      stageCheck: z.enum(["fail", "warn"]).default("fail"),
     }).strict().prefault({}),
     /** Butterworth band-pass after resampling, or null for none. */
     bandpass: z.object({
@@ -275,6 +281,8 @@ export interface ResponseConfig {
   waterLevel: number | null;
   /** Ground motion out: DISP, VEL or ACC. */
   output: "DISP" | "VEL" | "ACC";
+  /** Stage gains that disagree with the sensitivity: fail the sample, or warn and go on. */
+  stageCheck: "fail" | "warn";
 }
 
 /** `preprocess.bandpass` of a config. */

@@ -478,7 +478,7 @@ function toResponse(
     }
   }
   const disagree = stagesDisagree(list, shapes, sens);
-  if (disagree) return { error: disagree };
+  if (disagree?.units) return { error: disagree.why };
   const out = {
     sensitivity: sens.sensitivity,
     sensitivityFrequency: sens.frequency,
@@ -486,6 +486,8 @@ function toResponse(
     stages,
     digital,
     source,
+    // Gains that disagree with the sensitivity: extract decides (preprocess.response.stageCheck).
+    ...(disagree ? { disagreement: disagree.why } : {}),
   };
   // The response is scaled to the sensitivity at its frequency: where the stages' |H| is 0 or
   // infinite there (a zero or pole at that frequency, DC for a velocity sensor), the scale is
@@ -504,22 +506,24 @@ function toResponse(
 /**
  * Why a Response's stages contradict its InstrumentSensitivity, or null where they agree (or
  * there are no stages to check): the first filter stage's input units differ from the
- * sensitivity's, or the product of the stage gains at the sensitivity frequency lies further
- * than {@linkcode SENSITIVITY_TOLERANCE} from its value.
+ * sensitivity's (`units`: the response is unusable), or the product of the stage gains at the
+ * sensitivity frequency lies further than {@linkcode SENSITIVITY_TOLERANCE} from its value
+ * (usable as the sensitivity says, where the user lets it: `stageCheck`).
  */
 function stagesDisagree(
   // deno-lint-ignore no-explicit-any
   list: any[],
   shapes: ReadonlyMap<number, PolesZerosStage | DigitalStage>,
   sens: { sensitivity: number; frequency: number; inputUnits: string },
-): string | null {
+): { why: string; units: boolean } | null {
   const first = list.findIndex((st) => st.filter);
   if (first >= 0) {
     const units = list[first].filter.inputUnits;
     if (typeof units === "string" && !sameUnits(units, sens.inputUnits)) {
-      return `stage ${first + 1} takes input in ${units} but the InstrumentSensitivity is per ` +
-        `${sens.inputUnits}: expected the same units (the data would be read as the wrong ` +
+      const why = `stage ${first + 1} takes input in ${units} but the InstrumentSensitivity is ` +
+        `per ${sens.inputUnits}: expected the same units (the data would be read as the wrong ` +
         `kind of motion)`;
+      return { why, units: true };
     }
   }
   if (list.length === 0) return null;
@@ -543,9 +547,11 @@ function stagesDisagree(
   const off = Math.abs(product / sens.sensitivity - 1);
   if (off <= SENSITIVITY_TOLERANCE) return null;
   const pct = (x: number) => Number((100 * x).toPrecision(2));
-  return `the InstrumentSensitivity Value ${sens.sensitivity} differs from the product of the ` +
-    `stage gains at ${sens.frequency} Hz, ${Number(product.toPrecision(6))}, by ${pct(off)} %: ` +
-    `expected them within ${pct(SENSITIVITY_TOLERANCE)} % (one of them is wrong)`;
+  const why = `the InstrumentSensitivity Value ${sens.sensitivity} differs from the product of ` +
+    `the stage gains at ${sens.frequency} Hz, ${Number(product.toPrecision(6))}, by ${
+      pct(off)
+    } %: expected them within ${pct(SENSITIVITY_TOLERANCE)} % (one of them is wrong)`;
+  return { why, units: false };
 }
 
 /**

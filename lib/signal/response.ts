@@ -82,6 +82,13 @@ export interface InstrumentResponse {
   digital?: DigitalStage[];
   /** What the response belongs to, for error messages, e.g. `TA.S06C..BHZ in TA.S06C.xml`. */
   source?: string;
+  /**
+   * Why the stages contradict the sensitivity (the StationXML's product of stage gains more
+   * than 10 % from its InstrumentSensitivity Value), where they do: the response is then the
+   * sensitivity's, and `extract` fails its samples unless `preprocess.response.stageCheck` is
+   * `warn`.
+   */
+  disagreement?: string;
 }
 
 /** Ground-motion output of {@linkcode removeResponse}. */

@@ -1749,6 +1749,7 @@ Deno.test("extract warns of a crop past the response pre-filter's flat band, nea
     preFilt: [0.1, 0.2, 30, 35],
     waterLevel: 60,
     output: "ACC",
+    stageCheck: "fail",
   });
   assertEquals(c.spectrogram.nfft, 1024);
   const none = applyOverrides(c, { "pre-filt": "none", "water-level": "none", nfft: "auto" });
@@ -1869,5 +1870,44 @@ Deno.test("several response files: an unreadable epoch that ended before the dat
     assert(
       one.failures[0].message.includes("startDate is not a valid date"),
       one.failures[0].message,
+    );
+  }));
+
+Deno.test("stage gains 20 % off the InstrumentSensitivity fail the samples as bad response; preprocess.response.stageCheck 'warn' warns once per channel and uses the sensitivity", () =>
+  withSynth(1, async (root, syn) => {
+    const xml = await Deno.readTextFile(`${syn}/stations.xml`);
+    // The sensitivity 1.2 times the stages' product (6.3e8 counts per m/s).
+    await Deno.writeTextFile(
+      `${syn}/stations.xml`,
+      xml.replaceAll(
+        "<Value>630000000</Value>\n            <Frequency>5",
+        "<Value>756000000</Value>\n            <Frequency>5",
+      ),
+    );
+    const config = { ...await readExtractConfig(`${syn}/extract.json`), workers: 0 };
+    const failed = await runExtract(config, `${root}/a`, { quiet: true });
+    assertEquals(failed.failures.map((f) => f.reason), ["bad response", "bad response"]);
+    assert(
+      failed.failures[0].message.includes(
+        "the InstrumentSensitivity Value 756000000 differs from the product of the stage gains",
+      ) && failed.failures[0].message.includes('stageCheck "warn"'),
+      failed.failures[0].message,
+    );
+    const errs: string[] = [];
+    const { error } = console;
+    console.error = (...x: unknown[]) => errs.push(x.join(" "));
+    try {
+      const warned = structuredClone(config);
+      warned.preprocess.response.stageCheck = "warn";
+      const ok = await runExtract(warned, `${root}/b`, { quiet: true });
+      assertEquals([ok.ok, ok.failures.length], [2, 0]);
+    } finally {
+      console.error = error;
+    }
+    // One warning per channel (two stations, one channel each).
+    const w = errs.filter((l) => l.includes("differs from the product of the stage gains"));
+    assertEquals(w.length, 2, errs.join("\n"));
+    assert(
+      w[0].endsWith('removing the response as the InstrumentSensitivity says (stageCheck "warn")'),
     );
   }));
