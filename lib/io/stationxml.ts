@@ -10,6 +10,7 @@
 import { parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
 import type { XmlElement } from "../deps.ts";
 import { SampleError } from "./sample_error.ts";
+import { parseUtc } from "./manifest.ts";
 import { splitStationXml } from "./_stationxml_split.ts";
 import type { Seisplotjs } from "../deps.ts";
 import {
@@ -163,6 +164,11 @@ function locationCode(loc: string | null | undefined): string {
   return t === "--" ? "" : t;
 }
 
+/** An element's `code` for a message: `(no code)` where it has none. */
+function codeOf(el: { getAttribute(name: string): string | null }): string {
+  return el.getAttribute("code") || "(no code)";
+}
+
 /** An epoch of a channel that could not be read: its samples fail, saying `why`. */
 function unreadableEpoch(
   [network, station, location, channel]: [string, string, string, string],
@@ -264,7 +270,7 @@ function channelByChannel(
     try {
       net = sp.stationxml.convertToNetwork(bare(netEl, "Station") as never);
     } catch (e) {
-      netError = `its Network ${netEl.getAttribute("code") ?? ""} cannot be read: ${why(e)}`;
+      netError = `its Network ${codeOf(netEl)} cannot be read: ${why(e)}`;
     }
     for (const staEl of kids(netEl, "Station")) {
       // deno-lint-ignore no-explicit-any
@@ -273,7 +279,7 @@ function channelByChannel(
         try {
           sta = sp.stationxml.convertToStation(net, bare(staEl, "Channel") as never);
         } catch (e) {
-          staError = `its Station ${staEl.getAttribute("code") ?? ""} cannot be read: ${why(e)}`;
+          staError = `its Station ${codeOf(staEl)} cannot be read: ${why(e)}`;
         }
       }
       for (const chEl of kids(staEl, "Channel")) {
@@ -287,9 +293,13 @@ function channelByChannel(
             error = `the channel cannot be read: ${why(e).replace(/^[^\s.]*\. /, "")}`;
           }
         }
+        // As UTC where no zone is written (IRIS writes none): Date.parse would take local time.
         const date = (attr: string, none: number) => {
-          const t = Date.parse(chEl.getAttribute(attr) ?? "");
-          return Number.isFinite(t) ? t : none;
+          try {
+            return parseUtc(chEl.getAttribute(attr) ?? "") ?? none;
+          } catch {
+            return none;
+          }
         };
         // Dates that are no dates: an epoch of all time, so that its samples say why.
         out.push(unreadableEpoch(

@@ -136,7 +136,7 @@ Deno.test("splitStationXml leaves to the parser what it does not expect, and err
   assert(unreadable.length > 0 && unreadable.length < whole.length, "only station B's channels");
   for (const e of unreadable) {
     assertEquals(e.station, "");
-    assert(e.unreadable!.startsWith("its Station  cannot be read:"), e.unreadable);
+    assert(e.unreadable!.startsWith("its Station (no code) cannot be read:"), e.unreadable);
   }
   // A piece that is not well-formed XML: the error is the one the whole document gives.
   const broken = plain.replace('<Station code="B"', '<Station code="B" x="1" x="2"');

@@ -639,3 +639,41 @@ Deno.test("a DIGITAL (Z-TRANSFORM) PolesZeros stage is a digital stage at its De
     );
   }
 });
+
+Deno.test("an unreadable channel's dates without a zone are UTC, whatever the process's time zone", async () => {
+  // A channel seisplotjs cannot read, dated as IRIS writes dates (no zone): its epoch is read
+  // from the attributes, which Date.parse would take as local time (07:00Z in Denver).
+  const ch: StationXmlChannel = {
+    ...vertical({ network: "XX", station: "A", location: "", channel: "HHN" }),
+    startDate: "2010-01-01T00:00:00",
+    response: {
+      sensitivity: 1e9,
+      sensitivityFrequency: 1,
+      inputUnits: "M/S",
+      stages: [{ type: "radians", zeros: [], poles: [[-1, 0]], normalizationFactor: 1 }],
+      digital: [],
+    },
+  };
+  const xml = formatStationXml([ch]).replace("<StageGain><Value>1</Value>", "<StageGain>");
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/s.xml`, xml);
+    const mod = new URL("../../lib/io/stationxml.ts", import.meta.url).href;
+    const code = `import { readStationXmlFile } from "${mod}";\n` +
+      `const [e] = await readStationXmlFile("${dir}/s.xml");\n` +
+      `console.log(e.unreadable ? new Date(e.startDate).toISOString() : "readable");`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--quiet", "--lock=bench/deno.lock", code],
+      env: { TZ: "America/Denver" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(
+      new TextDecoder().decode(out.stdout).trim(),
+      "2010-01-01T00:00:00.000Z",
+      new TextDecoder().decode(out.stderr),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
