@@ -14,7 +14,7 @@ import {
   spectrogramGeometry,
   workerCount,
 } from "../io/extract_config.ts";
-import { inspectSample, runExtract } from "../io/extract.ts";
+import { inspectSample, RECORDED_BAND, runExtract } from "../io/extract.ts";
 import { encodeNpy } from "../io/npy.ts";
 import { checkTrigger, type SdsTrigger } from "../io/sds_triggers.ts";
 import { join, resolve } from "node:path";
@@ -830,14 +830,16 @@ export const extract: Command = {
     const low = Object.entries(s.aboveNyquist).sort((a, b) => Number(a[0]) - Number(b[0]));
     if (low.length) {
       const n = low.reduce((t, [, c]) => t + c, 0);
+      const top = (rate: string) => +(RECORDED_BAND * Number(rate)).toPrecision(3);
       console.error(
         `note: ${n} of ${s.ok} samples were recorded at ${
           low.map(([r, c]) => `${r} Hz (${c})`).join(", ")
-        }, whose Nyquist frequency lies below the crop's ${config.spectrogram.fmax} Hz ` +
-          `(spectrogram.fmax): their rows above it hold no signal, so clusters may follow the ` +
-          `sampling rate; crop to --fmax ${+(0.45 * Number(low[0][0])).toPrecision(
-            3,
-          )} or leave those samples out`,
+        }, whose band ends below the crop's ${config.spectrogram.fmax} Hz (spectrogram.fmax): ` +
+          `about ${RECORDED_BAND} × the rate, ${top(low[0][0])} Hz at ${low[0][0]} Hz, where ` +
+          `the recorder's anti-alias filter cuts below the Nyquist frequency; their rows above ` +
+          `it hold no signal, so clusters may follow the sampling rate; crop to --fmax ${
+            top(low[0][0])
+          } or leave those samples out`,
       );
     }
     if (s.ok === 0) {

@@ -1235,6 +1235,13 @@ export interface ExtractedSample {
   recordedRate: number;
 }
 
+/**
+ * The top of the band a recording holds, as a fraction of its rate: its digitiser's anti-alias
+ * filter cuts below the Nyquist frequency (the bundled 40 Hz channels' FIR cascades: −8 to −20
+ * dB at 18 Hz, −44 to −59 dB at 19.5 Hz).
+ */
+export const RECORDED_BAND = 0.45;
+
 /** Channels whose stage gains disagree with their sensitivity already warned of (stageCheck). */
 const stageWarned = new Set<string>();
 
@@ -2192,9 +2199,10 @@ export interface ExtractSummary {
   /** Samples written whose Z, N and E were rotated from other channels (`rotate`). */
   rotated: number;
   /**
-   * Samples written that were recorded at a rate whose Nyquist frequency lies below the crop's
-   * `spectrogram.fmax`, by that rate (Hz, as text): their rows above it hold no signal, so that
-   * clusters may follow the sampling rate. Empty when there are none.
+   * Samples written that were recorded at a rate whose band ends below the crop's
+   * `spectrogram.fmax` ({@linkcode RECORDED_BAND} × the rate), by that rate (Hz, as text): their
+   * rows above it hold no signal, so that clusters may follow the sampling rate. Empty when
+   * there are none.
    */
   aboveNyquist: Record<string, number>;
 }
@@ -2411,7 +2419,7 @@ async function extractInto(
   const start = resumed.next;
   const failures: Failure[] = [...resumed.failures];
   const rotations: RotatedSample[] = [...resumed.rotations ?? []];
-  // Samples written whose recorded rate's Nyquist lies below the crop's top, by that rate.
+  // Samples written whose recording's band ends below the crop's top, by their rate.
   const aboveNyquist: Record<string, number> = { ...resumed.aboveNyquist };
   const t0 = performance.now();
   const progress = new Progress("extract", tasks.length, { quiet: options.quiet });
@@ -2443,7 +2451,7 @@ async function extractInto(
           const task = placedTask(tasks[r.index], r.referenceTime);
           writer.append({ ...sampleInfo(task, config.components), ...r.coords }, r.data);
           if (r.rotation) rotations.push({ id: task.id, ...r.rotation });
-          if (r.recordedRate / 2 < config.spectrogram.fmax) {
+          if (config.spectrogram.fmax > RECORDED_BAND * r.recordedRate) {
             aboveNyquist[r.recordedRate] = (aboveNyquist[r.recordedRate] ?? 0) + 1;
           }
         } else failures.push({ id: tasks[r.index].id, reason: r.reason, message: r.message });

@@ -1789,7 +1789,7 @@ Deno.test("a PhaseNet NPZ input with components 'channel' is refused before any 
   );
 });
 
-Deno.test("extract counts the samples recorded at a rate whose Nyquist lies below the crop's top, by rate, and the CLI notes them", async () => {
+Deno.test("extract counts the samples recorded at a rate whose band (0.45 × the rate) ends below the crop's top, by rate, and the CLI notes them", async () => {
   const root = await Deno.makeTempDir();
   try {
     const syn = `${root}/syn`;
@@ -1822,11 +1822,15 @@ Deno.test("extract counts the samples recorded at a rate whose Nyquist lies belo
     const note = r.err.find((l) => l.startsWith("note: "));
     assertEquals(
       note,
-      `note: ${at40} of ${rows.length} samples were recorded at 40 Hz (${at40}), whose Nyquist ` +
-        `frequency lies below the crop's 25 Hz (spectrogram.fmax): their rows above it hold no ` +
-        `signal, so clusters may follow the sampling rate; crop to --fmax 18 or leave those ` +
-        `samples out`,
+      `note: ${at40} of ${rows.length} samples were recorded at 40 Hz (${at40}), whose band ` +
+        `ends below the crop's 25 Hz (spectrogram.fmax): about 0.45 × the rate, 18 Hz at 40 Hz, ` +
+        `where the recorder's anti-alias filter cuts below the Nyquist frequency; their rows ` +
+        `above it hold no signal, so clusters may follow the sampling rate; crop to --fmax 18 ` +
+        `or leave those samples out`,
     );
+    // Below the Nyquist frequency but above 0.45 × the rate: noted too.
+    const r2 = await runCli(...args.map((a) => (a === "25" ? "19.5" : a)), "--out", `${root}/c`);
+    assert(r2.err.some((l) => l.startsWith(`note: ${at40} of`)), r2.err.join("\n"));
     // At 18 Hz every sample reaches the top of the crop: nothing to say.
     const config = await readExtractConfig(`${syn}/extract.json`);
     const s = await runExtract({ ...config, workers: 0 }, `${root}/b`, { quiet: true });
