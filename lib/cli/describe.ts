@@ -71,6 +71,32 @@ export function limitOf(
 }
 
 /**
+ * {@linkcode processingOf} of the config that a dataset's settings record (model.json's
+ * `datasetSettings`: `config.FIELD` to its JSON value), or null without them.
+ *
+ * @param settings The settings, or undefined.
+ * @returns the line, or null.
+ */
+export function settingsProcessing(settings: unknown): string | null {
+  if (!settings || typeof settings !== "object") return null;
+  const config: Record<string, unknown> = {};
+  for (const [field, json] of Object.entries(settings as Record<string, string>)) {
+    if (!field.startsWith("config.")) continue;
+    const path = field.slice("config.".length).split(".");
+    let at = config;
+    for (const key of path.slice(0, -1)) {
+      at = (at[key] ??= {}) as Record<string, unknown>;
+    }
+    try {
+      at[path.at(-1)!] = JSON.parse(json);
+    } catch {
+      return null;
+    }
+  }
+  return processingOf(config);
+}
+
+/**
  * How a dataset's spectrograms were made, in one line, from its extract config (meta.json's
  * `config`): the target rate, the response removal, the band-pass, the STFT and the crop,
  * such as `100 Hz; response removed to VEL, pre-filter 0.2/0.5/18.5/19.8 Hz; band-pass 1-18
@@ -272,6 +298,11 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       latentDim: m.autoencoder?.latentDim,
       normalize: m.normalize,
       dataset: m.dataset,
+      // How the training data's spectrograms were made (model.json's datasetSettings), so that
+      // a dataset to apply the model to can be made alike after the training data is gone.
+      ...(settingsProcessing(m.datasetSettings) === null
+        ? {}
+        : { trainedOn: settingsProcessing(m.datasetSettings) }),
       pretrain: m.pretrain
         ? {
           epochsDone: m.pretrain.epochsDone,

@@ -3,9 +3,15 @@
  */
 import { join } from "node:path";
 import { run } from "./_run.ts";
-import { formatSummary, inputOf, limitOf, processingOf } from "../../lib/cli/describe.ts";
+import {
+  formatSummary,
+  inputOf,
+  limitOf,
+  processingOf,
+  settingsProcessing,
+} from "../../lib/cli/describe.ts";
 import { parseExtractConfig } from "../../lib/io/extract_config.ts";
-import { writeDataset } from "../../lib/io/dataset.ts";
+import { type DatasetMeta, datasetSettings, writeDataset } from "../../lib/io/dataset.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
 Deno.test("info on a cluster directory prints scores as evaluate does, and exact in --json", async () => {
@@ -255,4 +261,23 @@ Deno.test("info, evaluate and report name a damaged result.json, evaluation.json
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("info on a model names how its training data was made, from model.json's datasetSettings", () => {
+  const c = parseExtractConfig({ input: { format: "esec", dir: "/e" } });
+  const meta: DatasetMeta = {
+    format: "seisdec-dataset",
+    version: 1,
+    shape: [1, 1, 2, 1],
+    components: ["Z"],
+    scaling: "db",
+    config: c,
+    created: "2026-01-01T00:00:00Z",
+  };
+  const settings = datasetSettings(meta, new Float64Array([1, 2]), new Float64Array([0]));
+  assertEquals(settingsProcessing(settings), processingOf(c));
+  assert(settingsProcessing(settings)!.startsWith("100 Hz; response removed to VEL"));
+  // An older model.json, or an imported array's settings: nothing to say.
+  assertEquals(settingsProcessing(undefined), null);
+  assertEquals(settingsProcessing({ scaling: '"none"', components: '["Z"]' }), null);
 });
