@@ -431,7 +431,16 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     c.preprocess.response.output = out;
   }
   const nfft = strFlag(v, "nfft");
-  if (nfft !== undefined) c.spectrogram.nfft = nfft === "auto" ? null : intFlag(v, "nfft")!;
+  if (nfft !== undefined && nfft !== "auto") {
+    const n = /^\s*\d+\s*$/.test(nfft) ? Number(nfft) : NaN;
+    if (!Number.isSafeInteger(n)) {
+      throw new UserError(
+        `Cannot read --nfft: expected a power of two in decimal digits (at least the window's ` +
+          `samples) or auto: found '${nfft}'`,
+      );
+    }
+    c.spectrogram.nfft = n;
+  } else if (nfft === "auto") c.spectrogram.nfft = null;
   return c;
 }
 

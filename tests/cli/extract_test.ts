@@ -1777,7 +1777,12 @@ Deno.test("extract warns of a crop past the response pre-filter's flat band, nea
     UserError,
     "expected DISP, VEL or ACC",
   );
-  assertThrows(() => applyOverrides(base(), { nfft: "1k" }), UserError, "Cannot read --nfft");
+  assertThrows(
+    () => applyOverrides(base(), { nfft: "1k" }),
+    UserError,
+    "Cannot read --nfft: expected a power of two in decimal digits (at least the window's " +
+      "samples) or auto: found '1k'",
+  );
 });
 
 Deno.test("a PhaseNet NPZ input with components 'channel' is refused before any sample", () => {

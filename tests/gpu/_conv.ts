@@ -273,7 +273,7 @@ export async function checkConvT(c: ConvCase, seed: number, expectShape?: number
  * starts as NaN, so a channel the partials miss shows.
  *
  * With `exact`, w and gy are integers in −2..2 and the slope 1/4: every product and sum is then
- * exact in f32 (below 2^24), so both results must equal the reference exactly, and a single
+ * exact in f32 (quarters below 2^22), so both results must equal the reference exactly, and a single
  * pixel left out of (or added twice to) a bias partial fails, which the worst-case rounding
  * tolerance of the random data (about 0.8 for e1) could not tell from rounding.
  */
@@ -320,8 +320,9 @@ export async function checkInputAct(
   const what = `${c.name} (${transposed ? "conv_transpose2d" : "conv2d"} input gradient)${
     exact ? ", integer data" : ""
   }`;
-  if (exact && plane * kX * 4 >= 2 ** 24) {
-    throw new Error(`${what}: sums could reach 2^24, where f32 stops being exact`);
+  // Multiples of 1/4 (the slope) are exact in f32 below 2^22.
+  if (exact && plane * kX * 4 >= 2 ** 22) {
+    throw new Error(`${what}: sums could reach 2^22, where f32 stops being exact for quarters`);
   }
   close(out[0], gRef, exact ? 0 : accTol(kX, T), `${what}: masked gradient`);
   if (gb) {
