@@ -101,11 +101,13 @@ export {
   memberWaveformsPng,
 } from "./lib/cluster/member_waveforms.ts";
 export {
+  clockName,
   clusterMeansPng,
   clusterMembers,
   type ClusterProfile,
   clusterProfiles,
   clusterSpectraPng,
+  type HourClock,
   hourOfDayPng,
   memberCaption,
   type MemberSample,

@@ -32,6 +32,7 @@ import {
   clusterProfiles,
   clusterSpectraPng,
   examplesPng,
+  type HourClock,
   hourOfDayPng,
   peakHour,
   profilesCsv,
@@ -75,10 +76,10 @@ export interface ClusterResult {
   /** When it was written, ISO 8601 UTC. */
   created: string;
   /**
-   * Hours added to UTC for `peak_hour` and `hour_of_day.png` (`--utc-offset`; absent in older
-   * results, which used 0).
+   * Hours added to UTC for `peak_hour` and `hour_of_day.png`, or `solar` for each station's
+   * local mean solar time (`--utc-offset`; absent in older results, which used 0).
    */
-  utcOffset?: number;
+  utcOffset?: HourClock;
 }
 
 /**
@@ -211,7 +212,7 @@ export function catalogueEvents(samples: readonly SampleInfo[]): NetworkEvent[] 
  * @param a The assignment.
  * @param force Replace an earlier output of cluster/encode.
  * @param plots Write the PNGs.
- * @param utcOffset Hours added to UTC for the hour-of-day profile (local time).
+ * @param utcOffset Hours added to UTC for the hour-of-day profile (local time), or `solar`.
  * @param umapPoints With `plots`, embed at most this many codes by UMAP (latent_umap.png and
  *   umap.csv; 0: none; only for codes of at most 64 dimensions, not `--raw` spectrograms).
  * @param quiet Without a progress bar over the profiles' pass over the dataset.
@@ -224,7 +225,7 @@ export async function writeResults(
   a: Assignment,
   force: boolean,
   plots: boolean,
-  utcOffset = 0,
+  utcOffset: HourClock = 0,
   umapPoints = 5000,
   seed = 0,
   quiet = true,
@@ -579,7 +580,8 @@ export const clusterCommand: Command = {
       type: "string",
       arg: "H",
       description:
-        "Hours added to UTC for hour_of_day.png and clusters.csv's peak_hour (local time).",
+        "Hours added to UTC for hour_of_day.png and clusters.csv's peak_hour (local time), or " +
+        "'solar': each station's local mean solar time, from its longitude.",
       default: "0",
     },
     "umap-points": {
@@ -596,9 +598,13 @@ export const clusterCommand: Command = {
     force: forceFlag,
   },
   async run(values, positionals) {
-    const utcOffset = numFlag(values, "utc-offset") ?? 0;
-    if (!(utcOffset >= -12 && utcOffset <= 14)) {
-      throw new UserError(`Cannot use --utc-offset ${utcOffset}: expected hours in [-12, 14]`);
+    const utcOffset: HourClock = values["utc-offset"] === "solar"
+      ? "solar"
+      : numFlag(values, "utc-offset") ?? 0;
+    if (utcOffset !== "solar" && !(utcOffset >= -12 && utcOffset <= 14)) {
+      throw new UserError(
+        `Cannot use --utc-offset ${utcOffset}: expected hours in [-12, 14], or solar`,
+      );
     }
     const umapPoints = intFlag(values, "umap-points") ?? 5000;
     if (umapPoints < 0) {

@@ -12,7 +12,7 @@ import { describeDir, processingOf } from "./describe.ts";
 import { parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { writeFileAtomic, writeIntoOutput } from "../util/atomic.ts";
 import { parseJsonFile, UserError } from "../util/errors.ts";
-import { referenceName } from "../cluster/summary.ts";
+import { clockName, referenceName } from "../cluster/summary.ts";
 
 function esc(s: unknown): string {
   return String(s ?? "").replace(
@@ -82,8 +82,7 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
     join(dir, "result.json"),
     "the result.json cluster writes",
   );
-  const utcOffset = Number(result.utcOffset ?? 0);
-  const zone = utcOffset === 0 ? "UTC" : `UTC${utcOffset > 0 ? "+" : ""}${utcOffset}`;
+  const zone = clockName(result.utcOffset === "solar" ? "solar" : Number(result.utcOffset ?? 0));
   // The dataset's extract config (meta.json): how its spectrograms were made, and the name of
   // the reference time; none where it is missing or damaged.
   const datasetConfig = await Deno.readTextFile(join(String(s.dataset), "meta.json")).then(

@@ -99,10 +99,32 @@ export interface ClusterProfile {
   medianSMinusP: number | null;
 }
 
+/**
+ * How hours of the day are told: hours added to UTC (a time zone's offset, in [-12, 14]), or
+ * `solar`, each sample's local mean solar time at its station (UTC plus the station's longitude
+ * / 15 h), for a network that spans time zones.
+ */
+export type HourClock = number | "solar";
+
+/**
+ * The clock's name for titles and headers: `UTC`, `UTC+2`, `UTC-5.5` or `local mean solar time`.
+ *
+ * @param clock The clock.
+ * @returns its name.
+ */
+export function clockName(clock: HourClock): string {
+  if (clock === "solar") return "local mean solar time";
+  return clock === 0 ? "UTC" : `UTC${clock > 0 ? "+" : "-"}${Math.abs(clock)}`;
+}
+
 /** Options of {@linkcode clusterProfiles}. */
 export interface ProfileOptions {
-  /** Hours added to UTC for the hour-of-day bins (local time), in [-12, 14]. Default 0. */
-  utcOffset?: number;
+  /**
+   * The clock of the hour-of-day bins: hours added to UTC (local time), in [-12, 14], or
+   * `solar` (each sample's station longitude / 15 h; a sample without a longitude is left out
+   * of the bins). Default 0.
+   */
+  utcOffset?: HourClock;
   /**
    * What the dataset's values are (`meta.json`'s `scaling`): with `psd`, `log10` or `db` the
    * profiles also give absolute levels in dB ({@linkcode ClusterProfile.levelSpectrum}) and
@@ -162,7 +184,7 @@ export function clusterProfiles(
       `Cannot profile clusters: expected q of ${n}×${k} values: found ${q.length}`,
     );
   }
-  if (!(Number.isFinite(utcOffset) && utcOffset >= -12 && utcOffset <= 14)) {
+  if (utcOffset !== "solar" && !(Number.isFinite(utcOffset) && utcOffset >= -12 && utcOffset <= 14)) {
     throw new RangeError(
       `Cannot profile clusters: the UTC offset must be in [-12, 14] hours: found ${utcOffset}`,
     );
@@ -203,9 +225,13 @@ export function clusterProfiles(
       // An event counts once per cluster, not once per trace: an ESEC event's dozen channels
       // would otherwise make one event a busy hour.
       const key = s?.event ? `${c} ${s.event}` : null;
-      if (key === null || !counted.has(key)) {
+      // Local mean solar time: the station's longitude, 15° an hour east of Greenwich.
+      const offset = utcOffset === "solar"
+        ? (Number.isFinite(s?.longitude) ? s!.longitude! / 15 : NaN)
+        : utcOffset;
+      if (Number.isFinite(offset) && (key === null || !counted.has(key))) {
         if (key !== null) counted.add(key);
-        const h = Math.floor((((t / 3.6e6 + utcOffset) % 24) + 24) % 24);
+        const h = Math.floor((((t / 3.6e6 + offset) % 24) + 24) % 24);
         hours[c][h]++;
       }
     }
@@ -666,6 +692,8 @@ export interface MemberSample {
   referenceTime?: string;
   /** The event the sample records, where known. */
   event?: string;
+  /** The station's longitude, degrees east, where known (for local mean solar time). */
+  longitude?: number;
 }
 
 /**
@@ -810,7 +838,10 @@ export function clusterSpectraPng(
  * @param utcOffset The offset the hours were binned with, named in the title.
  * @returns PNG bytes, or null.
  */
-export function hourOfDayPng(profiles: ClusterProfile[], utcOffset = 0): Uint8Array | null {
+export function hourOfDayPng(
+  profiles: ClusterProfile[],
+  utcOffset: HourClock = 0,
+): Uint8Array | null {
   const k = profiles.length;
   const share = new Float64Array(k * 24);
   let any = false;
@@ -824,7 +855,7 @@ export function hourOfDayPng(profiles: ClusterProfile[], utcOffset = 0): Uint8Ar
     any ||= total > 0;
   });
   if (!any) return null;
-  const zone = utcOffset === 0 ? "UTC" : `UTC${utcOffset > 0 ? "+" : "-"}${Math.abs(utcOffset)}`;
+  const zone = clockName(utcOffset);
   const blank = covered.every(Boolean) ? "" : "; blank: no data in that hour";
   return heatmap(share, k, 24, {
     title: `Share of each cluster's records per hour of day (${zone}): events, or samples`,

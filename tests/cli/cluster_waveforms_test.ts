@@ -63,6 +63,34 @@ Deno.test("cluster draws example_waveforms.png: each member's waveform is the on
     assert(html.includes(`<img src="example_waveforms.png"`), "report links example_waveforms.png");
     // How the dataset's spectrograms were made, as info says it.
     assert(html.includes("<td>spectrograms</td><td>100 Hz; response removed to VEL"), html);
+    // Hours in each station's local mean solar time (the synthetic stations lie near 120° W:
+    // about 8 h before UTC), recorded in result.json and named in the report.
+    const solar = join(root, "solar");
+    const rs = await run(
+      "cluster",
+      dsDir,
+      "--raw",
+      "--k",
+      "2",
+      "--out",
+      solar,
+      "--utc-offset",
+      "solar",
+      "--no-plots",
+      "--quiet",
+    );
+    assertEquals(rs.code, 0, rs.err.join("\n"));
+    assertEquals(
+      JSON.parse(await Deno.readTextFile(join(solar, "result.json"))).utcOffset,
+      "solar",
+    );
+    assertEquals((await run("report", solar, "--quiet")).code, 0);
+    const solarHtml = await Deno.readTextFile(join(solar, "report.html"));
+    assert(solarHtml.includes("busiest hour (local mean solar time)"), solarHtml);
+    const hoursOf = async (dir: string) =>
+      parseCsvRecords(await Deno.readTextFile(join(dir, "clusters.csv"))).map((r) => r.peak_hour);
+    const [utc, local] = [await hoursOf(out), await hoursOf(solar)];
+    assert(utc.every((h, c) => h === "" || Number(h) !== Number(local[c])), `${utc} ${local}`);
 
     // The data drawn, from the cluster's labels, against processSample run here on each task.
     const ds = await openDataset(dsDir);

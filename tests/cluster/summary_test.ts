@@ -1,6 +1,7 @@
 import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import { MemoryDataset } from "../../lib/cluster/data.ts";
 import {
+  clockName,
   clusterMeansPng,
   clusterMembers,
   clusterProfiles,
@@ -111,6 +112,24 @@ Deno.test("clusterProfiles: the UTC offset shifts the hours, wrapping both ways"
   const west = clusterProfiles(fixture(TIMES), LABELS, 2, null, "none", { utcOffset: -5.5 });
   assertEquals(nz(west[0].hours), [19]); // 00:59 UTC − 5.5 h = 19:29
   assertEquals(nz(west[1].hours), [6, 18, 23]); // 12:00 → 06:30, 23:30 → 18:00, 05:10 → 23:40
+});
+
+Deno.test("clusterProfiles: local mean solar time shifts each sample by its station's longitude / 15 h; a sample without one is left out of the hours", () => {
+  const ds = fixture(TIMES);
+  // Samples 0..4 at 30° E (+2 h), 82.5° W (−5.5 h), 0°, no longitude, 180° E (+12 h).
+  const lons = [30, -82.5, 0, undefined, 180];
+  const solar = {
+    ...ds,
+    samples: ds.samples!.map((x, i) => ({ ...x, longitude: lons[i] })),
+  };
+  const p = clusterProfiles(solar, LABELS, 2, null, "none", { utcOffset: "solar" });
+  const nz = (h: number[]) => h.flatMap((v, i) => (v ? [i] : []));
+  // Cluster 0 = samples 2 (time no date) and 4 (00:59 UTC + 12 h = 12:59).
+  assertEquals(nz(p[0].hours), [12]);
+  // Cluster 1 = 0 (23:30 + 2 h = 01:30), 1 (05:10 − 5.5 h = 23:40), 3 (no longitude: left out).
+  assertEquals(nz(p[1].hours), [1, 23]);
+  assertEquals(clockName("solar"), "local mean solar time");
+  assertEquals([clockName(0), clockName(2), clockName(-5.5)], ["UTC", "UTC+2", "UTC-5.5"]);
 });
 
 Deno.test("clusterProfiles: normalisation applies per sample, as the model saw the data", () => {
