@@ -870,7 +870,17 @@ export const evaluateCommand: Command = {
       await writeIntoOutput(
         dir,
         "evaluation.json",
-        JSON.stringify(events ? { ...report, events } : report, null, 2) + "\n",
+        // Where the classes came from: the dataset's labels, or --labels FILE (so that a score
+        // against, say, instrument types is not read as one against source classes).
+        JSON.stringify(
+          {
+            ...report,
+            labelsFrom: lf ? resolve(lf) : "dataset",
+            ...(events ? { events } : {}),
+          },
+          null,
+          2,
+        ) + "\n",
       );
     }
     const f = (v: number | null) => (v === null ? "n/a" : v.toFixed(4));

@@ -72,7 +72,8 @@ export function limitOf(
 
 /**
  * {@linkcode processingOf} of the config that a dataset's settings record (model.json's
- * `datasetSettings`: `config.FIELD` to its JSON value), or null without them.
+ * `datasetSettings`: `config.FIELD` to its JSON value), then its components and scaling, or
+ * null without them.
  *
  * @param settings The settings, or undefined.
  * @returns the line, or null.
@@ -93,7 +94,21 @@ export function settingsProcessing(settings: unknown): string | null {
       return null;
     }
   }
-  return processingOf(config);
+  const line = processingOf(config);
+  if (line === null) return null;
+  // What else makes the values: the components and the scaling (a dB model refuses PSD).
+  const top = settings as Record<string, string>;
+  const value = (k: string) => {
+    try {
+      return top[k] === undefined ? undefined : JSON.parse(top[k]);
+    } catch {
+      return undefined;
+    }
+  };
+  const components = value("components"), scaling = value("scaling");
+  return line +
+    (Array.isArray(components) ? `; components ${components.join(", ")}` : "") +
+    (typeof scaling === "string" ? `; scaling ${scaling}` : "");
 }
 
 /**
@@ -372,7 +387,15 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         : parseCsvRecords(profiles, ",", { source: join(dir, "clusters.csv") }).map((p) =>
           Number(p.size)
         ),
-      evaluation: ev ? { acc: ev.acc, nmi: ev.nmi, ari: ev.ari, silhouette: ev.silhouette } : null,
+      evaluation: ev
+        ? {
+          acc: ev.acc,
+          nmi: ev.nmi,
+          ari: ev.ari,
+          silhouette: ev.silhouette,
+          ...(typeof ev.labelsFrom === "string" ? { labelsFrom: ev.labelsFrom } : {}),
+        }
+        : null,
       ...(ev?.events ? { events: { n: ev.events.n, acc: ev.events.acc, nmi: ev.events.nmi } } : {}),
     };
   }

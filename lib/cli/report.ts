@@ -191,8 +191,12 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
     const ev = e.events as
       | { acc?: number; nmi?: number; ari?: number; labelled?: number }
       | undefined;
+    const from = typeof e.labelsFrom === "string" && e.labelsFrom !== "dataset"
+      ? `the classes of ${shown(e.labelsFrom)} (evaluate --labels)`
+      : "the dataset's labels";
     parts.push(
       "<h2>Evaluation</h2>",
+      `<p>Against ${esc(from)}.</p>`,
       table([
         ["", "ACC", "NMI", "ARI", "silhouette", "labelled"],
         ["samples", f(e.acc), f(e.nmi), f(e.ari), f(e.silhouette), String(e.labelled ?? 0)],

@@ -184,7 +184,9 @@ export function clusterProfiles(
       `Cannot profile clusters: expected q of ${n}×${k} values: found ${q.length}`,
     );
   }
-  if (utcOffset !== "solar" && !(Number.isFinite(utcOffset) && utcOffset >= -12 && utcOffset <= 14)) {
+  if (
+    utcOffset !== "solar" && !(Number.isFinite(utcOffset) && utcOffset >= -12 && utcOffset <= 14)
+  ) {
     throw new RangeError(
       `Cannot profile clusters: the UTC offset must be in [-12, 14] hours: found ${utcOffset}`,
     );

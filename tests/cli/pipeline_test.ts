@@ -484,6 +484,7 @@ gpuTest(
     const ev = await ok("evaluate", p("c"));
     assert(ev.out.join("\n").length > 0);
     const rep = JSON.parse(await Deno.readTextFile(p("c/evaluation.json")));
+    assertEquals(rep.labelsFrom, "dataset");
     // similar: the nearest codes to sample 0, nearest first, as computed from latent.npy.
     const sim = JSON.parse(
       (await ok("similar", p("c"), "--id", "0", "--n", "3", "--json")).out.join("\n"),
@@ -538,6 +539,7 @@ gpuTest(
     await ok("report", p("c"));
     const html = await Deno.readTextFile(p("c/report.html"));
     assert(html.startsWith("<!doctype html>") && html.includes("<h2>Evaluation</h2>"), html);
+    assert(html.includes("<p>Against the dataset&#39;s labels.</p>"), html);
     for (const img of ["cluster_means.png", "latent_umap.png", "../m/learning_curve.png"]) {
       assert(html.includes(`<img src="${img}"`), `report links ${img}`);
     }
@@ -969,7 +971,9 @@ Deno.test("cli: evaluate scores 150,000 rows and names a bad cluster value's row
   const truth = Array.from({ length: n }, (_, i) => `${i},${["a", "b", "c"][i % 3]}`);
   await Deno.writeTextFile(join(dir, "truth.csv"), ["ID, Label", ...truth].join("\n") + "\n");
   assertEquals((await run("evaluate", dir, "--labels", join(dir, "truth.csv"), "-q")).code, 0);
-  assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json"))).acc, 1);
+  const scored = JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json")));
+  // Where the classes came from, so that a score against another file's classes says so.
+  assertEquals([scored.acc, scored.labelsFrom], [1, join(dir, "truth.csv")]);
   for (
     const [text, msg] of [
       ["id,label\nsyn1,a\nsyn2,b\n", "none of its 2 ids names a sample"],
