@@ -8,7 +8,7 @@
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Command } from "./_command.ts";
 import { strFlag } from "./_command.ts";
-import { describeDir, processingOf } from "./describe.ts";
+import { describeDir, processingOf, settingsProcessing } from "./describe.ts";
 import { parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { writeFileAtomic, writeIntoOutput } from "../util/atomic.ts";
 import { parseJsonFile, UserError } from "../util/errors.ts";
@@ -96,11 +96,28 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
     () => null,
   );
   const processing = processingOf(datasetConfig);
+  // How the model's training data was made (model.json's datasetSettings), beside it: a model
+  // applied to data made otherwise warns on the console only.
+  const trainedOn = s.model
+    ? settingsProcessing(
+      await Deno.readTextFile(join(String(s.model), "model.json")).then(
+        (t) => {
+          try {
+            return JSON.parse(t).datasetSettings;
+          } catch {
+            return null;
+          }
+        },
+        () => null,
+      ),
+    )
+    : null;
   parts.push(
     table([
       ["", ""],
       ["dataset", shown(String(s.dataset))],
       ...(processing ? [["spectrograms", processing]] : []),
+      ...(trainedOn ? [["model trained on", trainedOn]] : []),
       ["model", s.model ? shown(String(s.model)) : "none (k-means on the spectrograms)"],
       ["weights", String(s.stage)],
       ["normalisation", String(s.normalize)],
@@ -145,7 +162,13 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
       peak_snr_db: "peak SNR (dB)",
       mean_margin: "mean margin (largest q − second)",
     };
-    rows[0] = rows[0].map((h) => heads[h] ?? h);
+    // A column no cluster has a value in (S − P without S picks) is left out, as the console
+    // leaves it out.
+    const kept = rows[0].map((h, j) =>
+      h !== "median_s_minus_p" || rows.slice(1).some((r) => (r[j] ?? "") !== "")
+    );
+    const shownRows = rows.map((r) => r.filter((_, j) => kept[j]));
+    shownRows[0] = shownRows[0].map((h) => heads[h] ?? h);
     parts.push(
       "<h2>Clusters</h2>",
       `<p>Mean largest q: the soft assignment to the sample's own cluster, between 1/k (` +
@@ -156,7 +179,7 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
         `clearly a member's cluster wins, 0 for a tie. The peaks: where the cluster's mean ` +
         `level after the reference time stands out most above the noise before it (dB ` +
         `spectrograms; for an imported array, the normalised mean's peak).</p>`,
-      table(rows),
+      table(shownRows),
     );
   }
   const events = await Deno.readTextFile(join(dir, "events.csv")).catch(() => null);

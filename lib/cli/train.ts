@@ -321,7 +321,9 @@ export const pretrainCommand: Command = lockingModel({
     );
     const last = hist.at(-1);
     console.log(
-      `pretrain: ${hist.length} epochs, final train MSE ${last?.trainLoss.toExponential(4)}` +
+      `pretrain: ${hist.length} epoch${hist.length === 1 ? "" : "s"}, final train MSE ${
+        last?.trainLoss.toExponential(4)
+      }` +
         (last?.valLoss != null ? `, val MSE ${last.valLoss.toExponential(4)}` : "") +
         `; model in ${dir}`,
     );

@@ -92,6 +92,8 @@ export interface ClusterProfile {
    * one once.
    */
   hours: number[];
+  /** Whether {@linkcode ClusterProfile.hours} counts events (some samples name one). */
+  hoursByEvent: boolean;
   /**
    * Median S − P of the members that have one (samples.csv's `s_minus_p`), s: how far the
    * cluster's sources are from the stations (about 8 s per 100 km); null when none has one.
@@ -307,6 +309,7 @@ export function clusterProfiles(
       lastTime: Number.isFinite(last[c]) ? new Date(last[c]).toISOString() : null,
       stations: stations[c].size,
       hours: hours[c],
+      hoursByEvent: counted.size > 0,
       medianSMinusP: sMinusP[c].length ? median(sMinusP[c]) : null,
     };
   });
@@ -858,11 +861,15 @@ export function hourOfDayPng(
   });
   if (!any) return null;
   const zone = clockName(utcOffset);
-  const blank = covered.every(Boolean) ? "" : "; blank: no data in that hour";
+  // What is counted: each event once (a sample without one counts alone), or each sample.
+  const byEvent = profiles.some((p) => p.hoursByEvent);
+  const blank = covered.every(Boolean) ? "" : "; blank: no record of any cluster in that hour";
   return heatmap(share, k, 24, {
-    title: `Share of each cluster's records per hour of day (${zone}): events, or samples`,
+    title: `Share of each cluster's ${byEvent ? "events" : "samples"} per hour of day (${zone})`,
     xLabel: `hour (${zone})${blank}`,
-    rowLabels: profiles.map((p) => `cluster ${p.cluster} (${p.size})`),
+    rowLabels: profiles.map((p) =>
+      `cluster ${p.cluster} (${p.hours.reduce((a, b) => a + b, 0)}${byEvent ? " events" : ""})`
+    ),
     colLabels: Array.from({ length: 24 }, (_, h) => String(h)),
     originLower: false,
     vmin: 0,

@@ -127,6 +127,8 @@ print(json.dumps([[e["event"], e["ids"]] for e in c["events"]]))`,
     // report: the events per cluster, and their scores beside the samples'.
     await ok("report", p("c"), "--quiet");
     const html = await Deno.readTextFile(p("c/report.html"));
+    // Some samples have an S pick: the S − P column is shown.
+    assert(html.includes("<th>median S − P (s)</th>"), html);
     assert(
       html.includes("<h2>Events</h2><p>The samples of each event (a catalogue's event"),
       "events",

@@ -255,3 +255,27 @@ Deno.test("cluster leaves example_waveforms.png out with a note for an imported 
     );
   });
 });
+
+Deno.test("report names how the model's training data was made beside the dataset's", async () => {
+  await withRoot(async (root) => {
+    const { ds } = await extracted(root);
+    const m = join(root, "m"), c = join(root, "c");
+    for (
+      const args of [
+        ["pretrain", ds, "--model", m, "--epochs", "1", "--batch-size", "3", "--latent-dim", "3"],
+        ["init", ds, "--model", m, "--k", "2"],
+        ["cluster", ds, "--model", m, "--out", c, "--no-plots"],
+        ["report", c],
+      ]
+    ) {
+      const r = await run(...args, ...(args[0] === "report" ? [] : ["--cpu"]), "--quiet");
+      assertEquals(r.code, 0, `${args[0]}: ${r.err.join("\n")}`);
+    }
+    const html = await Deno.readTextFile(join(c, "report.html"));
+    const dataset = /<td>spectrograms<\/td><td>([^<]*)<\/td>/.exec(html)?.[1];
+    const model = /<td>model trained on<\/td><td>([^<]*)<\/td>/.exec(html)?.[1];
+    assert(dataset?.startsWith("100 Hz; response removed to VEL"), html);
+    // The same processing, then the components and scaling the model was trained on.
+    assertEquals(model, `${dataset}; components Z; scaling psd`);
+  });
+});

@@ -553,6 +553,8 @@ gpuTest(
     // An imported array says nothing of how it was made (cluster_waveforms_test: extracted).
     assert(!html.includes("<td>spectrograms</td>"), html);
     assert(html.includes("<th>busiest hour (UTC)</th>"), html);
+    // No S picks in an imported array: no S − P column, as the console shows none.
+    assert(!html.includes("median S − P"), html);
     assert(html.includes("<th>mean largest q</th>"), html);
     // Links are URLs: a directory named 'c #%1' is percent-encoded, not cut at '#'.
     await Deno.rename(p("c"), p("c #%1"));

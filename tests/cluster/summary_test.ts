@@ -490,5 +490,15 @@ Deno.test("hours count an event once per cluster, however many of its traces; ho
   const p = clusterProfiles(ds, Int32Array.of(0, 0, 0, 0, 0, 1), 2, null, "none");
   assertEquals([p[0].hours[10], p[0].hours[17], p[1].hours[17]], [1, 1, 1]);
   const png = decodePng(hourOfDayPng(p, 0)!);
-  assertEquals(findText(png, "hour (UTC); blank: no data in that hour", { scale: 2 }).length, 1);
+  assertEquals(
+    findText(png, "hour (UTC); blank: no record of any cluster in that hour", { scale: 2 }).length,
+    1,
+  );
+  // What is counted, in the title and the rows: events (cluster 0: one event and one sample).
+  assert(p[0].hoursByEvent);
+  assertEquals(findText(png, "cluster 0 (2 events)").length, 1);
+  assertEquals(
+    findText(png, "Share of each cluster's events per hour of day (UTC)", { scale: 2 }).length,
+    1,
+  );
 });
