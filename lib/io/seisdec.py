@@ -441,7 +441,8 @@ def save_model(model_dir, model, weights=None, dataset=None, pretrain=None, scal
     config = {k: v for k, v in model.config.items() if k not in ("init", "finetune", "pretrain", "dataset")}
     config["version"] = 1
     if dataset is not None:
-        config["dataset"] = str(dataset)
+        # Absolute, as pretrain records it: a relative path means nothing from elsewhere.
+        config["dataset"] = os.path.abspath(str(dataset))
     if scaling is not None:
         config["scaling"] = str(scaling)
     if pretrain is not None:

@@ -6,7 +6,7 @@
  * it builds is checked the same way where a Python with torch is at hand
  * (`SEISDEC_TORCH_PYTHON`, else `python3`); the NumPy checks need only python3 with NumPy.
  */
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { run } from "../cli/_run.ts";
 import { decoderPlan } from "../../lib/nn/autoencoder.ts";
 import { loadAutoencoder, readModelInfo } from "../../lib/cluster/pretrain.ts";
@@ -342,7 +342,7 @@ Deno.test({
  * Python computes for it (NumPy: the CLI-trained weights with the first conv scaled by 1.25;
  * torch: a new_model trained 3 Adam steps in PyTorch). Prints the refusals it met.
  */
-const SAVE_CODE = `import numpy as np, seisdec
+const SAVE_CODE = `import os, numpy as np, seisdec
 src, ds, out, use_torch = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 if use_torch:
     import torch
@@ -365,7 +365,7 @@ else:
     weights["encoder.encoder.0.weight"] = weights["encoder.encoder.0.weight"] * 1.25
     x, *_ = seisdec.load_dataset(ds, normalize=m.normalize)
     z = seisdec.encode(seisdec.Model(m.config, "pretrain", weights, None, 1.0), x)
-seisdec.save_model(f"{out}/model", m, weights, dataset=ds, pretrain={"epochsDone": 3, "source": "python"})
+seisdec.save_model(f"{out}/model", m, weights, dataset=os.path.relpath(ds), pretrain={"epochsDone": 3, "source": "python"})
 np.save(f"{out}/latent.npy", z)
 try:
     seisdec.save_model(f"{out}/model", m, weights)
@@ -401,6 +401,9 @@ async function checkSavedModel(exe: string, useTorch: boolean): Promise<void> {
   const saved = join(out, "model");
   const info = await readModelInfo(saved);
   assertEquals(info.autoencoder.inputShape, [1, 20, 14]);
+  // The dataset's path as pretrain records it: absolute.
+  assertEquals(info.dataset, ds);
+  assert(isAbsolute(info.dataset!), info.dataset);
   // The dataset's scaling, recorded as pretrain records it (a dataset of another is refused).
   const dsMeta = JSON.parse(await Deno.readTextFile(join(ds, "meta.json")));
   assertEquals([info.scaling, typeof dsMeta.scaling], [dsMeta.scaling, "string"]);
