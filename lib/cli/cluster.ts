@@ -598,9 +598,14 @@ export const clusterCommand: Command = {
     force: forceFlag,
   },
   async run(values, positionals) {
-    const utcOffset: HourClock = values["utc-offset"] === "solar"
-      ? "solar"
-      : numFlag(values, "utc-offset") ?? 0;
+    const clock = values["utc-offset"];
+    const solar = typeof clock === "string" && clock.trim().toLowerCase() === "solar";
+    if (typeof clock === "string" && !solar && !/^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$/.test(clock)) {
+      throw new UserError(
+        `Cannot use --utc-offset ${clock}: expected hours in [-12, 14], or solar`,
+      );
+    }
+    const utcOffset: HourClock = solar ? "solar" : numFlag(values, "utc-offset") ?? 0;
     if (utcOffset !== "solar" && !(utcOffset >= -12 && utcOffset <= 14)) {
       throw new UserError(
         `Cannot use --utc-offset ${utcOffset}: expected hours in [-12, 14], or solar`,
@@ -611,6 +616,24 @@ export const clusterCommand: Command = {
       throw new UserError(`Cannot use --umap-points ${umapPoints}: expected a count >= 0`);
     }
     const ds = await datasetArg(positionals, "cluster");
+    if (utcOffset === "solar") {
+      // Local mean solar time needs each station's longitude (samples.csv's, from StationXML).
+      const placed = ds.samples.filter((x) => Number.isFinite(x.longitude)).length;
+      if (placed === 0) {
+        ds.close();
+        throw new UserError(
+          `Cannot use --utc-offset solar: no sample of ${ds.dir} has its station's longitude ` +
+            `(samples.csv's longitude, from a StationXML; none with SAC pole-zero files, NPZ ` +
+            `windows or an imported array): give hours instead`,
+        );
+      }
+      if (placed < ds.count) {
+        console.error(
+          `note: ${ds.count - placed} of ${ds.count} samples have no station longitude: ` +
+            `left out of the hours of day (--utc-offset solar)`,
+        );
+      }
+    }
     const out = required(values, "out", "cluster");
     // Refused before the encoding pass or the k-means, not after.
     const checkOut = () => checkOutputTarget(out, { force: !!values.force, marker: "result.json" });

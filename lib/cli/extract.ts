@@ -14,7 +14,7 @@ import {
   spectrogramGeometry,
   workerCount,
 } from "../io/extract_config.ts";
-import { inspectSample, RECORDED_BAND, runExtract } from "../io/extract.ts";
+import { inspectSample, RECORDED_BAND, recordedBandTop, runExtract } from "../io/extract.ts";
 import { encodeNpy } from "../io/npy.ts";
 import { checkTrigger, type SdsTrigger } from "../io/sds_triggers.ts";
 import { join, resolve } from "node:path";
@@ -839,7 +839,7 @@ export const extract: Command = {
     const low = Object.entries(s.aboveNyquist).sort((a, b) => Number(a[0]) - Number(b[0]));
     if (low.length) {
       const n = low.reduce((t, [, c]) => t + c, 0);
-      const top = (rate: string) => +(RECORDED_BAND * Number(rate)).toPrecision(3);
+      const top = (rate: string) => recordedBandTop(Number(rate));
       console.error(
         `note: ${n} of ${s.ok} samples were recorded at ${
           low.map(([r, c]) => `${r} Hz (${c})`).join(", ")

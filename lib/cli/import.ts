@@ -11,7 +11,13 @@ import { refuseLineBreak } from "./_shared.ts";
 import { UserError } from "../util/errors.ts";
 import { decodeNumeric, isNumericDtype, npyToFloat64, readNpy, readNpyHeader } from "../io/npy.ts";
 import { parseCsv, parseCsvRecords, refuseRepeatedColumns } from "../io/csv.ts";
-import { DatasetWriter, type SampleInfo, samplesOfRecords, writeDataset } from "../io/dataset.ts";
+import {
+  DatasetWriter,
+  type SampleInfo,
+  SAMPLES_HEADER,
+  samplesOfRecords,
+  writeDataset,
+} from "../io/dataset.ts";
 
 /**
  * Parses labels: either a CSV with a header naming `id` and `label` columns, or
@@ -136,7 +142,10 @@ async function importedSamples(
     } catch (e) {
       throw new UserError(`Cannot read samples ${path}: ${(e as Error).message}`);
     }
-    const records = parseCsvRecords(text, ",", { source: `samples ${path}` });
+    const records = parseCsvRecords(text, ",", {
+      source: `samples ${path}`,
+      columns: SAMPLES_HEADER,
+    });
     const head = parseCsv(text)[0] ?? [];
     if (!head.includes("id")) {
       throw new UserError(

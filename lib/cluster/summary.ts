@@ -861,6 +861,7 @@ export function hourOfDayPng(
   });
   if (!any) return null;
   const zone = clockName(utcOffset);
+  const count = (n: number, events: boolean) => events ? `${n} event${n === 1 ? "" : "s"}` : `${n}`;
   // What is counted: each event once (a sample without one counts alone), or each sample.
   const byEvent = profiles.some((p) => p.hoursByEvent);
   const blank = covered.every(Boolean) ? "" : "; blank: no record of any cluster in that hour";
@@ -868,7 +869,7 @@ export function hourOfDayPng(
     title: `Share of each cluster's ${byEvent ? "events" : "samples"} per hour of day (${zone})`,
     xLabel: `hour (${zone})${blank}`,
     rowLabels: profiles.map((p) =>
-      `cluster ${p.cluster} (${p.hours.reduce((a, b) => a + b, 0)}${byEvent ? " events" : ""})`
+      `cluster ${p.cluster} (${count(p.hours.reduce((a, b) => a + b, 0), byEvent)})`
     ),
     colLabels: Array.from({ length: 24 }, (_, h) => String(h)),
     originLower: false,

@@ -256,6 +256,8 @@ const NOT_SETTINGS = new Set([
   "input.stations",
   "import.source",
   "import.labels",
+  // Which samples fail, not what a sample's values are.
+  "preprocess.response.stageCheck",
 ]);
 
 /**

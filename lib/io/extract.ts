@@ -1233,6 +1233,11 @@ export interface ExtractedSample {
    * Nyquist frequency, rows of the spectrogram hold no signal.
    */
   recordedRate: number;
+  /**
+   * Warnings about what the sample was made from (a channel whose stage gains disagree with its
+   * sensitivity, under `stageCheck: "warn"`), for the run to print once each.
+   */
+  warnings?: string[];
 }
 
 /**
@@ -1242,8 +1247,23 @@ export interface ExtractedSample {
  */
 export const RECORDED_BAND = 0.45;
 
-/** Channels whose stage gains disagree with their sensitivity already warned of (stageCheck). */
-const stageWarned = new Set<string>();
+/**
+ * The top of a recording's band ({@linkcode RECORDED_BAND} × its rate), rounded down to 3
+ * significant figures: an `fmax` to suggest that does not pass it again.
+ *
+ * @param rate The recording's rate, Hz.
+ * @returns the band's top, Hz.
+ * @example
+ * ```ts
+ * import { recordedBandTop } from "./extract.ts";
+ * // 0.45 × 125 = 56.25: 56.2, where 56.3 would pass it.
+ * if (recordedBandTop(125) !== 56.2 || recordedBandTop(40) !== 18) throw new Error();
+ * ```
+ */
+export function recordedBandTop(rate: number): number {
+  const x = RECORDED_BAND * rate, unit = 10 ** (Math.floor(Math.log10(x)) - 2);
+  return +(Math.floor(x / unit + 1e-9) * unit).toPrecision(3);
+}
 
 /** Options of {@linkcode processSample}. */
 export interface ProcessSampleOptions {
@@ -1395,6 +1415,8 @@ async function processSampleBody(
     : null;
   const window = kaiser(g.nperseg, sc.beta);
   const C = codes.length, F = g.nFreqs, T = g.nTimes;
+  // What the run should say once (ExtractedSample.warnings).
+  const warnings: string[] = [];
   const fs = pp.samplingRate;
   const half = Math.floor(g.nperseg / 2);
   const need = (T - 1) * g.hop + g.nperseg;
@@ -1476,13 +1498,11 @@ async function processSampleBody(
               `preprocess.response.stageCheck "warn", the sensitivity is used and the run goes on)`,
           );
         }
-        if (!stageWarned.has(where)) {
-          stageWarned.add(where);
-          console.error(
-            `warning: ${where}: ${response.disagreement}; removing the response as the ` +
-              `InstrumentSensitivity says (stageCheck "warn")`,
-          );
-        }
+        // Printed once per channel by runExtract (workers each see the channel anew).
+        warnings.push(
+          `warning: ${where}: ${response.disagreement}; removing the response as the ` +
+            `InstrumentSensitivity says (stageCheck "warn")`,
+        );
       }
     }
     // First segment starts so that frame j is centred at tref - before + j·hop/fs. Each
@@ -1616,6 +1636,7 @@ async function processSampleBody(
     data: out,
     referenceTime: tref,
     recordedRate: Math.min(...traces.map((t) => t.samplingRate)),
+    ...(warnings.length ? { warnings } : {}),
     ...(options.keepWaveform ? { waveform } : {}),
     ...(rotation ? { rotation } : {}),
     ...(coords ? { coords } : {}),
@@ -2244,6 +2265,7 @@ type WorkerReply =
     rotation?: Rotation;
     coords?: Coordinates;
     recordedRate: number;
+    warnings?: string[];
   }
   | { index: number; ok: false; reason: string; message: string };
 
@@ -2421,6 +2443,8 @@ async function extractInto(
   const rotations: RotatedSample[] = [...resumed.rotations ?? []];
   // Samples written whose recording's band ends below the crop's top, by their rate.
   const aboveNyquist: Record<string, number> = { ...resumed.aboveNyquist };
+  // Warnings of the samples (ExtractedSample.warnings), each printed once.
+  const warned = new Set<string>();
   const t0 = performance.now();
   const progress = new Progress("extract", tasks.length, { quiet: options.quiet });
   if (start > 0) progress.tick(start, "resumed");
@@ -2451,6 +2475,12 @@ async function extractInto(
           const task = placedTask(tasks[r.index], r.referenceTime);
           writer.append({ ...sampleInfo(task, config.components), ...r.coords }, r.data);
           if (r.rotation) rotations.push({ id: task.id, ...r.rotation });
+          for (const w of r.warnings ?? []) {
+            if (!warned.has(w)) {
+              warned.add(w);
+              console.error(w);
+            }
+          }
           if (config.spectrogram.fmax > RECORDED_BAND * r.recordedRate) {
             aboveNyquist[r.recordedRate] = (aboveNyquist[r.recordedRate] ?? 0) + 1;
           }

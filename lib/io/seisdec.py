@@ -438,7 +438,10 @@ def save_model(model_dir, model, weights=None, dataset=None, pretrain=None, scal
     os.makedirs(model_dir, exist_ok=True)
     write_safetensors(os.path.join(model_dir, "autoencoder.safetensors"), {n: weights[n] for n in need},
                       {"format": "pt"})
-    config = {k: v for k, v in model.config.items() if k not in ("init", "finetune", "pretrain", "dataset")}
+    # The source model's records of its stages and of its training data do not describe these
+    # weights (datasetSettings: seisdec compares a dataset with it).
+    config = {k: v for k, v in model.config.items()
+              if k not in ("init", "finetune", "pretrain", "dataset", "datasetSettings", "cluster")}
     config["version"] = 1
     if dataset is not None:
         # Absolute, as pretrain records it: a relative path means nothing from elsewhere.

@@ -636,7 +636,9 @@ export function findResponse(
   if (typeof at === "string") {
     throw new SampleError("no response", `Cannot find response of ${code} in ${source}: ${at}`);
   }
-  const r = at.find((e) => e.response !== null)?.response;
+  // Where epochs overlap, one whose stages agree with its sensitivity before one marked.
+  const r = at.find((e) => e.response !== null && !e.response.disagreement)?.response ??
+    at.find((e) => e.response !== null)?.response;
   const bad = at.find((e) => e.responseError !== undefined)?.responseError;
   if (!r && bad !== undefined) {
     throw new SampleError(

@@ -90,7 +90,74 @@ Deno.test("cluster draws example_waveforms.png: each member's waveform is the on
     const hoursOf = async (dir: string) =>
       parseCsvRecords(await Deno.readTextFile(join(dir, "clusters.csv"))).map((r) => r.peak_hour);
     const [utc, local] = [await hoursOf(out), await hoursOf(solar)];
-    assert(utc.every((h, c) => h === "" || Number(h) !== Number(local[c])), `${utc} ${local}`);
+    // Each cluster's busiest hour, recomputed from samples.csv: each sample at its reference
+    // time plus its station's longitude / 15 h (about −8 h here), the earliest of tied hours.
+    const rows = parseCsvRecords(await Deno.readTextFile(join(dsDir, "samples.csv")));
+    const cl = parseCsvRecords(await Deno.readTextFile(join(solar, "labels.csv")));
+    const want = utc.map((_, c) => {
+      const n = new Array(24).fill(0);
+      for (const [i, r] of rows.entries()) {
+        if (Number(cl[i].cluster) !== c) continue;
+        const h = Date.parse(r.reference_time) / 3.6e6 + Number(r.longitude) / 15;
+        n[Math.floor(((h % 24) + 24) % 24)]++;
+      }
+      return String(n.indexOf(Math.max(...n)));
+    });
+    assertEquals(local, want);
+    assert(want.some((h, c) => h !== utc[c]), `${utc} ${want}`);
+    // Without station longitudes (as from SAC pole-zero files): refused, naming the column;
+    // with some: a note that counts those left out.
+    const noLon = join(root, "nolon");
+    await Deno.mkdir(noLon);
+    for (const e of Deno.readDirSync(dsDir)) {
+      if (e.isFile) await Deno.copyFile(join(dsDir, e.name), join(noLon, e.name));
+    }
+    const csv = await Deno.readTextFile(join(dsDir, "samples.csv"));
+    const blank = (lines: string[], upTo: number) =>
+      lines.map((l, i) => {
+        if (i === 0 || i > upTo) return l;
+        const f = l.split(",");
+        f[9] = "";
+        return f.join(",");
+      }).join("\n");
+    const lines = csv.trimEnd().split("\n");
+    await Deno.writeTextFile(join(noLon, "samples.csv"), blank(lines, lines.length) + "\n");
+    const refused = await run(
+      "cluster",
+      noLon,
+      "--raw",
+      "--k",
+      "2",
+      "--out",
+      join(root, "s2"),
+      "--utc-offset",
+      "solar",
+      "--quiet",
+    );
+    assertEquals(refused.code, 2);
+    assert(
+      refused.err[0].includes("no sample of") && refused.err[0].includes("longitude"),
+      refused.err[0],
+    );
+    await Deno.writeTextFile(join(noLon, "samples.csv"), blank(lines, 2) + "\n");
+    const some = await run(
+      "cluster",
+      noLon,
+      "--raw",
+      "--k",
+      "2",
+      "--out",
+      join(root, "s3"),
+      "--utc-offset",
+      "solar",
+      "--no-plots",
+      "--quiet",
+    );
+    assertEquals(some.code, 0, some.err.join("\n"));
+    assert(
+      some.err.some((l) => l.startsWith("note: 2 of 6 samples have no station longitude")),
+      some.err.join("\n"),
+    );
 
     // The data drawn, from the cluster's labels, against processSample run here on each task.
     const ds = await openDataset(dsDir);

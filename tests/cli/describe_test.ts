@@ -275,6 +275,8 @@ Deno.test("info on a model names how its training data was made, from model.json
     created: "2026-01-01T00:00:00Z",
   };
   const settings = datasetSettings(meta, new Float64Array([1, 2]), new Float64Array([0]));
+  // Which samples fail is no setting of their values: a model compares none of it.
+  assert(!("config.preprocess.response.stageCheck" in settings));
   assertEquals(settingsProcessing(settings), `${processingOf(c)}; components Z; scaling db`);
   assert(settingsProcessing(settings)!.startsWith("100 Hz; response removed to VEL"));
   // An older model.json, or an imported array's settings: nothing to say.

@@ -32,6 +32,8 @@ import {
   InventoryCache,
   isDecodedKept,
   processSample,
+  RECORDED_BAND,
+  recordedBandTop,
   runExtract,
   TRIM_PAD_S,
   trimAround,
@@ -1874,10 +1876,12 @@ Deno.test("several response files: an unreadable epoch that ended before the dat
       `${root}/ds3`,
       { quiet: true },
     );
-    console.log(one.failures[0].message);
     assertEquals(one.failures.map((f) => f.reason), ["no response", "no response"]);
     assert(
-      one.failures[0].message.includes("startDate is not a valid date"),
+      one.failures[0].message.includes(
+        "no channel epoch covers 2024-01-01T00:00:30.002Z: it has  .. " +
+          "2023-06-01T00:00:00.000Z (its startDate is not a valid date",
+      ),
       one.failures[0].message,
     );
   }));
@@ -1906,10 +1910,19 @@ Deno.test("stage gains 20 % off the InstrumentSensitivity fail the samples as ba
     const { error } = console;
     console.error = (...x: unknown[]) => errs.push(x.join(" "));
     try {
-      const warned = structuredClone(config);
+      // Each channel twice (rows copied under other ids), in two workers that each meet the
+      // channels anew: still one warning per channel.
+      const m = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
+      const copies = m.slice(1).map((r) => r.replace(/^([^,]*),/, "$1_b,"));
+      await Deno.writeTextFile(`${syn}/m2.csv`, [...m, ...copies].join("\n") + "\n");
+      const warned = {
+        ...structuredClone(config),
+        workers: 2,
+        input: { ...config.input, path: `${syn}/m2.csv` } as typeof config.input,
+      };
       warned.preprocess.response.stageCheck = "warn";
       const ok = await runExtract(warned, `${root}/b`, { quiet: true });
-      assertEquals([ok.ok, ok.failures.length], [2, 0]);
+      assertEquals([ok.ok, ok.failures.length], [4, 0]);
     } finally {
       console.error = error;
     }
@@ -1920,3 +1933,12 @@ Deno.test("stage gains 20 % off the InstrumentSensitivity fail the samples as ba
       w[0].endsWith('removing the response as the InstrumentSensitivity says (stageCheck "warn")'),
     );
   }));
+
+Deno.test("recordedBandTop rounds 0.45 × the rate down, so that the --fmax the note suggests does not note again", () => {
+  for (
+    const [rate, top] of [[40, 18], [25, 11.2], [125, 56.2], [250, 112], [31.25, 14], [100, 45]]
+  ) {
+    assertEquals(recordedBandTop(rate), top, `${rate} Hz`);
+    assert(!(recordedBandTop(rate) > RECORDED_BAND * rate), `${rate} Hz`);
+  }
+});

@@ -325,6 +325,21 @@ Deno.test("import --samples takes a dataset's samples.csv (ids, stations, times,
       assertEquals(ds.meta.scaling, "db");
       ds.close();
     }
+    // A column import does not read may repeat (two 'notes'); one it reads may not.
+    await Deno.writeTextFile(
+      `${root}/n.csv`,
+      "id,label,notes,notes\nev1.XX.A,eq,a,b\nev1.XX.B,eq,,\nev2.XX.A,,,\n",
+    );
+    await importNpy(`${root}/a.npy`, `${root}/dn`, { samples: `${root}/n.csv` });
+    const dn = await openDataset(`${root}/dn`);
+    assertEquals(dn.labels(), ["eq", "eq", null]);
+    dn.close();
+    await Deno.writeTextFile(`${root}/n.csv`, "id,label,label\nx,a,b\ny,a,b\nz,a,b\n");
+    await assertRejects(
+      () => importNpy(`${root}/a.npy`, `${root}/dn2`, { samples: `${root}/n.csv` }),
+      UserError,
+      "column 'label' is named twice",
+    );
     // --labels, keyed by those ids, replaces their labels.
     await Deno.writeTextFile(`${root}/l.csv`, "id,label\nev2.XX.A,blast\nev1.XX.A,eq\nev1.XX.B,\n");
     await importNpy(`${root}/a.npy`, `${root}/dl`, {

@@ -401,8 +401,10 @@ async function checkSavedModel(exe: string, useTorch: boolean): Promise<void> {
   const saved = join(out, "model");
   const info = await readModelInfo(saved);
   assertEquals(info.autoencoder.inputShape, [1, 20, 14]);
-  // The dataset's path as pretrain records it: absolute.
+  // The dataset's path as pretrain records it: absolute; and not the source model's record of
+  // its training data, which does not describe these weights.
   assertEquals(info.dataset, ds);
+  assertEquals(info.datasetSettings, undefined);
   assert(isAbsolute(info.dataset!), info.dataset);
   // The dataset's scaling, recorded as pretrain records it (a dataset of another is refused).
   const dsMeta = JSON.parse(await Deno.readTextFile(join(ds, "meta.json")));

@@ -410,6 +410,20 @@ Deno.test("stages that contradict the InstrumentSensitivity: other units fail th
   );
   assert(r.disagreement?.startsWith(gains[2]), r.disagreement);
   assertEquals(r.sensitivity, 1e9);
+  // Where an older epoch left open overlaps the marked one, the one whose stages agree is used
+  // (before the mark, the marked epoch had no response and findResponse passed it over).
+  const good = channelXml([pz + gain(1000), gain(1e6)]);
+  const chOf = (xml: string) => xml.slice(xml.indexOf("<Channel "), xml.indexOf("</Channel>") + 10);
+  const newer = chOf(channelXml([...gains[0]], gains[1], 8e8))
+    .replace('startDate="2000-01-01T00:00:00Z"', 'startDate="2020-01-01T00:00:00Z"');
+  const both = good.replace("</Channel>", `</Channel>${newer}`);
+  const pick = findResponse(
+    await readStationXml(both, "two.xml"),
+    DIG,
+    Date.UTC(2021, 0, 1),
+    "two.xml",
+  );
+  assertEquals([pick.sensitivity, pick.disagreement], [1e9, undefined]);
 });
 
 Deno.test("a LAPLACE (HERTZ) stage with poles in Hz is the LAPLACE (RADIANS/SECOND) stage with poles × 2π", async () => {
