@@ -64,7 +64,8 @@ export async function memberWaveforms(
     config = parseExtractConfig(ds.meta.config, `${ds.dir}/meta.json config`);
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
-    return { skipped: `the dataset was not made by extract (${e.message})` };
+    // Not made by extract, or by a version whose settings no longer read (a waterLevel of 0).
+    return { skipped: `the dataset's extract config does not read as one (${e.message})` };
   }
   const chosen = Array.from({ length: k }, (_, j) => clusterMembers(labels, k, q, j, ds.samples));
   const indices = chosen.flatMap((m) => m.slice(0, per));

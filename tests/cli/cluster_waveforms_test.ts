@@ -346,3 +346,24 @@ Deno.test("report names how the model's training data was made beside the datase
     assertEquals(model, `${dataset}; components Z; scaling psd`);
   });
 });
+
+Deno.test("example waveforms are skipped, saying why, for a dataset whose extract config no longer reads (a water level of 0 from before it was refused)", async () => {
+  await withRoot(async (root) => {
+    const { ds: dsDir } = await extracted(root);
+    const meta = JSON.parse(await Deno.readTextFile(join(dsDir, "meta.json")));
+    meta.config.preprocess.response.waterLevel = 0;
+    await Deno.writeTextFile(join(dsDir, "meta.json"), JSON.stringify(meta));
+    const ds = await openDataset(dsDir);
+    try {
+      const w = await memberWaveforms(ds, new Int32Array(ds.count), 1, null, 2);
+      assert("skipped" in w, JSON.stringify(w));
+      assert(
+        w.skipped.startsWith("the dataset's extract config does not read as one (") &&
+          w.skipped.includes("preprocess.response.waterLevel"),
+        w.skipped,
+      );
+    } finally {
+      ds.close();
+    }
+  });
+});
