@@ -17,7 +17,7 @@ import {
 import { EVENT_WINDOW_S } from "../io/extract.ts";
 import { join, resolve } from "node:path";
 import type { Command } from "./_command.ts";
-import { intFlag, numFlag, strFlag } from "./_command.ts";
+import { intFlag, parseDecimal, strFlag } from "./_command.ts";
 import { datasetArg, device, enumFlag, refuseLineBreak, required, seedFlag } from "./_shared.ts";
 import { applyModel, type Assignment, rawKmeans } from "../cluster/assign.ts";
 import { readModelInfo } from "../cluster/pretrain.ts";
@@ -598,19 +598,15 @@ export const clusterCommand: Command = {
     force: forceFlag,
   },
   async run(values, positionals) {
-    const clock = values["utc-offset"];
-    const solar = typeof clock === "string" && clock.trim().toLowerCase() === "solar";
-    if (typeof clock === "string" && !solar && !/^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$/.test(clock)) {
+    const clock = strFlag(values, "utc-offset");
+    const solar = clock?.trim().toLowerCase() === "solar";
+    const hours = clock === undefined || solar ? 0 : parseDecimal(clock);
+    if (!(hours >= -12 && hours <= 14)) {
       throw new UserError(
         `Cannot use --utc-offset ${clock}: expected hours in [-12, 14], or solar`,
       );
     }
-    const utcOffset: HourClock = solar ? "solar" : numFlag(values, "utc-offset") ?? 0;
-    if (utcOffset !== "solar" && !(utcOffset >= -12 && utcOffset <= 14)) {
-      throw new UserError(
-        `Cannot use --utc-offset ${utcOffset}: expected hours in [-12, 14], or solar`,
-      );
-    }
+    const utcOffset: HourClock = solar ? "solar" : hours;
     const umapPoints = intFlag(values, "umap-points") ?? 5000;
     if (umapPoints < 0) {
       throw new UserError(`Cannot use --umap-points ${umapPoints}: expected a count >= 0`);

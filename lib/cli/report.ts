@@ -30,6 +30,15 @@ function table(rows: string[][]): string {
     }</tbody></table>`;
 }
 
+/** A field of a JSON file, or null where the file, its JSON or the field is missing. */
+async function jsonField(path: string, field: string): Promise<unknown> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path))[field] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   return (await Deno.stat(path).catch(() => null)) !== null;
 }
@@ -85,32 +94,12 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
   const zone = clockName(result.utcOffset === "solar" ? "solar" : Number(result.utcOffset ?? 0));
   // The dataset's extract config (meta.json): how its spectrograms were made, and the name of
   // the reference time; none where it is missing or damaged.
-  const datasetConfig = await Deno.readTextFile(join(String(s.dataset), "meta.json")).then(
-    (t) => {
-      try {
-        return JSON.parse(t).config ?? null;
-      } catch {
-        return null;
-      }
-    },
-    () => null,
-  );
+  const datasetConfig = await jsonField(join(String(s.dataset), "meta.json"), "config");
   const processing = processingOf(datasetConfig);
   // How the model's training data was made (model.json's datasetSettings), beside it: a model
   // applied to data made otherwise warns on the console only.
   const trainedOn = s.model
-    ? settingsProcessing(
-      await Deno.readTextFile(join(String(s.model), "model.json")).then(
-        (t) => {
-          try {
-            return JSON.parse(t).datasetSettings;
-          } catch {
-            return null;
-          }
-        },
-        () => null,
-      ),
-    )
+    ? settingsProcessing(await jsonField(join(String(s.model), "model.json"), "datasetSettings"))
     : null;
   parts.push(
     table([
