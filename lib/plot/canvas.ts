@@ -11,8 +11,44 @@ import { encodePng } from "./png.ts";
 /** An RGB colour, each channel 0–255. */
 export type Rgb = readonly [number, number, number];
 
+/**
+ * What charts draw on: {@linkcode Canvas} (a raster, written as PNG) or `SvgCanvas`
+ * (lib/plot/svg.ts, written as SVG). Coordinates are pixels from the top-left.
+ */
+export interface Surface {
+  /** Width in pixels. */
+  readonly width: number;
+  /** Height in pixels. */
+  readonly height: number;
+  /** Paints one pixel. */
+  set(x: number, y: number, c: Rgb, alpha?: number): void;
+  /** Fills the rectangle [x, x + w) × [y, y + h). */
+  fillRect(x: number, y: number, w: number, h: number, c: Rgb, alpha?: number): void;
+  /** Outlines a rectangle, one pixel wide. */
+  strokeRect(x: number, y: number, w: number, h: number, c: Rgb): void;
+  /** A straight line, `thickness` pixels wide. */
+  line(x0: number, y0: number, x1: number, y1: number, c: Rgb, thickness?: number): void;
+  /** A filled disc. */
+  dot(cx: number, cy: number, r: number, c: Rgb, alpha?: number): void;
+  /** Text in the 5×7 font's layout (see {@linkcode Canvas.text}). */
+  text(
+    s: string,
+    x: number,
+    y: number,
+    c: Rgb,
+    opts?: {
+      scale?: number;
+      align?: "left" | "center" | "right";
+      valign?: "top" | "middle" | "bottom";
+      rotate?: boolean;
+    },
+  ): void;
+  /** @returns the finished figure's file bytes (PNG or SVG). */
+  toBytes(): Uint8Array;
+}
+
 /** An RGBA raster image. */
-export class Canvas {
+export class Canvas implements Surface {
   /** Width in pixels. */
   readonly width: number;
   /** Height in pixels. */
@@ -199,6 +235,11 @@ export class Canvas {
   /** @returns the canvas as PNG bytes. */
   toPng(): Uint8Array {
     return encodePng(this.rgba, this.width, this.height);
+  }
+
+  /** @returns the canvas as PNG bytes ({@linkcode Canvas.toPng}). */
+  toBytes(): Uint8Array {
+    return this.toPng();
   }
 }
 

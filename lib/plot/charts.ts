@@ -1,12 +1,13 @@
 /**
- * Charts rendered to PNG: line charts (learning curves), scatter plots
+ * Charts rendered to PNG or SVG (`format`): line charts (learning curves), scatter plots
  * (2-D PCA of latent codes), heat maps (spectrograms, confusion matrices) and
  * image grids (example spectrograms per cluster).
  *
  * @module
  */
 
-import { Canvas, type Rgb, textWidth } from "./canvas.ts";
+import { Canvas, type Rgb, type Surface, textWidth } from "./canvas.ts";
+import { SvgCanvas } from "./svg.ts";
 import { GLYPH_HEIGHT as GLYPH_ROW } from "./_font.ts";
 import { categoryColor, viridis } from "./colors.ts";
 
@@ -15,8 +16,18 @@ const GREY: Rgb = [110, 110, 110];
 const GRID: Rgb = [230, 230, 230];
 const WHITE: Rgb = [255, 255, 255];
 
+/** The file format a chart is drawn in: a PNG raster or an SVG vector figure. */
+export type FigureFormat = "png" | "svg";
+
+/** @returns a blank white drawing surface of the format. */
+function surface(format: FigureFormat | undefined, width: number, height: number): Surface {
+  return format === "svg" ? new SvgCanvas(width, height) : new Canvas(width, height);
+}
+
 /** Common chart options. */
 export interface ChartOptions {
+  /** "png" (default) or "svg": what the chart's bytes are. */
+  format?: FigureFormat;
   /** Title above the plot. */
   title?: string;
   /** Label under the x axis. */
@@ -196,7 +207,7 @@ export function dateTicks(lo: number, hi: number, target = 6): { pos: number; la
 }
 
 interface Frame {
-  canvas: Canvas;
+  canvas: Surface;
   left: number;
   top: number;
   w: number;
@@ -205,7 +216,7 @@ interface Frame {
 
 function frame(opts: ChartOptions, rightExtra = 0): Frame {
   const width = opts.width ?? 800, height = opts.height ?? 500;
-  const canvas = new Canvas(width, height);
+  const canvas = surface(opts.format, width, height);
   const left = opts.yLabel ? 84 : 66, top = opts.title ? 40 : 16;
   const bottom = opts.xLabel ? 56 : 36, right = 20 + rightExtra;
   if (opts.title) canvas.text(opts.title, width / 2, 12, BLACK, { scale: 2, align: "center" });
@@ -379,7 +390,7 @@ export function placeLegend(
   return null;
 }
 
-function drawLegend(canvas: Canvas, box: LegendBox, x: number, y: number): void {
+function drawLegend(canvas: Surface, box: LegendBox, x: number, y: number): void {
   const shown = box.entries.slice(0, LEGEND_MAX);
   const lh = shown.length * 14 + 8;
   canvas.fillRect(x, y, box.w, lh, WHITE, 0.85);
@@ -409,7 +420,7 @@ function withLegend(
 ): Uint8Array {
   let f = frame(opts);
   const marks = draw(f);
-  if (box.entries.length === 0) return f.canvas.toPng();
+  if (box.entries.length === 0) return f.canvas.toBytes();
   let at = placeLegend(f, box, marks, pad);
   if (!at) {
     f = frame(opts, box.w + 10);
@@ -417,7 +428,7 @@ function withLegend(
     at = { x: f.left + f.w + 12, y: f.top };
   }
   drawLegend(f.canvas, box, at.x, at.y);
-  return f.canvas.toPng();
+  return f.canvas.toBytes();
 }
 
 function mapper(ax: Axis, start: number, size: number, flip: boolean): (v: number) => number {
@@ -433,7 +444,7 @@ function mapper(ax: Axis, start: number, size: number, flip: boolean): (v: numbe
  *
  * @param series The lines, each with a legend name.
  * @param opts Title, axis labels, log y axis, size and a point to mark.
- * @returns the chart as PNG bytes.
+ * @returns the chart's file bytes: PNG, or SVG with `format: "svg"`.
  * @example
  * ```ts
  * import { lineChart } from "./charts.ts";
@@ -508,7 +519,7 @@ export function lineChart(series: Series[], opts: LineChartOptions = {}): Uint8A
 }
 
 /** A circle outline, 2 pixels wide, of radius r around (cx, cy). */
-function ring(canvas: Canvas, cx: number, cy: number, r: number, c: Rgb): void {
+function ring(canvas: Surface, cx: number, cy: number, r: number, c: Rgb): void {
   for (let dy = -r - 1; dy <= r + 1; dy++) {
     for (let dx = -r - 1; dx <= r + 1; dx++) {
       const d = Math.hypot(dx, dy);
@@ -534,7 +545,7 @@ export interface ScatterPoints {
  *
  * @param points Coordinates and groups.
  * @param opts Title, axis labels and size.
- * @returns the chart as PNG bytes.
+ * @returns the chart's file bytes: PNG, or SVG with `format: "svg"`.
  * @example
  * ```ts
  * import { scatterChart } from "./charts.ts";
@@ -626,7 +637,7 @@ export interface HeatmapOptions extends ChartOptions {
  * @param rows Number of rows.
  * @param cols Number of columns.
  * @param opts Labels, orientation, colour range and annotations.
- * @returns the chart as PNG bytes.
+ * @returns the chart's file bytes: PNG, or SVG with `format: "svg"`.
  * @example
  * ```ts
  * import { heatmap } from "./charts.ts";
@@ -755,11 +766,11 @@ export function heatmap(
       });
     }
   }
-  return canvas.toPng();
+  return canvas.toBytes();
 }
 
 function axisTicksAlong(
-  canvas: Canvas,
+  canvas: Surface,
   v0: number,
   v1: number,
   toPx: (v: number) => number,
@@ -812,6 +823,8 @@ export interface TileAxis {
 
 /** Options of {@linkcode imageGrid}. */
 export interface ImageGridOptions {
+  /** "png" (default) or "svg": what the grid's bytes are. */
+  format?: FigureFormat;
   /** Title above the grid. */
   title?: string;
   /** Tile width in pixels. Default 120. */
@@ -885,7 +898,7 @@ function tileTicks(
  * @param images The images, filled row by row.
  * @param gridCols Tiles per grid row.
  * @param opts Tile size, captions, axes, colour scaling and colour bar.
- * @returns the grid as PNG bytes.
+ * @returns the grid's file bytes: PNG, or SVG with `format: "svg"`.
  * @example
  * ```ts
  * import { imageGrid } from "./charts.ts";
@@ -956,7 +969,7 @@ export function imageGrid(
   const barLabelW = opts.colorbarLabel ? textWidth(opts.colorbarLabel) + 2 * gap : 0;
   const width = Math.max(gridLeft + gridCols * (tw + gap), titleW, gridLeft + barLabelW);
   const height = top + gridRows * cellH + (xAxis ? 16 : 0) + barArea + gap;
-  const canvas = new Canvas(width, height);
+  const canvas = surface(opts.format, width, height);
   if (opts.title) canvas.text(opts.title, width / 2, 10, BLACK, { scale: 2, align: "center" });
   let glo = Infinity, ghi = -Infinity;
   if (opts.sharedScale) {
@@ -1069,7 +1082,7 @@ export function imageGrid(
     }
     canvas.text(opts.colorbarLabel, midX, barTop + barH + tick + 14, BLACK, { align: "center" });
   }
-  return canvas.toPng();
+  return canvas.toBytes();
 }
 
 /** `s` cut to at most `width` pixels at scale 1, ending in ".." when cut (a caption under a tile). */
@@ -1092,6 +1105,8 @@ export interface GridTrace {
 
 /** Options of {@linkcode traceGrid}. */
 export interface TraceGridOptions {
+  /** "png" (default) or "svg": what the grid's bytes are. */
+  format?: FigureFormat;
   /** Title above the grid. */
   title?: string;
   /** Panel width in pixels (default 180). */
@@ -1124,7 +1139,7 @@ const TRACE: Rgb = [20, 40, 120];
  *   samples shows its caption only.
  * @param gridCols Panels per grid row.
  * @param opts Panel size, captions, axis labels, marked times and the window kept white.
- * @returns the grid as PNG bytes.
+ * @returns the grid's file bytes: PNG, or SVG with `format: "svg"`.
  * @example
  * ```ts
  * import { traceGrid } from "./charts.ts";
@@ -1179,7 +1194,7 @@ export function traceGrid(
   const titleW = opts.title ? textWidth(opts.title, 2) + 16 : 0;
   const width = Math.max(gridLeft + gridCols * (tw + gap), titleW);
   const height = top + gridRows * cellH + 16 + (opts.xLabel ? 14 : 0) + gap;
-  const canvas = new Canvas(width, height);
+  const canvas = surface(opts.format, width, height);
   if (opts.title) canvas.text(opts.title, width / 2, 10, BLACK, { scale: 2, align: "center" });
   traces.forEach((t, i) => {
     const gr = Math.floor(i / gridCols), gc = i % gridCols;
@@ -1261,14 +1276,14 @@ export function traceGrid(
     rowY: (r) => top + r * cellH + capH + th / 2,
     rows: gridRows,
   });
-  return canvas.toPng();
+  return canvas.toBytes();
 }
 
 /**
  * The labels around a grid of tiles (imageGrid, traceGrid): the x-axis label centred under the
  * tiles, the y-axis label rotated at the left edge, and each row's label left of its row.
  */
-function gridLabels(canvas: Canvas, g: {
+function gridLabels(canvas: Surface, g: {
   xLabel?: string;
   yLabel?: string;
   rowLabels?: readonly string[];

@@ -16,3 +16,5 @@ export * from "./png.ts";
 export * from "./canvas.ts";
 export * from "./colors.ts";
 export * from "./charts.ts";
+export * from "./svg.ts";
+export * from "./figure.ts";
