@@ -117,6 +117,7 @@ export {
   referenceName,
   timelinePng,
 } from "./lib/cluster/summary.ts";
+export { type FigureFormat, writeFigure } from "./lib/plot/mod.ts";
 export {
   bestK,
   gmmParameters,

@@ -116,3 +116,9 @@ export function refuseLineBreak(label: string, source: string, row: number): voi
     );
   }
 }
+
+/** `--svg` of the commands that draw figures. */
+export const svgFlag = {
+  type: "boolean" as const,
+  description: "Also write each figure as an SVG vector figure (NAME.svg) beside its PNG.",
+};

@@ -18,7 +18,15 @@ import { EVENT_WINDOW_S } from "../io/extract.ts";
 import { join, resolve } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, parseDecimal, strFlag } from "./_command.ts";
-import { datasetArg, device, enumFlag, refuseLineBreak, required, seedFlag } from "./_shared.ts";
+import {
+  datasetArg,
+  device,
+  enumFlag,
+  refuseLineBreak,
+  required,
+  seedFlag,
+  svgFlag,
+} from "./_shared.ts";
 import { applyModel, type Assignment, rawKmeans } from "../cluster/assign.ts";
 import { readModelInfo } from "../cluster/pretrain.ts";
 import { exists } from "../io/checkpoint.ts";
@@ -52,7 +60,7 @@ import {
   refuseRepeatedColumns,
 } from "../io/csv.ts";
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
-import { scatterChart } from "../plot/mod.ts";
+import { type FigureFormat, scatterChart, writeFigure } from "../plot/mod.ts";
 import { checkOutputTarget, writeDirAtomic, writeIntoOutput } from "../util/atomic.ts";
 import { parseJsonFile, UserError } from "../util/errors.ts";
 import { Progress } from "../util/progress.ts";
@@ -217,6 +225,7 @@ export function catalogueEvents(samples: readonly SampleInfo[]): NetworkEvent[] 
  *   umap.csv; 0: none; only for codes of at most 64 dimensions, not `--raw` spectrograms).
  * @param quiet Without a progress bar over the profiles' pass over the dataset.
  * @param seed Seed of the UMAP embedding (its initial layout, the subset of a larger set).
+ * @param svg With `plots`, write each figure as an SVG vector figure too, beside its PNG.
  * @returns the cluster profiles (empty for encode).
  */
 export async function writeResults(
@@ -229,6 +238,7 @@ export async function writeResults(
   umapPoints = 5000,
   seed = 0,
   quiet = true,
+  svg = false,
 ): Promise<ClusterProfile[]> {
   let profiles: ClusterProfile[] = [];
   if (a.labels) {
@@ -241,6 +251,9 @@ export async function writeResults(
     bar.done();
   }
   await writeDirAtomic(out, async (tmp) => {
+    // Each figure as name.png, and name.svg with `svg`.
+    const figure = (name: string, draw: (format: FigureFormat) => Uint8Array | null) =>
+      writeFigure(join(tmp, name), draw, svg);
     await Deno.writeFile(join(tmp, "latent.npy"), encodeNpy(a.latent, [ds.count, a.dim]));
     const rows = [
       "id,network,station,location,channel,reference_time,cluster,confidence,label,event,margin",
@@ -314,28 +327,27 @@ export async function writeResults(
     if (plots && a.labels && ds.count >= 2) {
       const { x, y, explained } = pca2(a.latent, ds.count, a.dim);
       const share = (f: number) => `${(100 * f).toFixed(f < 0.095 ? 1 : 0)} % of variance`;
-      await Deno.writeFile(
-        join(tmp, "latent_pca.png"),
-        scatterChart({ x, y, groups: a.labels }, {
+      const labels = a.labels;
+      await figure("latent_pca", (format) =>
+        scatterChart({ x, y, groups: labels }, {
+          format,
           title: `Latent codes (PCA), ${a.k} clusters`,
           xLabel: `PC 1 (${share(explained[0])})`,
           yLabel: `PC 2 (${share(explained[1])})`,
-        }),
-      );
-      await Deno.writeFile(
-        join(tmp, "examples.png"),
-        examplesPng(ds, a.labels, a.k, a.q, a.normalize, {
+        }));
+      await figure("examples", (format) =>
+        examplesPng(ds, labels, a.k, a.q, a.normalize, {
           components: ds.meta.components,
           ...axes,
           valueLabel: value,
-        }),
-      );
+          format,
+        }));
       const w = await memberWaveforms(ds, a.labels, a.k, a.q);
       if ("skipped" in w) console.error(`note: no example_waveforms.png: ${w.skipped}`);
       else {
-        await Deno.writeFile(
-          join(tmp, "example_waveforms.png"),
-          memberWaveformsPng(w, ds, 6, reference),
+        await figure(
+          "example_waveforms",
+          (format) => memberWaveformsPng(w, ds, 6, reference, format),
         );
         if (w.failures.length) {
           const f = w.failures[0];
@@ -350,23 +362,22 @@ export async function writeResults(
       await Deno.writeTextFile(join(tmp, "clusters.csv"), profilesCsv(profiles, ds.axesInBins));
     }
     if (plots && a.labels) {
-      await Deno.writeFile(
-        join(tmp, "cluster_means.png"),
+      const labels = a.labels;
+      await figure("cluster_means", (format) =>
         clusterMeansPng(profiles, ds.sampleShape, {
           components: ds.meta.components,
           ...axes,
           normalize: a.normalize,
           valueLabel: value,
-        }),
+          format,
+        }));
+      await figure(
+        "cluster_spectra",
+        (format) =>
+          clusterSpectraPng(profiles, axes.freqs, a.normalize, psdUnit(ds.meta.config), format),
       );
-      await Deno.writeFile(
-        join(tmp, "cluster_spectra.png"),
-        clusterSpectraPng(profiles, axes.freqs, a.normalize, psdUnit(ds.meta.config)),
-      );
-      const hours = hourOfDayPng(profiles, utcOffset);
-      if (hours) await Deno.writeFile(join(tmp, "hour_of_day.png"), hours);
-      const timeline = timelinePng(ds, a.labels, a.k);
-      if (timeline) await Deno.writeFile(join(tmp, "timeline.png"), timeline);
+      await figure("hour_of_day", (format) => hourOfDayPng(profiles, utcOffset, format));
+      await figure("timeline", (format) => timelinePng(ds, labels, a.k, format));
       if (umapPoints > 0 && a.dim <= 64 && ds.count >= 3) {
         let umapBar: Progress | null = null, last = 0;
         const e = await umap2(a.latent, ds.count, a.dim, {
@@ -381,14 +392,13 @@ export async function writeResults(
         (umapBar as Progress | null)?.done();
         const groups = Int32Array.from(e.index, (i) => a.labels![i]);
         const sub = e.index.length < ds.count ? `, ${e.index.length} of ${ds.count} samples` : "";
-        await Deno.writeFile(
-          join(tmp, "latent_umap.png"),
+        await figure("latent_umap", (format) =>
           scatterChart({ x: e.x, y: e.y, groups }, {
+            format,
             title: `Latent codes (UMAP${sub}), ${a.k} clusters`,
             xLabel: "UMAP 1",
             yLabel: "UMAP 2",
-          }),
-        );
+          }));
         await Deno.writeTextFile(
           join(tmp, "umap.csv"),
           formatCsv([
@@ -595,6 +605,7 @@ export const clusterCommand: Command = {
       description:
         "Skip the PNGs and the rebuilding of the example waveforms (clusters.csv is still written).",
     },
+    svg: svgFlag,
     force: forceFlag,
   },
   async run(values, positionals) {
@@ -699,6 +710,7 @@ export const clusterCommand: Command = {
       umapPoints,
       seedFlag(values) ?? 0,
       !!values.quiet,
+      !!values.svg,
     );
     const sizes = new Array(a.k).fill(0);
     for (const l of a.labels!) sizes[l]++;

@@ -235,14 +235,15 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
     }
   }
   const figures: string[] = [];
-  for (const [file, caption] of FIGURES) {
-    if (await exists(join(dir, file))) figures.push(figure(link(join(dir, file)), caption));
-  }
+  // Each PNG shown, with a link to its SVG where `--svg` wrote one.
+  const add = async (path: string, caption: string) => {
+    if (!(await exists(path))) return;
+    const svg = path.replace(/\.png$/, ".svg");
+    figures.push(figure(link(path), caption, (await exists(svg)) ? link(svg) : null));
+  };
+  for (const [file, caption] of FIGURES) await add(join(dir, file), caption);
   if (s.model) {
-    for (const [file, caption] of MODEL_FIGURES) {
-      const path = join(String(s.model), file);
-      if (await exists(path)) figures.push(figure(link(path), caption));
-    }
+    for (const [file, caption] of MODEL_FIGURES) await add(join(String(s.model), file), caption);
   }
   if (figures.length) parts.push("<h2>Figures</h2>", ...figures);
   return `<!doctype html>
@@ -307,10 +308,11 @@ export function episodeSummary(rows: readonly Record<string, string>[]): string[
   ];
 }
 
-function figure(src: string, caption: string): string {
+function figure(src: string, caption: string, svg: string | null): string {
+  const vector = svg === null ? "" : ` (<a href="${esc(svg)}">SVG</a>)`;
   return `<figure><img src="${esc(src)}" alt="${esc(caption)}"><figcaption>${
     esc(caption)
-  }</figcaption></figure>`;
+  }${vector}</figcaption></figure>`;
 }
 
 /** The page's generator tag: a file that carries it is a report `report` may replace. */

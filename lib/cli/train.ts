@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, numFlag, strFlag } from "./_command.ts";
-import { datasetArg, device, enumFlag, required, seedFlag } from "./_shared.ts";
+import { datasetArg, device, enumFlag, required, seedFlag, svgFlag } from "./_shared.ts";
 import { defaultNormalize } from "../io/dataset.ts";
 import {
   fileKs,
@@ -233,6 +233,7 @@ export const pretrainCommand: Command = lockingModel({
       type: "boolean",
       description: "Continue from the model directory's last checkpoint.",
     },
+    svg: svgFlag,
     "checkpoint-every": {
       type: "string",
       arg: "SECONDS",
@@ -314,6 +315,7 @@ export const pretrainCommand: Command = lockingModel({
         checkpointEvery: every,
         // The checks above refused stale outputs without --force.
         force: !!values.force,
+        svg: !!values.svg,
         // The few-steps warning is said when training starts, after every check of the model
         // directory has passed.
         hooks: pretrainProgress(cfg.epochs, pretrainStepsWarning(ds.count, cfg), { quiet }),
@@ -469,6 +471,7 @@ export const initCommand: Command = lockingModel({
       default: "none",
       fromConfig: true,
     },
+    svg: svgFlag,
     force: {
       type: "boolean",
       description: "Delete a fine-tuned model (and its checkpoint) made from the old centres.",
@@ -549,7 +552,7 @@ export const initCommand: Command = lockingModel({
         }
         : undefined,
     });
-    if (kSelection) await writeKSelection(dir, kSelection);
+    if (kSelection) await writeKSelection(dir, kSelection, !!values.svg);
     const rep = evaluateClustering({
       pred: r.labels,
       k: cfg.k,

@@ -9,7 +9,7 @@
 import type { Dataset } from "../io/dataset.ts";
 import { parseExtractConfig } from "../io/extract_config.ts";
 import { type InspectedSample, type InspectFailure, inspectSamples } from "../io/extract.ts";
-import { traceGrid } from "../plot/mod.ts";
+import { type FigureFormat, traceGrid } from "../plot/mod.ts";
 import { UserError } from "../util/errors.ts";
 import { clusterMembers, memberCaption } from "./summary.ts";
 
@@ -159,13 +159,15 @@ function amplitudeLabel(units: string): string {
  * @param ds The dataset (its samples' labels and stations, its component names).
  * @param per Members per cluster (panels per row; default 6).
  * @param reference What t = 0 is, for the time axis (`referenceName`), e.g. "the P pick".
- * @returns PNG bytes.
+ * @param format "png" (default) or "svg".
+ * @returns PNG (or SVG) bytes.
  */
 export function memberWaveformsPng(
   w: MemberWaveforms,
   ds: Dataset,
   per = 6,
   reference = "the reference time",
+  format: FigureFormat = "png",
 ): Uint8Array {
   const C = ds.sampleShape[0];
   const component = (c: number) => ds.meta.components[c] ?? `channel ${c}`;
@@ -205,6 +207,7 @@ export function memberWaveformsPng(
       Array.from({ length: C }, (_, c) => component(c)).join(", ")
     }`;
   return traceGrid(panels, per, {
+    format,
     title: `Waveforms of the most confident members per cluster${names}`,
     rowLabels,
     xLabel: `time from ${reference} (s); dashed line: t = 0; ` +

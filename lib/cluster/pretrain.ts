@@ -46,7 +46,7 @@ import { defaultBackend } from "../backend.ts";
 import { checkSettings, pretrainSchema } from "./schemas.ts";
 import { z } from "../deps.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
-import { lineChart } from "../plot/mod.ts";
+import { lineChart, writeFigure } from "../plot/mod.ts";
 import {
   datasetFingerprint,
   type DatasetLike,
@@ -319,7 +319,8 @@ export function checkTrainingBatch(
  *   a run into a directory that holds outputs of init or finetune (centroids.safetensors,
  *   dec.safetensors, ...), which are deleted when new weights are written (new weights that
  *   equal the old, a finished checkpoint resumed, keep them). Without `force` such a directory
- *   is refused before any work, as the CLI refuses it without `--force`.
+ *   is refused before any work, as the CLI refuses it without `--force`; `svg`: write
+ *   learning_curve.svg beside learning_curve.png (else an older one is removed: it would be stale).
  * @returns the learning curve.
  * @throws {UserError} when `dir` holds outputs of the later stages and `force` is not set.
  */
@@ -334,6 +335,7 @@ export async function pretrain(
     datasetPath?: string;
     checkpointEvery?: number;
     force?: boolean;
+    svg?: boolean;
   } = {},
 ): Promise<EpochRecord[]> {
   const device = opts.device ?? defaultBackend();
@@ -534,7 +536,7 @@ export async function pretrain(
       state.adamStep = adam.step;
       for (const k of ["step", "lossSum", "epochRng", "epochSeconds"] as const) delete state[k];
       await saveCheckpoint(ckDir, set.stateDict(), adam, state);
-      await writeCurve(dir, state.history);
+      await writeCurve(dir, state.history, opts.svg ?? false);
       opts.hooks?.onEpoch?.(rec);
       epochsThisCall++;
       if (opts.hooks?.stopAfterEpochs && epochsThisCall >= opts.hooks.stopAfterEpochs) break;
@@ -639,7 +641,7 @@ async function saveCheckpoint(
   );
 }
 
-async function writeCurve(dir: string, h: EpochRecord[]): Promise<void> {
+async function writeCurve(dir: string, h: EpochRecord[], svg: boolean): Promise<void> {
   const csv = "epoch,train_loss,val_loss,seconds,samples_per_sec\n" +
     h.map((r) =>
       `${r.epoch},${r.trainLoss},${r.valLoss ?? ""},${r.seconds.toFixed(3)},${
@@ -658,13 +660,18 @@ async function writeCurve(dir: string, h: EpochRecord[]): Promise<void> {
     });
   }
   if (h.length >= 1) {
-    const png = lineChart(series, {
-      title: "Autoencoder pretraining",
-      xLabel: "epoch",
-      yLabel: "MSE",
-      logY: true,
-    });
-    await writeFileAtomic(join(dir, "learning_curve.png"), png);
+    await writeFigure(
+      join(dir, "learning_curve"),
+      (format) =>
+        lineChart(series, {
+          format,
+          title: "Autoencoder pretraining",
+          xLabel: "epoch",
+          yLabel: "MSE",
+          logY: true,
+        }),
+      svg,
+    );
   }
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { lineChart, type Series } from "../plot/mod.ts";
+import { lineChart, type Series, writeFigure } from "../plot/mod.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { calinskiHarabasz, daviesBouldin, withinClusterSS } from "../metrics/internal.ts";
 import { silhouette } from "../metrics/silhouette.ts";
@@ -351,17 +351,23 @@ export function kSelectionSeries(sel: KSelection): KSelectionChart {
  *
  * @param dir Model directory.
  * @param sel The selection.
+ * @param svg Also write k_selection.svg (else an older one is removed: it would be stale).
  */
-export async function writeKSelection(dir: string, sel: KSelection): Promise<void> {
+export async function writeKSelection(dir: string, sel: KSelection, svg = false): Promise<void> {
   await writeFileAtomic(join(dir, "k_selection.csv"), kSelectionCsv(sel));
   const { series, mark } = kSelectionSeries(sel);
-  const png = lineChart(series, {
-    title: `k selection: k = ${sel.best} by ${sel.criterion} (each index scaled, 1 = best)`,
-    xLabel: "k",
-    yLabel: "scaled index",
-    mark,
-  });
-  await writeFileAtomic(join(dir, "k_selection.png"), png);
+  await writeFigure(
+    join(dir, "k_selection"),
+    (format) =>
+      lineChart(series, {
+        format,
+        title: `k selection: k = ${sel.best} by ${sel.criterion} (each index scaled, 1 = best)`,
+        xLabel: "k",
+        yLabel: "scaled index",
+        mark,
+      }),
+    svg,
+  );
 }
 
 /**
@@ -371,7 +377,7 @@ export async function writeKSelection(dir: string, sel: KSelection): Promise<voi
  * @param dir Model directory.
  */
 export async function removeKSelection(dir: string): Promise<void> {
-  for (const f of ["k_selection.csv", "k_selection.png"]) {
+  for (const f of ["k_selection.csv", "k_selection.png", "k_selection.svg"]) {
     await Deno.remove(join(dir, f)).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });

@@ -12,7 +12,14 @@
  * @module
  */
 import type { DatasetLike, Normalize } from "./data.ts";
-import { heatmap, imageGrid, lineChart, scatterChart, type TileAxis } from "../plot/mod.ts";
+import {
+  type FigureFormat,
+  heatmap,
+  imageGrid,
+  lineChart,
+  scatterChart,
+  type TileAxis,
+} from "../plot/mod.ts";
 import { csvField } from "../io/csv.ts";
 import { normalizeSamples } from "../io/dataset.ts";
 import { median } from "../util/median.ts";
@@ -593,8 +600,8 @@ export function spectrogramTileAxes(
  * @param shape `[C, F, T]`.
  * @param opts Component names, the axes (`freqs` in Hz, `times` in s), the normalisation, and what
  *   the values are for the colour bar (`valueLabel`, e.g. from {@linkcode valueLabel}; default
- *   "value" and the normalisation).
- * @returns PNG bytes.
+ *   "value" and the normalisation), and the `format` ("png", default, or "svg").
+ * @returns PNG (or SVG) bytes.
  */
 export function clusterMeansPng(
   profiles: ClusterProfile[],
@@ -606,6 +613,7 @@ export function clusterMeansPng(
     reference?: string;
     normalize?: Normalize;
     valueLabel?: string;
+    format?: FigureFormat;
   } = {},
 ): Uint8Array {
   const [C, F, T] = shape;
@@ -624,6 +632,7 @@ export function clusterMeansPng(
   }
   const value = opts.valueLabel ?? valueLabel("none", null, opts.normalize ?? "none");
   return imageGrid(images, C > 1 ? C : profiles.length <= 5 ? profiles.length : 4, {
+    format: opts.format,
     title: "Mean spectrogram per cluster",
     rowLabels: C > 1 ? profiles.map((p) => `cluster ${p.cluster} (${p.size})`) : undefined,
     sharedScale: true,
@@ -741,8 +750,8 @@ export function memberCaption(s: MemberSample, q: number | null): string {
  * @param q Soft assignments `[N, k]`, to rank members by confidence; null: dataset order.
  * @param normalize Per-sample normalisation the model used.
  * @param opts Component names, `freqs` (Hz) and `times` (s), the colour bar's label and the number
- *   of members per cluster (default 6).
- * @returns PNG bytes.
+ *   of members per cluster (default 6), and the `format` ("png", default, or "svg").
+ * @returns PNG (or SVG) bytes.
  */
 export function examplesPng(
   ds: ProfileDataset,
@@ -757,6 +766,7 @@ export function examplesPng(
     reference?: string;
     valueLabel?: string;
     perCluster?: number;
+    format?: FigureFormat;
   } = {},
 ): Uint8Array {
   const [C, F, T] = ds.sampleShape;
@@ -790,6 +800,7 @@ export function examplesPng(
     ? `, components ${Array.from({ length: C }, (_, c) => component(c)).join(", ")}`
     : "";
   return imageGrid(images, per, {
+    format: opts.format,
     title: `Most confident members per cluster${names}`,
     rowLabels,
     sharedScale: true,
@@ -807,13 +818,15 @@ export function examplesPng(
  * @param freqs Frequencies, Hz (row indices when absent).
  * @param normalize The normalisation named in the axis label.
  * @param unit The PSD unit ({@linkcode psdUnit}), for the level's axis label.
- * @returns PNG bytes.
+ * @param format "png" (default) or "svg".
+ * @returns PNG (or SVG) bytes.
  */
 export function clusterSpectraPng(
   profiles: ClusterProfile[],
   freqs: Float64Array | undefined,
   normalize: Normalize,
   unit: string | null = null,
+  format: FigureFormat = "png",
 ): Uint8Array {
   // Absolute levels where the profiles have them (a loud cluster above a quiet one); the
   // per-sample normalised values otherwise, which say nothing of loudness.
@@ -827,6 +840,7 @@ export function clusterSpectraPng(
     };
   });
   return lineChart(series, {
+    format,
     title: level ? "Mean level per cluster" : "Mean spectrum per cluster",
     xLabel: freqs ? "frequency (Hz)" : "frequency row",
     yLabel: level
@@ -841,11 +855,13 @@ export function clusterSpectraPng(
  *
  * @param profiles From {@linkcode clusterProfiles}.
  * @param utcOffset The offset the hours were binned with, named in the title.
- * @returns PNG bytes, or null.
+ * @param format "png" (default) or "svg".
+ * @returns PNG (or SVG) bytes, or null.
  */
 export function hourOfDayPng(
   profiles: ClusterProfile[],
   utcOffset: HourClock = 0,
+  format: FigureFormat = "png",
 ): Uint8Array | null {
   const k = profiles.length;
   const share = new Float64Array(k * 24);
@@ -866,6 +882,7 @@ export function hourOfDayPng(
   const byEvent = profiles.some((p) => p.hoursByEvent);
   const blank = covered.every(Boolean) ? "" : "; blank: no record of any cluster in that hour";
   return heatmap(share, k, 24, {
+    format,
     title: `Share of each cluster's ${byEvent ? "events" : "samples"} per hour of day (${zone})`,
     xLabel: `hour (${zone})${blank}`,
     rowLabels: profiles.map((p) =>
@@ -887,12 +904,14 @@ export function hourOfDayPng(
  * @param ds The dataset (reference times from `samples`).
  * @param labels Cluster of each sample.
  * @param k Number of clusters.
- * @returns PNG bytes, or null.
+ * @param format "png" (default) or "svg".
+ * @returns PNG (or SVG) bytes, or null.
  */
 export function timelinePng(
   ds: ProfileDataset,
   labels: Int32Array,
   k: number,
+  format: FigureFormat = "png",
 ): Uint8Array | null {
   const t: number[] = [], groups: number[] = [];
   for (let i = 0; i < ds.count; i++) {
@@ -906,6 +925,7 @@ export function timelinePng(
   // Deterministic jitter (golden-ratio sequence) spreads a cluster's dots over its row.
   const y = Float64Array.from(groups, (g, i) => g + 0.6 * (((i * 0.6180339887) % 1) - 0.5));
   return scatterChart({ x: Float64Array.from(t), y, groups: Int32Array.from(groups) }, {
+    format,
     title: `Samples over time by cluster (${k} clusters)`,
     xLabel: "reference time (UTC)",
     xDates: true,

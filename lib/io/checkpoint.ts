@@ -222,8 +222,14 @@ export async function isDirectory(path: string): Promise<boolean> {
 export type Stage = "pretrain" | "init" | "finetune";
 
 const OUTPUTS: Record<Stage, string[]> = {
-  pretrain: ["autoencoder.safetensors", "checkpoint", "learning_curve.csv", "learning_curve.png"],
-  init: ["centroids.safetensors", "k_selection.csv", "k_selection.png"],
+  pretrain: [
+    "autoencoder.safetensors",
+    "checkpoint",
+    "learning_curve.csv",
+    "learning_curve.png",
+    "learning_curve.svg",
+  ],
+  init: ["centroids.safetensors", "k_selection.csv", "k_selection.png", "k_selection.svg"],
   finetune: ["dec.safetensors", "finetune_checkpoint", "finetune_log.csv"],
 };
 

@@ -13,6 +13,7 @@ import { openDataset } from "../../lib/io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
 import { decodePng } from "../plot/_decode_png.ts";
+import { replaySvg } from "../plot/_replay_svg.ts";
 import { clusterMembers } from "../../lib/cluster/summary.ts";
 import { memberWaveforms, memberWaveformsPng } from "../../lib/cluster/member_waveforms.ts";
 import { assert, assertEquals } from "../_assert.ts";
@@ -365,5 +366,43 @@ Deno.test("example waveforms are skipped, saying why, for a dataset whose extrac
     } finally {
       ds.close();
     }
+  });
+});
+
+Deno.test("cluster --svg writes each figure as an SVG too, drawing the PNG's very pixels; report links them", async () => {
+  await withRoot(async (root) => {
+    const { ds: dsDir } = await extracted(root);
+    const out = join(root, "c");
+    const args = ["cluster", dsDir, "--raw", "--k", "2", "--umap-points", "0", "--quiet"];
+    const r = await run(...args, "--out", out, "--svg");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+    const figs = (ext: string) =>
+      names.filter((n) => n.endsWith(ext)).map((n) => n.slice(0, -ext.length));
+    assertEquals(figs(".svg"), figs(".png"));
+    assertEquals(figs(".png"), [
+      "cluster_means",
+      "cluster_spectra",
+      "example_waveforms",
+      "examples",
+      "hour_of_day",
+      "latent_pca",
+      "timeline",
+    ]);
+    for (const f of figs(".png")) {
+      const png = decodePng(await Deno.readFile(join(out, `${f}.png`)));
+      const { canvas } = replaySvg(await Deno.readTextFile(join(out, `${f}.svg`)));
+      assertEquals([canvas.width, canvas.height], [png.width, png.height], f);
+      assert(canvas.rgba.every((v, i) => v === png.rgba[i]), `${f}.svg draws ${f}.png`);
+    }
+    assertEquals((await run("report", out, "--quiet")).code, 0);
+    const html = await Deno.readTextFile(join(out, "report.html"));
+    assert(html.includes(`(<a href="examples.svg">SVG</a>)`), html);
+    // Without --svg: PNGs only, and the report links none.
+    const plain = join(root, "plain");
+    assertEquals((await run(...args, "--out", plain)).code, 0);
+    assert(![...Deno.readDirSync(plain)].some((e) => e.name.endsWith(".svg")));
+    assertEquals((await run("report", plain, "--quiet")).code, 0);
+    assert(!(await Deno.readTextFile(join(plain, "report.html"))).includes(">SVG</a>"));
   });
 });

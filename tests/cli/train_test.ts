@@ -8,6 +8,10 @@ import { interruptNotes } from "../../lib/util/atomic.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import type { ProgressOutput } from "../../lib/util/progress.ts";
 import { assert, assertEquals } from "../_assert.ts";
+import { decodePng } from "../plot/_decode_png.ts";
+import { replaySvg } from "../plot/_replay_svg.ts";
+
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 /** An output that records each line written, as a pipe does. */
 function recorder(): ProgressOutput & { lines: string[] } {
@@ -115,6 +119,38 @@ Deno.test("pretrain --channels builds that encoder (the decoder mirrors it), rec
         `8,16,32,64,128: found '${list}'`,
       ]]);
     }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("pretrain --svg and init --svg write learning_curve.svg and k_selection.svg, which a run without --svg removes as stale", async () => {
+  const root = await Deno.makeTempDir();
+  const p = (s: string) => join(root, s);
+  try {
+    const x = Float32Array.from({ length: 12 * 120 }, (_, i) => Math.sin(0.3 * i) + (i % 7));
+    await Deno.writeFile(p("x.npy"), encodeNpy(x, [12, 1, 12, 10]));
+    assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
+    const ok = async (...args: string[]) => {
+      const r = await run(...args, "--cpu", "--quiet");
+      assertEquals(r.code, 0, r.err.join("\n"));
+    };
+    const pre = ["pretrain", p("ds"), "--model", p("m"), "--epochs", "2", "--batch-size", "4"];
+    await ok(...pre, "--latent-dim", "3", "--svg");
+    const init = ["init", p("ds"), "--model", p("m"), "--k", "2:3", "--n-init", "2"];
+    await ok(...init, "--svg");
+    for (const f of ["learning_curve", "k_selection"]) {
+      const png = decodePng(await Deno.readFile(p(`m/${f}.png`)));
+      const { canvas } = replaySvg(await Deno.readTextFile(p(`m/${f}.svg`)));
+      assert(canvas.rgba.every((v, i) => v === png.rgba[i]), `${f}.svg draws ${f}.png`);
+    }
+    // Again without --svg: an SVG left from before would no longer match its PNG.
+    await ok(...init, "--force");
+    assert(await exists(p("m/k_selection.png")) && !(await exists(p("m/k_selection.svg"))));
+    await ok(...pre, "--latent-dim", "3", "--force");
+    assert(
+      await exists(p("m/learning_curve.png")) && !(await exists(p("m/learning_curve.svg"))),
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
