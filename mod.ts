@@ -90,7 +90,13 @@ export {
   type KMeansOptions,
   type KMeansResult,
 } from "./lib/cluster/kmeans.ts";
-export { gmm, gmmAsync, type GmmOptions, type GmmResult } from "./lib/cluster/gmm.ts";
+export {
+  gmm,
+  gmmAsync,
+  type GmmOptions,
+  type GmmResult,
+  relativeRegCovar,
+} from "./lib/cluster/gmm.ts";
 export { pca2 } from "./lib/cluster/pca.ts";
 export { type Embedding2, umap2, type UmapOptions } from "./lib/cluster/embed.ts";
 export { nearestNeighbours, type Neighbour } from "./lib/cluster/similar.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { join } from "node:path";
-import { gmmAsync } from "./gmm.ts";
+import { gmmAsync, relativeRegCovar } from "./gmm.ts";
 import { kmeansAsync, nearestCentres } from "./kmeans.ts";
 import {
   datasetFingerprint,
@@ -258,6 +258,8 @@ export async function initCentroids(
     const r = await gmmAsync(latent, n, d, {
       k: cfg.k,
       covariance: cfg.covariance,
+      // In proportion to the codes' spread: the fit must not depend on their scale.
+      regCovar: relativeRegCovar(latent, n, d),
       maxIter: cfg.maxIter,
       tol: cfg.tol,
       nInit: nInitOf(cfg),

@@ -11,7 +11,7 @@ import { lineChart, type Series, writeFigure } from "../plot/mod.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { calinskiHarabasz, daviesBouldin, withinClusterSS } from "../metrics/internal.ts";
 import { silhouette } from "../metrics/silhouette.ts";
-import { gmmAsync } from "./gmm.ts";
+import { gmmAsync, relativeRegCovar } from "./gmm.ts";
 import { kmeansAsync, nearestCentres } from "./kmeans.ts";
 
 /** Index that picks k: the highest silhouette or Calinski–Harabasz, the lowest Davies–Bouldin or BIC. */
@@ -183,6 +183,8 @@ export async function selectK(
       const g = await gmmAsync(x, n, d, {
         k,
         covariance: cov,
+        // In proportion to the codes' spread: the fit must not depend on their scale.
+        regCovar: relativeRegCovar(x, n, d),
         maxIter: opts.maxIter,
         tol: opts.tol,
         nInit: Math.max(1, Math.min(opts.nInit, 10)),

@@ -11,7 +11,7 @@ import {
 import { LINE_MARK_COLOR, lineChart } from "../../lib/plot/charts.ts";
 import { join } from "node:path";
 import { countColor, decodePng } from "../plot/_decode_png.ts";
-import { gmm } from "../../lib/cluster/gmm.ts";
+import { gmm, relativeRegCovar } from "../../lib/cluster/gmm.ts";
 import { nearestCentres } from "../../lib/cluster/kmeans.ts";
 import { withinClusterSS } from "../../lib/metrics/internal.ts";
 import { silhouette } from "../../lib/metrics/silhouette.ts";
@@ -290,6 +290,7 @@ Deno.test("selectK's GMM scores: diag by default, at most 10 restarts, exact sil
       maxIter: 100,
       tol: 1e-3,
       seed: 2,
+      regCovar: relativeRegCovar(x, n, 2),
     });
     assertEquals(s.bic, -2 * g.logLikelihood * n + gmmParameters(s.k, 2, "diag") * Math.log(n));
     // Scored by each point's nearest mean, where DEC would start it, not by the posteriors.
@@ -311,4 +312,39 @@ Deno.test("selectK counts the clusters a fit leaves empty", async () => {
     seed: 0,
   });
   assertEquals(sel.scores.map((s) => s.empty), [0, 1]);
+});
+
+Deno.test("a GMM's choice of k and its clusters do not depend on the codes' scale (regCovar in proportion to their spread)", async () => {
+  const x = blobs([[0, 0], [8, 0], [0, 8]], 30, 0.7, 7);
+  const truth = Array.from({ length: 90 }, (_, i) => Math.floor(i / 30));
+  const opts = {
+    method: "gmm",
+    criterion: "bic",
+    nInit: 3,
+    maxIter: 200,
+    tol: 1e-4,
+    seed: 2,
+  } as const;
+  for (const covariance of ["diag", "full"] as const) {
+    const picks = [];
+    // Codes as an undertrained encoder gives them: a spread of 7e-5 around centres 8e-4 apart,
+    // where scikit-learn's absolute 1e-6 added to every variance (5e-9) drowned the clusters.
+    for (const s of [1, 1e-4, 1e4]) {
+      const xs = x.map((v) => v * s);
+      const r = await selectK(xs, 90, 2, [2, 3, 4, 5], { ...opts, covariance });
+      picks.push(r.best);
+      const g = gmm(xs, 90, 2, {
+        k: 3,
+        covariance,
+        nInit: 3,
+        seed: 2,
+        regCovar: relativeRegCovar(xs, 90, 2),
+      });
+      // The same partition as the truth, up to the clusters' order.
+      const pairs = new Set(Array.from(g.labels, (l, i) => `${l}:${truth[i]}`));
+      assertEquals(pairs.size, 3, `scale ${s} ${covariance}`);
+    }
+    assertEquals(picks, [3, 3, 3], covariance);
+  }
+  assertEquals(relativeRegCovar(new Float64Array(6).fill(7), 3, 2), 1e-6, "no spread: 1e-6");
 });
