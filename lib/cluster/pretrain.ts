@@ -132,9 +132,14 @@ export function pretrainStepsWarning(samples: number, cfg: PretrainConfig): stri
   const smaller = steps(bs) >= MIN_PRETRAIN_STEPS && bs >= 4
     ? `--batch-size ${bs} (${steps(bs)} steps) or `
     : "";
-  return `pretraining takes only ${steps(cfg.batchSize)} Adam steps (${cfg.epochs} epochs of ` +
-    `${Math.ceil(train / cfg.batchSize)} batches of ${cfg.batchSize} from ${train} samples): ` +
-    `the latent codes may not separate the classes; give ${smaller}--epochs ${epochs}`;
+  const plural = (n: number, what: string) =>
+    `${n} ${what}${n === 1 ? "" : what.endsWith("h") ? "es" : "s"}`;
+  const batches = Math.ceil(train / cfg.batchSize);
+  // A batch holds at most the samples there are.
+  const size = Math.min(cfg.batchSize, train);
+  return `pretraining takes only ${plural(steps(cfg.batchSize), "Adam step")} (` +
+    `${plural(cfg.epochs, "epoch")} of ${plural(batches, "batch")} of ${size} from ${train} ` +
+    `samples): the latent codes may not separate the classes; give ${smaller}--epochs ${epochs}`;
 }
 
 /** One row of the learning curve. */
@@ -448,6 +453,22 @@ export async function pretrain(
     let epochsThisCall = 0;
     let stepsThisCall = 0, stopped = false;
     const every = (opts.checkpointEvery ?? 0) * 1000;
+    // The weights a checkpoint keeps must still give a finite loss: no step's loss measures the
+    // update after it, and a learning rate far too high leaves weights of 1e30 whose codes are
+    // NaN while every loss printed was finite.
+    // The validation loss, where there is one, serves.
+    const probe = async (where: string, valLoss: number | null = null) => {
+      const v = valLoss ?? await evalLoss(ae, ds, state.trainIdx.slice(0, bs), cfg, device);
+      if (!Number.isFinite(v)) {
+        throw new UserError(
+          `Cannot pretrain: the weights after ${where} give a loss of ${v} on the ${
+            valLoss === null ? "first training batch" : "validation samples"
+          }: lower --lr (${ckDir} keeps the last weights that gave a finite loss, if any)`,
+        );
+      }
+    };
+    // The first loss of this call, against which the last epoch's is held.
+    let firstLoss: number | undefined;
     while (state.epoch < cfg.epochs) {
       // Inside an epoch (a checkpoint taken there): its shuffle again from the RNG state before
       // it, and its steps, loss and time so far.
@@ -463,6 +484,7 @@ export async function pretrain(
       let lossSum = mid ? state.lossSum ?? 0 : 0;
       let saved = performance.now();
       const saveInside = async (s: number) => {
+        await probe(`step ${s} of epoch ${state.epoch + 1}`);
         Object.assign(state, {
           step: s,
           lossSum,
@@ -500,6 +522,7 @@ export async function pretrain(
           );
         }
         lossSum += v * Math.min(bs, order.length - s * bs);
+        firstLoss ??= v;
         opts.hooks?.onStep?.(s + 1, steps, v);
       };
       for (let s = start; s < steps; s++) {
@@ -523,6 +546,7 @@ export async function pretrain(
         ? await evalLoss(ae, ds, state.valIdx, cfg, device)
         : null;
       const seconds = (performance.now() - t0) / 1000;
+      await probe(`epoch ${state.epoch + 1}`, valLoss);
       state.epoch++;
       const rec: EpochRecord = {
         epoch: state.epoch,
@@ -542,6 +566,16 @@ export async function pretrain(
       if (opts.hooks?.stopAfterEpochs && epochsThisCall >= opts.hooks.stopAfterEpochs) break;
     }
     if (state.epoch >= cfg.epochs) {
+      const last = state.history.at(-1)?.trainLoss;
+      if (firstLoss !== undefined && last !== undefined && last > 10 * firstLoss) {
+        console.error(
+          `warning: pretraining ends with a training loss of ${last.toPrecision(3)}, ` +
+            `${Math.round(last / firstLoss)} times its first step's (${
+              firstLoss.toPrecision(3)
+            }): ` +
+            `the weights diverged: lower --lr and pretrain again with --force`,
+        );
+      }
       const path = join(dir, "autoencoder.safetensors");
       const { bytes, digest: weights } = await encodeWeights(await set.stateDict(), {
         epochs: String(state.epoch),

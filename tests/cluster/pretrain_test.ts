@@ -397,3 +397,64 @@ Deno.test("datasetDifferences compares what makes a sample's values, not where t
   assertEquals(datasetDifferences(trained, imported), []);
   assertEquals(datasetDifferences(imported, trained), []);
 });
+
+Deno.test("pretrain stops when the weights it would keep give a non-finite loss, and warns when the loss ends far above its first step's", async () => {
+  const rng = new Rng(3);
+  const N = 12, P = 64;
+  const ds = new MemoryDataset(
+    Float32Array.from({ length: N * P }, () => rng.uniform(0, 1)),
+    SHAPE,
+  );
+  const cfg = { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 16, latentDim: 3 };
+  // One Adam step of 1e30: every loss printed (the step's, before its update) is finite, but the
+  // weights after it give NaN codes. Nothing is written.
+  const dir = await Deno.makeTempDir();
+  let err: unknown = null;
+  await pretrain(ds, dir, { ...cfg, lr: 1e30 }, { device: "cpu" }).catch((e) => err = e);
+  assert(err instanceof UserError, String(err));
+  assert(
+    /^Cannot pretrain: the weights after epoch 1 give a loss of (NaN|Infinity) on the first training batch: lower --lr/
+      .test((err as Error).message),
+    (err as Error).message,
+  );
+  assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), []);
+  // The same inside an epoch: the checkpoint there is not written either.
+  err = null;
+  await pretrain(ds, dir, { ...cfg, lr: 1e30, batchSize: 4 }, {
+    device: "cpu",
+    hooks: { stopAfterSteps: 1 },
+  }).catch((e) => err = e);
+  assert(
+    String(err).includes("the weights after step 1 of epoch 1 give a loss of"),
+    String(err),
+  );
+  assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), []);
+  // Diverged but finite (lr 1): the model is written, with a warning.
+  const warnings: string[] = [];
+  const error = console.error;
+  console.error = (...a: unknown[]) => warnings.push(a.join(" "));
+  try {
+    const h = await pretrain(ds, dir, { ...cfg, lr: 1, epochs: 3, batchSize: 4 }, {
+      device: "cpu",
+    });
+    assert(h[2].trainLoss > 1e3, JSON.stringify(h));
+  } finally {
+    console.error = error;
+  }
+  assertEquals(warnings.length, 1, warnings.join("\n"));
+  assert(
+    /^warning: pretraining ends with a training loss of \S+, \d+ times its first step's \(\S+\): the weights diverged: lower --lr/
+      .test(warnings[0]),
+    warnings[0],
+  );
+  // A normal run says nothing.
+  const calm: string[] = [];
+  console.error = (...a: unknown[]) => calm.push(a.join(" "));
+  try {
+    await pretrain(ds, join(dir, "ok"), { ...cfg, epochs: 3, batchSize: 4 }, { device: "cpu" });
+  } finally {
+    console.error = error;
+  }
+  assertEquals(calm, []);
+  await Deno.remove(dir, { recursive: true });
+});
