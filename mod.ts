@@ -85,6 +85,7 @@ export {
 
 // Clustering and metrics
 export {
+  distinctPoints,
   kmeans,
   kmeansAsync,
   type KMeansOptions,

@@ -42,6 +42,7 @@ import {
   lockModelDir,
   readJson,
 } from "../io/checkpoint.ts";
+import { distinctPoints } from "../cluster/kmeans.ts";
 import { evaluateClustering, formatReport } from "../metrics/mod.ts";
 import { Progress, type ProgressOptions } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
@@ -535,6 +536,17 @@ export const initCommand: Command = lockingModel({
     const enc = new Progress("init: encoding", ds.count, { quiet: !!values.quiet });
     const latent = await encodeForInit(dir, ds, dev, (m) => enc.tick(m));
     enc.done();
+    // More clusters than distinct codes split identical samples among clusters at random.
+    const most = Math.max(cfg.k, ...(ks ?? []));
+    const distinct = distinctPoints(latent, n, latent.length / n, most);
+    if (distinct < most) {
+      console.error(
+        `warning: the ${n} samples' latent codes take only ${distinct} distinct value${
+          distinct === 1 ? "" : "s"
+        }, fewer than k = ${most}: identical codes will be split among clusters (a collapsed ` +
+          `encoder? pretrain longer, or check that the samples differ)`,
+      );
+    }
     let kSelection: KSelection | undefined;
     if (ks && ks.length > 1) {
       kSelection = await chooseK(latent, ds.count, ks, cfg, criterion, !values.quiet);

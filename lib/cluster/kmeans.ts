@@ -509,3 +509,27 @@ export function checkFinite(x: ArrayLike<number>, d: number, action: string): vo
     }
   }
 }
+
+/**
+ * Counts the distinct points of `x`, up to `limit`: k-means (or a GMM) asked for more clusters
+ * than there are distinct points splits identical points among clusters.
+ *
+ * @param x Points, row-major `[n, d]`.
+ * @param n Number of points.
+ * @param d Dimension.
+ * @param limit Stop counting here (the k asked for): the answer is then `limit`.
+ * @returns the number of distinct rows, at most `limit`.
+ * @example
+ * ```ts
+ * import { distinctPoints } from "./kmeans.ts";
+ * if (distinctPoints([1, 2, 1, 2, 3, 4], 3, 2, 10) !== 2) throw new Error();
+ * ```
+ */
+export function distinctPoints(x: ArrayLike<number>, n: number, d: number, limit: number): number {
+  const seen = new Set<string>();
+  for (let i = 0; i < n && seen.size < limit; i++) {
+    // -0 and 0 are the same point.
+    seen.add(Array.from({ length: d }, (_, t) => x[i * d + t] + 0).join(","));
+  }
+  return seen.size;
+}

@@ -155,3 +155,40 @@ Deno.test("pretrain --svg and init --svg write learning_curve.svg and k_selectio
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("init warns when the latent codes take fewer distinct values than k", async () => {
+  const root = await Deno.makeTempDir();
+  const p = (s: string) => join(root, s);
+  try {
+    // Twelve copies of one sample: one code, whatever the encoder.
+    const one = Float32Array.from({ length: 120 }, (_, i) => Math.sin(0.3 * i));
+    const x = new Float32Array(12 * 120).map((_, i) => one[i % 120]);
+    await Deno.writeFile(p("x.npy"), encodeNpy(x, [12, 1, 12, 10]));
+    assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
+    const pre = await run(
+      "pretrain",
+      p("ds"),
+      "--model",
+      p("m"),
+      "--cpu",
+      "--epochs",
+      "1",
+      "--latent-dim",
+      "3",
+      "--quiet",
+    );
+    assertEquals(pre.code, 0, pre.err.join("\n"));
+    const r = await run("init", p("ds"), "--model", p("m"), "--k", "3", "--cpu", "--quiet");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    assert(
+      r.err.some((l) =>
+        l.startsWith(
+          "warning: the 12 samples' latent codes take only 1 distinct value, fewer than k = 3:",
+        )
+      ),
+      r.err.join("\n"),
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
