@@ -657,6 +657,13 @@ export const clusterCommand: Command = {
       }
       const nInit = intFlag(values, "n-init") ?? 10;
       const k = intFlag(values, "k") ?? 5;
+      if (ds.count < 2) {
+        throw new UserError(
+          `Cannot cluster ${ds.dir} with --raw: it holds ${ds.count} sample${
+            ds.count === 1 ? "" : "s"
+          }: expected at least 2`,
+        );
+      }
       if (k < 2 || k > ds.count) {
         throw new UserError(
           `Cannot use --k ${k}: expected 2..${ds.count} (the dataset's samples; one cluster ` +

@@ -478,9 +478,21 @@ export function checkConsistency(c: ExtractConfig, source = "config"): void {
       `Cannot use ${source}: spectrogram.nfft must be a power of two >= nperseg (${g.nperseg}): current value is ${s.nfft}`,
     );
   }
-  if (g.nFreqs < 1 || g.nTimes < 1) {
+  if (g.nFreqs < 1) {
+    // The bins are fs / nfft apart: a short window (a small nfft) can leave a narrow band none.
+    const df = fs / g.nfft;
     throw new UserError(
-      `Cannot use ${source}: the crop keeps ${g.nFreqs} frequencies and ${g.nTimes} times: widen fmin..fmax or before/after`,
+      `Cannot use ${source}: the crop ${s.fmin}..${s.fmax} Hz holds no frequency bin: the ` +
+        `bins are ${
+          Number(df.toPrecision(4))
+        } Hz apart (sampling rate ${fs} Hz / nfft ${g.nfft}, ` +
+        `from the ${s.windowLength} s window): widen fmin..fmax, or lengthen the window ` +
+        `(--window-length) or raise --nfft for finer bins`,
+    );
+  }
+  if (g.nTimes < 1) {
+    throw new UserError(
+      `Cannot use ${source}: the crop keeps ${g.nTimes} times: widen before/after`,
     );
   }
 }

@@ -406,3 +406,15 @@ Deno.test("cluster --svg writes each figure as an SVG too, drawing the PNG's ver
     assert(!(await Deno.readTextFile(join(plain, "report.html"))).includes(">SVG</a>"));
   });
 });
+
+Deno.test("cluster --raw on a dataset of one sample says it needs two, not 'expected 2..1'", async () => {
+  await withRoot(async (root) => {
+    await Deno.writeFile(join(root, "x.npy"), encodeNpy(new Float32Array(12).fill(1), [1, 3, 4]));
+    const ds = join(root, "ds");
+    assertEquals((await run("import", join(root, "x.npy"), "--out", ds, "--quiet")).code, 0);
+    const r = await run("cluster", ds, "--raw", "--k", "1", "--out", join(root, "c"));
+    assertEquals([r.code, r.err], [2, [
+      `error: Cannot cluster ${ds} with --raw: it holds 1 sample: expected at least 2`,
+    ]]);
+  });
+});

@@ -858,7 +858,9 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
     ],
     [
       { spectrogram: { fmin: 1, fmax: 1.1 } },
-      "the crop keeps 0 frequencies and 67 times: widen fmin..fmax or before/after",
+      "the crop 1..1.1 Hz holds no frequency bin: the bins are 0.1953 Hz apart (sampling rate " +
+      "100 Hz / nfft 512, from the 2.56 s window): widen fmin..fmax, or lengthen the window " +
+      "(--window-length) or raise --nfft for finer bins",
     ],
   ];
   for (const [fields, msg] of bad) {
