@@ -50,6 +50,7 @@ export {
   PRETRAIN_DEFAULTS,
   type PretrainConfig,
   type PretrainHooks,
+  pretrainStepsWarning,
   readModelInfo,
 } from "./lib/cluster/pretrain.ts";
 export {

@@ -20,7 +20,8 @@
  * half an hour: DCEC pretrains 200 epochs on 70,000 digits and fine-tunes up to 20,000
  * batches; the defaults here are 20 epochs (`--epochs`) and 2,800 batches (`--max-iter`,
  * 20 target updates, about 72 passes over 10,000 digits). Expect a lower ACC than the
- * published one. The fine-tuning learning rate is seisdec's default (Adam 1e-4).
+ * published one. The fine-tuning learning rate is Adam 1e-4 (--finetune-lr; seisdec's own default is
+ * 1e-5).
  *
  * @module
  */
