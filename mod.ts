@@ -157,6 +157,8 @@ export {
 export {
   type ChannelId,
   type ChannelResponses,
+  type ClippedChannel,
+  type ClippedSample,
   DETECTIONS_DIR,
   detectionsPath,
   type ExtractOptions,
@@ -308,6 +310,7 @@ export {
   triggerOnsets,
   type TriggerSpan,
 } from "./lib/signal/trigger.ts";
+export { CLIP_MIN_LEVELS, CLIP_RUN, type Clipping, clipping } from "./lib/signal/clip.ts";
 export { resample, type ResampleOptions } from "./lib/signal/resample.ts";
 export {
   directionZne,

@@ -17,6 +17,7 @@ import {
 import { inspectSample, RECORDED_BAND, recordedBandTop, runExtract } from "../io/extract.ts";
 import { encodeNpy } from "../io/npy.ts";
 import { checkTrigger, type SdsTrigger } from "../io/sds_triggers.ts";
+import { CLIP_RUN } from "../signal/clip.ts";
 import { join, resolve } from "node:path";
 
 /**
@@ -849,6 +850,17 @@ export const extract: Command = {
           `it hold no signal, so clusters may follow the sampling rate; crop to --fmax ${
             top(low[0][0])
           } or leave those samples out`,
+      );
+    }
+    if (s.clipped.length) {
+      const ids = new Set(s.clipped.map((c) => c.id));
+      const c = s.clipped[0];
+      console.error(
+        `note: ${ids.size} of ${s.ok} samples look clipped: ${s.clipped.length} channel(s) hold ` +
+          `runs of ${CLIP_RUN} or more raw samples at their largest or smallest value, listed ` +
+          `in ${s.out}/clipped.csv (e.g. ${c.id}, ${c.channel}: ${c.samples} samples at ` +
+          `${c.max} or ${c.min}); their spectrograms show the clipping's harmonics rather than ` +
+          `the ground motion, and may gather in a cluster of their own`,
       );
     }
     if (s.ok === 0) {

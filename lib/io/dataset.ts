@@ -9,6 +9,7 @@
  * | `times.npy` | f64 `[T]`, seconds relative to the reference time |
  * | `meta.json` | `{ format, version, shape, components, scaling, config, created }` |
  * | `failures.csv` | (extract only) `id,reason,message` for every skipped sample |
+ * | `clipped.csv` | (extract only, when any) `id,channel,max,min,samples` of the channels whose raw counts in the crop window look clipped (lib/signal/clip.ts) |
  * | `rotations.csv` | (extract only, when any) `id,channels,azimuths,dips,sources` of the samples whose Z, N, E were rotated from other channels (sources: `stationxml`, `sac` or `sac_pz` per channel) |
  *
  * {@linkcode Dataset.readBatch} reads only the requested samples (seek + read),

@@ -56,6 +56,7 @@ import {
   workerCount,
 } from "./extract_config.ts";
 import { DatasetWriter, type SampleInfo } from "./dataset.ts";
+import { type Clipping, clipping } from "../signal/clip.ts";
 import { preprocessTrace } from "../signal/preprocess.ts";
 import { kaiser, spectrogram } from "../signal/stft.ts";
 import { directionZne, type Orientation, rotateToZne, zneMatrix } from "../signal/rotate.ts";
@@ -1238,6 +1239,20 @@ export interface ExtractedSample {
    * sensitivity, under `stageCheck: "warn"`), for the run to print once each.
    */
   warnings?: string[];
+  /** The channels whose raw samples in the crop window look clipped ({@linkcode clipping}). */
+  clipped?: ClippedChannel[];
+}
+
+/** A channel of a sample whose raw samples look clipped (`clipped.csv`). */
+export interface ClippedChannel extends Clipping {
+  /** `NET.STA.LOC.CHA`. */
+  channel: string;
+}
+
+/** {@linkcode ClippedChannel} with its sample's id. */
+export interface ClippedSample extends ClippedChannel {
+  /** Sample id. */
+  id: string;
 }
 
 /**
@@ -1417,6 +1432,7 @@ async function processSampleBody(
   const C = codes.length, F = g.nFreqs, T = g.nTimes;
   // What the run should say once (ExtractedSample.warnings).
   const warnings: string[] = [];
+  const clipped: ClippedChannel[] = [];
   const fs = pp.samplingRate;
   const half = Math.floor(g.nperseg / 2);
   const need = (T - 1) * g.hop + g.nperseg;
@@ -1470,6 +1486,19 @@ async function processSampleBody(
     checkFinite(own.data, `${what} (${src})`);
     checkNotFlat(own.data, `${what} (${src})`);
     checkNoFill(own, [tref - before, tref + after], tref, config.gapTolerance, `${what} (${src})`);
+    // Clipping in the crop window, in the raw counts (the response removal would smooth it).
+    const clip = clipping(
+      own.data.subarray(
+        Math.max(0, Math.round((tref - before - own.startTime) / dt)),
+        Math.max(0, Math.round((tref + after - own.startTime) / dt) + 1),
+      ),
+    );
+    if (clip) {
+      clipped.push({
+        channel: `${full.network}.${full.station}.${full.location}.${full.channel}`,
+        ...clip,
+      });
+    }
     let response = null;
     // What the response came from, for the chunk memo: the epoch's object, or the SAC_PZ file's.
     let responseFrom: object | null = null;
@@ -1637,6 +1666,7 @@ async function processSampleBody(
     referenceTime: tref,
     recordedRate: Math.min(...traces.map((t) => t.samplingRate)),
     ...(warnings.length ? { warnings } : {}),
+    ...(clipped.length ? { clipped } : {}),
     ...(options.keepWaveform ? { waveform } : {}),
     ...(rotation ? { rotation } : {}),
     ...(coords ? { coords } : {}),
@@ -2226,6 +2256,11 @@ export interface ExtractSummary {
    * there are none.
    */
   aboveNyquist: Record<string, number>;
+  /**
+   * The channels of the samples written whose raw samples in the crop window look clipped
+   * ({@linkcode clipping}), as `clipped.csv` lists them. Empty when there are none.
+   */
+  clipped: ClippedSample[];
 }
 
 /** Options of {@linkcode runExtract}. */
@@ -2266,6 +2301,7 @@ type WorkerReply =
     coords?: Coordinates;
     recordedRate: number;
     warnings?: string[];
+    clipped?: ClippedChannel[];
   }
   | { index: number; ok: false; reason: string; message: string };
 
@@ -2279,6 +2315,8 @@ interface ExtractState {
   rotations?: RotatedSample[];
   /** {@linkcode ExtractSummary.aboveNyquist} so far (absent in older checkpoints). */
   aboveNyquist?: Record<string, number>;
+  /** {@linkcode ExtractSummary.clipped} so far (absent in older checkpoints). */
+  clipped?: ClippedSample[];
 }
 
 /** A sample whose Z, N and E were rotated from other channels (`rotations.csv`). */
@@ -2443,6 +2481,7 @@ async function extractInto(
   const rotations: RotatedSample[] = [...resumed.rotations ?? []];
   // Samples written whose recording's band ends below the crop's top, by their rate.
   const aboveNyquist: Record<string, number> = { ...resumed.aboveNyquist };
+  const clipped: ClippedSample[] = [...resumed.clipped ?? []];
   // Warnings of the samples (ExtractedSample.warnings), each printed once.
   const warned = new Set<string>();
   const t0 = performance.now();
@@ -2459,6 +2498,7 @@ async function extractInto(
         failures: [...failures],
         rotations: [...rotations],
         aboveNyquist: { ...aboveNyquist },
+        clipped: [...clipped],
       } satisfies ExtractState,
     );
     // Awaited later; a failed write must not end the process as an unhandled rejection first.
@@ -2475,6 +2515,7 @@ async function extractInto(
           const task = placedTask(tasks[r.index], r.referenceTime);
           writer.append({ ...sampleInfo(task, config.components), ...r.coords }, r.data);
           if (r.rotation) rotations.push({ id: task.id, ...r.rotation });
+          for (const c of r.clipped ?? []) clipped.push({ id: task.id, ...c });
           for (const w of r.warnings ?? []) {
             if (!warned.has(w)) {
               warned.add(w);
@@ -2521,6 +2562,15 @@ async function extractInto(
     if (te) {
       await Deno.writeTextFile(join(writer.tmpDir, "triggers.csv"), triggersCsv(te, failures));
       await Deno.writeTextFile(join(writer.tmpDir, "detections.xml"), detectionsXml(te));
+    }
+    if (clipped.length) {
+      await Deno.writeTextFile(
+        join(writer.tmpDir, "clipped.csv"),
+        formatCsv([
+          ["id", "channel", "max", "min", "samples"],
+          ...clipped.map((c) => [c.id, c.channel, c.max, c.min, c.samples].map(String)),
+        ]),
+      );
     }
     if (rotations.length) {
       await Deno.writeTextFile(
@@ -2579,6 +2629,7 @@ async function extractInto(
     resumed: start,
     rotated: rotations.length,
     aboveNyquist,
+    clipped,
   };
 }
 
