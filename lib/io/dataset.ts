@@ -686,8 +686,18 @@ export async function writeDataset(
         `${T} times: found ${samples.length}, ${freqs.length}, ${times.length} and ${data.length} values`,
     );
   }
-  // A dataset openDataset would refuse is not written.
+  // A dataset openDataset would refuse is not written, nor one every reader would refuse.
   checkSampleIds(samples.map((x) => x.id), `Cannot write dataset ${dir}: sample`);
+  const per = C * F * T;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      const n = Math.floor(i / per);
+      throw new TypeError(
+        `Cannot write dataset ${dir}: sample ${n} (${samples[n].id}) holds ${data[i]} at element ` +
+          `${i - n * per}: expected finite values (the training and clustering commands refuse them)`,
+      );
+    }
+  }
   await writeDirAtomic(dir, async (tmp) => {
     await Deno.writeFile(join(tmp, "spectrograms.npy"), encodeNpy(data, [N, C, F, T]));
     await writeMetaFiles(tmp, meta, samples, freqs, times);

@@ -65,6 +65,23 @@ Deno.test("writeDataset + openDataset: readBatch returns the requested samples i
     Deno.errors.AlreadyExists,
     "--force",
   );
+  // NaN or an infinity is refused before anything is written, naming the sample and element.
+  const bad = data.slice();
+  bad[2 * C * F * T + 5] = NaN;
+  await assertRejects(
+    () =>
+      writeDataset(
+        `${dir}_nan`,
+        { shape: [N, C, F, T], components: ["Z", "N"], scaling: "psd", config: {} },
+        samples,
+        bad,
+        new Float64Array(3),
+        new Float64Array(4),
+      ),
+    TypeError,
+    `sample 2 (${samples[2].id}) holds NaN at element 5: expected finite values`,
+  );
+  assert(!(await Deno.stat(`${dir}_nan`).then(() => true, () => false)));
   await Deno.remove(dirname(dir), { recursive: true });
 });
 
