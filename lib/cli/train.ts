@@ -810,6 +810,14 @@ export const finetuneCommand: Command = lockingModel({
       );
     }
     const quiet = !!values.quiet;
+    if (cfg.target === "batch" && Math.min(cfg.batchSize, ds.count) === 1 && cfg.mode === "dec") {
+      // p normalises q over the batch: over one sample it is q itself, and KL(p‖q) is 0.
+      console.error(
+        `warning: with --target batch a batch of 1 sample makes the target p equal to q ` +
+          `(its normalisation over the batch), so KL(p‖q) is 0 and DEC does not train: use a ` +
+          `larger --batch-size, or --target dataset`,
+      );
+    }
     if (!quiet) {
       const every = updateIntervalOf(cfg, ds.count);
       console.error(

@@ -192,3 +192,30 @@ Deno.test("init warns when the latent codes take fewer distinct values than k", 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("finetune warns that --target batch with batches of one sample cannot train", async () => {
+  const root = await Deno.makeTempDir();
+  const p = (s: string) => join(root, s);
+  try {
+    const x = Float32Array.from({ length: 12 * 120 }, (_, i) => Math.sin(0.3 * i) + (i % 7));
+    await Deno.writeFile(p("x.npy"), encodeNpy(x, [12, 1, 12, 10]));
+    assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
+    const ok = async (...args: string[]) => {
+      const r = await run(...args, "--cpu", "--quiet");
+      assertEquals(r.code, 0, r.err.join("\n"));
+      return r;
+    };
+    await ok("pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--latent-dim", "3");
+    await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--n-init", "2");
+    const ft = ["finetune", p("ds"), "--model", p("m"), "--max-iter", "2", "--min-iter", "1"];
+    const one = await ok(...ft, "--target", "batch", "--batch-size", "1");
+    const warned = (r: { err: string[] }) =>
+      r.err.some((l) => l.startsWith("warning: with --target batch a batch of 1 sample makes"));
+    assert(warned(one), one.err.join("\n"));
+    // Batches of two, or the dataset's target, train: no warning.
+    assert(!warned(await ok(...ft, "--target", "batch", "--batch-size", "2", "--force")));
+    assert(!warned(await ok(...ft, "--batch-size", "1", "--force")));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
