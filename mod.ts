@@ -123,6 +123,7 @@ export {
   type ProfileOptions,
   profilesCsv,
   referenceName,
+  stationMapPng,
   timelinePng,
 } from "./lib/cluster/summary.ts";
 export { type FigureFormat, writeFigure } from "./lib/plot/mod.ts";

@@ -46,6 +46,7 @@ import {
   profilesCsv,
   psdUnit,
   referenceName,
+  stationMapPng,
   timelinePng,
   topTwo,
   valueLabel,
@@ -211,7 +212,8 @@ export function catalogueEvents(samples: readonly SampleInfo[]): NetworkEvent[] 
  * `plots`, latent_pca.png, examples.png, example_waveforms.png (for a dataset made by `extract`
  * whose input is still there: see {@linkcode memberWaveforms}; else a `note:` on stderr says
  * why not), cluster_means.png, cluster_spectra.png and, when the samples have reference times,
- * hour_of_day.png and timeline.png; for SDS windows (`extract --windows`), episodes.csv
+ * hour_of_day.png and timeline.png, and stations.png where two or more stations have coordinates;
+ * for SDS windows (`extract --windows`), episodes.csv
  * ({@linkcode windowEpisodes}); for SDS triggers (`extract --trigger`) or samples that name
  * their event, events.csv and events.xml (the clusters' vote per event: {@linkcode eventVotes}).
  *
@@ -378,6 +380,7 @@ export async function writeResults(
       );
       await figure("hour_of_day", (format) => hourOfDayPng(profiles, utcOffset, format));
       await figure("timeline", (format) => timelinePng(ds, labels, a.k, format));
+      await figure("stations", (format) => stationMapPng(ds, labels, a.k, format));
       if (umapPoints > 0 && a.dim <= 64 && ds.count >= 3) {
         let umapBar: Progress | null = null, last = 0;
         const e = await umap2(a.latent, ds.count, a.dim, {

@@ -53,6 +53,7 @@ const FIGURES: [string, string][] = [
   ["latent_umap.png", "Latent codes, UMAP"],
   ["hour_of_day.png", "Hour of day per cluster"],
   ["timeline.png", "Samples over time"],
+  ["stations.png", "Samples per cluster at each station"],
 ];
 const MODEL_FIGURES: [string, string][] = [
   ["learning_curve.png", "Pretraining learning curve"],

@@ -18,6 +18,8 @@ import {
   imageGrid,
   lineChart,
   scatterChart,
+  stationChart,
+  type StationMark,
   type TileAxis,
 } from "../plot/mod.ts";
 import { csvField } from "../io/csv.ts";
@@ -708,6 +710,8 @@ export interface MemberSample {
   event?: string;
   /** The station's longitude, degrees east, where known (for local mean solar time). */
   longitude?: number;
+  /** The station's latitude, degrees north, where known (for the station map). */
+  latitude?: number;
 }
 
 /**
@@ -894,6 +898,53 @@ export function hourOfDayPng(
     colorbarLabel: "% of the cluster's records",
     width: 900,
     height: Math.max(260, 80 + 34 * k),
+  });
+}
+
+/**
+ * `stations.png`: each station's samples per cluster, on a map ({@linkcode stationChart}): a bar
+ * per station (`NET.STA`) split by the shares of its samples in each cluster, at its longitude
+ * and latitude. Null where fewer than two stations have coordinates (samples.csv's, from
+ * StationXML).
+ *
+ * @param ds The dataset (`samples` with network, station, latitude and longitude).
+ * @param labels Cluster of each sample.
+ * @param k Number of clusters.
+ * @param format "png" (default) or "svg".
+ * @returns PNG (or SVG) bytes, or null.
+ */
+export function stationMapPng(
+  ds: ProfileDataset,
+  labels: Int32Array,
+  k: number,
+  format: FigureFormat = "png",
+): Uint8Array | null {
+  const stations = new Map<string, StationMark>();
+  let unplaced = 0;
+  for (let i = 0; i < ds.count; i++) {
+    const s = ds.samples?.[i];
+    if (!s?.station || !Number.isFinite(s.latitude) || !Number.isFinite(s.longitude)) {
+      unplaced++;
+      continue;
+    }
+    const name = `${s.network ?? ""}.${s.station}`;
+    let st = stations.get(name);
+    if (!st) {
+      st = { name, longitude: s.longitude!, latitude: s.latitude!, counts: new Array(k).fill(0) };
+      stations.set(name, st);
+    }
+    st.counts[labels[i]]++;
+  }
+  if (stations.size < 2) return null;
+  const left = unplaced ? `; ${unplaced} without coordinates left out` : "";
+  return stationChart([...stations.values()], {
+    format,
+    title: `Samples per cluster at each station (${stations.size} stations, ${
+      ds.count - unplaced
+    } samples${left})`,
+    groupNames: Array.from({ length: k }, (_, j) => `cluster ${j}`),
+    width: 900,
+    height: 640,
   });
 }
 

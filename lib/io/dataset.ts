@@ -694,7 +694,9 @@ export async function writeDataset(
       const n = Math.floor(i / per);
       throw new TypeError(
         `Cannot write dataset ${dir}: sample ${n} (${samples[n].id}) holds ${data[i]} at element ` +
-          `${i - n * per}: expected finite values (the training and clustering commands refuse them)`,
+          `${
+            i - n * per
+          }: expected finite values (the training and clustering commands refuse them)`,
       );
     }
   }

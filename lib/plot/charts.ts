@@ -606,6 +606,130 @@ export function scatterChart(points: ScatterPoints, opts: ChartOptions = {}): Ui
   });
 }
 
+/** A station of a {@linkcode stationChart}. */
+export interface StationMark {
+  /** Label, e.g. `NET.STA`. */
+  name: string;
+  /** Longitude, degrees east. */
+  longitude: number;
+  /** Latitude, degrees north. */
+  latitude: number;
+  /** The station's records per group (cluster), the bar's segments in group order. */
+  counts: number[];
+}
+
+/** Options of {@linkcode stationChart}. */
+export interface StationChartOptions extends ChartOptions {
+  /** Legend name of each group (default "cluster <i>"). */
+  groupNames?: string[];
+}
+
+/** Width and height of a {@linkcode stationChart}'s bars, pixels. */
+export const STATION_BAR: readonly [number, number] = [30, 8];
+
+/**
+ * A map of stations, each drawn as a bar split by its records' shares per group (the clusters
+ * of its samples), centred on the station and labelled with its name. Longitude and latitude
+ * are drawn to one scale at the stations' middle latitude (an equirectangular projection, true
+ * to shape for a network of a few hundred km), with degree ticks on both axes.
+ *
+ * @param stations The stations; those without finite coordinates are left out.
+ * @param opts Title, size, group names.
+ * @returns the chart's file bytes: PNG, or SVG with `format: "svg"`.
+ * @throws {RangeError} when no station has coordinates.
+ * @example
+ * ```ts
+ * import { stationChart } from "./charts.ts";
+ * const png = stationChart([
+ *   { name: "XX.A", longitude: 7.1, latitude: 46.2, counts: [3, 1] },
+ *   { name: "XX.B", longitude: 7.4, latitude: 46.0, counts: [0, 5] },
+ * ], { title: "Clusters per station" });
+ * if (png[0] !== 137) throw new Error();
+ * ```
+ */
+export function stationChart(stations: StationMark[], opts: StationChartOptions = {}): Uint8Array {
+  const placed = stations.filter((s) =>
+    Number.isFinite(s.longitude) && Number.isFinite(s.latitude)
+  );
+  if (placed.length === 0) {
+    throw new RangeError(
+      "Cannot draw station chart: no station has a finite longitude and latitude",
+    );
+  }
+  const lons = placed.map((s) => s.longitude), lats = placed.map((s) => s.latitude);
+  const [lat0, lat1] = [Math.min(...lats), Math.max(...lats)];
+  const [lon0, lon1] = [Math.min(...lons), Math.max(...lons)];
+  // One scale for both axes at the middle latitude: x = longitude · cos(latitude).
+  const c = Math.max(0.05, Math.cos(((lat0 + lat1) / 2) * Math.PI / 180));
+  const span = Math.max((lon1 - lon0) * c, lat1 - lat0, 0.02);
+  const groups = Math.max(opts.groupNames?.length ?? 0, ...placed.map((s) => s.counts.length));
+  const totals = new Array(groups).fill(0);
+  for (const s of placed) s.counts.forEach((n, g) => totals[g] += n);
+  const entries = totals.map((n, g) => ({
+    name: `${opts.groupNames?.[g] ?? `cluster ${g}`} (${n})`,
+    color: categoryColor(g),
+  }));
+  const [bw, bh] = STATION_BAR;
+  const labelled = placed.length <= 80;
+  const o = { xLabel: "longitude (deg E)", yLabel: "latitude (deg N)", ...opts };
+  return withLegend(o, legendBox(entries, "dot"), 2, (f) => {
+    // The stations' box, padded by a tenth of its span (and room for the bars and labels), to
+    // the plot area's shape at one scale.
+    const scale = Math.min(
+      (f.w - 2 * bw) / (1.2 * Math.max((lon1 - lon0) * c, span * 0.2)),
+      (f.h - 4 * bh - (labelled ? 24 : 0)) / (1.2 * Math.max(lat1 - lat0, span * 0.2)),
+    );
+    const xc = (lon0 + lon1) / 2 * c, yc = (lat0 + lat1) / 2;
+    const ax: Axis = { lo: (xc - f.w / 2 / scale) / c, hi: (xc + f.w / 2 / scale) / c, log: false };
+    const ay: Axis = { lo: yc - f.h / 2 / scale, hi: yc + f.h / 2 / scale, log: false };
+    // No latitude beyond a pole where the plot area can do without it.
+    const shift = ay.hi > 90 ? 90 - ay.hi : ay.lo < -90 ? -90 - ay.lo : 0;
+    if (ay.lo + shift >= -90 && ay.hi + shift <= 90) {
+      ay.lo += shift;
+      ay.hi += shift;
+    }
+    drawAxes(f, ax, ay, true);
+    const mx = mapper(ax, f.left, f.w, false), my = mapper(ay, f.top, f.h, true);
+    const marks: number[] = [];
+    // The bars first, then their labels over them; a label that would overlap one already
+    // drawn is left out (dense networks).
+    const at = placed.map((s) => [
+      Math.round(mx(s.longitude) - bw / 2),
+      Math.round(my(s.latitude) - bh / 2),
+    ]);
+    placed.forEach((s, i) => {
+      const [px, py] = at[i];
+      const total = s.counts.reduce((a, b) => a + b, 0);
+      let x = 0, done = 0;
+      s.counts.forEach((n, g) => {
+        if (n <= 0 || total <= 0) return;
+        done += n;
+        const to = Math.round((done / total) * bw);
+        f.canvas.fillRect(px + x, py, to - x, bh, categoryColor(g));
+        x = to;
+      });
+      f.canvas.strokeRect(px - 1, py - 1, bw + 2, bh + 2, GREY);
+      for (let x = px - 1; x <= px + bw + 1; x += 4) {
+        marks.push(x, py - 1, x, py + bh + 1);
+        if (labelled) marks.push(x, py - 12);
+      }
+    });
+    const taken: [number, number, number, number][] = [];
+    placed.forEach((s, i) => {
+      const [px, py] = at[i];
+      const tw = textWidth(s.name), lx = px + bw / 2 - tw / 2, ly = py - 3 - GLYPH_ROW;
+      const free = !taken.some(([x0, y0, x1, y1]) =>
+        lx < x1 + 2 && lx + tw > x0 - 2 && ly < y1 + 1 && ly + GLYPH_ROW > y0 - 1
+      );
+      if (labelled && free) {
+        taken.push([lx, ly, lx + tw, ly + GLYPH_ROW]);
+        f.canvas.text(s.name, px + bw / 2, py - 3, BLACK, { align: "center", valign: "bottom" });
+      }
+    });
+    return marks;
+  });
+}
+
 /** Options of {@linkcode heatmap}. */
 export interface HeatmapOptions extends ChartOptions {
   /** Draw row 0 at the bottom (spectrograms: low frequencies down). Default true. */

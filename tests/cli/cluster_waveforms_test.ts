@@ -387,6 +387,7 @@ Deno.test("cluster --svg writes each figure as an SVG too, drawing the PNG's ver
       "examples",
       "hour_of_day",
       "latent_pca",
+      "stations",
       "timeline",
     ]);
     for (const f of figs(".png")) {

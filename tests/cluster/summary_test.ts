@@ -12,6 +12,7 @@ import {
   profilesCsv,
   psdUnit,
   referenceName,
+  stationMapPng,
   timelinePng,
   valueLabel,
 } from "../../lib/cluster/summary.ts";
@@ -501,4 +502,28 @@ Deno.test("hours count an event once per cluster, however many of its traces; ho
     findText(png, "Share of each cluster's events per hour of day (UTC)", { scale: 2 }).length,
     1,
   );
+});
+
+Deno.test("stationMapPng counts each station's samples per cluster, leaving out samples without coordinates, and draws nothing for fewer than two stations", () => {
+  const ds = fixture(["", "", "", "", ""]);
+  // XX.A twice, XX.B, YY.A (another network's A) and XX.C, which has no coordinates.
+  const at: [number, number][] = [[46, 7], [46, 7], [46.5, 8], [45, 6], [NaN, NaN]];
+  const samples = ds.samples!.map((s, i) => ({ ...s, latitude: at[i][0], longitude: at[i][1] }));
+  const labels = new Int32Array([0, 1, 1, 0, 1]);
+  const svg = new TextDecoder().decode(
+    stationMapPng({ ...ds, samples }, labels, 2, "svg")!,
+  );
+  assert(svg.includes("(3 stations, 4 samples; 1 without coordinates left out)"), svg);
+  for (const name of ["XX.A", "XX.B", "YY.A"]) assert(svg.includes(`>${name}</text>`), name);
+  assert(svg.includes(">cluster 0 (2)</text>") && svg.includes(">cluster 1 (2)</text>"), svg);
+  // XX.A's bar: one sample in each cluster, 15 px each.
+  const bars = [
+    ...svg.matchAll(/<rect x="\d+" y="\d+" width="(\d+)" height="8" fill="(#[0-9a-f]{6})"/g),
+  ]
+    .map((m) => Number(m[1]));
+  assertEquals(bars, [15, 15, 30, 30]);
+  // One station with coordinates: no map.
+  const one = samples.map((s, i) => (i === 2 || i === 3 ? { ...s, latitude: NaN } : s));
+  assertEquals(stationMapPng({ ...ds, samples: one }, labels, 2), null);
+  assertEquals(stationMapPng(ds, labels, 2), null);
 });

@@ -1,5 +1,14 @@
-import { assert, assertEquals } from "../_assert.ts";
-import { heatmap, imageGrid, lineChart, scatterChart, traceGrid } from "../../lib/plot/charts.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
+import { categoryColor } from "../../lib/plot/colors.ts";
+import {
+  heatmap,
+  imageGrid,
+  lineChart,
+  scatterChart,
+  STATION_BAR,
+  stationChart,
+  traceGrid,
+} from "../../lib/plot/charts.ts";
 import { escapeXml, SvgCanvas } from "../../lib/plot/svg.ts";
 import { decodePng } from "./_decode_png.ts";
 import { replaySvg } from "./_replay_svg.ts";
@@ -155,4 +164,34 @@ Deno.test("SvgCanvas keeps the drawing order of pixels and shapes, and joins onl
   assertEquals(px(1, 1), [255, 0, 0]);
   assertEquals(px(3, 2), [0, 0, 255]);
   assertEquals(px(8, 8), [0, 255, 0]);
+});
+
+Deno.test("stationChart draws each station's bar split by its shares, where it lies, at one scale for longitude and latitude", () => {
+  const stations = [
+    { name: "XX.A", longitude: 7.0, latitude: 46.0, counts: [3, 1, 0] },
+    { name: "XX.B", longitude: 8.0, latitude: 46.5, counts: [0, 0, 4] },
+    { name: "XX.C", longitude: NaN, latitude: 46.5, counts: [9, 9, 9] },
+  ];
+  const svg = text(stationChart(stations, { format: "svg" }));
+  const rects = [
+    ...svg.matchAll(/<rect x="(\d+)" y="(\d+)" width="(\d+)" height="8" fill="(#[0-9a-f]{6})"\/>/g),
+  ]
+    .map((m) => ({ x: Number(m[1]), y: Number(m[2]), w: Number(m[3]), fill: m[4] }));
+  const hex = (c: readonly number[]) =>
+    "#" + c.map((v) => v.toString(16).padStart(2, "0")).join("");
+  const [bw] = STATION_BAR;
+  // A: 3 of 4 in cluster 0 (23 of 30 px), 1 in cluster 1; B: all 4 in cluster 2; C has no place.
+  assertEquals(rects.map((r) => [r.w, r.fill]), [
+    [23, hex(categoryColor(0))],
+    [7, hex(categoryColor(1))],
+    [bw, hex(categoryColor(2))],
+  ]);
+  assertEquals(rects[1].x, rects[0].x + 23);
+  // Bar centres: 1 degree of longitude at 46.25 N is cos(46.25°) of a degree of latitude.
+  const dx = rects[2].x + bw / 2 - (rects[0].x + bw / 2), dy = rects[0].y - rects[2].y;
+  assertClose([dx / dy], [Math.cos(46.25 * Math.PI / 180) / 0.5], 0, 0.02);
+  assert(svg.includes(">XX.A</text>") && svg.includes(">XX.B</text>") && !svg.includes(">XX.C<"));
+  // The legend counts the placed stations' samples per cluster.
+  assert(svg.includes(">cluster 0 (3)</text>") && svg.includes(">cluster 2 (4)</text>"), svg);
+  assertThrows(() => stationChart([stations[2]]), RangeError, "no station has a finite");
 });
