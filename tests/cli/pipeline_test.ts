@@ -782,10 +782,27 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     ],
     // A forgotten value: the next flag is not taken as it.
     [["synth", "--out", "--seed", "3"], "--out needs a value: found '--seed'"],
-    // A diverging run: a user's setting, not a bug (no stack trace).
+    // A diverging run: a user's setting, not a bug (no stack trace). The first epoch's steps
+    // print finite losses; the weights after it give NaN.
     [
       ["pretrain", ds, "--model", join(root, "m_lr"), "--lr", "1e12", "--epochs", "500"],
-      "loss became",
+      "the weights after epoch 1 give a loss of NaN on the first training batch: lower --lr",
+    ],
+    // Several steps an epoch: the second step's own loss is already NaN.
+    [
+      [
+        "pretrain",
+        ds,
+        "--model",
+        join(root, "m_lr2"),
+        "--lr",
+        "1e12",
+        "--epochs",
+        "500",
+        "--batch-size",
+        "2",
+      ],
+      "loss became NaN at epoch 1, step 2: lower --lr",
     ],
   ];
   for (const [args, msg] of cases) {
