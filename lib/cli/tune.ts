@@ -294,7 +294,11 @@ export const tuneCommand: Command = {
       const over = ae.batchOverLimit(b, limit);
       if (over) {
         throw new UserError(
-          `Cannot tune with --batch-size ${b}: ${over.reason}: use --batch-size ${over.most} or less`,
+          `Cannot tune with --batch-size ${b}: ${over.reason}: ${
+            over.most === 0
+              ? "tune a model of smaller spectrograms"
+              : `use --batch-size ${over.most} or less`
+          }`,
         );
       }
     }

@@ -278,10 +278,24 @@ export interface PretrainHooks {
  * @param ae The autoencoder.
  * @param device Backend (initialised).
  * @returns the batch size, ≥ 1.
+ * @throws {UserError} where not even one sample's activations fit the adapter.
  */
 export function inferBatchFor(ae: ConvAutoencoder, device: Device): number {
-  return Math.min(passBatch(device), ae.maxBatch(bindingLimit(device)));
+  const most = ae.maxBatch(bindingLimit(device));
+  if (most === 0) {
+    throw new UserError(
+      `Cannot run the model on this adapter: ${
+        ae.batchOverLimit(1, tensorLimitOf(device))!.reason
+      }: ` +
+        TOO_BIG_ADVICE,
+    );
+  }
+  return Math.min(passBatch(device), most);
 }
+
+/** What to do where one sample does not fit the adapter. */
+const TOO_BIG_ADVICE = "run it on the CPU backend (--cpu), or make the spectrograms smaller " +
+  "(a narrower crop in time or frequency, a larger STFT hop)";
 
 /**
  * Refuses a training batch whose largest activation would not fit one tensor of the adapter
@@ -306,7 +320,7 @@ export function checkTrainingBatch(
   if (over) {
     throw new UserError(
       `Cannot ${what} with --batch-size ${asked}: ${over.reason}: ` +
-        `use --batch-size ${over.most} or less`,
+        (over.most === 0 ? TOO_BIG_ADVICE : `use --batch-size ${over.most} or less`),
     );
   }
 }

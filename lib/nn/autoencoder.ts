@@ -384,10 +384,10 @@ export class ConvAutoencoder {
    * @param tensorBytes The most bytes one tensor may hold: the adapter's
    *   `maxStorageBufferBindingSize`, or the smaller of it and `maxBufferSize`
    *   (`tensorLimit` in lib/gpu/pool.ts; Infinity: no limit).
-   * @returns the batch size (at least 1; Infinity without a limit).
+   * @returns the batch size (0 where not even one sample fits; Infinity without a limit).
    */
   maxBatch(tensorBytes: number): number {
-    return Math.max(1, Math.floor(tensorBytes / (4 * this.largestActivation().floats)));
+    return Math.floor(tensorBytes / (4 * this.largestActivation().floats));
   }
 
   /**
@@ -412,9 +412,13 @@ export class ConvAutoencoder {
     const mib = (b: number, digits: number) => (b / 2 ** 20).toFixed(digits);
     return {
       most,
-      reason: `the ${a.layer} output (${a.shape.join("×")} per sample, ${
-        mib(4 * a.floats * batch, 1)
-      } MiB at this batch) would not fit this adapter's ${name} (${mib(bytes, 0)} MiB)`,
+      reason: most === 0
+        ? `not even one sample fits: the ${a.layer} output (${a.shape.join("×")}, ${
+          mib(4 * a.floats, 1)
+        } MiB a sample) would not fit this adapter's ${name} (${mib(bytes, 0)} MiB)`
+        : `the ${a.layer} output (${a.shape.join("×")} per sample, ${
+          mib(4 * a.floats * batch, 1)
+        } MiB at this batch) would not fit this adapter's ${name} (${mib(bytes, 0)} MiB)`,
     };
   }
 

@@ -90,3 +90,45 @@ gpuTest(
     }
   },
 );
+
+gpuTest(
+  "a model whose one sample does not fit the adapter is refused before any work, saying to use --cpu",
+  async () => {
+    await initBackend("webgpu");
+    // d4 outputs 8 × (H/2 + 1)²: past the adapter's binding limit for one sample.
+    const h = 2 * Math.ceil(Math.sqrt(bindingLimit("webgpu") / 32)) + 2;
+    const ae = new ConvAutoencoder({ inputShape: [1, h, h] });
+    assertEquals(ae.maxBatch(bindingLimit("webgpu")), 0);
+    const unread = {
+      count: 3,
+      sampleShape: [1, h, h] as [number, number, number],
+      readBatch(): Float32Array {
+        throw new Error("read before the batch was checked");
+      },
+    };
+    const dir = await Deno.makeTempDir();
+    try {
+      const e = await assertRejects(
+        () => pretrain(unread, dir, { ...PRETRAIN_DEFAULTS, batchSize: 1 }),
+        UserError,
+        "with --batch-size 1: not even one sample fits",
+      );
+      assert(e.message.includes("run it on the CPU backend (--cpu)"), e.message);
+      let err: unknown = null;
+      try {
+        inferBatchFor(ae, "webgpu");
+      } catch (x) {
+        err = x;
+      }
+      assert(err instanceof UserError, String(err));
+      assert(
+        (err as Error).message.startsWith(
+          "Cannot run the model on this adapter: not even one sample fits",
+        ) && (err as Error).message.includes("--cpu"),
+        (err as Error).message,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

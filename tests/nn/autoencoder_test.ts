@@ -313,7 +313,9 @@ Deno.test("the largest activation bounds the batch an adapter can bind", () => {
   });
   assertEquals(seed.maxBatch(128 * 2 ** 20), Math.floor(128 * 2 ** 20 / (4 * 12600))); // 2,663
   assertEquals(seed.maxBatch(Infinity), Infinity);
-  assertEquals(seed.maxBatch(1000), 1, "at least one sample, whatever the limit");
+  assertEquals(seed.maxBatch(1000), 0, "not even one sample");
+  assertEquals(seed.maxBatch(4 * 12600), 1);
+  assert(seed.batchOverLimit(1, 1000)!.reason.startsWith("not even one sample fits"));
   // A long window: 257 frequencies × 400 frames; d4 outputs 8×129×201.
   const big = new ConvAutoencoder({ inputShape: [1, 257, 400] });
   assertEquals(big.largestActivation().shape, [8, 129, 201]);
