@@ -7,6 +7,7 @@ import type { Command } from "./_command.ts";
 import { adapterSummary } from "../gpu/device.ts";
 import { compileAll } from "../gpu/kernels.ts";
 import { gpuRuntime, gpuTuning, gpuTuningSource, initBackend } from "../tensor/backends.ts";
+import { UserError } from "../util/errors.ts";
 import { describeDir, formatSummary } from "./describe.ts";
 
 /**
@@ -55,11 +56,32 @@ export const info: Command = {
       return;
     }
     const s = await adapterSummary();
-    const kernels = values.kernels ? await compileKernels() : undefined;
-    await initBackend("webgpu");
-    const tuning = { active: gpuTuning()!, ...gpuTuningSource()! };
+    // A stored tuning that cannot be used stops every WebGPU command; info still shows the
+    // adapter, then names the tuning's fault (exit 2).
+    let fault: UserError | null = null;
+    try {
+      await initBackend("webgpu");
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      fault = e;
+    }
+    const kernels = values.kernels && !fault ? await compileKernels() : undefined;
+    const tuning = fault ? null : { active: gpuTuning()!, ...gpuTuningSource()! };
     if (values.json) {
-      console.log(JSON.stringify({ deno: Deno.version.deno, ...s, tuning, kernels }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            deno: Deno.version.deno,
+            ...s,
+            tuning,
+            ...(fault ? { tuningError: fault.message } : {}),
+            kernels,
+          },
+          null,
+          2,
+        ),
+      );
+      if (fault) throw fault;
       return;
     }
     const lines = [
@@ -74,6 +96,10 @@ export const info: Command = {
       "limits:",
       ...Object.entries(s.limits).map(([k, v]) => `  ${k.padEnd(44)} ${v}`),
     ];
+    if (!tuning) {
+      console.log([...lines, "tuning:   unusable (below)"].join("\n"));
+      throw fault!;
+    }
     lines.push(
       `tuning:   ${JSON.stringify(tuning.active)}`,
       `  from:   the ${tuning.default === "software" ? "software adapters'" : "GPUs'"} default` +

@@ -60,8 +60,24 @@ export function parseTuning(raw: string, where: string): Partial<Tuning> {
     }
     if (kind === "number") checkCount(k, x as number, where);
   }
-  // The matmul's register block, with a field left out at its default of 4 (matmul()'s limit).
   const t = v as Partial<Tuning>;
+  // A conv invocation's accumulators: channels × pixels (defaults as tuningValue gives them).
+  for (
+    const [tile, pixels, defTile, defPixels] of [
+      ["convTile", "convPixels", 16, 4],
+      ["convTransposeTile", "convTransposePixels", 4, t.convPixels ?? 4],
+    ] as const
+  ) {
+    if (t[tile] === undefined && t[pixels] === undefined) continue;
+    const c = t[tile] ?? defTile, px = t[pixels] ?? defPixels;
+    if (c * px > CONV_ACCUMULATORS_MAX) {
+      throw new Error(
+        `${where}: ${tile} × ${pixels} must hold at most ${CONV_ACCUMULATORS_MAX} accumulators: ` +
+          `found ${c} × ${px}`,
+      );
+    }
+  }
+  // The matmul's register block, with a field left out at its default of 4 (matmul()'s limit).
   if (t.matmulRows !== undefined || t.matmulCols !== undefined) {
     const rows = t.matmulRows ?? 4, cols = t.matmulCols ?? 4;
     if (rows * cols > MATMUL_BLOCK_MAX) {
@@ -92,7 +108,25 @@ function checkCount(k: string, x: number, where: string): void {
     fail("a multiple of 4");
   }
   if (k === "splitLanes" && (x > 64 || (x & (x - 1)) !== 0)) fail("a power of two up to 64");
+  // Register tiles the kernels unroll: past these a shader takes minutes to compile (a convTile
+  // of 1024 held lavapipe's compiler for over 10 minutes, deaf to Ctrl-C).
+  const most = TILE_MAX[k];
+  if (most !== undefined && x > most) fail(`at most ${most}`);
 }
+
+/** The largest value of each register-tile field (`cli.ts tune` tries up to half of these). */
+const TILE_MAX: Record<string, number> = {
+  convTile: 64,
+  convTransposeTile: 64,
+  convPixels: 32,
+  convTransposePixels: 32,
+  convPatchPixels: 64,
+  weightGradTile: 16,
+  weightGradCoTile: 16,
+};
+
+/** The most accumulators a conv invocation may hold: channel tile × pixel tile. */
+export const CONV_ACCUMULATORS_MAX = 512;
 
 /** The `format` field of a stored tuning file. */
 export const TUNING_FORMAT = "seisdec-tuning/1";

@@ -94,8 +94,20 @@ export async function resolveTuning(
   const software = isSoftwareAdapter(info);
   const stored = await readStoredTuning(adapterLabel(info));
   const override = tuningOverride();
+  const tuning = { ...defaultTuning(software), ...stored?.stored.tuning, ...override };
+  // Fields that pass alone may not together (a conv's channel tile × pixel tile).
+  try {
+    parseTuning(
+      JSON.stringify(tuning),
+      "the tuning (the adapter's default, its stored tuning and SEISDEC_TUNING)",
+    );
+  } catch (e) {
+    throw new UserError(
+      `${(e as Error).message}: change SEISDEC_TUNING, or run \`cli.ts tune --reset\``,
+    );
+  }
   return {
-    tuning: { ...defaultTuning(software), ...stored?.stored.tuning, ...override },
+    tuning,
     source: {
       default: software ? "software" : "gpu",
       stored: stored

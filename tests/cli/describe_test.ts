@@ -13,6 +13,7 @@ import {
 import { parseExtractConfig } from "../../lib/io/extract_config.ts";
 import { type DatasetMeta, datasetSettings, writeDataset } from "../../lib/io/dataset.ts";
 import { assert, assertEquals } from "../_assert.ts";
+import { gpuTest } from "../_gpu.ts";
 
 Deno.test("info on a cluster directory prints scores as evaluate does, and exact in --json", async () => {
   const dir = await Deno.makeTempDir();
@@ -283,3 +284,29 @@ Deno.test("info on a model names how its training data was made, from model.json
   assertEquals(settingsProcessing(undefined), null);
   assertEquals(settingsProcessing({ scaling: '"none"', components: '["Z"]' }), null);
 });
+
+gpuTest(
+  "info shows the adapter even when its tuning cannot be used, then names the fault and exits 2",
+  async () => {
+    const cli = new URL("../../cli.ts", import.meta.url).pathname;
+    for (const json of [false, true]) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "info", ...(json ? ["--json"] : [])],
+        env: { SEISDEC_TUNING_DIR: "none", SEISDEC_TUNING: '{"convTile": 64, "convPixels": 16}' },
+      }).output();
+      const out = new TextDecoder().decode(r.stdout), err = new TextDecoder().decode(r.stderr);
+      assertEquals(r.code, 2, err);
+      const fault = "convTile × convPixels must hold at most 512 accumulators: found 64 × 16";
+      assert(err.includes(`error: SEISDEC_TUNING: ${fault}`), err);
+      if (json) {
+        const j = JSON.parse(out);
+        assert(typeof j.description === "string" && j.limits.maxStorageBufferBindingSize > 0, out);
+        assertEquals(j.tuning, null);
+        assert(j.tuningError.includes(fault), out);
+      } else {
+        assert(out.includes("adapter:  ") && out.includes("maxStorageBufferBindingSize"), out);
+        assert(out.trimEnd().endsWith("tuning:   unusable (below)"), out);
+      }
+    }
+  },
+);

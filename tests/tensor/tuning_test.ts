@@ -2,7 +2,9 @@
  * SEISDEC_TUNING (lib/tensor/backends.ts): the per-adapter tuning override read from the
  * environment, with clear errors for bad values; switching tunings in a running process.
  */
-import { activeTuning } from "../../lib/gpu/kernels.ts";
+import { activeTuning, defaultTuning } from "../../lib/gpu/kernels.ts";
+import { adapterSummary } from "../../lib/gpu/device.ts";
+import { UserError } from "../../lib/util/errors.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { Adam } from "../../lib/optim/optimizers.ts";
 import {
@@ -10,7 +12,9 @@ import {
   gpuTuning,
   gpuTuningSource,
   initBackend,
+  isSoftwareAdapter,
   parseTuning,
+  resolveTuning,
   retuneGpu,
   stepsInFlight,
   tuningOverride,
@@ -71,6 +75,15 @@ Deno.test("a tuning with a field of the wrong type is refused, naming the field 
       ['{"matmulRows": 0}', "a positive integer"],
       ['{"splitLanes": 12}', "a power of two up to 64"],
       ['{"splitLanes": 128}', "a power of two up to 64"],
+      // Register tiles past these held lavapipe's shader compiler for minutes (convTile 1024:
+      // over 10 minutes).
+      ['{"convTile": 1024}', "at most 64"],
+      ['{"convTransposeTile": 68}', "at most 64"],
+      ['{"convPixels": 33}', "at most 32"],
+      ['{"convTransposePixels": 64}', "at most 32"],
+      ['{"convPatchPixels": 65}', "at most 64"],
+      ['{"weightGradTile": 17}', "at most 16"],
+      ['{"weightGradCoTile": 32}', "at most 16"],
     ]
   ) {
     const field = raw.split('"')[1];
@@ -80,6 +93,18 @@ Deno.test("a tuning with a field of the wrong type is refused, naming the field 
       `field "${field}" must be ${what}`,
     );
   }
+  // A conv invocation's accumulators, channels × pixels, within one tuning.
+  assertThrows(
+    () => parseTuning('{"convTile": 64, "convPixels": 12}', "x"),
+    Error,
+    "x: convTile × convPixels must hold at most 512 accumulators: found 64 × 12",
+  );
+  assertThrows(
+    () => parseTuning('{"convTransposeTile": 32, "convPixels": 32}', "x"),
+    Error,
+    "convTransposeTile × convTransposePixels must hold at most 512 accumulators: found 32 × 32",
+  );
+  assertEquals(parseTuning('{"convTile": 32, "convPixels": 16}', "x").convPixels, 16);
   // The matmul block as a whole (a field left out counts at its default of 4).
   for (
     const [raw, what] of [
@@ -183,3 +208,30 @@ gpuTest("retuneGpu switches the dispatchers, the pipelining and the backend in p
   assertEquals(gpuTuning(), before);
   assertEquals(gpuTuningSource(), source);
 });
+
+gpuTest(
+  "the merged tuning is checked as a whole: SEISDEC_TUNING's pixels on the default's channel tile",
+  async () => {
+    const info = await adapterSummary();
+    const base = defaultTuning(isSoftwareAdapter(info));
+    // convPixels 32 passes alone; with the default's channel tile it may not.
+    const old = Deno.env.get("SEISDEC_TUNING");
+    Deno.env.set("SEISDEC_TUNING", '{"convPixels": 32}');
+    try {
+      if (base.convTile * 32 > 512) {
+        const e = await assertRejects(() => resolveTuning(info), UserError);
+        assert(
+          e.message.includes(
+            `convTile × convPixels must hold at most 512 accumulators: found ${base.convTile} × 32`,
+          ) && e.message.includes("cli.ts tune --reset"),
+          e.message,
+        );
+      } else {
+        assertEquals((await resolveTuning(info)).tuning.convPixels, 32);
+      }
+    } finally {
+      if (old === undefined) Deno.env.delete("SEISDEC_TUNING");
+      else Deno.env.set("SEISDEC_TUNING", old);
+    }
+  },
+);
