@@ -9,15 +9,9 @@ import { basename } from "node:path";
 import { type Command, strFlag } from "./_command.ts";
 import { refuseLineBreak } from "./_shared.ts";
 import { UserError } from "../util/errors.ts";
-import { decodeNumeric, isNumericDtype, npyToFloat64, readNpy, readNpyHeader } from "../io/npy.ts";
+import { decodeNumeric, isNumericDtype, readNpyHeader } from "../io/npy.ts";
 import { parseCsv, parseCsvRecords, refuseRepeatedColumns } from "../io/csv.ts";
-import {
-  DatasetWriter,
-  type SampleInfo,
-  SAMPLES_HEADER,
-  samplesOfRecords,
-  writeDataset,
-} from "../io/dataset.ts";
+import { DatasetWriter, type SampleInfo, SAMPLES_HEADER, samplesOfRecords } from "../io/dataset.ts";
 
 /**
  * Parses labels: either a CSV with a header naming `id` and `label` columns, or
@@ -195,52 +189,7 @@ export async function importNpy(
   options: ImportOptions = {},
 ): Promise<[number, number, number, number]> {
   importScaling(options.scaling);
-  const streamed = await importNpyStreaming(npyPath, out, options);
-  if (streamed) return streamed;
-  let arr;
-  try {
-    arr = readNpy(await Deno.readFile(npyPath));
-  } catch (e) {
-    throw new UserError(`Cannot import ${npyPath}: ${(e as Error).message}`);
-  }
-  const s = arr.shape;
-  checkNumericDtype(npyPath, arr.dtype);
-  const shape = datasetShape(npyPath, s);
-  const f64 = npyToFloat64(arr);
-  const data = new Float32Array(f64.length);
-  for (let i = 0; i < f64.length; i++) {
-    data[i] = f64[i];
-    if (!Number.isFinite(data[i])) {
-      throw new UserError(
-        `Cannot import ${npyPath}: element ${i} is ${f64[i]} (not finite in float32)`,
-      );
-    }
-  }
-  const [N, C, H, W] = shape;
-  const samples = await importedSamples(npyPath, N, options);
-  await writeDataset(
-    out,
-    {
-      shape,
-      components: Array.from({ length: C }, (_, c) => `c${c}`),
-      scaling: importScaling(options.scaling),
-      config: {
-        import: {
-          source: basename(npyPath),
-          dtype: arr.dtype,
-          shape: s,
-          labels: options.labels ?? null,
-          samples: options.samples ?? null,
-        },
-      },
-    },
-    samples,
-    data,
-    new Float64Array(H).map((_, i) => i),
-    new Float64Array(W).map((_, i) => i),
-    { force: options.force },
-  );
-  return shape;
+  return await importNpyStreaming(npyPath, out, options);
 }
 
 /** An imported sample's identity: an id and a label, no station or time. */
@@ -324,7 +273,7 @@ async function importNpyStreaming(
   npyPath: string,
   out: string,
   options: ImportOptions,
-): Promise<[number, number, number, number] | null> {
+): Promise<[number, number, number, number]> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(npyPath, { read: true });
@@ -356,7 +305,6 @@ async function importNpyStreaming(
     // Refused here, from the header, before a large file is read whole.
     checkNumericDtype(npyPath, h.dtype);
     const shape = datasetShape(npyPath, s);
-    if (h.fortranOrder) return null;
     const [N, C, H, W] = shape;
     const size = Number(h.dtype.slice(2));
     const per = C * H * W, perBytes = per * size;
@@ -371,13 +319,19 @@ async function importNpyStreaming(
     const scaling = importScaling(options.scaling);
     const writer = await DatasetWriter.create(out, [C, H, W], { force: options.force });
     try {
-      const batch = Math.max(1, Math.floor((options.chunkBytes ?? 8 << 20) / perBytes));
-      const bytes = new Uint8Array(batch * perBytes);
+      // Fortran order (numpy.save of a transposed array) keeps each element's N values
+      // together: a chunk of samples is read element by element, each a run of the chunk's
+      // samples, so that memory stays a chunk's whatever the order (before, the whole file was
+      // read and converted through float64: 6 times its size).
+      const fortran = h.fortranOrder;
+      const batch = Math.max(
+        1,
+        Math.floor((options.chunkBytes ?? (fortran ? 64 : 8) << 20) / perBytes),
+      );
+      const bytes = new Uint8Array(batch * (fortran ? size : perBytes));
       const vals = new Float32Array(batch * per);
-      await file.seek(h.dataOffset, Deno.SeekMode.Start);
-      for (let i0 = 0; i0 < N; i0 += batch) {
-        const b = Math.min(batch, N - i0);
-        const want = bytes.subarray(0, b * perBytes);
+      const run = fortran ? new Float32Array(batch) : null;
+      const readAll = async (want: Uint8Array, i0: number) => {
         let off = 0;
         while (off < want.length) {
           const r = await file.read(want.subarray(off));
@@ -386,7 +340,26 @@ async function importNpyStreaming(
           }
           off += r;
         }
-        decodeNumeric(want, h.dtype, vals);
+      };
+      await file.seek(h.dataOffset, Deno.SeekMode.Start);
+      for (let i0 = 0; i0 < N; i0 += batch) {
+        const b = Math.min(batch, N - i0);
+        if (run) {
+          // Element e = (c, y, x) of sample n lies at n + N·(c + C·(y + H·x)).
+          const want = bytes.subarray(0, b * size);
+          for (let e = 0; e < per; e++) {
+            const x = e % W, y = Math.floor(e / W) % H, c = Math.floor(e / (H * W));
+            const at = i0 + N * (c + C * (y + H * x));
+            await file.seek(h.dataOffset + at * size, Deno.SeekMode.Start);
+            await readAll(want, i0);
+            decodeNumeric(want, h.dtype, run);
+            for (let k = 0; k < b; k++) vals[k * per + e] = run[k];
+          }
+        } else {
+          const want = bytes.subarray(0, b * perBytes);
+          await readAll(want, i0);
+          decodeNumeric(want, h.dtype, vals);
+        }
         for (let j = 0; j < b * per; j++) {
           if (!Number.isFinite(vals[j])) {
             const e = i0 * per + j;

@@ -209,6 +209,32 @@ Deno.test("import reads Fortran-order arrays as NumPy does (transposed into C or
     });
     assertEquals(Array.from(ds.readAll()), want);
     ds.close();
+    // Four dimensions, streamed in pieces of any number of samples (one, two, all): the file
+    // is read a piece at a time, not whole. a[n, c, h, w] = 1000n + 100c + 10h + w, [5, 2, 3, 4].
+    const [N4, C4] = [5, 2];
+    const b4 = new Float32Array(N4 * C4 * H * W);
+    let g = 0;
+    for (let w = 0; w < W; w++) {
+      for (let h = 0; h < H; h++) {
+        for (let c = 0; c < C4; c++) {
+          for (let n = 0; n < N4; n++) b4[g++] = 1000 * n + 100 * c + 10 * h + w;
+        }
+      }
+    }
+    const d4 = "{'descr': '<f4', 'fortran_order': True, 'shape': (5, 2, 3, 4), }";
+    await Deno.writeFile(`${root}/f4.npy`, npyWith(d4, new Uint8Array(b4.buffer)));
+    const per = C4 * H * W;
+    const want4 = Array.from({ length: N4 * per }, (_, i) => {
+      const n = Math.floor(i / per), c = Math.floor(i / (H * W)) % C4;
+      return 1000 * n + 100 * c + 10 * (Math.floor(i / W) % H) + (i % W);
+    });
+    for (const chunkBytes of [1, 2 * per * 4, 1 << 20]) {
+      const out = `${root}/d4_${chunkBytes}`;
+      assertEquals(await importNpy(`${root}/f4.npy`, out, { chunkBytes }), [5, 2, 3, 4]);
+      const d = await openDataset(out);
+      assertEquals(Array.from(d.readAll()), want4, `pieces of ${chunkBytes} bytes`);
+      d.close();
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }
