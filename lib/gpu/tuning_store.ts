@@ -62,18 +62,22 @@ export function parseTuning(raw: string, where: string): Partial<Tuning> {
   }
   const t = v as Partial<Tuning>;
   // A conv invocation's accumulators: channels × pixels (defaults as tuningValue gives them).
+  // The patch tiles (convPatch, convPatchOneChannel) hold channels × patch pixels, twice the
+  // pixel tile by default (llvmpipe's default, 32 × 24, is 768); the weight gradient's
+  // accumulators grow with its ci and co quads' product.
   for (
-    const [tile, pixels, defTile, defPixels] of [
-      ["convTile", "convPixels", 16, 4],
-      ["convTransposeTile", "convTransposePixels", 4, t.convPixels ?? 4],
+    const [tile, pixels, defTile, defPixels, most] of [
+      ["convTile", "convPixels", 16, 4, CONV_ACCUMULATORS_MAX],
+      ["convTransposeTile", "convTransposePixels", 4, t.convPixels ?? 4, CONV_ACCUMULATORS_MAX],
+      ["convTile", "convPatchPixels", 16, 2 * (t.convPixels ?? 4), 2 * CONV_ACCUMULATORS_MAX],
+      ["weightGradTile", "weightGradCoTile", 2, t.weightGradTile ?? 2, WEIGHT_GRAD_QUADS_MAX],
     ] as const
   ) {
     if (t[tile] === undefined && t[pixels] === undefined) continue;
     const c = t[tile] ?? defTile, px = t[pixels] ?? defPixels;
-    if (c * px > CONV_ACCUMULATORS_MAX) {
+    if (c * px > most) {
       throw new Error(
-        `${where}: ${tile} × ${pixels} must hold at most ${CONV_ACCUMULATORS_MAX} accumulators: ` +
-          `found ${c} × ${px}`,
+        `${where}: ${tile} × ${pixels} must hold at most ${most}: found ${c} × ${px}`,
       );
     }
   }
@@ -127,6 +131,9 @@ const TILE_MAX: Record<string, number> = {
 
 /** The most accumulators a conv invocation may hold: channel tile × pixel tile. */
 export const CONV_ACCUMULATORS_MAX = 512;
+
+/** The most ci quads × co quads of a weight-gradient invocation (`cli.ts tune` tries up to 32). */
+export const WEIGHT_GRAD_QUADS_MAX = 64;
 
 /** The `format` field of a stored tuning file. */
 export const TUNING_FORMAT = "seisdec-tuning/1";

@@ -312,10 +312,12 @@ function drawAxes(
   grid = true,
   yIntegers = false,
   xDates = false,
+  xLabel?: (v: number, label: string) => string,
 ): void {
   const { canvas, left, top, w, h } = f;
   const xTarget = Math.max(2, Math.floor(w / 90));
-  const xt = xDates ? dateTicks(ax.lo, ax.hi, xTarget) : axisTicks(ax, xTarget);
+  const xt = (xDates ? dateTicks(ax.lo, ax.hi, xTarget) : axisTicks(ax, xTarget))
+    .map((t) => (xLabel ? { ...t, label: xLabel(t.pos, t.label) } : t));
   const yt = axisTicks(ay, Math.max(2, Math.floor(h / 50)), yIntegers);
   for (const t of xt) {
     const px = left + ((t.pos - ax.lo) / (ax.hi - ax.lo)) * (w - 1);
@@ -656,6 +658,22 @@ export function stationChart(stations: StationMark[], opts: StationChartOptions 
       "Cannot draw station chart: no station has a finite longitude and latitude",
     );
   }
+  // A network across the antimeridian (the Aleutians, Fiji) is one piece: the longitudes west
+  // of the widest gap between stations go on past 180, where that gap is not the one round the
+  // back of the globe.
+  const sorted = [...new Set(placed.map((s) => ((s.longitude + 540) % 360) - 180))].sort((
+    a,
+    b,
+  ) => a - b);
+  let cut = Infinity, widest = sorted.length ? sorted[0] + 360 - sorted[sorted.length - 1] : 0;
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i] - sorted[i - 1] > widest) [widest, cut] = [sorted[i] - sorted[i - 1], sorted[i]];
+  }
+  const lonOf = (lon: number) => {
+    const l = ((lon + 540) % 360) - 180;
+    return cut === Infinity ? lon : l < cut ? l + 360 : l;
+  };
+  placed.forEach((st, i) => placed[i] = { ...st, longitude: lonOf(st.longitude) });
   const lons = placed.map((s) => s.longitude), lats = placed.map((s) => s.latitude);
   const [lat0, lat1] = [Math.min(...lats), Math.max(...lats)];
   const [lon0, lon1] = [Math.min(...lons), Math.max(...lons)];
@@ -688,7 +706,19 @@ export function stationChart(stations: StationMark[], opts: StationChartOptions 
       ay.lo += shift;
       ay.hi += shift;
     }
-    drawAxes(f, ax, ay, true);
+    // Ticks past 180 read as the longitudes they are (190 is -170).
+    drawAxes(
+      f,
+      ax,
+      ay,
+      true,
+      false,
+      false,
+      (v, label) =>
+        v > 180 || v < -180
+          ? (((v + 540) % 360) - 180).toFixed(label.split(".")[1]?.length ?? 0)
+          : label,
+    );
     const mx = mapper(ax, f.left, f.w, false), my = mapper(ay, f.top, f.h, true);
     const marks: number[] = [];
     // The bars first, then their labels over them; a label that would overlap one already

@@ -296,7 +296,7 @@ gpuTest(
       }).output();
       const out = new TextDecoder().decode(r.stdout), err = new TextDecoder().decode(r.stderr);
       assertEquals(r.code, 2, err);
-      const fault = "convTile × convPixels must hold at most 512 accumulators: found 64 × 16";
+      const fault = "convTile × convPixels must hold at most 512: found 64 × 16";
       assert(err.includes(`error: SEISDEC_TUNING: ${fault}`), err);
       if (json) {
         const j = JSON.parse(out);

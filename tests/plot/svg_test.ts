@@ -195,3 +195,18 @@ Deno.test("stationChart draws each station's bar split by its shares, where it l
   assert(svg.includes(">cluster 0 (3)</text>") && svg.includes(">cluster 2 (4)</text>"), svg);
   assertThrows(() => stationChart([stations[2]]), RangeError, "no station has a finite");
 });
+
+Deno.test("stationChart keeps a network across the antimeridian in one piece, its ticks read as longitudes", () => {
+  const svg = text(stationChart([
+    { name: "AK.ADK", longitude: -176.7, latitude: 51.9, counts: [1] },
+    { name: "AK.AMKA", longitude: 179.4, latitude: 51.9, counts: [1] },
+    { name: "AK.X", longitude: -178.0, latitude: 51.9, counts: [1] },
+  ], { format: "svg" }));
+  const x = [...svg.matchAll(/<rect x="(\d+)" y="\d+" width="30" height="8"/g)].map((m) =>
+    Number(m[1])
+  );
+  // In input order: ADK, AMKA, X. West to east: AMKA (179.4), X (-178 = 182), ADK (-176.7 = 183.3).
+  assert(x[1] < x[2] && x[2] < x[0], String(x));
+  assertClose([(x[2] - x[1]) / (x[0] - x[2])], [2.6 / 1.3], 0, 0.05);
+  assert(svg.includes(">-179</text>") && !/>18[1-9]<\/text>/.test(svg), svg);
+});

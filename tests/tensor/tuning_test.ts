@@ -97,14 +97,33 @@ Deno.test("a tuning with a field of the wrong type is refused, naming the field 
   assertThrows(
     () => parseTuning('{"convTile": 64, "convPixels": 12}', "x"),
     Error,
-    "x: convTile × convPixels must hold at most 512 accumulators: found 64 × 12",
+    "x: convTile × convPixels must hold at most 512: found 64 × 12",
   );
   assertThrows(
     () => parseTuning('{"convTransposeTile": 32, "convPixels": 32}', "x"),
     Error,
-    "convTransposeTile × convTransposePixels must hold at most 512 accumulators: found 32 × 32",
+    "convTransposeTile × convTransposePixels must hold at most 512: found 32 × 32",
   );
   assertEquals(parseTuning('{"convTile": 32, "convPixels": 16}', "x").convPixels, 16);
+  // Patch tiles (2 × convPixels unless given, so only a given one can pass the cap) and the
+  // weight gradient's quads.
+  assertThrows(
+    () => parseTuning('{"convTile": 64, "convPatch": true, "convPatchPixels": 64}', "x"),
+    Error,
+    "convTile × convPatchPixels must hold at most 1024: found 64 × 64",
+  );
+  assertThrows(
+    () => parseTuning('{"convTile": 32, "convPatchPixels": 40}', "x"),
+    Error,
+    "convTile × convPatchPixels must hold at most 1024: found 32 × 40",
+  );
+  assertThrows(
+    () => parseTuning('{"weightGradTile": 16, "weightGradCoTile": 16}', "x"),
+    Error,
+    "weightGradTile × weightGradCoTile must hold at most 64: found 16 × 16",
+  );
+  // The software default (convTile 32, convPixels 12: patches of 24) passes.
+  parseTuning(JSON.stringify(defaultTuning(true)), "x");
   // The matmul block as a whole (a field left out counts at its default of 4).
   for (
     const [raw, what] of [
@@ -222,7 +241,7 @@ gpuTest(
         const e = await assertRejects(() => resolveTuning(info), UserError);
         assert(
           e.message.includes(
-            `convTile × convPixels must hold at most 512 accumulators: found ${base.convTile} × 32`,
+            `convTile × convPixels must hold at most 512: found ${base.convTile} × 32`,
           ) && e.message.includes("cli.ts tune --reset"),
           e.message,
         );
