@@ -810,12 +810,15 @@ export const finetuneCommand: Command = lockingModel({
       );
     }
     const quiet = !!values.quiet;
-    if (cfg.target === "batch" && Math.min(cfg.batchSize, ds.count) === 1 && cfg.mode === "dec") {
+    if (cfg.target === "batch" && Math.min(cfg.batchSize, ds.count) === 1) {
       // p normalises q over the batch: over one sample it is q itself, and KL(p‖q) is 0.
       console.error(
         `warning: with --target batch a batch of 1 sample makes the target p equal to q ` +
-          `(its normalisation over the batch), so KL(p‖q) is 0 and DEC does not train: use a ` +
-          `larger --batch-size, or --target dataset`,
+          `(its normalisation over the batch), so KL(p‖q) is 0 and ${
+            cfg.mode === "dec"
+              ? "DEC does not train"
+              : "the clustering does not train (IDEC's reconstruction term alone moves the encoder)"
+          }: use a larger --batch-size, or --target dataset`,
       );
     }
     if (!quiet) {

@@ -215,6 +215,8 @@ interface TrainState {
   lossSum?: number;
   epochRng?: number[];
   epochSeconds?: number;
+  /** The loss of the run's first step (absent in older checkpoints), for the divergence warning. */
+  firstLoss?: number;
 }
 
 /** A count or an index in a checkpoint's state. */
@@ -246,6 +248,7 @@ const trainStateSchema: z.ZodType<TrainState> = z.looseObject({
   lossSum: z.number().optional(),
   epochRng: rngStateSchema.optional(),
   epochSeconds: z.number().optional(),
+  firstLoss: z.number().optional(),
 });
 
 /** Hooks for progress reporting. */
@@ -481,8 +484,6 @@ export async function pretrain(
         );
       }
     };
-    // The first loss of this call, against which the last epoch's is held.
-    let firstLoss: number | undefined;
     while (state.epoch < cfg.epochs) {
       // Inside an epoch (a checkpoint taken there): its shuffle again from the RNG state before
       // it, and its steps, loss and time so far.
@@ -536,7 +537,8 @@ export async function pretrain(
           );
         }
         lossSum += v * Math.min(bs, order.length - s * bs);
-        firstLoss ??= v;
+        // The run's first loss (kept in the checkpoint), against which the last epoch's is held.
+        state.firstLoss ??= v;
         opts.hooks?.onStep?.(s + 1, steps, v);
       };
       for (let s = start; s < steps; s++) {
@@ -580,13 +582,11 @@ export async function pretrain(
       if (opts.hooks?.stopAfterEpochs && epochsThisCall >= opts.hooks.stopAfterEpochs) break;
     }
     if (state.epoch >= cfg.epochs) {
-      const last = state.history.at(-1)?.trainLoss;
-      if (firstLoss !== undefined && last !== undefined && last > 10 * firstLoss) {
+      const last = state.history.at(-1)?.trainLoss, first = state.firstLoss;
+      if (first !== undefined && first > 0 && last !== undefined && last > 10 * first) {
         console.error(
           `warning: pretraining ends with a training loss of ${last.toPrecision(3)}, ` +
-            `${Math.round(last / firstLoss)} times its first step's (${
-              firstLoss.toPrecision(3)
-            }): ` +
+            `${Math.round(last / first)} times its first step's (${first.toPrecision(3)}): ` +
             `the weights diverged: lower --lr and pretrain again with --force`,
         );
       }

@@ -212,6 +212,22 @@ Deno.test("finetune warns that --target batch with batches of one sample cannot 
     const warned = (r: { err: string[] }) =>
       r.err.some((l) => l.startsWith("warning: with --target batch a batch of 1 sample makes"));
     assert(warned(one), one.err.join("\n"));
+    assert(one.err.some((l) => l.includes("and DEC does not train")), one.err.join("\n"));
+    // IDEC: the clustering does not train either, the reconstruction term alone does.
+    const idec = await ok(
+      ...ft,
+      "--target",
+      "batch",
+      "--batch-size",
+      "1",
+      "--mode",
+      "idec",
+      "--force",
+    );
+    assert(
+      warned(idec) && idec.err.some((l) => l.includes("IDEC's reconstruction term alone")),
+      idec.err.join("\n"),
+    );
     // Batches of two, or the dataset's target, train: no warning.
     assert(!warned(await ok(...ft, "--target", "batch", "--batch-size", "2", "--force")));
     assert(!warned(await ok(...ft, "--batch-size", "1", "--force")));

@@ -447,6 +447,23 @@ Deno.test("pretrain stops when the weights it would keep give a non-finite loss,
       .test(warnings[0]),
     warnings[0],
   );
+  // The first step's loss is kept in the checkpoint: a run stopped after its first epoch and
+  // resumed is held against it too, not against the resumed call's first (diverged) step.
+  const resumed: string[] = [];
+  console.error = (...a: unknown[]) => resumed.push(a.join(" "));
+  try {
+    const cfg3 = { ...cfg, lr: 1, epochs: 3, batchSize: 4 };
+    await pretrain(ds, join(dir, "r"), cfg3, { device: "cpu", hooks: { stopAfterEpochs: 1 } });
+    await pretrain(ds, join(dir, "r"), cfg3, { device: "cpu", resume: true });
+  } finally {
+    console.error = error;
+  }
+  assertEquals(
+    resumed.filter((w) => w.includes("the weights diverged")).length,
+    1,
+    resumed.join("\n"),
+  );
+  assertEquals(resumed.length, 1, resumed.join("\n"));
   // A normal run says nothing.
   const calm: string[] = [];
   console.error = (...a: unknown[]) => calm.push(a.join(" "));
