@@ -135,6 +135,8 @@ export class SvgCanvas implements Surface {
   strokeRect(x: number, y: number, w: number, h: number, c: Rgb): void {
     const x0 = Math.round(x), y0 = Math.round(y), x1 = Math.round(x + w), y1 = Math.round(y + h);
     if (x1 <= x0 || y1 <= y0) return;
+    // An outline 1 or 2 pixels across covers its whole box (SVG draws no stroke of width 0).
+    if (x1 - x0 <= 2 || y1 - y0 <= 2) return this.fillRect(x0, y0, x1 - x0, y1 - y0, c);
     this.#flush();
     this.#parts.push(
       `<rect x="${x0 + 0.5}" y="${y0 + 0.5}" width="${x1 - x0 - 1}" height="${
@@ -210,14 +212,17 @@ export class SvgCanvas implements Surface {
     const font = `font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="${
       num(SVG_FONT_PX * scale)
     }"`;
-    const fit = `textLength="${w}" lengthAdjust="spacingAndGlyphs"`;
+    // Spaces kept as typed (XML would merge them), so that the letters sit where the bitmap's do.
+    const fit = `textLength="${w}" lengthAdjust="spacingAndGlyphs" xml:space="preserve"`;
     const body = escapeXml(s);
     if (opts.rotate) {
       // Reads bottom to top from (x, y), as Canvas draws it: glyph pixel (u, v) at (x + v, y - u).
       this.#parts.push(
-        `<text transform="translate(${num(x)} ${num(y)}) rotate(-90)" x="${along}" y="${
-          across + h
-        }" ${font} ${fit} fill="${hex(c)}">${body}</text>`,
+        `<text transform="translate(${Math.round(x)} ${
+          Math.round(y)
+        }) rotate(-90)" x="${along}" y="${across + h}" ${font} ${fit} fill="${
+          hex(c)
+        }">${body}</text>`,
       );
     } else {
       this.#parts.push(
@@ -235,7 +240,7 @@ export class SvgCanvas implements Surface {
       `<?xml version="1.0" encoding="UTF-8"?>`,
       `<svg xmlns="http://www.w3.org/2000/svg" width="${this.width}" height="${this.height}" ` +
       `viewBox="0 0 ${this.width} ${this.height}">`,
-      `<style>rect{shape-rendering:crispEdges}image{image-rendering:pixelated}</style>`,
+      `<style>rect{shape-rendering:crispEdges}image{image-rendering:pixelated}text{white-space:pre}</style>`,
       ...this.#parts,
       `</svg>`,
       ``,

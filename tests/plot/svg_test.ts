@@ -10,6 +10,7 @@ import {
   traceGrid,
 } from "../../lib/plot/charts.ts";
 import { escapeXml, SvgCanvas } from "../../lib/plot/svg.ts";
+import { Canvas, type Surface } from "../../lib/plot/canvas.ts";
 import { decodePng } from "./_decode_png.ts";
 import { replaySvg } from "./_replay_svg.ts";
 
@@ -209,4 +210,30 @@ Deno.test("stationChart keeps a network across the antimeridian in one piece, it
   assert(x[1] < x[2] && x[2] < x[0], String(x));
   assertClose([(x[2] - x[1]) / (x[0] - x[2])], [2.6 / 1.3], 0, 0.05);
   assert(svg.includes(">-179</text>") && !/>18[1-9]<\/text>/.test(svg), svg);
+});
+
+Deno.test("SvgCanvas and Canvas draw the same pixels for awkward calls: thin outlines, fractional and rotated text, spaces, alpha", () => {
+  const draw = (s: Surface) => {
+    s.strokeRect(3, 4, 1, 9, [200, 0, 0]); // one pixel wide: a line
+    s.strokeRect(6.4, 4.6, 2, 2, [0, 120, 0]); // two: a filled square
+    s.strokeRect(10, 3, 12, 7, [0, 0, 200]);
+    s.text("  a  b ", 2.6, 20.4, [0, 0, 0]);
+    s.text("Vx", 30.5, 40.5, [90, 0, 90], { rotate: true, align: "center", valign: "middle" });
+    s.text("Z", 40.5, 12.5, [0, 0, 0], { scale: 2, align: "right", valign: "bottom" });
+    s.fillRect(1, 30, 20, 5, [0, 0, 255], 0.5);
+    s.dot(50.4, 30.6, 3, [255, 0, 0], 0.75);
+    s.line(45, 2, 58, 9, [10, 10, 10], 3);
+  };
+  const png = new Canvas(60, 50);
+  draw(png);
+  const svg = new SvgCanvas(60, 50);
+  draw(svg);
+  const doc = svg.toSvg();
+  assert(/xml:space="preserve"[^>]*>  a  b <\/text>/.test(doc), doc);
+  // A stroked rect of width or height 0 draws nothing in SVG (the replay would draw a line).
+  assert(!/<rect [^>]*(width|height)="0"/.test(doc), doc);
+  assert(/<text transform="translate\(31 41\) rotate\(-90\)"/.test(doc), doc);
+  const { canvas } = replaySvg(doc);
+  const differ = canvas.rgba.reduce((n, v, i) => n + (Math.abs(v - png.rgba[i]) > 1 ? 1 : 0), 0);
+  assertEquals(differ, 0);
 });
