@@ -482,12 +482,11 @@ export function checkConsistency(c: ExtractConfig, source = "config"): void {
     // The bins are fs / nfft apart: a short window (a small nfft) can leave a narrow band none.
     const df = fs / g.nfft;
     throw new UserError(
-      `Cannot use ${source}: the crop ${s.fmin}..${s.fmax} Hz holds no frequency bin: the ` +
-        `bins are ${
-          Number(df.toPrecision(4))
-        } Hz apart (sampling rate ${fs} Hz / nfft ${g.nfft}, ` +
-        `from the ${s.windowLength} s window): widen fmin..fmax, or lengthen the window ` +
-        `(--window-length) or raise --nfft for finer bins`,
+      `Cannot use ${source}: the crop ${s.fmin}..${s.fmax} Hz holds no frequency bin: the bins ` +
+        `are ${Number(df.toPrecision(4))} Hz apart (sampling rate ${fs} Hz / nfft ${g.nfft}` +
+        (s.nfft === null ? `, from the ${s.windowLength} s window` : "") +
+        `): widen fmin..fmax, or lengthen the window (--window-length) or raise --nfft for ` +
+        `finer bins`,
     );
   }
   if (g.nTimes < 1) {

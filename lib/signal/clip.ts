@@ -28,9 +28,12 @@ export interface Clipping {
 
 /**
  * Finds the runs of {@linkcode CLIP_RUN} or more consecutive samples at a record's largest or
- * smallest value: a signal whose values change from sample to sample does not stay on its
- * extreme value, a clipped one stays on the rail (often a power of two in counts: ±8,388,607 for
- * 24 bits). Records of fewer than {@linkcode CLIP_MIN_LEVELS} distinct values are not judged.
+ * smallest value that the record steps onto or off by at least half its mean step: a signal
+ * whose values change from sample to sample does not stay on its extreme value, a clipped one
+ * jumps onto the rail and stays (often a power of two in counts: ±8,388,607 for 24 bits), and a
+ * smooth peak of a long period creeps onto its top. Records of fewer than
+ * {@linkcode CLIP_MIN_LEVELS} distinct values are not judged. Clipping before a digitiser's FIR
+ * filter (which rings instead of holding the rail) is not found.
  *
  * @param x The raw samples (counts, before any processing).
  * @returns the extremes and the samples in runs at them, or null where there is no such run.
@@ -44,28 +47,35 @@ export interface Clipping {
  * ```
  */
 export function clipping(x: ArrayLike<number>): Clipping | null {
-  let max = -Infinity, min = Infinity;
-  for (let i = 0; i < x.length; i++) {
+  const n = x.length;
+  let max = -Infinity, min = Infinity, moved = 0;
+  for (let i = 0; i < n; i++) {
     if (x[i] > max) max = x[i];
     if (x[i] < min) min = x[i];
+    if (i > 0) moved += Math.abs(x[i] - x[i - 1]);
   }
   if (!(max > min)) return null;
-  let samples = 0, runMax = 0, runMin = 0;
-  for (let i = 0; i <= x.length; i++) {
-    const v = i < x.length ? x[i] : NaN;
-    if (v === max) runMax++;
-    else {
-      if (runMax >= CLIP_RUN) samples += runMax;
-      runMax = 0;
-    }
-    if (v === min) runMin++;
-    else {
-      if (runMin >= CLIP_RUN) samples += runMin;
-      runMin = 0;
+  // A run counts where the record steps onto or off the rail: by at least half its mean step.
+  // A smooth, noise-free peak of a long period creeps onto its largest value (steps of a count
+  // or less) and is not clipping.
+  const steep = 0.5 * moved / (n - 1);
+  let samples = 0;
+  for (const rail of [max, min]) {
+    for (let i = 0; i < n;) {
+      if (x[i] !== rail) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < n && x[j] === rail) j++;
+      const into = i > 0 ? Math.abs(x[i] - x[i - 1]) : 0;
+      const out = j < n ? Math.abs(x[j] - x[j - 1]) : 0;
+      if (j - i >= CLIP_RUN && Math.max(into, out) >= steep) samples += j - i;
+      i = j;
     }
   }
   if (samples === 0) return null;
   const levels = new Set<number>();
-  for (let i = 0; i < x.length && levels.size < CLIP_MIN_LEVELS; i++) levels.add(x[i]);
+  for (let i = 0; i < n && levels.size < CLIP_MIN_LEVELS; i++) levels.add(x[i]);
   return levels.size < CLIP_MIN_LEVELS ? null : { max, min, samples };
 }

@@ -857,6 +857,11 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
       "spectrogram.nfft must be a power of two >= nperseg (257): current value is 256",
     ],
     [
+      { spectrogram: { fmin: 1, fmax: 1.05, nfft: 1024 } },
+      "the crop 1..1.05 Hz holds no frequency bin: the bins are 0.09766 Hz apart (sampling " +
+      "rate 100 Hz / nfft 1024): widen fmin..fmax",
+    ],
+    [
       { spectrogram: { fmin: 1, fmax: 1.1 } },
       "the crop 1..1.1 Hz holds no frequency bin: the bins are 0.1953 Hz apart (sampling rate " +
       "100 Hz / nfft 512, from the 2.56 s window): widen fmin..fmax, or lengthen the window " +

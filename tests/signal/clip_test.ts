@@ -24,6 +24,15 @@ Deno.test("clipping finds runs at a record's largest or smallest value, not a wa
   assertEquals(clipping(short), null);
   short[100 + CLIP_RUN - 1] = 9e6;
   assertEquals(clipping(short)?.samples, CLIP_RUN);
+  // A noise-free 0.2 Hz wave of 1000 counts at 100 Hz creeps onto its peaks (runs of equal
+  // counts there, by steps of a count or less): not clipping; clipped at 700 it is.
+  const slow = Float64Array.from(
+    { length: 3000 },
+    (_, i) => Math.round(1000 * Math.sin(2 * Math.PI * 0.2 * i / 100)),
+  );
+  assertEquals(clipping(slow), null);
+  const slowClip = slow.map((v) => Math.max(-700, Math.min(700, v)));
+  assertEquals(clipping(slowClip)?.samples, slow.filter((v) => Math.abs(v) >= 700).length);
   // A quiet channel: counts -3..3 repeat their extremes without any clipping.
   const quiet = Float64Array.from({ length: 2000 }, (_, i) => Math.round(3 * Math.sin(i / 3)));
   assert(new Set(quiet).size < CLIP_MIN_LEVELS);
