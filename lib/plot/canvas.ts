@@ -11,6 +11,18 @@ import { encodePng } from "./png.ts";
 /** An RGB colour, each channel 0–255. */
 export type Rgb = readonly [number, number, number];
 
+/** How {@linkcode Surface.text} places and sizes its text. */
+export interface TextOptions {
+  /** Integer pixel size of the 5×7 font (default 1). */
+  scale?: number;
+  /** Which point of the text the anchor is, along it (default "left"). */
+  align?: "left" | "center" | "right";
+  /** Which point of the text the anchor is, across it (default "top"). */
+  valign?: "top" | "middle" | "bottom";
+  /** Read bottom to top, for a y-axis label. */
+  rotate?: boolean;
+}
+
 /**
  * What charts draw on: {@linkcode Canvas} (a raster, written as PNG) or `SvgCanvas`
  * (lib/plot/svg.ts, written as SVG). Coordinates are pixels from the top-left.
@@ -36,12 +48,7 @@ export interface Surface {
     x: number,
     y: number,
     c: Rgb,
-    opts?: {
-      scale?: number;
-      align?: "left" | "center" | "right";
-      valign?: "top" | "middle" | "bottom";
-      rotate?: boolean;
-    },
+    opts?: TextOptions,
   ): void;
   /** @returns the finished figure's file bytes (PNG or SVG). */
   toBytes(): Uint8Array;
@@ -205,12 +212,7 @@ export class Canvas implements Surface {
     x: number,
     y: number,
     c: Rgb,
-    opts: {
-      scale?: number;
-      align?: "left" | "center" | "right";
-      valign?: "top" | "middle" | "bottom";
-      rotate?: boolean;
-    } = {},
+    opts: TextOptions = {},
   ): void {
     const scale = opts.scale ?? 1;
     const w = textWidth(s, scale), h = GLYPH_HEIGHT * scale;

@@ -13,7 +13,7 @@
  */
 
 import { GLYPH_HEIGHT } from "./_font.ts";
-import { type Rgb, type Surface, textWidth } from "./canvas.ts";
+import { type Rgb, type Surface, type TextOptions, textWidth } from "./canvas.ts";
 import { encodePng } from "./png.ts";
 
 /** Font size (px) per unit of text scale: a monospace font's capitals are then ~7 px tall. */
@@ -194,12 +194,7 @@ export class SvgCanvas implements Surface {
     x: number,
     y: number,
     c: Rgb,
-    opts: {
-      scale?: number;
-      align?: "left" | "center" | "right";
-      valign?: "top" | "middle" | "bottom";
-      rotate?: boolean;
-    } = {},
+    opts: TextOptions = {},
   ): void {
     if (s.length === 0 || !Number.isFinite(x) || !Number.isFinite(y)) return;
     const scale = opts.scale ?? 1;

@@ -125,16 +125,7 @@ Deno.test("pretrain --channels builds that encoder (the decoder mirrors it), rec
 });
 
 Deno.test("pretrain --svg and init --svg write learning_curve.svg and k_selection.svg, which a run without --svg removes as stale", async () => {
-  const root = await Deno.makeTempDir();
-  const p = (s: string) => join(root, s);
-  try {
-    const x = Float32Array.from({ length: 12 * 120 }, (_, i) => Math.sin(0.3 * i) + (i % 7));
-    await Deno.writeFile(p("x.npy"), encodeNpy(x, [12, 1, 12, 10]));
-    assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
-    const ok = async (...args: string[]) => {
-      const r = await run(...args, "--cpu", "--quiet");
-      assertEquals(r.code, 0, r.err.join("\n"));
-    };
+  await withTwelve(async (p, ok) => {
     const pre = ["pretrain", p("ds"), "--model", p("m"), "--epochs", "2", "--batch-size", "4"];
     await ok(...pre, "--latent-dim", "3", "--svg");
     const init = ["init", p("ds"), "--model", p("m"), "--k", "2:3", "--n-init", "2"];
@@ -151,9 +142,7 @@ Deno.test("pretrain --svg and init --svg write learning_curve.svg and k_selectio
     assert(
       await exists(p("m/learning_curve.png")) && !(await exists(p("m/learning_curve.svg"))),
     );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("init warns when the latent codes take fewer distinct values than k", async () => {
@@ -194,17 +183,7 @@ Deno.test("init warns when the latent codes take fewer distinct values than k", 
 });
 
 Deno.test("finetune warns that --target batch with batches of one sample cannot train", async () => {
-  const root = await Deno.makeTempDir();
-  const p = (s: string) => join(root, s);
-  try {
-    const x = Float32Array.from({ length: 12 * 120 }, (_, i) => Math.sin(0.3 * i) + (i % 7));
-    await Deno.writeFile(p("x.npy"), encodeNpy(x, [12, 1, 12, 10]));
-    assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
-    const ok = async (...args: string[]) => {
-      const r = await run(...args, "--cpu", "--quiet");
-      assertEquals(r.code, 0, r.err.join("\n"));
-      return r;
-    };
+  await withTwelve(async (p, ok) => {
     await ok("pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--latent-dim", "3");
     await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--n-init", "2");
     const ft = ["finetune", p("ds"), "--model", p("m"), "--max-iter", "2", "--min-iter", "1"];
@@ -231,7 +210,31 @@ Deno.test("finetune warns that --target batch with batches of one sample cannot 
     // Batches of two, or the dataset's target, train: no warning.
     assert(!warned(await ok(...ft, "--target", "batch", "--batch-size", "2", "--force")));
     assert(!warned(await ok(...ft, "--batch-size", "1", "--force")));
+  });
+});
+
+/**
+ * Runs `fn` in a temporary directory holding `ds`, an imported dataset of 12 varied samples of
+ * [1, 12, 10], with `ok`, which runs a command on the CPU backend and asserts it succeeds.
+ */
+async function withTwelve(
+  fn: (
+    p: (s: string) => string,
+    ok: (...args: string[]) => Promise<{ code: number; out: string[]; err: string[] }>,
+  ) => Promise<void>,
+): Promise<void> {
+  const root = await Deno.makeTempDir();
+  const p = (s: string) => join(root, s);
+  try {
+    const x = Float32Array.from({ length: 12 * 120 }, (_, i) => Math.sin(0.3 * i) + (i % 7));
+    await Deno.writeFile(p("x.npy"), encodeNpy(x, [12, 1, 12, 10]));
+    assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
+    await fn(p, async (...args: string[]) => {
+      const r = await run(...args, "--cpu", "--quiet");
+      assertEquals(r.code, 0, r.err.join("\n"));
+      return r;
+    });
   } finally {
     await Deno.remove(root, { recursive: true });
   }
-});
+}
