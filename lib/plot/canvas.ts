@@ -214,12 +214,8 @@ export class Canvas implements Surface {
     c: Rgb,
     opts: TextOptions = {},
   ): void {
-    const scale = opts.scale ?? 1;
-    const w = textWidth(s, scale), h = GLYPH_HEIGHT * scale;
-    const along = opts.align === "center" ? -w / 2 : opts.align === "right" ? -w : 0;
-    const across = opts.valign === "middle" ? -h / 2 : opts.valign === "bottom" ? -h : 0;
-    let pen = Math.round(along);
-    const off = Math.round(across);
+    const { scale, along, across: off } = textAnchor(s, opts);
+    let pen = along;
     for (const ch of s) {
       const cols = glyph(ch);
       for (let gx = 0; gx < GLYPH_WIDTH; gx++) {
@@ -243,6 +239,25 @@ export class Canvas implements Surface {
   toBytes(): Uint8Array {
     return this.toPng();
   }
+}
+
+/**
+ * Where {@linkcode Surface.text} puts a string: its size and the offsets, in whole pixels, of its
+ * top-left corner from the anchor (along the text, and across it).
+ *
+ * @param s Text.
+ * @param opts Scale and alignment.
+ * @returns the scale, width and height, and the offsets.
+ */
+export function textAnchor(
+  s: string,
+  opts: TextOptions = {},
+): { scale: number; w: number; h: number; along: number; across: number } {
+  const scale = opts.scale ?? 1;
+  const w = textWidth(s, scale), h = GLYPH_HEIGHT * scale;
+  const along = Math.round(opts.align === "center" ? -w / 2 : opts.align === "right" ? -w : 0);
+  const across = Math.round(opts.valign === "middle" ? -h / 2 : opts.valign === "bottom" ? -h : 0);
+  return { scale, w, h, along, across };
 }
 
 /**

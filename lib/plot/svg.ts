@@ -12,8 +12,7 @@
  * @module
  */
 
-import { GLYPH_HEIGHT } from "./_font.ts";
-import { type Rgb, type Surface, type TextOptions, textWidth } from "./canvas.ts";
+import { type Rgb, type Surface, textAnchor, type TextOptions } from "./canvas.ts";
 import { encodePng } from "./png.ts";
 
 /** Font size (px) per unit of text scale: a monospace font's capitals are then ~7 px tall. */
@@ -197,12 +196,7 @@ export class SvgCanvas implements Surface {
     opts: TextOptions = {},
   ): void {
     if (s.length === 0 || !Number.isFinite(x) || !Number.isFinite(y)) return;
-    const scale = opts.scale ?? 1;
-    const w = textWidth(s, scale), h = GLYPH_HEIGHT * scale;
-    const along = Math.round(opts.align === "center" ? -w / 2 : opts.align === "right" ? -w : 0);
-    const across = Math.round(
-      opts.valign === "middle" ? -h / 2 : opts.valign === "bottom" ? -h : 0,
-    );
+    const { scale, w, h, along, across } = textAnchor(s, opts);
     this.#flush();
     const font = `font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="${
       num(SVG_FONT_PX * scale)
