@@ -179,8 +179,7 @@ export const demoCommand: Command = {
         Math.round(100 * dayShare[day])
       } % of it 08-17 UTC, others ${Math.min(...others)}-${Math.max(...others)} %`,
       `outputs: ${clusters} (report.html, labels.csv, clusters.csv, latent.npy, q.npy and figures: ` +
-      `latent_pca, latent_umap, examples, example_waveforms, cluster_means, cluster_spectra, hour_of_day, timeline), ` +
-      `${model} (k_selection.png)`,
+      `${figuresIn(clusters).join(", ")}), ${model} (k_selection.png)`,
     ].join("\n"));
   },
 };
@@ -400,4 +399,23 @@ async function clusterDemo(
     seed,
   });
   return { profiles, eDec };
+}
+
+/** The figures (PNGs) a directory holds, by name without the extension, in reading order. */
+function figuresIn(dir: string): string[] {
+  const order = [
+    "latent_pca",
+    "latent_umap",
+    "examples",
+    "example_waveforms",
+    "cluster_means",
+    "cluster_spectra",
+    "hour_of_day",
+    "timeline",
+    "stations",
+  ];
+  const names = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".png"))
+    .map((e) => e.name.slice(0, -4));
+  const rank = (n: string) => (order.includes(n) ? order.indexOf(n) : order.length);
+  return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
