@@ -105,7 +105,11 @@ export const info: Command = {
       `  from:   the ${tuning.default === "software" ? "software adapters'" : "GPUs'"} default` +
         (tuning.stored
           ? `, then ${JSON.stringify(tuning.stored.fields)} stored by \`tune\` on ` +
-            `${tuning.stored.date.slice(0, 10)} (${tuning.stored.path})`
+            `${tuning.stored.date.slice(0, 10)} (${tuning.stored.path})` +
+            (tuning.stored.deno && tuning.stored.deno !== Deno.version.deno
+              ? ` under Deno ${tuning.stored.deno}, not this ${Deno.version.deno}: ` +
+                "`cli.ts tune` measures it again"
+              : "")
           : ", no stored tuning (`cli.ts tune` measures one)") +
         (Object.keys(tuning.env).length
           ? `, then SEISDEC_TUNING ${JSON.stringify(tuning.env)}`

@@ -42,7 +42,7 @@ export interface TuningSource {
   /** The default it starts from: the software adapters' or the GPUs'. */
   default: "software" | "gpu";
   /** The stored tuning merged over it (`cli.ts tune`), if any. */
-  stored: { path: string; date: string; fields: Partial<Tuning> } | null;
+  stored: { path: string; date: string; deno?: string; fields: Partial<Tuning> } | null;
   /** The fields SEISDEC_TUNING set last (empty when unset). */
   env: Partial<Tuning>;
 }
@@ -111,7 +111,12 @@ export async function resolveTuning(
     source: {
       default: software ? "software" : "gpu",
       stored: stored
-        ? { path: stored.path, date: stored.stored.date, fields: stored.stored.tuning }
+        ? {
+          path: stored.path,
+          date: stored.stored.date,
+          deno: stored.stored.deno,
+          fields: stored.stored.tuning,
+        }
         : null,
       env: override,
     },
