@@ -30,6 +30,7 @@ import {
   removeLockOnInterrupt,
   removeStaleTemporaries,
   writeDirAtomic,
+  writeFailure,
   writeFileAtomic,
 } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
@@ -395,7 +396,8 @@ export async function lockModelDir(dir: string, command: string): Promise<() => 
   try {
     await Deno.mkdir(dir, { recursive: true });
   } catch (e) {
-    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    // A read-only or forbidden place is the user's to change, named as the other writers do.
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw writeFailure(dir, e);
     throw new UserError(
       `Cannot use ${dir} as the model directory: it is a file, not a directory: give --model a ` +
         "directory (it is made if missing)",

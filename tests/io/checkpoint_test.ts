@@ -228,3 +228,23 @@ Deno.test("loadWeights refuses a tensor holding NaN or an infinity, naming it an
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "lockModelDir names a model directory it may not make, as the other writers do, not as a bare file-system error",
+  // sysfs refuses a new directory even to root; elsewhere there is no such place to try.
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const e = await assertRejects(
+      () => lockModelDir("/sys/seisdec_test_model", "pretrain"),
+      UserError,
+    );
+    assert(
+      e.message.startsWith("Cannot write /sys/seisdec_test_model: ") &&
+        // EPERM here; a container that mounts /sys read-only says EROFS.
+        /(no permission to write there|the file system is read-only): choose another output path$/
+          .test(e.message),
+      e.message,
+    );
+  },
+});
