@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { lineChart, type Series, writeFigure } from "../plot/mod.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { removeIfPresent, writeFileAtomic } from "../util/atomic.ts";
 import { calinskiHarabasz, daviesBouldin, withinClusterSS } from "../metrics/internal.ts";
 import { silhouette } from "../metrics/silhouette.ts";
 import { gmmAsync, relativeRegCovar } from "./gmm.ts";
@@ -168,6 +168,8 @@ export async function selectK(
     );
   }
   const cov = opts.covariance ?? "diag";
+  // In proportion to the codes' spread, once for every k: the fit must not depend on their scale.
+  const regCovar = opts.method === "gmm" ? relativeRegCovar(x, n, d) : 0;
   const scores: KScore[] = [];
   for (const k of ks) {
     let labels: Int32Array, bic: number | null = null;
@@ -183,8 +185,7 @@ export async function selectK(
       const g = await gmmAsync(x, n, d, {
         k,
         covariance: cov,
-        // In proportion to the codes' spread: the fit must not depend on their scale.
-        regCovar: relativeRegCovar(x, n, d),
+        regCovar,
         maxIter: opts.maxIter,
         tol: opts.tol,
         nInit: Math.max(1, Math.min(opts.nInit, 10)),
@@ -380,8 +381,6 @@ export async function writeKSelection(dir: string, sel: KSelection, svg = false)
  */
 export async function removeKSelection(dir: string): Promise<void> {
   for (const f of ["k_selection.csv", "k_selection.png", "k_selection.svg"]) {
-    await Deno.remove(join(dir, f)).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    });
+    await removeIfPresent(join(dir, f));
   }
 }

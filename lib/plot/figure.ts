@@ -4,7 +4,7 @@
  * @module
  */
 
-import { writeFileAtomic } from "../util/atomic.ts";
+import { removeIfPresent, writeFileAtomic } from "../util/atomic.ts";
 import type { FigureFormat } from "./charts.ts";
 
 /**
@@ -34,10 +34,6 @@ export async function writeFigure(
   if (png === null) return false;
   await writeFileAtomic(`${base}.png`, png);
   if (svg) await writeFileAtomic(`${base}.svg`, draw("svg")!);
-  else {
-    await Deno.remove(`${base}.svg`).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    });
-  }
+  else await removeIfPresent(`${base}.svg`);
   return true;
 }

@@ -274,6 +274,22 @@ export function refusedWrite(e: unknown): (Error & { code: string }) | null {
 }
 
 /**
+ * Removes a file where it exists; a missing one is no error, any other failure is thrown.
+ *
+ * @param path The file.
+ * @example
+ * ```ts
+ * import { removeIfPresent } from "./atomic.ts";
+ * await removeIfPresent(`${await Deno.makeTempDir()}/never-written.txt`);
+ * ```
+ */
+export async function removeIfPresent(path: string): Promise<void> {
+  await Deno.remove(path).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+}
+
+/**
  * Writes a file atomically (a temporary beside it, then a rename), first removing the
  * temporaries of the same file that killed processes left.
  *

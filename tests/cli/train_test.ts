@@ -3,15 +3,13 @@ import { join } from "node:path";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { run } from "./_run.ts";
 import { keptOnFullDisk, pretrainProgress } from "../../lib/cli/train.ts";
-import { keepCheckpointOnInterrupt } from "../../lib/io/checkpoint.ts";
+import { exists, keepCheckpointOnInterrupt } from "../../lib/io/checkpoint.ts";
 import { interruptNotes } from "../../lib/util/atomic.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import type { ProgressOutput } from "../../lib/util/progress.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { decodePng } from "../plot/_decode_png.ts";
 import { replaySvg } from "../plot/_replay_svg.ts";
-
-const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 
 /** An output that records each line written, as a pipe does. */
 function recorder(): ProgressOutput & { lines: string[] } {
