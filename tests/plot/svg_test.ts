@@ -229,7 +229,7 @@ Deno.test("SvgCanvas and Canvas draw the same pixels for awkward calls: thin out
   const svg = new SvgCanvas(60, 50);
   draw(svg);
   const doc = svg.toSvg();
-  assert(/xml:space="preserve"[^>]*>  a  b <\/text>/.test(doc), doc);
+  assert(/xml:space="preserve"[^>]*> {2}a {2}b <\/text>/.test(doc), doc);
   // A stroked rect of width or height 0 draws nothing in SVG (the replay would draw a line).
   assert(!/<rect [^>]*(width|height)="0"/.test(doc), doc);
   assert(/<text transform="translate\(31 41\) rotate\(-90\)"/.test(doc), doc);
