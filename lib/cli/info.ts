@@ -5,7 +5,7 @@
  */
 import type { Command } from "./_command.ts";
 import { adapterSummary } from "../gpu/device.ts";
-import { compileAll } from "../gpu/kernels.ts";
+import { compileAll, kernelsDigest } from "../gpu/kernels.ts";
 import { gpuRuntime, gpuTuning, gpuTuningSource, initBackend } from "../tensor/backends.ts";
 import { UserError } from "../util/errors.ts";
 import { describeDir, formatSummary } from "./describe.ts";
@@ -27,6 +27,22 @@ async function compileKernels(): Promise<{ pipelines: number; ms: number }> {
 }
 
 /** The `info` command. */
+/**
+ * What sets a stored tuning's measurement apart from this run: another Deno, or kernels that
+ * changed since (both are still applied; `tune` measures again). Empty when neither.
+ */
+function staleness(stored: { deno?: string; kernels?: string }, kernels: string): string {
+  const why = [
+    ...(stored.deno && stored.deno !== Deno.version.deno
+      ? [`under Deno ${stored.deno}, not this ${Deno.version.deno}`]
+      : []),
+    ...(stored.kernels && stored.kernels !== kernels
+      ? [`for other kernels (digest ${stored.kernels}, now ${kernels}: seisdec changed since)`]
+      : []),
+  ];
+  return why.length ? ` ${why.join(", and ")}: \`cli.ts tune\` measures it again` : "";
+}
+
 export const info: Command = {
   name: "info",
   gpu: true,
@@ -72,6 +88,7 @@ export const info: Command = {
         JSON.stringify(
           {
             deno: Deno.version.deno,
+            kernelsDigest: await kernelsDigest(),
             ...s,
             tuning,
             ...(fault ? { tuningError: fault.message } : {}),
@@ -106,10 +123,7 @@ export const info: Command = {
         (tuning.stored
           ? `, then ${JSON.stringify(tuning.stored.fields)} stored by \`tune\` on ` +
             `${tuning.stored.date.slice(0, 10)} (${tuning.stored.path})` +
-            (tuning.stored.deno && tuning.stored.deno !== Deno.version.deno
-              ? ` under Deno ${tuning.stored.deno}, not this ${Deno.version.deno}: ` +
-                "`cli.ts tune` measures it again"
-              : "")
+            staleness(tuning.stored, await kernelsDigest())
           : ", no stored tuning (`cli.ts tune` measures one)") +
         (Object.keys(tuning.env).length
           ? `, then SEISDEC_TUNING ${JSON.stringify(tuning.env)}`

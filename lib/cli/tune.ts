@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Command, Values } from "./_command.ts";
 import { intFlag, numFlag, strFlag } from "./_command.ts";
 import { adapterName, adapterSummary } from "../gpu/device.ts";
-import { defaultTuning, type Tuning } from "../gpu/kernels.ts";
+import { defaultTuning, kernelsDigest, type Tuning } from "../gpu/kernels.ts";
 import { tensorLimit } from "../gpu/pool.ts";
 import {
   costOf,
@@ -433,6 +433,7 @@ export const tuneCommand: Command = {
       format: TUNING_FORMAT,
       adapter,
       deno: Deno.version.deno,
+      kernels: await kernelsDigest(),
       date: new Date().toISOString(),
       tuning: { ...override, ...result.best },
       workload: {

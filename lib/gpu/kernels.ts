@@ -18,9 +18,11 @@ import {
   type BufRef,
   type GpuRuntime,
   type KernelDef,
+  loadSource,
   type Param,
   textureFits,
 } from "./runtime.ts";
+import { sha256Hex } from "../util/hash.ts";
 
 const WG = 64;
 const groups = (invocations: number) => Math.ceil(invocations / WG);
@@ -1036,6 +1038,28 @@ export function kernelDefs(tuning: Tuning): KernelDef[] {
       )
     ),
   ];
+}
+
+/**
+ * A digest of the WGSL that seisdec compiles: every kernel file either adapter kind's default
+ * tuning uses, with its fragments included. A stored tuning records it (`cli.ts tune`), so that
+ * `cli.ts info` can say when the kernels changed since it was measured: the tuning still applies
+ * (its fields are checked as any other), but it was chosen for other code.
+ *
+ * @returns 16 hex digits.
+ * @example
+ * ```ts
+ * import { kernelsDigest } from "./kernels.ts";
+ * const d = await kernelsDigest();
+ * if (!/^[0-9a-f]{16}$/.test(d)) throw new Error(d);
+ * ```
+ */
+export async function kernelsDigest(): Promise<string> {
+  const files = [
+    ...new Set([true, false].flatMap((f) => kernelDefs(defaultTuning(f)).map((d) => d.file))),
+  ].sort();
+  const texts = await Promise.all(files.map((f) => loadSource(f)));
+  return (await sha256Hex(files.map((f, i) => `${f}\0${texts[i]}`).join("\0"))).slice(0, 16);
 }
 
 /**

@@ -160,6 +160,11 @@ export interface StoredTuning {
   adapter: string;
   /** Deno version of the measurement. */
   deno: string;
+  /**
+   * Digest of the kernels measured (`kernelsDigest` in lib/gpu/kernels.ts); absent in tunings
+   * stored before seisdec recorded it.
+   */
+  kernels?: string;
   /** ISO date of the measurement. */
   date: string;
   /** Fields merged over the adapter's default tuning. */

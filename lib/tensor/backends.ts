@@ -42,7 +42,13 @@ export interface TuningSource {
   /** The default it starts from: the software adapters' or the GPUs'. */
   default: "software" | "gpu";
   /** The stored tuning merged over it (`cli.ts tune`), if any. */
-  stored: { path: string; date: string; deno?: string; fields: Partial<Tuning> } | null;
+  stored: {
+    path: string;
+    date: string;
+    deno?: string;
+    kernels?: string;
+    fields: Partial<Tuning>;
+  } | null;
   /** The fields SEISDEC_TUNING set last (empty when unset). */
   env: Partial<Tuning>;
 }
@@ -115,6 +121,7 @@ export async function resolveTuning(
           path: stored.path,
           date: stored.stored.date,
           deno: stored.stored.deno,
+          kernels: stored.stored.kernels,
           fields: stored.stored.tuning,
         }
         : null,

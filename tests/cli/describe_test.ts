@@ -16,6 +16,7 @@ import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { adapterLabel, adapterSummary } from "../../lib/gpu/device.ts";
 import { TUNING_FORMAT, writeStoredTuning } from "../../lib/gpu/tuning_store.ts";
+import { kernelsDigest } from "../../lib/gpu/kernels.ts";
 
 Deno.test("info on a cluster directory prints scores as evaluate does, and exact in --json", async () => {
   const dir = await Deno.makeTempDir();
@@ -313,39 +314,55 @@ gpuTest(
   },
 );
 
-gpuTest("info says when the stored tuning was measured under another Deno", async () => {
-  const cli = new URL("../../cli.ts", import.meta.url).pathname;
-  const dir = await Deno.makeTempDir();
-  try {
-    const adapter = adapterLabel(await adapterSummary());
-    const stored = {
-      format: TUNING_FORMAT as typeof TUNING_FORMAT,
-      adapter,
-      date: "2026-01-02T03:04:05.000Z",
-      tuning: { inFlight: 2 },
-      workload: { inputShape: [1, 87, 67], latentDim: 9, batches: [64] },
-      speedup: 1.1,
-      trials: [],
-    };
-    const info = async (deno: string) => {
-      await writeStoredTuning({ ...stored, deno }, dir);
-      const r = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", cli, "info"],
-        env: { SEISDEC_TUNING_DIR: dir },
-      }).output();
-      assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
-      return new TextDecoder().decode(r.stdout).split("\n").find((l) => l.includes("from:"))!;
-    };
-    const old = await info("1.40.0");
-    assert(
-      old.includes(`{"inFlight":2} stored by \`tune\` on 2026-01-02`) &&
-        old.includes(
-          `under Deno 1.40.0, not this ${Deno.version.deno}: \`cli.ts tune\` measures it again`,
-        ),
-      old,
-    );
-    assert(!(await info(Deno.version.deno)).includes("under Deno"));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+gpuTest(
+  "info says when the stored tuning was measured under another Deno or other kernels",
+  async () => {
+    const cli = new URL("../../cli.ts", import.meta.url).pathname;
+    const dir = await Deno.makeTempDir();
+    try {
+      const adapter = adapterLabel(await adapterSummary());
+      const stored = {
+        format: TUNING_FORMAT as typeof TUNING_FORMAT,
+        adapter,
+        date: "2026-01-02T03:04:05.000Z",
+        tuning: { inFlight: 2 },
+        workload: { inputShape: [1, 87, 67], latentDim: 9, batches: [64] },
+        speedup: 1.1,
+        trials: [],
+      };
+      const info = async (deno: string, kernels?: string) => {
+        await writeStoredTuning({ ...stored, deno, kernels }, dir);
+        const r = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", cli, "info"],
+          env: { SEISDEC_TUNING_DIR: dir },
+        }).output();
+        assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
+        return new TextDecoder().decode(r.stdout).split("\n").find((l) => l.includes("from:"))!;
+      };
+      const old = await info("1.40.0");
+      assert(
+        old.includes(`{"inFlight":2} stored by \`tune\` on 2026-01-02`) &&
+          old.includes(
+            `under Deno 1.40.0, not this ${Deno.version.deno}: \`cli.ts tune\` measures it again`,
+          ),
+        old,
+      );
+      assert(!(await info(Deno.version.deno)).includes("under Deno"));
+      // The kernels' digest: named where it differs, silent where it matches (or was not stored).
+      const now = await kernelsDigest();
+      const other = await info(Deno.version.deno, "0123456789abcdef");
+      assert(
+        other.includes(
+          `for other kernels (digest 0123456789abcdef, now ${now}: seisdec changed since): ` +
+            "`cli.ts tune` measures it again",
+        ) && !other.includes("under Deno"),
+        other,
+      );
+      assert(!(await info(Deno.version.deno, now)).includes("measures it again"));
+      const both = await info("1.40.0", "0123456789abcdef");
+      assert(both.includes(`not this ${Deno.version.deno}, and for other kernels`), both);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

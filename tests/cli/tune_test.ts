@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { main } from "../../cli.ts";
 import { adapterName, adapterSummary } from "../../lib/gpu/device.ts";
+import { kernelsDigest } from "../../lib/gpu/kernels.ts";
 import { tensorLimit } from "../../lib/gpu/pool.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { storedTuningPath, TUNING_FORMAT, tuningFileStem } from "../../lib/gpu/tuning_store.ts";
@@ -57,6 +58,7 @@ gpuTest(
     const s = JSON.parse(await Deno.readTextFile(path));
     assertEquals(s.format, TUNING_FORMAT);
     assertEquals(s.adapter, adapter);
+    assertEquals(s.kernels, await kernelsDigest(), "the kernels it measured");
     assertEquals(s.workload, { inputShape: [1, 24, 20], latentDim: 9, batches: [4] });
     // The software default keeps packed weights: the one candidate is packCache=false.
     assertEquals(s.trials[0].tuning, {});
