@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, numFlag, strFlag, type Values } from "./_command.ts";
-import { device, seedFlag } from "./_shared.ts";
+import { device, seedFlag, svgFlag } from "./_shared.ts";
 import type { Device } from "../tensor/tensor.ts";
 import { formatProfiles, writeResults } from "./cluster.ts";
 import type { ClusterProfile } from "../cluster/summary.ts";
@@ -82,6 +82,7 @@ export const demoCommand: Command = {
       description: "With --continuous: stations.",
       default: "3",
     },
+    svg: svgFlag,
   },
   async run(values) {
     if (values.continuous) return await continuousDemo(values);
@@ -93,6 +94,7 @@ export const demoCommand: Command = {
     const out = strFlag(values, "out") ?? "demo_out";
     const seed = seedFlag(values) ?? 0;
     const quiet = !!values.quiet;
+    const svg = !!values.svg;
     const dev = device();
     await claimOut(out);
     const t0 = performance.now();
@@ -116,7 +118,7 @@ export const demoCommand: Command = {
 
     say(`pretrain: autoencoder on ${ds.count} spectrograms [${ds.sampleShape}]`);
     const model = join(out, "model");
-    await pretrainDemo(ds, model, dsDir, intFlag(values, "epochs") ?? 30, seed, dev, quiet);
+    await pretrainDemo(ds, model, dsDir, intFlag(values, "epochs") ?? 30, seed, dev, quiet, svg);
 
     say("init: how many clusters, without the labels? k-means for k = 2..9, silhouette");
     const latent = await encodeForInit(model, ds, dev);
@@ -133,7 +135,7 @@ export const demoCommand: Command = {
         seed,
       },
     );
-    await writeKSelection(model, sel);
+    await writeKSelection(model, sel, svg);
     const silAt = (k: number) => sel.scores.find((s) => s.k === k)!.silhouette.toFixed(3);
     const k = SYNTH_CLASSES.length;
 
@@ -146,7 +148,7 @@ export const demoCommand: Command = {
 
     say("cluster + evaluate");
     const clusters = join(out, "clusters");
-    const { profiles, eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev);
+    const { profiles, eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev, svg);
     await writeIntoOutput(clusters, "evaluation.json", JSON.stringify(eDec, null, 2) + "\n");
     await writeIntoOutput(clusters, "report.html", await buildReport(clusters));
     const raw = await rawKmeans(ds, k, { normalize: "minmax", seed });
@@ -217,6 +219,7 @@ async function continuousDemo(values: Values): Promise<void> {
   const out = strFlag(values, "out") ?? "demo_continuous_out";
   const seed = seedFlag(values) ?? 0;
   const quiet = !!values.quiet;
+  const svg = !!values.svg;
   const dev = device();
   const hours = numFlag(values, "hours") ?? 12;
   const nStations = intFlag(values, "stations") ?? 3;
@@ -273,7 +276,7 @@ async function continuousDemo(values: Values): Promise<void> {
   const k = new Set(sum.events.map((e) => e.label)).size;
   say(`pretrain: autoencoder on ${ds.count} spectrograms [${ds.sampleShape}]`);
   const model = join(out, "model");
-  await pretrainDemo(ds, model, dsDir, intFlag(values, "epochs") ?? 30, seed, dev, quiet);
+  await pretrainDemo(ds, model, dsDir, intFlag(values, "epochs") ?? 30, seed, dev, quiet, svg);
 
   say(`init: k-means on the latent codes, k = ${k} event classes`);
   const init = await initCentroids(model, ds, { ...INIT_DEFAULTS, k, seed }, dev);
@@ -284,7 +287,7 @@ async function continuousDemo(values: Values): Promise<void> {
 
   say("cluster + evaluate, per sample and per event (the stations' vote)");
   const clusters = join(out, "clusters");
-  const { eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev);
+  const { eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev, svg);
   const rows = parseCsvRecords(await Deno.readTextFile(join(clusters, "events.csv")), ",", {
     source: join(clusters, "events.csv"),
   });
@@ -327,6 +330,7 @@ async function pretrainDemo(
   seed: number,
   dev: Device,
   quiet: boolean,
+  svg: boolean,
 ): Promise<void> {
   await Deno.remove(model, { recursive: true }).catch(() => {});
   let bar: Progress | null = null;
@@ -339,6 +343,7 @@ async function pretrainDemo(
   }, {
     device: dev,
     datasetPath: dsDir,
+    svg,
     hooks: {
       // Made before the first step, so that the bar's total time and rate count it.
       onEpochStart(_epoch, steps) {
@@ -387,9 +392,10 @@ async function clusterDemo(
   truth: (string | null)[],
   seed: number,
   dev: Device,
+  svg: boolean,
 ): Promise<{ profiles: ClusterProfile[]; eDec: EvaluationReport }> {
   const a = await applyModel(model, ds, dev, "dec");
-  const profiles = await writeResults(clusters, ds, a, true, true, 0, 5000, seed);
+  const profiles = await writeResults(clusters, ds, a, true, true, 0, 5000, seed, true, svg);
   const eDec = evaluateClustering({
     pred: a.labels!,
     k,

@@ -27,6 +27,7 @@ Deno.test({
         "--out",
         out,
         "--quiet",
+        "--svg",
       );
       assertEquals(r.code, 0, r.err.join("\n"));
       const line = r.out.find((l) => l.includes("arrivals found"))!;
@@ -41,6 +42,14 @@ Deno.test({
         await Deno.stat(join(out, "clusters", f));
       }
       await Deno.stat(join(out, "dataset", "triggers.csv"));
+      // --svg: every figure also as an SVG, the learning curve's included, linked by the report.
+      const figs = [...Deno.readDirSync(join(out, "clusters"))].map((e) => e.name);
+      const pngs = figs.filter((f) => f.endsWith(".png"));
+      assert(pngs.length >= 5, figs.join(" "));
+      for (const png of pngs) assert(figs.includes(png.replace(/png$/, "svg")), png);
+      await Deno.stat(join(out, "model", "learning_curve.svg"));
+      const report = await Deno.readTextFile(join(out, "clusters", "report.html"));
+      assert(report.includes('href="latent_pca.svg"'), "report links the SVGs");
       // Flags of the other demo are refused with --continuous, and the other way round.
       const bad = await run("demo", "--continuous", "--per-class", "5", "--out", out);
       assertEquals(bad.code, 2);
