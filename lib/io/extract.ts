@@ -619,6 +619,17 @@ async function decodeSpan(
   return file;
 }
 
+/**
+ * Whether a record left out of a file (damaged, or in an encoding seisdec cannot decode) is of
+ * one of a task's channels; one of unknown channel (damaged framing) may be.
+ */
+function ownRecord(r: CorruptRecord, task: SampleTask, codes: readonly string[]): boolean {
+  if (r.channel === undefined) return true;
+  const [net, sta, loc, cha] = r.channel.split(".");
+  return sta === task.station && loc === task.location && codes.includes(cha) &&
+    (task.network === "" || net === task.network);
+}
+
 /** The segments of one of a task's channels, by start time. */
 function channelSegments(task: SampleTask, code: string, segs: readonly Segment[]): Segment[] {
   return segs.filter((t) =>
@@ -1318,10 +1329,10 @@ export async function processSample(
     // left the window or its preprocessing margin without data): the record is the reason.
     const span = seen.span;
     const hit = span && seen.records.find((r) => r.end > span[0] && r.start < span[1]);
-    if (!(e instanceof SampleError) || !hit || e.reason === "corrupt") throw e;
+    if (!(e instanceof SampleError) || !hit || e.reason === hit.error.reason) throw e;
     if (!["gap", "too short", "pick outside trace", "missing channel"].includes(e.reason)) throw e;
     throw new SampleError(
-      "corrupt",
+      hit.error.reason,
       `${hit.error.message}; left out, it leaves sample ${task.id} without data it needs ` +
         `(${e.message})`,
     );
@@ -1404,15 +1415,19 @@ async function processSampleBody(
     // A damaged record left out of the files (a gap) fails the samples whose crop (with its
     // half windows) it held, as 'corrupt', naming it; like any gap outside the crop, it costs
     // the file's other samples nothing.
-    const hit = read.corrupt.find((r) => r.end > tref - before && r.start < tref + after);
+    // Only the sample's own channels' records count: a damaged record of another channel in the
+    // same file (or one whose channel is unknown: damaged framing, which may be any) costs it
+    // nothing.
+    const mine = read.corrupt.filter((r) => ownRecord(r, task, readCodes));
+    const hit = mine.find((r) => r.end > tref - before && r.start < tref + after);
     if (hit) {
       throw new SampleError(
-        "corrupt",
+        hit.error.reason,
         `${hit.error.message}; left out, it leaves sample ${task.id} without data it needs`,
       );
     }
     // Nearer than the preprocessing margin, it may cut the trace short (processSample).
-    seen.records = read.corrupt;
+    seen.records = mine;
     seen.span = [tref - before - TRIM_PAD_S * 1000, tref + after + TRIM_PAD_S * 1000];
     traces = channelTraces(
       task,

@@ -89,8 +89,13 @@ export interface CorruptRecord {
   start: number;
   /** End of its time span, ms. */
   end: number;
-  /** Why: reason "corrupt", naming the file, the byte offset, the channel and the start. */
+  /**
+   * Why: reason "corrupt" (or "unsupported" for an encoding seisdec cannot decode, "truncated"
+   * for a file's cut last record), naming the file, the byte offset, the channel and the start.
+   */
   error: SampleError;
+  /** Its channel, `NET.STA.LOC.CHA`, where its header could be read. */
+  channel?: string;
 }
 
 /** Options of {@linkcode decodeSegments}. */
@@ -174,6 +179,37 @@ export async function decodeSegments(
         const framed = header2(sp, bytes, offset, source);
         if (framed instanceof SampleError) throw framed;
         const size = framed.size;
+        const fh = framed.h;
+        // Text records (encoding 0: a datalogger's LOG, ACE or OCF channels) and records without
+        // samples hold no data: left out, as libmseed reads them apart from the data channels.
+        if (fh.encoding === 0 || fh.numSamples === 0) {
+          offset += size;
+          continue;
+        }
+        if (!DECODABLE.has(fh.encoding)) {
+          const id = recordId2(fh);
+          const error = new SampleError(
+            "unsupported",
+            `Cannot read ${source}: the record at byte ${
+              fileOffset(index, offset)
+            } (${id}, ${fh.startTime.toISO()}) is in encoding ${fh.encoding}${
+              ENCODINGS[fh.encoding] ? ` (${ENCODINGS[fh.encoding]})` : ""
+            }, which seisdec cannot decode: it reads int16, int32, float32, float64, Steim1, ` +
+              "Steim2 and DWWSSN",
+          );
+          if (!options.onCorrupt) throw error;
+          const start = exactStart2(fh);
+          const fs = fh.sampleRate > 0 ? fh.sampleRate : 0;
+          options.onCorrupt({
+            offset: fileOffset(index, offset),
+            start,
+            end: start + (fs > 0 ? fh.numSamples * 1000 / fs : 0),
+            error,
+            channel: id,
+          });
+          offset += size;
+          continue;
+        }
         let rec;
         try {
           rec = sp.miniseed.parseSingleDataRecord(new DataView(buf, offset, size));
@@ -186,7 +222,6 @@ export async function decodeSegments(
           );
         }
         const h = rec.header;
-        const start = h.startTime.toMillis();
         try {
           checkSteim(
             h.encoding,
@@ -203,24 +238,23 @@ export async function decodeSegments(
         } catch (e) {
           if (!(e instanceof SampleError && options.onCorrupt)) throw e;
           const fs = h.sampleRate > 0 ? h.sampleRate : 0;
+          const t0 = exactStart2(h);
           options.onCorrupt({
             offset: fileOffset(index, offset),
-            start,
-            end: start + (fs > 0 ? h.numSamples * 1000 / fs : 0),
+            start: t0,
+            end: t0 + (fs > 0 ? h.numSamples * 1000 / fs : 0),
             error: e,
+            channel: recordId2(h),
           });
         }
         offset += size;
       }
       if (records.length === 0) return [];
-      out.push(...exactSegments(
-        sp.miniseed.seismogramSegmentPerChannel(records),
-        records.map((r) => {
-          const h = r.header;
-          const id = `${h.netCode}.${h.staCode}.${h.locCode}.${h.chanCode}`;
-          return [`${id}@${h.startTime.toMillis()}`, exactStart2(h)];
-        }),
-        (s) => nslc(s),
+      out.push(...joinRecords(
+        records.map((r) => ({
+          seg: sp.miniseed.createSeismogramSegment(r),
+          start: exactStart2(r.header),
+        })),
         source,
       ));
     } else {
@@ -244,15 +278,15 @@ export async function decodeSegments(
       });
       if (good.length === 0) return [];
       const kept = good.length === spans.length ? buf : concatRecords(bytes, good).buffer;
-      const records = sp.mseed3.parseMSeed3Records(kept);
-      out.push(...exactSegments(
-        sp.mseed3.seismogramSegmentPerChannel(records),
+      // Text records (encoding 0) and records without samples hold no data (as above).
+      const records = sp.mseed3.parseMSeed3Records(kept)
+        .filter((r) => r.header.encoding !== 0 && r.header.numSamples > 0);
+      out.push(...joinRecords(
         records.map((r) => {
           const h = r.header;
           const t = Date.UTC(h.year, 0, h.dayOfYear, h.hour, h.minute, h.second);
-          return [`${h.identifier}@${h.start.toMillis()}`, t + h.nanosecond / 1e6];
+          return { seg: sp.mseed3.createSeismogramSegment(r), start: t + h.nanosecond / 1e6 };
         }),
-        (_, seg) => seg.sourceId.toString(),
         source,
       ));
     }
@@ -399,6 +433,27 @@ function header2(
       `Cannot read ${source}: the record at byte ${offset} does not parse: ${(e as Error).message}`,
     );
   }
+  // deno-lint-ignore no-explicit-any
+  const blockettes: number[] = (h.blocketteList ?? []).map((b: any) => b.type);
+  const at = () =>
+    `the record at byte ${offset} (${recordId2(h)}, ${h.startTime?.toISO?.() ?? "?"})`;
+  if (!blockettes.includes(1000)) {
+    return new SampleError(
+      "corrupt",
+      `Cannot read ${source}: ${at()} has no blockette 1000, so its record length and data ` +
+        "encoding are unknown (miniSEED 2 requires one)",
+    );
+  }
+  if (
+    h.numSamples > 0 && h.encoding !== 0 && (h.sampRateFac === 0 || h.sampRateMul === 0) &&
+    !blockettes.includes(100)
+  ) {
+    return new SampleError(
+      "corrupt",
+      `Cannot read ${source}: ${at()} gives a sample rate factor of ${h.sampRateFac} and ` +
+        `multiplier of ${h.sampRateMul}: no sampling rate for its ${h.numSamples} samples`,
+    );
+  }
   const size = h.recordSize;
   if (!(size >= 64 && size <= 1 << 20)) {
     return new SampleError(
@@ -428,7 +483,8 @@ function header2(
  * reader looks for the next good record (miniSEED 3: the next `MS\x03` whose record fits and
  * passes its CRC-32C; miniSEED 2: the next 64-byte boundary holding a header of the same
  * channel whose record fits), reports the bytes skipped, and goes on. A file that ends inside
- * its last record is truncated either way.
+ * its last record fails as truncated without `onDamaged`; with it, its complete records are
+ * returned and the rest is reported as truncated, from the last good record's end on.
  *
  * @param bytes The file's bytes.
  * @param source The file's name, for messages.
@@ -524,7 +580,13 @@ export async function indexRecords(
     }
     return null;
   };
-  const damaged: { offset: number; size: number; error: SampleError; before: number }[] = [];
+  const damaged: {
+    offset: number;
+    size: number;
+    error: SampleError;
+    before: number;
+    cut?: boolean;
+  }[] = [];
   let lastId: string | null = null;
   for (let offset = 0; offset < bytes.length;) {
     const r = frame(offset);
@@ -536,8 +598,20 @@ export async function indexRecords(
     }
     if (!onDamaged) throw r;
     const next = resync(offset, lastId);
-    // Nothing good after it: a file cut short stays truncated; damage runs to the end.
-    if (next === null && r.reason === "truncated") throw r;
+    // Nothing good after it: a file cut short (a real-time file still being written, a download
+    // cut off, a stray byte at the end) keeps its complete records; the rest, whose time is
+    // unknown, is left out from the last good record's end on (a sample that needs data there
+    // fails as truncated, naming the byte).
+    if (next === null && r.reason === "truncated") {
+      damaged.push({
+        offset,
+        size: bytes.length - offset,
+        error: r,
+        before: out.length,
+        cut: true,
+      });
+      break;
+    }
     const size = (next ?? bytes.length) - offset;
     const error = r.reason === "corrupt" ? r : new SampleError(
       "corrupt",
@@ -550,7 +624,18 @@ export async function indexRecords(
   for (const d of damaged) {
     // The time between the good records around the damaged bytes.
     const prev = out[d.before - 1], next = out[d.before];
-    const start = prev?.end ?? next?.start ?? 0, end = next?.start ?? prev?.end ?? 0;
+    const start = prev?.end ?? next?.start ?? 0;
+    if (d.cut) {
+      const error = new SampleError(
+        "truncated",
+        `${d.error.message}; the last ${d.size} bytes left out${
+          prev ? ` (the data after ${new Date(start).toISOString()})` : ""
+        }`,
+      );
+      onDamaged!({ offset: d.offset, size: d.size, start, end: Infinity, error });
+      continue;
+    }
+    const end = next?.start ?? prev?.end ?? 0;
     const error = new SampleError(
       "corrupt",
       `${d.error.message}; ${d.size} bytes skipped${
@@ -631,25 +716,61 @@ export async function decodeBetween(
 }
 
 /**
- * seisplotjs's segments with each start time replaced by the exact start of the record it
- * begins with: `starts` pairs `channel@rounded ms` with the exact time, and `channel` gives a
- * segment's channel key in the same form.
+ * One segment per run of a channel's contiguous records, joined as libmseed (and so ObsPy)
+ * joins them: each record placed at its own exact start (its header's 0.1 ms, blockette 1001's
+ * µs and, for miniSEED 2, its own time correction), and a record joins the run before it only at
+ * the same sampling rate (within 0.01 %) and where it starts within half a sample of that run's
+ * next sample. seisplotjs's merge compares neither rates nor corrected times, so a rate that
+ * changes between records, or a time correction that changes, was read as one run. Larger gaps
+ * and overlaps are {@linkcode mergeSegments}'s, with its tolerance.
+ *
+ * @param recs Each record as seisplotjs's one-record segment, with its exact start (ms).
+ * @param source File name for messages.
+ * @returns the runs, sorted by channel then time.
  */
-function exactSegments(
+function joinRecords(
   // deno-lint-ignore no-explicit-any
-  segs: any[],
-  starts: [string, number][],
-  // deno-lint-ignore no-explicit-any
-  channel: (s: Segment, seg: any) => string,
+  recs: { seg: any; start: number }[],
   source: string,
 ): Segment[] {
-  const exact = new Map<string, number>();
-  for (const [key, t] of starts) if (!exact.has(key)) exact.set(key, t);
-  return segs.map((seg) => {
+  const segs = recs.map(({ seg, start }) => {
     const s = toSegment(seg, source);
-    s.startTime = exact.get(`${channel(s, seg)}@${s.startTime}`) ?? s.startTime;
-    return s;
-  });
+    s.startTime = start;
+    return { key: nslc(s), s };
+  }).filter(({ s }) => s.data.length > 0);
+  // Stable: records of one start keep their file order (a duplicate after its original).
+  segs.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : a.s.startTime - b.s.startTime);
+  const out: Segment[] = [];
+  let run: Segment[] = [];
+  let key = "";
+  let next = NaN;
+  const flush = () => {
+    if (run.length === 0) return;
+    if (run.length === 1) out.push(run[0]);
+    else {
+      const data = new Float64Array(run.reduce((n, r) => n + r.data.length, 0));
+      let k = 0;
+      for (const r of run) {
+        data.set(r.data, k);
+        k += r.data.length;
+      }
+      out.push({ ...run[0], data });
+    }
+  };
+  for (const { key: k, s } of segs) {
+    const fs = run[0]?.samplingRate;
+    const joins = run.length > 0 && k === key &&
+      Math.abs(1 - s.samplingRate / fs) < 1e-4 && Math.abs(s.startTime - next) <= 500 / fs;
+    if (!joins) {
+      flush();
+      run = [];
+      key = k;
+    }
+    run.push(s);
+    next = s.startTime + s.data.length * 1000 / s.samplingRate;
+  }
+  flush();
+  return out;
 }
 
 /**
@@ -662,9 +783,50 @@ function exactSegments(
 function exactStart2(h: any): number {
   const b = h.startBTime;
   const applied = (h.activityFlags & 0x02) !== 0;
+  // Blockette 1001's µs is signed (-50..+49: libmseed's int8_t); seisplotjs reads it unsigned.
+  const us = b.microsecond ?? 0;
   return Date.UTC(b.year, 0, b.jday, b.hour, b.min, b.sec) + b.tenthMilli / 10 +
-    (b.microsecond ?? 0) / 1000 + (applied ? 0 : (h.timeCorrection ?? 0) / 10);
+    (us > 127 ? us - 256 : us) / 1000 + (applied ? 0 : (h.timeCorrection ?? 0) / 10);
 }
+
+/** A miniSEED 2 record's channel, `NET.STA.LOC.CHA` (location `--` read as empty). */
+// deno-lint-ignore no-explicit-any
+function recordId2(h: any): string {
+  return `${h.netCode}.${h.staCode}.${location(h.locCode)}.${h.chanCode}`;
+}
+
+/** A location code as FDSN writes an empty one: `--` (and blanks) read as "". */
+function location(code: string | undefined): string {
+  const c = (code ?? "").trim();
+  return c === "--" ? "" : c;
+}
+
+/** Data encodings seisplotjs decodes: int16, int32, float32, float64, Steim1, Steim2, DWWSSN. */
+const DECODABLE = new Set([1, 3, 4, 5, 10, 11, 32]);
+
+/** The SEED manual's names of data encodings (blockette 1000, field 3). */
+const ENCODINGS: Record<number, string> = {
+  0: "ASCII text",
+  1: "16-bit integers",
+  2: "24-bit integers",
+  3: "32-bit integers",
+  4: "IEEE float32",
+  5: "IEEE float64",
+  10: "Steim1",
+  11: "Steim2",
+  12: "GEOSCOPE 24-bit",
+  13: "GEOSCOPE 16-bit, 3-bit exponent",
+  14: "GEOSCOPE 16-bit, 4-bit exponent",
+  15: "US National Network",
+  16: "CDSN 16-bit gain ranged",
+  17: "Graefenberg 16-bit gain ranged",
+  18: "IPG Strasbourg 16-bit gain ranged",
+  19: "Steim3",
+  30: "SRO",
+  31: "HGLP",
+  32: "DWWSSN",
+  33: "RSTN 16-bit gain ranged",
+};
 
 // deno-lint-ignore no-explicit-any
 function toSegment(seg: any, source: string): Segment {
@@ -683,7 +845,7 @@ function toSegment(seg: any, source: string): Segment {
   return {
     network: seg.networkCode ?? "",
     station: seg.stationCode ?? "",
-    location: seg.locationCode ?? "",
+    location: location(seg.locationCode),
     channel: seg.channelCode ?? "",
     startTime,
     samplingRate: seg.sampleRate,

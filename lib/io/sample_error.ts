@@ -12,6 +12,7 @@ export type FailureReason =
   | "not miniseed"
   | "truncated"
   | "corrupt"
+  | "unsupported"
   | "bad time"
   | "gap"
   | "missing channel"

@@ -225,3 +225,57 @@ Deno.test("buildTasks makes every id one word and unique: two catalogues' events
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("processSample: a record of another channel left out of a file (an encoding seisdec cannot decode) costs a sample nothing; its own channel's fails it as unsupported; a file cut inside its last record keeps its complete records", async () => {
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const esec = new URL("../../../shared/data/esec_massmovements/waveforms/3/", import.meta.url)
+      .pathname;
+    const read = (c: string) =>
+      Deno.readFile(`${esec}TA.M02C..${c}__20140920T204808Z__20140920T205108Z.mseed`);
+    const [z, e] = [await read("BHZ"), await read("BHE")];
+    const ze = await indexRecords(e, "e");
+    const tref = ze[0].start + 90_000;
+    // The BHE record that holds the reference time, in SRO (30): seisplotjs cannot decode it.
+    const hit = ze.find((r) => r.start <= tref && tref < r.end)!;
+    const e30 = e.slice();
+    e30[hit.offset + 52] = 30; // blockette 1000's encoding (at byte 48 + 4)
+    const both = new Uint8Array(z.length + e.length);
+    both.set(z);
+    both.set(e30, z.length);
+    const path = `${dir}/ZE.mseed`;
+    await Deno.writeFile(path, both);
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: `${dir}/m.csv` },
+      components: "channel",
+      preprocess: { response: { remove: false } },
+      spectrogram: { windowLength: 1, fmin: 2, fmax: 15, before: 5, after: 10 },
+      workers: 0,
+    });
+    const task = (channel: string, file = path): SampleTask => ({
+      network: "TA",
+      station: "M02C",
+      location: "",
+      channel,
+      id: channel,
+      waveforms: [file],
+      response: null,
+      referenceTime: tref,
+      label: null,
+    });
+    assertEquals((await processSample(task("BHZ"), config)).referenceTime, tref);
+    const bad = await assertRejects(() => processSample(task("BHE"), config), SampleError);
+    assertEquals((bad as SampleError).reason, "unsupported");
+    assert(
+      bad.message.includes(`the record at byte ${z.length + hit.offset} (TA.M02C..BHE`),
+      bad.message,
+    );
+    // Cut 100 bytes into the file's last record: BHZ, whose records all came before, extracts.
+    const cut = `${dir}/cut.mseed`;
+    await Deno.writeFile(cut, both.subarray(0, z.length + ze.at(-1)!.offset + 100));
+    assertEquals((await processSample(task("BHZ", cut), config)).referenceTime, tref);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

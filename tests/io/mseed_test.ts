@@ -491,10 +491,167 @@ Deno.test("a damaged record header: without onDamaged the file fails as corrupt;
     recs2[0].end,
     recs2[2].start,
   ]]);
-  // A file cut inside its last record is still truncated, with or without onDamaged.
+  // A file cut inside its last record: truncated without onDamaged; with it, its complete
+  // records are kept and the cut one is reported as truncated, its time unknown (to the end).
   await assertRejects(
-    () => indexRecords(ms3.subarray(0, ms3.length - 10), "m3.mseed", () => {}),
+    () => indexRecords(ms3.subarray(0, ms3.length - 10), "m3.mseed"),
     SampleError,
     "file is truncated",
   );
+  const cut: { offset: number; start: number; end: number; error: SampleError }[] = [];
+  const whole3 = await indexRecords(ms3, "m3.mseed");
+  const kept3 = await indexRecords(ms3.subarray(0, ms3.length - 10), "m3.mseed", (d) => {
+    cut.push(d);
+  });
+  assertEquals(kept3, whole3.slice(0, -1));
+  assertEquals(cut.length, 1);
+  assertEquals(cut[0].offset, whole3.at(-1)!.offset);
+  assertEquals([cut[0].start, cut[0].end], [whole3.at(-2)!.end, Infinity]);
+  assertEquals(cut[0].error.reason, "truncated");
+  assert(cut[0].error.message.includes("the last"), cut[0].error.message);
+});
+
+/** The first ESEC miniSEED 2 file (big-endian, one channel, blockette 1000 at byte 48 of each
+ * record, data from byte 64) and its records' offsets. */
+async function esecRecords(): Promise<{ bytes: Uint8Array; offsets: number[]; name: string }> {
+  const dir = `${ESEC}/waveforms/3`;
+  const name = [...Deno.readDirSync(dir)].map((e) => e.name).sort()[0];
+  const bytes = await Deno.readFile(`${dir}/${name}`);
+  const v = new DataView(bytes.buffer);
+  const offsets: number[] = [];
+  for (let o = 0; o < bytes.length; o += 1 << v.getUint8(o + 48 + 6)) {
+    assertEquals([v.getUint16(o + 46), v.getUint16(o + 48), v.getUint16(o + 44)], [48, 1000, 64]);
+    offsets.push(o);
+  }
+  assert(offsets.length >= 4, `${offsets.length} records`);
+  return { bytes, offsets, name };
+}
+
+Deno.test("records join as libmseed joins them: a sampling rate that changes, or a time correction that changes, between records starts a new segment", async () => {
+  const { decodeSegments } = await import("../../lib/io/mseed.ts");
+  const { bytes, offsets, name } = await esecRecords();
+  const [base] = await decodeSegments(bytes, name);
+  const fs = base.samplingRate;
+  assertEquals(fs, 40);
+  // Records from the third on at half the rate (factor 20, multiplier 1): seisplotjs's merge
+  // took them as one trace at the first rate.
+  const halved = bytes.slice();
+  const v = new DataView(halved.buffer);
+  for (const o of offsets.slice(2)) {
+    v.setInt16(o + 32, fs / 2);
+    v.setInt16(o + 34, 1);
+  }
+  // (Their start times still step as at 40 Hz, so at 20 Hz each overlaps the next: a segment
+  // each.)
+  const segs = await decodeSegments(halved, name);
+  assertEquals(segs.map((s) => s.samplingRate), [fs, ...offsets.slice(2).map(() => fs / 2)]);
+  const n2 = segs[0].data.length;
+  assertEquals(segs[0].data, base.data.subarray(0, n2));
+  assertEquals(segs[1].startTime, base.startTime + n2 * 1000 / fs);
+  await assertRejects(
+    () => readMiniseed(halved, name),
+    SampleError,
+    `sampling rate changes from ${fs} to ${fs / 2} Hz`,
+  );
+  // A 2 s time correction (not flagged applied) from the third record on: each record is
+  // placed by its own correction, so the data jump 2 s there, a gap (seisplotjs applied the
+  // first record's alone).
+  const corrected = bytes.slice();
+  const w = new DataView(corrected.buffer);
+  for (const o of offsets.slice(2)) w.setInt32(o + 40, 20000);
+  const c = await decodeSegments(corrected, name);
+  assertEquals(c.length, 2);
+  assertEquals(c[0].startTime, base.startTime);
+  assertAlmostEquals(c[1].startTime, base.startTime + n2 * 1000 / fs + 2000, 1e-6);
+  await assertRejects(() => readMiniseed(corrected, name), SampleError, "gap of 2.000 s");
+  assertEquals(
+    (await readMiniseed(corrected, name, { gapTolerance: 3 }))[0].data.length,
+    base.data.length + 2 * fs,
+  );
+});
+
+Deno.test("blockette 1001's microseconds are signed (-50..+49), as libmseed reads them", async () => {
+  const { decodeSegments } = await import("../../lib/io/mseed.ts");
+  const { bytes, offsets, name } = await esecRecords();
+  const [base] = await decodeSegments(bytes, name);
+  /** Every record with a blockette 1001 of `us` µs in the free bytes 56..63 after B1000. */
+  const withUs = (us: number) => {
+    const b = bytes.slice();
+    const v = new DataView(b.buffer);
+    for (const o of offsets) {
+      v.setUint8(o + 39, 2); // two blockettes
+      v.setUint16(o + 50, 56); // B1000's next blockette
+      v.setUint16(o + 56, 1001);
+      v.setUint16(o + 58, 0);
+      v.setUint8(o + 60, 100); // timing quality
+      v.setInt8(o + 61, us);
+      v.setUint8(o + 62, 0);
+      v.setUint8(o + 63, 7); // frame count
+    }
+    return b;
+  };
+  const [minus] = await decodeSegments(withUs(-40), name);
+  assertAlmostEquals(minus.startTime - base.startTime, -0.04, 1e-3); // ms resolve ~0.2 µs
+  assertEquals(minus.data, base.data);
+  const [plus] = await decodeSegments(withUs(40), name);
+  assertAlmostEquals(plus.startTime - base.startTime, 0.04, 1e-3);
+});
+
+Deno.test("text records (LOG) are left out; a record in an encoding seisdec cannot decode fails as unsupported, naming it, or with onCorrupt is left out as its own channel's", async () => {
+  const { decodeSegments } = await import("../../lib/io/mseed.ts");
+  const { bytes, offsets, name } = await esecRecords();
+  const [base] = await decodeSegments(bytes, name);
+  const size = offsets[1] - offsets[0];
+  /** The first record, as channel `cha` in encoding `enc`, inserted after the second. */
+  const withRecord = (cha: string, enc: number) => {
+    const rec = bytes.slice(0, size);
+    rec.set(new TextEncoder().encode(cha.padEnd(3)), 15);
+    rec[48 + 4] = enc;
+    const b = new Uint8Array(bytes.length + size);
+    b.set(bytes.subarray(0, offsets[2]));
+    b.set(rec, offsets[2]);
+    b.set(bytes.subarray(offsets[2]), offsets[2] + size);
+    return b;
+  };
+  // A datalogger's log channel among the data: the data read as before.
+  const log = await decodeSegments(withRecord("LOG", 0), name);
+  assertEquals(log.length, 1);
+  assertEquals(log[0].data, base.data);
+  // SRO (30): named, with the record's byte, channel and encoding.
+  const sro = withRecord("BHX", 30);
+  const e = await assertRejects(() => decodeSegments(sro, name), SampleError) as SampleError;
+  assertEquals(e.reason, "unsupported");
+  assert(
+    e.message.includes(`the record at byte ${offsets[2]} (${base.network}.${base.station}..BHX`) &&
+      e.message.includes("is in encoding 30 (SRO), which seisdec cannot decode"),
+    e.message,
+  );
+  const left: CorruptRecord[] = [];
+  const segs = await decodeSegments(sro, name, { onCorrupt: (r) => left.push(r) });
+  assertEquals(segs.map((s) => s.channel), [base.channel]);
+  assertEquals(segs[0].data, base.data);
+  assertEquals(left.map((r) => [r.offset, r.channel, r.error.reason]), [
+    [offsets[2], `${base.network}.${base.station}..BHX`, "unsupported"],
+  ]);
+});
+
+Deno.test("a record without blockette 1000, or without a sampling rate, is named as such; a location of -- reads as empty", async () => {
+  const { decodeSegments } = await import("../../lib/io/mseed.ts");
+  const { bytes, name } = await esecRecords();
+  const noB1000 = bytes.slice();
+  new DataView(noB1000.buffer).setUint8(39, 0); // the first record lists no blockette
+  await assertRejects(
+    () => decodeSegments(noB1000, name),
+    SampleError,
+    "the record at byte 0 (",
+  ).then((e) => assert(e.message.includes("has no blockette 1000"), e.message));
+  const noRate = bytes.slice();
+  new DataView(noRate.buffer).setInt16(32, 0);
+  const e = await assertRejects(() => decodeSegments(noRate, name), SampleError);
+  assert(e.message.includes("gives a sample rate factor of 0 and multiplier of 1"), e.message);
+  const dashes = bytes.slice();
+  const v = new DataView(dashes.buffer);
+  for (let o = 0; o < dashes.length; o += 1 << v.getUint8(o + 54)) dashes.set([45, 45], o + 13);
+  const [d] = await decodeSegments(dashes, name);
+  assertEquals(d.location, "");
 });
