@@ -129,6 +129,19 @@ function sacByteOrder(bytes: Uint8Array): boolean | null {
   return null;
 }
 
+/**
+ * A header float32 as the shortest decimal that reads back as the same float32: DELTA 0.01 is
+ * stored as 0.0099999998, which a message would otherwise print as 0.009999999776482582.
+ */
+function float32Text(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  for (let p = 1; p < 9; p++) {
+    const t = Number(v.toPrecision(p));
+    if (Math.fround(t) === v) return String(t);
+  }
+  return String(Number(v.toPrecision(9)));
+}
+
 function text(bytes: Uint8Array, off: number, len: number): string {
   const s = new TextDecoder("latin1").decode(bytes.subarray(off, off + len)).replace(/\0/g, " ")
     .trim();
@@ -142,7 +155,9 @@ function text(bytes: Uint8Array, off: number, len: number): string {
  * @param source The file's name, for messages.
  * @returns the trace, its markers and coordinates.
  * @throws {SampleError} ("empty file", "not miniseed" for no SAC header, "truncated", "bad
- *   time", "unreadable" for data that is not an evenly sampled time series).
+ *   time" for an undefined B or an invalid reference time, "corrupt" for a header that does not
+ *   describe an evenly sampled time series: IFTYPE not ITIME, LEVEN not 1, NPTS < 0, DELTA
+ *   undefined or not > 0).
  * @example
  * ```ts
  * import { encodeSac, readSac } from "./sac.ts";
@@ -171,18 +186,28 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
   const i = (w: number) => dv.getInt32(w * 4, le);
   const set = (v: number) => v !== UNDEF && Number.isFinite(v);
   const npts = i(79), iftype = i(85), leven = i(105), delta = f(0), b = f(5);
+  // A header that cannot describe an evenly sampled time series is corrupt (or of another kind
+  // of SAC file: spectral, XY, uneven); "unreadable" is kept for a file that cannot be read.
+  const shown = (v: number) => (v === UNDEF ? `${v} (undefined)` : float32Text(v));
   if (iftype !== 1 || leven !== 1) {
     throw new SampleError(
-      "unreadable",
-      `Cannot read ${source}: SAC IFTYPE ${iftype}, LEVEN ${leven}: expected an evenly sampled ` +
-        `time series (IFTYPE 1 = ITIME, LEVEN 1)`,
+      "corrupt",
+      `Cannot read ${source}: SAC IFTYPE ${shown(iftype)}, LEVEN ${shown(leven)}: expected an ` +
+        `evenly sampled time series (IFTYPE 1 = ITIME, LEVEN 1)`,
     );
   }
-  if (!(npts >= 0) || !(delta > 0) || !set(b)) {
+  if (!(npts >= 0) || !(delta > 0 && Number.isFinite(delta))) {
     throw new SampleError(
-      "unreadable",
-      `Cannot read ${source}: SAC NPTS ${npts}, DELTA ${delta}, B ${b}: expected NPTS >= 0, ` +
-        `DELTA > 0 and B set`,
+      "corrupt",
+      `Cannot read ${source}: SAC NPTS ${shown(npts)}, DELTA ${shown(delta)}: expected NPTS ` +
+        `>= 0 and DELTA, the sampling interval, a finite number of seconds > 0`,
+    );
+  }
+  if (!set(b)) {
+    throw new SampleError(
+      "bad time",
+      `Cannot read ${source}: SAC B ${shown(b)}: expected the first sample's time, seconds ` +
+        `after the reference time`,
     );
   }
   if (bytes.length < HEADER + 4 * npts) {

@@ -133,7 +133,7 @@ Deno.test("SAC: DELTA's float32 rounding is undone (0.01 → 100 Hz) but real od
   }
 });
 
-Deno.test("SAC: empty, truncated, spectral and badly timed files fail with their reason and name", async () => {
+Deno.test("SAC: empty, truncated, spectral, uneven, DELTA- or B-less and badly timed files fail with their reason and name", async () => {
   const good = encodeSac(TRACE);
   const check = (bytes: Uint8Array, reason: string, text: string) => {
     const e = assertThrows(() => readSac(bytes, "bad.sac"), SampleError, text) as SampleError;
@@ -142,9 +142,35 @@ Deno.test("SAC: empty, truncated, spectral and badly timed files fail with their
   };
   check(new Uint8Array(0), "empty file", "the file is empty");
   check(good.subarray(0, good.length - 4), "truncated", "NPTS 5 needs 652 bytes: found 648");
-  const spectral = good.slice();
-  new DataView(spectral.buffer).setInt32(85 * 4, 2, true); // IFTYPE IRLIM
-  check(spectral, "unreadable", "IFTYPE 2, LEVEN 1: expected an evenly sampled time series");
+  // A header that cannot describe an evenly sampled time series is corrupt, an undefined B a
+  // bad time: "unreadable" stands for a file that cannot be read (README, Failure report).
+  const edit = (word: number, v: number, float = false) => {
+    const bytes = good.slice();
+    const dv = new DataView(bytes.buffer);
+    if (float) dv.setFloat32(word * 4, v, true);
+    else dv.setInt32(word * 4, v, true);
+    return bytes;
+  };
+  check(edit(85, 2), "corrupt", "IFTYPE 2, LEVEN 1: expected an evenly sampled time series");
+  check(edit(105, 0), "corrupt", "IFTYPE 1, LEVEN 0: expected an evenly sampled time series");
+  check(edit(79, -1), "corrupt", "SAC NPTS -1, DELTA 0.025");
+  for (
+    const [delta, shown] of [[-12345, "-12345 (undefined)"], [0, "0"], [-0.01, "-0.01"]] as const
+  ) {
+    check(
+      edit(0, delta, true),
+      "corrupt",
+      `SAC NPTS 5, DELTA ${shown}: expected NPTS >= 0 and DELTA, the sampling interval, a ` +
+        `finite number of seconds > 0`,
+    );
+  }
+  check(
+    edit(5, -12345, true),
+    "bad time",
+    "SAC B -12345 (undefined): expected the first sample's time",
+  );
+  check(edit(70, -12345), "bad time", "NZYEAR -12345 NZJDAY");
+  check(edit(75, 1500), "bad time", "NZMSEC 1500 is not a valid time");
   const badDay = good.slice();
   new DataView(badDay.buffer).setInt32(71 * 4, 400, true); // NZJDAY
   check(badDay, "bad time", "NZJDAY 400");
@@ -152,7 +178,12 @@ Deno.test("SAC: empty, truncated, spectral and badly timed files fail with their
   new DataView(badMs.buffer).setInt32(75 * 4, -1, true); // NZMSEC
   check(badMs, "bad time", "NZMSEC -1 is not a valid time");
   check(new Uint8Array(700), "not miniseed", "expected a SAC header");
-  await assertRejects(() => readSacFile("/nonexistent/x.sac"), SampleError, "/nonexistent/x.sac");
+  const missing = await assertRejects(
+    () => readSacFile("/nonexistent/x.sac"),
+    SampleError,
+    "/nonexistent/x.sac",
+  );
+  assertEquals((missing as SampleError).reason, "unreadable");
 });
 
 // An IRIS-style SAC_PZ file: tab-separated, '*' comments, a zero at the origin left implicit.
