@@ -31,7 +31,7 @@ export interface ChannelEpoch {
   location: string;
   /** SEED channel code. */
   channel: string;
-  /** Epoch start, ms since 1970 UTC. */
+  /** Epoch start, ms since 1970 UTC; -Infinity where the Channel has no `startDate`. */
   startDate: number;
   /** Epoch end, ms since 1970 UTC; Infinity when open. */
   endDate: number;
@@ -139,13 +139,14 @@ async function readWhole(text: string, source: string): Promise<ChannelEpoch[]> 
         }: expected <FDSNStationXML xmlns="${ns}">`,
     );
   }
+  const openStart = fillOpenStarts(root as XmlElement, ns);
   let channels: (Seisplotjs["stationxml"]["Channel"]["prototype"] | ChannelEpoch)[];
   try {
     channels = [...sp.stationxml.allChannels(sp.stationxml.parseStationXml(doc as never))];
   } catch (e) {
     // seisplotjs refuses the whole document for one channel it cannot read: read it channel
     // by channel, so that only that channel's samples fail.
-    channels = channelByChannel(sp, root as XmlElement);
+    channels = channelByChannel(sp, root as XmlElement, openStart);
     if (channels.length === 0) {
       throw new SampleError(
         "bad response",
@@ -157,6 +158,37 @@ async function readWhole(text: string, source: string): Promise<ChannelEpoch[]> 
     ch instanceof sp.stationxml.Channel ? channelEpoch(sp, ch, source) : ch
   );
 }
+
+/**
+ * What an absent `startDate` is given for seisplotjs, which requires one on every Network,
+ * Station and Channel: a date before any recording, read back as an epoch open from the
+ * beginning of time (-Infinity).
+ */
+const OPEN_START = "0001-01-01T00:00:00Z";
+const OPEN_START_MS = new Date(OPEN_START).getTime();
+
+/**
+ * Gives each Network, Station and Channel without a `startDate` attribute {@linkcode OPEN_START}.
+ * StationXML (1.0 and 1.1) makes it optional on all three (BaseNodeType), and ObsPy reads such
+ * files; seisplotjs refuses them ("Attribute startDate not found."), which failed every sample
+ * of a network written without one as `bad response`.
+ *
+ * @returns the Channel elements given one, whose epochs are open from the beginning of time.
+ */
+function fillOpenStarts(root: XmlElement, ns: string): Set<XmlElement> {
+  const channels = new Set<XmlElement>();
+  for (const name of ["Network", "Station", "Channel"]) {
+    for (const el of Array.from(root.getElementsByTagNameNS(ns, name))) {
+      if (el.hasAttribute("startDate")) continue;
+      el.setAttribute("startDate", OPEN_START);
+      if (name === "Channel") channels.add(el);
+    }
+  }
+  return channels;
+}
+
+/** An epoch's start in ms, -Infinity for one without a `startDate` ({@linkcode OPEN_START}). */
+const epochStart = (ms: number) => (ms === OPEN_START_MS ? -Infinity : ms);
 
 /** "--" (and blanks) stand for the empty location code, as in manifests and QuakeML. */
 function locationCode(loc: string | null | undefined): string {
@@ -212,7 +244,7 @@ function channelEpoch(
       // The valid one of the two dates, else all time: so that its samples say why.
       return unreadableEpoch(
         [ch.networkCode, ch.stationCode, location, ch.channelCode],
-        ok(ch.startDate) ?? -Infinity,
+        epochStart(ok(ch.startDate) ?? -Infinity),
         ok(ch.endDate) ?? Infinity,
         why,
       );
@@ -224,7 +256,7 @@ function channelEpoch(
     station: ch.stationCode,
     location,
     channel: ch.channelCode,
-    startDate: ch.startDate.toMillis(),
+    startDate: epochStart(ch.startDate.toMillis()),
     endDate: ch.endDate ? ch.endDate.toMillis() : Infinity,
     samplingRate: ch.sampleRate,
     azimuth: orientationValue(ch.azimuth),
@@ -246,6 +278,7 @@ function channelEpoch(
 function channelByChannel(
   sp: Seisplotjs,
   root: XmlElement,
+  openStart: ReadonlySet<XmlElement>,
 ): (Seisplotjs["stationxml"]["Channel"]["prototype"] | ChannelEpoch)[] {
   const ns = sp.stationxml.STAML_NS;
   const kids = (el: XmlElement, name: string) =>
@@ -309,7 +342,7 @@ function channelByChannel(
             locationCode(chEl.getAttribute("locationCode")),
             chEl.getAttribute("code") ?? "",
           ],
-          date("startDate", -Infinity),
+          openStart.has(chEl) ? -Infinity : date("startDate", -Infinity),
           date("endDate", Infinity),
           error,
         ));

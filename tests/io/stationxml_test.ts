@@ -691,3 +691,67 @@ Deno.test("an unreadable channel's dates without a zone are UTC, whatever the pr
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a Network, Station or Channel without startDate (optional in StationXML 1.0 and 1.1) reads, the channel's epoch open from the beginning of time", async () => {
+  const id = { network: "XX", station: "A", location: "", channel: "HHZ" };
+  const ch = (channel: string): StationXmlChannel => ({
+    ...vertical({ ...id, channel }),
+    response: {
+      sensitivity: 1e9,
+      sensitivityFrequency: 1,
+      inputUnits: "M/S",
+      stages: [{ type: "radians", zeros: [], poles: [[-1, 0]], normalizationFactor: 1 }],
+      digital: [],
+    },
+  });
+  const full = formatStationXml([ch("HHZ"), ch("HHN")]);
+  const drop = (xml: string, tag: string) =>
+    xml.replace(new RegExp(`(<${tag} [^>]*?) startDate="[^"]*"`), "$1");
+  const noNet = drop(full, "Network");
+  const noSta = drop(noNet, "Station");
+  const noCha = drop(noSta, "Channel"); // HHZ, the first channel
+  assert(!noNet.includes('<Network code="XX" startDate'), "the Network has no startDate");
+  assert(!noCha.includes('<Channel code="HHZ" locationCode="" startDate'), "HHZ has none");
+  const t = Date.UTC(2021, 0, 1);
+  for (const [xml, what] of [[noNet, "network"], [noSta, "station"], [noCha, "channel"]]) {
+    for (const pieceChars of [1 << 16, 200]) {
+      // Before: "bad response: its Network XX cannot be read: XX Attribute startDate not found."
+      const epochs = await readStationXml(xml, "open.xml", { pieceChars });
+      assertEquals(epochs.map((e) => e.channel), ["HHZ", "HHN"], what);
+      assertEquals(findResponse(epochs, id, t, "open.xml").sensitivity, 1e9, what);
+      assertEquals(findOrientation(epochs, id, t, "open.xml"), { azimuth: 0, dip: -90 });
+      const start = Date.UTC(2020, 0, 1);
+      assertEquals(epochs.map((e) => e.startDate), [
+        what === "channel" ? -Infinity : start,
+        start,
+      ]);
+      // A channel without a startDate covers any time before its end, 1900 included.
+      if (what === "channel") {
+        assertEquals(findResponse(epochs, id, Date.UTC(1900, 0, 1), "open.xml").sensitivity, 1e9);
+      }
+    }
+  }
+  // Read channel by channel (another channel seisplotjs cannot read), the same holds.
+  const at = noCha.indexOf('code="HHN"');
+  const oneBad = noCha.slice(0, at) +
+    noCha.slice(at).replace("<StageGain><Value>1</Value>", "<StageGain>");
+  const epochs = await readStationXml(oneBad, "open.xml");
+  assertEquals(epochs.map((e) => [e.channel, e.startDate, e.unreadable === undefined]), [
+    ["HHZ", -Infinity, true],
+    ["HHN", Date.UTC(2020, 0, 1), false],
+  ]);
+  assertEquals(findResponse(epochs, id, Date.UTC(1900, 0, 1), "open.xml").sensitivity, 1e9);
+  // The unreadable channel without a startDate too: open from the beginning, saying why.
+  const bothOpen = oneBad.replace(
+    '<Channel code="HHN" locationCode="" startDate="2020-01-01T00:00:00Z"',
+    '<Channel code="HHN" locationCode=""',
+  );
+  assert(bothOpen !== oneBad);
+  const both = await readStationXml(bothOpen, "open.xml");
+  assertEquals(both.map((e) => e.startDate), [-Infinity, -Infinity]);
+  assertThrows(
+    () => findResponse(both, { ...id, channel: "HHN" }, Date.UTC(1900, 0, 1), "open.xml"),
+    SampleError,
+    "Cannot use the response of XX.A..HHN in open.xml: the channel cannot be read: Gain",
+  );
+});
