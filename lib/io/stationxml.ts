@@ -645,18 +645,29 @@ function epochsAt(
   }`;
 }
 
+/** An epoch's span for a message: `START .. END`, `open` for an end (or a start) not given. */
+function epochSpan(e: ChannelEpoch): string {
+  const iso = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString() : "open");
+  return `${iso(e.startDate)} .. ${iso(e.endDate)}`;
+}
+
 /**
  * Finds the response of a channel at a time: that of the channel epoch whose [startDate,
- * endDate) holds it, the latest-starting one where epochs overlap.
+ * endDate) holds it, the latest-starting one where epochs overlap (an older epoch left open
+ * when the current instrument's began). The latest-starting epoch's response applies even
+ * where it has none: an older overlapping epoch's would be another instrument's. One exception:
+ * where the latest epoch's stages disagree with its sensitivity
+ * ({@linkcode InstrumentResponse.disagreement}), an older overlapping epoch whose stages agree
+ * is used.
  *
  * @param epochs Channel epochs of an inventory.
  * @param id The channel's codes.
  * @param time The time, ms since 1970 UTC.
  * @param source File name for messages.
  * @returns the response.
- * @throws {SampleError} ("no response") when no epoch with a response covers the time;
- *   ("bad response") when the covering epoch's response cannot be evaluated
- *   ({@linkcode ChannelEpoch.responseError}).
+ * @throws {SampleError} ("no response") when no epoch covers the time or the latest-starting
+ *   one that does has no Response with an InstrumentSensitivity, naming that epoch; ("bad
+ *   response") when its response cannot be evaluated ({@linkcode ChannelEpoch.responseError}).
  */
 export function findResponse(
   epochs: readonly ChannelEpoch[],
@@ -669,23 +680,36 @@ export function findResponse(
   if (typeof at === "string") {
     throw new SampleError("no response", `Cannot find response of ${code} in ${source}: ${at}`);
   }
-  // Where epochs overlap, one whose stages agree with its sensitivity before one marked.
-  const r = at.find((e) => e.response !== null && !e.response.disagreement)?.response ??
-    at.find((e) => e.response !== null)?.response;
-  const bad = at.find((e) => e.responseError !== undefined)?.responseError;
-  if (!r && bad !== undefined) {
+  // The epochs that start latest (several only where a file repeats an epoch): the current one.
+  const current = at.filter((e) => e.startDate === at[0].startDate);
+  const agrees = (e: ChannelEpoch) => e.response !== null && !e.response.disagreement;
+  const r = current.find(agrees)?.response;
+  if (r) return r;
+  const marked = current.find((e) => e.response !== null)?.response;
+  if (marked) return at.find(agrees)?.response ?? marked;
+  const bad = current.find((e) => e.responseError !== undefined)?.responseError;
+  if (bad !== undefined) {
     throw new SampleError(
       "bad response",
       `Cannot use the response of ${code} in ${source}: ${bad}`,
     );
   }
-  if (!r) {
-    throw new SampleError(
-      "no response",
-      `Cannot find response of ${code} in ${source}: the channel has no Response with an InstrumentSensitivity`,
-    );
-  }
-  return r;
+  const older = at.find((e) => e.response !== null);
+  const many = at.length > 1;
+  throw new SampleError(
+    "no response",
+    `Cannot find response of ${code} in ${source}: ${
+      many
+        ? `its epoch ${epochSpan(current[0])}, the latest-starting of the ${at.length} that ` +
+          `cover ${new Date(time).toISOString()}, has`
+        : `the channel (epoch ${epochSpan(current[0])}) has`
+    } no Response with an InstrumentSensitivity${
+      older
+        ? ` (the older epoch ${epochSpan(older)} has one, but the latest-starting epoch ` +
+          `applies: give it its Response, or end the older one where the newer begins)`
+        : ""
+    }`,
+  );
 }
 
 /** Where a channel is: latitude and longitude (degrees, WGS84) and elevation (m). */

@@ -755,3 +755,74 @@ Deno.test("a Network, Station or Channel without startDate (optional in StationX
     "Cannot use the response of XX.A..HHN in open.xml: the channel cannot be read: Gain",
   );
 });
+
+Deno.test("findResponse: the latest-starting of overlapping epochs applies even without a Response or with an unusable one, named with its epoch; an older epoch's is not borrowed", async () => {
+  const id = { network: "XX", station: "A", location: "", channel: "HHZ" };
+  const resp = {
+    sensitivity: 1e9,
+    sensitivityFrequency: 1,
+    inputUnits: "M/S",
+    stages: [{
+      type: "radians" as const,
+      zeros: [] as [number, number][],
+      poles: [[-1, 0]] as [number, number][],
+      normalizationFactor: 1,
+    }],
+    digital: [],
+  };
+  // An epoch open since January with a response, and the current instrument's, also open,
+  // since February without one (the reviewer's overlap_noresp.xml).
+  const old = { ...vertical(id), startDate: "2021-01-01T00:00:00Z", response: resp };
+  const cur = { ...vertical(id), startDate: "2021-02-01T00:00:00Z" };
+  for (const order of [[old, cur], [cur, old]]) {
+    const epochs = await readStationXml(formatStationXml(order), "two.xml");
+    assertEquals(epochs.length, 2);
+    assertEquals(findResponse(epochs, id, Date.UTC(2021, 0, 15), "two.xml").sensitivity, 1e9);
+    // Before: the January epoch's response, another instrument's.
+    const e = assertThrows(
+      () => findResponse(epochs, id, Date.UTC(2021, 1, 15), "two.xml"),
+      SampleError,
+      "Cannot find response of XX.A..HHZ in two.xml: its epoch 2021-02-01T00:00:00.000Z .. open, " +
+        "the latest-starting of the 2 that cover 2021-02-15T00:00:00.000Z, has no Response with " +
+        "an InstrumentSensitivity (the older epoch 2021-01-01T00:00:00.000Z .. open has one, but " +
+        "the latest-starting epoch applies",
+    );
+    assertEquals((e as SampleError).reason, "no response");
+  }
+  // The current epoch's response cannot be used (a zero sensitivity): that is the verdict.
+  const zero = { ...cur, response: { ...resp, sensitivity: 0 } };
+  const epochs = await readStationXml(formatStationXml([old, zero]), "two.xml");
+  const e = assertThrows(
+    () => findResponse(epochs, id, Date.UTC(2021, 1, 15), "two.xml"),
+    SampleError,
+    "Cannot use the response of XX.A..HHZ in two.xml: its InstrumentSensitivity Value is 0",
+  );
+  assertEquals((e as SampleError).reason, "bad response");
+  // One epoch alone without a Response is named too.
+  assertThrows(
+    () =>
+      findResponse(
+        [{ ...epochs[1], response: null, responseError: undefined }],
+        id,
+        Date.UTC(2021, 1, 15),
+        "one.xml",
+      ),
+    SampleError,
+    "Cannot find response of XX.A..HHZ in one.xml: the channel (epoch 2021-02-01T00:00:00.000Z " +
+      ".. open) has no Response with an InstrumentSensitivity",
+  );
+  // Two copies of the current epoch, one with the response: that one.
+  assertEquals(
+    findResponse(
+      [{ ...epochs[1], response: null, responseError: undefined }, {
+        ...epochs[1],
+        response: { ...resp, source: "" },
+        responseError: undefined,
+      }],
+      id,
+      Date.UTC(2021, 1, 15),
+      "dup.xml",
+    ).sensitivity,
+    1e9,
+  );
+});
