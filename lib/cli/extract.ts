@@ -14,7 +14,13 @@ import {
   spectrogramGeometry,
   workerCount,
 } from "../io/extract_config.ts";
-import { inspectSample, RECORDED_BAND, recordedBandTop, runExtract } from "../io/extract.ts";
+import {
+  formatHz,
+  inspectSample,
+  RECORDED_BAND,
+  recordedBandTop,
+  runExtract,
+} from "../io/extract.ts";
 import { encodeNpy } from "../io/npy.ts";
 import { checkTrigger, type SdsTrigger } from "../io/sds_triggers.ts";
 import { CLIP_RUN } from "../signal/clip.ts";
@@ -445,6 +451,42 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   return c;
 }
 
+/**
+ * The note on the samples recorded at a rate whose band ends below the crop's top
+ * (`ExtractSummary.aboveNyquist`), or null where there are none. Rates read to 6 significant
+ * digits (a rate of 0.1 × 0.1 Hz as 0.01 Hz, not 0.010000000000000002 Hz; the counts of rates
+ * that then read the same are added up, since a checkpoint of an earlier run may hold both), and
+ * a crop to suggest only where it would end above the crop's start.
+ *
+ * @param aboveNyquist Samples by rate (Hz, as text).
+ * @param ok Samples written.
+ * @param crop The crop's `fmin` and `fmax`, Hz.
+ * @returns the note, or null.
+ */
+export function aboveNyquistNote(
+  aboveNyquist: Readonly<Record<string, number>>,
+  ok: number,
+  crop: { fmin: number; fmax: number },
+): string | null {
+  const byRate = new Map<string, number>();
+  for (const [r, c] of Object.entries(aboveNyquist)) {
+    const k = formatHz(Number(r));
+    byRate.set(k, (byRate.get(k) ?? 0) + c);
+  }
+  const low = [...byRate].sort((a, b) => Number(a[0]) - Number(b[0]));
+  if (!low.length) return null;
+  const n = low.reduce((t, [, c]) => t + c, 0);
+  const top = recordedBandTop(Number(low[0][0]));
+  // A crop that would end at or below its own start is no advice.
+  const cropTo = top > crop.fmin ? `crop to --fmax ${formatHz(top)} or ` : "";
+  return `note: ${n} of ${ok} samples were recorded at ${
+    low.map(([r, c]) => `${r} Hz (${c})`).join(", ")
+  }, whose band ends below the crop's ${formatHz(crop.fmax)} Hz (spectrogram.fmax): about ` +
+    `${RECORDED_BAND} × the rate, ${formatHz(top)} Hz at ${low[0][0]} Hz, where the recorder's ` +
+    `anti-alias filter cuts below the Nyquist frequency; their rows above it hold no signal, so ` +
+    `clusters may follow the sampling rate; ${cropTo}leave those samples out`;
+}
+
 /** The `extract` command. */
 export const extract: Command = {
   name: "extract",
@@ -837,21 +879,8 @@ export const extract: Command = {
         ...reasons,
       ].join("\n"),
     );
-    const low = Object.entries(s.aboveNyquist).sort((a, b) => Number(a[0]) - Number(b[0]));
-    if (low.length) {
-      const n = low.reduce((t, [, c]) => t + c, 0);
-      const top = (rate: string) => recordedBandTop(Number(rate));
-      console.error(
-        `note: ${n} of ${s.ok} samples were recorded at ${
-          low.map(([r, c]) => `${r} Hz (${c})`).join(", ")
-        }, whose band ends below the crop's ${config.spectrogram.fmax} Hz (spectrogram.fmax): ` +
-          `about ${RECORDED_BAND} × the rate, ${top(low[0][0])} Hz at ${low[0][0]} Hz, where ` +
-          `the recorder's anti-alias filter cuts below the Nyquist frequency; their rows above ` +
-          `it hold no signal, so clusters may follow the sampling rate; crop to --fmax ${
-            top(low[0][0])
-          } or leave those samples out`,
-      );
-    }
+    const rateNote = aboveNyquistNote(s.aboveNyquist, s.ok, config.spectrogram);
+    if (rateNote) console.error(rateNote);
     if (s.clipped.length) {
       const ids = new Set(s.clipped.map((c) => c.id));
       const c = s.clipped[0];

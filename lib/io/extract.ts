@@ -1291,6 +1291,50 @@ export function recordedBandTop(rate: number): number {
   return +(Math.floor(x / unit + 1e-9) * unit).toPrecision(3);
 }
 
+/**
+ * A rate or frequency for a message: at most 6 significant digits, so that a rate computed from a
+ * header's factor and multiplier (0.1 × 0.1) reads 0.01 Hz, not 0.010000000000000002 Hz.
+ *
+ * @param hz Hz.
+ * @returns the number as text.
+ * @example
+ * ```ts
+ * import { formatHz } from "./extract.ts";
+ * if (formatHz(0.1 * 0.1) !== "0.01" || formatHz(100 / 3) !== "33.3333") throw new Error();
+ * ```
+ */
+export function formatHz(hz: number): string {
+  return String(Number(hz.toPrecision(6)));
+}
+
+/**
+ * Refuses a channel recorded too slowly to hold any of the band: its Nyquist frequency at or
+ * below the band-pass's lower corner (the crop's `fmin` without a band-pass). Its spectrogram
+ * would be the filters' stopband, near zero everywhere (a 1 Hz or 0.01 Hz channel under the
+ * default 1-18 Hz band), and it would join a cluster of such samples.
+ *
+ * @throws {SampleError} ("rate too low") naming the channel, its rate and the band.
+ */
+function checkRateCoversBand(rate: number, config: ExtractConfig, what: string): void {
+  const bp = config.preprocess.bandpass, sc = config.spectrogram;
+  const low = bp ? bp.freqmin : sc.fmin;
+  if (rate / 2 > low) return;
+  const band = bp
+    ? `the band-pass ${formatHz(bp.freqmin)}-${formatHz(bp.freqmax)} Hz ` +
+      `(preprocess.bandpass.freqmin ${formatHz(low)} Hz)`
+    : `the crop ${formatHz(sc.fmin)}-${formatHz(sc.fmax)} Hz (spectrogram.fmin ${
+      formatHz(low)
+    } Hz)`;
+  throw new SampleError(
+    "rate too low",
+    `Cannot use ${what}: it is recorded at ${formatHz(rate)} Hz, whose Nyquist frequency ` +
+      `${formatHz(rate / 2)} Hz is at or below the lower edge of ${band}: it holds nothing of ` +
+      `the band (its spectrogram would be near zero); expected a rate above ${
+        formatHz(2 * low)
+      } Hz`,
+  );
+}
+
 /** Options of {@linkcode processSample}. */
 export interface ProcessSampleOptions {
   /** Also return the preprocessed samples the STFT read ({@linkcode ExtractedSample.waveform}). */
@@ -1460,6 +1504,7 @@ async function processSampleBody(
     const full = traces[c];
     const what =
       `${full.network}.${full.station}.${full.location}.${full.channel} of sample ${task.id}`;
+    checkRateCoversBand(full.samplingRate, config, `${what} (${src})`);
     const fullEnd = full.startTime + (full.data.length - 1) * 1000 / full.samplingRate;
     if (tref < full.startTime || tref > fullEnd) {
       // A time outside the file's data is named with the file's span; one inside it but
@@ -2266,7 +2311,8 @@ export interface ExtractSummary {
   rotated: number;
   /**
    * Samples written that were recorded at a rate whose band ends below the crop's
-   * `spectrogram.fmax` ({@linkcode RECORDED_BAND} × the rate), by that rate (Hz, as text): their
+   * `spectrogram.fmax` ({@linkcode RECORDED_BAND} × the rate), by that rate (Hz, as text to 6
+   * significant digits, {@linkcode formatHz}): their
    * rows above it hold no signal, so that clusters may follow the sampling rate. Empty when
    * there are none.
    */
@@ -2538,7 +2584,8 @@ async function extractInto(
             }
           }
           if (config.spectrogram.fmax > RECORDED_BAND * r.recordedRate) {
-            aboveNyquist[r.recordedRate] = (aboveNyquist[r.recordedRate] ?? 0) + 1;
+            const rate = formatHz(r.recordedRate);
+            aboveNyquist[rate] = (aboveNyquist[rate] ?? 0) + 1;
           }
         } else failures.push({ id: tasks[r.index].id, reason: r.reason, message: r.message });
         next++;

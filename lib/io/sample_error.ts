@@ -26,6 +26,7 @@ export type FailureReason =
   | "ambiguous pick"
   | "bad row"
   | "too short"
+  | "rate too low"
   | "no reference time"
   | "error";
 

@@ -1,5 +1,5 @@
 import { readMiniseedSegments } from "../../lib/io/mseed.ts";
-import { applyOverrides } from "../../lib/cli/extract.ts";
+import { aboveNyquistNote, applyOverrides } from "../../lib/cli/extract.ts";
 import { esecTasks } from "../../lib/io/manifest.ts";
 import {
   assert,
@@ -1852,6 +1852,31 @@ Deno.test("extract counts the samples recorded at a rate whose band (0.45 × the
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("the rate note prints rates to 6 significant digits, adds up rates that then read alike, and suggests a crop only above fmin", () => {
+  assertEquals(aboveNyquistNote({}, 4, { fmin: 1, fmax: 18 }), null);
+  // A rate from a header's factor and multiplier (0.1 × 0.1), as an earlier run's checkpoint
+  // holds it, and the same rate as this run counts it: one rate, 2 samples.
+  const note = aboveNyquistNote(
+    { [String(0.1 * 0.1)]: 1, "0.01": 1, [String(100 / 3)]: 2 },
+    5,
+    { fmin: 0, fmax: 18 },
+  );
+  assertEquals(
+    note,
+    "note: 4 of 5 samples were recorded at 0.01 Hz (2), 33.3333 Hz (2), whose band ends below " +
+      "the crop's 18 Hz (spectrogram.fmax): about 0.45 × the rate, 0.0045 Hz at 0.01 Hz, where " +
+      "the recorder's anti-alias filter cuts below the Nyquist frequency; their rows above it " +
+      "hold no signal, so clusters may follow the sampling rate; crop to --fmax 0.0045 or leave " +
+      "those samples out",
+  );
+  // Before: 'recorded at 0.010000000000000002 Hz' and, over a crop from 1 Hz, 'crop to --fmax
+  // 0.0045', a crop that ends below its start. 2.2 Hz (band top 0.99 Hz) under fmin 1 Hz:
+  const low = aboveNyquistNote({ "2.2": 3 }, 3, { fmin: 1, fmax: 18 })!;
+  assert(low.includes("0.99 Hz at 2.2 Hz"), low);
+  assert(low.endsWith("so clusters may follow the sampling rate; leave those samples out"), low);
+  assert(!low.includes("--fmax"), low);
 });
 
 Deno.test("several response files: an unreadable epoch that ended before the data is passed over for the next file, not an 'Invalid time value'", () =>

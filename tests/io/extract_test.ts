@@ -6,6 +6,7 @@ import {
   InventoryCache,
   type LookupRequest,
   processSample,
+  runExtract,
   runOne,
   trimAround,
   WorkerInventory,
@@ -110,6 +111,94 @@ Deno.test("processSample: a run of equal samples in the crop window fails as a g
     // 25 samples (0.25 s): within a tolerance of 0.3 s, not of 0.2 s.
     assertEquals((await run(25, 0.3)).referenceTime, tref);
     await assertRejects(() => run(25, 0.2), SampleError, "its 25 samples from +2.00 s to +2.24 s");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("processSample: a channel whose Nyquist frequency is at or below the band's lower edge fails as 'rate too low', naming channel, rate and band; runExtract counts rates by 6 digits", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const start = Date.UTC(2024, 0, 1);
+    const tr = { network: "XX", station: "S1", location: "", channel: "HHZ" };
+    const rng = new Rng(4);
+    // `seconds` of noise at `fs`, the reference time 120 s in.
+    const sample = async (id: string, fs: number, seconds = 300): Promise<SampleTask> => {
+      const n = Math.max(10, Math.round(seconds * fs));
+      const data = new Float64Array(n).map(() => Math.round(1000 * rng.normal()));
+      const path = `${dir}/${id}.mseed`;
+      await Deno.writeFile(
+        path,
+        await encodeMiniseed3([{ ...tr, startTime: start, samplingRate: fs, data }]),
+      );
+      return {
+        ...tr,
+        id,
+        waveforms: [path],
+        response: null,
+        referenceTime: start + 120_000,
+        label: null,
+      };
+    };
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: `${dir}/m.csv` },
+      components: "channel",
+      preprocess: { response: { remove: false } },
+      workers: 0,
+    });
+    // The default band-pass, 1-18 Hz: 0.01, 0.1, 1 and 2 Hz hold none of it (2 Hz: Nyquist 1
+    // Hz, the corner itself). Before, each made a spectrogram of the filters' stopband.
+    const low = [[0.1 * 0.1, "0.01", "0.005"], [0.1, "0.1", "0.05"], [1, "1", "0.5"], [
+      2,
+      "2",
+      "1",
+    ]] as const;
+    for (const [fs, shown, nyquist] of low) {
+      const t = await sample(`r${shown}`, fs, 30_000);
+      const e = await assertRejects(
+        () => processSample(t, config),
+        SampleError,
+        `Cannot use XX.S1..HHZ of sample r${shown} (${dir}/r${shown}.mseed): it is recorded at ` +
+          `${shown} Hz, whose Nyquist frequency ${nyquist} Hz `,
+      );
+      assert(
+        e.message.includes(
+          "is at or below the lower edge of the band-pass 1-18 Hz (preprocess.bandpass.freqmin " +
+            "1 Hz): it holds nothing of the band (its spectrogram would be near zero); expected " +
+            "a rate above 2 Hz",
+        ),
+        e.message,
+      );
+      assertEquals((e as SampleError).reason, "rate too low" satisfies FailureReason);
+    }
+    // Without a band-pass, the crop's fmin is the edge: 4 Hz (Nyquist 2 Hz) against fmin 2.
+    const crop = parseExtractConfig({
+      input: { format: "manifest", path: `${dir}/m.csv` },
+      components: "channel",
+      preprocess: { response: { remove: false }, bandpass: null },
+      spectrogram: { fmin: 2 },
+      workers: 0,
+    });
+    const t4 = await sample("r4", 4);
+    await assertRejects(
+      () => processSample(t4, crop),
+      SampleError,
+      "recorded at 4 Hz, whose Nyquist frequency 2 Hz is at or below the lower edge of the crop " +
+        "2-18 Hz (spectrogram.fmin 2 Hz)",
+    );
+    // Above the edge, it goes on: 100/3 Hz (Nyquist 16.7 Hz) is extracted, counted among the
+    // samples whose band ends below fmax 18 Hz at its rate to 6 digits (not 33.333333333333336).
+    const odd = await sample("odd", 100 / 3);
+    assertEquals((await processSample(odd, config)).recordedRate, 100 / 3);
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      `id,waveform,response,network,station,location,channel,reference_time,label\n` +
+        `odd,odd.mseed,,XX,S1,,HHZ,${new Date(start + 120_000).toISOString()},\n` +
+        `r1,r1.mseed,,XX,S1,,HHZ,${new Date(start + 120_000).toISOString()},\n`,
+    );
+    const s = await runExtract(config, `${dir}/out`, { quiet: true });
+    assertEquals([s.ok, s.aboveNyquist], [1, { "33.3333": 1 }]);
+    assertEquals(s.failures.map((f) => [f.id, f.reason]), [["r1", "rate too low"]]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
