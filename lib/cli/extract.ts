@@ -25,6 +25,7 @@ import { encodeNpy } from "../io/npy.ts";
 import { checkTrigger, type SdsTrigger } from "../io/sds_triggers.ts";
 import { CLIP_RUN } from "../signal/clip.ts";
 import { join, resolve } from "node:path";
+import { checkOutputTarget, writeDirAtomic } from "../util/atomic.ts";
 
 /**
  * Reads `--trigger STA/LTA/ON/OFF`, keeping a config file's method, band, dead time,
@@ -907,8 +908,10 @@ export const extract: Command = {
  *
  * @param config The extract config.
  * @param id The sample's id.
- * @param out Output directory (created; an existing one is replaced only with `force`).
- * @param force Replace an existing directory.
+ * @param out Output directory, written atomically once the sample is read (an existing one is
+ *   replaced only with `force`, and only where an earlier `--inspect` wrote it and it holds
+ *   nothing else: `writeDirAtomic` with the marker inspect.json).
+ * @param force Replace an earlier inspection's directory.
  * @param dataset The dataset the config made (its detections are used), or the config's output.
  */
 async function writeInspection(
@@ -918,25 +921,15 @@ async function writeInspection(
   force: boolean,
   dataset?: string,
 ): Promise<void> {
-  if (await Deno.stat(out).then(() => true, () => false)) {
-    if (!force) {
-      throw new UserError(`Cannot inspect into ${out}: it exists (give --force to replace it)`);
-    }
-    await Deno.remove(out, { recursive: true });
-  }
+  // Checked before the sample is read (a mistyped --out fails at once), and again as it is
+  // written: only an earlier inspection's directory is replaced (before, --force deleted
+  // whatever directory --out named, a model or a dataset, even when the id was wrong).
+  await checkOutputTarget(out, { force, marker: "inspect.json" });
   const r = await inspectSample(config, id, { dataset });
   const g = spectrogramGeometry(config);
   const C = r.waveform.length, S = r.waveformTimes.length;
   const flat = new Float64Array(C * S);
   r.waveform.forEach((w, c) => flat.set(w, c * S));
-  await Deno.mkdir(out, { recursive: true });
-  const save = (name: string, a: Float64Array | Float32Array, shape: number[]) =>
-    Deno.writeFile(join(out, name), encodeNpy(a, shape));
-  await save("waveform.npy", flat, [C, S]);
-  await save("waveform_times.npy", r.waveformTimes, [S]);
-  await save("spectrogram.npy", r.spectrogram, [C, g.nFreqs, g.nTimes]);
-  await save("freqs.npy", g.freqs, [g.nFreqs]);
-  await save("times.npy", g.times, [g.nTimes]);
   const info = {
     ...r.info,
     channels: r.channels,
@@ -946,7 +939,16 @@ async function writeInspection(
     ...(r.rotation ? { rotation: r.rotation } : {}),
     config,
   };
-  await Deno.writeTextFile(join(out, "inspect.json"), JSON.stringify(info, null, 2) + "\n");
+  await writeDirAtomic(out, async (tmp) => {
+    const save = (name: string, a: Float64Array | Float32Array, shape: number[]) =>
+      Deno.writeFile(join(tmp, name), encodeNpy(a, shape));
+    await save("waveform.npy", flat, [C, S]);
+    await save("waveform_times.npy", r.waveformTimes, [S]);
+    await save("spectrogram.npy", r.spectrogram, [C, g.nFreqs, g.nTimes]);
+    await save("freqs.npy", g.freqs, [g.nFreqs]);
+    await save("times.npy", g.times, [g.nTimes]);
+    await Deno.writeTextFile(join(tmp, "inspect.json"), JSON.stringify(info, null, 2) + "\n");
+  }, { force, marker: "inspect.json" });
   console.log(
     `extract --inspect ${id}: ${r.channels.join(", ")} -> ${out}: waveform.npy [${C}, ${S}] ` +
       `(${r.units}, ${r.samplingRate} Hz, ${r.waveformTimes[0].toFixed(2)} to ${

@@ -1246,6 +1246,18 @@ Deno.test("extract --inspect writes an ESEC trace's ground velocity and spectrog
       await main(["extract", "--config", cfg, "--inspect", "nope", "--out", `${root}/x`]),
       2,
     );
+    // --force replaces an earlier inspection, and nothing else: a directory of the user's
+    // survives, with a wrong id or a right one (before, --force deleted it first).
+    assertEquals(await main([...args, "--force"]), 0);
+    await Deno.stat(`${out}/inspect.json`);
+    const mine = `${root}/notes`;
+    await Deno.mkdir(mine);
+    await Deno.writeTextFile(`${mine}/thesis.tex`, "important");
+    for (const id of ["nope", "103.ZE.JUDD..HHZ"]) {
+      const inspect = ["extract", "--config", cfg, "--inspect", id, "--out", mine, "--force"];
+      assertEquals(await main(inspect), 2);
+      assertEquals(await Deno.readTextFile(`${mine}/thesis.tex`), "important");
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }
