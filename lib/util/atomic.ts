@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { UserError } from "./errors.ts";
 
 /** Temporaries this process is writing now. */
@@ -448,6 +448,16 @@ export async function checkOutputTarget(
   if (back) console.error(`note: put back ${path} from ${back}, left by an interrupted run`);
   const info = await Deno.stat(path).catch(() => null);
   const exists = info !== null;
+  if (exists && options.force && info.isDirectory) {
+    // Replacing renames it away: not possible for the working directory or one holding it.
+    const [p, here] = [resolve(path), Deno.cwd()];
+    if (here === p || here.startsWith(p.endsWith(sep) ? p : p + sep)) {
+      throw new Deno.errors.AlreadyExists(
+        `Cannot replace ${path}: it ${here === p ? "is" : "holds"} the current directory: ` +
+          "run from outside it, or choose another output path",
+      );
+    }
+  }
   if (exists && !options.force) {
     throw new Deno.errors.AlreadyExists(
       `Cannot write ${path}: it already exists: pass --force to replace it`,
@@ -524,6 +534,26 @@ export async function moveIntoPlace(tmp: string, path: string, replace: boolean)
 }
 
 async function moveTree(tmp: string, path: string, replace: boolean): Promise<void> {
+  try {
+    await swapTree(tmp, path, replace);
+  } catch (e) {
+    // Another process made `path` between the check and this rename (two runs with the same
+    // --out): a message, not a stack trace; the finished temporary is removed by the caller.
+    const code = (e as { code?: string }).code;
+    if (
+      e instanceof Deno.errors.AlreadyExists || code === "ENOTEMPTY" || code === "EEXIST" ||
+      (e instanceof Deno.errors.NotFound && await Deno.stat(tmp).then(() => true, () => false))
+    ) {
+      throw new Deno.errors.AlreadyExists(
+        `Cannot write ${path}: another process wrote it while this one ran (two runs with the ` +
+          "same output?): run again with --force to replace it, or choose another output path",
+      );
+    }
+    throw e;
+  }
+}
+
+async function swapTree(tmp: string, path: string, replace: boolean): Promise<void> {
   if (replace && await Deno.stat(path).catch(() => null)) {
     const old = siblingName(path, "old");
     // Back to back, synchronously: a Ctrl-C handler runs only between awaits, so it never

@@ -414,3 +414,37 @@ Deno.test("a registered temporary exists from the moment it is registered, so Ct
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an output made by another process while this one writes it, or one that is (or holds) the working directory, is refused by name, not with a stack trace", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/out`;
+  const fill = (t: string) => Deno.writeTextFile(`${t}/result.json`, "1");
+  // A rival writes `out` between this writer's check and its rename.
+  const e = await assertRejects(
+    () =>
+      writeDirAtomic(out, async (t) => {
+        await fill(t);
+        await writeDirAtomic(out, fill, { marker: "result.json" });
+      }, { marker: "result.json" }),
+    Deno.errors.AlreadyExists,
+    `Cannot write ${out}: another process wrote it while this one ran`,
+  );
+  assert(e.message.includes("--force"), e.message);
+  assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((x) => x.name), ["out"]);
+  // --out . (and a directory holding the working one) cannot be renamed away.
+  const here = Deno.cwd();
+  try {
+    Deno.chdir(out);
+    for (const [p, what] of [[".", "is"], [dir, "holds"]]) {
+      await assertRejects(
+        () => writeDirAtomic(p, fill, { force: true, marker: "result.json" }),
+        Deno.errors.AlreadyExists,
+        `it ${what} the current directory`,
+      );
+    }
+  } finally {
+    Deno.chdir(here);
+  }
+  assertEquals(await Deno.readTextFile(`${out}/result.json`), "1");
+  await Deno.remove(dir, { recursive: true });
+});
