@@ -62,13 +62,30 @@ export const info: Command = {
   },
   async run(values, positionals) {
     if (positionals[0] !== undefined) {
+      if (values.kernels) {
+        throw new UserError(
+          "Cannot use --kernels with a directory: it compiles the adapter's kernels (`info " +
+            "--kernels` alone)",
+        );
+      }
       const s = await describeDir(positionals[0]);
       console.log(values.json ? JSON.stringify(s, null, 2) : formatSummary(s));
       return;
     }
     const deno = `Deno ${Deno.version.deno} (V8 ${Deno.version.v8})`;
     if (values.cpu) {
-      console.log(`${deno}\nbackend: cpu (forced by --cpu); WebGPU not used`);
+      if (values.kernels) {
+        throw new UserError("Cannot use --kernels with --cpu: the CPU backend compiles no kernels");
+      }
+      console.log(
+        values.json
+          ? JSON.stringify(
+            { deno: Deno.version.deno, v8: Deno.version.v8, backend: "cpu", forced: "--cpu" },
+            null,
+            2,
+          )
+          : `${deno}\nbackend: cpu (forced by --cpu); WebGPU not used`,
+      );
       return;
     }
     const s = await adapterSummary();

@@ -366,3 +366,20 @@ gpuTest(
     }
   },
 );
+
+Deno.test("info --cpu --json prints JSON; --kernels with a directory or --cpu is refused", async () => {
+  const r = await run("info", "--cpu", "--json");
+  assertEquals(r.code, 0, r.err.join("\n"));
+  const j = JSON.parse(r.out.join("\n"));
+  assertEquals([j.deno, j.backend], [Deno.version.deno, "cpu"]);
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const args of [["info", dir, "--kernels"], ["info", "--cpu", "--kernels"]]) {
+      const b = await run(...args);
+      assertEquals(b.code, 2, args.join(" "));
+      assert(b.err.join("\n").includes("Cannot use --kernels with"), b.err.join("\n"));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
