@@ -118,6 +118,7 @@ export const MIN_PRETRAIN_STEPS = 500;
  * // Enough steps only at batch 1: more epochs is the advice, not one sample a step.
  * const e = pretrainStepsWarning(303, { ...PRETRAIN_DEFAULTS, epochs: 3, batchSize: 8 });
  * if (!e?.endsWith("give --epochs 14")) throw new Error(String(e));
+ * if (!e.includes("(3 epochs of 38 batches of 8 from ")) throw new Error(e); // not "epoches"
  * ```
  */
 export function pretrainStepsWarning(samples: number, cfg: PretrainConfig): string | null {
@@ -133,7 +134,7 @@ export function pretrainStepsWarning(samples: number, cfg: PretrainConfig): stri
     ? `--batch-size ${bs} (${steps(bs)} steps) or `
     : "";
   const plural = (n: number, what: string) =>
-    `${n} ${what}${n === 1 ? "" : what.endsWith("h") ? "es" : "s"}`;
+    `${n} ${what}${n === 1 ? "" : /(tch|sh|ss|x)$/.test(what) ? "es" : "s"}`;
   const batches = Math.ceil(train / cfg.batchSize);
   // A batch holds at most the samples there are.
   const size = Math.min(cfg.batchSize, train);
