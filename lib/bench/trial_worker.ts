@@ -14,6 +14,7 @@ import type { Tuning } from "../gpu/kernels.ts";
 import { readLines } from "../util/lines.ts";
 import type { TrialReply, TrialRequest } from "./tune_point.ts";
 import type { TuningPoint, TuningWorkload } from "./seisdec_timing.ts";
+import { stopOnInterrupt } from "../util/atomic.ts";
 
 /** The child script. */
 const POINT_SCRIPT = new URL("./tune_point.ts", import.meta.url).href;
@@ -52,6 +53,7 @@ export async function timeInFreshProcess(
 ): Promise<TuningPoint> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutS * 1000);
+  const unregister = stopOnInterrupt(() => ac.abort());
   try {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [...CHILD_FLAGS, POINT_SCRIPT, JSON.stringify(w)],
@@ -69,6 +71,7 @@ export async function timeInFreshProcess(
     return JSON.parse(last) as TuningPoint;
   } finally {
     clearTimeout(timer);
+    unregister();
   }
 }
 
@@ -79,6 +82,8 @@ interface Child {
   stderr: string[];
   /** Resolves when stderr has been read to its end. */
   stderrDone: Promise<void>;
+  /** Unregisters it from the processes an interruption kills ({@linkcode stopOnInterrupt}). */
+  unregister: () => void;
 }
 
 /**
@@ -112,6 +117,7 @@ export class TrialWorker {
     this.#starts++;
     return {
       proc,
+      unregister: stopOnInterrupt(() => proc.kill("SIGKILL")),
       stdin: proc.stdin.getWriter(),
       stdout: readLines(proc.stdout),
       stderr,
@@ -182,6 +188,7 @@ export class TrialWorker {
     }
     await c.stdin.close().catch(() => {});
     await c.proc.status;
+    c.unregister();
     // Drain stdout so its resource closes (a pending read ends at the child's exit).
     for await (const _ of c.stdout) { /* discard */ }
     await c.stderrDone;

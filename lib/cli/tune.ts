@@ -38,7 +38,7 @@ import { timeInFreshProcess, TrialWorker } from "../bench/trial_worker.ts";
 import { openDataset } from "../io/dataset.ts";
 import { datasetError } from "./_shared.ts";
 import { ConvAutoencoder } from "../nn/autoencoder.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { keepOnInterrupt, writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 
 function intList(values: Values, name: string, fallback: number[]): number[] {
@@ -338,6 +338,19 @@ export const tuneCommand: Command = {
     const replay = progressPath === null
       ? new Map<string, ProgressFile["trials"]>()
       : await openProgress(progressPath, values, workload, override);
+    // Ctrl-C keeps the trials timed so far, and says how to go on (the trial's child process is
+    // killed with it: stopOnInterrupt in lib/bench/trial_worker.ts).
+    if (progressPath !== null) {
+      keepOnInterrupt(progressPath, () => {
+        try {
+          Deno.statSync(progressPath);
+        } catch {
+          return null; // no trial timed yet
+        }
+        return `kept ${progressPath}, the trials timed so far: \`cli.ts tune --resume\` with ` +
+          "the same flags goes on from there";
+      });
+    }
     const worker = new TrialWorker();
     const measure = async (fields: Partial<Tuning>): Promise<Timing> => {
       const again = replay.get(keyOf(fields))?.shift();
@@ -394,8 +407,11 @@ export const tuneCommand: Command = {
         `infer ${t.inferMs.toFixed(1)} ms`,
       ].join("  ");
     // A failed start leaves nothing worth resuming.
-    const dropProgress = () =>
-      progressPath === null ? Promise.resolve() : Deno.remove(progressPath).catch(() => {});
+    const dropProgress = () => {
+      if (progressPath === null) return Promise.resolve();
+      keepOnInterrupt(progressPath, null);
+      return Deno.remove(progressPath).catch(() => {});
+    };
     let pass = 1;
     const result = await searchTuning(base, measure, {
       fields,

@@ -51,6 +51,14 @@ export function liveTemporaryPaths(): string[] {
  * @returns the paths removed.
  */
 export function removeLiveTemporaries(): string[] {
+  for (const stop of stops) {
+    try {
+      stop();
+    } catch {
+      // Already exited.
+    }
+  }
+  stops.clear();
   const gone: string[] = [];
   for (const [path, note] of kept) {
     if (note() !== null) continue;
@@ -80,6 +88,28 @@ export function removeLiveTemporaries(): string[] {
   }
   locks.clear();
   return gone;
+}
+
+/** What an interruption stops first: the child processes this process started. */
+const stops = new Set<() => void>();
+
+/**
+ * Registers something for Ctrl-C, SIGTERM or SIGHUP to stop before the process exits
+ * ({@linkcode removeLiveTemporaries}): a child process, which would otherwise live on (reparented,
+ * still computing) where the signal reached this process alone (`kill`, `timeout`, systemd).
+ *
+ * @param stop Stops it (e.g. `() => child.kill("SIGKILL")`); errors are ignored.
+ * @returns a function that unregisters it (call once the child has exited).
+ * @example
+ * ```ts
+ * import { stopOnInterrupt } from "./atomic.ts";
+ * const done = stopOnInterrupt(() => {});
+ * done();
+ * ```
+ */
+export function stopOnInterrupt(stop: () => void): () => void {
+  stops.add(stop);
+  return () => stops.delete(stop);
 }
 
 /** Lock files this process holds, which an interruption removes (without a word). */

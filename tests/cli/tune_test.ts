@@ -11,6 +11,7 @@ import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { storedTuningPath, TUNING_FORMAT, tuningFileStem } from "../../lib/gpu/tuning_store.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
+import { HAS_PROC } from "../_proc.ts";
 
 /** Sets an environment variable (unset: undefined) and returns a function that restores it. */
 function setEnv(name: string, value: string | undefined): () => void {
@@ -235,6 +236,71 @@ gpuTest(
       assert(!bad.out.includes("start"), bad.out);
     } finally {
       restore();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+gpuTest(
+  "cli: tune interrupted by a signal to itself alone kills its trial process and keeps its progress, naming --resume",
+  async () => {
+    if (!HAS_PROC) return; // the children are found through /proc
+    const dir = await Deno.makeTempDir();
+    try {
+      const cli = new URL("../../cli.ts", import.meta.url).pathname;
+      const parent = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "tune", ...SMALL, "--fields", "packCache", "--dry-run"],
+        env: { SEISDEC_TUNING_DIR: dir },
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      const progress = join(dir, `${tuningFileStem(await adapterName())}.progress.json`);
+      const exists = (p: string) => {
+        try {
+          Deno.statSync(p);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 1200 && !exists(progress); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert(exists(progress), "the first trial was timed");
+      // Its children, by their parent's pid (/proc/PID/stat field 4).
+      const children = [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name))
+        .map((e) => {
+          try {
+            const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+            return {
+              pid: Number(e.name),
+              ppid: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]),
+            };
+          } catch {
+            return { pid: 0, ppid: 0 };
+          }
+        }).filter((p) => p.ppid === parent.pid).map((p) => p.pid);
+      assert(children.length >= 1, "a trial process runs");
+      parent.kill("SIGINT"); // the parent alone, as kill, timeout or systemd send it
+      const { code } = await parent.status;
+      const err = new TextDecoder().decode(await new Response(parent.stderr).arrayBuffer());
+      assertEquals(code, 130, err);
+      assert(err.includes(`kept ${progress}`) && err.includes("`cli.ts tune --resume`"), err);
+      assert(exists(progress));
+      // The trial process is gone (or a zombie awaiting its reaper), not computing on.
+      const alive = (pid: number) => {
+        try {
+          const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+          return s.slice(s.lastIndexOf(")") + 2)[0] !== "Z";
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 40 && children.some(alive); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assertEquals(children.filter(alive), [], "trial processes left running");
+    } finally {
       await Deno.remove(dir, { recursive: true });
     }
   },
