@@ -25,6 +25,7 @@ import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./
 import {
   keepOnInterrupt,
   liveTemporary,
+  OUTPUT_LISTING,
   processAlive,
   releaseTemporary,
   removeLockOnInterrupt,
@@ -359,6 +360,13 @@ interface LockRecord {
 /** The lock files this process holds or is taking (absolute paths), with how many calls. */
 const heldLocks = new Map<string, number>();
 
+/** What each kind of output directory is, by its marker file (its listing's `kind`). */
+const OUTPUT_KINDS: Record<string, string> = {
+  "meta.json": "a dataset (extract or import wrote it)",
+  "result.json": "the output of cluster or encode",
+  "inspect.json": "the output of extract --inspect",
+};
+
 /**
  * Takes a model directory for one training command, so that a second one into the same
  * directory is refused rather than interleaving its checkpoints and outputs with this one's.
@@ -401,6 +409,20 @@ export async function lockModelDir(dir: string, command: string): Promise<() => 
     throw new UserError(
       `Cannot use ${dir} as the model directory: it is a file, not a directory: give --model a ` +
         "directory (it is made if missing)",
+    );
+  }
+  // Another command's output (a dataset, a cluster directory: its listing says which) is no
+  // model directory: training into it mixed a model's files into it, which its next --force
+  // then named as files seisdec did not write.
+  const listing = await Deno.readTextFile(join(dir, OUTPUT_LISTING)).then(
+    (t) => String(JSON.parse(t)?.kind ?? "?"),
+    () => null,
+  );
+  if (listing !== null) {
+    const what = OUTPUT_KINDS[listing] ?? `an output of seisdec (${listing})`;
+    throw new UserError(
+      `Cannot use ${dir} as the model directory: it is ${what}: give --model a directory of ` +
+        "its own (it is made if missing)",
     );
   }
   // The temporary of a locker killed while linking it.

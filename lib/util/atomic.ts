@@ -478,7 +478,7 @@ export async function checkOutputTarget(
   if (back) console.error(`note: put back ${path} from ${back}, left by an interrupted run`);
   const info = await Deno.stat(path).catch(() => null);
   const exists = info !== null;
-  if (exists && options.force && info.isDirectory) {
+  if (info?.isDirectory) {
     // Replacing renames it away: not possible for the working directory or one holding it.
     const [p, here] = [resolve(path), Deno.cwd()];
     if (here === p || here.startsWith(p.endsWith(sep) ? p : p + sep)) {
@@ -488,14 +488,23 @@ export async function checkOutputTarget(
       );
     }
   }
-  if (exists && !options.force) {
-    throw new Deno.errors.AlreadyExists(
-      `Cannot write ${path}: it already exists: pass --force to replace it`,
-    );
+  // An empty directory (made with mkdir for the output) holds nothing to lose: it is filled
+  // without --force (before, it needed --force, which then refused it for lacking the marker).
+  if (info?.isDirectory && (await Deno.readDir(path)[Symbol.asyncIterator]().next()).done) {
+    await Deno.mkdir(dirname(path), { recursive: true });
+    for (const p of await removeStaleTemporaries(path)) {
+      console.error(`note: removed ${p}, left by an interrupted run`);
+    }
+    return true;
   }
   if (info && !info.isDirectory) {
     throw new Deno.errors.AlreadyExists(
       `Cannot write ${path}: it is a file, not an output directory: choose another path`,
+    );
+  }
+  if (exists && !options.force) {
+    throw new Deno.errors.AlreadyExists(
+      `Cannot write ${path}: it already exists: pass --force to replace it`,
     );
   }
   if (

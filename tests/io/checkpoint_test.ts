@@ -248,3 +248,25 @@ Deno.test({
     );
   },
 });
+
+Deno.test("lockModelDir refuses another command's output as a model directory, naming what it is", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/meta.json`, "{}");
+    await Deno.writeTextFile(
+      `${dir}/.seisdec-output.json`,
+      JSON.stringify({ kind: "meta.json", entries: ["meta.json"] }),
+    );
+    await assertRejects(
+      () => lockModelDir(dir, "pretrain ds --model ds"),
+      UserError,
+      `Cannot use ${dir} as the model directory: it is a dataset (extract or import wrote it)`,
+    );
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      ".seisdec-output.json",
+      "meta.json",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -448,3 +448,18 @@ Deno.test("an output made by another process while this one writes it, or one th
   assertEquals(await Deno.readTextFile(`${out}/result.json`), "1");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("an empty directory is filled without --force; a file is named as one at once; a directory of another kind is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  const fill = (t: string) => Deno.writeTextFile(`${t}/result.json`, "1");
+  await Deno.mkdir(`${dir}/empty`);
+  await writeDirAtomic(`${dir}/empty`, fill, { marker: "result.json" });
+  assertEquals(await Deno.readTextFile(`${dir}/empty/result.json`), "1");
+  await Deno.writeTextFile(`${dir}/afile`, "x");
+  await assertRejects(
+    () => writeDirAtomic(`${dir}/afile`, fill, { marker: "result.json" }),
+    Deno.errors.AlreadyExists,
+    "it is a file, not an output directory",
+  );
+  await Deno.remove(dir, { recursive: true });
+});
