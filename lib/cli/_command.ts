@@ -53,6 +53,8 @@ export interface Command {
    * samples drawn for a score or an embedding); only then does it take `--seed`.
    */
   seeded?: boolean;
+  /** Why the command takes no `--seed`, where not because it makes no random choices. */
+  noSeed?: string;
   /**
    * Whether the command computes on a backend (WebGPU, or the CPU backend under `--cpu`), or
    * names the one in use (`info`); only then does it take `--cpu`. A command without it refuses
@@ -146,7 +148,7 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
     if (!cmd.seeded && /Unknown option '--seed'/.test(msg)) {
       throw new UserError(
         `Cannot parse arguments of '${cmd.name}': --seed is not a flag of '${cmd.name}': ` +
-          `it makes no random choices, so its output is the same without one`,
+          (cmd.noSeed ?? "it makes no random choices, so its output is the same without one"),
       );
     }
     if (!cmd.gpu && /Unknown option '--cpu'/.test(msg)) {

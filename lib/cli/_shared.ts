@@ -65,7 +65,12 @@ export function device(): Device {
 
 /** @returns the --seed value, or undefined. */
 export function seedFlag(values: Values): number | undefined {
-  return intFlag(values, "seed");
+  const seed = intFlag(values, "seed");
+  // Seeds are 32-bit (lib/util/rng.ts): a larger one wrapped round to another without a word.
+  if (seed !== undefined && !(seed >= 0 && seed <= 0xffff_ffff)) {
+    throw new UserError(`Cannot read --seed: expected 0 to 4294967295: found ${seed}`);
+  }
+  return seed;
 }
 
 /**

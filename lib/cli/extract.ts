@@ -491,6 +491,7 @@ export function aboveNyquistNote(
 /** The `extract` command. */
 export const extract: Command = {
   name: "extract",
+  noSeed: "its one random choice, the samples --subset random draws, takes --subset-seed",
   summary: "Turn waveforms (miniSEED, SAC), responses and picks into a spectrogram dataset.",
   usage:
     "[--config FILE] [--manifest CSV | --esec DIR | --npz DIR | --sds DIR (--picks QUAKEML | " +

@@ -5,6 +5,7 @@
  * @module
  */
 import { type Command, intFlag, numFlag, strFlag, type Values } from "./_command.ts";
+import { seedFlag } from "./_shared.ts";
 import { UserError } from "../util/errors.ts";
 import { synthComponentsValid, writeSynth } from "../io/synth.ts";
 import { SYNTH_CLASSES, type SynthClass } from "../signal/synth.ts";
@@ -137,7 +138,7 @@ export const synth: Command = {
       snr: [snr[0], snr[1] ?? snr[0]],
       samplingRates: rates,
       classes,
-      seed: intFlag(values, "seed") ?? 0,
+      seed: seedFlag(values) ?? 0,
       force: Boolean(values.force),
     });
     console.log(
@@ -193,7 +194,7 @@ async function runContinuous(values: Values, out: string, snr: number[]): Promis
     snr: [Math.min(...snr.slice(0, 2)), Math.max(...snr.slice(0, 2))],
     start,
     eventsPerHour: rate,
-    seed: intFlag(values, "seed") ?? 0,
+    seed: seedFlag(values) ?? 0,
     force: Boolean(values.force),
   });
   const byClass: Record<string, number> = {};

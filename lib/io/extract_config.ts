@@ -208,7 +208,7 @@ export const extractConfigSchema = z.object({
   /** Which N samples `limit` keeps: the first N that can be tried, or N drawn at random. */
   subset: z.enum(["first", "random"]).default("first"),
   /** Seed of the random subset (`subset: "random"`). */
-  subsetSeed: z.number().int().default(0),
+  subsetSeed: z.number().int().min(0).max(0xffff_ffff).default(0),
 }).strict();
 
 /** `input` of a config: a CSV manifest of waveform files (see lib/io/manifest.ts). */

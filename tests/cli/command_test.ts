@@ -10,6 +10,8 @@ import {
 } from "../../lib/cli/_command.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { run } from "./_run.ts";
+import { parseExtractConfig } from "../../lib/io/extract_config.ts";
 
 Deno.test("intFlag and numFlag refuse an empty value instead of reading it as 0", () => {
   for (const v of ["", "  "]) {
@@ -236,5 +238,30 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
       const same = typeof want === "number" ? Number(value) === want : value === want;
       assert(same, `${cmd.name} --${name}: help says ${value}, the schema ${want}`);
     }
+  }
+});
+
+Deno.test("cli: --seed is 0 to 2^32 - 1 (a larger one wrapped round to another); extract's refusal of --seed names --subset-seed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const seed of ["4294967296", "-1"]) {
+      const r = await run("synth", "--seed=" + seed, "--out", `${dir}/syn`);
+      assertEquals(r.code, 2);
+      assert(
+        r.err.join("\n").includes(`Cannot read --seed: expected 0 to 4294967295: found ${seed}`),
+        r.err.join("\n"),
+      );
+    }
+    const e = await run("extract", "--seed", "3", "--out", `${dir}/ds`);
+    assertEquals(e.code, 2);
+    assert(e.err.join("\n").includes("takes --subset-seed"), e.err.join("\n"));
+    assertThrows(
+      () => parseExtractConfig({ input: { format: "manifest", path: "m.csv" }, subsetSeed: -1 }),
+      Error,
+      "subsetSeed",
+    );
+    assertEquals([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
