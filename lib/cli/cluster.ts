@@ -612,6 +612,9 @@ export const clusterCommand: Command = {
     force: forceFlag,
   },
   async run(values, positionals) {
+    if (values["no-plots"] && values.svg) {
+      throw new UserError("Cannot use --svg with --no-plots: --svg writes the figures as SVG too");
+    }
     const clock = strFlag(values, "utc-offset");
     const solar = clock?.trim().toLowerCase() === "solar";
     const hours = clock === undefined || solar ? 0 : parseDecimal(clock);

@@ -316,6 +316,12 @@ export const tuneCommand: Command = {
     if (!(timeoutS > 0)) {
       throw new UserError(`Cannot read --timeout: expected > 0: found ${timeoutS}`);
     }
+    if (values.resume && values.force) {
+      throw new UserError(
+        "Cannot use --resume with --force: --resume goes on with an interrupted search's trials, " +
+          "--force discards them",
+      );
+    }
     const dryRun = !!values["dry-run"];
     const isolate = !!values.isolate;
     const dir = tuningDir();

@@ -68,3 +68,24 @@ Deno.test("similar falls back to NET.STA where samples.csv has no location and c
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cluster refuses --svg with --no-plots, before any work", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await run(
+      "cluster",
+      dir,
+      "--raw",
+      "--k",
+      "2",
+      "--no-plots",
+      "--svg",
+      "--out",
+      `${dir}/c`,
+    );
+    assertEquals(r.code, 2);
+    assert(r.err.join("\n").includes("Cannot use --svg with --no-plots"), r.err.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

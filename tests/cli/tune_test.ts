@@ -137,6 +137,9 @@ gpuTest(
     const passes = await tune(dir, "--passes", "0");
     assertEquals(passes.code, 2);
     assert(passes.err.includes("--passes"), passes.err);
+    const both = await tune(dir, "--resume", "--force");
+    assertEquals(both.code, 2);
+    assert(both.err.includes("Cannot use --resume with --force"), both.err);
     // A training batch past what one tensor may hold on the adapter is refused before any trial.
     const { maxStorageBufferBindingSize, maxBufferSize } = (await adapterSummary()).limits;
     const limit = tensorLimit({ maxStorageBufferBindingSize, maxBufferSize }).bytes;
