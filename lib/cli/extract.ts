@@ -894,6 +894,20 @@ export const extract: Command = {
           `the ground motion, and may gather in a cluster of their own`,
       );
     }
+    if (s.joined.length) {
+      const ids = new Set(s.joined.map((c) => c.id));
+      const sum = (f: (c: (typeof s.joined)[number]) => number) =>
+        s.joined.reduce((u, c) => u + f(c), 0);
+      const c = s.joined[0];
+      console.error(
+        `note: ${ids.size} of ${s.ok} samples hold data joined within the gap tolerance ` +
+          `(gapTolerance ${config.gapTolerance} s) in their crop: ${sum((c) => c.gaps)} gap(s) ` +
+          `filled by linear interpolation (${sum((c) => c.gapSamples)} samples), ` +
+          `${sum((c) => c.overlaps)} overlap(s) whose later samples differed, the earlier kept ` +
+          `(${sum((c) => c.overlapSamples)} samples); listed in ${s.out}/joined.csv (e.g. ` +
+          `${c.id}, ${c.channel}); --gap-tolerance 0 fails such samples instead`,
+      );
+    }
     if (s.ok === 0) {
       throw new UserError(
         `Cannot extract: ${

@@ -12,6 +12,7 @@ import {
   decodeBetween,
   decodeSegments,
   indexRecords,
+  type Join,
   mergeSegments,
   miniseedVersion,
   type RecordSpan,
@@ -1252,6 +1253,31 @@ export interface ExtractedSample {
   warnings?: string[];
   /** The channels whose raw samples in the crop window look clipped ({@linkcode clipping}). */
   clipped?: ClippedChannel[];
+  /**
+   * The channels whose crop window holds samples that merging within `gapTolerance` made up
+   * (gaps filled) or chose between (overlaps of differing samples): `joined.csv`.
+   */
+  joined?: JoinedChannel[];
+}
+
+/** A channel of a sample whose crop window holds gaps filled or overlaps resolved. */
+export interface JoinedChannel {
+  /** `NET.STA.LOC.CHA`. */
+  channel: string;
+  /** Gaps filled by linear interpolation in the crop window. */
+  gaps: number;
+  /** Their samples (inside the crop window). */
+  gapSamples: number;
+  /** Overlaps whose later samples differed from those kept (and were dropped). */
+  overlaps: number;
+  /** Their samples (inside the crop window). */
+  overlapSamples: number;
+}
+
+/** {@linkcode JoinedChannel} with its sample's id. */
+export interface JoinedSample extends JoinedChannel {
+  /** Sample id. */
+  id: string;
 }
 
 /** A channel of a sample whose raw samples look clipped (`clipped.csv`). */
@@ -1492,6 +1518,7 @@ async function processSampleBody(
   // What the run should say once (ExtractedSample.warnings).
   const warnings: string[] = [];
   const clipped: ClippedChannel[] = [];
+  const joined: JoinedChannel[] = [];
   const fs = pp.samplingRate;
   const half = Math.floor(g.nperseg / 2);
   const need = (T - 1) * g.hop + g.nperseg;
@@ -1557,6 +1584,14 @@ async function processSampleBody(
       clipped.push({
         channel: `${full.network}.${full.station}.${full.location}.${full.channel}`,
         ...clip,
+      });
+    }
+    // Gaps filled and overlaps resolved within the tolerance, counted in the crop window.
+    const j = joinsIn(full.joins ?? [], tref - before, tref + after, dt);
+    if (j.gaps || j.overlaps) {
+      joined.push({
+        channel: `${full.network}.${full.station}.${full.location}.${full.channel}`,
+        ...j,
       });
     }
     let response = null;
@@ -1727,6 +1762,7 @@ async function processSampleBody(
     recordedRate: Math.min(...traces.map((t) => t.samplingRate)),
     ...(warnings.length ? { warnings } : {}),
     ...(clipped.length ? { clipped } : {}),
+    ...(joined.length ? { joined } : {}),
     ...(options.keepWaveform ? { waveform } : {}),
     ...(rotation ? { rotation } : {}),
     ...(coords ? { coords } : {}),
@@ -2322,6 +2358,12 @@ export interface ExtractSummary {
    * ({@linkcode clipping}), as `clipped.csv` lists them. Empty when there are none.
    */
   clipped: ClippedSample[];
+  /**
+   * The channels of the samples written whose crop window holds gaps filled, or overlaps of
+   * differing samples resolved, within `gapTolerance`, as `joined.csv` lists them. Empty when
+   * there are none.
+   */
+  joined: JoinedSample[];
 }
 
 /** Options of {@linkcode runExtract}. */
@@ -2363,6 +2405,7 @@ type WorkerReply =
     recordedRate: number;
     warnings?: string[];
     clipped?: ClippedChannel[];
+    joined?: JoinedChannel[];
   }
   | { index: number; ok: false; reason: string; message: string };
 
@@ -2378,6 +2421,8 @@ interface ExtractState {
   aboveNyquist?: Record<string, number>;
   /** {@linkcode ExtractSummary.clipped} so far (absent in older checkpoints). */
   clipped?: ClippedSample[];
+  /** {@linkcode ExtractSummary.joined} so far (absent in older checkpoints). */
+  joined?: JoinedSample[];
 }
 
 /** A sample whose Z, N and E were rotated from other channels (`rotations.csv`). */
@@ -2543,6 +2588,7 @@ async function extractInto(
   // Samples written whose recording's band ends below the crop's top, by their rate.
   const aboveNyquist: Record<string, number> = { ...resumed.aboveNyquist };
   const clipped: ClippedSample[] = [...resumed.clipped ?? []];
+  const joined: JoinedSample[] = [...resumed.joined ?? []];
   // Warnings of the samples (ExtractedSample.warnings), each printed once.
   const warned = new Set<string>();
   const t0 = performance.now();
@@ -2560,6 +2606,7 @@ async function extractInto(
         rotations: [...rotations],
         aboveNyquist: { ...aboveNyquist },
         clipped: [...clipped],
+        joined: [...joined],
       } satisfies ExtractState,
     );
     // Awaited later; a failed write must not end the process as an unhandled rejection first.
@@ -2577,6 +2624,7 @@ async function extractInto(
           writer.append({ ...sampleInfo(task, config.components), ...r.coords }, r.data);
           if (r.rotation) rotations.push({ id: task.id, ...r.rotation });
           for (const c of r.clipped ?? []) clipped.push({ id: task.id, ...c });
+          for (const c of r.joined ?? []) joined.push({ id: task.id, ...c });
           for (const w of r.warnings ?? []) {
             if (!warned.has(w)) {
               warned.add(w);
@@ -2631,6 +2679,17 @@ async function extractInto(
         formatCsv([
           ["id", "channel", "max", "min", "samples"],
           ...clipped.map((c) => [c.id, c.channel, c.max, c.min, c.samples].map(String)),
+        ]),
+      );
+    }
+    if (joined.length) {
+      await Deno.writeTextFile(
+        join(writer.tmpDir, "joined.csv"),
+        formatCsv([
+          ["id", "channel", "gaps", "gap_samples", "overlaps", "overlap_samples"],
+          ...joined.map((c) =>
+            [c.id, c.channel, c.gaps, c.gapSamples, c.overlaps, c.overlapSamples].map(String)
+          ),
         ]),
       );
     }
@@ -2692,7 +2751,34 @@ async function extractInto(
     rotated: rotations.length,
     aboveNyquist,
     clipped,
+    joined,
   };
+}
+
+/**
+ * How many of a trace's joins ({@linkcode Join}) lie in `[t0, t1]` (ms), and their samples there.
+ *
+ * @param joins The trace's joins.
+ * @param t0 Start of the window, ms.
+ * @param t1 End of it, ms.
+ * @param dt Sample interval, ms.
+ * @returns the gaps and overlaps counted, with their samples inside the window.
+ */
+function joinsIn(
+  joins: readonly Join[],
+  t0: number,
+  t1: number,
+  dt: number,
+): Omit<JoinedChannel, "channel"> {
+  const r = { gaps: 0, gapSamples: 0, overlaps: 0, overlapSamples: 0 };
+  for (const j of joins) {
+    const a = Math.max(j.start, t0), b = Math.min(j.start + (j.samples - 1) * dt, t1);
+    if (b < a) continue;
+    const n = Math.floor((b - a) / dt + 1e-9) + 1;
+    if (j.kind === "gap") [r.gaps, r.gapSamples] = [r.gaps + 1, r.gapSamples + n];
+    else [r.overlaps, r.overlapSamples] = [r.overlaps + 1, r.overlapSamples + n];
+  }
+  return r;
 }
 
 /** Most tasks of one chunk handed to one worker in a row (bounds the replies held back). */

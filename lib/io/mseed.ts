@@ -25,6 +25,22 @@ export interface Trace {
   samplingRate: number;
   /** Samples (counts as stored). */
   data: Float64Array;
+  /**
+   * Where merging within the gap tolerance made samples up or left some out: gaps filled by
+   * linear interpolation, and overlaps whose later samples differed from those kept (exact
+   * repeats, a duplicated record, are not listed). Absent where there were none.
+   */
+  joins?: Join[];
+}
+
+/** A gap filled, or an overlap resolved, when segments were merged ({@linkcode Trace.joins}). */
+export interface Join {
+  /** What: "gap" (samples made by linear interpolation) or "overlap" (later samples dropped). */
+  kind: "gap" | "overlap";
+  /** Time of its first sample, ms since 1970 UTC. */
+  start: number;
+  /** How many samples. */
+  samples: number;
 }
 
 /** A continuous piece of a channel as decoded (one record or a run of records). */
@@ -994,6 +1010,9 @@ function mergeRun(segs: readonly Segment[]): Trace {
     last = p[p.length - 1];
   };
   push(first.data);
+  const joins: Join[] = [];
+  // Overlaps, checked once the data are whole: [segment, its first sample's index, samples].
+  const overlaps: [Segment, number, number][] = [];
   for (let i = 1; i < segs.length; i++) {
     const s = segs[i];
     const gapSamples = Math.round((s.startTime - (first.startTime + n * dt)) / dt);
@@ -1002,9 +1021,11 @@ function mergeRun(segs: readonly Segment[]): Trace {
       const a = last ?? s.data[0] ?? 0, b = s.data[0] ?? a;
       const fill = new Float64Array(gapSamples);
       for (let k = 0; k < gapSamples; k++) fill[k] = a + (b - a) * (k + 1) / (gapSamples + 1);
+      joins.push({ kind: "gap", start: first.startTime + n * dt, samples: gapSamples });
       push(fill);
     }
     const skip = gapSamples < 0 ? Math.min(-gapSamples, s.data.length) : 0;
+    if (skip > 0) overlaps.push([s, n + gapSamples, skip]);
     push(s.data.subarray(skip));
   }
   const data = new Float64Array(n);
@@ -1013,7 +1034,13 @@ function mergeRun(segs: readonly Segment[]): Trace {
     data.set(p, o);
     o += p.length;
   }
-  return { ...first, data };
+  for (const [s, at, k] of overlaps) {
+    let differ = false;
+    for (let j = 0; j < k && !differ; j++) differ = data[at + j] !== s.data[j];
+    if (differ) joins.push({ kind: "overlap", start: s.startTime, samples: k });
+  }
+  joins.sort((a, b) => a.start - b.start);
+  return joins.length ? { ...first, data, joins } : { ...first, data };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { readMiniseedSegments } from "../../lib/io/mseed.ts";
 import { aboveNyquistNote, applyOverrides } from "../../lib/cli/extract.ts";
 import { esecTasks } from "../../lib/io/manifest.ts";
@@ -1984,5 +1985,72 @@ Deno.test("recordedBandTop rounds 0.45 × the rate down, so that the --fmax the 
   ) {
     assertEquals(recordedBandTop(rate), top, `${rate} Hz`);
     assert(!(recordedBandTop(rate) > RECORDED_BAND * rate), `${rate} Hz`);
+  }
+});
+
+Deno.test("extract lists the samples whose crop holds a gap filled, or an overlap of differing samples resolved, within the gap tolerance in joined.csv and says so; tolerance 0 fails them", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = join(root, "syn");
+    await writeSynth(syn, { perClass: 2, seed: 3, classes: ["local_earthquake"] });
+    const rows = parseCsvRecords(await Deno.readTextFile(join(syn, "manifest.csv")));
+    /** A sample's trace as two segments around 1 s after its reference time. */
+    const split = async (row: Record<string, string>, second: (t: Trace, at: number) => Trace) => {
+      const path = join(syn, row.waveform);
+      const [t] = await readMiniseedFile(path);
+      const dt = 1000 / t.samplingRate;
+      const at = Math.round((Date.parse(row.reference_time) + 1000 - t.startTime) / dt);
+      const a = { ...t, data: t.data.slice(0, at) };
+      await Deno.writeFile(path, await encodeMiniseed3([a, second(t, at)]));
+      return `${t.network}.${t.station}.${t.location}.${t.channel}`;
+    };
+    // Sample 0: 30 samples (0.3 s) missing. Sample 1: 20 samples recorded twice, differently.
+    const ch0 = await split(rows[0], (t, at) => ({
+      ...t,
+      startTime: t.startTime + (at + 30) * 1000 / t.samplingRate,
+      data: t.data.slice(at + 30),
+    }));
+    const ch1 = await split(rows[1], (t, at) => ({
+      ...t,
+      startTime: t.startTime + (at - 20) * 1000 / t.samplingRate,
+      data: t.data.slice(at - 20).map((v, i) => i < 20 ? v + 1 : v),
+    }));
+    const out = join(root, "ds");
+    const args = ["extract", "--config", join(syn, "extract.json"), "--workers", "0", "--quiet"];
+    const r = await runCli(...args, "--out", out);
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const listed = parseCsvRecords(await Deno.readTextFile(join(out, "joined.csv")));
+    assertEquals(listed, [
+      {
+        id: rows[0].id,
+        channel: ch0,
+        gaps: "1",
+        gap_samples: "30",
+        overlaps: "0",
+        overlap_samples: "0",
+      },
+      {
+        id: rows[1].id,
+        channel: ch1,
+        gaps: "0",
+        gap_samples: "0",
+        overlaps: "1",
+        overlap_samples: "20",
+      },
+    ]);
+    assert(
+      r.err.some((l) =>
+        l.startsWith("note: 2 of 2 samples hold data joined within the gap tolerance") &&
+        l.includes("1 gap(s) filled by linear interpolation (30 samples), 1 overlap(s)") &&
+        l.includes(`${out}/joined.csv`)
+      ),
+      r.err.join("\n"),
+    );
+    const strict = await runCli(...args, "--out", join(root, "strict"), "--gap-tolerance", "0");
+    assertEquals(strict.code, 2, strict.err.join("\n"));
+    const failed = parseCsvRecords(await Deno.readTextFile(join(root, "strict", "failures.csv")));
+    assertEquals(failed.map((f) => f.reason), ["gap", "gap"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

@@ -78,6 +78,17 @@ Deno.test("gaps are merged up to the tolerance and rejected beyond it", async ()
   assertEquals(merged[0].data.length, 1000 + 50 + 500);
   // The gap is filled by linear interpolation between 5 and 7.
   assert(merged[0].data[1025] > 5 && merged[0].data[1025] < 7, "interpolated");
+  // And listed, with its time and length.
+  assertEquals(merged[0].joins, [{ kind: "gap", start: a.startTime + 10000, samples: 50 }]);
+  // An overlap of 0.3 s whose later samples differ: kept from the first, and listed; one that
+  // repeats the samples there (a duplicate) is not.
+  const c = trace({ startTime: a.startTime + 9700, data: new Float64Array(100).fill(9) });
+  const [o] = await readMiniseed(await encodeMiniseed3([a, c]), "o.mseed", { gapTolerance: 1 });
+  assertEquals(o.data.length, 1000 + 70);
+  assertEquals(o.joins, [{ kind: "overlap", start: a.startTime + 9700, samples: 30 }]);
+  const same = trace({ startTime: a.startTime + 9700, data: new Float64Array(100).fill(5) });
+  const [r] = await readMiniseed(await encodeMiniseed3([a, same]), "r.mseed", { gapTolerance: 1 });
+  assertEquals(r.joins, undefined);
   const e = await assertRejects(
     () => readMiniseed(bytes, "gap.mseed", { gapTolerance: 1 / 10 }),
     SampleError,
