@@ -398,7 +398,7 @@ export async function detectSdsDays(
         const records = await indexRecords(bytes, path, (d) => {
           file.damaged.push({
             source: path,
-            reason: "corrupt",
+            reason: d.error.reason, // corrupt, or truncated: the file's cut last record
             message: d.error.message,
             start: d.start,
             end: d.end,
@@ -439,7 +439,7 @@ export async function detectSdsDays(
           // A damaged record is left out (a gap: no triggers there) and reported once; the
           // rest of the day is read on.
           decoded = await decodeBetween(file.data.bytes, file.data.records, t0, t1, path, (r) => {
-            problem({ source: path, reason: "corrupt", message: r.error.message });
+            problem({ source: path, reason: r.error.reason, message: r.error.message });
           });
         } catch (e) {
           if (!(e instanceof SampleError)) throw e;

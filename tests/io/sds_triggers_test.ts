@@ -1052,3 +1052,25 @@ Deno.test("detectSdsTriggers on real data (ESEC, as SDS day files): the default 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("detectSdsTriggers: a day file cut inside its last record keeps its complete records' onsets; the cut is a truncated problem, not the whole day", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await archive(dir);
+    const [, p2] = sdsPaths(dir, CODES, T0 + DAY - 1, T0 + 2 * DAY);
+    const start = T0 + DAY - 590_000, end = T0 + 3 * DAY;
+    const whole = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1);
+    const bytes = await Deno.readFile(p2);
+    await Deno.writeFile(p2, bytes.subarray(0, bytes.length - 10));
+    const cut = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1);
+    // Day 2's onsets before its last record are found as from the whole file.
+    const before = (d: { on: number }) => d.on < B.afterGap - 10_000;
+    assertEquals(cut.detections.filter(before), whole.detections.filter(before));
+    assert(cut.detections.filter(before).some((d) => d.on >= T0 + DAY), "day 2's onsets");
+    const truncated = cut.problems.filter((p) => p.reason === "truncated");
+    assertEquals(truncated.map((p) => p.source), [p2]);
+    assert(truncated[0].message.includes("left out"), truncated[0].message);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
