@@ -23,6 +23,7 @@ import {
 import {
   type ChannelEpoch,
   type Coordinates,
+  epochChangesIn,
   findCoordinates,
   findOrientation,
   findResponse,
@@ -1613,6 +1614,20 @@ async function processSampleBody(
         ...file,
         source: `${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${path}`,
       };
+      // A crop across the start or end of an epoch: the instrument (or its response) may have
+      // changed inside it, and the reference time's response is removed from all of it.
+      const changes = Array.isArray(file)
+        ? epochChangesIn(file, tr, tref - before, tref + after)
+        : [];
+      if (changes.length) {
+        warnings.push(
+          `warning: the crop of sample ${task.id} spans a change of the channel epochs of ${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${path} at ${
+            changes.map((t) => new Date(t).toISOString()).join(", ")
+          }: the response of the epoch at its reference time, ${
+            new Date(tref).toISOString()
+          }, is removed from all of it`,
+        );
+      }
       if (response.disagreement) {
         const where = `${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${path}`;
         if (pp.response.stageCheck !== "warn") {

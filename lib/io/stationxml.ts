@@ -645,6 +645,42 @@ function epochsAt(
   }`;
 }
 
+/**
+ * Where a channel's epochs begin or end strictly inside `(t0, t1)`: the times at which its
+ * response (or its instrument) may change within a window.
+ *
+ * @param epochs Channel epochs of an inventory.
+ * @param id The channel's codes.
+ * @param t0 Start of the window, ms since 1970 UTC.
+ * @param t1 End of it, ms.
+ * @returns the times, ms, sorted, each once.
+ * @example
+ * ```ts
+ * import { epochChangesIn } from "./stationxml.ts";
+ * const id = { network: "XX", station: "S", location: "", channel: "HHZ" };
+ * const e = { ...id, startDate: 0, endDate: 1000 } as Parameters<typeof epochChangesIn>[0][0];
+ * const later = { ...e, startDate: 1000, endDate: Infinity };
+ * if (epochChangesIn([e, later], id, 500, 1500).join() !== "1000") throw new Error();
+ * if (epochChangesIn([e, later], id, 1000, 1500).length !== 0) throw new Error();
+ * ```
+ */
+export function epochChangesIn(
+  epochs: readonly ChannelEpoch[],
+  id: { network: string; station: string; location: string; channel: string },
+  t0: number,
+  t1: number,
+): number[] {
+  const times = new Set<number>();
+  for (const e of epochs) {
+    if (
+      e.network !== id.network || e.station !== id.station || e.location !== id.location ||
+      e.channel !== id.channel
+    ) continue;
+    for (const t of [e.startDate, e.endDate]) if (t > t0 && t < t1) times.add(t);
+  }
+  return [...times].sort((a, b) => a - b);
+}
+
 /** An epoch's span for a message: `START .. END`, `open` for an end (or a start) not given. */
 function epochSpan(e: ChannelEpoch): string {
   const iso = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString() : "open");

@@ -2054,3 +2054,43 @@ Deno.test("extract lists the samples whose crop holds a gap filled, or an overla
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("extract warns where a sample's crop spans a change of its channel's epochs (the response at the reference time is removed from all of it)", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = join(root, "syn");
+    await writeSynth(syn, { perClass: 1, seed: 3, classes: ["local_earthquake", "noise"] });
+    const rows = parseCsvRecords(await Deno.readTextFile(join(syn, "manifest.csv")));
+    // A second epoch of the first sample's HHZ from 1 s after its reference time (the older one
+    // left open, as an inventory may): a change inside its crop; none in the other sample's.
+    const xmlPath = join(syn, "stations.xml");
+    const xml = await Deno.readTextFile(xmlPath);
+    const sta = `<Station code="${rows[0].station}"`;
+    const at = xml.indexOf(sta);
+    const c0 = xml.indexOf('<Channel code="HHZ"', at), c1 = xml.indexOf("</Channel>", c0) + 10;
+    const change = new Date(Date.parse(rows[0].reference_time) + 1000).toISOString();
+    const newer = xml.slice(c0, c1).replace(/startDate="[^"]*"/, `startDate="${change}"`);
+    await Deno.writeTextFile(xmlPath, xml.slice(0, c1) + "\n" + newer + xml.slice(c1));
+    const out = join(root, "ds");
+    const r = await runCli(
+      "extract",
+      "--config",
+      join(syn, "extract.json"),
+      "--workers",
+      "0",
+      "--quiet",
+      "--out",
+      out,
+    );
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const warned = r.err.filter((l) => l.includes("spans a change of the channel epochs"));
+    assertEquals(warned.length, 1, r.err.join("\n"));
+    assert(
+      warned[0].startsWith(`warning: the crop of sample ${rows[0].id} spans a change`) &&
+        warned[0].includes(`.HHZ in ${xmlPath} at ${change}`),
+      warned[0],
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
