@@ -44,7 +44,11 @@ export interface Command {
    * list of `cli.ts --help` and at the top of the command's own `--help`.
    */
   summary: string;
-  /** Positional arguments, e.g. "<dataset-dir>". */
+  /**
+   * The usage line after `[flags]`: the positional arguments first (`<dataset-dir>`, `[DIR]`
+   * where optional), then the flags a run needs. The words before the first flag are all the
+   * positional arguments the command takes: it refuses more ({@linkcode positionalsOf}).
+   */
   usage?: string;
   /** Longer text shown under `--help`. */
   details?: string;
@@ -116,7 +120,8 @@ export function flagsOf(cmd: Command): Record<string, Flag> {
  * @param cmd The command.
  * @param args Arguments after the command name.
  * @returns flag values and positionals.
- * @throws {UserError} on an unknown flag or a missing value.
+ * @throws {UserError} on an unknown flag, a missing value or more positional arguments than
+ *   the command's usage line names ({@linkcode positionalsOf}).
  */
 export function parseCommandArgs(cmd: Command, args: string[]): {
   values: Values;
@@ -134,14 +139,9 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
       ...(f.multiple ? { multiple: true } : {}),
     };
   }
+  let parsed: { values: Values; positionals: string[] };
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      options,
-      allowPositionals: true,
-      strict: true,
-    });
-    return { values: values as Values, positionals };
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (e) {
     // node:util's messages run over several lines; the error line is one.
     const msg = (e as Error).message;
@@ -163,8 +163,7 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
       throw new UserError(
         `Cannot parse arguments of '${cmd.name}': ${unknown[1]} is not a flag of '${cmd.name}'` +
           (near ? `: did you mean --${near}?` : "") +
-          ` (usage: deno run -A cli.ts ${cmd.name} [flags]${cmd.usage ? " " + cmd.usage : ""}; ` +
-          `--help lists its flags)`,
+          ` (usage: ${usageLine(cmd)}; --help lists its flags)`,
       );
     }
     const dash = /Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
@@ -176,6 +175,35 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
       : msg.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
     throw new UserError(`Cannot parse arguments of '${cmd.name}': ${why}`);
   }
+  const takes = positionalsOf(cmd);
+  // A stray word (a second directory, a word after a boolean flag) was silently ignored.
+  if (!parsed.values.help && parsed.positionals.length > takes.length) {
+    throw new UserError(
+      `Cannot run ${cmd.name}: unexpected arguments: ${
+        parsed.positionals.slice(takes.length).join(" ")
+      }: expected ${takes.length ? `only ${takes.join(" ")}` : "no positional argument"} ` +
+        `(usage: ${usageLine(cmd)})`,
+    );
+  }
+  return parsed;
+}
+
+/**
+ * The positional arguments a command takes: the words of its usage line before the first flag
+ * (or group of flags).
+ *
+ * @param cmd The command.
+ * @returns those words, e.g. `["<dataset-dir>"]`, `["[DIR]"]`, or none.
+ */
+export function positionalsOf(cmd: Command): string[] {
+  const words = (cmd.usage ?? "").split(/\s+/).filter(Boolean);
+  const flag = words.findIndex((w) => /^[[(]*-/.test(w) || w === "|");
+  return flag < 0 ? words : words.slice(0, flag);
+}
+
+/** @returns `deno run -A cli.ts NAME [flags] USAGE`, as `--help` shows it. */
+function usageLine(cmd: Command): string {
+  return `deno run -A cli.ts ${cmd.name} [flags]${cmd.usage ? " " + cmd.usage : ""}`;
 }
 
 /**
@@ -208,7 +236,7 @@ export function helpText(cmd: Command): string {
   });
   const w = Math.max(...rows.map((r) => r[0].length)) + 2;
   return [
-    `Usage: deno run -A cli.ts ${cmd.name} [flags]${cmd.usage ? " " + cmd.usage : ""}`,
+    `Usage: ${usageLine(cmd)}`,
     "",
     cmd.summary,
     ...(cmd.details ? ["", cmd.details] : []),

@@ -7,6 +7,7 @@ import {
   nearestFlag,
   numFlag,
   parseCommandArgs,
+  positionalsOf,
 } from "../../lib/cli/_command.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
@@ -41,6 +42,7 @@ Deno.test("parseCommandArgs and helpText: short flags, defaults shown, unknown f
   const cmd: Command = {
     name: "demo",
     summary: "A test command.",
+    usage: "<in>",
     flags: { out: { type: "string", arg: "DIR", default: "./x", description: "Where." } },
     run: () => Promise.resolve(),
   };
@@ -59,6 +61,39 @@ Deno.test("parseCommandArgs and helpText: short flags, defaults shown, unknown f
   const help = helpText(cmd);
   assert(help.includes("--out DIR") && help.includes("Where. (default ./x)"), help);
   assert(help.includes("-q, --quiet"), help);
+});
+
+Deno.test("positionalsOf: the words of the usage line before its first flag", () => {
+  const cmd = (usage?: string): Command => ({
+    name: "x",
+    summary: "A test command.",
+    usage,
+    flags: {},
+    run: () => Promise.resolve(),
+  });
+  const cases: [string | undefined, string[]][] = [
+    [undefined, []],
+    ["<dataset-dir> --model DIR", ["<dataset-dir>"]],
+    ["<dataset-dir> (--model DIR | --raw) --out DIR", ["<dataset-dir>"]],
+    ["[DIR]", ["[DIR]"]],
+    ["[<dataset-dir>]", ["[<dataset-dir>]"]],
+    ["[--config FILE] [--manifest CSV | --esec DIR] --out DIR", []],
+    ["--out DIR | --continuous --out DIR [--hours H]", []],
+  ];
+  for (const [usage, want] of cases) assertEquals(positionalsOf(cmd(usage)), want, usage);
+  assertThrows(
+    () => parseCommandArgs(cmd("<a>"), ["1", "2", "3"]),
+    UserError,
+    "Cannot run x: unexpected arguments: 2 3: expected only <a> (usage: deno run -A cli.ts x " +
+      "[flags] <a>)",
+  );
+  assertThrows(
+    () => parseCommandArgs(cmd(), ["1"]),
+    UserError,
+    "Cannot run x: unexpected arguments: 1: expected no positional argument",
+  );
+  // --help with a stray word still shows the help.
+  assertEquals(parseCommandArgs(cmd(), ["1", "--help"]).positionals, ["1"]);
 });
 
 Deno.test("nearestFlag: a prefix of one flag, else the nearest within a third of the length, else none", () => {

@@ -102,6 +102,32 @@ Deno.test("cli: every command's --help prints its usage and exits 0", async () =
   assert(bad.err[0].startsWith("error: ") && bad.err[0].includes("no such command"), bad.err[0]);
 });
 
+Deno.test("cli: every command refuses positional arguments beyond those its usage line names", async () => {
+  // How many each takes: info [DIR], tune [<dataset-dir>], the others one directory or file, or
+  // none (synth, extract, demo).
+  const takes = (c: string) => ["synth", "extract", "demo"].includes(c) ? 0 : 1;
+  for (const c of COMMANDS) {
+    const given = takes(c) ? ["/nonexistent/in"] : [];
+    // demo's --out: a run the refusal does not stop fails at once there.
+    const out = c === "demo" ? ["--out", "/nonexistent/x"] : [];
+    const r = await run(c, ...given, "bogus", "extra", ...out, "--quiet");
+    assertEquals([r.code, r.err.length], [2, 1], `${c}: ${r.err.join("\n")}`);
+    const want = `error: Cannot run ${c}: unexpected arguments: bogus extra: expected ` +
+      (takes(c) ? "only " : "no positional argument (usage: deno run -A cli.ts ");
+    assert(r.err[0].startsWith(want), r.err[0]);
+    // --help still helps.
+    assertEquals((await run(c, ...given, "bogus", "--help")).code, 0, `${c} bogus --help`);
+  }
+  const ev = await run("evaluate", "/nonexistent/c", "bogus", "--json");
+  assertEquals(
+    ev.err,
+    [
+      "error: Cannot run evaluate: unexpected arguments: bogus: expected only <cluster-dir> " +
+      "(usage: deno run -A cli.ts evaluate [flags] <cluster-dir>)",
+    ],
+  );
+});
+
 Deno.test("cli: --help usage lines name the flags a command needs, and README names every flag", async () => {
   const usage = async (c: string) => (await run(c, "--help")).out.join("\n").split("\n")[0];
   const needs: Record<string, string[]> = {
