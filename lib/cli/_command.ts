@@ -5,8 +5,8 @@
  * its generated `--help`.
  *
  * Flag style, for every command: long kebab-case flags (`--batch-size 64`),
- * `--flag=value` also accepted, booleans take no value, and every command
- * accepts `--help` and `--quiet`; those that compute on a backend
+ * `--flag=value` also accepted, booleans take no value, `--out` is also `-o`,
+ * and every command accepts `--help` and `--quiet`; those that compute on a backend
  * ({@linkcode Command.gpu}) also `--cpu`, and those that make random choices
  * ({@linkcode Command.seeded}) also `--seed N`.
  *
@@ -99,13 +99,17 @@ export const seedFlagSpec: Flag = {
 
 /**
  * @param cmd The command.
- * @returns the command's own flags, then the common ones (with `--seed` where it is seeded and
- *   `--cpu` where it computes on a backend).
+ * @returns the command's own flags (`--out` also as `-o`), then the common ones (with `--seed`
+ *   where it is seeded and `--cpu` where it computes on a backend).
  */
 export function flagsOf(cmd: Command): Record<string, Flag> {
   const { help, ...rest } = commonFlags;
+  // Every command's output, wherever it writes one, is also `-o`.
+  const own = Object.entries(cmd.flags).map(([k, f]) =>
+    [k, k === "out" && !f.short ? { ...f, short: "o" } : f] as const
+  );
   return {
-    ...cmd.flags,
+    ...Object.fromEntries(own),
     help,
     // The commands with a config file (pretrain, init, finetune) read a seed from it too.
     ...(cmd.seeded ? { seed: { ...seedFlagSpec, fromConfig: "config" in cmd.flags } } : {}),

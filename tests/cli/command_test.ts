@@ -48,6 +48,8 @@ Deno.test("parseCommandArgs and helpText: short flags, defaults shown, unknown f
   };
   const { values, positionals } = parseCommandArgs(cmd, ["a", "--out", "d", "-q"]);
   assertEquals([values.out, values.quiet, positionals], ["d", true, ["a"]]);
+  // --out is also -o, where the command declares no short form.
+  assertEquals(parseCommandArgs(cmd, ["a", "-o", "e"]).values.out, "e");
   assertThrows(() => parseCommandArgs(cmd, ["--nope"]), UserError, "arguments of 'demo'");
   // An unknown flag is named, with the one it most likely meant, and the usage line.
   assertThrows(
@@ -61,6 +63,7 @@ Deno.test("parseCommandArgs and helpText: short flags, defaults shown, unknown f
   const help = helpText(cmd);
   assert(help.includes("--out DIR") && help.includes("Where. (default ./x)"), help);
   assert(help.includes("-q, --quiet"), help);
+  assert(help.includes("-o, --out DIR"), help);
 });
 
 Deno.test("positionalsOf: the words of the usage line before its first flag", () => {

@@ -80,6 +80,8 @@ Deno.test("cli: every command's --help prints its usage and exits 0", async () =
     // --seed only where the command makes random choices, --cpu only where it uses a backend.
     assertEquals(text.includes("--seed"), SEEDED.includes(c), `${c}: --seed in its help`);
     assertEquals(text.includes("--cpu"), GPU.includes(c), `${c}: --cpu in its help`);
+    // Every --out is also -o.
+    assertEquals(/^ {2}-o, --out /m.test(text), /--out /.test(text), `${c}: -o for --out`);
     assertEquals(r.err, []);
   }
   for (const c of COMMANDS.filter((c) => !SEEDED.includes(c))) {
