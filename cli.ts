@@ -21,6 +21,7 @@ import {
   refusedWrite as refusedWriteOf,
   removeLiveTemporaries,
 } from "./lib/util/atomic.ts";
+import denoJson from "./deno.json" with { type: "json" };
 
 /**
  * Commands, loaded on demand so that `info` does not import the whole library. Each command's
@@ -43,6 +44,12 @@ const commands: Record<string, () => Promise<Command>> = {
   similar: async () => (await import("./lib/cli/cluster.ts")).similarCommand,
 };
 
+/** @returns seisdec's version (deno.json's) and the Deno that runs it, for `cli.ts --version`. */
+export function versionText(): string {
+  const v = Deno.version;
+  return `seisdec ${denoJson.version}\nDeno ${v.deno} (V8 ${v.v8}, TypeScript ${v.typescript})`;
+}
+
 /** @returns the top-level help: every command with its own summary. */
 async function usage(): Promise<string> {
   const names = Object.keys(commands);
@@ -57,6 +64,7 @@ async function usage(): Promise<string> {
     ...names.map((k, i) => `  ${k.padEnd(w)}${loaded[i].summary}`),
     "",
     "Run 'deno run -A cli.ts <command> --help' for a command's flags.",
+    "Run 'deno run -A cli.ts --version' for seisdec's version and Deno's.",
   ].join("\n");
 }
 
@@ -70,6 +78,10 @@ export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(await usage());
+    return 0;
+  }
+  if (name === "--version" || name === "-V") {
+    console.log(versionText());
     return 0;
   }
   const load = commands[name];

@@ -159,6 +159,21 @@ Deno.test("main: an unknown command exits 2 naming the commands, and the one it 
   assert(err[1].includes("no such command (did you mean pretrain?)"), err[1]);
 });
 
+Deno.test("main: --version and -V print seisdec's version from deno.json and Deno's", async () => {
+  const { version } = JSON.parse(
+    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+  );
+  for (const flag of ["--version", "-V"]) {
+    const r = await run(flag);
+    assertEquals(r.code, 0, r.err.join("\n"));
+    assertEquals(r.out.join("\n").split("\n"), [
+      `seisdec ${version}`,
+      `Deno ${Deno.version.deno} (V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript})`,
+    ]);
+  }
+  assert((await run("--help")).out.join("\n").includes("cli.ts --version"));
+});
+
 Deno.test("helpText: a default the config file may set says so; one it may not stays plain", () => {
   const cmd: Command = {
     name: "demo",
