@@ -80,7 +80,12 @@ export interface Command {
 /** Flags every command accepts. */
 export const commonFlags: Record<string, Flag> = {
   help: { type: "boolean", short: "h", description: "Show this help and exit." },
-  quiet: { type: "boolean", short: "q", description: "Print only errors and the final summary." },
+  quiet: {
+    type: "boolean",
+    short: "q",
+    // Warnings and notes stay: they say what went wrong or what was left out.
+    description: "No progress: print only errors, warnings, notes and the final summary.",
+  },
 };
 
 /** `--cpu`, taken by the commands that compute on a backend ({@linkcode Command.gpu}). */

@@ -144,9 +144,14 @@ export const synth: Command = {
     console.log(
       `synth: ${n} samples (${comps.join("")}) -> ${out} in ${
         ((performance.now() - t0) / 1000).toFixed(1)
-      } s\n` +
-        `next: deno run -A cli.ts extract --config ${out}/extract.json --scaling db --out <dataset-dir>`,
+      } s`,
     );
+    // The next command is progress, as the bars are: on stderr, and not under --quiet.
+    if (!values.quiet) {
+      console.error(
+        `next: deno run -A cli.ts extract --config ${out}/extract.json --scaling db --out <dataset-dir>`,
+      );
+    }
   },
 };
 
@@ -204,9 +209,13 @@ async function runContinuous(values: Values, out: string, snr: number[]): Promis
     `synth --continuous: ${hours} h x ${stations} stations (${compText}), ${s.events.length} ` +
       `events (${counts}), ${s.files.length} day files -> ${out} in ${
         ((performance.now() - t0) / 1000).toFixed(1)
-      } s\n` +
-      `picks: deno run -A cli.ts extract --sds ${out}/sds --picks ${out}/events.xml ` +
-      `--stations ${out}/stations.xml --scaling db --out <dataset-dir>\n` +
-      `windows: deno run -A cli.ts extract --config ${out}/extract.json --scaling db --out <dataset-dir>`,
+      } s`,
   );
+  if (!values.quiet) {
+    console.error(
+      `picks: deno run -A cli.ts extract --sds ${out}/sds --picks ${out}/events.xml ` +
+        `--stations ${out}/stations.xml --scaling db --out <dataset-dir>\n` +
+        `windows: deno run -A cli.ts extract --config ${out}/extract.json --scaling db --out <dataset-dir>`,
+    );
+  }
 }

@@ -71,6 +71,21 @@ Deno.test("synth is reproducible for a seed", async () => {
   await Deno.remove(root, { recursive: true });
 });
 
+Deno.test("synth prints its summary on stdout and the next command on stderr, which --quiet leaves out", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const loud = await run("synth", "--per-class", "1", "--out", `${root}/a`);
+    assertEquals(loud.code, 0, loud.err.join("\n"));
+    assertEquals(loud.out.length, 1, loud.out.join("\n"));
+    assert(loud.out[0].startsWith(`synth: 5 samples (Z) -> ${root}/a in `), loud.out[0]);
+    assert(loud.err.join("\n").includes("next: deno run -A cli.ts extract --config "), "no hint");
+    const quiet = await run("synth", "--per-class", "1", "--out", `${root}/b`, "-q");
+    assertEquals([quiet.code, quiet.out.length, quiet.err], [0, 1, []], quiet.out.join("\n"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("synth --continuous writes an SDS archive that extract --sds --picks reads, one sample per event and station", async () => {
   const root = await Deno.makeTempDir();
   try {
