@@ -127,3 +127,23 @@ export const svgFlag = {
   type: "boolean" as const,
   description: "Also write each figure as an SVG vector figure (NAME.svg) beside its PNG.",
 };
+
+/**
+ * A word (a path) as a POSIX shell reads it back: as it is where it holds only characters no
+ * shell treats specially (letters and digits of any script, `_ - . / , : @ % + =`), else in
+ * single quotes (a space, `~`, `$`, `*`, a quote: `it's` -> `'it'\''s'`).
+ *
+ * @param word The word.
+ * @returns it, quoted where it needs to be.
+ * @example
+ * ```ts
+ * import { shellWord } from "./_shared.ts";
+ * if (shellWord("work/dür") !== "work/dür" || shellWord("my set") !== "'my set'") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function shellWord(word: string): string {
+  if (/^[\p{L}\p{N}_\-.\/,:@%+=]+$/u.test(word)) return word;
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}

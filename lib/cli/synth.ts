@@ -4,13 +4,36 @@
  *
  * @module
  */
+import { basename, join } from "node:path";
 import { type Command, intFlag, numFlag, strFlag, type Values } from "./_command.ts";
-import { seedFlag } from "./_shared.ts";
+import { seedFlag, shellWord } from "./_shared.ts";
 import { UserError } from "../util/errors.ts";
 import { synthComponentsValid, writeSynth } from "../io/synth.ts";
 import { SYNTH_CLASSES, type SynthClass } from "../signal/synth.ts";
 import { parseUtc } from "../io/manifest.ts";
 import { synthContinuousComponentsValid, writeSynthContinuous } from "../io/synth_continuous.ts";
+
+/**
+ * The command that extracts a synthetic set, to run as printed: its paths quoted for a POSIX shell
+ * where they need it, the dataset beside the set (`work/synth` -> `work/synth_ds`).
+ *
+ * @param out The set's directory (`DIR` in synth's --help).
+ * @param suffix What the dataset's name adds to the set's.
+ * @returns the command line.
+ */
+function nextCommand(out: string, suffix = "_ds"): string {
+  return `deno run -A cli.ts extract --config ${shellWord(join(out, "extract.json"))} ` +
+    `--scaling db --out ${shellWord(besideOut(out, suffix))}`;
+}
+
+/** A directory beside `out` named after it (`out/` + `_ds` -> `out_ds`; `.` -> `./ds`). */
+function besideOut(out: string, suffix: string): string {
+  const dir = out.replace(/(.)\/+$/, "$1");
+  const name = basename(dir);
+  return name === "" || name === "." || name === ".."
+    ? join(dir, suffix.replace(/^_/, ""))
+    : dir + suffix;
+}
 
 function numberList(s: string, flag: string): number[] {
   const v = s.split(",").map((x) => Number(x.trim()));
@@ -31,7 +54,8 @@ export const synth: Command = {
   details: [
     "Five classes: local_earthquake, regional_event, explosion, tremor, noise, on 1/f + microseism",
     "noise, through a 1 Hz geophone response. Default: 5 classes x 40 samples, Z only, 100 Hz,",
-    "110 s per trace (onset at 30 s). Then: deno run -A cli.ts extract --config DIR/extract.json --out DS",
+    "110 s per trace (onset at 30 s). It prints the command that extracts the set into DIR_ds:",
+    `  ${nextCommand("DIR")}`,
     "--continuous: an SDS archive of --hours of 100 Hz noise at --stations stations, with events of",
     "the four other classes at random times recorded by every station, QuakeML P picks, labels.csv",
     "(the class of every moment) and an extract.json for extract's windows mode.",
@@ -147,11 +171,7 @@ export const synth: Command = {
       } s`,
     );
     // The next command is progress, as the bars are: on stderr, and not under --quiet.
-    if (!values.quiet) {
-      console.error(
-        `next: deno run -A cli.ts extract --config ${out}/extract.json --scaling db --out <dataset-dir>`,
-      );
-    }
+    if (!values.quiet) console.error(`next: ${nextCommand(out)}`);
   },
 };
 
@@ -212,10 +232,13 @@ async function runContinuous(values: Values, out: string, snr: number[]): Promis
       } s`,
   );
   if (!values.quiet) {
+    const q = (...p: string[]) => shellWord(join(...p));
     console.error(
-      `picks: deno run -A cli.ts extract --sds ${out}/sds --picks ${out}/events.xml ` +
-        `--stations ${out}/stations.xml --scaling db --out <dataset-dir>\n` +
-        `windows: deno run -A cli.ts extract --config ${out}/extract.json --scaling db --out <dataset-dir>`,
+      `picks: deno run -A cli.ts extract --sds ${q(out, "sds")} --picks ${q(out, "events.xml")} ` +
+        `--stations ${q(out, "stations.xml")} --scaling db --out ${
+          shellWord(besideOut(out, "_picks_ds"))
+        }\n` +
+        `windows: ${nextCommand(out, "_windows_ds")}`,
     );
   }
 }

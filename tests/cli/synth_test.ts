@@ -9,6 +9,7 @@ import { SYNTH_CLASSES } from "../../lib/signal/synth.ts";
 import { dirname } from "node:path";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { run } from "./_run.ts";
+import { shellWord } from "../../lib/cli/_shared.ts";
 
 Deno.test("synth writes real miniSEED/StationXML/QuakeML that read back through the same readers", async () => {
   const dir = (await Deno.makeTempDir()) + "/syn";
@@ -86,6 +87,48 @@ Deno.test("synth prints its summary on stdout and the next command on stderr, wh
   }
 });
 
+Deno.test("synth's next command runs as printed: a concrete dataset beside the set, paths quoted for a POSIX shell, as --help shows it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const plain = `${root}/set`;
+    const r = await run("synth", "--per-class", "1", "--out", plain);
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const hint = r.err.find((l) => l.startsWith("next: "))!.slice("next: ".length);
+    assertEquals(
+      hint,
+      `deno run -A cli.ts extract --config ${plain}/extract.json --scaling db --out ${plain}_ds`,
+    );
+    // --help shows the same command, DIR for the set.
+    const help = (await run("synth", "--help")).out.join("\n");
+    assert(help.includes(`  ${hint.replaceAll(plain, "DIR")}\n`), help);
+    // A space, a quote and a tilde are quoted; other scripts' letters need no quotes.
+    const odd = `${root}/my set's ~ü`;
+    const q = await run("synth", "--per-class", "1", "--out", `${odd}/`);
+    assertEquals(q.code, 0, q.err.join("\n"));
+    const line = q.err.find((l) => l.startsWith("next: "))!.slice("next: ".length);
+    assert(!line.includes("<"), line);
+    if (Deno.build.os !== "windows") {
+      // The shell splits it back into the words extract needs.
+      const words = new TextDecoder().decode(
+        (await new Deno.Command("sh", { args: ["-c", `printf '%s\\n' ${line}`] }).output()).stdout,
+      ).trimEnd().split("\n");
+      assertEquals(words, [
+        ..."deno run -A cli.ts extract --config".split(" "),
+        `${odd}/extract.json`,
+        "--scaling",
+        "db",
+        "--out",
+        `${odd}_ds`,
+      ]);
+    }
+    assertEquals(shellWord("work/dür_ds"), "work/dür_ds");
+    assertEquals(shellWord("~/x"), "'~/x'");
+    assertEquals(shellWord(""), "''");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("synth --continuous writes an SDS archive that extract --sds --picks reads, one sample per event and station", async () => {
   const root = await Deno.makeTempDir();
   try {
@@ -105,6 +148,13 @@ Deno.test("synth --continuous writes an SDS archive that extract --sds --picks r
       out,
     );
     assertEquals(r.code, 0, r.err.join("\n"));
+    // The commands that extract it, runnable as printed: datasets beside the archive.
+    assertEquals(r.err.join("\n").split("\n").slice(-2), [
+      `picks: deno run -A cli.ts extract --sds ${out}/sds --picks ${out}/events.xml --stations ` +
+      `${out}/stations.xml --scaling db --out ${out}_picks_ds`,
+      `windows: deno run -A cli.ts extract --config ${out}/extract.json --scaling db --out ` +
+      `${out}_windows_ds`,
+    ]);
     const m = /(\d+) events/.exec(r.out[0]);
     assert(m, r.out[0]);
     const events = Number(m[1]);
