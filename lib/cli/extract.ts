@@ -828,7 +828,8 @@ export const extract: Command = {
     applyOverrides(config, values);
     // The file alone was valid (readExtractConfig): what fails now came with the flags.
     const source = cfgPath ? `${cfgPath} with the flags given` : "flags";
-    config = parseExtractConfig(JSON.parse(JSON.stringify(config)), source);
+    const given = Object.keys(values).filter((f) => values[f] !== undefined);
+    config = parseExtractConfig(JSON.parse(JSON.stringify(config)), source, given);
     checkConsistency(config, source);
     for (const w of configWarnings(config)) console.error(w);
     const out = strFlag(values, "out") ?? config.output;

@@ -11,6 +11,7 @@ import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
 import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";
 import { K_CRITERIA, type KCriterion, parseKList } from "./select_k.ts";
 import { parseJsonc } from "../util/jsonc.ts";
+import { flagIssue } from "../util/zod_issues.ts";
 import {
   checkSettings,
   clusterCount,
@@ -124,6 +125,29 @@ export async function readConfigFile(
   return r.data;
 }
 
+/**
+ * The flags of the fields a tuple spreads over (`--beta1`, `--beta2`); every other field's flag
+ * is its name in kebab case (`batchSize`: `--batch-size`).
+ */
+const TUPLE_FLAGS: Record<string, string[]> = { betas: ["beta1", "beta2"] };
+
+/**
+ * The fields the flags set, each with its flag, for {@linkcode flagIssue}.
+ *
+ * @param flags The settings the flags gave (undefined: not given).
+ * @returns dotted field paths to flag names.
+ */
+function flagFields(flags: Record<string, unknown>): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(flags)) {
+    if (v === undefined) continue;
+    const tuple = TUPLE_FLAGS[k];
+    if (tuple) tuple.forEach((f, i) => fields[`${k}.${i}`] = f);
+    else fields[k] = k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  }
+  return fields;
+}
+
 function resolve<T>(
   name: string,
   schema: z.ZodType<T>,
@@ -136,10 +160,20 @@ function resolve<T>(
     ...file,
     ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
   };
+  // A flag's value is named by the flag, as the flags' own checks name it, not by the field
+  // (the file's fields were checked as it was read).
+  const r = schema.safeParse(merged);
+  const byFlag = r.success ? null : flagIssue(r.error, merged, flagFields(flags));
+  if (byFlag) throw new UserError(byFlag);
   return checkSettings(name, schema, merged as T);
 }
 
-/** Pretraining settings from defaults, file and flags (in that order). */
+/**
+ * Pretraining settings from defaults, file and flags (in that order).
+ *
+ * @throws {UserError} naming the flag (`Cannot read --epochs: expected >= 1: found 0`) where a
+ *   flag's value is refused, else the field.
+ */
 export function resolvePretrain(
   file: Partial<PretrainConfig> | undefined,
   flags: Partial<PretrainConfig>,

@@ -8,7 +8,7 @@
 import { z } from "../deps.ts";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { UserError } from "../util/errors.ts";
-import { issueLines } from "../util/zod_issues.ts";
+import { flagIssue, issueLines } from "../util/zod_issues.ts";
 import type { SacMarker } from "./sac.ts";
 import { parseChannelId, type SdsWindows, windowSpan } from "./sds_windows.ts";
 import { TRIGGER_DEFAULTS } from "./sds_triggers.ts";
@@ -382,16 +382,48 @@ type _ExtractConfigMatchesSchema = Expect<
 type Expect<T extends true> = T;
 
 /**
+ * The field each of `extract`'s value flags sets, where it sets one field as it is given: a value
+ * the schema refuses there is named by the flag ({@linkcode parseExtractConfig}).
+ */
+export const EXTRACT_FLAG_FIELDS: Readonly<Record<string, string>> = {
+  workers: "workers",
+  limit: "limit",
+  "subset-seed": "subsetSeed",
+  "sampling-rate": "preprocess.samplingRate",
+  "gap-tolerance": "gapTolerance",
+  "window-length": "spectrogram.windowLength",
+  overlap: "spectrogram.overlap",
+  nfft: "spectrogram.nfft",
+  fmin: "spectrogram.fmin",
+  fmax: "spectrogram.fmax",
+  before: "spectrogram.before",
+  after: "spectrogram.after",
+  "water-level": "preprocess.response.waterLevel",
+};
+
+/**
  * Validates a config object.
  *
  * @param raw Parsed JSON.
  * @param source Where it came from, for messages.
+ * @param flags The flags that set fields of `raw` (`extract`'s, by name: `limit`): a value one
+ *   of them gave that the schema refuses is named by the flag
+ *   (`Cannot read --limit: expected > 0: found 0`), as the flags' own checks name theirs.
  * @returns the config with defaults filled in.
- * @throws {UserError} naming the first bad field, e.g. `spectrogram.overlap`.
+ * @throws {UserError} naming the flag, else the first bad field, e.g. `spectrogram.overlap`.
  */
-export function parseExtractConfig(raw: unknown, source = "config"): ExtractConfig {
+export function parseExtractConfig(
+  raw: unknown,
+  source = "config",
+  flags: readonly string[] = [],
+): ExtractConfig {
   const r = extractConfigSchema.safeParse(raw);
   if (!r.success) {
+    const fields = Object.fromEntries(
+      flags.filter((f) => f in EXTRACT_FLAG_FIELDS).map((f) => [EXTRACT_FLAG_FIELDS[f], f]),
+    );
+    const byFlag = flagIssue(r.error, raw, fields);
+    if (byFlag) throw new UserError(byFlag);
     const msgs = issueLines(extractConfigSchema, r.error, "", "(root)");
     throw new UserError(`Cannot use ${source}: invalid field ${msgs.join("; ")}`);
   }

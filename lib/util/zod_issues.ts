@@ -97,3 +97,70 @@ export function issueLines(
     }`
   );
 }
+
+/**
+ * What an issue expected, as the CLI's own flag checks say it (`expected >= 1`, `expected an
+ * integer`): zod's default wording (`Too small: expected number to be >=1`) reworded, a
+ * schema's own message (`expected an integer >= 2: ...`) as it is.
+ */
+function expectation(issue: z.core.$ZodIssue): string {
+  const m = issue.message;
+  if (
+    (issue.code === "too_small" || issue.code === "too_big") && /^Too (small|big)/.test(m) &&
+    (issue.origin === "number" || issue.origin === "bigint")
+  ) {
+    const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
+    const op = issue.code === "too_small" ? ">" : "<";
+    return `expected ${op}${issue.inclusive ? "=" : ""} ${bound}`;
+  }
+  if (issue.code === "invalid_type" && issue.expected === "int") return "expected an integer";
+  // "Invalid input: expected number, received string" -> "expected number, received string".
+  return m.replace(/^(Too small|Too big|Invalid input|Invalid option): (?=expected)/, "");
+}
+
+/** The value at a path of a parsed object, or undefined. */
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v = raw;
+  for (const k of path) v = (v as Record<PropertyKey, unknown> | null)?.[k];
+  return v;
+}
+
+/**
+ * The first issue of a failed parse that lies in a field a command-line flag set, as the CLI's
+ * own flag checks word it, naming the flag rather than the field:
+ * `Cannot read --epochs: expected >= 1: found 0`, where a config file's value is named by its
+ * key (`pretrain.epochs: ...`).
+ *
+ * @param error The failed parse's error.
+ * @param raw What was parsed.
+ * @param flags The dotted paths of the fields the flags given set, each with its flag's name
+ *   (`{ epochs: "epochs", "betas.0": "beta1" }`); a path covers the fields under it.
+ * @returns the message, or null where no issue lies in such a field.
+ * @example
+ * ```ts
+ * import { z } from "../deps.ts";
+ * import { flagIssue } from "./zod_issues.ts";
+ * const r = z.object({ epochs: z.number().int().min(1) }).safeParse({ epochs: 0 });
+ * if (r.success) throw new Error();
+ * const m = flagIssue(r.error, { epochs: 0 }, { epochs: "epochs" });
+ * if (m !== "Cannot read --epochs: expected >= 1: found 0") throw new Error(m ?? "null");
+ * ```
+ */
+export function flagIssue(
+  error: z.ZodError,
+  raw: unknown,
+  flags: Readonly<Record<string, string>>,
+): string | null {
+  for (const issue of error.issues) {
+    const path = issue.path.map(String);
+    const field = Object.keys(flags).find((f) => {
+      const parts = f.split(".");
+      return parts.length <= path.length && parts.every((p, i) => p === path[i]);
+    });
+    if (field === undefined) continue;
+    const v = valueAt(raw, issue.path);
+    const found = typeof v === "string" ? `'${v}'` : Array.isArray(v) ? v.join(",") : String(v);
+    return `Cannot read --${flags[field]}: ${expectation(issue)}: found ${found}`;
+  }
+  return null;
+}

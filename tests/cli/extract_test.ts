@@ -21,6 +21,7 @@ import { parseCsvRecords } from "../../lib/io/csv.ts";
 import {
   checkConsistency,
   configWarnings,
+  EXTRACT_FLAG_FIELDS,
   parseExtractConfig,
   readExtractConfig,
   spectrogramGeometry,
@@ -379,7 +380,7 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
     } finally {
       console.error = error;
     }
-    assert(errs[0].includes("extract.json with the flags given: invalid field limit"), errs[0]);
+    assertEquals(errs[0], "error: Cannot read --limit: expected > 0: found 0");
     // When every sample fails, extract exits 2 (and still writes failures.csv).
     const lines = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
     await Deno.writeTextFile(
@@ -1628,6 +1629,28 @@ Deno.test("extract with workers: the inventory is parsed once, in the main threa
       );
     }
   });
+});
+
+Deno.test("EXTRACT_FLAG_FIELDS names the field each of its flags sets, and a value the schema refuses there is named by the flag", () => {
+  const base = () => parseExtractConfig({ input: { format: "esec", dir: "/e" } });
+  const at = (c: unknown, path: string) =>
+    path.split(".").reduce((v, k) => (v as Record<string, unknown>)[k], c);
+  for (const [flag, field] of Object.entries(EXTRACT_FLAG_FIELDS)) {
+    const c = applyOverrides(base(), { [flag]: flag === "nfft" ? "512" : "7" });
+    assertEquals(at(c, field), flag === "nfft" ? 512 : 7, `--${flag} sets ${field}`);
+  }
+  const raw = { input: { format: "esec", dir: "/e" }, spectrogram: { overlap: 1 } };
+  assertThrows(
+    () => parseExtractConfig(raw, "flags", ["overlap", "out"]),
+    UserError,
+    "Cannot read --overlap: expected < 1: found 1",
+  );
+  // Not given as a flag: the config's field is named.
+  assertThrows(
+    () => parseExtractConfig(raw, "e.json", ["out"]),
+    UserError,
+    "Cannot use e.json: invalid field spectrogram.overlap: Too big: expected number to be <1",
+  );
 });
 
 Deno.test("extract --bandpass sets the band-pass corners (or none); a crop past them warns; one input, no positional argument", async () => {

@@ -733,6 +733,7 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
   await writeNpy(join(root, "x.npy"), 8, 2);
   assertEquals((await run("import", join(root, "x.npy"), "--out", join(root, "ds"), "-q")).code, 0);
   const ds = join(root, "ds"), m = join(root, "m");
+  await Deno.writeTextFile(join(root, "epochs0.json"), '{ "pretrain": { "epochs": 0 } }');
   const cases: [string[], string][] = [
     [
       ["pretrain", ds, "--model", m, "--epochs", "abc"],
@@ -764,7 +765,28 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
       `dataset: make one with extract (from waveforms) or import (from a .npy array)`,
     ],
     [["pretrain", "--model", m], "expected a dataset directory"],
-    [["pretrain", ds, "--model", m, "--epochs", "0"], "pretrain.epochs"],
+    // A flag's value the settings' schema refuses is named by the flag, as the flags' own
+    // checks name theirs; a config file's by its key.
+    [
+      ["pretrain", ds, "--model", m, "--epochs", "0"],
+      "error: Cannot read --epochs: expected >= 1: found 0",
+    ],
+    [
+      ["pretrain", ds, "--model", m, "--beta2", "1"],
+      "error: Cannot read --beta2: expected < 1: found 1",
+    ],
+    [
+      ["init", ds, "--model", m, "--n-init", "0"],
+      "error: Cannot read --n-init: expected >= 1: found 0",
+    ],
+    [
+      ["finetune", ds, "--model", m, "--batch-size", "0"],
+      "error: Cannot read --batch-size: expected >= 1: found 0",
+    ],
+    [
+      ["pretrain", ds, "--model", m, "--config", join(root, "epochs0.json")],
+      "epochs0.json: pretrain.epochs: Too small: expected number to be >=1",
+    ],
     [["init", ds, "--model", m], "model.json"],
     // A mistyped model directory is named as missing, not as a stage left to run.
     [

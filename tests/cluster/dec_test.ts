@@ -430,9 +430,23 @@ Deno.test("config: a bad field in a config file is a UserError naming the field"
     UserError,
     "finetune.updateInterval",
   );
-  // Flags are validated the same way.
-  assertThrows(() => resolveInit({}, { k: 0 }), UserError, "init.k");
-  assertThrows(() => resolvePretrain({}, { valSplit: 0.95 }), UserError, "pretrain.valSplit");
+  // Flags are validated the same way, and named as flags.
+  assertThrows(
+    () => resolveInit({}, { k: 0 }),
+    UserError,
+    "Cannot read --k: expected an integer >= 2: one cluster holds every sample (DEC's loss is " +
+      "then 0): found 0",
+  );
+  assertThrows(
+    () => resolvePretrain({}, { valSplit: 0.95 }),
+    UserError,
+    "Cannot read --val-split: expected <= 0.9: found 0.95",
+  );
+  assertThrows(
+    () => resolvePretrain({ epochs: 3 }, { betas: [0.9, 1] }),
+    UserError,
+    "Cannot read --beta2: expected < 1: found 1",
+  );
   await Deno.remove(dir, { recursive: true });
 });
 

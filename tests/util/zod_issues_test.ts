@@ -3,7 +3,7 @@ import { readConfigFile } from "../../lib/cluster/config.ts";
 import { parseExtractConfig } from "../../lib/io/extract_config.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { z } from "../../lib/deps.ts";
-import { issueMessage } from "../../lib/util/zod_issues.ts";
+import { flagIssue, issueMessage } from "../../lib/util/zod_issues.ts";
 
 /** The messages of a failed parse, prefixed by their paths. */
 function messages(schema: z.ZodType, raw: unknown): string[] {
@@ -69,4 +69,48 @@ Deno.test("config files: a mistyped field is named with the one it most likely m
     UserError,
     'Cannot use e.json: invalid field spectrogram: Unrecognized key: "fmx" (did you mean fmax?)',
   );
+});
+
+Deno.test("flagIssue names the flag that gave a refused value, as the flags' own checks do, and only such a value", () => {
+  const schema = z.object({
+    epochs: z.number().int().min(1),
+    lr: z.number().positive(),
+    betas: z.tuple([z.number().lt(1), z.number().lt(1)]),
+    split: z.number().max(0.9),
+    k: z.number().int().min(2, "expected an integer >= 2: one cluster holds every sample"),
+    spectrogram: z.object({ overlap: z.number().min(0).lt(1) }),
+  });
+  const ok = { epochs: 1, lr: 1, betas: [0.9, 0.9], split: 0, k: 2, spectrogram: { overlap: 0 } };
+  const fields = {
+    epochs: "epochs",
+    lr: "lr",
+    "betas.0": "beta1",
+    "betas.1": "beta2",
+    split: "val-split",
+    k: "k",
+    spectrogram: "overlap",
+  };
+  const text = (bad: Record<string, unknown>, f: Record<string, string> = fields) => {
+    const raw = { ...ok, ...bad };
+    const r = schema.safeParse(raw);
+    if (r.success) throw new Error("expected a failure");
+    return flagIssue(r.error, raw, f);
+  };
+  assertEquals(text({ epochs: 0 }), "Cannot read --epochs: expected >= 1: found 0");
+  assertEquals(text({ epochs: 2.5 }), "Cannot read --epochs: expected an integer: found 2.5");
+  assertEquals(text({ lr: 0 }), "Cannot read --lr: expected > 0: found 0");
+  assertEquals(text({ betas: [0.9, 1] }), "Cannot read --beta2: expected < 1: found 1");
+  assertEquals(text({ split: 0.95 }), "Cannot read --val-split: expected <= 0.9: found 0.95");
+  // A schema's own message stays as it is.
+  assertEquals(
+    text({ k: 1 }),
+    "Cannot read --k: expected an integer >= 2: one cluster holds every sample: found 1",
+  );
+  // A path covers the fields under it.
+  assertEquals(
+    text({ spectrogram: { overlap: 1 } }),
+    "Cannot read --overlap: expected < 1: found 1",
+  );
+  // A field no flag set (a config file's) is left to issueLines, which names its key.
+  assertEquals(text({ epochs: 0 }, { lr: "lr" }), null);
 });
