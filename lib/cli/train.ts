@@ -28,6 +28,7 @@ import {
 import {
   K_CRITERIA,
   type KCriterion,
+  kListReason,
   type KSelection,
   parseKList,
   removeKSelection,
@@ -489,7 +490,8 @@ export const initCommand: Command = lockingModel({
     try {
       ks = kText === undefined ? fileKs(fileK) : parseKList(kText);
     } catch (e) {
-      throw new UserError(`Cannot read --k: ${(e as Error).message}`);
+      // parseKList's reason, under the flag's name alone (not "Cannot read --k: Cannot read k").
+      throw new UserError(`Cannot read --k: ${kListReason(kText ?? "", e)}: found '${kText}'`);
     }
     const flagCriterion = enumFlag(values, "k-criterion", K_CRITERIA);
     if (flagCriterion && !(ks && ks.length > 1)) {

@@ -9,7 +9,7 @@ import { z } from "../deps.ts";
 import { UserError } from "../util/errors.ts";
 import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
 import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";
-import { K_CRITERIA, type KCriterion, parseKList } from "./select_k.ts";
+import { K_CRITERIA, type KCriterion, kListReason, parseKList } from "./select_k.ts";
 import { parseJsonc } from "../util/jsonc.ts";
 import { flagIssue } from "../util/zod_issues.ts";
 import {
@@ -36,7 +36,7 @@ export const initFileSchema = initSchema.partial().extend({
       try {
         parseKList(t);
       } catch (e) {
-        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        ctx.addIssue({ code: "custom", message: `${kListReason(t, e)}: found '${t}'` });
       }
     }),
   ]).optional(),

@@ -116,6 +116,19 @@ export function parseKList(text: string): number[] {
 }
 
 /**
+ * Why {@linkcode parseKList} refused a text, without its own `Cannot read k TEXT: `, for a
+ * caller that names the flag or the field itself (`Cannot read --k: ...`, `init.k: ...`).
+ *
+ * @param text The text given to parseKList.
+ * @param e What it threw.
+ * @returns the reason.
+ */
+export function kListReason(text: string, e: unknown): string {
+  const m = (e as Error).message, head = `Cannot read k ${text}: `;
+  return m.startsWith(head) ? m.slice(head.length) : m;
+}
+
+/**
  * Free parameters of a GMM (means, covariances, weights), as scikit-learn counts them for BIC.
  *
  * @param k Components.

@@ -734,6 +734,7 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
   assertEquals((await run("import", join(root, "x.npy"), "--out", join(root, "ds"), "-q")).code, 0);
   const ds = join(root, "ds"), m = join(root, "m");
   await Deno.writeTextFile(join(root, "epochs0.json"), '{ "pretrain": { "epochs": 0 } }');
+  await Deno.writeTextFile(join(root, "k54.json"), '{ "init": { "k": "5:4" } }');
   const cases: [string[], string][] = [
     [
       ["pretrain", ds, "--model", m, "--epochs", "abc"],
@@ -812,7 +813,15 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     [["evaluate", join(root, "x.npy")], "it is a file"],
     // k: 2 or more, and no more than the samples (8), refused before the encoding pass (the
     // model directory m does not exist: these fail before it is read).
-    [["init", ds, "--model", m, "--k", "1"], "counts must be >= 2 (one cluster holds every"],
+    // One prefix, the flag's (not "Cannot read --k: Cannot read k 0: ...").
+    [
+      ["init", ds, "--model", m, "--k", "0"],
+      "error: Cannot read --k: counts must be >= 2 (one cluster holds every sample): found '0'",
+    ],
+    [
+      ["init", ds, "--model", m, "--config", join(root, "k54.json")],
+      "k54.json: init.k: a range A:B needs A <= B: found '5:4'",
+    ],
     [
       ["init", ds, "--model", m, "--k", "9"],
       "Cannot initialise 9 clusters: the dataset has only 8",
