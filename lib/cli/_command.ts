@@ -276,6 +276,26 @@ export function intFlag(values: Values, name: string): number | undefined {
   return n;
 }
 
+/**
+ * Reads an integer flag that also takes `auto` (`--update-interval auto`).
+ *
+ * @param values Parsed flags.
+ * @param name Flag name.
+ * @returns the integer, "auto", or undefined when the flag is absent.
+ * @throws {UserError} when the value is neither, saying that auto is allowed too.
+ */
+export function intOrAutoFlag(values: Values, name: string): number | "auto" | undefined {
+  const v = values[name];
+  if (v === "auto") return "auto";
+  const n = typeof v === "string" && DECIMAL_INTEGER.test(v) ? Number(v) : NaN;
+  if (v !== undefined && !Number.isSafeInteger(n)) {
+    throw new UserError(
+      `Cannot read --${name}: expected an integer in decimal digits or auto: found '${v}'`,
+    );
+  }
+  return intFlag(values, name);
+}
+
 /** An integer as decimal digits, optionally signed, spaces around it allowed. */
 const DECIMAL_INTEGER = /^\s*[+-]?\d+\s*$/;
 

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import type { Command } from "./_command.ts";
-import { intFlag, numFlag, strFlag } from "./_command.ts";
+import { intFlag, intOrAutoFlag, numFlag, strFlag } from "./_command.ts";
 import { datasetArg, device, enumFlag, required, seedFlag, svgFlag } from "./_shared.ts";
 import { defaultNormalize } from "../io/dataset.ts";
 import {
@@ -781,9 +781,7 @@ export const finetuneCommand: Command = lockingModel({
       mode: enumFlag(values, "mode", ["dec", "idec"] as const),
       alpha: numFlag(values, "alpha"),
       target: enumFlag(values, "target", ["dataset", "batch"] as const),
-      updateInterval: values["update-interval"] === "auto"
-        ? "auto"
-        : intFlag(values, "update-interval"),
+      updateInterval: intOrAutoFlag(values, "update-interval"),
       tol: numFlag(values, "tol"),
       minIter: intFlag(values, "min-iter"),
       maxIter: intFlag(values, "max-iter"),

@@ -4,6 +4,7 @@ import {
   type Command,
   helpText,
   intFlag,
+  intOrAutoFlag,
   nearestFlag,
   numFlag,
   parseCommandArgs,
@@ -35,6 +36,16 @@ Deno.test("intFlag and numFlag refuse an empty value instead of reading it as 0"
     assertThrows(() => numFlag({ lr: v }, "lr"), UserError, `found '${v}'`);
   }
   assertEquals([intFlag({ seed: "-3" }, "seed"), intFlag({ k: " 07 " }, "k")], [-3, 7]);
+  // A flag that also takes auto says so.
+  assertEquals(
+    [intOrAutoFlag({ u: "auto" }, "u"), intOrAutoFlag({ u: "12" }, "u"), intOrAutoFlag({}, "u")],
+    ["auto", 12, undefined],
+  );
+  assertThrows(
+    () => intOrAutoFlag({ u: "abc" }, "u"),
+    UserError,
+    "Cannot read --u: expected an integer in decimal digits or auto: found 'abc'",
+  );
   assertEquals([numFlag({ lr: ".5" }, "lr"), numFlag({ lr: "2." }, "lr")], [0.5, 2]);
 });
 

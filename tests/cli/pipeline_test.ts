@@ -745,7 +745,10 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     [["pretrain", ds], "--model is required"],
     [["init", ds], "--model is required"],
     [["init", ds, "--model", m, "--k", "2:x"], "Cannot read --k"],
-    [["finetune", ds, "--model", m, "--update-interval", "often"], "--update-interval: expected"],
+    [
+      ["finetune", ds, "--model", m, "--update-interval", "often"],
+      "--update-interval: expected an integer in decimal digits or auto: found 'often'",
+    ],
     [["init", ds, "--model", m, "--k", "5:2"], "A <= B"],
     [["init", ds, "--model", m, "--k", "3", "--k-criterion", "silhouette"], "give --k a range"],
     [["init", ds, "--model", m, "--k", "2:4", "--k-criterion", "gap"], "--k-criterion: expected"],
