@@ -175,6 +175,13 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
           ` (usage: ${usageLine(cmd)}; --help lists its flags)`,
       );
     }
+    // A value flag last on the line: "Option '-o, --out <value>' argument missing".
+    const missing = /Option '(?:-\w, )?--([\w-]+) <value>' argument missing/.exec(msg);
+    if (missing) {
+      throw new UserError(
+        `Cannot read --${missing[1]}: it needs a value (${all[missing[1]]?.arg ?? "VALUE"})`,
+      );
+    }
     const dash = /Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
     const i = dash ? args.indexOf(dash[1]) : -1;
     // node:util says "ambiguous" both for a forgotten value and for one that starts with a dash.

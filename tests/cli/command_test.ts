@@ -69,6 +69,15 @@ Deno.test("parseCommandArgs and helpText: short flags, defaults shown, unknown f
     "--oot is not a flag of 'demo': did you mean --out? (usage: deno run -A cli.ts demo " +
       "[flags] <dataset-dir>; --help lists its flags)",
   );
+  // A value flag last on the line, long or short: worded as the other messages, not node's
+  // "Option '--out <value>' argument missing".
+  for (const args of [["a", "--out"], ["a", "-o"]]) {
+    assertThrows(
+      () => parseCommandArgs(cmd, args),
+      UserError,
+      "Cannot read --out: it needs a value (DIR)",
+    );
+  }
   const e = assertThrows(() => parseCommandArgs(cmd, ["--data", "d"]), UserError);
   assert(e.message.includes("--data is not a flag of 'demo' (usage:"), e.message);
   const help = helpText(cmd);

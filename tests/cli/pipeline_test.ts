@@ -876,6 +876,10 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
     assert(line.includes(msg), `${args.join(" ")}: expected '${msg}' in '${line}'`);
     assert(!/\n\s+at /.test(line), `stack trace in ${line}`);
   }
+  // A value flag last on the line (every case above ends in --quiet).
+  assertEquals((await run("pretrain", ds, "--epochs")).err, [
+    "error: Cannot read --epochs: it needs a value (N)",
+  ]);
   assert(
     (await Deno.stat(join(ds, "spectrograms.npy"))).isFile &&
       (await Deno.stat(join(root, "x.npy"))).isFile,
