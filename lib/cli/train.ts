@@ -824,9 +824,9 @@ export const finetuneCommand: Command = lockingModel({
     if (!quiet) {
       const every = updateIntervalOf(cfg, ds.count);
       console.error(
-        `finetune: labels checked${
-          cfg.target === "dataset" ? " and target p updated" : ""
-        } every ${every} batches${
+        `finetune: labels checked${cfg.target === "dataset" ? " and target p updated" : ""} every ${
+          every === 1 ? "batch" : `${every} batches`
+        }${
           cfg.updateInterval === "auto"
             ? ` (auto: ${every < 140 ? `one epoch of ${ds.count} samples` : "the DEC paper's 140"})`
             : ""
@@ -863,11 +863,10 @@ export const finetuneCommand: Command = lockingModel({
       }, { resume: !!values.resume }),
     );
     bar.done();
+    const done = r.log.at(-1)?.iteration;
     console.log(
-      `finetune: ${r.converged ? "converged" : "stopped at max-iter"} after ${
-        r.log.at(-1)?.iteration
-      } batches; ` +
-        `weights in ${join(dir, "dec.safetensors")}`,
+      `finetune: ${r.converged ? "converged" : "stopped at max-iter"} after ${done} ` +
+        `${done === 1 ? "batch" : "batches"}; weights in ${join(dir, "dec.safetensors")}`,
     );
   },
   afterDeviceLoss(values) {

@@ -208,6 +208,17 @@ Deno.test("finetune warns that --target batch with batches of one sample cannot 
     // Batches of two, or the dataset's target, train: no warning.
     assert(!warned(await ok(...ft, "--target", "batch", "--batch-size", "2", "--force")));
     assert(!warned(await ok(...ft, "--batch-size", "1", "--force")));
+    // One batch is a batch, not "1 batches".
+    const each = await run(...ft, "--update-interval", "1", "--max-iter", "1", "--force", "--cpu");
+    assertEquals(each.code, 0, each.err.join("\n"));
+    assert(
+      each.err.includes("finetune: labels checked and target p updated every batch"),
+      each.err.join("\n"),
+    );
+    assert(
+      each.out.at(-1)!.includes(" after 1 batch; weights in "),
+      each.out.join("\n"),
+    );
   });
 });
 
