@@ -400,7 +400,13 @@ export async function describeDir(dir: string): Promise<DirSummary> {
     };
   }
   if (!(await isDirectory(dir))) {
-    throw new UserError(`Cannot describe ${dir}: no such directory`);
+    const file = await Deno.stat(dir).then((s) => s.isFile, () => false);
+    throw new UserError(
+      file
+        ? `Cannot describe ${dir}: it is a file: expected a directory (a dataset, a model ` +
+          `directory or the output of cluster or encode)`
+        : `Cannot describe ${dir}: no such directory`,
+    );
   }
   throw new UserError(
     `Cannot describe ${dir}: it holds no meta.json (dataset), model.json (model) or result.json ` +

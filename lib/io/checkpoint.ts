@@ -144,6 +144,9 @@ export async function loadWeights(
   return { weights, metadata: dec.metadata, digest: await digestOf(bytes) };
 }
 
+/** The command that writes each file of a model directory that the others read first. */
+const WRITTEN_BY: Record<string, string> = { "model.json": "pretrain" };
+
 /**
  * Reads a JSON file of a model directory.
  *
@@ -159,9 +162,12 @@ export async function readJson<T>(dir: string, name: string): Promise<T> {
     text = await Deno.readTextFile(path);
   } catch {
     // A mistyped directory is not a stage left to run.
+    const stage = WRITTEN_BY[name];
     throw new UserError(
       await isDirectory(dir)
-        ? `Cannot read ${path}: no such file: run the stage that writes it first`
+        ? `Cannot read ${path}: no such file: run ${
+          stage ? `${stage} first (it writes ${name})` : "the stage that writes it first"
+        }`
         : `Cannot read ${path}: the directory ${dir} does not exist`,
     );
   }

@@ -802,6 +802,17 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
       `the directory ${join(root, "nomodel")} does not exist`,
     ],
     [["info", join(root, "nope")], `Cannot describe ${join(root, "nope")}: no such directory`],
+    [
+      ["info", join(root, "x.npy")],
+      `Cannot describe ${join(root, "x.npy")}: it is a file: expected a directory (a dataset, a ` +
+      "model directory or the output of cluster or encode)",
+    ],
+    // A directory without a model: the stage that makes one is named.
+    [
+      ["cluster", ds, "--model", root, "--out", join(root, "c3")],
+      `Cannot read ${join(root, "model.json")}: no such file: run pretrain first (it writes ` +
+      "model.json)",
+    ],
     [["cluster", ds, "--out", join(root, "c")], "--model is required"],
     [
       ["cluster", ds, "--raw", "--out", join(root, "c"), "--utc-offset=15"],
