@@ -832,6 +832,16 @@ export const evaluateCommand: Command = {
         );
       }
       if (!truth.some((t) => t !== null)) {
+        // The ids match, but their rows hold no label: say so, not that the ids differ.
+        const k = lrows.findIndex((r) => ours.has((r[lid] ?? "").trim()));
+        if (k >= 0) {
+          throw new UserError(
+            `Cannot use --labels ${lf}: row ${k + 2} (id '${
+              lrows[k][lid].trim()
+            }') has no label value, nor has any other row of a sample of ${dir}: expected ` +
+              `id,label with each sample's class`,
+          );
+        }
         throw new UserError(
           `Cannot use --labels ${lf}: none of its ${map.size} ids names a sample of ${dir}/labels.csv ` +
             `(its ids look like '${rows[0]?.[ii] ?? ""}', the file's like '${

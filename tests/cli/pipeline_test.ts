@@ -1073,6 +1073,12 @@ Deno.test("cli: evaluate scores 150,000 rows and names a bad cluster value's row
   for (
     const [text, msg] of [
       ["id,label\nsyn1,a\nsyn2,b\n", "none of its 2 ids names a sample"],
+      // The ids match, but no row gives a label: said so, not that the ids differ.
+      [
+        "id,label\n0,\n1\n",
+        `other.csv: row 2 (id '0') has no label value, nor has any other row of a sample of ${dir}: ` +
+        "expected id,label with each sample's class",
+      ],
       ["sample,class\n0,a\n", "expected columns id and label: found sample,class"],
       ["id,label\n0,a\n1,b\n 0,c\n", "id '0' is listed twice (rows 2 and 4)"],
       // A stray quote (before, the rest of the file was one label); one closed rows later.
