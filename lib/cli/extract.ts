@@ -3,7 +3,15 @@
  *
  * @module
  */
-import { type Command, intFlag, numFlag, parseDecimal, strFlag, type Values } from "./_command.ts";
+import {
+  type Command,
+  intFlag,
+  intOrAutoFlag,
+  numFlag,
+  parseDecimal,
+  strFlag,
+  type Values,
+} from "./_command.ts";
 import { UserError } from "../util/errors.ts";
 import {
   checkConsistency,
@@ -353,8 +361,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   const set = <T>(val: T | undefined, f: (x: T) => void) => {
     if (val !== undefined) f(val);
   };
-  if (v.workers === "auto") c.workers = "auto";
-  else set(intFlag(v, "workers"), (x) => c.workers = x);
+  set(intOrAutoFlag(v, "workers"), (x) => c.workers = x);
   set(intFlag(v, "limit"), (x) => c.limit = x);
   const subset = strFlag(v, "subset");
   if (subset !== undefined) {
@@ -796,13 +803,7 @@ export const extract: Command = {
         "default the config's output.",
     },
   },
-  async run(values, positionals) {
-    if (positionals.length) {
-      throw new UserError(
-        `Cannot extract: it takes no positional argument: found '${positionals[0]}' (the input ` +
-          `is --manifest, --esec, --npz or --sds)`,
-      );
-    }
+  async run(values) {
     const inputs = ["manifest", "esec", "npz", "sds"].filter((f) => values[f] !== undefined);
     if (inputs.length > 1) {
       throw new UserError(

@@ -2118,3 +2118,14 @@ Deno.test("extract warns where a sample's crop spans a change of its channel's e
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("extract --workers takes a count or auto, and says so when given neither", () => {
+  const c = () => parseExtractConfig({ input: { format: "manifest", path: "m.csv" } });
+  assertEquals(applyOverrides(c(), { workers: "auto" }).workers, "auto");
+  assertEquals(applyOverrides(c(), { workers: "3" }).workers, 3);
+  assertThrows(
+    () => applyOverrides(c(), { workers: "abc" }),
+    UserError,
+    "Cannot read --workers: expected an integer in decimal digits or auto: found 'abc'",
+  );
+});
