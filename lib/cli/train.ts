@@ -440,8 +440,8 @@ export const initCommand: Command = lockingModel({
     },
     "n-init": {
       type: "string",
-      arg: "N",
-      description: "Restarts: k-means++ seedings, or whole GMM EM runs.",
+      arg: "N|auto",
+      description: "Restarts: k-means++ seedings, or whole GMM EM runs (auto: 100 or 10).",
       default: "100 (kmeans), 10 (gmm)",
       fromConfig: true,
     },
@@ -504,7 +504,7 @@ export const initCommand: Command = lockingModel({
     const cfg = resolveInit(fileInit, {
       k: ks?.[0],
       method: enumFlag(values, "method", ["kmeans", "gmm"] as const),
-      nInit: intFlag(values, "n-init"),
+      nInit: intOrAutoFlag(values, "n-init"),
       maxIter: intFlag(values, "max-iter"),
       tol: numFlag(values, "tol"),
       covariance: enumFlag(values, "covariance", ["diag", "full"] as const),

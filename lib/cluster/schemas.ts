@@ -13,6 +13,9 @@ import { issueLines } from "../util/zod_issues.ts";
 export const int = (min: number): z.ZodNumber => z.number().int().min(min);
 const pos = z.number().positive();
 
+/** A seed: 32 bits (lib/util/rng.ts), as `--seed` takes it; a larger one wrapped round. */
+const seedSchema = z.number().int().min(0).max(0xffff_ffff);
+
 /** Schema of the `pretrain` section. */
 export const pretrainSchema = z.object({
   epochs: int(1),
@@ -25,7 +28,7 @@ export const pretrainSchema = z.object({
   channels: z.array(int(1)).min(1).optional(),
   slope: pos.optional(),
   normalize: z.enum(["maxabs", "l2", "minmax", "none"]),
-  seed: z.number().int(),
+  seed: seedSchema,
 }).strict();
 
 /** A number of clusters: 2 or more (one cluster holds every sample, and DEC's loss is 0). */
@@ -43,7 +46,7 @@ export const initSchema = z.object({
   tol: z.number().min(0),
   covariance: z.enum(["diag", "full"]),
   latentScale: z.enum(["none", "auto"]),
-  seed: z.number().int(),
+  seed: seedSchema,
 }).strict();
 
 /** Schema of the `finetune` section. */
@@ -60,7 +63,7 @@ export const finetuneSchema = z.object({
   lr: pos,
   momentum: z.number().min(0).lt(1),
   gamma: z.number().min(0),
-  seed: z.number().int(),
+  seed: seedSchema,
   collapseFraction: z.number().gt(0).max(1),
 }).strict();
 

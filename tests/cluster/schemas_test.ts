@@ -39,3 +39,20 @@ Deno.test("pretrain, initCentroids and finetune refuse bad settings before any w
   assert(!(await Deno.stat(model).then(() => true, () => false)), "the model directory was made");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("the settings' seeds are 0 to 2^32 - 1, as --seed takes them", async () => {
+  const dir = await Deno.makeTempDir();
+  for (const seed of [-1, 2 ** 32]) {
+    await assertRejects(
+      () => pretrain(ds, `${dir}/m`, { ...PRETRAIN_DEFAULTS, seed }, { device: "cpu" }),
+      UserError,
+      "pretrain.seed",
+    );
+    await assertRejects(
+      () => initCentroids(`${dir}/m`, ds, { ...INIT_DEFAULTS, k: 2, seed }, "cpu"),
+      UserError,
+      "init.seed",
+    );
+  }
+  await Deno.remove(dir, { recursive: true });
+});
