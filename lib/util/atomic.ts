@@ -490,12 +490,14 @@ export async function checkOutputTarget(
   }
   // An empty directory (made with mkdir for the output) holds nothing to lose: it is filled
   // without --force (before, it needed --force, which then refused it for lacking the marker).
+  // It is not "replaced": the finished directory is renamed onto it, which succeeds only while
+  // it is still empty (so a rival's output written there meanwhile is refused, not deleted).
   if (info?.isDirectory && (await Deno.readDir(path)[Symbol.asyncIterator]().next()).done) {
     await Deno.mkdir(dirname(path), { recursive: true });
     for (const p of await removeStaleTemporaries(path)) {
       console.error(`note: removed ${p}, left by an interrupted run`);
     }
-    return true;
+    return false;
   }
   if (info && !info.isDirectory) {
     throw new Deno.errors.AlreadyExists(
@@ -601,7 +603,18 @@ async function swapTree(tmp: string, path: string, replace: boolean): Promise<vo
     Deno.renameSync(tmp, path);
     await Deno.remove(old, { recursive: true });
   } else {
-    await Deno.rename(tmp, path);
+    try {
+      // POSIX renames a directory onto an empty one; a non-empty one fails (ENOTEMPTY).
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      // Windows renames onto no directory: an empty one is removed (not recursively: only
+      // while it is still empty) and the rename tried again.
+      if (Deno.build.os !== "windows") throw e;
+      await Deno.remove(path).catch(() => {
+        throw e;
+      });
+      await Deno.rename(tmp, path);
+    }
   }
 }
 

@@ -455,6 +455,20 @@ Deno.test("an empty directory is filled without --force; a file is named as one 
   await Deno.mkdir(`${dir}/empty`);
   await writeDirAtomic(`${dir}/empty`, fill, { marker: "result.json" });
   assertEquals(await Deno.readTextFile(`${dir}/empty/result.json`), "1");
+  // Two writers into one empty directory: the second to finish is refused, and the first's
+  // output stays whole (the empty directory is not replaced: a rename onto it while empty).
+  await Deno.mkdir(`${dir}/both`);
+  const rival = (t: string) => Deno.writeTextFile(`${t}/result.json`, "rival");
+  await assertRejects(
+    () =>
+      writeDirAtomic(`${dir}/both`, async (t) => {
+        await fill(t);
+        await writeDirAtomic(`${dir}/both`, rival, { marker: "result.json" });
+      }, { marker: "result.json" }),
+    Deno.errors.AlreadyExists,
+    "another process wrote it while this one ran",
+  );
+  assertEquals(await Deno.readTextFile(`${dir}/both/result.json`), "rival");
   await Deno.writeTextFile(`${dir}/afile`, "x");
   await assertRejects(
     () => writeDirAtomic(`${dir}/afile`, fill, { marker: "result.json" }),
