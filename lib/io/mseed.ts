@@ -280,6 +280,21 @@ export async function decodeSegments(
       const good = spans.filter((r, i) => {
         try {
           checkCrc32c(bytes, r, fileOffset(i, r.offset), source);
+          // The data encoding (byte 15 of the fixed header) before seisplotjs meets it.
+          const enc = bytes[r.offset + 15];
+          if (enc !== 0 && !DECODABLE.has(enc)) {
+            const id = bytes.subarray(r.offset + 40, r.offset + 40 + bytes[r.offset + 33]);
+            const channel = sourceIdChannel(new TextDecoder().decode(id));
+            throw new SampleError(
+              "unsupported",
+              `Cannot read ${source}: the record at byte ${fileOffset(i, r.offset)} (${channel}, ${
+                new Date(r.start).toISOString()
+              }) is in encoding ${enc}${
+                ENCODINGS[enc] ? ` (${ENCODINGS[enc]})` : ""
+              }, which seisdec cannot decode: it reads int16, int32, float32, float64, Steim1, ` +
+                "Steim2 and DWWSSN",
+            );
+          }
           return true;
         } catch (e) {
           if (!(e instanceof SampleError && options.onCorrupt)) throw e;
@@ -288,6 +303,15 @@ export async function decodeSegments(
             start: r.start,
             end: r.end,
             error: e,
+            ...(e.reason === "unsupported"
+              ? {
+                channel: sourceIdChannel(
+                  new TextDecoder().decode(
+                    bytes.subarray(r.offset + 40, r.offset + 40 + bytes[r.offset + 33]),
+                  ),
+                ),
+              }
+              : {}),
           });
           return false;
         }
@@ -444,6 +468,23 @@ function header2(
       new DataView(bytes.buffer, bytes.byteOffset + offset, bytes.length - offset),
     );
   } catch (e) {
+    // Reading past the bytes there are, where the first blockette's offset (bytes 46-47, in
+    // either byte order) is a plausible one: the file ends inside the header's blockettes. An
+    // offset far past any header is a damaged header.
+    const left = bytes.length - offset;
+    const first = left >= 48
+      ? Math.min(
+        bytes[offset + 46] << 8 | bytes[offset + 47],
+        bytes[offset + 47] << 8 | bytes[offset + 46],
+      )
+      : 48;
+    if (e instanceof RangeError && first < 256 && left < first + 64) {
+      return new SampleError(
+        "truncated",
+        `Cannot read ${source}: file is truncated: the record at byte ${offset} ends inside ` +
+          `its header (${bytes.length - offset} bytes remain)`,
+      );
+    }
     return new SampleError(
       "corrupt",
       `Cannot read ${source}: the record at byte ${offset} does not parse: ${(e as Error).message}`,
@@ -809,6 +850,15 @@ function exactStart2(h: any): number {
 // deno-lint-ignore no-explicit-any
 function recordId2(h: any): string {
   return `${h.netCode}.${h.staCode}.${location(h.locCode)}.${h.chanCode}`;
+}
+
+/**
+ * A miniSEED 3 record's FDSN source identifier (`FDSN:NET_STA_LOC_B_S_SS`) as `NET.STA.LOC.CHA`
+ * (the identifier itself where it is not of that form).
+ */
+function sourceIdChannel(id: string): string {
+  const p = id.replace(/^FDSN:/, "").split("_");
+  return p.length === 6 ? `${p[0]}.${p[1]}.${location(p[2])}.${p[3]}${p[4]}${p[5]}` : id;
 }
 
 /** A location code as FDSN writes an empty one: `--` (and blanks) read as "". */

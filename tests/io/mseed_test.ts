@@ -666,3 +666,53 @@ Deno.test("a record without blockette 1000, or without a sampling rate, is named
   const [d] = await decodeSegments(dashes, name);
   assertEquals(d.location, "");
 });
+
+Deno.test("miniSEED 3: a record in an encoding seisdec cannot decode fails as unsupported, naming it, or with onCorrupt is left out as its own channel's", async () => {
+  const { decodeSegments, indexRecords } = await import("../../lib/io/mseed.ts");
+  const z = sineTrace();
+  const n = { ...z, channel: "HHN" };
+  const bytes = await encodeMiniseed3([z, n]);
+  const recs = await indexRecords(bytes, "m3.mseed");
+  // The first HHN record: its identifier ends in H_H_N.
+  const at = recs.find((r) =>
+    new TextDecoder().decode(bytes.subarray(r.offset + 40, r.offset + 40 + bytes[r.offset + 33]))
+      .endsWith("H_H_N")
+  )!;
+  const bad = bytes.slice();
+  bad[at.offset + 15] = 30; // SRO
+  const v = new DataView(bad.buffer, at.offset, at.size);
+  v.setUint32(28, 0, true);
+  v.setUint32(28, crc32c(bad.subarray(at.offset, at.offset + at.size)), true);
+  const e = await assertRejects(() => decodeSegments(bad, "m3.mseed"), SampleError) as SampleError;
+  assertEquals(e.reason, "unsupported");
+  assert(
+    e.message.includes(`the record at byte ${at.offset} (XX.S..HHN, `) &&
+      e.message.includes("is in encoding 30 (SRO)"),
+    e.message,
+  );
+  const left: CorruptRecord[] = [];
+  const segs = await decodeSegments(bad, "m3.mseed", { onCorrupt: (r) => left.push(r) });
+  assertEquals(left.map((r) => [r.offset, r.channel, r.error.reason]), [
+    [at.offset, "XX.S..HHN", "unsupported"],
+  ]);
+  const hhz = segs.filter((s) => s.channel === "HHZ");
+  assertEquals(hhz.length, 1);
+  const intact = (await decodeSegments(bytes, "m3.mseed")).filter((s) => s.channel === "HHZ");
+  assertEquals(hhz[0].data, intact[0].data);
+});
+
+Deno.test("a miniSEED 2 file cut anywhere inside its last record, its header included, is truncated: with onDamaged its complete records are kept", async () => {
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  const { bytes } = await esecRecords();
+  const whole = await indexRecords(bytes, "e.mseed");
+  const last = whole.at(-1)!;
+  for (const keep of [1, 20, 47, 48, 50, 51, 52, 63, 64, 100, 300]) {
+    const cut = bytes.subarray(0, last.offset + keep);
+    const e = await assertRejects(() => indexRecords(cut, "e.mseed"), SampleError);
+    assertEquals((e as SampleError).reason, "truncated", `${keep}: ${e.message}`);
+    const damaged: CorruptRecord[] = [];
+    const kept = await indexRecords(cut, "e.mseed", (d) => damaged.push(d));
+    assertEquals(kept, whole.slice(0, -1), `${keep}`);
+    assertEquals(damaged.map((d) => [d.error.reason, d.end]), [["truncated", Infinity]]);
+  }
+});
