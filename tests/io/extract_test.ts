@@ -364,6 +364,15 @@ Deno.test("processSample: a record of another channel left out of a file (an enc
     const cut = `${dir}/cut.mseed`;
     await Deno.writeFile(cut, both.subarray(0, z.length + ze.at(-1)!.offset + 100));
     assertEquals((await processSample(task("BHZ", cut), config)).referenceTime, tref);
+    // A BHE sample whose crop reaches into the cut record fails as truncated, naming it.
+    const clean = new Uint8Array(z.length + e.length);
+    clean.set(z);
+    clean.set(e, z.length);
+    await Deno.writeFile(cut, clean.subarray(0, z.length + ze.at(-1)!.offset + 100));
+    const late = { ...task("BHE", cut), referenceTime: ze.at(-1)!.start - 2000 };
+    const t = await assertRejects(() => processSample(late, config), SampleError);
+    assertEquals((t as SampleError).reason, "truncated", t.message);
+    assert(t.message.includes(`record at byte ${z.length + ze.at(-1)!.offset}`), t.message);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
