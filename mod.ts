@@ -170,6 +170,8 @@ export {
   inspectSample,
   inspectSamples,
   InventoryCache,
+  type JoinedChannel,
+  type JoinedSample,
   type OrientationSource,
   type ResponseSource,
   type Rotation,
@@ -247,6 +249,7 @@ export {
   triggerDefaults,
 } from "./lib/io/sds_triggers.ts";
 export {
+  type Join,
   readMiniseed,
   readMiniseedFile,
   type ReadMiniseedOptions,
