@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import {
   type AutoencoderConfig,
   ConvAutoencoder,
@@ -462,7 +462,7 @@ export async function pretrain(
       version: 1,
       autoencoder: ae.config,
       normalize: cfg.normalize,
-      dataset: opts.datasetPath,
+      dataset: opts.datasetPath === undefined ? undefined : resolve(opts.datasetPath),
       ...(scalingOf(ds) !== undefined ? { scaling: scalingOf(ds) } : {}),
       ...(ds.settings ? { datasetSettings: { ...ds.settings } } : {}),
     };

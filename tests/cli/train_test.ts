@@ -1,5 +1,5 @@
 /** The progress reporting of `cli.ts pretrain` (lib/cli/train.ts), and its --channels. */
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { run } from "./_run.ts";
 import { keptOnFullDisk, pretrainProgress } from "../../lib/cli/train.ts";
@@ -105,11 +105,14 @@ Deno.test("pretrain --channels builds that encoder (the decoder mirrors it), rec
     const x = Float32Array.from({ length: 8 * 120 }, (_, i) => Math.sin(0.3 * i));
     await Deno.writeFile(p("x.npy"), encodeNpy(x, [8, 1, 12, 10]));
     assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
-    const pre = [p("ds"), "--model", p("m"), "--cpu", "--epochs", "1", "--batch-size", "4"];
+    // The dataset given relative to the working directory: model.json records it absolute.
+    const rel = relative(Deno.cwd(), p("ds"));
+    const pre = [rel, "--model", p("m"), "--cpu", "--epochs", "1", "--batch-size", "4"];
     const r = await run("pretrain", ...pre, "--channels", "4,6,8", "--quiet");
     assertEquals(r.code, 0, r.err.join("\n"));
     const info = JSON.parse(await Deno.readTextFile(p("m/model.json")));
     assertEquals([info.autoencoder.channels, info.pretrain.channels], [[4, 6, 8], [4, 6, 8]]);
+    assertEquals(info.dataset, resolve(p("ds")));
     for (const list of ["4,x", "4,,8", "0x10", "4,1e1", "4,0"]) {
       const bad = await run("pretrain", ...pre, "--channels", list, "--force");
       assertEquals([bad.code, bad.err], [2, [
