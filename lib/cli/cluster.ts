@@ -919,31 +919,28 @@ export const evaluateCommand: Command = {
         if (e.truth.some((t) => t !== null)) events = evaluateClustering({ ...e, k });
       }
     }
+    // Where the classes came from: the dataset's labels, or --labels FILE (so that a score
+    // against, say, instrument types is not read as one against source classes); --json prints
+    // what evaluation.json holds.
+    const full = {
+      ...report,
+      labelsFrom: lf ? resolve(lf) : "dataset",
+      ...(events ? { events } : {}),
+    };
     // An agreement between two clusterings is not this directory's evaluation.
     if (!against) {
-      await writeIntoOutput(
-        dir,
-        "evaluation.json",
-        // Where the classes came from: the dataset's labels, or --labels FILE (so that a score
-        // against, say, instrument types is not read as one against source classes).
-        JSON.stringify(
-          {
-            ...report,
-            labelsFrom: lf ? resolve(lf) : "dataset",
-            ...(events ? { events } : {}),
-          },
-          null,
-          2,
-        ) + "\n",
-      );
+      await writeIntoOutput(dir, "evaluation.json", JSON.stringify(full, null, 2) + "\n");
     }
     const f = (v: number | null) => (v === null ? "n/a" : v.toFixed(4));
     const eventLine = events
       ? `Events (each its samples' vote): ACC ${f(events.acc)}   NMI ${f(events.nmi)}   ` +
         `ARI ${f(events.ari)} over ${events.labelled} labelled of ${events.n}`
       : null;
-    if (values.json) console.log(JSON.stringify(events ? { ...report, events } : report, null, 2));
-    else if (values.quiet) {
+    if (values.json) {
+      console.log(
+        JSON.stringify(against ? (events ? { ...report, events } : report) : full, null, 2),
+      );
+    } else if (values.quiet) {
       console.log(
         `evaluate: ACC ${f(report.acc)} NMI ${f(report.nmi)} ARI ${f(report.ari)} ` +
           `silhouette ${f(report.silhouette)} sizes [${report.sizes}]` +

@@ -149,7 +149,11 @@ export const demoCommand: Command = {
     say("cluster + evaluate");
     const clusters = join(out, "clusters");
     const { profiles, eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev, svg);
-    await writeIntoOutput(clusters, "evaluation.json", JSON.stringify(eDec, null, 2) + "\n");
+    await writeIntoOutput(
+      clusters,
+      "evaluation.json",
+      JSON.stringify({ ...eDec, labelsFrom: "dataset" }, null, 2) + "\n",
+    );
     await writeIntoOutput(clusters, "report.html", await buildReport(clusters));
     const raw = await rawKmeans(ds, k, { normalize: "minmax", seed });
     const eRaw = evaluateClustering({ pred: raw.labels!, k, truth });
@@ -299,7 +303,7 @@ async function continuousDemo(values: Values): Promise<void> {
   await writeIntoOutput(
     clusters,
     "evaluation.json",
-    JSON.stringify({ ...eDec, events }, null, 2) + "\n",
+    JSON.stringify({ ...eDec, labelsFrom: "dataset", events }, null, 2) + "\n",
   );
   await writeIntoOutput(clusters, "report.html", await buildReport(clusters));
   if (!quiet) console.log(formatReport(eDec));

@@ -38,6 +38,7 @@ Deno.test({
       const events = parseCsvRecords(await Deno.readTextFile(join(out, "clusters", "events.csv")));
       const ev = JSON.parse(await Deno.readTextFile(join(out, "clusters", "evaluation.json")));
       assertEquals(ev.events.n, events.length);
+      assertEquals(ev.labelsFrom, "dataset"); // as evaluate writes it
       for (const f of ["report.html", "labels.csv", "clusters.csv"]) {
         await Deno.stat(join(out, "clusters", f));
       }

@@ -1109,6 +1109,11 @@ Deno.test("cli: evaluate names a latent.npy it cannot read or whose rows do not 
     const ok = await run("evaluate", dir, "--json");
     assertEquals(ok.code, 0, ok.err.join("\n"));
     assert(JSON.parse(ok.out.join("\n")).silhouette !== null, "scored in the latent space");
+    // --json prints what evaluation.json holds, where the classes came from included.
+    assertEquals(
+      JSON.parse(ok.out.join("\n")),
+      JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json"))),
+    );
     // Cut short: before, left out without a word.
     await Deno.writeFile(join(dir, "latent.npy"), latent.subarray(0, latent.length - 6));
     const cut = await run("evaluate", dir, "--json");
