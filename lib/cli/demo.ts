@@ -126,7 +126,7 @@ export const demoCommand: Command = {
       latent,
       ds.count,
       latent.length / ds.count,
-      [2, 3, 4, 5, 6, 7, 8, 9],
+      [2, 3, 4, 5, 6, 7, 8, 9], // the candidates recorded below
       {
         method: "kmeans",
         nInit: 10,
@@ -135,12 +135,19 @@ export const demoCommand: Command = {
         seed,
       },
     );
-    await writeKSelection(model, sel, svg);
+
     const silAt = (k: number) => sel.scores.find((s) => s.k === k)!.silhouette.toFixed(3);
     const k = SYNTH_CLASSES.length;
 
     say(`init: k-means (k-means++, 100 restarts) on the latent codes, k = ${k} classes`);
-    const init = await initCentroids(model, ds, { ...INIT_DEFAULTS, k, seed }, dev, { latent });
+    // The selection is recorded in model.json as init records it (candidates, criterion, the k
+    // it chose), and its files written after the centres, though the demo fits k = the classes.
+    const candidates = [2, 3, 4, 5, 6, 7, 8, 9];
+    const init = await initCentroids(model, ds, { ...INIT_DEFAULTS, k, seed }, dev, {
+      latent,
+      record: { kSelection: { candidates, criterion: sel.criterion, chosen: sel.best } },
+    });
+    await writeKSelection(model, sel, svg);
     const eInit = evaluateClustering({ pred: init.labels, k, truth });
 
     say("finetune: DEC, target distribution over the dataset every epoch");

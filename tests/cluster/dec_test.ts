@@ -513,6 +513,15 @@ Deno.test({
       `DEC ACC ${e1.acc} lost more than 2 % from ${e0.acc}`,
     );
     assert(e1.acc! >= 0.98 && e1.nmi! >= 0.95, `DEC ACC ${e1.acc} / NMI ${e1.nmi} too low`);
+    // Its k selection is recorded in model.json as init records one, beside k_selection.csv.
+    const model = JSON.parse(await Deno.readTextFile(join(out, "model", "model.json")));
+    const chosen = (await Deno.readTextFile(join(out, "model", "k_selection.csv"))).trim()
+      .split("\n").slice(1).map((l) => l.split(",")).find((c) => c.at(-1) === "1")![0];
+    assertEquals(model.init.kSelection, {
+      candidates: [2, 3, 4, 5, 6, 7, 8, 9],
+      criterion: "silhouette",
+      chosen: Number(chosen),
+    });
     // The demo's cluster directory profiles the clusters; the synthetic events are timed, one
     // per hour over 200 hours, so the time figures are there and the profiles span 8 days.
     const clusters = join(out, "clusters");
