@@ -12,7 +12,9 @@ Python needs no seisdec code to read them; this module saves the bookkeeping. It
 - ``encode(model, x)`` and ``soft_assign(z, centroids, alpha)``: the latent codes and Student's-t
   soft assignments q in NumPy, as ``latent.npy`` and ``q.npy`` hold them; ``reconstruct(model,
   x)``: the decoder's output;
-- ``load_clusters(out_dir)``: what ``cluster`` wrote (codes, q, labels, events);
+- ``load_clusters(out_dir)``: what ``cluster`` wrote: codes, q, labels, events and
+  result.json (its clusters.csv, umap.csv, episodes.csv and evaluation.json read with csv and
+  json);
 - ``decoder_plan(h, w)``: the decoder's paddings and crop for an input size;
 - ``torch_autoencoder(model)``: the whole autoencoder as a PyTorch module with the weights
   loaded (``module.encoder(x)``, ``module(x)`` for the reconstruction), to go on in PyTorch;

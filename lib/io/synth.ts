@@ -117,6 +117,7 @@ export const GALPERIN_DIP = -Math.atan(1 / Math.SQRT2) * 180 / Math.PI;
  * import { sensorOrientation } from "./synth.ts";
  * const w = sensorOrientation("W", 200);
  * if (w.azimuth !== 80 || !(w.dip < -35 && w.dip > -36)) throw new Error();
+ * if (sensorOrientation("2", 359.8).azimuth !== 89.8) throw new Error(); // not 89.80000000000001
  * ```
  */
 export function sensorOrientation(c: string, az1: number): { azimuth: number; dip: number } {
@@ -131,7 +132,12 @@ export function sensorOrientation(c: string, az1: number): { azimuth: number; di
     : c === "E"
     ? 90
     : 0;
-  return { azimuth, dip: c === "Z" ? -90 : "UVW".includes(c) ? GALPERIN_DIP : 0 };
+  // To a micro-degree: (359.8 + 90) % 360 is 89.80000000000001 in floats, which stations.xml and
+  // rotations.csv then printed.
+  return {
+    azimuth: Math.round(azimuth * 1e6) / 1e6,
+    dip: c === "Z" ? -90 : "UVW".includes(c) ? GALPERIN_DIP : 0,
+  };
 }
 
 /**
