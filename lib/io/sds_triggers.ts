@@ -272,7 +272,25 @@ async function readCacheFile(
   return { entries, lines };
 }
 
-/** What a day's detection depends on, as a cache key; null when a file's time is unknown. */
+/** A day file's size and modification time (ms), `"missing"`, or null where unknown. */
+type FileStat = [number, number] | "missing" | null;
+
+/** A file's {@linkcode FileStat} now. */
+async function statNow(path: string): Promise<FileStat> {
+  try {
+    const s = await Deno.stat(path);
+    return s.mtime ? [s.size, s.mtime.getTime()] : null;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound ? "missing" : null;
+  }
+}
+
+/**
+ * What a day's detection depends on, as a cache key; null when a file's time is unknown.
+ * `statOf` gives each day file's size and time: as they were when its bytes were read, where
+ * they were, so that a key describes the bytes detected (a file that grew after it was read,
+ * for the day before's tail, gets a key of its old size, and is detected again next run).
+ */
 async function dayKey(
   dir: string,
   codes: readonly [string, string, string, string],
@@ -280,16 +298,13 @@ async function dayKey(
   to: number,
   t: SdsTrigger & { band: [number, number] },
   gapTolerance: number,
+  statOf: (path: string) => Promise<FileStat> = statNow,
 ): Promise<string | null> {
   const files: [string, number, number][] = [];
   for (const path of sdsPaths(dir, codes, ...readSpan(from, to, t))) {
-    try {
-      const s = await Deno.stat(path);
-      if (!s.mtime) return null;
-      files.push([basename(path), s.size, s.mtime.getTime()]);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) return null;
-    }
+    const s = await statOf(path);
+    if (s === null) return null;
+    if (s !== "missing") files.push([basename(path), s[0], s[1]]);
   }
   const { method, sta, lta, on, off, band, aic } = t;
   const text = JSON.stringify({
@@ -376,11 +391,18 @@ export async function detectSdsDays(
     damaged: (DetectionProblem & { start: number; end: number })[];
   };
   const files = new Map<string, File>();
+  // Each file's size and time as they were just before its bytes were read (kept after the
+  // file leaves `files`): the cache keys describe the bytes detected.
+  const readStats = new Map<string, FileStat>();
+  const statOf = async (path: string) => readStats.get(path) ?? await statNow(path);
   const fileOf = async (path: string): Promise<File> => {
     const had = files.get(path);
     if (had) return had;
     const file: File = { data: null, exists: false, damaged: [] };
     let bytes: Uint8Array | null = null;
+    // Before the read: a file that grows in between has newer bytes than its key says, and is
+    // detected again next run rather than kept with old bytes under a new key.
+    readStats.set(path, await statNow(path));
     try {
       bytes = await Deno.readFile(path);
     } catch (e) {
@@ -515,7 +537,7 @@ export async function detectSdsDays(
   const days: DetectionDay[] = [];
   for (let d0 = Math.floor(start / DAY_MS) * DAY_MS; d0 < end; d0 += DAY_MS) {
     const from = Math.max(d0, start), to = Math.min(d0 + DAY_MS, end);
-    const key = cache ? await dayKey(dir, codes, from, to, t, gapTolerance) : null;
+    const key = cache ? await dayKey(dir, codes, from, to, t, gapTolerance, statOf) : null;
     const month = cache ? await monthFile(d0) : null;
     const had = month?.f.entries.get(d0);
     if (key !== null && had?.key === key) {
@@ -525,8 +547,10 @@ export async function detectSdsDays(
     }
     const entry = await detectDay(from, to, d0);
     days.push(entry);
-    if (key !== null && month && cache?.write) {
-      entry.key = key;
+    // The key of the bytes detected (the files as they were read), not of the files now.
+    const stored = cache ? await dayKey(dir, codes, from, to, t, gapTolerance, statOf) : null;
+    if (stored !== null && month && cache?.write) {
+      entry.key = stored;
       month.f.entries.set(d0, entry);
       await Deno.writeTextFile(month.path, JSON.stringify(entry) + "\n", { append: true });
       month.f.appended++;

@@ -1074,3 +1074,50 @@ Deno.test("detectSdsTriggers: a day file cut inside its last record keeps its co
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("detectSdsTriggers with a cache: a day file that grows after it was read (for the day before's tail) is keyed as read, so the next run detects it again rather than keeping its old triggers", async () => {
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  const dir = await Deno.makeTempDir();
+  const readFile = Deno.readFile;
+  try {
+    await archive(dir);
+    const [, p2] = sdsPaths(dir, CODES, T0 + DAY - 1, T0 + 2 * DAY);
+    const full = await Deno.readFile(p2);
+    const recs = await indexRecords(full, p2);
+    // Day 2's file as a writer leaves it mid-day: its first record only.
+    await Deno.writeFile(p2, full.subarray(0, recs[0].offset + recs[0].size));
+    const start = T0 + DAY - 590_000, end = T0 + 3 * DAY;
+    const cache = { dir: `${dir}/cache`, write: true };
+    // The writer appends the rest right after the detector's first read of day 2's file (day 1
+    // reads it for its tail).
+    let grown = false;
+    Deno.readFile = async (path, options) => {
+      const bytes = await readFile(path, options);
+      if (!grown && String(path) === p2) {
+        grown = true;
+        await Deno.writeFile(p2, full);
+      }
+      return bytes;
+    };
+    await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache });
+    Deno.readFile = readFile;
+    assert(grown, "the hook ran");
+    // Nothing changes before the next run: every day that reads day 2's file (day 1 for its
+    // tail, day 3 for its warm-up, day 2 itself) is detected again, its key being of the old
+    // size, and the triggers are those of the whole file, as without a cache; the run after
+    // keeps them all.
+    const whole = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1);
+    for (const expect of [[false, false, false], [true, true, true]]) {
+      const kept: boolean[] = [];
+      const next = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, {
+        cache,
+        onDay: (k) => kept.push(k),
+      });
+      assertEquals(kept, expect);
+      assertEquals(next, whole);
+    }
+  } finally {
+    Deno.readFile = readFile;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
