@@ -620,13 +620,20 @@ export async function sdsWindowTasks(
       }
       let chunk = options.chunkSpan?.(t) ?? null;
       if (chunk && detections && perChunk.get(chunk[0])! < MIN_CHUNK_TRIGGERS) chunk = null;
-      if (chunk) task.preprocessSpan = chunk;
-      findSdsFiles(task, chunk?.[0] ?? t - span[0], chunk?.[1] ?? t + span[1], {
-        ...look,
-        exists,
-        intern,
-        anyLocation: false,
-      });
+      const lookHere = { ...look, exists, intern, anyLocation: false };
+      if (chunk) {
+        // The window's own day files decide whether its channel is missing, as without chunks:
+        // a chunk's margin may reach into the next day's file where the window's own is absent
+        // (before, such a window failed as 'too short' chunked and 'missing channel' not).
+        const own: SampleTask = { ...task, waveforms: [] };
+        findSdsFiles(own, t - span[0], t + span[1], lookHere);
+        if (own.error) {
+          tasks.push(own);
+          continue;
+        }
+        task.preprocessSpan = chunk;
+      }
+      findSdsFiles(task, chunk?.[0] ?? t - span[0], chunk?.[1] ?? t + span[1], lookHere);
       tasks.push(task);
     }
   }

@@ -883,3 +883,47 @@ Deno.test("extract refuses a missing --stations file and an output in the way up
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a window on a day without its day file fails as missing channel with chunks or without (a chunk's margin reaching into the next day's file made it 'too short')", async () => {
+  const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    await writeSynthContinuous(`${root}/syn`, {
+      hours: 26,
+      stations: 1,
+      eventsPerHour: 2,
+      seed: 5,
+    });
+    const base = await readExtractConfig(`${root}/syn/extract.json`);
+    base.workers = 0;
+    const w = (base.input as { windows: SdsWindows }).windows;
+    // Windows from 23:40 to 00:20 across midnight; the first day's file removed.
+    const day1 = Date.parse(w.start.slice(0, 10) + "T00:00:00Z");
+    w.start = new Date(day1 + 23 * 3600_000 + 40 * 60_000).toISOString();
+    w.end = new Date(day1 + 24 * 3600_000 + 20 * 60_000).toISOString();
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of Deno.readDirSync(d)) {
+        if (e.isDirectory) walk(`${d}/${e.name}`);
+        else if (/HHZ\.D\.\d{4}\.\d{3}$/.test(e.name)) files.push(`${d}/${e.name}`);
+      }
+    };
+    walk(`${root}/syn`);
+    files.sort();
+    assertEquals(files.length, 2, files.join());
+    await Deno.remove(files[0]);
+    const run = async (chunk: number, out: string) => {
+      const c = structuredClone(base);
+      (c.input as { windows: SdsWindows }).windows.chunk = chunk;
+      return await runExtract(c, `${root}/${out}`, { quiet: true });
+    };
+    const [chunked, own] = [await run(900, "c"), await run(0, "o")];
+    assertEquals(chunked.failures, own.failures);
+    assertEquals([chunked.ok, chunked.total], [own.ok, own.total]);
+    const missing = own.failures.filter((f) => f.reason === "missing channel");
+    assert(missing.length > 5, JSON.stringify(own.byReason));
+    assert(chunked.ok > 5, "the second day's windows are made");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
