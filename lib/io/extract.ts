@@ -2481,6 +2481,15 @@ export async function runExtract(
     return await extractInto(config, out, options, null);
   }
   if (options.detectionsFrom) await seedDetections(options.detectionsFrom, detections);
+  else if (
+    options.force &&
+    await Deno.stat(join(out, DETECTIONS_DIR)).then((s) => s.isDirectory, () => false)
+  ) {
+    // Replacing a dataset made at triggers (the hourly rerun of a growing archive) starts from
+    // its kept detections, as --detections OUT would: only days whose key differs (changed day
+    // files, other settings) are detected again.
+    await seedDetections(out, detections);
+  }
   keepOnInterrupt(detections, () => {
     try {
       const n = new Set(

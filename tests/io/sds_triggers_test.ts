@@ -878,6 +878,14 @@ Deno.test("extract at triggers keeps its detections by day in the dataset (detec
     } finally {
       ds.close();
     }
+    // --force onto the dataset itself (an hourly rerun) starts from its own kept detections, as
+    // --detections would: the moved onset is taken, not detected again.
+    const rerun = await run(...flags, "--out", `${root}/ds`, "--force", "--quiet");
+    assertEquals(rerun.code, 0, rerun.err.join("\n"));
+    const ids4 = parseCsvRecords(await Deno.readTextFile(`${root}/ds/samples.csv`)).map((r) =>
+      r.id
+    );
+    assert(ids4.includes(now) && !ids4.includes(was), ids4.join(" "));
   } finally {
     await Deno.remove(root, { recursive: true });
   }
