@@ -141,7 +141,8 @@ export const demoCommand: Command = {
 
     say(`init: k-means (k-means++, 100 restarts) on the latent codes, k = ${k} classes`);
     // The selection is recorded in model.json as init records it (candidates, criterion, the k
-    // it chose), and its files written after the centres, though the demo fits k = the classes.
+    // it chose), and its files written after the centres; the demo fits k = the classes all the
+    // same, so `chosen` may differ from `k` (info shows both).
     const candidates = [2, 3, 4, 5, 6, 7, 8, 9];
     const init = await initCentroids(model, ds, { ...INIT_DEFAULTS, k, seed }, dev, {
       latent,

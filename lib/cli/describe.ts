@@ -335,6 +335,8 @@ export async function describeDir(dir: string): Promise<DirSummary> {
           nInit: m.init.nInit,
           chosenFrom: m.init.kSelection?.candidates ?? null,
           criterion: m.init.kSelection?.criterion ?? null,
+          // The k the criterion chose: the demo, which fits k = its classes, may differ from k.
+          chosen: m.init.kSelection?.chosen ?? null,
         }
         : null,
       finetune: m.finetune

@@ -280,9 +280,12 @@ export async function decodeSegments(
       const good = spans.filter((r, i) => {
         try {
           checkCrc32c(bytes, r, fileOffset(i, r.offset), source);
-          // The data encoding (byte 15 of the fixed header) before seisplotjs meets it.
+          // The data encoding (byte 15 of the fixed header) before seisplotjs meets it; a record
+          // without samples (bytes 24-27), such as an opaque one (100), is left out below.
           const enc = bytes[r.offset + 15];
-          if (enc !== 0 && !DECODABLE.has(enc)) {
+          const samples = new DataView(bytes.buffer, bytes.byteOffset + r.offset + 24, 4)
+            .getUint32(0, true);
+          if (enc !== 0 && samples > 0 && !DECODABLE.has(enc)) {
             const id = bytes.subarray(r.offset + 40, r.offset + 40 + bytes[r.offset + 33]);
             const channel = sourceIdChannel(new TextDecoder().decode(id));
             throw new SampleError(

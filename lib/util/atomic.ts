@@ -476,6 +476,16 @@ export async function checkOutputTarget(
 ): Promise<boolean> {
   const back = await restoreMovedAside(path);
   if (back) console.error(`note: put back ${path} from ${back}, left by an interrupted run`);
+  // A symbolic link: replacing the output renames the link away (its target left as it was), and
+  // a rename onto it fails; the output is written where the user names its directory itself.
+  const link = await Deno.lstat(path).catch(() => null);
+  if (link?.isSymlink) {
+    const target = await Deno.realPath(path).catch(() => Deno.readLinkSync(path));
+    throw new Deno.errors.AlreadyExists(
+      `Cannot write ${path}: it is a symbolic link (to ${target}): give the directory itself, ` +
+        `--out ${target}`,
+    );
+  }
   const info = await Deno.stat(path).catch(() => null);
   const exists = info !== null;
   if (info?.isDirectory) {
@@ -610,8 +620,9 @@ async function swapTree(tmp: string, path: string, replace: boolean): Promise<vo
       // Windows renames onto no directory: an empty one is removed (not recursively: only
       // while it is still empty) and the rename tried again.
       if (Deno.build.os !== "windows") throw e;
+      // Not empty any more: a rival's output, refused as on POSIX (moveTree names it).
       await Deno.remove(path).catch(() => {
-        throw e;
+        throw new Deno.errors.AlreadyExists((e as Error).message);
       });
       await Deno.rename(tmp, path);
     }

@@ -699,6 +699,16 @@ Deno.test("miniSEED 3: a record in an encoding seisdec cannot decode fails as un
   assertEquals(hhz.length, 1);
   const intact = (await decodeSegments(bytes, "m3.mseed")).filter((s) => s.channel === "HHZ");
   assertEquals(hhz[0].data, intact[0].data);
+  // A record without samples in such an encoding (an opaque record, 100) holds no data to
+  // decode: left out, as miniSEED 2's are.
+  const opaque = bytes.slice();
+  opaque[at.offset + 15] = 100;
+  const w = new DataView(opaque.buffer, at.offset, at.size);
+  w.setUint32(24, 0, true);
+  w.setUint32(28, 0, true);
+  w.setUint32(28, crc32c(opaque.subarray(at.offset, at.offset + at.size)), true);
+  const kept = await decodeSegments(opaque, "m3.mseed");
+  assert(kept.some((s) => s.channel === "HHZ"), JSON.stringify(kept.map((s) => s.channel)));
 });
 
 Deno.test("a miniSEED 2 file cut anywhere inside its last record, its header included, is truncated: with onDamaged its complete records are kept", async () => {

@@ -477,3 +477,25 @@ Deno.test("an empty directory is filled without --force; a file is named as one 
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("an output that is a symbolic link is refused, naming its target, before any work", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/real`);
+    await Deno.symlink(`${dir}/real`, `${dir}/link`);
+    let filled = false;
+    await assertRejects(
+      () =>
+        writeDirAtomic(`${dir}/link`, () => {
+          filled = true;
+          return Promise.resolve();
+        }, { force: true, marker: "result.json" }),
+      Deno.errors.AlreadyExists,
+      `it is a symbolic link (to ${await Deno.realPath(`${dir}/real`)})`,
+    );
+    assert(!filled, "refused before the work");
+    assert((await Deno.lstat(`${dir}/link`)).isSymlink, "the link stays");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
