@@ -147,3 +147,20 @@ export function shellWord(word: string): string {
   if (/^[\p{L}\p{N}_\-.\/,:@%+=]+$/u.test(word)) return word;
   return `'${word.replaceAll("'", "'\\''")}'`;
 }
+
+/**
+ * A path as a word of a command line that seisdec's own flags read: {@linkcode shellWord}, with a
+ * relative path that starts with `-` written `./-x` (a flag's value may not start with a dash).
+ *
+ * @param path The path.
+ * @returns the word.
+ * @example
+ * ```ts
+ * import { pathWord } from "./_shared.ts";
+ * if (pathWord("-x/extract.json") !== "./-x/extract.json") throw new Error();
+ * if (pathWord("a b") !== "'a b'") throw new Error();
+ * ```
+ */
+export function pathWord(path: string): string {
+  return shellWord(path.startsWith("-") ? `./${path}` : path);
+}

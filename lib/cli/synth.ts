@@ -6,7 +6,7 @@
  */
 import { basename, join } from "node:path";
 import { type Command, intFlag, numFlag, strFlag, type Values } from "./_command.ts";
-import { seedFlag, shellWord } from "./_shared.ts";
+import { pathWord, seedFlag } from "./_shared.ts";
 import { UserError } from "../util/errors.ts";
 import { synthComponentsValid, writeSynth } from "../io/synth.ts";
 import { SYNTH_CLASSES, type SynthClass } from "../signal/synth.ts";
@@ -22,8 +22,8 @@ import { synthContinuousComponentsValid, writeSynthContinuous } from "../io/synt
  * @returns the command line.
  */
 function nextCommand(out: string, suffix = "_ds"): string {
-  return `deno run -A cli.ts extract --config ${shellWord(join(out, "extract.json"))} ` +
-    `--scaling db --out ${shellWord(besideOut(out, suffix))}`;
+  return `deno run -A cli.ts extract --config ${pathWord(join(out, "extract.json"))} ` +
+    `--scaling db --out ${pathWord(besideOut(out, suffix))}`;
 }
 
 /** A directory beside `out` named after it (`out/` + `_ds` -> `out_ds`; `.` -> `./ds`). */
@@ -232,11 +232,11 @@ async function runContinuous(values: Values, out: string, snr: number[]): Promis
       } s`,
   );
   if (!values.quiet) {
-    const q = (...p: string[]) => shellWord(join(...p));
+    const q = (...p: string[]) => pathWord(join(...p));
     console.error(
       `picks: deno run -A cli.ts extract --sds ${q(out, "sds")} --picks ${q(out, "events.xml")} ` +
         `--stations ${q(out, "stations.xml")} --scaling db --out ${
-          shellWord(besideOut(out, "_picks_ds"))
+          pathWord(besideOut(out, "_picks_ds"))
         }\n` +
         `windows: ${nextCommand(out, "_windows_ds")}`,
     );
