@@ -184,6 +184,15 @@ export function parseCommandArgs(cmd: Command, args: string[]): {
     }
     const dash = /Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
     const i = dash ? args.indexOf(dash[1]) : -1;
+    // The next word is another flag of the command: the value was forgotten.
+    const next = i >= 0 ? /^--?([\w-]+)/.exec(args[i + 1] ?? "") : null;
+    if (dash && next && (next[1] in all || Object.values(all).some((f) => f.short === next[1]))) {
+      const name = dash[1].slice(2);
+      throw new UserError(
+        `Cannot read ${dash[1]}: it needs a value (${all[name]?.arg ?? "VALUE"}): found the ` +
+          `flag ${args[i + 1]} after it`,
+      );
+    }
     // node:util says "ambiguous" both for a forgotten value and for one that starts with a dash.
     const why = dash
       ? `${dash[1]} needs a value: found '${args[i + 1] ?? ""}'; a value that starts with a ` +

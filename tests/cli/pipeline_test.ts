@@ -851,8 +851,13 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
       ["synth", "--out", join(root, "s"), "--per-class", "-1"],
       "--per-class needs a value: found '-1'; a value that starts with a dash is written --per-class=-1",
     ],
-    // A forgotten value: the next flag is not taken as it.
-    [["synth", "--out", "--seed", "3"], "--out needs a value: found '--seed'"],
+    // A forgotten value: the next flag is not taken as it, and named as a flag (not advised as
+    // --out=--seed).
+    [
+      ["synth", "--out", "--seed", "3"],
+      "Cannot read --out: it needs a value (DIR): found the flag --seed after it",
+    ],
+    [["synth", "--out", "-q"], "Cannot read --out: it needs a value (DIR): found the flag -q"],
     // A diverging run: a user's setting, not a bug (no stack trace). The first epoch's steps
     // print finite losses; the weights after it give NaN.
     [
