@@ -210,8 +210,14 @@ export function isUserFacing(e: unknown): boolean {
  * already written, such as the last checkpoint, stays.
  */
 function exitCleanlyOnSignals(): void {
-  // SIGHUP: the terminal closed (an ssh session dropped) under a long run.
-  const signals: [Deno.Signal, number][] = [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]];
+  // SIGHUP: the terminal closed (an ssh session dropped, a console window closed) under a long
+  // run; SIGBREAK: Ctrl-Break on Windows.
+  const signals: [Deno.Signal, number][] = [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+    ["SIGBREAK", 149],
+  ];
   for (const [signal, status] of signals) {
     try {
       Deno.addSignalListener(signal, () => {
@@ -225,7 +231,7 @@ function exitCleanlyOnSignals(): void {
         Deno.exit(status);
       });
     } catch {
-      // A signal this system does not deliver (SIGTERM, SIGHUP on Windows).
+      // A signal this system does not deliver (SIGBREAK outside Windows).
     }
   }
 }

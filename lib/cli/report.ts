@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Command } from "./_command.ts";
 import { strFlag } from "./_command.ts";
 import { describeDir, processingOf, settingsProcessing } from "./describe.ts";
@@ -72,9 +73,12 @@ const MODEL_FIGURES: [string, string][] = [
 export async function buildReport(dir: string, at: string = dir): Promise<string> {
   // A URL, not a file path: each segment percent-encoded, so that '#', '%', '?' or spaces in a
   // directory name do not cut the link.
-  const link = (path: string) =>
-    (relative(resolve(at), resolve(path)) || ".").split(sep).map(encodeURIComponent)
-      .join("/");
+  const link = (path: string) => {
+    const rel = relative(resolve(at), resolve(path)) || ".";
+    // On another drive (Windows) there is no relative path: a file URL.
+    if (isAbsolute(rel)) return pathToFileURL(resolve(path)).href;
+    return rel.split(sep).map(encodeURIComponent).join("/");
+  };
   const s = await describeDir(dir);
   if (s.kind !== "clusters") {
     throw new UserError(

@@ -152,8 +152,9 @@ export function interruptNotes(): string[] {
 }
 
 /**
- * Whether process `pid` runs on this machine; null where that cannot be told (no /proc).
- * A zombie (killed, but not yet reaped by its parent: in a container without an init
+ * Whether process `pid` runs on this machine; null where that cannot be told. Where there is no
+ * /proc (macOS, Windows), signal 0 tells whether a process of that pid exists (`Deno.kill`, with
+ * --allow-run; without it, null), and `since` cannot be checked there. A zombie (killed, but not yet reaped by its parent: in a container without an init
  * process, a `kill -9`ed run can stay one for good) does not run. With `since`, a time at
  * which the process in question was running (it wrote something then), a process that
  * holds the same pid but started later is another one (the pid was reused, as after a
@@ -163,11 +164,20 @@ export function interruptNotes(): string[] {
  * @param since Milliseconds since the epoch at which the process was known to run.
  * @returns true, false, or null when unknown.
  */
-export function processAlive(pid: number, since?: number): boolean | null {
-  try {
-    Deno.statSync("/proc/self");
-  } catch {
-    return null;
+export function processAlive(
+  pid: number,
+  since?: number,
+  proc: boolean = hasProc(),
+): boolean | null {
+  if (!proc) {
+    try {
+      Deno.kill(pid, 0);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false; // ESRCH: no such process
+      // EPERM: it exists, another user's; anything else (no --allow-run): unknown.
+      return (e as { code?: string }).code === "EPERM" ? true : null;
+    }
   }
   let stat: string;
   try {
@@ -184,6 +194,16 @@ export function processAlive(pid: number, since?: number): boolean | null {
     if (started !== null && started > since + 2000) return false;
   }
   return true;
+}
+
+/** Whether this system has Linux's /proc. */
+function hasProc(): boolean {
+  try {
+    Deno.statSync("/proc/self");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The boot time (ms since the epoch) that /proc's start times count from; null if unknown. */
@@ -490,7 +510,13 @@ export async function checkOutputTarget(
   const exists = info !== null;
   if (info?.isDirectory) {
     // Replacing renames it away: not possible for the working directory or one holding it.
-    const [p, here] = [resolve(path), Deno.cwd()];
+    // Both as real paths (macOS's /tmp is /private/tmp; the working directory is one already),
+    // case-folded where the file system ignores case (macOS, Windows).
+    const fold = (s: string) => Deno.build.os === "linux" ? s : s.toLowerCase();
+    const [p, here] = [
+      fold(await Deno.realPath(path).catch(() => resolve(path))),
+      fold(await Deno.realPath(Deno.cwd()).catch(() => Deno.cwd())),
+    ];
     if (here === p || here.startsWith(p.endsWith(sep) ? p : p + sep)) {
       throw new Deno.errors.AlreadyExists(
         `Cannot replace ${path}: it ${here === p ? "is" : "holds"} the current directory: ` +
@@ -502,7 +528,7 @@ export async function checkOutputTarget(
   // without --force (before, it needed --force, which then refused it for lacking the marker).
   // It is not "replaced": the finished directory is renamed onto it, which succeeds only while
   // it is still empty (so a rival's output written there meanwhile is refused, not deleted).
-  if (info?.isDirectory && (await Deno.readDir(path)[Symbol.asyncIterator]().next()).done) {
+  if (info?.isDirectory && await emptyDir(path)) {
     await Deno.mkdir(dirname(path), { recursive: true });
     for (const p of await removeStaleTemporaries(path)) {
       console.error(`note: removed ${p}, left by an interrupted run`);
@@ -536,6 +562,27 @@ export async function checkOutputTarget(
 }
 
 /**
+ * Files a desktop writes into folders a user browses (Finder's `.DS_Store`, Explorer's
+ * `Thumbs.db` and `desktop.ini`): not the user's data, so they neither keep a directory from
+ * being replaced nor count against it being empty.
+ */
+const SYSTEM_FILES = new Set([".DS_Store", "Thumbs.db", "desktop.ini"]);
+
+/**
+ * Whether a directory is empty but for {@linkcode SYSTEM_FILES}, which are then removed (a
+ * directory is renamed onto only while empty).
+ */
+async function emptyDir(path: string): Promise<boolean> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(path)) {
+    if (!e.isFile || !SYSTEM_FILES.has(e.name)) return false;
+    names.push(e.name);
+  }
+  for (const n of names) await Deno.remove(join(path, n)).catch(() => {});
+  return true;
+}
+
+/**
  * Refuses to replace an output directory unless its {@linkcode OUTPUT_LISTING} says this kind
  * of output wrote it and it holds nothing the listing does not name: a file or directory a user
  * added (a model trained into a cluster directory, notes) would go with it.
@@ -552,7 +599,9 @@ async function checkListing(path: string, kind: string): Promise<void> {
   }
   const extra: string[] = [];
   for await (const e of Deno.readDir(path)) {
-    if (e.name !== OUTPUT_LISTING && !named.has(e.name)) extra.push(e.name);
+    if (e.name !== OUTPUT_LISTING && !named.has(e.name) && !SYSTEM_FILES.has(e.name)) {
+      extra.push(e.name);
+    }
   }
   if (extra.length) {
     extra.sort();
@@ -610,7 +659,14 @@ async function swapTree(tmp: string, path: string, replace: boolean): Promise<vo
     // Back to back, synchronously: a Ctrl-C handler runs only between awaits, so it never
     // exits with `path` missing. A kill between the two is undone by restoreMovedAside.
     Deno.renameSync(path, old);
-    Deno.renameSync(tmp, path);
+    try {
+      Deno.renameSync(tmp, path);
+    } catch (e) {
+      // The new one could not take its place (on Windows, a file in it held open by another
+      // program): the old one goes back, rather than leaving `path` missing.
+      Deno.renameSync(old, path);
+      throw e;
+    }
     await Deno.remove(old, { recursive: true });
   } else {
     try {
@@ -620,6 +676,9 @@ async function swapTree(tmp: string, path: string, replace: boolean): Promise<vo
       // Windows renames onto no directory: an empty one is removed (not recursively: only
       // while it is still empty) and the rename tried again.
       if (Deno.build.os !== "windows") throw e;
+      const info = await Deno.lstat(path).catch(() => null);
+      // Anything but a directory there (nothing at all: another failure) is the rename's error.
+      if (!info?.isDirectory) throw e;
       // Not empty any more: a rival's output, refused as on POSIX (moveTree names it).
       await Deno.remove(path).catch(() => {
         throw new Deno.errors.AlreadyExists((e as Error).message);
@@ -697,7 +756,8 @@ export async function syncTree(dir: string): Promise<void> {
   };
   await walk(dir);
   const sync = async (p: string) => {
-    const f = await Deno.open(p, { read: true });
+    // Windows flushes (FlushFileBuffers) only through a handle opened for writing.
+    const f = await Deno.open(p, { read: true, write: Deno.build.os === "windows" });
     try {
       await f.syncData();
     } finally {

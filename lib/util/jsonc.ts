@@ -90,5 +90,7 @@ export function stripTrailingCommas(text: string): string {
  * @throws {SyntaxError} as JSON.parse, or for an unterminated comment.
  */
 export function parseJsonc(text: string): unknown {
-  return JSON.parse(stripTrailingCommas(stripJsonComments(text)));
+  // A UTF-8 byte-order mark (Windows editors, PowerShell 5's Out-File) is no JSON.
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return JSON.parse(stripTrailingCommas(stripJsonComments(body)));
 }

@@ -499,3 +499,81 @@ Deno.test("an output that is a symbolic link is refused, naming its target, befo
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("processAlive without /proc (macOS, Windows) asks the system by signal 0: a dead pid is dead, this process alive", () => {
+  assertEquals(processAlive(DEAD, undefined, false), false);
+  assertEquals(processAlive(Deno.pid, undefined, false), true);
+});
+
+Deno.test("a desktop's .DS_Store, Thumbs.db or desktop.ini neither keeps an output from being replaced nor an empty directory from being filled", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fill = (v: string) => (t: string) => Deno.writeTextFile(`${t}/result.json`, v);
+    await writeDirAtomic(`${dir}/out`, fill("1"), { marker: "result.json" });
+    await Deno.writeTextFile(`${dir}/out/.DS_Store`, "finder");
+    await writeDirAtomic(`${dir}/out`, fill("2"), { force: true, marker: "result.json" });
+    assertEquals(await Deno.readTextFile(`${dir}/out/result.json`), "2");
+    await Deno.mkdir(`${dir}/empty`);
+    await Deno.writeTextFile(`${dir}/empty/Thumbs.db`, "explorer");
+    await writeDirAtomic(`${dir}/empty`, fill("3"), { marker: "result.json" });
+    assertEquals(await Deno.readTextFile(`${dir}/empty/result.json`), "3");
+    // A user's own file still keeps --force away.
+    await Deno.writeTextFile(`${dir}/out/notes.txt`, "mine");
+    await assertRejects(
+      () => writeDirAtomic(`${dir}/out`, fill("4"), { force: true, marker: "result.json" }),
+      Deno.errors.AlreadyExists,
+      "notes.txt",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a swap whose new directory cannot take its place puts the old one back", async () => {
+  const dir = await Deno.makeTempDir();
+  const renameSync = Deno.renameSync;
+  try {
+    const fill = (v: string) => (t: string) => Deno.writeTextFile(`${t}/result.json`, v);
+    await writeDirAtomic(`${dir}/out`, fill("1"), { marker: "result.json" });
+    // The second rename of the swap (the new directory into place) fails, as a file held open
+    // by another program makes it fail on Windows.
+    let n = 0;
+    Deno.renameSync = (from, to) => {
+      if (++n === 2) throw new Deno.errors.PermissionDenied("Access is denied. (os error 5)");
+      renameSync(from, to);
+    };
+    await assertRejects(
+      () => writeDirAtomic(`${dir}/out`, fill("2"), { force: true, marker: "result.json" }),
+      Deno.errors.PermissionDenied,
+      "Access is denied",
+    );
+    Deno.renameSync = renameSync;
+    assertEquals(await Deno.readTextFile(`${dir}/out/result.json`), "1");
+    assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["out"]);
+  } finally {
+    Deno.renameSync = renameSync;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the working directory named through a symbolic link is still refused as the output", async () => {
+  const dir = await Deno.makeTempDir();
+  const here = Deno.cwd();
+  try {
+    await Deno.mkdir(`${dir}/real/out`, { recursive: true });
+    await Deno.symlink(`${dir}/real`, `${dir}/link`);
+    Deno.chdir(`${dir}/real/out`);
+    await assertRejects(
+      () =>
+        writeDirAtomic(`${dir}/link/out`, (t) => Deno.writeTextFile(`${t}/result.json`, "1"), {
+          force: true,
+          marker: "result.json",
+        }),
+      Deno.errors.AlreadyExists,
+      "it is the current directory",
+    );
+  } finally {
+    Deno.chdir(here);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -56,3 +56,7 @@ async function assertRejectsUser(f: () => Promise<unknown>, msg: string): Promis
   }
   throw new Error(`expected a UserError with ${msg}`);
 }
+
+Deno.test("a UTF-8 byte-order mark before JSONC (Windows editors, PowerShell 5) is read past", () => {
+  assertEquals(parseJsonc('\uFEFF{ "a": 1, // one\n}'), { a: 1 });
+});
