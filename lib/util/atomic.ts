@@ -241,8 +241,8 @@ function tagTime(tag: string): number {
 
 /**
  * Removes the temporaries of `path` that a process no longer running left behind (killed
- * while writing it). Only where the system shows its processes (Linux's /proc); elsewhere
- * nothing is removed.
+ * while writing it). Only where the system tells whether a process runs
+ * ({@linkcode processAlive}); elsewhere nothing is removed.
  *
  * @param path The target file or directory.
  * @returns the paths removed.
@@ -693,7 +693,7 @@ async function swapTree(tmp: string, path: string, replace: boolean): Promise<vo
  * and died before the new one took its place, so that `path` is missing: the newest such
  * output of a process no longer running is renamed to `path`. Where `path` exists, such
  * outputs are leftovers of a finished swap (killed while removing them) and are removed.
- * Only where the system shows its processes (Linux's /proc); elsewhere nothing is done.
+ * Only where the system tells whether a process runs ({@linkcode processAlive}).
  *
  * @param path The output file or directory.
  * @returns the output put back, or null.
