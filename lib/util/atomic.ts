@@ -154,8 +154,10 @@ export function interruptNotes(): string[] {
 /**
  * Whether process `pid` runs on this machine; null where that cannot be told. Where there is no
  * /proc (macOS, Windows), signal 0 tells whether a process of that pid exists (`Deno.kill`, with
- * --allow-run; without it, null), and `since` cannot be checked there. A zombie (killed, but not yet reaped by its parent: in a container without an init
- * process, a `kill -9`ed run can stay one for good) does not run. With `since`, a time at
+ * --allow-run; without it, null): none is false, one is true without `since` and null with it
+ * (a later process reusing the pid cannot be told apart there). A zombie (killed, but not yet
+ * reaped by its parent: in a container without an init process, a `kill -9`ed run can stay
+ * one for good) does not run. With `since`, a time at
  * which the process in question was running (it wrote something then), a process that
  * holds the same pid but started later is another one (the pid was reused, as after a
  * reboot or a container's restart), and the one in question does not run.
@@ -170,13 +172,16 @@ export function processAlive(
   proc: boolean = hasProc(),
 ): boolean | null {
   if (!proc) {
+    // A process of that pid exists; with `since`, it may be a later one that reuses the pid,
+    // which only /proc tells: unknown then.
+    const exists = since === undefined ? true : null;
     try {
       Deno.kill(pid, 0);
-      return true;
+      return exists;
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return false; // ESRCH: no such process
       // EPERM: it exists, another user's; anything else (no --allow-run): unknown.
-      return (e as { code?: string }).code === "EPERM" ? true : null;
+      return e instanceof Deno.errors.PermissionDenied ? exists : null;
     }
   }
   let stat: string;
@@ -562,24 +567,43 @@ export async function checkOutputTarget(
 }
 
 /**
- * Files a desktop writes into folders a user browses (Finder's `.DS_Store`, Explorer's
- * `Thumbs.db` and `desktop.ini`): not the user's data, so they neither keep a directory from
- * being replaced nor count against it being empty.
+ * Files a desktop writes into folders a user browses, on the system whose desktop writes them
+ * (macOS's Finder `.DS_Store`; Windows's Explorer `Thumbs.db` and `desktop.ini`; none elsewhere):
+ * as plain files, not the user's data, so they neither keep a directory from being replaced nor
+ * count against it being empty.
  */
-const SYSTEM_FILES = new Set([".DS_Store", "Thumbs.db", "desktop.ini"]);
+const SYSTEM_FILES: ReadonlySet<string> = new Set(
+  Deno.build.os === "darwin"
+    ? [".DS_Store"]
+    : Deno.build.os === "windows"
+    ? ["Thumbs.db", "desktop.ini"]
+    : [],
+);
 
-/**
- * Whether a directory is empty but for {@linkcode SYSTEM_FILES}, which are then removed (a
- * directory is renamed onto only while empty).
- */
+/** Whether a directory is empty but for {@linkcode SYSTEM_FILES} (plain files). */
 async function emptyDir(path: string): Promise<boolean> {
-  const names: string[] = [];
   for await (const e of Deno.readDir(path)) {
     if (!e.isFile || !SYSTEM_FILES.has(e.name)) return false;
-    names.push(e.name);
+  }
+  return true;
+}
+
+/**
+ * Removes the {@linkcode SYSTEM_FILES} of a directory that holds nothing else, just before a
+ * finished output is renamed onto it (which succeeds only while it is empty).
+ */
+async function clearSystemFiles(path: string): Promise<void> {
+  if (SYSTEM_FILES.size === 0) return;
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(path)) {
+      if (!e.isFile || !SYSTEM_FILES.has(e.name)) return;
+      names.push(e.name);
+    }
+  } catch {
+    return; // not a directory, or gone: the rename says what it is
   }
   for (const n of names) await Deno.remove(join(path, n)).catch(() => {});
-  return true;
 }
 
 /**
@@ -599,9 +623,8 @@ async function checkListing(path: string, kind: string): Promise<void> {
   }
   const extra: string[] = [];
   for await (const e of Deno.readDir(path)) {
-    if (e.name !== OUTPUT_LISTING && !named.has(e.name) && !SYSTEM_FILES.has(e.name)) {
-      extra.push(e.name);
-    }
+    const system = e.isFile && SYSTEM_FILES.has(e.name);
+    if (e.name !== OUTPUT_LISTING && !named.has(e.name) && !system) extra.push(e.name);
   }
   if (extra.length) {
     extra.sort();
@@ -664,13 +687,22 @@ async function swapTree(tmp: string, path: string, replace: boolean): Promise<vo
     } catch (e) {
       // The new one could not take its place (on Windows, a file in it held open by another
       // program): the old one goes back, rather than leaving `path` missing.
-      Deno.renameSync(old, path);
+      try {
+        Deno.renameSync(old, path);
+      } catch (back) {
+        throw new Error(
+          `${(e as Error).message}; putting the previous output back failed too ` +
+            `(${(back as Error).message}): it is at ${old}`,
+          { cause: e },
+        );
+      }
       throw e;
     }
     await Deno.remove(old, { recursive: true });
   } else {
     try {
       // POSIX renames a directory onto an empty one; a non-empty one fails (ENOTEMPTY).
+      await clearSystemFiles(path);
       await Deno.rename(tmp, path);
     } catch (e) {
       // Windows renames onto no directory: an empty one is removed (not recursively: only

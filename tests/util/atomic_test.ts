@@ -500,30 +500,43 @@ Deno.test("an output that is a symbolic link is refused, naming its target, befo
   }
 });
 
-Deno.test("processAlive without /proc (macOS, Windows) asks the system by signal 0: a dead pid is dead, this process alive", () => {
+Deno.test("processAlive without /proc (macOS, Windows) asks the system by signal 0: a dead pid is dead, this process alive, and unknown where a later process may reuse the pid", () => {
   assertEquals(processAlive(DEAD, undefined, false), false);
   assertEquals(processAlive(Deno.pid, undefined, false), true);
+  assertEquals(processAlive(Deno.pid, Date.now() - 3600_000, false), null);
 });
 
-Deno.test("a desktop's .DS_Store, Thumbs.db or desktop.ini neither keeps an output from being replaced nor an empty directory from being filled", async () => {
+Deno.test("a desktop's own files (macOS .DS_Store; Windows Thumbs.db, desktop.ini) neither keep an output from being replaced nor an empty directory from being filled, on that system alone and as plain files", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const fill = (v: string) => (t: string) => Deno.writeTextFile(`${t}/result.json`, v);
+    const os = Deno.build.os;
+    const desktop = os === "darwin" ? ".DS_Store" : os === "windows" ? "Thumbs.db" : null;
     await writeDirAtomic(`${dir}/out`, fill("1"), { marker: "result.json" });
-    await Deno.writeTextFile(`${dir}/out/.DS_Store`, "finder");
-    await writeDirAtomic(`${dir}/out`, fill("2"), { force: true, marker: "result.json" });
-    assertEquals(await Deno.readTextFile(`${dir}/out/result.json`), "2");
-    await Deno.mkdir(`${dir}/empty`);
-    await Deno.writeTextFile(`${dir}/empty/Thumbs.db`, "explorer");
-    await writeDirAtomic(`${dir}/empty`, fill("3"), { marker: "result.json" });
-    assertEquals(await Deno.readTextFile(`${dir}/empty/result.json`), "3");
-    // A user's own file still keeps --force away.
-    await Deno.writeTextFile(`${dir}/out/notes.txt`, "mine");
-    await assertRejects(
-      () => writeDirAtomic(`${dir}/out`, fill("4"), { force: true, marker: "result.json" }),
-      Deno.errors.AlreadyExists,
-      "notes.txt",
-    );
+    // Elsewhere (Linux) such a name is a user's file like any other.
+    const name = desktop ?? ".DS_Store";
+    await Deno.writeTextFile(`${dir}/out/${name}`, "desktop");
+    const force = () =>
+      writeDirAtomic(`${dir}/out`, fill("2"), { force: true, marker: "result.json" });
+    if (desktop) {
+      await force();
+      assertEquals(await Deno.readTextFile(`${dir}/out/result.json`), "2");
+      await Deno.mkdir(`${dir}/empty`);
+      await Deno.writeTextFile(`${dir}/empty/${desktop}`, "desktop");
+      await writeDirAtomic(`${dir}/empty`, fill("3"), { marker: "result.json" });
+      assertEquals(await Deno.readTextFile(`${dir}/empty/result.json`), "3");
+      // As a directory it is the user's.
+      await Deno.mkdir(`${dir}/out/${desktop}.d`);
+      await Deno.mkdir(`${dir}/out2`);
+      await Deno.mkdir(`${dir}/out2/${desktop}`);
+      await assertRejects(
+        () => writeDirAtomic(`${dir}/out2`, fill("4"), { marker: "result.json" }),
+        Deno.errors.AlreadyExists,
+      );
+    } else {
+      await assertRejects(force, Deno.errors.AlreadyExists, name);
+      assertEquals(await Deno.readTextFile(`${dir}/out/${name}`), "desktop");
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -550,6 +563,20 @@ Deno.test("a swap whose new directory cannot take its place puts the old one bac
     Deno.renameSync = renameSync;
     assertEquals(await Deno.readTextFile(`${dir}/out/result.json`), "1");
     assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["out"]);
+    // Where putting it back fails too, the error says where the previous output is.
+    n = 0;
+    Deno.renameSync = (from, to) => {
+      if (++n >= 2) throw new Deno.errors.PermissionDenied(`denied ${n}`);
+      renameSync(from, to);
+    };
+    const e = await assertRejects(
+      () => writeDirAtomic(`${dir}/out`, fill("3"), { force: true, marker: "result.json" }),
+      Error,
+      "denied 2; putting the previous output back failed too (denied 3): it is at ",
+    );
+    Deno.renameSync = renameSync;
+    const old = e.message.slice(e.message.lastIndexOf("it is at ") + 9);
+    assertEquals(await Deno.readTextFile(`${old}/result.json`), "1");
   } finally {
     Deno.renameSync = renameSync;
     await Deno.remove(dir, { recursive: true });
