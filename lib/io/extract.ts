@@ -1446,6 +1446,8 @@ async function processSampleBody(
   let traces: Trace[], tref: number;
   // Where only the records around the sample were decoded: the files' whole data span.
   let dataSpan: [number, number] | null = null;
+  // The decoded segments (for a message naming the gap a time falls in).
+  let decoded: readonly Segment[] = [];
   let sacHeaders: SacHeaderOrientation[] = [];
   if (task.npz) {
     tref = task.referenceTime!;
@@ -1461,6 +1463,7 @@ async function processSampleBody(
     ] as const;
     const read = await readTaskSegments(task, options.keepDecoded ?? (() => true), span);
     const { segs, markers, sac, sacOrientations } = read;
+    decoded = segs;
     dataSpan = read.dataSpan;
     sacHeaders = sacOrientations;
     rotated = rotationChannels(
@@ -1541,12 +1544,23 @@ async function processSampleBody(
       const outside = dataSpan !== null && (tref < dataSpan[0] || tref > dataSpan[1]);
       const [t0, t1] = outside ? dataSpan! : [full.startTime, fullEnd];
       const windowed = task.window === true;
+      // Inside the data: the gap it falls in, from the channel's last data before it to its
+      // first after it.
+      const mine = decoded.filter((s) =>
+        s.network === full.network && s.station === full.station &&
+        s.location === full.location && s.channel === full.channel
+      );
+      const lastBefore = Math.max(...mine.map(segmentEnd).filter((e) => e <= tref));
+      const firstAfter = Math.min(...mine.map((s) => s.startTime).filter((b) => b > tref));
+      const gap = !outside && Number.isFinite(lastBefore) && Number.isFinite(firstAfter);
       throw new SampleError(
         windowed ? "too short" : "pick outside trace",
         `Cannot place ${what} (${src}): ${windowed ? "window at" : "reference time"} ${
           iso(tref)
-        } is outside ${outside ? "the data of the file, which covers" : "the trace"} ` +
-          `${iso(t0)} .. ${iso(t1)}`,
+        } ` + (gap
+          ? `falls in a gap of the data, from ${iso(lastBefore)} to ${iso(firstAfter)}`
+          : `is outside ${outside ? "the data of the file, which covers" : "the trace"} ` +
+            `${iso(t0)} .. ${iso(t1)}`),
       );
     }
     // A long record (a day-long file) is cut to the crop window plus TRIM_PAD_S on each side

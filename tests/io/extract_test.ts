@@ -377,3 +377,51 @@ Deno.test("processSample: a record of another channel left out of a file (an enc
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("processSample: a reference time in a gap of the data names the gap, from the data before it to the data after it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fs = 100, start = Date.UTC(2024, 0, 1), tref = start + 70_000;
+    const rng = new Rng(4);
+    const noise = (n: number) => new Float64Array(n).map(() => Math.round(1000 * rng.normal()));
+    const tr = { network: "XX", station: "S1", location: "", channel: "HHZ", samplingRate: fs };
+    const path = `${dir}/g.mseed`;
+    // Data from 0 to 60 s and from 200 s on: 70 s lies in the gap.
+    await Deno.writeFile(
+      path,
+      await encodeMiniseed3([
+        { ...tr, startTime: start, data: noise(60 * fs) },
+        { ...tr, startTime: start + 200_000, data: noise(60 * fs) },
+      ]),
+    );
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: `${dir}/m.csv` },
+      components: "channel",
+      preprocess: { response: { remove: false }, bandpass: null },
+      spectrogram: { windowLength: 1, fmin: 2, fmax: 20, before: 5, after: 10 },
+      workers: 0,
+    });
+    const task: SampleTask = {
+      network: "XX",
+      station: "S1",
+      location: "",
+      channel: "HHZ",
+      id: "g",
+      waveforms: [path],
+      response: null,
+      referenceTime: tref,
+      label: null,
+    };
+    const e = await assertRejects(() => processSample(task, config), SampleError);
+    assertEquals((e as SampleError).reason, "pick outside trace");
+    assert(
+      e.message.includes(
+        `reference time ${new Date(tref).toISOString()} falls in a gap of the data, from ` +
+          `${new Date(start + 60_000).toISOString()} to ${new Date(start + 200_000).toISOString()}`,
+      ),
+      e.message,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
