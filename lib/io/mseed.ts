@@ -204,20 +204,13 @@ export async function decodeSegments(
         }
         if (!DECODABLE.has(fh.encoding)) {
           const id = recordId2(fh);
-          const error = new SampleError(
-            "unsupported",
-            `Cannot read ${source}: the record at byte ${
-              fileOffset(index, offset)
-            } (${id}, ${fh.startTime.toISO()}) is in encoding ${fh.encoding}${
-              ENCODINGS[fh.encoding] ? ` (${ENCODINGS[fh.encoding]})` : ""
-            }, which seisdec cannot decode: it reads int16, int32, float32, float64, Steim1, ` +
-              "Steim2 and DWWSSN",
-          );
+          const at = fileOffset(index, offset);
+          const error = unsupportedEncoding(source, at, id, fh.startTime.toISO(), fh.encoding);
           if (!options.onCorrupt) throw error;
           const start = exactStart2(fh);
           const fs = fh.sampleRate > 0 ? fh.sampleRate : 0;
           options.onCorrupt({
-            offset: fileOffset(index, offset),
+            offset: at,
             start,
             end: start + (fs > 0 ? fh.numSamples * 1000 / fs : 0),
             error,
@@ -278,46 +271,35 @@ export async function decodeSegments(
       // not a record are named with their byte offset, as for miniSEED 2.
       const spans = await indexRecords(bytes, source);
       const good = spans.filter((r, i) => {
+        const at = fileOffset(i, r.offset);
+        let error: SampleError | null = null;
+        let channel: string | undefined;
         try {
-          checkCrc32c(bytes, r, fileOffset(i, r.offset), source);
-          // The data encoding (byte 15 of the fixed header) before seisplotjs meets it; a record
-          // without samples (bytes 24-27), such as an opaque one (100), is left out below.
-          const enc = bytes[r.offset + 15];
-          const samples = new DataView(bytes.buffer, bytes.byteOffset + r.offset + 24, 4)
-            .getUint32(0, true);
-          if (enc !== 0 && samples > 0 && !DECODABLE.has(enc)) {
-            const id = bytes.subarray(r.offset + 40, r.offset + 40 + bytes[r.offset + 33]);
-            const channel = sourceIdChannel(new TextDecoder().decode(id));
-            throw new SampleError(
-              "unsupported",
-              `Cannot read ${source}: the record at byte ${fileOffset(i, r.offset)} (${channel}, ${
-                new Date(r.start).toISOString()
-              }) is in encoding ${enc}${
-                ENCODINGS[enc] ? ` (${ENCODINGS[enc]})` : ""
-              }, which seisdec cannot decode: it reads int16, int32, float32, float64, Steim1, ` +
-                "Steim2 and DWWSSN",
-            );
-          }
-          return true;
+          checkCrc32c(bytes, r, at, source);
         } catch (e) {
-          if (!(e instanceof SampleError && options.onCorrupt)) throw e;
-          options.onCorrupt({
-            offset: fileOffset(i, r.offset),
-            start: r.start,
-            end: r.end,
-            error: e,
-            ...(e.reason === "unsupported"
-              ? {
-                channel: sourceIdChannel(
-                  new TextDecoder().decode(
-                    bytes.subarray(r.offset + 40, r.offset + 40 + bytes[r.offset + 33]),
-                  ),
-                ),
-              }
-              : {}),
-          });
-          return false;
+          if (!(e instanceof SampleError)) throw e;
+          error = e;
         }
+        // The data encoding (byte 15 of the fixed header) before seisplotjs meets it; a record
+        // without samples (bytes 24-27), such as an opaque one (100), is left out below.
+        const enc = bytes[r.offset + 15];
+        const samples = new DataView(bytes.buffer, bytes.byteOffset + r.offset + 24, 4)
+          .getUint32(0, true);
+        if (!error && enc !== 0 && samples > 0 && !DECODABLE.has(enc)) {
+          const id = bytes.subarray(r.offset + 40, r.offset + 40 + bytes[r.offset + 33]);
+          channel = sourceIdChannel(new TextDecoder().decode(id));
+          error = unsupportedEncoding(source, at, channel, new Date(r.start).toISOString(), enc);
+        }
+        if (!error) return true;
+        if (!options.onCorrupt) throw error;
+        options.onCorrupt({
+          offset: at,
+          start: r.start,
+          end: r.end,
+          error,
+          ...(channel ? { channel } : {}),
+        });
+        return false;
       });
       if (good.length === 0) return [];
       const kept = good.length === spans.length ? buf : concatRecords(bytes, good).buffer;
@@ -872,6 +854,24 @@ function location(code: string | undefined): string {
 
 /** Data encodings seisplotjs decodes: int16, int32, float32, float64, Steim1, Steim2, DWWSSN. */
 const DECODABLE = new Set([1, 3, 4, 5, 10, 11, 32]);
+
+/** The error of a record (byte `at`, `channel`, its start `time`) in encoding `enc`, which
+ * seisplotjs cannot decode. */
+function unsupportedEncoding(
+  source: string,
+  at: number,
+  channel: string,
+  time: string,
+  enc: number,
+): SampleError {
+  return new SampleError(
+    "unsupported",
+    `Cannot read ${source}: the record at byte ${at} (${channel}, ${time}) is in encoding ${enc}${
+      ENCODINGS[enc] ? ` (${ENCODINGS[enc]})` : ""
+    }, which seisdec cannot decode: it reads int16, int32, float32, float64, Steim1, Steim2 and ` +
+      "DWWSSN",
+  );
+}
 
 /** The SEED manual's names of data encodings (blockette 1000, field 3). */
 const ENCODINGS: Record<number, string> = {

@@ -492,7 +492,7 @@ async function readListing(dir: string): Promise<{ kind: unknown; entries: strin
  *
  * @param path Destination directory.
  * @param options `force` allows replacing; `marker` names a file the directory must hold.
- * @returns whether `path` exists (and will be replaced).
+ * @returns whether `path` exists and will be replaced (not where it is an empty directory).
  * @throws {Deno.errors.AlreadyExists} when it may not be written.
  */
 export async function checkOutputTarget(
@@ -512,7 +512,6 @@ export async function checkOutputTarget(
     );
   }
   const info = await Deno.stat(path).catch(() => null);
-  const exists = info !== null;
   if (info?.isDirectory) {
     // Replacing renames it away: not possible for the working directory or one holding it.
     // Both as real paths (macOS's /tmp is /private/tmp; the working directory is one already),
@@ -529,41 +528,35 @@ export async function checkOutputTarget(
       );
     }
   }
-  // An empty directory (made with mkdir for the output) holds nothing to lose: it is filled
-  // without --force (before, it needed --force, which then refused it for lacking the marker).
-  // It is not "replaced": the finished directory is renamed onto it, which succeeds only while
-  // it is still empty (so a rival's output written there meanwhile is refused, not deleted).
-  if (info?.isDirectory && await emptyDir(path)) {
-    await Deno.mkdir(dirname(path), { recursive: true });
-    for (const p of await removeStaleTemporaries(path)) {
-      console.error(`note: removed ${p}, left by an interrupted run`);
-    }
-    return false;
-  }
   if (info && !info.isDirectory) {
     throw new Deno.errors.AlreadyExists(
       `Cannot write ${path}: it is a file, not an output directory: choose another path`,
     );
   }
-  if (exists && !options.force) {
+  // An empty directory (made with mkdir for the output) holds nothing to lose: it is filled
+  // without --force (before, it needed --force, which then refused it for lacking the marker).
+  // It is not "replaced": the finished directory is renamed onto it, which succeeds only while
+  // it is still empty (so a rival's output written there meanwhile is refused, not deleted).
+  const replace = info !== null && !(await emptyDir(path));
+  if (replace && !options.force) {
     throw new Deno.errors.AlreadyExists(
       `Cannot write ${path}: it already exists: pass --force to replace it`,
     );
   }
   if (
-    exists && options.marker && !(await Deno.stat(join(path, options.marker)).catch(() => null))
+    replace && options.marker && !(await Deno.stat(join(path, options.marker)).catch(() => null))
   ) {
     throw new Deno.errors.AlreadyExists(
       `Cannot replace ${path}: it holds no ${options.marker}, so this command did not write it ` +
         `(a dataset, a model or other data?): choose another output directory or remove it yourself`,
     );
   }
-  if (exists && options.marker) await checkListing(path, options.marker);
+  if (replace && options.marker) await checkListing(path, options.marker);
   await Deno.mkdir(dirname(path), { recursive: true });
   for (const p of await removeStaleTemporaries(path)) {
     console.error(`note: removed ${p}, left by an interrupted run`);
   }
-  return exists;
+  return replace;
 }
 
 /**
@@ -593,17 +586,9 @@ async function emptyDir(path: string): Promise<boolean> {
  * finished output is renamed onto it (which succeeds only while it is empty).
  */
 async function clearSystemFiles(path: string): Promise<void> {
-  if (SYSTEM_FILES.size === 0) return;
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(path)) {
-      if (!e.isFile || !SYSTEM_FILES.has(e.name)) return;
-      names.push(e.name);
-    }
-  } catch {
-    return; // not a directory, or gone: the rename says what it is
-  }
-  for (const n of names) await Deno.remove(join(path, n)).catch(() => {});
+  // Not a directory, or gone: the rename says what it is.
+  if (SYSTEM_FILES.size === 0 || !(await emptyDir(path).catch(() => false))) return;
+  for (const n of SYSTEM_FILES) await Deno.remove(join(path, n)).catch(() => {});
 }
 
 /**

@@ -12,6 +12,7 @@ import { storedTuningPath, TUNING_FORMAT, tuningFileStem } from "../../lib/gpu/t
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 import { HAS_PROC } from "../_proc.ts";
+import { fileExists } from "../../lib/io/manifest.ts";
 
 /** Sets an environment variable (unset: undefined) and returns a function that restores it. */
 function setEnv(name: string, value: string | undefined): () => void {
@@ -258,18 +259,10 @@ gpuTest(
         stderr: "piped",
       }).spawn();
       const progress = join(dir, `${tuningFileStem(await adapterName())}.progress.json`);
-      const exists = (p: string) => {
-        try {
-          Deno.statSync(p);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      for (let i = 0; i < 1200 && !exists(progress); i++) {
+      for (let i = 0; i < 1200 && !fileExists(progress); i++) {
         await new Promise((r) => setTimeout(r, 50));
       }
-      assert(exists(progress), "the first trial was timed");
+      assert(fileExists(progress), "the first trial was timed");
       // Its children, by their parent's pid (/proc/PID/stat field 4).
       const children = [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name))
         .map((e) => {
@@ -289,7 +282,7 @@ gpuTest(
       const err = new TextDecoder().decode(await new Response(parent.stderr).arrayBuffer());
       assertEquals(code, 130, err);
       assert(err.includes(`kept ${progress}`) && err.includes("`cli.ts tune --resume`"), err);
-      assert(exists(progress));
+      assert(fileExists(progress));
       // The trial process is gone (or a zombie awaiting its reaper), not computing on.
       const alive = (pid: number) => {
         try {

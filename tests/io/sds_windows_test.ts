@@ -13,7 +13,11 @@ import {
 import { writeSynth } from "../../lib/io/synth.ts";
 import { encodeMiniseed3, readMiniseedFile } from "../../lib/io/mseed.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
-import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
+import {
+  type ExtractConfig,
+  parseExtractConfig,
+  readExtractConfig,
+} from "../../lib/io/extract_config.ts";
 import { runExtract } from "../../lib/io/extract.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { applyOverrides } from "../../lib/cli/extract.ts";
@@ -803,21 +807,10 @@ Deno.test("a damaged record in a day file fails, as corrupt and naming its file 
     await writeSynthContinuous(`${root}/syn`, { hours: 1, stations: 1, eventsPerHour: 6, seed: 9 });
     const base = await readExtractConfig(`${root}/syn/extract.json`);
     base.workers = 0;
-    const run = async (chunk: number, out: string) => {
-      const c = structuredClone(base);
-      (c.input as { windows: SdsWindows }).windows.chunk = chunk;
-      return await runExtract(c, `${root}/${out}`, { quiet: true });
-    };
+    const run = (chunk: number, out: string) => withChunk(base, chunk, `${root}/${out}`);
     const intact = await run(900, "intact");
     // The day file of the station's vertical; damage the record that holds the middle of the hour.
-    const files: string[] = [];
-    const walk = (d: string) => {
-      for (const e of Deno.readDirSync(d)) {
-        if (e.isDirectory) walk(`${d}/${e.name}`);
-        else if (/HHZ\.D\.\d{4}\.\d{3}$/.test(e.name)) files.push(`${d}/${e.name}`);
-      }
-    };
-    walk(`${root}/syn`);
+    const files = hhzDayFiles(`${root}/syn`);
     assertEquals(files.length, 1, files.join());
     const bytes = await Deno.readFile(files[0]);
     const recs = await indexRecords(bytes, files[0]);
@@ -901,22 +894,10 @@ Deno.test("a window on a day without its day file fails as missing channel with 
     const day1 = Date.parse(w.start.slice(0, 10) + "T00:00:00Z");
     w.start = new Date(day1 + 23 * 3600_000 + 40 * 60_000).toISOString();
     w.end = new Date(day1 + 24 * 3600_000 + 20 * 60_000).toISOString();
-    const files: string[] = [];
-    const walk = (d: string) => {
-      for (const e of Deno.readDirSync(d)) {
-        if (e.isDirectory) walk(`${d}/${e.name}`);
-        else if (/HHZ\.D\.\d{4}\.\d{3}$/.test(e.name)) files.push(`${d}/${e.name}`);
-      }
-    };
-    walk(`${root}/syn`);
-    files.sort();
+    const files = hhzDayFiles(`${root}/syn`);
     assertEquals(files.length, 2, files.join());
     await Deno.remove(files[0]);
-    const run = async (chunk: number, out: string) => {
-      const c = structuredClone(base);
-      (c.input as { windows: SdsWindows }).windows.chunk = chunk;
-      return await runExtract(c, `${root}/${out}`, { quiet: true });
-    };
+    const run = (chunk: number, out: string) => withChunk(base, chunk, `${root}/${out}`);
     const [chunked, own] = [await run(900, "c"), await run(0, "o")];
     assertEquals(chunked.failures, own.failures);
     assertEquals([chunked.ok, chunked.total], [own.ok, own.total]);
@@ -927,3 +908,23 @@ Deno.test("a window on a day without its day file fails as missing channel with 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+/** The synthetic archive's vertical day files below `dir`, sorted. */
+function hhzDayFiles(dir: string): string[] {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of Deno.readDirSync(d)) {
+      if (e.isDirectory) walk(`${d}/${e.name}`);
+      else if (/HHZ\.D\.\d{4}\.\d{3}$/.test(e.name)) files.push(`${d}/${e.name}`);
+    }
+  };
+  walk(dir);
+  return files.sort();
+}
+
+/** An extraction of `base` with windows chunked by `chunk` s (0: none) into `out`. */
+function withChunk(base: ExtractConfig, chunk: number, out: string) {
+  const c = structuredClone(base);
+  (c.input as { windows: SdsWindows }).windows.chunk = chunk;
+  return runExtract(c, out, { quiet: true });
+}
