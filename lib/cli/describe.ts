@@ -16,7 +16,7 @@ import { isDirectory } from "../io/checkpoint.ts";
 
 /** A directory's summary: its kind and the figures worth knowing about it. */
 export interface DirSummary {
-  kind: "dataset" | "model" | "clusters";
+  kind: "dataset" | "model" | "clusters" | "encoding";
   path: string;
   [field: string]: unknown;
 }
@@ -373,6 +373,20 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       join(dir, "evaluation.json"),
       "the evaluation.json evaluate writes",
     );
+    // encode writes k 0: latent codes without clusters, sizes or scores.
+    if (r.k === 0) {
+      return {
+        kind: "encoding",
+        path: dir,
+        stage: r.stage,
+        n: r.n,
+        dim: r.dim,
+        normalize: r.normalize,
+        dataset: r.dataset,
+        model: r.model,
+        created: r.created,
+      };
+    }
     return {
       kind: "clusters",
       path: dir,

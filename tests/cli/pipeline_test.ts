@@ -643,6 +643,10 @@ gpuTest(
     );
     assertEquals([(await eJson("ei")).stage, (await eJson("ei")).k], ["init", 0]);
     assert(!(await pathExists(p("ei/q.npy"))));
+    // info says what encode wrote: codes, not clusters (no k, sizes or scores).
+    const eInfo = JSON.parse((await ok("info", p("ei"), "--json")).out.join("\n"));
+    assertEquals([eInfo.kind, eInfo.stage, eInfo.n, eInfo.dim], ["encoding", "init", 7, 3]);
+    assertEquals(["k", "sizes", "evaluation"].filter((f) => f in eInfo), []);
     assertEquals(
       Array.from((await readNpyFile(p("ei/latent.npy"))).data as Float32Array),
       Array.from((await readNpyFile(p("ci/latent.npy"))).data as Float32Array),
