@@ -351,9 +351,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** The XML namespace of seisdec's fields in QuakeML ({@linkcode QuakeMlEvent.extra}). */
 export const SEISDEC_XMLNS = "https://github.com/seisdec/seisdec/xmlns/1.0";
 
-/** Text as XML character data: `&`, `<` and `>` escaped. */
+/**
+ * Text as XML character data or an attribute value: `&`, `<`, `>`, `"` and `'` escaped. Codes,
+ * phases and ids come from the input files (a miniSEED 3 source id or a QuakeML attribute may
+ * hold any character), so every value is escaped, not only free text.
+ */
 function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;").replace(/'/g, "&apos;");
 }
 
 /**
@@ -372,10 +377,11 @@ export function formatQuakeMl(events: readonly QuakeMlEvent[]): string {
     `  <eventParameters publicID="smi:seisdec/eventParameters">`,
   ];
   for (const e of events) {
-    const oid = `smi:seisdec/origin/${e.id}`;
-    l.push(`    <event publicID="smi:seisdec/event/${e.id}">`);
+    const id = escapeXml(e.id);
+    const oid = `smi:seisdec/origin/${id}`;
+    l.push(`    <event publicID="smi:seisdec/event/${id}">`);
     if (e.origin) l.push(`      <preferredOriginID>${oid}</preferredOriginID>`);
-    if (e.type !== null) l.push(`      <type>${e.type}</type>`);
+    if (e.type !== null) l.push(`      <type>${escapeXml(e.type)}</type>`);
     if (e.origin) {
       l.push(
         `      <origin publicID="${oid}">`,
@@ -388,7 +394,7 @@ export function formatQuakeMl(events: readonly QuakeMlEvent[]): string {
     }
     if (e.magnitude !== undefined && e.origin) {
       l.push(
-        `      <magnitude publicID="smi:seisdec/magnitude/${e.id}">`,
+        `      <magnitude publicID="smi:seisdec/magnitude/${id}">`,
         `        <mag><value>${e.magnitude.toFixed(2)}</value></mag>`,
         `        <type>ML</type>`,
         `        <originID>${oid}</originID>`,
@@ -404,11 +410,13 @@ export function formatQuakeMl(events: readonly QuakeMlEvent[]): string {
     }
     e.picks.forEach((p, i) => {
       l.push(
-        `      <pick publicID="smi:seisdec/pick/${e.id}/${i}">`,
+        `      <pick publicID="smi:seisdec/pick/${id}/${i}">`,
         `        <time><value>${iso(p.time)}</value></time>`,
-        `        <waveformID networkCode="${p.network}" stationCode="${p.station}" locationCode="${p.location}" channelCode="${p.channel}"/>`,
-        ...(p.phase ? [`        <phaseHint>${p.phase}</phaseHint>`] : []),
-        `        <evaluationMode>${e.mode ?? "manual"}</evaluationMode>`,
+        `        <waveformID networkCode="${escapeXml(p.network)}" stationCode="${
+          escapeXml(p.station)
+        }" locationCode="${escapeXml(p.location)}" channelCode="${escapeXml(p.channel)}"/>`,
+        ...(p.phase ? [`        <phaseHint>${escapeXml(p.phase)}</phaseHint>`] : []),
+        `        <evaluationMode>${escapeXml(e.mode ?? "manual")}</evaluationMode>`,
         `      </pick>`,
       );
     });

@@ -4,6 +4,7 @@ import { formatStationXml, readStationXml } from "../../lib/io/stationxml.ts";
 import { referencePhase } from "../../lib/cli/cluster.ts";
 import { earliestPicks } from "../../lib/io/manifest.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
+import { DOMParser } from "../../lib/deps.ts";
 
 Deno.test("QuakeML events and picks round-trip through seisplotjs's parser", async () => {
   const t = Date.UTC(2021, 2, 3, 4, 5, 6, 780);
@@ -49,6 +50,41 @@ Deno.test("QuakeML events and picks round-trip through seisplotjs's parser", asy
     SampleError,
     "st.xml",
   );
+});
+
+Deno.test("QuakeML: codes, phase, type and ids holding XML's special characters are escaped and read back as they were", async () => {
+  const t = Date.UTC(2021, 2, 3, 4, 5, 6);
+  const odd = `" a="<&>'`;
+  const xml = formatQuakeMl([{
+    id: `ev"1&<`,
+    type: `quarry & "blast"`,
+    origin: { time: t, latitude: 0, longitude: 0, depth: 0 },
+    picks: [{
+      network: "X&",
+      station: odd,
+      location: "<0>",
+      channel: `H"Z`,
+      phase: "P<'",
+      time: t,
+    }],
+  }]);
+  // Well-formed: the DOM parser finds one pick whose attributes hold the codes as written,
+  // and no attribute injected.
+  const doc = new DOMParser().parseFromString(xml, "text/xml");
+  assertEquals(doc.getElementsByTagName("parsererror").length, 0, xml);
+  const w = doc.getElementsByTagName("waveformID")[0];
+  assertEquals(Array.from(w.attributes, (a) => a.name).sort(), [
+    "channelCode",
+    "locationCode",
+    "networkCode",
+    "stationCode",
+  ]);
+  const q = await readQuakeMl(xml, "events.xml");
+  assertEquals(q.picks.map((p) => [p.network, p.station, p.location, p.channel, p.phase]), [
+    ["X&", odd, "<0>", `H"Z`, "P<'"],
+  ]);
+  assertEquals(q.origins.map((o) => o.eventType), [`quarry & "blast"`]);
+  assert(xml.includes(`publicID="smi:seisdec/event/ev&quot;1&amp;&lt;"`), xml);
 });
 
 Deno.test("QuakeML: an empty location reads as '', a pick without a valid time is set apart with its id", async () => {
