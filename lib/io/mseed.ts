@@ -219,6 +219,26 @@ export async function decodeSegments(
           offset += size;
           continue;
         }
+        const rateError = badRate(
+          source,
+          fileOffset(index, offset),
+          recordId2(fh),
+          fh.startTime.toISO(),
+          fh.sampleRate,
+        );
+        if (rateError) {
+          if (!options.onCorrupt) throw rateError;
+          const start = exactStart2(fh);
+          options.onCorrupt({
+            offset: fileOffset(index, offset),
+            start,
+            end: start,
+            error: rateError,
+            channel: recordId2(fh),
+          });
+          offset += size;
+          continue;
+        }
         let rec;
         try {
           rec = sp.miniseed.parseSingleDataRecord(new DataView(buf, offset, size));
@@ -289,6 +309,15 @@ export async function decodeSegments(
           const id = bytes.subarray(r.offset + 40, r.offset + 40 + bytes[r.offset + 33]);
           channel = sourceIdChannel(new TextDecoder().decode(id));
           error = unsupportedEncoding(source, at, channel, new Date(r.start).toISOString(), enc);
+        }
+        if (!error && enc !== 0 && samples > 0) {
+          const rate = new DataView(bytes.buffer, bytes.byteOffset + r.offset + 16, 8)
+            .getFloat64(0, true);
+          const fs = rate < 0 ? -1 / rate : rate;
+          const id = bytes.subarray(r.offset + 40, r.offset + 40 + bytes[r.offset + 33]);
+          const ch = sourceIdChannel(new TextDecoder().decode(id));
+          error = badRate(source, at, ch, new Date(r.start).toISOString(), fs);
+          if (error) channel = ch;
         }
         if (!error) return true;
         if (!options.onCorrupt) throw error;
@@ -870,6 +899,34 @@ function unsupportedEncoding(
       ENCODINGS[enc] ? ` (${ENCODINGS[enc]})` : ""
     }, which seisdec cannot decode: it reads int16, int32, float32, float64, Steim1, Steim2 and ` +
       "DWWSSN",
+  );
+}
+
+/**
+ * The highest sampling rate a record may declare, Hz: 1 MHz, above any seismometer, geophone
+ * or accelerometer (acoustic-emission sensors aside). A miniSEED 2 header's rate factor and
+ * multiplier reach about 1.07 GHz and a miniSEED 3 header's float64 anything; a damaged or
+ * hostile header's rate would make a gap of less than `gapTolerance` a fill of billions of
+ * samples (memory without bound), and a crop window as many.
+ */
+export const MAX_SAMPLING_RATE = 1e6;
+
+/**
+ * Why a record's declared sampling rate cannot be used (above {@linkcode MAX_SAMPLING_RATE},
+ * or not finite), or null.
+ */
+function badRate(
+  source: string,
+  at: number,
+  channel: string,
+  time: string,
+  fs: number,
+): SampleError | null {
+  if (Number.isFinite(fs) && fs <= MAX_SAMPLING_RATE) return null;
+  return new SampleError(
+    "corrupt",
+    `Cannot read ${source}: the record at byte ${at} (${channel}, ${time}) declares a sampling ` +
+      `rate of ${fs} Hz: expected at most ${MAX_SAMPLING_RATE} Hz (a damaged header?)`,
   );
 }
 

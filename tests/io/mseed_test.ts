@@ -711,6 +711,53 @@ Deno.test("miniSEED 3: a record in an encoding seisdec cannot decode fails as un
   assert(kept.some((s) => s.channel === "HHZ"), JSON.stringify(kept.map((s) => s.channel)));
 });
 
+Deno.test("a record declaring a sampling rate above 1 MHz fails as corrupt, naming it, before a gap fill or a trace at that rate is allocated (miniSEED 2 and 3)", async () => {
+  const { decodeSegments, indexRecords, MAX_SAMPLING_RATE } = await import(
+    "../../lib/io/mseed.ts"
+  );
+  assertEquals(MAX_SAMPLING_RATE, 1e6);
+  const { bytes, offsets, name } = await esecRecords();
+  const [base] = await decodeSegments(bytes, name);
+  // The third record at factor × multiplier = 32767² Hz (about 1.07 GHz: a gap of less than the
+  // tolerance to the next record was a fill of some 10⁹ samples).
+  const fast = bytes.slice();
+  const v = new DataView(fast.buffer);
+  v.setInt16(offsets[2] + 32, 32767);
+  v.setInt16(offsets[2] + 34, 32767);
+  const e = await assertRejects(() => readMiniseed(fast, name), SampleError) as SampleError;
+  assertEquals(e.reason, "corrupt");
+  assert(
+    e.message.includes(`the record at byte ${offsets[2]} (${base.network}.${base.station}.`) &&
+      e.message.includes("declares a sampling rate of 1073676289 Hz: expected at most 1000000 Hz"),
+    e.message,
+  );
+  // With onCorrupt the record is left out as its channel's, and the rest read as before.
+  const left: CorruptRecord[] = [];
+  const segs = await decodeSegments(fast, name, { onCorrupt: (r) => left.push(r) });
+  assertEquals(left.map((r) => [r.offset, r.error.reason]), [[offsets[2], "corrupt"]]);
+  assertEquals(segs.map((s) => s.samplingRate), [40, 40]);
+  // miniSEED 3: a float64 rate of 1e12 Hz (was "Array buffer allocation failed"), and a period
+  // (a negative rate) of 1 ps.
+  const z = sineTrace();
+  const m3 = await encodeMiniseed3([z]);
+  const recs = await indexRecords(m3, "m3.mseed");
+  for (const rate of [1e12, -1e-12, NaN]) {
+    const bad = m3.slice();
+    const at = recs[0];
+    const w = new DataView(bad.buffer, at.offset, at.size);
+    w.setFloat64(16, rate, true);
+    w.setUint32(28, 0, true);
+    w.setUint32(28, crc32c(bad.subarray(at.offset, at.offset + at.size)), true);
+    const e3 = await assertRejects(() => readMiniseed(bad, "m3.mseed"), SampleError) as SampleError;
+    assertEquals(e3.reason, "corrupt");
+    assert(
+      e3.message.includes(`the record at byte ${at.offset} (XX.S..HHZ, `) &&
+        e3.message.includes(`declares a sampling rate of ${rate < 0 ? -1 / rate : rate} Hz`),
+      e3.message,
+    );
+  }
+});
+
 Deno.test("a miniSEED 2 file cut anywhere inside its last record, its header included, is truncated: with onDamaged its complete records are kept", async () => {
   const { indexRecords } = await import("../../lib/io/mseed.ts");
   const { bytes } = await esecRecords();
