@@ -820,12 +820,53 @@ export async function sdsTasks(
       tasks.push(task);
       continue;
     }
+    // The codes become directory and file names of the archive: one that is not a name there
+    // (a path separator, `.` or `..`) would read files elsewhere.
+    const unsafe = sdsCodeProblem(p);
+    if (unsafe) {
+      task.error = {
+        reason: "missing channel",
+        message: `Cannot find the data of pick ${p.pickId} in ${quakeml}: ${unsafe}`,
+      };
+      tasks.push(task);
+      continue;
+    }
     findSdsFiles(task, p.time - span[0], p.time + span[1], { dir, codesOf, alternates });
     tasks.push(task);
   }
   // Those without a time last: the rest are by pick time.
   tasks.push(...failed);
   return tasks;
+}
+
+/**
+ * Why a pick's codes cannot name SDS directories and files (SDS paths are built from them): a
+ * code holding `/`, `\\` or a control character, or a network, station or channel code that is
+ * empty, `.` or `..`; or null.
+ *
+ * @param p The pick's codes.
+ * @returns the problem, naming the code, or null.
+ */
+export function sdsCodeProblem(
+  p: { network: string; station: string; location: string; channel: string },
+): string | null {
+  const fields = [
+    ["network", p.network],
+    ["station", p.station],
+    ["location", p.location],
+    ["channel", p.channel],
+  ] as const;
+  for (const [name, code] of fields) {
+    // deno-lint-ignore no-control-regex
+    if (/[/\\\x00-\x1f]/.test(code) || code === "." || code === "..") {
+      return `its ${name} code ${JSON.stringify(code)} cannot name a directory or file of an ` +
+        "SDS archive (it holds a path separator or a control character, or is . or ..)";
+    }
+    if (name !== "location" && code === "") {
+      return `it names no ${name} code, which an SDS archive's paths need`;
+    }
+  }
+  return null;
 }
 
 /** Where and how {@linkcode findSdsFiles} looks for a sample's day files. */

@@ -200,6 +200,51 @@ Deno.test("SDS: a pick without the archive's location code takes the first of th
   }
 });
 
+Deno.test("SDS: a pick whose codes would lead out of the archive (a path separator, ..) fails as its own sample, naming the code, and no file outside is looked at", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const t = Date.UTC(2025, 0, 1, 12);
+    // Another archive beside this one, holding the day file the hostile pick points at.
+    const [other] = sdsPaths(`${root}/other`, ["XX", "S1", "00", "HHZ"], t, t);
+    await Deno.mkdir(dirname(other), { recursive: true });
+    await Deno.writeFile(other, new Uint8Array(512));
+    const dir = `${root}/sds`;
+    await Deno.mkdir(dir);
+    const pick = (id: string, sta: string, loc: string) =>
+      `<pick publicID="p/${id}"><time><value>${new Date(t).toISOString()}</value></time>
+<waveformID networkCode="XX" stationCode="${sta}" locationCode="${loc}" channelCode="HHZ"/>` +
+      `<phaseHint>P</phaseHint></pick>`;
+    await Deno.writeTextFile(
+      `${dir}/picks.xml`,
+      `<?xml version="1.0"?>
+<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">
+<eventParameters publicID="ep">
+<event publicID="ev/1"><type>earthquake</type>${
+        pick("1", "S1", "/../../../other/2025/XX/S1/HHZ.D/XX.S1.00")
+      }</event>
+<event publicID="ev/2"><type>earthquake</type>${pick("2", "..", "00")}</event>
+<event publicID="ev/3"><type>earthquake</type>${pick("3", "S2", "00")}</event>
+</eventParameters></q:quakeml>`,
+    );
+    const tasks = await sdsTasks(dir, `${dir}/picks.xml`, null, "P", (c) => [c], [1000, 1000]);
+    const byId = new Map(tasks.map((k) => [k.id, k]));
+    for (const [id, code] of [["1.XX.S1", "location"], ["2.XX...", "station"]]) {
+      const k = byId.get(id)!;
+      assertEquals([k.error?.reason, k.waveforms], ["missing channel", []], id);
+      assert(
+        k.error!.message.includes(`its ${code} code`) &&
+          k.error!.message.includes("cannot name a directory or file of an SDS archive"),
+        k.error!.message,
+      );
+    }
+    // A pick with ordinary codes is looked up as before (its day file is missing here).
+    assertEquals(byId.get("3.XX.S2")!.error?.reason, "missing channel");
+    assert(byId.get("3.XX.S2")!.error!.message.includes("XX.S2.00.HHZ"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("manifest: a column seisdec does not read is named in one warning, with the nearest known name", async () => {
   const dir = await Deno.makeTempDir();
   const errs: string[] = [];
