@@ -74,6 +74,7 @@ import {
 import { ByteLru } from "../util/lru.ts";
 import { sha256Hex } from "../util/hash.ts";
 import { Rng } from "../util/rng.ts";
+import { readInputFile, readInputText } from "./input_file.ts";
 
 /** The codes of one channel. */
 export interface ChannelId {
@@ -121,7 +122,7 @@ const channelKey = (id: ChannelId) => `${id.network}.${id.station}.${id.location
 async function readResponseFile(path: string): Promise<ParsedResponseFile> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readInputText(path);
   } catch (e) {
     throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
   }
@@ -350,7 +351,7 @@ async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]
   const npz = task.npz!;
   let arrays;
   try {
-    arrays = await readNpz(await Deno.readFile(npz.path));
+    arrays = await readNpz(await readInputFile(npz.path));
   } catch (e) {
     const why = e instanceof Deno.errors.NotFound
       ? "no such file (listed in waveform.csv)"
@@ -561,7 +562,7 @@ async function decodedFile(
   if (indexed && span) return await decodeSpan(indexed, f, span, key!);
   let bytes: Uint8Array;
   try {
-    bytes = indexed?.bytes ?? await Deno.readFile(f);
+    bytes = indexed?.bytes ?? await readInputFile(f);
   } catch (e) {
     throw new SampleError("unreadable", `Cannot read ${f}: ${(e as Error).message}`);
   }

@@ -25,6 +25,7 @@ import { type BadPick, type PhasePick, readQuakeMlFile } from "./quakeml.ts";
 import { UserError } from "../util/errors.ts";
 import { nearestName } from "../util/names.ts";
 import type { FailureReason } from "./sample_error.ts";
+import { readInputText } from "./input_file.ts";
 
 /** One sample to extract. */
 export interface SampleTask {
@@ -182,7 +183,7 @@ interface PickIndex {
 async function readPickIndex(path: string): Promise<PickIndex> {
   const q = await readQuakeMlFile(path).catch(async (e) => {
     // A CSV or other text where QuakeML belongs: say what the option takes.
-    const start = await Deno.readTextFile(path).then((t) => t.trimStart().slice(0, 20), () => "<");
+    const start = await readInputText(path).then((t) => t.trimStart().slice(0, 20), () => "<");
     if (start.startsWith("<")) throw new UserError((e as Error).message);
     throw new UserError(
       `Cannot read picks ${path}: expected QuakeML (XML; --picks and input.picks take QuakeML ` +

@@ -8,6 +8,7 @@
  */
 import { seisplotjs } from "./_seisplotjs.ts";
 import { SampleError } from "./sample_error.ts";
+import { readInputFile } from "./input_file.ts";
 
 /** One continuous channel of samples. */
 export interface Trace {
@@ -1204,7 +1205,7 @@ export async function readMiniseedSegments(path: string): Promise<Segment[]> {
 
 async function readBytes(path: string): Promise<Uint8Array> {
   try {
-    return await Deno.readFile(path);
+    return await readInputFile(path);
   } catch (e) {
     throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
   }

@@ -8,6 +8,7 @@
 import { parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
 import { SampleError } from "./sample_error.ts";
 import type { Seisplotjs } from "../deps.ts";
+import { readInputText } from "./input_file.ts";
 
 /** A phase pick. */
 export interface PhasePick {
@@ -309,7 +310,7 @@ export interface QuakeMlContents {
 export async function readQuakeMlFile(path: string): Promise<QuakeMlContents> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readInputText(path);
   } catch (e) {
     throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
   }

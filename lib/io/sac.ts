@@ -22,6 +22,7 @@ import { SampleError } from "./sample_error.ts";
 import type { Segment } from "./mseed.ts";
 import type { InstrumentResponse } from "../signal/response.ts";
 import { seisplotjs } from "./_seisplotjs.ts";
+import { readInputFile } from "./input_file.ts";
 
 /** A SAC time marker: origin, first arrival or a user pick. */
 export type SacMarker =
@@ -280,7 +281,7 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
 export async function readSacFile(path: string): Promise<SacFile> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readInputFile(path);
   } catch (e) {
     throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
   }

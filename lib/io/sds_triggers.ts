@@ -35,6 +35,7 @@ import { aicOnset, classicStaLta, recursiveStaLta, triggerOnsets } from "../sign
 import { UserError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { sha256Hex } from "../util/hash.ts";
+import { readInputFile } from "./input_file.ts";
 
 /** `input.windows.trigger`: samples at STA/LTA triggers instead of at regular times. */
 export interface SdsTrigger {
@@ -404,7 +405,7 @@ export async function detectSdsDays(
     // detected again next run rather than kept with old bytes under a new key.
     readStats.set(path, await statNow(path));
     try {
-      bytes = await Deno.readFile(path);
+      bytes = await readInputFile(path);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) {
         file.problem = {

@@ -20,6 +20,7 @@ import {
   type InstrumentResponse,
   type PolesZerosStage,
 } from "../signal/response.ts";
+import { readInputText } from "./input_file.ts";
 
 /** One channel epoch of an inventory. */
 export interface ChannelEpoch {
@@ -608,7 +609,7 @@ function stagesDisagree(
 export async function readStationXmlFile(path: string): Promise<ChannelEpoch[]> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readInputText(path);
   } catch (e) {
     throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
   }
