@@ -782,6 +782,9 @@ export async function decodeBetween(
   source: string,
   onCorrupt?: (record: CorruptRecord) => void,
 ): Promise<Segment[]> {
+  // No complete record (a file whose every record is damaged, reported by indexRecords's
+  // onDamaged): nothing to decode; before, the empty selection failed as "the file is empty".
+  if (records.length === 0) return [];
   const keep = spansBetween(records, t0, t1);
   const sel = wholeFile(bytes, keep) ? bytes : concatRecords(bytes, keep);
   return await decodeSegments(sel, source, { fileOffsets: keep.map((r) => r.offset), onCorrupt });

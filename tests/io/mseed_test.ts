@@ -711,6 +711,19 @@ Deno.test("miniSEED 3: a record in an encoding seisdec cannot decode fails as un
   assert(kept.some((s) => s.channel === "HHZ"), JSON.stringify(kept.map((s) => s.channel)));
 });
 
+Deno.test("a file whose only record is damaged decodes to no segments with the damage reported, not as an empty file", async () => {
+  const { indexRecords, decodeBetween } = await import("../../lib/io/mseed.ts");
+  const { bytes, offsets } = await esecRecords();
+  const one = bytes.slice(0, offsets[1]);
+  one[48 + 6] = 20; // B1000's record length: 2^20 bytes, past the file's end
+  const damaged: CorruptRecord[] = [];
+  const recs = await indexRecords(one, "one.mseed", (d) => damaged.push(d));
+  assertEquals(recs, []);
+  assertEquals(damaged.map((d) => d.error.reason), ["truncated"]);
+  // extract decodes a sample's span this way: before, it failed as "the file is empty".
+  assertEquals(await decodeBetween(one, recs, 0, Date.now(), "one.mseed"), []);
+});
+
 Deno.test("a record declaring a sampling rate above 1 MHz fails as corrupt, naming it, before a gap fill or a trace at that rate is allocated (miniSEED 2 and 3)", async () => {
   const { decodeSegments, indexRecords, MAX_SAMPLING_RATE } = await import(
     "../../lib/io/mseed.ts"
