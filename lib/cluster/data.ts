@@ -192,6 +192,40 @@ export function datasetFingerprint(ds: DatasetLike): string {
 }
 
 /**
+ * A digest of a dataset's values (FNV-1a over the float32 bits of every value, unnormalised,
+ * read in batches): a checkpoint records it, so that a resume on a dataset with the same
+ * samples ids but other values (re-extracted from re-downloaded waveforms or a corrected
+ * response, or another synthetic draw) is refused rather than trained on silently. Reads the
+ * whole dataset once.
+ *
+ * @param ds The dataset.
+ * @returns 8 hex digits.
+ * @example
+ * ```ts
+ * import { datasetDigest, MemoryDataset } from "./data.ts";
+ * const s = [{ id: "x", label: null }];
+ * const a = new MemoryDataset(new Float32Array([1]), [1, 1, 1], s);
+ * const b = new MemoryDataset(new Float32Array([2]), [1, 1, 1], s);
+ * if (datasetDigest(a) === datasetDigest(b)) throw new Error();
+ * ```
+ */
+export function datasetDigest(ds: DatasetLike): string {
+  const per = ds.sampleShape[0] * ds.sampleShape[1] * ds.sampleShape[2];
+  const batch = Math.max(1, Math.floor((16 << 20) / Math.max(1, per * 4)));
+  let h = 0x811c9dc5;
+  for (let i0 = 0; i0 < ds.count; i0 += batch) {
+    const idx = Array.from({ length: Math.min(batch, ds.count - i0) }, (_, k) => i0 + k);
+    const x = ds.readBatch(idx, "none");
+    const w = new Uint32Array(x.buffer, x.byteOffset, x.length);
+    for (let i = 0; i < w.length; i++) {
+      h ^= w[i];
+      h = Math.imul(h, 0x01000193);
+    }
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
+/**
  * The dataset settings ({@linkcode DatasetLike.settings}) that differ between a checkpoint's
  * dataset and this one, each as `field: then → now` (a field only one of them has reads
  * `(none)` on the other side).

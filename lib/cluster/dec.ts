@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { gmmAsync, relativeRegCovar } from "./gmm.ts";
 import { kmeansAsync, nearestCentres } from "./kmeans.ts";
 import {
+  datasetDigest,
   datasetFingerprint,
   type DatasetLike,
   type Normalize,
@@ -523,6 +524,8 @@ interface FinetuneState {
   samples: number;
   /** {@linkcode datasetFingerprint} of the dataset (absent in older checkpoints). */
   dataset?: string;
+  /** {@linkcode datasetDigest} of its values (absent in older checkpoints). */
+  datasetDigest?: string;
   /**
    * The settings that made the dataset's values ({@linkcode DatasetLike.settings}; absent in
    * older checkpoints and for datasets that do not tell them).
@@ -552,6 +555,7 @@ const finetuneStateSchema: z.ZodType<FinetuneState> = z.looseObject({
   })),
   samples: count,
   dataset: z.string().optional(),
+  datasetDigest: z.string().optional(),
   datasetSettings: z.record(z.string(), z.string()).optional(),
   config: z.looseObject({}).transform((c) => c as unknown as FinetuneConfig),
 });
@@ -641,9 +645,21 @@ export async function finetune(
     let converged = false;
     let lastLoss = NaN;
     let start = 0;
+    // The dataset's digest, computed once (one pass over the data) where a checkpoint needs it.
+    let digest: string | undefined;
+    const digestOf = () => digest ??= datasetDigest(ds);
     if (opts.resume && await exists(join(ckDir, "state.json"))) {
       const st = await readCheckpointState(ckDir, finetuneStateSchema, "finetune");
       checkResumable(ckDir, st, cfg, n, datasetFingerprint(ds), ds.settings);
+      // Same ids and settings, other values (waveforms downloaded again, another draw).
+      if (st.datasetDigest !== undefined && st.datasetDigest !== digestOf()) {
+        throw new UserError(
+          `Cannot resume from ${ckDir}: the dataset's values differ from those it was ` +
+            `fine-tuned on (the same ${n} sample ids, other spectrograms: digest ` +
+            `${st.datasetDigest} then, ${digestOf()} now): resume with that dataset, or pass ` +
+            `--force to start over`,
+        );
+      }
       set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
       const ob = (await loadWeights(join(ckDir, "optimizer.safetensors"))).weights;
       optimizer.load({
@@ -711,6 +727,7 @@ export async function finetune(
         log: log.map((r) => ({ ...r, loss: Number.isFinite(r.loss) ? r.loss : null })),
         samples: n,
         dataset: datasetFingerprint(ds),
+        datasetDigest: digestOf(),
         datasetSettings: ds.settings && { ...ds.settings },
         config: cfg,
       };

@@ -48,6 +48,7 @@ import { z } from "../deps.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { lineChart, writeFigure } from "../plot/mod.ts";
 import {
+  datasetDigest,
   datasetFingerprint,
   type DatasetLike,
   type Normalize,
@@ -202,6 +203,8 @@ interface TrainState {
   config: PretrainConfig;
   /** {@linkcode datasetFingerprint} of the dataset trained on (absent in older checkpoints). */
   dataset?: string;
+  /** {@linkcode datasetDigest} of its values (absent in older checkpoints). */
+  datasetDigest?: string;
   /**
    * The settings that made the dataset's values ({@linkcode DatasetLike.settings}; absent in
    * older checkpoints and for datasets that do not tell them).
@@ -244,6 +247,7 @@ const trainStateSchema: z.ZodType<TrainState> = z.looseObject({
   })),
   config: z.looseObject({}).transform((c) => c as unknown as PretrainConfig),
   dataset: z.string().optional(),
+  datasetDigest: z.string().optional(),
   datasetSettings: z.record(z.string(), z.string()).optional(),
   step: count.optional(),
   lossSum: z.number().optional(),
@@ -417,8 +421,32 @@ export async function pretrain(
             `dataset, or pass --force to start over`,
         );
       }
+      // Same ids and settings, other values: waveforms downloaded again, a response corrected,
+      // another synthetic draw.
+      const digest = datasetDigest(ds);
+      if (state.datasetDigest !== undefined && state.datasetDigest !== digest) {
+        throw new UserError(
+          `Cannot resume pretraining in ${dir}: the dataset's values differ from those the ` +
+            `checkpoint was trained on (the same ${ds.count} sample ids, other spectrograms: ` +
+            `digest ${state.datasetDigest} then, ${digest} now): resume with that dataset, or ` +
+            `pass --force to start over`,
+        );
+      }
+      // A resume stops where the checkpoint already is: fewer epochs would label its later
+      // weights as an earlier epoch's (model.json said epochs 5, epochsDone 9).
+      const reached = state.epoch + (state.step !== undefined ? 1 : 0);
+      if (cfg.epochs < reached) {
+        throw new UserError(
+          `Cannot resume pretraining in ${dir}: the checkpoint is ${
+            state.step !== undefined
+              ? `inside epoch ${reached}`
+              : `at the end of epoch ${state.epoch}`
+          }, past --epochs ${cfg.epochs}: resume with --epochs ${reached} or more`,
+        );
+      }
       // An older checkpoint learns its dataset now, so that later resumes check it.
       state.dataset ??= here;
+      state.datasetDigest ??= digest;
       state.datasetSettings ??= ds.settings && { ...ds.settings };
       const changed = changedSettings(state.config, cfg);
       if (changed.length) {
@@ -449,6 +477,7 @@ export async function pretrain(
         history: [],
         config: cfg,
         dataset: datasetFingerprint(ds),
+        datasetDigest: datasetDigest(ds),
         datasetSettings: ds.settings && { ...ds.settings },
       };
       if (state.trainIdx.length === 0) {

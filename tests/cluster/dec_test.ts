@@ -280,6 +280,22 @@ gpuTest(
         "the checkpoint was trained on another dataset (30 [1,16,16] ids ",
       );
     }
+    // The same ids with other values (another draw of the templates: re-extracted data) too.
+    await assertRejects(
+      () =>
+        pretrain(named(templateSet(10, 3, { seed: 2 }).ds, "a"), cut, cfg, {
+          device: "webgpu",
+          resume: true,
+        }),
+      UserError,
+      "the dataset's values differ from those the checkpoint was trained on (the same 30 sample ids",
+    );
+    // Fewer --epochs than the checkpoint has done: refused (model.json said epochs 1, epochsDone 2).
+    await assertRejects(
+      () => pretrain(ds, cut, { ...cfg, epochs: 1 }, { device: "webgpu", resume: true }),
+      UserError,
+      "the checkpoint is at the end of epoch 2, past --epochs 1: resume with --epochs 2 or more",
+    );
     // A damaged or edited state.json is refused, naming the field, and left as it is.
     const statePath = join(cut, "checkpoint", "state.json");
     const text = await Deno.readTextFile(statePath);
@@ -672,6 +688,15 @@ gpuTest(
       () => finetune(cut, renamed, cfg, "webgpu", {}, { resume: true }),
       UserError,
       "it was fine-tuned on another dataset (50 [1,16,16]; this one: 50 [1,16,16] ids ",
+    );
+    // The same samples (no ids) with one value changed: the values' digest differs.
+    const values = sub.readBatch([...Array(n).keys()]);
+    values[7] += 0.5;
+    await assertRejects(
+      () =>
+        finetune(cut, new MemoryDataset(values, [1, H, W]), cfg, "webgpu", {}, { resume: true }),
+      UserError,
+      "the dataset's values differ from those it was fine-tuned on (the same 50 sample ids",
     );
     // A damaged or edited state.json is refused, naming the field.
     const statePath = join(cut, "finetune_checkpoint", "state.json");
