@@ -38,6 +38,7 @@ import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
 import { writeIntoOutput } from "../util/atomic.ts";
 import { adapterName } from "../gpu/device.ts";
+import { compareText } from "../util/names.ts";
 
 const MARKER = ".seisdec-demo";
 
@@ -435,5 +436,5 @@ function figuresIn(dir: string): string[] {
   const names = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".png"))
     .map((e) => e.name.slice(0, -4));
   const rank = (n: string) => (order.includes(n) ? order.indexOf(n) : order.length);
-  return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return names.sort((a, b) => rank(a) - rank(b) || compareText(a, b));
 }

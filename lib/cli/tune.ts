@@ -40,6 +40,7 @@ import { datasetError } from "./_shared.ts";
 import { ConvAutoencoder } from "../nn/autoencoder.ts";
 import { keepOnInterrupt, writeFileAtomic } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
+import { compareText } from "../util/names.ts";
 
 function intList(values: Values, name: string, fallback: number[]): number[] {
   const v = strFlag(values, name);
@@ -118,7 +119,7 @@ async function readWorkload(
 
 /** A key for a tuning's fields, whatever their order. */
 function keyOf(t: Partial<Tuning>): string {
-  return JSON.stringify(Object.entries(t).sort(([a], [b]) => a.localeCompare(b)));
+  return JSON.stringify(Object.entries(t).sort(([a], [b]) => compareText(a, b)));
 }
 
 function label(t: Trial): string {

@@ -6,6 +6,7 @@
  * @module
  */
 import { formatCsv } from "../io/csv.ts";
+import { compareText } from "../util/names.ts";
 
 /** One episode: a run of consecutive windows of one channel in one cluster. */
 export interface Episode {
@@ -122,7 +123,7 @@ export function windowEpisodes(
     close();
   }
   const id = (e: Episode) => `${e.network}.${e.station}.${e.location}.${e.channel}`;
-  return out.sort((a, b) => a.start - b.start || id(a).localeCompare(id(b)));
+  return out.sort((a, b) => a.start - b.start || compareText(id(a), id(b)));
 }
 
 /**

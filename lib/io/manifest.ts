@@ -23,7 +23,7 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { parseCsv, parseCsvRecords, refuseRepeatedColumns } from "./csv.ts";
 import { type BadPick, type PhasePick, readQuakeMlFile } from "./quakeml.ts";
 import { UserError } from "../util/errors.ts";
-import { nearestName } from "../util/names.ts";
+import { compareText, nearestName } from "../util/names.ts";
 import type { FailureReason } from "./sample_error.ts";
 import { readInputText } from "./input_file.ts";
 
@@ -551,7 +551,7 @@ export async function esecTasks(
   } catch (e) {
     throw new UserError(`Cannot list ${wdir}: ${(e as Error).message}`);
   }
-  evDirs.sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+  evDirs.sort((a, b) => Number(a) - Number(b) || compareText(a, b));
   for (const ev of evDirs) {
     const files = [...Deno.readDirSync(join(wdir, ev))].map((e) => e.name)
       .filter((n) => n.endsWith(".mseed")).sort();

@@ -9,6 +9,7 @@
 import { seisplotjs } from "./_seisplotjs.ts";
 import { SampleError } from "./sample_error.ts";
 import { readInputFile } from "./input_file.ts";
+import { compareText } from "../util/names.ts";
 
 /** One continuous channel of samples. */
 export interface Trace {
@@ -352,7 +353,7 @@ export async function decodeSegments(
       `Cannot read ${source}: cannot decode miniSEED ${version} records: ${(e as Error).message}`,
     );
   }
-  out.sort((a, b) => nslc(a).localeCompare(nslc(b)) || a.startTime - b.startTime);
+  out.sort((a, b) => compareText(nslc(a), nslc(b)) || a.startTime - b.startTime);
   return out;
 }
 

@@ -45,3 +45,21 @@ export function nearestName(given: string, names: readonly string[]): string | n
   }
   return best;
 }
+
+/**
+ * Compares two strings by UTF-16 code units, as `Array.prototype.sort` does by default: the
+ * order outputs are written in must not depend on the user's locale (`localeCompare` follows
+ * `LANG`: in Danish collation `AAB` sorts after `BSD`, which reordered `episodes.csv`).
+ *
+ * @param a A string.
+ * @param b Another.
+ * @returns negative, 0 or positive.
+ * @example
+ * ```ts
+ * import { compareText } from "./names.ts";
+ * if (["b", "B", "a"].sort(compareText).join() !== "B,a,b") throw new Error();
+ * ```
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -86,3 +86,21 @@ Deno.test("episodes: only a dataset of SDS windows has a step", () => {
   assertEquals(windowsOfDataset({ import: { source: "x.npy" } }), null);
   assertEquals(windowsOfDataset(null), null);
 });
+
+Deno.test("episodes: channels starting together are in code-unit order of their ids, whatever the locale (LANG=da_DK sorted AAB after BSD)", async () => {
+  const script = `
+    import { windowEpisodes } from "${new URL("../../lib/cluster/episodes.ts", import.meta.url)}";
+    const at = new Date(${T0}).toISOString();
+    const s = ["BSD", "AAB", "ANT", "abc"].map((station) =>
+      ({ network: "XX", station, location: "", channel: "HHZ", referenceTime: at }));
+    const e = windowEpisodes(s, Int32Array.from([0, 0, 0, 0]), 1, null, 30_000, [0, 30_000]);
+    console.log(e.map((x) => x.station).join(","));`;
+  for (const lang of ["C.UTF-8", "da_DK.UTF-8"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--no-lock", script],
+      env: { LANG: lang, LC_ALL: lang },
+    }).output();
+    assertEquals(new TextDecoder().decode(out.stderr), "", lang);
+    assertEquals(new TextDecoder().decode(out.stdout).trim(), "AAB,ANT,BSD,abc", lang);
+  }
+});
