@@ -10,6 +10,7 @@
 import { join, resolve } from "node:path";
 import {
   type AutoencoderConfig,
+  autoencoderParamShapes,
   ConvAutoencoder,
   SEED_CHANNELS,
   SEED_SLOPE,
@@ -35,6 +36,7 @@ import {
   loadWeights,
   readCheckpointState,
   readJson,
+  readWeightsHeader,
   refuseDownstream,
   removeOutputs,
   saveCheckpointDir,
@@ -831,6 +833,10 @@ export async function loadAutoencoder(
         `training data was (info DIR shows both), or train a model on it`,
     );
   }
+  // The network is built from model.json only once the weights files' headers hold its every
+  // parameter with its shape: a model.json that declares another (or an enormous) network is
+  // refused before anything is allocated for it.
+  await checkArchitecture(dir, info, file);
   const ae = new ConvAutoencoder(info.autoencoder);
   const set = ae.build(device);
   const { weights, digest } = await loadWeights(join(dir, file));
@@ -855,6 +861,64 @@ export async function loadAutoencoder(
   }
   set.load(own, join(dir, file));
   return { ae, info };
+}
+
+/**
+ * Checks model.json's architecture against the tensor shapes in the header of the weights file
+ * (read alone, not the data), before the network is built: every parameter the architecture
+ * makes must be in the file with its shape, and the file may hold no other encoder or decoder
+ * tensor. A file without the decoder (DEC's encoder-only dec.safetensors) is checked with
+ * autoencoder.safetensors's decoder, as {@linkcode loadAutoencoder} fills it from there.
+ *
+ * @param dir Model directory.
+ * @param info Its model.json.
+ * @param file The weights file to load.
+ * @throws {UserError} naming model.json's field, the file and the tensor that disagree.
+ */
+async function checkArchitecture(dir: string, info: ModelInfo, file: string): Promise<void> {
+  const want = autoencoderParamShapes(info.autoencoder);
+  const header = await readWeightsHeader(join(dir, file));
+  const own = (k: string) => k.startsWith("encoder.") || k.startsWith("decoder.");
+  const headers: [string, Map<string, { shape: number[] }>][] = [[file, header]];
+  if (![...header.keys()].some((k) => k.startsWith("decoder."))) {
+    const pre = "autoencoder.safetensors";
+    headers.push([pre, file === pre ? header : await readWeightsHeader(join(dir, pre))]);
+  }
+  const cannot = `Cannot load model ${dir}`;
+  const fix = `expected model.json and the weights of one model (as pretrain writes them)`;
+  const n = info.autoencoder.channels.length;
+  const depth = `model.json's channels has ${n} ${n === 1 ? "entry" : "entries"}`;
+  for (const [i, [name, h]] of headers.entries()) {
+    // The decoder's tensors come from the second file where there is one.
+    const part = headers.length === 1 ? null : i === 0 ? "encoder." : "decoder.";
+    const mine = (k: string) => part === null ? own(k) : k.startsWith(part);
+    for (const p of want.filter((p) => mine(p.name))) {
+      const got = h.get(p.name);
+      if (!got) {
+        throw new UserError(`${cannot}: ${depth} but ${name} has no ${p.name}: ${fix}`);
+      }
+      const shape = `${name}'s ${p.name} has shape [${got.shape.join(", ")}]`;
+      if (got.shape.length !== p.shape.length) {
+        throw new UserError(
+          `${cannot}: ${shape}: model.json makes it [${p.shape.join(", ")}]: ${fix}`,
+        );
+      }
+      const d = p.shape.findIndex((v, i) => v !== got.shape[i]);
+      if (d >= 0) {
+        const says = p.from[d] === null
+          ? `3×3 kernels make ${p.name} [${p.shape.join(", ")}]`
+          : `model.json's ${p.from[d]}`;
+        throw new UserError(`${cannot}: ${says} but ${shape}: ${fix}`);
+      }
+    }
+    const names = new Set(want.map((p) => p.name));
+    const extra = [...h.keys()].find((k) => mine(k) && !names.has(k));
+    if (extra !== undefined) {
+      throw new UserError(
+        `${cannot}: ${depth} but ${name} holds ${extra}, which that network does not have: ${fix}`,
+      );
+    }
+  }
 }
 
 /**

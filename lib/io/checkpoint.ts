@@ -21,7 +21,14 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  parseSafetensorsHeader,
+  type SafetensorsDtype,
+  safetensorsHeaderLength,
+  type SafetensorsTensor,
+} from "./safetensors.ts";
 import {
   keepOnInterrupt,
   liveTemporary,
@@ -142,6 +149,49 @@ export async function loadWeights(
     weights.set(name, { shape: t.shape, data: t.data });
   }
   return { weights, metadata: dec.metadata, digest: await digestOf(bytes) };
+}
+
+/**
+ * Reads the header of a safetensors file alone (not its data): each tensor's dtype and shape,
+ * checked as {@linkcode loadWeights} checks them (offsets that tile the file's data), so that
+ * what the file holds can be compared with what it should hold before anything is built.
+ *
+ * @param path Source file.
+ * @returns dtype and shape by tensor name, in file order.
+ * @throws {UserError} when the file is missing or its header is not a valid safetensors header.
+ */
+export async function readWeightsHeader(
+  path: string,
+): Promise<Map<string, { dtype: SafetensorsDtype; shape: number[] }>> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (e) {
+    throw new UserError(`Cannot read weights ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const size = (await file.stat()).size;
+    const readFull = async (n: number) => {
+      const buf = new Uint8Array(n);
+      let got = 0;
+      while (got < n) {
+        const r = await file.read(buf.subarray(got));
+        if (r === null) break;
+        got += r;
+      }
+      return buf.subarray(0, got);
+    };
+    const first8 = await readFull(Math.min(8, size));
+    const n = safetensorsHeaderLength(first8, size);
+    const header = await readFull(n);
+    const { entries } = parseSafetensorsHeader(header, size - 8 - n);
+    return new Map(entries.map((e) => [e.name, { dtype: e.dtype, shape: e.shape }]));
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`Cannot read weights ${path}: ${(e as Error).message}`);
+  } finally {
+    file.close();
+  }
 }
 
 /** The command that writes each file of a model directory that the others read first. */

@@ -146,59 +146,77 @@ export function encodeSafetensors(
   return out;
 }
 
+/** One tensor's entry in a safetensors header: dtype, shape and byte range in the data buffer. */
+export interface SafetensorsEntry {
+  /** Tensor name. */
+  name: string;
+  /** Element type. */
+  dtype: SafetensorsDtype;
+  /** Dimensions. */
+  shape: number[];
+  /** First byte in the data buffer. */
+  begin: number;
+  /** One past the last byte in the data buffer. */
+  end: number;
+}
+
 /**
- * Parses safetensors bytes, validating the header against the spec: header size
- * within the file, a JSON object, known dtypes, data offsets that match the
- * shapes and tile the data buffer with no hole or overlap.
+ * The length of a safetensors file's header, from its first 8 bytes, checked against the
+ * largest header accepted and the file's size.
  *
- * @param bytes The file contents.
- * @returns the tensors by name, in file order (data copied, so aligned), and the metadata.
- * @example
- * ```ts
- * import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
- * const bytes = encodeSafetensors({}, { epoch: "3" });
- * if (decodeSafetensors(bytes).metadata.epoch !== "3") throw new Error();
- * ```
+ * @param first8 The file's first 8 bytes (or more).
+ * @param fileSize The file's size in bytes.
+ * @returns N, the header's size in bytes (the data buffer starts at byte 8 + N).
+ * @throws {RangeError} when the file is too short or the size is out of range.
  */
-export function decodeSafetensors(
-  bytes: Uint8Array,
-): { tensors: Record<string, SafetensorsTensor>; metadata: Record<string, string> } {
+export function safetensorsHeaderLength(first8: Uint8Array, fileSize: number): number {
   const fail = (what: string) => new RangeError(`Cannot decode safetensors: ${what}`);
-  if (bytes.length < 8) {
-    throw fail(`file is truncated: expected at least 8 bytes: found ${bytes.length}`);
+  if (first8.length < 8 || fileSize < 8) {
+    throw fail(`file is truncated: expected at least 8 bytes: found ${fileSize}`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = view.getBigUint64(0, true);
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER)) throw fail(`header size must be <= ${MAX_HEADER}: found ${n}`);
   const headerLen = Number(n);
-  if (8 + headerLen > bytes.length) {
+  if (8 + headerLen > fileSize) {
     throw fail(
       `file is truncated: header of ${headerLen} bytes needs ${
         8 + headerLen
-      } bytes: found ${bytes.length}`,
+      } bytes: found ${fileSize}`,
     );
   }
-  let header: unknown;
+  return headerLen;
+}
+
+/**
+ * Parses and validates a safetensors header without its data: a JSON object, known dtypes,
+ * data offsets that match the shapes and tile the data buffer with no hole or overlap. What
+ * {@linkcode decodeSafetensors} checks, for a caller that reads the header alone (to compare
+ * the shapes with what they should be before reading, or allocating, anything else).
+ *
+ * @param header The header's bytes (after the 8-byte length, as long as that says).
+ * @param dataLen The size of the data buffer: the file's size less 8 and the header's.
+ * @returns the tensors' entries in file order, and the metadata.
+ * @throws {RangeError} when the header is malformed or does not describe the data buffer.
+ */
+export function parseSafetensorsHeader(
+  header: Uint8Array,
+  dataLen: number,
+): { entries: SafetensorsEntry[]; metadata: Record<string, string> } {
+  const fail = (what: string) => new RangeError(`Cannot decode safetensors: ${what}`);
+  let parsed: unknown;
   try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(header);
     if (!text.startsWith("{")) throw new Error("the header does not start with '{'");
-    header = JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (e) {
     throw fail(`header must be a UTF-8 JSON object: ${(e as Error).message}`);
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) {
-    throw fail(`header must be a JSON object: found ${JSON.stringify(header)?.slice(0, 80)}`);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw fail(`header must be a JSON object: found ${JSON.stringify(parsed)?.slice(0, 80)}`);
   }
-  const dataStart = 8 + headerLen, dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const entries: {
-    name: string;
-    dtype: SafetensorsDtype;
-    shape: number[];
-    begin: number;
-    end: number;
-  }[] = [];
-  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+  const entries: SafetensorsEntry[] = [];
+  for (const [name, raw] of Object.entries(parsed as Record<string, unknown>)) {
     if (name === "__metadata__") {
       if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
         throw fail(`__metadata__ must be an object of strings: found ${JSON.stringify(raw)}`);
@@ -265,6 +283,32 @@ export function decodeSafetensors(
   if (covered !== dataLen) {
     throw fail(`data buffer holds ${dataLen} bytes: the tensors cover ${covered}`);
   }
+  return { entries, metadata };
+}
+
+/**
+ * Parses safetensors bytes, validating the header against the spec: header size
+ * within the file, a JSON object, known dtypes, data offsets that match the
+ * shapes and tile the data buffer with no hole or overlap.
+ *
+ * @param bytes The file contents.
+ * @returns the tensors by name, in file order (data copied, so aligned), and the metadata.
+ * @example
+ * ```ts
+ * import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+ * const bytes = encodeSafetensors({}, { epoch: "3" });
+ * if (decodeSafetensors(bytes).metadata.epoch !== "3") throw new Error();
+ * ```
+ */
+export function decodeSafetensors(
+  bytes: Uint8Array,
+): { tensors: Record<string, SafetensorsTensor>; metadata: Record<string, string> } {
+  const headerLen = safetensorsHeaderLength(bytes, bytes.length);
+  const dataStart = 8 + headerLen;
+  const { entries, metadata } = parseSafetensorsHeader(
+    bytes.subarray(8, dataStart),
+    bytes.length - dataStart,
+  );
   const tensors: Record<string, SafetensorsTensor> = {};
   for (const e of entries) {
     const info = DTYPES[e.dtype];

@@ -135,6 +135,76 @@ export function decoderPlan(h: number, w: number, depth = 5): DecoderPlan {
   };
 }
 
+/** A parameter of the autoencoder as its architecture shapes it, before anything is built. */
+export interface ParamShape {
+  /** PyTorch-style name, as {@linkcode ConvAutoencoder.specs} names it. */
+  name: string;
+  /** Its shape. */
+  shape: number[];
+  /**
+   * Which setting of the architecture gives each dimension, with its value (`channels[1] is
+   * 16`, `latentDim is 9`, ...), or null for a fixed one (the 3×3 kernel).
+   */
+  from: (string | null)[];
+}
+
+/**
+ * The parameters' names and shapes that {@linkcode ConvAutoencoder} would build for a
+ * configuration, computed without building (or allocating) anything: to check a model's
+ * architecture against the shapes in its weights file's header before the network is made.
+ *
+ * @param config Architecture (defaults filled in as the constructor fills them).
+ * @returns the parameters in the order {@linkcode ConvAutoencoder.specs} lists them.
+ * @example The seed autoencoder's latent Linear
+ * ```ts
+ * import { autoencoderParamShapes } from "./autoencoder.ts";
+ * const p = autoencoderParamShapes({ inputShape: [1, 87, 67] });
+ * const lin = p.find((q) => q.name === "encoder.encoder.11.weight")!;
+ * if (lin.shape.join() !== "9,1152") throw new Error(lin.shape.join());
+ * ```
+ */
+export function autoencoderParamShapes(config: AutoencoderConfig): ParamShape[] {
+  const channels = config.channels ?? [...SEED_CHANNELS];
+  const latentDim = config.latentDim ?? 9;
+  const [cin, h, w] = config.inputShape;
+  const n = channels.length;
+  const plan = decoderPlan(h, w, n);
+  const [hl, wl] = plan.encoderSizes[n - 1];
+  const last = channels[n - 1];
+  const flat = last * hl * wl;
+  const chan = (i: number) => `channels[${i}] is ${channels[i]}`;
+  const input0 = `inputShape[0] is ${cin}`;
+  const flatFrom = `inputShape [${config.inputShape.join(", ")}] with channels[${n - 1}] ` +
+    `${last} makes ${last} × ${hl} × ${wl} = ${flat} features`;
+  const latent = `latentDim is ${latentDim}`;
+  const out: ParamShape[] = [];
+  const add = (name: string, weight: number[], from: (string | null)[], bias: number) => {
+    out.push({ name: `${name}.weight`, shape: weight, from });
+    out.push({ name: `${name}.bias`, shape: [weight[bias]], from: [from[bias]] });
+  };
+  channels.forEach((co, i) => {
+    add(
+      `encoder.encoder.${2 * i}`,
+      [co, i === 0 ? cin : channels[i - 1], 3, 3],
+      [chan(i), i === 0 ? input0 : chan(i - 1), null, null],
+      0,
+    );
+  });
+  add(`encoder.encoder.${2 * n + 1}`, [latentDim, flat], [latent, flatFrom], 0);
+  add("decoder.decoder.0", [flat, latentDim], [flatFrom, latent], 0);
+  for (let j = 0; j < n; j++) {
+    const ci = channels[n - 1 - j];
+    const co = j < n - 1 ? channels[n - 2 - j] : cin;
+    add(
+      `decoder.decoder.${3 + 2 * j}`,
+      [ci, co, 3, 3],
+      [chan(n - 1 - j), j < n - 1 ? chan(n - 2 - j) : input0, null, null],
+      1,
+    );
+  }
+  return out;
+}
+
 class Named extends Module {
   constructor(name: string, readonly seq: Sequential) {
     super();

@@ -332,6 +332,64 @@ Deno.test("pretrain builds the architecture asked for (channels, slope), records
   }
 });
 
+Deno.test("a model.json that declares another network than its weights is refused before the network is built, naming the field and the tensor", async () => {
+  const rng = new Rng(4);
+  const ds = new MemoryDataset(
+    Float32Array.from({ length: 6 * 64 }, () => rng.uniform(0, 1)),
+    SHAPE,
+  );
+  const dir = await Deno.makeTempDir();
+  const cfg = { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 3, latentDim: 2 };
+  try {
+    await pretrain(ds, dir, { ...cfg, channels: [4, 8] }, { device: "cpu" });
+    const path = join(dir, "model.json");
+    const info = JSON.parse(await Deno.readTextFile(path));
+    const fix = "expected model.json and the weights of one model (as pretrain writes them)";
+    const cases: [Record<string, unknown>, string][] = [
+      // Built first, these allocated gigabytes (or threw a RangeError from new Linear).
+      [
+        { latentDim: 2000000000 },
+        `model.json's latentDim is 2000000000 but autoencoder.safetensors's ` +
+        `encoder.encoder.5.weight has shape [2, 32]: ${fix}`,
+      ],
+      [
+        { channels: [4, 100000000] },
+        `model.json's channels[1] is 100000000 but autoencoder.safetensors's ` +
+        `encoder.encoder.2.weight has shape [8, 4, 3, 3]: ${fix}`,
+      ],
+      [
+        { inputShape: [1, 4000, 4000] },
+        `model.json's inputShape [1, 4000, 4000] with channels[1] 8 makes 8 × 1000 × 1000 = ` +
+        `8000000 features but autoencoder.safetensors's encoder.encoder.5.weight has shape [2, 32]`,
+      ],
+      [
+        { channels: [4, 8, 16] },
+        `model.json's channels has 3 entries but autoencoder.safetensors has no ` +
+        `encoder.encoder.4.weight: ${fix}`,
+      ],
+      [
+        { channels: [4] },
+        `model.json's channels has 1 entry but autoencoder.safetensors has no ` +
+        `encoder.encoder.3.weight: ${fix}`,
+      ],
+    ];
+    for (const [change, part] of cases) {
+      await Deno.writeTextFile(
+        path,
+        JSON.stringify({ ...info, autoencoder: { ...info.autoencoder, ...change } }),
+      );
+      const e = await loadAutoencoder(dir, "cpu").then(() => null, (e) => e);
+      assert(e instanceof UserError && e.message.includes(part), String(e));
+      assert(e.message.startsWith(`Cannot load model ${dir}: `), e.message);
+    }
+    // model.json as pretrain wrote it loads.
+    await Deno.writeTextFile(path, JSON.stringify(info));
+    (await loadAutoencoder(dir, "cpu", undefined, { dataset: ds })).ae.params.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 async function assertRejectsUser(f: () => Promise<unknown>, part: string): Promise<void> {
   const e = await f().then(() => null, (e) => e);
   assert(e instanceof UserError && e.message.includes(part), String(e));

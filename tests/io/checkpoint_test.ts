@@ -6,6 +6,7 @@ import {
   LOCK_FILE,
   lockHooks,
   lockModelDir,
+  readWeightsHeader,
   saveWeights,
 } from "../../lib/io/checkpoint.ts";
 import { interruptNotes, removeLiveTemporaries } from "../../lib/util/atomic.ts";
@@ -266,6 +267,37 @@ Deno.test("lockModelDir refuses another command's output as a model directory, n
       ".seisdec-output.json",
       "meta.json",
     ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readWeightsHeader reads the shapes from the header alone and refuses a header that does not describe the file", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/w.safetensors`;
+  try {
+    await saveWeights(
+      path,
+      new Map([
+        ["a.weight", { shape: [2, 3], data: new Float32Array(6) }],
+        ["a.bias", { shape: [2], data: new Float32Array(2) }],
+      ]),
+    );
+    assertEquals(
+      [...await readWeightsHeader(path)].sort(),
+      [["a.bias", { dtype: "F32", shape: [2] }], ["a.weight", { dtype: "F32", shape: [2, 3] }]],
+    );
+    // Cut off in the data: the header's offsets reach past the end.
+    const bytes = await Deno.readFile(path);
+    await Deno.writeFile(path, bytes.subarray(0, bytes.length - 4));
+    await assertRejects(() => readWeightsHeader(path), UserError, `Cannot read weights ${path}:`);
+    await Deno.writeFile(path, bytes.subarray(0, 5));
+    await assertRejects(
+      () => readWeightsHeader(path),
+      UserError,
+      "file is truncated: expected at least 8 bytes: found 5",
+    );
+    await assertRejects(() => readWeightsHeader(`${dir}/none`), UserError, "Cannot read weights");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

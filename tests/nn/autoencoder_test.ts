@@ -2,7 +2,7 @@
  * The seed autoencoder (lib/nn/autoencoder.ts): its layer table, parameter names and count,
  * PyTorch default initialisation, and the decoder plan for other input sizes.
  */
-import { ConvAutoencoder, decoderPlan } from "../../lib/nn/autoencoder.ts";
+import { autoencoderParamShapes, ConvAutoencoder, decoderPlan } from "../../lib/nn/autoencoder.ts";
 import { LeakyReLU, type Module, type Sequential } from "../../lib/nn/layers.ts";
 import { initBackend } from "../../lib/tensor/backends.ts";
 import { mseLoss } from "../../lib/tensor/ops.ts";
@@ -320,4 +320,25 @@ Deno.test("the largest activation bounds the batch an adapter can bind", () => {
   const big = new ConvAutoencoder({ inputShape: [1, 257, 400] });
   assertEquals(big.largestActivation().shape, [8, 129, 201]);
   assertEquals(big.maxBatch(128 * 2 ** 20), 161);
+});
+
+Deno.test("autoencoderParamShapes names and shapes the parameters as the built network does, without building it", () => {
+  const configs = [
+    { inputShape: [1, 87, 67] as [number, number, number] },
+    { inputShape: [3, 20, 9] as [number, number, number], channels: [4, 6], latentDim: 5 },
+    { inputShape: [2, 5, 5] as [number, number, number], channels: [3], latentDim: 2 },
+  ];
+  for (const c of configs) {
+    assertEquals(
+      autoencoderParamShapes(c).map((p) => [p.name, p.shape]),
+      new ConvAutoencoder(c).specs().map((s) => [s.name, s.shape]),
+    );
+  }
+  // An enormous network is described, not allocated.
+  const big = autoencoderParamShapes({ inputShape: [1, 87, 67], channels: [4, 1e8] });
+  assertEquals(big[2], {
+    name: "encoder.encoder.2.weight",
+    shape: [1e8, 4, 3, 3],
+    from: ["channels[1] is 100000000", "channels[0] is 4", null, null],
+  });
 });
