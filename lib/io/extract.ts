@@ -55,6 +55,7 @@ import {
   type ExtractConfig,
   type SpectrogramGeometry,
   spectrogramGeometry,
+  TRIM_PAD_S,
   workerCount,
 } from "./extract_config.ts";
 import { DatasetWriter, type SampleInfo } from "./dataset.ts";
@@ -271,7 +272,7 @@ export class WorkerInventory implements ResponseSource {
 }
 
 /** Seconds of data kept on each side of the crop window (with its half STFT windows). */
-export const TRIM_PAD_S = 300;
+export { TRIM_PAD_S };
 
 /**
  * A trace cut to the samples within [t0, t1] (ms), or the trace itself when it lies within.

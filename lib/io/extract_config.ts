@@ -17,6 +17,32 @@ import { parseJsonc } from "../util/jsonc.ts";
 /** Kaiser β of the seed (zClust): 1.8π. */
 export const DEFAULT_BETA = 1.8 * Math.PI;
 
+/**
+ * Seconds of data kept on each side of the crop window (with its half STFT windows), so that
+ * the tapers and filters of preprocessing settle before the crop.
+ */
+export const TRIM_PAD_S = 300;
+
+/**
+ * At most this many samples (at `preprocess.samplingRate`) in one trace preprocessed for a
+ * sample: its crop (`spectrogram.before` + `after`), half an STFT window either side and
+ * {@linkcode TRIM_PAD_S} of margin either side (686 s, 68,857 samples at the defaults); the
+ * windows of an SDS chunk are one such trace of `input.windows.chunk` s more. Ten million: a
+ * day's crop at 100 Hz, or 2.5 h at 1000 Hz; 80 MB a trace in double precision, and a worker
+ * holds a few copies of each component's.
+ */
+export const MAX_TRACE_SAMPLES = 10_000_000;
+
+/** Largest `spectrogram.nfft`: 2^24, the next power of two of 1.2 × {@linkcode MAX_TRACE_SAMPLES}. */
+export const MAX_NFFT = 2 ** 24;
+
+/**
+ * At most this many values (frequency rows × time columns) in a sample's spectrogram image, per
+ * component: 2^23 (32 MiB in float32), e.g. 2048 × 4096, or a day's crop at the default
+ * 87 rows and 1.29 s hop (87 × 66,977); the defaults make 87 × 67.
+ */
+export const MAX_IMAGE = 2 ** 23;
+
 const manifestInput = z.object({
   format: z.literal("manifest"),
   /** CSV manifest, one row per sample (see lib/io/manifest.ts). */
@@ -497,7 +523,7 @@ export function checkConsistency(c: ExtractConfig, source = "config"): void {
       `Cannot use ${source}: preprocess.response.preFilt must be 4 increasing frequencies: found [${pf}]`,
     );
   }
-  const g = spectrogramGeometry(c);
+  const g = spectrogramSizes(c);
   if (g.nperseg < 2) {
     throw new UserError(
       `Cannot use ${source}: spectrogram.windowLength ${s.windowLength} s is ${g.nperseg} sample ` +
@@ -505,6 +531,7 @@ export function checkConsistency(c: ExtractConfig, source = "config"): void {
         `or more)`,
     );
   }
+  checkSizes(c, g, source);
   if (s.nfft !== null && (s.nfft < g.nperseg || (s.nfft & (s.nfft - 1)) !== 0)) {
     throw new UserError(
       `Cannot use ${source}: spectrogram.nfft must be a power of two >= nperseg (${g.nperseg}): current value is ${s.nfft}`,
@@ -526,6 +553,93 @@ export function checkConsistency(c: ExtractConfig, source = "config"): void {
       `Cannot use ${source}: the crop keeps ${g.nTimes} times: widen before/after`,
     );
   }
+}
+
+/** A number as a person writes it: up to 4 significant digits, no exponent below 1e21. */
+function fig(x: number): string {
+  return String(Number(x.toPrecision(4)));
+}
+
+/**
+ * Bounds what a config makes each sample allocate, before anything is read: the trace
+ * preprocessed for a sample ({@linkcode MAX_TRACE_SAMPLES}), an SDS chunk's trace, the FFT
+ * length ({@linkcode MAX_NFFT}) and the spectrogram image ({@linkcode MAX_IMAGE}). Each
+ * error names the fields, their values, the limit and the size they make.
+ *
+ * @param c The config.
+ * @param g Its sizes.
+ * @param source Where it came from.
+ * @throws {UserError} when one is over its limit.
+ */
+function checkSizes(c: ExtractConfig, g: SpectrogramSizes, source: string): void {
+  const fs = c.preprocess.samplingRate, s = c.spectrogram;
+  const cannot = `Cannot use ${source}`;
+  const most = (n: number) =>
+    `expected at most ${n} samples (${fig(n / fs)} s at ${fs} Hz) in one trace`;
+  const trace = traceSamples(c, g);
+  if (!(trace <= MAX_TRACE_SAMPLES)) {
+    throw new UserError(
+      `${cannot}: each sample preprocesses a trace of (spectrogram.before ${s.before} s + ` +
+        `spectrogram.after ${s.after} s + 2 × ${TRIM_PAD_S} s of margin) × ` +
+        `preprocess.samplingRate ${fs} Hz + an STFT window of ${g.nperseg} samples ` +
+        `(spectrogram.windowLength ${s.windowLength} s) = ${fig(trace)} samples: ` +
+        `${most(MAX_TRACE_SAMPLES)}: shorten the crop or the window, or lower the sampling rate`,
+    );
+  }
+  const w = c.input.format === "sds" ? c.input.windows : null;
+  if (w && w.chunk > 0) {
+    const chunk = trace + Math.round(w.chunk * fs);
+    if (!(chunk <= MAX_TRACE_SAMPLES)) {
+      throw new UserError(
+        `${cannot}: input.windows.chunk ${w.chunk} s at preprocess.samplingRate ${fs} Hz ` +
+          `preprocesses the windows of a chunk as one trace of ${fig(chunk)} samples (with ` +
+          `each sample's ${trace}): ${most(MAX_TRACE_SAMPLES)}: give a chunk of at most ` +
+          `${Math.max(0, Math.floor((MAX_TRACE_SAMPLES - trace) / fs))} s (0: each window on ` +
+          `its own)`,
+      );
+    }
+  }
+  if (s.nfft !== null && !(s.nfft <= MAX_NFFT)) {
+    throw new UserError(
+      `${cannot}: spectrogram.nfft ${s.nfft} is over ${MAX_NFFT} (2^24): an FFT of ${s.nfft} ` +
+        `points (${fig(s.nfft * 16 / 2 ** 30)} GiB of complex doubles) for every frame, bins ` +
+        `${fig(fs / s.nfft)} Hz apart at ${fs} Hz: give a smaller nfft, or null ` +
+        `(nextpow2(1.2 × the window's ${g.nperseg} samples) = ${autoNfft(g.nperseg)})`,
+    );
+  }
+  const image = g.nFreqs * g.nTimes;
+  if (g.nFreqs >= 1 && g.nTimes >= 1 && !(image <= MAX_IMAGE)) {
+    throw new UserError(
+      `${cannot}: the spectrogram image would be ${g.nFreqs} rows (spectrogram.fmin ${s.fmin} ` +
+        `to fmax ${s.fmax} Hz in bins of ${fig(fs / g.nfft)} Hz, nfft ${g.nfft}) × ${g.nTimes} ` +
+        `columns (spectrogram.before ${s.before} s + after ${s.after} s in hops of ` +
+        `${fig(g.hop / fs)} s, windowLength ${s.windowLength} s, overlap ${s.overlap}) = ` +
+        `${image} values a component: expected at most ${MAX_IMAGE} (32 MiB in float32): ` +
+        `narrow the band (fewer rows) or the crop, or take fewer columns (a longer window, ` +
+        `less overlap)`,
+    );
+  }
+}
+
+/**
+ * The samples of the trace a config preprocesses for one sample: its crop, half an STFT window
+ * either side and {@linkcode TRIM_PAD_S} of margin either side, at the target rate.
+ *
+ * @param c The config.
+ * @param g Its sizes.
+ * @returns the count (bounded by {@linkcode MAX_TRACE_SAMPLES} in a valid config).
+ */
+export function traceSamples(c: ExtractConfig, g: Pick<SpectrogramSizes, "nperseg">): number {
+  const s = c.spectrogram;
+  return Math.round((s.before + s.after + 2 * TRIM_PAD_S) * c.preprocess.samplingRate) +
+    g.nperseg;
+}
+
+/** nextpow2(1.2 · nperseg), at least 2: the FFT length for `spectrogram.nfft` null. */
+function autoNfft(nperseg: number): number {
+  let nfft = 2;
+  while (nfft < 1.2 * nperseg) nfft *= 2;
+  return nfft;
 }
 
 /**
@@ -600,8 +714,8 @@ export function configWarnings(c: ExtractConfig): string[] {
   return out;
 }
 
-/** Sizes that follow from a config. */
-export interface SpectrogramGeometry {
+/** Sizes that follow from a config, without its axes. */
+export interface SpectrogramSizes {
   samplingRate: number;
   nperseg: number;
   noverlap: number;
@@ -612,6 +726,10 @@ export interface SpectrogramGeometry {
   k1: number;
   nFreqs: number;
   nTimes: number;
+}
+
+/** Sizes that follow from a config, and its axes. */
+export interface SpectrogramGeometry extends SpectrogramSizes {
   /** `[F]`, Hz. */
   freqs: Float64Array;
   /** `[T]`, s relative to the reference time (segment centres). */
@@ -635,21 +753,39 @@ export interface SpectrogramGeometry {
  * ```
  */
 export function spectrogramGeometry(c: ExtractConfig): SpectrogramGeometry {
+  const g = spectrogramSizes(c);
+  if (!(g.nFreqs * g.nTimes <= MAX_IMAGE)) {
+    // A config that did not pass checkConsistency (a meta.json edited by hand).
+    throw new RangeError(
+      `Cannot derive the spectrogram axes: ${g.nFreqs} × ${g.nTimes} is over ${MAX_IMAGE} values`,
+    );
+  }
+  const fs = g.samplingRate, s = c.spectrogram, df = fs / g.nfft;
+  const freqs = new Float64Array(Math.max(0, g.nFreqs)).map((_, i) => (g.k0 + i) * df);
+  const times = new Float64Array(Math.max(0, g.nTimes)).map((_, j) => -s.before + j * g.hop / fs);
+  return { ...g, freqs, times };
+}
+
+/**
+ * The sizes {@linkcode spectrogramGeometry} derives, without allocating its axes: what
+ * {@linkcode checkConsistency} bounds before anything is made.
+ *
+ * @param c The config.
+ * @returns the sizes.
+ */
+export function spectrogramSizes(c: ExtractConfig): SpectrogramSizes {
   const fs = c.preprocess.samplingRate;
   const s = c.spectrogram;
   const nperseg = Math.round(s.windowLength * fs) + 1;
   const noverlap = Math.min(nperseg - 1, Math.floor(s.overlap * nperseg));
   const hop = nperseg - noverlap;
-  let nfft = s.nfft ?? 2;
-  if (s.nfft === null) { while (nfft < 1.2 * nperseg) nfft *= 2; }
+  const nfft = s.nfft ?? autoNfft(nperseg);
   const df = fs / nfft;
   const k0 = Math.ceil(s.fmin / df - 1e-9);
   const k1 = Math.min(nfft / 2, Math.floor(s.fmax / df + 1e-9));
   const nFreqs = k1 - k0 + 1;
   const nTimes = Math.floor((s.before + s.after) * fs / hop + 1e-9) + 1;
-  const freqs = new Float64Array(Math.max(0, nFreqs)).map((_, i) => (k0 + i) * df);
-  const times = new Float64Array(Math.max(0, nTimes)).map((_, j) => -s.before + j * hop / fs);
-  return { samplingRate: fs, nperseg, noverlap, hop, nfft, k0, k1, nFreqs, nTimes, freqs, times };
+  return { samplingRate: fs, nperseg, noverlap, hop, nfft, k0, k1, nFreqs, nTimes };
 }
 
 /**

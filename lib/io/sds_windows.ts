@@ -221,6 +221,28 @@ function noDayFiles(
 }
 
 /**
+ * How many window times {@linkcode windowTimes} lists for a span, counted without listing them.
+ *
+ * @param start First time, ms.
+ * @param end Times stop before this, ms.
+ * @param stepMs Step, ms (> 0).
+ * @returns the count of i ≥ 0 with `start + i·step` before `end`.
+ * @example
+ * ```ts
+ * import { windowCount } from "./sds_windows.ts";
+ * if (windowCount(0, 100_000, 43_000) !== 3) throw new Error();
+ * ```
+ */
+export function windowCount(start: number, end: number, stepMs: number): number {
+  if (!(start < end)) return 0;
+  let n = Math.ceil((end - start) / stepMs);
+  // The division rounds; windowTimes' own test decides the last one.
+  while (n > 0 && !(start + (n - 1) * stepMs < end)) n--;
+  while (start + n * stepMs < end) n++;
+  return n;
+}
+
+/**
  * The window times of a span: `start + i·step` for every i ≥ 0 that falls before `end`.
  *
  * @param start First time, ms.
@@ -234,6 +256,12 @@ function noDayFiles(
  * ```
  */
 export function windowTimes(start: number, end: number, stepMs: number): number[] {
+  const n = windowCount(start, end, stepMs);
+  if (n > MAX_WINDOWS) {
+    throw new RangeError(
+      `Cannot list the window times: ${n} is more than ${MAX_WINDOWS} (count them first)`,
+    );
+  }
   const out: number[] = [];
   for (let i = 0;; i++) {
     const t = start + i * stepMs;
@@ -284,7 +312,31 @@ export function windowSpan(
   if (!(w.step! >= 0.001)) {
     throw new UserError(`Cannot use ${where}.step: expected at least 0.001 s: found ${w.step}`);
   }
+  // Counted before any list is made: a 1 ms step over a year would list 3·10¹⁰ times.
+  const n = windowCount(start, end, w.step! * 1000);
+  if (n > MAX_WINDOWS) {
+    // Rounded up to 3 digits, so that the step it names is enough.
+    const exact = (end - start) / 1000 / MAX_WINDOWS;
+    const unit = 10 ** (Math.floor(Math.log10(exact)) - 2);
+    const least = Math.ceil(exact / unit) * unit;
+    throw new UserError(
+      `Cannot use ${where}.step: ${w.step} s from ${w.start} to ${w.end} makes ${n} windows a ` +
+        `channel: expected at most ${MAX_WINDOWS} in one run (a step of at least ` +
+        `${Number(least.toPrecision(3))} s over this span): use a longer step or a shorter span ` +
+        `(start, end), and run again for the rest`,
+    );
+  }
   return { start, end, stepMs: w.step! * 1000 };
+}
+
+/** Refuses a run of more than {@linkcode MAX_WINDOWS} windows. */
+function tooMany(channels: number, total: number, stepMs: number | null): never {
+  throw new UserError(
+    `Cannot list the windows: ${channels} channel(s) give ${total} samples, more than ` +
+      `${MAX_WINDOWS} in one run: extract a shorter span (start, end)${
+        stepMs === null ? ", raise the trigger's on threshold" : " or use a longer step"
+      }, and run again for the rest`,
+  );
 }
 
 /**
@@ -511,6 +563,9 @@ export async function sdsWindowTasks(
   const timesOf: { times: number[]; detections: Detection[] | null }[] = [];
   const problems: { id: string[]; problem: DetectionProblem }[] = [];
   if (stepMs !== null) {
+    // Counted before the list is made (windowSpan bounds one channel's, not every channel's).
+    const each = windowCount(start, end, stepMs);
+    if (each * ids.length > MAX_WINDOWS) tooMany(ids.length, each * ids.length, stepMs);
     const times = windowTimes(start, end, stepMs);
     for (const _ of ids) timesOf.push({ times, detections: null });
   } else {
@@ -555,14 +610,7 @@ export async function sdsWindowTasks(
     }
   }
   const total = timesOf.reduce((n, t) => n + t.times.length, 0);
-  if (total > MAX_WINDOWS) {
-    throw new UserError(
-      `Cannot list the windows: ${ids.length} channel(s) give ${total} samples, more than ` +
-        `${MAX_WINDOWS} in one run: extract a shorter span (start, end)${
-          stepMs === null ? ", raise the trigger's on threshold" : " or use a longer step"
-        }, and run again for the rest`,
-    );
-  }
+  if (total > MAX_WINDOWS) tooMany(ids.length, total, stepMs);
   const labelOf = w.labels ? intervalLabeller(await readLabelIntervals(w.labels)) : null;
   // Thousands of windows share a day file: ask the file system once per file.
   const known = new Map<string, boolean>();

@@ -879,6 +879,93 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
   }
 });
 
+Deno.test("extract config: sizes that would allocate gigabytes are refused before any sample, naming the fields, the value, the limit and the size", () => {
+  const base = { input: { format: "manifest", path: "m.csv" } };
+  const sds = (w: Record<string, unknown>) => ({
+    input: {
+      format: "sds",
+      dir: "a",
+      windows: { start: "2020-01-01", end: "2021-01-01", channels: ["XX.A..HHZ"], ...w },
+    },
+  });
+  const most = "expected at most 10000000 samples";
+  const bad: [Record<string, unknown>, string][] = [
+    // Each of these allocated gigabytes, or wrote [0, 1, 22817014, 1], or failed every sample as
+    // a bad response.
+    [
+      { ...base, spectrogram: { after: 1e9 } },
+      "each sample preprocesses a trace of (spectrogram.before 20 s + spectrogram.after " +
+      "1000000000 s + 2 × 300 s of margin) × preprocess.samplingRate 100 Hz + an STFT window " +
+      `of 257 samples (spectrogram.windowLength 2.56 s) = 100000000000 samples: ${most} ` +
+      "(100000 s at 100 Hz) in one trace",
+    ],
+    [
+      { ...base, spectrogram: { windowLength: 1e6 } },
+      "an STFT window of 100000001 samples (spectrogram.windowLength 1000000 s) = 100100000 " +
+      `samples: ${most}`,
+    ],
+    [
+      { ...base, preprocess: { samplingRate: 1e7 } },
+      "× preprocess.samplingRate 10000000 Hz + an STFT window of 25600001 samples " +
+      `(spectrogram.windowLength 2.56 s) = 6886000000 samples: ${most} (1 s at 10000000 Hz)`,
+    ],
+    [
+      { ...base, spectrogram: { nfft: 2 ** 31 } },
+      "spectrogram.nfft 2147483648 is over 16777216 (2^24): an FFT of 2147483648 points " +
+      "(32 GiB of complex doubles) for every frame",
+    ],
+    [
+      {
+        ...base,
+        spectrogram: {
+          fmin: 0,
+          fmax: 50,
+          windowLength: 100,
+          overlap: 0.99,
+          before: 3e3,
+          after: 3e3,
+        },
+      },
+      "the spectrogram image would be 8193 rows (spectrogram.fmin 0 to fmax 50 Hz in bins of " +
+      "0.006104 Hz, nfft 16384) × 5941 columns (spectrogram.before 3000 s + after 3000 s in " +
+      "hops of 1.01 s, windowLength 100 s, overlap 0.99) = 48674613 values a component: " +
+      "expected at most 8388608 (32 MiB in float32)",
+    ],
+    [
+      sds({ step: 0.001 }),
+      "input.windows.step: 0.001 s from 2020-01-01 to 2021-01-01 makes 31622400000 windows a " +
+      "channel: expected at most 5000000 in one run (a step of at least 6.33 s over this span)",
+    ],
+    [
+      sds({ step: 60, chunk: 1e6 }),
+      "input.windows.chunk 1000000 s at preprocess.samplingRate 100 Hz preprocesses the " +
+      `windows of a chunk as one trace of 100100000 samples (with each sample's 68857): ${most}`,
+    ],
+  ];
+  for (const [c, msg] of bad) {
+    const e = assertThrows(() => parseExtractConfig(c, "x.json"), UserError, msg);
+    assert(e.message.startsWith("Cannot use x.json: "), e.message);
+  }
+  // A day's crop at 100 Hz, an hour's at 1000 Hz, a year of minute windows are taken.
+  const ok: [Record<string, unknown>, number, number][] = [
+    [{ ...base, spectrogram: { before: 43200, after: 43200 } }, 87, 66977],
+    [
+      {
+        ...base,
+        preprocess: { samplingRate: 1000, bandpass: null, response: { preFilt: null } },
+        spectrogram: { before: 1800, after: 1800, fmax: 400 },
+      },
+      1634,
+      2811,
+    ],
+    [sds({ step: 60 }), 87, 67],
+  ];
+  for (const [c, f, t] of ok) {
+    const g = spectrogramGeometry(parseExtractConfig(c, "x.json"));
+    assertEquals([g.nFreqs, g.nTimes], [f, t]);
+  }
+});
+
 Deno.test("a crop window reaching into the 5 % tapers at a trace's ends fails as too short, naming the taper", async () => {
   // PhaseNet windows: 90 s, P at 30 s; the tapers cover 4.5 s at each end. The crop (with half a
   // 2.57 s STFT window) starts 30 - before - 1.28 s into the trace and ends 60 - 1.28 s - the

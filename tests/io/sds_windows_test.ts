@@ -6,6 +6,7 @@ import {
   readLabelIntervals,
   type SdsWindows,
   sdsWindowTasks,
+  windowCount,
   windowSpan,
   windowStamp,
   windowTimes,
@@ -328,6 +329,7 @@ Deno.test("windows: tasks per channel and time read the day files around each wi
     // Codes that look like regular expressions are plain text.
     await assertRejects(() => ids(["XX.A.A.00.HHZ"]), UserError, "expected a channel as");
     await assertRejects(() => ids(["XX.A+A.*.HHZ"]), UserError, "matches no channel");
+    // Counted before any list is made: one channel's in the config, every channel's here.
     await assertRejects(
       () =>
         sdsWindowTasks(
@@ -338,8 +340,32 @@ Deno.test("windows: tasks per channel and time read the day files around each wi
           [0, 1],
         ),
       UserError,
-      `more than ${MAX_WINDOWS} in one run`,
+      `input.windows.step: 60 s from 2000-01-01 to 2024-01-01 makes 12623040 windows a ` +
+        `channel: expected at most ${MAX_WINDOWS} in one run (a step of at least 152 s over ` +
+        `this span)`,
     );
+    await assertRejects(
+      () =>
+        sdsWindowTasks(
+          {
+            ...w,
+            start: "2000-01-01",
+            end: "2024-01-01",
+            step: 200,
+            channels: ["XX.AAA.00.HHZ", "XX.BBB.00.HHZ"],
+          },
+          null,
+          look,
+          span,
+          [0, 1],
+        ),
+      UserError,
+      `Cannot list the windows: 2 channel(s) give 7573824 samples, more than ${MAX_WINDOWS} in ` +
+        `one run`,
+    );
+    assertEquals(windowCount(0, 100_000, 43_000), windowTimes(0, 100_000, 43_000).length);
+    assertEquals(windowCount(0, 86_000, 43_000), 2);
+    assertEquals(windowCount(5, 5, 1), 0);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
