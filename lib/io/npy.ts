@@ -150,6 +150,18 @@ export function readNpyHeader(bytes: Uint8Array): NpyHeader {
   const text = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(
     bytes.subarray(start, start + headerLen),
   );
+  // A Python dict literal, padded with spaces and a newline: one cut short (no closing brace)
+  // or with something after it is not the header NumPy writes, nor one it reads.
+  const dict = text.trim();
+  if (!dict.startsWith("{") || !dict.endsWith("}")) {
+    const end = dict.length > 60 ? `...${dict.slice(-40)}` : dict;
+    throw new TypeError(
+      `Cannot read npy: expected the header to be a dict from '{' to '}' (then spaces): ` +
+        `found ${dict.startsWith("{") ? "no closing '}'" : "no opening '{'"} in ${
+          JSON.stringify(end)
+        }`,
+    );
+  }
   const fields = /'descr'\s*:\s*(\[.*\])\s*,\s*'/.exec(text);
   if (fields) {
     throw new TypeError(

@@ -214,6 +214,19 @@ Deno.test("readNpy: signed bytes, a version-2 header past 64 KiB, version 3's UT
     "header of 118 bytes is truncated at 60",
   );
   assertThrows(() => readNpy(whole.subarray(0, 135)), TypeError, "needs 8 bytes: found 7");
+  // A dict cut short, or not a dict, is refused, not read for the fields it holds.
+  assertThrows(
+    () => readNpy(file(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), ", 118, f4)),
+    TypeError,
+    "Cannot read npy: expected the header to be a dict from '{' to '}' (then spaces): found no " +
+      `closing '}' in "{'descr': '<f4', 'fortran_order': False, 'shape': (2,),"`,
+  );
+  assertThrows(
+    () => readNpy(file(1, "'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 118, f4)),
+    TypeError,
+    "found no opening '{'",
+  );
+  assertThrows(() => readNpy(file(1, `${dict} x`, 118, f4)), TypeError, "no closing '}'");
 });
 
 Deno.test("readNpy keeps a NUL inside a string and strips only the trailing ones, as NumPy does", () => {
