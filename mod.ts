@@ -278,6 +278,8 @@ export {
 export {
   type BadPick,
   type EventOrigin,
+  type LeftOutPick,
+  type LeftOutWhy,
   type PhasePick,
   type QuakeMlContents,
   readQuakeMl,

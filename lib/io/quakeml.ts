@@ -6,6 +6,7 @@
  * @module
  */
 import { parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
+import type { XmlElement } from "../deps.ts";
 import { SampleError } from "./sample_error.ts";
 import type { Seisplotjs } from "../deps.ts";
 import { readInputText } from "./input_file.ts";
@@ -137,6 +138,10 @@ export async function readQuakeMl(
         `<eventParameters xmlns="${bed}">`,
     );
   }
+  // Picks seisplotjs cannot read (no time, no waveformID) would take their whole event with
+  // them: each is left out on its own, counted, and named in one warning.
+  const leftOutPicks = leaveOutUnreadablePicks(doc, bed);
+  if (leftOutPicks.length) console.error(leftOutWarning(source, leftOutPicks));
   // deno-lint-ignore no-explicit-any
   let events: any[];
   const skipped: { eventId: string; why: string }[] = [];
@@ -228,7 +233,92 @@ export async function readQuakeMl(
       });
     }
   }
-  return { picks, badPicks, origins, skipped };
+  return { picks, badPicks, origins, skipped, leftOutPicks };
+}
+
+/** Why a pick was left out before its catalogue was read ({@linkcode LeftOutPick}). */
+export type LeftOutWhy = "no time" | "no waveformID";
+
+/** A pick left out because it has no time or no waveformID, which a sample needs both. */
+export interface LeftOutPick {
+  /** Public id of the pick ("" without one). */
+  pickId: string;
+  /** Public id of its event ("" without one). */
+  eventId: string;
+  /** `no time`: no `<time><value>`; `no waveformID`: none, or one without network or station. */
+  why: LeftOutWhy;
+}
+
+/** The first element below `el` (itself excluded) named `name`, in the BED namespace. */
+function firstNamed(el: XmlElement, ns: string, name: string): XmlElement | undefined {
+  return el.getElementsByTagNameNS(ns, name)[0] as XmlElement | undefined;
+}
+
+/**
+ * Removes from the document every event's pick that has no time (no `<time><value>` text) or no
+ * waveformID (none, or one without a network or station code), and the arrivals that refer to
+ * it: seisplotjs refuses the whole event for such a pick, its other picks and its origin
+ * included. A pick whose time is there but no date stays, for `badPicks` to name.
+ *
+ * @param doc The QuakeML document (changed in place).
+ * @param ns The QuakeML 1.2 BED namespace.
+ * @returns the picks removed, in document order.
+ */
+function leaveOutUnreadablePicks(doc: XmlDoc, ns: string): LeftOutPick[] {
+  const out: LeftOutPick[] = [];
+  for (const ev of Array.from(doc.getElementsByTagNameNS(ns, "event")) as XmlElement[]) {
+    const gone = new Set<string>();
+    const picks = (Array.from(ev.childNodes) as XmlElement[]).filter((n) =>
+      n.nodeType === 1 && n.localName === "pick" && n.namespaceURI === ns
+    );
+    for (const p of picks) {
+      const value = firstNamed(p, ns, "time") &&
+        firstNamed(firstNamed(p, ns, "time")!, ns, "value");
+      const w = firstNamed(p, ns, "waveformID");
+      const why: LeftOutWhy | null = !(value?.textContent ?? "").trim()
+        ? "no time"
+        : !w?.getAttribute("networkCode") || !w.getAttribute("stationCode")
+        ? "no waveformID"
+        : null;
+      if (why === null) continue;
+      const pickId = p.getAttribute("publicID") ?? "";
+      out.push({ pickId, eventId: ev.getAttribute("publicID") ?? "", why });
+      gone.add(pickId);
+      ev.removeChild(p);
+    }
+    if (gone.size === 0) continue;
+    // An arrival of a pick no longer there would make seisplotjs refuse the origin.
+    for (const a of Array.from(ev.getElementsByTagNameNS(ns, "arrival")) as XmlElement[]) {
+      const id = (firstNamed(a, ns, "pickID")?.textContent ?? "").trim();
+      if (gone.has(id)) a.parentNode?.removeChild(a);
+    }
+  }
+  return out;
+}
+
+/**
+ * The warning that names the picks {@linkcode leaveOutUnreadablePicks} left out: how many, why,
+ * and the first of each.
+ *
+ * @param source The file.
+ * @param picks The picks left out.
+ * @returns one line.
+ */
+export function leftOutWarning(source: string, picks: readonly LeftOutPick[]): string {
+  const parts: string[] = [];
+  for (
+    const [why, what] of [
+      ["no time", "without a time (<time><value>)"],
+      ["no waveformID", "without a waveformID (with network and station codes)"],
+    ] as const
+  ) {
+    const these = picks.filter((p) => p.why === why);
+    if (!these.length) continue;
+    const first = these[0].pickId || `a pick of event ${these[0].eventId || "(no id)"}`;
+    parts.push(`${these.length} ${what}, e.g. ${first}`);
+  }
+  return `warning: ${source}: left out ${picks.length} pick(s) that cannot make a sample: ` +
+    `${parts.join("; ")}; their events' other picks are read`;
 }
 
 /**
@@ -295,10 +385,15 @@ export interface QuakeMlContents {
   /** The events' preferred (or first) origins. */
   origins: EventOrigin[];
   /**
-   * Events left out because seisplotjs cannot read them (a pick without its waveformID, an
-   * origin without its time, ...), with why; each is also named in a warning on stderr.
+   * Events left out because seisplotjs cannot read them (an origin without its time, ...), with
+   * why; each is also named in a warning on stderr.
    */
   skipped: { eventId: string; why: string }[];
+  /**
+   * Picks left out on their own, without a time or a waveformID (their events' other picks are
+   * read); counted in one warning on stderr ({@linkcode leftOutWarning}).
+   */
+  leftOutPicks: LeftOutPick[];
 }
 
 /**

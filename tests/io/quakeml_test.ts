@@ -249,9 +249,12 @@ Deno.test("QuakeML: an event seisplotjs cannot read is left out, naming it and i
     origin,
     picks: [{ ...pick, station: `S${i}` }],
   })));
-  // Event b's pick without its waveformID, event c's origin without its time: before, the whole
+  // Event b's origin without its latitude, event c's without its time: before, the whole
   // catalogue was refused, with seisplotjs's message naming neither.
-  const xml = good.replace(/<waveformID[^>]*stationCode="S1"[^>]*\/>/, "")
+  const xml = good.replace(
+    /(<origin publicID="smi:seisdec\/origin\/b">[\s\S]*?)<latitude>.*?<\/latitude>/,
+    "$1",
+  )
     .replace(/(<origin publicID="smi:seisdec\/origin\/c">\s*)<time>.*?<\/time>/, "$1");
   const warn = console.error;
   const warnings: string[] = [];
@@ -266,7 +269,7 @@ Deno.test("QuakeML: an event seisplotjs cannot read is left out, naming it and i
   assertEquals(q.origins.map((o) => o.eventId), ["smi:seisdec/event/a"]);
   assertEquals(q.skipped.map((s) => s.eventId), ["smi:seisdec/event/b", "smi:seisdec/event/c"]);
   assert(
-    q.skipped[0].why.startsWith("its pick smi:seisdec/pick/b/0 cannot be read:"),
+    q.skipped[0].why.startsWith("its origin smi:seisdec/origin/b cannot be read:"),
     q.skipped[0].why,
   );
   assert(
@@ -275,9 +278,59 @@ Deno.test("QuakeML: an event seisplotjs cannot read is left out, naming it and i
   );
   assertEquals(warnings.length, 2);
   assert(
-    warnings[0].startsWith("warning: cat.xml: leaving out event smi:seisdec/event/b: its pick"),
+    warnings[0].startsWith("warning: cat.xml: leaving out event smi:seisdec/event/b: its origin"),
     warnings[0],
   );
+});
+
+Deno.test("QuakeML: picks without a time or a waveformID are left out on their own, counted in one warning naming the file; their events' other picks, arrivals and origins are read", async () => {
+  const pick = (id: string, sta: string, inner: string) =>
+    `<pick publicID="p/${id}">${inner}<phaseHint>P</phaseHint></pick>`.replace(
+      "WF",
+      `<waveformID networkCode="XX" stationCode="${sta}" channelCode="HHZ"/>`,
+    );
+  const time = "<time><value>2025-01-01T02:30:00Z</value></time>";
+  const xml = `<?xml version="1.0"?>
+<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">
+<eventParameters publicID="ep"><event publicID="ev/1"><preferredOriginID>o/1</preferredOriginID>
+${pick("a", "S1", `${time}WF`)}
+${pick("b", "S2", "WF")}
+${pick("c", "S3", "<time><value> </value></time>WF")}
+${pick("d", "S4", time)}
+${pick("e", "S5", `${time}<waveformID networkCode="XX" channelCode="HHZ"/>`)}
+<origin publicID="o/1"><time><value>2025-01-01T02:10:00Z</value></time>
+<latitude><value>0</value></latitude><longitude><value>0</value></longitude>
+<arrival publicID="ar/1"><pickID>p/a</pickID><phase>P</phase></arrival>
+<arrival publicID="ar/2"><pickID>p/b</pickID><phase>P</phase></arrival>
+<arrival publicID="ar/4"><pickID>p/d</pickID><phase>P</phase></arrival>
+</origin></event>
+<event publicID="ev/2">${pick("f", "S1", "<time></time>WF")}</event>
+</eventParameters></q:quakeml>`;
+  const warn = console.error;
+  const warnings: string[] = [];
+  console.error = (m: string) => warnings.push(m);
+  let q;
+  try {
+    q = await readQuakeMl(xml, "cat.xml");
+  } finally {
+    console.error = warn;
+  }
+  // Before, seisplotjs refused event ev/1 for its pick p/b, and with it p/a and the origin.
+  assertEquals(q.picks.map((p) => [p.pickId, p.station, p.inOrigin]), [["p/a", "S1", true]]);
+  assertEquals(q.origins.map((o) => o.eventId), ["ev/1"]);
+  assertEquals(q.skipped, []);
+  assertEquals(q.leftOutPicks.map((p) => [p.pickId, p.eventId, p.why]), [
+    ["p/b", "ev/1", "no time"],
+    ["p/c", "ev/1", "no time"],
+    ["p/d", "ev/1", "no waveformID"],
+    ["p/e", "ev/1", "no waveformID"],
+    ["p/f", "ev/2", "no time"],
+  ]);
+  assertEquals(warnings, [
+    "warning: cat.xml: left out 5 pick(s) that cannot make a sample: 3 without a time " +
+    "(<time><value>), e.g. p/b; 2 without a waveformID (with network and station codes), e.g. " +
+    "p/d; their events' other picks are read",
+  ]);
 });
 
 Deno.test("QuakeML and StationXML with a UTF-8 byte-order mark read as without one", async () => {
