@@ -6,7 +6,11 @@
  */
 import { join } from "node:path";
 import { openDataset } from "../io/dataset.ts";
-import { type AutoencoderConfig, ConvAutoencoder } from "../nn/autoencoder.ts";
+import {
+  type AutoencoderConfig,
+  autoencoderParamShapes,
+  ConvAutoencoder,
+} from "../nn/autoencoder.ts";
 import { parseCsvRecords } from "../io/csv.ts";
 import { detectionCacheChannel } from "../io/sds_triggers.ts";
 import { DETECTIONS_DIR } from "../io/extract.ts";
@@ -21,6 +25,9 @@ export interface DirSummary {
   [field: string]: unknown;
 }
 
+/** The most parameters of a network `info` builds for its `batchLimit` (2^28: 1 GiB of float32). */
+const MAX_DESCRIBED_PARAMS = 2 ** 28;
+
 /** WebGPU's default `maxStorageBufferBindingSize` (what every adapter offers at least). */
 const DEFAULT_BINDING = 128 * 2 ** 20;
 
@@ -29,6 +36,16 @@ const DEFAULT_BINDING = 128 * 2 ** 20;
  * default size (`cli.ts info` prints the adapter's own `maxStorageBufferBindingSize`).
  */
 function batchLimit(config: AutoencoderConfig): Record<string, unknown> {
+  // The network is built (its weights allocated) only where it is of a size a model can be: a
+  // damaged or hostile model.json or meta.json could declare one of billions of parameters.
+  const params = autoencoderParamShapes(config)
+    .reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  if (!(params <= MAX_DESCRIBED_PARAMS)) {
+    return {
+      at128MiB: null,
+      note: `the architecture makes ${params} parameters, over ${MAX_DESCRIBED_PARAMS}: not built`,
+    };
+  }
   const ae = new ConvAutoencoder(config);
   const a = ae.largestActivation();
   return {

@@ -383,3 +383,33 @@ Deno.test("info --cpu --json prints JSON; --kernels with a directory or --cpu is
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("info on a model.json that declares an enormous network says so without building it", async () => {
+  const { describeDir } = await import("../../lib/cli/describe.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    // channels [4, 1e8]: building it for its batchLimit allocated gigabytes.
+    await Deno.writeTextFile(
+      join(dir, "model.json"),
+      JSON.stringify({
+        format: "seisdec-model",
+        version: 1,
+        autoencoder: { inputShape: [1, 87, 67], channels: [4, 100000000], latentDim: 9 },
+        normalize: "maxabs",
+      }),
+    );
+    const s = await describeDir(dir);
+    assertEquals(s.kind, "model");
+    const lim = s.batchLimit as { at128MiB: null; note: string };
+    assertEquals(lim.at128MiB, null);
+    assert(lim.note.endsWith("parameters, over 268435456: not built"), lim.note);
+    // The seed network is described as before.
+    const seed = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    seed.autoencoder.channels = [8, 16, 32, 64, 128];
+    await Deno.writeTextFile(join(dir, "model.json"), JSON.stringify(seed));
+    const ok = (await describeDir(dir)).batchLimit as { at128MiB: number };
+    assert(ok.at128MiB > 0, JSON.stringify(ok));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
