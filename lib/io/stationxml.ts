@@ -262,8 +262,9 @@ function channelEpoch(
     samplingRate: ch.sampleRate,
     azimuth: orientationValue(ch.azimuth),
     dip: orientationValue(ch.dip),
-    latitude: coordinateValue(ch.latitude),
-    longitude: coordinateValue(ch.longitude),
+    // Out of range (StationXML's schema bounds them too): unknown, as an absent one.
+    latitude: inRange(coordinateValue(ch.latitude), 90),
+    longitude: inRange(coordinateValue(ch.longitude), 180),
     elevation: coordinateValue(ch.elevation),
     response: r !== null && "error" in r ? null : r,
     ...(r !== null && "error" in r ? { responseError: r.error } : {}),
@@ -356,6 +357,11 @@ function channelByChannel(
 /** A channel coordinate as seisplotjs gives it: NaN where it is not a finite number. */
 function coordinateValue(v: unknown): number {
   return typeof v === "number" && Number.isFinite(v) ? v : NaN;
+}
+
+/** `v` where |v| <= `limit` (degrees), else NaN. */
+function inRange(v: number, limit: number): number {
+  return Math.abs(v) <= limit ? v : NaN;
 }
 
 /** seisplotjs's stand-in for an absent Azimuth or Dip (its INVALID_NUMBER). */

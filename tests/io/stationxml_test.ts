@@ -826,3 +826,15 @@ Deno.test("findResponse: the latest-starting of overlapping epochs applies even 
     1e9,
   );
 });
+
+Deno.test("StationXML: a latitude or longitude out of range reads as unknown (NaN), not as given", async () => {
+  const id = { network: "XX", station: "NOR", location: "", channel: "HHZ" };
+  const read = async (latitude: number, longitude: number) =>
+    (await readStationXml(formatStationXml([{ ...vertical(id), latitude, longitude }]), "s.xml"))[
+      0
+    ];
+  const bad = await read(999, -181);
+  assert(Number.isNaN(bad.latitude) && Number.isNaN(bad.longitude), JSON.stringify(bad));
+  const edge = await read(-90, 180);
+  assertEquals([edge.latitude, edge.longitude], [-90, 180]);
+});
