@@ -397,22 +397,52 @@ function checkSteim(
   }
 }
 
-let crcTable: Uint32Array | null = null;
+let crcTables: Uint32Array | null = null;
+
+/**
+ * The tables of CRC-32C by slicing-by-8: table t (entries 256·t … 256·t + 255) gives the CRC
+ * of a byte followed by t zero bytes, so that eight bytes are folded in per step.
+ */
+function crc32cTables(): Uint32Array {
+  if (crcTables) return crcTables;
+  const t = new Uint32Array(8 * 256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82F63B78 : c >>> 1;
+    t[i] = c >>> 0;
+  }
+  for (let i = 0; i < 256; i++) {
+    for (let k = 1; k < 8; k++) {
+      t[256 * k + i] = t[t[256 * (k - 1) + i] & 0xFF] ^ (t[256 * (k - 1) + i] >>> 8);
+    }
+  }
+  return crcTables = t;
+}
+
+/**
+ * Continues a CRC-32C (the register, before its final inversion) over `bytes[from, to)`,
+ * eight bytes a step.
+ */
+function crc32cUpdate(crc: number, bytes: Uint8Array, from: number, to: number): number {
+  const t = crc32cTables();
+  let i = from;
+  for (; i + 8 <= to; i += 8) {
+    const lo = crc ^ (bytes[i] | bytes[i + 1] << 8 | bytes[i + 2] << 16 | bytes[i + 3] << 24);
+    crc = t[1792 + (lo & 0xFF)] ^ t[1536 + ((lo >>> 8) & 0xFF)] ^
+      t[1280 + ((lo >>> 16) & 0xFF)] ^ t[1024 + (lo >>> 24)] ^
+      t[768 + bytes[i + 4]] ^ t[512 + bytes[i + 5]] ^ t[256 + bytes[i + 6]] ^ t[bytes[i + 7]];
+  }
+  for (; i < to; i++) crc = t[(crc ^ bytes[i]) & 0xFF] ^ (crc >>> 8);
+  return crc;
+}
 
 /** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as miniSEED 3 records carry. */
 export function crc32c(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let i = 0; i < 256; i++) {
-      let c = i;
-      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82F63B78 : c >>> 1;
-      crcTable[i] = c >>> 0;
-    }
-  }
-  let crc = 0xFFFFFFFF;
-  for (let i = 0; i < bytes.length; i++) crc = crcTable[(crc ^ bytes[i]) & 0xFF] ^ (crc >>> 8);
-  return (crc ^ 0xFFFFFFFF) >>> 0;
+  return (crc32cUpdate(0xFFFFFFFF, bytes, 0, bytes.length) ^ 0xFFFFFFFF) >>> 0;
 }
+
+/** Four zero bytes: the CRC field of a miniSEED 3 record, as its CRC is computed. */
+const ZERO4 = new Uint8Array(4);
 
 /**
  * Checks a miniSEED 3 record's CRC-32C (bytes 28–31, little-endian, computed over the whole
@@ -421,13 +451,18 @@ export function crc32c(bytes: Uint8Array): number {
  * @throws {SampleError} "corrupt", naming the record's byte offset.
  */
 function checkCrc32c(bytes: Uint8Array, r: RecordSpan, at: number, source: string): void {
-  const rec = bytes.slice(r.offset, r.offset + r.size);
-  const view = new DataView(rec.buffer);
-  const stored = view.getUint32(28, true);
+  const o = r.offset;
+  const stored =
+    (bytes[o + 28] | bytes[o + 29] << 8 | bytes[o + 30] << 16 | bytes[o + 31] << 24) >>>
+    0;
   if (stored === 0) return;
-  view.setUint32(28, 0, true);
-  const crc = crc32c(rec);
+  // The record in three pieces, its CRC field read as zero (no copy of the record).
+  let c = crc32cUpdate(0xFFFFFFFF, bytes, o, o + 28);
+  c = crc32cUpdate(c, ZERO4, 0, 4);
+  c = crc32cUpdate(c, bytes, o + 32, o + r.size);
+  const crc = (c ^ 0xFFFFFFFF) >>> 0;
   if (crc !== stored) {
+    const rec = bytes.subarray(o, o + r.size);
     // The identifier (FDSN source id) as written, if its length byte is sane.
     const n = rec[33];
     const id = 40 + n <= rec.length ? new TextDecoder().decode(rec.subarray(40, 40 + n)) : "?";
