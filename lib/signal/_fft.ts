@@ -47,6 +47,40 @@ export function rfftFull(x: ArrayLike<number>, n: number): Float64Array {
   return out;
 }
 
+/**
+ * Work arrays by purpose, one size each (the last asked for): a trace's transforms reuse them
+ * instead of allocating (and zeroing, and collecting) megabytes per trace.
+ */
+const scratch: (Float64Array | undefined)[] = [];
+
+/** The work array of `slot` with `length` values (contents left over from its last use). */
+function scratchOf(slot: number, length: number): Float64Array {
+  let a = scratch[slot];
+  if (!a || a.length !== length) scratch[slot] = a = new Float64Array(length);
+  return a;
+}
+
+/**
+ * Bins 0..n/2 of the real FFT of `x` zero-padded to `n` (the bins {@linkcode irfftReal}
+ * reads), in a work array that the next call reuses: the same values as those bins of
+ * {@linkcode rfftFull}, without its copy of the other half.
+ *
+ * @param x Real samples, length <= n.
+ * @param n FFT size, a power of two.
+ * @returns interleaved complex bins 0..n/2 at `[0, n + 2)` of an array of length 2n (the
+ *   rest is not the spectrum); valid until the next call.
+ */
+export function rfftHalf(x: Float64Array, n: number): Float64Array {
+  const f = fftOf(n);
+  const input = scratchOf(0, n);
+  const m = Math.min(n, x.length);
+  input.set(m === x.length ? x : x.subarray(0, m));
+  input.fill(0, m);
+  const out = scratchOf(1, 2 * n);
+  f.realTransform(out, input);
+  return out;
+}
+
 const twiddleCache = new Map<number, Float64Array>();
 
 /** cos and sin of 2πk/n for k < n/2, interleaved, cached by n. */
@@ -82,10 +116,26 @@ function twiddles(n: number): Float64Array {
  * ```
  */
 export function irfftReal(spec: Float64Array, n: number): Float64Array {
-  if (n < 4) return irfftComplex(spec, n);
+  return irfftRealInto(spec, n, new Float64Array(n));
+}
+
+/**
+ * {@linkcode irfftReal} into `y`, which takes the first `y.length` (at most n) samples of the
+ * signal; its work arrays are reused from call to call.
+ *
+ * @param spec Interleaved complex spectrum, at least bins 0..n/2 (length >= n + 2).
+ * @param n FFT size, a power of two.
+ * @param y Where the samples go.
+ * @returns `y`.
+ */
+export function irfftRealInto(spec: Float64Array, n: number, y: Float64Array): Float64Array {
+  if (n < 4) {
+    y.set(irfftComplex(spec, n).subarray(0, y.length));
+    return y;
+  }
   const m = n / 2;
   const tw = twiddles(n);
-  const z = new Float64Array(2 * m);
+  const z = scratchOf(2, 2 * m);
   for (let k = 0; k < m; k++) {
     const ar = spec[2 * k], ai = k === 0 ? 0 : spec[2 * k + 1];
     const j = m - k;
@@ -97,13 +147,10 @@ export function irfftReal(spec: Float64Array, n: number): Float64Array {
     z[2 * k] = er - oi; // E + iO
     z[2 * k + 1] = ei + or;
   }
-  const out = new Float64Array(2 * m);
+  const out = scratchOf(3, 2 * m);
   fftOf(m).inverseTransform(out, z);
-  const y = new Float64Array(n);
-  for (let i = 0; i < m; i++) {
-    y[2 * i] = out[2 * i];
-    y[2 * i + 1] = out[2 * i + 1];
-  }
+  // x[2i] and x[2i + 1] are the real and imaginary parts of out[i]: the same layout.
+  y.set(out.subarray(0, Math.min(y.length, n)));
   return y;
 }
 

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { irfftReal, nextPow2, rfftFull } from "./_fft.ts";
+import { irfftReal, irfftRealInto, nextPow2, rfftFull, rfftHalf } from "./_fft.ts";
 import { ByteLru } from "../util/lru.ts";
 import { cosineSpectralTaper } from "./taper.ts";
 
@@ -383,22 +383,18 @@ export function removeResponse(
   const units = inputGroundUnits(resp, "remove");
   const n = x.length;
   const nfft = nextPow2(2 * n);
-  const spec = rfftFull(x, nfft);
   const half = nfft / 2;
   const inv = inverseFilter(resp, units, fs, nfft, pre, options);
+  // Bins 0..nfft/2 only: the inverse reads no others (the upper half mirrored them).
+  const spec = rfftHalf(x, nfft);
   for (let k = 0; k <= half; k++) {
     const ir = inv[2 * k], ii = inv[2 * k + 1];
     const sr = spec[2 * k], si = spec[2 * k + 1];
-    const yr = sr * ir - si * ii, yi = sr * ii + si * ir;
-    spec[2 * k] = yr;
-    spec[2 * k + 1] = yi;
-    if (k > 0 && k < half) {
-      spec[2 * (nfft - k)] = yr;
-      spec[2 * (nfft - k) + 1] = -yi;
-    }
+    spec[2 * k] = sr * ir - si * ii;
+    spec[2 * k + 1] = sr * ii + si * ir;
   }
   spec[2 * half + 1] = 0;
-  return irfftReal(spec, nfft).slice(0, n);
+  return irfftRealInto(spec, nfft, new Float64Array(n));
 }
 
 /**
