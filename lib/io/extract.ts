@@ -1412,6 +1412,15 @@ export async function processSample(
   }
 }
 
+/** The STFT window of the last geometry asked for: the same for every sample of a run. */
+let lastWindow: { n: number; beta: number; w: Float64Array } | null = null;
+
+/** {@linkcode kaiser}(n, beta), kept for the next sample (the STFT only reads it). */
+function kaiserWindow(n: number, beta: number): Float64Array {
+  if (lastWindow?.n !== n || lastWindow.beta !== beta) lastWindow = { n, beta, w: kaiser(n, beta) };
+  return lastWindow.w;
+}
+
 /** The damaged records a sample's files held, and the span its preprocessing reads (ms). */
 interface CorruptSeen {
   records: CorruptRecord[];
@@ -1519,7 +1528,7 @@ async function processSampleBody(
   const rotation = rotated
     ? await rotationOf(task, traces.slice(0, 3), tref, inventories, sacHeaders)
     : null;
-  const window = kaiser(g.nperseg, sc.beta);
+  const window = kaiserWindow(g.nperseg, sc.beta);
   const C = codes.length, F = g.nFreqs, T = g.nTimes;
   // What the run should say once (ExtractedSample.warnings).
   const warnings: string[] = [];

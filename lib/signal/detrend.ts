@@ -29,10 +29,13 @@ function checkFinite(op: string, x: Float64Array): void {
  * ```
  */
 export function demean(x: Float64Array): Float64Array {
-  checkFinite("demean", x);
   if (x.length === 0) return x;
   let m = 0;
   for (let i = 0; i < x.length; i++) m += x[i];
+  // A NaN or infinite sample makes the sum NaN or infinite (so may finite samples whose sum
+  // overflows, which the check lets through): the samples are checked only then, in one pass
+  // less.
+  if (!Number.isFinite(m)) checkFinite("demean", x);
   m /= x.length;
   for (let i = 0; i < x.length; i++) x[i] -= m;
   return x;
@@ -54,12 +57,16 @@ export function demean(x: Float64Array): Float64Array {
  * ```
  */
 export function detrendLinear(x: Float64Array): Float64Array {
-  checkFinite("detrend", x);
   const n = x.length;
-  if (n < 2) return demean(x);
+  if (n < 2) {
+    checkFinite("detrend", x);
+    return demean(x);
+  }
   const tm = (n - 1) / 2;
   let sxy = 0, sxx = 0, m = 0;
   for (let i = 0; i < n; i++) m += x[i];
+  // As in demean: a non-finite sum is what a non-finite sample gives.
+  if (!Number.isFinite(m)) checkFinite("detrend", x);
   m /= n;
   for (let i = 0; i < n; i++) {
     const t = i - tm;

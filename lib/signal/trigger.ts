@@ -110,12 +110,20 @@ export function recursiveStaLta(x: Float64Array, nsta: number, nlta: number): Fl
   const n = x.length;
   const out = new Float64Array(n);
   const cs = 1 / nsta, cl = 1 / nlta;
+  const ks = 1 - cs, kl = 1 - cl;
   let sta = 0, lta = 0;
-  for (let i = 0; i < n; i++) {
+  // The first nlta ratios are 0 (the array's own zeros).
+  const head = Math.min(n, nlta);
+  for (let i = 0; i < head; i++) {
     const e = x[i] * x[i];
-    sta = cs * e + (1 - cs) * sta;
-    lta = cl * e + (1 - cl) * lta;
-    if (i >= nlta) out[i] = lta > 0 ? sta / lta : 0;
+    sta = cs * e + ks * sta;
+    lta = cl * e + kl * lta;
+  }
+  for (let i = head; i < n; i++) {
+    const e = x[i] * x[i];
+    sta = cs * e + ks * sta;
+    lta = cl * e + kl * lta;
+    out[i] = lta > 0 ? sta / lta : 0;
   }
   return out;
 }
