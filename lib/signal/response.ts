@@ -178,8 +178,8 @@ function digitalAbs(stage: DigitalStage, f: number): number {
   return g;
 }
 
-/** H(f) without the scaling to the sensitivity. */
-function rawResponse(resp: InstrumentResponse, f: number): [number, number] {
+/** The analog stages' complex product at frequency f, Hz. */
+function analogAt(resp: InstrumentResponse, f: number): [number, number] {
   let re = 1, im = 0;
   for (const st of resp.stages) {
     const [a, b] = stageAt(st, f);
@@ -187,21 +187,106 @@ function rawResponse(resp: InstrumentResponse, f: number): [number, number] {
     im = re * b + im * a;
     re = r;
   }
+  return [re, im];
+}
+
+/** H(f) without the scaling to the sensitivity. */
+function rawResponse(resp: InstrumentResponse, f: number): [number, number] {
+  const [re, im] = analogAt(resp, f);
   let g = 1;
   for (const st of resp.digital ?? []) g *= digitalAbs(st, f);
   return [re * g, im * g];
+}
+
+/** The factor that scales {@linkcode rawResponse} to the sensitivity at its frequency. */
+function sensitivityScale(resp: InstrumentResponse): number {
+  const [nre, nim] = rawResponse(resp, resp.sensitivityFrequency);
+  return resp.sensitivity / Math.hypot(nre, nim);
 }
 
 /**
  * @returns f ↦ H(f), with the scaling to the sensitivity computed once.
  */
 function responseAt(resp: InstrumentResponse): (f: number) => [number, number] {
-  const [nre, nim] = rawResponse(resp, resp.sensitivityFrequency);
-  const g = resp.sensitivity / Math.hypot(nre, nim);
+  const g = sensitivityScale(resp);
   return (f) => {
     const [re, im] = rawResponse(resp, f);
     return [re * g, im * g];
   };
+}
+
+/**
+ * {@linkcode polyAbs} at every point `(wr[k], −ws[k])`. Four points are evaluated together:
+ * each Horner's rule is a chain of dependent steps, and four chains side by side keep the CPU
+ * busy where one waited on each step (an FIR stage has hundreds of coefficients, and a trace
+ * thousands of frequencies). Each point's arithmetic is the same as alone: the same values.
+ */
+function polyAbsAll(c: readonly number[], wr: Float64Array, ws: Float64Array): Float64Array {
+  const n = wr.length;
+  const out = new Float64Array(n);
+  if (c.length === 0) return out.fill(1);
+  const top = c[c.length - 1];
+  let k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const ar = wr[k], ai = -ws[k], br = wr[k + 1], bi = -ws[k + 1];
+    const cr = wr[k + 2], ci = -ws[k + 2], dr = wr[k + 3], di = -ws[k + 3];
+    let re0 = top, im0 = 0, re1 = top, im1 = 0, re2 = top, im2 = 0, re3 = top, im3 = 0;
+    for (let q = c.length - 2; q >= 0; q--) {
+      const cq = c[q];
+      const r0 = re0 * ar - im0 * ai + cq;
+      im0 = re0 * ai + im0 * ar;
+      re0 = r0;
+      const r1 = re1 * br - im1 * bi + cq;
+      im1 = re1 * bi + im1 * br;
+      re1 = r1;
+      const r2 = re2 * cr - im2 * ci + cq;
+      im2 = re2 * ci + im2 * cr;
+      re2 = r2;
+      const r3 = re3 * dr - im3 * di + cq;
+      im3 = re3 * di + im3 * dr;
+      re3 = r3;
+    }
+    out[k] = Math.hypot(re0, im0);
+    out[k + 1] = Math.hypot(re1, im1);
+    out[k + 2] = Math.hypot(re2, im2);
+    out[k + 3] = Math.hypot(re3, im3);
+  }
+  for (; k < n; k++) out[k] = polyAbs(c, wr[k], -ws[k]);
+  return out;
+}
+
+/**
+ * The product of the digital stages' |H| at the bins k·fs/nfft, k < count: for each bin, the
+ * value {@linkcode rawResponse} multiplies by (the same operations, in the same order), with
+ * each stage's coefficients evaluated at four bins at a time ({@linkcode polyAbsAll}).
+ */
+function digitalGains(
+  resp: InstrumentResponse,
+  fs: number,
+  nfft: number,
+  count: number,
+): Float64Array {
+  const g = new Float64Array(count).fill(1);
+  for (const st of resp.digital ?? []) {
+    const c = new Float64Array(count), s = new Float64Array(count);
+    for (let k = 0; k < count; k++) {
+      const th = 2 * Math.PI * (k * fs / nfft) / st.inputSampleRate;
+      c[k] = Math.cos(th);
+      s[k] = Math.sin(th);
+    }
+    if (st.kind === "coefficients") {
+      const num = polyAbsAll(st.numerator, c, s), den = polyAbsAll(st.denominator, c, s);
+      for (let k = 0; k < count; k++) g[k] *= num[k] / den[k];
+      continue;
+    }
+    for (let k = 0; k < count; k++) {
+      let d = 1;
+      for (const z of st.zeros) d *= Math.hypot(c[k] - z[0], s[k] - z[1]);
+      for (const p of st.poles) d /= Math.hypot(c[k] - p[0], s[k] - p[1]);
+      g[k] *= d;
+    }
+  }
+  return g;
 }
 
 /**
@@ -297,11 +382,14 @@ function inverseFilter(
   const half = nfft / 2;
   // H_out(f) = H(f) / scale · (iω)^(-diff): counts per SI unit of the output.
   const h = new Float64Array(2 * (half + 1));
-  const at = responseAt(resp);
+  // H(f) as responseAt gives it: the analog product times the digital gains, times the scale.
+  const scale = sensitivityScale(resp);
+  const digital = digitalGains(resp, fs, nfft, half + 1);
   let hmax = 0;
   for (let k = 0; k <= half; k++) {
     const f = k * fs / nfft;
-    let [re, im] = at(f);
+    const [ar, ai] = analogAt(resp, f);
+    let re = ar * digital[k] * scale, im = ai * digital[k] * scale;
     re /= units.scale;
     im /= units.scale;
     const w = 2 * Math.PI * f;
