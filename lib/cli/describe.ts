@@ -207,6 +207,21 @@ export function inputOf(config: unknown): string {
 }
 
 /**
+ * The dataset a stage of a model ran on, as its `model.json` record names it (`dataset`, the
+ * absolute path, and `datasetFingerprint`): init and finetune may run on another dataset than
+ * pretrain's, which the model's top-level `dataset` names. Nothing for records from before
+ * they were kept.
+ */
+function ranOn(rec: { dataset?: unknown; datasetFingerprint?: unknown }): Record<string, string> {
+  return {
+    ...(typeof rec.dataset === "string" ? { dataset: rec.dataset } : {}),
+    ...(typeof rec.datasetFingerprint === "string"
+      ? { datasetFingerprint: rec.datasetFingerprint }
+      : {}),
+  };
+}
+
+/**
  * Summarises a seisdec directory.
  *
  * @param dir A dataset, model or cluster output directory.
@@ -343,6 +358,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
           lr: m.pretrain.lr,
           trainLoss: last ? Number(last.train_loss) : null,
           valLoss: last?.val_loss ? Number(last.val_loss) : null,
+          ...ranOn(m.pretrain),
         }
         : null,
       init: m.init
@@ -354,6 +370,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
           criterion: m.init.kSelection?.criterion ?? null,
           // The k the criterion chose: the demo, which fits k = its classes, may differ from k.
           chosen: m.init.kSelection?.chosen ?? null,
+          ...ranOn(m.init),
         }
         : null,
       finetune: m.finetune
@@ -362,6 +379,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
           iterations: m.finetune.iterations,
           converged: m.finetune.converged,
           lr: m.finetune.lr,
+          ...ranOn(m.finetune),
         }
         : null,
       batchLimit: m.autoencoder?.inputShape ? batchLimit(m.autoencoder) : null,

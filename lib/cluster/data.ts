@@ -6,6 +6,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { type Normalize, normalizeSamples } from "../io/dataset.ts";
 
 export type { Normalize };
@@ -32,6 +33,11 @@ export interface DatasetLike {
    * and a resume on a dataset made with other settings is refused.
    */
   readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * The directory it was read from, when on disk (lib/io/dataset.ts `Dataset`): the training
+   * stages record it, made absolute, in `model.json` ({@linkcode datasetRecord}).
+   */
+  readonly dir?: string;
 }
 
 /** The largest finite float32. */
@@ -223,6 +229,31 @@ export function datasetDigest(ds: DatasetLike): string {
     }
   }
   return (h >>> 0).toString(16).padStart(8, "0");
+}
+
+/**
+ * What a training stage records in `model.json` of the dataset it ran on: its absolute path
+ * (`path`, else the dataset's own {@linkcode DatasetLike.dir}; none for a dataset in memory)
+ * and its {@linkcode datasetFingerprint}.
+ *
+ * @param ds The dataset.
+ * @param path Where it was read from, if the caller knows better than `ds.dir`.
+ * @returns `{ dataset?, datasetFingerprint }`.
+ * @example
+ * ```ts
+ * import { datasetRecord, MemoryDataset } from "./data.ts";
+ * const r = datasetRecord(new MemoryDataset(new Float32Array(2), [1, 1, 1]), "ds");
+ * if (!r.dataset!.endsWith("/ds") || r.datasetFingerprint !== "2 [1,1,1]") throw new Error();
+ * ```
+ */
+export function datasetRecord(
+  ds: DatasetLike,
+  path: string | undefined = ds.dir,
+): { dataset?: string; datasetFingerprint: string } {
+  return {
+    ...(path === undefined ? {} : { dataset: resolve(path) }),
+    datasetFingerprint: datasetFingerprint(ds),
+  };
 }
 
 /**

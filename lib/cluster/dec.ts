@@ -15,6 +15,7 @@ import {
   datasetDigest,
   datasetFingerprint,
   type DatasetLike,
+  datasetRecord,
   type Normalize,
   readModelBatch,
   settingsChanges,
@@ -212,6 +213,8 @@ export async function encodeForInit(
  * @param opts `latent`: the codes, when already computed ({@linkcode encodeForInit}; it is
  *   scaled in place with `latentScale`); `record`: fields added to `model.json`'s `init`;
  *   `onBatch`: called after every encoding pass with its sample count (not when `latent` is given);
+ *   `datasetPath`: where `ds` was read from, recorded (absolute) in `model.json`'s `init` with
+ *   its fingerprint (default: `ds.dir`);
  *   `force`: allow a directory that holds a fine-tuned model (dec.safetensors,
  *   finetune_checkpoint, finetune_log.csv), which new centres make stale and which is deleted.
  *   Without `force` such a directory is refused before any work, as the CLI refuses it without
@@ -229,6 +232,7 @@ export async function initCentroids(
     record?: Record<string, unknown>;
     onBatch?: (done: number) => void;
     force?: boolean;
+    datasetPath?: string;
   } = {},
 ): Promise<InitResult> {
   cfg = checkSettings("init", initSchema as z.ZodType<InitConfig>, cfg);
@@ -304,7 +308,15 @@ export async function initCentroids(
   const mi = await readModelInfo(dir);
   await writeJson(join(dir, "model.json"), {
     ...mi,
-    init: { ...cfg, nInit: nInitOf(cfg), score, latentScale, ...opts.record, weights },
+    init: {
+      ...cfg,
+      nInit: nInitOf(cfg),
+      score,
+      latentScale,
+      ...opts.record,
+      weights,
+      ...datasetRecord(ds, opts.datasetPath),
+    },
   });
   // Mean largest soft assignment (Student's t, α = 1) to the centres, as DEC will start.
   const q = cpuSoftAssign(latent, centroids, n, cfg.k, d, 1);
@@ -504,6 +516,11 @@ export interface FinetuneOptions {
   resume?: boolean;
   /** Stop after this many iterations of this call, as an interruption would (for tests). */
   stopAfter?: number;
+  /**
+   * Where the dataset was read from, recorded (absolute) in `model.json`'s `finetune` with its
+   * fingerprint (default: the dataset's own `dir`).
+   */
+  datasetPath?: string;
 }
 
 /** What `finetune_checkpoint/state.json` holds. */
@@ -857,6 +874,7 @@ export async function finetune(
         stoppedBy: converged ? "tol" : "max-iter",
         iterations: log.at(-1)?.iteration,
         weights,
+        ...datasetRecord(ds, opts.datasetPath),
       },
     });
     return { log, labels: prev!, converged };

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import {
   type AutoencoderConfig,
   autoencoderParamShapes,
@@ -53,6 +53,7 @@ import {
   datasetDigest,
   datasetFingerprint,
   type DatasetLike,
+  datasetRecord,
   type Normalize,
   readModelBatch,
   settingsChanges,
@@ -188,10 +189,21 @@ export interface ModelInfo {
    * Pretraining settings, the epochs done and the digest of the autoencoder.safetensors they
    * made (`weights`; absent in older model directories).
    */
-  pretrain?: PretrainConfig & { epochsDone: number; weights?: string };
-  /** Record of the centre initialisation. */
+  pretrain?: PretrainConfig & {
+    epochsDone: number;
+    weights?: string;
+    /** Absolute path of the dataset pretrained on, when known (absent in older models). */
+    dataset?: string;
+    /** Its {@linkcode datasetFingerprint} (absent in older models). */
+    datasetFingerprint?: string;
+  };
+  /**
+   * Record of the centre initialisation: its settings, `weights` (the digest of
+   * centroids.safetensors), `dataset` (absolute path, when known) and `datasetFingerprint` of
+   * the dataset encoded, which may be another than pretrain's.
+   */
   init?: Record<string, unknown>;
-  /** Record of the fine-tuning. */
+  /** Record of the fine-tuning, with `weights`, `dataset` and `datasetFingerprint` as init's. */
   finetune?: Record<string, unknown>;
 }
 
@@ -493,7 +505,7 @@ export async function pretrain(
       version: 1,
       autoencoder: ae.config,
       normalize: cfg.normalize,
-      dataset: opts.datasetPath === undefined ? undefined : resolve(opts.datasetPath),
+      dataset: datasetRecord(ds, opts.datasetPath).dataset,
       ...(scalingOf(ds) !== undefined ? { scaling: scalingOf(ds) } : {}),
       ...(ds.settings ? { datasetSettings: { ...ds.settings } } : {}),
     };
@@ -640,7 +652,12 @@ export async function pretrain(
         : {};
       await writeJson(join(dir, "model.json"), {
         ...info,
-        pretrain: { ...cfg, epochsDone: state.epoch, weights },
+        pretrain: {
+          ...cfg,
+          epochsDone: state.epoch,
+          weights,
+          ...datasetRecord(ds, opts.datasetPath),
+        },
         init,
         finetune,
       });
