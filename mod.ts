@@ -426,9 +426,11 @@ export {
   gpuTuningSource,
   releaseCachedMemory,
   retuneGpu,
+  softwareOf,
   stepsInFlight,
   type TuningSource,
 } from "./lib/tensor/backends.ts";
+export { SEISDEC_VERSION, type Software, softwareText } from "./lib/util/software.ts";
 export {
   type InferPoint,
   measureTuning,

@@ -64,6 +64,7 @@ import { evaluateClustering, type EvaluationReport, formatReport } from "../metr
 import { type FigureFormat, scatterChart, writeFigure } from "../plot/mod.ts";
 import { checkOutputTarget, writeDirAtomic, writeIntoOutput } from "../util/atomic.ts";
 import { parseJsonFile, UserError } from "../util/errors.ts";
+import { plainSoftware, type Software } from "../util/software.ts";
 import { Progress } from "../util/progress.ts";
 
 /** `result.json` of `cluster` and `encode`: what the directory holds and how it was made. */
@@ -89,6 +90,11 @@ export interface ClusterResult {
    * local mean solar time (`--utc-offset`; absent in older results, which used 0).
    */
   utcOffset?: HourClock;
+  /**
+   * The software, backend, adapter and tuning that computed the codes ({@linkcode Software};
+   * backend null for `raw`); null where the assignment did not say; absent in older results.
+   */
+  software?: Software | null;
 }
 
 /**
@@ -319,6 +325,7 @@ export async function writeResults(
       model: a.model === null ? null : resolve(a.model),
       created: new Date().toISOString(),
       utcOffset,
+      software: a.software ?? null,
     };
     await Deno.writeTextFile(join(tmp, "result.json"), JSON.stringify(result, null, 2) + "\n");
     // The figures' axes and colour bar: an imported array's axes are bin indices, so its figures
@@ -926,6 +933,7 @@ export const evaluateCommand: Command = {
       ...report,
       labelsFrom: lf ? resolve(lf) : "dataset",
       ...(events ? { events } : {}),
+      software: plainSoftware(null),
     };
     // An agreement between two clusterings is not this directory's evaluation.
     if (!against) {

@@ -17,6 +17,7 @@ import { DETECTIONS_DIR } from "../io/extract.ts";
 import { parseJsonFile, UserError } from "../util/errors.ts";
 import { type ExtractConfig, spectrogramGeometry } from "../io/extract_config.ts";
 import { isDirectory } from "../io/checkpoint.ts";
+import { softwareText } from "../util/software.ts";
 
 /** A directory's summary: its kind and the figures worth knowing about it. */
 export interface DirSummary {
@@ -209,16 +210,36 @@ export function inputOf(config: unknown): string {
 /**
  * The dataset a stage of a model ran on, as its `model.json` record names it (`dataset`, the
  * absolute path, and `datasetFingerprint`): init and finetune may run on another dataset than
- * pretrain's, which the model's top-level `dataset` names. Nothing for records from before
- * they were kept.
+ * pretrain's, which the model's top-level `dataset` names. And the software that ran it
+ * (`software`, one line) and, where a resume continued a checkpoint that other software had
+ * written part of, that software (`resumedFrom`; `unknown` for a run from before records were
+ * kept). Nothing for what a record from before these fields lacks.
  */
-function ranOn(rec: { dataset?: unknown; datasetFingerprint?: unknown }): Record<string, string> {
+function ranOn(
+  rec: {
+    dataset?: unknown;
+    datasetFingerprint?: unknown;
+    software?: unknown;
+    softwareBefore?: unknown;
+  },
+): Record<string, unknown> {
+  const software = softwareText(rec.software);
   return {
     ...(typeof rec.dataset === "string" ? { dataset: rec.dataset } : {}),
     ...(typeof rec.datasetFingerprint === "string"
       ? { datasetFingerprint: rec.datasetFingerprint }
       : {}),
+    ...(software === null ? {} : { software }),
+    ...(Array.isArray(rec.softwareBefore) && rec.softwareBefore.length
+      ? { resumedFrom: rec.softwareBefore.map((s) => softwareText(s) ?? "unknown") }
+      : {}),
   };
+}
+
+/** `{ software }`: the one-line {@linkcode softwareText} of an output's record, where it has one. */
+function softwareOfFile(rec: { software?: unknown }): { software?: string } {
+  const text = softwareText(rec.software);
+  return text === null ? {} : { software: text };
 }
 
 /**
@@ -279,6 +300,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         components: ds.meta.components,
         scaling: ds.meta.scaling,
         created: ds.meta.created,
+        ...softwareOfFile(ds.meta),
         // An imported array's axes are bin indices, not Hz and s: named as rows and columns.
         [ds.axesInBins ? "freqRows" : "freqsHz"]: ds.freqs.length
           ? [ds.freqs[0], ds.freqs[ds.freqs.length - 1]]
@@ -420,6 +442,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         dataset: r.dataset,
         model: r.model,
         created: r.created,
+        ...softwareOfFile(r),
       };
     }
     return {
@@ -433,6 +456,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       dataset: r.dataset,
       model: r.model,
       created: r.created,
+      ...softwareOfFile(r),
       sizes: profiles === null
         ? null
         : parseCsvRecords(profiles, ",", { source: join(dir, "clusters.csv") }).map((p) =>

@@ -8,6 +8,7 @@ import { adapterSummary } from "../gpu/device.ts";
 import { compileAll, kernelsDigest } from "../gpu/kernels.ts";
 import { gpuRuntime, gpuTuning, gpuTuningSource, initBackend } from "../tensor/backends.ts";
 import { UserError } from "../util/errors.ts";
+import { tuningDigest } from "../util/software.ts";
 import { describeDir, formatSummary } from "./describe.ts";
 
 /**
@@ -135,7 +136,8 @@ export const info: Command = {
       throw fault!;
     }
     lines.push(
-      `tuning:   ${JSON.stringify(tuning.active)}`,
+      // The digest `info DIR` prints for the tuning a model or result.json records.
+      `tuning:   ${JSON.stringify(tuning.active)} (digest ${tuningDigest(tuning.active)})`,
       `  from:   the ${tuning.default === "software" ? "software adapters'" : "GPUs'"} default` +
         (tuning.stored
           ? `, then ${JSON.stringify(tuning.stored.fields)} stored by \`tune\` on ` +

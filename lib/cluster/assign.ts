@@ -7,7 +7,8 @@
  */
 import { join } from "node:path";
 import { exists, loadWeights } from "../io/checkpoint.ts";
-import { backendNamed, releaseCachedMemory } from "../tensor/backends.ts";
+import { backendNamed, releaseCachedMemory, softwareOf } from "../tensor/backends.ts";
+import { plainSoftware, type Software } from "../util/software.ts";
 import type { Device } from "../tensor/tensor.ts";
 import type { DatasetLike, Normalize } from "./data.ts";
 import { assignAll } from "./dec.ts";
@@ -34,6 +35,11 @@ export interface Assignment {
   normalize: Normalize;
   /** The model directory, or null for the raw baseline. */
   model: string | null;
+  /**
+   * The software, backend and adapter that computed it ({@linkcode Software}; backend null for
+   * the raw baseline, which runs no model), which `result.json` records.
+   */
+  software?: Software;
 }
 
 /**
@@ -83,6 +89,7 @@ export async function applyModel(
         stage: use,
         normalize: info.normalize,
         model: dir,
+        software: await softwareOf(device),
       };
     }
     const file = use === "dec" ? "dec.safetensors" : "centroids.safetensors";
@@ -111,6 +118,7 @@ export async function applyModel(
       stage: use,
       normalize: info.normalize,
       model: dir,
+      software: await softwareOf(device),
     };
   } finally {
     ae.params.dispose();
@@ -147,5 +155,15 @@ export async function rawKmeans(
     seed: opts.seed ?? 0,
     onRestart: opts.onRestart,
   });
-  return { latent: x, dim: d, q: null, k, labels: r.labels, stage: "raw", normalize, model: null };
+  return {
+    latent: x,
+    dim: d,
+    q: null,
+    k,
+    labels: r.labels,
+    stage: "raw",
+    normalize,
+    model: null,
+    software: plainSoftware(null),
+  };
 }

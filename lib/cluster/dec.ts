@@ -37,8 +37,10 @@ import {
   backendOf,
   passesInFlight,
   releaseCachedMemory,
+  softwareOf,
   stepsInFlight,
 } from "../tensor/backends.ts";
+import { runsRecord, type Software, withRun } from "../util/software.ts";
 import {
   softAssign as cpuSoftAssign,
   targetDistribution as cpuTargetDistribution,
@@ -316,6 +318,7 @@ export async function initCentroids(
       ...opts.record,
       weights,
       ...datasetRecord(ds, opts.datasetPath),
+      software: await softwareOf(device),
     },
   });
   // Mean largest soft assignment (Student's t, α = 1) to the centres, as DEC will start.
@@ -549,6 +552,8 @@ interface FinetuneState {
    */
   datasetSettings?: Record<string, string>;
   config: FinetuneConfig;
+  /** The software of the runs that wrote this checkpoint ({@linkcode withRun}; absent in older ones). */
+  software?: (Software | null)[];
 }
 
 const count = countSchema;
@@ -662,6 +667,9 @@ export async function finetune(
     let converged = false;
     let lastLoss = NaN;
     let start = 0;
+    // Which software ran this stage: this run, and the runs before it that a resume continues.
+    const here = await softwareOf(device);
+    let runs = withRun([], here);
     // The dataset's digest, computed once (one pass over the data) where a checkpoint needs it.
     let digest: string | undefined;
     const digestOf = () => digest ??= datasetDigest(ds);
@@ -677,6 +685,7 @@ export async function finetune(
             `--force to start over`,
         );
       }
+      runs = withRun(st.software, here);
       set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
       const ob = (await loadWeights(join(ckDir, "optimizer.safetensors"))).weights;
       optimizer.load({
@@ -747,6 +756,7 @@ export async function finetune(
         datasetDigest: digestOf(),
         datasetSettings: ds.settings && { ...ds.settings },
         config: cfg,
+        software: runs,
       };
       await saveCheckpointDir(ckDir, files, st);
       await writeFileAtomic(join(dir, "finetune_log.csv"), csv());
@@ -875,6 +885,7 @@ export async function finetune(
         iterations: log.at(-1)?.iteration,
         weights,
         ...datasetRecord(ds, opts.datasetPath),
+        ...runsRecord(runs, here),
       },
     });
     return { log, labels: prev!, converged };

@@ -22,9 +22,11 @@ import {
   passBatch,
   passesInFlight,
   releaseCachedMemory,
+  softwareOf,
   stepsInFlight,
   tensorLimitOf,
 } from "../tensor/backends.ts";
+import { runsRecord, type Software, withRun } from "../util/software.ts";
 import { type Device, noGrad, Tensor, tidy } from "../tensor/tensor.ts";
 import { Rng } from "../util/rng.ts";
 import { InFlight, pipelined } from "../util/pipeline.ts";
@@ -196,6 +198,10 @@ export interface ModelInfo {
     dataset?: string;
     /** Its {@linkcode datasetFingerprint} (absent in older models). */
     datasetFingerprint?: string;
+    /** The software that finished it (absent in older models). */
+    software?: Software;
+    /** Other software that ran part of it before a resume ({@linkcode runsRecord}). */
+    softwareBefore?: (Software | null)[];
   };
   /**
    * Record of the centre initialisation: its settings, `weights` (the digest of
@@ -235,6 +241,8 @@ interface TrainState {
   epochSeconds?: number;
   /** The loss of the run's first step (absent in older checkpoints), for the divergence warning. */
   firstLoss?: number;
+  /** The software of the runs that wrote this checkpoint ({@linkcode withRun}; absent in older ones). */
+  software?: (Software | null)[];
 }
 
 /** A count or an index in a checkpoint's state. */
@@ -493,6 +501,7 @@ export async function pretrain(
         dataset: datasetFingerprint(ds),
         datasetDigest: datasetDigest(ds),
         datasetSettings: ds.settings && { ...ds.settings },
+        software: [],
       };
       if (state.trainIdx.length === 0) {
         throw new RangeError(
@@ -500,6 +509,9 @@ export async function pretrain(
         );
       }
     }
+    // Which software ran this stage: this run, and the runs before it that a resume continues.
+    const here = await softwareOf(device);
+    state.software = withRun(state.software, here);
     const info: ModelInfo = {
       format: "seisdec-model",
       version: 1,
@@ -657,6 +669,7 @@ export async function pretrain(
           epochsDone: state.epoch,
           weights,
           ...datasetRecord(ds, opts.datasetPath),
+          ...runsRecord(state.software, here),
         },
         init,
         finetune,

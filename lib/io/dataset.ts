@@ -31,6 +31,7 @@ import {
   writeOutputListing,
 } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
+import { plainSoftware, type Software } from "../util/software.ts";
 import { encodeNpy, NpyWriter, readNpyFile, readNpyHeader } from "./npy.ts";
 import { formatCsv, parseCsvRecords } from "./csv.ts";
 
@@ -90,6 +91,11 @@ export interface DatasetMeta {
   config: unknown;
   /** ISO 8601 creation time. */
   created: string;
+  /**
+   * The seisdec and Deno that wrote it ({@linkcode Software}; `backend` null: no model runs
+   * here). Absent in datasets written before it was recorded.
+   */
+  software?: Software;
 }
 
 /** Per-sample normalisation applied at load time. */
@@ -721,6 +727,7 @@ async function writeMetaFiles(
     scaling: meta.scaling,
     config: meta.config,
     created: new Date().toISOString(),
+    software: meta.software ?? plainSoftware(null),
   };
   if (samples) await Deno.writeTextFile(join(dir, "samples.csv"), samplesCsv(samples));
   await Deno.writeFile(join(dir, "freqs.npy"), encodeNpy(freqs, [freqs.length]));

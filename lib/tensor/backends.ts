@@ -25,6 +25,7 @@ import {
 import { parseTuning, readStoredTuning } from "../gpu/tuning_store.ts";
 import { UserError } from "../util/errors.ts";
 import { optionalEnv } from "../util/env.ts";
+import { plainSoftware, type Software } from "../util/software.ts";
 import type { Backend } from "./backend.ts";
 import { cpuBackend } from "./cpu_backend.ts";
 import { createGpuBackend } from "./gpu_backend.ts";
@@ -319,6 +320,26 @@ export function bindingLimit(name: BackendName): number {
 export function tensorLimitOf(name: BackendName): TensorLimit {
   if (name === "cpu" || !runtime) return { bytes: Infinity, name: "maxStorageBufferBindingSize" };
   return tensorLimit(runtime.device.limits);
+}
+
+/**
+ * The provenance of work on a backend ({@linkcode Software}): seisdec's and Deno's versions,
+ * and on WebGPU the adapter's description (as `cli.ts info` prints it) and the tuning in effect
+ * (every field). WebGPU is not brought up for it: before {@linkcode initBackend}, adapter and
+ * tuning are null.
+ *
+ * @param name Backend name.
+ * @returns the record.
+ */
+export async function softwareOf(name: BackendName): Promise<Software> {
+  if (checkBackendName(name, "describe a backend") === "cpu") return plainSoftware("cpu");
+  if (!runtime || !tuning) return { ...plainSoftware(null), backend: "webgpu" };
+  return {
+    ...plainSoftware(null),
+    backend: "webgpu",
+    adapter: (await adapterSummary()).description,
+    tuning: { ...tuning! },
+  };
 }
 
 /**
