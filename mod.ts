@@ -73,7 +73,12 @@ export {
   updateIntervalOf,
 } from "./lib/cluster/dec.ts";
 export { LOCK_FILE, lockModelDir } from "./lib/io/checkpoint.ts";
-export { applyModel, type Assignment, rawKmeans } from "./lib/cluster/assign.ts";
+export {
+  applyModel,
+  type Assignment,
+  rawKmeans,
+  type RawKmeansSettings,
+} from "./lib/cluster/assign.ts";
 export {
   type ConfigFile,
   fileKs,

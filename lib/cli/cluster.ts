@@ -27,7 +27,12 @@ import {
   seedFlag,
   svgFlag,
 } from "./_shared.ts";
-import { applyModel, type Assignment, rawKmeans } from "../cluster/assign.ts";
+import {
+  applyModel,
+  type Assignment,
+  rawKmeans,
+  type RawKmeansSettings,
+} from "../cluster/assign.ts";
 import { readModelInfo } from "../cluster/pretrain.ts";
 import { exists } from "../io/checkpoint.ts";
 import { pca2 } from "../cluster/pca.ts";
@@ -95,6 +100,23 @@ export interface ClusterResult {
    * backend null for `raw`); null where the assignment did not say; absent in older results.
    */
   software?: Software | null;
+  /**
+   * The weights the codes and clusters came from: each file's digest (`sha256:...`, as
+   * `model.json`'s stage records hold them), by name ({@linkcode Assignment.weights}); absent
+   * for `raw` and in older results. A later retraining in the model directory changes them.
+   */
+  weights?: Record<string, string>;
+  /**
+   * `cluster`'s `--seed`: the UMAP embedding's (its layout, the subset of a larger set) and, for
+   * `raw`, the k-means seedings' (absent for encode and in older results).
+   */
+  seed?: number;
+  /** `cluster`'s `--umap-points` (absent for encode and in older results). */
+  umapPoints?: number;
+  /** Whether `cluster` drew the figures and UMAP (false: `--no-plots`; absent for encode). */
+  plots?: boolean;
+  /** The k-means of `raw`: k, `--n-init`, its iteration cap, tolerance and seed. */
+  kmeans?: RawKmeansSettings;
 }
 
 /**
@@ -326,6 +348,10 @@ export async function writeResults(
       created: new Date().toISOString(),
       utcOffset,
       software: a.software ?? null,
+      ...(a.weights ? { weights: a.weights } : {}),
+      // What else decides the output: the seeds and restarts (encode has neither).
+      ...(a.labels ? { seed, umapPoints, plots } : {}),
+      ...(a.kmeans ? { kmeans: a.kmeans } : {}),
     };
     await Deno.writeTextFile(join(tmp, "result.json"), JSON.stringify(result, null, 2) + "\n");
     // The figures' axes and colour bar: an imported array's axes are bin indices, so its figures
@@ -905,13 +931,14 @@ export const evaluateCommand: Command = {
           `[${rows.length}, dim] (files from different runs?)`,
       );
     }
+    const seed = seedFlag(values) ?? 0;
     const report = evaluateClustering({
       pred,
       k,
       truth,
       latent: lat ? Float32Array.from(lat.data as Float32Array) : undefined,
       dim: lat ? lat.shape[1] : undefined,
-      seed: seedFlag(values) ?? 0,
+      seed,
     });
     // Triggers (events.csv): each event's vote against its samples' most common class.
     let events: EvaluationReport | null = null;
@@ -933,6 +960,8 @@ export const evaluateCommand: Command = {
       ...report,
       labelsFrom: lf ? resolve(lf) : "dataset",
       ...(events ? { events } : {}),
+      // The silhouette's sample of at most 4,000 codes is drawn with it.
+      seed,
       software: plainSoftware(null),
     };
     // An agreement between two clusterings is not this directory's evaluation.

@@ -13,6 +13,9 @@ import type { Device } from "../tensor/tensor.ts";
 import type { DatasetLike, Normalize } from "./data.ts";
 import { assignAll } from "./dec.ts";
 import { kmeansAsync } from "./kmeans.ts";
+
+/** `kmeansAsync`'s defaults, which the raw baseline runs with (recorded in `result.json`). */
+const KMEANS_MAX_ITER = 1000, KMEANS_TOL = 1e-4;
 import { checkStageRecord, encodeAll, loadAutoencoder } from "./pretrain.ts";
 import { UserError } from "../util/errors.ts";
 import { defaultBackend } from "../backend.ts";
@@ -40,6 +43,28 @@ export interface Assignment {
    * the raw baseline, which runs no model), which `result.json` records.
    */
   software?: Software;
+  /**
+   * The digests of the weights files the codes and assignments came from (`sha256:...`, as
+   * `model.json`'s stage records hold them), by file name: `autoencoder.safetensors` (and
+   * `centroids.safetensors` for the `init` stage), or `dec.safetensors`; absent for `raw`.
+   */
+  weights?: Record<string, string>;
+  /** The k-means that made the `raw` baseline's clusters: its settings, for `result.json`. */
+  kmeans?: RawKmeansSettings;
+}
+
+/** The settings of the `raw` baseline's k-means (k-means++ seeding, Lloyd iterations). */
+export interface RawKmeansSettings {
+  /** Clusters. */
+  k: number;
+  /** Restarts (k-means++ seedings), the best inertia kept. */
+  nInit: number;
+  /** Most Lloyd iterations per restart. */
+  maxIter: number;
+  /** Convergence tolerance (relative to the data's variance, as scikit-learn's). */
+  tol: number;
+  /** Seed of the seedings. */
+  seed: number;
 }
 
 /**
@@ -71,7 +96,7 @@ export async function applyModel(
   if (use === "init" && !hasInit) {
     throw new UserError(`Cannot use centroids: ${dir}/centroids.safetensors is missing: run init`);
   }
-  const { ae, info } = await loadAutoencoder(
+  const { ae, info, digest: aeDigest } = await loadAutoencoder(
     dir,
     device,
     use === "dec" ? "dec.safetensors" : "autoencoder.safetensors",
@@ -90,6 +115,7 @@ export async function applyModel(
         normalize: info.normalize,
         model: dir,
         software: await softwareOf(device),
+        weights: { [use === "dec" ? "dec.safetensors" : "autoencoder.safetensors"]: aeDigest },
       };
     }
     const file = use === "dec" ? "dec.safetensors" : "centroids.safetensors";
@@ -119,6 +145,9 @@ export async function applyModel(
       normalize: info.normalize,
       model: dir,
       software: await softwareOf(device),
+      weights: use === "dec"
+        ? { "dec.safetensors": digest }
+        : { "autoencoder.safetensors": aeDigest, "centroids.safetensors": digest },
     };
   } finally {
     ae.params.dispose();
@@ -149,12 +178,14 @@ export async function rawKmeans(
   const normalize = opts.normalize ?? "maxabs";
   const x = ds.readBatch(idx, normalize);
   const d = x.length / ds.count;
-  const r = await kmeansAsync(x, ds.count, d, {
+  const kmeans: RawKmeansSettings = {
     k,
     nInit: opts.nInit ?? 10,
+    maxIter: KMEANS_MAX_ITER,
+    tol: KMEANS_TOL,
     seed: opts.seed ?? 0,
-    onRestart: opts.onRestart,
-  });
+  };
+  const r = await kmeansAsync(x, ds.count, d, { ...kmeans, onRestart: opts.onRestart });
   return {
     latent: x,
     dim: d,
@@ -165,5 +196,6 @@ export async function rawKmeans(
     normalize,
     model: null,
     software: plainSoftware(null),
+    kmeans,
   };
 }

@@ -826,14 +826,15 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
  * @param file Weights file (default autoencoder.safetensors).
  * @param opts `scaled`: with init's latent scale; `sampleShape`: the dataset's [C, F, T], refused
  *   (before anything is built or loaded) when the model was trained on other samples.
- * @returns the model (built on `device`) and its info.
+ * @returns the model (built on `device`), its info and the digest of `file` as loaded
+ *   (`sha256:...`, what `model.json`'s record of its stage holds, where it holds one).
  */
 export async function loadAutoencoder(
   dir: string,
   device: Device,
   file = "autoencoder.safetensors",
   opts: { scaled?: boolean; sampleShape?: readonly number[]; dataset?: DatasetLike } = {},
-): Promise<{ ae: ConvAutoencoder; info: ModelInfo }> {
+): Promise<{ ae: ConvAutoencoder; info: ModelInfo; digest: string }> {
   await initBackend(device);
   const info = await readModelInfo(dir);
   const want = info.autoencoder.inputShape;
@@ -890,7 +891,7 @@ export async function loadAutoencoder(
     if (c !== 1) rescaleLatent(own, names, c, false);
   }
   set.load(own, join(dir, file));
-  return { ae, info };
+  return { ae, info, digest };
 }
 
 /**

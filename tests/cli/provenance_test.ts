@@ -247,3 +247,83 @@ gpuTest(
     }
   },
 );
+
+Deno.test("result.json records what decides the clusters: --seed, --umap-points, the plots and --raw's k-means (k, --n-init, iterations, tol, seed); evaluation.json its seed", async () => {
+  const root = await Deno.makeTempDir();
+  const p = (s: string) => join(root, s);
+  try {
+    await importSet(p, "a", 8, 0);
+    const raw = async (out: string, seed: string) => {
+      const r = await run(
+        "cluster",
+        p("a"),
+        "--raw",
+        "--k",
+        "2",
+        "--n-init",
+        "1",
+        "--seed",
+        seed,
+        "--out",
+        p(out),
+        "--no-plots",
+        "--quiet",
+      );
+      assertEquals(r.code, 0, r.err.join("\n"));
+      return await readJsonFile(p(`${out}/result.json`));
+    };
+    const [a, b] = [await raw("r0", "0"), await raw("r11", "11")];
+    assertEquals(a.kmeans, { k: 2, nInit: 1, maxIter: 1000, tol: 1e-4, seed: 0 });
+    assertEquals([a.seed, a.umapPoints, a.plots, a.weights], [0, 5000, false, undefined]);
+    assertEquals([b.seed, b.kmeans.seed], [11, 11]);
+    // The two runs' records differ in what made them, not only in `created`.
+    const differ = Object.keys(a).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+    assertEquals(differ.sort(), ["created", "kmeans", "seed"]);
+    const ev = await run("evaluate", p("r0"), "--seed", "5", "--json");
+    assertEquals(ev.code, 0, ev.err.join("\n"));
+    assertEquals(JSON.parse(ev.out.join("\n")).seed, 5);
+    assertEquals((await readJsonFile(p("r0/evaluation.json"))).seed, 5);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("result.json records the digests of the weights it came from, those model.json's records hold, per stage (dec, init, pretrain); a later retrain changes model.json, not them", async () => {
+  const root = await Deno.makeTempDir();
+  const p = (s: string) => join(root, s);
+  try {
+    await importSet(p, "a", 8, 0);
+    const ok = async (...args: string[]) => {
+      const r = await run(...args, "--model", p("m"), "--cpu", "--quiet");
+      assertEquals(r.code, 0, `${args[0]}: ${r.err.join("\n")}`);
+    };
+    await ok("pretrain", p("a"), "--epochs", "1", "--batch-size", "4");
+    await ok("init", p("a"), "--k", "2", "--n-init", "2");
+    await ok("finetune", p("a"), "--max-iter", "2", "--min-iter", "1", "--batch-size", "4");
+    const m = await readJsonFile(p("m/model.json"));
+    await ok("cluster", p("a"), "--out", p("c"), "--no-plots", "--seed", "3");
+    await ok("cluster", p("a"), "--out", p("ci"), "--no-plots", "--stage", "init");
+    await ok("encode", p("a"), "--out", p("e"), "--stage", "pretrain");
+    const c = await readJsonFile(p("c/result.json"));
+    assertEquals(c.weights, { "dec.safetensors": m.finetune.weights });
+    assertEquals([c.seed, c.umapPoints, c.plots, c.kmeans], [3, 5000, false, undefined]);
+    assertEquals((await readJsonFile(p("ci/result.json"))).weights, {
+      "autoencoder.safetensors": m.pretrain.weights,
+      "centroids.safetensors": m.init.weights,
+    });
+    const e = await readJsonFile(p("e/result.json"));
+    assertEquals(e.weights, { "autoencoder.safetensors": m.pretrain.weights });
+    assertEquals([e.seed, e.umapPoints, e.plots], [undefined, undefined, undefined]);
+    assert(/^sha256:[0-9a-f]{64}$/.test(m.finetune.weights), m.finetune.weights);
+    // Retrained with other settings: model.json moves on, the clusters keep naming theirs.
+    await ok("pretrain", p("a"), "--epochs", "2", "--batch-size", "4", "--force");
+    const again = await readJsonFile(p("m/model.json"));
+    assert(again.pretrain.weights !== m.pretrain.weights);
+    assertEquals(
+      (await readJsonFile(p("ci/result.json"))).weights["autoencoder.safetensors"],
+      m.pretrain.weights,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
