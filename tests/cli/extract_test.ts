@@ -241,6 +241,32 @@ Deno.test("extract --limit N --subset random draws N of the samples that can be 
   });
 });
 
+Deno.test("extract --subset random draws the same samples only from the same input rows in the same order: the rows reordered, or one row fewer that can be tried, draw others with the same seed (README)", async () => {
+  await withSynth(5, async (_root, syn) => {
+    const [head, ...rows] = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
+    const base = await readExtractConfig(`${syn}/extract.json`);
+    const draw = async (body: string[]) => {
+      await Deno.writeTextFile(`${syn}/m.csv`, [head, ...body].join("\n") + "\n");
+      const cfg = {
+        ...base,
+        input: { ...base.input, path: `${syn}/m.csv` },
+        limit: 4,
+        subset: "random" as const,
+        subsetSeed: 1,
+      } as typeof base;
+      return (await buildTasks(cfg)).map((t) => t.id).sort();
+    };
+    const a = await draw(rows);
+    assertEquals(await draw(rows), a, "the same rows in the same order: the same samples");
+    assertNotEquals(await draw([...rows].reverse()), a, "the same rows reversed");
+    // The first row's file gone: it is still listed (unreadable), and the draw shifts.
+    const cells = rows.map((r) => r.split(","));
+    cells[0][1] = "waveforms/gone.mseed";
+    const gone = await draw(cells.map((c) => c.join(",")));
+    assertNotEquals(gone.filter((id) => id !== cells[0][0]), a.filter((id) => id !== cells[0][0]));
+  });
+});
+
 Deno.test("extract --limit N counts the samples whose files exist; rows with missing files before them are listed in failures.csv", async () => {
   await withSynth(3, async (root, syn) => {
     const rows = (await Deno.readTextFile(`${syn}/manifest.csv`)).trim().split("\n");
