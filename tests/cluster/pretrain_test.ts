@@ -61,11 +61,14 @@ Deno.test("pretrain holds out round(N·valSplit) samples, reads each sample once
   // 23 % of 20 is 4.6: 5 validation samples, 15 training samples; together every sample once.
   assertEquals(state.valIdx.length, 5);
   assertEquals(sorted([...state.trainIdx, ...state.valIdx]), [...Array(N).keys()]);
-  // An epoch: 4 training batches (4, 4, 4, 3), then the validation set in batches (4, 1).
-  assertEquals(ds.reads.length, 3 * 6);
+  // First, one read of every sample for the checkpoint's datasetDigest; then an epoch: 4
+  // training batches (4, 4, 4, 3), then the validation set in batches (4, 1).
+  assertEquals(ds.reads[0], [...Array(N).keys()]);
+  const reads = ds.reads.slice(1);
+  assertEquals(reads.length, 3 * 6);
   const orders: number[][] = [];
   for (let e = 0; e < 3; e++) {
-    const r = ds.reads.slice(e * 6, e * 6 + 6);
+    const r = reads.slice(e * 6, e * 6 + 6);
     assertEquals(r.map((b) => b.length), [4, 4, 4, 3, 4, 1], `epoch ${e + 1}`);
     const train = r.slice(0, 4).flat();
     assertEquals(sorted(train), sorted(state.trainIdx), `epoch ${e + 1}: the training set`);
