@@ -379,6 +379,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
   }
   set(numFlag(v, "sampling-rate"), (x) => c.preprocess.samplingRate = x);
   set(numFlag(v, "gap-tolerance"), (x) => c.gapTolerance = x);
+  set(numFlag(v, "margin"), (x) => c.preprocess.margin = x);
   set(numFlag(v, "window-length"), (x) => c.spectrogram.windowLength = x);
   set(numFlag(v, "overlap"), (x) => c.spectrogram.overlap = x);
   const band = strFlag(v, "bandpass");
@@ -705,6 +706,14 @@ export const extract: Command = {
       arg: "S",
       description: "Largest gap merged, s.",
       default: "1",
+      fromConfig: true,
+    },
+    margin: {
+      type: "string",
+      arg: "S",
+      description:
+        "Data kept each side of the crop for preprocessing (tapers, response removal, filters), s; a few s for crops of a second.",
+      default: "300",
       fromConfig: true,
     },
     "window-length": {

@@ -55,6 +55,7 @@ import {
   type ExtractConfig,
   type SpectrogramGeometry,
   spectrogramGeometry,
+  marginOf,
   TRIM_PAD_S,
   workerCount,
 } from "./extract_config.ts";
@@ -1180,7 +1181,7 @@ function checkNoFill(
  * attenuated (17 dB in a PhaseNet window cropped from 28 s before its P pick at 30 s, inside the
  * 4.5 s taper), so such a sample fails as too short.
  *
- * @param tr The trace as read (after the cut to the window plus 5 minutes a side).
+ * @param tr The trace as read (after the cut to the window plus the margin each side).
  * @param m Samples after resampling.
  * @param s0 First sample of the crop, at the target rate.
  * @param need Samples in the crop.
@@ -1215,8 +1216,10 @@ function checkOutsideTapers(
   throw new SampleError(
     "too short",
     `Cannot crop ${what}: the window (with half an STFT window each side) ${where} (${which}): ` +
-      `its frames would be scaled down; give a smaller spectrogram.before or after, a smaller ` +
-      `taper, or a longer trace`,
+      `its frames would be scaled down; give a smaller preprocess.taper or postTaper (a ` +
+      `fraction of the whole trace, which preprocess.margin ${marginOf(config)} s each side of ` +
+      `the crop makes long: a smaller margin, --margin, shortens the tapers with it), a smaller ` +
+      `spectrogram.before or after, or a longer trace`,
   );
 }
 
@@ -1469,8 +1472,8 @@ async function processSampleBody(
     const t = task.referenceTime;
     const pre = task.preprocessSpan;
     const span = pre ? [pre[0] - 1000, pre[1] + 1000] as const : t === null ? undefined : [
-      t - before - (TRIM_PAD_S + 1) * 1000,
-      t + after + (TRIM_PAD_S + 1) * 1000,
+      t - before - (marginOf(config) + 1) * 1000,
+      t + after + (marginOf(config) + 1) * 1000,
     ] as const;
     const read = await readTaskSegments(task, options.keepDecoded ?? (() => true), span);
     const { segs, markers, sac, sacOrientations } = read;
@@ -1513,7 +1516,7 @@ async function processSampleBody(
     }
     // Nearer than the preprocessing margin, it may cut the trace short (processSample).
     seen.records = mine;
-    seen.span = [tref - before - TRIM_PAD_S * 1000, tref + after + TRIM_PAD_S * 1000];
+    seen.span = [tref - before - marginOf(config) * 1000, tref + after + marginOf(config) * 1000];
     traces = channelTraces(
       task,
       readCodes,
@@ -1590,8 +1593,8 @@ async function processSampleBody(
       chunkFinite(task, chunkTrace);
     const own = trimAround(
       traces[c],
-      tref - before - TRIM_PAD_S * 1000,
-      tref + after + TRIM_PAD_S * 1000,
+      tref - before - marginOf(config) * 1000,
+      tref + after + marginOf(config) * 1000,
     );
     const tr = chunked ? chunkTrace : own;
     const end = tr.startTime + (tr.data.length - 1) * 1000 / tr.samplingRate;
@@ -2045,7 +2048,7 @@ export function windowChunks(
   const g = spectrogramGeometry(config), sc = config.spectrogram;
   const half = g.nperseg / 2 / g.samplingRate;
   const [b, a] = [(sc.before + half) * 1000, (sc.after + half) * 1000];
-  const c = w.chunk * 1000, trim = TRIM_PAD_S * 1000;
+  const c = w.chunk * 1000, trim = marginOf(config) * 1000;
   const p = Math.max(trim, (f * (c + a + b) + trim) / (1 - 2 * f));
   const { start } = windowSpan(w);
   return (t) => {
@@ -2099,7 +2102,7 @@ export async function buildTasks(
     // The day files that hold the crop window with its half STFT windows and the minutes
     // processSample keeps around it.
     const g = spectrogramGeometry(config), sc = config.spectrogram;
-    const pad = g.nperseg / 2 / g.samplingRate + TRIM_PAD_S;
+    const pad = g.nperseg / 2 / g.samplingRate + marginOf(config);
     const codesOf = (channel: string) => channelCodes({ channel } as SampleTask, config.components);
     const span = [(sc.before + pad) * 1000, (sc.after + pad) * 1000] as const;
     // A station without N or E may have Z, 1 and 2 to rotate, and one without Z, N or E

@@ -22,9 +22,11 @@ import {
   checkConsistency,
   configWarnings,
   EXTRACT_FLAG_FIELDS,
+  marginOf,
   parseExtractConfig,
   readExtractConfig,
   spectrogramGeometry,
+  traceSamples,
   workerCount,
 } from "../../lib/io/extract_config.ts";
 import { run as runCli } from "./_run.ts";
@@ -685,6 +687,68 @@ Deno.test("extract cuts a long record to the window plus 5 minutes a side before
     d1.close();
     d2.close();
     assert(x1.every((v, i) => Math.abs(x2[i] - 4 * v) <= 1e-5 * x2[i]), "the file was read anew");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("extract: preprocess.margin (--margin) sets the data kept each side of the crop, in place of 300 s", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`;
+    await writeSynth(syn, { perClass: 1, seed: 9, classes: ["local_earthquake"] });
+    const [row] = parseCsvRecords(await Deno.readTextFile(`${syn}/manifest.csv`));
+    const [tr] = await readMiniseedFile(`${syn}/${row.waveform}`);
+    const fs = tr.samplingRate, rng = new Rng(1);
+    const long = new Float64Array(1800 * fs).map(() => Math.round(20 * rng.normal()));
+    long.set(tr.data, 900 * fs);
+    const start = tr.startTime - 900 * 1000;
+    await Deno.writeFile(
+      `${syn}/long.mseed`,
+      await encodeMiniseed3([{ ...tr, startTime: start, data: long }]),
+    );
+    const base = await readExtractConfig(`${syn}/extract.json`);
+    const margin = 40;
+    const config: typeof base = { ...base, preprocess: { ...base.preprocess, margin } };
+    assertEquals(marginOf(base), TRIM_PAD_S);
+    assertEquals(marginOf(config), margin);
+    const g = spectrogramGeometry(config), sc = config.spectrogram;
+    assertEquals(
+      traceSamples(config, g),
+      Math.round((sc.before + sc.after + 2 * margin) * config.preprocess.samplingRate) + g.nperseg,
+    );
+    // The record cut beforehand to the crop and 40 s a side gives the same spectrogram bit for
+    // bit: extract kept 40 s, not 300.
+    const half = g.nperseg / 2 / g.samplingRate;
+    const tref = Date.parse(row.reference_time);
+    const cut = trimAround(
+      { ...tr, startTime: start, data: long },
+      tref - (sc.before + half + margin) * 1000,
+      tref + (sc.after + half + margin) * 1000,
+    );
+    await Deno.writeFile(
+      `${syn}/cut.mseed`,
+      await encodeMiniseed3([{ ...cut, data: cut.data.slice() }]),
+    );
+    const head = Object.keys(row).join(",");
+    const line = (file: string) => Object.values({ ...row, waveform: file }).join(",");
+    await Deno.writeTextFile(`${syn}/long.csv`, `${head}\n${line("long.mseed")}\n`);
+    await Deno.writeTextFile(`${syn}/cut.csv`, `${head}\n${line("cut.mseed")}\n`);
+    const run = (c: typeof config, m: string, out: string) =>
+      runExtract({ ...c, input: { ...c.input, path: `${syn}/${m}` } } as typeof c, out, {
+        quiet: true,
+      });
+    assertEquals((await run(config, "long.csv", `${root}/a`)).ok, 1);
+    assertEquals((await run(config, "cut.csv", `${root}/b`)).ok, 1);
+    assertEquals((await run(base, "long.csv", `${root}/c`)).ok, 1);
+    const spec = (d: string) => Deno.readFile(`${root}/${d}/spectrograms.npy`);
+    assertEquals(await spec("a"), await spec("b"));
+    assertNotEquals(await spec("a"), await spec("c"));
+    // The default config writes no margin (datasets made before it compare equal); a given one
+    // is recorded.
+    const meta = (d: string) => JSON.parse(Deno.readTextFileSync(`${root}/${d}/meta.json`));
+    assertEquals(meta("c").config.preprocess.margin, undefined);
+    assertEquals(meta("a").config.preprocess.margin, margin);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -1791,6 +1855,21 @@ Deno.test("extract --bandpass sets the band-pass corners (or none); a crop past 
     "band with --bandpass 0.3/18",
   ]);
   assertEquals(configWarnings(base()), []);
+  // A microseismic crop of 0.6 s with the default 1 s gap tolerance: a gap filled by a straight
+  // line could be most of it; --margin sets the data kept each side.
+  const micro = applyOverrides(base(), {
+    before: "0.1",
+    after: "0.5",
+    "window-length": "0.05",
+    margin: "5",
+  });
+  assertEquals(micro.preprocess.margin, 5);
+  assertEquals(configWarnings(micro), [
+    "warning: gaps of up to 1 s (gapTolerance) are filled by a straight line, 167 % of the 0.6 s " +
+    "crop (before + after): such a sample would be mostly interpolated; give a smaller " +
+    "--gap-tolerance, e.g. 0.01 (0 fails every sample with a gap in its crop)",
+  ]);
+  assertEquals(configWarnings(applyOverrides(micro, { "gap-tolerance": "0.01" })), []);
   assertEquals(
     configWarnings(
       applyOverrides(base(), { fmax: "25", bandpass: "1/25", "pre-filt": "0.2/0.5/25/30" }),
