@@ -1289,10 +1289,20 @@ export async function encodeMiniseed3(
     for (let o = 0; o < t.data.length; o += recordSamples) {
       const part = t.data.subarray(o, Math.min(t.data.length, o + recordSamples));
       const y = isInt ? Int32Array.from(part) : Float32Array.from(part);
-      const start = DateTime.fromMillis(t.startTime + o * 1000 / t.samplingRate, { zone: "utc" });
+      // The record's exact start: seisplotjs's header takes a luxon time, to the millisecond,
+      // so the part below it goes into the header's nanoseconds afterwards (at 3000 Hz a
+      // record of 4000 samples lasts 1333.33 ms: each record's start was cut short, and the
+      // file read back with gaps and overlaps of a sample).
+      const exact = t.startTime + o * 1000 / t.samplingRate;
+      let ms = Math.floor(exact);
+      let sub = Math.round((exact - ms) * 1e6);
+      if (sub >= 1e6) [ms, sub] = [ms + 1, sub - 1e6];
+      const start = DateTime.fromMillis(ms, { zone: "utc" });
       const seg = new sp.seismogramsegment.SeismogramSegment(y, t.samplingRate, start, sid);
       const seis = new sp.seismogram.Seismogram([seg]);
-      for (const rec of sp.mseed3.toMSeed3(seis)) {
+      const recs = sp.mseed3.toMSeed3(seis);
+      if (recs.length === 1) recs[0].header.nanosecond += sub;
+      for (const rec of recs) {
         const size = rec.calcSize();
         const buf = new ArrayBuffer(size);
         rec.save(new DataView(buf));

@@ -68,6 +68,21 @@ Deno.test("miniSEED 3 written by seisplotjs reads back exactly (int32 and float3
   assertEquals(z.samplingRate, 100);
 });
 
+Deno.test("miniSEED 3 written at a rate whose records do not last whole milliseconds (3000 Hz) reads back as one trace, without gaps or overlaps, at its exact start", async () => {
+  const n = 10000, fs = 3000;
+  const data = Float64Array.from({ length: n }, (_, i) => Math.round(1000 * Math.sin(i / 7)));
+  // A start below the millisecond too (a microsecond pick's window).
+  const t0 = Date.UTC(2024, 0, 1, 0, 0, 1) + 0.3337;
+  const bytes = await encodeMiniseed3([{ ...trace(), samplingRate: fs, startTime: t0, data }]);
+  // Records of 4000 samples last 1333.33 ms: their starts were cut to the millisecond, so the
+  // file read back with a sample's gap or overlap at each record.
+  const [tr] = await readMiniseed(bytes, "3k.mseed", { gapTolerance: 0 });
+  assertEquals(tr.data.length, n);
+  assertEquals(tr.data.findIndex((v, i) => v !== data[i]), -1);
+  assertAlmostEquals(tr.startTime, t0, 1e-6);
+  assertEquals(tr.joins, undefined);
+});
+
 Deno.test("gaps are merged up to the tolerance and rejected beyond it", async () => {
   const a = trace({ data: new Float64Array(1000).fill(5) });
   // Second segment starts 0.5 s (50 samples) after the end of the first.
