@@ -20,6 +20,7 @@ import {
   parseExtractConfig,
   readExtractConfig,
   spectrogramGeometry,
+  stationFiles,
   workerCount,
 } from "../io/extract_config.ts";
 import {
@@ -270,7 +271,9 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       dir: sds ? resolve(sds) : had!.dir,
       picks,
       windows,
-      stations: stations ? resolve(stations) : had?.stations ?? null,
+      stations: stations
+        ? stationFiles(stations).map((f) => resolve(f)).join(";")
+        : had?.stations ?? null,
       phase: strFlag(v, "phase") ?? had?.phase ?? "P",
     };
   } else if (

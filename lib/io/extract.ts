@@ -53,9 +53,10 @@ import {
 import { associateTriggers, eventsToQuakeMl, type NetworkEvent } from "../cluster/events.ts";
 import {
   type ExtractConfig,
+  marginOf,
   type SpectrogramGeometry,
   spectrogramGeometry,
-  marginOf,
+  stationFiles,
   TRIM_PAD_S,
   workerCount,
 } from "./extract_config.ts";
@@ -2089,7 +2090,8 @@ export async function buildTasks(
   } else if (inp.format === "sds") {
     // A missing response file would fail every sample, one by one after trigger detection,
     // and be named only in failures.csv: refused up front, as a missing --picks is.
-    for (const f of inp.stations ? [inp.stations] : []) {
+    const stationList = inp.stations ? stationFiles(inp.stations) : [];
+    for (const f of stationList) {
       const info = await Deno.stat(f).catch((e: Error) => e);
       if (info instanceof Error || !info.isFile) {
         throw new UserError(
@@ -2151,6 +2153,14 @@ export async function buildTasks(
         },
       ).finally(() => pool?.close())
       : await sdsTasks(inp.dir, inp.picks!, inp.stations, inp.phase, codesOf, span, alternates);
+    // Several response files: each channel takes the first that holds it (as a manifest row's).
+    if (stationList.length > 1) {
+      for (const t of tasks) {
+        if (t.response !== inp.stations) continue;
+        t.response = stationList[0];
+        t.responses = stationList;
+      }
+    }
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);
   uniqueIds(tasks);
   if (!config.limit) return tasks;

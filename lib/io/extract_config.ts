@@ -24,6 +24,17 @@ export const DEFAULT_BETA = 1.8 * Math.PI;
 export const TRIM_PAD_S = 300;
 
 /**
+ * The files of an SDS input's `stations`: one, or several separated by `;` (each channel takes
+ * the first that holds it, as with a manifest's `response` column).
+ *
+ * @param stations `input.stations`.
+ * @returns the paths, as given.
+ */
+export function stationFiles(stations: string): string[] {
+  return stations.split(";").map((f) => f.trim()).filter((f) => f);
+}
+
+/**
  * Seconds of data kept each side of a config's crop window for preprocessing:
  * `preprocess.margin`, or {@linkcode TRIM_PAD_S} where it is absent.
  *
@@ -141,7 +152,10 @@ const sdsInput = z.object({
   picks: z.string().min(1).nullable().default(null),
   /** Samples at regular times instead of at picks (continuous data), or null. */
   windows: sdsWindows.nullable().default(null),
-  /** StationXML or SAC pole-zero file with the responses, or null. */
+  /**
+   * StationXML or SAC pole-zero file with the responses, or several separated by `;` (one SAC
+   * pole-zero file per channel, as a manifest's `response` column takes them), or null.
+   */
   stations: z.string().min(1).nullable().default(null),
   /** Picks whose phase hint starts with this make samples (P takes P, Pg, Pn, ...). */
   phase: z.string().min(1).default("P"),
@@ -306,7 +320,7 @@ export interface SdsInput {
   picks: string | null;
   /** Samples at regular times instead of at picks (continuous data), or null. */
   windows: SdsWindows | null;
-  /** StationXML or SAC pole-zero file with the responses, or null. */
+  /** StationXML or SAC pole-zero file(s) with the responses (`;` between several), or null. */
   stations: string | null;
   /** Picks whose phase hint starts with this make samples (P takes P, Pg, Pn, ...). */
   phase: string;
@@ -604,7 +618,9 @@ function checkSizes(c: ExtractConfig, g: SpectrogramSizes, source: string): void
         `spectrogram.after ${s.after} s + 2 × preprocess.margin ${marginOf(c)} s) × ` +
         `preprocess.samplingRate ${fs} Hz + an STFT window of ${g.nperseg} samples ` +
         `(spectrogram.windowLength ${s.windowLength} s) = ${fig(trace)} samples: ` +
-        `${most(MAX_TRACE_SAMPLES)}: give a smaller preprocess.margin (--margin; a crop of seconds needs a few seconds of it), shorten the crop or the window, or lower the sampling rate`,
+        `${
+          most(MAX_TRACE_SAMPLES)
+        }: give a smaller preprocess.margin (--margin; a crop of seconds needs a few seconds of it), shorten the crop or the window, or lower the sampling rate`,
     );
   }
   const w = c.input.format === "sds" ? c.input.windows : null;
@@ -846,7 +862,7 @@ export async function readExtractConfig(path: string): Promise<ExtractConfig> {
     c.input.dir = abs(c.input.dir);
     if (c.input.picks) c.input.picks = abs(c.input.picks);
     if (c.input.windows?.labels) c.input.windows.labels = abs(c.input.windows.labels);
-    if (c.input.stations) c.input.stations = abs(c.input.stations);
+    if (c.input.stations) c.input.stations = stationFiles(c.input.stations).map(abs).join(";");
   } else c.input.dir = abs(c.input.dir);
   return c;
 }

@@ -12,6 +12,7 @@ import { sdsTasks } from "../../lib/io/manifest.ts";
 import { formatQuakeMl, type QuakeMlEvent } from "../../lib/io/quakeml.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { main } from "../../cli.ts";
+import { formatStationXml } from "../../lib/io/stationxml.ts";
 
 Deno.test("extract --sds: one sample per event and station from QuakeML picks, read from day files, as from the manifest", async () => {
   const root = await Deno.makeTempDir();
@@ -93,6 +94,46 @@ Deno.test("extract --sds: one sample per event and station from QuakeML picks, r
       m.close();
       s.close();
     }
+    // --stations may list several files, separated by ';': each channel takes the first that
+    // holds it (here the second: the first holds another network's channel), as a manifest's
+    // response column does. The same dataset, bit for bit.
+    await Deno.writeTextFile(
+      `${root}/other.xml`,
+      formatStationXml([{
+        network: "XX",
+        station: "OTHER",
+        location: "",
+        channel: "HHZ",
+        latitude: 0,
+        longitude: 0,
+        elevation: 0,
+        samplingRate: 100,
+        startDate: "2020-01-01T00:00:00Z",
+        azimuth: 0,
+        dip: -90,
+      }]),
+    );
+    assertEquals(
+      await main([
+        "extract",
+        "--config",
+        `${syn}/extract.json`,
+        "--sds",
+        sds,
+        "--picks",
+        `${syn}/events.xml`,
+        "--stations",
+        `${root}/other.xml;${syn}/stations.xml`,
+        "--out",
+        `${root}/s3`,
+        "--quiet",
+      ]),
+      0,
+    );
+    assertEquals(
+      await Deno.readFile(`${root}/s3/spectrograms.npy`),
+      await Deno.readFile(`${root}/s/spectrograms.npy`),
+    );
     // Without the archive's data for a pick, the sample fails naming the day file it expected.
     await Deno.remove(`${sds}/2024/SY/S0002`, { recursive: true });
     const r = await runExtract(
