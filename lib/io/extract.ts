@@ -497,8 +497,14 @@ const decoded = new ByteLru<DecodedFile | IndexedFile>(192 << 20, 96 << 20);
  */
 const spanSegments = new ByteLru<DecodedFile>(64 << 20, 32 << 20);
 
+/**
+ * The largest preprocessed chunk trace kept for its windows (bytes, float64): 32 MiB, 4.2 million
+ * samples ({@linkcode windowChunks} makes chunks that fit).
+ */
+export const PREPROCESSED_ITEM_BYTES = 32 << 20;
+
 /** Preprocessed traces of SDS windows' chunks, shared by the chunk's windows (this worker's). */
-const preprocessed = new ByteLru<Float64Array>(64 << 20, 32 << 20);
+const preprocessed = new ByteLru<Float64Array>(64 << 20, PREPROCESSED_ITEM_BYTES);
 
 /** Whether chunks' samples are all finite, by chunk (files, channel, start, length). */
 const finiteChunks = new ByteLru<boolean>(4096);
@@ -2049,8 +2055,18 @@ export function windowChunks(
   const g = spectrogramGeometry(config), sc = config.spectrogram;
   const half = g.nperseg / 2 / g.samplingRate;
   const [b, a] = [(sc.before + half) * 1000, (sc.after + half) * 1000];
-  const c = w.chunk * 1000, trim = marginOf(config) * 1000;
-  const p = Math.max(trim, (f * (c + a + b) + trim) / (1 - 2 * f));
+  const trim = marginOf(config) * 1000;
+  const margin = (c: number) => Math.max(trim, (f * (c + a + b) + trim) / (1 - 2 * f));
+  // A chunk's preprocessed trace must fit one item of the cache that keeps it for the chunk's
+  // windows (PREPROCESSED_ITEM_BYTES): one that does not was preprocessed again for every
+  // window (at 4 kHz, an 1800 s chunk: 252 s for 38 windows, against 30 s cut one by one). The
+  // chunk is halved until it fits, and windows are cut on their own where it would hold no
+  // more than two of them. Which chunk a window falls in does not change its spectrogram.
+  const bytes = (c: number) => (c + a + b + 2 * margin(c)) / 1000 * g.samplingRate * 8;
+  let c = w.chunk * 1000;
+  while (c > 0 && bytes(c) > PREPROCESSED_ITEM_BYTES) c = Math.floor(c / 2);
+  if (c < 2 * (w.step ?? 0) * 1000 || c < 1000) return undefined;
+  const p = margin(c);
   const { start } = windowSpan(w);
   return (t) => {
     const c0 = start + Math.floor((t - start) / c) * c;

@@ -760,6 +760,23 @@ Deno.test("windows preprocessed by chunks: the chunk's span around a window; its
   const tapered = structuredClone(config);
   tapered.preprocess.postTaper = 0.45;
   assertEquals(windowChunks(tapered, w), undefined);
+  // At 4 kHz an 1800 s chunk's trace (11 million samples) would not fit the cache that keeps it
+  // for its windows, and was preprocessed again for each: the chunk is halved until it fits.
+  const { PREPROCESSED_ITEM_BYTES } = await import("../../lib/io/extract.ts");
+  const fast = structuredClone(config);
+  fast.preprocess.samplingRate = 4000;
+  fast.preprocess.margin = 5;
+  const fastSpan = windowChunks(fast, w)!;
+  const [s0, s1] = fastSpan(T0);
+  assert((s1 - s0) / 1000 * 4000 * 8 <= PREPROCESSED_ITEM_BYTES, `${s1 - s0} ms`);
+  assert(s1 - s0 > 0.5 * PREPROCESSED_ITEM_BYTES / 8 / 4, `${s1 - s0} ms: halved too far`);
+  // Windows a chunk apart share no span; the chunk is still several windows long.
+  const c = fastSpan(T0 + 43_000)[0] === s0 ? 43_000 : 0;
+  assert(c > 0, "two windows 43 s apart share their chunk");
+  // Where even a halved chunk would hold two windows at most, they are cut one by one.
+  const faster = structuredClone(fast);
+  faster.preprocess.samplingRate = 200_000;
+  assertEquals(windowChunks(faster, w), undefined);
 
   const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
   const root = await Deno.makeTempDir();
