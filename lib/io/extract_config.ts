@@ -48,8 +48,8 @@ export function marginOf(c: { preprocess: { margin?: number } }): number {
 /**
  * At most this many samples (at `preprocess.samplingRate`) in one trace preprocessed for a
  * sample: its crop (`spectrogram.before` + `after`), half an STFT window either side and
- * {@linkcode TRIM_PAD_S} of margin either side (686 s, 68,857 samples at the defaults); the
- * windows of an SDS chunk are one such trace of `input.windows.chunk` s more. Ten million: a
+ * `preprocess.margin` ({@linkcode TRIM_PAD_S} by default) either side (686 s, 68,857 samples at
+ * the defaults); an SDS chunk, halved to fit the 32 MiB that keeps it, needs no bound. Ten million: a
  * day's crop at 100 Hz, or 2.5 h at 1000 Hz; 80 MB a trace in double precision, and a worker
  * holds a few copies of each component's.
  */
@@ -597,7 +597,7 @@ function fig(x: number): string {
 
 /**
  * Bounds what a config makes each sample allocate, before anything is read: the trace
- * preprocessed for a sample ({@linkcode MAX_TRACE_SAMPLES}), an SDS chunk's trace, the FFT
+ * preprocessed for a sample ({@linkcode MAX_TRACE_SAMPLES}), the FFT
  * length ({@linkcode MAX_NFFT}) and the spectrogram image ({@linkcode MAX_IMAGE}). Each
  * error names the fields, their values, the limit and the size they make.
  *
@@ -623,19 +623,8 @@ function checkSizes(c: ExtractConfig, g: SpectrogramSizes, source: string): void
         }: give a smaller preprocess.margin (--margin; a crop of seconds needs a few seconds of it), shorten the crop or the window, or lower the sampling rate`,
     );
   }
-  const w = c.input.format === "sds" ? c.input.windows : null;
-  if (w && w.chunk > 0) {
-    const chunk = trace + Math.round(w.chunk * fs);
-    if (!(chunk <= MAX_TRACE_SAMPLES)) {
-      throw new UserError(
-        `${cannot}: input.windows.chunk ${w.chunk} s at preprocess.samplingRate ${fs} Hz ` +
-          `preprocesses the windows of a chunk as one trace of ${fig(chunk)} samples (with ` +
-          `each sample's ${trace}): ${most(MAX_TRACE_SAMPLES)}: give a chunk of at most ` +
-          `${Math.max(0, Math.floor((MAX_TRACE_SAMPLES - trace) / fs))} s (0: each window on ` +
-          `its own)`,
-      );
-    }
-  }
+  // An SDS chunk's trace needs no bound here: windowChunks halves a chunk until its
+  // preprocessed trace fits the cache that keeps it (32 MiB).
   if (s.nfft !== null && !(s.nfft <= MAX_NFFT)) {
     throw new UserError(
       `${cannot}: spectrogram.nfft ${s.nfft} is over ${MAX_NFFT} (2^24): an FFT of ${s.nfft} ` +
