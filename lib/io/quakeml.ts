@@ -82,6 +82,9 @@ function pickTimeTexts(doc: XmlDoc): Map<string, string> {
   return out;
 }
 
+/** A time's digits below the millisecond: `…:SS.mmm` then these. */
+const SUB_MS = /:\d{2}[.,]\d{3}(\d+)/;
+
 /** An event's preferred (or first) origin. */
 export interface EventOrigin {
   /** Public id of the event. */
@@ -196,8 +199,14 @@ export async function readQuakeMl(
         time: p.time?.toMillis?.() ?? NaN,
         inOrigin: arrivalPhase.has(pickId),
       };
-      if (Number.isFinite(pick.time)) picks.push(pick);
-      else {
+      if (Number.isFinite(pick.time)) {
+        // luxon reads the time to the millisecond (truncated): the digits below it, which
+        // microseismic picks at kHz rates carry, are added from the text.
+        timeTexts ??= pickTimeTexts(doc);
+        const sub = SUB_MS.exec(timeTexts.get(pickId) ?? "");
+        if (sub) pick.time += Math.round(Number(`0.${sub[1]}`) * 1e3) / 1e3;
+        picks.push(pick);
+      } else {
         timeTexts ??= pickTimeTexts(doc);
         const text = timeTexts.get(pickId) ?? "";
         const why = LEAP_SECOND.test(text)

@@ -412,3 +412,32 @@ Deno.test("StationXML and QuakeML in another namespace, or none, are named as su
     );
   }
 });
+
+Deno.test("QuakeML: a pick time's digits below the millisecond are kept (microseismic picks at kHz rates), and samples.csv writes them", async () => {
+  const { isoExact, sampleInfo } = await import("../../lib/io/extract.ts");
+  const t = Date.UTC(2021, 2, 3, 4, 5, 6, 457);
+  const pick = { network: "SY", station: "S1", location: "", channel: "HHZ", phase: "P", time: t };
+  const xml = formatQuakeMl([{ id: "a", type: null, origin: null, picks: [pick] }])
+    .replace("06.457Z", "06.457481Z");
+  assert(xml.includes("06.457481Z"), xml);
+  const q = await readQuakeMl(xml, "events.xml");
+  assertEquals(q.picks.length, 1);
+  // luxon reads 457 ms (truncated); the rest, 0.481 ms, comes from the text.
+  assert(Math.abs(q.picks[0].time - (t + 0.481)) < 1e-6, String(q.picks[0].time - t));
+  assertEquals(isoExact(q.picks[0].time), "2021-03-03T04:05:06.457481Z");
+  // Whole milliseconds are written as before.
+  assertEquals(isoExact(t), new Date(t).toISOString());
+  assertEquals(isoExact(t + 0.9996), new Date(t + 1).toISOString());
+  const info = sampleInfo({
+    id: "a",
+    network: "SY",
+    station: "S1",
+    location: "",
+    channel: "HHZ",
+    waveforms: [],
+    response: null,
+    referenceTime: q.picks[0].time,
+    label: null,
+  }, ["Z"]);
+  assertEquals(info.referenceTime, "2021-03-03T04:05:06.457481Z");
+});
