@@ -226,7 +226,7 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
   const { pretrainCommand, initCommand, finetuneCommand } = await import(
     "../../lib/cli/train.ts"
   );
-  const { parseExtractConfig } = await import("../../lib/io/extract_config.ts");
+  const { marginOf, parseExtractConfig } = await import("../../lib/io/extract_config.ts");
   const { resolveFinetune, resolveInit, resolvePretrain } = await import(
     "../../lib/cluster/config.ts"
   );
@@ -254,6 +254,8 @@ Deno.test("extract, pretrain, init and finetune --help: the defaults they show a
       "sampling-rate": c.preprocess.samplingRate,
       bandpass: `${c.preprocess.bandpass!.freqmin}/${c.preprocess.bandpass!.freqmax}`,
       "gap-tolerance": c.gapTolerance,
+      // Absent in the schema's defaults: marginOf's 300 s.
+      margin: c.preprocess.margin ?? marginOf(c),
       "window-length": sc.windowLength,
       overlap: sc.overlap,
       fmin: sc.fmin,
