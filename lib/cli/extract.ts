@@ -272,7 +272,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       picks,
       windows,
       stations: stations
-        ? stationFiles(stations).map((f) => resolve(f)).join(";")
+        ? stationFiles(stations, (f) => resolve(f)).map((f) => resolve(f)).join(";")
         : had?.stations ?? null,
       phase: strFlag(v, "phase") ?? had?.phase ?? "P",
     };

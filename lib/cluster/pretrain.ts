@@ -443,17 +443,6 @@ export async function pretrain(
             `dataset, or pass --force to start over`,
         );
       }
-      // Same ids and settings, other values: waveforms downloaded again, a response corrected,
-      // another synthetic draw.
-      const digest = datasetDigest(ds);
-      if (state.datasetDigest !== undefined && state.datasetDigest !== digest) {
-        throw new UserError(
-          `Cannot resume pretraining in ${dir}: the dataset's values differ from those the ` +
-            `checkpoint was trained on (the same ${ds.count} sample ids, other spectrograms: ` +
-            `digest ${state.datasetDigest} then, ${digest} now): resume with that dataset, or ` +
-            `pass --force to start over`,
-        );
-      }
       // A resume stops where the checkpoint already is: fewer epochs would label its later
       // weights as an earlier epoch's (model.json said epochs 5, epochsDone 9).
       const reached = state.epoch + (state.step !== undefined ? 1 : 0);
@@ -466,9 +455,23 @@ export async function pretrain(
           }, past --epochs ${cfg.epochs}: resume with --epochs ${reached} or more`,
         );
       }
+      // Same ids and settings, other values: waveforms downloaded again, a response corrected,
+      // another synthetic draw. One pass over the data, where training goes on from here.
+      if (
+        state.datasetDigest !== undefined && (cfg.epochs > state.epoch || state.step !== undefined)
+      ) {
+        const digest = datasetDigest(ds);
+        if (state.datasetDigest !== digest) {
+          throw new UserError(
+            `Cannot resume pretraining in ${dir}: the dataset's values differ from those the ` +
+              `checkpoint was trained on (the same ${ds.count} sample ids, other spectrograms: ` +
+              `digest ${state.datasetDigest} then, ${digest} now): resume with that dataset, or ` +
+              `pass --force to start over`,
+          );
+        }
+      }
       // An older checkpoint learns its dataset now, so that later resumes check it.
       state.dataset ??= here;
-      state.datasetDigest ??= digest;
       state.datasetSettings ??= ds.settings && { ...ds.settings };
       const changed = changedSettings(state.config, cfg);
       if (changed.length) {
@@ -499,7 +502,6 @@ export async function pretrain(
         history: [],
         config: cfg,
         dataset: datasetFingerprint(ds),
-        datasetDigest: datasetDigest(ds),
         datasetSettings: ds.settings && { ...ds.settings },
         software: [],
       };
@@ -564,6 +566,8 @@ export async function pretrain(
           rng: rng.getState(),
           adamStep: adam.step,
         });
+        // The dataset's digest, once, where the first checkpoint needs it (a pass over the data).
+        state.datasetDigest ??= datasetDigest(ds);
         await saveCheckpoint(ckDir, set.stateDict(), adam, state);
         opts.hooks?.onCheckpoint?.(state.epoch + 1, s);
       };
@@ -631,6 +635,8 @@ export async function pretrain(
       state.rng = rng.getState();
       state.adamStep = adam.step;
       for (const k of ["step", "lossSum", "epochRng", "epochSeconds"] as const) delete state[k];
+      // The dataset's digest, once, where the first checkpoint needs it (a pass over the data).
+      state.datasetDigest ??= datasetDigest(ds);
       await saveCheckpoint(ckDir, set.stateDict(), adam, state);
       await writeCurve(dir, state.history, opts.svg ?? false);
       opts.hooks?.onEpoch?.(rec);

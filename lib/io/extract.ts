@@ -77,7 +77,7 @@ import {
 import { ByteLru } from "../util/lru.ts";
 import { sha256Hex } from "../util/hash.ts";
 import { Rng } from "../util/rng.ts";
-import { readInputFile, readInputText } from "./input_file.ts";
+import { notRegularFile, readInputFile, readInputText } from "./input_file.ts";
 
 /** The codes of one channel. */
 export interface ChannelId {
@@ -2081,12 +2081,13 @@ export function windowChunks(
   // A chunk's preprocessed trace must fit one item of the cache that keeps it for the chunk's
   // windows (PREPROCESSED_ITEM_BYTES): one that does not was preprocessed again for every
   // window (at 4 kHz, an 1800 s chunk: 252 s for 38 windows, against 30 s cut one by one). The
-  // chunk is halved until it fits, and windows are cut on their own where it would hold no
-  // more than two of them. Which chunk a window falls in does not change its spectrogram.
+  // chunk is halved until it fits, and where a halved chunk would be shorter than two steps
+  // (or a second) its windows are cut on their own. (Chunked windows equal windows cut alone to
+  // about 1e-9, not bit for bit; a chunk that fits is used as given.)
   const bytes = (c: number) => (c + a + b + 2 * margin(c)) / 1000 * g.samplingRate * 8;
   let c = w.chunk * 1000;
   while (c > 0 && bytes(c) > PREPROCESSED_ITEM_BYTES) c = Math.floor(c / 2);
-  if (c < 2 * (w.step ?? 0) * 1000 || c < 1000) return undefined;
+  if (c < w.chunk * 1000 && (c < 2 * (w.step ?? 0) * 1000 || c < 1000)) return undefined;
   const p = margin(c);
   const { start } = windowSpan(w);
   return (t) => {
@@ -2129,12 +2130,11 @@ export async function buildTasks(
     // and be named only in failures.csv: refused up front, as a missing --picks is.
     const stationList = inp.stations ? stationFiles(inp.stations) : [];
     for (const f of stationList) {
-      const info = await Deno.stat(f).catch((e: Error) => e);
-      if (info instanceof Error || !info.isFile) {
+      const why = await Deno.stat(f).then(() => notRegularFile(f), (e: Error) => e.message);
+      if (why) {
         throw new UserError(
-          `Cannot read the stations ${f} (--stations, input.stations): ${
-            info instanceof Error ? info.message : "it is a directory, not a StationXML file"
-          }`,
+          `Cannot read the stations ${f} (--stations, input.stations): ${why}: expected a ` +
+            `StationXML or SAC pole-zero file`,
         );
       }
     }
@@ -2191,11 +2191,11 @@ export async function buildTasks(
       ).finally(() => pool?.close())
       : await sdsTasks(inp.dir, inp.picks!, inp.stations, inp.phase, codesOf, span, alternates);
     // Several response files: each channel takes the first that holds it (as a manifest row's).
-    if (stationList.length > 1) {
+    if (stationList.length > 1 || (stationList.length === 1 && stationList[0] !== inp.stations)) {
       for (const t of tasks) {
         if (t.response !== inp.stations) continue;
         t.response = stationList[0];
-        t.responses = stationList;
+        if (stationList.length > 1) t.responses = stationList;
       }
     }
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);

@@ -28,10 +28,26 @@ export const TRIM_PAD_S = 300;
  * the first that holds it, as with a manifest's `response` column).
  *
  * @param stations `input.stations`.
+ * @param resolvePath Where a relative path points (the whole string is one file's name where
+ *   such a file exists).
  * @returns the paths, as given.
  */
-export function stationFiles(stations: string): string[] {
+export function stationFiles(
+  stations: string,
+  resolvePath: (p: string) => string = (p) => p,
+): string[] {
+  // A file whose own name holds ';' is one file, as it was before lists.
+  if (!stations.includes(";") || isFile(resolvePath(stations))) return [stations];
   return stations.split(";").map((f) => f.trim()).filter((f) => f);
+}
+
+/** Whether `path` names a file (after symbolic links). */
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -851,7 +867,9 @@ export async function readExtractConfig(path: string): Promise<ExtractConfig> {
     c.input.dir = abs(c.input.dir);
     if (c.input.picks) c.input.picks = abs(c.input.picks);
     if (c.input.windows?.labels) c.input.windows.labels = abs(c.input.windows.labels);
-    if (c.input.stations) c.input.stations = stationFiles(c.input.stations).map(abs).join(";");
+    if (c.input.stations) {
+      c.input.stations = stationFiles(c.input.stations, abs).map(abs).join(";");
+    }
   } else c.input.dir = abs(c.input.dir);
   return c;
 }

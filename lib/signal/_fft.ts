@@ -53,10 +53,20 @@ export function rfftFull(x: ArrayLike<number>, n: number): Float64Array {
  */
 const scratch: (Float64Array | undefined)[] = [];
 
+/**
+ * The longest work array kept between calls (values): 2^22 doubles, 32 MiB. A longer one (the
+ * response FFT of a day at 100 Hz, nfft 2^24) is allocated for its call and left to the
+ * collector, not held by every worker for its life.
+ */
+const SCRATCH_KEPT = 2 ** 22;
+
 /** The work array of `slot` with `length` values (contents left over from its last use). */
 function scratchOf(slot: number, length: number): Float64Array {
   let a = scratch[slot];
-  if (!a || a.length !== length) scratch[slot] = a = new Float64Array(length);
+  if (!a || a.length !== length) {
+    a = new Float64Array(length);
+    scratch[slot] = length <= SCRATCH_KEPT ? a : undefined;
+  }
   return a;
 }
 

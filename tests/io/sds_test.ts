@@ -310,3 +310,18 @@ Deno.test("extract --sds: a station with day files of Z, 1 and 2 but not N and E
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("SDS --stations: a list splits on ';', but a file whose own name holds ';' is one file", async () => {
+  const { stationFiles } = await import("../../lib/io/extract_config.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const odd = `${dir}/resp;v2.xml`;
+    await Deno.writeTextFile(odd, "");
+    assertEquals(stationFiles(odd), [odd]);
+    assertEquals(stationFiles("resp;v2.xml", (p) => `${dir}/${p}`), ["resp;v2.xml"]);
+    assertEquals(stationFiles(`${dir}/a.pz ; ${dir}/b.pz;`), [`${dir}/a.pz`, `${dir}/b.pz`]);
+    assertEquals(stationFiles(`${dir}/inv.xml`), [`${dir}/inv.xml`]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
