@@ -1079,6 +1079,8 @@ export const similarCommand: Command = {
     const shown = [out.query, ...out.neighbours];
     const wId = Math.max(20, ...shown.map((x) => x.id.length));
     const wSeed = Math.max(15, ...shown.map((x) => (x.seedId || x.station).length));
+    // Microsecond times (isoExact) are 27 characters, millisecond ones 24.
+    const wTime = Math.max(24, ...shown.map((x) => x.referenceTime.length));
     const line = (rank: string, x: ReturnType<typeof describe>) =>
       [
         rank.padStart(4),
@@ -1086,7 +1088,7 @@ export const similarCommand: Command = {
         (rank === "=" ? "-" : x.distance.toFixed(4)).padStart(9),
         x.cluster.padStart(7),
         (x.seedId || x.station).padEnd(wSeed),
-        x.referenceTime.padEnd(24),
+        x.referenceTime.padEnd(wTime),
         x.label,
       ].join("  ");
     console.log(
@@ -1094,7 +1096,7 @@ export const similarCommand: Command = {
         `${"rank".padStart(4)}  ${"id".padEnd(wId)}  ${"distance".padStart(9)}  ${
           "cluster".padStart(7)
         }  ${(hasChannel ? "seed_id" : "station").padEnd(wSeed)}  ${
-          "reference_time".padEnd(24)
+          "reference_time".padEnd(wTime)
         }  label`,
         line("=", out.query),
         ...out.neighbours.map((x, r) => line(String(r + 1), x)),

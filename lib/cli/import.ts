@@ -12,6 +12,7 @@ import { UserError } from "../util/errors.ts";
 import { decodeNumeric, isNumericDtype, readNpyHeader } from "../io/npy.ts";
 import { parseCsv, parseCsvRecords, refuseRepeatedColumns } from "../io/csv.ts";
 import { DatasetWriter, type SampleInfo, SAMPLES_HEADER, samplesOfRecords } from "../io/dataset.ts";
+import { readInputText } from "../io/input_file.ts";
 
 /**
  * Parses labels: either a CSV with a header naming `id` and `label` columns, or
@@ -132,7 +133,7 @@ async function importedSamples(
     const path = options.samples;
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      text = await readInputText(path);
     } catch (e) {
       throw new UserError(`Cannot read samples ${path}: ${(e as Error).message}`);
     }
@@ -255,7 +256,7 @@ async function readLabels(
   if (!path) return new Array(n).fill(null);
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readInputText(path);
   } catch (e) {
     throw new UserError(`Cannot read labels ${path}: ${(e as Error).message}`);
   }

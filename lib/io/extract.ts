@@ -78,6 +78,9 @@ import { ByteLru } from "../util/lru.ts";
 import { sha256Hex } from "../util/hash.ts";
 import { Rng } from "../util/rng.ts";
 import { notRegularFile, readInputFile, readInputText } from "./input_file.ts";
+import { isoExact } from "./quakeml.ts";
+
+export { isoExact };
 
 /** The codes of one channel. */
 export interface ChannelId {
@@ -2033,27 +2036,6 @@ function psdFloor(
     );
   }
   return Math.min(1e-30, peak * 1e-30);
-}
-
-/**
- * A time as ISO 8601 UTC: to the millisecond, as `toISOString` writes it, or to the microsecond
- * where it has a part below the millisecond (a microseismic pick's; `toISOString` truncated it,
- * so samples.csv's `reference_time` lost what a manifest or a QuakeML pick had given).
- *
- * @param ms ms since 1970 UTC.
- * @returns e.g. `2024-01-01T00:00:01.457Z` or `2024-01-01T00:00:01.457481Z`.
- * @example
- * ```ts
- * import { isoExact } from "./extract.ts";
- * if (isoExact(Date.UTC(2024, 0, 1) + 0.25) !== "2024-01-01T00:00:00.000250Z") throw new Error();
- * ```
- */
-export function isoExact(ms: number): string {
-  const whole = Math.floor(ms);
-  const us = Math.round((ms - whole) * 1000);
-  if (us === 1000) return new Date(whole + 1).toISOString();
-  const base = new Date(whole).toISOString();
-  return us === 0 ? base : `${base.slice(0, -1)}${String(us).padStart(3, "0")}Z`;
 }
 
 /**

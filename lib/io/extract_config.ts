@@ -505,6 +505,9 @@ export function parseExtractConfig(
     throw new UserError(`Cannot use ${source}: invalid field ${msgs.join("; ")}`);
   }
   checkConsistency(r.data, source);
+  // A margin given as the default is written as none, so that the dataset's settings equal
+  // those of one made without it (a resume or a model's dataset check compares them).
+  if (r.data.preprocess.margin === TRIM_PAD_S) delete r.data.preprocess.margin;
   return r.data;
 }
 
@@ -739,7 +742,7 @@ export function configWarnings(c: ExtractConfig): string[] {
   // A gap merged by linear interpolation can be most of a short crop (microseismic crops of a
   // second, with the default 1 s tolerance).
   const crop = s.before + s.after;
-  if (c.gapTolerance > 0.1 * crop) {
+  if (crop > 0 && c.gapTolerance > 0.1 * crop) {
     out.push(
       `warning: gaps of up to ${c.gapTolerance} s (gapTolerance) are filled by a straight line, ` +
         `${Math.round(100 * c.gapTolerance / crop)} % of the ${fig(crop)} s crop (before + ` +

@@ -281,7 +281,7 @@ export async function readManifest(
 ): Promise<SampleTask[]> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readInputText(path);
   } catch (e) {
     throw new UserError(`Cannot read manifest ${path}: ${(e as Error).message}`);
   }
@@ -501,11 +501,11 @@ export async function esecTasks(
   let text: string;
   let catalog = subset;
   try {
-    text = await Deno.readTextFile(subset);
+    text = await readInputText(subset);
   } catch {
     catalog = full;
     try {
-      text = await Deno.readTextFile(full);
+      text = await readInputText(full);
     } catch (e) {
       throw new UserError(
         `Cannot read the ESEC catalog: expected ${subset} or ${full}: ${(e as Error).message}`,
@@ -615,7 +615,7 @@ export async function esecTasks(
 export async function npzTasks(dir: string, samplingRate: number): Promise<SampleTask[]> {
   let text: string;
   try {
-    text = await Deno.readTextFile(join(dir, "waveform.csv"));
+    text = await readInputText(join(dir, "waveform.csv"));
   } catch (e) {
     throw new UserError(`Cannot read ${join(dir, "waveform.csv")}: ${(e as Error).message}`);
   }

@@ -11,6 +11,7 @@
  * @module
  */
 import { writeFileAtomic } from "../util/atomic.ts";
+import { readInputFile } from "./input_file.ts";
 
 /** The typed arrays a numeric dtype decodes to. */
 export type NumericArray =
@@ -357,7 +358,7 @@ function halfToFloat(h: number): number {
  * @returns the decoded array.
  */
 export async function readNpyFile(path: string): Promise<NpyArray> {
-  const bytes = await Deno.readFile(path);
+  const bytes = await readInputFile(path);
   try {
     return readNpy(bytes);
   } catch (e) {

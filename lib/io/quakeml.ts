@@ -451,19 +451,46 @@ export interface QuakeMlEvent {
   }[];
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/**
+ * A time as ISO 8601 UTC: to the millisecond, as `toISOString` writes it, or to the microsecond
+ * where it has a part below the millisecond (a microseismic pick's; `toISOString` truncated it,
+ * so samples.csv's `reference_time` lost what a manifest or a QuakeML pick had given).
+ *
+ * @param ms ms since 1970 UTC.
+ * @returns e.g. `2024-01-01T00:00:01.457Z` or `2024-01-01T00:00:01.457481Z`.
+ * @example
+ * ```ts
+ * import { isoExact } from "./quakeml.ts";
+ * if (isoExact(Date.UTC(2024, 0, 1) + 0.25) !== "2024-01-01T00:00:00.000250Z") throw new Error();
+ * ```
+ */
+export function isoExact(ms: number): string {
+  const whole = Math.floor(ms);
+  const us = Math.round((ms - whole) * 1000);
+  if (us === 1000) return new Date(whole + 1).toISOString();
+  const base = new Date(whole).toISOString();
+  return us === 0 ? base : `${base.slice(0, -1)}${String(us).padStart(3, "0")}Z`;
+}
+
+/** Times in events.xml: to the microsecond where they have a part below the millisecond. */
+const iso = isoExact;
 
 /** The XML namespace of seisdec's fields in QuakeML ({@linkcode QuakeMlEvent.extra}). */
 export const SEISDEC_XMLNS = "https://github.com/seisdec/seisdec/xmlns/1.0";
 
+/** Control characters that XML 1.0 allows in no form (tab, newline and return aside). */
+// deno-lint-ignore no-control-regex
+const XML_FORBIDDEN = /[\x00-\x08\x0b\x0c\x0e-\x1f]/g;
+
 /**
- * Text as XML character data or an attribute value: `&`, `<`, `>`, `"` and `'` escaped. Codes,
+ * Text as XML character data or an attribute value: `&`, `<`, `>`, `"` and `'` escaped, and the
+ * control characters XML 1.0 forbids even as references made U+FFFD. Codes,
  * phases and ids come from the input files (a miniSEED 3 source id or a QuakeML attribute may
  * hold any character), so every value is escaped, not only free text.
  */
 function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+    .replace(/"/g, "&quot;").replace(/'/g, "&apos;").replace(XML_FORBIDDEN, "\ufffd");
 }
 
 /**

@@ -32,6 +32,7 @@ import {
   type DetectionProblem,
   type SdsTrigger,
 } from "./sds_triggers.ts";
+import { readInputText } from "./input_file.ts";
 
 /** `input.windows` of an SDS config: when the samples are cut, from which channels. */
 export interface SdsWindows {
@@ -350,7 +351,7 @@ function tooMany(channels: number, total: number, stepMs: number | null): never 
 export async function readLabelIntervals(path: string): Promise<LabelInterval[]> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readInputText(path);
   } catch (e) {
     throw new UserError(`Cannot read the window labels ${path}: ${(e as Error).message}`);
   }

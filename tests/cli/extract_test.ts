@@ -1860,6 +1860,11 @@ Deno.test("extract --bandpass sets the band-pass corners (or none); a crop past 
     margin: "5",
   });
   assertEquals(micro.preprocess.margin, 5);
+  // The default given explicitly is written as none (datasets compare equal).
+  assertEquals(
+    parseExtractConfig({ ...micro, preprocess: { margin: 300 } }).preprocess.margin,
+    undefined,
+  );
   assertEquals(configWarnings(micro), [
     "warning: gaps of up to 1 s (gapTolerance) are filled by a straight line, 167 % of the 0.6 s " +
     "crop (before + after): such a sample would be mostly interpolated; give a smaller " +

@@ -31,6 +31,17 @@ Deno.test({
           name,
         );
       }
+      // So are a manifest, window labels and an array to import.
+      const { readManifest } = await import("../../lib/io/manifest.ts");
+      const { readLabelIntervals } = await import("../../lib/io/sds_windows.ts");
+      const { readNpyFile } = await import("../../lib/io/npy.ts");
+      for (
+        const read of [readManifest, readLabelIntervals, readNpyFile] as ((
+          p: string,
+        ) => Promise<unknown>)[]
+      ) {
+        await assertRejects(() => read("/dev/zero"), Error, "it is a character device");
+      }
       // A named pipe with no writer: opening it would block for ever.
       const fifo = `${dir}/pipe`;
       const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();

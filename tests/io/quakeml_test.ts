@@ -85,6 +85,18 @@ Deno.test("QuakeML: codes, phase, type and ids holding XML's special characters 
   ]);
   assertEquals(q.origins.map((o) => o.eventType), [`quarry & "blast"`]);
   assert(xml.includes(`publicID="smi:seisdec/event/ev&quot;1&amp;&lt;"`), xml);
+  // A control character, which XML 1.0 allows in no form, becomes U+FFFD: still well-formed.
+  const ctl = formatQuakeMl([{
+    id: "c",
+    type: null,
+    origin: null,
+    picks: [{ network: "X\x01", station: "S", location: "", channel: "HHZ", phase: "P", time: t }],
+  }]);
+  assertEquals(
+    new DOMParser().parseFromString(ctl, "text/xml").getElementsByTagName("parsererror").length,
+    0,
+  );
+  assertEquals((await readQuakeMl(ctl, "c.xml")).picks[0].network, "X\ufffd");
 });
 
 Deno.test("QuakeML: an empty location reads as '', a pick without a valid time is set apart with its id", async () => {
@@ -422,6 +434,12 @@ Deno.test("QuakeML: a pick time's digits below the millisecond are kept (microse
   assert(xml.includes("06.457481Z"), xml);
   const q = await readQuakeMl(xml, "events.xml");
   assertEquals(q.picks.length, 1);
+  // events.xml writes such a time to the microsecond, and reads it back.
+  const back = await readQuakeMl(
+    formatQuakeMl([{ id: "b", type: null, origin: null, picks: [{ ...pick, time: t + 0.481 }] }]),
+    "events.xml",
+  );
+  assert(Math.abs(back.picks[0].time - (t + 0.481)) < 1e-6, String(back.picks[0].time - t));
   // luxon reads 457 ms (truncated); the rest, 0.481 ms, comes from the text.
   assert(Math.abs(q.picks[0].time - (t + 0.481)) < 1e-6, String(q.picks[0].time - t));
   assertEquals(isoExact(q.picks[0].time), "2021-03-03T04:05:06.457481Z");
