@@ -164,3 +164,28 @@ export function shellWord(word: string): string {
 export function pathWord(path: string): string {
   return shellWord(path.startsWith("-") ? `./${path}` : path);
 }
+
+/**
+ * The settings a stage's checkpoint was trained with (`config` of its `state.json`), where it can
+ * be read: a resume takes them for the flags it is not given, so that `pretrain --resume` after
+ * `--epochs 100` goes on to 100, not to the default 30 (and `finetune --resume` to its
+ * `--max-iter`). A missing or damaged file gives undefined: the stage's own check names it.
+ *
+ * @param stateJson The checkpoint's `state.json`.
+ * @param known The stage's settings (its defaults): other fields are left out.
+ * @returns the settings, or undefined.
+ */
+export async function checkpointSettings(
+  stateJson: string,
+  known: object,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    const st = JSON.parse(await Deno.readTextFile(stateJson));
+    const c = st?.config;
+    if (c === null || typeof c !== "object" || Array.isArray(c)) return undefined;
+    // Only the settings this version has (an older checkpoint may hold others).
+    return Object.fromEntries(Object.entries(c).filter(([k]) => k in known));
+  } catch {
+    return undefined;
+  }
+}

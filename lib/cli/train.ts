@@ -7,7 +7,15 @@
 import { join } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, intOrAutoFlag, numFlag, strFlag } from "./_command.ts";
-import { datasetArg, device, enumFlag, required, seedFlag, svgFlag } from "./_shared.ts";
+import {
+  checkpointSettings,
+  datasetArg,
+  device,
+  enumFlag,
+  required,
+  seedFlag,
+  svgFlag,
+} from "./_shared.ts";
 import { defaultNormalize } from "../io/dataset.ts";
 import {
   fileKs,
@@ -16,10 +24,18 @@ import {
   resolveInit,
   resolvePretrain,
 } from "../cluster/config.ts";
-import { pretrain, type PretrainHooks, pretrainStepsWarning } from "../cluster/pretrain.ts";
+import {
+  pretrain,
+  PRETRAIN_DEFAULTS,
+  type PretrainConfig,
+  type PretrainHooks,
+  pretrainStepsWarning,
+} from "../cluster/pretrain.ts";
 import {
   encodeForInit,
   finetune,
+  FINETUNE_DEFAULTS,
+  type FinetuneConfig,
   initCentroids,
   nearlyUniform,
   nInitOf,
@@ -257,9 +273,17 @@ export const pretrainCommand: Command = lockingModel({
     }
     const dir = required(values, "model", "pretrain");
     const file = await readConfigFile(strFlag(values, "config"));
+    await restoreCheckpoint(join(dir, "checkpoint"));
+    // A resume takes the checkpoint's settings for what neither a flag nor the config file gives.
+    const kept = values.resume
+      ? await checkpointSettings(join(dir, "checkpoint", "state.json"), PRETRAIN_DEFAULTS) as
+        | Partial<PretrainConfig>
+        | undefined
+      : undefined;
+    const settings = kept ? { ...kept, ...file.pretrain } : file.pretrain;
     const b1 = numFlag(values, "beta1"), b2 = numFlag(values, "beta2");
-    const base = resolvePretrain(file.pretrain, {});
-    const cfg = resolvePretrain(file.pretrain, {
+    const base = resolvePretrain(settings, {});
+    const cfg = resolvePretrain(settings, {
       epochs: intFlag(values, "epochs"),
       batchSize: intFlag(values, "batch-size"),
       lr: numFlag(values, "lr"),
@@ -271,10 +295,9 @@ export const pretrainCommand: Command = lockingModel({
       latentDim: intFlag(values, "latent-dim"),
       channels: channelsFlag(values),
       normalize: enumFlag(values, "normalize", ["maxabs", "l2", "minmax", "none"] as const) ??
-        (file.pretrain?.normalize ? undefined : defaultNormalize(ds.meta.scaling)),
+        (settings?.normalize ? undefined : defaultNormalize(ds.meta.scaling)),
       seed: seedFlag(values),
     });
-    await restoreCheckpoint(join(dir, "checkpoint"));
     const hasCk = await exists(join(dir, "checkpoint", "state.json"));
     if (hasCk && !values.resume && !values.force) {
       throw new UserError(
@@ -777,7 +800,16 @@ export const finetuneCommand: Command = lockingModel({
     const ds = await datasetArg(positionals, "finetune");
     const dir = required(values, "model", "finetune");
     const file = await readConfigFile(strFlag(values, "config"));
-    const cfg = resolveFinetune(file.finetune, {
+    // A resume takes the checkpoint's settings for what neither a flag nor the config file gives.
+    const kept = values.resume
+      ? await checkpointSettings(
+        join(dir, "finetune_checkpoint", "state.json"),
+        FINETUNE_DEFAULTS,
+      ) as
+        | Partial<FinetuneConfig>
+        | undefined
+      : undefined;
+    const cfg = resolveFinetune(kept ? { ...kept, ...file.finetune } : file.finetune, {
       mode: enumFlag(values, "mode", ["dec", "idec"] as const),
       alpha: numFlag(values, "alpha"),
       target: enumFlag(values, "target", ["dataset", "batch"] as const),

@@ -339,3 +339,47 @@ Deno.test("cli: init that stops before its centres are written leaves no k selec
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("cli: pretrain --resume without --epochs or --batch-size goes on with the checkpoint's, not the defaults", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await tinyDataset(root);
+    const m = join(root, "m");
+    assertEquals(
+      (await run("pretrain", ds, "--model", m, ...PRE, "--epochs", "2", "--lr", "0.002")).code,
+      0,
+    );
+    // Before, the default 30 epochs trained a finished 2-epoch run on to 30, and the default
+    // batch size and learning rate were refused as changed settings.
+    const r = await run("pretrain", ds, "--model", m, "--cpu", "--quiet", "--resume");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const info = JSON.parse(await Deno.readTextFile(join(m, "model.json")));
+    assertEquals([info.pretrain.epochs, info.pretrain.epochsDone], [2, 2]);
+    assertEquals([info.pretrain.batchSize, info.pretrain.lr], [8, 0.002]);
+    // A flag still overrides: --epochs 3 trains one epoch more.
+    const more = await run(
+      "pretrain",
+      ds,
+      "--model",
+      m,
+      "--cpu",
+      "--quiet",
+      "--resume",
+      "--epochs",
+      "3",
+    );
+    assertEquals(more.code, 0, more.err.join("\n"));
+    assertEquals(JSON.parse(await Deno.readTextFile(join(m, "model.json"))).pretrain.epochsDone, 3);
+    // finetune --resume likewise takes the checkpoint's --batch-size, --lr and --max-iter.
+    assertEquals((await run("init", ds, "--model", m, "--k", "2", "--cpu", "--quiet")).code, 0);
+    const ft = ["finetune", ds, "--model", m, "--cpu", "--quiet"];
+    const first = await run(...ft, "--max-iter", "6", "--batch-size", "4", "--lr", "0.0002");
+    assertEquals(first.code, 0, first.err.join("\n"));
+    const again = await run(...ft, "--resume");
+    assertEquals(again.code, 0, again.err.join("\n"));
+    const f = JSON.parse(await Deno.readTextFile(join(m, "model.json"))).finetune;
+    assertEquals(f.lr, 0.0002);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
