@@ -1749,7 +1749,8 @@ async function processSampleBody(
           } s after the reference time: the trace has ` +
           `${((tref - tr.startTime) / 1000).toFixed(2)} s before and ${
             ((end - tref) / 1000).toFixed(2)
-          } s after`,
+          } s after (the crop is spectrogram.before ${sc.before} s and after ${sc.after} s, ` +
+          `--before/--after, with half an STFT window, --window-length, each side)`,
       );
     }
     checkOutsideTapers(tr, y.length, s0, need, config, `${what} (${src})`);

@@ -363,7 +363,11 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
     // What the 67 frames read: half a 257-sample window (1.28 s) before the first frame at
     // -20 s, and up to the last sample of the last frame, centred at 65.79 s: 66.42 s after.
     assert(
-      byId.short.includes("the window needs 21.28 s before and 66.42 s after the reference"),
+      byId.short.includes("the window needs 21.28 s before and 66.42 s after the reference") &&
+        byId.short.endsWith(
+          "(the crop is spectrogram.before 20 s and after 66 s, --before/--after, with half an " +
+            "STFT window, --window-length, each side)",
+        ),
       byId.short,
     );
     const ds = await openDataset(`${root}/ds`);
