@@ -430,33 +430,23 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       join(dir, "evaluation.json"),
       "the evaluation.json evaluate writes",
     );
-    // encode writes k 0: latent codes without clusters, sizes or scores.
-    if (r.k === 0) {
-      return {
-        kind: "encoding",
-        path: dir,
-        stage: r.stage,
-        n: r.n,
-        dim: r.dim,
-        normalize: r.normalize,
-        dataset: r.dataset,
-        model: r.model,
-        created: r.created,
-        ...softwareOfFile(r),
-      };
-    }
-    return {
-      kind: "clusters",
-      path: dir,
-      stage: r.stage,
-      n: r.n,
-      k: r.k,
+    const what = {
       dim: r.dim,
       normalize: r.normalize,
       dataset: r.dataset,
       model: r.model,
       created: r.created,
       ...softwareOfFile(r),
+    };
+    // encode writes k 0: latent codes without clusters, sizes or scores.
+    if (r.k === 0) return { kind: "encoding", path: dir, stage: r.stage, n: r.n, ...what };
+    return {
+      kind: "clusters",
+      path: dir,
+      stage: r.stage,
+      n: r.n,
+      k: r.k,
+      ...what,
       sizes: profiles === null
         ? null
         : parseCsvRecords(profiles, ",", { source: join(dir, "clusters.csv") }).map((p) =>
