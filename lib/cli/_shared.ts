@@ -172,19 +172,26 @@ export function pathWord(path: string): string {
  * `--max-iter`). A missing or damaged file gives undefined: the stage's own check names it.
  *
  * @param stateJson The checkpoint's `state.json`.
- * @param known The stage's settings (its defaults): other fields are left out.
+ * @param fields The stage's settings schema's fields (`schema.shape`): other fields, and values
+ *   a field refuses, are left out.
  * @returns the settings, or undefined.
  */
 export async function checkpointSettings(
   stateJson: string,
-  known: object,
+  fields: Readonly<Record<string, { safeParse(v: unknown): { success: boolean } }>>,
 ): Promise<Record<string, unknown> | undefined> {
   try {
     const st = JSON.parse(await Deno.readTextFile(stateJson));
     const c = st?.config;
     if (c === null || typeof c !== "object" || Array.isArray(c)) return undefined;
-    // Only the settings this version has (an older checkpoint may hold others).
-    return Object.fromEntries(Object.entries(c).filter(([k]) => k in known));
+    // Only the settings this version has (an older checkpoint may hold others), each with a
+    // value it takes (an older or hand-edited one may not: then the flag's or the default
+    // stands, and the stage's own check names what differs).
+    return Object.fromEntries(
+      Object.entries(c).filter(([k, v]) =>
+        Object.hasOwn(fields, k) && fields[k].safeParse(v).success
+      ),
+    );
   } catch {
     return undefined;
   }

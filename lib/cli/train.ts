@@ -17,6 +17,7 @@ import {
   svgFlag,
 } from "./_shared.ts";
 import { defaultNormalize } from "../io/dataset.ts";
+import { finetuneSchema, pretrainSchema } from "../cluster/schemas.ts";
 import {
   fileKs,
   readConfigFile,
@@ -26,7 +27,6 @@ import {
 } from "../cluster/config.ts";
 import {
   pretrain,
-  PRETRAIN_DEFAULTS,
   type PretrainConfig,
   type PretrainHooks,
   pretrainStepsWarning,
@@ -34,7 +34,6 @@ import {
 import {
   encodeForInit,
   finetune,
-  FINETUNE_DEFAULTS,
   type FinetuneConfig,
   initCentroids,
   nearlyUniform,
@@ -249,7 +248,8 @@ export const pretrainCommand: Command = lockingModel({
     },
     resume: {
       type: "boolean",
-      description: "Continue from the model directory's last checkpoint.",
+      description:
+        "Continue from the model directory's last checkpoint, with its settings for the flags not given.",
     },
     svg: svgFlag,
     "checkpoint-every": {
@@ -276,7 +276,7 @@ export const pretrainCommand: Command = lockingModel({
     await restoreCheckpoint(join(dir, "checkpoint"));
     // A resume takes the checkpoint's settings for what neither a flag nor the config file gives.
     const kept = values.resume
-      ? await checkpointSettings(join(dir, "checkpoint", "state.json"), PRETRAIN_DEFAULTS) as
+      ? await checkpointSettings(join(dir, "checkpoint", "state.json"), pretrainSchema.shape) as
         | Partial<PretrainConfig>
         | undefined
       : undefined;
@@ -789,7 +789,8 @@ export const finetuneCommand: Command = lockingModel({
     },
     resume: {
       type: "boolean",
-      description: "Continue from finetune_checkpoint/ (saved before every label check).",
+      description:
+        "Continue from finetune_checkpoint/ (saved before every label check), with its settings for the flags not given.",
     },
     force: {
       type: "boolean",
@@ -800,11 +801,13 @@ export const finetuneCommand: Command = lockingModel({
     const ds = await datasetArg(positionals, "finetune");
     const dir = required(values, "model", "finetune");
     const file = await readConfigFile(strFlag(values, "config"));
-    // A resume takes the checkpoint's settings for what neither a flag nor the config file gives.
+    // A resume takes the checkpoint's settings for what neither a flag nor the config file gives,
+    // once a checkpoint that a killed run had moved aside is back.
+    if (values.resume) await restoreCheckpoint(join(dir, "finetune_checkpoint"));
     const kept = values.resume
       ? await checkpointSettings(
         join(dir, "finetune_checkpoint", "state.json"),
-        FINETUNE_DEFAULTS,
+        finetuneSchema.shape,
       ) as
         | Partial<FinetuneConfig>
         | undefined

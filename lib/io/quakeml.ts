@@ -478,9 +478,9 @@ const iso = isoExact;
 /** The XML namespace of seisdec's fields in QuakeML ({@linkcode QuakeMlEvent.extra}). */
 export const SEISDEC_XMLNS = "https://github.com/seisdec/seisdec/xmlns/1.0";
 
-/** Control characters that XML 1.0 allows in no form (tab, newline and return aside). */
+/** Characters XML 1.0 allows in no form: controls (tab, newline and return aside), U+FFFE, U+FFFF. */
 // deno-lint-ignore no-control-regex
-const XML_FORBIDDEN = /[\x00-\x08\x0b\x0c\x0e-\x1f]/g;
+const XML_FORBIDDEN = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g;
 
 /**
  * Text as XML character data or an attribute value: `&`, `<`, `>`, `"` and `'` escaped, and the

@@ -15,10 +15,23 @@ export function fftOf(n: number): FFT {
   let f = cache.get(n);
   if (!f) {
     f = new FFT(n);
+    keepOne(cache, n);
     cache.set(n, f);
   }
   return f;
 }
+
+/**
+ * Before a size is cached: above {@linkcode LARGE}, only the latest size is kept (a day's
+ * response FFT, 2^24, holds hundreds of MiB of tables; samples of one config share one size).
+ */
+function keepOne<V>(m: Map<number, V>, n: number): void {
+  if (n <= LARGE) return;
+  for (const k of [...m.keys()]) if (k > LARGE) m.delete(k);
+}
+
+/** Sizes above this (2^22) are cached one at a time ({@linkcode keepOne}). */
+const LARGE = 2 ** 22;
 
 /**
  * @param n A positive number.
@@ -58,7 +71,7 @@ const scratch: (Float64Array | undefined)[] = [];
  * response FFT of a day at 100 Hz, nfft 2^24) is allocated for its call and left to the
  * collector, not held by every worker for its life.
  */
-const SCRATCH_KEPT = 2 ** 22;
+const SCRATCH_KEPT = LARGE;
 
 /** The work array of `slot` with `length` values (contents left over from its last use). */
 function scratchOf(slot: number, length: number): Float64Array {
@@ -102,6 +115,7 @@ function twiddles(n: number): Float64Array {
       t[2 * k] = Math.cos(2 * Math.PI * k / n);
       t[2 * k + 1] = Math.sin(2 * Math.PI * k / n);
     }
+    keepOne(twiddleCache, n);
     twiddleCache.set(n, t);
   }
   return t;

@@ -346,7 +346,19 @@ Deno.test("cli: pretrain --resume without --epochs or --batch-size goes on with 
     const ds = await tinyDataset(root);
     const m = join(root, "m");
     assertEquals(
-      (await run("pretrain", ds, "--model", m, ...PRE, "--epochs", "2", "--lr", "0.002")).code,
+      (await run(
+        "pretrain",
+        ds,
+        "--model",
+        m,
+        ...PRE,
+        "--epochs",
+        "2",
+        "--lr",
+        "0.002",
+        "--channels",
+        "4,8",
+      )).code,
       0,
     );
     // Before, the default 30 epochs trained a finished 2-epoch run on to 30, and the default
@@ -356,6 +368,7 @@ Deno.test("cli: pretrain --resume without --epochs or --batch-size goes on with 
     const info = JSON.parse(await Deno.readTextFile(join(m, "model.json")));
     assertEquals([info.pretrain.epochs, info.pretrain.epochsDone], [2, 2]);
     assertEquals([info.pretrain.batchSize, info.pretrain.lr], [8, 0.002]);
+    assertEquals(info.autoencoder.channels, [4, 8]);
     // A flag still overrides: --epochs 3 trains one epoch more.
     const more = await run(
       "pretrain",
@@ -378,7 +391,17 @@ Deno.test("cli: pretrain --resume without --epochs or --batch-size goes on with 
     const again = await run(...ft, "--resume");
     assertEquals(again.code, 0, again.err.join("\n"));
     const f = JSON.parse(await Deno.readTextFile(join(m, "model.json"))).finetune;
-    assertEquals(f.lr, 0.0002);
+    assertEquals([f.lr, f.maxIter, f.batchSize], [0.0002, 6, 4]);
+    // A checkpoint value this version refuses (hand-edited, or from an older version) is left
+    // out: the default or a flag stands (tol may change on a resume).
+    const st = join(m, "finetune_checkpoint", "state.json");
+    const state = JSON.parse(await Deno.readTextFile(st));
+    await Deno.writeTextFile(
+      st,
+      JSON.stringify({ ...state, config: { ...state.config, tol: 150 } }),
+    );
+    const edited = await run(...ft, "--resume");
+    assertEquals(edited.code, 0, edited.err.join("\n"));
   } finally {
     await Deno.remove(root, { recursive: true });
   }
