@@ -402,6 +402,17 @@ Deno.test("cli: pretrain --resume without --epochs or --batch-size goes on with 
     );
     const edited = await run(...ft, "--resume");
     assertEquals(edited.code, 0, edited.err.join("\n"));
+    // A checkpoint a killed run had moved aside is put back before its settings are read (the
+    // defaults stood in, and the resume was refused as changed settings).
+    if (hasProc) {
+      await Deno.writeTextFile(st, JSON.stringify(state));
+      await Deno.rename(
+        join(m, "finetune_checkpoint"),
+        join(m, `.finetune_checkpoint.${DEAD}.m1a2b3c4.x9y8z7.old`),
+      );
+      const back = await run(...ft, "--resume");
+      assertEquals(back.code, 0, back.err.join("\n"));
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }
