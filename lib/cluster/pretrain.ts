@@ -566,9 +566,7 @@ export async function pretrain(
           rng: rng.getState(),
           adamStep: adam.step,
         });
-        // The dataset's digest, once, where the first checkpoint needs it (a pass over the data).
-        state.datasetDigest ??= datasetDigest(ds);
-        await saveCheckpoint(ckDir, set.stateDict(), adam, state);
+        await saveCheckpoint(ckDir, set.stateDict(), adam, state, ds);
         opts.hooks?.onCheckpoint?.(state.epoch + 1, s);
       };
       // Steps in flight: step s + 1 (up to s + depth) is read from disk, recorded and
@@ -635,9 +633,7 @@ export async function pretrain(
       state.rng = rng.getState();
       state.adamStep = adam.step;
       for (const k of ["step", "lossSum", "epochRng", "epochSeconds"] as const) delete state[k];
-      // The dataset's digest, once, where the first checkpoint needs it (a pass over the data).
-      state.datasetDigest ??= datasetDigest(ds);
-      await saveCheckpoint(ckDir, set.stateDict(), adam, state);
+      await saveCheckpoint(ckDir, set.stateDict(), adam, state, ds);
       await writeCurve(dir, state.history, opts.svg ?? false);
       opts.hooks?.onEpoch?.(rec);
       epochsThisCall++;
@@ -743,7 +739,10 @@ async function saveCheckpoint(
   weights: Promise<Weights>,
   adam: Adam,
   state: TrainState,
+  ds: DatasetLike,
 ): Promise<void> {
+  // The dataset's digest, once, where the first checkpoint needs it (a pass over the data).
+  state.datasetDigest ??= datasetDigest(ds);
   const st = await adam.state();
   const mom: Weights = new Map([
     ["m", { shape: [st.buffers[0].length], data: st.buffers[0] }],

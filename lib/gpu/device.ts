@@ -11,6 +11,7 @@
  */
 
 import { optionalEnv } from "../util/env.ts";
+import { fnv1aHex } from "../util/hash.ts";
 
 /** What an adapter says about itself, for logs, benchmarks and `cli.ts info`. */
 export interface AdapterSummary {
@@ -374,13 +375,6 @@ export function adapterSlug(description: string): string {
   return slug.slice(0, 60).replace(/-+$/, "") || "unknown";
 }
 
-/** FNV-1a, 32 bits, of the UTF-8 bytes, as 8 hex digits. */
-function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (const b of new TextEncoder().encode(text)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, "0");
-}
-
 /**
  * The adapter part of a file name (stored tunings, bench results): its slug (readable, cut at
  * 60 characters) and a hash of its whole name, so that adapters whose names differ only past
@@ -396,5 +390,5 @@ function fnv1a(text: string): string {
  * ```
  */
 export function adapterFileStem(name: string): string {
-  return `${adapterSlug(name)}-${fnv1a(name)}`;
+  return `${adapterSlug(name)}-${fnv1aHex(name)}`;
 }

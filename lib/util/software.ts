@@ -9,6 +9,7 @@
  * @module
  */
 import type { Tuning } from "../gpu/kernels.ts";
+import { fnv1aHex } from "./hash.ts";
 
 /**
  * seisdec's version, deno.json's `version` (a test keeps the two equal; `cli.ts --version`
@@ -60,13 +61,6 @@ export function plainSoftware(backend: "cpu" | null): Software {
   };
 }
 
-/** FNV-1a, 32 bits, of a text's UTF-16 code units, as 8 hex digits. */
-function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, "0");
-}
-
 /** JSON with every object's keys sorted, so that field order does not change a digest. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
@@ -96,7 +90,7 @@ function canonical(v: unknown): string {
  * ```
  */
 export function tuningDigest(tuning: unknown): string {
-  return fnv1a(canonical(tuning));
+  return fnv1aHex(canonical(tuning));
 }
 
 /**
