@@ -2174,12 +2174,10 @@ export async function buildTasks(
       ).finally(() => pool?.close())
       : await sdsTasks(inp.dir, inp.picks!, inp.stations, inp.phase, codesOf, span, alternates);
     // Several response files: each channel takes the first that holds it (as a manifest row's).
-    if (stationList.length > 1 || (stationList.length === 1 && stationList[0] !== inp.stations)) {
-      for (const t of tasks) {
-        if (t.response !== inp.stations) continue;
-        t.response = stationList[0];
-        if (stationList.length > 1) t.responses = stationList;
-      }
+    for (const t of stationList.length ? tasks : []) {
+      if (t.response !== inp.stations) continue;
+      t.response = stationList[0];
+      if (stationList.length > 1) t.responses = stationList;
     }
   } else tasks = await npzTasks(inp.dir, inp.samplingRate);
   uniqueIds(tasks);
