@@ -2322,7 +2322,8 @@ export function nameTriggerEvents(
 /**
  * The triggers as a CSV (`triggers.csv`): one row per trigger with its sample id, its event,
  * reference time (`on`: the AIC pick, or the trigger's onset), the trigger's onset and end
- * (ISO 8601 UTC, ms), its length (s, onset to end), largest STA/LTA ratio, label, and `ok`
+ * (ISO 8601 UTC, to the microsecond where a time has a part below the millisecond), its length
+ * (s, to the millisecond: onset to end), largest STA/LTA ratio, label, and `ok`
  * where its sample was written, else the failure's reason.
  *
  * @param te The triggers and their events ({@linkcode triggerEvents}).
@@ -2331,16 +2332,15 @@ export function nameTriggerEvents(
  */
 export function triggersCsv(te: TriggerEvents, failures: readonly Failure[]): string {
   const failed = new Map(failures.map((f) => [f.id, f.reason]));
-  const iso = (t: number) => new Date(Math.floor(t)).toISOString();
   return formatCsv([
     ["id", "event", "on", "trigger", "off", "duration", "peak", "label", "status"],
     ...te.triggers.map((t, i) => [
       t.id,
       te.events[te.eventOf[i]].id,
-      iso(t.referenceTime!),
-      iso(t.detection!.trigger),
-      iso(t.detection!.off),
-      ((t.detection!.off - t.detection!.trigger) / 1000).toFixed(2),
+      isoExact(t.referenceTime!),
+      isoExact(t.detection!.trigger),
+      isoExact(t.detection!.off),
+      ((t.detection!.off - t.detection!.trigger) / 1000).toFixed(3),
       t.detection!.peak.toFixed(2),
       t.label ?? "",
       failed.get(t.id) ?? "ok",

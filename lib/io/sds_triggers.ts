@@ -309,7 +309,8 @@ async function dayKey(
   }
   const { method, sta, lta, on, off, band, aic } = t;
   const text = JSON.stringify({
-    v: 1,
+    // 2: times to the microsecond (1: to the millisecond; such days are detected again).
+    v: 2,
     from,
     to,
     spec: { method, sta, lta, on, off, band, aic },
@@ -317,6 +318,11 @@ async function dayKey(
     files,
   });
   return await sha256Hex(text);
+}
+
+/** A time in ms rounded to the microsecond. */
+function toMicrosecond(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 /** The span of data the pieces of onsets from `from` until `to` read. */
@@ -504,8 +510,9 @@ export async function detectSdsDays(
           : recursiveStaLta(x, nsta, nlta);
         const tStart = run.startTime + i0 * dt;
         for (const s of triggerOnsets(cf, t.on, t.off)) {
-          // Times to the millisecond (the ids', and QuakeML's, resolution).
-          const trigger = Math.round(tStart + s.on * dt);
+          // Times to the microsecond, as samples.csv, triggers.csv and QuakeML write them (to
+          // the millisecond, a 4 kHz geophone's onset moved by up to 2 samples).
+          const trigger = toMicrosecond(tStart + s.on * dt);
           if (!(trigger >= p0 && trigger < p1)) continue;
           const k = t.aic
             ? aicOnset(
@@ -514,8 +521,8 @@ export async function detectSdsDays(
               s.on + Math.round(t.aic.after * fs) + 1,
             )
             : -1;
-          const on = k >= 0 ? Math.round(tStart + k * dt) : trigger;
-          entry.triggers.push([on, trigger, Math.round(tStart + s.off * dt), s.peak]);
+          const on = k >= 0 ? toMicrosecond(tStart + k * dt) : trigger;
+          entry.triggers.push([on, trigger, toMicrosecond(tStart + s.off * dt), s.peak]);
         }
       }
     }

@@ -13,7 +13,13 @@ import { encodeMiniseed3, type Trace } from "../../lib/io/mseed.ts";
 import { sdsPaths } from "../../lib/io/manifest.ts";
 import { MIN_CHUNK_TRIGGERS, sdsWindowTasks, windowStamp } from "../../lib/io/sds_windows.ts";
 import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
-import { noSamplesMessage, runExtract } from "../../lib/io/extract.ts";
+import {
+  isoExact,
+  noSamplesMessage,
+  runExtract,
+  triggerEvents,
+  triggersCsv,
+} from "../../lib/io/extract.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { applyOverrides } from "../../lib/cli/extract.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
@@ -1126,6 +1132,82 @@ Deno.test("detectSdsTriggers with a cache: a day file that grows after it was re
     }
   } finally {
     Deno.readFile = readFile;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("detectSdsTriggers at 4 kHz: onsets, AIC picks and ends are sample times to the microsecond (not rounded to the millisecond, which moved them by up to 2 samples); triggers.csv writes them so, with durations to the millisecond", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // 4 kHz noise, its samples 0.125 ms off the millisecond grid, with 0.1 s bursts of 400 Hz.
+    const fs = 4000, dt = 1000 / fs, t0 = T0 + 0.125, n = 60 * fs;
+    const bursts = [20_000.3, 40_000.55];
+    const rng = new Rng(7);
+    const data = new Float64Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.round(100 * rng.normal());
+    for (const b of bursts) {
+      const i0 = Math.ceil((T0 + b - t0) / dt);
+      for (let i = i0; i < i0 + 400; i++) {
+        data[i] += Math.round(3000 * Math.sin(2 * Math.PI * 400 * (i - i0) / fs));
+      }
+    }
+    const trace = { ...record(T0, T0 + 1000, [], 1), startTime: t0, samplingRate: fs, data };
+    const [path] = sdsPaths(dir, CODES, T0, T0);
+    await Deno.mkdir(path.replace(/\/[^/]+$/, ""), { recursive: true });
+    await Deno.writeFile(path, await encodeMiniseed3([trace]));
+    const spec = {
+      ...SPEC,
+      sta: 0.01,
+      lta: 1,
+      band: [100, 1000] as [number, number],
+      aic: { before: 0.05, after: 0.01 },
+    };
+    const { detections, problems } = await detectSdsTriggers(
+      dir,
+      CODES,
+      T0 + 5000,
+      T0 + 60_000,
+      spec,
+      1,
+    );
+    assertEquals(problems, []);
+    assertEquals(detections.length, 2, JSON.stringify(detections));
+    const onGrid = (t: number) => {
+      const k = (t - t0) / dt;
+      return Math.abs(k - Math.round(k)) < 1e-6;
+    };
+    for (const [i, d] of detections.entries()) {
+      for (const t of [d.on, d.trigger, d.off]) assert(onGrid(t), `${i}: ${t - T0} ms`);
+      // The AIC pick is within 3 samples of the burst's first sample (the sine starts at 0).
+      const first = t0 + Math.ceil((T0 + bursts[i] - t0) / dt) * dt;
+      assert(Math.abs(d.on - first) <= 3 * dt, `${i}: ${d.on - first} ms`);
+    }
+    // Every sample time of this trace has a part below the millisecond.
+    assert(detections.every((d) => d.on % 1 !== 0 && d.off % 1 !== 0));
+    const tasks = detections.map((d, i) => ({
+      id: `XX.ABC.00.HHZ.${i}`,
+      network: "XX",
+      station: "ABC",
+      location: "00",
+      channel: "HHZ",
+      waveforms: [],
+      response: null,
+      referenceTime: d.on,
+      label: null,
+      detection: { trigger: d.trigger, off: d.off, peak: d.peak },
+    }));
+    const rows = parseCsvRecords(triggersCsv(triggerEvents(tasks, 10), []), ",");
+    for (const [i, r] of rows.entries()) {
+      const d = detections[i];
+      assertEquals([r.on, r.trigger, r.off], [
+        isoExact(d.on),
+        isoExact(d.trigger),
+        isoExact(d.off),
+      ]);
+      assert(/\.\d{6}Z$/.test(r.on), r.on);
+      assertEquals(r.duration, ((d.off - d.trigger) / 1000).toFixed(3));
+    }
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
