@@ -703,21 +703,33 @@ export function configWarnings(c: ExtractConfig): string[] {
   const bp = c.preprocess.bandpass, s = c.spectrogram;
   const out: string[] = [];
   const r = c.preprocess.response, pf = r.remove ? r.preFilt : null;
+  const nyq = c.preprocess.samplingRate / 2;
   if (pf && (s.fmax > pf[2] * 1.0001 || s.fmin < pf[1] / 1.0001)) {
-    const [lo, hi] = [Math.min(pf[1], s.fmin), Math.max(pf[2], s.fmax)];
+    // The suggestion's lower corners: the crop's fmin where it is below the flat band; a
+    // decade or more above it (a geophone's 100-2000 Hz under the default 0.2/0.5 Hz), half
+    // and a fifth of fmin, so that the response is not divided out far below the band (a
+    // 4.5 Hz geophone's by 81 times at 0.5 Hz); else the config's own.
+    const [f1, f2] = s.fmin < pf[1] / 1.0001
+      ? [+(s.fmin * 0.4).toPrecision(2), s.fmin]
+      : s.fmin >= 10 * pf[1]
+      ? [+(s.fmin / 5).toPrecision(2), +(s.fmin / 2).toPrecision(2)]
+      : [pf[0], pf[1]];
+    // The upper corners: 10 % above the crop, but not past the target rate's Nyquist (a
+    // trace's pre-filter above its own Nyquist is squeezed below it without a word).
+    const hi = Math.max(pf[2], s.fmax);
+    const f4 = Math.min(+(hi * 1.1).toPrecision(3), nyq);
+    const f3 = Math.min(hi, +(0.95 * f4).toPrecision(3));
     out.push(
       `warning: the crop ${s.fmin}-${s.fmax} Hz (spectrogram.fmin, fmax) reaches past the ` +
         `response pre-filter's flat band ${pf[1]}-${pf[2]} Hz (preprocess.response.preFilt ` +
         `[${pf}]): its rows there are tapered down, by up to the whole signal at ${pf[0]} and ` +
-        `${pf[3]} Hz; widen it, e.g. --pre-filt ${+(lo * 0.4).toPrecision(
-          2,
-        )}/${lo}/${hi}/${+(hi * 1.1).toPrecision(3)} (below each trace's Nyquist)`,
+        `${pf[3]} Hz; widen it, e.g. --pre-filt ${f1}/${f2}/${f3}/${f4} (below each trace's ` +
+        `Nyquist)`,
     );
   }
   // The anti-alias low-pass of resample.ts (order-8 Butterworth at 0.9 × the new Nyquist) takes
   // more the faster a trace was recorded: at 0.8 × and 0.89 × Nyquist, 0.04 and 3.9 dB from
   // 120 Hz to 100 Hz, 0.6–0.8 and 5.0–5.1 dB from 200–250 Hz; nothing at the target rate.
-  const nyq = c.preprocess.samplingRate / 2;
   if (s.fmax > 0.8 * nyq) {
     out.push(
       `warning: the crop reaches ${s.fmax} Hz (spectrogram.fmax), ${

@@ -1947,7 +1947,8 @@ Deno.test("extract warns of a crop past the response pre-filter's flat band, nea
     "are tapered down, by up to the whole signal at 0.2 and 19.8 Hz; widen it, e.g. --pre-filt " +
     "0.2/0.5/40/44 (below each trace's Nyquist)",
   ]);
-  // A low crop for tremor at 10 Hz: the pre-filter's 0.2-0.5 Hz taper; and 4 Hz is 80 % of Nyquist.
+  // A low crop for tremor at 10 Hz: the pre-filter's 0.2-0.5 Hz taper (the suggestion's top corners
+  // below the 5 Hz Nyquist); and 4 Hz is 80 % of Nyquist.
   const low = applyOverrides(base(), {
     "sampling-rate": "10",
     bandpass: "0.05/4.5",
@@ -1957,7 +1958,9 @@ Deno.test("extract warns of a crop past the response pre-filter's flat band, nea
   });
   const w = configWarnings(low);
   assertEquals(w.length, 2, w.join("\n"));
-  assert(w[0].includes("flat band 0.5-18.5 Hz") && w[0].includes("--pre-filt 0.02/0.05/18.5/"));
+  assert(
+    w[0].includes("flat band 0.5-18.5 Hz") && w[0].includes("--pre-filt 0.02/0.05/4.75/5 (below"),
+  );
   assertEquals(
     w[1],
     "warning: the crop reaches 4.5 Hz (spectrogram.fmax), 90 % of the Nyquist frequency of " +
@@ -1966,6 +1969,22 @@ Deno.test("extract warns of a crop past the response pre-filter's flat band, nea
       "rate do not, so the top rows would tell sampling rates apart; sample at 12 Hz or more " +
       "(--sampling-rate)",
   );
+  // A geophone's 100-1950 Hz at 4 kHz under the default pre-filter: lower corners at a fifth and
+  // half of fmin (not 0.2/0.5 Hz, far below a geophone's band), upper ones below the 2 kHz
+  // Nyquist (10 % above the crop would be 2145 Hz, squeezed below it without a word).
+  const geophone = configWarnings(
+    applyOverrides(base(), {
+      "sampling-rate": "4000",
+      bandpass: "100/1960",
+      fmin: "100",
+      fmax: "1950",
+      "window-length": "0.05",
+      before: "0.1",
+      after: "0.4",
+      "gap-tolerance": "0.01",
+    }),
+  );
+  assert(geophone[0].includes("e.g. --pre-filt 20/50/1900/2000 (below"), geophone.join("\n"));
   // Without response removal the pre-filter does nothing, so nothing is said of it.
   assertEquals(
     configWarnings(applyOverrides(base(), { fmax: "40", bandpass: "1/42", "no-response": true })),
