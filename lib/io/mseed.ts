@@ -254,7 +254,7 @@ export async function decodeSegments(
         }
         const h = rec.header;
         try {
-          checkSteim(
+          const y = checkSteim(
             h.encoding,
             () => rec.decompress(),
             new DataView(buf, offset + h.dataOffset, size - h.dataOffset),
@@ -265,7 +265,7 @@ export async function decodeSegments(
                 fileOffset(index, offset)
               } (${h.netCode}.${h.staCode}.${h.locCode}.${h.chanCode}, ${h.startTime.toISO()})`,
           );
-          records.push(rec);
+          records.push({ rec, y });
         } catch (e) {
           if (!(e instanceof SampleError && options.onCorrupt)) throw e;
           const fs = h.sampleRate > 0 ? h.sampleRate : 0;
@@ -282,9 +282,10 @@ export async function decodeSegments(
       }
       if (records.length === 0) return [];
       out.push(...joinRecords(
-        records.map((r) => ({
-          seg: sp.miniseed.createSeismogramSegment(r),
-          start: exactStart2(r.header),
+        records.map(({ rec, y }) => ({
+          seg: sp.miniseed.createSeismogramSegment(rec),
+          start: exactStart2(rec.header),
+          y,
         })),
         source,
       ));
@@ -363,6 +364,9 @@ export async function decodeSegments(
  * the first frame. A flipped bit in the data frames changes the differences after it and so
  * the last sample; seisplotjs decodes without this check.
  *
+ * @returns the samples decoded (so that they are not decoded again), or null for a record that
+ *   is not Steim or has no samples.
+ *
  * @throws {SampleError} "corrupt", naming the record, when it does not decode or fails the check.
  */
 function checkSteim(
@@ -372,8 +376,8 @@ function checkSteim(
   littleEndian: boolean,
   numSamples: number,
   where: () => string,
-): void {
-  if ((encoding !== 10 && encoding !== 11) || numSamples === 0) return;
+): ArrayLike<number> | null {
+  if ((encoding !== 10 && encoding !== 11) || numSamples === 0) return null;
   let y: ArrayLike<number>;
   try {
     y = decode();
@@ -395,6 +399,7 @@ function checkSteim(
       } integrity check: its ${y.length} samples end at ${last}, its reverse integration constant says ${xn} (a damaged data frame)`,
     );
   }
+  return y;
 }
 
 let crcTables: Uint32Array | null = null;
@@ -841,11 +846,11 @@ export async function decodeBetween(
  */
 function joinRecords(
   // deno-lint-ignore no-explicit-any
-  recs: { seg: any; start: number }[],
+  recs: { seg: any; start: number; y?: ArrayLike<number> | null }[],
   source: string,
 ): Segment[] {
-  const segs = recs.map(({ seg, start }) => {
-    const s = toSegment(seg, source);
+  const segs = recs.map(({ seg, start, y }) => {
+    const s = toSegment(seg, source, y ?? undefined);
     s.startTime = start;
     return { key: nslc(s), s };
   }).filter(({ s }) => s.data.length > 0);
@@ -995,8 +1000,8 @@ const ENCODINGS: Record<number, string> = {
 };
 
 // deno-lint-ignore no-explicit-any
-function toSegment(seg: any, source: string): Segment {
-  const y = seg.y as ArrayLike<number>;
+function toSegment(seg: any, source: string, decoded?: ArrayLike<number>): Segment {
+  const y = decoded ?? seg.y as ArrayLike<number>;
   const startTime = seg.startTime?.toMillis?.() ?? NaN;
   if (!Number.isFinite(startTime)) {
     throw new SampleError(
