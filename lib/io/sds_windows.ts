@@ -458,9 +458,13 @@ export function intervalLabeller(
   };
 }
 
-/** A window's id part for its time: `20240101T000043Z`, with milliseconds where not whole. */
+/**
+ * A window's id part for its time: `20240101T000043Z`, with milliseconds where not whole; a
+ * time below the millisecond (a trigger's onset at 4 kHz) rounded to the nearest, so that ids
+ * stay those of the onsets rounded to the millisecond before they were kept to the microsecond.
+ */
 export function windowStamp(t: number): string {
-  const iso = new Date(Math.floor(t)).toISOString().replace(/[-:]/g, "");
+  const iso = new Date(Math.round(t)).toISOString().replace(/[-:]/g, "");
   return iso.endsWith(".000Z") ? iso.slice(0, -5) + "Z" : iso;
 }
 

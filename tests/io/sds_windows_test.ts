@@ -34,6 +34,10 @@ Deno.test("windows: times start + i·step before end; stamps in the ids; channel
   assertEquals(windowTimes(T0, T0 + 1000, 250).length, 4);
   assertEquals(windowStamp(T0 + 43_000), "20240101T000043Z");
   assertEquals(windowStamp(T0 + 43_500), "20240101T000043.500Z");
+  // A trigger's onset below the millisecond: rounded to the nearest (the ids of onsets rounded
+  // to the millisecond, as they were kept before).
+  assertEquals(windowStamp(T0 + 43_500.625), "20240101T000043.501Z");
+  assertEquals(windowStamp(T0 + 43_999.875), "20240101T000044Z");
   assertEquals(parseChannelId(" XX.ABC..HHZ ", "c"), ["XX", "ABC", "", "HHZ"]);
   assertEquals(parseChannelId("XX.ABC.00.BHZ", "c"), ["XX", "ABC", "00", "BHZ"]);
   for (const bad of ["XX.ABC.HHZ", "XX..00.HHZ", "XX.ABC.00.", "XX.A B.00.HHZ", ".ABC.00.HHZ"]) {
