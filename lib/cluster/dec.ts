@@ -174,10 +174,56 @@ export interface InitResult {
  * ```ts
  * import { nearlyUniform } from "./dec.ts";
  * if (!nearlyUniform(0.2500, 4) || nearlyUniform(0.4, 5)) throw new Error();
+ * // For k = 5 the line is at 0.2 + 0.1 × 0.8 = 0.28.
+ * if (!nearlyUniform(0.279, 5) || nearlyUniform(0.281, 5)) throw new Error();
  * ```
  */
 export function nearlyUniform(meanMaxQ: number, k: number): boolean {
   return k > 1 && meanMaxQ < 1 / k + 0.1 * (1 - 1 / k);
+}
+
+/**
+ * `init --latent-scale auto`'s factor: codes smaller than Student's t's unit width are scaled
+ * up so that the RMS distance to the nearest centre is 1 (Student's t with α = 1 has unit width,
+ * and codes much smaller than that make q nearly uniform, which DEC then "sharpens" by pulling
+ * clusters apart and merging them; measured on an undertrained synthetic-set model: ACC 0.665 →
+ * 0.490 at Adam 1e-4 without, 0.665 kept with). Codes already that wide are left as they are
+ * (1), and so are codes all at their centres. The rescaling is exact for the autoencoder (see
+ * rescaleLatent).
+ *
+ * @param latent Codes [n, d].
+ * @param centroids Centres [k, d].
+ * @param n Samples.
+ * @param k Centres.
+ * @param d Dimensions.
+ * @returns the factor, at least 1.
+ * @example
+ * ```ts
+ * import { autoLatentScale } from "./dec.ts";
+ * // Codes 0.5 from their centre are scaled by 2; codes 3 from it are left.
+ * if (autoLatentScale([0.5, -0.5], [0], 2, 1, 1) !== 2) throw new Error();
+ * if (autoLatentScale([3, -3], [0], 2, 1, 1) !== 1) throw new Error();
+ * ```
+ */
+export function autoLatentScale(
+  latent: ArrayLike<number>,
+  centroids: ArrayLike<number>,
+  n: number,
+  k: number,
+  d: number,
+): number {
+  let ss = 0;
+  for (let i = 0; i < n; i++) {
+    let best = Infinity;
+    for (let j = 0; j < k; j++) {
+      let dd = 0;
+      for (let t = 0; t < d; t++) dd += (latent[i * d + t] - centroids[j * d + t]) ** 2;
+      best = Math.min(best, dd);
+    }
+    ss += best;
+  }
+  const rms = Math.sqrt(ss / n);
+  return rms > 0 && rms < 1 ? 1 / rms : 1;
 }
 
 /**
@@ -280,23 +326,9 @@ export async function initCentroids(
     gmmMoved = labels.reduce((m, l, i) => m + (l !== r.labels[i] ? 1 : 0), 0);
     score = r.logLikelihood;
   }
-  // With latentScale "auto", scale the codes up so that the RMS distance to the nearest
-  // centre is 1: Student's t with α = 1 has unit width, and codes much smaller than that make
-  // q nearly uniform, which DEC then "sharpens" by pulling clusters apart and merging them
-  // (measured on an undertrained synthetic-set model: ACC 0.665 → 0.490 at Adam 1e-4 without,
-  // 0.665 kept with). The rescaling is exact for the autoencoder (see rescaleLatent).
-  let ss = 0;
-  for (let i = 0; i < n; i++) {
-    let best = Infinity;
-    for (let j = 0; j < cfg.k; j++) {
-      let dd = 0;
-      for (let t = 0; t < d; t++) dd += (latent[i * d + t] - centroids[j * d + t]) ** 2;
-      best = Math.min(best, dd);
-    }
-    ss += best;
-  }
-  const rms = Math.sqrt(ss / n);
-  const latentScale = cfg.latentScale === "auto" && rms > 0 && rms < 1 ? 1 / rms : 1;
+  const latentScale = cfg.latentScale === "auto"
+    ? autoLatentScale(latent, centroids, n, cfg.k, d)
+    : 1;
   for (let i = 0; i < centroids.length; i++) centroids[i] *= latentScale;
   for (let i = 0; i < latent.length; i++) latent[i] *= latentScale;
   // A fine-tuned model (and its checkpoint) from the old centres is stale now.

@@ -937,27 +937,46 @@ gpuTest(
   },
 );
 
-gpuTest("finetune's loss is KL(p‖q) with q and p of its alpha", async () => {
-  // One step on the whole set (batch 48) at alpha 2.5: the loss read back is KL(p‖q) of the
-  // initial codes and centres, q Student's t with 2.5 degrees of freedom, p its target.
-  const { ds } = templateSet(16, 3);
-  const dir = await Deno.makeTempDir();
-  await pretrain(ds, dir, PRE, { device: "webgpu" });
-  // Codes rescaled to unit distance from their centres, where alpha shapes q.
-  await initCentroids(dir, ds, { ...INIT, latentScale: "auto" }, "webgpu");
-  const a = await applyModel(dir, ds, "webgpu", "init");
-  const mu = (await loadWeights(join(dir, "centroids.safetensors"))).weights.get("centroids")!.data;
-  const q = softAssign(a.latent, mu, ds.count, a.k, a.dim, 2.5);
-  const want = klDivergence(targetDistribution(q, ds.count, a.k), q, ds.count, a.k);
-  const losses: number[] = [];
-  const cfg = { ...FT, batchSize: 48, alpha: 2.5, maxIter: 1, updateInterval: 1, minIter: 0 };
-  await finetune(dir, ds, cfg, "webgpu", { onStep: (_it, _max, loss) => losses.push(loss) });
-  assertEquals(losses.length, 1);
-  // Measured 0.06706 against 0.06706; q of alpha 1 gives 0.131. f32 kernels on O(1) codes
-  // against Float64: 1e-4 relative leaves margin.
-  assertClose([losses[0]], [want], 1e-6, 1e-4, "loss at alpha 2.5");
-  await Deno.remove(dir, { recursive: true });
-});
+gpuTest(
+  "finetune's loss is KL(p‖q) with q and p of its alpha, with p from the dataset or from the batch",
+  async () => {
+    // One step on the whole set (batch 48) at alpha 2.5: the loss read back is KL(p‖q) of the
+    // initial codes and centres, q Student's t with 2.5 degrees of freedom, p its target.
+    const { ds } = templateSet(16, 3);
+    const dir = await Deno.makeTempDir();
+    await pretrain(ds, dir, PRE, { device: "webgpu" });
+    // Codes rescaled to unit distance from their centres, where alpha shapes q.
+    await initCentroids(dir, ds, { ...INIT, latentScale: "auto" }, "webgpu");
+    const a = await applyModel(dir, ds, "webgpu", "init");
+    const mu =
+      (await loadWeights(join(dir, "centroids.safetensors"))).weights.get("centroids")!.data;
+    const q = softAssign(a.latent, mu, ds.count, a.k, a.dim, 2.5);
+    const want = klDivergence(targetDistribution(q, ds.count, a.k), q, ds.count, a.k);
+    // The same model for `target: "batch"` (p from each batch's q), fine-tuned from a copy.
+    const copy = await Deno.makeTempDir();
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile) await Deno.copyFile(join(dir, e.name), join(copy, e.name));
+    }
+    const losses: number[] = [];
+    const cfg = { ...FT, batchSize: 48, alpha: 2.5, maxIter: 1, updateInterval: 1, minIter: 0 };
+    await finetune(dir, ds, cfg, "webgpu", { onStep: (_it, _max, loss) => losses.push(loss) });
+    assertEquals(losses.length, 1);
+    // Measured 0.06706 against 0.06706; q of alpha 1 gives 0.131. f32 kernels on O(1) codes
+    // against Float64: 1e-4 relative leaves margin.
+    assertClose([losses[0]], [want], 1e-6, 1e-4, "loss at alpha 2.5");
+    // With the whole set in one batch, the batch's target is the dataset's: the same loss (p = q,
+    // which would make the loss and its gradient 0 and DEC train nothing, fails it).
+    const batchLosses: number[] = [];
+    await finetune(copy, ds, { ...cfg, target: "batch" }, "webgpu", {
+      onStep: (_it, _max, loss) => batchLosses.push(loss),
+    });
+    assertEquals(batchLosses.length, 1);
+    assert(want > 0.01, `KL(p‖q) ${want}`);
+    assertClose([batchLosses[0]], [want], 1e-6, 1e-4, "loss at alpha 2.5, target batch");
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(copy, { recursive: true });
+  },
+);
 
 Deno.test("finetune --resume refuses a dataset of the same ids made with other settings, naming the field; an older checkpoint resumes unchecked", async () => {
   const root = await Deno.makeTempDir();

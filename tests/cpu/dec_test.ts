@@ -1,5 +1,5 @@
-import { assert, assertAlmostEquals, assertClose, assertThrows } from "../_assert.ts";
-import { klDivergence, klGrad, softAssign, targetDistribution } from "../../lib/cpu/dec.ts";
+import { assert, assertAlmostEquals, assertClose, assertEquals, assertThrows } from "../_assert.ts";
+import { klDivergence, klGrad, Q_MIN, softAssign, targetDistribution } from "../../lib/cpu/dec.ts";
 import { checkGrad, randomArray } from "../../lib/cpu/gradcheck.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
@@ -231,4 +231,12 @@ Deno.test("targetDistribution: a NaN in q is named, not read as an empty column;
   );
   const p = targetDistribution([1e-30, 1, 1e-30, 1], 2, 2);
   assert(Math.abs(p[0] / 1e-30 - 1) < 1e-9, String(p[0]));
+});
+
+Deno.test("softAssign: a q below f32's smallest normal is 2^-126 (Q_MIN), as the WGSL kernel gives it, so a KL against a stale target stays finite", () => {
+  // alpha 200: kernel (1 + d²/200)^-100.5; z = 0, centres at d² = 0 and 2000: the far one's q
+  // is 11^-100.5 ≈ 3e-105, which Float64 holds but f32 (and a GPU flushing subnormals) do not.
+  const q = softAssign([0, 0], [0, 0, Math.sqrt(1000), Math.sqrt(1000)], 1, 2, 2, 200);
+  assertEquals(q[1], Q_MIN);
+  assert(Number.isFinite(klDivergence([0.9, 0.1], q, 1, 2)));
 });

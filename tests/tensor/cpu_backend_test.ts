@@ -90,3 +90,22 @@ Deno.test("[cpu] convTranspose2d with unequal strides, paddings and output paddi
     30,
   );
 });
+
+Deno.test("[cpu] decKlLoss: KL(p‖q) and its gradients to the codes and the centres, scaled by the gradient handed down (IDEC weighs it by γ)", async () => {
+  // A fixed target p (rows summing to 1); the random upstream gradient of check() is the γ
+  // that `axpby(mse, kl, 1, γ)` hands down: a backward that ignored it would give γ = 1.
+  const n = 5, k = 3, d = 2, alpha = 1.5;
+  const P = C.targetDistribution(
+    C.softAssign(rand(n * d, 40), rand(k * d, 41), n, k, d, alpha),
+    n,
+    k,
+  );
+  const p = Tensor.fromArray(Float32Array.from(P), [n, k], "cpu");
+  const P32 = Float64Array.from(Float32Array.from(P));
+  await check(
+    [[n, d], [k, d]],
+    ([z, mu]) => ops.decKlLoss(z, mu, p, alpha).loss,
+    ([z, mu]) => [C.klDivergence(P32, C.softAssign(z, mu, n, k, d, alpha), n, k)],
+    42,
+  );
+});
