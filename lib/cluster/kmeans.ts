@@ -152,8 +152,11 @@ export function* kmeansSteps(
   return best!;
 }
 
-/** Buffers reused by every restart, so that no per-point allocation happens. */
-class Workspace {
+/**
+ * Buffers reused by every restart, so that no per-point allocation happens (exported for the
+ * tests of {@linkcode relocateEmpty}).
+ */
+export class Workspace {
   centers: Float64Array;
   newCenters: Float64Array;
   counts: Float64Array;
@@ -415,8 +418,25 @@ function fullScan(x: Float64Array, i: number, d: number, k: number, work: Worksp
   return best;
 }
 
-/** Moves the centre of each empty cluster onto a point far from its own centre. */
-function relocateEmpty(x: Float64Array, n: number, d: number, k: number, work: Workspace): void {
+/**
+ * Moves the centre of each empty cluster onto the point farthest from its own centre
+ * (`work.dist`, squared) among the clusters that keep another point (scikit-learn's rule),
+ * taking the point out of its cluster's mean (`work.newCenters`, `work.counts`) and its label.
+ * Exported for its tests.
+ *
+ * @param x Points `[n, d]`.
+ * @param n Points.
+ * @param d Dimension.
+ * @param k Clusters.
+ * @param work The restart's buffers, changed in place.
+ */
+export function relocateEmpty(
+  x: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  work: Workspace,
+): void {
   const { counts, newCenters, dist, labels } = work;
   let empty = 0;
   for (let c = 0; c < k; c++) if (counts[c] === 0) empty++;

@@ -7,6 +7,7 @@ import {
   assertThrows,
 } from "../_assert.ts";
 import { gmm } from "../../lib/cluster/gmm.ts";
+import { kmeans } from "../../lib/cluster/kmeans.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
 /** 180 points from N(-3, 1) then 420 from N(4, 0.5²): weights 0.3 / 0.7 exactly. */
@@ -249,4 +250,48 @@ Deno.test("gmm stopped by maxIter reports maxIter iterations, not converged", ()
   const r = gmm(x, 400, 2, { k: 4, maxIter: 2, tol: 0 });
   assertEquals(r.nIter, 2);
   assertEquals(r.converged, false);
+});
+
+Deno.test("gmm with maxIter 1 runs one EM iteration from the k-means start, as written out in 1-D", () => {
+  const x = mixture1d(), n = 600, k = 2, reg = 1e-6;
+  // The start: k-means labels from the same generator (gmm's first draw), then an M-step.
+  const labels = kmeans(x, n, 1, { k, nInit: 1, rng: new Rng(5) }).labels;
+  const mStep = (resp: number[][]) => {
+    const nk = [0, 1].map((j) => resp.reduce((s, r) => s + r[j], 0) + 10 * Number.EPSILON);
+    const mu = [0, 1].map((j) => resp.reduce((s, r, i) => s + r[j] * x[i], 0) / nk[j]);
+    const v = [0, 1].map((j) =>
+      resp.reduce((s, r, i) => s + r[j] * (x[i] - mu[j]) ** 2, 0) / nk[j] + reg
+    );
+    return { w: nk.map((c) => c / n), mu, v };
+  };
+  const start = mStep(Array.from(labels, (l) => [l === 0 ? 1 : 0, l === 1 ? 1 : 0]));
+  // One E-step and one M-step.
+  const resp = Array.from(x, (xi) => {
+    const p = [0, 1].map((j) =>
+      start.w[j] * Math.exp(-0.5 * (xi - start.mu[j]) ** 2 / start.v[j]) /
+      Math.sqrt(2 * Math.PI * start.v[j])
+    );
+    return p.map((pj) => pj / (p[0] + p[1]));
+  });
+  const one = mStep(resp);
+  const r = gmm(x, n, 1, { k, maxIter: 1, tol: 0, rng: new Rng(5), covariance: "diag" });
+  assertEquals(r.nIter, 1);
+  assertClose(r.means, one.mu, 1e-12, 1e-10, "means after one iteration");
+  assertClose(r.covariances, one.v, 1e-12, 1e-10, "variances after one iteration");
+  // Not the start's (an EM loop that ran no iteration at maxIter 1).
+  assert(Math.abs(r.means[0] - start.mu[0]) > 1e-9 || Math.abs(r.means[1] - start.mu[1]) > 1e-9);
+});
+
+Deno.test("gmm stops on the absolute change of the mean log-likelihood: the same iterations for data scaled by 1000 (regCovar scaled with it), whose log-likelihood is shifted", () => {
+  const x = overlapping2d(), n = 400, d = 2, k = 4;
+  const big = x.map((v) => 1000 * v);
+  for (const tol of [1e-2, 1e-3, 1e-4]) {
+    const a = gmm(x, n, d, { k, tol, regCovar: 1e-6, seed: 2 });
+    const b = gmm(big, n, d, { k, tol, regCovar: 1, seed: 2 });
+    // log-likelihood per sample shifted by -d·ln 1000; EM's iterates scaled.
+    assertAlmostEquals(b.logLikelihood, a.logLikelihood - d * Math.log(1000), 1e-6);
+    assertEquals(b.nIter, a.nIter, `tol ${tol}`);
+    assertEquals([...b.labels], [...a.labels]);
+    assert(a.converged && a.nIter > 2, `tol ${tol}: ${a.nIter}`);
+  }
 });

@@ -6,7 +6,7 @@ import {
   assertNotEquals,
   assertThrows,
 } from "../_assert.ts";
-import { kmeans } from "../../lib/cluster/kmeans.ts";
+import { kmeans, nearestCentres, relocateEmpty, Workspace } from "../../lib/cluster/kmeans.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
 /** `perBlob` points around each centre with unit-variance normal noise; returns points and truth. */
@@ -319,4 +319,36 @@ Deno.test("kmeans reports every restart, in order, and the reports change nothin
   assertEquals(done, [1, 2, 3, 4]);
   const b = kmeans(x, n, d, { k: 3, nInit: 4, seed: 2 });
   assertEquals(a.labels, b.labels);
+});
+
+Deno.test("kmeans with more clusters than distinct points (empty clusters relocated from clusters of one point) keeps finite centres", () => {
+  // Found by a mutation audit: with seed 14, a relocation that took a cluster's only point
+  // left that cluster empty and its centre NaN (0/0).
+  const x = new Float64Array([0, 1, 0, 0, 0, 0, 2, 1, 1, 2]);
+  for (let seed = 0; seed < 40; seed++) {
+    const r = kmeans(x, 10, 1, { k: 9, nInit: 1, seed });
+    assert(r.centers.every(Number.isFinite), `seed ${seed}: ${r.centers}`);
+    assertEquals(r.inertia, 0, `seed ${seed}`);
+  }
+});
+
+Deno.test("relocateEmpty moves an empty cluster's centre onto the point farthest from its centre, from a cluster that keeps another point, and updates the donor's mean", () => {
+  // 1-D: cluster 0 = {1.5, 0, 2} (mean 7/6), cluster 1 = {10}, whose old centre was 4 (so its
+  // point is the farthest of all, 36, but it is the cluster's only one), cluster 2 empty.
+  const x = new Float64Array([1.5, 0, 2, 10]);
+  const w = new Workspace(4, 1, 3);
+  w.labels.set([0, 0, 0, 1]);
+  w.counts.set([3, 1, 0]);
+  w.newCenters.set([3.5 / 3, 10, 99]);
+  w.dist.set([(1.5 - 7 / 6) ** 2, (7 / 6) ** 2, (2 - 7 / 6) ** 2, 36]);
+  relocateEmpty(x, 4, 1, 3, w);
+  // The point at 0 (the farthest eligible one; not the first, 1.5) becomes cluster 2.
+  assertEquals([...w.labels], [0, 2, 0, 1]);
+  assertEquals([...w.counts], [2, 1, 1]);
+  assertAlmostEquals(w.newCenters[0], 1.75, 1e-12);
+  assertEquals([w.newCenters[1], w.newCenters[2]], [10, 0]);
+});
+
+Deno.test("nearestCentres gives a point equally near two centres the lower index", () => {
+  assertEquals([...nearestCentres([1, 1, 5], [0, 2, 5, 5], 3, 1)], [0, 0, 2]);
 });
