@@ -95,19 +95,20 @@ Deno.test("eventsByIds groups by the given ids (triggers.csv's event column); ev
   ]);
   assertEquals([...eventOf], [0, 0, 0, 1, 1, -1]);
   const labels = Int32Array.of(2, 0, 2, 1, 0, 1);
-  // q rows [k = 3]: E2's tie (1 vs 0) goes to cluster 0, whose sample holds the larger q.
+  // q rows [k = 3]: E2's tie (one sample in 1, one in 0) goes to cluster 1, whose sample holds
+  // the larger q (0.8 against 0.4), not to the lower index.
   const q = Float32Array.of(
     ...[0.1, 0.2, 0.7],
     ...[0.6, 0.3, 0.1],
     ...[0.2, 0.2, 0.6],
-    ...[0.3, 0.5, 0.2],
-    ...[0.9, 0.05, 0.05],
+    ...[0.1, 0.8, 0.1],
+    ...[0.4, 0.3, 0.3],
     ...[0.1, 0.8, 0.1],
   );
   const votes = eventVotes(events, labels, 3, q);
   assertEquals(votes.map((v) => [v.cluster, v.samples, v.agreement, [...v.votes]]), [
     [2, 3, 2 / 3, [[0, 1], [2, 2]]],
-    [0, 2, 0.5, [[0, 1], [1, 1]]],
+    [1, 2, 0.5, [[0, 1], [1, 1]]],
   ]);
   assert(Math.abs(votes[0].confidence! - (0.7 + 0.6 + 0.6) / 3) < 1e-6);
   // Without q a tie goes to the lower cluster; no confidence.
