@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "../_assert.ts";
-import { parseCsv, parseCsvRecords } from "../../lib/io/csv.ts";
+import { formatCsv, parseCsv, parseCsvRecords } from "../../lib/io/csv.ts";
 import { UserError } from "../../lib/util/errors.ts";
 
 Deno.test("parseCsv reads quoted fields, doubled quotes and a quoted line break", () => {
@@ -40,4 +40,12 @@ Deno.test("parseCsvRecords refuses a column named twice, naming the file and bot
     RangeError,
     "column 'label' is named twice",
   );
+});
+
+Deno.test("CSV: a byte-order mark (Excel's CSV UTF-8) is not part of the first column's name; a quote inside an unquoted field is a character; fields with quotes, commas or line ends round-trip", () => {
+  assertEquals(parseCsvRecords("\uFEFFid,x\n1,2\n"), [{ id: "1", x: "2" }]);
+  assertEquals(parseCsv("\uFEFFa,b\n"), [["a", "b"]]);
+  assertEquals(parseCsv('a,5" gun,b\nc,d,e\n'), [["a", '5" gun', "b"], ["c", "d", "e"]]);
+  const rows = [["id", "label"], ['"a" b', "x,y"], ["c", "two\nlines"], ["d", 'end"']];
+  assertEquals(parseCsv(formatCsv(rows)), rows);
 });
