@@ -79,7 +79,24 @@ export function preprocessTrace(
   return y;
 }
 
-function clipPreFilt(pf: readonly number[] | null, fs: number): number[] | null {
+/**
+ * A pre-filter's corners for a trace recorded at `fs`: as given where the top corner is at or
+ * below the trace's Nyquist frequency; else squeezed below it, keeping the taper's shape: the
+ * top corner at Nyquist, the next at 0.9 × Nyquist (or below, as given), the lower flat corner
+ * below that (so that 1/H is not taken up to Nyquist, where a digitiser's anti-alias filter
+ * leaves only noise).
+ *
+ * @param pf `[f1, f2, f3, f4]` Hz, or null for none.
+ * @param fs The trace's sampling rate, Hz.
+ * @returns the corners to use, or null.
+ * @example
+ * ```ts
+ * import { clipPreFilt } from "./preprocess.ts";
+ * // A 25 Hz channel under the default pre-filter: 0.2/0.5/11.25/12.5 Hz.
+ * if (clipPreFilt([0.2, 0.5, 18.5, 19.8], 25)!.join() !== "0.2,0.5,11.25,12.5") throw new Error();
+ * ```
+ */
+export function clipPreFilt(pf: readonly number[] | null, fs: number): number[] | null {
   if (!pf) return null;
   const nyq = fs / 2;
   if (pf[3] <= nyq) return [...pf];

@@ -1,0 +1,57 @@
+/**
+ * The preprocessing chain (lib/signal/preprocess.ts): its pre-filter corners per channel.
+ */
+import { assertEquals } from "../_assert.ts";
+import { clipPreFilt, preprocessTrace } from "../../lib/signal/preprocess.ts";
+import { type InstrumentResponse, removeResponse } from "../../lib/signal/response.ts";
+import { demean, detrendLinear } from "../../lib/signal/detrend.ts";
+import { cosineTaper } from "../../lib/signal/taper.ts";
+import { resample } from "../../lib/signal/resample.ts";
+
+const geophone: InstrumentResponse = {
+  sensitivity: 6.3e8,
+  sensitivityFrequency: 5,
+  inputUnits: "M/S",
+  stages: [{
+    type: "radians",
+    zeros: [[0, 0], [0, 0]],
+    poles: [[-4.443, 4.443], [-4.443, -4.443]],
+    normalizationFactor: 1,
+  }],
+};
+
+Deno.test("clipPreFilt keeps corners below a channel's Nyquist and squeezes those above it, keeping the taper's shape", () => {
+  const pf = [0.2, 0.5, 18.5, 19.8];
+  assertEquals(clipPreFilt(pf, 100), pf);
+  assertEquals(clipPreFilt(pf, 39.6), pf); // 19.8 Hz is the Nyquist: kept
+  // 25 Hz: Nyquist 12.5, the flat band's top at 0.9 × 12.5.
+  assertEquals(clipPreFilt(pf, 25), [0.2, 0.5, 11.25, 12.5]);
+  // 30 Hz: 18.5 Hz is above 0.9 × 15 too.
+  assertEquals(clipPreFilt(pf, 30), [0.2, 0.5, 13.5, 15]);
+  // A flat band's lower corner above the squeezed top moves below it.
+  assertEquals(clipPreFilt([1, 14, 18.5, 19.8], 25), [1, 11.25 * 0.99, 11.25, 12.5]);
+  assertEquals(clipPreFilt(null, 25), null);
+});
+
+Deno.test("preprocessTrace removes a 25 Hz channel's response with the pre-filter squeezed below its Nyquist", () => {
+  const fs = 25, n = 2000;
+  const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i / 3) * 1e3 + ((i * 7919) % 97));
+  const y = preprocessTrace(x, fs, {
+    samplingRate: 25,
+    response: geophone,
+    preFilt: [0.2, 0.5, 18.5, 19.8],
+    output: "VEL",
+    bandpass: null,
+    postTaper: 0,
+  });
+  const want = Float64Array.from(x);
+  demean(want);
+  detrendLinear(want);
+  cosineTaper(want, 0.05);
+  const v = resample(
+    removeResponse(want, fs, geophone, { preFilt: [0.2, 0.5, 11.25, 12.5], output: "VEL" }),
+    fs,
+    25,
+  );
+  assertEquals(y, v);
+});
