@@ -3,6 +3,7 @@ import {
   type CorruptRecord,
   crc32c,
   encodeMiniseed3,
+  mergeSegments,
   readMiniseed,
   readMiniseedFile,
   type Trace,
@@ -878,4 +879,33 @@ Deno.test("the samples of all 305 ESEC miniSEED 2 files (Steim 2) are those an i
     samples += k;
   }
   assert(records > 1000 && samples > 2_800_000, `${records} records, ${samples} samples`);
+});
+
+Deno.test("segments merge at sample positions: a gap of 2.6 samples is filled with 3; a start 0.3 samples late joins at tolerance 0", () => {
+  const t0 = Date.UTC(2020, 4, 1, 12);
+  const seg = (start: number, data: number[]) => ({
+    network: "XX",
+    station: "ABC",
+    location: "00",
+    channel: "HHZ",
+    startTime: t0 + start,
+    samplingRate: 100,
+    data: Float64Array.from(data),
+  });
+  // 10 samples (100 ms), then a segment 26 ms (2.6 samples) after their end: 3 filled, and the
+  // next segment's first sample at index 13 (2 would put every later sample 10 ms early).
+  const m = mergeSegments([seg(0, Array(10).fill(1)), seg(126, [4, 4])], 1, "g");
+  assertEquals(Array.from(m.data), [...Array(10).fill(1), 1.75, 2.5, 3.25, 4, 4]);
+  assertEquals(m.joins, [{ kind: "gap", start: t0 + 100, samples: 3 }]);
+  // At tolerance 0, timing jitter within half a sample is no gap.
+  const j = mergeSegments([seg(0, Array(10).fill(1)), seg(103, [2])], 0, "j");
+  assertEquals(j.data.length, 11);
+});
+
+Deno.test("miniSEED records join only within half a sample of where the one before ends: one 0.7 samples late is a gap of one sample, listed", async () => {
+  const a = trace({ data: new Float64Array(1000).fill(5) });
+  const b = trace({ startTime: a.startTime + 10_007, data: new Float64Array(500).fill(7) });
+  const [m] = await readMiniseed(await encodeMiniseed3([a, b]), "late.mseed", { gapTolerance: 1 });
+  assertEquals(m.data.length, 1501);
+  assertEquals(m.joins, [{ kind: "gap", start: a.startTime + 10_000, samples: 1 }]);
 });
