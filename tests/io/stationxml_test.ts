@@ -374,7 +374,8 @@ Deno.test("stages that contradict the InstrumentSensitivity: other units fail th
     ] as const
   ) {
     const epochs = await readStationXml(channelXml([...stages], units), "ok.xml");
-    findResponse(epochs, DIG, Date.UTC(2021, 0, 1), "ok.xml");
+    const r = findResponse(epochs, DIG, Date.UTC(2021, 0, 1), "ok.xml");
+    assertEquals(r.disagreement, undefined, `${stages.join(" ")}: ${r.disagreement}`);
   }
   // Before, only the InstrumentSensitivity was read: an acceleration sensitivity over a
   // velocity sensor removed the response as if the data were acceleration, and a sensitivity
@@ -395,6 +396,16 @@ Deno.test("stages that contradict the InstrumentSensitivity: other units fail th
   // Units that differ make the response unusable; gains that differ leave it as the
   // sensitivity says, marked, for extract to fail or warn (preprocess.response.stageCheck).
   const [units, gains] = cases;
+  // Units of one kind of motion at another scale (nanometres against metres: 1e9) differ too.
+  const nm = await readStationXml(
+    channelXml([pz.replace(io("M/S", "V"), io("NM/S", "V")) + gain(1000), gain(1e6)], "M/S"),
+    "nm.xml",
+  );
+  assertThrows(
+    () => findResponse(nm, DIG, Date.UTC(2021, 0, 1), "nm.xml"),
+    SampleError,
+    "stage 1 takes input in NM/S but the InstrumentSensitivity is per M/S",
+  );
   const unitEpochs = await readStationXml(channelXml([...units[0]], units[1]), "bad.xml");
   const e = assertThrows(
     () => findResponse(unitEpochs, DIG, Date.UTC(2021, 0, 1), "bad.xml"),
