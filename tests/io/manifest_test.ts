@@ -18,6 +18,7 @@ Deno.test("parseUtc reads ISO 8601 dates, day-of-year dates, fractions and zones
   assertEquals(parseUtc(" 2020-02-29T12:34:56 "), t); // no zone: UTC
   assertEquals(parseUtc("2020-02-29 12:34:56"), t);
   assertEquals(parseUtc("2020-060T12:34:56"), t); // day 60 of a leap year
+  assertEquals(parseUtc("2000-366"), Date.UTC(2000, 11, 31)); // 2000 is one (divisible by 400)
   assertEquals(parseUtc("2020-02-29T12:34:56.123456Z"), t + 123.456);
   assertEquals(parseUtc("2020-02-29T12:34:56,5Z"), t + 500);
   assertEquals(parseUtc("2020-02-29T14:34:56+02:00"), t);
@@ -35,6 +36,9 @@ Deno.test("parseUtc refuses times that Date.parse would accept or roll over, nam
       ["2020-02-30", "day 30 does not exist"],
       ["2020-13-01", "month 13 does not exist"],
       ["2021-366", "day of year 366 does not exist in 2021"],
+      // 2100 is no leap year (divisible by 100, not by 400).
+      ["2100-02-29T00:00:00Z", "day 29 does not exist"],
+      ["2100-366", "day of year 366 does not exist in 2100"],
       ["2020-01-01T24:00:00", "out of range"],
       ["2020-01-01T23:59:60Z", "out of range"],
       ["1", "not of that form"],
@@ -123,7 +127,7 @@ Deno.test("PhaseNet list: a bad itp or a file name without a time fails that sam
   }
 });
 
-Deno.test("manifest: location '--' reads as ''; event_id may be a public id's last part; a bare 'p' hint is a P pick, the earliest of an event's", async () => {
+Deno.test("manifest: location '--' reads as ''; event_id may be a public id's last part (a whole part: e1 is not smi:ev/xe1); a bare 'p' hint is a P pick, the earliest of an event's", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const pick = (id: string, sta: string, t: string, hint: string) =>
@@ -138,6 +142,7 @@ Deno.test("manifest: location '--' reads as ''; event_id may be a public id's la
 <event publicID="smi:ev/e1">${pick("a", "S1", "00:30", "P")}
 ${pick("b", "S1", "00:10", "P")}${pick("c", "S2", "00:20", "p")}</event>
 <event publicID="smi:ev/e2">${pick("d", "S1", "50:00", "P")}</event>
+<event publicID="smi:ev/xe1">${pick("e", "S1", "00:05", "P")}</event>
 </eventParameters></q:quakeml>`,
     );
     await Deno.writeTextFile(
