@@ -333,3 +333,12 @@ Deno.test("response removal and application are not circular: a spike 50 samples
     }
   }
 });
+
+Deno.test("cosineTaper tapers floor(fraction · n) samples at each end, as ObsPy's (210 samples at 0.05: 10, not 11)", () => {
+  const x = cosineTaper(new Float64Array(210).fill(1), 0.05);
+  assertEquals([x[0], x[209]], [0, 0]);
+  assert(x[9] < 1 && x[200] < 1, `${x[9]}, ${x[200]}`);
+  assertEquals(Array.from(x.subarray(10, 200)), Array(190).fill(1));
+  // The window rises as 0.5·(1 − cos(π i / 10)).
+  assertClose([x[5]], [0.5], 1e-15, 0, "half way");
+});

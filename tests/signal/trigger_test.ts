@@ -156,3 +156,15 @@ Deno.test("aicOnset: the split of smallest m·ln var(first m) + (N − m)·ln va
   assertEquals(aicOnset(y, 100, 119), -1);
   assertEquals(aicOnset(y, 100, 120, 10), 110);
 });
+
+Deno.test("aicOnset takes the earliest split on a tie: a window symmetric in time (quiet, loud, quiet) has equal AIC at 15 and 45", () => {
+  // Integer samples with an integer mean: every sum is exact, so AIC(m) = AIC(60 − m) exactly.
+  const x = Float64Array.from({ length: 60 }, (_, j) => {
+    const k = Math.min(j, 59 - j);
+    return (k % 2 ? 1 : -1) * (k < 15 ? 1 : 31);
+  });
+  assertEquals(x.reduce((a, b) => a + b, 0) % 60, 0);
+  assertEquals(aicOnset(x, 0, 60), 15);
+  // Reversed, the same.
+  assertEquals(aicOnset(x.toReversed(), 0, 60), 15);
+});
