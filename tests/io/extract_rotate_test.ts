@@ -866,3 +866,69 @@ Deno.test("a station of three components in other directions (1, 2, 3, none vert
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the shortest trace extract crops holds every sample the STFT reads: its spectrogram is that of a longer trace, and one sample less fails as too short (also without tapers, which otherwise find it first)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Nothing that looks at the whole trace (detrend, tapers, filters, response): the
+    // spectrogram depends only on the samples the STFT reads.
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: "m.csv" },
+      preprocess: {
+        response: { remove: false },
+        detrend: false,
+        taper: 0,
+        postTaper: 0,
+        bandpass: null,
+      },
+      spectrogram: { before: 10, after: 30 },
+      workers: 0,
+    });
+    const fs = config.preprocess.samplingRate;
+    // A trace from 20 s before the reference time, `n` samples long at the target rate.
+    const cut = async (n: number) => {
+      const data = new Float64Array(n).map((_, i) => Math.sin(i / 7) * 100 + 50);
+      const trace = {
+        network: "XX",
+        station: "S",
+        location: "",
+        channel: "HHZ",
+        startTime: T0 - 20_000,
+        samplingRate: fs,
+        data,
+      };
+      await Deno.writeFile(`${dir}/s.mseed`, await encodeMiniseed3([trace]));
+      const task: SampleTask = {
+        id: "s",
+        network: "XX",
+        station: "S",
+        location: "",
+        channel: "HHZ",
+        waveforms: [`${dir}/s.mseed`],
+        response: null,
+        referenceTime: T0,
+        label: null,
+      };
+      return await processSample(task, config).then(
+        (r) => ({ reason: "ok", image: Array.from(r.data) }),
+        (e) => ({ reason: (e as SampleError).reason, image: [] as number[] }),
+      );
+    };
+    // The shortest trace that is cropped (found by bisection).
+    let [lo, hi] = [25 * fs, 120 * fs];
+    assertEquals([(await cut(lo)).reason, (await cut(hi)).reason], ["too short", "ok"]);
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if ((await cut(mid)).reason === "ok") hi = mid;
+      else lo = mid;
+    }
+    assert(hi > 50 * fs && hi < 60 * fs, `${hi} samples`);
+    // It holds every sample the STFT reads: a crop one sample short (a last frame read past
+    // the trace's end) would differ from the longer trace's.
+    const [shortest, longer] = [await cut(hi), await cut(hi + 50)];
+    assertEquals(shortest.image, longer.image);
+    assertEquals((await cut(hi - 1)).reason, "too short");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
