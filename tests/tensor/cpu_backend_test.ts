@@ -109,3 +109,13 @@ Deno.test("[cpu] decKlLoss: KL(p‖q) and its gradients to the codes and the cen
     42,
   );
 });
+
+Deno.test("[cpu] linear with a bias and a leaky ReLU: values and gradients of x, the weight and the bias", async () => {
+  const n = 3, inF = 4, outF = 5, slope = 0.1;
+  await check(
+    [[n, inF], [outF, inF], [outF]],
+    ([x, w, b]) => ops.linear(x, w, b, slope),
+    ([x, w, b]) => C.leakyRelu(C.linear(x, w, b, n, inF, outF), slope),
+    50,
+  );
+});
