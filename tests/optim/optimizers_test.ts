@@ -303,3 +303,75 @@ gpuTest("Adam refuses SGD state of the same size; SGD restores its step count", 
   sgd.dispose();
   set.dispose();
 });
+
+gpuTest(
+  "SGD with momentum and Adam resumed from their state step on as the uninterrupted optimizer, bit for bit",
+  async () => {
+    await webgpu();
+    const run = async (make: (s: ParameterSet) => Adam | Sgd, stop: number | null) => {
+      const set = makeSet(5000);
+      let opt = make(set);
+      for (let t = 0; t < 5; t++) {
+        if (t === stop) {
+          // A checkpoint: the state read back and loaded into a fresh optimizer.
+          const s = await opt.state();
+          opt.dispose();
+          opt = make(set);
+          opt.load(s);
+          assertEquals(await opt.state(), s, "the state read back after load");
+        }
+        setGrad(set, rand(set.values.size, 5100 + t));
+        opt.update();
+      }
+      const values = Array.from(await set.values.data());
+      opt.dispose();
+      set.dispose();
+      return values;
+    };
+    for (
+      const make of [
+        (s: ParameterSet) => new Sgd(s, { lr: 0.05, momentum: 0.9, dampening: 0.1 }),
+        (s: ParameterSet) => new Adam(s, { lr: 0.01 }),
+      ]
+    ) {
+      assertEquals(await run(make, 3), await run(make, null));
+    }
+  },
+);
+
+gpuTest(
+  "Adam and SGD past 65,535 workgroups (a grid over y) update every value once",
+  async () => {
+    // 64 invocations of a vec4 each per workgroup: more than 65,535 · 256 values need a second
+    // grid row. With gradients 1 and zero moments, every value takes the same first step; a
+    // value updated twice, or never, differs.
+    const rt = await webgpu();
+    const be = backendNamed("webgpu");
+    const max = rt.device.limits.maxComputeWorkgroupsPerDimension;
+    const n = max * 256 + 1000;
+    const [G, W, M, V, B, MB] = [1, 0, 0, 0, 0, 0].map((v) => be.fill([n], v));
+    K.adam(rt, G.ref, W.ref, M.ref, V.ref, n, {
+      lr: 0.1,
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: 0,
+      t: 1,
+    });
+    K.sgd(rt, G.ref, B.ref, MB.ref, n, {
+      lr: 0.1,
+      momentum: 0.9,
+      dampening: 0,
+      weightDecay: 0,
+      nesterov: false,
+      first: true,
+    });
+    const [w, m, b] = await be.read([W, M, B]);
+    for (const t of [G, W, M, V, B, MB]) t.dispose();
+    const wrong = (a: Float32Array, want: number) => a.findIndex((v) => v !== want);
+    assertEquals(wrong(w, w[0]), -1, `Adam: value ${wrong(w, w[0])} of ${n}`);
+    assertEquals(wrong(m, Math.fround(0.1)), -1, `Adam m: value ${wrong(m, Math.fround(0.1))}`);
+    assertEquals(wrong(b, Math.fround(-0.1)), -1, `SGD: value ${wrong(b, Math.fround(-0.1))}`);
+    close([w[0]], [-0.1], 1e-6, "the first Adam step");
+  },
+);
