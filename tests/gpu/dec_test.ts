@@ -254,3 +254,26 @@ gpuTest(
     }
   },
 );
+
+gpuTest(
+  "KL loss with zeros in p (a cluster that holds no sample's target): finite, as the reference's 0 · log 0 = 0",
+  async () => {
+    await webgpu();
+    const n = 67, k = 4, d = 3, alpha = 1;
+    const z = rand(n * d, 3300, -2, 2), mu = rand(k * d, 3301);
+    // p from the reference's q, with column 2 zeroed and each row normalised again.
+    const p = C.targetDistribution(C.softAssign(z, mu, n, k, d, alpha), n, k);
+    for (let i = 0; i < n; i++) {
+      const s = 1 - p[i * k + 2];
+      p[i * k + 2] = 0;
+      for (let j = 0; j < k; j++) p[i * k + j] /= s;
+    }
+    const Z = gt(z, [n, d]), MU = gt(mu, [k, d]), P = gt(p, [n, k]);
+    const { loss, q } = ops.decKlLoss(Z, MU, P, alpha);
+    const [lo] = await readAll([loss]);
+    for (const t of [Z, MU, P, loss, q]) t.dispose();
+    assert(Number.isFinite(lo[0]), `loss ${lo[0]}`);
+    const p32 = Float64Array.from(Float32Array.from(p));
+    close(lo, [C.klDivergence(p32, C.softAssign(z, mu, n, k, d, alpha), n, k)], 1e-6, "KL", 1e-4);
+  },
+);
