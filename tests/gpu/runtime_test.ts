@@ -612,3 +612,25 @@ gpuTest("a pretraining releases the buffers its pool kept for reuse when it ends
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+gpuTest(
+  "more dispatches than the parameter arena holds between submits: it submits on its own when full, and every dispatch keeps its own parameters",
+  async () => {
+    // The arena holds 1 MiB of 256-byte parameter slots: 4,096 dispatches. 5,000 fills of slices
+    // of one buffer, each with its own value, recorded without a submit of ours.
+    const rt = await webgpu();
+    const be = backendNamed("webgpu");
+    const count = 5000, per = 64;
+    const out = be.fill([count * per], -1);
+    const before = rt.stats().submits;
+    for (let i = 0; i < count; i++) {
+      K.fill(rt, { ...out.ref, offset: out.ref.offset + 4 * per * i, size: 4 * per }, per, i);
+    }
+    const submitted = rt.stats().submits - before;
+    const [got] = await readAll([out]);
+    out.dispose();
+    assert(submitted >= 1, `${submitted} submits while recording`);
+    const wrong = got.findIndex((v, j) => v !== Math.floor(j / per));
+    assertEquals(wrong, -1, `value ${wrong}: ${got[wrong]}`);
+  },
+);
