@@ -289,3 +289,34 @@ gpuTest("training with kept packed weights is bit-identical and packs once per s
   assertEquals(off.perStep[1] - on.perStep[1], 18, `dispatches per step ${on.perStep}`);
   assertEquals(on.perStep[1], on.perStep[3], "steady");
 });
+
+gpuTest(
+  "two weights of one buffer: packing the second grows the store and keeps the first's packed copy",
+  async () => {
+    const rt = await webgpu();
+    const xd = rand(numel(X), 41);
+    const x = gt(xd, X);
+    const n = numel(W);
+    // Two weights in one buffer (as a model's parameter arena), the second at a binding offset.
+    const off = Math.ceil(4 * n / 256) * 64;
+    const both = rand(off + n, 42);
+    const buf = gt(both, [off + n]);
+    const w1 = { ...buf.ref, size: 4 * n };
+    const w2 = { ...buf.ref, offset: buf.ref.offset + 4 * off, size: 4 * n };
+    const out = () => gt(new Float32Array(numel(YS)), YS);
+    const [a, b, c] = [out(), out(), out()];
+    K.conv2d(rt, GEOM, x.ref, w1, null, a.ref);
+    rt.submit();
+    K.conv2d(rt, GEOM, x.ref, w2, null, b.ref);
+    rt.submit();
+    const before = rt.stats().dispatches;
+    K.conv2d(rt, GEOM, x.ref, w1, null, c.ref);
+    assertEquals(rt.stats().dispatches - before, 1, "the first weight is found packed");
+    const [ra, rb, rc] = await readAll([a, b, c]);
+    const ref1 = C.conv2d(xd, X, both.subarray(0, n), W, null, P);
+    close(ra, ref1, TOL, "the first weight");
+    close(rb, C.conv2d(xd, X, both.subarray(off, off + n), W, null, P), TOL, "the second weight");
+    close(rc, ref1, TOL, "the first weight again, after the store grew");
+    for (const z of [x, buf, a, b, c]) z.dispose();
+  },
+);
