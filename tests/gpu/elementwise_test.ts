@@ -93,8 +93,8 @@ gpuTest(
     const rt = await webgpu();
     const be = backendNamed("webgpu");
     // 4,100 values: 1,025 vec4 invocations, 17 workgroups with 1 invocation in the last; 1,028
-    // and 4,099 (scalar: not a multiple of 4).
-    for (const [i, n] of [4100, 1028, 4099].entries()) {
+    // and 4,099, 1,026 and 4,098 (scalar: not multiples of 4; the last two even).
+    for (const [i, n] of [4100, 1028, 4099, 1026, 4098].entries()) {
       const a = rand(n, 2060 + i), b = rand(n, 2070 + i);
       a[0] = 0;
       dirtyPool(n, n, n, n, n, n, n);
