@@ -773,6 +773,30 @@ gpuTest("conv_weight_grad with several uneven splits sums its partials", async (
   close(r.gw, r.ref, accTol(r.k, T), "gw, 3 splits");
 });
 
+gpuTest("conv_weight_grad with a shorter last split sums only the rows there are", async () => {
+  // Without a floor on a chunk's pixels, 39 rows split unevenly: the last chunk is shorter (a
+  // chunk that ran its full length would read image N, past x and gy: 0 on lavapipe, whatever
+  // is there on other adapters). The kernel's parameters are read from its dispatch.
+  const rt = await webgpu();
+  const seen: number[][] = [];
+  const dispatch = rt.dispatch;
+  rt.dispatch = (def, params, bufs, wgs) => {
+    if (def.name.startsWith("conv_weight_grad")) seen.push(params.map(Number));
+    dispatch.call(rt, def, params, bufs, wgs);
+  };
+  try {
+    await withTuning({ splitMinPixels: 1 }, async () => {
+      const r = await weightGradWithSplit(SPLIT_CASE, 72, 515);
+      close(r.gw, r.ref, accTol(r.k, T), "gw, the last split shorter");
+    });
+  } finally {
+    rt.dispatch = dispatch;
+  }
+  assertEquals(seen.length, 1);
+  const [splits, perSplit] = [seen[0][13], seen[0][14]];
+  assert(splits > 1 && 39 % perSplit !== 0 && (splits - 1) * perSplit < 39, `${seen[0]}`);
+});
+
 gpuTest("conv_weight_grad with one split per row", async () => {
   const r = await weightGradWithSplit(SPLIT_CASE, 1e6, 520);
   assertEquals(r.dispatches, 2, "split-K records conv_weight_grad and split_sum");
