@@ -418,6 +418,15 @@ Deno.test("profiles of a PSD dataset give absolute levels in dB and the peak fre
     scaling: "psd",
   });
   assertClose(Array.from(q[1].levelSpectrum!), [20, 35, 20], 1e-9, 1e-9, "psd levels");
+  // A log10 PSD dataset (bels) gives the same levels and SNR in dB (×10).
+  const bels = new MemoryDataset(x.map((v) => v / 10), [1, F3, T4]);
+  const l = clusterProfiles(Object.assign(bels, { freqs, times }), labels, 2, null, "none", {
+    scaling: "log10",
+  });
+  assertClose(Array.from(l[1].levelSpectrum!), [20, 35, 20], 1e-5, 1e-6, "log10 levels");
+  assertClose([l[1].peakSnr!], [30], 1e-5, 1e-6, "log10 peak SNR");
+  // A flat spectrum's peak is its first frequency (the first of ties).
+  assertEquals(p[0].peakFrequency, 1);
   const none = clusterProfiles(ds, labels, 2, null, "minmax", { scaling: "none" });
   assertEquals([none[1].levelSpectrum, none[1].snrSpectrum, none[1].peakSnr], [null, null, null]);
   assert(profilesCsv(p).split("\n")[2].endsWith(",30,"), profilesCsv(p));
