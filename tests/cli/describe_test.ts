@@ -82,6 +82,11 @@ Deno.test("info on a model prints losses and rates with 4 significant digits, ex
       0.3113498938555765,
       0.00000123456789,
     ]);
+    // A pretraining checkpoint (kept by a stopped run) is named as such, not as fine-tuning's.
+    assertEquals([json.files.pretrainCheckpoint, json.files.finetuneCheckpoint], [false, false]);
+    await Deno.mkdir(join(dir, "checkpoint"));
+    const withCk = JSON.parse((await run("info", dir, "--json")).out.join("\n"));
+    assertEquals([withCk.files.pretrainCheckpoint, withCk.files.finetuneCheckpoint], [true, false]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -149,6 +154,20 @@ Deno.test("info on a dataset counts stations (NET.STA) and channels (NET.STA.LOC
     assert(text.includes("channels:       4 (distinct NET.STA.LOC.CHA)"), text.join("\n"));
     const json = JSON.parse((await run("info", dir, "--json")).out.join("\n"));
     assertEquals([json.stations, json.channels], [2, 4]);
+    // Failures by reason, most first; triggers written and in all (one failed).
+    await Deno.writeTextFile(
+      join(dir, "failures.csv"),
+      "id,reason,message\nf1,flat,x\nf2,gap,y\nf3,gap,z\n",
+    );
+    await Deno.writeTextFile(
+      join(dir, "triggers.csv"),
+      "id,event,on,trigger,off,duration,peak,label,status\n" +
+        "s0,E1,t,t,t,1,5,,ok\ns1,E1,t,t,t,1,5,,ok\nf2,E2,t,t,t,1,5,,gap\n",
+    );
+    const more = JSON.parse((await run("info", dir, "--json")).out.join("\n"));
+    assertEquals(more.failed, { total: 3, byReason: { gap: 2, flat: 1 } });
+    assertEquals(Object.keys(more.failed.byReason), ["gap", "flat"]);
+    assertEquals(more.triggers, { total: 3, events: 2, ok: 2 });
   } finally {
     await Deno.remove(join(dir, ".."), { recursive: true });
   }
