@@ -576,6 +576,8 @@ gpuTest(
     }
     assert(!html.includes(root), "an absolute path in the page");
     assert(html.includes("<td>../ds</td>") && html.includes("<td>../m</td>"), html);
+    // The model's latent dimensions (3), not its clusters (2).
+    assert(html.includes("<td>latent dimensions</td><td>3</td>"), html);
     // An imported array says nothing of how it was made (cluster_waveforms_test: extracted).
     assert(!html.includes("<td>spectrograms</td>"), html);
     assert(html.includes("<th>busiest hour (UTC)</th>"), html);
