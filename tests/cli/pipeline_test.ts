@@ -470,6 +470,16 @@ gpuTest(
       um.slice(1).map((r) => r.split(",")[3]),
       rows.slice(1).map((r) => r.split(",")[ci]),
     );
+    // A subset (--umap-points 12 of 40): each row is its own sample's cluster.
+    await ok("cluster", p("ds"), "--model", p("m"), "--out", p("cu"), "--umap-points", "12");
+    const clusterOf = new Map(rows.slice(1).map((r) => r.split(",")).map((f) => [f[0], f[ci]]));
+    const subset = (await Deno.readTextFile(p("cu/umap.csv"))).trim().split("\n").slice(1);
+    assertEquals(subset.length, 12);
+    assert(new Set(subset.map((r) => r.split(",")[3])).size > 1, "both clusters in the subset");
+    for (const r of subset) {
+      const [id, , , c] = r.split(",");
+      assertEquals(c, clusterOf.get(id), `umap.csv's cluster of ${id}`);
+    }
     for (const f of ["hour_of_day.png", "timeline.png"]) {
       assert(!(await pathExists(p(`c/${f}`))), f);
     }
