@@ -244,6 +244,19 @@ Deno.test("force replaces an output directory only while it holds what its listi
     "it holds no meta.json",
   );
   assert((await Deno.stat(`${dir}/theirs/result.json`)).isFile);
+  // A listing of another kind of output that names the marker: refused all the same.
+  await Deno.mkdir(`${dir}/mixed`);
+  await Deno.writeTextFile(`${dir}/mixed/meta.json`, "{}");
+  await Deno.writeTextFile(
+    `${dir}/mixed/${OUTPUT_LISTING}`,
+    JSON.stringify({ kind: "result.json", entries: ["meta.json"] }),
+  );
+  await assertRejects(
+    () => writeDirAtomic(`${dir}/mixed`, fill, { force: true, marker: "meta.json" }),
+    Deno.errors.AlreadyExists,
+    `it holds meta.json but no ${OUTPUT_LISTING} of this kind`,
+  );
+  assertEquals(await Deno.readTextFile(`${dir}/mixed/meta.json`), "{}");
   await Deno.remove(dir, { recursive: true });
 });
 
