@@ -586,6 +586,77 @@ Deno.test("extract --resume: an interrupted extraction continues from its checkp
   }
 });
 
+Deno.test("extract --resume keeps the rotations, clipped channels, joined gaps and above-Nyquist counts of the samples written before the stop", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    // Every station 1 and 2 at 40 Hz (each sample rotated, its band ending at 18 Hz, below the
+    // crop's 19.5 Hz); sample 0's channel 1 clipped, sample 1's channel 2 with a gap.
+    const syn = `${root}/syn`;
+    await writeSynth(syn, {
+      perClass: 1,
+      seed: 3,
+      components: ["Z", "1", "2"],
+      samplingRates: [40],
+    });
+    const rows = parseCsvRecords(await Deno.readTextFile(`${syn}/manifest.csv`));
+    const edit = async (row: Record<string, string>, f: (ts: Trace[]) => Trace[]) => {
+      const path = `${syn}/${row.waveform}`;
+      await Deno.writeFile(path, await encodeMiniseed3(f(await readMiniseedFile(path))));
+    };
+    await edit(rows[0], (ts) => {
+      const one = ts.find((t) => t.channel.endsWith("1"))!;
+      // The synthetic counts are few: 1000 times the gain, with a count of noise, at a rail a
+      // fifth of the peak.
+      const loud = one.data.map((v, i) => 1000 * v + (i % 7));
+      const rail = Math.round(0.2 * Math.max(...loud.map(Math.abs)));
+      one.data = loud.map((v) => Math.max(-rail, Math.min(rail, v)));
+      return ts;
+    });
+    await edit(rows[1], (ts) =>
+      ts.flatMap((t) => {
+        if (!t.channel.endsWith("2")) return [t];
+        // 6 samples (0.15 s) missing 1 s after the reference time.
+        const dt = 1000 / t.samplingRate;
+        const at = Math.round((Date.parse(rows[1].reference_time) + 1000 - t.startTime) / dt);
+        return [
+          { ...t, data: t.data.slice(0, at) },
+          { ...t, startTime: t.startTime + (at + 6) * dt, data: t.data.slice(at + 6) },
+        ];
+      }));
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: `${syn}/manifest.csv` },
+      components: ["Z", "N", "E"],
+      preprocess: { response: { remove: false }, bandpass: null },
+      spectrogram: { fmax: 19.5 },
+      workers: 0,
+    });
+    const full = await runExtract(config, `${root}/full`, { quiet: true });
+    assertEquals([full.ok, full.rotated, full.aboveNyquist], [5, 5, { "40": 5 }]);
+    assertEquals(full.clipped.map((c) => c.id), [rows[0].id]);
+    assertEquals(full.joined.map((c) => [c.id, c.gaps, c.gapSamples]), [[rows[1].id, 1, 6]]);
+    // Stopped after samples 0 and 1, both written; resumed.
+    const out = `${root}/ds`;
+    await assertRejects(
+      () => runExtract(config, out, { quiet: true, checkpointSeconds: 0, stopAfter: 2 }),
+      Error,
+      "stopped after 2",
+    );
+    const s = await runExtract(config, out, { quiet: true, resume: true });
+    assertEquals([s.resumed, s.ok, s.rotated], [2, 5, 5]);
+    assertEquals(s.aboveNyquist, full.aboveNyquist);
+    assertEquals([s.clipped, s.joined], [full.clipped, full.joined]);
+    for (const f of ["rotations.csv", "clipped.csv", "joined.csv"]) {
+      assertEquals(
+        await Deno.readTextFile(`${out}/${f}`),
+        await Deno.readTextFile(`${root}/full/${f}`),
+        f,
+      );
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract reads a miniSEED file whose sample at byte 304 is 6, SAC's header version", async () => {
   const root = await Deno.makeTempDir();
   try {
