@@ -657,6 +657,42 @@ Deno.test("extract --resume keeps the rotations, clipped channels, joined gaps a
   }
 });
 
+Deno.test("extract --resume is refused, naming inputEvents, when a manifest row's event_id changed since the interruption", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = `${root}/syn`;
+    await writeSynth(syn, { perClass: 1, seed: 3 });
+    const manifest = `${syn}/manifest.csv`;
+    const [head, ...lines] = (await Deno.readTextFile(manifest)).trimEnd().split("\n");
+    const write = (events: string[]) =>
+      Deno.writeTextFile(
+        manifest,
+        [`${head},event_id`, ...lines.map((l, i) => `${l},${events[i]}`)].join("\n") + "\n",
+      );
+    const events = lines.map((_, i) => `ev${i}`);
+    await write(events);
+    const config = { ...await readExtractConfig(`${syn}/extract.json`), workers: 0 };
+    const out = `${root}/ds`;
+    await assertRejects(
+      () => runExtract(config, out, { quiet: true, checkpointSeconds: 0, stopAfter: 2 }),
+      Error,
+      "stopped after 2",
+    );
+    // Another event for the first row, its time, label and files the same.
+    await write(["ev9", ...events.slice(1)]);
+    await assertRejects(
+      () => runExtract(config, out, { quiet: true, resume: true }),
+      UserError,
+      "was made with other settings (inputEvents: ",
+    );
+    await write(events);
+    const s = await runExtract(config, out, { quiet: true, resume: true });
+    assertEquals([s.resumed, s.ok], [2, 5]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract reads a miniSEED file whose sample at byte 304 is 6, SAC's header version", async () => {
   const root = await Deno.makeTempDir();
   try {
