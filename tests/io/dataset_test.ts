@@ -3,6 +3,7 @@ import {
   type DatasetMeta,
   datasetSettings,
   DatasetWriter,
+  differingPaths,
   openDataset,
   type SampleInfo,
   writeDataset,
@@ -227,6 +228,15 @@ Deno.test("DatasetWriter resumable: a resume keeps what the last checkpoint reco
     UserError,
     "was made with other settings (n: 9 → 8): resume with the same settings",
   );
+  // A setting the checkpoint lacks (one a newer version added) is named too, as absent then.
+  await assertRejects(
+    () =>
+      DatasetWriter.create(dir, [1, 2, 2], {
+        resumable: { key: { ...key, added: [1] }, resume: true },
+      }),
+    UserError,
+    "was made with other settings (added: (none) → [1]): resume with the same settings",
+  );
   const r = await DatasetWriter.create(dir, [1, 2, 2], { resumable: { key, resume: true } });
   assertEquals([r.count, r.resumedState], [3, { next: 3 }]);
   r.append(info(9, "c"), new Float32Array(4).fill(9));
@@ -253,6 +263,15 @@ Deno.test("DatasetWriter resumable: a resume keeps what the last checkpoint reco
   assertEquals(await b.abort(), false);
   assert((await Deno.stat(`${root}/.f.partial`).catch(() => null)) === null);
   await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("differingPaths names the keys either object alone holds, nested by dots, and nothing for equal values", () => {
+  assertEquals(differingPaths({ a: 1 }, { a: 1, b: 2 }), ["b"]);
+  assertEquals(differingPaths({ a: 1, b: 2 }, { a: 1 }), ["b"]);
+  assertEquals(differingPaths({ s: { x: 1 } }, { s: { x: 1, y: null } }), ["s.y"]);
+  assertEquals(differingPaths({ b: 1, a: [1, 2] }, { a: [1, 3], c: 0 }), ["a", "b", "c"]);
+  assertEquals(differingPaths({ a: { b: [1] } }, { a: { b: [1] } }), []);
+  assertEquals(differingPaths(1, 2), ["(value)"]);
 });
 
 Deno.test("DatasetWriter resumable: refuses a dataset another live process is writing", async () => {
