@@ -130,6 +130,37 @@ Deno.test("NpyWriter streams samples and patches the first dimension; numpy-comp
   }
 });
 
+Deno.test("NpyWriter.append refuses part of a sample or the wrong element type, writing nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const w = NpyWriter.open(`${dir}/p.npy`, "<f4", [2, 3]);
+    w.append(new Float32Array(6).fill(1));
+    for (const n of [5, 7, 1]) {
+      assertThrows(
+        () => w.append(new Float32Array(n)),
+        TypeError,
+        `expected Float32Array of a multiple of 6 elements: found Float32Array of ${n}`,
+      );
+    }
+    assertThrows(
+      () => w.append(new Float64Array(6)),
+      TypeError,
+      "expected Float32Array of a multiple of 6 elements: found Float64Array of 6",
+    );
+    assertEquals(w.count, 1);
+    w.append(new Float32Array(12).fill(2));
+    w.close();
+    const r = await readNpyFile(`${dir}/p.npy`);
+    assertEquals(r.shape, [3, 2, 3]);
+    assertEquals(Array.from(r.data as Float32Array), [
+      ...new Array(6).fill(1),
+      ...new Array(12).fill(2),
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("NpyWriter reserves header room for any count, and resume keeps exactly `count` samples", async () => {
   const dir = await Deno.makeTempDir();
   try {
