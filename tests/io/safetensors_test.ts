@@ -162,6 +162,16 @@ Deno.test("decodeSafetensors rejects truncated files and bad headers with clear 
     RangeError,
     "strings",
   );
+  // A negative dimension, even where the element count comes out right (-2 × -2 = 4 F32s in 16
+  // bytes), names the tensor and its shape.
+  assertThrows(
+    () =>
+      decodeSafetensors(
+        make('{"w":{"dtype":"F32","shape":[-2,-2],"data_offsets":[0,16]}}', new Array(16).fill(0)),
+      ),
+    RangeError,
+    'Cannot decode safetensors: tensor "w": shape entries must be >= 0: found [-2,-2]',
+  );
 });
 
 Deno.test("encodeSafetensors rejects mismatched shape, dtype and array type", () => {
@@ -179,6 +189,11 @@ Deno.test("encodeSafetensors rejects mismatched shape, dtype and array type", ()
     () => encodeSafetensors({ __metadata__: { dtype: "U8", shape: [0], data: new Uint8Array(0) } }),
     RangeError,
     "reserved",
+  );
+  assertThrows(
+    () => encodeSafetensors({ w: { dtype: "F32", shape: [-2, -2], data: new Float32Array(4) } }),
+    RangeError,
+    'Cannot encode safetensors: tensor "w": shape entries must be >= 0: found [-2,-2]',
   );
 });
 
