@@ -10,6 +10,7 @@ import {
   loadAutoencoder,
   pretrain,
   PRETRAIN_DEFAULTS,
+  type PretrainConfig,
 } from "../../lib/cluster/pretrain.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { UserError } from "../../lib/util/errors.ts";
@@ -535,4 +536,87 @@ Deno.test("pretrain stops when the weights it would keep give a non-finite loss,
   }
   assertEquals(calm, []);
   await Deno.remove(dir, { recursive: true });
+});
+
+/** Twelve random samples of [1, 8, 8]. */
+function twelve(seed: number): MemoryDataset {
+  const rng = new Rng(seed);
+  return new MemoryDataset(Float32Array.from({ length: 12 * 64 }, () => rng.uniform(0, 1)), SHAPE);
+}
+
+Deno.test("pretrain --resume refuses a checkpoint taken inside epoch 2 with --epochs 1, naming the epoch and --epochs, and writes no model; --epochs 2 finishes it", async () => {
+  const ds = twelve(21);
+  const dir = await Deno.makeTempDir();
+  try {
+    // 12 samples at batch 4: 3 steps an epoch; 5 steps are epoch 1 and 2 steps of epoch 2.
+    const cfg = { ...PRETRAIN_DEFAULTS, epochs: 3, batchSize: 4, latentDim: 3 };
+    await pretrain(ds, dir, cfg, { device: "cpu", hooks: { stopAfterSteps: 5 } });
+    const state = () => JSON.parse(Deno.readTextFileSync(join(dir, "checkpoint", "state.json")));
+    assertEquals([state().epoch, state().step], [1, 2]);
+    const e = await pretrain(ds, dir, { ...cfg, epochs: 1 }, { device: "cpu", resume: true })
+      .then(() => null, (e) => e);
+    assert(e instanceof UserError, String(e));
+    assertEquals(
+      e.message,
+      `Cannot resume pretraining in ${dir}: the checkpoint is inside epoch 2, past --epochs 1: ` +
+        `resume with --epochs 2 or more`,
+    );
+    // Its half-trained weights were not saved as a finished model of 1 epoch.
+    assertEquals(await Deno.stat(join(dir, "autoencoder.safetensors")).catch(() => null), null);
+    assertEquals([state().epoch, state().step], [1, 2]);
+    const h = await pretrain(ds, dir, { ...cfg, epochs: 2 }, { device: "cpu", resume: true });
+    assertEquals(h.map((r) => r.epoch), [1, 2]);
+    const info = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    assertEquals([info.pretrain.epochs, info.pretrain.epochsDone], [2, 2]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pretrain --resume refuses every setting but the epochs changed from the checkpoint's, naming the field, its value then and now", async () => {
+  const ds = twelve(22);
+  const dir = await Deno.makeTempDir();
+  try {
+    const cfg: PretrainConfig = {
+      ...PRETRAIN_DEFAULTS,
+      epochs: 1,
+      batchSize: 4,
+      latentDim: 3,
+      valSplit: 0.25,
+      channels: [4, 8],
+      slope: 0.1,
+    };
+    await pretrain(ds, dir, cfg, { device: "cpu" });
+    const changes: { [K in keyof PretrainConfig]-?: PretrainConfig[K] } = {
+      epochs: 1,
+      batchSize: 3,
+      lr: 2e-3,
+      betas: [0.9, 0.99],
+      weightDecay: 1e-4,
+      valSplit: 0.5,
+      latentDim: 2,
+      channels: [4, 6],
+      slope: 0.2,
+      normalize: "l2",
+      seed: 7,
+    };
+    // Every field of the settings but the epochs (which a resume may raise) is tried.
+    const fields = Object.keys(changes).filter((k) => k !== "epochs");
+    assertEquals(fields.length, Object.keys(changes).length - 1);
+    for (const key of fields as (keyof PretrainConfig)[]) {
+      const now = { ...cfg, [key]: changes[key] };
+      const e = await pretrain(ds, dir, now, { device: "cpu", resume: true })
+        .then(() => null, (e) => e);
+      assert(e instanceof UserError, `${key} changed: ${e}`);
+      const part = `(${key}: ${JSON.stringify(cfg[key])} → ${JSON.stringify(changes[key])})`;
+      assert(
+        e.message.startsWith(
+          `Cannot resume pretraining in ${dir}: the checkpoint was trained with other settings ${part}`,
+        ) && e.message.includes("(only --epochs may change)"),
+        e.message,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
