@@ -620,3 +620,31 @@ Deno.test("pretrain --resume refuses every setting but the epochs changed from t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("learning_curve.csv leaves a row's val_loss empty without a validation split, and holds the validation loss with one", async () => {
+  const ds = twelve(23);
+  const root = await Deno.makeTempDir();
+  try {
+    for (const valSplit of [0, 0.25]) {
+      const dir = join(root, `v${valSplit}`);
+      const cfg = { ...PRETRAIN_DEFAULTS, epochs: 2, batchSize: 4, latentDim: 3, valSplit };
+      const h = await pretrain(ds, dir, cfg, { device: "cpu" });
+      const lines = (await Deno.readTextFile(join(dir, "learning_curve.csv"))).trimEnd()
+        .split("\n");
+      assertEquals(lines[0], "epoch,train_loss,val_loss,seconds,samples_per_sec");
+      const rows = lines.slice(1).map((l) => l.split(","));
+      assertEquals(rows.map((r) => r.length), [5, 5]);
+      assertEquals(
+        rows.map((r) => [Number(r[0]), Number(r[1])]),
+        h.map((r) => [r.epoch, r.trainLoss]),
+      );
+      assertEquals(
+        rows.map((r) => r[2]),
+        valSplit ? h.map((r) => String(r.valLoss)) : ["", ""],
+        `valSplit ${valSplit}`,
+      );
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
