@@ -648,3 +648,42 @@ Deno.test("learning_curve.csv leaves a row's val_loss empty without a validation
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("pretrain warns of divergence when the last epoch's loss is 20 times the first step's, and not at 5 times", async () => {
+  const ds = twelve(24);
+  const dir = await Deno.makeTempDir();
+  const { error } = console;
+  try {
+    const cfg = { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 4, latentDim: 3 };
+    const [r] = await pretrain(ds, dir, cfg, { device: "cpu" });
+    // The checkpoint's first-step loss set to a 20th (a 5th) of the epoch's: a resume of the
+    // finished checkpoint ends as a run whose loss grew 20 (5) times.
+    const path = join(dir, "checkpoint", "state.json");
+    const state = JSON.parse(await Deno.readTextFile(path));
+    for (const times of [20, 5]) {
+      const first = r.trainLoss / times;
+      await Deno.writeTextFile(path, JSON.stringify({ ...state, firstLoss: first }));
+      const warned: string[] = [];
+      console.error = (...a: unknown[]) => warned.push(a.join(" "));
+      try {
+        await pretrain(ds, dir, cfg, { device: "cpu", resume: true });
+      } finally {
+        console.error = error;
+      }
+      assertEquals(
+        warned,
+        times === 20
+          ? [
+            `warning: pretraining ends with a training loss of ${r.trainLoss.toPrecision(3)}, ` +
+            `20 times its first step's (${first.toPrecision(3)}): the weights diverged: lower ` +
+            `--lr and pretrain again with --force`,
+          ]
+          : [],
+        `${times} times`,
+      );
+    }
+  } finally {
+    console.error = error;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
