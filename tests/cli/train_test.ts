@@ -1,4 +1,4 @@
-/** The progress reporting of `cli.ts pretrain` (lib/cli/train.ts), and its --channels. */
+/** The progress reporting of `cli.ts pretrain` (lib/cli/train.ts), its --channels and betas. */
 import { join, relative, resolve } from "node:path";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { run } from "./_run.ts";
@@ -123,6 +123,24 @@ Deno.test("pretrain --channels builds that encoder (the decoder mirrors it), rec
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("pretrain --beta1 or --beta2 replaces its half of a --config file's betas and keeps the file's other", async () => {
+  await withTwelve(async (p, ok) => {
+    await Deno.writeTextFile(
+      p("config.json"),
+      JSON.stringify({ pretrain: { betas: [0.8, 0.95] } }),
+    );
+    const pre = ["pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--latent-dim", "3"];
+    const betas = async () => JSON.parse(await Deno.readTextFile(p("m/model.json"))).pretrain.betas;
+    await ok(...pre, "--config", p("config.json"), "--beta1", "0.7");
+    assertEquals(await betas(), [0.7, 0.95]);
+    await ok(...pre, "--config", p("config.json"), "--beta2", "0.9", "--force");
+    assertEquals(await betas(), [0.8, 0.9]);
+    // Without a file, the defaults'.
+    await ok(...pre, "--beta1", "0.7", "--force");
+    assertEquals(await betas(), [0.7, 0.999]);
+  });
 });
 
 Deno.test("pretrain --svg and init --svg write learning_curve.svg and k_selection.svg, which a run without --svg removes as stale", async () => {
