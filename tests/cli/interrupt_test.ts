@@ -417,3 +417,66 @@ Deno.test("cli: pretrain --resume without --epochs or --batch-size goes on with 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+/** Runs `cli.ts <command> <ds> --model <m> ...args`, asserting that it succeeds. */
+async function ok(
+  command: string,
+  ds: string,
+  m: string,
+  ...args: string[]
+): Promise<{ out: string[]; err: string[] }> {
+  const r = await run(command, ds, "--model", m, ...args);
+  assertEquals(r.code, 0, `${command}: ${r.err.join("\n")}`);
+  return r;
+}
+
+const INIT = ["--k", "2", "--n-init", "2", "--cpu", "--quiet"];
+
+Deno.test("cli: on --resume a --config file's settings win over the checkpoint's: pretrain's epochs, finetune's maxIter", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await tinyDataset(root);
+    const m = join(root, "m");
+    const config = join(root, "config.json");
+    const file = { pretrain: { epochs: 2 }, finetune: { maxIter: 6 } };
+    await Deno.writeTextFile(config, JSON.stringify(file));
+    await ok("pretrain", ds, m, ...PRE, "--epochs", "1");
+    await ok("pretrain", ds, m, "--cpu", "--quiet", "--resume", "--config", config);
+    const info = () => JSON.parse(Deno.readTextFileSync(join(m, "model.json")));
+    // The file's epochs; the checkpoint's batch size (the file gives none).
+    const { epochs, epochsDone, batchSize } = info().pretrain;
+    assertEquals([epochs, epochsDone, batchSize], [2, 2, 8]);
+    await ok("init", ds, m, ...INIT);
+    const first = ["--max-iter", "4", "--batch-size", "4", "--tol", "0"];
+    await ok("finetune", ds, m, ...first, "--cpu", "--quiet");
+    const again = await ok("finetune", ds, m, "--resume", "--config", config, "--cpu", "--quiet");
+    assert(again.out.at(-1)!.includes("stopped at max-iter after 6 batches"), again.out.join("\n"));
+    assertEquals([info().finetune.maxIter, info().finetune.batchSize], [6, 4]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("cli: pretrain --resume keeps the checkpoint's --normalize without the flag, and a --config file's normalize stands where no flag gives one", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await tinyDataset(root);
+    const m = join(root, "m");
+    await ok("pretrain", ds, m, ...PRE, "--epochs", "1", "--normalize", "l2");
+    // Not the dataset's default (maxabs for an imported array), which the resume would refuse.
+    await ok("pretrain", ds, m, "--cpu", "--quiet", "--resume", "--epochs", "2");
+    const info = JSON.parse(await Deno.readTextFile(join(m, "model.json")));
+    assertEquals([info.normalize, info.pretrain.normalize, info.pretrain.epochsDone], [
+      "l2",
+      "l2",
+      2,
+    ]);
+    const config = join(root, "config.json");
+    await Deno.writeTextFile(config, JSON.stringify({ pretrain: { normalize: "minmax" } }));
+    const c = join(root, "c");
+    await ok("pretrain", ds, c, ...PRE, "--epochs", "1", "--config", config);
+    assertEquals(JSON.parse(await Deno.readTextFile(join(c, "model.json"))).normalize, "minmax");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
