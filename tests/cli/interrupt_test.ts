@@ -480,3 +480,29 @@ Deno.test("cli: pretrain --resume keeps the checkpoint's --normalize without the
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("cli: pretrain --resume --force continues the checkpoint (its history kept) rather than starting over", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await tinyDataset(root);
+    const m = join(root, "m");
+    await ok("pretrain", ds, m, ...PRE, "--epochs", "1");
+    // Init's centres, which the new weights make stale: what --force is given for on a resume.
+    await ok("init", ds, m, ...INIT);
+    // The first epoch's record marked: a run started over makes the same weights and losses
+    // (seeded), but measures the epoch's time anew.
+    const st = join(m, "checkpoint", "state.json");
+    const state = JSON.parse(await Deno.readTextFile(st));
+    state.history[0].seconds = 1234.5;
+    await Deno.writeTextFile(st, JSON.stringify(state));
+    await ok("pretrain", ds, m, ...PRE, "--epochs", "2", "--resume", "--force");
+    const rows = (await Deno.readTextFile(join(m, "learning_curve.csv"))).trimEnd().split("\n")
+      .slice(1).map((l) => l.split(","));
+    assertEquals(rows.map((row) => row[0]), ["1", "2"]);
+    assertEquals(rows[0][3], "1234.500", "the first epoch's record");
+    assertEquals(JSON.parse(await Deno.readTextFile(st)).history[0].seconds, 1234.5);
+    assertEquals(await Deno.stat(join(m, "centroids.safetensors")).catch(() => null), null);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
