@@ -506,3 +506,27 @@ Deno.test("cli: pretrain --resume --force continues the checkpoint (its history 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("cli: finetune never replaces a fine-tuned model without --force, also once its checkpoint was deleted", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await tinyDataset(root);
+    const m = join(root, "m");
+    await ok("pretrain", ds, m, ...PRE, "--epochs", "1");
+    await ok("init", ds, m, ...INIT);
+    const ft = ["--max-iter", "2", "--cpu", "--quiet"];
+    await ok("finetune", ds, m, ...ft);
+    const before = await sha(join(m, "dec.safetensors"));
+    // The checkpoint deleted to save space: the fine-tuned model is still the user's.
+    await Deno.remove(join(m, "finetune_checkpoint"), { recursive: true });
+    const r = await run("finetune", ds, "--model", m, ...ft, "--seed", "5");
+    assertEquals([r.code, r.err], [2, [
+      `error: Cannot fine-tune in ${m}: it holds a fine-tuned model (dec.safetensors): pass ` +
+      `--resume to continue or --force to start over`,
+    ]]);
+    assertEquals(await sha(join(m, "dec.safetensors")), before);
+    await ok("finetune", ds, m, ...ft, "--seed", "5", "--force");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
