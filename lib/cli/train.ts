@@ -361,7 +361,7 @@ export const pretrainCommand: Command = lockingModel({
       "no epoch had finished",
       (s: { epoch: number; step?: number; config: { epochs: number } }) =>
         `the weights after epoch ${s.epoch} of ${s.config.epochs}${
-          s.step !== undefined ? ` and ${s.step} steps of epoch ${s.epoch + 1}` : ""
+          s.step !== undefined ? ` and ${stepsPhrase(s.step)} of epoch ${s.epoch + 1}` : ""
         }`,
     );
   },
@@ -389,7 +389,7 @@ function channelsFlag(values: Parameters<typeof strFlag>[0]): number[] | undefin
 
 /**
  * How far a pretraining checkpoint is: `epoch 3 of 30 done`, or inside an epoch `epoch 3 of 30
- * done and 120 steps of epoch 4`.
+ * done and 120 steps of epoch 4` (`1 step`).
  *
  * @param st The checkpoint's state.
  * @param epochs The epochs asked for.
@@ -397,7 +397,12 @@ function channelsFlag(values: Parameters<typeof strFlag>[0]): number[] | undefin
 function pretrainDone(st: { epoch?: unknown; step?: unknown }, epochs: number): string {
   const e = Number(st.epoch);
   return `epoch ${e} of ${epochs} done` +
-    (st.step !== undefined ? ` and ${Number(st.step)} steps of epoch ${e + 1}` : "");
+    (st.step !== undefined ? ` and ${stepsPhrase(Number(st.step))} of epoch ${e + 1}` : "");
+}
+
+/** `1 step`, `2 steps`. */
+function stepsPhrase(n: number): string {
+  return `${n} step${n === 1 ? "" : "s"}`;
 }
 
 /**

@@ -10,6 +10,7 @@ import { encodeNpy } from "../../lib/io/npy.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { DEAD_PID as DEAD, HAS_PROC as hasProc } from "../_proc.ts";
+import { interruptNotes } from "../../lib/util/atomic.ts";
 
 /** A dataset of 16 samples [1, 12, 10] from `import`. */
 async function tinyDataset(root: string): Promise<string> {
@@ -526,6 +527,77 @@ Deno.test("cli: finetune never replaces a fine-tuned model without --force, also
     ]]);
     assertEquals(await sha(join(m, "dec.safetensors")), before);
     await ok("finetune", ds, m, ...ft, "--seed", "5", "--force");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+/**
+ * Runs `fn` with a `performance.now` that moves `jumpMs` on at each read from
+ * lib/cluster/pretrain.ts (whose timer takes the checkpoints inside an epoch), calling `onRead`
+ * after each such read.
+ */
+async function withJumpingClock<T>(
+  jumpMs: number,
+  onRead: () => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const own = Object.getOwnPropertyDescriptor(performance, "now");
+  const real = performance.now.bind(performance);
+  let offset = 0;
+  Object.defineProperty(performance, "now", {
+    configurable: true,
+    writable: true,
+    value: () => {
+      // The caller's frame: "Error", this function, then the caller.
+      const caller = new Error().stack?.split("\n")[2] ?? "";
+      if (!caller.includes("/lib/cluster/pretrain.ts:")) return real() + offset;
+      offset += jumpMs;
+      onRead();
+      return real() + offset;
+    },
+  });
+  try {
+    return await fn();
+  } finally {
+    if (own) Object.defineProperty(performance, "now", own);
+    else delete (performance as { now?: unknown }).now;
+  }
+}
+
+Deno.test("cli: pretrain checkpoints inside an epoch once 300 s have passed by default, at epochs' ends only with --checkpoint-every 0, and Ctrl-C's note names the epoch under way", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await tinyDataset(root);
+    // 16 samples at batch 4: 4 steps an epoch.
+    const args = ["--batch-size", "4", "--latent-dim", "3", "--epochs", "2", "--cpu", "--quiet"];
+    // What Ctrl-C would say at each of pretrain's reads of the clock (300 s on at each).
+    const notes = async (m: string, ...extra: string[]) => {
+      const seen: string[] = [];
+      await withJumpingClock(300_000, () => {
+        for (const n of interruptNotes()) if (!seen.includes(n)) seen.push(n);
+      }, () => ok("pretrain", ds, m, ...args, ...extra));
+      return seen;
+    };
+    const ck = join(root, "m", "checkpoint");
+    const kept = (what: string) =>
+      `kept ${ck}: ${what}; run the same command with --resume to continue`;
+    assertEquals(await notes(join(root, "m")), [
+      `no checkpoint in ${ck} yet: run the same command without --resume to start again`,
+      kept("epoch 0 of 2 done and 1 step of epoch 1"),
+      kept("epoch 0 of 2 done and 2 steps of epoch 1"),
+      kept("epoch 0 of 2 done and 3 steps of epoch 1"),
+      kept("epoch 1 of 2 done"),
+      kept("epoch 1 of 2 done and 1 step of epoch 2"),
+      kept("epoch 1 of 2 done and 2 steps of epoch 2"),
+      kept("epoch 1 of 2 done and 3 steps of epoch 2"),
+    ]);
+    // --checkpoint-every 0: at each epoch's end only.
+    const zero = join(root, "z", "checkpoint");
+    assertEquals(await notes(join(root, "z"), "--checkpoint-every", "0"), [
+      `no checkpoint in ${zero} yet: run the same command without --resume to start again`,
+      `kept ${zero}: epoch 1 of 2 done; run the same command with --resume to continue`,
+    ]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
