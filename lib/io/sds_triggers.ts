@@ -309,8 +309,10 @@ async function dayKey(
   }
   const { method, sta, lta, on, off, band, aic } = t;
   const text = JSON.stringify({
-    // 2: times to the microsecond (1: to the millisecond; such days are detected again).
-    v: 2,
+    // Days kept with times to the millisecond (before they were kept to the microsecond) are
+    // used as they are: a dataset's report, --inspect and an interrupted run's resume must find
+    // the times its samples were cut at.
+    v: 1,
     from,
     to,
     spec: { method, sta, lta, on, off, band, aic },
