@@ -714,17 +714,24 @@ export function configWarnings(c: ExtractConfig): string[] {
       : s.fmin >= 10 * pf[1]
       ? [+(s.fmin / 5).toPrecision(2), +(s.fmin / 2).toPrecision(2)]
       : [pf[0], pf[1]];
-    // The upper corners: 10 % above the crop, but not past the target rate's Nyquist (a
-    // trace's pre-filter above its own Nyquist is squeezed below it without a word).
-    const hi = Math.max(pf[2], s.fmax);
-    const f4 = Math.min(+(hi * 1.1).toPrecision(3), nyq);
-    const f3 = Math.min(hi, +(0.95 * f4).toPrecision(3));
+    // The upper corners: the flat band up to the crop's top (or the config's, where higher and
+    // below the target rate's Nyquist), the taper to 10 % above it, but not past that Nyquist
+    // (a trace's pre-filter above its own Nyquist is squeezed below it without a word).
+    const hi = pf[2] > s.fmax && pf[2] < nyq ? pf[2] : s.fmax;
+    const f3 = hi, f4 = Math.min(+(hi * 1.1).toPrecision(3), nyq);
+    // Corners that hold the crop (F2 <= fmin, fmax <= F3) and increase; where none do (a crop
+    // from 0 Hz, or to the Nyquist frequency), what to change instead.
+    const fix = !(s.fmin > 0)
+      ? `raise --fmin above 0 Hz, which a pre-filter always tapers`
+      : !(f3 < f4)
+      ? `lower --fmax below the Nyquist frequency of preprocess.samplingRate, ${nyq} Hz, ` +
+        `where a pre-filter tapers to 0`
+      : `widen it, e.g. --pre-filt ${f1}/${f2}/${f3}/${f4} (below each trace's Nyquist)`;
     out.push(
       `warning: the crop ${s.fmin}-${s.fmax} Hz (spectrogram.fmin, fmax) reaches past the ` +
         `response pre-filter's flat band ${pf[1]}-${pf[2]} Hz (preprocess.response.preFilt ` +
         `[${pf}]): its rows there are tapered down, by up to the whole signal at ${pf[0]} and ` +
-        `${pf[3]} Hz; widen it, e.g. --pre-filt ${f1}/${f2}/${f3}/${f4} (below each trace's ` +
-        `Nyquist)`,
+        `${pf[3]} Hz; ${fix}`,
     );
   }
   // The anti-alias low-pass of resample.ts (order-8 Butterworth at 0.9 × the new Nyquist) takes

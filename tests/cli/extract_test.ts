@@ -2066,7 +2066,7 @@ Deno.test("extract warns of a crop past the response pre-filter's flat band, nea
   const w = configWarnings(low);
   assertEquals(w.length, 2, w.join("\n"));
   assert(
-    w[0].includes("flat band 0.5-18.5 Hz") && w[0].includes("--pre-filt 0.02/0.05/4.75/5 (below"),
+    w[0].includes("flat band 0.5-18.5 Hz") && w[0].includes("--pre-filt 0.02/0.05/4.5/4.95 (below"),
   );
   assertEquals(
     w[1],
@@ -2078,7 +2078,8 @@ Deno.test("extract warns of a crop past the response pre-filter's flat band, nea
   );
   // A geophone's 100-1950 Hz at 4 kHz under the default pre-filter: lower corners at a fifth and
   // half of fmin (not 0.2/0.5 Hz, far below a geophone's band), upper ones below the 2 kHz
-  // Nyquist (10 % above the crop would be 2145 Hz, squeezed below it without a word).
+  // Nyquist (10 % above the crop would be 2145 Hz, squeezed below it without a word), the flat
+  // band reaching the crop's top.
   const geophone = configWarnings(
     applyOverrides(base(), {
       "sampling-rate": "4000",
@@ -2091,7 +2092,48 @@ Deno.test("extract warns of a crop past the response pre-filter's flat band, nea
       "gap-tolerance": "0.01",
     }),
   );
-  assert(geophone[0].includes("e.g. --pre-filt 20/50/1900/2000 (below"), geophone.join("\n"));
+  assert(geophone[0].includes("e.g. --pre-filt 20/50/1950/2000 (below"), geophone.join("\n"));
+  // Over a grid of rates, crops and pre-filters: every suggestion holds the crop in increasing
+  // corners up to the Nyquist frequency, and taken, warns no more of the pre-filter; where no
+  // corners can (a crop to the Nyquist frequency), the warning says to lower --fmax.
+  let suggested = 0, lowered = 0;
+  for (const fs of [10, 40, 100, 250, 4000]) {
+    const nyq = fs / 2;
+    for (const pf of ["0.2/0.5/18.5/19.8", "1/2/3/4", "0.01/0.02/2000/2100"]) {
+      for (const lo of [0.01, 0.3, 0.6]) {
+        for (const hi of [0.5, 0.9, 0.97, 1]) {
+          const [fmin, fmax] = [+(lo * nyq).toPrecision(3), +(hi * nyq).toPrecision(3)];
+          if (!(fmin < fmax)) continue;
+          const flags = {
+            "sampling-rate": String(fs),
+            bandpass: "none",
+            fmin: String(fmin),
+            fmax: String(fmax),
+            "window-length": String(Math.min(20, 100 / fs)),
+            "pre-filt": pf,
+          };
+          const ws = configWarnings(applyOverrides(base(), flags)).filter((x) =>
+            x.includes("pre-filter")
+          );
+          if (ws.length === 0) continue;
+          const m = ws[0].match(/--pre-filt ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) /);
+          if (!m) {
+            assert(fmax === nyq && ws[0].includes("lower --fmax below the Nyquist"), ws[0]);
+            lowered++;
+            continue;
+          }
+          const c = m.slice(1).map(Number);
+          assert(c[0] < c[1] && c[1] <= fmin && fmax <= c[2] && c[2] < c[3] && c[3] <= nyq, ws[0]);
+          const again = configWarnings(
+            applyOverrides(base(), { ...flags, "pre-filt": m.slice(1).join("/") }),
+          );
+          assert(!again.some((x) => x.includes("pre-filter")), again.join("\n"));
+          suggested++;
+        }
+      }
+    }
+  }
+  assert(suggested > 50 && lowered > 5, `${suggested} suggestions, ${lowered} to lower --fmax`);
   // Without response removal the pre-filter does nothing, so nothing is said of it.
   assertEquals(
     configWarnings(applyOverrides(base(), { fmax: "40", bandpass: "1/42", "no-response": true })),
