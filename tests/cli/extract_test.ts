@@ -2134,6 +2134,9 @@ Deno.test("extract warns of a crop past the response pre-filter's flat band, nea
     }
   }
   assert(suggested > 50 && lowered > 5, `${suggested} suggestions, ${lowered} to lower --fmax`);
+  // A crop from 0 Hz: no pre-filter holds it.
+  const dc = configWarnings(applyOverrides(base(), { fmin: "0", fmax: "10", bandpass: "none" }));
+  assert(dc[0].endsWith("raise --fmin above 0 Hz, which a pre-filter always tapers"), dc[0]);
   // Without response removal the pre-filter does nothing, so nothing is said of it.
   assertEquals(
     configWarnings(applyOverrides(base(), { fmax: "40", bandpass: "1/42", "no-response": true })),
