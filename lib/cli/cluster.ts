@@ -58,6 +58,7 @@ import {
 } from "../cluster/summary.ts";
 import { type Dataset, defaultNormalize, type SampleInfo, sampleKeyFields } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
+import { sampleTime } from "../io/manifest.ts";
 import {
   csvField,
   formatCsv,
@@ -188,7 +189,7 @@ function sampleOnsets(samples: readonly SampleInfo[]): TriggerOnset[] {
   return samples.map((s) => ({
     network: s.network,
     station: s.station,
-    time: s.referenceTime ? Date.parse(s.referenceTime) : NaN,
+    time: sampleTime(s.referenceTime),
     channel: [s.network, s.station, s.location, s.channel].join("."),
   }));
 }

@@ -8,7 +8,8 @@
  * @module
  */
 import { formatCsv } from "../io/csv.ts";
-import { formatQuakeMl } from "../io/quakeml.ts";
+import { formatQuakeMl, isoExact } from "../io/quakeml.ts";
+import { sampleTime } from "../io/manifest.ts";
 import { windowStamp } from "../io/sds_windows.ts";
 
 /** A trigger's station and onset. */
@@ -251,8 +252,8 @@ export function eventsCsv(votes: readonly EventVote[], ids: readonly string[]): 
     ],
     ...votes.map((v) => [
       v.event.id,
-      new Date(v.event.start).toISOString(),
-      new Date(v.event.end).toISOString(),
+      isoExact(v.event.start),
+      isoExact(v.event.end),
       v.event.stations,
       v.samples,
       v.cluster,
@@ -367,7 +368,7 @@ export function eventsQuakeMl(
       station: x.station,
       location: x.location,
       channel: x.channel,
-      time: Date.parse(x.referenceTime),
+      time: sampleTime(x.referenceTime),
     })),
     (j) =>
       `seisdec cluster ${votes[j].cluster} (agreement ${votes[j].agreement.toFixed(3)}, votes ${

@@ -115,6 +115,30 @@ const ISO_TIME =
   /^(\d{4})-(?:(\d{2})-(\d{2})|(\d{3}))(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?([zZ]|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /**
+ * A sample's reference time as samples.csv gives it (ISO 8601 UTC, to the microsecond where it
+ * has a part below the millisecond), in ms with that part kept (`Date.parse` drops it), or NaN
+ * where there is none or it is no time.
+ *
+ * @param s The text, or nothing.
+ * @returns ms since 1970 UTC, or NaN.
+ * @example
+ * ```ts
+ * import { sampleTime } from "./manifest.ts";
+ * if (sampleTime("2024-01-01T00:09:20.790875Z") !== Date.UTC(2024, 0, 1, 0, 9, 20) + 790.875) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function sampleTime(s: string | null | undefined): number {
+  if (!s) return NaN;
+  try {
+    return parseUtc(s) ?? NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
  * Parses an ISO 8601 time as UTC: `YYYY-MM-DD` or `YYYY-DDD` (day of year, as ObsPy's
  * UTCDateTime reads it), optionally `THH:MM[:SS[.fraction]]` (a space may replace the `T`)
  * and a zone `Z` or `±HH[:MM]`; a missing zone means UTC. Fractions finer than a millisecond

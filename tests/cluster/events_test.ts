@@ -197,3 +197,28 @@ Deno.test("catalogue events: samples vote per named event; events.xml names each
   assert(!noPicks.includes("<pick "), noPicks);
   assert(noPicks.includes("<seisdec:cluster>1</seisdec:cluster>"), noPicks);
 });
+
+Deno.test("events from samples timed below the millisecond keep the microseconds: the events' start and end in events.csv, their picks in events.xml (Date.parse dropped them)", async () => {
+  const times = ["2024-01-01T00:09:20.790875Z", "2024-01-01T00:09:21.250125Z"];
+  const samples = times.map((t, i) => ({
+    id: `s${i}`,
+    network: "XX",
+    station: `S${i}`,
+    location: "",
+    channel: "HHZ",
+    referenceTime: t,
+    label: null,
+    event: "smi:cat/event/1",
+  }));
+  const events = catalogueEvents(samples);
+  const votes = eventVotes(events, Int32Array.of(0, 0), 1, null);
+  const [row] = parseCsvRecords(eventsCsv(votes, ["s0", "s1"]));
+  assertEquals([row.start, row.end], times);
+  const xml = eventsQuakeMl(votes, samples, { catalogue: true });
+  for (const t of times) assert(xml.includes(`<value>${t}</value>`), xml);
+  const picks = (await readQuakeMl(xml, "events.xml")).picks;
+  assertEquals(
+    picks.map((p) => p.time),
+    times.map((t) => Date.UTC(2024, 0, 1, 0, 9) + 1000 * Number(t.slice(17, -1))),
+  );
+});
