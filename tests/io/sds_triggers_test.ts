@@ -1211,3 +1211,49 @@ Deno.test("detectSdsTriggers at 4 kHz: onsets, AIC picks and ends are sample tim
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("detectSdsTriggers with a cache: a day is detected again when the AIC picker, the gap tolerance or the span detected that day differs from what it was kept with", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await archive(dir);
+    const start = T0 + DAY - 590_000, end = T0 + 3 * DAY;
+    const fresh = (name: string) => ({ dir: `${dir}/${name}`, write: true });
+    // Kept with SPEC and a gap tolerance of 1 s, then each variant from that cache: the same
+    // as detected without one.
+    const variants: [string, SdsTrigger & { band: [number, number]; dead: number }, number][] = [
+      ["aic", { ...SPEC, aic: { before: 2, after: 0.5 } }, 1],
+      ["gap tolerance", SPEC, 0],
+    ];
+    for (const [name, spec, gap] of variants) {
+      const cache = fresh(name.replace(" ", "_"));
+      await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache });
+      const days: boolean[] = [];
+      const got = await detectSdsTriggers(dir, CODES, start, end, spec, gap, {
+        cache,
+        onDay: (kept) => days.push(kept),
+      });
+      assertEquals(got, await detectSdsTriggers(dir, CODES, start, end, spec, gap), name);
+      assertEquals(days, [false, false, false], name);
+    }
+    // Day 2 kept from 00:02:25 on (after its 00:02:20 burst), then from 00:02:10: the same day
+    // files are read (day 2's, and day 3's for the tail), but day 2 is detected again, and
+    // that burst found.
+    const cache = fresh("span");
+    await detectSdsTriggers(dir, CODES, T0 + DAY + 145_000, end, SPEC, 1, { cache });
+    const from = T0 + DAY + 130_000;
+    const wider = await detectSdsTriggers(dir, CODES, from, end, SPEC, 1, { cache });
+    assertEquals(wider, await detectSdsTriggers(dir, CODES, from, end, SPEC, 1));
+    assert(wider.detections.some((d) => Math.abs(d.on - B.day2Again) < 1000), "the burst");
+    // The same at the span's end: kept until 00:02:15, then until 00:02:30.
+    const cacheEnd = fresh("span_end");
+    const at = T0 + DAY + 100_000;
+    await detectSdsTriggers(dir, CODES, at, T0 + DAY + 135_000, SPEC, 1, { cache: cacheEnd });
+    const longer = await detectSdsTriggers(dir, CODES, at, T0 + DAY + 150_000, SPEC, 1, {
+      cache: cacheEnd,
+    });
+    assertEquals(longer, await detectSdsTriggers(dir, CODES, at, T0 + DAY + 150_000, SPEC, 1));
+    assert(longer.detections.some((d) => Math.abs(d.on - B.day2Again) < 1000), "the later burst");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
