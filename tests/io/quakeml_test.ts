@@ -446,6 +446,9 @@ Deno.test("QuakeML: a pick time's digits below the millisecond are kept (microse
   // Whole milliseconds are written as before.
   assertEquals(isoExact(t), new Date(t).toISOString());
   assertEquals(isoExact(t + 0.9996), new Date(t + 1).toISOString());
+  // Microseconds below 100 keep their leading zeros (50 µs, not 500).
+  assertEquals(isoExact(t + 0.05), new Date(t).toISOString().replace("Z", "050Z"));
+  assertEquals(isoExact(t + 0.007), new Date(t).toISOString().replace("Z", "007Z"));
   const info = sampleInfo({
     id: "a",
     network: "SY",
