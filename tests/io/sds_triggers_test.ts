@@ -4,6 +4,7 @@ import {
   coincident,
   detectionPool,
   detectSdsTriggers,
+  finishDetection,
   monthSpans,
   type SdsTrigger,
   TRIGGER_DEFAULTS,
@@ -1256,4 +1257,28 @@ Deno.test("detectSdsTriggers with a cache: a day is detected again when the AIC 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("finishDetection: an onset exactly the dead time after the last one kept is kept (less than it is dropped); a file's problems are each kept once, two of one file apart", () => {
+  const d = (on: number) =>
+    [T0 + on, T0 + on, T0 + on + 500, 6] as [number, number, number, number];
+  const p = (offset: number) => ({
+    source: "/a/f.mseed",
+    reason: "corrupt" as const,
+    message: `the record at byte ${offset} is damaged`,
+  });
+  const day = {
+    day: T0,
+    key: "",
+    found: true,
+    triggers: [d(0), d(20_000), d(29_999), d(50_000)],
+    problems: [p(512), p(1024), p(512)],
+  };
+  const r = finishDetection("/a", CODES, T0, T0 + DAY, { dead: 20 }, [day]);
+  // 20 s after 0: kept; 29.999 s is 9.999 s after that one: dropped; 50 s: kept.
+  assertEquals(r.detections.map((x) => x.on - T0), [0, 20_000, 50_000]);
+  assertEquals(
+    r.problems.filter((x) => x.source === "/a/f.mseed").map((x) => x.message),
+    [p(512).message, p(1024).message],
+  );
 });
