@@ -45,6 +45,12 @@ Deno.test("QuakeML events and picks round-trip through seisplotjs's parser", asy
   ]);
   assertEquals(q.origins.map((o) => o.eventType), ["earthquake", "quarry blast"]);
   assertEquals(q.origins[0].time, t - 2000);
+  // The origin's place (depth in m, as QuakeML gives it) and the magnitude to 0.01.
+  assertEquals(
+    [q.origins[0].latitude, q.origins[0].longitude, q.origins[0].depth],
+    [40.5, -120.25, 8000],
+  );
+  assert(xml.includes("<mag><value>2.30</value></mag>"), xml);
   await assertRejects(
     () => readQuakeMl(`<?xml version="1.0"?><FDSNStationXML/>`, "st.xml"),
     SampleError,
