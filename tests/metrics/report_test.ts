@@ -72,6 +72,14 @@ Deno.test("formatReport prints scores and a confusion table with class rows and 
   assertEquals(eq.trim().split(/\s+/), ["earthquake", "2", "1", "3"]);
   const noise = lines.find((l) => l.startsWith("noise"))!;
   assertEquals(noise.trim().split(/\s+/), ["noise", "0", "2", "2"]);
+  // Counts right-aligned under their cluster's column, names left-aligned.
+  assertEquals(lines.slice(5, 10), [
+    "                    c0     c1  total",
+    "size                 2      3      5",
+    "----------  ----------  -----  -----",
+    "earthquake           2      1      3",
+    "noise                0      2      2",
+  ]);
 });
 
 Deno.test("formatReport on a dataset without labels says so instead of n/a scores and an empty matrix", () => {
