@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type BenchResultFile, RESULTS_DIR, writeBenchResults } from "../../bench/_results.ts";
 import { formatReport, loadResults } from "../../bench/report.ts";
 import { adapterFileStem, adapterSlug } from "../../lib/gpu/device.ts";
+import type { Tuning } from "../../lib/gpu/kernels.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
 const fig = (value: number) => [{ name: "train", shape: "[64]", value, unit: "samples/s" }];
@@ -107,4 +108,42 @@ for name in sys.argv[2:]:
       names.map(adapterFileStem),
     );
   },
+});
+
+Deno.test("bench:report takes an adapter's Deno version, tuning and latest-run date from its newest file, whatever the files' name order", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const active = { matmul: "tiled", splitTarget: 1, convTile: 8 } as Tuning;
+    const file = (date: string, version: string, stored: string | null): BenchResultFile => ({
+      bench: "train",
+      adapter: { description: "GPU A" },
+      deno: { ...deno, deno: version },
+      date,
+      figures: fig(1),
+      tuning: {
+        active,
+        source: {
+          default: "gpu",
+          stored: stored ? { path: "t.json", date: stored, fields: { convTile: 8 } } : null,
+          env: {},
+        },
+      },
+    });
+    // By name, the newer run is read first and the older last.
+    const write = (name: string, f: BenchResultFile) =>
+      Deno.writeTextFile(join(dir, name), JSON.stringify(f));
+    await write("a-newer.json", file("2026-03-01T00:00:00Z", "2.9.6", "2026-02-20T00:00:00Z"));
+    await write("b-older.json", file("2025-01-01T00:00:00Z", "2.1.0", null));
+    const loaded = await loadResults(dir);
+    assertEquals(loaded.map((r) => r.path.split("/").pop()), ["a-newer.json", "b-older.json"]);
+    const md = formatReport(loaded);
+    assert(
+      md.includes(
+        "| GPU A | 2.9.6 | stored 2026-02-20 | 2026-03-01T00:00:00Z | a-newer.json, b-older.json |",
+      ),
+      md,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
