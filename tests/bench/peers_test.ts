@@ -370,6 +370,17 @@ tfTest(
   },
 );
 
+tfTest("formatPeerTable's step ms column shows a 250 ms step as 250, in milliseconds", () => {
+  const md = formatPeerTable([
+    { ...row("seisdec webgpu", 64, 256, 6000), stepMs: 250 },
+    { ...row("tfjs wasm", 64, 128, 3000), stepMs: 500.4 },
+  ]);
+  const lines = md.split("\n");
+  assert(lines[0].includes("| train samples/s | step ms |"), lines[0]);
+  assert(lines[2].includes("| seisdec webgpu | webgpu | 64 | 256 | 250 | 1.00x |"), lines[2]);
+  assert(lines[3].includes("| tfjs wasm | wasm | 64 | 128 | 500 | 2.00x |"), lines[3]);
+});
+
 tfTest("runPeers times inference once per peer and skips a batch predicted too slow", async () => {
   const calls: string[] = [];
   const timer: PeerTimer = (id, batch, opts) => {
