@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../_assert.ts";
 import { writeSynth } from "../../lib/io/synth.ts";
-import { readManifest } from "../../lib/io/manifest.ts";
+import { parseUtc, readManifest } from "../../lib/io/manifest.ts";
+import { parseCsvRecords } from "../../lib/io/csv.ts";
 import { readMiniseedFile } from "../../lib/io/mseed.ts";
 import { findResponse, readStationXmlFile } from "../../lib/io/stationxml.ts";
 import { readQuakeMlFile } from "../../lib/io/quakeml.ts";
@@ -249,5 +250,56 @@ Deno.test("synth: repeated components or classes, an SNR range backwards and rat
     const r = await run("synth", "--out", "/nonexistent/x", ...flags);
     assertEquals(r.code, 2, flags.join(" "));
     assert(r.err.join("\n").includes(want), `${flags.join(" ")}: ${r.err}`);
+  }
+});
+
+Deno.test("synth's S picks lie the class's drawn S − P after P, regional events have none, and each origin precedes its P by the documented offset", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await writeSynth(`${root}/s`, { perClass: 3, components: ["Z"], seed: 11 });
+    // drawEvent's S − P (s): local earthquake U(2, 8), explosion U(1, 4); a regional event's
+    // Lg − Pn is drawn but written as no S pick; tremor and noise have none.
+    const range: Record<string, [number, number]> = {
+      local_earthquake: [2, 8],
+      explosion: [1, 4],
+    };
+    const rows = parseCsvRecords(await Deno.readTextFile(`${root}/s/manifest.csv`));
+    const picks = parseCsvRecords(await Deno.readTextFile(`${root}/s/picks.csv`));
+    const q = await readQuakeMlFile(`${root}/s/events.xml`);
+    assertEquals(rows.length, 15);
+    let withS = 0;
+    for (const r of rows) {
+      const ref = parseUtc(r.reference_time)!;
+      const mine = picks.filter((p) => p.id === r.id);
+      const p = mine.filter((x) => x.phase === "P");
+      const s = mine.filter((x) => x.phase === "S");
+      const qs = q.picks.filter((x) => x.station === r.station && x.phase === "S");
+      const qp = q.picks.filter((x) => x.station === r.station && x.phase === "P");
+      if (r.label in range) {
+        const [lo, hi] = range[r.label];
+        assertEquals(p.length, 1, r.id);
+        assertEquals(s.length, 1, r.id);
+        assertEquals(parseUtc(p[0].time), ref, r.id);
+        const sp = (parseUtc(s[0].time)! - ref) / 1000;
+        assert(sp >= lo - 1e-3 && sp <= hi + 1e-3, `${r.id} (${r.label}): S − P ${sp} s`);
+        assertEquals(parseUtc(r.s_time), parseUtc(s[0].time), `${r.id}: manifest s_time`);
+        assertEquals(qs.map((x) => x.time - qp[0].time), [sp * 1000], `${r.id}: QuakeML S − P`);
+        withS++;
+      } else {
+        assertEquals(s.length, 0, `${r.id} (${r.label}) has no S pick`);
+        assertEquals(qs.length, 0, `${r.id} (${r.label}) has no QuakeML S pick`);
+        assertEquals(r.s_time, "", `${r.id} (${r.label}) has no s_time`);
+        assertEquals(p.length, r.label === "noise" ? 0 : 1, r.id);
+      }
+      if (r.label === "noise") continue;
+      // The origin: 60 s before P for a regional event, 2 s for the others.
+      const origin = q.origins.filter((o) => o.eventId.split("/").at(-1)!.startsWith(r.id));
+      assertEquals(origin.length, 1, r.id);
+      const before = r.label === "regional_event" ? 60_000 : 2_000;
+      assertEquals(origin[0].time, ref - before, `${r.id} (${r.label}): origin time`);
+    }
+    assertEquals(withS, 6);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
