@@ -10,6 +10,7 @@ import { parseExtractConfig } from "../../lib/io/extract_config.ts";
 import { runExtract } from "../../lib/io/extract.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { butterBandpass, sosfilt } from "../../lib/signal/filter.ts";
+import { readQuakeMlFile } from "../../lib/io/quakeml.ts";
 
 const MIN = 60_000;
 
@@ -395,5 +396,81 @@ Deno.test("writeSynthContinuous refuses bad options, naming them", async () => {
     let msg = "";
     await writeSynthContinuous("/nonexistent/never", opts).catch((e) => msg = e.message);
     assert(msg.includes(name), `${JSON.stringify(opts)}: ${msg}`);
+  }
+});
+
+Deno.test("synth --continuous: each S pick lies the event's drawn S − P after its P, regional events have none, and each origin precedes the onset by the documented offset", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const s = await writeSynthContinuous(`${root}/c`, {
+      hours: 0.75,
+      stations: 2,
+      seed: 5,
+      eventsPerHour: 10,
+      start: Date.UTC(2024, 0, 1, 10),
+    });
+    const labels = new Set(s.events.map((e) => e.label));
+    assert(labels.has("regional_event") && labels.has("local_earthquake"), [...labels].join());
+    const q = await readQuakeMlFile(`${root}/c/events.xml`);
+    for (const ev of s.events) {
+      const mine = q.picks.filter((p) => p.eventId.split("/").at(-1)!.startsWith(ev.id));
+      const hasS = ev.sMinusP > 0 && ev.label !== "regional_event";
+      for (const a of ev.arrivals) {
+        const at = mine.filter((p) => p.station === a.station);
+        assertEquals(at.filter((p) => p.phase === "P").map((p) => p.time), [a.time], ev.id);
+        const sp = at.filter((p) => p.phase === "S").map((p) => (p.time - a.time) / 1000);
+        assertEquals(sp.length, hasS ? 1 : 0, `${ev.id} (${ev.label}) at ${a.station}`);
+        if (hasS) {
+          assert(Math.abs(sp[0] - ev.sMinusP) <= 1e-3, `${ev.id}: S − P ${sp[0]} != ${ev.sMinusP}`);
+        }
+      }
+      // The origin: 60 s before the onset for a regional event, 2 s for the others; so before
+      // every pick.
+      const origin = q.origins.filter((o) => o.eventId.split("/").at(-1)!.startsWith(ev.id));
+      assertEquals(origin.length, 1, ev.id);
+      const before = ev.label === "regional_event" ? 60_000 : 2_000;
+      assertEquals(origin[0].time, ev.onset - before, `${ev.id} (${ev.label}): origin time`);
+      assert(mine.every((p) => p.time >= origin[0].time + before), ev.id);
+    }
+    assert(s.events.some((e) => e.label === "local_earthquake" || e.label === "explosion"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("synth --continuous: across seeds, the first onset is at least 90 s into the span and no arrival is within 120 s of its end", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    let events = 0, early = 0, late = 0;
+    for (let seed = 0; seed < 12; seed++) {
+      const start = Date.UTC(2024, 0, 1, 10);
+      const s = await writeSynthContinuous(`${root}/s${seed}`, {
+        hours: 0.1,
+        stations: 2,
+        seed,
+        eventsPerHour: 60,
+        start,
+      });
+      events += s.events.length;
+      if (s.events.length === 0) continue;
+      const first = Math.min(...s.events.flatMap((e) => e.arrivals.map((a) => a.time)));
+      assert(first - start >= 90_000, `seed ${seed}: first arrival ${(first - start) / 1000} s in`);
+      assertEquals(s.events[0].onset, first, `seed ${seed}: the first event comes first`);
+      if (first - start < 120_000) early++;
+      for (const e of s.events) {
+        for (const a of e.arrivals) {
+          assert(
+            a.time <= s.end - 120_000,
+            `seed ${seed} ${e.id}: ${(s.end - a.time) / 1000} s left`,
+          );
+          if (a.time > s.end - 180_000) late++;
+        }
+      }
+      await Deno.remove(`${root}/s${seed}`, { recursive: true });
+    }
+    // The seeds do come near both limits.
+    assert(events > 12 && early > 0 && late > 0, `${events} events, ${early} early, ${late} late`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
