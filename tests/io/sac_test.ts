@@ -374,3 +374,34 @@ Deno.test("SAC pole-zero: more pole or zero lines than the count, a non-numeric 
     assert((e as Error).message.startsWith("Cannot read b.pz, line "), (e as Error).message);
   }
 });
+
+Deno.test("SAC: the written header's E is B + (NPTS − 1)·DELTA and DEPMIN, DEPMAX and DEPMEN are the data's minimum, maximum and mean", () => {
+  const bytes = encodeSac(TRACE);
+  const dv = new DataView(bytes.buffer);
+  const f = (w: number) => dv.getFloat32(w * 4, true);
+  const n = TRACE.data.length;
+  // DELTA word 0, DEPMIN 1, DEPMAX 2, B 5, E 6, DEPMEN 56; NPTS int word 79.
+  assertEquals(dv.getInt32(79 * 4, true), n);
+  const b = f(5);
+  assertEquals(b, Math.fround(0.00025), "B: the start's fraction of a millisecond");
+  assertEquals(f(6), Math.fround(0.00025 + (n - 1) / TRACE.samplingRate), "E: the last sample");
+  assertEquals(f(1), -2);
+  assertEquals(f(2), 1e6);
+  const mean = TRACE.data.reduce((s, v) => s + v, 0) / n;
+  assertEquals(f(56), Math.fround(mean), "DEPMEN: the mean");
+  // An empty trace's extremes and mean are written as 0.
+  const empty = new DataView(encodeSac({ ...TRACE, data: new Float64Array(0) }).buffer);
+  assertEquals([1, 2, 56].map((w) => empty.getFloat32(w * 4, true)), [0, 0, 0]);
+});
+
+Deno.test("SAC: a reference time with NZSEC 60 (a leap second's label) reads as second 00 of the next minute; 61 is refused", () => {
+  // TRACE starts at 03:04:05.123(25); its header says NZMIN 4, NZSEC 5, NZMSEC 123.
+  const bytes = encodeSac(TRACE);
+  const dv = new DataView(bytes.buffer);
+  assertEquals([73, 74, 75].map((w) => dv.getInt32(w * 4, true)), [4, 5, 123]);
+  dv.setInt32(74 * 4, 60, true);
+  const read = readSac(bytes, "leap.sac");
+  assertEquals(read.trace.startTime, Date.UTC(2024, 5, 1, 3, 5, 0) + 123.25);
+  dv.setInt32(74 * 4, 61, true);
+  assertThrows(() => readSac(bytes, "bad.sac"), SampleError, "NZSEC 61");
+});
