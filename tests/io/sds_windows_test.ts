@@ -975,3 +975,86 @@ function withChunk(base: ExtractConfig, chunk: number, out: string) {
   (c.input as { windows: SdsWindows }).windows.chunk = chunk;
   return runExtract(c, out, { quiet: true });
 }
+
+Deno.test("windows: a span starting just after midnight whose own day file is missing is listed when the previous day's file holds its first crop", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    // Only 2023-12-31 (day 365) of XX.AAA.00.HHZ; the span is 2024-01-01 00:00–00:02.
+    const dir = `${root}/2023/XX/AAA/HHZ.D`;
+    await Deno.mkdir(dir, { recursive: true });
+    const file = `${dir}/XX.AAA.00.HHZ.D.2023.365`;
+    await Deno.writeFile(file, new Uint8Array(0));
+    const w: SdsWindows = {
+      trigger: null,
+      start: "2024-01-01T00:00:00Z",
+      end: "2024-01-01T00:02:00Z",
+      step: 60,
+      channels: ["XX.AAA.00.HHZ"],
+      labels: null,
+      chunk: 0,
+    };
+    const look = { dir: root, codesOf: (c: string) => [c] };
+    const tasks = await sdsWindowTasks(w, null, look, [330_000, 330_000], [20, 66]);
+    assertEquals(tasks.map((t) => t.id), [
+      "XX.AAA.00.HHZ.20240101T000000Z",
+      "XX.AAA.00.HHZ.20240101T000100Z",
+    ]);
+    assert(tasks[0].waveforms.includes(file), tasks[0].waveforms.join());
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("windows at triggers: the detection progress counts channels × UTC days, a span ending at midnight not counting the next day", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    for (const sta of ["AAA", "BBB"]) {
+      const dir = `${root}/2024/XX/${sta}/HHZ.D`;
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeFile(`${dir}/XX.${sta}.00.HHZ.D.2024.001`, new Uint8Array(0));
+    }
+    const look = { dir: root, codesOf: (c: string) => [c] };
+    const trigger = {
+      method: "recursive" as const,
+      sta: 1,
+      lta: 20,
+      on: 4,
+      off: 1.5,
+      band: null,
+      dead: null,
+      coincidence: null,
+      aic: null,
+    };
+    const total = async (start: string, end: string) => {
+      const calls: [number, number, number][] = [];
+      const w: SdsWindows = {
+        trigger,
+        start,
+        end,
+        step: null,
+        channels: ["XX.AAA.00.HHZ", "XX.BBB.00.HHZ"],
+        labels: null,
+        chunk: 0,
+      };
+      const day = 86_400_000;
+      await sdsWindowTasks(w, null, look, [330_000, 330_000], [20, 66], {
+        // A detector calls onDay once per UTC day of the span, and finds nothing.
+        detect: (_codes, s, e, onDay) => {
+          for (let d = Math.floor(s / day); d * day < e; d++) onDay?.(false);
+          return Promise.resolve({ detections: [], problems: [] });
+        },
+        onDetected: (done, total, kept) => calls.push([done, total, kept]),
+      });
+      // The first call announces the total; the last has counted every channel-day.
+      const n = calls[0][1];
+      assertEquals(calls[0], [0, n, 0]);
+      assertEquals(calls.at(-1), [n, n, 0], JSON.stringify(calls));
+      return n;
+    };
+    assertEquals(await total("2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"), 2);
+    assertEquals(await total("2024-01-01T00:00:00Z", "2024-01-02T00:00:00.001Z"), 4);
+    assertEquals(await total("2024-01-01T23:00:00Z", "2024-01-02T01:00:00Z"), 4);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
