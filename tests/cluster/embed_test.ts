@@ -58,3 +58,15 @@ Deno.test("umap2: onEpoch counts every optimisation epoch, and the embedding is 
   assertEquals(Array.from(a.x), e.map((p) => p[0]));
   assertEquals(Array.from(a.y), e.map((p) => p[1]));
 });
+
+Deno.test("umap2: fewer points than the default 15 neighbours (8, 3, or maxPoints 5 of 60) still embed every point at finite coordinates", async () => {
+  const { x } = blobs(20);
+  for (const [n, maxPoints] of [[8, undefined], [3, undefined], [60, 5]] as const) {
+    const e = await umap2(x.subarray(0, n * 9), n, 9, { seed: 2, maxPoints });
+    const m = Math.min(n, maxPoints ?? n);
+    assertEquals([e.x.length, e.y.length, e.index.length], [m, m, m]);
+    assert([...e.x, ...e.y].every(Number.isFinite), `n ${n}: ${[...e.x]} ${[...e.y]}`);
+    // Not all on one spot.
+    assert(new Set(e.x).size > 1, `n ${n}: distinct positions`);
+  }
+});
