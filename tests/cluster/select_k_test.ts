@@ -12,7 +12,7 @@ import { LINE_MARK_COLOR, lineChart } from "../../lib/plot/charts.ts";
 import { join } from "node:path";
 import { countColor, decodePng } from "../plot/_decode_png.ts";
 import { gmm, relativeRegCovar } from "../../lib/cluster/gmm.ts";
-import { nearestCentres } from "../../lib/cluster/kmeans.ts";
+import { kmeans, nearestCentres } from "../../lib/cluster/kmeans.ts";
 import { withinClusterSS } from "../../lib/metrics/internal.ts";
 import { silhouette } from "../../lib/metrics/silhouette.ts";
 import { Rng } from "../../lib/util/rng.ts";
@@ -347,4 +347,17 @@ Deno.test("a GMM's choice of k and its clusters do not depend on the codes' scal
     assertEquals(picks, [3, 3, 3], covariance);
   }
   assertEquals(relativeRegCovar(new Float64Array(6).fill(7), 3, 2), 1e-6, "no spread: 1e-6");
+});
+
+Deno.test("selectK's k-means silhouette is exact for 3000 points, below its default sample of 4000", async () => {
+  // Overlapping groups, so that a sample's silhouette differs from the exact one.
+  const x = blobs([[0, 0], [2, 0], [1, 2]], 1000, 1, 4);
+  const n = 3000;
+  const opts = { method: "kmeans", nInit: 2, maxIter: 50, tol: 1e-4, seed: 3 } as const;
+  const sel = await selectK(x, n, 2, [3], opts);
+  const { labels } = kmeans(x, n, 2, { k: 3, nInit: 2, maxIter: 50, tol: 1e-4, seed: 3 });
+  const exact = silhouette(x, n, 2, labels, { sampleSize: n });
+  assertEquals(sel.scores[0].silhouette, exact);
+  // A sample of 2000 would not have given it.
+  assert(silhouette(x, n, 2, labels, { sampleSize: 2000, seed: 3 }) !== exact);
 });
