@@ -124,6 +124,8 @@ const NORMALIZE_MODES: readonly string[] = [
  * ```ts
  * import { defaultNormalize } from "./dataset.ts";
  * if (defaultNormalize("db") !== "minmax" || defaultNormalize("psd") !== "maxabs") throw new Error();
+ * // A log10 PSD is a level too (bels).
+ * if (defaultNormalize("log10") !== "minmax") throw new Error();
  * ```
  */
 export function defaultNormalize(scaling: string): Normalize {

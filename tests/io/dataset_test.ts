@@ -189,6 +189,11 @@ Deno.test("DatasetWriter streams samples, commits atomically, and abort leaves n
   assert(![...Deno.readDirSync(`${root}/ds`)].some((e) => e.name.endsWith(".tmp")));
   assertEquals(ds.meta.scaling, "db");
   assertEquals(Array.from(ds.readBatch([4])), [4, 4, 4, 4]);
+  // A run of consecutive indices is one read; a repeat starts another (not the next sample).
+  assertEquals(
+    Array.from(ds.readBatch([2, 3, 3, 4, 1])),
+    [2, 3, 3, 4, 1].flatMap((i) => [i, i, i, i]),
+  );
   ds.close();
   await assertRejects(
     () => DatasetWriter.create(`${root}/ds`, [1, 2, 2]),
