@@ -1,5 +1,5 @@
 import { assertEquals, assertRejects } from "../_assert.ts";
-import { importNpy } from "../../lib/cli/import.ts";
+import { importCommand, importNpy, parseLabels } from "../../lib/cli/import.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { describeDir } from "../../lib/cli/describe.ts";
@@ -401,6 +401,79 @@ Deno.test("import --samples takes a dataset's samples.csv (ids, stations, times,
       assertEquals(e.message.includes(want), true, e.message);
       assertEquals(await Deno.stat(`${root}/bad`).catch(() => null), null);
     }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("an empty label in an id,label table reads back as null, an unknown label", () => {
+  // Null itself, not "" (a dataset written from "" reads it back as null too, hiding the "").
+  assertEquals(parseLabels("id,label\n0,\n1,a\n2, \n", 3, ["0", "1", "2"], "l.csv"), [
+    null,
+    "a",
+    null,
+  ]);
+});
+
+Deno.test("a one-per-line labels file whose header is written Label (any case) imports, the header skipped", () => {
+  for (const header of ["Label", "LABEL", " label "]) {
+    assertEquals(
+      parseLabels(`${header}\nquake\n\nblast\n`, 3, ["0", "1", "2"], "l.txt"),
+      ["quake", null, "blast"],
+      header,
+    );
+  }
+});
+
+Deno.test("trailing lines of only spaces or tabs past the last sample's are not counted as labels", () => {
+  assertEquals(parseLabels("quake\nblast\n  \n\t\n", 2, ["0", "1"], "l.txt"), [
+    "quake",
+    "blast",
+  ]);
+  // Within the samples' lines such a line is a sample whose label is unknown.
+  assertEquals(parseLabels("quake\n \nblast\n", 3, ["0", "1", "2"], "l.txt"), [
+    "quake",
+    null,
+    "blast",
+  ]);
+});
+
+Deno.test("meta.json records the labels and samples files an import was given, and null without them", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${root}/a.npy`, encodeNpy(new Float32Array(2 * 4).fill(1), [2, 2, 2]));
+    await Deno.writeTextFile(`${root}/l.txt`, "quake\nblast\n");
+    await importNpy(`${root}/a.npy`, `${root}/dl`, { labels: `${root}/l.txt` });
+    await importNpy(`${root}/a.npy`, `${root}/dn`);
+    const imported = async (dir: string) => {
+      const meta = JSON.parse(await Deno.readTextFile(`${dir}/meta.json`));
+      return [meta.config.import.labels, meta.config.import.samples];
+    };
+    assertEquals(await imported(`${root}/dl`), [`${root}/l.txt`, null]);
+    assertEquals(await imported(`${root}/dn`), [null, null]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("import --force replaces an existing output, which without it is refused", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${root}/a.npy`, encodeNpy(new Float32Array(2 * 4).fill(1), [2, 2, 2]));
+    await Deno.writeFile(`${root}/b.npy`, encodeNpy(new Float32Array(3 * 4).fill(2), [3, 2, 2]));
+    const log = console.log;
+    console.log = () => {};
+    try {
+      await importCommand.run({ out: `${root}/d` }, [`${root}/a.npy`]);
+      await assertRejects(() => importCommand.run({ out: `${root}/d` }, [`${root}/b.npy`]));
+      await importCommand.run({ out: `${root}/d`, force: true }, [`${root}/b.npy`]);
+    } finally {
+      console.log = log;
+    }
+    const ds = await openDataset(`${root}/d`);
+    assertEquals(ds.meta.shape, [3, 1, 2, 2]);
+    assertEquals(ds.readAll()[0], 2);
+    ds.close();
   } finally {
     await Deno.remove(root, { recursive: true });
   }
