@@ -342,3 +342,51 @@ Deno.test("autoencoderParamShapes names and shapes the parameters as the built n
     from: ["channels[1] is 100000000", "channels[0] is 4", null, null],
   });
 });
+
+Deno.test("decoder plan crops an odd excess one more at the bottom and right than at the top and left", () => {
+  // 28 → 14 → 7 → 4 → 2 → 1 and back up to 29: one row and one column too many, cut at the end.
+  assertEquals(decoderPlan(28, 28).crop, [0, 1, 0, 1]);
+  // 10×12 decodes to 17×17: 7 rows (3 above, 4 below) and 5 columns (2 left, 3 right).
+  assertEquals(decoderPlan(10, 12).decoderSizes.at(-1), [17, 17]);
+  assertEquals(decoderPlan(10, 12).crop, [3, 4, 2, 3]);
+});
+
+Deno.test("initial weights are symmetric about zero, filling both ends of ±1/sqrt(fan_in)", () => {
+  const ae = new ConvAutoencoder({ inputShape: SEED_SHAPE }, 5);
+  // The decoder's d1 weight [128, 64, 3, 3]: 73,728 values, bound 1/sqrt(576).
+  const d1 = ae.specs().find((s) => s.name === "decoder.decoder.3.weight")!;
+  const bound = 1 / Math.sqrt(576);
+  let max = -Infinity, min = Infinity, sum = 0;
+  for (const v of d1.init) {
+    max = Math.max(max, v);
+    min = Math.min(min, v);
+    sum += v;
+  }
+  assert(max > 0.9 * bound && max <= bound, `largest ${max} of bound ${bound}`);
+  assert(min < -0.9 * bound && min >= -bound, `smallest ${min} of bound ${bound}`);
+  // The mean's standard deviation is bound/sqrt(3·73728) ≈ 0.0021·bound.
+  const mean = sum / d1.init.length;
+  assert(Math.abs(mean) < 0.01 * bound, `mean ${mean} of bound ${bound}`);
+});
+
+Deno.test("a batch that exactly fits the tensor limit is allowed, one more is not", () => {
+  const seed = new ConvAutoencoder({ inputShape: SEED_SHAPE });
+  const bytes = 128 * 2 ** 20, most = seed.maxBatch(bytes);
+  assertEquals(seed.batchOverLimit(most, bytes), null);
+  assertEquals(seed.batchOverLimit(most + 1, bytes)?.most, most);
+  // Exactly one sample's largest activation: one fits.
+  assertEquals(seed.batchOverLimit(1, 4 * 12600), null);
+});
+
+Deno.test("a leaky ReLU slope of 0 is refused like a negative one", () => {
+  assertThrows(
+    () => new ConvAutoencoder({ inputShape: [1, 28, 28], slope: 0 }),
+    RangeError,
+    "slope must be > 0: current value is 0",
+  );
+});
+
+Deno.test("decoder plan refuses a depth that is not a whole number with a RangeError naming it", () => {
+  assertThrows(() => decoderPlan(8, 8, 2.5), RangeError, "at least one conv layer: found 2.5");
+  assertThrows(() => decoderPlan(8, 8, 0), RangeError, "at least one conv layer: found 0");
+});
