@@ -114,3 +114,16 @@ Deno.test("flagIssue names the flag that gave a refused value, as the flags' own
   // A field no flag set (a config file's) is left to issueLines, which names its key.
   assertEquals(text({ epochs: 0 }, { lr: "lr" }), null);
 });
+
+Deno.test("with two mistyped keys in one object, each hint names its own key and the key it meant", () => {
+  const schema = z.object({ epochs: z.number().default(30), batchSize: z.number().default(8) })
+    .strict();
+  assertEquals(messages(schema, { epoch: 3, batchsize: 4 }), [
+    '|Unrecognized keys: "epoch", "batchsize" (epoch: did you mean epochs?; ' +
+    "batchsize: did you mean batchSize?)",
+  ]);
+  // One mistyped key among keys nothing is near: its hint names it too.
+  assertEquals(messages(schema, { epoch: 3, zzzzzzzz: 4 }), [
+    '|Unrecognized keys: "epoch", "zzzzzzzz" (epoch: did you mean epochs?)',
+  ]);
+});
