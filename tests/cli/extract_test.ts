@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { readMiniseedSegments } from "../../lib/io/mseed.ts";
 import { aboveNyquistNote, applyOverrides } from "../../lib/cli/extract.ts";
 import { esecTasks } from "../../lib/io/manifest.ts";
@@ -2495,5 +2495,76 @@ Deno.test("extract --workers takes a count or auto, and says so when given neith
     () => applyOverrides(c(), { workers: "abc" }),
     UserError,
     "Cannot read --workers: expected an integer in decimal digits or auto: found 'abc'",
+  );
+});
+
+Deno.test("extract's trigger, band-pass, pre-filter and input flags keep a config file's values, take their documented defaults and accept their edge values", () => {
+  const sds = {
+    format: "sds",
+    dir: "/a",
+    windows: {
+      start: "2024-01-01",
+      end: "2024-01-02",
+      trigger: { aic: { before: 3, after: 2 } },
+      channels: ["XX.A..HHZ"],
+    },
+  };
+  type Trig = { coincidence: unknown; aic: unknown };
+  const trig = (flags: Record<string, string>) =>
+    (applyOverrides(parseExtractConfig({ input: sds }), flags).input as {
+      windows: { trigger: Trig };
+    }).windows.trigger;
+  // --coincidence N searches 10 s, as its help says; a window of 0 s is allowed.
+  assertEquals(trig({ coincidence: "3" }).coincidence, { stations: 3, window: 10 });
+  assertEquals(trig({ coincidence: "2/0" }).coincidence, { stations: 2, window: 0 });
+  // --aic may search 0 s on one side (not both).
+  assertEquals(trig({ aic: "0/1" }).aic, { before: 0, after: 1 });
+  assertEquals(trig({ aic: "1/0" }).aic, { before: 1, after: 0 });
+  assertThrows(() => trig({ aic: "0/0" }), UserError, "not both 0");
+  // --trigger keeps the config file's AIC refinement.
+  assertEquals(trig({ trigger: "1/30/5/2" }).aic, { before: 3, after: 2 });
+  // --stations a.xml;b.xml stays a ';' list, each path resolved.
+  const picks = { format: "sds", dir: "/a", picks: "/p.xml" };
+  assertEquals(
+    (applyOverrides(parseExtractConfig({ input: picks }), { stations: "a.xml;b.xml" }).input as {
+      stations: string;
+    }).stations,
+    `${resolve("a.xml")};${resolve("b.xml")}`,
+  );
+  // --bandpass sets the corners and keeps the config's order and zero phase.
+  const bp = applyOverrides(
+    parseExtractConfig({
+      input: { format: "esec", dir: "/e" },
+      preprocess: { bandpass: { order: 2, zerophase: false } },
+    }),
+    { bandpass: "2/30" },
+  ).preprocess.bandpass;
+  assertEquals(bp, { freqmin: 2, freqmax: 30, order: 2, zerophase: false });
+  // --pre-filt may start at 0 Hz.
+  const esec = () => parseExtractConfig({ input: { format: "esec", dir: "/e" } });
+  assertEquals(
+    applyOverrides(esec(), { "pre-filt": "0/0.5/18/19" }).preprocess.response.preFilt,
+    [0, 0.5, 18, 19],
+  );
+  // --sac-reference none (any case) clears the marker.
+  const manifest = () => parseExtractConfig({ input: { format: "manifest", path: "/m.csv" } });
+  for (const none of ["none", "NONE"]) {
+    const input = applyOverrides(manifest(), { "sac-reference": none }).input;
+    assertEquals((input as { sacReference: unknown }).sacReference, null, none);
+  }
+  // A switch to --manifest from ESEC or SDS input takes the default marker A.
+  for (const input of [{ format: "esec", dir: "/e" }, picks]) {
+    assertEquals(
+      applyOverrides(parseExtractConfig({ input }), { manifest: "/m.csv" }).input,
+      { format: "manifest", path: "/m.csv", picks: null, sacReference: "A" },
+      input.format,
+    );
+  }
+  // --esec DIR keeps the config's label column.
+  assertEquals(
+    applyOverrides(parseExtractConfig({ input: { format: "esec", dir: "/e", label: "type" } }), {
+      esec: "/f",
+    }).input,
+    { format: "esec", dir: "/f", label: "type" },
   );
 });
