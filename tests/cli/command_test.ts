@@ -14,6 +14,7 @@ import { UserError } from "../../lib/util/errors.ts";
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { run } from "./_run.ts";
 import { parseExtractConfig } from "../../lib/io/extract_config.ts";
+import { pathWord, refuseLineBreak, seedFlag } from "../../lib/cli/_shared.ts";
 
 Deno.test("intFlag and numFlag refuse an empty value instead of reading it as 0", () => {
   for (const v of ["", "  "]) {
@@ -345,4 +346,22 @@ Deno.test("cli: --seed is 0 to 2^32 - 1 (a larger one wrapped round to another);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("numFlag refuses a number too large to be finite, seedFlag takes every 32-bit seed, a label with a lone carriage return is refused, and pathWord writes a leading dash as ./-", () => {
+  assertEquals(numFlag({ lr: "1e308" }, "lr"), 1e308);
+  for (const v of ["1e999", "-1e999"]) {
+    assertThrows(() => numFlag({ lr: v }, "lr"), UserError, `Cannot read --lr: expected a number`);
+  }
+  assertEquals(seedFlag({ seed: "4294967295" }), 4294967295);
+  assertEquals(seedFlag({ seed: "0" }), 0);
+  assertThrows(() => seedFlag({ seed: "4294967296" }), UserError, "expected 0 to 4294967295");
+  assertThrows(() => seedFlag({ seed: "-1" }), UserError, "expected 0 to 4294967295");
+  refuseLineBreak("rockfall", "l.csv", 2);
+  for (const label of ["rock\rfall", "rock\nfall", "rock\r\nfall"]) {
+    assertThrows(() => refuseLineBreak(label, "l.csv", 3), UserError, "row 3 holds a line break");
+  }
+  assertEquals(pathWord("-x"), "./-x");
+  assertEquals(pathWord("x-"), "x-");
+  assertEquals(pathWord("/-x"), "/-x");
 });
