@@ -303,3 +303,103 @@ Deno.test("synth's S picks lie the class's drawn S − P after P, regional event
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("synth: --rates 20 is allowed, three SNR values and a --start off the 100 Hz grid are refused", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ok = await run(
+      "synth",
+      "--out",
+      `${root}/r20`,
+      "--rates",
+      "20",
+      "--classes",
+      "noise",
+      "--per-class",
+      "1",
+      "--quiet",
+    );
+    assertEquals(ok.code, 0, ok.err.join("\n"));
+    const cases: [string[], string][] = [
+      [["--snr", "5,10,20"], "Cannot read --snr: expected LO,HI"],
+      [
+        ["--continuous", "--start", "2024-01-01T00:00:00.005Z"],
+        "Cannot read --start: expected an ISO 8601 UTC time on the 10 ms grid",
+      ],
+    ];
+    for (const [flags, want] of cases) {
+      const r = await run("synth", "--out", `${root}/bad`, ...flags);
+      assertEquals(r.code, 2, flags.join(" "));
+      assert(r.err.join("\n").includes(want), `${flags.join(" ")}: ${r.err}`);
+    }
+    // On the grid, with milliseconds, it is taken.
+    const r = await run(
+      "synth",
+      "--continuous",
+      "--out",
+      `${root}/grid`,
+      "--start",
+      "2024-01-01T00:00:00.010Z",
+      "--hours",
+      "0.1",
+      "--stations",
+      "1",
+      "--quiet",
+    );
+    assertEquals(r.code, 0, r.err.join("\n"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("synth with its flags left out writes what the defaults --help prints give, with and without --continuous", async () => {
+  const help = (await run("synth", "--help")).out.join("\n");
+  const defaults = new Map(
+    [...help.matchAll(/^\s+(?:-\w, )?--([\w-]+) \S+\s+.*\(default (\S+)\)$/gm)].map((m) => [
+      m[1],
+      m[2],
+    ]),
+  );
+  for (const [f, v] of [["per-class", "40"], ["snr", "5,30"], ["hours", "6"]]) {
+    assertEquals(defaults.get(f), v, `--${f}`);
+  }
+  const files = async (dir: string) => {
+    const got = new Map<string, Uint8Array>();
+    const walk = async (d: string) => {
+      for await (const e of Deno.readDir(`${dir}/${d}`)) {
+        const p = d ? `${d}/${e.name}` : e.name;
+        if (e.isDirectory) await walk(p);
+        else got.set(p, await Deno.readFile(`${dir}/${p}`));
+      }
+    };
+    await walk("");
+    return got;
+  };
+  const explicit = (names: string[]) => names.flatMap((f) => [`--${f}`, defaults.get(f)!]);
+  const root = await Deno.makeTempDir();
+  try {
+    // One class keeps it quick; --classes and --stations are not compared.
+    const one = ["--classes", "tremor", "--quiet"];
+    const modes: [string[], string[]][] = [
+      [one, ["per-class", "components", "snr", "rates", "seed"]],
+      [
+        ["--continuous", "--stations", "1", "--quiet"],
+        ["hours", "components", "snr", "start", "events-per-hour", "seed"],
+      ],
+    ];
+    for (const [i, [base, names]] of modes.entries()) {
+      const a = await run("synth", "--out", `${root}/${i}a`, ...base);
+      const b = await run("synth", "--out", `${root}/${i}b`, ...base, ...explicit(names));
+      assertEquals([a.code, b.code], [0, 0], `${a.err} ${b.err}`);
+      assertEquals(a.out.map((l) => l.replace(/ in [\d.]+ s$/, "")), [
+        ...b.out.map((l) => l.replace(/ in [\d.]+ s$/, "").replace(`${i}b`, `${i}a`)),
+      ]);
+      const [fa, fb] = [await files(`${root}/${i}a`), await files(`${root}/${i}b`)];
+      assert(fa.size > 3, `${root}/${i}a`);
+      assertEquals([...fa.keys()].sort(), [...fb.keys()].sort());
+      for (const [p, bytes] of fa) assertEquals(bytes, fb.get(p), p);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
