@@ -392,7 +392,9 @@ Deno.test("synth with its flags left out writes what the defaults --help prints 
       const b = await run("synth", "--out", `${root}/${i}b`, ...base, ...explicit(names));
       assertEquals([a.code, b.code], [0, 0], `${a.err} ${b.err}`);
       assertEquals(a.out.map((l) => l.replace(/ in [\d.]+ s$/, "")), [
-        ...b.out.map((l) => l.replace(/ in [\d.]+ s$/, "").replace(`${i}b`, `${i}a`)),
+        ...b.out.map((l) =>
+          l.replace(/ in [\d.]+ s$/, "").replace(`${root}/${i}b`, `${root}/${i}a`)
+        ),
       ]);
       const [fa, fb] = [await files(`${root}/${i}a`), await files(`${root}/${i}b`)];
       assert(fa.size > 3, `${root}/${i}a`);
