@@ -3,22 +3,11 @@
  */
 import { assertEquals } from "../_assert.ts";
 import { clipPreFilt, preprocessTrace } from "../../lib/signal/preprocess.ts";
-import { type InstrumentResponse, removeResponse } from "../../lib/signal/response.ts";
+import { removeResponse } from "../../lib/signal/response.ts";
 import { demean, detrendLinear } from "../../lib/signal/detrend.ts";
 import { cosineTaper } from "../../lib/signal/taper.ts";
 import { resample } from "../../lib/signal/resample.ts";
-
-const geophone: InstrumentResponse = {
-  sensitivity: 6.3e8,
-  sensitivityFrequency: 5,
-  inputUnits: "M/S",
-  stages: [{
-    type: "radians",
-    zeros: [[0, 0], [0, 0]],
-    poles: [[-4.443, 4.443], [-4.443, -4.443]],
-    normalizationFactor: 1,
-  }],
-};
+import { geophone } from "./_responses.ts";
 
 Deno.test("clipPreFilt keeps corners below a channel's Nyquist and squeezes those above it, keeping the taper's shape", () => {
   const pf = [0.2, 0.5, 18.5, 19.8];

@@ -7,18 +7,7 @@ import {
 } from "../../lib/signal/response.ts";
 import { cosineSpectralTaper, cosineTaper } from "../../lib/signal/taper.ts";
 import { demean, detrendLinear } from "../../lib/signal/detrend.ts";
-
-const geophone: InstrumentResponse = {
-  sensitivity: 6.3e8,
-  sensitivityFrequency: 5,
-  inputUnits: "M/S",
-  stages: [{
-    type: "radians",
-    zeros: [[0, 0], [0, 0]],
-    poles: [[-4.443, 4.443], [-4.443, -4.443]],
-    normalizationFactor: 1,
-  }],
-};
+import { geophone } from "./_responses.ts";
 
 Deno.test("response removal recovers a known signal passed through a poles-and-zeros response", () => {
   const fs = 100, n = 12000;
