@@ -850,7 +850,7 @@ function joinRecords(
   source: string,
 ): Segment[] {
   const segs = recs.map(({ seg, start, y }) => {
-    const s = toSegment(seg, source, y ?? undefined);
+    const s = toSegment(seg, source, y ?? null);
     s.startTime = start;
     return { key: nslc(s), s };
   }).filter(({ s }) => s.data.length > 0);
@@ -1000,7 +1000,7 @@ const ENCODINGS: Record<number, string> = {
 };
 
 // deno-lint-ignore no-explicit-any
-function toSegment(seg: any, source: string, decoded?: ArrayLike<number>): Segment {
+function toSegment(seg: any, source: string, decoded: ArrayLike<number> | null): Segment {
   const y = decoded ?? seg.y as ArrayLike<number>;
   const startTime = seg.startTime?.toMillis?.() ?? NaN;
   if (!Number.isFinite(startTime)) {
