@@ -29,7 +29,11 @@ export interface TriggerOnset {
 
 /** One associated event. */
 export interface NetworkEvent {
-  /** `E` and the first onset, e.g. `E20240101T092242.290Z`. */
+  /**
+   * `E` and the first onset, e.g. `E20240101T092242.290Z`; an event whose first onset rounds to
+   * the same millisecond as an earlier one's adds `-2`, `-3`, ... (only with a window under
+   * 1 ms, or one channel triggering twice within it).
+   */
   id: string;
   /** First onset, ms since 1970 UTC. */
   start: number;
@@ -76,13 +80,18 @@ export function associateTriggers(
   const events: NetworkEvent[] = [];
   // The channels of the last event.
   let channels = new Set<string>();
+  // How many events each rounded stamp has named, so that ids stay unique.
+  const stamps = new Map<string, number>();
   for (const i of order) {
     const { time: t, channel } = onsets[i], last = events.at(-1);
     if (last && t - last.end <= window * 1000 && !(channel && channels.has(channel))) {
       last.members.push(i);
       last.end = t;
     } else {
-      events.push({ id: `E${windowStamp(t)}`, start: t, end: t, members: [i], stations: 0 });
+      const stamp = `E${windowStamp(t)}`, seen = (stamps.get(stamp) ?? 0) + 1;
+      stamps.set(stamp, seen);
+      const id = seen === 1 ? stamp : `${stamp}-${seen}`;
+      events.push({ id, start: t, end: t, members: [i], stations: 0 });
       channels = new Set();
     }
     if (channel) channels.add(channel);

@@ -85,6 +85,27 @@ Deno.test("associateTriggers: a channel triggers once per event, so a swarm clos
   }
 });
 
+Deno.test("associateTriggers keeps event ids unique when first onsets round to one millisecond (-2, -3, ...)", () => {
+  const ch = "XX.A..HHZ";
+  const xs: TriggerOnset[] = [0, 0.0002, 0.0004, 0.0011].map((s) => ({
+    ...at("A", s),
+    channel: ch,
+  }));
+  const { events } = associateTriggers(xs, 0);
+  assertEquals(events.map((e) => e.id), [
+    "E20240101T000000Z",
+    "E20240101T000000Z-2",
+    "E20240101T000000Z-3",
+    "E20240101T000000.001Z",
+  ]);
+  // Window 0 at different stations: each onset its own event, ids apart too.
+  const ys = [at("A", 1), at("B", 1.0003)];
+  assertEquals(associateTriggers(ys, 0).events.map((e) => e.id), [
+    "E20240101T000001Z",
+    "E20240101T000001Z-2",
+  ]);
+});
+
 Deno.test("eventsByIds groups by the given ids (triggers.csv's event column); eventVotes takes the majority, then the larger summed q; eventsCsv writes them", () => {
   const onsets = [at("A", 10), at("B", 12), at("C", 13), at("A", 60), at("B", 61), at("C", 500)];
   const ids = ["E1", "E1", "E1", "E2", "E2", undefined];
