@@ -10,7 +10,7 @@ import { isAbsolute, join } from "node:path";
 import { run } from "../cli/_run.ts";
 import { decoderPlan } from "../../lib/nn/autoencoder.ts";
 import { loadAutoencoder, readModelInfo } from "../../lib/cluster/pretrain.ts";
-import { openDataset, writeDataset } from "../../lib/io/dataset.ts";
+import { normalizeSamples, openDataset, writeDataset } from "../../lib/io/dataset.ts";
 import { backendNamed } from "../../lib/tensor/backends.ts";
 import { noGrad } from "../../lib/tensor/tensor.ts";
 import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
@@ -561,6 +561,110 @@ print(seisdec.load_dataset(sys.argv[2])[0].shape)`,
         `Cannot read dataset ${join(root, "nan")}: sample b (row 1) holds a value that is not ` +
         "finite: expected finite values",
         "(2, 1, 2, 3)",
+      ]);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "seisdec.py normalize_samples equals seisdec's normalizeSamples in every mode, on random samples and the edge ones (constant, all zero, negative-led, an infinity)",
+  ignore: !numpyPython,
+  fn: async () => {
+    const rng = new Rng(7), size = 6;
+    const rows: number[][] = [
+      [3, 3, 3, 3, 3, 3], // constant: minmax gives 0, the others scale it
+      [0, 0, 0, 0, 0, 0], // all zero: stays zero
+      [-8, 1, 2, -0.5, 4, 0.25], // the largest |value| is negative
+      [1, Infinity, 2, 3, 4, 5], // maxabs and l2: left as it is; minmax: NaN from inf - inf
+    ];
+    for (let i = 0; i < 4; i++) rows.push(Array.from({ length: size }, () => rng.normal() * 5));
+    const want: Record<string, (number | null)[][]> = {};
+    for (const mode of ["maxabs", "l2", "minmax", "none"] as const) {
+      const x = Float32Array.from(rows.flat());
+      normalizeSamples(x, size, mode);
+      want[mode] = rows.map((_, r) =>
+        [...x.subarray(r * size, (r + 1) * size)].map((v) => Number.isFinite(v) ? v : null)
+      );
+    }
+    const out = await python(
+      numpyPython!,
+      `import json, numpy as np, seisdec
+rows = json.loads(sys.argv[1])
+x = np.array([[float("inf") if v is None else v for v in r] for r in rows], np.float32)
+out = {}
+with np.errstate(invalid="ignore"):
+    for mode in ("maxabs", "l2", "minmax", "none"):
+        y = seisdec.normalize_samples(x.reshape(len(x), 1, 2, 3), mode).reshape(len(x), -1)
+        out[mode] = [[float(v) if np.isfinite(v) else None for v in r] for r in y]
+print(json.dumps(out))`,
+      JSON.stringify(rows.map((r) => r.map((v) => Number.isFinite(v) ? v : null))),
+    );
+    const got = JSON.parse(out) as typeof want;
+    for (const mode of Object.keys(want)) {
+      for (let r = 0; r < rows.length; r++) {
+        for (let i = 0; i < size; i++) {
+          const a = got[mode][r][i], b = want[mode][r][i];
+          // float32 rounding: seisdec scales by 1/s in float64, NumPy in float32 (1 ulp each).
+          const ok = a === null || b === null ? a === b : Math.abs(a - b) <= 3e-7 * Math.abs(b);
+          assert(ok, `${mode} row ${r} value ${i}: seisdec.py ${a}, seisdec ${b}`);
+        }
+      }
+    }
+    // The edge rows, spelled out.
+    assertEquals(want.minmax[0], [0, 0, 0, 0, 0, 0]);
+    assertEquals(want.maxabs[2], [-1, 0.125, 0.25, -0.0625, 0.5, 0.03125]);
+    assertEquals(want.maxabs[3], [1, null, 2, 3, 4, 5]);
+  },
+});
+
+Deno.test({
+  name:
+    "seisdec.py read_safetensors reads F16 and F32 tensors and refuses a header longer than the file, naming both",
+  ignore: !numpyPython,
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const file = (header: string, body: Uint8Array, claim?: number) => {
+        const h = new TextEncoder().encode(header);
+        const out = new Uint8Array(8 + h.length + body.length);
+        new DataView(out.buffer).setBigUint64(0, BigInt(claim ?? h.length), true);
+        out.set(h, 8);
+        out.set(body, 8 + h.length);
+        return out;
+      };
+      // F16 1.5 and -2 (0x3E00, 0xC000), then F32 0.25.
+      const body = new Uint8Array([0x00, 0x3e, 0x00, 0xc0, 0, 0, 0x80, 0x3e]);
+      const header = JSON.stringify({
+        h: { dtype: "F16", shape: [2], data_offsets: [0, 4] },
+        f: { dtype: "F32", shape: [1, 1], data_offsets: [4, 8] },
+        __metadata__: { format: "pt" },
+      });
+      await Deno.writeFile(join(root, "ok.safetensors"), file(header, body));
+      // The header claims one byte more than the file holds after the length.
+      const short = file(header, new Uint8Array(0));
+      new DataView(short.buffer).setBigUint64(0, BigInt(short.length - 8 + 1), true);
+      await Deno.writeFile(join(root, "short.safetensors"), short);
+      const out = await python(
+        numpyPython!,
+        `import seisdec
+t, meta = seisdec.read_safetensors(sys.argv[1])
+print(t["h"].dtype, t["h"].tolist(), t["f"].dtype, t["f"].tolist(), meta)
+try:
+    seisdec.read_safetensors(sys.argv[2])
+except ValueError as e:
+    print(e)`,
+        join(root, "ok.safetensors"),
+        join(root, "short.safetensors"),
+      );
+      const n = new TextEncoder().encode(header).length;
+      assertEquals(out.trim().split("\n"), [
+        "float16 [1.5, -2.0] float32 [[0.25]] {'format': 'pt'}",
+        `Cannot read ${join(root, "short.safetensors")}: its header claims ${
+          n + 1
+        } bytes, more than the file holds`,
       ]);
     } finally {
       await Deno.remove(root, { recursive: true });
