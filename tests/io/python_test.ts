@@ -298,6 +298,27 @@ print(json.dumps({"latent": list(c["latent"].shape), "q": list(c["q"].shape),
     assertEquals([got.events, got.stage], [null, "dec"]);
     const z = await npy(join(root, "c/latent.npy"));
     assert(Math.abs(got.sum - z.reduce((a, v) => a + Math.abs(v), 0)) < 1e-3, `${got.sum}`);
+    // encode's directory: samples.csv's rows, no q and no labels; load_dataset's indices keep
+    // their order.
+    const enc = await python(
+      exe,
+      `import json, numpy as np, seisdec
+c = seisdec.load_clusters(sys.argv[1])
+x, rows, *_ = seisdec.load_dataset(sys.argv[2], normalize="maxabs")
+xi, ri, *_ = seisdec.load_dataset(sys.argv[2], normalize="maxabs", indices=[5, 0, 3])
+print(json.dumps({"ids": [r["id"] for r in c["rows"]], "q": c["q"], "labels": c["labels"],
+                  "picked": [r["id"] for r in ri], "same": bool((xi == x[[5, 0, 3]]).all()),
+                  "first": float(xi[0].sum()), "sixth": float(x[5].sum())}))`,
+      join(root, "e_pre"),
+      ds,
+    );
+    const e = JSON.parse(enc);
+    const encoded = parseCsvRecords(await Deno.readTextFile(join(root, "e_pre/samples.csv")));
+    assertEquals(e.ids, encoded.map((r) => r.id));
+    assertEquals(e.ids.length, 24);
+    assertEquals([e.q, e.labels], [null, null]);
+    assertEquals(e.picked, [5, 0, 3].map((i) => lab[i].id));
+    assert(e.same && e.first === e.sixth, JSON.stringify(e));
     // The module's command line: a summary of the codes and the cluster sizes.
     const cmd = await new Deno.Command(exe, {
       args: [join(PY_MODULE_DIR, "seisdec.py"), model, ds],
@@ -540,9 +561,13 @@ Deno.test({
       await writeDataset(join(root, "empty"), meta(0), [], new Float32Array(0), ...axes);
       const x = new Float32Array(12).fill(1);
       await writeDataset(join(root, "nan"), meta(2), [s("a"), s("b")], x, ...axes);
+      await writeDataset(join(root, "inf"), meta(2), [s("a"), s("b")], x, ...axes);
       // writeDataset refuses NaN: as a dataset written by another program would hold it.
       x[8] = NaN;
       await Deno.writeFile(join(root, "nan", "spectrograms.npy"), encodeNpy(x, [2, 1, 2, 3]));
+      x[8] = 1;
+      x[2] = -Infinity;
+      await Deno.writeFile(join(root, "inf", "spectrograms.npy"), encodeNpy(x, [2, 1, 2, 3]));
       const out = await python(
         numpyPython!,
         `import seisdec
@@ -552,15 +577,22 @@ try:
     seisdec.load_dataset(sys.argv[2], normalize="minmax")
 except ValueError as e:
     print(e)
-print(seisdec.load_dataset(sys.argv[2])[0].shape)`,
+print(seisdec.load_dataset(sys.argv[2])[0].shape)
+try:
+    seisdec.load_dataset(sys.argv[3], normalize="maxabs")
+except ValueError as e:
+    print(e)`,
         join(root, "empty"),
         join(root, "nan"),
+        join(root, "inf"),
       );
       assertEquals(out.trim().split("\n"), [
         "(0, 1, 2, 3) 0",
         `Cannot read dataset ${join(root, "nan")}: sample b (row 1) holds a value that is not ` +
         "finite: expected finite values",
         "(2, 1, 2, 3)",
+        `Cannot read dataset ${join(root, "inf")}: sample a (row 0) holds a value that is not ` +
+        "finite: expected finite values",
       ]);
     } finally {
       await Deno.remove(root, { recursive: true });
