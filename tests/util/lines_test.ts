@@ -28,3 +28,11 @@ Deno.test("readLines joins lines and UTF-8 characters split across chunks", asyn
   for await (const l of readLines(chunked(chunks))) got.push(l);
   assertEquals(got, ["µs 1×2", "Δt"]);
 });
+
+Deno.test("readLines drops only a line's final CR, and a stream cut inside a character ends in U+FFFD", async () => {
+  const got: string[] = [];
+  const bytes = new TextEncoder().encode("a\rb\r\nc\r\r\n");
+  for await (const l of readLines(chunked([bytes, new Uint8Array([0x78, 0xc3])]))) got.push(l);
+  // The last two bytes: "x" and the first of the two bytes of "é" (0xc3 0xa9).
+  assertEquals(got, ["a\rb", "c\r", "x\ufffd"]);
+});
