@@ -38,3 +38,9 @@ Deno.test("nearestName: the only name it begins, else the nearest within a third
   // Ties go to the first name in order.
   assertEquals(nearestName("fmxx", ["fmax", "fmix"]), "fmax");
 });
+
+Deno.test("nearestName ignores case in the names it is a prefix of, too", () => {
+  // "Mod" begins "Model" only once case is ignored (2 edits away: too far by distance).
+  assertEquals(nearestName("mod", ["Model", "seed"]), "Model");
+  assertEquals(nearestName("MOD", ["Model", "seed"]), "Model");
+});
