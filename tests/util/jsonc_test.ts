@@ -60,3 +60,7 @@ async function assertRejectsUser(f: () => Promise<unknown>, msg: string): Promis
 Deno.test("a UTF-8 byte-order mark before JSONC (Windows editors, PowerShell 5) is read past", () => {
   assertEquals(parseJsonc('\uFEFF{ "a": 1, // one\n}'), { a: 1 });
 });
+
+Deno.test("JSONC: an escaped quote inside a string does not end it, so a ',]' after it is text, not a trailing comma", () => {
+  assertEquals(parseJsonc('{"a": "x\\",]", "b": [1,],}'), { a: 'x",]', b: [1] });
+});
