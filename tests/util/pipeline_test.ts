@@ -161,3 +161,32 @@ Deno.test("InFlight with depth 2: a throwing take drops the later steps and sett
   await new Promise((r) => setTimeout(r, 20));
   assertThrows(() => new InFlight(0), RangeError, "depth must be an integer >= 1");
 });
+
+Deno.test("InFlight: a later step that rejects after an earlier take threw is no unhandled rejection", async () => {
+  const unhandled: unknown[] = [];
+  const note = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    unhandled.push(e.reason);
+  };
+  globalThis.addEventListener("unhandledrejection", note);
+  try {
+    const f = new InFlight<number>(2);
+    let fail!: (e: Error) => void;
+    const later = new Promise<number>((_, reject) => fail = reject);
+    await f.push(Promise.resolve(0), () => {
+      throw new Error("take 0 failed");
+    });
+    await f.push(later, () => {});
+    await assertRejects(() => f.push(Promise.resolve(2), () => {}), Error, "take 0 failed");
+    fail(new Error("step 1 failed"));
+    await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", note);
+  }
+  assertEquals(unhandled, []);
+});
+
+Deno.test("InFlight refuses a depth that is not a whole number (1.5, NaN): its queue would have no bound", () => {
+  assertThrows(() => new InFlight(1.5), RangeError, "depth must be an integer >= 1: found 1.5");
+  assertThrows(() => new InFlight(NaN), RangeError, "depth must be an integer >= 1: found NaN");
+});
