@@ -1,4 +1,4 @@
-import { Progress, type ProgressOutput } from "../../lib/util/progress.ts";
+import { fmtTime, Progress, type ProgressOutput } from "../../lib/util/progress.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
 Deno.test("Progress.log prints a message line between bar lines, without blank lines, off a terminal", async () => {
@@ -189,4 +189,37 @@ Deno.test("Progress.status shows how far a long pass inside a step has come with
   bar.done();
   const fin = out.text().split("\r\x1b[K").at(-1)!;
   assert(fin.includes(" 2/4 ") && fin.endsWith("KL 2\n"), JSON.stringify(fin));
+});
+
+Deno.test("fmtTime: seconds to a tenth below a minute, then minutes and seconds, then hours and minutes", () => {
+  const cases: [number, string][] = [
+    [59.94, "59.9s"],
+    [60, "1m00s"],
+    [3599, "59m59s"],
+    [3600, "1h00m"],
+    [7384, "2h03m"],
+    [Infinity, "?"],
+  ];
+  for (const [s, text] of cases) assertEquals(fmtTime(s), text, String(s));
+});
+
+Deno.test("Progress: the bar's cells are rounded, a rate of 10/s is whole, and a total of 0 counts as 1", () => {
+  let t = 0;
+  const out = recorder(false);
+  const bar = new Progress("x", 10, { now: () => t, output: out });
+  t = 1000;
+  bar.tick();
+  t += 100;
+  bar.tick();
+  t += 100;
+  bar.tick(); // 2 steps in 0.2 s after the first: 10/s, 7 left take 0.7 s
+  const lines = out.text().trimEnd().split("\n");
+  assertEquals(lines[2], `x ${"█".repeat(7)}${"░".repeat(17)} 3/10 10/s ETA 0.7s`);
+  // 1 of 48: half a cell of 24, rounded up.
+  const half = recorder(false);
+  new Progress("y", 48, { now: () => 0, output: half }).tick();
+  assertEquals(half.text(), `y █${"░".repeat(23)} 1/48\n`);
+  const none = recorder(false);
+  new Progress("z", 0, { now: () => 0, output: none }).done();
+  assert(none.text().startsWith(`z ${"░".repeat(24)} 0/1 `), none.text());
 });
