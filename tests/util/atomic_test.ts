@@ -9,6 +9,8 @@ import {
   writeDirAtomic,
   writeFailure,
   writeFileAtomic,
+  writeIntoOutput,
+  writeOutputListing,
 } from "../../lib/util/atomic.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { DEAD_PID as DEAD, HAS_PROC as hasProc, spawnZombie } from "../_proc.ts";
@@ -150,6 +152,8 @@ Deno.test({
           tokens.push("create x.json");
         } else if (/"[^"]*\/\.ds\.[^"]*\/meta\.json"/.test(line) && !line.includes("O_CREAT")) {
           tokens.push("reopen meta.json");
+        } else if (/"[^"]*\/\.ds\.[^"/]*\.tmp", O_RDONLY/.test(line) && !/O_DIRECTORY/.test(line)) {
+          tokens.push("open ds/"); // opened to be flushed, not listed
         } else if (line.includes(`"${o}", O_RDONLY`)) tokens.push("open out/");
       }
       const at = (t: string, from = 0) => {
@@ -166,6 +170,8 @@ Deno.test({
       const renamedDs = at("rename ds", renamed);
       at("datasync", at("reopen meta.json", renamed));
       assert(tokens.lastIndexOf("datasync", renamedDs) > renamed, tokens.join(", "));
+      // The new directory itself too, so that the names of its files survive a crash.
+      assert(at("sync", at("open ds/", renamed)) < renamedDs, tokens.join(", "));
       at("sync", at("open out/", renamedDs));
     } finally {
       await Deno.remove(dir, { recursive: true });
@@ -616,4 +622,50 @@ Deno.test("the working directory named through a symbolic link is still refused 
     Deno.chdir(here);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("writeIntoOutput names a file it adds in the output's listing once, the names sorted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/out`;
+    await writeDirAtomic(out, async (t) => {
+      await Deno.writeTextFile(`${t}/result.json`, "{}");
+    }, { marker: "result.json" });
+    await writeIntoOutput(out, "evaluation.json", "1");
+    await writeIntoOutput(out, "evaluation.json", "2");
+    assertEquals(JSON.parse(await Deno.readTextFile(`${out}/${OUTPUT_LISTING}`)), {
+      kind: "result.json",
+      entries: ["evaluation.json", "result.json"],
+    });
+    assertEquals(await Deno.readTextFile(`${out}/evaluation.json`), "2");
+    // Listed again: the listing never names itself.
+    await writeOutputListing(out, "result.json");
+    assertEquals(JSON.parse(await Deno.readTextFile(`${out}/${OUTPUT_LISTING}`)).entries, [
+      "evaluation.json",
+      "result.json",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "processAlive reads the state after the last ')' of /proc/PID/stat: a live process named 'x) Z y' is alive",
+  ignore: !hasProc,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const exe = `${dir}/x) Z y`;
+    await Deno.copyFile("/bin/sleep", exe);
+    await Deno.chmod(exe, 0o755);
+    const child = new Deno.Command(exe, { args: ["30"], stdout: "null", stderr: "null" }).spawn();
+    try {
+      // Its stat reads "PID (x) Z y) S ...": the first ')' would make it look a zombie (Z).
+      assertEquals(processAlive(child.pid), true);
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
