@@ -150,6 +150,9 @@ Deno.test("spectrogram defaults: noverlap floor(nperseg/8), nfft nextPow2(1.2·n
   assertEquals(d.times, e.times);
   // The same arithmetic in the same order: bit-identical.
   assertEquals(d.psd, e.psd);
+  // Bin k is k·fs/nfft Hz (SciPy's rfftfreq(nfft, 1/fs)), not k·fs/nperseg: 129 bins to fs/2.
+  assertEquals(d.freqs.length, 129);
+  assertEquals([d.freqs[1], d.freqs[128]], [40 / 256, 20]);
 });
 
 Deno.test("spectrogram rejects bad lengths with RangeError", () => {
