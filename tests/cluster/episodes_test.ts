@@ -104,3 +104,20 @@ Deno.test("episodes: channels starting together are in code-unit order of their 
     assertEquals(new TextDecoder().decode(out.stdout).trim(), "AAB,ANT,BSD,abc", lang);
   }
 });
+
+Deno.test("episodes: two location codes of one station and channel are two channels, each its own episodes", () => {
+  const w = (location: string, s: number) => ({
+    network: "XX",
+    station: "A",
+    location,
+    channel: "HHZ",
+    referenceTime: new Date(T0 + s * 1000).toISOString(),
+  });
+  // 00 at 0 and 30, 10 at 30 and 60: as one channel they would be 0, 30, 30, 60.
+  const samples = [w("00", 0), w("10", 30), w("00", 30), w("10", 60)];
+  const e = windowEpisodes(samples, Int32Array.from([0, 0, 0, 0]), 1, null, 30_000, [0, 0]);
+  assertEquals(
+    e.map((x) => [x.location, (x.start - T0) / 1000, (x.end - T0) / 1000, x.windows]),
+    [["00", 0, 30, 2], ["10", 30, 60, 2]],
+  );
+});
