@@ -12,6 +12,9 @@ Deno.test("nearestNeighbours: nearest first, the query left out, ties to the low
     { index: 2, distance: 5 },
   ]);
   assertEquals(nearestNeighbours(x, 5, 2, 2, 1), [{ index: 4, distance: Math.sqrt(13) }]);
+  // No count (0 or less) is none, not all but the farthest.
+  assertEquals(nearestNeighbours(x, 5, 2, 0, 0), []);
+  assertEquals(nearestNeighbours(x, 5, 2, 0, -1), []);
   assertThrows(() => nearestNeighbours(x, 5, 2, 5, 1), RangeError, "expected a row in [0, 5)");
   assertThrows(() => nearestNeighbours(x, 4, 2, 0, 1), RangeError, "expected 4×2 values");
 });
