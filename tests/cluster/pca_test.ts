@@ -226,3 +226,27 @@ Deno.test("pca2 of points that do not spread explains nothing rather than dividi
   const { explained } = pca2(new Float32Array([1, 2, 1, 2, 1, 2]), 3, 2);
   assertEquals(explained, [0, 0]);
 });
+
+Deno.test("pca2 on wide data fits its axes on rows spread over all the points, not the first 2000", () => {
+  // 4000 points in 70-D: the first 2000 spread along column 0 (sd 1), the last 2000 along
+  // column 1 (sd 2). Over all points column 1 leads; the first 2000 alone would give column 0.
+  const rng = new Rng(3), n = 4000, d = 70;
+  const x = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    if (i < 2000) x[i * d] = rng.normal();
+    else x[i * d + 1] = 2 * rng.normal();
+  }
+  const p = pca2(x, n, d);
+  const column1 = Float64Array.from({ length: n }, (_, i) => x[i * d + 1]);
+  const m = column1.reduce((a, b) => a + b, 0) / n;
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < n; i++) {
+    ab += p.x[i] * (column1[i] - m);
+    aa += p.x[i] ** 2;
+    bb += (column1[i] - m) ** 2;
+  }
+  assert(
+    ab / Math.sqrt(aa * bb) > 0.999,
+    `first axis against column 1: ${ab / Math.sqrt(aa * bb)}`,
+  );
+});
