@@ -105,6 +105,10 @@ Deno.test("splitStationXml keeps prefixes, comments, CDATA, quoted '>' and empty
   const aLen = text.indexOf("</s:Station>") + "</s:Station>".length -
     text.indexOf('<s:Station code="A"');
   assertEquals(splitStationXml(text, aLen + 10)!.length, 3);
+  // A piece that reaches the size exactly ends there: A alone, E then starts the next.
+  const exact = splitStationXml(text, aLen)!;
+  assert(exact[0].includes('code="A"') && !exact[0].includes('code="E"'), exact[0]);
+  assert(exact[1].includes('code="E"'), exact[1]);
 });
 
 Deno.test("splitStationXml leaves to the parser what it does not expect, and errors are the whole document's", async () => {
@@ -119,10 +123,19 @@ Deno.test("splitStationXml leaves to the parser what it does not expect, and err
     "unterminated tag": plain.replace("</FDSNStationXML>", "</FDSNStationXML"),
     "another root": plain.replaceAll("FDSNStationXML", "StationList"),
     "two roots": plain + "<FDSNStationXML/>",
+    "two whole roots": plain + "<FDSNStationXML></FDSNStationXML>",
+    "a root never closed": plain.replace("</FDSNStationXML>", ""),
   };
   for (const [what, text] of Object.entries(bad)) {
     assertEquals(splitStationXml(text, 1), null, what);
   }
+  // A '>' in single quotes is inside the value, as in double quotes: the empty station stays
+  // empty (ended at the '>' there, it would never close and the split would give up).
+  const single = plain.replace(
+    '<Station code="B"',
+    `<Station code="E" alternateCode='a>b'/><Station code="B"`,
+  );
+  assertEquals(splitStationXml(single, 1)!.length, 4);
   // A DOCTYPE without a subset is skipped.
   const doctype = plain.replace("<FDSNStationXML", "<!DOCTYPE FDSNStationXML>\n<FDSNStationXML");
   assertEquals(splitStationXml(doctype, 1)!.length, 3);
