@@ -158,6 +158,8 @@ Deno.test("spectrogram defaults: noverlap floor(nperseg/8), nfft nextPow2(1.2·n
 Deno.test("spectrogram rejects bad lengths with RangeError", () => {
   const x = new Float64Array(100);
   assertThrows(() => spectrogram(x, 10, { nperseg: 200 }), RangeError, "shorter than one segment");
+  // One sample short of a segment: refused too, not an empty spectrogram.
+  assertThrows(() => spectrogram(x, 10, { nperseg: 101 }), RangeError, "shorter than one segment");
   assertThrows(() => spectrogram(x, 10, { nperseg: 20, nfft: 24 }), RangeError, "power of two");
   assertThrows(() => spectrogram(x, 10, { nperseg: 20, noverlap: 20 }), RangeError, "noverlap");
   // A fractional nperseg is named as such (not as the default window's length).
