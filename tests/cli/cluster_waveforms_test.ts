@@ -170,6 +170,10 @@ Deno.test("cluster draws example_waveforms.png: each member's waveform is the on
       assertEquals(w.units, "m/s");
       assertEquals(w.failures, []);
       assertEquals(w.window, [ds.times[0], ds.times.at(-1)!]);
+      // Each cluster's size is all its members, not the 2 drawn.
+      const sizes = [0, 1].map((j) => labels.filter((l) => l === j).length);
+      assert(Math.max(...sizes) > 2, `${sizes}`);
+      assertEquals(w.clusters.map((c) => c.size), sizes);
       const config = parseExtractConfig(ds.meta.config);
       const tasks = await buildTasks(config);
       const fs = config.preprocess.samplingRate;
@@ -253,8 +257,9 @@ Deno.test("cluster leaves example_waveforms.png out with a note when the extract
     const spec = await readNpyFile(join(ds, "spectrograms.npy"));
     const values = Float32Array.from(spec.data as Float32Array);
     const second = manifest[1].id, sampleSize = values.length / spec.shape[0];
-    const at = parseCsvRecords(await Deno.readTextFile(join(ds, "samples.csv")))
-      .findIndex((x) => x.id === second);
+    const samplesOrder = parseCsvRecords(await Deno.readTextFile(join(ds, "samples.csv")))
+      .map((x) => x.id);
+    const at = samplesOrder.indexOf(second);
     values[at * sampleSize + 5] += 1;
     await Deno.writeFile(join(ds, "spectrograms.npy"), encodeNpy(values, spec.shape));
     const opened = await openDataset(ds);
@@ -266,8 +271,34 @@ Deno.test("cluster leaves example_waveforms.png out with a note when the extract
         [second, "changed"],
       ]);
       assert(w.failures[1].message.includes("differs by 1.00 at element 5"), w.failures[1].message);
+      // Two of three members left out: the figure still draws the third.
+      const first = samplesOrder.indexOf(manifest[0].id);
+      const good = [0, 1, 2].find((i) => i !== first && i !== at)!;
+      const three = Int32Array.from(samplesOrder, (_, i) => [first, at, good].includes(i) ? 0 : 1);
+      const w3 = await memberWaveforms(opened, three, 1, null);
+      assert(!("skipped" in w3), JSON.stringify(w3));
+      assertEquals(w3.failures.length, 2);
+      assertEquals(w3.clusters[0].members.filter((m) => !("reason" in m.sample)).length, 1);
     } finally {
       opened.close();
+    }
+    // A change of 1 % of a sample's largest value is a change too (the check allows 1e-4).
+    const third = samplesOrder.indexOf(manifest[2].id);
+    const sample3 = values.subarray(third * sampleSize, (third + 1) * sampleSize);
+    sample3[7] += 0.01 * Math.max(...sample3.map(Math.abs));
+    await Deno.writeFile(join(ds, "spectrograms.npy"), encodeNpy(values, spec.shape));
+    const reopened = await openDataset(ds);
+    try {
+      const w = await memberWaveforms(reopened, new Int32Array(6), 1, null);
+      assert(!("skipped" in w), JSON.stringify(w));
+      assertEquals(w.failures.map((f) => [f.id, f.reason]), [
+        [manifest[0].id, "unreadable"],
+        [second, "changed"],
+        [manifest[2].id, "changed"],
+      ]);
+      assert(w.failures[2].message.includes("at element 7"), w.failures[2].message);
+    } finally {
+      reopened.close();
     }
     // The whole input moved: no figure, one note naming the missing input, the rest written.
     await Deno.rename(syn, join(root, "moved"));
@@ -417,5 +448,33 @@ Deno.test("cluster --raw on a dataset of one sample says it needs two, not 'expe
     assertEquals([r.code, r.err], [2, [
       `error: Cannot cluster ${ds} with --raw: it holds 1 sample: expected at least 2`,
     ]]);
+  });
+});
+
+Deno.test("a rebuilt log10 spectrogram (all values negative) within 1e-4 of its largest |value| counts as unchanged", async () => {
+  await withRoot(async (root) => {
+    const syn = join(root, "syn"), dsDir = join(root, "ds");
+    await writeSynth(syn, { perClass: 3, seed: 4, classes: ["local_earthquake", "explosion"] });
+    const config = await readExtractConfig(join(syn, "extract.json"));
+    const spectrogram = { ...config.spectrogram, scaling: "log10" as const };
+    assertEquals(
+      (await runExtract({ ...config, spectrogram, workers: 0 }, dsDir, { quiet: true })).ok,
+      6,
+    );
+    const spec = await readNpyFile(join(dsDir, "spectrograms.npy"));
+    const values = Float32Array.from(spec.data as Float32Array);
+    const first = values.subarray(0, values.length / spec.shape[0]);
+    assert(first.every((v) => v < 0), "log10 of a PSD below 1");
+    // 1e-6 of the largest |value|: what another machine's rounding could give, well within 1e-4.
+    first[3] += 1e-6 * Math.max(...first.map(Math.abs));
+    await Deno.writeFile(join(dsDir, "spectrograms.npy"), encodeNpy(values, spec.shape));
+    const ds = await openDataset(dsDir);
+    try {
+      const w = await memberWaveforms(ds, new Int32Array(6), 1, null);
+      assert(!("skipped" in w), JSON.stringify(w));
+      assertEquals(w.failures, []);
+    } finally {
+      ds.close();
+    }
   });
 });
