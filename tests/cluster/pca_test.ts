@@ -51,6 +51,7 @@ Deno.test("pca2 finds the direction of largest spread of points on a tilted line
 });
 
 Deno.test("pca2 rejects a wrong array length", () => {
+  assertThrows(() => pca2(new Float64Array(0), 3, 0), RangeError, "n and d must be >= 1");
   assertThrows(() => pca2(new Float32Array(5), 2, 3), TypeError, "n * d");
 });
 
