@@ -99,6 +99,8 @@ Deno.test("splitStationXml keeps prefixes, comments, CDATA, quoted '>' and empty
   // A, E (empty), B, C: one piece each, and nothing of the comment's fake station.
   assertEquals(pieces.length, 4);
   assert(pieces.every((p) => p.startsWith("<s:FDSNStationXML") && !p.includes("FAKE")));
+  // Each closed with its network's and root's own (prefixed) names.
+  assert(pieces.every((p) => p.endsWith("</s:Network></s:FDSNStationXML>")), pieces.join("\n"));
   assert(pieces[3].includes("xmlns:t=") && pieces[3].includes("CDATA["), pieces[3]);
   assertEquals(await readStationXml(text, "odd.xml", { pieceChars: 1 }), whole);
   // Pieces end when they reach the size: A and E together, then B, then C (another network).
