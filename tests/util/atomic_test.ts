@@ -232,6 +232,14 @@ Deno.test("force replaces an output directory only while it holds what its listi
       `--force would delete: move them out, or choose another output directory`,
   );
   assertEquals(await Deno.readTextFile(`${out}/notes.txt`), "mine");
+  // Six of them: five named, then how many more.
+  for (const f of ["a", "b", "c", "d"]) await Deno.writeTextFile(`${out}/${f}.txt`, f);
+  await assertRejects(
+    () => writeDirAtomic(out, fill, { force: true, marker: "result.json" }),
+    Deno.errors.AlreadyExists,
+    `it holds a.txt, b.txt, c.txt, d.txt, model and 1 more, which seisdec did not write`,
+  );
+  for (const f of ["a", "b", "c", "d"]) await Deno.remove(`${out}/${f}.txt`);
   await Deno.remove(`${out}/model`);
   await Deno.remove(`${out}/notes.txt`);
   await writeDirAtomic(out, fill, { force: true, marker: "result.json" });
@@ -464,6 +472,15 @@ Deno.test("an output made by another process while this one writes it, or one th
   } finally {
     Deno.chdir(here);
   }
+  // A sibling whose name begins with the output's (out2 beside out) holds nothing of it.
+  await Deno.mkdir(`${dir}/out2`);
+  try {
+    Deno.chdir(`${dir}/out2`);
+    await writeDirAtomic(out, fill, { force: true, marker: "result.json" });
+  } finally {
+    Deno.chdir(here);
+  }
+  await Deno.remove(`${dir}/out2`);
   assertEquals(await Deno.readTextFile(`${out}/result.json`), "1");
   await Deno.remove(dir, { recursive: true });
 });
