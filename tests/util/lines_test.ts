@@ -36,3 +36,16 @@ Deno.test("readLines drops only a line's final CR, and a stream cut inside a cha
   // The last two bytes: "x" and the first of the two bytes of "é" (0xc3 0xa9).
   assertEquals(got, ["a\rb", "c\r", "x\ufffd"]);
 });
+
+Deno.test("readLines stopped early releases the stream, which reads on from where it stopped", async () => {
+  const enc = new TextEncoder();
+  const stream = chunked([enc.encode("a\nb"), enc.encode("c\n")]);
+  for await (const l of readLines(stream)) {
+    assertEquals(l, "a");
+    break;
+  }
+  const reader = stream.getReader();
+  const next = await reader.read();
+  assertEquals(new TextDecoder().decode(next.value), "c\n");
+  reader.releaseLock();
+});
