@@ -84,3 +84,8 @@ Deno.test("Rng.normal is Marsaglia's polar method: a pair u·m, v·m from one ac
     0.8645671735223545,
   ]);
 });
+
+Deno.test("Rng.uniform(lo, hi) is lo + (hi − lo)·next()", () => {
+  const r = new Rng(12), same = new Rng(12);
+  for (let i = 0; i < 5; i++) assertEquals(r.uniform(2, 5), 2 + 3 * same.next());
+});
