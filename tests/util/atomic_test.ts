@@ -4,6 +4,7 @@ import {
   OUTPUT_LISTING,
   processAlive,
   removeLiveTemporaries,
+  removeLockOnInterrupt,
   removeStaleTemporaries,
   restoreMovedAside,
   writeDirAtomic,
@@ -685,4 +686,21 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a lock released is not removed on Ctrl-C (another process may hold it by then); one held is", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const lock = `${dir}/.lock`;
+    removeLockOnInterrupt(lock, true);
+    removeLockOnInterrupt(lock, false);
+    await Deno.writeTextFile(lock, "another process's");
+    removeLiveTemporaries();
+    assertEquals(await Deno.readTextFile(lock), "another process's");
+    removeLockOnInterrupt(lock, true);
+    removeLiveTemporaries();
+    assert(!(await Deno.stat(lock).catch(() => null)), "the held lock stays");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
