@@ -16,5 +16,6 @@ Deno.test("nearestNeighbours: nearest first, the query left out, ties to the low
   assertEquals(nearestNeighbours(x, 5, 2, 0, 0), []);
   assertEquals(nearestNeighbours(x, 5, 2, 0, -1), []);
   assertThrows(() => nearestNeighbours(x, 5, 2, 5, 1), RangeError, "expected a row in [0, 5)");
+  assertThrows(() => nearestNeighbours(x, 5, 2, 1.5, 1), RangeError, "expected a row in [0, 5)");
   assertThrows(() => nearestNeighbours(x, 4, 2, 0, 1), RangeError, "expected 4×2 values");
 });
