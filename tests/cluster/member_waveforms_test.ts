@@ -44,3 +44,36 @@ Deno.test("memberWaveformsPng: one row per component, each drawing its own chann
     "velocity (m/s), each panel scaled to its peak",
   ]);
 });
+
+Deno.test("memberWaveformsPng titles a dataset of single channels (components 'channel') as each its own channel", () => {
+  const T = 20;
+  const ds = {
+    sampleShape: [1, 4, T],
+    meta: { components: ["channel"] },
+    samples: [{ id: "s0", network: "XX", station: "A", channel: "HHE", referenceTime: null }],
+  } as unknown as Dataset;
+  const w = {
+    clusters: [{
+      cluster: 0,
+      size: 1,
+      members: [{
+        index: 0,
+        sample: {
+          waveform: [Float64Array.from({ length: T }, (_, i) => Math.cos(i))],
+          waveformTimes: Float64Array.from({ length: T }, (_, i) => i / 10),
+        },
+      }],
+    }],
+    units: "counts",
+    window: [0, 1.9],
+    failures: [],
+  } as unknown as MemberWaveforms;
+  const t = texts(memberWaveformsPng(w, ds, 1, "the pick", "svg"));
+  assertEquals(t.filter((s) => s.startsWith("Waveforms")), [
+    "Waveforms of the most confident members per cluster, each its own channel",
+  ]);
+  assertEquals(t.filter((s) => s.startsWith("cluster ")), ["cluster 0 (1)"]);
+  assertEquals(t.filter((s) => s.startsWith("counts")), [
+    "counts (response not removed), each panel scaled to its peak",
+  ]);
+});
