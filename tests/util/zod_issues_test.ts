@@ -122,6 +122,18 @@ Deno.test("with two mistyped keys in one object, each hint names its own key and
     '|Unrecognized keys: "epoch", "batchsize" (epoch: did you mean epochs?; ' +
     "batchsize: did you mean batchSize?)",
   ]);
+  // Four of them: a hint for each.
+  const four = z.object({
+    epochs: z.number(),
+    batchSize: z.number(),
+    seed: z.number(),
+    k: z.number(),
+  })
+    .partial().strict();
+  assertEquals(messages(four, { epoch: 1, batchsize: 2, sed: 3, kk: 4 }), [
+    '|Unrecognized keys: "epoch", "batchsize", "sed", "kk" (epoch: did you mean epochs?; ' +
+    "batchsize: did you mean batchSize?; sed: did you mean seed?; kk: did you mean k?)",
+  ]);
   // One mistyped key among keys nothing is near: its hint names it too.
   assertEquals(messages(schema, { epoch: 3, zzzzzzzz: 4 }), [
     '|Unrecognized keys: "epoch", "zzzzzzzz" (epoch: did you mean epochs?)',
