@@ -223,3 +223,19 @@ Deno.test("Progress: the bar's cells are rounded, a rate of 10/s is whole, and a
   new Progress("z", 0, { now: () => 0, output: none }).done();
   assert(none.text().startsWith(`z ${"░".repeat(24)} 0/1 `), none.text());
 });
+
+Deno.test("Progress on a terminal redraws the bar at once after a logged line, which wrote over it", () => {
+  let t = 0;
+  const out = recorder(true);
+  const bar = new Progress("extract", 10, { now: () => t, output: out });
+  bar.tick();
+  t = 10;
+  bar.log("note: a sample failed");
+  t = 20; // within 100 ms of the last draw, but the bar's line now holds the message
+  bar.tick();
+  assertEquals(out.text().split("\r\x1b[K").filter(Boolean).map((d) => d.split(" ")[0]), [
+    "extract",
+    "note:",
+    "extract",
+  ]);
+});
