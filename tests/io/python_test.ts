@@ -174,6 +174,8 @@ async function trainedModel(
     p("ds"),
     ...m,
     ...["--min-iter", "6", "--max-iter", "6", "--batch-size", "8", "--mode", mode],
+    // IDEC's run also takes another alpha, which seisdec.py must read from model.json.
+    ...(mode === "idec" ? ["--alpha", "2"] : []),
   );
   await ok("cluster", p("ds"), ...m, "--out", p("c"));
   await ok("cluster", p("ds"), ...m, "--stage", "init", "--out", p("c_init"));
@@ -277,6 +279,38 @@ for stage in ("init", "dec"):
       `Cannot use ${stale}/centroids.safetensors: it was written with latentScale ${scale}, ` +
       "model.json records 7: init did not finish: run init again",
       `Cannot use ${stale}/dec.safetensors: it is missing: run finetune`,
+    ]);
+    // DEC weights that model.json's finetune record does not describe (no record, another
+    // mode), and a model.json of another format.
+    const { finetune, ...noFinetune } = info;
+    const variants: Record<string, unknown> = {
+      none: noFinetune,
+      mode: { ...info, finetune: { ...(finetune as object), mode: "idec" } },
+      format: { ...info, format: "other" },
+    };
+    for (const [name, json] of Object.entries(variants)) {
+      await Deno.mkdir(join(root, name));
+      for (const f of ["autoencoder.safetensors", "centroids.safetensors", "dec.safetensors"]) {
+        await Deno.copyFile(join(model, f), join(root, name, f));
+      }
+      await Deno.writeTextFile(join(root, name, "model.json"), JSON.stringify(json));
+    }
+    const refusedDec = await python(
+      exe,
+      `import seisdec
+for d in sys.argv[1:]:
+    try:
+        seisdec.load_model(d, "dec")
+    except ValueError as e:
+        print(e)`,
+      ...Object.keys(variants).map((v) => join(root, v)),
+    );
+    const fix = "fine-tuning did not finish: run finetune --resume (or finetune --force)";
+    assertEquals(refusedDec.trim().split("\n"), [
+      `Cannot use ${root}/none/dec.safetensors: model.json records no finetune: ${fix}`,
+      `Cannot use ${root}/mode/dec.safetensors: it was written with mode dec, model.json ` +
+      `records idec: ${fix}`,
+      `Cannot read ${root}/format/model.json: format is 'other', not 'seisdec-model'`,
     ]);
     // load_clusters reads cluster's directory back: codes, q and labels as written.
     const read = await python(
@@ -530,6 +564,21 @@ for stage in ("init", "pretrain"):
       r.code === 2 &&
         r.err[0].includes("it is not the file model.json's pretrain record describes"),
       r.err.join(),
+    );
+    const py2 = await python(
+      numpyPython!,
+      `import seisdec
+try:
+    seisdec.load_model(sys.argv[1], "pretrain")
+except ValueError as e:
+    print(e)`,
+      model,
+    );
+    assertEquals(
+      py2.trim(),
+      `Cannot use ${model}/autoencoder.safetensors: it is not the file model.json's pretrain ` +
+        "record describes: pretrain did not finish writing, or the file was replaced: run " +
+        "pretrain again",
     );
     await Deno.remove(root, { recursive: true });
   },
