@@ -752,3 +752,72 @@ except ValueError as e:
     }
   },
 });
+
+Deno.test({
+  name:
+    "seisdec.py new_model + save_model without PyTorch: a small architecture from NumPy weights that seisdec encodes alike; the dataset's scaling recorded, the header sorted and 8-byte aligned; bad shapes and extra tensors refused",
+  ignore: !numpyPython || !gpuAvailable,
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    const p = (s: string) => join(root, s);
+    try {
+      await writeSamples(p("x.npy"), 5);
+      await ok("import", p("x.npy"), "--out", p("ds"), "--scaling", "db");
+      const out = await python(
+        numpyPython!,
+        `import json, struct, numpy as np, seisdec
+ds, out = sys.argv[1], sys.argv[2]
+for bad in ([1, 0, 14], [20, 14]):
+    try:
+        seisdec.new_model(bad)
+    except ValueError as e:
+        print(e)
+m = seisdec.new_model([1, 20, 14], latent_dim=3, channels=(2, 3), slope=0.05, normalize="minmax")
+plan = seisdec.decoder_plan(20, 14, 2)
+hl, wl = plan["encoder_sizes"][-1]
+rng = np.random.default_rng(1)
+w = {}
+for i, (ci, co) in enumerate([(1, 2), (2, 3)]):
+    w[f"encoder.encoder.{2 * i}.weight"] = rng.normal(0, 0.5, (co, ci, 3, 3))
+    w[f"encoder.encoder.{2 * i}.bias"] = rng.normal(0, 0.1, co)
+w["encoder.encoder.5.weight"] = rng.normal(0, 0.3, (3, 3 * hl * wl))
+w["encoder.encoder.5.bias"] = rng.normal(0, 0.1, 3)
+w["decoder.decoder.0.weight"] = rng.normal(0, 0.3, (3 * hl * wl, 3))
+w["decoder.decoder.0.bias"] = rng.normal(0, 0.1, 3 * hl * wl)
+for i, (ci, co) in enumerate([(3, 2), (2, 1)]):
+    w[f"decoder.decoder.{3 + 2 * i}.weight"] = rng.normal(0, 0.5, (ci, co, 3, 3))
+    w[f"decoder.decoder.{3 + 2 * i}.bias"] = rng.normal(0, 0.1, co)
+try:
+    seisdec.save_model(out + "/extra", m, {**w, "encoder.encoder.9.weight": np.zeros(2)})
+except ValueError as e:
+    print(e)
+seisdec.save_model(out + "/m", m, w, dataset=ds)
+raw = open(out + "/m/autoencoder.safetensors", "rb").read()
+(n,) = struct.unpack("<Q", raw[:8])
+names = list(json.loads(raw[8:8 + n]))
+print(n % 8, names[:-1] == sorted(names[:-1]), names[-1])
+x, *_ = seisdec.load_dataset(ds, normalize="minmax")
+np.save(out + "/z.npy", seisdec.encode(seisdec.Model(m.config, "pretrain", {k: v.astype(np.float32) for k, v in w.items()}, None, 1.0), x))`,
+        p("ds"),
+        root,
+      );
+      assertEquals(out.trim().split("\n"), [
+        "Cannot make a model: input_shape must be [C, F, T] of positive integers: found [1, 0, 14]",
+        "Cannot make a model: input_shape must be [C, F, T] of positive integers: found [20, 14]",
+        "Cannot save the model: weights must be the autoencoder's 12 tensors: missing [], " +
+        "unexpected ['encoder.encoder.9.weight']",
+        "0 True __metadata__",
+      ]);
+      const info = await readModelInfo(p("m"));
+      assertEquals(
+        [info.scaling, info.normalize, info.autoencoder.channels, info.autoencoder.slope],
+        ["db", "minmax", [2, 3], 0.05],
+      );
+      await ok("encode", p("ds"), "--model", p("m"), "--out", p("e"));
+      const d = maxRelDiff(await npy(p("e/latent.npy")), await npy(p("z.npy")), "codes");
+      assert(d <= 1e-5, `seisdec's codes of the saved model differ from Python's by ${d}`);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
