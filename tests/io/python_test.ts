@@ -287,6 +287,8 @@ for stage in ("init", "dec"):
       none: noFinetune,
       mode: { ...info, finetune: { ...(finetune as object), mode: "idec" } },
       format: { ...info, format: "other" },
+      // A latent scale 1e-9 of itself off: the centres were made at another scale.
+      near: { ...info, init: { ...info.init, latentScale: scale * (1 + 1e-9) } },
     };
     for (const [name, json] of Object.entries(variants)) {
       await Deno.mkdir(join(root, name));
@@ -300,7 +302,7 @@ for stage in ("init", "dec"):
       `import seisdec
 for d in sys.argv[1:]:
     try:
-        seisdec.load_model(d, "dec")
+        seisdec.load_model(d, "init" if d.endswith("near") else "dec")
     except ValueError as e:
         print(e)`,
       ...Object.keys(variants).map((v) => join(root, v)),
@@ -311,6 +313,8 @@ for d in sys.argv[1:]:
       `Cannot use ${root}/mode/dec.safetensors: it was written with mode dec, model.json ` +
       `records idec: ${fix}`,
       `Cannot read ${root}/format/model.json: format is 'other', not 'seisdec-model'`,
+      `Cannot use ${root}/near/centroids.safetensors: it was written with latentScale ${scale}, ` +
+      `model.json records ${scale * (1 + 1e-9)}: init did not finish: run init again`,
     ]);
     // load_clusters reads cluster's directory back: codes, q and labels as written.
     const read = await python(
