@@ -17,6 +17,7 @@ import { encodeNpy, readNpyFile } from "../../lib/io/npy.ts";
 import { loadWeights } from "../../lib/io/checkpoint.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { softAssign } from "../../lib/cpu/dec.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuAvailable } from "../_gpu.ts";
 import { numpyPython, PY_MODULE_DIR, runPython as python, torchPython } from "../_python.ts";
@@ -143,6 +144,9 @@ for stage in ("pretrain", "init", "dec"):
             z, r = ae.encoder(xt).numpy(), ae(xt).numpy()
     else:
         z, r = seisdec.encode(m, x), seisdec.reconstruct(m, x)
+        # In batches of 5 (the last one short): the same values, to float32 sums in another order.
+        for a, b in ((seisdec.encode(m, x, batch=5), z), (seisdec.reconstruct(m, x, batch=5), r)):
+            assert a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=1e-6), stage
     np.save(f"{out}/{stage}_latent.npy", z)
     np.save(f"{out}/{stage}_recon.npy", r)
     if m.centroids is not None:
@@ -822,6 +826,43 @@ np.save(out + "/z.npy", seisdec.encode(seisdec.Model(m.config, "pretrain", {k: v
       assert(d <= 1e-5, `seisdec's codes of the saved model differ from Python's by ${d}`);
     } finally {
       await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "seisdec.py soft_assign equals the CPU reference softAssign at alpha 0.5, 1, 3 and 100, with a centre so far its q is floored at 2^-126 and a code whose kernels all underflow",
+  ignore: !numpyPython,
+  fn: async () => {
+    const rng = new Rng(11), n = 5, k = 3, d = 2;
+    const z = Array.from({ length: n * d }, () => rng.normal() * 2);
+    // A code so far from every centre that at alpha 100 all its kernels underflow: 0/0
+    // without the row's largest kernel taken out first.
+    z[0] = 1e5;
+    // The third centre is so far that its kernel underflows against the others'.
+    const mu = [0, 0, 1.5, -1, 1e30, 1e30];
+    const out = await python(
+      numpyPython!,
+      `import json, numpy as np, seisdec
+z, mu = np.array(json.loads(sys.argv[1])).reshape(${n}, ${d}), np.array(json.loads(sys.argv[2])).reshape(${k}, ${d})
+print(json.dumps({a: seisdec.soft_assign(z, mu, float(a)).ravel().tolist() for a in ("0.5", "1", "3", "100")}))`,
+      JSON.stringify(z),
+      JSON.stringify(mu),
+    );
+    const got = JSON.parse(out) as Record<string, number[]>;
+    for (const alpha of [0.5, 1, 3, 100]) {
+      const want = softAssign(z, mu, n, k, d, alpha);
+      const q = got[String(alpha)];
+      assertEquals(q.length, n * k);
+      for (let i = 0; i < n * k; i++) {
+        // Both in float64: the same formula, to a few ulp.
+        assert(
+          Math.abs(q[i] - want[i]) <= 1e-14 * want[i],
+          `alpha ${alpha} q[${i}]: ${q[i]}, ${want[i]}`,
+        );
+      }
+      for (let i = 0; i < n; i++) assertEquals(q[i * k + 2], 2 ** -126);
     }
   },
 });
