@@ -536,3 +536,40 @@ Deno.test("stationMapPng counts each station's samples per cluster, leaving out 
   assertEquals(stationMapPng({ ...ds, samples: one }, labels, 2), null);
   assertEquals(stationMapPng(ds, labels, 2), null);
 });
+
+Deno.test("clusterProfiles takes the ends of the offset range, and bins a time before 1970 in [0, 24)", () => {
+  const ds = fixture(TIMES);
+  const nz = (h: number[]) => h.flatMap((v, i) => (v ? [i] : []));
+  // 00:59 UTC + 14 h = 14:59; − 12 h = 12:59 the day before.
+  assertEquals(nz(clusterProfiles(ds, LABELS, 2, null, "none", { utcOffset: 14 })[0].hours), [14]);
+  assertEquals(nz(clusterProfiles(ds, LABELS, 2, null, "none", { utcOffset: -12 })[0].hours), [12]);
+  // 1969-12-31 22:30 UTC is 1.5 h before the epoch: hour 22, not a negative bin.
+  const old = fixture(["1969-12-31T22:30:00Z", "", "", "", ""]);
+  const p = clusterProfiles(old, LABELS, 2, null, "none");
+  assertEquals(p[1].hours.length, 24);
+  assertEquals(nz(p[1].hours), [22]);
+  assertEquals(p[1].hours[22], 1);
+});
+
+Deno.test("clusterProfiles leaves a non-finite S − P out of the median, and counts an event once in each cluster that holds it", () => {
+  const ds = fixture(TIMES);
+  // Cluster 1 = samples 0, 1, 3: S − P NaN (an unreadable samples.csv field), 3 and 5.
+  const sp = [NaN, 3, undefined, 5, undefined];
+  const withSp = { ...ds, samples: ds.samples!.map((x, i) => ({ ...x, sMinusP: sp[i] })) };
+  assertEquals(
+    clusterProfiles(withSp, LABELS, 2, null, "none").map((x) => x.medianSMinusP),
+    [null, 4],
+  );
+  // One event's traces split between two clusters: each cluster counts it once, at 10 UTC.
+  const at = "2024-01-01T10:30:00.000Z";
+  const samples = [0, 1, 2].map((i) => ({
+    id: `e${i}`,
+    label: null,
+    referenceTime: at,
+    event: "ev",
+  }));
+  const three = Object.assign(new MemoryDataset(new Float32Array(3), [1, 1, 1]), { samples });
+  const p = clusterProfiles(three, Int32Array.of(0, 1, 1), 2, null, "none");
+  assertEquals([p[0].hours[10], p[1].hours[10]], [1, 1]);
+  assertEquals(p.map((x) => x.hours.reduce((a, b) => a + b, 0)), [1, 1]);
+});
