@@ -573,3 +573,58 @@ Deno.test("clusterProfiles leaves a non-finite S − P out of the median, and co
   assertEquals([p[0].hours[10], p[1].hours[10]], [1, 1]);
   assertEquals(p.map((x) => x.hours.reduce((a, b) => a + b, 0)), [1, 1]);
 });
+
+Deno.test("clusterProfiles: the normalised peak is the first of ties, at the first frequency and time", () => {
+  const flat = new MemoryDataset(new Float32Array(2 * F * T).fill(3), [2, F, T]);
+  const ds = Object.assign(flat, {
+    freqs: new Float64Array([1, 2.5, 4]),
+    times: new Float64Array([-1, 1]),
+  });
+  const [p] = clusterProfiles(ds, Int32Array.of(0), 1, null, "none");
+  assertEquals([p.peakFrequency, p.peakTime], [1, -1]);
+});
+
+Deno.test("dB levels: the peak frequency by SNR and its own peak time, levels averaged over components, t = 0 after the reference, a PSD of 0 floored", () => {
+  const freqs = new Float64Array([1, 5, 9]), times = new Float64Array([-2, -1, 1, 2]);
+  const db = (x: number[], shape: [number, number, number], t = times) =>
+    clusterProfiles(
+      Object.assign(new MemoryDataset(Float32Array.from(x), shape), { freqs, times: t }),
+      new Int32Array(x.length / (shape[0] * shape[1] * shape[2])),
+      1,
+      null,
+      "none",
+      { scaling: "db" },
+    )[0];
+  // 1 Hz: loud and flat (SNR 0); 5 Hz: +30 dB at 2 s; 9 Hz: +25 dB at 1 s, the loudest time of
+  // all frequencies together. The peak is 5 Hz (largest SNR, not the loudest level, 1 Hz), at
+  // 2 s (its own peak, not the loudest time over all frequencies).
+  const p = db([...[60, 60, 60, 60], ...[20, 20, 20, 50], ...[40, 40, 65, 20]], [1, 3, 4]);
+  assertEquals(Array.from(p.snrSpectrum!), [0, 30, 25]);
+  assertEquals([p.peakFrequency, p.peakTime, p.peakSnr], [5, 2, 30]);
+  // Two components at 20 and 40 dB: the level is their mean, 30 dB.
+  const two = db([...new Array(12).fill(20), ...new Array(12).fill(40)], [2, 3, 4]);
+  assertEquals(Array.from(two.levelSpectrum!), [30, 30, 30]);
+  // Every time before the reference: no SNR, and the peak is the loudest level.
+  const pre = db(
+    [...[20, 20, 20, 20], ...[30, 30, 30, 30], ...[20, 20, 20, 20]],
+    [1, 3, 4],
+    Float64Array.of(-4, -3, -2, -1),
+  );
+  assertEquals([pre.snrSpectrum, pre.peakSnr, pre.peakFrequency], [null, null, 5]);
+  // t = 0 is after the reference: its 50 dB is the signal, the 20 dB at −1 s the noise.
+  const zero = db([20, 50, 20], [1, 1, 3], Float64Array.of(-1, 0, 1));
+  assertEquals([zero.snrSpectrum![0], zero.peakTime], [30, 0]);
+  // A PSD value of 0 is floored at 1e-30 (−300 dB), not −∞.
+  const psd = clusterProfiles(
+    Object.assign(new MemoryDataset(Float32Array.of(0, 1), [1, 1, 2]), {
+      freqs: Float64Array.of(1),
+      times: Float64Array.of(1, 2),
+    }),
+    Int32Array.of(0),
+    1,
+    null,
+    "none",
+    { scaling: "psd" },
+  )[0];
+  assertEquals(Array.from(psd.levelSpectrum!), [-150]);
+});
