@@ -8,10 +8,12 @@ import {
   clusterSpectraPng,
   examplesPng,
   hourOfDayPng,
+  memberCaption,
   type ProfileDataset,
   profilesCsv,
   psdUnit,
   referenceName,
+  spectrogramTileAxes,
   stationMapPng,
   timelinePng,
   valueLabel,
@@ -627,4 +629,65 @@ Deno.test("dB levels: the peak frequency by SNR and its own peak time, levels av
     { scaling: "psd" },
   )[0];
   assertEquals(Array.from(psd.levelSpectrum!), [-150]);
+});
+
+Deno.test("profilesCsv writes peak SNR to 2 decimals and S − P, peaks to 6 significant digits", () => {
+  const [p] = clusterProfiles(fixture(TIMES), LABELS, 2, null, "none");
+  const row = profilesCsv([{
+    ...p,
+    peakFrequency: 2.718281828,
+    peakTime: -1.23456789,
+    peakSnr: 12.3456,
+    medianSMinusP: 3.14159265,
+  }]).split("\n")[1].split(",");
+  assertEquals([row[3], row[4], row[9], row[10]], ["2.71828", "-1.23457", "3.14159", "12.35"]);
+});
+
+Deno.test("spectrogramTileAxes: bins span 0 to F − 1 and 0 to T − 1, physical axes their first and last values", () => {
+  assertEquals(spectrogramTileAxes([1, 3, 4], {}), {
+    yAxis: { extent: [0, 2], label: "row (bin)" },
+    xAxis: { extent: [0, 3], label: "column (bin)" },
+  });
+  const a = spectrogramTileAxes([1, 3, 2], {
+    freqs: Float64Array.of(1, 2.5, 4),
+    times: Float64Array.of(-1, 1),
+    reference: "the P pick",
+  });
+  assertEquals(a.yAxis.extent, [1, 4]);
+  assertEquals(a.xAxis, {
+    extent: [-1, 1],
+    label: "time from the P pick (s); dashed line: t = 0",
+    marks: [0],
+  });
+});
+
+Deno.test("clusterMembers tells records apart by station and time: the same station at another time is another record", () => {
+  const s = (channel: string, time: string) => ({
+    id: `${channel}.${time}`,
+    label: null,
+    network: "CH",
+    station: "C",
+    channel,
+    referenceTime: time,
+  });
+  const T1 = "2020-01-01T00:00:00.000Z", T2 = "2020-02-01T00:00:00.000Z";
+  const samples = [s("BHZ", T1), s("BHN", T1), s("BHZ", T2)];
+  const q = new Float32Array([0.9, 0.8, 0.7]);
+  assertEquals(clusterMembers(new Int32Array(3), 1, q, 0, samples), [0, 2, 1]);
+});
+
+Deno.test("memberCaption: q to 2 decimals below 0.995, 1.0 from it; a sample without a station by its id and label", () => {
+  const s = {
+    id: "x",
+    label: null,
+    network: "XX",
+    station: "A",
+    channel: "HHZ",
+    referenceTime: "2024-01-01T02:03:04.500Z",
+  };
+  assertEquals(memberCaption(s, 0.992), "XX.A.HHZ\n01-01 02:03:04 q.99");
+  assertEquals(memberCaption(s, 0.995), "XX.A.HHZ\n01-01 02:03:04 q1.0");
+  assertEquals(memberCaption(s, null), "XX.A.HHZ\n01-01 02:03:04");
+  assertEquals(memberCaption({ id: "sample 7", label: "quarry" }, 0.5), "sample 7\nquarry");
+  assertEquals(memberCaption({ id: "sample 8", label: null }, 0.5), "sample 8\n");
 });
