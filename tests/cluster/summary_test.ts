@@ -18,7 +18,7 @@ import {
   timelinePng,
   valueLabel,
 } from "../../lib/cluster/summary.ts";
-import { MARK_COLOR } from "../../lib/plot/charts.ts";
+import { lineChart, MARK_COLOR } from "../../lib/plot/charts.ts";
 import { formatProfiles } from "../../lib/cli/cluster.ts";
 import { categoryColor, viridis } from "../../lib/plot/colors.ts";
 import { countColor, countLineInTiles, decodePng, findText } from "../plot/_decode_png.ts";
@@ -661,6 +661,25 @@ Deno.test("spectrogramTileAxes: bins span 0 to F − 1 and 0 to T − 1, physica
   });
 });
 
+Deno.test("cluster_means.png puts up to 5 clusters in one row, then 4 per row", () => {
+  const one = new MemoryDataset(new Float32Array(5 * F * T), [1, F, T]);
+  const q = clusterProfiles(
+    { ...fixture(TIMES), sampleShape: [1, F, T], readBatch: (idx) => one.readBatch(idx) },
+    new Int32Array(5),
+    1,
+    null,
+    "none",
+  )[0];
+  const width = (k: number) =>
+    decodePng(
+      clusterMeansPng(Array.from({ length: k }, (_, c) => ({ ...q, cluster: c })), [1, F, T]),
+    )
+      .width;
+  // A tile is 180 pixels wide with a gap of 10: 5 clusters make one row of 5, 6 clusters rows of 4.
+  assertEquals(width(5) - width(6), 190);
+  assertEquals(width(6), width(8));
+});
+
 Deno.test("clusterMembers tells records apart by station and time: the same station at another time is another record", () => {
   const s = (channel: string, time: string) => ({
     id: `${channel}.${time}`,
@@ -690,4 +709,92 @@ Deno.test("memberCaption: q to 2 decimals below 0.995, 1.0 from it; a sample wit
   assertEquals(memberCaption(s, null), "XX.A.HHZ\n01-01 02:03:04");
   assertEquals(memberCaption({ id: "sample 7", label: "quarry" }, 0.5), "sample 7\nquarry");
   assertEquals(memberCaption({ id: "sample 8", label: null }, 0.5), "sample 8\n");
+});
+
+Deno.test("examplesPng shows 6 members per cluster by default", () => {
+  const one = new MemoryDataset(new Float32Array(5 * F * T).map((_, e) => e), [1, F, T]);
+  const ds = {
+    ...fixture(TIMES),
+    sampleShape: [1, F, T] as [number, number, number],
+    readBatch: (idx: ArrayLike<number>) => one.readBatch(idx),
+  };
+  const png = examplesPng(ds, LABELS, 2, null, "none");
+  assertEquals(png, examplesPng(ds, LABELS, 2, null, "none", { perCluster: 6 }));
+  assert(
+    decodePng(png).width >
+      decodePng(examplesPng(ds, LABELS, 2, null, "none", { perCluster: 5 })).width,
+  );
+});
+
+Deno.test("cluster_spectra.png draws each non-empty cluster's spectrum against frequency in Hz", () => {
+  const ds = fixture(TIMES);
+  // Cluster 2 is empty: no line and no legend entry for it.
+  const p = clusterProfiles(ds, LABELS, 3, null, "none");
+  const series = p.slice(0, 2).map((x) => ({
+    name: `cluster ${x.cluster} (${x.size})`,
+    x: [1, 2.5, 4],
+    y: Array.from(x.meanSpectrum),
+  }));
+  assertEquals(
+    clusterSpectraPng(p, ds.freqs, "none", null, "svg"),
+    lineChart(series, {
+      format: "svg",
+      title: "Mean spectrum per cluster",
+      xLabel: "frequency (Hz)",
+      yLabel: "mean value (none, per sample)",
+    }),
+  );
+});
+
+Deno.test("hour_of_day.png: shares on a scale from 0 %, hours no cluster covers left blank (grey)", () => {
+  // One cluster: 1 record at 03 UTC and 3 at 05 UTC, 25 % and 75 %; no other hour covered.
+  const at = (h: number) => `2024-01-01T${String(h).padStart(2, "0")}:30:00.000Z`;
+  const samples = [3, 5, 5, 5].map((h, i) => ({ id: `s${i}`, label: null, referenceTime: at(h) }));
+  const ds = Object.assign(new MemoryDataset(new Float32Array(4), [1, 1, 1]), { samples });
+  const p = clusterProfiles(ds, new Int32Array(4), 1, null, "none");
+  const png = decodePng(hourOfDayPng(p, 0)!);
+  // 25 % on a 0-75 % scale is a third of the way up viridis (a whole cell, not only the bar).
+  assert(countColor(png.rgba, viridis(25 / 75)) > 1000, "hour 3 at a third of the scale");
+  // The 22 hours without a record are NaN: grey, far more than a cell.
+  assert(countColor(png.rgba, [128, 128, 128]) > 10 * countColor(png.rgba, viridis(1)));
+});
+
+Deno.test("timeline.png needs two timed samples and jitters each dot within ±0.3 of its cluster's row", () => {
+  assertEquals(timelinePng(fixture(["2024-01-01T00:00:00Z", "", "", "", ""]), LABELS, 2), null);
+  // Six samples a day apart, clusters 0 and 1 in turn: dots on both sides of both rows.
+  const samples = [0, 1, 2, 3, 4, 5].map((d) => ({
+    id: `s${d}`,
+    label: null,
+    referenceTime: `2024-03-0${d + 1}T12:00:00.000Z`,
+  }));
+  const ds = Object.assign(new MemoryDataset(new Float32Array(6), [1, 1, 1]), { samples });
+  const svg = new TextDecoder().decode(timelinePng(ds, Int32Array.of(0, 1, 0, 1, 0, 1), 2, "svg")!);
+  // The y ticks 0 and 1 (right-aligned, centred on their pixel row: the text's y is 4 below it).
+  const tickY = (v: string) => {
+    const m = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)"[^>]*>([^<]*)<\/text>/g)]
+      .filter((m) => m[2] === v);
+    assertEquals(m.length, 1, v);
+    return Number(m[0][1]) - 4;
+  };
+  const y0 = tickY("0"), y1 = tickY("1");
+  const hex = (c: readonly number[]) =>
+    "#" + c.map((v) => v.toString(16).padStart(2, "0")).join("");
+  // The dots (translucent; the legend's are opaque).
+  const jitter: number[] = [];
+  for (
+    const m of svg.matchAll(
+      /<circle cx="[\d.]+" cy="([\d.]+)" r="[\d.]+" fill="(#[0-9a-f]{6})" fill-opacity/g,
+    )
+  ) {
+    const g = m[2] === hex(categoryColor(0)) ? 0 : m[2] === hex(categoryColor(1)) ? 1 : NaN;
+    jitter.push((Number(m[1]) - 0.5 - y0) / (y1 - y0) - g);
+  }
+  // The golden-ratio sequence's first six, 0.6 · (frac(i · 0.618) − 0.5): within ±0.3.
+  assertClose(
+    jitter.sort((a, b) => a - b),
+    [-0.3, -0.2459, -0.1584, -0.0167, 0.0708, 0.2125],
+    0.01,
+    0,
+    "jitter",
+  );
 });
