@@ -432,3 +432,23 @@ Deno.test("info on a model.json that declares an enormous network says so withou
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("processingOf gives the overlap to 0.1 %; settingsProcessing lists the components comma-spaced", () => {
+  const c = parseExtractConfig({
+    input: { format: "esec", dir: "/e" },
+    spectrogram: { overlap: 0.625 },
+  });
+  const line = processingOf(c)!;
+  assert(line.includes(", 62.5 % overlap,"), line);
+  const meta: DatasetMeta = {
+    format: "seisdec-dataset",
+    version: 1,
+    shape: [1, 3, 2, 1],
+    components: ["Z", "N", "E"],
+    scaling: "db",
+    config: c,
+    created: "2026-01-01T00:00:00Z",
+  };
+  const settings = datasetSettings(meta, new Float64Array([1, 2]), new Float64Array([0]));
+  assertEquals(settingsProcessing(settings), `${line}; components Z, N, E; scaling db`);
+});
