@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { run } from "./_run.ts";
 import {
+  describeDir,
   formatSummary,
   inputOf,
   limitOf,
@@ -13,6 +14,8 @@ import {
 import { parseExtractConfig } from "../../lib/io/extract_config.ts";
 import { type DatasetMeta, datasetSettings, writeDataset } from "../../lib/io/dataset.ts";
 import { assert, assertEquals } from "../_assert.ts";
+import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
+import { DETECTIONS_DIR } from "../../lib/io/extract.ts";
 import { gpuTest } from "../_gpu.ts";
 import { adapterLabel, adapterSummary } from "../../lib/gpu/device.ts";
 import { TUNING_FORMAT, writeStoredTuning } from "../../lib/gpu/tuning_store.ts";
@@ -451,4 +454,102 @@ Deno.test("processingOf gives the overlap to 0.1 %; settingsProcessing lists the
   };
   const settings = datasetSettings(meta, new Float64Array([1, 2]), new Float64Array([0]));
   assertEquals(settingsProcessing(settings), `${line}; components Z, N, E; scaling db`);
+});
+
+Deno.test("describeDir on a dataset: the last frequency and time, events named, channel-days of complete lines, bytes per sample", async () => {
+  const dir = join(await Deno.makeTempDir(), "ds");
+  const events = ["E1", "E1", "", "E2"];
+  const samples = events.map((event, i) => ({
+    id: `s${i}`,
+    network: "XX",
+    station: "A",
+    location: "",
+    channel: "BHZ",
+    referenceTime: `2020-01-0${i + 1}T00:00:00.000Z`,
+    label: null,
+    ...(event ? { event } : {}),
+  }));
+  await writeDataset(
+    dir,
+    { shape: [4, 1, 3, 4], components: ["Z"], scaling: "psd", config: {} },
+    samples,
+    new Float32Array(48),
+    new Float64Array([1, 2, 4]),
+    new Float64Array([-1, 0, 1, 2.5]),
+  );
+  // Two days kept for one channel, a torn last line (an interrupted write) not counted.
+  await Deno.mkdir(join(dir, DETECTIONS_DIR));
+  await Deno.writeTextFile(
+    join(dir, DETECTIONS_DIR, "XX.A..BHZ.2020-01.jsonl"),
+    '{"day":1}\n{"day":2}\n{"day":3,"tri',
+  );
+  try {
+    const s = await describeDir(dir);
+    assertEquals([s.freqsHz, s.timesS], [[1, 4], [-1, 2.5]]);
+    assertEquals(s.events, { samples: 3, events: 2 });
+    assertEquals(s.detectionsKept, { channels: 1, channelDays: 2 });
+    const limit = s.batchLimit as { bytesPerSample: number };
+    const floats = new ConvAutoencoder({ inputShape: [1, 3, 4] }).largestActivation().floats;
+    assertEquals(limit.bytesPerSample, 4 * floats);
+  } finally {
+    await Deno.remove(join(dir, ".."), { recursive: true });
+  }
+});
+
+Deno.test("describeDir on a model: no val loss where the last epoch has none, the chosen k, the software of a resumed run", async () => {
+  const dir = await Deno.makeTempDir();
+  const sw = { seisdec: "1.0", deno: "2.0", backend: "cpu" };
+  await Deno.writeTextFile(
+    join(dir, "model.json"),
+    JSON.stringify({
+      pretrain: { epochsDone: 2, epochs: 2, software: sw, softwareBefore: [] },
+      init: {
+        k: 4,
+        method: "kmeans",
+        kSelection: { candidates: [2, 6], criterion: "bic", chosen: 5 },
+      },
+      finetune: { mode: "dec", software: sw, softwareBefore: [null, sw] },
+    }),
+  );
+  await Deno.writeTextFile(
+    join(dir, "learning_curve.csv"),
+    "epoch,train_loss,val_loss\n1,0.5,0.4\n2,0.25,\n",
+  );
+  try {
+    const s = await describeDir(dir) as unknown as {
+      pretrain: Record<string, unknown>;
+      init: Record<string, unknown>;
+      finetune: Record<string, unknown>;
+    };
+    assertEquals([s.pretrain.trainLoss, s.pretrain.valLoss], [0.25, null]);
+    assertEquals([s.init.k, s.init.chosen], [4, 5]);
+    // A run that was not resumed names no earlier software; a record from before they were kept,
+    // "unknown".
+    assert(!("resumedFrom" in s.pretrain), JSON.stringify(s.pretrain));
+    assertEquals(s.finetune.resumedFrom, ["unknown", "seisdec 1.0, Deno 2.0, cpu"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("describeDir on a cluster directory gives the per-event scores evaluate wrote", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dir, "result.json"), JSON.stringify({ stage: "dec", n: 6, k: 2 }));
+  await Deno.writeTextFile(
+    join(dir, "evaluation.json"),
+    JSON.stringify({
+      acc: 0.5,
+      nmi: 0.1,
+      ari: 0,
+      silhouette: 0.2,
+      events: { n: 3, acc: 0.75, nmi: 0.5 },
+    }),
+  );
+  try {
+    const s = await describeDir(dir);
+    assertEquals(s.events, { n: 3, acc: 0.75, nmi: 0.5 });
+    assertEquals(s.sizes, null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
