@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import {
   dateTicks,
+  formatTick,
   heatmap,
   imageGrid,
   LINE_MARK_COLOR,
@@ -493,4 +494,46 @@ Deno.test("charts of degenerate data still draw: non-finite points skipped, one 
     "expected rows * cols = 2 * 2 values: found 3",
   );
   assertThrows(() => lineChart([], { width: 40, height: 30 }), RangeError, "leave no room");
+});
+
+Deno.test("niceTicks moves to a step of 2 from a raw step of 1.5, and formatTick switches to exponents at 1e5 with the step's digits", () => {
+  // Raw step 8 / 5 = 1.6: step 2, not 1.
+  assertEquals(niceTicks(0, 8).ticks, [0, 2, 4, 6, 8]);
+  assertEquals(niceTicks(0, 7.4).ticks, [0, 1, 2, 3, 4, 5, 6, 7]);
+  assertEquals([formatTick(1e5, 2e4), formatTick(99999, 2e4)], ["1e5", "99999"]);
+  // A step a tenth or less of the value: one decimal in the mantissa.
+  assertEquals([formatTick(1.5e5, 5e3), formatTick(2e5, 1e5)], ["1.5e5", "2e5"]);
+  // Decimals from the step, up to 6.
+  assertEquals(formatTick(0.0015, 0.00005), "0.00150");
+  assertEquals(formatTick(0.25, 1e-9), "0.250000");
+});
+
+Deno.test("dateTicks: months below three years; every third day from the 1st, none on the 31st a day before the next 1st", () => {
+  const labels = (lo: number, hi: number, target = 7) =>
+    dateTicks(lo, hi, target).map((x) => x.label);
+  // 2.5 years: every 6 months, not yearly.
+  assertEquals(labels(Date.UTC(2020, 1, 1), Date.UTC(2022, 7, 1)), [
+    "2020-07",
+    "2021-01",
+    "2021-07",
+    "2022-01",
+    "2022-07",
+  ]);
+  // 16 days across the end of January: every third day of each month.
+  assertEquals(labels(Date.UTC(2024, 0, 20), Date.UTC(2024, 1, 5)), [
+    "2024-01-22",
+    "2024-01-25",
+    "2024-01-28",
+    "2024-02-01",
+    "2024-02-04",
+  ]);
+});
+
+Deno.test("placeLegend counts a mark on the padded box's edge, and takes no spot left of or above the plot", () => {
+  const plot = { left: 0, top: 0, w: 200, h: 100 }, box = { w: 50, h: 30 };
+  // Upper right spans x 142..192, padded by 2 to 140..194: a mark at x = 140 is on it.
+  assertEquals(placeLegend(plot, box, [140, 20], 2), { x: 8, y: 8 });
+  assertEquals(placeLegend(plot, box, [139, 20], 2), { x: 142, y: 8 });
+  // A box nearly as wide as the plot: the upper right spot would start left of it.
+  assertEquals(placeLegend(plot, { w: 195, h: 30 }, []), { x: 8, y: 8 });
 });
