@@ -537,3 +537,104 @@ Deno.test("placeLegend counts a mark on the padded box's edge, and takes no spot
   // A box nearly as wide as the plot: the upper right spot would start left of it.
   assertEquals(placeLegend(plot, { w: 195, h: 30 }, []), { x: 8, y: 8 });
 });
+
+const svgText = (b: Uint8Array) => new TextDecoder().decode(b);
+/** The bodies of an SVG's text elements, in drawing order. */
+const texts = (svg: string) => [...svg.matchAll(/<text [^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+/** Filled rectangles of a size and colour: their x and y. */
+const rects = (svg: string, w: number | string, h: number | string, fill: string) =>
+  [
+    ...svg.matchAll(
+      new RegExp(`<rect x="(\\d+)" y="(\\d+)" width="${w}" height="${h}" fill="${fill}"/>`, "g"),
+    ),
+  ].map((m) => [Number(m[1]), Number(m[2]), Number(m[3] ?? NaN)]);
+
+Deno.test("chart frames: 66 px left without a y label, 84 with; 16 px top without a title, 40 with", () => {
+  const one = [{ name: "a", x: [0, 1], y: [0, 1] }];
+  // The plot outline is the area less margins, 1 pixel out: strokeRect(left - 1, top - 1, ...).
+  const frameOf = (svg: string) =>
+    svg.match(
+      /<rect x="([\d.]+)" y="([\d.]+)" width="(\d+)" height="(\d+)" fill="none" stroke="#000000"\/>/,
+    )!
+      .slice(1).map(Number);
+  assertEquals(frameOf(svgText(lineChart(one, { format: "svg" }))), [65.5, 15.5, 715, 449]);
+  assertEquals(
+    frameOf(svgText(lineChart(one, { format: "svg", title: "t", xLabel: "x", yLabel: "y" }))),
+    [83.5, 39.5, 697, 405],
+  );
+});
+
+Deno.test("scatterChart: ticks where their values fall on an axis padded 4 %, and points on the ticks of their values", () => {
+  const svg = svgText(scatterChart({
+    x: Float64Array.of(0, 50, 100),
+    y: Float64Array.of(0, 40, 100),
+    groups: Int32Array.of(0, 0, 0),
+  }, { format: "svg", width: 500 }));
+  // Plot area 66..480 × 16..464 (414 × 448); both axes span −4..104.
+  const px = (v: number) => Math.round(66 + ((v + 4) / 108) * 413);
+  const py = (v: number) => Math.round(16 + 447 - ((v + 4) / 108) * 447);
+  // 414 px wide: 4 ticks' room (one per 90 px), so a step of 50.
+  assertEquals(rects(svg, 1, 5, "#000000").map((r) => r[0]), [0, 50, 100].map(px));
+  assertEquals(rects(svg, 5, 1, "#000000").map((r) => r[1]), [0, 20, 40, 60, 80, 100].map(py));
+  const dots = [
+    ...svg.matchAll(
+      /<circle cx="([\d.]+)" cy="([\d.]+)" r="3" fill="#[0-9a-f]{6}" fill-opacity="0.8"\/>/g,
+    ),
+  ]
+    .map((m) => [Number(m[1]) - 0.5, Number(m[2]) - 0.5]);
+  assertEquals(dots, [[px(0), py(0)], [px(50), py(40)], [px(100), py(100)]]);
+});
+
+Deno.test("lineChart axes: one repeated value padded by a tenth, a log axis skips values <= 0, 1-2-5 labels up to 2.5 decades, decades every other over 8", () => {
+  const at = (y: number[], logY = false) =>
+    texts(svgText(lineChart([{ name: "a", x: y.map((_, i) => i), y }], { format: "svg", logY })));
+  // 100 twice: 90..110, not 99.5..100.5.
+  const flat = at([100, 100]);
+  assert(flat.includes("90") && flat.includes("110") && !flat.includes("99.6"), flat.join());
+  // A 0 on a log axis is skipped as a NaN is.
+  const zero = [{ name: "a", x: [0, 1, 2, 3], y: [0, 1, 10, 100] }];
+  const nan = [{ name: "a", x: [0, 1, 2, 3], y: [NaN, 1, 10, 100] }];
+  assertEquals(lineChart(zero, { logY: true }), lineChart(nan, { logY: true }));
+  // 1 to 200: 2.3 decades, labelled 1, 2 and 5 times each power of ten.
+  const y125 = at([1, 200], true);
+  for (const l of ["1", "2", "5", "10", "20", "50", "100", "200"]) assert(y125.includes(l), l);
+  // 1 to 1e8 on 448 px (8 labels' room): every other decade, 10000 written out, 1e6 not.
+  const decades = at([1, 1e8], true).filter((l) => /^1(0*|e\d)$/.test(l));
+  assertEquals(decades, ["1", "100", "10000", "1e6", "1e8"]);
+});
+
+Deno.test("lineChart: an isolated point gets a dot, the mark's dashes are 5 on 3 off, more than 20 series show '+N more'", () => {
+  const svg = svgText(lineChart([{ name: "a", x: [0, 1, 2, 3, 4], y: [1, NaN, 2, NaN, 3] }], {
+    format: "svg",
+  }));
+  assertEquals([...svg.matchAll(/<circle [^>]*fill="#1f77b4"/g)].length, 3);
+  // A dashed mark across the 448-pixel plot from y = 16 (a multiple of 8): 56 dashes of 5.
+  const png = decodePng(lineChart([{ name: "a", x: [0, 1, 2, 10], y: [0, 1, NaN, 1] }], {
+    mark: { x: 5 },
+  }));
+  assertEquals(countColor(png.rgba, LINE_MARK_COLOR), 56 * 5);
+  const many = Array.from({ length: 25 }, (_, k) => ({ name: `s${k}`, x: [0, 1], y: [k, k] }));
+  const legend = texts(svgText(lineChart(many, { format: "svg" })));
+  assert(
+    legend.includes("s19") && !legend.includes("s20") && legend.includes("+5 more"),
+    legend.join(),
+  );
+});
+
+Deno.test("scatterChart with xDates shows an hour around samples under 2 minutes apart", () => {
+  const t0 = Date.UTC(2024, 0, 1, 12);
+  const svg = svgText(scatterChart({
+    x: Float64Array.of(t0, t0 + 90_000),
+    y: Float64Array.of(0, 1),
+    groups: Int32Array.of(0, 0),
+  }, { format: "svg", xDates: true }));
+  // 11:30:45 to 12:30:45: every 10 minutes.
+  assertEquals(texts(svg).filter((l) => /^\d\d:\d\d$/.test(l)), [
+    "11:40",
+    "11:50",
+    "12:00",
+    "12:10",
+    "12:20",
+    "12:30",
+  ]);
+});
