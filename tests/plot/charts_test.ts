@@ -548,6 +548,7 @@ const rects = (svg: string, w: number | string, h: number | string, fill: string
       new RegExp(`<rect x="(\\d+)" y="(\\d+)" width="${w}" height="${h}" fill="${fill}"/>`, "g"),
     ),
   ].map((m) => [Number(m[1]), Number(m[2]), Number(m[3] ?? NaN)]);
+const hex = (c: readonly number[]) => "#" + c.map((v) => v.toString(16).padStart(2, "0")).join("");
 
 Deno.test("chart frames: 66 px left without a y label, 84 with; 16 px top without a title, 40 with", () => {
   const one = [{ name: "a", x: [0, 1], y: [0, 1] }];
@@ -637,4 +638,46 @@ Deno.test("scatterChart with xDates shows an hour around samples under 2 minutes
     "12:20",
     "12:30",
   ]);
+});
+
+Deno.test("heatmap: annotations to 3 digits, white below 0.6 of the scale; the colour bar yellow at the top", () => {
+  const svg = svgText(
+    heatmap(Float64Array.of(0, 0.55, 0.7, 1), 1, 4, { format: "svg", annotate: true }),
+  );
+  assert(/fill="#ffffff">0\.550<\/text>/.test(svg), "0.55 in white");
+  assert(/fill="#000000">0\.700<\/text>/.test(svg), "0.7 in black");
+  const bar = [
+    ...svg.matchAll(/<rect x="\d+" y="(\d+)" width="16" height="1" fill="(#[0-9a-f]{6})"\/>/g),
+  ];
+  assertEquals([bar[0][2], bar.at(-1)![2]], [hex(viridis(1)), hex(viridis(0))]);
+});
+
+Deno.test("heatmap: column names every other where two would touch, row names every other below 12 px a row, the plot moved right for wide names", () => {
+  // 24 columns on 334 px: 13.9 px a column, a name 11 px + 6 wide.
+  const cols = Array.from({ length: 24 }, (_, c) => String(c).padStart(2, "0"));
+  const c = texts(
+    svgText(heatmap(new Float64Array(24), 1, 24, { format: "svg", width: 500, colLabels: cols })),
+  );
+  assertEquals(c.filter((l) => /^\d\d$/.test(l)), cols.filter((_, i) => i % 2 === 0));
+  // 40 rows on 448 px: 11.2 px a row.
+  const rows = Array.from({ length: 40 }, (_, r) => `r${r}`);
+  const r = texts(
+    svgText(heatmap(new Float64Array(40), 40, 1, { format: "svg", rowLabels: rows })),
+  );
+  assertEquals(r.filter((l) => /^r\d+$/.test(l)), rows.filter((_, i) => i % 2 === 0));
+  // A 119-pixel row name: the plot starts 12 px right of it, at 131.
+  const wide = svgText(
+    heatmap(new Float64Array(1), 1, 1, { format: "svg", rowLabels: ["x".repeat(20)] }),
+  );
+  assert(wide.includes('<rect x="130.5" y="15.5"'), wide);
+});
+
+Deno.test("heatmap: x ticks at the centres of the columns their values fall in", () => {
+  const svg = svgText(heatmap(new Float64Array(11), 1, 11, { format: "svg", xExtent: [0, 10] }));
+  // 634 px for 11 columns; 7 ticks' room: 0, 2, ..., 10, each at its column's centre.
+  const cellW = 634 / 11;
+  assertEquals(
+    rects(svg, 1, 5, "#000000").map((r) => r[0]),
+    [0, 2, 4, 6, 8, 10].map((v) => Math.round(66 + (v + 0.5) * cellW)),
+  );
 });
