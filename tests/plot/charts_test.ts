@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import {
   dateTicks,
   formatTick,
@@ -10,6 +10,7 @@ import {
   niceTicks,
   placeLegend,
   scatterChart,
+  stationChart,
   traceGrid,
 } from "../../lib/plot/charts.ts";
 import { Canvas, textWidth } from "../../lib/plot/canvas.ts";
@@ -541,6 +542,13 @@ Deno.test("placeLegend counts a mark on the padded box's edge, and takes no spot
 const svgText = (b: Uint8Array) => new TextDecoder().decode(b);
 /** The bodies of an SVG's text elements, in drawing order. */
 const texts = (svg: string) => [...svg.matchAll(/<text [^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+/** A text element's x and y by its body (the first with it). */
+function textAt(svg: string, body: string): [number, number] {
+  const m = [...svg.matchAll(/<text x="([\d.-]+)" y="([\d.-]+)"[^>]*>([^<]*)<\/text>/g)]
+    .find((m) => m[3] === body);
+  assert(m, `text ${body}`);
+  return [Number(m[1]), Number(m[2])];
+}
 /** Filled rectangles of a size and colour: their x and y. */
 const rects = (svg: string, w: number | string, h: number | string, fill: string) =>
   [
@@ -680,4 +688,104 @@ Deno.test("heatmap: x ticks at the centres of the columns their values fall in",
     rects(svg, 1, 5, "#000000").map((r) => r[0]),
     [0, 2, 4, 6, 8, 10].map((v) => Math.round(66 + (v + 0.5) * cellW)),
   );
+});
+
+Deno.test("imageGrid: y ticks from the bottom with origin lower, 12 px apart at least; marks from the tile's first pixel, none on an empty tile", () => {
+  // 10 rows of 9 px: a tick a row would be 9 px apart, so every other row.
+  const im = { data: new Float32Array(10).map((_, i) => i), rows: 10, cols: 1 };
+  const svg = svgText(imageGrid([im], 1, { format: "svg", yAxis: { extent: [0, 9], label: "f" } }));
+  assertEquals(texts(svg).filter((l) => /^\d$/.test(l)), ["0", "2", "4", "6", "8"]);
+  assert(textAt(svg, "0")[1] > textAt(svg, "8")[1], "0 below 8");
+  // A mark half a column before the first column's value lands on the tile's first pixel.
+  const mark = (data: Float32Array) =>
+    rects(
+      svgText(imageGrid([{ data, rows: 1, cols: 10 }], 1, {
+        format: "svg",
+        xAxis: { extent: [0, 9], label: "t", marks: [-0.5] },
+      })),
+      1,
+      4,
+      hex(MARK_COLOR),
+    );
+  assert(mark(new Float32Array(10)).length > 0, "mark drawn at the tile's left edge");
+  assertEquals(mark(new Float32Array(10).fill(NaN)), []);
+});
+
+Deno.test("imageGrid's colour bar: viridis(0) to viridis(1) end to end; min left and max right without a shared scale; a caption as wide as its tile kept whole", () => {
+  const im = { data: Float32Array.of(0, 1), rows: 1, cols: 2, label: "x".repeat(20) };
+  const svg = svgText(imageGrid([im], 1, { format: "svg", colorbarLabel: "v", tileWidth: 119 }));
+  const bar = [
+    ...svg.matchAll(/<rect x="\d+" y="\d+" width="1" height="10" fill="(#[0-9a-f]{6})"\/>/g),
+  ]
+    .map((m) => m[1]);
+  assertEquals([bar[0], bar.at(-1)], [hex(viridis(0)), hex(viridis(1))]);
+  assert(textAt(svg, "min")[0] < textAt(svg, "max")[0], "min left of max");
+  // 20 letters are 119 px: they fit a 119-pixel tile.
+  assert(texts(svg).includes("x".repeat(20)), texts(svg).join());
+});
+
+Deno.test("traceGrid: shading to the nearest pixel, marks at the pixel they fall in, envelopes joined column to column, the peak to 2 digits, row names only for rows there are", () => {
+  // x 0..180 over 180 px: a pixel per unit.
+  const x = Float64Array.from({ length: 181 }, (_, i) => i);
+  const y = Float64Array.from(x, (v) => (v === 90 ? 0.0123 : 0));
+  const svg = svgText(traceGrid([{ x, y }], 1, {
+    format: "svg",
+    window: [10.6, 170],
+    marks: [30.6],
+    rowLabels: ["a", "b"],
+  }));
+  // The tiles start after the gap (10) and the row names (5 px + 12).
+  const left = 10 + 5 + 12;
+  assertEquals(rects(svg, 11, 70, "#e1e1e1").map((r) => r[0]), [left]);
+  assertEquals(rects(svg, 1, 4, hex(LINE_MARK_COLOR)).map((r) => r[0])[0], left + 30);
+  const t = texts(svg);
+  assert(t.includes("peak 0.012") && t.includes("a") && !t.includes("b"), t.join());
+  const small = texts(svgText(traceGrid([{ x, y: y.map((v) => v / 2.46) }], 1, { format: "svg" })));
+  assert(small.includes("peak 0.005"), small.join());
+  // y alternating 0, 10 at 60 px apart: each column's bar reaches back to the previous sample.
+  const zig = svgText(
+    traceGrid([{ x: Float64Array.of(0, 1, 2, 3), y: Float64Array.of(0, 10, 0, 10) }], 1, {
+      format: "svg",
+    }),
+  );
+  const heights = [
+    ...zig.matchAll(/<rect x="\d+" y="\d+" width="1" height="(\d+)" fill="#142878"\/>/g),
+  ]
+    .map((m) => Number(m[1]));
+  assertEquals(heights, [1, 34, 34, 34]);
+});
+
+Deno.test("stationChart: one scale at the middle latitude, no latitude past the pole, ticks below -180 read as longitudes east", () => {
+  const bars = (svg: string) =>
+    [...svg.matchAll(/<rect x="(\d+)" y="(\d+)" width="30" height="8"/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
+  const [a, b] = bars(svgText(stationChart([
+    { name: "A", longitude: 0, latitude: 0, counts: [1] },
+    { name: "B", longitude: 10, latitude: 60, counts: [1] },
+  ], { format: "svg" })));
+  // 10 degrees of longitude at 30 N against 60 of latitude.
+  assertClose([(b[0] - a[0]) / (a[1] - b[1])], [10 * Math.cos(Math.PI / 6) / 60], 0, 0.02);
+  const pole = texts(svgText(stationChart([
+    // Half a world apart in longitude: the plot spans degrees more latitude than they do.
+    { name: "A", longitude: -90, latitude: 89.9, counts: [1] },
+    { name: "B", longitude: 90, latitude: 89.95, counts: [1] },
+  ], { format: "svg" })));
+  // The latitude ticks (the longitude ticks are multiples of 50) end at 90.
+  assertEquals(pole.filter((l) => Number(l) > 80 && Number(l) < 100), [
+    "83",
+    "84",
+    "85",
+    "86",
+    "87",
+    "88",
+    "89",
+    "90",
+  ]);
+  const west = texts(svgText(stationChart([
+    { name: "A", longitude: -179.9, latitude: 0, counts: [1] },
+    { name: "B", longitude: -179, latitude: 1, counts: [1] },
+  ], { format: "svg" })));
+  assert(west.includes("179.5") && !west.some((l) => Number(l) < -180), west.join());
 });
