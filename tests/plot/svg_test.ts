@@ -237,3 +237,22 @@ Deno.test("SvgCanvas and Canvas draw the same pixels for awkward calls: thin out
   const differ = canvas.rgba.reduce((n, v, i) => n + (Math.abs(v - png.rgba[i]) > 1 ? 1 : 0), 0);
   assertEquals(differ, 0);
 });
+
+Deno.test("SvgCanvas composites a translucent pixel over a translucent one, and continues a path only from where it ended", () => {
+  const draw = (s: Surface) => {
+    s.set(2, 2, [200, 200, 200], 0.5);
+    s.set(2, 2, [0, 0, 0], 0.5);
+    s.line(0, 6, 10, 6, [0, 0, 200]);
+    // Starts below the last end (same x, another y): a new path, not a segment from (10, 6).
+    s.line(10, 9, 18, 9, [0, 0, 200]);
+  };
+  const png = new Canvas(20, 12);
+  draw(png);
+  const svg = new SvgCanvas(20, 12);
+  draw(svg);
+  const doc = svg.toSvg();
+  assertEquals([...doc.matchAll(/<path /g)].length, 2);
+  const { canvas } = replaySvg(doc);
+  const differ = canvas.rgba.reduce((n, v, i) => n + (Math.abs(v - png.rgba[i]) > 1 ? 1 : 0), 0);
+  assertEquals(differ, 0);
+});
