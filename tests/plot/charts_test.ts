@@ -789,3 +789,7 @@ Deno.test("stationChart: one scale at the middle latitude, no latitude past the 
   ], { format: "svg" })));
   assert(west.includes("179.5") && !west.some((l) => Number(l) < -180), west.join());
 });
+
+Deno.test("glyph draws '~', the last printable ASCII character, not '?'", () => {
+  assertEquals(glyph("~"), [0x08, 0x04, 0x08, 0x10, 0x08]);
+});
