@@ -793,3 +793,24 @@ Deno.test("stationChart: one scale at the middle latitude, no latitude past the 
 Deno.test("glyph draws '~', the last printable ASCII character, not '?'", () => {
   assertEquals(glyph("~"), [0x08, 0x04, 0x08, 0x10, 0x08]);
 });
+
+Deno.test("stationChart leaves out a label that would come within 2 pixels of one drawn", () => {
+  // A and B on the equator, C 10 degrees east to fix the scale; B moved east until its bar is
+  // 24, then 25 pixels right of A's. Labels of 4 letters are 23 px wide: 1 px apart is too close.
+  const at = new Map<number, string[]>();
+  for (let d = 0.3; d < 0.6 && at.size < 2; d += 0.002) {
+    const svg = svgText(stationChart([
+      { name: "AAAA", longitude: 0, latitude: 0, counts: [1] },
+      { name: "BBBB", longitude: d, latitude: 0, counts: [1] },
+      { name: "CCCC", longitude: 10, latitude: 0, counts: [1] },
+    ], { format: "svg" }));
+    const x = [...svg.matchAll(/<rect x="(\d+)" y="\d+" width="30" height="8"/g)].map((m) =>
+      Number(m[1])
+    );
+    const gap = x[1] - x[0];
+    if ((gap === 24 || gap === 25) && !at.has(gap)) at.set(gap, texts(svg));
+  }
+  assertEquals([...at.keys()].sort(), [24, 25]);
+  assert(!at.get(24)!.includes("BBBB") && at.get(24)!.includes("AAAA"), at.get(24)!.join());
+  assert(at.get(25)!.includes("BBBB"), at.get(25)!.join());
+});
