@@ -798,3 +798,54 @@ Deno.test("timeline.png needs two timed samples and jitters each dot within ±0.
     "jitter",
   );
 });
+
+Deno.test("hour_of_day.png names samples or events as counted, one event singular, and grows 34 px a cluster", () => {
+  const svgOf = (b: Uint8Array | null) => new TextDecoder().decode(b!);
+  const ds = fixture(TIMES);
+  const plain = svgOf(hourOfDayPng(clusterProfiles(ds, LABELS, 2, null, "none"), 0, "svg"));
+  // The apostrophe escaped.
+  assert(
+    plain.includes(">Share of each cluster&#39;s samples per hour of day (UTC)</text>"),
+    plain,
+  );
+  assert(plain.includes(">cluster 0 (1)</text>") && plain.includes(">cluster 1 (3)</text>"), plain);
+  // Cluster 0's samples name one event; cluster 1's none.
+  const ev = {
+    ...ds,
+    samples: ds.samples!.map((x, i) => ({ ...x, event: i === 4 ? "e" : undefined })),
+  };
+  const events = svgOf(hourOfDayPng(clusterProfiles(ev, LABELS, 2, null, "none"), 0, "svg"));
+  assert(events.includes(">cluster 0 (1 event)</text>"), events);
+  assert(events.includes(">cluster 1 (3 events)</text>"), events);
+  // 10 clusters: 80 + 34 · 10 pixels tall.
+  const ten = clusterProfiles(ds, LABELS, 10, null, "none");
+  assertEquals(decodePng(hourOfDayPng(ten, 0)!).height, 420);
+});
+
+Deno.test("cluster figures name components and units: tiles by component, the level axis with its PSD unit", () => {
+  const ds = fixture(TIMES);
+  const p = clusterProfiles(ds, LABELS, 2, null, "none");
+  const means = new TextDecoder().decode(
+    clusterMeansPng(p, [C, F, T], { components: ["Z", "N"], format: "svg" }),
+  );
+  assertEquals([...means.matchAll(/>Z<\/text>/g)].length, 2);
+  assertEquals([...means.matchAll(/>N<\/text>/g)].length, 2);
+  const db = clusterProfiles(ds, LABELS, 2, null, "none", { scaling: "db" });
+  const spectra = new TextDecoder().decode(
+    clusterSpectraPng(db, ds.freqs, "none", "m^2/Hz", "svg"),
+  );
+  assert(spectra.includes(">mean PSD (dB re 1 m^2/Hz)</text>"), spectra);
+});
+
+Deno.test("stationMapPng leaves out a sample with a latitude but no longitude, and clusterProfiles refuses q longer than n × k", () => {
+  const ds = fixture(["", "", "", "", ""]);
+  const at: [number, number][] = [[46, 7], [46, 7], [46.5, 8], [45, NaN], [44, 9]];
+  const samples = ds.samples!.map((s, i) => ({ ...s, latitude: at[i][0], longitude: at[i][1] }));
+  const svg = new TextDecoder().decode(stationMapPng({ ...ds, samples }, LABELS, 2, "svg")!);
+  assert(svg.includes("(3 stations, 4 samples; 1 without coordinates left out)"), svg);
+  assertThrows(
+    () => clusterProfiles(ds, LABELS, 2, new Float32Array(11), "none"),
+    RangeError,
+    "expected q of 5×2 values: found 11",
+  );
+});
