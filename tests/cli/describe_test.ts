@@ -487,6 +487,8 @@ Deno.test("describeDir on a dataset: the last frequency and time, events named, 
     const s = await describeDir(dir);
     assertEquals([s.freqsHz, s.timesS], [[1, 4], [-1, 2.5]]);
     assertEquals(s.events, { samples: 3, events: 2 });
+    // No sample has a label.
+    assertEquals([s.labelled, s.classes], [0, {}]);
     assertEquals(s.detectionsKept, { channels: 1, channelDays: 2 });
     const limit = s.batchLimit as { bytesPerSample: number };
     const floats = new ConvAutoencoder({ inputShape: [1, 3, 4] }).largestActivation().floats;
@@ -552,4 +554,11 @@ Deno.test("describeDir on a cluster directory gives the per-event scores evaluat
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("formatSummary shows an empty record as '-'", () => {
+  assertEquals(
+    formatSummary({ kind: "model", path: "m", files: {} }).split("\n")[2],
+    "files:          -",
+  );
 });
