@@ -814,3 +814,75 @@ Deno.test("stationChart leaves out a label that would come within 2 pixels of on
   assert(!at.get(24)!.includes("BBBB") && at.get(24)!.includes("AAAA"), at.get(24)!.join());
   assert(at.get(25)!.includes("BBBB"), at.get(25)!.join());
 });
+
+Deno.test("a legend outside sits 12 px right of a plot narrowed by its width and 10 px, 34 px wider than its longest name, rows 14 px apart", () => {
+  const xs: number[] = [], ys: number[] = [];
+  for (let i = 0; i <= 20; i++) for (let j = 0; j <= 20; j++) xs.push(i), ys.push(j);
+  const svg = svgText(scatterChart({
+    x: Float64Array.from(xs),
+    y: Float64Array.from(ys),
+    groups: Int32Array.from(xs, (v) => v % 2),
+  }, { format: "svg", width: 400, height: 300 }));
+  // "cluster 0 (231)" is 89 px: a box 123 wide, 2 rows of 14 + 8 tall.
+  const box = svg.match(
+    /<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)" fill="#ffffff" fill-opacity="0.85"\/>/,
+  )!
+    .slice(1).map(Number);
+  assertEquals(box.slice(2), [123, 36]);
+  // The plot is 400 − 66 − (20 + 123 + 10) = 181 px wide; the legend 12 px right of it.
+  const frame = svg.match(/<rect x="65.5" y="15.5" width="(\d+)"/)!;
+  assertEquals(Number(frame[1]), 181 + 1);
+  assertEquals(box[0], 66 + 181 + 12);
+  assertEquals(textAt(svg, "cluster 1 (210)")[1] - textAt(svg, "cluster 0 (231)")[1], 14);
+});
+
+Deno.test("heatmap: flat data at the bottom of the scale, not blank; vmax sets the top", () => {
+  const flat = decodePng(heatmap(new Float64Array(4).fill(5), 2, 2));
+  assertEquals(countColor(flat.rgba, [128, 128, 128]), 0);
+  assert(countColor(flat.rgba, viridis(0)) > 600 * 400, "every cell viridis(0)");
+  const top = decodePng(heatmap(Float64Array.of(0, 1), 1, 2, { vmax: 2 }));
+  assert(countColor(top.rgba, viridis(0.5)) > 300 * 400, "1 of 0..2 half way up");
+});
+
+Deno.test("scatterChart draws more than 5000 points smaller and fainter", () => {
+  const n = 5001;
+  const svg = svgText(scatterChart({
+    x: Float64Array.from({ length: n }, (_, i) => i),
+    y: Float64Array.from({ length: n }, (_, i) => i % 7),
+    groups: new Int32Array(n),
+  }, { format: "svg" }));
+  assertEquals(
+    [...svg.matchAll(/<circle [^>]*r="2" fill="#1f77b4" fill-opacity="0.5"\/>/g)].length,
+    n,
+  );
+});
+
+Deno.test("lineChart's mark: a ring 2 px wide from radius 6 to 7.5, its label 4 px right of the line", () => {
+  const s = [{ name: "a", x: [0, 10], y: [0, 1] }];
+  const d = decodePng(lineChart(s, { mark: { x: 5, y: 0.5 } }));
+  // The line at x = 5 of −0.4..10.4 on 714 px from 66: column 423.
+  const markX = Math.round(66 + (5.4 / 10.8) * 713);
+  let off = 0;
+  for (let i = 0; i < d.rgba.length; i += 4) {
+    const [r, g, b] = d.rgba.subarray(i, i + 3);
+    if ((i / 4) % d.width !== markX && r === 40 && g === 40 && b === 40) off++;
+  }
+  let ring = 0;
+  for (let dy = -8; dy <= 8; dy++) {
+    for (let dx = -8; dx <= 8; dx++) {
+      const h = Math.hypot(dx, dy);
+      if (dx !== 0 && h >= 6 && h <= 7.5) ring++;
+    }
+  }
+  assertEquals(off, ring);
+  const svg = svgText(lineChart(s, { format: "svg", mark: { x: 5, label: "k = 5" } }));
+  assertEquals(textAt(svg, "k = 5")[0], markX + 4);
+});
+
+Deno.test("imageGrid labels y ticks left of the first column only", () => {
+  const im = { data: Float32Array.of(0, 1, 2, 3), rows: 4, cols: 1 };
+  const svg = svgText(
+    imageGrid([im, im], 2, { format: "svg", yAxis: { extent: [1, 4], label: "f" } }),
+  );
+  assertEquals(texts(svg).filter((l) => l === "4").length, 1);
+});
