@@ -256,3 +256,7 @@ Deno.test("SvgCanvas composites a translucent pixel over a translucent one, and 
   const differ = canvas.rgba.reduce((n, v, i) => n + (Math.abs(v - png.rgba[i]) > 1 ? 1 : 0), 0);
   assertEquals(differ, 0);
 });
+
+Deno.test("escapeXml turns every control character XML 1.0 forbids into '?', keeping tab, newline and return", () => {
+  assertEquals(escapeXml("a\u0001b\u000bc\u000cd\u001be\t\n\r"), "a?b?c?d?e\t\n\r");
+});
