@@ -849,3 +849,33 @@ Deno.test("stationMapPng leaves out a sample with a latitude but no longitude, a
     "expected q of 5×2 values: found 11",
   );
 });
+
+Deno.test("figure texts: member captions with q, empty member tiles blank, component rows named by cluster, the timeline's cluster count, hours 0 to 23", () => {
+  const ds = fixture(TIMES);
+  const q = Q3.filter((_, e) => e % 3 < 2);
+  // Cluster 0 has 2 members: of 3 tiles, the third is empty (NaN: grey), 120 × 90 pixels.
+  const one = new MemoryDataset(new Float32Array(5 * F * T).map((_, e) => e % 5), [1, F, T]);
+  const mono = {
+    ...ds,
+    sampleShape: [1, F, T] as [number, number, number],
+    readBatch: (idx: ArrayLike<number>) => one.readBatch(idx),
+  };
+  const png = decodePng(examplesPng(mono, LABELS, 2, q, "none", { perCluster: 3 }));
+  assertEquals(countColor(png.rgba, [128, 128, 128]), 120 * 90);
+  const ex = new TextDecoder().decode(
+    examplesPng(mono, LABELS, 2, q, "none", { perCluster: 3, format: "svg" }),
+  );
+  // Sample 2, cluster 0's most confident (q 0.9), has no valid time: its id, then its q.
+  assert(ex.includes(">s2 q.90</text>"), ex);
+  const p = clusterProfiles(ds, LABELS, 2, null, "none");
+  const means = new TextDecoder().decode(
+    clusterMeansPng(p, [C, F, T], { components: ["Z", "N"], format: "svg" }),
+  );
+  assert(means.includes(">cluster 0 (2)</text>") && means.includes(">cluster 1 (3)</text>"), means);
+  const line = new TextDecoder().decode(timelinePng(ds, LABELS, 2, "svg")!);
+  assert(line.includes(">Samples over time by cluster (2 clusters)</text>"), line);
+  const hours = new TextDecoder().decode(hourOfDayPng(p, 0, "svg")!);
+  assert(
+    hours.includes(">0</text>") && hours.includes(">23</text>") && !hours.includes(">24</text>"),
+  );
+});
