@@ -464,7 +464,8 @@ Deno.test("describeDir on a dataset: the last frequency and time, events named, 
     network: "XX",
     station: "A",
     location: "",
-    channel: "BHZ",
+    // Sample 2 names no channel: it is no channel of the count.
+    channel: i === 2 ? "" : "BHZ",
     referenceTime: `2020-01-0${i + 1}T00:00:00.000Z`,
     label: null,
     ...(event ? { event } : {}),
@@ -486,6 +487,7 @@ Deno.test("describeDir on a dataset: the last frequency and time, events named, 
   try {
     const s = await describeDir(dir);
     assertEquals([s.freqsHz, s.timesS], [[1, 4], [-1, 2.5]]);
+    assertEquals([s.stations, s.channels], [1, 1]);
     assertEquals(s.events, { samples: 3, events: 2 });
     // No sample has a label.
     assertEquals([s.labelled, s.classes], [0, {}]);
@@ -513,6 +515,7 @@ Deno.test("describeDir on a model: no val loss where the last epoch has none, th
       finetune: { mode: "dec", software: sw, softwareBefore: [null, sw] },
     }),
   );
+  await Deno.writeFile(join(dir, "dec.safetensors"), new Uint8Array(8));
   await Deno.writeTextFile(
     join(dir, "learning_curve.csv"),
     "epoch,train_loss,val_loss\n1,0.5,0.4\n2,0.25,\n",
@@ -525,6 +528,8 @@ Deno.test("describeDir on a model: no val loss where the last epoch has none, th
     };
     assertEquals([s.pretrain.trainLoss, s.pretrain.valLoss], [0.25, null]);
     assertEquals([s.init.k, s.init.chosen], [4, 5]);
+    const files = (s as unknown as { files: Record<string, boolean> }).files;
+    assertEquals([files.autoencoder, files.centroids, files.dec], [false, false, true]);
     // A run that was not resumed names no earlier software; a record from before they were kept,
     // "unknown".
     assert(!("resumedFrom" in s.pretrain), JSON.stringify(s.pretrain));
@@ -561,4 +566,18 @@ Deno.test("formatSummary shows an empty record as '-'", () => {
     formatSummary({ kind: "model", path: "m", files: {} }).split("\n")[2],
     "files:          -",
   );
+});
+
+Deno.test("describeDir calls a result of k = 0 an encoding, without sizes or scores", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    join(dir, "result.json"),
+    JSON.stringify({ stage: "encode", n: 6, k: 0, dim: 9 }),
+  );
+  try {
+    const s = await describeDir(dir);
+    assertEquals([s.kind, s.n, s.dim, "sizes" in s], ["encoding", 6, 9, false]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
