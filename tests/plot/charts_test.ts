@@ -886,3 +886,80 @@ Deno.test("imageGrid labels y ticks left of the first column only", () => {
   );
   assertEquals(texts(svg).filter((l) => l === "4").length, 1);
 });
+
+Deno.test("dateTicks: minutes below three hours, the coarser step only past target", () => {
+  const labels = (lo: number, hi: number) => dateTicks(lo, hi, 7).map((x) => x.label);
+  // 2.5 hours: every 30 minutes, not hourly.
+  assertEquals(labels(Date.UTC(2024, 0, 1, 12), Date.UTC(2024, 0, 1, 14, 30)), [
+    "12:00\n2024-01-01",
+    "12:30",
+    "13:00",
+    "13:30",
+    "14:00",
+    "14:30",
+  ]);
+  // 14 days: every other day makes 7 ticks, the most allowed.
+  assertEquals(dateTicks(Date.UTC(2024, 0, 2), Date.UTC(2024, 0, 16), 7).length, 7);
+});
+
+Deno.test("imageGrid and traceGrid label x ticks that reach a little into the gap, and under a tile with none below", () => {
+  // 120 columns on 120 px: the tick at 0 is 0.5 px into the tile; its label 2 px into the gap.
+  const im = { data: new Float32Array(120), rows: 1, cols: 120 };
+  const svg = svgText(
+    imageGrid([im, im], 2, { format: "svg", xAxis: { extent: [0, 119], label: "t" } }),
+  );
+  assertEquals(texts(svg).filter((l) => l === "0").length, 2);
+  // Three traces on two columns: the second has none below it, so its ticks are labelled too.
+  const t = { x: Float64Array.of(0, 10), y: Float64Array.of(0, 1) };
+  const grid = texts(svgText(traceGrid([t, t, t], 2, { format: "svg" })));
+  assertEquals(grid.filter((l) => l === "10").length, 2);
+});
+
+Deno.test("imageGrid: 10 px a caption line; ticks as dense as 8 a tile where they fit", () => {
+  const im = { data: new Float32Array(11), rows: 1, cols: 11 };
+  const h = (label?: string) => decodePng(imageGrid([{ ...im, label }], 1)).height;
+  assertEquals(h("a\nb") - h(), 2 * 10 + 2);
+  // 0 to 10 over 400 px: a tick per unit fits.
+  const svg = svgText(imageGrid([im], 1, {
+    format: "svg",
+    tileWidth: 400,
+    xAxis: { extent: [0, 10], label: "t" },
+  }));
+  assertEquals(texts(svg).filter((l) => /^\d+$/.test(l)).length, 11);
+});
+
+Deno.test("scatterChart lists every named group in the legend, even one without points", () => {
+  const svg = svgText(scatterChart({
+    x: Float64Array.of(0, 1),
+    y: Float64Array.of(0, 1),
+    groups: Int32Array.of(0, 0),
+    groupNames: ["a", "b", "c"],
+  }, { format: "svg" }));
+  assert(texts(svg).includes("c (0)") && texts(svg).includes("a (2)"), texts(svg).join());
+});
+
+Deno.test("stationChart: labels up to 80 stations, each bar outlined 1 px out", () => {
+  const many = Array.from({ length: 50 }, (_, i) => ({
+    name: `S${i}`,
+    longitude: (i % 10) * 2,
+    latitude: Math.floor(i / 10) * 2,
+    counts: [1],
+  }));
+  const svg = svgText(stationChart(many, { format: "svg" }));
+  assert(texts(svg).includes("S0"), "labelled");
+  const bar = svg.match(/<rect x="(\d+)" y="(\d+)" width="30" height="8" fill="#1f77b4"\/>/)!;
+  const [x, y] = [Number(bar[1]), Number(bar[2])];
+  assert(
+    svg.includes(
+      `<rect x="${x - 0.5}" y="${y - 0.5}" width="31" height="9" fill="none" stroke="#6e6e6e"/>`,
+    ),
+    "outline",
+  );
+});
+
+Deno.test("traceGrid draws a zero line across each panel", () => {
+  const svg = svgText(traceGrid([{ x: Float64Array.of(0, 1), y: Float64Array.of(1, 1) }], 1, {
+    format: "svg",
+  }));
+  assert(svg.includes('width="180" height="1" fill="#e6e6e6"/>'), svg);
+});
