@@ -1,4 +1,4 @@
-import { assertEquals } from "../_assert.ts";
+import { assertEquals, assertThrows } from "../_assert.ts";
 import { crc32, encodePng } from "../../lib/plot/png.ts";
 import { crc32Bitwise, decodePng } from "./_decode_png.ts";
 import { Rng } from "../../lib/util/rng.ts";
@@ -43,4 +43,13 @@ Deno.test("encodePng writes signature, IHDR, IDAT, IEND with valid CRCs and the 
     0x60,
     0x82,
   ]);
+});
+
+Deno.test("encodePng refuses pixels of another size than width × height", () => {
+  assertThrows(
+    () => encodePng(new Uint8Array(17), 2, 2),
+    TypeError,
+    "expected width * height * 4 = 16 bytes: found 17",
+  );
+  assertThrows(() => encodePng(new Uint8Array(15), 2, 2), TypeError, "found 15");
 });
