@@ -254,3 +254,151 @@ Deno.test("autotune: every timing of the start counts for its cost, however a tr
   assert(Math.abs(r.speedup - 8 / 5) < 1e-9, `speedup ${r.speedup}`);
   assertEquals(tuningKey(GPU, { inFlight: 16 }), tuningKey(GPU, {}));
 });
+
+Deno.test("autotune: the fields, and the values tried for each, from the GPU and the software defaults", () => {
+  assertEquals(TUNE_FIELDS, [
+    "inFlight",
+    "deferMap",
+    "matmul",
+    "convTile",
+    "convPixels",
+    "convTransposeTile",
+    "convTransposePixels",
+    "convVectorStores",
+    "convPatchOneChannel",
+    "convGemm",
+    "convTransposePhase",
+    "convTransposePhaseChannels",
+    "uniformWeights",
+    "textureInputs",
+    "weightGradTile",
+    "weightGradCoTile",
+    "splitLanes",
+    "splitTarget",
+    "packCache",
+    "batchSplitSums",
+    "foldActGrad",
+    "inferInFlight",
+    "inferBatch",
+  ]);
+  const soft = defaultTuning(true, 1);
+  const tried = (t: Tuning) =>
+    Object.fromEntries(TUNE_FIELDS.map((f) => [f, candidateValues(t, f).join(",")]));
+  const numeric = (t: Tuning) =>
+    Object.fromEntries(
+      Object.entries(tried(t)).filter(([, v]) =>
+        v !== "true,false" && v !== "false" && v !== "true"
+      ),
+    );
+  assertEquals(numeric(GPU), {
+    inFlight: "1,4,32",
+    matmul: "blocked",
+    convTile: "4,16,32",
+    convPixels: "2,4,8,12",
+    convTransposeTile: "8,16,32",
+    convTransposePixels: "2,4,8,12",
+    convTransposePhaseChannels: "1,8",
+    weightGradTile: "2,4",
+    weightGradCoTile: "2,4,8",
+    splitLanes: "1,8,32",
+    splitTarget: "16384,262144",
+    inferInFlight: "1,4,32",
+    inferBatch: "1024,4096",
+  });
+  // The switches too, from the software default (splitTarget 256 on one thread: a quarter, at
+  // least 64, and four times).
+  assertEquals(tried(soft), {
+    inFlight: "4,16,32",
+    deferMap: "true",
+    matmul: "tiled",
+    convTile: "4,8,16",
+    convPixels: "1,2,4,8",
+    convTransposeTile: "4,8,16",
+    convTransposePixels: "1,2,4,8",
+    convVectorStores: "false",
+    convPatchOneChannel: "false",
+    convGemm: "true",
+    convTransposePhase: "false",
+    convTransposePhaseChannels: "1,3",
+    uniformWeights: "false",
+    textureInputs: "false",
+    weightGradTile: "1,2",
+    weightGradCoTile: "1,2,4",
+    splitLanes: "8,32,64",
+    splitTarget: "64,1024",
+    packCache: "false",
+    batchSplitSums: "false",
+    foldActGrad: "false",
+    inferInFlight: "4,16,32",
+    inferBatch: "1024,4096",
+  });
+  assertEquals(candidateValues({ ...soft, splitTarget: 128 }, "splitTarget"), [64, 512]);
+  assertEquals(candidateValues({ ...GPU, inferBatch: 1024 }, "inferBatch"), [256, 4096]);
+});
+
+Deno.test("autotune: the default margin is 3 %", async () => {
+  // 2.5 % faster: not timed again; 3.5 % faster: kept.
+  for (const [factor, kept] of [[0.975, false], [0.965, true]] as const) {
+    const { calls, measure } = separable({ "packCache=false": factor });
+    const r = await searchTuning(GPU, measure, { fields: ["packCache"] });
+    assertEquals(r.best, kept ? { packCache: false } : {}, `${factor}`);
+    assertEquals(calls.length, kept ? 6 : 2, `${factor}`);
+  }
+});
+
+Deno.test("autotune: confirm and passes below 1 count as 1; the fields run in TUNE_FIELDS order", async () => {
+  const { calls, measure } = separable({ "packCache=false": 0.5, "inFlight=32": 0.5 });
+  const r = await searchTuning(GPU, measure, {
+    fields: ["packCache", "inFlight"],
+    confirm: 0,
+    passes: 0,
+  });
+  assertEquals(r.best, { inFlight: 32, packCache: false });
+  assertEquals(calls.map((c) => JSON.stringify(c)), [
+    "{}",
+    '{"inFlight":1}',
+    '{"inFlight":4}',
+    '{"inFlight":32}',
+    "{}",
+    '{"inFlight":32}',
+    '{"inFlight":32,"packCache":false}',
+    '{"inFlight":32}',
+    '{"inFlight":32,"packCache":false}',
+  ]);
+  assert(r.trials.every((t) => t.pass === 1));
+});
+
+/** Times each tuning from its own list of costs (exactly these), one per timing, in order. */
+function scripted(costs: Record<string, number[]>) {
+  const calls: string[] = [];
+  const measure = (t: Partial<Tuning>) => {
+    const k = JSON.stringify(t);
+    calls.push(k);
+    const c = costs[k].shift();
+    if (c === undefined) throw new Error(`${k} timed once too often`);
+    return Promise.resolve({ trainMs: [c], inferMs: c, inferBatch: 1, cost: c });
+  };
+  return { calls, measure };
+}
+
+Deno.test("autotune: a candidate is kept on its fastest timing against the best's fastest, by the margin", async () => {
+  const search = (costs: Record<string, number[]>, opts: { margin?: number; confirm?: number }) =>
+    searchTuning(GPU, scripted(costs).measure, { fields: ["packCache"], passes: 1, ...opts });
+  const off = '{"packCache":false}';
+  // The best's rechecks are 9.2 and 9.9: 9 is faster than 9.2, but not by 3 %.
+  let r = await search({ "{}": [10, 9.2, 9.9], [off]: [9, 9.3, 9.1] }, {});
+  assertEquals(r.best, {});
+  // Its fastest (9), not its last (9.8), beats the best's fastest (10) by 3 %.
+  r = await search({ "{}": [10, 10], [off]: [9, 9.8] }, { confirm: 1 });
+  assertEquals(r.best, { packCache: false });
+  // Every timing of the best counts, the first recheck's too (8: 9 does not beat it).
+  r = await search({ "{}": [10, 8, 10], [off]: [9, 9, 9] }, {});
+  assertEquals(r.best, {});
+  // Exactly at the margin is not faster by it: 5 against 10 at 50 % is not timed again, and
+  // 4 against a best recheck of 8 is not kept.
+  const at = scripted({ "{}": [10], [off]: [5] });
+  r = await searchTuning(GPU, at.measure, { fields: ["packCache"], margin: 0.5 });
+  assertEquals([r.best, at.calls.length], [{}, 2]);
+  r = await search({ "{}": [10, 8], [off]: [4, 4] }, { margin: 0.5, confirm: 1 });
+  assertEquals(r.best, {});
+});
