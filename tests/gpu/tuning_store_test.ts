@@ -5,6 +5,7 @@
  */
 import { basename, join } from "node:path";
 import {
+  parseTuning,
   readStoredTuning,
   removeStoredTuning,
   type StoredTuning,
@@ -79,6 +80,8 @@ Deno.test("tuning store: a broken file is refused with its name and what is wron
     ],
     [JSON.stringify({ ...entry(), tuning: { tileSize: 8 } }), 'unknown field "tileSize"'],
     [JSON.stringify({ ...entry(), tuning: [1] }), "must be a JSON object"],
+    // A file without its tuning is no stored tuning either.
+    [JSON.stringify({ ...entry(), tuning: undefined }), "must be a JSON object"],
   ];
   for (const [text, want] of cases) {
     await Deno.writeTextFile(path, text);
@@ -202,4 +205,48 @@ Deno.test("tuning store: the hashed file wins over a slug-only one; SEISDEC_TUNI
     for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("tuning store: --reset removes a file of the slug-only naming, and says which", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const legacy = join(dir, "some-gpu-80gb-vulkan.json");
+    await Deno.writeTextFile(legacy, JSON.stringify(entry()));
+    assertEquals(await removeStoredTuning(ADAPTER, dir), legacy);
+    assertEquals(await Deno.stat(legacy).catch(() => null), null, "the old file is gone");
+    assertEquals(await readStoredTuning(ADAPTER, dir), null);
+    assertEquals(await removeStoredTuning(ADAPTER, dir), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tuning store: an empty SEISDEC_TUNING_DIR counts as unset; without XDG_CACHE_HOME, ~/.cache holds it", () => {
+  const saved = ["SEISDEC_TUNING_DIR", "XDG_CACHE_HOME", "HOME"].map((k) =>
+    [k, Deno.env.get(k)] as const
+  );
+  try {
+    Deno.env.set("SEISDEC_TUNING_DIR", "");
+    Deno.env.set("XDG_CACHE_HOME", "/cache");
+    assertEquals(tuningDir(), join("/cache", "seisdec", "tunings"));
+    if (Deno.build.os !== "windows") {
+      Deno.env.delete("XDG_CACHE_HOME");
+      Deno.env.set("HOME", "/home/someone");
+      assertEquals(tuningDir(), join("/home/someone", ".cache", "seisdec", "tunings"));
+    }
+  } finally {
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  }
+});
+
+Deno.test("parseTuning: a weight-gradient tile given alone counts its co tile at its own value", () => {
+  // weightGradCoTile follows weightGradTile: 16 alone is 16 × 16 quads.
+  let msg = "";
+  try {
+    parseTuning('{"weightGradTile": 16}', "x");
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  assertEquals(msg, "x: weightGradTile × weightGradCoTile must hold at most 64: found 16 × 16");
+  assertEquals(parseTuning('{"weightGradTile": 8}', "x"), { weightGradTile: 8 });
 });
