@@ -6,8 +6,8 @@
  * @module
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { byKernel, dispatchTable, profileTable } from "../../lib/bench/profile.ts";
-import { type ProfiledDispatch, timestampMs } from "../../lib/gpu/runtime.ts";
+import { byKernel, dispatchTable, profileRun, profileTable } from "../../lib/bench/profile.ts";
+import { type GpuRuntime, type ProfiledDispatch, timestampMs } from "../../lib/gpu/runtime.ts";
 
 // Resolved query pairs as a read-back could hold them (ns): in order, reversed, a start never
 // written (0), both zero, and an end equal to its start.
@@ -71,4 +71,44 @@ Deno.test("dispatchTable lists dispatches in order with shares of the timed tota
   // Nothing timed: no share made up, no NaN.
   const none = dispatchTable(p.map((d) => ({ ...d, ms: null })), "x");
   assert(!none.some((l) => l.includes("NaN")) && none[3].endsWith("| n/a | n/a |"), none[3]);
+});
+
+Deno.test("byKernel lists kernels by their timed total, largest first, whatever the dispatch order", () => {
+  const d = { defines: {}, workgroups: 1 };
+  const k = byKernel([
+    { ...d, index: 0, kernel: "adam", ms: 0.5 },
+    { ...d, index: 1, kernel: "conv2d", ms: 2 },
+    { ...d, index: 2, kernel: "matmul", ms: 1 },
+    { ...d, index: 3, kernel: "adam", ms: 0.75 },
+  ]);
+  assertEquals(k.map((r) => [r.kernel, r.dispatches, r.ms, r.share]), [
+    ["conv2d", 1, 2, 2 / 4.25],
+    ["adam", 2, 1.25, 1.25 / 4.25],
+    ["matmul", 1, 1, 1 / 4.25],
+  ]);
+});
+
+Deno.test("dispatchTable gives no share when the timed dispatches add up to 0 ms", () => {
+  const t = dispatchTable([{ index: 0, kernel: "scale", defines: {}, workgroups: 1, ms: 0 }], "x");
+  assertEquals(
+    t[0],
+    "GPU time per dispatch in x (timestamp queries, one pass per dispatch): 0.0 ms",
+  );
+  assertEquals(t[3], "| 0 | scale |  | 1 | 0.00 | n/a |");
+});
+
+Deno.test("profileRun leaves profiling mode when the work throws, and passes the error on", async () => {
+  const calls: string[] = [];
+  const rt = {
+    startProfile: () => void calls.push("start"),
+    stopProfile: () => {
+      calls.push("stop");
+      return Promise.resolve([]);
+    },
+  } as unknown as GpuRuntime;
+  const err = await profileRun(rt, () => Promise.reject(new Error("lost"))).catch((e) => e);
+  assertEquals([calls, (err as Error).message], [["start", "stop"], "lost"]);
+  calls.length = 0;
+  assertEquals(await profileRun(rt, () => Promise.resolve(1)), []);
+  assertEquals(calls, ["start", "stop"]);
 });
