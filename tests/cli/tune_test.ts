@@ -5,7 +5,9 @@
 import { join } from "node:path";
 import { main } from "../../cli.ts";
 import { adapterName, adapterSummary } from "../../lib/gpu/device.ts";
-import { kernelsDigest } from "../../lib/gpu/kernels.ts";
+import { defaultTuning, kernelsDigest, tuningValue } from "../../lib/gpu/kernels.ts";
+import { costOf } from "../../lib/gpu/autotune.ts";
+import { isSoftwareAdapter } from "../../lib/tensor/backends.ts";
 import { tensorLimit } from "../../lib/gpu/pool.ts";
 import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { storedTuningPath, TUNING_FORMAT, tuningFileStem } from "../../lib/gpu/tuning_store.ts";
@@ -119,6 +121,17 @@ gpuTest(
     // The start's timing is the replayed one, not a new one.
     assert(/^ {2}start\s+b4 1000000\.0 ms {2}infer 1000000\.0 ms$/m.test(r.out), r.out);
     assert(/^ {2}packCache=false\s+b4 \d+\.\d ms/m.test(r.out) && !r.out.includes("failed"), r.out);
+    // The timed trial's cost is per sample, inference passes divided by their batch: its speed
+    // against the replayed start (1e6 ms per sample) follows from the figures it prints.
+    const [, train, infer, rel] = r.out.match(
+      /^ {2}packCache=false\s+b4 ([\d.]+) ms {2}infer ([\d.]+) ms {2}([\d.]+)× the best/m,
+    )!.map(Number);
+    const batch = tuningValue(
+      defaultTuning(isSoftwareAdapter(await adapterSummary())),
+      "inferBatch",
+    );
+    const want = 1e6 / costOf([train], [4], infer, batch);
+    assert(Math.abs(rel / want - 1) < 0.02, `${rel}× the best, not ${want}×`);
     assert(r.out.includes("not stored (--dry-run)"), r.out);
     assertEquals([...Deno.readDirSync(dir)].length, 0, "nothing stored, the progress file gone");
     await Deno.remove(dir, { recursive: true });
@@ -296,6 +309,194 @@ gpuTest(
         await new Promise((r) => setTimeout(r, 50));
       }
       assertEquals(children.filter(alive), [], "trial processes left running");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+/** A replayed timing whose cost is `c` ms per sample, at training batch 64 and inference 256. */
+function costing(c: number) {
+  return { trainMs: [64 * c], inferMs: 256 * c, inferBatch: 256, cost: c };
+}
+
+/** The default workload (no flags), as the progress file records it. */
+const DEFAULT_WORKLOAD = {
+  batches: [64],
+  config: { inputShape: [1, 87, 67], latentDim: 9 },
+  seconds: 1.5,
+};
+
+gpuTest(
+  "cli: tune decides on the timings it replays: the margin, the rechecks, the speeds it stores and prints",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const adapter = await adapterName();
+      const progress = join(dir, `${tuningFileStem(adapter)}.progress.json`);
+      // The software default multiplies blocked (GPUs': tiled), so matmul's one candidate is
+      // tiled; --fields in another order is searched in TUNE_FIELDS order, matmul first.
+      // matmul=tiled looks 4 % faster, and keeps the 3 % margin over the start's fastest (9.9)
+      // on its fastest (9.5); packCache=false over it is 2 % faster: not kept. The second pass
+      // has nothing left to time. Every trial is replayed: no child times anything.
+      const costs: [Record<string, unknown>, number][] = [
+        [{}, 10],
+        [{ matmul: "tiled" }, 9.6],
+        [{}, 10.4],
+        [{ matmul: "tiled" }, 9.5],
+        [{}, 9.9],
+        [{ matmul: "tiled" }, 9.7],
+        [{ matmul: "tiled", packCache: false }, 9.3],
+      ];
+      const write = (trials = costs) =>
+        Deno.writeTextFile(
+          progress,
+          JSON.stringify({
+            adapter,
+            workload: DEFAULT_WORKLOAD,
+            base: {},
+            trials: trials.map(([tuning, c]) => ({ tuning, timing: costing(c) })),
+          }),
+        );
+      await write();
+      const args = ["--fields", "packCache,matmul", "--resume", "--timeout", "5"];
+      const r = await tune(dir, ...args);
+      assertEquals(r.code, 0, r.err);
+      assert(r.out.includes(`resuming: 7 trials from ${progress}`), r.out);
+      const path = storedTuningPath(adapter, dir)!;
+      const s = JSON.parse(await Deno.readTextFile(path));
+      assertEquals(s.tuning, { matmul: "tiled" });
+      assertEquals(s.speedup, 9.9 / 9.5);
+      assertEquals(s.workload, { inputShape: [1, 87, 67], latentDim: 9, batches: [64] });
+      assertEquals(
+        s.trials,
+        costs.map(([tuning, c]) => ({
+          tuning,
+          trainMs: [64 * c],
+          inferMs: 256 * c,
+          speed: 9.9 / c,
+        })),
+      );
+      const lines = r.out.split("\n");
+      assertEquals(lines.filter((l) => l.startsWith("  ")).map((l) => l.replace(/ +/g, " ")), [
+        " start b64 640.0 ms infer 2560.0 ms",
+        " matmul=tiled b64 614.4 ms infer 2457.6 ms 1.042× the best, timing both again",
+        " again start b64 665.6 ms infer 2662.4 ms 0.962× the best",
+        " again matmul=tiled b64 608.0 ms infer 2432.0 ms 1.053× the best, timing both again",
+        " again start b64 633.6 ms infer 2534.4 ms 1.010× the best",
+        " again matmul=tiled b64 620.8 ms infer 2483.2 ms 1.021× the best, kept",
+        " packCache=false b64 595.2 ms infer 2380.8 ms 1.022× the best",
+        // The fastest timing of each, in samples per second: 64 / 633.6 ms, 256 / 2534.4 ms.
+        " start: training b64 101/s, inference 101/s (passes of 256)",
+        " best: training b64 105/s, inference 105/s (passes of 256)",
+      ]);
+      assert(
+        r.out.includes(
+          `best: {"matmul":"tiled"} over the default, ${(9.9 / 9.5).toFixed(3)}× the start's ` +
+            "speed (7 trials)\n",
+        ),
+        r.out,
+      );
+      assert(r.out.endsWith(`stored ${path}`), r.out);
+      assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), [
+        `${tuningFileStem(adapter)}.json`,
+      ]);
+
+      // Again, with a 5 % margin: matmul=tiled looks 4 % faster, is not timed again, and
+      // packCache=false is tried over the start (and is slower): the start stays best.
+      await write([...costs.slice(0, 2), [{ packCache: false }, 10.2]]);
+      const m = await tune(dir, ...args, "--margin", "5", "--dry-run");
+      assertEquals(m.code, 0, m.err);
+      assert(
+        m.out.includes("best: {} over the default, 1.000× the start's speed (3 trials)"),
+        m.out,
+      );
+      assert(m.out.includes("  matmul=tiled") && !m.out.includes("again"), m.out);
+      // A budget already spent: the start alone is timed.
+      await write();
+      const spent = await tune(dir, ...args, "--budget=-1", "--dry-run");
+      assertEquals(spent.code, 0, spent.err);
+      assert(
+        spent.out.includes(
+          "best: {} over the default, 1.000× the start's speed (1 trials; " +
+            "stopped at --budget)",
+        ),
+        spent.out,
+      );
+      // A third run replaces the stored tuning.
+      await write();
+      const again = await tune(dir, ...args);
+      assertEquals(again.code, 0, again.err);
+      assert(again.out.endsWith(`replaced ${path}`), again.out);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+gpuTest("cli: tune refuses bad flags before any trial, naming them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ds = join(dir, "ds");
+    for (
+      const [args, want] of [
+        [["--batch-size", "0"], "Cannot read --batch-size: expected positive integers"],
+        [["--batch-size", "4,"], "Cannot read --batch-size: expected positive integers"],
+        [["--fields", " , "], "Cannot read --fields: expected at least one field"],
+        [[ds, "extra"], "Cannot run tune: unexpected arguments: extra"],
+        [[ds, "--input-shape", "1,24,20"], "give a dataset or --input-shape, not both"],
+        [["--latent-dim", "0"], "Cannot read --latent-dim: expected ≥ 1: found 0"],
+        [["--confirm", "0"], "Cannot read --confirm: expected ≥ 1: found 0"],
+        [["--margin", "100"], "Cannot read --margin: expected 0 to 100: found 100"],
+        [["--margin=-1"], "Cannot read --margin: expected 0 to 100: found -1"],
+        [["--timeout", "0"], "Cannot read --timeout: expected > 0: found 0"],
+      ] as const
+    ) {
+      // Were it not refused, the start would fail at once: no long trial.
+      const r = await tune(dir, "--dry-run", "--timeout", "0.05", ...args);
+      assertEquals(r.code, 2, `${args.join(" ")}: ${r.out}`);
+      assert(r.err.includes(want), `${args.join(" ")}: ${r.err}`);
+    }
+    // With tunings off, only --dry-run may run (a child's failed start ends it here).
+    const off = await tune("none", ...SMALL, "--timeout", "0.05");
+    assertEquals(off.code, 2, off.out);
+    assert(
+      off.err.includes("SEISDEC_TUNING_DIR is none") && off.err.includes("--dry-run"),
+      off.err,
+    );
+    const dry = await tune("none", ...SMALL, "--dry-run", "--timeout", "0.05");
+    assert(dry.code !== 0 && dry.err.includes("starting tuning failed"), dry.err);
+    assertEquals([...Deno.readDirSync(dir)].length, 0, "nothing written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+gpuTest(
+  "cli: tune --force starts over from an interrupted search's file, even an unreadable one",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const adapter = await adapterName();
+      const progress = join(dir, `${tuningFileStem(adapter)}.progress.json`);
+      const old = JSON.stringify({
+        adapter,
+        workload: { batches: [8], config: { inputShape: [1, 24, 20], latentDim: 9 }, seconds: 1 },
+        base: {},
+        trials: [{ tuning: {}, timing: costing(1) }],
+      });
+      for (const text of [old, "{not json"]) {
+        await Deno.writeTextFile(progress, text);
+        const refused = await tune(dir, ...SMALL);
+        assertEquals(refused.code, 2, refused.out);
+        assert(refused.err.includes(progress) && refused.err.includes("--force"), refused.err);
+        // --force: the search starts (its start fails at once here), nothing is replayed, and
+        // the file is gone.
+        const r = await tune(dir, ...SMALL, "--force", "--timeout", "0.05");
+        assert(r.code !== 0 && r.err.includes("starting tuning failed"), r.err);
+        assert(!r.out.includes("resuming"), r.out);
+        assertEquals([...Deno.readDirSync(dir)].length, 0, "the interrupted search's file is gone");
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
