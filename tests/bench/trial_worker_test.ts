@@ -4,7 +4,10 @@
  */
 import type { TuningWorkload } from "../../lib/bench/seisdec_timing.ts";
 import { timeInFreshProcess, TrialWorker } from "../../lib/bench/trial_worker.ts";
-import { adapterName } from "../../lib/gpu/device.ts";
+import { adapterName, adapterSummary } from "../../lib/gpu/device.ts";
+import { defaultTuning } from "../../lib/gpu/kernels.ts";
+import { TUNING_FORMAT, writeStoredTuning } from "../../lib/gpu/tuning_store.ts";
+import { isSoftwareAdapter } from "../../lib/tensor/backends.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 
@@ -63,3 +66,37 @@ gpuTest("a tuning timed in a fresh process (tune --isolate) is in force there", 
     'unknown field "convTiles"',
   );
 });
+
+gpuTest(
+  "a trial times the adapter kind's default with its fields, never the parent's stored tuning",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const before = Deno.env.get("SEISDEC_TUNING_DIR");
+    const w = new TrialWorker();
+    try {
+      const info = await adapterSummary();
+      const base = defaultTuning(isSoftwareAdapter(info));
+      // The parent's stored tuning for this adapter: a child that read it would time inFlight 3.
+      await writeStoredTuning({
+        format: TUNING_FORMAT,
+        adapter: await adapterName(),
+        deno: Deno.version.deno,
+        date: "2026-12-05T00:00:00.000Z",
+        tuning: { inFlight: 3 },
+        workload: { inputShape: [1, 24, 20], latentDim: 9, batches: [4] },
+        speedup: 1,
+        trials: [],
+      }, dir);
+      Deno.env.set("SEISDEC_TUNING_DIR", dir);
+      const p = await timeInFreshProcess({ convTile: 4 }, SMALL, 300);
+      assertEquals(p.tuning, { ...base, convTile: 4 });
+      const q = await w.time({}, SMALL, 300);
+      assertEquals(q.tuning, base);
+    } finally {
+      await w.close();
+      if (before === undefined) Deno.env.delete("SEISDEC_TUNING_DIR");
+      else Deno.env.set("SEISDEC_TUNING_DIR", before);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
