@@ -63,3 +63,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "[webgpu] demo --out: refuses a directory it did not make; replaces everything in one it made",
+  ignore: !gpuAvailable,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const out = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(join(out, "mine.txt"), "x");
+      // Each would stop at once were it not refused (no samples; a short archive).
+      for (const args of [["--per-class", "0"], ["--continuous", "--hours", "0.001"]]) {
+        const r = await run("demo", ...args, "--out", out, "--quiet");
+        assertEquals(r.code, 2, r.err.join("\n"));
+        assert(
+          r.err.join("\n").includes(`Cannot run the demo in ${out}: it exists and was not made`),
+          r.err.join("\n"),
+        );
+      }
+      assertEquals([...Deno.readDirSync(out)].map((e) => e.name), ["mine.txt"], "left alone");
+      // The demo's marker: an earlier demo's directory, all of whose files go. No samples per
+      // class stop this run at its extraction, after the directory is claimed, twice over.
+      await Deno.writeTextFile(join(out, ".seisdec-demo"), "");
+      for (let i = 0; i < 2; i++) {
+        await Deno.writeTextFile(join(out, "stray"), "");
+        const r = await run("demo", "--out", out, "--per-class", "0", "--quiet");
+        assertEquals(r.code, 2, r.err.join("\n"));
+        assert(r.err.join("\n").includes("Cannot extract"), r.err.join("\n"));
+        const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+        assertEquals(names, [".seisdec-demo", "synth"]);
+      }
+      // --continuous's numbers are checked before anything is written.
+      for (
+        const [flag, v, want] of [
+          ["--hours", "0", "Cannot read --hours: expected > 0: found 0"],
+          ["--stations", "1", "Cannot read --stations: expected >= 2 (a coincidence): found 1"],
+        ]
+      ) {
+        const o = join(out, "c");
+        const r = await run("demo", "--continuous", flag, v, "--out", o, "--quiet");
+        assertEquals(r.code, 2, r.err.join("\n"));
+        assert(r.err.join("\n").includes(want), r.err.join("\n"));
+        assertEquals(await Deno.stat(o).catch(() => null), null);
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
