@@ -18,7 +18,9 @@ import { ConvAutoencoder } from "../../lib/nn/autoencoder.ts";
 import { DETECTIONS_DIR } from "../../lib/io/extract.ts";
 import { gpuTest } from "../_gpu.ts";
 import { adapterLabel, adapterSummary } from "../../lib/gpu/device.ts";
-import { TUNING_FORMAT, writeStoredTuning } from "../../lib/gpu/tuning_store.ts";
+import { storedTuningPath, TUNING_FORMAT, writeStoredTuning } from "../../lib/gpu/tuning_store.ts";
+import { isSoftwareAdapter } from "../../lib/tensor/backends.ts";
+import { tuningDigest } from "../../lib/util/software.ts";
 import { kernelsDigest } from "../../lib/gpu/kernels.ts";
 
 Deno.test("info on a cluster directory prints scores as evaluate does, and exact in --json", async () => {
@@ -352,14 +354,19 @@ gpuTest(
         speedup: 1.1,
         trials: [],
       };
-      const info = async (deno: string, kernels?: string) => {
-        await writeStoredTuning({ ...stored, deno, kernels }, dir);
+      const info = async (deno: string | undefined, kernels?: string) => {
+        await writeStoredTuning({ ...stored, deno: deno!, kernels }, dir);
         const r = await new Deno.Command(Deno.execPath(), {
           args: ["run", "-A", cli, "info"],
           env: { SEISDEC_TUNING_DIR: dir },
         }).output();
         assertEquals(r.code, 0, new TextDecoder().decode(r.stderr));
-        return new TextDecoder().decode(r.stdout).split("\n").find((l) => l.includes("from:"))!;
+        const lines = new TextDecoder().decode(r.stdout).split("\n");
+        // The tuning's digest is that of the tuning printed (as `info DIR` prints a record's).
+        const [, active, digest] = lines.find((l) => l.startsWith("tuning:"))!
+          .match(/^tuning: {3}(\{.*\}) \(digest ([0-9a-f]{8})\)$/)!;
+        assertEquals(digest, tuningDigest(JSON.parse(active)));
+        return lines.find((l) => l.includes("from:"))!;
       };
       const old = await info("1.40.0");
       assert(
@@ -369,7 +376,15 @@ gpuTest(
           ),
         old,
       );
-      assert(!(await info(Deno.version.deno)).includes("under Deno"));
+      // Measured under this Deno, with no kernels' digest stored (an older file): no warning; the
+      // default named for this adapter's kind, and no SEISDEC_TUNING where none is set.
+      const same = await info(Deno.version.deno);
+      const kind = isSoftwareAdapter(await adapterSummary()) ? "software adapters'" : "GPUs'";
+      assertEquals(
+        same,
+        `  from:   the ${kind} default, then {"inFlight":2} stored by \`tune\` on 2026-01-02 ` +
+          `(${storedTuningPath(adapter, dir)})`,
+      );
       // The kernels' digest: named where it differs, silent where it matches (or was not stored).
       const now = await kernelsDigest();
       const other = await info(Deno.version.deno, "0123456789abcdef");
@@ -381,6 +396,8 @@ gpuTest(
         other,
       );
       assert(!(await info(Deno.version.deno, now)).includes("measures it again"));
+      // A file that names no Deno (written by hand) is not said to be another's.
+      assertEquals(await info(undefined, now), same);
       const both = await info("1.40.0", "0123456789abcdef");
       assert(both.includes(`not this ${Deno.version.deno}, and for other kernels`), both);
     } finally {
