@@ -39,6 +39,10 @@ Deno.test({
       const ev = JSON.parse(await Deno.readTextFile(join(out, "clusters", "evaluation.json")));
       assertEquals(ev.events.n, events.length);
       assertEquals(ev.labelsFrom, "dataset"); // as evaluate writes it
+      // As many clusters as the archive has event classes (its labels besides noise).
+      const labels = parseCsvRecords(await Deno.readTextFile(join(out, "archive", "labels.csv")));
+      const classes = new Set(labels.map((r) => r.label).filter((l) => l !== "noise")).size;
+      assertEquals([ev.k, ev.events.k], [classes, classes]);
       for (const f of ["report.html", "labels.csv", "clusters.csv"]) {
         await Deno.stat(join(out, "clusters", f));
       }
