@@ -100,3 +100,25 @@ gpuTest(
     }
   },
 );
+
+gpuTest("a trial is killed at its timeout in seconds, not sooner", async () => {
+  // A workload no trial finishes: each is killed at 1.5 s, which a lower bound on the time
+  // it ran tells from a timeout read as tenths or ms (no slow machine can make it run shorter).
+  const endless: TuningWorkload = { ...SMALL, seconds: 1000 };
+  const w = new TrialWorker();
+  try {
+    for (
+      const time of [
+        () => timeInFreshProcess({}, endless, 1.5),
+        () => w.time({}, endless, 1.5),
+      ]
+    ) {
+      const t0 = performance.now();
+      await assertRejects(time, Error, "killed after 1.5 s (--timeout)");
+      const ran = performance.now() - t0;
+      assert(ran >= 1490, `killed after ${ran} ms`);
+    }
+  } finally {
+    await w.close();
+  }
+});
