@@ -35,7 +35,7 @@ gpuTest(
       await assertRejects(
         () => w.time({ convTiles: 8 } as never, SMALL, 300),
         Error,
-        'unknown field "convTiles"',
+        'the trial\'s tuning has an unknown field "convTiles"',
       );
       const c = await w.time({}, SMALL, 300);
       assertEquals(w.starts, 2);
