@@ -982,5 +982,7 @@ export function timelinePng(
     xDates: true,
     yLabel: "cluster",
     yIntegers: true,
+    // Every cluster's row, whether or not its dots reach its number.
+    yRange: [-0.5, k - 0.5],
   });
 }

@@ -45,6 +45,11 @@ export interface ChartOptions {
    * hours, minutes or seconds, whichever suits the span ({@linkcode dateTicks}). Scatter charts only.
    */
   xDates?: boolean;
+  /**
+   * The y axis's extent [low, high] instead of the data's range with a margin (e.g. [−0.5,
+   * k − 0.5] for rows of k categories, so that every row's tick shows). Scatter charts only.
+   */
+  yRange?: [number, number];
 }
 
 /** A point a {@linkcode lineChart} marks, e.g. the chosen k on a k-selection chart. */
@@ -564,7 +569,13 @@ export function scatterChart(points: ScatterPoints, opts: ChartOptions = {}): Ui
       `Cannot draw scatter chart: x, y and groups must have equal lengths: found ${x.length}, ${y.length}, ${groups.length}`,
     );
   }
-  const ax = range(x, false), ay = range(y, false);
+  const ax = range(x, false);
+  const ay = opts.yRange ? { lo: opts.yRange[0], hi: opts.yRange[1], log: false } : range(y, false);
+  if (!(ay.hi > ay.lo)) {
+    throw new RangeError(
+      `Cannot draw scatter chart: yRange must rise: found [${opts.yRange?.join(", ")}]`,
+    );
+  }
   let t0 = Infinity, t1 = -Infinity;
   if (opts.xDates) {
     for (const v of x) {

@@ -879,3 +879,22 @@ Deno.test("figure texts: member captions with q, empty member tiles blank, compo
     hours.includes(">0</text>") && hours.includes(">23</text>") && !hours.includes(">24</text>"),
   );
 });
+
+Deno.test("timeline.png shows every cluster's row from 0 to k − 1, also where no dot reaches its number", () => {
+  // Two samples, both in cluster 3 of 4, jittered to 2.7 and 3.07: the data's own range would
+  // tick 3 alone (or nothing at all).
+  const samples = [0, 1].map((d) => ({
+    id: `s${d}`,
+    label: null,
+    referenceTime: `2024-03-0${d + 1}T12:00:00.000Z`,
+  }));
+  const ds = Object.assign(new MemoryDataset(new Float32Array(2), [1, 1, 1]), { samples });
+  const svg = new TextDecoder().decode(timelinePng(ds, Int32Array.of(3, 3), 4, "svg")!);
+  // The y ticks: the texts that are whole numbers (the x axis's are times and dates).
+  const ticks = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)"[^>]*>(\d+)<\/text>/g)]
+    .map((m) => [m[2], Number(m[1])] as const);
+  assertEquals(ticks.map((t) => t[0]), ["0", "1", "2", "3"]);
+  // Evenly spaced, 0 at the bottom.
+  const gaps = ticks.slice(1).map((t, i) => ticks[i][1] - t[1]);
+  assert(gaps.every((g) => Math.abs(g - gaps[0]) <= 1 && g > 50), JSON.stringify(ticks));
+});

@@ -963,3 +963,16 @@ Deno.test("traceGrid draws a zero line across each panel", () => {
   }));
   assert(svg.includes('width="180" height="1" fill="#e6e6e6"/>'), svg);
 });
+
+Deno.test("scatterChart refuses a yRange that does not rise, naming it", () => {
+  const pts = { x: Float64Array.of(0, 1), y: Float64Array.of(0, 1), groups: Int32Array.of(0, 0) };
+  for (const yRange of [[1, 1], [2, -2], [0, NaN]] as [number, number][]) {
+    let msg = "";
+    try {
+      scatterChart(pts, { yRange });
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    assertEquals(msg, `Cannot draw scatter chart: yRange must rise: found [${yRange.join(", ")}]`);
+  }
+});
