@@ -23,6 +23,7 @@ import {
   tuningKey,
 } from "../gpu/autotune.ts";
 import {
+  readStoredTuning,
   removeStoredTuning,
   type StoredTrial,
   type StoredTuning,
@@ -502,7 +503,9 @@ export const tuneCommand: Command = {
     if (dryRun) {
       console.log("not stored (--dry-run)");
     } else {
-      const prior = await Deno.stat(storedTuningPath(adapter)!).then(() => true, () => false);
+      // A tuning of this adapter's, under today's name or the slug-only one of older versions.
+      const prior = await Deno.stat(storedTuningPath(adapter)!).then(() => true, () => false) ||
+        (await readStoredTuning(adapter).catch(() => null)) !== null;
       const path = await writeStoredTuning(stored);
       console.log(`${prior ? "replaced" : "stored"} ${path}`);
     }

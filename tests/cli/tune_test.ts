@@ -438,6 +438,14 @@ gpuTest(
       const again = await tune(dir, ...args);
       assertEquals(again.code, 0, again.err);
       assert(again.out.endsWith(`replaced ${path}`), again.out);
+      // A tuning stored under the slug-only name of older versions is replaced too (and goes).
+      const legacy = join(dir, `${tuningFileStem(adapter).replace(/-[0-9a-f]{8}$/, "")}.json`);
+      await Deno.rename(path, legacy);
+      await write();
+      const old = await tune(dir, ...args);
+      assertEquals(old.code, 0, old.err);
+      assert(old.out.endsWith(`replaced ${path}`), old.out);
+      assertEquals(await Deno.stat(legacy).catch(() => null), null, "the slug-only file is gone");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
