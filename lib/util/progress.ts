@@ -176,6 +176,8 @@ export function fmtTime(s: number): string {
   if (s >= 3600) {
     return `${Math.floor(s / 3600)}h${String(Math.floor(s % 3600 / 60)).padStart(2, "0")}m`;
   }
-  if (s >= 60) return `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, "0")}s`;
-  return `${s.toFixed(1)}s`;
+  // Below 59.95 s a tenth shows; from there "1m00s" (toFixed(1) would round 59.96 to "60.0s").
+  if (s < 59.95) return `${s.toFixed(1)}s`;
+  const m = Math.max(s, 60);
+  return `${Math.floor(m / 60)}m${String(Math.floor(m % 60)).padStart(2, "0")}s`;
 }

@@ -194,6 +194,8 @@ Deno.test("Progress.status shows how far a long pass inside a step has come with
 Deno.test("fmtTime: seconds to a tenth below a minute, then minutes and seconds, then hours and minutes", () => {
   const cases: [number, string][] = [
     [59.94, "59.9s"],
+    [59.95, "1m00s"],
+    [59.96, "1m00s"],
     [60, "1m00s"],
     [3599, "59m59s"],
     [3600, "1h00m"],
