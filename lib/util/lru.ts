@@ -35,7 +35,7 @@ export class ByteLru<V> {
 
   /**
    * Keeps a value, dropping the least recently used ones beyond the budget; a value larger
-   * than `largest` is not kept.
+   * than `largest` is not kept (and the key's older value goes: it is not the key's now).
    *
    * @param key The key.
    * @param value The value.
@@ -50,12 +50,12 @@ export class ByteLru<V> {
    * ```
    */
   set(key: string, value: V, bytes: number): void {
-    if (bytes > this.#largest) return;
     const had = this.#map.get(key);
     if (had) {
       this.#map.delete(key);
       this.#bytes -= had.bytes;
     }
+    if (bytes > this.#largest) return;
     while (this.#bytes + bytes > this.#budget) {
       const [oldest, v] = this.#map.entries().next().value!;
       this.#map.delete(oldest);

@@ -41,3 +41,13 @@ Deno.test("ByteLru: setting a key again replaces its bytes rather than adding th
   c.set("b", "B", 4); // 6 + 4 = 10 bytes: both fit
   assertEquals([c.get("a"), c.get("b")], ["A2", "B"]);
 });
+
+Deno.test("ByteLru: a value too large for the cache under a key it holds drops the older value, which is not the key's now", () => {
+  const c = new ByteLru<string>(10, 6);
+  c.set("a", "A", 4);
+  c.set("b", "B", 4);
+  c.set("a", "A-large", 7); // not kept, and "A" is stale
+  assertEquals([c.get("a"), c.get("b")], [undefined, "B"]);
+  c.set("c", "C", 6); // the 4 bytes of "A" are free: "b" stays
+  assertEquals([c.get("b"), c.get("c")], ["B", "C"]);
+});
