@@ -856,9 +856,10 @@ print(json.dumps({a: seisdec.soft_assign(z, mu, float(a)).ravel().tolist() for a
       const q = got[String(alpha)];
       assertEquals(q.length, n * k);
       for (let i = 0; i < n * k; i++) {
-        // Both in float64: the same formula, to a few ulp.
+        // Both in float64, the same formula; log1p differs by an ulp between V8 and the C
+        // library, times (alpha + 1)/2 = 50.5 in the exponent at alpha 100: 1e-12 of q.
         assert(
-          Math.abs(q[i] - want[i]) <= 1e-14 * want[i],
+          Math.abs(q[i] - want[i]) <= 1e-12 * want[i],
           `alpha ${alpha} q[${i}]: ${q[i]}, ${want[i]}`,
         );
       }
