@@ -277,3 +277,29 @@ gpuTest(
     close(lo, [C.klDivergence(p32, C.softAssign(z, mu, n, k, d, alpha), n, k)], 1e-6, "KL", 1e-4);
   },
 );
+
+gpuTest(
+  "KL gradients with a p whose rows do not sum to 1 keep the row-sum term s_i (w·(p − s_i·q))",
+  async () => {
+    await webgpu();
+    const be = backendNamed("webgpu");
+    const [n, k, d, alpha] = [37, 5, 4, 1];
+    const z = rand(n * d, 3400), mu = rand(k * d, 3401);
+    // A target distribution with row i scaled by 0.5, 1.25 or 2: s_i ≠ 1, so dropping s_i (a
+    // kernel that assumes normalised rows) moves every gradient entry by w·(s_i − 1)·q.
+    const p = C.targetDistribution(C.softAssign(z.map((v) => 0.8 * v), mu, n, k, d, alpha), n, k);
+    for (let i = 0; i < n * k; i++) p[i] *= [0.5, 1.25, 2][Math.floor(i / k) % 3];
+    const p32 = Float64Array.from(Float32Array.from(p));
+    const Z = gt(z, [n, d]), MU = gt(mu, [k, d]), P = gt(p32, [n, k]);
+    const q = ops.softAssign(Z, MU, alpha);
+    const GL = gt([1], [1]);
+    const [gz, gmu] = be.klGrad(Z, MU, P, q, GL, alpha, true, true);
+    const out = await readAll([gz!, gmu!]);
+    for (const t of [Z, MU, P, q, GL, gz!, gmu!]) t.dispose();
+    const ref = C.klGrad(z, mu, p32, C.softAssign(z, mu, n, k, d, alpha), n, k, d, alpha);
+    // As the KL gradient test above: 1e-4 of the largest entry, rtol 1e-4.
+    const scale = (a: Float64Array) => 1e-4 * Math.max(...a.map(Math.abs));
+    close(out[0], ref.gz, scale(ref.gz), "dKL/dz, unnormalised p", 1e-4);
+    close(out[1], ref.gmu, scale(ref.gmu), "dKL/dmu, unnormalised p", 1e-4);
+  },
+);
