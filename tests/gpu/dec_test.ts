@@ -303,3 +303,20 @@ gpuTest(
     close(out[1], ref.gmu, scale(ref.gmu), "dKL/dmu, unnormalised p", 1e-4);
   },
 );
+
+gpuTest(
+  "soft assignment of a code far from every centre: q from the row maximum, not 0/0",
+  async () => {
+    await webgpu();
+    // alpha 100: kernel (1 + d²/100)^-50.5. z = 0, centres at d² = 1000 and 1100: both kernels
+    // (11^-50.5 ≈ 4e-53, 12^-50.5) underflow f32, so q is finite only relative to the row's
+    // largest: q = [1, (12/11)^-50.5] / (1 + (12/11)^-50.5) ≈ [0.988, 0.012].
+    const z = [0, 0];
+    const mu = [Math.sqrt(500), Math.sqrt(500), Math.sqrt(550), -Math.sqrt(550)];
+    const Z = gt(z, [1, 2]), MU = gt(mu, [2, 2]);
+    const q = ops.softAssign(Z, MU, 100);
+    const [qo] = await readAll([q]);
+    for (const t of [Z, MU, q]) t.dispose();
+    close(qo, C.softAssign(z, mu, 1, 2, 2, 100), Q_ATOL, "q of a far code");
+  },
+);
