@@ -797,6 +797,55 @@ gpuTest("conv_weight_grad with a shorter last split sums only the rows there are
   assert(splits > 1 && 39 % perSplit !== 0 && (splits - 1) * perSplit < 39, `${seen[0]}`);
 });
 
+gpuTest(
+  "conv_weight_grad with a shorter last split reads no rows past the batch: shared input textures holding stale values past the slice",
+  async () => {
+    // Past the texture budget, slices of one row count share a texture (lib/gpu/runtime.ts), and
+    // a copy fills only its slice: the rest of the last row keeps what an earlier slice left
+    // there. A matmul first fills both shared one-row textures (bindings 1 and 2) with 1s past
+    // x's and gy's lengths; a last split that ran its full length would read image N from them
+    // (0 from a texture of its own, or from storage on lavapipe). The row kernel (Ci 3) and
+    // conv_weight_grad (Ci 4).
+    const rt = await webgpu();
+    const seen: number[][] = [];
+    const dispatch = rt.dispatch;
+    rt.dispatch = (def, params, bufs, wgs) => {
+      if (def.name.startsWith("conv_weight_grad")) seen.push(params.map(Number));
+      dispatch.call(rt, def, params, bufs, wgs);
+    };
+    rt.textureBudget = 0;
+    try {
+      await withTuning({ splitMinPixels: 1, textureInputs: true }, async () => {
+        for (const [i, ci] of [3, 4].entries()) {
+          const c: ConvCase = { ...SPLIT_CASE, x: [3, ci, 25, 9], w: [5, ci, 3, 2] };
+          const p = { stride: c.stride, padding: c.padding };
+          const ys = C.conv2dOutputShape(c.x, c.w, p);
+          const xd = rand(numel(c.x), 530 + i), gyd = rand(numel(ys), 531 + i);
+          // 40 × 99 and 99 × 40 (3,960 floats each, one texture row; K odd: no vec4 loads).
+          const A = gt(new Float32Array(3960).fill(1), [40, 99]);
+          const B = gt(new Float32Array(3960).fill(1), [99, 40]);
+          const M = gt(new Float32Array(1600), [40, 40]);
+          const x = gt(xd, c.x), gy = gt(gyd, ys), gw = webgpuBackend().fill(c.w, 0);
+          K.matmul(rt, A.ref, B.ref, M.ref, 40, 40, 99, { variant: "blocked" });
+          seen.length = 0;
+          K.convWeightGrad(rt, K.convGeom(c.x, c.w, ys, c), x.ref, gy.ref, gw.ref, 72, () => {
+            throw new Error("no scratch: the split sums are deferred");
+          });
+          const [out] = await readAll([gw]);
+          for (const t of [A, B, M, x, gy, gw]) t.dispose();
+          const [splits, perSplit] = [seen[0][13], seen[0][14]];
+          assert(splits > 1 && 39 % perSplit !== 0, `Ci ${ci}: one uneven split: ${seen[0]}`);
+          const ref = C.conv2dWeightGrad(xd, c.x, gyd, ys, c.w, p);
+          close(out, ref, accTol(ys[0] * ys[2] * ys[3], T), `Ci ${ci}: gw`);
+        }
+      });
+    } finally {
+      rt.dispatch = dispatch;
+      rt.textureBudget = TEXTURE_BUDGET;
+    }
+  },
+);
+
 gpuTest("conv_weight_grad with one split per row", async () => {
   const r = await weightGradWithSplit(SPLIT_CASE, 1e6, 520);
   assertEquals(r.dispatches, 2, "split-K records conv_weight_grad and split_sum");
