@@ -111,6 +111,37 @@ gpuTest(
 );
 
 gpuTest(
+  "split_sum_jobs: partials that do not start on a vec4 are read as floats, even where the count is a multiple of 4",
+  async () => {
+    const rt = await webgpu();
+    const be = backendNamed("webgpu");
+    // Counts 8 and 64 (whole vec4s of outputs) with partials at floats 1 and 259 of their
+    // buffer: vec4 reads there would take the partials from the vec4 before, 1 or 3 floats off.
+    const shapes = [{ count: 8, splits: 9, lanes: 4 }, { count: 64, splits: 33, lanes: 16 }];
+    const parts = [1, 259], outs = [0, 8];
+    const a = rand(259 + 64 * 33, 4150);
+    const A = gt(a, [a.length]), O = be.fill([72], -7);
+    const jobs: SplitJob[] = shapes.map((s, j) => ({
+      part: {
+        buffer: A.ref.buffer,
+        offset: A.ref.offset + 4 * parts[j],
+        size: 4 * s.count * s.splits,
+      },
+      out: { buffer: O.ref.buffer, offset: O.ref.offset + 4 * outs[j], size: 4 * s.count },
+      ...s,
+    }));
+    recordSplitSums(rt, jobs);
+    const [out] = await readAll([O]);
+    for (const t of [A, O]) t.dispose();
+    shapes.forEach((s, j) => {
+      const got = out.subarray(outs[j], outs[j] + s.count);
+      const what = `job ${j}: count ${s.count}, partials at float ${parts[j]}`;
+      close(got, refSum(a, parts[j], s.count, s.splits), sumTol(s.splits, 2) + 4 * U32, what);
+    });
+  },
+);
+
+gpuTest(
   "deferred split sums run before a command that touches them, and not before others",
   async () => {
     const rt = await webgpu();
