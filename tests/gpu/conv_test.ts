@@ -616,6 +616,25 @@ Deno.test("textureFits: at most maxTextureDimension2D rows of TEXTURE_ROW floats
   assert(!textureFits(TEXTURE_ROW * 8192 + 1, limits));
 });
 
+gpuTest(
+  "phase kernel: 1,025 block positions make 65 tiles of 16, one past 64 (two workgroups)",
+  async () => {
+    // B 1, k3 s2 p1 on 25 × 41: Ho × Wo = 49 × 81, ceil(49/2)·ceil(81/2) = 1,025 block positions,
+    // 64 whole tiles of 16 and one of a single position, whose 4 outputs need a second
+    // workgroup. One thread: the tile stays 16 (balanceThreads).
+    const c: ConvCase = {
+      name: "B 1, A 2, 25 × 41, k3 s2 p1",
+      x: [1, 2, 25, 41],
+      w: [2, 1, 3, 3],
+      stride: [2, 2],
+      padding: [1, 1],
+      bias: true,
+      slope: SLOPE,
+    };
+    await withTuning({ balanceThreads: 1 }, () => checkConvT(c, 480, [1, 1, 49, 81]));
+  },
+);
+
 gpuTest("the phase kernel serves transposed convs up to the tuning's channel limit", async () => {
   const rt = await webgpu();
   if (!rt.device.features.has("timestamp-query")) return;
