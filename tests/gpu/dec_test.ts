@@ -320,3 +320,19 @@ gpuTest(
     close(qo, C.softAssign(z, mu, 1, 2, 2, 100), Q_ATOL, "q of a far code");
   },
 );
+
+gpuTest(
+  "target distribution of a q with a NaN row: every row's p is NaN (f is NaN in every column)",
+  async () => {
+    await webgpu();
+    // Row 1 is NaN (a diverged code): the column frequencies f all are, so p is NaN in every
+    // row, not only row 1; rows 0 and 2 must not come out as finite numbers (0, with f_j read as
+    // not positive) that a loss on those rows alone would take for a target.
+    const Q = gt([0.75, 0.25, NaN, NaN, 0.4, 0.6], [3, 2]);
+    const p = ops.targetDistribution(Q);
+    const [po] = await readAll([p]);
+    for (const t of [Q, p]) t.dispose();
+    const finite = Array.from(po).findIndex((v) => !Number.isNaN(v));
+    assert(finite === -1, `p[${finite}] = ${po[finite]}: ${Array.from(po)}`);
+  },
+);
