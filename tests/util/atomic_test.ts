@@ -672,18 +672,29 @@ Deno.test({
     "processAlive reads the state after the last ')' of /proc/PID/stat: a live process named 'x) Z y' is alive",
   ignore: !hasProc,
   fn: async () => {
-    const dir = await Deno.makeTempDir();
-    const exe = `${dir}/x) Z y`;
-    await Deno.copyFile("/bin/sleep", exe);
-    await Deno.chmod(exe, 0o755);
-    const child = new Deno.Command(exe, { args: ["30"], stdout: "null", stderr: "null" }).spawn();
+    // A shell that names itself "x) Z y" (writing its own /proc/PID/comm), says so, and waits on
+    // its stdin: no copy of a binary to run (a multi-call coreutils or busybox `sleep` does not
+    // run under another name, and a temporary directory may be mounted noexec).
+    const child = new Deno.Command("sh", {
+      args: ["-c", 'printf %s "x) Z y" > /proc/$$/comm && echo named && read _'],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
     try {
+      const reader = child.stdout.getReader();
+      const { value } = await reader.read();
+      reader.releaseLock();
+      assertEquals(new TextDecoder().decode(value).trim(), "named");
       // Its stat reads "PID (x) Z y) S ...": the first ')' would make it look a zombie (Z).
+      const stat = Deno.readTextFileSync(`/proc/${child.pid}/stat`);
+      assert(stat.startsWith(`${child.pid} (x) Z y) `), stat);
       assertEquals(processAlive(child.pid), true);
     } finally {
       child.kill("SIGKILL");
       await child.status;
-      await Deno.remove(dir, { recursive: true });
+      await child.stdin.close().catch(() => {});
+      await child.stdout.cancel().catch(() => {});
     }
   },
 });
