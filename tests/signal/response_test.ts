@@ -69,6 +69,9 @@ Deno.test("evaluateResponse equals the sensitivity at the sensitivity frequency 
     RangeError,
     "increasing",
   );
+  // A first corner at 0 Hz is a valid pre-filter (ObsPy's too): the taper starts at DC.
+  const d0 = removeResponse(counts, fs, geophone, { preFilt: [0, 1, 20, 30], output: "DISP" });
+  assert(d0.every(Number.isFinite), "pre_filt from 0 Hz");
 });
 
 Deno.test("cosine spectral taper, time taper and detrend behave as ObsPy's", () => {
@@ -193,6 +196,12 @@ Deno.test("response removal undoes the digital stages' roll-off near Nyquist (40
       truth[i] += a * Math.sin(2 * Math.PI * f * i / fs + ph);
     }
   }
+  // The geophone alone, removed first with the same settings, must not hand its cached inverse
+  // filter to the chain that adds digital stages to it.
+  removeResponse(cosineTaper(counts, 0.05), fs, geophone, {
+    preFilt: [0.2, 0.5, 18.5, 19.8],
+    output: "VEL",
+  });
   const v = removeResponse(cosineTaper(counts, 0.05), fs, digitalChain, {
     preFilt: [0.2, 0.5, 18.5, 19.8],
     output: "VEL",
@@ -330,4 +339,93 @@ Deno.test("cosineTaper tapers floor(fraction · n) samples at each end, as ObsPy
   assertEquals(Array.from(x.subarray(10, 200)), Array(190).fill(1));
   // The window rises as 0.5·(1 − cos(π i / 10)).
   assertClose([x[5]], [0.5], 1e-15, 0, "half way");
+});
+
+Deno.test("evaluateResponse is the closed-form Π(s − z)/Π(s − p), phase included, for a zero off the origin and an unpaired pole", () => {
+  // One radians stage, zero −2, pole −1 + 3i: H(f) = S · R(f)/|R(f0)|, R(f) = (s + 2)/(s + 1 − 3i),
+  // s = 2πif. A zero's real part taken with the wrong sign keeps |H| (s is imaginary) but not its
+  // phase; a pole's imaginary part with the wrong sign moves |H|.
+  const S = 1000, f0 = 0.7;
+  const resp: InstrumentResponse = {
+    sensitivity: S,
+    sensitivityFrequency: f0,
+    inputUnits: "M/S",
+    stages: [{ type: "radians", zeros: [[-2, 0]], poles: [[-1, 3]], normalizationFactor: 1 }],
+  };
+  const r = (f: number): [number, number] => {
+    const w = 2 * Math.PI * f;
+    // (2 + iw) / (1 + i(w − 3)) = (2 + iw)(1 − i(w − 3)) / (1 + (w − 3)²)
+    const d = 1 + (w - 3) ** 2;
+    return [(2 + w * (w - 3)) / d, (w - 2 * (w - 3)) / d];
+  };
+  const k = S / Math.hypot(...r(f0));
+  for (const f of [0.05, 0.3, f0, 1, 2.5, 10]) {
+    const [re, im] = r(f);
+    assertClose(evaluateResponse(resp, f), [k * re, k * im], 1e-12 * S, 0, `H(${f} Hz)`);
+  }
+});
+
+Deno.test("without an output, a displacement or acceleration sensor's own motion comes out: a flat response divides by the sensitivity", () => {
+  // Stages [], no pre-filter, no water level: 1/H is the constant 1/S at every bin, so the
+  // result is x/S to rounding, whatever the sensor measures (an output other than the
+  // sensor's own would integrate or differentiate).
+  const n = 1000, S = 4e5;
+  const x = new Float64Array(n).map((_, i) => Math.sin(i / 7) + 0.3 * Math.cos(i / 3));
+  const want = x.map((v) => v / S);
+  for (const inputUnits of ["M", "M/S", "M/S**2"]) {
+    const flat: InstrumentResponse = {
+      sensitivity: S,
+      sensitivityFrequency: 1,
+      inputUnits,
+      stages: [],
+    };
+    assertClose(removeResponse(x, 50, flat), want, 1e-13 / S, 0, inputUnits);
+  }
+});
+
+Deno.test("output ACC from a velocity sensor differentiates: a·sin(ωt + φ) in m/s comes out as a·ω·cos(ωt + φ)", () => {
+  const fs = 40, n = 8000, S = 1e9;
+  const flat: InstrumentResponse = {
+    sensitivity: S,
+    sensitivityFrequency: 1,
+    inputUnits: "M/S",
+    stages: [],
+  };
+  const comps = [[1, 3e-6, 0.4], [5, 2e-6, 1.3]] as const;
+  const counts = new Float64Array(n), want = new Float64Array(n);
+  for (const [f, a, ph] of comps) {
+    const w = 2 * Math.PI * f;
+    for (let i = 0; i < n; i++) {
+      counts[i] += S * a * Math.sin(w * i / fs + ph);
+      want[i] += a * w * Math.cos(w * i / fs + ph);
+    }
+  }
+  const acc = removeResponse(cosineTaper(counts, 0.05), fs, flat, {
+    preFilt: [0.1, 0.2, 15, 18],
+    output: "ACC",
+  });
+  // Peak 7.9e-5 m/s², measured error 9.4e-13; differentiating as −iω (the sign lost) gives −cos:
+  // 1.6e-4 off.
+  assertClose(
+    acc.subarray(1000, n - 1000),
+    want.subarray(1000, n - 1000),
+    1e-10,
+    0,
+    "acceleration",
+  );
+});
+
+Deno.test("applyResponse converts SI ground motion to the sensor's units: a flat 1/(nm/s) response multiplies m/s by S·1e9", () => {
+  const n = 500, S = 2.5;
+  const x = new Float64Array(n).map((_, i) => 1e-6 * Math.sin(i / 11));
+  for (const [inputUnits, scale] of [["NM/S", 1e-9], ["CM/S**2", 1e-2], ["MM", 1e-3]] as const) {
+    const flat: InstrumentResponse = {
+      sensitivity: S,
+      sensitivityFrequency: 1,
+      inputUnits,
+      stages: [],
+    };
+    const want = x.map((v) => v * S / scale);
+    assertClose(applyResponse(x, 50, flat), want, 1e-12 * S / scale * 1e-6, 0, inputUnits);
+  }
 });
