@@ -429,3 +429,33 @@ Deno.test("applyResponse converts SI ground motion to the sensor's units: a flat
     assertClose(applyResponse(x, 50, flat), want, 1e-12 * S / scale * 1e-6, 0, inputUnits);
   }
 });
+
+Deno.test("a DIGITAL (Z-TRANSFORM) stage's poles divide |H| by |e^{iθ} − p|, θ = 2πf/fs_in (a conjugate pair and a lone pole)", () => {
+  // Flat analog part (no stages): |H(f)| = S · G(f)/G(f0), G(f) = 1/Π|e^{iθ} − p_k|, computed here
+  // from the closed form |e^{iθ} − (a + ib)|² = (cos θ − a)² + (sin θ − b)².
+  const S = 5e4, f0 = 1, fsIn = 20;
+  for (
+    const poles of [[[0.6, 0.3], [0.6, -0.3]], [[0.2, 0.5]]] as [number, number][][]
+  ) {
+    const resp: InstrumentResponse = {
+      sensitivity: S,
+      sensitivityFrequency: f0,
+      inputUnits: "M/S",
+      stages: [],
+      digital: [{ kind: "polesZeros", inputSampleRate: fsIn, zeros: [], poles }],
+    };
+    const g = (f: number) => {
+      const th = 2 * Math.PI * f / fsIn;
+      return poles.reduce((a, [pr, pi]) => a / Math.hypot(Math.cos(th) - pr, Math.sin(th) - pi), 1);
+    };
+    for (const f of [0.2, 1, 3, 7, 9.5]) {
+      assertClose(
+        [Math.hypot(...evaluateResponse(resp, f))],
+        [S * g(f) / g(f0)],
+        0,
+        1e-12,
+        `|H(${f} Hz)|, poles ${JSON.stringify(poles)}`,
+      );
+    }
+  }
+});
