@@ -459,3 +459,39 @@ Deno.test("a DIGITAL (Z-TRANSFORM) stage's poles divide |H| by |e^{iθ} − p|, 
     }
   }
 });
+
+Deno.test("integrating or differentiating leaves the 0 Hz bin at 0 (no pre-filter): a constant's DISP and ACC match NumPy's spectral ÷iω and ×iω", () => {
+  // Eight ones, a flat velocity response S = 2 at fs = 1 Hz, FFT of 16 (zero padding to 2n):
+  // X = numpy.fft.rfft(numpy.ones(8), 16), ω = 2π·k/16, inverse 1/(S·iω) (DISP) or iω/S (ACC)
+  // with 0 at k = 0, y = numpy.fft.irfft(X * inverse, 16)[:8]. Keeping H(0) = S at 0 Hz instead
+  // adds X[0]/(16·S) = 0.25 to every sample.
+  const flat: InstrumentResponse = {
+    sensitivity: 2,
+    sensitivityFrequency: 0.25,
+    inputUnits: "M/S",
+    stages: [],
+  };
+  const x = new Float64Array(8).fill(1);
+  const disp = [
+    -0.9053146742700544,
+    -0.6092583909255423,
+    -0.3863229221628304,
+    -0.11519786357127665,
+    0.11519786357127662,
+    0.3863229221628304,
+    0.6092583909255425,
+    0.9053146742700544,
+  ];
+  const acc = [
+    0.3497583339752788,
+    -0.16332774251323662,
+    0.1143524411216613,
+    -0.098174770424681,
+    0.09817477042468101,
+    -0.11435244112166122,
+    0.16332774251323656,
+    -0.3497583339752788,
+  ];
+  assertClose(removeResponse(x, 1, flat, { output: "DISP" }), disp, 1e-14, 0, "DISP");
+  assertClose(removeResponse(x, 1, flat, { output: "ACC" }), acc, 1e-14, 0, "ACC");
+});
