@@ -199,3 +199,34 @@ Deno.test("sosfiltZi is the steady state of a unit step; a padded low-pass keeps
   assertClose(sosfiltfiltPadded(sos, new Float64Array([1, 1, 1])), [1, 1, 1], 1e-9, 0, "3 samples");
   assert(zi.length === 2 * sos.length && zi.every(Number.isFinite), "two states per section");
 });
+
+Deno.test("sosResponse is H(e^{iω}) with z⁻¹ = e^{−iω}: the phase of 1/(1 − 0.5 z⁻¹) and of a zero at −1", () => {
+  // 1/(1 − 0.5 e^{−iω}) = (1 − 0.5 cos ω − 0.5 i sin ω) / ((1 − 0.5 cos ω)² + 0.25 sin² ω);
+  // (1 + z⁻¹)/2 = e^{−iω/2} cos(ω/2). Evaluated at z⁻¹ = e^{+iω} the phases flip sign.
+  const pole = { b0: 1, b1: 0, b2: 0, a1: -0.5, a2: 0 };
+  const zero = { b0: 0.5, b1: 0.5, b2: 0, a1: 0, a2: 0 };
+  for (const f of [3, 10, 21, 40]) {
+    const w = 2 * Math.PI * f / 100;
+    const d = (1 - 0.5 * Math.cos(w)) ** 2 + 0.25 * Math.sin(w) ** 2;
+    const hp: [number, number] = [(1 - 0.5 * Math.cos(w)) / d, -0.5 * Math.sin(w) / d];
+    const hz: [number, number] = [Math.cos(w / 2) ** 2, -Math.sin(w / 2) * Math.cos(w / 2)];
+    assertClose(sosResponse([pole], f, 100), hp, 1e-14, 0, `pole at ${f} Hz`);
+    assertClose(sosResponse([zero], f, 100), hz, 1e-14, 0, `zero at ${f} Hz`);
+    const both: [number, number] = [hp[0] * hz[0] - hp[1] * hz[1], hp[0] * hz[1] + hp[1] * hz[0]];
+    assertClose(sosResponse([pole, zero], f, 100), both, 1e-14, 0, `cascade at ${f} Hz`);
+  }
+});
+
+Deno.test("bandpass defaults to order 4 (causal): a 20 Hz sine through 1–10 Hz at 100 Hz keeps the order-4 gain", () => {
+  // Analog prototype after prewarping: |H| = 1/√(1 + ((ω² − ω1ω2)/(ω·B))^(2n)), n = 4: 0.0288
+  // (n = 2 would give 0.167).
+  const fs = 100;
+  const warp = (f: number) => 2 * fs * Math.tan(Math.PI * f / fs);
+  const [w1, w2, w] = [warp(1), warp(10), warp(20)];
+  const want = 1 / Math.sqrt(1 + ((w * w - w1 * w2) / (w * (w2 - w1))) ** 8);
+  const x = new Float64Array(20000).map((_, i) => Math.sin(2 * Math.PI * 20 * i / fs));
+  bandpass(x, fs, 1, 10);
+  const tail = x.subarray(10000);
+  const amp = Math.sqrt(2 * tail.reduce((a, v) => a + v * v, 0) / tail.length);
+  assertClose([amp], [want], 0, 1e-6, "amplitude at 20 Hz");
+});
