@@ -495,3 +495,11 @@ Deno.test("integrating or differentiating leaves the 0 Hz bin at 0 (no pre-filte
   assertClose(removeResponse(x, 1, flat, { output: "DISP" }), disp, 1e-14, 0, "DISP");
   assertClose(removeResponse(x, 1, flat, { output: "ACC" }), acc, 1e-14, 0, "ACC");
 });
+
+Deno.test("cosineTaper accepts a fraction of 0.5 (ObsPy's max_percentage limit): a Hann window over each half", () => {
+  // n = 10, m = 5: w_i = 0.5·(1 − cos(πi/5)) for i < 5, mirrored: 0, 0.0955, 0.3455, 0.6545, 0.9045.
+  const x = cosineTaper(new Float64Array(10).fill(1), 0.5);
+  const half = [0, 1, 2, 3, 4].map((i) => 0.5 * (1 - Math.cos(Math.PI * i / 5)));
+  assertClose(x, [...half, ...half.toReversed()], 1e-15, 0, "fraction 0.5");
+  assertThrows(() => cosineTaper(new Float64Array(10), 0.51), RangeError, "[0, 0.5]");
+});
