@@ -169,3 +169,33 @@ Deno.test("aicOnset takes the earliest split on a tie: a window symmetric in tim
   const padded = Float64Array.from([...Array(7).fill(0), ...x, ...Array(5).fill(0)]);
   assertEquals(aicOnset(padded, 7, 67), 22);
 });
+
+Deno.test("aicOnset on weak onsets in short windows is still the plain formula's split (population variances, weight N − m), and a flat stretch at a non-zero level picks the signal's start", () => {
+  // A step of ×1.3 in 24–80 samples: the minimum is shallow, so weighting the second part by
+  // N − m − 1 or taking variances over m − 1 moves it in many trials.
+  const rng = new Rng(5);
+  const variance = (x: Float64Array, a: number, b: number) => {
+    let m = 0;
+    for (let i = a; i < b; i++) m += x[i];
+    m /= b - a;
+    let v = 0;
+    for (let i = a; i < b; i++) v += (x[i] - m) ** 2;
+    return v / (b - a);
+  };
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 24 + rng.int(57), step = 10 + rng.int(n - 20);
+    const x = Float64Array.from({ length: n }, () => rng.normal());
+    for (let i = step; i < n; i++) x[i] *= 1.3;
+    let best = Infinity, at = -1;
+    for (let m = 5; m <= n - 5; m++) {
+      const a = m * Math.log(variance(x, 0, m)) + (n - m) * Math.log(variance(x, m, n));
+      if (at < 0 || a < best - 1e-9 * Math.abs(best)) [best, at] = [a, m];
+    }
+    assertEquals(aicOnset(x, 0, n, 5), at, `trial ${trial}`);
+  }
+  // 150 samples at 1000.1, then noise: the flat part's variance from the prefix sums is rounding
+  // (~1e-13, not 0), floored to 1e-12 of the window's variance, so the split is at the first
+  // noisy sample.
+  const y = Float64Array.from({ length: 300 }, (_, i) => 1000.1 + (i < 150 ? 0 : rng.normal()));
+  assertEquals(aicOnset(y, 0, 300), 150);
+});
