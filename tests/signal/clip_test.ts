@@ -101,3 +101,16 @@ Deno.test("extract lists the samples whose raw counts look clipped in clipped.cs
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("clipping judges a record of exactly CLIP_MIN_LEVELS distinct values, not one of 99", () => {
+  // −100, a ramp −48 … top (steps of 1), five samples on the rail 100 (a jump of 52 > half the
+  // mean step), then 0: 97 ramp values + 100 + −100 = 99 distinct values with top 48; 100 with 49.
+  const record = (top: number) => {
+    const ramp = Array.from({ length: top + 49 }, (_, i) => i - 48);
+    return Float64Array.from([-100, ...ramp, 100, 100, 100, 100, 100, 0]);
+  };
+  assertEquals(CLIP_MIN_LEVELS, 100);
+  assertEquals(new Set(record(48)).size, 99);
+  assertEquals(clipping(record(48)), null);
+  assertEquals(clipping(record(49)), { max: 100, min: -100, samples: 5 });
+});
