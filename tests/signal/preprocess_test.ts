@@ -7,6 +7,7 @@ import { removeResponse } from "../../lib/signal/response.ts";
 import { demean, detrendLinear } from "../../lib/signal/detrend.ts";
 import { cosineTaper } from "../../lib/signal/taper.ts";
 import { resample } from "../../lib/signal/resample.ts";
+import { bandpass } from "../../lib/signal/filter.ts";
 import { geophone } from "./_responses.ts";
 
 Deno.test("clipPreFilt keeps corners below a channel's Nyquist and squeezes those above it, keeping the taper's shape", () => {
@@ -42,5 +43,42 @@ Deno.test("preprocessTrace removes a 25 Hz channel's response with the pre-filte
     fs,
     25,
   );
+  assertEquals(y, v);
+});
+
+Deno.test("preprocessTrace passes the water level and resampling offset on, and defaults to a zero-phase order-4 band-pass and a 5 % post-taper", () => {
+  // The documented chain written out step by step with the library's own pieces: demean, linear
+  // detrend, 5 % taper, response removal (water level 30 dB), resampling 50 -> 20 Hz 0.013 s
+  // later, band-pass 1–5 Hz (zero phase, order 4), 5 % taper. Bit for bit.
+  const fs = 50, n = 3000;
+  const x = Float64Array.from(
+    { length: n },
+    (_, i) => Math.sin(i / 4) * 1e3 + 2e3 * Math.sin(i / 90) + ((i * 7919) % 97) + 0.4 * i,
+  );
+  const y = preprocessTrace(x, fs, {
+    samplingRate: 20,
+    response: geophone,
+    preFilt: [0.2, 0.5, 18.5, 19.8],
+    waterLevel: 30,
+    output: "DISP",
+    resampleOffset: 0.013,
+    bandpass: { freqmin: 1, freqmax: 5 },
+  });
+  const want = Float64Array.from(x);
+  demean(want);
+  detrendLinear(want);
+  cosineTaper(want, 0.05);
+  const v = resample(
+    removeResponse(want, fs, geophone, {
+      preFilt: [0.2, 0.5, 18.5, 19.8],
+      waterLevel: 30,
+      output: "DISP",
+    }),
+    fs,
+    20,
+    { offset: 0.013 },
+  );
+  bandpass(v, 20, 1, 5, { order: 4, zerophase: true });
+  cosineTaper(v, 0.05);
   assertEquals(y, v);
 });
