@@ -230,3 +230,34 @@ Deno.test("bandpass defaults to order 4 (causal): a 20 Hz sine through 1–10 Hz
   const amp = Math.sqrt(2 * tail.reduce((a, v) => a + v * v, 0) / tail.length);
   assertClose([amp], [want], 0, 1e-6, "amplitude at 20 Hz");
 });
+
+Deno.test("sosfiltfiltPadded of a single first-order section pads 6 samples, as SciPy's sosfiltfilt", () => {
+  // scipy.signal.butter(1, 10, fs=100, output="sos") and sosfiltfilt(sos, x) (SciPy 1.17.1):
+  // padlen 3·(2·1 + 1 − 1) = 6 (a section with b2 = a2 = 0 counts one tap less); 9 gives 5e-4 off.
+  const sos = [{
+    b0: 0.24523727525278557,
+    b1: 0.24523727525278557,
+    b2: 0,
+    a1: -0.5095254494944288,
+    a2: 0,
+  }];
+  const x = Float64Array.from(
+    { length: 12 },
+    (_, i) => Math.sin(i / 3) + 0.05 * i + (i % 7 === 0 ? 0.5 : 0),
+  );
+  const scipy = [
+    0.49905232715317116,
+    0.5946259146826707,
+    0.7380911394833125,
+    0.8989025531282213,
+    1.026943073693668,
+    1.099155589016529,
+    1.1152513363659196,
+    1.039742870586531,
+    0.8398536889889354,
+    0.5786651621173062,
+    0.31342995426782966,
+    0.047606085344484184,
+  ];
+  assertClose(sosfiltfiltPadded(sos, x), scipy, 1e-12, 0, "sosfiltfilt, one first-order section");
+});
