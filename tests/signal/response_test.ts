@@ -2,6 +2,7 @@ import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import {
   applyResponse,
   evaluateResponse,
+  groundUnits,
   type InstrumentResponse,
   removeResponse,
 } from "../../lib/signal/response.ts";
@@ -502,4 +503,19 @@ Deno.test("cosineTaper accepts a fraction of 0.5 (ObsPy's max_percentage limit):
   const half = [0, 1, 2, 3, 4].map((i) => 0.5 * (1 - Math.cos(Math.PI * i / 5)));
   assertClose(x, [...half, ...half.toReversed()], 1e-15, 0, "fraction 0.5");
   assertThrows(() => cosineTaper(new Float64Array(10), 0.51), RangeError, "[0, 0.5]");
+});
+
+Deno.test("groundUnits reads every acceleration spelling evalresp does (/S**2, /S^2, /S2, /S/S, SEC), and a zero sensitivity is refused", () => {
+  for (const u of ["M/S**2", "M/S^2", "M/S2", "M/S/S", "m/sec/sec", "M/SEC2", "M / S ** 2"]) {
+    assertEquals(groundUnits(u), { order: 2, scale: 1 }, u);
+  }
+  assertEquals(groundUnits("CM/SEC**2"), { order: 2, scale: 1e-2 });
+  assertEquals(groundUnits("NM/SEC"), { order: 1, scale: 1e-9 });
+  assertEquals(groundUnits("MM"), { order: 0, scale: 1e-3 });
+  assertEquals(groundUnits("M/S3"), null);
+  assertThrows(
+    () => removeResponse(new Float64Array(8), 10, { ...geophone, sensitivity: 0 }),
+    RangeError,
+    "sensitivity must be non-zero: found 0",
+  );
 });

@@ -199,3 +199,8 @@ Deno.test("aicOnset on weak onsets in short windows is still the plain formula's
   const y = Float64Array.from({ length: 300 }, (_, i) => 1000.1 + (i < 150 ? 0 : rng.normal()));
   assertEquals(aicOnset(y, 0, 300), 150);
 });
+
+Deno.test("both STA/LTA ratios are 0 where the long-term average is 0 (a dead channel), not 1 or NaN", () => {
+  assertEquals(classicStaLta(new Float64Array(300), 10, 100), new Float64Array(300));
+  assertEquals(recursiveStaLta(new Float64Array(300), 10, 100), new Float64Array(300));
+});
