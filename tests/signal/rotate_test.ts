@@ -3,7 +3,7 @@
  * (ground motion projected on arbitrary directions and recovered), numpy's solve of the same
  * system, and the refusals (dependent directions, missing or impossible angles).
  */
-import { assert, assertClose, assertThrows } from "../_assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../_assert.ts";
 import {
   directionZne,
   MIN_ORIENTATION_DET,
@@ -155,5 +155,22 @@ Deno.test("rotateToZne refuses nearly dependent directions, missing angles, dips
       }]),
     TypeError,
     "equal lengths: found 4, 4, 3",
+  );
+});
+
+Deno.test("zneMatrix accepts a determinant of exactly MIN_ORIENTATION_DET (the smallest accepted), refusing only below it", () => {
+  // Up, north, and a horizontal at azimuth 5.739170477266787° (asin(0.1) in degrees, to the
+  // float whose direction vectors give a determinant of exactly 0.1 with V8's fdlibm sin/cos).
+  const o = [
+    { azimuth: 0, dip: -90 },
+    { azimuth: 0, dip: 0 },
+    { azimuth: 5.739170477266787, dip: 0 },
+  ] as const;
+  assertEquals(MIN_ORIENTATION_DET, 0.1);
+  assertEquals(Math.abs(zneMatrix(o).det), 0.1);
+  assertThrows(
+    () => zneMatrix([o[0], o[1], { azimuth: 5.7, dip: 0 }]),
+    RangeError,
+    "nearly linearly dependent",
   );
 });
