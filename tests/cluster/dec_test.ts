@@ -22,6 +22,7 @@ import {
   FINETUNE_DEFAULTS,
   INIT_DEFAULTS,
   initCentroids,
+  updateIntervalOf,
 } from "../../lib/cluster/dec.ts";
 import { applyModel } from "../../lib/cluster/assign.ts";
 import { nearestCentres } from "../../lib/cluster/kmeans.ts";
@@ -100,6 +101,21 @@ Deno.test("purity helper: 1 for a relabelled partition, max-class share otherwis
   assertEquals(purity([0, 0, 1, 1], [5, 5, 2, 2]), 1);
   // Cluster 0 holds classes {0, 0, 1}: 2; cluster 1 holds {1}: 1 → 3/4.
   assertEquals(purity([0, 0, 1, 1], [0, 0, 0, 1]), 0.75);
+});
+
+Deno.test("updateIntervalOf: auto is one epoch counting the last partial batch, at most 140 batches, at least 1", () => {
+  const at = (n: number, batchSize: number) =>
+    updateIntervalOf({ ...FINETUNE_DEFAULTS, batchSize }, n);
+  // 303 samples at batch 64: 4 full batches and one of 47, 5 batches an epoch.
+  assertEquals(at(303, 64), 5);
+  assertEquals(at(256, 64), 4);
+  assertEquals(at(257, 64), 5);
+  assertEquals(at(65, 64), 2);
+  assertEquals(at(10, 64), 1);
+  assertEquals(at(140 * 64, 64), 140);
+  assertEquals(at(140 * 64 + 1, 64), 140);
+  assertEquals(at(70000, 256), 140);
+  assertEquals(updateIntervalOf({ ...FINETUNE_DEFAULTS, updateInterval: 7 }, 303), 7);
 });
 
 /** Small, fast settings: 6 steps an epoch at 48 samples, latent 4. */
