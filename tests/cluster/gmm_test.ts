@@ -6,7 +6,7 @@ import {
   assertNotEquals,
   assertThrows,
 } from "../_assert.ts";
-import { gmm } from "../../lib/cluster/gmm.ts";
+import { gmm, relativeRegCovar } from "../../lib/cluster/gmm.ts";
 import { kmeans } from "../../lib/cluster/kmeans.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
@@ -294,4 +294,22 @@ Deno.test("gmm stops on the absolute change of the mean log-likelihood: the same
     assertEquals([...b.labels], [...a.labels]);
     assert(a.converged && a.nIter > 2, `tol ${tol}: ${a.nIter}`);
   }
+});
+
+Deno.test("relativeRegCovar is rel times the mean population variance (divided by n, not n - 1) of the columns", () => {
+  // Columns [0, 2] and [1, 7]: population variances 1 and 9, mean 5.
+  assertEquals(relativeRegCovar(new Float64Array([0, 1, 2, 7]), 2, 2), 1e-6 * 5);
+  assertEquals(relativeRegCovar(new Float64Array([0, 1, 2, 7]), 2, 2, 0.5), 2.5);
+  // No spread: rel itself.
+  assertEquals(relativeRegCovar(new Float64Array([3, 3, 3]), 3, 1), 1e-6);
+});
+
+Deno.test("gmm's stop compares the log-likelihood change below tol, strictly: tol 0 never converges", () => {
+  // One component: every M step gives the same parameters, so the change is exactly 0 from the
+  // second iteration on.
+  const x = mixture1d();
+  const zero = gmm(x, 600, 1, { k: 1, maxIter: 6, tol: 0 });
+  assertEquals([zero.converged, zero.nIter], [false, 6]);
+  const tiny = gmm(x, 600, 1, { k: 1, maxIter: 6, tol: 1e-300 });
+  assertEquals([tiny.converged, tiny.nIter], [true, 2]);
 });
