@@ -313,3 +313,13 @@ Deno.test("gmm's stop compares the log-likelihood change below tol, strictly: to
   const tiny = gmm(x, 600, 1, { k: 1, maxIter: 6, tol: 1e-300 });
   assertEquals([tiny.converged, tiny.nIter], [true, 2]);
 });
+
+Deno.test("gmm labels a sample whose responsibilities tie by the first of the tied components", () => {
+  // Three identical points, three components: equal means, covariances and weights, so every
+  // responsibility is exactly 1/3; the label is the first maximum (as argmax and nearestCentres).
+  for (const covariance of ["diag", "full"] as const) {
+    const r = gmm(new Float64Array([5, 1, 5, 1, 5, 1]), 3, 2, { k: 3, covariance });
+    assertEquals(r.resp[0], r.resp[2]);
+    assertEquals([...r.labels], [0, 0, 0], covariance);
+  }
+});
