@@ -352,3 +352,18 @@ Deno.test("relocateEmpty moves an empty cluster's centre onto the point farthest
 Deno.test("nearestCentres gives a point equally near two centres the lower index", () => {
   assertEquals([...nearestCentres([1, 1, 5], [0, 2, 5, 5], 3, 1)], [0, 0, 2]);
 });
+
+Deno.test("kmeans's relocation measures each point from its own cluster's centre: with every point on a seed, it takes the first point of a cluster that keeps another", () => {
+  // Two distinct values, three clusters: the third seed repeats a value and its cluster starts
+  // empty. Every point lies on its own centre (distance 0), so the point relocated is the
+  // first one, x[0], whatever value the first seed took; measured from centre 0 instead, the
+  // points of the other value would be farthest when centre 0 sits at 0 (seeds 0 and 3).
+  const x = new Float64Array([0, 0, 0, 10, 10, 10, 10]);
+  for (let seed = 0; seed < 6; seed++) {
+    const r = kmeans(x, 7, 1, { k: 3, nInit: 1, seed });
+    const [a, b, c] = r.labels;
+    assert(a !== b && b === c, `seed ${seed}: ${r.labels}`);
+    assertEquals(new Set(r.labels).size, 3, `seed ${seed}`);
+    assertEquals(r.inertia, 0, `seed ${seed}`);
+  }
+});
