@@ -665,6 +665,21 @@ gpuTest(
     );
     assertEquals(st.iteration, 10);
     assertEquals(st.log.map((r: { iteration: number }) => r.iteration), [0, 5]);
+    // A resume interrupted before its next check (at 15) leaves the checkpoint as it found it,
+    // and a fresh run interrupted before its second check leaves none.
+    const stateText = await Deno.readTextFile(join(cut, "finetune_checkpoint", "state.json"));
+    await finetune(cut, sub, cfg, "webgpu", {}, { resume: true, stopAfter: 2 });
+    assertEquals(
+      await Deno.readTextFile(join(cut, "finetune_checkpoint", "state.json")),
+      stateText,
+    );
+    const early = await copy();
+    await finetune(early, sub, cfg, "webgpu", {}, { stopAfter: 3 });
+    await assertRejects(
+      () => Deno.stat(join(early, "finetune_checkpoint")),
+      Deno.errors.NotFound,
+    );
+    await Deno.remove(early, { recursive: true });
     let started = -1;
     const rCut = await finetune(cut, sub, cfg, "webgpu", { onStart: (it) => (started = it) }, {
       resume: true,
