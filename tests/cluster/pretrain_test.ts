@@ -573,6 +573,24 @@ Deno.test("pretrain --resume refuses a checkpoint taken inside epoch 2 with --ep
   }
 });
 
+Deno.test("pretrain stopped at an epoch's end leaves that epoch's checkpoint, not one at step 0 of the next: --epochs 1 finishes it", async () => {
+  const ds = twelve(21);
+  const dir = await Deno.makeTempDir();
+  try {
+    // 12 samples at batch 4: 3 steps are exactly epoch 1.
+    const cfg = { ...PRETRAIN_DEFAULTS, epochs: 3, batchSize: 4, latentDim: 3 };
+    await pretrain(ds, dir, cfg, { device: "cpu", hooks: { stopAfterSteps: 3 } });
+    const state = JSON.parse(await Deno.readTextFile(join(dir, "checkpoint", "state.json")));
+    assertEquals([state.epoch, state.step, state.history.length], [1, undefined, 1]);
+    const h = await pretrain(ds, dir, { ...cfg, epochs: 1 }, { device: "cpu", resume: true });
+    assertEquals(h.map((r) => r.epoch), [1]);
+    const info = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    assertEquals([info.pretrain.epochs, info.pretrain.epochsDone], [1, 1]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("pretrain --resume refuses every setting but the epochs changed from the checkpoint's, naming the field, its value then and now", async () => {
   const ds = twelve(22);
   const dir = await Deno.makeTempDir();
