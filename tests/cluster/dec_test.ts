@@ -5,7 +5,7 @@
  * seconds on a software GPU.
  */
 import { join } from "node:path";
-import { MemoryDataset } from "../../lib/cluster/data.ts";
+import { MemoryDataset, type Normalize } from "../../lib/cluster/data.ts";
 import {
   checkStageRecord,
   type EpochRecord,
@@ -766,6 +766,37 @@ gpuTest(
     );
     assertEquals(kept.iteration, 17);
     for (const d of [base, full, cut, short]) await Deno.remove(d, { recursive: true });
+  },
+);
+
+gpuTest(
+  "finetune trains on every sample once an epoch, the last batch of a pass the shorter one",
+  async () => {
+    const { ds } = templateSet(17, 3);
+    const n = 50;
+    const values = ds.readBatch([...Array(n).keys()]);
+    const reads: number[][] = [];
+    const rec = new class extends MemoryDataset {
+      override readBatch(indices: ArrayLike<number>, normalize?: Normalize): Float32Array {
+        reads.push(Array.from(indices));
+        return super.readBatch(indices, normalize);
+      }
+    }(values, [1, H, W]);
+    const dir = await Deno.makeTempDir();
+    await pretrain(rec, dir, { ...PRE, seed: 3 }, { device: "webgpu" });
+    await initCentroids(dir, rec, { ...INIT, seed: 3 }, "webgpu");
+    reads.length = 0;
+    // 50 samples at batch 8: 6 batches of 8 and one of 2 an epoch ("auto": a check every 7).
+    await finetune(dir, rec, { ...FT, updateInterval: "auto", maxIter: 14, seed: 3 }, "webgpu");
+    // The passes over the whole dataset (label checks, the digest) read all 50 at once.
+    const train = reads.filter((r) => r.length <= 8);
+    assertEquals(reads.filter((r) => r.length > 8).map((r) => r.length), [50, 50, 50, 50]);
+    assertEquals(train.map((r) => r.length), [8, 8, 8, 8, 8, 8, 2, 8, 8, 8, 8, 8, 8, 2]);
+    for (const e of [0, 1]) {
+      const seen = train.slice(7 * e, 7 * e + 7).flat().sort((a, b) => a - b);
+      assertEquals(seen, [...Array(n).keys()], `epoch ${e + 1}`);
+    }
+    await Deno.remove(dir, { recursive: true });
   },
 );
 
