@@ -1040,6 +1040,52 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "finetune's target p of the dataset is recomputed at every check: step 2's loss is KL(p‖q) of the weights after step 1",
+  async () => {
+    const { ds } = templateSet(16, 3);
+    const base = await Deno.makeTempDir();
+    await pretrain(ds, base, PRE, { device: "webgpu" });
+    await initCentroids(base, ds, { ...INIT, latentScale: "auto" }, "webgpu");
+    const copy = async () => {
+      const d = await Deno.makeTempDir();
+      for await (const e of Deno.readDir(base)) {
+        if (e.isFile) await Deno.copyFile(join(base, e.name), join(d, e.name));
+      }
+      return d;
+    };
+    // The whole set in each batch, a check (and with target "dataset" a new p) before each step,
+    // and a learning rate that moves q between the two.
+    const cfg = { ...FT, batchSize: 48, lr: 1e-4, maxIter: 2, updateInterval: 1, minIter: 2 };
+    const one = await copy(), two = await copy();
+    await finetune(one, ds, { ...cfg, maxIter: 1 }, "webgpu");
+    const a = await applyModel(one, ds, "webgpu", "dec");
+    const q1 = softAssign(
+      a.latent,
+      (await loadWeights(join(one, "dec.safetensors"))).weights
+        .get("centroids")!.data,
+      ds.count,
+      a.k,
+      a.dim,
+      1,
+    );
+    const n = ds.count, k = a.k;
+    const fresh = klDivergence(targetDistribution(q1, n, k), q1, n, k);
+    // The first check's p (of the initial weights) against the same q: what a stale p gives.
+    const a0 = await applyModel(base, ds, "webgpu", "init");
+    const mu0 = (await loadWeights(join(base, "centroids.safetensors"))).weights.get("centroids")!
+      .data;
+    const p0 = targetDistribution(softAssign(a0.latent, mu0, n, k, a0.dim, 1), n, k);
+    const stale = klDivergence(p0, q1, n, k);
+    assert(Math.abs(stale - fresh) > 1e-3 * fresh, `stale ${stale}, fresh ${fresh}`);
+    const losses: number[] = [];
+    await finetune(two, ds, cfg, "webgpu", { onStep: (_it, _max, loss) => losses.push(loss) });
+    assertEquals(losses.length, 2);
+    assertClose([losses[1]], [fresh], 1e-6, 1e-4, "step 2's loss");
+    for (const d of [base, one, two]) await Deno.remove(d, { recursive: true });
+  },
+);
+
 Deno.test("finetune --resume refuses a dataset of the same ids made with other settings, naming the field; an older checkpoint resumes unchecked", async () => {
   const root = await Deno.makeTempDir();
   const { a, b, c } = await redoneDatasets(root);
