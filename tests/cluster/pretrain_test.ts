@@ -705,3 +705,24 @@ Deno.test("pretrain warns of divergence when the last epoch's loss is 20 times t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("new pretrained weights drop model.json's init and finetune records even when their files are gone", async () => {
+  const ds = twelve(5);
+  const dir = await Deno.makeTempDir();
+  try {
+    const cfg = { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 4, latentDim: 3, valSplit: 0 };
+    await pretrain(ds, dir, cfg, { device: "cpu" });
+    // Records of an init and a finetune whose files were deleted: a stale latentScale would
+    // rescale the new encoder's codes.
+    const info = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    await Deno.writeTextFile(
+      join(dir, "model.json"),
+      JSON.stringify({ ...info, init: { k: 2, latentScale: 2 }, finetune: { mode: "dec" } }),
+    );
+    await pretrain(ds, dir, { ...cfg, seed: 9 }, { device: "cpu" });
+    const mi = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    assertEquals([mi.pretrain.seed, "init" in mi, "finetune" in mi], [9, false, false]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
