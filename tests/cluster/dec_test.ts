@@ -1198,6 +1198,18 @@ Deno.test("finetune's size warnings: a cluster that falls below a quarter of its
   assert(shrunk.has(0) && shrunk.has(1) && !shrunk.has(3), [...shrunk].join());
 });
 
+Deno.test("finetune's shrink warning needs a cluster strictly below a quarter of its first size; argmaxRows breaks ties by the first column", async () => {
+  const { clusterSizeWarnings } = await import("../../lib/cluster/dec.ts");
+  // Cluster 0 from 100 to exactly 25 (a quarter): not said to shrink; to 24: said.
+  assertEquals(clusterSizeWarnings([25, 475], [100, 400], new Set(), 0.99, 10), []);
+  const m = clusterSizeWarnings([24, 476], [100, 400], new Set(), 0.99, 20);
+  assertEquals(m.length, 1);
+  assert(m[0].startsWith("cluster 0 has shrunk to 24 samples from 100 "), m[0]);
+  // Rows with tied largest values: the first of them, as numpy's argmax.
+  const q = new Float32Array([0.4, 0.4, 0.2, 0.2, 0.4, 0.4, 1 / 3, 1 / 3, 1 / 3]);
+  assertEquals([...argmaxRows(q, 3, 3)], [0, 1, 0]);
+});
+
 Deno.test("init with a GMM labels each sample by its nearest mean, where DEC starts it, and counts those whose posterior differs", async () => {
   // 700 codes in a broad cluster (sd 3) and 300 in a tight one (sd 0.3) 4 apart: the broad
   // component's posterior takes samples nearer the tight mean (a review measured 158 of 1000).
