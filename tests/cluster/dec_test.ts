@@ -169,8 +169,15 @@ gpuTest(
     await pretrain(ds, dir, PRE, { device: "webgpu" });
     const init = await initCentroids(dir, ds, INIT, "webgpu");
     const cfg = { ...FT, lr: 1e-3, maxIter: 6, minIter: 0 };
-    const r = await finetune(dir, ds, cfg, "webgpu");
+    const steps: number[] = [];
+    const r = await finetune(dir, ds, cfg, "webgpu", {
+      onStep: (_it, _max, loss) => steps.push(loss),
+    });
     assertEquals(r.log.map((l) => l.iteration), [0, 6]);
+    // Each check logs the loss of the batch before it (none before the first).
+    assertEquals(steps.length, 6);
+    assert(Number.isNaN(r.log[0].loss), String(r.log[0].loss));
+    assertEquals(r.log[1].loss, steps[5]);
     let changed = 0;
     for (let i = 0; i < ds.count; i++) if (r.labels[i] !== init.labels[i]) changed++;
     assert(changed > 0 && changed < ds.count, `${changed} labels changed: the test needs some`);
@@ -674,7 +681,9 @@ gpuTest(
       stateText,
     );
     const early = await copy();
-    await finetune(early, sub, cfg, "webgpu", {}, { stopAfter: 3 });
+    let earlySteps = 0;
+    await finetune(early, sub, cfg, "webgpu", { onStep: () => earlySteps++ }, { stopAfter: 3 });
+    assertEquals(earlySteps, 3);
     await assertRejects(
       () => Deno.stat(join(early, "finetune_checkpoint")),
       Deno.errors.NotFound,
