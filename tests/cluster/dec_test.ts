@@ -824,9 +824,15 @@ gpuTest("IDEC minimises MSE + γ·KL (Guo et al. 2017), not KL + γ·MSE", async
     });
     return loss;
   };
+  // dec.safetensors keeps the decoder, which IDEC trains, and only then.
+  const decoderKeys = async () =>
+    [...(await loadWeights(join(dir, "dec.safetensors"))).weights.keys()]
+      .filter((name) => name.startsWith("decoder.")).length;
   const kl = await first({ mode: "dec" });
+  assertEquals(await decoderKeys(), 0, "dec");
   const mse = await first({ mode: "idec", gamma: 0 });
   const both = await first({ mode: "idec", gamma: 2.5 });
+  assert(await decoderKeys() > 0, "idec: no decoder weights");
   assert(kl > 0 && mse > 0 && Math.abs(kl - mse) > 0.1 * mse, `distinct terms: ${kl}, ${mse}`);
   // f32 sums of a few hundred terms: relative error far below 1e-5.
   assertClose([both], [mse + 2.5 * kl], 1e-5, 1e-9, "MSE + 2.5·KL");
