@@ -323,3 +323,9 @@ Deno.test("gmm labels a sample whose responsibilities tie by the first of the ti
     assertEquals([...r.labels], [0, 0, 0], covariance);
   }
 });
+
+Deno.test("gmm's default maxIter is 100 EM iterations", () => {
+  // tol 0 never stops it (see above): the default bound does.
+  const r = gmm(mixture1d(), 600, 1, { k: 1, tol: 0 });
+  assertEquals([r.converged, r.nIter], [false, 100]);
+});

@@ -367,3 +367,15 @@ Deno.test("kmeans's relocation measures each point from its own cluster's centre
     assertEquals(r.inertia, 0, `seed ${seed}`);
   }
 });
+
+Deno.test("kmeans's default tol is 1e-4 (of the mean variance), scikit-learn's", () => {
+  // Standard normal points in 6 clusters: the stop comes at 12 iterations at tol 1e-4 (and
+  // 1e-5), at 9 at 1e-3.
+  const r = new Rng(3);
+  const x = Float64Array.from({ length: 800 }, () => r.normal());
+  const run = (tol?: number) =>
+    kmeans(x, 400, 2, { k: 6, nInit: 1, seed: 1, ...(tol === undefined ? {} : { tol }) });
+  const plain = run(), at = run(1e-4), loose = run(1e-3);
+  assertEquals([plain.nIter, plain.inertia], [at.nIter, at.inertia]);
+  assert(loose.nIter < at.nIter, `${loose.nIter} vs ${at.nIter}`);
+});
