@@ -1225,6 +1225,48 @@ Deno.test("finetune's shrink warning needs a cluster strictly below a quarter of
   assertEquals([...argmaxRows(q, 3, 3)], [0, 1, 0]);
 });
 
+gpuTest(
+  "finetune's shrink warnings measure each cluster against its size at the first check, not the previous one",
+  async () => {
+    // Overlapping classes and k = 4 at lr 3e-4: DEC drains a cluster over several checks.
+    const { ds } = templateSet(16, 3, { mix: 0.9, noise: 0.4 });
+    const dir = await Deno.makeTempDir();
+    await pretrain(ds, dir, PRE, { device: "webgpu" });
+    await initCentroids(dir, ds, { ...INIT, k: 4 }, "webgpu");
+    const warns: string[] = [];
+    const r = await finetune(
+      dir,
+      ds,
+      { ...FT, updateInterval: 2, maxIter: 30, lr: 3e-4 },
+      "webgpu",
+      { onWarn: (m) => warns.push(m) },
+    );
+    const first = r.log[0].sizes, n = ds.count;
+    const want: string[] = [];
+    let gradual = false;
+    for (let j = 0; j < first.length; j++) {
+      const at = r.log.findIndex((l) =>
+        l.sizes[j] > 0 && first[j] >= 0.01 * n && l.sizes[j] < 0.25 * first[j]
+      );
+      if (at < 0) continue;
+      const s = r.log[at].sizes[j];
+      want.push(`cluster ${j} has shrunk to ${s} samples from ${first[j]} `);
+      // Not below a quarter of the previous check's size: only the first check's tells.
+      if (s >= 0.25 * r.log[at - 1].sizes[j]) gradual = true;
+    }
+    assert(
+      gradual,
+      `the test needs a cluster that shrinks gradually: ${
+        r.log.map((l) => l.sizes.join("/")).join(" ")
+      }`,
+    );
+    const said = warns.filter((m) => m.includes("has shrunk"));
+    assertEquals(said.length, want.length, said.join("; "));
+    want.forEach((w, i) => assert(said[i].startsWith(w), `${said[i]} ≠ ${w}`));
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
 Deno.test("init with a GMM labels each sample by its nearest mean, where DEC starts it, and counts those whose posterior differs", async () => {
   // 700 codes in a broad cluster (sd 3) and 300 in a tight one (sd 0.3) 4 apart: the broad
   // component's posterior takes samples nearer the tight mean (a review measured 158 of 1000).
