@@ -1220,6 +1220,11 @@ Deno.test("finetune's shrink warning needs a cluster strictly below a quarter of
   const m = clusterSizeWarnings([24, 476], [100, 400], new Set(), 0.99, 20);
   assertEquals(m.length, 1);
   assert(m[0].startsWith("cluster 0 has shrunk to 24 samples from 100 "), m[0]);
+  // A cluster holding exactly collapseFraction of the samples is not said to collapse; above, it is.
+  assertEquals(clusterSizeWarnings([90, 10], [90, 10], new Set(), 0.9, 30), []);
+  const c = clusterSizeWarnings([91, 9], [90, 10], new Set(), 0.9, 40);
+  assertEquals(c.length, 1);
+  assert(c[0].startsWith("cluster 0 holds 91.0 % of the samples at iteration 40"), c[0]);
   // Rows with tied largest values: the first of them, as numpy's argmax.
   const q = new Float32Array([0.4, 0.4, 0.2, 0.2, 0.4, 0.4, 1 / 3, 1 / 3, 1 / 3]);
   assertEquals([...argmaxRows(q, 3, 3)], [0, 1, 0]);
