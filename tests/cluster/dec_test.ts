@@ -632,6 +632,27 @@ gpuTest(
       ss += best;
     }
     assertClose([Math.sqrt(ss / ds.count)], [1], 1e-5, 0, "RMS distance to the nearest centre");
+    // applyModel's "init" stage gives the scaled codes, its "pretrain" stage the pretrained
+    // encoder's own (c times smaller).
+    const c = mi.init.latentScale;
+    const atInit = await applyModel(dir, ds, "webgpu", "init");
+    assertClose(atInit.latent, r.latent, 1e-5, 1e-5, "init stage: scaled codes");
+    const atPre = await applyModel(dir, ds, "webgpu", "pretrain");
+    assertClose(atPre.latent, r.latent.map((v) => v / c), 1e-5, 1e-5, "pretrain stage: codes / c");
+    // assignAll in passes of 3 samples (16 samples: 6 passes) puts every pass's codes and q
+    // where one pass puts them.
+    const { ae } = await loadAutoencoder(dir, "webgpu", "autoencoder.safetensors", {
+      scaled: true,
+    });
+    const mu = Tensor.fromArray(r.centroids, [2, 4], "webgpu");
+    const one = await assignAll(ae, mu, ds, info.normalize, 1, "webgpu", ds.count);
+    const three = await assignAll(ae, mu, ds, info.normalize, 1, "webgpu", 3);
+    assertClose(one.latent, r.latent, 1e-5, 1e-5, "one pass: the init codes");
+    assertClose(three.latent, one.latent, 1e-6, 0, "passes of 3: codes");
+    assertClose(three.q, one.q, 1e-6, 0, "passes of 3: q");
+    assertEquals(three.labels, one.labels);
+    mu.dispose();
+    ae.params.dispose();
     await Deno.remove(dir, { recursive: true });
   },
 );
