@@ -795,6 +795,16 @@ gpuTest(
       await Deno.readTextFile(join(cut, "finetune_checkpoint", "state.json")),
     );
     assertEquals(kept.iteration, 17);
+    // --tol, --min-iter and the collapse warning's fraction may change on a resume.
+    const again = await finetune(
+      short,
+      sub,
+      { ...cfg, tol: 50, minIter: 3, collapseFraction: 0.5 },
+      "webgpu",
+      {},
+      { resume: true },
+    );
+    assertEquals(again.log.at(-1)!.iteration, 17);
     for (const d of [base, full, cut, short]) await Deno.remove(d, { recursive: true });
   },
 );
