@@ -216,6 +216,9 @@ gpuTest(
       // f32 kernel on O(1) codes against Float64: 1e-5 absolute is many ulp of margin.
       assertClose(a.q!, want, 1e-5, 1e-5, `q against the Float64 reference (${stage})`);
       assertEquals(a.stage, stage);
+      // "auto" takes the latest stage: DEC's weights once they exist, the centres before.
+      const auto = await applyModel(dir, ds, "webgpu");
+      assertEquals([auto.stage, auto.labels], [stage, a.labels]);
       assertEquals([a.k, a.dim, a.q!.length, a.latent.length], [3, 4, 48 * 3, 48 * 4]);
       for (let i = 0; i < ds.count; i++) {
         let s = 0;
@@ -1256,6 +1259,14 @@ Deno.test("finetune's shrink warning needs a cluster strictly below a quarter of
   const c = clusterSizeWarnings([91, 9], [90, 10], new Set(), 0.9, 40);
   assertEquals(c.length, 1);
   assert(c[0].startsWith("cluster 0 holds 91.0 % of the samples at iteration 40"), c[0]);
+  // nearlyUniform: within a tenth of the way from 1/k to 1 (k = 3: below 1/3 + 1/15 = 0.4).
+  const { nearlyUniform } = await import("../../lib/cluster/dec.ts");
+  assertEquals([nearlyUniform(0.399, 3), nearlyUniform(0.401, 3)], [true, false]);
+  assertEquals([nearlyUniform(0.5, 1), nearlyUniform(0.54, 2), nearlyUniform(0.56, 2)], [
+    false,
+    true,
+    false,
+  ]);
   // Rows with tied largest values: the first of them, as numpy's argmax.
   const q = new Float32Array([0.4, 0.4, 0.2, 0.2, 0.4, 0.4, 1 / 3, 1 / 3, 1 / 3]);
   assertEquals([...argmaxRows(q, 3, 3)], [0, 1, 0]);
