@@ -1335,6 +1335,21 @@ Deno.test("init with a GMM labels each sample by its nearest mean, where DEC sta
     const r = await initCentroids(dir, ds, cfg, "cpu", { latent });
     assertEquals(Array.from(r.labels), Array.from(nearestCentres(r.latent, r.centroids, n, d)));
     assert((r.gmmMoved ?? 0) > 50, `only ${r.gmmMoved} samples moved`);
+    // Exactly the samples whose posterior (the same fit, redone) is not their nearest mean.
+    const { gmm, relativeRegCovar } = await import("../../lib/cluster/gmm.ts");
+    const g = gmm(latent, n, d, {
+      k: 2,
+      covariance: "diag",
+      regCovar: relativeRegCovar(latent, n, d),
+      maxIter: cfg.maxIter,
+      tol: cfg.tol,
+      nInit: 10,
+      seed: cfg.seed,
+    });
+    assertEquals(Array.from(Float32Array.from(g.means)), Array.from(r.centroids), "the same fit");
+    const moved = r.labels.filter((l, i) => l !== g.labels[i]).length;
+    assertEquals(r.gmmMoved, moved);
+    assert(moved < n / 2, `${moved} moved`);
     // k-means' labels are its nearest centres already: nothing is reported.
     const km = await initCentroids(dir, ds, { ...cfg, method: "kmeans" }, "cpu", { latent });
     assertEquals(km.gmmMoved, undefined);
