@@ -375,3 +375,41 @@ gpuTest(
     close([w[0]], [-0.1], 1e-6, "the first Adam step");
   },
 );
+
+// The CPU device runs the reference steps on its Float32 arrays, so the optimiser classes must
+// pass every hyper-parameter through: the result equals C.adamStep / C.sgdStep applied to
+// Float32 copies exactly (tolerance 0), and the Float64 reference to f32 rounding (1e-6).
+Deno.test("Adam and SGD on the CPU device pass weight decay, dampening and the first step", () => {
+  const init = Float32Array.from(rand(35, 4200));
+  const mk = () => new ParameterSet([{ name: "w", shape: [5, 7], init }], "cpu");
+  const adamSet = mk(), sgdSet = mk();
+  const adam = new Adam(adamSet, { lr: 0.01, betas: [0.8, 0.99], weightDecay: 0.5, eps: 1e-6 });
+  const sgd = new Sgd(sgdSet, { lr: 0.1, momentum: 0.9, dampening: 0.5, weightDecay: 0.5 });
+  const n = adamSet.values.size;
+  const pa = Float32Array.from(adamSet.values.array), m = new Float32Array(n);
+  const v = new Float32Array(n);
+  const ps = Float32Array.from(sgdSet.values.array), buf = new Float32Array(n);
+  const pa64 = Float64Array.from(pa), m64 = new Float64Array(n), v64 = new Float64Array(n);
+  const ps64 = Float64Array.from(ps), buf64 = new Float64Array(n);
+  const adamOpts = { lr: 0.01, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.5 };
+  const sgdOpts = { lr: 0.1, momentum: 0.9, dampening: 0.5, weightDecay: 0.5 };
+  for (let t = 1; t <= 3; t++) {
+    const g = Float32Array.from(rand(n, 4300 + t));
+    adamSet.grads.array.set(g);
+    sgdSet.grads.array.set(g);
+    adam.update();
+    sgd.update();
+    C.adamStep(pa, g, m, v, t, adamOpts);
+    C.adamStep(pa64, g, m64, v64, t, adamOpts);
+    C.sgdStep(ps, g, buf, { ...sgdOpts, first: t === 1 });
+    C.sgdStep(ps64, g, buf64, { ...sgdOpts, first: t === 1 });
+  }
+  assertEquals([...adamSet.values.array], [...pa]);
+  assertEquals([...sgdSet.values.array], [...ps]);
+  close(adamSet.values.array, pa64, 1e-6, "Adam parameters (CPU)");
+  close(sgdSet.values.array, ps64, 1e-6, "SGD parameters (CPU)");
+  adam.dispose();
+  sgd.dispose();
+  adamSet.dispose();
+  sgdSet.dispose();
+});
