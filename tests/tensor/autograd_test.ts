@@ -504,6 +504,13 @@ async function checkFold(d: Device): Promise<void> {
   assertEquals(calls4, { leakyGradBias: 0, biasGrad: 0, folds: 4 }, "calls with croppedMseLoss");
   await check(set.byName, ref, "croppedMseLoss");
 
+  // A second backward without zeroGrad accumulates: every gradient doubles, the bias gradients
+  // that the folded passes wrote straight into their slots included (each slot must then be
+  // marked defined, or the second pass overwrites it).
+  foldLoss(x, target, (n) => set.byName.get(n)!, true, false, true).backward();
+  const ref2 = new Map([...ref].map(([n, g]) => [n, g.map((v) => 2 * v)]));
+  await check(set.byName, ref2, "a second backward accumulates");
+
   for (const t of [x, target, ...leaves.values(), ...fresh.values()]) t.dispose();
   set.dispose();
 }
