@@ -127,3 +127,16 @@ Deno.test("optimiser steps reject bad hyperparameters and lengths", () => {
   );
   assertThrows(() => sgdStep(p, z, null, { lr: -1 }), RangeError, "lr must be in [0, Infinity)");
 });
+
+Deno.test("sgdStep accepts dampening 1 (torch.optim.SGD's closed range): later gradients drop out", () => {
+  // lr 0.5, momentum 0.5, dampening 1, param 1, gradients 2 then 4.
+  // t=1: buf = 2 (first step: no dampening), param = 1 − 0.5·2 = 0.
+  // t=2: buf = 0.5·2 + 0·4 = 1, param = 0 − 0.5·1 = −0.5.
+  const p = new Float64Array([1]), buf = new Float64Array(1);
+  const opts = { lr: 0.5, momentum: 0.5, dampening: 1 };
+  sgdStep(p, [2], buf, { ...opts, first: true });
+  assertAlmostEquals(p[0], 0, TOL);
+  sgdStep(p, [4], buf, { ...opts, first: false });
+  assertAlmostEquals(buf[0], 1, TOL);
+  assertAlmostEquals(p[0], -0.5, TOL);
+});
