@@ -48,3 +48,16 @@ Deno.test("randomArray is seeded and bounded", () => {
   assertEquals(a.every((v) => v >= 5 && v < 6), true);
   assertThrows(() => numericGrad(f, randomArray(3, 1), 0), RangeError, "eps must be > 0");
 });
+
+Deno.test("checkGrad passes an error of exactly atol (the bound is inclusive)", () => {
+  // f(x) = x at x = 0 with eps 0.5: the central difference is (0.5 − (−0.5)) / 1 = 1 exactly,
+  // so analytic 1.5 is off by exactly 0.5 = atol (rtol 0), and 1.5 + 2^-52 is just beyond it.
+  const f = (x: Float64Array) => x[0];
+  const r = checkGrad(f, [1.5], new Float64Array([0]), { eps: 0.5, atol: 0.5, rtol: 0 });
+  assertEquals(r.maxAbsErr, 0.5);
+  assertThrows(
+    () => checkGrad(f, [1.5 + 2 ** -51], new Float64Array([0]), { eps: 0.5, atol: 0.5, rtol: 0 }),
+    Error,
+    "Gradient check failed",
+  );
+});
