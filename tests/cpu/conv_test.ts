@@ -519,3 +519,20 @@ Deno.test("seed autoencoder conv layers each run at batch 1 and keep their shape
     [x, s] = [y, l.out];
   }
 });
+
+Deno.test("conv2d accepts a kernel that fits only with padding on both sides", () => {
+  // x [1, 1, 1, 1] = 2, w [1, 1, 3, 3] = 1..9, padding 1: the 3×3 kernel covers the padded
+  // 3×3 input exactly once, and only its centre (5) meets x: y = [[10]]. Grads by hand:
+  // gx = w centre = 5, gw = 2 at the centre and 0 elsewhere.
+  const p: Conv2dParams = { stride: [1, 1], padding: [1, 1] };
+  const w = Float64Array.from({ length: 9 }, (_, i) => i + 1);
+  assertEquals(conv2dOutputShape([1, 1, 1, 1], [1, 1, 3, 3], p), [1, 1, 1, 1]);
+  assertEquals(Array.from(conv2d([2], [1, 1, 1, 1], w, [1, 1, 3, 3], null, p)), [10]);
+  assertEquals(Array.from(conv2dInputGrad([1], [1, 1, 1, 1], w, [1, 1, 3, 3], [1, 1, 1, 1], p)), [
+    5,
+  ]);
+  assertEquals(
+    Array.from(conv2dWeightGrad([2], [1, 1, 1, 1], [1], [1, 1, 1, 1], [1, 1, 3, 3], p)),
+    [0, 0, 0, 0, 2, 0, 0, 0, 0],
+  );
+});
