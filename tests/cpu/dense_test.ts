@@ -98,3 +98,13 @@ Deno.test("dense ops write into out and reject bad sizes", () => {
   assertThrows(() => linear([1, 2], [1, 2], [1, 2], 1, 2, 1), TypeError, "b must have 1");
   assertThrows(() => sumRows([1, 2, 3], 2, 2), TypeError, "a must have 4 elements");
 });
+
+Deno.test("linear's gradients overwrite a non-zero out instead of adding to it", () => {
+  // x = [[1, 2]], gy = [[3]], w = [[5, 7]] (n 1, inF 2, outF 1): by hand gw = gyᵀ·x = [3, 6]
+  // and gx = gy·w = [15, 21], exact in Float64; out starts at 100 to show any accumulation.
+  const gw = new Float64Array(2).fill(100), gx = new Float64Array(2).fill(100);
+  assertEquals(Array.from(linearWeightGrad([1, 2], [3], 1, 2, 1, gw)), [3, 6]);
+  assertEquals(Array.from(linearInputGrad([3], [5, 7], 1, 2, 1, gx)), [15, 21]);
+  const gs = new Float64Array(2).fill(100);
+  assertEquals(Array.from(sumRows([1, 2, 3, 4], 2, 2, gs)), [4, 6]);
+});
