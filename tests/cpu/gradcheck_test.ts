@@ -61,3 +61,16 @@ Deno.test("checkGrad passes an error of exactly atol (the bound is inclusive)", 
     "Gradient check failed",
   );
 });
+
+Deno.test("checkGrad scales rtol by the numeric gradient, not the analytic one", () => {
+  // f(x) = x at x = 0, eps 0.5: numeric 1 exactly. Analytic 1.5 is off by 0.5, more than
+  // rtol 0.4·|numeric| = 0.4 (atol 0), though less than 0.4·|analytic| = 0.6: it fails.
+  const f = (x: Float64Array) => x[0];
+  assertThrows(
+    () => checkGrad(f, [1.5], new Float64Array([0]), { eps: 0.5, atol: 0, rtol: 0.4 }),
+    Error,
+    "Gradient check failed",
+  );
+  // Analytic 0.7 is off by 0.3 <= 0.4: it passes (0.4·|analytic| = 0.28 would not).
+  checkGrad(f, [0.7], new Float64Array([0]), { eps: 0.5, atol: 0, rtol: 0.4 });
+});
