@@ -1,0 +1,23 @@
+/** ParameterSet: each parameter and its gradient are views into the set's two arenas. */
+import { ParameterSet } from "../../lib/nn/params.ts";
+import { Sgd } from "../../lib/optim/optimizers.ts";
+import * as ops from "../../lib/tensor/ops.ts";
+import { assertEquals } from "../_assert.ts";
+
+Deno.test("[cpu] a backward fills the gradient arena and an update shows through the parameter", async () => {
+  const set = new ParameterSet([
+    { name: "a", shape: [2], init: Float32Array.of(1, 2) },
+    { name: "b", shape: [3], init: Float32Array.of(3, 4, 5) },
+  ], "cpu");
+  const b = set.byName.get("b")!, off = set.offsets.get("b")!;
+  // d(2·Σb)/db = 2, exact: it must land in set.grads at b's offset, where optimisers read it.
+  ops.sum(b, 2).backward();
+  assertEquals(Array.from((await set.grads.data()).slice(off, off + 3)), [2, 2, 2]);
+  // SGD with lr 0.5 updates the arena: b − 0.5·2 = [2, 3, 4] must show through b (exact).
+  const opt = new Sgd(set, { lr: 0.5 });
+  opt.update();
+  assertEquals(Array.from(await b.data()), [2, 3, 4]);
+  assertEquals(Array.from(await set.byName.get("a")!.data()), [1, 2]);
+  opt.dispose();
+  set.dispose();
+});
