@@ -76,6 +76,19 @@ bothBackends("gradients accumulate into a leaf used twice and across backward ca
   close(await x.grad!.data(), [7.5, 7.5, 7.5], 0, "a second backward adds 2.5");
 });
 
+bothBackends("axpby gives each input a gradient in its own shape", async (d) => {
+  // a [2, 3] and b [6]: z = 2a + 3b takes a's shape; the seed 1..6 gives dL/da = 2·seed in
+  // [2, 3] and dL/db = 3·seed in [6], exact in f32.
+  const a = leafOn(d, [1, 2, 3, 4, 5, 6], [2, 3]), b = leafOn(d, [6, 5, 4, 3, 2, 1]);
+  const seed = Tensor.fromArray(Float32Array.of(1, 2, 3, 4, 5, 6), [2, 3], d);
+  ops.axpby(a, b, 2, 3).backward(seed);
+  assertEquals(a.grad!.shape, [2, 3]);
+  assertEquals(b.grad!.shape, [6]);
+  close(await a.grad!.data(), [2, 4, 6, 8, 10, 12], 0, "dL/da");
+  close(await b.grad!.data(), [3, 6, 9, 12, 15, 18], 0, "dL/db");
+  for (const t of [a, b, seed]) t.dispose();
+});
+
 bothBackends("parameter gradients accumulate until zeroGrad", async (d) => {
   const set = new ParameterSet([
     { name: "w", shape: [2, 2], init: Float32Array.of(1, 2, 3, 4) },
