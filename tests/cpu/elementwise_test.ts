@@ -121,3 +121,20 @@ Deno.test("elementwise ops reject mismatched lengths and bad crops", () => {
     "gy must have 6",
   );
 });
+
+Deno.test("crop2dGrad overwrites a non-zero out: the cropped-away border is zero", () => {
+  // [1, 1, 3, 3] cropped by [1, 0, 0, 1] keeps rows 1–2, columns 0–1: gy [[1, 2], [3, 4]]
+  // lands there and every other value is 0, even with out starting at 9.
+  const out = new Float64Array(9).fill(9);
+  assertEquals(Array.from(crop2dGrad([1, 2, 3, 4], [1, 1, 3, 3], [1, 0, 0, 1], out)), [
+    0,
+    0,
+    0,
+    1,
+    2,
+    0,
+    3,
+    4,
+    0,
+  ]);
+});
