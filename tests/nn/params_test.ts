@@ -21,3 +21,13 @@ Deno.test("[cpu] a backward fills the gradient arena and an update shows through
   opt.dispose();
   set.dispose();
 });
+
+Deno.test("[cpu] SGD's momentum buffer starts at zero (a checkpoint before the first step)", async () => {
+  const set = new ParameterSet([{ name: "w", shape: [3], init: Float32Array.of(1, 2, 3) }], "cpu");
+  const opt = new Sgd(set, { lr: 0.1, momentum: 0.9 });
+  const s = await opt.state();
+  assertEquals(s.step, 0);
+  assertEquals(Array.from(s.buffers[0]).every((v) => v === 0), true);
+  opt.dispose();
+  set.dispose();
+});
