@@ -89,6 +89,18 @@ bothBackends("axpby gives each input a gradient in its own shape", async (d) => 
   for (const t of [a, b, seed]) t.dispose();
 });
 
+bothBackends("mseLoss and croppedMseLoss are the mean of the squared differences", async (d) => {
+  // pred 1..6 in [1, 1, 2, 3], target 0: Σ squares = 91 over 6 = 15.1666… (f32 tolerance
+  // 1e-6 relative); the crop [1, 0, 1, 0] keeps 5 and 6: (25 + 36) / 2 = 30.5, exact.
+  const p = Tensor.fromArray(Float32Array.of(1, 2, 3, 4, 5, 6), [1, 1, 2, 3], d);
+  const z = Tensor.fromArray(new Float32Array(6), [1, 1, 2, 3], d);
+  const z2 = Tensor.fromArray(new Float32Array(2), [1, 1, 1, 2], d);
+  const l = ops.mseLoss(p, z), lc = ops.croppedMseLoss(p, z2, [1, 0, 1, 0]);
+  close(await l.data(), [91 / 6], 0, "mse_loss", 1e-6);
+  close(await lc.data(), [30.5], 0, "cropped_mse_loss");
+  for (const t of [p, z, z2, l, lc]) t.dispose();
+});
+
 bothBackends("parameter gradients accumulate until zeroGrad", async (d) => {
   const set = new ParameterSet([
     { name: "w", shape: [2, 2], init: Float32Array.of(1, 2, 3, 4) },
