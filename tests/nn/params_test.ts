@@ -31,3 +31,18 @@ Deno.test("[cpu] SGD's momentum buffer starts at zero (a checkpoint before the f
   opt.dispose();
   set.dispose();
 });
+
+Deno.test("[cpu] zeroGrad clears the whole gradient arena (a parameter left out of the next pass)", async () => {
+  const set = new ParameterSet([
+    { name: "a", shape: [2], init: Float32Array.of(1, 2) },
+    { name: "b", shape: [3], init: Float32Array.of(3, 4, 5) },
+  ], "cpu");
+  ops.sum(set.byName.get("a")!, 3).backward();
+  set.zeroGrad();
+  // The next pass uses b only: a's slot keeps what zeroGrad left, which must be 0 (exact).
+  ops.sum(set.byName.get("b")!).backward();
+  const g = await set.grads.data(), oa = set.offsets.get("a")!, ob = set.offsets.get("b")!;
+  assertEquals(Array.from(g.slice(oa, oa + 2)), [0, 0]);
+  assertEquals(Array.from(g.slice(ob, ob + 3)), [1, 1, 1]);
+  set.dispose();
+});
