@@ -89,7 +89,7 @@ bothBackends("axpby gives each input a gradient in its own shape", async (d) => 
   for (const t of [a, b, seed]) t.dispose();
 });
 
-bothBackends("mseLoss and croppedMseLoss are the mean of the squared differences", async (d) => {
+bothBackends("mseLoss, croppedMseLoss, sum and mean forward values", async (d) => {
   // pred 1..6 in [1, 1, 2, 3], target 0: Σ squares = 91 over 6 = 15.1666… (f32 tolerance
   // 1e-6 relative); the crop [1, 0, 1, 0] keeps 5 and 6: (25 + 36) / 2 = 30.5, exact.
   const p = Tensor.fromArray(Float32Array.of(1, 2, 3, 4, 5, 6), [1, 1, 2, 3], d);
@@ -98,7 +98,12 @@ bothBackends("mseLoss and croppedMseLoss are the mean of the squared differences
   const l = ops.mseLoss(p, z), lc = ops.croppedMseLoss(p, z2, [1, 0, 1, 0]);
   close(await l.data(), [91 / 6], 0, "mse_loss", 1e-6);
   close(await lc.data(), [30.5], 0, "cropped_mse_loss");
-  for (const t of [p, z, z2, l, lc]) t.dispose();
+  // Σ = 21: sum with scale 0.5 is 10.5, exact in f32; mean 3.5 (scale 1/6 is rounded to f32
+  // first: 1e-6 relative).
+  const s = ops.sum(p, 0.5), m = ops.mean(p);
+  close(await s.data(), [10.5], 0, "sum · 0.5");
+  close(await m.data(), [3.5], 0, "mean", 1e-6);
+  for (const t of [p, z, z2, l, lc, s, m]) t.dispose();
 });
 
 bothBackends("parameter gradients accumulate until zeroGrad", async (d) => {
