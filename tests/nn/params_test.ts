@@ -46,3 +46,17 @@ Deno.test("[cpu] zeroGrad clears the whole gradient arena (a parameter left out 
   assertEquals(Array.from(g.slice(ob, ob + 3)), [1, 1, 1]);
   set.dispose();
 });
+
+Deno.test("[cpu] load puts each parameter back at its own offset", async () => {
+  const specs = (a: number[], b: number[]) => [
+    { name: "a", shape: [2], init: Float32Array.from(a) },
+    { name: "b", shape: [3], init: Float32Array.from(b) },
+  ];
+  const src = new ParameterSet(specs([1, 2], [3, 4, 5]), "cpu");
+  const dst = new ParameterSet(specs([0, 0], [0, 0, 0]), "cpu");
+  dst.load(await src.stateDict());
+  assertEquals(Array.from(await dst.byName.get("a")!.data()), [1, 2]);
+  assertEquals(Array.from(await dst.byName.get("b")!.data()), [3, 4, 5]);
+  src.dispose();
+  dst.dispose();
+});
