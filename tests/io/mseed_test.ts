@@ -622,6 +622,9 @@ Deno.test("blockette 1001's microseconds are signed (-50..+49), as libmseed read
   assertEquals(minus.data, base.data);
   const [plus] = await decodeSegments(withUs(40), name);
   assertAlmostEquals(plus.startTime - base.startTime, 0.04, 1e-3);
+  // The byte 0x80 is -128 µs (int8), not +128.
+  const [low] = await decodeSegments(withUs(-128), name);
+  assertAlmostEquals(low.startTime - base.startTime, -0.128, 1e-3);
 });
 
 Deno.test("text records (LOG) are left out; a record in an encoding seisdec cannot decode fails as unsupported, naming it, or with onCorrupt is left out as its own channel's", async () => {
@@ -908,4 +911,50 @@ Deno.test("miniSEED records join only within half a sample of where the one befo
   const [m] = await readMiniseed(await encodeMiniseed3([a, b]), "late.mseed", { gapTolerance: 1 });
   assertEquals(m.data.length, 1501);
   assertEquals(m.joins, [{ kind: "gap", start: a.startTime + 10_000, samples: 1 }]);
+});
+
+Deno.test("a miniSEED 3 record's negative sampling rate is a period in seconds: the record index spans n·period", async () => {
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  const t0 = Date.UTC(2020, 0, 1);
+  const bytes = await encodeMiniseed3(
+    [trace({
+      channel: "LHZ",
+      samplingRate: 0.1,
+      startTime: t0,
+      data: new Float64Array(20).map((_, i) => 3 * i),
+    })],
+    10,
+  );
+  // The writer stores 0.1 Hz; store it as a period of 10 s (rate -10), with each record's CRC.
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let o = 0; o < bytes.length;) {
+    const size = 40 + v.getUint8(o + 33) + v.getUint16(o + 34, true) + v.getUint32(o + 36, true);
+    v.setFloat64(o + 16, -10, true);
+    v.setUint32(o + 28, 0, true);
+    v.setUint32(o + 28, crc32c(bytes.subarray(o, o + size)), true);
+    o += size;
+  }
+  const recs = await indexRecords(bytes, "period.mseed");
+  assertEquals(recs.map((r) => [r.start - t0, r.end - t0]), [[0, 100_000], [100_000, 200_000]]);
+});
+
+Deno.test("an overlap within the tolerance is compared sample by sample at its own times: one that repeats a ramp is no join, one whose first sample differs is", () => {
+  const t0 = Date.UTC(2020, 4, 1, 12);
+  const seg = (start: number, data: number[]) => ({
+    network: "XX",
+    station: "ABC",
+    location: "00",
+    channel: "HHZ",
+    startTime: t0 + start,
+    samplingRate: 100,
+    data: Float64Array.from(data),
+  });
+  const ramp = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  // The second segment starts at sample 7: its first 3 samples overlap 7, 8, 9.
+  const same = mergeSegments([seg(0, ramp), seg(70, [7, 8, 9, 10, 11])], 1, "same");
+  assertEquals(Array.from(same.data), [...ramp, 10, 11]);
+  assertEquals(same.joins, undefined);
+  const first = mergeSegments([seg(0, ramp), seg(70, [100, 8, 9, 10, 11])], 1, "first");
+  assertEquals(Array.from(first.data), [...ramp, 10, 11]);
+  assertEquals(first.joins, [{ kind: "overlap", start: t0 + 70, samples: 3 }]);
 });
