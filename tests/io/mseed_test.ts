@@ -1,4 +1,10 @@
-import { assert, assertAlmostEquals, assertEquals, assertRejects } from "../_assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "../_assert.ts";
 import {
   type CorruptRecord,
   crc32c,
@@ -957,4 +963,33 @@ Deno.test("an overlap within the tolerance is compared sample by sample at its o
   const first = mergeSegments([seg(0, ramp), seg(70, [100, 8, 9, 10, 11])], 1, "first");
   assertEquals(Array.from(first.data), [...ramp, 10, 11]);
   assertEquals(first.joins, [{ kind: "overlap", start: t0 + 70, samples: 3 }]);
+});
+
+Deno.test("a record repeated after a merged overlap is a duplicate of the later record, not a break: it is compared with the segment that last covers each time", () => {
+  const t0 = Date.UTC(2020, 4, 1, 12);
+  const seg = (start: number, data: number[]) => ({
+    network: "XX",
+    station: "ABC",
+    location: "00",
+    channel: "HHZ",
+    startTime: t0 + start,
+    samplingRate: 100,
+    data: Float64Array.from(data),
+  });
+  const ramp = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const b = [100, 101, 102, 103, 104];
+  // b overlaps the ramp by 3 samples (30 ms, within 0.04 s); its copy overlaps the run by 5
+  // (50 ms, beyond it) but repeats b, so it joins.
+  const m = mergeSegments([seg(0, ramp), seg(70, b), seg(70, b)], 0.04, "dup");
+  assertEquals(Array.from(m.data), [...ramp, 103, 104]);
+  assertEquals(m.joins, [
+    { kind: "overlap", start: t0 + 70, samples: 3 },
+    { kind: "overlap", start: t0 + 70, samples: 5 },
+  ]);
+  // A copy that differs in one sample is a break.
+  assertThrows(
+    () => mergeSegments([seg(0, ramp), seg(70, b), seg(70, [100, 101, 102, 103, 105])], 0.04, "x"),
+    SampleError,
+    "overlap of 0.050 s",
+  );
 });
