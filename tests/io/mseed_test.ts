@@ -993,3 +993,23 @@ Deno.test("a record repeated after a merged overlap is a duplicate of the later 
     "overlap of 0.050 s",
   );
 });
+
+Deno.test("the records of a span leave out one that ends at its start; 64 stray bytes between miniSEED 2 records are skipped alone", async () => {
+  const { indexRecords, recordsBetween } = await import("../../lib/io/mseed.ts");
+  const { bytes, name } = await esecRecords();
+  const recs = await indexRecords(bytes, name);
+  assertEquals(recs[1].end, recs[2].start);
+  const cut = recordsBetween(bytes, recs, recs[1].end, recs[2].end);
+  assertEquals(cut, bytes.subarray(recs[2].offset, recs[2].offset + recs[2].size));
+  // 64 bytes of zeros after the first record: the next 64-byte boundary holds the second.
+  const junk = new Uint8Array(bytes.length + 64);
+  junk.set(bytes.subarray(0, recs[1].offset));
+  junk.set(bytes.subarray(recs[1].offset), recs[1].offset + 64);
+  const damaged: { offset: number; size: number }[] = [];
+  const again = await indexRecords(junk, "junk.mseed", (d) => damaged.push(d));
+  assertEquals(damaged.map((d) => [d.offset, d.size]), [[recs[1].offset, 64]]);
+  assertEquals(
+    again.map((r) => [r.start, r.end, r.size]),
+    recs.map((r) => [r.start, r.end, r.size]),
+  );
+});
