@@ -1013,3 +1013,16 @@ Deno.test("the records of a span leave out one that ends at its start; 64 stray 
     recs.map((r) => [r.start, r.end, r.size]),
   );
 });
+
+Deno.test("after a damaged miniSEED 2 header the reader resynchronises on a header of the same channel only", async () => {
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  const { bytes: file, offsets, name } = await esecRecords();
+  const bytes = file.slice();
+  // The second record's header zeroed; the third record made another channel's.
+  bytes.fill(0, offsets[1], offsets[1] + 48);
+  bytes.set(new TextEncoder().encode("XXX"), offsets[2] + 15);
+  const damaged: { offset: number; size: number }[] = [];
+  const recs = await indexRecords(bytes, name, (d) => damaged.push(d));
+  assertEquals(damaged.map((d) => [d.offset, d.size]), [[offsets[1], offsets[3] - offsets[1]]]);
+  assertEquals(recs.map((r) => r.offset), [offsets[0], ...offsets.slice(3)]);
+});
