@@ -1,6 +1,7 @@
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import {
   type ChannelEpoch,
+  epochChangesIn,
   findCoordinates,
   findOrientation,
   findResponse,
@@ -848,4 +849,29 @@ Deno.test("StationXML: a latitude or longitude out of range reads as unknown (Na
   assert(Number.isNaN(bad.latitude) && Number.isNaN(bad.longitude), JSON.stringify(bad));
   const edge = await read(-90, 180);
   assertEquals([edge.latitude, edge.longitude], [-90, 180]);
+});
+
+Deno.test("an epoch is matched by its station too, epoch changes are strictly inside the window, and a stage without a gain leaves the gains unchecked", async () => {
+  const epochs = await readStationXml(channelXml([pz + gain(1000), gain(1e6)]), "dig.xml");
+  const t = Date.UTC(2021, 0, 1);
+  assertEquals(findResponse(epochs, DIG, t, "dig.xml").sensitivity, 1e9);
+  assertThrows(
+    () => findResponse(epochs, { ...DIG, station: "OTHER" }, t, "dig.xml"),
+    SampleError,
+    "Cannot find response of XX.OTHER..BHZ in dig.xml: no such channel",
+  );
+  // Epoch bounds at the window's own ends are no change inside it.
+  const e = { ...epochs[0], startDate: 0, endDate: 1000 };
+  const later = { ...e, startDate: 1000, endDate: Infinity };
+  assertEquals(epochChangesIn([e, later], DIG, 500, 1500), [1000]);
+  assertEquals(epochChangesIn([e, later], DIG, 1000, 1500), []);
+  assertEquals(epochChangesIn([e, later], DIG, 0, 1000), []);
+  // Stage 2's gain is no number: the product of the gains is unknown, so 1000 against a
+  // sensitivity of 5e8 is no disagreement.
+  const noGain = await readStationXml(
+    channelXml([pz + gain(1000), coef([], []) + gain(NaN)], "M/S", 5e8),
+    "nogain.xml",
+  );
+  const r = findResponse(noGain, DIG, t, "nogain.xml");
+  assertEquals([r.sensitivity, r.disagreement], [5e8, undefined]);
 });
