@@ -875,3 +875,48 @@ Deno.test("an epoch is matched by its station too, epoch changes are strictly in
   const r = findResponse(noGain, DIG, t, "nogain.xml");
   assertEquals([r.sensitivity, r.disagreement], [5e8, undefined]);
 });
+
+Deno.test("a digital PolesZeros stage of poles only is kept, a Decimation rate of 0 is no rate, and units are checked at the first stage with a filter", async () => {
+  const t = Date.UTC(2021, 0, 1);
+  const polesOnly = `<PolesZeros>${io("COUNTS", "COUNTS")}` +
+    `<PzTransferFunctionType>DIGITAL (Z-TRANSFORM)</PzTransferFunctionType>` +
+    `<NormalizationFactor>1</NormalizationFactor><NormalizationFrequency>1</NormalizationFrequency>` +
+    `<Pole number="0"><Real>0.5</Real><Imaginary>0</Imaginary></Pole></PolesZeros>`;
+  const r = findResponse(
+    await readStationXml(
+      channelXml([pz + gain(1000), polesOnly + dec(80, 1) + gain(1e6)]),
+      "p.xml",
+    ),
+    DIG,
+    t,
+    "p.xml",
+  );
+  assertEquals(r.digital, [{
+    kind: "polesZeros",
+    inputSampleRate: 80,
+    zeros: [],
+    poles: [[0.5, 0]],
+  }]);
+  const zero = await readStationXml(
+    channelXml([pz + gain(1000), coef([0.5, 0.5], []) + dec(0, 1) + gain(1e6)]),
+    "zero.xml",
+  );
+  assertThrows(
+    () => findResponse(zero, DIG, t, "zero.xml"),
+    SampleError,
+    "stage 2 (Coefficients) is a digital filter without a Decimation InputSampleRate " +
+      "(needed to evaluate it): found 0",
+  );
+  // Stage 1 is a gain only: the units are stage 2's, checked against the sensitivity's.
+  const first = await readStationXml(channelXml([gain(1000), pz + gain(1e6)]), "g.xml");
+  assertEquals(findResponse(first, DIG, t, "g.xml").disagreement, undefined);
+  const nm = await readStationXml(
+    channelXml([gain(1000), pz.replace(io("M/S", "V"), io("NM/S", "V")) + gain(1e6)]),
+    "nm.xml",
+  );
+  assertThrows(
+    () => findResponse(nm, DIG, t, "nm.xml"),
+    SampleError,
+    "stage 2 takes input in NM/S but the InstrumentSensitivity is per M/S",
+  );
+});
