@@ -519,3 +519,48 @@ Deno.test("manifest: codes and label are trimmed as id and paths are", async () 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("PhaseNet list: itp 0 is the file's first sample, and an its not after itp gives no S time", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/waveform.csv`,
+      "fname,itp,its,channels\n" +
+        "NC_A_2017100709282692.npz,0,100,HHE_HHN_HHZ\n" +
+        "NC_B_2017100709282692.npz,300,300,HHE_HHN_HHZ\n" +
+        "NC_C_2017100709282692.npz,300,301,HHE_HHN_HHZ\n",
+    );
+    const t0 = Date.UTC(2017, 9, 7, 9, 28, 26, 920);
+    const tasks = await npzTasks(dir, 100);
+    assertEquals(
+      tasks.map((t) => [t.error, t.referenceTime, t.sTime]),
+      [[undefined, t0, t0 + 1000], [undefined, t0 + 3000, undefined], [
+        undefined,
+        t0 + 3000,
+        t0 + 3010,
+      ]],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ESEC stacked: one sample per event, station and band (BH?, HH?), its components' files together", async () => {
+  const esec = new URL("../../../shared/data/esec_massmovements/", import.meta.url).pathname;
+  const tasks = await esecTasks(esec, true);
+  const count: Record<string, number> = {};
+  for (const t of tasks) {
+    const k = `${t.channel}:${t.waveforms.length}`;
+    count[k] = (count[k] ?? 0) + 1;
+    assert(t.id.endsWith(`.${t.channel}`), t.id);
+    for (const w of t.waveforms) {
+      assert(
+        w.split("/").at(-1)!.startsWith(
+          `${t.network}.${t.station}.${t.location}.${t.channel.slice(0, 2)}`,
+        ),
+        w,
+      );
+    }
+  }
+  assertEquals(count, { "BH?:1": 6, "BH?:2": 4, "BH?:3": 86, "HH?:3": 11 });
+});
