@@ -564,3 +564,34 @@ Deno.test("ESEC stacked: one sample per event, station and band (BH?, HH?), its 
   }
   assertEquals(count, { "BH?:1": 6, "BH?:2": 4, "BH?:3": 86, "HH?:3": 11 });
 });
+
+Deno.test("manifest: a candidate P pick of several events carries its event's S pick only where it is after the P", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pick = (id: string, t: string, hint: string) =>
+      `<pick publicID="p/${id}"><time><value>2025-01-01T02:${t}Z</value></time>` +
+      `<waveformID networkCode="XX" stationCode="S1" channelCode="HHZ"/>` +
+      `<phaseHint>${hint}</phaseHint></pick>`;
+    await Deno.writeTextFile(
+      `${dir}/picks.xml`,
+      `<?xml version="1.0"?>
+<q:quakeml xmlns="http://quakeml.org/xmlns/bed/1.2" xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">
+<eventParameters publicID="ep">
+<event publicID="smi:ev/e1">${pick("a", "00:10", "P")}${pick("b", "00:09", "S")}</event>
+<event publicID="smi:ev/e2">${pick("c", "50:00", "P")}${pick("d", "50:03", "S")}</event>
+</eventParameters></q:quakeml>`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      "id,waveform,network,station,location,channel,reference_time\na,a.mseed,XX,S1,00,HHZ,\n",
+    );
+    const [task] = await readManifest(`${dir}/m.csv`, `${dir}/picks.xml`);
+    const at = (m: number, s: number) => Date.UTC(2025, 0, 1, 2, m) + s * 1000;
+    assertEquals(task.pickTimes, [
+      { time: at(0, 10), eventId: "smi:ev/e1" },
+      { time: at(50, 0), eventId: "smi:ev/e2", sTime: at(50, 3) },
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
