@@ -528,18 +528,21 @@ Deno.test("PhaseNet list: itp 0 is the file's first sample, and an its not after
       "fname,itp,its,channels\n" +
         "NC_A_2017100709282692.npz,0,100,HHE_HHN_HHZ\n" +
         "NC_B_2017100709282692.npz,300,300,HHE_HHN_HHZ\n" +
-        "NC_C_2017100709282692.npz,300,301,HHE_HHN_HHZ\n",
+        "NC_C_2017100709282692.npz,300,301,HHE_HHN_HHZ\n" +
+        // Two components: the band is the first channel's.
+        "NC_D_2017100709282692.npz,300,,EHE_EHN\n",
     );
     const t0 = Date.UTC(2017, 9, 7, 9, 28, 26, 920);
     const tasks = await npzTasks(dir, 100);
     assertEquals(
-      tasks.map((t) => [t.error, t.referenceTime, t.sTime]),
+      tasks.slice(0, 3).map((t) => [t.error, t.referenceTime, t.sTime]),
       [[undefined, t0, t0 + 1000], [undefined, t0 + 3000, undefined], [
         undefined,
         t0 + 3000,
         t0 + 3010,
       ]],
     );
+    assertEquals(tasks.map((t) => t.channel), ["HH?", "HH?", "HH?", "EH?"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
