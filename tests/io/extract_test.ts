@@ -5,9 +5,11 @@ import {
   choosePick,
   InventoryCache,
   type LookupRequest,
+  placedTask,
   processSample,
   runExtract,
   runOne,
+  sampleInfo,
   trimAround,
   WorkerInventory,
 } from "../../lib/io/extract.ts";
@@ -424,4 +426,40 @@ Deno.test("processSample: a reference time in a gap of the data names the gap, f
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("samples.csv identity: one component keeps its code, several give the band and ?; the task's own S time and event stand before a candidate pick's, and an S time not after the reference is dropped", () => {
+  const task: SampleTask = {
+    id: "s",
+    network: "XX",
+    station: "S1",
+    location: "",
+    channel: "HHZ",
+    waveforms: [],
+    response: null,
+    referenceTime: 1000,
+    label: null,
+  };
+  assertEquals(sampleInfo(task, ["Z"]).channel, "HHZ");
+  assertEquals(sampleInfo(task, ["Z", "N", "E"]).channel, "HH?");
+  assertEquals(sampleInfo(task, "channel").channel, "HHZ");
+  const candidates = {
+    ...task,
+    referenceTime: null,
+    event: "own",
+    sTime: 5000,
+    pickTimes: [{ time: 1000, eventId: "e1", sTime: 3000 }, {
+      time: 2000,
+      eventId: "e2",
+      sTime: 4000,
+    }],
+  };
+  const placed = placedTask(candidates, 2000);
+  assertEquals([placed.referenceTime, placed.event, placed.sTime], [2000, "own", 5000]);
+  const { event: _e, sTime: _s, ...bare } = candidates;
+  const chosen = placedTask(bare, 2000);
+  assertEquals([chosen.event, chosen.sTime], ["e2", 4000]);
+  // A reference time chosen later than the S arrival (a SAC marker placed after it).
+  assertEquals(placedTask({ ...task, sTime: 1500 }, 1500).sTime, undefined);
+  assertEquals(placedTask({ ...task, sTime: 1500 }, 1499).sTime, 1500);
 });
