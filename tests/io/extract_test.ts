@@ -463,3 +463,46 @@ Deno.test("samples.csv identity: one component keeps its code, several give the 
   assertEquals(placedTask({ ...task, sTime: 1500 }, 1500).sTime, undefined);
   assertEquals(placedTask({ ...task, sTime: 1500 }, 1499).sTime, 1500);
 });
+
+Deno.test("a PhaseNet NPZ's [npts, 3] data (C order) give each component its own column, by the channel's last letter", async () => {
+  const { npzTasks } = await import("../../lib/io/manifest.ts");
+  const { readExtractConfig } = await import("../../lib/io/extract_config.ts");
+  const src = new URL("../../../shared/data/phasenet_ncedc/", import.meta.url).pathname;
+  const name = "NC_MEM_2017100709282692.npz";
+  const bytes = (await Deno.readFile(`${src}waveform_train/${name}`)).slice();
+  // The stored data.npy entry: <f8 [9001, 3], columns EHE, EHN, EHZ. Make them x, 10x, 100x.
+  const v = new DataView(bytes.buffer);
+  const at = 38 + 128;
+  assertEquals(new TextDecoder().decode(bytes.subarray(30, 38)), "data.npy");
+  assertEquals(
+    new TextDecoder().decode(bytes.subarray(38 + 10, 38 + 49)),
+    "{'descr': '<f8', 'fortran_order': False",
+  );
+  for (let i = 0; i < 9001; i++) {
+    const x = v.getFloat64(at + 8 * (3 * i + 2), true);
+    v.setFloat64(at + 8 * (3 * i), x, true);
+    v.setFloat64(at + 8 * (3 * i + 1), 10 * x, true);
+    v.setFloat64(at + 8 * (3 * i + 2), 100 * x, true);
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/waveform_train`);
+    await Deno.writeFile(`${dir}/waveform_train/${name}`, bytes);
+    await Deno.writeTextFile(
+      `${dir}/waveform.csv`,
+      `fname,itp,its,channels\n${name},3000,3287,EHE_EHN_EHZ\n`,
+    );
+    const [task] = await npzTasks(dir, 100);
+    const config = await readExtractConfig(
+      new URL("../../lib/io/configs/phasenet.json", import.meta.url).pathname,
+    );
+    const r = await processSample(task, config, undefined, undefined, { keepWaveform: true });
+    // Components Z, N, E: linear preprocessing keeps the ratios.
+    const peak = r.waveform!.map((w) => w.reduce((m, y) => Math.max(m, Math.abs(y)), 0));
+    assert(peak[2] > 0);
+    assert(Math.abs(peak[0] / peak[2] / 100 - 1) < 1e-9, `${peak}`);
+    assert(Math.abs(peak[1] / peak[2] / 10 - 1) < 1e-9, `${peak}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
