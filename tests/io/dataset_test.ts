@@ -652,3 +652,49 @@ Deno.test("DatasetWriter resumable: a run stopped after its metadata is written 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("openDataset checks every dimension of spectrograms.npy against meta.json, times.npy's length, and the bytes of all C × F × T values per sample", async () => {
+  const { writeNpyFile } = await import("../../lib/io/npy.ts");
+  const dir = (await Deno.makeTempDir()) + "/ds";
+  const [N, C, F, T] = [2, 2, 3, 4];
+  const write = () =>
+    writeDataset(
+      dir,
+      { shape: [N, C, F, T], components: ["Z", "N"], scaling: "psd", config: {} },
+      [info(0, null), info(1, null)],
+      new Float32Array(N * C * F * T).fill(1),
+      new Float64Array([1, 2, 3]),
+      new Float64Array([0, 1, 2, 3]),
+    );
+  try {
+    await write();
+    (await openDataset(dir)).close();
+    // meta.json says 3 components where the file holds 2.
+    const meta = JSON.parse(await Deno.readTextFile(`${dir}/meta.json`));
+    await Deno.writeTextFile(
+      `${dir}/meta.json`,
+      JSON.stringify({ ...meta, shape: [N, 3, F, T], components: ["Z", "N", "E"] }),
+    );
+    await assertRejects(
+      () => openDataset(dir),
+      TypeError,
+      "expected <f4 [2,3,3,4] in C order with 2 samples, 3 freqs, 4 times: found <f4 [2,2,3,4]",
+    );
+    await Deno.remove(dir, { recursive: true });
+    await write();
+    await writeNpyFile(`${dir}/times.npy`, new Float64Array([0, 1, 2]), [3]);
+    await assertRejects(
+      () => openDataset(dir),
+      TypeError,
+      "4 times: found <f4 [2,2,3,4], 2 samples, 3 freqs, 3 times",
+    );
+    await Deno.remove(dir, { recursive: true });
+    await write();
+    // The last sample's second channel cut off: 4 × 12 bytes short.
+    const npy = await Deno.readFile(`${dir}/spectrograms.npy`);
+    await Deno.writeFile(`${dir}/spectrograms.npy`, npy.subarray(0, npy.length - 4 * F * T));
+    await assertRejects(() => openDataset(dir), TypeError, "spectrograms.npy is truncated");
+  } finally {
+    await Deno.remove(dirname(dir), { recursive: true });
+  }
+});
