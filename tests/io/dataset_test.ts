@@ -698,3 +698,48 @@ Deno.test("openDataset checks every dimension of spectrograms.npy against meta.j
     await Deno.remove(dirname(dir), { recursive: true });
   }
 });
+
+Deno.test("meta.json: an empty dataset (N = 0) opens, and components must name every channel; samples.csv coordinates need both latitude and longitude", async () => {
+  const dir = (await Deno.makeTempDir()) + "/ds";
+  const meta = {
+    shape: [0, 2, 3, 4] as DatasetMeta["shape"],
+    components: ["Z", "N"],
+    scaling: "psd",
+    config: {},
+  };
+  try {
+    await writeDataset(
+      dir,
+      meta,
+      [],
+      new Float32Array(0),
+      new Float64Array(3),
+      new Float64Array(4),
+    );
+    const empty = await openDataset(dir);
+    assertEquals([empty.count, empty.sampleShape], [0, [2, 3, 4]]);
+    empty.close();
+    const m = JSON.parse(await Deno.readTextFile(`${dir}/meta.json`));
+    await Deno.writeTextFile(`${dir}/meta.json`, JSON.stringify({ ...m, components: ["Z"] }));
+    await assertRejects(
+      () => openDataset(dir),
+      TypeError,
+      'has components ["Z"]: expected 2 names',
+    );
+    await Deno.remove(dir, { recursive: true });
+    await writeDataset(
+      dir,
+      { ...meta, shape: [1, 2, 3, 4] },
+      [{ ...info(0, null), latitude: 45 }],
+      new Float32Array(24),
+      new Float64Array(3),
+      new Float64Array(4),
+    );
+    const ds = await openDataset(dir);
+    assertEquals(ds.samples[0].latitude, undefined);
+    assertEquals(ds.samples[0].longitude, undefined);
+    ds.close();
+  } finally {
+    await Deno.remove(dirname(dir), { recursive: true });
+  }
+});
