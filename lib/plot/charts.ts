@@ -569,13 +569,13 @@ export function scatterChart(points: ScatterPoints, opts: ChartOptions = {}): Ui
       `Cannot draw scatter chart: x, y and groups must have equal lengths: found ${x.length}, ${y.length}, ${groups.length}`,
     );
   }
-  const ax = range(x, false);
-  const ay = opts.yRange ? { lo: opts.yRange[0], hi: opts.yRange[1], log: false } : range(y, false);
-  if (!(ay.hi > ay.lo)) {
+  if (opts.yRange && !(opts.yRange[1] > opts.yRange[0])) {
     throw new RangeError(
-      `Cannot draw scatter chart: yRange must rise: found [${opts.yRange?.join(", ")}]`,
+      `Cannot draw scatter chart: yRange must rise: found [${opts.yRange.join(", ")}]`,
     );
   }
+  const ax = range(x, false);
+  const ay = opts.yRange ? { lo: opts.yRange[0], hi: opts.yRange[1], log: false } : range(y, false);
   let t0 = Infinity, t1 = -Infinity;
   if (opts.xDates) {
     for (const v of x) {

@@ -20,6 +20,7 @@ import {
   readExtractConfig,
 } from "../../lib/io/extract_config.ts";
 import { runExtract } from "../../lib/io/extract.ts";
+import { TRIGGER_DEFAULTS } from "../../lib/io/sds_triggers.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
 import { applyOverrides } from "../../lib/cli/extract.ts";
 import { UserError } from "../../lib/util/errors.ts";
@@ -1014,17 +1015,7 @@ Deno.test("windows at triggers: the detection progress counts channels × UTC da
       await Deno.writeFile(`${dir}/XX.${sta}.00.HHZ.D.2024.001`, new Uint8Array(0));
     }
     const look = { dir: root, codesOf: (c: string) => [c] };
-    const trigger = {
-      method: "recursive" as const,
-      sta: 1,
-      lta: 20,
-      on: 4,
-      off: 1.5,
-      band: null,
-      dead: null,
-      coincidence: null,
-      aic: null,
-    };
+    const trigger = { ...TRIGGER_DEFAULTS };
     const total = async (start: string, end: string) => {
       const calls: [number, number, number][] = [];
       const w: SdsWindows = {

@@ -122,26 +122,37 @@ Deno.test("triggerOnsets equals a plain state machine on random ratios (with and
   assertThrows(() => triggerOnsets(new Float64Array(3), 2, 1, 0), RangeError, "maxLength");
 });
 
+/** Population variance of x[a, b), in two passes. */
+function variance(x: Float64Array, a: number, b: number): number {
+  let m = 0;
+  for (let i = a; i < b; i++) m += x[i];
+  m /= b - a;
+  let v = 0;
+  for (let i = a; i < b; i++) v += (x[i] - m) ** 2;
+  return v / (b - a);
+}
+
+/**
+ * The AIC split of x[i0, i1) by brute force: the m (at least `margin` samples from either end)
+ * of smallest m·ln var(first m) + (N − m)·ln var(rest), the earliest on a tie; as an index of x.
+ */
+function bruteAic(x: Float64Array, i0: number, i1: number, margin: number): number {
+  let best = Infinity, at = -1;
+  for (let m = margin; m <= i1 - i0 - margin; m++) {
+    const a = m * Math.log(variance(x, i0, i0 + m)) +
+      (i1 - i0 - m) * Math.log(variance(x, i0 + m, i1));
+    if (at < 0 || a < best - 1e-9 * Math.abs(best)) [best, at] = [a, i0 + m];
+  }
+  return at;
+}
+
 Deno.test("aicOnset: the split of smallest m·ln var(first m) + (N − m)·ln var(rest), as two-pass variances find it; within 5 samples of a step ×10 in the noise; at the start of a signal after flat data", () => {
   const rng = new Rng(21);
-  const variance = (x: Float64Array, a: number, b: number) => {
-    let m = 0;
-    for (let i = a; i < b; i++) m += x[i];
-    m /= b - a;
-    let v = 0;
-    for (let i = a; i < b; i++) v += (x[i] - m) ** 2;
-    return v / (b - a);
-  };
   for (let trial = 0; trial < 40; trial++) {
     const n = 60 + rng.int(200), step = 15 + rng.int(n - 30);
     const x = Float64Array.from({ length: n }, (_, i) => 1000 + rng.normal() * (i < step ? 1 : 10));
     const [i0, i1] = [rng.int(10), n - rng.int(10)];
-    let best = Infinity, at = -1;
-    for (let m = 10; m <= i1 - i0 - 10; m++) {
-      const a = m * Math.log(variance(x, i0, i0 + m)) +
-        (i1 - i0 - m) * Math.log(variance(x, i0 + m, i1));
-      if (at < 0 || a < best - 1e-9 * Math.abs(best)) [best, at] = [a, i0 + m];
-    }
+    const at = bruteAic(x, i0, i1, 10);
     assertEquals(aicOnset(x, i0, i1), at, `trial ${trial}`);
     if (step - i0 >= 20 && i1 - step >= 20) {
       assert(Math.abs(at - step) <= 5, `trial ${trial}: ${at} for a step at ${step}`);
@@ -174,24 +185,11 @@ Deno.test("aicOnset on weak onsets in short windows is still the plain formula's
   // A step of ×1.3 in 24–80 samples: the minimum is shallow, so weighting the second part by
   // N − m − 1 or taking variances over m − 1 moves it in many trials.
   const rng = new Rng(5);
-  const variance = (x: Float64Array, a: number, b: number) => {
-    let m = 0;
-    for (let i = a; i < b; i++) m += x[i];
-    m /= b - a;
-    let v = 0;
-    for (let i = a; i < b; i++) v += (x[i] - m) ** 2;
-    return v / (b - a);
-  };
   for (let trial = 0; trial < 200; trial++) {
     const n = 24 + rng.int(57), step = 10 + rng.int(n - 20);
     const x = Float64Array.from({ length: n }, () => rng.normal());
     for (let i = step; i < n; i++) x[i] *= 1.3;
-    let best = Infinity, at = -1;
-    for (let m = 5; m <= n - 5; m++) {
-      const a = m * Math.log(variance(x, 0, m)) + (n - m) * Math.log(variance(x, m, n));
-      if (at < 0 || a < best - 1e-9 * Math.abs(best)) [best, at] = [a, m];
-    }
-    assertEquals(aicOnset(x, 0, n, 5), at, `trial ${trial}`);
+    assertEquals(aicOnset(x, 0, n, 5), bruteAic(x, 0, n, 5), `trial ${trial}`);
   }
   // 150 samples at 1000.1, then noise: the flat part's variance from the prefix sums is rounding
   // (~1e-13, not 0), floored to 1e-12 of the window's variance, so the split is at the first
