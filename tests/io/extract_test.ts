@@ -506,3 +506,116 @@ Deno.test("a PhaseNet NPZ's [npts, 3] data (C order) give each component its own
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("processSample: a crop that ends on the trace's last sample is taken, one sample less is too short; a reference time on the first sample is too short, not outside the trace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fs = 100, start = Date.UTC(2024, 0, 1);
+    const rng = new Rng(5);
+    const tr = { network: "XX", station: "S1", location: "", channel: "HHZ" };
+    // No tapers and no filter edges to keep clear of: only the data's own ends bound the crop.
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: `${dir}/m.csv` },
+      components: "channel",
+      preprocess: { response: { remove: false }, bandpass: null, taper: 0, postTaper: 0 },
+      spectrogram: { windowLength: 1, fmin: 2, fmax: 20, before: 5, after: 10 },
+      workers: 0,
+    });
+    const g = spectrogramGeometry(config);
+    const half = Math.floor(g.nperseg / 2);
+    const need = (g.nTimes - 1) * g.hop + g.nperseg;
+    // The reference time where the crop's first sample is the trace's first.
+    const tref = start + (5 * fs + half) * 1000 / fs;
+    const sample = async (id: string, n: number, ref = tref) => {
+      const data = new Float64Array(n).map(() => Math.round(1000 * rng.normal()));
+      const path = `${dir}/${id}.mseed`;
+      await Deno.writeFile(
+        path,
+        await encodeMiniseed3([{ ...tr, startTime: start, samplingRate: fs, data }]),
+      );
+      const t: SampleTask = {
+        ...tr,
+        id,
+        waveforms: [path],
+        response: null,
+        referenceTime: ref,
+        label: null,
+      };
+      return t;
+    };
+    const exact = await processSample(await sample("exact", need), config);
+    assertEquals(exact.data.length, g.nFreqs * g.nTimes);
+    assert(exact.data.every(Number.isFinite));
+    const e = await assertRejects(
+      async () => processSample(await sample("short", need - 1), config),
+      SampleError,
+    );
+    assertEquals((e as SampleError).reason, "too short" satisfies FailureReason);
+    // On the first sample: inside the trace, with nothing before it for the crop.
+    const first = await assertRejects(
+      async () => processSample(await sample("first", 4 * need, start), config),
+      SampleError,
+    );
+    assertEquals((first as SampleError).reason, "too short" satisfies FailureReason);
+    assert(first.message.includes("the trace has 0.00 s before"), first.message);
+    // A millisecond earlier it is outside the trace.
+    const before = await assertRejects(
+      async () => processSample(await sample("before", 4 * need, start - 1), config),
+      SampleError,
+    );
+    assertEquals((before as SampleError).reason, "pick outside trace" satisfies FailureReason);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("processSample: a clipped run that ends on the crop window's last sample is found; one ending a sample past it, 4 of its samples inside, is not", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fs = 100, start = Date.UTC(2024, 0, 1), tref = start + 60_000;
+    const rng = new Rng(7);
+    const noise = new Float64Array(120 * fs).map(() => Math.round(1000 * rng.normal()));
+    const tr = { network: "XX", station: "S1", location: "", channel: "HHZ" };
+    const config = parseExtractConfig({
+      input: { format: "manifest", path: `${dir}/m.csv` },
+      components: "channel",
+      preprocess: { response: { remove: false }, bandpass: null },
+      spectrogram: { windowLength: 1, fmin: 2, fmax: 20, before: 5, after: 10 },
+      workers: 0,
+    });
+    // The window checked is the crop with half an STFT window each side: [tref - 5 s - pad,
+    // tref + 10 s + pad] (pad 0.505 s), which ends on sample 7,051. A run of CLIP_RUN (5)
+    // samples on a rail far above the noise, ending on sample `last`.
+    const g = spectrogramGeometry(config);
+    const pad = g.nperseg / 2 / g.samplingRate;
+    const end = Math.round((tref + (10 + pad) * 1000 - start) / (1000 / fs));
+    assertEquals(end, 7051);
+    const run = async (last: number) => {
+      const data = noise.slice();
+      data.fill(50_000, last - 4, last + 1);
+      const path = `${dir}/c${last}.mseed`;
+      await Deno.writeFile(
+        path,
+        await encodeMiniseed3([{ ...tr, startTime: start, samplingRate: fs, data }]),
+      );
+      return processSample({
+        ...tr,
+        id: `c${last}`,
+        waveforms: [path],
+        response: null,
+        referenceTime: tref,
+        label: null,
+      }, config);
+    };
+    const on = await run(end);
+    assertEquals(on.clipped?.map((c) => [c.channel, c.max, c.samples]), [[
+      "XX.S1..HHZ",
+      50_000,
+      5,
+    ]]);
+    // Ending a sample later, 4 of its 5 samples lie in the window: not a run.
+    assertEquals((await run(end + 1)).clipped, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
