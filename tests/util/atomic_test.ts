@@ -537,6 +537,28 @@ Deno.test("an output that is a symbolic link is refused, naming its target, befo
   }
 });
 
+Deno.test("an output that is a dangling symbolic link (its target gone) is refused too, naming the target it points to, and stays", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.symlink(`${dir}/gone`, `${dir}/link`);
+    let filled = false;
+    await assertRejects(
+      () =>
+        writeDirAtomic(`${dir}/link`, () => {
+          filled = true;
+          return Promise.resolve();
+        }, { force: true, marker: "result.json" }),
+      Deno.errors.AlreadyExists,
+      `it is a symbolic link (to ${dir}/gone)`,
+    );
+    assert(!filled, "refused before the work");
+    assertEquals(Deno.readLinkSync(`${dir}/link`), `${dir}/gone`);
+    assert(!(await Deno.stat(`${dir}/gone`).catch(() => null)), "nothing written at the target");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("processAlive without /proc (macOS, Windows) asks the system by signal 0: a dead pid is dead, this process alive, and unknown where a later process may reuse the pid", () => {
   assertEquals(processAlive(DEAD, undefined, false), false);
   assertEquals(processAlive(Deno.pid, undefined, false), true);
