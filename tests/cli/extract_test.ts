@@ -2568,3 +2568,55 @@ Deno.test("extract's trigger, band-pass, pre-filter and input flags keep a confi
     { format: "esec", dir: "/f", label: "type" },
   );
 });
+
+Deno.test("extract's trigger flags refuse a fifth part, an empty or zero part and a band of no width, and a flag given without SDS input is named by itself", () => {
+  const sds = {
+    format: "sds",
+    dir: "/a",
+    windows: {
+      start: "2024-01-01",
+      end: "2024-01-02",
+      trigger: {},
+      channels: ["XX.A..HHZ"],
+    },
+  };
+  const over = (input: unknown, flags: Record<string, string>) =>
+    applyOverrides(parseExtractConfig({ input }), flags).input;
+  const bad: [Record<string, string>, string][] = [
+    // A fifth ratio was dropped without a word.
+    [{ trigger: "1/20/4/1.5/2" }, "Cannot read --trigger: expected STA/LTA/ON/OFF"],
+    // An empty side read as 0 s.
+    [{ aic: "/1" }, "Cannot read --aic: expected BEFORE/AFTER"],
+    [{ aic: "1/" }, "Cannot read --aic: expected BEFORE/AFTER"],
+    // A third part was dropped.
+    [{ coincidence: "2/10/5" }, "Cannot read --coincidence: expected N or N/S"],
+    // A band of no width, or from 0 Hz.
+    [{ "trigger-band": "2/2" }, "Cannot read --trigger-band: expected FMIN/FMAX"],
+    [{ "trigger-band": "0/10" }, "Cannot read --trigger-band: expected FMIN/FMAX"],
+  ];
+  for (const [flags, msg] of bad) {
+    assertThrows(() => over(sds, flags), UserError, msg);
+  }
+  // --trigger on a config's regular windows takes their place: no step is left beside it.
+  const regular = { ...sds, windows: { ...sds.windows, trigger: null, step: 60 } };
+  const w = (over(regular, { trigger: "1/20/4/1.5" }) as {
+    windows: { step: number | null; trigger: { sta: number } };
+  }).windows;
+  assertEquals([w.step, w.trigger.sta], [null, 1]);
+  // Each flag of SDS windows, given with another input, is the one named.
+  const esec = { format: "esec", dir: "/e" };
+  for (
+    const [flag, value] of [
+      ["aic", "5/1"],
+      ["dead-time", "5"],
+      ["window-labels", "/l.csv"],
+      ["trigger-band", "1/10"],
+    ]
+  ) {
+    assertThrows(
+      () => over(esec, { [flag]: value }),
+      UserError,
+      `Cannot use --${flag}: it applies to an SDS archive (--sds DIR)`,
+    );
+  }
+});
