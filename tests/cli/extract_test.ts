@@ -2620,3 +2620,51 @@ Deno.test("extract's trigger flags refuse a fifth part, an empty or zero part an
     );
   }
 });
+
+Deno.test("extract --windows keeps a config's labels and chunk, relative --sds, --picks and --window-labels resolve, and an empty end, step or channel list is refused", () => {
+  const over = (input: unknown, flags: Record<string, string>) =>
+    applyOverrides(parseExtractConfig({ input }), flags).input as {
+      dir: string;
+      picks: string | null;
+      windows: { labels: string | null; chunk: number; channels: string[] } | null;
+    };
+  const win = {
+    format: "sds",
+    dir: "/a",
+    windows: {
+      start: "2024-01-01",
+      end: "2024-01-02",
+      step: 60,
+      channels: ["XX.A..HHZ"],
+      labels: "/l.csv",
+      chunk: 600,
+    },
+  };
+  // New times keep the file's labels and chunk, as they keep its channels.
+  const moved = over(win, { windows: "2024-02-01/2024-02-02/30" }).windows!;
+  assertEquals([moved.labels, moved.chunk, moved.channels], ["/l.csv", 600, ["XX.A..HHZ"]]);
+  // Paths given as flags are read from the working directory, as --manifest's are.
+  const rel = over(win, { sds: "arch", "window-labels": "labels.csv" });
+  assertEquals([rel.dir, rel.windows!.labels], [resolve("arch"), resolve("labels.csv")]);
+  assertEquals(over(win, { picks: "p.xml" }).picks, resolve("p.xml"));
+  // An empty end or step is a malformed --windows, not a bad step of 0 s.
+  for (const bad of ["2024-01-01//60", "2024-01-01/2024-01-02/"]) {
+    assertThrows(
+      () => over(win, { windows: bad }),
+      UserError,
+      `Cannot read --windows: expected START/END/STEP, two ISO 8601 UTC times and seconds`,
+    );
+  }
+  // --channels with no channel in it.
+  assertThrows(
+    () => over(win, { channels: " , " }),
+    UserError,
+    "Cannot use --windows: give --channels NET.STA.LOC.CHA",
+  );
+  // --window-labels without windows is the flag named.
+  assertThrows(
+    () => over({ format: "sds", dir: "/a", picks: "/p.xml" }, { "window-labels": "/l.csv" }),
+    UserError,
+    "Cannot use --window-labels: it applies to --windows",
+  );
+});
