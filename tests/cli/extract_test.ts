@@ -2668,3 +2668,38 @@ Deno.test("extract --windows keeps a config's labels and chunk, relative --sds, 
     "Cannot use --window-labels: it applies to --windows",
   );
 });
+
+Deno.test("extract --esec-label, --rotate, --subset and --sac-reference set the config, take every documented value, and are refused where they do not apply", () => {
+  const esec = () => parseExtractConfig({ input: { format: "esec", dir: "/e" } });
+  const manifest = () => parseExtractConfig({ input: { format: "manifest", path: "/m.csv" } });
+  assertEquals(
+    (applyOverrides(esec(), { "esec-label": "type" }).input as { label: string }).label,
+    "type",
+  );
+  for (const mode of ["auto", "always", "never"]) {
+    assertEquals(applyOverrides(esec(), { rotate: mode }).rotate, mode);
+  }
+  const drawn = applyOverrides(esec(), { subset: "random", limit: "5", "subset-seed": "3" });
+  assertEquals([drawn.subset, drawn.limit, drawn.subsetSeed], ["random", 5, 3]);
+  // A random subset of no size was drawn from every sample, i.e. not drawn.
+  assertThrows(
+    () => applyOverrides(esec(), { subset: "random" }),
+    UserError,
+    "Cannot draw a random subset: --subset random (config 'subset') needs --limit N",
+  );
+  for (const [m, want] of [["t9", "T9"], ["o", "O"], ["A", "A"]]) {
+    const input = applyOverrides(manifest(), { "sac-reference": m }).input;
+    assertEquals((input as { sacReference: string }).sacReference, want, m);
+  }
+  // Where they do not apply they are named, not passed on as a config field the schema refuses.
+  assertThrows(
+    () => applyOverrides(esec(), { "sac-reference": "A" }),
+    UserError,
+    "Cannot use --sac-reference: it applies to manifest input only",
+  );
+  assertThrows(
+    () => applyOverrides(manifest(), { "esec-label": "type" }),
+    UserError,
+    "Cannot use --esec-label: it applies to ESEC input (--esec DIR) only",
+  );
+});
