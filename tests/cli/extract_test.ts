@@ -2703,3 +2703,35 @@ Deno.test("extract --esec-label, --rotate, --subset and --sac-reference set the 
     "Cannot use --esec-label: it applies to ESEC input (--esec DIR) only",
   );
 });
+
+Deno.test("extract --bandpass refuses an infinite corner, --pre-filt a fifth corner, and --nfft a value not in decimal digits", () => {
+  const base = () => parseExtractConfig({ input: { format: "esec", dir: "/e" } });
+  assertThrows(
+    () => applyOverrides(base(), { bandpass: "1/1e999" }),
+    UserError,
+    "Cannot read --bandpass: expected FMIN/FMAX in Hz, 0 < FMIN < FMAX (e.g. 1/18), or none: " +
+      "found '1/1e999'",
+  );
+  assertThrows(
+    () => applyOverrides(base(), { "pre-filt": "0.1/0.2/18/19/20" }),
+    UserError,
+    "Cannot read --pre-filt: expected F1/F2/F3/F4 in Hz",
+  );
+  // Number() reads "0x200" as 512 and " " as 0.
+  for (const bad of ["0x200", "5e2", " ", "-512"]) {
+    assertThrows(
+      () => applyOverrides(base(), { nfft: bad }),
+      UserError,
+      `Cannot read --nfft: expected a power of two in decimal digits`,
+    );
+  }
+  assertEquals(applyOverrides(base(), { nfft: " 512 " }).spectrogram.nfft, 512);
+});
+
+Deno.test("the rate note suggests no crop to --fmax where the band's top equals the crop's fmin", () => {
+  // 20 Hz records up to 9 Hz: a crop from 9 Hz to 9 Hz holds nothing.
+  const note = aboveNyquistNote({ "20": 1 }, 2, { fmin: 9, fmax: 18 })!;
+  assert(note.includes("9 Hz at 20 Hz"), note);
+  assert(!note.includes("--fmax"), note);
+  assert(aboveNyquistNote({ "20": 1 }, 2, { fmin: 8.9, fmax: 18 })!.includes("--fmax 9 or"));
+});
