@@ -43,6 +43,7 @@ import {
   trimAround,
 } from "../../lib/io/extract.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import type { SdsTrigger } from "../../lib/io/sds_triggers.ts";
 import { preprocessTrace } from "../../lib/signal/preprocess.ts";
 import { kaiser, spectrogram } from "../../lib/signal/stft.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
@@ -2734,4 +2735,79 @@ Deno.test("the rate note suggests no crop to --fmax where the band's top equals 
   assert(note.includes("9 Hz at 20 Hz"), note);
   assert(!note.includes("--fmax"), note);
   assert(aboveNyquistNote({ "20": 1 }, 2, { fmin: 8.9, fmax: 18 })!.includes("--fmax 9 or"));
+});
+
+Deno.test("extract config: the documented bounds are where they say, each side taken or refused (workers 64, subsetSeed 2^32 - 1, limit 1, nfft 2^24, a trace of ten million samples, a band-pass to below Nyquist, a coincidence window of 0 s)", () => {
+  const base = { input: { format: "manifest", path: "m.csv" } };
+  const ok = (c: Record<string, unknown>) => parseExtractConfig({ ...base, ...c }, "x.json");
+  const no = (c: Record<string, unknown>, msg: string) => assertThrows(() => ok(c), UserError, msg);
+  assertEquals(ok({ workers: 64 }).workers, 64);
+  no({ workers: 65 }, "workers");
+  assertEquals(ok({ subsetSeed: 0xffff_ffff }).subsetSeed, 0xffff_ffff);
+  assertEquals(ok({ limit: 1 }).limit, 1);
+  no({ limit: 0 }, "limit");
+  assertThrows(
+    () => parseExtractConfig({ ...base, limit: 0 }, "flags", ["limit"]),
+    UserError,
+    "Cannot read --limit: expected > 0: found 0",
+  );
+  // 2^24 itself is allowed (a narrow band keeps the image small).
+  assertEquals(
+    ok({ spectrogram: { nfft: 2 ** 24, fmin: 1, fmax: 1.0001 } }).spectrogram.nfft,
+    2 ** 24,
+  );
+  // (20 + 99377.43 + 2 × 300) s × 100 Hz + 257 = 10,000,000 samples: the limit itself.
+  ok({ spectrogram: { after: 99377.43 } });
+  no({ spectrogram: { after: 99377.44 } }, "expected at most 10000000 samples");
+  // The band-pass ends below the Nyquist frequency, not at it; pre-filter corners increase to
+  // the last.
+  no(
+    { preprocess: { bandpass: { freqmax: 50 } }, spectrogram: { fmax: 40 } },
+    "preprocess.bandpass.freqmax must be below the Nyquist frequency 50 Hz",
+  );
+  no(
+    { preprocess: { response: { preFilt: [0.2, 0.5, 18.5, 18] } } },
+    "preprocess.response.preFilt must be 4 increasing frequencies: found [0.2,0.5,18.5,18]",
+  );
+  const sds = (trigger: unknown) => ({
+    input: {
+      format: "sds",
+      dir: "/a",
+      windows: { start: "2024-01-01", end: "2024-01-02", trigger, channels: ["XX.A..HHZ"] },
+    },
+  });
+  const trig = (t: unknown) =>
+    (parseExtractConfig(sds(t)).input as { windows: { trigger: SdsTrigger } }).windows.trigger;
+  assertEquals(trig({ coincidence: { stations: 2, window: 0 } }).coincidence, {
+    stations: 2,
+    window: 0,
+  });
+  // An AIC refinement given as {} searches 5 s before and 1 s after, as --aic's help says.
+  assertEquals(trig({ aic: {} }).aic, { before: 5, after: 1 });
+});
+
+Deno.test("configWarnings: a crop within 10 % past the band-pass corners is not warned of; a crop to the Nyquist frequency suggests FMAX, not a band-pass at it", () => {
+  const base = () => parseExtractConfig({ input: { format: "esec", dir: "/e" } });
+  const warn = (flags: Record<string, string>) =>
+    configWarnings(applyOverrides(base(), { "pre-filt": "none", ...flags }));
+  // The default 1-18 Hz band-pass: 19.5 Hz is within 1.1 × 18, 0.95 Hz within 1 / 1.1.
+  assertEquals(warn({ fmax: "19.5" }), []);
+  assertEquals(warn({ fmin: "0.95" }), []);
+  // A crop to 50 Hz at 100 Hz: a band-pass to 50 Hz would be refused, so it says FMAX.
+  const w = warn({ fmax: "50" });
+  assert(w.some((x) => x.endsWith("widen the band with --bandpass 1/FMAX")), w.join("\n"));
+});
+
+Deno.test("workerCount: auto is one worker per CPU thread, at most 16", () => {
+  const was = Object.getOwnPropertyDescriptor(navigator, "hardwareConcurrency");
+  try {
+    for (const [cpus, want] of [[40, 16], [16, 16], [3, 3], [1, 1]]) {
+      Object.defineProperty(navigator, "hardwareConcurrency", { value: cpus, configurable: true });
+      assertEquals(workerCount("auto"), want, `${cpus} threads`);
+    }
+  } finally {
+    if (was) Object.defineProperty(navigator, "hardwareConcurrency", was);
+    else delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+  }
+  assertEquals(workerCount(32), 32);
 });
