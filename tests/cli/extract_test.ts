@@ -26,6 +26,7 @@ import {
   parseExtractConfig,
   readExtractConfig,
   spectrogramGeometry,
+  stationFiles,
   traceSamples,
   workerCount,
 } from "../../lib/io/extract_config.ts";
@@ -2810,4 +2811,79 @@ Deno.test("workerCount: auto is one worker per CPU thread, at most 16", () => {
     else delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
   }
   assertEquals(workerCount(32), 32);
+});
+
+Deno.test("readExtractConfig resolves an SDS input's picks, labels and every station file, and a manifest's picks, against the config's directory; stationFiles drops empty entries and keeps a file named with ';' whole", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const windows = {
+      start: "2024-01-01",
+      end: "2024-01-02",
+      step: 60,
+      channels: ["XX.A..HHZ"],
+      labels: "l.csv",
+    };
+    await Deno.writeTextFile(
+      `${root}/sds.json`,
+      JSON.stringify({ input: { format: "sds", dir: "arch", windows, stations: "a.pz;b.pz;" } }),
+    );
+    const sds = (await readExtractConfig(`${root}/sds.json`)).input as {
+      dir: string;
+      windows: { labels: string };
+      stations: string;
+    };
+    assertEquals(
+      [sds.dir, sds.windows.labels, sds.stations],
+      [`${root}/arch`, `${root}/l.csv`, `${root}/a.pz;${root}/b.pz`],
+    );
+    await Deno.writeTextFile(
+      `${root}/picks.json`,
+      JSON.stringify({ input: { format: "sds", dir: "arch", picks: "p.xml" } }),
+    );
+    assertEquals(
+      (await readExtractConfig(`${root}/picks.json`)).input,
+      {
+        format: "sds",
+        dir: `${root}/arch`,
+        picks: `${root}/p.xml`,
+        windows: null,
+        stations: null,
+        phase: "P",
+      },
+    );
+    await Deno.writeTextFile(
+      `${root}/m.json`,
+      JSON.stringify({ input: { format: "manifest", path: "m.csv", picks: "p.xml" } }),
+    );
+    const m = (await readExtractConfig(`${root}/m.json`)).input as { path: string; picks: string };
+    assertEquals([m.path, m.picks], [`${root}/m.csv`, `${root}/p.xml`]);
+    // A PhaseNet config without a rate is PhaseNet's 100 Hz.
+    await Deno.writeTextFile(
+      `${root}/n.json`,
+      JSON.stringify({ input: { format: "npz", dir: "p" } }),
+    );
+    assertEquals((await readExtractConfig(`${root}/n.json`)).input, {
+      format: "npz",
+      dir: `${root}/p`,
+      samplingRate: 100,
+    });
+    assertEquals(stationFiles("a.pz; ;b.pz;"), ["a.pz", "b.pz"]);
+    await Deno.writeTextFile(`${root}/x;y.xml`, "");
+    assertEquals(stationFiles("x;y.xml", (p) => `${root}/${p}`), ["x;y.xml"]);
+    assertEquals(stationFiles("x;y.xml"), ["x", "y.xml"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("extract --scaling sets the spectrogram's scaling to each of psd, log10 and db", () => {
+  const base = () => parseExtractConfig({ input: { format: "esec", dir: "/e" } });
+  for (const s of ["log10", "db", "psd"]) {
+    assertEquals(applyOverrides(base(), { scaling: s }).spectrogram.scaling, s);
+  }
+  assertThrows(
+    () => applyOverrides(base(), { scaling: "dB" }),
+    UserError,
+    "Cannot read --scaling: expected psd, log10 or db: found 'dB'",
+  );
 });
