@@ -2887,3 +2887,47 @@ Deno.test("extract --scaling sets the spectrogram's scaling to each of psd, log1
     "Cannot read --scaling: expected psd, log10 or db: found 'dB'",
   );
 });
+
+Deno.test("extract (CLI): --out takes the place of the config's output, a flag's refused value is named by the flag, and the config's warnings are printed", async () => {
+  await withSynth(1, async (root, syn) => {
+    const cfg = JSON.parse(await Deno.readTextFile(`${syn}/extract.json`));
+    await Deno.writeTextFile(
+      `${syn}/c.json`,
+      JSON.stringify({ ...cfg, output: `${root}/from_config`, workers: 0 }),
+    );
+    const r = await runCli("extract", "--config", `${syn}/c.json`, "--out", `${root}/ds`, "-q");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    assertEquals((await openDataset(`${root}/ds`)).count, 2);
+    assertEquals(await Deno.stat(`${root}/from_config`).catch(() => null), null);
+    const bad = await runCli("extract", "--config", `${syn}/c.json`, "--overlap", "1", "-q");
+    assertEquals(bad.code, 2);
+    assert(bad.err.join("\n").includes("Cannot read --overlap: expected < 1: found 1"), bad.err[0]);
+    // Printed before any sample is read (this input does not exist).
+    const w = await runCli("extract", "--esec", `${root}/none`, "--fmax", "25", "-o", `${root}/x`);
+    assert(
+      w.err.some((l) => l.startsWith("warning: the crop reaches 25 Hz (spectrogram.fmax)")),
+      w.err.join("\n"),
+    );
+  });
+});
+
+Deno.test("extract (CLI) whose every sample fails exits 2 saying so, 'the one sample' where there was one", async () => {
+  await withSynth(1, async (root, syn) => {
+    // 100 s before an onset 30 s into each trace: every crop starts before the data.
+    const args = ["extract", "--config", `${syn}/extract.json`, "--before", "100", "-q"];
+    const all = await runCli(...args, "--out", `${root}/a`, "--workers", "0");
+    assertEquals(all.code, 2, all.err.join("\n"));
+    assert(
+      all.err.join("\n").includes(
+        `Cannot extract: all 2 samples failed (reasons above, one per sample in ${root}/a/failures.csv)`,
+      ),
+      all.err.join("\n"),
+    );
+    const one = await runCli(...args, "--out", `${root}/b`, "--workers", "0", "--limit", "1");
+    assertEquals(one.code, 2, one.err.join("\n"));
+    assert(
+      one.err.join("\n").includes("Cannot extract: the one sample failed"),
+      one.err.join("\n"),
+    );
+  });
+});
