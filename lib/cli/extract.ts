@@ -188,7 +188,9 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       const parts = coincidenceFlag.split("/");
       const [n, win] = [Number(parts[0]), parts.length > 1 ? Number(parts[1]) : 10];
       if (
-        parts.length > 2 || !(Number.isInteger(n) && n >= 1) || !(win >= 0) || !parts[0]
+        parts.length > 2 || !(Number.isInteger(n) && n >= 1) || !(win >= 0) || !parts[0] ||
+        // "2/" read its empty window as 0 s.
+        (parts.length > 1 && !parts[1].trim())
       ) {
         throw new UserError(
           `Cannot read --coincidence: expected N or N/S, stations (a whole number >= 1) and ` +

@@ -2931,3 +2931,19 @@ Deno.test("extract (CLI) whose every sample fails exits 2 saying so, 'the one sa
     );
   });
 });
+
+Deno.test("extract --coincidence N/ with an empty window is refused, not read as 0 s", () => {
+  const sds = {
+    format: "sds",
+    dir: "/a",
+    windows: { start: "2024-01-01", end: "2024-01-02", trigger: {}, channels: ["XX.A..HHZ"] },
+  };
+  for (const bad of ["2/", "2/ "]) {
+    assertThrows(
+      () => applyOverrides(parseExtractConfig({ input: sds }), { coincidence: bad }),
+      UserError,
+      `Cannot read --coincidence: expected N or N/S, stations (a whole number >= 1) and seconds ` +
+        `(default 10), e.g. 2/10: found '${bad}'`,
+    );
+  }
+});
