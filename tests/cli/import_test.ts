@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "../_assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { importCommand, importNpy, parseLabels } from "../../lib/cli/import.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { openDataset } from "../../lib/io/dataset.ts";
@@ -474,6 +474,38 @@ Deno.test("import --force replaces an existing output, which without it is refus
     assertEquals(ds.meta.shape, [3, 1, 2, 2]);
     assertEquals(ds.readAll()[0], 2);
     ds.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("one label per line: labels are trimmed, a first label written 'label' is a label where the count leaves no header, and a line break is named by its row past the header", () => {
+  assertEquals(parseLabels(" quake \nblast\t\n", 2, ["0", "1"], "l.txt"), ["quake", "blast"]);
+  // Two lines for two samples: the first is sample 0's label, not a header.
+  assertEquals(parseLabels("label\nquake\n", 2, ["0", "1"], "l.txt"), ["label", "quake"]);
+  // The quoted label of sample 1 is on row 3 of the file (row 1 is the header).
+  assertThrows(
+    () => parseLabels('label\nquake\n"rock\nfall"\n', 2, ["0", "1"], "l.txt"),
+    UserError,
+    "Cannot read labels l.txt: the label on row 3 holds a line break",
+  );
+});
+
+Deno.test("import --samples refuses a file with more rows than the array has samples, and meta.json records the samples file", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${root}/a.npy`, encodeNpy(new Float32Array(2 * 4).fill(1), [2, 2, 2]));
+    await Deno.writeTextFile(`${root}/s3.csv`, "id\na\nb\nc\n");
+    await assertRejects(
+      () => importNpy(`${root}/a.npy`, `${root}/bad`, { samples: `${root}/s3.csv` }),
+      UserError,
+      "the array has 2 samples, the file 3 rows: expected one row per sample",
+    );
+    assertEquals(await Deno.stat(`${root}/bad`).catch(() => null), null);
+    await Deno.writeTextFile(`${root}/s2.csv`, "id\na\nb\n");
+    await importNpy(`${root}/a.npy`, `${root}/ds`, { samples: `${root}/s2.csv` });
+    const meta = JSON.parse(await Deno.readTextFile(`${root}/ds/meta.json`));
+    assertEquals([meta.config.import.labels, meta.config.import.samples], [null, `${root}/s2.csv`]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
