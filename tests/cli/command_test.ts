@@ -11,10 +11,19 @@ import {
   positionalsOf,
 } from "../../lib/cli/_command.ts";
 import { UserError } from "../../lib/util/errors.ts";
-import { assert, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { run } from "./_run.ts";
 import { parseExtractConfig } from "../../lib/io/extract_config.ts";
-import { pathWord, refuseLineBreak, seedFlag } from "../../lib/cli/_shared.ts";
+import {
+  checkpointSettings,
+  datasetArg,
+  datasetError,
+  enumFlag,
+  pathWord,
+  refuseLineBreak,
+  seedFlag,
+} from "../../lib/cli/_shared.ts";
+import { z } from "../../lib/deps.ts";
 
 Deno.test("intFlag and numFlag refuse an empty value instead of reading it as 0", () => {
   for (const v of ["", "  "]) {
@@ -364,4 +373,48 @@ Deno.test("numFlag refuses a number too large to be finite, seedFlag takes every
   assertEquals(pathWord("-x"), "./-x");
   assertEquals(pathWord("x-"), "x-");
   assertEquals(pathWord("/-x"), "/-x");
+});
+
+Deno.test("parseCommandArgs: a value flag followed by another's short form says the value was forgotten; nearestFlag reads --epoch=3 as --epoch", () => {
+  const cmd: Command = {
+    name: "demo",
+    summary: "A test command.",
+    flags: { out: { type: "string", arg: "DIR", description: "Where." } },
+    run: () => Promise.resolve(),
+  };
+  assertThrows(
+    () => parseCommandArgs(cmd, ["--out", "-q"]),
+    UserError,
+    "Cannot read --out: it needs a value (DIR): found the flag -q after it",
+  );
+  assertEquals(nearestFlag("--epoch=3", ["epochs", "seed"]), "epochs");
+  assertEquals(nearestFlag("--sed=3", ["epochs", "seed"]), "seed");
+});
+
+Deno.test("_shared: datasetArg refuses a second directory, datasetError names the directory once, enumFlag refuses a value not listed, checkpointSettings keeps only the values a field takes", async () => {
+  await assertRejects(
+    () => datasetArg(["a", "b"], "train"),
+    UserError,
+    "Cannot run train: unexpected arguments: b",
+  );
+  const named = "Cannot open dataset d: no meta.json";
+  assertEquals(datasetError("d", new Error(named)).message, named);
+  assertEquals(datasetError("d", new Error("gone")).message, "Cannot open dataset d: gone");
+  assertEquals(enumFlag({ m: "b" }, "m", ["a", "b"]), "b");
+  assertThrows(
+    () => enumFlag({ m: "c" }, "m", ["a", "b"]),
+    UserError,
+    "Cannot read --m: expected one of a, b: found 'c'",
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/state.json`,
+      JSON.stringify({ config: { epochs: -3, lr: 0.01, gone: 1 } }),
+    );
+    const fields = { epochs: z.number().int().positive(), lr: z.number().positive() };
+    assertEquals(await checkpointSettings(`${dir}/state.json`, fields), { lr: 0.01 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
