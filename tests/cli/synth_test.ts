@@ -405,3 +405,97 @@ Deno.test("synth with its flags left out writes what the defaults --help prints 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("synth: an SNR of 0 and --per-class 0 are refused, LO = HI and one SNR value are a range of one value, the --continuous flags are refused without it and --classes with it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const bytes = async (dir: string) => {
+      const got: string[] = [];
+      for await (const e of Deno.readDir(`${dir}/waveforms`)) {
+        got.push(`${e.name} ${await Deno.readFile(`${dir}/waveforms/${e.name}`)}`);
+      }
+      return got.sort();
+    };
+    const one = ["--classes", "noise,tremor", "--per-class", "1", "--quiet"];
+    for (const [name, snr] of [["a", "7"], ["b", "7,7"], ["c", "7,8"]]) {
+      const r = await run("synth", "--out", `${root}/${name}`, "--snr", snr, ...one);
+      assertEquals(r.code, 0, r.err.join("\n"));
+    }
+    // One value is LO = HI, and LO = HI is allowed.
+    assertEquals(await bytes(`${root}/a`), await bytes(`${root}/b`));
+    assert(
+      JSON.stringify(await bytes(`${root}/b`)) !== JSON.stringify(await bytes(`${root}/c`)),
+      "another SNR writes other waveforms",
+    );
+    const cases: [string[], string][] = [
+      [["--snr", "0,30"], "Cannot read --snr: expected positive numbers"],
+      [["--per-class", "0"], "Cannot read --per-class: expected >= 1: found 0"],
+      [
+        ["--start", "2024-01-01T00:00:00Z"],
+        "Cannot read --start: it is a flag of synth --continuous only",
+      ],
+      [
+        ["--continuous", "--classes", "noise"],
+        "Cannot read --classes: synth --continuous takes no --classes",
+      ],
+    ];
+    for (const [flags, want] of cases) {
+      const r = await run("synth", "--out", `${root}/bad`, ...flags);
+      assertEquals(r.code, 2, flags.join(" "));
+      assert(r.err.join("\n").includes(want), `${flags.join(" ")}: ${r.err}`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("synth --seed reaches the data set, with and without --continuous, and --classes all is every class", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const tree = async (dir: string) => {
+      const got: string[] = [];
+      const walk = async (d: string) => {
+        for await (const e of Deno.readDir(`${dir}/${d}`)) {
+          const p = d ? `${d}/${e.name}` : e.name;
+          if (e.isDirectory) await walk(p);
+          else if (p.endsWith(".mseed") || p.endsWith("D.2024.001")) {
+            got.push(`${p} ${await Deno.readFile(`${dir}/${p}`)}`);
+          }
+        }
+      };
+      await walk("");
+      return got.sort().join("\n");
+    };
+    const modes = [
+      ["--classes", "noise", "--per-class", "1", "-q"],
+      ["--continuous", "--hours", "0.1", "--stations", "1", "-q"],
+    ];
+    for (const [i, flags] of modes.entries()) {
+      for (const [name, seed] of [["a", []], ["b", ["--seed", "3"]], ["c", ["--seed", "3"]]]) {
+        const r = await run("synth", "--out", `${root}/${i}${name}`, ...flags, ...seed);
+        assertEquals(r.code, 0, r.err.join("\n"));
+      }
+      const [a, b, c] = [
+        await tree(`${root}/${i}a`),
+        await tree(`${root}/${i}b`),
+        await tree(`${root}/${i}c`),
+      ];
+      assert(a.length > 0 && a !== b, `${flags}: --seed 3 writes other data than seed 0`);
+      assertEquals(b, c);
+    }
+    const all = await run(
+      "synth",
+      "--out",
+      `${root}/all`,
+      "--classes",
+      "all",
+      "--per-class",
+      "1",
+      "-q",
+    );
+    assertEquals(all.code, 0, all.err.join("\n"));
+    assert(all.out[0].startsWith(`synth: ${SYNTH_CLASSES.length} samples (Z)`), all.out[0]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
