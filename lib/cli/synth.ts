@@ -182,6 +182,12 @@ async function runContinuous(values: Values, out: string, snr: number[]): Promis
       throw new UserError(`Cannot read --${f}: synth --continuous takes no --${f}`);
     }
   }
+  // A third value was dropped without a word (without --continuous it is refused).
+  if (snr.length > 2) {
+    throw new UserError(
+      `Cannot read --snr: expected LO,HI (or one value): found '${strFlag(values, "snr")}'`,
+    );
+  }
   const hours = numFlag(values, "hours") ?? 6;
   if (!(hours > 0)) throw new UserError(`Cannot read --hours: expected > 0: found ${hours}`);
   const stations = intFlag(values, "stations") ?? 2;
