@@ -528,6 +528,17 @@ export async function checkOutputTarget(
       );
     }
   }
+  // A path ending in "." or ".." names its directory by way of another: the temporary would be
+  // made inside the output itself and the rename onto such a name fails (a stack trace of
+  // "Device or resource busy" before), and a missing "new/.." would create "new".
+  const last = basename(path);
+  if (last === "." || last === "..") {
+    const real = info ? await Deno.realPath(path).catch(() => null) : null;
+    throw new Deno.errors.AlreadyExists(
+      `Cannot write ${path}: it ends in '${last}': name the directory itself` +
+        (real ? ` (--out ${real})` : ""),
+    );
+  }
   if (info && !info.isDirectory) {
     throw new Deno.errors.AlreadyExists(
       `Cannot write ${path}: it is a file, not an output directory: choose another path`,

@@ -559,6 +559,43 @@ Deno.test("an output that is a dangling symbolic link (its target gone) is refus
   }
 });
 
+Deno.test("an output path ending in '..' or '.' is refused, naming the directory it means, and nothing is made or moved", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fill = (t: string) => Deno.writeTextFile(`${t}/result.json`, "new");
+    await writeDirAtomic(`${dir}/out`, (t) => Deno.writeTextFile(`${t}/result.json`, "old"), {
+      marker: "result.json",
+    });
+    await Deno.mkdir(`${dir}/out/sub`);
+    const real = await Deno.realPath(`${dir}/out`);
+    const cases = [[`${dir}/out/sub/..`, ".."], [`${dir}/out/.`, "."], [
+      `${dir}/out/sub/../`,
+      "..",
+    ]];
+    for (const [p, last] of cases) {
+      await assertRejects(
+        () => writeDirAtomic(p, fill, { force: true, marker: "result.json" }),
+        Deno.errors.AlreadyExists,
+        `Cannot write ${p}: it ends in '${last}': name the directory itself (--out ${real})`,
+      );
+    }
+    // A missing directory's '..' made that directory before (mkdir of the parent).
+    await assertRejects(
+      () => writeDirAtomic(`${dir}/new/..`, fill, { marker: "result.json" }),
+      Deno.errors.AlreadyExists,
+      `Cannot write ${dir}/new/..: it ends in '..': name the directory itself`,
+    );
+    assertEquals(await Deno.readTextFile(`${dir}/out/result.json`), "old");
+    assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["out"]);
+    assertEquals(
+      (await Array.fromAsync(Deno.readDir(`${dir}/out`))).map((e) => e.name).sort(),
+      [".seisdec-output.json", "result.json", "sub"],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("processAlive without /proc (macOS, Windows) asks the system by signal 0: a dead pid is dead, this process alive, and unknown where a later process may reuse the pid", () => {
   assertEquals(processAlive(DEAD, undefined, false), false);
   assertEquals(processAlive(Deno.pid, undefined, false), true);
