@@ -1,5 +1,9 @@
 import { assertEquals, assertThrows } from "../_assert.ts";
-import { decodeSafetensors, encodeSafetensors } from "../../lib/io/safetensors.ts";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  safetensorsHeaderLength,
+} from "../../lib/io/safetensors.ts";
 
 const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
 
@@ -211,4 +215,97 @@ Deno.test("encodeSafetensors stores wider dtypes first whatever the names, so ea
     ["d", "e", "c", "b", "a"].map((k) => h[k].data_offsets),
     [[0, 8], [8, 16], [16, 20], [20, 24], [24, 27]],
   );
+});
+
+Deno.test("encodeSafetensors refuses a shape of -1 entries or fractions and metadata that is not a string", () => {
+  // [-1, -1] holds "1" element and [2.5, 2] "5": the element count alone would let them pass.
+  assertThrows(
+    () => encodeSafetensors({ w: { dtype: "F32", shape: [-1, -1], data: new Float32Array(1) } }),
+    RangeError,
+    'Cannot encode safetensors: tensor "w": shape entries must be >= 0: found [-1,-1]',
+  );
+  assertThrows(
+    () => encodeSafetensors({ w: { dtype: "F32", shape: [2.5, 2], data: new Float32Array(5) } }),
+    TypeError,
+    'Cannot encode safetensors: tensor "w": shape must be an array of integers: found [2.5,2]',
+  );
+  assertThrows(
+    () => encodeSafetensors({}, { epochs: 3 } as unknown as Record<string, string>),
+    TypeError,
+    'Cannot encode safetensors: metadata values must be strings: "epochs" is number',
+  );
+});
+
+Deno.test("encodeSafetensors adds no padding to a header already a multiple of 8 bytes", () => {
+  // The golden header of "a" is 54 bytes; with "abc" it is 56: no space after it.
+  const bytes = encodeSafetensors({
+    abc: { dtype: "F32", shape: [2], data: new Float32Array([1, -2]) },
+  });
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  assertEquals(n, 56);
+  assertEquals(
+    new TextDecoder().decode(bytes.subarray(8, 8 + n)),
+    '{"abc":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+  );
+  assertEquals(bytes.length, 8 + 56 + 8);
+});
+
+Deno.test("safetensorsHeaderLength takes a header of exactly 100 MB and refuses one byte more, from the first 8 bytes alone", () => {
+  const first8 = (n: number) => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
+    return b;
+  };
+  assertEquals(safetensorsHeaderLength(first8(100_000_000), 100_000_008), 100_000_000);
+  assertThrows(
+    () => safetensorsHeaderLength(first8(100_000_001), 100_000_009),
+    RangeError,
+    "Cannot decode safetensors: header size must be <= 100000000: found 100000001",
+  );
+});
+
+Deno.test("decodeSafetensors refuses a header not starting with '{', a __metadata__ list, and data_offsets that are not two integers >= 0", () => {
+  const make = (header: string, data: number[] = []) => {
+    const h = new TextEncoder().encode(header);
+    const out = new Uint8Array(8 + h.length + data.length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+    out.set(h, 8);
+    out.set(data, 8 + h.length);
+    return out;
+  };
+  // The reference implementation refuses leading whitespace (InvalidHeaderStart).
+  assertThrows(
+    () => decodeSafetensors(make(' {"__metadata__":{}}')),
+    RangeError,
+    "header must be a UTF-8 JSON object: the header does not start with '{'",
+  );
+  assertThrows(
+    () => decodeSafetensors(make('{"__metadata__":["a"]}')),
+    RangeError,
+    '__metadata__ must be an object of strings: found ["a"]',
+  );
+  const four = [0, 0, 128, 63];
+  for (const off of ["[0,4,4]", "[-4,0]"]) {
+    assertThrows(
+      () =>
+        decodeSafetensors(
+          make(`{"a":{"dtype":"F32","shape":[1],"data_offsets":${off}}}`, four),
+        ),
+      RangeError,
+      `Cannot decode safetensors: tensor "a": data_offsets must be two integers >= 0: found ${off}`,
+    );
+  }
+});
+
+Deno.test("decodeSafetensors reads an empty tensor that the header lists after one starting at the same byte", () => {
+  const h = '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},' +
+    '"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}';
+  const text = new TextEncoder().encode(h);
+  const bytes = new Uint8Array(8 + text.length + 4);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(text.length), true);
+  bytes.set(text, 8);
+  bytes.set([0, 0, 128, 63], 8 + text.length); // 1.0f
+  const { tensors } = decodeSafetensors(bytes);
+  assertEquals(tensors.w.data, new Float32Array([1]));
+  assertEquals([tensors.e.shape, tensors.e.data], [[0], new Float32Array(0)]);
 });
