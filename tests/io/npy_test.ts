@@ -5,6 +5,7 @@ import {
   NpyWriter,
   readNpy,
   readNpyFile,
+  readNpyHeader,
   readNpz,
   writeNpyFile,
 } from "../../lib/io/npy.ts";
@@ -289,10 +290,15 @@ interface ZipEntry {
   size: number;
   /** Sizes and offset in a zip64 extra field of the central directory (0xffffffff in place). */
   zip64?: boolean;
+  /** The entry's comment in the central directory. */
+  comment?: string;
 }
 
-/** A zip archive of the entries, laid out as zipfile writes one (CRCs left 0: not read). */
-function zipOf(entries: ZipEntry[]): Uint8Array {
+/**
+ * A zip archive of the entries, laid out as zipfile writes one (CRCs left 0: not read), with
+ * `comment` as the archive's comment.
+ */
+function zipOf(entries: ZipEntry[], comment = ""): Uint8Array {
   const enc = new TextEncoder();
   const parts: Uint8Array[] = [];
   const central: Uint8Array[] = [];
@@ -318,7 +324,8 @@ function zipOf(entries: ZipEntry[]): Uint8Array {
       xv.setBigUint64(12, BigInt(e.data.length), true);
       xv.setBigUint64(20, BigInt(offset), true);
     }
-    const c = new Uint8Array(46 + name.length + extra.length);
+    const note = enc.encode(e.comment ?? "");
+    const c = new Uint8Array(46 + name.length + extra.length + note.length);
     const cv = new DataView(c.buffer);
     cv.setUint32(0, 0x02014b50, true);
     cv.setUint16(4, 45, true);
@@ -328,21 +335,26 @@ function zipOf(entries: ZipEntry[]): Uint8Array {
     cv.setUint32(24, e.zip64 ? 0xffffffff : e.size, true);
     cv.setUint16(28, name.length, true);
     cv.setUint16(30, extra.length, true);
+    cv.setUint16(32, note.length, true);
     cv.setUint32(42, e.zip64 ? 0xffffffff : offset, true);
     c.set(name, 46);
     c.set(extra, 46 + name.length);
+    c.set(note, 46 + name.length + extra.length);
     central.push(c);
     parts.push(local, e.data);
     offset += local.length + e.data.length;
   }
   const cdSize = central.reduce((a, c) => a + c.length, 0);
-  const end = new Uint8Array(22);
+  const tail = enc.encode(comment);
+  const end = new Uint8Array(22 + tail.length);
   const ev = new DataView(end.buffer);
   ev.setUint32(0, 0x06054b50, true);
   ev.setUint16(8, entries.length, true);
   ev.setUint16(10, entries.length, true);
   ev.setUint32(12, cdSize, true);
   ev.setUint32(16, offset, true);
+  ev.setUint16(20, tail.length, true);
+  end.set(tail, 22);
   const all = [...parts, ...central, end];
   const out = new Uint8Array(all.reduce((a, p) => a + p.length, 0));
   let at = 0;
@@ -407,4 +419,115 @@ np.savez(sys.argv[1] + '/s.npz', data=d.astype('<f4'))`,
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("encodeNpy aligns the header to 64 bytes, newline last, for every length of the dict, and encodes an array with a zero dimension", () => {
+  // Each more dimension of 1 adds ", 1": 64 shapes give every dict length modulo 64.
+  for (let k = 1; k <= 64; k++) {
+    const b = encodeNpy(new Float32Array([k]), new Array(k).fill(1));
+    const hlen = new DataView(b.buffer).getUint16(8, true);
+    assertEquals([(10 + hlen) % 64, b[10 + hlen - 1]], [0, 0x0a], `${k} dimensions`);
+    assertEquals(readNpy(b).shape.length, k);
+  }
+  const empty = readNpy(encodeNpy(new Float32Array(0), [0, 3]));
+  assertEquals([empty.shape, empty.data], [[0, 3], new Float32Array(0)]);
+});
+
+Deno.test("readNpy: a version-3 header past 64 KiB, big-endian i2, little-endian u2, a half NaN and infinities, an all-NUL <U string", () => {
+  const file = (version: number, dict: string, len: number, data: number[]) => {
+    const text = new TextEncoder().encode(dict.padEnd(len - 1, " ") + "\n");
+    const start = version === 1 ? 10 : 12;
+    const b = new Uint8Array(start + text.length + data.length);
+    b.set([0x93, 78, 85, 77, 80, 89, version, 0]);
+    const dv = new DataView(b.buffer);
+    if (version === 1) dv.setUint16(8, text.length, true);
+    else dv.setUint32(8, text.length, true);
+    b.set(text, start);
+    b.set(data, start + text.length);
+    return b;
+  };
+  const dict = (descr: string, n: number) =>
+    `{'descr': '${descr}', 'fortran_order': False, 'shape': (${n},), }`;
+  // Version 3's length takes all 4 bytes, as version 2's does.
+  const v3 = readNpy(file(3, dict("<f4", 2), 70016, [0, 0, 0, 63, 0, 0, 224, 64]));
+  assertEquals([v3.shape, Array.from(v3.data as Float32Array)], [[2], [0.5, 7]]);
+  const be = readNpy(file(1, dict(">i2", 2), 118, [0xff, 0xfe, 0x01, 0x00]));
+  assertEquals(Array.from(be.data as Int16Array), [-2, 256]);
+  const le = readNpy(file(1, dict("<u2", 2), 118, [0x01, 0x00, 0xff, 0xff]));
+  assertEquals(Array.from(le.data as Uint16Array), [1, 65535]);
+  // 0x7e00 NaN, 0x7c00 +inf, 0xfc00 -inf.
+  const half = readNpy(file(1, dict("<f2", 3), 118, [0x00, 0x7e, 0x00, 0x7c, 0x00, 0xfc]));
+  assertEquals(Array.from(half.data as Float32Array), [NaN, Infinity, -Infinity]);
+  const u = readNpy(
+    file(1, dict("<U2", 2), 118, [0, 0, 0, 0, 0, 0, 0, 0, 120, 0, 0, 0, 0, 0, 0, 0]),
+  );
+  assertEquals(u.data, ["", "x"]);
+});
+
+Deno.test("readNpz reads past entry comments and finds the end record behind a long archive comment", async () => {
+  const a = encodeNpy(new Int32Array([7, -8, 9]), [3]);
+  const b = encodeNpy(new Float32Array([0.5]), [1]);
+  const z = await readNpz(zipOf([
+    { name: "a.npy", data: a, method: 0, size: a.length, comment: "first entry" },
+    { name: "b.npy", data: b, method: 0, size: b.length, comment: "second" },
+  ], "c".repeat(2000)));
+  assertEquals(Object.keys(z), ["a", "b"]);
+  assertEquals([...(z.a.data as Int32Array)], [7, -8, 9]);
+  assertEquals([...(z.b.data as Float32Array)], [0.5]);
+});
+
+Deno.test("NpyWriter.open truncates a longer file; a second close does nothing and an append after close is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/w.npy`;
+  try {
+    const long = NpyWriter.open(path, "<f4", [2]);
+    long.append(new Float32Array(20).fill(5));
+    long.close();
+    const w = NpyWriter.open(path, "<f4", [2]);
+    w.append(new Float32Array([1, 2]));
+    w.close();
+    w.close();
+    assertThrows(
+      () => w.append(new Float32Array([3, 4])),
+      TypeError,
+      "Cannot append to npy: the writer is closed",
+    );
+    const bytes = await Deno.readFile(path);
+    const r = readNpy(bytes);
+    assertEquals([r.shape, Array.from(r.data as Float32Array)], [[1, 2], [1, 2]]);
+    assertEquals(bytes.length, readNpyHeader(bytes).dataOffset + 8, "no bytes of the older file");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("NpyWriter.resume keeps every sample when count is all of them, sizes <f4 samples at 4 bytes an element, and refuses another sample shape or Fortran order", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/r.npy`;
+  try {
+    const w = NpyWriter.open(path, "<f4", [2]);
+    for (let i = 0; i < 3; i++) w.append(new Float32Array([i, 10 + i]));
+    w.close();
+    const all = NpyWriter.resume(path, "<f4", [2], 3);
+    all.append(new Float32Array([3, 13]));
+    all.close();
+    const some = NpyWriter.resume(path, "<f4", [2], 2);
+    some.close();
+    const bytes = await Deno.readFile(path);
+    assertEquals(bytes.length, readNpyHeader(bytes).dataOffset + 2 * 8);
+    assertEquals(Array.from(readNpy(bytes).data as Float32Array), [0, 10, 1, 11]);
+    assertThrows(
+      () => NpyWriter.resume(path, "<f4", [3], 1),
+      TypeError,
+      `Cannot resume ${path}: expected <f4 samples of [3]: found <f4 [2]`,
+    );
+    // The same header, Fortran order ("True, " as long as "False,").
+    const at = new TextDecoder().decode(bytes.subarray(0, 128)).indexOf("False,");
+    bytes.set(new TextEncoder().encode("True, "), at);
+    await Deno.writeFile(path, bytes);
+    assertEquals(readNpyHeader(await Deno.readFile(path)).fortranOrder, true);
+    assertThrows(() => NpyWriter.resume(path, "<f4", [2], 1), TypeError, "expected <f4 samples");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
