@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { encodeSafetensors } from "../../lib/io/safetensors.ts";
 import {
+  fileDigest,
   keepCheckpointOnInterrupt,
   loadWeights,
   LOCK_FILE,
@@ -298,6 +300,72 @@ Deno.test("readWeightsHeader reads the shapes from the header alone and refuses 
       "file is truncated: expected at least 8 bytes: found 5",
     );
     await assertRejects(() => readWeightsHeader(`${dir}/none`), UserError, "Cannot read weights");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("saveWeights replaces the file by a new one (a link to the old keeps its bytes) and records format pt beside the metadata", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/w.safetensors`;
+  try {
+    const w = (v: number) =>
+      new Map([["a.weight", { shape: [2], data: new Float32Array([v, -v]) }]]);
+    await saveWeights(path, w(1));
+    // A reader holding the old file (here a hard link) sees it whole, never the new bytes.
+    await Deno.link(path, `${dir}/old.safetensors`);
+    await saveWeights(path, w(2), { epochs: "3" });
+    const old = await loadWeights(`${dir}/old.safetensors`);
+    assertEquals(old.weights.get("a.weight")!.data, new Float32Array([1, -1]));
+    const now = await loadWeights(path);
+    assertEquals(now.weights.get("a.weight")!.data, new Float32Array([2, -2]));
+    assertEquals(now.metadata, { format: "pt", epochs: "3" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("fileDigest is sha256: and 64 hex digits (those below 0x10 with their 0), null for a missing file, and throws for a directory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/w.safetensors`;
+    const digest = await saveWeights(
+      path,
+      new Map([["a", { shape: [3], data: new Float32Array([1, 2, 3]) }]]),
+    );
+    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path)));
+    // The bytes chosen hash to some bytes below 0x10: the digest keeps their leading 0.
+    assert(hash.some((b) => b < 0x10));
+    const hex = Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+    assertEquals([digest, await fileDigest(path)], [`sha256:${hex}`, `sha256:${hex}`]);
+    assertEquals((await loadWeights(path)).digest, `sha256:${hex}`);
+    assertEquals(await fileDigest(`${dir}/none`), null);
+    // Not a file that is missing: a file that cannot be read is an error, not "no weights".
+    await assertRejects(() => fileDigest(dir));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadWeights refuses a tensor that is not F32 and a non-finite value at the first element", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/w.safetensors`;
+  try {
+    await Deno.writeFile(
+      path,
+      encodeSafetensors({ c: { dtype: "F64", shape: [1], data: new Float64Array([1]) } }),
+    );
+    await assertRejects(
+      () => loadWeights(path),
+      UserError,
+      `Cannot read weights ${path}: tensor c must be F32: found F64`,
+    );
+    await saveWeights(path, new Map([["c", { shape: [2], data: new Float32Array([NaN, 1]) }]]));
+    await assertRejects(
+      () => loadWeights(path),
+      UserError,
+      `Cannot read weights ${path}: tensor c holds NaN at element 0: expected finite weights`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
