@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { encodeSafetensors } from "../../lib/io/safetensors.ts";
 import {
+  downstreamOf,
   fileDigest,
   keepCheckpointOnInterrupt,
   loadWeights,
@@ -9,6 +10,8 @@ import {
   lockHooks,
   lockModelDir,
   readWeightsHeader,
+  refuseDownstream,
+  removeOutputs,
   saveWeights,
 } from "../../lib/io/checkpoint.ts";
 import { interruptNotes, removeLiveTemporaries } from "../../lib/util/atomic.ts";
@@ -369,4 +372,88 @@ Deno.test("loadWeights refuses a tensor that is not F32 and a non-finite value a
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("downstreamOf names the later stages' outputs present, in stage order; removeOutputs deletes them and the sections of model.json of the stages removed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const init = ["centroids.safetensors", "k_selection.csv", "k_selection.png", "k_selection.svg"];
+    const finetune = ["dec.safetensors", "finetune_checkpoint", "finetune_log.csv"];
+    for (const f of [...init, ...finetune]) {
+      if (f === "finetune_checkpoint") await Deno.mkdir(join(dir, f, "x"), { recursive: true });
+      else await Deno.writeTextFile(join(dir, f), "");
+    }
+    const info = { pretrain: { epochs: 2 }, init: { k: 2 }, finetune: { mode: "dec" } };
+    await Deno.writeTextFile(join(dir, "model.json"), JSON.stringify(info));
+    assertEquals(await downstreamOf(dir, "pretrain"), [...init, ...finetune]);
+    assertEquals(await downstreamOf(dir, "init"), finetune);
+    assertEquals(await downstreamOf(dir, "finetune"), []);
+    await assertRejects(
+      () => refuseDownstream(dir, "init"),
+      UserError,
+      `Cannot initialise centres in ${dir}: it holds ${finetune.join(", ")}, fine-tuned from`,
+    );
+    // The fine-tuning's outputs alone: its section goes, init's stays.
+    await removeOutputs(dir, await downstreamOf(dir, "init"));
+    const text = await Deno.readTextFile(join(dir, "model.json"));
+    assert(text.endsWith("}\n"), "model.json ends with a newline");
+    assertEquals(JSON.parse(text), { pretrain: { epochs: 2 }, init: { k: 2 } });
+    assertEquals(await downstreamOf(dir, "init"), []);
+    await refuseDownstream(dir, "init");
+    // One of init's outputs is enough to drop its section.
+    await removeOutputs(dir, ["k_selection.svg"]);
+    assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "model.json"))), {
+      pretrain: { epochs: 2 },
+    });
+    assertEquals(await downstreamOf(dir, "pretrain"), init.slice(0, 3));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("lockModelDir's release leaves a lock that is not its own (this pid, another start), and a lock of another format counts as unreadable", async () => {
+  const dir = await Deno.makeTempDir();
+  const lockPath = join(dir, LOCK_FILE);
+  try {
+    const release = await lockModelDir(dir, "pretrain");
+    const other = { format: "seisdec-lock", pid: Deno.pid, command: "other", started: 1 };
+    await Deno.writeTextFile(lockPath, JSON.stringify(other));
+    await release();
+    assertEquals(JSON.parse(await Deno.readTextFile(lockPath)), other);
+    await Deno.writeTextFile(
+      lockPath,
+      JSON.stringify({ format: "other", pid: DEAD, command: "x", started: Date.now() }),
+    );
+    const err = await stderrOf(async () => await (await lockModelDir(dir, "pretrain"))());
+    assertEquals(err, [`note: took over ${lockPath}, which could not be read`]);
+    assertEquals([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "lockModelDir clears a takeover lock of this process older than 2 s",
+  ignore: !hasProc,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const lockPath = join(dir, LOCK_FILE);
+    try {
+      const record = (pid: number, command: string, started: number) =>
+        JSON.stringify({ format: "seisdec-lock", pid, command, started });
+      await Deno.writeTextFile(lockPath, record(DEAD, "pretrain old", Date.now()));
+      // Left 5 s ago by this pid (so not cleared as a dead process's): a takeover takes ms.
+      await Deno.writeTextFile(
+        `${lockPath}.takeover`,
+        record(Deno.pid, "takeover", Date.now() - 5000),
+      );
+      const err = await stderrOf(async () => await (await lockModelDir(dir, "c"))());
+      assertEquals(err, [
+        `note: took over ${lockPath} from process ${DEAD} (pretrain old), which no longer runs`,
+      ]);
+      assertEquals([...Deno.readDirSync(dir)], []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
