@@ -243,6 +243,92 @@ Deno.test("finetune warns that --target batch with batches of one sample cannot 
   });
 });
 
+Deno.test("pretrain's epoch line gives the validation loss where there is one", () => {
+  const out = recorder();
+  const hooks = pretrainProgress(1, null, { now: () => 0, output: out });
+  hooks.onEpochStart!(1, 1);
+  hooks.onStep!(1, 1, 0.5);
+  hooks.onEpoch!({ epoch: 1, trainLoss: 0.5, valLoss: 0.25, seconds: 1, samplesPerSec: 7 });
+  assert(out.lines.at(-1)!.endsWith("epoch 1/1 train 5.000e-1 val 2.500e-1 7.0 samples/s"));
+});
+
+Deno.test("pretrain --force starts over: the old checkpoint is gone even where the new run fails before its first", async () => {
+  await withTwelve(async (p, ok) => {
+    const pre = ["pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--latent-dim", "3"];
+    await ok(...pre);
+    assert(await exists(p("m/checkpoint/state.json")));
+    // A NaN in sample 5 (edited after import): the new run fails at its first batch.
+    const npy = await Deno.readFile(p("ds/spectrograms.npy"));
+    const body = npy.length - 12 * 120 * 4;
+    new DataView(npy.buffer).setFloat32(body + 5 * 120 * 4, NaN, true);
+    await Deno.writeFile(p("ds/spectrograms.npy"), npy);
+    const r = await run(...pre, "--force", "--cpu", "--quiet");
+    assertEquals(r.code, 2, r.err.join("\n"));
+    // Not the old run's checkpoint, which --resume would take up again.
+    assert(!(await exists(p("m/checkpoint"))), "the old checkpoint outlived pretrain --force");
+  });
+});
+
+Deno.test("pretrain --resume and init name --force where the model directory holds outputs of the later stages", async () => {
+  await withTwelve(async (p, ok) => {
+    const m = p("m");
+    const pre = ["pretrain", p("ds"), "--model", m, "--epochs", "1", "--latent-dim", "3"];
+    await ok(...pre);
+    await ok("init", p("ds"), "--model", m, "--k", "2", "--n-init", "2");
+    const again = await run(...pre.slice(0, -4), "--epochs", "2", "--resume", "--cpu", "--quiet");
+    assertEquals([again.code, again.err], [2, [
+      `error: Cannot pretrain into ${m}: it holds centroids.safetensors, made from the current ` +
+      "encoder, which new pretraining would make stale: pass --force to replace them (they are " +
+      "deleted when the new weights are written; a run stopped before leaves them)",
+    ]]);
+    await ok("finetune", p("ds"), "--model", m, "--max-iter", "2");
+    const init = await run("init", p("ds"), "--model", m, "--k", "2", "--cpu", "--quiet");
+    assertEquals([init.code, init.err], [2, [
+      `error: Cannot initialise centres in ${m}: it holds dec.safetensors, finetune_checkpoint, ` +
+      "finetune_log.csv, fine-tuned from the current centres, which new centres would make " +
+      "stale: pass --force to delete them",
+    ]]);
+  });
+});
+
+Deno.test("init takes --k equal to the number of samples, and a --config file's kCriterion does not apply to a single --k", async () => {
+  await withTwelve(async (p, ok) => {
+    await ok("pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--latent-dim", "3");
+    const init = ["init", p("ds"), "--model", p("m"), "--n-init", "2"];
+    await ok(...init, "--k", "12");
+    assertEquals(JSON.parse(await Deno.readTextFile(p("m/model.json"))).init.k, 12);
+    await Deno.writeTextFile(p("bic.json"), JSON.stringify({ init: { kCriterion: "bic" } }));
+    await ok(...init, "--k", "2", "--config", p("bic.json"));
+    assertEquals(JSON.parse(await Deno.readTextFile(p("m/model.json"))).init.k, 2);
+  });
+});
+
+Deno.test("init warns of fewer distinct codes than the largest candidate k, and not where they are as many as k", async () => {
+  const root = await Deno.makeTempDir();
+  const p = (s: string) => join(root, s);
+  try {
+    // Six copies each of two samples: two codes.
+    const x = new Float32Array(12 * 120).map((_, i) =>
+      Math.floor(i / 120) % 2 ? Math.sin(0.3 * (i % 120)) : Math.cos(0.7 * (i % 120)) + 1
+    );
+    await Deno.writeFile(p("x.npy"), encodeNpy(x, [12, 1, 12, 10]));
+    assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
+    const pre = ["pretrain", p("ds"), "--model", p("m"), "--cpu", "--epochs", "1", "--quiet"];
+    assertEquals((await run(...pre, "--latent-dim", "3")).code, 0);
+    const init = ["init", p("ds"), "--model", p("m"), "--n-init", "2", "--cpu", "--quiet"];
+    const warned = (r: { err: string[] }) =>
+      r.err.filter((l) => l.startsWith("warning: the 12 samples' latent codes take only"));
+    const two = await run(...init, "--k", "2");
+    assertEquals([two.code, warned(two)], [0, []]);
+    const range = await run(...init, "--k", "2:3", "--force");
+    assertEquals(range.code, 0, range.err.join("\n"));
+    assertEquals(warned(range).length, 1, range.err.join("\n"));
+    assert(warned(range)[0].includes("take only 2 distinct values, fewer than k = 3:"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 /**
  * Runs `fn` in a temporary directory holding `ds`, an imported dataset of 12 varied samples of
  * [1, 12, 10], with `ok`, which runs a command on the CPU backend and asserts it succeeds.
