@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { encodeSafetensors } from "../../lib/io/safetensors.ts";
+import { z } from "../../lib/deps.ts";
 import {
   downstreamOf,
   fileDigest,
@@ -9,6 +10,7 @@ import {
   LOCK_FILE,
   lockHooks,
   lockModelDir,
+  readCheckpointState,
   readWeightsHeader,
   refuseDownstream,
   removeOutputs,
@@ -456,4 +458,29 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("readCheckpointState names up to three wrong fields of a damaged state.json, the writer and --force", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const schema = z.object({ a: z.number(), b: z.number(), c: z.number(), d: z.number() });
+    await Deno.writeTextFile(join(dir, "state.json"), JSON.stringify({ a: 1, b: 2, c: 3, d: 4 }));
+    assertEquals(await readCheckpointState(dir, schema, "pretrain"), { a: 1, b: 2, c: 3, d: 4 });
+    await Deno.writeTextFile(
+      join(dir, "state.json"),
+      JSON.stringify({ a: "1", b: "2", c: "3", d: "4" }),
+    );
+    const e = await assertRejects(() => readCheckpointState(dir, schema, "pretrain"), UserError);
+    assert(e.message.startsWith(`Cannot resume from ${join(dir, "state.json")}: a: `), e.message);
+    assert(e.message.includes("; b: ") && e.message.includes("; c: "), e.message);
+    assert(!e.message.includes("; d: "), e.message);
+    assert(
+      e.message.endsWith(
+        "expected a checkpoint as pretrain writes it (damaged or edited?): pass --force to start over",
+      ),
+      e.message,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
