@@ -2,7 +2,12 @@
 import { join, relative, resolve } from "node:path";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { run } from "./_run.ts";
-import { keptOnFullDisk, pretrainProgress } from "../../lib/cli/train.ts";
+import {
+  finetuneCommand,
+  keptOnFullDisk,
+  pretrainCommand,
+  pretrainProgress,
+} from "../../lib/cli/train.ts";
 import { exists, keepCheckpointOnInterrupt } from "../../lib/io/checkpoint.ts";
 import { interruptNotes } from "../../lib/util/atomic.ts";
 import { UserError } from "../../lib/util/errors.ts";
@@ -327,6 +332,61 @@ Deno.test("init warns of fewer distinct codes than the largest candidate k, and 
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("after a lost device, pretrain and finetune name what their checkpoint holds, the epoch under way, or that there is none", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ck = join(dir, "checkpoint"), fck = join(dir, "finetune_checkpoint");
+    const advice = (c: typeof pretrainCommand) => c.afterDeviceLoss!({ model: dir }, ["ds"]);
+    // A directory without its state.json (not a checkpoint) is none.
+    await Deno.mkdir(ck);
+    assertEquals(
+      await advice(pretrainCommand),
+      `no epoch had finished, so there is no checkpoint in ${ck}: rerun the same command to ` +
+        "start again",
+    );
+    await Deno.writeTextFile(
+      join(ck, "state.json"),
+      JSON.stringify({ epoch: 2, step: 1, config: { epochs: 5 } }),
+    );
+    assertEquals(
+      await advice(pretrainCommand),
+      `${ck} holds the weights after epoch 2 of 5 and 1 step of epoch 3: rerun the same ` +
+        "command with --resume to continue from there",
+    );
+    await Deno.mkdir(fck);
+    await Deno.writeTextFile(
+      join(fck, "state.json"),
+      JSON.stringify({ iteration: 40, config: { maxIter: 100 } }),
+    );
+    assertEquals(
+      await advice(finetuneCommand),
+      `${fck} holds the state after 40 of at most 100 batches: rerun the same command with ` +
+        "--resume to continue from there",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("finetune --resume needs a fine-tuning checkpoint, and says from which iteration it resumes, the first included", async () => {
+  await withTwelve(async (p, ok) => {
+    const m = p("m");
+    await ok("pretrain", p("ds"), "--model", m, "--epochs", "1", "--latent-dim", "3");
+    await ok("init", p("ds"), "--model", m, "--k", "2", "--n-init", "2");
+    const ft = ["finetune", p("ds"), "--model", m, "--update-interval", "1", "--tol", "0"];
+    // (--max-iter 2: were it not refused, it would start afresh and stop soon.)
+    const none = await run(...ft, "--max-iter", "2", "--resume", "--cpu", "--quiet");
+    assertEquals([none.code, none.err], [2, [
+      `error: Cannot resume fine-tuning in ${m}: no finetune_checkpoint/ there: run finetune ` +
+      "without --resume",
+    ]]);
+    await ok(...ft, "--max-iter", "1");
+    const again = await run(...ft, "--max-iter", "2", "--resume", "--cpu");
+    assertEquals(again.code, 0, again.err.join("\n"));
+    assert(again.err.includes("finetune: resuming at iteration 1"), again.err.join("\n"));
+  });
 });
 
 /**
