@@ -296,7 +296,7 @@ Deno.test("pretrain --resume and init name --force where the model directory hol
   });
 });
 
-Deno.test("init takes --k equal to the number of samples, and a --config file's kCriterion does not apply to a single --k", async () => {
+Deno.test("init takes --k equal to the number of samples, and a --config file's kCriterion applies to candidates, not to a single --k", async () => {
   await withTwelve(async (p, ok) => {
     await ok("pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--latent-dim", "3");
     const init = ["init", p("ds"), "--model", p("m"), "--n-init", "2"];
@@ -305,6 +305,11 @@ Deno.test("init takes --k equal to the number of samples, and a --config file's 
     await Deno.writeTextFile(p("bic.json"), JSON.stringify({ init: { kCriterion: "bic" } }));
     await ok(...init, "--k", "2", "--config", p("bic.json"));
     assertEquals(JSON.parse(await Deno.readTextFile(p("m/model.json"))).init.k, 2);
+    // Candidates it does choose among: BIC needs GMM, from the file as from the flag.
+    const bic = await run(...init, "--k", "2:3", "--config", p("bic.json"), "--cpu", "--quiet");
+    assertEquals([bic.code, bic.err], [2, [
+      "error: Cannot choose k by BIC with k-means: BIC needs --method gmm",
+    ]]);
   });
 });
 
