@@ -529,7 +529,17 @@ export const lockHooks: { afterStale?: () => Promise<void> } = {};
 async function takeLock(dir: string, path: string, text: string): Promise<void> {
   for (let tries = 0; !(await createWhole(path, text)); tries++) {
     const other = await readLock(path);
-    if (other === "gone") continue;
+    if (other === "gone") {
+      // Gone between the two calls, and the next try takes it; a name that exists and is no
+      // file (a broken link) would be tried forever.
+      if (tries >= 100) {
+        throw new UserError(
+          `Cannot lock model directory ${dir}: ${path} exists but cannot be read (a broken ` +
+            `link?): delete it`,
+        );
+      }
+      continue;
+    }
     let alive: boolean | null = false;
     if (other !== null) {
       // This process's pid: a lock another call holds or is taking, or an earlier process's.

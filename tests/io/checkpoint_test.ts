@@ -484,3 +484,26 @@ Deno.test("readCheckpointState names up to three wrong fields of a damaged state
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "lockModelDir refuses a lock that is a broken link, naming it, rather than trying to take it forever",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const lockPath = join(dir, LOCK_FILE);
+    try {
+      // Its name exists (no lock can be linked there) and reading it finds no file.
+      await Deno.symlink(join(dir, "nowhere"), lockPath);
+      await assertRejects(
+        () => lockModelDir(dir, "pretrain"),
+        UserError,
+        `Cannot lock model directory ${dir}: ${lockPath} exists but cannot be read (a broken ` +
+          "link?): delete it",
+      );
+      assertEquals((await Deno.lstat(lockPath)).isSymlink, true);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
