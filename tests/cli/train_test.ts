@@ -394,6 +394,31 @@ Deno.test("finetune --resume needs a fine-tuning checkpoint, and says from which
   });
 });
 
+Deno.test("finetune warns that --target batch cannot train on a dataset of one sample, whatever --batch-size", async () => {
+  await withTwelve(async (p, ok) => {
+    await ok("pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--latent-dim", "3");
+    await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--n-init", "2");
+    // One sample of the same shape: each batch holds it alone, at the default --batch-size 64.
+    const x = Float32Array.from({ length: 120 }, (_, i) => Math.sin(0.3 * i));
+    await Deno.writeFile(p("one.npy"), encodeNpy(x, [1, 1, 12, 10]));
+    assertEquals((await run("import", p("one.npy"), "--out", p("one"), "--quiet")).code, 0);
+    const r = await ok(
+      "finetune",
+      p("one"),
+      "--model",
+      p("m"),
+      "--target",
+      "batch",
+      "--max-iter",
+      "1",
+    );
+    assert(
+      r.err.some((l) => l.startsWith("warning: with --target batch a batch of 1 sample makes")),
+      r.err.join("\n"),
+    );
+  });
+});
+
 /**
  * Runs `fn` in a temporary directory holding `ds`, an imported dataset of 12 varied samples of
  * [1, 12, 10], with `ok`, which runs a command on the CPU backend and asserts it succeeds.
