@@ -8,7 +8,7 @@ import {
   pretrainCommand,
   pretrainProgress,
 } from "../../lib/cli/train.ts";
-import { exists, keepCheckpointOnInterrupt } from "../../lib/io/checkpoint.ts";
+import { exists, keepCheckpointOnInterrupt, loadWeights } from "../../lib/io/checkpoint.ts";
 import { interruptNotes } from "../../lib/util/atomic.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import type { ProgressOutput } from "../../lib/util/progress.ts";
@@ -417,6 +417,30 @@ Deno.test("finetune warns that --target batch cannot train on a dataset of one s
       r.err.join("\n"),
     );
   });
+});
+
+Deno.test("init --k 2:3 fits the k it chose, not the first candidate", async () => {
+  const root = await Deno.makeTempDir();
+  const p = (s: string) => join(root, s);
+  try {
+    // Four copies each of three samples: three codes, so k = 3 splits them perfectly.
+    const shapes = [(j: number) => Math.sin(0.3 * j), (j: number) => Math.cos(0.7 * j) + 1];
+    shapes.push((j: number) => (j % 10) / 5 - 1);
+    const x = new Float32Array(12 * 120).map((_, i) => shapes[Math.floor(i / 120) % 3](i % 120));
+    await Deno.writeFile(p("x.npy"), encodeNpy(x, [12, 1, 12, 10]));
+    assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
+    const pre = ["pretrain", p("ds"), "--model", p("m"), "--cpu", "--epochs", "1", "--quiet"];
+    assertEquals((await run(...pre, "--latent-dim", "3")).code, 0);
+    const r = await run("init", p("ds"), "--model", p("m"), "--k", "2:3", "--n-init", "2", "--cpu");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    assert(r.out.includes("init: chose k = 3 by silhouette"), r.out.join("\n"));
+    const info = JSON.parse(await Deno.readTextFile(p("m/model.json"))).init;
+    assertEquals([info.k, info.kSelection.chosen], [3, 3]);
+    const cen = (await loadWeights(p("m/centroids.safetensors"))).weights.get("centroids")!;
+    assertEquals(cen.shape, [3, 3]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 /**
