@@ -1,4 +1,4 @@
-import { assertAlmostEquals, assertEquals, assertThrows } from "../_assert.ts";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../_assert.ts";
 import {
   ari,
   clusteringAccuracy,
@@ -111,4 +111,69 @@ Deno.test("nmi is 0 when only one side is a single cluster", () => {
   assertEquals(nmi([0, 0, 1, 1], [3, 3, 3, 3]), 0);
   assertEquals(nmi([5, 5, 5, 5], [0, 1, 0, 1]), 0);
   assertEquals(ari([0, 0, 1, 1], [3, 3, 3, 3]), 0);
+});
+
+Deno.test("the metrics refuse truth longer than pred and name both lengths", () => {
+  assertThrows(() => nmi([0, 1, 1], [0, 1]), TypeError, "found 3 and 2");
+  assertThrows(() => ari([0, 1, 1], [0, 1]), TypeError, "found 3 and 2");
+  assertThrows(() => clusteringAccuracy([0, 1, 1], [0, 1]), TypeError, "found 3 and 2");
+});
+
+Deno.test("the metrics refuse a NaN or infinite label and name it", () => {
+  // NaN is a Map key like any other: unchecked, it would be scored as a class of its own.
+  assertThrows(() => nmi([0, 1], [NaN, 1]), RangeError, "label 0 is NaN");
+  assertThrows(() => ari([0, 1, Infinity], [0, 1, 1]), RangeError, "label 2 is Infinity");
+  assertThrows(
+    () => clusteringAccuracy([0, -Infinity, 1], [0, 1, 1]),
+    RangeError,
+    "label 1 is -Infinity",
+  );
+});
+
+Deno.test("confusionMatrix orders classes and clusters by value, not as text", () => {
+  const { matrix, truthClasses, predClasses } = confusionMatrix([10, 9, 2, 10], [-1, 5, 10, 5]);
+  assertEquals(truthClasses, [2, 9, 10]);
+  assertEquals(predClasses, [-1, 5, 10]);
+  assertEquals(matrix, [[0, 0, 1], [0, 1, 0], [1, 1, 0]]);
+});
+
+Deno.test("nmi and ari of no samples and of one sample are 1, as scikit-learn", () => {
+  assertEquals(nmi([], []), 1);
+  assertEquals(ari([], []), 1);
+  assertEquals(nmi([4], [7]), 1);
+  assertEquals(ari([4], [7]), 1);
+});
+
+Deno.test("nmi counts every cluster when there are more clusters than classes", () => {
+  // Table [[1,1,0],[0,0,2]]: I = ln 2, H(U) = ln 2, H(V) = 1.5 ln 2: NMI = 1 / 1.25 (scikit-learn
+  // 0.7999999999999999). Both orders, since the clusters are the columns.
+  assertAlmostEquals(nmi([0, 0, 1, 1], [0, 1, 2, 2]), 0.8, 1e-15);
+  assertAlmostEquals(nmi([0, 1, 2, 2], [0, 0, 1, 1]), 0.8, 1e-15);
+});
+
+Deno.test("nmi is not negative where rounding makes the information sum negative", () => {
+  // Table [[10000, 9999], [9999, 9998]] (ad - bc = -1): I is about 1e-17, and its terms sum to
+  // -1.8e-17 in Float64. scikit-learn clips it to 0 too (and gives 7e-16).
+  const t: number[] = [], p: number[] = [];
+  for (const [i, j, c] of [[0, 0, 10000], [0, 1, 9999], [1, 0, 9999], [1, 1, 9998]]) {
+    for (let s = 0; s < c; s++) t.push(i), p.push(j);
+  }
+  const v = nmi(t, p);
+  assert(v >= 0 && v < 1e-12, String(v));
+});
+
+Deno.test("clusteringAccuracy maps a cluster tied between classes to the first class, as SciPy", () => {
+  // Every cluster holds one sample of each class: all matchings hit 2 of 4.
+  const tied = clusteringAccuracy([0, 1, 0, 1], [0, 0, 1, 1]);
+  assertEquals(tied.acc, 0.5);
+  assertEquals([...tied.mapping.entries()].sort(), [[0, 0], [1, 1]]);
+  // One cluster, three classes of two samples: the cluster takes the smallest class value.
+  const one = clusteringAccuracy([4, 4, 5, 5, 6, 6], [0, 0, 0, 0, 0, 0]);
+  assertAlmostEquals(one.acc, 1 / 3, 1e-15);
+  assertEquals([...one.mapping.entries()], [[0, 4]]);
+});
+
+Deno.test("clusterSizes of no labels and k = 0 is empty", () => {
+  assertEquals(clusterSizes([], 0), []);
+  assertThrows(() => clusterSizes([0], 0), RangeError, "[0, 0): label 0 is 0");
 });
