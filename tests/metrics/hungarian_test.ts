@@ -74,3 +74,25 @@ Deno.test("hungarian rejects ragged rows and non-finite costs", () => {
   assertThrows(() => hungarian([[1, 2], [3]]), TypeError, "columns");
   assertThrows(() => hungarian([[1, Infinity]]), RangeError, "finite");
 });
+
+Deno.test("hungarian refuses a non-finite cost in any column and names its row and column", () => {
+  assertThrows(() => hungarian([[NaN, 1], [2, 3]]), RangeError, "cost[0][0] is NaN");
+  assertThrows(
+    () => hungarian([[1, 2, 3], [4, 5, -Infinity]]),
+    RangeError,
+    "cost[1][2] is -Infinity",
+  );
+  assertThrows(
+    () => hungarian([[1, 2], [3]]),
+    TypeError,
+    "every row must have 2 columns: row 1 has 1",
+  );
+});
+
+Deno.test("hungarian breaks ties as SciPy's linear_sum_assignment does on these matrices", () => {
+  // Equal costs: row i takes column i, on every shape (scipy 1.17 gives the same).
+  assertEquals(hungarian([[0, 0, 0], [0, 0, 0], [0, 0, 0]]), [0, 1, 2]);
+  assertEquals(hungarian([[1, 1, 1], [1, 1, 1]]), [0, 1]);
+  assertEquals(hungarian([[0, 0], [0, 0], [0, 0]]), [0, 1, -1]);
+  assertEquals(hungarian([[1, 1], [0, 0]]), [0, 1]);
+});
