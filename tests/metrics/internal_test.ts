@@ -82,3 +82,26 @@ Deno.test("internal indices and the silhouette refuse a NaN or infinite coordina
     });
   assertThrows(r, RangeError, "the latent code of sample 0 has NaN at coordinate 0");
 });
+
+Deno.test("Davies-Bouldin pairs each cluster's spread with the other cluster's, on three unequal clusters", () => {
+  // {0, 2}: s = 1, c = 1; {5, 9}: s = 2, c = 7; {20, 20}: s = 0, c = 20. Ratios (s_i + s_j) / d:
+  // 3/6, 1/19, 2/13; the worst per cluster 1/2, 1/2, 2/13 (scikit-learn 0.3846153846153846).
+  const db = daviesBouldin([0, 2, 5, 9, 20, 20], 6, 1, [0, 0, 1, 1, 2, 2]);
+  assertAlmostEquals(db, (1 / 2 + 1 / 2 + 2 / 13) / 3, 1e-15);
+});
+
+Deno.test("internal indices name the values found and check the first and last coordinates", () => {
+  assertThrows(() => calinskiHarabasz([0, 1, 2], 2, 2, [0, 1]), TypeError, "found 3");
+  assertThrows(() => calinskiHarabasz([0, 1, 2], 3, 1, [4, 4, 4]), RangeError, "found 1");
+  assertThrows(() => calinskiHarabasz([0, 1, 2], 3, 1, [0, 1, 2]), RangeError, "found 3");
+  assertThrows(() => daviesBouldin([0, 1], 2, 1, [1, 1]), RangeError, ">= 2 clusters: found 1");
+  const x = [NaN, 0, 2, 0, 10, 0, 10, 4, 13, 0];
+  assertThrows(() => daviesBouldin(x, 5, 2, L), RangeError, "point 0 has NaN at coordinate 0");
+  x[0] = 0;
+  x[9] = Infinity;
+  assertThrows(
+    () => calinskiHarabasz(x, 5, 2, L),
+    RangeError,
+    "point 4 has Infinity at coordinate 1",
+  );
+});
