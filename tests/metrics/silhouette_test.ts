@@ -79,3 +79,34 @@ Deno.test("silhouette is NaN when its sample draws from one cluster only", () =>
   for (const s of got.filter((v) => !Number.isNaN(v))) assert(s > 0.9 && s < 1, String(s));
   assert(silhouette(x, n, 1, labels, { sampleSize: n }) > 0.99);
 });
+
+Deno.test("silhouette's sample is the first sampleSize points of the seed's permutation, scored exactly", () => {
+  const r = new Rng(2);
+  const n = 300, x = new Float64Array(n * 2).map(() => r.normal());
+  const labels = Array.from({ length: n }, (_, i) => (x[i * 2] + x[i * 2 + 1] > 0 ? 3 : 8));
+  const idx = new Rng(5).permutation(n).subarray(0, 100);
+  const sub = new Float64Array(200);
+  idx.forEach((i, s) => sub.set(x.subarray(i * 2, i * 2 + 2), s * 2));
+  assertEquals(
+    silhouette(x, n, 2, labels, { sampleSize: 100, seed: 5 }),
+    silhouette(sub, 100, 2, Array.from(idx, (i) => labels[i])),
+  );
+});
+
+Deno.test("silhouette samples 4,000 points by default", () => {
+  const n = 4001, r = new Rng(4);
+  const x = new Float64Array(n).map(() => r.normal());
+  const labels = Array.from(x, (v) => (v > 0.3 ? 1 : 0));
+  const def = silhouette(x, n, 1, labels);
+  assertEquals(def, silhouette(x, n, 1, labels, { sampleSize: 4000 }));
+  assertNotEquals(def, silhouette(x, n, 1, labels, { sampleSize: n }));
+});
+
+Deno.test("silhouette names the sample's size in the range of clusters it refuses", () => {
+  // Five clusters of one point, a sample of 3: three clusters where at most 2 fit.
+  assertThrows(
+    () => silhouette(new Float64Array([0, 1, 2, 3, 4]), 5, 1, [0, 1, 2, 3, 4], { sampleSize: 3 }),
+    RangeError,
+    "the number of clusters must be in [2, 2]: found 3",
+  );
+});
