@@ -1,4 +1,4 @@
-import { assert, assertAlmostEquals, assertEquals } from "../_assert.ts";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../_assert.ts";
 import { evaluateClustering, formatReport } from "../../lib/metrics/report.ts";
 
 Deno.test("evaluateClustering scores only labelled samples and reports sizes and silhouette", () => {
@@ -120,4 +120,73 @@ Deno.test("evaluateClustering maps each cluster to its class, not to the class o
     dim: 1,
   });
   assertEquals([each.silhouette, each.calinskiHarabasz, each.daviesBouldin], [null, null, null]);
+});
+
+Deno.test("formatReport writes its score lines and heading word for word and ends in one newline", () => {
+  const r = evaluateClustering({
+    pred: new Int32Array([0, 0, 1, 1, 2, 2]),
+    k: 3,
+    truth: ["eq", "eq", "noise", null, "noise", null],
+    latent: new Float32Array([0, 0, 0, 1, 3, 0, 3, 1, 9, 0, 9, 1]),
+    dim: 2,
+  });
+  const text = formatReport(r);
+  const lines = text.split("\n");
+  assertEquals(lines.slice(0, 6), [
+    "Clustering of 6 samples into k = 3 clusters",
+    "Labelled samples: 4 of 6 (2 classes)",
+    `ACC 0.7500   NMI ${r.nmi!.toFixed(4)}   ARI ${r.ari!.toFixed(4)}`,
+    `Silhouette (latent) ${r.silhouette!.toFixed(4)}`,
+    // Calinski-Harabasz has no fixed scale: 5 significant digits.
+    "Calinski-Harabasz (latent) 84.000   Davies-Bouldin (latent) 0.2778",
+    "",
+  ]);
+  assertEquals(lines[6], "Cluster sizes and confusion matrix (rows: classes, columns: clusters)");
+  assert(text.endsWith("\n") && !text.endsWith("\n\n"), text);
+  // Without truth there is no line about labelled samples.
+  const plain = formatReport(evaluateClustering({ pred: new Int32Array([0, 1]), k: 2 }));
+  assertEquals(plain.split("\n").slice(0, 3), [
+    "Clustering of 2 samples into k = 2 clusters",
+    "",
+    "Cluster sizes",
+  ]);
+});
+
+Deno.test("evaluateClustering refuses truth, dim and latent codes that do not fit, naming what it found", () => {
+  const pred = new Int32Array([0, 1, 0, 1]);
+  const ev = (o: object) => () => evaluateClustering({ pred, k: 2, ...o });
+  assertThrows(
+    ev({ truth: ["a", "b", "a", "b", "a"] }),
+    TypeError,
+    "expected 4 truth labels: found 5",
+  );
+  for (const dim of [0, 1.5]) {
+    assertThrows(
+      ev({ latent: new Float32Array(4 * dim), dim }),
+      TypeError,
+      `dim must be a positive integer with latent: found ${dim}`,
+    );
+  }
+  assertThrows(
+    ev({ latent: new Float32Array(5), dim: 1 }),
+    TypeError,
+    "latent must hold n * dim = 4 values: found 5",
+  );
+  const latent = new Float32Array(8);
+  latent[5] = NaN;
+  assertThrows(
+    ev({ latent, dim: 2 }),
+    RangeError,
+    "the latent code of sample 2 has NaN at coordinate 1",
+  );
+});
+
+Deno.test("evaluateClustering gives no silhouette, rather than throwing, with 4,000 clusters or more among more than 4,000 samples", () => {
+  // 4,002 samples in 4,001 clusters: a 4,000-point sample would hold one cluster per point.
+  const n = 4002, k = 4001;
+  const pred = new Int32Array(n).map((_, i) => Math.min(i, k - 1));
+  const latent = new Float32Array(n).map((_, i) => i);
+  const r = evaluateClustering({ pred, k, latent, dim: 1 });
+  assertEquals(r.silhouette, null);
+  assert(r.calinskiHarabasz !== null && r.daviesBouldin !== null);
 });
