@@ -29,3 +29,23 @@ Deno.test("mod.ts exports what a program needs to do as the CLI does: UserError,
   assertEquals(mod.nInitOf(mod.INIT_DEFAULTS), mod.KMEANS_N_INIT);
   assertEquals(mod.nInitOf({ ...mod.INIT_DEFAULTS, method: "gmm" }), mod.GMM_N_INIT);
 });
+
+Deno.test("mod.ts exports every metric: the Hungarian solver, ACC, NMI, ARI, the internal indices and the report", () => {
+  const names = [
+    "hungarian",
+    "clusteringAccuracy",
+    "nmi",
+    "ari",
+    "confusionMatrix",
+    "clusterSizes",
+    "encodeLabels",
+    "silhouette",
+    "withinClusterSS",
+    "calinskiHarabasz",
+    "daviesBouldin",
+    "evaluateClustering",
+    "formatReport",
+  ];
+  const exported = mod as unknown as Record<string, unknown>;
+  assertEquals(names.filter((name) => typeof exported[name] !== "function"), []);
+});
