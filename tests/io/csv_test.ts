@@ -49,3 +49,35 @@ Deno.test("CSV: a byte-order mark (Excel's CSV UTF-8) is not part of the first c
   const rows = [["id", "label"], ['"a" b', "x,y"], ["c", "two\nlines"], ["d", 'end"']];
   assertEquals(parseCsv(formatCsv(rows)), rows);
 });
+
+Deno.test("parseCsv keeps a last row that ends in an empty field without a final line end, and a row of empty fields", () => {
+  // "b,": the row's second field is empty, and the file stops there.
+  assertEquals(parseCsv("a,b\n1,"), [["a", "b"], ["1", ""]]);
+  // A line of commas is a row of empty fields (one per comma, plus one), not a blank line.
+  assertEquals(parseCsv("a,b\n,\n2,3\n"), [["a", "b"], ["", ""], ["2", "3"]]);
+});
+
+Deno.test("parseCsv with keepEmptyLines keeps an empty line as a row of one empty field", () => {
+  assertEquals(parseCsv("x\n\ny\r\n\r\n", ",", { keepEmptyLines: true }), [
+    ["x"],
+    [""],
+    ["y"],
+    [""],
+  ]);
+  assertEquals(parseCsv("x\n\ny\n"), [["x"], ["y"]]);
+});
+
+Deno.test("parseCsvRecords gives missing fields as empty strings, and an empty text as no records", () => {
+  assertEquals(parseCsvRecords("id,label,event\na,x\nb\n"), [
+    { id: "a", label: "x", event: "" },
+    { id: "b", label: "", event: "" },
+  ]);
+  assertEquals(parseCsvRecords(""), []);
+  assertEquals(parseCsvRecords("\n\n"), []);
+});
+
+Deno.test("formatCsv quotes a field with a lone carriage return, writes null as empty and ends with a line end", () => {
+  const text = formatCsv([["id", "note", "n"], ["a", "one\rtwo", null], ["b", undefined, 3]]);
+  assertEquals(text, 'id,note,n\na,"one\rtwo",\nb,,3\n');
+  assertEquals(parseCsv(text), [["id", "note", "n"], ["a", "one\rtwo", ""], ["b", "", "3"]]);
+});
