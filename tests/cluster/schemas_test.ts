@@ -1,4 +1,4 @@
-import { assert, assertRejects } from "../_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { pretrain, PRETRAIN_DEFAULTS } from "../../lib/cluster/pretrain.ts";
 import {
   finetune,
@@ -7,6 +7,12 @@ import {
   initCentroids,
 } from "../../lib/cluster/dec.ts";
 import type { DatasetLike } from "../../lib/cluster/data.ts";
+import {
+  checkSettings,
+  finetuneSchema,
+  initSchema,
+  pretrainSchema,
+} from "../../lib/cluster/schemas.ts";
 import { UserError } from "../../lib/util/errors.ts";
 
 // The library's entry points check their settings as the CLI checks its flags, before they
@@ -55,4 +61,42 @@ Deno.test("the settings' seeds are 0 to 2^32 - 1, as --seed takes them", async (
     );
   }
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("the settings' bounds: each refuses the first value past it and takes the value on it", () => {
+  const sections = {
+    pretrain: [pretrainSchema, PRETRAIN_DEFAULTS],
+    init: [initSchema, { ...INIT_DEFAULTS, k: 2 }],
+    finetune: [finetuneSchema, FINETUNE_DEFAULTS],
+  } as const;
+  // [section, field, a value on the bound (taken), a value past it (refused)]
+  const cases: [keyof typeof sections, string, unknown, unknown][] = [
+    ["pretrain", "seed", 2 ** 32 - 1, 2 ** 32],
+    ["pretrain", "betas", [0, 0.999], [0.9, 1]],
+    ["pretrain", "valSplit", 0.9, 0.91],
+    ["pretrain", "latentDim", 1, 0],
+    ["pretrain", "channels", [1], []],
+    ["pretrain", "weightDecay", 0, -1e-6],
+    ["init", "maxIter", 1, 0],
+    ["init", "seed", 2 ** 32 - 1, 2 ** 32],
+    ["finetune", "tol", 100, 100.5],
+    ["finetune", "minIter", 0, -1],
+    ["finetune", "momentum", 0.99, 1],
+    ["finetune", "collapseFraction", 1, 0],
+    ["finetune", "gamma", 0, -0.1],
+    ["finetune", "alpha", 1e-9, 0],
+  ];
+  for (const [name, field, on, past] of cases) {
+    const [schema, defaults] = sections[name];
+    const check = (v: unknown) =>
+      checkSettings(name, schema as never, { ...defaults, [field]: v } as never);
+    assertEquals((check(on) as Record<string, unknown>)[field], on, `${name}.${field} = ${on}`);
+    assertThrows(() => check(past), UserError, `${name}.${field}`);
+  }
+  // A key init does not have is refused, as pretrain's and finetune's are.
+  assertThrows(
+    () => checkSettings("init", initSchema, { ...INIT_DEFAULTS, k: 2, kk: 3 } as never),
+    UserError,
+    'init: Unrecognized key: "kk"',
+  );
 });
