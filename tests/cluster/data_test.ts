@@ -2,7 +2,15 @@
  * The batches the model reads (lib/cluster/data.ts): values float32 cannot train on are
  * refused, naming the sample, before they turn the loss into Infinity or NaN.
  */
-import { MemoryDataset, readModelBatch } from "../../lib/cluster/data.ts";
+import {
+  datasetDigest,
+  datasetFingerprint,
+  type DatasetLike,
+  datasetRecord,
+  MemoryDataset,
+  readModelBatch,
+  settingsChanges,
+} from "../../lib/cluster/data.ts";
 import { pretrain, PRETRAIN_DEFAULTS } from "../../lib/cluster/pretrain.ts";
 import { normalizeSamples } from "../../lib/io/dataset.ts";
 import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
@@ -108,4 +116,63 @@ Deno.test("MemoryDataset refuses a sample shape that is not three integers >= 1,
     RangeError,
     'found "L2"',
   );
+});
+
+Deno.test("readModelBatch names the sample by its index in the dataset and the element within it, not their places in the batch", () => {
+  // Sample loud (index 2) is second in the batch [3, 2].
+  assertThrows(
+    () => readModelBatch(dataset(1, 1e19), [3, 2], "none", "encode"), // 1e19 in float32
+    RangeError,
+    "Cannot encode: sample loud (index 2) holds 9999999980506448000 at element 5 without normalisation",
+  );
+});
+
+Deno.test("MemoryDataset refuses index N, one past the last sample, and sample records of another count", () => {
+  const ds = dataset(1);
+  assertThrows(
+    () => ds.readBatch([4]),
+    RangeError,
+    "Cannot read sample 4: index must be in [0, 4)",
+  );
+  assertThrows(
+    () => new MemoryDataset(new Float32Array(2 * PER), SHAPE, [{ id: "a", label: null }]),
+    TypeError,
+    "Cannot create dataset: 1 sample records for 2 samples",
+  );
+});
+
+Deno.test("datasetFingerprint tells ids 'ab','c' from 'a','bc', and leaves the ids out where the records do not match the count", () => {
+  const of = (ids: string[]) =>
+    datasetFingerprint(
+      new MemoryDataset(new Float32Array(2), [1, 1, 1], ids.map((id) => ({ id, label: null }))),
+    );
+  assert(of(["ab", "c"]).startsWith("2 [1,1,1] ids "), of(["ab", "c"]));
+  assert(of(["ab", "c"]) !== of(["a", "bc"]), of(["ab", "c"]));
+  const short = { count: 2, sampleShape: [1, 1, 1], samples: [{ id: "x", label: null }] };
+  assertEquals(datasetFingerprint(short as unknown as DatasetLike), "2 [1,1,1]");
+});
+
+Deno.test("datasetDigest reads the values unnormalised: samples that differ by a factor differ", () => {
+  const s = [{ id: "x", label: null }, { id: "y", label: null }];
+  const a = new MemoryDataset(Float32Array.from([1, 2, 3, 4]), [1, 1, 2], s);
+  const b = new MemoryDataset(Float32Array.from([2, 4, 3, 4]), [1, 1, 2], s);
+  assertEquals(a.readBatch([0], "maxabs"), b.readBatch([0], "maxabs"));
+  assert(datasetDigest(a) !== datasetDigest(b), datasetDigest(a));
+  assertEquals(
+    datasetDigest(a),
+    datasetDigest(new MemoryDataset(a.readBatch([0, 1]), [1, 1, 2], s)),
+  );
+});
+
+Deno.test("settingsChanges lists a field on either side, then before now, and datasetRecord takes the dataset's own directory", () => {
+  assertEquals(settingsChanges({ scaling: '"psd"' }, { scaling: '"db"', rate: "100" }), [
+    'scaling: "psd" → "db"',
+    "rate: (none) → 100",
+  ]);
+  assertEquals(settingsChanges({ rate: "100" }, {}), ["rate: 100 → (none)"]);
+  const ds = Object.assign(new MemoryDataset(new Float32Array(1), [1, 1, 1]), { dir: "/data/ds" });
+  assertEquals(datasetRecord(ds), { dataset: "/data/ds", datasetFingerprint: "1 [1,1,1]" });
+  assertEquals(datasetRecord(new MemoryDataset(new Float32Array(1), [1, 1, 1])), {
+    datasetFingerprint: "1 [1,1,1]",
+  });
 });
