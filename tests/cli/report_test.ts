@@ -1,5 +1,7 @@
-import { assertEquals } from "../_assert.ts";
+import { join } from "node:path";
+import { assert, assertEquals } from "../_assert.ts";
 import { episodeSummary, eventSummary } from "../../lib/cli/report.ts";
+import { run } from "./_run.ts";
 
 Deno.test("report: events and episodes summarised per cluster", () => {
   const ev = (cluster: number, agreement: number, stations: number) => ({
@@ -22,4 +24,144 @@ Deno.test("report: events and episodes summarised per cluster", () => {
     ["0", "1", "0.02", "86", "1"],
     ["2", "2", "1.50", "3600", "124"],
   ]);
+});
+
+/**
+ * A cluster directory by hand, as cluster, evaluate and a model directory leave it: 7 samples
+ * in 3 clusters, local time UTC+2, scored against a --labels file, with events and episodes.
+ */
+async function clusterDir(root: string): Promise<string> {
+  const dir = join(root, "c"), model = join(root, "m");
+  await Deno.mkdir(dir);
+  await Deno.mkdir(model);
+  const write = (path: string, text: string) => Deno.writeTextFile(path, text);
+  await write(
+    join(dir, "result.json"),
+    JSON.stringify({
+      stage: "dec",
+      n: 7,
+      k: 3,
+      dim: 4,
+      normalize: "maxabs",
+      dataset: join(root, "ds"),
+      model,
+      created: "2026-01-01T00:00:00.000Z",
+      utcOffset: 2,
+    }),
+  );
+  await write(
+    join(dir, "clusters.csv"),
+    "cluster,size,mean_confidence,peak_hour,median_s_minus_p\n0,3,0.9,3,\n1,2,0.8,,\n2,2,0.7,5,\n",
+  );
+  await write(join(dir, "labels.csv"), "id,cluster\n");
+  await write(join(dir, "umap.csv"), "id,umap_x,umap_y,cluster\n");
+  await write(join(dir, "events.xml"), "<q/>\n");
+  await write(
+    join(dir, "events.csv"),
+    "event,cluster,agreement,stations,ids\ne1,0,1.000,2,a;b\ne2,2,0.500,2,c;d\n",
+  );
+  await write(join(dir, "episodes.csv"), "cluster,duration_s,windows\n1,7200,9\n");
+  await write(
+    join(dir, "evaluation.json"),
+    JSON.stringify({
+      acc: 0.8,
+      nmi: 0.5,
+      ari: 0.25,
+      silhouette: 0.125,
+      n: 7,
+      labelled: 5,
+      labelsFrom: join(root, "truth.csv"),
+      events: { acc: 1, nmi: 1, ari: 1, labelled: 2 },
+      classes: ["lahar", "rockfall"],
+      confusion: [[2, 0, 1], [0, 2, 0]],
+    }),
+  );
+  for (const f of ["stations.png", "latent_pca.png"]) await write(join(dir, f), "png");
+  for (const f of ["learning_curve.png", "k_selection.png"]) await write(join(model, f), "png");
+  return dir;
+}
+
+Deno.test("report: the title counts samples and clusters; the settings table has no empty header; every output file is linked", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = await clusterDir(root);
+    const r = await run("report", dir, "--quiet");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const html = await Deno.readTextFile(join(dir, "report.html"));
+    assert(html.includes("<h1>seisdec clustering: 7 samples in 3 clusters (dec)</h1>"), html);
+    assert(html.includes("<table><tbody><tr><td>dataset</td><td>../ds</td></tr>"), html);
+    for (const f of ["labels.csv", "clusters.csv", "events.csv", "events.xml", "episodes.csv"]) {
+      assert(html.includes(`<a href="${f}">${f}</a>`), `report links ${f}`);
+    }
+    assert(html.includes(`<a href="umap.csv">umap.csv</a>`), "report links umap.csv");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("report: clusters in the result's local time, events, episodes, the scores against --labels and the confusion matrix, and every figure", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = await clusterDir(root);
+    assertEquals((await run("report", dir, "--quiet")).code, 0);
+    const html = await Deno.readTextFile(join(dir, "report.html"));
+    // The clusters: hours in UTC+2, as cluster --utc-offset 2 counted them; 1/k for k = 3; no
+    // S − P column where no cluster has one.
+    assert(html.includes("<th>busiest hour (UTC+2)</th>"), html);
+    assert(html.includes("between 1/k (0.33, no preference)"), html);
+    assert(!html.includes("median S − P"), html);
+    assert(html.includes("<h2>Events</h2>") && html.includes("<h2>Episodes</h2>"), html);
+    assert(
+      html.includes("<tr><td>1</td><td>1</td><td>2.00</td><td>7200</td><td>9</td></tr>"),
+      html,
+    );
+    // Scored against a --labels file, named relative to the page.
+    assert(html.includes("<p>Against the classes of ../truth.csv (evaluate --labels).</p>"), html);
+    assert(
+      html.includes(
+        "<tr><td>samples</td><td>0.8000</td><td>0.5000</td><td>0.2500</td><td>0.1250</td><td>5</td></tr>",
+      ),
+      html,
+    );
+    assert(
+      html.includes(
+        "<tr><td>events (each its samples&#39; vote)</td><td>1.0000</td><td>1.0000</td>" +
+          "<td>1.0000</td><td></td><td>2</td></tr>",
+      ),
+      html,
+    );
+    assert(
+      html.includes(
+        "<thead><tr><th></th><th>c0</th><th>c1</th><th>c2</th></tr></thead><tbody>" +
+          "<tr><td>lahar</td><td>2</td><td>0</td><td>1</td></tr>" +
+          "<tr><td>rockfall</td><td>0</td><td>2</td><td>0</td></tr>",
+      ),
+      html,
+    );
+    for (
+      const img of [
+        "latent_pca.png",
+        "stations.png",
+        "../m/learning_curve.png",
+        "../m/k_selection.png",
+      ]
+    ) {
+      assert(html.includes(`<img src="${img}"`), `report shows ${img}`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("report replaces the directory's own report.html, whatever it holds", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = await clusterDir(root);
+    await Deno.writeTextFile(join(dir, "report.html"), "an old page by hand\n");
+    const r = await run("report", dir, "--quiet");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    assert((await Deno.readTextFile(join(dir, "report.html"))).startsWith("<!doctype html>"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
