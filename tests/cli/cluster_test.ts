@@ -5,6 +5,14 @@
 import { join } from "node:path";
 import { run } from "./_run.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
+import {
+  formatProfiles,
+  referencePhase,
+  triggersOfDataset,
+  windowsOfDataset,
+} from "../../lib/cli/cluster.ts";
+import type { ClusterProfile } from "../../lib/cluster/summary.ts";
+import { EVENT_WINDOW_S } from "../../lib/io/extract.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
 /** Latent codes on a line, so that sample i's nearest are i+1, i+2, ... */
@@ -88,4 +96,56 @@ Deno.test("cluster refuses --svg with --no-plots, before any work", async () => 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("windowsOfDataset gives an SDS dataset's window step in ms and its crop as before, after; triggersOfDataset its coincidence window", () => {
+  const sds = (windows: unknown) => ({
+    input: { format: "sds", windows },
+    spectrogram: { before: 5, after: 55 },
+  });
+  assertEquals(windowsOfDataset(sds({ step: 30 })), { stepMs: 30_000, crop: [5, 55] });
+  // Windows of another input (a manifest has none) are not windows of continuous data.
+  assertEquals(windowsOfDataset({ ...sds({ step: 30 }), input: { format: "manifest" } }), null);
+  assertEquals(
+    windowsOfDataset({ ...sds(null), input: { format: "npz", windows: { step: 30 } } }),
+    null,
+  );
+  assertEquals(triggersOfDataset(sds({ trigger: { coincidence: { window: 7.5 } } })), 7.5);
+  assertEquals(triggersOfDataset(sds({ trigger: { coincidence: null } })), EVENT_WINDOW_S);
+  assertEquals(triggersOfDataset(sds({ step: 30 })), null);
+  assertEquals(
+    triggersOfDataset({ input: { format: "npz", windows: { trigger: { coincidence: null } } } }),
+    null,
+  );
+});
+
+Deno.test("referencePhase: P for NPZ windows and triggers, the asked phase (one letter in capitals) for picks, none for regular windows or other inputs", () => {
+  assertEquals(referencePhase({ input: { format: "npz" } }), "P");
+  assertEquals(referencePhase({ input: { format: "sds", windows: { trigger: {} } } }), "P");
+  assertEquals(referencePhase({ input: { format: "sds", windows: { step: 30 } } }), "");
+  assertEquals(referencePhase({ input: { format: "sds" } }), "P");
+  assertEquals(referencePhase({ input: { format: "sds", phase: "s" } }), "S");
+  assertEquals(referencePhase({ input: { format: "sds", phase: "Pn" } }), "Pn");
+  assertEquals(referencePhase({ input: { format: "manifest" } }), "");
+});
+
+Deno.test("formatProfiles shows the SNR column where any cluster has one, and S − P to 0.01 s", () => {
+  const profile = (cluster: number, peakSnr: number | null, medianSMinusP: number | null) =>
+    ({
+      cluster,
+      size: 3,
+      meanConfidence: 0.9,
+      peakFrequency: 2,
+      peakTime: 1,
+      peakSnr,
+      stations: 1,
+      hours: new Array(24).fill(0),
+      medianSMinusP,
+    }) as unknown as ClusterProfile;
+  const [head, a, b] = formatProfiles([profile(0, 12.34, 3.456), profile(1, null, null)]).split(
+    "\n",
+  );
+  assert(head.includes("SNR dB") && head.includes("S-P s"), head);
+  assert(a.includes(" 12.3 ") && a.endsWith(" 3.46"), a);
+  assert(!b.includes("3.4"), b);
 });
