@@ -2,7 +2,7 @@
  * `similar` on hand-made cluster and encode directories (labels.csv or samples.csv beside
  * latent.npy): what it prints for each sample. No model or adapter needed.
  */
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { run } from "./_run.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import {
@@ -148,4 +148,131 @@ Deno.test("formatProfiles shows the SNR column where any cluster has one, and S 
   assert(head.includes("SNR dB") && head.includes("S-P s"), head);
   assert(a.includes(" 12.3 ") && a.endsWith(" 3.46"), a);
   assert(!b.includes("3.4"), b);
+});
+
+/** A cluster directory by hand: labels.csv (its text given), result.json of k = 2, and files. */
+async function evaluateDir(labels: string, files: Record<string, string> = {}): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(dir, "labels.csv"), labels);
+  await Deno.writeTextFile(join(dir, "result.json"), JSON.stringify({ k: 2 }));
+  for (const [f, text] of Object.entries(files)) await Deno.writeTextFile(join(dir, f), text);
+  return dir;
+}
+
+const FOUR = "id,cluster,label\na,0,x\nb,0,x\nc,1,y\nd,1,y\n";
+
+Deno.test("evaluate refuses an empty or negative cluster, naming its row and id", async () => {
+  for (const [value, shown] of [["", "''"], ["-1", "'-1'"]]) {
+    const dir = await evaluateDir(`id,cluster,label\na,0,x\nb,${value},y\n`);
+    try {
+      const r = await run("evaluate", dir, "-q");
+      assertEquals(r.code, 2, value);
+      assert(
+        r.err[0].includes(`row 3 (id b): cluster must be an integer >= 0: found ${shown}`),
+        r.err.join("\n"),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("evaluate refuses a labels.csv without an id column, or with a column named twice", async () => {
+  for (
+    const [text, msg] of [
+      ["cluster,label\n0,x\n1,y\n", "labels.csv: expected columns id and cluster"],
+      ["id,cluster,cluster\na,0,1\n", "column 'cluster' is named twice (columns 2 and 3)"],
+    ]
+  ) {
+    const dir = await evaluateDir(text);
+    try {
+      const r = await run("evaluate", dir, "-q");
+      assertEquals(r.code, 2, text);
+      assert(r.err[0].includes(msg), r.err.join("\n"));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("evaluate counts a sample with an empty label as unlabelled, not as a class of its own", async () => {
+  const dir = await evaluateDir("id,cluster,label\na,0,x\nb,0,x\nc,1,y\nd,1,\n");
+  try {
+    assertEquals((await run("evaluate", dir, "-q")).code, 0);
+    const rep = JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json")));
+    assertEquals([rep.n, rep.labelled, rep.acc], [4, 3, 1]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("evaluate --labels trims the labels, records the file's absolute path, and notes no ids when every id is known", async () => {
+  const dir = await evaluateDir(FOUR, { "truth.csv": "id,label\na, x\nb,x \nc,y\nd,y\n" });
+  try {
+    // A path relative to the working directory, recorded absolute.
+    const rel = relative(Deno.cwd(), join(dir, "truth.csv"));
+    const r = await run("evaluate", dir, "--labels", rel, "-q");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    assertEquals(r.err, []);
+    const rep = JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json")));
+    assertEquals([rep.acc, rep.labelled, rep.labelsFrom], [1, 4, join(dir, "truth.csv")]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("evaluate --against refuses --labels too, a labels.csv with a column named twice, and a clustering of other samples", async () => {
+  const dir = await evaluateDir(FOUR, { "truth.csv": "id,label\na,x\n" });
+  const twice = await evaluateDir("id,cluster,cluster\na,0,1\n");
+  const others = await evaluateDir("id,cluster\nz,0\ny,1\n");
+  try {
+    for (
+      const [args, msg] of [
+        [["--labels", join(dir, "truth.csv"), "--against", others], "--labels and --against"],
+        [["--against", twice], "column 'cluster' is named twice"],
+        [["--against", others], `Cannot compare ${dir} with ${others}: they share no sample id`],
+      ] as [string[], string][]
+    ) {
+      const r = await run("evaluate", dir, ...args, "-q");
+      assertEquals(r.code, 2, args.join(" "));
+      assert(r.err[0].includes(msg), r.err.join("\n"));
+    }
+  } finally {
+    for (const d of [dir, twice, others]) await Deno.remove(d, { recursive: true });
+  }
+});
+
+Deno.test("evaluate scores events.csv's events against the classes in use (--labels), says so in each output, and leaves them out of --against and where no event has a class", async () => {
+  const events = "event,cluster,ids\ne1,0,a b\ne2,1,c d\n";
+  const dir = await evaluateDir(FOUR, {
+    "events.csv": events,
+    "truth.csv": "id,label\na,x\nb,x\n",
+  });
+  const bare = await evaluateDir("id,cluster,label\na,0,\nb,0,\nc,1,\nd,1,\n", {
+    "events.csv": events,
+  });
+  try {
+    const quiet = await run("evaluate", dir, "-q");
+    assert(quiet.out[0].includes("; events ACC 1.0000 NMI 1.0000"), quiet.out.join("\n"));
+    const text = await run("evaluate", dir);
+    assert(
+      text.out.join("\n").includes("Events (each its samples' vote): ACC 1.0000"),
+      text.out.join("\n"),
+    );
+    assertEquals(
+      JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json"))).events.labelled,
+      2,
+    );
+    // --labels gives a class to a and b only: the second event (c, d) has none.
+    await run("evaluate", dir, "--labels", join(dir, "truth.csv"), "-q");
+    const rep = JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json")));
+    assertEquals([rep.labelled, rep.events.labelled], [2, 1]);
+    const against = await run("evaluate", dir, "--against", dir, "--json");
+    assertEquals("events" in JSON.parse(against.out.join("\n")), false);
+    assertEquals((await run("evaluate", bare, "-q")).code, 0);
+    const none = JSON.parse(await Deno.readTextFile(join(bare, "evaluation.json")));
+    assertEquals([none.labelled, "events" in none], [0, false]);
+  } finally {
+    for (const d of [dir, bare]) await Deno.remove(d, { recursive: true });
+  }
 });
