@@ -276,3 +276,35 @@ Deno.test("evaluate scores events.csv's events against the classes in use (--lab
     for (const d of [dir, bare]) await Deno.remove(d, { recursive: true });
   }
 });
+
+Deno.test("similar refuses --n 0 and a latent.npy of other rows; a sample's empty label and time are null in JSON; a channel without a location column is no seed id", async () => {
+  const dir = await clusterDir(
+    "labels.csv",
+    "id,network,station,channel,reference_time,cluster,label",
+    [
+      "a,AV,SPCR,BHZ,2012-06-25T12:52:39.000Z,0,lahar",
+      "b,AV,SPCR,BHZ,,1,",
+    ],
+  );
+  try {
+    const zero = await run("similar", dir, "--id", "a", "--n", "0", "-q");
+    assert(zero.code === 2 && zero.err[0].includes("Cannot use --n 0: expected at least 1"));
+    const r = JSON.parse((await run("similar", dir, "--id", "a", "--n", "1", "--json")).out[0]);
+    assertEquals(
+      r.neighbours.map((x: Record<string, unknown>) => [x.id, x.label, x.referenceTime]),
+      [
+        ["b", null, null],
+      ],
+    );
+    assertEquals([r.query.seedId, r.query.station], [null, "AV.SPCR"]);
+    await Deno.writeFile(join(dir, "latent.npy"), encodeNpy(new Float32Array(6), [3, 2]));
+    const other = await run("similar", dir, "--id", "a", "-q");
+    assert(
+      other.code === 2 &&
+        other.err[0].includes(`Cannot search ${dir}: latent.npy holds 3 rows for 2 samples`),
+      other.err.join("\n"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
