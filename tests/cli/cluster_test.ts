@@ -308,3 +308,78 @@ Deno.test("similar refuses --n 0 and a latent.npy of other rows; a sample's empt
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** `n` imported samples [1, 8, 8] (64 values each: the largest code UMAP embeds), labelled. */
+async function imported(root: string, n: number): Promise<string> {
+  const x = Float32Array.from({ length: n * 64 }, (_, i) => Math.sin(i * 0.37) + (i % 5));
+  await Deno.writeFile(join(root, "x.npy"), encodeNpy(x, [n, 1, 8, 8]));
+  const ids = Array.from({ length: n }, (_, i) => `${i},${i % 2 ? "lahar" : "rockfall"}`);
+  await Deno.writeTextFile(join(root, "l.csv"), ["id,label", ...ids].join("\n") + "\n");
+  const ds = join(root, `ds${n}`);
+  const r = await run("import", join(root, "x.npy"), "--out", ds, "--labels", join(root, "l.csv"));
+  assertEquals(r.code, 0, r.err.join("\n"));
+  return ds;
+}
+
+Deno.test("cluster --raw takes k = N, records --n-init's default and --seed, embeds codes of 64 dimensions from 3 samples, and ends labels.csv with a line end", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await imported(root, 3), out = join(root, "c");
+    const r = await run("cluster", ds, "--raw", "--k", "3", "--seed", "7", "--out", out, "-q");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const result = JSON.parse(await Deno.readTextFile(join(out, "result.json")));
+    assertEquals([result.dim, result.kmeans.k, result.kmeans.nInit, result.kmeans.seed], [
+      64,
+      3,
+      10,
+      7,
+    ]);
+    assertEquals(result.seed, 7);
+    const umap = (await Deno.readTextFile(join(out, "umap.csv"))).trim().split("\n");
+    assertEquals(umap.length, 4);
+    const labels = await Deno.readTextFile(join(out, "labels.csv"));
+    // A header and 3 rows, each ended.
+    assertEquals(labels.split("\n").length, 5, labels);
+    assert(labels.endsWith("\n"), labels);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("cluster draws latent_pca.png for 2 samples, without UMAP, which needs 3", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await imported(root, 2), out = join(root, "c");
+    const r = await run("cluster", ds, "--raw", "--k", "2", "--out", out, "-q");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    assert((await Deno.stat(join(out, "latent_pca.png"))).size > 1000);
+    assert(!(await Deno.stat(join(out, "umap.csv")).then(() => true, () => false)));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("cluster takes --utc-offset -12, 14 and Solar (any case), going on to open the dataset", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await imported(root, 2);
+    for (const h of ["-12", "14"]) {
+      const r = await run(
+        "cluster",
+        join(root, "none"),
+        "--raw",
+        `--utc-offset=${h}`,
+        "--out",
+        root,
+      );
+      assertEquals(r.code, 2, h);
+      assert(r.err[0].includes(`Cannot open dataset ${join(root, "none")}`), r.err.join("\n"));
+    }
+    // An imported array has no station longitudes: solar time is refused for that reason.
+    const r = await run("cluster", ds, "--raw", "--utc-offset", " Solar", "--out", join(root, "c"));
+    assertEquals(r.code, 2);
+    assert(r.err[0].includes("Cannot use --utc-offset solar: no sample of"), r.err.join("\n"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
