@@ -5,6 +5,7 @@
 import { join, relative } from "node:path";
 import { run } from "./_run.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
+import { parseCsvRecords } from "../../lib/io/csv.ts";
 import {
   formatProfiles,
   referencePhase,
@@ -379,6 +380,93 @@ Deno.test("cluster takes --utc-offset -12, 14 and Solar (any case), going on to 
     const r = await run("cluster", ds, "--raw", "--utc-offset", " Solar", "--out", join(root, "c"));
     assertEquals(r.code, 2);
     assert(r.err[0].includes("Cannot use --utc-offset solar: no sample of"), r.err.join("\n"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+/**
+ * 4 imported samples at stations A and B, 100 s apart, whose samples.csv gives `event` (one
+ * column of the file's, or none) and whose meta.json's config is `config`.
+ */
+async function stationDataset(root: string, events: string[], config: unknown): Promise<string> {
+  const x = Float32Array.from({ length: 4 * 16 }, (_, i) => Math.sin(i * 0.37) + (i % 5));
+  await Deno.writeFile(join(root, "x.npy"), encodeNpy(x, [4, 1, 4, 4]));
+  const ds = join(root, "ds");
+  assertEquals((await run("import", join(root, "x.npy"), "--out", ds, "-q")).code, 0);
+  const rows = events.map((e, i) =>
+    `${i},XX,${"AB"[i % 2]},,HHZ,2024-01-01T00:0${i}:40.000Z,,${e},,,,`
+  );
+  const head =
+    "id,network,station,location,channel,reference_time,label,event,latitude,longitude,elevation,s_minus_p";
+  await Deno.writeTextFile(join(ds, "samples.csv"), [head, ...rows].join("\n") + "\n");
+  const meta = JSON.parse(await Deno.readTextFile(join(ds, "meta.json")));
+  await Deno.writeTextFile(join(ds, "meta.json"), JSON.stringify({ ...meta, config }));
+  return ds;
+}
+
+const TRIGGERS = {
+  input: { format: "sds", windows: { trigger: { coincidence: { window: 10 } } } },
+};
+
+Deno.test("cluster writes events.csv and events.xml where samples name their event, as a catalogue's (its ids in events.xml), even where some name none", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await stationDataset(root, ["E1", "E1", "E2", ""], {});
+    const out = join(root, "c");
+    const r = await run("cluster", ds, "--raw", "--k", "2", "--no-plots", "--out", out, "-q");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const events = parseCsvRecords(await Deno.readTextFile(join(out, "events.csv")));
+    assertEquals(events.map((e) => [e.event, e.samples]), [["E1", "2"], ["E2", "1"]]);
+    const xml = await Deno.readTextFile(join(out, "events.xml"));
+    assert(xml.includes("; catalogue event E1") && xml.includes("; catalogue event E2"), xml);
+    const labels = parseCsvRecords(await Deno.readTextFile(join(out, "labels.csv")));
+    assertEquals(labels.map((s) => s.event), ["E1", "E1", "E2", ""]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("cluster groups an older trigger dataset's samples into events by triggers.csv's event column, and names a triggers.csv it cannot read", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    // No event in samples.csv (written before that column); onsets 100 s apart would make 4
+    // events by time, triggers.csv makes 2.
+    const ds = await stationDataset(root, ["", "", "", ""], TRIGGERS);
+    await Deno.writeTextFile(join(ds, "triggers.csv"), "id,event\n0,E1\n1,E1\n2,E2\n3,E2\n");
+    const out = join(root, "c");
+    const args = ["cluster", ds, "--raw", "--k", "2", "--no-plots", "-q", "--force", "--out", out];
+    const r = await run(...args);
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const events = parseCsvRecords(await Deno.readTextFile(join(out, "events.csv")));
+    assertEquals(events.map((e) => e.samples), ["2", "2"]);
+    assert(!(await Deno.readTextFile(join(out, "events.xml"))).includes("catalogue event"));
+    await Deno.writeTextFile(join(ds, "triggers.csv"), "id,event,event\n0,E1,E1\n");
+    const bad = await run(...args);
+    assertEquals(bad.code, 2);
+    assert(
+      bad.err[0].includes(`Cannot read ${join(ds, "triggers.csv")}: column 'event' is named twice`),
+      bad.err.join("\n"),
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("cluster writes episodes.csv for windows of continuous data, a row per run of windows", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const windows = {
+      input: { format: "sds", windows: { step: 60 } },
+      spectrogram: { before: 0, after: 60 },
+    };
+    const ds = await stationDataset(root, ["", "", "", ""], windows);
+    const out = join(root, "c");
+    const r = await run("cluster", ds, "--raw", "--k", "2", "--no-plots", "--out", out, "-q");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const episodes = parseCsvRecords(await Deno.readTextFile(join(out, "episodes.csv")));
+    // Every window is in one episode: 4 windows in all.
+    assertEquals(episodes.reduce((n, e) => n + Number(e.windows), 0), 4);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
