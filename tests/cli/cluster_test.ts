@@ -471,3 +471,38 @@ Deno.test("cluster writes episodes.csv for windows of continuous data, a row per
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("cluster --utc-offset solar notes the one sample without a station longitude", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await stationDataset(root, ["", "", "", ""], {});
+    // Longitudes for samples 0 to 2 (latitude, longitude, elevation are the last three columns
+    // but one).
+    const lines = (await Deno.readTextFile(join(ds, "samples.csv"))).split("\n");
+    for (const i of [1, 2, 3]) lines[i] = lines[i].replace(/,,,,$/, ",45,15,0,");
+    await Deno.writeTextFile(join(ds, "samples.csv"), lines.join("\n"));
+    const out = join(root, "c");
+    const r = await run(
+      "cluster",
+      ds,
+      "--raw",
+      "--k",
+      "2",
+      "--no-plots",
+      "--utc-offset",
+      "solar",
+      "--out",
+      out,
+      "-q",
+    );
+    assertEquals(r.code, 0, r.err.join("\n"));
+    assert(
+      r.err.includes(
+        "note: 1 of 4 samples have no station longitude: left out of the hours of day (--utc-offset solar)",
+      ),
+      r.err.join("\n"),
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
