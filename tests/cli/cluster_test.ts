@@ -6,6 +6,7 @@ import { join, relative } from "node:path";
 import { run } from "./_run.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
+import { decodePng, findText } from "../plot/_decode_png.ts";
 import {
   formatProfiles,
   referencePhase,
@@ -502,6 +503,32 @@ Deno.test("cluster --utc-offset solar notes the one sample without a station lon
       ),
       r.err.join("\n"),
     );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("cluster --umap-points 3 of 4 samples says so in latent_umap.png's title, and umap.csv holds the 3", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = await imported(root, 4), out = join(root, "c");
+    const r = await run(
+      "cluster",
+      ds,
+      "--raw",
+      "--k",
+      "2",
+      "--umap-points",
+      "3",
+      "--out",
+      out,
+      "-q",
+    );
+    assertEquals(r.code, 0, r.err.join("\n"));
+    assertEquals((await Deno.readTextFile(join(out, "umap.csv"))).trim().split("\n").length, 4);
+    const png = decodePng(await Deno.readFile(join(out, "latent_umap.png")));
+    const title = "Latent codes (UMAP, 3 of 4 samples), 2 clusters";
+    assertEquals(findText(png, title, { scale: 2 }).length, 1);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
