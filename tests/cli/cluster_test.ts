@@ -533,3 +533,19 @@ Deno.test("cluster --umap-points 3 of 4 samples says so in latent_umap.png's tit
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("similar's table widens the time column to a microsecond time: each label starts under the header's", async () => {
+  const dir = await clusterDir("labels.csv", "id,network,station,reference_time,cluster,label", [
+    "a,AV,SPCR,2012-06-25T12:52:39.123456Z,0,lahar",
+    "b,AV,SPCR,2012-06-25T12:52:40.000Z,1,rockfall",
+  ]);
+  try {
+    const r = await run("similar", dir, "--id", "a", "--n", "1");
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const [head, q, n1] = r.out.join("\n").split("\n");
+    const at = head.indexOf("label");
+    assertEquals([q.indexOf("lahar"), n1.indexOf("rockfall")], [at, at], r.out.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
