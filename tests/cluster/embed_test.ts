@@ -70,3 +70,15 @@ Deno.test("umap2: fewer points than the default 15 neighbours (8, 3, or maxPoint
     assert(new Set(e.x).size > 1, `n ${n}: distinct positions`);
   }
 });
+
+Deno.test("umap2: maxPoints under 3 still embeds 3 points, and maxPoints equal to the points embeds them all as without a limit", async () => {
+  const { x } = blobs(20);
+  const few = await umap2(x, 60, 9, { seed: 4, maxPoints: 1 });
+  assertEquals(few.index.length, 3);
+  assert([...few.x, ...few.y].every(Number.isFinite), `${[...few.x]} ${[...few.y]}`);
+  // No subset to draw: the seed goes to UMAP alone, as with the default limit.
+  const all = await umap2(x, 60, 9, { seed: 4, maxPoints: 60, epochs: 50 });
+  const free = await umap2(x, 60, 9, { seed: 4, epochs: 50 });
+  assertEquals(Array.from(all.index), Array.from(free.index));
+  assertEquals([Array.from(all.x), Array.from(all.y)], [Array.from(free.x), Array.from(free.y)]);
+});
