@@ -4,6 +4,7 @@ import {
   eventsByIds,
   eventsCsv,
   eventsQuakeMl,
+  eventTruth,
   eventVotes,
   quakeMlIdPart,
   type TriggerOnset,
@@ -242,4 +243,41 @@ Deno.test("events from samples timed below the millisecond keep the microseconds
     picks.map((p) => p.time),
     times.map((t) => Date.UTC(2024, 0, 1, 0, 9) + 1000 * Number(t.slice(17, -1))),
   );
+});
+
+Deno.test("stations are counted by network and code: the same station code in two networks is two stations, in associated events and in events by ids", () => {
+  const onsets = [at("A", 0), { ...at("A", 1), network: "YY" }, at("B", 2)];
+  assertEquals(associateTriggers(onsets, 5).events.map((e) => e.stations), [3]);
+  assertEquals(eventsByIds(onsets, ["E", "E", "E"]).events.map((e) => e.stations), [3]);
+});
+
+Deno.test("eventsByIds: a trigger with an id but no time joins no event; events starting together are ordered by id, not by where they first appear", () => {
+  const onsets = [at("A", 5), at("B", 5), { ...at("C", 0), time: NaN }, at("C", 9)];
+  const { events, eventOf } = eventsByIds(onsets, ["Z9", "A1", "A1", "Z9"]);
+  assertEquals(events.map((e) => [e.id, e.members, e.start, e.end]), [
+    ["A1", [1], T0 + 5_000, T0 + 5_000],
+    ["Z9", [0, 3], T0 + 5_000, T0 + 9_000],
+  ]);
+  assertEquals([...eventOf], [1, 0, -1, 1]);
+});
+
+Deno.test("eventTruth: an event's class is its most common among labelled samples, a tie going to the first class in sorted order; unlabelled samples do not vote", () => {
+  const classOf = new Map<string, string | null>([
+    ["a", "tremor"],
+    ["b", "explosion"],
+    ["c", "quake"],
+    ["d", "quake"],
+    ["e", null],
+  ]);
+  const r = eventTruth(
+    [
+      { cluster: "3", ids: "a b" }, // one each: explosion before tremor
+      { cluster: "0", ids: "b a" }, // in either order
+      { cluster: "1", ids: "a c d e" },
+      { cluster: "2", ids: "e" },
+    ],
+    classOf,
+  );
+  assertEquals([...r.pred], [3, 0, 1, 2]);
+  assertEquals(r.truth, ["explosion", "explosion", "quake", null]);
 });
