@@ -421,6 +421,33 @@ Deno.test("trigger specs: the schema's defaults; band and dead time from the spe
   }
 });
 
+Deno.test("trigger specs at their bounds: off equal to on, no dead time, one station, a zero coincidence window and AIC on one side only are accepted, a band from 0 Hz starts at 0.5 Hz; an empty band and AIC of 0 s both sides are refused", () => {
+  const t = DEFAULT;
+  for (
+    const ok of [
+      { off: t.on },
+      { dead: 0 },
+      { coincidence: { stations: 1, window: 5 } },
+      { coincidence: { stations: 2, window: 0 } },
+      { aic: { before: 0, after: 1 } },
+    ]
+  ) {
+    checkTrigger({ ...t, ...ok } as SdsTrigger); // does not throw
+  }
+  // A spectrogram band from 0 Hz: the trigger's band starts at 0.5 Hz (a filter needs a corner).
+  assertEquals(triggerDefaults(t, { fmin: 0, fmax: 18, after: 66 }).band, [0.5, 18]);
+  assertThrows(
+    () => checkTrigger({ ...t, band: [5, 5] }),
+    UserError,
+    "input.windows.trigger.band: expected [freqmin, freqmax] with 0 < freqmin < freqmax: found [5,5]",
+  );
+  assertThrows(
+    () => checkTrigger({ ...t, aic: { before: 0, after: 0 } }),
+    UserError,
+    "input.windows.trigger.aic: expected seconds before and after >= 0, not both 0",
+  );
+});
+
 Deno.test("an extraction at triggers that finds none says so, with the detector's settings, channels and span", () => {
   const windows = {
     start: "2014-09-20T20:48:00Z",
