@@ -175,7 +175,7 @@ Deno.test("detectSdsTriggers: onsets at the bursts across midnight, once each; n
   }
 });
 
-Deno.test("detectSdsTriggers: a damaged record is left out (a gap) and reported with its file offset; the day is read on past it", async () => {
+Deno.test("detectSdsTriggers: a damaged record is left out (a gap) and reported with its file offset, by a span that reaches its gap only; the day is read on past it", async () => {
   const { indexRecords } = await import("../../lib/io/mseed.ts");
   const dir = await Deno.makeTempDir();
   try {
@@ -219,6 +219,14 @@ Deno.test("detectSdsTriggers: a damaged record is left out (a gap) and reported 
       ),
       badH[0].message,
     );
+    // A span that ends where the skipped bytes' gap begins holds none of its data: not reported.
+    let gap = NaN;
+    await indexRecords(bytes, p2, (d) => gap = d.start);
+    assertEquals(gap, r.start);
+    const before = await detectSdsTriggers(dir, CODES, start, gap, SPEC, 1);
+    assertEquals(before.problems.filter((p) => p.reason === "corrupt"), []);
+    const into = await detectSdsTriggers(dir, CODES, start, gap + 1, SPEC, 1);
+    assertEquals(into.problems.filter((p) => p.reason === "corrupt").length, 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -248,6 +256,12 @@ Deno.test("detectSdsTriggers: a whole day of the span without its day file is li
     // Ending in the middle of day 4: the archive may not reach it yet; nothing listed for it.
     const part = await detectSdsTriggers(dir, CODES, T0 + DAY, T0 + 3 * DAY + 3_600_000, SPEC, 1);
     assertEquals(part.problems.map((p) => p.reason), ["not miniseed"]);
+    // A span of exactly day 4, from its first millisecond to the next midnight: listed.
+    const exact = await detectSdsTriggers(dir, CODES, T0 + 3 * DAY, T0 + 4 * DAY, SPEC, 1);
+    assertEquals(exact.problems.map((p) => [p.source, p.reason]), [
+      [sdsPaths(dir, CODES, T0 + 2 * DAY, T0 + 2 * DAY)[0], "not miniseed"],
+      [p4, "missing channel"],
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -1308,4 +1322,90 @@ Deno.test("finishDetection: an onset exactly the dead time after the last one ke
     r.problems.filter((x) => x.source === "/a/f.mseed").map((x) => x.message),
     [p(512).message, p(1024).message],
   );
+});
+
+Deno.test("detectSdsTriggers: a trigger a second before the hour ends where its ratio falls, past the hour (each hour's piece reads two minutes beyond it); a span ending at midnight is one day", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const burst = T0 + 3_600_000 - 1_000;
+    const [p] = sdsPaths(dir, CODES, T0, T0);
+    await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+    await Deno.writeFile(
+      p,
+      await encodeMiniseed3([record(T0 + 2_400_000, T0 + 4_800_000, [burst], 4)]),
+    );
+    const days: boolean[] = [];
+    const r = await detectSdsTriggers(dir, CODES, T0, T0 + DAY, SPEC, 1, {
+      onDay: (kept) => days.push(kept),
+    });
+    assertEquals(days, [false]);
+    assertEquals(r.detections.length, 1, JSON.stringify(r.detections));
+    const [d] = r.detections;
+    assert(Math.abs(d.trigger - burst) < 500, `onset ${new Date(d.trigger).toISOString()}`);
+    // The 3 s burst, and the STA's decay after it.
+    assert(d.off > burst + 3_000 && d.off < burst + 20_000, `end ${new Date(d.off).toISOString()}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("detectSdsTriggers reads only its own channel's records from a day file that also holds another location's", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const [p] = sdsPaths(dir, CODES, T0, T0);
+    await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+    const burst = T0 + 1_200_000;
+    await Deno.writeFile(
+      p,
+      await encodeMiniseed3([
+        record(T0, T0 + 1_800_000, [], 5),
+        { ...record(T0, T0 + 1_800_000, [burst], 6), location: "10" },
+      ]),
+    );
+    const own = await detectSdsTriggers(dir, CODES, T0, T0 + 1_800_000, SPEC, 1);
+    assertEquals(own.detections, []);
+    // The burst on its own location instead: found.
+    await Deno.writeFile(
+      p,
+      await encodeMiniseed3([
+        record(T0, T0 + 1_800_000, [burst], 6),
+        { ...record(T0, T0 + 1_800_000, [], 5), location: "10" },
+      ]),
+    );
+    const found = await detectSdsTriggers(dir, CODES, T0, T0 + 1_800_000, SPEC, 1);
+    assertEquals(found.detections.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("detectSdsTriggers: a 30 Hz burst above the 1–18 Hz band, which 4 poles per corner hold under the threshold (a ratio of 4.3 against 9.7 with 2), does not trigger; with AIC, the onset of an emergent burst is picked up to `before` seconds ahead of the trigger", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const [p] = sdsPaths(dir, CODES, T0, T0);
+    await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+    const tone = record(T0, T0 + 600_000, [], 7);
+    const b40 = 300 * 100; // 00:05:00
+    for (let i = b40; i < b40 + 300; i++) {
+      tone.data[i] += Math.round(3000 * Math.sin(2 * Math.PI * 30 * (i - b40) / 100));
+    }
+    await Deno.writeFile(p, await encodeMiniseed3([tone]));
+    assertEquals((await detectSdsTriggers(dir, CODES, T0, T0 + 600_000, SPEC, 1)).detections, []);
+    // A 5 Hz burst whose amplitude grows over 2 s from 00:05:00: the ratio passes 5 later.
+    const ramp = record(T0, T0 + 600_000, [], 7);
+    for (let i = b40; i < b40 + 500; i++) {
+      ramp.data[i] += Math.round(
+        3000 * Math.min(1, (i - b40) / 200) * Math.sin(2 * Math.PI * 5 * (i - b40) / 100),
+      );
+    }
+    await Deno.writeFile(p, await encodeMiniseed3([ramp]));
+    const onset = T0 + 300_000;
+    const aic = { before: 2, after: 0.1 };
+    const [d] = (await detectSdsTriggers(dir, CODES, T0, T0 + 600_000, { ...SPEC, aic }, 1))
+      .detections;
+    assert(d.trigger - onset > 300, `trigger ${d.trigger - onset} ms after the onset`);
+    assert(Math.abs(d.on - onset) < 100, `AIC pick ${d.on - onset} ms from the onset`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
