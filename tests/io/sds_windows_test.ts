@@ -1049,3 +1049,167 @@ Deno.test("windows at triggers: the detection progress counts channels × UTC da
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("windows at bounds: a channel of five parts is refused; a span must have end after start, a label interval too; a step of 1 ms is the least accepted", async () => {
+  assertThrows(
+    () => parseChannelId("XX.ABC.00.HHZ.D", "channels[0]"),
+    UserError,
+    "Cannot read channels[0]: expected a channel as NET.STA.LOC.CHA",
+  );
+  assertThrows(
+    () => windowSpan({ start: "2024-01-01", end: "2024-01-01T00:00:00Z", step: 60 }),
+    UserError,
+    "input.windows: end (2024-01-01T00:00:00Z) must be after start (2024-01-01)",
+  );
+  assertEquals(windowSpan({ start: "2024-01-01", end: "2024-01-01T00:00:01Z", step: 0.001 }), {
+    start: T0,
+    end: T0 + 1000,
+    stepMs: 1,
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    const f = `${dir}/labels.csv`;
+    await Deno.writeTextFile(f, "start,end,label\n2024-01-01T00:00:00Z,2024-01-01,x\n");
+    await assertRejects(
+      () => readLabelIntervals(f),
+      UserError,
+      "line 2: end (2024-01-01) must be after start (2024-01-01T00:00:00Z)",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a channel without day files names the station's other channels: six in full, a seventh and more as '...'", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const chas = ["HHZ", "HHN", "HHE", "HNZ", "HNN", "HNE", "LHZ"];
+    const add = async (cha: string) => {
+      const dir = `${root}/2024/XX/AAA/${cha}.D`;
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeFile(`${dir}/XX.AAA.00.${cha}.D.2024.001`, new Uint8Array(0));
+    };
+    const w: SdsWindows = {
+      trigger: null,
+      start: "2024-01-01T00:00:00Z",
+      end: "2024-01-01T00:02:00Z",
+      step: 60,
+      channels: ["XX.AAA.10.HHZ"],
+      labels: null,
+      chunk: 0,
+    };
+    const look = { dir: root, codesOf: (c: string) => [c] };
+    const refused = async () => {
+      const e = await assertRejects(
+        () => sdsWindowTasks(w, null, look, [330_000, 330_000], [20, 66]),
+        UserError,
+      );
+      return (e as Error).message.split(": it holds ")[1];
+    };
+    for (const c of chas.slice(0, 6)) await add(c);
+    assertEquals(
+      await refused(),
+      "XX.AAA.00.HHE, XX.AAA.00.HHN, XX.AAA.00.HHZ, XX.AAA.00.HNE, XX.AAA.00.HNN, " +
+        "XX.AAA.00.HNZ of XX.AAA",
+    );
+    await add(chas[6]);
+    assertEquals(
+      await refused(),
+      "XX.AAA.00.HHE, XX.AAA.00.HHN, XX.AAA.00.HHZ, XX.AAA.00.HNE, XX.AAA.00.HNN, " +
+        "XX.AAA.00.HNZ, ... of XX.AAA",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("windows at triggers: the progress counts the channel-days taken from kept detections apart, and a concurrency of 0 still detects every channel", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    for (const sta of ["AAA", "BBB"]) {
+      const dir = `${root}/2024/XX/${sta}/HHZ.D`;
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeFile(`${dir}/XX.${sta}.00.HHZ.D.2024.001`, new Uint8Array(0));
+    }
+    const w: SdsWindows = {
+      trigger: { ...TRIGGER_DEFAULTS },
+      start: "2024-01-01T00:00:00Z",
+      end: "2024-01-03T00:00:00Z",
+      step: null,
+      channels: ["XX.AAA.00.HHZ", "XX.BBB.00.HHZ"],
+      labels: null,
+      chunk: 0,
+    };
+    const calls: [number, number, number][] = [];
+    const tasks = await sdsWindowTasks(
+      w,
+      null,
+      { dir: root, codesOf: (c: string) => [c] },
+      [330_000, 330_000],
+      [20, 66],
+      {
+        // AAA's first day was kept from an earlier run, its second and BBB's are detected.
+        detect: (codes, s, _e, onDay) => {
+          onDay?.(codes[1] === "AAA");
+          onDay?.(false);
+          const on = s + 3_600_000;
+          return Promise.resolve({
+            detections: [{ on, trigger: on, off: on + 5_000, peak: 9 }],
+            problems: [],
+          });
+        },
+        detectConcurrency: 0,
+        onDetected: (done, total, kept) => calls.push([done, total, kept]),
+      },
+    );
+    assertEquals(calls, [[0, 4, 0], [1, 4, 1], [2, 4, 1], [3, 4, 1], [4, 4, 1]]);
+    assertEquals(tasks.map((t) => t.id), [
+      "XX.AAA.00.HHZ.20240101T010000Z",
+      "XX.BBB.00.HHZ.20240101T010000Z",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("windows: the data read and the label's crop reach as far after the window time as given, not as far as before it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    for (const [y, d] of [[2023, "365"], [2024, "001"]] as const) {
+      const dir = `${root}/${y}/XX/AAA/HHZ.D`;
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeFile(`${dir}/XX.AAA.00.HHZ.D.${y}.${d}`, new Uint8Array(0));
+    }
+    const labels = `${root}/labels.csv`;
+    // 40 s of noise after the window time, then an event of 20 s, wholly in the crop after it.
+    await Deno.writeTextFile(
+      labels,
+      "start,end,label\n2023-12-31T23:58:00Z,2023-12-31T23:58:40Z,noise\n" +
+        "2023-12-31T23:58:40Z,2023-12-31T23:59:00Z,quake\n",
+    );
+    const w: SdsWindows = {
+      trigger: null,
+      start: "2023-12-31T23:58:00Z",
+      end: "2023-12-31T23:58:01Z",
+      step: 60,
+      channels: ["XX.AAA.00.HHZ"],
+      labels,
+      chunk: 0,
+    };
+    // 10 s of data and crop before the time, 150 s and 66 s after it: into the new year.
+    const [t] = await sdsWindowTasks(
+      w,
+      null,
+      { dir: root, codesOf: (c: string) => [c] },
+      [10_000, 150_000],
+      [10, 66],
+    );
+    assertEquals(t.waveforms, [
+      `${root}/2023/XX/AAA/HHZ.D/XX.AAA.00.HHZ.D.2023.365`,
+      `${root}/2024/XX/AAA/HHZ.D/XX.AAA.00.HHZ.D.2024.001`,
+    ]);
+    assertEquals(t.label, "quake");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
