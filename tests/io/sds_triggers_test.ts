@@ -1409,3 +1409,48 @@ Deno.test("detectSdsTriggers: a 30 Hz burst above the 1–18 Hz band, which 4 po
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sdsWindowTasks with a coincidence of two stations: two channels of one station triggering together are one station, and are dropped", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    for (const [sta, loc] of [["A", "00"], ["A", "10"], ["B", "00"]]) {
+      const [p] = sdsPaths(root, ["XX", sta, loc, "HHZ"], T0, T0);
+      await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+      await Deno.writeFile(p, new Uint8Array(0));
+    }
+    // A's two sensors at 100 s; B alone at 500 s, A's first sensor 2 s after it.
+    const onsets: Record<string, number[]> = { "A.00": [100, 502], "A.10": [101], "B.00": [500] };
+    const detect = (codes: [string, string, string, string], start: number) =>
+      Promise.resolve({
+        detections: onsets[`${codes[1]}.${codes[2]}`].map((s) => ({
+          on: start + s * 1000,
+          trigger: start + s * 1000,
+          off: start + s * 1000 + 4000,
+          peak: 7,
+        })),
+        problems: [],
+      });
+    const tasks = await sdsWindowTasks(
+      {
+        start: "2024-01-01T00:00:00Z",
+        end: "2024-01-01T01:00:00Z",
+        step: null,
+        trigger: { ...SPEC, band: null, dead: null, coincidence: { stations: 2, window: 5 } },
+        channels: ["XX.A.00.HHZ", "XX.A.10.HHZ", "XX.B.00.HHZ"],
+        labels: null,
+        chunk: 0,
+      },
+      null,
+      { dir: root, codesOf: (c: string) => [c] },
+      [30_000, 80_000],
+      [20, 66],
+      { detect },
+    );
+    assertEquals(tasks.map((t) => t.id), [
+      "XX.A.00.HHZ.20240101T000822Z",
+      "XX.B.00.HHZ.20240101T000820Z",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
