@@ -438,10 +438,10 @@ Deno.test("synth --continuous: each S pick lies the event's drawn S − P after 
   }
 });
 
-Deno.test("synth --continuous: across seeds, the first onset is at least 90 s into the span and no arrival is within 120 s of its end", async () => {
+Deno.test("synth --continuous: across seeds, the first onset is at least 90 s into the span, no arrival is within 120 s of its end, and a regional event's arrivals spread over up to 6 s, the others' over 3 s", async () => {
   const root = await Deno.makeTempDir();
   try {
-    let events = 0, early = 0, late = 0;
+    let events = 0, early = 0, late = 0, widest = 0;
     for (let seed = 0; seed < 12; seed++) {
       const start = Date.UTC(2024, 0, 1, 10);
       const s = await writeSynthContinuous(`${root}/s${seed}`, {
@@ -458,6 +458,10 @@ Deno.test("synth --continuous: across seeds, the first onset is at least 90 s in
       assertEquals(s.events[0].onset, first, `seed ${seed}: the first event comes first`);
       if (first - start < 120_000) early++;
       for (const e of s.events) {
+        // Arrivals spread over up to 6 s for a regional event, 3 s for the others.
+        const spread = Math.max(...e.arrivals.map((a) => a.time)) - e.onset;
+        assert(spread <= (e.label === "regional_event" ? 6_000 : 3_000), `${e.id}: ${spread} ms`);
+        if (e.label === "regional_event") widest = Math.max(widest, spread);
         for (const a of e.arrivals) {
           assert(
             a.time <= s.end - 120_000,
@@ -470,6 +474,25 @@ Deno.test("synth --continuous: across seeds, the first onset is at least 90 s in
     }
     // The seeds do come near both limits.
     assert(events > 12 && early > 0 && late > 0, `${events} events, ${early} early, ${late} late`);
+    // A regional event here spreads over more than the others' 3 s (4.7 s).
+    assert(widest > 3_000, `regional events spread over at most ${widest} ms`);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("writeSynthContinuous takes an SNR range of one value: every arrival at that SNR", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const s = await writeSynthContinuous(`${root}/c`, {
+      hours: 0.1,
+      stations: 1,
+      seed: 3,
+      eventsPerHour: 60,
+      snr: [8, 8],
+    });
+    assert(s.events.length > 0, "events placed");
+    assert(s.events.every((e) => e.arrivals.every((a) => a.snr === 8)), "SNR 8 everywhere");
   } finally {
     await Deno.remove(root, { recursive: true });
   }
