@@ -1,9 +1,12 @@
 import { assertEquals } from "../_assert.ts";
+import { readQuakeMlFile } from "../../lib/io/quakeml.ts";
+import { readMiniseedFile } from "../../lib/io/mseed.ts";
 import {
   GALPERIN_DIP,
   sensorMotion,
   sensorOrientation,
   synthComponentsValid,
+  writeSynth,
 } from "../../lib/io/synth.ts";
 
 Deno.test("synthComponentsValid: letters from Z, N, E, or Z, 1, 2 with 1 and 2 together and neither N nor E, or U, V, W together and alone", () => {
@@ -35,4 +38,22 @@ Deno.test("sensorOrientation: Z points up (dip −90), N and E north and east; 1
     { azimuth: 0, dip: -30 },
   );
   assertEquals(Math.round(up[0] * 1e12) / 1e12, 0.5);
+});
+
+Deno.test("writeSynth at 80 Hz names its channels HH (80 Hz is a high band rate), and without Z picks on the first component written", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await writeSynth(`${root}/s`, {
+      perClass: 1,
+      components: ["N", "E"],
+      samplingRates: [80],
+      classes: ["local_earthquake"],
+    });
+    const traces = await readMiniseedFile(`${root}/s/waveforms/syn00000.mseed`);
+    assertEquals(traces.map((t) => `${t.channel} ${t.samplingRate}`).sort(), ["HHE 80", "HHN 80"]);
+    const q = await readQuakeMlFile(`${root}/s/events.xml`);
+    assertEquals([...new Set(q.picks.map((p) => p.channel))], ["HHN"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
