@@ -1,6 +1,7 @@
 import { assertEquals } from "../_assert.ts";
 import { readQuakeMlFile } from "../../lib/io/quakeml.ts";
 import { readMiniseedFile } from "../../lib/io/mseed.ts";
+import { parseCsvRecords } from "../../lib/io/csv.ts";
 import {
   GALPERIN_DIP,
   sensorMotion,
@@ -53,6 +54,17 @@ Deno.test("writeSynth at 80 Hz names its channels HH (80 Hz is a high band rate)
     assertEquals(traces.map((t) => `${t.channel} ${t.samplingRate}`).sort(), ["HHE 80", "HHN 80"]);
     const q = await readQuakeMlFile(`${root}/s/events.xml`);
     assertEquals([...new Set(q.picks.map((p) => p.channel))], ["HHN"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("writeSynth fires explosions in working hours: sample i at 8 + (7·i mod 10) h UTC, never 18:00 or later", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await writeSynth(`${root}/s`, { perClass: 4, classes: ["explosion"] });
+    const rows = parseCsvRecords(await Deno.readTextFile(`${root}/s/manifest.csv`));
+    assertEquals(rows.map((r) => new Date(r.reference_time).getUTCHours()), [8, 15, 12, 9]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
