@@ -1213,3 +1213,41 @@ Deno.test("windows: the data read and the label's crop reach as far after the wi
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("windows: a window of location 10 on a day without its day file fails as missing channel; it does not read location 00's file of that day", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const add = async (loc: string, doy: string) => {
+      const dir = `${root}/2024/XX/AAA/HHZ.D`;
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeFile(`${dir}/XX.AAA.${loc}.HHZ.D.2024.${doy}`, new Uint8Array(0));
+    };
+    await add("00", "001");
+    await add("00", "002");
+    await add("10", "002");
+    const w: SdsWindows = {
+      trigger: null,
+      start: "2024-01-01T12:00:00Z",
+      end: "2024-01-01T12:00:01Z",
+      step: 60,
+      channels: ["XX.AAA.10.HHZ"],
+      labels: null,
+      chunk: 0,
+    };
+    const [t] = await sdsWindowTasks(
+      w,
+      null,
+      { dir: root, codesOf: (c: string) => [c] },
+      [330_000, 330_000],
+      [20, 66],
+    );
+    assertEquals([t.id, t.location, t.waveforms, t.error?.reason], [
+      "XX.AAA.10.HHZ.20240101T120000Z",
+      "10",
+      [],
+      "missing channel",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
