@@ -4,6 +4,7 @@ import {
   eventsByIds,
   eventsCsv,
   eventsQuakeMl,
+  eventsToQuakeMl,
   eventTruth,
   eventVotes,
   quakeMlIdPart,
@@ -280,4 +281,15 @@ Deno.test("eventTruth: an event's class is its most common among labelled sample
   );
   assertEquals([...r.pred], [3, 0, 1, 2]);
   assertEquals(r.truth, ["explosion", "explosion", "quake", null]);
+});
+
+Deno.test("eventsToQuakeMl writes a P pick per member where no option says otherwise (detections.xml)", async () => {
+  const onsets = [at("A", 10), at("B", 12)];
+  const { events } = associateTriggers(onsets, 5);
+  const picks = onsets.map((o) => ({ ...o, location: "", channel: "HHZ" }));
+  const q = await readQuakeMl(eventsToQuakeMl(events, picks), "detections.xml");
+  assertEquals(q.picks.map((p) => [p.station, p.phase, p.time]), [
+    ["A", "P", T0 + 10_000],
+    ["B", "P", T0 + 12_000],
+  ]);
 });
