@@ -890,24 +890,26 @@ Deno.test("the samples of all 305 ESEC miniSEED 2 files (Steim 2) are those an i
   assert(records > 1000 && samples > 2_800_000, `${records} records, ${samples} samples`);
 });
 
+/** The merge tests' 100 Hz segment of XX.ABC.00.HHZ, starting `start` ms after MERGE_T0. */
+const MERGE_T0 = Date.UTC(2020, 4, 1, 12);
+const mergeSeg = (start: number, data: number[]) => ({
+  network: "XX",
+  station: "ABC",
+  location: "00",
+  channel: "HHZ",
+  startTime: MERGE_T0 + start,
+  samplingRate: 100,
+  data: Float64Array.from(data),
+});
+
 Deno.test("segments merge at sample positions: a gap of 2.6 samples is filled with 3; a start 0.3 samples late joins at tolerance 0", () => {
-  const t0 = Date.UTC(2020, 4, 1, 12);
-  const seg = (start: number, data: number[]) => ({
-    network: "XX",
-    station: "ABC",
-    location: "00",
-    channel: "HHZ",
-    startTime: t0 + start,
-    samplingRate: 100,
-    data: Float64Array.from(data),
-  });
   // 10 samples (100 ms), then a segment 26 ms (2.6 samples) after their end: 3 filled, and the
   // next segment's first sample at index 13 (2 would put every later sample 10 ms early).
-  const m = mergeSegments([seg(0, Array(10).fill(1)), seg(126, [4, 4])], 1, "g");
+  const m = mergeSegments([mergeSeg(0, Array(10).fill(1)), mergeSeg(126, [4, 4])], 1, "g");
   assertEquals(Array.from(m.data), [...Array(10).fill(1), 1.75, 2.5, 3.25, 4, 4]);
-  assertEquals(m.joins, [{ kind: "gap", start: t0 + 100, samples: 3 }]);
+  assertEquals(m.joins, [{ kind: "gap", start: MERGE_T0 + 100, samples: 3 }]);
   // At tolerance 0, timing jitter within half a sample is no gap.
-  const j = mergeSegments([seg(0, Array(10).fill(1)), seg(103, [2])], 0, "j");
+  const j = mergeSegments([mergeSeg(0, Array(10).fill(1)), mergeSeg(103, [2])], 0, "j");
   assertEquals(j.data.length, 11);
 });
 
@@ -945,50 +947,35 @@ Deno.test("a miniSEED 3 record's negative sampling rate is a period in seconds: 
 });
 
 Deno.test("an overlap within the tolerance is compared sample by sample at its own times: one that repeats a ramp is no join, one whose first sample differs is", () => {
-  const t0 = Date.UTC(2020, 4, 1, 12);
-  const seg = (start: number, data: number[]) => ({
-    network: "XX",
-    station: "ABC",
-    location: "00",
-    channel: "HHZ",
-    startTime: t0 + start,
-    samplingRate: 100,
-    data: Float64Array.from(data),
-  });
   const ramp = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   // The second segment starts at sample 7: its first 3 samples overlap 7, 8, 9.
-  const same = mergeSegments([seg(0, ramp), seg(70, [7, 8, 9, 10, 11])], 1, "same");
+  const same = mergeSegments([mergeSeg(0, ramp), mergeSeg(70, [7, 8, 9, 10, 11])], 1, "same");
   assertEquals(Array.from(same.data), [...ramp, 10, 11]);
   assertEquals(same.joins, undefined);
-  const first = mergeSegments([seg(0, ramp), seg(70, [100, 8, 9, 10, 11])], 1, "first");
+  const first = mergeSegments([mergeSeg(0, ramp), mergeSeg(70, [100, 8, 9, 10, 11])], 1, "first");
   assertEquals(Array.from(first.data), [...ramp, 10, 11]);
-  assertEquals(first.joins, [{ kind: "overlap", start: t0 + 70, samples: 3 }]);
+  assertEquals(first.joins, [{ kind: "overlap", start: MERGE_T0 + 70, samples: 3 }]);
 });
 
 Deno.test("a record repeated after a merged overlap is a duplicate of the later record, not a break: it is compared with the segment that last covers each time", () => {
-  const t0 = Date.UTC(2020, 4, 1, 12);
-  const seg = (start: number, data: number[]) => ({
-    network: "XX",
-    station: "ABC",
-    location: "00",
-    channel: "HHZ",
-    startTime: t0 + start,
-    samplingRate: 100,
-    data: Float64Array.from(data),
-  });
   const ramp = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const b = [100, 101, 102, 103, 104];
   // b overlaps the ramp by 3 samples (30 ms, within 0.04 s); its copy overlaps the run by 5
   // (50 ms, beyond it) but repeats b, so it joins.
-  const m = mergeSegments([seg(0, ramp), seg(70, b), seg(70, b)], 0.04, "dup");
+  const m = mergeSegments([mergeSeg(0, ramp), mergeSeg(70, b), mergeSeg(70, b)], 0.04, "dup");
   assertEquals(Array.from(m.data), [...ramp, 103, 104]);
   assertEquals(m.joins, [
-    { kind: "overlap", start: t0 + 70, samples: 3 },
-    { kind: "overlap", start: t0 + 70, samples: 5 },
+    { kind: "overlap", start: MERGE_T0 + 70, samples: 3 },
+    { kind: "overlap", start: MERGE_T0 + 70, samples: 5 },
   ]);
   // A copy that differs in one sample is a break.
   assertThrows(
-    () => mergeSegments([seg(0, ramp), seg(70, b), seg(70, [100, 101, 102, 103, 105])], 0.04, "x"),
+    () =>
+      mergeSegments(
+        [mergeSeg(0, ramp), mergeSeg(70, b), mergeSeg(70, [100, 101, 102, 103, 105])],
+        0.04,
+        "x",
+      ),
     SampleError,
     "overlap of 0.050 s",
   );
