@@ -515,22 +515,27 @@ Deno.test("an empty directory is filled without --force; a file is named as one 
   await Deno.remove(dir, { recursive: true });
 });
 
+/** Writes `path` with --force; it must be refused as a symbolic link to `target`, before the work. */
+async function assertLinkRefused(path: string, target: string): Promise<void> {
+  let filled = false;
+  await assertRejects(
+    () =>
+      writeDirAtomic(path, () => {
+        filled = true;
+        return Promise.resolve();
+      }, { force: true, marker: "result.json" }),
+    Deno.errors.AlreadyExists,
+    `it is a symbolic link (to ${target})`,
+  );
+  assert(!filled, "refused before the work");
+}
+
 Deno.test("an output that is a symbolic link is refused, naming its target, before any work", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.mkdir(`${dir}/real`);
     await Deno.symlink(`${dir}/real`, `${dir}/link`);
-    let filled = false;
-    await assertRejects(
-      () =>
-        writeDirAtomic(`${dir}/link`, () => {
-          filled = true;
-          return Promise.resolve();
-        }, { force: true, marker: "result.json" }),
-      Deno.errors.AlreadyExists,
-      `it is a symbolic link (to ${await Deno.realPath(`${dir}/real`)})`,
-    );
-    assert(!filled, "refused before the work");
+    await assertLinkRefused(`${dir}/link`, await Deno.realPath(`${dir}/real`));
     assert((await Deno.lstat(`${dir}/link`)).isSymlink, "the link stays");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -541,17 +546,7 @@ Deno.test("an output that is a dangling symbolic link (its target gone) is refus
   const dir = await Deno.makeTempDir();
   try {
     await Deno.symlink(`${dir}/gone`, `${dir}/link`);
-    let filled = false;
-    await assertRejects(
-      () =>
-        writeDirAtomic(`${dir}/link`, () => {
-          filled = true;
-          return Promise.resolve();
-        }, { force: true, marker: "result.json" }),
-      Deno.errors.AlreadyExists,
-      `it is a symbolic link (to ${dir}/gone)`,
-    );
-    assert(!filled, "refused before the work");
+    await assertLinkRefused(`${dir}/link`, `${dir}/gone`);
     assertEquals(Deno.readLinkSync(`${dir}/link`), `${dir}/gone`);
     assert(!(await Deno.stat(`${dir}/gone`).catch(() => null)), "nothing written at the target");
   } finally {
