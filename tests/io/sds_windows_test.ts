@@ -1006,14 +1006,19 @@ Deno.test("windows: a span starting just after midnight whose own day file is mi
   }
 });
 
+/** An SDS archive under `root` with empty 2024-001 HHZ day files of XX.AAA.00 and XX.BBB.00. */
+async function emptyDayFiles(root: string): Promise<void> {
+  for (const sta of ["AAA", "BBB"]) {
+    const dir = `${root}/2024/XX/${sta}/HHZ.D`;
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeFile(`${dir}/XX.${sta}.00.HHZ.D.2024.001`, new Uint8Array(0));
+  }
+}
+
 Deno.test("windows at triggers: the detection progress counts channels × UTC days, a span ending at midnight not counting the next day", async () => {
   const root = await Deno.makeTempDir();
   try {
-    for (const sta of ["AAA", "BBB"]) {
-      const dir = `${root}/2024/XX/${sta}/HHZ.D`;
-      await Deno.mkdir(dir, { recursive: true });
-      await Deno.writeFile(`${dir}/XX.${sta}.00.HHZ.D.2024.001`, new Uint8Array(0));
-    }
+    await emptyDayFiles(root);
     const look = { dir: root, codesOf: (c: string) => [c] };
     const trigger = { ...TRIGGER_DEFAULTS };
     const total = async (start: string, end: string) => {
@@ -1126,11 +1131,7 @@ Deno.test("a channel without day files names the station's other channels: six i
 Deno.test("windows at triggers: the progress counts the channel-days taken from kept detections apart, and a concurrency of 0 still detects every channel", async () => {
   const root = await Deno.makeTempDir();
   try {
-    for (const sta of ["AAA", "BBB"]) {
-      const dir = `${root}/2024/XX/${sta}/HHZ.D`;
-      await Deno.mkdir(dir, { recursive: true });
-      await Deno.writeFile(`${dir}/XX.${sta}.00.HHZ.D.2024.001`, new Uint8Array(0));
-    }
+    await emptyDayFiles(root);
     const w: SdsWindows = {
       trigger: { ...TRIGGER_DEFAULTS },
       start: "2024-01-01T00:00:00Z",
