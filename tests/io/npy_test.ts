@@ -204,41 +204,42 @@ Deno.test("NpyWriter reserves header room for any count, and resume keeps exactl
   }
 });
 
+/** An .npy file of `version` whose header is `dict` padded to `len` bytes (newline last). */
+function npyFile(version: number, dict: string, len: number, data: number[]): Uint8Array {
+  const text = new TextEncoder().encode(dict.padEnd(len - 1, " ") + "\n");
+  const start = version === 1 ? 10 : 12;
+  const b = new Uint8Array(start + text.length + data.length);
+  b.set([0x93, 78, 85, 77, 80, 89, version, 0]);
+  const dv = new DataView(b.buffer);
+  if (version === 1) dv.setUint16(8, text.length, true);
+  else dv.setUint32(8, text.length, true);
+  b.set(text, start);
+  b.set(data, start + text.length);
+  return b;
+}
+
 Deno.test("readNpy: signed bytes, a version-2 header past 64 KiB, version 3's UTF-8, and truncation anywhere", () => {
-  /** A header of `version` with `dict` padded to `len` bytes (newline last). */
-  const file = (version: number, dict: string, len: number, data: number[]) => {
-    const text = new TextEncoder().encode(dict.padEnd(len - 1, " ") + "\n");
-    const start = version === 1 ? 10 : 12;
-    const b = new Uint8Array(start + text.length + data.length);
-    b.set([0x93, 78, 85, 77, 80, 89, version, 0]);
-    const dv = new DataView(b.buffer);
-    if (version === 1) dv.setUint16(8, text.length, true);
-    else dv.setUint32(8, text.length, true);
-    b.set(text, start);
-    b.set(data, start + text.length);
-    return b;
-  };
   const i1 = readNpy(
-    file(1, "{'descr': '|i1', 'fortran_order': False, 'shape': (3,), }", 118, [255, 5, 128]),
+    npyFile(1, "{'descr': '|i1', 'fortran_order': False, 'shape': (3,), }", 118, [255, 5, 128]),
   );
   assertEquals(Array.from(i1.data as Int8Array), [-1, 5, -128]);
   // NumPy writes version 2 only for a header over 65535 bytes: its length needs all 4 bytes.
   const dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
   const f4 = [0, 0, 0, 63, 0, 0, 224, 64]; // 0.5, 7
-  const v2 = readNpy(file(2, dict, 70016, f4));
+  const v2 = readNpy(npyFile(2, dict, 70016, f4));
   assertEquals([v2.shape, Array.from(v2.data as Float32Array)], [[2], [0.5, 7]]);
   // Version 3: a 4-byte length as version 2, and a UTF-8 header (a structured dtype's field
   // names).
-  assertEquals(Array.from(readNpy(file(3, dict, 128, f4)).data as Float32Array), [0.5, 7]);
+  assertEquals(Array.from(readNpy(npyFile(3, dict, 128, f4)).data as Float32Array), [0.5, 7]);
   assertThrows(
     () =>
       readNpy(
-        file(3, "{'descr': [('é', '<f4')], 'fortran_order': False, 'shape': (1,), }", 128, []),
+        npyFile(3, "{'descr': [('é', '<f4')], 'fortran_order': False, 'shape': (1,), }", 128, []),
       ),
     TypeError,
     "structured dtype [('é', '<f4')]",
   );
-  const whole = file(1, dict, 118, f4);
+  const whole = npyFile(1, dict, 118, f4);
   assertThrows(() => readNpy(whole.subarray(0, 8)), TypeError, "magic bytes");
   assertThrows(
     () => readNpy(whole.subarray(0, 60)),
@@ -248,31 +249,23 @@ Deno.test("readNpy: signed bytes, a version-2 header past 64 KiB, version 3's UT
   assertThrows(() => readNpy(whole.subarray(0, 135)), TypeError, "needs 8 bytes: found 7");
   // A dict cut short, or not a dict, is refused, not read for the fields it holds.
   assertThrows(
-    () => readNpy(file(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), ", 118, f4)),
+    () => readNpy(npyFile(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), ", 118, f4)),
     TypeError,
     "Cannot read npy: expected the header to be a dict from '{' to '}' (then spaces): found no " +
       `closing '}' in "{'descr': '<f4', 'fortran_order': False, 'shape': (2,),"`,
   );
   assertThrows(
-    () => readNpy(file(1, "'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 118, f4)),
+    () => readNpy(npyFile(1, "'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 118, f4)),
     TypeError,
     "found no opening '{'",
   );
-  assertThrows(() => readNpy(file(1, `${dict} x`, 118, f4)), TypeError, "no closing '}'");
+  assertThrows(() => readNpy(npyFile(1, `${dict} x`, 118, f4)), TypeError, "no closing '}'");
 });
 
 Deno.test("readNpy keeps a NUL inside a string and strips only the trailing ones, as NumPy does", () => {
   // The data parts of np.save(np.array(['a\x00b', 'cd'])) and of the same as bytes ('|S3').
-  const file = (descr: string, data: number[]) => {
-    const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (2,), }`;
-    const text = new TextEncoder().encode(dict.padEnd(117, " ") + "\n");
-    const b = new Uint8Array(10 + text.length + data.length);
-    b.set([0x93, 78, 85, 77, 80, 89, 1, 0]);
-    new DataView(b.buffer).setUint16(8, text.length, true);
-    b.set(text, 10);
-    b.set(data, 10 + text.length);
-    return b;
-  };
+  const file = (descr: string, data: number[]) =>
+    npyFile(1, `{'descr': '${descr}', 'fortran_order': False, 'shape': (2,), }`, 118, data);
   const u = [97, 0, 0, 0, 0, 0, 0, 0, 98, 0, 0, 0, 99, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0];
   assertEquals(readNpy(file("<U3", u)).data, ["a\x00b", "cd"]);
   assertEquals(readNpy(file("|S3", [97, 0, 98, 99, 100, 0])).data, ["a\x00b", "cd"]);
@@ -434,32 +427,20 @@ Deno.test("encodeNpy aligns the header to 64 bytes, newline last, for every leng
 });
 
 Deno.test("readNpy: a version-3 header past 64 KiB, big-endian i2, little-endian u2, a half NaN and infinities, an all-NUL <U string", () => {
-  const file = (version: number, dict: string, len: number, data: number[]) => {
-    const text = new TextEncoder().encode(dict.padEnd(len - 1, " ") + "\n");
-    const start = version === 1 ? 10 : 12;
-    const b = new Uint8Array(start + text.length + data.length);
-    b.set([0x93, 78, 85, 77, 80, 89, version, 0]);
-    const dv = new DataView(b.buffer);
-    if (version === 1) dv.setUint16(8, text.length, true);
-    else dv.setUint32(8, text.length, true);
-    b.set(text, start);
-    b.set(data, start + text.length);
-    return b;
-  };
   const dict = (descr: string, n: number) =>
     `{'descr': '${descr}', 'fortran_order': False, 'shape': (${n},), }`;
   // Version 3's length takes all 4 bytes, as version 2's does.
-  const v3 = readNpy(file(3, dict("<f4", 2), 70016, [0, 0, 0, 63, 0, 0, 224, 64]));
+  const v3 = readNpy(npyFile(3, dict("<f4", 2), 70016, [0, 0, 0, 63, 0, 0, 224, 64]));
   assertEquals([v3.shape, Array.from(v3.data as Float32Array)], [[2], [0.5, 7]]);
-  const be = readNpy(file(1, dict(">i2", 2), 118, [0xff, 0xfe, 0x01, 0x00]));
+  const be = readNpy(npyFile(1, dict(">i2", 2), 118, [0xff, 0xfe, 0x01, 0x00]));
   assertEquals(Array.from(be.data as Int16Array), [-2, 256]);
-  const le = readNpy(file(1, dict("<u2", 2), 118, [0x01, 0x00, 0xff, 0xff]));
+  const le = readNpy(npyFile(1, dict("<u2", 2), 118, [0x01, 0x00, 0xff, 0xff]));
   assertEquals(Array.from(le.data as Uint16Array), [1, 65535]);
   // 0x7e00 NaN, 0x7c00 +inf, 0xfc00 -inf.
-  const half = readNpy(file(1, dict("<f2", 3), 118, [0x00, 0x7e, 0x00, 0x7c, 0x00, 0xfc]));
+  const half = readNpy(npyFile(1, dict("<f2", 3), 118, [0x00, 0x7e, 0x00, 0x7c, 0x00, 0xfc]));
   assertEquals(Array.from(half.data as Float32Array), [NaN, Infinity, -Infinity]);
   const u = readNpy(
-    file(1, dict("<U2", 2), 118, [0, 0, 0, 0, 0, 0, 0, 0, 120, 0, 0, 0, 0, 0, 0, 0]),
+    npyFile(1, dict("<U2", 2), 118, [0, 0, 0, 0, 0, 0, 0, 0, 120, 0, 0, 0, 0, 0, 0, 0]),
   );
   assertEquals(u.data, ["", "x"]);
 });
