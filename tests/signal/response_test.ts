@@ -258,18 +258,18 @@ Deno.test("input units in NM, CM, MM are converted to SI; units not understood f
   );
 });
 
+/** A response with no stages: `sensitivity` counts per `inputUnits` (M/S by default) at 1 Hz. */
+function flatResponse(sensitivity: number, inputUnits = "M/S"): InstrumentResponse {
+  return { sensitivity, sensitivityFrequency: 1, inputUnits, stages: [] };
+}
+
 Deno.test("the water level applies to the response in the output units (ObsPy's H·iω for DISP)", () => {
   // A flat velocity response H = S. For DISP the response in output units is S·iω, largest at
   // Nyquist (S·2π·20 Hz); a 20 dB water level clips it below 2 Hz to S·2π·2 Hz. So a 1 Hz
   // velocity sine of amplitude a comes out with amplitude a/(2π·2) (not a/(2π·1)), and a 5 Hz
   // one, above the level, with a/(2π·5); both as −cos (integration's −90°).
   const fs = 40, n = 8000, S = 1e9;
-  const flat: InstrumentResponse = {
-    sensitivity: S,
-    sensitivityFrequency: 1,
-    inputUnits: "M/S",
-    stages: [],
-  };
+  const flat = flatResponse(S);
   const comps = [[1, 3e-6, 0.4], [5, 2e-6, 1.3]] as const;
   const counts = new Float64Array(n), want = new Float64Array(n);
   for (const [f, a, ph] of comps) {
@@ -374,24 +374,14 @@ Deno.test("without an output, a displacement or acceleration sensor's own motion
   const x = new Float64Array(n).map((_, i) => Math.sin(i / 7) + 0.3 * Math.cos(i / 3));
   const want = x.map((v) => v / S);
   for (const inputUnits of ["M", "M/S", "M/S**2"]) {
-    const flat: InstrumentResponse = {
-      sensitivity: S,
-      sensitivityFrequency: 1,
-      inputUnits,
-      stages: [],
-    };
+    const flat = flatResponse(S, inputUnits);
     assertClose(removeResponse(x, 50, flat), want, 1e-13 / S, 0, inputUnits);
   }
 });
 
 Deno.test("output ACC from a velocity sensor differentiates: a·sin(ωt + φ) in m/s comes out as a·ω·cos(ωt + φ)", () => {
   const fs = 40, n = 8000, S = 1e9;
-  const flat: InstrumentResponse = {
-    sensitivity: S,
-    sensitivityFrequency: 1,
-    inputUnits: "M/S",
-    stages: [],
-  };
+  const flat = flatResponse(S);
   const comps = [[1, 3e-6, 0.4], [5, 2e-6, 1.3]] as const;
   const counts = new Float64Array(n), want = new Float64Array(n);
   for (const [f, a, ph] of comps) {
@@ -420,12 +410,7 @@ Deno.test("applyResponse converts SI ground motion to the sensor's units: a flat
   const n = 500, S = 2.5;
   const x = new Float64Array(n).map((_, i) => 1e-6 * Math.sin(i / 11));
   for (const [inputUnits, scale] of [["NM/S", 1e-9], ["CM/S**2", 1e-2], ["MM", 1e-3]] as const) {
-    const flat: InstrumentResponse = {
-      sensitivity: S,
-      sensitivityFrequency: 1,
-      inputUnits,
-      stages: [],
-    };
+    const flat = flatResponse(S, inputUnits);
     const want = x.map((v) => v * S / scale);
     assertClose(applyResponse(x, 50, flat), want, 1e-12 * S / scale * 1e-6, 0, inputUnits);
   }
