@@ -95,6 +95,16 @@ Deno.test("decodeSafetensors reads a subarray view at a nonzero offset", () => {
   assertEquals(decodeSafetensors(padded.subarray(3)).tensors.x.data, new Int32Array([5, 6]));
 });
 
+/** A safetensors file of a raw `header` (its length prefixed as u64 LE) and `data` bytes. */
+function safetensorsFile(header: string, data: number[] = []): Uint8Array {
+  const h = new TextEncoder().encode(header);
+  const out = new Uint8Array(8 + h.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+  out.set(h, 8);
+  out.set(data, 8 + h.length);
+  return out;
+}
+
 Deno.test("decodeSafetensors rejects truncated files and bad headers with clear errors", () => {
   const good = encodeSafetensors({
     a: { dtype: "F32", shape: [2], data: new Float32Array([1, 2]) },
@@ -110,26 +120,20 @@ Deno.test("decodeSafetensors rejects truncated files and bad headers with clear 
   const long = new Uint8Array(good.length + 4);
   long.set(good);
   assertThrows(() => decodeSafetensors(long), RangeError, "cover");
-  const make = (header: string, data: number[] = []) => {
-    const h = new TextEncoder().encode(header);
-    const out = new Uint8Array(8 + h.length + data.length);
-    new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
-    out.set(h, 8);
-    out.set(data, 8 + h.length);
-    return out;
-  };
-  assertThrows(() => decodeSafetensors(make("[1]")), RangeError, "JSON object");
-  assertThrows(() => decodeSafetensors(make("{bad")), RangeError, "JSON");
+  assertThrows(() => decodeSafetensors(safetensorsFile("[1]")), RangeError, "JSON object");
+  assertThrows(() => decodeSafetensors(safetensorsFile("{bad")), RangeError, "JSON");
   assertThrows(
     () =>
-      decodeSafetensors(make('{"a":{"dtype":"BF17","shape":[1],"data_offsets":[0,2]}}', [0, 0])),
+      decodeSafetensors(
+        safetensorsFile('{"a":{"dtype":"BF17","shape":[1],"data_offsets":[0,2]}}', [0, 0]),
+      ),
     RangeError,
     "dtype",
   );
   assertThrows(
     () =>
       decodeSafetensors(
-        make('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', [0, 0, 0, 0]),
+        safetensorsFile('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', [0, 0, 0, 0]),
       ),
     RangeError,
     "needs 8 bytes",
@@ -138,7 +142,16 @@ Deno.test("decodeSafetensors rejects truncated files and bad headers with clear 
   assertThrows(
     () =>
       decodeSafetensors(
-        make('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}}', [0, 0, 0, 0, 0, 0, 0, 0]),
+        safetensorsFile('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}}', [
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+        ]),
       ),
     RangeError,
     "shape [1] of F32 needs 4 bytes: found 8",
@@ -146,7 +159,7 @@ Deno.test("decodeSafetensors rejects truncated files and bad headers with clear 
   // Two tensors overlapping on the same 4 bytes, and a hole before a tensor.
   assertThrows(
     () =>
-      decodeSafetensors(make(
+      decodeSafetensors(safetensorsFile(
         '{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}',
         [1, 2, 3, 4],
       )),
@@ -156,13 +169,13 @@ Deno.test("decodeSafetensors rejects truncated files and bad headers with clear 
   assertThrows(
     () =>
       decodeSafetensors(
-        make('{"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}', [1, 2, 3, 4]),
+        safetensorsFile('{"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}', [1, 2, 3, 4]),
       ),
     RangeError,
     "hole",
   );
   assertThrows(
-    () => decodeSafetensors(make('{"__metadata__":{"epoch":3}}')),
+    () => decodeSafetensors(safetensorsFile('{"__metadata__":{"epoch":3}}')),
     RangeError,
     "strings",
   );
@@ -171,7 +184,10 @@ Deno.test("decodeSafetensors rejects truncated files and bad headers with clear 
   assertThrows(
     () =>
       decodeSafetensors(
-        make('{"w":{"dtype":"F32","shape":[-2,-2],"data_offsets":[0,16]}}', new Array(16).fill(0)),
+        safetensorsFile(
+          '{"w":{"dtype":"F32","shape":[-2,-2],"data_offsets":[0,16]}}',
+          new Array(16).fill(0),
+        ),
       ),
     RangeError,
     'Cannot decode safetensors: tensor "w": shape entries must be >= 0: found [-2,-2]',
@@ -265,22 +281,14 @@ Deno.test("safetensorsHeaderLength takes a header of exactly 100 MB and refuses 
 });
 
 Deno.test("decodeSafetensors refuses a header not starting with '{', a __metadata__ list, and data_offsets that are not two integers >= 0", () => {
-  const make = (header: string, data: number[] = []) => {
-    const h = new TextEncoder().encode(header);
-    const out = new Uint8Array(8 + h.length + data.length);
-    new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
-    out.set(h, 8);
-    out.set(data, 8 + h.length);
-    return out;
-  };
   // The reference implementation refuses leading whitespace (InvalidHeaderStart).
   assertThrows(
-    () => decodeSafetensors(make(' {"__metadata__":{}}')),
+    () => decodeSafetensors(safetensorsFile(' {"__metadata__":{}}')),
     RangeError,
     "header must be a UTF-8 JSON object: the header does not start with '{'",
   );
   assertThrows(
-    () => decodeSafetensors(make('{"__metadata__":["a"]}')),
+    () => decodeSafetensors(safetensorsFile('{"__metadata__":["a"]}')),
     RangeError,
     '__metadata__ must be an object of strings: found ["a"]',
   );
@@ -289,7 +297,7 @@ Deno.test("decodeSafetensors refuses a header not starting with '{', a __metadat
     assertThrows(
       () =>
         decodeSafetensors(
-          make(`{"a":{"dtype":"F32","shape":[1],"data_offsets":${off}}}`, four),
+          safetensorsFile(`{"a":{"dtype":"F32","shape":[1],"data_offsets":${off}}}`, four),
         ),
       RangeError,
       `Cannot decode safetensors: tensor "a": data_offsets must be two integers >= 0: found ${off}`,
