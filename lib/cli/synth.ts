@@ -109,6 +109,11 @@ export const synth: Command = {
     const out = strFlag(values, "out");
     if (!out) throw new UserError("Cannot synth: give --out DIR");
     const snr = numberList(strFlag(values, "snr") ?? "5,30", "snr");
+    if (snr.length > 2) {
+      throw new UserError(
+        `Cannot read --snr: expected LO,HI (or one value): found '${strFlag(values, "snr")}'`,
+      );
+    }
     if (values.continuous) return await runContinuous(values, out, snr);
     for (const f of ["hours", "stations", "start", "events-per-hour"]) {
       if (values[f] !== undefined) {
@@ -136,7 +141,7 @@ export const synth: Command = {
         throw new UserError(`Cannot read --classes: expected each class once: found '${cl}'`);
       }
     }
-    if (snr.length > 2 || (snr.length === 2 && snr[0] > snr[1])) {
+    if (snr.length === 2 && snr[0] > snr[1]) {
       throw new UserError(
         `Cannot read --snr: expected LO,HI with LO <= HI (or one value): found '${
           strFlag(values, "snr")
@@ -182,12 +187,6 @@ async function runContinuous(values: Values, out: string, snr: number[]): Promis
       throw new UserError(`Cannot read --${f}: synth --continuous takes no --${f}`);
     }
   }
-  // A third value was dropped without a word (without --continuous it is refused).
-  if (snr.length > 2) {
-    throw new UserError(
-      `Cannot read --snr: expected LO,HI (or one value): found '${strFlag(values, "snr")}'`,
-    );
-  }
   const hours = numFlag(values, "hours") ?? 6;
   if (!(hours > 0)) throw new UserError(`Cannot read --hours: expected > 0: found ${hours}`);
   const stations = intFlag(values, "stations") ?? 2;
@@ -222,7 +221,7 @@ async function runContinuous(values: Values, out: string, snr: number[]): Promis
     hours,
     stations,
     components: compText.split(""),
-    snr: [Math.min(...snr.slice(0, 2)), Math.max(...snr.slice(0, 2))],
+    snr: [Math.min(...snr), Math.max(...snr)],
     start,
     eventsPerHour: rate,
     seed: seedFlag(values) ?? 0,
