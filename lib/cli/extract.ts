@@ -167,11 +167,9 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
         );
       }
       const parts = aicFlag.split("/");
-      const [before, after] = parts.map(Number);
-      if (
-        parts.length !== 2 || !parts[0] || !parts[1] ||
-        !(before >= 0 && after >= 0 && before + after > 0)
-      ) {
+      // parseDecimal: an empty side is no number (Number reads it as 0).
+      const [before, after] = parts.map(parseDecimal);
+      if (parts.length !== 2 || !(before >= 0 && after >= 0 && before + after > 0)) {
         throw new UserError(
           `Cannot read --aic: expected BEFORE/AFTER, seconds searched before and after each ` +
             `trigger's onset, not both 0 (5/1): found '${aicFlag}'`,
@@ -186,12 +184,9 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
         );
       }
       const parts = coincidenceFlag.split("/");
-      const [n, win] = [Number(parts[0]), parts.length > 1 ? Number(parts[1]) : 10];
-      if (
-        parts.length > 2 || !(Number.isInteger(n) && n >= 1) || !(win >= 0) || !parts[0] ||
-        // "2/" read its empty window as 0 s.
-        (parts.length > 1 && !parts[1].trim())
-      ) {
+      // parseDecimal: "2/" is no window (Number read it as 0 s).
+      const [n, win] = [parseDecimal(parts[0]), parts.length > 1 ? parseDecimal(parts[1]) : 10];
+      if (parts.length > 2 || !(Number.isInteger(n) && n >= 1) || !(win >= 0)) {
         throw new UserError(
           `Cannot read --coincidence: expected N or N/S, stations (a whole number >= 1) and ` +
             `seconds (default 10), e.g. 2/10: found '${coincidenceFlag}'`,
