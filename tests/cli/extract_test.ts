@@ -2571,7 +2571,7 @@ Deno.test("extract's trigger, band-pass, pre-filter and input flags keep a confi
   );
 });
 
-Deno.test("extract's trigger flags refuse a fifth part, an empty or zero part and a band of no width, and a flag given without SDS input is named by itself", () => {
+Deno.test("extract's trigger flags refuse a fifth part, an empty or zero part, a band of no width and a band edge not in decimal notation, and a flag given without SDS input is named by itself", () => {
   const sds = {
     format: "sds",
     dir: "/a",
@@ -2595,6 +2595,9 @@ Deno.test("extract's trigger flags refuse a fifth part, an empty or zero part an
     // A band of no width, or from 0 Hz.
     [{ "trigger-band": "2/2" }, "Cannot read --trigger-band: expected FMIN/FMAX"],
     [{ "trigger-band": "0/10" }, "Cannot read --trigger-band: expected FMIN/FMAX"],
+    // Infinity reached the config check as null, named by its field; hex read as 20 Hz.
+    [{ "trigger-band": "1/Infinity" }, "Cannot read --trigger-band: expected FMIN/FMAX"],
+    [{ "trigger-band": "1/0x14" }, "Cannot read --trigger-band: expected FMIN/FMAX"],
   ];
   for (const [flags, msg] of bad) {
     assertThrows(() => over(sds, flags), UserError, msg);
