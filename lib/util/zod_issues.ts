@@ -67,7 +67,8 @@ export function issueMessage(schema: z.ZodType, issue: z.core.$ZodIssue): string
   if (issue.code !== "unrecognized_keys") return issue.message;
   const known = objectsAt(schema as unknown as Schema, issue.path)
     .flatMap((o) => Object.keys(o._zod.def.shape ?? {}));
-  const near = issue.keys.map((k) => [k, nearestName(k, known)] as const)
+  // Under a union, a key of another option is known but not here: not the key it meant.
+  const near = issue.keys.map((k) => [k, nearestName(k, known.filter((n) => n !== k))] as const)
     .filter(([, n]) => n !== null);
   const hints = issue.keys.length === 1
     ? near.map(([, n]) => `did you mean ${n}?`)

@@ -139,3 +139,15 @@ Deno.test("with two mistyped keys in one object, each hint names its own key and
     '|Unrecognized keys: "epoch", "zzzzzzzz" (epoch: did you mean epochs?)',
   ]);
 });
+
+Deno.test("a key of another option of a union is not offered as the key it meant: extract's input with a manifest and a dir", () => {
+  const e = assertThrows(
+    () =>
+      parseExtractConfig({
+        input: { format: "manifest", path: "m.csv", dir: "x" },
+      }, "e.json"),
+    UserError,
+  );
+  // Before: 'Unrecognized key: "dir" (did you mean dir?)', the esec, npz and sds inputs' dir.
+  assertEquals(e.message, 'Cannot use e.json: invalid field input: Unrecognized key: "dir"');
+});
