@@ -276,7 +276,9 @@ export const extractConfigSchema = z.object({
     scaling: z.enum(["psd", "log10", "db"]).default("psd"),
   }).strict().prefault({}),
   /** Parallel workers (Deno Web Workers); 0 runs in the main thread; "auto": one per CPU, at most 16. */
-  workers: z.union([z.number().int().min(0).max(64), z.literal("auto")]).default("auto"),
+  workers: z.union([z.number().int().min(0).max(64), z.literal("auto")], {
+    error: 'expected a whole number from 0 to 64, or "auto"',
+  }).default("auto"),
   /** Process only N samples (null: all): the first N, or a random N (`subset`). */
   limit: z.number().int().positive().nullable().default(null),
   /** Which N samples `limit` keeps: the first N that can be tried, or N drawn at random. */

@@ -996,7 +996,7 @@ Deno.test("extract: a manifest row with a field too few or an unreadable referen
     );
   }));
 
-Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist is checked", () => {
+Deno.test("extract config: defaults give 87 x 67, errors name the field (and what workers expects), Nyquist is checked", () => {
   const base = { input: { format: "manifest", path: "m.csv" } };
   const g = spectrogramGeometry(parseExtractConfig(base));
   assertEquals([g.nperseg, g.noverlap, g.nfft, g.nFreqs, g.nTimes], [257, 128, 512, 87, 67]);
@@ -1006,6 +1006,14 @@ Deno.test("extract config: defaults give 87 x 67, errors name the field, Nyquist
     "spectrogram.overlap",
   );
   assertThrows(() => parseExtractConfig({ ...base, workers: "two" }), UserError, "workers");
+  // Neither a number nor "auto" (a string, a fraction): what is expected, not "Invalid input".
+  for (const workers of ["2", 1.5, null]) {
+    assertThrows(
+      () => parseExtractConfig({ ...base, workers }, "c.json"),
+      UserError,
+      'Cannot use c.json: invalid field workers: expected a whole number from 0 to 64, or "auto"',
+    );
+  }
   // Workers: one per CPU thread by default, at most 16; a number is taken as given.
   assertEquals(parseExtractConfig(base).workers, "auto");
   const cpus = navigator.hardwareConcurrency ?? 2;
