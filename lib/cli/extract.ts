@@ -236,7 +236,16 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       }
     }
     if (windows) {
-      if (channelsFlag) windows.channels = channelsFlag.split(",").map((x) => x.trim());
+      if (channelsFlag) {
+        windows.channels = channelsFlag.split(",").map((x) => x.trim());
+        // One empty entry among channels: named here, not as input.windows.channels.1.
+        if (windows.channels.some((x) => !x) && windows.channels.some((x) => x)) {
+          throw new UserError(
+            `Cannot read --channels: expected NET.STA.LOC.CHA[,...] without an empty entry (a ` +
+              `comma too many?): found '${channelsFlag}'`,
+          );
+        }
+      }
       if (labelsFlag) windows.labels = resolve(labelsFlag);
       if (chunkFlag !== undefined) {
         if (!(chunkFlag >= 0)) {

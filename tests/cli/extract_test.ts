@@ -2634,7 +2634,7 @@ Deno.test("extract's trigger flags refuse a fifth part, an empty or zero part, a
   }
 });
 
-Deno.test("extract --windows keeps a config's labels and chunk, relative --sds, --picks and --window-labels resolve, and an empty end, step or channel list is refused", () => {
+Deno.test("extract --windows keeps a config's labels and chunk, relative --sds, --picks and --window-labels resolve, and an empty end, step, channel list or channel is refused", () => {
   const over = (input: unknown, flags: Record<string, string>) =>
     applyOverrides(parseExtractConfig({ input }), flags).input as {
       dir: string;
@@ -2674,6 +2674,16 @@ Deno.test("extract --windows keeps a config's labels and chunk, relative --sds, 
     UserError,
     "Cannot use --windows: give --channels NET.STA.LOC.CHA",
   );
+  // An empty entry beside channels (a comma too many) is --channels', not the config field's
+  // input.windows.channels.1.
+  for (const bad of ["XX.A..HHZ,", "XX.A..HHZ,,XX.B..HHZ"]) {
+    assertThrows(
+      () => over(win, { channels: bad }),
+      UserError,
+      `Cannot read --channels: expected NET.STA.LOC.CHA[,...] without an empty entry (a comma ` +
+        `too many?): found '${bad}'`,
+    );
+  }
   // --window-labels without windows is the flag named.
   assertThrows(
     () => over({ format: "sds", dir: "/a", picks: "/p.xml" }, { "window-labels": "/l.csv" }),
