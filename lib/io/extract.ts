@@ -1440,6 +1440,16 @@ interface CorruptSeen {
   span: [number, number] | null;
 }
 
+/**
+ * How a manifest sample gets its reference time, for the message of one that has none (the
+ * other inputs give every sample a time, or say why not where they read it).
+ */
+function referenceHint(config: ExtractConfig): string {
+  return config.input.format === "manifest"
+    ? ": give it a reference_time in the manifest, or a QuakeML pick for its station (--picks)"
+    : "";
+}
+
 async function processSampleBody(
   task: SampleTask,
   config: ExtractConfig,
@@ -1456,7 +1466,9 @@ async function processSampleBody(
   if (task.referenceTime === null && !task.pickTimes?.length && (sacRef === null || task.npz)) {
     throw new SampleError(
       "no reference time",
-      `Cannot place sample ${task.id}: it has no reference time (pick or origin)`,
+      `Cannot place sample ${task.id}: it has no reference time (pick or origin)${
+        referenceHint(config)
+      }`,
     );
   }
   const codes = channelCodes(task, config.components);
@@ -1507,7 +1519,7 @@ async function processSampleBody(
         "no reference time",
         `Cannot place sample ${task.id}: it has no reference time (pick or origin)${
           sac && sacRef !== null ? `, and no SAC file of it sets the ${sacRef} marker` : ""
-        }`,
+        }${referenceHint(config)}`,
       );
     }
     // A damaged record left out of the files (a gap) fails the samples whose crop (with its

@@ -362,6 +362,12 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
     ) {
       assert(byId[id].includes(file), `${id}: message names ${file}: ${byId[id]}`);
     }
+    // A manifest row without a time says where one goes.
+    assertEquals(
+      byId.noref,
+      "Cannot place sample noref: it has no reference time (pick or origin): give it a " +
+        "reference_time in the manifest, or a QuakeML pick for its station (--picks)",
+    );
     // What the 67 frames read: half a 257-sample window (1.28 s) before the first frame at
     // -20 s, and up to the last sample of the last frame, centred at 65.79 s: 66.42 s after.
     assert(
