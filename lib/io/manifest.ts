@@ -325,7 +325,8 @@ export async function readManifest(
   // A column seisdec does not read is ignored, with a warning: a misspelt 'reference_time'
   // would otherwise fail every sample as having no reference time, without a word about why.
   const known = MANIFEST_COLUMNS;
-  const unknown = head.filter((h) => h !== "" && !known.includes(h));
+  // Each name once: a repeated unknown column is one column to the user.
+  const unknown = [...new Set(head.filter((h) => h !== "" && !known.includes(h)))];
   if (unknown.length) {
     console.error(
       `warning: manifest ${path}: ignoring column${unknown.length > 1 ? "s" : ""} ${

@@ -268,6 +268,18 @@ Deno.test("manifest: a column seisdec does not read is named in one warning, wit
       `'reference_time'?), 'notes': the columns read are id, waveform, response, network, ` +
       `station, location, channel, reference_time, label, event_id, s_time`,
     ]);
+    // A repeated unknown column is named once.
+    errs.length = 0;
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      "id,waveform,network,station,channel,notes,notes\na,a.mseed,XX,S1,HHZ,x,y\n",
+    );
+    await readManifest(`${dir}/m.csv`);
+    assertEquals(errs, [
+      `warning: manifest ${dir}/m.csv: ignoring column 'notes': the columns read are id, ` +
+      `waveform, response, network, station, location, channel, reference_time, label, ` +
+      `event_id, s_time`,
+    ]);
     // The known columns alone: no warning.
     errs.length = 0;
     await Deno.writeTextFile(`${dir}/m.csv`, "id,waveform,network,station,channel\na,a,XX,S,HHZ\n");
