@@ -1057,6 +1057,8 @@ export class GpuRuntime {
    * @param data Values to write.
    */
   write(dst: BufRef, data: Float32Array | Uint32Array | Int32Array): void {
+    // Deno panics on a queue write of no bytes (the fill of an empty tensor); clear() skips one too.
+    if (data.length === 0) return;
     // A queue write lands before any command not yet submitted: deferred work on the slice
     // is recorded and submitted first.
     if (this.#deferredRanges.length && this.#touch([dst])) this.submit();

@@ -663,3 +663,20 @@ bothBackends(
     assertEquals([...(await ops.sum(e).data())], [0]);
   },
 );
+
+bothBackends(
+  "Tensor.full and Tensor.fromArray make a tensor with a zero dimension, whatever the fill value",
+  async (device) => {
+    // On WebGPU a fill of few values goes in by a queue write: one of no bytes made Deno panic.
+    for (const value of [0, 1, 2.5]) {
+      const e = Tensor.full([0, 3], value, device);
+      assertEquals(e.shape, [0, 3]);
+      assertEquals([...(await e.data())], []);
+      assertEquals([...(await ops.leakyRelu(e, SLOPE).data())], []);
+      e.dispose();
+    }
+    const f = Tensor.fromArray(new Float32Array(0), [2, 0], device);
+    assertEquals([...(await f.data())], []);
+    f.dispose();
+  },
+);
