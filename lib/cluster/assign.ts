@@ -87,6 +87,13 @@ export async function applyModel(
   onBatch?: (done: number) => void,
   opts: { codesOnly?: boolean } = {},
 ): Promise<Assignment> {
+  if (!["auto", "dec", "init", "pretrain"].includes(stage)) {
+    throw new TypeError(
+      `Cannot apply the model: stage must be "auto", "dec", "init" or "pretrain": found ${
+        JSON.stringify(stage)
+      }`,
+    );
+  }
   const hasDec = await exists(join(dir, "dec.safetensors"));
   const hasInit = await exists(join(dir, "centroids.safetensors"));
   const use = stage === "auto" ? (hasDec ? "dec" : hasInit ? "init" : "pretrain") : stage;

@@ -2,9 +2,9 @@
  * `cluster --raw`'s k-means on the spectrograms themselves (lib/cluster/assign.ts, rawKmeans):
  * its defaults and what its assignment records.
  */
-import { assertEquals } from "../_assert.ts";
+import { assertEquals, assertRejects } from "../_assert.ts";
 import { MemoryDataset } from "../../lib/cluster/data.ts";
-import { rawKmeans } from "../../lib/cluster/assign.ts";
+import { applyModel, rawKmeans } from "../../lib/cluster/assign.ts";
 
 Deno.test("rawKmeans normalises each sample by its largest |value| by default, records its k-means settings, and splits two shapes whatever their amplitudes", async () => {
   // Two shapes of 4 values, each at amplitudes 1 and 1000: by shape after maxabs, not by size.
@@ -25,4 +25,20 @@ Deno.test("rawKmeans normalises each sample by its largest |value| by default, r
     seed: 0,
   });
   assertEquals([a.stage, a.q, a.model], ["raw", null, null]);
+});
+
+Deno.test("applyModel refuses a stage other than auto, dec, init or pretrain (a JavaScript caller's), naming the four, before it reads the model", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Before, this empty directory's missing model.json was named, and a trained one gave the
+    // initial centres' assignments to codes without init's latent scale.
+    const ds = new MemoryDataset(new Float32Array(4), [1, 2, 2]);
+    await assertRejects(
+      () => applyModel(dir, ds, "cpu", "final" as never),
+      TypeError,
+      'Cannot apply the model: stage must be "auto", "dec", "init" or "pretrain": found "final"',
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
