@@ -24,7 +24,7 @@ export interface SilhouetteOptions {
  *
  * Exact (O(n²)) when n <= `sampleSize`; otherwise computed on a seeded random
  * sample of `sampleSize` points, like scikit-learn's `sample_size`. NaN when that
- * sample holds a single cluster (the others too small to be drawn).
+ * sample holds a single cluster (the others too small to be drawn), or one cluster per point.
  *
  * @param x Points, row-major `[n, d]`.
  * @param n Number of points.
@@ -70,9 +70,10 @@ export function silhouette(
     lab[s] = codes.get(l)!;
   }
   const k = codes.size;
-  // A sample can miss every cluster but one (a tiny cluster or an outlier's among thousands):
-  // the index is then undefined on it, which is not the caller's error.
-  if (k < 2 && m < n) return NaN;
+  // A sample can miss every cluster but one (a tiny cluster or an outlier's among thousands), or,
+  // as small as 2 or 3 points, draw each from another cluster: the index is then undefined on
+  // it, which is not the caller's error (unless every point is a cluster of its own).
+  if (m < n && (k < 2 || (k > m - 1 && new Set(Array.from(labels)).size < n))) return NaN;
   if (k < 2 || k > m - 1) {
     throw new RangeError(
       `Cannot compute silhouette: the number of clusters must be in [2, ${m - 1}]: found ${k}`,

@@ -80,6 +80,30 @@ Deno.test("silhouette is NaN when its sample draws from one cluster only", () =>
   assert(silhouette(x, n, 1, labels, { sampleSize: n }) > 0.99);
 });
 
+Deno.test("silhouette is NaN when its sample draws each point from another cluster", () => {
+  // sampleSize 2 with two clusters: a sample of one point per cluster has no a for either. It
+  // was refused as 'the number of clusters must be in [2, 1]', which no caller could meet.
+  const x = new Float64Array([0, 1, 2, 10, 11, 12]), labels = [0, 0, 0, 1, 1, 1];
+  const got = Array.from(
+    { length: 8 },
+    (_, seed) => silhouette(x, 6, 1, labels, { sampleSize: 2, seed }),
+  );
+  const mixed = got.filter(Number.isNaN).length;
+  assert(mixed > 0, "some sample draws one point of each cluster");
+  // A sample of two points of one cluster is NaN too (one cluster); none is refused.
+  assertEquals(mixed, got.length);
+  // Three clusters, samples of 3: NaN where all three are drawn, a score otherwise.
+  const y = new Float64Array([0, 1, 10, 11, 20, 21]), three = [0, 0, 1, 1, 2, 2];
+  const s3 = Array.from(
+    { length: 12 },
+    (_, seed) => silhouette(y, 6, 1, three, { sampleSize: 3, seed }),
+  );
+  const nan3 = s3.filter(Number.isNaN).length;
+  assert(nan3 > 0 && nan3 < s3.length, `NaN in ${nan3} of ${s3.length}`);
+  // Unsampled, one cluster per point is still the caller's error.
+  assertThrows(() => silhouette(y, 6, 1, [0, 1, 2, 3, 4, 5]), RangeError, "clusters");
+});
+
 Deno.test("silhouette's sample is the first sampleSize points of the seed's permutation, scored exactly", () => {
   const r = new Rng(2);
   const n = 300, x = new Float64Array(n * 2).map(() => r.normal());
