@@ -43,7 +43,7 @@ function uniqueSorted(a: ArrayLike<number>): number[] {
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i])) {
       throw new RangeError(
-        `Cannot read labels: labels must be finite numbers: label ${i} is ${a[i]}`,
+        `Cannot read labels: labels must be finite numbers: sample ${i} has label ${a[i]}`,
       );
     }
     set.add(a[i]);
@@ -208,7 +208,7 @@ export function clusterSizes(labels: ArrayLike<number>, k: number): number[] {
     const l = labels[i];
     if (!Number.isInteger(l) || l < 0 || l >= k) {
       throw new RangeError(
-        `Cannot count cluster sizes: labels must be integers in [0, ${k}): label ${i} is ${l}`,
+        `Cannot count cluster sizes: labels must be integers in [0, ${k}): sample ${i} has label ${l}`,
       );
     }
     sizes[l]++;

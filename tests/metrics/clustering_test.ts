@@ -86,8 +86,8 @@ Deno.test("confusionMatrix counts classes by rows and clusters by columns", () =
 Deno.test("clusterSizes counts empty clusters and rejects out-of-range labels", () => {
   assertEquals(clusterSizes(new Int32Array([0, 0, 3]), 5), [2, 0, 0, 1, 0]);
   assertThrows(() => clusterSizes([0, 5], 5), RangeError, "[0, 5)");
-  assertThrows(() => clusterSizes([0, -1], 5), RangeError, "label 1 is -1");
-  assertThrows(() => clusterSizes([0, 1.5], 5), RangeError, "label 1 is 1.5");
+  assertThrows(() => clusterSizes([0, -1], 5), RangeError, "sample 1 has label -1");
+  assertThrows(() => clusterSizes([0, 1.5], 5), RangeError, "sample 1 has label 1.5");
   assertThrows(() => clusterSizes([0], 2.5), RangeError, "k must be an integer >= 0");
   assertThrows(() => clusterSizes([0], -1), RangeError, "k must be an integer >= 0");
 });
@@ -121,12 +121,12 @@ Deno.test("the metrics refuse truth longer than pred and name both lengths", () 
 
 Deno.test("the metrics refuse a NaN or infinite label and name it", () => {
   // NaN is a Map key like any other: unchecked, it would be scored as a class of its own.
-  assertThrows(() => nmi([0, 1], [NaN, 1]), RangeError, "label 0 is NaN");
-  assertThrows(() => ari([0, 1, Infinity], [0, 1, 1]), RangeError, "label 2 is Infinity");
+  assertThrows(() => nmi([0, 1], [NaN, 1]), RangeError, "sample 0 has label NaN");
+  assertThrows(() => ari([0, 1, Infinity], [0, 1, 1]), RangeError, "sample 2 has label Infinity");
   assertThrows(
     () => clusteringAccuracy([0, -Infinity, 1], [0, 1, 1]),
     RangeError,
-    "label 1 is -Infinity",
+    "sample 1 has label -Infinity",
   );
 });
 
@@ -175,5 +175,5 @@ Deno.test("clusteringAccuracy maps a cluster tied between classes to the first c
 
 Deno.test("clusterSizes of no labels and k = 0 is empty", () => {
   assertEquals(clusterSizes([], 0), []);
-  assertThrows(() => clusterSizes([0], 0), RangeError, "[0, 0): label 0 is 0");
+  assertThrows(() => clusterSizes([0], 0), RangeError, "[0, 0): sample 0 has label 0");
 });
