@@ -111,10 +111,13 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof GpuOutOfMemoryError && !Deno.env.get("SEISDEC_DEBUG")) {
       const kept = parsed ? await checkpointAdvice(cmd, parsed) : null;
+      // Half the inferBatch in force: the default, 256, as the example lowered nothing.
+      const { passBatch } = await import("./lib/tensor/backends.ts");
+      const lower = Math.max(1, Math.floor(passBatch("webgpu") / 2));
       console.error(
         `error: Cannot finish ${name}: ${e.detail}: close other programs that use the GPU, ` +
           `lower --batch-size (training) or the tuning's inferBatch (encoding: ` +
-          `SEISDEC_TUNING='{"inferBatch":256}'), or pass --cpu${kept ? `; ${kept}` : ""}`,
+          `SEISDEC_TUNING='{"inferBatch":${lower}}'), or pass --cpu${kept ? `; ${kept}` : ""}`,
       );
       return 1;
     }

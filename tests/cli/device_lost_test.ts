@@ -2,13 +2,15 @@
  * A long CLI run whose WebGPU device is lost (destroy() here, as a driver reset, a watchdog
  * timeout or running out of GPU memory would on a real GPU) stops with one line naming the
  * loss, its last checkpoint and the flag that continues from it; the resumed run, in the same
- * process on a new device, ends with the weights of an uninterrupted run.
+ * process on a new device, ends with the weights of an uninterrupted run. One that runs out of
+ * GPU memory says what to lower.
  */
 import { join } from "node:path";
 import { run } from "./_run.ts";
 import { loadWeights } from "../../lib/io/checkpoint.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
-import { gpuRuntime } from "../../lib/tensor/backends.ts";
+import { gpuRuntime, gpuTuning } from "../../lib/tensor/backends.ts";
+import { tuningValue } from "../../lib/gpu/kernels.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { gpuTest } from "../_gpu.ts";
 
@@ -125,6 +127,46 @@ gpuTest(
       await Deno.readTextFile(p("ref/finetune_log.csv")),
     );
     assert(!gpuRuntime()!.lost, "the process is left with a working device");
+    await Deno.remove(root, { recursive: true });
+  },
+);
+
+gpuTest(
+  "cli: a command that runs out of GPU memory suggests an inferBatch below the one in force",
+  async () => {
+    const root = await Deno.makeTempDir();
+    const p = (s: string) => join(root, s);
+    const x = Float32Array.from({ length: 16 * 120 }, (_, i) => 0.5 + 0.4 * Math.sin(i * 0.37));
+    await Deno.writeFile(p("x.npy"), encodeNpy(x, [16, 1, 12, 10]));
+    assertEquals((await run("import", p("x.npy"), "--out", p("ds"), "--quiet")).code, 0);
+    // WebGPU reports the first submit out of memory, as a real GPU whose memory is full does.
+    const submit = GPUQueue.prototype.submit;
+    let armed = true;
+    GPUQueue.prototype.submit = function (this: GPUQueue, buffers: GPUCommandBuffer[]) {
+      if (armed) {
+        armed = false;
+        gpuRuntime()!.device.dispatchEvent(
+          new GPUUncapturedErrorEvent("uncapturederror", {
+            error: new GPUOutOfMemoryError("full"),
+          }),
+        );
+      }
+      return submit.call(this, buffers);
+    };
+    const args = ["pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--batch-size", "8"];
+    let r;
+    try {
+      r = await run(...args, "--latent-dim", "3", "--quiet");
+    } finally {
+      GPUQueue.prototype.submit = submit;
+    }
+    assertEquals(r.code, 1, r.err.join("\n"));
+    const line = r.err.filter((l) => !l.startsWith("warning: ")).join("\n");
+    const now = tuningValue(gpuTuning()!, "inferBatch");
+    const hint = line.match(/SEISDEC_TUNING='\{"inferBatch":(\d+)\}'/);
+    assert(hint, line);
+    // The example lowers the passes: the default's own 256 would change nothing.
+    assertEquals(Number(hint[1]), Math.floor(now / 2), line);
     await Deno.remove(root, { recursive: true });
   },
 );
