@@ -6,6 +6,7 @@
 import type { Command } from "./_command.ts";
 import { adapterSummary } from "../gpu/device.ts";
 import { compileAll, kernelsDigest } from "../gpu/kernels.ts";
+import { tuningDir } from "../gpu/tuning_store.ts";
 import { gpuRuntime, gpuTuning, gpuTuningSource, initBackend } from "../tensor/backends.ts";
 import { UserError } from "../util/errors.ts";
 import { tuningDigest } from "../util/software.ts";
@@ -143,6 +144,9 @@ export const info: Command = {
           ? `, then ${JSON.stringify(tuning.stored.fields)} stored by \`tune\` on ` +
             `${tuning.stored.date.slice(0, 10)} (${tuning.stored.path})` +
             staleness(tuning.stored, await kernelsDigest())
+          : tuningDir() === null
+          // Not "no stored tuning": one may be stored, and `tune` cannot store one now.
+          ? ", no stored tuning read (SEISDEC_TUNING_DIR=none)"
           : ", no stored tuning (`cli.ts tune` measures one)") +
         (Object.keys(tuning.env).length
           ? `, then SEISDEC_TUNING ${JSON.stringify(tuning.env)}`

@@ -339,7 +339,7 @@ gpuTest(
 );
 
 gpuTest(
-  "info says when the stored tuning was measured under another Deno or other kernels",
+  "info says when the stored tuning was measured under another Deno or other kernels, or is not read",
   async () => {
     const cli = new URL("../../cli.ts", import.meta.url).pathname;
     const dir = await Deno.makeTempDir();
@@ -400,6 +400,15 @@ gpuTest(
       assertEquals(await info(undefined, now), same);
       const both = await info("1.40.0", "0123456789abcdef");
       assert(both.includes(`not this ${Deno.version.deno}, and for other kernels`), both);
+      // SEISDEC_TUNING_DIR=none reads none, though one is stored, and `tune` could store none.
+      const off = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "info"],
+        env: { SEISDEC_TUNING_DIR: "none" },
+      }).output();
+      assertEquals(
+        new TextDecoder().decode(off.stdout).split("\n").find((l) => l.includes("from:")),
+        `  from:   the ${kind} default, no stored tuning read (SEISDEC_TUNING_DIR=none)`,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
