@@ -577,6 +577,17 @@ export async function sdsWindowTasks(
     if (!options.detect) {
       throw new UserError(`Cannot list the triggers of ${where0}: no detector was given`);
     }
+    // A coincidence of more stations than the channels hold keeps no trigger: say so before
+    // detecting (over a long span, hours), not after, as "found no triggers".
+    const need = w.trigger?.coincidence?.stations ?? 1;
+    const have = new Set(ids.map((id) => `${id[0]}.${id[1]}`));
+    if (have.size < need) {
+      throw new UserError(
+        `Cannot use ${where0}.trigger.coincidence: it keeps a trigger where ${need} stations ` +
+          `trigger together, but the channels are of ${have.size} (${[...have].join(", ")}): ` +
+          `give fewer stations (--coincidence N) or channels of more (--channels)`,
+      );
+    }
     // Progress in channel-days: a detector calls onDay once per UTC day of the span.
     const day = 86_400_000;
     const total = ids.length * (Math.floor((end - 1) / day) - Math.floor(start / day) + 1);

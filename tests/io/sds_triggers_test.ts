@@ -1410,6 +1410,51 @@ Deno.test("detectSdsTriggers: a 30 Hz burst above the 1–18 Hz band, which 4 po
   }
 });
 
+Deno.test("sdsWindowTasks refuses a coincidence of more stations than its channels are of, before detecting", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    for (const [sta, loc] of [["A", "00"], ["A", "10"], ["B", "00"]]) {
+      const [p] = sdsPaths(root, ["XX", sta, loc, "HHZ"], T0, T0);
+      await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+      await Deno.writeFile(p, new Uint8Array(0));
+    }
+    let detected = 0;
+    const detect = () => {
+      detected++;
+      return Promise.resolve({ detections: [], problems: [] });
+    };
+    const list = (stations: number) =>
+      sdsWindowTasks(
+        {
+          start: "2024-01-01T00:00:00Z",
+          end: "2024-01-01T01:00:00Z",
+          step: null,
+          trigger: { ...SPEC, band: null, dead: null, coincidence: { stations, window: 5 } },
+          channels: ["XX.A.00.HHZ", "XX.A.10.HHZ", "XX.B.00.HHZ"],
+          labels: null,
+          chunk: 0,
+        },
+        null,
+        { dir: root, codesOf: (c: string) => [c] },
+        [30_000, 80_000],
+        [20, 66],
+        { detect },
+      );
+    // Three channels, two stations: a coincidence of 3 could keep nothing.
+    await assertRejects(
+      () => list(3),
+      UserError,
+      "input.windows.trigger.coincidence: it keeps a trigger where 3 stations trigger together, " +
+        "but the channels are of 2 (XX.A, XX.B)",
+    );
+    assertEquals(detected, 0, "refused before any channel was detected");
+    assertEquals(await list(2), []);
+    assertEquals(detected, 3);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("sdsWindowTasks with a coincidence of two stations: two channels of one station triggering together are one station, and are dropped", async () => {
   const root = await Deno.makeTempDir();
   try {
