@@ -1651,10 +1651,16 @@ async function processSampleBody(
     if (pp.response.remove) {
       const found = await responseFileFor(task, tr, tref, inventories);
       if (!found) {
+        // How this input names one (an SDS archive's --stations, a manifest row's column).
+        const give = config.input.format === "sds"
+          ? "give one with --stations FILE, input.stations; "
+          : config.input.format === "manifest"
+          ? "name one in the row's response column; "
+          : "";
         throw new SampleError(
           "no response",
           `Cannot remove the response of ${what}: no StationXML or SAC pole-zero file given ` +
-            `(for data without one, such as PhaseNet NPZ windows, pass --no-response: ` +
+            `(${give}for data without one, such as PhaseNet NPZ windows, pass --no-response: ` +
             `preprocess.response.remove false)`,
         );
       }

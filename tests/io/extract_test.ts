@@ -619,3 +619,34 @@ Deno.test("processSample: a clipped run that ends on the crop window's last samp
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a sample without a response file to remove says how its input names one: --stations for an SDS archive, the response column for a manifest", async () => {
+  const { writeSynth } = await import("../../lib/io/synth.ts");
+  const { writeSynthContinuous } = await import("../../lib/io/synth_continuous.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    await writeSynthContinuous(`${root}/cont`, { hours: 1, stations: 1, seed: 9 });
+    const sds = parseExtractConfig({
+      input: { format: "sds", dir: `${root}/cont/sds`, picks: `${root}/cont/events.xml` },
+      limit: 1,
+      workers: 0,
+    });
+    await runExtract(sds, `${root}/a`, { quiet: true });
+    const fa = await Deno.readTextFile(`${root}/a/failures.csv`);
+    assert(fa.includes(",no response,"), fa);
+    assert(fa.includes("given (give one with --stations FILE, input.stations; for data"), fa);
+
+    await writeSynth(`${root}/syn`, { perClass: 1, classes: ["noise"], seed: 2 });
+    const m = await Deno.readTextFile(`${root}/syn/manifest.csv`);
+    await Deno.writeTextFile(`${root}/syn/m.csv`, m.replaceAll(",stations.xml,", ",,"));
+    const manifest = parseExtractConfig({
+      input: { format: "manifest", path: `${root}/syn/m.csv` },
+      workers: 0,
+    });
+    await runExtract(manifest, `${root}/b`, { quiet: true });
+    const fb = await Deno.readTextFile(`${root}/b/failures.csv`);
+    assert(fb.includes("given (name one in the row's response column; for data"), fb);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
