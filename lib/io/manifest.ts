@@ -204,11 +204,24 @@ interface PickIndex {
   sByStation: Map<string, { time: number; eventId: string }[]>;
 }
 
+/**
+ * A picks file that cannot be read or parsed, named as the option it came from (the reader's
+ * message without its own "Cannot read FILE: ", which would name the file twice).
+ */
+function picksError(path: string, e: unknown): UserError {
+  const msg = (e as Error).message, own = `Cannot read ${path}: `;
+  return new UserError(
+    `Cannot read the picks ${path} (--picks, input.picks): ${
+      msg.startsWith(own) ? msg.slice(own.length) : msg
+    }`,
+  );
+}
+
 async function readPickIndex(path: string): Promise<PickIndex> {
   const q = await readQuakeMlFile(path).catch(async (e) => {
     // A CSV or other text where QuakeML belongs: say what the option takes.
     const start = await readInputText(path).then((t) => t.trimStart().slice(0, 20), () => "<");
-    if (start.startsWith("<")) throw new UserError((e as Error).message);
+    if (start.startsWith("<")) throw picksError(path, e);
     throw new UserError(
       `Cannot read picks ${path}: expected QuakeML (XML; --picks and input.picks take QuakeML ` +
         `only): found text starting ${JSON.stringify(start)}; for picks in a table, give each ` +
@@ -776,7 +789,7 @@ export async function sdsTasks(
   try {
     q = await readQuakeMlFile(quakeml);
   } catch (e) {
-    throw new UserError(`Cannot read the picks ${quakeml}: ${(e as Error).message}`);
+    throw picksError(quakeml, e);
   }
   const picks = earliestPicks(q.picks, phase);
   // With P picks, each event's S pick at the station, for samples.csv's s_minus_p.

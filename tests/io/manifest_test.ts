@@ -306,6 +306,25 @@ Deno.test("manifest: a CSV given as picks is named as not QuakeML, with where a 
         `QuakeML only): found text starting "net,sta,time\\nXX,S1,2"; for picks in a table, give ` +
         `each sample's time in the manifest's reference_time column`,
     );
+    // A missing or malformed one is named as the option, the file once (manifest and SDS alike).
+    for (
+      const read of [
+        (q: string) => readManifest(`${dir}/m.csv`, q),
+        (q: string) => sdsTasks(dir, q, null, "P", (c) => [c], [1000, 1000]),
+      ]
+    ) {
+      await assertRejects(
+        () => read(`${dir}/none.xml`),
+        UserError,
+        `Cannot read the picks ${dir}/none.xml (--picks, input.picks): No such file`,
+      );
+      await Deno.writeTextFile(`${dir}/bad.xml`, "<q:quakeml");
+      await assertRejects(
+        () => read(`${dir}/bad.xml`),
+        UserError,
+        `Cannot read the picks ${dir}/bad.xml (--picks, input.picks): Cannot parse ${dir}/bad.xml`,
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
