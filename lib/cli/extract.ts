@@ -69,6 +69,14 @@ export function parseTriggerFlag(flag: string, had: SdsTrigger | null): SdsTrigg
   return t;
 }
 
+/** --phase: a phase name, not blank (the config field's check would name input.phase). */
+function phaseFlag(f: string | undefined): string | undefined {
+  if (f !== undefined && !f.trim()) {
+    throw new UserError(`Cannot read --phase: expected a phase name, such as P or S: found '${f}'`);
+  }
+  return f?.trim();
+}
+
 /**
  * Applies command-line overrides to a config.
  *
@@ -282,7 +290,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
       stations: stations
         ? stationFiles(stations, (f) => resolve(f)).map((f) => resolve(f)).join(";")
         : had?.stations ?? null,
-      phase: strFlag(v, "phase") ?? had?.phase ?? "P",
+      phase: phaseFlag(strFlag(v, "phase")) ?? had?.phase ?? "P",
     };
   } else if (
     windowsFlag || channelsFlag || labelsFlag || chunkFlag !== undefined || triggerFlag ||
@@ -346,6 +354,26 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     // The NPZ files hold no rate: keep the config file's, else PhaseNet's 100 Hz.
     const rate = c.input.format === "npz" ? c.input.samplingRate : 100;
     c.input = { format: "npz", dir: resolve(npz), samplingRate: rate };
+  }
+  // A flag of another input would do nothing: said, not ignored.
+  if (picksFlag !== undefined && c.input.format !== "manifest" && c.input.format !== "sds") {
+    throw new UserError(
+      `Cannot use --picks: it applies to manifest input or an SDS archive (--manifest FILE, ` +
+        `--sds DIR), not to ${c.input.format} input`,
+    );
+  }
+  for (const f of ["stations", "phase"]) {
+    if (strFlag(v, f) !== undefined && c.input.format !== "sds") {
+      throw new UserError(
+        `Cannot use --${f}: it applies to an SDS archive (--sds DIR), not to ${c.input.format} ` +
+          `input` +
+          (c.input.format === "manifest"
+            ? f === "stations"
+              ? ": a manifest names each row's response file in its response column"
+              : ": a manifest's --picks are P picks"
+            : ""),
+      );
+    }
   }
   const comp = strFlag(v, "components");
   if (comp !== undefined) {

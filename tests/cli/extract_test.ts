@@ -2733,6 +2733,63 @@ Deno.test("extract --esec-label, --rotate, --subset and --sac-reference set the 
   );
 });
 
+Deno.test("extract --picks, --stations and --phase are refused beside an input they do not apply to, naming it, not ignored", () => {
+  const cfg = (input: Record<string, unknown>) => parseExtractConfig({ input });
+  const esec = { format: "esec", dir: "/e" }, npz = { format: "npz", dir: "/n" };
+  const manifest = { format: "manifest", path: "/m.csv" };
+  // They did nothing there: ESEC and NPZ have no picks, and only an SDS archive reads stations.
+  for (
+    const [input, flags, want] of [
+      [
+        esec,
+        { picks: "/p.xml" },
+        "Cannot use --picks: it applies to manifest input or an SDS " +
+        "archive (--manifest FILE, --sds DIR), not to esec input",
+      ],
+      [npz, { picks: "/p.xml" }, "not to npz input"],
+      [
+        esec,
+        { stations: "/s.xml" },
+        "Cannot use --stations: it applies to an SDS archive (--sds " +
+        "DIR), not to esec input",
+      ],
+      [
+        npz,
+        { phase: "S" },
+        "Cannot use --phase: it applies to an SDS archive (--sds DIR), not to " +
+        "npz input",
+      ],
+      [
+        manifest,
+        { stations: "/s.xml" },
+        "not to manifest input: a manifest names each row's " +
+        "response file in its response column",
+      ],
+      [manifest, { phase: "S" }, "not to manifest input: a manifest's --picks are P picks"],
+      // --esec replaces a manifest config's input: --picks then goes with ESEC input.
+      [manifest, { esec: "/e", picks: "/p.xml" }, "not to esec input"],
+    ] as const
+  ) {
+    assertThrows(() => applyOverrides(cfg(input), { ...flags }), UserError, want);
+  }
+  // Where they apply they are taken; a blank --phase is named as the flag.
+  const sds = { format: "sds", dir: "/a", picks: "/p.xml" };
+  const got = applyOverrides(cfg(sds), { phase: " S ", stations: "/s.xml" }).input;
+  assertEquals([(got as { phase: string }).phase, (got as { stations: string }).stations], [
+    "S",
+    "/s.xml",
+  ]);
+  assertEquals(
+    (applyOverrides(cfg(manifest), { picks: "/p.xml" }).input as { picks: string }).picks,
+    "/p.xml",
+  );
+  assertThrows(
+    () => applyOverrides(cfg(sds), { phase: "" }),
+    UserError,
+    "Cannot read --phase: expected a phase name, such as P or S: found ''",
+  );
+});
+
 Deno.test("extract --bandpass refuses an infinite corner, --pre-filt a fifth corner, and --nfft a value not in decimal digits", () => {
   const base = () => parseExtractConfig({ input: { format: "esec", dir: "/e" } });
   assertThrows(
