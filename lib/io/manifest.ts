@@ -785,6 +785,13 @@ export async function sdsTasks(
   span: readonly [number, number],
   alternates?: (code: string) => string[],
 ): Promise<SampleTask[]> {
+  // A root that is not there would fail every sample as 'missing channel', one by one.
+  const root = await Deno.stat(dir).catch(() => null);
+  if (!root?.isDirectory) {
+    throw new UserError(
+      `Cannot read the SDS archive ${dir}: ${root ? "it is a file" : "no such directory"}`,
+    );
+  }
   let q;
   try {
     q = await readQuakeMlFile(quakeml);

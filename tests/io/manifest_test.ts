@@ -330,6 +330,26 @@ Deno.test("manifest: a CSV given as picks is named as not QuakeML, with where a 
   }
 });
 
+Deno.test("sdsTasks refuses an archive root that does not exist or is a file before reading the picks, as the windows do", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Every sample failed as 'missing channel', each naming its day files.
+    await assertRejects(
+      () => sdsTasks(`${dir}/none`, `${dir}/p.xml`, null, "P", (c) => [c], [1000, 1000]),
+      UserError,
+      `Cannot read the SDS archive ${dir}/none: no such directory`,
+    );
+    await Deno.writeTextFile(`${dir}/f`, "");
+    await assertRejects(
+      () => sdsTasks(`${dir}/f`, `${dir}/p.xml`, null, "P", (c) => [c], [1000, 1000]),
+      UserError,
+      `Cannot read the SDS archive ${dir}/f: it is a file`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("manifest: an id with white space is refused, naming the row (events.csv lists ids separated by spaces)", async () => {
   const dir = await Deno.makeTempDir();
   try {
