@@ -36,7 +36,7 @@ import { applyModel, rawKmeans } from "../cluster/assign.ts";
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
-import { writeIntoOutput } from "../util/atomic.ts";
+import { emptyDir, writeIntoOutput } from "../util/atomic.ts";
 import { adapterName } from "../gpu/device.ts";
 import { compareText } from "../util/names.ts";
 
@@ -199,13 +199,17 @@ export const demoCommand: Command = {
   },
 };
 
-/** Makes `out` the demo's own directory: refused where it exists and the demo did not make it. */
+/**
+ * Makes `out` the demo's own directory: refused where it exists, holds something and the demo
+ * did not make it (an empty directory, made with mkdir for it, is taken as any output's is).
+ */
 async function claimOut(out: string): Promise<void> {
   const isDemo = await Deno.stat(join(out, MARKER)).then(() => true, () => false);
   const existsOut = await Deno.stat(out).then(() => true, () => false);
-  if (existsOut && !isDemo) {
+  if (existsOut && !isDemo && !(await emptyDir(out).catch(() => false))) {
     throw new UserError(
-      `Cannot run the demo in ${out}: it exists and was not made by the demo: pass --out DIR`,
+      `Cannot run the demo in ${out}: it exists and was not made by the demo: give --out ` +
+        "another directory",
     );
   }
   // An earlier demo's directory is replaced: everything in it is the demo's (its marker says

@@ -584,8 +584,22 @@ const SYSTEM_FILES: ReadonlySet<string> = new Set(
     : [],
 );
 
-/** Whether a directory is empty but for {@linkcode SYSTEM_FILES} (plain files). */
-async function emptyDir(path: string): Promise<boolean> {
+/**
+ * Whether a directory is empty but for {@linkcode SYSTEM_FILES} (plain files).
+ *
+ * @param path The directory.
+ * @returns true where it holds nothing else.
+ * @example
+ * ```ts
+ * import { emptyDir } from "./atomic.ts";
+ * const dir = await Deno.makeTempDir();
+ * if (!(await emptyDir(dir))) throw new Error();
+ * await Deno.writeTextFile(`${dir}/notes.txt`, "x");
+ * if (await emptyDir(dir)) throw new Error();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function emptyDir(path: string): Promise<boolean> {
   for await (const e of Deno.readDir(path)) {
     if (!e.isFile || !SYSTEM_FILES.has(e.name)) return false;
   }

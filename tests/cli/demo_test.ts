@@ -99,6 +99,16 @@ Deno.test({
         const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
         assertEquals(names, [".seisdec-demo", "synth"]);
       }
+      // An empty directory, made with mkdir for the output, is taken as every output's is.
+      const empty = join(out, "empty");
+      await Deno.mkdir(empty);
+      const r = await run("demo", "--out", empty, "--per-class", "0", "--quiet");
+      assertEquals(r.code, 2, r.err.join("\n"));
+      assert(r.err.join("\n").includes("Cannot extract"), r.err.join("\n"));
+      assertEquals([...Deno.readDirSync(empty)].map((e) => e.name).sort(), [
+        ".seisdec-demo",
+        "synth",
+      ]);
       // --continuous's numbers are checked before anything is written.
       for (
         const [flag, v, want] of [
