@@ -1029,8 +1029,13 @@ export const similarCommand: Command = {
     const col = (name: string) => head.indexOf(name);
     const query = rows.findIndex((r) => r[col("id")] === id);
     if (query < 0) throw new UserError(`Cannot search ${dir}: no sample has id '${id}'`);
-    const lat = await readNpyFile(join(dir, "latent.npy")).catch(() => {
-      throw new UserError(`Cannot search ${dir}: latent.npy is missing or unreadable`);
+    const lat = await readNpyFile(join(dir, "latent.npy")).catch((e) => {
+      // A dataset's samples.csv lists ids too, but only cluster and encode write the codes.
+      throw new UserError(
+        e instanceof Deno.errors.NotFound
+          ? `Cannot search ${dir}: latent.npy is missing: run 'cluster' or 'encode' first`
+          : `Cannot search ${dir}: cannot read latent.npy (${(e as Error).message})`,
+      );
     });
     const [n, d] = lat.shape;
     if (n !== rows.length) {

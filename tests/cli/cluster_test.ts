@@ -311,6 +311,32 @@ Deno.test("similar refuses --n 0 and a latent.npy of other rows; a sample's empt
   }
 });
 
+Deno.test("similar without latent.npy says to run cluster or encode; one cut short is named with why it cannot be read", async () => {
+  // A dataset's samples.csv lists the ids, but the dataset holds no latent codes.
+  const dir = await clusterDir("samples.csv", "id,label", ["a,x", "b,y"]);
+  try {
+    const bytes = await Deno.readFile(join(dir, "latent.npy"));
+    await Deno.writeFile(join(dir, "latent.npy"), bytes.subarray(0, 20));
+    const cut = await run("similar", dir, "--id", "a", "-q");
+    assertEquals(cut.code, 2);
+    assert(
+      cut.err[0].includes(`Cannot search ${dir}: cannot read latent.npy (Cannot read npy: `),
+      cut.err.join("\n"),
+    );
+    await Deno.remove(join(dir, "latent.npy"));
+    const none = await run("similar", dir, "--id", "a", "-q");
+    assertEquals(none.code, 2);
+    assert(
+      none.err[0].includes(
+        `Cannot search ${dir}: latent.npy is missing: run 'cluster' or 'encode' first`,
+      ),
+      none.err.join("\n"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** `n` imported samples [1, 8, 8] (64 values each: the largest code UMAP embeds), labelled. */
 async function imported(root: string, n: number): Promise<string> {
   const x = Float32Array.from({ length: n * 64 }, (_, i) => Math.sin(i * 0.37) + (i % 5));
