@@ -481,6 +481,8 @@ export async function pretrain(
           }): resume with the same settings (only --epochs may change), or pass --force to start over`,
         );
       }
+      // The epochs this run trains to, for a later resume that gives none (as model.json's).
+      state.config = { ...state.config, epochs: cfg.epochs };
       // Loaded once the checks pass: another architecture's weights would not fit the model.
       set.load((await loadWeights(join(ckDir, "weights.safetensors"))).weights, "checkpoint");
       const mom = (await loadWeights(join(ckDir, "adam.safetensors"))).weights;

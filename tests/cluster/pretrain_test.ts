@@ -591,6 +591,28 @@ Deno.test("pretrain stopped at an epoch's end leaves that epoch's checkpoint, no
   }
 });
 
+Deno.test("a resume that raises the epochs records them in its checkpoint: stopped again, a resume that gives none goes on to them", async () => {
+  const ds = twelve(23);
+  const dir = await Deno.makeTempDir();
+  try {
+    const cfg = { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 4, latentDim: 3 };
+    await pretrain(ds, dir, cfg, { device: "cpu" });
+    // Trained on to 3 epochs, and stopped after epoch 2.
+    await pretrain(ds, dir, { ...cfg, epochs: 3 }, {
+      device: "cpu",
+      resume: true,
+      hooks: { stopAfterEpochs: 1 },
+    });
+    const state = JSON.parse(await Deno.readTextFile(join(dir, "checkpoint", "state.json")));
+    assertEquals([state.epoch, state.config.epochs], [2, 3]);
+    // The CLI's --resume without --epochs takes the checkpoint's (before: 1, refused as past).
+    const h = await pretrain(ds, dir, { ...cfg, ...state.config }, { device: "cpu", resume: true });
+    assertEquals(h.map((r) => r.epoch), [1, 2, 3]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("pretrain --resume refuses every setting but the epochs changed from the checkpoint's, naming the field, its value then and now", async () => {
   const ds = twelve(22);
   const dir = await Deno.makeTempDir();
