@@ -257,6 +257,8 @@ export function catalogueEvents(samples: readonly SampleInfo[]): NetworkEvent[] 
  * @param quiet Without a progress bar over the profiles' pass over the dataset.
  * @param seed Seed of the UMAP embedding (its initial layout, the subset of a larger set).
  * @param svg With `plots`, write each figure as an SVG vector figure too, beside its PNG.
+ * @param replace What the caller's check of `out` before its work returned (see
+ *   {@linkcode writeDirAtomic}): an output another run wrote since is refused as that run's.
  * @returns the cluster profiles (empty for encode).
  */
 export async function writeResults(
@@ -270,6 +272,7 @@ export async function writeResults(
   seed = 0,
   quiet = true,
   svg = false,
+  replace?: boolean,
 ): Promise<ClusterProfile[]> {
   let profiles: ClusterProfile[] = [];
   if (a.labels) {
@@ -450,7 +453,7 @@ export async function writeResults(
         );
       }
     }
-  }, { force, marker: "result.json" });
+  }, { force, marker: "result.json", replace });
   return profiles;
 }
 
@@ -583,9 +586,9 @@ export const encodeCommand: Command = {
     const stage = enumFlag(values, "stage", ["auto", "dec", "init", "pretrain"] as const) ??
       "auto";
     // An output that may not be written is refused before the encoding pass, not after it.
-    await checkOutputTarget(out, { force: !!values.force, marker: "result.json" });
+    const replace = await checkOutputTarget(out, { force: !!values.force, marker: "result.json" });
     const a = await applyWithProgress("encode", model, ds, stage, !!values.quiet, true);
-    await writeResults(out, ds, a, !!values.force, false);
+    await writeResults(out, ds, a, !!values.force, false, 0, 5000, 0, true, false, replace);
     console.log(
       `encode: ${ds.count} samples → ${out}/latent.npy [${ds.count}, ${a.dim}] (${a.stage} weights)`,
     );
@@ -683,7 +686,10 @@ export const clusterCommand: Command = {
     }
     const out = required(values, "out", "cluster");
     // Refused before the encoding pass or the k-means, not after.
-    const checkOut = () => checkOutputTarget(out, { force: !!values.force, marker: "result.json" });
+    let replace = false;
+    const checkOut = async () => {
+      replace = await checkOutputTarget(out, { force: !!values.force, marker: "result.json" });
+    };
     let a: Assignment;
     if (values.raw) {
       // A user who names a model must not silently get the baseline.
@@ -758,6 +764,7 @@ export const clusterCommand: Command = {
       seedFlag(values) ?? 0,
       !!values.quiet,
       !!values.svg,
+      replace,
     );
     const sizes = new Array(a.k).fill(0);
     for (const l of a.labels!) sizes[l]++;

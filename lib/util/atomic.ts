@@ -400,14 +400,16 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
  * @param path Destination directory.
  * @param fill Writes the directory's contents into the temporary directory it is given.
  * @param options `force` replaces an existing directory; `marker` names a file such a
- *   directory must hold to be replaced (e.g. `meta.json` for a dataset).
+ *   directory must hold to be replaced (e.g. `meta.json` for a dataset); `replace` is what
+ *   the caller's own {@linkcode checkOutputTarget} before its work returned, which then
+ *   stands: an output that another run wrote since is that run's, refused at the rename.
  */
 export async function writeDirAtomic(
   path: string,
   fill: (tmpDir: string) => Promise<void>,
-  options: { force?: boolean; marker?: string } = {},
+  options: { force?: boolean; marker?: string; replace?: boolean } = {},
 ): Promise<void> {
-  const exists = await checkOutputTarget(path, options);
+  const exists = options.replace ?? await checkOutputTarget(path, options);
   const tmp = liveTemporary(path);
   try {
     // Synchronously, as writeFileAtomic creates its file: no moment where it is registered but

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import {
+  checkOutputTarget,
   liveTemporaryPaths,
   OUTPUT_LISTING,
   processAlive,
@@ -483,6 +484,28 @@ Deno.test("an output made by another process while this one writes it, or one th
   }
   await Deno.remove(`${dir}/out2`);
   assertEquals(await Deno.readTextFile(`${out}/result.json`), "1");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("an output another run wrote after the caller's own check, during its work, is refused as that run's, with --force too, and left whole", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/out`;
+  const fill = (t: string) => Deno.writeTextFile(`${t}/result.json`, "mine");
+  const rival = (t: string) => Deno.writeTextFile(`${t}/result.json`, "rival");
+  // cluster and encode check before their long work (absent: nothing to replace), then a
+  // rival run with the same --out finishes first.
+  for (const force of [false, true]) {
+    const replace = await checkOutputTarget(out, { force, marker: "result.json" });
+    assertEquals(replace, false);
+    await writeDirAtomic(out, rival, { marker: "result.json" });
+    await assertRejects(
+      () => writeDirAtomic(out, fill, { force, marker: "result.json", replace }),
+      Deno.errors.AlreadyExists,
+      `Cannot write ${out}: another process wrote it while this one ran`,
+    );
+    assertEquals(await Deno.readTextFile(`${out}/result.json`), "rival");
+    await Deno.remove(out, { recursive: true });
+  }
   await Deno.remove(dir, { recursive: true });
 });
 
