@@ -332,7 +332,7 @@ export function weightGradTaps(tc: number, kw: number): number {
 }
 
 /**
- * conv_weight_grad_row (one kh × 3 kw taps × 4·`tq` co × `cit` ci per invocation), used for
+ * conv_weight_grad_row (3 kh × 3 kw taps × 4·`tq` co × `cit` ci per invocation), used for
  * layers with fewer than 4 input channels.
  *
  * @param cit Input channels per invocation.
