@@ -211,14 +211,19 @@ export async function readJson<T>(dir: string, name: string): Promise<T> {
   try {
     text = await Deno.readTextFile(path);
   } catch {
-    // A mistyped directory is not a stage left to run.
+    // A mistyped directory is not a stage left to run, and an interrupted pretrain (its
+    // checkpoint/ without model.json, written at the end) is one to resume, not to run again.
     const stage = WRITTEN_BY[name];
     throw new UserError(
-      await isDirectory(dir)
-        ? `Cannot read ${path}: no such file: run ${
+      !(await isDirectory(dir))
+        ? `Cannot read ${path}: the directory ${dir} does not exist`
+        : name === "model.json" && await isDirectory(join(dir, "checkpoint"))
+        ? `Cannot read ${path}: no such file: pretrain stopped before it finished (it left ` +
+          `${join(dir, "checkpoint")}): run pretrain <dataset-dir> --model ${dir} --resume to ` +
+          `finish it`
+        : `Cannot read ${path}: no such file: run ${
           stage ? `${stage} first (it writes ${name})` : "the stage that writes it first"
-        }`
-        : `Cannot read ${path}: the directory ${dir} does not exist`,
+        }`,
     );
   }
   try {

@@ -11,6 +11,7 @@ import {
   lockHooks,
   lockModelDir,
   readCheckpointState,
+  readJson,
   readWeightsHeader,
   refuseDownstream,
   removeOutputs,
@@ -458,6 +459,28 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("readJson of a missing model.json says to resume an interrupted pretrain where checkpoint/ is, else to run pretrain", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "model.json");
+    let e = await assertRejects(() => readJson(dir, "model.json"), UserError);
+    assertEquals(
+      e.message,
+      `Cannot read ${path}: no such file: run pretrain first (it writes model.json)`,
+    );
+    await Deno.mkdir(join(dir, "checkpoint"));
+    e = await assertRejects(() => readJson(dir, "model.json"), UserError);
+    assertEquals(
+      e.message,
+      `Cannot read ${path}: no such file: pretrain stopped before it finished (it left ` +
+        `${join(dir, "checkpoint")}): run pretrain <dataset-dir> --model ${dir} --resume to ` +
+        "finish it",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("readCheckpointState names up to three wrong fields of a damaged state.json, the writer and --force", async () => {
