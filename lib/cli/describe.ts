@@ -16,12 +16,12 @@ import { detectionCacheChannel } from "../io/sds_triggers.ts";
 import { DETECTIONS_DIR } from "../io/extract.ts";
 import { parseJsonFile, UserError } from "../util/errors.ts";
 import { type ExtractConfig, spectrogramGeometry } from "../io/extract_config.ts";
-import { isDirectory } from "../io/checkpoint.ts";
+import { isDirectory, LOCK_FILE } from "../io/checkpoint.ts";
 import { softwareText } from "../util/software.ts";
 
 /** A directory's summary: its kind and the figures worth knowing about it. */
 export interface DirSummary {
-  kind: "dataset" | "model" | "clusters" | "encoding";
+  kind: "dataset" | "model" | "clusters" | "encoding" | "unfinished pretrain";
   path: string;
   [field: string]: unknown;
 }
@@ -462,6 +462,34 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         }
         : null,
       ...(ev?.events ? { events: { n: ev.events.n, acc: ev.events.acc, nmi: ev.events.nmi } } : {}),
+    };
+  }
+  // A pretrain stopped before its end: its checkpoint, and no model.json (written at the end).
+  const ckState = await readText(join(dir, "checkpoint", "state.json"));
+  if (ckState !== null) {
+    // deno-lint-ignore no-explicit-any
+    const st: any = parseJsonFile(
+      ckState,
+      join(dir, "checkpoint", "state.json"),
+      "the checkpoint state.json pretrain writes",
+    );
+    const epoch = typeof st.epoch === "number" ? st.epoch : NaN;
+    const epochs = typeof st.config?.epochs === "number" ? st.config.epochs : NaN;
+    const last = Array.isArray(st.history) ? st.history.at(-1) : undefined;
+    const locked = (await Deno.lstat(join(dir, LOCK_FILE)).catch(() => null)) !== null;
+    return {
+      kind: "unfinished pretrain",
+      path: dir,
+      // As the Ctrl-C note says it: epoch 3 of 30 done (and 120 steps of epoch 4).
+      done: `epoch ${epoch} of ${epochs}` +
+        (typeof st.step === "number"
+          ? ` and ${st.step} step${st.step === 1 ? "" : "s"} of epoch ${epoch + 1}`
+          : ""),
+      trainLoss: typeof last?.trainLoss === "number" ? last.trainLoss : null,
+      dataset: st.dataset,
+      resume: `deno run -A cli.ts pretrain <dataset-dir> --model ${dir} --resume`,
+      // A running pretrain holds the lock; one killed outright leaves it (taken over on resume).
+      ...(locked ? { note: `${LOCK_FILE} is there: a pretrain may still be running in it` } : {}),
     };
   }
   if (!(await isDirectory(dir))) {

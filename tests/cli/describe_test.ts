@@ -607,3 +607,38 @@ Deno.test("describeDir calls a result of k = 0 an encoding, without sizes or sco
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("info on an interrupted pretrain (checkpoint/, no model.json) says how far it got and how to resume", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(join(dir, "checkpoint"));
+  const state = {
+    epoch: 3,
+    config: { epochs: 50, batchSize: 8 },
+    history: [{ epoch: 1, trainLoss: 0.3362 }, { epoch: 3, trainLoss: 0.12313441097736359 }],
+    dataset: "200 [1,87,67] ids 5f0f9e59",
+  };
+  await Deno.writeTextFile(join(dir, "checkpoint", "state.json"), JSON.stringify(state));
+  try {
+    const text = await run("info", dir);
+    assertEquals(text.code, 0, text.err.join("\n"));
+    assertEquals(text.out.join("\n").split("\n"), [
+      "kind:           unfinished pretrain",
+      `path:           ${dir}`,
+      "done:           epoch 3 of 50",
+      "trainLoss:      0.1231",
+      "dataset:        200 [1,87,67] ids 5f0f9e59",
+      `resume:         deno run -A cli.ts pretrain <dataset-dir> --model ${dir} --resume`,
+    ]);
+    // Inside an epoch, and while a pretrain holds the directory's lock.
+    await Deno.writeTextFile(
+      join(dir, "checkpoint", "state.json"),
+      JSON.stringify({ ...state, step: 1 }),
+    );
+    await Deno.writeTextFile(join(dir, ".seisdec.lock"), "");
+    const s = await describeDir(dir);
+    assertEquals(s.done, "epoch 3 of 50 and 1 step of epoch 4");
+    assertEquals(s.note, ".seisdec.lock is there: a pretrain may still be running in it");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
