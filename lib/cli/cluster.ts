@@ -748,6 +748,11 @@ export const clusterCommand: Command = {
         }
       }
       const stage = enumFlag(values, "stage", ["auto", "dec", "init"] as const) ?? "auto";
+      if (!values.model) {
+        throw new UserError(
+          "Cannot run cluster: --model is required (or --raw for k-means on the spectrograms)",
+        );
+      }
       const model = required(values, "model", "cluster");
       if (stage === "auto") await needCentres(model);
       await checkOut();

@@ -827,7 +827,10 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
       `Cannot read ${join(root, "model.json")}: no such file: run pretrain first (it writes ` +
       "model.json)",
     ],
-    [["cluster", ds, "--out", join(root, "c")], "--model is required"],
+    [
+      ["cluster", ds, "--out", join(root, "c")],
+      "Cannot run cluster: --model is required (or --raw for k-means on the spectrograms)",
+    ],
     [
       ["cluster", ds, "--raw", "--out", join(root, "c"), "--utc-offset=15"],
       "--utc-offset 15: expected hours in [-12, 14]",
