@@ -82,7 +82,8 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
   const s = await describeDir(dir);
   if (s.kind !== "clusters") {
     throw new UserError(
-      `Cannot report on ${dir}: it is a ${s.kind} directory: give the output of 'cluster'`,
+      `Cannot report on ${dir}: it is ${/^[aeiou]/.test(s.kind) ? "an" : "a"} ${s.kind} ` +
+        `directory: give the output of 'cluster'`,
     );
   }
   const parts: string[] = [];

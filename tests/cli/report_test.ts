@@ -165,3 +165,20 @@ Deno.test("report replaces the directory's own report.html, whatever it holds", 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("report on an encode directory says it is an encoding directory, with its article", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      join(dir, "result.json"),
+      JSON.stringify({ stage: "encode", n: 6, k: 0, dim: 9 }),
+    );
+    const r = await run("report", dir, "--quiet");
+    assertEquals(r.code, 2);
+    assertEquals(r.err, [
+      `error: Cannot report on ${dir}: it is an encoding directory: give the output of 'cluster'`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
