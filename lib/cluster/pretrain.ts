@@ -644,9 +644,12 @@ export async function pretrain(
     if (state.epoch >= cfg.epochs) {
       const last = state.history.at(-1)?.trainLoss, first = state.firstLoss;
       if (first !== undefined && first > 0 && last !== undefined && last > 10 * first) {
+        // 3 significant digits, as the losses: a ratio of 2.2e28 printed in full is noise.
+        const ratio = last / first;
         console.error(
           `warning: pretraining ends with a training loss of ${last.toPrecision(3)}, ` +
-            `${Math.round(last / first)} times its first step's (${first.toPrecision(3)}): ` +
+            `${ratio < 1e3 ? Math.round(ratio) : ratio.toPrecision(3)} times its first step's ` +
+            `(${first.toPrecision(3)}): ` +
             `the weights diverged: lower --lr and pretrain again with --force`,
         );
       }
