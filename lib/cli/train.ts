@@ -546,8 +546,10 @@ export const initCommand: Command = lockingModel({
     // before the encoding pass, the long part.
     const n = ds.count;
     if (ks && ks.length > 1 && ks.some((k) => k > n - 1)) {
+      // As given (2:200), not every candidate of the range.
+      const given = kText ?? (Array.isArray(fileK) ? fileK.join(",") : String(fileK));
       throw new UserError(
-        `Cannot choose k among [${ks}]: each candidate must lie in 2..${n - 1} (n = ${n} samples)`,
+        `Cannot choose k among ${given}: each candidate must lie in 2..${n - 1} (n = ${n} samples)`,
       );
     }
     if (cfg.k > n) {

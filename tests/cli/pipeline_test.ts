@@ -857,7 +857,11 @@ gpuTest("cli: bad flags exit 2 with one clear error line and no stack trace", as
       ["init", ds, "--model", m, "--k", "9"],
       "Cannot initialise 9 clusters: the dataset has only 8",
     ],
-    [["init", ds, "--model", m, "--k", "2:8"], "each candidate must lie in 2..7 (n = 8 samples)"],
+    // The range as given, not its every candidate.
+    [
+      ["init", ds, "--model", m, "--k", "2:8"],
+      "error: Cannot choose k among 2:8: each candidate must lie in 2..7 (n = 8 samples)",
+    ],
     [["cluster", ds, "--raw", "--k", "1", "--out", join(root, "c")], "--k 1: expected 2..8"],
     // A file where a model directory belongs: a file-system error, not a stack trace.
     [["pretrain", ds, "--model", join(root, "x.npy")], "x.npy"],
