@@ -863,18 +863,6 @@ export const finetuneCommand: Command = lockingModel({
           }: use a larger --batch-size, or --target dataset`,
       );
     }
-    if (!quiet) {
-      const every = updateIntervalOf(cfg, ds.count);
-      console.error(
-        `finetune: labels checked${cfg.target === "dataset" ? " and target p updated" : ""} every ${
-          every === 1 ? "batch" : `${every} batches`
-        }${
-          cfg.updateInterval === "auto"
-            ? ` (auto: ${every < 140 ? `one epoch of ${ds.count} samples` : "the DEC paper's 140"})`
-            : ""
-        }`,
-      );
-    }
     const loss = cfg.mode === "idec" ? "MSE+γKL" : "KL";
     let bar = new Progress("finetune", cfg.maxIter, { quiet });
     const fck = join(dir, "finetune_checkpoint");
@@ -882,7 +870,22 @@ export const finetuneCommand: Command = lockingModel({
     const r = await keptOnFullDisk(
       fck,
       finetune(dir, ds, cfg, device(), {
+        // Said once finetune() has checked the model and dataset (another scaling is refused).
         onStart: (it, max) => {
+          if (!quiet) {
+            const every = updateIntervalOf(cfg, ds.count);
+            console.error(
+              `finetune: labels checked${
+                cfg.target === "dataset" ? " and target p updated" : ""
+              } every ${every === 1 ? "batch" : `${every} batches`}${
+                cfg.updateInterval === "auto"
+                  ? ` (auto: ${
+                    every < 140 ? `one epoch of ${ds.count} samples` : "the DEC paper's 140"
+                  })`
+                  : ""
+              }`,
+            );
+          }
           if (it > 0 && !quiet) console.error(`finetune: resuming at iteration ${it}`);
           bar = new Progress("finetune", max - it, { quiet });
         },

@@ -419,6 +419,24 @@ Deno.test("finetune warns that --target batch cannot train on a dataset of one s
   });
 });
 
+Deno.test("finetune refuses a dataset of another scaling before it says how often it checks the labels", async () => {
+  await withTwelve(async (p, ok) => {
+    await ok("pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--latent-dim", "3");
+    await ok("init", p("ds"), "--model", p("m"), "--k", "2", "--n-init", "2");
+    await Deno.mkdir(p("db"));
+    for (const f of Deno.readDirSync(p("ds"))) {
+      await Deno.copyFile(p(`ds/${f.name}`), p(`db/${f.name}`));
+    }
+    const meta = JSON.parse(await Deno.readTextFile(p("db/meta.json")));
+    await Deno.writeTextFile(p("db/meta.json"), JSON.stringify({ ...meta, scaling: "db" }));
+    const r = await run("finetune", p("db"), "--model", p("m"), "--max-iter", "1", "--cpu");
+    assertEquals([r.code, r.err], [2, [
+      `error: Cannot use model ${p("m")}: it was trained on none spectrograms: the dataset's ` +
+      "are db (extract it with --scaling none, or train a model on it)",
+    ]]);
+  });
+});
+
 Deno.test("init --k 2:3 fits the k it chose, not the first candidate", async () => {
   const root = await Deno.makeTempDir();
   const p = (s: string) => join(root, s);
