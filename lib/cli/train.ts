@@ -55,6 +55,7 @@ import {
   exists,
   isDirectory,
   keepCheckpointOnInterrupt,
+  LOCK_FILE,
   lockModelDir,
   readJson,
 } from "../io/checkpoint.ts";
@@ -307,11 +308,18 @@ export const pretrainCommand: Command = lockingModel({
     // A finished model whose checkpoint was deleted (to save space) is still the user's work.
     const hasModel = await exists(join(dir, "autoencoder.safetensors"));
     if (!hasCk && !values.force && (values.resume || hasModel)) {
+      // A new directory (empty but for this run's lock) holds no earlier run to start over.
+      const earlier = hasModel ||
+        (await Array.fromAsync(Deno.readDir(dir)).catch(() => [])).some((e) =>
+          e.name !== LOCK_FILE
+        );
       throw new UserError(
         values.resume
           ? `Cannot resume pretraining in ${dir}: no checkpoint/ there${
             hasModel ? " (it holds a pretrained model)" : ""
-          }: run pretrain without --resume${hasModel ? " and with --force" : ""} to start over`
+          }: run pretrain without --resume${hasModel ? " and with --force" : ""} to start${
+            earlier ? " over" : ""
+          }`
           : `Cannot pretrain into ${dir}: it holds a pretrained model (autoencoder.safetensors): ` +
             `pass --force to replace it, or choose another --model directory`,
       );

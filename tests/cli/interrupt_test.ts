@@ -34,11 +34,23 @@ Deno.test("cli: pretrain never replaces a finished model without --force, and --
     const ds = await tinyDataset(root);
     const m = join(root, "m");
     const pre = (...extra: string[]) => run("pretrain", ds, "--model", m, ...PRE, ...extra);
-    // Nothing to resume: refused (as finetune does), not a silent fresh start.
+    // Nothing to resume: refused (as finetune does), not a silent fresh start; in a new
+    // directory, missing or empty, there is nothing to start over.
     const none = await pre("--epochs", "1", "--resume");
-    assertEquals(none.code, 2);
-    assert(none.err[0].includes("no checkpoint/ there"), none.err.join("\n"));
+    assertEquals([none.code, none.err], [2, [
+      `error: Cannot resume pretraining in ${m}: no checkpoint/ there: run pretrain without ` +
+      "--resume to start",
+    ]]);
     assert(!(await Deno.stat(m).catch(() => null)), "a refused resume made the directory");
+    await Deno.mkdir(m);
+    assertEquals((await pre("--epochs", "1", "--resume")).err.at(-1)?.endsWith(" to start"), true);
+    // One that holds an earlier run's files (its checkpoint deleted) has.
+    await Deno.writeTextFile(join(m, "learning_curve.csv"), "epoch,train_loss,val_loss\n");
+    assertEquals(
+      (await pre("--epochs", "1", "--resume")).err.at(-1)?.endsWith(" to start over"),
+      true,
+    );
+    await Deno.remove(m, { recursive: true });
 
     assertEquals((await pre("--epochs", "1")).code, 0);
     const before = await sha(join(m, "autoencoder.safetensors"));
