@@ -36,7 +36,7 @@ import { applyModel, rawKmeans } from "../cluster/assign.ts";
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
-import { emptyDir, writeIntoOutput } from "../util/atomic.ts";
+import { emptyDir, refuseLinkOutput, writeIntoOutput } from "../util/atomic.ts";
 import { adapterName } from "../gpu/device.ts";
 import { compareText } from "../util/names.ts";
 
@@ -204,6 +204,8 @@ export const demoCommand: Command = {
  * did not make it (an empty directory, made with mkdir for it, is taken as any output's is).
  */
 async function claimOut(out: string): Promise<void> {
+  // As every output: the demo would write where the link points, and replace the link's target.
+  await refuseLinkOutput(out);
   const isDemo = await Deno.stat(join(out, MARKER)).then(() => true, () => false);
   const existsOut = await Deno.stat(out).then(() => true, () => false);
   if (existsOut && !isDemo && !(await emptyDir(out).catch(() => false))) {

@@ -489,6 +489,25 @@ async function readListing(dir: string): Promise<{ kind: unknown; entries: strin
 }
 
 /**
+ * Refuses an output path that is a symbolic link, naming its target: replacing the output
+ * renames the link away (its target left as it was), and a rename onto it fails; the output is
+ * written where the user names its directory itself.
+ *
+ * @param path Destination directory.
+ * @throws {Deno.errors.AlreadyExists} when `path` is a symbolic link.
+ */
+export async function refuseLinkOutput(path: string): Promise<void> {
+  const link = await Deno.lstat(path).catch(() => null);
+  if (link?.isSymlink) {
+    const target = await Deno.realPath(path).catch(() => Deno.readLinkSync(path));
+    throw new Deno.errors.AlreadyExists(
+      `Cannot write ${path}: it is a symbolic link (to ${target}): give the directory itself, ` +
+        `--out ${target}`,
+    );
+  }
+}
+
+/**
  * Checks that an output directory may be written: absent, or (with `force`) a directory this
  * kind of output wrote; creates its parent and removes the temporaries of dead processes.
  *
@@ -503,16 +522,7 @@ export async function checkOutputTarget(
 ): Promise<boolean> {
   const back = await restoreMovedAside(path);
   if (back) console.error(`note: put back ${path} from ${back}, left by an interrupted run`);
-  // A symbolic link: replacing the output renames the link away (its target left as it was), and
-  // a rename onto it fails; the output is written where the user names its directory itself.
-  const link = await Deno.lstat(path).catch(() => null);
-  if (link?.isSymlink) {
-    const target = await Deno.realPath(path).catch(() => Deno.readLinkSync(path));
-    throw new Deno.errors.AlreadyExists(
-      `Cannot write ${path}: it is a symbolic link (to ${target}): give the directory itself, ` +
-        `--out ${target}`,
-    );
-  }
+  await refuseLinkOutput(path);
   const info = await Deno.stat(path).catch(() => null);
   if (info?.isDirectory) {
     // Replacing renames it away: not possible for the working directory or one holding it.

@@ -70,7 +70,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "[webgpu] demo --out: refuses a directory it did not make; replaces everything in one it made",
+    "[webgpu] demo --out: refuses a directory it did not make and a symbolic link; replaces everything in one it made",
   ignore: !gpuAvailable,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -109,6 +109,16 @@ Deno.test({
         ".seisdec-demo",
         "synth",
       ]);
+      // A symbolic link is refused as every output's is, naming its target, which is left alone.
+      const target = join(out, "target"), link = join(out, "link");
+      await Deno.mkdir(target);
+      await Deno.symlink(target, link);
+      const linked = await run("demo", "--out", link, "--per-class", "0", "--quiet");
+      assertEquals([linked.code, linked.err], [2, [
+        `error: Cannot write ${link}: it is a symbolic link (to ${target}): give the directory ` +
+        `itself, --out ${target}`,
+      ]]);
+      assertEquals([...Deno.readDirSync(target)], []);
       // --continuous's numbers are checked before anything is written.
       for (
         const [flag, v, want] of [
