@@ -678,7 +678,11 @@ export const extract: Command = {
       default: "P",
       fromConfig: true,
     },
-    npz: { type: "string", arg: "DIR", description: "Input: the PhaseNet NPZ directory." },
+    npz: {
+      type: "string",
+      arg: "DIR",
+      description: "Input: the PhaseNet folder that holds waveform.csv (beside waveform_train/).",
+    },
     components: {
       type: "string",
       arg: "ZNE",

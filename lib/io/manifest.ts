@@ -655,6 +655,16 @@ export async function npzTasks(dir: string, samplingRate: number): Promise<Sampl
   try {
     text = await readInputText(join(dir, "waveform.csv"));
   } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      // The windows' own folder (waveform_train/) given for the one that lists them.
+      const up = dirname(resolve(dir));
+      const listed = await Deno.stat(join(up, "waveform.csv")).then((s) => s.isFile, () => false);
+      throw new UserError(
+        `Cannot read ${join(dir, "waveform.csv")}: no such file: --npz (input.dir) names the ` +
+          `folder that holds waveform.csv, beside waveform_train/` +
+          (listed ? `: give --npz ${up}` : ""),
+      );
+    }
     throw new UserError(`Cannot read ${join(dir, "waveform.csv")}: ${(e as Error).message}`);
   }
   const rows = parseCsvRecords(text, ",", {

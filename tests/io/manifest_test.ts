@@ -127,6 +127,29 @@ Deno.test("PhaseNet list: a bad itp or a file name without a time fails that sam
   }
 });
 
+Deno.test("PhaseNet list: a folder without waveform.csv says which folder --npz wants, and names it where that is the parent (waveform_train/ given)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const train = `${dir}/waveform_train`;
+    await Deno.mkdir(train);
+    const e = await assertRejects(() => npzTasks(train, 100), UserError);
+    assertEquals(
+      e.message,
+      `Cannot read ${train}/waveform.csv: no such file: --npz (input.dir) names the folder ` +
+        "that holds waveform.csv, beside waveform_train/",
+    );
+    await Deno.writeTextFile(`${dir}/waveform.csv`, "fname,itp,its,channels\n");
+    const up = await assertRejects(() => npzTasks(train, 100), UserError);
+    assertEquals(
+      up.message,
+      `Cannot read ${train}/waveform.csv: no such file: --npz (input.dir) names the folder ` +
+        `that holds waveform.csv, beside waveform_train/: give --npz ${dir}`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("manifest: location '--' reads as ''; event_id may be a public id's last part (a whole part: e1 is not smi:ev/xe1); a bare 'p' hint is a P pick, the earliest of an event's", async () => {
   const dir = await Deno.makeTempDir();
   try {
