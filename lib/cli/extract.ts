@@ -47,7 +47,8 @@ import { checkOutputTarget, writeDirAtomic } from "../util/atomic.ts";
  */
 export function parseTriggerFlag(flag: string, had: SdsTrigger | null): SdsTrigger {
   const parts = flag.split("/");
-  const [sta, lta, on, off] = parts.map(Number);
+  // parseDecimal, as --bandpass: Number read hex (0x4) and a blank as 0.
+  const [sta, lta, on, off] = parts.map(parseDecimal);
   if (parts.length !== 4 || ![sta, lta, on, off].every((x) => x > 0 && Number.isFinite(x))) {
     throw new UserError(
       `Cannot read --trigger: expected STA/LTA/ON/OFF, two lengths in seconds and two ratios ` +
@@ -120,7 +121,8 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
     const trigger = triggerFlag ? parseTriggerFlag(triggerFlag, windows?.trigger ?? null) : null;
     if (windowsFlag) {
       const parts = windowsFlag.split("/");
-      const step = parts.length === 3 ? Number(parts[2]) : null;
+      // parseDecimal: Number read hex (0x4) as seconds.
+      const step = parts.length === 3 ? parseDecimal(parts[2]) : null;
       if (step !== null && parts[2].trim() !== "" && !(step > 0 && Number.isFinite(step))) {
         throw new UserError(
           `Cannot read --windows: the step ${parts[2]} must be a number of seconds > 0: found ` +

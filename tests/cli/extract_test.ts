@@ -2612,6 +2612,10 @@ Deno.test("extract's trigger flags refuse a fifth part, an empty or zero part, a
     // Infinity reached the config check as null, named by its field; hex read as 20 Hz.
     [{ "trigger-band": "1/Infinity" }, "Cannot read --trigger-band: expected FMIN/FMAX"],
     [{ "trigger-band": "1/0x14" }, "Cannot read --trigger-band: expected FMIN/FMAX"],
+    // Number read hex as a ratio, as seconds.
+    [{ trigger: "1/20/0x4/1.5" }, "Cannot read --trigger: expected STA/LTA/ON/OFF"],
+    [{ trigger: "1/20/4/Infinity" }, "Cannot read --trigger: expected STA/LTA/ON/OFF"],
+    [{ windows: "2024-01-01/2024-01-02/0x4" }, "Cannot read --windows: the step 0x4 must be"],
   ];
   for (const [flags, msg] of bad) {
     assertThrows(() => over(sds, flags), UserError, msg);
