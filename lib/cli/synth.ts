@@ -114,6 +114,13 @@ export const synth: Command = {
         `Cannot read --snr: expected LO,HI (or one value): found '${strFlag(values, "snr")}'`,
       );
     }
+    if (snr.length === 2 && snr[0] > snr[1]) {
+      throw new UserError(
+        `Cannot read --snr: expected LO,HI with LO <= HI (or one value): found '${
+          strFlag(values, "snr")
+        }'`,
+      );
+    }
     if (values.continuous) return await runContinuous(values, out, snr);
     for (const f of ["hours", "stations", "start", "events-per-hour"]) {
       if (values[f] !== undefined) {
@@ -140,13 +147,6 @@ export const synth: Command = {
       if (new Set(classes).size !== classes.length) {
         throw new UserError(`Cannot read --classes: expected each class once: found '${cl}'`);
       }
-    }
-    if (snr.length === 2 && snr[0] > snr[1]) {
-      throw new UserError(
-        `Cannot read --snr: expected LO,HI with LO <= HI (or one value): found '${
-          strFlag(values, "snr")
-        }'`,
-      );
     }
     const rates = numberList(strFlag(values, "rates") ?? "100", "rates");
     // The classes' content reaches 18 Hz (their band-limited bursts are designed to 0.45 × fs).
