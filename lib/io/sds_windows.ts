@@ -533,12 +533,18 @@ export async function sdsWindowTasks(
     }
     const matched = expandChannelPattern(look.dir, pattern, start, end);
     if (matched.length === 0) {
+      // What the station holds, as noDayFiles says for a channel named in full.
+      const others = expandChannelPattern(look.dir, [pattern[0], pattern[1], "*", "*"], start, end)
+        .map((x) => x.join("."));
       throw new UserError(
         `Cannot use ${where}: ${c} matches no channel in ${look.dir} in ${
           new Date(start).getUTCFullYear()
-        }–${
-          new Date(end).getUTCFullYear()
-        } (no YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY there)`,
+        }–${new Date(end).getUTCFullYear()}${
+          others.length
+            ? `: it holds ${others.slice(0, 6).join(", ")}${others.length > 6 ? ", ..." : ""} ` +
+              `of ${pattern[0]}.${pattern[1]}`
+            : " (no YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY there)"
+        }`,
       );
     }
     // A band's vertical first, so that it names the band's sample.

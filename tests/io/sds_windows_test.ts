@@ -331,6 +331,14 @@ Deno.test("windows: tasks per channel and time read the day files around each wi
       UserError,
       `input.windows.channels[1]: YY.*.*.* matches no channel in ${root} in 2023–2024`,
     );
+    // A pattern of a station that holds other channels names them, as a channel named in full
+    // does; it said only that no day file was there.
+    await assertRejects(
+      () => ids(["XX.AAA.*.BH?"]),
+      UserError,
+      `input.windows.channels[0]: XX.AAA.*.BH? matches no channel in ${root} in 2023–2024: it ` +
+        `holds XX.AAA.00.HHE, XX.AAA.00.HHN, XX.AAA.00.HHZ of XX.AAA`,
+    );
     // Codes that look like regular expressions are plain text.
     await assertRejects(() => ids(["XX.A.A.00.HHZ"]), UserError, "expected a channel as");
     await assertRejects(() => ids(["XX.A+A.*.HHZ"]), UserError, "matches no channel");
