@@ -437,7 +437,8 @@ async function readTaskSegments(
   let dataSpan: [number, number] | null = null;
   const corrupt: CorruptRecord[] = [];
   for (const f of task.waveforms) {
-    const file = await decodedFile(f, keep(f), span);
+    const listed = task.row ? `the manifest's waveform, row ${task.row}` : undefined;
+    const file = await decodedFile(f, keep(f), span, listed);
     segs.push(...file.segs);
     corrupt.push(...file.corrupt);
     if (file.dataSpan) {
@@ -560,12 +561,14 @@ async function decodedKey(f: string): Promise<string | null> {
 
 /**
  * A waveform file's segments: all of them, or with `span` (ms), for a miniSEED file, those of
- * the records that hold that span ({@linkcode recordsBetween}).
+ * the records that hold that span ({@linkcode recordsBetween}). `listed`: where the input
+ * names the file, said where it is missing.
  */
 async function decodedFile(
   f: string,
   keep: boolean,
   span?: readonly [number, number],
+  listed?: string,
 ): Promise<DecodedFile> {
   const key = await decodedKey(f);
   const hit = key === null ? undefined : decoded.get(key);
@@ -576,7 +579,11 @@ async function decodedFile(
   try {
     bytes = indexed?.bytes ?? await readInputFile(f);
   } catch (e) {
-    throw new SampleError("unreadable", `Cannot read ${f}: ${(e as Error).message}`);
+    // Deno's NotFound names the path a second time ("...: readfile '/x/a.mseed'").
+    const why = e instanceof Deno.errors.NotFound
+      ? `no such file${listed ? ` (${listed})` : ""}`
+      : (e as Error).message;
+    throw new SampleError("unreadable", `Cannot read ${f}: ${why}`);
   }
   let file: DecodedFile;
   // miniSEED first: its record header is distinctive, while SAC's version word (byte 304) is

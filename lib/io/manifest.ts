@@ -91,6 +91,8 @@ export interface SampleTask {
    * the associated event of a trigger; samples.csv's `event` column.
    */
   event?: string;
+  /** Manifest input: the task's row (the header is row 1), named where its file is missing. */
+  row?: number;
   /** NPZ input: the file, its sampling rate and P index. */
   npz?: { path: string; samplingRate: number; itp: number; startTime: number };
 }
@@ -396,6 +398,7 @@ export async function readManifest(
       response: null,
       referenceTime: null,
       label: label ? label : null,
+      row,
     };
     if ((r.event_id ?? "").trim()) task.event = r.event_id.trim();
     const responses = (r.response ?? "").split(";").map((s) => s.trim()).filter((s) => s).map(abs);
