@@ -1426,8 +1426,7 @@ export async function processSample(
     if (!["gap", "too short", "pick outside trace", "missing channel"].includes(e.reason)) throw e;
     throw new SampleError(
       hit.error.reason,
-      `${hit.error.message}; left out, it leaves sample ${task.id} without data it needs ` +
-        `(${e.message})`,
+      `${hit.error.message}; sample ${task.id} needs the data they held (${e.message})`,
     );
   }
 }
@@ -1540,7 +1539,7 @@ async function processSampleBody(
     if (hit) {
       throw new SampleError(
         hit.error.reason,
-        `${hit.error.message}; left out, it leaves sample ${task.id} without data it needs`,
+        `${hit.error.message}; sample ${task.id} needs the data they held`,
       );
     }
     // Nearer than the preprocessing margin, it may cut the trace short (processSample).

@@ -375,6 +375,12 @@ Deno.test("processSample: a record of another channel left out of a file (an enc
     const t = await assertRejects(() => processSample(late, config), SampleError);
     assertEquals((t as SampleError).reason, "truncated", t.message);
     assert(t.message.includes(`record at byte ${z.length + ze.at(-1)!.offset}`), t.message);
+    // Said once: it read '...bytes left out; left out, it leaves sample BHE without data'.
+    assert(
+      /; the last \d+ bytes left out \(the data after [^)]+\); sample BHE needs the data they held/
+        .test(t.message),
+      t.message,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
