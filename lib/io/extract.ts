@@ -1773,8 +1773,10 @@ async function processSampleBody(
           } s after the reference time: the trace has ` +
           `${((tref - tr.startTime) / 1000).toFixed(2)} s before and ${
             ((end - tref) / 1000).toFixed(2)
-          } s after (the crop is spectrogram.before ${sc.before} s and after ${sc.after} s, ` +
-          `--before/--after, with half an STFT window, --window-length, each side)`,
+          } s after (the STFT frames are centred from spectrogram.before ${sc.before} s ` +
+          `before to ${((T - 1) * g.hop / fs - sc.before).toFixed(2)} s after, the last within ` +
+          `spectrogram.after ${sc.after} s, --before/--after, and each reads half an STFT ` +
+          `window, ${(half / fs).toFixed(2)} s, --window-length, each side)`,
       );
     }
     checkOutsideTapers(tr, y.length, s0, need, config, `${what} (${src})`);

@@ -373,12 +373,14 @@ Deno.test("extract: good samples become [N,1,87,67], each bad input is skipped w
         "reference_time in the manifest, or a QuakeML pick for its station (--picks)",
     );
     // What the 67 frames read: half a 257-sample window (1.28 s) before the first frame at
-    // -20 s, and up to the last sample of the last frame, centred at 65.79 s: 66.42 s after.
+    // -20 s, and up to the last sample of the last frame, centred at 65.14 s: 66.42 s after.
+    // The note gives those numbers; it said the crop ran to 66 s with half a window (67.28 s).
     assert(
       byId.short.includes("the window needs 21.28 s before and 66.42 s after the reference") &&
         byId.short.endsWith(
-          "(the crop is spectrogram.before 20 s and after 66 s, --before/--after, with half an " +
-            "STFT window, --window-length, each side)",
+          "(the STFT frames are centred from spectrogram.before 20 s before to 65.14 s after, " +
+            "the last within spectrogram.after 66 s, --before/--after, and each reads half an " +
+            "STFT window, 1.28 s, --window-length, each side)",
         ),
       byId.short,
     );
