@@ -2122,12 +2122,16 @@ export function windowChunks(
  *
  * @param config The config.
  * @param options `quiet` hides the detection's progress bar; `detectionCache`: where detected
- *   days are kept.
+ *   days are kept; `onTriggers`: with a coincidence, called with the triggers found before it.
  * @returns the tasks (up to the `limit`th that can be tried, when set).
  */
 export async function buildTasks(
   config: ExtractConfig,
-  options: { quiet?: boolean; detectionCache?: DetectionCache | null } = {},
+  options: {
+    quiet?: boolean;
+    detectionCache?: DetectionCache | null;
+    onTriggers?: (found: number) => void;
+  } = {},
 ): Promise<SampleTask[]> {
   const inp = config.input;
   let tasks: SampleTask[];
@@ -2188,6 +2192,7 @@ export async function buildTasks(
               }, onDay)
             : undefined,
           detectConcurrency: Math.max(1, nDetect),
+          onTriggers: options.onTriggers,
           onDetected: (done, total, kept) => {
             const note = kept ? `${kept} kept from an earlier run` : undefined;
             if (done === 0) progress = new Progress("detect", total, { quiet: options.quiet });
@@ -2621,12 +2626,26 @@ async function seedDetections(dataset: string, to: string): Promise<void> {
 /**
  * Why an extraction has no samples to try, for its error: with STA/LTA triggers, that the
  * detector found none, on which channels, over which span and with which settings (the usual
- * cause: an ON ratio too high for the data).
+ * cause: an ON ratio too high for the data), or that the network coincidence kept none of the
+ * `found` triggers.
+ *
+ * @param config The config.
+ * @param found With a coincidence: the triggers found before it.
+ * @returns the message.
  */
-export function noSamplesMessage(config: ExtractConfig): string {
+export function noSamplesMessage(config: ExtractConfig, found = 0): string {
   const w = config.input.format === "sds" ? config.input.windows : null;
   if (w?.trigger) {
     const t = w.trigger;
+    const settings = `STA/LTA (${t.method}, STA ${t.sta} s, LTA ${t.lta} s, ON ${t.on}, ` +
+      `OFF ${t.off})`;
+    if (t.coincidence && found > 0) {
+      return `Cannot extract: ${settings} found ${found} trigger${found > 1 ? "s" : ""} on ` +
+        `${w.channels.join(", ")} from ${w.start} to ${w.end}, and the coincidence of ` +
+        `${t.coincidence.stations} stations within ${t.coincidence.window} s kept none: lower ` +
+        `the stations needed or widen the window (--coincidence N/S), or lower ON (--trigger ` +
+        `STA/LTA/ON/OFF) for more triggers at each station`;
+    }
     const co = t.coincidence
       ? `, ${t.coincidence.stations} stations within ${t.coincidence.window} s`
       : "";
@@ -2651,11 +2670,13 @@ async function extractInto(
   // An output in the way is refused before the tasks are built (trigger detection can take
   // long on a large archive), as DatasetWriter.create refuses it after.
   await checkOutputTarget(out, { force: options.force, marker: "meta.json" });
+  let found = 0;
   const tasks = await buildTasks(config, {
     quiet: options.quiet,
     detectionCache: detections ? { dir: detections, write: true } : null,
+    onTriggers: (n) => found = n,
   });
-  if (tasks.length === 0) throw new UserError(noSamplesMessage(config));
+  if (tasks.length === 0) throw new UserError(noSamplesMessage(config, found));
   const te = nameTriggerEvents(tasks, config);
   const C = config.components === "channel" ? 1 : config.components.length;
   const componentNames = config.components === "channel" ? ["channel"] : config.components;

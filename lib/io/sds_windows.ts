@@ -491,7 +491,8 @@ export function windowStamp(t: number): string {
  *   `NET.STA.LOC.CHA.detection.YEAR.DOY`. `detectConcurrency`: channels detected at once
  *   (default 1), each calling `onDay` once per UTC day of the span (true: taken from kept
  *   detections); `onDetected`: called with (0, total, 0) before the first channel, then as each
- *   channel-day's detection ends (done, total, how many of those were kept ones).
+ *   channel-day's detection ends (done, total, how many of those were kept ones);
+ *   `onTriggers`: with a coincidence, called with the count of triggers found before it.
  * @returns the tasks, by channel (in the order given; a pattern's matches sorted), then by time.
  * @throws {UserError} when a field is invalid, the labels cannot be read, or there would be
  *   more than {@linkcode MAX_WINDOWS} windows.
@@ -513,6 +514,7 @@ export async function sdsWindowTasks(
     ) => Promise<{ detections: Detection[]; problems: DetectionProblem[] }>;
     detectConcurrency?: number;
     onDetected?: (done: number, total: number, kept: number) => void;
+    onTriggers?: (found: number) => void;
   } = {},
 ): Promise<SampleTask[]> {
   const where0 = "input.windows";
@@ -620,6 +622,7 @@ export async function sdsWindowTasks(
     }
     const co = w.trigger?.coincidence;
     if (co) {
+      options.onTriggers?.(timesOf.reduce((n, t) => n + t.times.length, 0));
       const keep = coincident(
         ids.map((id, c) => ({ station: `${id[0]}.${id[1]}`, onsets: timesOf[c].times })),
         co.stations,

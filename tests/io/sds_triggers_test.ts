@@ -462,7 +462,7 @@ Deno.test("trigger specs at their bounds: off equal to on, no dead time, one sta
   );
 });
 
-Deno.test("an extraction at triggers that finds none says so, with the detector's settings, channels and span", () => {
+Deno.test("an extraction at triggers that finds none says so, with the detector's settings, channels and span; one whose coincidence kept none of its triggers says how many it found", () => {
   const windows = {
     start: "2014-09-20T20:48:00Z",
     end: "2014-09-20T20:52:00Z",
@@ -490,6 +490,16 @@ Deno.test("an extraction at triggers that finds none says so, with the detector'
       "OFF 1.5, 3 stations within 10 s) found no triggers",
     ),
     noSamplesMessage(coincident),
+  );
+  // Triggers found, but the coincidence kept none: said so, with the count and what to change
+  // (it said STA/LTA found no triggers).
+  assertEquals(
+    noSamplesMessage(coincident, 12),
+    "Cannot extract: STA/LTA (recursive, STA 1 s, LTA 20 s, ON 4, OFF 1.5) found 12 triggers on " +
+      "TA.M02C..BHZ from 2014-09-20T20:48:00Z to 2014-09-20T20:52:00Z, and the coincidence of 3 " +
+      "stations within 10 s kept none: lower the stations needed or widen the window " +
+      "(--coincidence N/S), or lower ON (--trigger STA/LTA/ON/OFF) for more triggers at each " +
+      "station",
   );
   assertEquals(
     noSamplesMessage(parseExtractConfig({ input: { format: "esec", dir: "/e" } })),
@@ -1455,7 +1465,7 @@ Deno.test("sdsWindowTasks refuses a coincidence of more stations than its channe
   }
 });
 
-Deno.test("sdsWindowTasks with a coincidence of two stations: two channels of one station triggering together are one station, and are dropped", async () => {
+Deno.test("sdsWindowTasks with a coincidence of two stations: two channels of one station triggering together are one station, and are dropped; the triggers found before it are counted", async () => {
   const root = await Deno.makeTempDir();
   try {
     for (const [sta, loc] of [["A", "00"], ["A", "10"], ["B", "00"]]) {
@@ -1464,6 +1474,7 @@ Deno.test("sdsWindowTasks with a coincidence of two stations: two channels of on
       await Deno.writeFile(p, new Uint8Array(0));
     }
     // A's two sensors at 100 s; B alone at 500 s, A's first sensor 2 s after it.
+    let found = 0;
     const onsets: Record<string, number[]> = { "A.00": [100, 502], "A.10": [101], "B.00": [500] };
     const detect = (codes: [string, string, string, string], start: number) =>
       Promise.resolve({
@@ -1489,12 +1500,14 @@ Deno.test("sdsWindowTasks with a coincidence of two stations: two channels of on
       { dir: root, codesOf: (c: string) => [c] },
       [30_000, 80_000],
       [20, 66],
-      { detect },
+      { detect, onTriggers: (n) => found = n },
     );
     assertEquals(tasks.map((t) => t.id), [
       "XX.A.00.HHZ.20240101T000822Z",
       "XX.B.00.HHZ.20240101T000820Z",
     ]);
+    // The triggers before the coincidence, for the message where it keeps none.
+    assertEquals(found, 4);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
