@@ -745,9 +745,11 @@ export interface DatasetWriterOptions {
    * Write resumably: the unfinished dataset lives in `.NAME.partial` beside the destination,
    * survives an interruption, and {@linkcode DatasetWriter.checkpoint} records how far it got.
    * `key` identifies the work (a resumed run must bring the same key); `resume` continues an
-   * unfinished dataset of the same key (without one it starts afresh).
+   * unfinished dataset of the same key (without one it starts afresh). `changed`: what a
+   * refused resume says of a key field whose values mean nothing to the user (a hash), in
+   * place of its values then and now.
    */
-  resumable?: { key: Record<string, unknown>; resume: boolean };
+  resumable?: { key: Record<string, unknown>; resume: boolean; changed?: Record<string, string> };
 }
 
 /** `progress.json` of an unfinished resumable dataset. */
@@ -964,10 +966,15 @@ export class DatasetWriter {
     if (prog && r.resume) {
       const diff = differingPaths(prog.key, r.key);
       if (diff.length) {
-        // Each setting with its value then → now (long values, such as input lists, cut short).
+        // Each setting with its value then → now (long values cut short), or what changed in
+        // words where the values are hashes.
+        const said = (d: string) =>
+          Object.hasOwn(r.changed ?? {}, d)
+            ? r.changed![d]
+            : `${shownAt(prog.key, d)} → ${shownAt(r.key, d)}`;
         throw new UserError(
           `Cannot resume dataset ${dir}: ${tmp} was made with other settings (${
-            diff.map((d) => `${d}: ${shownAt(prog.key, d)} → ${shownAt(r.key, d)}`).join(", ")
+            diff.map((d) => `${d}: ${said(d)}`).join(", ")
           }): resume with the same settings, or pass --force instead of --resume to start over`,
         );
       }

@@ -2706,7 +2706,19 @@ async function extractInto(
   };
   const writer = await DatasetWriter.create(out, [C, g.nFreqs, g.nTimes], {
     force: options.force,
-    resumable: { key: JSON.parse(JSON.stringify(key)), resume: !!options.resume },
+    resumable: {
+      key: JSON.parse(JSON.stringify(key)),
+      resume: !!options.resume,
+      // The input hashes, said in words (their values, hash prefixes, say nothing).
+      changed: {
+        inputList: "the sample ids or waveform files (or those found missing) changed since the " +
+          "interrupted run",
+        inputChannels: "the channels or response files changed since the interrupted run",
+        inputPicks: "the reference times or picks changed since the interrupted run",
+        inputLabels: "the labels changed since the interrupted run",
+        inputEvents: "the events changed since the interrupted run",
+      },
+    },
   });
   const resumed = (writer.resumedState as ExtractState | null) ?? { next: 0, failures: [] };
   const start = resumed.next;

@@ -540,11 +540,12 @@ Deno.test("extract --resume: an interrupted extraction continues from its checkp
       const text = await Deno.readTextFile(manifest);
       const rows = text.trimEnd().split("\n");
       const first = rows[1].split(",");
+      // Said in words: the values are hashes (it showed their first characters, then → now).
       const edits: [number, (v: string) => string, string][] = [
-        [7, (v) => v.replace(/\.(\d)/, (_, d) => `.${(+d + 1) % 10}`), "inputPicks"],
-        [8, (v) => v + "_x", "inputLabels"],
-        [2, () => "other.xml", "inputChannels"],
-        [1, (v) => v + "_x", "inputList"],
+        [7, (v) => v.replace(/\.(\d)/, (_, d) => `.${(+d + 1) % 10}`), "inputPicks: the reference"],
+        [8, (v) => v + "_x", "inputLabels: the labels changed"],
+        [2, () => "other.xml", "inputChannels: the channels or response files changed"],
+        [1, (v) => v + "_x", "inputList: the sample ids or waveform files"],
       ];
       try {
         for (const [col, edit, field] of edits) {
@@ -697,7 +698,8 @@ Deno.test("extract --resume is refused, naming inputEvents, when a manifest row'
     await assertRejects(
       () => runExtract(config, out, { quiet: true, resume: true }),
       UserError,
-      "was made with other settings (inputEvents: ",
+      "was made with other settings (inputEvents: the events changed since the interrupted " +
+        "run): resume",
     );
     await write(events);
     const s = await runExtract(config, out, { quiet: true, resume: true });
