@@ -42,7 +42,10 @@ export function parseLabels(
     const pos = new Map(ids.map((id, i) => [id, i]));
     const body = rows.slice(1);
     if (body.length !== n) {
-      throw new UserError(`Cannot read labels ${source}: expected ${n} rows: found ${body.length}`);
+      throw new UserError(
+        `Cannot read labels ${source}: expected one row per sample (${n} samples): found ` +
+          `${body.length} rows`,
+      );
     }
     const row = new Map<number, number>();
     body.forEach((r, k) => {
@@ -300,7 +303,9 @@ async function importNpyStreaming(
     try {
       h = readNpyHeader(head.subarray(0, got));
     } catch (e) {
-      throw new UserError(`Cannot import ${npyPath}: ${(e as Error).message}`);
+      // Its 'Cannot read npy: ' would follow 'Cannot import X: '.
+      const why = (e as Error).message.replace(/^Cannot read npy: /, "");
+      throw new UserError(`Cannot import ${npyPath}: ${why}`);
     }
     const s = h.shape;
     // Refused here, from the header, before a large file is read whole.

@@ -48,7 +48,16 @@ Deno.test("import turns [N,H,W] u8 and [N,C,H,W] f64 arrays plus labels into dat
   await assertRejects(
     () => importNpy(`${root}/a.npy`, `${root}/dd`, { labels: `${root}/l.csv` }),
     UserError,
-    "expected 3 rows",
+    // It said 'expected 3 rows', not that an id,label file lists every sample.
+    `Cannot read labels ${root}/l.csv: expected one row per sample (3 samples): found 2 rows`,
+  );
+  // A header that is no .npy's is named once as the import's ('Cannot import F: Cannot read
+  // npy: ...' before).
+  await Deno.writeTextFile(`${root}/text.npy`, "x".repeat(64));
+  await assertRejects(
+    () => importNpy(`${root}/text.npy`, `${root}/dt`),
+    UserError,
+    `Cannot import ${root}/text.npy: expected the magic bytes \\x93NUMPY: found other bytes`,
   );
   await Deno.remove(root, { recursive: true });
 });
