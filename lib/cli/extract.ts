@@ -712,8 +712,8 @@ export const extract: Command = {
       arg: "N",
       description: "Only N samples that can be tried (the first N, or with --subset random N " +
         "drawn at random): rows whose files are missing or that are already known to fail " +
-        "(bad row, bad time, no reference time, missing channel) do not count, and are listed " +
-        "in failures.csv.",
+        "(bad row, bad time, no reference time, an SDS archive's missing channel) do not " +
+        "count, and are listed in failures.csv.",
     },
     subset: {
       type: "string",

@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { readMiniseedSegments } from "../../lib/io/mseed.ts";
-import { aboveNyquistNote, applyOverrides } from "../../lib/cli/extract.ts";
+import { aboveNyquistNote, applyOverrides, extract } from "../../lib/cli/extract.ts";
 import { esecTasks } from "../../lib/io/manifest.ts";
 import {
   assert,
@@ -1223,6 +1223,16 @@ Deno.test("a crop window reaching into the 5 % tapers at a trace's ends fails as
       await Deno.remove(root, { recursive: true });
     }
   }
+});
+
+Deno.test("extract --help says that only an SDS archive's missing channel does not count toward --limit, as the README does", () => {
+  // An ESEC station without a component fails as 'missing channel' as it is processed, and
+  // counts; the help said every missing channel did not.
+  const help = extract.flags.limit.description.replace(/\s+/g, " ");
+  assert(
+    help.includes("(bad row, bad time, no reference time, an SDS archive's missing channel)"),
+    help,
+  );
 });
 
 Deno.test("extract on the PhaseNet NPZ windows stacks Z, N, E (limit 4: the first 4 files that exist, no response); a listed file that is missing is reported", async () => {
