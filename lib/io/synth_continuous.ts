@@ -12,7 +12,7 @@
  * | `stations.xml` | StationXML 1.1 with {@linkcode SYNTH_RESPONSE} per channel, as `synth` writes |
  * | `events.xml` | QuakeML 1.2: each event with origin, magnitude, and a P pick (and S where the class has one) at every station |
  * | `labels.csv` | `start,end,label`: one interval per event (its class) and `noise` between them, tiling the span exactly once |
- * | `extract.json` | extract's windows mode over the whole span: a window every 43 s on every station's HHZ, labelled from `labels.csv` |
+ * | `extract.json` | extract's windows mode over the whole span: a window every 43 s on every station's HHZ, labelled from `labels.csv`, for the components written (Z, N, E for ZNE, Z12 or UVW) |
  *
  * The background is synth's noise model ({@linkcode coloredNoise}: 1/f-like plus a
  * secondary microseism), made continuous by overlap-add: independent 10-minute draws,
@@ -443,7 +443,9 @@ export async function writeSynthContinuous(
           labels: "labels.csv",
         },
       },
-      components: ["Z"],
+      // The components written, as synth's: a Z12 or UVW set asks for Z, N, E, which extract
+      // rotates (HHZ stands for the station's band).
+      components: comps.length === 1 ? ["Z"] : ["Z", "N", "E"],
       workers: "auto",
     };
     await Deno.writeTextFile(join(tmp, "extract.json"), JSON.stringify(config, null, 2) + "\n");

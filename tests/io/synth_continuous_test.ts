@@ -223,6 +223,11 @@ Deno.test("synth --continuous Z12 records the ground motion of ZNE along its hor
     const zne = await writeSynthContinuous(`${root}/zne`, { ...opts, components: ["Z", "N", "E"] });
     const z12 = await writeSynthContinuous(`${root}/z12`, { ...opts, components: ["Z", "1", "2"] });
     assertEquals(z12.events, zne.events);
+    // Its extract.json asks for the components written, as synth's does (it asked for Z only).
+    for (const d of ["zne", "z12"]) {
+      const cfg = JSON.parse(await Deno.readTextFile(`${root}/${d}/extract.json`));
+      assertEquals(cfg.components, ["Z", "N", "E"], d);
+    }
     const xml = await Deno.readTextFile(`${root}/z12/stations.xml`);
     const az = [...xml.matchAll(/<Azimuth[^>]*>([-\d.]+)</g)].map((m) => Number(m[1]));
     assertEquals(az.length, 3);
@@ -353,6 +358,8 @@ Deno.test("synth --continuous UVW records the ground motion of ZNE along a Galpe
     const zne = await writeSynthContinuous(`${root}/zne`, { ...opts, components: ["Z", "N", "E"] });
     const uvw = await writeSynthContinuous(`${root}/uvw`, { ...opts, components: ["U", "V", "W"] });
     assertEquals(uvw.events, zne.events);
+    const cfg = JSON.parse(await Deno.readTextFile(`${root}/uvw/extract.json`));
+    assertEquals(cfg.components, ["Z", "N", "E"]);
     const xml = await Deno.readTextFile(`${root}/uvw/stations.xml`);
     const az = [...xml.matchAll(/<Azimuth[^>]*>([-\d.]+)</g)].map((m) => Number(m[1]));
     const dip = [...xml.matchAll(/<Dip[^>]*>([-\d.]+)</g)].map((m) => Number(m[1]));
