@@ -994,8 +994,9 @@ async function writeInspection(
 ): Promise<void> {
   // Checked before the sample is read (a mistyped --out fails at once), and again as it is
   // written: only an earlier inspection's directory is replaced (before, --force deleted
-  // whatever directory --out named, a model or a dataset, even when the id was wrong).
-  await checkOutputTarget(out, { force, marker: "inspect.json" });
+  // whatever directory --out named, a model or a dataset, even when the id was wrong). What it
+  // found stands at the rename: an output another run wrote meanwhile is that run's.
+  const replace = await checkOutputTarget(out, { force, marker: "inspect.json" });
   const r = await inspectSample(config, id, { dataset });
   const g = spectrogramGeometry(config);
   const C = r.waveform.length, S = r.waveformTimes.length;
@@ -1019,7 +1020,7 @@ async function writeInspection(
     await save("freqs.npy", g.freqs, [g.nFreqs]);
     await save("times.npy", g.times, [g.nTimes]);
     await Deno.writeTextFile(join(tmp, "inspect.json"), JSON.stringify(info, null, 2) + "\n");
-  }, { force, marker: "inspect.json" });
+  }, { force, marker: "inspect.json", replace });
   console.log(
     `extract --inspect ${id}: ${r.channels.join(", ")} -> ${out}: waveform.npy [${C}, ${S}] ` +
       `(${r.units}, ${r.samplingRate} Hz, ${r.waveformTimes[0].toFixed(2)} to ${

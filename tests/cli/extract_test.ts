@@ -31,6 +31,7 @@ import {
   workerCount,
 } from "../../lib/io/extract_config.ts";
 import { run as runCli } from "./_run.ts";
+import { writeDirAtomic } from "../../lib/util/atomic.ts";
 import {
   buildTasks,
   inspectSample,
@@ -1577,6 +1578,43 @@ Deno.test("extract --inspect writes an ESEC trace's ground velocity and spectrog
       const inspect = ["extract", "--config", cfg, "--inspect", id, "--out", mine, "--force"];
       assertEquals(await main(inspect), 2);
       assertEquals(await Deno.readTextFile(`${mine}/thesis.tex`), "important");
+    }
+    // Another inspection that writes the same new --out while this one works (as it reads its
+    // waveform), with --force or without: this one says another process wrote it and leaves that
+    // one's whole. Before, its check after the work said 'it already exists: pass --force', and
+    // with --force it replaced the other's output without a word.
+    for (const force of [[], ["--force"]]) {
+      const both = `${root}/both${force.length}`;
+      const { stat } = Deno;
+      let rival = false;
+      Deno.stat = async (p: string | URL) => {
+        if (!rival && String(p).endsWith(".mseed")) {
+          rival = true;
+          await writeDirAtomic(both, (t) => Deno.writeTextFile(`${t}/inspect.json`, "{}"), {
+            marker: "inspect.json",
+          });
+        }
+        return await stat(p);
+      };
+      const err: string[] = [];
+      const { error } = console;
+      console.error = (...a: unknown[]) => err.push(a.join(" "));
+      let code: number;
+      try {
+        code = await main([...args.slice(0, -1), both, ...force]);
+      } finally {
+        Deno.stat = stat;
+        console.error = error;
+      }
+      assert(rival, "the rival wrote during the work");
+      assertEquals(code, 2, err.join("\n"));
+      assert(
+        err.join("\n").includes(
+          `Cannot write ${both}: another process wrote it while this one ran`,
+        ),
+        err.join("\n"),
+      );
+      assertEquals(await Deno.readTextFile(`${both}/inspect.json`), "{}");
     }
   } finally {
     await Deno.remove(root, { recursive: true });
