@@ -1420,14 +1420,19 @@ Deno.test("detectSdsTriggers: a 30 Hz burst above the 1–18 Hz band, which 4 po
   }
 });
 
+/** Empty HHZ day files at T0 of three channels of two stations: XX.A.00, XX.A.10, XX.B.00. */
+async function twoStationDayFiles(root: string): Promise<void> {
+  for (const [sta, loc] of [["A", "00"], ["A", "10"], ["B", "00"]]) {
+    const [p] = sdsPaths(root, ["XX", sta, loc, "HHZ"], T0, T0);
+    await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+    await Deno.writeFile(p, new Uint8Array(0));
+  }
+}
+
 Deno.test("sdsWindowTasks refuses a coincidence of more stations than its channels are of, before detecting", async () => {
   const root = await Deno.makeTempDir();
   try {
-    for (const [sta, loc] of [["A", "00"], ["A", "10"], ["B", "00"]]) {
-      const [p] = sdsPaths(root, ["XX", sta, loc, "HHZ"], T0, T0);
-      await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
-      await Deno.writeFile(p, new Uint8Array(0));
-    }
+    await twoStationDayFiles(root);
     let detected = 0;
     const detect = () => {
       detected++;
@@ -1468,11 +1473,7 @@ Deno.test("sdsWindowTasks refuses a coincidence of more stations than its channe
 Deno.test("sdsWindowTasks with a coincidence of two stations: two channels of one station triggering together are one station, and are dropped; the triggers found before it are counted", async () => {
   const root = await Deno.makeTempDir();
   try {
-    for (const [sta, loc] of [["A", "00"], ["A", "10"], ["B", "00"]]) {
-      const [p] = sdsPaths(root, ["XX", sta, loc, "HHZ"], T0, T0);
-      await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
-      await Deno.writeFile(p, new Uint8Array(0));
-    }
+    await twoStationDayFiles(root);
     // A's two sensors at 100 s; B alone at 500 s, A's first sensor 2 s after it.
     let found = 0;
     const onsets: Record<string, number[]> = { "A.00": [100, 502], "A.10": [101], "B.00": [500] };
