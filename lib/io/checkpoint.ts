@@ -214,9 +214,17 @@ export async function readJson<T>(dir: string, name: string): Promise<T> {
     // A mistyped directory is not a stage left to run, and an interrupted pretrain (its
     // checkpoint/ without model.json, written at the end) is one to resume, not to run again.
     const stage = WRITTEN_BY[name];
+    // Another command's output given as a model directory is no stage left to run either.
+    let other: string | undefined;
+    for (const [marker, kind] of Object.entries(OUTPUT_KINDS)) {
+      if (!other && await exists(join(dir, marker))) other = kind;
+    }
     throw new UserError(
       !(await isDirectory(dir))
         ? `Cannot read ${path}: the directory ${dir} does not exist`
+        : other
+        ? `Cannot read ${path}: no such file: ${dir} is ${other}, not a model directory: give ` +
+          `the directory pretrain wrote (--model)`
         : name === "model.json" && await isDirectory(join(dir, "checkpoint"))
         ? `Cannot read ${path}: no such file: pretrain stopped before it finished (it left ` +
           `${join(dir, "checkpoint")}): run pretrain <dataset-dir> --model ${dir} --resume to ` +

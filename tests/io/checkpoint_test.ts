@@ -483,6 +483,30 @@ Deno.test("readJson of a missing model.json says to resume an interrupted pretra
   }
 });
 
+Deno.test("readJson of a missing model.json in another command's output names what the directory is, not a stage to run", async () => {
+  // cluster --model CLUSTERS_DIR said 'run pretrain first', which would not have helped.
+  for (
+    const [marker, kind] of [
+      ["meta.json", "a dataset (extract or import wrote it)"],
+      ["result.json", "the output of cluster or encode"],
+      ["inspect.json", "the output of extract --inspect"],
+    ]
+  ) {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(join(dir, marker), "{}");
+      const e = await assertRejects(() => readJson(dir, "model.json"), UserError);
+      assertEquals(
+        e.message,
+        `Cannot read ${join(dir, "model.json")}: no such file: ${dir} is ${kind}, not a model ` +
+          "directory: give the directory pretrain wrote (--model)",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
 Deno.test("readCheckpointState names up to three wrong fields of a damaged state.json, the writer and --force", async () => {
   const dir = await Deno.makeTempDir();
   try {
