@@ -2143,7 +2143,11 @@ export async function buildTasks(
     // and be named only in failures.csv: refused up front, as a missing --picks is.
     const stationList = inp.stations ? stationFiles(inp.stations) : [];
     for (const f of stationList) {
-      const why = await Deno.stat(f).then(() => notRegularFile(f), (e: Error) => e.message);
+      const why = await Deno.stat(f).then(
+        () => notRegularFile(f),
+        // Deno's message names the path a second time ("...: stat '/x/inv.xml'").
+        (e: Error) => e instanceof Deno.errors.NotFound ? "no such file" : e.message,
+      );
       if (why) {
         throw new UserError(
           `Cannot read the stations ${f} (--stations, input.stations): ${why}: expected a ` +

@@ -908,7 +908,8 @@ Deno.test("extract refuses a missing --stations file and an output in the way up
     await assertRejects(
       () => runExtract(at, `${root}/ds`, { quiet: true }),
       UserError,
-      `Cannot read the stations ${root}/inv.xml (--stations, input.stations): `,
+      `Cannot read the stations ${root}/inv.xml (--stations, input.stations): no such file: ` +
+        "expected a StationXML or SAC pole-zero file",
     );
     assertEquals(await Deno.stat(`${root}/ds`).catch(() => null), null, "nothing written");
     // An existing output: refused before any detection (the triggers' cache is not made).
