@@ -29,6 +29,17 @@ function unwrap(s: Schema): Schema {
   }
 }
 
+/** Whether a field's schema takes null (under its defaults, optionals and pipes). */
+function nullable(s: Schema): boolean {
+  for (;;) {
+    const d = s._zod.def;
+    if (d.type === "nullable") return true;
+    if (d.innerType) s = d.innerType;
+    else if (d.type === "pipe" && d.in) s = d.in;
+    else return false;
+  }
+}
+
 /** The object schemas that may sit at `path` (several under a union), possibly none. */
 function objectsAt(schema: Schema, path: readonly PropertyKey[]): Schema[] {
   let here = [unwrap(schema)];
@@ -64,6 +75,14 @@ function objectsAt(schema: Schema, path: readonly PropertyKey[]): Schema[] {
  * @returns the message.
  */
 export function issueMessage(schema: z.ZodType, issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type" && / received string$/.test(issue.message)) {
+    // A field that may be null given a string: "none", as its flag takes, most likely.
+    const key = issue.path.at(-1);
+    const field = objectsAt(schema as unknown as Schema, issue.path.slice(0, -1))
+      .map((o) => typeof key === "string" ? o._zod.def.shape?.[key] : undefined)
+      .find((f) => f !== undefined);
+    if (field && nullable(field)) return `${issue.message} (null for none)`;
+  }
   if (issue.code !== "unrecognized_keys") return issue.message;
   const known = objectsAt(schema as unknown as Schema, issue.path)
     .flatMap((o) => Object.keys(o._zod.def.shape ?? {}));

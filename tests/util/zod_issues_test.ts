@@ -151,3 +151,28 @@ Deno.test("a key of another option of a union is not offered as the key it meant
   // Before: 'Unrecognized key: "dir" (did you mean dir?)', the esec, npz and sds inputs' dir.
   assertEquals(e.message, 'Cannot use e.json: invalid field input: Unrecognized key: "dir"');
 });
+
+Deno.test("issueMessage says that a field which may be null takes null for none, where it was given a string", () => {
+  const schema = z.object({
+    bandpass: z.object({ freqmin: z.number() }).nullable().default(null),
+    before: z.number().default(20),
+    waterLevel: z.number().nullable().optional(),
+  }).strict();
+  assertEquals(messages(schema, { bandpass: "none", before: "20", waterLevel: "none" }), [
+    // The flags take 'none'; the config, null.
+    "bandpass|Invalid input: expected object, received string (null for none)",
+    // Not nullable: nothing to add.
+    "before|Invalid input: expected number, received string",
+    "waterLevel|Invalid input: expected number, received string (null for none)",
+  ]);
+  // Through the extract config, as the CLI reports it.
+  assertThrows(
+    () =>
+      parseExtractConfig({
+        input: { format: "esec", dir: "/e" },
+        preprocess: { bandpass: "none" },
+      }),
+    UserError,
+    "preprocess.bandpass: Invalid input: expected object, received string (null for none)",
+  );
+});
