@@ -40,6 +40,26 @@ function nullable(s: Schema): boolean {
   }
 }
 
+/**
+ * The options of a union that take `key`, by the literal field that tells them apart
+ * (`dir is for format esec, npz or sds`), or null where none is such a field.
+ */
+function ownersOf(options: Schema[], key: string): string | null {
+  const literal = (o: Schema, f: string) => {
+    const d = unwrap(o._zod.def.shape![f])._zod.def as Def & { values?: unknown[] };
+    return d.type === "literal" && d.values?.length === 1 ? String(d.values[0]) : null;
+  };
+  const owners = options.filter((o) => o._zod.def.shape?.[key]);
+  const field = Object.keys(owners[0]?._zod.def.shape ?? {})
+    .find((f) => owners.every((o) => o._zod.def.shape?.[f] && literal(o, f) !== null));
+  if (!field) return null;
+  const values = owners.map((o) => literal(o, field)!);
+  const list = values.length > 1
+    ? `${values.slice(0, -1).join(", ")} or ${values.at(-1)}`
+    : values[0];
+  return `${key} is for ${field} ${list}`;
+}
+
 /** The object schemas that may sit at `path` (several under a union), possibly none. */
 function objectsAt(schema: Schema, path: readonly PropertyKey[]): Schema[] {
   let here = [unwrap(schema)];
@@ -84,14 +104,16 @@ export function issueMessage(schema: z.ZodType, issue: z.core.$ZodIssue): string
     if (field && nullable(field)) return `${issue.message} (null for none)`;
   }
   if (issue.code !== "unrecognized_keys") return issue.message;
-  const known = objectsAt(schema as unknown as Schema, issue.path)
-    .flatMap((o) => Object.keys(o._zod.def.shape ?? {}));
-  // Under a union, a key of another option is known but not here: not the key it meant.
-  const near = issue.keys.map((k) => [k, nearestName(k, known.filter((n) => n !== k))] as const)
-    .filter(([, n]) => n !== null);
+  const options = objectsAt(schema as unknown as Schema, issue.path);
+  const known = options.flatMap((o) => Object.keys(o._zod.def.shape ?? {}));
+  // Under a union, a key of another option is known but not here: not the key it meant, but
+  // one of the options that take it (`dir is for format esec, npz or sds`).
+  const near = issue.keys.map((k) =>
+    [k, known.includes(k) ? ownersOf(options, k) : nearestName(k, known)] as const
+  ).filter(([, n]) => n !== null);
   const hints = issue.keys.length === 1
-    ? near.map(([, n]) => `did you mean ${n}?`)
-    : near.map(([k, n]) => `${k}: did you mean ${n}?`);
+    ? near.map(([k, n]) => known.includes(k) ? n : `did you mean ${n}?`)
+    : near.map(([k, n]) => known.includes(k) ? n : `${k}: did you mean ${n}?`);
   return hints.length ? `${issue.message} (${hints.join("; ")})` : issue.message;
 }
 

@@ -149,7 +149,12 @@ Deno.test("a key of another option of a union is not offered as the key it meant
     UserError,
   );
   // Before: 'Unrecognized key: "dir" (did you mean dir?)', the esec, npz and sds inputs' dir.
-  assertEquals(e.message, 'Cannot use e.json: invalid field input: Unrecognized key: "dir"');
+  // Now the formats that take it are named.
+  assertEquals(
+    e.message,
+    'Cannot use e.json: invalid field input: Unrecognized key: "dir" (dir is for format esec, ' +
+      "npz or sds)",
+  );
 });
 
 Deno.test("issueMessage says that a field which may be null takes null for none, where it was given a string", () => {
