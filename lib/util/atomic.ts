@@ -771,7 +771,11 @@ export async function restoreMovedAside(path: string): Promise<string | null> {
   if (!aside.length) return null;
   aside.sort((a, b) => b.time - a.time);
   let restored: string | null = null;
-  if (!(await Deno.lstat(path).catch(() => null))) {
+  const here = await Deno.lstat(path).catch(() => null);
+  // A symbolic link there is the user's, not a finished output (checkOutputTarget refuses it):
+  // the moved-aside output stays until the link is gone.
+  if (here?.isSymlink) return null;
+  if (!here) {
     await Deno.rename(aside[0].p, path);
     restored = aside.shift()!.p;
   }

@@ -367,6 +367,22 @@ Deno.test({
         Deno.errors.AlreadyExists,
       );
       assertEquals(await Deno.readTextFile(`${out}/state.json`), "put back");
+      // A symbolic link made where the output was (dangling, or to another directory) is the
+      // user's: the output moved aside is kept, not removed as a leftover, and the write is
+      // refused as for any link; once the link is gone, it is put back.
+      await Deno.remove(out, { recursive: true });
+      const kept = aside(1_700_000_003_000, "kept");
+      await Deno.symlink(`${dir}/nowhere`, out);
+      assertEquals(await restoreMovedAside(out), null);
+      await assertRejects(
+        () => writeDirAtomic(out, (t) => Deno.writeTextFile(`${t}/state.json`, "x")),
+        Deno.errors.AlreadyExists,
+        "it is a symbolic link",
+      );
+      assertEquals(await Deno.readTextFile(`${kept}/state.json`), "kept");
+      await Deno.remove(out);
+      assertEquals(await restoreMovedAside(out), kept);
+      assertEquals(await Deno.readTextFile(`${out}/state.json`), "kept");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
