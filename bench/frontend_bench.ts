@@ -15,7 +15,7 @@
  *
  * Each figure is the median of 3 runs after one warm-up run (the trigger extraction: one run
  * after one warm-up), timed at module load, as the training bench does (a run takes seconds);
- * the STFT is also a `Deno.bench` case. It prints a table and writes bench/results/frontend-cpu-<threads>-<hash>.json (no
+ * the STFT is also a `Deno.bench` case. It prints a table and writes bench/results/frontend-cpu-<threads>-threads-<hash>.json (no
  * GPU is used: the "adapter" is the CPU's thread count).
  *
  * ```sh

@@ -18,7 +18,7 @@
 #   ab       bench/gpu/sweep.sh over bench/gpu/ab.txt: tuning A/Bs, alternating (results/ab.jsonl)
 #   sweep    bench/gpu/sweep.sh over bench/gpu/tunings.txt (one JSON line per tuning)
 #   tune     cli.ts tune at the bench batches, in what is left of the budget (the search and its
-#            result: bench/results/tunings/<adapter>.json)
+#            result: bench/results/tunings/<adapter slug>-<hash>.json)
 #   report   bench/report.ts (bench/results/REPORT.md)
 # Environment: VK_DRIVER_FILES (default: NVIDIA's ICD where it exists), SEISDEC_BENCH_BATCHES
 # (default 64,256), SEISDEC_GPU_BUDGET_S (default 540: steps that would start too late are
