@@ -76,11 +76,14 @@ export function seedFlag(values: Values): number | undefined {
 /**
  * Reads a required string flag.
  *
+ * @param or What may stand in its place, named in the error (`--raw for ...`).
  * @throws {UserError} when absent.
  */
-export function required(values: Values, name: string, cmd: string): string {
+export function required(values: Values, name: string, cmd: string, or?: string): string {
   const v = values[name];
-  if (typeof v !== "string" || !v) throw new UserError(`Cannot run ${cmd}: --${name} is required`);
+  if (typeof v !== "string" || !v) {
+    throw new UserError(`Cannot run ${cmd}: --${name} is required${or ? ` (or ${or})` : ""}`);
+  }
   return v;
 }
 

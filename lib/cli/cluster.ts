@@ -235,6 +235,32 @@ export function catalogueEvents(samples: readonly SampleInfo[]): NetworkEvent[] 
   return eventsByIds(sampleOnsets(samples), samples.map((s) => s.event || undefined)).events;
 }
 
+/** How {@linkcode writeResults} writes a cluster or encode output. */
+export interface WriteResultsOptions {
+  /** Replace an earlier output of cluster/encode. */
+  force: boolean;
+  /** Write the PNGs. */
+  plots: boolean;
+  /** Hours added to UTC for the hour-of-day profile (local time), or `solar` (default 0). */
+  utcOffset?: HourClock;
+  /**
+   * With `plots`, embed at most this many codes by UMAP (latent_umap.png and umap.csv; 0: none;
+   * only for codes of at most 64 dimensions, not `--raw` spectrograms; default 5000).
+   */
+  umapPoints?: number;
+  /** Seed of the UMAP embedding (its initial layout, the subset of a larger set; default 0). */
+  seed?: number;
+  /** Without a progress bar over the profiles' pass over the dataset (default true). */
+  quiet?: boolean;
+  /** With `plots`, write each figure as an SVG vector figure too, beside its PNG. */
+  svg?: boolean;
+  /**
+   * What the caller's check of `out` before its work returned (see {@linkcode writeDirAtomic}):
+   * an output another run wrote since is refused as that run's.
+   */
+  replace?: boolean;
+}
+
 /**
  * Writes the output directory of `cluster` or `encode` atomically: latent.npy, labels.csv
  * (samples.csv for encode), q.npy, result.json, clusters.csv (the cluster profiles) and, with
@@ -249,31 +275,17 @@ export function catalogueEvents(samples: readonly SampleInfo[]): NetworkEvent[] 
  * @param out Output directory.
  * @param ds The dataset the assignment belongs to.
  * @param a The assignment.
- * @param force Replace an earlier output of cluster/encode.
- * @param plots Write the PNGs.
- * @param utcOffset Hours added to UTC for the hour-of-day profile (local time), or `solar`.
- * @param umapPoints With `plots`, embed at most this many codes by UMAP (latent_umap.png and
- *   umap.csv; 0: none; only for codes of at most 64 dimensions, not `--raw` spectrograms).
- * @param quiet Without a progress bar over the profiles' pass over the dataset.
- * @param seed Seed of the UMAP embedding (its initial layout, the subset of a larger set).
- * @param svg With `plots`, write each figure as an SVG vector figure too, beside its PNG.
- * @param replace What the caller's check of `out` before its work returned (see
- *   {@linkcode writeDirAtomic}): an output another run wrote since is refused as that run's.
+ * @param opts How to write them ({@linkcode WriteResultsOptions}).
  * @returns the cluster profiles (empty for encode).
  */
 export async function writeResults(
   out: string,
   ds: Dataset,
   a: Assignment,
-  force: boolean,
-  plots: boolean,
-  utcOffset: HourClock = 0,
-  umapPoints = 5000,
-  seed = 0,
-  quiet = true,
-  svg = false,
-  replace?: boolean,
+  opts: WriteResultsOptions,
 ): Promise<ClusterProfile[]> {
+  const { force, plots, utcOffset = 0, umapPoints = 5000, seed = 0, quiet = true } = opts;
+  const { svg = false, replace } = opts;
   let profiles: ClusterProfile[] = [];
   if (a.labels) {
     const bar = new Progress("cluster: profiles", ds.count, { quiet });
@@ -588,7 +600,7 @@ export const encodeCommand: Command = {
     // An output that may not be written is refused before the encoding pass, not after it.
     const replace = await checkOutputTarget(out, { force: !!values.force, marker: "result.json" });
     const a = await applyWithProgress("encode", model, ds, stage, !!values.quiet, true);
-    await writeResults(out, ds, a, !!values.force, false, 0, 5000, 0, true, false, replace);
+    await writeResults(out, ds, a, { force: !!values.force, plots: false, replace });
     console.log(
       `encode: ${ds.count} samples → ${out}/latent.npy [${ds.count}, ${a.dim}] (${a.stage} weights)`,
     );
@@ -748,29 +760,21 @@ export const clusterCommand: Command = {
         }
       }
       const stage = enumFlag(values, "stage", ["auto", "dec", "init"] as const) ?? "auto";
-      if (!values.model) {
-        throw new UserError(
-          "Cannot run cluster: --model is required (or --raw for k-means on the spectrograms)",
-        );
-      }
-      const model = required(values, "model", "cluster");
+      const model = required(values, "model", "cluster", "--raw for k-means on the spectrograms");
       if (stage === "auto") await needCentres(model);
       await checkOut();
       a = await applyWithProgress("cluster", model, ds, stage, !!values.quiet);
     }
-    const profiles = await writeResults(
-      out,
-      ds,
-      a,
-      !!values.force,
-      !values["no-plots"],
+    const profiles = await writeResults(out, ds, a, {
+      force: !!values.force,
+      plots: !values["no-plots"],
       utcOffset,
       umapPoints,
-      seedFlag(values) ?? 0,
-      !!values.quiet,
-      !!values.svg,
+      seed: seedFlag(values) ?? 0,
+      quiet: !!values.quiet,
+      svg: !!values.svg,
       replace,
-    );
+    });
     const sizes = new Array(a.k).fill(0);
     for (const l of a.labels!) sizes[l]++;
     if (!values.quiet) console.log(formatProfiles(profiles, ds.axesInBins));

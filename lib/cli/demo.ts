@@ -414,7 +414,7 @@ async function clusterDemo(
   svg: boolean,
 ): Promise<{ profiles: ClusterProfile[]; eDec: EvaluationReport }> {
   const a = await applyModel(model, ds, dev, "dec");
-  const profiles = await writeResults(clusters, ds, a, true, true, 0, 5000, seed, true, svg);
+  const profiles = await writeResults(clusters, ds, a, { force: true, plots: true, seed, svg });
   const eDec = evaluateClustering({
     pred: a.labels!,
     k,

@@ -230,7 +230,7 @@ export function applyOverrides(c: ExtractConfig, v: Values): ExtractConfig {
         // parseDecimal, as --bandpass: Number read Infinity (then refused as null, by the
         // config field) and hex.
         const [lo, hi] = parts.map(parseDecimal);
-        if (parts.length !== 2 || !parts[0] || !parts[1] || !(lo > 0 && hi > lo)) {
+        if (parts.length !== 2 || !(lo > 0 && hi > lo)) {
           throw new UserError(
             `Cannot read --trigger-band: expected FMIN/FMAX in Hz with 0 < FMIN < FMAX (1/20): ` +
               `found '${bandFlag}'`,

@@ -77,7 +77,7 @@ import {
 import { ByteLru } from "../util/lru.ts";
 import { sha256Hex } from "../util/hash.ts";
 import { Rng } from "../util/rng.ts";
-import { notRegularFile, readInputFile, readInputText } from "./input_file.ts";
+import { notRegularFile, readFailure, readInputFile, readInputText } from "./input_file.ts";
 import { isoExact } from "./quakeml.ts";
 
 export { isoExact };
@@ -359,10 +359,10 @@ async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]
   try {
     arrays = await readNpz(await readInputFile(npz.path));
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "no such file (listed in waveform.csv)"
-      : (e as Error).message;
-    throw new SampleError("unreadable", `Cannot read ${npz.path}: ${why}`);
+    throw new SampleError(
+      "unreadable",
+      `Cannot read ${npz.path}: ${readFailure(e, "listed in waveform.csv")}`,
+    );
   }
   const d = arrays.data;
   if (
@@ -579,11 +579,7 @@ async function decodedFile(
   try {
     bytes = indexed?.bytes ?? await readInputFile(f);
   } catch (e) {
-    // Deno's NotFound names the path a second time ("...: readfile '/x/a.mseed'").
-    const why = e instanceof Deno.errors.NotFound
-      ? `no such file${listed ? ` (${listed})` : ""}`
-      : (e as Error).message;
-    throw new SampleError("unreadable", `Cannot read ${f}: ${why}`);
+    throw new SampleError("unreadable", `Cannot read ${f}: ${readFailure(e, listed)}`);
   }
   let file: DecodedFile;
   // miniSEED first: its record header is distinctive, while SAC's version word (byte 304) is
@@ -2143,11 +2139,7 @@ export async function buildTasks(
     // and be named only in failures.csv: refused up front, as a missing --picks is.
     const stationList = inp.stations ? stationFiles(inp.stations) : [];
     for (const f of stationList) {
-      const why = await Deno.stat(f).then(
-        () => notRegularFile(f),
-        // Deno's message names the path a second time ("...: stat '/x/inv.xml'").
-        (e: Error) => e instanceof Deno.errors.NotFound ? "no such file" : e.message,
-      );
+      const why = await Deno.stat(f).then(() => notRegularFile(f), (e) => readFailure(e));
       if (why) {
         throw new UserError(
           `Cannot read the stations ${f} (--stations, input.stations): ${why}: expected a ` +

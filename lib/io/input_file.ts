@@ -37,6 +37,21 @@ export async function notRegularFile(path: string): Promise<string | null> {
 }
 
 /**
+ * Why a file could not be read, for a message that names the file itself: "no such file" (with
+ * where the input listed it) in place of Deno's NotFound, which names the path a second time
+ * ("...: readfile '/x/a.mseed'"), else the error's message.
+ *
+ * @param e The error of the read (or stat).
+ * @param listed Where the input names the file, said with "no such file" (optional).
+ * @returns the reason.
+ */
+export function readFailure(e: unknown, listed?: string): string {
+  return e instanceof Deno.errors.NotFound
+    ? `no such file${listed ? ` (${listed})` : ""}`
+    : (e as Error).message;
+}
+
+/**
  * Reads a regular file's bytes.
  *
  * @param path The file.

@@ -769,6 +769,22 @@ export function sdsPaths(
 }
 
 /**
+ * Refuses an SDS archive root that is not a directory, before any sample: one that is not there
+ * would fail every sample as 'missing channel', one by one.
+ *
+ * @param dir The archive root.
+ * @throws {UserError} naming it, when it does not exist or is a file.
+ */
+export async function checkSdsRoot(dir: string): Promise<void> {
+  const root = await Deno.stat(dir).catch(() => null);
+  if (!root?.isDirectory) {
+    throw new UserError(
+      `Cannot read the SDS archive ${dir}: ${root ? "it is a file" : "no such directory"}`,
+    );
+  }
+}
+
+/**
  * Lists the samples of an SDS archive: one per event and station of a QuakeML, at the
  * station's pick of `phase` ({@linkcode earliestPicks}), labelled with the event's
  * type (`earthquake`, `quarry blast`, ...). Each sample reads the day files of its
@@ -798,13 +814,7 @@ export async function sdsTasks(
   span: readonly [number, number],
   alternates?: (code: string) => string[],
 ): Promise<SampleTask[]> {
-  // A root that is not there would fail every sample as 'missing channel', one by one.
-  const root = await Deno.stat(dir).catch(() => null);
-  if (!root?.isDirectory) {
-    throw new UserError(
-      `Cannot read the SDS archive ${dir}: ${root ? "it is a file" : "no such directory"}`,
-    );
-  }
+  await checkSdsRoot(dir);
   let q;
   try {
     q = await readQuakeMlFile(quakeml);

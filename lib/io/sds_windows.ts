@@ -17,6 +17,7 @@
 import { basename } from "node:path";
 import { parseCsv, refuseRepeatedColumns } from "./csv.ts";
 import {
+  checkSdsRoot,
   fileExists,
   findSdsFiles,
   parseUtc,
@@ -519,12 +520,7 @@ export async function sdsWindowTasks(
 ): Promise<SampleTask[]> {
   const where0 = "input.windows";
   const { start, end, stepMs } = windowSpan(w, where0);
-  const root = await Deno.stat(look.dir).catch(() => null);
-  if (!root?.isDirectory) {
-    throw new UserError(
-      `Cannot read the SDS archive ${look.dir}: ${root ? "it is a file" : "no such directory"}`,
-    );
-  }
+  await checkSdsRoot(look.dir);
   const ids: [string, string, string, string][] = [];
   const seen = new Map<string, string>();
   for (const [i, c] of w.channels.entries()) {

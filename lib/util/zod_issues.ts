@@ -19,25 +19,26 @@ interface Schema {
   _zod: { def: Def };
 }
 
-/** The schema with its defaults, optionals, nullables and pipes taken off. */
-function unwrap(s: Schema): Schema {
+/** A schema and the ones it wraps: its defaults, optionals, nullables and pipes, outer first. */
+function layers(s: Schema): Schema[] {
+  const out = [s];
   for (;;) {
     const d = s._zod.def;
     if (d.innerType) s = d.innerType;
     else if (d.type === "pipe" && d.in) s = d.in;
-    else return s;
+    else return out;
+    out.push(s);
   }
+}
+
+/** The schema with its defaults, optionals, nullables and pipes taken off. */
+function unwrap(s: Schema): Schema {
+  return layers(s).at(-1)!;
 }
 
 /** Whether a field's schema takes null (under its defaults, optionals and pipes). */
 function nullable(s: Schema): boolean {
-  for (;;) {
-    const d = s._zod.def;
-    if (d.type === "nullable") return true;
-    if (d.innerType) s = d.innerType;
-    else if (d.type === "pipe" && d.in) s = d.in;
-    else return false;
-  }
+  return layers(s).some((l) => l._zod.def.type === "nullable");
 }
 
 /**
