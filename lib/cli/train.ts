@@ -122,7 +122,8 @@ function lockingModel(cmd: Command, creates = false): Command {
       if (!creates && !(await isDirectory(dir))) {
         return await run(values, positionals);
       }
-      const release = await lockModelDir(dir, [cmd.name, ...positionals, "--model", dir].join(" "));
+      const command = [cmd.name, ...positionals, "--model", dir].join(" ");
+      const release = await lockModelDir(dir, command, { flag: "--model" });
       try {
         await run(values, positionals);
       } finally {

@@ -450,6 +450,8 @@ const OUTPUT_KINDS: Record<string, string> = {
  *
  * @param dir The model directory.
  * @param command What is writing it, for another command's error, e.g. `pretrain ds --model m`.
+ * @param options `flag`: the option that named the directory (the CLI's `--model`), for the
+ *   advice of a refusal; without it the advice names no option.
  * @returns a function that releases the lock (and removes the directory if this call created
  *   it and it is still empty).
  * @throws {UserError} naming the directory, the other process's pid and its command, where a
@@ -467,8 +469,14 @@ const OUTPUT_KINDS: Record<string, string> = {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function lockModelDir(dir: string, command: string): Promise<() => Promise<void>> {
+export async function lockModelDir(
+  dir: string,
+  command: string,
+  options: { flag?: string } = {},
+): Promise<() => Promise<void>> {
   const path = resolve(join(dir, LOCK_FILE));
+  // A program's caller has no --model to change.
+  const give = options.flag ? `give ${options.flag} a directory` : "give a directory";
   const made = !(await exists(dir));
   try {
     await Deno.mkdir(dir, { recursive: true });
@@ -476,8 +484,8 @@ export async function lockModelDir(dir: string, command: string): Promise<() => 
     // A read-only or forbidden place is the user's to change, named as the other writers do.
     if (!(e instanceof Deno.errors.AlreadyExists)) throw writeFailure(dir, e);
     throw new UserError(
-      `Cannot use ${dir} as the model directory: it is a file, not a directory: give --model a ` +
-        "directory (it is made if missing)",
+      `Cannot use ${dir} as the model directory: it is a file, not a directory: ${give} ` +
+        "(it is made if missing)",
     );
   }
   // Another command's output (a dataset, a cluster directory: its listing says which) is no
@@ -490,8 +498,8 @@ export async function lockModelDir(dir: string, command: string): Promise<() => 
   if (listing !== null) {
     const what = OUTPUT_KINDS[listing] ?? `an output of seisdec (${listing})`;
     throw new UserError(
-      `Cannot use ${dir} as the model directory: it is ${what}: give --model a directory of ` +
-        "its own (it is made if missing)",
+      `Cannot use ${dir} as the model directory: it is ${what}: ${give} of its own (it is ` +
+        "made if missing)",
     );
   }
   // The temporary of a locker killed while linking it.
@@ -505,7 +513,7 @@ export async function lockModelDir(dir: string, command: string): Promise<() => 
   };
   count(1);
   try {
-    await takeLock(dir, path, JSON.stringify(mine) + "\n");
+    await takeLock(dir, path, JSON.stringify(mine) + "\n", options.flag);
   } catch (e) {
     count(-1);
     // Refused before writing anything: the directory it made goes too.
@@ -537,9 +545,10 @@ export const lockHooks: { afterStale?: () => Promise<void> } = {};
 /**
  * Creates the lock file `path` holding `text`, taking over a stale one.
  *
+ * @param flag The option that named `dir`, for the advice of a refusal.
  * @throws {UserError} where a running process holds it.
  */
-async function takeLock(dir: string, path: string, text: string): Promise<void> {
+async function takeLock(dir: string, path: string, text: string, flag?: string): Promise<void> {
   for (let tries = 0; !(await createWhole(path, text)); tries++) {
     const other = await readLock(path);
     if (other === "gone") {
@@ -564,7 +573,7 @@ async function takeLock(dir: string, path: string, text: string): Promise<void> 
       throw new UserError(
         `Cannot write model directory ${dir}: process ${other.pid} (${other.command}) is ` +
           `writing it, since ${new Date(other.started).toISOString()}: wait for it to finish ` +
-          `or stop it, or choose another --model directory` +
+          `or stop it, or choose another ${flag ? `${flag} ` : "model "}directory` +
           (alive === null
             ? ` (this system cannot tell whether that process still runs: if it does not, ` +
               `delete ${path})`

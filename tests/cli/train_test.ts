@@ -8,7 +8,13 @@ import {
   pretrainCommand,
   pretrainProgress,
 } from "../../lib/cli/train.ts";
-import { exists, keepCheckpointOnInterrupt, loadWeights } from "../../lib/io/checkpoint.ts";
+import {
+  exists,
+  keepCheckpointOnInterrupt,
+  loadWeights,
+  LOCK_FILE,
+  lockModelDir,
+} from "../../lib/io/checkpoint.ts";
 import { interruptNotes } from "../../lib/util/atomic.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import type { ProgressOutput } from "../../lib/util/progress.ts";
@@ -255,6 +261,33 @@ Deno.test("pretrain's epoch line gives the validation loss where there is one", 
   hooks.onStep!(1, 1, 0.5);
   hooks.onEpoch!({ epoch: 1, trainLoss: 0.5, valLoss: 0.25, seconds: 1, samplesPerSec: 7 });
   assert(out.lines.at(-1)!.endsWith("epoch 1/1 train 5.000e-1 val 2.500e-1 7.0 samples/s"));
+});
+
+Deno.test("a training command refused its model directory names --model in its advice", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = join(dir, "m"), file = join(dir, "notadir");
+    await Deno.writeTextFile(file, "");
+    const release = await lockModelDir(m, "pretrain ds --model m");
+    const since = new Date(JSON.parse(await Deno.readTextFile(join(m, LOCK_FILE))).started);
+    try {
+      const held = await run("init", join(dir, "ds"), "--model", m, "--k", "2", "--cpu", "--quiet");
+      assertEquals([held.code, held.err], [2, [
+        `error: Cannot write model directory ${m}: process ${Deno.pid} (pretrain ds --model m) ` +
+        `is writing it, since ${since.toISOString()}: wait for it to finish or stop it, or ` +
+        "choose another --model directory",
+      ]]);
+    } finally {
+      await release();
+    }
+    const onFile = await run("pretrain", join(dir, "ds"), "--model", file, "--cpu", "--quiet");
+    assertEquals([onFile.code, onFile.err], [2, [
+      `error: Cannot use ${file} as the model directory: it is a file, not a directory: give ` +
+      "--model a directory (it is made if missing)",
+    ]]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("pretrain --force starts over: the old checkpoint is gone even where the new run fails before its first", async () => {

@@ -280,6 +280,49 @@ Deno.test("lockModelDir refuses another command's output as a model directory, n
   }
 });
 
+Deno.test("lockModelDir's refusals name no option of the CLI unless the caller gives one (the CLI's --model)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = join(dir, "m"), file = join(dir, "notadir"), ds = join(dir, "ds");
+    await Deno.writeTextFile(file, "");
+    await Deno.mkdir(ds);
+    await Deno.writeTextFile(
+      join(ds, ".seisdec-output.json"),
+      JSON.stringify({ kind: "meta.json" }),
+    );
+    const release = await lockModelDir(m, "pretrain");
+    for (
+      const [flag, own, give] of [[undefined, "model", "give a"], [
+        "--model",
+        "--model",
+        "give --model a",
+      ]]
+    ) {
+      const options = flag ? { flag } : undefined;
+      const held = await assertRejects(() => lockModelDir(m, "init", options), UserError);
+      assert(
+        held.message.endsWith(
+          `wait for it to finish or stop it, or choose another ${own} directory`,
+        ),
+        held.message,
+      );
+      await assertRejects(
+        () => lockModelDir(file, "init", options),
+        UserError,
+        `it is a file, not a directory: ${give} directory (it is made if missing)`,
+      );
+      await assertRejects(
+        () => lockModelDir(ds, "init", options),
+        UserError,
+        `it is a dataset (extract or import wrote it): ${give} directory of its own (it is made if missing)`,
+      );
+    }
+    await release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("readWeightsHeader reads the shapes from the header alone and refuses a header that does not describe the file", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/w.safetensors`;
