@@ -32,8 +32,8 @@ import {
 import {
   keepOnInterrupt,
   liveTemporary,
-  OUTPUT_LISTING,
   processAlive,
+  readListing,
   releaseTemporary,
   removeLockOnInterrupt,
   removeStaleTemporaries,
@@ -215,10 +215,7 @@ export async function readJson<T>(dir: string, name: string): Promise<T> {
     // checkpoint/ without model.json, written at the end) is one to resume, not to run again.
     const stage = WRITTEN_BY[name];
     // Another command's output given as a model directory is no stage left to run either.
-    let other: string | undefined;
-    for (const [marker, kind] of Object.entries(OUTPUT_KINDS)) {
-      if (!other && await exists(join(dir, marker))) other = kind;
-    }
+    const other = await otherOutput(dir);
     throw new UserError(
       !(await isDirectory(dir))
         ? `Cannot read ${path}: the directory ${dir} does not exist`
@@ -437,6 +434,28 @@ const OUTPUT_KINDS: Record<string, string> = {
 };
 
 /**
+ * What another command's output directory is, for a model directory that is one: by its
+ * listing's kind, or, where it has no listing that reads (an output of an earlier version), by
+ * its marker file. {@linkcode readJson} and {@linkcode lockModelDir} both ask it, so that a
+ * directory refused by the one is named alike by the other.
+ *
+ * @param dir The directory.
+ * @returns what it is (e.g. `a dataset (extract or import wrote it)`), or null where it is no
+ *   output of another command.
+ */
+async function otherOutput(dir: string): Promise<string | null> {
+  const listing = await readListing(dir);
+  if (listing) {
+    const kind = String(listing.kind);
+    return OUTPUT_KINDS[kind] ?? `an output of seisdec (${kind})`;
+  }
+  for (const [marker, kind] of Object.entries(OUTPUT_KINDS)) {
+    if (await exists(join(dir, marker))) return kind;
+  }
+  return null;
+}
+
+/**
  * Takes a model directory for one training command, so that a second one into the same
  * directory is refused rather than interleaving its checkpoints and outputs with this one's.
  * The lock is {@linkcode LOCK_FILE} in the directory (created if missing), made whole in a
@@ -488,15 +507,11 @@ export async function lockModelDir(
         "(it is made if missing)",
     );
   }
-  // Another command's output (a dataset, a cluster directory: its listing says which) is no
+  // Another command's output (a dataset, a cluster directory: otherOutput says which) is no
   // model directory: training into it mixed a model's files into it, which its next --force
   // then named as files seisdec did not write.
-  const listing = await Deno.readTextFile(join(dir, OUTPUT_LISTING)).then(
-    (t) => String(JSON.parse(t)?.kind ?? "?"),
-    () => null,
-  );
-  if (listing !== null) {
-    const what = OUTPUT_KINDS[listing] ?? `an output of seisdec (${listing})`;
+  const what = await otherOutput(dir);
+  if (what !== null) {
     throw new UserError(
       `Cannot use ${dir} as the model directory: it is ${what}: ${give} of its own (it is ` +
         "made if missing)",

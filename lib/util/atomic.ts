@@ -478,8 +478,15 @@ export async function writeIntoOutput(
   );
 }
 
-/** A directory's {@linkcode OUTPUT_LISTING}, or null where it has none that reads. */
-async function readListing(dir: string): Promise<{ kind: unknown; entries: string[] } | null> {
+/**
+ * Reads a directory's {@linkcode OUTPUT_LISTING}.
+ *
+ * @param dir The directory.
+ * @returns its kind and entries, or null where it has no listing that reads.
+ */
+export async function readListing(
+  dir: string,
+): Promise<{ kind: unknown; entries: string[] } | null> {
   try {
     const l = JSON.parse(await Deno.readTextFile(join(dir, OUTPUT_LISTING)));
     return Array.isArray(l?.entries) ? { kind: l.kind, entries: l.entries.map(String) } : null;

@@ -288,7 +288,7 @@ Deno.test("lockModelDir's refusals name no option of the CLI unless the caller g
     await Deno.mkdir(ds);
     await Deno.writeTextFile(
       join(ds, ".seisdec-output.json"),
-      JSON.stringify({ kind: "meta.json" }),
+      JSON.stringify({ kind: "meta.json", entries: [] }),
     );
     const release = await lockModelDir(m, "pretrain");
     for (
@@ -544,6 +544,49 @@ Deno.test("readJson of a missing model.json in another command's output names wh
         `Cannot read ${join(dir, "model.json")}: no such file: ${dir} is ${kind}, not a model ` +
           "directory: give the directory pretrain wrote (--model)",
       );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("readJson and lockModelDir name another command's output alike: by its listing, or by its marker file where it has no listing that reads", async () => {
+  const listing = (kind: string) => JSON.stringify({ kind, entries: [] });
+  for (
+    const [files, what] of [
+      // synth's output: lockModelDir named it, readJson said to run pretrain first.
+      [{ ".seisdec-output.json": listing("manifest.csv") }, "an output of seisdec (manifest.csv)"],
+      // A dataset without a listing (an earlier version's): readJson named it, lockModelDir
+      // took it as a model directory; and a listing that is not JSON threw a SyntaxError there.
+      [{ "meta.json": "{}" }, "a dataset (extract or import wrote it)"],
+      [
+        { "meta.json": "{}", ".seisdec-output.json": "{" },
+        "a dataset (extract or import wrote it)",
+      ],
+      [
+        { "result.json": "{}", ".seisdec-output.json": listing("result.json") },
+        "the output of cluster or encode",
+      ],
+    ] as const
+  ) {
+    const dir = await Deno.makeTempDir();
+    try {
+      for (const [name, text] of Object.entries(files)) {
+        await Deno.writeTextFile(join(dir, name), text);
+      }
+      const read = await assertRejects(() => readJson(dir, "model.json"), UserError);
+      assertEquals(
+        read.message,
+        `Cannot read ${join(dir, "model.json")}: no such file: ${dir} is ${what}, not a model ` +
+          "directory: give the directory pretrain wrote (--model)",
+      );
+      const lock = await assertRejects(() => lockModelDir(dir, "pretrain"), UserError);
+      assertEquals(
+        lock.message,
+        `Cannot use ${dir} as the model directory: it is ${what}: give a directory of its own ` +
+          "(it is made if missing)",
+      );
+      assertEquals(await Deno.stat(join(dir, LOCK_FILE)).catch(() => null), null);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
