@@ -548,14 +548,13 @@ function responseId(r: object): number {
  * @returns true when its current version is in the cache.
  */
 export async function isDecodedKept(path: string): Promise<boolean> {
-  const key = await decodedKey(path);
+  const key = decodedKey(path, await Deno.stat(path).catch(() => null));
   return key !== null &&
     (decoded.get(key) !== undefined || decoded.get(`index\0${key}`) !== undefined);
 }
 
-async function decodedKey(f: string): Promise<string | null> {
+function decodedKey(f: string, info: Deno.FileInfo | null): string | null {
   // Keyed by the file's size and modification time too, so that a rewritten file is read anew.
-  const info = await Deno.stat(f).catch(() => null);
   return info ? `${f}\0${info.size}\0${info.mtime?.getTime() ?? ""}` : null;
 }
 
@@ -570,14 +569,16 @@ async function decodedFile(
   span?: readonly [number, number],
   listed?: string,
 ): Promise<DecodedFile> {
-  const key = await decodedKey(f);
+  const info = await Deno.stat(f).catch(() => null);
+  const key = decodedKey(f, info);
   const hit = key === null ? undefined : decoded.get(key);
   if (hit) return hit as DecodedFile;
   const indexed = key === null ? undefined : decoded.get(`index\0${key}`) as IndexedFile;
   if (indexed && span) return await decodeSpan(indexed, f, span, key!);
   let bytes: Uint8Array;
   try {
-    bytes = indexed?.bytes ?? await readInputFile(f);
+    // The key's stat also tells whether it is a regular file: no second stat.
+    bytes = indexed?.bytes ?? await readInputFile(f, info);
   } catch (e) {
     throw new SampleError("unreadable", `Cannot read ${f}: ${readFailure(e, listed)}`);
   }

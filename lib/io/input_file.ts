@@ -21,6 +21,11 @@ export async function notRegularFile(path: string): Promise<string | null> {
   } catch {
     return null;
   }
+  return notRegular(s);
+}
+
+/** Why a path of this stat is not a regular file, or null ({@linkcode notRegularFile}). */
+function notRegular(s: Deno.FileInfo): string | null {
   if (s.isFile) return null;
   const what = s.isDirectory
     ? "a directory"
@@ -55,12 +60,17 @@ export function readFailure(e: unknown, listed?: string): string {
  * Reads a regular file's bytes.
  *
  * @param path The file.
+ * @param info Its stat, where the caller has just taken it (not taken again); null or
+ *   undefined: it is taken here.
  * @returns its bytes.
  * @throws {Error} naming why for a path that is not a regular file; Deno's errors otherwise
  *   (`NotFound`, `PermissionDenied`, ...).
  */
-export async function readInputFile(path: string): Promise<Uint8Array> {
-  const why = await notRegularFile(path);
+export async function readInputFile(
+  path: string,
+  info?: Deno.FileInfo | null,
+): Promise<Uint8Array> {
+  const why = info ? notRegular(info) : await notRegularFile(path);
   if (why) throw new Error(why);
   return await Deno.readFile(path);
 }
