@@ -8,7 +8,7 @@
  */
 import { seisplotjs } from "./_seisplotjs.ts";
 import { SampleError } from "./sample_error.ts";
-import { readInputFile } from "./input_file.ts";
+import { readFailure, readInputFile } from "./input_file.ts";
 import { compareText } from "../util/names.ts";
 
 /** One continuous channel of samples. */
@@ -1251,7 +1251,7 @@ async function readBytes(path: string): Promise<Uint8Array> {
   try {
     return await readInputFile(path);
   } catch (e) {
-    throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
+    throw new SampleError("unreadable", `Cannot read ${path}: ${readFailure(e)}`);
   }
 }
 

@@ -22,7 +22,7 @@ import { SampleError } from "./sample_error.ts";
 import type { Segment } from "./mseed.ts";
 import type { InstrumentResponse } from "../signal/response.ts";
 import { seisplotjs } from "./_seisplotjs.ts";
-import { readInputFile } from "./input_file.ts";
+import { readFailure, readInputFile } from "./input_file.ts";
 
 /** A SAC time marker: origin, first arrival or a user pick. */
 export type SacMarker =
@@ -283,7 +283,7 @@ export async function readSacFile(path: string): Promise<SacFile> {
   try {
     bytes = await readInputFile(path);
   } catch (e) {
-    throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
+    throw new SampleError("unreadable", `Cannot read ${path}: ${readFailure(e)}`);
   }
   return readSac(bytes, path);
 }

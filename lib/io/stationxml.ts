@@ -20,7 +20,7 @@ import {
   type InstrumentResponse,
   type PolesZerosStage,
 } from "../signal/response.ts";
-import { readInputText } from "./input_file.ts";
+import { readFailure, readInputText } from "./input_file.ts";
 
 /** One channel epoch of an inventory. */
 export interface ChannelEpoch {
@@ -617,7 +617,7 @@ export async function readStationXmlFile(path: string): Promise<ChannelEpoch[]> 
   try {
     text = await readInputText(path);
   } catch (e) {
-    throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
+    throw new SampleError("unreadable", `Cannot read ${path}: ${readFailure(e)}`);
   }
   return await readStationXml(text, path);
 }

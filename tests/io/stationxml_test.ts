@@ -68,6 +68,10 @@ Deno.test("TA.S06C BHZ response: sensitivity, units and poles as in the file", a
 });
 
 Deno.test("XML that is not StationXML, bad XML and a channel with no response fail clearly", async () => {
+  // A missing file is named once ('no such file', not Deno's text naming it again).
+  const missing = await assertRejects(() => readStationXmlFile("/nonexistent/s.xml"), SampleError);
+  assertEquals((missing as SampleError).reason, "unreadable");
+  assertEquals(missing.message, "Cannot read /nonexistent/s.xml: no such file");
   await assertRejects(
     () => readStationXml(`<?xml version="1.0"?><q:quakeml xmlns:q="x"/>`, "events.xml"),
     SampleError,
