@@ -9,7 +9,7 @@ import { parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
 import type { XmlElement } from "../deps.ts";
 import { SampleError } from "./sample_error.ts";
 import type { Seisplotjs } from "../deps.ts";
-import { readInputText } from "./input_file.ts";
+import { readFailure, readInputText } from "./input_file.ts";
 
 /** A phase pick. */
 export interface PhasePick {
@@ -416,7 +416,7 @@ export async function readQuakeMlFile(path: string): Promise<QuakeMlContents> {
   try {
     text = await readInputText(path);
   } catch (e) {
-    throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
+    throw new SampleError("unreadable", `Cannot read ${path}: ${readFailure(e)}`);
   }
   return await readQuakeMl(text, path);
 }

@@ -336,10 +336,10 @@ Deno.test("manifest: a CSV given as picks is named as not QuakeML, with where a 
         (q: string) => sdsTasks(dir, q, null, "P", (c) => [c], [1000, 1000]),
       ]
     ) {
-      await assertRejects(
-        () => read(`${dir}/none.xml`),
-        UserError,
-        `Cannot read the picks ${dir}/none.xml (--picks, input.picks): No such file`,
+      const e = await assertRejects(() => read(`${dir}/none.xml`), UserError);
+      assertEquals(
+        e.message,
+        `Cannot read the picks ${dir}/none.xml (--picks, input.picks): no such file`,
       );
       await Deno.writeTextFile(`${dir}/bad.xml`, "<q:quakeml");
       await assertRejects(

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { formatQuakeMl, readQuakeMl } from "../../lib/io/quakeml.ts";
+import { formatQuakeMl, readQuakeMl, readQuakeMlFile } from "../../lib/io/quakeml.ts";
 import { formatStationXml, readStationXml } from "../../lib/io/stationxml.ts";
 import { referencePhase } from "../../lib/cli/cluster.ts";
 import { earliestPicks } from "../../lib/io/manifest.ts";
@@ -124,6 +124,12 @@ Deno.test("QuakeML: an empty location reads as '', a pick without a valid time i
   assertEquals(q.badPicks.map((p) => [p.pickId, p.eventId, p.station, p.phase, p.text]), [
     ["smi:seisdec/pick/a/1", "smi:seisdec/event/a", "S2", "P", "not a time"],
   ]);
+});
+
+Deno.test("QuakeML: a missing file is 'no such file', named once (not Deno's text naming it again)", async () => {
+  const e = await assertRejects(() => readQuakeMlFile("/nonexistent/q.xml"), SampleError);
+  assertEquals((e as SampleError).reason, "unreadable");
+  assertEquals(e.message, "Cannot read /nonexistent/q.xml: no such file");
 });
 
 Deno.test("QuakeML: a pick without a phase is written without a phaseHint and reads back with none", async () => {
