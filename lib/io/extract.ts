@@ -130,7 +130,7 @@ async function readResponseFile(path: string): Promise<ParsedResponseFile> {
   try {
     text = await readInputText(path);
   } catch (e) {
-    throw new SampleError("unreadable", `Cannot read ${path}: ${(e as Error).message}`);
+    throw new SampleError("unreadable", `Cannot read ${path}: ${readFailure(e)}`);
   }
   if (isSacPoleZero(text)) {
     return { ...await parseSacPoleZero(text, path), sacPz: sacPoleZeroComments(text) };
