@@ -25,7 +25,7 @@ import { type BadPick, type PhasePick, readQuakeMlFile } from "./quakeml.ts";
 import { UserError } from "../util/errors.ts";
 import { compareText, nearestName } from "../util/names.ts";
 import type { FailureReason } from "./sample_error.ts";
-import { readInputText } from "./input_file.ts";
+import { readFailure, readInputText } from "./input_file.ts";
 
 /** One sample to extract. */
 export interface SampleTask {
@@ -322,7 +322,7 @@ export async function readManifest(
   try {
     text = await readInputText(path);
   } catch (e) {
-    throw new UserError(`Cannot read manifest ${path}: ${(e as Error).message}`);
+    throw new UserError(`Cannot read manifest ${path}: ${readFailure(e)}`);
   }
   const table = parseCsv(text, ",", { source: `manifest ${path}` });
   const head = table[0]?.map((h) => h.trim()) ?? [];
@@ -549,7 +549,7 @@ export async function esecTasks(
       text = await readInputText(full);
     } catch (e) {
       throw new UserError(
-        `Cannot read the ESEC catalog: expected ${subset} or ${full}: ${(e as Error).message}`,
+        `Cannot read the ESEC catalog: expected ${subset} or ${full}: ${readFailure(e)}`,
       );
     }
   }
@@ -590,7 +590,8 @@ export async function esecTasks(
   try {
     evDirs = [...Deno.readDirSync(wdir)].filter((e) => e.isDirectory).map((e) => e.name);
   } catch (e) {
-    throw new UserError(`Cannot list ${wdir}: ${(e as Error).message}`);
+    const why = e instanceof Deno.errors.NotFound ? "no such directory" : (e as Error).message;
+    throw new UserError(`Cannot list ${wdir}: ${why}`);
   }
   evDirs.sort((a, b) => Number(a) - Number(b) || compareText(a, b));
   for (const ev of evDirs) {

@@ -373,6 +373,29 @@ Deno.test("sdsTasks refuses an archive root that does not exist or is a file bef
   }
 });
 
+Deno.test("a manifest, an ESEC catalogue or an ESEC waveforms folder that does not exist is named once, as 'no such file' or 'no such directory'", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const refused = async (f: () => Promise<unknown>, message: string) => {
+      const e = await assertRejects(f, UserError);
+      assertEquals(e.message, message);
+    };
+    await refused(
+      () => readManifest(`${dir}/none.csv`),
+      `Cannot read manifest ${dir}/none.csv: no such file`,
+    );
+    await refused(
+      () => esecTasks(dir),
+      `Cannot read the ESEC catalog: expected ${dir}/esec_subset_events.csv or ` +
+        `${dir}/IRISExoticEventCatalog.txt: no such file`,
+    );
+    await Deno.writeTextFile(`${dir}/esec_subset_events.csv`, "eventid,starttime,subtype\n");
+    await refused(() => esecTasks(dir), `Cannot list ${dir}/waveforms: no such directory`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("manifest: an id with white space is refused, naming the row (events.csv lists ids separated by spaces)", async () => {
   const dir = await Deno.makeTempDir();
   try {
