@@ -11,6 +11,7 @@ import { PRETRAIN_DEFAULTS, type PretrainConfig } from "./pretrain.ts";
 import { FINETUNE_DEFAULTS, type FinetuneConfig, INIT_DEFAULTS, type InitConfig } from "./dec.ts";
 import { K_CRITERIA, type KCriterion, kListReason, parseKList } from "./select_k.ts";
 import { parseJsonc } from "../util/jsonc.ts";
+import { readFailure } from "../io/input_file.ts";
 import { flagIssue } from "../util/zod_issues.ts";
 import {
   checkSettings,
@@ -114,7 +115,7 @@ export async function readConfigFile(
   try {
     raw = parseJsonc(await Deno.readTextFile(path));
   } catch (e) {
-    throw new UserError(`Cannot read config ${path}: ${(e as Error).message}`);
+    throw new UserError(`Cannot read config ${path}: ${readFailure(e)}`);
   }
   const r = configFileSchema.safeParse(raw);
   if (!r.success) {

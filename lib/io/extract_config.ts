@@ -13,6 +13,7 @@ import type { SacMarker } from "./sac.ts";
 import { parseChannelId, type SdsWindows, windowSpan } from "./sds_windows.ts";
 import { TRIGGER_DEFAULTS } from "./sds_triggers.ts";
 import { parseJsonc } from "../util/jsonc.ts";
+import { readFailure } from "./input_file.ts";
 
 /** Kaiser β of the seed (zClust): 1.8π. */
 export const DEFAULT_BETA = 1.8 * Math.PI;
@@ -879,7 +880,7 @@ export async function readExtractConfig(path: string): Promise<ExtractConfig> {
   try {
     raw = parseJsonc(await Deno.readTextFile(path));
   } catch (e) {
-    throw new UserError(`Cannot read config ${path}: ${(e as Error).message}`);
+    throw new UserError(`Cannot read config ${path}: ${readFailure(e)}`);
   }
   const c = parseExtractConfig(raw, path);
   const base = dirname(resolve(path));

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../_assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { parseJsonc, stripJsonComments } from "../../lib/util/jsonc.ts";
 import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
 import { UserError } from "../../lib/util/errors.ts";
@@ -45,6 +45,11 @@ Deno.test("the README's commented extract config (jsonc) is a valid config as wr
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("an extract config file that does not exist is 'no such file', named once (not Deno's text naming it again)", async () => {
+  const e = await assertRejects(() => readExtractConfig("/nonexistent/c.json"), UserError);
+  assertEquals(e.message, "Cannot read config /nonexistent/c.json: no such file");
 });
 
 async function assertRejectsUser(f: () => Promise<unknown>, msg: string): Promise<void> {
