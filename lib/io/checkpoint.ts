@@ -43,6 +43,7 @@ import {
 } from "../util/atomic.ts";
 import { UserError } from "../util/errors.ts";
 import { issueLines } from "../util/zod_issues.ts";
+import { readFailure } from "./input_file.ts";
 import type { z } from "../deps.ts";
 
 /** Named f32 arrays with shapes. */
@@ -121,7 +122,7 @@ export async function loadWeights(
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
-    throw new UserError(`Cannot read weights ${path}: ${(e as Error).message}`);
+    throw new UserError(`Cannot read weights ${path}: ${readFailure(e)}`);
   }
   let dec;
   try {
@@ -167,7 +168,7 @@ export async function readWeightsHeader(
   try {
     file = await Deno.open(path);
   } catch (e) {
-    throw new UserError(`Cannot read weights ${path}: ${(e as Error).message}`);
+    throw new UserError(`Cannot read weights ${path}: ${readFailure(e)}`);
   }
   try {
     const size = (await file.stat()).size;

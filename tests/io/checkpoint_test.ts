@@ -323,7 +323,7 @@ Deno.test("lockModelDir's refusals name no option of the CLI unless the caller g
   }
 });
 
-Deno.test("readWeightsHeader reads the shapes from the header alone and refuses a header that does not describe the file", async () => {
+Deno.test("readWeightsHeader reads the shapes from the header alone and refuses a header that does not describe the file or a missing file, as loadWeights does", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/w.safetensors`;
   try {
@@ -348,7 +348,11 @@ Deno.test("readWeightsHeader reads the shapes from the header alone and refuses 
       UserError,
       "file is truncated: expected at least 8 bytes: found 5",
     );
-    await assertRejects(() => readWeightsHeader(`${dir}/none`), UserError, "Cannot read weights");
+    // A missing file is named once ('no such file', not Deno's text naming it again), by both.
+    for (const read of [readWeightsHeader, loadWeights]) {
+      const e = await assertRejects(() => read(`${dir}/none`), UserError);
+      assertEquals(e.message, `Cannot read weights ${dir}/none: no such file`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
