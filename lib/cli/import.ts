@@ -12,7 +12,7 @@ import { UserError } from "../util/errors.ts";
 import { decodeNumeric, isNumericDtype, readNpyHeader } from "../io/npy.ts";
 import { parseCsv, parseCsvRecords, refuseRepeatedColumns } from "../io/csv.ts";
 import { DatasetWriter, type SampleInfo, SAMPLES_HEADER, samplesOfRecords } from "../io/dataset.ts";
-import { readInputText } from "../io/input_file.ts";
+import { readFailure, readInputText } from "../io/input_file.ts";
 
 /**
  * Parses labels: either a CSV with a header naming `id` and `label` columns, or
@@ -138,7 +138,7 @@ async function importedSamples(
     try {
       text = await readInputText(path);
     } catch (e) {
-      throw new UserError(`Cannot read samples ${path}: ${(e as Error).message}`);
+      throw new UserError(`Cannot read samples ${path}: ${readFailure(e)}`);
     }
     const records = parseCsvRecords(text, ",", {
       source: `samples ${path}`,
@@ -261,7 +261,7 @@ async function readLabels(
   try {
     text = await readInputText(path);
   } catch (e) {
-    throw new UserError(`Cannot read labels ${path}: ${(e as Error).message}`);
+    throw new UserError(`Cannot read labels ${path}: ${readFailure(e)}`);
   }
   return parseLabels(text, n, ids, path);
 }
@@ -282,7 +282,7 @@ async function importNpyStreaming(
   try {
     file = await Deno.open(npyPath, { read: true });
   } catch (e) {
-    throw new UserError(`Cannot import ${npyPath}: ${(e as Error).message}`);
+    throw new UserError(`Cannot import ${npyPath}: ${readFailure(e)}`);
   }
   try {
     const head = new Uint8Array(65536);

@@ -121,6 +121,28 @@ function npyWith(dict: string, body: Uint8Array): Uint8Array {
   return file;
 }
 
+Deno.test("import names a missing array, samples file or labels file once, as 'no such file' (not Deno's text naming it again), and writes nothing", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${root}/a.npy`, encodeNpy(new Uint8Array(3 * 2 * 4), [3, 2, 4]));
+    const cases: [string, Parameters<typeof importNpy>[2], string][] = [
+      ["none.npy", {}, `Cannot import ${root}/none.npy: no such file`],
+      ["a.npy", { samples: `${root}/s.csv` }, `Cannot read samples ${root}/s.csv: no such file`],
+      ["a.npy", { labels: `${root}/l.csv` }, `Cannot read labels ${root}/l.csv: no such file`],
+    ];
+    for (const [npy, options, want] of cases) {
+      const e = await assertRejects(
+        () => importNpy(`${root}/${npy}`, `${root}/d`, options),
+        UserError,
+      );
+      assertEquals(e.message, want);
+      assertEquals(await Deno.stat(`${root}/d`).catch(() => null), null);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("import refuses arrays that are not numbers by their dtype, and .npz archives, with one clear line", async () => {
   const root = await Deno.makeTempDir();
   try {
