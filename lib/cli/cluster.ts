@@ -58,6 +58,7 @@ import {
 } from "../cluster/summary.ts";
 import { type Dataset, defaultNormalize, type SampleInfo, sampleKeyFields } from "../io/dataset.ts";
 import { encodeNpy, readNpyFile } from "../io/npy.ts";
+import { readFailure } from "../io/input_file.ts";
 import { sampleTime } from "../io/manifest.ts";
 import {
   csvField,
@@ -842,7 +843,7 @@ export const evaluateCommand: Command = {
       try {
         text = await Deno.readTextFile(lf);
       } catch (e) {
-        throw new UserError(`Cannot read labels ${lf}: ${(e as Error).message}`);
+        throw new UserError(`Cannot read labels ${lf}: ${readFailure(e)}`);
       }
       const [lh = [], ...lrows] = parseCsv(text, ",", { source: `labels ${lf}` });
       // As import --labels reads its header: trimmed, any case.

@@ -223,6 +223,17 @@ Deno.test("evaluate --labels trims the labels, records the file's absolute path,
   }
 });
 
+Deno.test("evaluate --labels names a file that does not exist once, as 'no such file' (not Deno's text naming it again)", async () => {
+  const dir = await evaluateDir(FOUR);
+  try {
+    const r = await run("evaluate", dir, "--labels", join(dir, "truth.csv"), "-q");
+    assertEquals(r.code, 2);
+    assertEquals(r.err, [`error: Cannot read labels ${join(dir, "truth.csv")}: no such file`]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("evaluate --against refuses --labels too, a labels.csv with a column named twice, and a clustering of other samples", async () => {
   const dir = await evaluateDir(FOUR, { "truth.csv": "id,label\na,x\n" });
   const twice = await evaluateDir("id,cluster,cluster\na,0,1\n");
