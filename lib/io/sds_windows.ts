@@ -33,7 +33,7 @@ import {
   type DetectionProblem,
   type SdsTrigger,
 } from "./sds_triggers.ts";
-import { readInputText } from "./input_file.ts";
+import { readFailure, readInputText } from "./input_file.ts";
 
 /** `input.windows` of an SDS config: when the samples are cut, from which channels. */
 export interface SdsWindows {
@@ -354,7 +354,7 @@ export async function readLabelIntervals(path: string): Promise<LabelInterval[]>
   try {
     text = await readInputText(path);
   } catch (e) {
-    throw new UserError(`Cannot read the window labels ${path}: ${(e as Error).message}`);
+    throw new UserError(`Cannot read the window labels ${path}: ${readFailure(e)}`);
   }
   const rows = parseCsv(text, ",", { keepEmptyLines: true, source: `window labels ${path}` });
   const header = (rows[0] ?? []).map((h) => h.trim());
