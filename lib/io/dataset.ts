@@ -34,6 +34,7 @@ import { UserError } from "../util/errors.ts";
 import { plainSoftware, type Software } from "../util/software.ts";
 import { encodeNpy, NpyWriter, readNpyFile, readNpyHeader } from "./npy.ts";
 import { formatCsv, parseCsvRecords } from "./csv.ts";
+import { readFailure } from "./input_file.ts";
 
 /** One sample's identity. */
 export interface SampleInfo {
@@ -560,7 +561,7 @@ export async function openDataset(dir: string): Promise<Dataset> {
         );
       }
       throw new TypeError(
-        `Cannot open dataset ${dir}: cannot read ${name}: ${(e as Error).message}`,
+        `Cannot open dataset ${dir}: cannot read ${name}: ${readFailure(e)}`,
       );
     }
   };

@@ -493,7 +493,7 @@ Deno.test("datasetSettings holds every extraction setting that changes the value
   assertEquals(changed, ["scaling", "config.spectrogram.scaling"]);
 });
 
-Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped), and a meta.json of another format", async () => {
+Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped), a meta.json of another format and a samples.csv missing", async () => {
   const dir = await threeSamples();
   const npy = await Deno.readFile(`${dir}/spectrograms.npy`);
   await Deno.writeFile(`${dir}/spectrograms.npy`, npy.subarray(0, npy.length - 5));
@@ -530,6 +530,11 @@ Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped),
     await Deno.writeTextFile(`${dir}/meta.json`, text);
     await assertRejects(() => openDataset(dir), TypeError, `Cannot open dataset ${dir}: ${msg}`);
   }
+  // A samples.csv gone: named once ('no such file', not Deno's text naming the path again).
+  await Deno.writeTextFile(`${dir}/meta.json`, JSON.stringify(meta));
+  await Deno.remove(`${dir}/samples.csv`);
+  const e = await assertRejects(() => openDataset(dir), TypeError);
+  assertEquals(e.message, `Cannot open dataset ${dir}: cannot read samples.csv: no such file`);
   await Deno.remove(dirname(dir), { recursive: true });
 });
 
