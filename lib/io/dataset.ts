@@ -34,7 +34,7 @@ import { UserError } from "../util/errors.ts";
 import { plainSoftware, type Software } from "../util/software.ts";
 import { encodeNpy, NpyWriter, readNpyFile, readNpyHeader } from "./npy.ts";
 import { formatCsv, parseCsvRecords } from "./csv.ts";
-import { readFailure } from "./input_file.ts";
+import { notRegularFile, readFailure } from "./input_file.ts";
 
 /** One sample's identity. */
 export interface SampleInfo {
@@ -575,13 +575,33 @@ export async function openDataset(dir: string): Promise<Dataset> {
     parseCsvRecords(await read("samples.csv"), ",", { source: join(dir, "samples.csv") }),
     `Cannot open dataset ${dir}: samples.csv`,
   );
-  const freqs = await readNpyFile(join(dir, "freqs.npy"));
-  const times = await readNpyFile(join(dir, "times.npy"));
+  // A file missing or not a file is named once, as samples.csv is (Deno's message names the
+  // path again, and a plain Error came out of info as a stack trace).
+  const unreadable = (name: string, e: unknown) =>
+    e instanceof TypeError
+      ? e
+      : new TypeError(`Cannot open dataset ${dir}: cannot read ${name}: ${readFailure(e)}`);
+  const npyOf = (name: string) =>
+    readNpyFile(join(dir, name)).catch((e) => {
+      throw unreadable(name, e);
+    });
+  const freqs = await npyOf("freqs.npy");
+  const times = await npyOf("times.npy");
   const path = join(dir, "spectrograms.npy");
-  const file = await Deno.open(path, { read: true });
+  const why = await notRegularFile(path);
+  if (why) throw unreadable("spectrograms.npy", new Error(why));
+  const file = await Deno.open(path, { read: true }).catch((e) => {
+    throw unreadable("spectrograms.npy", e);
+  });
   const head = new Uint8Array(4096);
   const n = await file.read(head) ?? 0;
-  const h = readNpyHeader(head.subarray(0, n));
+  let h: ReturnType<typeof readNpyHeader>;
+  try {
+    h = readNpyHeader(head.subarray(0, n));
+  } catch (e) {
+    file.close();
+    throw new TypeError(`${(e as Error).message} (file ${path})`);
+  }
   const [N, , F, T] = meta.shape;
   if (
     h.dtype !== "<f4" || h.fortranOrder || h.shape.join() !== meta.shape.join() ||

@@ -570,6 +570,33 @@ Deno.test("DatasetWriter resumable: a damaged progress.json is no resumable work
   }
 });
 
+Deno.test("openDataset names a freqs.npy, times.npy or spectrograms.npy missing or a directory once, and the spectrograms.npy whose header it cannot read", async () => {
+  const dir = await threeSamples();
+  for (const name of ["freqs.npy", "times.npy", "spectrograms.npy"]) {
+    const bytes = await Deno.readFile(`${dir}/${name}`);
+    await Deno.remove(`${dir}/${name}`);
+    let e = await assertRejects(() => openDataset(dir), TypeError);
+    assertEquals(e.message, `Cannot open dataset ${dir}: cannot read ${name}: no such file`);
+    // A directory in its place: said so (info threw it as a stack trace).
+    await Deno.mkdir(`${dir}/${name}`);
+    e = await assertRejects(() => openDataset(dir), TypeError);
+    assertEquals(
+      e.message,
+      `Cannot open dataset ${dir}: cannot read ${name}: it is a directory, not a regular file`,
+    );
+    await Deno.remove(`${dir}/${name}`);
+    await Deno.writeFile(`${dir}/${name}`, bytes);
+  }
+  // A header that is not .npy's: the file is named, as for freqs.npy and times.npy.
+  await Deno.writeTextFile(`${dir}/spectrograms.npy`, "not an array");
+  await assertRejects(
+    () => openDataset(dir),
+    TypeError,
+    `found other bytes (file ${dir}/spectrograms.npy)`,
+  );
+  await Deno.remove(dirname(dir), { recursive: true });
+});
+
 Deno.test("openDataset refuses a samples.csv (written by hand, or from Python) with an empty, repeated or spaced id, naming the row", async () => {
   const dir = (await Deno.makeTempDir()) + "/ds";
   try {
