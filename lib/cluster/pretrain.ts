@@ -46,6 +46,7 @@ import {
   writeJson,
 } from "../io/checkpoint.ts";
 import { UserError } from "../util/errors.ts";
+import { issueLines } from "../util/zod_issues.ts";
 import { defaultBackend } from "../backend.ts";
 import { checkSettings, pretrainSchema } from "./schemas.ts";
 import { z } from "../deps.ts";
@@ -799,6 +800,7 @@ const positiveInt = z.number().int().min(1);
 /** What the later stages need of `model.json`; other fields are kept as they are. */
 const modelInfoSchema = z.object({
   format: z.literal("seisdec-model"),
+  version: z.literal(1),
   autoencoder: z.object({
     inputShape: z.tuple([positiveInt, positiveInt, positiveInt]),
     latentDim: positiveInt,
@@ -819,7 +821,7 @@ export async function readModelInfo(dir: string): Promise<ModelInfo> {
   const info = await readJson<ModelInfo>(dir, "model.json");
   const r = modelInfoSchema.safeParse(info);
   if (!r.success) {
-    const what = r.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`);
+    const what = issueLines(modelInfoSchema, r.error).slice(0, 3);
     throw new UserError(
       `Cannot load ${join(dir, "model.json")}: ${what.join("; ")}: expected a model.json as ` +
         `pretrain writes it`,

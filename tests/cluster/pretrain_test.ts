@@ -11,6 +11,7 @@ import {
   pretrain,
   PRETRAIN_DEFAULTS,
   type PretrainConfig,
+  readModelInfo,
 } from "../../lib/cluster/pretrain.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { UserError } from "../../lib/util/errors.ts";
@@ -389,6 +390,38 @@ Deno.test("a model.json that declares another network than its weights is refuse
     // model.json as pretrain wrote it loads.
     await Deno.writeTextFile(path, JSON.stringify(info));
     (await loadAutoencoder(dir, "cpu", undefined, { dataset: ds })).ae.params.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readModelInfo names a model.json that is no object as such, without an empty field name, and refuses another version", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "model.json");
+  const info = {
+    format: "seisdec-model",
+    version: 1,
+    autoencoder: { inputShape: [1, 8, 8], latentDim: 2, channels: [4], slope: 0.02 },
+    normalize: "maxabs",
+  };
+  const fix = "expected a model.json as pretrain writes it";
+  try {
+    for (
+      const [text, part] of [
+        ["[]", `${path}: (top level): Invalid input: expected object, received array: ${fix}`],
+        [
+          JSON.stringify({ ...info, version: 7 }),
+          `${path}: version: Invalid input: expected 1: ${fix}`,
+        ],
+      ]
+    ) {
+      await Deno.writeTextFile(path, text);
+      const e = await readModelInfo(dir).then(() => null, (e) => e);
+      assert(e instanceof UserError, String(e));
+      assertEquals(e.message, `Cannot load ${part}`);
+    }
+    await Deno.writeTextFile(path, JSON.stringify(info));
+    assertEquals((await readModelInfo(dir)).normalize, "maxabs");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
