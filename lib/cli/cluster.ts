@@ -15,7 +15,7 @@ import {
   type TriggerOnset,
 } from "../cluster/events.ts";
 import { EVENT_WINDOW_S } from "../io/extract.ts";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, parseDecimal, strFlag } from "./_command.ts";
 import {
@@ -822,6 +822,7 @@ export const evaluateCommand: Command = {
     if (ci < 0 || ii < 0) {
       throw new UserError(`Cannot evaluate ${dir}/labels.csv: expected columns id and cluster`);
     }
+    refuseRepeatedIds(rows, ii, `Cannot evaluate ${dir}/labels.csv`);
     const pred = new Int32Array(rows.length);
     let top = -1;
     rows.forEach((r, i) => {
@@ -1044,6 +1045,8 @@ export const similarCommand: Command = {
     }
     const [head = [], ...rows] = parseCsv(text, ",", { source });
     const col = (name: string) => head.indexOf(name);
+    // A row twice shifts every later row off its latent code.
+    refuseRepeatedIds(rows, col("id"), `Cannot search ${dir}: ${basename(source)}`);
     const query = rows.findIndex((r) => r[col("id")] === id);
     if (query < 0) throw new UserError(`Cannot search ${dir}: no sample has id '${id}'`);
     const lat = await readNpyFile(join(dir, "latent.npy")).catch((e) => {
@@ -1127,3 +1130,27 @@ export const similarCommand: Command = {
     );
   },
 };
+
+/**
+ * Refuses a labels.csv (or samples.csv) that lists a sample twice: its rows pair with
+ * latent.npy's by position, so a row copied in pairs every later row with another's code.
+ *
+ * @param rows The file's rows, after its header.
+ * @param id The id column's index (none: nothing to check).
+ * @param what The message's start, naming the file.
+ * @throws {UserError} naming the id and both rows (counting the header as row 1).
+ */
+function refuseRepeatedIds(rows: string[][], id: number, what: string): void {
+  if (id < 0) return;
+  const first = new Map<string, number>();
+  rows.forEach((r, i) => {
+    const seen = first.get(r[id]);
+    if (seen !== undefined) {
+      throw new UserError(
+        `${what}: id '${r[id]}' is listed twice (rows ${seen + 2} and ${i + 2}): expected each ` +
+          "sample once",
+      );
+    }
+    first.set(r[id], i);
+  });
+}

@@ -197,6 +197,33 @@ Deno.test("evaluate refuses a labels.csv without an id column, or with a column 
   }
 });
 
+Deno.test("evaluate and similar refuse a labels.csv that lists an id twice, naming both rows", async () => {
+  const dir = await evaluateDir("id,cluster,label\na,0,x\nb,0,x\nb,1,y\nd,1,y\n");
+  try {
+    await Deno.writeFile(join(dir, "latent.npy"), encodeNpy(new Float32Array(8), [4, 2]));
+    const before = await Deno.readTextFile(join(dir, "labels.csv"));
+    for (
+      const [args, what] of [
+        [["evaluate", dir], `Cannot evaluate ${dir}/labels.csv`],
+        [["similar", dir, "--id", "a"], `Cannot search ${dir}: labels.csv`],
+      ]
+    ) {
+      const r = await run(...args, "-q");
+      assertEquals(r.code, 2, r.err.join("\n"));
+      assertEquals(r.err, [
+        `error: ${what}: id 'b' is listed twice (rows 3 and 4): expected each sample once`,
+      ]);
+    }
+    assert(
+      await Deno.stat(join(dir, "evaluation.json")).then(() => false, () => true),
+      "evaluate wrote evaluation.json",
+    );
+    assertEquals(await Deno.readTextFile(join(dir, "labels.csv")), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("evaluate counts a sample with an empty label as unlabelled, not as a class of its own", async () => {
   const dir = await evaluateDir("id,cluster,label\na,0,x\nb,0,x\nc,1,y\nd,1,\n");
   try {
