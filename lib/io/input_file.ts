@@ -44,7 +44,8 @@ function notRegular(s: Deno.FileInfo): string | null {
 /**
  * Why a file could not be read, for a message that names the file itself: "no such file" (with
  * where the input listed it) in place of Deno's NotFound, which names the path a second time
- * ("...: readfile '/x/a.mseed'"), else the error's message.
+ * ("...: readfile '/x/a.mseed'"), and "it is a directory, not a regular file" for a directory
+ * read as a file (Deno's IsADirectory does the same), else the error's message.
  *
  * @param e The error of the read (or stat).
  * @param listed Where the input names the file, said with "no such file" (optional).
@@ -53,6 +54,8 @@ function notRegular(s: Deno.FileInfo): string | null {
 export function readFailure(e: unknown, listed?: string): string {
   return e instanceof Deno.errors.NotFound
     ? `no such file${listed ? ` (${listed})` : ""}`
+    : e instanceof Deno.errors.IsADirectory
+    ? "it is a directory, not a regular file"
     : (e as Error).message;
 }
 

@@ -41,7 +41,7 @@ Deno.test("a refused value is named by its flag where a flag gave it, else by it
   assertEquals(e.message.includes("--epochs"), false, e.message);
 });
 
-Deno.test("a config file may give a section in part; an unknown key in init, or an empty list of k, or a missing file is refused", async () => {
+Deno.test("a config file may give a section in part; an unknown key in init, or an empty list of k, or a missing file or a directory is refused", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const write = async (o: unknown) => {
@@ -61,6 +61,9 @@ Deno.test("a config file may give a section in part; an unknown key in init, or 
     // A missing file is named once ('no such file', not Deno's text naming it again).
     const e = await assertRejects(() => readConfigFile(join(dir, "none.json")), UserError);
     assertEquals(e.message, `Cannot read config ${join(dir, "none.json")}: no such file`);
+    // So is a directory given in its place.
+    const d = await assertRejects(() => readConfigFile(dir), UserError);
+    assertEquals(d.message, `Cannot read config ${dir}: it is a directory, not a regular file`);
     assertEquals(fileKs([8, 3, 5]), [3, 5, 8]);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -47,9 +47,11 @@ Deno.test("the README's commented extract config (jsonc) is a valid config as wr
   }
 });
 
-Deno.test("an extract config file that does not exist is 'no such file', named once (not Deno's text naming it again)", async () => {
+Deno.test("an extract config file that does not exist is 'no such file', and a directory one, named once (not Deno's text naming it again)", async () => {
   const e = await assertRejects(() => readExtractConfig("/nonexistent/c.json"), UserError);
   assertEquals(e.message, "Cannot read config /nonexistent/c.json: no such file");
+  const d = await assertRejects(() => readExtractConfig("/tmp"), UserError);
+  assertEquals(d.message, "Cannot read config /tmp: it is a directory, not a regular file");
 });
 
 async function assertRejectsUser(f: () => Promise<unknown>, msg: string): Promise<void> {
