@@ -760,8 +760,20 @@ export async function finetune(
       const ob: Weights = new Map(
         os.buffers.map((b, i) => [`b${i}`, { shape: [b.length], data: b }]),
       );
+      const weights = await set.stateDict();
+      // A step can leave weights that are not finite while its loss was (a learning rate far
+      // too high): kept, a resume would refuse them, and the label check failed on NaN codes.
+      for (const [name, t] of weights) {
+        const bad = t.data.findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) {
+          throw new UserError(
+            `Cannot fine-tune: the weights after iteration ${iteration} are not finite (${name} ` +
+              `holds ${t.data[bad]}): lower --lr (${ckDir} keeps the last finite ones, if any)`,
+          );
+        }
+      }
       const files: Record<string, Weights> = {
-        "weights.safetensors": await set.stateDict(),
+        "weights.safetensors": weights,
         "optimizer.safetensors": ob,
       };
       if (prev) {

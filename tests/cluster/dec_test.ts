@@ -942,6 +942,29 @@ Deno.test("init refuses a directory with a fine-tuned model unless forced, namin
   }
 });
 
+Deno.test("finetune whose step leaves weights that are not finite (a learning rate far too high) says to lower --lr, and checkpoints none of them", async () => {
+  const { ds } = templateSet(4, 2);
+  const dir = await Deno.makeTempDir();
+  try {
+    await pretrain(ds, dir, { ...PRE, epochs: 1 }, { device: "cpu" });
+    await initCentroids(dir, ds, { ...INIT, k: 2, nInit: 2 }, "cpu");
+    const cfg = { ...FT, batchSize: 4, updateInterval: 1, maxIter: 4, lr: 1e308 };
+    const e = await finetune(dir, ds, cfg, "cpu").then(() => null, (e) => e);
+    assert(e instanceof UserError, String(e));
+    assert(
+      /^Cannot fine-tune: the weights after iteration 1 are not finite \(\S+ holds (NaN|-?Infinity)\): lower --lr/
+        .test(e.message),
+      e.message,
+    );
+    assert(
+      await Deno.stat(join(dir, "finetune_checkpoint")).then(() => false, () => true),
+      "a checkpoint of weights that are not finite was written",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("init's restarts default to the CLI's: 100 for k-means, 10 for a GMM, recorded as run; a number given is kept", async () => {
   const { ds } = templateSet(4, 2);
   const dir = await Deno.makeTempDir();
