@@ -740,6 +740,10 @@ export async function finetune(
       log = st.log.map((r) => ({ ...r, loss: r.loss ?? NaN }));
       start = st.iteration;
     } else {
+      // Every sample is read first (the digest the checkpoints record): one that cannot be
+      // used (NaN) refuses the run while the last run's checkpoint, and model.json's record of
+      // its dec.safetensors, are still in place.
+      digestOf();
       // A fresh run: an older run's checkpoint would resume a different trajectory.
       await removeOutputs(dir, [CHECKPOINT_DIR]);
     }

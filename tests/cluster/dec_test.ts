@@ -28,6 +28,7 @@ import { applyModel } from "../../lib/cluster/assign.ts";
 import { nearestCentres } from "../../lib/cluster/kmeans.ts";
 import { klDivergence, softAssign, targetDistribution } from "../../lib/cpu/dec.ts";
 import { loadWeights } from "../../lib/io/checkpoint.ts";
+import { openDataset } from "../../lib/io/dataset.ts";
 import {
   fileKs,
   readConfigFile,
@@ -1157,6 +1158,40 @@ gpuTest(
     for (const d of [base, one, two]) await Deno.remove(d, { recursive: true });
   },
 );
+
+Deno.test("finetune without --resume refuses a dataset holding NaN before it removes the last run's checkpoint and record: the fine-tuned model stays usable", async () => {
+  const root = await Deno.makeTempDir();
+  const { a, b, c } = await redoneDatasets(root);
+  try {
+    const dir = join(root, "m");
+    await pretrain(a, dir, { ...PRE, epochs: 1, batchSize: 4, latentDim: 3 }, { device: "cpu" });
+    await initCentroids(dir, a, { ...INIT, k: 2 }, "cpu");
+    const cfg = { ...FT, batchSize: 4, updateInterval: 2, maxIter: 4 };
+    await finetune(dir, a, cfg, "cpu");
+    const before = await Deno.readTextFile(join(dir, "finetune_checkpoint", "state.json"));
+    // c: a's samples and settings written elsewhere; its last value edited to NaN.
+    c.close();
+    const npy = await Deno.readFile(join(root, "c", "spectrograms.npy"));
+    new DataView(npy.buffer).setFloat32(npy.length - 4, NaN, true);
+    await Deno.writeFile(join(root, "c", "spectrograms.npy"), npy);
+    const nan = await openDataset(join(root, "c"));
+    try {
+      await assertRejects(() => finetune(dir, nan, cfg, "cpu"), RangeError, "is NaN");
+    } finally {
+      nan.close();
+    }
+    assertEquals(
+      await Deno.readTextFile(join(dir, "finetune_checkpoint", "state.json")),
+      before,
+    );
+    const info = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+    assert(info.finetune, "model.json lost its finetune record");
+    (await loadAutoencoder(dir, "cpu", "dec.safetensors")).ae.params.dispose();
+  } finally {
+    for (const d of [a, b]) d.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
 
 Deno.test("finetune --resume refuses a dataset of the same ids made with other settings, naming the field; an older checkpoint resumes unchecked", async () => {
   const root = await Deno.makeTempDir();
