@@ -18,6 +18,7 @@ import { parseJsonFile, UserError } from "../util/errors.ts";
 import { type ExtractConfig, spectrogramGeometry } from "../io/extract_config.ts";
 import { isDirectory, LOCK_FILE } from "../io/checkpoint.ts";
 import { softwareText } from "../util/software.ts";
+import { readModelInfo } from "../cluster/pretrain.ts";
 
 /** A directory's summary: its kind and the figures worth knowing about it. */
 export interface DirSummary {
@@ -54,6 +55,23 @@ function batchLimit(config: AutoencoderConfig): Record<string, unknown> {
     layer: `${a.layer} ${a.shape.join("×")}`,
     bytesPerSample: 4 * a.floats,
   };
+}
+
+/**
+ * {@linkcode batchLimit} of a model directory's network: one that model.json declares wrongly
+ * (`"inputShape": "1x87x67"`) is named by the field, as the commands that load it name it
+ * (readModelInfo), not by the layer that failed to build.
+ */
+async function modelBatchLimit(
+  dir: string,
+  config: AutoencoderConfig,
+): Promise<Record<string, unknown>> {
+  try {
+    return batchLimit(config);
+  } catch (e) {
+    await readModelInfo(dir);
+    throw e;
+  }
 }
 
 async function readText(path: string): Promise<string | null> {
@@ -404,7 +422,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
           ...ranOn(m.finetune),
         }
         : null,
-      batchLimit: m.autoencoder?.inputShape ? batchLimit(m.autoencoder) : null,
+      batchLimit: m.autoencoder?.inputShape ? await modelBatchLimit(dir, m.autoencoder) : null,
       files: {
         autoencoder: await has("autoencoder.safetensors"),
         centroids: await has("centroids.safetensors"),

@@ -462,6 +462,36 @@ Deno.test("info on a model.json that declares an enormous network says so withou
   }
 });
 
+Deno.test("info on a model.json whose network cannot be built names the field, as cluster does, not the layer that failed", async () => {
+  const dir = await Deno.makeTempDir();
+  const ae = { inputShape: [1, 87, 67], channels: [8, 16], latentDim: 9, slope: 0.02 };
+  const model = { format: "seisdec-model", version: 1, autoencoder: ae, normalize: "maxabs" };
+  const fix = "expected a model.json as pretrain writes it";
+  try {
+    for (
+      const [change, msg] of [
+        [{ inputShape: "1x87x67" }, "autoencoder.inputShape: Invalid input: expected tuple"],
+        [{ slope: "x" }, "autoencoder.slope: Invalid input: expected number, received string"],
+        [{ channels: [8, -16] }, "autoencoder.channels.1: Too small: expected number to be >=1"],
+      ] as const
+    ) {
+      await Deno.writeTextFile(
+        join(dir, "model.json"),
+        JSON.stringify({ ...model, autoencoder: { ...ae, ...change } }),
+      );
+      const r = await run("info", dir);
+      assertEquals(r.code, 2, JSON.stringify(change));
+      assert(
+        r.err[0].startsWith(`error: Cannot load ${join(dir, "model.json")}: ${msg}`) &&
+          r.err[0].endsWith(fix),
+        r.err.join("\n"),
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("processingOf gives the overlap to 0.1 %; settingsProcessing lists the components comma-spaced", () => {
   const c = parseExtractConfig({
     input: { format: "esec", dir: "/e" },
