@@ -490,12 +490,20 @@ function checkSampleIds(ids: readonly (string | undefined)[], where: string, fir
  * @param records The file's rows by column name.
  * @param where The start of a message naming the file.
  * @returns one sample per row, in order.
- * @throws {TypeError} naming the row, for an empty, repeated or spaced id.
+ * @throws {TypeError} naming the row, for an empty, repeated or spaced id; for a file without
+ *   an id column.
  */
 export function samplesOfRecords(
   records: readonly Record<string, string>[],
   where: string,
 ): SampleInfo[] {
+  // Every row was said to have an empty id.
+  if (records.length > 0 && !("id" in records[0])) {
+    throw new TypeError(
+      `${where} has no id column: expected a header line that names it, as ` +
+        `${SAMPLES_HEADER.slice(0, 3).join(",")},...`,
+    );
+  }
   checkSampleIds(records.map((r) => r.id), `${where} row`, 2);
   return records.map((r) => ({
     id: r.id,

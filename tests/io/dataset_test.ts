@@ -597,7 +597,7 @@ Deno.test("openDataset names a freqs.npy, times.npy or spectrograms.npy missing 
   await Deno.remove(dirname(dir), { recursive: true });
 });
 
-Deno.test("openDataset refuses a samples.csv (written by hand, or from Python) with an empty, repeated or spaced id, naming the row", async () => {
+Deno.test("openDataset refuses a samples.csv (written by hand, or from Python) with an empty, repeated or spaced id, naming the row, or without an id column", async () => {
   const dir = (await Deno.makeTempDir()) + "/ds";
   try {
     await writeDataset(
@@ -618,6 +618,14 @@ Deno.test("openDataset refuses a samples.csv (written by hand, or from Python) w
     ) {
       await Deno.writeTextFile(`${dir}/samples.csv`, csv.replace("\ns1,", `\n${id},`));
       await assertRejects(() => openDataset(dir), TypeError, `Cannot open dataset ${dir}: ${want}`);
+    }
+    // No id column (renamed, or the header line left out): said so, not that row 2's id is empty.
+    const want = `Cannot open dataset ${dir}: samples.csv has no id column: expected a header ` +
+      `line that names it, as id,network,station,...`;
+    for (const text of [csv.replace("id,", "ident,"), csv.slice(csv.indexOf("\n") + 1)]) {
+      await Deno.writeTextFile(`${dir}/samples.csv`, text);
+      const e = await assertRejects(() => openDataset(dir), TypeError);
+      assertEquals(e.message, want);
     }
   } finally {
     await Deno.remove(dirname(dir), { recursive: true });
