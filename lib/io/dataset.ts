@@ -576,7 +576,10 @@ export async function openDataset(dir: string): Promise<Dataset> {
   const meta = metaOf(await read("meta.json"), dir);
   if (meta.format !== "seisdec-dataset" || meta.version !== 1) {
     throw new TypeError(
-      `Cannot open dataset ${dir}: expected format seisdec-dataset version 1: found ${meta.format} ${meta.version}`,
+      // JSON: a version written "1" (text) showed as 1, the number it expected.
+      `Cannot open dataset ${dir}: expected format seisdec-dataset version 1: found ${meta.format} ${
+        JSON.stringify(meta.version)
+      }`,
     );
   }
   const samples = samplesOfRecords(

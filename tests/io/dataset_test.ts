@@ -511,6 +511,13 @@ Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped),
     TypeError,
     "expected format seisdec-dataset version 1: found seisdec-dataset 2",
   );
+  // A version written as text is shown as such, not as the number it expected.
+  await Deno.writeTextFile(`${dir}/meta.json`, JSON.stringify({ ...meta, version: "1" }));
+  await assertRejects(
+    () => openDataset(dir),
+    TypeError,
+    'expected format seisdec-dataset version 1: found seisdec-dataset "1"',
+  );
   // Damaged or edited: named, not a SyntaxError's stack or "meta.shape.join is not a function"
   // deep in pretrain.
   for (
