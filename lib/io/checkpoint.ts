@@ -233,7 +233,8 @@ export async function readJson<T>(dir: string, name: string): Promise<T> {
     );
   }
   try {
-    return JSON.parse(text) as T;
+    // A byte-order mark (model.json saved by a Windows editor) is no part of the JSON.
+    return JSON.parse(text.replace(/^\uFEFF/, "")) as T;
   } catch (e) {
     throw new UserError(`Cannot parse ${path}: ${(e as Error).message}`);
   }

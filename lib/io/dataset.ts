@@ -666,7 +666,8 @@ function metaOf(text: string, dir: string): DatasetMeta {
   const written = "expected the meta.json extract or import writes";
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    // A byte-order mark (a Windows editor's) is no part of the JSON, as in samples.csv.
+    v = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (e) {
     throw bad(`is not JSON (${(e as Error).message}): ${written}`);
   }

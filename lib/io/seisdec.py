@@ -126,10 +126,10 @@ def load_dataset(ds, normalize=None, indices=None):
     meta_path = os.path.join(ds, "meta.json")
     if not os.path.exists(meta_path):
         raise FileNotFoundError(f"Cannot read dataset {ds}: it has no meta.json")
-    with open(meta_path) as f:
+    with open(meta_path, encoding="utf-8-sig") as f:
         meta = json.load(f)
     x = np.load(os.path.join(ds, "spectrograms.npy"), mmap_mode="r")
-    with open(os.path.join(ds, "samples.csv"), newline="") as f:
+    with open(os.path.join(ds, "samples.csv"), newline="", encoding="utf-8-sig") as f:
         samples = list(csv.DictReader(f))
     if indices is not None:
         x = x[np.asarray(indices)]
@@ -157,7 +157,7 @@ def load_clusters(out_dir):
         path = os.path.join(out_dir, name)
         if not os.path.exists(path):
             return None
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             return list(csv.DictReader(f))
 
     if not os.path.exists(os.path.join(out_dir, "latent.npy")):
@@ -171,7 +171,7 @@ def load_clusters(out_dir):
     if events is not None:
         for e in events:
             e["ids"] = e["ids"].split(" ") if e["ids"] else []
-    with open(os.path.join(out_dir, "result.json")) as f:
+    with open(os.path.join(out_dir, "result.json"), encoding="utf-8-sig") as f:
         result = json.load(f)
     return {
         "latent": np.load(os.path.join(out_dir, "latent.npy")),
@@ -318,7 +318,7 @@ def load_model(model_dir, stage="auto"):
     path = os.path.join(model_dir, "model.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"Cannot read model directory {model_dir}: it has no model.json (run pretrain)")
-    with open(path) as f:
+    with open(path, encoding="utf-8-sig") as f:
         config = json.load(f)
     if config.get("format") != "seisdec-model":
         raise ValueError(f"Cannot read {model_dir}/model.json: format is {config.get('format')!r}, not 'seisdec-model'")
@@ -433,7 +433,7 @@ def save_model(model_dir, model, weights=None, dataset=None, pretrain=None, scal
             raise ValueError(f"Cannot save the model: {n} holds a value that is not finite (NaN or an infinity, "
                              "or a float64 past float32's range): expected finite weights")
     if scaling is None and dataset is not None and os.path.exists(os.path.join(dataset, "meta.json")):
-        with open(os.path.join(dataset, "meta.json")) as f:
+        with open(os.path.join(dataset, "meta.json"), encoding="utf-8-sig") as f:
             scaling = json.load(f).get("scaling")
     if os.path.exists(model_dir) and os.listdir(model_dir):
         raise FileExistsError(f"Cannot save the model: {model_dir} is not empty: choose a new directory")
@@ -456,7 +456,7 @@ def save_model(model_dir, model, weights=None, dataset=None, pretrain=None, scal
         config["pretrain"] = {**dict(pretrain),
                               "weights": _digest(os.path.join(model_dir, "autoencoder.safetensors"))}
     tmp = os.path.join(model_dir, f".model.json.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
+    with open(tmp, "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
         f.flush()

@@ -530,6 +530,16 @@ Deno.test("readJson of a missing model.json says to resume an interrupted pretra
   }
 });
 
+Deno.test("readJson reads a model.json that starts with a byte-order mark (a Windows editor's)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "model.json"), '\uFEFF{"version": 1}\n');
+    assertEquals(await readJson(dir, "model.json"), { version: 1 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("readJson of a missing model.json in another command's output names what the directory is, not a stage to run", async () => {
   // cluster --model CLUSTERS_DIR said 'run pretrain first', which would not have helped.
   for (

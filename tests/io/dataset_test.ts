@@ -493,7 +493,7 @@ Deno.test("datasetSettings holds every extraction setting that changes the value
   assertEquals(changed, ["scaling", "config.spectrogram.scaling"]);
 });
 
-Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped), a meta.json of another format and a samples.csv missing", async () => {
+Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped), a meta.json of another format and a samples.csv missing, and reads a meta.json that starts with a byte-order mark", async () => {
   const dir = await threeSamples();
   const npy = await Deno.readFile(`${dir}/spectrograms.npy`);
   await Deno.writeFile(`${dir}/spectrograms.npy`, npy.subarray(0, npy.length - 5));
@@ -537,6 +537,11 @@ Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped),
     await Deno.writeTextFile(`${dir}/meta.json`, text);
     await assertRejects(() => openDataset(dir), TypeError, `Cannot open dataset ${dir}: ${msg}`);
   }
+  // A byte-order mark (meta.json saved by a Windows editor) is read past, as in samples.csv.
+  await Deno.writeTextFile(`${dir}/meta.json`, "\uFEFF" + JSON.stringify(meta));
+  const bom = await openDataset(dir);
+  assertEquals(bom.meta.shape, meta.shape);
+  bom.close();
   // A samples.csv gone: named once ('no such file', not Deno's text naming the path again).
   await Deno.writeTextFile(`${dir}/meta.json`, JSON.stringify(meta));
   await Deno.remove(`${dir}/samples.csv`);

@@ -594,6 +594,58 @@ except ValueError as e:
 
 Deno.test({
   name:
+    "seisdec.py reads a dataset's UTF-8 text (a label 'Éboulement', a meta.json and samples.csv that start with a byte-order mark) under a locale that is not UTF-8, as on Windows",
+  ignore: !numpyPython,
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const ds = join(root, "ds");
+      const axes = [new Float64Array(2), new Float64Array(3)] as const;
+      const sample = {
+        id: "a",
+        network: "",
+        station: "",
+        location: "",
+        channel: "",
+        referenceTime: "",
+        label: "Éboulement",
+      };
+      const meta = { shape: [1, 1, 2, 3] as [number, number, number, number], components: ["Z"] };
+      await writeDataset(
+        ds,
+        { ...meta, scaling: "db", config: {} },
+        [sample],
+        new Float32Array(6),
+        ...axes,
+      );
+      for (const name of ["meta.json", "samples.csv"]) {
+        const p = join(ds, name);
+        await Deno.writeTextFile(p, "\uFEFF" + await Deno.readTextFile(p));
+      }
+      // Python opens a file without an encoding in the locale's (ASCII here, cp1252 on Windows).
+      const out = await new Deno.Command(numpyPython!, {
+        args: [
+          "-c",
+          `import sys; sys.path.insert(0, ${JSON.stringify(PY_MODULE_DIR)})
+import seisdec
+x, samples, _, _, meta = seisdec.load_dataset(sys.argv[1])
+print(ascii(samples[0]["label"]), samples[0]["id"], meta["shape"])`,
+          ds,
+        ],
+        env: { LC_ALL: "C", PYTHONCOERCECLOCALE: "0", PYTHONUTF8: "0" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+      assertEquals(new TextDecoder().decode(out.stdout).trim(), "'\\xc9boulement' a [1, 1, 2, 3]");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
     "seisdec.py load_dataset: a dataset of no samples gives empty arrays; a sample that is not finite is refused, naming it, when normalising",
   ignore: !numpyPython,
   fn: async () => {
