@@ -442,6 +442,8 @@ export function sacPoleZeroComments(text: string): SacPoleZeroComments {
   return out;
 }
 
+/** The most poles or zeros a SAC pole-zero file may count (`POLES n`, `ZEROS n`). */
+const MAX_PZ_COUNT = 1000;
 /** A number as SAC_PZ files write it: optional sign, digits, fraction, exponent; nothing after. */
 const PZ_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -449,7 +451,7 @@ const PZ_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
  * Checks the lines of a SAC pole-zero file before seisplotjs reads it, since its parser drops
  * what does not fit without a word (a pole listed beyond the POLES count is left out, and
  * `parseFloat` reads `-4.443x` as -4.443): besides blank lines and `*` comments, only `ZEROS n`
- * and `POLES n` (n a whole number), each followed by at most n lines of two numbers (the real
+ * and `POLES n` (n a whole number, at most 1000), each followed by at most n lines of two numbers (the real
  * and imaginary parts; fewer lines leave the rest at the origin, SAC's convention), and
  * `CONSTANT c`.
  *
@@ -485,7 +487,17 @@ export function checkSacPoleZeroLines(text: string, source: string): void {
       if (items.length !== 2 || !/^\d+$/.test(items[1])) {
         throw fail(line, `expected '${head} n' with n a whole number: found '${t}'`);
       }
-      section = { name: head, count: Number(items[1]), listed: 0, line };
+      const count = Number(items[1]);
+      // seisplotjs fills the count in at the origin before reading the lines: a damaged count
+      // (POLES 1000000000) ran the process out of memory. Responses have tens of poles.
+      if (count > MAX_PZ_COUNT) {
+        throw fail(
+          line,
+          `${head} ${items[1]}: expected at most ${MAX_PZ_COUNT} ${head.toLowerCase()} ` +
+            `(a damaged file?)`,
+        );
+      }
+      section = { name: head, count, listed: 0, line };
     } else if (head === "CONSTANT") {
       if (items.length !== 2 || !PZ_NUMBER.test(items[1])) {
         throw fail(line, `expected 'CONSTANT c' with c a number: found '${t}'`);

@@ -365,6 +365,11 @@ Deno.test("SAC pole-zero: more pole or zero lines than the count, a non-numeric 
     [ok.replace("CONSTANT 1e9", "CONSTANT 1e9 2"), "line 7: expected 'CONSTANT c'"],
     [ok.replace("POLES 2", "POLES 2.0"), "line 4: expected 'POLES n' with n a whole number"],
     ["NOTE x\n" + ok, "line 1: expected ZEROS, POLES, CONSTANT or a '*' comment: found 'NOTE x'"],
+    // Before, seisplotjs filled a billion poles in at the origin, and the run died out of memory.
+    [
+      ok.replace("POLES 2", "POLES 1000000000"),
+      "line 4: POLES 1000000000: expected at most 1000 poles (a damaged file?)",
+    ],
   ];
   for (const [text, msg] of cases) {
     const e = await assertRejects(() => parseSacPoleZero(text, "b.pz"), SampleError, msg);
