@@ -220,8 +220,11 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
     );
   }
   const [year, jday, hour, min, sec, msec] = [70, 71, 72, 73, 74, 75].map(i);
+  // January 1 of the year as written (Date.UTC reads years 0-99 as 1900-1999).
+  const jan1 = new Date(0).setUTCFullYear(year, 0, 1);
+  const days = (new Date(0).setUTCFullYear(year + 1, 0, 1) - jan1) / 86_400_000;
   if (
-    ![year, jday, hour, min, sec, msec].every((v) => v !== UNDEF) || jday < 1 || jday > 366 ||
+    ![year, jday, hour, min, sec, msec].every((v) => v !== UNDEF) || jday < 1 || jday > days ||
     hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60 || msec < 0 ||
     msec > 999
   ) {
@@ -231,7 +234,7 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
         `NZMIN ${min} NZSEC ${sec} NZMSEC ${msec} is not a valid time`,
     );
   }
-  const ref = Date.UTC(year, 0, 1) + (jday - 1) * 86_400_000 + hour * 3_600_000 + min * 60_000 +
+  const ref = jan1 + (jday - 1) * 86_400_000 + hour * 3_600_000 + min * 60_000 +
     sec * 1000 + msec;
   const data = new Float64Array(npts);
   for (let k = 0; k < npts; k++) data[k] = dv.getFloat32(HEADER + 4 * k, le);

@@ -177,6 +177,16 @@ Deno.test("SAC: empty, truncated, spectral, uneven, DELTA- or B-less and badly t
   const badMs = good.slice();
   new DataView(badMs.buffer).setInt32(75 * 4, -1, true); // NZMSEC
   check(badMs, "bad time", "NZMSEC -1 is not a valid time");
+  // Day 366 of a common year is no day (before, it was 1 January of the next year).
+  const day366 = edit(71, 366);
+  new DataView(day366.buffer).setInt32(70 * 4, 2023, true);
+  check(day366, "bad time", "NZYEAR 2023 NZJDAY 366");
+  const leap = edit(71, 366);
+  new DataView(leap.buffer).setInt32(70 * 4, 2024, true);
+  assertEquals(new Date(readSac(leap, "leap.sac").trace.startTime).getUTCMonth(), 11);
+  // NZYEAR is the year as written: 24 is no 1924 (JavaScript's Date.UTC reads 0-99 so).
+  const t24 = readSac(edit(70, 24), "y24.sac").trace.startTime;
+  assertEquals(new Date(t24).getUTCFullYear(), 24);
   check(new Uint8Array(700), "not miniseed", "expected a SAC header");
   // A missing file is named once ('no such file', not Deno's text naming it again).
   const missing = await assertRejects(() => readSacFile("/nonexistent/x.sac"), SampleError);
