@@ -19,7 +19,7 @@
  * @module
  */
 import { SampleError } from "./sample_error.ts";
-import type { Segment } from "./mseed.ts";
+import { MAX_SAMPLING_RATE, type Segment } from "./mseed.ts";
 import type { InstrumentResponse } from "../signal/response.ts";
 import { seisplotjs } from "./_seisplotjs.ts";
 import { readFailure, readInputFile } from "./input_file.ts";
@@ -202,6 +202,13 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
       "corrupt",
       `Cannot read ${source}: SAC NPTS ${shown(npts)}, DELTA ${shown(delta)}: expected NPTS ` +
         `>= 0 and DELTA, the sampling interval, a finite number of seconds > 0`,
+    );
+  }
+  if (1 / delta > MAX_SAMPLING_RATE) {
+    throw new SampleError(
+      "corrupt",
+      `Cannot read ${source}: SAC DELTA ${shown(delta)} s is a sampling rate of ` +
+        `${Math.round(1 / delta)} Hz: expected at most ${MAX_SAMPLING_RATE} Hz (a damaged header?)`,
     );
   }
   if (!set(b)) {

@@ -164,6 +164,13 @@ Deno.test("SAC: empty, truncated, spectral, uneven, DELTA- or B-less and badly t
         `finite number of seconds > 0`,
     );
   }
+  // A DELTA of 1e-7 s (10 MHz), a damaged header's as miniSEED's above MAX_SAMPLING_RATE: before,
+  // the trace was read as lasting a millisecond and its samples failed as 'pick outside trace'.
+  check(
+    edit(0, 1e-7, true),
+    "corrupt",
+    "SAC DELTA 1e-7 s is a sampling rate of 10000000 Hz: expected at most 1000000 Hz",
+  );
   check(
     edit(5, -12345, true),
     "bad time",
