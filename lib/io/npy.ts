@@ -12,6 +12,7 @@
  */
 import { writeFileAtomic } from "../util/atomic.ts";
 import { readInputFile } from "./input_file.ts";
+import { crc32 } from "../plot/png.ts";
 
 /** The typed arrays a numeric dtype decodes to. */
 export type NumericArray =
@@ -398,11 +399,12 @@ export function npyToFloat64(a: NpyArray): Float64Array {
 }
 
 /**
- * Decodes an `.npz` archive (zip of `.npy` files; stored or deflated entries).
+ * Decodes an `.npz` archive (zip of `.npy` files; stored or deflated entries), checking each
+ * entry's CRC-32.
  *
  * @param bytes The whole archive.
  * @returns arrays by name, without the `.npy` suffix.
- * @throws {TypeError} when the bytes are not a zip of `.npy` files.
+ * @throws {TypeError} when the bytes are not a zip of `.npy` files, or an entry fails its CRC.
  */
 export async function readNpz(bytes: Uint8Array): Promise<Record<string, NpyArray>> {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -423,6 +425,7 @@ export async function readNpz(bytes: Uint8Array): Promise<Record<string, NpyArra
       throw new TypeError(`Cannot read npz: bad central directory entry ${e}`);
     }
     const method = dv.getUint16(p + 10, true);
+    const crc = dv.getUint32(p + 16, true);
     let compSize = dv.getUint32(p + 20, true);
     const nameLen = dv.getUint16(p + 28, true);
     const extraLen = dv.getUint16(p + 30, true);
@@ -457,6 +460,16 @@ export async function readNpz(bytes: Uint8Array): Promise<Record<string, NpyArra
     } else if (method !== 0) {
       throw new TypeError(
         `Cannot read npz entry ${name}: unsupported compression method ${method}`,
+      );
+    }
+    // As NumPy's zipfile checks it: a flipped bit in the data reads as other values.
+    const found = crc32(data);
+    if (found !== crc) {
+      const hex = (v: number) => `0x${v.toString(16).padStart(8, "0")}`;
+      throw new TypeError(
+        `Cannot read npz entry ${name}: its bytes fail the archive's CRC-32 check (stored ${
+          hex(crc)
+        }, computed ${hex(found)}): damaged bytes`,
       );
     }
     try {

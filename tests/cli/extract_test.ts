@@ -52,6 +52,7 @@ import { openDataset } from "../../lib/io/dataset.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
 import { main } from "../../cli.ts";
+import { restoreNpzCrcs } from "../_npz.ts";
 
 /** A 5-sample synthetic set plus one bad row per failure case, sharing its manifest. */
 async function fixture(): Promise<{ root: string; syn: string }> {
@@ -1305,7 +1306,7 @@ Deno.test("extract reads an NPZ whose data array numpy stored in Fortran order (
     const csv = (await Deno.readTextFile(`${src}/waveform.csv`)).split("\n");
     const row = csv.find((l) => l.startsWith(fname))!;
     // The same values column-major: the data.npy entry is stored (not deflated), so its header
-    // and data are rewritten in place; the reader does not check the zip's CRCs.
+    // and data are rewritten in place, and its CRC-32 to match.
     const bytes = await Deno.readFile(`${src}/waveform_train/${fname}`);
     const text = new TextDecoder("latin1").decode(bytes);
     const at = text.indexOf("'fortran_order': False, 'shape': (9001, 3)");
@@ -1318,6 +1319,7 @@ Deno.test("extract reads an NPZ whose data array numpy stored in Fortran order (
     const f = new Float64Array(n * 3);
     for (let i = 0; i < n; i++) for (let j = 0; j < 3; j++) f[j * n + i] = c[i * 3 + j];
     bytes.set(new Uint8Array(f.buffer), off);
+    restoreNpzCrcs(bytes);
     const dirs = { c: `${root}/c`, f: `${root}/f` };
     for (const [k, d] of Object.entries(dirs)) {
       await Deno.mkdir(`${d}/waveform_train`, { recursive: true });
@@ -1848,8 +1850,8 @@ Deno.test({
 Deno.test("extract: float64 amplitudes whose square overflows are refused as out of range, naming the sample, the bin and why", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    // A PhaseNet window (float64 data.npy in an uncompressed NPZ, whose CRC the reader does not
-    // check) with its samples scaled in place: 1e160 squares past float64's 1.8e308.
+    // A PhaseNet window (float64 data.npy in an uncompressed NPZ, its CRC-32 made to match)
+    // with its samples scaled in place: 1e160 squares past float64's 1.8e308.
     const src = new URL("../../../shared/data/phasenet_ncedc/", import.meta.url).pathname;
     const name = [...Deno.readDirSync(`${src}waveform_train`)].map((e) => e.name).sort()[0];
     const row = (await Deno.readTextFile(`${src}waveform.csv`)).split("\n")
@@ -1865,7 +1867,7 @@ Deno.test("extract: float64 amplitudes whose square overflows are refused as out
       view.setFloat64(o, view.getFloat64(o, true) * 1e160, true);
     }
     await Deno.mkdir(`${dir}/waveform_train`);
-    await Deno.writeFile(`${dir}/waveform_train/${name}`, bytes);
+    await Deno.writeFile(`${dir}/waveform_train/${name}`, restoreNpzCrcs(bytes));
     await Deno.writeTextFile(`${dir}/waveform.csv`, `fname,itp,its,channels\n${row}\n`);
     const config = parseExtractConfig({
       input: { format: "npz", dir, samplingRate: 100 },

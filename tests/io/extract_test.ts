@@ -17,6 +17,7 @@ import { formatStationXml } from "../../lib/io/stationxml.ts";
 import { parseExtractConfig, spectrogramGeometry } from "../../lib/io/extract_config.ts";
 import { encodeMiniseed3 } from "../../lib/io/mseed.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { restoreNpzCrcs } from "../_npz.ts";
 import type { SampleTask } from "../../lib/io/manifest.ts";
 import type { Segment } from "../../lib/io/mseed.ts";
 import { type FailureReason, SampleError } from "../../lib/io/sample_error.ts";
@@ -491,7 +492,7 @@ Deno.test("a PhaseNet NPZ's [npts, 3] data (C order) give each component its own
   const dir = await Deno.makeTempDir();
   try {
     await Deno.mkdir(`${dir}/waveform_train`);
-    await Deno.writeFile(`${dir}/waveform_train/${name}`, bytes);
+    await Deno.writeFile(`${dir}/waveform_train/${name}`, restoreNpzCrcs(bytes));
     await Deno.writeTextFile(
       `${dir}/waveform.csv`,
       `fname,itp,its,channels\n${name},3000,3287,EHE_EHN_EHZ\n`,
