@@ -380,6 +380,15 @@ async function loadNpzTraces(task: SampleTask, codes: string[]): Promise<Trace[]
   const names = arrays.channels && Array.isArray(arrays.channels.data)
     ? String(arrays.channels.data[0]).split("_")
     : ["E", "N", "Z"].map((x) => task.channel.slice(0, 2) + x);
+  // A transposed or cut array would read as a trace of 3 samples, or the wrong columns.
+  // PhaseNet's single-component windows name one channel (EHZ) in a [npts, 3] array.
+  if (n === 0 || (c !== names.length && c !== 3)) {
+    throw new SampleError(
+      "unreadable",
+      `Cannot read ${npz.path}: its 'data' array has shape [${n}, ${c}]: expected ` +
+        `[samples, ${names.length}], samples > 0 and a column for each of ${names.join(", ")}`,
+    );
+  }
   return codes.map((code) => {
     const j = names.findIndex((nm) => nm.at(-1) === code.at(-1));
     if (j < 0 || j >= c) {

@@ -512,6 +512,51 @@ Deno.test("a PhaseNet NPZ's [npts, 3] data (C order) give each component its own
   }
 });
 
+Deno.test("a PhaseNet NPZ whose data array is not [samples, one column per channel] fails as unreadable, naming its shape", async () => {
+  const { npzTasks } = await import("../../lib/io/manifest.ts");
+  const { readExtractConfig } = await import("../../lib/io/extract_config.ts");
+  const src = new URL("../../../shared/data/phasenet_ncedc/", import.meta.url).pathname;
+  const name = "NC_MEM_2017100709282692.npz";
+  const config = await readExtractConfig(
+    new URL("../../lib/io/configs/phasenet.json", import.meta.url).pathname,
+  );
+  // The data.npy header's shape rewritten in place, the header's length kept by its padding.
+  // Before, [3, 9001] and [0, 3] failed as 'pick outside trace' (a trace of 3 samples, or one
+  // ending before it starts), and [9001, 2] as 'Cannot find EHZ in ...: it holds EHE, EHN, EHZ'.
+  const shapes = [["(3, 9001), }", "[3, 9001]"], ["(0, 3), }   ", "[0, 3]"], [
+    "(13501, 2), }",
+    "[13501, 2]",
+  ]];
+  for (const [shape, shown] of shapes) {
+    const bytes = (await Deno.readFile(`${src}waveform_train/${name}`)).slice();
+    const text = new TextDecoder("latin1").decode(bytes);
+    const at = text.indexOf("(9001, 3), }");
+    assert(at > 0);
+    const pad = shape.length - "(9001, 3), }".length; // taken from the spaces after the dict
+    assertEquals(text.slice(at + 12, at + 12 + Math.max(pad, 0)).trim(), "");
+    bytes.set(new TextEncoder().encode(shape.padEnd(12 + Math.max(pad, 0))), at);
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.mkdir(`${dir}/waveform_train`);
+      await Deno.writeFile(`${dir}/waveform_train/${name}`, restoreNpzCrcs(bytes));
+      await Deno.writeTextFile(
+        `${dir}/waveform.csv`,
+        `fname,itp,its,channels\n${name},3000,3287,EHE_EHN_EHZ\n`,
+      );
+      const [task] = await npzTasks(dir, 100);
+      const e = await assertRejects(() => processSample(task, config), SampleError);
+      assertEquals((e as SampleError).reason, "unreadable", (e as Error).message);
+      assertEquals(
+        (e as Error).message,
+        `Cannot read ${dir}/waveform_train/${name}: its 'data' array has shape ${shown}: ` +
+          `expected [samples, 3], samples > 0 and a column for each of EHE, EHN, EHZ`,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
 Deno.test("processSample: a crop that ends on the trace's last sample is taken, one sample less is too short; a reference time on the first sample is too short, not outside the trace", async () => {
   const dir = await Deno.makeTempDir();
   try {
