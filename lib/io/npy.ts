@@ -141,6 +141,11 @@ export function readNpyHeader(bytes: Uint8Array): NpyHeader {
     throw new TypeError("Cannot read npy: expected the magic bytes \\x93NUMPY: found other bytes");
   }
   const major = bytes[6];
+  if (major < 1 || major > 3 || bytes[7] !== 0) {
+    throw new TypeError(
+      `Cannot read npy: expected format version 1.0, 2.0 or 3.0: found ${major}.${bytes[7]}`,
+    );
+  }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
   const start = major === 1 ? 10 : 12;

@@ -261,6 +261,15 @@ Deno.test("readNpy: signed bytes, a version-2 header past 64 KiB, version 3's UT
     "found no opening '{'",
   );
   assertThrows(() => readNpy(npyFile(1, `${dict} x`, 118, f4)), TypeError, "no closing '}'");
+  // A version NumPy never wrote (a damaged byte) is named: before, its length was read as a
+  // version 2's ('header of 662372470 bytes is truncated at 134 bytes').
+  const v9 = whole.slice();
+  v9[6] = 9;
+  assertThrows(
+    () => readNpy(v9),
+    TypeError,
+    "Cannot read npy: expected format version 1.0, 2.0 or 3.0: found 9.0",
+  );
 });
 
 Deno.test("readNpy keeps a NUL inside a string and strips only the trailing ones, as NumPy does", () => {
