@@ -503,6 +503,8 @@ export interface RecordSpan {
   start: number;
   /** Time one sample period after its last sample, ms. */
   end: number;
+  /** Its channel (NET.STA.LOC.CHA; miniSEED 3's source id), where known. */
+  channel?: string;
 }
 
 type Seisplotjs = Awaited<ReturnType<typeof seisplotjs>>;
@@ -704,7 +706,7 @@ export async function indexRecords(
   for (let offset = 0; offset < bytes.length;) {
     const r = frame(offset);
     if (!(r instanceof SampleError)) {
-      out.push({ offset: r.offset, size: r.size, start: r.start, end: r.end });
+      out.push({ offset: r.offset, size: r.size, start: r.start, end: r.end, channel: r.id });
       lastId = r.id;
       offset += r.size;
       continue;
@@ -763,10 +765,10 @@ export async function indexRecords(
 }
 
 /**
- * The records of a file that hold data of `[t0, t1]`: those that overlap it, or, where none
- * does, the last one before it and the first one after it (so that a sample there still learns
- * where the data stop). Decoding them gives what decoding a copy of the file cut to those
- * records would.
+ * The records of a file that hold data of `[t0, t1]`: those that overlap it, and, for a channel
+ * none of whose records does, its last one before it and its first one after it (so that a
+ * sample there still learns where the data stop). Decoding them gives what decoding a copy of
+ * the file cut to those records would.
  *
  * @param bytes The file's bytes.
  * @param records Its records ({@linkcode indexRecords}).
@@ -791,15 +793,20 @@ function wholeFile(bytes: Uint8Array, keep: readonly RecordSpan[]): boolean {
 
 /** The records {@linkcode recordsBetween} keeps (all of them where it keeps none). */
 function spansBetween(records: readonly RecordSpan[], t0: number, t1: number): RecordSpan[] {
-  let keep = records.filter((r) => r.end > t0 && r.start < t1);
-  if (keep.length === 0) {
-    let before: RecordSpan | null = null, after: RecordSpan | null = null;
-    for (const r of records) {
-      if (r.end <= t0 && (!before || r.end > before.end)) before = r;
-      if (r.start >= t1 && (!after || r.start < after.start)) after = r;
-    }
-    keep = records.filter((r) => r === before || r === after);
+  const over = records.filter((r) => r.end > t0 && r.start < t1);
+  // Per channel: one channel's records alone left the file's other channels unread, and their
+  // samples failed as missing channels rather than as outside their data.
+  const covered = new Set(over.map((r) => r.channel));
+  const before = new Map<string | undefined, RecordSpan>();
+  const after = new Map<string | undefined, RecordSpan>();
+  for (const r of records) {
+    if (covered.has(r.channel)) continue;
+    const b = before.get(r.channel), a = after.get(r.channel);
+    if (r.end <= t0 && (!b || r.end > b.end)) before.set(r.channel, r);
+    if (r.start >= t1 && (!a || r.start < a.start)) after.set(r.channel, r);
   }
+  const chosen = new Set([...over, ...before.values(), ...after.values()]);
+  const keep = records.filter((r) => chosen.has(r));
   return keep.length === 0 ? [...records] : keep;
 }
 

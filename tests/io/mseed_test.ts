@@ -321,6 +321,27 @@ Deno.test("records are located without decoding them, and the records of a span 
   const around = recordsBetween(joined, gapRecs, recs[4].start + 1, recs[5].end - 1);
   const ids = (await indexRecords(around, "x")).map((r) => r.start);
   assertEquals(ids, [recs[3].start, recs[6].start]);
+  // A span outside every channel's data (a pick a year off) takes each channel's last record
+  // before it, so that the sample fails as outside its trace: before, only the first channel's
+  // was kept, and a Z, N, E file's N and E were said to be missing.
+  const zne = await encodeMiniseed3(["HHZ", "HHN", "HHE"].map((channel) => ({ ...z, channel })));
+  const zneRecs = await indexRecords(zne, "zne.mseed");
+  const late = z.startTime + 365 * 86_400_000;
+  const past = await decodeSegments(recordsBetween(zne, zneRecs, late, late + 1000), "x");
+  assertEquals(past.map((g) => g.channel).sort(), ["HHE", "HHN", "HHZ"]);
+  // So too where another channel's records cover the span (N and E ending before Z's last third).
+  const short = { ...z, data: z.data.subarray(0, 1000) };
+  const mixed = await encodeMiniseed3([
+    z,
+    { ...short, channel: "HHN" },
+    { ...short, channel: "HHE" },
+  ], 256);
+  const t = z.startTime + 2500 * 1000 / z.samplingRate;
+  const some = await decodeSegments(
+    recordsBetween(mixed, await indexRecords(mixed, "m.mseed"), t, t + 1000),
+    "x",
+  );
+  assertEquals(some.map((g) => g.channel).sort(), ["HHE", "HHN", "HHZ"]);
   // Damaged files fail as decoding them does.
   await assertRejects(() => indexRecords(new Uint8Array(0), "e.mseed"), SampleError, "empty");
   await assertRejects(
