@@ -192,7 +192,9 @@ export function parseUtc(s: string): number | null {
   }
   // Microseconds, so that 0.123 s gives exactly 123 ms.
   const ms = frac ? Math.round(Number(`0.${frac}`) * 1e6) / 1e3 : 0;
-  return Date.UTC(year, month0, day, h, min, sec) + ms - offsetMin * 60_000;
+  // 400 years on and back (146,097 days exactly): Date.UTC reads years 0-99 as 1900-1999.
+  return Date.UTC(year + 400, month0, day, h, min, sec) - 146_097 * 86_400_000 + ms -
+    offsetMin * 60_000;
 }
 
 /** P picks of one QuakeML file, by `NET.STA`, for {@linkcode readManifest}. */

@@ -27,6 +27,9 @@ Deno.test("parseUtc reads ISO 8601 dates, day-of-year dates, fractions and zones
   assertEquals(parseUtc("2020-02-29"), Date.UTC(2020, 1, 29));
   assertEquals(parseUtc(""), null);
   assertEquals(parseUtc("  "), null);
+  // Years 0-99 as written (Date.UTC reads them as 1900-1999: a placeholder 0000-01-01 was 1900).
+  assertEquals(parseUtc("0000-01-01T00:00:00Z"), Date.parse("0000-01-01T00:00:00Z"));
+  assertEquals(parseUtc("0024-060"), Date.parse("0024-02-29T00:00:00Z"));
 });
 
 Deno.test("parseUtc refuses times that Date.parse would accept or roll over, naming the text", () => {
