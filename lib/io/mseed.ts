@@ -585,7 +585,39 @@ function header2(
       } remain`,
     );
   }
+  const b = h.startBTime;
+  const noTime = badStart(b.year, b.jday, b.hour, b.min, b.sec, b.tenthMilli / 10);
+  if (noTime) {
+    return new SampleError(
+      "bad time",
+      `Cannot read ${source}: the record at byte ${offset} (${recordId2(h)}) gives a start ` +
+        `time that is no time: ${noTime} (a damaged header)`,
+    );
+  }
   return { h, size };
+}
+
+/**
+ * Why a record header's start time fields are no time (day 367, hour 25: a damaged header,
+ * which Date.UTC would roll over to another day), or null. A second of 60 (a leap second)
+ * passes here.
+ *
+ * @param ms The milliseconds (miniSEED 2's 0.1 ms ticks / 10, miniSEED 3's ns / 1e6).
+ */
+function badStart(
+  year: number,
+  doy: number,
+  hour: number,
+  min: number,
+  sec: number,
+  ms: number,
+): string | null {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  if (doy >= 1 && doy <= (leap ? 366 : 365) && hour <= 23 && min <= 59 && sec <= 60 && ms < 1000) {
+    return null;
+  }
+  const two = (v: number) => String(v).padStart(2, "0");
+  return `year ${year}, day ${doy}, ${two(hour)}:${two(min)}:${two(sec)} and ${ms} ms`;
 }
 
 /**
@@ -657,6 +689,22 @@ export async function indexRecords(
     const size = 40 + view.getUint8(at(33)) + view.getUint16(at(34), true) +
       view.getUint32(at(36), true);
     if (offset + size > bytes.length) return truncated(offset, size);
+    const noTime = badStart(
+      view.getUint16(at(8), true),
+      view.getUint16(at(10), true),
+      view.getUint8(at(12)),
+      view.getUint8(at(13)),
+      view.getUint8(at(14)),
+      view.getUint32(at(4), true) / 1e6,
+    );
+    if (noTime) {
+      const id = new TextDecoder().decode(bytes.subarray(at(40), at(40) + view.getUint8(at(33))));
+      return new SampleError(
+        "bad time",
+        `Cannot read ${source}: the record at byte ${offset} (${id}) gives a start time that is ` +
+          `no time: ${noTime} (a damaged header)`,
+      );
+    }
     const start = Date.UTC(
       view.getUint16(at(8), true),
       0,
@@ -728,7 +776,7 @@ export async function indexRecords(
       break;
     }
     const size = (next ?? bytes.length) - offset;
-    const error = r.reason === "corrupt" ? r : new SampleError(
+    const error = r.reason === "corrupt" || r.reason === "bad time" ? r : new SampleError(
       "corrupt",
       `Cannot read ${source}: the record at byte ${offset} runs past the next good record`,
     );
@@ -752,7 +800,7 @@ export async function indexRecords(
     }
     const end = next?.start ?? prev?.end ?? 0;
     const error = new SampleError(
-      "corrupt",
+      d.error.reason,
       `${d.error.message}; ${d.size} bytes skipped${
         prev || next
           ? ` (${new Date(start).toISOString()} .. ${new Date(end).toISOString()} missing)`

@@ -429,7 +429,8 @@ export async function detectSdsDays(
         const records = await indexRecords(bytes, path, (d) => {
           file.damaged.push({
             source: path,
-            reason: d.error.reason, // corrupt, or truncated: the file's cut last record
+            // corrupt or bad time (a damaged header), or truncated: the file's cut last record
+            reason: d.error.reason,
             message: d.error.message,
             start: d.start,
             end: d.end,

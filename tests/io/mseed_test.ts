@@ -193,7 +193,7 @@ Deno.test("bad miniSEED input fails with a SampleError that names the file", asy
     // Hour 60 in the first record's start time (BTime byte 24).
     const badTime = bytes.slice();
     badTime[24] = 60;
-    cases.push(["bad_time.mseed", badTime, "bad time", "invalid start time in its header"]);
+    cases.push(["bad_time.mseed", badTime, "bad time", "gives a start time that is no time"]);
     for (const [name, b, reason, text] of cases) {
       await Deno.writeFile(`${dir}/${name}`, b);
       const e = await assertRejects(() => readMiniseedFile(`${dir}/${name}`), SampleError, name);
@@ -561,6 +561,59 @@ Deno.test("a damaged record header: without onDamaged the file fails as corrupt;
   assertEquals([cut[0].start, cut[0].end], [whole3.at(-2)!.end, Infinity]);
   assertEquals(cut[0].error.reason, "truncated");
   assert(cut[0].error.message.includes("the last"), cut[0].error.message);
+});
+
+Deno.test("a record header whose start time is no time (day 367, hour 25) is a bad time, the record skipped and named, not rolled over to another day", async () => {
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  // miniSEED 2: an ESEC file's second record (at byte 512) given hour 25 (byte 24), or day 367
+  // (bytes 22-23). Before, Date.UTC placed the record an hour or a day later: a gap in the
+  // trace, and its samples failed as 'gap', 'too short' or 'pick outside trace', or took the
+  // record's data at the wrong time.
+  const esec = await Deno.readFile(
+    `${ESEC}waveforms/3/TA.M02C..BHZ__20140920T204808Z__20140920T205108Z.mseed`,
+  );
+  const recs2 = await indexRecords(esec, "e.mseed");
+  for (
+    const [edit, shown] of [
+      [(v: DataView) => v.setUint8(512 + 24, 25), "year 2014, day 263, 25:"],
+      [(v: DataView) => v.setUint16(512 + 22, 367), "year 2014, day 367, 20:"],
+    ] as const
+  ) {
+    const bad = esec.slice();
+    edit(new DataView(bad.buffer));
+    const e = await assertRejects(() => indexRecords(bad, "e.mseed"), SampleError);
+    assertEquals((e as SampleError).reason, "bad time");
+    assert(
+      e.message.startsWith(
+        `Cannot read e.mseed: the record at byte 512 (TA.M02C..BHZ) gives a start time that is ` +
+          `no time: ${shown}`,
+      ),
+      e.message,
+    );
+    const skipped: CorruptRecord[] = [];
+    const spans = await indexRecords(bad, "e.mseed", (d) => skipped.push(d));
+    assertEquals(
+      spans.map((r) => r.offset),
+      recs2.filter((r) => r.offset !== 512).map((r) => r.offset),
+    );
+    assertEquals(skipped.map((d) => [d.offset, d.error.reason]), [[512, "bad time"]]);
+  }
+  // miniSEED 3: day of year 400 with the CRC made to match (a writer's bug, not a flipped bit).
+  const ms3 = await encodeMiniseed3([sineTrace()], 256);
+  const recs3 = await indexRecords(ms3, "m3.mseed");
+  const r1 = recs3[1];
+  const bad3 = ms3.slice();
+  const v = new DataView(bad3.buffer);
+  v.setUint16(r1.offset + 10, 400, true);
+  v.setUint32(r1.offset + 28, 0, true);
+  v.setUint32(r1.offset + 28, crc32c(bad3.subarray(r1.offset, r1.offset + r1.size)), true);
+  const skipped3: CorruptRecord[] = [];
+  await indexRecords(bad3, "m3.mseed", (d) => skipped3.push(d));
+  assertEquals(skipped3.map((d) => d.offset), [r1.offset]);
+  assert(
+    skipped3[0].error.message.includes("gives a start time that is no time: year"),
+    skipped3[0].error.message,
+  );
 });
 
 /** The first ESEC miniSEED 2 file (big-endian, one channel, blockette 1000 at byte 48 of each
