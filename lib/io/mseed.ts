@@ -799,13 +799,18 @@ export async function indexRecords(
       continue;
     }
     const end = next?.start ?? prev?.end ?? 0;
+    // With a good record on one side only, the time on the other is unknown (not T .. T).
+    const iso = (t: number) => new Date(t).toISOString();
+    const missing = prev && next
+      ? ` (${iso(start)} .. ${iso(end)} missing)`
+      : next
+      ? ` (the data before ${iso(end)} missing)`
+      : prev
+      ? ` (the data after ${iso(start)} missing)`
+      : "";
     const error = new SampleError(
       d.error.reason,
-      `${d.error.message}; ${d.size} bytes skipped${
-        prev || next
-          ? ` (${new Date(start).toISOString()} .. ${new Date(end).toISOString()} missing)`
-          : ""
-      }`,
+      `${d.error.message}; ${d.size} bytes skipped${missing}`,
     );
     onDamaged!({ offset: d.offset, size: d.size, start, end, error });
   }

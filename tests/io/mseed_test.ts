@@ -598,6 +598,18 @@ Deno.test("a record header whose start time is no time (day 367, hour 25) is a b
     );
     assertEquals(skipped.map((d) => [d.offset, d.error.reason]), [[512, "bad time"]]);
   }
+  // The first record damaged: the data before the first good record are missing (before, the
+  // message gave a span from that record's start to itself, 'T .. T missing').
+  const first = esec.slice();
+  new DataView(first.buffer).setUint8(24, 25);
+  const skippedFirst: CorruptRecord[] = [];
+  await indexRecords(first, "e.mseed", (d) => skippedFirst.push(d));
+  assert(
+    skippedFirst[0].error.message.endsWith(
+      `; 512 bytes skipped (the data before ${new Date(recs2[1].start).toISOString()} missing)`,
+    ),
+    skippedFirst[0].error.message,
+  );
   // miniSEED 3: day of year 400 with the CRC made to match (a writer's bug, not a flipped bit).
   const ms3 = await encodeMiniseed3([sineTrace()], 256);
   const recs3 = await indexRecords(ms3, "m3.mseed");
