@@ -231,7 +231,7 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
   const jan1 = new Date(0).setUTCFullYear(year, 0, 1);
   const days = (new Date(0).setUTCFullYear(year + 1, 0, 1) - jan1) / 86_400_000;
   if (
-    ![year, jday, hour, min, sec, msec].every((v) => v !== UNDEF) || jday < 1 || jday > days ||
+    ![year, jday, hour, min, sec, msec].every((v) => v !== UNDEF) || !(jday >= 1 && jday <= days) ||
     hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60 || msec < 0 ||
     msec > 999
   ) {
@@ -250,10 +250,20 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
   let rate = 1 / delta;
   const snapped = Math.round(rate * 1000) / 1000;
   if (Math.abs(snapped - rate) <= 1e-6 * rate) rate = snapped;
+  // B or a marker (float32, up to 3.4e38 s) may put a time past JavaScript's dates (±8.64e15
+  // ms), which then failed far from here as 'Invalid time value'.
+  const noDate = (name: string, v: number) =>
+    new SampleError(
+      "bad time",
+      `Cannot read ${source}: SAC ${name} ${shown(v)} s after the reference time is no date`,
+    );
+  if (!(Math.abs(ref + b * 1000) <= 8.64e15)) throw noDate("B", b);
   const markers: Partial<Record<SacMarker, number>> = {};
   for (const m of SAC_MARKERS) {
     const v = f(MARKER_WORD[m]);
-    if (set(v)) markers[m] = ref + v * 1000;
+    if (!set(v)) continue;
+    if (!(Math.abs(ref + v * 1000) <= 8.64e15)) throw noDate(m, v);
+    markers[m] = ref + v * 1000;
   }
   const coord = (w: number) => (set(f(w)) ? f(w) : undefined);
   const coordinates = Object.fromEntries(

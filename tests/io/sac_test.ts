@@ -176,7 +176,16 @@ Deno.test("SAC: empty, truncated, spectral, uneven, DELTA- or B-less and badly t
     "bad time",
     "SAC B -12345 (undefined): expected the first sample's time",
   );
+  // B or a marker so far from the reference time that the time is no date (a damaged header):
+  // before, the sample failed as 'error', 'Cannot process sample X: Invalid time value'.
+  check(
+    edit(5, 1e30, true),
+    "bad time",
+    "SAC B 1e+30 s after the reference time is no date",
+  );
+  check(edit(8, -1e30, true), "bad time", "SAC A -1e+30 s after the reference time is no date");
   check(edit(70, -12345), "bad time", "NZYEAR -12345 NZJDAY");
+  check(edit(70, 2_000_000_000), "bad time", "NZYEAR 2000000000 NZJDAY"); // past JavaScript's dates
   check(edit(75, 1500), "bad time", "NZMSEC 1500 is not a valid time");
   const badDay = good.slice();
   new DataView(badDay.buffer).setInt32(71 * 4, 400, true); // NZJDAY
