@@ -801,7 +801,11 @@ export async function indexRecords(
     const end = next?.start ?? prev?.end ?? 0;
     // With a good record on one side only, the time on the other is unknown (not T .. T).
     const iso = (t: number) => new Date(t).toISOString();
-    const missing = prev && next
+    // Between two channels' records, the bytes may be of either: their time is unknown too.
+    const missing = prev && next && prev.channel !== next.channel
+      ? ` (their time unknown: between ${prev.channel}'s data ending ${iso(start)} and ` +
+        `${next.channel}'s starting ${iso(end)})`
+      : prev && next
       ? ` (${iso(start)} .. ${iso(end)} missing)`
       : next
       ? ` (the data before ${iso(end)} missing)`

@@ -604,6 +604,29 @@ Deno.test("a record header whose start time is no time (day 367, hour 25) is a b
   new DataView(first.buffer).setUint8(24, 25);
   const skippedFirst: CorruptRecord[] = [];
   await indexRecords(first, "e.mseed", (d) => skippedFirst.push(d));
+  // Between two channels' records (miniSEED 3: Z's last and N's first), the damaged bytes'
+  // time is unknown: both neighbours are named (before, a span from the end of Z's data back to
+  // the start of N's, 'T2 .. T1 missing').
+  const zn = await encodeMiniseed3(
+    ["HHZ", "HHN"].map((channel) => ({ ...sineTrace(), channel })),
+    256,
+  );
+  const znRecs = await indexRecords(zn, "zn.mseed");
+  const k = znRecs.findIndex((r) => r.channel !== znRecs[0].channel);
+  const znBad = zn.slice();
+  znBad.fill(0x20, znRecs[k].offset, znRecs[k].offset + 8);
+  const between: CorruptRecord[] = [];
+  await indexRecords(znBad, "zn.mseed", (d) => between.push(d));
+  const iso = (t: number) => new Date(t).toISOString();
+  assert(
+    between[0].error.message.endsWith(
+      ` bytes skipped (their time unknown: between ${znRecs[k - 1].channel}'s data ending ` +
+        `${iso(znRecs[k - 1].end)} and ${znRecs[k + 1].channel}'s starting ${
+          iso(znRecs[k + 1].start)
+        })`,
+    ),
+    between[0].error.message,
+  );
   assert(
     skippedFirst[0].error.message.endsWith(
       `; 512 bytes skipped (the data before ${new Date(recs2[1].start).toISOString()} missing)`,
