@@ -585,6 +585,17 @@ function header2(
       } remain`,
     );
   }
+  // The count is unsigned (seisplotjs reads it signed: 65535 as -1).
+  const declared = h.numSamples < 0 ? h.numSamples + 65536 : h.numSamples;
+  const most = maxSamples(h.encoding, size - h.dataOffset);
+  if (most !== null && declared > most) {
+    return new SampleError(
+      "corrupt",
+      `Cannot read ${source}: ${
+        tooMany(offset, recordId2(h), declared, size - h.dataOffset, h.encoding, most)
+      }`,
+    );
+  }
   const b = h.startBTime;
   const noTime = badStart(b.year, b.jday, b.hour, b.min, b.sec, b.tenthMilli / 10);
   if (noTime) {
@@ -595,6 +606,30 @@ function header2(
     );
   }
   return { h, size };
+}
+
+/**
+ * The most samples `bytes` bytes of data in encoding `enc` can hold (Steim: 15 words of each
+ * 64-byte frame, 4 or 7 differences a word), or null for another encoding.
+ */
+function maxSamples(enc: number, bytes: number): number | null {
+  const per = { 1: 2, 3: 4, 4: 4, 5: 8 }[enc as 1 | 3 | 4 | 5];
+  if (per) return Math.floor(bytes / per);
+  if (enc === 10 || enc === 11) return Math.floor(bytes / 64) * 15 * (enc === 10 ? 4 : 7);
+  return null;
+}
+
+/** A record that declares more samples than its data can hold ({@linkcode maxSamples}). */
+function tooMany(
+  offset: number,
+  channel: string,
+  n: number,
+  bytes: number,
+  enc: number,
+  most: number,
+): string {
+  return `the record at byte ${offset} (${channel}) declares ${n} samples: its ${bytes} bytes ` +
+    `of data (${ENCODINGS[enc]}) hold at most ${most} (a damaged header)`;
 }
 
 /**
@@ -697,6 +732,16 @@ export async function indexRecords(
       view.getUint8(at(14)),
       view.getUint32(at(4), true) / 1e6,
     );
+    const enc = view.getUint8(at(15)), declared = view.getUint32(at(24), true);
+    const dataBytes = view.getUint32(at(36), true);
+    const most = maxSamples(enc, dataBytes);
+    if (most !== null && declared > most) {
+      const id = new TextDecoder().decode(bytes.subarray(at(40), at(40) + view.getUint8(at(33))));
+      return new SampleError(
+        "corrupt",
+        `Cannot read ${source}: ${tooMany(offset, id, declared, dataBytes, enc, most)}`,
+      );
+    }
     if (noTime) {
       const id = new TextDecoder().decode(bytes.subarray(at(40), at(40) + view.getUint8(at(33))));
       return new SampleError(

@@ -651,6 +651,46 @@ Deno.test("a record header whose start time is no time (day 367, hour 25) is a b
   );
 });
 
+Deno.test("a record header that declares more samples than its data can hold is a damaged header, skipped and named", async () => {
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  // miniSEED 2: an ESEC file's (Steim 2, 512-byte records) second record given 65535 samples
+  // (bytes 30-31). Before, its samples failed as 'its Steim 2 data do not decode: Invalid array
+  // buffer length'.
+  const esec = await Deno.readFile(
+    `${ESEC}waveforms/3/TA.M02C..BHZ__20140920T204808Z__20140920T205108Z.mseed`,
+  );
+  const bad = esec.slice();
+  new DataView(bad.buffer).setUint16(512 + 30, 65535);
+  const e = await assertRejects(() => indexRecords(bad, "e.mseed"), SampleError);
+  assertEquals((e as SampleError).reason, "corrupt");
+  assertEquals(
+    e.message,
+    "Cannot read e.mseed: the record at byte 512 (TA.M02C..BHZ) declares 65535 samples: its 448 " +
+      "bytes of data (Steim2) hold at most 735 (a damaged header)",
+  );
+  const skipped: CorruptRecord[] = [];
+  await indexRecords(bad, "e.mseed", (d) => skipped.push(d));
+  assertEquals(skipped.map((d) => d.offset), [512]);
+  // miniSEED 3 (int32 data): 2^32 - 1 samples, the CRC made to match. Before, the whole file
+  // failed with seisplotjs's 'Not enough bytes for 4294967295 32 bit data points'.
+  const ms3 = await encodeMiniseed3([sineTrace()], 256);
+  const r1 = (await indexRecords(ms3, "m3.mseed"))[1];
+  const bad3 = ms3.slice();
+  const v = new DataView(bad3.buffer);
+  v.setUint32(r1.offset + 24, 0xffffffff, true);
+  v.setUint32(r1.offset + 28, 0, true);
+  v.setUint32(r1.offset + 28, crc32c(bad3.subarray(r1.offset, r1.offset + r1.size)), true);
+  const skipped3: CorruptRecord[] = [];
+  await indexRecords(bad3, "m3.mseed", (d) => skipped3.push(d));
+  assertEquals(skipped3.map((d) => d.offset), [r1.offset]);
+  assert(
+    skipped3[0].error.message.includes(
+      "declares 4294967295 samples: its 1024 bytes of data (32-bit integers) hold at most 256",
+    ),
+    skipped3[0].error.message,
+  );
+});
+
 /** The first ESEC miniSEED 2 file (big-endian, one channel, blockette 1000 at byte 48 of each
  * record, data from byte 64) and its records' offsets. */
 async function esecRecords(): Promise<{ bytes: Uint8Array; offsets: number[]; name: string }> {
