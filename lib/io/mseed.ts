@@ -293,6 +293,8 @@ export async function decodeSegments(
       // The records' framing first (headers only), so that a record cut short or bytes that are
       // not a record are named with their byte offset, as for miniSEED 2.
       const spans = await indexRecords(bytes, source);
+      // deno-lint-ignore no-explicit-any
+      const segments: { seg: any; start: number; y: ArrayLike<number> }[] = [];
       const good = spans.filter((r, i) => {
         const at = fileOffset(i, r.offset);
         let error: SampleError | null = null;
@@ -322,6 +324,28 @@ export async function decodeSegments(
           error = badRate(source, at, ch, new Date(r.start).toISOString(), fs);
           if (error) channel = ch;
         }
+        // Each record parsed and decoded on its own: one that passes its CRC but that seisplotjs
+        // cannot read (a source id without 'FDSN:', extra headers that are not JSON, a leap
+        // second) failed the whole file, naming neither the record nor its byte.
+        // Text records (encoding 0) and records without samples hold no data (as above).
+        if (!error && enc !== 0 && samples > 0) {
+          try {
+            const [rec] = sp.mseed3.parseMSeed3Records(
+              bytes.slice(r.offset, r.offset + r.size).buffer,
+            );
+            const h = rec.header;
+            const t = Date.UTC(h.year, 0, h.dayOfYear, h.hour, h.minute, h.second);
+            const seg = sp.mseed3.createSeismogramSegment(rec);
+            segments.push({ seg, start: t + h.nanosecond / 1e6, y: seg.y });
+          } catch (e) {
+            error = new SampleError(
+              "corrupt",
+              `Cannot read ${source}: the record at byte ${at} (${r.channel}, ${
+                new Date(r.start).toISOString()
+              }) does not decode: ${(e as Error).message}`,
+            );
+          }
+        }
         if (!error) return true;
         if (!options.onCorrupt) throw error;
         options.onCorrupt({
@@ -334,18 +358,7 @@ export async function decodeSegments(
         return false;
       });
       if (good.length === 0) return [];
-      const kept = good.length === spans.length ? buf : concatRecords(bytes, good).buffer;
-      // Text records (encoding 0) and records without samples hold no data (as above).
-      const records = sp.mseed3.parseMSeed3Records(kept)
-        .filter((r) => r.header.encoding !== 0 && r.header.numSamples > 0);
-      out.push(...joinRecords(
-        records.map((r) => {
-          const h = r.header;
-          const t = Date.UTC(h.year, 0, h.dayOfYear, h.hour, h.minute, h.second);
-          return { seg: sp.mseed3.createSeismogramSegment(r), start: t + h.nanosecond / 1e6 };
-        }),
-        source,
-      ));
+      out.push(...joinRecords(segments, source));
     }
   } catch (e) {
     if (e instanceof SampleError) throw e;

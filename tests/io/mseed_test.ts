@@ -691,6 +691,32 @@ Deno.test("a record header that declares more samples than its data can hold is 
   );
 });
 
+Deno.test("a miniSEED 3 record that passes its CRC but that seisplotjs cannot read fails alone, naming its byte", async () => {
+  const { decodeSegments, indexRecords } = await import("../../lib/io/mseed.ts");
+  // The second record's source id made one without 'FDSN:' (the CRC made to match: a writer's
+  // bug). Before, the whole file failed as 'cannot decode miniSEED 3 records: sourceid must
+  // start with FDSN:', naming neither the record nor its byte.
+  const ms3 = await encodeMiniseed3([sineTrace()], 256);
+  const recs = await indexRecords(ms3, "m3.mseed");
+  const r1 = recs[1];
+  const bad = ms3.slice();
+  const v = new DataView(bad.buffer);
+  bad.fill(0x58, r1.offset + 40, r1.offset + 45); // "XXXXX" for "FDSN:"
+  v.setUint32(r1.offset + 28, 0, true);
+  v.setUint32(r1.offset + 28, crc32c(bad.subarray(r1.offset, r1.offset + r1.size)), true);
+  const e = await assertRejects(() => decodeSegments(bad, "m3.mseed"), SampleError);
+  assertEquals((e as SampleError).reason, "corrupt");
+  assert(
+    e.message.startsWith(`Cannot read m3.mseed: the record at byte ${r1.offset} (`),
+    e.message,
+  );
+  assert(e.message.includes(") does not decode: "), e.message);
+  const left: CorruptRecord[] = [];
+  const segs = await decodeSegments(bad, "m3.mseed", { onCorrupt: (r) => left.push(r) });
+  assertEquals(left.map((r) => r.offset), [r1.offset]);
+  assertEquals(segs.map((x) => x.startTime), [recs[0].start, recs[2].start]);
+});
+
 /** The first ESEC miniSEED 2 file (big-endian, one channel, blockette 1000 at byte 48 of each
  * record, data from byte 64) and its records' offsets. */
 async function esecRecords(): Promise<{ bytes: Uint8Array; offsets: number[]; name: string }> {
