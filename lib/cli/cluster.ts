@@ -931,16 +931,15 @@ export const evaluateCommand: Command = {
     );
     // No spread into Math.max: catalogues exceed V8's argument limit (about 120,000).
     const k = Math.max(meta.k ?? 0, top + 1);
-    // The latent codes, for the silhouette and the other internal scores: none where cluster
-    // wrote none; one that cannot be read (cut short, say) is named, not passed over.
+    // The latent codes, for the silhouette and the other internal scores (cluster and encode
+    // always write them): one missing or that cannot be read (cut short, say) is named, not
+    // passed over.
     const latPath = join(dir, "latent.npy");
     const lat = await readNpyFile(latPath).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) {
-        console.error(
-          `warning: cannot read ${latPath} (${(e as Error).message}): the silhouette and the ` +
-            `other scores of the latent space are left out`,
-        );
-      }
+      console.error(
+        `warning: cannot read ${latPath} (${readFailure(e)}): the silhouette and the other ` +
+          `scores of the latent space are left out`,
+      );
       return null;
     });
     if (lat && (lat.shape.length !== 2 || lat.shape[0] !== rows.length)) {

@@ -1151,6 +1151,18 @@ Deno.test("cli: evaluate names a latent.npy it cannot read or whose rows do not 
       cut.err.some((l) => l.startsWith(`warning: cannot read ${join(dir, "latent.npy")} (`)),
       cut.err.join("\n"),
     );
+    // Missing (deleted by hand): named too, not left out without a word.
+    await Deno.remove(join(dir, "latent.npy"));
+    const gone = await run("evaluate", dir, "--json");
+    assertEquals(gone.code, 0, gone.err.join("\n"));
+    assertEquals(JSON.parse(gone.out.join("\n")).silhouette, null);
+    assert(
+      gone.err.includes(
+        `warning: cannot read ${join(dir, "latent.npy")} (no such file): the silhouette and ` +
+          "the other scores of the latent space are left out",
+      ),
+      gone.err.join("\n"),
+    );
     // Rows of another run: both files named.
     await Deno.writeFile(join(dir, "latent.npy"), encodeNpy(new Float32Array(6), [3, 2]));
     const other = await run("evaluate", dir);
