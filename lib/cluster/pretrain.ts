@@ -357,6 +357,39 @@ export function checkTrainingBatch(
 }
 
 /**
+ * Refuses an architecture one of whose parameters would not fit one tensor of the adapter
+ * (the latent Linear's weight is latentDim × the last conv's features), before anything is
+ * built: no batch size helps there, and `--latent-dim 100000` trained for seconds before it
+ * failed with advice to lower the batch.
+ *
+ * @param config The architecture.
+ * @param device Backend (initialised).
+ * @param what What is being run, e.g. "pretrain".
+ * @throws {UserError} naming the parameter, what sets its size, and the adapter's limit.
+ */
+export function checkParameterSizes(
+  config: AutoencoderConfig,
+  device: Device,
+  what: string,
+): void {
+  const limit = tensorLimitOf(device);
+  const bytes = (shape: number[]) => 4 * shape.reduce((a, b) => a * b, 1);
+  const largest = autoencoderParamShapes(config)
+    .reduce((a, b) => (bytes(b.shape) > bytes(a.shape) ? b : a));
+  if (bytes(largest.shape) <= limit.bytes) return;
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  throw new UserError(
+    `Cannot ${what}: the weight ${largest.name} [${largest.shape.join(", ")}] (${
+      largest.from.filter((f) => f !== null).join("; ")
+    }) is ${mib(bytes(largest.shape))} MiB, past this adapter's ${limit.name} (${
+      mib(limit.bytes)
+    } MiB) at any batch size: lower --latent-dim or the last of --channels, or make the ` +
+      "spectrograms smaller (a narrower crop, a larger STFT hop), or train on the CPU backend " +
+      "(--cpu)",
+  );
+}
+
+/**
  * Pretrains the autoencoder on a dataset, writing into a model directory.
  *
  * @param ds Dataset.
@@ -393,13 +426,15 @@ export async function pretrain(
   if (ds.count === 0) throw new UserError("Cannot pretrain: the dataset has no samples");
   if (!opts.force) await refuseDownstream(dir, "pretrain");
   await initBackend(device);
-  await Deno.mkdir(dir, { recursive: true });
-  const ae = new ConvAutoencoder({
+  const arch: AutoencoderConfig = {
     inputShape: [...ds.sampleShape],
     latentDim: cfg.latentDim,
     ...(cfg.channels !== undefined ? { channels: cfg.channels } : {}),
     ...(cfg.slope !== undefined ? { slope: cfg.slope } : {}),
-  }, cfg.seed);
+  };
+  checkParameterSizes(arch, device, "pretrain");
+  await Deno.mkdir(dir, { recursive: true });
+  const ae = new ConvAutoencoder(arch, cfg.seed);
   checkTrainingBatch(ae, Math.min(cfg.batchSize, ds.count), device, "pretrain", cfg.batchSize);
   const set = ae.build(device);
   const adam = new Adam(set, { lr: cfg.lr, betas: cfg.betas, weightDecay: cfg.weightDecay });

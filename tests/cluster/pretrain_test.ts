@@ -23,8 +23,9 @@ import {
   initCentroids,
 } from "../../lib/cluster/dec.ts";
 import { applyModel } from "../../lib/cluster/assign.ts";
-import { gpuRuntime } from "../../lib/tensor/backends.ts";
-import { assert, assertClose, assertEquals } from "../_assert.ts";
+import { gpuRuntime, initBackend, tensorLimitOf } from "../../lib/tensor/backends.ts";
+import { gpuTest } from "../_gpu.ts";
+import { assert, assertClose, assertEquals, assertRejects } from "../_assert.ts";
 import { redoneDatasets } from "./_redone.ts";
 
 /** A dataset that records every readBatch call's indices. */
@@ -783,3 +784,37 @@ Deno.test("new pretrained weights drop model.json's init and finetune records ev
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+gpuTest(
+  "pretrain refuses a latent Linear too large for one tensor of the adapter before building anything, naming the weight and --latent-dim, not the batch",
+  async () => {
+    await initBackend("webgpu");
+    const limit = tensorLimitOf("webgpu");
+    // [N, 1, 8, 8] with one conv of 4 channels: 4 × 4 × 4 = 64 features into the latent Linear.
+    const latentDim = Math.floor(limit.bytes / (4 * 64)) + 1;
+    const root = await Deno.makeTempDir();
+    const dir = join(root, "m");
+    try {
+      const x = new Float32Array(2 * 64).fill(1);
+      const cfg = { ...PRETRAIN_DEFAULTS, epochs: 1, batchSize: 2, latentDim, channels: [4] };
+      const e = await assertRejects(
+        () => pretrain(new MemoryDataset(x, [1, 8, 8]), dir, cfg, { device: "webgpu" }),
+        UserError,
+      );
+      assert(
+        e.message.startsWith(
+          `Cannot pretrain: the weight encoder.encoder.3.weight [${latentDim}, 64] (latentDim is ` +
+            `${latentDim}; inputShape [1, 8, 8] with channels[0] 4 makes 4 × 4 × 4 = 64 features) ` +
+            `is ${
+              (4 * 64 * latentDim / 2 ** 20).toFixed(1)
+            } MiB, past this adapter's ${limit.name}`,
+        ),
+        e.message,
+      );
+      assert(e.message.includes("at any batch size: lower --latent-dim"), e.message);
+      assertEquals(await Deno.stat(dir).then(() => true, () => false), false, "nothing made");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
