@@ -276,6 +276,22 @@ Deno.test("SDS: a pick whose codes would lead out of the archive (a path separat
   }
 });
 
+Deno.test("manifest: a row whose id is empty takes row and its number among the rows", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/m.csv`,
+      "id,waveform,network,station,channel,reference_time\n" +
+        ",a.mseed,XX,S1,HHZ,2025-01-01T00:00:00Z\nb,b.mseed,XX,S2,HHZ,2025-01-01T00:00:00Z\n" +
+        " ,c.mseed,XX,S3,HHZ,2025-01-01T00:00:00Z\n",
+    );
+    const tasks = await readManifest(`${dir}/m.csv`);
+    assertEquals(tasks.map((t) => t.id), ["row1", "b", "row3"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("manifest: a column seisdec does not read is named in one warning, with the nearest known name", async () => {
   const dir = await Deno.makeTempDir();
   const errs: string[] = [];
