@@ -76,6 +76,9 @@ export interface SampleInfo {
   sMinusP?: number;
 }
 
+/** What a dataset's values are (`meta.json`'s `scaling`). */
+export const DATASET_SCALINGS: readonly string[] = Object.freeze(["psd", "log10", "db", "none"]);
+
 /** Contents of `meta.json`. */
 export interface DatasetMeta {
   /** File format tag. */
@@ -691,7 +694,9 @@ function metaOf(text: string, dir: string): DatasetMeta {
         `channel of the shape`,
     );
   }
-  if (typeof m.scaling !== "string") {
+  // What the values are decides a model's default normalisation (defaultNormalize): another
+  // word ("linear") was taken as none without a word.
+  if (!DATASET_SCALINGS.includes(m.scaling as string)) {
     throw bad(`has scaling ${JSON.stringify(m.scaling)}: expected psd, log10, db or none`);
   }
   return m as unknown as DatasetMeta;
@@ -729,6 +734,12 @@ export async function writeDataset(
   }
   // A dataset openDataset would refuse is not written, nor one every reader would refuse.
   checkSampleIds(samples.map((x) => x.id), `Cannot write dataset ${dir}: sample`);
+  if (!DATASET_SCALINGS.includes(meta.scaling)) {
+    throw new TypeError(
+      `Cannot write dataset ${dir}: scaling ${JSON.stringify(meta.scaling)}: expected psd, ` +
+        "log10, db or none",
+    );
+  }
   const per = C * F * T;
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {

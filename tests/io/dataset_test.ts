@@ -529,6 +529,10 @@ Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped),
         'meta.json has shape "3x1x1x2": expected [N, C, F, T], four whole numbers',
       ],
       [
+        JSON.stringify({ ...meta, scaling: "linear" }),
+        'meta.json has scaling "linear": expected psd, log10, db or none',
+      ],
+      [
         JSON.stringify({ ...meta, components: ["Z", "N"] }),
         'meta.json has components ["Z","N"]: expected 1 names, one per channel of the shape',
       ],
@@ -537,6 +541,20 @@ Deno.test("openDataset names a spectrograms.npy cut short (a copy that stopped),
     await Deno.writeTextFile(`${dir}/meta.json`, text);
     await assertRejects(() => openDataset(dir), TypeError, `Cannot open dataset ${dir}: ${msg}`);
   }
+  // Nor does writeDataset write a scaling openDataset would refuse.
+  await assertRejects(
+    () =>
+      writeDataset(
+        `${dir}2`,
+        { shape: [1, 1, 1, 2], components: ["Z"], scaling: "linear", config: {} },
+        [info(0, null)],
+        new Float32Array(2),
+        new Float64Array([1]),
+        new Float64Array([0, 1]),
+      ),
+    TypeError,
+    `Cannot write dataset ${dir}2: scaling "linear": expected psd, log10, db or none`,
+  );
   // A byte-order mark (meta.json saved by a Windows editor) is read past, as in samples.csv.
   await Deno.writeTextFile(`${dir}/meta.json`, "\uFEFF" + JSON.stringify(meta));
   const bom = await openDataset(dir);
