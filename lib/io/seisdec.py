@@ -322,6 +322,9 @@ def load_model(model_dir, stage="auto"):
         config = json.load(f)
     if config.get("format") != "seisdec-model":
         raise ValueError(f"Cannot read {model_dir}/model.json: format is {config.get('format')!r}, not 'seisdec-model'")
+    if config.get("version") != 1:
+        # As seisdec refuses it: another version's fields may mean other things.
+        raise ValueError(f"Cannot read {model_dir}/model.json: version is {config.get('version')!r}, not 1")
     has = lambda name: os.path.exists(os.path.join(model_dir, name))
     if stage == "auto":
         stage = "dec" if has("dec.safetensors") else "init" if has("centroids.safetensors") else "pretrain"

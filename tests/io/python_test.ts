@@ -285,12 +285,13 @@ for stage in ("init", "dec"):
       `Cannot use ${stale}/dec.safetensors: it is missing: run finetune`,
     ]);
     // DEC weights that model.json's finetune record does not describe (no record, another
-    // mode), and a model.json of another format.
+    // mode), and a model.json of another format or version.
     const { finetune, ...noFinetune } = info;
     const variants: Record<string, unknown> = {
       none: noFinetune,
       mode: { ...info, finetune: { ...(finetune as object), mode: "idec" } },
       format: { ...info, format: "other" },
+      version: { ...info, version: 7 },
       // A latent scale 1e-9 of itself off: the centres were made at another scale.
       near: { ...info, init: { ...info.init, latentScale: scale * (1 + 1e-9) } },
     };
@@ -317,6 +318,7 @@ for d in sys.argv[1:]:
       `Cannot use ${root}/mode/dec.safetensors: it was written with mode dec, model.json ` +
       `records idec: ${fix}`,
       `Cannot read ${root}/format/model.json: format is 'other', not 'seisdec-model'`,
+      `Cannot read ${root}/version/model.json: version is 7, not 1`,
       `Cannot use ${root}/near/centroids.safetensors: it was written with latentScale ${scale}, ` +
       `model.json records ${scale * (1 + 1e-9)}: init did not finish: run init again`,
     ]);
