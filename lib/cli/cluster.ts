@@ -929,6 +929,22 @@ export const evaluateCommand: Command = {
         },
       () => ({ k: 0 }),
     );
+    // result.json's k bounds the clusters: a cluster past it (labels.csv of another run, or
+    // edited) was scored as a cluster of its own, with the k reported raised to fit it.
+    if (meta.k !== undefined && !(Number.isInteger(meta.k) && meta.k >= 0)) {
+      throw new UserError(
+        `Cannot evaluate ${dir}: result.json has k ${JSON.stringify(meta.k)}: expected a whole ` +
+          "number (damaged or edited?)",
+      );
+    }
+    if (meta.k && top >= meta.k) {
+      const row = pred.indexOf(top);
+      throw new UserError(
+        `Cannot evaluate ${dir}/labels.csv: row ${row + 2} (id ${rows[row][ii]}) gives cluster ` +
+          `${top}: expected 0 to ${meta.k - 1}, as result.json's k is ${meta.k} (files from ` +
+          "different runs, or edited?)",
+      );
+    }
     // No spread into Math.max: catalogues exceed V8's argument limit (about 120,000).
     const k = Math.max(meta.k ?? 0, top + 1);
     // The latent codes, for the silhouette and the other internal scores (cluster and encode

@@ -179,6 +179,29 @@ Deno.test("evaluate refuses an empty or negative cluster, naming its row and id"
   }
 });
 
+Deno.test("evaluate refuses a cluster past result.json's k, naming its row, and a k that is not a whole number", async () => {
+  const dir = await evaluateDir(`id,cluster,label\na,0,x\nb,1,y\nc,9,y\n`);
+  try {
+    const r = await run("evaluate", dir, "-q");
+    assertEquals(r.code, 2);
+    assertEquals(
+      r.err[0],
+      `error: Cannot evaluate ${dir}/labels.csv: row 4 (id c) gives cluster 9: expected 0 to 1, ` +
+        "as result.json's k is 2 (files from different runs, or edited?)",
+    );
+    await Deno.writeTextFile(join(dir, "result.json"), JSON.stringify({ k: "2" }));
+    const s = await run("evaluate", dir, "-q");
+    assertEquals(s.code, 2);
+    assertEquals(
+      s.err[0],
+      `error: Cannot evaluate ${dir}: result.json has k "2": expected a whole number (damaged ` +
+        "or edited?)",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("evaluate refuses a labels.csv without an id column, or with a column named twice", async () => {
   for (
     const [text, msg] of [
@@ -238,6 +261,8 @@ Deno.test("evaluate counts a sample with an empty label as unlabelled, not as a 
 Deno.test("evaluate --labels trims the labels, records the file's absolute path, and notes no ids when every id is known", async () => {
   const dir = await evaluateDir(FOUR, { "truth.csv": "id,label\na, x\nb,x \nc,y\nd,y\n" });
   try {
+    // The codes cluster writes beside labels.csv (one missing is warned of).
+    await Deno.writeFile(join(dir, "latent.npy"), encodeNpy(new Float32Array(8), [4, 2]));
     // A path relative to the working directory, recorded absolute.
     const rel = relative(Deno.cwd(), join(dir, "truth.csv"));
     const r = await run("evaluate", dir, "--labels", rel, "-q");
