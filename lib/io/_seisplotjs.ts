@@ -85,6 +85,39 @@ export function seisplotjs(): Promise<Seisplotjs> {
 }
 
 /**
+ * Runs a synchronous seisplotjs call with its warnings collected instead of printed:
+ * seisplotjs warns through `console.assert` ("Assertion failed: missing publicID on pick"),
+ * once per element and naming no file, so that the caller can say them once, with the file.
+ *
+ * @param fn The call.
+ * @returns its value, and each distinct warning with how many times it was given.
+ * @example
+ * ```ts
+ * import { collectWarnings } from "./_seisplotjs.ts";
+ * const r = collectWarnings(() => {
+ *   console.assert(false, "missing publicID on pick");
+ *   console.assert(false, "missing publicID on pick");
+ *   return 1;
+ * });
+ * if (r.value !== 1 || r.warnings.get("missing publicID on pick") !== 2) throw new Error();
+ * ```
+ */
+export function collectWarnings<T>(fn: () => T): { value: T; warnings: Map<string, number> } {
+  const warnings = new Map<string, number>();
+  const assert = console.assert;
+  console.assert = (condition?: boolean, ...data: unknown[]) => {
+    if (condition) return;
+    const text = data.map(String).join(" ");
+    warnings.set(text, (warnings.get(text) ?? 0) + 1);
+  };
+  try {
+    return { value: fn(), warnings };
+  } finally {
+    console.assert = assert;
+  }
+}
+
+/**
  * Parses XML text into a DOM `Document` (xmldom).
  *
  * @param text XML text; a leading byte-order mark (U+FEFF, as some Windows tools write UTF-8)

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
+import { collectWarnings, parseXml, seisplotjs, type XmlDoc } from "./_seisplotjs.ts";
 import type { XmlElement } from "../deps.ts";
 import { SampleError } from "./sample_error.ts";
 import type { Seisplotjs } from "../deps.ts";
@@ -146,24 +146,29 @@ export async function readQuakeMl(
   const leftOutPicks = leaveOutUnreadablePicks(doc, bed);
   if (leftOutPicks.length) console.error(leftOutWarning(source, leftOutPicks));
   // deno-lint-ignore no-explicit-any
-  let events: any[];
+  let events: any[] = [];
   const skipped: { eventId: string; why: string }[] = [];
-  try {
-    events = sp.quakeml.parseQuakeML(doc as never).eventList;
-  } catch (e) {
-    // seisplotjs refuses the whole catalogue for one event it cannot read: read it event by
-    // event, so that only that event is left out (with a warning naming it).
-    const read = eventByEvent(sp, doc);
-    if (read === null) {
-      throw new SampleError(
-        "unreadable",
-        `Cannot read ${source}: invalid QuakeML: ${(e as Error).message}`,
-      );
-    }
-    events = read.events;
-    for (const s of read.skipped) {
-      console.error(`warning: ${source}: leaving out event ${s.eventId}: ${s.why}`);
-      skipped.push(s);
+  // seisplotjs's own warnings (a pick without its publicID) are said once each, with the file.
+  const { warnings } = collectWarnings(() => readEvents());
+  for (const w of warnings.keys()) console.error(`warning: ${source}: ${w}`);
+  function readEvents(): void {
+    try {
+      events = sp.quakeml.parseQuakeML(doc as never).eventList;
+    } catch (e) {
+      // seisplotjs refuses the whole catalogue for one event it cannot read: read it event by
+      // event, so that only that event is left out (with a warning naming it).
+      const read = eventByEvent(sp, doc);
+      if (read === null) {
+        throw new SampleError(
+          "unreadable",
+          `Cannot read ${source}: invalid QuakeML: ${(e as Error).message}`,
+        );
+      }
+      events = read.events;
+      for (const s of read.skipped) {
+        console.error(`warning: ${source}: leaving out event ${s.eventId}: ${s.why}`);
+        skipped.push(s);
+      }
     }
   }
   const picks: PhasePick[] = [];

@@ -307,6 +307,32 @@ Deno.test("QuakeML: an event seisplotjs cannot read is left out, naming it and i
   );
 });
 
+Deno.test("QuakeML: seisplotjs's own warnings (picks without a publicID) are said once each, naming the file, not as 'Assertion failed' lines naming none", async () => {
+  const t = Date.UTC(2021, 2, 3, 4, 5, 6);
+  const pick = { network: "SY", station: "S1", location: "", channel: "HHZ", phase: "P", time: t };
+  const xml = formatQuakeMl(["a", "b"].map((id, i) => ({
+    id,
+    type: "earthquake",
+    origin: null,
+    picks: [{ ...pick, station: `S${i}` }],
+  }))).replaceAll(/<pick publicID="[^"]*"/g, "<pick");
+  const error = console.error, assert0 = console.assert;
+  const said: string[] = [];
+  console.error = (m: string) => said.push(m);
+  console.assert = (c?: boolean, ...m: unknown[]) => {
+    if (!c) said.push(`Assertion failed: ${m.join(" ")}`);
+  };
+  let q;
+  try {
+    q = await readQuakeMl(xml, "cat.xml");
+  } finally {
+    console.error = error;
+    console.assert = assert0;
+  }
+  assertEquals(q.picks.map((p) => p.station), ["S0", "S1"]);
+  assertEquals(said, ["warning: cat.xml: missing publicID on pick"]);
+});
+
 Deno.test("QuakeML: picks without a time or a waveformID are left out on their own, counted in one warning naming the file; their events' other picks, arrivals and origins are read", async () => {
   const pick = (id: string, sta: string, inner: string) =>
     `<pick publicID="p/${id}">${inner}<phaseHint>P</phaseHint></pick>`.replace(
