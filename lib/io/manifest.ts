@@ -545,7 +545,12 @@ export async function esecTasks(
   let catalog = subset;
   try {
     text = await readInputText(subset);
-  } catch {
+  } catch (e) {
+    // Only a subset that is not there is passed over for the full catalogue: one that cannot be
+    // read (a directory in its place) was, without a word.
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new UserError(`Cannot read the ESEC catalog ${subset}: ${readFailure(e)}`);
+    }
     catalog = full;
     try {
       text = await readInputText(full);
@@ -571,8 +576,17 @@ export async function esecTasks(
     );
   }
   const badTimes = new Map<string, string>();
+  // Rows cut short before a column read (a damaged catalogue): their events' samples fail as
+  // bad rows, not as a starttime '' that is no time.
+  const delimiter = catalog === subset ? "," : "|";
+  const [head = [], ...fields] = parseCsv(text, delimiter);
+  const needed = 1 + Math.max(
+    ...["eventid", "starttime", labelColumn].map((c) => head.findIndex((h) => h.trim() === c)),
+  );
+  const shortRows = new Map<string, number>();
   const rowOf = new Map<string, number>();
   for (const [k, r] of rows.entries()) {
+    if (fields[k].length < needed) shortRows.set(r.eventid.trim(), k);
     const id = r.eventid.trim(), start = parseEsecTime(r.starttime);
     // A second row of an event would silently replace its time and label.
     if (rowOf.has(id)) {
@@ -632,6 +646,16 @@ export async function esecTasks(
               join(wdir, ev)
             }) is not in ${catalog}: expected a row with eventid ${ev}, whose starttime is the ` +
             `reference time`,
+        };
+      } else if (shortRows.has(ev)) {
+        const k = shortRows.get(ev)!;
+        t.error = {
+          reason: "bad row",
+          message:
+            `Cannot place sample ${id}: row ${k + 2} of ${catalog} (event ${ev}) holds ${
+              fields[k].length
+            } fields: expected ${head.length} (${head.slice(0, needed).join(delimiter)},...; a ` +
+            `damaged catalogue?)`,
         };
       } else if (badTimes.has(ev)) {
         t.error = {

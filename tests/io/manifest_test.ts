@@ -54,7 +54,7 @@ Deno.test("parseUtc refuses times that Date.parse would accept or roll over, nam
   }
 });
 
-Deno.test("ESEC catalogue: an impossible starttime fails its samples as bad time; a missing column names the file", async () => {
+Deno.test("ESEC catalogue: an impossible starttime fails its samples as bad time, a row cut short as bad row; a missing column, or a subset that cannot be read, names the file", async () => {
   assertEquals(parseEsecTime("2024_02_29 120000"), Date.UTC(2024, 1, 29, 12));
   for (
     const bad of [
@@ -92,6 +92,29 @@ Deno.test("ESEC catalogue: an impossible starttime fails its samples as bad time
         `${dir}/esec_subset_events.csv: expected a row with eventid 8, whose starttime is the ` +
         `reference time`,
     );
+    // A row cut short before a column read: a bad row, not a starttime '' that is no time.
+    await Deno.writeTextFile(
+      `${dir}/esec_subset_events.csv`,
+      "eventid,starttime,subtype,name\n7,2024_02_28 120000\n8,2024_02_28 120000,Snow avalanches\n",
+    );
+    const [v, w] = await esecTasks(dir);
+    assertEquals([v.error?.reason, w.error], ["bad row", undefined]);
+    assertEquals(
+      v.error!.message,
+      `Cannot place sample 7.XX.AAA..BHZ: row 2 of ${dir}/esec_subset_events.csv (event 7) ` +
+        "holds 2 fields: expected 4 (eventid,starttime,subtype,...; a damaged catalogue?)",
+    );
+    // A subset catalogue that cannot be read is named, not passed over for the full one.
+    await Deno.remove(`${dir}/esec_subset_events.csv`);
+    await Deno.mkdir(`${dir}/esec_subset_events.csv`);
+    await Deno.writeTextFile(`${dir}/IRISExoticEventCatalog.txt`, "eventid|starttime|subtype\n");
+    await assertRejects(
+      () => esecTasks(dir),
+      UserError,
+      `Cannot read the ESEC catalog ${dir}/esec_subset_events.csv: it is a directory, not a ` +
+        "regular file",
+    );
+    await Deno.remove(`${dir}/esec_subset_events.csv`);
     await Deno.writeTextFile(
       `${dir}/esec_subset_events.csv`,
       "event_id,starttime,subtype\n7,x,y\n",
