@@ -822,7 +822,7 @@ export const evaluateCommand: Command = {
     if (ci < 0 || ii < 0) {
       throw new UserError(`Cannot evaluate ${dir}/labels.csv: expected columns id and cluster`);
     }
-    refuseRepeatedIds(rows, ii, `Cannot evaluate ${dir}/labels.csv`);
+    refuseRepeatedIds(rows.map((r) => r[ii]), `Cannot evaluate ${dir}/labels.csv`);
     const pred = new Int32Array(rows.length);
     let top = -1;
     rows.forEach((r, i) => {
@@ -857,21 +857,13 @@ export const evaluateCommand: Command = {
         );
       }
       const map = new Map<string, string | null>();
-      const first = new Map<string, number>();
+      // Ids trimmed as the header is (ids are one word); a repeated id is refused as import
+      // refuses it: the second row would silently win.
+      const ids = lrows.map((r) => (r[lid] ?? "").trim());
+      refuseRepeatedIds(ids, `Cannot use --labels ${lf}`);
       lrows.forEach((r, k) => {
-        // Trimmed as the header is (ids are one word); a repeated id is refused as import
-        // refuses it: the second row would silently win.
-        const id = (r[lid] ?? "").trim();
-        if (first.has(id)) {
-          throw new UserError(
-            `Cannot use --labels ${lf}: id '${id}' is listed twice (rows ${
-              first.get(id)! + 2
-            } and ${k + 2}): expected each sample once`,
-          );
-        }
-        first.set(id, k);
         refuseLineBreak(r[llab] ?? "", lf, k + 2);
-        map.set(id, r[llab]?.trim() || null);
+        map.set(ids[k], r[llab]?.trim() || null);
       });
       truth = rows.map((r) => map.get(r[ii]) ?? null);
       // Ids of samples the clustering does not hold are left out: how many, said so.
@@ -1061,7 +1053,9 @@ export const similarCommand: Command = {
     const [head = [], ...rows] = parseCsv(text, ",", { source });
     const col = (name: string) => head.indexOf(name);
     // A row twice shifts every later row off its latent code.
-    refuseRepeatedIds(rows, col("id"), `Cannot search ${dir}: ${basename(source)}`);
+    if (col("id") >= 0) {
+      refuseRepeatedIds(rows.map((r) => r[col("id")]), `Cannot search ${dir}: ${basename(source)}`);
+    }
     const query = rows.findIndex((r) => r[col("id")] === id);
     if (query < 0) throw new UserError(`Cannot search ${dir}: no sample has id '${id}'`);
     const lat = await readNpyFile(join(dir, "latent.npy")).catch((e) => {
@@ -1147,25 +1141,24 @@ export const similarCommand: Command = {
 };
 
 /**
- * Refuses a labels.csv (or samples.csv) that lists a sample twice: its rows pair with
- * latent.npy's by position, so a row copied in pairs every later row with another's code.
+ * Refuses a labels.csv (or samples.csv, or --labels) that lists a sample twice: its rows pair
+ * with latent.npy's by position, so a row copied in pairs every later row with another's code
+ * (and of two labels of one sample, the second would silently win).
  *
- * @param rows The file's rows, after its header.
- * @param id The id column's index (none: nothing to check).
+ * @param ids The file's ids, row by row after its header.
  * @param what The message's start, naming the file.
  * @throws {UserError} naming the id and both rows (counting the header as row 1).
  */
-function refuseRepeatedIds(rows: string[][], id: number, what: string): void {
-  if (id < 0) return;
+function refuseRepeatedIds(ids: readonly string[], what: string): void {
   const first = new Map<string, number>();
-  rows.forEach((r, i) => {
-    const seen = first.get(r[id]);
+  ids.forEach((id, i) => {
+    const seen = first.get(id);
     if (seen !== undefined) {
       throw new UserError(
-        `${what}: id '${r[id]}' is listed twice (rows ${seen + 2} and ${i + 2}): expected each ` +
+        `${what}: id '${id}' is listed twice (rows ${seen + 2} and ${i + 2}): expected each ` +
           "sample once",
       );
     }
-    first.set(r[id], i);
+    first.set(id, i);
   });
 }

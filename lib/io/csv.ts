@@ -110,7 +110,22 @@ export function parseCsvRecords(
   delimiter = ",",
   options: CsvOptions = {},
 ): Record<string, string>[] {
-  const rows = parseCsv(text, delimiter, options);
+  return csvRecords(parseCsv(text, delimiter, options), options);
+}
+
+/**
+ * {@linkcode parseCsvRecords} of rows already parsed, for a reader that also needs the rows as
+ * they are (how many fields each holds).
+ *
+ * @param rows Rows from {@linkcode parseCsv}, the header first.
+ * @param options `source` and `columns`, as for {@linkcode parseCsvRecords}.
+ * @returns one record per data row, keyed by column name ("" for missing fields).
+ * @throws {UserError} (RangeError without `source`) when a column name is repeated.
+ */
+export function csvRecords(
+  rows: string[][],
+  options: CsvOptions = {},
+): Record<string, string>[] {
   if (rows.length === 0) return [];
   const head = rows[0].map((h) => h.trim());
   refuseRepeatedColumns(head, options.source, options.columns);

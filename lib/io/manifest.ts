@@ -20,10 +20,11 @@
  * @module
  */
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { parseCsv, parseCsvRecords, refuseRepeatedColumns } from "./csv.ts";
+import { csvRecords, parseCsv, parseCsvRecords, refuseRepeatedColumns } from "./csv.ts";
 import { type BadPick, type PhasePick, readQuakeMlFile } from "./quakeml.ts";
 import { UserError } from "../util/errors.ts";
 import { compareText, nearestName } from "../util/names.ts";
+import { isLeapYear, utcTime } from "../util/utc.ts";
 import type { FailureReason } from "./sample_error.ts";
 import { readFailure, readInputText } from "./input_file.ts";
 
@@ -167,7 +168,7 @@ export function parseUtc(s: string): number | null {
   if (!m) throw bad("not of that form");
   const [, y, mo, d, doy, hh = "0", mi = "0", ss = "0", frac = "", zone = "Z"] = m;
   const year = Number(y);
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const leap = isLeapYear(year);
   // Month index and day of that month; day n of January is day of year n (Date.UTC rolls on).
   let month0: number, day: number;
   if (doy !== undefined) {
@@ -192,9 +193,7 @@ export function parseUtc(s: string): number | null {
   }
   // Microseconds, so that 0.123 s gives exactly 123 ms.
   const ms = frac ? Math.round(Number(`0.${frac}`) * 1e6) / 1e3 : 0;
-  // 400 years on and back (146,097 days exactly): Date.UTC reads years 0-99 as 1900-1999.
-  return Date.UTC(year + 400, month0, day, h, min, sec) - 146_097 * 86_400_000 + ms -
-    offsetMin * 60_000;
+  return utcTime(year, month0, day, h, min, sec) + ms - offsetMin * 60_000;
 }
 
 /** P picks of one QuakeML file, by `NET.STA`, for {@linkcode readManifest}. */
@@ -561,11 +560,15 @@ export async function esecTasks(
     }
   }
   // A damaged catalogue is refused, not passed over for the other one.
-  const rows = parseCsvRecords(text, catalog === subset ? "," : "|", {
+  const delimiter = catalog === subset ? "," : "|";
+  const options = {
     source: `the ESEC catalog ${catalog}`,
     // The columns read: a repeat of any of the catalogue's other 50-odd harms nothing.
     columns: ["eventid", "starttime", "subtype", "type"],
-  });
+  };
+  // The rows as parsed too: how many fields each holds (a row cut short, below).
+  const [head = [], ...fields] = parseCsv(text, delimiter, options);
+  const rows = csvRecords([head, ...fields], options);
   const missing = ["eventid", "starttime", labelColumn].filter((c) =>
     rows.length && !(c in rows[0])
   );
@@ -578,8 +581,6 @@ export async function esecTasks(
   const badTimes = new Map<string, string>();
   // Rows cut short before a column read (a damaged catalogue): their events' samples fail as
   // bad rows, not as a starttime '' that is no time.
-  const delimiter = catalog === subset ? "," : "|";
-  const [head = [], ...fields] = parseCsv(text, delimiter);
   const needed = 1 + Math.max(
     ...["eventid", "starttime", labelColumn].map((c) => head.findIndex((h) => h.trim() === c)),
   );

@@ -10,6 +10,7 @@ import { seisplotjs } from "./_seisplotjs.ts";
 import { SampleError } from "./sample_error.ts";
 import { readFailure, readInputFile } from "./input_file.ts";
 import { compareText } from "../util/names.ts";
+import { isLeapYear } from "../util/utc.ts";
 
 /** One continuous channel of samples. */
 export interface Trace {
@@ -660,8 +661,10 @@ function badStart(
   sec: number,
   ms: number,
 ): string | null {
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  if (doy >= 1 && doy <= (leap ? 366 : 365) && hour <= 23 && min <= 59 && sec <= 60 && ms < 1000) {
+  if (
+    doy >= 1 && doy <= (isLeapYear(year) ? 366 : 365) && hour <= 23 && min <= 59 && sec <= 60 &&
+    ms < 1000
+  ) {
     return null;
   }
   const two = (v: number) => String(v).padStart(2, "0");
@@ -737,6 +740,7 @@ export async function indexRecords(
     const size = 40 + view.getUint8(at(33)) + view.getUint16(at(34), true) +
       view.getUint32(at(36), true);
     if (offset + size > bytes.length) return truncated(offset, size);
+    const id = new TextDecoder().decode(bytes.subarray(at(40), at(40) + view.getUint8(at(33))));
     const noTime = badStart(
       view.getUint16(at(8), true),
       view.getUint16(at(10), true),
@@ -745,18 +749,16 @@ export async function indexRecords(
       view.getUint8(at(14)),
       view.getUint32(at(4), true) / 1e6,
     );
-    const enc = view.getUint8(at(15)), declared = view.getUint32(at(24), true);
+    const enc = view.getUint8(at(15)), n = view.getUint32(at(24), true);
     const dataBytes = view.getUint32(at(36), true);
     const most = maxSamples(enc, dataBytes);
-    if (most !== null && declared > most) {
-      const id = new TextDecoder().decode(bytes.subarray(at(40), at(40) + view.getUint8(at(33))));
+    if (most !== null && n > most) {
       return new SampleError(
         "corrupt",
-        `Cannot read ${source}: ${tooMany(offset, id, declared, dataBytes, enc, most)}`,
+        `Cannot read ${source}: ${tooMany(offset, id, n, dataBytes, enc, most)}`,
       );
     }
     if (noTime) {
-      const id = new TextDecoder().decode(bytes.subarray(at(40), at(40) + view.getUint8(at(33))));
       return new SampleError(
         "bad time",
         `Cannot read ${source}: the record at byte ${offset} (${id}) gives a start time that is ` +
@@ -773,8 +775,6 @@ export async function indexRecords(
     ) + view.getUint32(at(4), true) / 1e6;
     const rate = view.getFloat64(at(16), true);
     const fs = rate > 0 ? rate : rate < 0 ? -1 / rate : 0;
-    const n = view.getUint32(at(24), true);
-    const id = new TextDecoder().decode(bytes.subarray(at(40), at(40) + view.getUint8(at(33))));
     return { offset, size, start, end: start + (fs > 0 ? n * 1000 / fs : 0), id };
   };
   const frame = version === 2 ? frame2 : frame3;

@@ -23,6 +23,7 @@ import { MAX_SAMPLING_RATE, type Segment } from "./mseed.ts";
 import type { InstrumentResponse } from "../signal/response.ts";
 import { seisplotjs } from "./_seisplotjs.ts";
 import { readFailure, readInputFile } from "./input_file.ts";
+import { isLeapYear, utcTime } from "../util/utc.ts";
 
 /** A SAC time marker: origin, first arrival or a user pick. */
 export type SacMarker =
@@ -227,11 +228,12 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
     );
   }
   const [year, jday, hour, min, sec, msec] = [70, 71, 72, 73, 74, 75].map(i);
-  // January 1 of the year as written (Date.UTC reads years 0-99 as 1900-1999).
-  const jan1 = new Date(0).setUTCFullYear(year, 0, 1);
-  const days = (new Date(0).setUTCFullYear(year + 1, 0, 1) - jan1) / 86_400_000;
+  const days = isLeapYear(year) ? 366 : 365;
+  // Day jday of January is day of year jday; the year as written (not 1900 + a year 0-99).
+  const ref = utcTime(year, 0, jday, hour, min, sec) + msec;
   if (
-    ![year, jday, hour, min, sec, msec].every((v) => v !== UNDEF) || !(jday >= 1 && jday <= days) ||
+    !Number.isFinite(ref) || ![year, jday, hour, min, sec, msec].every((v) => v !== UNDEF) ||
+    !(jday >= 1 && jday <= days) ||
     hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60 || msec < 0 ||
     msec > 999
   ) {
@@ -241,8 +243,6 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
         `NZMIN ${min} NZSEC ${sec} NZMSEC ${msec} is not a valid time`,
     );
   }
-  const ref = jan1 + (jday - 1) * 86_400_000 + hour * 3_600_000 + min * 60_000 +
-    sec * 1000 + msec;
   const data = new Float64Array(npts);
   for (let k = 0; k < npts; k++) data[k] = dv.getFloat32(HEADER + 4 * k, le);
   // DELTA is a float32: 0.01 is stored as 0.0099999998. Snap the rate to the nearest
