@@ -14,7 +14,10 @@ export const int = (min: number): z.ZodNumber => z.number().int().min(min);
 const pos = z.number().positive();
 
 /** A seed: 32 bits (lib/util/rng.ts), as `--seed` takes it; a larger one wrapped round. */
-const seedSchema = z.number().int().min(0).max(0xffff_ffff);
+const SEED_RANGE = { error: "expected an integer from 0 to 4294967295", abort: true };
+// The bounds first, each ending the checks: 1e20 also fails int()'s safe-integer bound, which
+// gave a second message (<= 9007199254740991) for the one field.
+const seedSchema = z.number().min(0, SEED_RANGE).max(0xffff_ffff, SEED_RANGE).int(SEED_RANGE);
 
 /** Schema of the `pretrain` section. */
 export const pretrainSchema = z.object({

@@ -63,6 +63,28 @@ Deno.test("the settings' seeds are 0 to 2^32 - 1, as --seed takes them", async (
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a seed past 2^53 (1e20), below 0 or not whole is one message giving the seeds' range, not one per bound it fails", () => {
+  for (const seed of [1e20, -1e20, 2 ** 32, 1.5]) {
+    for (
+      const [name, schema, defaults] of [
+        ["pretrain", pretrainSchema, PRETRAIN_DEFAULTS],
+        ["init", initSchema, { ...INIT_DEFAULTS, k: 2 }],
+        ["finetune", finetuneSchema, FINETUNE_DEFAULTS],
+      ] as const
+    ) {
+      const e = assertThrows(
+        () => checkSettings(name, schema as never, { ...defaults, seed } as never),
+        UserError,
+      );
+      assertEquals(
+        e.message,
+        `Cannot use ${name} settings: ${name}.seed: expected an integer from 0 to 4294967295`,
+        `seed ${seed}`,
+      );
+    }
+  }
+});
+
 Deno.test("the settings' bounds: each refuses the first value past it and takes the value on it", () => {
   const sections = {
     pretrain: [pretrainSchema, PRETRAIN_DEFAULTS],
