@@ -87,10 +87,64 @@ export function stripTrailingCommas(text: string): string {
  *
  * @param text The text.
  * @returns the value.
- * @throws {SyntaxError} as JSON.parse, or for an unterminated comment.
+ * @throws {SyntaxError} as JSON.parse, for an unterminated comment, or for a key given twice
+ *   in one object (JSON.parse keeps the last without a word), naming its path and both values.
  */
 export function parseJsonc(text: string): unknown {
   // A UTF-8 byte-order mark (Windows editors, PowerShell 5's Out-File) is no JSON.
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  return JSON.parse(stripTrailingCommas(stripJsonComments(body)));
+  const json = stripTrailingCommas(stripJsonComments(body));
+  const value = JSON.parse(json);
+  refuseRepeatedKeys(json, 0, []);
+  return value;
+}
+
+/**
+ * Walks one value of valid JSON from `i`, refusing an object that gives a key twice.
+ *
+ * @returns the index just past the value.
+ * @throws {SyntaxError} naming the key's path and both values.
+ */
+function refuseRepeatedKeys(t: string, i: number, path: string[]): number {
+  const ws = (j: number) => {
+    while (/\s/.test(t[j] ?? "")) j++;
+    return j;
+  };
+  const stringEnd = (j: number) => {
+    j++;
+    while (t[j] !== '"') j += t[j] === "\\" ? 2 : 1;
+    return j + 1;
+  };
+  i = ws(i);
+  if (t[i] === '"') return stringEnd(i);
+  if (t[i] !== "{" && t[i] !== "[") {
+    while (i < t.length && !/[\s,}\]]/.test(t[i])) i++;
+    return i;
+  }
+  const close = t[i] === "{" ? "}" : "]";
+  const seen = new Map<string, string>();
+  i = ws(i + 1);
+  for (let n = 0; t[i] !== close; n++) {
+    let key = String(n);
+    if (close === "}") {
+      const end = stringEnd(i);
+      key = JSON.parse(t.slice(i, end));
+      i = ws(end) + 1;
+    }
+    const start = ws(i);
+    i = refuseRepeatedKeys(t, start, [...path, key]);
+    const shown = t.slice(start, i).replace(/\s+/g, " ");
+    const v = shown.length > 40 ? `${shown.slice(0, 40)}...` : shown;
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      throw new SyntaxError(
+        `key ${[...path, key].join(".")} appears twice: expected each key once in its object: ` +
+          `found ${earlier}, then ${v}`,
+      );
+    }
+    seen.set(key, v);
+    i = ws(i);
+    if (t[i] === ",") i = ws(i + 1);
+  }
+  return i + 1;
 }

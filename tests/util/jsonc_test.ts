@@ -71,3 +71,38 @@ Deno.test("a UTF-8 byte-order mark before JSONC (Windows editors, PowerShell 5) 
 Deno.test("JSONC: an escaped quote inside a string does not end it, so a ',]' after it is text, not a trailing comma", () => {
   assertEquals(parseJsonc('{"a": "x\\",]", "b": [1,],}'), { a: 'x",]', b: [1] });
 });
+
+Deno.test("JSONC: a key given twice in one object is refused, naming its path and both values, where JSON.parse keeps the last without a word", () => {
+  assertThrows(
+    () => parseJsonc('{"pretrain": {"epochs": 3, // three\n "epochs": 5}}'),
+    SyntaxError,
+    "key pretrain.epochs appears twice: expected each key once in its object: found 3, then 5",
+  );
+  assertThrows(
+    () => parseJsonc('{"a": [{"b": "x"}, {"c": 1, "b": {"d": 2}, "b": [1,\n 2]}]}'),
+    SyntaxError,
+    'key a.1.b appears twice: expected each key once in its object: found {"d": 2}, then [1, 2]',
+  );
+  // A key spelled with an escape is the same key, as JSON.parse reads it.
+  assertThrows(() => parseJsonc('{"k": 1, "\\u006b": 2}'), SyntaxError, "key k appears twice");
+  // The same key in two objects, or as a value, is no repeat.
+  assertEquals(
+    parseJsonc(
+      '{"a": {"k": 1}, "b": {"k": 1}, "k": "k", "\\u006b2": 1, "k2x": [{"k": 1}, {"k": 1}]}',
+    ),
+    { a: { k: 1 }, b: { k: 1 }, k: "k", k2: 1, k2x: [{ k: 1 }, { k: 1 }] },
+  );
+});
+
+Deno.test("an extract config file with a key given twice is refused, naming the file and the key", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.json`, '{"input": {"format": "npz", "format": "sds"}}');
+    await assertRejectsUser(
+      () => readExtractConfig(`${dir}/c.json`),
+      `Cannot read config ${dir}/c.json: key input.format appears twice: expected each key once in its object: found "npz", then "sds"`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
