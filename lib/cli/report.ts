@@ -14,6 +14,7 @@ import { parseCsv, parseCsvRecords } from "../io/csv.ts";
 import { writeFileAtomic, writeIntoOutput } from "../util/atomic.ts";
 import { parseJsonFile, UserError } from "../util/errors.ts";
 import { clockName, referenceName } from "../cluster/summary.ts";
+import { readFailure } from "../io/input_file.ts";
 
 function esc(s: unknown): string {
   return String(s ?? "").replace(
@@ -38,6 +39,29 @@ async function jsonField(path: string, field: string): Promise<unknown> {
   } catch {
     return null;
   }
+}
+
+/**
+ * The `datasetSettings` of a model's `model.json`; null, with a warning naming the file and
+ * why, where it cannot be read (the report then leaves out the model's line; the rest of the
+ * report does not need it).
+ */
+async function modelSettings(model: string): Promise<unknown> {
+  const path = join(model, "model.json");
+  let why: string;
+  try {
+    // A byte-order mark (model.json saved by a Windows editor) is no part of the JSON.
+    const m = JSON.parse((await Deno.readTextFile(path)).replace(/^\uFEFF/, ""));
+    if (m !== null && typeof m === "object" && !Array.isArray(m)) return m.datasetSettings ?? null;
+    why = "not a JSON object";
+  } catch (e) {
+    why = e instanceof SyntaxError ? `not JSON: ${e.message}` : readFailure(e);
+  }
+  console.error(
+    `warning: cannot read ${path} (${why}): the report leaves out how the model's training ` +
+      `data was made`,
+  );
+  return null;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -104,9 +128,7 @@ export async function buildReport(dir: string, at: string = dir): Promise<string
   const processing = processingOf(datasetConfig);
   // How the model's training data was made (model.json's datasetSettings), beside it: a model
   // applied to data made otherwise warns on the console only.
-  const trainedOn = s.model
-    ? settingsProcessing(await jsonField(join(String(s.model), "model.json"), "datasetSettings"))
-    : null;
+  const trainedOn = s.model ? settingsProcessing(await modelSettings(String(s.model))) : null;
   parts.push(
     table([
       ["", ""],

@@ -153,6 +153,40 @@ Deno.test("report: clusters in the result's local time, events, episodes, the sc
   }
 });
 
+Deno.test("report warns, naming model.json and why, where it cannot read the model's model.json, and writes the rest", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = await clusterDir(root);
+    const model = join(root, "m", "model.json");
+    // Read (a byte-order mark before it, as a Windows editor saves it): no warning.
+    await Deno.writeTextFile(model, '\uFEFF{"version": 1}');
+    let r = await run("report", dir, "--quiet");
+    assertEquals([r.code, r.err], [0, []]);
+    for (
+      const [text, why] of [
+        ['{"datasetSettings": {', "not JSON: "],
+        ["[]", "not a JSON object"],
+        [null, "no such file"],
+      ] as const
+    ) {
+      if (text === null) await Deno.remove(model);
+      else await Deno.writeTextFile(model, text);
+      r = await run("report", dir, "--quiet");
+      assertEquals(r.code, 0, r.err.join("\n"));
+      assertEquals(r.err.length, 1, r.err.join("\n"));
+      assert(r.err[0].startsWith(`warning: cannot read ${model} (${why}`), r.err[0]);
+      assert(
+        r.err[0].endsWith("): the report leaves out how the model's training data was made"),
+        r.err[0],
+      );
+      const html = await Deno.readTextFile(join(dir, "report.html"));
+      assert(html.includes("<h1>seisdec clustering") && html.includes("../m/learning_curve.png"));
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("report replaces the directory's own report.html, whatever it holds", async () => {
   const root = await Deno.makeTempDir();
   try {
