@@ -36,6 +36,7 @@ import {
   readSac,
   sacDip,
   type SacMarker,
+  sacOtherVersion,
   type SacPoleZeroComments,
   sacPoleZeroComments,
 } from "./sac.ts";
@@ -595,7 +596,7 @@ async function decodedFile(
   // miniSEED first: its record header is distinctive, while SAC's version word (byte 304) is
   // sample data in a miniSEED file and may well hold 6.
   const mseed = miniseedVersion(bytes) !== 0;
-  if (!mseed && isSac(bytes)) {
+  if (!mseed && (isSac(bytes) || sacOtherVersion(bytes) !== null)) {
     const s = readSac(bytes, f);
     file = {
       segs: [s.trace],

@@ -120,6 +120,30 @@ export function isSac(bytes: Uint8Array): boolean {
   return sacByteOrder(bytes) !== null;
 }
 
+/**
+ * The header version (NVHDR, word 76) of bytes that are a SAC file by their size but whose
+ * version is not 6 or 7 (a damaged header, or another version): NPTS (word 79), read in the
+ * byte order where LEVEN (word 105) is 0 or 1, gives the file's size, 632 + 4·NPTS bytes (or a
+ * version 7 file's, 176 more). A miniSEED file is told apart first (its record header).
+ *
+ * @param bytes The file's bytes.
+ * @returns the version word as found, or null where the bytes are SAC of version 6 or 7, or
+ *   not SAC by these signs.
+ */
+export function sacOtherVersion(bytes: Uint8Array): number | null {
+  if (bytes.length < HEADER || sacByteOrder(bytes) !== null) return null;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const le of [true, false]) {
+    const npts = dv.getInt32(79 * 4, le), leven = dv.getInt32(105 * 4, le);
+    const data = HEADER + 4 * npts;
+    if (
+      npts >= 0 && (leven === 0 || leven === 1) &&
+      (bytes.length === data || bytes.length === data + 22 * 8)
+    ) return dv.getInt32(76 * 4, le);
+  }
+  return null;
+}
+
 /** Little-endian (true) or big-endian (false) by the header version word; null if not SAC. */
 function sacByteOrder(bytes: Uint8Array): boolean | null {
   if (bytes.length < HEADER) return null;
@@ -159,7 +183,8 @@ function text(bytes: Uint8Array, off: number, len: number): string {
  * @throws {SampleError} ("empty file", "not miniseed" for no SAC header, "truncated", "bad
  *   time" for an undefined B or an invalid reference time, "corrupt" for a header that does not
  *   describe an evenly sampled time series: IFTYPE not ITIME, LEVEN not 1, NPTS < 0, DELTA
- *   undefined or not > 0).
+ *   undefined or not > 0, or for a header version other than 6 or 7 in a file whose size fits
+ *   its NPTS).
  * @example
  * ```ts
  * import { encodeSac, readSac } from "./sac.ts";
@@ -177,6 +202,14 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
     throw new SampleError("empty file", `Cannot read ${source}: the file is empty`);
   }
   const le = sacByteOrder(bytes);
+  const other = le === null ? sacOtherVersion(bytes) : null;
+  if (other !== null) {
+    throw new SampleError(
+      "corrupt",
+      `Cannot read ${source}: SAC header version (NVHDR, byte 304) ${other}: expected 6 or 7 ` +
+        `(its size fits a SAC file's NPTS: a damaged header, or a version seisdec does not read)`,
+    );
+  }
   if (le === null) {
     throw new SampleError(
       "not miniseed",

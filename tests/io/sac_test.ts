@@ -6,6 +6,7 @@ import {
   parseSacPoleZero,
   readSac,
   readSacFile,
+  sacOtherVersion,
   sacPoleZeroComments,
 } from "../../lib/io/sac.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
@@ -123,6 +124,32 @@ Deno.test("SAC: a header version 7 file (SAC 102+) reads from its version 6 head
   const v8 = v6.slice();
   new DataView(v8.buffer).setInt32(76 * 4, 8, true);
   assert(!isSac(v8), "version 8 is not SAC");
+});
+
+Deno.test("SAC: a header version other than 6 or 7 in a file whose size fits its NPTS fails as corrupt, naming NVHDR, not as 'not miniseed'", () => {
+  const v6 = encodeSac(TRACE);
+  const v7 = new Uint8Array(v6.length + 22 * 8);
+  v7.set(v6);
+  for (const [file, version] of [[v6, 5], [v7, 1_000_000], [v6, 0]] as const) {
+    const bytes = file.slice();
+    new DataView(bytes.buffer).setInt32(76 * 4, version, true);
+    for (const b of [bytes, bigEndian(bytes)]) {
+      assertEquals(sacOtherVersion(b), version);
+      const e = assertThrows(() => readSac(b, "v.sac"), SampleError) as SampleError;
+      assertEquals(e.reason, "corrupt");
+      assertEquals(
+        e.message,
+        `Cannot read v.sac: SAC header version (NVHDR, byte 304) ${version}: expected 6 or 7 ` +
+          "(its size fits a SAC file's NPTS: a damaged header, or a version seisdec does not read)",
+      );
+    }
+  }
+  // A SAC file of version 6 is no other version; bytes whose size fits no NPTS are not SAC.
+  assertEquals(sacOtherVersion(v6), null);
+  const cut = v6.slice(0, v6.length - 4);
+  new DataView(cut.buffer).setInt32(76 * 4, 5, true);
+  assertEquals(sacOtherVersion(cut), null);
+  assertThrows(() => readSac(cut, "x.sac"), SampleError, "expected a SAC header");
 });
 
 Deno.test("SAC: DELTA's float32 rounding is undone (0.01 → 100 Hz) but real odd rates stay", () => {
@@ -365,6 +392,17 @@ Deno.test("extract reads SAC waveforms with SAC pole-zero responses, reference t
     const none = { ...sacConfig, input: { ...sacConfig.input, sacReference: null } };
     const c = await runExtract(none as typeof config, `${root}/none`, { quiet: true });
     assertEquals([c.ok, c.byReason], [0, { "no reference time": 5 }]);
+    // A damaged header version (5): the sample fails naming it, where it failed as 'not
+    // miniseed', 'expected a miniSEED 2 or 3 record header (or a SAC file)'.
+    const damaged = await Deno.readFile(`${syn}/${sacRows[0][1]}`);
+    new DataView(damaged.buffer).setInt32(76 * 4, 5, true);
+    await Deno.writeFile(`${syn}/${sacRows[0][1]}`, damaged);
+    const d = await runExtract(sacConfig as typeof config, `${root}/v5`, { quiet: true });
+    assertEquals([d.ok, d.byReason], [4, { corrupt: 1 }]);
+    assert(
+      d.failures[0].message.includes("SAC header version (NVHDR, byte 304) 5"),
+      d.failures[0].message,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
