@@ -35,6 +35,7 @@ import { plainSoftware, type Software } from "../util/software.ts";
 import { encodeNpy, NpyWriter, readNpyFile, readNpyHeader } from "./npy.ts";
 import { formatCsv, parseCsvRecords } from "./csv.ts";
 import { notRegularFile, readFailure } from "./input_file.ts";
+import { parseUtc } from "./manifest.ts";
 
 /** One sample's identity. */
 export interface SampleInfo {
@@ -508,6 +509,29 @@ export function samplesOfRecords(
     );
   }
   checkSampleIds(records.map((r) => r.id), `${where} row`, 2);
+  // A time or coordinate that is no such value (hand-edited, or written by another program)
+  // was read as unknown without a word: the sample fell out of the time figures, the events,
+  // the station map and the solar hours.
+  records.forEach((r, i) => {
+    const at = `${where} row ${i + 2} (id ${r.id})`;
+    const t = r.reference_time ?? "";
+    try {
+      // A year past 9999 is written as JavaScript's toISOString writes it (+010000-...).
+      if (!(/^[+-]\d{6}-/.test(t) && Number.isFinite(Date.parse(t)))) parseUtc(t);
+    } catch (e) {
+      throw new TypeError(
+        `${at}: reference_time: ${(e as Error).message} (or empty where unknown)`,
+      );
+    }
+    for (const col of ["latitude", "longitude"]) {
+      const v = r[col] ?? "";
+      if (v !== "" && !Number.isFinite(Number(v))) {
+        throw new TypeError(
+          `${at}: ${col} '${v}' is not a number: expected degrees (WGS84), or empty where unknown`,
+        );
+      }
+    }
+  });
   return records.map((r) => ({
     id: r.id,
     network: r.network ?? "",
@@ -601,6 +625,20 @@ export async function openDataset(dir: string): Promise<Dataset> {
     });
   const freqs = await npyOf("freqs.npy");
   const times = await npyOf("times.npy");
+  // The axes give clusters.csv's peak frequencies and times, the figures' axes and info's.
+  const axes = [
+    ["freqs.npy", freqs.data, "frequencies (Hz)"],
+    ["times.npy", times.data, "times (s from the reference time)"],
+  ] as const;
+  for (const [name, values, what] of axes) {
+    const k = (values as Float64Array).findIndex((v) => !Number.isFinite(v));
+    if (k >= 0) {
+      throw new TypeError(
+        `Cannot open dataset ${dir}: ${name} holds ${values[k]} at index ${k}: expected finite ` +
+          what,
+      );
+    }
+  }
   const path = join(dir, "spectrograms.npy");
   const why = await notRegularFile(path);
   if (why) throw unreadable("spectrograms.npy", new Error(why));

@@ -13,6 +13,7 @@ import { Rng } from "../../lib/util/rng.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { dirname } from "node:path";
 import { formatCsv } from "../../lib/io/csv.ts";
+import { encodeNpy } from "../../lib/io/npy.ts";
 
 const info = (i: number, label: string | null): SampleInfo => ({
   id: `s${i}`,
@@ -657,6 +658,78 @@ Deno.test("openDataset refuses a samples.csv (written by hand, or from Python) w
       const e = await assertRejects(() => openDataset(dir), TypeError);
       assertEquals(e.message, want);
     }
+  } finally {
+    await Deno.remove(dirname(dir), { recursive: true });
+  }
+});
+
+Deno.test("openDataset refuses a samples.csv reference time that is no time and a latitude or longitude that is no number, naming the row, id and column, and NaN or infinity in freqs.npy or times.npy", async () => {
+  const dir = (await Deno.makeTempDir()) + "/ds";
+  try {
+    const placed = (i: number) => ({ ...info(i, null), latitude: 46.5, longitude: -121.25 });
+    await writeDataset(
+      dir,
+      { shape: [3, 1, 2, 2], components: ["Z"], scaling: "none", config: {} },
+      [placed(0), placed(1), placed(2)],
+      new Float32Array(12),
+      new Float64Array([1, 2]),
+      new Float64Array([0, 1]),
+    );
+    const csv = await Deno.readTextFile(`${dir}/samples.csv`);
+    const row = "s1,XX,ST1,,HHZ,2020-01-01T00:00:00.000Z,,,46.5,-121.25,";
+    assert(csv.includes(row), csv);
+    for (
+      const [edited, want] of [
+        [
+          row.replace("2020-01-01T", "2020-02-30T"),
+          "samples.csv row 3 (id s1): reference_time: Cannot read the time " +
+          "'2020-02-30T00:00:00.000Z': expected ISO 8601 UTC such as 2020-01-31T12:00:00.5Z: " +
+          "day 30 does not exist in 2020-02 (or empty where unknown)",
+        ],
+        [
+          row.replace("2020-01-01T00:00:00.000Z", "yesterday"),
+          "samples.csv row 3 (id s1): reference_time: Cannot read the time 'yesterday'",
+        ],
+        [
+          row.replace("46.5", "46.5N"),
+          "samples.csv row 3 (id s1): latitude '46.5N' is not a number: expected degrees " +
+          "(WGS84), or empty where unknown",
+        ],
+        [
+          row.replace("-121.25", "Infinity"),
+          "samples.csv row 3 (id s1): longitude 'Infinity' is not a number",
+        ],
+      ]
+    ) {
+      await Deno.writeTextFile(`${dir}/samples.csv`, csv.replace(row, edited));
+      await assertRejects(() => openDataset(dir), TypeError, `Cannot open dataset ${dir}: ${want}`);
+    }
+    // Left empty (unknown), both read as before; so is a year past 9999 as extract writes it.
+    await Deno.writeTextFile(`${dir}/samples.csv`, csv.replace(row, "s1,XX,ST1,,HHZ,,,,,,"));
+    const ds = await openDataset(dir);
+    assertEquals([ds.samples[1].referenceTime, ds.samples[1].latitude], ["", undefined]);
+    ds.close();
+    const far = new Date(Date.UTC(12000, 0, 1)).toISOString();
+    await Deno.writeTextFile(`${dir}/samples.csv`, csv.replace("2020-01-01T00:00:00.000Z", far));
+    (await openDataset(dir)).close();
+    await Deno.writeTextFile(`${dir}/samples.csv`, csv);
+    // The axes: clusters.csv's peak frequencies and times, the figures and info read them.
+    for (
+      const [name, values, want] of [
+        ["freqs.npy", [1, NaN], "freqs.npy holds NaN at index 1: expected finite frequencies (Hz)"],
+        [
+          "times.npy",
+          [-Infinity, 1],
+          "times.npy holds -Infinity at index 0: expected finite times (s from the reference time)",
+        ],
+      ] as const
+    ) {
+      const good = await Deno.readFile(`${dir}/${name}`);
+      await Deno.writeFile(`${dir}/${name}`, encodeNpy(new Float64Array(values), [2]));
+      await assertRejects(() => openDataset(dir), TypeError, `Cannot open dataset ${dir}: ${want}`);
+      await Deno.writeFile(`${dir}/${name}`, good);
+    }
+    (await openDataset(dir)).close();
   } finally {
     await Deno.remove(dirname(dir), { recursive: true });
   }
