@@ -265,6 +265,7 @@ export async function decodeSegments(
               `${source}: record at byte ${
                 fileOffset(index, offset)
               } (${h.netCode}.${h.staCode}.${h.locCode}.${h.chanCode}, ${h.startTime.toISO()})`,
+            fileOffset(index, offset) + h.dataOffset,
           );
           records.push({ rec, y });
         } catch (e) {
@@ -381,6 +382,7 @@ export async function decodeSegments(
  * @returns the samples decoded (so that they are not decoded again), or null for a record that
  *   is not Steim or has no samples.
  *
+ * @param dataAt The file byte of the record's data, for messages.
  * @throws {SampleError} "corrupt", naming the record, when it does not decode or fails the check.
  */
 function checkSteim(
@@ -390,6 +392,7 @@ function checkSteim(
   littleEndian: boolean,
   numSamples: number,
   where: () => string,
+  dataAt: number,
 ): ArrayLike<number> | null {
   if ((encoding !== 10 && encoding !== 11) || numSamples === 0) return null;
   let y: ArrayLike<number>;
@@ -399,7 +402,7 @@ function checkSteim(
     throw new SampleError(
       "corrupt",
       `Cannot read ${where()}: its Steim ${encoding - 9} data do not decode: ${
-        (e as Error).message
+        steimFailure((e as Error).message, encoding - 9, dataAt)
       }`,
     );
   }
@@ -414,6 +417,34 @@ function checkSteim(
     );
   }
   return y;
+}
+
+/**
+ * seisplotjs's Steim decoder's errors in the record's terms ("Unknown case currNibble=3 dnib=3
+ * for chunk 0 offset 0, ..." names no byte): the frame, word and file byte, and what is wrong.
+ */
+function steimFailure(message: string, steim: number, dataAt: number): string {
+  const code = /^Unknown case currNibble=(\d+) dnib=(\d+) for chunk (\d+) offset (\d+)/.exec(
+    message,
+  );
+  if (code) {
+    const [nibble, dnib, word, frame] = code.slice(1).map(Number);
+    return `data frame ${frame / 64}, word ${word} (byte ${dataAt + frame + 4 * word}): nibble ` +
+      `${nibble} with dnib ${dnib} is not a valid Steim ${steim} code (a damaged data frame, or ` +
+      `data in another encoding or word order than blockette 1000 gives)`;
+  }
+  const count = /^Number of samples decompressed doesn't match number in header: (\d+) !== (\d+)/
+    .exec(message);
+  if (count) {
+    return `its frames hold ${count[1]} samples: the header declares ${count[2]} (a damaged ` +
+      `header or data frame)`;
+  }
+  const frames = /^encoded data length is not multiple of 64 bytes \((\d+)\)/.exec(message);
+  if (frames) {
+    return `its ${frames[1]} bytes of data (from the data offset, bytes 44-45, to the record's ` +
+      `end) are not whole 64-byte frames (a damaged header)`;
+  }
+  return message;
 }
 
 let crcTables: Uint32Array | null = null;
@@ -557,9 +588,13 @@ function header2(
           `its header (${bytes.length - offset} bytes remain)`,
       );
     }
+    // The field at fault, where seisplotjs's words name none ("Invalid DataView length -47").
+    const fault = blocketteFault(bytes, offset);
     return new SampleError(
       "corrupt",
-      `Cannot read ${source}: the record at byte ${offset} does not parse: ${(e as Error).message}`,
+      `Cannot read ${source}: the record at byte ${offset} does not parse: ${
+        fault ? `${fault} (a damaged header)` : (e as Error).message
+      }`,
     );
   }
   // deno-lint-ignore no-explicit-any
@@ -599,6 +634,24 @@ function header2(
       } remain`,
     );
   }
+  // A channel code of other than 3 characters failed the whole file in seisplotjs ('channel
+  // code must be length 3 ...'), naming no record.
+  if (h.encoding !== 0 && h.numSamples !== 0 && h.chanCode.length !== 3) {
+    return new SampleError(
+      "corrupt",
+      `Cannot read ${source}: the record at byte ${offset} (${recordId2(h)}) gives channel ` +
+        `code '${h.chanCode}' (bytes 15-17): expected 3 characters (a damaged header)`,
+    );
+  }
+  // Data that would start outside the record: seisplotjs read a negative length of data.
+  if (h.numSamples !== 0 && h.encoding !== 0 && !(h.dataOffset >= 48 && h.dataOffset < size)) {
+    return new SampleError(
+      "corrupt",
+      `Cannot read ${source}: the record at byte ${offset} (${recordId2(h)}) gives a data ` +
+        `offset (bytes 44-45) of ${h.dataOffset}: expected 48 to ${size - 1}, inside its ` +
+        `${size}-byte record (a damaged header)`,
+    );
+  }
   // The count is unsigned (seisplotjs reads it signed: 65535 as -1).
   const declared = h.numSamples < 0 ? h.numSamples + 65536 : h.numSamples;
   const most = maxSamples(h.encoding, size - h.dataOffset);
@@ -623,11 +676,62 @@ function header2(
 }
 
 /**
+ * Which field of a miniSEED 2 header frames no blockettes where seisplotjs's header parser
+ * failed ("Invalid DataView length -47"): the first blockette's offset (bytes 46-47), a
+ * blockette's next offset, the data offset (bytes 44-45) after the last one, or the count
+ * (byte 39), each read as seisplotjs reads it (in the byte order its start year gives).
+ *
+ * @param bytes The file's bytes.
+ * @param offset The record's byte (at least 48 bytes remain).
+ * @returns the field, its value and what was expected; null where none of these is at fault.
+ */
+function blocketteFault(bytes: Uint8Array, offset: number): string | null {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, bytes.length - offset);
+  // seisplotjs's checkByteSwap: a big-endian year outside 1960-2055 means little-endian.
+  const year = dv.getInt16(20, false);
+  const le = !(year === 1900 && dv.getInt16(22, false) === 1) && (year < 1960 || year > 2055);
+  const order = le
+    ? ` (read little-endian, as its start year, bytes 20-21, is ${year} big-endian)`
+    : "";
+  const u16 = (at: number) => dv.getUint16(at, le);
+  const count = dv.getUint8(39), dataOffset = u16(44);
+  let at = u16(46);
+  for (let i = 1; i <= count; i++) {
+    const where = i === 1
+      ? `its first blockette's offset (bytes 46-47) is ${at}`
+      : dataOffset > 0 && at >= dataOffset
+      ? `byte 39 declares ${count} blockettes: blockette ${i} would start at byte ${at}, in the ` +
+        `data (the data offset, bytes 44-45, is ${dataOffset})`
+      : `blockette ${i - 1} gives the next at byte ${at}`;
+    if (where.startsWith("byte 39")) return where + order;
+    if (at < 48 || at + 8 > dv.byteLength) {
+      return `${where}: expected 48 or more, with the blockette inside the record${order}`;
+    }
+    const next = u16(at + 2);
+    const end = next || dataOffset || at;
+    if (end < at + 8) {
+      return next
+        ? `blockette ${i} at byte ${at} gives the next at byte ${next}: expected ${at + 8} or ` +
+          `more${order}`
+        : `the data offset (bytes 44-45) is ${dataOffset}: expected ${at + 8} or more, past the ` +
+          `last blockette, at byte ${at}${order}`;
+    }
+    if (end > dv.byteLength) {
+      return `blockette ${i} at byte ${at} ${
+        next ? `gives the next at byte ${next}` : `ends at the data offset (bytes 44-45), ${end}`
+      }: past the end of the file, ${dv.byteLength} bytes on${order}`;
+    }
+    at = end;
+  }
+  return null;
+}
+
+/**
  * The most samples `bytes` bytes of data in encoding `enc` can hold (Steim: 15 words of each
  * 64-byte frame, 4 or 7 differences a word), or null for another encoding.
  */
 function maxSamples(enc: number, bytes: number): number | null {
-  const per = { 1: 2, 3: 4, 4: 4, 5: 8 }[enc as 1 | 3 | 4 | 5];
+  const per = { 1: 2, 3: 4, 4: 4, 5: 8, 32: 2 }[enc as 1 | 3 | 4 | 5 | 32];
   if (per) return Math.floor(bytes / per);
   if (enc === 10 || enc === 11) return Math.floor(bytes / 64) * 15 * (enc === 10 ? 4 : 7);
   return null;
@@ -662,8 +766,9 @@ function badStart(
   ms: number,
 ): string | null {
   if (
-    doy >= 1 && doy <= (isLeapYear(year) ? 366 : 365) && hour <= 23 && min <= 59 && sec <= 60 &&
-    ms < 1000
+    // Hour, minute and second are signed bytes in miniSEED 2: -128 is no hour either.
+    doy >= 1 && doy <= (isLeapYear(year) ? 366 : 365) && hour >= 0 && hour <= 23 && min >= 0 &&
+    min <= 59 && sec >= 0 && sec <= 60 && ms >= 0 && ms < 1000
   ) {
     return null;
   }

@@ -477,6 +477,95 @@ Deno.test("a damaged record fails as corrupt, naming the record: the Steim integ
   assertEquals((await decodeSegments(ms3, "m3.mseed"))[0].data.length, 2000);
 });
 
+Deno.test("a damaged miniSEED 2 header or Steim frame is named by its field and what was expected, not by seisplotjs's or DataView's words", async () => {
+  const { decodeSegments } = await import("../../lib/io/mseed.ts");
+  const name = "TA.M02C..BHZ__20140920T204808Z__20140920T205108Z.mseed";
+  const esec = await Deno.readFile(`${ESEC}waveforms/3/${name}`);
+  const at = "Cannot read f.mseed: the record at byte 512";
+  const id = "(TA.M02C..BHZ, 2014-09-20T20:48:11.175Z)";
+  // [byte of the second record, value, reason, message]
+  const cases: [number, number, string, string][] = [
+    // The data offset (bytes 44-45, 64) made 1: 'does not parse: Invalid DataView length -47'.
+    [
+      45,
+      1,
+      "corrupt",
+      `${at} does not parse: the data offset (bytes 44-45) is 1: expected 56 or more, past the last blockette, at byte 48 (a damaged header)`,
+    ],
+    // Made 576, past the 512-byte record: 'its -64 bytes of data (Steim2) hold at most -105'.
+    [
+      44,
+      2,
+      "corrupt",
+      `${at} (TA.M02C..BHZ) gives a data offset (bytes 44-45) of 576: expected 48 to 511, inside its 512-byte record (a damaged header)`,
+    ],
+    // Two blockettes declared (byte 39) where there is one: 'Invalid DataView length 65471'.
+    [
+      39,
+      2,
+      "corrupt",
+      `${at} does not parse: byte 39 declares 2 blockettes: blockette 2 would start at byte 64, in the data (the data offset, bytes 44-45, is 64) (a damaged header)`,
+    ],
+    // A blockette's next offset (bytes 50-51 of the record) before its own end.
+    [
+      51,
+      1,
+      "corrupt",
+      `${at} does not parse: blockette 1 at byte 48 gives the next at byte 1: expected 56 or more (a damaged header)`,
+    ],
+    // Blockette 1000's word order (byte 53) made little-endian: 'Unknown case currNibble=3 dnib=3
+    // for chunk 0 offset 0, nibbles: 4294967043'.
+    [
+      53,
+      0,
+      "corrupt",
+      `Cannot read f.mseed: record at byte 512 ${id}: its Steim 2 data do not decode: data frame 0, word 0 (byte 576): nibble 3 with dnib 3 is not a valid Steim 2 code (a damaged data frame, or data in another encoding or word order than blockette 1000 gives)`,
+    ],
+    // 694 samples declared where the frames hold 692: seisplotjs's 'Number of samples
+    // decompressed doesn't match number in header: 692 !== 694'.
+    [
+      31,
+      182,
+      "corrupt",
+      `Cannot read f.mseed: record at byte 512 ${id}: its Steim 2 data do not decode: its frames hold 692 samples: the header declares 694 (a damaged header or data frame)`,
+    ],
+    // A channel code of 2 characters failed the whole file: 'cannot decode miniSEED 2 records:
+    // channel code must be length 3 or have 3 items separated by '_': HZ'.
+    [
+      15,
+      0,
+      "corrupt",
+      `${at} (TA.M02C..HZ) gives channel code 'HZ' (bytes 15-17): expected 3 characters (a damaged header)`,
+    ],
+    // DWWSSN (encoding 32) with more samples than its data hold: 'cannot decode miniSEED 2
+    // records: Not enough bytes for 692 16 bit data points, only 448 bytes.'
+    [
+      52,
+      32,
+      "corrupt",
+      `${at} (TA.M02C..BHZ) declares 692 samples: its 448 bytes of data (DWWSSN) hold at most 224 (a damaged header)`,
+    ],
+    // An hour of -128 (a signed byte): luxon's 'you specified -128 (of type number) as a hour'.
+    [
+      24,
+      128,
+      "bad time",
+      `${at} (TA.M02C..BHZ) gives a start time that is no time: year 2014, day 263, -128:48:11 and 175 ms (a damaged header)`,
+    ],
+  ];
+  for (const [byte, v, reason, message] of cases) {
+    const b = esec.slice();
+    b[512 + byte] = v;
+    const e = await assertRejects(() => decodeSegments(b, "f.mseed"), SampleError);
+    assertEquals([(e as SampleError).reason, e.message], [reason, message], `byte ${byte} = ${v}`);
+    // With onCorrupt, the record alone is left out, with the same words.
+    const left: CorruptRecord[] = [];
+    await decodeSegments(b, "f.mseed", { onCorrupt: (r) => left.push(r) });
+    assertEquals(left.length, 1, `byte ${byte} = ${v}`);
+    assert(left[0].error.message.startsWith(message), left[0].error.message);
+  }
+});
+
 /** 2,000 integer samples of a sine at 100 Hz, XX.S..HHZ from 2024-01-01. */
 function sineTrace(): Trace {
   return {
