@@ -90,6 +90,60 @@ export async function keptOnFullDisk<T>(ckDir: string, run: Promise<T>): Promise
   }
 }
 
+/**
+ * The `state.json` of the checkpoint that a run starting over (`--force`) found, by checkpoint
+ * directory: the run leaves that checkpoint in place until its own first one replaces it.
+ */
+const earlierStates = new Map<string, string>();
+
+/**
+ * Remembers the checkpoint that a run starting over finds ({@linkcode isEarlier}), or forgets
+ * the one an earlier call remembered.
+ *
+ * @param ckDir The checkpoint directory.
+ * @param over The run starts over (`--force` without `--resume`).
+ */
+async function rememberEarlier(ckDir: string, over: boolean): Promise<void> {
+  const text = over ? await Deno.readTextFile(join(ckDir, "state.json")).catch(() => null) : null;
+  if (text === null) earlierStates.delete(ckDir);
+  else earlierStates.set(ckDir, text);
+}
+
+/**
+ * Whether a run starting over has not yet replaced the checkpoint it found. Synchronous, for the
+ * note of Ctrl-C.
+ *
+ * @param ckDir The checkpoint directory.
+ */
+function isEarlier(ckDir: string): boolean {
+  const text = earlierStates.get(ckDir);
+  if (text === undefined) return false;
+  try {
+    return Deno.readTextFileSync(join(ckDir, "state.json")) === text;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * {@linkcode keptOnFullDisk}, whose error, where the run started over and had not yet replaced
+ * the earlier run's checkpoint, says that it is kept (a refused write's note names it already).
+ *
+ * @param ckDir The checkpoint directory.
+ * @param run The training call.
+ * @returns what it returns.
+ */
+async function keptEarlier<T>(ckDir: string, run: Promise<T>): Promise<T> {
+  try {
+    return await keptOnFullDisk(ckDir, run);
+  } catch (e) {
+    if (e instanceof Error && refusedWrite(e) === null && isEarlier(ckDir)) {
+      e.message += `; the earlier run's ${ckDir} is kept as it was`;
+    }
+    throw e;
+  }
+}
+
 const configFlag = {
   type: "string" as const,
   arg: "FILE",
@@ -334,13 +388,21 @@ export const pretrainCommand: Command = lockingModel({
           `(they are deleted when the new weights are written; a run stopped before leaves them)`,
       );
     }
-    if (values.force && !values.resume) {
-      await Deno.remove(join(dir, "checkpoint"), { recursive: true }).catch(() => {});
-    }
     const quiet = !!values.quiet;
     const ckDir = join(dir, "checkpoint");
-    keepCheckpointOnInterrupt(ckDir, (st) => pretrainDone(st, cfg.epochs));
-    const hist = await keptOnFullDisk(
+    // --force starts over, but leaves the earlier run's checkpoint until this run's first one
+    // replaces it (in one step): a run that fails before then leaves it to --resume.
+    await rememberEarlier(ckDir, !!values.force && !values.resume);
+    keepCheckpointOnInterrupt(
+      ckDir,
+      (st) =>
+        isEarlier(ckDir)
+          ? `the earlier run's, ${
+            pretrainDone(st, Number((st.config as { epochs?: unknown } | undefined)?.epochs))
+          }`
+          : pretrainDone(st, cfg.epochs),
+    );
+    const hist = await keptEarlier(
       ckDir,
       pretrain(ds, dir, cfg, {
         resume: !!values.resume,
@@ -432,8 +494,9 @@ async function resumeAdvice<S>(
     return `${none}, so there is no checkpoint in ${ckDir}: rerun the same command to start again`;
   }
   const state = await readJson<S>(ckDir, "state.json");
-  return `${ckDir} holds ${holds(state)}: rerun the same command with --resume to continue ` +
-    "from there";
+  return `${ckDir} holds ${holds(state)}${
+    isEarlier(ckDir) ? " (the earlier run's, kept)" : ""
+  }: rerun the same command with --resume to continue from there`;
 }
 
 /** Puts back a checkpoint that a run killed while replacing it had moved aside. */

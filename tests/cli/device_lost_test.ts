@@ -93,6 +93,13 @@ gpuTest(
         }: rerun the same command to start again`,
     );
     await ok(...pre("m0", "1"));
+    // Lost in a --force run before its first checkpoint: the earlier run's is kept, and said so.
+    assertEquals(
+      await lose(() => true, ...pre("m0", "1"), "--force"),
+      LOST.replace("{cmd}", "pretrain") + `${p("m0/checkpoint")} holds the weights after epoch ` +
+        "1 of 1 (the earlier run's, kept): rerun the same command with --resume to continue " +
+        "from there",
+    );
 
     // Lost after epoch 1 of 3: --resume continues from its checkpoint on a new device.
     await ok(...pre("ref"));

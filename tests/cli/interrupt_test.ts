@@ -577,7 +577,7 @@ async function withJumpingClock<T>(
   }
 }
 
-Deno.test("cli: pretrain checkpoints inside an epoch once 300 s have passed by default, at epochs' ends only with --checkpoint-every 0, and Ctrl-C's note names the epoch under way", async () => {
+Deno.test("cli: pretrain checkpoints inside an epoch once 300 s have passed by default, at epochs' ends only with --checkpoint-every 0, and Ctrl-C's note names the epoch under way, and the earlier run's checkpoint that --force has not yet replaced", async () => {
   const root = await Deno.makeTempDir();
   try {
     const ds = await tinyDataset(root);
@@ -608,6 +608,12 @@ Deno.test("cli: pretrain checkpoints inside an epoch once 300 s have passed by d
     const zero = join(root, "z", "checkpoint");
     assertEquals(await notes(join(root, "z"), "--checkpoint-every", "0"), [
       `no checkpoint in ${zero} yet: run the same command without --resume to start again`,
+      `kept ${zero}: epoch 1 of 2 done; run the same command with --resume to continue`,
+    ]);
+    // --force: the earlier run's checkpoint, named as such, until the first of this run's.
+    assertEquals(await notes(join(root, "z"), "--checkpoint-every", "0", "--force"), [
+      `kept ${zero}: the earlier run's, epoch 2 of 2 done; run the same command with --resume ` +
+      "to continue",
       `kept ${zero}: epoch 1 of 2 done; run the same command with --resume to continue`,
     ]);
   } finally {

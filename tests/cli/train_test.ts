@@ -290,20 +290,66 @@ Deno.test("a training command refused its model directory names --model in its a
   }
 });
 
-Deno.test("pretrain --force starts over: the old checkpoint is gone even where the new run fails before its first", async () => {
+/** Every file under a directory, by its path there, with its SHA-256: its state byte for byte. */
+async function snapshot(dir: string, under = ""): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for await (const e of Deno.readDir(join(dir, under))) {
+    const rel = join(under, e.name);
+    if (e.isDirectory) Object.assign(out, await snapshot(dir, rel));
+    else {
+      const h = await crypto.subtle.digest("SHA-256", await Deno.readFile(join(dir, rel)));
+      out[rel] = Array.from(new Uint8Array(h), (b) => b.toString(16).padStart(2, "0")).join("");
+    }
+  }
+  return out;
+}
+
+/** The names in a model directory that a checkpoint's replacement leaves where it fails. */
+async function leftovers(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).filter((n) =>
+    n.includes("checkpoint.")
+  );
+}
+
+Deno.test("pretrain --force keeps the old checkpoint until its own first replaces it: a run that fails before leaves the model directory byte for byte, which --resume continues; one that finishes leaves only its own", async () => {
   await withTwelve(async (p, ok) => {
-    const pre = ["pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--latent-dim", "3"];
-    await ok(...pre);
-    assert(await exists(p("m/checkpoint/state.json")));
+    const pre = ["pretrain", p("ds"), "--model", p("m"), "--latent-dim", "3"];
+    await ok(...pre, "--epochs", "1");
+    // The first epoch's record marked: a run started over measures its time anew.
+    const st = p("m/checkpoint/state.json");
+    const state = JSON.parse(await Deno.readTextFile(st));
+    state.history[0].seconds = 1234.5;
+    await Deno.writeTextFile(st, JSON.stringify(state));
+    const before = await snapshot(p("m"));
     // A NaN in sample 5 (edited after import): the new run fails at its first batch.
-    const npy = await Deno.readFile(p("ds/spectrograms.npy"));
+    const good = await Deno.readFile(p("ds/spectrograms.npy"));
+    const npy = good.slice();
     const body = npy.length - 12 * 120 * 4;
     new DataView(npy.buffer).setFloat32(body + 5 * 120 * 4, NaN, true);
     await Deno.writeFile(p("ds/spectrograms.npy"), npy);
-    const r = await run(...pre, "--force", "--cpu", "--quiet");
+    const r = await run(...pre, "--epochs", "1", "--force", "--cpu", "--quiet");
     assertEquals(r.code, 2, r.err.join("\n"));
-    // Not the old run's checkpoint, which --resume would take up again.
-    assert(!(await exists(p("m/checkpoint"))), "the old checkpoint outlived pretrain --force");
+    assert(
+      r.err.at(-1)!.endsWith(`; the earlier run's ${p("m/checkpoint")} is kept as it was`),
+      r.err.at(-1),
+    );
+    assertEquals(await snapshot(p("m")), before);
+    // --resume continues the earlier run: its first epoch's record kept, a second added.
+    await Deno.writeFile(p("ds/spectrograms.npy"), good);
+    await ok(...pre, "--epochs", "2", "--resume");
+    const resumed = JSON.parse(await Deno.readTextFile(st));
+    assertEquals(resumed.history.map((h: { seconds: number }) => h.seconds)[0], 1234.5);
+    assertEquals(resumed.history.length, 2);
+    // A forced run that finishes: its own checkpoint alone, nothing of the earlier one's beside.
+    await ok(...pre, "--epochs", "1", "--force");
+    const fresh = JSON.parse(await Deno.readTextFile(st));
+    assertEquals([fresh.epoch, fresh.history.length], [1, 1]);
+    assert(fresh.history[0].seconds !== 1234.5, "the earlier run's record outlived --force");
+    assertEquals(await leftovers(p("m")), []);
+    assertEquals(
+      (await Array.fromAsync(Deno.readDir(p("m/checkpoint")))).map((e) => e.name).sort(),
+      ["adam.safetensors", "state.json", "weights.safetensors"],
+    );
   });
 });
 
