@@ -938,8 +938,18 @@ export const finetuneCommand: Command = lockingModel({
     const loss = cfg.mode === "idec" ? "MSE+γKL" : "KL";
     let bar = new Progress("finetune", cfg.maxIter, { quiet });
     const fck = join(dir, "finetune_checkpoint");
-    keepCheckpointOnInterrupt(fck, (st) => `iteration ${st.iteration} of at most ${cfg.maxIter}`);
-    const r = await keptOnFullDisk(
+    // As pretrain's: the earlier run's checkpoint stays until this run's first one replaces it.
+    await rememberEarlier(fck, !!values.force && !values.resume);
+    keepCheckpointOnInterrupt(
+      fck,
+      (st) =>
+        isEarlier(fck)
+          ? `the earlier run's, iteration ${st.iteration} of at most ${
+            (st.config as { maxIter?: unknown } | undefined)?.maxIter
+          }`
+          : `iteration ${st.iteration} of at most ${cfg.maxIter}`,
+    );
+    const r = await keptEarlier(
       fck,
       finetune(dir, ds, cfg, device(), {
         // Said once finetune() has checked the model and dataset (another scaling is refused).

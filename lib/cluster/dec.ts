@@ -629,7 +629,8 @@ const CHECKPOINT_DIR = "finetune_checkpoint";
  * check (every `updateInterval` batches) and at the end, `finetune_checkpoint/` receives
  * the weights and centres, the optimizer state, the last check's labels, the iteration and
  * the RNG state, in one atomic step; with `resume` the run continues from there and ends
- * with exactly the weights and log of an uninterrupted run.
+ * with exactly the weights and log of an uninterrupted run. Without `resume`, an older run's
+ * checkpoint stays until this run's first one replaces it.
  *
  * @param dir Model directory (autoencoder.safetensors, centroids.safetensors).
  * @param ds Dataset.
@@ -654,7 +655,7 @@ export async function finetune(
       `Cannot fine-tune ${dir}: it holds no centroids.safetensors: run init first`,
     );
   }
-  // A dataset of other samples is refused here, before a fresh run clears the checkpoint.
+  // A dataset of other samples is refused here, before any work.
   const { ae, info } = await loadAutoencoder(dir, device, "autoencoder.safetensors", {
     scaled: true,
     dataset: ds,
@@ -741,11 +742,11 @@ export async function finetune(
       start = st.iteration;
     } else {
       // Every sample is read first (the digest the checkpoints record): one that cannot be
-      // used (NaN) refuses the run while the last run's checkpoint, and model.json's record of
-      // its dec.safetensors, are still in place.
+      // used (NaN) refuses the run before it trains. An older run's checkpoint stays until this
+      // run's first one replaces it (in one step, at the first label check after the start):
+      // a run that fails before then leaves it, and model.json's record of its
+      // dec.safetensors, for a resume.
       digestOf();
-      // A fresh run: an older run's checkpoint would resume a different trajectory.
-      await removeOutputs(dir, [CHECKPOINT_DIR]);
     }
     hooks.onStart?.(start, cfg.maxIter);
 

@@ -353,6 +353,37 @@ Deno.test("pretrain --force keeps the old checkpoint until its own first replace
   });
 });
 
+Deno.test("finetune --force keeps the old checkpoint until its own first replaces it: a run that fails before leaves the model directory byte for byte, which --resume continues; one that finishes leaves only its own", async () => {
+  await withTwelve(async (p, ok) => {
+    const m = p("m");
+    await ok("pretrain", p("ds"), "--model", m, "--epochs", "1", "--latent-dim", "3");
+    await ok("init", p("ds"), "--model", m, "--k", "2", "--n-init", "2");
+    const ft = ["finetune", p("ds"), "--model", m, "--batch-size", "4", "--update-interval", "2"];
+    await ok(...ft, "--max-iter", "2");
+    const before = await snapshot(m);
+    // A learning rate that makes the weights infinite: the new run fails before its first
+    // label check, and so before its first checkpoint.
+    const r = await run(...ft, "--max-iter", "4", "--lr", "1e308", "--force", "--cpu", "--quiet");
+    assertEquals(r.code, 2, r.err.join("\n"));
+    assert(
+      r.err.at(-1)!.endsWith(`; the earlier run's ${p("m/finetune_checkpoint")} is kept as it was`),
+      r.err.at(-1),
+    );
+    assertEquals(await snapshot(m), before);
+    const st = p("m/finetune_checkpoint/state.json");
+    const iteration = async () => JSON.parse(await Deno.readTextFile(st)).iteration;
+    // --resume continues the earlier run.
+    const resumed = await run(...ft, "--max-iter", "4", "--resume", "--cpu");
+    assertEquals(resumed.code, 0, resumed.err.join("\n"));
+    assert(resumed.err.includes("finetune: resuming at iteration 2"), resumed.err.join("\n"));
+    assertEquals(await iteration(), 4);
+    // A forced run that finishes: its own checkpoint alone.
+    await ok(...ft, "--max-iter", "2", "--force");
+    assertEquals(await iteration(), 2);
+    assertEquals(await leftovers(m), []);
+  });
+});
+
 Deno.test("pretrain --resume and init name --force where the model directory holds outputs of the later stages", async () => {
   await withTwelve(async (p, ok) => {
     const m = p("m");

@@ -1159,7 +1159,7 @@ gpuTest(
   },
 );
 
-Deno.test("finetune without --resume refuses a dataset holding NaN before it removes the last run's checkpoint and record: the fine-tuned model stays usable", async () => {
+Deno.test("finetune without --resume refuses a dataset holding NaN and leaves the last run's checkpoint and record: the fine-tuned model stays usable", async () => {
   const root = await Deno.makeTempDir();
   const { a, b, c } = await redoneDatasets(root);
   try {
