@@ -208,6 +208,16 @@ function noDayFiles(
   ).sort();
   const others = days.length ? [] : expandChannelPattern(dir, [net, sta, "*", "*"], start, end)
     .map((x) => x.join("."));
+  // A day file of the span in place but not a file (a directory, a link to nothing) is named as
+  // such: its name alone made the message say the archive held the very days it lacked.
+  const inPlace = sdsPaths(dir, id, start - day, end + day).map((p) => [p, notAFile(p)])
+    .find(([, why]) => why);
+  if (inPlace) {
+    throw new UserError(
+      `Cannot use ${where}: the archive ${dir} holds no day file of ${name} from ${iso(start)} ` +
+        `to ${iso(end)}: ${inPlace[0]} is ${inPlace[1]}`,
+    );
+  }
   throw new UserError(
     `Cannot use ${where}: the archive ${dir} holds no day file of ${name} from ${iso(start)} to ${
       iso(end)
@@ -220,6 +230,22 @@ function noDayFiles(
         : `it holds no channel of ${net}.${sta} in those years`
     }`,
   );
+}
+
+/** What stands at a day file's path that is not a regular file ("" where none is, or a file). */
+function notAFile(path: string): string {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile ? "" : st.isDirectory ? "a directory, not a day file" : "not a regular file";
+  } catch {
+    try {
+      return Deno.lstatSync(path).isSymlink
+        ? `a symbolic link to ${Deno.readLinkSync(path)}, which does not exist`
+        : "";
+    } catch {
+      return ""; // nothing there
+    }
+  }
 }
 
 /**

@@ -1135,6 +1135,43 @@ Deno.test("a channel without day files names the station's other channels: six i
   }
 });
 
+Deno.test("a channel whose day file is a directory or a link to nothing is refused naming that path, not as holding the days it lacks", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = `${root}/2024/XX/AAA/HHZ.D`;
+    const path = `${dir}/XX.AAA.00.HHZ.D.2024.001`;
+    await Deno.mkdir(path, { recursive: true });
+    const w: SdsWindows = {
+      trigger: null,
+      start: "2024-01-01T00:00:00Z",
+      end: "2024-01-01T00:02:00Z",
+      step: 60,
+      channels: ["XX.AAA.00.HHZ"],
+      labels: null,
+      chunk: 0,
+    };
+    const look = { dir: root, codesOf: (c: string) => [c] };
+    const refused = () => sdsWindowTasks(w, null, look, [330_000, 330_000], [20, 66]);
+    // It said 'holds no day file of XX.AAA.00.HHZ from 2024-01-01 to 2024-01-01: it holds
+    // XX.AAA.00.HHZ from 2024.001 to 2024.001 (YEAR.DOY)'.
+    await assertRejects(
+      refused,
+      UserError,
+      `holds no day file of XX.AAA.00.HHZ from 2024-01-01 to 2024-01-01: ${path} is a ` +
+        `directory, not a day file`,
+    );
+    await Deno.remove(path);
+    await Deno.symlink(`${root}/gone`, path);
+    await assertRejects(
+      refused,
+      UserError,
+      `: ${path} is a symbolic link to ${root}/gone, which does not exist`,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("windows at triggers: the progress counts the channel-days taken from kept detections apart, and a concurrency of 0 still detects every channel", async () => {
   const root = await Deno.makeTempDir();
   try {
