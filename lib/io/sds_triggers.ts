@@ -451,6 +451,11 @@ export async function detectSdsDays(
   const detectDay = async (from: number, to: number, day: number): Promise<DetectionDay> => {
     const entry: DetectionDay = { day, key: "", found: false, triggers: [], problems: [] };
     const problem = (p: DetectionProblem) => addProblem(entry.problems, p);
+    // The day's own file, whether it held any of the channel's data in [from, to), and the
+    // channels it held instead: one of another station or day must not pass for a quiet day.
+    const own = sdsPaths(dir, codes, day, day)[0];
+    let ownData = false;
+    const ownOthers = new Set<string>();
     for (let h0 = Math.floor(from / PIECE_MS) * PIECE_MS; h0 < to; h0 += PIECE_MS) {
       const p0 = Math.max(h0, from), p1 = Math.min(h0 + PIECE_MS, to);
       const [t0, t1] = readSpan(p0, p1, t);
@@ -481,10 +486,12 @@ export async function detectSdsDays(
           continue;
         }
         for (const s of decoded) {
-          if (
-            s.network === codes[0] && s.station === codes[1] && s.location === codes[2] &&
-            s.channel === codes[3] && s.startTime < t1 && segmentEnd(s) > t0
-          ) segs.push(s);
+          const mine = s.network === codes[0] && s.station === codes[1] &&
+            s.location === codes[2] && s.channel === codes[3];
+          if (mine && s.startTime < t1 && segmentEnd(s) > t0) segs.push(s);
+          if (path !== own) continue;
+          if (!mine) ownOthers.add(`${s.network}.${s.station}.${s.location}.${s.channel}`);
+          else if (s.startTime < to && segmentEnd(s) > from) ownData = true;
         }
       }
       segs.sort((a, b) => a.startTime - b.startTime);
@@ -528,6 +535,33 @@ export async function detectSdsDays(
           entry.triggers.push([on, trigger, toMicrosecond(tStart + s.off * dt), s.peak]);
         }
       }
+    }
+    // (A file whose data end before a span past them is not meant: the archive may not reach it.)
+    const ownFile = files.get(own);
+    const ofDay = (r: RecordSpan) => r.start < day + DAY_MS && r.end > day;
+    if (
+      ownFile?.data && !ownData && (ownOthers.size || !ownFile.data.records.some(ofDay)) &&
+      !entry.problems.some((p) => p.source === own)
+    ) {
+      const span = `from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`;
+      problem({
+        source: own,
+        reason: "missing channel",
+        message: `Cannot detect triggers on ${id} ${span}: its day file ${own} holds none of its ` +
+          `data (${
+            ownOthers.size
+              ? `it holds ${[...ownOthers].sort().join(", ")}`
+              : ownFile.data.records.length
+              ? `its records lie outside that day: ${
+                new Date(ownFile.data.records.reduce((a, r) => Math.min(a, r.start), Infinity))
+                  .toISOString()
+              } to ${
+                new Date(ownFile.data.records.reduce((a, r) => Math.max(a, r.end), -Infinity))
+                  .toISOString()
+              }`
+              : "it holds no records"
+          }; no triggers there)`,
+      });
     }
     return entry;
   };

@@ -1389,6 +1389,45 @@ Deno.test("detectSdsTriggers reads only its own channel's records from a day fil
   }
 });
 
+Deno.test("detectSdsTriggers: a day file that holds only another channel's records, or only another day's, is listed (no triggers there), not taken for a quiet day; one whose data end before the span is not", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const [p] = sdsPaths(dir, CODES, T0, T0);
+    await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+    const half = 1_800_000;
+    const listed = async (t0: number, t1: number) => {
+      const r = await detectSdsTriggers(dir, CODES, t0, t1, SPEC, 1);
+      assertEquals(r.detections, []);
+      return r.problems.map((x) => [x.source, x.reason, x.message]);
+    };
+    // Another station's records (a copy gone astray), a burst and all: before, no problem.
+    await Deno.writeFile(
+      p,
+      await encodeMiniseed3([{ ...record(T0, T0 + half, [T0 + 1_200_000], 5), station: "XYZ" }]),
+    );
+    assertEquals(await listed(T0, T0 + half), [[
+      p,
+      "missing channel",
+      "Cannot detect triggers on XX.ABC.00.HHZ from 2024-01-01T00:00:00.000Z to " +
+      `2024-01-01T00:30:00.000Z: its day file ${p} holds none of its data (it holds ` +
+      "XX.XYZ.00.HHZ; no triggers there)",
+    ]]);
+    // The day before's records under this day's name.
+    await Deno.writeFile(p, await encodeMiniseed3([record(T0 - DAY, T0 - DAY + half, [], 5)]));
+    assertEquals(
+      (await listed(T0, T0 + half))[0]?.[2],
+      "Cannot detect triggers on XX.ABC.00.HHZ from 2024-01-01T00:00:00.000Z to " +
+        `2024-01-01T00:30:00.000Z: its day file ${p} holds none of its data (its records lie ` +
+        "outside that day: 2023-12-31T00:00:00.000Z to 2023-12-31T00:30:00.000Z; no triggers there)",
+    );
+    // Its own data, ending before a span past them (the archive may not reach it yet): none.
+    await Deno.writeFile(p, await encodeMiniseed3([record(T0, T0 + 600_000, [], 5)]));
+    assertEquals(await listed(T0 + 1_200_000, T0 + half), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("detectSdsTriggers: a 30 Hz burst above the 1–18 Hz band, which 4 poles per corner hold under the threshold (a ratio of 4.3 against 9.7 with 2), does not trigger; with AIC, the onset of an emergent burst is picked up to `before` seconds ahead of the trigger", async () => {
   const dir = await Deno.makeTempDir();
   try {
