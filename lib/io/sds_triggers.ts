@@ -248,6 +248,26 @@ function addProblem(list: DetectionProblem[], p: DetectionProblem): void {
   if (!list.some((q) => q.source === p.source && q.message === p.message)) list.push(p);
 }
 
+/**
+ * Whether a cache line parsed as JSON is a day's detection: a line damaged into other valid JSON
+ * (a field renamed, a trigger that is no number) is skipped as a torn one is, and its day detected
+ * again, where its key alone let it in and the run stopped on JavaScript's 'Cannot read
+ * properties of undefined'.
+ */
+function isDetectionDay(e: unknown): e is DetectionDay {
+  const d = e as DetectionDay;
+  return typeof d === "object" && d !== null && Number.isFinite(d.day) &&
+    typeof d.key === "string" && typeof d.found === "boolean" && Array.isArray(d.triggers) &&
+    d.triggers.every((t) =>
+      Array.isArray(t) && t.length === 4 && t.every((x) => typeof x === "number" && isFinite(x))
+    ) &&
+    Array.isArray(d.problems) &&
+    d.problems.every((p) =>
+      typeof p === "object" && p !== null && typeof p.source === "string" &&
+      typeof p.reason === "string" && typeof p.message === "string"
+    );
+}
+
 /** Reads a cache file's entries by day (the last line of a day wins; a torn line is skipped). */
 async function readCacheFile(
   path: string,
@@ -264,8 +284,8 @@ async function readCacheFile(
     if (!line) continue;
     lines++;
     try {
-      const e = JSON.parse(line) as DetectionDay;
-      if (typeof e.day === "number" && typeof e.key === "string") entries.set(e.day, e);
+      const e = JSON.parse(line);
+      if (isDetectionDay(e)) entries.set(e.day, e);
     } catch {
       // An interrupted append; that day is detected again.
     }

@@ -353,6 +353,43 @@ Deno.test("detectSdsTriggers with a cache: one line per UTC day, the same trigge
   }
 });
 
+Deno.test("detectSdsTriggers with a cache: a line damaged into other valid JSON (a field renamed, a trigger or problem that is not one) is skipped and its day detected again, as a torn line is", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await archive(dir);
+    const cache = { dir: `${dir}/cache`, write: true };
+    const file = `${cache.dir}/XX.ABC.00.HHZ.2024-01.jsonl`;
+    const start = T0 + DAY - 590_000, end = T0 + 3 * DAY;
+    const plain = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache });
+    const good = await Deno.readTextFile(file);
+    const damages: ((line: Record<string, unknown>) => void)[] = [
+      (l) => (l.triggerz = l.triggers, delete l.triggers),
+      (l) => delete l.problems,
+      (l) => (l.triggers = "none"),
+      (l) => (l.triggers = [["x", null, 1, 2]]),
+      (l) => (l.problems = [{ x: 1 }, 5]),
+      (l) => delete l.found,
+    ];
+    for (const damage of damages) {
+      const lines = good.split("\n").filter((l) => l).map((l) => JSON.parse(l));
+      // Day 2's line, the one with triggers and problems; its key still matches.
+      damage(lines[1]);
+      await Deno.writeTextFile(file, lines.map((l) => JSON.stringify(l) + "\n").join(""));
+      const days: boolean[] = [];
+      const again = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, {
+        cache,
+        onDay: (kept) => days.push(kept),
+      });
+      // It stopped on 'Cannot read properties of undefined (reading 'map')', or 'The "path"
+      // argument must be of type string' with a stack trace.
+      assertEquals(again, plain, String(damage));
+      assertEquals(days, [true, false, true], String(damage));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("detectionPool cuts a channel's span at calendar months, one month per worker, and joins them into the triggers of one pass; a month's days are kept in their own cache file", async () => {
   assertEquals(monthSpans(Date.UTC(2024, 0, 30), Date.UTC(2024, 2, 2, 6)), [
     [Date.UTC(2024, 0, 30), Date.UTC(2024, 1, 1)],
