@@ -2616,6 +2616,13 @@ async function seedDetections(dataset: string, to: string): Promise<void> {
     names = [...Deno.readDirSync(from)]
       .filter((e) => e.isFile && detectionCacheChannel(e.name) !== null).map((e) => e.name);
   } catch (e) {
+    // A file there (not a directory) gave the system's 'Not a directory (os error 20): readdir'.
+    if (e instanceof Deno.errors.NotADirectory) {
+      throw new UserError(
+        `Cannot take the detections of ${dataset}: ${from} is not a directory: expected the ` +
+          `${DETECTIONS_DIR}/ of a dataset made at triggers`,
+      );
+    }
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     throw new UserError(
       `Cannot take the detections of ${dataset}: it has no ${DETECTIONS_DIR}/ (not a dataset ` +

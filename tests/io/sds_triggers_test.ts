@@ -986,6 +986,34 @@ Deno.test("extract at triggers keeps its detections by day in the dataset (detec
   }
 });
 
+Deno.test("extract --detections DS whose detections is a file, not a directory, is refused naming it, not with the system's 'Not a directory (os error 20)'", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/ds`);
+    await Deno.writeTextFile(`${root}/ds/detections`, "x");
+    const config = parseExtractConfig({
+      input: {
+        format: "sds",
+        dir: `${root}/sds`,
+        windows: {
+          start: "2024-01-01T00:00:00Z",
+          end: "2024-01-01T01:00:00Z",
+          trigger: DEFAULT,
+          channels: ["XX.ABC.00.HHZ"],
+        },
+      },
+    });
+    await assertRejects(
+      () => runExtract(config, `${root}/out`, { quiet: true, detectionsFrom: `${root}/ds` }),
+      UserError,
+      `Cannot take the detections of ${root}/ds: ${root}/ds/detections is not a directory: ` +
+        "expected the detections/ of a dataset made at triggers",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("coincident: a trigger is kept where triggers at enough stations (its own included) start within the window, as a brute force finds", () => {
   const rng = new Rng(5);
   for (let trial = 0; trial < 100; trial++) {
