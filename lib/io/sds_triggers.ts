@@ -21,12 +21,14 @@ import {
   decodeBetween,
   indexRecords,
   mergeRuns,
+  miniseedVersion,
   type RecordSpan,
   type Segment,
   segmentEnd,
 } from "./mseed.ts";
 import { basename, join } from "node:path";
 import { fileExists, sdsPaths } from "./manifest.ts";
+import { isSac, readSac, sacOtherVersion } from "./sac.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { demean } from "../signal/detrend.ts";
 import { cosineTaper } from "../signal/taper.ts";
@@ -414,6 +416,8 @@ export async function detectSdsDays(
   // file is read once; each day reports the problems of every file it reads.
   type File = {
     data: { bytes: Uint8Array; records: RecordSpan[] } | null;
+    /** A SAC day file's trace (its `records`: one spanning it). */
+    sac?: Segment;
     exists: boolean;
     problem?: DetectionProblem;
     /** Damaged bytes between its records, skipped (gaps), with the time they leave out. */
@@ -445,6 +449,22 @@ export async function detectSdsDays(
     }
     if (bytes) {
       file.exists = true;
+      try {
+        // A SAC day file, as extract reads one (miniSEED first: see readWaveform).
+        if (miniseedVersion(bytes) === 0 && (isSac(bytes) || sacOtherVersion(bytes) !== null)) {
+          const sac = readSac(bytes, path).trace;
+          const span = { offset: 0, size: bytes.length, start: sac.startTime };
+          file.data = { bytes: new Uint8Array(0), records: [{ ...span, end: segmentEnd(sac) }] };
+          file.sac = sac;
+          bytes = null;
+        }
+      } catch (e) {
+        if (!(e instanceof SampleError)) throw e;
+        file.problem = { source: path, reason: e.reason, message: e.message };
+        bytes = null;
+      }
+    }
+    if (bytes) {
       try {
         const records = await indexRecords(bytes, path, (d) => {
           file.damaged.push({
@@ -495,9 +515,16 @@ export async function detectSdsDays(
         try {
           // A damaged record is left out (a gap: no triggers there) and reported once; the
           // rest of the day is read on.
-          decoded = await decodeBetween(file.data.bytes, file.data.records, t0, t1, path, (r) => {
-            problem({ source: path, reason: r.error.reason, message: r.error.message });
-          });
+          decoded = file.sac ? [file.sac] : await decodeBetween(
+            file.data.bytes,
+            file.data.records,
+            t0,
+            t1,
+            path,
+            (r) => {
+              problem({ source: path, reason: r.error.reason, message: r.error.message });
+            },
+          );
         } catch (e) {
           if (!(e instanceof SampleError)) throw e;
           file.problem = { source: path, reason: e.reason, message: e.message };

@@ -1493,6 +1493,26 @@ Deno.test("detectSdsTriggers: a day file that holds only another channel's recor
   }
 });
 
+Deno.test("detectSdsTriggers reads a SAC day file, as extract's windows and picks do: the same triggers as from its miniSEED", async () => {
+  const { encodeSac } = await import("../../lib/io/sac.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const [p] = sdsPaths(dir, CODES, T0, T0);
+    await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+    const trace = record(T0, T0 + 1_800_000, [T0 + 1_200_000], 6);
+    await Deno.writeFile(p, await encodeMiniseed3([trace]));
+    const mseed = await detectSdsTriggers(dir, CODES, T0, T0 + 1_800_000, SPEC, 1);
+    assertEquals([mseed.detections.length, mseed.problems], [1, []]);
+    await Deno.writeFile(p, encodeSac(trace));
+    // It failed as 'not miniseed: expected a miniSEED 2 or 3 record header (or a SAC file)'.
+    const sac = await detectSdsTriggers(dir, CODES, T0, T0 + 1_800_000, SPEC, 1);
+    assertEquals(sac.problems, []);
+    assertEquals(sac.detections.map((d) => d.on), mseed.detections.map((d) => d.on));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("detectSdsTriggers: a 30 Hz burst above the 1–18 Hz band, which 4 poles per corner hold under the threshold (a ratio of 4.3 against 9.7 with 2), does not trigger; with AIC, the onset of an emergent burst is picked up to `before` seconds ahead of the trigger", async () => {
   const dir = await Deno.makeTempDir();
   try {
