@@ -1045,7 +1045,9 @@ export class DatasetWriter {
           `samples: pass --resume to continue it, or --force to start over`,
       );
     }
-    if (prog && r.resume) {
+    // Without work (a run killed before its first sample) there is nothing to keep: it starts
+    // over, as the note says, whatever its key (it was refused as made with other settings).
+    if (prog && hasWork && r.resume) {
       const diff = differingPaths(prog.key, r.key);
       if (diff.length) {
         // Each setting with its value then → now (long values cut short), or what changed in

@@ -271,6 +271,37 @@ Deno.test("DatasetWriter resumable: a resume keeps what the last checkpoint reco
   await Deno.remove(root, { recursive: true });
 });
 
+Deno.test("DatasetWriter resumable: --resume of a partial without work (killed before its first sample) starts over whatever its key, as its note says, not refused as made with other settings", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const key = { what: "test", n: 9 };
+    const w = await DatasetWriter.create(`${root}/a`, [1, 1, 1], {
+      resumable: { key, resume: false },
+    });
+    // The partial as a kill -9 leaves it: its first checkpoint, no samples.
+    await Deno.mkdir(`${root}/.b.partial`);
+    for (const e of Deno.readDirSync(`${root}/.a.partial`)) {
+      await Deno.copyFile(`${root}/.a.partial/${e.name}`, `${root}/.b.partial/${e.name}`);
+    }
+    await w.abort();
+    const r = await DatasetWriter.create(`${root}/b`, [1, 1, 1], {
+      resumable: { key: { ...key, n: 8 }, resume: true },
+    });
+    assertEquals([r.count, r.resumedState], [0, null]);
+    r.append(info(0, null), new Float32Array(1));
+    await r.commit(
+      { components: ["Z"], scaling: "db", config: {} },
+      new Float64Array([1]),
+      new Float64Array([0]),
+    );
+    const ds = await openDataset(`${root}/b`);
+    assertEquals(ds.count, 1);
+    ds.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("differingPaths names the keys either object alone holds, nested by dots, and nothing for equal values", () => {
   assertEquals(differingPaths({ a: 1 }, { a: 1, b: 2 }), ["b"]);
   assertEquals(differingPaths({ a: 1, b: 2 }, { a: 1 }), ["b"]);
