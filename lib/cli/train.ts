@@ -46,7 +46,6 @@ import {
   kListReason,
   type KSelection,
   parseKList,
-  removeKSelection,
   selectK,
   writeKSelection,
 } from "../cluster/select_k.ts";
@@ -656,9 +655,6 @@ export const initCommand: Command = lockingModel({
       kSelection = await chooseK(latent, ds.count, ks, cfg, criterion, !values.quiet);
       cfg.k = kSelection.best;
     }
-    // An earlier selection goes first and this one is written after the centres: a run that
-    // stops between them leaves no k selection rather than one the centres do not come from.
-    await removeKSelection(dir);
     const r = await initCentroids(dir, ds, cfg, dev, {
       latent,
       force: !!values.force,
@@ -668,6 +664,9 @@ export const initCommand: Command = lockingModel({
         }
         : undefined,
     });
+    // initCentroids removed the earlier selection as it wrote the centres (not before its fits:
+    // a run stopped or failing before then leaves the old centres and their selection as they
+    // were); this one follows them.
     if (kSelection) await writeKSelection(dir, kSelection, !!values.svg);
     const rep = evaluateClustering({
       pred: r.labels,

@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import { gmmAsync, relativeRegCovar } from "./gmm.ts";
 import { kmeansAsync, nearestCentres } from "./kmeans.ts";
+import { removeKSelection } from "./select_k.ts";
 import {
   datasetDigest,
   datasetFingerprint,
@@ -331,8 +332,11 @@ export async function initCentroids(
     : 1;
   for (let i = 0; i < centroids.length; i++) centroids[i] *= latentScale;
   for (let i = 0; i < latent.length; i++) latent[i] *= latentScale;
-  // A fine-tuned model (and its checkpoint) from the old centres is stale now.
+  // A fine-tuned model (and its checkpoint) from the old centres is stale now, and so is their
+  // k selection: they go here, after the fits, so that a run stopped before (Ctrl-C in the fit
+  // of 100 restarts) leaves the old centres with both; a caller writes a new k selection after.
   await removeOutputs(dir, await downstreamOf(dir, "init"));
+  await removeKSelection(dir);
   const weights = await saveWeights(
     join(dir, "centroids.safetensors"),
     new Map([["centroids", { shape: [cfg.k, d], data: centroids }]]),
