@@ -97,6 +97,10 @@ export const demoCommand: Command = {
     const quiet = !!values.quiet;
     const svg = !!values.svg;
     const dev = device();
+    // Read before the earlier demo's directory is emptied: a value that is no number is refused
+    // with that directory as it was.
+    const perClass = intFlag(values, "per-class") ?? 40;
+    const epochs = intFlag(values, "epochs") ?? 30;
     await claimOut(out);
     const t0 = performance.now();
     const say = (s: string) => !quiet && console.error(`\n== ${s}`);
@@ -104,7 +108,6 @@ export const demoCommand: Command = {
 
     say("synth: 5 classes of synthetic seismograms (miniSEED 3 + StationXML + QuakeML)");
     const synthDir = join(out, "synth");
-    const perClass = intFlag(values, "per-class") ?? 40;
     await writeSynth(synthDir, { perClass, seed, force: true });
 
     say(
@@ -119,7 +122,7 @@ export const demoCommand: Command = {
 
     say(`pretrain: autoencoder on ${ds.count} spectrograms [${ds.sampleShape}]`);
     const model = join(out, "model");
-    await pretrainDemo(ds, model, dsDir, intFlag(values, "epochs") ?? 30, seed, dev, quiet, svg);
+    await pretrainDemo(ds, model, dsDir, epochs, seed, dev, quiet, svg);
 
     say("init: how many clusters, without the labels? k-means for k = 2..9, silhouette");
     const latent = await encodeForInit(model, ds, dev);
@@ -248,6 +251,7 @@ async function continuousDemo(values: Values): Promise<void> {
       `Cannot read --stations: expected >= 2 (a coincidence): found ${nStations}`,
     );
   }
+  const epochs = intFlag(values, "epochs") ?? 30;
   await claimOut(out);
   const t0 = performance.now();
   const say = (s: string) => !quiet && console.error(`\n== ${s}`);
@@ -295,7 +299,7 @@ async function continuousDemo(values: Values): Promise<void> {
   const k = new Set(sum.events.map((e) => e.label)).size;
   say(`pretrain: autoencoder on ${ds.count} spectrograms [${ds.sampleShape}]`);
   const model = join(out, "model");
-  await pretrainDemo(ds, model, dsDir, intFlag(values, "epochs") ?? 30, seed, dev, quiet, svg);
+  await pretrainDemo(ds, model, dsDir, epochs, seed, dev, quiet, svg);
 
   say(`init: k-means on the latent codes, k = ${k} event classes`);
   const init = await initCentroids(model, ds, { ...INIT_DEFAULTS, k, seed }, dev);

@@ -88,6 +88,22 @@ Deno.test({
         );
       }
       assertEquals([...Deno.readDirSync(out)].map((e) => e.name), ["mine.txt"], "left alone");
+      // A value that is no number is refused before an earlier demo's directory is emptied
+      // (before, it was emptied, and --epochs x after synth and extract had run).
+      await Deno.writeTextFile(join(out, ".seisdec-demo"), "");
+      for (const flag of ["--per-class", "--epochs"]) {
+        for (const more of [[], ["--continuous", "--hours", "0.01"]]) {
+          if (flag === "--per-class" && more.length) continue;
+          const r = await run("demo", ...more, flag, "x", "--out", out, "--quiet");
+          assertEquals([r.code, r.err.at(-1)], [
+            2,
+            `error: Cannot read ${flag}: expected an integer in decimal digits: found 'x'`,
+          ]);
+          const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+          assertEquals(names, [".seisdec-demo", "mine.txt"], [flag, ...more].join(" "));
+        }
+      }
+      await Deno.remove(join(out, "mine.txt"));
       // The demo's marker: an earlier demo's directory, all of whose files go. No samples per
       // class stop this run at its extraction, after the directory is claimed, twice over.
       await Deno.writeTextFile(join(out, ".seisdec-demo"), "");
