@@ -245,6 +245,15 @@ function tagTime(tag: string): number {
 }
 
 /**
+ * Whether the tail `PID.TAG.tmp` of a temporary's name ({@linkcode liveTemporary}) is that of
+ * another process, one no longer running (killed while writing).
+ */
+function staleTemporary(tail: string): boolean {
+  const m = /^(\d+)\.([0-9a-z]+)\.[0-9a-z]+\.tmp$/.exec(tail);
+  return !!m && Number(m[1]) !== Deno.pid && processAlive(Number(m[1]), tagTime(m[2])) === false;
+}
+
+/**
  * Removes the temporaries of `path` that a process no longer running left behind (killed
  * while writing it). Only where the system tells whether a process runs
  * ({@linkcode processAlive}); elsewhere nothing is removed.
@@ -262,10 +271,7 @@ export async function removeStaleTemporaries(path: string): Promise<string[]> {
     return gone;
   }
   for (const e of entries) {
-    if (!e.name.startsWith(prefix) || !e.name.endsWith(".tmp")) continue;
-    const m = /^(\d+)\.([0-9a-z]+)\.[0-9a-z]+\.tmp$/.exec(e.name.slice(prefix.length));
-    if (!m || Number(m[1]) === Deno.pid) continue;
-    if (processAlive(Number(m[1]), tagTime(m[2])) !== false) continue;
+    if (!e.name.startsWith(prefix) || !staleTemporary(e.name.slice(prefix.length))) continue;
     const p = join(dirname(path), e.name);
     await Deno.remove(p, { recursive: true }).catch(() => {});
     gone.push(p);
@@ -468,14 +474,18 @@ export async function writeIntoOutput(
   name: string,
   content: string | Uint8Array,
 ): Promise<void> {
-  await writeFileAtomic(join(dir, name), content);
+  // Listed before it is written: a run stopped between the two leaves a listing that names a
+  // file not there (harmless), never a file the listing does not name, which --force refuses
+  // to delete as the user's.
   const listing = await readListing(dir);
-  if (!listing || listing.entries.includes(name)) return;
-  const entries = [...listing.entries, name].sort();
-  await writeFileAtomic(
-    join(dir, OUTPUT_LISTING),
-    JSON.stringify({ kind: listing.kind, entries }) + "\n",
-  );
+  if (listing && !listing.entries.includes(name)) {
+    const entries = [...listing.entries, name].sort();
+    await writeFileAtomic(
+      join(dir, OUTPUT_LISTING),
+      JSON.stringify({ kind: listing.kind, entries }) + "\n",
+    );
+  }
+  await writeFileAtomic(join(dir, name), content);
 }
 
 /**
@@ -653,7 +663,12 @@ async function checkListing(path: string, kind: string): Promise<void> {
   const extra: string[] = [];
   for await (const e of Deno.readDir(path)) {
     const system = e.isFile && SYSTEM_FILES.has(e.name);
-    if (e.name !== OUTPUT_LISTING && !named.has(e.name) && !system) extra.push(e.name);
+    if (e.name === OUTPUT_LISTING || named.has(e.name) || system) continue;
+    // A temporary of one of its files (`.evaluation.json.PID.TAG.tmp`) that a killed writer
+    // left: seisdec's own, which goes with the directory.
+    const own = /^\.(.+)\.(\d+\.[0-9a-z]+\.[0-9a-z]+\.tmp)$/.exec(e.name);
+    if (own && (own[1] === OUTPUT_LISTING || named.has(own[1])) && staleTemporary(own[2])) continue;
+    extra.push(e.name);
   }
   if (extra.length) {
     extra.sort();

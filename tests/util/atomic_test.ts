@@ -760,6 +760,41 @@ Deno.test("writeIntoOutput names a file it adds in the output's listing once, th
   }
 });
 
+Deno.test("an output that evaluate or report was stopped while writing into is still replaced by --force: the file is listed before it is written, and a killed writer's temporaries of its files go with it", async () => {
+  const dir = await Deno.makeTempDir();
+  const { rename } = Deno;
+  try {
+    const out = `${dir}/out`;
+    const fill = (t: string) => Deno.writeTextFile(`${t}/result.json`, "{}");
+    await writeDirAtomic(out, fill, { marker: "result.json" });
+    const replace = () => checkOutputTarget(out, { force: true, marker: "result.json" });
+    // Stopped at the listing's rename (killed there, or the write failing): before, the file
+    // was written first, and --force then refused it as not seisdec's ('it holds
+    // evaluation.json, which seisdec did not write there').
+    Deno.rename = (from, to) =>
+      String(to).endsWith(OUTPUT_LISTING) ? Promise.reject(new Error("stopped")) : rename(from, to);
+    await assertRejects(() => writeIntoOutput(out, "evaluation.json", "1"), Error, "stopped");
+    Deno.rename = rename;
+    assertEquals(await replace(), true);
+    // A writer killed between its temporary and the rename leaves the temporary in the output
+    // (`.evaluation.json.PID.TAG.tmp`, the listing's own too): seisdec's, not the user's.
+    await writeIntoOutput(out, "evaluation.json", "1");
+    const tag = `${Date.now().toString(36)}.a1b2c3.tmp`;
+    await Deno.writeTextFile(`${out}/.evaluation.json.${DEAD}.${tag}`, "1");
+    await Deno.writeTextFile(`${out}/.${OUTPUT_LISTING}.${DEAD}.${tag}`, "{}");
+    assertEquals(await replace(), true);
+    // A live writer's, or one of a file that the listing does not name, is still refused.
+    for (const name of [`.evaluation.json.${Deno.pid}.${tag}`, `.notes.txt.${DEAD}.${tag}`]) {
+      await Deno.writeTextFile(`${out}/${name}`, "1");
+      await assertRejects(replace, Deno.errors.AlreadyExists, `it holds ${name}, which seisdec`);
+      await Deno.remove(`${out}/${name}`);
+    }
+  } finally {
+    Deno.rename = rename;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name:
     "processAlive reads the state after the last ')' of /proc/PID/stat: a live process named 'x) Z y' is alive",
