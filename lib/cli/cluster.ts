@@ -69,7 +69,12 @@ import {
 } from "../io/csv.ts";
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
 import { type FigureFormat, scatterChart, writeFigure } from "../plot/mod.ts";
-import { checkOutputTarget, writeDirAtomic, writeIntoOutput } from "../util/atomic.ts";
+import {
+  checkOutputTarget,
+  movedAsideNote,
+  writeDirAtomic,
+  writeIntoOutput,
+} from "../util/atomic.ts";
 import { parseJsonFile, UserError } from "../util/errors.ts";
 import { plainSoftware, type Software } from "../util/software.ts";
 import { Progress } from "../util/progress.ts";
@@ -554,7 +559,7 @@ async function labelsCsvOf(dir: string, cannot: string): Promise<string> {
     const isDir = await Deno.stat(dir).then((st) => st.isDirectory, () => null);
     throw new UserError(
       isDir === null
-        ? `${cannot}: no such directory`
+        ? `${cannot}: no such directory${await movedAsideNote(dir)}`
         : isDir
         ? `${cannot}: labels.csv is missing: run 'cluster' first`
         : `${cannot}: it is a file: expected the output directory of 'cluster'`,

@@ -22,6 +22,7 @@ import {
   checkOutputTarget,
   keepOnInterrupt,
   liveTemporary,
+  movedAsideNote,
   moveIntoPlace,
   processAlive,
   releaseTemporary,
@@ -592,7 +593,7 @@ export async function openDataset(dir: string): Promise<Dataset> {
           isDir
             ? `Cannot open dataset ${dir}: it holds no meta.json, so it is not a seisdec dataset: ` +
               `make one with extract (from waveforms) or import (from a .npy array)`
-            : `Cannot open dataset ${dir}: no such directory`,
+            : `Cannot open dataset ${dir}: no such directory${await movedAsideNote(dir)}`,
         );
       }
       throw new TypeError(

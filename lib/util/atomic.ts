@@ -764,6 +764,42 @@ async function swapTree(tmp: string, path: string, replace: boolean): Promise<vo
   }
 }
 
+/** The outputs a killed run had moved aside to replace `path`, newest first. */
+async function movedAside(path: string): Promise<{ p: string; time: number }[]> {
+  const prefix = `.${basename(path)}.`;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dirname(path)));
+  } catch {
+    return [];
+  }
+  const aside: { p: string; time: number }[] = [];
+  for (const e of entries) {
+    if (!e.name.startsWith(prefix) || !e.name.endsWith(".old")) continue;
+    const m = /^(\d+)\.([0-9a-z]+)\.[0-9a-z]+\.old$/.exec(e.name.slice(prefix.length));
+    if (!m || Number(m[1]) === Deno.pid) continue;
+    if (processAlive(Number(m[1]), tagTime(m[2])) !== false) continue;
+    aside.push({ p: join(dirname(path), e.name), time: tagTime(m[2]) });
+  }
+  return aside.sort((a, b) => b.time - a.time);
+}
+
+/**
+ * What a reader says of a missing output that a killed run had moved aside to replace it
+ * ({@linkcode restoreMovedAside} puts it back at the next write of that output, which a reader
+ * does not do).
+ *
+ * @param path The missing output.
+ * @returns `; an interrupted run moved it aside to ...`, or "" where none was.
+ */
+export async function movedAsideNote(path: string): Promise<string> {
+  const [newest] = await movedAside(path);
+  return newest
+    ? `; an interrupted run moved it aside to ${newest.p}: rerun the command that writes ` +
+      `${basename(path)} (it puts it back first), or rename it back yourself`
+    : "";
+}
+
 /**
  * Puts back an output that a killed run had moved aside (`.NAME.PID.TAG.old`) to replace it
  * and died before the new one took its place, so that `path` is missing: the newest such
@@ -775,23 +811,8 @@ async function swapTree(tmp: string, path: string, replace: boolean): Promise<vo
  * @returns the output put back, or null.
  */
 export async function restoreMovedAside(path: string): Promise<string | null> {
-  const prefix = `.${basename(path)}.`;
-  let entries: Deno.DirEntry[];
-  try {
-    entries = await Array.fromAsync(Deno.readDir(dirname(path)));
-  } catch {
-    return null;
-  }
-  const aside: { p: string; time: number }[] = [];
-  for (const e of entries) {
-    if (!e.name.startsWith(prefix) || !e.name.endsWith(".old")) continue;
-    const m = /^(\d+)\.([0-9a-z]+)\.[0-9a-z]+\.old$/.exec(e.name.slice(prefix.length));
-    if (!m || Number(m[1]) === Deno.pid) continue;
-    if (processAlive(Number(m[1]), tagTime(m[2])) !== false) continue;
-    aside.push({ p: join(dirname(path), e.name), time: tagTime(m[2]) });
-  }
+  const aside = await movedAside(path);
   if (!aside.length) return null;
-  aside.sort((a, b) => b.time - a.time);
   let restored: string | null = null;
   const here = await Deno.lstat(path).catch(() => null);
   // A symbolic link there is the user's, not a finished output (checkOutputTarget refuses it):

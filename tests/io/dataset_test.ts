@@ -14,6 +14,8 @@ import { UserError } from "../../lib/util/errors.ts";
 import { dirname } from "node:path";
 import { formatCsv } from "../../lib/io/csv.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
+import { DEAD_PID as DEAD } from "../_proc.ts";
+import { run } from "../cli/_run.ts";
 
 const info = (i: number, label: string | null): SampleInfo => ({
   id: `s${i}`,
@@ -915,5 +917,34 @@ Deno.test("meta.json: an empty dataset (N = 0) opens, and components must name e
     ds.close();
   } finally {
     await Deno.remove(dirname(dir), { recursive: true });
+  }
+});
+
+Deno.test("a dataset a killed run had moved aside to replace it (.NAME.PID.TAG.old) is named where the dataset is missing, and evaluate names a cluster directory's", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const ds = `${root}/ds`;
+    const aside = `${root}/.ds.${DEAD}.${Date.now().toString(36)}.a1b2c3.old`;
+    await Deno.mkdir(aside);
+    // Before, only 'no such directory': the copy beside it went unsaid until a write put it back.
+    await assertRejects(
+      () => openDataset(ds),
+      TypeError,
+      `Cannot open dataset ${ds}: no such directory; an interrupted run moved it aside to ` +
+        `${aside}: rerun the command that writes ds (it puts it back first), or rename it back ` +
+        "yourself",
+    );
+    await Deno.rename(aside, `${root}/.cl.${DEAD}.${Date.now().toString(36)}.a1b2c3.old`);
+    const r = await run("evaluate", `${root}/cl`);
+    assertEquals(r.code, 2);
+    assert(r.err[0].includes("no such directory; an interrupted run moved it aside"), r.err[0]);
+    // None beside it: as before.
+    await assertRejects(
+      () => openDataset(`${root}/none`),
+      TypeError,
+      `Cannot open dataset ${root}/none: no such directory`,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
