@@ -164,6 +164,12 @@ async function openProgress(
       );
     }
   }
+  if (!old && values.resume) {
+    // As extract says it: a search killed before its first trial was timed left nothing.
+    console.error(
+      `note: --resume found no interrupted search in ${progressPath}: starting from the first trial`,
+    );
+  }
   if (old && !values.force) {
     if (!values.resume) {
       throw new UserError(

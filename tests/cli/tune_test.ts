@@ -50,8 +50,16 @@ gpuTest(
   async () => {
     const dir = await Deno.makeTempDir();
     const adapter = await adapterName();
-    const r = await tune(dir, ...SMALL, "--fields", "packCache");
+    // Nothing to resume: said, where it started afresh without a word before.
+    const r = await tune(dir, ...SMALL, "--fields", "packCache", "--resume");
     assertEquals(r.code, 0, r.err);
+    const progress = join(dir, `${tuningFileStem(adapter)}.progress.json`);
+    assert(
+      r.err.includes(
+        `note: --resume found no interrupted search in ${progress}: starting from the first trial`,
+      ),
+      r.err,
+    );
     assert(r.out.includes("the trials in a child process"), r.out);
     const path = storedTuningPath(adapter, dir)!;
     assert(r.out.includes(`stored ${path}`), r.out);
