@@ -791,6 +791,7 @@ export async function writeDataset(
       );
     }
   }
+  if (options.force) await removeStrayProgress(dir);
   await writeDirAtomic(dir, async (tmp) => {
     await Deno.writeFile(join(tmp, "spectrograms.npy"), encodeNpy(data, [N, C, F, T]));
     await writeMetaFiles(tmp, meta, samples, freqs, times);
@@ -899,6 +900,26 @@ async function readProgress(tmp: string, note: boolean): Promise<Progress | null
 }
 
 /**
+ * Removes the checkpoint that an extraction killed between putting its finished dataset in
+ * place and removing its `progress.json` left in `dir` (the dataset is whole): unlisted, it
+ * would keep `--force` from replacing the dataset, as a file seisdec did not write there.
+ *
+ * @param dir A dataset directory about to be replaced.
+ */
+export async function removeStrayProgress(dir: string): Promise<void> {
+  const prog = await readProgress(dir, false);
+  const meta = await Deno.stat(join(dir, "meta.json")).catch(() => null);
+  if (!prog || prog.pid === Deno.pid || !meta?.isFile) return;
+  const wrote = Date.parse(prog.updated);
+  if (processAlive(prog.pid, Number.isFinite(wrote) ? wrote : undefined) !== false) return;
+  await Deno.remove(join(dir, PROGRESS));
+  console.error(
+    `note: removed ${join(dir, PROGRESS)}, left by an extraction killed as it finished (its ` +
+      "dataset is whole)",
+  );
+}
+
+/**
  * The dotted paths at which two JSON values differ, e.g. `["spectrogram.fmax"]`.
  *
  * @param a One value.
@@ -997,6 +1018,7 @@ export class DatasetWriter {
     sampleShape: [number, number, number],
     options: DatasetWriterOptions = {},
   ): Promise<DatasetWriter> {
+    if (options.force) await removeStrayProgress(dir);
     const replace = await checkOutputTarget(dir, { force: options.force, marker: "meta.json" });
     const r = options.resumable;
     if (!r) {
@@ -1262,7 +1284,8 @@ export class DatasetWriter {
     // progress.json goes only once the dataset is in place: a run killed before the rename
     // leaves a partial whose checkpoint --resume takes up (without it, a finished partial read
     // as holding nothing and --resume extracted everything again); one killed after it leaves a
-    // finished dataset with a stray (listed) progress.json, which nothing reads.
+    // finished dataset with a stray progress.json, which nothing reads and the next --force
+    // removes (removeStrayProgress).
     await moveIntoPlace(this.#tmp, this.#dir, this.#replace);
     await Deno.remove(join(this.#dir, PROGRESS)).catch(() => {});
     this.#release();

@@ -61,7 +61,7 @@ import {
   TRIM_PAD_S,
   workerCount,
 } from "./extract_config.ts";
-import { DatasetWriter, type SampleInfo } from "./dataset.ts";
+import { DatasetWriter, removeStrayProgress, type SampleInfo } from "./dataset.ts";
 import { type Clipping, clipping } from "../signal/clip.ts";
 import { preprocessTrace } from "../signal/preprocess.ts";
 import { kaiser, spectrogram } from "../signal/stft.ts";
@@ -2683,6 +2683,7 @@ async function extractInto(
   const g = spectrogramGeometry(config);
   // An output in the way is refused before the tasks are built (trigger detection can take
   // long on a large archive), as DatasetWriter.create refuses it after.
+  if (options.force) await removeStrayProgress(out);
   await checkOutputTarget(out, { force: options.force, marker: "meta.json" });
   let found = 0;
   const tasks = await buildTasks(config, {

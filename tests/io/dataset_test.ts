@@ -948,3 +948,53 @@ Deno.test("a dataset a killed run had moved aside to replace it (.NAME.PID.TAG.o
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a finished dataset beside the progress.json of an extraction killed as it finished is replaced by --force, the file removed with a note", async () => {
+  const dir = (await Deno.makeTempDir()) + "/ds";
+  const write = (force: boolean) =>
+    writeDataset(
+      dir,
+      { shape: [2, 1, 1, 2], components: ["Z"], scaling: "psd", config: {} },
+      [info(0, null), info(1, null)],
+      new Float32Array(4),
+      new Float64Array([1]),
+      new Float64Array([0, 1]),
+      { force },
+    );
+  try {
+    await write(false);
+    // Killed between putting its dataset in place and removing its checkpoint: before, --force
+    // refused the dataset ('it holds progress.json, which seisdec did not write there').
+    const progress = {
+      format: "seisdec-partial-dataset",
+      version: 1,
+      key: {},
+      count: 2,
+      samplesBytes: 10,
+      state: null,
+      pid: DEAD,
+      updated: new Date().toISOString(),
+    };
+    await Deno.writeTextFile(`${dir}/progress.json`, JSON.stringify(progress));
+    const err: string[] = [];
+    const { error } = console;
+    console.error = (...a: unknown[]) => err.push(a.join(" "));
+    try {
+      await write(true);
+    } finally {
+      console.error = error;
+    }
+    assertEquals(err, [
+      `note: removed ${dir}/progress.json, left by an extraction killed as it finished (its ` +
+      "dataset is whole)",
+    ]);
+    assertEquals(await Deno.stat(`${dir}/progress.json`).catch(() => null), null);
+    // A progress.json that is not extract's, or one of a live process, is still refused.
+    for (const text of ["{}", JSON.stringify({ ...progress, pid: Deno.pid })]) {
+      await Deno.writeTextFile(`${dir}/progress.json`, text);
+      await assertRejects(() => write(true), Deno.errors.AlreadyExists, "it holds progress.json");
+    }
+  } finally {
+    await Deno.remove(dirname(dir), { recursive: true });
+  }
+});
