@@ -1051,8 +1051,13 @@ export const similarCommand: Command = {
       if (text !== null) break;
     }
     if (text === null) {
+      // A directory that is not there is named as missing (and where a killed run had moved it
+      // aside, that copy), not as one without its files.
+      const there = await Deno.stat(dir).then(() => true, () => false);
       throw new UserError(
-        `Cannot search ${dir}: labels.csv or samples.csv is missing: run 'cluster' or 'encode' first`,
+        there
+          ? `Cannot search ${dir}: labels.csv or samples.csv is missing: run 'cluster' or 'encode' first`
+          : `Cannot search ${dir}: no such directory${await movedAsideNote(dir)}`,
       );
     }
     const [head = [], ...rows] = parseCsv(text, ",", { source });

@@ -920,7 +920,7 @@ Deno.test("meta.json: an empty dataset (N = 0) opens, and components must name e
   }
 });
 
-Deno.test("a dataset a killed run had moved aside to replace it (.NAME.PID.TAG.old) is named where the dataset is missing, and evaluate names a cluster directory's", async () => {
+Deno.test("a dataset a killed run had moved aside to replace it (.NAME.PID.TAG.old) is named where the dataset is missing, and evaluate and similar name a cluster directory's", async () => {
   const root = await Deno.makeTempDir();
   try {
     const ds = `${root}/ds`;
@@ -938,6 +938,11 @@ Deno.test("a dataset a killed run had moved aside to replace it (.NAME.PID.TAG.o
     const r = await run("evaluate", `${root}/cl`);
     assertEquals(r.code, 2);
     assert(r.err[0].includes("no such directory; an interrupted run moved it aside"), r.err[0]);
+    // similar too; before, a missing directory was said to lack labels.csv or samples.csv.
+    const s = await run("similar", `${root}/cl`, "--id", "a");
+    assert(s.err[0].includes("no such directory; an interrupted run moved it aside"), s.err[0]);
+    const none = await run("similar", `${root}/none`, "--id", "a");
+    assertEquals(none.err, [`error: Cannot search ${root}/none: no such directory`]);
     // None beside it: as before.
     await assertRejects(
       () => openDataset(`${root}/none`),
