@@ -535,7 +535,9 @@ export async function lockModelDir(
     count(-1);
     // Refused before writing anything: the directory it made goes too.
     if (made) await Deno.remove(dir).catch(() => {});
-    throw e;
+    // A directory that cannot be written (a read-only disk, a full one) is named, as the
+    // outputs' writes name theirs, not by the lock's temporary.
+    throw writeFailure(dir, e);
   }
   removeLockOnInterrupt(path, true);
   let released = false;

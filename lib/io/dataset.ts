@@ -1030,7 +1030,7 @@ export class DatasetWriter {
       } catch (e) {
         await Deno.remove(tmp, { recursive: true }).catch(() => {});
         releaseTemporary(tmp);
-        throw e;
+        throw writeFailure(dir, e);
       }
     }
     const tmp = partialPath(dir);
@@ -1125,7 +1125,9 @@ export class DatasetWriter {
     } else {
       keepOnInterrupt(tmp, note);
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
-      await Deno.mkdir(tmp);
+      await Deno.mkdir(tmp).catch((e) => {
+        throw writeFailure(dir, e);
+      });
       w = await DatasetWriter.#fresh(dir, tmp, replace, sampleShape, r.key);
     }
     // The first checkpoint marks the directory as this process's at once.

@@ -60,6 +60,28 @@ Deno.test("keepCheckpointOnInterrupt: Ctrl-C keeps the checkpoint and names what
   }
 });
 
+Deno.test("lockModelDir on a read-only disk names the model directory and what to do, not the lock's temporary", async () => {
+  const dir = await Deno.makeTempDir();
+  const { writeTextFileSync } = Deno;
+  try {
+    Deno.writeTextFileSync = (path) => {
+      throw Object.assign(new Error(`Read-only file system (os error 30): writefile '${path}'`), {
+        code: "EROFS",
+      });
+    };
+    // Before, Deno's line alone ('Read-only file system (os error 30): writefile
+    // m/..seisdec.lock.PID.TAG.tmp').
+    await assertRejects(
+      () => lockModelDir(dir, "init ds --model m"),
+      UserError,
+      `Cannot write ${dir}: Read-only file system (os error 30): writefile '${dir}/..seisdec.lock.`,
+    );
+  } finally {
+    Deno.writeTextFileSync = writeTextFileSync;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("lockModelDir: a second command into a locked model directory is refused, naming it and the holder; release removes the lock and a directory it made", async () => {
   const root = await Deno.makeTempDir();
   try {

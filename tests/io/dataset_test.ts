@@ -1003,3 +1003,33 @@ Deno.test("a finished dataset beside the progress.json of an extraction killed a
     await Deno.remove(dirname(dir), { recursive: true });
   }
 });
+
+Deno.test("DatasetWriter on a read-only disk names the dataset and what to do, resumable or not", async () => {
+  const root = await Deno.makeTempDir();
+  const { mkdir, mkdirSync } = Deno;
+  // As Linux refuses a directory on a read-only file system (EROFS).
+  const refuse = (path: string | URL) => {
+    throw Object.assign(new Error(`Read-only file system (os error 30): mkdir '${path}'`), {
+      code: "EROFS",
+    });
+  };
+  try {
+    // The dataset's own directories; its parent, which exists, is made as before.
+    const ours = (path: string | URL) => String(path).startsWith(`${root}/.ds.`);
+    Deno.mkdirSync = (path, o) => ours(path) ? refuse(path) : mkdirSync(path, o);
+    Deno.mkdir = (path, o) =>
+      ours(path) ? Promise.resolve().then(() => refuse(path)) : mkdir(path, o);
+    for (const resumable of [undefined, { key: {}, resume: false }]) {
+      // Before, Deno's line alone, naming the temporary ('Read-only file system (os error 30):
+      // mkdir .../.ds.PID.TAG.tmp').
+      await assertRejects(
+        () => DatasetWriter.create(`${root}/ds`, [1, 1, 1], { resumable }),
+        UserError,
+        `Cannot write ${root}/ds: Read-only file system (os error 30): mkdir '${root}/.ds.`,
+      );
+    }
+  } finally {
+    Object.assign(Deno, { mkdir, mkdirSync });
+    await Deno.remove(root, { recursive: true });
+  }
+});
