@@ -1124,6 +1124,13 @@ export class DatasetWriter {
       keepOnInterrupt(tmp, note);
     } else {
       keepOnInterrupt(tmp, note);
+      if (hasWork) {
+        // --force without --resume: the interrupted run's work goes, which is said.
+        console.error(
+          `note: --force starts over: removing ${tmp}, an interrupted run's ${prog.count} ` +
+            `samples (--resume would have continued it)`,
+        );
+      }
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
       await Deno.mkdir(tmp).catch((e) => {
         throw writeFailure(dir, e);

@@ -262,11 +262,19 @@ Deno.test("DatasetWriter resumable: a resume keeps what the last checkpoint reco
   a.append(info(0, null), new Float32Array(1));
   await a.checkpoint({ next: 1 });
   await a.abort();
+  const said: string[] = [];
+  const { error } = console;
+  console.error = (...x: unknown[]) => said.push(x.join(" "));
   const b = await DatasetWriter.create(`${root}/f`, [1, 1, 1], {
     force: true,
     resumable: { key, resume: false },
-  });
+  }).finally(() => console.error = error);
   assertEquals([b.count, b.resumedState], [0, null]);
+  // And says what it discards (before, not a word).
+  assertEquals(said, [
+    `note: --force starts over: removing ${root}/.f.partial, an interrupted run's 1 samples ` +
+    "(--resume would have continued it)",
+  ]);
   // One with no work in it (no checkpoint beyond the first) goes at abort.
   assertEquals(await b.abort(), false);
   assert((await Deno.stat(`${root}/.f.partial`).catch(() => null)) === null);
