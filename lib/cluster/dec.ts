@@ -52,6 +52,7 @@ import { Rng } from "../util/rng.ts";
 import { InFlight, pipelined } from "../util/pipeline.ts";
 import {
   downstreamOf,
+  encodeWeights,
   exists,
   loadWeights,
   readCheckpointState,
@@ -333,15 +334,18 @@ export async function initCentroids(
   for (let i = 0; i < centroids.length; i++) centroids[i] *= latentScale;
   for (let i = 0; i < latent.length; i++) latent[i] *= latentScale;
   // A fine-tuned model (and its checkpoint) from the old centres is stale now, and so is their
-  // k selection: they go here, after the fits, so that a run stopped before (Ctrl-C in the fit
-  // of 100 restarts) leaves the old centres with both; a caller writes a new k selection after.
-  await removeOutputs(dir, await downstreamOf(dir, "init"));
-  await removeKSelection(dir);
-  const weights = await saveWeights(
-    join(dir, "centroids.safetensors"),
+  // k selection: they go once the new centres are on the disk beside the old ones, after the
+  // fits, so that a run stopped before (Ctrl-C in the fit of 100 restarts) or a write that
+  // fails (a full disk) leaves the old centres with both, and before the new centres take the
+  // old ones' place; a caller writes a new k selection after.
+  const { bytes, digest: weights } = await encodeWeights(
     new Map([["centroids", { shape: [cfg.k, d], data: centroids }]]),
     { method: cfg.method, latentScale: String(latentScale) },
   );
+  await writeFileAtomic(join(dir, "centroids.safetensors"), bytes, async () => {
+    await removeOutputs(dir, await downstreamOf(dir, "init"));
+    await removeKSelection(dir);
+  });
   // Read after removeOutputs, which drops the stale finetune record from model.json.
   const mi = await readModelInfo(dir);
   await writeJson(join(dir, "model.json"), {

@@ -694,12 +694,16 @@ export async function pretrain(
         epochs: String(state.epoch),
       });
       // New encoder weights make the directory's centres and fine-tuned model stale. They go
-      // only now that the weights that replace them are ready, so that a run stopped before
-      // (Ctrl-C, a crash, a lost device) leaves the old model whole beside its checkpoint; and
-      // before the new weights are written, so that no crash leaves them beside old centres.
+      // only once the weights that replace them are on the disk beside the old ones, so that a
+      // run stopped before (Ctrl-C, a crash, a lost device) or a write that fails (a full disk)
+      // leaves the old model whole beside its checkpoint; and before the new weights take the
+      // old ones' place, so that no crash leaves them beside old centres.
       const changed = weights !== await fileDigest(path);
-      if (changed) await removeOutputs(dir, await downstreamOf(dir, "pretrain"));
-      await writeFileAtomic(path, bytes);
+      await writeFileAtomic(
+        path,
+        bytes,
+        changed ? async () => removeOutputs(dir, await downstreamOf(dir, "pretrain")) : undefined,
+      );
       // The same weights again (a finished checkpoint resumed) keep the records of the stages
       // made from them.
       const { init, finetune } = !changed && await exists(join(dir, "model.json"))

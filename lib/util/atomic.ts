@@ -356,6 +356,10 @@ export async function removeIfPresent(path: string): Promise<void> {
  *
  * @param path Destination file.
  * @param data Bytes or text to write.
+ * @param beforeRename Run once the new bytes are on the disk beside `path`, just before they
+ *   replace it: for what the new file makes stale, which a write that fails (a full disk) must
+ *   leave, and which no crash may leave beside the new file. Its errors are thrown as they are
+ *   (the temporary removed, `path` as it was).
  * @example
  * ```ts
  * import { writeFileAtomic } from "./atomic.ts";
@@ -365,10 +369,15 @@ export async function removeIfPresent(path: string): Promise<void> {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  beforeRename?: () => Promise<void>,
+): Promise<void> {
   // A killed writer of the same file left its temporary: this write supersedes it.
   await removeStaleTemporaries(path);
   const tmp = liveTemporary(path);
+  let hookFailed = false;
   try {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
     // Created synchronously, in the same turn that registered it: an asynchronous create runs on
@@ -385,11 +394,16 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     } finally {
       file.close();
     }
+    if (beforeRename) {
+      hookFailed = true;
+      await beforeRename();
+      hookFailed = false;
+    }
     await Deno.rename(tmp, path);
     await syncDir(dirname(path));
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
-    throw writeFailure(path, e);
+    throw hookFailed ? e : writeFailure(path, e);
   } finally {
     live.delete(tmp);
   }

@@ -1,5 +1,5 @@
 /** The progress reporting of `cli.ts pretrain` (lib/cli/train.ts), its --channels and betas. */
-import { join, relative, resolve } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { run } from "./_run.ts";
 import {
@@ -350,6 +350,56 @@ Deno.test("pretrain --force keeps the old checkpoint until its own first replace
       (await Array.fromAsync(Deno.readDir(p("m/checkpoint")))).map((e) => e.name).sort(),
       ["adam.safetensors", "state.json", "weights.safetensors"],
     );
+  });
+});
+
+Deno.test("init --force and pretrain --force whose new weights cannot be written (a full disk) leave the outputs those weights would make stale", async () => {
+  await withTwelve(async (p, ok) => {
+    const m = p("m");
+    await ok("pretrain", p("ds"), "--model", m, "--epochs", "1", "--latent-dim", "3");
+    await ok("init", p("ds"), "--model", m, "--k", "2,3", "--n-init", "2");
+    await ok("finetune", p("ds"), "--model", m, "--max-iter", "2");
+    // The model directory's files (checkpoint/ and finetune_checkpoint/ aside), by name.
+    const files = async () => {
+      const out: Record<string, Uint8Array> = {};
+      for await (const e of Deno.readDir(m)) {
+        if (e.isFile) out[e.name] = await Deno.readFile(join(m, e.name));
+      }
+      return out;
+    };
+    const before = await files();
+    for (const f of ["dec.safetensors", "finetune_log.csv", "k_selection.csv"]) {
+      assert(f in before, `${f} missing before the test`);
+    }
+    const { openSync } = Deno;
+    // The disk fills as the new weights' temporary is written.
+    const fullAt = (name: string) => {
+      Deno.openSync = (path, options) => {
+        if (basename(String(path)).startsWith(`.${name}.`)) {
+          throw Object.assign(new Error("No space left on device (os error 28)"), {
+            code: "ENOSPC",
+          });
+        }
+        return openSync(path, options);
+      };
+    };
+    try {
+      fullAt("centroids.safetensors");
+      const init = await run("init", p("ds"), "--model", m, "--k", "3", "--n-init", "2", "--force");
+      assertEquals(init.code, 2, init.err.join("\n"));
+      assertEquals(await files(), before, "init --force lost outputs to a write that failed");
+      fullAt("autoencoder.safetensors");
+      const pre = ["pretrain", p("ds"), "--model", m, "--epochs", "1", "--latent-dim", "3"];
+      const again = await run(...pre, "--seed", "7", "--force", "--cpu", "--quiet");
+      assertEquals(again.code, 2, again.err.join("\n"));
+      // Its learning curve and log, written as it trains, are its own; the rest is as it was.
+      const after = await files();
+      for (const own of ["learning_curve.png", "learning_curve.csv"]) delete after[own];
+      for (const own of ["learning_curve.png", "learning_curve.csv"]) delete before[own];
+      assertEquals(after, before, "pretrain --force lost outputs to a write that failed");
+    } finally {
+      Deno.openSync = openSync;
+    }
   });
 });
 

@@ -194,6 +194,26 @@ Deno.test("writeFileAtomic writes all of a large file, and a failed write leaves
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("writeFileAtomic's beforeRename runs with the new bytes on the disk beside the old file, just before they replace it; its error passes on as it is, leaving the old file", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/w.bin`;
+  await writeFileAtomic(path, "old");
+  const seen: string[] = [];
+  await writeFileAtomic(path, "new", async () => {
+    seen.push(await Deno.readTextFile(path));
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name !== "w.bin") seen.push(await Deno.readTextFile(`${dir}/${e.name}`));
+    }
+  });
+  assertEquals([seen, await Deno.readTextFile(path)], [["old", "new"], "new"]);
+  const why = new Error("stale outputs could not be removed");
+  const e = await assertRejects(() => writeFileAtomic(path, "newer", () => Promise.reject(why)));
+  assert(e === why, `not the hook's own error: ${e}`);
+  assertEquals(await Deno.readTextFile(path), "new");
+  assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["w.bin"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("writeDirAtomic with force replaces the old directory and leaves nothing beside it; a failed fill leaves nothing", async () => {
   const dir = await Deno.makeTempDir();
   const out = `${dir}/out`;
