@@ -16,9 +16,9 @@ import { detectionCacheChannel } from "../io/sds_triggers.ts";
 import { DETECTIONS_DIR } from "../io/extract.ts";
 import { parseJsonFile, UserError } from "../util/errors.ts";
 import { type ExtractConfig, spectrogramGeometry } from "../io/extract_config.ts";
-import { isDirectory, LOCK_FILE } from "../io/checkpoint.ts";
+import { fileDigest, isDirectory, LOCK_FILE } from "../io/checkpoint.ts";
 import { softwareText } from "../util/software.ts";
-import { readModelInfo } from "../cluster/pretrain.ts";
+import { checkWeightsRecord, readModelInfo } from "../cluster/pretrain.ts";
 
 /** A directory's summary: its kind and the figures worth knowing about it. */
 export interface DirSummary {
@@ -377,6 +377,18 @@ export async function describeDir(dir: string): Promise<DirSummary> {
       ? undefined
       : parseCsvRecords(curve, ",", { source: join(dir, "learning_curve.csv") }).at(-1);
     const has = async (f: string) => (await Deno.stat(join(dir, f)).catch(() => null)) !== null;
+    // Weights that are not the file their stage's record describes (a run killed between
+    // writing them and model.json, or a file copied in), which cluster and finetune refuse.
+    const stale: string[] = [];
+    for (const file of ["autoencoder.safetensors", "centroids.safetensors", "dec.safetensors"]) {
+      const digest = await fileDigest(join(dir, file)).catch(() => null);
+      try {
+        if (digest !== null) checkWeightsRecord(dir, m, file, digest);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        stale.push(e.message);
+      }
+    }
     return {
       kind: "model",
       path: dir,
@@ -430,6 +442,7 @@ export async function describeDir(dir: string): Promise<DirSummary> {
         pretrainCheckpoint: await has("checkpoint"),
         finetuneCheckpoint: await has("finetune_checkpoint"),
       },
+      ...(stale.length ? { note: stale.join("; ") } : {}),
     };
   }
   const result = await readText(join(dir, "result.json"));

@@ -3,6 +3,7 @@
  */
 import { join } from "node:path";
 import { run } from "./_run.ts";
+import { fileDigest } from "../../lib/io/checkpoint.ts";
 import {
   describeDir,
   formatSummary,
@@ -590,6 +591,43 @@ Deno.test("describeDir on a model: no val loss where the last epoch has none, th
     // "unknown".
     assert(!("resumedFrom" in s.pretrain), JSON.stringify(s.pretrain));
     assertEquals(s.finetune.resumedFrom, ["unknown", "seisdec 1.0, Deno 2.0, cpu"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("describeDir on a model notes weights that are not the files model.json's records describe, as cluster refuses them", async () => {
+  const dir = await Deno.makeTempDir();
+  const ae = new Uint8Array([1, 2, 3]), centres = new Uint8Array([4, 5, 6]);
+  await Deno.writeFile(join(dir, "autoencoder.safetensors"), ae);
+  await Deno.writeFile(join(dir, "centroids.safetensors"), centres);
+  const record = async (init: string) =>
+    await Deno.writeTextFile(
+      join(dir, "model.json"),
+      JSON.stringify({
+        pretrain: {
+          epochsDone: 1,
+          epochs: 1,
+          weights: await fileDigest(join(dir, "autoencoder.safetensors")),
+        },
+        init: { k: 2, method: "kmeans", weights: init },
+      }),
+    );
+  try {
+    await record((await fileDigest(join(dir, "centroids.safetensors")))!);
+    assert(!("note" in await describeDir(dir)), "a note for weights that match their records");
+    // A run killed between its centres and model.json: the record is the earlier centres'.
+    const earlier = "sha256:" + "0".repeat(64);
+    await record(earlier);
+    const s = await describeDir(dir);
+    const now = (await fileDigest(join(dir, "centroids.safetensors")))!;
+    assertEquals(
+      s.note,
+      `Cannot use ${join(dir, "centroids.safetensors")}: it is not the file model.json's init ` +
+        `record describes (${now.slice(0, 19)}…, recorded ${earlier.slice(0, 19)}…): init did ` +
+        "not finish writing, or the file was replaced: run init again",
+    );
+    assert(formatSummary(s).includes("\nnote:           Cannot use "), formatSummary(s));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
