@@ -1037,15 +1037,40 @@ export function findSdsFiles(task: SampleTask, t0: number, t1: number, look: Sds
       fresh.forEach(add);
       fresh.forEach((a) => stoodIn.add(a.code));
       if (alts.some((a) => stoodIn.has(a))) continue;
+      // A directory or a link to nothing at a day file's path is named as such.
+      const inPlace = f.paths.map((p) => [p, notAFile(p)]).find(([, why]) => why);
       task.error = {
         reason: "missing channel",
-        message: `Cannot find ${net}.${sta}.${f.loc}.${code} in ${dir}: expected ${
-          f.paths.join(" or ")
+        message: `Cannot find ${net}.${sta}.${f.loc}.${code} in ${dir}: ${
+          inPlace ? `${inPlace[0]} is ${inPlace[1]}` : `expected ${f.paths.join(" or ")}`
         }`,
       };
       return;
     }
     add(f);
+  }
+}
+
+/**
+ * What stands at a day file's path that is not a regular file: SDS lookups that find no day
+ * file name it, where its name alone made the message say the archive held the very day it
+ * lacked.
+ *
+ * @param path A day file's path.
+ * @returns e.g. `a directory, not a day file`, or "" where nothing, or a file, is there.
+ */
+export function notAFile(path: string): string {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile ? "" : st.isDirectory ? "a directory, not a day file" : "not a regular file";
+  } catch {
+    try {
+      return Deno.lstatSync(path).isSymlink
+        ? `a symbolic link to ${Deno.readLinkSync(path)}, which does not exist`
+        : "";
+    } catch {
+      return ""; // nothing there
+    }
   }
 }
 

@@ -27,7 +27,7 @@ import {
   segmentEnd,
 } from "./mseed.ts";
 import { basename, join } from "node:path";
-import { fileExists, sdsPaths } from "./manifest.ts";
+import { fileExists, notAFile, sdsPaths } from "./manifest.ts";
 import { isSac, readSac, sacOtherVersion } from "./sac.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { demean } from "../signal/detrend.ts";
@@ -696,20 +696,26 @@ export function finishDetection(
         reason: "missing channel",
         message: `Cannot detect triggers on ${id} on ${
           new Date(d.day).toISOString().slice(0, 10)
-        }: its day file ${path} does not exist (no triggers that day)`,
+        }: its day file ${path} ${
+          notAFile(path) ? `is ${notAFile(path)}` : "does not exist"
+        } (no triggers that day)`,
       });
     }
   } else {
+    // A directory or a link to nothing at a day file's path is named as such.
+    const inPlace = sdsPaths(dir, codes, start, end - 1).map((p) => [p, notAFile(p)])
+      .find(([, why]) => why);
+    const span = `from ${new Date(start).toISOString()} to ${new Date(end).toISOString()}`;
     problems.push({
       source: id,
       reason: "missing channel",
-      message:
-        `Cannot detect triggers on ${id}: ${dir} holds no day file of it from ${
-          new Date(start).toISOString()
-        } to ${new Date(end).toISOString()} (e.g. ${
+      message: inPlace
+        ? `Cannot detect triggers on ${id}: ${dir} holds no day file of it ${span}: ` +
+          `${inPlace[0]} is ${inPlace[1]}`
+        : `Cannot detect triggers on ${id}: ${dir} holds no day file of it ${span} (e.g. ${
           sdsPaths(dir, codes, start, start)[0]
-        }); a station that records U, V, W or 1, 2, 3 without Z triggers on a channel listed as ` +
-        `one of those`,
+        }); a station that records U, V, W or 1, 2, 3 without Z triggers on a channel listed ` +
+          `as one of those`,
     });
   }
   const all = days.flatMap((d) =>

@@ -20,6 +20,7 @@ import {
   checkSdsRoot,
   fileExists,
   findSdsFiles,
+  notAFile,
   parseUtc,
   type SampleTask,
   type SdsLookup,
@@ -230,22 +231,6 @@ function noDayFiles(
         : `it holds no channel of ${net}.${sta} in those years`
     }`,
   );
-}
-
-/** What stands at a day file's path that is not a regular file ("" where none is, or a file). */
-function notAFile(path: string): string {
-  try {
-    const st = Deno.statSync(path);
-    return st.isFile ? "" : st.isDirectory ? "a directory, not a day file" : "not a regular file";
-  } catch {
-    try {
-      return Deno.lstatSync(path).isSymlink
-        ? `a symbolic link to ${Deno.readLinkSync(path)}, which does not exist`
-        : "";
-    } catch {
-      return ""; // nothing there
-    }
-  }
 }
 
 /**

@@ -208,6 +208,47 @@ Deno.test("extract --sds: a day file the window needs but the archive lacks is n
   }
 });
 
+Deno.test("extract --sds: a pick whose day file's path holds a directory or a symbolic link to nothing fails naming that path and what it is", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const t = Date.UTC(2024, 0, 1, 12);
+    const d = `${root}/2024/XX/AAA/HHZ.D`;
+    await Deno.mkdir(`${d}/XX.AAA.00.HHZ.D.2024.001`, { recursive: true });
+    await Deno.mkdir(`${root}/2024/XX/BBB/HHZ.D`, { recursive: true });
+    await Deno.symlink("/gone", `${root}/2024/XX/BBB/HHZ.D/XX.BBB.00.HHZ.D.2024.001`);
+    const at = (station: string) => ({
+      network: "XX",
+      station,
+      location: "00",
+      channel: "HHZ",
+      phase: "P",
+      time: t,
+    });
+    const pick: QuakeMlEvent = {
+      id: "e1",
+      type: "earthquake",
+      origin: { time: t - 60_000, latitude: 0, longitude: 0, depth: 0 },
+      picks: [at("AAA"), at("BBB")],
+    };
+    await Deno.writeTextFile(`${root}/ev.xml`, formatQuakeMl([pick]));
+    const tasks = await sdsTasks(root, `${root}/ev.xml`, null, "P", (c) => [c], [20_000, 66_000]);
+    assertEquals(tasks.map((x) => x.error), [
+      {
+        reason: "missing channel",
+        message: `Cannot find XX.AAA.00.HHZ in ${root}: ${d}/XX.AAA.00.HHZ.D.2024.001 is a ` +
+          "directory, not a day file",
+      },
+      {
+        reason: "missing channel",
+        message: `Cannot find XX.BBB.00.HHZ in ${root}: ${root}/2024/XX/BBB/HHZ.D/` +
+          "XX.BBB.00.HHZ.D.2024.001 is a symbolic link to /gone, which does not exist",
+      },
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract --sds: a pick in a leap second fails its sample as bad time, naming the file, the pick and its time", async () => {
   const root = await Deno.makeTempDir();
   try {

@@ -267,6 +267,45 @@ Deno.test("detectSdsTriggers: a whole day of the span without its day file is li
   }
 });
 
+Deno.test("detectSdsTriggers: a directory or a symbolic link to nothing at a day file's path is named as such, for a channel without any day file and for a whole day of the span", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const [p1, p2] = sdsPaths(dir, CODES, T0, T0 + DAY);
+    await Deno.mkdir(p1, { recursive: true });
+    const span = "from 2024-01-01T00:00:00.000Z to 2024-01-01T01:00:00.000Z";
+    const one = await detectSdsTriggers(dir, CODES, T0, T0 + 3_600_000, SPEC, 1);
+    assertEquals(one.problems.map((p) => [p.source, p.reason]), [
+      [p1, "unreadable"],
+      [CODES.join("."), "missing channel"],
+    ]);
+    assertEquals(
+      one.problems[1].message,
+      `Cannot detect triggers on XX.ABC.00.HHZ: ${dir} holds no day file of it ${span}: ${p1} ` +
+        "is a directory, not a day file",
+    );
+    await Deno.remove(p1);
+    await Deno.symlink("/gone", p1);
+    const link = await detectSdsTriggers(dir, CODES, T0, T0 + 3_600_000, SPEC, 1);
+    assertEquals(
+      link.problems.map((p) => p.message),
+      [
+        `Cannot detect triggers on XX.ABC.00.HHZ: ${dir} holds no day file of it ${span}: ${p1} ` +
+        "is a symbolic link to /gone, which does not exist",
+      ],
+    );
+    // Day 2 has its file; day 1, a whole day of the span, has the link.
+    await Deno.writeFile(p2, await encodeMiniseed3([record(T0 + DAY, T0 + DAY + 60_000, [], 9)]));
+    const days = await detectSdsTriggers(dir, CODES, T0, T0 + 2 * DAY, SPEC, 1);
+    assertEquals(days.problems.map((p) => [p.source, p.message]), [[
+      p1,
+      `Cannot detect triggers on XX.ABC.00.HHZ on 2024-01-01: its day file ${p1} is a symbolic ` +
+      "link to /gone, which does not exist (no triggers that day)",
+    ]]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** A cache file's lines, parsed. */
 async function cacheLines(path: string): Promise<
   { day: number; key: string; triggers: [number, number, number, number][] }[]
