@@ -2645,20 +2645,29 @@ async function seedDetections(dataset: string, to: string): Promise<void> {
  *
  * @param config The config.
  * @param found With a coincidence: the triggers found before it.
+ * @param kept Where the detections are kept for the next run (`.NAME.detections`), or null.
  * @returns the message.
  */
-export function noSamplesMessage(config: ExtractConfig, found = 0): string {
+export function noSamplesMessage(
+  config: ExtractConfig,
+  found = 0,
+  kept: string | null = null,
+): string {
   const w = config.input.format === "sds" ? config.input.windows : null;
   if (w?.trigger) {
     const t = w.trigger;
     const settings = `STA/LTA (${t.method}, STA ${t.sta} s, LTA ${t.lta} s, ON ${t.on}, ` +
       `OFF ${t.off})`;
+    const keptNote = kept
+      ? `; the detections are kept in ${kept} for the next run (which detects again only the ` +
+        `days whose trigger settings or day files differ)`
+      : "";
     if (t.coincidence && found > 0) {
       return `Cannot extract: ${settings} found ${found} trigger${found > 1 ? "s" : ""} on ` +
         `${w.channels.join(", ")} from ${w.start} to ${w.end}, and the coincidence of ` +
         `${t.coincidence.stations} stations within ${t.coincidence.window} s kept none: lower ` +
         `the stations needed or widen the window (--coincidence N/S), or lower ON (--trigger ` +
-        `STA/LTA/ON/OFF) for more triggers at each station`;
+        `STA/LTA/ON/OFF) for more triggers at each station${keptNote}`;
     }
     const co = t.coincidence
       ? `, ${t.coincidence.stations} stations within ${t.coincidence.window} s`
@@ -2668,7 +2677,7 @@ export function noSamplesMessage(config: ExtractConfig, found = 0): string {
       `${w.end}: lower ON (--trigger STA/LTA/ON/OFF)${
         t.coincidence ? " or the stations needed" : ""
       }, ` +
-      `or check that the archive holds these channels in that span`;
+      `or check that the archive holds these channels in that span${keptNote}`;
   }
   return `Cannot extract: the input lists no samples`;
 }
@@ -2691,7 +2700,14 @@ async function extractInto(
     detectionCache: detections ? { dir: detections, write: true } : null,
     onTriggers: (n) => found = n,
   });
-  if (tasks.length === 0) throw new UserError(noSamplesMessage(config, found));
+  if (tasks.length === 0) {
+    // Kept for the next run, as after Ctrl-C: said so, not left beside the output without a word.
+    const kept = detections &&
+        await Deno.stat(detections).then((s) => s.isDirectory, () => false)
+      ? detections
+      : null;
+    throw new UserError(noSamplesMessage(config, found, kept));
+  }
   const te = nameTriggerEvents(tasks, config);
   const C = config.components === "channel" ? 1 : config.components.length;
   const componentNames = config.components === "channel" ? ["channel"] : config.components;

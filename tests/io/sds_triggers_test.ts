@@ -583,6 +583,36 @@ Deno.test("an extraction at triggers that finds none says so, with the detector'
   );
 });
 
+Deno.test("an extraction at triggers refused as finding none says that its detections are kept beside the output for the next run", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await archive(`${root}/sds`);
+    const config = parseExtractConfig({
+      input: {
+        format: "sds",
+        dir: `${root}/sds`,
+        windows: {
+          start: "2024-01-02T00:00:00Z",
+          end: "2024-01-02T00:10:00Z",
+          trigger: { ...DEFAULT, on: 1000 },
+          channels: ["XX.ABC.00.HHZ"],
+        },
+      },
+    });
+    const kept = `${root}/.out.detections`;
+    await assertRejects(
+      () => runExtract(config, `${root}/out`, { quiet: true }),
+      UserError,
+      "or check that the archive holds these channels in that span; the detections are kept in " +
+        `${kept} for the next run (which detects again only the days whose trigger settings or ` +
+        "day files differ)",
+    );
+    assert((await Deno.stat(kept)).isDirectory);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract --windows START/END --trigger: flags read, kept from a config file, and refused where they do not fit", () => {
   const base = { format: "sds", dir: "/a", stations: null, phase: "P" };
   const over = (input: unknown, flags: Record<string, string>) =>
