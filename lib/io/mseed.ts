@@ -1298,10 +1298,29 @@ export function mergeSegments(
  * @param segs Segments of one channel, sorted by start time.
  * @param tolerance Largest gap or overlap merged, s.
  * @param source File name for messages.
+ * @param onBreak Called with each break: why (as {@linkcode mergeSegments} says it), the start of
+ *   the segment that begins the next run (ms since 1970), and its kind (a change of sampling
+ *   `rate`, a `gap` or an `overlap` beyond the tolerance).
  * @returns the merged runs, in time order.
  */
-export function mergeRuns(segs: readonly Segment[], tolerance: number, source: string): Trace[] {
-  return splitRuns(segs, tolerance, source).runs.map((r) => mergeRun(r.segs));
+export function mergeRuns(
+  segs: readonly Segment[],
+  tolerance: number,
+  source: string,
+  onBreak?: (b: { message: string; time: number; kind: "rate" | "gap" | "overlap" }) => void,
+): Trace[] {
+  const { runs, breaks } = splitRuns(segs, tolerance, source);
+  for (const [i, message] of breaks.entries()) {
+    const before = runs[i], next = runs[i + 1].segs[0];
+    const fs = before.segs[0].samplingRate;
+    const kind = Math.abs(next.samplingRate - fs) > 1e-6 * fs
+      ? "rate"
+      : next.startTime > before.end
+      ? "gap"
+      : "overlap";
+    onBreak?.({ message, time: next.startTime, kind });
+  }
+  return runs.map((r) => mergeRun(r.segs));
 }
 
 /** Splits time-sorted segments into runs at each break, with why each break is one. */

@@ -494,7 +494,7 @@ export async function detectSdsDays(
     // The day's own file, whether it held any of the channel's data in [from, to), and the
     // channels it held instead: one of another station or day must not pass for a quiet day.
     const own = sdsPaths(dir, codes, day, day)[0];
-    let ownData = false;
+    let ownData = false, overlapListed = false;
     const ownOthers = new Set<string>();
     for (let h0 = Math.floor(from / PIECE_MS) * PIECE_MS; h0 < to; h0 += PIECE_MS) {
       const p0 = Math.max(h0, from), p1 = Math.min(h0 + PIECE_MS, to);
@@ -542,7 +542,23 @@ export async function detectSdsDays(
         }
       }
       segs.sort((a, b) => a.startTime - b.startTime);
-      for (const run of mergeRuns(segs, gapTolerance, id)) {
+      // A change of sampling rate or an overlap beyond the tolerance in this piece's span is
+      // listed, as windows list it (a gap is not: the data simply stop there); each side is
+      // detected on its own. Overlaps are listed once a day: a damaged header can make every
+      // record overlap the next.
+      const runs = mergeRuns(segs, gapTolerance, own, (b) => {
+        if (b.kind === "gap" || !(b.time >= p0 && b.time < p1)) return;
+        const overlap = b.kind === "overlap";
+        if (overlap && overlapListed) return;
+        overlapListed ||= overlap;
+        problem({
+          source: own,
+          reason: "gap",
+          message: `${b.message} (each side detected on its own: no triggers within an LTA after ` +
+            `it${overlap ? "; later overlaps that day are not listed" : ""})`,
+        });
+      });
+      for (const run of runs) {
         const fs = run.samplingRate, dt = 1000 / fs;
         const i0 = Math.max(0, Math.ceil((t0 - run.startTime) / dt));
         const i1 = Math.min(run.data.length, Math.floor((t1 - run.startTime) / dt) + 1);

@@ -306,6 +306,48 @@ Deno.test("detectSdsTriggers: a directory or a symbolic link to nothing at a day
   }
 });
 
+Deno.test("detectSdsTriggers: a change of sampling rate, or an overlap beyond the gap tolerance, in a day file is listed as windows list it (overlaps once a day); a gap is not", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const [p] = sdsPaths(dir, CODES, T0, T0);
+    await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+    const at50 = record(T0 + 600_000, T0 + 1_200_000, [], 2);
+    await Deno.writeFile(
+      p,
+      await encodeMiniseed3([
+        record(T0, T0 + 600_000, [], 1),
+        // 10 minutes of samples at 50 Hz: 5 minutes.
+        { ...at50, samplingRate: 50, data: at50.data.slice(0, 15_000) },
+        record(T0 + 900_000, T0 + 1_800_000, [], 3),
+        // Two overlaps of other samples, 40 s and 20 s; then a gap of 5 minutes.
+        record(T0 + 1_760_000, T0 + 2_400_000, [], 4),
+        record(T0 + 2_380_000, T0 + 3_000_000, [], 5),
+        record(T0 + 3_300_000, T0 + 3_600_000, [], 6),
+      ]),
+    );
+    const { problems } = await detectSdsTriggers(dir, CODES, T0, T0 + 3_600_000, SPEC, 1);
+    const after = " (each side detected on its own: no triggers within an LTA after it";
+    assertEquals(problems.map((x) => [x.source, x.reason]), [[p, "gap"], [p, "gap"], [p, "gap"]]);
+    assertEquals(problems.slice(0, 2).map((x) => x.message), [
+      `Cannot merge XX.ABC.00.HHZ in ${p}: sampling rate changes from 100 to 50 Hz${after})`,
+      `Cannot merge XX.ABC.00.HHZ in ${p}: sampling rate changes from 50 to 100 Hz${after})`,
+    ]);
+    // The first overlap, once (its records and those it overlaps interleave by start time, so
+    // the break falls between a record of one and the run of the other).
+    assert(
+      new RegExp(
+        `^Cannot merge XX\\.ABC\\.00\\.HHZ in .*: overlap of \\d+\\.000 s at ` +
+          `2024-01-01T00:29:\\d\\d\\.000Z exceeds the tolerance of 1 s \\(each side ` +
+          `detected on its own: no triggers within an LTA after it; later overlaps that day ` +
+          `are not listed\\)$`,
+      ).test(problems[2].message),
+      problems[2].message,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** A cache file's lines, parsed. */
 async function cacheLines(path: string): Promise<
   { day: number; key: string; triggers: [number, number, number, number][] }[]
