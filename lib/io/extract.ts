@@ -2129,7 +2129,9 @@ export function windowChunks(
  *
  * @param config The config.
  * @param options `quiet` hides the detection's progress bar; `detectionCache`: where detected
- *   days are kept; `onTriggers`: with a coincidence, called with the triggers found before it.
+ *   days are kept; `onTriggers`: with a coincidence, called with the triggers found before it;
+ *   `onLtaTooLong`: where the LTA is longer than every continuous stretch of the channels' data,
+ *   called with the longest, s.
  * @returns the tasks (up to the `limit`th that can be tried, when set).
  */
 export async function buildTasks(
@@ -2138,6 +2140,7 @@ export async function buildTasks(
     quiet?: boolean;
     detectionCache?: DetectionCache | null;
     onTriggers?: (found: number) => void;
+    onLtaTooLong?: (longest: number) => void;
   } = {},
 ): Promise<SampleTask[]> {
   const inp = config.input;
@@ -2200,6 +2203,7 @@ export async function buildTasks(
             : undefined,
           detectConcurrency: Math.max(1, nDetect),
           onTriggers: options.onTriggers,
+          onLtaTooLong: options.onLtaTooLong,
           onDetected: (done, total, kept) => {
             const note = kept ? `${kept} kept from an earlier run` : undefined;
             if (done === 0) progress = new Progress("detect", total, { quiet: options.quiet });
@@ -2646,12 +2650,15 @@ async function seedDetections(dataset: string, to: string): Promise<void> {
  * @param config The config.
  * @param found With a coincidence: the triggers found before it.
  * @param kept Where the detections are kept for the next run (`.NAME.detections`), or null.
+ * @param longest Where the LTA is longer than every continuous stretch of the data (the ratio was
+ *   never formed, whatever ON): the longest, s; else null.
  * @returns the message.
  */
 export function noSamplesMessage(
   config: ExtractConfig,
   found = 0,
   kept: string | null = null,
+  longest: number | null = null,
 ): string {
   const w = config.input.format === "sds" ? config.input.windows : null;
   if (w?.trigger) {
@@ -2672,6 +2679,13 @@ export function noSamplesMessage(
     const co = t.coincidence
       ? `, ${t.coincidence.stations} stations within ${t.coincidence.window} s`
       : "";
+    if (longest !== null) {
+      return `Cannot extract: STA/LTA (${t.method}, STA ${t.sta} s, LTA ${t.lta} s, ON ${t.on}, ` +
+        `OFF ${t.off}${co}) found no triggers on ${w.channels.join(", ")} from ${w.start} to ` +
+        `${w.end}: the LTA of ${t.lta} s is longer than any continuous stretch of data there ` +
+        `(the longest: ${+longest.toFixed(2)} s), so the ratio was never formed: use a shorter ` +
+        `LTA (--trigger STA/LTA/ON/OFF)${keptNote}`;
+    }
     return `Cannot extract: STA/LTA (${t.method}, STA ${t.sta} s, LTA ${t.lta} s, ON ${t.on}, ` +
       `OFF ${t.off}${co}) found no triggers on ${w.channels.join(", ")} from ${w.start} to ` +
       `${w.end}: lower ON (--trigger STA/LTA/ON/OFF)${
@@ -2694,11 +2708,12 @@ async function extractInto(
   // long on a large archive), as DatasetWriter.create refuses it after.
   if (options.force) await removeStrayProgress(out);
   await checkOutputTarget(out, { force: options.force, marker: "meta.json" });
-  let found = 0;
+  let found = 0, longest: number | null = null;
   const tasks = await buildTasks(config, {
     quiet: options.quiet,
     detectionCache: detections ? { dir: detections, write: true } : null,
     onTriggers: (n) => found = n,
+    onLtaTooLong: (s) => longest = s,
   });
   if (tasks.length === 0) {
     // Kept for the next run, as after Ctrl-C: said so, not left beside the output without a word.
@@ -2706,7 +2721,7 @@ async function extractInto(
         await Deno.stat(detections).then((s) => s.isDirectory, () => false)
       ? detections
       : null;
-    throw new UserError(noSamplesMessage(config, found, kept));
+    throw new UserError(noSamplesMessage(config, found, kept, longest));
   }
   const te = nameTriggerEvents(tasks, config);
   const C = config.components === "channel" ? 1 : config.components.length;

@@ -220,6 +220,11 @@ export interface DetectionDay {
   triggers: [number, number, number, number][];
   /** The problems of the files it read, and of its runs. */
   problems: DetectionProblem[];
+  /**
+   * Where no continuous stretch of the data it read was longer than the LTA (the ratio was never
+   * formed): the longest, s. Absent otherwise (and on days kept before it was recorded).
+   */
+  short?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -263,7 +268,7 @@ function isDetectionDay(e: unknown): e is DetectionDay {
     d.triggers.every((t) =>
       Array.isArray(t) && t.length === 4 && t.every((x) => typeof x === "number" && isFinite(x))
     ) &&
-    Array.isArray(d.problems) &&
+    (d.short === undefined || Number.isFinite(d.short)) && Array.isArray(d.problems) &&
     d.problems.every((p) =>
       typeof p === "object" && p !== null && typeof p.source === "string" &&
       typeof p.reason === "string" && typeof p.message === "string"
@@ -372,7 +377,8 @@ function readSpan(from: number, to: number, t: SdsTrigger): [number, number] {
  *   into runs, each detected on its own.
  * @param options `cache`: where days detected before are kept; `onDay`: called as each UTC day
  *   of the span is done, with true where it was taken from the cache.
- * @returns the triggers and the problems met.
+ * @returns the triggers and the problems met (and `longest`, where the LTA is longer than every
+ *   continuous stretch of the data).
  */
 export async function detectSdsTriggers(
   dir: string,
@@ -382,7 +388,7 @@ export async function detectSdsTriggers(
   t: SdsTrigger & { band: [number, number]; dead: number },
   gapTolerance: number,
   options: { cache?: DetectionCache | null; onDay?: (kept: boolean) => void } = {},
-): Promise<{ detections: Detection[]; problems: DetectionProblem[] }> {
+): Promise<DetectionResult> {
   const days = await detectSdsDays(dir, codes, start, end, t, gapTolerance, options);
   return finishDetection(dir, codes, start, end, t, days);
 }
@@ -495,6 +501,8 @@ export async function detectSdsDays(
     // channels it held instead: one of another station or day must not pass for a quiet day.
     const own = sdsPaths(dir, codes, day, day)[0];
     let ownData = false, overlapListed = false;
+    // Whether any run was long enough for the LTA, and the longest stretch read (s) where none was.
+    let formed = false, longest = 0;
     const ownOthers = new Set<string>();
     for (let h0 = Math.floor(from / PIECE_MS) * PIECE_MS; h0 < to; h0 += PIECE_MS) {
       const p0 = Math.max(h0, from), p1 = Math.min(h0 + PIECE_MS, to);
@@ -563,7 +571,11 @@ export async function detectSdsDays(
         const i0 = Math.max(0, Math.ceil((t0 - run.startTime) / dt));
         const i1 = Math.min(run.data.length, Math.floor((t1 - run.startTime) / dt) + 1);
         const nsta = Math.max(1, Math.round(t.sta * fs)), nlta = Math.round(t.lta * fs);
-        if (i1 - i0 <= nlta || nlta <= nsta) continue;
+        if (i1 - i0 <= nlta || nlta <= nsta) {
+          longest = Math.max(longest, (i1 - i0) / fs);
+          continue;
+        }
+        formed = true;
         const fmax = Math.min(t.band[1], 0.45 * fs);
         if (!(t.band[0] < fmax)) {
           problem({
@@ -626,6 +638,7 @@ export async function detectSdsDays(
           }; no triggers there)`,
       });
     }
+    if (!formed && longest > 0) entry.short = longest;
     return entry;
   };
   // The cache's files, one per calendar month (so that months detected on different workers
@@ -687,7 +700,7 @@ export async function detectSdsDays(
  * @param end Onsets stop before this, ms since 1970 UTC.
  * @param t The spec, with `dead` given.
  * @param days The channel's days from start until end ({@linkcode detectSdsDays}), in order.
- * @returns the triggers and the problems.
+ * @returns the triggers and the problems (and `longest`: {@linkcode DetectionResult}).
  */
 export function finishDetection(
   dir: string,
@@ -745,6 +758,12 @@ export function finishDetection(
     if (last && Math.abs(det.trigger - last.trigger) <= SAME_TRIGGER_MS) continue;
     detections.push(det);
   }
+  // The LTA longer than every stretch of data read (the ratio never formed): its cause of no
+  // triggers, for extract's message, rather than an ON too high.
+  const read = days.filter((d) => d.found);
+  if (!detections.length && read.length && read.every((d) => d.short !== undefined)) {
+    return { detections, problems, longest: Math.max(...read.map((d) => d.short!)) };
+  }
   return { detections, problems };
 }
 
@@ -767,7 +786,15 @@ export interface DetectionJob {
 }
 
 /** What {@linkcode detectSdsTriggers} returns for one channel. */
-export type DetectionResult = { detections: Detection[]; problems: DetectionProblem[] };
+export type DetectionResult = {
+  detections: Detection[];
+  problems: DetectionProblem[];
+  /**
+   * Where no day's data held a continuous stretch longer than the LTA (so none triggered): the
+   * longest stretch, s.
+   */
+  longest?: number;
+};
 
 /**
  * The calendar months of a span: [start, end) cut at the first millisecond of each month.

@@ -505,6 +505,8 @@ export function windowStamp(t: number): string {
  *   detections); `onDetected`: called with (0, total, 0) before the first channel, then as each
  *   channel-day's detection ends (done, total, how many of those were kept ones);
  *   `onTriggers`: with a coincidence, called with the count of triggers found before it.
+ *   `onLtaTooLong`: where no channel's data held a continuous stretch longer than the LTA (none
+ *   triggered), called with the longest stretch, s.
  * @returns the tasks, by channel (in the order given; a pattern's matches sorted), then by time.
  * @throws {UserError} when a field is invalid, the labels cannot be read, or there would be
  *   more than {@linkcode MAX_WINDOWS} windows.
@@ -523,10 +525,11 @@ export async function sdsWindowTasks(
       start: number,
       end: number,
       onDay?: (kept: boolean) => void,
-    ) => Promise<{ detections: Detection[]; problems: DetectionProblem[] }>;
+    ) => Promise<{ detections: Detection[]; problems: DetectionProblem[]; longest?: number }>;
     detectConcurrency?: number;
     onDetected?: (done: number, total: number, kept: number) => void;
     onTriggers?: (found: number) => void;
+    onLtaTooLong?: (longest: number) => void;
   } = {},
 ): Promise<SampleTask[]> {
   const where0 = "input.windows";
@@ -607,7 +610,8 @@ export async function sdsWindowTasks(
     const day = 86_400_000;
     const total = ids.length * (Math.floor((end - 1) / day) - Math.floor(start / day) + 1);
     // Channels detected `detectConcurrency` at a time (workers), the results kept in order.
-    const results: { detections: Detection[]; problems: DetectionProblem[] }[] = [];
+    const results: { detections: Detection[]; problems: DetectionProblem[]; longest?: number }[] =
+      [];
     let next = 0, done = 0, kept = 0;
     const detect = options.detect;
     const lane = async () => {
@@ -623,6 +627,9 @@ export async function sdsWindowTasks(
     await Promise.all(
       Array.from({ length: Math.max(1, options.detectConcurrency ?? 1) }, lane),
     );
+    if (results.length && results.every((r) => r.longest !== undefined)) {
+      options.onLtaTooLong?.(Math.max(...results.map((r) => r.longest!)));
+    }
     for (const [c, r] of results.entries()) {
       timesOf.push({ times: r.detections.map((d) => d.on), detections: r.detections });
       for (const problem of r.problems) problems.push({ id: ids[c], problem });

@@ -348,6 +348,36 @@ Deno.test("detectSdsTriggers: a change of sampling rate, or an overlap beyond th
   }
 });
 
+Deno.test("detectSdsTriggers: an LTA longer than every continuous stretch of the data (the ratio never formed) gives the longest stretch, also from kept detections; one that fits gives none", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const [p] = sdsPaths(dir, CODES, T0, T0);
+    await Deno.mkdir(p.replace(/\/[^/]+$/, ""), { recursive: true });
+    // 240 s, a gap of 60 s, then 300 s.
+    await Deno.writeFile(
+      p,
+      await encodeMiniseed3([
+        record(T0, T0 + 240_000, [], 1),
+        record(T0 + 300_000, T0 + 600_000, [], 2),
+      ]),
+    );
+    const cache = { dir: `${dir}/cache`, write: true };
+    const long = { ...SPEC, lta: 500 };
+    const r = await detectSdsTriggers(dir, CODES, T0, T0 + 3_600_000, long, 1, { cache });
+    assertEquals([r.detections, r.problems, r.longest], [[], [], 300]);
+    let kept = 0;
+    const again = await detectSdsTriggers(dir, CODES, T0, T0 + 3_600_000, long, 1, {
+      cache,
+      onDay: (k) => kept += k ? 1 : 0,
+    });
+    assertEquals([kept, again.longest], [1, 300]);
+    const fits = await detectSdsTriggers(dir, CODES, T0, T0 + 3_600_000, { ...SPEC, lta: 200 }, 1);
+    assertEquals(fits.longest, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** A cache file's lines, parsed. */
 async function cacheLines(path: string): Promise<
   { day: number; key: string; triggers: [number, number, number, number][] }[]
@@ -619,6 +649,26 @@ Deno.test("an extraction at triggers that finds none says so, with the detector'
       "(--coincidence N/S), or lower ON (--trigger STA/LTA/ON/OFF) for more triggers at each " +
       "station",
   );
+  // The LTA longer than every continuous stretch of the data: said so, with what to change (it
+  // said to lower ON, which changes nothing there).
+  assertEquals(
+    noSamplesMessage(
+      parseExtractConfig({
+        input: {
+          format: "sds",
+          dir: "/a",
+          windows: { ...windows, trigger: { ...windows.trigger, lta: 100000 } },
+        },
+      }),
+      0,
+      null,
+      10800,
+    ),
+    "Cannot extract: STA/LTA (recursive, STA 1 s, LTA 100000 s, ON 4, OFF 1.5) found no triggers " +
+      "on TA.M02C..BHZ from 2014-09-20T20:48:00Z to 2014-09-20T20:52:00Z: the LTA of 100000 s is " +
+      "longer than any continuous stretch of data there (the longest: 10800 s), so the ratio was " +
+      "never formed: use a shorter LTA (--trigger STA/LTA/ON/OFF)",
+  );
   assertEquals(
     noSamplesMessage(parseExtractConfig({ input: { format: "esec", dir: "/e" } })),
     "Cannot extract: the input lists no samples",
@@ -650,6 +700,36 @@ Deno.test("an extraction at triggers refused as finding none says that its detec
         "day files differ)",
     );
     assert((await Deno.stat(kept)).isDirectory);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("an extraction at triggers whose LTA is longer than every continuous stretch of the data says so, with the longest, rather than to lower ON", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await archive(`${root}/sds`);
+    const config = parseExtractConfig({
+      input: {
+        format: "sds",
+        dir: `${root}/sds`,
+        windows: {
+          start: "2024-01-02T00:00:00Z",
+          end: "2024-01-02T00:10:00Z",
+          trigger: { ...DEFAULT, lta: 1000 },
+          channels: ["XX.ABC.00.HHZ"],
+        },
+      },
+    });
+    // The longest: the day before's last 10 minutes and the 4 minutes before the gap.
+    await assertRejects(
+      () => runExtract(config, `${root}/out`, { quiet: true }),
+      UserError,
+      "found no triggers on XX.ABC.00.HHZ from 2024-01-02T00:00:00Z to 2024-01-02T00:10:00Z: the " +
+        "LTA of 1000 s is longer than any continuous stretch of data there (the longest: 840 s), " +
+        "so the ratio was never formed: use a shorter LTA (--trigger STA/LTA/ON/OFF); the " +
+        "detections are kept in",
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
