@@ -248,6 +248,7 @@ export {
   type Detection,
   type DetectionCache,
   type DetectionProblem,
+  type DetectionResult,
   detectSdsTriggers,
   type SdsTrigger,
   TRIGGER_DEFAULTS,
