@@ -1038,11 +1038,11 @@ export function findSdsFiles(task: SampleTask, t0: number, t1: number, look: Sds
       fresh.forEach((a) => stoodIn.add(a.code));
       if (alts.some((a) => stoodIn.has(a))) continue;
       // A directory or a link to nothing at a day file's path is named as such.
-      const inPlace = f.paths.map((p) => [p, notAFile(p)]).find(([, why]) => why);
+      const inPlace = notAFileAmong(f.paths);
       task.error = {
         reason: "missing channel",
         message: `Cannot find ${net}.${sta}.${f.loc}.${code} in ${dir}: ${
-          inPlace ? `${inPlace[0]} is ${inPlace[1]}` : `expected ${f.paths.join(" or ")}`
+          inPlace || `expected ${f.paths.join(" or ")}`
         }`,
       };
       return;
@@ -1072,6 +1072,21 @@ export function notAFile(path: string): string {
       return ""; // nothing there
     }
   }
+}
+
+/**
+ * The first of some day files' paths at which something other than a file stands, named with
+ * what it is ({@linkcode notAFile}).
+ *
+ * @param paths Day files' paths.
+ * @returns e.g. `PATH is a directory, not a day file`, or "" where there is none.
+ */
+export function notAFileAmong(paths: readonly string[]): string {
+  for (const p of paths) {
+    const what = notAFile(p);
+    if (what) return `${p} is ${what}`;
+  }
+  return "";
 }
 
 /**

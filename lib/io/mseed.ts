@@ -1276,12 +1276,12 @@ export function mergeSegments(
 ): Trace {
   const { runs, breaks } = splitRuns(segs, tolerance, source);
   if (runs.length === 1) return mergeRun(runs[0].segs);
-  if (!window) throw new SampleError("gap", breaks[0]);
+  if (!window) throw new SampleError("gap", breaks[0].message);
   const [w0, w1] = window;
   const hit = runs.map((r, i) => ({ r, i })).filter(({ r }) =>
     r.segs[0].startTime <= w1 && r.end >= w0
   );
-  if (hit.length > 1) throw new SampleError("gap", breaks[hit[0].i]);
+  if (hit.length > 1) throw new SampleError("gap", breaks[hit[0].i].message);
   if (hit.length === 1) return mergeRun(hit[0].r.segs);
   // The window falls in a gap or beyond the data: the nearest run, which the caller will find
   // too short or not holding its reference time.
@@ -1307,30 +1307,24 @@ export function mergeRuns(
   segs: readonly Segment[],
   tolerance: number,
   source: string,
-  onBreak?: (b: { message: string; time: number; kind: "rate" | "gap" | "overlap" }) => void,
+  onBreak?: (b: RunBreak & { time: number }) => void,
 ): Trace[] {
   const { runs, breaks } = splitRuns(segs, tolerance, source);
-  for (const [i, message] of breaks.entries()) {
-    const before = runs[i], next = runs[i + 1].segs[0];
-    const fs = before.segs[0].samplingRate;
-    const kind = Math.abs(next.samplingRate - fs) > 1e-6 * fs
-      ? "rate"
-      : next.startTime > before.end
-      ? "gap"
-      : "overlap";
-    onBreak?.({ message, time: next.startTime, kind });
-  }
+  breaks.forEach((b, i) => onBreak?.({ ...b, time: runs[i + 1].segs[0].startTime }));
   return runs.map((r) => mergeRun(r.segs));
 }
+
+/** Why a segment starts a new run: the message, and the kind of break. */
+type RunBreak = { message: string; kind: "rate" | "gap" | "overlap" };
 
 /** Splits time-sorted segments into runs at each break, with why each break is one. */
 function splitRuns(
   segs: readonly Segment[],
   tolerance: number,
   source: string,
-): { runs: { segs: Segment[]; end: number }[]; breaks: string[] } {
+): { runs: { segs: Segment[]; end: number }[]; breaks: RunBreak[] } {
   const runs: { segs: Segment[]; end: number }[] = [];
-  const breaks: string[] = [];
+  const breaks: RunBreak[] = [];
   for (const s of segs) {
     const run = runs.at(-1);
     if (!run) {
@@ -1366,20 +1360,27 @@ function breakBetween(
   s: Segment,
   tolerance: number,
   source: string,
-): string | null {
+): RunBreak | null {
   const fs = run[0].samplingRate;
   if (Math.abs(s.samplingRate - fs) > 1e-6 * fs) {
-    return `Cannot merge ${
-      nslc(s)
-    } in ${source}: sampling rate changes from ${fs} to ${s.samplingRate} Hz`;
+    return {
+      message: `Cannot merge ${
+        nslc(s)
+      } in ${source}: sampling rate changes from ${fs} to ${s.samplingRate} Hz`,
+      kind: "rate",
+    };
   }
   const dt = 1000 / fs;
   const gapMs = s.startTime - end;
   if (Math.abs(gapMs) <= tolerance * 1000 + dt / 2) return null;
   if (gapMs < 0 && repeats(run, s, dt)) return null;
-  return `Cannot merge ${nslc(s)} in ${source}: ${gapMs > 0 ? "gap" : "overlap"} of ${
-    (Math.abs(gapMs) / 1000).toFixed(3)
-  } s at ${new Date(end).toISOString()} exceeds the tolerance of ${tolerance} s`;
+  const kind = gapMs > 0 ? "gap" : "overlap";
+  return {
+    message: `Cannot merge ${nslc(s)} in ${source}: ${kind} of ${
+      (Math.abs(gapMs) / 1000).toFixed(3)
+    } s at ${new Date(end).toISOString()} exceeds the tolerance of ${tolerance} s`,
+    kind,
+  };
 }
 
 /** Whether every sample of `s` that overlaps the run equals the run's sample at that time. */

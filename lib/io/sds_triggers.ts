@@ -27,7 +27,7 @@ import {
   segmentEnd,
 } from "./mseed.ts";
 import { basename, join } from "node:path";
-import { fileExists, notAFile, sdsPaths } from "./manifest.ts";
+import { fileExists, notAFile, notAFileAmong, sdsPaths } from "./manifest.ts";
 import { isSac, readSac, sacOtherVersion } from "./sac.ts";
 import { type FailureReason, SampleError } from "./sample_error.ts";
 import { demean } from "../signal/detrend.ts";
@@ -720,27 +720,24 @@ export function finishDetection(
     for (const d of days) {
       const path = sdsPaths(dir, codes, d.day, d.day)[0];
       if (d.day < start || d.day + DAY_MS > end || fileExists(path)) continue;
+      const what = notAFile(path);
       problems.push({
         source: path,
         reason: "missing channel",
         message: `Cannot detect triggers on ${id} on ${
           new Date(d.day).toISOString().slice(0, 10)
-        }: its day file ${path} ${
-          notAFile(path) ? `is ${notAFile(path)}` : "does not exist"
-        } (no triggers that day)`,
+        }: its day file ${path} ${what ? `is ${what}` : "does not exist"} (no triggers that day)`,
       });
     }
   } else {
     // A directory or a link to nothing at a day file's path is named as such.
-    const inPlace = sdsPaths(dir, codes, start, end - 1).map((p) => [p, notAFile(p)])
-      .find(([, why]) => why);
+    const inPlace = notAFileAmong(sdsPaths(dir, codes, start, end - 1));
     const span = `from ${new Date(start).toISOString()} to ${new Date(end).toISOString()}`;
     problems.push({
       source: id,
       reason: "missing channel",
       message: inPlace
-        ? `Cannot detect triggers on ${id}: ${dir} holds no day file of it ${span}: ` +
-          `${inPlace[0]} is ${inPlace[1]}`
+        ? `Cannot detect triggers on ${id}: ${dir} holds no day file of it ${span}: ${inPlace}`
         : `Cannot detect triggers on ${id}: ${dir} holds no day file of it ${span} (e.g. ${
           sdsPaths(dir, codes, start, start)[0]
         }); a station that records U, V, W or 1, 2, 3 without Z triggers on a channel listed ` +

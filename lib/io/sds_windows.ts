@@ -20,7 +20,7 @@ import {
   checkSdsRoot,
   fileExists,
   findSdsFiles,
-  notAFile,
+  notAFileAmong,
   parseUtc,
   type SampleTask,
   type SdsLookup,
@@ -211,12 +211,11 @@ function noDayFiles(
     .map((x) => x.join("."));
   // A day file of the span in place but not a file (a directory, a link to nothing) is named as
   // such: its name alone made the message say the archive held the very days it lacked.
-  const inPlace = sdsPaths(dir, id, start - day, end + day).map((p) => [p, notAFile(p)])
-    .find(([, why]) => why);
+  const inPlace = notAFileAmong(sdsPaths(dir, id, start - day, end + day));
   if (inPlace) {
     throw new UserError(
       `Cannot use ${where}: the archive ${dir} holds no day file of ${name} from ${iso(start)} ` +
-        `to ${iso(end)}: ${inPlace[0]} is ${inPlace[1]}`,
+        `to ${iso(end)}: ${inPlace}`,
     );
   }
   throw new UserError(
