@@ -100,6 +100,17 @@ export function miniseedVersion(bytes: Uint8Array): 0 | 2 | 3 {
   return 0;
 }
 
+/**
+ * Whether miniSEED 2 bytes may hold miniSEED 3 records: `MS\x03` at a 64-byte boundary, where
+ * the first miniSEED 3 record after miniSEED 2 records starts (their lengths are powers of 2).
+ */
+function holdsMiniseed3(bytes: Uint8Array): boolean {
+  for (let k = 64; k + 40 <= bytes.length; k += 64) {
+    if (bytes[k] === 77 && bytes[k + 1] === 83 && bytes[k + 2] === 3) return true;
+  }
+  return false;
+}
+
 /** A damaged record that {@linkcode decodeSegments} left out. */
 export interface CorruptRecord {
   /** Byte offset of the record in its file. */
@@ -177,6 +188,24 @@ export async function decodeSegments(
     }
   }
   const fileOffset = (i: number, at: number) => fileOffsets?.[i] ?? at;
+  // The records' framing (headers only), where some may be miniSEED 3: a record cut short or
+  // bytes that are not a record are named with their byte offset, as for miniSEED 2.
+  const framing = version === 3 || holdsMiniseed3(bytes) ? await indexRecords(bytes, source) : null;
+  // A file mixing miniSEED 2 and 3 records (each record's version is its own header's): each
+  // version's records decoded apart, where the first record's version hid the others.
+  const threes = framing?.filter((r) => miniseedVersion(bytes.subarray(r.offset)) === 3) ?? [];
+  if (framing && threes.length > 0 && threes.length < framing.length) {
+    const part = async (three: boolean) => {
+      const at = framing.map((_, i) => i).filter((i) => threes.includes(framing[i]) === three);
+      return await decodeSegments(concatRecords(bytes, at.map((i) => framing[i])), source, {
+        fileOffsets: at.map((i) => fileOffset(i, framing[i].offset)),
+        onCorrupt: options.onCorrupt,
+      });
+    };
+    const out = [...await part(false), ...await part(true)];
+    out.sort((a, b) => compareText(nslc(a), nslc(b)) || a.startTime - b.startTime);
+    return out;
+  }
   const sp = await seisplotjs();
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const out: Segment[] = [];
@@ -292,9 +321,7 @@ export async function decodeSegments(
         source,
       ));
     } else {
-      // The records' framing first (headers only), so that a record cut short or bytes that are
-      // not a record are named with their byte offset, as for miniSEED 2.
-      const spans = await indexRecords(bytes, source);
+      const spans = framing!;
       // deno-lint-ignore no-explicit-any
       const segments: { seg: any; start: number; y: ArrayLike<number> }[] = [];
       const good = spans.filter((r, i) => {
@@ -816,7 +843,7 @@ export async function indexRecords(
         bytes.length - offset
       } remain`,
     );
-  const sp = version === 2 ? await seisplotjs() : null;
+  const sp = await seisplotjs();
   // A record's span at `offset`, or why there is none.
   const frame2 = (offset: number): RecordSpan & { id: string } | SampleError => {
     if (bytes.length - offset < 48) return truncated(offset, 48);
@@ -882,18 +909,29 @@ export async function indexRecords(
     const fs = rate > 0 ? rate : rate < 0 ? -1 / rate : 0;
     return { offset, size, start, end: start + (fs > 0 ? n * 1000 / fs : 0), id };
   };
-  const frame = version === 2 ? frame2 : frame3;
-  // The next good record after damaged bytes at `from`, or null.
+  // Each record in its own version (its header's `MS\x03`, or a miniSEED 2 fixed header): a
+  // file appended to by two writers mixes them, and the first record's version hid the others.
+  // Bytes that are neither are damaged, named as in a file of the first record's version.
+  const frame = (offset: number) => {
+    const v = miniseedVersion(bytes.subarray(offset));
+    return (v || version) === 2 ? frame2(offset) : frame3(offset);
+  };
+  // The next good record after damaged bytes at `from`, of either version, or null.
   const resync = (from: number, id: string | null): number | null => {
-    if (version === 2) {
-      for (let k = (Math.floor(from / 64) + 1) * 64; k + 48 <= bytes.length; k += 64) {
-        if (miniseedVersion(bytes.subarray(k)) !== 2) continue;
-        const r = frame2(k);
-        if (!(r instanceof SampleError) && (id === null || r.id === id)) return k;
+    const channel = id?.startsWith("FDSN:") ? sourceIdChannel(id) : id;
+    let two: number | null = null;
+    for (let k = (Math.floor(from / 64) + 1) * 64; k + 48 <= bytes.length; k += 64) {
+      if (miniseedVersion(bytes.subarray(k)) !== 2) continue;
+      const r = frame2(k);
+      if (!(r instanceof SampleError) && (channel === null || r.id === channel)) {
+        two = k;
+        break;
       }
-      return null;
     }
-    for (let k = from + 1; k + 40 <= bytes.length; k++) {
+    return resync3(from, two ?? bytes.length) ?? two;
+  };
+  const resync3 = (from: number, before: number): number | null => {
+    for (let k = from + 1; k + 40 <= bytes.length && k < before; k++) {
       if (bytes[k] !== 77 || bytes[k + 1] !== 83 || bytes[k + 2] !== 3) continue;
       const r = frame3(k);
       if (r instanceof SampleError) continue;

@@ -1275,3 +1275,28 @@ Deno.test("after a damaged miniSEED 2 header the reader resynchronises on a head
   assertEquals(damaged.map((d) => [d.offset, d.size]), [[offsets[1], offsets[3] - offsets[1]]]);
   assertEquals(recs.map((r) => r.offset), [offsets[0], ...offsets.slice(3)]);
 });
+
+Deno.test("a file mixing miniSEED 2 and 3 records reads each record in its own version, whichever comes first", async () => {
+  const { decodeSegments, indexRecords } = await import("../../lib/io/mseed.ts");
+  const { bytes: two, name } = await esecRecords();
+  const [ms2] = await decodeSegments(two, name);
+  const three = await encodeMiniseed3([trace()], 512);
+  for (const [first, second] of [[three, two], [two, three]]) {
+    const mixed = new Uint8Array(first.length + second.length);
+    mixed.set(first);
+    mixed.set(second, first.length);
+    const recs = await indexRecords(mixed, "mixed.mseed");
+    assertEquals(recs.reduce((n, r) => n + r.size, 0), mixed.length);
+    const damaged: CorruptRecord[] = [];
+    for (const onCorrupt of [undefined, (r: CorruptRecord) => damaged.push(r)]) {
+      const segs = await decodeSegments(mixed, "mixed.mseed", { onCorrupt });
+      const of = (cha: string) => segs.filter((s) => s.channel === cha);
+      assertEquals(of(ms2.channel).map((s) => [s.startTime, s.data]), [[ms2.startTime, ms2.data]]);
+      assertEquals(of("HHZ").map((s) => [s.startTime, s.data]), [[
+        trace().startTime,
+        trace().data,
+      ]]);
+    }
+    assertEquals(damaged, []);
+  }
+});
