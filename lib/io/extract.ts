@@ -28,6 +28,7 @@ import {
   findOrientation,
   findResponse,
   readStationXml,
+  sampleRateWarning,
 } from "./stationxml.ts";
 import {
   isSac,
@@ -1683,6 +1684,10 @@ async function processSampleBody(
         ...file,
         source: `${tr.network}.${tr.station}.${tr.location}.${tr.channel} in ${path}`,
       };
+      const rate = Array.isArray(file)
+        ? sampleRateWarning(file, response, tr.samplingRate, path)
+        : null;
+      if (rate) warnings.push(rate);
       // A crop across the start or end of an epoch: the instrument (or its response) may have
       // changed inside it, and the reference time's response is removed from all of it.
       const changes = Array.isArray(file)

@@ -755,6 +755,38 @@ export function findResponse(
   );
 }
 
+/** Relative difference above which a channel epoch's SampleRate disagrees with the data's. */
+export const SAMPLE_RATE_TOLERANCE = 1e-4;
+
+/**
+ * A warning where the channel epoch whose response {@linkcode findResponse} gave has a
+ * `SampleRate` other than the data's: usually the wrong channel or epoch, whose FIR and
+ * decimation stages belong to another rate (its poles and zeros still hold, so the response is
+ * removed all the same). A relative difference of up to {@linkcode SAMPLE_RATE_TOLERANCE}
+ * passes (an inventory may give 100 Hz as 99.9999). The warning names the file, the channel,
+ * the epoch and both rates, not the time, so that a run prints it once per channel and epoch.
+ *
+ * @param epochs Channel epochs of an inventory.
+ * @param response The response {@linkcode findResponse} gave (one of the epochs').
+ * @param samplingRate The data's sampling rate, Hz.
+ * @param source File name for messages.
+ * @returns the warning, or null where the rates agree or the epoch gives no rate.
+ */
+export function sampleRateWarning(
+  epochs: readonly ChannelEpoch[],
+  response: InstrumentResponse,
+  samplingRate: number,
+  source: string,
+): string | null {
+  const e = epochs.find((e) => e.response === response);
+  if (!e || !(e.samplingRate > 0)) return null;
+  if (Math.abs(e.samplingRate / samplingRate - 1) <= SAMPLE_RATE_TOLERANCE) return null;
+  return `warning: ${e.network}.${e.station}.${e.location}.${e.channel} in ${source}: its ` +
+    `channel epoch ${epochSpan(e)} gives a SampleRate of ${e.samplingRate} Hz, but the data ` +
+    `are sampled at ${samplingRate} Hz (the wrong channel or epoch? its FIR and decimation ` +
+    `stages belong to another rate): its response is removed all the same`;
+}
+
 /** Where a channel is: latitude and longitude (degrees, WGS84) and elevation (m). */
 export interface Coordinates {
   latitude: number;

@@ -2561,6 +2561,55 @@ Deno.test("extract warns where a sample's crop spans a change of its channel's e
   }
 });
 
+Deno.test("extract warns once per channel and epoch where its StationXML SampleRate is not the data's sampling rate, and removes the response all the same", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = join(root, "syn");
+    await writeSynth(syn, { perClass: 2, seed: 3, classes: ["local_earthquake", "noise"] });
+    const rows = parseCsvRecords(await Deno.readTextFile(join(syn, "manifest.csv")));
+    // The first sample's station's HHZ at 50 Hz (the data's 100 Hz), the second's at 99.9999 Hz
+    // (an inventory's rounding, within the tolerance).
+    const xmlPath = join(syn, "stations.xml");
+    const xml = await Deno.readTextFile(xmlPath);
+    const rate = (text: string, station: string, hz: string) => {
+      const c0 = text.indexOf('<Channel code="HHZ"', text.indexOf(`<Station code="${station}"`));
+      const c1 = text.indexOf("</Channel>", c0);
+      const channel = text.slice(c0, c1).replace(/<SampleRate>[^<]*</, `<SampleRate>${hz}<`);
+      return text.slice(0, c0) + channel + text.slice(c1);
+    };
+    await Deno.writeTextFile(
+      xmlPath,
+      rate(rate(xml, rows[0].station, "50"), rows[1].station, "99.9999"),
+    );
+    const out = join(root, "ds");
+    const r = await runCli(
+      "extract",
+      "--config",
+      join(syn, "extract.json"),
+      "--workers",
+      "0",
+      "--quiet",
+      "--out",
+      out,
+    );
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const warned = r.err.filter((l) => l.includes("SampleRate"));
+    assertEquals(warned.length, 1, r.err.join("\n"));
+    assert(
+      warned[0].startsWith(
+        `warning: SY.${rows[0].station}.00.HHZ in ${xmlPath}: its channel epoch `,
+      ) &&
+        warned[0].includes("gives a SampleRate of 50 Hz, but the data are sampled at 100 Hz") &&
+        warned[0].endsWith("its response is removed all the same"),
+      warned[0],
+    );
+    const samples = parseCsvRecords(await Deno.readTextFile(join(out, "samples.csv")));
+    assertEquals(samples.length, rows.length);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract --workers takes a count or auto, and says so when given neither", () => {
   const c = () => parseExtractConfig({ input: { format: "manifest", path: "m.csv" } });
   assertEquals(applyOverrides(c(), { workers: "auto" }).workers, "auto");

@@ -8,6 +8,7 @@ import {
   formatStationXml,
   readStationXml,
   readStationXmlFile,
+  sampleRateWarning,
   type StationXmlChannel,
 } from "../../lib/io/stationxml.ts";
 import { SampleError } from "../../lib/io/sample_error.ts";
@@ -563,6 +564,31 @@ Deno.test("findResponse: an epoch covers [start, end), overlapping epochs give t
   const xml = formatStationXml([vertical({ ...id, location: "--" })]);
   assert(xml.includes('locationCode="--"'));
   assertEquals((await readStationXml(xml, "dash.xml")).map((e) => e.location), [""]);
+});
+
+Deno.test("sampleRateWarning: a channel epoch's SampleRate more than 1e-4 from the data's is named with both rates; 99.9999 for 100 and an epoch without a rate pass", () => {
+  const id = { network: "XX", station: "AAA", location: "", channel: "HHZ" };
+  const response = { gain: 1 } as unknown as InstrumentResponse;
+  const epoch = (samplingRate: number): ChannelEpoch => ({
+    ...id,
+    startDate: Date.UTC(2024, 0, 1),
+    endDate: Infinity,
+    samplingRate,
+    azimuth: NaN,
+    dip: NaN,
+    latitude: NaN,
+    longitude: NaN,
+    elevation: NaN,
+    response,
+  });
+  assertEquals(sampleRateWarning([epoch(99.9999)], response, 100, "s.xml"), null);
+  assertEquals(sampleRateWarning([epoch(NaN)], response, 100, "s.xml"), null);
+  assertEquals(
+    sampleRateWarning([epoch(50)], response, 100, "s.xml"),
+    "warning: XX.AAA..HHZ in s.xml: its channel epoch 2024-01-01T00:00:00.000Z .. open gives a " +
+      "SampleRate of 50 Hz, but the data are sampled at 100 Hz (the wrong channel or epoch? its " +
+      "FIR and decimation stages belong to another rate): its response is removed all the same",
+  );
 });
 
 Deno.test("channel epochs keep Azimuth and Dip (NaN when absent); findOrientation takes the covering epoch's and names what is missing", async () => {
