@@ -24,6 +24,7 @@ import {
   type ChannelEpoch,
   type Coordinates,
   epochChangesIn,
+  epochOverlapNote,
   findCoordinates,
   findOrientation,
   findResponse,
@@ -1688,6 +1689,8 @@ async function processSampleBody(
         ? sampleRateWarning(file, response, tr.samplingRate, path)
         : null;
       if (rate) warnings.push(rate);
+      const overlap = Array.isArray(file) ? epochOverlapNote(file, tr, tref, response, path) : null;
+      if (overlap) warnings.push(overlap);
       // A crop across the start or end of an epoch: the instrument (or its response) may have
       // changed inside it, and the reference time's response is removed from all of it.
       const changes = Array.isArray(file)

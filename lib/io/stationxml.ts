@@ -787,6 +787,42 @@ export function sampleRateWarning(
     `stages belong to another rate): its response is removed all the same`;
 }
 
+/**
+ * A note where a channel's epochs overlap at a time: which two, and which one's response
+ * {@linkcode findResponse} gave (the later-starting, or the older where the later-starting
+ * one's stages disagree with its sensitivity). It names the file, the channel and the epochs,
+ * not the time, so that a run prints it once per channel.
+ *
+ * @param epochs Channel epochs of an inventory.
+ * @param id The channel's codes.
+ * @param time The time, ms since 1970 UTC.
+ * @param response The response {@linkcode findResponse} gave for it.
+ * @param source File name for messages.
+ * @returns the note, or null where one epoch (or one repeated) covers the time.
+ */
+export function epochOverlapNote(
+  epochs: readonly ChannelEpoch[],
+  id: { network: string; station: string; location: string; channel: string },
+  time: number,
+  response: InstrumentResponse,
+  source: string,
+): string | null {
+  const at = epochsAt(epochs, id, time);
+  if (typeof at === "string") return null;
+  const used = at.find((e) => e.response === response) ?? at[0];
+  const other = at.find((e) => e.startDate !== used.startDate || e.endDate !== used.endDate);
+  if (!other) return null;
+  const [later, older] = other.startDate > used.startDate ? [other, used] : [used, other];
+  return `note: ${id.network}.${id.station}.${id.location}.${id.channel} in ${source}: its ` +
+    `channel epochs ${epochSpan(later)} and ${epochSpan(older)} overlap; where a sample ` +
+    `falls in both, the response of ${
+      used === later
+        ? `the later-starting, ${epochSpan(used)}, is used`
+        : `the older, ${epochSpan(used)}, is used (the later-starting one's stages disagree ` +
+          `with its InstrumentSensitivity)`
+    }`;
+}
+
 /** Where a channel is: latitude and longitude (degrees, WGS84) and elevation (m). */
 export interface Coordinates {
   latitude: number;

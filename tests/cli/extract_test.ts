@@ -2610,6 +2610,46 @@ Deno.test("extract warns once per channel and epoch where its StationXML SampleR
   }
 });
 
+Deno.test("extract notes once per channel where its StationXML epochs overlap at a sample, naming both and the one used", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const syn = join(root, "syn");
+    await writeSynth(syn, { perClass: 1, seed: 3, classes: ["local_earthquake", "noise"] });
+    const rows = parseCsvRecords(await Deno.readTextFile(join(syn, "manifest.csv")));
+    // A newer epoch of the first sample's HHZ from 2023-06-01, the older one left open (as an
+    // inventory may): both cover the sample.
+    const xmlPath = join(syn, "stations.xml");
+    const xml = await Deno.readTextFile(xmlPath);
+    const at = xml.indexOf(`<Station code="${rows[0].station}"`);
+    const c0 = xml.indexOf('<Channel code="HHZ"', at), c1 = xml.indexOf("</Channel>", c0) + 10;
+    const newer = xml.slice(c0, c1).replace(
+      /startDate="[^"]*"/,
+      'startDate="2023-06-01T00:00:00Z"',
+    );
+    await Deno.writeTextFile(xmlPath, xml.slice(0, c1) + "\n" + newer + xml.slice(c1));
+    const r = await runCli(
+      "extract",
+      "--config",
+      join(syn, "extract.json"),
+      "--workers",
+      "0",
+      "--quiet",
+      "--out",
+      join(root, "ds"),
+    );
+    assertEquals(r.code, 0, r.err.join("\n"));
+    const noted = r.err.filter((l) => l.includes("overlap"));
+    assertEquals(noted, [
+      `note: SY.${rows[0].station}.00.HHZ in ${xmlPath}: its channel epochs ` +
+      "2023-06-01T00:00:00.000Z .. open and 2023-01-01T00:00:00.000Z .. open overlap; where a " +
+      "sample falls in both, the response of the later-starting, 2023-06-01T00:00:00.000Z .. " +
+      "open, is used",
+    ], r.err.join("\n"));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("extract --workers takes a count or auto, and says so when given neither", () => {
   const c = () => parseExtractConfig({ input: { format: "manifest", path: "m.csv" } });
   assertEquals(applyOverrides(c(), { workers: "auto" }).workers, "auto");

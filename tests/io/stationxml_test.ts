@@ -2,6 +2,7 @@ import { assert, assertClose, assertEquals, assertRejects, assertThrows } from "
 import {
   type ChannelEpoch,
   epochChangesIn,
+  epochOverlapNote,
   findCoordinates,
   findOrientation,
   findResponse,
@@ -589,6 +590,41 @@ Deno.test("sampleRateWarning: a channel epoch's SampleRate more than 1e-4 from t
       "SampleRate of 50 Hz, but the data are sampled at 100 Hz (the wrong channel or epoch? its " +
       "FIR and decimation stages belong to another rate): its response is removed all the same",
   );
+});
+
+Deno.test("epochOverlapNote: overlapping epochs at a time are named with the one whose response is used (the later-starting, or the older where the later's stages disagree); one epoch, or one repeated, says nothing", () => {
+  const id = { network: "XX", station: "AAA", location: "", channel: "HHZ" };
+  const epoch = (start: number, disagreement?: string): ChannelEpoch => ({
+    ...id,
+    startDate: start,
+    endDate: Infinity,
+    samplingRate: 100,
+    azimuth: NaN,
+    dip: NaN,
+    latitude: NaN,
+    longitude: NaN,
+    elevation: NaN,
+    response: {
+      gain: 1,
+      ...(disagreement ? { disagreement } : {}),
+    } as unknown as InstrumentResponse,
+  });
+  const t0 = Date.UTC(2023, 0, 1), t1 = Date.UTC(2023, 5, 1), t = Date.UTC(2024, 0, 1);
+  const note = (epochs: ChannelEpoch[], time = t) =>
+    epochOverlapNote(epochs, id, time, findResponse(epochs, id, time, "s.xml"), "s.xml");
+  const both = "note: XX.AAA..HHZ in s.xml: its channel epochs 2023-06-01T00:00:00.000Z .. open " +
+    "and 2023-01-01T00:00:00.000Z .. open overlap; where a sample falls in both, the response of ";
+  assertEquals(
+    note([epoch(t0), epoch(t1)]),
+    both + "the later-starting, 2023-06-01T00:00:00.000Z .. open, is used",
+  );
+  assertEquals(
+    note([epoch(t0), epoch(t1, "gains 20 % off")]),
+    both + "the older, 2023-01-01T00:00:00.000Z .. open, is used (the later-starting one's " +
+      "stages disagree with its InstrumentSensitivity)",
+  );
+  assertEquals(note([epoch(t0), epoch(t1)], Date.UTC(2023, 2, 1)), null, "before the newer");
+  assertEquals(note([epoch(t0), epoch(t0)]), null, "one epoch repeated");
 });
 
 Deno.test("channel epochs keep Azimuth and Dip (NaN when absent); findOrientation takes the covering epoch's and names what is missing", async () => {
