@@ -495,8 +495,9 @@ function checkSampleIds(ids: readonly (string | undefined)[], where: string, fir
  * @param records The file's rows by column name.
  * @param where The start of a message naming the file.
  * @returns one sample per row, in order.
- * @throws {TypeError} naming the row, for an empty, repeated or spaced id; for a file without
- *   an id column.
+ * @throws {TypeError} naming the row, for an empty, repeated or spaced id, a reference time
+ *   that is no time, a latitude, longitude, elevation or S − P that is no number, or an S − P
+ *   below 0; for a file without an id column.
  */
 export function samplesOfRecords(
   records: readonly Record<string, string>[],
@@ -531,6 +532,22 @@ export function samplesOfRecords(
           `${at}: ${col} '${v}' is not a number: expected degrees (WGS84), or empty where unknown`,
         );
       }
+    }
+    const elevation = r.elevation ?? "";
+    if (elevation !== "" && !Number.isFinite(Number(elevation))) {
+      throw new TypeError(
+        `${at}: elevation '${elevation}' is not a number: expected metres above sea level, or ` +
+          "empty where unknown",
+      );
+    }
+    // Extract writes S - P to the millisecond: an S pick within 0.5 ms of the P is written as 0.
+    const sMinusP = r.s_minus_p ?? "";
+    if (sMinusP !== "" && !(Number.isFinite(Number(sMinusP)) && Number(sMinusP) >= 0)) {
+      throw new TypeError(
+        `${at}: s_minus_p '${sMinusP}' is ${
+          Number(sMinusP) < 0 && Number.isFinite(Number(sMinusP)) ? "negative" : "not a number"
+        }: expected the seconds from the P to the S arrival (0 or more), or empty where unknown`,
+      );
     }
   });
   return records.map((r) => ({

@@ -704,7 +704,7 @@ Deno.test("openDataset refuses a samples.csv (written by hand, or from Python) w
   }
 });
 
-Deno.test("openDataset refuses a samples.csv reference time that is no time and a latitude or longitude that is no number, naming the row, id and column, and NaN or infinity in freqs.npy or times.npy", async () => {
+Deno.test("openDataset refuses a samples.csv reference time that is no time and a latitude, longitude, elevation or S - P that is no number (or an S - P below 0), naming the row, id and column, and NaN or infinity in freqs.npy or times.npy", async () => {
   const dir = (await Deno.makeTempDir()) + "/ds";
   try {
     const placed = (i: number) => ({ ...info(i, null), latitude: 46.5, longitude: -121.25 });
@@ -740,6 +740,13 @@ Deno.test("openDataset refuses a samples.csv reference time that is no time and 
           row.replace("-121.25", "Infinity"),
           "samples.csv row 3 (id s1): longitude 'Infinity' is not a number",
         ],
+        // The elevation and S - P (the row's last two fields).
+        [
+          `${row}12 m`,
+          "samples.csv row 3 (id s1): elevation '12 m' is not a number: expected metres above " +
+          "sea level, or empty where unknown",
+        ],
+        [`${row}NaN`, "samples.csv row 3 (id s1): elevation 'NaN' is not a number"],
       ]
     ) {
       await Deno.writeTextFile(`${dir}/samples.csv`, csv.replace(row, edited));
@@ -750,6 +757,35 @@ Deno.test("openDataset refuses a samples.csv reference time that is no time and 
     const ds = await openDataset(dir);
     assertEquals([ds.samples[1].referenceTime, ds.samples[1].latitude], ["", undefined]);
     ds.close();
+    for (
+      const [sMinusP, want] of [
+        [
+          "4.2s",
+          "'4.2s' is not a number: expected the seconds from the P to the S arrival (0 or " +
+          "more), or empty where unknown",
+        ],
+        ["-1.5", "'-1.5' is negative: expected the seconds from the P to the S arrival"],
+        ["Infinity", "'Infinity' is not a number"],
+      ]
+    ) {
+      await Deno.writeTextFile(`${dir}/samples.csv`, csv.replace(`${row},`, `${row},${sMinusP}`));
+      await assertRejects(
+        () => openDataset(dir),
+        TypeError,
+        `Cannot open dataset ${dir}: samples.csv row 3 (id s1): s_minus_p ${want}`,
+      );
+    }
+    // An elevation below sea level is one; an S - P of 0 is extract's for an S pick within
+    // 0.5 ms of the P (it writes S - P to the millisecond).
+    for (const sMinusP of [3.25, 0]) {
+      await Deno.writeTextFile(
+        `${dir}/samples.csv`,
+        csv.replace(`${row},`, `${row}-12.5,${sMinusP}`),
+      );
+      const below = await openDataset(dir);
+      assertEquals([below.samples[1].elevation, below.samples[1].sMinusP], [-12.5, sMinusP]);
+      below.close();
+    }
     const far = new Date(Date.UTC(12000, 0, 1)).toISOString();
     await Deno.writeTextFile(`${dir}/samples.csv`, csv.replace("2020-01-01T00:00:00.000Z", far));
     (await openDataset(dir)).close();
