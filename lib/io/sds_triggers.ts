@@ -18,6 +18,7 @@
  * @module
  */
 import {
+  crc32c,
   decodeBetween,
   indexRecords,
   mergeRuns,
@@ -275,10 +276,31 @@ function isDetectionDay(e: unknown): e is DetectionDay {
     );
 }
 
-/** Reads a cache file's entries by day (the last line of a day wins; a torn line is skipped). */
+/** The digest of a cache line's JSON (without it): CRC-32C, 8 hex digits. */
+function lineDigest(json: string): string {
+  return crc32c(new TextEncoder().encode(json)).toString(16).padStart(8, "0");
+}
+
+/**
+ * A day's line of a cache file: its JSON with the digest of that JSON ({@linkcode lineDigest})
+ * as its last field, `"digest"`, so that a line damaged into other valid JSON whose fields still
+ * check (a flipped digit moved a trigger by 40 s) is found.
+ */
+function cacheLine(e: DetectionDay): string {
+  const json = JSON.stringify(e);
+  return `${json.slice(0, -1)},"digest":"${lineDigest(json)}"}\n`;
+}
+
+/**
+ * Reads a cache file's entries by day (the last line of a day wins). A torn line, or one whose
+ * digest ({@linkcode cacheLine}) is missing or wrong, is skipped, and its day detected again.
+ * A file none of whose lines carries a digest was written before they were (by seisdec before
+ * 2026-12-08): its days are used as they are (`old`), so that an older dataset's report,
+ * --inspect and an interrupted run's resume find the times its samples were cut at.
+ */
 async function readCacheFile(
   path: string,
-): Promise<{ entries: Map<number, DetectionDay>; lines: number }> {
+): Promise<{ entries: Map<number, DetectionDay>; lines: number; old: boolean }> {
   const entries = new Map<number, DetectionDay>();
   let text = "";
   try {
@@ -286,18 +308,26 @@ async function readCacheFile(
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  let lines = 0;
+  let lines = 0, digested = false;
+  const undigested = new Map<number, DetectionDay>();
   for (const line of text.split("\n")) {
     if (!line) continue;
     lines++;
     try {
       const e = JSON.parse(line);
-      if (isDetectionDay(e)) entries.set(e.day, e);
+      if (typeof e === "object" && e !== null && "digest" in e) {
+        digested = true;
+        const m = /^(\{.*),"digest":"([0-9a-f]{8})"\}$/.exec(line);
+        if (!m || lineDigest(`${m[1]}}`) !== m[2]) continue;
+        delete e.digest;
+        if (isDetectionDay(e)) entries.set(e.day, e);
+      } else if (isDetectionDay(e)) undigested.set(e.day, e);
     } catch {
       // An interrupted append; that day is detected again.
     }
   }
-  return { entries, lines };
+  const old = !digested && undigested.size > 0;
+  return { entries: old ? undigested : entries, lines, old };
 }
 
 /** A day file's size and modification time (ms), `"missing"`, or null where unknown. */
@@ -646,7 +676,7 @@ export async function detectSdsDays(
   const cache = options.cache ?? null;
   const monthFiles = new Map<
     string,
-    { entries: Map<number, DetectionDay>; lines: number; appended: number }
+    { entries: Map<number, DetectionDay>; lines: number; old: boolean; appended: number }
   >();
   const monthFile = async (day: number) => {
     const path = join(cache!.dir, detectionCacheFile(id, day));
@@ -673,17 +703,16 @@ export async function detectSdsDays(
     if (stored !== null && month && cache?.write) {
       entry.key = stored;
       month.f.entries.set(d0, entry);
-      await Deno.writeTextFile(month.path, JSON.stringify(entry) + "\n", { append: true });
+      await Deno.writeTextFile(month.path, cacheLine(entry), { append: true });
       month.f.appended++;
     }
     options.onDay?.(false);
   }
   // A file grown by days detected again (another spec, changed files) is rewritten with one
-  // line per day.
+  // line per day, and so is one written before lines carried digests, its lines with them.
   for (const [path, f] of monthFiles) {
-    if (!cache?.write || f.lines + f.appended <= f.entries.size) continue;
-    const text = [...f.entries.values()].sort((a, b) => a.day - b.day)
-      .map((e) => JSON.stringify(e) + "\n").join("");
+    if (!cache?.write || (f.lines + f.appended <= f.entries.size && !f.old)) continue;
+    const text = [...f.entries.values()].sort((a, b) => a.day - b.day).map(cacheLine).join("");
     await writeFileAtomic(path, text);
   }
   return days;

@@ -10,7 +10,7 @@ import {
   TRIGGER_DEFAULTS,
   triggerDefaults,
 } from "../../lib/io/sds_triggers.ts";
-import { encodeMiniseed3, type Trace } from "../../lib/io/mseed.ts";
+import { crc32c, encodeMiniseed3, type Trace } from "../../lib/io/mseed.ts";
 import { sdsPaths } from "../../lib/io/manifest.ts";
 import { MIN_CHUNK_TRIGGERS, sdsWindowTasks, windowStamp } from "../../lib/io/sds_windows.ts";
 import { parseExtractConfig, readExtractConfig } from "../../lib/io/extract_config.ts";
@@ -380,9 +380,18 @@ Deno.test("detectSdsTriggers: an LTA longer than every continuous stretch of the
 
 /** A cache file's lines, parsed. */
 async function cacheLines(path: string): Promise<
-  { day: number; key: string; triggers: [number, number, number, number][] }[]
+  { day: number; key: string; triggers: [number, number, number, number][]; digest?: string }[]
 > {
   return (await Deno.readTextFile(path)).split("\n").filter((l) => l).map((l) => JSON.parse(l));
+}
+
+/** Cache lines as seisdec writes them: each with the digest of its JSON (CRC-32C, hex) last. */
+function cacheText(lines: Record<string, unknown>[]): string {
+  return lines.map(({ digest: _, ...l }) => {
+    const json = JSON.stringify(l);
+    const digest = crc32c(new TextEncoder().encode(json)).toString(16).padStart(8, "0");
+    return `${json.slice(0, -1)},"digest":"${digest}"}\n`;
+  }).join("");
 }
 
 Deno.test("detectSdsTriggers with a cache: one line per UTC day, the same triggers and problems; a day is taken from it while its spec and the day files it reads are unchanged, detected again otherwise; a dead time does not change the key; a torn line is skipped; a read-only cache is not written", async () => {
@@ -400,9 +409,13 @@ Deno.test("detectSdsTriggers with a cache: one line per UTC day, the same trigge
     assertEquals([first, days], [plain, [false, false, false]]);
     let lines = await cacheLines(file);
     assertEquals(lines.map((l) => l.day), [T0, T0 + DAY, T0 + 2 * DAY]);
-    // Taken from the cache: a peak written there comes back.
+    // Taken from the cache: a peak written there comes back (in a file written before lines
+    // carried digests, whose lines are used as they are).
     lines[1].triggers[0][3] = 1234.5;
-    await Deno.writeTextFile(file, lines.map((l) => JSON.stringify(l) + "\n").join(""));
+    await Deno.writeTextFile(
+      file,
+      lines.map(({ digest: _, ...l }) => JSON.stringify(l) + "\n").join(""),
+    );
     const cached = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache, onDay });
     assertEquals(days.slice(3), [true, true, true]);
     // On a worker, the same, with a message per day.
@@ -496,6 +509,50 @@ Deno.test("detectSdsTriggers with a cache: a line damaged into other valid JSON 
       assertEquals(again, plain, String(damage));
       assertEquals(days, [true, false, true], String(damage));
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("detectSdsTriggers with a cache: each line carries a digest of its JSON; a line whose digest is wrong (one digit flipped, still valid JSON with its key) or missing is detected again; a file written before digests is used as it is, and rewritten with them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await archive(dir);
+    const cache = { dir: `${dir}/cache`, write: true };
+    const file = `${cache.dir}/XX.ABC.00.HHZ.2024-01.jsonl`;
+    const start = T0 + DAY - 590_000, end = T0 + 3 * DAY;
+    const plain = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache });
+    const good = (await Deno.readTextFile(file)).split("\n").filter((l) => l);
+    assert(good.every((l) => /,"digest":"[0-9a-f]{8}"\}$/.test(l)), good.join("\n"));
+    const run = async () => {
+      const days: boolean[] = [];
+      const result = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, {
+        cache,
+        onDay: (kept) => days.push(kept),
+      });
+      return { result, days };
+    };
+    // Day 2's first trigger's onset, one digit flipped: 40 s later, and still a day's detection.
+    const on = String(JSON.parse(good[1]).triggers[0][0]);
+    const digit = on.split(".")[0].length - 5; // the 10 s digit of the ms
+    const flipped = on.slice(0, digit) + ((Number(on[digit]) + 4) % 10) + on.slice(digit + 1);
+    const damages = [
+      good[1].replace(on, flipped),
+      good[1].replace(/,"digest":"[0-9a-f]{8}"\}$/, "}"),
+    ];
+    assert(damages[0] !== good[1]);
+    for (const damaged of damages) {
+      await Deno.writeTextFile(file, [good[0], damaged, good[2]].join("\n") + "\n");
+      // The flipped onset was taken as it was: the trigger 40 s late.
+      assertEquals(await run(), { result: plain, days: [true, false, true] }, damaged);
+    }
+    // A file written before lines carried digests: its days are used as they are (an older
+    // dataset's report and --inspect find the times its samples were cut at), and a run that
+    // writes the cache gives them digests.
+    const old = good.map((l) => l.replace(/,"digest":"[0-9a-f]{8}"\}$/, "}"));
+    await Deno.writeTextFile(file, old.join("\n") + "\n");
+    assertEquals(await run(), { result: plain, days: [true, true, true] });
+    assertEquals((await Deno.readTextFile(file)).split("\n").filter((l) => l), good);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -1082,7 +1139,7 @@ Deno.test("extract at triggers keeps its detections by day in the dataset (detec
     const side = `${detectionsPath(`${root}/re`)}/SY.S0000.00.HHZ.2024-01.jsonl`;
     const lines = await cacheLines(side);
     lines[0].triggers[0][3] = 99.5;
-    await Deno.writeTextFile(side, lines.map((l) => JSON.stringify(l) + "\n").join(""));
+    await Deno.writeTextFile(side, cacheText(lines));
     await runExtract(config, `${root}/re`, { quiet: true, resume: true });
     const again = parseCsvRecords(await Deno.readTextFile(`${root}/re/triggers.csv`));
     assertEquals(again.map((r) => r.peak === "99.50"), trig.map((_, i) => i === 0));
@@ -1091,14 +1148,17 @@ Deno.test("extract at triggers keeps its detections by day in the dataset (detec
       await Deno.readFile(`${root}/re/spectrograms.npy`),
       await Deno.readFile(`${root}/ds/spectrograms.npy`),
     );
-    assertEquals(await cacheLines(`${root}/re/detections/SY.S0000.00.HHZ.2024-01.jsonl`), lines);
+    assertEquals(
+      await Deno.readTextFile(`${root}/re/detections/SY.S0000.00.HHZ.2024-01.jsonl`),
+      cacheText(lines),
+    );
     // An onset moved by a second in the dataset's detections: the dataset's samples are found
     // under the moved id, the archive's (detected again) under the first.
     const own = `${root}/ds/detections/SY.S0000.00.HHZ.2024-01.jsonl`;
     const moved = await cacheLines(own);
     const t = moved[0].triggers[0][0];
     moved[0].triggers[0][0] = t + 1000;
-    await Deno.writeTextFile(own, moved.map((l) => JSON.stringify(l) + "\n").join(""));
+    await Deno.writeTextFile(own, cacheText(moved));
     const [was, now] = [windowStamp(t), windowStamp(t + 1000)].map((s) => `SY.S0000.00.HHZ.${s}`);
     const fromDataset = await inspectSamples(config, [now, was], { dataset: `${root}/ds` });
     assertEquals(fromDataset.map((r) => "reason" in r ? r.reason : "ok"), ["ok", "not in input"]);
