@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import { gmmAsync, relativeRegCovar } from "./gmm.ts";
 import { kmeansAsync, nearestCentres } from "./kmeans.ts";
-import { removeKSelection } from "./select_k.ts";
+import { K_SELECTION_FILES } from "./select_k.ts";
 import {
   datasetDigest,
   datasetFingerprint,
@@ -57,9 +57,9 @@ import {
   loadWeights,
   readCheckpointState,
   refuseDownstream,
-  removeOutputs,
   saveCheckpointDir,
   saveWeights,
+  setOutputsAside,
   type Weights,
   writeJson,
 } from "../io/checkpoint.ts";
@@ -337,16 +337,18 @@ export async function initCentroids(
   // k selection: they go once the new centres are on the disk beside the old ones, after the
   // fits, so that a run stopped before (Ctrl-C in the fit of 100 restarts) or a write that
   // fails (a full disk) leaves the old centres with both, and before the new centres take the
-  // old ones' place; a caller writes a new k selection after.
+  // old ones' place (set aside, and put back where that rename fails); a caller writes a new k
+  // selection after.
   const { bytes, digest: weights } = await encodeWeights(
     new Map([["centroids", { shape: [cfg.k, d], data: centroids }]]),
     { method: cfg.method, latentScale: String(latentScale) },
   );
-  await writeFileAtomic(join(dir, "centroids.safetensors"), bytes, async () => {
-    await removeOutputs(dir, await downstreamOf(dir, "init"));
-    await removeKSelection(dir);
-  });
-  // Read after removeOutputs, which drops the stale finetune record from model.json.
+  await writeFileAtomic(
+    join(dir, "centroids.safetensors"),
+    bytes,
+    async () => setOutputsAside(dir, await downstreamOf(dir, "init"), K_SELECTION_FILES),
+  );
+  // Read after setOutputsAside, which drops the stale finetune record from model.json.
   const mi = await readModelInfo(dir);
   await writeJson(join(dir, "model.json"), {
     ...mi,

@@ -40,8 +40,8 @@ import {
   readJson,
   readWeightsHeader,
   refuseDownstream,
-  removeOutputs,
   saveCheckpointDir,
+  setOutputsAside,
   type Weights,
   writeJson,
 } from "../io/checkpoint.ts";
@@ -697,12 +697,13 @@ export async function pretrain(
       // only once the weights that replace them are on the disk beside the old ones, so that a
       // run stopped before (Ctrl-C, a crash, a lost device) or a write that fails (a full disk)
       // leaves the old model whole beside its checkpoint; and before the new weights take the
-      // old ones' place, so that no crash leaves them beside old centres.
+      // old ones' place, so that no crash leaves them beside old centres. They are set aside,
+      // and put back where that rename fails (a directory at its path).
       const changed = weights !== await fileDigest(path);
       await writeFileAtomic(
         path,
         bytes,
-        changed ? async () => removeOutputs(dir, await downstreamOf(dir, "pretrain")) : undefined,
+        changed ? async () => setOutputsAside(dir, await downstreamOf(dir, "pretrain")) : undefined,
       );
       // The same weights again (a finished checkpoint resumed) keep the records of the stages
       // made from them.

@@ -386,6 +386,13 @@ export async function writeKSelection(dir: string, sel: KSelection, svg = false)
   );
 }
 
+/** The files of a k selection in a model directory. */
+export const K_SELECTION_FILES: readonly string[] = [
+  "k_selection.csv",
+  "k_selection.png",
+  "k_selection.svg",
+];
+
 /**
  * Removes the k selection of an earlier init from a model directory: the centres no longer
  * come from it.
@@ -393,7 +400,7 @@ export async function writeKSelection(dir: string, sel: KSelection, svg = false)
  * @param dir Model directory.
  */
 export async function removeKSelection(dir: string): Promise<void> {
-  for (const f of ["k_selection.csv", "k_selection.png", "k_selection.svg"]) {
+  for (const f of K_SELECTION_FILES) {
     await removeIfPresent(join(dir, f));
   }
 }

@@ -37,6 +37,8 @@ import {
   releaseTemporary,
   removeLockOnInterrupt,
   removeStaleTemporaries,
+  type SetAside,
+  setAside,
   writeDirAtomic,
   writeFailure,
   writeFileAtomic,
@@ -355,14 +357,86 @@ export async function refuseDownstream(dir: string, stage: "pretrain" | "init"):
  */
 export async function removeOutputs(dir: string, names: string[]): Promise<void> {
   for (const n of names) await Deno.remove(join(dir, n), { recursive: true }).catch(() => {});
-  const drop = (["init", "finetune"] as const).filter((s) =>
-    OUTPUTS[s].some((o) => names.includes(o))
-  );
+  const drop = stagesOf(names);
   if (drop.length && await exists(join(dir, "model.json"))) {
     const mi = await readJson<Record<string, unknown>>(dir, "model.json");
     for (const s of drop) delete mi[s];
     await writeJson(join(dir, "model.json"), mi);
   }
+}
+
+/** The later stages (init, finetune) that some of the outputs named belong to. */
+function stagesOf(names: string[]): ("init" | "finetune")[] {
+  return (["init", "finetune"] as const).filter((s) => OUTPUTS[s].some((o) => names.includes(o)));
+}
+
+/**
+ * {@linkcode removeOutputs} for a {@linkcode writeFileAtomic} hook, whose rename may yet fail:
+ * the outputs are set aside ({@linkcode setAside}) and the sections of `model.json` dropped,
+ * then put back, `model.json` as it was, where the rename fails (a directory at the weights'
+ * path), and removed once it succeeded.
+ *
+ * @param dir Model directory.
+ * @param names Output names, as returned by {@linkcode downstreamOf}.
+ * @param more Other outputs to set aside, whose stage's section stays (init's k selection,
+ *   which its new centres replace).
+ * @returns what puts them back or removes them.
+ */
+export async function setOutputsAside(
+  dir: string,
+  names: string[],
+  more: readonly string[] = [],
+): Promise<SetAside> {
+  const info = join(dir, "model.json");
+  const drop = stagesOf(names);
+  // A copy of model.json as it was, which a failed rename renames back over the new one.
+  let saved: string | null = null;
+  if (drop.length && await exists(info)) {
+    saved = liveTemporary(info);
+    Deno.copyFileSync(info, saved);
+  }
+  const aside = setAside([...names, ...more].map((n) => join(dir, n)));
+  const restore = (why: Error) => {
+    let e = why;
+    try {
+      aside.restore(why);
+    } catch (both) {
+      e = both as Error;
+    }
+    if (saved) {
+      releaseTemporary(saved);
+      try {
+        Deno.renameSync(saved, info);
+      } catch (m) {
+        e = new Error(
+          `${e.message}; putting back ${info} failed (${(m as Error).message}): it is at ${saved}`,
+          { cause: why },
+        );
+      }
+      saved = null;
+    }
+    if (e !== why) throw e;
+  };
+  if (saved) {
+    try {
+      const mi = await readJson<Record<string, unknown>>(dir, "model.json");
+      for (const s of drop) delete mi[s];
+      await writeJson(info, mi);
+    } catch (e) {
+      restore(e as Error);
+      throw e;
+    }
+  }
+  return {
+    restore,
+    async discard() {
+      await aside.discard();
+      if (saved) {
+        await Deno.remove(saved).catch(() => {});
+        releaseTemporary(saved);
+      }
+    },
+  };
 }
 
 /**

@@ -359,7 +359,8 @@ export async function removeIfPresent(path: string): Promise<void> {
  * @param beforeRename Run once the new bytes are on the disk beside `path`, just before they
  *   replace it: for what the new file makes stale, which a write that fails (a full disk) must
  *   leave, and which no crash may leave beside the new file. Its errors are thrown as they are
- *   (the temporary removed, `path` as it was).
+ *   (the temporary removed, `path` as it was). What it returns ({@linkcode setAside}) is put
+ *   back where the rename then fails (a directory at `path`), and removed once it succeeded.
  * @example
  * ```ts
  * import { writeFileAtomic } from "./atomic.ts";
@@ -372,12 +373,13 @@ export async function removeIfPresent(path: string): Promise<void> {
 export async function writeFileAtomic(
   path: string,
   data: Uint8Array | string,
-  beforeRename?: () => Promise<void>,
+  beforeRename?: () => Promise<SetAside | void>,
 ): Promise<void> {
   // A killed writer of the same file left its temporary: this write supersedes it.
   await removeStaleTemporaries(path);
   const tmp = liveTemporary(path);
   let hookFailed = false;
+  let aside: SetAside | void = undefined;
   try {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
     // Created synchronously, in the same turn that registered it: an asynchronous create runs on
@@ -396,10 +398,16 @@ export async function writeFileAtomic(
     }
     if (beforeRename) {
       hookFailed = true;
-      await beforeRename();
+      aside = await beforeRename();
       hookFailed = false;
     }
-    await Deno.rename(tmp, path);
+    try {
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      // What the hook set aside goes back: the file it was stale beside is still there.
+      if (aside) aside.restore(e as Error);
+      throw e;
+    }
     await syncDir(dirname(path));
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
@@ -407,6 +415,83 @@ export async function writeFileAtomic(
   } finally {
     live.delete(tmp);
   }
+  if (aside) await aside.discard();
+}
+
+/**
+ * What {@linkcode setAside} moved out of the way, for a {@linkcode writeFileAtomic} hook.
+ */
+export interface SetAside {
+  /**
+   * Puts everything back, in reverse order; what cannot go back is named in the error thrown
+   * (`why`'s message, then where it is).
+   */
+  restore(why: Error): void;
+  /** Removes everything (a failure to is ignored: the new file is in place). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Moves files or directories aside, each to a temporary beside it (`.NAME.PID.TAG.tmp`, which
+ * Ctrl-C removes as it removes the live temporaries, and the next write of NAME removes where a
+ * killed run left it), so that they can be put back: for a {@linkcode writeFileAtomic} hook
+ * whose rename may yet fail. A path that does not exist is passed over.
+ *
+ * @param paths The files or directories.
+ * @returns what puts them back or removes them.
+ * @example
+ * ```ts
+ * import { setAside } from "./atomic.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.csv`, "1");
+ * const aside = setAside([`${dir}/a.csv`, `${dir}/none.csv`]);
+ * aside.restore(new Error("the rename failed"));
+ * if (await Deno.readTextFile(`${dir}/a.csv`) !== "1") throw new Error();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function setAside(paths: readonly string[]): SetAside {
+  const moved: [string, string][] = [];
+  // Synchronously, here and below: Ctrl-C's handler runs only between awaits, so it never finds
+  // a path moved but not registered, nor some put back and the others not.
+  const restore = (why: Error) => {
+    const stuck: string[] = [];
+    for (const [p, tmp] of moved.toReversed()) {
+      // Put back, or kept for the user: no longer a temporary that Ctrl-C removes.
+      live.delete(tmp);
+      try {
+        Deno.renameSync(tmp, p);
+      } catch (e) {
+        stuck.push(`${p} failed (${(e as Error).message}): it is at ${tmp}`);
+      }
+    }
+    moved.length = 0;
+    if (stuck.length) {
+      throw new Error(`${why.message}; putting back ${stuck.join(", ")}`, { cause: why });
+    }
+  };
+  for (const p of paths) {
+    const tmp = liveTemporary(p);
+    try {
+      Deno.renameSync(p, tmp);
+    } catch (e) {
+      live.delete(tmp);
+      if (e instanceof Deno.errors.NotFound) continue;
+      restore(e as Error);
+      throw e;
+    }
+    moved.push([p, tmp]);
+  }
+  return {
+    restore,
+    async discard() {
+      for (const [, tmp] of moved) {
+        await Deno.remove(tmp, { recursive: true }).catch(() => {});
+        live.delete(tmp);
+      }
+      moved.length = 0;
+    },
+  };
 }
 
 /**

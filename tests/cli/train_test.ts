@@ -403,6 +403,59 @@ Deno.test("init --force and pretrain --force whose new weights cannot be written
   });
 });
 
+Deno.test("init --force and pretrain --force whose new weights cannot take their place (a directory there, a rename that fails) leave the outputs those weights would make stale byte for byte", async () => {
+  await withTwelve(async (p, ok) => {
+    const m = p("m");
+    await ok("pretrain", p("ds"), "--model", m, "--epochs", "1", "--latent-dim", "3");
+    await ok("init", p("ds"), "--model", m, "--k", "2,3", "--n-init", "2");
+    await ok("finetune", p("ds"), "--model", m, "--max-iter", "2");
+    // A directory where the new centres go: their rename fails.
+    await Deno.rename(p("m/centroids.safetensors"), p("centroids.safetensors"));
+    await Deno.mkdir(p("m/centroids.safetensors/in"), { recursive: true });
+    const before = await snapshot(m);
+    for (const f of ["dec.safetensors", "finetune_log.csv", "k_selection.csv", "model.json"]) {
+      assert(f in before, `${f} missing before the test`);
+    }
+    const init = await run("init", p("ds"), "--model", m, "--k", "3", "--n-init", "2", "--force");
+    assertEquals(init.code, 2, init.err.join("\n"));
+    assertEquals(await snapshot(m), before, "init --force lost outputs to a rename that failed");
+    assertEquals(
+      (await Array.fromAsync(Deno.readDir(m))).filter((e) => e.name.startsWith(".")),
+      [],
+    );
+    await Deno.remove(p("m/centroids.safetensors"), { recursive: true });
+    await Deno.rename(p("centroids.safetensors"), p("m/centroids.safetensors"));
+    // The new encoder weights' rename fails as onto a directory (a real one there fails
+    // pretrain before, as it reads the old weights).
+    const before2 = await snapshot(m);
+    const { rename } = Deno;
+    Deno.rename = (from, to) =>
+      basename(String(from)).startsWith(".autoencoder.safetensors.")
+        ? Promise.reject(new Deno.errors.IsADirectory(`Is a directory (os error 21): rename ${to}`))
+        : rename(from, to);
+    try {
+      const pre = ["pretrain", p("ds"), "--model", m, "--epochs", "1", "--latent-dim", "3"];
+      const again = await run(...pre, "--seed", "7", "--force", "--cpu", "--quiet");
+      assertEquals(again.code, 2, again.err.join("\n"));
+    } finally {
+      Deno.rename = rename;
+    }
+    // Its learning curve and checkpoint, written as it trains, are its own; the rest is as it
+    // was.
+    const after = await snapshot(m);
+    for (const snap of [after, before2]) {
+      for (const own of Object.keys(snap)) {
+        if (own.startsWith("learning_curve.") || own.startsWith("checkpoint/")) delete snap[own];
+      }
+    }
+    assertEquals(after, before2, "pretrain --force lost outputs to a rename that failed");
+    assertEquals(
+      (await Array.fromAsync(Deno.readDir(m))).filter((e) => e.name.startsWith(".")),
+      [],
+    );
+  });
+});
+
 Deno.test("finetune --force keeps the old checkpoint until its own first replaces it: a run that fails before leaves the model directory byte for byte, which --resume continues; one that finishes leaves only its own", async () => {
   await withTwelve(async (p, ok) => {
     const m = p("m");
