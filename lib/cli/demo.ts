@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "./_command.ts";
 import { intFlag, numFlag, strFlag, type Values } from "./_command.ts";
 import { device, seedFlag, svgFlag } from "./_shared.ts";
@@ -36,7 +36,15 @@ import { applyModel, rawKmeans } from "../cluster/assign.ts";
 import { evaluateClustering, type EvaluationReport, formatReport } from "../metrics/mod.ts";
 import { Progress } from "../util/progress.ts";
 import { UserError } from "../util/errors.ts";
-import { emptyDir, refuseLinkOutput, writeIntoOutput } from "../util/atomic.ts";
+import {
+  checkOutputTarget,
+  emptyDir,
+  liveTemporary,
+  moveIntoPlace,
+  refuseLinkOutput,
+  releaseTemporary,
+  writeIntoOutput,
+} from "../util/atomic.ts";
 import { adapterName } from "../gpu/device.ts";
 import { compareText } from "../util/names.ts";
 
@@ -49,7 +57,8 @@ export const demoCommand: Command = {
   summary: "Run the whole pipeline on the built-in synthetic set and print ACC/NMI.",
   details:
     "synth → extract (dB spectrograms) → pretrain → init (k-means) → finetune (DEC) → cluster → evaluate.\n" +
-    "Everything lands in --out (default demo_out/), which the demo replaces only if an earlier demo made it.",
+    "Everything lands in --out (default demo_out/), which the demo replaces only if an earlier demo made it,\n" +
+    "once the new demo is complete.",
   seeded: true,
   flags: {
     out: {
@@ -97,116 +106,195 @@ export const demoCommand: Command = {
     const quiet = !!values.quiet;
     const svg = !!values.svg;
     const dev = device();
-    // Read before the earlier demo's directory is emptied: a value that is no number is refused
-    // with that directory as it was.
+    // Read before anything is written: a value that is no number is refused at once.
     const perClass = intFlag(values, "per-class") ?? 40;
     const epochs = intFlag(values, "epochs") ?? 30;
-    await claimOut(out);
-    const t0 = performance.now();
-    const say = (s: string) => !quiet && console.error(`\n== ${s}`);
-    console.error(`seisdec demo on ${dev === "cpu" ? "the CPU backend" : await adapterName()}`);
-
-    say("synth: 5 classes of synthetic seismograms (miniSEED 3 + StationXML + QuakeML)");
-    const synthDir = join(out, "synth");
-    await writeSynth(synthDir, { perClass, seed, force: true });
-
-    say(
-      "extract: response removal, resampling, band-pass, Kaiser STFT in dB, crop around the onset",
+    const lines = await inTemporary(
+      out,
+      (dir) => classesDemo(dir, out, perClass, { epochs, seed, quiet, svg, dev }),
     );
-    const cfg = await readExtractConfig(join(synthDir, "extract.json"));
-    cfg.spectrogram.scaling = "db";
-    const dsDir = join(out, "dataset");
-    const ex = await runExtract(cfg, dsDir, { force: true, quiet });
-    const ds = await openDataset(dsDir);
-    const truth = ds.labels();
-
-    say(`pretrain: autoencoder on ${ds.count} spectrograms [${ds.sampleShape}]`);
-    const model = join(out, "model");
-    await pretrainDemo(ds, model, dsDir, epochs, seed, dev, quiet, svg);
-
-    say("init: how many clusters, without the labels? k-means for k = 2..9, silhouette");
-    const latent = await encodeForInit(model, ds, dev);
-    const sel = await selectK(
-      latent,
-      ds.count,
-      latent.length / ds.count,
-      [2, 3, 4, 5, 6, 7, 8, 9], // the candidates recorded below
-      {
-        method: "kmeans",
-        nInit: 10,
-        maxIter: 300,
-        tol: 1e-4,
-        seed,
-      },
-    );
-
-    const silAt = (k: number) => sel.scores.find((s) => s.k === k)!.silhouette.toFixed(3);
-    const k = SYNTH_CLASSES.length;
-
-    say(`init: k-means (k-means++, 100 restarts) on the latent codes, k = ${k} classes`);
-    // The selection is recorded in model.json as init records it (candidates, criterion, the k
-    // it chose), and its files written after the centres; the demo fits k = the classes all the
-    // same, so `chosen` may differ from `k` (info shows both).
-    const candidates = [2, 3, 4, 5, 6, 7, 8, 9];
-    const init = await initCentroids(model, ds, { ...INIT_DEFAULTS, k, seed }, dev, {
-      latent,
-      record: { kSelection: { candidates, criterion: sel.criterion, chosen: sel.best } },
-    });
-    await writeKSelection(model, sel, svg);
-    const eInit = evaluateClustering({ pred: init.labels, k, truth });
-
-    say("finetune: DEC, target distribution over the dataset every epoch");
-    await finetuneDemo(ds, model, seed, dev, quiet);
-
-    say("cluster + evaluate");
-    const clusters = join(out, "clusters");
-    const { profiles, eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev, svg);
-    await writeIntoOutput(
-      clusters,
-      "evaluation.json",
-      JSON.stringify({ ...eDec, labelsFrom: "dataset" }, null, 2) + "\n",
-    );
-    await writeIntoOutput(clusters, "report.html", await buildReport(clusters));
-    const raw = await rawKmeans(ds, k, { normalize: "minmax", seed });
-    const eRaw = evaluateClustering({ pred: raw.labels!, k, truth });
-    if (!quiet) console.log(formatReport(eDec) + "\n\n" + formatProfiles(profiles));
-    const f = (v: number | null) => (v ?? NaN).toFixed(3);
-    // The synthetic explosions fire in working hours: the clustering never saw the times, so a
-    // cluster whose samples keep those hours shows it found them.
-    // Empty clusters (and those without times) have no share: NaN, left out below.
-    const dayShare = profiles.map((p) => {
-      const all = p.hours.reduce((u, v) => u + v, 0);
-      return all ? p.hours.slice(8, 18).reduce((u, v) => u + v, 0) / all : NaN;
-    });
-    const day = dayShare.indexOf(Math.max(...dayShare.filter((v) => !Number.isNaN(v))));
-    // The cluster's most frequent class, from the confusion matrix (rows: classes).
-    const col = eDec.confusion!.map((row) => row[day]);
-    const major = eDec.classes![col.indexOf(Math.max(...col))];
-    const others = dayShare.filter((v, j) => j !== day && !Number.isNaN(v))
-      .map((v) => Math.round(100 * v));
-    console.log([
-      "",
-      `demo: ${ex.ok} samples, ${k} classes, ${((performance.now() - t0) / 1000).toFixed(0)} s`,
-      `  k-means on raw spectrograms  ACC ${f(eRaw.acc)}  NMI ${f(eRaw.nmi)}`,
-      `  k-means init (latent)        ACC ${f(eInit.acc)}  NMI ${f(eInit.nmi)}`,
-      `  DEC                          ACC ${f(eDec.acc)}  NMI ${f(eDec.nmi)}`,
-      `  k chosen without labels      ${sel.best} by silhouette (${
-        silAt(sel.best)
-      }; ${k} classes: ${silAt(k)})`,
-      `  most day-time cluster         ${day} (mostly ${major}): ${
-        Math.round(100 * dayShare[day])
-      } % of it 08-17 UTC, others ${Math.min(...others)}-${Math.max(...others)} %`,
-      `outputs: ${clusters} (report.html, labels.csv, clusters.csv, latent.npy, q.npy and figures: ` +
-      `${figuresIn(clusters).join(", ")}), ${model} (k_selection.png)`,
-    ].join("\n"));
+    console.log(lines.join("\n"));
   },
 };
 
+/** The settings both demos share. */
+interface DemoSettings {
+  epochs: number;
+  seed: number;
+  quiet: boolean;
+  svg: boolean;
+  dev: Device;
+}
+
 /**
- * Makes `out` the demo's own directory: refused where it exists, holds something and the demo
- * did not make it (an empty directory, made with mkdir for it, is taken as any output's is).
+ * The demo, built in `dir` (a temporary that becomes `out`).
+ *
+ * @returns its summary's lines, naming the paths under `out`.
  */
-async function claimOut(out: string): Promise<void> {
+async function classesDemo(
+  dir: string,
+  out: string,
+  perClass: number,
+  { epochs, seed, quiet, svg, dev }: DemoSettings,
+): Promise<string[]> {
+  const t0 = performance.now();
+  const say = (s: string) => !quiet && console.error(`\n== ${s}`);
+  console.error(`seisdec demo on ${dev === "cpu" ? "the CPU backend" : await adapterName()}`);
+
+  say("synth: 5 classes of synthetic seismograms (miniSEED 3 + StationXML + QuakeML)");
+  const synthDir = join(dir, "synth");
+  await writeSynth(synthDir, { perClass, seed, force: true });
+
+  say(
+    "extract: response removal, resampling, band-pass, Kaiser STFT in dB, crop around the onset",
+  );
+  const cfg = await readExtractConfig(join(synthDir, "extract.json"));
+  cfg.spectrogram.scaling = "db";
+  const dsDir = join(dir, "dataset");
+  const ex = await runExtract(cfg, dsDir, { force: true, quiet });
+  const ds = await openDataset(dsDir);
+  const truth = ds.labels();
+
+  say(`pretrain: autoencoder on ${ds.count} spectrograms [${ds.sampleShape}]`);
+  const model = join(dir, "model");
+  await pretrainDemo(ds, model, dsDir, epochs, seed, dev, quiet, svg);
+
+  say("init: how many clusters, without the labels? k-means for k = 2..9, silhouette");
+  const latent = await encodeForInit(model, ds, dev);
+  const sel = await selectK(
+    latent,
+    ds.count,
+    latent.length / ds.count,
+    [2, 3, 4, 5, 6, 7, 8, 9], // the candidates recorded below
+    {
+      method: "kmeans",
+      nInit: 10,
+      maxIter: 300,
+      tol: 1e-4,
+      seed,
+    },
+  );
+
+  const silAt = (k: number) => sel.scores.find((s) => s.k === k)!.silhouette.toFixed(3);
+  const k = SYNTH_CLASSES.length;
+
+  say(`init: k-means (k-means++, 100 restarts) on the latent codes, k = ${k} classes`);
+  // The selection is recorded in model.json as init records it (candidates, criterion, the k
+  // it chose), and its files written after the centres; the demo fits k = the classes all the
+  // same, so `chosen` may differ from `k` (info shows both).
+  const candidates = [2, 3, 4, 5, 6, 7, 8, 9];
+  const init = await initCentroids(model, ds, { ...INIT_DEFAULTS, k, seed }, dev, {
+    latent,
+    record: { kSelection: { candidates, criterion: sel.criterion, chosen: sel.best } },
+  });
+  await writeKSelection(model, sel, svg);
+  const eInit = evaluateClustering({ pred: init.labels, k, truth });
+
+  say("finetune: DEC, target distribution over the dataset every epoch");
+  await finetuneDemo(ds, model, seed, dev, quiet);
+
+  say("cluster + evaluate");
+  const clusters = join(dir, "clusters");
+  const { profiles, eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev, svg);
+  await writeIntoOutput(
+    clusters,
+    "evaluation.json",
+    JSON.stringify({ ...eDec, labelsFrom: "dataset" }, null, 2) + "\n",
+  );
+  await writeIntoOutput(clusters, "report.html", await buildReport(clusters));
+  const raw = await rawKmeans(ds, k, { normalize: "minmax", seed });
+  const eRaw = evaluateClustering({ pred: raw.labels!, k, truth });
+  if (!quiet) console.log(formatReport(eDec) + "\n\n" + formatProfiles(profiles));
+  const f = (v: number | null) => (v ?? NaN).toFixed(3);
+  // The synthetic explosions fire in working hours: the clustering never saw the times, so a
+  // cluster whose samples keep those hours shows it found them.
+  // Empty clusters (and those without times) have no share: NaN, left out below.
+  const dayShare = profiles.map((p) => {
+    const all = p.hours.reduce((u, v) => u + v, 0);
+    return all ? p.hours.slice(8, 18).reduce((u, v) => u + v, 0) / all : NaN;
+  });
+  const day = dayShare.indexOf(Math.max(...dayShare.filter((v) => !Number.isNaN(v))));
+  // The cluster's most frequent class, from the confusion matrix (rows: classes).
+  const col = eDec.confusion!.map((row) => row[day]);
+  const major = eDec.classes![col.indexOf(Math.max(...col))];
+  const others = dayShare.filter((v, j) => j !== day && !Number.isNaN(v))
+    .map((v) => Math.round(100 * v));
+  return [
+    "",
+    `demo: ${ex.ok} samples, ${k} classes, ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    `  k-means on raw spectrograms  ACC ${f(eRaw.acc)}  NMI ${f(eRaw.nmi)}`,
+    `  k-means init (latent)        ACC ${f(eInit.acc)}  NMI ${f(eInit.nmi)}`,
+    `  DEC                          ACC ${f(eDec.acc)}  NMI ${f(eDec.nmi)}`,
+    `  k chosen without labels      ${sel.best} by silhouette (${silAt(sel.best)}; ${k} classes: ${
+      silAt(k)
+    })`,
+    `  most day-time cluster         ${day} (mostly ${major}): ${
+      Math.round(100 * dayShare[day])
+    } % of it 08-17 UTC, others ${Math.min(...others)}-${Math.max(...others)} %`,
+    `outputs: ${join(out, "clusters")} (report.html, labels.csv, clusters.csv, latent.npy, q.npy ` +
+    `and figures: ${figuresIn(clusters).join(", ")}), ${join(out, "model")} (k_selection.png)`,
+  ];
+}
+
+/**
+ * Runs a demo into a temporary sibling of `out` (`.NAME.PID.TAG.tmp`, which Ctrl-C removes, and
+ * the next demo removes where a killed one left it) that takes the place of an earlier demo's
+ * directory only once it is complete: a demo stopped or failing partway leaves the earlier one
+ * as it was. The absolute paths its records give (model.json's dataset, result.json's dataset
+ * and model, meta.json's input and output) are made those under `out` before.
+ *
+ * @param out The demo's directory.
+ * @param build Writes the demo into the directory it is given.
+ * @returns what `build` returns.
+ */
+async function inTemporary<T>(out: string, build: (dir: string) => Promise<T>): Promise<T> {
+  const replace = await claimOut(out);
+  const tmp = liveTemporary(out);
+  try {
+    // Synchronously, in the turn that registered it, as writeDirAtomic makes its directory.
+    Deno.mkdirSync(tmp);
+    await Deno.writeTextFile(join(tmp, MARKER), "made by `cli.ts demo`; safe to delete\n");
+    const r = await build(tmp);
+    await repointRecords(tmp, out);
+    await moveIntoPlace(tmp, out, replace);
+    return r;
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw e;
+  } finally {
+    releaseTemporary(tmp);
+  }
+}
+
+/**
+ * Makes the absolute paths under `from` that the JSON files of a finished demo record (where
+ * each stage read and wrote) name the same paths under `to`, where the demo is about to be put.
+ */
+async function repointRecords(from: string, to: string): Promise<void> {
+  // As JSON writes them: the temporary's name is this run's alone, so each occurrence is one.
+  const [a, b] = [resolve(from), resolve(to)].map((p) => JSON.stringify(p).slice(1, -1));
+  const walk = async (d: string): Promise<void> => {
+    for await (const e of Deno.readDir(d)) {
+      const p = join(d, e.name);
+      if (e.isDirectory) await walk(p);
+      else if (e.isFile && e.name.endsWith(".json")) {
+        const text = await Deno.readTextFile(p);
+        if (text.includes(a)) await Deno.writeTextFile(p, text.replaceAll(a, b));
+      }
+    }
+  };
+  await walk(from);
+}
+
+/**
+ * Checks that `out` may become the demo's own directory: refused where it exists, holds
+ * something and the demo did not make it (an empty directory, made with mkdir for it, is taken
+ * as any output's is). Puts back an earlier demo a killed one had moved aside, and removes a
+ * killed demo's temporary.
+ *
+ * @returns whether `out` holds an earlier demo to replace.
+ */
+async function claimOut(out: string): Promise<boolean> {
   // As every output: the demo would write where the link points, and replace the link's target.
   await refuseLinkOutput(out);
   const isDemo = await Deno.stat(join(out, MARKER)).then(() => true, () => false);
@@ -217,15 +305,9 @@ async function claimOut(out: string): Promise<void> {
         "another directory",
     );
   }
-  // An earlier demo's directory is replaced: everything in it is the demo's (its marker says
-  // so), and its outputs may predate the listings --force checks (OUTPUT_LISTING).
-  if (isDemo) {
-    for await (const e of Deno.readDir(out)) {
-      if (e.name !== MARKER) await Deno.remove(join(out, e.name), { recursive: true });
-    }
-  }
-  await Deno.mkdir(out, { recursive: true });
-  await Deno.writeTextFile(join(out, MARKER), "made by `cli.ts demo`; safe to delete\n");
+  // An earlier demo's directory is replaced whole: everything in it is the demo's (its marker
+  // says so), and its outputs may predate the listings --force checks (OUTPUT_LISTING).
+  return await checkOutputTarget(out, { force: true });
 }
 
 /**
@@ -252,7 +334,25 @@ async function continuousDemo(values: Values): Promise<void> {
     );
   }
   const epochs = intFlag(values, "epochs") ?? 30;
-  await claimOut(out);
+  const lines = await inTemporary(
+    out,
+    (dir) => continuousRun(dir, out, hours, nStations, { epochs, seed, quiet, svg, dev }),
+  );
+  console.log(lines.join("\n"));
+}
+
+/**
+ * The continuous demo, built in `dir` (a temporary that becomes `out`).
+ *
+ * @returns its summary's lines, naming the paths under `out`.
+ */
+async function continuousRun(
+  dir: string,
+  out: string,
+  hours: number,
+  nStations: number,
+  { epochs, seed, quiet, svg, dev }: DemoSettings,
+): Promise<string[]> {
   const t0 = performance.now();
   const say = (s: string) => !quiet && console.error(`\n== ${s}`);
   console.error(
@@ -260,7 +360,7 @@ async function continuousDemo(values: Values): Promise<void> {
   );
 
   say(`synth --continuous: ${hours} h of 100 Hz noise and events at ${nStations} stations (SDS)`);
-  const archive = join(out, "archive");
+  const archive = join(dir, "archive");
   const sum = await writeSynthContinuous(archive, {
     hours,
     stations: nStations,
@@ -279,7 +379,7 @@ async function continuousDemo(values: Values): Promise<void> {
     aic: { before: 5, after: 1 },
   };
   cfg.spectrogram.scaling = "db";
-  const dsDir = join(out, "dataset");
+  const dsDir = join(dir, "dataset");
   const ex = await runExtract(cfg, dsDir, { force: true, quiet });
   const ds = await openDataset(dsDir);
   const truth = ds.labels();
@@ -298,7 +398,7 @@ async function continuousDemo(values: Values): Promise<void> {
 
   const k = new Set(sum.events.map((e) => e.label)).size;
   say(`pretrain: autoencoder on ${ds.count} spectrograms [${ds.sampleShape}]`);
-  const model = join(out, "model");
+  const model = join(dir, "model");
   await pretrainDemo(ds, model, dsDir, epochs, seed, dev, quiet, svg);
 
   say(`init: k-means on the latent codes, k = ${k} event classes`);
@@ -309,7 +409,7 @@ async function continuousDemo(values: Values): Promise<void> {
   await finetuneDemo(ds, model, seed, dev, quiet);
 
   say("cluster + evaluate, per sample and per event (the stations' vote)");
-  const clusters = join(out, "clusters");
+  const clusters = join(dir, "clusters");
   const { eDec } = await clusterDemo(clusters, ds, model, k, truth, seed, dev, svg);
   const rows = parseCsvRecords(await Deno.readTextFile(join(clusters, "events.csv")), ",", {
     source: join(clusters, "events.csv"),
@@ -327,7 +427,7 @@ async function continuousDemo(values: Values): Promise<void> {
   await writeIntoOutput(clusters, "report.html", await buildReport(clusters));
   if (!quiet) console.log(formatReport(eDec));
   const f = (v: number | null) => (v ?? NaN).toFixed(3);
-  console.log([
+  return [
     "",
     `demo --continuous: ${hours} h at ${nStations} stations, ${sum.events.length} synthetic events, ` +
     `${((performance.now() - t0) / 1000).toFixed(0)} s`,
@@ -337,8 +437,9 @@ async function continuousDemo(values: Values): Promise<void> {
     `  DEC, per sample              ACC ${f(eDec.acc)}  NMI ${f(eDec.nmi)}`,
     `  DEC, per event (vote)        ACC ${f(events.acc)}  NMI ${f(events.nmi)}  ` +
     `(${events.n} events: the triggers' associations)`,
-    `outputs: ${clusters} (report.html, events.csv, labels.csv, ...), ${dsDir} (triggers.csv)`,
-  ].join("\n"));
+    `outputs: ${join(out, "clusters")} (report.html, events.csv, labels.csv, ...), ` +
+    `${join(out, "dataset")} (triggers.csv)`,
+  ];
 }
 
 /**

@@ -61,7 +61,9 @@ export function removeLiveTemporaries(): string[] {
   stops.clear();
   const gone: string[] = [];
   for (const [path, note] of kept) {
-    if (note() !== null) continue;
+    // One inside a temporary (a demo's dataset) goes with it: no note may name it as kept.
+    const inside = [...live].some((t) => path.startsWith(t + sep));
+    if (note() !== null && !inside) continue;
     kept.delete(path);
     live.add(path);
   }

@@ -3,6 +3,7 @@ import { gpuAvailable } from "../_gpu.ts";
 import { join } from "node:path";
 import { run } from "./_run.ts";
 import { parseCsvRecords } from "../../lib/io/csv.ts";
+import { DEAD_PID, HAS_PROC } from "../_proc.ts";
 
 Deno.test({
   name:
@@ -70,7 +71,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "[webgpu] demo --out: refuses a directory it did not make and a symbolic link; replaces everything in one it made",
+    "[webgpu] demo --out: refuses a directory it did not make and a symbolic link; replaces one it made once the new demo is complete, leaving it as it was where the demo stops before",
   ignore: !gpuAvailable,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -104,27 +105,54 @@ Deno.test({
         }
       }
       await Deno.remove(join(out, "mine.txt"));
-      // The demo's marker: an earlier demo's directory, all of whose files go. No samples per
-      // class stop this run at its extraction, after the directory is claimed, twice over.
-      await Deno.writeTextFile(join(out, ".seisdec-demo"), "");
+      // The demo's marker: an earlier demo's directory, which the new demo replaces whole once
+      // it is complete. No samples per class stop this run at its extraction: the earlier demo
+      // stays as it was (before, it was emptied as the demo started), twice over, and a killed
+      // demo's temporary beside it is removed.
+      const demo = join(out, "demo");
+      await Deno.mkdir(demo);
+      await Deno.writeTextFile(join(demo, ".seisdec-demo"), "");
+      await Deno.writeTextFile(join(demo, "stray"), "earlier");
+      const dead = join(out, `.demo.${DEAD_PID}.m1a2b3.x9y8z7.tmp`);
+      if (HAS_PROC) await Deno.mkdir(join(dead, "synth"), { recursive: true });
+      const beside = () => [...Deno.readDirSync(out)].filter((e) => e.name.startsWith(".demo."));
       for (let i = 0; i < 2; i++) {
-        await Deno.writeTextFile(join(out, "stray"), "");
-        const r = await run("demo", "--out", out, "--per-class", "0", "--quiet");
+        const r = await run("demo", "--out", demo, "--per-class", "0", "--quiet");
         assertEquals(r.code, 2, r.err.join("\n"));
         assert(r.err.join("\n").includes("Cannot extract"), r.err.join("\n"));
-        const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
-        assertEquals(names, [".seisdec-demo", "synth"]);
+        if (HAS_PROC && i === 0) {
+          assert(r.err.includes(`note: removed ${dead}, left by an interrupted run`), r.err[0]);
+        }
+        const names = [...Deno.readDirSync(demo)].map((e) => e.name).sort();
+        assertEquals(names, [".seisdec-demo", "stray"]);
+        assertEquals(await Deno.readTextFile(join(demo, "stray")), "earlier");
+        assertEquals(beside(), []);
       }
+      // A demo that completes takes the earlier one's place, nothing of it left, and its records
+      // name the paths where it is, not those of the temporary it was built in.
+      const done = await run("demo", "--out", demo, "--per-class", "2", "--epochs", "1", "--quiet");
+      assertEquals(done.code, 0, done.err.join("\n"));
+      assertEquals([...Deno.readDirSync(demo)].map((e) => e.name).sort(), [
+        ".seisdec-demo",
+        "clusters",
+        "dataset",
+        "model",
+        "synth",
+      ]);
+      assertEquals(beside(), []);
+      const result = JSON.parse(await Deno.readTextFile(join(demo, "clusters", "result.json")));
+      assertEquals([result.dataset, result.model], [join(demo, "dataset"), join(demo, "model")]);
+      const model = JSON.parse(await Deno.readTextFile(join(demo, "model", "model.json")));
+      assertEquals(model.finetune.dataset, join(demo, "dataset"));
+      const said = done.out.join("\n");
+      assert(said.includes(`\noutputs: ${join(demo, "clusters")} (`), said);
       // An empty directory, made with mkdir for the output, is taken as every output's is.
       const empty = join(out, "empty");
       await Deno.mkdir(empty);
       const r = await run("demo", "--out", empty, "--per-class", "0", "--quiet");
       assertEquals(r.code, 2, r.err.join("\n"));
       assert(r.err.join("\n").includes("Cannot extract"), r.err.join("\n"));
-      assertEquals([...Deno.readDirSync(empty)].map((e) => e.name).sort(), [
-        ".seisdec-demo",
-        "synth",
-      ]);
+      assertEquals([...Deno.readDirSync(empty)].map((e) => e.name), []);
       // A symbolic link is refused as every output's is, naming its target, which is left alone.
       const target = join(out, "target"), link = join(out, "link");
       await Deno.mkdir(target);

@@ -1,6 +1,8 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import {
   checkOutputTarget,
+  interruptNotes,
+  keepOnInterrupt,
   liveTemporaryPaths,
   OUTPUT_LISTING,
   processAlive,
@@ -98,6 +100,25 @@ Deno.test("removeLiveTemporaries removes the directory being written, and only i
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), []);
     assertEquals(removeLiveTemporaries(), []);
     assertEquals(removed.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("removeLiveTemporaries removes an unfinished output kept inside a temporary with it, and no note names it as kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    let notes: string[] = [];
+    await writeDirAtomic(`${dir}/demo`, async (tmp) => {
+      // A resumable dataset inside a demo being built.
+      await Deno.mkdir(`${tmp}/.dataset.partial`);
+      keepOnInterrupt(`${tmp}/.dataset.partial`, () => "kept the dataset: resume it");
+      removeLiveTemporaries();
+      notes = interruptNotes();
+      throw new Error("interrupted");
+    }).catch((e) => assert((e as Error).message !== "", String(e)));
+    assertEquals(notes, []);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
