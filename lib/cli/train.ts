@@ -400,6 +400,7 @@ export const pretrainCommand: Command = lockingModel({
             pretrainDone(st, Number((st.config as { epochs?: unknown } | undefined)?.epochs))
           }`
           : pretrainDone(st, cfg.epochs),
+      () => isEarlier(ckDir),
     );
     const hist = await keptEarlier(
       ckDir,
@@ -947,6 +948,7 @@ export const finetuneCommand: Command = lockingModel({
             (st.config as { maxIter?: unknown } | undefined)?.maxIter
           }`
           : `iteration ${st.iteration} of at most ${cfg.maxIter}`,
+      () => isEarlier(fck),
     );
     const r = await keptEarlier(
       fck,

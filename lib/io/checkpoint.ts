@@ -467,10 +467,14 @@ export async function saveCheckpointDir(
  *
  * @param ckDir The checkpoint directory.
  * @param progress What the state holds, e.g. `epoch 12 of 30 done`; null for a state it cannot read.
+ * @param earlier Whether the checkpoint is still that of an earlier run, which this one (started
+ *   over with `--force`) has not yet replaced: the same command with `--resume` would continue
+ *   that run, not this one, so the note says so.
  */
 export function keepCheckpointOnInterrupt(
   ckDir: string,
   progress: ((state: Record<string, unknown>) => string) | null,
+  earlier?: () => boolean,
 ): void {
   if (!progress) return keepOnInterrupt(ckDir, null);
   keepOnInterrupt(ckDir, () => {
@@ -481,7 +485,10 @@ export function keepCheckpointOnInterrupt(
       // Never null: that would have the checkpoint directory removed.
       return `no checkpoint in ${ckDir} yet: run the same command without --resume to start again`;
     }
-    return `kept ${ckDir}: ${progress(state)}; run the same command with --resume to continue`;
+    return earlier?.()
+      ? `kept ${ckDir}: ${progress(state)} (this run had written no checkpoint yet): rerun the ` +
+        `same command to start over, or add --resume to continue the earlier run, with its settings`
+      : `kept ${ckDir}: ${progress(state)}; run the same command with --resume to continue`;
   });
 }
 

@@ -619,8 +619,9 @@ Deno.test("cli: pretrain checkpoints inside an epoch once 300 s have passed by d
     ]);
     // --force: the earlier run's checkpoint, named as such, until the first of this run's.
     assertEquals(await notes(join(root, "z"), "--checkpoint-every", "0", "--force"), [
-      `kept ${zero}: the earlier run's, epoch 2 of 2 done; run the same command with --resume ` +
-      "to continue",
+      `kept ${zero}: the earlier run's, epoch 2 of 2 done (this run had written no checkpoint ` +
+      "yet): rerun the same command to start over, or add --resume to continue the earlier run, " +
+      "with its settings",
       `kept ${zero}: epoch 1 of 2 done; run the same command with --resume to continue`,
     ]);
   } finally {

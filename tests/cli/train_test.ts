@@ -487,6 +487,42 @@ Deno.test("finetune --force keeps the old checkpoint until its own first replace
   });
 });
 
+Deno.test("Ctrl-C's note in finetune --force names the earlier run's checkpoint, until this run's first replaces it, as one to start over from or continue with --resume, and then this run's as the one --resume continues", async () => {
+  await withTwelve(async (p, ok) => {
+    const m = p("m");
+    await ok("pretrain", p("ds"), "--model", m, "--epochs", "1", "--latent-dim", "3");
+    await ok("init", p("ds"), "--model", m, "--k", "2", "--n-init", "2");
+    const ft = ["finetune", p("ds"), "--model", m, "--batch-size", "4", "--update-interval", "2"];
+    await ok(...ft, "--max-iter", "2");
+    // What Ctrl-C would say of this checkpoint at each rename of the forced run (its
+    // checkpoints' among them), but between the two renames of a checkpoint's swap, which run
+    // back to back. (An earlier test's full disk leaves its own note registered.)
+    const ck = p("m/finetune_checkpoint");
+    const seen: string[] = [];
+    const note = () => {
+      for (const n of interruptNotes()) if (n.includes(ck) && !seen.includes(n)) seen.push(n);
+    };
+    const { rename, renameSync } = Deno;
+    Deno.rename = (from, to) => (note(), rename(from, to));
+    Deno.renameSync = (from, to) => {
+      if (!basename(String(from)).startsWith(".finetune_checkpoint.")) note();
+      renameSync(from, to);
+    };
+    try {
+      await ok(...ft, "--max-iter", "4", "--force");
+    } finally {
+      Object.assign(Deno, { rename, renameSync });
+    }
+    assertEquals(seen, [
+      `kept ${ck}: the earlier run's, iteration 2 of at most 2 (this run had written no ` +
+      "checkpoint yet): rerun the same command to start over, or add --resume to continue the " +
+      "earlier run, with its settings",
+      `kept ${ck}: iteration 2 of at most 4; run the same command with --resume to continue`,
+      `kept ${ck}: iteration 4 of at most 4; run the same command with --resume to continue`,
+    ]);
+  });
+});
+
 Deno.test("pretrain --resume and init name --force where the model directory holds outputs of the later stages", async () => {
   await withTwelve(async (p, ok) => {
     const m = p("m");
