@@ -494,9 +494,12 @@ async function resumeAdvice<S>(
     return `${none}, so there is no checkpoint in ${ckDir}: rerun the same command to start again`;
   }
   const state = await readJson<S>(ckDir, "state.json");
-  return `${ckDir} holds ${holds(state)}${
-    isEarlier(ckDir) ? " (the earlier run's, kept)" : ""
-  }: rerun the same command with --resume to continue from there`;
+  // A forced run's first checkpoint not yet written: --resume would continue the earlier run.
+  return isEarlier(ckDir)
+    ? `${ckDir} holds ${holds(state)} (the earlier run's, kept; this run had written no ` +
+      `checkpoint yet): rerun the same command to start over, or add --resume to continue the ` +
+      `earlier run, with its settings`
+    : `${ckDir} holds ${holds(state)}: rerun the same command with --resume to continue from there`;
 }
 
 /** Puts back a checkpoint that a run killed while replacing it had moved aside. */

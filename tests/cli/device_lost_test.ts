@@ -97,8 +97,8 @@ gpuTest(
     assertEquals(
       await lose(() => true, ...pre("m0", "1"), "--force"),
       LOST.replace("{cmd}", "pretrain") + `${p("m0/checkpoint")} holds the weights after epoch ` +
-        "1 of 1 (the earlier run's, kept): rerun the same command with --resume to continue " +
-        "from there",
+        "1 of 1 (the earlier run's, kept; this run had written no checkpoint yet): rerun the " +
+        "same command to start over, or add --resume to continue the earlier run, with its settings",
     );
 
     // Lost after epoch 1 of 3: --resume continues from its checkpoint on a new device.
