@@ -16,7 +16,8 @@
  *
  * Each stage's outputs depend on the stage before: new pretrained weights make the
  * centres and the fine-tuned model stale, new centres make the fine-tuned model stale.
- * {@linkcode downstreamOf} names them and {@linkcode removeOutputs} deletes them.
+ * {@linkcode downstreamOf} names them and {@linkcode setOutputsAside} deletes them as the new
+ * weights take their place.
  *
  * @module
  */
@@ -33,6 +34,7 @@ import {
   keepOnInterrupt,
   liveTemporary,
   processAlive,
+  putBackOnInterrupt,
   readListing,
   releaseTemporary,
   removeLockOnInterrupt,
@@ -348,33 +350,17 @@ export async function refuseDownstream(dir: string, stage: "pretrain" | "init"):
   );
 }
 
-/**
- * Deletes outputs of a model directory (files or directories), and the sections of
- * `model.json` that the removed stages wrote.
- *
- * @param dir Model directory.
- * @param names Output names, as returned by {@linkcode downstreamOf}.
- */
-export async function removeOutputs(dir: string, names: string[]): Promise<void> {
-  for (const n of names) await Deno.remove(join(dir, n), { recursive: true }).catch(() => {});
-  const drop = stagesOf(names);
-  if (drop.length && await exists(join(dir, "model.json"))) {
-    const mi = await readJson<Record<string, unknown>>(dir, "model.json");
-    for (const s of drop) delete mi[s];
-    await writeJson(join(dir, "model.json"), mi);
-  }
-}
-
 /** The later stages (init, finetune) that some of the outputs named belong to. */
 function stagesOf(names: string[]): ("init" | "finetune")[] {
   return (["init", "finetune"] as const).filter((s) => OUTPUTS[s].some((o) => names.includes(o)));
 }
 
 /**
- * {@linkcode removeOutputs} for a {@linkcode writeFileAtomic} hook, whose rename may yet fail:
- * the outputs are set aside ({@linkcode setAside}) and the sections of `model.json` dropped,
+ * Deletes outputs of a model directory (files or directories) and the sections of `model.json`
+ * that the removed stages wrote, for a {@linkcode writeFileAtomic} hook, whose rename may yet
+ * fail: the outputs are set aside ({@linkcode setAside}) and the sections of `model.json` dropped,
  * then put back, `model.json` as it was, where the rename fails (a directory at the weights'
- * path), and removed once it succeeded.
+ * path) or Ctrl-C stops the run before it, and removed once it succeeded.
  *
  * @param dir Model directory.
  * @param names Output names, as returned by {@linkcode downstreamOf}.
@@ -396,7 +382,10 @@ export async function setOutputsAside(
     Deno.copyFileSync(info, saved);
   }
   const aside = setAside([...names, ...more].map((n) => join(dir, n)));
+  // Ctrl-C before the rename puts model.json back as well as the outputs (this restore does both).
+  const unregister = putBackOnInterrupt(() => restore(new Error("interrupted")));
   const restore = (why: Error) => {
+    unregister();
     let e = why;
     try {
       aside.restore(why);
@@ -429,7 +418,12 @@ export async function setOutputsAside(
   }
   return {
     restore,
+    settle() {
+      unregister();
+      aside.settle();
+    },
     async discard() {
+      unregister();
       await aside.discard();
       if (saved) {
         await Deno.remove(saved).catch(() => {});

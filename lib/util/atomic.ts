@@ -51,6 +51,16 @@ export function liveTemporaryPaths(): string[] {
  * @returns the paths removed.
  */
 export function removeLiveTemporaries(): string[] {
+  // What was set aside for a rename not yet made goes back first, out of the temporaries that
+  // are removed below: the stop leaves the outputs as they were before the run's last write.
+  for (const back of [...putBacks].toReversed()) {
+    if (!putBacks.delete(back)) continue; // put back by another's restore already
+    try {
+      back();
+    } catch (e) {
+      putBackFailures.push((e as Error).message);
+    }
+  }
   for (const stop of stops) {
     try {
       stop();
@@ -114,6 +124,27 @@ export function stopOnInterrupt(stop: () => void): () => void {
   return () => stops.delete(stop);
 }
 
+/** What an interruption puts back before it removes the temporaries: outputs set aside. */
+const putBacks = new Set<() => void>();
+
+/** What could not be put back on an interruption, for {@linkcode interruptNotes}. */
+const putBackFailures: string[] = [];
+
+/**
+ * Registers something for Ctrl-C, SIGTERM or SIGHUP to put back before the temporaries are
+ * removed ({@linkcode removeLiveTemporaries}): outputs moved aside for a rename that has not
+ * happened yet ({@linkcode setAside}), which would otherwise be removed with the temporaries
+ * while the file that makes them stale never took its place. It runs synchronously; what it
+ * throws is printed among the notes ({@linkcode interruptNotes}).
+ *
+ * @param back Puts it back (and unregisters nothing: it is unregistered before it runs).
+ * @returns a function that unregisters it (once the rename is made, or it was put back).
+ */
+export function putBackOnInterrupt(back: () => void): () => void {
+  putBacks.add(back);
+  return () => putBacks.delete(back);
+}
+
 /** Lock files this process holds, which an interruption removes (without a word). */
 const locks = new Set<string>();
 
@@ -150,7 +181,8 @@ export function keepOnInterrupt(path: string, note: (() => string | null) | null
  *   exit (call after {@linkcode removeLiveTemporaries}, which removes those without a note).
  */
 export function interruptNotes(): string[] {
-  return [...kept.values()].map((f) => f()).filter((n): n is string => n !== null);
+  const notes = [...kept.values()].map((f) => f()).filter((n): n is string => n !== null);
+  return [...putBackFailures.splice(0), ...notes];
 }
 
 /**
@@ -404,12 +436,15 @@ export async function writeFileAtomic(
       hookFailed = false;
     }
     try {
-      await Deno.rename(tmp, path);
+      // Synchronously, and settled in the same turn: Ctrl-C's handler, which runs only between
+      // awaits, puts what the hook set aside back before the rename and removes it after.
+      Deno.renameSync(tmp, path);
     } catch (e) {
       // What the hook set aside goes back: the file it was stale beside is still there.
       if (aside) aside.restore(e as Error);
       throw e;
     }
+    if (aside) aside.settle();
     await syncDir(dirname(path));
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
@@ -429,6 +464,11 @@ export interface SetAside {
    * (`why`'s message, then where it is).
    */
   restore(why: Error): void;
+  /**
+   * The rename that made them stale is made: from now on an interruption removes them (they
+   * are temporaries) instead of putting them back.
+   */
+  settle(): void;
   /** Removes everything (a failure to is ignored: the new file is in place). */
   discard(): Promise<void>;
 }
@@ -454,9 +494,13 @@ export interface SetAside {
  */
 export function setAside(paths: readonly string[]): SetAside {
   const moved: [string, string][] = [];
+  // Until the rename is made (settle), Ctrl-C puts them back rather than removing them as
+  // temporaries: the stop leaves them as they were.
+  const unregister = putBackOnInterrupt(() => restore(new Error("interrupted")));
   // Synchronously, here and below: Ctrl-C's handler runs only between awaits, so it never finds
   // a path moved but not registered, nor some put back and the others not.
   const restore = (why: Error) => {
+    unregister();
     const stuck: string[] = [];
     for (const [p, tmp] of moved.toReversed()) {
       // Put back, or kept for the user: no longer a temporary that Ctrl-C removes.
@@ -486,7 +530,9 @@ export function setAside(paths: readonly string[]): SetAside {
   }
   return {
     restore,
+    settle: unregister,
     async discard() {
+      unregister();
       for (const [, tmp] of moved) {
         await Deno.remove(tmp, { recursive: true }).catch(() => {});
         live.delete(tmp);

@@ -428,17 +428,19 @@ Deno.test("init --force and pretrain --force whose new weights cannot take their
     // The new encoder weights' rename fails as onto a directory (a real one there fails
     // pretrain before, as it reads the old weights).
     const before2 = await snapshot(m);
-    const { rename } = Deno;
-    Deno.rename = (from, to) =>
-      basename(String(from)).startsWith(".autoencoder.safetensors.")
-        ? Promise.reject(new Deno.errors.IsADirectory(`Is a directory (os error 21): rename ${to}`))
-        : rename(from, to);
+    const { renameSync } = Deno;
+    Deno.renameSync = (from, to) => {
+      if (basename(String(from)).startsWith(".autoencoder.safetensors.")) {
+        throw new Deno.errors.IsADirectory(`Is a directory (os error 21): rename ${to}`);
+      }
+      renameSync(from, to);
+    };
     try {
       const pre = ["pretrain", p("ds"), "--model", m, "--epochs", "1", "--latent-dim", "3"];
       const again = await run(...pre, "--seed", "7", "--force", "--cpu", "--quiet");
       assertEquals(again.code, 2, again.err.join("\n"));
     } finally {
-      Deno.rename = rename;
+      Deno.renameSync = renameSync;
     }
     // Its learning curve and checkpoint, written as it trains, are its own; the rest is as it
     // was.

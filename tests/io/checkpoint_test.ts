@@ -14,8 +14,8 @@ import {
   readJson,
   readWeightsHeader,
   refuseDownstream,
-  removeOutputs,
   saveWeights,
+  setOutputsAside,
 } from "../../lib/io/checkpoint.ts";
 import { interruptNotes, removeLiveTemporaries } from "../../lib/util/atomic.ts";
 import { UserError } from "../../lib/util/errors.ts";
@@ -446,7 +446,7 @@ Deno.test("loadWeights refuses a tensor that is not F32 and a non-finite value a
   }
 });
 
-Deno.test("downstreamOf names the later stages' outputs present, in stage order; removeOutputs deletes them and the sections of model.json of the stages removed", async () => {
+Deno.test("downstreamOf names the later stages' outputs present, in stage order; setOutputsAside moves them and the sections of model.json of their stages out of the way, which Ctrl-C before the rename puts back and discard deletes", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const init = ["centroids.safetensors", "k_selection.csv", "k_selection.png", "k_selection.svg"];
@@ -465,15 +465,29 @@ Deno.test("downstreamOf names the later stages' outputs present, in stage order;
       UserError,
       `Cannot initialise centres in ${dir}: it holds ${finetune.join(", ")}, fine-tuned from`,
     );
+    // Ctrl-C between the hook and the rename: everything as it was, no temporary left.
+    await setOutputsAside(dir, await downstreamOf(dir, "init"));
+    assertEquals(await downstreamOf(dir, "init"), []);
+    removeLiveTemporaries();
+    assertEquals(interruptNotes(), []);
+    assertEquals(await downstreamOf(dir, "init"), finetune);
+    assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "model.json"))), info);
+    const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
+    assertEquals(names.filter((n) => n.startsWith(".")), []);
+    const removeOutputs = async (names: string[]) => {
+      const aside = await setOutputsAside(dir, names);
+      aside.settle(); // the rename made
+      await aside.discard();
+    };
     // The fine-tuning's outputs alone: its section goes, init's stays.
-    await removeOutputs(dir, await downstreamOf(dir, "init"));
+    await removeOutputs(await downstreamOf(dir, "init"));
     const text = await Deno.readTextFile(join(dir, "model.json"));
     assert(text.endsWith("}\n"), "model.json ends with a newline");
     assertEquals(JSON.parse(text), { pretrain: { epochs: 2 }, init: { k: 2 } });
     assertEquals(await downstreamOf(dir, "init"), []);
     await refuseDownstream(dir, "init");
     // One of init's outputs is enough to drop its section.
-    await removeOutputs(dir, ["k_selection.svg"]);
+    await removeOutputs(["k_selection.svg"]);
     assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "model.json"))), {
       pretrain: { epochs: 2 },
     });

@@ -10,6 +10,7 @@ import {
   removeLockOnInterrupt,
   removeStaleTemporaries,
   restoreMovedAside,
+  setAside,
   writeDirAtomic,
   writeFailure,
   writeFileAtomic,
@@ -232,6 +233,56 @@ Deno.test("writeFileAtomic's beforeRename runs with the new bytes on the disk be
   assert(e === why, `not the hook's own error: ${e}`);
   assertEquals(await Deno.readTextFile(path), "new");
   assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["w.bin"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("Ctrl-C after a writeFileAtomic hook set outputs aside and before the rename puts them back (the file as it was); after the rename it removes them", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/w.bin`;
+  await writeFileAtomic(path, "old");
+  await Deno.writeTextFile(`${dir}/stale.csv`, "made from old");
+  await Deno.mkdir(`${dir}/stale_dir`);
+  await Deno.writeTextFile(`${dir}/stale_dir/x`, "x");
+  const stop = new Error("exited"); // the handler exits: nothing after it runs
+  const e = await assertRejects(() =>
+    writeFileAtomic(path, "new", () => {
+      setAside([`${dir}/stale.csv`, `${dir}/stale_dir`]);
+      removeLiveTemporaries(); // what the CLI's Ctrl-C handler calls, between two awaits
+      return Promise.reject(stop);
+    })
+  );
+  assert(e === stop, `${e}`);
+  assertEquals(interruptNotes(), []);
+  const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+  assertEquals(names, ["stale.csv", "stale_dir", "w.bin"]);
+  assertEquals(
+    [
+      await Deno.readTextFile(path),
+      await Deno.readTextFile(`${dir}/stale.csv`),
+      await Deno.readTextFile(`${dir}/stale_dir/x`),
+    ],
+    ["old", "made from old", "x"],
+  );
+  // Settled (the rename made): an interruption removes them as the temporaries they are.
+  const aside = setAside([`${dir}/stale.csv`]);
+  aside.settle();
+  removeLiveTemporaries();
+  assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort(), [
+    "stale_dir",
+    "w.bin",
+  ]);
+  // One that cannot go back (something took its name meanwhile) is named among the notes.
+  setAside([`${dir}/stale_dir`]);
+  await Deno.mkdir(`${dir}/stale_dir/sub`, { recursive: true });
+  removeLiveTemporaries();
+  const [note, ...more] = interruptNotes();
+  assertEquals(more, []);
+  assert(
+    note.startsWith(`interrupted; putting back ${dir}/stale_dir failed (`) &&
+      note.includes(`): it is at ${dir}/.stale_dir.`),
+    note,
+  );
+  assertEquals(interruptNotes(), []);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -803,7 +854,7 @@ Deno.test("writeIntoOutput names a file it adds in the output's listing once, th
 
 Deno.test("an output that evaluate or report was stopped while writing into is still replaced by --force: the file is listed before it is written, and a killed writer's temporaries of its files go with it", async () => {
   const dir = await Deno.makeTempDir();
-  const { rename } = Deno;
+  const { renameSync } = Deno;
   try {
     const out = `${dir}/out`;
     const fill = (t: string) => Deno.writeTextFile(`${t}/result.json`, "{}");
@@ -812,10 +863,12 @@ Deno.test("an output that evaluate or report was stopped while writing into is s
     // Stopped at the listing's rename (killed there, or the write failing): before, the file
     // was written first, and --force then refused it as not seisdec's ('it holds
     // evaluation.json, which seisdec did not write there').
-    Deno.rename = (from, to) =>
-      String(to).endsWith(OUTPUT_LISTING) ? Promise.reject(new Error("stopped")) : rename(from, to);
+    Deno.renameSync = (from, to) => {
+      if (String(to).endsWith(OUTPUT_LISTING)) throw new Error("stopped");
+      renameSync(from, to);
+    };
     await assertRejects(() => writeIntoOutput(out, "evaluation.json", "1"), Error, "stopped");
-    Deno.rename = rename;
+    Deno.renameSync = renameSync;
     assertEquals(await replace(), true);
     // A writer killed between its temporary and the rename leaves the temporary in the output
     // (`.evaluation.json.PID.TAG.tmp`, the listing's own too): seisdec's, not the user's.
@@ -831,7 +884,7 @@ Deno.test("an output that evaluate or report was stopped while writing into is s
       await Deno.remove(`${out}/${name}`);
     }
   } finally {
-    Deno.rename = rename;
+    Deno.renameSync = renameSync;
     await Deno.remove(dir, { recursive: true });
   }
 });
