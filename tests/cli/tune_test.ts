@@ -548,7 +548,7 @@ gpuTest(
 );
 
 gpuTest(
-  "cli: tune --budget is in seconds: a 600 s budget outlasts a trial killed at 1.5 s",
+  "cli: tune --budget is in seconds: a 600 s budget outlasts a trial killed at 1.5 s, 1 s does not",
   async () => {
     const dir = await Deno.makeTempDir();
     try {
@@ -556,36 +556,44 @@ gpuTest(
       const alt = await matmulCandidate();
       // A workload no trial finishes (1000 s of timed work per figure): the one trial not
       // replayed, matmul=tiled, is killed at --timeout 1.5; had the budget been read as ms, no
-      // trial would start after it.
-      await Deno.writeTextFile(
-        join(dir, `${tuningFileStem(adapter)}.progress.json`),
-        JSON.stringify({
-          adapter,
-          workload: {
-            batches: [4],
-            config: { inputShape: [1, 24, 20], latentDim: 9 },
-            seconds: 1000,
-          },
-          base: {},
-          trials: [
-            { tuning: {}, timing: costing(10) },
-            { tuning: { packCache: false }, timing: costing(10.2) },
-          ],
-        }),
-      );
-      const r = await tune(
-        dir,
-        ...["--input-shape", "1,24,20", "--batch-size", "4", "--seconds", "1000"],
-        ...["--fields", "matmul,packCache", "--resume", "--dry-run"],
-        ...["--timeout", "1.5", "--budget", "600"],
-      );
-      assertEquals(r.code, 0, r.err);
-      const killed = new RegExp(
-        `^ {2}matmul=${alt}\\s+failed: killed after 1\\.5 s \\(--timeout\\)$`,
-        "m",
-      );
-      assert(killed.test(r.out), r.out);
-      assert(r.out.includes("the start's speed (3 trials, 1 failed)\n"), r.out);
+      // trial would start after it, and had 1 s been read as minutes or hours, the replayed
+      // packCache=false would.
+      for (
+        const [budget, want] of [
+          ["600", "the start's speed (3 trials, 1 failed)\n"],
+          ["1", "the start's speed (2 trials, 1 failed; stopped at --budget)\n"],
+        ]
+      ) {
+        await Deno.writeTextFile(
+          join(dir, `${tuningFileStem(adapter)}.progress.json`),
+          JSON.stringify({
+            adapter,
+            workload: {
+              batches: [4],
+              config: { inputShape: [1, 24, 20], latentDim: 9 },
+              seconds: 1000,
+            },
+            base: {},
+            trials: [
+              { tuning: {}, timing: costing(10) },
+              { tuning: { packCache: false }, timing: costing(10.2) },
+            ],
+          }),
+        );
+        const r = await tune(
+          dir,
+          ...["--input-shape", "1,24,20", "--batch-size", "4", "--seconds", "1000"],
+          ...["--fields", "matmul,packCache", "--resume", "--dry-run"],
+          ...["--timeout", "1.5", "--budget", budget],
+        );
+        assertEquals(r.code, 0, r.err);
+        const killed = new RegExp(
+          `^ {2}matmul=${alt}\\s+failed: killed after 1\\.5 s \\(--timeout\\)$`,
+          "m",
+        );
+        assert(killed.test(r.out), r.out);
+        assert(r.out.includes(want), `--budget ${budget}: ${r.out}`);
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
