@@ -596,6 +596,42 @@ except ValueError as e:
 
 Deno.test({
   name:
+    "seisdec.py load_model refuses a centroids.safetensors or dec.safetensors without a 'centroids' tensor, naming the file",
+  ignore: !numpyPython,
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      // A model directory written by hand: no weights records, latent scale 1, and centres
+      // files holding only an encoder tensor (another program's, or a hand-edited one).
+      const out = await python(
+        numpyPython!,
+        `import json, os, numpy as np, seisdec
+d = sys.argv[1]
+with open(os.path.join(d, "model.json"), "w") as f:
+    json.dump({"format": "seisdec-model", "version": 1,
+               "autoencoder": {"latentDim": 2, "inputShape": [1, 4, 4]},
+               "finetune": {"alpha": 1, "mode": "dec"}}, f)
+for name in ("autoencoder", "centroids", "dec"):
+    seisdec.write_safetensors(os.path.join(d, name + ".safetensors"), {"encoder.x": np.zeros(2)})
+for stage in ("init", "dec"):
+    try:
+        seisdec.load_model(d, stage)
+    except ValueError as e:
+        print(e)`,
+        root,
+      );
+      assertEquals(out.trim().split("\n"), [
+        `Cannot use ${root}/centroids.safetensors: it has no 'centroids'`,
+        `Cannot use ${root}/dec.safetensors: it has no 'centroids'`,
+      ]);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
     "seisdec.py reads a dataset's UTF-8 text (a label 'Éboulement', a meta.json and samples.csv that start with a byte-order mark) under a locale that is not UTF-8, as on Windows",
   ignore: !numpyPython,
   fn: async () => {
