@@ -1217,6 +1217,40 @@ Deno.test("windows at triggers: the progress counts the channel-days taken from 
   }
 });
 
+Deno.test("windows at triggers: more than MAX_WINDOWS detections are refused with the count, advising a higher on threshold", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await emptyDayFiles(root);
+    const w: SdsWindows = {
+      trigger: { ...TRIGGER_DEFAULTS },
+      start: "2024-01-01T00:00:00Z",
+      end: "2024-01-02T00:00:00Z",
+      step: null,
+      channels: ["XX.AAA.00.HHZ", "XX.BBB.00.HHZ"],
+      labels: null,
+      chunk: 0,
+    };
+    const on = Date.parse("2024-01-01T01:00:00Z");
+    // One detection object, listed MAX_WINDOWS / 2 + 1 times a channel (not 5 million objects).
+    const detection = { on, trigger: on, off: on + 5_000, peak: 9 };
+    const detect = () =>
+      Promise.resolve({
+        detections: new Array(MAX_WINDOWS / 2 + 1).fill(detection),
+        problems: [],
+      });
+    const look = { dir: root, codesOf: (c: string) => [c] };
+    await assertRejects(
+      () => sdsWindowTasks(w, null, look, [330_000, 330_000], [20, 66], { detect }),
+      UserError,
+      `Cannot list the windows: 2 channel(s) give ${MAX_WINDOWS + 2} samples, more than ` +
+        `${MAX_WINDOWS} in one run: extract a shorter span (start, end), raise the trigger's on ` +
+        "threshold, and run again for the rest",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("windows: the data read and the label's crop reach as far after the window time as given, not as far as before it", async () => {
   const root = await Deno.makeTempDir();
   try {
