@@ -258,8 +258,9 @@ Deno.test("evaluate counts a sample with an empty label as unlabelled, not as a 
   }
 });
 
-Deno.test("evaluate --labels trims the labels, records the file's absolute path, and notes no ids when every id is known", async () => {
-  const dir = await evaluateDir(FOUR, { "truth.csv": "id,label\na, x\nb,x \nc,y\nd,y\n" });
+Deno.test("evaluate --labels trims the ids and labels, records the file's absolute path, and notes no ids when every id is known", async () => {
+  // Ids and labels padded with spaces (a hand-edited file): a and b still read as x.
+  const dir = await evaluateDir(FOUR, { "truth.csv": "id,label\n a, x\nb ,x \nc,y\nd,y\n" });
   try {
     // The codes cluster writes beside labels.csv (one missing is warned of).
     await Deno.writeFile(join(dir, "latent.npy"), encodeNpy(new Float32Array(8), [4, 2]));
@@ -270,6 +271,20 @@ Deno.test("evaluate --labels trims the labels, records the file's absolute path,
     assertEquals(r.err, []);
     const rep = JSON.parse(await Deno.readTextFile(join(dir, "evaluation.json")));
     assertEquals([rep.acc, rep.labelled, rep.labelsFrom], [1, 4, join(dir, "truth.csv")]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("evaluate --labels whose padded ids name samples but give no label says so, naming the row and its id trimmed", async () => {
+  const dir = await evaluateDir(FOUR, { "truth.csv": "id,label\n a ,\nb,\n" });
+  try {
+    const r = await run("evaluate", dir, "--labels", join(dir, "truth.csv"), "-q");
+    assertEquals(r.code, 2);
+    assertEquals(r.err, [
+      `error: Cannot use --labels ${join(dir, "truth.csv")}: row 2 (id 'a') has no label value, ` +
+      `nor has any other row of a sample of ${dir}: expected id,label with each sample's class`,
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
