@@ -584,16 +584,17 @@ async function withJumpingClock<T>(
   }
 }
 
-Deno.test("cli: pretrain checkpoints inside an epoch once 300 s have passed by default, at epochs' ends only with --checkpoint-every 0, and Ctrl-C's note names the epoch under way, and the earlier run's checkpoint that --force has not yet replaced", async () => {
+Deno.test("cli: pretrain checkpoints inside an epoch once 300 s have passed by default (every second step where 299 s pass a step), at epochs' ends only with --checkpoint-every 0, and Ctrl-C's note names the epoch under way, and the earlier run's checkpoint that --force has not yet replaced", async () => {
   const root = await Deno.makeTempDir();
   try {
     const ds = await tinyDataset(root);
     // 16 samples at batch 4: 4 steps an epoch.
     const args = ["--batch-size", "4", "--latent-dim", "3", "--epochs", "2", "--cpu", "--quiet"];
-    // What Ctrl-C would say at each of pretrain's reads of the clock (300 s on at each).
+    let jump = 300_000;
+    // What Ctrl-C would say at each of pretrain's reads of the clock (`jump` ms on at each).
     const notes = async (m: string, ...extra: string[]) => {
       const seen: string[] = [];
-      await withJumpingClock(300_000, () => {
+      await withJumpingClock(jump, () => {
         for (const n of interruptNotes()) if (!seen.includes(n)) seen.push(n);
       }, () => ok("pretrain", ds, m, ...args, ...extra));
       return seen;
@@ -611,6 +612,19 @@ Deno.test("cli: pretrain checkpoints inside an epoch once 300 s have passed by d
       kept("epoch 1 of 2 done and 2 steps of epoch 2"),
       kept("epoch 1 of 2 done and 3 steps of epoch 2"),
     ]);
+    // 299 s (and a step's milliseconds) between two steps' reads of the clock: short of the
+    // default, so inside an epoch every second step only.
+    jump = 299_000;
+    const early = join(root, "e", "checkpoint");
+    const keptEarly = (what: string) =>
+      `kept ${early}: ${what}; run the same command with --resume to continue`;
+    assertEquals(await notes(join(root, "e")), [
+      `no checkpoint in ${early} yet: run the same command without --resume to start again`,
+      keptEarly("epoch 0 of 2 done and 2 steps of epoch 1"),
+      keptEarly("epoch 1 of 2 done"),
+      keptEarly("epoch 1 of 2 done and 2 steps of epoch 2"),
+    ]);
+    jump = 300_000;
     // --checkpoint-every 0: at each epoch's end only.
     const zero = join(root, "z", "checkpoint");
     assertEquals(await notes(join(root, "z"), "--checkpoint-every", "0"), [
