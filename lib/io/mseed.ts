@@ -100,6 +100,9 @@ export function miniseedVersion(bytes: Uint8Array): 0 | 2 | 3 {
   return 0;
 }
 
+/** A miniSEED 2 fixed header's data quality indicator (byte 6): D, R, Q or M. */
+const QUALITY = new Set([68, 82, 81, 77]);
+
 /**
  * Whether miniSEED 2 bytes may hold miniSEED 3 records: `MS\x03` at a 64-byte boundary, where
  * the first miniSEED 3 record after miniSEED 2 records starts (their lengths are powers of 2).
@@ -810,9 +813,9 @@ function badStart(
  *
  * Bytes where a record header should start but none does (a damaged header, or a record
  * length that runs past the next record) fail the call, unless `onDamaged` is given: then the
- * reader looks for the next good record (miniSEED 3: the next `MS\x03` whose record fits and
- * passes its CRC-32C; miniSEED 2: the next 64-byte boundary holding a header of the same
- * channel whose record fits), reports the bytes skipped, and goes on. A file that ends inside
+ * reader looks for the next good record at any byte (miniSEED 3: the next `MS\x03` whose record
+ * fits and passes its CRC-32C; miniSEED 2: the next header of the same channel whose record
+ * fits), reports the bytes skipped, and goes on. A file that ends inside
  * its last record fails as truncated without `onDamaged`; with it, its complete records are
  * returned and the rest is reported as truncated, from the last good record's end on.
  *
@@ -916,30 +919,27 @@ export async function indexRecords(
     const v = miniseedVersion(bytes.subarray(offset));
     return (v || version) === 2 ? frame2(offset) : frame3(offset);
   };
-  // The next good record after damaged bytes at `from`, of either version, or null.
+  // The next good record after damaged bytes at `from`, of either version, at any byte (a
+  // miniSEED 3 record's length is no multiple of 64, so a miniSEED 2 record after one can start
+  // off the 64-byte grid), or null: a header's signature first, then the whole header.
   const resync = (from: number, id: string | null): number | null => {
     const channel = id?.startsWith("FDSN:") ? sourceIdChannel(id) : id;
-    let two: number | null = null;
-    for (let k = (Math.floor(from / 64) + 1) * 64; k + 48 <= bytes.length; k += 64) {
-      if (miniseedVersion(bytes.subarray(k)) !== 2) continue;
-      const r = frame2(k);
-      if (!(r instanceof SampleError) && (channel === null || r.id === channel)) {
-        two = k;
-        break;
-      }
-    }
-    return resync3(from, two ?? bytes.length) ?? two;
-  };
-  const resync3 = (from: number, before: number): number | null => {
-    for (let k = from + 1; k + 40 <= bytes.length && k < before; k++) {
-      if (bytes[k] !== 77 || bytes[k + 1] !== 83 || bytes[k + 2] !== 3) continue;
-      const r = frame3(k);
-      if (r instanceof SampleError) continue;
-      try {
-        checkCrc32c(bytes, r, k, source);
-        return k;
-      } catch {
-        // a chance "MS\x03" in the data, or another damaged record
+    for (let k = from + 1; k + 40 <= bytes.length; k++) {
+      if (bytes[k] === 77 && bytes[k + 1] === 83 && bytes[k + 2] === 3) {
+        const r = frame3(k);
+        if (r instanceof SampleError) continue;
+        try {
+          checkCrc32c(bytes, r, k, source);
+          return k;
+        } catch {
+          // a chance "MS\x03" in the data, or another damaged record
+        }
+      } else if (
+        QUALITY.has(bytes[k + 6]) && (bytes[k + 7] === 32 || bytes[k + 7] === 0) &&
+        miniseedVersion(bytes.subarray(k, k + 48)) === 2
+      ) {
+        const r = frame2(k);
+        if (!(r instanceof SampleError) && (channel === null || r.id === channel)) return k;
       }
     }
     return null;

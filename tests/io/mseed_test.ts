@@ -579,7 +579,7 @@ function sineTrace(): Trace {
   };
 }
 
-Deno.test("a damaged record header: without onDamaged the file fails as corrupt; with it, the reader skips to the next good record (miniSEED 2: the same channel at a 64-byte boundary; miniSEED 3: a record that passes its CRC) and reports the bytes and time skipped", async () => {
+Deno.test("a damaged record header: without onDamaged the file fails as corrupt; with it, the reader skips to the next good record (miniSEED 2: a header of the same channel; miniSEED 3: a record that passes its CRC) and reports the bytes and time skipped", async () => {
   const { decodeSegments, indexRecords } = await import("../../lib/io/mseed.ts");
   // miniSEED 3: the second record's magic bytes overwritten.
   const ms3 = await encodeMiniseed3([sineTrace()], 256);
@@ -1299,4 +1299,38 @@ Deno.test("a file mixing miniSEED 2 and 3 records reads each record in its own v
     }
     assertEquals(damaged, []);
   }
+});
+
+Deno.test("after damaged bytes that follow a miniSEED 3 record, the reader resynchronises on a miniSEED 2 record off the 64-byte grid", async () => {
+  const { decodeSegments, indexRecords } = await import("../../lib/io/mseed.ts");
+  const { bytes: two, name } = await esecRecords();
+  const [ms2] = await decodeSegments(two, name);
+  // One miniSEED 3 record of the same channel, an hour before, then 13 damaged bytes.
+  const codes = { network: ms2.network, station: ms2.station, location: ms2.location };
+  const first = trace({ ...codes, channel: ms2.channel, startTime: ms2.startTime - 3600e3 });
+  const three = await encodeMiniseed3([first], 1000);
+  const at = three.length + 13;
+  assert(at % 64 !== 0, `${at}`);
+  const mixed = new Uint8Array(at + two.length).fill(0xaa);
+  mixed.set(three);
+  mixed.set(two, at);
+  const damaged: (CorruptRecord & { size: number })[] = [];
+  const recs = await indexRecords(mixed, "mixed.mseed", (d) => damaged.push(d));
+  assertEquals(recs[0].offset, 0);
+  assertEquals(recs[1].offset, at);
+  assertEquals(damaged.map((d) => [d.offset, d.size]), [[three.length, 13]]);
+  assert(
+    damaged[0].error.message.startsWith(
+      `Cannot read mixed.mseed: expected a miniSEED 3 record header at byte ${three.length}; ` +
+        "13 bytes skipped",
+    ),
+    damaged[0].error.message,
+  );
+  const left: CorruptRecord[] = [];
+  const segs = await decodeSegments(mixed, "mixed.mseed", { onCorrupt: (r) => left.push(r) });
+  assertEquals(left.map((r) => r.offset), [three.length]);
+  assertEquals(segs.map((s) => [s.startTime, s.data]), [
+    [first.startTime, first.data],
+    [ms2.startTime, ms2.data],
+  ]);
 });
