@@ -24,7 +24,7 @@ import { csvRecords, parseCsv, parseCsvRecords, refuseRepeatedColumns } from "./
 import { type BadPick, type PhasePick, readQuakeMlFile } from "./quakeml.ts";
 import { UserError } from "../util/errors.ts";
 import { compareText, nearestName } from "../util/names.ts";
-import { isLeapYear, utcTime } from "../util/utc.ts";
+import { isLeapYear, utcTime, YEAR_10000 } from "../util/utc.ts";
 import type { FailureReason } from "./sample_error.ts";
 import { readFailure, readInputText } from "./input_file.ts";
 
@@ -193,7 +193,12 @@ export function parseUtc(s: string): number | null {
   }
   // Microseconds, so that 0.123 s gives exactly 123 ms.
   const ms = frac ? Math.round(Number(`0.${frac}`) * 1e6) / 1e3 : 0;
-  return utcTime(year, month0, day, h, min, sec) + ms - offsetMin * 60_000;
+  const time = utcTime(year, month0, day, h, min, sec) + ms - offsetMin * 60_000;
+  // 9999-12-31T23:30-01:00 is in the year 10000, which samples.csv cannot write.
+  if (time >= YEAR_10000) {
+    throw bad("it falls in the year 10000 (UTC), past what samples.csv can write");
+  }
+  return time;
 }
 
 /** P picks of one QuakeML file, by `NET.STA`, for {@linkcode readManifest}. */

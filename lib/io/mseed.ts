@@ -694,7 +694,15 @@ function header2(
     );
   }
   const b = h.startBTime;
-  const noTime = badStart(b.year, b.jday, b.hour, b.min, b.sec, b.tenthMilli / 10);
+  // The year is unsigned too (seisplotjs reads 65535 as -1).
+  const noTime = badStart(
+    b.year < 0 ? b.year + 65536 : b.year,
+    b.jday,
+    b.hour,
+    b.min,
+    b.sec,
+    b.tenthMilli / 10,
+  );
   if (noTime) {
     return new SampleError(
       "bad time",
@@ -781,8 +789,8 @@ function tooMany(
 }
 
 /**
- * Why a record header's start time fields are no time (day 367, hour 25: a damaged header,
- * which Date.UTC would roll over to another day), or null. A second of 60 (a leap second)
+ * Why a record header's start time fields are no time (day 367, hour 25, year 10000: a damaged
+ * header, which Date.UTC would roll over to another day), or null. A second of 60 (a leap second)
  * passes here.
  *
  * @param ms The milliseconds (miniSEED 2's 0.1 ms ticks / 10, miniSEED 3's ns / 1e6).
@@ -795,15 +803,21 @@ function badStart(
   sec: number,
   ms: number,
 ): string | null {
+  // libmseed's miniSEED 2 header check starts at 1900; past 9999 no ISO 8601 time (samples.csv)
+  // can be written.
+  const yearOk = year >= 1900 && year <= 9999;
   if (
     // Hour, minute and second are signed bytes in miniSEED 2: -128 is no hour either.
-    doy >= 1 && doy <= (isLeapYear(year) ? 366 : 365) && hour >= 0 && hour <= 23 && min >= 0 &&
+    yearOk && doy >= 1 && doy <= (isLeapYear(year) ? 366 : 365) && hour >= 0 && hour <= 23 &&
+    min >= 0 &&
     min <= 59 && sec >= 0 && sec <= 60 && ms >= 0 && ms < 1000
   ) {
     return null;
   }
   const two = (v: number) => String(v).padStart(2, "0");
-  return `year ${year}, day ${doy}, ${two(hour)}:${two(min)}:${two(sec)} and ${ms} ms`;
+  return `year ${year}, day ${doy}, ${two(hour)}:${two(min)}:${two(sec)} and ${ms} ms${
+    yearOk ? "" : " (expected a year from 1900 to 9999)"
+  }`;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { XmlElement } from "../deps.ts";
 import { SampleError } from "./sample_error.ts";
 import type { Seisplotjs } from "../deps.ts";
 import { readFailure, readInputText } from "./input_file.ts";
+import { YEAR_10000 } from "../util/utc.ts";
 
 /** A phase pick. */
 export interface PhasePick {
@@ -204,7 +205,10 @@ export async function readQuakeMl(
         time: p.time?.toMillis?.() ?? NaN,
         inOrigin: arrivalPhase.has(pickId),
       };
-      if (Number.isFinite(pick.time)) {
+      // A time past the year 9999 (+010000-01-01, or 9999-12-31T23:30-01:00) is a bad pick too:
+      // samples.csv cannot write it.
+      const past = pick.time >= YEAR_10000;
+      if (Number.isFinite(pick.time) && !past) {
         // luxon reads the time to the millisecond (truncated): the digits below it, which
         // microseismic picks at kHz rates carry, are added from the text.
         timeTexts ??= pickTimeTexts(doc);
@@ -218,6 +222,8 @@ export async function readQuakeMl(
           ? "second 60 is a leap second, which seisdec's times (UTC without leap seconds, as " +
             "in seisplotjs and ObsPy) cannot hold: give the pick as 23:59:59.999 or " +
             "00:00:00 of the next day"
+          : past
+          ? "it falls past the year 9999 (UTC), which samples.csv cannot write"
           : text === ""
           ? "it has no time"
           : p.time?.invalidExplanation ?? "not a time";

@@ -23,7 +23,7 @@ import { MAX_SAMPLING_RATE, type Segment } from "./mseed.ts";
 import type { InstrumentResponse } from "../signal/response.ts";
 import { seisplotjs } from "./_seisplotjs.ts";
 import { readFailure, readInputFile } from "./input_file.ts";
-import { isLeapYear, utcTime } from "../util/utc.ts";
+import { isLeapYear, utcTime, YEAR_10000 } from "../util/utc.ts";
 
 /** A SAC time marker: origin, first arrival or a user pick. */
 export type SacMarker =
@@ -266,7 +266,7 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
   const ref = utcTime(year, 0, jday, hour, min, sec) + msec;
   if (
     !Number.isFinite(ref) || ![year, jday, hour, min, sec, msec].every((v) => v !== UNDEF) ||
-    !(jday >= 1 && jday <= days) ||
+    !(jday >= 1 && jday <= days) || year > 9999 ||
     hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60 || msec < 0 ||
     msec > 999
   ) {
@@ -284,18 +284,21 @@ export function readSac(bytes: Uint8Array, source: string): SacFile {
   const snapped = Math.round(rate * 1000) / 1000;
   if (Math.abs(snapped - rate) <= 1e-6 * rate) rate = snapped;
   // B or a marker (float32, up to 3.4e38 s) may put a time past JavaScript's dates (±8.64e15
-  // ms), which then failed far from here as 'Invalid time value'.
+  // ms), which then failed far from here as 'Invalid time value', or past the year 9999.
   const noDate = (name: string, v: number) =>
     new SampleError(
       "bad time",
-      `Cannot read ${source}: SAC ${name} ${shown(v)} s after the reference time is no date`,
+      `Cannot read ${source}: SAC ${name} ${shown(v)} s after the reference time is ${
+        Math.abs(ref + v * 1000) <= 8.64e15 ? "past the year 9999" : "no date"
+      }`,
     );
-  if (!(Math.abs(ref + b * 1000) <= 8.64e15)) throw noDate("B", b);
+  const dated = (t: number) => Math.abs(t) <= 8.64e15 && t < YEAR_10000;
+  if (!dated(ref + b * 1000)) throw noDate("B", b);
   const markers: Partial<Record<SacMarker, number>> = {};
   for (const m of SAC_MARKERS) {
     const v = f(MARKER_WORD[m]);
     if (!set(v)) continue;
-    if (!(Math.abs(ref + v * 1000) <= 8.64e15)) throw noDate(m, v);
+    if (!dated(ref + v * 1000)) throw noDate(m, v);
     markers[m] = ref + v * 1000;
   }
   const coord = (w: number) => (set(f(w)) ? f(w) : undefined);

@@ -25,6 +25,12 @@ export function isLeapYear(year: number): boolean {
 }
 
 /**
+ * The start of the year 10000, ms since 1970 UTC: a time from then on has no ISO 8601 text with
+ * a four-digit year, as samples.csv writes reference times, so every input refuses it.
+ */
+export const YEAR_10000 = Date.UTC(10000, 0, 1);
+
+/**
  * Milliseconds since 1970-01-01T00:00:00Z of a UTC calendar time, as `Date.UTC` gives them but
  * for every year as written (fields past their range roll over, as in `Date.UTC`).
  *

@@ -30,6 +30,7 @@ Deno.test("parseUtc reads ISO 8601 dates, day-of-year dates, fractions and zones
   // Years 0-99 as written (Date.UTC reads them as 1900-1999: a placeholder 0000-01-01 was 1900).
   assertEquals(parseUtc("0000-01-01T00:00:00Z"), Date.parse("0000-01-01T00:00:00Z"));
   assertEquals(parseUtc("0024-060"), Date.parse("0024-02-29T00:00:00Z"));
+  assertEquals(parseUtc("9999-12-31T23:59:59.999Z"), Date.UTC(10000, 0, 1) - 1);
 });
 
 Deno.test("parseUtc refuses times that Date.parse would accept or roll over, naming the text", () => {
@@ -47,6 +48,9 @@ Deno.test("parseUtc refuses times that Date.parse would accept or roll over, nam
       ["1", "not of that form"],
       ["Jan 5 2020", "not of that form"],
       ["2020-01-01T00:00:00 UTC", "not of that form"],
+      // A zone or a fraction's rounding that moves it past 9999, which samples.csv cannot write.
+      ["9999-12-31T23:30:00-01:00", "it falls in the year 10000 (UTC)"],
+      ["9999-12-31T23:59:59.9999999Z", "it falls in the year 10000 (UTC)"],
     ]
   ) {
     assertThrows(() => parseUtc(text), RangeError, `'${text}'`);

@@ -740,6 +740,66 @@ Deno.test("a record header whose start time is no time (day 367, hour 25) is a b
   );
 });
 
+/**
+ * A little-endian miniSEED 2 record of 512 bytes (int32, 100 Hz, XX.ABC.00.HHZ) whose header gives
+ * `year`, day 1, 00:00:00, and 112 samples `i` (so that seisplotjs reads it little-endian, as it
+ * does any year that big-endian is not 1960-2055).
+ */
+function le2Record(year: number): Uint8Array {
+  const b = new Uint8Array(512);
+  const v = new DataView(b.buffer);
+  b.set(new TextEncoder().encode("000001D ABC  00HHZXX"));
+  v.setUint16(20, year, true);
+  v.setUint16(22, 1, true);
+  v.setUint16(30, 112, true);
+  v.setInt16(32, 100, true);
+  v.setInt16(34, 1, true);
+  v.setUint8(39, 1);
+  v.setUint16(44, 64, true);
+  v.setUint16(46, 48, true);
+  v.setUint16(48, 1000, true);
+  b.set([3, 0, 9], 52);
+  for (let i = 0; i < 112; i++) v.setInt32(64 + 4 * i, i, true);
+  return b;
+}
+
+Deno.test("a record header whose year is before 1900 or past 9999 is a bad time, the record skipped and named (miniSEED 2 and 3)", async () => {
+  const { decodeSegments, indexRecords } = await import("../../lib/io/mseed.ts");
+  const [good] = await decodeSegments(le2Record(2024), "le.mseed");
+  assertEquals([good.startTime, good.data.length], [Date.UTC(2024, 0, 1), 112]);
+  for (const year of [1899, 10000, 65535]) {
+    const bytes = new Uint8Array(1024);
+    bytes.set(le2Record(year));
+    bytes.set(le2Record(2024), 512);
+    const skipped: CorruptRecord[] = [];
+    const spans = await indexRecords(bytes, "le.mseed", (d) => skipped.push(d));
+    assertEquals(spans.map((r) => r.offset), [512]);
+    assertEquals(skipped.map((d) => [d.offset, d.error.reason]), [[0, "bad time"]]);
+    assert(
+      skipped[0].error.message.startsWith(
+        "Cannot read le.mseed: the record at byte 0 (XX.ABC.00.HHZ) gives a start time that is " +
+          `no time: year ${year}, day 1, 00:00:00 and 0 ms (expected a year from 1900 to 9999)`,
+      ),
+      skipped[0].error.message,
+    );
+  }
+  // miniSEED 3: the year 10000 with the CRC made to match.
+  const ms3 = await encodeMiniseed3([sineTrace()], 256);
+  const r1 = (await indexRecords(ms3, "m3.mseed"))[1];
+  const bad3 = ms3.slice();
+  const v = new DataView(bad3.buffer);
+  v.setUint16(r1.offset + 8, 10000, true);
+  v.setUint32(r1.offset + 28, 0, true);
+  v.setUint32(r1.offset + 28, crc32c(bad3.subarray(r1.offset, r1.offset + r1.size)), true);
+  const e = await assertRejects(() => indexRecords(bad3, "m3.mseed"), SampleError);
+  assertEquals((e as SampleError).reason, "bad time");
+  assert(e.message.includes("no time: year 10000, day 1, "), e.message);
+  const left: CorruptRecord[] = [];
+  const segs = await decodeSegments(bad3, "m3.mseed", { onCorrupt: (r) => left.push(r) });
+  assertEquals(left.map((r) => r.offset), [r1.offset]);
+  assert(segs.every((s) => new Date(s.startTime).getUTCFullYear() === 2024));
+});
+
 Deno.test("a record header that declares more samples than its data can hold is a damaged header, skipped and named", async () => {
   const { indexRecords } = await import("../../lib/io/mseed.ts");
   // miniSEED 2: an ESEC file's (Steim 2, 512-byte records) second record given 65535 samples

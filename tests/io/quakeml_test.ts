@@ -195,6 +195,26 @@ Deno.test("QuakeML: a pick in a leap second (23:59:60.5) is set apart, saying it
   assert(!q.badPicks[1].why.includes("leap second"), q.badPicks[1].why);
 });
 
+Deno.test("QuakeML: a pick past the year 9999 is set apart, saying so (samples.csv cannot write it)", async () => {
+  const q = await readQuakeMl(
+    picksAt(["9999-12-31T23:30:00-01:00", "+010000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]),
+    "far.xml",
+  );
+  assertEquals(q.picks.map((p) => [p.pickId, p.time]), [["p/2", Date.UTC(10000, 0, 1) - 1000]]);
+  assertEquals(q.badPicks.map((p) => [p.pickId, p.text, p.why]), [
+    [
+      "p/0",
+      "9999-12-31T23:30:00-01:00",
+      "it falls past the year 9999 (UTC), which samples.csv cannot write",
+    ],
+    [
+      "p/1",
+      "+010000-01-01T00:00:00Z",
+      "it falls past the year 9999 (UTC), which samples.csv cannot write",
+    ],
+  ]);
+});
+
 Deno.test("QuakeML picks: rejected ones left out, the preferred origin's preferred, pP is no P, arrival phases fill a missing hint", async () => {
   const pick = (id: string, sta: string, t: string, extra: string, cha = "HHZ") =>
     `<pick publicID="p/${id}"><time><value>2025-01-01T02:${t}Z</value></time>` +

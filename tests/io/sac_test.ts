@@ -211,6 +211,18 @@ Deno.test("SAC: empty, truncated, spectral, uneven, DELTA- or B-less and badly t
     "SAC B 1e+30 s after the reference time is no date",
   );
   check(edit(8, -1e30, true), "bad time", "SAC A -1e+30 s after the reference time is no date");
+  // A reference time, B or marker past the year 9999, which samples.csv cannot write.
+  check(edit(70, 10000), "bad time", "NZYEAR 10000 NZJDAY");
+  check(
+    edit(5, 3e11, true),
+    "bad time",
+    "SAC B 300000000000 s after the reference time is past the year 9999",
+  );
+  check(
+    edit(10, 3e11, true),
+    "bad time",
+    "SAC T0 300000000000 s after the reference time is past the year 9999",
+  );
   check(edit(70, -12345), "bad time", "NZYEAR -12345 NZJDAY");
   check(edit(70, 2_000_000_000), "bad time", "NZYEAR 2000000000 NZJDAY"); // past JavaScript's dates
   check(edit(75, 1500), "bad time", "NZMSEC 1500 is not a valid time");
