@@ -276,6 +276,9 @@ function isDetectionDay(e: unknown): e is DetectionDay {
     );
 }
 
+/** The fields of a cache line written before lines carried digests. */
+const OLD_KEYS = new Set(["day", "key", "found", "triggers", "problems", "short"]);
+
 /** The digest of a cache line's JSON (without it): CRC-32C, 8 hex digits. */
 function lineDigest(json: string): string {
   return crc32c(new TextEncoder().encode(json)).toString(16).padStart(8, "0");
@@ -296,7 +299,9 @@ function cacheLine(e: DetectionDay): string {
  * digest ({@linkcode cacheLine}) is missing or wrong, is skipped, and its day detected again.
  * A file none of whose lines carries a digest was written before they were (by seisdec before
  * 2026-12-08): its days are used as they are (`old`), so that an older dataset's report,
- * --inspect and an interrupted run's resume find the times its samples were cut at.
+ * --inspect and an interrupted run's resume find the times its samples were cut at. A line with
+ * a field those never had is no such line (damage hit its digest's key: `"digesu"`), and is
+ * skipped: a file of that line alone is not taken for an old one.
  */
 async function readCacheFile(
   path: string,
@@ -321,7 +326,9 @@ async function readCacheFile(
         if (!m || lineDigest(`${m[1]}}`) !== m[2]) continue;
         delete e.digest;
         if (isDetectionDay(e)) entries.set(e.day, e);
-      } else if (isDetectionDay(e)) undigested.set(e.day, e);
+      } else if (isDetectionDay(e) && Object.keys(e).every((k) => OLD_KEYS.has(k))) {
+        undigested.set(e.day, e);
+      }
     } catch {
       // An interrupted append; that day is detected again.
     }

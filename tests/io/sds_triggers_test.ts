@@ -514,7 +514,7 @@ Deno.test("detectSdsTriggers with a cache: a line damaged into other valid JSON 
   }
 });
 
-Deno.test("detectSdsTriggers with a cache: each line carries a digest of its JSON; a line whose digest is wrong (one digit flipped, still valid JSON with its key) or missing is detected again; a file written before digests is used as it is, and rewritten with them", async () => {
+Deno.test("detectSdsTriggers with a cache: each line carries a digest of its JSON; a line whose digest is wrong (one digit flipped, still valid JSON with its key), missing or under a damaged key (in a file of that line alone) is detected again; a file written before digests is used as it is, and rewritten with them", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await archive(dir);
@@ -546,6 +546,11 @@ Deno.test("detectSdsTriggers with a cache: each line carries a digest of its JSO
       // The flipped onset was taken as it was: the trigger 40 s late.
       assertEquals(await run(), { result: plain, days: [true, false, true] }, damaged);
     }
+    // A file of one line whose digest's key is damaged ("digesu"), its onset flipped: no file
+    // written before digests (whose lines have no other field), so its day is detected again.
+    const key = damages[0].replace(/,"digest":/, ',"digesu":');
+    await Deno.writeTextFile(file, key + "\n");
+    assertEquals(await run(), { result: plain, days: [false, false, false] });
     // A file written before lines carried digests: its days are used as they are (an older
     // dataset's report and --inspect find the times its samples were cut at), and a run that
     // writes the cache gives them digests.
