@@ -386,9 +386,14 @@ async function dayKey(
   return await sha256Hex(text);
 }
 
-/** A time in ms rounded to the microsecond. */
+/**
+ * A time in ms rounded to the microsecond, but never across the millisecond that the exact time
+ * rounds to: a sample id (windowStamp) rounds the kept time to the millisecond, and
+ * an exact 0.4996 ms past it, kept as 0.500, became the next millisecond's id (0.499 is kept).
+ */
 function toMicrosecond(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
+  const us = Math.round(ms * 1000) / 1000;
+  return Math.round(us) === Math.round(ms) ? us : us - 0.001;
 }
 
 /** The span of data the pieces of onsets from `from` until `to` read. */

@@ -1509,6 +1509,28 @@ Deno.test("detectSdsTriggers with a cache: a day file that grows after it was re
   }
 });
 
+Deno.test("a trigger's id is its onset's exact time rounded once to the millisecond: samples 0.4996 ms past it (a miniSEED 3 start in nanoseconds) give the millisecond below, kept to the microsecond as 0.499", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const t0 = T0 + 0.4996;
+    const trace = { ...record(T0, T0 + 60_000, [T0 + 30_000, T0 + 45_000], 1), startTime: t0 };
+    const [path] = sdsPaths(dir, CODES, T0, T0);
+    await Deno.mkdir(path.replace(/\/[^/]+$/, ""), { recursive: true });
+    await Deno.writeFile(path, await encodeMiniseed3([trace]));
+    const { detections } = await detectSdsTriggers(dir, CODES, T0 + 15_000, T0 + 60_000, SPEC, 1);
+    assertEquals(detections.length, 2, JSON.stringify(detections));
+    for (const d of detections) {
+      // The exact sample time, 0.4996 ms past a multiple of 10 ms: rounded once, to that multiple.
+      const exact = t0 + Math.round((d.on - t0) / 10) * 10;
+      assertEquals(windowStamp(d.on), windowStamp(exact));
+      assertEquals(isoExact(d.on), isoExact(exact - 0.0006));
+      assert(Math.abs(d.on - exact) < 0.001, `${d.on - exact} ms`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("detectSdsTriggers at 4 kHz: onsets, AIC picks and ends are sample times to the microsecond (not rounded to the millisecond, which moved them by up to 2 samples); triggers.csv writes them so, with durations to the millisecond", async () => {
   const dir = await Deno.makeTempDir();
   try {
