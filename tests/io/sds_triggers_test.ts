@@ -607,6 +607,43 @@ Deno.test("detectionPool cuts a channel's span at calendar months, one month per
   }
 });
 
+Deno.test("detectionPool's workers reject as this thread does: a UserError (a refused write of the cache) as a UserError, one line; any other failure as a plain Error, not as the user's", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A station code whose cache file's name fits (244 characters) but whose temporary's
+    // (.NAME.PID.TAG.tmp) does not: the rewrite of the month's file, made by the torn line
+    // already there, is refused with ENAMETOOLONG, which writeFileAtomic makes a UserError.
+    const codes: [string, string, string, string] = ["XX", "A".repeat(220), "00", "HHZ"];
+    const cache = { dir: `${dir}/cache`, write: true };
+    await Deno.mkdir(cache.dir);
+    await Deno.writeTextFile(`${cache.dir}/${codes.join(".")}.2024-01.jsonl`, '{"day": 1\n');
+    const job = { dir, codes, start: T0, end: T0 + 3_600_000, spec: SPEC, gapTolerance: 1 };
+    for (const workers of [0, 1]) {
+      const pool = detectionPool(workers);
+      try {
+        const e = await assertRejects(
+          () => pool.detect({ ...job, cache }),
+          UserError,
+          `Cannot write ${cache.dir}/XX.AAAA`,
+        );
+        assert(e.message.endsWith("choose a shorter name"), `workers ${workers}: ${e.message}`);
+        // An internal failure (a job without its codes) is no UserError, on a worker too: the
+        // CLI shows it as the bug it is, not as one line about the user's input.
+        const bug = await assertRejects(
+          () => pool.detect({ ...job, codes: null as never }),
+          Error,
+          "null",
+        );
+        assert(!(bug instanceof UserError), `workers ${workers}: ${bug.message}`);
+      } finally {
+        pool.close();
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("trigger specs: the schema's defaults; band and dead time from the spectrogram; each bad field named", () => {
   const t = DEFAULT;
   const parsed = parseExtractConfig({
