@@ -35,6 +35,21 @@ function recorder(): ProgressOutput & { lines: string[] } {
   };
 }
 
+/**
+ * Runs the CLI as {@linkcode run} does, with what it writes to stderr beside console.error (the
+ * progress bars, as off a terminal) as lines.
+ */
+async function runWithBars(...args: string[]) {
+  const bars = recorder();
+  const { writeSync, isTerminal } = Deno.stderr;
+  Object.assign(Deno.stderr, { writeSync: bars.writeSync, isTerminal: bars.isTerminal });
+  try {
+    return { ...await run(...args), bars: bars.lines };
+  } finally {
+    Object.assign(Deno.stderr, { writeSync, isTerminal });
+  }
+}
+
 Deno.test("pretrain's epoch bar counts every step from the first, and its total time and rate include the first step", () => {
   let t = 0;
   const out = recorder();
@@ -639,9 +654,11 @@ Deno.test("finetune --resume needs a fine-tuning checkpoint, and says from which
       "without --resume",
     ]]);
     await ok(...ft, "--max-iter", "1");
-    const again = await run(...ft, "--max-iter", "2", "--resume", "--cpu");
+    const again = await runWithBars(...ft, "--max-iter", "3", "--resume", "--cpu");
     assertEquals(again.code, 0, again.err.join("\n"));
     assert(again.err.includes("finetune: resuming at iteration 1"), again.err.join("\n"));
+    // The bar counts the iterations left to this run (2/2), not those of --max-iter (2/3).
+    assert(/^finetune █+ 2\/2 /.test(again.bars.at(-1)!), again.bars.join("\n"));
   });
 });
 
