@@ -204,8 +204,9 @@ export function pretrainProgress(
 ): PretrainHooks {
   let bar: Progress | null = null;
   return {
-    onEpochStart(_epoch, steps) {
-      bar = new Progress("pretrain", steps, options);
+    onEpochStart(_epoch, steps, done = 0) {
+      // Resumed inside an epoch: the steps left to this run, as finetune's bar counts them.
+      bar = new Progress("pretrain", steps - done, options);
     },
     onStep(_step, _steps, loss) {
       // Said once a step has run: a run that fails at its first step (a NaN in the data, a

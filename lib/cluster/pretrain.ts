@@ -283,9 +283,10 @@ const trainStateSchema: z.ZodType<TrainState> = z.looseObject({
 export interface PretrainHooks {
   /**
    * Called as each epoch starts, before its first step is read or submitted, with the 1-based
-   * epoch and its number of steps: a progress bar made here times the first step too.
+   * epoch, its number of steps and those of its steps done before (by the run a checkpoint
+   * inside the epoch resumes; else 0): a progress bar made here times the first step too.
    */
-  onEpochStart?(epoch: number, stepsPerEpoch: number): void;
+  onEpochStart?(epoch: number, stepsPerEpoch: number, stepsDone?: number): void;
   /** Called after every step, with the 1-based step in the epoch and its loss. */
   onStep?(step: number, stepsPerEpoch: number, loss: number): void;
   /** Called after every epoch. */
@@ -591,7 +592,7 @@ export async function pretrain(
       rng.shuffle(order);
       const steps = Math.ceil(order.length / bs);
       const start = mid ? Math.min(state.step!, steps) : 0;
-      opts.hooks?.onEpochStart?.(state.epoch + 1, steps);
+      opts.hooks?.onEpochStart?.(state.epoch + 1, steps, start);
       let lossSum = mid ? state.lossSum ?? 0 : 0;
       let saved = performance.now();
       const saveInside = async (s: number) => {

@@ -74,6 +74,17 @@ Deno.test("pretrain's epoch bar counts every step from the first, and its total 
   assert(out.lines[9].endsWith("epoch 2/2 train 5.000e-1 7.0 samples/s"), out.lines[9]);
 });
 
+Deno.test("pretrain's bar in an epoch resumed from a checkpoint inside it counts the steps left to the run, as finetune's does", () => {
+  const out = recorder();
+  const hooks = pretrainProgress(3, null, { now: () => 0, output: out });
+  // Epoch 2 of 5 steps, resumed after its step 2: steps 3 to 5 are run.
+  hooks.onEpochStart!(2, 5, 2);
+  for (const step of [3, 4, 5]) hooks.onStep!(step, 5, 0.5);
+  hooks.onEpoch!({ epoch: 2, trainLoss: 0.5, valLoss: null, seconds: 1, samplesPerSec: 7 });
+  // Before, 3/5: an epoch ended as if two of its steps were skipped, its ETA two steps long.
+  assertEquals(out.lines.map((l) => /(\d+)\/(\d+)/.exec(l)?.[0]), ["1/3", "2/3", "3/3", "3/3"]);
+});
+
 Deno.test("pretrainProgress says its warning once, after the first step and before the bar's first line", () => {
   const errs: string[] = [];
   const out = recorder();

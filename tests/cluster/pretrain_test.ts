@@ -252,7 +252,14 @@ Deno.test("pretrain checkpoints inside an epoch, and a resume from there ends wi
     // Epoch 1 done and 2 steps of epoch 2.
     assertEquals(seen, [[2, 2]]);
     assertEquals([state().epoch, state().step, state().history.length], [1, 2, 1]);
-    await pretrain(ds, cut, cfg, { device: "cpu", resume: true, hooks: { stopAfterSteps: 4 } });
+    // Each epoch starts with its steps and those done before the resume (a bar's start).
+    const starts: [number, number, number | undefined][] = [];
+    await pretrain(ds, cut, cfg, {
+      device: "cpu",
+      resume: true,
+      hooks: { stopAfterSteps: 4, onEpochStart: (e, n, done) => starts.push([e, n, done]) },
+    });
+    assertEquals(starts, [[2, 5, 2], [3, 5, 0]]);
     assertEquals([state().epoch, state().step], [2, 1]);
     // A time-based checkpoint after every step on the way to the end changes nothing either.
     const h = await pretrain(ds, cut, cfg, { device: "cpu", resume: true, checkpointEvery: 1e-9 });
