@@ -22,6 +22,9 @@ ctx.onmessage = async (ev: MessageEvent<DetectionJob>) => {
     });
     ctx.postMessage({ ok: true, result });
   } catch (e) {
-    ctx.postMessage({ ok: false, message: (e as Error).message, user: e instanceof UserError });
+    // Its class (a UserError; Deno's file-system errors by name) and errno code, which the
+    // CLI's one line depends on (isUserFacing), as the error thrown in the pool's thread.
+    const { message, name, code } = e as Error & { code?: string };
+    ctx.postMessage({ ok: false, message, user: e instanceof UserError, name, code });
   }
 };

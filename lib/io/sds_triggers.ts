@@ -892,6 +892,8 @@ export function detectionPool(workers: number): {
           ok: false;
           message: string;
           user: boolean;
+          name: string;
+          code?: string;
         }
       >,
     ) => {
@@ -904,7 +906,11 @@ export function detectionPool(workers: number): {
       idle.push(w);
       const m = ev.data;
       if (m.ok) item.resolve(m.result);
-      else item.reject(m.user ? new UserError(m.message) : new Error(m.message));
+      else {
+        const errors = Deno.errors as unknown as Record<string, ErrorConstructor | undefined>;
+        const e = new (m.user ? UserError : errors[m.name] ?? Error)(m.message);
+        item.reject(m.code === undefined ? e : Object.assign(e, { code: m.code }));
+      }
       next();
     };
     w.onerror = (ev) => {

@@ -27,6 +27,7 @@ import { parseCsvRecords } from "../../lib/io/csv.ts";
 import { UserError } from "../../lib/util/errors.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { run } from "../cli/_run.ts";
+import { isUserFacing } from "../../cli.ts";
 import { describeDir } from "../../lib/cli/describe.ts";
 import { readQuakeMl, SEISDEC_XMLNS } from "../../lib/io/quakeml.ts";
 
@@ -607,7 +608,7 @@ Deno.test("detectionPool cuts a channel's span at calendar months, one month per
   }
 });
 
-Deno.test("detectionPool's workers reject as this thread does: a UserError (a refused write of the cache) as a UserError, one line; any other failure as a plain Error, not as the user's", async () => {
+Deno.test("detectionPool's workers reject as this thread does: a UserError (a refused write of the cache) as a UserError, one line; an internal failure as a plain Error, not as the user's", async () => {
   const dir = await Deno.makeTempDir();
   try {
     // A station code whose cache file's name fits (244 characters) but whose temporary's
@@ -642,6 +643,47 @@ Deno.test("detectionPool's workers reject as this thread does: a UserError (a re
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "detectionPool's workers reject a file-system failure as this thread does, its class and errno code kept, which the CLI prints as one line (a cache directory sysfs refuses)",
+  // sysfs refuses a new directory even to root; elsewhere there is no such place to try.
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const job = {
+        dir,
+        codes: [...CODES] as [string, string, string, string],
+        start: T0,
+        end: T0 + 3_600_000,
+        spec: SPEC,
+        gapTolerance: 1,
+        cache: { dir: "/sys/seisdec_test_detections", write: true },
+      };
+      const errors: (Error & { code?: string })[] = [];
+      for (const workers of [0, 1]) {
+        const pool = detectionPool(workers);
+        try {
+          errors.push(
+            await assertRejects(() => pool.detect(job), Error, "seisdec_test_detections"),
+          );
+        } finally {
+          pool.close();
+        }
+      }
+      const [here, worker] = errors;
+      // Before, the worker's was a plain Error without its code: a stack trace from the CLI.
+      assertEquals(
+        [worker.constructor, worker.code, worker.message],
+        [here.constructor, here.code, here.message],
+      );
+      assert(here.code !== undefined && isUserFacing(worker), `${worker.name}: ${worker.message}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test("trigger specs: the schema's defaults; band and dead time from the spectrogram; each bad field named", () => {
