@@ -20,9 +20,9 @@ import { stopOnInterrupt } from "../util/atomic.ts";
 const POINT_SCRIPT = new URL("./tune_point.ts", import.meta.url).href;
 
 /**
- * How the child is run. Its module graph has no npm packages, so it never needs node_modules:
- * `manual` keeps Deno from trying to install them, on a host without network (bench/gpu/run.sh)
- * as anywhere else.
+ * How the child is run. Its npm packages (through lib/deps.ts) are those of the node_modules the
+ * parent's own run has installed, or bench/gpu/run.sh unpacked: `manual` keeps Deno from trying
+ * to install them, on a host without network as anywhere else.
  */
 const CHILD_FLAGS = ["run", "--node-modules-dir=manual", "-A"];
 
@@ -32,9 +32,28 @@ const CHILD_ENV = { SEISDEC_TUNING_DIR: "none" };
 /** Lines of the child's stderr kept for error messages. */
 const STDERR_LINES = 20;
 
-/** The last stderr line of a failed child that is not a stack frame. */
-function lastError(lines: readonly string[]): string {
-  return lines.filter((l) => l.trim() && !/^\s*at /.test(l)).at(-1)?.trim() ?? "no message";
+/**
+ * What a failed child said of its failure, from its last stderr lines: Deno's last `error: ...`
+ * line (its colours removed, the prefix dropped), else the last line that is no stack frame, no
+ * caret under a source line and no Rust backtrace (`Stack backtrace:`, `0: <unknown>`, with
+ * RUST_BACKTRACE set).
+ *
+ * @param lines The child's last stderr lines.
+ * @returns one line for the user.
+ * @example
+ * ```ts
+ * import { lastError } from "./trial_worker.ts";
+ * const said = ["\x1b[0m\x1b[1m\x1b[31merror\x1b[0m: Uncaught Error: boom", "  throw e;", "  ^"];
+ * if (lastError(said) !== "Uncaught Error: boom") throw new Error();
+ * ```
+ */
+export function lastError(lines: readonly string[]): string {
+  // deno-lint-ignore no-control-regex
+  const plain = lines.map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").trim());
+  const error = plain.findLast((l) => l.startsWith("error: "));
+  if (error) return error.slice("error: ".length);
+  const noise = /^(at |\^+$|Stack backtrace:$|\d+: )/;
+  return plain.findLast((l) => l && !noise.test(l)) ?? "no message";
 }
 
 /**

@@ -3,7 +3,7 @@
  * tunings, each in force for its trial, and is replaced after a failed or timed-out trial.
  */
 import type { TuningWorkload } from "../../lib/bench/seisdec_timing.ts";
-import { timeInFreshProcess, TrialWorker } from "../../lib/bench/trial_worker.ts";
+import { lastError, timeInFreshProcess, TrialWorker } from "../../lib/bench/trial_worker.ts";
 import { adapterName, adapterSummary } from "../../lib/gpu/device.ts";
 import { defaultTuning } from "../../lib/gpu/kernels.ts";
 import { TUNING_FORMAT, writeStoredTuning } from "../../lib/gpu/tuning_store.ts";
@@ -121,4 +121,44 @@ gpuTest("a trial is killed at its timeout in seconds, not sooner", async () => {
   } finally {
     await w.close();
   }
+});
+
+Deno.test("a crashed child's message is Deno's error line, without its colours, the caret under the source line or a Rust backtrace", async () => {
+  // What Deno prints for an uncaught error and for a module it cannot load, run as trials are
+  // (stderr piped, colours on, RUST_BACKTRACE=1).
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/throws.ts`,
+      'function f() {\n  throw new Error("boom");\n}\nf();\n',
+    );
+    await Deno.writeTextFile(`${dir}/missing.ts`, 'import "./nope.ts";\n');
+    const said: string[] = [];
+    for (const f of ["throws.ts", "missing.ts"]) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-lock", `${dir}/${f}`],
+        env: { RUST_BACKTRACE: "1" },
+        stderr: "piped",
+      }).output();
+      assert(!out.success);
+      said.push(lastError(new TextDecoder().decode(out.stderr).split("\n")));
+    }
+    assertEquals(said, [
+      "Uncaught (in promise) Error: boom",
+      `Module not found "file://${dir}/nope.ts".`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const coloured = "\x1b[0m\x1b[1m\x1b[31merror\x1b[0m: Uncaught Error: boom";
+  assertEquals(
+    lastError([coloured, "  throw e;", "\x1b[0m\x1b[31m    ^\x1b[0m"]),
+    "Uncaught Error: boom",
+  );
+  // Without an error line: the last line that is none of those.
+  assertEquals(
+    lastError(["out of memory", "    at x (y.ts:1:1)", "  ^^^", "Stack backtrace:"]),
+    "out of memory",
+  );
+  assertEquals(lastError(["", "   0: <unknown>"]), "no message");
 });
