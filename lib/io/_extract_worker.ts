@@ -45,6 +45,9 @@ ctx.onmessage = (ev: MessageEvent<Msg>) => {
     inventories.answer(m);
     return;
   }
+  // The task's responses are asked for now, while the task before it runs, so that it does not
+  // wait for the main thread's answer when its turn comes.
+  inventories.prefetch(m.task, config!.components);
   chain = chain.then(async () => {
     const r = await runOne(m.index, m.task, config!, inventories, geometry!, m.shared);
     if (r.ok) ctx.postMessage(r, [r.data.buffer as ArrayBuffer]);

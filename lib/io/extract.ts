@@ -271,6 +271,27 @@ export class WorkerInventory implements ResponseSource {
     }
     return p;
   }
+  /**
+   * Asks for the channels a task names (its channel, or with a pattern such as `HH?` each of
+   * `components`) in each of its response files, before the task runs: their answers then come
+   * while the worker computes the task before. A trace of another channel asks for its own when
+   * it runs; a failed answer is thrown to the task, when it asks.
+   *
+   * @param task The task.
+   * @param components The config's components (`channel`, or the component letters).
+   */
+  prefetch(task: SampleTask, components: ExtractConfig["components"]): void {
+    const paths = task.responses ?? (task.response ? [task.response] : []);
+    const pattern = task.channel.endsWith("?") && components !== "channel";
+    const channels = pattern
+      ? components.map((c) => task.channel.slice(0, -1) + c)
+      : [task.channel];
+    for (const path of paths) {
+      for (const channel of channels) {
+        this.lookup(path, { ...task, channel }).catch(() => {});
+      }
+    }
+  }
   /** Delivers the main thread's answer. */
   answer(r: LookupReply): void {
     const resolve = this.#waiting.get(r.key);

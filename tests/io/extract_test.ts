@@ -297,6 +297,49 @@ Deno.test("WorkerInventory: a worker asks for one channel at a time and gets onl
   }
 });
 
+Deno.test("WorkerInventory.prefetch asks for a task's channels (each component of a pattern) in each of its response files before it runs, so the task's own lookups wait for nothing; a failed answer reaches the task, not the event loop", async () => {
+  const asked: LookupRequest[] = [];
+  const w = new WorkerInventory((m) => asked.push(m));
+  const task = {
+    network: "XX",
+    station: "A",
+    location: "00",
+    channel: "HH?",
+    response: "/a.xml",
+    responses: ["/a.xml", "/b.pz"],
+  } as SampleTask;
+  w.prefetch(task, ["Z", "N", "E"]);
+  assertEquals(
+    asked.map((m) => `${m.path} ${m.id.network}.${m.id.station}.${m.id.location}.${m.id.channel}`),
+    [
+      "/a.xml XX.A.00.HHZ",
+      "/a.xml XX.A.00.HHN",
+      "/a.xml XX.A.00.HHE",
+      "/b.pz XX.A.00.HHZ",
+      "/b.pz XX.A.00.HHN",
+      "/b.pz XX.A.00.HHE",
+    ],
+  );
+  // The task's lookup (by its trace's codes) asks nothing more and gets the answer.
+  const id = { network: "XX", station: "A", location: "00", channel: "HHN" };
+  const got = w.lookup("/a.xml", id);
+  assertEquals(asked.length, 6);
+  const hhn = asked[1];
+  w.answer({ type: "lookup", key: hhn.key, ok: true, result: [] });
+  assertEquals(await got, []);
+  // A failed answer to a prefetch no task asked for yet is no unhandled rejection; the task
+  // that asks gets it.
+  const hhz = asked[0];
+  w.answer({ type: "lookup", key: hhz.key, ok: false, reason: "bad response", message: "m" });
+  await new Promise((r) => setTimeout(r, 0));
+  await assertRejects(() => w.lookup("/a.xml", { ...id, channel: "HHZ" }), SampleError, "m");
+  // One channel, without a pattern, with `channel` components; no response file: nothing.
+  w.prefetch({ ...task, channel: "BHZ", responses: undefined }, "channel");
+  assertEquals(asked.slice(6).map((m) => `${m.path} ${m.id.channel}`), ["/a.xml BHZ"]);
+  w.prefetch({ ...task, response: null, responses: undefined }, ["Z"]);
+  assertEquals(asked.length, 7);
+});
+
 Deno.test("buildTasks makes every id one word and unique: two catalogues' events whose ids end alike, or a list naming a file twice, do not write a dataset openDataset refuses", async () => {
   const dir = await Deno.makeTempDir();
   try {
