@@ -1394,3 +1394,84 @@ Deno.test("after damaged bytes that follow a miniSEED 3 record, the reader resyn
     [ms2.startTime, ms2.data],
   ]);
 });
+
+Deno.test("after damaged bytes the reader resynchronises on the very next byte's miniSEED 2 header, whatever its quality (D, R, Q, M) and its reserved byte (a space or 0)", async () => {
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  const { bytes: file, offsets, name } = await esecRecords();
+  for (const stray of [1, 13]) {
+    for (const quality of "DRQM") {
+      for (const reserved of [32, 0]) {
+        // `stray` bytes after the first record; the second record's bytes 6 and 7 as given.
+        const bytes = new Uint8Array(file.length + stray).fill(0xaa);
+        bytes.set(file.subarray(0, offsets[1]));
+        bytes.set(file.subarray(offsets[1]), offsets[1] + stray);
+        bytes[offsets[1] + stray + 6] = quality.charCodeAt(0);
+        bytes[offsets[1] + stray + 7] = reserved;
+        const damaged: { offset: number; size: number }[] = [];
+        const recs = await indexRecords(bytes, name, (d) => damaged.push(d));
+        const what = `${stray} bytes, quality ${quality}, reserved ${reserved}`;
+        assertEquals(damaged.map((d) => [d.offset, d.size]), [[offsets[1], stray]], what);
+        assertEquals(
+          recs.map((r) => r.offset),
+          [0, ...offsets.slice(1).map((o) => o + stray)],
+          what,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("a record header of the year 1900 or 9999, the bounds of the years read, is read as its time (miniSEED 2)", async () => {
+  const { decodeSegments, indexRecords } = await import("../../lib/io/mseed.ts");
+  const bytes = new Uint8Array(1024);
+  bytes.set(le2Record(1900));
+  bytes.set(le2Record(9999), 512);
+  const skipped: CorruptRecord[] = [];
+  const spans = await indexRecords(bytes, "le.mseed", (d) => skipped.push(d));
+  assertEquals(skipped, []);
+  assertEquals(spans.map((r) => [r.offset, r.start]), [
+    [0, Date.UTC(1900, 0, 1)],
+    [512, Date.UTC(9999, 0, 1)],
+  ]);
+  const segs = await decodeSegments(bytes, "le.mseed", { onCorrupt: (r) => skipped.push(r) });
+  assertEquals(skipped, []);
+  assertEquals(segs.map((s) => [s.startTime, s.data.length]), [
+    [Date.UTC(1900, 0, 1), 112],
+    [Date.UTC(9999, 0, 1), 112],
+  ]);
+});
+
+Deno.test("a file mixing miniSEED 3 and 2 records, damaged bytes between them, leaves out a miniSEED 2 record that fails its Steim check with onCorrupt, named at its byte in the file, and reads the rest", async () => {
+  const { decodeSegments } = await import("../../lib/io/mseed.ts");
+  const { bytes: file, offsets, name } = await esecRecords();
+  const [ms2] = await decodeSegments(file, name);
+  // The second miniSEED 2 record's Steim frames with one bit flipped.
+  const two = file.slice();
+  two[offsets[1] + 64 + 4] ^= 1;
+  const codes = { network: ms2.network, station: ms2.station, location: ms2.location };
+  const first = trace({ ...codes, channel: ms2.channel, startTime: ms2.startTime - 3600e3 });
+  const three = await encodeMiniseed3([first], 1000);
+  // 13 damaged bytes after the miniSEED 3 record.
+  const at = three.length + 13;
+  const mixed = new Uint8Array(at + two.length).fill(0xaa);
+  mixed.set(three);
+  mixed.set(two, at);
+  const left: CorruptRecord[] = [];
+  const segs = await decodeSegments(mixed, "mixed.mseed", { onCorrupt: (r) => left.push(r) });
+  assertEquals(left.map((r) => [r.offset, r.error.reason]), [
+    [three.length, "corrupt"],
+    [at + offsets[1], "corrupt"],
+  ]);
+  assert(left[1].error.message.includes("Steim 2 integrity check"), left[1].error.message);
+  // The miniSEED 3 record, then the miniSEED 2 records around the gap of the one left out.
+  assertEquals(segs.length, 3);
+  assertEquals([segs[0].startTime, Array.from(segs[0].data)], [
+    first.startTime,
+    Array.from(first.data),
+  ]);
+  const [a, b] = [segs[1].data.length, segs[2].data.length];
+  assert(a + b < ms2.data.length, `${a} + ${b} of ${ms2.data.length} samples`);
+  assertEquals(segs[1].startTime, ms2.startTime);
+  assertEquals(Array.from(segs[1].data), Array.from(ms2.data.slice(0, a)));
+  assertEquals(Array.from(segs[2].data), Array.from(ms2.data.slice(-b)));
+});
