@@ -627,6 +627,74 @@ Deno.test("epochOverlapNote: overlapping epochs at a time are named with the one
   assertEquals(note([epoch(t0), epoch(t0)]), null, "one epoch repeated");
 });
 
+Deno.test("sampleRateWarning: 1e-4 relative is the bound from both sides, above the data's rate as below; a SampleRate of 0 is no rate; the epoch named is the one whose response is used", () => {
+  const id = { network: "XX", station: "AAA", location: "", channel: "HHZ" };
+  const epoch = (start: number, samplingRate: number): ChannelEpoch => ({
+    ...id,
+    startDate: start,
+    endDate: Infinity,
+    samplingRate,
+    azimuth: NaN,
+    dip: NaN,
+    latitude: NaN,
+    longitude: NaN,
+    elevation: NaN,
+    response: { gain: start } as unknown as InstrumentResponse,
+  });
+  const t0 = Date.UTC(2023, 0, 1), t1 = Date.UTC(2024, 0, 1);
+  const warning = (rate: number) => {
+    const e = epoch(t0, rate);
+    return sampleRateWarning([e], e.response!, 100, "s.xml");
+  };
+  // 0.9e-4 off passes, 2e-4 off warns, on either side of 100 Hz.
+  for (const rate of [99.991, 100.009, 0]) assertEquals(warning(rate), null, `${rate}`);
+  for (const rate of [99.98, 100.02, 200]) {
+    assert(
+      warning(rate)?.includes(
+        `gives a SampleRate of ${rate} Hz, but the data are sampled at 100 Hz`,
+      ),
+      `${rate}: ${warning(rate)}`,
+    );
+  }
+  // Two epochs: the 2024 one's response at 50 Hz is named; the 2023 one's at 100 Hz is not.
+  const epochs = [epoch(t0, 100), epoch(t1, 50)];
+  assertEquals(sampleRateWarning(epochs, epochs[0].response!, 100, "s.xml"), null);
+  assert(
+    sampleRateWarning(epochs, epochs[1].response!, 100, "s.xml")?.startsWith(
+      "warning: XX.AAA..HHZ in s.xml: its channel epoch 2024-01-01T00:00:00.000Z .. open gives " +
+        "a SampleRate of 50 Hz",
+    ),
+  );
+});
+
+Deno.test("epochOverlapNote: two epochs that start together but end apart overlap, and the note says which is used without claiming its stages disagree", () => {
+  const id = { network: "XX", station: "AAA", location: "", channel: "HHZ" };
+  const epoch = (end: number): ChannelEpoch => ({
+    ...id,
+    startDate: Date.UTC(2023, 0, 1),
+    endDate: end,
+    samplingRate: 100,
+    azimuth: NaN,
+    dip: NaN,
+    latitude: NaN,
+    longitude: NaN,
+    elevation: NaN,
+    response: { gain: 1 } as unknown as InstrumentResponse,
+  });
+  const epochs = [epoch(Date.UTC(2025, 0, 1)), epoch(Infinity)];
+  const t = Date.UTC(2024, 0, 1);
+  const response = findResponse(epochs, id, t, "s.xml");
+  assertEquals(response, epochs[0].response);
+  const note = epochOverlapNote(epochs, id, t, response, "s.xml");
+  assertEquals(
+    note,
+    "note: XX.AAA..HHZ in s.xml: its channel epochs 2023-01-01T00:00:00.000Z .. " +
+      "2025-01-01T00:00:00.000Z and 2023-01-01T00:00:00.000Z .. open overlap; where a sample " +
+      "falls in both, the response of the later-starting, 2023-01-01T00:00:00.000Z .. " +
+      "2025-01-01T00:00:00.000Z, is used",
+  );
+});
+
 Deno.test("channel epochs keep Azimuth and Dip (NaN when absent); findOrientation takes the covering epoch's and names what is missing", async () => {
   // TA.S06C's horizontals are coded N and E but point 354.2 and 84.2 degrees from north.
   const epochs = await readStationXmlFile(`${ESEC}stations/102/TA.S06C.xml`);
