@@ -747,6 +747,8 @@ Deno.test("openDataset refuses a samples.csv reference time that is no time and 
           "sea level, or empty where unknown",
         ],
         [`${row}NaN`, "samples.csv row 3 (id s1): elevation 'NaN' is not a number"],
+        // Not finite: no height, though a number to JavaScript.
+        [`${row}-Infinity`, "samples.csv row 3 (id s1): elevation '-Infinity' is not a number"],
       ]
     ) {
       await Deno.writeTextFile(`${dir}/samples.csv`, csv.replace(row, edited));
@@ -766,6 +768,8 @@ Deno.test("openDataset refuses a samples.csv reference time that is no time and 
         ],
         ["-1.5", "'-1.5' is negative: expected the seconds from the P to the S arrival"],
         ["Infinity", "'Infinity' is not a number"],
+        // Below 0 but no number of seconds: not a number, not negative.
+        ["-Infinity", "'-Infinity' is not a number: expected the seconds"],
       ]
     ) {
       await Deno.writeTextFile(`${dir}/samples.csv`, csv.replace(`${row},`, `${row},${sMinusP}`));
