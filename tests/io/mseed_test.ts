@@ -767,7 +767,7 @@ Deno.test("a record header whose year is before 1900 or past 9999 is a bad time,
   const { decodeSegments, indexRecords } = await import("../../lib/io/mseed.ts");
   const [good] = await decodeSegments(le2Record(2024), "le.mseed");
   assertEquals([good.startTime, good.data.length], [Date.UTC(2024, 0, 1), 112]);
-  for (const year of [1899, 10000, 65535]) {
+  for (const year of [0, 1899, 10000, 65535]) {
     const bytes = new Uint8Array(1024);
     bytes.set(le2Record(year));
     bytes.set(le2Record(2024), 512);
@@ -1474,4 +1474,42 @@ Deno.test("a file mixing miniSEED 3 and 2 records, damaged bytes between them, l
   assertEquals(segs[1].startTime, ms2.startTime);
   assertEquals(Array.from(segs[1].data), Array.from(ms2.data.slice(0, a)));
   assertEquals(Array.from(segs[2].data), Array.from(ms2.data.slice(-b)));
+});
+
+Deno.test("damaged bytes that hold a chance MS\\x03, a header that does not frame or a record that fails its CRC, are skipped as one span up to the next record that passes its CRC", async () => {
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  const ms3 = await encodeMiniseed3([sineTrace()], 256);
+  const recs = await indexRecords(ms3, "m3.mseed");
+  assert(recs.length > 4, `${recs.length} records`);
+  const [r1, r2, r3] = [recs[1], recs[2], recs[3]];
+  // The second record's magic bytes overwritten, and inside it an MS\x03 whose data length
+  // (bytes 36-39) runs past the file.
+  const chance = ms3.slice();
+  chance.fill(0x20, r1.offset, r1.offset + 8);
+  chance.set([77, 83, 3], r1.offset + 100);
+  chance.fill(0xff, r1.offset + 100 + 36, r1.offset + 100 + 40);
+  // The same, with the third record's data damaged (its CRC fails) instead.
+  const crc = ms3.slice();
+  crc.fill(0x20, r1.offset, r1.offset + 8);
+  crc[r2.offset + r2.size - 4] ^= 1;
+  for (
+    const [bytes, next, what] of [[chance, r2, "a chance MS\\x03"], [
+      crc,
+      r3,
+      "a failed CRC",
+    ]] as const
+  ) {
+    const skipped: { offset: number; size: number }[] = [];
+    const spans = await indexRecords(bytes, "m3.mseed", (d) => skipped.push(d));
+    assertEquals(
+      skipped.map((d) => [d.offset, d.size]),
+      [[r1.offset, next.offset - r1.offset]],
+      what,
+    );
+    assertEquals(
+      spans.map((r) => r.offset),
+      recs.filter((r) => r.offset < r1.offset || r.offset >= next.offset).map((r) => r.offset),
+      what,
+    );
+  }
 });
