@@ -372,6 +372,21 @@ Deno.test("detectSdsTriggers: an LTA longer than every continuous stretch of the
       onDay: (k) => kept += k ? 1 : 0,
     });
     assertEquals([kept, again.longest], [1, 300]);
+    // Kept before lines carried digests, its line with the LTA's longest stretch (`short`, a
+    // field such lines had): used as it is, not detected again.
+    const file = `${cache.dir}/XX.ABC.00.HHZ.2024-01.jsonl`;
+    const lines: Record<string, unknown>[] = await cacheLines(file);
+    assertEquals(lines.map((l) => l.short), [300]);
+    await Deno.writeTextFile(
+      file,
+      lines.map(({ digest: _, ...l }) => JSON.stringify(l) + "\n").join(""),
+    );
+    kept = 0;
+    const old = await detectSdsTriggers(dir, CODES, T0, T0 + 3_600_000, long, 1, {
+      cache,
+      onDay: (k) => kept += k ? 1 : 0,
+    });
+    assertEquals([kept, old.longest], [1, 300]);
     const fits = await detectSdsTriggers(dir, CODES, T0, T0 + 3_600_000, { ...SPEC, lta: 200 }, 1);
     assertEquals(fits.longest, undefined);
   } finally {
@@ -478,7 +493,7 @@ Deno.test("detectSdsTriggers with a cache: one line per UTC day, the same trigge
   }
 });
 
-Deno.test("detectSdsTriggers with a cache: a line damaged into other valid JSON (a field renamed, a trigger or problem that is not one) is skipped and its day detected again, as a torn line is", async () => {
+Deno.test("detectSdsTriggers with a cache: a line damaged into other valid JSON (a field renamed, a trigger or problem that is not one) is skipped and its day detected again, as a torn line is, also under a digest that checks", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await archive(dir);
@@ -495,11 +510,15 @@ Deno.test("detectSdsTriggers with a cache: a line damaged into other valid JSON 
       (l) => (l.problems = [{ x: 1 }, 5]),
       (l) => delete l.found,
     ];
-    for (const damage of damages) {
+    const oldText = (lines: Record<string, unknown>[]) =>
+      lines.map(({ digest: _, ...l }) => JSON.stringify(l) + "\n").join("");
+    // Each damage in a file written before lines carried digests, and under a digest that
+    // checks (a line another program wrote).
+    for (const [damage, text] of damages.flatMap((d) => [[d, oldText], [d, cacheText]] as const)) {
       const lines = good.split("\n").filter((l) => l).map((l) => JSON.parse(l));
       // Day 2's line, the one with triggers and problems; its key still matches.
       damage(lines[1]);
-      await Deno.writeTextFile(file, lines.map((l) => JSON.stringify(l) + "\n").join(""));
+      await Deno.writeTextFile(file, text(lines));
       const days: boolean[] = [];
       const again = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, {
         cache,
@@ -546,6 +565,8 @@ Deno.test("detectSdsTriggers with a cache: each line carries a digest of its JSO
       await Deno.writeTextFile(file, [good[0], damaged, good[2]].join("\n") + "\n");
       // The flipped onset was taken as it was: the trigger 40 s late.
       assertEquals(await run(), { result: plain, days: [true, false, true] }, damaged);
+      // Rewritten with the day detected again: the lines as they were, each with one digest.
+      assertEquals((await Deno.readTextFile(file)).split("\n").filter((l) => l), good);
     }
     // A file of one line whose digest's key is damaged ("digesu"), its onset flipped: no file
     // written before digests (whose lines have no other field), so its day is detected again.
@@ -559,6 +580,36 @@ Deno.test("detectSdsTriggers with a cache: each line carries a digest of its JSO
     await Deno.writeTextFile(file, old.join("\n") + "\n");
     assertEquals(await run(), { result: plain, days: [true, true, true] });
     assertEquals((await Deno.readTextFile(file)).split("\n").filter((l) => l), good);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("detectSdsTriggers with a cache: a line whose digest begins with 0 (8 hex digits, as written) is trusted, its day taken from it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await archive(dir);
+    const cache = { dir: `${dir}/cache`, write: true };
+    const file = `${cache.dir}/XX.ABC.00.HHZ.2024-01.jsonl`;
+    const start = T0 + DAY - 590_000, end = T0 + 3 * DAY;
+    const plain = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, { cache });
+    const lines: Record<string, unknown>[] = await cacheLines(file);
+    // Day 2's first peak set to the first value from 1000 whose line's digest starts with 0.
+    const day2 = lines[1] as { triggers: number[][] };
+    let peak = 1000;
+    for (;; peak++) {
+      day2.triggers[0][3] = peak;
+      if (/"digest":"0/.test(cacheText([day2]))) break;
+    }
+    await Deno.writeTextFile(file, cacheText(lines));
+    const days: boolean[] = [];
+    const kept = await detectSdsTriggers(dir, CODES, start, end, SPEC, 1, {
+      cache,
+      onDay: (k) => days.push(k),
+    });
+    assertEquals(days, [true, true, true]);
+    const tampered = plain.detections.findIndex((d) => d.on >= T0 + DAY);
+    assertEquals(kept.detections[tampered].peak, peak);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
