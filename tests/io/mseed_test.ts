@@ -1356,6 +1356,9 @@ Deno.test("a file mixing miniSEED 2 and 3 records reads each record in its own v
         trace().startTime,
         trace().data,
       ]]);
+      // In code-unit order of their codes, as a file of one version gives them.
+      const ids = segs.map((s) => `${s.network}.${s.station}.${s.location}.${s.channel}`);
+      assertEquals(ids, [...ids].sort(), "in code-unit order");
     }
     assertEquals(damaged, []);
   }
