@@ -1516,3 +1516,20 @@ Deno.test("damaged bytes that hold a chance MS\\x03, a header that does not fram
     );
   }
 });
+
+Deno.test("after damaged bytes a miniSEED 2 header whose sequence number is not digits (no header to libmseed) is no place to resynchronise: its record is skipped with them", async () => {
+  const { indexRecords } = await import("../../lib/io/mseed.ts");
+  const { bytes: file, offsets, name } = await esecRecords();
+  // 13 stray bytes after the first record; the second's sequence number (bytes 0-5) damaged.
+  const bytes = new Uint8Array(file.length + 13).fill(0xaa);
+  bytes.set(file.subarray(0, offsets[1]));
+  bytes.set(file.subarray(offsets[1]), offsets[1] + 13);
+  bytes.set(new TextEncoder().encode("00#0x1"), offsets[1] + 13);
+  const damaged: { offset: number; size: number }[] = [];
+  const recs = await indexRecords(bytes, name, (d) => damaged.push(d));
+  assertEquals(damaged.map((d) => [d.offset, d.size]), [[
+    offsets[1],
+    offsets[2] + 13 - offsets[1],
+  ]]);
+  assertEquals(recs.map((r) => r.offset), [0, ...offsets.slice(2).map((o) => o + 13)]);
+});
