@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import {
   checkOutputTarget,
   interruptNotes,
@@ -303,18 +303,104 @@ Deno.test("Ctrl-C after a writeFileAtomic hook set outputs aside and before the 
     "stale_dir",
     "w.bin",
   ]);
-  // One that cannot go back (something took its name meanwhile) is named among the notes.
+  // One that cannot go back (something took its name meanwhile) is named among the notes,
+  // before those of the outputs kept, and stays where its note says: no longer a temporary.
   setAside([`${dir}/stale_dir`]);
   await Deno.mkdir(`${dir}/stale_dir/sub`, { recursive: true });
+  keepOnInterrupt(`${dir}/kept`, () => `kept ${dir}/kept`);
   removeLiveTemporaries();
   const [note, ...more] = interruptNotes();
-  assertEquals(more, []);
+  keepOnInterrupt(`${dir}/kept`, null);
+  assertEquals(more, [`kept ${dir}/kept`]);
   assert(
     note.startsWith(`interrupted; putting back ${dir}/stale_dir failed (`) &&
       note.includes(`): it is at ${dir}/.stale_dir.`),
     note,
   );
+  assertEquals(await Deno.readTextFile(`${note.slice(note.lastIndexOf(" ") + 1)}/x`), "x");
   assertEquals(interruptNotes(), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("writeFileAtomic settles what its hook set aside in the turn of its rename: Ctrl-C at its next await (flushing the directory) removes them beside the new file, and puts nothing back", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/w.bin`;
+  await writeFileAtomic(path, "old");
+  await Deno.writeTextFile(`${dir}/stale.csv`, "made from old");
+  const { open, rename } = Deno;
+  let stopped = 0;
+  // What the CLI's Ctrl-C handler calls, run where the write awaits after its rename: at the
+  // directory's flush (syncDir), or where a rename would resolve.
+  const stop = () => (stopped++, removeLiveTemporaries());
+  Deno.open = (p, o) => (p === dir && stop(), open(p, o));
+  Deno.rename = (a, b) => rename(a, b).then(() => void stop());
+  try {
+    await writeFileAtomic(path, "new", () => Promise.resolve(setAside([`${dir}/stale.csv`])));
+  } finally {
+    Object.assign(Deno, { open, rename });
+  }
+  assertEquals(stopped, 1);
+  assertEquals(interruptNotes(), []);
+  assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["w.bin"]);
+  assertEquals(await Deno.readTextFile(path), "new");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("setAside passes over a path that does not exist and moves the ones after it", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/a.csv`, "a");
+  await Deno.writeTextFile(`${dir}/c.csv`, "c");
+  const aside = setAside([`${dir}/a.csv`, `${dir}/none.csv`, `${dir}/c.csv`]);
+  const names = () => Array.from(Deno.readDirSync(dir), (e) => e.name).sort();
+  assertEquals(names().filter((n) => !n.startsWith(".")), []);
+  aside.restore(new Error("the rename failed"));
+  assertEquals(names(), ["a.csv", "c.csv"]);
+  assertEquals([Deno.readTextFileSync(`${dir}/a.csv`), Deno.readTextFileSync(`${dir}/c.csv`)], [
+    "a",
+    "c",
+  ]);
+  // Discarded (the new file in place): removed, and no longer temporaries of this process.
+  const done = setAside([`${dir}/a.csv`]);
+  done.settle();
+  await done.discard();
+  assertEquals(names(), ["c.csv"]);
+  assertEquals(liveTemporaryPaths().filter((t) => t.startsWith(dir)), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("setAside that cannot move a path (no permission) puts back the ones it had moved and throws that error", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/a.csv`, "a");
+  await Deno.writeTextFile(`${dir}/b.csv`, "b");
+  const { renameSync } = Deno;
+  const denied = new Deno.errors.PermissionDenied("Permission denied (os error 13)");
+  Deno.renameSync = (from, to) => {
+    if (String(from) === `${dir}/b.csv`) throw denied;
+    renameSync(from, to);
+  };
+  try {
+    const e = assertThrows(() => setAside([`${dir}/a.csv`, `${dir}/b.csv`]));
+    assert(e === denied, `${e}`);
+  } finally {
+    Deno.renameSync = renameSync;
+  }
+  assertEquals(Array.from(Deno.readDirSync(dir), (e) => e.name).sort(), ["a.csv", "b.csv"]);
+  assertEquals(liveTemporaryPaths().filter((t) => t.startsWith(dir)), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("writeDirAtomic told to replace an output that is gone by the time of the swap (removed meanwhile) writes it there", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/ds`;
+  await writeDirAtomic(out, (tmp) => Deno.writeTextFile(`${tmp}/meta.json`, "1"));
+  const replace = await checkOutputTarget(out, { force: true });
+  assertEquals(replace, true);
+  await writeDirAtomic(out, async (tmp) => {
+    await Deno.remove(out, { recursive: true });
+    await Deno.writeTextFile(`${tmp}/meta.json`, "2");
+  }, { force: true, replace });
+  assertEquals(await Deno.readTextFile(`${out}/meta.json`), "2");
+  assertEquals(Array.from(Deno.readDirSync(dir), (e) => e.name), ["ds"]);
   await Deno.remove(dir, { recursive: true });
 });
 
