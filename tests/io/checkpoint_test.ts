@@ -497,6 +497,77 @@ Deno.test("downstreamOf names the later stages' outputs present, in stage order;
   }
 });
 
+Deno.test("setOutputsAside once settled (the new weights renamed into place): Ctrl-C removes what it set aside and the earlier model.json's copy, puts nothing back, and after discard it has nothing to say", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const info = { pretrain: { epochs: 2 }, init: { k: 2 }, finetune: { mode: "dec" } };
+    const setUp = async () => {
+      await Deno.writeTextFile(join(dir, "dec.safetensors"), "dec");
+      await Deno.writeTextFile(join(dir, "model.json"), JSON.stringify(info));
+    };
+    const names = () => Array.from(Deno.readDirSync(dir), (e) => e.name).sort();
+    const dropped = { pretrain: { epochs: 2 }, init: { k: 2 } };
+    // Ctrl-C after the rename, before discard: the stale outputs go, model.json stays the new one.
+    await setUp();
+    const aside = await setOutputsAside(dir, ["dec.safetensors"]);
+    aside.settle();
+    removeLiveTemporaries();
+    assertEquals(interruptNotes(), []);
+    assertEquals(names(), ["model.json"]);
+    assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "model.json"))), dropped);
+    await aside.discard();
+    // Discarded as the write ends: nothing left beside, and a later Ctrl-C in the same process
+    // (the demo runs every stage) has nothing to put back and no note.
+    await setUp();
+    const done = await setOutputsAside(dir, ["dec.safetensors"]);
+    done.settle();
+    await done.discard();
+    assertEquals(names(), ["model.json"]);
+    removeLiveTemporaries();
+    assertEquals(interruptNotes(), []);
+    assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "model.json"))), dropped);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("setOutputsAside whose model.json cannot be read leaves the outputs where they were, and one that Ctrl-C cannot put back is named and kept where the note says", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "dec.safetensors"), "dec");
+    await Deno.writeTextFile(join(dir, "model.json"), "{ not json");
+    await assertRejects(() => setOutputsAside(dir, ["dec.safetensors"]));
+    const names = () => Array.from(Deno.readDirSync(dir), (e) => e.name).sort();
+    assertEquals(names(), ["dec.safetensors", "model.json"]);
+    assertEquals(await Deno.readTextFile(join(dir, "dec.safetensors")), "dec");
+    // Ctrl-C before the rename, where something took the names of the output and model.json
+    // meanwhile (directories with a file in them): both are named in one note, each kept where
+    // the note says.
+    const info = JSON.stringify({ pretrain: { epochs: 2 }, finetune: { mode: "dec" } });
+    await Deno.writeTextFile(join(dir, "model.json"), info);
+    await setOutputsAside(dir, ["dec.safetensors"]);
+    await Deno.remove(join(dir, "model.json"));
+    for (const n of ["dec.safetensors", "model.json"]) {
+      await Deno.mkdir(join(dir, n, "in"), { recursive: true });
+    }
+    removeLiveTemporaries();
+    const [note, ...more] = interruptNotes();
+    assertEquals(more, []);
+    const [why, ...back] = note.split("; putting back ");
+    assertEquals(why, "interrupted", note);
+    assertEquals(back.length, 2, note);
+    const kept: string[] = [];
+    for (const [i, n] of ["dec.safetensors", "model.json"].entries()) {
+      const at = back[i].match(/^(.+) failed \(.+\): it is at (.+)$/);
+      assert(at && at[1] === join(dir, n), note);
+      kept.push(await Deno.readTextFile(at[2]));
+    }
+    assertEquals(kept, ["dec", info]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("lockModelDir's release leaves a lock that is not its own (this pid, another start), and a lock of another format counts as unreadable", async () => {
   const dir = await Deno.makeTempDir();
   const lockPath = join(dir, LOCK_FILE);
