@@ -631,12 +631,19 @@ Deno.test("cli: pretrain checkpoints inside an epoch once 300 s have passed by d
       `no checkpoint in ${zero} yet: run the same command without --resume to start again`,
       `kept ${zero}: epoch 1 of 2 done; run the same command with --resume to continue`,
     ]);
-    // --force: the earlier run's checkpoint, named as such, until the first of this run's.
-    assertEquals(await notes(join(root, "z"), "--checkpoint-every", "0", "--force"), [
+    // --force: the earlier run's checkpoint, named as such (its epochs, not this run's), until
+    // the first of this run's.
+    const force = ["--checkpoint-every", "0", "--force", "--epochs", "3"];
+    assertEquals(await notes(join(root, "z"), ...force), [
       `kept ${zero}: the earlier run's, epoch 2 of 2 done (this run had written no checkpoint ` +
       "yet): rerun the same command to start over, or add --resume to continue the earlier run, " +
       "with its settings",
-      `kept ${zero}: epoch 1 of 2 done; run the same command with --resume to continue`,
+      `kept ${zero}: epoch 1 of 3 done; run the same command with --resume to continue`,
+      `kept ${zero}: epoch 2 of 3 done; run the same command with --resume to continue`,
+    ]);
+    // --resume --force continues that checkpoint: it is this run's from the start.
+    assertEquals(await notes(join(root, "z"), ...force, "--resume", "--epochs", "4"), [
+      `kept ${zero}: epoch 3 of 4 done; run the same command with --resume to continue`,
     ]);
   } finally {
     await Deno.remove(root, { recursive: true });
