@@ -548,6 +548,22 @@ Deno.test("Ctrl-C's note in finetune --force names the earlier run's checkpoint,
       `kept ${ck}: iteration 2 of at most 4; run the same command with --resume to continue`,
       `kept ${ck}: iteration 4 of at most 4; run the same command with --resume to continue`,
     ]);
+    // --resume --force continues that checkpoint: it is this run's from the start.
+    seen.length = 0;
+    Deno.rename = (from, to) => (note(), rename(from, to));
+    Deno.renameSync = (from, to) => {
+      if (!basename(String(from)).startsWith(".finetune_checkpoint.")) note();
+      renameSync(from, to);
+    };
+    try {
+      await ok(...ft, "--max-iter", "6", "--resume", "--force");
+    } finally {
+      Object.assign(Deno, { rename, renameSync });
+    }
+    assertEquals(seen, [
+      `kept ${ck}: iteration 4 of at most 6; run the same command with --resume to continue`,
+      `kept ${ck}: iteration 6 of at most 6; run the same command with --resume to continue`,
+    ]);
   });
 });
 
