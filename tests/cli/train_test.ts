@@ -201,6 +201,41 @@ Deno.test("pretrain --svg and init --svg write learning_curve.svg and k_selectio
   });
 });
 
+Deno.test("init --force takes the earlier k selection away as its new centres take their place, so a stop between them and the new selection leaves none of the old beside them", async () => {
+  await withTwelve(async (p, ok) => {
+    const pre = ["pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--latent-dim", "3"];
+    await ok(...pre);
+    const init = ["init", p("ds"), "--model", p("m"), "--k", "2:3", "--n-init", "2"];
+    await ok(...init, "--svg");
+    const files = ["k_selection.csv", "k_selection.png", "k_selection.svg"];
+    for (const f of files) assert(await exists(p(`m/${f}`)), `${f} missing before the test`);
+    // What is beside the new centres the moment their rename is made.
+    let beside: string[] | null = null;
+    const { renameSync } = Deno;
+    const there = (f: string) => {
+      try {
+        return Deno.lstatSync(p(`m/${f}`)).isFile;
+      } catch {
+        return false;
+      }
+    };
+    Deno.renameSync = (from, to) => {
+      renameSync(from, to);
+      if (String(to) === p("m/centroids.safetensors")) {
+        beside = files.filter(there);
+      }
+    };
+    try {
+      await ok(...init, "--force");
+    } finally {
+      Deno.renameSync = renameSync;
+    }
+    assertEquals(beside, []);
+    // The new selection, written after them (no --svg: no SVG).
+    assert(await exists(p("m/k_selection.png")) && !(await exists(p("m/k_selection.svg"))));
+  });
+});
+
 Deno.test("init warns when the latent codes take fewer distinct values than k", async () => {
   const root = await Deno.makeTempDir();
   const p = (s: string) => join(root, s);
