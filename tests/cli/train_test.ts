@@ -464,6 +464,45 @@ Deno.test("init --force and pretrain --force whose new weights cannot be written
   });
 });
 
+Deno.test("pretrain --force whose first checkpoint cannot be written (a full disk) names the earlier run's checkpoint kept once, in the note of the refused write", async () => {
+  await withTwelve(async (p, ok) => {
+    const pre = ["pretrain", p("ds"), "--model", p("m"), "--epochs", "1", "--latent-dim", "3"];
+    await ok(...pre);
+    const { mkdirSync } = Deno;
+    Deno.mkdirSync = (path, options) => {
+      if (basename(String(path)).startsWith(".checkpoint.")) {
+        throw Object.assign(new Error("No space left on device (os error 28)"), {
+          code: "ENOSPC",
+        });
+      }
+      return mkdirSync(path, options);
+    };
+    let r;
+    try {
+      r = await run(...pre, "--force", "--cpu", "--quiet");
+    } finally {
+      Deno.mkdirSync = mkdirSync;
+    }
+    // The line names this checkpoint's note (after any an earlier test's full disk left
+    // registered in this process), and no second word on it.
+    const ck = p("m/checkpoint");
+    const line = r.err.at(-1)!;
+    assertEquals(r.code, 2, r.err.join("\n"));
+    assert(
+      line.startsWith(
+        `error: Cannot write ${ck}: No space left on device (os error 28): free space there, ` +
+          "or choose another output path; ",
+      ) &&
+        line.endsWith(
+          `; kept ${ck}: the earlier run's, epoch 1 of 1 done (this run had written no ` +
+            "checkpoint yet): rerun the same command to start over, or add --resume to continue " +
+            "the earlier run, with its settings",
+        ) && line.split(ck).length === 3,
+      line,
+    );
+  });
+});
+
 Deno.test("init --force and pretrain --force whose new weights cannot take their place (a directory there, a rename that fails) leave the outputs those weights would make stale byte for byte", async () => {
   await withTwelve(async (p, ok) => {
     const m = p("m");
