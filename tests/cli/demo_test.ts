@@ -109,13 +109,16 @@ Deno.test({
       // it is complete. No samples per class stop this run at its extraction: the earlier demo
       // stays as it was (before, it was emptied as the demo started), twice over, and a killed
       // demo's temporary beside it is removed.
-      const demo = join(out, "demo");
+      // A name that JSON writes escaped (a quote; Windows allows none, and escapes its
+      // separators), which the records' paths must still name.
+      const name = Deno.build.os === "windows" ? "demo" : 'de"mo';
+      const demo = join(out, name);
       await Deno.mkdir(demo);
       await Deno.writeTextFile(join(demo, ".seisdec-demo"), "");
       await Deno.writeTextFile(join(demo, "stray"), "earlier");
-      const dead = join(out, `.demo.${DEAD_PID}.m1a2b3.x9y8z7.tmp`);
+      const dead = join(out, `.${name}.${DEAD_PID}.m1a2b3.x9y8z7.tmp`);
       if (HAS_PROC) await Deno.mkdir(join(dead, "synth"), { recursive: true });
-      const beside = () => [...Deno.readDirSync(out)].filter((e) => e.name.startsWith(".demo."));
+      const beside = () => [...Deno.readDirSync(out)].filter((e) => e.name.startsWith(`.${name}.`));
       for (let i = 0; i < 2; i++) {
         const r = await run("demo", "--out", demo, "--per-class", "0", "--quiet");
         assertEquals(r.code, 2, r.err.join("\n"));
