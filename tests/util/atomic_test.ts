@@ -263,6 +263,13 @@ Deno.test("writeFileAtomic's beforeRename runs with the new bytes on the disk be
   const why = new Error("stale outputs could not be removed");
   const e = await assertRejects(() => writeFileAtomic(path, "newer", () => Promise.reject(why)));
   assert(e === why, `not the hook's own error: ${e}`);
+  // A write of the hook's own that the disk refused names its file, not the one written here.
+  const full = writeFailure(
+    `${dir}/model.json`,
+    Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" }),
+  );
+  const e2 = await assertRejects(() => writeFileAtomic(path, "newer", () => Promise.reject(full)));
+  assert(e2 === full, `not the hook's own error: ${e2}`);
   assertEquals(await Deno.readTextFile(path), "new");
   assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["w.bin"]);
   await Deno.remove(dir, { recursive: true });
