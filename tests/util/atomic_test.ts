@@ -353,6 +353,30 @@ Deno.test("writeFileAtomic settles what its hook set aside in the turn of its re
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("writeFileAtomic removes what its hook set aside once the new file is in place, and where the rename fails and they cannot go back either, its error says where they are", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/w.bin`;
+  await writeFileAtomic(path, "old");
+  await Deno.writeTextFile(`${dir}/stale.csv`, "made from old");
+  await writeFileAtomic(path, "new", () => Promise.resolve(setAside([`${dir}/stale.csv`])));
+  assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["w.bin"]);
+  // A directory where the new file goes (its rename fails), and one where the stale output was.
+  await Deno.remove(path);
+  await Deno.mkdir(`${path}/in`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/stale.csv`, "made from old");
+  const e = await assertRejects(() =>
+    writeFileAtomic(path, "newer", async () => {
+      const aside = setAside([`${dir}/stale.csv`]);
+      await Deno.mkdir(`${dir}/stale.csv/in`, { recursive: true });
+      return aside;
+    })
+  );
+  const at = e.message.match(/; putting back (.+) failed \(.+\): it is at (.+)$/);
+  assert(at && at[1] === `${dir}/stale.csv`, e.message);
+  assertEquals(await Deno.readTextFile(at[2]), "made from old");
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("setAside passes over a path that does not exist and moves the ones after it", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/a.csv`, "a");
