@@ -492,6 +492,15 @@ Deno.test("downstreamOf names the later stages' outputs present, in stage order;
       pretrain: { epochs: 2 },
     });
     assertEquals(await downstreamOf(dir, "pretrain"), init.slice(0, 3));
+    // Outputs set aside beside the stale ones (init's k selection, which its new centres
+    // replace) keep their stage's section.
+    const kept = { pretrain: { epochs: 2 }, init: { k: 3 } };
+    await Deno.writeTextFile(join(dir, "model.json"), JSON.stringify(kept));
+    const aside = await setOutputsAside(dir, [], ["k_selection.csv"]);
+    aside.settle();
+    await aside.discard();
+    assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "model.json"))), kept);
+    assertEquals(await downstreamOf(dir, "pretrain"), [init[0], init[2]]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
