@@ -196,10 +196,11 @@ export async function decodeSegments(
   const framing = version === 3 || holdsMiniseed3(bytes) ? await indexRecords(bytes, source) : null;
   // A file mixing miniSEED 2 and 3 records (each record's version is its own header's): each
   // version's records decoded apart, where the first record's version hid the others.
-  const threes = framing?.filter((r) => miniseedVersion(bytes.subarray(r.offset)) === 3) ?? [];
-  if (framing && threes.length > 0 && threes.length < framing.length) {
-    const part = async (three: boolean) => {
-      const at = framing.map((_, i) => i).filter((i) => threes.includes(framing[i]) === three);
+  const three = framing?.map((r) => miniseedVersion(bytes.subarray(r.offset)) === 3) ?? [];
+  const nThree = three.filter((t) => t).length;
+  if (framing && nThree > 0 && nThree < framing.length) {
+    const part = async (want: boolean) => {
+      const at = framing.map((_, i) => i).filter((i) => three[i] === want);
       return await decodeSegments(concatRecords(bytes, at.map((i) => framing[i])), source, {
         fileOffsets: at.map((i) => fileOffset(i, framing[i].offset)),
         onCorrupt: options.onCorrupt,
