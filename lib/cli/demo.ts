@@ -39,10 +39,8 @@ import { UserError } from "../util/errors.ts";
 import {
   checkOutputTarget,
   emptyDir,
-  liveTemporary,
-  moveIntoPlace,
   refuseLinkOutput,
-  releaseTemporary,
+  writeDirAtomic,
   writeIntoOutput,
 } from "../util/atomic.ts";
 import { adapterName } from "../gpu/device.ts";
@@ -241,29 +239,21 @@ async function classesDemo(
  * the next demo removes where a killed one left it) that takes the place of an earlier demo's
  * directory only once it is complete: a demo stopped or failing partway leaves the earlier one
  * as it was. The absolute paths its records give (model.json's dataset, result.json's dataset
- * and model, meta.json's input and output) are made those under `out` before.
+ * and model, meta.json's input and output) are made those under `out` before
+ * ({@linkcode writeDirAtomic}, whose refused write, a full disk, names `out`).
  *
  * @param out The demo's directory.
  * @param build Writes the demo into the directory it is given.
  * @returns what `build` returns.
  */
 async function inTemporary<T>(out: string, build: (dir: string) => Promise<T>): Promise<T> {
-  const replace = await claimOut(out);
-  const tmp = liveTemporary(out);
-  try {
-    // Synchronously, in the turn that registered it, as writeDirAtomic makes its directory.
-    Deno.mkdirSync(tmp);
+  let r!: T;
+  await writeDirAtomic(out, async (tmp) => {
     await Deno.writeTextFile(join(tmp, MARKER), "made by `cli.ts demo`; safe to delete\n");
-    const r = await build(tmp);
+    r = await build(tmp);
     await repointRecords(tmp, out);
-    await moveIntoPlace(tmp, out, replace);
-    return r;
-  } catch (e) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw e;
-  } finally {
-    releaseTemporary(tmp);
-  }
+  }, { replace: await claimOut(out) });
+  return r;
 }
 
 /**
